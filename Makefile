@@ -1,0 +1,35 @@
+# Two entry points that work on a fresh machine with only Python 3.11 and pip:
+#   make run   - set up, then bill the bundled sample month into outputs/
+#   make test  - set up, then run the whole test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PERIOD ?= 2026-10
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/billing run --period $(PERIOD) --reports samples/$(PERIOD)/reports --parameters parameters --output outputs
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check billing_lib tests benchmarks samples
+	$(BIN)/ruff format --check billing_lib tests benchmarks samples
+
+bench: setup
+	$(BIN)/python benchmarks/run_benchmark.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

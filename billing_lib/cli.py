@@ -1,0 +1,76 @@
+"""The ``billing`` command: quick checks of vendor files and scheduled runs from scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from billing_lib.errors import BillingError
+
+
+def _import_command(args: argparse.Namespace) -> int:
+    from billing_lib.customers import (
+        UNMAPPED_SQL, assign_customers, load_account_mappings, load_customers, register_account_map,
+    )
+    from billing_lib.importers import import_reports
+    from billing_lib.store import open_store
+
+    con = open_store()
+    reports = import_reports(con, args.files, fmt=args.format, default_currency=args.currency)
+    unmapped: list[dict] = []
+    params = Path(args.parameters)
+    if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
+        customers = load_customers(params)
+        register_account_map(con, load_account_mappings(params, customers))
+        assign_customers(con)
+        cols = ["vendor", "account_id", "account_name", "currency", "lines", "cost", "files"]
+        unmapped = [dict(zip(cols, r)) for r in con.execute(UNMAPPED_SQL).fetchall()]
+    if args.json:
+        out = {"files": [r.to_dict() for r in reports], "unmapped_accounts": unmapped}
+        print(json.dumps(out, indent=2, default=lambda v: str(v) if isinstance(v, Decimal) else v))
+        return 0
+    for r in reports:
+        print(f"{r.file}\n  format: {r.format_title} ({r.format})\n  rows: {r.rows}")
+        for c in r.currencies:
+            status = "ok" if c.balanced else "DIFFERENT"
+            print(f"  {c.currency}: {c.rows_before} rows, cost {c.cost_before.normalize():f} read; "
+                  f"{c.rows_after} lines, cost {c.cost_after.normalize():f} normalised [{status}]")
+        for cat, n in r.lines_per_category.items():
+            costs = ", ".join(f"{cur} {v.normalize():f}" for cur, v in r.cost_per_category[cat].items())
+            print(f"    {cat}: {n} lines ({costs})")
+    if unmapped:
+        print("unmapped accounts (not on any invoice; map them in accounts.csv):")
+        for u in unmapped:
+            print(f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
+                  f"{u['currency']} {u['cost'].normalize():f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="billing", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    imp = sub.add_parser("import", help="recognise vendor report files and print their control totals")
+    imp.add_argument("files", nargs="+", type=Path, help="CSV, CSV.gz, zip or Parquet vendor reports")
+    imp.add_argument("--json", action="store_true", help="print the control totals as JSON")
+    imp.add_argument("--parameters", default="parameters", help="parameters folder for the account mapping")
+    imp.add_argument("--format", default=None, help="force a format instead of recognising it")
+    imp.add_argument("--currency", default=None, help="billing currency of FOCUS files without BillingCurrency")
+    imp.set_defaults(func=_import_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BillingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The reseller's customers and which vendor accounts belong to whom (``parameters/``).
+
+``customers.yaml`` holds who a customer is and how it is invoiced; ``accounts.csv`` maps vendor
+account ids (AWS usage account, Microsoft customer tenant, VMware customer label, FOCUS
+SubAccountId) to customer ids, with validity dates so an account can move between customers.
+Lines whose account maps to no customer are kept and reported as unmapped, never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from billing_lib.errors import ParameterError
+
+VatRule = Literal["domestic", "eu_reverse_charge", "export"]
+
+
+class Customer(BaseModel):
+    """A customer as the invoice shows it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    address: list[str] = Field(min_length=1, description="Street, postcode and city lines")
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2")
+    vat_number: str | None = None
+    invoice_currency: str = Field(pattern=r"^[A-Z]{3}$")
+    payment_terms_days: int = Field(30, ge=0, le=365)
+    reference: str | None = Field(None, description="Customer's PO number or reference on the invoice")
+    email: str | None = None
+    group: str | None = Field(None, description="Customer group that price plans can be assigned to")
+    vat_rule: VatRule | None = Field(None, description="Overrides the rule derived from the country")
+    line_grouping: list[str] = Field(
+        default_factory=lambda: ["vendor", "service"],
+        description="How invoice lines are grouped: vendor, service, subscription, sku, tag:<key>",
+    )
+
+
+class CustomersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customers: list[Customer]
+
+
+class AccountMapping(BaseModel):
+    """One vendor account belonging to one customer over a span of dates (inclusive)."""
+
+    vendor: str
+    account_id: str
+    customer_id: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+    note: str | None = None
+
+
+def _yaml(path: Path) -> object:
+    if not path.exists():
+        raise ParameterError(path, None, "file not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
+
+
+def pydantic_problem(path: Path, exc: ValidationError, data: object) -> ParameterError:
+    """A ParameterError naming the entry (by its id where it has one) and the field."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    entry = ".".join(str(p) for p in loc)
+    node = data
+    try:
+        for p in loc[:2]:
+            node = node[p]  # type: ignore[index]
+        if isinstance(node, dict) and "id" in node:
+            entry = f"{loc[0]}[id={node['id']}]" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+    except (KeyError, IndexError, TypeError):
+        pass
+    more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+    return ParameterError(path, entry, f"{err['msg']}; got {err.get('input')!r}{more}")
+
+
+def load_customers(parameters: Path) -> dict[str, Customer]:
+    """Customers by id from ``parameters/customers.yaml``; ids must be unique."""
+    path = Path(parameters) / "customers.yaml"
+    data = _yaml(path)
+    try:
+        parsed = CustomersFile.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_problem(path, exc, data) from exc
+    out: dict[str, Customer] = {}
+    for c in parsed.customers:
+        if c.id in out:
+            raise ParameterError(path, f"customers[id={c.id}]", "the id is used twice")
+        if c.vat_rule == "eu_reverse_charge" and not c.vat_number:
+            raise ParameterError(path, f"customers[id={c.id}]", "reverse charge needs the customer's VAT number")
+        out[c.id] = c
+    return out
+
+
+def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> list[AccountMapping]:
+    """Rows of ``parameters/accounts.csv``; an unknown customer or overlapping dates for one account
+    is an error naming the row."""
+    path = Path(parameters) / "accounts.csv"
+    if not path.exists():
+        raise ParameterError(path, None, "file not found")
+    rows: list[AccountMapping] = []
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        expected = {"vendor", "account_id", "customer_id"}
+        if not expected <= set(reader.fieldnames or []):
+            raise ParameterError(path, None, f"expected columns {sorted(expected)} (+ valid_from, valid_to, note); "
+                                 f"found {reader.fieldnames}")
+        for n, raw in enumerate(reader, start=2):
+            clean = {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
+            try:
+                m = AccountMapping.model_validate(clean)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise ParameterError(path, f"row {n}, column {err['loc'][0]}", f"{err['msg']}; got {err.get('input')!r}") from exc
+            if m.customer_id not in customers:
+                raise ParameterError(path, f"row {n}, column customer_id",
+                                     f"unknown customer {m.customer_id!r}; known: {sorted(customers)}")
+            if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
+                raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
+            for k, other in enumerate(rows, start=2):
+                if (other.vendor, other.account_id) == (m.vendor, m.account_id) and _overlap(other, m):
+                    raise ParameterError(path, f"row {n}",
+                                         f"account {m.vendor}/{m.account_id} is already mapped for these dates in row {k}")
+            rows.append(m)
+    return rows
+
+
+def _overlap(a: AccountMapping, b: AccountMapping) -> bool:
+    lo = max(a.valid_from or date.min, b.valid_from or date.min)
+    hi = min(a.valid_to or date.max, b.valid_to or date.max)
+    return lo <= hi
+
+
+def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountMapping]) -> None:
+    """Put the mappings into the table ``account_map``."""
+    con.execute("CREATE OR REPLACE TABLE account_map (vendor VARCHAR, account_id VARCHAR, customer_id VARCHAR, "
+                "valid_from DATE, valid_to DATE)")
+    if mappings:
+        con.executemany("INSERT INTO account_map VALUES (?, ?, ?, ?, ?)",
+                        [[m.vendor, m.account_id, m.customer_id, m.valid_from, m.valid_to] for m in mappings])
+
+
+def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``customer_lines``: every line of ``lines`` with ``x_CustomerId`` (NULL when its account
+    maps to no customer on the line's charge date). Row count equals ``lines`` by construction:
+    mappings never overlap, so the join matches at most one mapping per line."""
+    con.execute(
+        """CREATE OR REPLACE TABLE customer_lines AS
+           SELECT l.*, m.customer_id AS x_CustomerId
+           FROM lines l LEFT JOIN account_map m
+             ON m.vendor = l.x_Vendor AND m.account_id = l.SubAccountId
+            AND CAST(l.ChargePeriodStart AS DATE) BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
+                                                      AND COALESCE(m.valid_to, DATE '9999-12-31')"""
+    )
+
+
+UNMAPPED_SQL = """
+SELECT x_Vendor AS vendor, SubAccountId AS account_id, any_value(SubAccountName) AS account_name,
+       BillingCurrency AS currency, count(*) AS lines, sum(BilledCost) AS cost,
+       string_agg(DISTINCT x_SourceFile, ', ') AS files
+FROM customer_lines WHERE x_CustomerId IS NULL
+GROUP BY ALL ORDER BY vendor, account_id, currency
+"""

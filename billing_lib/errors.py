@@ -1,0 +1,63 @@
+"""Errors a user can cause, each naming where the problem is and what was expected.
+
+Problems found while reading a file are collected (like beancount's error records) and raised
+together, so one run shows every bad row and column instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad value: where it is and what was expected there."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    expected: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        found = "" if self.value is None else f": found {self.value!r}"
+        return f"{', '.join(where)}{found}; expected {self.expected}"
+
+
+class BillingError(Exception):
+    """Base of every error the workbench raises on purpose."""
+
+
+class InputError(BillingError):
+    """A vendor report cannot be imported as it is."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.problems = list(problems or [])
+        lines = [message]
+        for problem in self.problems[:MAX_PROBLEMS_SHOWN]:
+            lines.append(f"  - {problem}")
+        if len(self.problems) > MAX_PROBLEMS_SHOWN:
+            lines.append(f"  ... and {len(self.problems) - MAX_PROBLEMS_SHOWN} more")
+        super().__init__("\n".join(lines))
+
+
+class ParameterError(BillingError):
+    """A parameters file is missing, malformed or inconsistent."""
+
+    def __init__(self, file: str | Path, entry: str | None, message: str) -> None:
+        self.file = str(file)
+        self.entry = entry
+        where = f"{self.file}" + (f", entry {entry}" if entry else "")
+        super().__init__(f"{where}: {message}")
+
+
+class ControlTotalError(BillingError):
+    """Totals before and after a step differ: money would be lost or invented."""

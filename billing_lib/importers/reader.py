@@ -1,0 +1,164 @@
+"""Opening vendor files: CSV, CSV.gz, zip and Parquet, with their header and encoding checked.
+
+The checks here catch what a person would otherwise discover as garbage totals: an empty file, a
+semicolon-separated re-save from a spreadsheet, a file in a legacy code page.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+import tempfile
+
+import pyarrow.parquet as pq
+
+from billing_lib.errors import InputError, Problem
+
+_HEADER_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One readable table: its display name, path on disk, kind and header columns."""
+
+    name: str
+    path: Path
+    kind: str  # "csv" or "parquet"
+    header: tuple[str, ...]
+    encoding: str  # for DuckDB's read_csv
+    checksum: str  # sha256 of the bytes as the vendor delivered them
+
+    @property
+    def first_data_row(self) -> int:
+        """Row number of the first record: spreadsheet numbering for CSV (header is row 1)."""
+        return 2 if self.kind == "csv" else 1
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _open_bytes(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str]:
+    """Header columns and encoding of a CSV, or an InputError saying what is wrong with it."""
+    try:
+        with _open_bytes(path) as fh:
+            head = fh.read(_HEADER_BYTES)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{name}: cannot be read as {'gzip' if name.endswith('.gz') else 'a file'}: {exc}") from exc
+    if not head.strip():
+        raise InputError(f"{name}: the file is empty; expected a header row with the vendor's column names")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, encoding = head.decode("utf-16", errors="replace"), "utf-16"
+    else:
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            # A cut in the middle of a multi-byte character at the end of the sample is fine.
+            if exc.start < len(head) - 4:
+                line = head[: exc.start].count(b"\n") + 1
+                raise InputError(
+                    f"{name}: not UTF-8 text",
+                    [Problem(name, line, None, repr(head[exc.start : exc.start + 4]),
+                             "UTF-8 text (with or without BOM); re-export the report as UTF-8")],
+                ) from exc
+            text = head[: exc.start].decode("utf-8-sig")
+        encoding = "utf-8"
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    header = next(csv.reader([first_line]), [])
+    header = _unique([h.strip().lstrip("\ufeff") for h in header])
+    if len(header) <= 1:
+        for delim, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if delim in first_line:
+                raise InputError(
+                    f"{name}: the header is separated by {label}, not commas",
+                    [Problem(name, 1, None, first_line[:120],
+                             "comma-separated columns as the vendor exports them (a spreadsheet "
+                             "re-save may have changed the delimiter)")],
+                )
+    if not any(header):
+        raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
+    return tuple(header), encoding
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made unique the way a spreadsheet user would read them: a repeated name gets
+    a suffix (Cost, Cost_2), so that every column can still be addressed."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return out
+
+
+def _describe(path: Path, name: str) -> SourceFile:
+    lower = path.name.lower()
+    if lower.endswith(".parquet"):
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise InputError(f"{name}: not a readable Parquet file: {exc}") from exc
+        return SourceFile(name, path, "parquet", tuple(schema.names), "utf-8", sha256_of(path))
+    header, encoding = _csv_header(path, name)
+    return SourceFile(name, path, "csv", header, encoding, sha256_of(path))
+
+
+@contextmanager
+def open_sources(path: Path) -> Iterator[list[SourceFile]]:
+    """The tables inside ``path``: itself, or each CSV/Parquet member of a zip (extracted to a
+    temporary folder that is removed afterwards)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a report file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty; expected a header row with the vendor's column names")
+    if path.name.lower().endswith(".zip"):
+        with tempfile.TemporaryDirectory(prefix="billing-zip-") as tmp:
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    members = [m for m in zf.namelist()
+                               if m.lower().endswith((".csv", ".csv.gz", ".parquet")) and not m.endswith("/")]
+                    if not members:
+                        raise InputError(f"{path}: the zip holds no .csv, .csv.gz or .parquet file")
+                    sources = []
+                    for i, member in enumerate(sorted(members)):
+                        target = Path(tmp) / f"{i:04d}-{Path(member).name}"
+                        target.write_bytes(zf.read(member))
+                        sources.append(_describe(target, f"{path}!{member}"))
+            except zipfile.BadZipFile as exc:
+                raise InputError(f"{path}: not a readable zip archive: {exc}") from exc
+            yield sources
+    else:
+        yield [_describe(path, str(path))]
+
+
+def duckdb_source(src: SourceFile, columns: list[str], null_values: list[str]) -> str:
+    """A DuckDB table function reading ``columns`` of ``src`` as text (CSV) or as stored (Parquet)."""
+    path = str(src.path).replace("'", "''")
+    if src.kind == "parquet":
+        return f"read_parquet('{path}')"
+    nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in null_values)
+    cols = ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in src.header)
+    return (
+        f"read_csv('{path}', header=true, all_varchar=true, delim=',', quote='\"', escape='\"', "
+        f"nullstr=[{nulls}], encoding='{src.encoding}', strict_mode=true, auto_detect=false, "
+        f"columns={{{cols}}})"
+    )

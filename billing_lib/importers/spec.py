@@ -1,0 +1,119 @@
+"""Format specifications: how one vendor layout maps to the line model, declared as data.
+
+Each format is a YAML file in ``importers/formats/``. A vendor that renames or adds a column needs an
+edit there, not in code: a mapping may list alternative source names, and the first one present in
+the file is read.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from billing_lib.errors import ParameterError
+from billing_lib.model import LINE_COLUMN_NAMES
+
+FORMATS_DIR = Path(__file__).with_name("formats")
+
+SourceKind = Literal["decimal", "timestamp", "date"]
+_QUOTED = re.compile(r'"([^"]+)"')
+# Columns the engine fills itself: they need no mapping.
+ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow")
+
+
+class ColumnMap(BaseModel):
+    """Where one line-model column comes from: a source column (or alternatives), a literal, or SQL."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str | list[str] | None = None
+    value: str | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ColumnMap":
+        given = [k for k in ("column", "value", "sql") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of column, value, sql (got {given or 'none'})")
+        return self
+
+    def alternatives(self) -> list[str]:
+        if self.column is None:
+            return []
+        return [self.column] if isinstance(self.column, str) else list(self.column)
+
+
+class FormatSpec(BaseModel):
+    """A vendor report layout and its mapping to the line model."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    title: str
+    documented_at: str = Field(description="Where the vendor documents this layout")
+    signature: list[str] = Field(description="Columns whose presence identifies the format")
+    required: list[str] = Field(description="Columns that must be present to import")
+    priority: int = Field(0, description="Higher wins when several signatures match")
+    null_values: list[str] = [""]
+    timestamp_formats: list[str] = []
+    types: dict[str, SourceKind] = {}
+    cost: str = Field(description="SQL over source columns: the vendor's cost of a raw row")
+    currency: str = Field(description="SQL over source columns: the currency of a raw row")
+    single_currency: bool = False
+    columns: dict[str, ColumnMap | str | None] = Field(
+        description="Line-model column -> source: {column: name or [alternatives]}, {value: literal}, "
+        "a SQL expression over quoted source columns, or null (not in this format)"
+    )
+
+    @model_validator(mode="after")
+    def _columns_known(self) -> "FormatSpec":
+        unknown = sorted(set(self.columns) - set(LINE_COLUMN_NAMES))
+        if unknown:
+            raise ValueError(f"columns not in the line model: {unknown}")
+        missing = sorted(set(LINE_COLUMN_NAMES) - set(self.columns) - set(ENGINE_COLUMNS))
+        if missing:
+            raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")
+        return self
+
+    def column_map(self, target: str) -> ColumnMap:
+        m = self.columns[target]
+        if m is None:
+            return ColumnMap(sql="NULL")
+        return ColumnMap(sql=m) if isinstance(m, str) else m
+
+    def referenced_columns(self) -> set[str]:
+        """Every source column the mapping may read (quoted identifiers in SQL count)."""
+        names: set[str] = set(self.required) | set(self.types)
+        for expr in (self.cost, self.currency):
+            names |= set(_QUOTED.findall(expr))
+        for target in self.columns:
+            m = self.column_map(target)
+            names |= set(m.alternatives())
+            if m.sql:
+                names |= set(_QUOTED.findall(m.sql))
+        return names
+
+
+def load_spec(path: Path) -> FormatSpec:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return FormatSpec.model_validate(data)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ParameterError(path, None, f"invalid format specification: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def all_specs() -> tuple[FormatSpec, ...]:
+    """Every format the workbench knows, highest priority first."""
+    specs = [load_spec(p) for p in sorted(FORMATS_DIR.glob("*.yaml"))]
+    return tuple(sorted(specs, key=lambda s: -s.priority))
+
+
+def spec_named(name: str) -> FormatSpec:
+    for spec in all_specs():
+        if spec.name == name:
+            return spec
+    raise KeyError(f"unknown format {name!r}; known: {[s.name for s in all_specs()]}")

@@ -1,0 +1,107 @@
+"""The one billing-line model every stage reads: FOCUS 1.2 column names plus traceability columns.
+
+The schema is declared once here. Importers produce exactly these columns with these DuckDB types;
+``validate_lines`` checks the rules FOCUS states (mandatory values, allowed categories) and reports
+every violation with the vendor file and row it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing_lib.money import SQL_AMOUNT
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the line model: its name, DuckDB type, whether a value is mandatory, and why."""
+
+    name: str
+    sql_type: str
+    mandatory: bool
+    doc: str
+
+
+LINE_COLUMNS: tuple[Column, ...] = (
+    Column("BillingAccountId", "VARCHAR", False, "Vendor account that is invoiced (AWS payer, MS partner)"),
+    Column("BillingAccountName", "VARCHAR", False, "Name of the billing account"),
+    Column("SubAccountId", "VARCHAR", True, "Vendor account of the end customer: AWS usage account, MS customer tenant, VMware customer label"),
+    Column("SubAccountName", "VARCHAR", False, "Name of the sub-account (customer name at the vendor)"),
+    Column("ProviderName", "VARCHAR", True, "Who provides the service (AWS, Microsoft, VMware)"),
+    Column("PublisherName", "VARCHAR", False, "Who publishes the product (marketplace vendor or provider)"),
+    Column("InvoiceIssuerName", "VARCHAR", False, "Who invoices the reseller"),
+    Column("InvoiceId", "VARCHAR", False, "Vendor invoice the line is billed on"),
+    Column("ChargeCategory", "VARCHAR", True, "FOCUS: Usage, Purchase, Tax, Credit, Adjustment"),
+    Column("ChargeClass", "VARCHAR", False, "FOCUS: Correction for corrections of an earlier period, else empty"),
+    Column("ChargeFrequency", "VARCHAR", False, "FOCUS: One-Time, Recurring, Usage-Based"),
+    Column("ChargeDescription", "VARCHAR", False, "Vendor's description of the charge"),
+    Column("ChargePeriodStart", "TIMESTAMP", True, "Start of the charged period (UTC, inclusive)"),
+    Column("ChargePeriodEnd", "TIMESTAMP", False, "End of the charged period (UTC, exclusive)"),
+    Column("BillingPeriodStart", "TIMESTAMP", False, "Start of the vendor's billing period (UTC, inclusive)"),
+    Column("BillingPeriodEnd", "TIMESTAMP", False, "End of the vendor's billing period (UTC, exclusive)"),
+    Column("ServiceName", "VARCHAR", False, "Service (Amazon EC2, Microsoft 365 E3, VMware Cloud Foundation)"),
+    Column("ServiceCategory", "VARCHAR", False, "FOCUS service category (Compute, Storage, ...)"),
+    Column("SkuId", "VARCHAR", False, "Vendor's product or SKU id"),
+    Column("SkuPriceId", "VARCHAR", False, "Vendor's price id (rate code, availability id)"),
+    Column("ResourceId", "VARCHAR", False, "Resource, subscription or licence the charge is for"),
+    Column("ResourceName", "VARCHAR", False, "Readable name of the resource"),
+    Column("RegionId", "VARCHAR", False, "Region code"),
+    Column("ConsumedQuantity", SQL_AMOUNT, False, "Quantity consumed, in ConsumedUnit"),
+    Column("ConsumedUnit", "VARCHAR", False, "Unit of ConsumedQuantity"),
+    Column("PricingQuantity", SQL_AMOUNT, False, "Quantity priced, in PricingUnit (seats, hours, GB)"),
+    Column("PricingUnit", "VARCHAR", False, "Unit of PricingQuantity"),
+    Column("ListUnitPrice", SQL_AMOUNT, False, "Vendor's public list price per PricingUnit, BillingCurrency"),
+    Column("ListCost", SQL_AMOUNT, False, "ListUnitPrice x PricingQuantity, BillingCurrency"),
+    Column("ContractedCost", SQL_AMOUNT, False, "Cost at the reseller's negotiated price, BillingCurrency"),
+    Column("BilledCost", SQL_AMOUNT, True, "What the vendor invoices the reseller for the line, BillingCurrency"),
+    Column("EffectiveCost", SQL_AMOUNT, False, "Amortised cost (commitments spread over usage), BillingCurrency"),
+    Column("BillingCurrency", "VARCHAR", True, "ISO 4217 currency of the cost columns"),
+    Column("Tags", "VARCHAR", False, "Resource tags as a JSON object"),
+    Column("x_Vendor", "VARCHAR", True, "Vendor key used for account mapping: aws, microsoft, vmware, ..."),
+    Column("x_Format", "VARCHAR", True, "Import format that read the line"),
+    Column("x_VendorChargeType", "VARCHAR", False, "Vendor's own line type (lineItem/LineItemType, ChargeType)"),
+    Column("x_VendorLineId", "VARCHAR", False, "Vendor's own id of the line, where it has one"),
+    Column("x_SourceFile", "VARCHAR", True, "File the line was read from"),
+    Column("x_SourceRow", "BIGINT", True, "Row in that file as a spreadsheet numbers it (header = row 1)"),
+)
+
+LINE_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in LINE_COLUMNS)
+LINE_COLUMN_TYPES: dict[str, str] = {c.name: c.sql_type for c in LINE_COLUMNS}
+
+CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
+
+
+def lines_table_sql(table: str = "lines") -> str:
+    """CREATE TABLE statement for an empty table of normalised lines."""
+    cols = ",\n  ".join(f'"{c.name}" {c.sql_type}' for c in LINE_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)"
+
+
+def violations_sql(table: str, limit: int = 200) -> str:
+    """A query listing (row, column, value, expected) for every rule of the model a line breaks."""
+    checks: list[str] = []
+    for c in LINE_COLUMNS:
+        if c.mandatory:
+            checks.append(
+                f"SELECT x_SourceRow AS row, '{c.name}' AS col, NULL AS val, "
+                f"'a value (mandatory)' AS expected FROM {table} WHERE \"{c.name}\" IS NULL"
+            )
+    cats = ", ".join(f"'{v}'" for v in CHARGE_CATEGORIES)
+    freqs = ", ".join(f"'{v}'" for v in CHARGE_FREQUENCIES)
+    cat_text = ", ".join(CHARGE_CATEGORIES)
+    freq_text = ", ".join(CHARGE_FREQUENCIES)
+    checks.append(
+        f"SELECT x_SourceRow, 'ChargeCategory', ChargeCategory, 'one of {cat_text}' "
+        f"FROM {table} WHERE ChargeCategory NOT IN ({cats})"
+    )
+    checks.append(
+        f"SELECT x_SourceRow, 'ChargeFrequency', ChargeFrequency, 'one of {freq_text}' "
+        f"FROM {table} WHERE ChargeFrequency IS NOT NULL AND ChargeFrequency NOT IN ({freqs})"
+    )
+    checks.append(
+        f"SELECT x_SourceRow, 'BillingCurrency', BillingCurrency, 'a three-letter ISO 4217 code' "
+        f"FROM {table} WHERE NOT regexp_full_match(BillingCurrency, '[A-Z]{{3}}')"
+    )
+    union = "\nUNION ALL\n".join(f"({q} LIMIT {limit})" for q in checks)
+    return f"SELECT * FROM ({union}) ORDER BY row LIMIT {limit}"

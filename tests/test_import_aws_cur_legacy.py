@@ -1,0 +1,48 @@
+"""The real AWS legacy CUR sample imports with control totals equal to the file's own sums."""
+
+import csv
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "vendor-samples"
+CUR = SAMPLES / "aws-cur" / "cur-legacy-anonymous-2023-11.csv"
+
+
+def own_sums(path: Path) -> tuple[int, Decimal, Counter]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    total = sum((Decimal(r["lineItem/UnblendedCost"] or "0") for r in rows), Decimal(0))
+    return len(rows), total, Counter(r["lineItem/LineItemType"] for r in rows)
+
+
+def test_legacy_cur_totals_match_the_files_own_sums():
+    rows, total, types = own_sums(CUR)
+    con = open_store()
+    [report] = import_reports(con, [CUR])
+    assert report.format == "aws_cur_legacy"
+    assert report.rows == rows == 1281
+    [usd] = report.currencies
+    assert usd.currency == "USD"
+    assert usd.cost_before == usd.cost_after == total
+    assert report.lines_per_category == {"Usage": types["Usage"], "Tax": types["Tax"]}
+    n, billed = con.execute("SELECT count(*), sum(BilledCost) FROM lines").fetchone()
+    assert (n, billed) == (rows, total)
+
+
+def test_every_line_leads_back_to_its_vendor_row():
+    con = open_store()
+    import_reports(con, [CUR])
+    with open(CUR, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    got = con.execute(
+        "SELECT x_SourceRow, x_VendorLineId, BilledCost FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert [r[0] for r in got] == list(range(2, len(rows) + 2))
+    for source_row, line_id, cost in got[::97]:
+        vendor = rows[source_row - 2]
+        assert line_id == f"{vendor['identity/LineItemId']}@{vendor['identity/TimeInterval']}"
+        assert cost == Decimal(vendor["lineItem/UnblendedCost"])
