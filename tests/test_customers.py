@@ -1,0 +1,110 @@
+"""Customer mapping: vendor accounts to customers, by date, with nothing dropped."""
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_lib.customers import (
+    UNMAPPED_SQL,
+    assign_customers,
+    load_account_mappings,
+    load_customers,
+    register_account_map,
+)
+from billing_lib.errors import ParameterError
+from billing_lib.model import LINE_COLUMN_NAMES
+from billing_lib.store import open_store
+
+CUSTOMERS = """
+customers:
+  - id: C1
+    name: Alpha B.V.
+    address: [Kade 1, 1011 AA Amsterdam]
+    country: NL
+    vat_number: NL000000001B01
+    invoice_currency: EUR
+  - id: C2
+    name: Beta GmbH
+    address: [Strasse 2, 10115 Berlin]
+    country: DE
+    vat_number: DE123456789
+    invoice_currency: EUR
+    vat_rule: eu_reverse_charge
+"""
+
+
+def write_params(tmp_path: Path, customers: str = CUSTOMERS, accounts: str = "") -> Path:
+    (tmp_path / "customers.yaml").write_text(customers)
+    (tmp_path / "accounts.csv").write_text("vendor,account_id,customer_id,valid_from,valid_to,note\n" + accounts)
+    return tmp_path
+
+
+def add_line(con, vendor: str, account: str, start: str, cost: str, row: int) -> None:
+    values = {c: None for c in LINE_COLUMN_NAMES}
+    values.update(
+        x_Vendor=vendor, SubAccountId=account, ChargePeriodStart=datetime.fromisoformat(start),
+        BilledCost=Decimal(cost), BillingCurrency="USD", ChargeCategory="Usage", ProviderName="AWS",
+        x_Format="test", x_SourceFile="test.csv", x_SourceRow=row,
+    )
+    cols = ", ".join(f'"{c}"' for c in values)
+    con.execute(f"INSERT INTO lines ({cols}) VALUES ({', '.join('?' for _ in values)})", list(values.values()))
+
+
+def test_an_account_that_moves_mid_month_follows_the_charge_date(tmp_path):
+    params = write_params(tmp_path, accounts=(
+        "aws,111,C1,,2026-10-14,moved to Beta on the 15th\n"
+        "aws,111,C2,2026-10-15,,\n"
+        "microsoft,tenant-1,C2,,,\n"
+    ))
+    customers = load_customers(params)
+    con = open_store()
+    add_line(con, "aws", "111", "2026-10-14 23:00:00", "1.10", 2)
+    add_line(con, "aws", "111", "2026-10-15 00:00:00", "2.20", 3)
+    add_line(con, "microsoft", "tenant-1", "2026-10-01 00:00:00", "3.30", 4)
+    add_line(con, "aws", "999", "2026-10-02 00:00:00", "4.40", 5)
+    add_line(con, "aws", "999", "2026-10-03 00:00:00", "0.05", 6)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    got = con.execute("SELECT x_SourceRow, x_CustomerId FROM customer_lines ORDER BY 1").fetchall()
+    assert got == [(2, "C1"), (3, "C2"), (4, "C2"), (5, None), (6, None)]
+    [unmapped] = con.execute(UNMAPPED_SQL).fetchall()
+    assert unmapped[:2] == ("aws", "999")
+    assert unmapped[4:6] == (2, Decimal("4.45"))
+
+
+def test_overlapping_mappings_for_one_account_are_refused_with_the_row(tmp_path):
+    params = write_params(tmp_path, accounts="aws,111,C1,,2026-10-20,\naws,111,C2,2026-10-15,,\n")
+    with pytest.raises(ParameterError, match=r"accounts.csv, entry row 3: account aws/111 is already mapped.*row 2"):
+        load_account_mappings(params, load_customers(params))
+
+
+def test_an_unknown_customer_in_the_mapping_names_row_and_column(tmp_path):
+    params = write_params(tmp_path, accounts="aws,111,C9,,,\n")
+    with pytest.raises(ParameterError, match=r"row 2, column customer_id: unknown customer 'C9'"):
+        load_account_mappings(params, load_customers(params))
+
+
+def test_a_bad_date_in_the_mapping_names_row_and_column(tmp_path):
+    params = write_params(tmp_path, accounts="aws,111,C1,2026-13-01,,\n")
+    with pytest.raises(ParameterError, match=r"row 2, column valid_from"):
+        load_account_mappings(params, load_customers(params))
+
+
+def test_reverse_charge_without_a_vat_number_is_refused(tmp_path):
+    params = write_params(tmp_path, customers=CUSTOMERS.replace("    vat_number: DE123456789\n", ""))
+    with pytest.raises(ParameterError, match=r"customers\[id=C2\].*VAT number"):
+        load_customers(params)
+
+
+def test_a_duplicate_customer_id_is_refused(tmp_path):
+    params = write_params(tmp_path, customers=CUSTOMERS.replace("id: C2", "id: C1"))
+    with pytest.raises(ParameterError, match=r"customers\[id=C1\]: the id is used twice"):
+        load_customers(params)
+
+
+def test_a_bad_field_names_the_customer(tmp_path):
+    params = write_params(tmp_path, customers=CUSTOMERS.replace("invoice_currency: EUR\n  - id: C2", "invoice_currency: euro\n  - id: C2"))
+    with pytest.raises(ParameterError, match=r"customers\[id=C1\]\.invoice_currency"):
+        load_customers(params)
