@@ -61,3 +61,7 @@ class ParameterError(BillingError):
 
 class ControlTotalError(BillingError):
     """Totals before and after a step differ: money would be lost or invented."""
+
+
+class RunError(BillingError):
+    """A billing run cannot start or be published as asked (e.g. its period is already finalised)."""

@@ -1,0 +1,161 @@
+"""Insight charts over rated lines: what each customer costs and brings in, and where the margin is.
+
+The summaries are DuckDB SQL over the rated lines (exact DECIMAL sums, per invoice currency: amounts
+of different currencies are never added together). The figure builders turn a summary into a plotly
+figure; only there do amounts become floats, rounded to cents, because a chart is not a money record.
+
+Figures use a lean template and the ``plotly_mimetype`` renderer (``use_notebook_renderer``) so a
+notebook stores only the figure's data, not plotly.js or a large template.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from billing_lib.money import round_money
+
+TEMPLATE_NAME = "billing"
+
+#: Dimensions a summary can be grouped by, mapped to rated_lines columns.
+DIMENSIONS = {
+    "period": "period",
+    "customer": "customer_id",
+    "vendor": "vendor",
+    "product": "product_group",
+    "service": "service",
+    "currency": "currency",
+}
+
+_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+
+
+def lean_template() -> go.layout.Template:
+    """A small template: white background, light grid, a fixed colour sequence. plotly's default
+    templates add several kilobytes to every stored figure."""
+    axis = {"gridcolor": "#e5e5e5", "zerolinecolor": "#bbbbbb", "automargin": True}
+    return go.layout.Template(
+        layout={
+            "font": {"family": "Arial, sans-serif", "size": 12},
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "colorway": _COLOURS,
+            "xaxis": axis,
+            "yaxis": axis,
+            "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        }
+    )
+
+
+def use_notebook_renderer() -> None:
+    """Make figures render as plain ``application/vnd.plotly.v1+json`` with the lean template
+    (JupyterLab's bundled plotly extension draws them; nothing else is embedded in the notebook)."""
+    pio.templates[TEMPLATE_NAME] = lean_template()
+    pio.templates.default = TEMPLATE_NAME
+    pio.renderers.default = "plotly_mimetype"
+
+
+def summarise(rated: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Cost, revenue and margin of ``rated`` (rated_lines rows) grouped by ``by`` (keys of
+    DIMENSIONS) and always by invoice currency. Exact Decimal sums; ``margin_pct`` is margin over
+    revenue in percent rounded to 0.1, None where revenue is zero."""
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown:
+        raise ValueError(f"unknown summary dimension(s) {unknown}; expected some of {sorted(DIMENSIONS)}")
+    keys = list(dict.fromkeys([*by, "currency"]))
+    select = ", ".join(f'"{DIMENSIONS[k]}" AS "{k}"' for k in keys)
+    group = ", ".join(f'"{k}"' for k in keys)
+    con = duckdb.connect()
+    try:
+        con.register("rated", rated)
+        return con.sql(
+            f"""SELECT {select},
+                       CAST(sum(cost) AS DECIMAL(38,12)) AS cost,
+                       CAST(sum(amount) AS DECIMAL(38,12)) AS revenue,
+                       CAST(sum(amount) - sum(cost) AS DECIMAL(38,12)) AS margin,
+                       CASE WHEN sum(amount) = 0 THEN NULL
+                            ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1) END AS margin_pct,
+                       count(*) AS lines
+                FROM rated GROUP BY {group} ORDER BY {group}"""
+        ).to_arrow_table().to_pandas()
+    finally:
+        con.close()
+
+
+def _money(values: pd.Series) -> list[float]:
+    """Amounts for a chart axis: rounded half-up to cents, then float (display only)."""
+    return [float(round_money(Decimal(v))) if v is not None else 0.0 for v in values]
+
+
+def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
+    """One point per customer (per invoice currency): cost on x, revenue on y, and the break-even
+    line revenue = cost. Points above the line make money. ``summary`` is
+    ``summarise(rated, ["customer"])``."""
+    fig = go.Figure()
+    top = 0.0
+    for currency, part in summary.groupby("currency", sort=True):
+        cost, revenue = _money(part["cost"]), _money(part["revenue"])
+        top = max([top, *cost, *revenue])
+        fig.add_trace(go.Scatter(
+            x=cost, y=revenue, mode="markers+text", name=str(currency),
+            text=list(part["customer"]), textposition="top center",
+            customdata=[[str(m), "" if p is None or pd.isna(p) else f"{p}%"]
+                        for m, p in zip(_money(part["margin"]), part["margin_pct"])],
+            hovertemplate="%{text}<br>cost %{x:,.2f}<br>revenue %{y:,.2f}<br>margin %{customdata[0]} "
+                          "(%{customdata[1]})<extra>" + str(currency) + "</extra>",
+            marker={"size": 11},
+        ))
+    edge = round(top * 1.1, 2) or 1.0
+    fig.add_trace(go.Scatter(x=[0.0, edge], y=[0.0, edge], mode="lines", name="break-even",
+                             line={"dash": "dash", "color": "#888888"}, hoverinfo="skip"))
+    fig.update_layout(title="Cost versus revenue per customer", xaxis_title="cost (invoice currency)",
+                      yaxis_title="revenue (invoice currency)", height=420)
+    return fig
+
+
+def margin_bars(summary: pd.DataFrame, by: str) -> go.Figure:
+    """Margin per ``by`` (vendor, product, ...), one bar series per invoice currency, with the
+    margin % as bar text. ``summary`` is ``summarise(rated, [by])``."""
+    fig = go.Figure()
+    for currency, part in summary.groupby("currency", sort=True):
+        pct = ["" if p is None or pd.isna(p) else f"{p}%" for p in part["margin_pct"]]
+        fig.add_trace(go.Bar(x=[str(v) for v in part[by]], y=_money(part["margin"]), name=str(currency),
+                             text=pct, textposition="outside",
+                             customdata=list(zip(_money(part["cost"]), _money(part["revenue"]))),
+                             hovertemplate="%{x}<br>margin %{y:,.2f} (%{text})<br>cost %{customdata[0]:,.2f}"
+                                           "<br>revenue %{customdata[1]:,.2f}<extra>" + str(currency) + "</extra>"))
+    fig.update_layout(title=f"Margin by {by}", xaxis_title=by, yaxis_title="margin (invoice currency)",
+                      barmode="group", height=380)
+    return fig
+
+
+def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
+    """Month-over-month ``measure`` (margin, revenue or cost) per customer: one line per customer
+    and currency, periods in order. ``summary`` is ``summarise(rated, ["period", "customer"])``."""
+    if measure not in ("margin", "revenue", "cost"):
+        raise ValueError(f"measure must be margin, revenue or cost; got {measure!r}")
+    fig = go.Figure()
+    ordered = summary.sort_values(["customer", "currency", "period"])
+    for (customer, currency), part in ordered.groupby(["customer", "currency"], sort=True):
+        fig.add_trace(go.Scatter(x=[str(p) for p in part["period"]], y=_money(part[measure]),
+                                 mode="lines+markers", name=f"{customer} ({currency})"))
+    fig.update_layout(title=f"{measure.capitalize()} per customer, month over month", xaxis_title="period",
+                      yaxis_title=f"{measure} (invoice currency)", xaxis_type="category", height=380)
+    return fig
+
+
+def what_if_bars(comparison: pd.DataFrame) -> go.Figure:
+    """Current versus what-if margin per customer (``comparison`` has customer, currency,
+    margin and what_if_margin columns, as ``widgets.compare_margins`` returns)."""
+    labels = [f"{c} ({cur})" for c, cur in zip(comparison["customer"], comparison["currency"])]
+    fig = go.Figure([
+        go.Bar(x=labels, y=_money(comparison["margin"]), name="current"),
+        go.Bar(x=labels, y=_money(comparison["what_if_margin"]), name="what-if"),
+    ])
+    fig.update_layout(title="Margin now and with the what-if markup", barmode="group", height=340,
+                      yaxis_title="margin (invoice currency)")
+    return fig

@@ -1,0 +1,168 @@
+"""Interactive margin analysis over finished runs: choose periods, customers and vendors, and try
+another markup for one customer.
+
+The callbacks are plain methods (``on_filter_change``, ``on_what_if``) that tests drive by setting
+``.value`` on the widgets and calling ``.click()``. Charts go into ``Output`` widgets as plotly
+mime bundles; the figures last drawn are kept in ``figures`` so tests read them through
+``fig.data`` without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+import duckdb
+import ipywidgets as w
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from billing_lib import charts
+from billing_lib.money import round_money
+
+#: Re-prices one customer's rated lines with another markup (percent on cost); returns the lines
+#: re-priced (same columns as rated lines). ``billing_lib.rating`` supplies the real one.
+Repricer = Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]
+
+
+def _mime(fig: go.Figure) -> dict:
+    """A display_data output for an Output widget: the plotly JSON only (no plotly.js)."""
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())
+    bundle["text/plain"] = f"<Figure: {fig.layout.title.text or 'chart'}>"
+    return {"output_type": "display_data", "data": bundle, "metadata": {}}
+
+
+def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFrame:
+    """Per customer and currency: revenue and margin now and with the re-priced lines, and the
+    change in margin (exact Decimals; the what-if columns are empty for customers not re-priced)."""
+    con = duckdb.connect()
+    try:
+        con.register("now", charts.summarise(current, ["customer"]))
+        con.register("repriced", charts.summarise(what_if, ["customer"]))
+        return con.sql(
+            """SELECT now.customer, now.currency, now.revenue, now.margin, now.margin_pct,
+                      w.revenue AS what_if_revenue, w.margin AS what_if_margin,
+                      w.margin_pct AS what_if_margin_pct,
+                      w.margin - now.margin AS margin_change
+               FROM now LEFT JOIN repriced w USING (customer, currency)
+               ORDER BY now.customer, now.currency"""
+        ).to_arrow_table().to_pandas()
+    finally:
+        con.close()
+
+
+def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
+    """One sentence per currency, as HTML: margin now -> with the markup, and the change (cents)."""
+    parts = []
+    for row in comparison.itertuples(index=False):
+        change = round_money(row.margin_change, row.currency)
+        sign = "+" if change > 0 else ""
+        pct_now = "n/a" if pd.isna(row.margin_pct) else f"{row.margin_pct} %"
+        pct_new = "n/a" if pd.isna(row.what_if_margin_pct) else f"{row.what_if_margin_pct} %"
+        parts.append(
+            f"<b>{html.escape(str(row.customer))}</b> at {markup:f} % markup: margin "
+            f"{row.currency} {round_money(row.margin, row.currency):,f} ({pct_now}) &rarr; "
+            f"{row.currency} {round_money(row.what_if_margin, row.currency):,f} ({pct_new}), "
+            f"change <b>{sign}{change:,f}</b>")
+    return "<br>".join(parts) or "no lines selected"
+
+
+class MarginExplorer:
+    """Filters, the three insight charts, and a what-if markup for one customer."""
+
+    def __init__(self, rated: pd.DataFrame, reprice: Repricer, default_markup: Decimal = Decimal(10)) -> None:
+        self.rated = rated
+        self.reprice = reprice
+        self.figures: dict[str, go.Figure] = {}
+        self.summary = pd.DataFrame()
+        self.comparison = pd.DataFrame()
+
+        def options(col: str) -> list[str]:
+            return sorted(str(v) for v in rated[col].dropna().unique())
+
+        periods, customers, vendors = options("period"), options("customer_id"), options("vendor")
+        self.periods = w.SelectMultiple(options=periods, value=tuple(periods), description="Periods",
+                                        rows=min(6, max(2, len(periods))))
+        self.customers = w.SelectMultiple(options=customers, value=tuple(customers), description="Customers",
+                                          rows=min(6, max(2, len(customers))))
+        self.vendors = w.SelectMultiple(options=vendors, value=tuple(vendors), description="Vendors",
+                                        rows=min(6, max(2, len(vendors))))
+        self.totals = w.HTML()
+        self.chart_area = w.Output()
+        self.what_if_customer = w.Dropdown(options=customers, value=customers[0] if customers else None,
+                                           description="Customer")
+        self.markup = w.BoundedFloatText(value=float(default_markup), min=-100.0, max=1000.0, step=0.5,
+                                         description="Markup %")
+        self.apply = w.Button(description="Re-price", button_style="primary", icon="calculator")
+        self.what_if_text = w.HTML()
+        self.what_if_area = w.Output()
+
+        for control in (self.periods, self.customers, self.vendors):
+            control.observe(self.on_filter_change, names="value")
+        self.markup.observe(self.on_what_if, names="value")
+        self.what_if_customer.observe(self.on_what_if, names="value")
+        self.apply.on_click(self.on_what_if)
+        self.on_filter_change()
+        self.on_what_if()
+
+    def selected(self) -> pd.DataFrame:
+        """Rated lines of the chosen periods, customers and vendors."""
+        r = self.rated
+        keep = (r["period"].isin(self.periods.value) & r["customer_id"].isin(self.customers.value)
+                & r["vendor"].isin(self.vendors.value))
+        return r[keep]
+
+    def on_filter_change(self, change: dict | None = None) -> None:
+        """Recompute the totals and redraw the charts for the current selection."""
+        chosen = self.selected()
+        self.summary = charts.summarise(chosen, ["customer"])
+        self.figures = {
+            "cost_revenue": charts.cost_revenue_scatter(self.summary),
+            "by_vendor": charts.margin_bars(charts.summarise(chosen, ["vendor"]), "vendor"),
+            "by_product": charts.margin_bars(charts.summarise(chosen, ["product"]), "product"),
+            "trend": charts.margin_trend(charts.summarise(chosen, ["period", "customer"])),
+        }
+        per_currency = charts.summarise(chosen, ["currency"])
+        rows = "".join(
+            f"<tr><td>{r.currency}</td><td>{round_money(r.cost, r.currency):,f}</td>"
+            f"<td>{round_money(r.revenue, r.currency):,f}</td><td>{round_money(r.margin, r.currency):,f}</td>"
+            f"<td>{'' if pd.isna(r.margin_pct) else r.margin_pct}</td></tr>"
+            for r in per_currency.itertuples(index=False))
+        self.totals.value = (f"<table><tr><th>currency</th><th>cost</th><th>revenue</th><th>margin</th>"
+                             f"<th>margin %</th></tr>{rows}</table><p>{len(chosen)} rated lines selected</p>")
+        self.chart_area.outputs = tuple(_mime(f) for f in self.figures.values())
+
+    def markup_value(self) -> Decimal:
+        """The what-if markup as an exact Decimal (the text the user typed, not the float)."""
+        try:
+            return Decimal(repr(float(self.markup.value))).normalize()
+        except InvalidOperation:  # pragma: no cover - BoundedFloatText only holds numbers
+            return Decimal(0)
+
+    def on_what_if(self, change: object = None) -> None:
+        """Re-price the chosen customer's selected lines with the markup; show the margin change."""
+        customer = self.what_if_customer.value
+        markup = self.markup_value()
+        r = self.rated
+        lines = r[r["period"].isin(self.periods.value) & r["vendor"].isin(self.vendors.value)
+                  & (r["customer_id"] == customer)]
+        if customer is None or lines.empty:
+            self.comparison = pd.DataFrame()
+            self.what_if_text.value = "no lines of this customer in the selection"
+            self.what_if_area.outputs = ()
+            return
+        repriced = self.reprice(lines, customer, markup)
+        self.comparison = compare_margins(lines, repriced)
+        self.what_if_text.value = describe_change(self.comparison, markup)
+        self.figures["what_if"] = charts.what_if_bars(self.comparison)
+        self.what_if_area.outputs = (_mime(self.figures["what_if"]),)
+
+    def widget(self) -> w.Widget:
+        """The whole explorer as one widget to display."""
+        filters = w.HBox([self.periods, self.customers, self.vendors])
+        what_if = w.VBox([w.HTML("<h4>What if</h4>"),
+                          w.HBox([self.what_if_customer, self.markup, self.apply]),
+                          self.what_if_text, self.what_if_area])
+        return w.VBox([filters, self.totals, self.chart_area, what_if])

@@ -1,0 +1,73 @@
+"""Insight charts: exact summaries per currency, and figures checked through fig.data."""
+
+from decimal import Decimal as D
+
+import pandas as pd
+import pytest
+
+from billing_lib import charts
+
+
+def rated(rows: list[tuple]) -> pd.DataFrame:
+    cols = ["period", "customer_id", "vendor", "product_group", "service", "currency", "cost", "amount"]
+    return pd.DataFrame([dict(zip(cols, r)) for r in rows])
+
+
+LINES = rated([
+    ("2026-10", "C1", "aws", "compute", "Amazon EC2", "EUR", D("100.00"), D("120.00")),
+    ("2026-10", "C1", "microsoft", "licences", "Microsoft 365 E3", "EUR", D("50.005"), D("55.0055")),
+    ("2026-10", "C2", "aws", "compute", "Amazon EC2", "USD", D(200), D(190)),
+    ("2026-09", "C1", "aws", "compute", "Amazon EC2", "EUR", D(80), D(96)),
+])
+
+
+def test_summary_is_exact_and_never_adds_currencies():
+    s = charts.summarise(LINES, ["customer"])
+    assert list(zip(s["customer"], s["currency"])) == [("C1", "EUR"), ("C2", "USD")]
+    c1 = s.iloc[0]
+    assert (c1["cost"], c1["revenue"], c1["margin"]) == (D("230.005"), D("271.0055"), D("41.0005"))
+    assert isinstance(c1["margin"], D)
+    assert float(c1["margin_pct"]) == 15.1  # 41.0005 / 271.0055
+    assert float(s.iloc[1]["margin_pct"]) == -5.3  # a loss: -10 / 190
+    assert list(s["lines"]) == [3, 1]
+
+
+def test_summary_rejects_an_unknown_dimension():
+    with pytest.raises(ValueError, match="unknown summary dimension"):
+        charts.summarise(LINES, ["colour"])
+
+
+def test_scatter_has_one_trace_per_currency_and_a_break_even_line():
+    fig = charts.cost_revenue_scatter(charts.summarise(LINES, ["customer"]))
+    names = [t.name for t in fig.data]
+    assert names == ["EUR", "USD", "break-even"]
+    eur, usd, even = fig.data
+    assert list(eur.x) == [230.01] and list(eur.y) == [271.01]  # cents, half-up
+    assert list(usd.text) == ["C2"] and list(usd.y) == [190.0]
+    assert list(even.x) == list(even.y) == [0.0, 298.11]  # 10 % beyond the largest figure
+    assert even.line.dash == "dash"
+
+
+def test_margin_bars_per_vendor_show_margin_and_percent():
+    fig = charts.margin_bars(charts.summarise(LINES, ["vendor"]), "vendor")
+    eur = next(t for t in fig.data if t.name == "EUR")
+    assert list(eur.x) == ["aws", "microsoft"]
+    assert list(eur.y) == [36.0, 5.0]  # (20 + 16) and 5.0005 -> 5.00
+    assert list(eur.text) == ["16.7%", "9.1%"]  # 36 / 216, 5.0005 / 55.0055
+    usd = next(t for t in fig.data if t.name == "USD")
+    assert list(usd.y) == [-10.0]
+
+
+def test_trend_orders_periods_per_customer():
+    fig = charts.margin_trend(charts.summarise(LINES, ["period", "customer"]), "revenue")
+    c1 = next(t for t in fig.data if t.name == "C1 (EUR)")
+    assert list(c1.x) == ["2026-09", "2026-10"]
+    assert list(c1.y) == [96.0, 175.01]  # 120 + 55.0055
+    with pytest.raises(ValueError):
+        charts.margin_trend(charts.summarise(LINES, ["period", "customer"]), "profit")
+
+
+def test_stored_figures_stay_small():
+    charts.use_notebook_renderer()
+    fig = charts.cost_revenue_scatter(charts.summarise(LINES, ["customer"]))
+    assert len(fig.to_json()) < 6000  # the lean template, not plotly's default

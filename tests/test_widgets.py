@@ -1,0 +1,71 @@
+"""Margin explorer widgets driven as a user would: set .value, press .click()."""
+
+from decimal import Decimal as D
+
+import pandas as pd
+
+from billing_lib.widgets import MarginExplorer, compare_margins
+from tests.test_charts import LINES
+
+PLOTLY = "application/vnd.plotly.v1+json"
+
+
+def markup_on_cost(lines: pd.DataFrame, customer: str, markup: D) -> pd.DataFrame:
+    """A test re-pricer: revenue = cost x (1 + markup %), exact."""
+    out = lines.copy()
+    out["amount"] = [c * (1 + markup / 100) for c in out["cost"]]
+    return out
+
+
+def test_filters_redraw_totals_and_charts():
+    ex = MarginExplorer(LINES, markup_on_cost)
+    assert ex.periods.options == ("2026-09", "2026-10")
+    assert len(ex.chart_area.outputs) == 4
+    assert all(PLOTLY in o["data"] for o in ex.chart_area.outputs)
+
+    ex.vendors.value = ("aws",)
+    by_vendor = ex.figures["by_vendor"]
+    assert sorted({x for t in by_vendor.data for x in t.x}) == ["aws"]
+    c1 = ex.summary[ex.summary["customer"] == "C1"].iloc[0]
+    assert (c1["cost"], c1["revenue"]) == (D("180.00"), D("216.00"))
+    assert "216.00" in ex.totals.value and "3 rated lines" in ex.totals.value
+
+    ex.periods.value = ("2026-10",)
+    trend = ex.figures["trend"]
+    assert [list(t.x) for t in trend.data] == [["2026-10"], ["2026-10"]]
+    assert "2 rated lines" in ex.totals.value
+
+
+def test_what_if_markup_shows_the_margin_change_at_once():
+    ex = MarginExplorer(LINES, markup_on_cost)
+    ex.vendors.value = ("aws",)
+    ex.periods.value = ("2026-10",)
+    ex.what_if_customer.value = "C1"
+    ex.markup.value = 25.0  # observed: re-prices without pressing the button
+    row = ex.comparison.iloc[0]
+    assert (row["margin"], row["what_if_margin"], row["margin_change"]) == (D("20.00"), D("25.00"), D("5.00"))
+    assert "change <b>+5.00</b>" in ex.what_if_text.value
+    assert "20.0 %" in ex.what_if_text.value  # 25 / 125
+
+    ex.vendors.value = ("aws", "microsoft")
+    ex.apply.click()
+    row = ex.comparison.iloc[0]
+    # C1 in 2026-10: cost 150.005, revenue now 175.0055; at 25 %: 187.50625
+    assert row["what_if_revenue"] == D("187.50625")
+    assert "change <b>+12.50</b>" in ex.what_if_text.value  # 37.50125 - 25.0005 = 12.50075
+    assert ex.what_if_area.outputs[0]["data"][PLOTLY]["data"][0]["name"] == "current"
+
+
+def test_a_loss_making_markup_is_shown_as_a_negative_change():
+    ex = MarginExplorer(LINES, markup_on_cost)
+    ex.what_if_customer.value = "C2"
+    ex.markup.value = -10.0
+    ex.apply.click()
+    assert "change <b>-10.00</b>" in ex.what_if_text.value  # margin -10 -> -20
+
+
+def test_compare_margins_keeps_customers_without_a_what_if():
+    other = LINES[LINES["customer_id"] == "C1"]
+    cmp = compare_margins(LINES, markup_on_cost(other, "C1", D(0)))
+    assert list(cmp["customer"]) == ["C1", "C2"]
+    assert pd.isna(cmp.iloc[1]["what_if_margin"])
