@@ -49,6 +49,15 @@ def _import_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    from billing_lib.run import execute
+
+    folder = execute(args.period, args.reports, args.parameters, args.output, finalise=args.finalise,
+                     issue_date=args.issue_date or "", progress_bar=not args.quiet)
+    print(f"run for {args.period} published in {folder}" + (" (finalised)" if args.finalise else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--format", default=None, help="force a format instead of recognising it")
     imp.add_argument("--currency", default=None, help="billing currency of FOCUS files without BillingCurrency")
     imp.set_defaults(func=_import_command)
+    run = sub.add_parser("run", help="bill one month: execute notebooks/billing_run.ipynb through papermill")
+    run.add_argument("--period", required=True, help="month to bill, YYYY-MM")
+    run.add_argument("--reports", required=True, type=Path, help="folder with the month's vendor reports")
+    run.add_argument("--parameters", default=Path("parameters"), type=Path, help="parameters folder")
+    run.add_argument("--output", default=Path("outputs"), type=Path,
+                     help="outputs folder; the run is published in OUTPUT/PERIOD/")
+    run.add_argument("--finalise", action="store_true",
+                     help="finalise the run: its invoice numbers and folder become immutable")
+    run.add_argument("--issue-date", default=None, help="invoice date YYYY-MM-DD (default: day after the period)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run_command)
     return parser
 
 

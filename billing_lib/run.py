@@ -1,0 +1,454 @@
+"""One billing run, as the steps ``notebooks/billing_run.ipynb`` shows one by one and ``billing run``
+executes through papermill.
+
+Steps: check the run's parameters -> load the parameters files -> import the vendor reports with
+control totals -> map lines to customers (unmapped report) -> rate -> build invoices -> write the
+workbooks, ledger files, ``invoice_summary.csv`` and ``rated_lines.parquet`` -> write the manifest ->
+publish.
+
+Publishing is atomic: every file is written into a hidden staging folder next to
+``<output>/<period>/`` and swapped in (two renames on one file system) only when the whole run
+succeeded. A failed run removes its staging folder and leaves the earlier run as it was; a run folder
+holding a ``FINALISED`` marker is never replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from billing_lib.customers import (
+    UNMAPPED_SQL,
+    assign_customers,
+    load_account_mappings,
+    load_customers,
+    register_account_map,
+)
+from billing_lib.errors import BillingError, InputError, ParameterError, RunError
+from billing_lib.importers import import_reports, report_files
+from billing_lib.importers.engine import detect_format
+from billing_lib.importers.reader import open_sources, sha256_of
+from billing_lib.store import frame, open_store
+
+#: Where papermill's parameters come from, for error messages.
+NOTEBOOK_PARAMETERS = "billing_run parameters"
+FINALISED_MARKER = "FINALISED"
+MANIFEST = "manifest.json"
+RATED_PARQUET = "rated_lines.parquet"
+NOTEBOOK_NAME = "billing_run.ipynb"
+#: Packages whose versions the manifest records (what can change a figure or a file).
+RECORDED_PACKAGES = ("billing-lib", "duckdb", "pandas", "pyarrow", "pydantic", "pyyaml", "xlsxwriter",
+                     "babel", "papermill", "nbconvert", "plotly", "ipywidgets", "beancount")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def project_dir(start: Path | None = None) -> Path:
+    """The folder relative parameters are resolved against: the nearest folder from ``start`` (the
+    current directory) upwards that holds a ``parameters/`` folder or a ``pyproject.toml``; else
+    ``start``. So the same defaults work from the repository root (papermill, ``billing run``) and
+    from ``notebooks/`` (JupyterLab and nbval run a notebook in its own folder)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "parameters").is_dir() or (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def _path_parameter(name: str, value: object) -> Path:
+    if isinstance(value, Path):
+        path = value
+    elif isinstance(value, str) and value.strip():
+        path = Path(value.strip())
+    else:
+        raise ParameterError(NOTEBOOK_PARAMETERS, name,
+                             f"expected a folder path as text; got {value!r} ({type(value).__name__})")
+    return path if path.is_absolute() else project_dir() / path
+
+
+def check_period(period: object) -> str:
+    """``period`` as ``YYYY-MM`` text, or a ParameterError saying how to pass it."""
+    if not isinstance(period, str):
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS, "period",
+            f"expected text like '2026-10'; got {period!r} ({type(period).__name__}). "
+            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period 2026-10")
+    if not _PERIOD.match(period.strip()):
+        raise ParameterError(NOTEBOOK_PARAMETERS, "period",
+                             f"expected a month as YYYY-MM (e.g. '2026-10'); got {period!r}")
+    return period.strip()
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """First day of ``period`` and first day of the next month (exclusive end)."""
+    year, month = int(period[:4]), int(period[5:7])
+    start = date(year, month, 1)
+    end = date(year + (month == 12), month % 12 + 1, 1)
+    return start, end
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    """The checked parameters of one run; every path absolute."""
+
+    period: str
+    reports: Path
+    parameters: Path
+    output: Path
+    finalise: bool
+    issue_date: date
+    reports_found: tuple[tuple[str, str], ...]  # (file name, format title) per vendor report
+
+    @property
+    def run_folder(self) -> Path:
+        return self.output / self.period
+
+
+def check_parameters(period: object, reports: object, parameters: object, output: object,
+                     finalise: object = False, issue_date: object = "") -> RunParameters:
+    """Check the notebook's parameters before anything is read or written: types, the period's form,
+    that the reports folder holds only known vendor reports, that the parameters folder exists, and
+    that the period's run in ``output`` is not finalised. Raises ParameterError / InputError /
+    RunError naming the parameter."""
+    period = check_period(period)
+    if not isinstance(finalise, bool):
+        raise ParameterError(NOTEBOOK_PARAMETERS, "finalise",
+                             f"expected True or False; got {finalise!r} ({type(finalise).__name__}). "
+                             "papermill: -p finalise True")
+    if isinstance(issue_date, date):
+        issued = issue_date
+    elif isinstance(issue_date, str):
+        if issue_date.strip():
+            try:
+                issued = date.fromisoformat(issue_date.strip())
+            except ValueError as exc:
+                raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date",
+                                     f"expected YYYY-MM-DD or empty; got {issue_date!r}") from exc
+        else:
+            issued = period_bounds(period)[1]
+    else:
+        raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date",
+                             f"expected text YYYY-MM-DD or empty; got {issue_date!r} ({type(issue_date).__name__})")
+    reports_dir = _path_parameter("reports", reports)
+    params_dir = _path_parameter("parameters", parameters)
+    output_dir = _path_parameter("output", output)
+    if not params_dir.is_dir():
+        raise ParameterError(NOTEBOOK_PARAMETERS, "parameters", f"{params_dir}: no such parameters folder")
+    files = report_files(reports_dir)
+    if not files:
+        raise InputError(f"{reports_dir}: no vendor report in this folder "
+                         f"(expected .csv, .csv.gz, .zip or .parquet files)")
+    found: list[tuple[str, str]] = []
+    for path in files:
+        with open_sources(path) as sources:
+            for src in sources:
+                found.append((src.name.removeprefix(f"{reports_dir}{os.sep}"), detect_format(src).title))
+    check_not_finalised(output_dir, period)
+    return RunParameters(period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found))
+
+
+def check_not_finalised(output: Path, period: str) -> None:
+    """RunError when ``output/period`` holds a finalised run: it is immutable; a correction is a
+    credit note in a later run."""
+    marker = Path(output) / period / FINALISED_MARKER
+    if marker.exists():
+        raise RunError(f"{marker.parent}: the run for {period} is finalised ({marker.read_text().strip()}); "
+                       "it cannot be run again. Corrections go on a credit note in a later period.")
+
+
+def _checksums(files: list[Path], base: Path) -> list[dict[str, Any]]:
+    return [{"file": str(p.relative_to(base)), "sha256": sha256_of(p), "bytes": p.stat().st_size}
+            for p in sorted(files)]
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape a run's figures and files."""
+    out = {"python": platform.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars from pandas
+        return value.item()
+    return value
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_jsonable(dict(zip(df.columns, row))) for row in df.itertuples(index=False)]
+
+
+def new_staging(output: Path, period: str) -> Path:
+    """A fresh hidden folder next to ``output/period`` (same file system, so publishing is a rename)."""
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    staging = output / f".staging-{period}-{secrets.token_hex(4)}"
+    staging.mkdir()
+    return staging
+
+
+def publish(staging: Path, output: Path, period: str) -> Path:
+    """Swap ``staging`` in as ``output/period``. An earlier, unfinalised run is moved aside first and
+    removed only after the new folder is in place; if the swap fails it is put back. A finalised
+    earlier run is never replaced (checked again here: another run may have finished meanwhile)."""
+    output, staging = Path(output), Path(staging)
+    target = output / period
+    check_not_finalised(output, period)
+    if not (staging / MANIFEST).is_file():
+        raise RunError(f"{staging}: no {MANIFEST}; only a complete run is published")
+    old: Path | None = None
+    if target.exists():
+        old = output / f".replaced-{period}-{secrets.token_hex(4)}"
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def discard(staging: Path | None) -> None:
+    """Remove a staging folder of a failed run (nothing of it was published)."""
+    if staging is not None and Path(staging).exists():
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def display_money(df: pd.DataFrame, places: int | None = 2) -> pd.DataFrame:
+    """A copy of ``df`` for showing: Decimal columns as fixed-point text with ``places`` decimals
+    (half-up), or unrounded (``places=None``, trailing zeros dropped) for control totals."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].map(lambda v: isinstance(v, Decimal)).any():
+            out[col] = out[col].map(lambda v: _fixed(v, places) if isinstance(v, Decimal) else v)
+    return out
+
+
+def _fixed(value: Decimal, places: int | None) -> str:
+    if places is None:
+        return f"{value.normalize():f}"
+    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
+
+
+@dataclass
+class BillingRun:
+    """State of one run as the notebook walks through it; each method is one step."""
+
+    params: RunParameters
+    staging: Path | None = None
+    #: True when this object created the staging folder and so publishes it itself; False when the
+    #: caller (``billing run``) gave one and publishes after adding the executed notebook.
+    owns_staging: bool = True
+    con: duckdb.DuckDBPyConnection = field(default_factory=open_store)
+    settings: dict[str, Any] = field(default_factory=dict)
+    imports: list = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def import_reports(self) -> pd.DataFrame:
+        """Import every vendor report, all or nothing; the control totals per report and currency
+        (rows and cost as read and after normalisation, which must be equal). Also checks that the
+        reports cover the run's period."""
+        self.imports = import_reports(self.con, report_files(self.params.reports))
+        start, end = period_bounds(self.params.period)
+        covered = [r[0] for r in self.con.execute(
+            "SELECT DISTINCT strftime(ChargePeriodStart, '%Y-%m') FROM lines ORDER BY 1").fetchall()]
+        if self.params.period not in covered:
+            raise ParameterError(NOTEBOOK_PARAMETERS, "period",
+                                 f"no report in {self.params.reports} covers {self.params.period}; "
+                                 f"their lines are charged in {covered or 'no month'}")
+        rows = []
+        for rep in self.imports:
+            for c in rep.currencies:
+                rows.append({"file": rep.file, "format": rep.format, "currency": c.currency,
+                             "rows_read": c.rows_before, "lines": c.rows_after,
+                             "cost_read": c.cost_before, "cost_imported": c.cost_after,
+                             "balanced": c.balanced})
+        control = pd.DataFrame(rows)
+        self.results["control_totals"] = control
+        return control
+
+    def load_parameters(self) -> pd.DataFrame:
+        """Load and validate every parameters file before any report is read (customers, account
+        mapping, price plans, exchange rates, seller, VAT rules, products); a table of the files
+        with their checksums."""
+        folder = self.params.parameters
+        customers = load_customers(folder)
+        self.settings["customers"] = customers
+        self.settings["account_mappings"] = load_account_mappings(folder, customers)
+        self.settings.update(_load_pricing_and_invoicing(folder, customers))
+        files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
+        table = pd.DataFrame(_checksums(files, folder))
+        self.results["parameter_files"] = table
+        return table
+
+    def map_customers(self) -> pd.DataFrame:
+        """Assign every line to a customer by vendor account and charge date; the unmapped accounts
+        (kept, reported, on no invoice)."""
+        register_account_map(self.con, self.settings["account_mappings"])
+        assign_customers(self.con)
+        unmapped = frame(self.con, UNMAPPED_SQL)
+        self.results["unmapped"] = unmapped
+        return unmapped
+
+    def rate(self) -> pd.DataFrame:
+        """Price every customer line of the period by the plans (tables rated_lines, excluded_lines,
+        unmapped_lines); the rated lines summarised per customer, vendor and currency."""
+        from billing_lib import rating
+
+        self.results["rating"] = rating.rate_lines(self.con, self.settings["pricing"], self.settings["customers"],
+                                                   self.params.period)
+        summary = frame(self.con, """
+            SELECT customer_id, vendor, currency, count(*) AS lines,
+                   sum(cost) AS cost, sum(amount) AS revenue, sum(amount) - sum(cost) AS margin
+            FROM rated_lines GROUP BY ALL ORDER BY customer_id, vendor, currency""")
+        self.results["rated_summary"] = summary
+        return summary
+
+    def build_invoices(self) -> pd.DataFrame:
+        """One invoice per customer with rated lines (numbers from the register, which keeps them
+        for a rerun of an unfinalised period); their totals."""
+        from billing_lib import invoices
+
+        register = self.register()
+        built = invoices.build_invoices(self.con, self.settings["customers"], self.settings["invoicing"],
+                                        self.params.period, register, self.params.issue_date)
+        self.results["invoices"] = built
+        totals = invoice_totals(built)
+        self.results["invoice_totals"] = totals
+        return totals
+
+
+# -- runs as a whole --------------------------------------------------------------------------
+
+
+def start(period: object, reports: object, parameters: object, output: object, finalise: object = False,
+          issue_date: object = "", staging: object = "") -> BillingRun:
+    """Check the parameters and open the run. ``staging`` is given by ``billing run`` (which then
+    publishes after adding the executed notebook and its HTML); empty means this run creates its
+    own staging folder and publishes it in its last step."""
+    params = check_parameters(period, reports, parameters, output, finalise, issue_date)
+    if not isinstance(staging, (str, Path)):
+        raise ParameterError(NOTEBOOK_PARAMETERS, "staging", f"expected a folder path or empty; got {staging!r}")
+    if str(staging).strip():
+        given = Path(staging)
+        if not given.is_dir() or given.parent.resolve() != params.output.resolve():
+            raise ParameterError(NOTEBOOK_PARAMETERS, "staging",
+                                 f"{given}: expected an existing folder inside {params.output}")
+        return BillingRun(params, staging=given, owns_staging=False)
+    return BillingRun(params)
+
+
+def notebook_path(name: str = NOTEBOOK_NAME) -> Path:
+    """The notebook in the repository's ``notebooks/`` (a checkout, an editable install) or, for
+    an installed package, the copy in ``billing_lib/notebooks/``."""
+    for candidate in (Path(__file__).resolve().parents[1] / "notebooks" / name,
+                      Path(__file__).resolve().parent / "notebooks" / name):
+        if candidate.is_file():
+            return candidate
+    raise RunError(f"{name}: notebook not found in the repository's notebooks/ nor in billing_lib/notebooks/")
+
+
+def execute(period: str, reports: Path, parameters: Path, output: Path, finalise: bool = False,
+            issue_date: str = "", progress_bar: bool = True, kernel_name: str | None = None) -> Path:
+    """Run ``billing_run.ipynb`` through papermill (what ``billing run`` does) and publish the run
+    folder with the executed notebook and its HTML report. Paths are made absolute here so the
+    notebook finds them whatever folder the kernel starts in. Returns the published folder."""
+    import papermill as pm  # heavy; only for this entry point
+
+    output = Path(output).resolve()
+    params = check_parameters(period, Path(reports).resolve(), Path(parameters).resolve(), output, finalise,
+                              issue_date)
+    staging = new_staging(output, params.period)
+    try:
+        executed = staging / NOTEBOOK_NAME
+        pm.execute_notebook(
+            str(notebook_path()), str(executed),
+            parameters={"period": params.period, "reports": str(params.reports),
+                        "parameters": str(params.parameters), "output": str(output),
+                        "finalise": params.finalise, "issue_date": params.issue_date.isoformat(),
+                        "staging": str(staging)},
+            progress_bar=progress_bar, kernel_name=kernel_name, cwd=str(project_dir()),
+        )
+        write_html_report(executed)
+        add_report_to_manifest(staging)
+        return publish(staging, output, params.period)
+    except BaseException:
+        discard(staging)
+        raise
+
+
+def write_html_report(executed: Path) -> Path:
+    """The executed notebook as a self-contained HTML page next to it (code cells shown, so an
+    auditor sees what ran)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(executed))
+    target = executed.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def add_report_to_manifest(staging: Path) -> None:
+    """Record the executed notebook and its HTML (written after the notebook's own manifest step)."""
+    path = Path(staging) / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    files = [p for p in (Path(staging) / NOTEBOOK_NAME, Path(staging) / "billing_run.html") if p.exists()]
+    manifest["report"] = _checksums(files, Path(staging))
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def finished_runs(output: Path) -> list[str]:
+    """Periods with a published run in ``output`` (a folder named YYYY-MM holding a manifest)."""
+    output = Path(output)
+    if not output.is_dir():
+        return []
+    return sorted(p.name for p in output.iterdir()
+                  if p.is_dir() and _PERIOD.match(p.name) and (p / MANIFEST).is_file())
+
+
+def load_rated(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
+    """The rated lines of finished runs (each run saves them as Parquet, DECIMAL kept exact)."""
+    available = finished_runs(output)
+    chosen = available if periods is None else [check_period(p) for p in periods]
+    missing = [p for p in chosen if p not in available]
+    if missing or not chosen:
+        raise RunError(f"{output}: no finished run for {missing or 'any period'}; runs found: {available}")
+    files = [str(Path(output) / p / RATED_PARQUET) for p in chosen]
+    con = duckdb.connect()
+    try:
+        return con.sql("SELECT * FROM read_parquet(?) ORDER BY period, customer_id",
+                       params=[files]).to_arrow_table().to_pandas()
+    finally:
+        con.close()

@@ -1,0 +1,152 @@
+"""A billing run: parameters checked before anything is touched, atomic publishing, finalised runs
+immutable, and the whole sample month end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from billing_lib import run
+from billing_lib.errors import InputError, ParameterError, RunError
+
+CUR_HEADER = ("identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
+              "lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,lineItem/UnblendedCost,"
+              "lineItem/CurrencyCode\n")
+CUR_ROW = "id-1,999,111,Usage,2026-10-01T00:00:00Z,2026-10-01T01:00:00Z,AmazonEC2,1.25,USD\n"
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "cur.csv").write_text(CUR_HEADER + CUR_ROW)
+    params = tmp_path / "parameters"
+    params.mkdir()
+    return {"reports": reports, "parameters": params, "output": tmp_path / "outputs"}
+
+
+def check(folders: dict[str, Path], **changes: object) -> run.RunParameters:
+    args = {"period": "2026-10", "finalise": False, **{k: str(v) for k, v in folders.items()}, **changes}
+    return run.check_parameters(**args)
+
+
+def test_good_parameters_are_resolved_and_the_reports_recognised(folders):
+    p = check(folders)
+    assert p.period == "2026-10" and p.finalise is False
+    assert p.reports_found == (("cur.csv", "AWS Cost and Usage Report (legacy)"),)
+    assert p.issue_date.isoformat() == "2026-11-01"  # default: the day after the period
+    assert p.run_folder == folders["output"] / "2026-10"
+    assert not folders["output"].exists()  # checking writes nothing
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (202610, "Pass it as a string: papermill -r period 2026-10"),  # what `-p period 202610` gives
+    ("2026-13", "expected a month as YYYY-MM"),
+    ("Oct 2026", "expected a month as YYYY-MM"),
+    (None, "expected text like '2026-10'"),
+])
+def test_a_bad_period_is_refused_naming_the_parameter(folders, value, expected):
+    with pytest.raises(ParameterError, match="entry period") as err:
+        check(folders, period=value)
+    assert expected in str(err.value)
+
+
+def test_finalise_must_be_a_boolean(folders):
+    with pytest.raises(ParameterError, match="entry finalise.*'yes'"):
+        check(folders, finalise="yes")
+
+
+def test_a_bad_issue_date_is_refused(folders):
+    with pytest.raises(ParameterError, match="entry issue_date.*YYYY-MM-DD"):
+        check(folders, issue_date="1/11/2026")
+
+
+def test_a_reports_folder_without_known_reports_is_refused(folders, tmp_path):
+    with pytest.raises(InputError, match="no such reports folder"):
+        check(folders, reports=tmp_path / "nowhere")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a report")
+    with pytest.raises(InputError, match="no vendor report in this folder"):
+        check(folders, reports=empty)
+    (folders["reports"] / "other.csv").write_text("date,amount\n2026-10-01,3\n")
+    with pytest.raises(InputError, match="other.csv: not a known vendor report format"):
+        check(folders)
+
+
+def test_a_missing_parameters_folder_is_refused(folders, tmp_path):
+    with pytest.raises(ParameterError, match="entry parameters.*no such parameters folder"):
+        check(folders, parameters=tmp_path / "nope")
+
+
+def finished(folder: Path, finalised: bool = False) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text('{"earlier": true}')
+    (folder / "invoice.xlsx").write_bytes(b"earlier invoice")
+    if finalised:
+        (folder / run.FINALISED_MARKER).write_text("finalised 2026-11-02T08:00:00+00:00")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_finalised_run_is_refused_before_anything_is_read_and_stays_untouched(folders):
+    earlier = finished(folders["output"] / "2026-10", finalised=True)
+    before = snapshot(folders["output"])
+    with pytest.raises(RunError, match="the run for 2026-10 is finalised"):
+        check(folders)
+    staging = run.new_staging(folders["output"], "2026-10")
+    (staging / "manifest.json").write_text("{}")
+    with pytest.raises(RunError, match="finalised"):
+        run.publish(staging, folders["output"], "2026-10")
+    run.discard(staging)
+    assert snapshot(folders["output"]) == before
+    assert sorted(p.name for p in folders["output"].iterdir()) == [earlier.name]
+
+
+def test_publishing_swaps_the_whole_folder_and_leaves_nothing_behind(folders):
+    out = folders["output"]
+    finished(out / "2026-10")
+    staging = run.new_staging(out, "2026-10")
+    assert staging.parent == out and staging.name.startswith(".staging-2026-10-")
+    (staging / "manifest.json").write_text('{"new": true}')
+    published = run.publish(staging, out, "2026-10")
+    assert published == out / "2026-10"
+    assert snapshot(published) == {"manifest.json": b'{"new": true}'}  # nothing of the earlier run mixed in
+    assert [p.name for p in out.iterdir()] == ["2026-10"]
+
+
+def test_an_incomplete_staging_folder_is_never_published(folders):
+    out = folders["output"]
+    earlier = finished(out / "2026-10")
+    before = snapshot(earlier)
+    staging = run.new_staging(out, "2026-10")
+    (staging / "invoice.xlsx").write_bytes(b"half written")
+    with pytest.raises(RunError, match="no manifest.json"):
+        run.publish(staging, out, "2026-10")
+    assert snapshot(earlier) == before
+
+
+def test_finished_runs_are_the_published_period_folders(folders):
+    out = folders["output"]
+    finished(out / "2026-09")
+    finished(out / "2026-10")
+    (out / ".staging-2026-11-abcd1234").mkdir()
+    (out / "scratch").mkdir()
+    assert run.finished_runs(out) == ["2026-09", "2026-10"]
+    with pytest.raises(RunError, match="no finished run for \\['2026-08'\\]"):
+        run.load_rated(out, ["2026-08"])
+
+
+def test_relative_paths_resolve_against_the_project_folder(tmp_path, monkeypatch):
+    (tmp_path / "parameters").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # where JupyterLab and nbval start the kernel
+    assert run.project_dir() == tmp_path
+    monkeypatch.chdir(tmp_path)  # where papermill and `billing run` start it
+    assert run.project_dir() == tmp_path
+    assert json.dumps(run.package_versions())  # recorded in every manifest
