@@ -14,13 +14,14 @@ holding a ``FINALISED`` marker is never replaced.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import re
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -38,7 +39,7 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
-from billing_lib.errors import BillingError, InputError, ParameterError, RunError
+from billing_lib.errors import InputError, ParameterError, RunError
 from billing_lib.importers import import_reports, report_files
 from billing_lib.importers.engine import detect_format
 from billing_lib.importers.reader import open_sources, sha256_of
@@ -281,7 +282,6 @@ class BillingRun:
         (rows and cost as read and after normalisation, which must be equal). Also checks that the
         reports cover the run's period."""
         self.imports = import_reports(self.con, report_files(self.params.reports))
-        start, end = period_bounds(self.params.period)
         covered = [r[0] for r in self.con.execute(
             "SELECT DISTINCT strftime(ChargePeriodStart, '%Y-%m') FROM lines ORDER BY 1").fetchall()]
         if self.params.period not in covered:
@@ -291,7 +291,7 @@ class BillingRun:
         rows = []
         for rep in self.imports:
             for c in rep.currencies:
-                rows.append({"file": rep.file, "format": rep.format, "currency": c.currency,
+                rows.append({"file": self._shown(rep.file), "format": rep.format, "currency": c.currency,
                              "rows_read": c.rows_before, "lines": c.rows_after,
                              "cost_read": c.cost_before, "cost_imported": c.cost_after,
                              "balanced": c.balanced})
@@ -309,9 +309,10 @@ class BillingRun:
         self.settings["account_mappings"] = load_account_mappings(folder, customers)
         self.settings.update(_load_pricing_and_invoicing(folder, customers))
         files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
-        table = pd.DataFrame(_checksums(files, folder))
-        self.results["parameter_files"] = table
-        return table
+        self.results["parameter_files"] = pd.DataFrame(_checksums(files, folder))
+        shown = self.results["parameter_files"].copy()
+        shown["sha256"] = shown["sha256"].str[:16]
+        return shown
 
     def map_customers(self) -> pd.DataFrame:
         """Assign every line to a customer by vendor account and charge date; the unmapped accounts
@@ -319,14 +320,13 @@ class BillingRun:
         register_account_map(self.con, self.settings["account_mappings"])
         assign_customers(self.con)
         unmapped = frame(self.con, UNMAPPED_SQL)
+        unmapped["files"] = unmapped["files"].map(lambda f: ", ".join(self._shown(x) for x in f.split(", ")))
         self.results["unmapped"] = unmapped
         return unmapped
 
     def rate(self) -> pd.DataFrame:
         """Price every customer line of the period by the plans (tables rated_lines, excluded_lines,
         unmapped_lines); the rated lines summarised per customer, vendor and currency."""
-        from billing_lib import rating
-
         self.results["rating"] = rating.rate_lines(self.con, self.settings["pricing"], self.settings["customers"],
                                                    self.params.period)
         summary = frame(self.con, """
@@ -336,18 +336,123 @@ class BillingRun:
         self.results["rated_summary"] = summary
         return summary
 
-    def build_invoices(self) -> pd.DataFrame:
-        """One invoice per customer with rated lines (numbers from the register, which keeps them
-        for a rerun of an unfinalised period); their totals."""
-        from billing_lib import invoices
+    def excluded(self) -> pd.DataFrame:
+        """Customer lines not billed, per reason and vendor currency (their cost stays with the
+        reseller or is a vendor tax; conservation: rated + excluded + unmapped = imported)."""
+        return frame(self.con, """
+            SELECT reason, x_Vendor AS vendor, BillingCurrency AS vendor_currency, count(*) AS lines,
+                   sum(BilledCost) AS vendor_cost
+            FROM excluded_lines GROUP BY ALL ORDER BY reason, vendor, vendor_currency""")
 
-        register = self.register()
-        built = invoices.build_invoices(self.con, self.settings["customers"], self.settings["invoicing"],
-                                        self.params.period, register, self.params.issue_date)
-        self.results["invoices"] = built
-        totals = invoice_totals(built)
-        self.results["invoice_totals"] = totals
-        return totals
+    def rated(self) -> pd.DataFrame:
+        """The rated lines as a DataFrame (exact Decimals), for the charts."""
+        return frame(self.con, "SELECT * FROM rated_lines ORDER BY customer_id, vendor, source_file, source_row")
+
+    def write_outputs(self) -> pd.DataFrame:
+        """Write the invoice workbooks, the summary workbook, ``invoice_summary.csv``, the ledger
+        files and the rated lines (Parquet, for margin analysis) into the staging folder; the files
+        written, relative to the run folder."""
+        folder = self._staging()
+        with self._cleanup_on_failure():
+            written = _write_invoice_files(folder, self)
+            parquet = folder / RATED_PARQUET
+            self.con.execute(f"COPY (SELECT * FROM rated_lines ORDER BY customer_id, vendor, source_file, "
+                             f"source_row) TO '{_sql_path(parquet)}' (FORMAT parquet)")
+            written.append(parquet)
+        listing = pd.DataFrame({"file": sorted(str(p.relative_to(folder)) for p in written)})
+        self.results["files"] = listing
+        return listing
+
+    def ledger_balance(self) -> pd.DataFrame:
+        """Debit and credit totals per currency of the journal written, the difference (0), and the
+        invoices' gross total it must carry as receivables."""
+        balance = _ledger_balance(self)
+        self.results["ledger_balance"] = balance
+        return balance
+
+    def write_manifest(self) -> pd.DataFrame:
+        """Write ``manifest.json``: what went in (reports and parameters files with sha256), with
+        which software, and what came out (counts, control totals, per-customer totals, ledger
+        balance). Returns the counts and totals as a table for the notebook."""
+        folder = self._staging()
+        with self._cleanup_on_failure():
+            counts = {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                      for t in ("lines", "customer_lines", "rated_lines", "excluded_lines", "unmapped_lines")}
+            counts["invoices"] = len(self.results.get("invoices", []))
+            manifest = {
+                "period": self.params.period,
+                "finalised": self.params.finalise,
+                "issue_date": self.params.issue_date,
+                "created": datetime.now(UTC).replace(microsecond=0),
+                "parameters": {"period": self.params.period, "reports": self.params.reports,
+                               "parameters": self.params.parameters, "output": self.params.output,
+                               "finalise": self.params.finalise, "issue_date": self.params.issue_date},
+                "inputs": _checksums(report_files(self.params.reports), self.params.reports),
+                "parameter_files": self.results["parameter_files"].to_dict("records"),
+                "packages": package_versions(),
+                "counts": counts,
+                "control_totals": _records(self.results["control_totals"]),
+                "unmapped": _records(self.results["unmapped"]),
+                "invoices": _records(self.results["invoice_totals"]),
+                "ledger_balance": _records(self.results["ledger_balance"]),
+                "outputs": _checksums([p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST],
+                                      folder),
+            }
+            (folder / MANIFEST).write_text(json.dumps(_jsonable(manifest), indent=2) + "\n", encoding="utf-8")
+        shown = pd.DataFrame({"count": list(counts), "value": [str(v) for v in counts.values()]})
+        return shown
+
+    def publish(self) -> str:
+        """Publish the staged run as ``<output>/<period>/`` (and finalise it if asked); when
+        ``billing run`` gave the staging folder it publishes after adding the executed notebook."""
+        folder = self._staging()
+        if not self.owns_staging:
+            return (f"staged for {self.params.period}; `billing run` publishes it with the executed notebook "
+                    f"into {self.params.run_folder}")
+        with self._cleanup_on_failure():
+            target = publish(folder, self.params.output, self.params.period)
+        return f"published {self.params.period}: {target}" + (" (finalised)" if self.params.finalise else "")
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _shown(self, file: str) -> str:
+        """A report's name relative to the reports folder (stable across machines)."""
+        return file.removeprefix(f"{self.params.reports}{os.sep}")
+
+    def _staging(self) -> Path:
+        if self.staging is None:
+            self.staging = new_staging(self.params.output, self.params.period)
+        return self.staging
+
+    @contextmanager
+    def _cleanup_on_failure(self) -> Iterator[None]:
+        """A failing write removes the run's own staging folder: nothing half-written remains."""
+        try:
+            yield
+        except BaseException:
+            if self.owns_staging:
+                discard(self.staging)
+                self.staging = None
+            raise
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def describe(br: BillingRun) -> pd.DataFrame:
+    """The checked parameters and the vendor reports found, for the notebook's first table."""
+    p = br.params
+    base = project_dir()
+
+    def shown(path: Path) -> str:
+        return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+
+    rows = [("period", p.period), ("reports", shown(p.reports)), ("parameters", shown(p.parameters)),
+            ("run folder", shown(p.run_folder)), ("finalise", str(p.finalise)),
+            ("issue date", p.issue_date.isoformat())]
+    rows += [(f"report {name}", fmt) for name, fmt in p.reports_found]
+    return pd.DataFrame(rows, columns=["parameter", "value"])
 
 
 # -- runs as a whole --------------------------------------------------------------------------
@@ -452,3 +557,46 @@ def load_rated(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
                        params=[files]).to_arrow_table().to_pandas()
     finally:
         con.close()
+
+
+def resolve(path: str | Path) -> Path:
+    """A folder parameter as an absolute path (relative ones from the project folder)."""
+    return _path_parameter("output", path)
+
+
+def period_list(periods: object) -> list[str] | None:
+    """The margin notebook's ``periods`` parameter: comma-separated YYYY-MM text; empty = all."""
+    if not isinstance(periods, str):
+        raise ParameterError("margin_analysis parameters", "periods",
+                             f"expected text like '2026-09, 2026-10' or empty; got {periods!r}")
+    chosen = [p.strip() for p in periods.split(",") if p.strip()]
+    return [check_period(p) for p in chosen] or None
+
+
+def runs_overview(rated: pd.DataFrame) -> pd.DataFrame:
+    """Lines, customers and vendors per loaded period."""
+    con = duckdb.connect()
+    try:
+        con.register("rated", rated)
+        return con.sql("""SELECT period, count(*) AS rated_lines, count(DISTINCT customer_id) AS customers,
+                                 string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
+                          FROM rated GROUP BY period ORDER BY period""").to_df()
+    finally:
+        con.close()
+
+
+def run_all(period: str, reports: Path, parameters: Path, output: Path, finalise: bool = False,
+            issue_date: str = "") -> Path:
+    """Every step of the notebook in order, without the notebook (tests, scripts); returns the
+    published run folder."""
+    br = start(period, str(reports), str(parameters), str(output), finalise, issue_date)
+    br.load_parameters()
+    br.import_reports()
+    br.map_customers()
+    br.rate()
+    br.build_invoices()
+    br.write_outputs()
+    br.ledger_balance()
+    br.write_manifest()
+    br.publish()
+    return br.params.run_folder
