@@ -14,18 +14,16 @@ holding a ``FINALISED`` marker is never replaced.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
-import platform
 import re
-import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +40,26 @@ from billing_lib.customers import (
 from billing_lib.errors import InputError, ParameterError, RunError
 from billing_lib.importers import import_reports, report_files
 from billing_lib.importers.engine import detect_format
-from billing_lib.importers.reader import open_sources, sha256_of
+from billing_lib.importers.reader import open_sources
+from billing_lib.publishing import (
+    MANIFEST,
+    REGISTER,
+    check_not_finalised,
+    checksums,
+    discard,
+    jsonable,
+    new_staging,
+    package_versions,
+    publish,
+    records,
+)
 from billing_lib.store import frame, open_store
 
 #: Where papermill's parameters come from, for error messages.
 NOTEBOOK_PARAMETERS = "billing_run parameters"
-FINALISED_MARKER = "FINALISED"
-MANIFEST = "manifest.json"
 RATED_PARQUET = "rated_lines.parquet"
+SUMMARY_CSV = "invoice_summary.csv"
 NOTEBOOK_NAME = "billing_run.ipynb"
-#: Packages whose versions the manifest records (what can change a figure or a file).
-RECORDED_PACKAGES = ("billing-lib", "duckdb", "pandas", "pyarrow", "pydantic", "pyyaml", "xlsxwriter",
-                     "babel", "papermill", "nbconvert", "plotly", "ipywidgets", "beancount")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -161,90 +167,6 @@ def check_parameters(period: object, reports: object, parameters: object, output
     return RunParameters(period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found))
 
 
-def check_not_finalised(output: Path, period: str) -> None:
-    """RunError when ``output/period`` holds a finalised run: it is immutable; a correction is a
-    credit note in a later run."""
-    marker = Path(output) / period / FINALISED_MARKER
-    if marker.exists():
-        raise RunError(f"{marker.parent}: the run for {period} is finalised ({marker.read_text().strip()}); "
-                       "it cannot be run again. Corrections go on a credit note in a later period.")
-
-
-def _checksums(files: list[Path], base: Path) -> list[dict[str, Any]]:
-    return [{"file": str(p.relative_to(base)), "sha256": sha256_of(p), "bytes": p.stat().st_size}
-            for p in sorted(files)]
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape a run's figures and files."""
-    out = {"python": platform.python_version()}
-    for name in RECORDED_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars from pandas
-        return value.item()
-    return value
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_jsonable(dict(zip(df.columns, row))) for row in df.itertuples(index=False)]
-
-
-def new_staging(output: Path, period: str) -> Path:
-    """A fresh hidden folder next to ``output/period`` (same file system, so publishing is a rename)."""
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    staging = output / f".staging-{period}-{secrets.token_hex(4)}"
-    staging.mkdir()
-    return staging
-
-
-def publish(staging: Path, output: Path, period: str) -> Path:
-    """Swap ``staging`` in as ``output/period``. An earlier, unfinalised run is moved aside first and
-    removed only after the new folder is in place; if the swap fails it is put back. A finalised
-    earlier run is never replaced (checked again here: another run may have finished meanwhile)."""
-    output, staging = Path(output), Path(staging)
-    target = output / period
-    check_not_finalised(output, period)
-    if not (staging / MANIFEST).is_file():
-        raise RunError(f"{staging}: no {MANIFEST}; only a complete run is published")
-    old: Path | None = None
-    if target.exists():
-        old = output / f".replaced-{period}-{secrets.token_hex(4)}"
-        target.rename(old)
-    try:
-        staging.rename(target)
-    except BaseException:
-        if old is not None:
-            old.rename(target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
-
-
-def discard(staging: Path | None) -> None:
-    """Remove a staging folder of a failed run (nothing of it was published)."""
-    if staging is not None and Path(staging).exists():
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 def display_money(df: pd.DataFrame, places: int | None = 2) -> pd.DataFrame:
     """A copy of ``df`` for showing: Decimal columns as fixed-point text with ``places`` decimals
     (half-up), or unrounded (``places=None``, trailing zeros dropped) for control totals."""
@@ -309,7 +231,7 @@ class BillingRun:
         self.settings["account_mappings"] = load_account_mappings(folder, customers)
         self.settings.update(_load_pricing_and_invoicing(folder, customers))
         files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
-        self.results["parameter_files"] = pd.DataFrame(_checksums(files, folder))
+        self.results["parameter_files"] = pd.DataFrame(checksums(files, folder))
         shown = self.results["parameter_files"].copy()
         shown["sha256"] = shown["sha256"].str[:16]
         return shown
@@ -327,7 +249,7 @@ class BillingRun:
     def rate(self) -> pd.DataFrame:
         """Price every customer line of the period by the plans (tables rated_lines, excluded_lines,
         unmapped_lines); the rated lines summarised per customer, vendor and currency."""
-        self.results["rating"] = rating.rate_lines(self.con, self.settings["pricing"], self.settings["customers"],
+        self.results["rating"] = _stage("rating").rate_lines(self.con, self.settings["pricing"], self.settings["customers"],
                                                    self.params.period)
         summary = frame(self.con, """
             SELECT customer_id, vendor, currency, count(*) AS lines,
@@ -347,6 +269,26 @@ class BillingRun:
     def rated(self) -> pd.DataFrame:
         """The rated lines as a DataFrame (exact Decimals), for the charts."""
         return frame(self.con, "SELECT * FROM rated_lines ORDER BY customer_id, vendor, source_file, source_row")
+
+    def build_invoices(self) -> pd.DataFrame:
+        """One invoice per customer with rated lines, numbered from the register (a rerun of an
+        unfinalised period keeps its numbers); writes ``invoice_summary.csv`` into the staging
+        folder and returns its rows: the totals as on the invoices."""
+        folder = self._staging()
+        with self._cleanup_on_failure():
+            built = _stage("invoices").build_invoices(self.con, self.settings["customers"], self.settings["invoicing"],
+                                            self.params.period, self.register(), self.params.issue_date)
+            self.results["invoices"] = built
+            summary = _stage("invoices").write_invoice_summary(built, folder / SUMMARY_CSV)
+        totals = read_invoice_summary(summary)
+        self.results["invoice_totals"] = totals
+        return totals
+
+    def register(self) -> object:
+        """The invoice-number register (SQLite, beside the run folders: it outlives every run)."""
+        if "register" not in self.results:
+            self.results["register"] = _stage("numbering").open_register(self.params.output / REGISTER)
+        return self.results["register"]
 
     def write_outputs(self) -> pd.DataFrame:
         """Write the invoice workbooks, the summary workbook, ``invoice_summary.csv``, the ledger
@@ -387,18 +329,18 @@ class BillingRun:
                 "parameters": {"period": self.params.period, "reports": self.params.reports,
                                "parameters": self.params.parameters, "output": self.params.output,
                                "finalise": self.params.finalise, "issue_date": self.params.issue_date},
-                "inputs": _checksums(report_files(self.params.reports), self.params.reports),
+                "inputs": checksums(report_files(self.params.reports), self.params.reports),
                 "parameter_files": self.results["parameter_files"].to_dict("records"),
                 "packages": package_versions(),
                 "counts": counts,
-                "control_totals": _records(self.results["control_totals"]),
-                "unmapped": _records(self.results["unmapped"]),
-                "invoices": _records(self.results["invoice_totals"]),
-                "ledger_balance": _records(self.results["ledger_balance"]),
-                "outputs": _checksums([p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST],
+                "control_totals": records(self.results["control_totals"]),
+                "unmapped": records(self.results["unmapped"]),
+                "invoices": records(self.results["invoice_totals"]),
+                "ledger_balance": records(self.results["ledger_balance"]),
+                "outputs": checksums([p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST],
                                       folder),
             }
-            (folder / MANIFEST).write_text(json.dumps(_jsonable(manifest), indent=2) + "\n", encoding="utf-8")
+            (folder / MANIFEST).write_text(json.dumps(jsonable(manifest), indent=2) + "\n", encoding="utf-8")
         shown = pd.DataFrame({"count": list(counts), "value": [str(v) for v in counts.values()]})
         return shown
 
@@ -509,9 +451,15 @@ def execute(period: str, reports: Path, parameters: Path, output: Path, finalise
         write_html_report(executed)
         add_report_to_manifest(staging)
         return publish(staging, output, params.period)
-    except BaseException:
+    except pm.PapermillExecutionError as exc:
+        kept = output / f".failed-{params.period}.ipynb"
+        if executed.exists():
+            shutil.copyfile(executed, kept)
+        raise RunError(f"the billing run for {params.period} stopped in cell [{exc.exec_count}]: "
+                       f"{exc.ename}: {exc.evalue}\n(nothing was published; the executed notebook is "
+                       f"kept as {kept})") from None
+    finally:
         discard(staging)
-        raise
 
 
 def write_html_report(executed: Path) -> Path:
@@ -530,7 +478,7 @@ def add_report_to_manifest(staging: Path) -> None:
     path = Path(staging) / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
     files = [p for p in (Path(staging) / NOTEBOOK_NAME, Path(staging) / "billing_run.html") if p.exists()]
-    manifest["report"] = _checksums(files, Path(staging))
+    manifest["report"] = checksums(files, Path(staging))
     path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
@@ -600,3 +548,80 @@ def run_all(period: str, reports: Path, parameters: Path, output: Path, finalise
     br.write_manifest()
     br.publish()
     return br.params.run_folder
+
+
+def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]:
+    """PROVISIONAL until rating's what-if lands: vendor lines at cost x (1 + markup %)."""
+    def reprice(lines: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
+        out = lines.copy()
+        factor = 1 + markup / 100
+        out["amount"] = [c * factor if k == "vendor" else a
+                         for c, a, k in zip(out["cost"], out["amount"], out["line_kind"])]
+        return out
+    return reprice
+
+
+
+# -- calls into the pricing and invoicing stages (billing_lib.pricing, rating, invoices, numbering,
+# workbooks, ledger); kept together so the hand-over points are in one place ------------------------
+
+
+def _stage(name: str) -> Any:
+    """The stage module ``billing_lib.<name>``, imported when a step first needs it."""
+    try:
+        return importlib.import_module(f"billing_lib.{name}")
+    except ModuleNotFoundError as exc:
+        raise RunError(f"billing_lib.{name} is not available: {exc}") from exc
+
+
+def _load_pricing_and_invoicing(folder: Path, customers: dict) -> dict[str, Any]:
+    """Price plans and exchange rates (pricing), seller, VAT rules and products (invoicing)."""
+    return {"pricing": _stage("pricing").load_pricing(folder, customers),
+            "invoicing": _stage("invoices").load_invoicing(folder, customers)}
+
+
+def _write_invoice_files(folder: Path, br: BillingRun) -> list[Path]:
+    """Invoice workbooks, the summary workbook and the ledger files; the paths written."""
+    built = br.results["invoices"]
+    written = [folder / SUMMARY_CSV]
+    written += _stage("workbooks").write_workbooks(br.con, built, br.settings["invoicing"], folder)
+    written += _stage("ledger").write_ledger(br.con, built, br.settings["invoicing"], folder)
+    return [Path(p) for p in written]
+
+
+def read_invoice_summary(path: Path) -> pd.DataFrame:
+    """``invoice_summary.csv`` (customer_id, invoice_number, currency, net_amount, vat_amount,
+    gross_amount, cost_amount, margin_amount) with the amounts as exact decimals."""
+    con = duckdb.connect()
+    try:
+        return con.sql(
+            """SELECT customer_id, invoice_number, currency,
+                      CAST(net_amount AS DECIMAL(18,2)) AS net, CAST(vat_amount AS DECIMAL(18,2)) AS vat,
+                      CAST(cost_amount AS DECIMAL(18,2)) AS cost, CAST(margin_amount AS DECIMAL(18,2)) AS margin,
+                      CAST(gross_amount AS DECIMAL(18,2)) AS gross
+               FROM read_csv(?, all_varchar = true, header = true) ORDER BY invoice_number""",
+            params=[str(path)]).to_arrow_table().to_pandas()
+    finally:
+        con.close()
+
+
+def _ledger_balance(br: BillingRun) -> pd.DataFrame:
+    """Balance of the CSV journal written (columns debit, credit, currency, account, invoice number)
+    read back from the file: debits = credits per currency, and the invoices' gross totals."""
+    folder = br._staging()
+    journals = sorted(folder.glob("*journal*.csv"))
+    if len(journals) != 1:
+        raise RunError(f"{folder}: expected one CSV journal (*journal*.csv); found {[p.name for p in journals]}")
+    con = duckdb.connect()
+    try:
+        con.register("invoices", br.results["invoice_totals"])
+        return con.sql(
+            """WITH j AS (SELECT currency, CAST(coalesce(nullif(debit, ''), '0') AS DECIMAL(18,2)) AS debit,
+                                 CAST(coalesce(nullif(credit, ''), '0') AS DECIMAL(18,2)) AS credit
+                          FROM read_csv(?, all_varchar = true, header = true))
+               SELECT j.currency, sum(debit) AS debit, sum(credit) AS credit, sum(debit) - sum(credit) AS difference,
+                      (SELECT sum(gross) FROM invoices i WHERE i.currency = j.currency) AS invoiced_gross
+               FROM j GROUP BY j.currency ORDER BY j.currency""",
+            params=[str(journals[0])]).to_arrow_table().to_pandas()
+    finally:
+        con.close()

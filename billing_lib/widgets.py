@@ -165,4 +165,4 @@ class MarginExplorer:
         what_if = w.VBox([w.HTML("<h4>What if</h4>"),
                           w.HBox([self.what_if_customer, self.markup, self.apply]),
                           self.what_if_text, self.what_if_area])
-        return w.VBox([filters, self.totals, self.chart_area, what_if])
+        return w.VBox([filters, self.totals, what_if, self.chart_area])

@@ -43,7 +43,7 @@ def refresh_notebooks() -> None:
         for name in ("billing_run.ipynb", "margin_analysis.ipynb"):
             path = project / "notebooks" / name
             nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, kernel_name="python3", timeout=600,
+            NotebookClient(nb, kernel_name="python3", timeout=600, store_widget_state=False,
                            resources={"metadata": {"path": str(path.parent)}}).execute()
             for cell in nb.cells:
                 cell.metadata.pop("execution", None)
@@ -52,3 +52,17 @@ def refresh_notebooks() -> None:
 
 if __name__ == "__main__":
     refresh_notebooks()
+
+
+def pipeline_missing() -> str | None:
+    """Why the whole sample-month run cannot happen yet (a stage module or the sample month is not
+    in the tree), or None. Tests that need the full run skip with this reason."""
+    import importlib.util
+
+    missing = [m for m in ("pricing", "rating", "invoices", "numbering", "workbooks", "ledger")
+               if importlib.util.find_spec(f"billing_lib.{m}") is None]
+    if missing:
+        return f"billing_lib stage modules not in the tree yet: {missing}"
+    if not (REPO / "samples" / PERIOD / "reports").is_dir():
+        return f"the sample month samples/{PERIOD}/reports is not in the tree yet"
+    return None

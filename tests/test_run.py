@@ -4,11 +4,12 @@ immutable, and the whole sample month end to end."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from billing_lib import run
+from billing_lib import publishing, run
 from billing_lib.errors import InputError, ParameterError, RunError
 
 CUR_HEADER = ("identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
@@ -86,7 +87,7 @@ def finished(folder: Path, finalised: bool = False) -> Path:
     (folder / "manifest.json").write_text('{"earlier": true}')
     (folder / "invoice.xlsx").write_bytes(b"earlier invoice")
     if finalised:
-        (folder / run.FINALISED_MARKER).write_text("finalised 2026-11-02T08:00:00+00:00")
+        (folder / publishing.FINALISED_MARKER).write_text("finalised 2026-11-02T08:00:00+00:00")
     return folder
 
 
@@ -150,3 +151,51 @@ def test_relative_paths_resolve_against_the_project_folder(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)  # where papermill and `billing run` start it
     assert run.project_dir() == tmp_path
     assert json.dumps(run.package_versions())  # recorded in every manifest
+
+
+# -- the sample month end to end ---------------------------------------------------------------
+
+from tests.notebook_project import REPO, pipeline_missing
+
+needs_pipeline = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+SAMPLE = REPO / "samples" / "2026-10" / "reports"
+
+
+@needs_pipeline
+def test_the_sample_month_gives_a_complete_run_folder(tmp_path):
+    folder = run.run_all("2026-10", SAMPLE, REPO / "parameters", tmp_path / "outputs")
+    names = {p.name for p in folder.iterdir()}
+    assert {"manifest.json", "invoice_summary.csv", "rated_lines.parquet"} <= names
+    assert any(n.endswith(".xlsx") for n in names) and any("journal" in n for n in names)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {i["file"] for i in manifest["inputs"]} == {p.name for p in SAMPLE.iterdir() if p.is_file()}
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"] + manifest["parameter_files"])
+    assert all(c["balanced"] for c in manifest["control_totals"])
+    assert all(b["difference"] == "0.00" for b in manifest["ledger_balance"])
+    assert manifest["counts"]["invoices"] == len(manifest["invoices"]) > 0
+    assert not [p.name for p in (tmp_path / "outputs").iterdir() if p.name.startswith(".")]
+
+
+@needs_pipeline
+def test_a_failed_run_leaves_the_earlier_run_untouched(tmp_path):
+    out = tmp_path / "outputs"
+    folder = run.run_all("2026-10", SAMPLE, REPO / "parameters", out)
+    before = snapshot(folder)
+    broken = tmp_path / "broken-parameters"
+    shutil.copytree(REPO / "parameters", broken)
+    (broken / "customers.yaml").write_text("customers:\n  - id: C1\n    name: only a name\n")
+    with pytest.raises(ParameterError, match="customers.yaml"):
+        run.run_all("2026-10", SAMPLE, broken, out)
+    assert snapshot(folder) == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+
+
+@needs_pipeline
+def test_a_finalised_sample_run_refuses_to_be_run_again(tmp_path):
+    out = tmp_path / "outputs"
+    folder = run.run_all("2026-10", SAMPLE, REPO / "parameters", out, finalise=True)
+    assert (folder / publishing.FINALISED_MARKER).is_file()
+    before = snapshot(folder)
+    with pytest.raises(RunError, match="finalised"):
+        run.run_all("2026-10", SAMPLE, REPO / "parameters", out)
+    assert snapshot(folder) == before

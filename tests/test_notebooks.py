@@ -1,0 +1,88 @@
+"""The notebooks are committed with their outputs (executed on the sample month); nbval re-runs them
+and compares every result cell with what is stored. Volatile text (paths, dates, ids) is replaced
+by tests/nbval_sanitize.cfg; chart and widget cells are tagged nbval-ignore-output.
+
+nbval runs in a subprocess, in a temp copy of the project, so the run folders it writes never land
+in the repository's outputs/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.notebook_project import REPO, copy_project, pipeline_missing
+
+SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
+NOTEBOOKS = ["billing_run.ipynb", "margin_analysis.ipynb"]  # in this order: the analysis reads the run
+PLOTLY = "application/vnd.plotly.v1+json"
+pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+
+
+def nbval(project: Path, *notebooks: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
+           str(SANITIZE), "-p", "no:cacheprovider", "-q", "--rootdir", str(project),
+           *[f"notebooks/{n}" for n in notebooks]]
+    return subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_every_notebook_reproduces_its_stored_results(tmp_path):
+    project = copy_project(tmp_path / "project")
+    result = nbval(project, *NOTEBOOKS)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert (project / "outputs" / "2026-10" / "manifest.json").is_file()
+
+
+def stored_text(cell) -> str:
+    return "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
+
+
+def test_a_changed_invoice_total_makes_nbval_fail(tmp_path):
+    """Edit one stored gross total as if a code change had moved it by a cent: nbval must fail on
+    exactly that cell."""
+    project = copy_project(tmp_path / "project")
+    path = project / "notebooks" / "billing_run.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "br.build_invoices()" in c.source)
+    out = next(o for o in cell.outputs if "text/plain" in o.get("data", {}))
+    plain = out["data"]["text/plain"]
+    total = plain.split()[-1]  # last figure of the table: a gross amount like 1234.56
+    assert total.replace(".", "").replace("-", "").isdigit(), plain
+    cents = int(total.replace(".", "")) + 1
+    changed = f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else total
+    out["data"]["text/plain"] = plain[: plain.rindex(total)] + changed
+    html = out["data"].get("text/html")
+    if html:
+        out["data"]["text/html"] = html.replace(f"<td>{total}</td>", f"<td>{changed}</td>")
+    nbformat.write(nb, path)
+    result = nbval(project, "billing_run.ipynb")
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert "1 failed" in result.stdout, result.stdout[-3000:]
+    assert changed in result.stdout and total in result.stdout
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_stored_notebooks_stay_small_and_stable(name):
+    nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
+    size = (REPO / "notebooks" / name).stat().st_size
+    assert size < 250_000, f"{name} is {size} bytes: is plotly.js or a big template embedded?"
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and nb.cells.index(params[0]) == 1
+    assert all(c.outputs for c in nb.cells if c.cell_type == "code" and c not in params), \
+        "committed without outputs: execute the notebook on the sample month first"
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kinds = {k for o in cell.outputs for k in o.get("data", {})}
+        if PLOTLY in kinds:
+            assert "nbval-ignore-output" in cell.metadata.get("tags", []), cell.source
+            assert kinds <= {PLOTLY, "text/html", "text/plain"}, kinds
+            fig = next(o["data"][PLOTLY] for o in cell.outputs if PLOTLY in o.get("data", {}))
+            assert len(json.dumps(fig)) < 20_000
+            assert fig["layout"]["template"]["layout"]["paper_bgcolor"] == "white"  # the lean one
+        assert "application/javascript" not in kinds
+        assert not any(o.get("output_type") == "error" for o in cell.outputs), cell.source
