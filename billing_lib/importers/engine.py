@@ -16,8 +16,8 @@ from decimal import Decimal
 import duckdb
 
 from billing_lib.errors import ControlTotalError, InputError, Problem
-from billing_lib.importers.reader import SourceFile, duckdb_source
-from billing_lib.importers.spec import FormatSpec, all_specs
+from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
+from billing_lib.importers.spec import _QUOTED, FormatSpec, all_specs, choice_text, choices
 from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMN_TYPES, LINE_COLUMNS, violations_sql
 from billing_lib.money import SQL_AMOUNT
 
@@ -70,14 +70,14 @@ class ImportReport:
                     "currency": c.currency,
                     "rows_before": c.rows_before,
                     "rows_after": c.rows_after,
-                    "cost_before": str(c.cost_before),
-                    "cost_after": str(c.cost_after),
+                    "cost_before": format(c.cost_before, "f"),
+                    "cost_after": format(c.cost_after, "f"),
                 }
                 for c in self.currencies
             ],
             "lines_per_category": self.lines_per_category,
             "cost_per_category": {
-                cat: {cur: str(v) for cur, v in by_cur.items()}
+                cat: {cur: format(v, "f") for cur, v in by_cur.items()}
                 for cat, by_cur in self.cost_per_category.items()
             },
         }
@@ -93,60 +93,114 @@ def ql(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def resolve_columns(names: Iterable[str], header: Iterable[str]) -> dict[str, str]:
+    """Spec column name -> the file's own spelling, for the names the file has. An exact match
+    wins; otherwise a unique case-insensitive one (Azure writes ``CostInBillingCurrency`` in one
+    export and ``costInBillingCurrency`` in another)."""
+    header = list(header)
+    exact = set(header)
+    folded: dict[str, list[str]] = {}
+    for h in header:
+        folded.setdefault(h.casefold(), []).append(h)
+    found = {}
+    for n in names:
+        if n in exact:
+            found[n] = n
+        elif len(folded.get(n.casefold(), [])) == 1:
+            found[n] = folded[n.casefold()][0]
+    return found
+
+
+def _missing(entries: list, header: tuple[str, ...]) -> list[str]:
+    """Signature or required entries none of whose alternatives the header has."""
+    return [choice_text(e) for e in entries if not resolve_columns(choices(e), header)]
+
+
 def detect_format(src: SourceFile) -> FormatSpec:
     """The format whose signature columns all stand in the header, or an error listing what each
     known format expects and what the file has."""
-    header = set(src.header)
     for spec in all_specs():
-        if set(spec.signature) <= header:
+        if not _missing(spec.signature, src.header):
             return spec
     lines = [f"{src.name}: not a known vendor report format."]
     for spec in all_specs():
-        missing = [c for c in spec.signature if c not in header]
-        lines.append(f"  {spec.title} ({spec.name}) expects columns {spec.signature}; missing {missing}")
+        expects = [choice_text(e) for e in spec.signature]
+        lines.append(f"  {spec.title} ({spec.name}) expects columns {expects}; "
+                     f"missing {_missing(spec.signature, src.header)}")
     lines.append(f"  found columns: {list(src.header)[:40]}{' ...' if len(src.header) > 40 else ''}")
     raise InputError("\n".join(lines))
 
 
 def _check_required(src: SourceFile, spec: FormatSpec, default_currency: str | None) -> None:
-    header = set(src.header)
-    missing = [c for c in spec.required if c not in header]
-    if "BillingCurrency" in missing and default_currency and spec.name.startswith("focus"):
-        missing.remove("BillingCurrency")
+    missing = _missing(spec.required, src.header)
+    stand_in = spec.default_currency_column
+    if stand_in in missing and default_currency:
+        missing.remove(stand_in)
     if missing:
         hint = ""
-        if "BillingCurrency" in missing:
+        if stand_in in missing:
             hint = " (or give the billing currency explicitly: --currency / default_currency)"
         raise InputError(
             f"{src.name} ({spec.title}): missing required column(s) {missing}{hint}.\n"
-            f"  expected: {spec.required}\n  found: {list(src.header)}"
+            f"  expected: {[choice_text(e) for e in spec.required]}\n  found: {list(src.header)}"
         )
+
+
+_NULL_OF = {"decimal": f"NULL::{SQL_AMOUNT}", "timestamp": "NULL::TIMESTAMP", "date": "NULL::DATE"}
+#: A date-time text that carries its own UTC offset (or Z): read as an instant and converted to UTC.
+_OFFSET_RE = r"^.*\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
+
+
+def _timestamp_from_text(col: str, spec: FormatSpec) -> str:
+    """Text -> TIMESTAMP (UTC). Values with an offset or Z are instants: converted to UTC. Values
+    without one are taken as UTC, as the vendors document their exports; only the spec's formats
+    and ISO 8601 are accepted, never a guess between day-first and month-first."""
+    v = f"trim({col})"
+    naive = [f"TRY_STRPTIME({v}, {ql(f)})" for f in spec.timestamp_formats]
+    return (
+        f"CASE WHEN regexp_full_match({v}, {ql(_OFFSET_RE)}) "
+        f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) "
+        f"ELSE COALESCE({', '.join([*naive, f'TRY_CAST({v} AS TIMESTAMP)'])}) END"
+    )
 
 
 def _typed_expr(name: str, kind: str | None, present: bool, raw_types: dict[str, str], spec: FormatSpec) -> str:
+    """SQL typing one raw column as the spec declares it. NULL means 'no value' or 'unreadable';
+    ``_check_types`` tells the two apart."""
     col = qi(name)
     if not present:
-        return {"decimal": f"NULL::{SQL_AMOUNT}", "timestamp": "NULL::TIMESTAMP", "date": "NULL::DATE"}.get(
-            kind or "", "NULL::VARCHAR"
-        )
-    is_text = raw_types.get(name, "VARCHAR") == "VARCHAR"
+        return _NULL_OF.get(kind or "", "NULL::VARCHAR")
+    raw = raw_types.get(name, "VARCHAR")
+    is_text = raw == "VARCHAR"
     if kind == "decimal":
+        if raw in ("DOUBLE", "FLOAT", "REAL"):
+            # Parquet writers store some amounts as binary floats: go through the shortest text
+            # that round-trips (1.81e-08), so the DECIMAL is what the vendor printed.
+            return f"TRY_CAST(CAST({col} AS VARCHAR) AS {SQL_AMOUNT})"
         return f"TRY_CAST({'trim(' + col + ')' if is_text else col} AS {SQL_AMOUNT})"
     if kind in ("timestamp", "date"):
-        if is_text and spec.timestamp_formats:
-            fmts = "[" + ", ".join(ql(f) for f in spec.timestamp_formats) + "]"
-            expr = f"COALESCE(TRY_STRPTIME(trim({col}), {fmts}), TRY_CAST(trim({col}) AS TIMESTAMP))"
+        if is_text:
+            expr = _timestamp_from_text(col, spec)
+        elif raw.startswith("TIMESTAMP WITH TIME ZONE") or raw == "TIMESTAMPTZ":
+            expr = f"timezone('UTC', {col})"
         else:
             expr = f"TRY_CAST({col} AS TIMESTAMP)"
         return expr if kind == "timestamp" else f"CAST({expr} AS DATE)"
+    if kind == "json":
+        if is_text:
+            return f"CASE WHEN json_valid(trim({col})) THEN NULLIF(trim({col}), '{{}}') END"
+        # Parquet MAP or STRUCT (CUR 2.0 resource_tags, product): its JSON text.
+        return f"NULLIF(CAST(to_json({col}) AS VARCHAR), '{{}}')"
     return col if is_text else f"CAST({col} AS VARCHAR)"
 
 
 def _expected_text(kind: str, spec: FormatSpec) -> str:
     if kind == "decimal":
         return "a decimal number (e.g. 12.34 or 1.5E-8)"
-    fmts = ", ".join(spec.timestamp_formats) or "ISO 8601"
-    return f"a {'date' if kind == 'date' else 'date and time'} ({fmts})"
+    if kind == "json":
+        return 'a JSON object (e.g. {"env": "prod"})'
+    fmts = ", ".join([*spec.timestamp_formats, "ISO 8601"])
+    return f"a valid {'date' if kind == 'date' else 'date and time'} ({fmts})"
 
 
 def _raise_duckdb(src: SourceFile, exc: Exception) -> None:
@@ -155,9 +209,58 @@ def _raise_duckdb(src: SourceFile, exc: Exception) -> None:
     row = int(m.group(1)) if m else None
     detail = " ".join(line.strip() for line in msg[:3])
     raise InputError(
-        f"{src.name}: the file cannot be parsed as comma-separated UTF-8 text",
+        f"{src.name}: the file cannot be parsed as comma-separated {src.encoding.upper()} text",
         [Problem(src.name, row, None, None, f"a well-formed CSV row ({detail})")],
     ) from exc
+
+
+_REJECT_EXPECTED = {
+    "TOO MANY COLUMNS": "as many values as the header has columns",
+    "MISSING COLUMNS": "as many values as the header has columns",
+    "UNQUOTED VALUE": "a value in matching double quotes",
+    "INVALID ENCODING": "UTF-8 text (re-export the report as UTF-8)",
+    "LINE SIZE OVER MAXIMUM": "a line shorter than DuckDB's maximum line size",
+}
+
+
+def _check_rejects(con, src: SourceFile, table: str) -> None:
+    """Every malformed CSV row DuckDB set aside (ragged rows, bad quotes, bad bytes), with its
+    line and, where DuckDB knows it, the column."""
+    rows = con.execute(
+        f"SELECT line, column_name, error_type, csv_line, error_message FROM {table} "
+        f"ORDER BY line LIMIT 200"
+    ).fetchall()
+    if not rows:
+        return
+    problems = [
+        Problem(src.name, int(line), None if etype in ("TOO MANY COLUMNS", "INVALID ENCODING") else col,
+                (text or "")[:120], f"{_REJECT_EXPECTED.get(etype, etype.lower())} ({message.strip()})")
+        for line, col, etype, text, message in rows
+    ]
+    raise InputError(f"{src.name}: rows that are not well-formed CSV", problems)
+
+
+def _numbered_view(con, src: SourceFile, records: int) -> None:
+    """``__numbered``: ``__raw`` plus ``__row``, the record's spreadsheet row (header = 1, blank
+    lines counted as the rows they are in a spreadsheet, though DuckDB skips them); for Parquet
+    the 1-based record number."""
+    if src.kind != "csv" or not src.blank_lines:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW __numbered AS "
+                    f"SELECT rowid + {src.first_data_row} AS __row, * FROM __raw")
+        return
+    blanks = src.blank_lines
+    if records + 1 + len(blanks) != src.physical_lines:
+        blanks = blank_records(src)  # quoted values span lines: count records, not lines
+    # Record i (0-based) is on row i + 2 + (blank rows before it); the j-th blank row R_j comes
+    # before it when R_j - j < i + 2, so an ASOF join on a = R_j - j finds how many do.
+    con.execute("CREATE OR REPLACE TEMP TABLE __blanks (a BIGINT, n BIGINT)")
+    con.executemany("INSERT INTO __blanks VALUES (?, ?)", [(r - j, j) for j, r in enumerate(blanks, 1)])
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW __numbered AS "
+        "SELECT r.__rid + 2 + COALESCE(b.n, 0) AS __row, r.* EXCLUDE (__rid) "
+        "FROM (SELECT rowid AS __rid, * FROM __raw) r ASOF LEFT JOIN __blanks b ON r.__rid + 2 > b.a "
+        "ORDER BY __row"
+    )
 
 
 def stage_source(
@@ -169,25 +272,36 @@ def stage_source(
     """Read ``src`` into the temporary table ``__new`` in the line model, checked; return its
     control totals. Raises InputError or ControlTotalError; adds nothing to ``lines``."""
     _check_required(src, spec, default_currency)
-    header = set(src.header)
     wanted = sorted(spec.referenced_columns())
-    present = [c for c in wanted if c in header]
-    source = duckdb_source(src, present, spec.null_values)
-    select = ", ".join(qi(c) for c in present) or "1 AS __none"
+    actual = resolve_columns(wanted, src.header)
+    present = [c for c in wanted if c in actual]
+    rejects = "__rejects" if src.kind == "csv" else None
+    source = duckdb_source(src, spec.null_values, rejects)
+    select = ", ".join(f"{qi(actual[c])} AS {qi(c)}" for c in present) or "1 AS __none"
     try:
+        if rejects:
+            con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __rejects_scan")
         con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT {select} FROM {source}")
     except duckdb.Error as exc:
         _raise_duckdb(src, exc)
+    if rejects:
+        try:
+            _check_rejects(con, src, rejects)
+        finally:
+            con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __rejects_scan")
     raw_types = {r[0]: r[1] for r in con.execute("DESCRIBE __raw").fetchall()}
+    records = con.execute("SELECT count(*) FROM __raw").fetchone()[0]
+    _numbered_view(con, src, records)
 
-    typed = {c: _typed_expr(c, spec.types.get(c), c in header, raw_types, spec) for c in wanted}
-    typed_cols = [f"rowid + {src.first_data_row} AS __row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __raw")
+    typed = {c: _typed_expr(c, spec.types.get(c), c in actual, raw_types, spec) for c in wanted}
+    typed_cols = ["__row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __numbered")
 
     _check_types(con, src, spec, {c: typed[c] for c in present if c in spec.types})
-    _map_lines(con, src, spec, default_currency)
-    _check_model(con, src, spec)
-    return _control_totals(con, src, spec, default_currency)
+    default_sql = _default_currency_sql(spec, set(actual), default_currency)
+    _map_lines(con, src, spec, set(actual), default_sql)
+    _check_model(con, src, spec, set(actual))
+    return _control_totals(con, src, spec, default_sql)
 
 
 def _check_types(con, src: SourceFile, spec: FormatSpec, typed: dict[str, str]) -> None:
@@ -195,34 +309,41 @@ def _check_types(con, src: SourceFile, spec: FormatSpec, typed: dict[str, str]) 
     if not typed:
         return
     counts = ", ".join(f"count_if({qi(c)} IS NOT NULL AND ({e}) IS NULL)" for c, e in typed.items())
-    failing = con.execute(f"SELECT {counts} FROM __raw").fetchone()
+    failing = con.execute(f"SELECT {counts} FROM __numbered").fetchone()
     problems: list[Problem] = []
     for (c, e), n in zip(typed.items(), failing):
         if not n:
             continue
         rows = con.execute(
-            f"SELECT rowid + {src.first_data_row} AS r, CAST({qi(c)} AS VARCHAR) FROM __raw "
-            f"WHERE {qi(c)} IS NOT NULL AND ({e}) IS NULL ORDER BY r LIMIT {MAX_EXAMPLES_PER_COLUMN}"
+            f"SELECT __row, CAST({qi(c)} AS VARCHAR) FROM __numbered "
+            f"WHERE {qi(c)} IS NOT NULL AND ({e}) IS NULL ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
         ).fetchall()
         problems += [Problem(src.name, row, c, val, _expected_text(spec.types[c], spec)) for row, val in rows]
     if problems:
         raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
 
 
-def _mapping_sql(spec: FormatSpec, header: set[str], target: str, default_currency: str | None) -> str:
+def _default_currency_sql(spec: FormatSpec, present: set[str], default_currency: str | None) -> str:
+    """What ``{default_currency}`` stands for: the given currency when the file lacks the column
+    it stands in for, otherwise NULL (a file's own currency is never overridden or filled in)."""
+    if default_currency and spec.default_currency_column and spec.default_currency_column not in present:
+        return ql(default_currency.strip().upper())
+    return "NULL"
+
+
+def _mapping_sql(spec: FormatSpec, present: set[str], target: str, default_sql: str) -> str:
     m = spec.column_map(target)
     if m.value is not None:
         return ql(m.value)
     if m.sql is not None:
-        return m.sql.replace("{default_currency}", ql(default_currency) if default_currency else "NULL")
+        return m.sql.replace("{default_currency}", default_sql)
     for alt in m.alternatives():
-        if alt in header:
+        if alt in present:
             return qi(alt)
     return "NULL"
 
 
-def _map_lines(con, src: SourceFile, spec: FormatSpec, default_currency: str | None) -> None:
-    header = set(src.header)
+def _map_lines(con, src: SourceFile, spec: FormatSpec, present: set[str], default_sql: str) -> None:
     exprs = []
     for col in LINE_COLUMNS:
         if col.name == "x_Format":
@@ -232,7 +353,7 @@ def _map_lines(con, src: SourceFile, spec: FormatSpec, default_currency: str | N
         elif col.name == "x_SourceRow":
             expr = "__row"
         else:
-            expr = _mapping_sql(spec, header, col.name, default_currency)
+            expr = _mapping_sql(spec, present, col.name, default_sql)
         exprs.append(f"CAST({expr} AS {col.sql_type}) AS {qi(col.name)}")
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed")
@@ -240,34 +361,47 @@ def _map_lines(con, src: SourceFile, spec: FormatSpec, default_currency: str | N
         raise InputError(f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}") from exc
 
 
-def _source_of(spec: FormatSpec, target: str, header: set[str]) -> str:
+def _source_of(spec: FormatSpec, target: str, present: set[str]) -> str:
+    if target not in spec.columns:
+        return target
     m = spec.column_map(target)
-    alts = [a for a in m.alternatives() if a in header]
+    alts = [a for a in m.alternatives() if a in present]
+    if not alts and m.sql:
+        alts = [a for a in _QUOTED.findall(m.sql) if a in present][:1]
     return f"{target} (from {alts[0]!r})" if alts else target
 
 
-def _check_model(con, src: SourceFile, spec: FormatSpec) -> None:
+def _check_model(con, src: SourceFile, spec: FormatSpec, present: set[str]) -> None:
+    """The line model's rules (model.violations_sql), Tags as JSON objects, and one currency per
+    file where the format promises it; every violation with its row."""
     rows = con.execute(violations_sql("__new")).fetchall()
+    rows += con.execute(
+        "SELECT x_SourceRow, 'Tags', Tags, 'a JSON object of tags' FROM __new "
+        "WHERE Tags IS NOT NULL AND (NOT json_valid(Tags) OR json_type(Tags) <> 'OBJECT') "
+        "ORDER BY 1 LIMIT 50"
+    ).fetchall()
     if rows:
-        header = set(src.header)
-        problems = [Problem(src.name, r, _source_of(spec, c, header), v, e) for r, c, v, e in rows]
+        problems = [Problem(src.name, r, _source_of(spec, c, present), v, e) for r, c, v, e in rows]
         raise InputError(f"{src.name} ({spec.title}): lines that break the line model", problems)
     if spec.single_currency:
         currencies = [r[0] for r in con.execute("SELECT DISTINCT BillingCurrency FROM __new ORDER BY 1").fetchall()]
         if len(currencies) > 1:
-            first = con.execute(
-                "SELECT x_SourceRow, BillingCurrency FROM __new WHERE BillingCurrency <> ? ORDER BY x_SourceRow LIMIT 1",
-                [currencies[0]],
-            ).fetchone()
+            majority = con.execute(
+                "SELECT BillingCurrency FROM __new GROUP BY 1 ORDER BY count(*) DESC, min(x_SourceRow) LIMIT 1"
+            ).fetchone()[0]
+            odd = con.execute(
+                "SELECT x_SourceRow, BillingCurrency FROM __new WHERE BillingCurrency <> ? "
+                "ORDER BY x_SourceRow LIMIT 20", [majority],
+            ).fetchall()
             raise InputError(
                 f"{src.name} ({spec.title}): one currency expected per file, found {currencies}",
-                [Problem(src.name, first[0], _source_of(spec, "BillingCurrency", set(src.header)),
-                         first[1], f"{currencies[0]} like the rest of the file")],
+                [Problem(src.name, row, _source_of(spec, "BillingCurrency", present), cur,
+                         f"{majority} like the rest of the file") for row, cur in odd],
             )
 
 
-def _control_totals(con, src: SourceFile, spec: FormatSpec, default_currency: str | None) -> ImportReport:
-    cur_sql = spec.currency.replace("{default_currency}", ql(default_currency) if default_currency else "NULL")
+def _control_totals(con, src: SourceFile, spec: FormatSpec, default_sql: str) -> ImportReport:
+    cur_sql = spec.currency.replace("{default_currency}", default_sql)
     before = {
         r[0]: (r[1], r[2] or Decimal(0))
         for r in con.execute(

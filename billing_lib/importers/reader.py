@@ -11,12 +11,13 @@ import csv
 import gzip
 import hashlib
 import io
+import re
+import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-import tempfile
 
 import pyarrow.parquet as pq
 
@@ -35,6 +36,10 @@ class SourceFile:
     header: tuple[str, ...]
     encoding: str  # for DuckDB's read_csv
     checksum: str  # sha256 of the bytes as the vendor delivered them
+    #: Physical line numbers (1-based) of blank lines, which DuckDB skips but a spreadsheet shows.
+    blank_lines: tuple[int, ...] = ()
+    #: Physical lines in the (decompressed) text, for telling blank lines from multi-line records.
+    physical_lines: int = 0
 
     @property
     def first_data_row(self) -> int:
@@ -50,6 +55,58 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+_BLANK = re.compile(rb"(?m)^\r?$")
+_BLANK_TEXT = re.compile(r"(?m)^\r?$")
+
+
+def _scan_lines(chunks: Iterable[bytes | str]) -> tuple[tuple[int, ...], int]:
+    """Blank physical lines and the number of physical lines, one regex pass per chunk (no
+    per-line Python), so that row numbers can follow a spreadsheet even when DuckDB skips blanks."""
+    blanks: list[int] = []
+    lines_before = 0
+    carry: bytes | str = b""
+    for chunk in chunks:
+        buf = carry + chunk if carry else chunk
+        nl = "\n" if isinstance(buf, str) else b"\n"
+        end = buf.rfind(nl) + 1
+        complete, carry = buf[:end], buf[end:]
+        pattern = _BLANK_TEXT if isinstance(buf, str) else _BLANK
+        last, counted = 0, lines_before
+        for m in pattern.finditer(complete):
+            if m.start() >= len(complete):
+                break
+            counted += complete.count(nl, last, m.start())
+            last = m.start()
+            blanks.append(counted + 1)
+        lines_before += complete.count(nl)
+    return tuple(blanks), lines_before + (1 if carry else 0)
+
+
+def _text_chunks(path: Path, encoding: str) -> Iterator[bytes | str]:
+    """The decompressed content in 1 MiB pieces: bytes for UTF-8 (newlines are plain ASCII bytes
+    there), decoded text for UTF-16."""
+    with _open_bytes(path) as fh:
+        if encoding == "utf-16":
+            decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                yield decoder.decode(chunk)
+        else:
+            yield from iter(lambda: fh.read(1 << 20), b"")
+
+
+def blank_records(src: SourceFile) -> tuple[int, ...]:
+    """Spreadsheet rows of blank records, read record by record with the csv module. Only used
+    for the rare file that has both blank lines and quoted values spanning lines."""
+    rows = []
+    with _open_bytes(src.path) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig" if src.encoding == "utf-8" else src.encoding,
+                                newline="")
+        for number, record in enumerate(csv.reader(text), start=1):
+            if not record:
+                rows.append(number)
+    return tuple(rows)
+
+
 def _open_bytes(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
@@ -63,8 +120,20 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str]:
         raise InputError(f"{name}: cannot be read as {'gzip' if name.endswith('.gz') else 'a file'}: {exc}") from exc
     if not head.strip():
         raise InputError(f"{name}: the file is empty; expected a header row with the vendor's column names")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith(codecs.BOM_UTF16_BE):
+        raise InputError(
+            f"{name}: UTF-16 big-endian text, which the importer does not read",
+            [Problem(name, 1, None, None, "UTF-8 (with or without BOM) or UTF-16 little-endian with "
+                     "BOM (Excel's 'Unicode text'); re-export the report as UTF-8 CSV")],
+        )
+    if head.startswith(codecs.BOM_UTF16_LE):
         text, encoding = head.decode("utf-16", errors="replace"), "utf-16"
+    elif b"\x00" in head:
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
+        raise InputError(
+            f"{name}: contains NUL bytes: UTF-16 text without a byte-order mark, or not a text file",
+            [Problem(name, line, None, None, "UTF-8 CSV text as the vendor exports it")],
+        )
     else:
         try:
             text = head.decode("utf-8-sig")
@@ -116,7 +185,11 @@ def _describe(path: Path, name: str) -> SourceFile:
             raise InputError(f"{name}: not a readable Parquet file: {exc}") from exc
         return SourceFile(name, path, "parquet", tuple(schema.names), "utf-8", sha256_of(path))
     header, encoding = _csv_header(path, name)
-    return SourceFile(name, path, "csv", header, encoding, sha256_of(path))
+    try:
+        blanks, physical = _scan_lines(_text_chunks(path, encoding))
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{name}: cannot be read to the end: {exc}") from exc
+    return SourceFile(name, path, "csv", header, encoding, sha256_of(path), blanks, physical)
 
 
 @contextmanager
@@ -150,15 +223,22 @@ def open_sources(path: Path) -> Iterator[list[SourceFile]]:
         yield [_describe(path, str(path))]
 
 
-def duckdb_source(src: SourceFile, columns: list[str], null_values: list[str]) -> str:
-    """A DuckDB table function reading ``columns`` of ``src`` as text (CSV) or as stored (Parquet)."""
+def duckdb_source(src: SourceFile, null_values: list[str], rejects: str | None = None) -> str:
+    """A DuckDB table function reading ``src`` as text (CSV) or as stored (Parquet).
+
+    CSV: every column as VARCHAR (typing is the engine's job, so one bad value is reported, not
+    guessed at), comma, double quotes, the format's null markers, no sniffing. With ``rejects``,
+    malformed rows (ragged, bad quotes, bad bytes) are set aside in that table, all of them, to be
+    reported together instead of stopping at the first."""
     path = str(src.path).replace("'", "''")
     if src.kind == "parquet":
         return f"read_parquet('{path}')"
     nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in null_values)
     cols = ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in src.header)
+    extra = (f", store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan'"
+             if rejects else "")
     return (
         f"read_csv('{path}', header=true, all_varchar=true, delim=',', quote='\"', escape='\"', "
         f"nullstr=[{nulls}], encoding='{src.encoding}', strict_mode=true, auto_detect=false, "
-        f"columns={{{cols}}})"
+        f"columns={{{cols}}}{extra})"
     )

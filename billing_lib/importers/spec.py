@@ -20,7 +20,9 @@ from billing_lib.model import LINE_COLUMN_NAMES
 
 FORMATS_DIR = Path(__file__).with_name("formats")
 
-SourceKind = Literal["decimal", "timestamp", "date"]
+SourceKind = Literal["decimal", "timestamp", "date", "json"]
+#: A column name, or alternatives of which the first present in the file is read.
+ColumnChoice = str | list[str]
 _QUOTED = re.compile(r'"([^"]+)"')
 # Columns the engine fills itself: they need no mapping.
 ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow")
@@ -35,7 +37,7 @@ class ColumnMap(BaseModel):
     sql: str | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "ColumnMap":
+    def _exactly_one(self) -> ColumnMap:
         given = [k for k in ("column", "value", "sql") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of column, value, sql (got {given or 'none'})")
@@ -54,8 +56,13 @@ class FormatSpec(BaseModel):
     name: str
     title: str
     documented_at: str = Field(description="Where the vendor documents this layout")
-    signature: list[str] = Field(description="Columns whose presence identifies the format")
-    required: list[str] = Field(description="Columns that must be present to import")
+    signature: list[ColumnChoice] = Field(
+        description="Columns whose presence identifies the format (a list entry: any one of them)")
+    required: list[ColumnChoice] = Field(
+        description="Columns that must be present to import (a list entry: any one of them)")
+    default_currency_column: str | None = Field(
+        None, description="Column that ``default_currency`` stands in for when the file lacks it; "
+        "``{default_currency}`` in SQL is that currency then, else NULL")
     priority: int = Field(0, description="Higher wins when several signatures match")
     null_values: list[str] = [""]
     timestamp_formats: list[str] = []
@@ -69,7 +76,7 @@ class FormatSpec(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _columns_known(self) -> "FormatSpec":
+    def _columns_known(self) -> FormatSpec:
         unknown = sorted(set(self.columns) - set(LINE_COLUMN_NAMES))
         if unknown:
             raise ValueError(f"columns not in the line model: {unknown}")
@@ -86,7 +93,9 @@ class FormatSpec(BaseModel):
 
     def referenced_columns(self) -> set[str]:
         """Every source column the mapping may read (quoted identifiers in SQL count)."""
-        names: set[str] = set(self.required) | set(self.types)
+        names: set[str] = set(self.types)
+        for choice in self.required:
+            names |= set(choices(choice))
         for expr in (self.cost, self.currency):
             names |= set(_QUOTED.findall(expr))
         for target in self.columns:
@@ -95,6 +104,16 @@ class FormatSpec(BaseModel):
             if m.sql:
                 names |= set(_QUOTED.findall(m.sql))
         return names
+
+
+def choices(choice: ColumnChoice) -> list[str]:
+    """The alternatives of a signature or required entry."""
+    return [choice] if isinstance(choice, str) else list(choice)
+
+
+def choice_text(choice: ColumnChoice) -> str:
+    """A signature or required entry as a reader sees it: ``Cost`` or ``Cost | CostInBillingCurrency``."""
+    return " | ".join(choices(choice))
 
 
 def load_spec(path: Path) -> FormatSpec:
