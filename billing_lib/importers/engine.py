@@ -188,9 +188,9 @@ def _typed_expr(name: str, kind: str | None, present: bool, raw_types: dict[str,
         return expr if kind == "timestamp" else f"CAST({expr} AS DATE)"
     if kind == "json":
         if is_text:
-            return f"CASE WHEN json_valid(trim({col})) THEN NULLIF(trim({col}), '{{}}') END"
+            return f"CASE WHEN json_valid(trim({col})) THEN trim({col}) END"
         # Parquet MAP or STRUCT (CUR 2.0 resource_tags, product): its JSON text.
-        return f"NULLIF(CAST(to_json({col}) AS VARCHAR), '{{}}')"
+        return f"CAST(to_json({col}) AS VARCHAR)"
     return col if is_text else f"CAST({col} AS VARCHAR)"
 
 
@@ -354,6 +354,8 @@ def _map_lines(con, src: SourceFile, spec: FormatSpec, present: set[str], defaul
             expr = "__row"
         else:
             expr = _mapping_sql(spec, present, col.name, default_sql)
+        if col.name == "Tags":
+            expr = f"NULLIF(trim({expr}), '{{}}')"  # no tags: NULL, whatever the vendor wrote
         exprs.append(f"CAST({expr} AS {col.sql_type}) AS {qi(col.name)}")
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed")
