@@ -1,0 +1,61 @@
+"""The real Azure EA actual-cost sample: BOM, MM/DD/YYYY dates, tag text, reservation lines."""
+
+import json
+from decimal import Decimal
+
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from tests.sample_totals import SAMPLES, expected, own_totals, report_totals
+
+EA = SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+
+
+def test_ea_sample_imports_with_its_own_totals():
+    con = open_store()
+    [report] = import_reports(con, [EA])
+    assert report.format == "azure_cost_export"
+    own = own_totals(EA, "Cost", lambda r: r["BillingCurrency"], lambda r: r["ChargeType"])
+    assert report_totals(report) == own == expected(EA.stem)
+    n, billed = con.execute("SELECT count(*), sum(BilledCost) FROM lines").fetchone()
+    assert n == 11 and format(billed, "f") == own["cost_per_currency"]["USD"]
+
+
+def test_ea_mapping_subscription_dates_tags():
+    con = open_store()
+    import_reports(con, [EA])
+    rows = con.execute(
+        "SELECT x_SourceRow, SubAccountId, x_Vendor, ChargeCategory, ChargeFrequency, ChargePeriodStart, "
+        "ChargePeriodEnd, BillingPeriodEnd, Tags, BilledCost, EffectiveCost FROM lines ORDER BY 1"
+    ).fetchall()
+    first = rows[0]  # the reservation purchase
+    assert first[:5] == (2, "1caaa5a3-2b66-438e-8ab4-bce37d518c5d", "microsoft", "Purchase", "Recurring")
+    assert (str(first[5]), str(first[6]), str(first[7])) == (
+        "2023-09-21 00:00:00", "2023-09-22 00:00:00", "2023-10-01 00:00:00")
+    assert json.loads(rows[1][8]) == {"CostCenter": "1234", "env": "prod", "org": "trey",
+                                      "application": "databricks", "databricks-environment": "true"}
+    assert rows[3][8] is None  # no tags
+    assert all(r[9] == r[10] for r in rows)  # actual cost: effective = billed
+    assert {r[3] for r in rows[1:]} == {"Usage"}
+
+
+def test_mca_layout_with_lower_case_columns(tmp_path):
+    path = tmp_path / "mca-actual.csv"
+    path.write_text(
+        "invoiceId,billingAccountId,billingProfileId,billingPeriodStartDate,billingPeriodEndDate,date,"
+        "SubscriptionId,subscriptionName,meterCategory,meterId,ProductName,chargeType,frequency,quantity,"
+        "unitOfMeasure,effectivePrice,unitPrice,PayGPrice,billingCurrency,costInBillingCurrency,"
+        "paygCostInBillingCurrency,pricingModel,tags,publisherName\n"
+        "G123,ba1,bp1,2024-05-01,2024-05-31,2024-05-03,AAAA-1111,Prod,Virtual Machines,m1,D2s v3,Usage,"
+        'UsageBased,24,1 Hour,0.09,0.1,0.1,EUR,2.16,2.4,OnDemand,"{""env"":""prod""}",Microsoft\n'
+        "G123,ba1,bp1,2024-05-01,2024-05-31,2024-05-03,AAAA-1111,Prod,Virtual Machines,m1,Refund,Refund,"
+        "OneTime,1,1 Hour,,,,EUR,-5.5,,OnDemand,,Microsoft\n",
+        encoding="utf-8",
+    )
+    con = open_store()
+    [report] = import_reports(con, [path])
+    assert report.format == "azure_cost_export"
+    assert report_totals(report)["cost_per_currency"] == {"EUR": "-3.340000000000"}
+    rows = con.execute("SELECT SubAccountId, ChargeCategory, ListCost, ContractedCost, Tags, InvoiceId "
+                       "FROM lines ORDER BY x_SourceRow").fetchall()
+    assert rows[0] == ("aaaa-1111", "Usage", Decimal("2.4"), Decimal("2.4"), '{"env":"prod"}', "G123")
+    assert rows[1][1] == "Credit"

@@ -1,0 +1,114 @@
+"""The FOCUS examples published with the specification import with their own totals; the one with
+an impossible timestamp is refused with the file, row and column."""
+
+import shutil
+from decimal import Decimal
+
+import pytest
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from tests.sample_totals import SAMPLES, expected, own_totals, report_totals
+
+FOCUS = SAMPLES / "focus"
+SAAS = FOCUS / "saas_spend_agreements_b2.csv"
+FLEX = FOCUS / "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources.csv"
+BAD_HOUR = FOCUS / "commitment_discount_purchase_scenario_3.csv"
+NULLS = ("", "null", "NULL")
+
+
+def _own(path, currency="USD"):
+    return own_totals(path, "BilledCost", lambda r: r.get("BillingCurrency") or currency,
+                      lambda r: r["ChargeCategory"], NULLS)
+
+
+@pytest.mark.parametrize("path, currency", [(SAAS, None), (FLEX, "USD")], ids=["saas", "flexibility"])
+def test_focus_samples_import_with_their_own_totals(path, currency):
+    con = open_store()
+    [report] = import_reports(con, [path], default_currency=currency)
+    assert report.format == "focus"
+    assert report.balanced
+    assert report_totals(report) == _own(path) == expected(path.stem)
+
+
+def test_blank_lines_and_null_text_rows_keep_spreadsheet_numbers():
+    con = open_store()
+    import_reports(con, [FLEX], default_currency="usd")
+    got = con.execute(
+        "SELECT x_SourceRow, ChargeCategory, BilledCost, EffectiveCost, ConsumedQuantity, BillingCurrency, "
+        "SkuPriceId FROM lines ORDER BY 1"
+    ).fetchall()
+    # the file has a blank line after every record: rows 2, 4, 6 as a spreadsheet shows them
+    assert [g[0] for g in got] == [2, 4, 6]
+    assert [str(g[2]) for g in got] == ["2.000000000000", "0E-12", "0E-12"]
+    assert got[0][4] is None  # the text 'null' is a missing value in FOCUS
+    assert got[1][5] == "USD" and got[1][6] == "VM_MEDIUM_COMMITTED_HOUR"
+
+
+def test_us_short_dates_are_read_month_first():
+    con = open_store()
+    import_reports(con, [SAAS])
+    start, end, bp_end = con.execute(
+        "SELECT ChargePeriodStart, ChargePeriodEnd, BillingPeriodEnd FROM lines WHERE x_SourceRow = 2"
+    ).fetchone()
+    assert (str(start), str(end), str(bp_end)) == ("2025-04-01 00:00:00", "2026-04-01 00:00:00", "2025-05-01 00:00:00")
+    assert con.execute("SELECT DISTINCT x_Vendor, SubAccountId FROM lines").fetchall() == [("acme co", "000-00-000")]
+
+
+def test_missing_billing_currency_names_the_column_and_the_way_out():
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [FLEX])
+    msg = str(err.value)
+    assert "missing required column(s) ['BillingCurrency']" in msg and "--currency" in msg
+    assert "found: ['BillingPeriodStart'" in msg
+
+
+def test_impossible_hour_is_refused_with_file_row_and_column():
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [BAD_HOUR], default_currency="USD")
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        str(BAD_HOUR), 5, "ChargePeriodEnd", "2023-02-01T30:00:00Z")
+    assert "commitment_discount_purchase_scenario_3.csv, row 5, column 'ChargePeriodEnd'" in str(err.value)
+    assert expected(BAD_HOUR.stem) == {"error": {"row": 5, "column": "ChargePeriodEnd",
+                                                 "value": "2023-02-01T30:00:00Z"}}
+    assert con.execute("SELECT count(*) FROM lines").fetchone()[0] == 0
+
+
+def test_version_differences_and_vendor_names(tmp_path):
+    """FOCUS 1.0 credits (Adjustment + ChargeSubcategory Credit), offsets converted to UTC, and
+    x_Vendor from ProviderName."""
+    path = tmp_path / "focus-1.0.csv"
+    path.write_text(
+        "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargeSubcategory,ChargePeriodStart,"
+        "ChargePeriodEnd,BilledCost,BillingCurrency,Tags\n"
+        'b1,s1,Amazon Web Services,Usage,On-Demand,2024-05-01T02:00:00+02:00,2024-05-02T00:00:00Z,10.5,EUR,"{""env"": ""prod""}"\n'
+        "b1,s2,Microsoft,Adjustment,Credit,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,-2,EUR,\n"
+        "b1,,Google Cloud,Adjustment,Refund,2024-05-01T00:00:00-05:00,2024-05-02T00:00:00Z,-1.25,EUR,\n"
+        "b1,s4,Oracle,Tax,,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,1.81E-8,EUR,\n"
+        "b1,s5,Acme SaaS,Adjustment,General Adjustment,2024-05-01,2024-05-02,3,EUR,\n",
+        encoding="utf-8",
+    )
+    con = open_store()
+    [report] = import_reports(con, [path])
+    got = con.execute(
+        "SELECT x_Vendor, SubAccountId, ChargeCategory, ChargePeriodStart, BilledCost, Tags FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert [(g[0], g[1], g[2]) for g in got] == [
+        ("aws", "s1", "Usage"), ("microsoft", "s2", "Credit"), ("google", "b1", "Credit"),
+        ("oracle", "s4", "Tax"), ("acme saas", "s5", "Adjustment")]
+    assert [str(g[3]) for g in got[:3]] == ["2024-05-01 00:00:00", "2024-05-01 00:00:00", "2024-05-01 05:00:00"]
+    assert got[3][4] == Decimal("0.0000000181")
+    assert got[0][5] == '{"env": "prod"}'
+    assert report.cost_per_category["Credit"]["EUR"] == -3.25
+
+
+def test_copy_under_another_name_is_the_same_report(tmp_path):
+    copy = tmp_path / "renamed.csv"
+    shutil.copy(SAAS, copy)
+    con = open_store()
+    import_reports(con, [SAAS])
+    with pytest.raises(InputError, match="already imported as .*saas_spend_agreements_b2.csv"):
+        import_reports(con, [copy])
