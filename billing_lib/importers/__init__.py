@@ -6,7 +6,7 @@ is all-or-nothing: either every file lands with balanced control totals, or none
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -100,8 +100,9 @@ def import_reports(
                     report = stage_source(con, src, spec, default_currency)
                     table = f"__staged_{len(staged)}"
                     con.execute(f"ALTER TABLE __new RENAME TO {table}")
-                    _check_not_imported(con, src, table, staged)
-                    staged.append(table)
+                    earlier = list(staged)
+                    staged.append(table)  # dropped in ``finally`` even when the check fails
+                    _check_not_imported(con, src, table, earlier)
                     reports.append(report)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -118,5 +119,6 @@ def import_reports(
     finally:
         for table in staged:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute("DROP TABLE IF EXISTS __new; DROP VIEW IF EXISTS __typed; DROP TABLE IF EXISTS __raw")
+        con.execute("DROP TABLE IF EXISTS __new; DROP VIEW IF EXISTS __typed; DROP VIEW IF EXISTS __numbered; "
+                    "DROP TABLE IF EXISTS __raw; DROP TABLE IF EXISTS __blanks")
     return reports

@@ -227,8 +227,9 @@ def _check_rejects(con, src: SourceFile, table: str) -> None:
     """Every malformed CSV row DuckDB set aside (ragged rows, bad quotes, bad bytes), with its
     line and, where DuckDB knows it, the column."""
     rows = con.execute(
-        f"SELECT line, column_name, error_type, csv_line, error_message FROM {table} "
-        f"ORDER BY line LIMIT 200"
+        f"SELECT line, arg_min(column_name, column_idx), arg_min(error_type, column_idx), "
+        f"any_value(csv_line), arg_min(error_message, column_idx) FROM {table} "
+        f"GROUP BY line ORDER BY line LIMIT 200"
     ).fetchall()
     if not rows:
         return

@@ -1,0 +1,85 @@
+"""Every real sample under ../shared/vendor-samples imports (or is refused, as its expected file says),
+and the containers vendors ship (CSV.gz, zip, Parquet) read like the plain CSV."""
+
+import gzip
+import shutil
+import zipfile
+
+import pytest
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from tests.sample_totals import SAMPLES, expected, report_totals
+
+ALL = sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix in (".csv", ".gz", ".zip", ".parquet"))
+
+
+@pytest.mark.parametrize("path", ALL, ids=[p.name for p in ALL])
+def test_every_vendor_sample_matches_its_expected_file(path):
+    want = expected(path.stem)
+    con = open_store()
+    if "error" in want:
+        with pytest.raises(InputError) as err:
+            import_reports(con, [path], default_currency="USD")
+        got = {(p.row, p.column, p.value) for p in err.value.problems}
+        assert (want["error"]["row"], want["error"]["column"], want["error"]["value"]) in got
+        return
+    needs_currency = path.parent.name == "focus"
+    [report] = import_reports(con, [path], default_currency="USD" if needs_currency else None)
+    assert report_totals(report) == want
+
+
+def test_gzip_and_zip_read_like_the_plain_csv(tmp_path):
+    cur = SAMPLES / "aws-cur" / "cur-legacy-anonymous-2023-11.csv"
+    gz = tmp_path / "cur.csv.gz"
+    gz.write_bytes(gzip.compress(cur.read_bytes(), mtime=0))
+    zipped = tmp_path / "reports.zip"
+    azure = SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(cur, "2023-11/cur.csv")
+        zf.write(azure, "2023-09/azure.csv")
+        zf.writestr("README.txt", "not a report")
+    con = open_store()
+    [from_gz] = import_reports(con, [gz])
+    assert report_totals(from_gz) == expected(cur.stem)
+    con = open_store()
+    reports = import_reports(con, [zipped])
+    assert [r.file for r in reports] == [f"{zipped}!2023-09/azure.csv", f"{zipped}!2023-11/cur.csv"]
+    assert [report_totals(r) for r in reports] == [expected(azure.stem), expected(cur.stem)]
+    files = {f for (f,) in con.execute("SELECT DISTINCT x_SourceFile FROM lines").fetchall()}
+    assert files == {r.file for r in reports}
+
+
+def test_damaged_containers(tmp_path):
+    bad_gz = tmp_path / "cut.csv.gz"
+    data = gzip.compress((SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv").read_bytes())
+    bad_gz.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="cut.csv.gz: cannot be read"):
+        import_reports(open_store(), [bad_gz])
+    bad_zip = tmp_path / "broken.zip"
+    bad_zip.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputError, match="broken.zip: not a readable zip archive"):
+        import_reports(open_store(), [bad_zip])
+    empty_zip = tmp_path / "nothing.zip"
+    with zipfile.ZipFile(empty_zip, "w") as zf:
+        zf.writestr("notes.txt", "x")
+    with pytest.raises(InputError, match="nothing.zip: the zip holds no .csv"):
+        import_reports(open_store(), [empty_zip])
+    bad_parquet = tmp_path / "bad.parquet"
+    bad_parquet.write_bytes(b"PAR1 garbage")
+    with pytest.raises(InputError, match="bad.parquet: not a readable Parquet file"):
+        import_reports(open_store(), [bad_parquet])
+
+
+def test_renamed_copy_of_a_zip_member_is_refused(tmp_path):
+    azure = SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+    zipped = tmp_path / "sept.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.write(azure, "azure.csv")
+    copy = tmp_path / "azure-copy.csv"
+    shutil.copy(azure, copy)
+    con = open_store()
+    import_reports(con, [zipped])
+    with pytest.raises(InputError, match="already imported as .*sept.zip!azure.csv"):
+        import_reports(con, [copy])

@@ -1,0 +1,203 @@
+"""Bad input: each case gives an error naming the file, row and column, and nothing is half-imported."""
+
+import codecs
+import csv
+import io
+
+import pytest
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from tests import cur2_sample as cur2
+
+
+def _text(rows=None, delimiter=","):
+    rows = cur2.records() if rows is None else rows
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cur2.COLUMNS, lineterminator="\n", delimiter=delimiter)
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _lines(con):
+    return con.execute("SELECT count(*), sum(BilledCost) FROM lines").fetchone()
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty\.csv: the file is empty; expected a header row"):
+        import_reports(open_store(), [path])
+
+
+def test_header_only_imports_nothing(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text(",".join(cur2.COLUMNS) + "\n", encoding="utf-8")
+    con = open_store()
+    [report] = import_reports(con, [path])
+    assert report.rows == 0 and report.format == "aws_cur2"
+    assert _lines(con) == (0, None)
+
+
+def test_semicolons(tmp_path):
+    path = tmp_path / "resaved.csv"
+    path.write_text(_text(delimiter=";"), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "resaved.csv: the header is separated by semicolons, not commas" in str(err.value)
+    assert err.value.problems[0].row == 1
+
+
+def test_utf8_bom_is_fine(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(codecs.BOM_UTF8 + _text().encode("utf-8"))
+    [report] = import_reports(open_store(), [path])
+    assert report.rows == 15
+
+
+def test_latin1_bytes_name_the_row(tmp_path):
+    rows = cur2.records()
+    rows[2]["line_item_line_item_description"] = "Frais de réservation"
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(_text(rows).encode("latin-1"))
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "latin1.csv: not UTF-8 text" in str(err.value)
+    assert err.value.problems[0].row == 4 and "re-export the report as UTF-8" in str(err.value)
+
+
+def test_utf16_little_endian_with_bom_is_read(tmp_path):
+    path = tmp_path / "unicode.csv"
+    path.write_bytes(_text().encode("utf-16"))  # Python writes the BOM, little-endian here
+    [report] = import_reports(open_store(), [path])
+    assert report.rows == 15
+    assert report.currencies[0].cost_after == sum(b for b, _ in cur2.expected_by_type().values())
+
+
+def test_utf16_big_endian_is_refused(tmp_path):
+    path = tmp_path / "be.csv"
+    path.write_bytes(codecs.BOM_UTF16_BE + _text().encode("utf-16-be"))
+    with pytest.raises(InputError, match="be.csv: UTF-16 big-endian text"):
+        import_reports(open_store(), [path])
+
+
+def test_missing_required_column_lists_expected_and_found(tmp_path):
+    rows = cur2.records()
+    cols = [c for c in cur2.COLUMNS if c != "line_item_currency_code"]
+    path = tmp_path / "nocur.csv"
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    msg = str(err.value)
+    assert "nocur.csv (AWS Cost and Usage Report 2.0 (Data Exports)): missing required column(s) " \
+           "['line_item_currency_code']" in msg
+    assert "expected: ['line_item_line_item_type'," in msg and "found: ['identity_line_item_id'," in msg
+
+
+def test_unknown_format_lists_each_formats_signature(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("Date,Amount,Customer\n2024-05-01,10,x\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    msg = str(err.value)
+    assert "other.csv: not a known vendor report format" in msg
+    assert "aws_cur2" in msg and "focus" in msg and "found columns: ['Date', 'Amount', 'Customer']" in msg
+
+
+def test_every_unparsable_number_and_date_is_listed(tmp_path):
+    rows = cur2.records()
+    rows[0]["line_item_unblended_cost"] = "12,50"
+    rows[6]["line_item_unblended_cost"] = "n/a"
+    rows[9]["line_item_usage_start_date"] = "2024-13-01T00:00:00Z"
+    path = tmp_path / "bad-values.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    found = {(p.row, p.column, p.value) for p in err.value.problems}
+    assert found == {(2, "line_item_unblended_cost", "12,50"), (8, "line_item_unblended_cost", "n/a"),
+                     (11, "line_item_usage_start_date", "2024-13-01T00:00:00Z")}
+    msg = str(err.value)
+    assert "bad-values.csv, row 8, column 'line_item_unblended_cost': found 'n/a'; expected a decimal number" in msg
+
+
+def test_ragged_rows_are_all_listed(tmp_path):
+    lines = _text().splitlines()
+    lines[3] += ",extra"
+    lines[7] = lines[7].rsplit(",", 2)[0]
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "ragged.csv: rows that are not well-formed CSV" in str(err.value)
+    assert [p.row for p in err.value.problems] == [4, 8]
+    assert "as many values as the header has columns" in str(err.value)
+
+
+def test_same_report_twice_and_same_lines_under_another_name(tmp_path):
+    first = cur2.write_csv(tmp_path / "may.csv")
+    con = open_store()
+    import_reports(con, [first])
+    before = _lines(con)
+    with pytest.raises(InputError, match="may.csv: this report was already imported as .*may.csv"):
+        import_reports(con, [first])
+    rows = cur2.records()
+    rows[0]["line_item_unblended_cost"] = "0.9985"  # other bytes, same vendor line ids
+    again = tmp_path / "may-resent.csv"
+    again.write_text(_text(rows), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(con, [again])
+    assert "may-resent.csv: lines of this report were already imported from another file" in str(err.value)
+    assert err.value.problems[0].row == 2 and err.value.problems[0].column == "x_VendorLineId"
+    assert _lines(con) == before
+
+
+def test_same_file_twice_in_one_batch(tmp_path):
+    path = cur2.write_csv(tmp_path / "may.csv")
+    con = open_store()
+    with pytest.raises(InputError, match="same content as .*may.csv, given twice"):
+        import_reports(con, [path, path])
+    assert _lines(con) == (0, None)
+
+
+def test_mixed_currencies_in_a_single_currency_report(tmp_path):
+    rows = cur2.records()
+    rows[4]["line_item_currency_code"] = "EUR"
+    path = tmp_path / "mixed.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "mixed.csv (AWS Cost and Usage Report 2.0 (Data Exports)): one currency expected per file, " \
+           "found ['EUR', 'USD']" in str(err.value)
+    [p] = err.value.problems
+    assert (p.row, p.value) == (6, "EUR") and "line_item_currency_code" in p.column
+
+
+@pytest.mark.parametrize("bad", ["number", "ragged", "duplicate", "empty"])
+def test_nothing_half_imported_after_a_failure_in_a_batch(tmp_path, bad):
+    con = open_store()
+    import_reports(con, [cur2.write_csv(tmp_path / "april.csv", [
+        {**r, "identity_line_item_id": "apr" + r["identity_line_item_id"]} for r in cur2.records()])])
+    before = con.execute("SELECT count(*), sum(BilledCost), (SELECT count(*) FROM imports) FROM lines").fetchone()
+    good = cur2.write_csv(tmp_path / "may.csv")
+    rows = [{**r, "identity_line_item_id": "jun" + r["identity_line_item_id"]} for r in cur2.records()]
+    broken = tmp_path / "june.csv"
+    if bad == "number":
+        rows[3]["line_item_unblended_cost"] = "abc"
+        broken.write_text(_text(rows), encoding="utf-8")
+    elif bad == "ragged":
+        broken.write_text(_text(rows) + "x,y\n", encoding="utf-8")
+    elif bad == "duplicate":
+        broken = tmp_path / "april.csv"
+    else:
+        broken.write_bytes(b"")
+    with pytest.raises(InputError):
+        import_reports(con, [good, broken])
+    after = con.execute("SELECT count(*), sum(BilledCost), (SELECT count(*) FROM imports) FROM lines").fetchone()
+    assert after == before
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_\\_%' ESCAPE '\\'").fetchone()[0] == 0
