@@ -13,7 +13,7 @@ import gzip
 import io
 import json
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -154,7 +154,7 @@ def write_parquet(path: Path) -> Path:
     rows = records()
 
     def ts(text: str) -> datetime:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
     arrays = {}
     for c in COLUMNS:

@@ -20,13 +20,13 @@ from billing_lib.model import lines_table_sql
 REPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".zip")
 
 __all__ = [
-    "ImportReport",
     "FormatSpec",
+    "ImportReport",
     "all_specs",
-    "spec_named",
     "ensure_tables",
     "import_reports",
     "report_files",
+    "spec_named",
 ]
 
 IMPORTS_TABLE_SQL = """

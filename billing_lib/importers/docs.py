@@ -1,0 +1,143 @@
+"""docs/formats.md, generated from the format specifications so the page cannot drift from the code.
+
+``formats_markdown()`` lists every YAML spec in ``formats/`` (whoever wrote it): what identifies the
+format, which vendor columns it reads, and how each line-model column is filled. The reading rules
+that hold for every format are stated once, below, as prose.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from billing_lib.importers.spec import FORMATS_DIR, FormatSpec, all_specs, choice_text
+from billing_lib.model import LINE_COLUMNS
+
+READING_RULES = """\
+## Reading rules (every format)
+
+- **Recognising a file**: the first format (highest priority) whose signature columns all stand in
+  the header. Column names match exactly, or else case-insensitively when only one header column
+  fits (Azure writes `CostInBillingCurrency` in one export and `costInBillingCurrency` in another).
+  A list entry (`A | B`) is satisfied by either name. An unknown file or a missing required column
+  gives an error listing the expected and the found columns.
+- **Containers**: CSV, CSV.gz, zip (each CSV/CSV.gz/Parquet member is a report of its own, named
+  `archive.zip!member`) and Parquet.
+- **Text**: UTF-8 with or without BOM; UTF-16 little-endian with BOM (Excel's "Unicode text") is
+  read too. UTF-16 big-endian, text without a byte-order mark containing NUL bytes, and any byte
+  that is not UTF-8 (latin-1 exports) are refused with the row. Comma-separated only: a header
+  separated by semicolons, tabs or pipes is refused (a spreadsheet re-save), not guessed.
+- **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
+  lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
+  file it is the 1-based record number. A row with too many or too few values, or a broken quote,
+  is refused; every such row is listed, not only the first.
+- **Missing values**: an empty field. Only formats that declare it (FOCUS) also treat the text
+  `null` as missing.
+- **Numbers**: read as `DECIMAL(38,12)` straight from the text, never through a binary float:
+  `1.81E-8` is exactly 0.0000000181. A value with more than 12 decimals (Azure writes
+  `0.4838709677419368`) is rounded once, half away from zero, to 12; control totals are the sums
+  of those values. Parquet amounts stored as binary floats are read through their shortest
+  round-trip text. `12,50` or `n/a` is an error naming row and column; every bad value in the
+  file is listed.
+- **Dates and times**: ISO 8601 and the formats a spec lists. A value with a UTC offset or `Z` is
+  converted to UTC; a value without one is taken as UTC (as the vendors document their exports).
+  Impossible values (hour 30, month 13) are refused with row and column, never corrected: the
+  FOCUS specification's example `commitment_discount_purchase_scenario_3.csv` has
+  `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in
+  the order the format declares (US month first for Azure and the FOCUS examples), never guessed.
+- **Currency**: every line needs a three-letter BillingCurrency. A FOCUS file without that column
+  imports only when the caller gives the currency (`--currency EUR`, `default_currency="EUR"`); a
+  file's own currency is never overridden. Formats marked single-currency refuse a file mixing
+  currencies, listing the rows that differ from the file's main currency.
+- **Tags**: always a JSON object (text); no tags is NULL.
+- **Twice**: a report whose bytes were imported before (under any name), or any of whose vendor
+  line ids were, is refused. A batch of files is all-or-nothing: if one fails, `lines` is unchanged.
+- **Control totals**: per file and currency, rows and cost read versus rows and BilledCost after
+  mapping; a difference stops the import with the figures.
+"""
+
+
+def _comment(path: Path) -> str:
+    """The leading comment block of a YAML spec: the format's notes, written by its author."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[2:] if line.startswith("# ") else line[1:])
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _source(spec: FormatSpec, target: str) -> str:
+    if target not in spec.columns:
+        return "(filled by the importer)"
+    m = spec.column_map(target)
+    if m.value is not None:
+        return f"`{m.value}` (fixed)"
+    if m.alternatives():
+        return " or ".join(f"`{a}`" for a in m.alternatives())
+    if m.sql == "NULL":
+        return "-"
+    return f"`{_cell(m.sql or '')}`"
+
+
+def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
+    """One format's section: identification, vendor columns read, and the column mapping."""
+    out = [f"## {spec.title} (`{spec.name}`)", ""]
+    if path is not None and _comment(path):
+        out += [_comment(path), ""]
+    out += [
+        f"- Documented at: {spec.documented_at}",
+        (f"- Recognised by the columns: {', '.join(f'`{choice_text(c)}`' for c in spec.signature)}"
+        f" (priority {spec.priority})"),
+        f"- Required columns: {', '.join(f'`{choice_text(c)}`' for c in spec.required)}",
+        f"- Missing-value markers: {', '.join(repr(v) for v in spec.null_values)}",
+        f"- Date formats besides ISO 8601: {', '.join(f'`{f}`' for f in spec.timestamp_formats) or 'none'}",
+        f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
+        f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.referenced_columns()))}",
+        "",
+        "| line-model column | from the vendor file |",
+        "|---|---|",
+    ]
+    out += [f"| {c.name} | {_source(spec, c.name)} |" for c in LINE_COLUMNS]
+    typed = [f"`{c}` ({k})" for c, k in sorted(spec.types.items())]
+    out += ["", f"Typed source columns: {', '.join(typed) or 'none'}.", ""]
+    return "\n".join(out)
+
+
+def formats_markdown() -> str:
+    """The whole of docs/formats.md."""
+    paths = {p.stem: p for p in FORMATS_DIR.glob("*.yaml")}
+    specs = sorted(all_specs(), key=lambda s: s.name)
+    out = [
+        "# Supported vendor report formats",
+        "",
+        ("<!-- Generated by billing_lib.importers.docs.formats_markdown() from "
+        "billing_lib/importers/formats/*.yaml; do not edit by hand. Regenerate with: "
+        "python -m billing_lib.importers.docs > docs/formats.md -->"),
+        "",
+        "| format | name | recognised by |",
+        "|---|---|---|",
+    ]
+    out += [f"| {s.title} | `{s.name}` | "
+            f"{_cell(', '.join(f'`{choice_text(c)}`' for c in s.signature))} |" for s in specs]
+    out += ["", READING_RULES]
+    for spec in specs:
+        path = next((p for p in paths.values() if _load_name(p) == spec.name), None)
+        out.append(spec_markdown(spec, path))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _load_name(path: Path) -> str | None:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("name:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(formats_markdown())

@@ -1,0 +1,21 @@
+"""docs/formats.md is generated from the format specs; this fails when someone forgets to regenerate."""
+
+from pathlib import Path
+
+from billing_lib.importers.docs import formats_markdown
+from billing_lib.importers.spec import all_specs
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "formats.md"
+
+
+def test_formats_doc_is_up_to_date():
+    assert DOC.read_text(encoding="utf-8") == formats_markdown(), (
+        "docs/formats.md is out of date: python -m billing_lib.importers.docs > docs/formats.md")
+
+
+def test_every_format_and_its_vendor_columns_are_documented():
+    text = formats_markdown()
+    for spec in all_specs():
+        assert f"(`{spec.name}`)" in text
+        for column in spec.referenced_columns():
+            assert f"`{column}`" in text
