@@ -114,25 +114,31 @@ def _month_bounds(period: str) -> tuple[str, str, int]:
     return f"{period}-01", f"{nxt}-01", int(hours)
 
 
-def _values(rows: tuple[tuple, ...]) -> str:
-    def lit(v: object) -> str:
-        return "'" + str(v).replace("'", "''") + "'"
-    return ", ".join("(" + ", ".join([str(i), *(lit(v) for v in row)]) + ")" for i, row in enumerate(rows))
+def _account_exprs(shape: MonthShape, a: str) -> dict[str, str]:
+    """SQL for the attributes of AWS usage account number ``a`` (0-based): 12-digit id, name, payer,
+    the customer it belongs to (the last ``unmapped_accounts`` belong to nobody) and, for the first
+    ``moving_accounts``, the customer it moves to mid-month. Expressions, not a join, so the report
+    rows come out in ``range()`` order without a sort."""
+    return {
+        "account_id": f"lpad(CAST(200000000000 + {a} * 7919 AS VARCHAR), 12, '0')",
+        "account_name": f"'workload-' || {a}",
+        "payer": f"({list(PAYERS)})[1 + {a} % {len(PAYERS)}]",
+        "customer_id": f"CASE WHEN {a} >= {shape.aws_accounts - shape.unmapped_accounts} THEN NULL "
+                       f"ELSE 'C' || lpad(CAST(1 + {a} % {shape.customers} AS VARCHAR), 4, '0') END",
+        "moves_to": f"CASE WHEN {a} < {shape.moving_accounts} "
+                    f"THEN 'C' || lpad(CAST(1 + ({a} + 7) % {shape.customers} AS VARCHAR), 4, '0') END",
+    }
 
 
 def account_sql(shape: MonthShape) -> str:
-    """The AWS usage accounts: 12-digit ids, their payer, and the customer they belong to (the last
-    ``unmapped_accounts`` belong to nobody; the first ``moving_accounts`` move mid-month)."""
-    return f"""
-    SELECT a AS acct,
-           lpad(CAST(200000000000 + a * 7919 AS VARCHAR), 12, '0') AS account_id,
-           'workload-' || a AS account_name,
-           ({list(PAYERS)})[1 + a % {len(PAYERS)}] AS payer,
-           CASE WHEN a >= {shape.aws_accounts - shape.unmapped_accounts} THEN NULL
-                ELSE 'C' || lpad(CAST(1 + a % {shape.customers} AS VARCHAR), 4, '0') END AS customer_id,
-           CASE WHEN a < {shape.moving_accounts}
-                THEN 'C' || lpad(CAST(1 + (a + 7) % {shape.customers} AS VARCHAR), 4, '0') END AS moves_to
-    FROM range({shape.aws_accounts}) t(a)"""
+    """The AWS usage accounts, one row each (``acct`` plus the attributes of ``_account_exprs``)."""
+    cols = ", ".join(f"{e} AS {n}" for n, e in _account_exprs(shape, "a").items())
+    return f"SELECT a AS acct, {cols} FROM range({shape.aws_accounts}) t(a)"
+
+
+def _pick(values: list[str], index: str) -> str:
+    """SQL choosing ``values[index]`` (0-based) from a literal list."""
+    return "(" + "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + f"])[1 + {index}]"
 
 
 def aws_cur_sql(shape: MonthShape) -> str:
@@ -146,11 +152,7 @@ def aws_cur_sql(shape: MonthShape) -> str:
         upto += share
         cases.append(f"WHEN h_type < {upto} THEN '{name}'")
     return f"""
-    WITH products(p, code, pname, family, servicecode, usagetype, operation, unit, rate) AS (
-        VALUES {_values(PRODUCTS)}
-    ),
-    accounts AS ({account_sql(shape)}),
-    base AS (
+    WITH base AS (
         SELECT i,
                CAST(hash(i, 1) % 10000 AS BIGINT) AS h_type,
                CAST(floor({shape.aws_accounts} * pow((hash(i, 2) % 1000003) / 1000003.0, 1.6)) AS BIGINT) AS acct,
@@ -163,11 +165,13 @@ def aws_cur_sql(shape: MonthShape) -> str:
     ),
     typed AS (
         SELECT b.*, CASE {' '.join(cases)} END AS line_type,
-               CAST(p.rate AS DECIMAL(18,10)) AS rate,
-               p.code, p.pname, p.family, p.servicecode, p.usagetype, p.operation, p.unit,
-               a.account_id, a.account_name, a.payer,
-               {list(REGIONS)}[1 + b.h_res % {len(REGIONS)}] AS region
-        FROM base b JOIN products p USING (p) JOIN accounts a USING (acct)
+               CAST({_pick([r[7] for r in PRODUCTS], 'p')} AS DECIMAL(18,10)) AS rate,
+               {', '.join(f"{_pick([r[k] for r in PRODUCTS], 'p')} AS {n}" for k, n in enumerate(
+                   ("code", "pname", "family", "servicecode", "usagetype", "operation", "unit")))},
+               {', '.join(f"{e} AS {n}" for n, e in _account_exprs(shape, "acct").items()
+                          if n in ("account_id", "account_name", "payer"))},
+               {_pick(list(REGIONS), f"b.h_res % {len(REGIONS)}")} AS region
+        FROM base b
     ),
     amounts AS (
         SELECT *,
@@ -267,8 +271,7 @@ def aws_cur_sql(shape: MonthShape) -> str:
         AS "resourceTags/user:CostCenter",
       CASE WHEN is_usage AND h_tag < 40 THEN ['alpha', 'bravo', 'charlie', 'delta'][1 + h_tag % 4] END
         AS "resourceTags/user:Project"
-    FROM amounts
-    ORDER BY i"""
+    FROM amounts"""
 
 
 def _sql_path(path: Path) -> str:
@@ -309,7 +312,6 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
         if country in ("DE", "FR"):
             lines.append("    vat_rule: eu_reverse_charge")
     (folder / "customers.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    start, end, _ = _month_bounds(shape.period)
     move = f"{shape.period}-{MOVE_DATE}"
     con.execute(f"""
         COPY (
