@@ -12,7 +12,13 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.engine import ImportReport, detect_format, line_columns_sql, stage_source
+from billing_lib.importers.engine import (
+    ImportReport,
+    detect_format,
+    drop_staging,
+    line_columns_sql,
+    stage_source,
+)
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.model import lines_table_sql
@@ -100,6 +106,7 @@ def import_reports(
                     report = stage_source(con, src, spec, default_currency)
                     table = f"__staged_{len(staged)}"
                     con.execute(f"ALTER TABLE __new RENAME TO {table}")
+                    drop_staging(con)  # the raw copy is not needed any more: free its memory now
                     earlier = list(staged)
                     staged.append(table)  # dropped in ``finally`` even when the check fails
                     _check_not_imported(con, src, table, earlier)
@@ -119,6 +126,5 @@ def import_reports(
     finally:
         for table in staged:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute("DROP TABLE IF EXISTS __new; DROP VIEW IF EXISTS __typed; DROP VIEW IF EXISTS __numbered; "
-                    "DROP TABLE IF EXISTS __raw; DROP TABLE IF EXISTS __blanks")
+        drop_staging(con)
     return reports

@@ -22,6 +22,10 @@ from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMN_TYPES, LINE_COLUMNS
 from billing_lib.money import SQL_AMOUNT
 
 _DUCKDB_LINE = re.compile(r"Line:\s*(\d+)")
+#: Column of the ``__raw`` view over a Parquet file holding the record's 0-based place in the file.
+ROW_NUMBER_COLUMN = "__file_row"
+#: Temporary relations the engine creates while staging one file.
+STAGING_RELATIONS = ("__new", "__typed", "__numbered", "__raw", "__blanks")
 MAX_EXAMPLES_PER_COLUMN = 20
 
 
@@ -241,10 +245,14 @@ def _check_rejects(con, src: SourceFile, table: str) -> None:
     raise InputError(f"{src.name}: rows that are not well-formed CSV", problems)
 
 
-def _numbered_view(con, src: SourceFile, records: int) -> None:
+def _numbered_view(con, src: SourceFile, records: int, from_file: bool = False) -> None:
     """``__numbered``: ``__raw`` plus ``__row``, the record's spreadsheet row (header = 1, blank
     lines counted as the rows they are in a spreadsheet, though DuckDB skips them); for Parquet
-    the 1-based record number."""
+    the 1-based record number (``from_file``: the file's own record number column of the view)."""
+    if from_file:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW __numbered AS SELECT {ROW_NUMBER_COLUMN} + 1 AS __row, "
+                    f"* EXCLUDE ({ROW_NUMBER_COLUMN}) FROM __raw")
+        return
     if src.kind != "csv" or not src.blank_lines:
         con.execute(f"CREATE OR REPLACE TEMP VIEW __numbered AS "
                     f"SELECT rowid + {src.first_data_row} AS __row, * FROM __raw")
@@ -264,6 +272,19 @@ def _numbered_view(con, src: SourceFile, records: int) -> None:
     )
 
 
+def drop_staging(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop the engine's temporary relations (``STAGING_RELATIONS`` unless named), tables and
+    views alike: ``__raw`` is a view over Parquet and a table for CSV."""
+    for name in names or STAGING_RELATIONS:
+        kinds = con.execute(
+            "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $1 AND temporary "
+            "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $1 AND temporary",
+            [name],
+        ).fetchall()
+        for (kind,) in kinds:
+            con.execute(f"DROP {kind} IF EXISTS {qi(name)}")
+
+
 def stage_source(
     con: duckdb.DuckDBPyConnection,
     src: SourceFile,
@@ -277,12 +298,21 @@ def stage_source(
     actual = resolve_columns(wanted, src.header)
     present = [c for c in wanted if c in actual]
     rejects = "__rejects" if src.kind == "csv" else None
-    source = duckdb_source(src, spec.null_values, rejects)
+    # Parquet is columnar and compressed: reading the referenced columns again in each pass is
+    # cheaper than a copy of them all (benchmarks/README.md), so ``__raw`` is
+    # a view numbering records by their place in the file. CSV text is parsed once, into a table.
+    as_view = src.kind == "parquet" and ROW_NUMBER_COLUMN not in src.header
+    source = duckdb_source(src, spec.null_values, rejects, row_numbers=as_view)
     select = ", ".join(f"{qi(actual[c])} AS {qi(c)}" for c in present) or "1 AS __none"
     try:
+        drop_staging(con, "__raw")
         if rejects:
             con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __rejects_scan")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT {select} FROM {source}")
+        if as_view:
+            con.execute(f"CREATE TEMP VIEW __raw AS SELECT {select}, file_row_number AS {ROW_NUMBER_COLUMN} "
+                        f"FROM {source}")
+        else:
+            con.execute(f"CREATE TEMP TABLE __raw AS SELECT {select} FROM {source}")
     except duckdb.Error as exc:
         _raise_duckdb(src, exc)
     if rejects:
@@ -292,24 +322,39 @@ def stage_source(
             con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __rejects_scan")
     raw_types = {r[0]: r[1] for r in con.execute("DESCRIBE __raw").fetchall()}
     records = con.execute("SELECT count(*) FROM __raw").fetchone()[0]
-    _numbered_view(con, src, records)
+    _numbered_view(con, src, records, as_view)
 
     typed = {c: _typed_expr(c, spec.types.get(c), c in actual, raw_types, spec) for c in wanted}
     typed_cols = ["__row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]
     con.execute(f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __numbered")
 
-    _check_types(con, src, spec, {c: typed[c] for c in present if c in spec.types})
+    _check_types(con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types)
     default_sql = _default_currency_sql(spec, set(actual), default_currency)
     _map_lines(con, src, spec, set(actual), default_sql)
     _check_model(con, src, spec, set(actual))
     return _control_totals(con, src, spec, default_sql)
 
 
-def _check_types(con, src: SourceFile, spec: FormatSpec, typed: dict[str, str]) -> None:
+def _unreadable_sql(name: str, expr: str, raw_type: str) -> str:
+    """SQL true where a present value of raw column ``name`` does not type. For binary Parquet
+    values it is the same test without the typing: a DOUBLE fails to become a DECIMAL(38,12)
+    exactly when it is NaN, infinite or 1e26 or more in size, and a TIMESTAMP or DATE never
+    fails; both are far cheaper than formatting and parsing every value once more."""
+    col = qi(name)
+    if raw_type in ("DOUBLE", "FLOAT", "REAL") and expr.startswith("TRY_CAST(CAST("):
+        return f"{col} IS NOT NULL AND NOT (isfinite({col}) AND abs({col}) < 1e26)"
+    if raw_type in ("TIMESTAMP", "DATE") and expr == f"TRY_CAST({col} AS TIMESTAMP)":
+        return "false"
+    return f"{col} IS NOT NULL AND ({expr}) IS NULL"
+
+
+def _check_types(con, src: SourceFile, spec: FormatSpec, typed: dict[str, str],
+                 raw_types: dict[str, str] | None = None) -> None:
     """Every value that is present but does not parse as its declared kind, with row and column."""
     if not typed:
         return
-    counts = ", ".join(f"count_if({qi(c)} IS NOT NULL AND ({e}) IS NULL)" for c, e in typed.items())
+    raw_types = raw_types or {}
+    counts = ", ".join(f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'))})" for c, e in typed.items())
     failing = con.execute(f"SELECT {counts} FROM __numbered").fetchone()
     problems: list[Problem] = []
     for (c, e), n in zip(typed.items(), failing):

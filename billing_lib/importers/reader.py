@@ -223,16 +223,18 @@ def open_sources(path: Path) -> Iterator[list[SourceFile]]:
         yield [_describe(path, str(path))]
 
 
-def duckdb_source(src: SourceFile, null_values: list[str], rejects: str | None = None) -> str:
+def duckdb_source(src: SourceFile, null_values: list[str], rejects: str | None = None,
+                  row_numbers: bool = False) -> str:
     """A DuckDB table function reading ``src`` as text (CSV) or as stored (Parquet).
 
     CSV: every column as VARCHAR (typing is the engine's job, so one bad value is reported, not
     guessed at), comma, double quotes, the format's null markers, no sniffing. With ``rejects``,
     malformed rows (ragged, bad quotes, bad bytes) are set aside in that table, all of them, to be
-    reported together instead of stopping at the first."""
+    reported together instead of stopping at the first. Parquet with ``row_numbers``: plus
+    ``file_row_number``, each record's 0-based place in the file."""
     path = str(src.path).replace("'", "''")
     if src.kind == "parquet":
-        return f"read_parquet('{path}')"
+        return f"read_parquet('{path}', file_row_number = true)" if row_numbers else f"read_parquet('{path}')"
     nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in null_values)
     cols = ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in src.header)
     extra = (f", store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan'"
