@@ -66,3 +66,25 @@ def test_a_csv_after_a_parquet_in_one_batch(tmp_path):
     import_reports(con, [parquet, csv])
     assert con.execute("SELECT x_SourceRow, BilledCost FROM lines ORDER BY BilledCost").fetchall() == [
         (1, Decimal("1.25")), (2, Decimal("2.5"))]
+
+
+def test_lines_go_in_once_and_a_failed_batch_leaves_the_store_as_it_was(tmp_path):
+    """Each file's lines are appended to ``lines`` inside the batch's transaction and checked there:
+    a later bad file rolls the whole batch back, and a later import numbers its rows afresh."""
+    first = write_parquet(tmp_path / "a.parquet", ["1.25", "2.5"])
+    con = open_store()
+    import_reports(con, [first])
+    good = tmp_path / "b.csv"
+    good.write_text(",".join(COLUMNS) + "\nidB,2026-10-02T00:00:00Z/2026-10-03T00:00:00Z,Usage,123456789012,"
+                    "4,USD,2026-10-02T00:00:00Z,AmazonS3\n")
+    bad = write_parquet(tmp_path / "c.parquet", ["nan"])
+    with pytest.raises(InputError):
+        import_reports(con, [good, bad])
+    assert con.execute("SELECT count(*), sum(BilledCost) FROM lines").fetchone() == (2, Decimal("3.75"))
+    assert con.execute("SELECT count(*) FROM imports").fetchone() == (1,)
+    import_reports(con, [good])
+    assert con.execute("SELECT x_SourceFile, x_SourceRow FROM lines WHERE BilledCost = 4").fetchone() == (str(good), 2)
+    again = write_parquet(tmp_path / "d.parquet", ["9"])  # same vendor line id as a.parquet's first line
+    with pytest.raises(InputError, match="already imported"):
+        import_reports(con, [again])
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (3,)

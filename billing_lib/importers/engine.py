@@ -253,9 +253,11 @@ def _numbered_view(con, src: SourceFile, records: int, from_file: bool = False) 
         con.execute(f"CREATE OR REPLACE TEMP VIEW __numbered AS SELECT {ROW_NUMBER_COLUMN} + 1 AS __row, "
                     f"* EXCLUDE ({ROW_NUMBER_COLUMN}) FROM __raw")
         return
+    # Rows added inside a transaction get rowids from a large offset on: count from the first.
+    first = con.execute("SELECT COALESCE(min(rowid), 0) FROM __raw").fetchone()[0]
     if src.kind != "csv" or not src.blank_lines:
         con.execute(f"CREATE OR REPLACE TEMP VIEW __numbered AS "
-                    f"SELECT rowid + {src.first_data_row} AS __row, * FROM __raw")
+                    f"SELECT rowid - {int(first)} + {src.first_data_row} AS __row, * FROM __raw")
         return
     blanks = src.blank_lines
     if records + 1 + len(blanks) != src.physical_lines:
@@ -265,10 +267,10 @@ def _numbered_view(con, src: SourceFile, records: int, from_file: bool = False) 
     con.execute("CREATE OR REPLACE TEMP TABLE __blanks (a BIGINT, n BIGINT)")
     con.executemany("INSERT INTO __blanks VALUES (?, ?)", [(r - j, j) for j, r in enumerate(blanks, 1)])
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW __numbered AS "
-        "SELECT r.__rid + 2 + COALESCE(b.n, 0) AS __row, r.* EXCLUDE (__rid) "
-        "FROM (SELECT rowid AS __rid, * FROM __raw) r ASOF LEFT JOIN __blanks b ON r.__rid + 2 > b.a "
-        "ORDER BY __row"
+        f"CREATE OR REPLACE TEMP VIEW __numbered AS "
+        f"SELECT r.__rid + 2 + COALESCE(b.n, 0) AS __row, r.* EXCLUDE (__rid) "
+        f"FROM (SELECT rowid - {int(first)} AS __rid, * FROM __raw) r ASOF LEFT JOIN __blanks b ON r.__rid + 2 > b.a "
+        f"ORDER BY __row"
     )
 
 
@@ -290,9 +292,13 @@ def stage_source(
     src: SourceFile,
     spec: FormatSpec,
     default_currency: str | None = None,
+    into: str | None = None,
 ) -> ImportReport:
     """Read ``src`` into the temporary table ``__new`` in the line model, checked; return its
-    control totals. Raises InputError or ControlTotalError; adds nothing to ``lines``."""
+    control totals. Raises InputError or ControlTotalError; adds nothing to ``lines``.
+
+    With ``into`` (a table of the line model) the lines are appended to that table instead and
+    ``__new`` is a view of them: the caller holds a transaction and rolls it back on an error."""
     _check_required(src, spec, default_currency)
     wanted = sorted(spec.referenced_columns())
     actual = resolve_columns(wanted, src.header)
@@ -330,7 +336,7 @@ def stage_source(
 
     _check_types(con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types)
     default_sql = _default_currency_sql(spec, set(actual), default_currency)
-    _map_lines(con, src, spec, set(actual), default_sql)
+    _map_lines(con, src, spec, set(actual), default_sql, into)
     _check_model(con, src, spec, set(actual))
     return _control_totals(con, src, spec, default_sql)
 
@@ -389,7 +395,14 @@ def _mapping_sql(spec: FormatSpec, present: set[str], target: str, default_sql: 
     return "NULL"
 
 
-def _map_lines(con, src: SourceFile, spec: FormatSpec, present: set[str], default_sql: str) -> None:
+def next_rowid(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """The rowid the next row appended to ``table`` gets at least (rowids grow with appends, also
+    inside a transaction), so that ``rowid >= next_rowid(...)`` picks the rows appended after."""
+    return con.execute(f"SELECT COALESCE(max(rowid) + 1, 0) FROM {qi(table)}").fetchone()[0]
+
+
+def _map_lines(con, src: SourceFile, spec: FormatSpec, present: set[str], default_sql: str,
+               into: str | None = None) -> None:
     exprs = []
     for col in LINE_COLUMNS:
         if col.name == "x_Format":
@@ -404,7 +417,13 @@ def _map_lines(con, src: SourceFile, spec: FormatSpec, present: set[str], defaul
             expr = f"NULLIF(trim({expr}), '{{}}')"  # no tags: NULL, whatever the vendor wrote
         exprs.append(f"CAST({expr} AS {col.sql_type}) AS {qi(col.name)}")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed")
+        if into:
+            start = next_rowid(con, into)
+            con.execute(f"INSERT INTO {qi(into)} ({line_columns_sql()}) SELECT {', '.join(exprs)} FROM __typed")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW __new AS SELECT {line_columns_sql()} FROM {qi(into)} "
+                        f"WHERE rowid >= {int(start)}")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed")
     except duckdb.Error as exc:
         raise InputError(f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}") from exc
 
