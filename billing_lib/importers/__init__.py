@@ -63,6 +63,8 @@ def _check_not_imported(con: duckdb.DuckDBPyConnection, src: SourceFile, start: 
     same = con.execute("SELECT file FROM imports WHERE checksum = ?", [src.checksum]).fetchone()
     if same:
         raise InputError(f"{src.name}: this report was already imported as {same[0]} (same content)")
+    if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM lines WHERE rowid < {int(start)} LIMIT 1)").fetchone()[0]:
+        return  # nothing imported before it: no join over all its lines
     clash = con.execute(
         f"""SELECT n.x_SourceRow, n.x_VendorLineId, l.x_SourceFile, l.x_SourceRow
            FROM __new n JOIN (SELECT x_Format, x_VendorLineId, x_SourceFile, x_SourceRow FROM lines
