@@ -1,0 +1,79 @@
+"""The benchmark's generated month is reproducible, and its one-query reference agrees with the
+pipeline on a tiny month (times are never asserted: benchmarks/README.md)."""
+
+import gzip
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from billing_lib.customers import (
+    assign_customers,
+    load_account_mappings,
+    load_customers,
+    register_account_map,
+)
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # scripts, not a package
+import generate_month
+import run_benchmark
+
+SHAPE = generate_month.shape_for("3000")
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory) -> Path:
+    return generate_month.generate(tmp_path_factory.mktemp("month"), SHAPE)
+
+
+def _rows(path: Path) -> list[tuple]:
+    return duckdb.sql(f"SELECT * FROM read_parquet('{path}')").fetchall()
+
+
+def test_the_same_shape_gives_the_same_month(month, tmp_path):
+    again = generate_month.generate(tmp_path / "again", SHAPE)
+    name = f"aws_cur_{SHAPE.period}"
+    assert _rows(month / "reports-parquet" / f"{name}.parquet") == _rows(again / "reports-parquet" / f"{name}.parquet")
+    with gzip.open(month / "reports-csv" / f"{name}.csv.gz") as a, gzip.open(again / "reports-csv" / f"{name}.csv.gz") as b:
+        assert a.read() == b.read()
+    for param in ("customers.yaml", "accounts.csv"):
+        assert (month / "parameters" / param).read_bytes() == (again / "parameters" / param).read_bytes()
+
+
+def test_the_month_has_the_shape_asked_for(month):
+    report = month / "reports-parquet" / f"aws_cur_{SHAPE.period}.parquet"
+    lines, accounts, types = duckdb.connect().execute(
+        f"""SELECT count(*), count(DISTINCT "lineItem/UsageAccountId"), list(DISTINCT "lineItem/LineItemType")
+            FROM read_parquet('{report}')""").fetchone()
+    assert lines == SHAPE.aws_lines
+    assert accounts <= SHAPE.aws_accounts
+    assert {"Usage", "Tax", "Credit", "SavingsPlanCoveredUsage", "SavingsPlanNegation"} <= set(types)
+    customers = load_customers(month / "parameters")
+    assert len(customers) == SHAPE.customers
+    mappings = load_account_mappings(month / "parameters", customers)
+    mapped = {m.account_id for m in mappings}
+    assert len(mapped) == SHAPE.aws_accounts - SHAPE.unmapped_accounts
+    assert len(mappings) == len(mapped) + SHAPE.moving_accounts  # a moving account has two rows
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_the_reference_query_agrees_with_the_pipeline(month, kind):
+    report = run_benchmark._report(month, kind)
+    con = open_store()
+    import_reports(con, [report])
+    customers = load_customers(month / "parameters")
+    register_account_map(con, load_account_mappings(month / "parameters", customers))
+    assign_customers(con)
+    ours = run_benchmark._our_totals(con, rated=False)
+    reference = {f"{c}|{cur}": [n, str(cost)] for c, cur, n, cost in duckdb.sql(
+        run_benchmark.reference_sql(report, month / "parameters", kind)).fetchall()}
+    assert run_benchmark.compare(ours, reference) == []
+    # and the comparison can fail: one cent more for one customer is a difference
+    key = min(reference)
+    reference[key] = [reference[key][0], str(Decimal(reference[key][1]) + Decimal("0.01"))]
+    assert run_benchmark.compare(ours, reference) == [f"{key}: ours {ours[key]}, reference {reference[key]}"]
+    assert "None|USD" in ours  # the unmapped accounts' lines are there, without a customer
