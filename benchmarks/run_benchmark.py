@@ -38,6 +38,7 @@ PERIOD = generate_month.MonthShape(0).period
 REPORT_DIRS = {"parquet": "reports-parquet", "csv": "reports-csv"}
 TARGETS = {"whole_run_s": 30.0, "peak_mb": 2048.0, "ratio": 1.5, "what_if_s": 1.0}
 DEFAULT_MEMORY_LIMIT = "1200MB"
+DEFAULT_STORE = "memory"
 
 
 # -- the reference: one query --------------------------------------------------------------------
@@ -93,7 +94,7 @@ def _stage_available(name: str) -> bool:
     return importlib.util.find_spec(f"billing_lib.{name}") is not None
 
 
-def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str) -> dict[str, Any]:
+def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: str) -> dict[str, Any]:
     """Run the billing run on ``data``'s reports of ``kind``; stage times (s) and peak RSS after each."""
     from billing_lib import run as billing
     from billing_lib.customers import load_account_mappings, load_customers
@@ -102,7 +103,7 @@ def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str) -> dict
     reports, parameters = data / REPORT_DIRS[kind], data / "parameters"
     output = work / "outputs"
     output.mkdir(parents=True, exist_ok=True)
-    con = open_store(work / "store.duckdb", memory_limit=memory_limit, threads=2)
+    con = open_store(work / "store.duckdb" if store == "disk" else ":memory:", memory_limit=memory_limit, threads=2)
     con.execute(f"SET temp_directory = '{work / 'spill'}'")
     result: dict[str, Any] = {"stages": {}, "peak_mb": {}, "missing": []}
     state: dict[str, Any] = {}
@@ -223,7 +224,7 @@ def machine() -> dict[str, str]:
             "python": platform.python_version(), "duckdb": duckdb.__version__}
 
 
-def run_one(size: str, kind: str, memory_limit: str) -> dict[str, Any]:
+def run_one(size: str, kind: str, memory_limit: str, store: str) -> dict[str, Any]:
     data = DATA / size
     if not (data / REPORT_DIRS[kind]).is_dir():
         generate_month.generate(data, generate_month.shape_for(size))
@@ -232,7 +233,7 @@ def run_one(size: str, kind: str, memory_limit: str) -> dict[str, Any]:
     work.mkdir(parents=True)
     try:
         ours = _child(["--child", "pipeline", "--size", size, "--input", kind, "--work", str(work),
-                       "--memory-limit", memory_limit])
+                       "--memory-limit", memory_limit, "--store", store])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ref = _child(["--child", "reference", "--size", size, "--input", kind, "--memory-limit", memory_limit])
@@ -271,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1M,3M,10M")
     parser.add_argument("--inputs", default="parquet,csv")
     parser.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT, help="DuckDB memory_limit")
+    parser.add_argument("--store", choices=["disk", "memory"], default=DEFAULT_STORE,
+                        help="DuckDB store of the run: a database file (spills compressed) or in memory "
+                             "(spills to the temp directory beyond the memory limit)")
     parser.add_argument("--child", choices=["pipeline", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -280,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         data = DATA / args.size
         if args.child == "pipeline":
-            out = child_pipeline(data, args.input, args.work, args.memory_limit)
+            out = child_pipeline(data, args.input, args.work, args.memory_limit, args.store)
         else:
             out = child_reference(_report(data, args.input), data / "parameters", args.input, args.memory_limit)
         args.json.write_text(json.dumps(out))
@@ -289,11 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     for size in [s.strip() for s in args.sizes.split(",") if s.strip()]:
         for kind in [k.strip() for k in args.inputs.split(",") if k.strip()]:
             print(f"running {size} {kind} ...", file=sys.stderr, flush=True)
-            results.append(run_one(size, kind, args.memory_limit))
+            results.append(run_one(size, kind, args.memory_limit, args.store))
             print(table(results[-1:]), file=sys.stderr, flush=True)
     info = machine()
     print(f"machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory_gb']} GiB, Python {info['python']}, "
-          f"DuckDB {info['duckdb']}; DuckDB memory_limit {args.memory_limit}, threads 2")
+          f"DuckDB {info['duckdb']}; store {args.store}, DuckDB memory_limit {args.memory_limit}, threads 2")
     print(table(results))
     for r in results:
         if r["missing"]:
@@ -301,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         for d in r["differences"]:
             print(f"{r['size']} {r['input']}: DIFFERENCE {d}")
     (DATA / "results.json").write_text(json.dumps({"machine": info, "memory_limit": args.memory_limit,
+                                                   "store": args.store,
                                                    "results": results}, indent=2))
     return 0 if all(r["totals_equal"] for r in results) else 1
 

@@ -180,7 +180,15 @@ def _typed_expr(name: str, kind: str | None, present: bool, raw_types: dict[str,
         if raw in ("DOUBLE", "FLOAT", "REAL"):
             # Parquet writers store some amounts as binary floats: go through the shortest text
             # that round-trips (1.81e-08), so the DECIMAL is what the vendor printed.
-            return f"TRY_CAST(CAST({col} AS VARCHAR) AS {SQL_AMOUNT})"
+            text = f"TRY_CAST(CAST({col} AS VARCHAR) AS {SQL_AMOUNT})"
+            if raw != "DOUBLE" or SQL_AMOUNT != "DECIMAL(38,12)":
+                return text
+            # The same value without the text, five times faster, where that is provably it: below
+            # 2048 two numbers with 12 decimals are more than a DOUBLE's step apart, so a direct
+            # cast that converts back to the same DOUBLE is the one 12-decimal number that does,
+            # which is the shortest text itself. Every other value takes the text.
+            direct = f"CAST({col} AS {SQL_AMOUNT})"
+            return f"CASE WHEN abs({col}) < 2048 AND CAST({direct} AS DOUBLE) = {col} THEN {direct} ELSE {text} END"
         return f"TRY_CAST({'trim(' + col + ')' if is_text else col} AS {SQL_AMOUNT})"
     if kind in ("timestamp", "date"):
         if is_text:
@@ -341,13 +349,13 @@ def stage_source(
     return _control_totals(con, src, spec, default_sql)
 
 
-def _unreadable_sql(name: str, expr: str, raw_type: str) -> str:
+def _unreadable_sql(name: str, expr: str, raw_type: str, kind: str | None = None) -> str:
     """SQL true where a present value of raw column ``name`` does not type. For binary Parquet
     values it is the same test without the typing: a DOUBLE fails to become a DECIMAL(38,12)
     exactly when it is NaN, infinite or 1e26 or more in size, and a TIMESTAMP or DATE never
     fails; both are far cheaper than formatting and parsing every value once more."""
     col = qi(name)
-    if raw_type in ("DOUBLE", "FLOAT", "REAL") and expr.startswith("TRY_CAST(CAST("):
+    if raw_type in ("DOUBLE", "FLOAT", "REAL") and kind == "decimal":
         return f"{col} IS NOT NULL AND NOT (isfinite({col}) AND abs({col}) < 1e26)"
     if raw_type in ("TIMESTAMP", "DATE") and expr == f"TRY_CAST({col} AS TIMESTAMP)":
         return "false"
@@ -360,7 +368,8 @@ def _check_types(con, src: SourceFile, spec: FormatSpec, typed: dict[str, str],
     if not typed:
         return
     raw_types = raw_types or {}
-    counts = ", ".join(f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'))})" for c, e in typed.items())
+    counts = ", ".join(f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'), spec.types.get(c))})"
+                       for c, e in typed.items())
     failing = con.execute(f"SELECT {counts} FROM __numbered").fetchone()
     problems: list[Problem] = []
     for (c, e), n in zip(typed.items(), failing):
