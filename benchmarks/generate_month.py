@@ -7,8 +7,8 @@ pinned DuckDB version).
 
 Layout of ``<out>/``::
 
-    reports-parquet/   aws_cur_<period>.parquet (+ Microsoft / VMware reports once their formats exist)
-    reports-csv/       the same reports as CSV.gz
+    reports-parquet/   aws_cur_<period>.parquet, ms_azure_cost_<period>.csv (Microsoft exports CSV)
+    reports-csv/       aws_cur_<period>.csv.gz, ms_azure_cost_<period>.csv
     parameters/        customers.yaml, accounts.csv (and the price plans once pricing exists)
 
 Usage: ``python benchmarks/generate_month.py --size 10M`` (1M, 3M, 10M or a number of lines).
@@ -90,6 +90,8 @@ class MonthShape:
     customers: int = 500
     unmapped_accounts: int = 10
     moving_accounts: int = 5
+    ms_lines: int = 200_000
+    ms_subscriptions: int = 300
     period: str = "2026-10"
 
 
@@ -102,7 +104,8 @@ def shape_for(size: str) -> MonthShape:
     accounts = max(8, min(2000, lines // 20))
     customers = max(4, min(500, accounts // 4))
     return MonthShape(lines, accounts, customers, unmapped_accounts=max(1, accounts // 200),
-                      moving_accounts=max(1, accounts // 400))
+                      moving_accounts=max(1, accounts // 400), ms_lines=max(10, lines // 50),
+                      ms_subscriptions=max(2, min(300, customers // 2)))
 
 
 def _month_bounds(period: str) -> tuple[str, str, int]:
@@ -274,6 +277,92 @@ def aws_cur_sql(shape: MonthShape) -> str:
     FROM amounts"""
 
 
+def _subscription_exprs(shape: MonthShape, sub: str) -> dict[str, str]:
+    """SQL for Microsoft (Azure) subscription number ``sub``: a GUID, a name and its customer
+    (every customer of the first ``ms_subscriptions``, one subscription each)."""
+    md5 = f"md5('subscription-' || {sub})"
+    return {
+        "subscription_id": f"substr({md5}, 1, 8) || '-' || substr({md5}, 9, 4) || '-' || substr({md5}, 13, 4)"
+                           f" || '-' || substr({md5}, 17, 4) || '-' || substr({md5}, 21, 12)",
+        "subscription_name": f"'Benchmark subscription ' || {sub}",
+        "customer_id": f"'C' || lpad(CAST(1 + ({sub} * 3) % {shape.customers} AS VARCHAR), 4, '0')",
+    }
+
+
+#: (MeterCategory, MeterSubCategory, MeterName, ServiceFamily, UnitOfMeasure, unit price EUR)
+MS_METERS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("Virtual Machines", "Dv5 Series", "D4s v5", "Compute", "1 Hour", "0.2150000000"),
+    ("Storage", "Premium SSD Managed Disks", "P10 LRS Disk", "Storage", "1/Month", "0.0261290000"),
+    ("Storage", "Tiered Block Blob", "Hot LRS Data Stored", "Storage", "1 GB/Month", "0.0184000000"),
+    ("Azure App Service", "Premium v3 Plan", "P1 v3", "Compute", "1 Hour", "0.1700000000"),
+    ("SQL Database", "General Purpose - Compute Gen5", "vCore", "Databases", "1 Hour", "0.2480000000"),
+    ("Bandwidth", "Inter-Region", "Intra Continent Data Transfer Out", "Networking", "1 GB", "0.0200000000"),
+    ("Azure Monitor", "Log Analytics", "Pay-as-you-go Data Ingestion", "Management and Governance", "1 GB",
+     "2.3000000000"),
+)
+
+
+def ms_cost_sql(shape: MonthShape) -> str:
+    """Microsoft lines as an Azure Cost Management actual-cost export (EUR), one per ``range()``
+    value: 97% usage, 2% purchases, 1% refunds, over ``ms_subscriptions`` subscriptions."""
+    start, end, hours = _month_bounds(shape.period)
+    days = hours // 24
+    sub = _subscription_exprs(shape, "s")
+    meter = {n: _pick([m[k] for m in MS_METERS], "m") for k, n in enumerate(
+        ("category", "subcategory", "meter", "family", "uom", "price"))}
+    return f"""
+    WITH base AS (
+        SELECT i,
+               CAST(hash(i, 11) % {shape.ms_subscriptions} AS BIGINT) AS s,
+               CAST(hash(i, 12) % {len(MS_METERS)} AS BIGINT) AS m,
+               CAST(hash(i, 13) % {days} AS BIGINT) AS d,
+               CAST((hash(i, 14) % 500000) / 1000 AS DECIMAL(18,4)) AS qty,
+               CAST(hash(i, 15) % 100 AS BIGINT) AS h
+        FROM range({shape.ms_lines}) r(i)
+    ),
+    lines AS (
+        SELECT *, {', '.join(f"{e} AS {n}" for n, e in sub.items() if n != 'customer_id')},
+               {', '.join(f"{e} AS {n}" for n, e in meter.items())},
+               CASE WHEN h < 97 THEN 'Usage' WHEN h < 99 THEN 'Purchase' ELSE 'Refund' END AS charge_type
+        FROM base
+    )
+    SELECT
+      'EA-8611537' AS "BillingAccountId",
+      'Benchmark Reseller EA' AS "BillingAccountName",
+      strftime(DATE '{start}', '%m/%d/%Y') AS "BillingPeriodStartDate",
+      strftime(DATE '{end}' - 1, '%m/%d/%Y') AS "BillingPeriodEndDate",
+      subscription_id AS "SubscriptionId",
+      subscription_name AS "SubscriptionName",
+      strftime(DATE '{start}' + CAST(d AS INTEGER), '%m/%d/%Y') AS "Date",
+      category || ' ' || subcategory || ' - ' || meter AS "ProductName",
+      substr(md5(category || meter), 1, 8) || '-' || substr(md5(category || meter), 9, 4) || '-0000-0000-'
+        || substr(md5(category || meter), 13, 12) AS "MeterId",
+      family AS "ServiceFamily",
+      category AS "MeterCategory",
+      subcategory AS "MeterSubCategory",
+      meter AS "MeterName",
+      qty AS "Quantity",
+      CAST(price AS DECIMAL(18,10)) AS "EffectivePrice",
+      CASE charge_type WHEN 'Refund' THEN -CAST(qty * CAST(price AS DECIMAL(18,10)) AS DECIMAL(38,10))
+                       ELSE CAST(qty * CAST(price AS DECIMAL(18,10)) AS DECIMAL(38,10)) END AS "CostInBillingCurrency",
+      CAST(price AS DECIMAL(18,10)) AS "UnitPrice",
+      'EUR' AS "BillingCurrency",
+      ['westeurope', 'northeurope', 'germanywestcentral'][1 + h % 3] AS "ResourceLocation",
+      '/subscriptions/' || subscription_id || '/resourceGroups/rg-' || (h % 7) || '/providers/Microsoft.Compute/res-'
+        || (hash(i, 16) % 5000) AS "ResourceId",
+      'res-' || (hash(i, 16) % 5000) AS "ResourceName",
+      CASE WHEN h < 60 THEN '"CostCenter": "CC-' || lpad(CAST(h % 12 AS VARCHAR), 3, '0') || '", "env": "prod"' END
+        AS "Tags",
+      uom AS "UnitOfMeasure",
+      'rg-' || (h % 7) AS "ResourceGroup",
+      'Microsoft' AS "PublisherName",
+      charge_type AS "ChargeType",
+      CASE charge_type WHEN 'Usage' THEN 'UsageBased' ELSE 'OneTime' END AS "Frequency",
+      CAST(price AS DECIMAL(18,10)) AS "PayGPrice",
+      'OnDemand' AS "PricingModel"
+    FROM lines"""
+
+
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -313,6 +402,7 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
             lines.append("    vat_rule: eu_reverse_charge")
     (folder / "customers.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     move = f"{shape.period}-{MOVE_DATE}"
+    ms = _subscription_exprs(shape, "s")
     con.execute(f"""
         COPY (
           SELECT vendor, account_id, customer_id, valid_from, valid_to, note FROM (
@@ -323,22 +413,31 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
             UNION ALL
             SELECT 'aws', account_id, moves_to, DATE '{move}', NULL, account_name || ' (moved)', acct, 1
             FROM ({account_sql(shape)}) WHERE moves_to IS NOT NULL AND customer_id IS NOT NULL
+            UNION ALL
+            SELECT 'microsoft', {ms['subscription_id']}, {ms['customer_id']}, NULL, NULL, {ms['subscription_name']},
+                   {shape.aws_accounts} + s, 0
+            FROM range({shape.ms_subscriptions}) t(s)
           ) ORDER BY acct, k
         ) TO '{_sql_path(folder / 'accounts.csv')}' (HEADER, DELIMITER ',')""")
 
 
+PARTS = ("parameters", "aws", "ms")
+
+
 def generate(out: Path, shape: MonthShape, formats: tuple[str, ...] = ("parquet", "csv.gz"),
-             threads: int | None = None, log=None) -> Path:
-    """Write the month into ``out`` (replacing the files it writes); returns ``out``."""
+             threads: int | None = None, log=None, parts: tuple[str, ...] = PARTS) -> Path:
+    """Write the month into ``out`` (replacing the files it writes; ``parts`` of it only, e.g. the
+    parameters again without the slow AWS reports); returns ``out``."""
     out = Path(out)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    write_parameters(con, shape, out / "parameters")
+    if "parameters" in parts:
+        write_parameters(con, shape, out / "parameters")
     aws = aws_cur_sql(shape)
     name = f"aws_cur_{shape.period}"
-    for fmt in formats:
+    for fmt in formats if "aws" in parts else ():
         t0 = time.perf_counter()
         if fmt == "parquet":
             folder = out / "reports-parquet"
@@ -356,6 +455,12 @@ def generate(out: Path, shape: MonthShape, formats: tuple[str, ...] = ("parquet"
             raise ValueError(f"unknown format {fmt!r}; expected parquet or csv.gz")
         if log:
             log(f"{target}: {target.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s")
+    # Microsoft's cost export is CSV (dates as MM/DD/YYYY): the same file beside either AWS report.
+    ms_name = f"ms_azure_cost_{shape.period}.csv"
+    for fmt in formats if "ms" in parts else ():
+        folder = out / ("reports-parquet" if fmt == "parquet" else "reports-csv")
+        folder.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY ({ms_cost_sql(shape)}) TO '{_sql_path(folder / ms_name)}' (FORMAT csv, HEADER, DELIMITER ',')")
     con.close()
     return out
 
@@ -366,12 +471,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="output folder (default benchmarks/data/<size>)")
     parser.add_argument("--formats", default="parquet,csv.gz", help="comma-separated: parquet, csv.gz")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
     args = parser.parse_args(argv)
     shape = shape_for(args.size)
     out = args.out or DATA / args.size
     t0 = time.perf_counter()
     generate(out, shape, tuple(f.strip() for f in args.formats.split(",") if f.strip()), args.threads,
-             log=lambda m: print(m, file=sys.stderr))
+             log=lambda m: print(m, file=sys.stderr), parts=tuple(p.strip() for p in args.parts.split(",")))
     print(f"{out}: {shape} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 

@@ -44,37 +44,51 @@ DEFAULT_STORE = "memory"
 # -- the reference: one query --------------------------------------------------------------------
 
 
-def reference_sql(report: Path, parameters: Path, kind: str) -> str:
+def reference_sql(data: Path, kind: str) -> str:
     """Per customer and vendor currency: lines and vendor cost of the period, by ONE query over the
-    raw report and ``accounts.csv`` (account -> customer by date), independent of billing_lib."""
-    path = str(report).replace("'", "''")
-    accounts = str(parameters / "accounts.csv").replace("'", "''")
+    raw reports (AWS CUR and the Microsoft cost export) and ``accounts.csv`` (account -> customer
+    by date), independent of billing_lib."""
+    aws = _sql_path(_report(data, kind, "aws_cur_"))
+    ms = _sql_path(_report(data, kind, "ms_azure_cost_"))
+    accounts = _sql_path(data / "parameters" / "accounts.csv")
     if kind == "parquet":
-        source = f"read_parquet('{path}')"
+        aws_source = f"read_parquet('{aws}')"
         cost = 'CAST(CAST("lineItem/UnblendedCost" AS VARCHAR) AS DECIMAL(38,12))'
         day = 'CAST("lineItem/UsageStartDate" AS DATE)'
     else:
-        source = f"read_csv('{path}', header = true, all_varchar = true)"
+        aws_source = f"read_csv('{aws}', header = true, all_varchar = true)"
         cost = 'CAST("lineItem/UnblendedCost" AS DECIMAL(38,12))'
         day = 'CAST(CAST("lineItem/UsageStartDate" AS TIMESTAMPTZ) AS DATE)'
     return f"""
-    WITH acc AS (SELECT account_id, customer_id,
+    WITH acc AS (SELECT vendor, account_id, customer_id,
                         COALESCE(TRY_CAST(valid_from AS DATE), DATE '0001-01-01') AS f,
                         COALESCE(TRY_CAST(valid_to AS DATE), DATE '9999-12-31') AS t
-                 FROM read_csv('{accounts}', header = true, all_varchar = true) WHERE vendor = 'aws')
-    SELECT acc.customer_id, r."lineItem/CurrencyCode" AS currency, count(*) AS lines, sum({cost}) AS cost
-    FROM {source} r LEFT JOIN acc
-      ON acc.account_id = r."lineItem/UsageAccountId" AND {day} BETWEEN acc.f AND acc.t
+                 FROM read_csv('{accounts}', header = true, all_varchar = true)),
+    vendor_lines AS (
+        SELECT 'aws' AS vendor, "lineItem/UsageAccountId" AS account, {day} AS day,
+               "lineItem/CurrencyCode" AS currency, {cost} AS cost
+        FROM {aws_source}
+        UNION ALL
+        SELECT 'microsoft', lower(trim("SubscriptionId")), CAST(strptime("Date", '%m/%d/%Y') AS DATE),
+               upper(trim("BillingCurrency")), CAST("CostInBillingCurrency" AS DECIMAL(38,12))
+        FROM read_csv('{ms}', header = true, all_varchar = true))
+    SELECT acc.customer_id, v.currency, count(*) AS lines, sum(v.cost) AS cost
+    FROM vendor_lines v LEFT JOIN acc
+      ON acc.vendor = v.vendor AND acc.account_id = v.account AND v.day BETWEEN acc.f AND acc.t
     GROUP BY ALL ORDER BY 1, 2"""
 
 
-def child_reference(report: Path, parameters: Path, kind: str, memory_limit: str) -> dict[str, Any]:
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def child_reference(data: Path, kind: str, memory_limit: str) -> dict[str, Any]:
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'; SET threads = 2")
     t0 = time.perf_counter()
-    rows = con.execute(reference_sql(report, parameters, kind)).fetchall()
+    rows = con.execute(reference_sql(data, kind)).fetchall()
     seconds = time.perf_counter() - t0
     totals = {f"{c}|{cur}": [n, str(cost)] for c, cur, n, cost in rows}
     return {"seconds": seconds, "totals": totals, "peak_mb": _peak_mb()}
@@ -192,9 +206,9 @@ def _child(args: list[str]) -> dict[str, Any]:
         out.unlink(missing_ok=True)
 
 
-def _report(data: Path, kind: str) -> Path:
-    folder = data / REPORT_DIRS[kind]
-    [report] = sorted(p for p in folder.iterdir() if p.name.startswith("aws_cur_"))
+def _report(data: Path, kind: str, prefix: str) -> Path:
+    """The one report in ``data``'s reports folder of ``kind`` whose name starts with ``prefix``."""
+    [report] = sorted(p for p in (data / REPORT_DIRS[kind]).iterdir() if p.name.startswith(prefix))
     return report
 
 
@@ -286,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.child == "pipeline":
             out = child_pipeline(data, args.input, args.work, args.memory_limit, args.store)
         else:
-            out = child_reference(_report(data, args.input), data / "parameters", args.input, args.memory_limit)
+            out = child_reference(data, args.input, args.memory_limit)
         args.json.write_text(json.dumps(out))
         return 0
     results = []

@@ -15,7 +15,7 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
-from billing_lib.importers import import_reports
+from billing_lib.importers import import_reports, report_files
 from billing_lib.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # scripts, not a package
@@ -40,6 +40,8 @@ def test_the_same_shape_gives_the_same_month(month, tmp_path):
     assert _rows(month / "reports-parquet" / f"{name}.parquet") == _rows(again / "reports-parquet" / f"{name}.parquet")
     with gzip.open(month / "reports-csv" / f"{name}.csv.gz") as a, gzip.open(again / "reports-csv" / f"{name}.csv.gz") as b:
         assert a.read() == b.read()
+    ms = f"ms_azure_cost_{SHAPE.period}.csv"
+    assert (month / "reports-csv" / ms).read_bytes() == (again / "reports-csv" / ms).read_bytes()
     for param in ("customers.yaml", "accounts.csv"):
         assert (month / "parameters" / param).read_bytes() == (again / "parameters" / param).read_bytes()
 
@@ -55,25 +57,26 @@ def test_the_month_has_the_shape_asked_for(month):
     customers = load_customers(month / "parameters")
     assert len(customers) == SHAPE.customers
     mappings = load_account_mappings(month / "parameters", customers)
-    mapped = {m.account_id for m in mappings}
-    assert len(mapped) == SHAPE.aws_accounts - SHAPE.unmapped_accounts
-    assert len(mappings) == len(mapped) + SHAPE.moving_accounts  # a moving account has two rows
+    aws = [m for m in mappings if m.vendor == "aws"]
+    assert len({m.account_id for m in aws}) == SHAPE.aws_accounts - SHAPE.unmapped_accounts
+    assert len(aws) == SHAPE.aws_accounts - SHAPE.unmapped_accounts + SHAPE.moving_accounts  # a move: two rows
+    assert len(mappings) - len(aws) == SHAPE.ms_subscriptions
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_the_reference_query_agrees_with_the_pipeline(month, kind):
-    report = run_benchmark._report(month, kind)
     con = open_store()
-    import_reports(con, [report])
+    import_reports(con, report_files(month / run_benchmark.REPORT_DIRS[kind]))
     customers = load_customers(month / "parameters")
     register_account_map(con, load_account_mappings(month / "parameters", customers))
     assign_customers(con)
     ours = run_benchmark._our_totals(con, rated=False)
     reference = {f"{c}|{cur}": [n, str(cost)] for c, cur, n, cost in duckdb.sql(
-        run_benchmark.reference_sql(report, month / "parameters", kind)).fetchall()}
+        run_benchmark.reference_sql(month, kind)).fetchall()}
     assert run_benchmark.compare(ours, reference) == []
     # and the comparison can fail: one cent more for one customer is a difference
     key = min(reference)
     reference[key] = [reference[key][0], str(Decimal(reference[key][1]) + Decimal("0.01"))]
     assert run_benchmark.compare(ours, reference) == [f"{key}: ours {ours[key]}, reference {reference[key]}"]
     assert "None|USD" in ours  # the unmapped accounts' lines are there, without a customer
+    assert any(k.endswith("|EUR") for k in ours)  # and the Microsoft lines
