@@ -158,6 +158,8 @@ def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: 
         charts_step(con)
         result["stages"]["charts"] = time.perf_counter() - t0
         result["peak_mb"]["charts"] = _peak_mb()
+        result["stages"]["what-if"], result["what_if_lines"] = what_if_step(con, output)
+        result["peak_mb"]["what-if"] = _peak_mb()
         result["totals"] = _our_totals(con, rated=True)
     else:
         result["missing"] += ["charts", "what-if"]
@@ -178,6 +180,24 @@ def charts_step(con: Any) -> None:
     charts.cost_revenue_scatter(charts.summarise(cube, ["customer"]))
     charts.margin_bars(charts.summarise(cube, ["vendor"]), "vendor")
     charts.margin_bars(charts.summarise(cube, ["product"]), "product")
+
+
+def what_if_step(con: Any, output: Path) -> tuple[float, int]:
+    """The margin explorer's what-if for the customer with the most rated lines: its lines as a
+    DataFrame, re-priced at another markup by the repricer the notebook uses, compared with the
+    current margin. Returns (seconds, lines re-priced)."""
+    from billing_lib import run as billing
+    from billing_lib import widgets
+    from billing_lib.store import frame
+
+    [(customer, n)] = con.execute(
+        "SELECT customer_id, count(*) FROM rated_lines GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1").fetchall()
+    markup = Decimal(15)
+    t0 = time.perf_counter()
+    lines = frame(con, "SELECT * FROM rated_lines WHERE customer_id = ?", [customer])
+    repriced = billing.repricer(output)(lines, customer, markup)
+    widgets.describe_change(widgets.compare_margins(lines, repriced), markup)
+    return time.perf_counter() - t0, n
 
 
 def _our_totals(con: Any, rated: bool) -> dict[str, list]:
