@@ -1,6 +1,7 @@
 """The importer's fast paths for Parquet (a view instead of a copy, binary values checked without
 re-parsing) report the same rows and problems as the general path."""
 
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -112,3 +113,34 @@ def test_binary_amounts_are_the_decimals_their_shortest_text_says(tmp_path):
            FROM (SELECT CAST(round((CAST(hash(i) % 2000001 AS BIGINT) - 1000000) * pow(10, (i % 9) - 6) / 1000.0,
                                    CAST(i % 15 AS INTEGER)) AS DOUBLE) AS x FROM range(200000) r(i))""").fetchone()
     assert many == (0,)
+
+
+def test_iso_z_timestamps_read_the_same_by_the_fast_way(tmp_path):
+    """Text timestamps in the commonest form skip the offset regex; every value, valid or not,
+    types as the general way (instant with offset or Z -> UTC; else the format's own forms) does."""
+    import itertools
+
+    from billing_lib.importers import engine
+    from billing_lib.importers.spec import spec_named
+
+    values = ["2026-10-01T00:00:00Z", "2026-10-01T24:00:00Z", "2026-10-01 10:00:00Z", "2026-10-01T10:00:00+02:00",
+              "2026-10-01T10:00:00.123Z", "10/01/2026", "2026-10-01", "2026-10-01T10:00Z", " 2026-10-01T10:00:00Z ",
+              "2026-10-01t10:00:00Z", "2026-10-01T10:00:00z", "2026-10-01T10:00:00", "x", ""]
+    values += [f"{y}-{m}-{d}T{h}:{mi}:{s}Z" for y, m, d, h, mi, s in itertools.product(
+        ["2026", "2024", "0001"], ["01", "02", "13"], ["01", "29", "31", "32"], ["00", "23", "24"], ["00", "59", "60"],
+        ["00", "60"])]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
+    for name in ("aws_cur_legacy", "azure_cost_export", "focus"):
+        spec = spec_named(name)
+        naive = ", ".join(f"TRY_STRPTIME(trim(x), {engine.ql(f)})" for f in spec.timestamp_formats)
+        general = (f"CASE WHEN regexp_full_match(trim(x), {engine.ql(engine._OFFSET_RE)}) "
+                   f"THEN timezone('UTC', TRY_CAST(trim(x) AS TIMESTAMPTZ)) "
+                   f"ELSE COALESCE({naive}, TRY_CAST(trim(x) AS TIMESTAMP)) END")
+        fast = engine._timestamp_from_text("x", spec)
+        assert con.execute(f"SELECT list(x) FILTER (WHERE ({general}) IS DISTINCT FROM ({fast})) FROM t").fetchone() == (None,)
+    # the fast way does read them: 24:00 is the next day (as ISO 8601 says), a bad day is no value
+    assert con.execute(f"SELECT {engine._timestamp_from_text('x', spec_named('aws_cur_legacy'))} FROM t "
+                       "WHERE x IN ('2026-10-01T24:00:00Z', '2026-02-29T00:00:00Z') ORDER BY x").fetchall() == [
+        (None,), (datetime(2026, 10, 2),)]
