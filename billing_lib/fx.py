@@ -1,0 +1,167 @@
+"""Exchange rates from ``parameters/exchange_rates.csv``, chosen by a line's charge date.
+
+Columns: ``from_currency, to_currency, rate, valid_from, valid_to, source``. One row converts one
+unit of ``from_currency`` into ``rate`` units of ``to_currency`` for the dates from ``valid_from``
+to ``valid_to`` (both inclusive; empty = open). Rates are exact decimals (no floats); rows for the
+same pair must not overlap. Only the direct pair is used: an inverse rate is not derived, because
+``1 / rate`` is not exact and the reseller's rate source quotes one direction.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from billing_lib.errors import ParameterError
+
+FX_FILE = "exchange_rates.csv"
+FX_COLUMNS = ("from_currency", "to_currency", "rate", "valid_from", "valid_to", "source")
+#: DuckDB type of a rate in the rate table (the rated lines keep it as DECIMAL(38,12)).
+SQL_RATE = "DECIMAL(38,12)"
+#: Rates are written with at most this many decimal places (the scale of SQL_RATE).
+MAX_RATE_PLACES = 12
+
+
+@dataclass(frozen=True)
+class ExchangeRate:
+    """One unit of ``from_currency`` is worth ``rate`` units of ``to_currency`` on the dates given."""
+
+    from_currency: str
+    to_currency: str
+    rate: Decimal
+    valid_from: date | None
+    valid_to: date | None
+    source: str
+    row: int  # spreadsheet row in the CSV (header = 1), for messages
+
+    def covers(self, day: date) -> bool:
+        return (self.valid_from or date.min) <= day <= (self.valid_to or date.max)
+
+
+@dataclass(frozen=True)
+class ExchangeRates:
+    """The rate table of one parameters folder; ``path`` is named in every error."""
+
+    path: Path
+    rates: tuple[ExchangeRate, ...] = field(default_factory=tuple)
+
+    def rate(self, from_currency: str, to_currency: str, day: date) -> Decimal:
+        """The rate on ``day``; 1 for the same currency; ParameterError naming pair and date if none."""
+        if from_currency == to_currency:
+            return Decimal(1)
+        for r in self.rates:
+            if r.from_currency == from_currency and r.to_currency == to_currency and r.covers(day):
+                return r.rate
+        raise missing_rate_error(self.path, from_currency, to_currency, day)
+
+    def register(self, con: duckdb.DuckDBPyConnection, table: str = "_fx_rates") -> None:
+        """The rates as a DuckDB table ``(from_currency, to_currency, rate, valid_from, valid_to,
+        source)`` with open dates filled in, so a join can use BETWEEN."""
+        arrow = pa.table({
+            "from_currency": pa.array([r.from_currency for r in self.rates], pa.string()),
+            "to_currency": pa.array([r.to_currency for r in self.rates], pa.string()),
+            "rate": pa.array([str(r.rate) for r in self.rates], pa.string()),
+            "valid_from": pa.array([r.valid_from or date(1, 1, 1) for r in self.rates], pa.date32()),
+            "valid_to": pa.array([r.valid_to or date(9999, 12, 31) for r in self.rates], pa.date32()),
+            "source": pa.array([r.source for r in self.rates], pa.string()),
+        })
+        con.register("__fx_rows", arrow)
+        try:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT from_currency, to_currency, CAST(rate AS {SQL_RATE}) AS rate, valid_from, valid_to,
+                       source FROM __fx_rows""")
+        finally:
+            con.unregister("__fx_rows")
+
+
+def missing_rate_error(path: Path | str, from_currency: str, to_currency: str, day: date) -> ParameterError:
+    """The error for a line that needs a rate the table does not have."""
+    return ParameterError(
+        path, f"{from_currency}->{to_currency} on {day.isoformat()}",
+        f"no exchange rate from {from_currency} to {to_currency} valid on {day.isoformat()}; add a row "
+        f"'{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' covering that date")
+
+
+def _currency(path: Path, row: int, column: str, value: str | None) -> str:
+    if not value or len(value) != 3 or not value.isalpha() or not value.isupper():
+        raise ParameterError(path, f"row {row}, column {column}",
+                             f"expected a three-letter ISO 4217 code like EUR; got {value!r}")
+    return value
+
+
+def _date(path: Path, row: int, column: str, value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ParameterError(path, f"row {row}, column {column}",
+                             f"expected a date YYYY-MM-DD or empty; got {value!r}") from exc
+
+
+def _rate(path: Path, row: int, value: str | None) -> Decimal:
+    try:
+        rate = Decimal(value or "")
+    except InvalidOperation as exc:
+        raise ParameterError(path, f"row {row}, column rate",
+                             f"expected a decimal number like 0.9215; got {value!r}") from exc
+    if not rate.is_finite() or rate <= 0:
+        raise ParameterError(path, f"row {row}, column rate", f"expected a rate above 0; got {value!r}")
+    if -rate.as_tuple().exponent > MAX_RATE_PLACES:  # type: ignore[operator]
+        raise ParameterError(path, f"row {row}, column rate",
+                             f"expected at most {MAX_RATE_PLACES} decimal places; got {value!r}")
+    return rate
+
+
+def load_exchange_rates(parameters: Path) -> ExchangeRates:
+    """Rates from ``parameters/exchange_rates.csv``; a folder without the file has no rates (a run
+    whose customers are all invoiced in their vendors' currencies needs none). Every bad value and
+    overlapping rows for one pair are errors naming the row."""
+    path = Path(parameters) / FX_FILE
+    if not path.exists():
+        return ExchangeRates(path, ())
+    rates: list[ExchangeRate] = []
+    by_pair: dict[tuple[str, str], list[ExchangeRate]] = {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in FX_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ParameterError(path, None, f"expected the columns {', '.join(FX_COLUMNS)}; "
+                                 f"missing {missing}; found {reader.fieldnames}")
+        for n, raw in enumerate(reader, start=2):
+            clean = {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
+            if not any(clean.values()):
+                continue
+            r = ExchangeRate(
+                from_currency=_currency(path, n, "from_currency", clean.get("from_currency")),
+                to_currency=_currency(path, n, "to_currency", clean.get("to_currency")),
+                rate=_rate(path, n, clean.get("rate")),
+                valid_from=_date(path, n, "valid_from", clean.get("valid_from")),
+                valid_to=_date(path, n, "valid_to", clean.get("valid_to")),
+                source=clean.get("source") or "",
+                row=n,
+            )
+            if r.from_currency == r.to_currency:
+                raise ParameterError(path, f"row {n}", f"a rate from {r.from_currency} to itself is always 1; "
+                                     "remove the row")
+            if r.valid_from and r.valid_to and r.valid_to < r.valid_from:
+                raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
+            if not r.source:
+                raise ParameterError(path, f"row {n}, column source",
+                                     "expected where the rate comes from (e.g. ECB reference rate)")
+            for other in by_pair.get((r.from_currency, r.to_currency), []):
+                lo = max(other.valid_from or date.min, r.valid_from or date.min)
+                hi = min(other.valid_to or date.max, r.valid_to or date.max)
+                if lo <= hi:
+                    raise ParameterError(path, f"row {n}",
+                                         f"{r.from_currency}->{r.to_currency} already has a rate for "
+                                         f"{lo.isoformat()} in row {other.row}; dates must not overlap")
+            by_pair.setdefault((r.from_currency, r.to_currency), []).append(r)
+            rates.append(r)
+    return ExchangeRates(path, tuple(rates))
