@@ -52,6 +52,8 @@ SCOPE_COLUMNS = {
     "charge_type": "x_VendorChargeType",
     "customer": "x_CustomerId",
 }
+#: Weight of the customer field in a rule's specificity (more than all other fields together).
+CUSTOMER_WEIGHT = 10
 #: Charge categories whose lines follow a rule's ``credits`` policy (credits, refunds, price adjustments).
 CREDIT_CATEGORIES = ("Credit", "Adjustment")
 
@@ -117,7 +119,10 @@ class _Rule(_Strict):
 
     @property
     def specificity(self) -> int:
-        return len(self.match.fields())
+        """Match fields counted, a customer counting as ``CUSTOMER_WEIGHT``: a rule for one customer
+        (the negotiated deal) beats every rule without one; otherwise more fields win."""
+        scope = self.match.fields()
+        return len(scope) + (CUSTOMER_WEIGHT - 1 if "customer" in scope else 0)
 
 
 Basis = Literal["BilledCost", "EffectiveCost"]
@@ -387,6 +392,12 @@ def _overlap(a_from: date | None, a_to: date | None, b_from: date | None, b_to: 
     return max(a_from or date.min, b_from or date.min) <= min(a_to or date.max, b_to or date.max)
 
 
+def _fields_text(rule: _Rule) -> str:
+    scope = rule.match.fields()
+    n = len(scope) - ("customer" in scope)
+    return ("a customer and " if "customer" in scope else "") + f"{n} other match field(s) each"
+
+
 def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None:
     """Unique ids, known customers in scopes, and no two equally specific rules that could both
     match one line on one date (same for minimum fees among themselves)."""
@@ -413,7 +424,7 @@ def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None
         example = ", ".join(f"{k} {v!r}" for k, v in both.items()) or "any line"
         raise ParameterError(
             path, f"plans[id={plan.id}].rules[id={a.id}] and rules[id={b.id}]",
-            f"the two rules are equally specific ({a.specificity} match field(s) each) and both match "
+            f"the two rules are equally specific ({_fields_text(a)}) and both match "
             f"{example} on overlapping dates; make one more specific (add a match field) or end one's "
             "valid_to before the other's valid_from")
 

@@ -42,6 +42,7 @@ from billing_lib.pricing import (
     Pricing,
     TieredRule,
 )
+from billing_lib.store import frame
 
 DEC = SQL_AMOUNT
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -546,3 +547,98 @@ def rate_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, customers: dict
     report.counts = counts
     report.warnings = _warnings(con, pricing, period, first, last)
     return report
+
+
+# -- for notebooks: the rated lines as a table, and a what-if markup -------------------------------
+
+
+def _group_expr(grouping: list[str]) -> str:
+    """SQL text of one invoice line group label (``vendor / service`` ...) for a line_grouping."""
+    parts = []
+    for key in grouping:
+        if key.startswith("tag:"):
+            tag = key[4:].replace("'", "''").replace('"', '\\"')
+            parts.append(f"COALESCE(json_extract_string(tags, '$.\"{tag}\"'), '(no {tag})')")
+        elif key in ("vendor", "service", "subscription", "sku", "provider", "publisher", "product_group"):
+            parts.append(f"COALESCE({key}, description)")
+        else:
+            raise ParameterError("customers.yaml", f"line_grouping {key!r}",
+                                 "expected vendor, service, subscription, sku or tag:<key>")
+    return "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else "description"
+
+
+def rated_frame(con: duckdb.DuckDBPyConnection, customers: dict[str, Customer] | None = None,
+                table: str = "rated_lines") -> pd.DataFrame:
+    """The rated lines for a notebook (exact Decimals): customer, invoice line group (by each
+    customer's ``line_grouping``; vendor / service without ``customers``), description, quantity,
+    unit, unit price, amount, cost, currency, rule id and the source line ids."""
+    by_grouping: dict[tuple[str, ...], list[str]] = {}
+    for c in (customers or {}).values():
+        by_grouping.setdefault(tuple(c.line_grouping), []).append(c.id)
+    cases = " ".join(
+        "WHEN customer_id IN (" + ", ".join("'" + i.replace("'", "''") + "'" for i in ids) + f") THEN {_group_expr(list(g))}"
+        for g, ids in by_grouping.items())
+    group = f"CASE {cases} ELSE {_group_expr(['vendor', 'service'])} END" if cases else _group_expr(["vendor", "service"])
+    return frame(con, f"""
+        SELECT customer_id AS customer, {group} AS invoice_line_group, description, quantity, unit,
+               unit_price, amount, cost, currency, rule_id, plan_id, line_kind, vendor, period,
+               CASE WHEN source_file IS NOT NULL
+                    THEN source_file || ':' || source_row || COALESCE(' (' || vendor_line_id || ')', '')
+                    ELSE line_kind || ':' || rule_id END AS source_line_ids
+        FROM {table}
+        ORDER BY customer, invoice_line_group, line_kind, source_file, source_row, rule_id""")
+
+
+def _markup_factor(markup_percent: Decimal | int | str) -> Decimal:
+    pct = Decimal(str(markup_percent))
+    if not pct.is_finite() or not Decimal(-100) <= pct <= MAX_WHAT_IF:
+        raise ParameterError("what-if", "markup", f"expected a markup from -100 to {MAX_WHAT_IF} %; got {markup_percent!r}")
+    return 1 + pct / 100
+
+
+MAX_WHAT_IF = Decimal(1000)
+
+
+def reprice_customer(con: duckdb.DuckDBPyConnection, customer_id: str,
+                     markup_percent: Decimal | int | str) -> pd.DataFrame:
+    """One customer's rated lines as if every vendor line were priced at ``cost x (1 + markup %)``
+    (credits and adjustments keep their amount, custom lines stay), with the minimum-fee top-ups
+    recomputed. Reads only that customer's lines (a filter on ``rated_lines``), so it is quick on
+    a month of millions; needs the connection ``rate_lines`` ran on. ``rated_lines`` is unchanged."""
+    factor = _markup_factor(markup_percent)
+    period = _one(con, "SELECT any_value(period) FROM rated_lines")
+    if period is None or period[0] is None:
+        raise ParameterError("what-if", "period", "rate_lines has not rated any line on this connection")
+    _, _, last = check_period(period[0])
+    con.execute("CREATE OR REPLACE TEMP TABLE _whatif AS SELECT * FROM rated_lines "
+                "WHERE customer_id = ? AND line_kind <> 'minimum'", [customer_id])
+    con.execute(f"""
+        UPDATE _whatif SET amount = CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}),
+               unit_price = _xdiv(CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}), quantity),
+               rule_id = 'what-if'
+        WHERE line_kind = 'vendor' AND charge_category NOT IN {CREDIT_CATEGORIES}""", [str(factor), str(factor)])
+    con.execute(f"INSERT INTO _whatif BY NAME {_minimum_sql('_whatif', last, customer_id)}")
+    return frame(con, "SELECT * FROM _whatif ORDER BY line_kind, source_file, source_row, rule_id")
+
+
+def reprice_frame(lines: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
+    """The margin widget's re-pricer (``billing_lib.widgets.Repricer``) over rated lines already in
+    a DataFrame (e.g. read back from ``rated_lines.parquet``): ``customer``'s vendor lines at
+    ``cost x (1 + markup %)``, credits and adjustments, custom lines and minimum top-ups as they
+    are (the plans are not at hand here; ``reprice_customer`` recomputes the minimums)."""
+    factor = _markup_factor(markup)
+    con = duckdb.connect()
+    try:
+        con.execute(_MACROS)
+        con.register("_lines", lines)
+        return frame(con, f"""
+            SELECT * REPLACE (
+              CASE WHEN {_WHAT_IF_LINE} THEN CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}) ELSE amount END AS amount,
+              CASE WHEN {_WHAT_IF_LINE} THEN _xdiv(CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}), quantity)
+                   ELSE unit_price END AS unit_price)
+            FROM _lines""", [customer, str(factor), customer, str(factor)])
+    finally:
+        con.close()
+
+
+_WHAT_IF_LINE = f"customer_id = ? AND line_kind = 'vendor' AND COALESCE(charge_category, '') NOT IN {CREDIT_CATEGORIES}"

@@ -1,0 +1,104 @@
+"""Exchange rates: exact, chosen by charge date, a missing rate is an error naming pair and date."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from rating_helpers import line, rated_store, write_parameters
+
+from billing_lib.errors import ParameterError
+from billing_lib.fx import load_exchange_rates
+from billing_lib.rating import rate_lines
+from billing_lib.store import frame
+
+HEADER = "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+PLAN = """
+plans:
+  - id: std
+    rules:
+      - {id: all, kind: markup, percent: 0}
+assignments:
+  - {plan: std, group: smb}
+"""
+
+
+def write(tmp_path, body: str):
+    (tmp_path / "exchange_rates.csv").write_text(HEADER + body)
+    return tmp_path
+
+
+def test_rate_follows_the_date_and_same_currency_is_one(tmp_path):
+    fx = load_exchange_rates(write(tmp_path, "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"
+                                             "USD,EUR,0.9301,2026-10-16,,ECB\n"))
+    assert fx.rate("USD", "EUR", date(2026, 10, 15)) == Decimal("0.9215")
+    assert fx.rate("USD", "EUR", date(2026, 10, 16)) == Decimal("0.9301")
+    assert fx.rate("USD", "EUR", date(2027, 3, 1)) == Decimal("0.9301")  # open end
+    assert fx.rate("EUR", "EUR", date(2026, 10, 1)) == 1
+
+
+def test_missing_rate_names_file_pair_and_date(tmp_path):
+    fx = load_exchange_rates(write(tmp_path, "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"))
+    with pytest.raises(ParameterError) as err:
+        fx.rate("USD", "EUR", date(2026, 10, 20))
+    assert "exchange_rates.csv" in str(err.value)
+    assert "USD->EUR on 2026-10-20" in str(err.value)
+    with pytest.raises(ParameterError, match="GBP->EUR on 2026-10-01"):
+        fx.rate("GBP", "EUR", date(2026, 10, 1))
+
+
+@pytest.mark.parametrize(("body", "entry", "expected"), [
+    ("USD,EUR,-0.9,,,ECB\n", "row 2, column rate", "above 0"),
+    ("USD,EUR,0,,,ECB\n", "row 2, column rate", "above 0"),
+    ("USD,EUR,abc,,,ECB\n", "row 2, column rate", "decimal number"),
+    ("USD,EUR,0.1234567890123,,,ECB\n", "row 2, column rate", "at most 12 decimal places"),
+    ("usd,EUR,0.9,,,ECB\n", "row 2, column from_currency", "three-letter"),
+    ("USD,EURO,0.9,,,ECB\n", "row 2, column to_currency", "three-letter"),
+    ("USD,USD,1,,,ECB\n", "row 2", "to itself"),
+    ("USD,EUR,0.9,2026-10-31,2026-10-01,ECB\n", "row 2", "valid_to is before valid_from"),
+    ("USD,EUR,0.9,1 Oct,,ECB\n", "row 2, column valid_from", "YYYY-MM-DD"),
+    ("USD,EUR,0.9,,,\n", "row 2, column source", "where the rate comes from"),
+    ("USD,EUR,0.9,2026-10-01,2026-10-15,ECB\nUSD,EUR,0.91,2026-10-15,,ECB\n", "row 3",
+     "already has a rate for 2026-10-15 in row 2"),
+])
+def test_bad_rows_are_named(tmp_path, body, entry, expected):
+    with pytest.raises(ParameterError) as err:
+        load_exchange_rates(write(tmp_path, body))
+    text = str(err.value)
+    assert "exchange_rates.csv" in text and f"entry {entry}:" in text and expected in text
+
+
+def test_missing_column_is_named(tmp_path):
+    (tmp_path / "exchange_rates.csv").write_text("from_currency,to_currency,rate\nUSD,EUR,0.9\n")
+    with pytest.raises(ParameterError, match=r"exchange_rates.csv: .*missing \['valid_from', 'valid_to', 'source'\]"):
+        load_exchange_rates(tmp_path)
+
+
+def test_rating_converts_each_line_exactly_by_its_charge_date(tmp_path):
+    params = write_parameters(tmp_path, PLAN, rates=HEADER + "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"
+                                                           "USD,EUR,0.9301,2026-10-16,2026-10-31,ECB\n")
+    con, pricing, customers = rated_store(params, [
+        line(BilledCost="10.10", ChargePeriodStart=datetime(2026, 10, 15, 23, 59)),
+        line(BilledCost="10.10", ChargePeriodStart=datetime(2026, 10, 16)),
+        line(BilledCost="0.000000000001", ChargePeriodStart=datetime(2026, 10, 16)),
+    ])
+    rate_lines(con, pricing, customers, "2026-10")
+    got = frame(con, "SELECT fx_rate, cost, amount FROM rated_lines ORDER BY source_row")
+    # 10.10 x 0.9215 = 9.307150; 10.10 x 0.9301 = 9.394010; 1e-12 x 0.9301 = 9.301e-13 -> 1e-12 (half-up)
+    assert list(got["fx_rate"]) == [Decimal("0.9215"), Decimal("0.9301"), Decimal("0.9301")]
+    assert list(got["cost"]) == [Decimal("9.30715"), Decimal("9.39401"), Decimal("0.000000000001")]
+    assert list(got["amount"]) == list(got["cost"])
+
+
+def test_rating_stops_on_a_missing_rate(tmp_path):
+    params = write_parameters(tmp_path, PLAN, rates=HEADER + "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n")
+    con, pricing, customers = rated_store(params, [line(ChargePeriodStart=datetime(2026, 10, 20, 5))])
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, pricing, customers, "2026-10")
+    assert str(err.value).startswith(f"{params / 'exchange_rates.csv'}, entry USD->EUR on 2026-10-20:")
+
+
+def test_no_rates_file_is_fine_when_no_line_needs_one(tmp_path):
+    params = write_parameters(tmp_path, PLAN, rates=None)
+    con, pricing, customers = rated_store(params, [line(BillingCurrency="EUR", BilledCost="5")])
+    rate_lines(con, pricing, customers, "2026-10")
+    assert frame(con, "SELECT amount FROM rated_lines")["amount"].tolist() == [Decimal(5)]
