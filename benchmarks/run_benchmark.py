@@ -28,6 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -44,10 +46,14 @@ DEFAULT_STORE = "memory"
 # -- the reference: one query --------------------------------------------------------------------
 
 
-def reference_sql(data: Path, kind: str) -> str:
-    """Per customer and vendor currency: lines and vendor cost of the period, by ONE query over the
-    raw reports (AWS CUR and the Microsoft cost export) and ``accounts.csv`` (account -> customer
-    by date), independent of billing_lib."""
+def reference_sql(data: Path, kind: str, rated: bool = True) -> str:
+    """The reference: ONE query over the raw reports (AWS CUR and the Microsoft cost export),
+    ``accounts.csv`` (account -> customer by date) and the generated plans' markups and exchange
+    rates (inlined as VALUES from ``customers.yaml`` and ``generate_month``), independent of
+    billing_lib. Per customer and invoice currency: lines, cost and revenue of the billed lines
+    (vendor taxes are not billed, credits and refunds are passed on at cost, everything else at
+    cost x (1 + markup %), converted at the month's rate); plus the excluded (tax) and unmapped
+    lines per vendor currency. ``rated=False``: lines and vendor cost per customer only."""
     aws = _sql_path(_report(data, kind, "aws_cur_"))
     ms = _sql_path(_report(data, kind, "ms_azure_cost_"))
     accounts = _sql_path(data / "parameters" / "accounts.csv")
@@ -59,22 +65,51 @@ def reference_sql(data: Path, kind: str) -> str:
         aws_source = f"read_csv('{aws}', header = true, all_varchar = true)"
         cost = 'CAST("lineItem/UnblendedCost" AS DECIMAL(38,12))'
         day = 'CAST(CAST("lineItem/UsageStartDate" AS TIMESTAMPTZ) AS DATE)'
+    customers = yaml.safe_load((data / "parameters" / "customers.yaml").read_text(encoding="utf-8"))["customers"]
+    standard, microsoft, enterprise = (1 + m / 100 for m in generate_month.MARKUPS)
+    cust = ", ".join(
+        f"('{c['id']}', '{c['invoice_currency']}', "
+        f"{enterprise if c.get('group') == 'enterprise' else standard}, "
+        f"{enterprise if c.get('group') == 'enterprise' else microsoft})" for c in customers)
+    fx = ", ".join(f"('{a}', '{b}', {r})" for a, b, r in generate_month.FX_RATES)
+    dec = "DECIMAL(38,12)"
+    converted = f"CAST(m.cost * CAST(COALESCE(fx.rate, 1) AS {dec}) AS {dec})"
+    factor = "CAST(CASE m.vendor WHEN 'microsoft' THEN c.f_ms ELSE c.f_aws END AS DECIMAL(18,8))"
+    if rated:
+        select = f"""
+    SELECT CASE WHEN m.customer_id IS NULL THEN 'unmapped' WHEN m.category = 'Tax' THEN 'excluded'
+                ELSE m.customer_id END AS who,
+           CASE WHEN m.customer_id IS NULL OR m.category = 'Tax' THEN m.currency ELSE c.currency END AS currency,
+           count(*) AS lines,
+           sum(CASE WHEN m.customer_id IS NULL OR m.category = 'Tax' THEN m.cost ELSE {converted} END) AS cost,
+           sum(CASE WHEN m.customer_id IS NULL OR m.category = 'Tax' THEN 0
+                    WHEN m.category = 'Credit' THEN {converted}
+                    ELSE CAST({converted} * {factor} AS {dec}) END) AS revenue"""
+    else:
+        select = "SELECT m.customer_id, m.currency, count(*) AS lines, sum(m.cost) AS cost"
     return f"""
     WITH acc AS (SELECT vendor, account_id, customer_id,
                         COALESCE(TRY_CAST(valid_from AS DATE), DATE '0001-01-01') AS f,
                         COALESCE(TRY_CAST(valid_to AS DATE), DATE '9999-12-31') AS t
                  FROM read_csv('{accounts}', header = true, all_varchar = true)),
+    cust(customer_id, currency, f_aws, f_ms) AS (VALUES {cust}),
+    fx(from_currency, to_currency, rate) AS (VALUES {fx}),
     vendor_lines AS (
         SELECT 'aws' AS vendor, "lineItem/UsageAccountId" AS account, {day} AS day,
-               "lineItem/CurrencyCode" AS currency, {cost} AS cost
+               "lineItem/CurrencyCode" AS currency, {cost} AS cost,
+               CASE WHEN "lineItem/LineItemType" = 'Tax' THEN 'Tax'
+                    WHEN "lineItem/LineItemType" IN ('Credit', 'Refund') THEN 'Credit' ELSE 'Other' END AS category
         FROM {aws_source}
         UNION ALL
         SELECT 'microsoft', lower(trim("SubscriptionId")), CAST(strptime("Date", '%m/%d/%Y') AS DATE),
-               upper(trim("BillingCurrency")), CAST("CostInBillingCurrency" AS DECIMAL(38,12))
-        FROM read_csv('{ms}', header = true, all_varchar = true))
-    SELECT acc.customer_id, v.currency, count(*) AS lines, sum(v.cost) AS cost
-    FROM vendor_lines v LEFT JOIN acc
-      ON acc.vendor = v.vendor AND acc.account_id = v.account AND v.day BETWEEN acc.f AND acc.t
+               upper(trim("BillingCurrency")), CAST("CostInBillingCurrency" AS DECIMAL(38,12)),
+               CASE WHEN "ChargeType" = 'Refund' THEN 'Credit' ELSE 'Other' END
+        FROM read_csv('{ms}', header = true, all_varchar = true)),
+    m AS (SELECT v.*, acc.customer_id FROM vendor_lines v LEFT JOIN acc
+            ON acc.vendor = v.vendor AND acc.account_id = v.account AND v.day BETWEEN acc.f AND acc.t)
+    {select}
+    FROM m LEFT JOIN cust c ON c.customer_id = m.customer_id
+    LEFT JOIN fx ON fx.from_currency = m.currency AND fx.to_currency = c.currency
     GROUP BY ALL ORDER BY 1, 2"""
 
 
@@ -82,15 +117,15 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def child_reference(data: Path, kind: str, memory_limit: str) -> dict[str, Any]:
+def child_reference(data: Path, kind: str, memory_limit: str, rated: bool) -> dict[str, Any]:
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'; SET threads = 2")
     t0 = time.perf_counter()
-    rows = con.execute(reference_sql(data, kind)).fetchall()
+    rows = con.execute(reference_sql(data, kind, rated)).fetchall()
     seconds = time.perf_counter() - t0
-    totals = {f"{c}|{cur}": [n, str(cost)] for c, cur, n, cost in rows}
+    totals = {f"{r[0]}|{r[1]}": [r[2], *(str(v) for v in r[3:])] for r in rows}
     return {"seconds": seconds, "totals": totals, "peak_mb": _peak_mb()}
 
 
@@ -121,26 +156,31 @@ def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: 
     con.execute(f"SET temp_directory = '{work / 'spill'}'")
     result: dict[str, Any] = {"stages": {}, "peak_mb": {}, "missing": []}
     state: dict[str, Any] = {}
-    full = all(_stage_available(m) for m in ("pricing", "rating", "invoices", "workbooks", "ledger"))
+    rating = _stage_available("pricing") and _stage_available("rating")
+    invoicing = rating and all(_stage_available(m) for m in ("invoices", "numbering", "workbooks", "ledger"))
 
     def parameters_step() -> None:
         state["params"] = billing.check_parameters(PERIOD, reports, parameters, output)
         state["br"] = br = billing.BillingRun(state["params"], con=con)
-        if full:
+        if invoicing:
             br.load_parameters()
-        else:  # pricing/invoicing not there yet: the customer mapping's parameters only
+        else:  # the invoicing stages are not there yet: the parameters of the stages that are
             customers = load_customers(parameters)
             br.settings["customers"] = customers
             br.settings["account_mappings"] = load_account_mappings(parameters, customers)
+            if rating:
+                from billing_lib.pricing import load_pricing
+
+                br.settings["pricing"] = load_pricing(parameters, customers)
 
     steps: list[tuple[str, Callable[[], Any], bool]] = [
         ("parameters", parameters_step, True),
         ("import", lambda: state["br"].import_reports(), True),
         ("customer mapping", lambda: state["br"].map_customers(), True),
-        ("rating", lambda: state["br"].rate(), full),
-        ("invoices", lambda: state["br"].build_invoices(), full),
-        ("workbooks+ledger", lambda: (state["br"].write_outputs(), state["br"].ledger_balance()), full),
-        ("manifest+publish", lambda: (state["br"].write_manifest(), state["br"].publish()), full),
+        ("rating", lambda: state["br"].rate(), rating),
+        ("invoices", lambda: state["br"].build_invoices(), invoicing),
+        ("workbooks+ledger", lambda: (state["br"].write_outputs(), state["br"].ledger_balance()), invoicing),
+        ("manifest+publish", lambda: (state["br"].write_manifest(), state["br"].publish()), invoicing),
     ]
     t_run = time.perf_counter()
     for name, fn, available in steps:
@@ -153,17 +193,17 @@ def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: 
         result["peak_mb"][name] = _peak_mb()
     result["whole_run"] = time.perf_counter() - t_run
     result["lines"] = con.execute("SELECT count(*) FROM lines").fetchone()[0]
-    if full:
+    result["rated"] = rating
+    if rating:
         t0 = time.perf_counter()
         charts_step(con)
         result["stages"]["charts"] = time.perf_counter() - t0
         result["peak_mb"]["charts"] = _peak_mb()
-        result["stages"]["what-if"], result["what_if_lines"] = what_if_step(con, output)
+        result["stages"]["what-if"], result["what_if_lines"] = what_if_step(con)
         result["peak_mb"]["what-if"] = _peak_mb()
-        result["totals"] = _our_totals(con, rated=True)
     else:
         result["missing"] += ["charts", "what-if"]
-        result["totals"] = _our_totals(con, rated=False)
+    result["totals"] = _our_totals(con, rated=rating)
     result["peak_mb_total"] = _peak_mb()
     con.close()
     return result
@@ -182,32 +222,38 @@ def charts_step(con: Any) -> None:
     charts.margin_bars(charts.summarise(cube, ["product"]), "product")
 
 
-def what_if_step(con: Any, output: Path) -> tuple[float, int]:
-    """The margin explorer's what-if for the customer with the most rated lines: its lines as a
-    DataFrame, re-priced at another markup by the repricer the notebook uses, compared with the
-    current margin. Returns (seconds, lines re-priced)."""
-    from billing_lib import run as billing
-    from billing_lib import widgets
+def what_if_step(con: Any) -> tuple[float, int]:
+    """The what-if of the margin analysis for the customer with the most rated lines: its lines
+    re-priced at another markup in DuckDB (``rating.reprice_customer``, minimum fees recomputed)
+    and compared with its current margin. Returns (seconds, lines re-priced)."""
+    from billing_lib import rating, widgets
     from billing_lib.store import frame
 
     [(customer, n)] = con.execute(
         "SELECT customer_id, count(*) FROM rated_lines GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1").fetchall()
     markup = Decimal(15)
     t0 = time.perf_counter()
-    lines = frame(con, "SELECT * FROM rated_lines WHERE customer_id = ?", [customer])
-    repriced = billing.repricer(output)(lines, customer, markup)
-    widgets.describe_change(widgets.compare_margins(lines, repriced), markup)
+    repriced = rating.reprice_customer(con, customer, markup)
+    current = frame(con, "SELECT * FROM rated_lines WHERE customer_id = ?", [customer])
+    widgets.describe_change(widgets.compare_margins(current, repriced), markup)
     return time.perf_counter() - t0, n
 
 
 def _our_totals(con: Any, rated: bool) -> dict[str, list]:
+    """Per customer and currency: [lines, cost, revenue] of the rated vendor lines (invoice
+    currency), plus the excluded and the unmapped lines per vendor currency: [lines, BilledCost, 0].
+    Without rating: [lines, BilledCost] per customer and vendor currency."""
     if rated:
-        sql = """SELECT customer_id, vendor_currency, count(*), sum(vendor_cost)
-                 FROM rated_lines WHERE line_kind = 'vendor' GROUP BY ALL"""
+        sql = """SELECT customer_id, currency, count(*), sum(cost), sum(amount)
+                 FROM rated_lines WHERE line_kind = 'vendor' GROUP BY ALL
+                 UNION ALL SELECT 'excluded', BillingCurrency, count(*), sum(BilledCost), 0
+                 FROM excluded_lines GROUP BY ALL
+                 UNION ALL SELECT 'unmapped', BillingCurrency, count(*), sum(BilledCost), 0
+                 FROM unmapped_lines GROUP BY ALL"""
     else:
         sql = """SELECT x_CustomerId, BillingCurrency, count(*), sum(BilledCost)
                  FROM customer_lines GROUP BY ALL"""
-    return {f"{c}|{cur}": [n, str(cost)] for c, cur, n, cost in con.execute(sql).fetchall()}
+    return {f"{r[0]}|{r[1]}": [r[2], *(str(v) for v in r[3:])] for r in con.execute(sql).fetchall()}
 
 
 # -- parent: sizes, children, table ----------------------------------------------------------------
@@ -237,7 +283,8 @@ def compare(ours: dict[str, list], reference: dict[str, list]) -> list[str]:
     diffs = []
     for key in sorted(set(ours) | set(reference)):
         a, b = ours.get(key), reference.get(key)
-        if a is None or b is None or a[0] != b[0] or Decimal(a[1]) != Decimal(b[1]):
+        if (a is None or b is None or len(a) != len(b) or a[0] != b[0]
+                or any(Decimal(x) != Decimal(y) for x, y in zip(a[1:], b[1:]))):
             diffs.append(f"{key}: ours {a}, reference {b}")
     return diffs
 
@@ -270,7 +317,8 @@ def run_one(size: str, kind: str, memory_limit: str, store: str) -> dict[str, An
                        "--memory-limit", memory_limit, "--store", store])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    ref = _child(["--child", "reference", "--size", size, "--input", kind, "--memory-limit", memory_limit])
+    ref = _child(["--child", "reference", "--size", size, "--input", kind, "--memory-limit", memory_limit,
+                  "--rated", "yes" if ours["rated"] else "no"])
     diffs = compare(ours["totals"], ref["totals"])
     core = sum(ours["stages"].get(s, 0) for s in ("import", "customer mapping", "rating"))
     return {"size": size, "input": kind, "lines": ours["lines"], "stages": ours["stages"],
@@ -314,13 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rated", choices=["yes", "no"], default="yes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         data = DATA / args.size
         if args.child == "pipeline":
             out = child_pipeline(data, args.input, args.work, args.memory_limit, args.store)
         else:
-            out = child_reference(data, args.input, args.memory_limit)
+            out = child_reference(data, args.input, args.memory_limit, args.rated == "yes")
         args.json.write_text(json.dumps(out))
         return 0
     results = []

@@ -16,6 +16,8 @@ from billing_lib.customers import (
     register_account_map,
 )
 from billing_lib.importers import import_reports, report_files
+from billing_lib.pricing import load_pricing
+from billing_lib.rating import rate_lines
 from billing_lib.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # scripts, not a package
@@ -42,7 +44,7 @@ def test_the_same_shape_gives_the_same_month(month, tmp_path):
         assert a.read() == b.read()
     ms = f"ms_azure_cost_{SHAPE.period}.csv"
     assert (month / "reports-csv" / ms).read_bytes() == (again / "reports-csv" / ms).read_bytes()
-    for param in ("customers.yaml", "accounts.csv"):
+    for param in ("customers.yaml", "accounts.csv", "price_plans.yaml", "exchange_rates.csv"):
         assert (month / "parameters" / param).read_bytes() == (again / "parameters" / param).read_bytes()
 
 
@@ -70,13 +72,22 @@ def test_the_reference_query_agrees_with_the_pipeline(month, kind):
     customers = load_customers(month / "parameters")
     register_account_map(con, load_account_mappings(month / "parameters", customers))
     assign_customers(con)
-    ours = run_benchmark._our_totals(con, rated=False)
-    reference = {f"{c}|{cur}": [n, str(cost)] for c, cur, n, cost in duckdb.sql(
-        run_benchmark.reference_sql(month, kind)).fetchall()}
-    assert run_benchmark.compare(ours, reference) == []
-    # and the comparison can fail: one cent more for one customer is a difference
-    key = min(reference)
-    reference[key] = [reference[key][0], str(Decimal(reference[key][1]) + Decimal("0.01"))]
-    assert run_benchmark.compare(ours, reference) == [f"{key}: ours {ours[key]}, reference {reference[key]}"]
-    assert "None|USD" in ours  # the unmapped accounts' lines are there, without a customer
-    assert any(k.endswith("|EUR") for k in ours)  # and the Microsoft lines
+
+    def reference(rated: bool) -> dict[str, list]:
+        rows = duckdb.connect().execute(run_benchmark.reference_sql(month, kind, rated)).fetchall()
+        return {f"{r[0]}|{r[1]}": [r[2], *(str(v) for v in r[3:])] for r in rows}
+
+    mapped = run_benchmark._our_totals(con, rated=False)
+    assert run_benchmark.compare(mapped, reference(rated=False)) == []
+    assert "None|USD" in mapped  # the unmapped accounts' lines are there, without a customer
+    assert any(k.endswith("|EUR") for k in mapped)  # and the Microsoft lines
+
+    rate_lines(con, load_pricing(month / "parameters", customers), customers, SHAPE.period)
+    ours, ref = run_benchmark._our_totals(con, rated=True), reference(rated=True)
+    assert run_benchmark.compare(ours, ref) == []
+    assert {k.split("|")[0] for k in ours} >= {"excluded", "unmapped", "C0001"}
+    assert {k.split("|")[1] for k in ours} == {"EUR", "GBP", "USD"}
+    # and the comparison can fail: one cent more revenue for one customer is a difference
+    key = "C0001|" + customers["C0001"].invoice_currency
+    ref[key] = [*ref[key][:2], str(Decimal(ref[key][2]) + Decimal("0.01"))]
+    assert run_benchmark.compare(ours, ref) == [f"{key}: ours {ours[key]}, reference {ref[key]}"]
