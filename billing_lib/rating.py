@@ -395,7 +395,9 @@ def _price_tiers(con: duckdb.DuckDBPyConnection) -> None:
 def _create_excluded_unmapped(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TABLE excluded_lines AS
-        SELECT l.*, k.excluded_reason AS reason, k.plan_id, k.rule_id
+        SELECT l.*, k.excluded_reason AS reason,
+               CASE WHEN k.charge_category <> 'Tax' THEN k.plan_id END AS plan_id,
+               CASE WHEN k.charge_category <> 'Tax' THEN k.rule_id END AS rule_id
         FROM customer_lines l JOIN (SELECT * FROM _rkey WHERE action = 'exclude') k ON {_key_join()};
         CREATE OR REPLACE TABLE unmapped_lines AS SELECT * FROM customer_lines WHERE x_CustomerId IS NULL;
     """)
