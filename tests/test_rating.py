@@ -8,7 +8,13 @@ import pytest
 from rating_helpers import line, rated_store, write_parameters
 
 from billing_lib.errors import ControlTotalError, ParameterError
-from billing_lib.rating import RATED_COLUMNS, rate_lines, rated_frame, reprice_customer, reprice_frame
+from billing_lib.rating import (
+    RATED_COLUMNS,
+    rate_lines,
+    rated_frame,
+    reprice_customer,
+    reprice_frame,
+)
 from billing_lib.store import frame
 
 MS = {"x_Vendor": "microsoft", "SubAccountId": "tenant-1", "ProviderName": "Microsoft",
