@@ -1,0 +1,96 @@
+"""VMware Cloud Provider Program usage meter monthly usage: the sample month's report imports with its
+own totals; a line's cost is its billable points x the contract's price per point, both read from
+the file; a report without the price is refused naming the column."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from tests.sample_totals import model_amount
+
+REPORT = (Path(__file__).resolve().parents[1] / "samples" / "2026-10" / "reports"
+          / "vmware-usage-meter-customer-monthly-usage-2026-10.csv")
+D = Decimal
+
+
+def _rows(path: Path = REPORT) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, header, lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_totals_equal_the_reports_own_sums():
+    con = duckdb.connect()
+    (report,) = import_reports(con, [REPORT])
+    assert report.format == "vmware_usage_meter"
+    _, rows = _rows()
+    own: dict[str, Decimal] = {}
+    for r in rows:
+        own[r["Currency"]] = own.get(r["Currency"], D(0)) + model_amount(
+            str(D(r["Billable Points"]) * D(r["Price per Point"])))
+    assert {c.currency: c.cost_after for c in report.currencies} == own
+    assert report.rows == len(rows) == 14
+    per_label = {}
+    for r in rows:
+        per_label[r["Customer Label"]] = per_label.get(r["Customer Label"], D(0)) + D(r["Billable Points"])
+    got = dict(con.execute("SELECT SubAccountId, sum(PricingQuantity) FROM lines GROUP BY 1").fetchall())
+    assert got == per_label
+
+
+def test_hand_checked_lines():
+    con = duckdb.connect()
+    import_reports(con, [REPORT])
+    cur = con.execute("SELECT * FROM lines WHERE SubAccountId = 'zorggroep-amstelland' AND ServiceName = 'vSAN Enterprise'")
+    line = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    # 61.25 TiB used x 38 points per TiB = 2,327.5 points x EUR 0.864 = 2,010.96
+    assert line["ConsumedQuantity"] == D("61.25") and line["ConsumedUnit"] == "TiB used"
+    assert line["PricingQuantity"] == D("2327.5") and line["PricingUnit"] == "Point"
+    assert line["BilledCost"] == D("2010.96") and line["BillingCurrency"] == "EUR"
+    assert line["x_Vendor"] == "vmware" and line["ChargeCategory"] == "Usage"
+    assert str(line["ChargePeriodStart"]) == "2026-10-01 00:00:00"
+    assert str(line["ChargePeriodEnd"]) == "2026-11-01 00:00:00"
+    # Zorggroep in all: 236 + 1,344 + 2,327.5 + 354 + 472 = 4,733.5 points = EUR 4,089.744
+    total = con.execute("SELECT sum(BilledCost) FROM lines WHERE SubAccountId = 'zorggroep-amstelland'").fetchone()[0]
+    assert total == D("4089.744")
+
+
+def test_a_report_without_the_price_per_point_is_refused(tmp_path):
+    header, rows = _rows()
+    header = [h for h in header if h != "Price per Point"]
+    path = _write(tmp_path / "points-only.csv", header, rows)
+    with pytest.raises(InputError, match=r"missing required column\(s\) \['Price per Point'\]") as err:
+        import_reports(duckdb.connect(), [path])
+    assert "expected:" in str(err.value) and "found:" in str(err.value)
+
+
+def test_unreadable_points_name_row_and_column(tmp_path):
+    header, rows = _rows()
+    rows[4]["Billable Points"] = "1.344,0"  # a decimal comma from a spreadsheet re-save
+    path = _write(tmp_path / "comma.csv", header, rows)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [path])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(6, "Billable Points", "1.344,0")]
+
+
+def test_two_currencies_in_one_report_are_refused(tmp_path):
+    header, rows = _rows()
+    rows[2]["Currency"] = "USD"
+    path = _write(tmp_path / "mixed.csv", header, rows)
+    with pytest.raises(InputError, match="one currency expected per file") as err:
+        import_reports(duckdb.connect(), [path])
+    assert [(p.row, p.value) for p in err.value.problems] == [(4, "USD")]
