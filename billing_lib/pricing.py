@@ -150,7 +150,8 @@ class MarkupRule(_Rule):
 
 
 class ListPriceRule(_Rule):
-    """Price = ListUnitPrice x PricingQuantity x (1 - discount %) or x (1 + uplift %)."""
+    """Price = the vendor's list price of the line x (1 - discount %) or x (1 + uplift %). The list
+    price is ListCost (as the vendor prorated and signed it), else ListUnitPrice x PricingQuantity."""
 
     kind: Literal["list_price"]
     discount_percent: Percent | None = None
@@ -175,7 +176,10 @@ class ListPriceRule(_Rule):
 
 
 class FixedPriceRule(_Rule):
-    """Price = unit_price x PricingQuantity, per month, prorated by the charge period's days."""
+    """Price = unit_price x PricingQuantity per month. With ``prorate`` (the default), a charge
+    period of whole months (12 Oct - 12 Nov, an annual term) counts its months; any other period
+    its days over the days of the month it starts in. A line with a negative cost and a positive
+    quantity (a vendor's refund of seats) is priced negative."""
 
     kind: Literal["fixed_price"]
     unit_price: Money = Field(ge=0)

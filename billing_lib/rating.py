@@ -318,18 +318,26 @@ def _create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, perio
     if no_list:
         raise ParameterError(pricing.plans_path, pricing.rule_entry(no_list[0], no_list[1]),
                              f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
-                             "has none (ListUnitPrice x PricingQuantity or ListCost); narrow the rule's match")
+                             "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match")
     vendor_cost = f"CAST(CASE WHEN k.basis = 'EffectiveCost' AND k.pricing <> 'pass_on' THEN COALESCE(l.EffectiveCost, l.BilledCost) ELSE l.BilledCost END AS {DEC})"
     cost = f"CAST({vendor_cost} * k.fx_rate AS {DEC})"
-    list_cost = f"COALESCE(CAST(l.ListUnitPrice * l.PricingQuantity AS {DEC}), l.ListCost)"
+    # The vendor's list cost of the line (prorated and signed as the vendor did), else unit x quantity
+    list_cost = f"COALESCE(l.ListCost, CAST(l.ListUnitPrice * l.PricingQuantity AS {DEC}))"
     fixed = f"CAST(k.price * COALESCE(l.PricingQuantity, 0) AS {DEC})"
     seconds = "date_diff('second', l.ChargePeriodStart, l.ChargePeriodEnd)"
     month_seconds = "(86400 * day(last_day(l.ChargePeriodStart)))"
+    months = "CAST(date_diff('month', l.ChargePeriodStart, l.ChargePeriodEnd) AS INTEGER)"
+    # A vendor refund of seats (Microsoft removeQuantity, cancelImmediate) has a positive quantity
+    # and a negative cost: the seat price follows the cost's sign.
+    refund_sign = "(CASE WHEN l.BilledCost < 0 AND l.PricingQuantity > 0 THEN -1 ELSE 1 END)"
     amount = f"""CASE k.pricing
         WHEN 'markup' THEN CAST({cost} * k.factor AS {DEC})
         WHEN 'list_price' THEN CAST(CAST({list_cost} * k.factor AS {DEC}) * k.fx_rate AS {DEC})
-        WHEN 'fixed_price' THEN CASE WHEN k.prorate AND l.ChargePeriodEnd IS NOT NULL
-                                     THEN _xdiv({fixed} * {seconds}, {month_seconds}) ELSE {fixed} END
+        WHEN 'fixed_price' THEN {refund_sign} * CASE
+            WHEN NOT k.prorate OR l.ChargePeriodEnd IS NULL THEN {fixed}
+            WHEN {months} >= 1 AND l.ChargePeriodStart + to_months({months}) = l.ChargePeriodEnd
+              THEN {fixed} * {months}
+            ELSE _xdiv({fixed} * {seconds}, {month_seconds}) END
         WHEN 'tiered' THEN NULL WHEN 'volume' THEN NULL
         ELSE {cost} END"""
     counted = "k.pricing IN ('fixed_price', 'tiered', 'volume')"

@@ -72,10 +72,28 @@ def test_fixed_seat_price_prorated_by_the_charge_period(tmp_path):
                    line(**MS, SkuId="E3", PricingQuantity=2, BilledCost="1",
                         ChargePeriodStart=datetime(2026, 10, 1, 12), ChargePeriodEnd=datetime(2026, 10, 2)),
                    line(**MS, SkuId="F", PricingQuantity=2, BilledCost="1",
-                        ChargePeriodStart=datetime(2026, 10, 15), ChargePeriodEnd=datetime(2026, 11, 1))])
-    # 10 x 30 x 31/31 = 300; 4 x 30 x 17/31 = 2040/31 = 65.806451612903(2..) ; 2 x 30 x 0.5/31 = 30/31 = 0.967741935484 (half-up)
+                        ChargePeriodStart=datetime(2026, 10, 15), ChargePeriodEnd=datetime(2026, 11, 1)),
+                   line(**MS, SkuId="E3", PricingQuantity=5, BilledCost="1200",
+                        ChargePeriodStart=datetime(2026, 10, 15), ChargePeriodEnd=datetime(2027, 10, 15)),
+                   line(**MS, SkuId="E3", PricingQuantity=3, BilledCost="-20", ChargeCategory="Credit",
+                        ChargePeriodStart=datetime(2026, 10, 12), ChargePeriodEnd=datetime(2026, 11, 12))],)
+    # 10 x 30 x 1 month = 300; 4 x 30 x 17/31 = 2040/31 = 65.806451612903(2..); 2 x 30 x 0.5/31 = 30/31
+    # = 0.967741935484 (half-up); not prorated 2 x 30 = 60; annual term 5 x 30 x 12 = 1800; a refund of
+    # 3 seats for 12 Oct - 12 Nov (one whole month) with credits passed on at cost: -20
     assert rated(con) == [("C1", "seat", D(300)), ("C1", "seat", D("65.806451612903")),
-                          ("C1", "seat", D("0.967741935484")), ("C1", "flat", D(60))]
+                          ("C1", "seat", D("0.967741935484")), ("C1", "flat", D(60)), ("C1", "seat", D(1800)),
+                          ("C1", "seat", D(-20))]
+
+
+def test_a_refund_of_seats_priced_by_the_seat_rule_is_negative(tmp_path):
+    con, _ = rate(tmp_path, plan("{id: seat, kind: fixed_price, unit_price: '22.00', currency: EUR, credits: price}"),
+                  [line(**MS, PricingQuantity=9, BilledCost="185.40", x_VendorChargeType="new",
+                        ChargePeriodStart=datetime(2026, 10, 2), ChargePeriodEnd=datetime(2026, 11, 2)),
+                   line(**MS, PricingQuantity=9, BilledCost="-167.40", ChargeCategory="Credit",
+                        x_VendorChargeType="cancelImmediate",
+                        ChargePeriodStart=datetime(2026, 10, 5), ChargePeriodEnd=datetime(2026, 11, 2))])
+    # bought 2 Oct for a month: 9 x 22 = 198; cancelled 5 Oct: -(9 x 22 x 28/31) = -5544/31 = -178.838709677419(35..)
+    assert rated(con) == [("C1", "seat", D(198)), ("C1", "seat", D("-178.838709677419"))]
 
 
 def test_tiered_and_volume_count_the_month_per_customer_and_rule(tmp_path):
