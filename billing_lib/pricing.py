@@ -15,7 +15,7 @@ Every percentage and price is an exact ``Decimal``; YAML floats are read through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import combinations, pairwise
 from pathlib import Path
@@ -457,7 +457,6 @@ def _expand_assignments(path: Path, parsed: PricePlansFile, plans: dict[str, Pla
             assert cid is not None
             out.append(PlanAssignment(cid, a.plan, 2 if a.customer else 1, max(lo, date(1, 1, 1)),
                                       min(hi, date(9999, 12, 31)), entry))
-            _check_currencies(path, plan, customers[cid], lo, hi)
     for x, y in combinations(out, 2):
         if x.customer_id == y.customer_id and x.level == y.level and _overlap(
                 x.valid_from, x.valid_to, y.valid_from, y.valid_to):
@@ -465,7 +464,29 @@ def _expand_assignments(path: Path, parsed: PricePlansFile, plans: dict[str, Pla
             raise ParameterError(path, f"{y.entry} and {x.entry}",
                                  f"customer {x.customer_id!r} gets two {how} plans ({x.plan_id!r}, "
                                  f"{y.plan_id!r}) on overlapping dates")
+    for x in out:
+        own = [(y.valid_from, y.valid_to) for y in out if y.customer_id == x.customer_id and y.level > x.level]
+        for lo, hi in _uncovered(x.valid_from, x.valid_to, own):
+            _check_currencies(path, plans[x.plan_id], customers[x.customer_id], lo, hi)
     return out
+
+
+def _uncovered(lo: date, hi: date, covered: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The parts of [lo, hi] outside every span of ``covered`` (where a group's plan really applies
+    to a customer that also has plans of its own)."""
+    parts = [(lo, hi)]
+    for c_lo, c_hi in covered:
+        nxt = []
+        for p_lo, p_hi in parts:
+            if c_hi < p_lo or c_lo > p_hi:
+                nxt.append((p_lo, p_hi))
+                continue
+            if c_lo > p_lo:
+                nxt.append((p_lo, c_lo - timedelta(days=1)))
+            if c_hi < p_hi:
+                nxt.append((c_hi + timedelta(days=1), p_hi))
+        parts = nxt
+    return parts
 
 
 def _check_currencies(path: Path, plan: Plan, customer: Customer, lo: date, hi: date) -> None:
