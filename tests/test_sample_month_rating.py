@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from billing_lib.customers import assign_customers, load_account_mappings, load_customers, register_account_map
+from billing_lib.customers import (
+    assign_customers,
+    load_account_mappings,
+    load_customers,
+    register_account_map,
+)
 from billing_lib.importers import import_reports, report_files
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
