@@ -25,17 +25,15 @@ plans:
       - {id: pass, kind: pass_through, match: {vendor: vmware}}
       - {id: lab, kind: exclude, reason: lab, match: {customer: C2}}
       - {id: min, kind: minimum_fee, amount: "40", currency: EUR}
+  - id: q
+    rules:
+      - {id: all, kind: markup, percent: 3}
 assignments:
   - {plan: p, group: smb}
   - {plan: q, customer: C3}
-  - id: q
-""".replace("  - id: q\n", "")
-PLANS = PLANS.replace("assignments:", """  - id: q
-    rules:
-      - {id: all, kind: markup, percent: 3}
-assignments:""")
+"""
 
-money = st.decimals(min_value=Decimal("-1000"), max_value=Decimal("100000"), places=12, allow_nan=False,
+money = st.decimals(min_value=Decimal(-1000), max_value=Decimal(100000), places=12, allow_nan=False,
                     allow_infinity=False).map(lambda d: d.normalize() if d else Decimal(0))
 quantity = st.one_of(st.none(), st.decimals(min_value=0, max_value=500, places=4))
 accounts = {"aws": ["111", "222", "333", "999"], "microsoft": ["tenant-1", "tenant-2", "tenant-3", "tenant-x"],
