@@ -145,6 +145,8 @@ def _stage_available(name: str) -> bool:
 
 def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: str) -> dict[str, Any]:
     """Run the billing run on ``data``'s reports of ``kind``; stage times (s) and peak RSS after each."""
+    import duckdb
+
     from billing_lib import run as billing
     from billing_lib.customers import load_account_mappings, load_customers
     from billing_lib.store import open_store
@@ -192,14 +194,20 @@ def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: 
         result["stages"][name] = time.perf_counter() - t0
         result["peak_mb"][name] = _peak_mb()
     result["whole_run"] = time.perf_counter() - t_run
-    result["lines"] = con.execute("SELECT count(*) FROM lines").fetchone()[0]
+    result["lines"] = con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
     result["rated"] = rating
     if rating:
         t0 = time.perf_counter()
-        charts_step(con)
-        result["stages"]["charts"] = time.perf_counter() - t0
-        result["peak_mb"]["charts"] = _peak_mb()
-        result["stages"]["what-if"], result["what_if_lines"] = what_if_step(con)
+        try:
+            charts_step(con)
+            result["stages"]["charts"] = time.perf_counter() - t0
+            result["peak_mb"]["charts"] = _peak_mb()
+        except duckdb.Error as exc:  # a failing stage is reported, the rest still measured
+            result["failed"] = {"charts": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        try:
+            result["stages"]["what-if"], result["what_if_lines"] = what_if_step(con, result.setdefault("failed", {}))
+        except duckdb.Error as exc:
+            result.setdefault("failed", {})["what-if"] = f"{type(exc).__name__}: {str(exc)[:300]}"
         result["peak_mb"]["what-if"] = _peak_mb()
     else:
         result["missing"] += ["charts", "what-if"]
@@ -213,19 +221,24 @@ def charts_step(con: Any) -> None:
     """The insight charts of the billing run notebook, summarised in DuckDB (not over a DataFrame
     of every rated line, which at 10M lines would not fit the memory target)."""
     from billing_lib import charts
+    from billing_lib.store import frame
 
-    cube = con.sql("""SELECT period, customer_id, vendor, product_group, service, currency,
-                             sum(cost) AS cost, sum(amount) AS amount
-                      FROM rated_lines GROUP BY ALL""").to_arrow_table()
+    # one row per (period, customer, vendor, product, service, currency): the charts' sums over it
+    # equal their sums over every line; handed over as the DataFrame (exact Decimals) they expect
+    cube = frame(con, """SELECT period, customer_id, vendor, product_group, service, currency,
+                                sum(cost) AS cost, sum(amount) AS amount
+                         FROM rated_lines GROUP BY ALL""")
     charts.cost_revenue_scatter(charts.summarise(cube, ["customer"]))
     charts.margin_bars(charts.summarise(cube, ["vendor"]), "vendor")
     charts.margin_bars(charts.summarise(cube, ["product"]), "product")
 
 
-def what_if_step(con: Any) -> tuple[float, int]:
+def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     """The what-if of the margin analysis for the customer with the most rated lines: its lines
     re-priced at another markup in DuckDB (``rating.reprice_customer``, minimum fees recomputed)
     and compared with its current margin. Returns (seconds, lines re-priced)."""
+    import duckdb
+
     from billing_lib import rating, widgets
     from billing_lib.store import frame
 
@@ -234,9 +247,17 @@ def what_if_step(con: Any) -> tuple[float, int]:
     markup = Decimal(15)
     t0 = time.perf_counter()
     repriced = rating.reprice_customer(con, customer, markup)
-    current = frame(con, "SELECT * FROM rated_lines WHERE customer_id = ?", [customer])
-    widgets.describe_change(widgets.compare_margins(current, repriced), markup)
-    return time.perf_counter() - t0, n
+    margin = sum(repriced["amount"]) - sum(repriced["cost"])  # exact Decimals
+    seconds = time.perf_counter() - t0
+    assert margin is not None
+    # the margin explorer's comparison (charts.summarise) on top, when it works on these amounts
+    try:
+        current = frame(con, "SELECT * FROM rated_lines WHERE customer_id = ?", [customer])
+        widgets.describe_change(widgets.compare_margins(current, repriced), markup)
+        seconds = time.perf_counter() - t0
+    except duckdb.Error as exc:
+        failures["what-if comparison"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return seconds, n
 
 
 def _our_totals(con: Any, rated: bool) -> dict[str, list]:
@@ -325,6 +346,7 @@ def run_one(size: str, kind: str, memory_limit: str, store: str) -> dict[str, An
             "peak_mb_after": ours["peak_mb"], "missing": ours["missing"], "whole_run": ours["whole_run"],
             "peak_mb": ours["peak_mb_total"], "reference_s": ref["seconds"], "reference_peak_mb": ref["peak_mb"],
             "core_s": core, "ratio": core / ref["seconds"], "totals_equal": not diffs,
+            "failed": ours.get("failed", {}), "what_if_lines": ours.get("what_if_lines"),
             "customers_compared": len(ref["totals"]), "differences": diffs[:10]}
 
 
@@ -336,7 +358,8 @@ def table(results: list[dict[str, Any]]) -> str:
     head = ["size", "input", *STAGE_COLUMNS, "whole run", "peak MB", "reference", "ratio", "totals"]
     rows = []
     for r in results:
-        stages = [f"{r['stages'][s]:.2f}" if s in r["stages"] else "n/a" for s in STAGE_COLUMNS]
+        stages = [f"{r['stages'][s]:.2f}" if s in r["stages"] else "FAILED" if s in r.get("failed", {}) else "n/a"
+                  for s in STAGE_COLUMNS]
         rows.append([r["size"], r["input"], *stages, f"{r['whole_run']:.2f}", f"{r['peak_mb']:.0f}",
                      f"{r['reference_s']:.2f}", f"{r['ratio']:.2f}", "equal" if r["totals_equal"] else "DIFFER"])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
@@ -385,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if r["missing"]:
             print(f"{r['size']} {r['input']}: stages not available yet: {', '.join(r['missing'])}")
+        for stage, error in r["failed"].items():
+            print(f"{r['size']} {r['input']}: stage {stage} FAILED: {error}")
+        if r.get("what_if_lines"):
+            print(f"{r['size']} {r['input']}: what-if re-priced {r['what_if_lines']} lines of the largest customer")
         for d in r["differences"]:
             print(f"{r['size']} {r['input']}: DIFFERENCE {d}")
     (DATA / "results.json").write_text(json.dumps({"machine": info, "memory_limit": args.memory_limit,
