@@ -2,6 +2,7 @@
 totals checked by hand, every rule kind in use, conservation, and a parameters change that changes
 the result with no code change."""
 
+import re
 import shutil
 from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
@@ -147,3 +148,43 @@ def test_a_markup_change_in_a_parameters_copy_changes_the_invoice(tmp_path, samp
     assert cents(after["C001"] - before["C001"]) == cents(D("1668.993883872") * USD_EUR_16_31 * D("0.08")) == D("122.66")
     assert cents(after["C006"] - before["C006"]) == cents(D("70.8688516128") * USD_EUR_16_31 * D("0.08")) == D("5.21")
     assert {c: after[c] for c in after if c not in ("C001", "C006")} == {c: before[c] for c in before if c not in ("C001", "C006")}
+
+
+def recipes() -> dict[str, tuple[str, list[dict]]]:
+    """The YAML recipes of docs/pricing.md: name -> (plan, rules)."""
+    import yaml
+
+    text = (ROOT / "docs" / "pricing.md").read_text(encoding="utf-8")
+    found = re.findall(r"<!-- recipe: ([\w-]+), plan: ([\w-]+) -->\n```yaml\n(.*?)```", text, re.DOTALL)
+    return {name: (plan, yaml.safe_load(body)) for name, plan, body in found}
+
+
+def apply_recipe(tmp_path: Path, plan_id: str, rules: list[dict]) -> Path:
+    import yaml
+
+    params = Path(shutil.copytree(PARAMETERS, tmp_path / "parameters"))
+    data = yaml.safe_load((params / "price_plans.yaml").read_text())
+    plan = next(p for p in data["plans"] if p["id"] == plan_id)
+    ids = {r["id"] for r in rules}
+    plan["rules"] = [r for r in plan["rules"] if r["id"] not in ids] + rules
+    (params / "price_plans.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return params
+
+
+def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
+    found = recipes()
+    assert set(found) == {"add-product", "markup-from-a-date", "customer-discount"}
+    before = totals(sample[0])
+    changes = {}
+    for name, (plan, rules) in found.items():
+        after = totals(rate_sample(apply_recipe(tmp_path / name, plan, rules))[0])
+        changes[name] = {c: cents(after[c] - before[c]) for c in before if after[c] != before[c]}
+    # Teams Premium for C006: 10 seats x 9.90 (one month) instead of list 94.00 x 1.03
+    assert changes["add-product"] == {"C006": cents(10 * D("9.90") - 94 * D("1.03"))} == {"C006": D("2.18")}
+    # AWS smb from 25 Oct at 14 % instead of 12 %: the lines charged 25-31 Oct of C001 and C006
+    aws_25_31 = dict(sample[0].execute(
+        """SELECT x_CustomerId, sum(BilledCost) FROM customer_lines WHERE x_Vendor = 'aws' AND ChargeCategory = 'Usage'
+           AND CAST(ChargePeriodStart AS DATE) >= DATE '2026-10-25' AND x_CustomerId IN ('C001', 'C006') GROUP BY 1""").fetchall())
+    assert changes["markup-from-a-date"] == {c: cents(v * USD_EUR_16_31 * D("0.02")) for c, v in aws_25_31.items()}
+    # C009's AWS (1-15 Oct) at 5 % instead of 15 %
+    assert changes["customer-discount"] == {"C009": cents(-D("971.812606452") * USD_EUR_1_15 * D("0.10"))} == {"C009": D("-89.55")}
