@@ -190,3 +190,22 @@ def test_daily_rated_usage_is_not_mistaken_for_another_format():
     for path, name in ((USAGE, "ms_daily_rated_usage"), (INVOICE, "ms_invoice_reconciliation")):
         with open_sources(path) as (src,):
             assert detect_format(src).name == name
+
+
+def test_metered_rows_and_spelled_out_charge_types(tmp_path):
+    """An Azure plan row in the invoice file (a MeterDescription, no reservation) is Usage; a
+    charge type written with a space is recognised like Microsoft's camel case."""
+    with open(INVOICE, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    meter = dict(rows[0], ChargeType="new", MeterDescription="Virtual Machines - D2s v5", BillingFrequency="",
+                 Subtotal="12.34", Total="12.34", UnitType="1 Hour")
+    cancel = dict(next(r for r in rows if r["ChargeType"] == "cancelImmediate"), ChargeType="Cancel Immediate")
+    path = tmp_path / "mixed.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, header, lineterminator="\n")
+        w.writeheader()
+        w.writerows([meter, cancel])
+    con, _ = _import(path)
+    got = con.execute("SELECT x_VendorChargeType, ChargeCategory, ChargeFrequency FROM lines ORDER BY x_SourceRow").fetchall()
+    assert got == [("new", "Usage", "Usage-Based"), ("Cancel Immediate", "Credit", "Recurring")]
