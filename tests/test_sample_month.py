@@ -188,3 +188,14 @@ def test_two_currencies_and_all_three_vendors(month):
     con, _ = month
     got = con.execute("SELECT x_Vendor, BillingCurrency, count(*) FROM lines GROUP BY ALL ORDER BY ALL").fetchall()
     assert [(v, c) for v, c, _ in got] == [("aws", "USD"), ("microsoft", "EUR"), ("vmware", "EUR")]
+
+
+def test_the_readme_shows_the_expected_control_totals():
+    """samples/README.md states each file's rows and cost; they must be the expected figures."""
+    readme = (ROOT / "samples" / "README.md").read_text(encoding="utf-8")
+    expected = json.loads((EXPECTED / "sample-2026-10.json").read_text(encoding="utf-8"))
+    for name, totals in expected.items():
+        (cost,) = totals["cost_per_currency"].values()
+        shown = f"{D(cost).normalize():,f}"
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}`"))
+        assert f"| {totals['rows']} | {shown} |" in row, (name, shown)
