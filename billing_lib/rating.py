@@ -235,15 +235,20 @@ def _resolve_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
     """``_rkey``: one row per distinct line key with its plan, winning rule, action, pricing and
     exchange rate; raises ParameterError for keys without plan, rule or rate."""
     scope = " AND ".join(f"(r.m_{k} IS NULL OR r.m_{k} = k.{k})" for k in (*_KEY_COLUMNS, "customer"))
+    used = _used_scope(pricing)
+    _calendar(con, pricing)
+    key_cols = ",\n                 ".join(
+        f"l.{_SCOPE_TO_LINE[k]} AS {k}" if k in used else f"CAST(NULL AS VARCHAR) AS {k}"
+        for k in _KEY_COLUMNS if k not in ("vendor", "charge_category"))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _rk AS
         SELECT row_number() OVER () AS key_id, * FROM (
-          SELECT x_CustomerId AS customer, x_Vendor AS vendor, ProviderName AS provider,
-                 PublisherName AS publisher, ServiceName AS service, SkuId AS sku,
-                 ChargeCategory AS charge_category, x_VendorChargeType AS charge_type,
-                 BillingCurrency AS vendor_currency, CAST(ChargePeriodStart AS DATE) AS charge_date,
+          SELECT l.x_CustomerId AS customer, l.x_Vendor AS vendor, l.ChargeCategory AS charge_category,
+                 {key_cols},
+                 l.BillingCurrency AS vendor_currency, c.segment, min(c.day) AS charge_date,
                  count(*) AS lines
-          FROM customer_lines WHERE x_CustomerId IS NOT NULL GROUP BY ALL);
+          FROM customer_lines l JOIN _cal c ON c.day = CAST(l.ChargePeriodStart AS DATE)
+          WHERE l.x_CustomerId IS NOT NULL GROUP BY ALL);
         CREATE OR REPLACE TEMP TABLE _rkp AS
         SELECT k.*, a.plan_id FROM _rk k LEFT JOIN _pr_assign a
           ON a.customer_id = k.customer AND k.charge_date BETWEEN a.valid_from AND a.valid_to
@@ -286,8 +291,9 @@ def _resolve_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
             raise ParameterError(pricing.plans_path, "assignments",
                                  f"customer {customer!r} has lines charged on {day} but no price plan is "
                                  "assigned to it (or its group) on that date")
-        shown = "; ".join(f"{b[4]}/{b[5]}/{b[6]}/{b[7]} {b[8]} {b[9] or ''} on {b[2]} ({b[10]} lines)"
-                          for b in bad if b[0] == "no rule")
+        names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type")
+        shown = "; ".join(", ".join(f"{n} {v!r}" for n, v in zip(names, b[4:10], strict=True) if v is not None)
+                          + f" on {b[2]} ({b[10]} lines)" for b in bad if b[0] == "no rule")
         raise ParameterError(pricing.plans_path, f"plans[id={plan}]",
                              f"no rule matches these lines of customer {customer!r}: {shown}; add a rule "
                              "(an empty match catches every line)")
@@ -297,72 +303,122 @@ def _resolve_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
         raise missing_rate_error(pricing.fx.path, missing[0], missing[1], missing[2])
 
 
-def _key_join(line: str = "l", key: str = "k") -> str:
-    """Join condition of a customer line to its key (NULL-safe on the optional columns)."""
-    conds = [f"{line}.x_CustomerId = {key}.customer",
-             f"CAST({line}.ChargePeriodStart AS DATE) = {key}.charge_date",
-             f"{line}.BillingCurrency = {key}.vendor_currency"]
-    conds += [f"{line}.{col} IS NOT DISTINCT FROM {key}.{k}" for k, col in _SCOPE_TO_LINE.items()]
+def _key_join(used: list[str], line: str = "l", key: str = "k") -> str:
+    """Join condition of a customer line (joined to ``_cal c``) to its key: the columns the rules
+    use and the date segment (NULL-safe on the optional columns)."""
+    conds = [f"{line}.x_CustomerId = {key}.customer", f"c.segment = {key}.segment",
+             f"{line}.BillingCurrency = {key}.vendor_currency", f"{line}.x_Vendor = {key}.vendor",
+             f"{line}.ChargeCategory = {key}.charge_category"]
+    conds += [f"{line}.{_SCOPE_TO_LINE[k]} IS NOT DISTINCT FROM {key}.{k}" for k in used]
     return " AND ".join(conds)
+
+
+def _lines_with_keys(key_table: str, used: list[str]) -> str:
+    """FROM clause: customer lines with their date segment and their key in ``key_table``."""
+    return (f"customer_lines l JOIN _cal c ON c.day = CAST(l.ChargePeriodStart AS DATE) "
+            f"JOIN {key_table} k ON {_key_join(used)}")
+
+
+def _used_scope(pricing: Pricing) -> list[str]:
+    """The optional scope fields some pricing rule matches on: only these are part of a line's key
+    (fewer keys: one per customer, vendor, category, currency and date segment in the common case)."""
+    used = {f for plan in pricing.plans.values() for r in plan.rules if not isinstance(r, MinimumFeeRule)
+            for f in r.match.fields()}
+    return [k for k in _KEY_COLUMNS if k in used and k not in ("vendor", "charge_category")]
+
+
+def _calendar(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
+    """``_cal(day, segment)``: each charge date of the lines and the segment it falls in. Segments
+    are cut where any plan, rule, assignment or exchange rate starts or ends, so all days of one
+    segment are priced alike and a key needs the segment, not the day."""
+    cuts: set[date] = set()
+
+    def add(lo: date | None, hi: date | None) -> None:
+        if lo is not None and lo > date(1, 1, 1):
+            cuts.add(lo)
+        if hi is not None and hi < date(9999, 12, 31):
+            cuts.add(hi + timedelta(days=1))
+
+    for plan in pricing.plans.values():
+        add(plan.valid_from, plan.valid_to)
+        for r in plan.rules:
+            add(r.valid_from, r.valid_to)
+    for a in pricing.assignments:
+        add(a.valid_from, a.valid_to)
+    for fx in pricing.fx.rates:
+        add(fx.valid_from, fx.valid_to)
+    _put(con, "_cuts", {"cut": ("DATE", sorted(cuts))})
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _cal AS
+        SELECT d.day, CAST(COALESCE(max(x.cut), DATE '0001-01-01') AS DATE) AS segment
+        FROM (SELECT DISTINCT CAST(ChargePeriodStart AS DATE) AS day FROM customer_lines) d
+        LEFT JOIN _cuts x ON x.cut <= d.day GROUP BY d.day""")
 
 
 # -- the tables ----------------------------------------------------------------------------------
 
 
 def _create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str) -> None:
+    used = _used_scope(pricing)
     con.execute("CREATE OR REPLACE TEMP TABLE _rkey_rate AS SELECT * FROM _rkey WHERE action = 'rate'")
     no_list = _one(con, f"""
-        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow FROM customer_lines l JOIN _rkey_rate k ON {_key_join()}
+        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow FROM {_lines_with_keys('_rkey_rate', used)}
         WHERE k.pricing = 'list_price' AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL) AND l.ListCost IS NULL
         LIMIT 1""")
     if no_list:
         raise ParameterError(pricing.plans_path, pricing.rule_entry(no_list[0], no_list[1]),
                              f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
                              "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match")
-    vendor_cost = f"CAST(CASE WHEN k.basis = 'EffectiveCost' AND k.pricing <> 'pass_on' THEN COALESCE(l.EffectiveCost, l.BilledCost) ELSE l.BilledCost END AS {DEC})"
-    cost = f"CAST({vendor_cost} * k.fx_rate AS {DEC})"
+    # Layered so that each product is computed once per line (every rescale to 12 places is a
+    # 128-bit division, the dominant cost on millions of lines): vendor cost -> cost -> amount
+    # -> unit price.
+    vendor_cost = ("CASE WHEN k.basis = 'EffectiveCost' AND k.pricing <> 'pass_on' "
+                   "THEN COALESCE(l.EffectiveCost, l.BilledCost) ELSE l.BilledCost END")
     # The vendor's list cost of the line (prorated and signed as the vendor did), else unit x quantity
-    list_cost = f"COALESCE(l.ListCost, CAST(l.ListUnitPrice * l.PricingQuantity AS {DEC}))"
-    fixed = f"CAST(k.price * COALESCE(l.PricingQuantity, 0) AS {DEC})"
-    seconds = "date_diff('second', l.ChargePeriodStart, l.ChargePeriodEnd)"
-    month_seconds = "(86400 * day(last_day(l.ChargePeriodStart)))"
-    months = "CAST(date_diff('month', l.ChargePeriodStart, l.ChargePeriodEnd) AS INTEGER)"
+    list_cost = f"COALESCE(ListCost, CAST(ListUnitPrice * PricingQuantity AS {DEC}))"
+    fixed = f"CAST(price * COALESCE(PricingQuantity, 0) AS {DEC})"
+    seconds = "date_diff('second', ChargePeriodStart, ChargePeriodEnd)"
+    month_seconds = "(86400 * day(last_day(ChargePeriodStart)))"
+    months = "CAST(date_diff('month', ChargePeriodStart, ChargePeriodEnd) AS INTEGER)"
     # A vendor refund of seats (Microsoft removeQuantity, cancelImmediate) has a positive quantity
     # and a negative cost: the seat price follows the cost's sign.
-    refund_sign = "(CASE WHEN l.BilledCost < 0 AND l.PricingQuantity > 0 THEN -1 ELSE 1 END)"
-    amount = f"""CASE k.pricing
-        WHEN 'markup' THEN CAST({cost} * k.factor AS {DEC})
-        WHEN 'list_price' THEN CAST(CAST({list_cost} * k.factor AS {DEC}) * k.fx_rate AS {DEC})
+    refund_sign = "(CASE WHEN billed_cost < 0 AND PricingQuantity > 0 THEN -1 ELSE 1 END)"
+    amount = f"""CASE pricing
+        WHEN 'markup' THEN CAST(cost * factor AS {DEC})
+        WHEN 'list_price' THEN CAST(CAST({list_cost} * factor AS {DEC}) * fx_rate AS {DEC})
         WHEN 'fixed_price' THEN {refund_sign} * CASE
-            WHEN NOT k.prorate OR l.ChargePeriodEnd IS NULL THEN {fixed}
-            WHEN {months} >= 1 AND l.ChargePeriodStart + to_months({months}) = l.ChargePeriodEnd
+            WHEN NOT prorate OR ChargePeriodEnd IS NULL THEN {fixed}
+            WHEN {months} >= 1 AND ChargePeriodStart + to_months({months}) = ChargePeriodEnd
               THEN {fixed} * {months}
             ELSE _xdiv({fixed} * {seconds}, {month_seconds}) END
         WHEN 'tiered' THEN NULL WHEN 'volume' THEN NULL
-        ELSE {cost} END"""
+        ELSE cost END"""
     counted = "k.pricing IN ('fixed_price', 'tiered', 'volume')"
-    quantity = f"CAST(CASE WHEN {counted} THEN COALESCE(l.PricingQuantity, 0) ELSE COALESCE(NULLIF(l.PricingQuantity, 0), 1) END AS {DEC})"
+    quantity = (f"CAST(CASE WHEN {counted} THEN COALESCE(l.PricingQuantity, 0) "
+                f"ELSE COALESCE(NULLIF(l.PricingQuantity, 0), 1) END AS {DEC})")
     con.execute(f"""
         CREATE OR REPLACE TABLE rated_lines AS
         SELECT customer_id, period, charge_date, line_kind, vendor, provider, publisher, service, sku,
                charge_category, subscription, tags, product_group, description, quantity, unit,
-               CASE WHEN amount IS NULL THEN NULL WHEN quantity = 0 THEN COALESCE(price, CAST(0 AS {DEC}))
-                    ELSE _xdiv(amount, quantity) END AS unit_price,
+               CASE WHEN amount IS NULL THEN NULL WHEN quantity = 1 THEN amount
+                    WHEN quantity = 0 THEN COALESCE(price, CAST(0 AS {DEC})) ELSE _xdiv(amount, quantity) END AS unit_price,
                amount, cost, vendor_cost, billed_cost, vendor_currency, fx_rate, currency, plan_id, rule_id,
                source_file, source_row, vendor_line_id, pricing, ChargePeriodStart AS charge_start
-        FROM (
-          SELECT l.x_CustomerId AS customer_id, CAST(? AS VARCHAR) AS period, k.charge_date,
-                 'vendor' AS line_kind, l.x_Vendor AS vendor, l.ProviderName AS provider,
-                 l.PublisherName AS publisher, l.ServiceName AS service, l.SkuId AS sku,
-                 l.ChargeCategory AS charge_category, COALESCE(l.ResourceId, l.SubAccountId) AS subscription,
-                 l.Tags AS tags, COALESCE(k.rule_product_group, l.x_Vendor) AS product_group,
-                 COALESCE(k.rule_description, l.ChargeDescription, l.ServiceName, l.SkuId, l.ChargeCategory) AS description,
-                 {quantity} AS quantity, l.PricingUnit AS unit, {amount} AS amount, {cost} AS cost,
-                 {vendor_cost} AS vendor_cost, l.BilledCost AS billed_cost, l.BillingCurrency AS vendor_currency,
-                 k.fx_rate, k.currency, k.plan_id, k.rule_id, l.x_SourceFile AS source_file,
-                 l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing, k.price,
-                 l.ChargePeriodStart
-          FROM customer_lines l JOIN _rkey_rate k ON {_key_join()})
+        FROM (SELECT *, {amount} AS amount FROM (
+          SELECT *, CASE WHEN fx_rate = 1 THEN vendor_cost ELSE CAST(vendor_cost * fx_rate AS {DEC}) END AS cost
+          FROM (
+            SELECT l.x_CustomerId AS customer_id, CAST(? AS VARCHAR) AS period, c.day AS charge_date,
+                   'vendor' AS line_kind, l.x_Vendor AS vendor, l.ProviderName AS provider,
+                   l.PublisherName AS publisher, l.ServiceName AS service, l.SkuId AS sku,
+                   l.ChargeCategory AS charge_category, COALESCE(l.ResourceId, l.SubAccountId) AS subscription,
+                   l.Tags AS tags, COALESCE(k.rule_product_group, l.x_Vendor) AS product_group,
+                   COALESCE(k.rule_description, l.ChargeDescription, l.ServiceName, l.SkuId, l.ChargeCategory) AS description,
+                   {quantity} AS quantity, l.PricingUnit AS unit, {vendor_cost} AS vendor_cost,
+                   l.BilledCost AS billed_cost, l.BillingCurrency AS vendor_currency,
+                   k.fx_rate, k.currency, k.plan_id, k.rule_id, l.x_SourceFile AS source_file,
+                   l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing, k.price, k.factor,
+                   k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd, l.PricingQuantity, l.ListCost, l.ListUnitPrice
+            FROM {_lines_with_keys('_rkey_rate', used)})))
     """, [period])
     _price_tiers(con)
     con.execute("ALTER TABLE rated_lines DROP COLUMN pricing")
@@ -400,13 +456,14 @@ def _price_tiers(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def _create_excluded_unmapped(con: duckdb.DuckDBPyConnection) -> None:
+def _create_excluded_unmapped(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
+    used = _used_scope(pricing)
     con.execute(f"""
         CREATE OR REPLACE TABLE excluded_lines AS
         SELECT l.*, k.excluded_reason AS reason,
                CASE WHEN k.charge_category <> 'Tax' THEN k.plan_id END AS plan_id,
                CASE WHEN k.charge_category <> 'Tax' THEN k.rule_id END AS rule_id
-        FROM customer_lines l JOIN (SELECT * FROM _rkey WHERE action = 'exclude') k ON {_key_join()};
+        FROM {_lines_with_keys("(SELECT * FROM _rkey WHERE action = 'exclude')", used)};
         CREATE OR REPLACE TABLE unmapped_lines AS SELECT * FROM customer_lines WHERE x_CustomerId IS NULL;
     """)
 
@@ -535,7 +592,7 @@ def rate_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, customers: dict
     register_pricing(con, pricing, customers)
     _resolve_keys(con, pricing)
     _create_vendor_rated(con, pricing, period)
-    _create_excluded_unmapped(con)
+    _create_excluded_unmapped(con, pricing)
     _insert_rows(con, "rated_lines", _custom_rows(pricing, period, first, last))
     con.execute(f"INSERT INTO rated_lines {_minimum_sql('rated_lines', last)}")
     report = RatingReport(period)

@@ -217,7 +217,7 @@ def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tm
                                              r"2026-10-01 but no price plan"):
         rate(tmp_path / "a", plan("{id: all, kind: pass_through}"), [line(SubAccountId="333")])
     with pytest.raises(ParameterError, match=r"price_plans.yaml, entry plans\[id=p\]: no rule matches these lines of "
-                                             r"customer 'C1': microsoft/Microsoft/Amazon EC2/EC2-1 Usage"):
+                                             r"customer 'C1': vendor 'microsoft', charge_category 'Usage' on 2026-10-01 \(1 lines\)"):
         rate(tmp_path / "b", plan("{id: aws, kind: pass_through, match: {vendor: aws}}"), [line(**MS)])
     with pytest.raises(ParameterError, match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=ms\]: the rule prices by the "
                                              r"vendor's list price, but test.csv row 2 has none"):
