@@ -649,8 +649,8 @@ def ms_usage_rows(rng: random.Random) -> list[dict[str, str]]:
 
 VMWARE_FILE = "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
 VMWARE_COLUMNS = [
-    "Month", "Usage Meter", "Customer Label", "Customer Country", "Product", "Billing Unit",
-    "Billable Units", "Points per Unit", "Billable Points", "Price per Point", "Currency",
+    "Month", "Usage Meter", "Customer Label", "Customer Country", "Product", "Unit of Measure",
+    "Units to be Reported", "Points per Unit", "Billable Points", "Price per Point", "Currency",
 ]
 #: the price per point in Northwind's VCPP rental contract with its aggregator (EUR)
 VMWARE_PRICE_PER_POINT = D("0.8640")
@@ -690,8 +690,8 @@ def vmware_rows() -> list[dict[str, str]]:
         for product, unit, units, per_unit in products:
             rows.append({
                 "Month": PERIOD, "Usage Meter": "um-utr-01.northwind-cloud.example", "Customer Label": label,
-                "Customer Country": country, "Product": product, "Billing Unit": unit,
-                "Billable Units": f"{units}", "Points per Unit": f"{per_unit}",
+                "Customer Country": country, "Product": product, "Unit of Measure": unit,
+                "Units to be Reported": f"{units}", "Points per Unit": f"{per_unit}",
                 "Billable Points": f"{(units * per_unit).normalize():f}",
                 "Price per Point": f"{VMWARE_PRICE_PER_POINT}", "Currency": "EUR",
             })
