@@ -1,0 +1,516 @@
+"""Invoices: one per customer per period, combining every vendor, from ``rated_lines``.
+
+Rounding (docs/rounding.md), exactly so and nowhere else:
+
+1. rated lines are unrounded ``DECIMAL(38,12)``;
+2. an invoice line is the exact sum of the rated lines of one group (the customer's
+   ``line_grouping`` within one product group), rounded half-up to cents (``round_money``);
+3. VAT per rate = rate x (sum of the rounded lines of that rate), rounded half-up;
+4. net, VAT and gross totals are sums of rounded figures only.
+
+The same ``Invoice`` objects feed the workbooks, the ledger and ``invoice_summary.csv``, so all
+three show the same cents. Everything a user can get wrong (a customer without address, a product
+group without ledger accounts, an unknown VAT rule) is checked before a number is reserved or a
+file is written.
+
+A month whose credits exceed its charges gives an invoice with a negative total (a credit balance
+in the customer's favour). It stays an invoice of that period in the invoice series: it is not a
+correction of an earlier invoice, which is what credit notes (``credit_note``) are for.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import duckdb
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from billing_lib.customers import Customer, pydantic_problem
+from billing_lib.errors import ControlTotalError, ParameterError
+from billing_lib.money import ZERO, round_money
+from billing_lib.numbering import Register
+from billing_lib.vat import CUSTOMERS_FILE, VatRules, load_vat_rules
+
+SELLER_FILE = "seller.yaml"
+PRODUCTS_FILE = "products.yaml"
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_TAG = re.compile(r"^[A-Za-z0-9_.:/ @+=-]{1,128}$")
+_GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publisher")
+SUMMARY_COLUMNS = ("customer_id", "invoice_number", "currency", "net_amount", "vat_amount", "gross_amount",
+                   "cost_amount", "margin_amount")
+
+
+# -- parameters: seller.yaml and products.yaml ---------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Payment(_Strict):
+    account_holder: str = Field(min_length=1)
+    iban: str
+    bic: str = Field(pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+    bank: str | None = None
+    instructions: str | None = None
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        """ISO 13616 check digits (mod 97 = 1), so a typo never reaches an invoice."""
+        iban = value.replace(" ", "").upper()
+        if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
+            raise ValueError("expected an IBAN such as NL91ABNA0417164300")
+        digits = "".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])
+        if int(digits) % 97 != 1:
+            raise ValueError("the IBAN's check digits are wrong")
+        return iban
+
+
+class Seller(_Strict):
+    """The reseller as its invoices show it (``parameters/seller.yaml``)."""
+
+    name: str = Field(min_length=1)
+    address: list[str] = Field(min_length=1)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    vat_number: str = Field(min_length=4)
+    chamber_of_commerce: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    invoice_series: str = Field(pattern=r"^[A-Z]{1,8}$")
+    credit_note_series: str = Field(pattern=r"^[A-Z]{1,8}$")
+    payment: Payment
+
+    @model_validator(mode="after")
+    def _series(self) -> Seller:
+        if self.invoice_series == self.credit_note_series:
+            raise ValueError("credit notes need their own series (credit_note_series)")
+        return self
+
+
+class Account(_Strict):
+    name: str = Field(min_length=1)
+    type: Literal["asset", "liability", "income", "expense"]
+
+
+class ProductGroup(_Strict):
+    heading: str = Field(min_length=1)
+    revenue_account: str
+    cost_account: str
+    order: int = 100
+
+
+class VendorAccounts(_Strict):
+    name: str = Field(min_length=1)
+    payable_account: str
+
+
+class Products(_Strict):
+    """Product groups (invoice heading, revenue and cost account), vendors (payable account) and
+    the chart of accounts (``parameters/products.yaml``)."""
+
+    accounts: dict[str, Account]
+    receivable_account: str
+    prepaid_account: str
+    vendors: dict[str, VendorAccounts]
+    product_groups: dict[str, ProductGroup]
+
+
+@dataclass(frozen=True)
+class Invoicing:
+    """Everything invoicing reads from ``parameters/`` besides the customers."""
+
+    seller: Seller
+    vat: VatRules
+    products: Products
+    folder: Path
+
+    def account(self, code: str) -> Account:
+        return self.products.accounts[code]
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _load_yaml(path: Path) -> object:
+    if not path.exists():
+        raise ParameterError(path, None, "file not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
+
+
+def _model(cls: type[_M], path: Path) -> _M:
+    data = _load_yaml(path)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_problem(path, exc, data) from exc
+
+
+def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = None) -> Invoicing:
+    """Seller, VAT rules and products from ``parameters/``, with every account they name checked
+    against the chart of accounts. ``customers`` is accepted for the run's call; customers are
+    checked against the VAT rules when they are invoiced (``build_invoices``)."""
+    folder = Path(parameters)
+    seller = _model(Seller, folder / SELLER_FILE)
+    vat = load_vat_rules(folder)
+    products = _model(Products, folder / PRODUCTS_FILE)
+    path = folder / PRODUCTS_FILE
+    known = products.accounts
+
+    def need(code: str, entry: str, kinds: tuple[str, ...], file: Path = path) -> None:
+        if code not in known:
+            raise ParameterError(file, entry, f"account {code!r} is not in products.yaml accounts")
+        if known[code].type not in kinds:
+            raise ParameterError(file, entry, f"account {code!r} is {known[code].type}; expected {' or '.join(kinds)}")
+
+    need(products.receivable_account, "receivable_account", ("asset",))
+    need(products.prepaid_account, "prepaid_account", ("asset", "liability"))
+    for key, group in products.product_groups.items():
+        need(group.revenue_account, f"product_groups.{key}.revenue_account", ("income",))
+        need(group.cost_account, f"product_groups.{key}.cost_account", ("expense",))
+    for key, vendor in products.vendors.items():
+        need(vendor.payable_account, f"vendors.{key}.payable_account", ("liability",))
+    for key, rule in vat.rules.items():
+        need(rule.vat_account, f"rules.{key}.vat_account", ("liability",), folder / "vat_rules.yaml")
+    return Invoicing(seller, vat, products, folder)
+
+
+# -- the invoice as data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Party:
+    """Seller or buyer as printed on the invoice."""
+
+    name: str
+    address: tuple[str, ...]
+    country: str
+    vat_number: str | None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One printed line: the rated lines of one group, summed exactly and rounded half-up.
+    ``quantity``/``unit``/``unit_price`` are given only when every rated line of the group has
+    the same unit (and, for the price, the same unit price)."""
+
+    product_group: str
+    heading: str
+    description: str
+    amount: Decimal
+    cost: Decimal
+    unrounded_amount: Decimal
+    vat_rate: Decimal
+    rated_lines: int
+    quantity: Decimal | None = None
+    unit: str | None = None
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class VatLine:
+    """VAT of one rate: ``amount`` = rate x ``base`` (the sum of the rounded lines), half-up."""
+
+    rate: Decimal
+    label: str
+    vat_code: str
+    base: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One invoice (or credit note) with its figures in the invoice currency, all rounded."""
+
+    number: str
+    kind: Literal["invoice", "credit_note"]
+    period: str
+    issue_date: date
+    due_date: date
+    supply_start: date
+    supply_end: date
+    currency: str
+    customer_id: str
+    buyer: Party
+    seller: Party
+    customer_reference: str | None
+    vat_rule: str
+    vat_mention: str | None
+    show_buyer_vat_number: bool
+    lines: tuple[InvoiceLine, ...]
+    vat: tuple[VatLine, ...]
+    net: Decimal
+    vat_total: Decimal
+    gross: Decimal
+    cost: Decimal
+    margin: Decimal
+    payment_terms_days: int
+    refers_to: str | None = None
+    note: str | None = None
+
+    @property
+    def credit_balance(self) -> bool:
+        """The total is negative: nothing to pay, the amount is in the customer's favour."""
+        return self.gross < 0
+
+    def subtotals(self) -> list[tuple[str, str, Decimal]]:
+        """(product group, heading, sum of its rounded lines) in the order printed."""
+        out: dict[str, tuple[str, Decimal]] = {}
+        for line in self.lines:
+            heading, total = out.get(line.product_group, (line.heading, ZERO))
+            out[line.product_group] = (heading, total + line.amount)
+        return [(g, h, t) for g, (h, t) in out.items()]
+
+
+# -- building ----------------------------------------------------------------------------------
+
+
+def check_period(period: str) -> tuple[date, date]:
+    """First and last day of ``YYYY-MM``."""
+    m = _PERIOD.match(period or "")
+    if not m:
+        raise ParameterError("run parameters", "period", f"expected YYYY-MM; got {period!r}")
+    first = date(int(m[1]), int(m[2]), 1)
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def _label_sql(grouping: tuple[str, ...], customer: Customer) -> str:
+    """SQL text of an invoice line's description for one ``line_grouping`` (over ``rated_lines``
+    joined with ``vendor_name`` and ``vendors_in_group``): the grouping's values joined with ' / ';
+    the vendor (by its name in products.yaml) only where the product group's section mixes
+    vendors or the grouping has nothing else. Custom lines (fees, credits, minimum top-ups) always
+    show their own description."""
+    parts = []
+    for key in grouping:
+        if key.startswith("tag:"):
+            tag = key[4:]
+            if not _TAG.match(tag):
+                raise ParameterError(CUSTOMERS_FILE, f"customers[id={customer.id}].line_grouping",
+                                     f"expected tag:<key> with letters, digits and _.:/ -; got {key!r}")
+            path = "$.\"" + tag.replace("'", "''").replace('"', '\\"') + "\""
+            parts.append(f"COALESCE(json_extract_string(tags, '{path}'), '(no {tag.replace(chr(39), chr(39) * 2)})')")
+        elif key == "vendor":
+            continue
+        elif key in _GROUP_COLUMNS:
+            parts.append(f"COALESCE({key}, description)")
+        else:
+            raise ParameterError(CUSTOMERS_FILE, f"customers[id={customer.id}].line_grouping",
+                                 f"expected vendor, service, subscription, sku, provider, publisher or tag:<key>; "
+                                 f"got {key!r}")
+    rest = "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else None
+    if rest is None:
+        label = "vendor_name" if "vendor" in grouping else "description"
+    elif "vendor" in grouping:
+        label = f"CASE WHEN vendors_in_group > 1 THEN concat_ws(' / ', vendor_name, {rest}) ELSE {rest} END"
+    else:
+        label = rest
+    return f"CASE WHEN line_kind = 'vendor' THEN {label} ELSE COALESCE(description, line_kind) END"
+
+
+def labelled_lines(customers: dict[str, Customer], invoicing: Invoicing, period: str,
+                   ids: list[str]) -> tuple[str, list[object]]:
+    """SQL (and its parameters) of ``period``'s rated lines of customers ``ids`` with the column
+    ``invoice_line``: the description of the invoice line each rated line is summed into. The
+    invoices group by it and the workbooks' usage sheets show it, so both always agree."""
+    names = " ".join(f"WHEN '{v.replace(chr(39), chr(39) * 2)}' THEN '{n.name.replace(chr(39), chr(39) * 2)}'"
+                     for v, n in invoicing.products.vendors.items())
+    vendor_name = f"CASE r.vendor {names} ELSE r.vendor END" if names else "r.vendor"
+    by_grouping: dict[tuple[str, ...], list[str]] = {}
+    for cid in ids:
+        by_grouping.setdefault(tuple(customers[cid].line_grouping), []).append(cid)
+    selects, params = [], []
+    for grouping, members in by_grouping.items():
+        label = _label_sql(grouping, customers[members[0]])
+        selects.append(f"""
+            SELECT *, {label} AS invoice_line FROM (
+              SELECT r.*, {vendor_name} AS vendor_name,
+                     count(DISTINCT r.vendor) OVER (PARTITION BY r.customer_id, r.product_group) AS vendors_in_group
+              FROM rated_lines r WHERE r.period = ? AND list_contains(?, r.customer_id))""")
+        params += [period, members]
+    return " UNION ALL BY NAME ".join(selects), params
+
+
+def _problems(con: duckdb.DuckDBPyConnection, period: str, customers: dict[str, Customer],
+              invoicing: Invoicing) -> list[str]:
+    """Everything that stops invoicing ``period``, each naming the file and entry (collected, so
+    one run shows them all)."""
+    out: list[str] = []
+    groups = invoicing.products.product_groups
+    for group, count, customer in con.execute(
+            "SELECT product_group, count(*), min(customer_id) FROM rated_lines WHERE period = ? "
+            "GROUP BY ALL ORDER BY 1 NULLS FIRST", [period]).fetchall():
+        if group not in groups:
+            out.append(f"{invoicing.folder / PRODUCTS_FILE}, product_groups: no entry {group!r} (heading, revenue and "
+                       f"cost account) for {count} rated lines, e.g. of customer {customer}; known: {sorted(groups)}")
+    for customer_id, currencies, nulls in con.execute(
+            "SELECT customer_id, list(DISTINCT currency ORDER BY currency), count(*) FILTER (WHERE amount IS NULL) "
+            "FROM rated_lines WHERE period = ? GROUP BY ALL ORDER BY 1 NULLS FIRST", [period]).fetchall():
+        customer = customers.get(customer_id) if customer_id is not None else None
+        entry = f"{CUSTOMERS_FILE}, customers[id={customer_id}]"
+        if customer is None:
+            out.append(f"{entry}: rated lines for a customer that is not in customers.yaml")
+            continue
+        if nulls:
+            out.append(f"rated_lines of {customer_id}: {nulls} lines without an amount (rating left them unpriced)")
+        if currencies != [customer.invoice_currency]:
+            out.append(f"{entry}.invoice_currency: is {customer.invoice_currency} but its rated lines are in {currencies}")
+        if not customer.name.strip():
+            out.append(f"{entry}.name: an invoice needs the customer's name")
+        if not [a for a in customer.address if a.strip()]:
+            out.append(f"{entry}.address: an invoice needs the customer's address")
+        try:
+            invoicing.vat.rule_for(customer, invoicing.seller.country)
+        except ParameterError as exc:
+            out.append(str(exc))
+    for vendor, count in con.execute(
+            "SELECT vendor, count(*) FROM rated_lines WHERE period = ? AND line_kind = 'vendor' "
+            "AND (vendor_cost <> 0 OR billed_cost <> 0) GROUP BY ALL ORDER BY 1", [period]).fetchall():
+        if vendor not in invoicing.products.vendors:
+            out.append(f"{invoicing.folder / PRODUCTS_FILE}, vendors: no entry {vendor!r} (payable account) for "
+                       f"{count} rated lines with a vendor cost")
+    return out
+
+
+def build_invoices(con: duckdb.DuckDBPyConnection, customers: dict[str, Customer], invoicing: Invoicing,
+                   period: str, register: Register, issue_date: date) -> list[Invoice]:
+    """One invoice per customer with rated lines in ``period`` (every vendor on one invoice), in
+    customer id order. Checks everything first, then reserves all invoice numbers in one register
+    transaction (a rerun of an unfinalised period keeps its numbers), then builds the invoices."""
+    first, last = check_period(period)
+    problems = _problems(con, period, customers, invoicing)
+    if problems:
+        raise ParameterError(invoicing.folder, None, f"cannot invoice {period}; nothing was written:\n  - "
+                             + "\n  - ".join(problems))
+    ids = [r[0] for r in con.execute("SELECT DISTINCT customer_id FROM rated_lines WHERE period = ? ORDER BY 1",
+                                     [period]).fetchall()]
+    if not ids:
+        return []
+    sql, params = labelled_lines(customers, invoicing, period, ids)
+    rows = con.execute(f"""
+        SELECT customer_id, product_group, invoice_line, sum(amount), sum(cost), count(*),
+               count(DISTINCT unit), any_value(unit), sum(quantity), count(DISTINCT unit_price),
+               any_value(unit_price), bool_and(unit IS NOT NULL)
+        FROM ({sql}) GROUP BY ALL ORDER BY customer_id, product_group, invoice_line""", params).fetchall()
+
+    numbers = register.reserve(f"{invoicing.seller.invoice_series}{period[:4]}", period, ids, issue_date)
+    seller = invoicing.seller
+    seller_party = Party(seller.name, tuple(seller.address), seller.country, seller.vat_number, seller.email)
+    groups = invoicing.products.product_groups
+    lines_of: dict[str, list[tuple]] = {}
+    for row in rows:
+        lines_of.setdefault(row[0], []).append(row)
+    out = []
+    for cid in ids:
+        customer = customers[cid]
+        rule = invoicing.vat.rule_for(customer, seller.country)
+        currency = customer.invoice_currency
+        lines = []
+        for _, group, label, amount, cost, count, units, unit, quantity, prices, unit_price, all_units in lines_of[cid]:
+            one_unit = units == 1 and all_units
+            rounded = round_money(amount, currency)
+            # The unit price is printed only where quantity x price gives the printed amount.
+            priced = one_unit and prices == 1 and round_money(quantity * unit_price, currency) == rounded
+            lines.append(InvoiceLine(
+                product_group=group, heading=groups[group].heading, description=label,
+                amount=rounded, cost=round_money(cost or ZERO, currency),
+                unrounded_amount=amount, vat_rate=rule.rate, rated_lines=count,
+                quantity=quantity if one_unit else None, unit=unit if one_unit else None,
+                unit_price=unit_price if priced else None))
+        lines.sort(key=lambda ln: (groups[ln.product_group].order, ln.product_group, ln.description))
+        out.append(_finish(Invoice(
+            number=numbers[cid], kind="invoice", period=period, issue_date=issue_date,
+            due_date=issue_date + timedelta(days=customer.payment_terms_days), supply_start=first, supply_end=last,
+            currency=currency, customer_id=cid,
+            buyer=Party(customer.name, tuple(a for a in customer.address if a.strip()), customer.country,
+                        customer.vat_number, customer.email),
+            seller=seller_party, customer_reference=customer.reference, vat_rule=rule.name, vat_mention=rule.mention,
+            show_buyer_vat_number=rule.show_buyer_vat_number, lines=tuple(lines), vat=(), net=ZERO, vat_total=ZERO,
+            gross=ZERO, cost=ZERO, margin=ZERO, payment_terms_days=customer.payment_terms_days), invoicing))
+    return out
+
+
+def _finish(invoice: Invoice, invoicing: Invoicing) -> Invoice:
+    """The VAT per rate and the totals of ``invoice``'s (rounded) lines, by addition only."""
+    rule = invoicing.vat.rules[invoice.vat_rule]
+    bases: dict[Decimal, Decimal] = {}
+    for line in invoice.lines:
+        bases[line.vat_rate] = bases.get(line.vat_rate, ZERO) + line.amount
+    vat = tuple(VatLine(rate, rule.label, rule.vat_code, base, round_money(base * rate / 100, invoice.currency))
+                for rate, base in sorted(bases.items(), reverse=True))
+    net = sum((ln.amount for ln in invoice.lines), ZERO)
+    vat_total = sum((v.amount for v in vat), ZERO)
+    cost = sum((ln.cost for ln in invoice.lines), ZERO)
+    if net != sum((v.base for v in vat), ZERO):
+        raise ControlTotalError(f"invoice {invoice.number}: net {net} differs from the VAT bases")
+    return replace(invoice, vat=vat, net=net, vat_total=vat_total, gross=net + vat_total, cost=cost,
+                   margin=net - cost)
+
+
+def credit_note(original: Invoice, register: Register, invoicing: Invoicing, period: str, issue_date: date,
+                reason: str) -> Invoice:
+    """A credit note cancelling the finalised invoice ``original`` in full (every line, VAT and
+    total negated, so the cents match the original exactly), numbered in the credit-note series
+    of ``period``'s year; a corrected invoice is then issued in the normal way."""
+    series = f"{invoicing.seller.credit_note_series}{period[:4]}"
+    number = register.credit_note(series, period, original.number, issue_date)
+    lines = tuple(replace(ln, amount=-ln.amount, cost=-ln.cost, unrounded_amount=-ln.unrounded_amount,
+                          quantity=-ln.quantity if ln.quantity is not None else None) for ln in original.lines)
+    vat = tuple(replace(v, base=-v.base, amount=-v.amount) for v in original.vat)
+    return replace(original, number=number, kind="credit_note", refers_to=original.number, issue_date=issue_date,
+                   due_date=issue_date, lines=lines, vat=vat, net=-original.net, vat_total=-original.vat_total,
+                   gross=-original.gross, cost=-original.cost, margin=-original.margin, note=reason)
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def atomic_target(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that replaces it (``os.replace``) only when the block
+    finishes; on an error the temporary file is removed and ``target`` is untouched."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def money_text(value: Decimal) -> str:
+    """Fixed-point text of a rounded amount (no exponent, ``-0.00`` never)."""
+    return f"{value:f}" if value else f"{abs(value):f}"
+
+
+def write_invoice_summary(invoices: list[Invoice], path: Path) -> Path:
+    """``invoice_summary.csv``: one row per invoice with the figures as printed on it."""
+    path = Path(path)
+    with atomic_target(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(SUMMARY_COLUMNS)
+        for inv in sorted(invoices, key=lambda i: i.number):
+            writer.writerow([inv.customer_id, inv.number, inv.currency, money_text(inv.net),
+                             money_text(inv.vat_total), money_text(inv.gross), money_text(inv.cost),
+                             money_text(inv.margin)])
+    return path

@@ -1,0 +1,108 @@
+"""VAT rules as data (``parameters/vat_rules.yaml``) and the choice of rule per customer.
+
+Cloud and software services to a business are taxed where the customer is established (Art. 44
+Directive 2006/112/EC), so the rule follows from the customer's country against the seller's:
+the same country is ``domestic`` (Dutch VAT), another EU member state is ``eu_reverse_charge``
+(0 %, the customer accounts for the VAT, both VAT numbers on the invoice, Art. 196 and 226(4)),
+anywhere else is ``export`` (0 %, outside the scope of EU VAT). A customer's ``vat_rule`` in
+customers.yaml overrides the derived rule. Sales to EU consumers (OSS) are not supported and are
+reported as an error rather than invoiced without VAT.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from billing_lib.customers import Customer, pydantic_problem
+from billing_lib.errors import ParameterError
+
+VAT_FILE = "vat_rules.yaml"
+CUSTOMERS_FILE = "customers.yaml"
+#: VAT number prefixes that differ from the ISO country code (Greece uses EL).
+_VAT_PREFIX = {"GR": "EL"}
+
+
+class VatRule(BaseModel):
+    """One way of charging VAT: the rate in percent, the code the journal carries, the legal
+    mention printed on the invoice and whether the buyer's VAT number is required / shown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = ""
+    rate: Decimal = Field(ge=0, le=100, description="Percent, e.g. 21")
+    vat_code: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    vat_account: str = Field(min_length=1, description="Key into products.yaml accounts")
+    mention: str | None = None
+    show_buyer_vat_number: bool = True
+    requires_buyer_vat_number: bool = False
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _exact(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError("write the rate as text (\"21\"), a float is not exact")  # noqa: TRY004 (pydantic wants ValueError)
+        return value
+
+    @property
+    def fraction(self) -> Decimal:
+        """The rate as a fraction (21 -> 0.21)."""
+        return self.rate / 100
+
+
+class VatRules(BaseModel):
+    """The VAT rules by name and the EU member states (ISO 3166 alpha-2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    eu_countries: frozenset[str]
+    rules: dict[str, VatRule]
+
+    def rule_for(self, customer: Customer, seller_country: str, source: str = CUSTOMERS_FILE) -> VatRule:
+        """The rule of ``customer``: its own ``vat_rule`` or the one its country implies. A rule the
+        file does not define, or a customer lacking what the rule needs, is a ParameterError."""
+        entry = f"customers[id={customer.id}]"
+        if customer.vat_rule:
+            name = customer.vat_rule
+        elif customer.country == seller_country:
+            name = "domestic"
+        elif customer.country in self.eu_countries:
+            if not customer.vat_number:
+                raise ParameterError(source, entry, f"an EU customer in {customer.country} without a VAT number "
+                                     "would be a sale to a consumer (OSS), which is not supported; give its "
+                                     "vat_number for the reverse charge")
+            name = "eu_reverse_charge"
+        else:
+            name = "export"
+        rule = self.rules.get(name)
+        if rule is None:
+            raise ParameterError(VAT_FILE, f"rules.{name}",
+                                 f"unknown VAT rule {name!r} of customer {customer.id}; defined: {sorted(self.rules)}")
+        if rule.requires_buyer_vat_number:
+            if not customer.vat_number or not customer.vat_number.strip():
+                raise ParameterError(source, f"{entry}.vat_number",
+                                     f"VAT rule {name!r} needs the customer's VAT number on the invoice")
+            prefix = _VAT_PREFIX.get(customer.country, customer.country)
+            if not customer.vat_number.replace(" ", "").upper().startswith(prefix):
+                raise ParameterError(source, f"{entry}.vat_number",
+                                     f"expected a VAT number starting with {prefix} for country {customer.country}; "
+                                     f"got {customer.vat_number!r}")
+        return rule
+
+
+def load_vat_rules(parameters: Path) -> VatRules:
+    """``parameters/vat_rules.yaml``, validated; each rule knows its own name."""
+    path = Path(parameters) / VAT_FILE
+    if not path.exists():
+        raise ParameterError(path, None, "file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
+    try:
+        parsed = VatRules.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_problem(path, exc, data) from exc
+    return parsed.model_copy(update={"rules": {k: r.model_copy(update={"name": k}) for k, r in parsed.rules.items()}})
