@@ -17,6 +17,7 @@ Usage: ``python benchmarks/generate_month.py --size 10M`` (1M, 3M, 10M or a numb
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from pathlib import Path
 import duckdb
 
 HERE = Path(__file__).resolve().parent
+#: Invoicing parameters copied from the project's ``parameters/`` into every generated month.
+INVOICING_FILES = ("seller.yaml", "vat_rules.yaml", "products.yaml")
 DATA = HERE / "data"
 SIZES = {"1M": 1_000_000, "3M": 3_000_000, "10M": 10_000_000}
 
@@ -424,6 +427,11 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
         lines.append(f"    group: {'enterprise' if c % ENTERPRISE_EVERY == 0 else 'standard'}")
     (folder / "customers.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "price_plans.yaml").write_text(PRICE_PLANS, encoding="utf-8")
+    # The reseller itself (seller, VAT rules, products and ledger accounts) is not the month's:
+    # the project's own parameters, where they exist.
+    for name in INVOICING_FILES:
+        if (HERE.parent / "parameters" / name).is_file():
+            shutil.copyfile(HERE.parent / "parameters" / name, folder / name)
     start, end, _ = _month_bounds(shape.period)
     (folder / "exchange_rates.csv").write_text(
         "from_currency,to_currency,rate,valid_from,valid_to,source\n"
