@@ -23,10 +23,10 @@ from __future__ import annotations
 import csv
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -124,6 +124,7 @@ class Products(_Strict):
     accounts: dict[str, Account]
     receivable_account: str
     prepaid_account: str
+    unbilled_cost_account: str
     vendors: dict[str, VendorAccounts]
     product_groups: dict[str, ProductGroup]
 
@@ -136,6 +137,7 @@ class Invoicing:
     vat: VatRules
     products: Products
     folder: Path
+    customers: dict[str, Customer] = field(default_factory=dict)
 
     def account(self, code: str) -> Account:
         return self.products.accounts[code]
@@ -163,8 +165,9 @@ def _model(cls: type[_M], path: Path) -> _M:
 
 def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = None) -> Invoicing:
     """Seller, VAT rules and products from ``parameters/``, with every account they name checked
-    against the chart of accounts. ``customers`` is accepted for the run's call; customers are
-    checked against the VAT rules when they are invoiced (``build_invoices``)."""
+    against the chart of accounts. ``customers`` are kept for the writers (usage sheets); they are
+    checked against the VAT rules when they are invoiced (``build_invoices``), so a customer with
+    no lines this month does not stop the run."""
     folder = Path(parameters)
     seller = _model(Seller, folder / SELLER_FILE)
     vat = load_vat_rules(folder)
@@ -180,6 +183,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
 
     need(products.receivable_account, "receivable_account", ("asset",))
     need(products.prepaid_account, "prepaid_account", ("asset", "liability"))
+    need(products.unbilled_cost_account, "unbilled_cost_account", ("expense",))
     for key, group in products.product_groups.items():
         need(group.revenue_account, f"product_groups.{key}.revenue_account", ("income",))
         need(group.cost_account, f"product_groups.{key}.cost_account", ("expense",))
@@ -187,7 +191,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
         need(vendor.payable_account, f"vendors.{key}.payable_account", ("liability",))
     for key, rule in vat.rules.items():
         need(rule.vat_account, f"rules.{key}.vat_account", ("liability",), folder / "vat_rules.yaml")
-    return Invoicing(seller, vat, products, folder)
+    return Invoicing(seller, vat, products, folder, dict(customers or {}))
 
 
 # -- the invoice as data -----------------------------------------------------------------------
@@ -487,9 +491,8 @@ def atomic_target(target: Path) -> Iterator[Path]:
     finishes; on an error the temporary file is removed and ``target`` is untouched."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    # Not mkstemp: its 0600 mode would stay on the published file.
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         yield tmp
         os.replace(tmp, target)

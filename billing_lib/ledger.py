@@ -1,0 +1,232 @@
+"""The run's journal: balanced double entries equal to the invoices to the cent.
+
+Two kinds of entry (docs/invoices-and-ledger.md has a worked example):
+
+- **Sales** (journal ``SALES``, dated the invoice's issue date), one per invoice: accounts
+  receivable debit = gross; revenue credit per product group = the sum of that group's rounded
+  invoice lines (accounts from ``products.yaml``); VAT payable credit per VAT line (none for 0 %).
+  The figures are the ``Invoice`` objects' own, so journal = invoices = workbooks. A negative
+  invoice (credit balance) or a credit note has every side swapped.
+- **Purchases** (journal ``PURCH``, dated the period's last day), one per vendor and vendor
+  currency: the vendor payable credit = everything the vendor's report bills for the month
+  (BilledCost of the rated, excluded and unmapped lines, so it matches the vendor's invoice);
+  cost of sales debit per product group = the rated lines' vendor cost, in the vendor's currency
+  and not converted (the accounting package converts at its own rates, and each entry balances
+  in one currency); vendor cost billed to no customer (internal use, vendor taxes, credits the
+  reseller keeps, unmapped accounts) debit the unbilled-cost account; the difference between the
+  payable and these (amortised commitments, when the plan prices EffectiveCost) goes to the
+  prepaid account. Each figure is rounded half-up once, the prepaid line takes the difference, so
+  the entry balances exactly.
+
+Writers: a generic CSV journal for accounting packages and the same entries as a beancount v3
+ledger that ``bean-check`` verifies independently. Both are written to a temporary name and
+moved into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from billing_lib.errors import ControlTotalError
+from billing_lib.invoices import Invoice, Invoicing, atomic_target, check_period, money_text
+from billing_lib.money import ZERO, round_money
+
+JOURNAL_COLUMNS = ("date", "journal", "entry_id", "account", "description", "debit", "credit", "currency",
+                   "vat_code", "customer_id", "invoice_number")
+_ROOTS = {"asset": "Assets", "liability": "Liabilities", "income": "Income", "expense": "Expenses",
+          "equity": "Equity"}
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One line of an entry: ``amount`` > 0 is a debit, < 0 a credit (in ``currency``)."""
+
+    account: str
+    amount: Decimal
+    currency: str
+    description: str
+    vat_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One balanced journal entry."""
+
+    date: date
+    journal: str
+    entry_id: str
+    payee: str
+    narration: str
+    postings: tuple[Posting, ...]
+    customer_id: str | None = None
+    invoice_number: str | None = None
+
+    def balance(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for p in self.postings:
+            out[p.currency] = out.get(p.currency, ZERO) + p.amount
+        return out
+
+
+def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
+    """The entry of one invoice or credit note, from its rounded figures only."""
+    products = invoicing.products
+    rule = invoicing.vat.rules[inv.vat_rule]
+    kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
+    postings = [Posting(products.receivable_account, inv.gross, inv.currency, f"{kind} {inv.number} {inv.buyer.name}")]
+    for group, heading, total in inv.subtotals():
+        if total:
+            postings.append(Posting(products.product_groups[group].revenue_account, -total, inv.currency,
+                                    f"{heading} {inv.period}", rule.vat_code))
+    for vat in inv.vat:
+        if vat.amount:
+            postings.append(Posting(rule.vat_account, -vat.amount, inv.currency, f"{vat.label} on {money_text(vat.base)}",
+                                    vat.vat_code))
+    return Entry(inv.issue_date, "SALES", inv.number, inv.buyer.name,
+                 f"{kind} {inv.number} period {inv.period}" + (f" corrects {inv.refers_to}" if inv.refers_to else ""),
+                 tuple(p for p in postings if p.amount or p.account == products.receivable_account),
+                 inv.customer_id, inv.number)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? UNION ALL "
+                       "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
+                       [name, name]).fetchall() != [(0,), (0,)]
+
+
+def purchase_entries(con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str],
+                     invoicing: Invoicing) -> list[Entry]:
+    """One entry per vendor and vendor currency for the month (see the module docstring)."""
+    products = invoicing.products
+    _, last = check_period(period)
+    rated = con.execute(
+        """SELECT vendor, vendor_currency, product_group, sum(vendor_cost), sum(billed_cost) FROM rated_lines
+           WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id) GROUP BY ALL
+           ORDER BY ALL""", [period, customer_ids]).fetchall()
+    other: list[tuple[str, str, str, Decimal]] = []
+    if _table_exists(con, "excluded_lines"):
+        other += con.execute(
+            """SELECT x_Vendor, BillingCurrency, CASE WHEN reason = 'vendor tax' THEN 'vendor tax'
+                      ELSE 'not billed to customers' END, sum(BilledCost)
+               FROM excluded_lines GROUP BY ALL ORDER BY ALL""").fetchall()
+    if _table_exists(con, "unmapped_lines"):
+        other += con.execute("""SELECT x_Vendor, BillingCurrency, 'unmapped accounts', sum(BilledCost)
+                                FROM unmapped_lines GROUP BY ALL ORDER BY ALL""").fetchall()
+    keys = sorted({(v, c) for v, c, *_ in rated} | {(v, c) for v, c, *_ in other})
+    entries = []
+    for vendor, currency in keys:
+        vendor_name = products.vendors[vendor].name
+        billed = sum((b for v, c, _, _, b in rated if (v, c) == (vendor, currency)), ZERO)
+        billed += sum((b for v, c, _, b in other if (v, c) == (vendor, currency)), ZERO)
+        postings = []
+        for v, c, group, vendor_cost, _ in rated:
+            if (v, c) == (vendor, currency):
+                postings.append(Posting(products.product_groups[group].cost_account, round_money(vendor_cost, currency),
+                                        currency, f"Cost of sales {products.product_groups[group].heading} {period}"))
+        for v, c, what, cost in other:
+            if (v, c) == (vendor, currency):
+                postings.append(Posting(products.unbilled_cost_account, round_money(cost, currency), currency,
+                                        f"{vendor_name} {what} {period}"))
+        payable = round_money(billed, currency)
+        difference = payable - sum((p.amount for p in postings), ZERO)
+        postings.append(Posting(products.prepaid_account, difference, currency,
+                                f"{vendor_name} billed minus cost of the month (commitments) {period}"))
+        postings.append(Posting(products.vendors[vendor].payable_account, -payable, currency,
+                                f"{vendor_name} report {period}"))
+        kept = tuple(p for p in postings if p.amount)
+        if kept:
+            entries.append(Entry(last, "PURCH", f"COST-{period}-{vendor}-{currency}", vendor_name,
+                                 f"{vendor_name} vendor report {period} ({currency})", kept))
+    return entries
+
+
+def build_entries(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing) -> list[Entry]:
+    """Every entry of the run: sales per invoice (in number order), then purchases per vendor."""
+    entries = [sales_entry(inv, invoicing) for inv in sorted(invoices, key=lambda i: i.number)]
+    invoiced = [i for i in invoices if i.kind == "invoice"]
+    for period in sorted({i.period for i in invoiced}):
+        ids = sorted({i.customer_id for i in invoiced if i.period == period})
+        entries += purchase_entries(con, period, ids, invoicing)
+    for e in entries:
+        if any(e.balance().values()):
+            raise ControlTotalError(f"journal entry {e.entry_id} does not balance: {e.balance()}")
+    return entries
+
+
+def write_ledger(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing,
+                 folder: Path) -> list[Path]:
+    """``journal_<period>.csv`` and ``ledger_<period>.beancount`` in ``folder``; the paths."""
+    entries = build_entries(con, invoices, invoicing)
+    periods = sorted({i.period for i in invoices}) or ["empty"]
+    name = periods[0] if len(periods) == 1 else f"{periods[0]}_{periods[-1]}"
+    return [write_csv_journal(entries, invoicing, Path(folder) / f"journal_{name}.csv"),
+            write_beancount(entries, invoicing, Path(folder) / f"ledger_{name}.beancount")]
+
+
+def write_csv_journal(entries: list[Entry], invoicing: Invoicing, path: Path) -> Path:
+    """One row per posting: debit or credit (never both, never negative), account code, VAT code,
+    customer and invoice number, so an accounting package can import it line by line."""
+    with atomic_target(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(JOURNAL_COLUMNS)
+        for e in entries:
+            for p in e.postings:
+                debit = money_text(p.amount) if p.amount > 0 else ""
+                credit = money_text(-p.amount) if p.amount < 0 else ""
+                if not p.amount:
+                    debit = money_text(p.amount)
+                writer.writerow([e.date.isoformat(), e.journal, e.entry_id, p.account, p.description, debit, credit,
+                                 p.currency, p.vat_code or "", e.customer_id or "", e.invoice_number or ""])
+    return path
+
+
+def beancount_account(code: str, invoicing: Invoicing) -> str:
+    """``1300`` -> ``Assets:1300-Accounts-receivable`` (root from the account's type)."""
+    account = invoicing.account(code)
+    words = re.findall(r"[A-Za-z0-9]+", account.name)
+    return f"{_ROOTS[account.type]}:{re.sub(r'[^A-Za-z0-9]', '', code)}-{'-'.join(words)}"
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def write_beancount(entries: list[Entry], invoicing: Invoicing, path: Path) -> Path:
+    """The entries as a beancount v3 ledger: commodities and accounts declared (opened on the
+    earliest entry's date), amounts exact to the cent."""
+    seller = invoicing.seller
+    first = min((e.date for e in entries), default=date(2000, 1, 1))
+    first = first.replace(day=1)
+    codes = sorted({p.account for e in entries for p in e.postings})
+    currencies = sorted({p.currency for e in entries for p in e.postings})
+    lines = [f"; {seller.name}: journal of a billing run, written by billing_lib.ledger",
+             f"option {_q('title')} {_q(seller.name)}"]
+    lines += [f"option {_q('operating_currency')} {_q(c)}" for c in currencies[:1]]
+    lines.append("")
+    lines += [f"{first.isoformat()} commodity {c}" for c in currencies]
+    lines.append("")
+    lines += [f"{first.isoformat()} open {beancount_account(c, invoicing)}" for c in codes]
+    for e in entries:
+        lines.append("")
+        lines.append(f"{e.date.isoformat()} * {_q(e.payee)} {_q(e.narration)}")
+        lines.append(f"  journal: {_q(e.journal)}")
+        lines.append(f"  entry_id: {_q(e.entry_id)}")
+        if e.customer_id:
+            lines.append(f"  customer_id: {_q(e.customer_id)}")
+        if e.invoice_number:
+            lines.append(f"  invoice_number: {_q(e.invoice_number)}")
+        for p in e.postings:
+            lines.append(f"  {beancount_account(p.account, invoicing):<48} {money_text(p.amount):>14} {p.currency}")
+            lines.append(f"    description: {_q(p.description)}")
+            if p.vat_code:
+                lines.append(f"    vat_code: {_q(p.vat_code)}")
+    with atomic_target(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,467 @@
+"""Invoice workbooks (one per customer) and the run-summary workbook, with xlsxwriter.
+
+The invoice sheet prints on one A4 page wide: seller and buyer blocks, the invoice's details,
+the lines per product group with subtotals, the VAT summary, the totals and the payment details.
+Every subtotal, VAT amount and total is a formula over the cells above it, written together with
+its value (the stored, exactly rounded figure), so Excel and LibreOffice show the same cents before
+and after recalculating. Usage sheets per vendor list every rated line behind the invoice with the
+invoice line it belongs to and its source file and row.
+
+Text that comes from vendor files or parameters is written with ``write_string`` only, and the
+workbook is opened with ``strings_to_formulas`` off as well: a resource named ``=HYPERLINK(...)``
+stays text. Document properties are fixed (the 'created' date derives from the period), so a rerun
+gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from billing_lib.customers import Customer
+from billing_lib.invoices import Invoice, Invoicing, atomic_target, labelled_lines
+from billing_lib.money import ZERO, minor_unit
+
+INVOICE_FOLDER = "invoices"
+SUMMARY_WORKBOOK = "run_summary.xlsx"
+#: Data rows per usage sheet; beyond it the vendor's lines continue on a second sheet (Excel's
+#: limit is 1,048,576 rows).
+MAX_DETAIL_ROWS = 1_000_000
+_FETCH = 20_000
+_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+
+#: Usage-sheet columns: (header, rated_lines column or expression, kind).
+DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Invoice line", "invoice_line", "text"),
+    ("Charge date", "charge_date", "date"),
+    ("Kind", "line_kind", "text"),
+    ("Service", "service", "text"),
+    ("SKU", "sku", "text"),
+    ("Description", "description", "text"),
+    ("Subscription / resource", "subscription", "text"),
+    ("Tags", "tags", "text"),
+    ("Quantity", "quantity", "quantity"),
+    ("Unit", "unit", "text"),
+    ("Unit price", "unit_price", "price"),
+    ("Amount", "amount", "price"),
+    ("Source file", "source_file", "text"),
+    ("Source row", "source_row", "int"),
+    ("Vendor line id", "vendor_line_id", "text"),
+)
+
+
+def fixed_created(invoice_or_period: Invoice | str) -> datetime:
+    """The workbook's 'created' property: the last second of the period (fixed, so reruns give
+    identical bytes)."""
+    from billing_lib.invoices import check_period
+
+    period = invoice_or_period if isinstance(invoice_or_period, str) else invoice_or_period.period
+    last = check_period(period)[1]
+    return datetime.combine(last, time(23, 59, 59))
+
+
+def money_format(currency: str, places: int | None = None, optional: int = 0) -> str:
+    """Number format with the currency code, e.g. ``"EUR" #,##0.00``; ``optional`` extra decimals
+    shown only when present (unit prices)."""
+    if places is None:
+        places = -minor_unit(currency).as_tuple().exponent
+    decimals = ("." + "0" * places + "#" * optional) if places or optional else ""
+    body = f"#,##0{decimals}"
+    return f'"{currency}" {body};"{currency}" -{body}'
+
+
+def _num(value: Decimal | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def safe_name(text: str) -> str:
+    """File-name-safe text (letters, digits, - and _)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "x"
+
+
+def sheet_name(text: str, used: set[str]) -> str:
+    """A unique sheet name of at most 31 characters without []:*?/\\."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", text).strip()[:31] or "Sheet"
+    name, n = base, 2
+    while name.lower() in used:
+        suffix = f" ({n})"
+        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(name.lower())
+    return name
+
+
+def write_workbooks(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing,
+                    folder: Path, customers: dict[str, Customer] | None = None) -> list[Path]:
+    """One workbook per invoice in ``folder/invoices/`` and the run summary in ``folder``; the
+    paths written. ``customers`` (for the usage sheets' invoice-line column) defaults to those
+    ``load_invoicing`` was given."""
+    customers = customers if customers is not None else invoicing.customers
+    folder = Path(folder)
+    written = []
+    for inv in invoices:
+        path = folder / INVOICE_FOLDER / f"{safe_name(inv.number)}_{safe_name(inv.customer_id)}.xlsx"
+        write_invoice_workbook(con, inv, invoicing, customers, path)
+        written.append(path)
+    if invoices:
+        written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
+    return written
+
+
+class _Formats:
+    """The cell formats of one workbook."""
+
+    def __init__(self, wb: xlsxwriter.Workbook, currency: str) -> None:
+        def f(**props: Any) -> Any:
+            return wb.add_format({"font_name": "Arial", "font_size": 9, "valign": "top", **props})
+
+        self.text = f()
+        self.wrap = f(text_wrap=True)
+        self.bold = f(bold=True)
+        self.small = f(font_size=8, font_color="#555555")
+        self.seller = f(bold=True, font_size=14)
+        self.title = f(bold=True, font_size=16, align="right")
+        self.label = f(bold=True, align="right")
+        self.meta = f(align="left")
+        self.date = f(num_format="yyyy-mm-dd", align="left")
+        self.head = f(bold=True, bottom=1, bg_color="#E8EEF4", text_wrap=True)
+        self.head_num = f(bold=True, bottom=1, bg_color="#E8EEF4", align="right", text_wrap=True)
+        self.section = f(bold=True, font_size=10, top=1)
+        self.money = f(num_format=money_format(currency))
+        self.money_bold = f(num_format=money_format(currency), bold=True, top=1)
+        self.money_total = f(num_format=money_format(currency), bold=True, top=1, bottom=6, font_size=10)
+        self.price = f(num_format=money_format(currency, optional=4))
+        self.qty = f(num_format="#,##0.####")
+        self.int = f(num_format="0")
+        self.pct = f(num_format="0.##%", align="right")
+        self.total_label = f(bold=True, font_size=10, align="right")
+        self.sub_label = f(bold=True, align="right")
+        self.mention = f(italic=True, bold=True, text_wrap=True)
+
+
+def _cell(row: int, col: int) -> str:
+    return xl_rowcol_to_cell(row, col)
+
+
+def _ranges(rows: list[int], col: int) -> str:
+    """``F12:F15,F18`` for the rows given (contiguous runs become ranges)."""
+    out, start, prev = [], None, None
+    for r in sorted(rows):
+        if start is None:
+            start = prev = r
+        elif r == prev + 1:
+            prev = r
+        else:
+            out.append((start, prev))
+            start = prev = r
+    if start is not None:
+        out.append((start, prev))
+    return ",".join(_cell(a, col) if a == b else f"{_cell(a, col)}:{_cell(b, col)}" for a, b in out)
+
+
+def write_invoice_workbook(con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: Invoicing,
+                           customers: dict[str, Customer], path: Path) -> Path:
+    """The workbook of one invoice: the invoice sheet and a usage sheet per vendor."""
+    with atomic_target(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {**_OPTIONS, "constant_memory": True})
+        kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
+        wb.set_properties({"title": f"{kind} {inv.number}", "subject": f"{inv.seller.name}, period {inv.period}",
+                           "author": inv.seller.name, "company": inv.seller.name,
+                           "created": fixed_created(inv), "comments": f"customer {inv.customer_id}"})
+        fmt = _Formats(wb, inv.currency)
+        used: set[str] = set()
+        _invoice_sheet(wb.add_worksheet(sheet_name(kind, used)), inv, invoicing, fmt)
+        if inv.kind == "invoice":
+            _usage_sheets(wb, con, inv, invoicing, customers, fmt, used)
+        wb.close()
+    return path
+
+
+def _invoice_sheet(ws: Any, inv: Invoice, invoicing: Invoicing, fmt: _Formats) -> None:
+    """The printable invoice, written top to bottom (the workbook streams rows)."""
+    seller = invoicing.seller
+    ws.set_paper(9)  # A4
+    ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.7)
+    ws.center_horizontally()
+    ws.hide_gridlines(2)
+    ws.set_footer(f"&L&8{seller.name} - {inv.number}&R&8Page &P of &N")
+    for col, width in enumerate((52, 11, 10, 14, 8, 16)):
+        ws.set_column(col, col, width)
+    kind = "CREDIT NOTE" if inv.kind == "credit_note" else "INVOICE"
+
+    left: list[tuple[str, Any]] = [(seller.name, fmt.seller)]
+    left += [(a, fmt.text) for a in seller.address]
+    left.append((f"VAT {seller.vat_number}", fmt.text))
+    if seller.chamber_of_commerce:
+        left.append((f"Chamber of Commerce (KvK) {seller.chamber_of_commerce}", fmt.text))
+    left += [(x, fmt.text) for x in (seller.email, seller.phone, seller.website) if x]
+    row = 0
+    for i, (text, f) in enumerate(left):
+        ws.write_string(row + i, 0, text, f)
+        if i == 0:
+            ws.write_string(row, 5, kind, fmt.title)
+    row += len(left) + 1
+
+    buyer = [("Bill to", fmt.bold), (inv.buyer.name, fmt.bold)] + [(a, fmt.text) for a in inv.buyer.address]
+    if inv.buyer.country:
+        buyer.append((f"Country: {inv.buyer.country}", fmt.text))
+    if inv.show_buyer_vat_number and inv.buyer.vat_number:
+        buyer.append((f"VAT {inv.buyer.vat_number}", fmt.text))
+    meta: list[tuple[str, Any, Any]] = [
+        ("Credit note number" if inv.kind == "credit_note" else "Invoice number", inv.number, fmt.meta),
+        ("Issue date", inv.issue_date, fmt.date),
+        ("Due date", inv.due_date, fmt.date),
+        ("Supply period", f"{inv.supply_start.isoformat()} to {inv.supply_end.isoformat()}", fmt.meta),
+        ("Customer number", inv.customer_id, fmt.meta),
+    ]
+    if inv.customer_reference:
+        meta.append(("Your reference", inv.customer_reference, fmt.meta))
+    if inv.refers_to:
+        meta.append(("Corrects invoice", inv.refers_to, fmt.meta))
+    meta.append(("Currency", inv.currency, fmt.meta))
+    for i in range(max(len(buyer), len(meta))):
+        if i < len(buyer):
+            ws.write_string(row + i, 0, buyer[i][0], buyer[i][1])
+        if i < len(meta):
+            label, value, f = meta[i]
+            ws.write_string(row + i, 3, label, fmt.label)
+            if f is fmt.date:
+                ws.write_datetime(row + i, 4, datetime.combine(value, time()), f)
+            else:
+                ws.write_string(row + i, 4, str(value), f)
+    row += max(len(buyer), len(meta)) + 1
+
+    headers = ("Description", "Quantity", "Unit", "Unit price", "VAT", f"Amount ({inv.currency})")
+    for col, h in enumerate(headers):
+        ws.write_string(row, col, h, fmt.head if col in (0, 2) else fmt.head_num)
+    ws.repeat_rows(row)
+    row += 1
+
+    subtotal_cells: list[int] = []
+    rows_by_rate: dict[Decimal, list[int]] = {}
+    group = None
+    section_rows: list[int] = []
+    section_total = ZERO
+    lines = list(inv.lines)
+    for i, line in enumerate(lines):
+        if line.product_group != group:
+            group = line.product_group
+            ws.write_string(row, 0, line.heading, fmt.section)
+            for col in range(1, 6):
+                ws.write_blank(row, col, None, fmt.section)
+            row += 1
+            section_rows, section_total = [], ZERO
+        ws.write_string(row, 0, line.description, fmt.wrap)
+        if line.quantity is not None:
+            ws.write_number(row, 1, _num(line.quantity), fmt.qty)
+        if line.unit:
+            ws.write_string(row, 2, line.unit, fmt.text)
+        if line.unit_price is not None:
+            ws.write_number(row, 3, _num(line.unit_price), fmt.price)
+        ws.write_number(row, 4, _num(line.vat_rate / 100), fmt.pct)
+        ws.write_number(row, 5, _num(line.amount), fmt.money)
+        section_rows.append(row)
+        section_total += line.amount
+        rows_by_rate.setdefault(line.vat_rate, []).append(row)
+        row += 1
+        if i + 1 == len(lines) or lines[i + 1].product_group != group:
+            ws.write_string(row, 4, "Subtotal", fmt.sub_label)
+            ws.write_formula(row, 5, f"=ROUND(SUM({_ranges(section_rows, 5)}),2)", fmt.money_bold,
+                             _num(section_total))
+            subtotal_cells.append(row)
+            row += 2
+
+    ws.write_string(row, 0, "VAT summary", fmt.bold)
+    row += 1
+    for col, h in ((0, "VAT"), (3, "Taxable amount"), (4, "Rate"), (5, "VAT amount")):
+        ws.write_string(row, col, h, fmt.head if col == 0 else fmt.head_num)
+    for col in (1, 2):
+        ws.write_blank(row, col, None, fmt.head)
+    row += 1
+    vat_cells = []
+    for vat in inv.vat:
+        ws.write_string(row, 0, f"{vat.label} ({vat.vat_code})", fmt.text)
+        ws.write_formula(row, 3, f"=ROUND(SUM({_ranges(rows_by_rate.get(vat.rate, []), 5)}),2)", fmt.money,
+                         _num(vat.base))
+        ws.write_number(row, 4, _num(vat.rate / 100), fmt.pct)
+        ws.write_formula(row, 5, f"=ROUND({_cell(row, 3)}*{_cell(row, 4)},2)", fmt.money, _num(vat.amount))
+        vat_cells.append(row)
+        row += 1
+    row += 1
+
+    net_row, vat_row, gross_row = row, row + 1, row + 2
+    ws.write_string(net_row, 4, "Net", fmt.total_label)
+    ws.write_formula(net_row, 5, f"=ROUND(SUM({_ranges(subtotal_cells, 5)}),2)", fmt.money_bold, _num(inv.net))
+    ws.write_string(vat_row, 4, "VAT", fmt.total_label)
+    ws.write_formula(vat_row, 5, f"=ROUND(SUM({_ranges(vat_cells, 5)}),2)", fmt.money, _num(inv.vat_total))
+    ws.write_string(gross_row, 4, "Total", fmt.total_label)
+    ws.write_formula(gross_row, 5, f"=ROUND({_cell(net_row, 5)}+{_cell(vat_row, 5)},2)", fmt.money_total,
+                     _num(inv.gross))
+    row = gross_row + 2
+
+    if inv.vat_mention:
+        ws.set_row(row, 24)
+        ws.write_string(row, 0, inv.vat_mention, fmt.mention)
+        row += 1
+    if inv.show_buyer_vat_number and inv.buyer.vat_number and inv.vat_mention:
+        ws.write_string(row, 0, f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}", fmt.text)
+        row += 1
+    row += 1
+    ws.write_string(row, 0, "Payment", fmt.bold)
+    row += 1
+    pay = seller.payment
+    amount = f"{inv.currency} {abs(inv.gross):,.{-minor_unit(inv.currency).as_tuple().exponent}f}"
+    if inv.kind == "credit_note":
+        text = [f"This credit note cancels invoice {inv.refers_to}. {amount} is credited to your account."]
+        if inv.note:
+            text.append(f"Reason: {inv.note}")
+    elif inv.credit_balance:
+        text = [(f"Credit balance of {amount} in your favour: nothing to pay. It is refunded to your account "
+                 "or set off against your next invoice.")]
+    else:
+        text = [(f"Please pay {amount} by {inv.due_date.isoformat()} ({inv.payment_terms_days} days) quoting "
+                 f"{inv.number}.")]
+    text += [f"Account holder: {pay.account_holder}", f"IBAN: {_spaced(pay.iban)}", f"BIC: {pay.bic}"]
+    if pay.bank:
+        text.append(f"Bank: {pay.bank}")
+    if pay.instructions:
+        text.append(pay.instructions)
+    for t in text:
+        ws.write_string(row, 0, t, fmt.text)
+        row += 1
+    ws.print_area(0, 0, row, 5)
+
+
+def _spaced(iban: str) -> str:
+    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+
+
+def _usage_sheets(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: Invoicing,
+                  customers: dict[str, Customer], fmt: _Formats, used: set[str]) -> None:
+    """Every rated line behind the invoice, one sheet per vendor (custom lines on 'Other charges'),
+    read from DuckDB in batches so a month of millions of lines streams through."""
+    sql, params = labelled_lines(customers, invoicing, inv.period, [inv.customer_id])
+    columns = ", ".join(c for _, c, _ in DETAIL_COLUMNS)
+    vendors = [r[0] for r in con.execute(f"SELECT DISTINCT vendor FROM ({sql}) ORDER BY vendor = 'reseller', vendor",
+                                         params).fetchall()]
+    formats = {"text": None, "date": fmt.date, "quantity": fmt.qty, "price": fmt.price, "int": fmt.int}
+    widths = {"text": 22, "date": 11, "quantity": 12, "price": 14, "int": 9}
+    for vendor in vendors:
+        known = invoicing.products.vendors.get(vendor)
+        title = "Other charges" if vendor == "reseller" else f"Usage {known.name if known else vendor}"
+        cur = con.execute(f"SELECT {columns} FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ? "
+                          "ORDER BY charge_date, source_file, source_row, invoice_line, description",
+                          [*params, vendor])
+        ws, row = None, 0
+        while batch := cur.fetchmany(_FETCH):
+            for values in batch:
+                if ws is None or row > MAX_DETAIL_ROWS:
+                    if ws is not None:
+                        ws.autofilter(0, 0, row - 1, len(DETAIL_COLUMNS) - 1)
+                    ws, row = wb.add_worksheet(sheet_name(title, used)), 0
+                    ws.freeze_panes(1, 0)
+                    for col, (header, _, kind) in enumerate(DETAIL_COLUMNS):
+                        width = 40 if header in ("Invoice line", "Description") else widths[kind]
+                        ws.set_column(col, col, width)
+                        shown = f"{header} ({inv.currency})" if header in ("Unit price", "Amount") else header
+                        ws.write_string(0, col, shown, fmt.head if kind in ("text", "date") else fmt.head_num)
+                    row = 1
+                for col, ((_, _, kind), value) in enumerate(zip(DETAIL_COLUMNS, values, strict=True)):
+                    if value is None:
+                        continue
+                    if kind == "text":
+                        ws.write_string(row, col, str(value))
+                    elif kind == "date":
+                        ws.write_datetime(row, col, datetime.combine(value, time()), fmt.date)
+                    else:
+                        ws.write_number(row, col, float(value), formats[kind])
+                row += 1
+        if ws is not None:
+            ws.autofilter(0, 0, max(row - 1, 0), len(DETAIL_COLUMNS) - 1)
+
+
+def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: Path) -> Path:
+    """The analyst's run summary: every invoiced customer with cost, revenue, margin and margin %,
+    totals per currency, and revenue and cost per product group."""
+    period = invoices[0].period
+    with atomic_target(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), _OPTIONS)
+        wb.set_properties({"title": f"Billing run {period}", "author": invoicing.seller.name,
+                           "company": invoicing.seller.name, "created": fixed_created(period)})
+        head = wb.add_format({"bold": True, "bottom": 1, "bg_color": "#E8EEF4", "text_wrap": True})
+        money = wb.add_format({"num_format": "#,##0.00;-#,##0.00"})
+        bold_money = wb.add_format({"num_format": "#,##0.00;-#,##0.00", "bold": True, "top": 1})
+        pct = wb.add_format({"num_format": "0.0%"})
+        bold = wb.add_format({"bold": True, "top": 1})
+
+        ws = wb.add_worksheet("Customers")
+        headers = ("Customer", "Name", "Country", "VAT rule", "Invoice", "Currency", "Revenue (net)", "VAT",
+                   "Gross", "Cost", "Margin", "Margin %")
+        for col, h in enumerate(headers):
+            ws.write_string(0, col, h, head)
+        ws.set_column(0, 0, 10)
+        ws.set_column(1, 1, 34)
+        ws.set_column(2, 5, 12)
+        ws.set_column(6, 11, 14)
+        ws.freeze_panes(1, 0)
+        rows = sorted(invoices, key=lambda i: i.number)
+        for r, inv in enumerate(rows, start=1):
+            for col, text in enumerate((inv.customer_id, inv.buyer.name, inv.buyer.country, inv.vat_rule,
+                                        inv.number, inv.currency)):
+                ws.write_string(r, col, text)
+            for col, value in zip(range(6, 11), (inv.net, inv.vat_total, inv.gross, inv.cost), strict=False):
+                ws.write_number(r, col, float(value), money)
+            ws.write_formula(r, 10, f"=ROUND({_cell(r, 6)}-{_cell(r, 9)},2)", money, float(inv.margin))
+            ws.write_formula(r, 11, f'=IF({_cell(r, 6)}=0,"",{_cell(r, 10)}/{_cell(r, 6)})', pct,
+                             float(inv.margin / inv.net) if inv.net else "")
+        last = len(rows)
+        ws.autofilter(0, 0, last, len(headers) - 1)
+        r = last + 2
+        for currency in sorted({i.currency for i in rows}):
+            mine = [i for i in rows if i.currency == currency]
+            ws.write_string(r, 0, "Total", bold)
+            ws.write_string(r, 5, currency, bold)
+            sums = (sum((i.net for i in mine), ZERO), sum((i.vat_total for i in mine), ZERO),
+                    sum((i.gross for i in mine), ZERO), sum((i.cost for i in mine), ZERO),
+                    sum((i.margin for i in mine), ZERO))
+            for col, value in zip(range(6, 11), sums, strict=True):
+                column = _cell(1, col)[:-1]
+                ws.write_formula(r, col, f'=SUMIF($F$2:$F${last + 1},"{currency}",{column}2:{column}{last + 1})',
+                                 bold_money, float(value))
+            ws.write_formula(r, 11, f'=IF({_cell(r, 6)}=0,"",{_cell(r, 10)}/{_cell(r, 6)})', pct,
+                             float(sums[4] / sums[0]) if sums[0] else "")
+            r += 1
+
+        ws = wb.add_worksheet("Product groups")
+        for col, h in enumerate(("Currency", "Product group", "Heading", "Revenue account", "Revenue", "Cost",
+                                 "Margin", "Margin %")):
+            ws.write_string(0, col, h, head)
+        ws.set_column(0, 3, 16)
+        ws.set_column(4, 7, 14)
+        ws.freeze_panes(1, 0)
+        totals: dict[tuple[str, str], list[Decimal]] = {}
+        for inv in rows:
+            for line in inv.lines:
+                t = totals.setdefault((inv.currency, line.product_group), [ZERO, ZERO])
+                t[0] += line.amount
+                t[1] += line.cost
+        groups = invoicing.products.product_groups
+        for r, ((currency, group), (revenue, cost)) in enumerate(sorted(totals.items()), start=1):
+            for col, text in enumerate((currency, group, groups[group].heading, groups[group].revenue_account)):
+                ws.write_string(r, col, text)
+            ws.write_number(r, 4, float(revenue), money)
+            ws.write_number(r, 5, float(cost), money)
+            ws.write_formula(r, 6, f"=ROUND({_cell(r, 4)}-{_cell(r, 5)},2)", money, float(revenue - cost))
+            ws.write_formula(r, 7, f'=IF({_cell(r, 4)}=0,"",{_cell(r, 6)}/{_cell(r, 4)})', pct,
+                             float((revenue - cost) / revenue) if revenue else "")
+        ws.autofilter(0, 0, len(totals), 7)
+        wb.close()
+    return path
