@@ -1,0 +1,82 @@
+"""Fixtures for the invoice, workbook and ledger tests: ``rated_lines`` tables built by hand with
+exactly the contract's columns (docs/architecture.md), and the repository's parameters."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from billing_lib.customers import load_customers
+from billing_lib.invoices import load_invoicing
+
+REPO = Path(__file__).resolve().parents[1]
+PARAMETERS = REPO / "parameters"
+PERIOD = "2026-10"
+ISSUED = date(2026, 11, 1)
+
+#: The contract's columns of ``rated_lines`` and their DuckDB types (docs/architecture.md).
+RATED: dict[str, str] = {
+    "customer_id": "VARCHAR", "period": "VARCHAR", "charge_date": "DATE", "line_kind": "VARCHAR",
+    "vendor": "VARCHAR", "provider": "VARCHAR", "publisher": "VARCHAR", "service": "VARCHAR", "sku": "VARCHAR",
+    "charge_category": "VARCHAR", "subscription": "VARCHAR", "tags": "VARCHAR", "product_group": "VARCHAR",
+    "description": "VARCHAR", "quantity": "DECIMAL(38,12)", "unit": "VARCHAR", "unit_price": "DECIMAL(38,12)",
+    "amount": "DECIMAL(38,12)", "cost": "DECIMAL(38,12)", "vendor_cost": "DECIMAL(38,12)",
+    "billed_cost": "DECIMAL(38,12)", "vendor_currency": "VARCHAR", "fx_rate": "DECIMAL(38,12)",
+    "currency": "VARCHAR", "plan_id": "VARCHAR", "rule_id": "VARCHAR", "source_file": "VARCHAR",
+    "source_row": "BIGINT", "vendor_line_id": "VARCHAR",
+}
+
+
+def line(customer: str, amount: str, *, vendor: str = "aws", service: str | None = "Amazon EC2",
+         product_group: str | None = None, cost: str | None = None, currency: str = "EUR",
+         kind: str = "vendor", **more: object) -> dict[str, object]:
+    """One rated line; ``cost`` defaults to 80 % of the amount, vendor cost = cost (EUR)."""
+    amt = Decimal(amount)
+    cst = Decimal(cost) if cost is not None else (amt * Decimal("0.8")).quantize(Decimal("0.000000000001"))
+    row: dict[str, object] = {
+        "customer_id": customer, "period": PERIOD, "charge_date": date(2026, 10, 15), "line_kind": kind,
+        "vendor": vendor if kind == "vendor" else "reseller", "provider": None, "publisher": None,
+        "service": service if kind == "vendor" else None, "sku": None, "charge_category": "Usage",
+        "subscription": None, "tags": None, "product_group": product_group or (vendor if kind == "vendor" else "services"),
+        "description": service or "a line", "quantity": Decimal(1), "unit": "Hrs", "unit_price": amt,
+        "amount": amt, "cost": cst if kind == "vendor" else Decimal(0),
+        "vendor_cost": cst if kind == "vendor" else Decimal(0), "billed_cost": cst if kind == "vendor" else Decimal(0),
+        "vendor_currency": currency if kind == "vendor" else None, "fx_rate": Decimal(1), "currency": currency,
+        "plan_id": "plan", "rule_id": "rule", "source_file": "report.csv" if kind == "vendor" else None,
+        "source_row": 2 if kind == "vendor" else None, "vendor_line_id": None,
+    }
+    row.update({k: Decimal(v) if isinstance(v, str) and RATED[k].startswith("DECIMAL") else v
+                for k, v in more.items()})
+    return row
+
+
+def rated_table(con: duckdb.DuckDBPyConnection, rows: list[dict[str, object]]) -> None:
+    """``rated_lines`` holding ``rows`` (typed exactly as the contract says)."""
+    cols = ", ".join(f'"{c}" {t}' for c, t in RATED.items())
+    con.execute(f"CREATE OR REPLACE TABLE rated_lines ({cols})")
+    if rows:
+        table = pa.table({c: pa.array([r[c] for r in rows]) for c in RATED})
+        con.register("_rows", table)
+        casts = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in RATED.items())
+        con.execute(f"INSERT INTO rated_lines SELECT {casts} FROM _rows")
+        con.unregister("_rows")
+
+
+def parameters_copy(tmp: Path) -> Path:
+    """A copy of the repository's parameters to edit in a test."""
+    target = tmp / "parameters"
+    shutil.copytree(PARAMETERS, target)
+    return target
+
+
+def setup(rows: list[dict[str, object]], parameters: Path = PARAMETERS):
+    """(connection with rated_lines, customers, invoicing) for ``rows``."""
+    con = duckdb.connect()
+    rated_table(con, rows)
+    customers = load_customers(parameters)
+    return con, customers, load_invoicing(parameters, customers)

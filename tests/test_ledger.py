@@ -1,0 +1,128 @@
+"""The journal: balanced per currency, accepted by the independent checker bean-check (and
+rejected when unbalanced), ledger = invoices = rated lines rounded per invoice line; a failed
+run writes nothing and leaves an earlier run's files and numbers untouched."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_lib.errors import ParameterError
+from billing_lib.invoices import build_invoices, write_invoice_summary
+from billing_lib.ledger import build_entries, write_ledger
+from billing_lib.numbering import open_register
+from billing_lib.workbooks import write_workbooks
+from tests.invoice_helpers import ISSUED, PERIOD, line, setup
+
+D = Decimal
+BEAN_CHECK = Path(sys.executable).parent / "bean-check"
+
+ROWS = [line("C003", "5.0025", service="EC2", cost="4"), line("C003", "5.0025", service="EC2", cost="4"),
+        line("C003", "20.004", service="S3", cost="15.555"),
+        line("C003", "0.333", vendor="microsoft", service="M365", cost="0.3"),
+        line("C005", "99.995", vendor="microsoft", service="M365", cost="80"),
+        line("C008", "50", currency="USD", cost="41.004", vendor_cost="41.004", billed_cost="41.004"),
+        line("C004", "10", service="RDS", cost="9", vendor_cost="9", billed_cost="12.5"),  # amortised RI
+        line("C004", "-40", kind="credit", product_group="managed_services", description="SLA credit")]
+
+
+def run(tmp_path, rows=ROWS):
+    con, customers, invoicing = setup(rows)
+    invoices = build_invoices(con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED)
+    return con, invoices, invoicing
+
+
+def read_journal(path):
+    return list(csv.DictReader(path.open(encoding="utf-8")))
+
+
+def test_the_journal_balances_per_currency_and_equals_the_invoices(tmp_path):
+    con, invoices, invoicing = run(tmp_path)
+    csv_path, bean = write_ledger(con, invoices, invoicing, tmp_path / "out")
+    assert (csv_path.name, bean.name) == ("journal_2026-10.csv", "ledger_2026-10.beancount")
+    rows = read_journal(csv_path)
+    assert list(rows[0]) == ["date", "journal", "entry_id", "account", "description", "debit", "credit", "currency",
+                             "vat_code", "customer_id", "invoice_number"]
+    balance: dict[str, Decimal] = {}
+    for r in rows:
+        assert bool(r["debit"]) != bool(r["credit"]) and not r["debit"].startswith("-")
+        balance[r["currency"]] = balance.get(r["currency"], D(0)) + D(r["debit"] or 0) - D(r["credit"] or 0)
+    assert balance == {"EUR": 0, "USD": 0}
+    for inv in invoices:  # receivable = gross, revenue = net, VAT = VAT, per invoice
+        mine = [r for r in rows if r["invoice_number"] == inv.number]
+        receivable = sum(D(r["debit"] or 0) - D(r["credit"] or 0) for r in mine if r["account"] == "1300")
+        revenue = sum(D(r["credit"] or 0) - D(r["debit"] or 0) for r in mine if r["account"].startswith("8"))
+        vat = sum(D(r["credit"] or 0) - D(r["debit"] or 0) for r in mine if r["account"] == "1500")
+        assert (receivable, revenue, vat) == (inv.gross, inv.net, inv.vat_total)
+    # hand-checked C003: 10.01 + 20.00 + 0.33 = 30.34, VAT 6.37: AWS revenue 30.01, Microsoft 0.33
+    c003 = [(r["account"], r["debit"], r["credit"], r["vat_code"]) for r in rows if r["customer_id"] == "C003"]
+    assert c003 == [("1300", "36.71", "", ""), ("8010", "", "30.01", "NL-21"), ("8020", "", "0.33", "NL-21"),
+                    ("1500", "", "6.37", "NL-21")]
+    # C004 has a negative invoice: 10.00 - 40.00 = -30.00, VAT -6.30: receivable on the credit side
+    c004 = [(r["account"], r["debit"], r["credit"]) for r in rows if r["customer_id"] == "C004"]
+    assert c004 == [("1300", "", "36.30"), ("8010", "", "10.00"), ("8100", "40.00", ""), ("1500", "6.30", "")]
+
+
+def test_ledger_equals_the_rated_lines_rounded_per_invoice_line(tmp_path):
+    con, invoices, invoicing = run(tmp_path)
+    # independently: DuckDB sums each (customer, product group, service) group and rounds it
+    expected = dict(con.execute("""
+        SELECT customer_id, sum(ROUND(s, 2)) FROM (
+          SELECT customer_id, product_group, COALESCE(service, description) AS g, sum(amount) AS s
+          FROM rated_lines WHERE customer_id <> 'C002' GROUP BY ALL) GROUP BY ALL""").fetchall())
+    entries = build_entries(con, invoices, invoicing)
+    revenue = {e.customer_id: -sum(p.amount for p in e.postings if p.account.startswith("8"))
+               for e in entries if e.journal == "SALES"}
+    assert revenue == expected == {i.customer_id: i.net for i in invoices}
+
+
+def test_vendor_cost_is_booked_in_the_vendors_currency_against_the_payable(tmp_path):
+    con, invoices, invoicing = run(tmp_path)
+    rows = [r for r in read_journal(write_ledger(con, invoices, invoicing, tmp_path / "o")[0]) if r["journal"] == "PURCH"]
+    aws_usd = [(r["account"], r["debit"], r["credit"]) for r in rows if r["entry_id"] == "COST-2026-10-aws-USD"]
+    assert aws_usd == [("7010", "41.00", ""), ("1610", "", "41.00")]
+    aws_eur = [(r["account"], r["debit"], r["credit"]) for r in rows if r["entry_id"] == "COST-2026-10-aws-EUR"]
+    # cost 4 + 4 + 15.555 + 9 = 32.555 -> 32.56; billed 4 + 4 + 15.555 + 12.5 = 36.055 -> 36.06;
+    # the RI's billed-but-not-yet-expensed 3.50 goes to prepaid commitments
+    assert aws_eur == [("7010", "32.56", ""), ("1450", "3.50", ""), ("1610", "", "36.06")]
+
+
+def test_bean_check_accepts_the_ledger_and_rejects_an_unbalanced_one(tmp_path):
+    con, invoices, invoicing = run(tmp_path)
+    _, bean = write_ledger(con, invoices, invoicing, tmp_path / "out")
+    ok = subprocess.run([str(BEAN_CHECK), str(bean)], check=False, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    text = bean.read_text()
+    assert "36.71 EUR" in text
+    broken = tmp_path / "broken.beancount"
+    broken.write_text(text.replace("36.71 EUR", "36.72 EUR", 1))
+    bad = subprocess.run([str(BEAN_CHECK), str(broken)], check=False, capture_output=True, text=True)
+    assert bad.returncode != 0 and "does not balance" in (bad.stdout + bad.stderr)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
+    out = tmp_path / "outputs" / PERIOD
+    con, customers, invoicing = setup(ROWS)
+    register = open_register(tmp_path / "outputs" / "invoice_register.sqlite")
+    invoices = build_invoices(con, customers, invoicing, PERIOD, register, ISSUED)
+    write_invoice_summary(invoices, out / "invoice_summary.csv")
+    write_workbooks(con, invoices, invoicing, out)
+    write_ledger(con, invoices, invoicing, out)
+    before, numbers = snapshot(out), register.entries()
+    assert len(before) == 8  # summary csv, 4 invoices, run summary, journal, beancount
+
+    customers["C005"] = customers["C005"].model_copy(update={"address": []})
+    with pytest.raises(ParameterError, match=r"C005\]\.address"):
+        build_invoices(con, customers, invoicing, PERIOD, register, ISSUED)
+    assert snapshot(out) == before and register.entries() == numbers

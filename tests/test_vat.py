@@ -1,0 +1,59 @@
+"""VAT rules: the rule per customer from its country (or its own vat_rule), and bad rules files."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from billing_lib.customers import load_customers
+from billing_lib.errors import ParameterError
+from billing_lib.vat import load_vat_rules
+from tests.invoice_helpers import PARAMETERS, parameters_copy
+
+RULES = load_vat_rules(PARAMETERS)
+CUSTOMERS = load_customers(PARAMETERS)
+
+
+def rule_of(customer_id: str, **update: object) -> str:
+    customer = CUSTOMERS[customer_id].model_copy(update=update)
+    return RULES.rule_for(customer, "NL").name
+
+
+def test_the_rule_follows_from_the_country_unless_the_customer_sets_it():
+    assert rule_of("C001") == "domestic"
+    assert rule_of("C005", vat_rule=None) == "eu_reverse_charge"  # BE with a VAT number
+    assert rule_of("C006", vat_rule=None) == "eu_reverse_charge"  # DE
+    assert rule_of("C007", vat_rule=None) == "export"  # CH
+    assert rule_of("C008", vat_rule=None) == "export"  # US
+    assert rule_of("C001", vat_rule="export") == "export"  # the customer's own setting wins
+    assert rule_of("C005", vat_rule=None, country="GR", vat_number="EL123456789") == "eu_reverse_charge"
+
+
+def test_the_rules_carry_rate_code_and_legal_mention():
+    domestic, rc, export = (RULES.rules[k] for k in ("domestic", "eu_reverse_charge", "export"))
+    assert (domestic.rate, domestic.fraction, domestic.mention) == (Decimal(21), Decimal("0.21"), None)
+    assert rc.rate == 0 and rc.requires_buyer_vat_number
+    assert rc.mention == ("Reverse charge: VAT to be accounted for by the recipient, "
+                          "Art. 196 Directive 2006/112/EC")
+    assert export.rate == 0 and export.mention == "Outside the scope of EU VAT"
+
+
+def test_reverse_charge_needs_a_vat_number_of_the_customers_country():
+    with pytest.raises(ParameterError, match=r"customers\[id=C006\]: an EU customer in DE without a VAT number"):
+        rule_of("C006", vat_rule=None, vat_number=None)
+    with pytest.raises(ParameterError, match=r"C005\]\.vat_number: expected a VAT number starting with BE"):
+        rule_of("C005", vat_number="NL0456789123")
+
+
+def test_a_float_rate_or_a_missing_file_is_refused(tmp_path):
+    params = parameters_copy(tmp_path)
+    data = yaml.safe_load((params / "vat_rules.yaml").read_text())
+    data["rules"]["domestic"]["rate"] = 21.0
+    (params / "vat_rules.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ParameterError, match=r"vat_rules.yaml, entry rules.domestic.rate: .*not exact"):
+        load_vat_rules(params)
+    (params / "vat_rules.yaml").unlink()
+    with pytest.raises(ParameterError, match="vat_rules.yaml: file not found"):
+        load_vat_rules(params)

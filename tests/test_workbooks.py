@@ -1,0 +1,164 @@
+"""Invoice workbooks reopened with openpyxl: A4 layout, formulas whose inputs add up to the stored
+totals (evaluated here from the cell values), text that never becomes a formula, identical bytes
+on a rerun, and the run summary."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+import openpyxl
+from openpyxl.utils import range_boundaries
+
+from billing_lib.invoices import build_invoices
+from billing_lib.numbering import open_register
+from billing_lib.workbooks import write_workbooks
+from tests.invoice_helpers import ISSUED, PERIOD, line, setup
+
+D = Decimal
+NASTY = ["=HYPERLINK(\"http://evil.example\",\"click\")", "@SUM(A1)", "+1+2", "-3-4", "=1+1"]
+
+
+def evaluate(ws, formula: str) -> Decimal:
+    """The value of one of the invoice sheet's formulas (ROUND, SUM, +, -, *, cell references and
+    ranges), computed in Decimal from the cells' values, half-up like Excel's ROUND."""
+    def cell(ref: str) -> Decimal:
+        value = ws[ref].value
+        if isinstance(value, str) and value.startswith("="):
+            return evaluate(ws, value)
+        return D(str(value)) if value is not None else D(0)
+
+    def rng(ref: str) -> list[Decimal]:
+        if ":" not in ref:
+            return [cell(ref)]
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        return [cell(ws.cell(r, c).coordinate) for r in range(min_row, max_row + 1) for c in range(min_col, max_col + 1)]
+
+    def SUM(*parts):
+        return sum((x for p in parts for x in p), D(0))
+
+    def ROUND(x, places):
+        return x.quantize(D(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+
+    expr = formula.lstrip("=")
+    expr = re.sub(r"SUM\(([^)]*)\)", lambda m: "SUM(" + ",".join(f"rng('{p}')" for p in m[1].split(",")) + ")", expr)
+    expr = re.sub(r"(?<!')\b([A-Z]{1,2}[0-9]+)\b(?!')", r"cell('\1')", expr)
+    return eval(expr, {"SUM": SUM, "ROUND": ROUND, "rng": rng, "cell": cell})
+
+
+def make(tmp_path, rows):
+    con, customers, invoicing = setup(rows)
+    invoices = build_invoices(con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED)
+    return con, invoices, invoicing
+
+
+ROWS = [line("C003", "5.0025", service="Amazon EC2", subscription=NASTY[0], tags='{"Name": "@SUM(A1)"}'),
+        line("C003", "5.0025", service="Amazon EC2"), line("C003", "20.004", service="Amazon S3"),
+        line("C003", "0.333", vendor="microsoft", service=NASTY[1], description=NASTY[2]),
+        line("C003", "1", kind="fee", product_group="managed_services", description=NASTY[4])]
+
+
+def label_cell(ws, text):
+    """The totals' label in column E (the last one: the lines' header says VAT too)."""
+    return [c for (c,) in ws.iter_rows(min_col=5, max_col=5) if c.value == text][-1]
+
+
+def test_the_invoice_sheet_prints_on_a4_and_its_formulas_give_the_stored_totals(tmp_path):
+    con, [inv], invoicing = make(tmp_path, ROWS)
+    [path, summary] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    assert path.name == "NW2026-000001_C003.xlsx" and summary.name == "run_summary.xlsx"
+    wb = openpyxl.load_workbook(path)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    ws, wsv = wb["Invoice"], cached["Invoice"]
+    assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "portrait"
+    # fit to one page wide (1 is the file format's default, so it is left out), any number high
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1)
+    assert ws.page_setup.fitToHeight == 0 and ws.print_area
+
+    formulas = {c.coordinate: c.value for row in ws.iter_rows() for c in row
+                if c.data_type == "f"}
+    assert len(formulas) == 8  # 3 subtotals, VAT base and amount, net, VAT, total
+    for ref, formula in formulas.items():
+        assert evaluate(ws, formula) == D(str(wsv[ref].value)), (ref, formula)
+
+    def total(label):
+        c = label_cell(ws, label)
+        return ws.cell(c.row, 6).value, D(str(wsv.cell(c.row, 6).value))
+
+    # hand-checked: 10.01 + 20.00 + 0.33 + 1.00 = 31.34; VAT 21 % = 6.5814 -> 6.58; total 37.92
+    net_formula, net = total("Net")
+    assert net == D("31.34") == inv.net and re.fullmatch(r"=ROUND\(SUM\(F\d+,F\d+,F\d+\),2\)", net_formula)
+    assert total("VAT")[1] == D("6.58") == inv.vat_total
+    assert total("Total")[1] == D("37.92") == inv.gross
+    amounts = [D(str(ws.cell(r, 6).value)) for r in range(1, ws.max_row + 1)
+               if isinstance(ws.cell(r, 6).value, float | int) and ws.cell(r, 5).value == 0.21]
+    assert amounts == [D("10.01"), D("20.00"), D("0.33"), D("1.00")]
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "IBAN: NL91 ABNA 0417 1643 00" in texts and "VAT NL867890126B01" in texts
+    assert "Please pay EUR 37.92 by 2026-11-15 (14 days) quoting NW2026-000001." in texts
+
+
+def test_text_from_vendor_files_is_never_a_formula(tmp_path):
+    con, invoices, invoicing = make(tmp_path, ROWS)
+    [path, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    wb = openpyxl.load_workbook(path)
+    found = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value in NASTY or (isinstance(c.value, str) and "@SUM(A1)" in c.value):
+                    found[c.value] = c.data_type
+    assert set(NASTY) - {"-3-4"} <= set(found)  # every planted text is there...
+    assert set(found.values()) == {"s"}  # ...as a string, never a formula ("f")
+
+
+def test_usage_sheets_per_vendor_trace_every_rated_line(tmp_path):
+    con, invoices, invoicing = make(tmp_path, ROWS)
+    [path, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Invoice", "Usage Amazon Web Services", "Usage Microsoft", "Other charges"]
+    ws = wb["Usage Amazon Web Services"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:O4"
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["Invoice line", "Charge date", "Kind"] and "Amount (EUR)" in header
+    assert header[-3:] == ["Source file", "Source row", "Vendor line id"]
+    amount = header.index("Amount (EUR)") + 1
+    assert '"EUR"' in ws.cell(2, amount).number_format
+    per_line: dict[str, Decimal] = {}
+    for r in range(2, ws.max_row + 1):
+        per_line[ws.cell(r, 1).value] = per_line.get(ws.cell(r, 1).value, D(0)) + D(str(ws.cell(r, amount).value))
+    assert per_line == {"Amazon EC2": D("10.005"), "Amazon S3": D("20.004")}  # the invoice lines, unrounded
+
+
+def test_a_rerun_writes_identical_bytes(tmp_path):
+    con, invoices, invoicing = make(tmp_path, ROWS)
+    first = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "a")]
+    second = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "b")]
+    assert first == second
+    assert sorted(p.name for p in (tmp_path / "a").rglob("*")) == ["NW2026-000001_C003.xlsx", "invoices",
+                                                                   "run_summary.xlsx"]
+
+
+def test_a_credit_balance_says_nothing_is_to_be_paid(tmp_path):
+    rows = [line("C004", "100"), line("C004", "-250", kind="credit", product_group="managed_services",
+                                      description="Service credit")]
+    con, invoices, invoicing = make(tmp_path, rows)
+    [path, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(t.startswith("Credit balance of EUR 181.50 in your favour") for t in texts)
+
+
+def test_the_run_summary_has_cost_revenue_margin_per_customer(tmp_path):
+    rows = [line("C003", "100", cost="60"), line("C008", "50", currency="USD", cost="45"),
+            line("C005", "10.005", vendor="microsoft", cost="10")]
+    con, invoices, invoicing = make(tmp_path, rows)
+    paths = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    cached = openpyxl.load_workbook(paths[-1], data_only=True)["Customers"]
+    rows_read = [[c.value for c in row] for row in cached.iter_rows(min_row=2, max_row=4)]
+    assert [(r[0], r[4], r[5], r[6], r[9], r[10]) for r in rows_read] == [
+        ("C003", "NW2026-000001", "EUR", 100, 60, 40), ("C005", "NW2026-000002", "EUR", 10.01, 10, 0.01),
+        ("C008", "NW2026-000003", "USD", 50, 45, 5)]
+    assert round(rows_read[0][11], 6) == 0.4
+    totals = {r[5].value: [c.value for c in r] for r in cached.iter_rows(min_row=5) if r[0].value == "Total"}
+    assert totals["EUR"][6] == 110.01 and totals["USD"][10] == 5
