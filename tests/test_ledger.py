@@ -126,3 +126,37 @@ def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
     with pytest.raises(ParameterError, match=r"C005\]\.address"):
         build_invoices(con, customers, invoicing, PERIOD, register, ISSUED)
     assert snapshot(out) == before and register.entries() == numbers
+
+
+# -- the sample month end to end ---------------------------------------------------------------
+
+from tests.notebook_project import pipeline_missing
+
+
+@pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+def test_the_sample_month_ledger_equals_its_invoices_and_rated_lines(tmp_path):
+    import duckdb
+
+    from billing_lib import run
+    from tests.invoice_helpers import REPO
+
+    folder = run.run_all("2026-10", REPO / "samples" / "2026-10" / "reports", REPO / "parameters", tmp_path / "out")
+    bean = folder / "ledger_2026-10.beancount"
+    checked = subprocess.run([str(BEAN_CHECK), str(bean)], check=False, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    summary = {r["customer_id"]: r for r in csv.DictReader((folder / "invoice_summary.csv").open())}
+    journal = read_journal(folder / "journal_2026-10.csv")
+    for cid, s in summary.items():
+        mine = [r for r in journal if r["customer_id"] == cid]
+        assert sum(D(r["debit"] or 0) - D(r["credit"] or 0) for r in mine if r["account"] == "1300") == D(s["gross_amount"])
+        assert sum(D(r["credit"] or 0) - D(r["debit"] or 0) for r in mine if r["account"][0] == "8") == D(s["net_amount"])
+    # independently from the rated lines: customers grouped by vendor and service (all but C002)
+    con = duckdb.connect()
+    expected = dict(con.execute("""
+        SELECT customer_id, CAST(sum(ROUND(s, 2)) AS VARCHAR) FROM (
+          SELECT customer_id, product_group, CASE WHEN line_kind = 'vendor' THEN COALESCE(service, description)
+                 ELSE description END AS g, sum(amount) AS s
+          FROM read_parquet(?) WHERE customer_id <> 'C002' GROUP BY ALL) GROUP BY ALL""",
+        [str(folder / "rated_lines.parquet")]).fetchall())
+    assert expected == {cid: s["net_amount"] for cid, s in summary.items() if cid != "C002"}
+    assert len(list((folder / "invoices").glob("*.xlsx"))) == len(summary) == 9
