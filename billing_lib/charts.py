@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from billing_lib.money import round_money
+from billing_lib.store import register_frame
 
 TEMPLATE_NAME = "billing"
 
@@ -63,27 +64,33 @@ def summarise(rated: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Cost, revenue and margin of ``rated`` (rated_lines rows) grouped by ``by`` (keys of
     DIMENSIONS) and always by invoice currency. Exact Decimal sums; ``margin_pct`` is margin over
     revenue in percent rounded to 0.1, None where revenue is zero."""
+    con = duckdb.connect()
+    try:
+        register_frame(con, "rated", rated)
+        return summarise_table(con, "rated", by)
+    finally:
+        con.close()
+
+
+def summarise_table(con: duckdb.DuckDBPyConnection, table: str, by: list[str]) -> pd.DataFrame:
+    """``summarise`` over a table of the store (``rated_lines`` of a run): the lines stay in DuckDB
+    and only the small summary becomes a DataFrame, so a month of millions of lines fits."""
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown summary dimension(s) {unknown}; expected some of {sorted(DIMENSIONS)}")
     keys = list(dict.fromkeys([*by, "currency"]))
     select = ", ".join(f'"{DIMENSIONS[k]}" AS "{k}"' for k in keys)
     group = ", ".join(f'"{k}"' for k in keys)
-    con = duckdb.connect()
-    try:
-        con.register("rated", rated)
-        return con.sql(
-            f"""SELECT {select},
-                       CAST(sum(cost) AS DECIMAL(38,12)) AS cost,
-                       CAST(sum(amount) AS DECIMAL(38,12)) AS revenue,
-                       CAST(sum(amount) - sum(cost) AS DECIMAL(38,12)) AS margin,
-                       CASE WHEN sum(amount) = 0 THEN NULL
-                            ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1) END AS margin_pct,
-                       count(*) AS lines
-                FROM rated GROUP BY {group} ORDER BY {group}"""
-        ).to_arrow_table().to_pandas()
-    finally:
-        con.close()
+    return con.sql(
+        f"""SELECT {select},
+                   CAST(sum(cost) AS DECIMAL(38,12)) AS cost,
+                   CAST(sum(amount) AS DECIMAL(38,12)) AS revenue,
+                   CAST(sum(amount) - sum(cost) AS DECIMAL(38,12)) AS margin,
+                   CASE WHEN sum(amount) = 0 THEN NULL
+                        ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1) END AS margin_pct,
+                   count(*) AS lines
+            FROM {table} GROUP BY {group} ORDER BY {group}"""
+    ).to_arrow_table().to_pandas()
 
 
 def _money(values: pd.Series) -> list[float]:

@@ -42,7 +42,7 @@ from billing_lib.pricing import (
     Pricing,
     TieredRule,
 )
-from billing_lib.store import frame
+from billing_lib.store import frame, register_frame
 
 DEC = SQL_AMOUNT
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -699,7 +699,7 @@ def reprice_frame(lines: pd.DataFrame, customer: str, markup: Decimal) -> pd.Dat
     con = duckdb.connect()
     try:
         con.execute(_MACROS)
-        con.register("_lines", lines)
+        register_frame(con, "_lines", lines)
         return frame(con, f"""
             SELECT * REPLACE (
               CASE WHEN {_WHAT_IF_LINE} THEN CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}) ELSE amount END AS amount,

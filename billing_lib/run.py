@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from billing_lib import charts
 from billing_lib.customers import (
     UNMAPPED_SQL,
     assign_customers,
@@ -53,7 +54,7 @@ from billing_lib.publishing import (
     publish,
     records,
 )
-from billing_lib.store import frame, open_store
+from billing_lib.store import frame, open_store, register_frame
 
 #: Where papermill's parameters come from, for error messages.
 NOTEBOOK_PARAMETERS = "billing_run parameters"
@@ -183,6 +184,15 @@ def _fixed(value: Decimal, places: int | None) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
 
 
+def run_store() -> duckdb.DuckDBPyConnection:
+    """The run's DuckDB store. ``BILLING_MEMORY_LIMIT`` (e.g. ``2GB``) and ``BILLING_THREADS`` in
+    the environment bound it for a large month on a shared machine (DuckDB then spills to disk);
+    unset, DuckDB's defaults apply (80 % of RAM, every core)."""
+    threads = os.environ.get("BILLING_THREADS", "").strip()
+    return open_store(memory_limit=os.environ.get("BILLING_MEMORY_LIMIT", "").strip() or None,
+                      threads=int(threads) if threads else None)
+
+
 @dataclass
 class BillingRun:
     """State of one run as the notebook walks through it; each method is one step."""
@@ -192,7 +202,7 @@ class BillingRun:
     #: True when this object created the staging folder and so publishes it itself; False when the
     #: caller (``billing run``) gave one and publishes after adding the executed notebook.
     owns_staging: bool = True
-    con: duckdb.DuckDBPyConnection = field(default_factory=open_store)
+    con: duckdb.DuckDBPyConnection = field(default_factory=lambda: run_store())
     settings: dict[str, Any] = field(default_factory=dict)
     imports: list = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
@@ -267,8 +277,13 @@ class BillingRun:
             FROM excluded_lines GROUP BY ALL ORDER BY reason, vendor, vendor_currency""")
 
     def rated(self) -> pd.DataFrame:
-        """The rated lines as a DataFrame (exact Decimals), for the charts."""
+        """The rated lines as a DataFrame (exact Decimals), for ad-hoc questions on a small month."""
         return frame(self.con, "SELECT * FROM rated_lines ORDER BY customer_id, vendor, source_file, source_row")
+
+    def summary(self, by: list[str]) -> pd.DataFrame:
+        """Cost, revenue and margin of the rated lines per ``by`` (``charts.DIMENSIONS``) and
+        currency, summed in DuckDB: the charts' input without the month's lines in pandas."""
+        return charts.summarise_table(self.con, "rated_lines", by)
 
     def build_invoices(self) -> pd.DataFrame:
         """One invoice per customer with rated lines, numbered from the register (a rerun of an
@@ -525,7 +540,7 @@ def runs_overview(rated: pd.DataFrame) -> pd.DataFrame:
     """Lines, customers and vendors per loaded period."""
     con = duckdb.connect()
     try:
-        con.register("rated", rated)
+        register_frame(con, "rated", rated)
         return con.sql("""SELECT period, count(*) AS rated_lines, count(DISTINCT customer_id) AS customers,
                                  string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
                           FROM rated GROUP BY period ORDER BY period""").to_df()
@@ -551,15 +566,11 @@ def run_all(period: str, reports: Path, parameters: Path, output: Path, finalise
 
 
 def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]:
-    """PROVISIONAL until rating's what-if lands: vendor lines at cost x (1 + markup %)."""
-    def reprice(lines: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
-        out = lines.copy()
-        factor = 1 + markup / 100
-        out["amount"] = [c * factor if k == "vendor" else a
-                         for c, a, k in zip(out["cost"], out["amount"], out["line_kind"])]
-        return out
-    return reprice
-
+    """The margin explorer's what-if over finished runs read back from ``rated_lines.parquet``:
+    ``rating.reprice_frame`` (vendor lines at cost x (1 + markup %); credits, custom lines and
+    minimum top-ups as billed). ``output`` is the runs folder the lines came from."""
+    del output  # the lines are already loaded; kept so a notebook names where they came from
+    return _stage("rating").reprice_frame
 
 
 # -- calls into the pricing and invoicing stages (billing_lib.pricing, rating, invoices, numbering,

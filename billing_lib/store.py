@@ -7,10 +7,12 @@ instead of floats, so that a total computed from a DataFrame is still exact.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from billing_lib.importers import ensure_tables
 
@@ -33,3 +35,24 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
     """The result of ``sql`` as a DataFrame with DECIMAL columns as exact ``Decimal`` objects."""
     table = con.sql(sql, params=params).to_arrow_table()
     return table.to_pandas()
+
+
+#: The type every money column has in the store; frames handed back to DuckDB get it again.
+MONEY_ARROW = pa.decimal128(38, 12)
+
+
+def register_frame(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
+    """Register ``df`` as view ``name`` with its ``Decimal`` columns typed DECIMAL(38,12).
+
+    Left to itself DuckDB types a pandas column of ``Decimal`` objects from the values it samples,
+    so a larger amount further down fails to cast; the store's own money type avoids that."""
+    arrays, names = [], []
+    for col in df.columns:
+        values = df[col]
+        sample = values.dropna().head(1)
+        if values.dtype == object and len(sample) and isinstance(sample.iloc[0], Decimal):
+            arrays.append(pa.array(values.tolist(), type=MONEY_ARROW, from_pandas=True))
+        else:
+            arrays.append(pa.Array.from_pandas(values))
+        names.append(str(col))
+    con.register(name, pa.table(arrays, names=names))

@@ -21,6 +21,7 @@ import plotly.io as pio
 
 from billing_lib import charts
 from billing_lib.money import round_money
+from billing_lib.store import register_frame
 
 #: Re-prices one customer's rated lines with another markup (percent on cost); returns the lines
 #: re-priced (same columns as rated lines). ``billing_lib.rating`` supplies the real one.
@@ -39,8 +40,8 @@ def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFram
     change in margin (exact Decimals; the what-if columns are empty for customers not re-priced)."""
     con = duckdb.connect()
     try:
-        con.register("now", charts.summarise(current, ["customer"]))
-        con.register("repriced", charts.summarise(what_if, ["customer"]))
+        register_frame(con, "now", charts.summarise(current, ["customer"]))
+        register_frame(con, "repriced", charts.summarise(what_if, ["customer"]))
         return con.sql(
             """SELECT now.customer, now.currency, now.revenue, now.margin, now.margin_pct,
                       w.revenue AS what_if_revenue, w.margin AS what_if_margin,

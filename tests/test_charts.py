@@ -71,3 +71,22 @@ def test_stored_figures_stay_small():
     charts.use_notebook_renderer()
     fig = charts.cost_revenue_scatter(charts.summarise(LINES, ["customer"]))
     assert len(fig.to_json()) < 6000  # the lean template, not plotly's default
+
+
+def test_frames_go_back_to_duckdb_with_the_stores_money_type():
+    """Decimal columns handed back to DuckDB are DECIMAL(38,12) whatever their first values look
+    like (a small amount first, a large one and a None later), so sums stay exact and never fail."""
+    import duckdb
+
+    from billing_lib.store import register_frame
+
+    df = pd.DataFrame({"customer_id": ["a"] * 3 + ["b"] * 2,
+                       "cost": [D("0.000000000001"), D("0.5"), None, D("123456789012345.123456789012"), D("-1")],
+                       "quantity": [1, 2, 3, 4, 5]})
+    con = duckdb.connect()
+    register_frame(con, "r", df)
+    types = dict(con.sql("SELECT column_name, column_type FROM (DESCRIBE r)").fetchall())
+    assert types["cost"] == "DECIMAL(38,12)" and types["quantity"] == "BIGINT"
+    assert con.execute("SELECT sum(cost) FROM r").fetchone()[0] == D("123456789012344.623456789013")
+    summary = charts.summarise(df.assign(amount=df["cost"], currency="EUR"), ["customer"])
+    assert list(summary["cost"]) == [D("0.500000000001"), D("123456789012344.123456789012")]
