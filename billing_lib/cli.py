@@ -50,10 +50,11 @@ def _import_command(args: argparse.Namespace) -> int:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    from billing_lib.run import execute
+    from billing_lib.run import execute, run_report
 
     folder = execute(args.period, args.reports, args.parameters, args.output, finalise=args.finalise,
                      issue_date=args.issue_date or "", progress_bar=not args.quiet)
+    print(run_report(folder))
     print(f"run for {args.period} published in {folder}" + (" (finalised)" if args.finalise else ""))
     return 0
 

@@ -87,6 +87,9 @@ def _path_parameter(name: str, value: object) -> Path:
     return path if path.is_absolute() else project_dir() / path
 
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
 def check_period(period: object) -> str:
     """``period`` as ``YYYY-MM`` text, or a ParameterError saying how to pass it."""
     if not isinstance(period, str):
@@ -479,13 +482,34 @@ def execute(period: str, reports: Path, parameters: Path, output: Path, finalise
 
 def write_html_report(executed: Path) -> Path:
     """The executed notebook as a self-contained HTML page next to it (code cells shown, so an
-    auditor sees what ran)."""
+    auditor sees what ran; the charts drawn with the plotly.js bundled in the plotly package, once,
+    so the page opens offline)."""
+    import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_filename(str(executed))
+    nb = nbformat.read(executed, as_version=4)
+    with_charts(nb)
+    body, _ = HTMLExporter().from_notebook_node(nb)
     target = executed.with_suffix(".html")
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def with_charts(nb: Any) -> Any:
+    """Give every plotly output of ``nb`` an HTML rendering (nbconvert cannot draw the plotly JSON
+    the notebook stores); plotly.js is embedded with the first chart only."""
+    import plotly.io as pio
+
+    first = True
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            fig = out.get("data", {}).get(PLOTLY_MIME)
+            if fig is None:
+                continue
+            out["data"]["text/html"] = pio.to_html(fig, include_plotlyjs=first, full_html=False,
+                                                   default_width="100%", default_height=480)
+            first = False
+    return nb
 
 
 def add_report_to_manifest(staging: Path) -> None:
@@ -495,6 +519,28 @@ def add_report_to_manifest(staging: Path) -> None:
     files = [p for p in (Path(staging) / NOTEBOOK_NAME, Path(staging) / "billing_run.html") if p.exists()]
     manifest["report"] = checksums(files, Path(staging))
     path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def run_report(folder: Path) -> str:
+    """What a headless run prints when it has published: the control totals per vendor report,
+    the unmapped accounts, the invoices and the ledger balance, read back from the manifest (the
+    same figures the notebook shows; amounts as stored, unrounded control totals)."""
+    m = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    lines = ["control totals per vendor report (read = imported):"]
+    for c in m["control_totals"]:
+        mark = "ok" if c["balanced"] else "DIFFERENT"
+        lines.append(f"  {c['file']} [{c['format']}] {c['currency']}: {c['rows_read']} rows, "
+                     f"cost {Decimal(c['cost_read']).normalize():f} = {Decimal(c['cost_imported']).normalize():f} {mark}")
+    if m["unmapped"]:
+        lines.append("unmapped accounts (on no invoice; map them in accounts.csv):")
+        lines += [f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
+                  f"{u['currency']} {Decimal(u['cost']).normalize():f}" for u in m["unmapped"]]
+    lines.append(f"{len(m['invoices'])} invoices (net + VAT = gross):")
+    lines += [f"  {i['invoice_number']} {i['customer_id']} {i['currency']} {i['net']} + {i['vat']} = {i['gross']}"
+              for i in m["invoices"]]
+    lines.append("ledger: " + "; ".join(f"{b['currency']} debit {b['debit']} = credit {b['credit']}"
+                                        for b in m["ledger_balance"]))
+    return "\n".join(lines)
 
 
 def finished_runs(output: Path) -> list[str]:
