@@ -7,9 +7,11 @@ pinned DuckDB version).
 
 Layout of ``<out>/``::
 
-    reports-parquet/   aws_cur_<period>.parquet, ms_azure_cost_<period>.csv (Microsoft exports CSV)
-    reports-csv/       aws_cur_<period>.csv.gz, ms_azure_cost_<period>.csv
-    parameters/        customers.yaml, accounts.csv, price_plans.yaml, exchange_rates.csv
+    reports-parquet/   aws_cur_<period>.parquet, ms_azure_cost_<period>.csv (Microsoft exports CSV),
+                       vmware_usage_meter_<period>.csv
+    reports-csv/       aws_cur_<period>.csv.gz, the same Microsoft and VMware CSV files
+    parameters/        customers.yaml, accounts.csv (AWS accounts, Azure subscriptions, VMware customer
+                       labels), price_plans.yaml, exchange_rates.csv, seller/VAT/products
 
 Usage: ``python benchmarks/generate_month.py --size 10M`` (1M, 3M, 10M or a number of lines).
 """
@@ -116,6 +118,7 @@ class MonthShape:
     moving_accounts: int = 5
     ms_lines: int = 200_000
     ms_subscriptions: int = 300
+    vmware_customers: int = 300
     period: str = "2026-10"
 
 
@@ -129,7 +132,8 @@ def shape_for(size: str) -> MonthShape:
     customers = max(4, min(500, accounts // 4))
     return MonthShape(lines, accounts, customers, unmapped_accounts=max(1, accounts // 200),
                       moving_accounts=max(1, accounts // 400), ms_lines=max(10, lines // 50),
-                      ms_subscriptions=max(2, min(300, customers // 2)))
+                      ms_subscriptions=max(2, min(300, customers // 2)),
+                      vmware_customers=max(2, min(300, customers // 2)))
 
 
 def _month_bounds(period: str) -> tuple[str, str, int]:
@@ -387,6 +391,59 @@ def ms_cost_sql(shape: MonthShape) -> str:
     FROM lines"""
 
 
+#: VMware Cloud Provider Program products: (Product, Unit of Measure, Points per Unit), as the usage
+#: meter reports them (samples/generate.py); every customer label uses four consecutive ones.
+VMWARE_PRODUCTS: tuple[tuple[str, str, str], ...] = (
+    ("VMware Cloud Director", "Powered-on VM", "2"),
+    ("Flex Core - Standard", "Core", "5"),
+    ("Flex Core - Advanced", "Core", "7"),
+    ("vSAN Standard", "TiB used", "24"),
+    ("vSAN Enterprise", "TiB used", "38"),
+    ("NSX Advanced", "Powered-on VM", "3"),
+    ("Aria Operations Enterprise", "Powered-on VM", "4"),
+)
+VMWARE_PRODUCTS_PER_LABEL = 4
+#: The price per point of the provider's VCPP rental contract (EUR), a column of the report.
+VMWARE_PRICE_PER_POINT = "0.8640"
+
+
+def _vmware_label_exprs(shape: MonthShape, v: str) -> dict[str, str]:
+    """SQL for VMware customer label number ``v``: the label (the usage meter's customer label, the
+    mapping key) and its customer (distinct customers: 7 is prime to the customer count)."""
+    step = 7 if shape.customers % 7 else 3
+    return {"label": f"'vcpp-tenant-' || lpad(CAST({v} AS VARCHAR), 4, '0')",
+            "customer_id": f"'C' || lpad(CAST(1 + ({v} * {step}) % {shape.customers} AS VARCHAR), 4, '0')"}
+
+
+def vmware_sql(shape: MonthShape) -> str:
+    """The VMware usage meter's monthly usage report (CSV, as samples/generate.py writes it): for
+    each of ``vmware_customers`` customer labels, four products with billable units, points per unit,
+    billable points (units x points per unit) and the contract's price per point in EUR."""
+    k = VMWARE_PRODUCTS_PER_LABEL
+    n = len(VMWARE_PRODUCTS)
+    prod = {name: _pick([p[i] for p in VMWARE_PRODUCTS], "p") for i, name in enumerate(("product", "unit", "ppu"))}
+    label = _vmware_label_exprs(shape, "v")["label"]
+    return f"""
+    WITH base AS (
+        SELECT v, j, CAST((v * 3 + j) % {n} AS BIGINT) AS p,
+               CAST(1 + (hash(v, j, 21) % 40000) / 100 AS DECIMAL(18,2)) AS units
+        FROM range({shape.vmware_customers}) a(v), range({k}) b(j)
+    ),
+    rows AS (SELECT *, {', '.join(f"{e} AS {n_}" for n_, e in prod.items())} FROM base)
+    SELECT '{shape.period}' AS "Month",
+           'um-bench-' || (v % 3) || '.benchmark-cloud.example' AS "Usage Meter",
+           {label} AS "Customer Label",
+           ['NL', 'DE', 'BE', 'GB'][1 + v % 4] AS "Customer Country",
+           product AS "Product",
+           unit AS "Unit of Measure",
+           units AS "Units to be Reported",
+           CAST(ppu AS DECIMAL(18,0)) AS "Points per Unit",
+           CAST(units * CAST(ppu AS DECIMAL(18,0)) AS DECIMAL(18,2)) AS "Billable Points",
+           CAST('{VMWARE_PRICE_PER_POINT}' AS DECIMAL(18,4)) AS "Price per Point",
+           'EUR' AS "Currency"
+    FROM rows ORDER BY v, j"""
+
+
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -438,6 +495,7 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
         + "".join(f"{a},{b},{r},{start},{end},benchmark (fixed)\n" for a, b, r in FX_RATES), encoding="utf-8")
     move = f"{shape.period}-{MOVE_DATE}"
     ms = _subscription_exprs(shape, "s")
+    vm = _vmware_label_exprs(shape, "v")
     con.execute(f"""
         COPY (
           SELECT vendor, account_id, customer_id, valid_from, valid_to, note FROM (
@@ -452,11 +510,15 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
             SELECT 'microsoft', {ms['subscription_id']}, {ms['customer_id']}, NULL, NULL, {ms['subscription_name']},
                    {shape.aws_accounts} + s, 0
             FROM range({shape.ms_subscriptions}) t(s)
+            UNION ALL
+            SELECT 'vmware', {vm['label']}, {vm['customer_id']}, NULL, NULL, 'Usage Meter customer label',
+                   {shape.aws_accounts + shape.ms_subscriptions} + v, 0
+            FROM range({shape.vmware_customers}) t(v)
           ) ORDER BY acct, k
         ) TO '{_sql_path(folder / 'accounts.csv')}' (HEADER, DELIMITER ',')""")
 
 
-PARTS = ("parameters", "aws", "ms")
+PARTS = ("parameters", "aws", "ms", "vmware")
 
 
 def generate(out: Path, shape: MonthShape, formats: tuple[str, ...] = ("parquet", "csv.gz"),
@@ -496,6 +558,12 @@ def generate(out: Path, shape: MonthShape, formats: tuple[str, ...] = ("parquet"
         folder = out / ("reports-parquet" if fmt == "parquet" else "reports-csv")
         folder.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY ({ms_cost_sql(shape)}) TO '{_sql_path(folder / ms_name)}' (FORMAT csv, HEADER, DELIMITER ',')")
+    # VMware's usage meter exports CSV too: one small file beside either AWS report.
+    vm_name = f"vmware_usage_meter_{shape.period}.csv"
+    for fmt in formats if "vmware" in parts else ():
+        folder = out / ("reports-parquet" if fmt == "parquet" else "reports-csv")
+        folder.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY ({vmware_sql(shape)}) TO '{_sql_path(folder / vm_name)}' (FORMAT csv, HEADER, DELIMITER ',')")
     con.close()
     return out
 

@@ -42,8 +42,9 @@ def test_the_same_shape_gives_the_same_month(month, tmp_path):
     assert _rows(month / "reports-parquet" / f"{name}.parquet") == _rows(again / "reports-parquet" / f"{name}.parquet")
     with gzip.open(month / "reports-csv" / f"{name}.csv.gz") as a, gzip.open(again / "reports-csv" / f"{name}.csv.gz") as b:
         assert a.read() == b.read()
-    ms = f"ms_azure_cost_{SHAPE.period}.csv"
-    assert (month / "reports-csv" / ms).read_bytes() == (again / "reports-csv" / ms).read_bytes()
+    for small in (f"ms_azure_cost_{SHAPE.period}.csv", f"vmware_usage_meter_{SHAPE.period}.csv"):
+        assert (month / "reports-csv" / small).read_bytes() == (again / "reports-csv" / small).read_bytes()
+        assert (month / "reports-csv" / small).read_bytes() == (month / "reports-parquet" / small).read_bytes()
     for param in ("customers.yaml", "accounts.csv", "price_plans.yaml", "exchange_rates.csv"):
         assert (month / "parameters" / param).read_bytes() == (again / "parameters" / param).read_bytes()
 
@@ -62,7 +63,16 @@ def test_the_month_has_the_shape_asked_for(month):
     aws = [m for m in mappings if m.vendor == "aws"]
     assert len({m.account_id for m in aws}) == SHAPE.aws_accounts - SHAPE.unmapped_accounts
     assert len(aws) == SHAPE.aws_accounts - SHAPE.unmapped_accounts + SHAPE.moving_accounts  # a move: two rows
-    assert len(mappings) - len(aws) == SHAPE.ms_subscriptions
+    assert len([m for m in mappings if m.vendor == "microsoft"]) == SHAPE.ms_subscriptions
+    vmware = [m for m in mappings if m.vendor == "vmware"]
+    assert len({m.account_id for m in vmware}) == len(vmware) == SHAPE.vmware_customers
+    assert len(mappings) == len(aws) + SHAPE.ms_subscriptions + SHAPE.vmware_customers
+    usage = month / "reports-csv" / f"vmware_usage_meter_{SHAPE.period}.csv"
+    labels, rows, months = duckdb.connect().execute(
+        f"""SELECT count(DISTINCT "Customer Label"), count(*), list(DISTINCT "Month")
+            FROM read_csv('{usage}', header = true, all_varchar = true)""").fetchone()
+    assert (labels, rows, months) == (SHAPE.vmware_customers,
+                                      SHAPE.vmware_customers * generate_month.VMWARE_PRODUCTS_PER_LABEL, [SHAPE.period])
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
@@ -80,7 +90,10 @@ def test_the_reference_query_agrees_with_the_pipeline(month, kind):
     mapped = run_benchmark._our_totals(con, rated=False)
     assert run_benchmark.compare(mapped, reference(rated=False)) == []
     assert "None|USD" in mapped  # the unmapped accounts' lines are there, without a customer
-    assert any(k.endswith("|EUR") for k in mapped)  # and the Microsoft lines
+    assert any(k.endswith("|EUR") for k in mapped)  # and the Microsoft and VMware lines
+    vendors = dict(con.execute("SELECT x_Vendor, count(*) FROM customer_lines GROUP BY 1").fetchall())
+    assert vendors["vmware"] == SHAPE.vmware_customers * generate_month.VMWARE_PRODUCTS_PER_LABEL
+    assert set(vendors) == {"aws", "microsoft", "vmware"}
 
     rate_lines(con, load_pricing(month / "parameters", customers), customers, SHAPE.period)
     ours, ref = run_benchmark._our_totals(con, rated=True), reference(rated=True)
