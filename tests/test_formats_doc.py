@@ -19,3 +19,13 @@ def test_every_format_and_its_vendor_columns_are_documented():
         assert f"(`{spec.name}`)" in text
         for column in spec.referenced_columns():
             assert f"`{column}`" in text
+
+
+def test_readme_lists_every_format_with_the_columns_it_reads():
+    from billing_lib.importers.docs import readme_with_formats
+
+    readme = (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert readme == readme_with_formats(readme), (
+        "README.md's formats section is out of date: python -m billing_lib.importers.docs --readme")
+    for spec in all_specs():
+        assert f"(`{spec.name}`)" in readme

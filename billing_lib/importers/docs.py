@@ -130,6 +130,28 @@ def formats_markdown() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+README_START = "<!-- formats:start (generated: python -m billing_lib.importers.docs --readme) -->"
+README_END = "<!-- formats:end -->"
+
+
+def readme_formats() -> str:
+    """The README's list of supported formats with every vendor column each one reads (between
+    README_START and README_END; tests/test_formats_doc.py keeps it equal to the specs)."""
+    out = [README_START, "", "| format | vendor columns read |", "|---|---|"]
+    for s in sorted(all_specs(), key=lambda s: s.name):
+        columns = ", ".join(f"`{c}`" for c in sorted(s.referenced_columns()))
+        out.append(f"| {s.title} (`{s.name}`) | {_cell(columns)} |")
+    out += ["", README_END]
+    return "\n".join(out)
+
+
+def readme_with_formats(readme: str) -> str:
+    """``readme`` with its generated formats section replaced by the current one."""
+    head, rest = readme.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return head + readme_formats() + tail
+
+
 def _load_name(path: Path) -> str | None:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("name:"):
@@ -140,4 +162,8 @@ def _load_name(path: Path) -> str | None:
 if __name__ == "__main__":
     import sys
 
-    sys.stdout.write(formats_markdown())
+    if sys.argv[1:] == ["--readme"]:  # rewrite README.md's formats section in place
+        readme = Path(__file__).resolve().parents[2] / "README.md"
+        readme.write_text(readme_with_formats(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        sys.stdout.write(formats_markdown())
