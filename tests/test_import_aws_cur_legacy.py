@@ -46,3 +46,31 @@ def test_every_line_leads_back_to_its_vendor_row():
         vendor = rows[source_row - 2]
         assert line_id == f"{vendor['identity/LineItemId']}@{vendor['identity/TimeInterval']}"
         assert cost == Decimal(vendor["lineItem/UnblendedCost"])
+
+
+def test_reserved_instance_upfront_fee_is_amortised_not_counted_twice(tmp_path):
+    """As AWS documents (and the FOCUS converter does): an RI's upfront payment is a Fee line with
+    the reservation ARN; it is billed (BilledCost) but its EffectiveCost is 0, because the
+    DiscountedUsage lines carry it amortised. A Fee without a reservation (e.g. support) keeps it."""
+    with open(CUR, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        template = next(r for r in reader if r["lineItem/LineItemType"] == "Usage")
+        header = [*reader.fieldnames, "reservation/ReservationARN"]
+    arn = "arn:aws:ec2:eu-west-1:111122223333:reserved-instances/ri-1"
+    rows = []
+    for n, (kind, cost, effective, ri) in enumerate([("Fee", "1000", "", arn), ("Fee", "29", "", ""),
+                                                     ("DiscountedUsage", "0", "1.37", arn)]):
+        row = dict(template, **{"lineItem/LineItemType": kind, "lineItem/UnblendedCost": cost,
+                                "reservation/EffectiveCost": effective, "reservation/ReservationARN": ri,
+                                "identity/LineItemId": f"ri-test-{n}"})
+        rows.append(row)
+    path = tmp_path / "cur-with-ri.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, header)
+        writer.writeheader()
+        writer.writerows(rows)
+    con = open_store()
+    import_reports(con, [path])
+    got = con.execute("SELECT x_VendorChargeType, BilledCost, EffectiveCost FROM lines ORDER BY x_SourceRow").fetchall()
+    assert got == [("Fee", Decimal(1000), Decimal(0)), ("Fee", Decimal(29), Decimal(29)),
+                   ("DiscountedUsage", Decimal(0), Decimal("1.37"))]
