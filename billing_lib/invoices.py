@@ -21,23 +21,24 @@ correction of an earlier invoice, which is what credit notes (``credit_note``) a
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from billing_lib.customers import Customer, pydantic_problem
-from billing_lib.errors import ControlTotalError, ParameterError
+from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
 from billing_lib.vat import CUSTOMERS_FILE, VatRules, load_vat_rules
@@ -47,6 +48,9 @@ PRODUCTS_FILE = "products.yaml"
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _TAG = re.compile(r"^[A-Za-z0-9_.:/ @+=-]{1,128}$")
 _GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publisher")
+#: The invoices of a run as data (``write_invoice_data``), so a correction rebuilds them exactly.
+INVOICE_DATA = "invoices.json"
+INVOICE_DATA_FORMAT = "billing_lib.invoices/1"
 SUMMARY_COLUMNS = ("customer_id", "invoice_number", "currency", "net_amount", "vat_amount", "gross_amount",
                    "cost_amount", "margin_amount")
 
@@ -474,12 +478,51 @@ def credit_note(original: Invoice, register: Register, invoicing: Invoicing, per
     of ``period``'s year; a corrected invoice is then issued in the normal way."""
     series = f"{invoicing.seller.credit_note_series}{period[:4]}"
     number = register.credit_note(series, period, original.number, issue_date)
+    return negated(original, number, issue_date, reason)
+
+
+def negated(original: Invoice, number: str, issue_date: date, reason: str | None) -> Invoice:
+    """The credit note ``number`` cancelling ``original`` in full: every line, VAT line and total
+    negated (no rounding happens, so the cents are exactly the original's with the sign
+    changed), dated ``issue_date`` (due the same day), referring to the original's number, with
+    ``reason`` as its note. Supply period, parties and VAT treatment stay the original's."""
     lines = tuple(replace(ln, amount=-ln.amount, cost=-ln.cost, unrounded_amount=-ln.unrounded_amount,
                           quantity=-ln.quantity if ln.quantity is not None else None) for ln in original.lines)
     vat = tuple(replace(v, base=-v.base, amount=-v.amount) for v in original.vat)
     return replace(original, number=number, kind="credit_note", refers_to=original.number, issue_date=issue_date,
                    due_date=issue_date, lines=lines, vat=vat, net=-original.net, vat_total=-original.vat_total,
                    gross=-original.gross, cost=-original.cost, margin=-original.margin, note=reason)
+
+
+def figure_problems(invoice: Invoice) -> list[str]:
+    """Where ``invoice``'s stored figures are not what its own lines give by the rounding rules
+    (VAT per rate = rate x the sum of that rate's rounded lines, half-up; totals by addition);
+    empty when every cent agrees. Used on invoices read back from a run folder."""
+    out = []
+    cur = invoice.currency
+    for ln in invoice.lines:
+        if round_money(ln.unrounded_amount, cur) != ln.amount:
+            out.append(f"line {ln.description!r}: {money_text(ln.amount)} is not {ln.unrounded_amount} rounded")
+    bases: dict[Decimal, Decimal] = {}
+    for ln in invoice.lines:
+        bases[ln.vat_rate] = bases.get(ln.vat_rate, ZERO) + ln.amount
+    stored = {v.rate: v for v in invoice.vat}
+    if set(stored) != set(bases):
+        out.append(f"VAT rates {sorted(stored)} but the lines have {sorted(bases)}")
+    for rate, base in bases.items():
+        v = stored.get(rate)
+        if v is not None and (v.base, v.amount) != (base, round_money(base * rate / 100, cur)):
+            out.append(f"VAT {rate} %: base {money_text(v.base)}, VAT {money_text(v.amount)}; the lines give base "
+                       f"{money_text(base)}, VAT {money_text(round_money(base * rate / 100, cur))}")
+    net = sum((ln.amount for ln in invoice.lines), ZERO)
+    vat_total = sum((v.amount for v in invoice.vat), ZERO)
+    cost = sum((ln.cost for ln in invoice.lines), ZERO)
+    for name, have, want in (("net", invoice.net, net), ("VAT", invoice.vat_total, vat_total),
+                             ("gross", invoice.gross, net + vat_total), ("cost", invoice.cost, cost),
+                             ("margin", invoice.margin, net - cost)):
+        if have != want:
+            out.append(f"{name} {money_text(have)}; the lines give {money_text(want)}")
+    return out
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -517,3 +560,77 @@ def write_invoice_summary(invoices: list[Invoice], path: Path) -> Path:
                              money_text(inv.vat_total), money_text(inv.gross), money_text(inv.cost),
                              money_text(inv.margin)])
     return path
+
+
+# -- invoices as data: written with the run, read back for corrections ----------------------------
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: Decimal as fixed-point text (exact, no exponent), dates ISO."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def invoice_record(invoice: Invoice) -> dict[str, Any]:
+    """``invoice`` as plain JSON data (amounts as exact decimal text)."""
+    return _plain(asdict(invoice))
+
+
+def invoice_from_record(data: dict[str, Any]) -> Invoice:
+    """The ``Invoice`` that ``invoice_record`` wrote, exactly (every Decimal with its digits)."""
+
+    def dec(v: str | None) -> Decimal | None:
+        return None if v is None else Decimal(v)
+
+    def party(d: dict[str, Any]) -> Party:
+        return Party(d["name"], tuple(d["address"]), d["country"], d["vat_number"], d.get("email"))
+
+    lines = tuple(InvoiceLine(
+        product_group=ln["product_group"], heading=ln["heading"], description=ln["description"],
+        amount=Decimal(ln["amount"]), cost=Decimal(ln["cost"]), unrounded_amount=Decimal(ln["unrounded_amount"]),
+        vat_rate=Decimal(ln["vat_rate"]), rated_lines=int(ln["rated_lines"]), quantity=dec(ln["quantity"]),
+        unit=ln["unit"], unit_price=dec(ln["unit_price"])) for ln in data["lines"])
+    vat = tuple(VatLine(Decimal(v["rate"]), v["label"], v["vat_code"], Decimal(v["base"]), Decimal(v["amount"]))
+                for v in data["vat"])
+    day = date.fromisoformat
+    return Invoice(
+        number=data["number"], kind=data["kind"], period=data["period"], issue_date=day(data["issue_date"]),
+        due_date=day(data["due_date"]), supply_start=day(data["supply_start"]), supply_end=day(data["supply_end"]),
+        currency=data["currency"], customer_id=data["customer_id"], buyer=party(data["buyer"]),
+        seller=party(data["seller"]), customer_reference=data["customer_reference"], vat_rule=data["vat_rule"],
+        vat_mention=data["vat_mention"], show_buyer_vat_number=bool(data["show_buyer_vat_number"]), lines=lines,
+        vat=vat, net=Decimal(data["net"]), vat_total=Decimal(data["vat_total"]), gross=Decimal(data["gross"]),
+        cost=Decimal(data["cost"]), margin=Decimal(data["margin"]), payment_terms_days=int(data["payment_terms_days"]),
+        refers_to=data.get("refers_to"), note=data.get("note"))
+
+
+def write_invoice_data(invoices: list[Invoice], seller: Seller, path: Path) -> Path:
+    """``invoices.json``: every invoice in full (lines, VAT, totals, parties) and the seller block
+    as printed, in number order. A credit note for one of them is rebuilt from this file, not from
+    the parameters of the day, which may have changed since."""
+    data = {"format": INVOICE_DATA_FORMAT, "seller": seller.model_dump(mode="json"),
+            "invoices": [invoice_record(i) for i in sorted(invoices, key=lambda i: i.number)]}
+    with atomic_target(Path(path)) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def read_invoice_data(path: Path) -> tuple[Seller, dict[str, Invoice]]:
+    """The seller and the invoices (by number) of an ``invoices.json``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != INVOICE_DATA_FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, expected {INVOICE_DATA_FORMAT!r}")
+        seller = Seller.model_validate(data["seller"])
+        invoices = {i["number"]: invoice_from_record(i) for i in data["invoices"]}
+    except (OSError, ValueError, KeyError, TypeError, ArithmeticError, ValidationError) as exc:
+        raise RunError(f"{path}: cannot read the run's invoices: {exc}") from exc
+    return seller, invoices

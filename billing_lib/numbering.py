@@ -12,8 +12,10 @@ beside the run folders (``outputs/invoice_register.sqlite``); it outlives every 
   series are given back; a freed number in the middle is kept as ``void`` with the reason, so
   the register still accounts for every number.
 - ``finalise(period)`` makes the period's invoices immutable: reserving numbers for it again
-  raises RunError. A correction is then a credit note in its own series (``credit_note``) that
-  refers to the original invoice number.
+  raises RunError. A correction is then a credit note in its own series that refers to the
+  original invoice number: numbered in a later run (``credit_note``) or issued on its own by
+  ``billing credit-note`` (``issue_credit_note``, final at once). An invoice is credited in full
+  at most once.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ CREATE TABLE IF NOT EXISTS finalised_periods (
     finalised TEXT NOT NULL
 );
 """
+
+
+_COLUMNS = "invoice_number, series, number, kind, period, customer_id, refers_to, status, issue_date, note"
 
 
 def format_number(series: str, number: int) -> str:
@@ -109,10 +114,22 @@ class Register:
         with closing(sqlite3.connect(self.path)) as db:
             return db.execute("SELECT 1 FROM finalised_periods WHERE period = ?", [period]).fetchone() is not None
 
+    def entry(self, invoice_number: str) -> RegisterEntry | None:
+        """The register's row of ``invoice_number`` (None when the register never gave it)."""
+        with closing(sqlite3.connect(self.path)) as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM numbers WHERE invoice_number = ?", [invoice_number]).fetchone()
+        return RegisterEntry(*row) if row else None
+
+    def credit_notes_of(self, original: str) -> list[RegisterEntry]:
+        """The credit notes (not void) that correct the invoice ``original``."""
+        with closing(sqlite3.connect(self.path)) as db:
+            return [RegisterEntry(*row) for row in db.execute(
+                f"SELECT {_COLUMNS} FROM numbers WHERE kind = 'credit_note' AND refers_to = ? AND status <> 'void' "
+                "ORDER BY series, number", [original])]
+
     def entries(self, period: str | None = None) -> list[RegisterEntry]:
         """Every number (of ``period``), in series and number order."""
-        sql = ("SELECT invoice_number, series, number, kind, period, customer_id, refers_to, status, issue_date, note "
-               "FROM numbers" + (" WHERE period = ?" if period else "") + " ORDER BY series, number")
+        sql = (f"SELECT {_COLUMNS} FROM numbers" + (" WHERE period = ?" if period else "") + " ORDER BY series, number")
         with closing(sqlite3.connect(self.path)) as db:
             return [RegisterEntry(*row) for row in db.execute(sql, [period] if period else [])]
 
@@ -172,9 +189,38 @@ class Register:
             if held:
                 number = held[0]
             else:
+                self._not_credited(db, original)
                 number = self._next(db, series)
                 self._insert(db, series, number, "credit_note", period, row[0], original, issue_date, now)
         return format_number(series, number)
+
+    @contextmanager
+    def issue_credit_note(self, series: str, original: str, issue_date: date, note: str | None) -> Iterator[str]:
+        """Issue, on its own (``billing credit-note``), the credit note cancelling the finalised
+        invoice ``original``: yields its number, the next of ``series``, with the register's write
+        transaction still open. The caller writes the credit note's files inside the block; the
+        number is committed, as final (issued, immutable), only when the block finishes, and an
+        exception in the block rolls it back: no number is used and no gap is left. Other runs
+        wait for the block (it holds the register's write lock), so keep it short.
+
+        RunError when ``original`` is not a finalised invoice of the register, or already has a
+        credit note (an invoice is credited in full once)."""
+        now = _now()
+        with self._transaction() as db:
+            row = db.execute("SELECT customer_id, status, kind, period FROM numbers WHERE invoice_number = ?",
+                             [original]).fetchone()
+            if row is None or row[2] != "invoice" or row[1] == "void":
+                raise RunError(f"{self.path}: {original} is not an invoice in the register")
+            if row[1] != "final":
+                raise RunError(f"{self.path}: {original} (period {row[3]}) is not finalised; correct it by running "
+                               f"{row[3]} again, or finalise that run first (billing run --finalise)")
+            self._not_credited(db, original)
+            number = self._next(db, series)
+            db.execute("INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, refers_to, "
+                       "status, issue_date, note, updated) VALUES (?, ?, ?, 'credit_note', ?, ?, ?, 'final', ?, ?, ?)",
+                       [series, number, format_number(series, number), row[3], row[0], original,
+                        issue_date.isoformat(), note, now])
+            yield format_number(series, number)
 
     def finalise(self, period: str) -> int:
         """Make the numbers of ``period`` final (immutable); returns how many. Finalising twice is
@@ -187,6 +233,15 @@ class Register:
         return count
 
     # -- inside a transaction --------------------------------------------------------------
+
+    def _not_credited(self, db: sqlite3.Connection, original: str) -> None:
+        """RunError when a credit note (not void) already corrects ``original``."""
+        done = db.execute("SELECT invoice_number, issue_date FROM numbers WHERE kind = 'credit_note' AND refers_to = ? "
+                          "AND status <> 'void' ORDER BY series, number", [original]).fetchone()
+        if done:
+            raise RunError(f"{self.path}: {original} is already corrected by credit note {done[0]} (issued "
+                           f"{done[1]}); an invoice is credited in full only once. Issue a new invoice for "
+                           "what is still owed, and credit that one if it is wrong")
 
     @staticmethod
     def _next(db: sqlite3.Connection, series: str) -> int:

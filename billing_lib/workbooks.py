@@ -26,7 +26,15 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from billing_lib.customers import Customer
-from billing_lib.invoices import Invoice, Invoicing, atomic_target, labelled_lines
+from billing_lib.invoices import (
+    INVOICE_DATA,
+    Invoice,
+    Invoicing,
+    Seller,
+    atomic_target,
+    labelled_lines,
+    write_invoice_data,
+)
 from billing_lib.money import ZERO, minor_unit
 
 INVOICE_FOLDER = "invoices"
@@ -101,17 +109,27 @@ def write_workbooks(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], inv
                     folder: Path, customers: dict[str, Customer] | None = None) -> list[Path]:
     """One workbook per invoice in ``folder/invoices/`` and the run summary in ``folder``; the
     paths written. ``customers`` (for the usage sheets' invoice-line column) defaults to those
-    ``load_invoicing`` was given."""
+    ``load_invoicing`` was given.
+
+    Beside them, ``folder/invoices.json`` keeps the same invoices as data (``write_invoice_data``)
+    for ``billing credit-note``. It is not in the list returned: the run notebook shows that list
+    as the run's documents, and the stored notebook outputs are compared by the tests."""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
     written = []
     for inv in invoices:
-        path = folder / INVOICE_FOLDER / f"{safe_name(inv.number)}_{safe_name(inv.customer_id)}.xlsx"
+        path = folder / INVOICE_FOLDER / workbook_name(inv)
         write_invoice_workbook(con, inv, invoicing, customers, path)
         written.append(path)
     if invoices:
         written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
+        write_invoice_data(invoices, invoicing.seller, folder / INVOICE_DATA)
     return written
+
+
+def workbook_name(inv: Invoice) -> str:
+    """``NW2026-000001_C003.xlsx``: the file name of an invoice's (or credit note's) workbook."""
+    return f"{safe_name(inv.number)}_{safe_name(inv.customer_id)}.xlsx"
 
 
 class _Formats:
@@ -169,23 +187,43 @@ def write_invoice_workbook(con: duckdb.DuckDBPyConnection, inv: Invoice, invoici
                            customers: dict[str, Customer], path: Path) -> Path:
     """The workbook of one invoice: the invoice sheet and a usage sheet per vendor."""
     with atomic_target(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {**_OPTIONS, "constant_memory": True})
-        kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
-        wb.set_properties({"title": f"{kind} {inv.number}", "subject": f"{inv.seller.name}, period {inv.period}",
-                           "author": inv.seller.name, "company": inv.seller.name,
-                           "created": fixed_created(inv), "comments": f"customer {inv.customer_id}"})
+        wb = _document(tmp, inv, fixed_created(inv))
         fmt = _Formats(wb, inv.currency)
         used: set[str] = set()
-        _invoice_sheet(wb.add_worksheet(sheet_name(kind, used)), inv, invoicing, fmt)
+        _invoice_sheet(wb.add_worksheet(sheet_name(_kind(inv), used)), inv, invoicing.seller, fmt)
         if inv.kind == "invoice":
             _usage_sheets(wb, con, inv, invoicing, customers, fmt, used)
         wb.close()
     return path
 
 
-def _invoice_sheet(ws: Any, inv: Invoice, invoicing: Invoicing, fmt: _Formats) -> None:
+def write_credit_note_workbook(note: Invoice, seller: Seller, path: Path) -> Path:
+    """The workbook of a credit note: the invoice sheet's layout with every amount negative,
+    "Corrects invoice <number>" among the details and the reason under Payment. No usage sheets:
+    the rated lines are those of the corrected invoice's workbook. ``seller`` is the seller block
+    as the corrected invoice printed it; 'created' is the issue date (fixed, for identical bytes)."""
+    with atomic_target(path) as tmp:
+        wb = _document(tmp, note, datetime.combine(note.issue_date, time()))
+        _invoice_sheet(wb.add_worksheet(sheet_name(_kind(note), set())), note, seller, _Formats(wb, note.currency))
+        wb.close()
+    return path
+
+
+def _kind(inv: Invoice) -> str:
+    return "Credit note" if inv.kind == "credit_note" else "Invoice"
+
+
+def _document(tmp: Path, inv: Invoice, created: datetime) -> xlsxwriter.Workbook:
+    """A new workbook for ``inv`` with its fixed document properties."""
+    wb = xlsxwriter.Workbook(str(tmp), {**_OPTIONS, "constant_memory": True})
+    wb.set_properties({"title": f"{_kind(inv)} {inv.number}", "subject": f"{inv.seller.name}, period {inv.period}",
+                       "author": inv.seller.name, "company": inv.seller.name,
+                       "created": created, "comments": f"customer {inv.customer_id}"})
+    return wb
+
+
+def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None:
     """The printable invoice, written top to bottom (the workbook streams rows)."""
-    seller = invoicing.seller
     ws.set_paper(9)  # A4
     ws.set_portrait()
     ws.fit_to_pages(1, 0)

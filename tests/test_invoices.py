@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +11,15 @@ import pytest
 import yaml
 
 from billing_lib.errors import ParameterError
-from billing_lib.invoices import build_invoices, credit_note, load_invoicing, write_invoice_summary
+from billing_lib.invoices import (
+    build_invoices,
+    credit_note,
+    figure_problems,
+    load_invoicing,
+    read_invoice_data,
+    write_invoice_data,
+    write_invoice_summary,
+)
 from billing_lib.numbering import open_register
 from tests.invoice_helpers import ISSUED, PERIOD, line, parameters_copy, setup
 
@@ -125,6 +134,27 @@ def test_a_credit_note_after_finalising_refers_to_the_original(tmp_path):
     assert note.number == "NWC2026-000001" and note.kind == "credit_note" and note.refers_to == "NW2026-000001"
     assert (note.net, note.vat_total, note.gross) == (D("-30.34"), D("-6.37"), D("-36.71"))
     assert [ln.amount for ln in note.lines] == [D("-30.34")]
+
+
+def test_invoices_json_gives_back_the_very_same_invoices(tmp_path):
+    rows = [line("C003", "5.0025"), line("C003", "-0.000000000001", service="Amazon S3"),
+            line("C008", "12.5", currency="USD", quantity="3.333333333333", unit="GB-Mo")]
+    invoices, _ = build(rows, tmp_path)
+    _, _, invoicing = setup([])
+    path = write_invoice_data(invoices, invoicing.seller, tmp_path / "invoices.json")
+    seller, back = read_invoice_data(path)
+    assert seller == invoicing.seller
+    assert list(back.values()) == invoices  # every Decimal with its digits, dates, parties, lines
+    assert [str(ln.unrounded_amount) for ln in back["NW2026-000001"].lines] == [
+        str(ln.unrounded_amount) for ln in invoices[0].lines]
+    assert all(figure_problems(i) == [] for i in back.values())
+
+
+def test_figures_that_the_lines_do_not_give_are_named(tmp_path):
+    [inv], _ = build([line("C003", "30.34")], tmp_path)
+    assert figure_problems(replace(inv, gross=D("36.72"))) == ["gross 36.72; the lines give 36.71"]
+    changed = replace(inv, vat=(replace(inv.vat[0], amount=D("6.38")),), vat_total=D("6.38"), gross=D("36.72"))
+    assert figure_problems(changed) == ["VAT 21 %: base 30.34, VAT 6.38; the lines give base 30.34, VAT 6.37"]
 
 
 # -- bad input: a clear error, and no number reserved -------------------------------------------------

@@ -120,7 +120,7 @@ def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
     write_workbooks(con, invoices, invoicing, out)
     write_ledger(con, invoices, invoicing, out)
     before, numbers = snapshot(out), register.entries()
-    assert len(before) == 8  # summary csv, 4 invoices, run summary, journal, beancount
+    assert len(before) == 9  # summary csv, 4 invoices, run summary, invoices.json, journal, beancount
 
     customers["C005"] = customers["C005"].model_copy(update={"address": []})
     with pytest.raises(ParameterError, match=r"C005\]\.address"):

@@ -94,3 +94,41 @@ def test_a_crash_between_reservations_leaves_no_number_and_no_gap(tmp_path, monk
         assert db.execute("SELECT last_number FROM series").fetchall() == [(1,)]
     assert open_register(path).reserve("NW2026", "2026-10", ["C1", "C2"], ISSUED) == {
         "C1": "NW2026-000002", "C2": "NW2026-000003"}
+
+
+def test_a_credit_note_issued_on_its_own_is_final_at_once_and_only_one_per_invoice(tmp_path):
+    reg = open_register(tmp_path / "r.sqlite")
+    reg.reserve("NW2026", "2026-10", ["C1", "C2"], ISSUED)
+    with pytest.raises(RunError, match=r"NW2026-000002 \(period 2026-10\) is not finalised"), reg.issue_credit_note("NWC2026", "NW2026-000002", date(2026, 12, 1), "wrong plan"):
+        pass
+    reg.finalise("2026-10")
+    with reg.issue_credit_note("NWC2026", "NW2026-000002", date(2026, 12, 1), "wrong plan") as number:
+        assert number == "NWC2026-000001"
+    entry = reg.entry("NWC2026-000001")
+    assert (entry.kind, entry.status, entry.refers_to, entry.customer_id, entry.period, entry.note) == (
+        "credit_note", "final", "NW2026-000002", "C2", "2026-10", "wrong plan")
+    assert reg.credit_notes_of("NW2026-000002") == [entry]
+    with pytest.raises(RunError, match="already corrected by credit note NWC2026-000001"), reg.issue_credit_note("NWC2026", "NW2026-000002", date(2026, 12, 2), "again"):
+        pass
+    # nor in a later run
+    with pytest.raises(RunError, match="already corrected by credit note NWC2026-000001"):
+        reg.credit_note("NWC2026", "2026-11", "NW2026-000002", date(2026, 12, 1))
+    with pytest.raises(RunError, match="NW2026-000099 is not an invoice"), reg.issue_credit_note("NWC2026", "NW2026-000099", date(2026, 12, 1), None):
+        pass
+    with pytest.raises(RunError, match="NWC2026-000001 is not an invoice"), reg.issue_credit_note("NWC2026", "NWC2026-000001", date(2026, 12, 1), None):
+        pass
+
+
+def test_a_failure_while_a_credit_note_is_written_uses_no_number(tmp_path):
+    path = tmp_path / "r.sqlite"
+    reg = open_register(path)
+    reg.reserve("NW2026", "2026-10", ["C1"], ISSUED)
+    reg.finalise("2026-10")
+    with pytest.raises(OSError, match="disk full"), reg.issue_credit_note("NWC2026", "NW2026-000001", date(2026, 12, 1), None) as number:
+        assert number == "NWC2026-000001"
+        raise OSError("disk full")
+    assert open_register(path).credit_notes_of("NW2026-000001") == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT series, last_number FROM series ORDER BY 1").fetchall() == [("NW2026", 1)]
+    with reg.issue_credit_note("NWC2026", "NW2026-000001", date(2026, 12, 1), None) as number:
+        assert number == "NWC2026-000001"

@@ -136,7 +136,8 @@ def test_a_rerun_writes_identical_bytes(tmp_path):
     second = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "b")]
     assert first == second
     assert sorted(p.name for p in (tmp_path / "a").rglob("*")) == ["NW2026-000001_C003.xlsx", "invoices",
-                                                                   "run_summary.xlsx"]
+                                                                   "invoices.json", "run_summary.xlsx"]
+    assert (tmp_path / "a" / "invoices.json").read_bytes() == (tmp_path / "b" / "invoices.json").read_bytes()
 
 
 def test_a_credit_balance_says_nothing_is_to_be_paid(tmp_path):
