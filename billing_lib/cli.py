@@ -1,4 +1,5 @@
-"""The ``billing`` command: quick checks of vendor files and scheduled runs from scripts."""
+"""The ``billing`` command: quick checks of vendor files, scheduled runs from scripts, and credit
+notes for finalised invoices."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from billing_lib.errors import BillingError
 
 def _import_command(args: argparse.Namespace) -> int:
     from billing_lib.customers import (
-        UNMAPPED_SQL, assign_customers, load_account_mappings, load_customers, register_account_map,
+        UNMAPPED_SQL,
+        assign_customers,
+        load_account_mappings,
+        load_customers,
+        register_account_map,
     )
     from billing_lib.importers import import_reports
     from billing_lib.store import open_store
@@ -59,6 +64,32 @@ def _run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credit_note_command(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from billing_lib.corrections import issue_credit_note
+    from billing_lib.errors import ParameterError
+    from billing_lib.invoices import money_text
+
+    issued = None
+    if args.issue_date:
+        try:
+            issued = date.fromisoformat(args.issue_date)
+        except ValueError:
+            raise ParameterError("billing credit-note", "--issue-date",
+                                 f"expected a date YYYY-MM-DD; got {args.issue_date!r}") from None
+    done = issue_credit_note(args.output, args.invoice, issued, args.reason)
+    note = done.note
+    print(f"credit note {note.number} issued on {note.issue_date} for {note.customer_id} {note.buyer.name}: "
+          f"corrects invoice {done.original.number} (period {note.period})")
+    print(f"  {note.currency} net {money_text(note.net)} + VAT {money_text(note.vat_total)} = "
+          f"{money_text(note.gross)} (the invoice: {money_text(done.original.gross)})")
+    print(f"  written to {done.folder}:")
+    for path in done.files:
+        print(f"    {path.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--issue-date", default=None, help="invoice date YYYY-MM-DD (default: day after the period)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run_command)
+    cn = sub.add_parser(
+        "credit-note", help="cancel a finalised invoice with a credit note (written to OUTPUT/corrections/NUMBER/)",
+        description="Issue a credit note that cancels one invoice of a finalised run in full: every line, VAT "
+                    "and total negated, numbered in the credit-note series, referring to the invoice, with a "
+                    "reversing journal entry (CSV and beancount). Rebuilt from what the finalised run stored "
+                    "(not from today's parameters); the run folder is not changed.")
+    cn.add_argument("--output", default=Path("outputs"), type=Path,
+                    help="outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
+    cn.add_argument("--invoice", required=True, help="number of the invoice to cancel, e.g. NW2026-000002")
+    cn.add_argument("--issue-date", default=None, help="date of the credit note YYYY-MM-DD (default: today)")
+    cn.add_argument("--reason", default=None, help="why the invoice is cancelled (printed on the credit note)")
+    cn.set_defaults(func=_credit_note_command)
     return parser
 
 

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
-from billing_lib.errors import ControlTotalError
+from billing_lib.errors import ControlTotalError, RunError
 from billing_lib.invoices import Invoice, Invoicing, atomic_target, check_period, money_text
 from billing_lib.money import ZERO, round_money
 
@@ -170,7 +170,7 @@ def write_ledger(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoic
             write_beancount(entries, invoicing, Path(folder) / f"ledger_{name}.beancount")]
 
 
-def write_csv_journal(entries: list[Entry], invoicing: Invoicing, path: Path) -> Path:
+def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: Path) -> Path:
     """One row per posting: debit or credit (never both, never negative), account code, VAT code,
     customer and invoice number, so an accounting package can import it line by line."""
     with atomic_target(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
@@ -201,18 +201,26 @@ def _q(text: str) -> str:
 def write_beancount(entries: list[Entry], invoicing: Invoicing, path: Path) -> Path:
     """The entries as a beancount v3 ledger: commodities and accounts declared (opened on the
     earliest entry's date), amounts exact to the cent."""
-    seller = invoicing.seller
+    codes = {p.account for e in entries for p in e.postings}
+    return write_beancount_file(entries, invoicing.seller.name, {c: beancount_account(c, invoicing) for c in codes},
+                                path, "journal of a billing run")
+
+
+def write_beancount_file(entries: list[Entry], title: str, accounts: dict[str, str], path: Path,
+                         what: str) -> Path:
+    """The entries as a beancount v3 ledger titled ``title``, each account code named by
+    ``accounts`` (code -> beancount account), ``what`` in the first comment line."""
     first = min((e.date for e in entries), default=date(2000, 1, 1))
     first = first.replace(day=1)
     codes = sorted({p.account for e in entries for p in e.postings})
     currencies = sorted({p.currency for e in entries for p in e.postings})
-    lines = [f"; {seller.name}: journal of a billing run, written by billing_lib.ledger",
-             f"option {_q('title')} {_q(seller.name)}"]
+    lines = [f"; {title}: {what}, written by billing_lib.ledger",
+             f"option {_q('title')} {_q(title)}"]
     lines += [f"option {_q('operating_currency')} {_q(c)}" for c in currencies[:1]]
     lines.append("")
     lines += [f"{first.isoformat()} commodity {c}" for c in currencies]
     lines.append("")
-    lines += [f"{first.isoformat()} open {beancount_account(c, invoicing)}" for c in codes]
+    lines += [f"{first.isoformat()} open {accounts[c]}" for c in codes]
     for e in entries:
         lines.append("")
         lines.append(f"{e.date.isoformat()} * {_q(e.payee)} {_q(e.narration)}")
@@ -223,10 +231,72 @@ def write_beancount(entries: list[Entry], invoicing: Invoicing, path: Path) -> P
         if e.invoice_number:
             lines.append(f"  invoice_number: {_q(e.invoice_number)}")
         for p in e.postings:
-            lines.append(f"  {beancount_account(p.account, invoicing):<48} {money_text(p.amount):>14} {p.currency}")
+            lines.append(f"  {accounts[p.account]:<48} {money_text(p.amount):>14} {p.currency}")
             lines.append(f"    description: {_q(p.description)}")
             if p.vat_code:
                 lines.append(f"    vat_code: {_q(p.vat_code)}")
     with atomic_target(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+# -- reading a run's journal back, for corrections ---------------------------------------------------
+
+
+def read_entry(journal: Path, entry_id: str) -> Entry:
+    """The entry ``entry_id`` of a CSV journal that ``write_csv_journal`` wrote, exactly as
+    written (debit positive, credit negative). RunError when it is missing, spread over several
+    dates or journals, or does not balance."""
+    journal = Path(journal)
+    with open(journal, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["entry_id"] == entry_id]
+    if not rows:
+        raise RunError(f"{journal}: no entry {entry_id}")
+    heads = {(r["date"], r["journal"], r["customer_id"], r["invoice_number"]) for r in rows}
+    if len(heads) != 1:
+        raise RunError(f"{journal}: the rows of {entry_id} disagree on date, journal, customer or invoice: {heads}")
+    postings = []
+    for r in rows:
+        if bool(r["debit"]) == bool(r["credit"]) and (r["debit"] or r["credit"]):
+            raise RunError(f"{journal}: a row of {entry_id} (account {r['account']}) has both a debit and a credit")
+        amount = Decimal(r["debit"]) if r["debit"] else -Decimal(r["credit"] or "0")
+        postings.append(Posting(r["account"], amount, r["currency"], r["description"], r["vat_code"] or None))
+    day, name, customer, invoice = heads.pop()
+    entry = Entry(date.fromisoformat(day), name, entry_id, "", "", tuple(postings), customer or None, invoice or None)
+    if any(entry.balance().values()):
+        raise RunError(f"{journal}: entry {entry_id} does not balance: {entry.balance()}")
+    return entry
+
+
+def beancount_postings(ledger: Path, entry_id: str) -> list[tuple[str, Decimal, str]]:
+    """(account, amount, currency) of each posting of the transaction with ``entry_id`` in a
+    beancount ledger, read by beancount's own loader (RunError when the ledger has errors or holds
+    the entry other than once)."""
+    from beancount import loader  # heavy; only for corrections
+    from beancount.core import data
+
+    entries, errors, _ = loader.load_file(str(ledger))
+    if errors:
+        raise RunError(f"{ledger}: beancount finds {len(errors)} errors, e.g. {errors[0].message}")
+    found = [e for e in entries if isinstance(e, data.Transaction) and e.meta.get("entry_id") == entry_id]
+    if len(found) != 1:
+        raise RunError(f"{ledger}: expected one transaction with entry_id {entry_id}; found {len(found)}")
+    return [(p.account, p.units.number, p.units.currency) for p in found[0].postings]
+
+
+def beancount_problems(ledger: Path) -> list[str]:
+    """What beancount's loader (the same checks as ``bean-check``) finds wrong in ``ledger``."""
+    from beancount import loader
+
+    _, errors, _ = loader.load_file(str(ledger))
+    return [e.message for e in errors]
+
+
+def reversing_entry(original: Entry, entry_id: str, day: date, payee: str, narration: str,
+                    receivable_description: str) -> Entry:
+    """The entry that cancels ``original``: the same accounts, currencies and VAT codes with every
+    amount negated (so debits become credits to the cent), dated ``day``. The first posting (the
+    receivable of a sales entry) gets ``receivable_description``; the others keep theirs."""
+    postings = tuple(replace(p, amount=-p.amount, description=receivable_description if i == 0 else p.description)
+                     for i, p in enumerate(original.postings))
+    return Entry(day, original.journal, entry_id, payee, narration, postings, original.customer_id, entry_id)
