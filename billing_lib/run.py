@@ -271,6 +271,17 @@ class BillingRun:
         self.results["rated_summary"] = summary
         return summary
 
+    def conservation(self) -> pd.DataFrame:
+        """Per vendor currency: the imported cost = rated + excluded + unmapped (vendor cost, to
+        the last digit; rating stops the run when a difference is not 0)."""
+        return self.results["rating"].conservation_frame()
+
+    def warnings(self) -> pd.DataFrame:
+        """What the analyst should look at though the run went through: price-plan rules that
+        matched no line this month, lines charged outside the period."""
+        shown = [w.replace(f"{self.params.parameters}{os.sep}", "") for w in self.results["rating"].warnings]
+        return pd.DataFrame({"warning": shown})
+
     def excluded(self) -> pd.DataFrame:
         """Customer lines not billed, per reason and vendor currency (their cost stays with the
         reseller or is a vendor tax; conservation: rated + excluded + unmapped = imported)."""
@@ -353,6 +364,8 @@ class BillingRun:
                 "counts": counts,
                 "control_totals": records(self.results["control_totals"]),
                 "unmapped": records(self.results["unmapped"]),
+                "conservation": records(self.conservation()),
+                "warnings": list(self.warnings()["warning"]),
                 "invoices": records(self.results["invoice_totals"]),
                 "ledger_balance": records(self.results["ledger_balance"]),
                 "outputs": checksums([p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST],
