@@ -154,7 +154,11 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
         raise RunError(f"{invoice_number}: {what} ({register.path}). A credit note cancels an invoice of a "
                        "finalised run; the numbers are in the run's invoice_summary.csv")
     folder = Path(output) / entry.period
-    if entry.status != "final" or not (folder / FINALISED_MARKER).is_file():
+    if entry.status == "final" and not (folder / FINALISED_MARKER).is_file():
+        raise RunError(f"{folder}: {'no such folder' if not folder.is_dir() else f'no {FINALISED_MARKER} marker'}, "
+                       f"although the register has {invoice_number} as final: the finalised run of {entry.period} "
+                       "is not there; restore it (from a backup) before issuing a credit note")
+    if entry.status != "final":
         raise RunError(f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: correct it by "
                        f"running {entry.period} again (billing run --period {entry.period} ...), or finalise that run "
                        "first (--finalise). Credit notes are for invoices that are final.")

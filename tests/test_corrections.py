@@ -226,6 +226,13 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, monkeypat
     assert issue_credit_note(outputs, ORIGINAL, ISSUED).note.number == "NWC2026-000001"
 
 
+def test_a_finalised_run_folder_that_is_gone_is_refused(outputs):
+    shutil.move(outputs / PERIOD, outputs.parent / "moved")
+    with pytest.raises(RunError, match=r"2026-10: no such folder, although the register has NW2026-000002 as final"):
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+    assert_nothing_issued(outputs)
+
+
 def test_a_run_folder_changed_since_it_was_finalised_is_refused(outputs):
     summary = outputs / PERIOD / "invoice_summary.csv"
     summary.write_text(summary.read_text().replace("6899.77", "6899.78"))
