@@ -55,7 +55,7 @@ def _import_command(args: argparse.Namespace) -> int:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    from billing_lib.run import execute, run_report
+    from billing_lib.headless import execute, run_report
 
     folder = execute(args.period, args.reports, args.parameters, args.output, finalise=args.finalise,
                      issue_date=args.issue_date or "", progress_bar=not args.quiet)

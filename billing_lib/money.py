@@ -15,7 +15,7 @@ SQL_AMOUNT = "DECIMAL(38,12)"
 SQL_ROUNDED = "DECIMAL(18,2)"
 
 CENT = Decimal("0.01")
-ZERO = Decimal("0")
+ZERO = Decimal(0)
 
 # ISO 4217 minor units for the currencies where it is not 2.
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
@@ -36,7 +36,7 @@ def to_decimal(value: object) -> Decimal:
     """Exact Decimal from text, int or Decimal; floats are refused because they are not exact."""
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"money must not be a {type(value).__name__}: {value!r}")
     if value is None:
         return ZERO

@@ -17,12 +17,10 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -38,14 +36,11 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
-from billing_lib.errors import InputError, ParameterError, RunError
+from billing_lib.errors import ParameterError, RunError
 from billing_lib.importers import import_reports, report_files
-from billing_lib.importers.engine import detect_format
-from billing_lib.importers.reader import open_sources
 from billing_lib.publishing import (
     MANIFEST,
     REGISTER,
-    check_not_finalised,
     checksums,
     discard,
     jsonable,
@@ -54,121 +49,16 @@ from billing_lib.publishing import (
     publish,
     records,
 )
-from billing_lib.store import frame, open_store, register_frame
+from billing_lib.run_parameters import (
+    NOTEBOOK_PARAMETERS,
+    RunParameters,
+    check_parameters,
+    project_dir,
+)
+from billing_lib.store import frame, open_store
 
-#: Where papermill's parameters come from, for error messages.
-NOTEBOOK_PARAMETERS = "billing_run parameters"
 RATED_PARQUET = "rated_lines.parquet"
 SUMMARY_CSV = "invoice_summary.csv"
-NOTEBOOK_NAME = "billing_run.ipynb"
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-def project_dir(start: Path | None = None) -> Path:
-    """The folder relative parameters are resolved against: the nearest folder from ``start`` (the
-    current directory) upwards that holds a ``parameters/`` folder or a ``pyproject.toml``; else
-    ``start``. So the same defaults work from the repository root (papermill, ``billing run``) and
-    from ``notebooks/`` (JupyterLab and nbval run a notebook in its own folder)."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "parameters").is_dir() or (folder / "pyproject.toml").is_file():
-            return folder
-    return here
-
-
-def _path_parameter(name: str, value: object) -> Path:
-    if isinstance(value, Path):
-        path = value
-    elif isinstance(value, str) and value.strip():
-        path = Path(value.strip())
-    else:
-        raise ParameterError(NOTEBOOK_PARAMETERS, name,
-                             f"expected a folder path as text; got {value!r} ({type(value).__name__})")
-    return path if path.is_absolute() else project_dir() / path
-
-
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
-
-
-def check_period(period: object) -> str:
-    """``period`` as ``YYYY-MM`` text, or a ParameterError saying how to pass it."""
-    if not isinstance(period, str):
-        raise ParameterError(
-            NOTEBOOK_PARAMETERS, "period",
-            f"expected text like '2026-10'; got {period!r} ({type(period).__name__}). "
-            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period 2026-10")
-    if not _PERIOD.match(period.strip()):
-        raise ParameterError(NOTEBOOK_PARAMETERS, "period",
-                             f"expected a month as YYYY-MM (e.g. '2026-10'); got {period!r}")
-    return period.strip()
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """First day of ``period`` and first day of the next month (exclusive end)."""
-    year, month = int(period[:4]), int(period[5:7])
-    start = date(year, month, 1)
-    end = date(year + (month == 12), month % 12 + 1, 1)
-    return start, end
-
-
-@dataclass(frozen=True)
-class RunParameters:
-    """The checked parameters of one run; every path absolute."""
-
-    period: str
-    reports: Path
-    parameters: Path
-    output: Path
-    finalise: bool
-    issue_date: date
-    reports_found: tuple[tuple[str, str], ...]  # (file name, format title) per vendor report
-
-    @property
-    def run_folder(self) -> Path:
-        return self.output / self.period
-
-
-def check_parameters(period: object, reports: object, parameters: object, output: object,
-                     finalise: object = False, issue_date: object = "") -> RunParameters:
-    """Check the notebook's parameters before anything is read or written: types, the period's form,
-    that the reports folder holds only known vendor reports, that the parameters folder exists, and
-    that the period's run in ``output`` is not finalised. Raises ParameterError / InputError /
-    RunError naming the parameter."""
-    period = check_period(period)
-    if not isinstance(finalise, bool):
-        raise ParameterError(NOTEBOOK_PARAMETERS, "finalise",
-                             f"expected True or False; got {finalise!r} ({type(finalise).__name__}). "
-                             "papermill: -p finalise True")
-    if isinstance(issue_date, date):
-        issued = issue_date
-    elif isinstance(issue_date, str):
-        if issue_date.strip():
-            try:
-                issued = date.fromisoformat(issue_date.strip())
-            except ValueError as exc:
-                raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date",
-                                     f"expected YYYY-MM-DD or empty; got {issue_date!r}") from exc
-        else:
-            issued = period_bounds(period)[1]
-    else:
-        raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date",
-                             f"expected text YYYY-MM-DD or empty; got {issue_date!r} ({type(issue_date).__name__})")
-    reports_dir = _path_parameter("reports", reports)
-    params_dir = _path_parameter("parameters", parameters)
-    output_dir = _path_parameter("output", output)
-    if not params_dir.is_dir():
-        raise ParameterError(NOTEBOOK_PARAMETERS, "parameters", f"{params_dir}: no such parameters folder")
-    files = report_files(reports_dir)
-    if not files:
-        raise InputError(f"{reports_dir}: no vendor report in this folder "
-                         f"(expected .csv, .csv.gz, .zip or .parquet files)")
-    found: list[tuple[str, str]] = []
-    for path in files:
-        with open_sources(path) as sources:
-            for src in sources:
-                found.append((src.name.removeprefix(f"{reports_dir}{os.sep}"), detect_format(src).title))
-    check_not_finalised(output_dir, period)
-    return RunParameters(period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found))
 
 
 def display_money(df: pd.DataFrame, places: int | None = 2) -> pd.DataFrame:
@@ -381,10 +271,10 @@ class BillingRun:
         folder = self._staging()
         if not self.owns_staging:
             return (f"staged for {self.params.period}; `billing run` publishes it with the executed notebook "
-                    f"into {self.params.run_folder}")
+                    f"into {shown(self.params.run_folder)}")
         with self._cleanup_on_failure():
             target = publish(folder, self.params.output, self.params.period)
-        return f"published {self.params.period}: {target}" + (" (finalised)" if self.params.finalise else "")
+        return f"published {self.params.period}: {shown(target)}" + (" (finalised)" if self.params.finalise else "")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -413,14 +303,16 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the project folder when inside it (what the notebook shows, the same on
+    every machine), else as it is."""
+    base = project_dir()
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+
+
 def describe(br: BillingRun) -> pd.DataFrame:
     """The checked parameters and the vendor reports found, for the notebook's first table."""
     p = br.params
-    base = project_dir()
-
-    def shown(path: Path) -> str:
-        return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
-
     rows = [("period", p.period), ("reports", shown(p.reports)), ("parameters", shown(p.parameters)),
             ("run folder", shown(p.run_folder)), ("finalise", str(p.finalise)),
             ("issue date", p.issue_date.isoformat())]
@@ -448,165 +340,6 @@ def start(period: object, reports: object, parameters: object, output: object, f
     return BillingRun(params)
 
 
-def notebook_path(name: str = NOTEBOOK_NAME) -> Path:
-    """The notebook in the repository's ``notebooks/`` (a checkout, an editable install) or, for
-    an installed package, the copy in ``billing_lib/notebooks/``."""
-    for candidate in (Path(__file__).resolve().parents[1] / "notebooks" / name,
-                      Path(__file__).resolve().parent / "notebooks" / name):
-        if candidate.is_file():
-            return candidate
-    raise RunError(f"{name}: notebook not found in the repository's notebooks/ nor in billing_lib/notebooks/")
-
-
-def execute(period: str, reports: Path, parameters: Path, output: Path, finalise: bool = False,
-            issue_date: str = "", progress_bar: bool = True, kernel_name: str | None = None) -> Path:
-    """Run ``billing_run.ipynb`` through papermill (what ``billing run`` does) and publish the run
-    folder with the executed notebook and its HTML report. Paths are made absolute here so the
-    notebook finds them whatever folder the kernel starts in. Returns the published folder."""
-    import papermill as pm  # heavy; only for this entry point
-
-    output = Path(output).resolve()
-    params = check_parameters(period, Path(reports).resolve(), Path(parameters).resolve(), output, finalise,
-                              issue_date)
-    staging = new_staging(output, params.period)
-    try:
-        executed = staging / NOTEBOOK_NAME
-        pm.execute_notebook(
-            str(notebook_path()), str(executed),
-            parameters={"period": params.period, "reports": str(params.reports),
-                        "parameters": str(params.parameters), "output": str(output),
-                        "finalise": params.finalise, "issue_date": params.issue_date.isoformat(),
-                        "staging": str(staging)},
-            progress_bar=progress_bar, kernel_name=kernel_name, cwd=str(project_dir()),
-        )
-        write_html_report(executed)
-        add_report_to_manifest(staging)
-        return publish(staging, output, params.period)
-    except pm.PapermillExecutionError as exc:
-        kept = output / f".failed-{params.period}.ipynb"
-        if executed.exists():
-            shutil.copyfile(executed, kept)
-        raise RunError(f"the billing run for {params.period} stopped in cell [{exc.exec_count}]: "
-                       f"{exc.ename}: {exc.evalue}\n(nothing was published; the executed notebook is "
-                       f"kept as {kept})") from None
-    finally:
-        discard(staging)
-
-
-def write_html_report(executed: Path) -> Path:
-    """The executed notebook as a self-contained HTML page next to it (code cells shown, so an
-    auditor sees what ran; the charts drawn with the plotly.js bundled in the plotly package, once,
-    so the page opens offline)."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(executed, as_version=4)
-    with_charts(nb)
-    body, _ = HTMLExporter().from_notebook_node(nb)
-    target = executed.with_suffix(".html")
-    target.write_text(body, encoding="utf-8")
-    return target
-
-
-def with_charts(nb: Any) -> Any:
-    """Give every plotly output of ``nb`` an HTML rendering (nbconvert cannot draw the plotly JSON
-    the notebook stores); plotly.js is embedded with the first chart only."""
-    import plotly.io as pio
-
-    first = True
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            fig = out.get("data", {}).get(PLOTLY_MIME)
-            if fig is None:
-                continue
-            out["data"]["text/html"] = pio.to_html(fig, include_plotlyjs=first, full_html=False,
-                                                   default_width="100%", default_height=480)
-            first = False
-    return nb
-
-
-def add_report_to_manifest(staging: Path) -> None:
-    """Record the executed notebook and its HTML (written after the notebook's own manifest step)."""
-    path = Path(staging) / MANIFEST
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    files = [p for p in (Path(staging) / NOTEBOOK_NAME, Path(staging) / "billing_run.html") if p.exists()]
-    manifest["report"] = checksums(files, Path(staging))
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-
-
-def run_report(folder: Path) -> str:
-    """What a headless run prints when it has published: the control totals per vendor report,
-    the unmapped accounts, the invoices and the ledger balance, read back from the manifest (the
-    same figures the notebook shows; amounts as stored, unrounded control totals)."""
-    m = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
-    lines = ["control totals per vendor report (read = imported):"]
-    for c in m["control_totals"]:
-        mark = "ok" if c["balanced"] else "DIFFERENT"
-        lines.append(f"  {c['file']} [{c['format']}] {c['currency']}: {c['rows_read']} rows, "
-                     f"cost {Decimal(c['cost_read']).normalize():f} = {Decimal(c['cost_imported']).normalize():f} {mark}")
-    if m["unmapped"]:
-        lines.append("unmapped accounts (on no invoice; map them in accounts.csv):")
-        lines += [f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
-                  f"{u['currency']} {Decimal(u['cost']).normalize():f}" for u in m["unmapped"]]
-    lines.append(f"{len(m['invoices'])} invoices (net + VAT = gross):")
-    lines += [f"  {i['invoice_number']} {i['customer_id']} {i['currency']} {i['net']} + {i['vat']} = {i['gross']}"
-              for i in m["invoices"]]
-    lines.append("ledger: " + "; ".join(f"{b['currency']} debit {b['debit']} = credit {b['credit']}"
-                                        for b in m["ledger_balance"]))
-    return "\n".join(lines)
-
-
-def finished_runs(output: Path) -> list[str]:
-    """Periods with a published run in ``output`` (a folder named YYYY-MM holding a manifest)."""
-    output = Path(output)
-    if not output.is_dir():
-        return []
-    return sorted(p.name for p in output.iterdir()
-                  if p.is_dir() and _PERIOD.match(p.name) and (p / MANIFEST).is_file())
-
-
-def load_rated(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
-    """The rated lines of finished runs (each run saves them as Parquet, DECIMAL kept exact)."""
-    available = finished_runs(output)
-    chosen = available if periods is None else [check_period(p) for p in periods]
-    missing = [p for p in chosen if p not in available]
-    if missing or not chosen:
-        raise RunError(f"{output}: no finished run for {missing or 'any period'}; runs found: {available}")
-    files = [str(Path(output) / p / RATED_PARQUET) for p in chosen]
-    con = duckdb.connect()
-    try:
-        return con.sql("SELECT * FROM read_parquet(?) ORDER BY period, customer_id",
-                       params=[files]).to_arrow_table().to_pandas()
-    finally:
-        con.close()
-
-
-def resolve(path: str | Path) -> Path:
-    """A folder parameter as an absolute path (relative ones from the project folder)."""
-    return _path_parameter("output", path)
-
-
-def period_list(periods: object) -> list[str] | None:
-    """The margin notebook's ``periods`` parameter: comma-separated YYYY-MM text; empty = all."""
-    if not isinstance(periods, str):
-        raise ParameterError("margin_analysis parameters", "periods",
-                             f"expected text like '2026-09, 2026-10' or empty; got {periods!r}")
-    chosen = [p.strip() for p in periods.split(",") if p.strip()]
-    return [check_period(p) for p in chosen] or None
-
-
-def runs_overview(rated: pd.DataFrame) -> pd.DataFrame:
-    """Lines, customers and vendors per loaded period."""
-    con = duckdb.connect()
-    try:
-        register_frame(con, "rated", rated)
-        return con.sql("""SELECT period, count(*) AS rated_lines, count(DISTINCT customer_id) AS customers,
-                                 string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
-                          FROM rated GROUP BY period ORDER BY period""").to_df()
-    finally:
-        con.close()
-
-
 def run_all(period: str, reports: Path, parameters: Path, output: Path, finalise: bool = False,
             issue_date: str = "") -> Path:
     """Every step of the notebook in order, without the notebook (tests, scripts); returns the
@@ -622,14 +355,6 @@ def run_all(period: str, reports: Path, parameters: Path, output: Path, finalise
     br.write_manifest()
     br.publish()
     return br.params.run_folder
-
-
-def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]:
-    """The margin explorer's what-if over finished runs read back from ``rated_lines.parquet``:
-    ``rating.reprice_frame`` (vendor lines at cost x (1 + markup %); credits, custom lines and
-    minimum top-ups as billed). ``output`` is the runs folder the lines came from."""
-    del output  # the lines are already loaded; kept so a notebook names where they came from
-    return _stage("rating").reprice_frame
 
 
 # -- calls into the pricing and invoicing stages (billing_lib.pricing, rating, invoices, numbering,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_lib import publishing, run
+from billing_lib import analysis, publishing, run, run_parameters
 from billing_lib.errors import InputError, ParameterError, RunError
 
 CUR_HEADER = ("identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
@@ -28,9 +28,9 @@ def folders(tmp_path: Path) -> dict[str, Path]:
     return {"reports": reports, "parameters": params, "output": tmp_path / "outputs"}
 
 
-def check(folders: dict[str, Path], **changes: object) -> run.RunParameters:
+def check(folders: dict[str, Path], **changes: object) -> run_parameters.RunParameters:
     args = {"period": "2026-10", "finalise": False, **{k: str(v) for k, v in folders.items()}, **changes}
-    return run.check_parameters(**args)
+    return run_parameters.check_parameters(**args)
 
 
 def test_good_parameters_are_resolved_and_the_reports_recognised(folders):
@@ -138,18 +138,18 @@ def test_finished_runs_are_the_published_period_folders(folders):
     finished(out / "2026-10")
     (out / ".staging-2026-11-abcd1234").mkdir()
     (out / "scratch").mkdir()
-    assert run.finished_runs(out) == ["2026-09", "2026-10"]
+    assert analysis.finished_runs(out) == ["2026-09", "2026-10"]
     with pytest.raises(RunError, match="no finished run for \\['2026-08'\\]"):
-        run.load_rated(out, ["2026-08"])
+        analysis.load_rated(out, ["2026-08"])
 
 
 def test_relative_paths_resolve_against_the_project_folder(tmp_path, monkeypatch):
     (tmp_path / "parameters").mkdir()
     (tmp_path / "notebooks").mkdir()
     monkeypatch.chdir(tmp_path / "notebooks")  # where JupyterLab and nbval start the kernel
-    assert run.project_dir() == tmp_path
+    assert run_parameters.project_dir() == tmp_path
     monkeypatch.chdir(tmp_path)  # where papermill and `billing run` start it
-    assert run.project_dir() == tmp_path
+    assert run_parameters.project_dir() == tmp_path
     assert json.dumps(run.package_versions())  # recorded in every manifest
 
 

@@ -1,0 +1,126 @@
+"""The parameters of one billing run (the notebook's ``parameters`` cell, ``billing run``'s options),
+checked before anything is read or written: the period as ``YYYY-MM`` text, folders resolved from
+the project folder, the reports folder holding only known vendor reports, and a period whose run is
+finalised refused."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from billing_lib.errors import InputError, ParameterError
+from billing_lib.importers import report_files
+from billing_lib.importers.engine import detect_format
+from billing_lib.importers.reader import open_sources
+from billing_lib.publishing import check_not_finalised
+
+#: Where papermill's parameters come from, for error messages.
+NOTEBOOK_PARAMETERS = "billing_run parameters"
+PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def project_dir(start: Path | None = None) -> Path:
+    """The folder relative parameters are resolved against: the nearest folder from ``start`` (the
+    current directory) upwards that holds a ``parameters/`` folder or a ``pyproject.toml``; else
+    ``start``. So the same defaults work from the repository root (papermill, ``billing run``) and
+    from ``notebooks/`` (JupyterLab and nbval run a notebook in its own folder)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "parameters").is_dir() or (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def path_parameter(name: str, value: object) -> Path:
+    if isinstance(value, Path):
+        path = value
+    elif isinstance(value, str) and value.strip():
+        path = Path(value.strip())
+    else:
+        raise ParameterError(NOTEBOOK_PARAMETERS, name,
+                             f"expected a folder path as text; got {value!r} ({type(value).__name__})")
+    return path if path.is_absolute() else project_dir() / path
+
+
+def check_period(period: object) -> str:
+    """``period`` as ``YYYY-MM`` text, or a ParameterError saying how to pass it."""
+    if not isinstance(period, str):
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS, "period",
+            f"expected text like '2026-10'; got {period!r} ({type(period).__name__}). "
+            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period 2026-10")
+    if not PERIOD_PATTERN.match(period.strip()):
+        raise ParameterError(NOTEBOOK_PARAMETERS, "period",
+                             f"expected a month as YYYY-MM (e.g. '2026-10'); got {period!r}")
+    return period.strip()
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """First day of ``period`` and first day of the next month (exclusive end)."""
+    year, month = int(period[:4]), int(period[5:7])
+    start = date(year, month, 1)
+    end = date(year + (month == 12), month % 12 + 1, 1)
+    return start, end
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    """The checked parameters of one run; every path absolute."""
+
+    period: str
+    reports: Path
+    parameters: Path
+    output: Path
+    finalise: bool
+    issue_date: date
+    reports_found: tuple[tuple[str, str], ...]  # (file name, format title) per vendor report
+
+    @property
+    def run_folder(self) -> Path:
+        return self.output / self.period
+
+
+def check_parameters(period: object, reports: object, parameters: object, output: object,
+                     finalise: object = False, issue_date: object = "") -> RunParameters:
+    """Check the notebook's parameters before anything is read or written: types, the period's form,
+    that the reports folder holds only known vendor reports, that the parameters folder exists, and
+    that the period's run in ``output`` is not finalised. Raises ParameterError / InputError /
+    RunError naming the parameter."""
+    period = check_period(period)
+    if not isinstance(finalise, bool):
+        raise ParameterError(NOTEBOOK_PARAMETERS, "finalise",
+                             f"expected True or False; got {finalise!r} ({type(finalise).__name__}). "
+                             "papermill: -p finalise True")
+    if isinstance(issue_date, date):
+        issued = issue_date
+    elif isinstance(issue_date, str):
+        if issue_date.strip():
+            try:
+                issued = date.fromisoformat(issue_date.strip())
+            except ValueError as exc:
+                raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date",
+                                     f"expected YYYY-MM-DD or empty; got {issue_date!r}") from exc
+        else:
+            issued = period_bounds(period)[1]
+    else:
+        raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date",
+                             f"expected text YYYY-MM-DD or empty; got {issue_date!r} ({type(issue_date).__name__})")
+    reports_dir = path_parameter("reports", reports)
+    params_dir = path_parameter("parameters", parameters)
+    output_dir = path_parameter("output", output)
+    if not params_dir.is_dir():
+        raise ParameterError(NOTEBOOK_PARAMETERS, "parameters", f"{params_dir}: no such parameters folder")
+    files = report_files(reports_dir)
+    if not files:
+        raise InputError(f"{reports_dir}: no vendor report in this folder "
+                         f"(expected .csv, .csv.gz, .zip or .parquet files)")
+    found: list[tuple[str, str]] = []
+    for path in files:
+        with open_sources(path) as sources:
+            for src in sources:
+                found.append((src.name.removeprefix(f"{reports_dir}{os.sep}"), detect_format(src).title))
+    check_not_finalised(output_dir, period)
+    return RunParameters(period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found))
