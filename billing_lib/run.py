@@ -14,7 +14,6 @@ holding a ``FINALISED`` marker is never replaced.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from billing_lib import charts
+from billing_lib import charts, invoices, ledger, numbering, pricing, rating, workbooks
 from billing_lib.customers import (
     UNMAPPED_SQL,
     assign_customers,
@@ -152,7 +151,7 @@ class BillingRun:
     def rate(self) -> pd.DataFrame:
         """Price every customer line of the period by the plans (tables rated_lines, excluded_lines,
         unmapped_lines); the rated lines summarised per customer, vendor and currency."""
-        self.results["rating"] = _stage("rating").rate_lines(self.con, self.settings["pricing"], self.settings["customers"],
+        self.results["rating"] = rating.rate_lines(self.con, self.settings["pricing"], self.settings["customers"],
                                                    self.params.period)
         summary = frame(self.con, """
             SELECT customer_id, vendor, currency, count(*) AS lines,
@@ -195,10 +194,10 @@ class BillingRun:
         folder and returns its rows: the totals as on the invoices."""
         folder = self._staging()
         with self._cleanup_on_failure():
-            built = _stage("invoices").build_invoices(self.con, self.settings["customers"], self.settings["invoicing"],
+            built = invoices.build_invoices(self.con, self.settings["customers"], self.settings["invoicing"],
                                             self.params.period, self.register(), self.params.issue_date)
             self.results["invoices"] = built
-            summary = _stage("invoices").write_invoice_summary(built, folder / SUMMARY_CSV)
+            summary = invoices.write_invoice_summary(built, folder / SUMMARY_CSV)
         totals = read_invoice_summary(summary)
         self.results["invoice_totals"] = totals
         return totals
@@ -206,7 +205,7 @@ class BillingRun:
     def register(self) -> object:
         """The invoice-number register (SQLite, beside the run folders: it outlives every run)."""
         if "register" not in self.results:
-            self.results["register"] = _stage("numbering").open_register(self.params.output / REGISTER)
+            self.results["register"] = numbering.open_register(self.params.output / REGISTER)
         return self.results["register"]
 
     def write_outputs(self) -> pd.DataFrame:
@@ -361,26 +360,23 @@ def run_all(period: str, reports: Path, parameters: Path, output: Path, finalise
 # workbooks, ledger); kept together so the hand-over points are in one place ------------------------
 
 
-def _stage(name: str) -> Any:
-    """The stage module ``billing_lib.<name>``, imported when a step first needs it."""
-    try:
-        return importlib.import_module(f"billing_lib.{name}")
-    except ModuleNotFoundError as exc:
-        raise RunError(f"billing_lib.{name} is not available: {exc}") from exc
-
-
 def _load_pricing_and_invoicing(folder: Path, customers: dict) -> dict[str, Any]:
     """Price plans and exchange rates (pricing), seller, VAT rules and products (invoicing)."""
-    return {"pricing": _stage("pricing").load_pricing(folder, customers),
-            "invoicing": _stage("invoices").load_invoicing(folder, customers)}
+    return {"pricing": pricing.load_pricing(folder, customers),
+            "invoicing": invoices.load_invoicing(folder, customers)}
 
 
 def _write_invoice_files(folder: Path, br: BillingRun) -> list[Path]:
-    """Invoice workbooks, the summary workbook and the ledger files; the paths written."""
+    """Invoice workbooks, the summary workbook, the invoices as data (``invoices.json``, what
+    ``billing credit-note`` rebuilds a finalised invoice from) and the ledger files; the paths
+    written."""
     built = br.results["invoices"]
+    invoicing = br.settings["invoicing"]
     written = [folder / SUMMARY_CSV]
-    written += _stage("workbooks").write_workbooks(br.con, built, br.settings["invoicing"], folder)
-    written += _stage("ledger").write_ledger(br.con, built, br.settings["invoicing"], folder)
+    written += workbooks.write_workbooks(br.con, built, invoicing, folder)
+    if built:
+        written.append(invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA))
+    written += ledger.write_ledger(br.con, built, br.settings["invoicing"], folder)
     return [Path(p) for p in written]
 
 

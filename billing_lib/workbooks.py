@@ -27,13 +27,11 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from billing_lib.customers import Customer
 from billing_lib.invoices import (
-    INVOICE_DATA,
     Invoice,
     Invoicing,
     Seller,
     atomic_target,
     labelled_lines,
-    write_invoice_data,
 )
 from billing_lib.money import ZERO, minor_unit
 
@@ -109,11 +107,8 @@ def write_workbooks(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], inv
                     folder: Path, customers: dict[str, Customer] | None = None) -> list[Path]:
     """One workbook per invoice in ``folder/invoices/`` and the run summary in ``folder``; the
     paths written. ``customers`` (for the usage sheets' invoice-line column) defaults to those
-    ``load_invoicing`` was given.
-
-    Beside them, ``folder/invoices.json`` keeps the same invoices as data (``write_invoice_data``)
-    for ``billing credit-note``. It is not in the list returned: the run notebook shows that list
-    as the run's documents, and the stored notebook outputs are compared by the tests."""
+    ``load_invoicing`` was given. (The run keeps the same invoices as data beside them,
+    ``invoices.write_invoice_data``, for ``billing credit-note``.)"""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
     written = []
@@ -123,7 +118,6 @@ def write_workbooks(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], inv
         written.append(path)
     if invoices:
         written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
-        write_invoice_data(invoices, invoicing.seller, folder / INVOICE_DATA)
     return written
 
 

@@ -81,7 +81,7 @@ def test_frames_go_back_to_duckdb_with_the_stores_money_type():
     from billing_lib.store import register_frame
 
     df = pd.DataFrame({"customer_id": ["a"] * 3 + ["b"] * 2,
-                       "cost": [D("0.000000000001"), D("0.5"), None, D("123456789012345.123456789012"), D("-1")],
+                       "cost": [D("0.000000000001"), D("0.5"), None, D("123456789012345.123456789012"), D(-1)],
                        "quantity": [1, 2, 3, 4, 5]})
     con = duckdb.connect()
     register_frame(con, "r", df)

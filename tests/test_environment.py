@@ -16,5 +16,5 @@ def test_environment_yml_pins_the_same_packages_as_pyproject():
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     assert "python=3.11" in env["dependencies"]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert set(p for p in pip if "==" in p) == pinned
+    assert {p for p in pip if "==" in p} == pinned
     assert "--editable ." in pip

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from billing_lib.errors import ParameterError
-from billing_lib.invoices import build_invoices, write_invoice_summary
+from billing_lib.invoices import build_invoices, write_invoice_data, write_invoice_summary
 from billing_lib.ledger import build_entries, write_ledger
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
@@ -118,6 +118,7 @@ def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
     invoices = build_invoices(con, customers, invoicing, PERIOD, register, ISSUED)
     write_invoice_summary(invoices, out / "invoice_summary.csv")
     write_workbooks(con, invoices, invoicing, out)
+    write_invoice_data(invoices, invoicing.seller, out / "invoices.json")
     write_ledger(con, invoices, invoicing, out)
     before, numbers = snapshot(out), register.entries()
     assert len(before) == 9  # summary csv, 4 invoices, run summary, invoices.json, journal, beancount
