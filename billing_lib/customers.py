@@ -15,10 +15,10 @@ from typing import Literal
 
 import duckdb
 import pyarrow as pa
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from billing_lib.errors import ParameterError
+from billing_lib.parameter_files import pydantic_problem, read_yaml
 
 VatRule = Literal["domestic", "eu_reverse_charge", "export"]
 
@@ -60,36 +60,10 @@ class AccountMapping(BaseModel):
     note: str | None = None
 
 
-def _yaml(path: Path) -> object:
-    if not path.exists():
-        raise ParameterError(path, None, "file not found")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
-
-
-def pydantic_problem(path: Path, exc: ValidationError, data: object) -> ParameterError:
-    """A ParameterError naming the entry (by its id where it has one) and the field."""
-    err = exc.errors()[0]
-    loc = list(err["loc"])
-    entry = ".".join(str(p) for p in loc)
-    node = data
-    try:
-        for p in loc[:2]:
-            node = node[p]  # type: ignore[index]
-        if isinstance(node, dict) and "id" in node:
-            entry = f"{loc[0]}[id={node['id']}]" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
-    except (KeyError, IndexError, TypeError):
-        pass
-    more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
-    return ParameterError(path, entry, f"{err['msg']}; got {err.get('input')!r}{more}")
-
-
 def load_customers(parameters: Path) -> dict[str, Customer]:
     """Customers by id from ``parameters/customers.yaml``; ids must be unique."""
     path = Path(parameters) / "customers.yaml"
-    data = _yaml(path)
+    data = read_yaml(path)
     try:
         parsed = CustomersFile.model_validate(data)
     except ValidationError as exc:

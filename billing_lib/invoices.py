@@ -34,13 +34,13 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import duckdb
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from billing_lib.customers import Customer, pydantic_problem
+from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
+from billing_lib.parameter_files import pydantic_problem, read_yaml
 from billing_lib.vat import CUSTOMERS_FILE, VatRules, load_vat_rules
 
 SELLER_FILE = "seller.yaml"
@@ -150,17 +150,8 @@ class Invoicing:
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def _load_yaml(path: Path) -> object:
-    if not path.exists():
-        raise ParameterError(path, None, "file not found")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
-
-
 def _model(cls: type[_M], path: Path) -> _M:
-    data = _load_yaml(path)
+    data = read_yaml(path)
     try:
         return cls.model_validate(data)
     except ValidationError as exc:

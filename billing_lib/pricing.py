@@ -21,7 +21,6 @@ from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -36,6 +35,7 @@ from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.fx import ExchangeRates, load_exchange_rates
 from billing_lib.model import CHARGE_CATEGORIES
+from billing_lib.parameter_files import read_yaml
 
 PLANS_FILE = "price_plans.yaml"
 CUSTOM_FILE = "custom_lines.yaml"
@@ -352,13 +352,6 @@ class Pricing:
 # -- loading ------------------------------------------------------------------------------------
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
-
-
 def _entry(loc: tuple, data: Any) -> str:
     """``plans[id=std].rules[id=aws].percent`` for a pydantic location, naming list items by id."""
     parts: list[str] = []
@@ -511,7 +504,7 @@ def load_price_plans(parameters: Path, customers: dict[str, Customer]) -> tuple[
     path = Path(parameters) / PLANS_FILE
     if not path.exists():
         raise ParameterError(path, None, "file not found")
-    data = _read_yaml(path)
+    data = read_yaml(path)
     parsed: PricePlansFile = _validate(PricePlansFile, path, data)
     plans: dict[str, Plan] = {}
     for plan in parsed.plans:
@@ -530,7 +523,7 @@ def load_custom_lines(parameters: Path, customers: dict[str, Customer]) -> list[
     path = Path(parameters) / CUSTOM_FILE
     if not path.exists():
         return []
-    data = _read_yaml(path) or {}
+    data = read_yaml(path) or {}
     parsed: CustomLinesFile = _validate(CustomLinesFile, path, data)
     seen: set[str] = set()
     for line in parsed.custom_lines:

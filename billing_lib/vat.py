@@ -14,11 +14,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from billing_lib.customers import Customer, pydantic_problem
+from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
+from billing_lib.parameter_files import pydantic_problem, read_yaml
 
 VAT_FILE = "vat_rules.yaml"
 CUSTOMERS_FILE = "customers.yaml"
@@ -95,12 +95,7 @@ class VatRules(BaseModel):
 def load_vat_rules(parameters: Path) -> VatRules:
     """``parameters/vat_rules.yaml``, validated; each rule knows its own name."""
     path = Path(parameters) / VAT_FILE
-    if not path.exists():
-        raise ParameterError(path, None, "file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
+    data = read_yaml(path)
     try:
         parsed = VatRules.model_validate(data)
     except ValidationError as exc:
