@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "vendor-samples"
+#: The real public vendor samples beside the project (``../shared/vendor-samples``), or where
+#: ``BILLING_VENDOR_SAMPLES`` points.
+SAMPLES = Path(os.environ.get("BILLING_VENDOR_SAMPLES")
+               or Path(__file__).resolve().parents[2] / "shared" / "vendor-samples")
 EXPECTED = Path(__file__).with_name("expected")
 #: The line model keeps 12 decimal places; a vendor amount with more is rounded once, half away
 #: from zero, on import (docs/formats.md).

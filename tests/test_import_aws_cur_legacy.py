@@ -7,8 +7,8 @@ from pathlib import Path
 
 from billing_lib.importers import import_reports
 from billing_lib.store import open_store
+from tests.sample_totals import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "vendor-samples"
 CUR = SAMPLES / "aws-cur" / "cur-legacy-anonymous-2023-11.csv"
 
 
