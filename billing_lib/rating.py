@@ -419,8 +419,9 @@ def _create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, perio
                    l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing, k.price, k.factor,
                    k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd, l.PricingQuantity, l.ListCost, l.ListUnitPrice
             FROM {_lines_with_keys('_rkey_rate', used)})))
-        -- stored by customer: a what-if reads one customer's row groups (zone maps), not all of them
-        ORDER BY customer_id
+        -- stored by customer: a what-if reads one customer's row groups (zone maps), not all of them;
+        -- then by vendor file and row, so the run's rated_lines.parquet is the same on every rerun
+        ORDER BY customer_id, source_file, source_row
     """, [period])
     _price_tiers(con)
     con.execute("ALTER TABLE rated_lines DROP COLUMN pricing")
