@@ -50,37 +50,166 @@ LINE_TYPE_SHARES: tuple[tuple[str, int], ...] = (
 
 #: (ProductCode, ProductName, productFamily, servicecode, UsageType, Operation, unit, on-demand rate USD)
 PRODUCTS: tuple[tuple[str, str, str, str, str, str, str, str], ...] = (
-    ("AmazonEC2", "Amazon Elastic Compute Cloud", "Compute Instance", "AmazonEC2", "BoxUsage:m5.large",
-     "RunInstances", "Hrs", "0.0960000000"),
-    ("AmazonEC2", "Amazon Elastic Compute Cloud", "Compute Instance", "AmazonEC2", "BoxUsage:c6g.xlarge",
-     "RunInstances", "Hrs", "0.1360000000"),
-    ("AmazonEC2", "Amazon Elastic Compute Cloud", "Storage", "AmazonEC2", "EBS:VolumeUsage.gp3",
-     "CreateVolume-Gp3", "GB-Mo", "0.0800000000"),
-    ("AmazonEC2", "Amazon Elastic Compute Cloud", "Data Transfer", "AWSDataTransfer", "DataTransfer-Out-Bytes",
-     "RunInstances", "GB", "0.0900000000"),
-    ("AmazonS3", "Amazon Simple Storage Service", "Storage", "AmazonS3", "TimedStorage-ByteHrs",
-     "StandardStorage", "GB-Mo", "0.0230000000"),
-    ("AmazonS3", "Amazon Simple Storage Service", "API Request", "AmazonS3", "Requests-Tier1",
-     "PutObject", "Requests", "0.0000050000"),
-    ("AmazonRDS", "Amazon Relational Database Service", "Database Instance", "AmazonRDS",
-     "InstanceUsage:db.r6g.large", "CreateDBInstance:0016", "Hrs", "0.2250000000"),
-    ("AmazonRDS", "Amazon Relational Database Service", "Database Storage", "AmazonRDS", "RDS:GP2-Storage",
-     "CreateDBInstance:0016", "GB-Mo", "0.1150000000"),
-    ("AWSLambda", "AWS Lambda", "Serverless", "AWSLambda", "Lambda-GB-Second", "Invoke", "Lambda-GB-Second",
-     "0.0000166667"),
-    ("AWSLambda", "AWS Lambda", "Serverless", "AWSLambda", "Request", "Invoke", "Requests", "0.0000002000"),
-    ("AmazonCloudWatch", "AmazonCloudWatch", "Metric", "AmazonCloudWatch", "CW:MetricMonitorUsage",
-     "MetricStorage", "Metrics", "0.3000000000"),
-    ("AmazonDynamoDB", "Amazon DynamoDB", "Amazon DynamoDB PayPerRequest Throughput", "AmazonDynamoDB",
-     "WriteRequestUnits", "PayPerRequestThroughput", "WriteRequestUnits", "0.0000012500"),
-    ("AmazonVPC", "Amazon Virtual Private Cloud", "VpcEndpoint", "AmazonVPC", "VpcEndpoint-Hours",
-     "VpcEndpoint", "Hrs", "0.0100000000"),
-    ("AWSELB", "Elastic Load Balancing", "Load Balancer-Application", "AWSELB", "LoadBalancerUsage",
-     "LoadBalancing:Application", "Hrs", "0.0225000000"),
-    ("AmazonEKS", "Amazon Elastic Container Service for Kubernetes", "Compute", "AmazonEKS",
-     "AmazonEKS-Hours:perCluster", "CreateOperation", "Hours", "0.1000000000"),
-    ("AmazonCloudFront", "Amazon CloudFront", "Data Transfer", "AmazonCloudFront", "DataTransfer-Out-Bytes",
-     "GET", "GB", "0.0850000000"),
+    (
+        "AmazonEC2",
+        "Amazon Elastic Compute Cloud",
+        "Compute Instance",
+        "AmazonEC2",
+        "BoxUsage:m5.large",
+        "RunInstances",
+        "Hrs",
+        "0.0960000000",
+    ),
+    (
+        "AmazonEC2",
+        "Amazon Elastic Compute Cloud",
+        "Compute Instance",
+        "AmazonEC2",
+        "BoxUsage:c6g.xlarge",
+        "RunInstances",
+        "Hrs",
+        "0.1360000000",
+    ),
+    (
+        "AmazonEC2",
+        "Amazon Elastic Compute Cloud",
+        "Storage",
+        "AmazonEC2",
+        "EBS:VolumeUsage.gp3",
+        "CreateVolume-Gp3",
+        "GB-Mo",
+        "0.0800000000",
+    ),
+    (
+        "AmazonEC2",
+        "Amazon Elastic Compute Cloud",
+        "Data Transfer",
+        "AWSDataTransfer",
+        "DataTransfer-Out-Bytes",
+        "RunInstances",
+        "GB",
+        "0.0900000000",
+    ),
+    (
+        "AmazonS3",
+        "Amazon Simple Storage Service",
+        "Storage",
+        "AmazonS3",
+        "TimedStorage-ByteHrs",
+        "StandardStorage",
+        "GB-Mo",
+        "0.0230000000",
+    ),
+    (
+        "AmazonS3",
+        "Amazon Simple Storage Service",
+        "API Request",
+        "AmazonS3",
+        "Requests-Tier1",
+        "PutObject",
+        "Requests",
+        "0.0000050000",
+    ),
+    (
+        "AmazonRDS",
+        "Amazon Relational Database Service",
+        "Database Instance",
+        "AmazonRDS",
+        "InstanceUsage:db.r6g.large",
+        "CreateDBInstance:0016",
+        "Hrs",
+        "0.2250000000",
+    ),
+    (
+        "AmazonRDS",
+        "Amazon Relational Database Service",
+        "Database Storage",
+        "AmazonRDS",
+        "RDS:GP2-Storage",
+        "CreateDBInstance:0016",
+        "GB-Mo",
+        "0.1150000000",
+    ),
+    (
+        "AWSLambda",
+        "AWS Lambda",
+        "Serverless",
+        "AWSLambda",
+        "Lambda-GB-Second",
+        "Invoke",
+        "Lambda-GB-Second",
+        "0.0000166667",
+    ),
+    (
+        "AWSLambda",
+        "AWS Lambda",
+        "Serverless",
+        "AWSLambda",
+        "Request",
+        "Invoke",
+        "Requests",
+        "0.0000002000",
+    ),
+    (
+        "AmazonCloudWatch",
+        "AmazonCloudWatch",
+        "Metric",
+        "AmazonCloudWatch",
+        "CW:MetricMonitorUsage",
+        "MetricStorage",
+        "Metrics",
+        "0.3000000000",
+    ),
+    (
+        "AmazonDynamoDB",
+        "Amazon DynamoDB",
+        "Amazon DynamoDB PayPerRequest Throughput",
+        "AmazonDynamoDB",
+        "WriteRequestUnits",
+        "PayPerRequestThroughput",
+        "WriteRequestUnits",
+        "0.0000012500",
+    ),
+    (
+        "AmazonVPC",
+        "Amazon Virtual Private Cloud",
+        "VpcEndpoint",
+        "AmazonVPC",
+        "VpcEndpoint-Hours",
+        "VpcEndpoint",
+        "Hrs",
+        "0.0100000000",
+    ),
+    (
+        "AWSELB",
+        "Elastic Load Balancing",
+        "Load Balancer-Application",
+        "AWSELB",
+        "LoadBalancerUsage",
+        "LoadBalancing:Application",
+        "Hrs",
+        "0.0225000000",
+    ),
+    (
+        "AmazonEKS",
+        "Amazon Elastic Container Service for Kubernetes",
+        "Compute",
+        "AmazonEKS",
+        "AmazonEKS-Hours:perCluster",
+        "CreateOperation",
+        "Hours",
+        "0.1000000000",
+    ),
+    (
+        "AmazonCloudFront",
+        "Amazon CloudFront",
+        "Data Transfer",
+        "AmazonCloudFront",
+        "DataTransfer-Out-Bytes",
+        "GET",
+        "GB",
+        "0.0850000000",
+    ),
 )
 REGIONS = ("eu-central-1", "eu-west-1", "us-east-1", "eu-north-1")
 PAYERS = ("111111111111", "222222222222", "333333333333", "444444444444")
@@ -103,8 +232,12 @@ assignments:
   - {{plan: enterprise, group: enterprise}}
 """
 #: (from, to, rate) for the month: vendor currencies USD (AWS) and EUR (Microsoft) to invoice currencies.
-FX_RATES = (("USD", "EUR", "0.921400000000"), ("USD", "GBP", "0.781250000000"),
-            ("EUR", "GBP", "0.847900000000"), ("EUR", "USD", "1.085300000000"))
+FX_RATES = (
+    ("USD", "EUR", "0.921400000000"),
+    ("USD", "GBP", "0.781250000000"),
+    ("EUR", "GBP", "0.847900000000"),
+    ("EUR", "USD", "1.085300000000"),
+)
 
 
 @dataclass(frozen=True)
@@ -130,10 +263,16 @@ def shape_for(size: str) -> MonthShape:
         return MonthShape(lines)
     accounts = max(8, min(2000, lines // 20))
     customers = max(4, min(500, accounts // 4))
-    return MonthShape(lines, accounts, customers, unmapped_accounts=max(1, accounts // 200),
-                      moving_accounts=max(1, accounts // 400), ms_lines=max(10, lines // 50),
-                      ms_subscriptions=max(2, min(300, customers // 2)),
-                      vmware_customers=max(2, min(300, customers // 2)))
+    return MonthShape(
+        lines,
+        accounts,
+        customers,
+        unmapped_accounts=max(1, accounts // 200),
+        moving_accounts=max(1, accounts // 400),
+        ms_lines=max(10, lines // 50),
+        ms_subscriptions=max(2, min(300, customers // 2)),
+        vmware_customers=max(2, min(300, customers // 2)),
+    )
 
 
 def _month_bounds(period: str) -> tuple[str, str, int]:
@@ -155,9 +294,9 @@ def _account_exprs(shape: MonthShape, a: str) -> dict[str, str]:
         "account_name": f"'workload-' || {a}",
         "payer": f"({list(PAYERS)})[1 + {a} % {len(PAYERS)}]",
         "customer_id": f"CASE WHEN {a} >= {shape.aws_accounts - shape.unmapped_accounts} THEN NULL "
-                       f"ELSE 'C' || lpad(CAST(1 + {a} % {shape.customers} AS VARCHAR), 4, '0') END",
+        f"ELSE 'C' || lpad(CAST(1 + {a} % {shape.customers} AS VARCHAR), 4, '0') END",
         "moves_to": f"CASE WHEN {a} < {shape.moving_accounts} "
-                    f"THEN 'C' || lpad(CAST(1 + ({a} + 7) % {shape.customers} AS VARCHAR), 4, '0') END",
+        f"THEN 'C' || lpad(CAST(1 + ({a} + 7) % {shape.customers} AS VARCHAR), 4, '0') END",
     }
 
 
@@ -169,7 +308,9 @@ def account_sql(shape: MonthShape) -> str:
 
 def _pick(values: list[str], index: str) -> str:
     """SQL choosing ``values[index]`` (0-based) from a literal list."""
-    return "(" + "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + f"])[1 + {index}]"
+    return (
+        "(" + "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + f"])[1 + {index}]"
+    )
 
 
 def aws_cur_sql(shape: MonthShape) -> str:
@@ -186,7 +327,9 @@ def aws_cur_sql(shape: MonthShape) -> str:
     WITH base AS (
         SELECT i,
                CAST(hash(i, 1) % 10000 AS BIGINT) AS h_type,
-               CAST(floor({shape.aws_accounts} * pow((hash(i, 2) % 1000003) / 1000003.0, 1.6)) AS BIGINT) AS acct,
+               CAST(floor({
+        shape.aws_accounts
+    } * pow((hash(i, 2) % 1000003) / 1000003.0, 1.6)) AS BIGINT) AS acct,
                CAST(hash(i, 3) % {len(PRODUCTS)} AS BIGINT) AS p,
                CAST(hash(i, 4) % {hours} AS BIGINT) AS hr,
                CAST((hash(i, 5) % 2000000) / 10000 AS DECIMAL(18,4)) AS qty,
@@ -195,12 +338,23 @@ def aws_cur_sql(shape: MonthShape) -> str:
         FROM range({shape.aws_lines}) r(i)
     ),
     typed AS (
-        SELECT b.*, CASE {' '.join(cases)} END AS line_type,
-               CAST({_pick([r[7] for r in PRODUCTS], 'p')} AS DECIMAL(18,10)) AS rate,
-               {', '.join(f"{_pick([r[k] for r in PRODUCTS], 'p')} AS {n}" for k, n in enumerate(
-                   ("code", "pname", "family", "servicecode", "usagetype", "operation", "unit")))},
-               {', '.join(f"{e} AS {n}" for n, e in _account_exprs(shape, "acct").items()
-                          if n in ("account_id", "account_name", "payer"))},
+        SELECT b.*, CASE {" ".join(cases)} END AS line_type,
+               CAST({_pick([r[7] for r in PRODUCTS], "p")} AS DECIMAL(18,10)) AS rate,
+               {
+        ", ".join(
+            f"{_pick([r[k] for r in PRODUCTS], 'p')} AS {n}"
+            for k, n in enumerate(
+                ("code", "pname", "family", "servicecode", "usagetype", "operation", "unit")
+            )
+        )
+    },
+               {
+        ", ".join(
+            f"{e} AS {n}"
+            for n, e in _account_exprs(shape, "acct").items()
+            if n in ("account_id", "account_name", "payer")
+        )
+    },
                {_pick(list(REGIONS), f"b.h_res % {len(REGIONS)}")} AS region
         FROM base b
     ),
@@ -223,8 +377,10 @@ def aws_cur_sql(shape: MonthShape) -> str:
     SELECT
       substr(md5(CAST(i AS VARCHAR)), 1, 42) || lpad(lower(to_hex(i)), 10, '0') AS "identity/LineItemId",
       strftime(TIMESTAMP '{start}' + to_hours(hr), '%Y-%m-%dT%H:%M:%SZ') || '/' ||
-        strftime(TIMESTAMP '{start}' + to_hours(hr + 1), '%Y-%m-%dT%H:%M:%SZ') AS "identity/TimeInterval",
-      'EUINV' || substr(payer, 1, 4) || '{shape.period.replace('-', '')}' AS "bill/InvoiceId",
+        strftime(TIMESTAMP '{
+        start
+    }' + to_hours(hr + 1), '%Y-%m-%dT%H:%M:%SZ') AS "identity/TimeInterval",
+      'EUINV' || substr(payer, 1, 4) || '{shape.period.replace("-", "")}' AS "bill/InvoiceId",
       'Amazon Web Services EMEA SARL' AS "bill/InvoicingEntity",
       CASE WHEN h_res % 500 = 0 AND is_usage THEN 'AWS Marketplace' ELSE 'AWS' END AS "bill/BillingEntity",
       'Anniversary' AS "bill/BillType",
@@ -234,9 +390,13 @@ def aws_cur_sql(shape: MonthShape) -> str:
       account_id AS "lineItem/UsageAccountId",
       account_name AS "lineItem/UsageAccountName",
       line_type AS "lineItem/LineItemType",
-      CASE WHEN is_usage OR line_type = 'SavingsPlanNegation' THEN TIMESTAMP '{start}' + to_hours(hr)
+      CASE WHEN is_usage OR line_type = 'SavingsPlanNegation' THEN TIMESTAMP '{
+        start
+    }' + to_hours(hr)
            ELSE TIMESTAMP '{start}' END AS "lineItem/UsageStartDate",
-      CASE WHEN is_usage OR line_type = 'SavingsPlanNegation' THEN TIMESTAMP '{start}' + to_hours(hr + 1)
+      CASE WHEN is_usage OR line_type = 'SavingsPlanNegation' THEN TIMESTAMP '{
+        start
+    }' + to_hours(hr + 1)
            ELSE TIMESTAMP '{end}' END AS "lineItem/UsageEndDate",
       code AS "lineItem/ProductCode",
       usagetype AS "lineItem/UsageType",
@@ -311,7 +471,7 @@ def _subscription_exprs(shape: MonthShape, sub: str) -> dict[str, str]:
     md5 = f"md5('subscription-' || {sub})"
     return {
         "subscription_id": f"substr({md5}, 1, 8) || '-' || substr({md5}, 9, 4) || '-' || substr({md5}, 13, 4)"
-                           f" || '-' || substr({md5}, 17, 4) || '-' || substr({md5}, 21, 12)",
+        f" || '-' || substr({md5}, 17, 4) || '-' || substr({md5}, 21, 12)",
         "subscription_name": f"'Benchmark subscription ' || {sub}",
         "customer_id": f"'C' || lpad(CAST(1 + ({sub} * 3) % {shape.customers} AS VARCHAR), 4, '0')",
     }
@@ -321,12 +481,39 @@ def _subscription_exprs(shape: MonthShape, sub: str) -> dict[str, str]:
 MS_METERS: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("Virtual Machines", "Dv5 Series", "D4s v5", "Compute", "1 Hour", "0.2150000000"),
     ("Storage", "Premium SSD Managed Disks", "P10 LRS Disk", "Storage", "1/Month", "0.0261290000"),
-    ("Storage", "Tiered Block Blob", "Hot LRS Data Stored", "Storage", "1 GB/Month", "0.0184000000"),
+    (
+        "Storage",
+        "Tiered Block Blob",
+        "Hot LRS Data Stored",
+        "Storage",
+        "1 GB/Month",
+        "0.0184000000",
+    ),
     ("Azure App Service", "Premium v3 Plan", "P1 v3", "Compute", "1 Hour", "0.1700000000"),
-    ("SQL Database", "General Purpose - Compute Gen5", "vCore", "Databases", "1 Hour", "0.2480000000"),
-    ("Bandwidth", "Inter-Region", "Intra Continent Data Transfer Out", "Networking", "1 GB", "0.0200000000"),
-    ("Azure Monitor", "Log Analytics", "Pay-as-you-go Data Ingestion", "Management and Governance", "1 GB",
-     "2.3000000000"),
+    (
+        "SQL Database",
+        "General Purpose - Compute Gen5",
+        "vCore",
+        "Databases",
+        "1 Hour",
+        "0.2480000000",
+    ),
+    (
+        "Bandwidth",
+        "Inter-Region",
+        "Intra Continent Data Transfer Out",
+        "Networking",
+        "1 GB",
+        "0.0200000000",
+    ),
+    (
+        "Azure Monitor",
+        "Log Analytics",
+        "Pay-as-you-go Data Ingestion",
+        "Management and Governance",
+        "1 GB",
+        "2.3000000000",
+    ),
 )
 
 
@@ -336,8 +523,10 @@ def ms_cost_sql(shape: MonthShape) -> str:
     start, end, hours = _month_bounds(shape.period)
     days = hours // 24
     sub = _subscription_exprs(shape, "s")
-    meter = {n: _pick([m[k] for m in MS_METERS], "m") for k, n in enumerate(
-        ("category", "subcategory", "meter", "family", "uom", "price"))}
+    meter = {
+        n: _pick([m[k] for m in MS_METERS], "m")
+        for k, n in enumerate(("category", "subcategory", "meter", "family", "uom", "price"))
+    }
     return f"""
     WITH base AS (
         SELECT i,
@@ -349,8 +538,8 @@ def ms_cost_sql(shape: MonthShape) -> str:
         FROM range({shape.ms_lines}) r(i)
     ),
     lines AS (
-        SELECT *, {', '.join(f"{e} AS {n}" for n, e in sub.items() if n != 'customer_id')},
-               {', '.join(f"{e} AS {n}" for n, e in meter.items())},
+        SELECT *, {", ".join(f"{e} AS {n}" for n, e in sub.items() if n != "customer_id")},
+               {", ".join(f"{e} AS {n}" for n, e in meter.items())},
                CASE WHEN h < 97 THEN 'Usage' WHEN h < 99 THEN 'Purchase' ELSE 'Refund' END AS charge_type
         FROM base
     )
@@ -411,8 +600,10 @@ def _vmware_label_exprs(shape: MonthShape, v: str) -> dict[str, str]:
     """SQL for VMware customer label number ``v``: the label (the usage meter's customer label, the
     mapping key) and its customer (distinct customers: 7 is prime to the customer count)."""
     step = 7 if shape.customers % 7 else 3
-    return {"label": f"'vcpp-tenant-' || lpad(CAST({v} AS VARCHAR), 4, '0')",
-            "customer_id": f"'C' || lpad(CAST(1 + ({v} * {step}) % {shape.customers} AS VARCHAR), 4, '0')"}
+    return {
+        "label": f"'vcpp-tenant-' || lpad(CAST({v} AS VARCHAR), 4, '0')",
+        "customer_id": f"'C' || lpad(CAST(1 + ({v} * {step}) % {shape.customers} AS VARCHAR), 4, '0')",
+    }
 
 
 def vmware_sql(shape: MonthShape) -> str:
@@ -421,7 +612,10 @@ def vmware_sql(shape: MonthShape) -> str:
     billable points (units x points per unit) and the contract's price per point in EUR."""
     k = VMWARE_PRODUCTS_PER_LABEL
     n = len(VMWARE_PRODUCTS)
-    prod = {name: _pick([p[i] for p in VMWARE_PRODUCTS], "p") for i, name in enumerate(("product", "unit", "ppu"))}
+    prod = {
+        name: _pick([p[i] for p in VMWARE_PRODUCTS], "p")
+        for i, name in enumerate(("product", "unit", "ppu"))
+    }
     label = _vmware_label_exprs(shape, "v")["label"]
     return f"""
     WITH base AS (
@@ -429,7 +623,7 @@ def vmware_sql(shape: MonthShape) -> str:
                CAST(1 + (hash(v, j, 21) % 40000) / 100 AS DECIMAL(18,2)) AS units
         FROM range({shape.vmware_customers}) a(v), range({k}) b(j)
     ),
-    rows AS (SELECT *, {', '.join(f"{e} AS {n_}" for n_, e in prod.items())} FROM base)
+    rows AS (SELECT *, {", ".join(f"{e} AS {n_}" for n_, e in prod.items())} FROM base)
     SELECT '{shape.period}' AS "Month",
            'um-bench-' || (v % 3) || '.benchmark-cloud.example' AS "Usage Meter",
            {label} AS "Customer Label",
@@ -451,32 +645,43 @@ def _sql_path(path: Path) -> str:
 def _parquet_cast(con: duckdb.DuckDBPyConnection, relation_sql: str) -> str:
     """AWS writes amounts as DOUBLE in Parquet: the same SELECT with DECIMAL columns as DOUBLE."""
     cols = con.execute(f"DESCRIBE ({relation_sql})").fetchall()
-    parts = [f'CAST("{n}" AS DOUBLE) AS "{n}"' if t.startswith("DECIMAL") else f'"{n}"' for n, t, *_ in cols]
+    parts = [
+        f'CAST("{n}" AS DOUBLE) AS "{n}"' if t.startswith("DECIMAL") else f'"{n}"'
+        for n, t, *_ in cols
+    ]
     return f"SELECT {', '.join(parts)} FROM ({relation_sql})"
 
 
 def _csv_text(con: duckdb.DuckDBPyConnection, relation_sql: str) -> str:
     """CSV text as AWS writes it: timestamps as ``2026-10-01T00:00:00Z``."""
     cols = con.execute(f"DESCRIBE ({relation_sql})").fetchall()
-    parts = [f"strftime(\"{n}\", '%Y-%m-%dT%H:%M:%SZ') AS \"{n}\"" if t == "TIMESTAMP" else f'"{n}"'
-             for n, t, *_ in cols]
+    parts = [
+        f'strftime("{n}", \'%Y-%m-%dT%H:%M:%SZ\') AS "{n}"' if t == "TIMESTAMP" else f'"{n}"'
+        for n, t, *_ in cols
+    ]
     return f"SELECT {', '.join(parts)} FROM ({relation_sql})"
 
 
 def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: Path) -> None:
     """customers.yaml and accounts.csv for the generated accounts."""
     folder.mkdir(parents=True, exist_ok=True)
-    countries = [("NL", "EUR", "NL{n:09d}B01", "Kade {n}", "1011 AA Amsterdam"),
-                 ("DE", "EUR", "DE{n:09d}", "Hauptstrasse {n}", "10115 Berlin"),
-                 ("FR", "EUR", "FR{n:011d}", "{n} rue de Rivoli", "75001 Paris"),
-                 ("GB", "GBP", "GB{n:09d}", "{n} High Street", "London EC1A 1AA"),
-                 ("US", "USD", None, "{n} Main Street", "Springfield, IL 62701")]
+    countries = [
+        ("NL", "EUR", "NL{n:09d}B01", "Kade {n}", "1011 AA Amsterdam"),
+        ("DE", "EUR", "DE{n:09d}", "Hauptstrasse {n}", "10115 Berlin"),
+        ("FR", "EUR", "FR{n:011d}", "{n} rue de Rivoli", "75001 Paris"),
+        ("GB", "GBP", "GB{n:09d}", "{n} High Street", "London EC1A 1AA"),
+        ("US", "USD", None, "{n} Main Street", "Springfield, IL 62701"),
+    ]
     lines = ["# Generated by benchmarks/generate_month.py: do not edit.", "customers:"]
     for c in range(1, shape.customers + 1):
         country, currency, vat, street, city = countries[c % len(countries)]
-        lines += [f"  - id: C{c:04d}", f"    name: Benchmark Customer {c:04d}",
-                  f"    address: [\"{street.format(n=c)}\", \"{city}\"]", f"    country: {country}",
-                  f"    invoice_currency: {currency}"]
+        lines += [
+            f"  - id: C{c:04d}",
+            f"    name: Benchmark Customer {c:04d}",
+            f'    address: ["{street.format(n=c)}", "{city}"]',
+            f"    country: {country}",
+            f"    invoice_currency: {currency}",
+        ]
         if vat:
             lines.append(f"    vat_number: {vat.format(n=c)}")
         if country in ("DE", "FR"):
@@ -492,7 +697,9 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
     start, end, _ = _month_bounds(shape.period)
     (folder / "exchange_rates.csv").write_text(
         "from_currency,to_currency,rate,valid_from,valid_to,source\n"
-        + "".join(f"{a},{b},{r},{start},{end},benchmark (fixed)\n" for a, b, r in FX_RATES), encoding="utf-8")
+        + "".join(f"{a},{b},{r},{start},{end},benchmark (fixed)\n" for a, b, r in FX_RATES),
+        encoding="utf-8",
+    )
     move = f"{shape.period}-{MOVE_DATE}"
     ms = _subscription_exprs(shape, "s")
     vm = _vmware_label_exprs(shape, "v")
@@ -507,22 +714,28 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
             SELECT 'aws', account_id, moves_to, DATE '{move}', NULL, account_name || ' (moved)', acct, 1
             FROM ({account_sql(shape)}) WHERE moves_to IS NOT NULL AND customer_id IS NOT NULL
             UNION ALL
-            SELECT 'microsoft', {ms['subscription_id']}, {ms['customer_id']}, NULL, NULL, {ms['subscription_name']},
+            SELECT 'microsoft', {ms["subscription_id"]}, {ms["customer_id"]}, NULL, NULL, {ms["subscription_name"]},
                    {shape.aws_accounts} + s, 0
             FROM range({shape.ms_subscriptions}) t(s)
             UNION ALL
-            SELECT 'vmware', {vm['label']}, {vm['customer_id']}, NULL, NULL, 'Usage Meter customer label',
+            SELECT 'vmware', {vm["label"]}, {vm["customer_id"]}, NULL, NULL, 'Usage Meter customer label',
                    {shape.aws_accounts + shape.ms_subscriptions} + v, 0
             FROM range({shape.vmware_customers}) t(v)
           ) ORDER BY acct, k
-        ) TO '{_sql_path(folder / 'accounts.csv')}' (HEADER, DELIMITER ',')""")
+        ) TO '{_sql_path(folder / "accounts.csv")}' (HEADER, DELIMITER ',')""")
 
 
 PARTS = ("parameters", "aws", "ms", "vmware")
 
 
-def generate(out: Path, shape: MonthShape, formats: tuple[str, ...] = ("parquet", "csv.gz"),
-             threads: int | None = None, log=None, parts: tuple[str, ...] = PARTS) -> Path:
+def generate(
+    out: Path,
+    shape: MonthShape,
+    formats: tuple[str, ...] = ("parquet", "csv.gz"),
+    threads: int | None = None,
+    log=None,
+    parts: tuple[str, ...] = PARTS,
+) -> Path:
     """Write the month into ``out`` (replacing the files it writes; ``parts`` of it only, e.g. the
     parameters again without the slow AWS reports); returns ``out``."""
     out = Path(out)
@@ -540,30 +753,40 @@ def generate(out: Path, shape: MonthShape, formats: tuple[str, ...] = ("parquet"
             folder = out / "reports-parquet"
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / f"{name}.parquet"
-            con.execute(f"COPY ({_parquet_cast(con, aws)}) TO '{_sql_path(target)}' "
-                        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+            con.execute(
+                f"COPY ({_parquet_cast(con, aws)}) TO '{_sql_path(target)}' "
+                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+            )
         elif fmt == "csv.gz":
             folder = out / "reports-csv"
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / f"{name}.csv.gz"
-            con.execute(f"COPY ({_csv_text(con, aws)}) TO '{_sql_path(target)}' "
-                        f"(FORMAT csv, HEADER, DELIMITER ',', COMPRESSION gzip)")
+            con.execute(
+                f"COPY ({_csv_text(con, aws)}) TO '{_sql_path(target)}' "
+                f"(FORMAT csv, HEADER, DELIMITER ',', COMPRESSION gzip)"
+            )
         else:
             raise ValueError(f"unknown format {fmt!r}; expected parquet or csv.gz")
         if log:
-            log(f"{target}: {target.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s")
+            log(
+                f"{target}: {target.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s"
+            )
     # Microsoft's cost export is CSV (dates as MM/DD/YYYY): the same file beside either AWS report.
     ms_name = f"ms_azure_cost_{shape.period}.csv"
     for fmt in formats if "ms" in parts else ():
         folder = out / ("reports-parquet" if fmt == "parquet" else "reports-csv")
         folder.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY ({ms_cost_sql(shape)}) TO '{_sql_path(folder / ms_name)}' (FORMAT csv, HEADER, DELIMITER ',')")
+        con.execute(
+            f"COPY ({ms_cost_sql(shape)}) TO '{_sql_path(folder / ms_name)}' (FORMAT csv, HEADER, DELIMITER ',')"
+        )
     # VMware's usage meter exports CSV too: one small file beside either AWS report.
     vm_name = f"vmware_usage_meter_{shape.period}.csv"
     for fmt in formats if "vmware" in parts else ():
         folder = out / ("reports-parquet" if fmt == "parquet" else "reports-csv")
         folder.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY ({vmware_sql(shape)}) TO '{_sql_path(folder / vm_name)}' (FORMAT csv, HEADER, DELIMITER ',')")
+        con.execute(
+            f"COPY ({vmware_sql(shape)}) TO '{_sql_path(folder / vm_name)}' (FORMAT csv, HEADER, DELIMITER ',')"
+        )
     con.close()
     return out
 
@@ -572,15 +795,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1M", help="1M, 3M, 10M or a number of AWS lines")
     parser.add_argument("--out", type=Path, help="output folder (default benchmarks/data/<size>)")
-    parser.add_argument("--formats", default="parquet,csv.gz", help="comma-separated: parquet, csv.gz")
+    parser.add_argument(
+        "--formats", default="parquet,csv.gz", help="comma-separated: parquet, csv.gz"
+    )
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS)
+    )
     args = parser.parse_args(argv)
     shape = shape_for(args.size)
     out = args.out or DATA / args.size
     t0 = time.perf_counter()
-    generate(out, shape, tuple(f.strip() for f in args.formats.split(",") if f.strip()), args.threads,
-             log=lambda m: print(m, file=sys.stderr), parts=tuple(p.strip() for p in args.parts.split(",")))
+    generate(
+        out,
+        shape,
+        tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+        args.threads,
+        log=lambda m: print(m, file=sys.stderr),
+        parts=tuple(p.strip() for p in args.parts.split(",")),
+    )
     print(f"{out}: {shape} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 

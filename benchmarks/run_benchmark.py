@@ -67,12 +67,16 @@ def reference_sql(data: Path, kind: str, rated: bool = True) -> str:
         aws_source = f"read_csv('{aws}', header = true, all_varchar = true)"
         cost = 'CAST("lineItem/UnblendedCost" AS DECIMAL(38,12))'
         day = 'CAST(CAST("lineItem/UsageStartDate" AS TIMESTAMPTZ) AS DATE)'
-    customers = yaml.safe_load((data / "parameters" / "customers.yaml").read_text(encoding="utf-8"))["customers"]
+    customers = yaml.safe_load(
+        (data / "parameters" / "customers.yaml").read_text(encoding="utf-8")
+    )["customers"]
     standard, microsoft, enterprise = (1 + m / 100 for m in generate_month.MARKUPS)
     cust = ", ".join(
         f"('{c['id']}', '{c['invoice_currency']}', "
         f"{enterprise if c.get('group') == 'enterprise' else standard}, "
-        f"{enterprise if c.get('group') == 'enterprise' else microsoft})" for c in customers)
+        f"{enterprise if c.get('group') == 'enterprise' else microsoft})"
+        for c in customers
+    )
     fx = ", ".join(f"('{a}', '{b}', {r})" for a, b, r in generate_month.FX_RATES)
     dec = "DECIMAL(38,12)"
     converted = f"CAST(m.cost * CAST(COALESCE(fx.rate, 1) AS {dec}) AS {dec})"
@@ -160,7 +164,9 @@ class _Timed:
             try:
                 return self.original(*args, **kwargs)
             finally:
-                self.seconds[self.label] = self.seconds.get(self.label, 0.0) + time.perf_counter() - t0
+                self.seconds[self.label] = (
+                    self.seconds.get(self.label, 0.0) + time.perf_counter() - t0
+                )
 
         setattr(self.module, self.name, timed)
         return self
@@ -169,8 +175,9 @@ class _Timed:
         setattr(self.module, self.name, self.original)
 
 
-def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: str,
-                   workbooks_too: bool = True) -> dict[str, Any]:
+def child_pipeline(
+    data: Path, kind: str, work: Path, memory_limit: str, store: str, workbooks_too: bool = True
+) -> dict[str, Any]:
     """Run the billing run on ``data``'s reports of ``kind`` exactly as ``billing run`` does
     (``billing_lib.run.BillingRun``, every step from the raw reports to the published invoices,
     workbooks and ledger); stage times (s) and peak RSS after each. The in-memory store is the
@@ -189,7 +196,11 @@ def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: 
     output.mkdir(parents=True, exist_ok=True)
     os.environ["BILLING_MEMORY_LIMIT"] = memory_limit
     os.environ["BILLING_THREADS"] = "2"
-    con = open_store(work / "store.duckdb", memory_limit=memory_limit, threads=2) if store == "disk" else None
+    con = (
+        open_store(work / "store.duckdb", memory_limit=memory_limit, threads=2)
+        if store == "disk"
+        else None
+    )
     result: dict[str, Any] = {"stages": {}, "peak_mb": {}, "missing": [], "skipped": []}
     state: dict[str, Any] = {}
     inner: dict[str, float] = {}
@@ -199,14 +210,19 @@ def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: 
 
     def parameters_step() -> None:
         params = billing.check_parameters(PERIOD, reports, parameters, output)
-        state["br"] = br = billing.BillingRun(params) if con is None else billing.BillingRun(params, con=con)
+        state["br"] = br = (
+            billing.BillingRun(params) if con is None else billing.BillingRun(params, con=con)
+        )
         br.con.execute(f"SET temp_directory = '{_sql_path(work / 'spill')}'")
         br.load_parameters()
 
     def outputs_step() -> None:
         """write_outputs (workbooks, ledger files, rated_lines.parquet) and the ledger's balance
         check; the workbooks and ledger parts are timed apart by the wrappers."""
-        with _Timed(workbooks, "write_workbooks", "workbooks", inner), _Timed(ledger, "write_ledger", "ledger", inner):
+        with (
+            _Timed(workbooks, "write_workbooks", "workbooks", inner),
+            _Timed(ledger, "write_ledger", "ledger", inner),
+        ):
             t0 = time.perf_counter()
             state["br"].write_outputs()
             inner["rated parquet"] = time.perf_counter() - t0 - inner["workbooks"] - inner["ledger"]
@@ -248,7 +264,9 @@ def child_pipeline(data: Path, kind: str, work: Path, memory_limit: str, store: 
     except duckdb.Error as exc:  # a failing stage is reported, the rest still measured
         result["failed"] = {"charts": f"{type(exc).__name__}: {str(exc)[:300]}"}
     try:
-        result["stages"]["what-if"], result["what_if_lines"] = what_if_step(con, result.setdefault("failed", {}))
+        result["stages"]["what-if"], result["what_if_lines"] = what_if_step(
+            con, result.setdefault("failed", {})
+        )
     except duckdb.Error as exc:
         result.setdefault("failed", {})["what-if"] = f"{type(exc).__name__}: {str(exc)[:300]}"
     result["peak_mb"]["what-if"] = _peak_mb()
@@ -278,7 +296,8 @@ def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     from billing_lib.store import frame
 
     [(customer, n)] = con.execute(
-        "SELECT customer_id, count(*) FROM rated_lines GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1").fetchall()
+        "SELECT customer_id, count(*) FROM rated_lines GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+    ).fetchall()
     markup = Decimal(15)
     t0 = time.perf_counter()
     repriced = rating.reprice_customer(con, customer, markup)
@@ -319,8 +338,12 @@ def _child(args: list[str]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = Path(fh.name)
     try:
-        proc = subprocess.run([sys.executable, __file__, *args, "--json", str(out)], check=False, text=True,
-                              capture_output=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, *args, "--json", str(out)],
+            check=False,
+            text=True,
+            capture_output=True,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"benchmark child {args} failed:\n{proc.stderr[-4000:]}")
         return json.loads(out.read_text())
@@ -339,8 +362,13 @@ def compare(ours: dict[str, list], reference: dict[str, list]) -> list[str]:
     diffs = []
     for key in sorted(set(ours) | set(reference)):
         a, b = ours.get(key), reference.get(key)
-        if (a is None or b is None or len(a) != len(b) or a[0] != b[0]
-                or any(Decimal(x) != Decimal(y) for x, y in zip(a[1:], b[1:]))):
+        if (
+            a is None
+            or b is None
+            or len(a) != len(b)
+            or a[0] != b[0]
+            or any(Decimal(x) != Decimal(y) for x, y in zip(a[1:], b[1:]))
+        ):
             diffs.append(f"{key}: ours {a}, reference {b}")
     return diffs
 
@@ -357,8 +385,13 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpus": str(os.cpu_count()), "memory_gb": f"{mem:.1f}", "cpu": cpu,
-            "python": platform.python_version(), "duckdb": duckdb.__version__}
+    return {
+        "cpus": str(os.cpu_count()),
+        "memory_gb": f"{mem:.1f}",
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
 
 
 def ensure_month(size: str, kind: str) -> Path:
@@ -368,59 +401,160 @@ def ensure_month(size: str, kind: str) -> Path:
     shape = generate_month.shape_for(size)
     folder = data / REPORT_DIRS[kind]
     have = {p.name.split("_2")[0] for p in folder.iterdir()} if folder.is_dir() else set()
-    parts = [part for part, prefix in (("aws", "aws_cur"), ("ms", "ms_azure_cost"), ("vmware", "vmware_usage_meter"))
-             if prefix not in have]
+    parts = [
+        part
+        for part, prefix in (
+            ("aws", "aws_cur"),
+            ("ms", "ms_azure_cost"),
+            ("vmware", "vmware_usage_meter"),
+        )
+        if prefix not in have
+    ]
     if parts or not (data / "parameters" / "accounts.csv").is_file():
-        print(f"generating {size} {kind}: {', '.join(['parameters', *parts])} ...", file=sys.stderr, flush=True)
-        generate_month.generate(data, shape, ("parquet" if kind == "parquet" else "csv.gz",),
-                                parts=("parameters", *parts))
+        print(
+            f"generating {size} {kind}: {', '.join(['parameters', *parts])} ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        generate_month.generate(
+            data,
+            shape,
+            ("parquet" if kind == "parquet" else "csv.gz",),
+            parts=("parameters", *parts),
+        )
     return data
 
 
-def run_one(size: str, kind: str, memory_limit: str, store: str, workbooks: str = "all") -> dict[str, Any]:
+def run_one(
+    size: str, kind: str, memory_limit: str, store: str, workbooks: str = "all"
+) -> dict[str, Any]:
     ensure_month(size, kind)
     work = DATA / f"work-{size}-{kind}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        ours = _child(["--child", "pipeline", "--size", size, "--input", kind, "--work", str(work),
-                       "--memory-limit", memory_limit, "--store", store, "--workbooks", workbooks])
+        ours = _child(
+            [
+                "--child",
+                "pipeline",
+                "--size",
+                size,
+                "--input",
+                kind,
+                "--work",
+                str(work),
+                "--memory-limit",
+                memory_limit,
+                "--store",
+                store,
+                "--workbooks",
+                workbooks,
+            ]
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    ref = _child(["--child", "reference", "--size", size, "--input", kind, "--memory-limit", memory_limit,
-                  "--rated", "yes" if ours["rated"] else "no"])
+    ref = _child(
+        [
+            "--child",
+            "reference",
+            "--size",
+            size,
+            "--input",
+            kind,
+            "--memory-limit",
+            memory_limit,
+            "--rated",
+            "yes" if ours["rated"] else "no",
+        ]
+    )
     diffs = compare(ours["totals"], ref["totals"])
     core = sum(ours["stages"].get(s, 0) for s in ("import", "customer mapping", "rating"))
-    return {"size": size, "input": kind, "lines": ours["lines"], "stages": ours["stages"],
-            "invoices": ours["invoices"], "skipped": ours["skipped"], "peak_mb_after": ours["peak_mb"], "missing": ours["missing"], "whole_run": ours["whole_run"],
-            "peak_mb": ours["peak_mb_total"], "reference_s": ref["seconds"], "reference_peak_mb": ref["peak_mb"],
-            "core_s": core, "ratio": core / ref["seconds"], "totals_equal": not diffs,
-            "failed": ours.get("failed", {}), "what_if_lines": ours.get("what_if_lines"),
-            "customers_compared": len(ref["totals"]), "differences": diffs[:10]}
+    return {
+        "size": size,
+        "input": kind,
+        "lines": ours["lines"],
+        "stages": ours["stages"],
+        "invoices": ours["invoices"],
+        "skipped": ours["skipped"],
+        "peak_mb_after": ours["peak_mb"],
+        "missing": ours["missing"],
+        "whole_run": ours["whole_run"],
+        "peak_mb": ours["peak_mb_total"],
+        "reference_s": ref["seconds"],
+        "reference_peak_mb": ref["peak_mb"],
+        "core_s": core,
+        "ratio": core / ref["seconds"],
+        "totals_equal": not diffs,
+        "failed": ours.get("failed", {}),
+        "what_if_lines": ours.get("what_if_lines"),
+        "customers_compared": len(ref["totals"]),
+        "differences": diffs[:10],
+    }
 
 
-STAGE_COLUMNS = ("parameters", "import", "customer mapping", "rating", "invoices", "workbooks", "ledger",
-                 "rated parquet", "manifest+publish", "charts", "what-if")
+STAGE_COLUMNS = (
+    "parameters",
+    "import",
+    "customer mapping",
+    "rating",
+    "invoices",
+    "workbooks",
+    "ledger",
+    "rated parquet",
+    "manifest+publish",
+    "charts",
+    "what-if",
+)
 
 
 def table(results: list[dict[str, Any]]) -> str:
     run_stages, after = STAGE_COLUMNS[:-2], STAGE_COLUMNS[-2:]
-    head = ["size", "input", *run_stages, "whole run", *after, "peak MB", "reference", "ratio", "totals"]
+    head = [
+        "size",
+        "input",
+        *run_stages,
+        "whole run",
+        *after,
+        "peak MB",
+        "reference",
+        "ratio",
+        "totals",
+    ]
     rows = []
     for r in results:
-        stages = [f"{r['stages'][s]:.2f}" if s in r["stages"] else "FAILED" if s in r.get("failed", {})
-                  else "skipped" if s in r.get("skipped", ()) else "n/a" for s in STAGE_COLUMNS]
-        rows.append([r["size"], r["input"], *stages[:-2], f"{r['whole_run']:.2f}", *stages[-2:],
-                     f"{r['peak_mb']:.0f}",
-                     f"{r['reference_s']:.2f}", f"{r['ratio']:.2f}", "equal" if r["totals_equal"] else "DIFFER"])
+        stages = [
+            f"{r['stages'][s]:.2f}"
+            if s in r["stages"]
+            else "FAILED"
+            if s in r.get("failed", {})
+            else "skipped"
+            if s in r.get("skipped", ())
+            else "n/a"
+            for s in STAGE_COLUMNS
+        ]
+        rows.append(
+            [
+                r["size"],
+                r["input"],
+                *stages[:-2],
+                f"{r['whole_run']:.2f}",
+                *stages[-2:],
+                f"{r['peak_mb']:.0f}",
+                f"{r['reference_s']:.2f}",
+                f"{r['ratio']:.2f}",
+                "equal" if r["totals_equal"] else "DIFFER",
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     fmt = " | ".join(f"{{:>{w}}}" for w in widths)
     lines = [fmt.format(*head), "-+-".join("-" * w for w in widths)]
     lines += [fmt.format(*row) for row in rows]
     t = TARGETS
-    lines.append(f"(seconds; whole run = parameters to manifest+publish, raw reports to invoices, workbooks and "
-                 f"ledger; targets at 10M: whole run < {t['whole_run_s']:.0f} s, peak < {t['peak_mb']:.0f} MB, "
-                 f"ratio (import+mapping+rating / reference) <= {t['ratio']}, what-if < {t['what_if_s']} s)")
+    lines.append(
+        f"(seconds; whole run = parameters to manifest+publish, raw reports to invoices, workbooks and "
+        f"ledger; targets at 10M: whole run < {t['whole_run_s']:.0f} s, peak < {t['peak_mb']:.0f} MB, "
+        f"ratio (import+mapping+rating / reference) <= {t['ratio']}, what-if < {t['what_if_s']} s)"
+    )
     return "\n".join(lines)
 
 
@@ -429,12 +563,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1M,3M,10M")
     parser.add_argument("--inputs", default="parquet,csv")
     parser.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT, help="DuckDB memory_limit")
-    parser.add_argument("--store", choices=["disk", "memory"], default=DEFAULT_STORE,
-                        help="DuckDB store of the run: a database file (spills compressed) or in memory "
-                             "(spills to the temp directory beyond the memory limit)")
-    parser.add_argument("--workbooks", choices=["all", "skip"], default="all",
-                        help="skip: leave out the 500 invoice workbooks (their usage sheets list every rated "
-                             "line; about 0.2 ms per line on this machine, 35 minutes at 10M lines)")
+    parser.add_argument(
+        "--store",
+        choices=["disk", "memory"],
+        default=DEFAULT_STORE,
+        help="DuckDB store of the run: a database file (spills compressed) or in memory "
+        "(spills to the temp directory beyond the memory limit)",
+    )
+    parser.add_argument(
+        "--workbooks",
+        choices=["all", "skip"],
+        default="all",
+        help="skip: leave out the 500 invoice workbooks (their usage sheets list every rated "
+        "line; about 0.2 ms per line on this machine, 35 minutes at 10M lines)",
+    )
     parser.add_argument("--child", choices=["pipeline", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -445,7 +587,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         data = DATA / args.size
         if args.child == "pipeline":
-            out = child_pipeline(data, args.input, args.work, args.memory_limit, args.store, args.workbooks == "all")
+            out = child_pipeline(
+                data, args.input, args.work, args.memory_limit, args.store, args.workbooks == "all"
+            )
         else:
             out = child_reference(data, args.input, args.memory_limit, args.rated == "yes")
         args.json.write_text(json.dumps(out))
@@ -457,24 +601,42 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run_one(size, kind, args.memory_limit, args.store, args.workbooks))
             print(table(results[-1:]), file=sys.stderr, flush=True)
     info = machine()
-    print(f"machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory_gb']} GiB, Python {info['python']}, "
-          f"DuckDB {info['duckdb']}; store {args.store}, DuckDB memory_limit {args.memory_limit}, threads 2")
+    print(
+        f"machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory_gb']} GiB, Python {info['python']}, "
+        f"DuckDB {info['duckdb']}; store {args.store}, DuckDB memory_limit {args.memory_limit}, threads 2"
+    )
     print(table(results))
     for r in results:
         if r["missing"]:
             print(f"{r['size']} {r['input']}: stages not available yet: {', '.join(r['missing'])}")
         for stage, error in r["failed"].items():
             print(f"{r['size']} {r['input']}: stage {stage} FAILED: {error}")
-        books = "without workbooks (--workbooks skip)" if r["skipped"] else "with their workbooks and the summary workbook"
-        print(f"{r['size']} {r['input']}: {r['lines']:,} imported lines, {r['invoices']} invoices {books}, "
-              f"CSV journal and beancount ledger")
+        books = (
+            "without workbooks (--workbooks skip)"
+            if r["skipped"]
+            else "with their workbooks and the summary workbook"
+        )
+        print(
+            f"{r['size']} {r['input']}: {r['lines']:,} imported lines, {r['invoices']} invoices {books}, "
+            f"CSV journal and beancount ledger"
+        )
         if r.get("what_if_lines"):
-            print(f"{r['size']} {r['input']}: what-if re-priced {r['what_if_lines']} lines of the largest customer")
+            print(
+                f"{r['size']} {r['input']}: what-if re-priced {r['what_if_lines']} lines of the largest customer"
+            )
         for d in r["differences"]:
             print(f"{r['size']} {r['input']}: DIFFERENCE {d}")
-    (DATA / "results.json").write_text(json.dumps({"machine": info, "memory_limit": args.memory_limit,
-                                                   "store": args.store,
-                                                   "results": results}, indent=2))
+    (DATA / "results.json").write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "memory_limit": args.memory_limit,
+                "store": args.store,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
     return 0 if all(r["totals_equal"] for r in results) else 1
 
 

@@ -24,8 +24,11 @@ def finished_runs(output: Path) -> list[str]:
     output = Path(output)
     if not output.is_dir():
         return []
-    return sorted(p.name for p in output.iterdir()
-                  if p.is_dir() and PERIOD_PATTERN.match(p.name) and (p / MANIFEST).is_file())
+    return sorted(
+        p.name
+        for p in output.iterdir()
+        if p.is_dir() and PERIOD_PATTERN.match(p.name) and (p / MANIFEST).is_file()
+    )
 
 
 def load_rated(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
@@ -34,12 +37,17 @@ def load_rated(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
     chosen = available if periods is None else [check_period(p) for p in periods]
     missing = [p for p in chosen if p not in available]
     if missing or not chosen:
-        raise RunError(f"{output}: no finished run for {missing or 'any period'}; runs found: {available}")
+        raise RunError(
+            f"{output}: no finished run for {missing or 'any period'}; runs found: {available}"
+        )
     files = [str(Path(output) / p / RATED_PARQUET) for p in chosen]
     con = duckdb.connect()
     try:
-        return con.sql("SELECT * FROM read_parquet(?) ORDER BY period, customer_id",
-                       params=[files]).to_arrow_table().to_pandas()
+        return (
+            con.sql("SELECT * FROM read_parquet(?) ORDER BY period, customer_id", params=[files])
+            .to_arrow_table()
+            .to_pandas()
+        )
     finally:
         con.close()
 
@@ -52,8 +60,11 @@ def resolve(path: str | Path) -> Path:
 def period_list(periods: object) -> list[str] | None:
     """The margin notebook's ``periods`` parameter: comma-separated YYYY-MM text; empty = all."""
     if not isinstance(periods, str):
-        raise ParameterError("margin_analysis parameters", "periods",
-                             f"expected text like '2026-09, 2026-10' or empty; got {periods!r}")
+        raise ParameterError(
+            "margin_analysis parameters",
+            "periods",
+            f"expected text like '2026-09, 2026-10' or empty; got {periods!r}",
+        )
     chosen = [p.strip() for p in periods.split(",") if p.strip()]
     return [check_period(p) for p in chosen] or None
 

@@ -77,12 +77,15 @@ def summarise_table(con: duckdb.DuckDBPyConnection, table: str, by: list[str]) -
     and only the small summary becomes a DataFrame, so a month of millions of lines fits."""
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown:
-        raise ValueError(f"unknown summary dimension(s) {unknown}; expected some of {sorted(DIMENSIONS)}")
+        raise ValueError(
+            f"unknown summary dimension(s) {unknown}; expected some of {sorted(DIMENSIONS)}"
+        )
     keys = list(dict.fromkeys([*by, "currency"]))
     select = ", ".join(f'"{DIMENSIONS[k]}" AS "{k}"' for k in keys)
     group = ", ".join(f'"{k}"' for k in keys)
-    return con.sql(
-        f"""SELECT {select},
+    return (
+        con.sql(
+            f"""SELECT {select},
                    CAST(sum(cost) AS DECIMAL(38,12)) AS cost,
                    CAST(sum(amount) AS DECIMAL(38,12)) AS revenue,
                    CAST(sum(amount) - sum(cost) AS DECIMAL(38,12)) AS margin,
@@ -90,7 +93,10 @@ def summarise_table(con: duckdb.DuckDBPyConnection, table: str, by: list[str]) -
                         ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1) END AS margin_pct,
                    count(*) AS lines
             FROM {table} GROUP BY {group} ORDER BY {group}"""
-    ).to_arrow_table().to_pandas()
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
 
 
 def _money(values: pd.Series) -> list[float]:
@@ -107,20 +113,40 @@ def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
     for currency, part in summary.groupby("currency", sort=True):
         cost, revenue = _money(part["cost"]), _money(part["revenue"])
         top = max([top, *cost, *revenue])
-        fig.add_trace(go.Scatter(
-            x=cost, y=revenue, mode="markers+text", name=str(currency),
-            text=list(part["customer"]), textposition="top center",
-            customdata=[[str(m), "" if p is None or pd.isna(p) else f"{p}%"]
-                        for m, p in zip(_money(part["margin"]), part["margin_pct"])],
-            hovertemplate="%{text}<br>cost %{x:,.2f}<br>revenue %{y:,.2f}<br>margin %{customdata[0]} "
-                          "(%{customdata[1]})<extra>" + str(currency) + "</extra>",
-            marker={"size": 11},
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=cost,
+                y=revenue,
+                mode="markers+text",
+                name=str(currency),
+                text=list(part["customer"]),
+                textposition="top center",
+                customdata=[
+                    [str(m), "" if p is None or pd.isna(p) else f"{p}%"]
+                    for m, p in zip(_money(part["margin"]), part["margin_pct"])
+                ],
+                hovertemplate="%{text}<br>cost %{x:,.2f}<br>revenue %{y:,.2f}<br>margin %{customdata[0]} "
+                "(%{customdata[1]})<extra>" + str(currency) + "</extra>",
+                marker={"size": 11},
+            )
+        )
     edge = round(top * 1.1, 2) or 1.0
-    fig.add_trace(go.Scatter(x=[0.0, edge], y=[0.0, edge], mode="lines", name="break-even",
-                             line={"dash": "dash", "color": "#888888"}, hoverinfo="skip"))
-    fig.update_layout(title="Cost versus revenue per customer", xaxis_title="cost (invoice currency)",
-                      yaxis_title="revenue (invoice currency)", height=420)
+    fig.add_trace(
+        go.Scatter(
+            x=[0.0, edge],
+            y=[0.0, edge],
+            mode="lines",
+            name="break-even",
+            line={"dash": "dash", "color": "#888888"},
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(
+        title="Cost versus revenue per customer",
+        xaxis_title="cost (invoice currency)",
+        yaxis_title="revenue (invoice currency)",
+        height=420,
+    )
     return fig
 
 
@@ -130,13 +156,25 @@ def margin_bars(summary: pd.DataFrame, by: str) -> go.Figure:
     fig = go.Figure()
     for currency, part in summary.groupby("currency", sort=True):
         pct = ["" if p is None or pd.isna(p) else f"{p}%" for p in part["margin_pct"]]
-        fig.add_trace(go.Bar(x=[str(v) for v in part[by]], y=_money(part["margin"]), name=str(currency),
-                             text=pct, textposition="outside",
-                             customdata=list(zip(_money(part["cost"]), _money(part["revenue"]))),
-                             hovertemplate="%{x}<br>margin %{y:,.2f} (%{text})<br>cost %{customdata[0]:,.2f}"
-                                           "<br>revenue %{customdata[1]:,.2f}<extra>" + str(currency) + "</extra>"))
-    fig.update_layout(title=f"Margin by {by}", xaxis_title=by, yaxis_title="margin (invoice currency)",
-                      barmode="group", height=380)
+        fig.add_trace(
+            go.Bar(
+                x=[str(v) for v in part[by]],
+                y=_money(part["margin"]),
+                name=str(currency),
+                text=pct,
+                textposition="outside",
+                customdata=list(zip(_money(part["cost"]), _money(part["revenue"]))),
+                hovertemplate="%{x}<br>margin %{y:,.2f} (%{text})<br>cost %{customdata[0]:,.2f}"
+                "<br>revenue %{customdata[1]:,.2f}<extra>" + str(currency) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title=f"Margin by {by}",
+        xaxis_title=by,
+        yaxis_title="margin (invoice currency)",
+        barmode="group",
+        height=380,
+    )
     return fig
 
 
@@ -148,10 +186,21 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
     fig = go.Figure()
     ordered = summary.sort_values(["customer", "currency", "period"])
     for (customer, currency), part in ordered.groupby(["customer", "currency"], sort=True):
-        fig.add_trace(go.Scatter(x=[str(p) for p in part["period"]], y=_money(part[measure]),
-                                 mode="lines+markers", name=f"{customer} ({currency})"))
-    fig.update_layout(title=f"{measure.capitalize()} per customer, month over month", xaxis_title="period",
-                      yaxis_title=f"{measure} (invoice currency)", xaxis_type="category", height=380)
+        fig.add_trace(
+            go.Scatter(
+                x=[str(p) for p in part["period"]],
+                y=_money(part[measure]),
+                mode="lines+markers",
+                name=f"{customer} ({currency})",
+            )
+        )
+    fig.update_layout(
+        title=f"{measure.capitalize()} per customer, month over month",
+        xaxis_title="period",
+        yaxis_title=f"{measure} (invoice currency)",
+        xaxis_type="category",
+        height=380,
+    )
     return fig
 
 
@@ -159,10 +208,16 @@ def what_if_bars(comparison: pd.DataFrame) -> go.Figure:
     """Current versus what-if margin per customer (``comparison`` has customer, currency,
     margin and what_if_margin columns, as ``widgets.compare_margins`` returns)."""
     labels = [f"{c} ({cur})" for c, cur in zip(comparison["customer"], comparison["currency"])]
-    fig = go.Figure([
-        go.Bar(x=labels, y=_money(comparison["margin"]), name="current"),
-        go.Bar(x=labels, y=_money(comparison["what_if_margin"]), name="what-if"),
-    ])
-    fig.update_layout(title="Margin now and with the what-if markup", barmode="group", height=340,
-                      yaxis_title="margin (invoice currency)")
+    fig = go.Figure(
+        [
+            go.Bar(x=labels, y=_money(comparison["margin"]), name="current"),
+            go.Bar(x=labels, y=_money(comparison["what_if_margin"]), name="what-if"),
+        ]
+    )
+    fig.update_layout(
+        title="Margin now and with the what-if markup",
+        barmode="group",
+        height=340,
+        yaxis_title="margin (invoice currency)",
+    )
     return fig

@@ -41,26 +41,41 @@ def _import_command(args: argparse.Namespace) -> int:
         print(f"{r.file}\n  format: {r.format_title} ({r.format})\n  rows: {r.rows}")
         for c in r.currencies:
             status = "ok" if c.balanced else "DIFFERENT"
-            print(f"  {c.currency}: {c.rows_before} rows, cost {c.cost_before.normalize():f} read; "
-                  f"{c.rows_after} lines, cost {c.cost_after.normalize():f} normalised [{status}]")
+            print(
+                f"  {c.currency}: {c.rows_before} rows, cost {c.cost_before.normalize():f} read; "
+                f"{c.rows_after} lines, cost {c.cost_after.normalize():f} normalised [{status}]"
+            )
         for cat, n in r.lines_per_category.items():
-            costs = ", ".join(f"{cur} {v.normalize():f}" for cur, v in r.cost_per_category[cat].items())
+            costs = ", ".join(
+                f"{cur} {v.normalize():f}" for cur, v in r.cost_per_category[cat].items()
+            )
             print(f"    {cat}: {n} lines ({costs})")
     if unmapped:
         print("unmapped accounts (not on any invoice; map them in accounts.csv):")
         for u in unmapped:
-            print(f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
-                  f"{u['currency']} {u['cost'].normalize():f}")
+            print(
+                f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
+                f"{u['currency']} {u['cost'].normalize():f}"
+            )
     return 0
 
 
 def _run_command(args: argparse.Namespace) -> int:
     from billing_lib.headless import execute, run_report
 
-    folder = execute(args.period, args.reports, args.parameters, args.output, finalise=args.finalise,
-                     issue_date=args.issue_date or "", progress_bar=not args.quiet)
+    folder = execute(
+        args.period,
+        args.reports,
+        args.parameters,
+        args.output,
+        finalise=args.finalise,
+        issue_date=args.issue_date or "",
+        progress_bar=not args.quiet,
+    )
     print(run_report(folder))
-    print(f"run for {args.period} published in {folder}" + (" (finalised)" if args.finalise else ""))
+    print(
+        f"run for {args.period} published in {folder}" + (" (finalised)" if args.finalise else "")
+    )
     return 0
 
 
@@ -76,14 +91,21 @@ def _credit_note_command(args: argparse.Namespace) -> int:
         try:
             issued = date.fromisoformat(args.issue_date)
         except ValueError:
-            raise ParameterError("billing credit-note", "--issue-date",
-                                 f"expected a date YYYY-MM-DD; got {args.issue_date!r}") from None
+            raise ParameterError(
+                "billing credit-note",
+                "--issue-date",
+                f"expected a date YYYY-MM-DD; got {args.issue_date!r}",
+            ) from None
     done = issue_credit_note(args.output, args.invoice, issued, args.reason)
     note = done.note
-    print(f"credit note {note.number} issued on {note.issue_date} for {note.customer_id} {note.buyer.name}: "
-          f"corrects invoice {done.original.number} (period {note.period})")
-    print(f"  {note.currency} net {money_text(note.net)} + VAT {money_text(note.vat_total)} = "
-          f"{money_text(note.gross)} (the invoice: {money_text(done.original.gross)})")
+    print(
+        f"credit note {note.number} issued on {note.issue_date} for {note.customer_id} {note.buyer.name}: "
+        f"corrects invoice {done.original.number} (period {note.period})"
+    )
+    print(
+        f"  {note.currency} net {money_text(note.net)} + VAT {money_text(note.vat_total)} = "
+        f"{money_text(note.gross)} (the invoice: {money_text(done.original.gross)})"
+    )
     print(f"  written to {done.folder}:")
     for path in done.files:
         print(f"    {path.name}")
@@ -93,35 +115,70 @@ def _credit_note_command(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    imp = sub.add_parser("import", help="recognise vendor report files and print their control totals")
-    imp.add_argument("files", nargs="+", type=Path, help="CSV, CSV.gz, zip or Parquet vendor reports")
+    imp = sub.add_parser(
+        "import", help="recognise vendor report files and print their control totals"
+    )
+    imp.add_argument(
+        "files", nargs="+", type=Path, help="CSV, CSV.gz, zip or Parquet vendor reports"
+    )
     imp.add_argument("--json", action="store_true", help="print the control totals as JSON")
-    imp.add_argument("--parameters", default="parameters", help="parameters folder for the account mapping")
+    imp.add_argument(
+        "--parameters", default="parameters", help="parameters folder for the account mapping"
+    )
     imp.add_argument("--format", default=None, help="force a format instead of recognising it")
-    imp.add_argument("--currency", default=None, help="billing currency of FOCUS files without BillingCurrency")
+    imp.add_argument(
+        "--currency", default=None, help="billing currency of FOCUS files without BillingCurrency"
+    )
     imp.set_defaults(func=_import_command)
-    run = sub.add_parser("run", help="bill one month: execute notebooks/billing_run.ipynb through papermill")
+    run = sub.add_parser(
+        "run", help="bill one month: execute notebooks/billing_run.ipynb through papermill"
+    )
     run.add_argument("--period", required=True, help="month to bill, YYYY-MM")
-    run.add_argument("--reports", required=True, type=Path, help="folder with the month's vendor reports")
-    run.add_argument("--parameters", default=Path("parameters"), type=Path, help="parameters folder")
-    run.add_argument("--output", default=Path("outputs"), type=Path,
-                     help="outputs folder; the run is published in OUTPUT/PERIOD/")
-    run.add_argument("--finalise", action="store_true",
-                     help="finalise the run: its invoice numbers and folder become immutable")
-    run.add_argument("--issue-date", default=None, help="invoice date YYYY-MM-DD (default: day after the period)")
+    run.add_argument(
+        "--reports", required=True, type=Path, help="folder with the month's vendor reports"
+    )
+    run.add_argument(
+        "--parameters", default=Path("parameters"), type=Path, help="parameters folder"
+    )
+    run.add_argument(
+        "--output",
+        default=Path("outputs"),
+        type=Path,
+        help="outputs folder; the run is published in OUTPUT/PERIOD/",
+    )
+    run.add_argument(
+        "--finalise",
+        action="store_true",
+        help="finalise the run: its invoice numbers and folder become immutable",
+    )
+    run.add_argument(
+        "--issue-date", default=None, help="invoice date YYYY-MM-DD (default: day after the period)"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run_command)
     cn = sub.add_parser(
-        "credit-note", help="cancel a finalised invoice with a credit note (written to OUTPUT/corrections/NUMBER/)",
+        "credit-note",
+        help="cancel a finalised invoice with a credit note (written to OUTPUT/corrections/NUMBER/)",
         description="Issue a credit note that cancels one invoice of a finalised run in full: every line, VAT "
-                    "and total negated, numbered in the credit-note series, referring to the invoice, with a "
-                    "reversing journal entry (CSV and beancount). Rebuilt from what the finalised run stored "
-                    "(not from today's parameters); the run folder is not changed.")
-    cn.add_argument("--output", default=Path("outputs"), type=Path,
-                    help="outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
-    cn.add_argument("--invoice", required=True, help="number of the invoice to cancel, e.g. NW2026-000002")
-    cn.add_argument("--issue-date", default=None, help="date of the credit note YYYY-MM-DD (default: today)")
-    cn.add_argument("--reason", default=None, help="why the invoice is cancelled (printed on the credit note)")
+        "and total negated, numbered in the credit-note series, referring to the invoice, with a "
+        "reversing journal entry (CSV and beancount). Rebuilt from what the finalised run stored "
+        "(not from today's parameters); the run folder is not changed.",
+    )
+    cn.add_argument(
+        "--output",
+        default=Path("outputs"),
+        type=Path,
+        help="outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)",
+    )
+    cn.add_argument(
+        "--invoice", required=True, help="number of the invoice to cancel, e.g. NW2026-000002"
+    )
+    cn.add_argument(
+        "--issue-date", default=None, help="date of the credit note YYYY-MM-DD (default: today)"
+    )
+    cn.add_argument(
+        "--reason", default=None, help="why the invoice is cancelled (printed on the credit note)"
+    )
     cn.set_defaults(func=_credit_note_command)
     return parser
 

@@ -88,9 +88,14 @@ class IssuedCreditNote:
     files: tuple[Path, ...]
 
 
-def issue_credit_note(output: Path, invoice_number: str, issue_date: date | None = None,
-                      reason: str | None = None, *, before_publish: Callable[[Path], None] | None = None
-                      ) -> IssuedCreditNote:
+def issue_credit_note(
+    output: Path,
+    invoice_number: str,
+    issue_date: date | None = None,
+    reason: str | None = None,
+    *,
+    before_publish: Callable[[Path], None] | None = None,
+) -> IssuedCreditNote:
     """Cancel the finalised invoice ``invoice_number`` of the runs in ``output`` with a credit
     note dated ``issue_date`` (default today), giving ``reason`` on it; written into
     ``output/corrections/<number>/``. RunError, with nothing written and no number used, when
@@ -104,8 +109,10 @@ def issue_credit_note(output: Path, invoice_number: str, issue_date: date | None
     original = load_original(output, invoice_number, register)
     inv = original.invoice
     if issued < inv.issue_date:
-        raise RunError(f"{invoice_number} was issued on {inv.issue_date}; a credit note cannot be dated "
-                       f"{issued} (before it)")
+        raise RunError(
+            f"{invoice_number} was issued on {inv.issue_date}; a credit note cannot be dated "
+            f"{issued} (before it)"
+        )
     series = f"{original.seller.credit_note_series}{issued.year}"
     corrections = output / CORRECTIONS
     corrections.mkdir(parents=True, exist_ok=True)
@@ -118,8 +125,10 @@ def issue_credit_note(output: Path, invoice_number: str, issue_date: date | None
             files = _write(staging, note, original)
             target = corrections / number
             if target.exists():
-                raise RunError(f"{target} exists although the register never issued {number}; the register and "
-                               f"the corrections folder disagree: move that folder aside and check the register")
+                raise RunError(
+                    f"{target} exists although the register never issued {number}; the register and "
+                    f"the corrections folder disagree: move that folder aside and check the register"
+                )
             if before_publish is not None:
                 before_publish(staging)
             staging.rename(target)
@@ -131,14 +140,18 @@ def issue_credit_note(output: Path, invoice_number: str, issue_date: date | None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return IssuedCreditNote(note, inv, published, tuple(published / f.relative_to(staging) for f in files))
+    return IssuedCreditNote(
+        note, inv, published, tuple(published / f.relative_to(staging) for f in files)
+    )
 
 
 def _register(output: Path) -> Register:
     path = output / REGISTER
     if not path.is_file():
-        raise RunError(f"{path}: no invoice register here; --output must be the outputs folder of the billing runs "
-                       "(the one holding invoice_register.sqlite and the run folders)")
+        raise RunError(
+            f"{path}: no invoice register here; --output must be the outputs folder of the billing runs "
+            "(the one holding invoice_register.sqlite and the run folders)"
+        )
     return Register(path)
 
 
@@ -148,38 +161,63 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
     figures when anything differs."""
     entry = register.entry(invoice_number)
     if entry is None or entry.kind != "invoice" or entry.status == "void":
-        what = ("unknown: the register has no such number" if entry is None
-                else "a credit note, not an invoice" if entry.kind == "credit_note"
-                else f"a void number, never issued ({entry.note})")
-        raise RunError(f"{invoice_number}: {what} ({register.path}). A credit note cancels an invoice of a "
-                       "finalised run; the numbers are in the run's invoice_summary.csv")
+        what = (
+            "unknown: the register has no such number"
+            if entry is None
+            else "a credit note, not an invoice"
+            if entry.kind == "credit_note"
+            else f"a void number, never issued ({entry.note})"
+        )
+        raise RunError(
+            f"{invoice_number}: {what} ({register.path}). A credit note cancels an invoice of a "
+            "finalised run; the numbers are in the run's invoice_summary.csv"
+        )
     folder = Path(output) / entry.period
     if entry.status == "final" and not (folder / FINALISED_MARKER).is_file():
-        raise RunError(f"{folder}: {'no such folder' if not folder.is_dir() else f'no {FINALISED_MARKER} marker'}, "
-                       f"although the register has {invoice_number} as final: the finalised run of {entry.period} "
-                       "is not there; restore it (from a backup) before issuing a credit note")
+        raise RunError(
+            f"{folder}: {'no such folder' if not folder.is_dir() else f'no {FINALISED_MARKER} marker'}, "
+            f"although the register has {invoice_number} as final: the finalised run of {entry.period} "
+            "is not there; restore it (from a backup) before issuing a credit note"
+        )
     if entry.status != "final":
-        raise RunError(f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: correct it by "
-                       f"running {entry.period} again (billing run --period {entry.period} ...), or finalise that run "
-                       "first (--finalise). Credit notes are for invoices that are final.")
+        raise RunError(
+            f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: correct it by "
+            f"running {entry.period} again (billing run --period {entry.period} ...), or finalise that run "
+            "first (--finalise). Credit notes are for invoices that are final."
+        )
     done = register.credit_notes_of(invoice_number)
     if done:
-        raise RunError(f"{invoice_number} is already corrected by credit note {done[0].invoice_number} (issued "
-                       f"{done[0].issue_date}, {Path(output) / CORRECTIONS / done[0].invoice_number}); an invoice is "
-                       "credited in full only once")
+        raise RunError(
+            f"{invoice_number} is already corrected by credit note {done[0].invoice_number} (issued "
+            f"{done[0].issue_date}, {Path(output) / CORRECTIONS / done[0].invoice_number}); an invoice is "
+            "credited in full only once"
+        )
     manifest = _manifest(folder)
     data = folder / INVOICE_DATA
     if not data.is_file():
-        raise RunError(f"{data}: missing; the run of {entry.period} was made before runs stored their invoices as "
-                       "data, so its invoices cannot be rebuilt exactly for a credit note")
+        raise RunError(
+            f"{data}: missing; the run of {entry.period} was made before runs stored their invoices as "
+            "data, so its invoices cannot be rebuilt exactly for a credit note"
+        )
     seller, invoices = read_invoice_data(data)
     invoice = invoices.get(invoice_number)
     if invoice is None:
-        raise RunError(f"{data}: no invoice {invoice_number}, although the register gives it to period {entry.period}")
+        raise RunError(
+            f"{data}: no invoice {invoice_number}, although the register gives it to period {entry.period}"
+        )
     journal = folder / f"journal_{entry.period}.csv"
     ledger = folder / f"ledger_{entry.period}.beancount"
-    _check_checksums(folder, manifest, [data, folder / SUMMARY_CSV, journal, ledger,
-                                        folder / INVOICE_FOLDER / workbook_name(invoice)])
+    _check_checksums(
+        folder,
+        manifest,
+        [
+            data,
+            folder / SUMMARY_CSV,
+            journal,
+            ledger,
+            folder / INVOICE_FOLDER / workbook_name(invoice),
+        ],
+    )
     problems = [f"{data}: {p}" for p in figure_problems(invoice)]
     problems += _summary_problems(folder / SUMMARY_CSV, invoice)
     problems += _rated_problems(folder / RATED_PARQUET, invoice)
@@ -190,10 +228,14 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
     if [(a, c) for _, a, c in postings] != [(p.amount, p.currency) for p in sales.postings]:
         problems.append(f"{ledger}: the transaction of {invoice_number} is not the journal's entry")
     else:
-        accounts = {p.account: name for p, (name, _, _) in zip(sales.postings, postings, strict=True)}
+        accounts = {
+            p.account: name for p, (name, _, _) in zip(sales.postings, postings, strict=True)
+        }
     if problems:
-        raise RunError(f"{invoice_number}: the invoice rebuilt from {folder} is not the one issued; no credit note "
-                       "was issued:\n  - " + "\n  - ".join(problems))
+        raise RunError(
+            f"{invoice_number}: the invoice rebuilt from {folder} is not the one issued; no credit note "
+            "was issued:\n  - " + "\n  - ".join(problems)
+        )
     return Original(invoice, seller, sales, accounts, folder)
 
 
@@ -217,8 +259,10 @@ def _check_checksums(folder: Path, manifest: dict, files: list[Path]) -> None:
         elif sha256_of(path) != recorded[name]:
             problems.append(f"{name}: changed since the run (its sha256 differs from {MANIFEST})")
     if problems:
-        raise RunError(f"{folder}: the finalised run is not as it was published; no credit note was issued:\n  - "
-                       + "\n  - ".join(problems))
+        raise RunError(
+            f"{folder}: the finalised run is not as it was published; no credit note was issued:\n  - "
+            + "\n  - ".join(problems)
+        )
 
 
 def _summary_problems(path: Path, invoice: Invoice) -> list[str]:
@@ -229,14 +273,25 @@ def _summary_problems(path: Path, invoice: Invoice) -> list[str]:
         return [f"{path}: {len(rows)} rows for {invoice.number}, expected one"]
     row = rows[0]
     rebuilt = dict(zip(SUMMARY_COLUMNS, _summary_values(invoice), strict=True))
-    differ = [f"{col} {rebuilt[col]} (rebuilt) vs {row[col]} ({path.name})" for col in SUMMARY_COLUMNS
-              if rebuilt[col] != row[col]]
+    differ = [
+        f"{col} {rebuilt[col]} (rebuilt) vs {row[col]} ({path.name})"
+        for col in SUMMARY_COLUMNS
+        if rebuilt[col] != row[col]
+    ]
     return [f"{path}: " + "; ".join(differ)] if differ else []
 
 
 def _summary_values(inv: Invoice) -> list[str]:
-    return [inv.customer_id, inv.number, inv.currency, money_text(inv.net), money_text(inv.vat_total),
-            money_text(inv.gross), money_text(inv.cost), money_text(inv.margin)]
+    return [
+        inv.customer_id,
+        inv.number,
+        inv.currency,
+        money_text(inv.net),
+        money_text(inv.vat_total),
+        money_text(inv.gross),
+        money_text(inv.cost),
+        money_text(inv.margin),
+    ]
 
 
 def _rated_problems(path: Path, invoice: Invoice) -> list[str]:
@@ -244,9 +299,14 @@ def _rated_problems(path: Path, invoice: Invoice) -> list[str]:
     and the number of rated lines."""
     con = duckdb.connect()
     try:
-        rated = {g: (a, n) for g, a, n in con.execute(
-            "SELECT product_group, sum(amount), count(*) FROM read_parquet(?) WHERE period = ? AND customer_id = ? "
-            "GROUP BY ALL", [str(path), invoice.period, invoice.customer_id]).fetchall()}
+        rated = {
+            g: (a, n)
+            for g, a, n in con.execute(
+                "SELECT product_group, sum(amount), count(*) FROM read_parquet(?) WHERE period = ? AND customer_id = ? "
+                "GROUP BY ALL",
+                [str(path), invoice.period, invoice.customer_id],
+            ).fetchall()
+        }
     finally:
         con.close()
     lines: dict[str, tuple[Decimal, int]] = {}
@@ -254,25 +314,44 @@ def _rated_problems(path: Path, invoice: Invoice) -> list[str]:
         a, n = lines.get(ln.product_group, (ZERO, 0))
         lines[ln.product_group] = (a + ln.unrounded_amount, n + ln.rated_lines)
     if rated != lines:
-        return [(f"{path}: the rated lines of {invoice.customer_id} per product group are {_fmt(rated)}; "
-                 f"the invoice's lines sum to {_fmt(lines)}")]
+        return [
+            (
+                f"{path}: the rated lines of {invoice.customer_id} per product group are {_fmt(rated)}; "
+                f"the invoice's lines sum to {_fmt(lines)}"
+            )
+        ]
     return []
 
 
 def _fmt(sums: dict[str, tuple[Decimal, int]]) -> str:
-    return ", ".join(f"{g} {a.normalize():f} ({n} lines)" for g, (a, n) in sorted(sums.items())) or "nothing"
+    return (
+        ", ".join(f"{g} {a.normalize():f} ({n} lines)" for g, (a, n) in sorted(sums.items()))
+        or "nothing"
+    )
 
 
 def _entry_problems(journal: Path, entry: Entry, invoice: Invoice) -> list[str]:
     """The invoice's journal entry against its figures: the receivable first (= gross), then a
     credit per product group (= its subtotal) and per VAT line, as ``ledger.sales_entry`` wrote."""
     want = [("receivable", invoice.gross, invoice.currency)]
-    want += [(f"{heading} {invoice.period}", -total, invoice.currency) for _, heading, total in invoice.subtotals()
-             if total]
-    want += [(f"{v.label} on {money_text(v.base)}", -v.amount, invoice.currency) for v in invoice.vat if v.amount]
-    have = [("receivable" if i == 0 else p.description, p.amount, p.currency) for i, p in enumerate(entry.postings)]
+    want += [
+        (f"{heading} {invoice.period}", -total, invoice.currency)
+        for _, heading, total in invoice.subtotals()
+        if total
+    ]
+    want += [
+        (f"{v.label} on {money_text(v.base)}", -v.amount, invoice.currency)
+        for v in invoice.vat
+        if v.amount
+    ]
+    have = [
+        ("receivable" if i == 0 else p.description, p.amount, p.currency)
+        for i, p in enumerate(entry.postings)
+    ]
     if have != want or entry.customer_id != invoice.customer_id or entry.date != invoice.issue_date:
-        return [f"{journal}: the entry of {invoice.number} is {_postings(have)}; the invoice gives {_postings(want)}"]
+        return [
+            f"{journal}: the entry of {invoice.number} is {_postings(have)}; the invoice gives {_postings(want)}"
+        ]
     return []
 
 
@@ -285,30 +364,50 @@ def _write(folder: Path, note: Invoice, original: Original) -> list[Path]:
     reversing journal entry (CSV and beancount, checked by beancount's loader) and a manifest."""
     inv = original.invoice
     kind = f"Credit note {note.number}"
-    entry = reversing_entry(original.entry, note.number, note.issue_date, inv.buyer.name,
-                            f"{kind} period {note.period} corrects {inv.number}",
-                            f"{kind} corrects {inv.number} {inv.buyer.name}")
+    entry = reversing_entry(
+        original.entry,
+        note.number,
+        note.issue_date,
+        inv.buyer.name,
+        f"{kind} period {note.period} corrects {inv.number}",
+        f"{kind} corrects {inv.number} {inv.buyer.name}",
+    )
     if any(entry.balance().values()) or entry.postings[0].amount != note.gross:
-        raise RunError(f"{kind}: the reversing entry does not carry the credit note's total {note.gross}")
+        raise RunError(
+            f"{kind}: the reversing entry does not carry the credit note's total {note.gross}"
+        )
     files = [
         write_credit_note_workbook(note, original.seller, folder / workbook_name(note)),
         write_invoice_summary([note], folder / SUMMARY_CSV),
         write_invoice_data([note], original.seller, folder / CREDIT_NOTE_DATA),
         write_csv_journal([entry], None, folder / f"journal_{note.number}.csv"),
-        write_beancount_file([entry], original.seller.name, original.accounts,
-                             folder / f"ledger_{note.number}.beancount", f"credit note {note.number}"),
+        write_beancount_file(
+            [entry],
+            original.seller.name,
+            original.accounts,
+            folder / f"ledger_{note.number}.beancount",
+            f"credit note {note.number}",
+        ),
     ]
     problems = beancount_problems(files[-1])
     if problems:
         raise RunError(f"{files[-1]}: beancount refuses the credit note's ledger: {problems}")
     manifest = {
-        "kind": "credit_note", "credit_note": note.number, "corrects": inv.number, "customer_id": inv.customer_id,
-        "period": note.period, "issue_date": note.issue_date.isoformat(), "reason": note.note,
+        "kind": "credit_note",
+        "credit_note": note.number,
+        "corrects": inv.number,
+        "customer_id": inv.customer_id,
+        "period": note.period,
+        "issue_date": note.issue_date.isoformat(),
+        "reason": note.note,
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "original_run": str(original.folder), "totals": dict(zip(SUMMARY_COLUMNS, _summary_values(note), strict=True)),
-        "original_files": checksums([original.folder / INVOICE_DATA, original.folder / SUMMARY_CSV],
-                                    original.folder),
-        "packages": package_versions(), "outputs": checksums(files, folder),
+        "original_run": str(original.folder),
+        "totals": dict(zip(SUMMARY_COLUMNS, _summary_values(note), strict=True)),
+        "original_files": checksums(
+            [original.folder / INVOICE_DATA, original.folder / SUMMARY_CSV], original.folder
+        ),
+        "packages": package_versions(),
+        "outputs": checksums(files, folder),
     }
     path = folder / MANIFEST
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

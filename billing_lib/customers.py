@@ -34,10 +34,16 @@ class Customer(BaseModel):
     vat_number: str | None = None
     invoice_currency: str = Field(pattern=r"^[A-Z]{3}$")
     payment_terms_days: int = Field(30, ge=0, le=365)
-    reference: str | None = Field(None, description="Customer's PO number or reference on the invoice")
+    reference: str | None = Field(
+        None, description="Customer's PO number or reference on the invoice"
+    )
     email: str | None = None
-    group: str | None = Field(None, description="Customer group that price plans can be assigned to")
-    vat_rule: VatRule | None = Field(None, description="Overrides the rule derived from the country")
+    group: str | None = Field(
+        None, description="Customer group that price plans can be assigned to"
+    )
+    vat_rule: VatRule | None = Field(
+        None, description="Overrides the rule derived from the country"
+    )
     line_grouping: list[str] = Field(
         default_factory=lambda: ["vendor", "service"],
         description="How invoice lines are grouped: vendor, service, subscription, sku, tag:<key>",
@@ -73,7 +79,9 @@ def load_customers(parameters: Path) -> dict[str, Customer]:
         if c.id in out:
             raise ParameterError(path, f"customers[id={c.id}]", "the id is used twice")
         if c.vat_rule == "eu_reverse_charge" and not c.vat_number:
-            raise ParameterError(path, f"customers[id={c.id}]", "reverse charge needs the customer's VAT number")
+            raise ParameterError(
+                path, f"customers[id={c.id}]", "reverse charge needs the customer's VAT number"
+            )
         out[c.id] = c
     return out
 
@@ -90,26 +98,40 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         reader = csv.DictReader(fh)
         expected = {"vendor", "account_id", "customer_id"}
         if not expected <= set(reader.fieldnames or []):
-            raise ParameterError(path, None, f"expected columns {sorted(expected)} (+ valid_from, valid_to, note); "
-                                 f"found {reader.fieldnames}")
+            raise ParameterError(
+                path,
+                None,
+                f"expected columns {sorted(expected)} (+ valid_from, valid_to, note); "
+                f"found {reader.fieldnames}",
+            )
         for n, raw in enumerate(reader, start=2):
             clean = {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
             try:
                 m = AccountMapping.model_validate(clean)
             except ValidationError as exc:
                 err = exc.errors()[0]
-                raise ParameterError(path, f"row {n}, column {err['loc'][0]}", f"{err['msg']}; got {err.get('input')!r}") from exc
+                raise ParameterError(
+                    path,
+                    f"row {n}, column {err['loc'][0]}",
+                    f"{err['msg']}; got {err.get('input')!r}",
+                ) from exc
             if m.customer_id not in customers:
-                raise ParameterError(path, f"row {n}, column customer_id",
-                                     f"unknown customer {m.customer_id!r}; known: {sorted(customers)}")
+                raise ParameterError(
+                    path,
+                    f"row {n}, column customer_id",
+                    f"unknown customer {m.customer_id!r}; known: {sorted(customers)}",
+                )
             if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
                 raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
             # Only the account's own earlier rows can overlap: a dict keeps this linear for the
             # thousands of accounts of a large reseller.
             for k, other in same_account.get((m.vendor, m.account_id), []):
                 if _overlap(other, m):
-                    raise ParameterError(path, f"row {n}",
-                                         f"account {m.vendor}/{m.account_id} is already mapped for these dates in row {k}")
+                    raise ParameterError(
+                        path,
+                        f"row {n}",
+                        f"account {m.vendor}/{m.account_id} is already mapped for these dates in row {k}",
+                    )
             same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
             rows.append(m)
     return rows
@@ -123,17 +145,21 @@ def _overlap(a: AccountMapping, b: AccountMapping) -> bool:
 
 def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountMapping]) -> None:
     """Put the mappings into the table ``account_map``."""
-    con.execute("CREATE OR REPLACE TABLE account_map (vendor VARCHAR, account_id VARCHAR, customer_id VARCHAR, "
-                "valid_from DATE, valid_to DATE)")
+    con.execute(
+        "CREATE OR REPLACE TABLE account_map (vendor VARCHAR, account_id VARCHAR, customer_id VARCHAR, "
+        "valid_from DATE, valid_to DATE)"
+    )
     if mappings:
         # One Arrow table, not one INSERT per mapping (executemany takes seconds for thousands).
-        table = pa.table({
-            "vendor": pa.array([m.vendor for m in mappings], pa.string()),
-            "account_id": pa.array([m.account_id for m in mappings], pa.string()),
-            "customer_id": pa.array([m.customer_id for m in mappings], pa.string()),
-            "valid_from": pa.array([m.valid_from for m in mappings], pa.date32()),
-            "valid_to": pa.array([m.valid_to for m in mappings], pa.date32()),
-        })
+        table = pa.table(
+            {
+                "vendor": pa.array([m.vendor for m in mappings], pa.string()),
+                "account_id": pa.array([m.account_id for m in mappings], pa.string()),
+                "customer_id": pa.array([m.customer_id for m in mappings], pa.string()),
+                "valid_from": pa.array([m.valid_from for m in mappings], pa.date32()),
+                "valid_to": pa.array([m.valid_to for m in mappings], pa.date32()),
+            }
+        )
         con.register("__account_map_rows", table)
         try:
             con.execute("INSERT INTO account_map SELECT * FROM __account_map_rows")

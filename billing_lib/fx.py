@@ -63,14 +63,20 @@ class ExchangeRates:
     def register(self, con: duckdb.DuckDBPyConnection, table: str = "_fx_rates") -> None:
         """The rates as a DuckDB table ``(from_currency, to_currency, rate, valid_from, valid_to,
         source)`` with open dates filled in, so a join can use BETWEEN."""
-        arrow = pa.table({
-            "from_currency": pa.array([r.from_currency for r in self.rates], pa.string()),
-            "to_currency": pa.array([r.to_currency for r in self.rates], pa.string()),
-            "rate": pa.array([str(r.rate) for r in self.rates], pa.string()),
-            "valid_from": pa.array([r.valid_from or date(1, 1, 1) for r in self.rates], pa.date32()),
-            "valid_to": pa.array([r.valid_to or date(9999, 12, 31) for r in self.rates], pa.date32()),
-            "source": pa.array([r.source for r in self.rates], pa.string()),
-        })
+        arrow = pa.table(
+            {
+                "from_currency": pa.array([r.from_currency for r in self.rates], pa.string()),
+                "to_currency": pa.array([r.to_currency for r in self.rates], pa.string()),
+                "rate": pa.array([str(r.rate) for r in self.rates], pa.string()),
+                "valid_from": pa.array(
+                    [r.valid_from or date(1, 1, 1) for r in self.rates], pa.date32()
+                ),
+                "valid_to": pa.array(
+                    [r.valid_to or date(9999, 12, 31) for r in self.rates], pa.date32()
+                ),
+                "source": pa.array([r.source for r in self.rates], pa.string()),
+            }
+        )
         con.register("__fx_rows", arrow)
         try:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
@@ -80,18 +86,25 @@ class ExchangeRates:
             con.unregister("__fx_rows")
 
 
-def missing_rate_error(path: Path | str, from_currency: str, to_currency: str, day: date) -> ParameterError:
+def missing_rate_error(
+    path: Path | str, from_currency: str, to_currency: str, day: date
+) -> ParameterError:
     """The error for a line that needs a rate the table does not have."""
     return ParameterError(
-        path, f"{from_currency}->{to_currency} on {day.isoformat()}",
+        path,
+        f"{from_currency}->{to_currency} on {day.isoformat()}",
         f"no exchange rate from {from_currency} to {to_currency} valid on {day.isoformat()}; add a row "
-        f"'{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' covering that date")
+        f"'{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' covering that date",
+    )
 
 
 def _currency(path: Path, row: int, column: str, value: str | None) -> str:
     if not value or len(value) != 3 or not value.isalpha() or not value.isupper():
-        raise ParameterError(path, f"row {row}, column {column}",
-                             f"expected a three-letter ISO 4217 code like EUR; got {value!r}")
+        raise ParameterError(
+            path,
+            f"row {row}, column {column}",
+            f"expected a three-letter ISO 4217 code like EUR; got {value!r}",
+        )
     return value
 
 
@@ -101,21 +114,30 @@ def _date(path: Path, row: int, column: str, value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise ParameterError(path, f"row {row}, column {column}",
-                             f"expected a date YYYY-MM-DD or empty; got {value!r}") from exc
+        raise ParameterError(
+            path,
+            f"row {row}, column {column}",
+            f"expected a date YYYY-MM-DD or empty; got {value!r}",
+        ) from exc
 
 
 def _rate(path: Path, row: int, value: str | None) -> Decimal:
     try:
         rate = Decimal(value or "")
     except InvalidOperation as exc:
-        raise ParameterError(path, f"row {row}, column rate",
-                             f"expected a decimal number like 0.9215; got {value!r}") from exc
+        raise ParameterError(
+            path, f"row {row}, column rate", f"expected a decimal number like 0.9215; got {value!r}"
+        ) from exc
     if not rate.is_finite() or rate <= 0:
-        raise ParameterError(path, f"row {row}, column rate", f"expected a rate above 0; got {value!r}")
+        raise ParameterError(
+            path, f"row {row}, column rate", f"expected a rate above 0; got {value!r}"
+        )
     if -rate.as_tuple().exponent > MAX_RATE_PLACES:  # type: ignore[operator]
-        raise ParameterError(path, f"row {row}, column rate",
-                             f"expected at most {MAX_RATE_PLACES} decimal places; got {value!r}")
+        raise ParameterError(
+            path,
+            f"row {row}, column rate",
+            f"expected at most {MAX_RATE_PLACES} decimal places; got {value!r}",
+        )
     return rate
 
 
@@ -132,8 +154,12 @@ def load_exchange_rates(parameters: Path) -> ExchangeRates:
         reader = csv.DictReader(fh)
         missing = [c for c in FX_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ParameterError(path, None, f"expected the columns {', '.join(FX_COLUMNS)}; "
-                                 f"missing {missing}; found {reader.fieldnames}")
+            raise ParameterError(
+                path,
+                None,
+                f"expected the columns {', '.join(FX_COLUMNS)}; "
+                f"missing {missing}; found {reader.fieldnames}",
+            )
         for n, raw in enumerate(reader, start=2):
             clean = {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
             if not any(clean.values()):
@@ -148,20 +174,29 @@ def load_exchange_rates(parameters: Path) -> ExchangeRates:
                 row=n,
             )
             if r.from_currency == r.to_currency:
-                raise ParameterError(path, f"row {n}", f"a rate from {r.from_currency} to itself is always 1; "
-                                     "remove the row")
+                raise ParameterError(
+                    path,
+                    f"row {n}",
+                    f"a rate from {r.from_currency} to itself is always 1; remove the row",
+                )
             if r.valid_from and r.valid_to and r.valid_to < r.valid_from:
                 raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
             if not r.source:
-                raise ParameterError(path, f"row {n}, column source",
-                                     "expected where the rate comes from (e.g. ECB reference rate)")
+                raise ParameterError(
+                    path,
+                    f"row {n}, column source",
+                    "expected where the rate comes from (e.g. ECB reference rate)",
+                )
             for other in by_pair.get((r.from_currency, r.to_currency), []):
                 lo = max(other.valid_from or date.min, r.valid_from or date.min)
                 hi = min(other.valid_to or date.max, r.valid_to or date.max)
                 if lo <= hi:
-                    raise ParameterError(path, f"row {n}",
-                                         f"{r.from_currency}->{r.to_currency} already has a rate for "
-                                         f"{lo.isoformat()} in row {other.row}; dates must not overlap")
+                    raise ParameterError(
+                        path,
+                        f"row {n}",
+                        f"{r.from_currency}->{r.to_currency} already has a rate for "
+                        f"{lo.isoformat()} in row {other.row}; dates must not overlap",
+                    )
             by_pair.setdefault((r.from_currency, r.to_currency), []).append(r)
             rates.append(r)
     return ExchangeRates(path, tuple(rates))

@@ -20,33 +20,54 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 def notebook_path(name: str = NOTEBOOK_NAME) -> Path:
     """The notebook in the repository's ``notebooks/`` (a checkout, an editable install) or, for
     an installed package, the copy in ``billing_lib/notebooks/``."""
-    for candidate in (Path(__file__).resolve().parents[1] / "notebooks" / name,
-                      Path(__file__).resolve().parent / "notebooks" / name):
+    for candidate in (
+        Path(__file__).resolve().parents[1] / "notebooks" / name,
+        Path(__file__).resolve().parent / "notebooks" / name,
+    ):
         if candidate.is_file():
             return candidate
-    raise RunError(f"{name}: notebook not found in the repository's notebooks/ nor in billing_lib/notebooks/")
+    raise RunError(
+        f"{name}: notebook not found in the repository's notebooks/ nor in billing_lib/notebooks/"
+    )
 
 
-def execute(period: str, reports: Path, parameters: Path, output: Path, finalise: bool = False,
-            issue_date: str = "", progress_bar: bool = True, kernel_name: str | None = None) -> Path:
+def execute(
+    period: str,
+    reports: Path,
+    parameters: Path,
+    output: Path,
+    finalise: bool = False,
+    issue_date: str = "",
+    progress_bar: bool = True,
+    kernel_name: str | None = None,
+) -> Path:
     """Run ``billing_run.ipynb`` through papermill (what ``billing run`` does) and publish the run
     folder with the executed notebook and its HTML report. Paths are made absolute here so the
     notebook finds them whatever folder the kernel starts in. Returns the published folder."""
     import papermill as pm  # heavy; only for this entry point
 
     output = Path(output).resolve()
-    params = check_parameters(period, Path(reports).resolve(), Path(parameters).resolve(), output, finalise,
-                              issue_date)
+    params = check_parameters(
+        period, Path(reports).resolve(), Path(parameters).resolve(), output, finalise, issue_date
+    )
     staging = new_staging(output, params.period)
     try:
         executed = staging / NOTEBOOK_NAME
         pm.execute_notebook(
-            str(notebook_path()), str(executed),
-            parameters={"period": params.period, "reports": str(params.reports),
-                        "parameters": str(params.parameters), "output": str(output),
-                        "finalise": params.finalise, "issue_date": params.issue_date.isoformat(),
-                        "staging": str(staging)},
-            progress_bar=progress_bar, kernel_name=kernel_name, cwd=str(project_dir()),
+            str(notebook_path()),
+            str(executed),
+            parameters={
+                "period": params.period,
+                "reports": str(params.reports),
+                "parameters": str(params.parameters),
+                "output": str(output),
+                "finalise": params.finalise,
+                "issue_date": params.issue_date.isoformat(),
+                "staging": str(staging),
+            },
+            progress_bar=progress_bar,
+            kernel_name=kernel_name,
+            cwd=str(project_dir()),
         )
         write_html_report(executed)
         add_report_to_manifest(staging)
@@ -55,9 +76,11 @@ def execute(period: str, reports: Path, parameters: Path, output: Path, finalise
         kept = output / f".failed-{params.period}.ipynb"
         if executed.exists():
             shutil.copyfile(executed, kept)
-        raise RunError(f"the billing run for {params.period} stopped in cell [{exc.exec_count}]: "
-                       f"{exc.ename}: {exc.evalue}\n(nothing was published; the executed notebook is "
-                       f"kept as {kept})") from None
+        raise RunError(
+            f"the billing run for {params.period} stopped in cell [{exc.exec_count}]: "
+            f"{exc.ename}: {exc.evalue}\n(nothing was published; the executed notebook is "
+            f"kept as {kept})"
+        ) from None
     finally:
         discard(staging)
 
@@ -88,8 +111,13 @@ def with_charts(nb: Any) -> Any:
             fig = out.get("data", {}).get(PLOTLY_MIME)
             if fig is None:
                 continue
-            out["data"]["text/html"] = pio.to_html(fig, include_plotlyjs=first, full_html=False,
-                                                   default_width="100%", default_height=480)
+            out["data"]["text/html"] = pio.to_html(
+                fig,
+                include_plotlyjs=first,
+                full_html=False,
+                default_width="100%",
+                default_height=480,
+            )
             first = False
     return nb
 
@@ -98,7 +126,9 @@ def add_report_to_manifest(staging: Path) -> None:
     """Record the executed notebook and its HTML (written after the notebook's own manifest step)."""
     path = Path(staging) / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    files = [p for p in (Path(staging) / NOTEBOOK_NAME, Path(staging) / "billing_run.html") if p.exists()]
+    files = [
+        p for p in (Path(staging) / NOTEBOOK_NAME, Path(staging) / "billing_run.html") if p.exists()
+    ]
     manifest["report"] = checksums(files, Path(staging))
     path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
@@ -111,15 +141,27 @@ def run_report(folder: Path) -> str:
     lines = ["control totals per vendor report (read = imported):"]
     for c in m["control_totals"]:
         mark = "ok" if c["balanced"] else "DIFFERENT"
-        lines.append(f"  {c['file']} [{c['format']}] {c['currency']}: {c['rows_read']} rows, "
-                     f"cost {Decimal(c['cost_read']).normalize():f} = {Decimal(c['cost_imported']).normalize():f} {mark}")
+        lines.append(
+            f"  {c['file']} [{c['format']}] {c['currency']}: {c['rows_read']} rows, "
+            f"cost {Decimal(c['cost_read']).normalize():f} = {Decimal(c['cost_imported']).normalize():f} {mark}"
+        )
     if m["unmapped"]:
         lines.append("unmapped accounts (on no invoice; map them in accounts.csv):")
-        lines += [f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
-                  f"{u['currency']} {Decimal(u['cost']).normalize():f}" for u in m["unmapped"]]
+        lines += [
+            f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
+            f"{u['currency']} {Decimal(u['cost']).normalize():f}"
+            for u in m["unmapped"]
+        ]
     lines.append(f"{len(m['invoices'])} invoices (net + VAT = gross):")
-    lines += [f"  {i['invoice_number']} {i['customer_id']} {i['currency']} {i['net']} + {i['vat']} = {i['gross']}"
-              for i in m["invoices"]]
-    lines.append("ledger: " + "; ".join(f"{b['currency']} debit {b['debit']} = credit {b['credit']}"
-                                        for b in m["ledger_balance"]))
+    lines += [
+        f"  {i['invoice_number']} {i['customer_id']} {i['currency']} {i['net']} + {i['vat']} = {i['gross']}"
+        for i in m["invoices"]
+    ]
+    lines.append(
+        "ledger: "
+        + "; ".join(
+            f"{b['currency']} debit {b['debit']} = credit {b['credit']}"
+            for b in m["ledger_balance"]
+        )
+    )
     return "\n".join(lines)

@@ -38,10 +38,26 @@ from billing_lib.errors import ControlTotalError, RunError
 from billing_lib.invoices import Invoice, Invoicing, atomic_target, check_period, money_text
 from billing_lib.money import ZERO, round_money
 
-JOURNAL_COLUMNS = ("date", "journal", "entry_id", "account", "description", "debit", "credit", "currency",
-                   "vat_code", "customer_id", "invoice_number")
-_ROOTS = {"asset": "Assets", "liability": "Liabilities", "income": "Income", "expense": "Expenses",
-          "equity": "Equity"}
+JOURNAL_COLUMNS = (
+    "date",
+    "journal",
+    "entry_id",
+    "account",
+    "description",
+    "debit",
+    "credit",
+    "currency",
+    "vat_code",
+    "customer_id",
+    "invoice_number",
+)
+_ROOTS = {
+    "asset": "Assets",
+    "liability": "Liabilities",
+    "income": "Income",
+    "expense": "Expenses",
+    "equity": "Equity",
+}
 
 
 @dataclass(frozen=True)
@@ -80,42 +96,76 @@ def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
     products = invoicing.products
     rule = invoicing.vat.rules[inv.vat_rule]
     kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
-    postings = [Posting(products.receivable_account, inv.gross, inv.currency, f"{kind} {inv.number} {inv.buyer.name}")]
+    postings = [
+        Posting(
+            products.receivable_account,
+            inv.gross,
+            inv.currency,
+            f"{kind} {inv.number} {inv.buyer.name}",
+        )
+    ]
     for group, heading, total in inv.subtotals():
         if total:
-            postings.append(Posting(products.product_groups[group].revenue_account, -total, inv.currency,
-                                    f"{heading} {inv.period}", rule.vat_code))
+            postings.append(
+                Posting(
+                    products.product_groups[group].revenue_account,
+                    -total,
+                    inv.currency,
+                    f"{heading} {inv.period}",
+                    rule.vat_code,
+                )
+            )
     for vat in inv.vat:
         if vat.amount:
-            postings.append(Posting(rule.vat_account, -vat.amount, inv.currency, f"{vat.label} on {money_text(vat.base)}",
-                                    vat.vat_code))
-    return Entry(inv.issue_date, "SALES", inv.number, inv.buyer.name,
-                 f"{kind} {inv.number} period {inv.period}" + (f" corrects {inv.refers_to}" if inv.refers_to else ""),
-                 tuple(p for p in postings if p.amount or p.account == products.receivable_account),
-                 inv.customer_id, inv.number)
+            postings.append(
+                Posting(
+                    rule.vat_account,
+                    -vat.amount,
+                    inv.currency,
+                    f"{vat.label} on {money_text(vat.base)}",
+                    vat.vat_code,
+                )
+            )
+    return Entry(
+        inv.issue_date,
+        "SALES",
+        inv.number,
+        inv.buyer.name,
+        f"{kind} {inv.number} period {inv.period}"
+        + (f" corrects {inv.refers_to}" if inv.refers_to else ""),
+        tuple(p for p in postings if p.amount or p.account == products.receivable_account),
+        inv.customer_id,
+        inv.number,
+    )
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? UNION ALL "
-                       "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
-                       [name, name]).fetchall() != [(0,), (0,)]
+    return con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? UNION ALL "
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
+        [name, name],
+    ).fetchall() != [(0,), (0,)]
 
 
-def purchase_entries(con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str],
-                     invoicing: Invoicing) -> list[Entry]:
+def purchase_entries(
+    con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str], invoicing: Invoicing
+) -> list[Entry]:
     """One entry per vendor and vendor currency for the month (see the module docstring)."""
     products = invoicing.products
     _, last = check_period(period)
     rated = con.execute(
         """SELECT vendor, vendor_currency, product_group, sum(vendor_cost), sum(billed_cost) FROM rated_lines
            WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id) GROUP BY ALL
-           ORDER BY ALL""", [period, customer_ids]).fetchall()
+           ORDER BY ALL""",
+        [period, customer_ids],
+    ).fetchall()
     other: list[tuple[str, str, str, Decimal]] = []
     if _table_exists(con, "excluded_lines"):
         other += con.execute(
             """SELECT x_Vendor, BillingCurrency, CASE WHEN reason = 'vendor tax' THEN 'vendor tax'
                       ELSE 'not billed to customers' END, sum(BilledCost)
-               FROM excluded_lines GROUP BY ALL ORDER BY ALL""").fetchall()
+               FROM excluded_lines GROUP BY ALL ORDER BY ALL"""
+        ).fetchall()
     if _table_exists(con, "unmapped_lines"):
         other += con.execute("""SELECT x_Vendor, BillingCurrency, 'unmapped accounts', sum(BilledCost)
                                 FROM unmapped_lines GROUP BY ALL ORDER BY ALL""").fetchall()
@@ -128,26 +178,60 @@ def purchase_entries(con: duckdb.DuckDBPyConnection, period: str, customer_ids: 
         postings = []
         for v, c, group, vendor_cost, _ in rated:
             if (v, c) == (vendor, currency):
-                postings.append(Posting(products.product_groups[group].cost_account, round_money(vendor_cost, currency),
-                                        currency, f"Cost of sales {products.product_groups[group].heading} {period}"))
+                postings.append(
+                    Posting(
+                        products.product_groups[group].cost_account,
+                        round_money(vendor_cost, currency),
+                        currency,
+                        f"Cost of sales {products.product_groups[group].heading} {period}",
+                    )
+                )
         for v, c, what, cost in other:
             if (v, c) == (vendor, currency):
-                postings.append(Posting(products.unbilled_cost_account, round_money(cost, currency), currency,
-                                        f"{vendor_name} {what} {period}"))
+                postings.append(
+                    Posting(
+                        products.unbilled_cost_account,
+                        round_money(cost, currency),
+                        currency,
+                        f"{vendor_name} {what} {period}",
+                    )
+                )
         payable = round_money(billed, currency)
         difference = payable - sum((p.amount for p in postings), ZERO)
-        postings.append(Posting(products.prepaid_account, difference, currency,
-                                f"{vendor_name} billed minus cost of the month (commitments) {period}"))
-        postings.append(Posting(products.vendors[vendor].payable_account, -payable, currency,
-                                f"{vendor_name} report {period}"))
+        postings.append(
+            Posting(
+                products.prepaid_account,
+                difference,
+                currency,
+                f"{vendor_name} billed minus cost of the month (commitments) {period}",
+            )
+        )
+        postings.append(
+            Posting(
+                products.vendors[vendor].payable_account,
+                -payable,
+                currency,
+                f"{vendor_name} report {period}",
+            )
+        )
         kept = tuple(p for p in postings if p.amount)
         if kept:
-            entries.append(Entry(last, "PURCH", f"COST-{period}-{vendor}-{currency}", vendor_name,
-                                 f"{vendor_name} vendor report {period} ({currency})", kept))
+            entries.append(
+                Entry(
+                    last,
+                    "PURCH",
+                    f"COST-{period}-{vendor}-{currency}",
+                    vendor_name,
+                    f"{vendor_name} vendor report {period} ({currency})",
+                    kept,
+                )
+            )
     return entries
 
 
-def build_entries(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing) -> list[Entry]:
+def build_entries(
+    con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing
+) -> list[Entry]:
     """Every entry of the run: sales per invoice (in number order), then purchases per vendor."""
     entries = [sales_entry(inv, invoicing) for inv in sorted(invoices, key=lambda i: i.number)]
     invoiced = [i for i in invoices if i.kind == "invoice"]
@@ -160,14 +244,17 @@ def build_entries(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoi
     return entries
 
 
-def write_ledger(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing,
-                 folder: Path) -> list[Path]:
+def write_ledger(
+    con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing, folder: Path
+) -> list[Path]:
     """``journal_<period>.csv`` and ``ledger_<period>.beancount`` in ``folder``; the paths."""
     entries = build_entries(con, invoices, invoicing)
     periods = sorted({i.period for i in invoices}) or ["empty"]
     name = periods[0] if len(periods) == 1 else f"{periods[0]}_{periods[-1]}"
-    return [write_csv_journal(entries, invoicing, Path(folder) / f"journal_{name}.csv"),
-            write_beancount(entries, invoicing, Path(folder) / f"ledger_{name}.beancount")]
+    return [
+        write_csv_journal(entries, invoicing, Path(folder) / f"journal_{name}.csv"),
+        write_beancount(entries, invoicing, Path(folder) / f"ledger_{name}.beancount"),
+    ]
 
 
 def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: Path) -> Path:
@@ -182,8 +269,21 @@ def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: P
                 credit = money_text(-p.amount) if p.amount < 0 else ""
                 if not p.amount:
                     debit = money_text(p.amount)
-                writer.writerow([e.date.isoformat(), e.journal, e.entry_id, p.account, p.description, debit, credit,
-                                 p.currency, p.vat_code or "", e.customer_id or "", e.invoice_number or ""])
+                writer.writerow(
+                    [
+                        e.date.isoformat(),
+                        e.journal,
+                        e.entry_id,
+                        p.account,
+                        p.description,
+                        debit,
+                        credit,
+                        p.currency,
+                        p.vat_code or "",
+                        e.customer_id or "",
+                        e.invoice_number or "",
+                    ]
+                )
     return path
 
 
@@ -202,20 +302,28 @@ def write_beancount(entries: list[Entry], invoicing: Invoicing, path: Path) -> P
     """The entries as a beancount v3 ledger: commodities and accounts declared (opened on the
     earliest entry's date), amounts exact to the cent."""
     codes = {p.account for e in entries for p in e.postings}
-    return write_beancount_file(entries, invoicing.seller.name, {c: beancount_account(c, invoicing) for c in codes},
-                                path, "journal of a billing run")
+    return write_beancount_file(
+        entries,
+        invoicing.seller.name,
+        {c: beancount_account(c, invoicing) for c in codes},
+        path,
+        "journal of a billing run",
+    )
 
 
-def write_beancount_file(entries: list[Entry], title: str, accounts: dict[str, str], path: Path,
-                         what: str) -> Path:
+def write_beancount_file(
+    entries: list[Entry], title: str, accounts: dict[str, str], path: Path, what: str
+) -> Path:
     """The entries as a beancount v3 ledger titled ``title``, each account code named by
     ``accounts`` (code -> beancount account), ``what`` in the first comment line."""
     first = min((e.date for e in entries), default=date(2000, 1, 1))
     first = first.replace(day=1)
     codes = sorted({p.account for e in entries for p in e.postings})
     currencies = sorted({p.currency for e in entries for p in e.postings})
-    lines = [f"; {title}: {what}, written by billing_lib.ledger",
-             f"option {_q('title')} {_q(title)}"]
+    lines = [
+        f"; {title}: {what}, written by billing_lib.ledger",
+        f"option {_q('title')} {_q(title)}",
+    ]
     lines += [f"option {_q('operating_currency')} {_q(c)}" for c in currencies[:1]]
     lines.append("")
     lines += [f"{first.isoformat()} commodity {c}" for c in currencies]
@@ -254,15 +362,30 @@ def read_entry(journal: Path, entry_id: str) -> Entry:
         raise RunError(f"{journal}: no entry {entry_id}")
     heads = {(r["date"], r["journal"], r["customer_id"], r["invoice_number"]) for r in rows}
     if len(heads) != 1:
-        raise RunError(f"{journal}: the rows of {entry_id} disagree on date, journal, customer or invoice: {heads}")
+        raise RunError(
+            f"{journal}: the rows of {entry_id} disagree on date, journal, customer or invoice: {heads}"
+        )
     postings = []
     for r in rows:
         if bool(r["debit"]) == bool(r["credit"]) and (r["debit"] or r["credit"]):
-            raise RunError(f"{journal}: a row of {entry_id} (account {r['account']}) has both a debit and a credit")
+            raise RunError(
+                f"{journal}: a row of {entry_id} (account {r['account']}) has both a debit and a credit"
+            )
         amount = Decimal(r["debit"]) if r["debit"] else -Decimal(r["credit"] or "0")
-        postings.append(Posting(r["account"], amount, r["currency"], r["description"], r["vat_code"] or None))
+        postings.append(
+            Posting(r["account"], amount, r["currency"], r["description"], r["vat_code"] or None)
+        )
     day, name, customer, invoice = heads.pop()
-    entry = Entry(date.fromisoformat(day), name, entry_id, "", "", tuple(postings), customer or None, invoice or None)
+    entry = Entry(
+        date.fromisoformat(day),
+        name,
+        entry_id,
+        "",
+        "",
+        tuple(postings),
+        customer or None,
+        invoice or None,
+    )
     if any(entry.balance().values()):
         raise RunError(f"{journal}: entry {entry_id} does not balance: {entry.balance()}")
     return entry
@@ -278,9 +401,13 @@ def beancount_postings(ledger: Path, entry_id: str) -> list[tuple[str, Decimal, 
     entries, errors, _ = loader.load_file(str(ledger))
     if errors:
         raise RunError(f"{ledger}: beancount finds {len(errors)} errors, e.g. {errors[0].message}")
-    found = [e for e in entries if isinstance(e, data.Transaction) and e.meta.get("entry_id") == entry_id]
+    found = [
+        e for e in entries if isinstance(e, data.Transaction) and e.meta.get("entry_id") == entry_id
+    ]
     if len(found) != 1:
-        raise RunError(f"{ledger}: expected one transaction with entry_id {entry_id}; found {len(found)}")
+        raise RunError(
+            f"{ledger}: expected one transaction with entry_id {entry_id}; found {len(found)}"
+        )
     return [(p.account, p.units.number, p.units.currency) for p in found[0].postings]
 
 
@@ -292,11 +419,23 @@ def beancount_problems(ledger: Path) -> list[str]:
     return [e.message for e in errors]
 
 
-def reversing_entry(original: Entry, entry_id: str, day: date, payee: str, narration: str,
-                    receivable_description: str) -> Entry:
+def reversing_entry(
+    original: Entry,
+    entry_id: str,
+    day: date,
+    payee: str,
+    narration: str,
+    receivable_description: str,
+) -> Entry:
     """The entry that cancels ``original``: the same accounts, currencies and VAT codes with every
     amount negated (so debits become credits to the cent), dated ``day``. The first posting (the
     receivable of a sales entry) gets ``receivable_description``; the others keep theirs."""
-    postings = tuple(replace(p, amount=-p.amount, description=receivable_description if i == 0 else p.description)
-                     for i, p in enumerate(original.postings))
-    return Entry(day, original.journal, entry_id, payee, narration, postings, original.customer_id, entry_id)
+    postings = tuple(
+        replace(
+            p, amount=-p.amount, description=receivable_description if i == 0 else p.description
+        )
+        for i, p in enumerate(original.postings)
+    )
+    return Entry(
+        day, original.journal, entry_id, payee, narration, postings, original.customer_id, entry_id
+    )

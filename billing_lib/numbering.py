@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS finalised_periods (
 """
 
 
-_COLUMNS = "invoice_number, series, number, kind, period, customer_id, refers_to, status, issue_date, note"
+_COLUMNS = (
+    "invoice_number, series, number, kind, period, customer_id, refers_to, status, issue_date, note"
+)
 
 
 def format_number(series: str, number: int) -> str:
@@ -112,30 +114,46 @@ class Register:
 
     def is_finalised(self, period: str) -> bool:
         with closing(sqlite3.connect(self.path)) as db:
-            return db.execute("SELECT 1 FROM finalised_periods WHERE period = ?", [period]).fetchone() is not None
+            return (
+                db.execute("SELECT 1 FROM finalised_periods WHERE period = ?", [period]).fetchone()
+                is not None
+            )
 
     def entry(self, invoice_number: str) -> RegisterEntry | None:
         """The register's row of ``invoice_number`` (None when the register never gave it)."""
         with closing(sqlite3.connect(self.path)) as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM numbers WHERE invoice_number = ?", [invoice_number]).fetchone()
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM numbers WHERE invoice_number = ?", [invoice_number]
+            ).fetchone()
         return RegisterEntry(*row) if row else None
 
     def credit_notes_of(self, original: str) -> list[RegisterEntry]:
         """The credit notes (not void) that correct the invoice ``original``."""
         with closing(sqlite3.connect(self.path)) as db:
-            return [RegisterEntry(*row) for row in db.execute(
-                f"SELECT {_COLUMNS} FROM numbers WHERE kind = 'credit_note' AND refers_to = ? AND status <> 'void' "
-                "ORDER BY series, number", [original])]
+            return [
+                RegisterEntry(*row)
+                for row in db.execute(
+                    f"SELECT {_COLUMNS} FROM numbers WHERE kind = 'credit_note' AND refers_to = ? AND status <> 'void' "
+                    "ORDER BY series, number",
+                    [original],
+                )
+            ]
 
     def entries(self, period: str | None = None) -> list[RegisterEntry]:
         """Every number (of ``period``), in series and number order."""
-        sql = (f"SELECT {_COLUMNS} FROM numbers" + (" WHERE period = ?" if period else "") + " ORDER BY series, number")
+        sql = (
+            f"SELECT {_COLUMNS} FROM numbers"
+            + (" WHERE period = ?" if period else "")
+            + " ORDER BY series, number"
+        )
         with closing(sqlite3.connect(self.path)) as db:
             return [RegisterEntry(*row) for row in db.execute(sql, [period] if period else [])]
 
     # -- writes ----------------------------------------------------------------------------
 
-    def reserve(self, series: str, period: str, customer_ids: list[str], issue_date: date) -> dict[str, str]:
+    def reserve(
+        self, series: str, period: str, customer_ids: list[str], issue_date: date
+    ) -> dict[str, str]:
         """The invoice numbers of one run: ``{customer_id: number}`` for ``customer_ids`` in
         ``series``, all in one transaction. Customers that already hold a number for (series,
         period) keep it; RunError when the period is finalised."""
@@ -143,29 +161,45 @@ class Register:
         now = _now()
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM finalised_periods WHERE period = ?", [period]).fetchone():
-                raise RunError(f"{self.path}: the invoices of {period} are finalised; they cannot be numbered "
-                               "again. Correct them with a credit note (Register.credit_note).")
-            held = dict(db.execute(
-                "SELECT customer_id, number FROM numbers WHERE series = ? AND period = ? AND kind = 'invoice' "
-                "AND status = 'reserved'", [series, period]).fetchall())
-            voided = [n for (n,) in db.execute(
-                "SELECT number FROM numbers WHERE series = ? AND period = ? AND kind = 'invoice' AND status = 'void'",
-                [series, period]).fetchall()]
+                raise RunError(
+                    f"{self.path}: the invoices of {period} are finalised; they cannot be numbered "
+                    "again. Correct them with a credit note (Register.credit_note)."
+                )
+            held = dict(
+                db.execute(
+                    "SELECT customer_id, number FROM numbers WHERE series = ? AND period = ? AND kind = 'invoice' "
+                    "AND status = 'reserved'",
+                    [series, period],
+                ).fetchall()
+            )
+            voided = [
+                n
+                for (n,) in db.execute(
+                    "SELECT number FROM numbers WHERE series = ? AND period = ? AND kind = 'invoice' AND status = 'void'",
+                    [series, period],
+                ).fetchall()
+            ]
             freed = sorted([n for c, n in held.items() if c not in wanted] + voided)
             out: dict[str, str] = {}
             for customer in wanted:
                 if customer in held:
                     number = held[customer]
-                    db.execute("UPDATE numbers SET issue_date = ?, updated = ? WHERE series = ? AND number = ?",
-                               [issue_date.isoformat(), now, series, number])
+                    db.execute(
+                        "UPDATE numbers SET issue_date = ?, updated = ? WHERE series = ? AND number = ?",
+                        [issue_date.isoformat(), now, series, number],
+                    )
                 elif freed:
                     number = freed.pop(0)
-                    db.execute("UPDATE numbers SET customer_id = ?, issue_date = ?, updated = ?, status = 'reserved', "
-                               "note = 'reassigned in a rerun before finalising' WHERE series = ? AND number = ?",
-                               [customer, issue_date.isoformat(), now, series, number])
+                    db.execute(
+                        "UPDATE numbers SET customer_id = ?, issue_date = ?, updated = ?, status = 'reserved', "
+                        "note = 'reassigned in a rerun before finalising' WHERE series = ? AND number = ?",
+                        [customer, issue_date.isoformat(), now, series, number],
+                    )
                 else:
                     number = self._next(db, series)
-                    self._insert(db, series, number, "invoice", period, customer, None, issue_date, now)
+                    self._insert(
+                        db, series, number, "invoice", period, customer, None, issue_date, now
+                    )
                 out[customer] = format_number(series, number)
             self._release(db, series, freed, now)
         return out
@@ -175,27 +209,39 @@ class Register:
         issued in the run of ``period``; a rerun of that run gets the same number back."""
         now = _now()
         with self._transaction() as db:
-            row = db.execute("SELECT customer_id, status, kind FROM numbers WHERE invoice_number = ?",
-                             [original]).fetchone()
+            row = db.execute(
+                "SELECT customer_id, status, kind FROM numbers WHERE invoice_number = ?", [original]
+            ).fetchone()
             if row is None or row[2] != "invoice" or row[1] == "void":
                 raise RunError(f"{self.path}: {original} is not an invoice in the register")
             if row[1] != "final":
-                raise RunError(f"{self.path}: {original} is not finalised; rerun its period instead of "
-                               "issuing a credit note")
+                raise RunError(
+                    f"{self.path}: {original} is not finalised; rerun its period instead of "
+                    "issuing a credit note"
+                )
             if db.execute("SELECT 1 FROM finalised_periods WHERE period = ?", [period]).fetchone():
-                raise RunError(f"{self.path}: the run of {period} is finalised; issue the credit note in a later run")
-            held = db.execute("SELECT number FROM numbers WHERE series = ? AND period = ? AND refers_to = ? "
-                              "AND status <> 'void'", [series, period, original]).fetchone()
+                raise RunError(
+                    f"{self.path}: the run of {period} is finalised; issue the credit note in a later run"
+                )
+            held = db.execute(
+                "SELECT number FROM numbers WHERE series = ? AND period = ? AND refers_to = ? "
+                "AND status <> 'void'",
+                [series, period, original],
+            ).fetchone()
             if held:
                 number = held[0]
             else:
                 self._not_credited(db, original)
                 number = self._next(db, series)
-                self._insert(db, series, number, "credit_note", period, row[0], original, issue_date, now)
+                self._insert(
+                    db, series, number, "credit_note", period, row[0], original, issue_date, now
+                )
         return format_number(series, number)
 
     @contextmanager
-    def issue_credit_note(self, series: str, original: str, issue_date: date, note: str | None) -> Iterator[str]:
+    def issue_credit_note(
+        self, series: str, original: str, issue_date: date, note: str | None
+    ) -> Iterator[str]:
         """Issue, on its own (``billing credit-note``), the credit note cancelling the finalised
         invoice ``original``: yields its number, the next of ``series``, with the register's write
         transaction still open. The caller writes the credit note's files inside the block; the
@@ -207,19 +253,34 @@ class Register:
         credit note (an invoice is credited in full once)."""
         now = _now()
         with self._transaction() as db:
-            row = db.execute("SELECT customer_id, status, kind, period FROM numbers WHERE invoice_number = ?",
-                             [original]).fetchone()
+            row = db.execute(
+                "SELECT customer_id, status, kind, period FROM numbers WHERE invoice_number = ?",
+                [original],
+            ).fetchone()
             if row is None or row[2] != "invoice" or row[1] == "void":
                 raise RunError(f"{self.path}: {original} is not an invoice in the register")
             if row[1] != "final":
-                raise RunError(f"{self.path}: {original} (period {row[3]}) is not finalised; correct it by running "
-                               f"{row[3]} again, or finalise that run first (billing run --finalise)")
+                raise RunError(
+                    f"{self.path}: {original} (period {row[3]}) is not finalised; correct it by running "
+                    f"{row[3]} again, or finalise that run first (billing run --finalise)"
+                )
             self._not_credited(db, original)
             number = self._next(db, series)
-            db.execute("INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, refers_to, "
-                       "status, issue_date, note, updated) VALUES (?, ?, ?, 'credit_note', ?, ?, ?, 'final', ?, ?, ?)",
-                       [series, number, format_number(series, number), row[3], row[0], original,
-                        issue_date.isoformat(), note, now])
+            db.execute(
+                "INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, refers_to, "
+                "status, issue_date, note, updated) VALUES (?, ?, ?, 'credit_note', ?, ?, ?, 'final', ?, ?, ?)",
+                [
+                    series,
+                    number,
+                    format_number(series, number),
+                    row[3],
+                    row[0],
+                    original,
+                    issue_date.isoformat(),
+                    note,
+                    now,
+                ],
+            )
             yield format_number(series, number)
 
     def finalise(self, period: str) -> int:
@@ -227,8 +288,11 @@ class Register:
         harmless."""
         now = _now()
         with self._transaction() as db:
-            count = db.execute("UPDATE numbers SET status = 'final', updated = ? WHERE period = ? "
-                               "AND status = 'reserved'", [now, period]).rowcount
+            count = db.execute(
+                "UPDATE numbers SET status = 'final', updated = ? WHERE period = ? "
+                "AND status = 'reserved'",
+                [now, period],
+            ).rowcount
             db.execute("INSERT OR IGNORE INTO finalised_periods VALUES (?, ?)", [period, now])
         return count
 
@@ -236,39 +300,70 @@ class Register:
 
     def _not_credited(self, db: sqlite3.Connection, original: str) -> None:
         """RunError when a credit note (not void) already corrects ``original``."""
-        done = db.execute("SELECT invoice_number, issue_date FROM numbers WHERE kind = 'credit_note' AND refers_to = ? "
-                          "AND status <> 'void' ORDER BY series, number", [original]).fetchone()
+        done = db.execute(
+            "SELECT invoice_number, issue_date FROM numbers WHERE kind = 'credit_note' AND refers_to = ? "
+            "AND status <> 'void' ORDER BY series, number",
+            [original],
+        ).fetchone()
         if done:
-            raise RunError(f"{self.path}: {original} is already corrected by credit note {done[0]} (issued "
-                           f"{done[1]}); an invoice is credited in full only once. Issue a new invoice for "
-                           "what is still owed, and credit that one if it is wrong")
+            raise RunError(
+                f"{self.path}: {original} is already corrected by credit note {done[0]} (issued "
+                f"{done[1]}); an invoice is credited in full only once. Issue a new invoice for "
+                "what is still owed, and credit that one if it is wrong"
+            )
 
     @staticmethod
     def _next(db: sqlite3.Connection, series: str) -> int:
         db.execute("INSERT OR IGNORE INTO series VALUES (?, 0)", [series])
         db.execute("UPDATE series SET last_number = last_number + 1 WHERE series = ?", [series])
-        return int(db.execute("SELECT last_number FROM series WHERE series = ?", [series]).fetchone()[0])
+        return int(
+            db.execute("SELECT last_number FROM series WHERE series = ?", [series]).fetchone()[0]
+        )
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, series: str, number: int, kind: str, period: str, customer: str | None,
-                refers_to: str | None, issue_date: date, now: str) -> None:
-        db.execute("INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, refers_to, "
-                   "status, issue_date, note, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, NULL, ?)",
-                   [series, number, format_number(series, number), kind, period, customer, refers_to,
-                    issue_date.isoformat(), now])
+    def _insert(
+        db: sqlite3.Connection,
+        series: str,
+        number: int,
+        kind: str,
+        period: str,
+        customer: str | None,
+        refers_to: str | None,
+        issue_date: date,
+        now: str,
+    ) -> None:
+        db.execute(
+            "INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, refers_to, "
+            "status, issue_date, note, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, NULL, ?)",
+            [
+                series,
+                number,
+                format_number(series, number),
+                kind,
+                period,
+                customer,
+                refers_to,
+                issue_date.isoformat(),
+                now,
+            ],
+        )
 
     @staticmethod
     def _release(db: sqlite3.Connection, series: str, freed: list[int], now: str) -> None:
         """Numbers no invoice of the rerun needs: taken back from the end of the series, kept as
         ``void`` (with the reason) in the middle, so no number disappears unexplained."""
         for number in freed:
-            db.execute("UPDATE numbers SET status = 'void', updated = ?, note = 'customer had no invoice "
-                           "in a rerun before finalising; number never issued' WHERE series = ? AND number = ?",
-                           [now, series, number])
+            db.execute(
+                "UPDATE numbers SET status = 'void', updated = ?, note = 'customer had no invoice "
+                "in a rerun before finalising; number never issued' WHERE series = ? AND number = ?",
+                [now, series, number],
+            )
         while True:
-            last = db.execute("SELECT n.number FROM series s JOIN numbers n ON n.series = s.series "
-                              "AND n.number = s.last_number WHERE s.series = ? AND n.status = 'void'",
-                              [series]).fetchone()
+            last = db.execute(
+                "SELECT n.number FROM series s JOIN numbers n ON n.series = s.series "
+                "AND n.number = s.last_number WHERE s.series = ? AND n.status = 'void'",
+                [series],
+            ).fetchone()
             if last is None:
                 break
             db.execute("DELETE FROM numbers WHERE series = ? AND number = ?", [series, last[0]])

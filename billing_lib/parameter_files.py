@@ -32,7 +32,9 @@ def pydantic_problem(path: Path, exc: ValidationError, data: object) -> Paramete
         for p in loc[:2]:
             node = node[p]  # type: ignore[index]
         if isinstance(node, dict) and "id" in node:
-            entry = f"{loc[0]}[id={node['id']}]" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+            entry = f"{loc[0]}[id={node['id']}]" + (
+                "." + ".".join(str(p) for p in loc[2:]) if loc[2:] else ""
+            )
     except (KeyError, IndexError, TypeError):
         pass
     more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""

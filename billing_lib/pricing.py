@@ -92,9 +92,13 @@ class Scope(_Strict):
     @classmethod
     def _category(cls, value: str | None) -> str | None:
         if value == "Tax":
-            raise ValueError("vendor taxes (ChargeCategory Tax) are never billed, so no rule can price them")
+            raise ValueError(
+                "vendor taxes (ChargeCategory Tax) are never billed, so no rule can price them"
+            )
         if value is not None and value not in CHARGE_CATEGORIES:
-            raise ValueError(f"expected one of {', '.join(c for c in CHARGE_CATEGORIES if c != 'Tax')}")
+            raise ValueError(
+                f"expected one of {', '.join(c for c in CHARGE_CATEGORIES if c != 'Tax')}"
+            )
         return value
 
     def fields(self) -> dict[str, str]:
@@ -106,10 +110,14 @@ class _Rule(_Strict):
     match: Scope = Scope()
     valid_from: date | None = None
     valid_to: date | None = None
-    description: str | None = Field(None, description="Invoice text instead of the vendor's description")
+    description: str | None = Field(
+        None, description="Invoice text instead of the vendor's description"
+    )
     product_group: str | None = Field(None, description="Key into parameters/products.yaml")
     credits: Literal["pass_on", "keep", "price"] = Field(
-        "pass_on", description="Credit/Adjustment lines: pass on at cost, keep (excluded), or price by the rule")
+        "pass_on",
+        description="Credit/Adjustment lines: pass on at cost, keep (excluded), or price by the rule",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> _Rule:
@@ -130,7 +138,9 @@ Basis = Literal["BilledCost", "EffectiveCost"]
 
 def _percent(value: Decimal, low: Decimal, high: Decimal, what: str) -> Decimal:
     if value < low:
-        raise ValueError(f"a negative {what} ({value} %) is not allowed; expected {low} to {high} %")
+        raise ValueError(
+            f"a negative {what} ({value} %) is not allowed; expected {low} to {high} %"
+        )
     if value > high:
         raise ValueError(f"a {what} of {value} % is not plausible; expected {low} to {high} %")
     return value
@@ -189,7 +199,9 @@ class FixedPriceRule(_Rule):
 
 
 class Tier(_Strict):
-    up_to: Money | None = Field(None, gt=0, description="Upper bound (inclusive); empty for the last tier")
+    up_to: Money | None = Field(
+        None, gt=0, description="Upper bound (inclusive); empty for the last tier"
+    )
     unit_price: Money = Field(ge=0)
 
 
@@ -207,7 +219,9 @@ class TieredRule(_Rule):
     def _bounds(self) -> TieredRule:
         bounds = [t.up_to for t in self.tiers]
         if bounds[-1] is not None:
-            raise ValueError("the last tier must have no up_to (it takes every quantity above the others)")
+            raise ValueError(
+                "the last tier must have no up_to (it takes every quantity above the others)"
+            )
         inner = bounds[:-1]
         if any(b is None for b in inner):
             raise ValueError("only the last tier may leave up_to empty")
@@ -242,11 +256,15 @@ class MinimumFeeRule(_Rule):
     @classmethod
     def _scope(cls, value: Scope) -> Scope:
         if value.charge_type is not None:
-            raise ValueError("a minimum fee cannot be scoped by charge_type (rated lines do not keep it)")
+            raise ValueError(
+                "a minimum fee cannot be scoped by charge_type (rated lines do not keep it)"
+            )
         return value
 
 
-PricingRule = MarkupRule | ListPriceRule | FixedPriceRule | TieredRule | PassThroughRule | ExcludeRule
+PricingRule = (
+    MarkupRule | ListPriceRule | FixedPriceRule | TieredRule | PassThroughRule | ExcludeRule
+)
 Rule = Annotated[PricingRule | MinimumFeeRule, Field(discriminator="kind")]
 
 
@@ -382,10 +400,14 @@ def _validate(model: type[BaseModel], path: Path, data: Any) -> Any:
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         shown = first.get("input")
         got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
-        raise ParameterError(path, _entry(tuple(first["loc"]), data), f"{message}{got}{more}") from exc
+        raise ParameterError(
+            path, _entry(tuple(first["loc"]), data), f"{message}{got}{more}"
+        ) from exc
 
 
-def _overlap(a_from: date | None, a_to: date | None, b_from: date | None, b_to: date | None) -> bool:
+def _overlap(
+    a_from: date | None, a_to: date | None, b_from: date | None, b_to: date | None
+) -> bool:
     return max(a_from or date.min, b_from or date.min) <= min(a_to or date.max, b_to or date.max)
 
 
@@ -405,10 +427,15 @@ def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None
             raise ParameterError(path, entry, "the rule id is used twice in this plan")
         seen.add(rule.id)
         if rule.match.customer is not None and rule.match.customer not in customers:
-            raise ParameterError(path, f"{entry}.match.customer",
-                                 f"unknown customer {rule.match.customer!r}; known: {sorted(customers)}")
+            raise ParameterError(
+                path,
+                f"{entry}.match.customer",
+                f"unknown customer {rule.match.customer!r}; known: {sorted(customers)}",
+            )
         if not _overlap(rule.valid_from, rule.valid_to, plan.valid_from, plan.valid_to):
-            raise ParameterError(path, entry, "the rule's dates lie outside its plan's valid_from/valid_to")
+            raise ParameterError(
+                path, entry, "the rule's dates lie outside its plan's valid_from/valid_to"
+            )
     for a, b in combinations(plan.rules, 2):
         if (a.kind == "minimum_fee") != (b.kind == "minimum_fee") or a.specificity != b.specificity:
             continue
@@ -420,45 +447,80 @@ def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None
         both = {**fa, **fb}
         example = ", ".join(f"{k} {v!r}" for k, v in both.items()) or "any line"
         raise ParameterError(
-            path, f"plans[id={plan.id}].rules[id={a.id}] and rules[id={b.id}]",
+            path,
+            f"plans[id={plan.id}].rules[id={a.id}] and rules[id={b.id}]",
             f"the two rules are equally specific ({_fields_text(a)}) and both match "
             f"{example} on overlapping dates; make one more specific (add a match field) or end one's "
-            "valid_to before the other's valid_from")
+            "valid_to before the other's valid_from",
+        )
 
 
-def _expand_assignments(path: Path, parsed: PricePlansFile, plans: dict[str, Plan],
-                        customers: dict[str, Customer]) -> list[PlanAssignment]:
+def _expand_assignments(
+    path: Path, parsed: PricePlansFile, plans: dict[str, Plan], customers: dict[str, Customer]
+) -> list[PlanAssignment]:
     groups = {c.group for c in customers.values() if c.group}
     out: list[PlanAssignment] = []
     for n, a in enumerate(parsed.assignments):
         entry = f"assignments[{n}]"
         if a.plan not in plans:
-            raise ParameterError(path, f"{entry}.plan", f"unknown plan {a.plan!r}; plans: {sorted(plans)}")
+            raise ParameterError(
+                path, f"{entry}.plan", f"unknown plan {a.plan!r}; plans: {sorted(plans)}"
+            )
         if a.customer is not None and a.customer not in customers:
-            raise ParameterError(path, f"{entry}.customer",
-                                 f"unknown customer {a.customer!r}; known: {sorted(customers)}")
+            raise ParameterError(
+                path,
+                f"{entry}.customer",
+                f"unknown customer {a.customer!r}; known: {sorted(customers)}",
+            )
         if a.group is not None and a.group not in groups:
-            raise ParameterError(path, f"{entry}.group",
-                                 f"no customer is in group {a.group!r}; groups: {sorted(groups)}")
+            raise ParameterError(
+                path,
+                f"{entry}.group",
+                f"no customer is in group {a.group!r}; groups: {sorted(groups)}",
+            )
         plan = plans[a.plan]
         lo = max(a.valid_from or date.min, plan.valid_from or date.min)
         hi = min(a.valid_to or date.max, plan.valid_to or date.max)
         if lo > hi:
-            raise ParameterError(path, entry, f"the assignment's dates lie outside plan {a.plan!r}'s validity")
-        targets = [a.customer] if a.customer else sorted(c.id for c in customers.values() if c.group == a.group)
+            raise ParameterError(
+                path, entry, f"the assignment's dates lie outside plan {a.plan!r}'s validity"
+            )
+        targets = (
+            [a.customer]
+            if a.customer
+            else sorted(c.id for c in customers.values() if c.group == a.group)
+        )
         for cid in targets:
             assert cid is not None
-            out.append(PlanAssignment(cid, a.plan, 2 if a.customer else 1, max(lo, date(1, 1, 1)),
-                                      min(hi, date(9999, 12, 31)), entry))
+            out.append(
+                PlanAssignment(
+                    cid,
+                    a.plan,
+                    2 if a.customer else 1,
+                    max(lo, date(1, 1, 1)),
+                    min(hi, date(9999, 12, 31)),
+                    entry,
+                )
+            )
     for x, y in combinations(out, 2):
-        if x.customer_id == y.customer_id and x.level == y.level and _overlap(
-                x.valid_from, x.valid_to, y.valid_from, y.valid_to):
+        if (
+            x.customer_id == y.customer_id
+            and x.level == y.level
+            and _overlap(x.valid_from, x.valid_to, y.valid_from, y.valid_to)
+        ):
             how = "own" if x.level == 2 else "group's"
-            raise ParameterError(path, f"{y.entry} and {x.entry}",
-                                 f"customer {x.customer_id!r} gets two {how} plans ({x.plan_id!r}, "
-                                 f"{y.plan_id!r}) on overlapping dates")
+            raise ParameterError(
+                path,
+                f"{y.entry} and {x.entry}",
+                f"customer {x.customer_id!r} gets two {how} plans ({x.plan_id!r}, "
+                f"{y.plan_id!r}) on overlapping dates",
+            )
     for x in out:
-        own = [(y.valid_from, y.valid_to) for y in out if y.customer_id == x.customer_id and y.level > x.level]
+        own = [
+            (y.valid_from, y.valid_to)
+            for y in out
+            if y.customer_id == x.customer_id and y.level > x.level
+        ]
         for lo, hi in _uncovered(x.valid_from, x.valid_to, own):
             _check_currencies(path, plans[x.plan_id], customers[x.customer_id], lo, hi)
     return out
@@ -493,13 +555,17 @@ def _check_currencies(path: Path, plan: Plan, customer: Customer, lo: date, hi: 
             continue
         if currency != customer.invoice_currency:
             raise ParameterError(
-                path, f"plans[id={plan.id}].rules[id={rule.id}].currency",
+                path,
+                f"plans[id={plan.id}].rules[id={rule.id}].currency",
                 f"the price is in {currency} but customer {customer.id!r} on this plan is invoiced in "
                 f"{customer.invoice_currency}; fixed prices are not converted - give this customer a rule "
-                f"priced in {customer.invoice_currency}")
+                f"priced in {customer.invoice_currency}",
+            )
 
 
-def load_price_plans(parameters: Path, customers: dict[str, Customer]) -> tuple[dict[str, Plan], list[PlanAssignment]]:
+def load_price_plans(
+    parameters: Path, customers: dict[str, Customer]
+) -> tuple[dict[str, Plan], list[PlanAssignment]]:
     """Plans by id and the assignments expanded per customer, from ``price_plans.yaml``."""
     path = Path(parameters) / PLANS_FILE
     if not path.exists():
@@ -532,13 +598,19 @@ def load_custom_lines(parameters: Path, customers: dict[str, Customer]) -> list[
             raise ParameterError(path, entry, "the id is used twice")
         seen.add(line.id)
         if line.customer not in customers:
-            raise ParameterError(path, f"{entry}.customer",
-                                 f"unknown customer {line.customer!r}; known: {sorted(customers)}")
+            raise ParameterError(
+                path,
+                f"{entry}.customer",
+                f"unknown customer {line.customer!r}; known: {sorted(customers)}",
+            )
         invoiced = customers[line.customer].invoice_currency
         if line.currency != invoiced:
-            raise ParameterError(path, f"{entry}.currency",
-                                 f"the line is in {line.currency} but customer {line.customer!r} is "
-                                 f"invoiced in {invoiced}; custom lines are not converted")
+            raise ParameterError(
+                path,
+                f"{entry}.currency",
+                f"the line is in {line.currency} but customer {line.customer!r} is "
+                f"invoiced in {invoiced}; custom lines are not converted",
+            )
     return list(parsed.custom_lines)
 
 

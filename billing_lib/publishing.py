@@ -26,8 +26,21 @@ FINALISED_MARKER = "FINALISED"
 MANIFEST = "manifest.json"
 REGISTER = "invoice_register.sqlite"
 #: Packages whose versions the manifest records (what can change a figure or a file).
-RECORDED_PACKAGES = ("billing-lib", "duckdb", "pandas", "pyarrow", "pydantic", "pyyaml", "xlsxwriter",
-                     "babel", "papermill", "nbconvert", "plotly", "ipywidgets", "beancount")
+RECORDED_PACKAGES = (
+    "billing-lib",
+    "duckdb",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "pyyaml",
+    "xlsxwriter",
+    "babel",
+    "papermill",
+    "nbconvert",
+    "plotly",
+    "ipywidgets",
+    "beancount",
+)
 
 
 def check_not_finalised(output: Path, period: str) -> None:
@@ -35,13 +48,17 @@ def check_not_finalised(output: Path, period: str) -> None:
     credit note in a later run."""
     marker = Path(output) / period / FINALISED_MARKER
     if marker.exists():
-        raise RunError(f"{marker.parent}: the run for {period} is finalised ({marker.read_text().strip()}); "
-                       "it cannot be run again. Corrections go on a credit note in a later period.")
+        raise RunError(
+            f"{marker.parent}: the run for {period} is finalised ({marker.read_text().strip()}); "
+            "it cannot be run again. Corrections go on a credit note in a later period."
+        )
 
 
 def checksums(files: list[Path], base: Path) -> list[dict[str, Any]]:
-    return [{"file": str(p.relative_to(base)), "sha256": sha256_of(p), "bytes": p.stat().st_size}
-            for p in sorted(files)]
+    return [
+        {"file": str(p.relative_to(base)), "sha256": sha256_of(p), "bytes": p.stat().st_size}
+        for p in sorted(files)
+    ]
 
 
 def package_versions() -> dict[str, str]:
@@ -97,7 +114,8 @@ def publish(staging: Path, output: Path, period: str) -> Path:
     if manifest.get("finalised") is True:
         finalise_register(manifest)
         (staging / FINALISED_MARKER).write_text(
-            f"finalised {datetime.now(UTC).replace(microsecond=0).isoformat()}\n", encoding="utf-8")
+            f"finalised {datetime.now(UTC).replace(microsecond=0).isoformat()}\n", encoding="utf-8"
+        )
     old: Path | None = None
     if target.exists():
         old = output / f".replaced-{period}-{secrets.token_hex(4)}"

@@ -52,13 +52,35 @@ SHOWN = 5
 
 #: Columns of ``rated_lines`` in order (docs/architecture.md), with their DuckDB types.
 RATED_COLUMNS: dict[str, str] = {
-    "customer_id": "VARCHAR", "period": "VARCHAR", "charge_date": "DATE", "line_kind": "VARCHAR",
-    "vendor": "VARCHAR", "provider": "VARCHAR", "publisher": "VARCHAR", "service": "VARCHAR",
-    "sku": "VARCHAR", "charge_category": "VARCHAR", "subscription": "VARCHAR", "tags": "VARCHAR",
-    "product_group": "VARCHAR", "description": "VARCHAR", "quantity": DEC, "unit": "VARCHAR",
-    "unit_price": DEC, "amount": DEC, "cost": DEC, "vendor_cost": DEC, "billed_cost": DEC,
-    "vendor_currency": "VARCHAR", "fx_rate": DEC, "currency": "VARCHAR", "plan_id": "VARCHAR",
-    "rule_id": "VARCHAR", "source_file": "VARCHAR", "source_row": "BIGINT", "vendor_line_id": "VARCHAR",
+    "customer_id": "VARCHAR",
+    "period": "VARCHAR",
+    "charge_date": "DATE",
+    "line_kind": "VARCHAR",
+    "vendor": "VARCHAR",
+    "provider": "VARCHAR",
+    "publisher": "VARCHAR",
+    "service": "VARCHAR",
+    "sku": "VARCHAR",
+    "charge_category": "VARCHAR",
+    "subscription": "VARCHAR",
+    "tags": "VARCHAR",
+    "product_group": "VARCHAR",
+    "description": "VARCHAR",
+    "quantity": DEC,
+    "unit": "VARCHAR",
+    "unit_price": DEC,
+    "amount": DEC,
+    "cost": DEC,
+    "vendor_cost": DEC,
+    "billed_cost": DEC,
+    "vendor_currency": "VARCHAR",
+    "fx_rate": DEC,
+    "currency": "VARCHAR",
+    "plan_id": "VARCHAR",
+    "rule_id": "VARCHAR",
+    "source_file": "VARCHAR",
+    "source_row": "BIGINT",
+    "vendor_line_id": "VARCHAR",
 }
 
 # Exact division to 12 places, half away from zero (= half-up for money), through HUGEINT: DuckDB
@@ -71,10 +93,24 @@ CREATE OR REPLACE TEMP MACRO _xdiv(n, d) AS CASE WHEN _scaled(d) = 0 THEN NULL E
        AS DECIMAL(38,0)) * CAST(0.000000000001 AS DECIMAL(13,12)) AS {DEC}) END;
 """
 
-_KEY_COLUMNS = ("vendor", "provider", "publisher", "service", "sku", "charge_category", "charge_type")
-_SCOPE_TO_LINE = {"vendor": "x_Vendor", "provider": "ProviderName", "publisher": "PublisherName",
-                  "service": "ServiceName", "sku": "SkuId", "charge_category": "ChargeCategory",
-                  "charge_type": "x_VendorChargeType"}
+_KEY_COLUMNS = (
+    "vendor",
+    "provider",
+    "publisher",
+    "service",
+    "sku",
+    "charge_category",
+    "charge_type",
+)
+_SCOPE_TO_LINE = {
+    "vendor": "x_Vendor",
+    "provider": "ProviderName",
+    "publisher": "PublisherName",
+    "service": "ServiceName",
+    "sku": "SkuId",
+    "charge_category": "ChargeCategory",
+    "charge_type": "x_VendorChargeType",
+}
 
 
 @dataclass(frozen=True)
@@ -108,9 +144,19 @@ class RatingReport:
 
     def conservation_frame(self) -> pd.DataFrame:
         """The conservation check as a table (exact Decimals)."""
-        return pd.DataFrame([{"vendor_currency": b.currency, "imported": b.imported, "rated": b.rated,
-                              "excluded": b.excluded, "unmapped": b.unmapped, "difference": b.difference}
-                             for b in self.conservation])
+        return pd.DataFrame(
+            [
+                {
+                    "vendor_currency": b.currency,
+                    "imported": b.imported,
+                    "rated": b.rated,
+                    "excluded": b.excluded,
+                    "unmapped": b.unmapped,
+                    "difference": b.difference,
+                }
+                for b in self.conservation
+            ]
+        )
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
@@ -123,7 +169,9 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
 def check_period(period: object) -> tuple[str, date, date]:
     """``period`` as ``YYYY-MM`` with its first and last day."""
     if not isinstance(period, str) or not _PERIOD.match(period):
-        raise ParameterError("rating", "period", f"expected a month as text YYYY-MM; got {period!r}")
+        raise ParameterError(
+            "rating", "period", f"expected a month as text YYYY-MM; got {period!r}"
+        )
     first = date(int(period[:4]), int(period[5:7]), 1)
     last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     return period, first, last
@@ -132,13 +180,20 @@ def check_period(period: object) -> tuple[str, date, date]:
 # -- the parameters as tables --------------------------------------------------------------------
 
 
-def _put(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, tuple[str, list[Any]]]) -> None:
+def _put(
+    con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, tuple[str, list[Any]]]
+) -> None:
     """Create temp table ``name`` from Python values: column -> (DuckDB type, values). Decimals go
     through text so they stay exact."""
-    arrow = pa.table({c: pa.array([None if v is None else str(v) if isinstance(v, Decimal) else v
-                                   for v in vals],
-                                  pa.string() if t.startswith("DECIMAL") else None)
-                      for c, (t, vals) in columns.items()})
+    arrow = pa.table(
+        {
+            c: pa.array(
+                [None if v is None else str(v) if isinstance(v, Decimal) else v for v in vals],
+                pa.string() if t.startswith("DECIMAL") else None,
+            )
+            for c, (t, vals) in columns.items()
+        }
+    )
     con.register("__rows", arrow)
     try:
         cols = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, (t, _) in columns.items())
@@ -151,11 +206,17 @@ def _factor(rule: Any) -> Decimal | None:
     if rule.kind == "markup":
         return 1 + rule.percent / 100
     if rule.kind == "list_price":
-        return 1 - rule.discount_percent / 100 if rule.discount_percent is not None else 1 + rule.uplift_percent / 100
+        return (
+            1 - rule.discount_percent / 100
+            if rule.discount_percent is not None
+            else 1 + rule.uplift_percent / 100
+        )
     return None
 
 
-def register_pricing(con: duckdb.DuckDBPyConnection, pricing: Pricing, customers: dict[str, Customer]) -> None:
+def register_pricing(
+    con: duckdb.DuckDBPyConnection, pricing: Pricing, customers: dict[str, Customer]
+) -> None:
     """Put plans, rules, tiers, minimum fees, assignments, customers' currencies and exchange rates
     into temp tables (``_pr_*``, ``_fx_rates``) for the SQL of the rating and the what-if."""
     con.execute(_MACROS)
@@ -177,54 +238,86 @@ def register_pricing(con: duckdb.DuckDBPyConnection, pricing: Pricing, customers
 
     def dates(plan_id: str, r: Any) -> tuple[date, date]:
         plan = pricing.plans[plan_id]
-        return (max(r.valid_from or low, plan.valid_from or low), min(r.valid_to or high, plan.valid_to or high))
+        return (
+            max(r.valid_from or low, plan.valid_from or low),
+            min(r.valid_to or high, plan.valid_to or high),
+        )
 
-    scope_cols = {f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in rules])
-                  for k in (*_KEY_COLUMNS, "customer")}
-    _put(con, "_pr_rules", {
-        "plan_id": ("VARCHAR", [p for p, _ in rules]),
-        "rule_id": ("VARCHAR", [r.id for _, r in rules]),
-        "kind": ("VARCHAR", [r.kind for _, r in rules]),
-        "specificity": ("INTEGER", [r.specificity for _, r in rules]),
-        **scope_cols,
-        "valid_from": ("DATE", [dates(p, r)[0] for p, r in rules]),
-        "valid_to": ("DATE", [dates(p, r)[1] for p, r in rules]),
-        "basis": ("VARCHAR", [getattr(r, "basis", "BilledCost") for _, r in rules]),
-        "factor": ("DECIMAL(18,8)", [_factor(r) for _, r in rules]),
-        "price": (DEC, [getattr(r, "unit_price", None) for _, r in rules]),
-        "prorate": ("BOOLEAN", [getattr(r, "prorate", False) for _, r in rules]),
-        "credits": ("VARCHAR", [r.credits for _, r in rules]),
-        "reason": ("VARCHAR", [getattr(r, "reason", None) for _, r in rules]),
-        "rule_description": ("VARCHAR", [r.description for _, r in rules]),
-        "rule_product_group": ("VARCHAR", [r.product_group for _, r in rules]),
-    })
-    _put(con, "_pr_tiers", {
-        "plan_id": ("VARCHAR", [t[0] for t in tiers]), "rule_id": ("VARCHAR", [t[1] for t in tiers]),
-        "tier_no": ("INTEGER", [t[2] for t in tiers]), "lower": (DEC, [t[3] for t in tiers]),
-        "upper": (DEC, [t[4] for t in tiers]), "tier_price": (DEC, [t[5] for t in tiers]),
-    })
-    _put(con, "_pr_minimums", {
-        "plan_id": ("VARCHAR", [p for p, _ in minimums]),
-        "rule_id": ("VARCHAR", [r.id for _, r in minimums]),
-        **{f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in minimums])
-           for k in (*_KEY_COLUMNS[:-1], "customer")},
-        "valid_from": ("DATE", [dates(p, r)[0] for p, r in minimums]),
-        "valid_to": ("DATE", [dates(p, r)[1] for p, r in minimums]),
-        "minimum": (DEC, [r.amount for _, r in minimums]),
-        "currency": ("VARCHAR", [r.currency for _, r in minimums]),
-        "rule_description": ("VARCHAR", [r.description for _, r in minimums]),
-        "rule_product_group": ("VARCHAR", [r.product_group for _, r in minimums]),
-    })
+    scope_cols = {
+        f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in rules])
+        for k in (*_KEY_COLUMNS, "customer")
+    }
+    _put(
+        con,
+        "_pr_rules",
+        {
+            "plan_id": ("VARCHAR", [p for p, _ in rules]),
+            "rule_id": ("VARCHAR", [r.id for _, r in rules]),
+            "kind": ("VARCHAR", [r.kind for _, r in rules]),
+            "specificity": ("INTEGER", [r.specificity for _, r in rules]),
+            **scope_cols,
+            "valid_from": ("DATE", [dates(p, r)[0] for p, r in rules]),
+            "valid_to": ("DATE", [dates(p, r)[1] for p, r in rules]),
+            "basis": ("VARCHAR", [getattr(r, "basis", "BilledCost") for _, r in rules]),
+            "factor": ("DECIMAL(18,8)", [_factor(r) for _, r in rules]),
+            "price": (DEC, [getattr(r, "unit_price", None) for _, r in rules]),
+            "prorate": ("BOOLEAN", [getattr(r, "prorate", False) for _, r in rules]),
+            "credits": ("VARCHAR", [r.credits for _, r in rules]),
+            "reason": ("VARCHAR", [getattr(r, "reason", None) for _, r in rules]),
+            "rule_description": ("VARCHAR", [r.description for _, r in rules]),
+            "rule_product_group": ("VARCHAR", [r.product_group for _, r in rules]),
+        },
+    )
+    _put(
+        con,
+        "_pr_tiers",
+        {
+            "plan_id": ("VARCHAR", [t[0] for t in tiers]),
+            "rule_id": ("VARCHAR", [t[1] for t in tiers]),
+            "tier_no": ("INTEGER", [t[2] for t in tiers]),
+            "lower": (DEC, [t[3] for t in tiers]),
+            "upper": (DEC, [t[4] for t in tiers]),
+            "tier_price": (DEC, [t[5] for t in tiers]),
+        },
+    )
+    _put(
+        con,
+        "_pr_minimums",
+        {
+            "plan_id": ("VARCHAR", [p for p, _ in minimums]),
+            "rule_id": ("VARCHAR", [r.id for _, r in minimums]),
+            **{
+                f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in minimums])
+                for k in (*_KEY_COLUMNS[:-1], "customer")
+            },
+            "valid_from": ("DATE", [dates(p, r)[0] for p, r in minimums]),
+            "valid_to": ("DATE", [dates(p, r)[1] for p, r in minimums]),
+            "minimum": (DEC, [r.amount for _, r in minimums]),
+            "currency": ("VARCHAR", [r.currency for _, r in minimums]),
+            "rule_description": ("VARCHAR", [r.description for _, r in minimums]),
+            "rule_product_group": ("VARCHAR", [r.product_group for _, r in minimums]),
+        },
+    )
     a = pricing.assignments
-    _put(con, "_pr_assign", {
-        "customer_id": ("VARCHAR", [x.customer_id for x in a]), "plan_id": ("VARCHAR", [x.plan_id for x in a]),
-        "level": ("INTEGER", [x.level for x in a]), "valid_from": ("DATE", [x.valid_from for x in a]),
-        "valid_to": ("DATE", [x.valid_to for x in a]),
-    })
-    _put(con, "_pr_customers", {
-        "customer_id": ("VARCHAR", list(customers)),
-        "currency": ("VARCHAR", [c.invoice_currency for c in customers.values()]),
-    })
+    _put(
+        con,
+        "_pr_assign",
+        {
+            "customer_id": ("VARCHAR", [x.customer_id for x in a]),
+            "plan_id": ("VARCHAR", [x.plan_id for x in a]),
+            "level": ("INTEGER", [x.level for x in a]),
+            "valid_from": ("DATE", [x.valid_from for x in a]),
+            "valid_to": ("DATE", [x.valid_to for x in a]),
+        },
+    )
+    _put(
+        con,
+        "_pr_customers",
+        {
+            "customer_id": ("VARCHAR", list(customers)),
+            "currency": ("VARCHAR", [c.invoice_currency for c in customers.values()]),
+        },
+    )
     pricing.fx.register(con, "_fx_rates")
 
 
@@ -234,12 +327,16 @@ def register_pricing(con: duckdb.DuckDBPyConnection, pricing: Pricing, customers
 def _resolve_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
     """``_rkey``: one row per distinct line key with its plan, winning rule, action, pricing and
     exchange rate; raises ParameterError for keys without plan, rule or rate."""
-    scope = " AND ".join(f"(r.m_{k} IS NULL OR r.m_{k} = k.{k})" for k in (*_KEY_COLUMNS, "customer"))
+    scope = " AND ".join(
+        f"(r.m_{k} IS NULL OR r.m_{k} = k.{k})" for k in (*_KEY_COLUMNS, "customer")
+    )
     used = _used_scope(pricing)
     _calendar(con, pricing)
     key_cols = ",\n                 ".join(
         f"l.{_SCOPE_TO_LINE[k]} AS {k}" if k in used else f"CAST(NULL AS VARCHAR) AS {k}"
-        for k in _KEY_COLUMNS if k not in ("vendor", "charge_category"))
+        for k in _KEY_COLUMNS
+        if k not in ("vendor", "charge_category")
+    )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _rk AS
         SELECT row_number() OVER () AS key_id, * FROM (
@@ -281,24 +378,40 @@ def _resolve_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
     ties = _one(con, "SELECT count(*) FROM _rkr WHERE ties > 1 AND charge_category <> 'Tax'")[0]  # type: ignore[index]
     if ties:  # pragma: no cover - load_price_plans refuses such rules
         raise ParameterError(pricing.plans_path, None, "two equally specific rules match one line")
-    bad = con.execute("""SELECT action, customer, charge_date, plan_id, vendor, provider, service, sku,
+    bad = con.execute(
+        """SELECT action, customer, charge_date, plan_id, vendor, provider, service, sku,
                                 charge_category, charge_type, lines FROM _rkey
                          WHERE action IN ('no plan', 'no rule') ORDER BY action, customer, charge_date
-                         LIMIT ?""", [SHOWN]).fetchall()
+                         LIMIT ?""",
+        [SHOWN],
+    ).fetchall()
     if bad:
         action, customer, day, plan = bad[0][:4]
         if action == "no plan":
-            raise ParameterError(pricing.plans_path, "assignments",
-                                 f"customer {customer!r} has lines charged on {day} but no price plan is "
-                                 "assigned to it (or its group) on that date")
+            raise ParameterError(
+                pricing.plans_path,
+                "assignments",
+                f"customer {customer!r} has lines charged on {day} but no price plan is "
+                "assigned to it (or its group) on that date",
+            )
         names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type")
-        shown = "; ".join(", ".join(f"{n} {v!r}" for n, v in zip(names, b[4:10], strict=True) if v is not None)
-                          + f" on {b[2]} ({b[10]} lines)" for b in bad if b[0] == "no rule")
-        raise ParameterError(pricing.plans_path, f"plans[id={plan}]",
-                             f"no rule matches these lines of customer {customer!r}: {shown}; add a rule "
-                             "(an empty match catches every line)")
-    missing = _one(con, """SELECT vendor_currency, currency, min(charge_date) FROM _rkey
-                             WHERE action = 'rate' AND fx_rate IS NULL GROUP BY ALL ORDER BY 1, 2 LIMIT 1""")
+        shown = "; ".join(
+            ", ".join(f"{n} {v!r}" for n, v in zip(names, b[4:10], strict=True) if v is not None)
+            + f" on {b[2]} ({b[10]} lines)"
+            for b in bad
+            if b[0] == "no rule"
+        )
+        raise ParameterError(
+            pricing.plans_path,
+            f"plans[id={plan}]",
+            f"no rule matches these lines of customer {customer!r}: {shown}; add a rule "
+            "(an empty match catches every line)",
+        )
+    missing = _one(
+        con,
+        """SELECT vendor_currency, currency, min(charge_date) FROM _rkey
+                             WHERE action = 'rate' AND fx_rate IS NULL GROUP BY ALL ORDER BY 1, 2 LIMIT 1""",
+    )
     if missing:
         raise missing_rate_error(pricing.fx.path, missing[0], missing[1], missing[2])
 
@@ -306,24 +419,35 @@ def _resolve_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
 def _key_join(used: list[str], line: str = "l", key: str = "k") -> str:
     """Join condition of a customer line (joined to ``_cal c``) to its key: the columns the rules
     use and the date segment (NULL-safe on the optional columns)."""
-    conds = [f"{line}.x_CustomerId = {key}.customer", f"c.segment = {key}.segment",
-             f"{line}.BillingCurrency = {key}.vendor_currency", f"{line}.x_Vendor = {key}.vendor",
-             f"{line}.ChargeCategory = {key}.charge_category"]
+    conds = [
+        f"{line}.x_CustomerId = {key}.customer",
+        f"c.segment = {key}.segment",
+        f"{line}.BillingCurrency = {key}.vendor_currency",
+        f"{line}.x_Vendor = {key}.vendor",
+        f"{line}.ChargeCategory = {key}.charge_category",
+    ]
     conds += [f"{line}.{_SCOPE_TO_LINE[k]} IS NOT DISTINCT FROM {key}.{k}" for k in used]
     return " AND ".join(conds)
 
 
 def _lines_with_keys(key_table: str, used: list[str]) -> str:
     """FROM clause: customer lines with their date segment and their key in ``key_table``."""
-    return (f"customer_lines l JOIN _cal c ON c.day = CAST(l.ChargePeriodStart AS DATE) "
-            f"JOIN {key_table} k ON {_key_join(used)}")
+    return (
+        f"customer_lines l JOIN _cal c ON c.day = CAST(l.ChargePeriodStart AS DATE) "
+        f"JOIN {key_table} k ON {_key_join(used)}"
+    )
 
 
 def _used_scope(pricing: Pricing) -> list[str]:
     """The optional scope fields some pricing rule matches on: only these are part of a line's key
     (fewer keys: one per customer, vendor, category, currency and date segment in the common case)."""
-    used = {f for plan in pricing.plans.values() for r in plan.rules if not isinstance(r, MinimumFeeRule)
-            for f in r.match.fields()}
+    used = {
+        f
+        for plan in pricing.plans.values()
+        for r in plan.rules
+        if not isinstance(r, MinimumFeeRule)
+        for f in r.match.fields()
+    }
     return [k for k in _KEY_COLUMNS if k in used and k not in ("vendor", "charge_category")]
 
 
@@ -360,20 +484,30 @@ def _calendar(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
 
 def _create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str) -> None:
     used = _used_scope(pricing)
-    con.execute("CREATE OR REPLACE TEMP TABLE _rkey_rate AS SELECT * FROM _rkey WHERE action = 'rate'")
-    no_list = _one(con, f"""
-        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow FROM {_lines_with_keys('_rkey_rate', used)}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _rkey_rate AS SELECT * FROM _rkey WHERE action = 'rate'"
+    )
+    no_list = _one(
+        con,
+        f"""
+        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow FROM {_lines_with_keys("_rkey_rate", used)}
         WHERE k.pricing = 'list_price' AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL) AND l.ListCost IS NULL
-        LIMIT 1""")
+        LIMIT 1""",
+    )
     if no_list:
-        raise ParameterError(pricing.plans_path, pricing.rule_entry(no_list[0], no_list[1]),
-                             f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
-                             "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match")
+        raise ParameterError(
+            pricing.plans_path,
+            pricing.rule_entry(no_list[0], no_list[1]),
+            f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
+            "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
+        )
     # Layered so that each product is computed once per line (every rescale to 12 places is a
     # 128-bit division, the dominant cost on millions of lines): vendor cost -> cost -> amount
     # -> unit price.
-    vendor_cost = ("CASE WHEN k.basis = 'EffectiveCost' AND k.pricing <> 'pass_on' "
-                   "THEN COALESCE(l.EffectiveCost, l.BilledCost) ELSE l.BilledCost END")
+    vendor_cost = (
+        "CASE WHEN k.basis = 'EffectiveCost' AND k.pricing <> 'pass_on' "
+        "THEN COALESCE(l.EffectiveCost, l.BilledCost) ELSE l.BilledCost END"
+    )
     # The vendor's list cost of the line (prorated and signed as the vendor did), else unit x quantity
     list_cost = f"COALESCE(ListCost, CAST(ListUnitPrice * PricingQuantity AS {DEC}))"
     fixed = f"CAST(price * COALESCE(PricingQuantity, 0) AS {DEC})"
@@ -394,9 +528,12 @@ def _create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, perio
         WHEN 'tiered' THEN NULL WHEN 'volume' THEN NULL
         ELSE cost END"""
     counted = "k.pricing IN ('fixed_price', 'tiered', 'volume')"
-    quantity = (f"CAST(CASE WHEN {counted} THEN COALESCE(l.PricingQuantity, 0) "
-                f"ELSE COALESCE(NULLIF(l.PricingQuantity, 0), 1) END AS {DEC})")
-    con.execute(f"""
+    quantity = (
+        f"CAST(CASE WHEN {counted} THEN COALESCE(l.PricingQuantity, 0) "
+        f"ELSE COALESCE(NULLIF(l.PricingQuantity, 0), 1) END AS {DEC})"
+    )
+    con.execute(
+        f"""
         CREATE OR REPLACE TABLE rated_lines AS
         SELECT customer_id, period, charge_date, line_kind, vendor, provider, publisher, service, sku,
                charge_category, subscription, tags, product_group, description, quantity, unit,
@@ -418,11 +555,13 @@ def _create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, perio
                    k.fx_rate, k.currency, k.plan_id, k.rule_id, l.x_SourceFile AS source_file,
                    l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing, k.price, k.factor,
                    k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd, l.PricingQuantity, l.ListCost, l.ListUnitPrice
-            FROM {_lines_with_keys('_rkey_rate', used)})))
+            FROM {_lines_with_keys("_rkey_rate", used)})))
         -- stored by customer: a what-if reads one customer's row groups (zone maps), not all of them;
         -- then by vendor file and row, so the run's rated_lines.parquet is the same on every rerun
         ORDER BY customer_id, source_file, source_row
-    """, [period])
+    """,
+        [period],
+    )
     _price_tiers(con)
     con.execute("ALTER TABLE rated_lines DROP COLUMN pricing")
     con.execute("ALTER TABLE rated_lines DROP COLUMN charge_start")
@@ -490,22 +629,38 @@ def _custom_rows(pricing: Pricing, period: str, first: date, last: date) -> list
             days = (hi - lo).days + 1
             amount = _round12(base * days / days_in_month) if c.prorate else base
             day = lo
-            text = c.description if days == days_in_month or not c.prorate else \
-                f"{c.description} ({days} of {days_in_month} days)"
+            text = (
+                c.description
+                if days == days_in_month or not c.prorate
+                else f"{c.description} ({days} of {days_in_month} days)"
+            )
         else:
             if c.on is None or not first <= c.on <= last:
                 continue
             amount, day, text = (-base if c.kind == "credit" else base), c.on, c.description
         quantity = c.quantity
-        rows.append({
-            "customer_id": c.customer, "period": period, "charge_date": day, "line_kind": c.kind,
-            "vendor": "reseller", "product_group": c.product_group, "description": text,
-            "quantity": quantity, "unit": c.unit,
-            "unit_price": amount if quantity == 0 else _round12(amount / quantity),
-            "amount": _round12(amount), "cost": Decimal(0), "vendor_cost": Decimal(0),
-            "billed_cost": Decimal(0), "vendor_currency": c.currency, "fx_rate": Decimal(1),
-            "currency": c.currency, "rule_id": c.id,
-        })
+        rows.append(
+            {
+                "customer_id": c.customer,
+                "period": period,
+                "charge_date": day,
+                "line_kind": c.kind,
+                "vendor": "reseller",
+                "product_group": c.product_group,
+                "description": text,
+                "quantity": quantity,
+                "unit": c.unit,
+                "unit_price": amount if quantity == 0 else _round12(amount / quantity),
+                "amount": _round12(amount),
+                "cost": Decimal(0),
+                "vendor_cost": Decimal(0),
+                "billed_cost": Decimal(0),
+                "vendor_currency": c.currency,
+                "fx_rate": Decimal(1),
+                "currency": c.currency,
+                "rule_id": c.id,
+            }
+        )
     return rows
 
 
@@ -522,7 +677,11 @@ def _minimum_sql(source: str, last: date, customer: str | None = None) -> str:
     plan on the period's last day, its minimum rules valid that day, revenue of the customer's
     vendor lines in the rule's scope."""
     scope = " AND ".join(f"(m.m_{k} IS NULL OR m.m_{k} = r.{k})" for k in _KEY_COLUMNS[:-1])
-    only = f"AND a.customer_id = '{customer.replace(chr(39), chr(39) * 2)}'" if customer is not None else ""
+    only = (
+        f"AND a.customer_id = '{customer.replace(chr(39), chr(39) * 2)}'"
+        if customer is not None
+        else ""
+    )
     cols = ", ".join(RATED_COLUMNS)
     return f"""
         WITH cp AS (SELECT a.customer_id, a.plan_id FROM _pr_assign a
@@ -568,7 +727,9 @@ def _conservation(con: duckdb.DuckDBPyConnection) -> list[CurrencyBalance]:
     return [CurrencyBalance(*r) for r in rows]
 
 
-def _warnings(con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str, first: date, last: date) -> list[str]:
+def _warnings(
+    con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str, first: date, last: date
+) -> list[str]:
     out: list[str] = []
     for plan_id, rule_id in con.execute(f"""
             SELECT r.plan_id, r.rule_id FROM _pr_rules r
@@ -577,17 +738,25 @@ def _warnings(con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str, fir
                                 WHERE valid_from <= DATE '{last}' AND valid_to >= DATE '{first}')
               AND NOT EXISTS (SELECT 1 FROM _rkr k WHERE k.plan_id = r.plan_id AND k.rule_id = r.rule_id)
             ORDER BY r.plan_id, r.rule_id""").fetchall():
-        out.append(f"{pricing.plans_path}, {pricing.rule_entry(plan_id, rule_id)}: the rule matched no line in {period}")
-    outside = _one(con, f"""SELECT count(*), min(charge_date), max(charge_date) FROM rated_lines
-                              WHERE line_kind = 'vendor' AND charge_date NOT BETWEEN DATE '{first}' AND DATE '{last}'""")
+        out.append(
+            f"{pricing.plans_path}, {pricing.rule_entry(plan_id, rule_id)}: the rule matched no line in {period}"
+        )
+    outside = _one(
+        con,
+        f"""SELECT count(*), min(charge_date), max(charge_date) FROM rated_lines
+                              WHERE line_kind = 'vendor' AND charge_date NOT BETWEEN DATE '{first}' AND DATE '{last}'""",
+    )
     if outside[0]:
-        out.append(f"{outside[0]} rated lines are charged outside {period} ({outside[1]} to {outside[2]}); "
-                   "they are billed in this period, priced by the rules of their charge dates")
+        out.append(
+            f"{outside[0]} rated lines are charged outside {period} ({outside[1]} to {outside[2]}); "
+            "they are billed in this period, priced by the rules of their charge dates"
+        )
     return out
 
 
-def rate_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, customers: dict[str, Customer],
-               period: str) -> RatingReport:
+def rate_lines(
+    con: duckdb.DuckDBPyConnection, pricing: Pricing, customers: dict[str, Customer], period: str
+) -> RatingReport:
     """Price ``customer_lines`` for ``period`` into ``rated_lines``, ``excluded_lines`` and
     ``unmapped_lines``. Raises ParameterError (missing plan, rule or exchange rate, list price
     missing) and ControlTotalError if the BilledCost would not be conserved per vendor currency."""
@@ -601,19 +770,31 @@ def rate_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, customers: dict
     report = RatingReport(period)
     report.conservation = _conservation(con)
     if not report.balanced:
-        shown = "; ".join(f"{b.currency}: imported {b.imported}, rated {b.rated}, excluded {b.excluded}, "
-                          f"unmapped {b.unmapped}, difference {b.difference}"
-                          for b in report.conservation if b.difference)
-        raise ControlTotalError(f"rating {period} does not conserve the vendors' BilledCost: {shown}")
-    counts = dict(con.execute("""
+        shown = "; ".join(
+            f"{b.currency}: imported {b.imported}, rated {b.rated}, excluded {b.excluded}, "
+            f"unmapped {b.unmapped}, difference {b.difference}"
+            for b in report.conservation
+            if b.difference
+        )
+        raise ControlTotalError(
+            f"rating {period} does not conserve the vendors' BilledCost: {shown}"
+        )
+    counts = dict(
+        con.execute("""
         SELECT 'customer_lines', count(*) FROM customer_lines
         UNION ALL SELECT 'rated_' || line_kind, count(*) FROM rated_lines GROUP BY line_kind
         UNION ALL SELECT 'excluded', count(*) FROM excluded_lines
-        UNION ALL SELECT 'unmapped', count(*) FROM unmapped_lines""").fetchall())
-    if counts["customer_lines"] != counts.get("rated_vendor", 0) + counts["excluded"] + counts["unmapped"]:
-        raise ControlTotalError(f"rating {period}: {counts['customer_lines']} customer lines but "
-                                f"{counts.get('rated_vendor', 0)} rated + {counts['excluded']} excluded + "
-                                f"{counts['unmapped']} unmapped")
+        UNION ALL SELECT 'unmapped', count(*) FROM unmapped_lines""").fetchall()
+    )
+    if (
+        counts["customer_lines"]
+        != counts.get("rated_vendor", 0) + counts["excluded"] + counts["unmapped"]
+    ):
+        raise ControlTotalError(
+            f"rating {period}: {counts['customer_lines']} customer lines but "
+            f"{counts.get('rated_vendor', 0)} rated + {counts['excluded']} excluded + "
+            f"{counts['unmapped']} unmapped"
+        )
     report.counts = counts
     report.warnings = _warnings(con, pricing, period, first, last)
     return report
@@ -629,16 +810,30 @@ def _group_expr(grouping: list[str]) -> str:
         if key.startswith("tag:"):
             tag = key[4:].replace("'", "''").replace('"', '\\"')
             parts.append(f"COALESCE(json_extract_string(tags, '$.\"{tag}\"'), '(no {tag})')")
-        elif key in ("vendor", "service", "subscription", "sku", "provider", "publisher", "product_group"):
+        elif key in (
+            "vendor",
+            "service",
+            "subscription",
+            "sku",
+            "provider",
+            "publisher",
+            "product_group",
+        ):
             parts.append(f"COALESCE({key}, description)")
         else:
-            raise ParameterError("customers.yaml", f"line_grouping {key!r}",
-                                 "expected vendor, service, subscription, sku or tag:<key>")
+            raise ParameterError(
+                "customers.yaml",
+                f"line_grouping {key!r}",
+                "expected vendor, service, subscription, sku or tag:<key>",
+            )
     return "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else "description"
 
 
-def rated_frame(con: duckdb.DuckDBPyConnection, customers: dict[str, Customer] | None = None,
-                table: str = "rated_lines") -> pd.DataFrame:
+def rated_frame(
+    con: duckdb.DuckDBPyConnection,
+    customers: dict[str, Customer] | None = None,
+    table: str = "rated_lines",
+) -> pd.DataFrame:
     """The rated lines for a notebook (exact Decimals): customer, invoice line group (by each
     customer's ``line_grouping``; vendor / service without ``customers``), description, quantity,
     unit, unit price, amount, cost, currency, rule id and the source line ids."""
@@ -646,31 +841,46 @@ def rated_frame(con: duckdb.DuckDBPyConnection, customers: dict[str, Customer] |
     for c in (customers or {}).values():
         by_grouping.setdefault(tuple(c.line_grouping), []).append(c.id)
     cases = " ".join(
-        "WHEN customer_id IN (" + ", ".join("'" + i.replace("'", "''") + "'" for i in ids) + f") THEN {_group_expr(list(g))}"
-        for g, ids in by_grouping.items())
-    group = f"CASE {cases} ELSE {_group_expr(['vendor', 'service'])} END" if cases else _group_expr(["vendor", "service"])
-    return frame(con, f"""
+        "WHEN customer_id IN ("
+        + ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+        + f") THEN {_group_expr(list(g))}"
+        for g, ids in by_grouping.items()
+    )
+    group = (
+        f"CASE {cases} ELSE {_group_expr(['vendor', 'service'])} END"
+        if cases
+        else _group_expr(["vendor", "service"])
+    )
+    return frame(
+        con,
+        f"""
         SELECT customer_id AS customer, {group} AS invoice_line_group, description, quantity, unit,
                unit_price, amount, cost, currency, rule_id, plan_id, line_kind, vendor, period,
                CASE WHEN source_file IS NOT NULL
                     THEN source_file || ':' || source_row || COALESCE(' (' || vendor_line_id || ')', '')
                     ELSE line_kind || ':' || rule_id END AS source_line_ids
         FROM {table}
-        ORDER BY customer, invoice_line_group, line_kind, source_file, source_row, rule_id""")
+        ORDER BY customer, invoice_line_group, line_kind, source_file, source_row, rule_id""",
+    )
 
 
 def _markup_factor(markup_percent: Decimal | int | str) -> Decimal:
     pct = Decimal(str(markup_percent))
     if not pct.is_finite() or not Decimal(-100) <= pct <= MAX_WHAT_IF:
-        raise ParameterError("what-if", "markup", f"expected a markup from -100 to {MAX_WHAT_IF} %; got {markup_percent!r}")
+        raise ParameterError(
+            "what-if",
+            "markup",
+            f"expected a markup from -100 to {MAX_WHAT_IF} %; got {markup_percent!r}",
+        )
     return 1 + pct / 100
 
 
 MAX_WHAT_IF = Decimal(1000)
 
 
-def reprice_customer(con: duckdb.DuckDBPyConnection, customer_id: str,
-                     markup_percent: Decimal | int | str) -> pd.DataFrame:
+def reprice_customer(
+    con: duckdb.DuckDBPyConnection, customer_id: str, markup_percent: Decimal | int | str
+) -> pd.DataFrame:
     """One customer's rated lines as if every vendor line were priced at ``cost x (1 + markup %)``
     (credits and adjustments keep their amount, custom lines stay), with the minimum-fee top-ups
     recomputed. Reads only that customer's lines (a filter on ``rated_lines``), so it is quick on
@@ -678,15 +888,23 @@ def reprice_customer(con: duckdb.DuckDBPyConnection, customer_id: str,
     factor = _markup_factor(markup_percent)
     period = _one(con, "SELECT any_value(period) FROM rated_lines")
     if period is None or period[0] is None:
-        raise ParameterError("what-if", "period", "rate_lines has not rated any line on this connection")
+        raise ParameterError(
+            "what-if", "period", "rate_lines has not rated any line on this connection"
+        )
     _, _, last = check_period(period[0])
-    con.execute("CREATE OR REPLACE TEMP TABLE _whatif AS SELECT * FROM rated_lines "
-                "WHERE customer_id = ? AND line_kind <> 'minimum'", [customer_id])
-    con.execute(f"""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _whatif AS SELECT * FROM rated_lines "
+        "WHERE customer_id = ? AND line_kind <> 'minimum'",
+        [customer_id],
+    )
+    con.execute(
+        f"""
         UPDATE _whatif SET amount = CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}),
                unit_price = _xdiv(CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}), quantity),
                rule_id = 'what-if'
-        WHERE line_kind = 'vendor' AND charge_category NOT IN {CREDIT_CATEGORIES}""", [str(factor), str(factor)])
+        WHERE line_kind = 'vendor' AND charge_category NOT IN {CREDIT_CATEGORIES}""",
+        [str(factor), str(factor)],
+    )
     con.execute(f"INSERT INTO _whatif BY NAME {_minimum_sql('_whatif', last, customer_id)}")
     return frame(con, "SELECT * FROM _whatif ORDER BY line_kind, source_file, source_row, rule_id")
 
@@ -701,12 +919,16 @@ def reprice_frame(lines: pd.DataFrame, customer: str, markup: Decimal) -> pd.Dat
     try:
         con.execute(_MACROS)
         register_frame(con, "_lines", lines)
-        return frame(con, f"""
+        return frame(
+            con,
+            f"""
             SELECT * REPLACE (
               CASE WHEN {_WHAT_IF_LINE} THEN CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}) ELSE amount END AS amount,
               CASE WHEN {_WHAT_IF_LINE} THEN _xdiv(CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}), quantity)
                    ELSE unit_price END AS unit_price)
-            FROM _lines""", [customer, str(factor), customer, str(factor)])
+            FROM _lines""",
+            [customer, str(factor), customer, str(factor)],
+        )
     finally:
         con.close()
 

@@ -81,8 +81,10 @@ def run_store() -> duckdb.DuckDBPyConnection:
     the environment bound it for a large month on a shared machine (DuckDB then spills to disk);
     unset, DuckDB's defaults apply (80 % of RAM, every core)."""
     threads = os.environ.get("BILLING_THREADS", "").strip()
-    return open_store(memory_limit=os.environ.get("BILLING_MEMORY_LIMIT", "").strip() or None,
-                      threads=int(threads) if threads else None)
+    return open_store(
+        memory_limit=os.environ.get("BILLING_MEMORY_LIMIT", "").strip() or None,
+        threads=int(threads) if threads else None,
+    )
 
 
 @dataclass
@@ -106,19 +108,34 @@ class BillingRun:
         (rows and cost as read and after normalisation, which must be equal). Also checks that the
         reports cover the run's period."""
         self.imports = import_reports(self.con, report_files(self.params.reports))
-        covered = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT strftime(ChargePeriodStart, '%Y-%m') FROM lines ORDER BY 1").fetchall()]
+        covered = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT DISTINCT strftime(ChargePeriodStart, '%Y-%m') FROM lines ORDER BY 1"
+            ).fetchall()
+        ]
         if self.params.period not in covered:
-            raise ParameterError(NOTEBOOK_PARAMETERS, "period",
-                                 f"no report in {self.params.reports} covers {self.params.period}; "
-                                 f"their lines are charged in {covered or 'no month'}")
+            raise ParameterError(
+                NOTEBOOK_PARAMETERS,
+                "period",
+                f"no report in {self.params.reports} covers {self.params.period}; "
+                f"their lines are charged in {covered or 'no month'}",
+            )
         rows = []
         for rep in self.imports:
             for c in rep.currencies:
-                rows.append({"file": self._shown(rep.file), "format": rep.format, "currency": c.currency,
-                             "rows_read": c.rows_before, "lines": c.rows_after,
-                             "cost_read": c.cost_before, "cost_imported": c.cost_after,
-                             "balanced": c.balanced})
+                rows.append(
+                    {
+                        "file": self._shown(rep.file),
+                        "format": rep.format,
+                        "currency": c.currency,
+                        "rows_read": c.rows_before,
+                        "lines": c.rows_after,
+                        "cost_read": c.cost_before,
+                        "cost_imported": c.cost_after,
+                        "balanced": c.balanced,
+                    }
+                )
         control = pd.DataFrame(rows)
         self.results["control_totals"] = control
         return control
@@ -144,19 +161,25 @@ class BillingRun:
         register_account_map(self.con, self.settings["account_mappings"])
         assign_customers(self.con)
         unmapped = frame(self.con, UNMAPPED_SQL)
-        unmapped["files"] = unmapped["files"].map(lambda f: ", ".join(self._shown(x) for x in f.split(", ")))
+        unmapped["files"] = unmapped["files"].map(
+            lambda f: ", ".join(self._shown(x) for x in f.split(", "))
+        )
         self.results["unmapped"] = unmapped
         return unmapped
 
     def rate(self) -> pd.DataFrame:
         """Price every customer line of the period by the plans (tables rated_lines, excluded_lines,
         unmapped_lines); the rated lines summarised per customer, vendor and currency."""
-        self.results["rating"] = rating.rate_lines(self.con, self.settings["pricing"], self.settings["customers"],
-                                                   self.params.period)
-        summary = frame(self.con, """
+        self.results["rating"] = rating.rate_lines(
+            self.con, self.settings["pricing"], self.settings["customers"], self.params.period
+        )
+        summary = frame(
+            self.con,
+            """
             SELECT customer_id, vendor, currency, count(*) AS lines,
                    sum(cost) AS cost, sum(amount) AS revenue, sum(amount) - sum(cost) AS margin
-            FROM rated_lines GROUP BY ALL ORDER BY customer_id, vendor, currency""")
+            FROM rated_lines GROUP BY ALL ORDER BY customer_id, vendor, currency""",
+        )
         self.results["rated_summary"] = summary
         return summary
 
@@ -168,20 +191,29 @@ class BillingRun:
     def warnings(self) -> pd.DataFrame:
         """What the analyst should look at though the run went through: price-plan rules that
         matched no line this month, lines charged outside the period."""
-        shown = [w.replace(f"{self.params.parameters}{os.sep}", "") for w in self.results["rating"].warnings]
+        shown = [
+            w.replace(f"{self.params.parameters}{os.sep}", "")
+            for w in self.results["rating"].warnings
+        ]
         return pd.DataFrame({"warning": shown})
 
     def excluded(self) -> pd.DataFrame:
         """Customer lines not billed, per reason and vendor currency (their cost stays with the
         reseller or is a vendor tax; conservation: rated + excluded + unmapped = imported)."""
-        return frame(self.con, """
+        return frame(
+            self.con,
+            """
             SELECT reason, x_Vendor AS vendor, BillingCurrency AS vendor_currency, count(*) AS lines,
                    sum(BilledCost) AS vendor_cost
-            FROM excluded_lines GROUP BY ALL ORDER BY reason, vendor, vendor_currency""")
+            FROM excluded_lines GROUP BY ALL ORDER BY reason, vendor, vendor_currency""",
+        )
 
     def rated(self) -> pd.DataFrame:
         """The rated lines as a DataFrame (exact Decimals), for ad-hoc questions on a small month."""
-        return frame(self.con, "SELECT * FROM rated_lines ORDER BY customer_id, vendor, source_file, source_row")
+        return frame(
+            self.con,
+            "SELECT * FROM rated_lines ORDER BY customer_id, vendor, source_file, source_row",
+        )
 
     def summary(self, by: list[str]) -> pd.DataFrame:
         """Cost, revenue and margin of the rated lines per ``by`` (``charts.DIMENSIONS``) and
@@ -194,8 +226,14 @@ class BillingRun:
         folder and returns its rows: the totals as on the invoices."""
         folder = self._staging()
         with self._cleanup_on_failure():
-            built = invoices.build_invoices(self.con, self.settings["customers"], self.settings["invoicing"],
-                                            self.params.period, self.register(), self.params.issue_date)
+            built = invoices.build_invoices(
+                self.con,
+                self.settings["customers"],
+                self.settings["invoicing"],
+                self.params.period,
+                self.register(),
+                self.params.issue_date,
+            )
             self.results["invoices"] = built
             summary = invoices.write_invoice_summary(built, folder / SUMMARY_CSV)
         totals = read_invoice_summary(summary)
@@ -237,17 +275,30 @@ class BillingRun:
         balance). Returns the counts and totals as a table for the notebook."""
         folder = self._staging()
         with self._cleanup_on_failure():
-            counts = {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                      for t in ("lines", "customer_lines", "rated_lines", "excluded_lines", "unmapped_lines")}
+            counts = {
+                t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in (
+                    "lines",
+                    "customer_lines",
+                    "rated_lines",
+                    "excluded_lines",
+                    "unmapped_lines",
+                )
+            }
             counts["invoices"] = len(self.results.get("invoices", []))
             manifest = {
                 "period": self.params.period,
                 "finalised": self.params.finalise,
                 "issue_date": self.params.issue_date,
                 "created": datetime.now(UTC).replace(microsecond=0),
-                "parameters": {"period": self.params.period, "reports": self.params.reports,
-                               "parameters": self.params.parameters, "output": self.params.output,
-                               "finalise": self.params.finalise, "issue_date": self.params.issue_date},
+                "parameters": {
+                    "period": self.params.period,
+                    "reports": self.params.reports,
+                    "parameters": self.params.parameters,
+                    "output": self.params.output,
+                    "finalise": self.params.finalise,
+                    "issue_date": self.params.issue_date,
+                },
                 "inputs": checksums(report_files(self.params.reports), self.params.reports),
                 "parameter_files": self.results["parameter_files"].to_dict("records"),
                 "packages": package_versions(),
@@ -258,10 +309,13 @@ class BillingRun:
                 "warnings": list(self.warnings()["warning"]),
                 "invoices": records(self.results["invoice_totals"]),
                 "ledger_balance": records(self.results["ledger_balance"]),
-                "outputs": checksums([p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST],
-                                      folder),
+                "outputs": checksums(
+                    [p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST], folder
+                ),
             }
-            (folder / MANIFEST).write_text(json.dumps(jsonable(manifest), indent=2) + "\n", encoding="utf-8")
+            (folder / MANIFEST).write_text(
+                json.dumps(jsonable(manifest), indent=2) + "\n", encoding="utf-8"
+            )
         shown = pd.DataFrame({"count": list(counts), "value": [str(v) for v in counts.values()]})
         return shown
 
@@ -270,11 +324,15 @@ class BillingRun:
         ``billing run`` gave the staging folder it publishes after adding the executed notebook."""
         folder = self._staging()
         if not self.owns_staging:
-            return (f"staged for {self.params.period}; `billing run` publishes it with the executed notebook "
-                    f"into {shown(self.params.run_folder)}")
+            return (
+                f"staged for {self.params.period}; `billing run` publishes it with the executed notebook "
+                f"into {shown(self.params.run_folder)}"
+            )
         with self._cleanup_on_failure():
             target = publish(folder, self.params.output, self.params.period)
-        return f"published {self.params.period}: {shown(target)}" + (" (finalised)" if self.params.finalise else "")
+        return f"published {self.params.period}: {shown(target)}" + (
+            " (finalised)" if self.params.finalise else ""
+        )
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -313,9 +371,14 @@ def shown(path: Path) -> str:
 def describe(br: BillingRun) -> pd.DataFrame:
     """The checked parameters and the vendor reports found, for the notebook's first table."""
     p = br.params
-    rows = [("period", p.period), ("reports", shown(p.reports)), ("parameters", shown(p.parameters)),
-            ("run folder", shown(p.run_folder)), ("finalise", str(p.finalise)),
-            ("issue date", p.issue_date.isoformat())]
+    rows = [
+        ("period", p.period),
+        ("reports", shown(p.reports)),
+        ("parameters", shown(p.parameters)),
+        ("run folder", shown(p.run_folder)),
+        ("finalise", str(p.finalise)),
+        ("issue date", p.issue_date.isoformat()),
+    ]
     rows += [(f"report {name}", fmt) for name, fmt in p.reports_found]
     return pd.DataFrame(rows, columns=["parameter", "value"])
 
@@ -323,25 +386,43 @@ def describe(br: BillingRun) -> pd.DataFrame:
 # -- runs as a whole --------------------------------------------------------------------------
 
 
-def start(period: object, reports: object, parameters: object, output: object, finalise: object = False,
-          issue_date: object = "", staging: object = "") -> BillingRun:
+def start(
+    period: object,
+    reports: object,
+    parameters: object,
+    output: object,
+    finalise: object = False,
+    issue_date: object = "",
+    staging: object = "",
+) -> BillingRun:
     """Check the parameters and open the run. ``staging`` is given by ``billing run`` (which then
     publishes after adding the executed notebook and its HTML); empty means this run creates its
     own staging folder and publishes it in its last step."""
     params = check_parameters(period, reports, parameters, output, finalise, issue_date)
     if not isinstance(staging, (str, Path)):
-        raise ParameterError(NOTEBOOK_PARAMETERS, "staging", f"expected a folder path or empty; got {staging!r}")
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS, "staging", f"expected a folder path or empty; got {staging!r}"
+        )
     if str(staging).strip():
         given = Path(staging)
         if not given.is_dir() or given.parent.resolve() != params.output.resolve():
-            raise ParameterError(NOTEBOOK_PARAMETERS, "staging",
-                                 f"{given}: expected an existing folder inside {params.output}")
+            raise ParameterError(
+                NOTEBOOK_PARAMETERS,
+                "staging",
+                f"{given}: expected an existing folder inside {params.output}",
+            )
         return BillingRun(params, staging=given, owns_staging=False)
     return BillingRun(params)
 
 
-def run_all(period: str, reports: Path, parameters: Path, output: Path, finalise: bool = False,
-            issue_date: str = "") -> Path:
+def run_all(
+    period: str,
+    reports: Path,
+    parameters: Path,
+    output: Path,
+    finalise: bool = False,
+    issue_date: str = "",
+) -> Path:
     """Every step of the notebook in order, without the notebook (tests, scripts); returns the
     published run folder."""
     br = start(period, str(reports), str(parameters), str(output), finalise, issue_date)
@@ -363,8 +444,10 @@ def run_all(period: str, reports: Path, parameters: Path, output: Path, finalise
 
 def _load_pricing_and_invoicing(folder: Path, customers: dict) -> dict[str, Any]:
     """Price plans and exchange rates (pricing), seller, VAT rules and products (invoicing)."""
-    return {"pricing": pricing.load_pricing(folder, customers),
-            "invoicing": invoices.load_invoicing(folder, customers)}
+    return {
+        "pricing": pricing.load_pricing(folder, customers),
+        "invoicing": invoices.load_invoicing(folder, customers),
+    }
 
 
 def _write_invoice_files(folder: Path, br: BillingRun) -> list[Path]:
@@ -376,7 +459,9 @@ def _write_invoice_files(folder: Path, br: BillingRun) -> list[Path]:
     written = [folder / SUMMARY_CSV]
     written += workbooks.write_workbooks(br.con, built, invoicing, folder)
     if built:
-        written.append(invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA))
+        written.append(
+            invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA)
+        )
     written += ledger.write_ledger(br.con, built, br.settings["invoicing"], folder)
     return [Path(p) for p in written]
 
@@ -386,13 +471,18 @@ def read_invoice_summary(path: Path) -> pd.DataFrame:
     gross_amount, cost_amount, margin_amount) with the amounts as exact decimals."""
     con = duckdb.connect()
     try:
-        return con.sql(
-            """SELECT customer_id, invoice_number, currency,
+        return (
+            con.sql(
+                """SELECT customer_id, invoice_number, currency,
                       CAST(net_amount AS DECIMAL(18,2)) AS net, CAST(vat_amount AS DECIMAL(18,2)) AS vat,
                       CAST(cost_amount AS DECIMAL(18,2)) AS cost, CAST(margin_amount AS DECIMAL(18,2)) AS margin,
                       CAST(gross_amount AS DECIMAL(18,2)) AS gross
                FROM read_csv(?, all_varchar = true, header = true) ORDER BY invoice_number""",
-            params=[str(path)]).to_arrow_table().to_pandas()
+                params=[str(path)],
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
     finally:
         con.close()
 
@@ -403,17 +493,24 @@ def _ledger_balance(br: BillingRun) -> pd.DataFrame:
     folder = br._staging()
     journals = sorted(folder.glob("*journal*.csv"))
     if len(journals) != 1:
-        raise RunError(f"{folder}: expected one CSV journal (*journal*.csv); found {[p.name for p in journals]}")
+        raise RunError(
+            f"{folder}: expected one CSV journal (*journal*.csv); found {[p.name for p in journals]}"
+        )
     con = duckdb.connect()
     try:
         con.register("invoices", br.results["invoice_totals"])
-        return con.sql(
-            """WITH j AS (SELECT currency, CAST(coalesce(nullif(debit, ''), '0') AS DECIMAL(18,2)) AS debit,
+        return (
+            con.sql(
+                """WITH j AS (SELECT currency, CAST(coalesce(nullif(debit, ''), '0') AS DECIMAL(18,2)) AS debit,
                                  CAST(coalesce(nullif(credit, ''), '0') AS DECIMAL(18,2)) AS credit
                           FROM read_csv(?, all_varchar = true, header = true))
                SELECT j.currency, sum(debit) AS debit, sum(credit) AS credit, sum(debit) - sum(credit) AS difference,
                       (SELECT sum(gross) FROM invoices i WHERE i.currency = j.currency) AS invoiced_gross
                FROM j GROUP BY j.currency ORDER BY j.currency""",
-            params=[str(journals[0])]).to_arrow_table().to_pandas()
+                params=[str(journals[0])],
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
     finally:
         con.close()

@@ -40,8 +40,11 @@ def path_parameter(name: str, value: object) -> Path:
     elif isinstance(value, str) and value.strip():
         path = Path(value.strip())
     else:
-        raise ParameterError(NOTEBOOK_PARAMETERS, name,
-                             f"expected a folder path as text; got {value!r} ({type(value).__name__})")
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            name,
+            f"expected a folder path as text; got {value!r} ({type(value).__name__})",
+        )
     return path if path.is_absolute() else project_dir() / path
 
 
@@ -49,12 +52,17 @@ def check_period(period: object) -> str:
     """``period`` as ``YYYY-MM`` text, or a ParameterError saying how to pass it."""
     if not isinstance(period, str):
         raise ParameterError(
-            NOTEBOOK_PARAMETERS, "period",
+            NOTEBOOK_PARAMETERS,
+            "period",
             f"expected text like '2026-10'; got {period!r} ({type(period).__name__}). "
-            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period 2026-10")
+            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period 2026-10",
+        )
     if not PERIOD_PATTERN.match(period.strip()):
-        raise ParameterError(NOTEBOOK_PARAMETERS, "period",
-                             f"expected a month as YYYY-MM (e.g. '2026-10'); got {period!r}")
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "period",
+            f"expected a month as YYYY-MM (e.g. '2026-10'); got {period!r}",
+        )
     return period.strip()
 
 
@@ -83,17 +91,26 @@ class RunParameters:
         return self.output / self.period
 
 
-def check_parameters(period: object, reports: object, parameters: object, output: object,
-                     finalise: object = False, issue_date: object = "") -> RunParameters:
+def check_parameters(
+    period: object,
+    reports: object,
+    parameters: object,
+    output: object,
+    finalise: object = False,
+    issue_date: object = "",
+) -> RunParameters:
     """Check the notebook's parameters before anything is read or written: types, the period's form,
     that the reports folder holds only known vendor reports, that the parameters folder exists, and
     that the period's run in ``output`` is not finalised. Raises ParameterError / InputError /
     RunError naming the parameter."""
     period = check_period(period)
     if not isinstance(finalise, bool):
-        raise ParameterError(NOTEBOOK_PARAMETERS, "finalise",
-                             f"expected True or False; got {finalise!r} ({type(finalise).__name__}). "
-                             "papermill: -p finalise True")
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "finalise",
+            f"expected True or False; got {finalise!r} ({type(finalise).__name__}). "
+            "papermill: -p finalise True",
+        )
     if isinstance(issue_date, date):
         issued = issue_date
     elif isinstance(issue_date, str):
@@ -101,26 +118,40 @@ def check_parameters(period: object, reports: object, parameters: object, output
             try:
                 issued = date.fromisoformat(issue_date.strip())
             except ValueError as exc:
-                raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date",
-                                     f"expected YYYY-MM-DD or empty; got {issue_date!r}") from exc
+                raise ParameterError(
+                    NOTEBOOK_PARAMETERS,
+                    "issue_date",
+                    f"expected YYYY-MM-DD or empty; got {issue_date!r}",
+                ) from exc
         else:
             issued = period_bounds(period)[1]
     else:
-        raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date",
-                             f"expected text YYYY-MM-DD or empty; got {issue_date!r} ({type(issue_date).__name__})")
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "issue_date",
+            f"expected text YYYY-MM-DD or empty; got {issue_date!r} ({type(issue_date).__name__})",
+        )
     reports_dir = path_parameter("reports", reports)
     params_dir = path_parameter("parameters", parameters)
     output_dir = path_parameter("output", output)
     if not params_dir.is_dir():
-        raise ParameterError(NOTEBOOK_PARAMETERS, "parameters", f"{params_dir}: no such parameters folder")
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS, "parameters", f"{params_dir}: no such parameters folder"
+        )
     files = report_files(reports_dir)
     if not files:
-        raise InputError(f"{reports_dir}: no vendor report in this folder "
-                         f"(expected .csv, .csv.gz, .zip or .parquet files)")
+        raise InputError(
+            f"{reports_dir}: no vendor report in this folder "
+            f"(expected .csv, .csv.gz, .zip or .parquet files)"
+        )
     found: list[tuple[str, str]] = []
     for path in files:
         with open_sources(path) as sources:
             for src in sources:
-                found.append((src.name.removeprefix(f"{reports_dir}{os.sep}"), detect_format(src).title))
+                found.append(
+                    (src.name.removeprefix(f"{reports_dir}{os.sep}"), detect_format(src).title)
+                )
     check_not_finalised(output_dir, period)
-    return RunParameters(period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found))
+    return RunParameters(
+        period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found)
+    )

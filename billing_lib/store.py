@@ -17,8 +17,12 @@ import pyarrow as pa
 from billing_lib.importers import ensure_tables
 
 
-def open_store(database: str | Path = ":memory:", *, memory_limit: str | None = None,
-               threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def open_store(
+    database: str | Path = ":memory:",
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
     """A connection with the ``lines`` and ``imports`` tables ready; in memory unless a file is
     given (a file lets DuckDB spill to disk for very large months)."""
     con = duckdb.connect(str(database))

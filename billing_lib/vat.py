@@ -44,7 +44,7 @@ class VatRule(BaseModel):
     @classmethod
     def _exact(cls, value: object) -> object:
         if isinstance(value, float):
-            raise ValueError("write the rate as text (\"21\"), a float is not exact")  # noqa: TRY004 (pydantic wants ValueError)
+            raise ValueError('write the rate as text ("21"), a float is not exact')  # noqa: TRY004 (pydantic wants ValueError)
         return value
 
     @property
@@ -60,7 +60,9 @@ class VatRules(BaseModel):
     eu_countries: frozenset[str]
     rules: dict[str, VatRule]
 
-    def rule_for(self, customer: Customer, seller_country: str, source: str = CUSTOMERS_FILE) -> VatRule:
+    def rule_for(
+        self, customer: Customer, seller_country: str, source: str = CUSTOMERS_FILE
+    ) -> VatRule:
         """The rule of ``customer``: its own ``vat_rule`` or the one its country implies. A rule the
         file does not define, or a customer lacking what the rule needs, is a ParameterError."""
         entry = f"customers[id={customer.id}]"
@@ -70,25 +72,38 @@ class VatRules(BaseModel):
             name = "domestic"
         elif customer.country in self.eu_countries:
             if not customer.vat_number:
-                raise ParameterError(source, entry, f"an EU customer in {customer.country} without a VAT number "
-                                     "would be a sale to a consumer (OSS), which is not supported; give its "
-                                     "vat_number for the reverse charge")
+                raise ParameterError(
+                    source,
+                    entry,
+                    f"an EU customer in {customer.country} without a VAT number "
+                    "would be a sale to a consumer (OSS), which is not supported; give its "
+                    "vat_number for the reverse charge",
+                )
             name = "eu_reverse_charge"
         else:
             name = "export"
         rule = self.rules.get(name)
         if rule is None:
-            raise ParameterError(VAT_FILE, f"rules.{name}",
-                                 f"unknown VAT rule {name!r} of customer {customer.id}; defined: {sorted(self.rules)}")
+            raise ParameterError(
+                VAT_FILE,
+                f"rules.{name}",
+                f"unknown VAT rule {name!r} of customer {customer.id}; defined: {sorted(self.rules)}",
+            )
         if rule.requires_buyer_vat_number:
             if not customer.vat_number or not customer.vat_number.strip():
-                raise ParameterError(source, f"{entry}.vat_number",
-                                     f"VAT rule {name!r} needs the customer's VAT number on the invoice")
+                raise ParameterError(
+                    source,
+                    f"{entry}.vat_number",
+                    f"VAT rule {name!r} needs the customer's VAT number on the invoice",
+                )
             prefix = _VAT_PREFIX.get(customer.country, customer.country)
             if not customer.vat_number.replace(" ", "").upper().startswith(prefix):
-                raise ParameterError(source, f"{entry}.vat_number",
-                                     f"expected a VAT number starting with {prefix} for country {customer.country}; "
-                                     f"got {customer.vat_number!r}")
+                raise ParameterError(
+                    source,
+                    f"{entry}.vat_number",
+                    f"expected a VAT number starting with {prefix} for country {customer.country}; "
+                    f"got {customer.vat_number!r}",
+                )
         return rule
 
 
@@ -100,4 +115,6 @@ def load_vat_rules(parameters: Path) -> VatRules:
         parsed = VatRules.model_validate(data)
     except ValidationError as exc:
         raise pydantic_problem(path, exc, data) from exc
-    return parsed.model_copy(update={"rules": {k: r.model_copy(update={"name": k}) for k, r in parsed.rules.items()}})
+    return parsed.model_copy(
+        update={"rules": {k: r.model_copy(update={"name": k}) for k, r in parsed.rules.items()}}
+    )

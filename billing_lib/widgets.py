@@ -42,14 +42,18 @@ def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFram
     try:
         register_frame(con, "now", charts.summarise(current, ["customer"]))
         register_frame(con, "repriced", charts.summarise(what_if, ["customer"]))
-        return con.sql(
-            """SELECT now.customer, now.currency, now.revenue, now.margin, now.margin_pct,
+        return (
+            con.sql(
+                """SELECT now.customer, now.currency, now.revenue, now.margin, now.margin_pct,
                       w.revenue AS what_if_revenue, w.margin AS what_if_margin,
                       w.margin_pct AS what_if_margin_pct,
                       w.margin - now.margin AS margin_change
                FROM now LEFT JOIN repriced w USING (customer, currency)
                ORDER BY now.customer, now.currency"""
-        ).to_arrow_table().to_pandas()
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
     finally:
         con.close()
 
@@ -66,14 +70,17 @@ def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
             f"<b>{html.escape(str(row.customer))}</b> at {markup:f} % markup: margin "
             f"{row.currency} {round_money(row.margin, row.currency):,f} ({pct_now}) &rarr; "
             f"{row.currency} {round_money(row.what_if_margin, row.currency):,f} ({pct_new}), "
-            f"change <b>{sign}{change:,f}</b>")
+            f"change <b>{sign}{change:,f}</b>"
+        )
     return "<br>".join(parts) or "no lines selected"
 
 
 class MarginExplorer:
     """Filters, the three insight charts, and a what-if markup for one customer."""
 
-    def __init__(self, rated: pd.DataFrame, reprice: Repricer, default_markup: Decimal = Decimal(10)) -> None:
+    def __init__(
+        self, rated: pd.DataFrame, reprice: Repricer, default_markup: Decimal = Decimal(10)
+    ) -> None:
         self.rated = rated
         self.reprice = reprice
         self.figures: dict[str, go.Figure] = {}
@@ -84,18 +91,32 @@ class MarginExplorer:
             return sorted(str(v) for v in rated[col].dropna().unique())
 
         periods, customers, vendors = options("period"), options("customer_id"), options("vendor")
-        self.periods = w.SelectMultiple(options=periods, value=tuple(periods), description="Periods",
-                                        rows=min(6, max(2, len(periods))))
-        self.customers = w.SelectMultiple(options=customers, value=tuple(customers), description="Customers",
-                                          rows=min(6, max(2, len(customers))))
-        self.vendors = w.SelectMultiple(options=vendors, value=tuple(vendors), description="Vendors",
-                                        rows=min(6, max(2, len(vendors))))
+        self.periods = w.SelectMultiple(
+            options=periods,
+            value=tuple(periods),
+            description="Periods",
+            rows=min(6, max(2, len(periods))),
+        )
+        self.customers = w.SelectMultiple(
+            options=customers,
+            value=tuple(customers),
+            description="Customers",
+            rows=min(6, max(2, len(customers))),
+        )
+        self.vendors = w.SelectMultiple(
+            options=vendors,
+            value=tuple(vendors),
+            description="Vendors",
+            rows=min(6, max(2, len(vendors))),
+        )
         self.totals = w.HTML()
         self.chart_area = w.Output()
-        self.what_if_customer = w.Dropdown(options=customers, value=customers[0] if customers else None,
-                                           description="Customer")
-        self.markup = w.BoundedFloatText(value=float(default_markup), min=-100.0, max=1000.0, step=0.5,
-                                         description="Markup %")
+        self.what_if_customer = w.Dropdown(
+            options=customers, value=customers[0] if customers else None, description="Customer"
+        )
+        self.markup = w.BoundedFloatText(
+            value=float(default_markup), min=-100.0, max=1000.0, step=0.5, description="Markup %"
+        )
         self.apply = w.Button(description="Re-price", button_style="primary", icon="calculator")
         self.what_if_text = w.HTML()
         self.what_if_area = w.Output()
@@ -111,8 +132,11 @@ class MarginExplorer:
     def selected(self) -> pd.DataFrame:
         """Rated lines of the chosen periods, customers and vendors."""
         r = self.rated
-        keep = (r["period"].isin(self.periods.value) & r["customer_id"].isin(self.customers.value)
-                & r["vendor"].isin(self.vendors.value))
+        keep = (
+            r["period"].isin(self.periods.value)
+            & r["customer_id"].isin(self.customers.value)
+            & r["vendor"].isin(self.vendors.value)
+        )
         return r[keep]
 
     def on_filter_change(self, change: dict | None = None) -> None:
@@ -130,9 +154,12 @@ class MarginExplorer:
             f"<tr><td>{r.currency}</td><td>{round_money(r.cost, r.currency):,f}</td>"
             f"<td>{round_money(r.revenue, r.currency):,f}</td><td>{round_money(r.margin, r.currency):,f}</td>"
             f"<td>{'' if pd.isna(r.margin_pct) else r.margin_pct}</td></tr>"
-            for r in per_currency.itertuples(index=False))
-        self.totals.value = (f"<table><tr><th>currency</th><th>cost</th><th>revenue</th><th>margin</th>"
-                             f"<th>margin %</th></tr>{rows}</table><p>{len(chosen)} rated lines selected</p>")
+            for r in per_currency.itertuples(index=False)
+        )
+        self.totals.value = (
+            f"<table><tr><th>currency</th><th>cost</th><th>revenue</th><th>margin</th>"
+            f"<th>margin %</th></tr>{rows}</table><p>{len(chosen)} rated lines selected</p>"
+        )
         self.chart_area.outputs = tuple(_mime(f) for f in self.figures.values())
 
     def markup_value(self) -> Decimal:
@@ -147,8 +174,11 @@ class MarginExplorer:
         customer = self.what_if_customer.value
         markup = self.markup_value()
         r = self.rated
-        lines = r[r["period"].isin(self.periods.value) & r["vendor"].isin(self.vendors.value)
-                  & (r["customer_id"] == customer)]
+        lines = r[
+            r["period"].isin(self.periods.value)
+            & r["vendor"].isin(self.vendors.value)
+            & (r["customer_id"] == customer)
+        ]
         if customer is None or lines.empty:
             self.comparison = pd.DataFrame()
             self.what_if_text.value = "no lines of this customer in the selection"
@@ -163,7 +193,12 @@ class MarginExplorer:
     def widget(self) -> w.Widget:
         """The whole explorer as one widget to display."""
         filters = w.HBox([self.periods, self.customers, self.vendors])
-        what_if = w.VBox([w.HTML("<h4>What if</h4>"),
-                          w.HBox([self.what_if_customer, self.markup, self.apply]),
-                          self.what_if_text, self.what_if_area])
+        what_if = w.VBox(
+            [
+                w.HTML("<h4>What if</h4>"),
+                w.HBox([self.what_if_customer, self.markup, self.apply]),
+                self.what_if_text,
+                self.what_if_area,
+            ]
+        )
         return w.VBox([filters, self.totals, what_if, self.chart_area])

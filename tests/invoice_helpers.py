@@ -21,37 +21,94 @@ ISSUED = date(2026, 11, 1)
 
 #: The contract's columns of ``rated_lines`` and their DuckDB types (docs/architecture.md).
 RATED: dict[str, str] = {
-    "customer_id": "VARCHAR", "period": "VARCHAR", "charge_date": "DATE", "line_kind": "VARCHAR",
-    "vendor": "VARCHAR", "provider": "VARCHAR", "publisher": "VARCHAR", "service": "VARCHAR", "sku": "VARCHAR",
-    "charge_category": "VARCHAR", "subscription": "VARCHAR", "tags": "VARCHAR", "product_group": "VARCHAR",
-    "description": "VARCHAR", "quantity": "DECIMAL(38,12)", "unit": "VARCHAR", "unit_price": "DECIMAL(38,12)",
-    "amount": "DECIMAL(38,12)", "cost": "DECIMAL(38,12)", "vendor_cost": "DECIMAL(38,12)",
-    "billed_cost": "DECIMAL(38,12)", "vendor_currency": "VARCHAR", "fx_rate": "DECIMAL(38,12)",
-    "currency": "VARCHAR", "plan_id": "VARCHAR", "rule_id": "VARCHAR", "source_file": "VARCHAR",
-    "source_row": "BIGINT", "vendor_line_id": "VARCHAR",
+    "customer_id": "VARCHAR",
+    "period": "VARCHAR",
+    "charge_date": "DATE",
+    "line_kind": "VARCHAR",
+    "vendor": "VARCHAR",
+    "provider": "VARCHAR",
+    "publisher": "VARCHAR",
+    "service": "VARCHAR",
+    "sku": "VARCHAR",
+    "charge_category": "VARCHAR",
+    "subscription": "VARCHAR",
+    "tags": "VARCHAR",
+    "product_group": "VARCHAR",
+    "description": "VARCHAR",
+    "quantity": "DECIMAL(38,12)",
+    "unit": "VARCHAR",
+    "unit_price": "DECIMAL(38,12)",
+    "amount": "DECIMAL(38,12)",
+    "cost": "DECIMAL(38,12)",
+    "vendor_cost": "DECIMAL(38,12)",
+    "billed_cost": "DECIMAL(38,12)",
+    "vendor_currency": "VARCHAR",
+    "fx_rate": "DECIMAL(38,12)",
+    "currency": "VARCHAR",
+    "plan_id": "VARCHAR",
+    "rule_id": "VARCHAR",
+    "source_file": "VARCHAR",
+    "source_row": "BIGINT",
+    "vendor_line_id": "VARCHAR",
 }
 
 
-def line(customer: str, amount: str, *, vendor: str = "aws", service: str | None = "Amazon EC2",
-         product_group: str | None = None, cost: str | None = None, currency: str = "EUR",
-         kind: str = "vendor", **more: object) -> dict[str, object]:
+def line(
+    customer: str,
+    amount: str,
+    *,
+    vendor: str = "aws",
+    service: str | None = "Amazon EC2",
+    product_group: str | None = None,
+    cost: str | None = None,
+    currency: str = "EUR",
+    kind: str = "vendor",
+    **more: object,
+) -> dict[str, object]:
     """One rated line; ``cost`` defaults to 80 % of the amount, vendor cost = cost (EUR)."""
     amt = Decimal(amount)
-    cst = Decimal(cost) if cost is not None else (amt * Decimal("0.8")).quantize(Decimal("0.000000000001"))
+    cst = (
+        Decimal(cost)
+        if cost is not None
+        else (amt * Decimal("0.8")).quantize(Decimal("0.000000000001"))
+    )
     row: dict[str, object] = {
-        "customer_id": customer, "period": PERIOD, "charge_date": date(2026, 10, 15), "line_kind": kind,
-        "vendor": vendor if kind == "vendor" else "reseller", "provider": None, "publisher": None,
-        "service": service if kind == "vendor" else None, "sku": None, "charge_category": "Usage",
-        "subscription": None, "tags": None, "product_group": product_group or (vendor if kind == "vendor" else "services"),
-        "description": service or "a line", "quantity": Decimal(1), "unit": "Hrs", "unit_price": amt,
-        "amount": amt, "cost": cst if kind == "vendor" else Decimal(0),
-        "vendor_cost": cst if kind == "vendor" else Decimal(0), "billed_cost": cst if kind == "vendor" else Decimal(0),
-        "vendor_currency": currency if kind == "vendor" else None, "fx_rate": Decimal(1), "currency": currency,
-        "plan_id": "plan", "rule_id": "rule", "source_file": "report.csv" if kind == "vendor" else None,
-        "source_row": 2 if kind == "vendor" else None, "vendor_line_id": None,
+        "customer_id": customer,
+        "period": PERIOD,
+        "charge_date": date(2026, 10, 15),
+        "line_kind": kind,
+        "vendor": vendor if kind == "vendor" else "reseller",
+        "provider": None,
+        "publisher": None,
+        "service": service if kind == "vendor" else None,
+        "sku": None,
+        "charge_category": "Usage",
+        "subscription": None,
+        "tags": None,
+        "product_group": product_group or (vendor if kind == "vendor" else "services"),
+        "description": service or "a line",
+        "quantity": Decimal(1),
+        "unit": "Hrs",
+        "unit_price": amt,
+        "amount": amt,
+        "cost": cst if kind == "vendor" else Decimal(0),
+        "vendor_cost": cst if kind == "vendor" else Decimal(0),
+        "billed_cost": cst if kind == "vendor" else Decimal(0),
+        "vendor_currency": currency if kind == "vendor" else None,
+        "fx_rate": Decimal(1),
+        "currency": currency,
+        "plan_id": "plan",
+        "rule_id": "rule",
+        "source_file": "report.csv" if kind == "vendor" else None,
+        "source_row": 2 if kind == "vendor" else None,
+        "vendor_line_id": None,
     }
-    row.update({k: Decimal(v) if isinstance(v, str) and RATED[k].startswith("DECIMAL") else v
-                for k, v in more.items()})
+    row.update(
+        {
+            k: Decimal(v) if isinstance(v, str) and RATED[k].startswith("DECIMAL") else v
+            for k, v in more.items()
+        }
+    )
     return row
 
 

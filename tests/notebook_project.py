@@ -14,9 +14,14 @@ PERIOD = "2026-10"
 def copy_project(target: Path) -> Path:
     """Copy what the notebooks read (notebooks/, parameters/, samples/<period>/) to ``target``."""
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "notebooks", target / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copytree(REPO / "parameters", target / "parameters", ignore=shutil.ignore_patterns("local"))
+    shutil.copytree(
+        REPO / "notebooks",
+        target / "notebooks",
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
+    shutil.copytree(
+        REPO / "parameters", target / "parameters", ignore=shutil.ignore_patterns("local")
+    )
     shutil.copytree(REPO / "samples" / PERIOD, target / "samples" / PERIOD)
     return target
 
@@ -26,8 +31,12 @@ def publish_sample_run(project: Path) -> Path:
     notebook: quicker than papermill); returns the run folder."""
     from billing_lib import run
 
-    return run.run_all(PERIOD, project / "samples" / PERIOD / "reports", project / "parameters",
-                       project / "outputs")
+    return run.run_all(
+        PERIOD,
+        project / "samples" / PERIOD / "reports",
+        project / "parameters",
+        project / "outputs",
+    )
 
 
 def refresh_notebooks() -> None:
@@ -43,8 +52,13 @@ def refresh_notebooks() -> None:
         for name in ("billing_run.ipynb", "margin_analysis.ipynb"):
             path = project / "notebooks" / name
             nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, kernel_name="python3", timeout=600, store_widget_state=False,
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            NotebookClient(
+                nb,
+                kernel_name="python3",
+                timeout=600,
+                store_widget_state=False,
+                resources={"metadata": {"path": str(path.parent)}},
+            ).execute()
             for cell in nb.cells:
                 cell.metadata.pop("execution", None)
             nbformat.write(nb, REPO / "notebooks" / name)
@@ -59,8 +73,11 @@ def pipeline_missing() -> str | None:
     in the tree), or None. Tests that need the full run skip with this reason."""
     import importlib.util
 
-    missing = [m for m in ("pricing", "rating", "invoices", "numbering", "workbooks", "ledger")
-               if importlib.util.find_spec(f"billing_lib.{m}") is None]
+    missing = [
+        m
+        for m in ("pricing", "rating", "invoices", "numbering", "workbooks", "ledger")
+        if importlib.util.find_spec(f"billing_lib.{m}") is None
+    ]
     if missing:
         return f"billing_lib stage modules not in the tree yet: {missing}"
     if not (REPO / "samples" / PERIOD / "reports").is_dir():

@@ -60,8 +60,14 @@ EUR,USD,1.1,2026-10-01,2026-10-31,test rate C
 """
 
 
-def write_parameters(folder: Path, plans: str, custom: str | None = None, rates: str | None = RATES,
-                     customers: str = CUSTOMERS, accounts: str = ACCOUNTS) -> Path:
+def write_parameters(
+    folder: Path,
+    plans: str,
+    custom: str | None = None,
+    rates: str | None = RATES,
+    customers: str = CUSTOMERS,
+    accounts: str = ACCOUNTS,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "customers.yaml").write_text(customers)
     (folder / "accounts.csv").write_text(accounts)
@@ -76,10 +82,19 @@ def write_parameters(folder: Path, plans: str, custom: str | None = None, rates:
 def line(**values: Any) -> dict[str, Any]:
     """One line of the model with sensible defaults (AWS usage, USD, 1 October 2026)."""
     base: dict[str, Any] = {
-        "x_Vendor": "aws", "SubAccountId": "111", "ProviderName": "AWS", "PublisherName": "AWS",
-        "ChargeCategory": "Usage", "ChargePeriodStart": datetime(2026, 10, 1),
-        "ChargePeriodEnd": datetime(2026, 10, 2), "ServiceName": "Amazon EC2", "SkuId": "EC2-1",
-        "BilledCost": Decimal(10), "BillingCurrency": "USD", "x_Format": "test", "x_SourceFile": "test.csv",
+        "x_Vendor": "aws",
+        "SubAccountId": "111",
+        "ProviderName": "AWS",
+        "PublisherName": "AWS",
+        "ChargeCategory": "Usage",
+        "ChargePeriodStart": datetime(2026, 10, 1),
+        "ChargePeriodEnd": datetime(2026, 10, 2),
+        "ServiceName": "Amazon EC2",
+        "SkuId": "EC2-1",
+        "BilledCost": Decimal(10),
+        "BillingCurrency": "USD",
+        "x_Format": "test",
+        "x_SourceFile": "test.csv",
     }
     base.update(values)
     for k in ("BilledCost", "EffectiveCost", "ListUnitPrice", "ListCost", "PricingQuantity"):
@@ -96,8 +111,12 @@ def load_lines(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> No
         for c in LINE_COLUMNS:
             v = r.get(c.name)
             cols[c.name].append(str(v) if isinstance(v, Decimal) else v)
-    arrow = pa.table({k: pa.array(v, pa.string() if LINE_COLUMNS[i].sql_type.startswith("DECIMAL") else None)
-                      for i, (k, v) in enumerate(cols.items())})
+    arrow = pa.table(
+        {
+            k: pa.array(v, pa.string() if LINE_COLUMNS[i].sql_type.startswith("DECIMAL") else None)
+            for i, (k, v) in enumerate(cols.items())
+        }
+    )
     con.register("__test_lines", arrow)
     select = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in LINE_COLUMNS)
     con.execute(f"INSERT INTO lines SELECT {select} FROM __test_lines")

@@ -13,8 +13,10 @@ from pathlib import Path
 
 #: The real public vendor samples beside the project (``../shared/vendor-samples``), or where
 #: ``BILLING_VENDOR_SAMPLES`` points.
-SAMPLES = Path(os.environ.get("BILLING_VENDOR_SAMPLES")
-               or Path(__file__).resolve().parents[2] / "shared" / "vendor-samples")
+SAMPLES = Path(
+    os.environ.get("BILLING_VENDOR_SAMPLES")
+    or Path(__file__).resolve().parents[2] / "shared" / "vendor-samples"
+)
 EXPECTED = Path(__file__).with_name("expected")
 #: The line model keeps 12 decimal places; a vendor amount with more is rounded once, half away
 #: from zero, on import (docs/formats.md).
@@ -25,8 +27,13 @@ def model_amount(text: str) -> Decimal:
     return Decimal(text).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
-def own_totals(path: Path, cost: str, currency: Callable[[dict], str], category: Callable[[dict], str],
-               nulls: tuple[str, ...] = ("",)) -> dict:
+def own_totals(
+    path: Path,
+    cost: str,
+    currency: Callable[[dict], str],
+    category: Callable[[dict], str],
+    nulls: tuple[str, ...] = ("",),
+) -> dict:
     """Rows, cost per currency and lines per charge category, read with the csv module."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
         rows = [r for r in csv.DictReader(fh) if any(v not in nulls for v in r.values())]

@@ -20,7 +20,9 @@ from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
 from billing_lib.store import open_store
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # scripts, not a package
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / "benchmarks")
+)  # scripts, not a package
 import generate_month
 import run_benchmark
 
@@ -39,40 +41,68 @@ def _rows(path: Path) -> list[tuple]:
 def test_the_same_shape_gives_the_same_month(month, tmp_path):
     again = generate_month.generate(tmp_path / "again", SHAPE)
     name = f"aws_cur_{SHAPE.period}"
-    assert _rows(month / "reports-parquet" / f"{name}.parquet") == _rows(again / "reports-parquet" / f"{name}.parquet")
-    with gzip.open(month / "reports-csv" / f"{name}.csv.gz") as a, gzip.open(again / "reports-csv" / f"{name}.csv.gz") as b:
+    assert _rows(month / "reports-parquet" / f"{name}.parquet") == _rows(
+        again / "reports-parquet" / f"{name}.parquet"
+    )
+    with (
+        gzip.open(month / "reports-csv" / f"{name}.csv.gz") as a,
+        gzip.open(again / "reports-csv" / f"{name}.csv.gz") as b,
+    ):
         assert a.read() == b.read()
     for small in (f"ms_azure_cost_{SHAPE.period}.csv", f"vmware_usage_meter_{SHAPE.period}.csv"):
-        assert (month / "reports-csv" / small).read_bytes() == (again / "reports-csv" / small).read_bytes()
-        assert (month / "reports-csv" / small).read_bytes() == (month / "reports-parquet" / small).read_bytes()
+        assert (month / "reports-csv" / small).read_bytes() == (
+            again / "reports-csv" / small
+        ).read_bytes()
+        assert (month / "reports-csv" / small).read_bytes() == (
+            month / "reports-parquet" / small
+        ).read_bytes()
     for param in ("customers.yaml", "accounts.csv", "price_plans.yaml", "exchange_rates.csv"):
-        assert (month / "parameters" / param).read_bytes() == (again / "parameters" / param).read_bytes()
+        assert (month / "parameters" / param).read_bytes() == (
+            again / "parameters" / param
+        ).read_bytes()
 
 
 def test_the_month_has_the_shape_asked_for(month):
     report = month / "reports-parquet" / f"aws_cur_{SHAPE.period}.parquet"
-    lines, accounts, types = duckdb.connect().execute(
-        f"""SELECT count(*), count(DISTINCT "lineItem/UsageAccountId"), list(DISTINCT "lineItem/LineItemType")
-            FROM read_parquet('{report}')""").fetchone()
+    lines, accounts, types = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT count(*), count(DISTINCT "lineItem/UsageAccountId"), list(DISTINCT "lineItem/LineItemType")
+            FROM read_parquet('{report}')"""
+        )
+        .fetchone()
+    )
     assert lines == SHAPE.aws_lines
     assert accounts <= SHAPE.aws_accounts
-    assert {"Usage", "Tax", "Credit", "SavingsPlanCoveredUsage", "SavingsPlanNegation"} <= set(types)
+    assert {"Usage", "Tax", "Credit", "SavingsPlanCoveredUsage", "SavingsPlanNegation"} <= set(
+        types
+    )
     customers = load_customers(month / "parameters")
     assert len(customers) == SHAPE.customers
     mappings = load_account_mappings(month / "parameters", customers)
     aws = [m for m in mappings if m.vendor == "aws"]
     assert len({m.account_id for m in aws}) == SHAPE.aws_accounts - SHAPE.unmapped_accounts
-    assert len(aws) == SHAPE.aws_accounts - SHAPE.unmapped_accounts + SHAPE.moving_accounts  # a move: two rows
+    assert (
+        len(aws) == SHAPE.aws_accounts - SHAPE.unmapped_accounts + SHAPE.moving_accounts
+    )  # a move: two rows
     assert len([m for m in mappings if m.vendor == "microsoft"]) == SHAPE.ms_subscriptions
     vmware = [m for m in mappings if m.vendor == "vmware"]
     assert len({m.account_id for m in vmware}) == len(vmware) == SHAPE.vmware_customers
     assert len(mappings) == len(aws) + SHAPE.ms_subscriptions + SHAPE.vmware_customers
     usage = month / "reports-csv" / f"vmware_usage_meter_{SHAPE.period}.csv"
-    labels, rows, months = duckdb.connect().execute(
-        f"""SELECT count(DISTINCT "Customer Label"), count(*), list(DISTINCT "Month")
-            FROM read_csv('{usage}', header = true, all_varchar = true)""").fetchone()
-    assert (labels, rows, months) == (SHAPE.vmware_customers,
-                                      SHAPE.vmware_customers * generate_month.VMWARE_PRODUCTS_PER_LABEL, [SHAPE.period])
+    labels, rows, months = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT count(DISTINCT "Customer Label"), count(*), list(DISTINCT "Month")
+            FROM read_csv('{usage}', header = true, all_varchar = true)"""
+        )
+        .fetchone()
+    )
+    assert (labels, rows, months) == (
+        SHAPE.vmware_customers,
+        SHAPE.vmware_customers * generate_month.VMWARE_PRODUCTS_PER_LABEL,
+        [SHAPE.period],
+    )
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
@@ -91,7 +121,9 @@ def test_the_reference_query_agrees_with_the_pipeline(month, kind):
     assert run_benchmark.compare(mapped, reference(rated=False)) == []
     assert "None|USD" in mapped  # the unmapped accounts' lines are there, without a customer
     assert any(k.endswith("|EUR") for k in mapped)  # and the Microsoft and VMware lines
-    vendors = dict(con.execute("SELECT x_Vendor, count(*) FROM customer_lines GROUP BY 1").fetchall())
+    vendors = dict(
+        con.execute("SELECT x_Vendor, count(*) FROM customer_lines GROUP BY 1").fetchall()
+    )
     assert vendors["vmware"] == SHAPE.vmware_customers * generate_month.VMWARE_PRODUCTS_PER_LABEL
     assert set(vendors) == {"aws", "microsoft", "vmware"}
 

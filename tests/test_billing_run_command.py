@@ -14,23 +14,39 @@ import pytest
 from tests.notebook_project import copy_project, pipeline_missing
 
 pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
-BILLING = shutil.which("billing") or str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "billing")
+BILLING = shutil.which("billing") or str(
+    Path(__file__).resolve().parents[1] / ".venv" / "bin" / "billing"
+)
 
 
 def billing(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([BILLING, *args], cwd=project, capture_output=True, text=True, timeout=600,
-                          check=False)
+    return subprocess.run(
+        [BILLING, *args], cwd=project, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("billing-run") / "project")
-    result = billing(project, "run", "--period", "2026-10", "--reports", "samples/2026-10/reports",
-                     "--parameters", "parameters", "--output", "outputs", "--quiet")
+    result = billing(
+        project,
+        "run",
+        "--period",
+        "2026-10",
+        "--reports",
+        "samples/2026-10/reports",
+        "--parameters",
+        "parameters",
+        "--output",
+        "outputs",
+        "--quiet",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return project, result
 
@@ -39,7 +55,9 @@ def test_the_run_prints_its_control_totals_invoices_and_ledger_balance(published
     project, result = published
     out = result.stdout
     assert "control totals per vendor report" in out
-    assert "ms-invoice-reconciliation-G052026103.csv [ms_invoice_reconciliation] EUR: 19 rows" in out
+    assert (
+        "ms-invoice-reconciliation-G052026103.csv [ms_invoice_reconciliation] EUR: 19 rows" in out
+    )
     assert "285396417058" in out  # the sample month's unmapped account
     assert "9 invoices" in out and "NW2026-000001 C001 EUR" in out
     assert "EUR debit 67824.17 = credit 67824.17" in out
@@ -50,9 +68,16 @@ def test_the_run_folder_holds_the_executed_notebook_its_html_and_the_manifest(pu
     project, _ = published
     folder = project / "outputs" / "2026-10"
     names = set(tree(folder))
-    assert {"billing_run.ipynb", "billing_run.html", "manifest.json", "invoice_summary.csv",
-            "journal_2026-10.csv", "ledger_2026-10.beancount", "run_summary.xlsx",
-            "rated_lines.parquet"} <= names
+    assert {
+        "billing_run.ipynb",
+        "billing_run.html",
+        "manifest.json",
+        "invoice_summary.csv",
+        "journal_2026-10.csv",
+        "ledger_2026-10.beancount",
+        "run_summary.xlsx",
+        "rated_lines.parquet",
+    } <= names
     assert len([n for n in names if n.startswith("invoices/")]) == 9
     manifest = json.loads((folder / "manifest.json").read_text())
     assert {r["file"] for r in manifest["report"]} == {"billing_run.ipynb", "billing_run.html"}
@@ -70,8 +95,19 @@ def test_a_failing_run_publishes_nothing_and_keeps_the_earlier_run(published):
     shutil.copytree(project / "parameters", project / "bad-parameters", dirs_exist_ok=True)
     rates = project / "bad-parameters" / "exchange_rates.csv"
     rates.write_text(rates.read_text().splitlines()[0] + "\n")  # no USD rate: rating must stop
-    result = billing(project, "run", "--period", "2026-10", "--reports", "samples/2026-10/reports",
-                     "--parameters", "bad-parameters", "--output", "outputs", "--quiet")
+    result = billing(
+        project,
+        "run",
+        "--period",
+        "2026-10",
+        "--reports",
+        "samples/2026-10/reports",
+        "--parameters",
+        "bad-parameters",
+        "--output",
+        "outputs",
+        "--quiet",
+    )
     assert result.returncode != 0
     assert "exchange_rates.csv" in result.stderr and "nothing was published" in result.stderr
     assert tree(folder) == before

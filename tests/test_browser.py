@@ -25,16 +25,22 @@ import pytest
 from tests.notebook_project import REPO, copy_project, pipeline_missing, publish_sample_run
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 NOTEBOOK = "margin_analysis.ipynb"
 ARTIFACTS = REPO / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="Debian's chromium is not installed at /usr/bin/chromium "
-                              "(apt-get install chromium); no browser is ever downloaded"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed at /usr/bin/chromium "
+        "(apt-get install chromium); no browser is ever downloaded",
+    ),
     pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing())),
 ]
 
@@ -54,26 +60,48 @@ def lab(tmp_path: Path):
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
     log = open(tmp_path / "lab.log", "w")  # noqa: SIM115 - closed after the server stops
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={project}", "--allow-root",
-         "--LabApp.extension_manager=readonly", "--LabApp.news_url=",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=project)
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={project}",
+            "--allow-root",
+            "--LabApp.extension_manager=readonly",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=project,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=1)
+                urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/status?token={token}", timeout=1
+                )
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+                    pytest.fail(
+                        "JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:]
+                    )
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}", token
     finally:
@@ -103,10 +131,14 @@ def test_margin_analysis_runs_in_jupyterlab_and_shows_widgets_and_charts(lab):
             page.wait_for_selector(".jp-OutputArea-output .js-plotly-plot", timeout=60_000)
             page.wait_for_selector(".jupyter-widgets select", timeout=60_000)  # the filter lists
             page.wait_for_selector("text=| Idle", timeout=60_000)
-            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            errors = page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+            )
             tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
             assert not tracebacks, tracebacks
-            assert page.locator(".js-plotly-plot").count() >= 4  # scatter, by vendor, by product, trend
+            assert (
+                page.locator(".js-plotly-plot").count() >= 4
+            )  # scatter, by vendor, by product, trend
             assert page.locator(".widget-button", has_text="Re-price").count() == 1
             # the what-if reacts in the browser too: change the markup, see the sentence change
             before = page.locator(".widget-html-content", has_text="markup").first.inner_text()
@@ -115,7 +147,10 @@ def test_margin_analysis_runs_in_jupyterlab_and_shows_widgets_and_charts(lab):
             box.press("Enter")
             page.wait_for_function(
                 "b => ![...document.querySelectorAll('.widget-html-content')]"
-                ".some(e => e.innerText === b)", arg=before, timeout=30_000)
+                ".some(e => e.innerText === b)",
+                arg=before,
+                timeout=30_000,
+            )
             page.keyboard.press("Control+b")  # fold the file browser away for the picture
             page.locator(".jupyter-widgets select").first.scroll_into_view_if_needed()
             page.mouse.wheel(0, -60)

@@ -9,16 +9,36 @@ from billing_lib import charts
 
 
 def rated(rows: list[tuple]) -> pd.DataFrame:
-    cols = ["period", "customer_id", "vendor", "product_group", "service", "currency", "cost", "amount"]
+    cols = [
+        "period",
+        "customer_id",
+        "vendor",
+        "product_group",
+        "service",
+        "currency",
+        "cost",
+        "amount",
+    ]
     return pd.DataFrame([dict(zip(cols, r)) for r in rows])
 
 
-LINES = rated([
-    ("2026-10", "C1", "aws", "compute", "Amazon EC2", "EUR", D("100.00"), D("120.00")),
-    ("2026-10", "C1", "microsoft", "licences", "Microsoft 365 E3", "EUR", D("50.005"), D("55.0055")),
-    ("2026-10", "C2", "aws", "compute", "Amazon EC2", "USD", D(200), D(190)),
-    ("2026-09", "C1", "aws", "compute", "Amazon EC2", "EUR", D(80), D(96)),
-])
+LINES = rated(
+    [
+        ("2026-10", "C1", "aws", "compute", "Amazon EC2", "EUR", D("100.00"), D("120.00")),
+        (
+            "2026-10",
+            "C1",
+            "microsoft",
+            "licences",
+            "Microsoft 365 E3",
+            "EUR",
+            D("50.005"),
+            D("55.0055"),
+        ),
+        ("2026-10", "C2", "aws", "compute", "Amazon EC2", "USD", D(200), D(190)),
+        ("2026-09", "C1", "aws", "compute", "Amazon EC2", "EUR", D(80), D(96)),
+    ]
+)
 
 
 def test_summary_is_exact_and_never_adds_currencies():
@@ -80,9 +100,13 @@ def test_frames_go_back_to_duckdb_with_the_stores_money_type():
 
     from billing_lib.store import register_frame
 
-    df = pd.DataFrame({"customer_id": ["a"] * 3 + ["b"] * 2,
-                       "cost": [D("0.000000000001"), D("0.5"), None, D("123456789012345.123456789012"), D(-1)],
-                       "quantity": [1, 2, 3, 4, 5]})
+    df = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 3 + ["b"] * 2,
+            "cost": [D("0.000000000001"), D("0.5"), None, D("123456789012345.123456789012"), D(-1)],
+            "quantity": [1, 2, 3, 4, 5],
+        }
+    )
     con = duckdb.connect()
     register_frame(con, "r", df)
     types = dict(con.sql("SELECT column_name, column_type FROM (DESCRIBE r)").fetchall())

@@ -18,7 +18,10 @@ PARAMETERS = str(REPO / "parameters")
 def test_text_output_has_format_rows_cost_per_currency_and_category(capsys):
     assert main(["import", str(VMWARE), "--parameters", PARAMETERS]) == 0
     out = capsys.readouterr().out
-    assert "format: VMware Cloud Provider Program usage meter monthly usage (vmware_usage_meter)" in out
+    assert (
+        "format: VMware Cloud Provider Program usage meter monthly usage (vmware_usage_meter)"
+        in out
+    )
     assert "EUR: 14 rows, cost 5574.096 read; 14 lines, cost 5574.096 normalised [ok]" in out
     assert "Usage: 14 lines (EUR 5574.096)" in out
     assert "unmapped" not in out  # every VMware label of the sample month is mapped
@@ -29,12 +32,19 @@ def test_json_output_and_the_unmapped_account(capsys):
     out = json.loads(capsys.readouterr().out)
     [aws, vmware] = out["files"]
     assert (aws["format"], aws["rows"], aws["balanced"]) == ("aws_cur2", 718, True)
-    assert Decimal(aws["currencies"][0]["cost_before"]) == Decimal(aws["currencies"][0]["cost_after"]) \
+    assert (
+        Decimal(aws["currencies"][0]["cost_before"])
+        == Decimal(aws["currencies"][0]["cost_after"])
         == Decimal("5877.4203000041")
+    )
     assert aws["lines_per_category"] == {"Credit": 2, "Purchase": 2, "Tax": 1, "Usage": 713}
     assert vmware["format"] == "vmware_usage_meter"
     [unmapped] = out["unmapped_accounts"]
-    assert (unmapped["vendor"], unmapped["account_id"], unmapped["lines"]) == ("aws", "285396417058", 62)
+    assert (unmapped["vendor"], unmapped["account_id"], unmapped["lines"]) == (
+        "aws",
+        "285396417058",
+        62,
+    )
 
 
 def test_a_bad_file_exits_non_zero_naming_file_row_and_column(tmp_path, capsys):
@@ -47,7 +57,9 @@ def test_a_bad_file_exits_non_zero_naming_file_row_and_column(tmp_path, capsys):
     assert main(["import", str(bad), "--parameters", PARAMETERS]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert str(bad) in captured.err and "row 2" in captured.err and "Billable Points" in captured.err
+    assert (
+        str(bad) in captured.err and "row 2" in captured.err and "Billable Points" in captured.err
+    )
 
 
 def test_an_unknown_file_lists_the_expected_and_found_columns(tmp_path, capsys):

@@ -43,7 +43,13 @@ def _sample_run(base: Path, finalise: bool) -> Path:
 
     parameters = base / "parameters"
     shutil.copytree(REPO / "parameters", parameters, ignore=shutil.ignore_patterns("local"))
-    run.run_all(PERIOD, REPO / "samples" / PERIOD / "reports", parameters, base / "outputs", finalise=finalise)
+    run.run_all(
+        PERIOD,
+        REPO / "samples" / PERIOD / "reports",
+        parameters,
+        base / "outputs",
+        finalise=finalise,
+    )
     shutil.rmtree(parameters)
     return base / "outputs"
 
@@ -60,12 +66,17 @@ def outputs(finalised_run, tmp_path) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def summary_row(path: Path, number: str) -> dict[str, str]:
-    [row] = [r for r in csv.DictReader(path.open(encoding="utf-8")) if r["invoice_number"] == number]
+    [row] = [
+        r for r in csv.DictReader(path.open(encoding="utf-8")) if r["invoice_number"] == number
+    ]
     return row
 
 
@@ -74,7 +85,11 @@ def journal(path: Path) -> list[dict[str, str]]:
 
 
 def credit_notes(outputs: Path) -> list:
-    return [e for e in open_register(outputs / "invoice_register.sqlite").entries() if e.kind == "credit_note"]
+    return [
+        e
+        for e in open_register(outputs / "invoice_register.sqlite").entries()
+        if e.kind == "credit_note"
+    ]
 
 
 def assert_nothing_issued(outputs: Path) -> None:
@@ -93,12 +108,25 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     before = snapshot(run_folder)
     done = issue_credit_note(outputs, ORIGINAL, ISSUED, "Wrong price plan for Microsoft 365")
     note = done.note
-    assert (note.number, note.kind, note.refers_to, note.customer_id) == ("NWC2026-000001", "credit_note",
-                                                                         ORIGINAL, "C002")
+    assert (note.number, note.kind, note.refers_to, note.customer_id) == (
+        "NWC2026-000001",
+        "credit_note",
+        ORIGINAL,
+        "C002",
+    )
     assert done.folder == outputs / "corrections" / "NWC2026-000001"
-    assert sorted(p.name for p in done.folder.iterdir()) == sorted(p.name for p in done.files) == [
-        "NWC2026-000001_C002.xlsx", "credit_note.json", "invoice_summary.csv", "journal_NWC2026-000001.csv",
-        "ledger_NWC2026-000001.beancount", "manifest.json"]
+    assert (
+        sorted(p.name for p in done.folder.iterdir())
+        == sorted(p.name for p in done.files)
+        == [
+            "NWC2026-000001_C002.xlsx",
+            "credit_note.json",
+            "invoice_summary.csv",
+            "journal_NWC2026-000001.csv",
+            "ledger_NWC2026-000001.beancount",
+            "manifest.json",
+        ]
+    )
 
     # totals: minus the original's, to the cent, as the finalised run's invoice_summary.csv has them
     original = summary_row(run_folder / "invoice_summary.csv", ORIGINAL)
@@ -111,19 +139,28 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     # the journal: balanced, and the original's entry with debit and credit swapped
     rows = journal(done.folder / "journal_NWC2026-000001.csv")
     assert sum(D(r["debit"] or 0) - D(r["credit"] or 0) for r in rows) == 0
-    orig_rows = [r for r in journal(run_folder / "journal_2026-10.csv") if r["entry_id"] == ORIGINAL]
+    orig_rows = [
+        r for r in journal(run_folder / "journal_2026-10.csv") if r["entry_id"] == ORIGINAL
+    ]
     assert [(r["account"], r["debit"], r["credit"], r["vat_code"]) for r in rows] == [
-        (r["account"], r["credit"], r["debit"], r["vat_code"]) for r in orig_rows]
-    assert {(r["date"], r["journal"], r["entry_id"], r["customer_id"], r["invoice_number"]) for r in rows} == {
-        ("2026-12-03", "SALES", "NWC2026-000001", "C002", "NWC2026-000001")}
+        (r["account"], r["credit"], r["debit"], r["vat_code"]) for r in orig_rows
+    ]
+    assert {
+        (r["date"], r["journal"], r["entry_id"], r["customer_id"], r["invoice_number"])
+        for r in rows
+    } == {("2026-12-03", "SALES", "NWC2026-000001", "C002", "NWC2026-000001")}
     assert rows[0]["account"] == "1300" and rows[0]["credit"] == "6899.77"
     assert "corrects NW2026-000002" in rows[0]["description"]
 
     # bean-check accepts the beancount file
     bean = done.folder / "ledger_NWC2026-000001.beancount"
-    checked = subprocess.run([str(BEAN_CHECK), str(bean)], check=False, capture_output=True, text=True)
+    checked = subprocess.run(
+        [str(BEAN_CHECK), str(bean)], check=False, capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "Assets:1300-Accounts-receivable" in bean.read_text() and "-6899.77 EUR" in bean.read_text()
+    assert (
+        "Assets:1300-Accounts-receivable" in bean.read_text() and "-6899.77 EUR" in bean.read_text()
+    )
 
     # the workbook: same layout, negative amounts, refers to the original, with the reason
     path = done.folder / "NWC2026-000001_C002.xlsx"
@@ -133,20 +170,33 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert "CREDIT NOTE" in texts and "Reason: Wrong price plan for Microsoft 365" in texts
     details = {ws.cell(r, 4).value: ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
-    assert details["Credit note number"] == "NWC2026-000001" and details["Corrects invoice"] == ORIGINAL
-    for ref, formula in ((c.coordinate, c.value) for row in ws.iter_rows() for c in row if c.data_type == "f"):
+    assert (
+        details["Credit note number"] == "NWC2026-000001"
+        and details["Corrects invoice"] == ORIGINAL
+    )
+    for ref, formula in (
+        (c.coordinate, c.value) for row in ws.iter_rows() for c in row if c.data_type == "f"
+    ):
         assert evaluate(ws, formula) == D(str(wsv[ref].value)), (ref, formula)
     assert D(str(wsv.cell(label_cell(ws, "Total").row, 6).value)) == D("-6899.77")
 
     # the register shows it, final, referring to the original
     [entry] = credit_notes(outputs)
     assert (entry.invoice_number, entry.status, entry.refers_to, entry.issue_date, entry.note) == (
-        "NWC2026-000001", "final", ORIGINAL, "2026-12-03", "Wrong price plan for Microsoft 365")
+        "NWC2026-000001",
+        "final",
+        ORIGINAL,
+        "2026-12-03",
+        "Wrong price plan for Microsoft 365",
+    )
     # the note as data, and a manifest naming what it corrects
     assert read_invoice_data(done.folder / "credit_note.json")[1] == {note.number: note}
     manifest = json.loads((done.folder / "manifest.json").read_text())
     assert (manifest["credit_note"], manifest["corrects"], manifest["totals"]["gross_amount"]) == (
-        "NWC2026-000001", ORIGINAL, "-6899.77")
+        "NWC2026-000001",
+        ORIGINAL,
+        "-6899.77",
+    )
     # the finalised run folder is only read
     assert snapshot(run_folder) == before
 
@@ -160,15 +210,43 @@ def test_the_next_credit_note_takes_the_next_number_of_its_issue_year(outputs):
 
 
 def test_the_command_line_issues_it_and_prints_where(outputs, capsys):
-    code = cli.main(["credit-note", "--output", str(outputs), "--invoice", ORIGINAL, "--issue-date", "2026-12-03",
-                     "--reason", "Wrong price plan"])
+    code = cli.main(
+        [
+            "credit-note",
+            "--output",
+            str(outputs),
+            "--invoice",
+            ORIGINAL,
+            "--issue-date",
+            "2026-12-03",
+            "--reason",
+            "Wrong price plan",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
-    assert "credit note NWC2026-000001 issued on 2026-12-03 for C002" in out and "corrects invoice NW2026-000002" in out
-    assert "EUR net -5702.29 + VAT -1197.48 = -6899.77" in out and str(outputs / "corrections") in out
+    assert (
+        "credit note NWC2026-000001 issued on 2026-12-03 for C002" in out
+        and "corrects invoice NW2026-000002" in out
+    )
+    assert (
+        "EUR net -5702.29 + VAT -1197.48 = -6899.77" in out and str(outputs / "corrections") in out
+    )
     code = cli.main(["credit-note", "--output", str(outputs), "--invoice", ORIGINAL])
-    assert code == 2 and "already corrected by credit note NWC2026-000001" in capsys.readouterr().err
-    code = cli.main(["credit-note", "--output", str(outputs), "--invoice", "NW2026-000003", "--issue-date", "3 Dec"])
+    assert (
+        code == 2 and "already corrected by credit note NWC2026-000001" in capsys.readouterr().err
+    )
+    code = cli.main(
+        [
+            "credit-note",
+            "--output",
+            str(outputs),
+            "--invoice",
+            "NW2026-000003",
+            "--issue-date",
+            "3 Dec",
+        ]
+    )
     assert code == 2 and "--issue-date: expected a date YYYY-MM-DD" in capsys.readouterr().err
 
 
@@ -177,8 +255,11 @@ def test_the_command_line_issues_it_and_prints_where(outputs, capsys):
 
 def test_an_invoice_of_a_run_not_finalised_is_refused(tmp_path):
     outputs = _sample_run(tmp_path, finalise=False)
-    with pytest.raises(RunError, match=r"NW2026-000002 belongs to the run of 2026-10, which is not finalised: "
-                                       r"correct it by running 2026-10 again"):
+    with pytest.raises(
+        RunError,
+        match=r"NW2026-000002 belongs to the run of 2026-10, which is not finalised: "
+        r"correct it by running 2026-10 again",
+    ):
         issue_credit_note(outputs, ORIGINAL, ISSUED)
     assert_nothing_issued(outputs)
 
@@ -194,7 +275,9 @@ def test_an_unknown_invoice_is_refused(outputs):
 def test_a_second_credit_note_for_the_same_invoice_is_refused(outputs):
     first = issue_credit_note(outputs, ORIGINAL, ISSUED)
     before = snapshot(outputs / "corrections")
-    with pytest.raises(RunError, match="NW2026-000002 is already corrected by credit note NWC2026-000001"):
+    with pytest.raises(
+        RunError, match="NW2026-000002 is already corrected by credit note NWC2026-000001"
+    ):
         issue_credit_note(outputs, ORIGINAL, date(2026, 12, 4), "again")
     with pytest.raises(RunError, match="NWC2026-000001: a credit note, not an invoice"):
         issue_credit_note(outputs, first.note.number, ISSUED)
@@ -203,7 +286,9 @@ def test_a_second_credit_note_for_the_same_invoice_is_refused(outputs):
 
 
 def test_a_date_before_the_invoice_is_refused(outputs):
-    with pytest.raises(RunError, match="issued on 2026-11-01; a credit note cannot be dated 2026-10-31"):
+    with pytest.raises(
+        RunError, match="issued on 2026-11-01; a credit note cannot be dated 2026-10-31"
+    ):
         issue_credit_note(outputs, ORIGINAL, date(2026, 10, 31))
     assert_nothing_issued(outputs)
 
@@ -228,7 +313,9 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, monkeypat
 
 def test_a_finalised_run_folder_that_is_gone_is_refused(outputs):
     shutil.move(outputs / PERIOD, outputs.parent / "moved")
-    with pytest.raises(RunError, match=r"2026-10: no such folder, although the register has NW2026-000002 as final"):
+    with pytest.raises(
+        RunError, match=r"2026-10: no such folder, although the register has NW2026-000002 as final"
+    ):
         issue_credit_note(outputs, ORIGINAL, ISSUED)
     assert_nothing_issued(outputs)
 
@@ -258,7 +345,11 @@ def test_a_rebuild_that_differs_from_the_issued_figures_is_refused_with_the_figu
         issue_credit_note(outputs, ORIGINAL, ISSUED)
     message = str(exc.value)
     assert "is not the one issued; no credit note was issued" in message
-    assert "VAT 21 %: base 5702.29, VAT 1197.49; the lines give base 5702.29, VAT 1197.48" in message
-    assert ("vat_amount 1197.49 (rebuilt) vs 1197.48 (invoice_summary.csv); "
-            "gross_amount 6899.78 (rebuilt) vs 6899.77 (invoice_summary.csv)") in message
+    assert (
+        "VAT 21 %: base 5702.29, VAT 1197.49; the lines give base 5702.29, VAT 1197.48" in message
+    )
+    assert (
+        "vat_amount 1197.49 (rebuilt) vs 1197.48 (invoice_summary.csv); "
+        "gross_amount 6899.78 (rebuilt) vs 6899.77 (invoice_summary.csv)"
+    ) in message
     assert_nothing_issued(outputs)

@@ -37,27 +37,42 @@ customers:
 
 def write_params(tmp_path: Path, customers: str = CUSTOMERS, accounts: str = "") -> Path:
     (tmp_path / "customers.yaml").write_text(customers)
-    (tmp_path / "accounts.csv").write_text("vendor,account_id,customer_id,valid_from,valid_to,note\n" + accounts)
+    (tmp_path / "accounts.csv").write_text(
+        "vendor,account_id,customer_id,valid_from,valid_to,note\n" + accounts
+    )
     return tmp_path
 
 
 def add_line(con, vendor: str, account: str, start: str, cost: str, row: int) -> None:
     values = {c: None for c in LINE_COLUMN_NAMES}
     values.update(
-        x_Vendor=vendor, SubAccountId=account, ChargePeriodStart=datetime.fromisoformat(start),
-        BilledCost=Decimal(cost), BillingCurrency="USD", ChargeCategory="Usage", ProviderName="AWS",
-        x_Format="test", x_SourceFile="test.csv", x_SourceRow=row,
+        x_Vendor=vendor,
+        SubAccountId=account,
+        ChargePeriodStart=datetime.fromisoformat(start),
+        BilledCost=Decimal(cost),
+        BillingCurrency="USD",
+        ChargeCategory="Usage",
+        ProviderName="AWS",
+        x_Format="test",
+        x_SourceFile="test.csv",
+        x_SourceRow=row,
     )
     cols = ", ".join(f'"{c}"' for c in values)
-    con.execute(f"INSERT INTO lines ({cols}) VALUES ({', '.join('?' for _ in values)})", list(values.values()))
+    con.execute(
+        f"INSERT INTO lines ({cols}) VALUES ({', '.join('?' for _ in values)})",
+        list(values.values()),
+    )
 
 
 def test_an_account_that_moves_mid_month_follows_the_charge_date(tmp_path):
-    params = write_params(tmp_path, accounts=(
-        "aws,111,C1,,2026-10-14,moved to Beta on the 15th\n"
-        "aws,111,C2,2026-10-15,,\n"
-        "microsoft,tenant-1,C2,,,\n"
-    ))
+    params = write_params(
+        tmp_path,
+        accounts=(
+            "aws,111,C1,,2026-10-14,moved to Beta on the 15th\n"
+            "aws,111,C2,2026-10-15,,\n"
+            "microsoft,tenant-1,C2,,,\n"
+        ),
+    )
     customers = load_customers(params)
     con = open_store()
     add_line(con, "aws", "111", "2026-10-14 23:00:00", "1.10", 2)
@@ -76,7 +91,9 @@ def test_an_account_that_moves_mid_month_follows_the_charge_date(tmp_path):
 
 def test_overlapping_mappings_for_one_account_are_refused_with_the_row(tmp_path):
     params = write_params(tmp_path, accounts="aws,111,C1,,2026-10-20,\naws,111,C2,2026-10-15,,\n")
-    with pytest.raises(ParameterError, match=r"accounts.csv, entry row 3: account aws/111 is already mapped.*row 2"):
+    with pytest.raises(
+        ParameterError, match=r"accounts.csv, entry row 3: account aws/111 is already mapped.*row 2"
+    ):
         load_account_mappings(params, load_customers(params))
 
 
@@ -93,7 +110,9 @@ def test_a_bad_date_in_the_mapping_names_row_and_column(tmp_path):
 
 
 def test_reverse_charge_without_a_vat_number_is_refused(tmp_path):
-    params = write_params(tmp_path, customers=CUSTOMERS.replace("    vat_number: DE123456789\n", ""))
+    params = write_params(
+        tmp_path, customers=CUSTOMERS.replace("    vat_number: DE123456789\n", "")
+    )
     with pytest.raises(ParameterError, match=r"customers\[id=C2\].*VAT number"):
         load_customers(params)
 
@@ -105,6 +124,11 @@ def test_a_duplicate_customer_id_is_refused(tmp_path):
 
 
 def test_a_bad_field_names_the_customer(tmp_path):
-    params = write_params(tmp_path, customers=CUSTOMERS.replace("invoice_currency: EUR\n  - id: C2", "invoice_currency: euro\n  - id: C2"))
+    params = write_params(
+        tmp_path,
+        customers=CUSTOMERS.replace(
+            "invoice_currency: EUR\n  - id: C2", "invoice_currency: euro\n  - id: C2"
+        ),
+    )
     with pytest.raises(ParameterError, match=r"customers\[id=C1\]\.invoice_currency"):
         load_customers(params)

@@ -28,8 +28,11 @@ def write(tmp_path, body: str):
 
 
 def test_rate_follows_the_date_and_same_currency_is_one(tmp_path):
-    fx = load_exchange_rates(write(tmp_path, "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"
-                                             "USD,EUR,0.9301,2026-10-16,,ECB\n"))
+    fx = load_exchange_rates(
+        write(
+            tmp_path, "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\nUSD,EUR,0.9301,2026-10-16,,ECB\n"
+        )
+    )
     assert fx.rate("USD", "EUR", date(2026, 10, 15)) == Decimal("0.9215")
     assert fx.rate("USD", "EUR", date(2026, 10, 16)) == Decimal("0.9301")
     assert fx.rate("USD", "EUR", date(2027, 3, 1)) == Decimal("0.9301")  # open end
@@ -46,20 +49,26 @@ def test_missing_rate_names_file_pair_and_date(tmp_path):
         fx.rate("GBP", "EUR", date(2026, 10, 1))
 
 
-@pytest.mark.parametrize(("body", "entry", "expected"), [
-    ("USD,EUR,-0.9,,,ECB\n", "row 2, column rate", "above 0"),
-    ("USD,EUR,0,,,ECB\n", "row 2, column rate", "above 0"),
-    ("USD,EUR,abc,,,ECB\n", "row 2, column rate", "decimal number"),
-    ("USD,EUR,0.1234567890123,,,ECB\n", "row 2, column rate", "at most 12 decimal places"),
-    ("usd,EUR,0.9,,,ECB\n", "row 2, column from_currency", "three-letter"),
-    ("USD,EURO,0.9,,,ECB\n", "row 2, column to_currency", "three-letter"),
-    ("USD,USD,1,,,ECB\n", "row 2", "to itself"),
-    ("USD,EUR,0.9,2026-10-31,2026-10-01,ECB\n", "row 2", "valid_to is before valid_from"),
-    ("USD,EUR,0.9,1 Oct,,ECB\n", "row 2, column valid_from", "YYYY-MM-DD"),
-    ("USD,EUR,0.9,,,\n", "row 2, column source", "where the rate comes from"),
-    ("USD,EUR,0.9,2026-10-01,2026-10-15,ECB\nUSD,EUR,0.91,2026-10-15,,ECB\n", "row 3",
-     "already has a rate for 2026-10-15 in row 2"),
-])
+@pytest.mark.parametrize(
+    ("body", "entry", "expected"),
+    [
+        ("USD,EUR,-0.9,,,ECB\n", "row 2, column rate", "above 0"),
+        ("USD,EUR,0,,,ECB\n", "row 2, column rate", "above 0"),
+        ("USD,EUR,abc,,,ECB\n", "row 2, column rate", "decimal number"),
+        ("USD,EUR,0.1234567890123,,,ECB\n", "row 2, column rate", "at most 12 decimal places"),
+        ("usd,EUR,0.9,,,ECB\n", "row 2, column from_currency", "three-letter"),
+        ("USD,EURO,0.9,,,ECB\n", "row 2, column to_currency", "three-letter"),
+        ("USD,USD,1,,,ECB\n", "row 2", "to itself"),
+        ("USD,EUR,0.9,2026-10-31,2026-10-01,ECB\n", "row 2", "valid_to is before valid_from"),
+        ("USD,EUR,0.9,1 Oct,,ECB\n", "row 2, column valid_from", "YYYY-MM-DD"),
+        ("USD,EUR,0.9,,,\n", "row 2, column source", "where the rate comes from"),
+        (
+            "USD,EUR,0.9,2026-10-01,2026-10-15,ECB\nUSD,EUR,0.91,2026-10-15,,ECB\n",
+            "row 3",
+            "already has a rate for 2026-10-15 in row 2",
+        ),
+    ],
+)
 def test_bad_rows_are_named(tmp_path, body, entry, expected):
     with pytest.raises(ParameterError) as err:
         load_exchange_rates(write(tmp_path, body))
@@ -69,18 +78,28 @@ def test_bad_rows_are_named(tmp_path, body, entry, expected):
 
 def test_missing_column_is_named(tmp_path):
     (tmp_path / "exchange_rates.csv").write_text("from_currency,to_currency,rate\nUSD,EUR,0.9\n")
-    with pytest.raises(ParameterError, match=r"exchange_rates.csv: .*missing \['valid_from', 'valid_to', 'source'\]"):
+    with pytest.raises(
+        ParameterError,
+        match=r"exchange_rates.csv: .*missing \['valid_from', 'valid_to', 'source'\]",
+    ):
         load_exchange_rates(tmp_path)
 
 
 def test_rating_converts_each_line_exactly_by_its_charge_date(tmp_path):
-    params = write_parameters(tmp_path, PLAN, rates=HEADER + "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"
-                                                           "USD,EUR,0.9301,2026-10-16,2026-10-31,ECB\n")
-    con, pricing, customers = rated_store(params, [
-        line(BilledCost="10.10", ChargePeriodStart=datetime(2026, 10, 15, 23, 59)),
-        line(BilledCost="10.10", ChargePeriodStart=datetime(2026, 10, 16)),
-        line(BilledCost="0.000000000001", ChargePeriodStart=datetime(2026, 10, 16)),
-    ])
+    params = write_parameters(
+        tmp_path,
+        PLAN,
+        rates=HEADER + "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"
+        "USD,EUR,0.9301,2026-10-16,2026-10-31,ECB\n",
+    )
+    con, pricing, customers = rated_store(
+        params,
+        [
+            line(BilledCost="10.10", ChargePeriodStart=datetime(2026, 10, 15, 23, 59)),
+            line(BilledCost="10.10", ChargePeriodStart=datetime(2026, 10, 16)),
+            line(BilledCost="0.000000000001", ChargePeriodStart=datetime(2026, 10, 16)),
+        ],
+    )
     rate_lines(con, pricing, customers, "2026-10")
     got = frame(con, "SELECT fx_rate, cost, amount FROM rated_lines ORDER BY source_row")
     # 10.10 x 0.9215 = 9.307150; 10.10 x 0.9301 = 9.394010; 1e-12 x 0.9301 = 9.301e-13 -> 1e-12 (half-up)
@@ -90,11 +109,17 @@ def test_rating_converts_each_line_exactly_by_its_charge_date(tmp_path):
 
 
 def test_rating_stops_on_a_missing_rate(tmp_path):
-    params = write_parameters(tmp_path, PLAN, rates=HEADER + "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n")
-    con, pricing, customers = rated_store(params, [line(ChargePeriodStart=datetime(2026, 10, 20, 5))])
+    params = write_parameters(
+        tmp_path, PLAN, rates=HEADER + "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"
+    )
+    con, pricing, customers = rated_store(
+        params, [line(ChargePeriodStart=datetime(2026, 10, 20, 5))]
+    )
     with pytest.raises(ParameterError) as err:
         rate_lines(con, pricing, customers, "2026-10")
-    assert str(err.value).startswith(f"{params / 'exchange_rates.csv'}, entry USD->EUR on 2026-10-20:")
+    assert str(err.value).startswith(
+        f"{params / 'exchange_rates.csv'}, entry USD->EUR on 2026-10-20:"
+    )
 
 
 def test_no_rates_file_is_fine_when_no_line_needs_one(tmp_path):

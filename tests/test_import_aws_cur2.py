@@ -36,11 +36,19 @@ def test_every_line_item_type_gets_the_hand_computed_billed_and_effective_cost(k
     }
     assert got == cur2.expected_by_type()
     # 1.81E-8 is kept exactly, also when Parquet stores it as a binary float
-    tiny = con.execute("SELECT BilledCost FROM lines WHERE x_VendorLineId LIKE 'li0015%'").fetchone()[0]
+    tiny = con.execute(
+        "SELECT BilledCost FROM lines WHERE x_VendorLineId LIKE 'li0015%'"
+    ).fetchone()[0]
     assert tiny == Decimal("0.0000000181")
-    categories = dict(con.execute("SELECT x_VendorChargeType, any_value(ChargeCategory) FROM lines GROUP BY 1").fetchall())
+    categories = dict(
+        con.execute(
+            "SELECT x_VendorChargeType, any_value(ChargeCategory) FROM lines GROUP BY 1"
+        ).fetchall()
+    )
     assert categories == cur2.EXPECTED_CATEGORY
-    assert report.lines_per_category == dict(Counter(cur2.EXPECTED_CATEGORY[r[0]] for r in cur2.ROWS))
+    assert report.lines_per_category == dict(
+        Counter(cur2.EXPECTED_CATEGORY[r[0]] for r in cur2.ROWS)
+    )
     [usd] = report.currencies
     assert usd.cost_before == usd.cost_after == sum(b for b, _ in cur2.expected_by_type().values())
 
@@ -54,15 +62,25 @@ def test_mapping_of_accounts_tags_product_and_times(kind, tmp_path):
     row = con.execute(
         "SELECT SubAccountId, SubAccountName, BillingAccountId, ServiceName, RegionId, Tags, "
         "ChargePeriodStart, BillingPeriodEnd, x_VendorLineId, x_Vendor, ProviderName "
-        "FROM lines WHERE x_SourceRow = ?", [first],
+        "FROM lines WHERE x_SourceRow = ?",
+        [first],
     ).fetchone()
-    assert row[:5] == ("444455556666", "customer-a", "111122223333", "Amazon Elastic Compute Cloud", "eu-west-1")
+    assert row[:5] == (
+        "444455556666",
+        "customer-a",
+        "111122223333",
+        "Amazon Elastic Compute Cloud",
+        "eu-west-1",
+    )
     assert json.loads(row[5]) == {"user_cost_center": "cc-100", "user_project": "web"}
     assert str(row[6]) == "2024-05-02 00:00:00" and str(row[7]) == "2024-06-01 00:00:00"
     assert row[8] == "li0001xbq7@2024-05-01T00:00:00Z/2024-06-01T00:00:00Z"
     assert row[9:] == ("aws", "AWS")
     # a line without tags has NULL Tags, not an empty object
-    assert con.execute("SELECT Tags FROM lines WHERE x_SourceRow = ?", [first + 1]).fetchone()[0] is None
+    assert (
+        con.execute("SELECT Tags FROM lines WHERE x_SourceRow = ?", [first + 1]).fetchone()[0]
+        is None
+    )
 
 
 def test_parquet_rows_are_numbered_from_one(tmp_path):

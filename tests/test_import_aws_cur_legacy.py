@@ -58,11 +58,19 @@ def test_reserved_instance_upfront_fee_is_amortised_not_counted_twice(tmp_path):
         header = [*reader.fieldnames, "reservation/ReservationARN"]
     arn = "arn:aws:ec2:eu-west-1:111122223333:reserved-instances/ri-1"
     rows = []
-    for n, (kind, cost, effective, ri) in enumerate([("Fee", "1000", "", arn), ("Fee", "29", "", ""),
-                                                     ("DiscountedUsage", "0", "1.37", arn)]):
-        row = dict(template, **{"lineItem/LineItemType": kind, "lineItem/UnblendedCost": cost,
-                                "reservation/EffectiveCost": effective, "reservation/ReservationARN": ri,
-                                "identity/LineItemId": f"ri-test-{n}"})
+    for n, (kind, cost, effective, ri) in enumerate(
+        [("Fee", "1000", "", arn), ("Fee", "29", "", ""), ("DiscountedUsage", "0", "1.37", arn)]
+    ):
+        row = dict(
+            template,
+            **{
+                "lineItem/LineItemType": kind,
+                "lineItem/UnblendedCost": cost,
+                "reservation/EffectiveCost": effective,
+                "reservation/ReservationARN": ri,
+                "identity/LineItemId": f"ri-test-{n}",
+            },
+        )
         rows.append(row)
     path = tmp_path / "cur-with-ri.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -71,6 +79,11 @@ def test_reserved_instance_upfront_fee_is_amortised_not_counted_twice(tmp_path):
         writer.writerows(rows)
     con = open_store()
     import_reports(con, [path])
-    got = con.execute("SELECT x_VendorChargeType, BilledCost, EffectiveCost FROM lines ORDER BY x_SourceRow").fetchall()
-    assert got == [("Fee", Decimal(1000), Decimal(0)), ("Fee", Decimal(29), Decimal(29)),
-                   ("DiscountedUsage", Decimal(0), Decimal("1.37"))]
+    got = con.execute(
+        "SELECT x_VendorChargeType, BilledCost, EffectiveCost FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [
+        ("Fee", Decimal(1000), Decimal(0)),
+        ("Fee", Decimal(29), Decimal(29)),
+        ("DiscountedUsage", Decimal(0), Decimal("1.37")),
+    ]

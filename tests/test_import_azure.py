@@ -28,11 +28,25 @@ def test_ea_mapping_subscription_dates_tags():
         "ChargePeriodEnd, BillingPeriodEnd, Tags, BilledCost, EffectiveCost FROM lines ORDER BY 1"
     ).fetchall()
     first = rows[0]  # the reservation purchase
-    assert first[:5] == (2, "1caaa5a3-2b66-438e-8ab4-bce37d518c5d", "microsoft", "Purchase", "Recurring")
+    assert first[:5] == (
+        2,
+        "1caaa5a3-2b66-438e-8ab4-bce37d518c5d",
+        "microsoft",
+        "Purchase",
+        "Recurring",
+    )
     assert (str(first[5]), str(first[6]), str(first[7])) == (
-        "2023-09-21 00:00:00", "2023-09-22 00:00:00", "2023-10-01 00:00:00")
-    assert json.loads(rows[1][8]) == {"CostCenter": "1234", "env": "prod", "org": "trey",
-                                      "application": "databricks", "databricks-environment": "true"}
+        "2023-09-21 00:00:00",
+        "2023-09-22 00:00:00",
+        "2023-10-01 00:00:00",
+    )
+    assert json.loads(rows[1][8]) == {
+        "CostCenter": "1234",
+        "env": "prod",
+        "org": "trey",
+        "application": "databricks",
+        "databricks-environment": "true",
+    }
     assert rows[3][8] is None  # no tags
     assert all(r[9] == r[10] for r in rows)  # actual cost: effective = billed
     assert {r[3] for r in rows[1:]} == {"Usage"}
@@ -55,7 +69,16 @@ def test_mca_layout_with_lower_case_columns(tmp_path):
     [report] = import_reports(con, [path])
     assert report.format == "azure_cost_export"
     assert report_totals(report)["cost_per_currency"] == {"EUR": "-3.340000000000"}
-    rows = con.execute("SELECT SubAccountId, ChargeCategory, ListCost, ContractedCost, Tags, InvoiceId "
-                       "FROM lines ORDER BY x_SourceRow").fetchall()
-    assert rows[0] == ("aaaa-1111", "Usage", Decimal("2.4"), Decimal("2.4"), '{"env":"prod"}', "G123")
+    rows = con.execute(
+        "SELECT SubAccountId, ChargeCategory, ListCost, ContractedCost, Tags, InvoiceId "
+        "FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert rows[0] == (
+        "aaaa-1111",
+        "Usage",
+        Decimal("2.4"),
+        Decimal("2.4"),
+        '{"env":"prod"}',
+        "G123",
+    )
     assert rows[1][1] == "Credit"

@@ -12,13 +12,17 @@ from billing_lib.importers import import_reports
 from billing_lib.store import open_store
 from tests.sample_totals import SAMPLES, expected, report_totals
 
-ALL = sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix in (".csv", ".gz", ".zip", ".parquet"))
+ALL = sorted(
+    p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix in (".csv", ".gz", ".zip", ".parquet")
+)
 
 
 def test_the_vendor_samples_are_there():
     """The per-sample test below is parametrised over the folder: without this, a missing folder
     would make it pass by running nothing."""
-    assert SAMPLES.is_dir(), f"{SAMPLES}: the vendor samples are missing (set BILLING_VENDOR_SAMPLES)"
+    assert SAMPLES.is_dir(), (
+        f"{SAMPLES}: the vendor samples are missing (set BILLING_VENDOR_SAMPLES)"
+    )
     kinds = {p.parent.name for p in ALL}
     assert {"aws-cur", "azure-ea", "focus"} <= kinds and len(ALL) >= 5, ALL
     assert all(expected(p.stem) for p in ALL)

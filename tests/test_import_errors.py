@@ -95,9 +95,14 @@ def test_missing_required_column_lists_expected_and_found(tmp_path):
     with pytest.raises(InputError) as err:
         import_reports(open_store(), [path])
     msg = str(err.value)
-    assert "nocur.csv (AWS Cost and Usage Report 2.0 (Data Exports)): missing required column(s) " \
-           "['line_item_currency_code']" in msg
-    assert "expected: ['line_item_line_item_type'," in msg and "found: ['identity_line_item_id'," in msg
+    assert (
+        "nocur.csv (AWS Cost and Usage Report 2.0 (Data Exports)): missing required column(s) "
+        "['line_item_currency_code']" in msg
+    )
+    assert (
+        "expected: ['line_item_line_item_type'," in msg
+        and "found: ['identity_line_item_id'," in msg
+    )
 
 
 def test_unknown_format_lists_each_formats_signature(tmp_path):
@@ -107,7 +112,11 @@ def test_unknown_format_lists_each_formats_signature(tmp_path):
         import_reports(open_store(), [path])
     msg = str(err.value)
     assert "other.csv: not a known vendor report format" in msg
-    assert "aws_cur2" in msg and "focus" in msg and "found columns: ['Date', 'Amount', 'Customer']" in msg
+    assert (
+        "aws_cur2" in msg
+        and "focus" in msg
+        and "found columns: ['Date', 'Amount', 'Customer']" in msg
+    )
 
 
 def test_every_unparsable_number_and_date_is_listed(tmp_path):
@@ -120,10 +129,16 @@ def test_every_unparsable_number_and_date_is_listed(tmp_path):
     with pytest.raises(InputError) as err:
         import_reports(open_store(), [path])
     found = {(p.row, p.column, p.value) for p in err.value.problems}
-    assert found == {(2, "line_item_unblended_cost", "12,50"), (8, "line_item_unblended_cost", "n/a"),
-                     (11, "line_item_usage_start_date", "2024-13-01T00:00:00Z")}
+    assert found == {
+        (2, "line_item_unblended_cost", "12,50"),
+        (8, "line_item_unblended_cost", "n/a"),
+        (11, "line_item_usage_start_date", "2024-13-01T00:00:00Z"),
+    }
     msg = str(err.value)
-    assert "bad-values.csv, row 8, column 'line_item_unblended_cost': found 'n/a'; expected a decimal number" in msg
+    assert (
+        "bad-values.csv, row 8, column 'line_item_unblended_cost': found 'n/a'; expected a decimal number"
+        in msg
+    )
 
 
 def test_ragged_rows_are_all_listed(tmp_path):
@@ -152,7 +167,9 @@ def test_same_report_twice_and_same_lines_under_another_name(tmp_path):
     again.write_text(_text(rows), encoding="utf-8")
     with pytest.raises(InputError) as err:
         import_reports(con, [again])
-    assert "may-resent.csv: lines of this report were already imported from another file" in str(err.value)
+    assert "may-resent.csv: lines of this report were already imported from another file" in str(
+        err.value
+    )
     assert err.value.problems[0].row == 2 and err.value.problems[0].column == "x_VendorLineId"
     assert _lines(con) == before
 
@@ -172,8 +189,10 @@ def test_mixed_currencies_in_a_single_currency_report(tmp_path):
     path.write_text(_text(rows), encoding="utf-8")
     with pytest.raises(InputError) as err:
         import_reports(open_store(), [path])
-    assert "mixed.csv (AWS Cost and Usage Report 2.0 (Data Exports)): one currency expected per file, " \
-           "found ['EUR', 'USD']" in str(err.value)
+    assert (
+        "mixed.csv (AWS Cost and Usage Report 2.0 (Data Exports)): one currency expected per file, "
+        "found ['EUR', 'USD']" in str(err.value)
+    )
     [p] = err.value.problems
     assert (p.row, p.value) == (6, "EUR") and "line_item_currency_code" in p.column
 
@@ -181,11 +200,25 @@ def test_mixed_currencies_in_a_single_currency_report(tmp_path):
 @pytest.mark.parametrize("bad", ["number", "ragged", "duplicate", "empty"])
 def test_nothing_half_imported_after_a_failure_in_a_batch(tmp_path, bad):
     con = open_store()
-    import_reports(con, [cur2.write_csv(tmp_path / "april.csv", [
-        {**r, "identity_line_item_id": "apr" + r["identity_line_item_id"]} for r in cur2.records()])])
-    before = con.execute("SELECT count(*), sum(BilledCost), (SELECT count(*) FROM imports) FROM lines").fetchone()
+    import_reports(
+        con,
+        [
+            cur2.write_csv(
+                tmp_path / "april.csv",
+                [
+                    {**r, "identity_line_item_id": "apr" + r["identity_line_item_id"]}
+                    for r in cur2.records()
+                ],
+            )
+        ],
+    )
+    before = con.execute(
+        "SELECT count(*), sum(BilledCost), (SELECT count(*) FROM imports) FROM lines"
+    ).fetchone()
     good = cur2.write_csv(tmp_path / "may.csv")
-    rows = [{**r, "identity_line_item_id": "jun" + r["identity_line_item_id"]} for r in cur2.records()]
+    rows = [
+        {**r, "identity_line_item_id": "jun" + r["identity_line_item_id"]} for r in cur2.records()
+    ]
     broken = tmp_path / "june.csv"
     if bad == "number":
         rows[3]["line_item_unblended_cost"] = "abc"
@@ -198,6 +231,13 @@ def test_nothing_half_imported_after_a_failure_in_a_batch(tmp_path, bad):
         broken.write_bytes(b"")
     with pytest.raises(InputError):
         import_reports(con, [good, broken])
-    after = con.execute("SELECT count(*), sum(BilledCost), (SELECT count(*) FROM imports) FROM lines").fetchone()
+    after = con.execute(
+        "SELECT count(*), sum(BilledCost), (SELECT count(*) FROM imports) FROM lines"
+    ).fetchone()
     assert after == before
-    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_\\_%' ESCAPE '\\'").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_\\_%' ESCAPE '\\'"
+        ).fetchone()[0]
+        == 0
+    )

@@ -13,9 +13,14 @@ from billing_lib.importers import import_reports
 from billing_lib.store import open_store
 
 COLUMNS = {
-    "identity/LineItemId": "VARCHAR", "identity/TimeInterval": "VARCHAR", "lineItem/LineItemType": "VARCHAR",
-    "lineItem/UsageAccountId": "VARCHAR", "lineItem/UnblendedCost": "DOUBLE", "lineItem/CurrencyCode": "VARCHAR",
-    "lineItem/UsageStartDate": "TIMESTAMP", "lineItem/ProductCode": "VARCHAR",
+    "identity/LineItemId": "VARCHAR",
+    "identity/TimeInterval": "VARCHAR",
+    "lineItem/LineItemType": "VARCHAR",
+    "lineItem/UsageAccountId": "VARCHAR",
+    "lineItem/UnblendedCost": "DOUBLE",
+    "lineItem/CurrencyCode": "VARCHAR",
+    "lineItem/UsageStartDate": "TIMESTAMP",
+    "lineItem/ProductCode": "VARCHAR",
 }
 
 
@@ -35,7 +40,9 @@ def test_parquet_rows_are_numbered_by_their_place_in_the_file(tmp_path):
     path = write_parquet(tmp_path / "cur.parquet", ["0.1", "1.81e-08", "12345.678901", "-2.5"])
     con = open_store()
     [report] = import_reports(con, [path])
-    got = con.execute("SELECT x_SourceRow, x_VendorLineId, BilledCost FROM lines ORDER BY 1").fetchall()
+    got = con.execute(
+        "SELECT x_SourceRow, x_VendorLineId, BilledCost FROM lines ORDER BY 1"
+    ).fetchall()
     assert got == [
         (1, "id0@2026-10-01T00:00:00Z/2026-10-02T00:00:00Z", Decimal("0.1")),
         (2, "id1@2026-10-01T00:00:00Z/2026-10-02T00:00:00Z", Decimal("0.0000000181")),
@@ -43,7 +50,9 @@ def test_parquet_rows_are_numbered_by_their_place_in_the_file(tmp_path):
         (4, "id3@2026-10-01T00:00:00Z/2026-10-02T00:00:00Z", Decimal("-2.5")),
     ]
     assert report.currencies[0].cost_after == Decimal("12343.2789010181")
-    assert con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name LIKE '\\_\\_%' ESCAPE '\\'").fetchone() == (0,)
+    assert con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name LIKE '\\_\\_%' ESCAPE '\\'"
+    ).fetchone() == (0,)
 
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "-1e30"])
@@ -61,12 +70,15 @@ def test_a_csv_after_a_parquet_in_one_batch(tmp_path):
     """``__raw`` is a view for the Parquet file and a table for the CSV: both stage in one batch."""
     parquet = write_parquet(tmp_path / "a.parquet", ["1.25"])
     csv = tmp_path / "b.csv"
-    csv.write_text(",".join(COLUMNS) + "\nid9,2026-10-02T00:00:00Z/2026-10-03T00:00:00Z,Usage,123456789012,"
-                   "2.5,USD,2026-10-02T00:00:00Z,AmazonS3\n")
+    csv.write_text(
+        ",".join(COLUMNS) + "\nid9,2026-10-02T00:00:00Z/2026-10-03T00:00:00Z,Usage,123456789012,"
+        "2.5,USD,2026-10-02T00:00:00Z,AmazonS3\n"
+    )
     con = open_store()
     import_reports(con, [parquet, csv])
-    assert con.execute("SELECT x_SourceRow, BilledCost FROM lines ORDER BY BilledCost").fetchall() == [
-        (1, Decimal("1.25")), (2, Decimal("2.5"))]
+    assert con.execute(
+        "SELECT x_SourceRow, BilledCost FROM lines ORDER BY BilledCost"
+    ).fetchall() == [(1, Decimal("1.25")), (2, Decimal("2.5"))]
 
 
 def test_lines_go_in_once_and_a_failed_batch_leaves_the_store_as_it_was(tmp_path):
@@ -76,16 +88,25 @@ def test_lines_go_in_once_and_a_failed_batch_leaves_the_store_as_it_was(tmp_path
     con = open_store()
     import_reports(con, [first])
     good = tmp_path / "b.csv"
-    good.write_text(",".join(COLUMNS) + "\nidB,2026-10-02T00:00:00Z/2026-10-03T00:00:00Z,Usage,123456789012,"
-                    "4,USD,2026-10-02T00:00:00Z,AmazonS3\n")
+    good.write_text(
+        ",".join(COLUMNS) + "\nidB,2026-10-02T00:00:00Z/2026-10-03T00:00:00Z,Usage,123456789012,"
+        "4,USD,2026-10-02T00:00:00Z,AmazonS3\n"
+    )
     bad = write_parquet(tmp_path / "c.parquet", ["nan"])
     with pytest.raises(InputError):
         import_reports(con, [good, bad])
-    assert con.execute("SELECT count(*), sum(BilledCost) FROM lines").fetchone() == (2, Decimal("3.75"))
+    assert con.execute("SELECT count(*), sum(BilledCost) FROM lines").fetchone() == (
+        2,
+        Decimal("3.75"),
+    )
     assert con.execute("SELECT count(*) FROM imports").fetchone() == (1,)
     import_reports(con, [good])
-    assert con.execute("SELECT x_SourceFile, x_SourceRow FROM lines WHERE BilledCost = 4").fetchone() == (str(good), 2)
-    again = write_parquet(tmp_path / "d.parquet", ["9"])  # same vendor line id as a.parquet's first line
+    assert con.execute(
+        "SELECT x_SourceFile, x_SourceRow FROM lines WHERE BilledCost = 4"
+    ).fetchone() == (str(good), 2)
+    again = write_parquet(
+        tmp_path / "d.parquet", ["9"]
+    )  # same vendor line id as a.parquet's first line
     with pytest.raises(InputError, match="already imported"):
         import_reports(con, [again])
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (3,)
@@ -94,24 +115,49 @@ def test_lines_go_in_once_and_a_failed_batch_leaves_the_store_as_it_was(tmp_path
 def test_binary_amounts_are_the_decimals_their_shortest_text_says(tmp_path):
     """DOUBLE amounts below 2048 skip the text when a direct cast provably gives the same DECIMAL;
     checked here against the text path on edge values and on many generated ones."""
-    edge = ["0.1", "2.675", "1.81e-08", "0.1234567890125", "2047.999999999999", "2048.000000000001",
-            "12345.678901", "1000000.1", "110511910.36", "6861678137.0", "-0.0", "1e-13", "5e-13", "-1234.5678901234567", "0.30000000000000004"]
+    edge = [
+        "0.1",
+        "2.675",
+        "1.81e-08",
+        "0.1234567890125",
+        "2047.999999999999",
+        "2048.000000000001",
+        "12345.678901",
+        "1000000.1",
+        "110511910.36",
+        "6861678137.0",
+        "-0.0",
+        "1e-13",
+        "5e-13",
+        "-1234.5678901234567",
+        "0.30000000000000004",
+    ]
     path = write_parquet(tmp_path / "edge.parquet", edge)
     con = open_store()
     import_reports(con, [path])
     got = dict(con.execute("SELECT x_SourceRow, BilledCost FROM lines").fetchall())
-    expected = duckdb.connect().execute(
-        f"""SELECT file_row_number + 1, TRY_CAST(CAST("lineItem/UnblendedCost" AS VARCHAR) AS DECIMAL(38,12))
-            FROM read_parquet('{path}', file_row_number = true)""").fetchall()
+    expected = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT file_row_number + 1, TRY_CAST(CAST("lineItem/UnblendedCost" AS VARCHAR) AS DECIMAL(38,12))
+            FROM read_parquet('{path}', file_row_number = true)"""
+        )
+        .fetchall()
+    )
     assert got == dict(expected)
     assert got[2] == Decimal("2.675") and got[4] == Decimal("0.123456789013")
-    many = duckdb.connect().execute(
-        """SELECT count(*) FILTER (WHERE (CASE WHEN abs(x) < 2048 AND CAST(CAST(x AS DECIMAL(38,12)) AS DOUBLE) = x
+    many = (
+        duckdb.connect()
+        .execute(
+            """SELECT count(*) FILTER (WHERE (CASE WHEN abs(x) < 2048 AND CAST(CAST(x AS DECIMAL(38,12)) AS DOUBLE) = x
                                              THEN CAST(x AS DECIMAL(38,12))
                                              ELSE TRY_CAST(CAST(x AS VARCHAR) AS DECIMAL(38,12)) END)
                                        IS DISTINCT FROM TRY_CAST(CAST(x AS VARCHAR) AS DECIMAL(38,12)))
            FROM (SELECT CAST(round((CAST(hash(i) % 2000001 AS BIGINT) - 1000000) * pow(10, (i % 9) - 6) / 1000.0,
-                                   CAST(i % 15 AS INTEGER)) AS DOUBLE) AS x FROM range(200000) r(i))""").fetchone()
+                                   CAST(i % 15 AS INTEGER)) AS DOUBLE) AS x FROM range(200000) r(i))"""
+        )
+        .fetchone()
+    )
     assert many == (0,)
 
 
@@ -123,24 +169,50 @@ def test_iso_z_timestamps_read_the_same_by_the_fast_way(tmp_path):
     from billing_lib.importers import engine
     from billing_lib.importers.spec import spec_named
 
-    values = ["2026-10-01T00:00:00Z", "2026-10-01T24:00:00Z", "2026-10-01 10:00:00Z", "2026-10-01T10:00:00+02:00",
-              "2026-10-01T10:00:00.123Z", "10/01/2026", "2026-10-01", "2026-10-01T10:00Z", " 2026-10-01T10:00:00Z ",
-              "2026-10-01t10:00:00Z", "2026-10-01T10:00:00z", "2026-10-01T10:00:00", "x", ""]
-    values += [f"{y}-{m}-{d}T{h}:{mi}:{s}Z" for y, m, d, h, mi, s in itertools.product(
-        ["2026", "2024", "0001"], ["01", "02", "13"], ["01", "29", "31", "32"], ["00", "23", "24"], ["00", "59", "60"],
-        ["00", "60"])]
+    values = [
+        "2026-10-01T00:00:00Z",
+        "2026-10-01T24:00:00Z",
+        "2026-10-01 10:00:00Z",
+        "2026-10-01T10:00:00+02:00",
+        "2026-10-01T10:00:00.123Z",
+        "10/01/2026",
+        "2026-10-01",
+        "2026-10-01T10:00Z",
+        " 2026-10-01T10:00:00Z ",
+        "2026-10-01t10:00:00Z",
+        "2026-10-01T10:00:00z",
+        "2026-10-01T10:00:00",
+        "x",
+        "",
+    ]
+    values += [
+        f"{y}-{m}-{d}T{h}:{mi}:{s}Z"
+        for y, m, d, h, mi, s in itertools.product(
+            ["2026", "2024", "0001"],
+            ["01", "02", "13"],
+            ["01", "29", "31", "32"],
+            ["00", "23", "24"],
+            ["00", "59", "60"],
+            ["00", "60"],
+        )
+    ]
     con = duckdb.connect()
     con.execute("CREATE TABLE t (x VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
     for name in ("aws_cur_legacy", "azure_cost_export", "focus"):
         spec = spec_named(name)
         naive = ", ".join(f"TRY_STRPTIME(trim(x), {engine.ql(f)})" for f in spec.timestamp_formats)
-        general = (f"CASE WHEN regexp_full_match(trim(x), {engine.ql(engine._OFFSET_RE)}) "
-                   f"THEN timezone('UTC', TRY_CAST(trim(x) AS TIMESTAMPTZ)) "
-                   f"ELSE COALESCE({naive}, TRY_CAST(trim(x) AS TIMESTAMP)) END")
+        general = (
+            f"CASE WHEN regexp_full_match(trim(x), {engine.ql(engine._OFFSET_RE)}) "
+            f"THEN timezone('UTC', TRY_CAST(trim(x) AS TIMESTAMPTZ)) "
+            f"ELSE COALESCE({naive}, TRY_CAST(trim(x) AS TIMESTAMP)) END"
+        )
         fast = engine._timestamp_from_text("x", spec)
-        assert con.execute(f"SELECT list(x) FILTER (WHERE ({general}) IS DISTINCT FROM ({fast})) FROM t").fetchone() == (None,)
+        assert con.execute(
+            f"SELECT list(x) FILTER (WHERE ({general}) IS DISTINCT FROM ({fast})) FROM t"
+        ).fetchone() == (None,)
     # the fast way does read them: 24:00 is the next day (as ISO 8601 says), a bad day is no value
-    assert con.execute(f"SELECT {engine._timestamp_from_text('x', spec_named('aws_cur_legacy'))} FROM t "
-                       "WHERE x IN ('2026-10-01T24:00:00Z', '2026-02-29T00:00:00Z') ORDER BY x").fetchall() == [
-        (None,), (datetime(2026, 10, 2),)]
+    assert con.execute(
+        f"SELECT {engine._timestamp_from_text('x', spec_named('aws_cur_legacy'))} FROM t "
+        "WHERE x IN ('2026-10-01T24:00:00Z', '2026-02-29T00:00:00Z') ORDER BY x"
+    ).fetchall() == [(None,), (datetime(2026, 10, 2),)]

@@ -13,17 +13,27 @@ from tests.sample_totals import SAMPLES, expected, own_totals, report_totals
 
 FOCUS = SAMPLES / "focus"
 SAAS = FOCUS / "saas_spend_agreements_b2.csv"
-FLEX = FOCUS / "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources.csv"
+FLEX = (
+    FOCUS
+    / "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources.csv"
+)
 BAD_HOUR = FOCUS / "commitment_discount_purchase_scenario_3.csv"
 NULLS = ("", "null", "NULL")
 
 
 def _own(path, currency="USD"):
-    return own_totals(path, "BilledCost", lambda r: r.get("BillingCurrency") or currency,
-                      lambda r: r["ChargeCategory"], NULLS)
+    return own_totals(
+        path,
+        "BilledCost",
+        lambda r: r.get("BillingCurrency") or currency,
+        lambda r: r["ChargeCategory"],
+        NULLS,
+    )
 
 
-@pytest.mark.parametrize("path, currency", [(SAAS, None), (FLEX, "USD")], ids=["saas", "flexibility"])
+@pytest.mark.parametrize(
+    "path, currency", [(SAAS, None), (FLEX, "USD")], ids=["saas", "flexibility"]
+)
 def test_focus_samples_import_with_their_own_totals(path, currency):
     con = open_store()
     [report] = import_reports(con, [path], default_currency=currency)
@@ -52,8 +62,14 @@ def test_us_short_dates_are_read_month_first():
     start, end, bp_end = con.execute(
         "SELECT ChargePeriodStart, ChargePeriodEnd, BillingPeriodEnd FROM lines WHERE x_SourceRow = 2"
     ).fetchone()
-    assert (str(start), str(end), str(bp_end)) == ("2025-04-01 00:00:00", "2026-04-01 00:00:00", "2025-05-01 00:00:00")
-    assert con.execute("SELECT DISTINCT x_Vendor, SubAccountId FROM lines").fetchall() == [("acme co", "000-00-000")]
+    assert (str(start), str(end), str(bp_end)) == (
+        "2025-04-01 00:00:00",
+        "2026-04-01 00:00:00",
+        "2025-05-01 00:00:00",
+    )
+    assert con.execute("SELECT DISTINCT x_Vendor, SubAccountId FROM lines").fetchall() == [
+        ("acme co", "000-00-000")
+    ]
 
 
 def test_missing_billing_currency_names_the_column_and_the_way_out():
@@ -70,10 +86,17 @@ def test_impossible_hour_is_refused_with_file_row_and_column():
         import_reports(con, [BAD_HOUR], default_currency="USD")
     [problem] = err.value.problems
     assert (problem.file, problem.row, problem.column, problem.value) == (
-        str(BAD_HOUR), 5, "ChargePeriodEnd", "2023-02-01T30:00:00Z")
-    assert "commitment_discount_purchase_scenario_3.csv, row 5, column 'ChargePeriodEnd'" in str(err.value)
-    assert expected(BAD_HOUR.stem) == {"error": {"row": 5, "column": "ChargePeriodEnd",
-                                                 "value": "2023-02-01T30:00:00Z"}}
+        str(BAD_HOUR),
+        5,
+        "ChargePeriodEnd",
+        "2023-02-01T30:00:00Z",
+    )
+    assert "commitment_discount_purchase_scenario_3.csv, row 5, column 'ChargePeriodEnd'" in str(
+        err.value
+    )
+    assert expected(BAD_HOUR.stem) == {
+        "error": {"row": 5, "column": "ChargePeriodEnd", "value": "2023-02-01T30:00:00Z"}
+    }
     assert con.execute("SELECT count(*) FROM lines").fetchone()[0] == 0
 
 
@@ -97,9 +120,17 @@ def test_version_differences_and_vendor_names(tmp_path):
         "SELECT x_Vendor, SubAccountId, ChargeCategory, ChargePeriodStart, BilledCost, Tags FROM lines ORDER BY x_SourceRow"
     ).fetchall()
     assert [(g[0], g[1], g[2]) for g in got] == [
-        ("aws", "s1", "Usage"), ("microsoft", "s2", "Credit"), ("google", "b1", "Credit"),
-        ("oracle", "s4", "Tax"), ("acme saas", "s5", "Adjustment")]
-    assert [str(g[3]) for g in got[:3]] == ["2024-05-01 00:00:00", "2024-05-01 00:00:00", "2024-05-01 05:00:00"]
+        ("aws", "s1", "Usage"),
+        ("microsoft", "s2", "Credit"),
+        ("google", "b1", "Credit"),
+        ("oracle", "s4", "Tax"),
+        ("acme saas", "s5", "Adjustment"),
+    ]
+    assert [str(g[3]) for g in got[:3]] == [
+        "2024-05-01 00:00:00",
+        "2024-05-01 00:00:00",
+        "2024-05-01 05:00:00",
+    ]
     assert got[3][4] == Decimal("0.0000000181")
     assert got[0][5] == '{"env": "prod"}'
     assert report.cost_per_category["Credit"]["EUR"] == -3.25

@@ -43,8 +43,12 @@ def _line(con, **where: str) -> dict:
 def test_invoice_reconciliation_totals_equal_the_files_own_sums():
     _, report = _import(INVOICE)
     assert report.format == "ms_invoice_reconciliation"
-    own = own_totals(INVOICE, "Subtotal", lambda r: r["Currency"],
-                     lambda r: "Credit" if r["ChargeType"] in CREDIT_TYPES else "Purchase")
+    own = own_totals(
+        INVOICE,
+        "Subtotal",
+        lambda r: r["Currency"],
+        lambda r: "Credit" if r["ChargeType"] in CREDIT_TYPES else "Purchase",
+    )
     assert report_totals(report) == own
     # by hand from the licence events (samples/README.md): 19 lines, EUR 21,530.84 of which
     # EUR -184.10 credits (a 5-seat reduction and a cancellation within 7 days)
@@ -94,8 +98,10 @@ def test_seat_reduction_and_cancellation_are_negative_credits():
     # 9 Business Premium cancelled on 5 Oct, bought 2 Oct (cycle 2 Oct - 1 Nov): 28 of 31 days back
     assert cancelled["BilledCost"] == D("-167.40")
     assert cancelled["ChargeCategory"] == "Credit"
-    bought = con.execute("SELECT BilledCost FROM lines WHERE x_VendorChargeType = 'new' AND SubAccountName = "
-                         "'Alpenblick Treuhand AG'").fetchone()[0]
+    bought = con.execute(
+        "SELECT BilledCost FROM lines WHERE x_VendorChargeType = 'new' AND SubAccountName = "
+        "'Alpenblick Treuhand AG'"
+    ).fetchone()[0]
     assert bought + cancelled["BilledCost"] == D("18.00")  # 3 days of 9 seats kept
 
 
@@ -156,7 +162,9 @@ def test_daily_rated_usage_totals_equal_the_files_own_sums():
     with open(USAGE, newline="", encoding="utf-8") as fh:
         per_tenant: dict[str, Decimal] = {}
         for r in csv.DictReader(fh):
-            per_tenant[r["CustomerId"]] = per_tenant.get(r["CustomerId"], D(0)) + D(r["BillingPreTaxTotal"])
+            per_tenant[r["CustomerId"]] = per_tenant.get(r["CustomerId"], D(0)) + D(
+                r["BillingPreTaxTotal"]
+            )
     got = dict(con.execute("SELECT SubAccountId, sum(BilledCost) FROM lines GROUP BY 1").fetchall())
     assert got == per_tenant
 
@@ -164,7 +172,8 @@ def test_daily_rated_usage_totals_equal_the_files_own_sums():
 def test_partner_earned_credit_and_currency_conversion_by_hand():
     con, _ = _import(USAGE)
     vm = con.execute(
-        "SELECT * FROM lines WHERE ResourceName = 'vm-tms-app01' AND ChargePeriodStart = '2026-10-01'").fetchall()
+        "SELECT * FROM lines WHERE ResourceName = 'vm-tms-app01' AND ChargePeriodStart = '2026-10-01'"
+    ).fetchall()
     cols = [d[0] for d in con.description]
     line = dict(zip(cols, vm[0]))
     # D4s v5, 24 h at USD 0.23 less 15% PEC = 0.1955/h -> USD 4.692 -> x 0.9187 = EUR 4.3105404 (6 places)
@@ -178,8 +187,10 @@ def test_partner_earned_credit_and_currency_conversion_by_hand():
     assert str(line["ChargePeriodEnd"]) == "2026-10-02 00:00:00"
     assert str(line["BillingPeriodEnd"]) == "2026-11-01 00:00:00"
     # Alpenblick's subscription earns no PEC: billed = list, 24 h x 0.115 x 0.9187 = 2.535612
-    no_pec = con.execute("SELECT BilledCost, ListCost FROM lines WHERE ResourceName = 'vm-files01' "
-                         "AND ChargePeriodStart = '2026-10-31'").fetchone()
+    no_pec = con.execute(
+        "SELECT BilledCost, ListCost FROM lines WHERE ResourceName = 'vm-files01' "
+        "AND ChargePeriodStart = '2026-10-31'"
+    ).fetchone()
     assert no_pec == (D("2.535612"), D("2.535612"))
 
 
@@ -198,14 +209,25 @@ def test_metered_rows_and_spelled_out_charge_types(tmp_path):
     with open(INVOICE, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         header, rows = reader.fieldnames, list(reader)
-    meter = dict(rows[0], ChargeType="new", MeterDescription="Virtual Machines - D2s v5", BillingFrequency="",
-                 Subtotal="12.34", Total="12.34", UnitType="1 Hour")
-    cancel = dict(next(r for r in rows if r["ChargeType"] == "cancelImmediate"), ChargeType="Cancel Immediate")
+    meter = dict(
+        rows[0],
+        ChargeType="new",
+        MeterDescription="Virtual Machines - D2s v5",
+        BillingFrequency="",
+        Subtotal="12.34",
+        Total="12.34",
+        UnitType="1 Hour",
+    )
+    cancel = dict(
+        next(r for r in rows if r["ChargeType"] == "cancelImmediate"), ChargeType="Cancel Immediate"
+    )
     path = tmp_path / "mixed.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, header, lineterminator="\n")
         w.writeheader()
         w.writerows([meter, cancel])
     con, _ = _import(path)
-    got = con.execute("SELECT x_VendorChargeType, ChargeCategory, ChargeFrequency FROM lines ORDER BY x_SourceRow").fetchall()
+    got = con.execute(
+        "SELECT x_VendorChargeType, ChargeCategory, ChargeFrequency FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
     assert got == [("new", "Usage", "Usage-Based"), ("Cancel Immediate", "Credit", "Recurring")]

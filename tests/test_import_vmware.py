@@ -15,8 +15,13 @@ from billing_lib.errors import InputError
 from billing_lib.importers import import_reports
 from tests.sample_totals import model_amount
 
-REPORT = (Path(__file__).resolve().parents[1] / "samples" / "2026-10" / "reports"
-          / "vmware-usage-meter-customer-monthly-usage-2026-10.csv")
+REPORT = (
+    Path(__file__).resolve().parents[1]
+    / "samples"
+    / "2026-10"
+    / "reports"
+    / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
+)
 D = Decimal
 
 
@@ -42,20 +47,27 @@ def test_totals_equal_the_reports_own_sums():
     own: dict[str, Decimal] = {}
     for r in rows:
         own[r["Currency"]] = own.get(r["Currency"], D(0)) + model_amount(
-            str(D(r["Billable Points"]) * D(r["Price per Point"])))
+            str(D(r["Billable Points"]) * D(r["Price per Point"]))
+        )
     assert {c.currency: c.cost_after for c in report.currencies} == own
     assert report.rows == len(rows) == 14
     per_label = {}
     for r in rows:
-        per_label[r["Customer Label"]] = per_label.get(r["Customer Label"], D(0)) + D(r["Billable Points"])
-    got = dict(con.execute("SELECT SubAccountId, sum(PricingQuantity) FROM lines GROUP BY 1").fetchall())
+        per_label[r["Customer Label"]] = per_label.get(r["Customer Label"], D(0)) + D(
+            r["Billable Points"]
+        )
+    got = dict(
+        con.execute("SELECT SubAccountId, sum(PricingQuantity) FROM lines GROUP BY 1").fetchall()
+    )
     assert got == per_label
 
 
 def test_hand_checked_lines():
     con = duckdb.connect()
     import_reports(con, [REPORT])
-    cur = con.execute("SELECT * FROM lines WHERE SubAccountId = 'zorggroep-amstelland' AND ServiceName = 'vSAN Enterprise'")
+    cur = con.execute(
+        "SELECT * FROM lines WHERE SubAccountId = 'zorggroep-amstelland' AND ServiceName = 'vSAN Enterprise'"
+    )
     line = dict(zip([d[0] for d in cur.description], cur.fetchone()))
     # 61.25 TiB used x 38 points per TiB = 2,327.5 points x EUR 0.864 = 2,010.96
     assert line["ConsumedQuantity"] == D("61.25") and line["ConsumedUnit"] == "TiB used"
@@ -65,7 +77,9 @@ def test_hand_checked_lines():
     assert str(line["ChargePeriodStart"]) == "2026-10-01 00:00:00"
     assert str(line["ChargePeriodEnd"]) == "2026-11-01 00:00:00"
     # Zorggroep in all: 236 + 1,344 + 2,327.5 + 354 + 472 = 4,733.5 points = EUR 4,089.744
-    total = con.execute("SELECT sum(BilledCost) FROM lines WHERE SubAccountId = 'zorggroep-amstelland'").fetchone()[0]
+    total = con.execute(
+        "SELECT sum(BilledCost) FROM lines WHERE SubAccountId = 'zorggroep-amstelland'"
+    ).fetchone()[0]
     assert total == D("4089.744")
 
 
@@ -73,7 +87,9 @@ def test_a_report_without_the_price_per_point_is_refused(tmp_path):
     header, rows = _rows()
     header = [h for h in header if h != "Price per Point"]
     path = _write(tmp_path / "points-only.csv", header, rows)
-    with pytest.raises(InputError, match=r"missing required column\(s\) \['Price per Point'\]") as err:
+    with pytest.raises(
+        InputError, match=r"missing required column\(s\) \['Price per Point'\]"
+    ) as err:
         import_reports(duckdb.connect(), [path])
     assert "expected:" in str(err.value) and "found:" in str(err.value)
 
@@ -84,7 +100,9 @@ def test_unreadable_points_name_row_and_column(tmp_path):
     path = _write(tmp_path / "comma.csv", header, rows)
     with pytest.raises(InputError) as err:
         import_reports(duckdb.connect(), [path])
-    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(6, "Billable Points", "1.344,0")]
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (6, "Billable Points", "1.344,0")
+    ]
 
 
 def test_two_currencies_in_one_report_are_refused(tmp_path):

@@ -36,19 +36,28 @@ def build(rows, tmp_path, customers_update=None, parameters=None):
 
 def test_three_lines_round_per_line_then_vat_on_the_rounded_sum(tmp_path):
     # C003 is domestic (NL, 21 %), grouped by vendor and service (the default).
-    rows = [line("C003", "5.0025", service="Amazon EC2"), line("C003", "5.0025", service="Amazon EC2"),
-            line("C003", "20.004", service="Amazon S3"),
-            line("C003", "0.333", vendor="microsoft", service="Microsoft 365 Business Basic")]
+    rows = [
+        line("C003", "5.0025", service="Amazon EC2"),
+        line("C003", "5.0025", service="Amazon EC2"),
+        line("C003", "20.004", service="Amazon S3"),
+        line("C003", "0.333", vendor="microsoft", service="Microsoft 365 Business Basic"),
+    ]
     [inv], _ = build(rows, tmp_path)
     # 5.0025 + 5.0025 = 10.005 -> 10.01 (rounding each rated line first would give 10.00)
     assert [(ln.description, ln.amount) for ln in inv.lines] == [
-        ("Amazon EC2", D("10.01")), ("Amazon S3", D("20.00")), ("Microsoft 365 Business Basic", D("0.33"))]
+        ("Amazon EC2", D("10.01")),
+        ("Amazon S3", D("20.00")),
+        ("Microsoft 365 Business Basic", D("0.33")),
+    ]
     assert inv.lines[0].unrounded_amount == D("10.005") and inv.lines[0].rated_lines == 2
     assert inv.net == D("30.34")
     # 21 % of 30.34 = 6.3714 -> 6.37
     assert [(v.rate, v.base, v.amount) for v in inv.vat] == [(D(21), D("30.34"), D("6.37"))]
     assert (inv.vat_total, inv.gross) == (D("6.37"), D("36.71"))
-    assert inv.subtotals() == [("aws", "Amazon Web Services", D("30.01")), ("microsoft", "Microsoft", D("0.33"))]
+    assert inv.subtotals() == [
+        ("aws", "Amazon Web Services", D("30.01")),
+        ("microsoft", "Microsoft", D("0.33")),
+    ]
     # cost: 80 % per line, rounded per line: 8.004 -> 8.00, 16.0032 -> 16.00, 0.2664 -> 0.27
     assert (inv.cost, inv.margin) == (D("24.27"), D("6.07"))
 
@@ -65,44 +74,90 @@ def test_invoice_details_dates_number_and_parties(tmp_path):
 
 
 def test_one_invoice_per_customer_combines_every_vendor_in_product_group_order(tmp_path):
-    rows = [line("C002", "1", kind="fee", product_group="managed_services", description="Managed services"),
-            line("C002", "2", vendor="vmware", service="vSAN"), line("C002", "3", vendor="microsoft", service="M365"),
-            line("C002", "4", service="EC2"), line("C001", "5")]
+    rows = [
+        line(
+            "C002",
+            "1",
+            kind="fee",
+            product_group="managed_services",
+            description="Managed services",
+        ),
+        line("C002", "2", vendor="vmware", service="vSAN"),
+        line("C002", "3", vendor="microsoft", service="M365"),
+        line("C002", "4", service="EC2"),
+        line("C001", "5"),
+    ]
     invoices, _ = build(rows, tmp_path)
     assert [i.customer_id for i in invoices] == ["C001", "C002"]
     assert [i.number for i in invoices] == ["NW2026-000001", "NW2026-000002"]
     c002 = invoices[1]
-    assert [ln.heading for ln in c002.lines] == ["Amazon Web Services", "Microsoft", "VMware Cloud", "Managed services"]
+    assert [ln.heading for ln in c002.lines] == [
+        "Amazon Web Services",
+        "Microsoft",
+        "VMware Cloud",
+        "Managed services",
+    ]
     assert c002.net == D("10.00")
 
 
 def test_grouping_by_subscription_and_by_tag(tmp_path):
-    rows = [line("C002", "1.004", subscription="sub-a"), line("C002", "1.004", subscription="sub-a", service="S3"),
-            line("C002", "2", subscription="sub-b")]
+    rows = [
+        line("C002", "1.004", subscription="sub-a"),
+        line("C002", "1.004", subscription="sub-a", service="S3"),
+        line("C002", "2", subscription="sub-b"),
+    ]
     [inv], _ = build(rows, tmp_path)  # C002 groups by vendor, subscription
-    assert [(ln.description, ln.amount) for ln in inv.lines] == [("sub-a", D("2.01")), ("sub-b", D("2.00"))]
+    assert [(ln.description, ln.amount) for ln in inv.lines] == [
+        ("sub-a", D("2.01")),
+        ("sub-b", D("2.00")),
+    ]
 
-    tags = [line("C001", "10", tags='{"CostCenter": "R&D"}'), line("C001", "5", tags='{"CostCenter": "Sales"}'),
-            line("C001", "1", tags='{"CostCenter": "R&D"}', vendor="microsoft", service="M365"), line("C001", "2")]
+    tags = [
+        line("C001", "10", tags='{"CostCenter": "R&D"}'),
+        line("C001", "5", tags='{"CostCenter": "Sales"}'),
+        line("C001", "1", tags='{"CostCenter": "R&D"}', vendor="microsoft", service="M365"),
+        line("C001", "2"),
+    ]
     [inv], _ = build(tags, tmp_path / "t", {"C001": {"line_grouping": ["tag:CostCenter"]}})
     assert [(ln.heading, ln.description, ln.amount) for ln in inv.lines] == [
-        ("Amazon Web Services", "(no CostCenter)", D("2.00")), ("Amazon Web Services", "R&D", D("10.00")),
-        ("Amazon Web Services", "Sales", D("5.00")), ("Microsoft", "R&D", D("1.00"))]
+        ("Amazon Web Services", "(no CostCenter)", D("2.00")),
+        ("Amazon Web Services", "R&D", D("10.00")),
+        ("Amazon Web Services", "Sales", D("5.00")),
+        ("Microsoft", "R&D", D("1.00")),
+    ]
 
 
 def test_reverse_charge_and_export(tmp_path):
     rows = [line("C005", "100.005", vendor="microsoft"), line("C008", "50", currency="USD")]
     c005, c008 = build(rows, tmp_path)[0]
-    assert c005.vat_rule == "eu_reverse_charge" and c005.vat_total == D("0.00") and c005.gross == D("100.01")
-    assert c005.vat_mention.startswith("Reverse charge: VAT to be accounted for by the recipient, Art. 196")
+    assert (
+        c005.vat_rule == "eu_reverse_charge"
+        and c005.vat_total == D("0.00")
+        and c005.gross == D("100.01")
+    )
+    assert c005.vat_mention.startswith(
+        "Reverse charge: VAT to be accounted for by the recipient, Art. 196"
+    )
     assert c005.buyer.vat_number == "BE0456789123" and c005.show_buyer_vat_number
-    assert c008.vat_rule == "export" and c008.currency == "USD" and c008.vat_mention == "Outside the scope of EU VAT"
+    assert (
+        c008.vat_rule == "export"
+        and c008.currency == "USD"
+        and c008.vat_mention == "Outside the scope of EU VAT"
+    )
     assert c008.gross == D("50.00")
 
 
 def test_credits_exceeding_charges_give_a_credit_balance(tmp_path):
-    rows = [line("C004", "100.00"), line("C004", "-250.004", kind="credit", product_group="managed_services",
-                                         description="Service credit")]
+    rows = [
+        line("C004", "100.00"),
+        line(
+            "C004",
+            "-250.004",
+            kind="credit",
+            product_group="managed_services",
+            description="Service credit",
+        ),
+    ]
     [inv], _ = build(rows, tmp_path)
     assert (inv.net, inv.vat_total, inv.gross) == (D("-150.00"), D("-31.50"), D("-181.50"))
     assert inv.credit_balance and inv.kind == "invoice" and inv.number == "NW2026-000001"
@@ -111,19 +166,44 @@ def test_credits_exceeding_charges_give_a_credit_balance(tmp_path):
 def test_half_cents_round_half_up_both_signs(tmp_path):
     rows = [line("C003", "2.675", service="A"), line("C003", "-2.675", service="B")]
     [inv], _ = build(rows, tmp_path)
-    assert [ln.amount for ln in inv.lines] == [D("2.68"), D("-2.68")] and inv.net == 0 and inv.gross == 0
+    assert (
+        [ln.amount for ln in inv.lines] == [D("2.68"), D("-2.68")]
+        and inv.net == 0
+        and inv.gross == 0
+    )
 
 
 def test_summary_csv_has_the_invoice_figures(tmp_path):
-    invoices, _ = build([line("C003", "30.34"), line("C008", "12.5", currency="USD", cost="10")], tmp_path)
+    invoices, _ = build(
+        [line("C003", "30.34"), line("C008", "12.5", currency="USD", cost="10")], tmp_path
+    )
     path = write_invoice_summary(invoices, tmp_path / "out" / "invoice_summary.csv")
     rows = list(csv.DictReader(path.open()))
     assert rows == [
-        {"customer_id": "C003", "invoice_number": "NW2026-000001", "currency": "EUR", "net_amount": "30.34",
-         "vat_amount": "6.37", "gross_amount": "36.71", "cost_amount": "24.27", "margin_amount": "6.07"},
-        {"customer_id": "C008", "invoice_number": "NW2026-000002", "currency": "USD", "net_amount": "12.50",
-         "vat_amount": "0.00", "gross_amount": "12.50", "cost_amount": "10.00", "margin_amount": "2.50"}]
-    assert [p.name for p in path.parent.iterdir()] == ["invoice_summary.csv"]  # no temporary file left
+        {
+            "customer_id": "C003",
+            "invoice_number": "NW2026-000001",
+            "currency": "EUR",
+            "net_amount": "30.34",
+            "vat_amount": "6.37",
+            "gross_amount": "36.71",
+            "cost_amount": "24.27",
+            "margin_amount": "6.07",
+        },
+        {
+            "customer_id": "C008",
+            "invoice_number": "NW2026-000002",
+            "currency": "USD",
+            "net_amount": "12.50",
+            "vat_amount": "0.00",
+            "gross_amount": "12.50",
+            "cost_amount": "10.00",
+            "margin_amount": "2.50",
+        },
+    ]
+    assert [p.name for p in path.parent.iterdir()] == [
+        "invoice_summary.csv"
+    ]  # no temporary file left
 
 
 def test_a_credit_note_after_finalising_refers_to_the_original(tmp_path):
@@ -131,14 +211,21 @@ def test_a_credit_note_after_finalising_refers_to_the_original(tmp_path):
     register.finalise(PERIOD)
     _, _, invoicing = setup([])
     note = credit_note(inv, register, invoicing, "2026-11", date(2026, 12, 1), "wrong price plan")
-    assert note.number == "NWC2026-000001" and note.kind == "credit_note" and note.refers_to == "NW2026-000001"
+    assert (
+        note.number == "NWC2026-000001"
+        and note.kind == "credit_note"
+        and note.refers_to == "NW2026-000001"
+    )
     assert (note.net, note.vat_total, note.gross) == (D("-30.34"), D("-6.37"), D("-36.71"))
     assert [ln.amount for ln in note.lines] == [D("-30.34")]
 
 
 def test_invoices_json_gives_back_the_very_same_invoices(tmp_path):
-    rows = [line("C003", "5.0025"), line("C003", "-0.000000000001", service="Amazon S3"),
-            line("C008", "12.5", currency="USD", quantity="3.333333333333", unit="GB-Mo")]
+    rows = [
+        line("C003", "5.0025"),
+        line("C003", "-0.000000000001", service="Amazon S3"),
+        line("C008", "12.5", currency="USD", quantity="3.333333333333", unit="GB-Mo"),
+    ]
     invoices, _ = build(rows, tmp_path)
     _, _, invoicing = setup([])
     path = write_invoice_data(invoices, invoicing.seller, tmp_path / "invoices.json")
@@ -146,15 +233,20 @@ def test_invoices_json_gives_back_the_very_same_invoices(tmp_path):
     assert seller == invoicing.seller
     assert list(back.values()) == invoices  # every Decimal with its digits, dates, parties, lines
     assert [str(ln.unrounded_amount) for ln in back["NW2026-000001"].lines] == [
-        str(ln.unrounded_amount) for ln in invoices[0].lines]
+        str(ln.unrounded_amount) for ln in invoices[0].lines
+    ]
     assert all(figure_problems(i) == [] for i in back.values())
 
 
 def test_figures_that_the_lines_do_not_give_are_named(tmp_path):
     [inv], _ = build([line("C003", "30.34")], tmp_path)
     assert figure_problems(replace(inv, gross=D("36.72"))) == ["gross 36.72; the lines give 36.71"]
-    changed = replace(inv, vat=(replace(inv.vat[0], amount=D("6.38")),), vat_total=D("6.38"), gross=D("36.72"))
-    assert figure_problems(changed) == ["VAT 21 %: base 30.34, VAT 6.38; the lines give base 30.34, VAT 6.37"]
+    changed = replace(
+        inv, vat=(replace(inv.vat[0], amount=D("6.38")),), vat_total=D("6.38"), gross=D("36.72")
+    )
+    assert figure_problems(changed) == [
+        "VAT 21 %: base 30.34, VAT 6.38; the lines give base 30.34, VAT 6.37"
+    ]
 
 
 # -- bad input: a clear error, and no number reserved -------------------------------------------------
@@ -165,13 +257,18 @@ def assert_nothing_reserved(tmp_path):
 
 
 def test_a_product_group_without_ledger_accounts_is_an_error(tmp_path):
-    with pytest.raises(ParameterError, match=r"products.yaml, product_groups: no entry 'quantum'.*3 rated lines"):
+    with pytest.raises(
+        ParameterError, match=r"products.yaml, product_groups: no entry 'quantum'.*3 rated lines"
+    ):
         build([line("C001", "1", product_group="quantum")] * 3, tmp_path)
     assert_nothing_reserved(tmp_path)
 
 
 def test_a_customer_without_address_is_an_error(tmp_path):
-    with pytest.raises(ParameterError, match=r"customers\[id=C001\]\.address: an invoice needs the customer's address"):
+    with pytest.raises(
+        ParameterError,
+        match=r"customers\[id=C001\]\.address: an invoice needs the customer's address",
+    ):
         build([line("C001", "1"), line("C002", "1")], tmp_path, {"C001": {"address": ["  "]}})
     assert_nothing_reserved(tmp_path)
 
@@ -179,7 +276,9 @@ def test_a_customer_without_address_is_an_error(tmp_path):
 def test_an_eu_customer_without_vat_number_is_an_error(tmp_path):
     with pytest.raises(ParameterError, match=r"C006.*without a VAT number.*OSS"):
         build([line("C006", "1")], tmp_path, {"C006": {"vat_number": None, "vat_rule": None}})
-    with pytest.raises(ParameterError, match=r"C005\]\.vat_number: VAT rule 'eu_reverse_charge' needs"):
+    with pytest.raises(
+        ParameterError, match=r"C005\]\.vat_number: VAT rule 'eu_reverse_charge' needs"
+    ):
         build([line("C005", "1")], tmp_path, {"C005": {"vat_number": ""}})
     assert_nothing_reserved(tmp_path)
 
@@ -189,17 +288,27 @@ def test_an_unknown_vat_rule_is_an_error(tmp_path):
     rules = yaml.safe_load((params / "vat_rules.yaml").read_text())
     del rules["rules"]["export"]
     (params / "vat_rules.yaml").write_text(yaml.safe_dump(rules))
-    with pytest.raises(ParameterError, match=r"vat_rules.yaml, entry rules.export: unknown VAT rule 'export' of customer C007"):
+    with pytest.raises(
+        ParameterError,
+        match=r"vat_rules.yaml, entry rules.export: unknown VAT rule 'export' of customer C007",
+    ):
         build([line("C007", "1")], tmp_path, parameters=params)
     assert_nothing_reserved(tmp_path)
 
 
 def test_all_problems_are_listed_together(tmp_path):
-    rows = [line("C001", "1", product_group="quantum"), line("C099", "1"), line("C003", "1", currency="USD")]
+    rows = [
+        line("C001", "1", product_group="quantum"),
+        line("C099", "1"),
+        line("C003", "1", currency="USD"),
+    ]
     with pytest.raises(ParameterError) as err:
         build(rows, tmp_path)
     text = str(err.value)
-    assert "no entry 'quantum'" in text and "customers[id=C099]: rated lines for a customer that is not" in text
+    assert (
+        "no entry 'quantum'" in text
+        and "customers[id=C099]: rated lines for a customer that is not" in text
+    )
     assert "C003].invoice_currency: is EUR but its rated lines are in ['USD']" in text
 
 
@@ -208,7 +317,9 @@ def test_parameters_naming_an_unknown_account_are_refused(tmp_path):
     products = yaml.safe_load((params / "products.yaml").read_text())
     products["product_groups"]["aws"]["revenue_account"] = "9999"
     (params / "products.yaml").write_text(yaml.safe_dump(products))
-    with pytest.raises(ParameterError, match=r"entry product_groups.aws.revenue_account: account '9999' is not"):
+    with pytest.raises(
+        ParameterError, match=r"entry product_groups.aws.revenue_account: account '9999' is not"
+    ):
         load_invoicing(params)
     products["product_groups"]["aws"]["revenue_account"] = "7010"
     (params / "products.yaml").write_text(yaml.safe_dump(products))

@@ -23,18 +23,25 @@ from tests.invoice_helpers import ISSUED, PERIOD, line, setup
 D = Decimal
 BEAN_CHECK = Path(sys.executable).parent / "bean-check"
 
-ROWS = [line("C003", "5.0025", service="EC2", cost="4"), line("C003", "5.0025", service="EC2", cost="4"),
-        line("C003", "20.004", service="S3", cost="15.555"),
-        line("C003", "0.333", vendor="microsoft", service="M365", cost="0.3"),
-        line("C005", "99.995", vendor="microsoft", service="M365", cost="80"),
-        line("C008", "50", currency="USD", cost="41.004", vendor_cost="41.004", billed_cost="41.004"),
-        line("C004", "10", service="RDS", cost="9", vendor_cost="9", billed_cost="12.5"),  # amortised RI
-        line("C004", "-40", kind="credit", product_group="managed_services", description="SLA credit")]
+ROWS = [
+    line("C003", "5.0025", service="EC2", cost="4"),
+    line("C003", "5.0025", service="EC2", cost="4"),
+    line("C003", "20.004", service="S3", cost="15.555"),
+    line("C003", "0.333", vendor="microsoft", service="M365", cost="0.3"),
+    line("C005", "99.995", vendor="microsoft", service="M365", cost="80"),
+    line("C008", "50", currency="USD", cost="41.004", vendor_cost="41.004", billed_cost="41.004"),
+    line(
+        "C004", "10", service="RDS", cost="9", vendor_cost="9", billed_cost="12.5"
+    ),  # amortised RI
+    line("C004", "-40", kind="credit", product_group="managed_services", description="SLA credit"),
+]
 
 
 def run(tmp_path, rows=ROWS):
     con, customers, invoicing = setup(rows)
-    invoices = build_invoices(con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
     return con, invoices, invoicing
 
 
@@ -47,47 +54,94 @@ def test_the_journal_balances_per_currency_and_equals_the_invoices(tmp_path):
     csv_path, bean = write_ledger(con, invoices, invoicing, tmp_path / "out")
     assert (csv_path.name, bean.name) == ("journal_2026-10.csv", "ledger_2026-10.beancount")
     rows = read_journal(csv_path)
-    assert list(rows[0]) == ["date", "journal", "entry_id", "account", "description", "debit", "credit", "currency",
-                             "vat_code", "customer_id", "invoice_number"]
+    assert list(rows[0]) == [
+        "date",
+        "journal",
+        "entry_id",
+        "account",
+        "description",
+        "debit",
+        "credit",
+        "currency",
+        "vat_code",
+        "customer_id",
+        "invoice_number",
+    ]
     balance: dict[str, Decimal] = {}
     for r in rows:
         assert bool(r["debit"]) != bool(r["credit"]) and not r["debit"].startswith("-")
-        balance[r["currency"]] = balance.get(r["currency"], D(0)) + D(r["debit"] or 0) - D(r["credit"] or 0)
+        balance[r["currency"]] = (
+            balance.get(r["currency"], D(0)) + D(r["debit"] or 0) - D(r["credit"] or 0)
+        )
     assert balance == {"EUR": 0, "USD": 0}
     for inv in invoices:  # receivable = gross, revenue = net, VAT = VAT, per invoice
         mine = [r for r in rows if r["invoice_number"] == inv.number]
-        receivable = sum(D(r["debit"] or 0) - D(r["credit"] or 0) for r in mine if r["account"] == "1300")
-        revenue = sum(D(r["credit"] or 0) - D(r["debit"] or 0) for r in mine if r["account"].startswith("8"))
+        receivable = sum(
+            D(r["debit"] or 0) - D(r["credit"] or 0) for r in mine if r["account"] == "1300"
+        )
+        revenue = sum(
+            D(r["credit"] or 0) - D(r["debit"] or 0) for r in mine if r["account"].startswith("8")
+        )
         vat = sum(D(r["credit"] or 0) - D(r["debit"] or 0) for r in mine if r["account"] == "1500")
         assert (receivable, revenue, vat) == (inv.gross, inv.net, inv.vat_total)
     # hand-checked C003: 10.01 + 20.00 + 0.33 = 30.34, VAT 6.37: AWS revenue 30.01, Microsoft 0.33
-    c003 = [(r["account"], r["debit"], r["credit"], r["vat_code"]) for r in rows if r["customer_id"] == "C003"]
-    assert c003 == [("1300", "36.71", "", ""), ("8010", "", "30.01", "NL-21"), ("8020", "", "0.33", "NL-21"),
-                    ("1500", "", "6.37", "NL-21")]
+    c003 = [
+        (r["account"], r["debit"], r["credit"], r["vat_code"])
+        for r in rows
+        if r["customer_id"] == "C003"
+    ]
+    assert c003 == [
+        ("1300", "36.71", "", ""),
+        ("8010", "", "30.01", "NL-21"),
+        ("8020", "", "0.33", "NL-21"),
+        ("1500", "", "6.37", "NL-21"),
+    ]
     # C004 has a negative invoice: 10.00 - 40.00 = -30.00, VAT -6.30: receivable on the credit side
     c004 = [(r["account"], r["debit"], r["credit"]) for r in rows if r["customer_id"] == "C004"]
-    assert c004 == [("1300", "", "36.30"), ("8010", "", "10.00"), ("8100", "40.00", ""), ("1500", "6.30", "")]
+    assert c004 == [
+        ("1300", "", "36.30"),
+        ("8010", "", "10.00"),
+        ("8100", "40.00", ""),
+        ("1500", "6.30", ""),
+    ]
 
 
 def test_ledger_equals_the_rated_lines_rounded_per_invoice_line(tmp_path):
     con, invoices, invoicing = run(tmp_path)
     # independently: DuckDB sums each (customer, product group, service) group and rounds it
-    expected = dict(con.execute("""
+    expected = dict(
+        con.execute("""
         SELECT customer_id, sum(ROUND(s, 2)) FROM (
           SELECT customer_id, product_group, COALESCE(service, description) AS g, sum(amount) AS s
-          FROM rated_lines WHERE customer_id <> 'C002' GROUP BY ALL) GROUP BY ALL""").fetchall())
+          FROM rated_lines WHERE customer_id <> 'C002' GROUP BY ALL) GROUP BY ALL""").fetchall()
+    )
     entries = build_entries(con, invoices, invoicing)
-    revenue = {e.customer_id: -sum(p.amount for p in e.postings if p.account.startswith("8"))
-               for e in entries if e.journal == "SALES"}
+    revenue = {
+        e.customer_id: -sum(p.amount for p in e.postings if p.account.startswith("8"))
+        for e in entries
+        if e.journal == "SALES"
+    }
     assert revenue == expected == {i.customer_id: i.net for i in invoices}
 
 
 def test_vendor_cost_is_booked_in_the_vendors_currency_against_the_payable(tmp_path):
     con, invoices, invoicing = run(tmp_path)
-    rows = [r for r in read_journal(write_ledger(con, invoices, invoicing, tmp_path / "o")[0]) if r["journal"] == "PURCH"]
-    aws_usd = [(r["account"], r["debit"], r["credit"]) for r in rows if r["entry_id"] == "COST-2026-10-aws-USD"]
+    rows = [
+        r
+        for r in read_journal(write_ledger(con, invoices, invoicing, tmp_path / "o")[0])
+        if r["journal"] == "PURCH"
+    ]
+    aws_usd = [
+        (r["account"], r["debit"], r["credit"])
+        for r in rows
+        if r["entry_id"] == "COST-2026-10-aws-USD"
+    ]
     assert aws_usd == [("7010", "41.00", ""), ("1610", "", "41.00")]
-    aws_eur = [(r["account"], r["debit"], r["credit"]) for r in rows if r["entry_id"] == "COST-2026-10-aws-EUR"]
+    aws_eur = [
+        (r["account"], r["debit"], r["credit"])
+        for r in rows
+        if r["entry_id"] == "COST-2026-10-aws-EUR"
+    ]
     # cost 4 + 4 + 15.555 + 9 = 32.555 -> 32.56; billed 4 + 4 + 15.555 + 12.5 = 36.055 -> 36.06;
     # the RI's billed-but-not-yet-expensed 3.50 goes to prepaid commitments
     assert aws_eur == [("7010", "32.56", ""), ("1450", "3.50", ""), ("1610", "", "36.06")]
@@ -102,13 +156,18 @@ def test_bean_check_accepts_the_ledger_and_rejects_an_unbalanced_one(tmp_path):
     assert "36.71 EUR" in text
     broken = tmp_path / "broken.beancount"
     broken.write_text(text.replace("36.71 EUR", "36.72 EUR", 1))
-    bad = subprocess.run([str(BEAN_CHECK), str(broken)], check=False, capture_output=True, text=True)
+    bad = subprocess.run(
+        [str(BEAN_CHECK), str(broken)], check=False, capture_output=True, text=True
+    )
     assert bad.returncode != 0 and "does not balance" in (bad.stdout + bad.stderr)
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
@@ -121,7 +180,9 @@ def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
     write_invoice_data(invoices, invoicing.seller, out / "invoices.json")
     write_ledger(con, invoices, invoicing, out)
     before, numbers = snapshot(out), register.entries()
-    assert len(before) == 9  # summary csv, 4 invoices, run summary, invoices.json, journal, beancount
+    assert (
+        len(before) == 9
+    )  # summary csv, 4 invoices, run summary, invoices.json, journal, beancount
 
     customers["C005"] = customers["C005"].model_copy(update={"address": []})
     with pytest.raises(ParameterError, match=r"C005\]\.address"):
@@ -141,23 +202,35 @@ def test_the_sample_month_ledger_equals_its_invoices_and_rated_lines(tmp_path):
     from billing_lib import run
     from tests.invoice_helpers import REPO
 
-    folder = run.run_all("2026-10", REPO / "samples" / "2026-10" / "reports", REPO / "parameters", tmp_path / "out")
+    folder = run.run_all(
+        "2026-10", REPO / "samples" / "2026-10" / "reports", REPO / "parameters", tmp_path / "out"
+    )
     bean = folder / "ledger_2026-10.beancount"
-    checked = subprocess.run([str(BEAN_CHECK), str(bean)], check=False, capture_output=True, text=True)
+    checked = subprocess.run(
+        [str(BEAN_CHECK), str(bean)], check=False, capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     summary = {r["customer_id"]: r for r in csv.DictReader((folder / "invoice_summary.csv").open())}
     journal = read_journal(folder / "journal_2026-10.csv")
     for cid, s in summary.items():
         mine = [r for r in journal if r["customer_id"] == cid]
-        assert sum(D(r["debit"] or 0) - D(r["credit"] or 0) for r in mine if r["account"] == "1300") == D(s["gross_amount"])
-        assert sum(D(r["credit"] or 0) - D(r["debit"] or 0) for r in mine if r["account"][0] == "8") == D(s["net_amount"])
+        assert sum(
+            D(r["debit"] or 0) - D(r["credit"] or 0) for r in mine if r["account"] == "1300"
+        ) == D(s["gross_amount"])
+        assert sum(
+            D(r["credit"] or 0) - D(r["debit"] or 0) for r in mine if r["account"][0] == "8"
+        ) == D(s["net_amount"])
     # independently from the rated lines: customers grouped by vendor and service (all but C002)
     con = duckdb.connect()
-    expected = dict(con.execute("""
+    expected = dict(
+        con.execute(
+            """
         SELECT customer_id, CAST(sum(ROUND(s, 2)) AS VARCHAR) FROM (
           SELECT customer_id, product_group, CASE WHEN line_kind = 'vendor' THEN COALESCE(service, description)
                  ELSE description END AS g, sum(amount) AS s
           FROM read_parquet(?) WHERE customer_id <> 'C002' GROUP BY ALL) GROUP BY ALL""",
-        [str(folder / "rated_lines.parquet")]).fetchall())
+            [str(folder / "rated_lines.parquet")],
+        ).fetchall()
+    )
     assert expected == {cid: s["net_amount"] for cid, s in summary.items() if cid != "C002"}
     assert len(list((folder / "invoices").glob("*.xlsx"))) == len(summary) == 9

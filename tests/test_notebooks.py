@@ -18,16 +18,33 @@ import pytest
 from tests.notebook_project import REPO, copy_project, pipeline_missing
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
-NOTEBOOKS = ["billing_run.ipynb", "margin_analysis.ipynb"]  # in this order: the analysis reads the run
+NOTEBOOKS = [
+    "billing_run.ipynb",
+    "margin_analysis.ipynb",
+]  # in this order: the analysis reads the run
 PLOTLY = "application/vnd.plotly.v1+json"
 pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 
 
 def nbval(project: Path, *notebooks: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
-           str(SANITIZE), "-p", "no:cacheprovider", "-q", "--rootdir", str(project),
-           *[f"notebooks/{n}" for n in notebooks]]
-    return subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=600, check=False)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(SANITIZE),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--rootdir",
+        str(project),
+        *[f"notebooks/{n}" for n in notebooks],
+    ]
+    return subprocess.run(
+        cmd, cwd=project, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_every_notebook_reproduces_its_stored_results(tmp_path):
@@ -38,7 +55,9 @@ def test_every_notebook_reproduces_its_stored_results(tmp_path):
 
 
 def stored_text(cell) -> str:
-    return "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
+    return "".join(
+        o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs
+    )
 
 
 def test_a_changed_invoice_total_makes_nbval_fail(tmp_path):
@@ -72,8 +91,9 @@ def test_stored_notebooks_stay_small_and_stable(name):
     assert size < 250_000, f"{name} is {size} bytes: is plotly.js or a big template embedded?"
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and nb.cells.index(params[0]) == 1
-    assert all(c.outputs for c in nb.cells if c.cell_type == "code" and c not in params), \
+    assert all(c.outputs for c in nb.cells if c.cell_type == "code" and c not in params), (
         "committed without outputs: execute the notebook on the sample month first"
+    )
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

@@ -54,7 +54,11 @@ def test_a_good_plan_loads_with_exact_numbers(tmp_path):
     assert rules["aws-ec2"].basis == "EffectiveCost"
     assert rules["s3"].tiers[0].up_to == 1000 and rules["s3"].tiers[1].unit_price == Decimal("0.02")
     assert rules["rest"].specificity == 0 and rules["aws-ec2"].specificity == 2
-    assert sorted((a.customer_id, a.level) for a in pricing.assignments) == [("C1", 1), ("C2", 1), ("C3", 2)]
+    assert sorted((a.customer_id, a.level) for a in pricing.assignments) == [
+        ("C1", 1),
+        ("C2", 1),
+        ("C3", 2),
+    ]
 
 
 def test_float_percent_is_read_by_its_text_not_its_binary_value(tmp_path):
@@ -68,39 +72,120 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
         assert f in text, text
 
 
-@pytest.mark.parametrize(("old", "new", "entry", "fragment"), [
-    ("{plan: std, group: smb}", "{plan: gold, group: smb}", "assignments[0].plan", "unknown plan 'gold'"),
-    ("{plan: usd, customer: C3,", "{plan: usd, customer: C9,", "assignments[1].customer", "unknown customer 'C9'"),
-    ("{plan: std, group: smb}", "{plan: std, group: vip}", "assignments[0].group", "no customer is in group 'vip'"),
-    ("{plan: std, group: smb}", "{plan: std, group: smb, customer: C1}", "assignments[0]",
-     "exactly one of customer or group"),
-    ("percent: 12.5, match", "percent: -3, match", "plans[id=std].rules[id=aws].percent",
-     "a negative markup (-3 %) is not allowed"),
-    ("percent: 12.5, match", "percent: 1500, match", "plans[id=std].rules[id=aws].percent",
-     "a markup of 1500 % is not plausible"),
-    ("percent: 12.5, match", "percent: 12.1234567, match", "plans[id=std].rules[id=aws].percent",
-     "no more than 6 decimal places"),
-    ("discount_percent: 5", "discount_percent: 105", "plans[id=std].rules[id=ms].discount_percent",
-     "a discount of 105 % is not plausible"),
-    ("discount_percent: 5", "discount_percent: 5, uplift_percent: 2", "plans[id=std].rules[id=ms]",
-     "exactly one of discount_percent or uplift_percent"),
-    ("kind: pass_through}", "kind: passthrough}", "plans[id=std].rules[id=rest]", "does not match any of the expected tags"),
-    ("basis: EffectiveCost", "basis: AmortizedCost", "plans[id=std].rules[id=aws-ec2].basis", "'BilledCost' or 'EffectiveCost'"),
-    ("{up_to: 1000, unit_price: \"0.025\"}, {unit_price: \"0.02\"}", "{up_to: 1000, unit_price: \"0.025\"}, {up_to: 900, unit_price: \"0.02\"}",
-     "plans[id=std].rules[id=s3]", "the last tier must have no up_to"),
-    ("{up_to: 1000, unit_price: \"0.025\"}, {unit_price: \"0.02\"}",
-     "{up_to: 1000, unit_price: \"0.025\"}, {up_to: 500, unit_price: \"0.02\"}, {unit_price: \"0.01\"}",
-     "plans[id=std].rules[id=s3]", "tier bounds must increase"),
-    ("reason: internal lab, ", "", "plans[id=std].rules[id=lab].reason", "Field required"),
-    ("{id: rest, kind: pass_through}", "{id: rest, kind: pass_through, match: {charge_category: Tax}}",
-     "plans[id=std].rules[id=rest].match.charge_category", "vendor taxes (ChargeCategory Tax) are never billed"),
-    ("{id: rest, kind: pass_through}", "{id: rest, kind: pass_through, match: {provder: AWS}}",
-     "plans[id=std].rules[id=rest].match.provder", "Extra inputs are not permitted"),
-    ("match: {customer: C2}", "match: {customer: C7}", "plans[id=std].rules[id=lab].match.customer", "unknown customer 'C7'"),
-    ("{id: rest, kind: pass_through}", "{id: aws, kind: pass_through}", "plans[id=std].rules[id=aws]", "used twice"),
-    ("  - {plan: usd, customer: C3, valid_from: 2026-10-01}", "  - {plan: std, customer: C1}\n  - {plan: std, customer: C1, valid_from: 2026-10-10}",
-     "assignments[2] and assignments[1]", "customer 'C1' gets two own plans"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "entry", "fragment"),
+    [
+        (
+            "{plan: std, group: smb}",
+            "{plan: gold, group: smb}",
+            "assignments[0].plan",
+            "unknown plan 'gold'",
+        ),
+        (
+            "{plan: usd, customer: C3,",
+            "{plan: usd, customer: C9,",
+            "assignments[1].customer",
+            "unknown customer 'C9'",
+        ),
+        (
+            "{plan: std, group: smb}",
+            "{plan: std, group: vip}",
+            "assignments[0].group",
+            "no customer is in group 'vip'",
+        ),
+        (
+            "{plan: std, group: smb}",
+            "{plan: std, group: smb, customer: C1}",
+            "assignments[0]",
+            "exactly one of customer or group",
+        ),
+        (
+            "percent: 12.5, match",
+            "percent: -3, match",
+            "plans[id=std].rules[id=aws].percent",
+            "a negative markup (-3 %) is not allowed",
+        ),
+        (
+            "percent: 12.5, match",
+            "percent: 1500, match",
+            "plans[id=std].rules[id=aws].percent",
+            "a markup of 1500 % is not plausible",
+        ),
+        (
+            "percent: 12.5, match",
+            "percent: 12.1234567, match",
+            "plans[id=std].rules[id=aws].percent",
+            "no more than 6 decimal places",
+        ),
+        (
+            "discount_percent: 5",
+            "discount_percent: 105",
+            "plans[id=std].rules[id=ms].discount_percent",
+            "a discount of 105 % is not plausible",
+        ),
+        (
+            "discount_percent: 5",
+            "discount_percent: 5, uplift_percent: 2",
+            "plans[id=std].rules[id=ms]",
+            "exactly one of discount_percent or uplift_percent",
+        ),
+        (
+            "kind: pass_through}",
+            "kind: passthrough}",
+            "plans[id=std].rules[id=rest]",
+            "does not match any of the expected tags",
+        ),
+        (
+            "basis: EffectiveCost",
+            "basis: AmortizedCost",
+            "plans[id=std].rules[id=aws-ec2].basis",
+            "'BilledCost' or 'EffectiveCost'",
+        ),
+        (
+            '{up_to: 1000, unit_price: "0.025"}, {unit_price: "0.02"}',
+            '{up_to: 1000, unit_price: "0.025"}, {up_to: 900, unit_price: "0.02"}',
+            "plans[id=std].rules[id=s3]",
+            "the last tier must have no up_to",
+        ),
+        (
+            '{up_to: 1000, unit_price: "0.025"}, {unit_price: "0.02"}',
+            '{up_to: 1000, unit_price: "0.025"}, {up_to: 500, unit_price: "0.02"}, {unit_price: "0.01"}',
+            "plans[id=std].rules[id=s3]",
+            "tier bounds must increase",
+        ),
+        ("reason: internal lab, ", "", "plans[id=std].rules[id=lab].reason", "Field required"),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {charge_category: Tax}}",
+            "plans[id=std].rules[id=rest].match.charge_category",
+            "vendor taxes (ChargeCategory Tax) are never billed",
+        ),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {provder: AWS}}",
+            "plans[id=std].rules[id=rest].match.provder",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "match: {customer: C2}",
+            "match: {customer: C7}",
+            "plans[id=std].rules[id=lab].match.customer",
+            "unknown customer 'C7'",
+        ),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: aws, kind: pass_through}",
+            "plans[id=std].rules[id=aws]",
+            "used twice",
+        ),
+        (
+            "  - {plan: usd, customer: C3, valid_from: 2026-10-01}",
+            "  - {plan: std, customer: C1}\n  - {plan: std, customer: C1, valid_from: 2026-10-10}",
+            "assignments[2] and assignments[1]",
+            "customer 'C1' gets two own plans",
+        ),
+    ],
+)
 def test_bad_plans_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
     assert old in GOOD
     expect(error(tmp_path, GOOD.replace(old, new)), "price_plans.yaml", entry, fragment)
@@ -108,29 +193,50 @@ def test_bad_plans_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
 
 def test_two_equally_specific_rules_that_can_meet_are_refused(tmp_path):
     # {provider: AWS} and {service: Amazon S3} are both one field: a line of AWS's Amazon S3 matches both
-    plans = GOOD.replace("{id: rest, kind: pass_through}",
-                         "{id: rest, kind: pass_through}\n      - {id: s3-all, kind: markup, percent: 3, match: {service: Amazon S3}}")
+    plans = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        "{id: rest, kind: pass_through}\n      - {id: s3-all, kind: markup, percent: 3, match: {service: Amazon S3}}",
+    )
     text = error(tmp_path, plans)
-    expect(text, "price_plans.yaml", "plans[id=std].rules[id=aws] and rules[id=s3-all]",
-           "equally specific (1 other match field(s) each)", "provider 'AWS', service 'Amazon S3'")
+    expect(
+        text,
+        "price_plans.yaml",
+        "plans[id=std].rules[id=aws] and rules[id=s3-all]",
+        "equally specific (1 other match field(s) each)",
+        "provider 'AWS', service 'Amazon S3'",
+    )
 
 
 def test_equal_rules_are_fine_when_their_dates_or_values_keep_them_apart(tmp_path):
-    plans = GOOD.replace("{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}}",
-                         "{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}, valid_to: 2026-10-14}\n"
-                         "      - {id: aws-new, kind: markup, percent: 15, match: {provider: AWS}, valid_from: 2026-10-15}\n"
-                         "      - {id: vmware, kind: markup, percent: 20, match: {provider: VMware}}")
-    assert [r.id for r in load(tmp_path, plans).plans["std"].rules][:3] == ["aws", "aws-new", "vmware"]
+    plans = GOOD.replace(
+        "{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}}",
+        "{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}, valid_to: 2026-10-14}\n"
+        "      - {id: aws-new, kind: markup, percent: 15, match: {provider: AWS}, valid_from: 2026-10-15}\n"
+        "      - {id: vmware, kind: markup, percent: 20, match: {provider: VMware}}",
+    )
+    assert [r.id for r in load(tmp_path, plans).plans["std"].rules][:3] == [
+        "aws",
+        "aws-new",
+        "vmware",
+    ]
     overlapping = plans.replace("valid_from: 2026-10-15", "valid_from: 2026-10-14")
-    expect(error(tmp_path, overlapping), "price_plans.yaml", "plans[id=std].rules[id=aws] and rules[id=aws-new]",
-           "overlapping dates")
+    expect(
+        error(tmp_path, overlapping),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=aws] and rules[id=aws-new]",
+        "overlapping dates",
+    )
 
 
 def test_a_fixed_price_in_another_currency_than_the_customers_is_refused(tmp_path):
     # C3 is invoiced in USD and gets the plan from October: the EUR seat price cannot apply to it
     plans = GOOD.replace("{plan: usd, customer: C3,", "{plan: std, customer: C3,")
-    expect(error(tmp_path, plans), "price_plans.yaml", "plans[id=std].rules[id=seat].currency",
-           "the price is in EUR but customer 'C3' on this plan is invoiced in USD")
+    expect(
+        error(tmp_path, plans),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=seat].currency",
+        "the price is in EUR but customer 'C3' on this plan is invoiced in USD",
+    )
 
 
 def test_not_valid_yaml_and_missing_file(tmp_path):
@@ -152,19 +258,54 @@ custom_lines:
 def test_custom_lines_load(tmp_path):
     lines = load(tmp_path, custom=CUSTOM).custom_lines
     assert [(c.id, c.kind, c.unit_price) for c in lines] == [
-        ("sup-c1", "fee", Decimal(250)), ("onb-c2", "one_off", Decimal(900)), ("cr-c2", "credit", Decimal(75))]
+        ("sup-c1", "fee", Decimal(250)),
+        ("onb-c2", "one_off", Decimal(900)),
+        ("cr-c2", "credit", Decimal(75)),
+    ]
 
 
-@pytest.mark.parametrize(("old", "new", "entry", "fragment"), [
-    ("customer: C1, kind: fee", "customer: C9, kind: fee", "custom_lines[id=sup-c1].customer", "unknown customer 'C9'"),
-    ('unit_price: "900", currency: EUR', 'unit_price: "900", currency: USD', "custom_lines[id=onb-c2].currency",
-     "the line is in USD but customer 'C2' is invoiced in EUR"),
-    ("date: 2026-10-05", "valid_from: 2026-10-05", "custom_lines[id=onb-c2]", "a one_off needs date"),
-    ('currency: EUR, valid_from: 2026-01-01', 'currency: EUR', "custom_lines[id=sup-c1]", "a recurring fee needs valid_from"),
-    ('unit_price: "75"', 'unit_price: "-75"', "custom_lines[id=cr-c2].unit_price", "greater than or equal to 0"),
-    ("kind: credit", "kind: rebate", "custom_lines[id=cr-c2].kind", "'fee', 'one_off' or 'credit'"),
-    ("id: cr-c2", "id: onb-c2", "custom_lines[id=onb-c2]", "used twice"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "entry", "fragment"),
+    [
+        (
+            "customer: C1, kind: fee",
+            "customer: C9, kind: fee",
+            "custom_lines[id=sup-c1].customer",
+            "unknown customer 'C9'",
+        ),
+        (
+            'unit_price: "900", currency: EUR',
+            'unit_price: "900", currency: USD',
+            "custom_lines[id=onb-c2].currency",
+            "the line is in USD but customer 'C2' is invoiced in EUR",
+        ),
+        (
+            "date: 2026-10-05",
+            "valid_from: 2026-10-05",
+            "custom_lines[id=onb-c2]",
+            "a one_off needs date",
+        ),
+        (
+            "currency: EUR, valid_from: 2026-01-01",
+            "currency: EUR",
+            "custom_lines[id=sup-c1]",
+            "a recurring fee needs valid_from",
+        ),
+        (
+            'unit_price: "75"',
+            'unit_price: "-75"',
+            "custom_lines[id=cr-c2].unit_price",
+            "greater than or equal to 0",
+        ),
+        (
+            "kind: credit",
+            "kind: rebate",
+            "custom_lines[id=cr-c2].kind",
+            "'fee', 'one_off' or 'credit'",
+        ),
+        ("id: cr-c2", "id: onb-c2", "custom_lines[id=onb-c2]", "used twice"),
+    ],
+)
 def test_bad_custom_lines_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
     assert old in CUSTOM
     expect(error(tmp_path, custom=CUSTOM.replace(old, new)), "custom_lines.yaml", entry, fragment)

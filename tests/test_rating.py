@@ -17,11 +17,18 @@ from billing_lib.rating import (
 )
 from billing_lib.store import frame
 
-MS = {"x_Vendor": "microsoft", "SubAccountId": "tenant-1", "ProviderName": "Microsoft",
-      "PublisherName": "Microsoft", "BillingCurrency": "EUR"}
+MS = {
+    "x_Vendor": "microsoft",
+    "SubAccountId": "tenant-1",
+    "ProviderName": "Microsoft",
+    "PublisherName": "Microsoft",
+    "BillingCurrency": "EUR",
+}
 
 
-def rate(tmp_path, plans: str, rows: list[dict], custom: str | None = None, period: str = "2026-10"):
+def rate(
+    tmp_path, plans: str, rows: list[dict], custom: str | None = None, period: str = "2026-10"
+):
     params = write_parameters(tmp_path, plans, custom)
     con, pricing, customers = rated_store(params, rows)
     report = rate_lines(con, pricing, customers, period)
@@ -29,23 +36,42 @@ def rate(tmp_path, plans: str, rows: list[dict], custom: str | None = None, peri
 
 
 def rated(con, where: str = "line_kind = 'vendor'") -> list[tuple]:
-    return [tuple(r) for r in frame(con, f"""SELECT customer_id, rule_id, amount FROM rated_lines WHERE {where}
-                                               ORDER BY customer_id, source_row, rule_id""").itertuples(index=False)]
+    return [
+        tuple(r)
+        for r in frame(
+            con,
+            f"""SELECT customer_id, rule_id, amount FROM rated_lines WHERE {where}
+                                               ORDER BY customer_id, source_row, rule_id""",
+        ).itertuples(index=False)
+    ]
 
 
 def plan(*rules: str, extra: str = "") -> str:
     body = "\n".join(f"      - {r}" for r in rules)
-    return f"plans:\n  - id: p\n    rules:\n{body}\n{extra}assignments:\n  - {{plan: p, group: smb}}\n"
+    return (
+        f"plans:\n  - id: p\n    rules:\n{body}\n{extra}assignments:\n  - {{plan: p, group: smb}}\n"
+    )
 
 
 def test_markup_on_billed_or_effective_cost(tmp_path):
-    con, _ = rate(tmp_path, plan("{id: aws, kind: markup, percent: 10}",
-                                 "{id: ec2, kind: markup, percent: 20, basis: EffectiveCost, match: {service: Amazon EC2}}"),
-                  [line(ServiceName="Amazon S3", BilledCost="10", EffectiveCost="7"),
-                   line(BilledCost="10", EffectiveCost="7"),
-                   line(BilledCost="10", EffectiveCost=None)])
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: aws, kind: markup, percent: 10}",
+            "{id: ec2, kind: markup, percent: 20, basis: EffectiveCost, match: {service: Amazon EC2}}",
+        ),
+        [
+            line(ServiceName="Amazon S3", BilledCost="10", EffectiveCost="7"),
+            line(BilledCost="10", EffectiveCost="7"),
+            line(BilledCost="10", EffectiveCost=None),
+        ],
+    )
     # USD->EUR 0.9 on 1 Oct: S3 10 x 0.9 x 1.10 = 9.90; EC2 7 x 0.9 x 1.20 = 7.56; no EffectiveCost -> BilledCost: 10.80
-    assert rated(con) == [("C1", "aws", D("9.9")), ("C1", "ec2", D("7.56")), ("C1", "ec2", D("10.8"))]
+    assert rated(con) == [
+        ("C1", "aws", D("9.9")),
+        ("C1", "ec2", D("7.56")),
+        ("C1", "ec2", D("10.8")),
+    ]
     costs = frame(con, "SELECT vendor_cost, billed_cost, cost FROM rated_lines ORDER BY source_row")
     assert list(costs["vendor_cost"]) == [D(10), D(7), D(10)]
     assert list(costs["billed_cost"]) == [D(10), D(10), D(10)]
@@ -53,99 +79,234 @@ def test_markup_on_billed_or_effective_cost(tmp_path):
 
 
 def test_list_price_discount_and_uplift(tmp_path):
-    con, _ = rate(tmp_path, plan("{id: ms, kind: list_price, discount_percent: 5}",
-                                 "{id: az, kind: list_price, uplift_percent: 2.5, match: {service: Azure}}"),
-                  [line(**MS, ListUnitPrice="33.60", PricingQuantity=3, BilledCost="80.64"),
-                   line(**MS, ServiceName="Azure", ListUnitPrice=None, ListCost="200", BilledCost="190")])
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: ms, kind: list_price, discount_percent: 5}",
+            "{id: az, kind: list_price, uplift_percent: 2.5, match: {service: Azure}}",
+        ),
+        [
+            line(**MS, ListUnitPrice="33.60", PricingQuantity=3, BilledCost="80.64"),
+            line(**MS, ServiceName="Azure", ListUnitPrice=None, ListCost="200", BilledCost="190"),
+        ],
+    )
     # 33.60 x 3 = 100.80 x 0.95 = 95.76; no unit price: ListCost 200 x 1.025 = 205
     assert rated(con) == [("C1", "ms", D("95.76")), ("C1", "az", D(205))]
-    assert frame(con, "SELECT unit_price FROM rated_lines ORDER BY source_row")["unit_price"].tolist() == [D("31.92"), D(205)]
+    assert frame(con, "SELECT unit_price FROM rated_lines ORDER BY source_row")[
+        "unit_price"
+    ].tolist() == [D("31.92"), D(205)]
 
 
 def test_fixed_seat_price_prorated_by_the_charge_period(tmp_path):
-    con, _ = rate(tmp_path, plan("{id: seat, kind: fixed_price, unit_price: '30.00', currency: EUR}",
-                                 "{id: flat, kind: fixed_price, unit_price: '30.00', currency: EUR, prorate: false, match: {sku: F}}"),
-                  [line(**MS, SkuId="E3", PricingQuantity=10, BilledCost="250",
-                        ChargePeriodStart=datetime(2026, 10, 1), ChargePeriodEnd=datetime(2026, 11, 1)),
-                   line(**MS, SkuId="E3", PricingQuantity=4, BilledCost="50",
-                        ChargePeriodStart=datetime(2026, 10, 15), ChargePeriodEnd=datetime(2026, 11, 1)),
-                   line(**MS, SkuId="E3", PricingQuantity=2, BilledCost="1",
-                        ChargePeriodStart=datetime(2026, 10, 1, 12), ChargePeriodEnd=datetime(2026, 10, 2)),
-                   line(**MS, SkuId="F", PricingQuantity=2, BilledCost="1",
-                        ChargePeriodStart=datetime(2026, 10, 15), ChargePeriodEnd=datetime(2026, 11, 1)),
-                   line(**MS, SkuId="E3", PricingQuantity=5, BilledCost="1200",
-                        ChargePeriodStart=datetime(2026, 10, 15), ChargePeriodEnd=datetime(2027, 10, 15)),
-                   line(**MS, SkuId="E3", PricingQuantity=3, BilledCost="-20", ChargeCategory="Credit",
-                        ChargePeriodStart=datetime(2026, 10, 12), ChargePeriodEnd=datetime(2026, 11, 12))],)
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: seat, kind: fixed_price, unit_price: '30.00', currency: EUR}",
+            "{id: flat, kind: fixed_price, unit_price: '30.00', currency: EUR, prorate: false, match: {sku: F}}",
+        ),
+        [
+            line(
+                **MS,
+                SkuId="E3",
+                PricingQuantity=10,
+                BilledCost="250",
+                ChargePeriodStart=datetime(2026, 10, 1),
+                ChargePeriodEnd=datetime(2026, 11, 1),
+            ),
+            line(
+                **MS,
+                SkuId="E3",
+                PricingQuantity=4,
+                BilledCost="50",
+                ChargePeriodStart=datetime(2026, 10, 15),
+                ChargePeriodEnd=datetime(2026, 11, 1),
+            ),
+            line(
+                **MS,
+                SkuId="E3",
+                PricingQuantity=2,
+                BilledCost="1",
+                ChargePeriodStart=datetime(2026, 10, 1, 12),
+                ChargePeriodEnd=datetime(2026, 10, 2),
+            ),
+            line(
+                **MS,
+                SkuId="F",
+                PricingQuantity=2,
+                BilledCost="1",
+                ChargePeriodStart=datetime(2026, 10, 15),
+                ChargePeriodEnd=datetime(2026, 11, 1),
+            ),
+            line(
+                **MS,
+                SkuId="E3",
+                PricingQuantity=5,
+                BilledCost="1200",
+                ChargePeriodStart=datetime(2026, 10, 15),
+                ChargePeriodEnd=datetime(2027, 10, 15),
+            ),
+            line(
+                **MS,
+                SkuId="E3",
+                PricingQuantity=3,
+                BilledCost="-20",
+                ChargeCategory="Credit",
+                ChargePeriodStart=datetime(2026, 10, 12),
+                ChargePeriodEnd=datetime(2026, 11, 12),
+            ),
+        ],
+    )
     # 10 x 30 x 1 month = 300; 4 x 30 x 17/31 = 2040/31 = 65.806451612903(2..); 2 x 30 x 0.5/31 = 30/31
     # = 0.967741935484 (half-up); not prorated 2 x 30 = 60; annual term 5 x 30 x 12 = 1800; a refund of
     # 3 seats for 12 Oct - 12 Nov (one whole month) with credits passed on at cost: -20
-    assert rated(con) == [("C1", "seat", D(300)), ("C1", "seat", D("65.806451612903")),
-                          ("C1", "seat", D("0.967741935484")), ("C1", "flat", D(60)), ("C1", "seat", D(1800)),
-                          ("C1", "seat", D(-20))]
+    assert rated(con) == [
+        ("C1", "seat", D(300)),
+        ("C1", "seat", D("65.806451612903")),
+        ("C1", "seat", D("0.967741935484")),
+        ("C1", "flat", D(60)),
+        ("C1", "seat", D(1800)),
+        ("C1", "seat", D(-20)),
+    ]
 
 
 def test_a_refund_of_seats_priced_by_the_seat_rule_is_negative(tmp_path):
-    con, _ = rate(tmp_path, plan("{id: seat, kind: fixed_price, unit_price: '22.00', currency: EUR, credits: price}"),
-                  [line(**MS, PricingQuantity=9, BilledCost="185.40", x_VendorChargeType="new",
-                        ChargePeriodStart=datetime(2026, 10, 2), ChargePeriodEnd=datetime(2026, 11, 2)),
-                   line(**MS, PricingQuantity=9, BilledCost="-167.40", ChargeCategory="Credit",
-                        x_VendorChargeType="cancelImmediate",
-                        ChargePeriodStart=datetime(2026, 10, 5), ChargePeriodEnd=datetime(2026, 11, 2))])
+    con, _ = rate(
+        tmp_path,
+        plan("{id: seat, kind: fixed_price, unit_price: '22.00', currency: EUR, credits: price}"),
+        [
+            line(
+                **MS,
+                PricingQuantity=9,
+                BilledCost="185.40",
+                x_VendorChargeType="new",
+                ChargePeriodStart=datetime(2026, 10, 2),
+                ChargePeriodEnd=datetime(2026, 11, 2),
+            ),
+            line(
+                **MS,
+                PricingQuantity=9,
+                BilledCost="-167.40",
+                ChargeCategory="Credit",
+                x_VendorChargeType="cancelImmediate",
+                ChargePeriodStart=datetime(2026, 10, 5),
+                ChargePeriodEnd=datetime(2026, 11, 2),
+            ),
+        ],
+    )
     # bought 2 Oct for a month: 9 x 22 = 198; cancelled 5 Oct: -(9 x 22 x 28/31) = -5544/31 = -178.838709677419(35..)
     assert rated(con) == [("C1", "seat", D(198)), ("C1", "seat", D("-178.838709677419"))]
 
 
 def test_tiered_and_volume_count_the_month_per_customer_and_rule(tmp_path):
     tiers = "[{up_to: 100, unit_price: '0.10'}, {up_to: 1000, unit_price: '0.05'}, {unit_price: '0.01'}]"
-    con, _ = rate(tmp_path, plan(f"{{id: grad, kind: tiered, currency: EUR, tiers: {tiers}}}",
-                                 f"{{id: vol, kind: volume, currency: EUR, match: {{service: V}}, tiers: {tiers}}}"),
-                  [line(**MS, PricingQuantity=60, ChargePeriodStart=datetime(2026, 10, 2)),
-                   line(**MS, PricingQuantity=60, ChargePeriodStart=datetime(2026, 10, 1)),
-                   line(**MS, PricingQuantity=1000, ChargePeriodStart=datetime(2026, 10, 3)),
-                   line(**{**MS, "SubAccountId": "tenant-2"}, PricingQuantity=60),
-                   line(**MS, ServiceName="V", PricingQuantity=60),
-                   line(**MS, ServiceName="V", PricingQuantity=60)])
+    con, _ = rate(
+        tmp_path,
+        plan(
+            f"{{id: grad, kind: tiered, currency: EUR, tiers: {tiers}}}",
+            f"{{id: vol, kind: volume, currency: EUR, match: {{service: V}}, tiers: {tiers}}}",
+        ),
+        [
+            line(**MS, PricingQuantity=60, ChargePeriodStart=datetime(2026, 10, 2)),
+            line(**MS, PricingQuantity=60, ChargePeriodStart=datetime(2026, 10, 1)),
+            line(**MS, PricingQuantity=1000, ChargePeriodStart=datetime(2026, 10, 3)),
+            line(**{**MS, "SubAccountId": "tenant-2"}, PricingQuantity=60),
+            line(**MS, ServiceName="V", PricingQuantity=60),
+            line(**MS, ServiceName="V", PricingQuantity=60),
+        ],
+    )
     # graduated, in charge order: 1 Oct 60 x 0.10 = 6; 2 Oct 40 x 0.10 + 20 x 0.05 = 5; 3 Oct 880 x 0.05 + 120 x 0.01 = 45.2
     # C2 counts on its own: 60 x 0.10 = 6. Volume: the month's 120 units are in tier 2: 60 x 0.05 = 3 each.
-    assert rated(con) == [("C1", "grad", D(5)), ("C1", "grad", D(6)), ("C1", "grad", D("45.2")),
-                          ("C1", "vol", D(3)), ("C1", "vol", D(3)), ("C2", "grad", D(6))]
+    assert rated(con) == [
+        ("C1", "grad", D(5)),
+        ("C1", "grad", D(6)),
+        ("C1", "grad", D("45.2")),
+        ("C1", "vol", D(3)),
+        ("C1", "vol", D(3)),
+        ("C2", "grad", D(6)),
+    ]
 
 
 def test_pass_through_exclude_and_vendor_tax(tmp_path):
-    con, report = rate(tmp_path, plan("{id: all, kind: pass_through}",
-                                      "{id: lab, kind: exclude, reason: internal lab, match: {customer: C2}}"),
-                       [line(BilledCost="10"), line(SubAccountId="222", BilledCost="4"),
-                        line(ChargeCategory="Tax", BilledCost="2.10"), line(SubAccountId="nobody", BilledCost="1")])
+    con, report = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: lab, kind: exclude, reason: internal lab, match: {customer: C2}}",
+        ),
+        [
+            line(BilledCost="10"),
+            line(SubAccountId="222", BilledCost="4"),
+            line(ChargeCategory="Tax", BilledCost="2.10"),
+            line(SubAccountId="nobody", BilledCost="1"),
+        ],
+    )
     assert rated(con) == [("C1", "all", D(9))]
-    excluded = con.execute("SELECT x_CustomerId, BilledCost, reason, rule_id FROM excluded_lines ORDER BY x_SourceRow").fetchall()
-    assert excluded == [("C2", D(4), "excluded by rule lab: internal lab", "lab"), ("C1", D("2.1"), "vendor tax", None)]
-    assert frame(con, "SELECT SubAccountId FROM unmapped_lines")["SubAccountId"].tolist() == ["nobody"]
+    excluded = con.execute(
+        "SELECT x_CustomerId, BilledCost, reason, rule_id FROM excluded_lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert excluded == [
+        ("C2", D(4), "excluded by rule lab: internal lab", "lab"),
+        ("C1", D("2.1"), "vendor tax", None),
+    ]
+    assert frame(con, "SELECT SubAccountId FROM unmapped_lines")["SubAccountId"].tolist() == [
+        "nobody"
+    ]
     usd = next(b for b in report.conservation if b.currency == "USD")
-    assert (usd.imported, usd.rated, usd.excluded, usd.unmapped, usd.difference) == (D("17.1"), D(10), D("6.1"), D(1), 0)
+    assert (usd.imported, usd.rated, usd.excluded, usd.unmapped, usd.difference) == (
+        D("17.1"),
+        D(10),
+        D("6.1"),
+        D(1),
+        0,
+    )
     assert report.counts == {"customer_lines": 4, "rated_vendor": 1, "excluded": 2, "unmapped": 1}
 
 
 def test_credits_passed_on_kept_or_priced_per_rule(tmp_path):
-    con, _ = rate(tmp_path, plan("{id: aws, kind: markup, percent: 10}",
-                                 "{id: ms, kind: markup, percent: 10, credits: keep, match: {vendor: microsoft}}",
-                                 "{id: refund, kind: markup, percent: 10, credits: price, match: {vendor: aws, charge_type: Refund}}"),
-                  [line(ChargeCategory="Credit", BilledCost="-10"),
-                   line(**MS, ChargeCategory="Credit", BilledCost="-5"),
-                   line(ChargeCategory="Credit", x_VendorChargeType="Refund", BilledCost="-10"),
-                   line(ChargeCategory="Adjustment", BilledCost="3")])
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: aws, kind: markup, percent: 10}",
+            "{id: ms, kind: markup, percent: 10, credits: keep, match: {vendor: microsoft}}",
+            "{id: refund, kind: markup, percent: 10, credits: price, match: {vendor: aws, charge_type: Refund}}",
+        ),
+        [
+            line(ChargeCategory="Credit", BilledCost="-10"),
+            line(**MS, ChargeCategory="Credit", BilledCost="-5"),
+            line(ChargeCategory="Credit", x_VendorChargeType="Refund", BilledCost="-10"),
+            line(ChargeCategory="Adjustment", BilledCost="3"),
+        ],
+    )
     # passed on at cost: -10 x 0.9 = -9; refund priced like the charge: -9 x 1.1 = -9.9; adjustment 3 x 0.9 = 2.7
-    assert rated(con) == [("C1", "aws", D(-9)), ("C1", "refund", D("-9.9")), ("C1", "aws", D("2.7"))]
-    assert frame(con, "SELECT reason FROM excluded_lines")["reason"].tolist() == ["credit kept by reseller (rule ms)"]
+    assert rated(con) == [
+        ("C1", "aws", D(-9)),
+        ("C1", "refund", D("-9.9")),
+        ("C1", "aws", D("2.7")),
+    ]
+    assert frame(con, "SELECT reason FROM excluded_lines")["reason"].tolist() == [
+        "credit kept by reseller (rule ms)"
+    ]
 
 
 def test_most_specific_rule_wins_and_customer_deals_beat_general_rules(tmp_path):
-    con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}",
-                                 "{id: ec2, kind: markup, percent: 20, match: {provider: AWS, service: Amazon EC2}}",
-                                 "{id: c2-deal, kind: markup, percent: 5, match: {customer: C2}}"),
-                  [line(BilledCost="10"), line(ServiceName="Amazon S3", BilledCost="10"),
-                   line(SubAccountId="222", BilledCost="10")])
-    assert rated(con) == [("C1", "ec2", D("10.8")), ("C1", "all", D("9.9")), ("C2", "c2-deal", D("9.45"))]
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: markup, percent: 10}",
+            "{id: ec2, kind: markup, percent: 20, match: {provider: AWS, service: Amazon EC2}}",
+            "{id: c2-deal, kind: markup, percent: 5, match: {customer: C2}}",
+        ),
+        [
+            line(BilledCost="10"),
+            line(ServiceName="Amazon S3", BilledCost="10"),
+            line(SubAccountId="222", BilledCost="10"),
+        ],
+    )
+    assert rated(con) == [
+        ("C1", "ec2", D("10.8")),
+        ("C1", "all", D("9.9")),
+        ("C2", "c2-deal", D("9.45")),
+    ]
 
 
 def test_a_mid_month_change_applies_by_charge_date(tmp_path):
@@ -161,27 +322,56 @@ assignments:
   - {plan: p, group: smb}
   - {plan: q, customer: C2, valid_from: 2026-10-20}
 """
-    con, report = rate(tmp_path, plans, [
-        line(BillingCurrency="EUR", ChargePeriodStart=datetime(2026, 10, 14, 23)),
-        line(BillingCurrency="EUR", ChargePeriodStart=datetime(2026, 10, 15)),
-        line(SubAccountId="222", BillingCurrency="EUR", ChargePeriodStart=datetime(2026, 10, 19)),
-        line(SubAccountId="222", BillingCurrency="EUR", ChargePeriodStart=datetime(2026, 10, 20))])
-    assert rated(con) == [("C1", "old", D(11)), ("C1", "new", D("11.5")), ("C2", "new", D("11.5")), ("C2", "flat", D(10))]
-    assert frame(con, "SELECT plan_id FROM rated_lines ORDER BY source_row")["plan_id"].tolist() == ["p", "p", "p", "q"]
+    con, report = rate(
+        tmp_path,
+        plans,
+        [
+            line(BillingCurrency="EUR", ChargePeriodStart=datetime(2026, 10, 14, 23)),
+            line(BillingCurrency="EUR", ChargePeriodStart=datetime(2026, 10, 15)),
+            line(
+                SubAccountId="222", BillingCurrency="EUR", ChargePeriodStart=datetime(2026, 10, 19)
+            ),
+            line(
+                SubAccountId="222", BillingCurrency="EUR", ChargePeriodStart=datetime(2026, 10, 20)
+            ),
+        ],
+    )
+    assert rated(con) == [
+        ("C1", "old", D(11)),
+        ("C1", "new", D("11.5")),
+        ("C2", "new", D("11.5")),
+        ("C2", "flat", D(10)),
+    ]
+    assert frame(con, "SELECT plan_id FROM rated_lines ORDER BY source_row")[
+        "plan_id"
+    ].tolist() == ["p", "p", "p", "q"]
     assert report.warnings == []
 
 
 def test_minimum_fees_per_customer_and_per_service(tmp_path):
-    con, _ = rate(tmp_path, plan("{id: all, kind: pass_through}",
-                                 "{id: min, kind: minimum_fee, amount: '50', currency: EUR, description: Minimum fee}",
-                                 "{id: min-s3, kind: minimum_fee, amount: '20', currency: EUR, match: {service: Amazon S3}}"),
-                  [line(BillingCurrency="EUR", BilledCost="30"),
-                   line(BillingCurrency="EUR", ServiceName="Amazon S3", BilledCost="12.50"),
-                   line(SubAccountId="222", BillingCurrency="EUR", BilledCost="80")])
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: min, kind: minimum_fee, amount: '50', currency: EUR, description: Minimum fee}",
+            "{id: min-s3, kind: minimum_fee, amount: '20', currency: EUR, match: {service: Amazon S3}}",
+        ),
+        [
+            line(BillingCurrency="EUR", BilledCost="30"),
+            line(BillingCurrency="EUR", ServiceName="Amazon S3", BilledCost="12.50"),
+            line(SubAccountId="222", BillingCurrency="EUR", BilledCost="80"),
+        ],
+    )
     # C1: 42.50 < 50 -> 7.50; S3 12.50 < 20 -> 7.50. C2: 80 reaches 50; no S3 -> 20. C3 has no plan.
-    assert rated(con, "line_kind = 'minimum'") == [("C1", "min", D("7.5")), ("C1", "min-s3", D("7.5")),
-                                                   ("C2", "min-s3", D(20))]
-    text = frame(con, "SELECT description FROM rated_lines WHERE line_kind = 'minimum' ORDER BY customer_id, rule_id")
+    assert rated(con, "line_kind = 'minimum'") == [
+        ("C1", "min", D("7.5")),
+        ("C1", "min-s3", D("7.5")),
+        ("C2", "min-s3", D(20)),
+    ]
+    text = frame(
+        con,
+        "SELECT description FROM rated_lines WHERE line_kind = 'minimum' ORDER BY customer_id, rule_id",
+    )
     assert text["description"][0] == "Minimum fee (minimum 50.00 EUR, used 42.50)"
 
 
@@ -194,12 +384,23 @@ def test_custom_lines_fees_prorated_one_offs_and_credits(tmp_path):
   - {id: later, customer: C2, kind: one_off, description: Next month, unit_price: '1', currency: EUR, date: 2026-11-05}
   - {id: sorry, customer: C2, kind: credit, description: Outage credit, quantity: 2, unit_price: '25.005', currency: EUR, date: 2026-10-31}
 """
-    con, report = rate(tmp_path, plan("{id: all, kind: pass_through}"), [line(BillingCurrency="EUR")], custom)
+    con, report = rate(
+        tmp_path, plan("{id: all, kind: pass_through}"), [line(BillingCurrency="EUR")], custom
+    )
     # support 310 x 21/31 = 210 ; management 3 x 20 = 60 ; setup 500 ; credit -(2 x 25.005) = -50.01
-    assert rated(con, "line_kind <> 'vendor'") == [("C1", "mgmt", D(60)), ("C1", "sup", D(210)),
-                                                  ("C2", "setup", D(500)), ("C2", "sorry", D("-50.01"))]
+    assert rated(con, "line_kind <> 'vendor'") == [
+        ("C1", "mgmt", D(60)),
+        ("C1", "sup", D(210)),
+        ("C2", "setup", D(500)),
+        ("C2", "sorry", D("-50.01")),
+    ]
     sup = frame(con, "SELECT * FROM rated_lines WHERE rule_id = 'sup'").iloc[0]
-    assert (sup["description"], sup["vendor"], sup["line_kind"], sup["cost"]) == ("Support (21 of 31 days)", "reseller", "fee", 0)
+    assert (sup["description"], sup["vendor"], sup["line_kind"], sup["cost"]) == (
+        "Support (21 of 31 days)",
+        "reseller",
+        "fee",
+        0,
+    )
     assert report.counts["rated_credit"] == 1
 
 
@@ -208,54 +409,114 @@ def test_rated_lines_keep_the_contract_columns_and_types(tmp_path):
     described = {r[0]: r[1] for r in con.execute("DESCRIBE rated_lines").fetchall()}
     assert described == RATED_COLUMNS
     row = frame(con, "SELECT * FROM rated_lines").iloc[0]
-    assert (row["period"], row["vendor"], row["source_file"], row["source_row"], row["currency"],
-            row["vendor_currency"], row["product_group"]) == ("2026-10", "aws", "test.csv", 2, "EUR", "USD", "aws")
+    assert (
+        row["period"],
+        row["vendor"],
+        row["source_file"],
+        row["source_row"],
+        row["currency"],
+        row["vendor_currency"],
+        row["product_group"],
+    ) == ("2026-10", "aws", "test.csv", 2, "EUR", "USD", "aws")
 
 
 def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tmp_path):
-    with pytest.raises(ParameterError, match=r"price_plans.yaml, entry assignments: customer 'C3' has lines charged on "
-                                             r"2026-10-01 but no price plan"):
+    with pytest.raises(
+        ParameterError,
+        match=r"price_plans.yaml, entry assignments: customer 'C3' has lines charged on "
+        r"2026-10-01 but no price plan",
+    ):
         rate(tmp_path / "a", plan("{id: all, kind: pass_through}"), [line(SubAccountId="333")])
-    with pytest.raises(ParameterError, match=r"price_plans.yaml, entry plans\[id=p\]: no rule matches these lines of "
-                                             r"customer 'C1': vendor 'microsoft', charge_category 'Usage' on 2026-10-01 \(1 lines\)"):
-        rate(tmp_path / "b", plan("{id: aws, kind: pass_through, match: {vendor: aws}}"), [line(**MS)])
-    with pytest.raises(ParameterError, match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=ms\]: the rule prices by the "
-                                             r"vendor's list price, but test.csv row 2 has none"):
+    with pytest.raises(
+        ParameterError,
+        match=r"price_plans.yaml, entry plans\[id=p\]: no rule matches these lines of "
+        r"customer 'C1': vendor 'microsoft', charge_category 'Usage' on 2026-10-01 \(1 lines\)",
+    ):
+        rate(
+            tmp_path / "b",
+            plan("{id: aws, kind: pass_through, match: {vendor: aws}}"),
+            [line(**MS)],
+        )
+    with pytest.raises(
+        ParameterError,
+        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=ms\]: the rule prices by the "
+        r"vendor's list price, but test.csv row 2 has none",
+    ):
         rate(tmp_path / "c", plan("{id: ms, kind: list_price, discount_percent: 5}"), [line(**MS)])
 
 
 def test_a_rule_that_matches_nothing_is_a_warning(tmp_path):
-    _, report = rate(tmp_path, plan("{id: all, kind: pass_through}", "{id: vmw, kind: markup, percent: 7, match: {vendor: vmware}}"),
-                     [line(BilledCost="1")])
+    _, report = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: vmw, kind: markup, percent: 7, match: {vendor: vmware}}",
+        ),
+        [line(BilledCost="1")],
+    )
     assert len(report.warnings) == 1
-    assert "price_plans.yaml, plans[id=p].rules[id=vmw]: the rule matched no line in 2026-10" in report.warnings[0]
+    assert (
+        "price_plans.yaml, plans[id=p].rules[id=vmw]: the rule matched no line in 2026-10"
+        in report.warnings[0]
+    )
 
 
 def test_a_customer_missing_from_the_customers_loses_lines_and_the_control_total_says_so(tmp_path):
     params = write_parameters(tmp_path, plan("{id: all, kind: pass_through}"))
-    con, pricing, customers = rated_store(params, [line(BilledCost="3"), line(SubAccountId="222", BilledCost="4")])
+    con, pricing, customers = rated_store(
+        params, [line(BilledCost="3"), line(SubAccountId="222", BilledCost="4")]
+    )
     del customers["C2"]
-    with pytest.raises(ControlTotalError, match=r"USD: imported 7.000000000000, rated 3.000000000000, .* difference 4"):
+    with pytest.raises(
+        ControlTotalError,
+        match=r"USD: imported 7.000000000000, rated 3.000000000000, .* difference 4",
+    ):
         rate_lines(con, pricing, customers, "2026-10")
 
 
 def test_rated_frame_for_notebooks(tmp_path):
     custom = "custom_lines:\n  - {id: setup, customer: C1, kind: one_off, description: Setup, unit_price: '5', currency: EUR, date: 2026-10-05}\n"
-    con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}"),
-                  [line(BilledCost="10", PricingQuantity=4, PricingUnit="Hrs", x_VendorLineId="abc")], custom)
+    con, _ = rate(
+        tmp_path,
+        plan("{id: all, kind: markup, percent: 10}"),
+        [line(BilledCost="10", PricingQuantity=4, PricingUnit="Hrs", x_VendorLineId="abc")],
+        custom,
+    )
     df = rated_frame(con)
-    assert {"customer", "invoice_line_group", "description", "quantity", "unit", "unit_price", "amount", "cost",
-            "currency", "rule_id", "source_line_ids"} <= set(df.columns)
-    assert df[["invoice_line_group", "quantity", "unit", "unit_price", "amount", "source_line_ids"]].values.tolist() == [
+    assert {
+        "customer",
+        "invoice_line_group",
+        "description",
+        "quantity",
+        "unit",
+        "unit_price",
+        "amount",
+        "cost",
+        "currency",
+        "rule_id",
+        "source_line_ids",
+    } <= set(df.columns)
+    assert df[
+        ["invoice_line_group", "quantity", "unit", "unit_price", "amount", "source_line_ids"]
+    ].values.tolist() == [
         ["aws / Amazon EC2", D(4), "Hrs", D("2.475"), D("9.9"), "test.csv:2 (abc)"],
-        ["reseller / Setup", D(1), "each", D(5), D(5), "one_off:setup"]]
+        ["reseller / Setup", D(1), "each", D(5), D(5), "one_off:setup"],
+    ]
 
 
 def test_what_if_reprices_one_customer_and_recomputes_the_minimum(tmp_path):
-    con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}",
-                                 "{id: min, kind: minimum_fee, amount: '30', currency: EUR}"),
-                  [line(BilledCost="20"), line(ChargeCategory="Credit", BilledCost="-5"),
-                   line(SubAccountId="222", BilledCost="50")])
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: markup, percent: 10}",
+            "{id: min, kind: minimum_fee, amount: '30', currency: EUR}",
+        ),
+        [
+            line(BilledCost="20"),
+            line(ChargeCategory="Credit", BilledCost="-5"),
+            line(SubAccountId="222", BilledCost="50"),
+        ],
+    )
     # C1 now: 20 x 0.9 x 1.1 = 19.80, credit -4.50, minimum 30 - 15.30 = 14.70
     before = frame(con, "SELECT sum(amount) AS s FROM rated_lines WHERE customer_id = 'C1'")["s"][0]
     assert before == D(30)
@@ -263,9 +524,16 @@ def test_what_if_reprices_one_customer_and_recomputes_the_minimum(tmp_path):
     # at 50 %: 18 x 1.5 = 27.00, credit stays -4.50, minimum 30 - 22.50 = 7.50
     assert sorted(what_if["amount"].tolist()) == [D("-4.5"), D("7.5"), D(27)]
     assert set(what_if["customer_id"]) == {"C1"}
-    assert frame(con, "SELECT sum(amount) AS s FROM rated_lines WHERE customer_id = 'C1'")["s"][0] == before
+    assert (
+        frame(con, "SELECT sum(amount) AS s FROM rated_lines WHERE customer_id = 'C1'")["s"][0]
+        == before
+    )
     from_frame = reprice_frame(frame(con, "SELECT * FROM rated_lines"), "C1", D(50))
-    assert sorted(from_frame[from_frame["customer_id"] == "C1"]["amount"].tolist()) == [D("-4.5"), D("14.7"), D(27)]
+    assert sorted(from_frame[from_frame["customer_id"] == "C1"]["amount"].tolist()) == [
+        D("-4.5"),
+        D("14.7"),
+        D(27),
+    ]
     assert from_frame[from_frame["customer_id"] == "C2"]["amount"].tolist() == [D("49.5")]
     with pytest.raises(ParameterError, match="markup from -100 to 1000"):
         reprice_customer(con, "C1", "1001")

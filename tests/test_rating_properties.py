@@ -33,11 +33,19 @@ assignments:
   - {plan: q, customer: C3}
 """
 
-money = st.decimals(min_value=Decimal(-1000), max_value=Decimal(100000), places=12, allow_nan=False,
-                    allow_infinity=False).map(lambda d: d.normalize() if d else Decimal(0))
+money = st.decimals(
+    min_value=Decimal(-1000),
+    max_value=Decimal(100000),
+    places=12,
+    allow_nan=False,
+    allow_infinity=False,
+).map(lambda d: d.normalize() if d else Decimal(0))
 quantity = st.one_of(st.none(), st.decimals(min_value=0, max_value=500, places=4))
-accounts = {"aws": ["111", "222", "333", "999"], "microsoft": ["tenant-1", "tenant-2", "tenant-3", "tenant-x"],
-            "vmware": ["v-1"]}
+accounts = {
+    "aws": ["111", "222", "333", "999"],
+    "microsoft": ["tenant-1", "tenant-2", "tenant-3", "tenant-x"],
+    "vmware": ["v-1"],
+}
 
 
 @st.composite
@@ -45,18 +53,28 @@ def vendor_line(draw):
     vendor = draw(st.sampled_from(sorted(accounts)))
     start = datetime(2026, 10, 1) + timedelta(hours=draw(st.integers(0, 30 * 24)))
     return line(
-        x_Vendor=vendor, SubAccountId=draw(st.sampled_from(accounts[vendor])),
+        x_Vendor=vendor,
+        SubAccountId=draw(st.sampled_from(accounts[vendor])),
         ProviderName={"aws": "AWS", "microsoft": "Microsoft", "vmware": "VMware"}[vendor],
-        ServiceName=draw(st.sampled_from(["S3", "EBS", "EC2", None])), SkuId=draw(st.sampled_from(["SEAT", "X", None])),
-        ChargeCategory=draw(st.sampled_from(["Usage", "Usage", "Purchase", "Tax", "Credit", "Adjustment"])),
+        ServiceName=draw(st.sampled_from(["S3", "EBS", "EC2", None])),
+        SkuId=draw(st.sampled_from(["SEAT", "X", None])),
+        ChargeCategory=draw(
+            st.sampled_from(["Usage", "Usage", "Purchase", "Tax", "Credit", "Adjustment"])
+        ),
         x_VendorChargeType=draw(st.sampled_from(["Usage", "Refund", None])),
-        BillingCurrency=draw(st.sampled_from(["USD", "EUR"])), BilledCost=draw(money),
-        EffectiveCost=draw(st.one_of(st.none(), money)), ListCost=draw(money), PricingQuantity=draw(quantity),
-        ChargePeriodStart=start, ChargePeriodEnd=start + timedelta(hours=draw(st.integers(1, 24 * 40))),
+        BillingCurrency=draw(st.sampled_from(["USD", "EUR"])),
+        BilledCost=draw(money),
+        EffectiveCost=draw(st.one_of(st.none(), money)),
+        ListCost=draw(money),
+        PricingQuantity=draw(quantity),
+        ChargePeriodStart=start,
+        ChargePeriodEnd=start + timedelta(hours=draw(st.integers(1, 24 * 40))),
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(vendor_line(), min_size=0, max_size=40))
 def test_cost_is_conserved_per_currency_exactly(tmp_path_factory, rows):
     params = write_parameters(tmp_path_factory.mktemp("p"), PLANS)
@@ -67,18 +85,36 @@ def test_cost_is_conserved_per_currency_exactly(tmp_path_factory, rows):
     for r in rows:
         imported[r["BillingCurrency"]] += r["BilledCost"]
     parts: dict[str, Decimal] = defaultdict(Decimal)
-    for table, cur, cost, where in (("rated_lines", "vendor_currency", "billed_cost", "line_kind = 'vendor'"),
-                                    ("excluded_lines", "BillingCurrency", "BilledCost", "true"),
-                                    ("unmapped_lines", "BillingCurrency", "BilledCost", "true")):
-        for c, v in con.execute(f"SELECT {cur}, sum({cost}) FROM {table} WHERE {where} GROUP BY 1").fetchall():
+    for table, cur, cost, where in (
+        ("rated_lines", "vendor_currency", "billed_cost", "line_kind = 'vendor'"),
+        ("excluded_lines", "BillingCurrency", "BilledCost", "true"),
+        ("unmapped_lines", "BillingCurrency", "BilledCost", "true"),
+    ):
+        for c, v in con.execute(
+            f"SELECT {cur}, sum({cost}) FROM {table} WHERE {where} GROUP BY 1"
+        ).fetchall():
             parts[c] += v
     assert {c: v for c, v in imported.items()} == {c: parts.get(c, Decimal(0)) for c in imported}
     assert set(parts) <= set(imported)
     assert report.balanced
     # every line in exactly one of the three tables
     n = report.counts
-    assert n["customer_lines"] == len(rows) == n.get("rated_vendor", 0) + n["excluded"] + n["unmapped"]
+    assert (
+        n["customer_lines"] == len(rows) == n.get("rated_vendor", 0) + n["excluded"] + n["unmapped"]
+    )
     # vendor taxes never become revenue; unmapped accounts are never rated
-    assert frame(con, "SELECT count(*) AS n FROM rated_lines WHERE charge_category = 'Tax'")["n"][0] == 0
-    taxes = sum(1 for r in rows if r["ChargeCategory"] == "Tax" and r["SubAccountId"] not in ("999", "tenant-x", "v-1"))
-    assert con.execute("SELECT count(*) FROM excluded_lines WHERE reason = 'vendor tax'").fetchall()[0][0] == taxes
+    assert (
+        frame(con, "SELECT count(*) AS n FROM rated_lines WHERE charge_category = 'Tax'")["n"][0]
+        == 0
+    )
+    taxes = sum(
+        1
+        for r in rows
+        if r["ChargeCategory"] == "Tax" and r["SubAccountId"] not in ("999", "tenant-x", "v-1")
+    )
+    assert (
+        con.execute("SELECT count(*) FROM excluded_lines WHERE reason = 'vendor tax'").fetchall()[
+            0
+        ][0]
+        == taxes
+    )

@@ -34,7 +34,9 @@ def test_each_line_is_rounded_half_up_and_totals_are_sums_of_rounded_figures():
     assert totals["net"] == net
     assert totals["VAT 21 %"] == round_money(net * D("0.21"))
     assert totals["gross"] == totals["net"] + totals["VAT 21 %"]
-    assert "139.205606935484" in DOC.read_text() and sum(D(u) for _, u, _ in lines) == D("139.205606935484")
+    assert "139.205606935484" in DOC.read_text() and sum(D(u) for _, u, _ in lines) == D(
+        "139.205606935484"
+    )
 
 
 def test_the_unrounded_amounts_are_what_the_rating_gives(tmp_path):
@@ -46,16 +48,34 @@ def test_the_unrounded_amounts_are_what_the_rating_gives(tmp_path):
 assignments:
   - {plan: p, group: smb}
 """
-    custom = ("custom_lines:\n  - {id: fee, customer: C1, kind: fee, description: Cloud management fee, "
-              "unit_price: '155.00', currency: EUR, valid_from: 2026-10-16}\n")
+    custom = (
+        "custom_lines:\n  - {id: fee, customer: C1, kind: fee, description: Cloud management fee, "
+        "unit_price: '155.00', currency: EUR, valid_from: 2026-10-16}\n"
+    )
     params = write_parameters(tmp_path, plans, custom, rates=HEADER)
-    con, pricing, customers = rated_store(params, [
-        line(BilledCost="10.10", ChargePeriodStart=datetime(2026, 10, 15)),
-        line(x_Vendor="microsoft", SubAccountId="tenant-1", ProviderName="Microsoft", BillingCurrency="EUR",
-             PricingQuantity=3, BilledCost="45.84", ChargePeriodStart=datetime(2026, 10, 20),
-             ChargePeriodEnd=datetime(2026, 11, 12))])
+    con, pricing, customers = rated_store(
+        params,
+        [
+            line(BilledCost="10.10", ChargePeriodStart=datetime(2026, 10, 15)),
+            line(
+                x_Vendor="microsoft",
+                SubAccountId="tenant-1",
+                ProviderName="Microsoft",
+                BillingCurrency="EUR",
+                PricingQuantity=3,
+                BilledCost="45.84",
+                ChargePeriodStart=datetime(2026, 10, 20),
+                ChargePeriodEnd=datetime(2026, 11, 12),
+            ),
+        ],
+    )
     rate_lines(con, pricing, customers, "2026-10")
-    got = [r[0] for r in con.execute("SELECT amount FROM rated_lines ORDER BY line_kind DESC, source_row").fetchall()]
+    got = [
+        r[0]
+        for r in con.execute(
+            "SELECT amount FROM rated_lines ORDER BY line_kind DESC, source_row"
+        ).fetchall()
+    ]
     documented = [D(u) for _, u, _ in table("rounding-example")[:3]]
     assert got == documented
     assert re.search(r"10\.10 x 0\.9215 = 9\.30715", DOC.read_text())

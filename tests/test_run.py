@@ -12,9 +12,11 @@ import pytest
 from billing_lib import analysis, publishing, run, run_parameters
 from billing_lib.errors import InputError, ParameterError, RunError
 
-CUR_HEADER = ("identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
-              "lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,lineItem/UnblendedCost,"
-              "lineItem/CurrencyCode\n")
+CUR_HEADER = (
+    "identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
+    "lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,lineItem/UnblendedCost,"
+    "lineItem/CurrencyCode\n"
+)
 CUR_ROW = "id-1,999,111,Usage,2026-10-01T00:00:00Z,2026-10-01T01:00:00Z,AmazonEC2,1.25,USD\n"
 
 
@@ -29,7 +31,12 @@ def folders(tmp_path: Path) -> dict[str, Path]:
 
 
 def check(folders: dict[str, Path], **changes: object) -> run_parameters.RunParameters:
-    args = {"period": "2026-10", "finalise": False, **{k: str(v) for k, v in folders.items()}, **changes}
+    args = {
+        "period": "2026-10",
+        "finalise": False,
+        **{k: str(v) for k, v in folders.items()},
+        **changes,
+    }
     return run_parameters.check_parameters(**args)
 
 
@@ -42,12 +49,18 @@ def test_good_parameters_are_resolved_and_the_reports_recognised(folders):
     assert not folders["output"].exists()  # checking writes nothing
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (202610, "Pass it as a string: papermill -r period 2026-10"),  # what `-p period 202610` gives
-    ("2026-13", "expected a month as YYYY-MM"),
-    ("Oct 2026", "expected a month as YYYY-MM"),
-    (None, "expected text like '2026-10'"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            202610,
+            "Pass it as a string: papermill -r period 2026-10",
+        ),  # what `-p period 202610` gives
+        ("2026-13", "expected a month as YYYY-MM"),
+        ("Oct 2026", "expected a month as YYYY-MM"),
+        (None, "expected text like '2026-10'"),
+    ],
+)
 def test_a_bad_period_is_refused_naming_the_parameter(folders, value, expected):
     with pytest.raises(ParameterError, match="entry period") as err:
         check(folders, period=value)
@@ -92,7 +105,9 @@ def finished(folder: Path, finalised: bool = False) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_a_finalised_run_is_refused_before_anything_is_read_and_stays_untouched(folders):
@@ -117,7 +132,9 @@ def test_publishing_swaps_the_whole_folder_and_leaves_nothing_behind(folders):
     (staging / "manifest.json").write_text('{"new": true}')
     published = run.publish(staging, out, "2026-10")
     assert published == out / "2026-10"
-    assert snapshot(published) == {"manifest.json": b'{"new": true}'}  # nothing of the earlier run mixed in
+    assert snapshot(published) == {
+        "manifest.json": b'{"new": true}'
+    }  # nothing of the earlier run mixed in
     assert [p.name for p in out.iterdir()] == ["2026-10"]
 
 
@@ -168,7 +185,9 @@ def test_the_sample_month_gives_a_complete_run_folder(tmp_path):
     assert {"manifest.json", "invoice_summary.csv", "rated_lines.parquet"} <= names
     assert any(n.endswith(".xlsx") for n in names) and any("journal" in n for n in names)
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert {i["file"] for i in manifest["inputs"]} == {p.name for p in SAMPLE.iterdir() if p.is_file()}
+    assert {i["file"] for i in manifest["inputs"]} == {
+        p.name for p in SAMPLE.iterdir() if p.is_file()
+    }
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"] + manifest["parameter_files"])
     assert all(c["balanced"] for c in manifest["control_totals"])
     assert all(b["difference"] == "0.00" for b in manifest["ledger_balance"])
@@ -207,6 +226,11 @@ def test_a_rerun_writes_the_same_rated_lines_and_invoices_byte_for_byte(tmp_path
     journal and workbooks (the manifest's checksums then prove a rerun changed nothing)."""
     first = run.run_all("2026-10", SAMPLE, REPO / "parameters", tmp_path / "a")
     second = run.run_all("2026-10", SAMPLE, REPO / "parameters", tmp_path / "b")
-    names = ["rated_lines.parquet", "invoice_summary.csv", "journal_2026-10.csv", "invoices.json",
-             "invoices/NW2026-000001_C001.xlsx"]
+    names = [
+        "rated_lines.parquet",
+        "invoice_summary.csv",
+        "journal_2026-10.csv",
+        "invoices.json",
+        "invoices/NW2026-000001_C001.xlsx",
+    ]
     assert [(first / n).read_bytes() for n in names] == [(second / n).read_bytes() for n in names]

@@ -40,12 +40,19 @@ VMWARE = "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
 UNMAPPED_ACCOUNT = "285396417058"
 MOVING_ACCOUNT = "963741852036"
 
-AWS_CATEGORY = {"Tax": "Tax", "Credit": "Credit", "Refund": "Credit", "RIFee": "Purchase",
-                "SavingsPlanRecurringFee": "Purchase"}
+AWS_CATEGORY = {
+    "Tax": "Tax",
+    "Credit": "Credit",
+    "Refund": "Credit",
+    "RIFee": "Purchase",
+    "SavingsPlanRecurringFee": "Purchase",
+}
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("sample_generator", ROOT / "samples" / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "sample_generator", ROOT / "samples" / "generate.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
@@ -71,21 +78,40 @@ def own_sums() -> dict[str, dict]:
     """Rows, cost per currency and lines per charge category of each sample file, independently."""
     out = {}
     aws = _aws_rows()
-    out[AWS] = (aws, lambda r: r["line_item_unblended_cost"], lambda r: r["line_item_currency_code"],
-                lambda r: AWS_CATEGORY.get(r["line_item_line_item_type"], "Usage"))
-    out[MS_INVOICE] = (_csv_rows(MS_INVOICE), lambda r: D(r["Subtotal"]), lambda r: r["Currency"],
-                       lambda r: "Credit" if D(r["Subtotal"]) < 0 else "Purchase")
-    out[MS_USAGE] = (_csv_rows(MS_USAGE), lambda r: D(r["BillingPreTaxTotal"]), lambda r: r["BillingCurrency"],
-                     lambda r: "Usage")
-    out[VMWARE] = (_csv_rows(VMWARE), lambda r: D(r["Billable Points"]) * D(r["Price per Point"]),
-                   lambda r: r["Currency"], lambda r: "Usage")
+    out[AWS] = (
+        aws,
+        lambda r: r["line_item_unblended_cost"],
+        lambda r: r["line_item_currency_code"],
+        lambda r: AWS_CATEGORY.get(r["line_item_line_item_type"], "Usage"),
+    )
+    out[MS_INVOICE] = (
+        _csv_rows(MS_INVOICE),
+        lambda r: D(r["Subtotal"]),
+        lambda r: r["Currency"],
+        lambda r: "Credit" if D(r["Subtotal"]) < 0 else "Purchase",
+    )
+    out[MS_USAGE] = (
+        _csv_rows(MS_USAGE),
+        lambda r: D(r["BillingPreTaxTotal"]),
+        lambda r: r["BillingCurrency"],
+        lambda r: "Usage",
+    )
+    out[VMWARE] = (
+        _csv_rows(VMWARE),
+        lambda r: D(r["Billable Points"]) * D(r["Price per Point"]),
+        lambda r: r["Currency"],
+        lambda r: "Usage",
+    )
     sums = {}
     for name, (rows, cost, cur, cat) in out.items():
         by_cur: dict[str, Decimal] = {}
         for r in rows:
             by_cur[cur(r)] = by_cur.get(cur(r), D(0)) + model_amount(str(cost(r)))
-        sums[name] = {"rows": len(rows), "cost_per_currency": {c: format(v, "f") for c, v in sorted(by_cur.items())},
-                      "lines_per_category": dict(sorted(Counter(cat(r) for r in rows).items()))}
+        sums[name] = {
+            "rows": len(rows),
+            "cost_per_currency": {c: format(v, "f") for c, v in sorted(by_cur.items())},
+            "lines_per_category": dict(sorted(Counter(cat(r) for r in rows).items())),
+        }
     return sums
 
 
@@ -104,7 +130,9 @@ def test_the_committed_files_are_what_the_generator_writes(tmp_path):
     written = gen.generate(tmp_path)
     assert [p.name for p in written] == sorted(p.name for p in REPORTS.iterdir())
     for path in written:
-        assert path.read_bytes() == (REPORTS / path.name).read_bytes(), f"{path.name} differs: rerun samples/generate.py"
+        assert path.read_bytes() == (REPORTS / path.name).read_bytes(), (
+            f"{path.name} differs: rerun samples/generate.py"
+        )
     again = gen.generate(tmp_path / "second")
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in written]
 
@@ -140,8 +168,10 @@ def test_totals_match_the_expected_file_and_the_hand_checked_figures(month):
 
 def test_savings_plan_covered_usage_is_cancelled_by_its_negation(month):
     con, _ = month
-    net = con.execute("SELECT sum(BilledCost), count(*) FROM lines WHERE x_VendorChargeType IN "
-                      "('SavingsPlanCoveredUsage', 'SavingsPlanNegation')").fetchone()
+    net = con.execute(
+        "SELECT sum(BilledCost), count(*) FROM lines WHERE x_VendorChargeType IN "
+        "('SavingsPlanCoveredUsage', 'SavingsPlanNegation')"
+    ).fetchone()
     assert net == (D(0), 62)
 
 
@@ -151,7 +181,13 @@ def test_exactly_the_one_intended_account_is_unmapped_with_its_totals(month):
     assert len(unmapped) == 1
     vendor, account, name, currency, lines, cost, files = unmapped[0]
     rows = [r for r in _aws_rows() if r["line_item_usage_account_id"] == UNMAPPED_ACCOUNT]
-    assert (vendor, account, name, currency, Path(files).name) == ("aws", UNMAPPED_ACCOUNT, "poc-sandbox-ams", "USD", AWS)
+    assert (vendor, account, name, currency, Path(files).name) == (
+        "aws",
+        UNMAPPED_ACCOUNT,
+        "poc-sandbox-ams",
+        "USD",
+        AWS,
+    )
     assert lines == len(rows) == 62
     assert cost == sum(r["line_item_unblended_cost"] for r in rows)
 
@@ -160,23 +196,39 @@ def test_the_render_farm_account_moves_to_dijkstra_on_16_october(month):
     con, _ = month
     got = con.execute(
         "SELECT x_CustomerId, count(*), sum(BilledCost), min(ChargePeriodStart), max(ChargePeriodStart) "
-        "FROM customer_lines WHERE SubAccountId = ? GROUP BY 1 ORDER BY 1", [MOVING_ACCOUNT]).fetchall()
+        "FROM customer_lines WHERE SubAccountId = ? GROUP BY 1 ORDER BY 1",
+        [MOVING_ACCOUNT],
+    ).fetchall()
     rows = [r for r in _aws_rows() if r["line_item_usage_account_id"] == MOVING_ACCOUNT]
     before = [r for r in rows if r["line_item_usage_start_date"].day < 16]
     after = [r for r in rows if r["line_item_usage_start_date"].day >= 16]
     assert got == [
-        ("C001", len(after), sum(r["line_item_unblended_cost"] for r in after), datetime(2026, 10, 16),
-         datetime(2026, 10, 31)),
-        ("C009", len(before), sum(r["line_item_unblended_cost"] for r in before), datetime(2026, 10, 1),
-         datetime(2026, 10, 15)),
+        (
+            "C001",
+            len(after),
+            sum(r["line_item_unblended_cost"] for r in after),
+            datetime(2026, 10, 16),
+            datetime(2026, 10, 31),
+        ),
+        (
+            "C009",
+            len(before),
+            sum(r["line_item_unblended_cost"] for r in before),
+            datetime(2026, 10, 1),
+            datetime(2026, 10, 15),
+        ),
     ]
 
 
 def test_every_customer_has_lines_and_every_vendor_account_is_in_the_mapping(month):
     con, _ = month
     customers = load_customers(PARAMETERS)
-    with_lines = {r[0] for r in con.execute("SELECT DISTINCT x_CustomerId FROM customer_lines "
-                                            "WHERE x_CustomerId IS NOT NULL").fetchall()}
+    with_lines = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT x_CustomerId FROM customer_lines WHERE x_CustomerId IS NOT NULL"
+        ).fetchall()
+    }
     assert with_lines == set(customers)
     mapped = {(m.vendor, m.account_id) for m in load_account_mappings(PARAMETERS, customers)}
     seen = set(con.execute("SELECT DISTINCT x_Vendor, SubAccountId FROM lines").fetchall())
@@ -186,7 +238,9 @@ def test_every_customer_has_lines_and_every_vendor_account_is_in_the_mapping(mon
 
 def test_two_currencies_and_all_three_vendors(month):
     con, _ = month
-    got = con.execute("SELECT x_Vendor, BillingCurrency, count(*) FROM lines GROUP BY ALL ORDER BY ALL").fetchall()
+    got = con.execute(
+        "SELECT x_Vendor, BillingCurrency, count(*) FROM lines GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
     assert [(v, c) for v, c, _ in got] == [("aws", "USD"), ("microsoft", "EUR"), ("vmware", "EUR")]
 
 

@@ -24,10 +24,12 @@ from billing_lib.store import frame, open_store
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "samples" / "2026-10" / "reports"
 PARAMETERS = ROOT / "parameters"
-pytestmark = pytest.mark.skipif(not REPORTS.is_dir() or not any(REPORTS.iterdir()),
-                                reason="the sample month samples/2026-10/reports is not there")
+pytestmark = pytest.mark.skipif(
+    not REPORTS.is_dir() or not any(REPORTS.iterdir()),
+    reason="the sample month samples/2026-10/reports is not there",
+)
 
-USD_EUR_1_15 = D("0.9215")   # exchange_rates.csv, 1-15 October
+USD_EUR_1_15 = D("0.9215")  # exchange_rates.csv, 1-15 October
 USD_EUR_16_31 = D("0.9187")  # 16-31 October
 
 
@@ -42,17 +44,31 @@ EXPECTED = {
     # x 1.12 (aws-12); the AWS credit of -25 USD is kept (excluded); M365 Business Premium seats at
     # 22.00: 12 x 22 (12 Oct - 12 Nov, one month) + 3 x 22 x 23/31 (20 Oct - 12 Nov); management fee
     # 155.00 x 16/31 (from 16 Oct)
-    "C001": (D("447.538209678") * USD_EUR_1_15 * D("1.15") + D("1668.993883872") * USD_EUR_16_31 * D("1.12")
-             + 12 * 22 + D(3 * 22 * 23) / 31 + D(155 * 16) / 31, D("2584.54")),
+    "C001": (
+        D("447.538209678") * USD_EUR_1_15 * D("1.15")
+        + D("1668.993883872") * USD_EUR_16_31 * D("1.12")
+        + 12 * 22
+        + D(3 * 22 * 23) / 31
+        + D(155 * 16) / 31,
+        D("2584.54"),
+    ),
     # AWS on EffectiveCost x 1.09: 1-15 Oct (savings plan fee 20.832 + covered 205.92 + usage
     # 117.634354839) x 0.9215, 16-31 Oct (219.648 + 125.4766451616) x 0.9187; Azure 134.45027 x 1.07;
     # licences (2652 + 425 + 148) x 1.06, a seat removal -16.70 passed on at cost; VMware points
     # graduated in file order: VCD 84 + Flex Core 320 + 96 of NSX at 1.10, 30 at 1.00; vSAN Standard
     # 444 points, volume tier 2: x 0.98; managed services 450
-    "C002": ((D("20.832") + D("205.92") + D("117.634354839")) * USD_EUR_1_15 * D("1.09")
-             + (D("219.648") + D("125.4766451616")) * USD_EUR_16_31 * D("1.09")
-             + (D("65.056275") + D("69.393995")) * D("1.07") + (2652 + 425 + 148) * D("1.06") - D("16.70")
-             + (84 + 320 + 96) * D("1.10") + 30 * D("1.00") + 444 * D("0.98") + 450, D("5702.30")),
+    "C002": (
+        (D("20.832") + D("205.92") + D("117.634354839")) * USD_EUR_1_15 * D("1.09")
+        + (D("219.648") + D("125.4766451616")) * USD_EUR_16_31 * D("1.09")
+        + (D("65.056275") + D("69.393995")) * D("1.07")
+        + (2652 + 425 + 148) * D("1.06")
+        - D("16.70")
+        + (84 + 320 + 96) * D("1.10")
+        + 30 * D("1.00")
+        + 444 * D("0.98")
+        + 450,
+        D("5702.30"),
+    ),
     # licences at list + 3 %: (33.60 + 23.40) x 1.03 = 58.71, below the 75.00 minimum: topped up to 75
     "C003": (D(75), D("75.00")),
     # AWS on EffectiveCost x 1.09 (the RDS reserved-instance fee amortised into its usage): 1-15 Oct
@@ -60,23 +76,45 @@ EXPECTED = {
     # 643.52699 x 1.07; E3 at Microsoft's list 7488 minus 5 % (customer deal); Teams and Exchange
     # (1200 + 222) x 1.06; VMware 4733.5 points graduated: 500 x 1.10 + 1500 x 1.00 + 2733.5 x 0.95;
     # SLA credit -200
-    "C004": ((D("54.72") + D("100.6625806455")) * USD_EUR_1_15 * D("1.09")
-             + (D("58.368") + D("107.3734193552")) * USD_EUR_16_31 * D("1.09")
-             + (D("311.384048") + D("332.142942")) * D("1.07") + 7488 * D("0.95") + (1200 + 222) * D("1.06")
-             + 500 * D("1.10") + 1500 * D("1.00") + (D("4733.5") - 2000) * D("0.95") - 200, D("14078.36")),
+    "C004": (
+        (D("54.72") + D("100.6625806455")) * USD_EUR_1_15 * D("1.09")
+        + (D("58.368") + D("107.3734193552")) * USD_EUR_16_31 * D("1.09")
+        + (D("311.384048") + D("332.142942")) * D("1.07")
+        + 7488 * D("0.95")
+        + (1200 + 222) * D("1.06")
+        + 500 * D("1.10")
+        + 1500 * D("1.00")
+        + (D("4733.5") - 2000) * D("0.95")
+        - 200,
+        D("14078.36"),
+    ),
     # annual M365 renewal 8652 x 1.06; VMware VCD 54 + Flex Core 240 points x 1.10; vSAN Standard 234
     # points, volume tier 1: x 1.05; VCD minimum 60.00 - 59.40 = 0.60
-    "C005": (8652 * D("1.06") + (54 + 240) * D("1.10") + 234 * D("1.05") + (60 - 54 * D("1.10")), D("9740.82")),
+    "C005": (
+        8652 * D("1.06") + (54 + 240) * D("1.10") + 234 * D("1.05") + (60 - 54 * D("1.10")),
+        D("9740.82"),
+    ),
     # AWS 66.439548387 x 0.9215 x 1.15 + 70.8688516128 x 0.9187 x 1.12; AWS refund -12.40 x 0.9215
     # passed through; Azure 43.939029 x 1.08; licences at list + 3 %: (210.60 + 94) x 1.03;
     # onboarding 5 hours x 95
-    "C006": (D("66.439548387") * USD_EUR_1_15 * D("1.15") + D("70.8688516128") * USD_EUR_16_31 * D("1.12")
-             - D("12.40") * USD_EUR_1_15 + (D("20.376773") + D("23.562256")) * D("1.08")
-             + (D("210.60") + 94) * D("1.03") + 5 * 95, D("968.09")),
+    "C006": (
+        D("66.439548387") * USD_EUR_1_15 * D("1.15")
+        + D("70.8688516128") * USD_EUR_16_31 * D("1.12")
+        - D("12.40") * USD_EUR_1_15
+        + (D("20.376773") + D("23.562256")) * D("1.08")
+        + (D("210.60") + 94) * D("1.03")
+        + 5 * 95,
+        D("968.09"),
+    ),
     # 9 Business Premium seats bought 2 Oct (one month) at 22.00, cancelled 5 Oct: refund of 28/31
     # at the seat price; Exchange 33.30 x 1.03; Azure 78.603972 x 1.08
-    "C007": (9 * 22 - D(9 * 22 * 28) / 31 + D("33.30") * D("1.03") + (D("38.03418") + D("40.569792")) * D("1.08"),
-             D("138.35")),
+    "C007": (
+        9 * 22
+        - D(9 * 22 * 28) / 31
+        + D("33.30") * D("1.03")
+        + (D("38.03418") + D("40.569792")) * D("1.08"),
+        D("138.35"),
+    ),
     # USD plan: AWS EffectiveCost (751.6138838715 + 850.0883161296) x 1.09, no conversion; the AWS
     # tax line (28.27) is excluded; support fee 300 USD
     "C008": ((D("751.6138838715") + D("850.0883161296")) * D("1.09") + 300, D("2045.86")),
@@ -101,7 +139,9 @@ def sample():
 
 
 def totals(con) -> dict[str, D]:
-    rows = frame(con, "SELECT customer_id, sum(amount) AS amount FROM rated_lines GROUP BY 1 ORDER BY 1")
+    rows = frame(
+        con, "SELECT customer_id, sum(amount) AS amount FROM rated_lines GROUP BY 1 ORDER BY 1"
+    )
     return {r.customer_id: r.amount for r in rows.itertuples()}
 
 
@@ -113,22 +153,58 @@ def test_per_customer_totals_match_the_hand_checked_arithmetic(sample):
         assert cents(arithmetic) == shown, customer
         assert cents(got[customer]) == shown, customer
     # currency per customer: C008 in USD, everyone else in EUR
-    currencies = dict(con.execute("SELECT customer_id, any_value(currency) FROM rated_lines GROUP BY 1").fetchall())
+    currencies = dict(
+        con.execute(
+            "SELECT customer_id, any_value(currency) FROM rated_lines GROUP BY 1"
+        ).fetchall()
+    )
     assert {c for c, cur in currencies.items() if cur == "USD"} == {"C008"}
 
 
 def test_every_rule_kind_is_used_and_conservation_holds(sample):
     con, report = sample
-    kinds = {r.kind for p in load_pricing(PARAMETERS, load_customers(PARAMETERS)).plans.values() for r in p.rules}
-    assert kinds == {"markup", "list_price", "fixed_price", "tiered", "volume", "pass_through", "exclude", "minimum_fee"}
+    kinds = {
+        r.kind
+        for p in load_pricing(PARAMETERS, load_customers(PARAMETERS)).plans.values()
+        for r in p.rules
+    }
+    assert kinds == {
+        "markup",
+        "list_price",
+        "fixed_price",
+        "tiered",
+        "volume",
+        "pass_through",
+        "exclude",
+        "minimum_fee",
+    }
     used = {row[0] for row in con.execute("SELECT DISTINCT rule_id FROM rated_lines").fetchall()}
-    assert {"aws-15", "aws-12", "aws-effective", "ms-licences", "c004-e3-deal", "m365-bp-seat", "vmware-points",
-            "vsan-standard-volume", "aws-refunds", "smb-minimum", "vcd-minimum",
-            "c001-management", "c006-onboarding", "c004-sla-credit"} <= used
-    reasons = dict(con.execute("SELECT reason, sum(BilledCost) FROM excluded_lines GROUP BY 1").fetchall())
-    assert reasons == {"vendor tax": D("28.27"), "credit kept by reseller (rule aws-15)": D(-25),
-                       "excluded by rule internal: internal lab and test accounts (cost stays with Northwind)":
-                           D("740.276000000700")}
+    assert {
+        "aws-15",
+        "aws-12",
+        "aws-effective",
+        "ms-licences",
+        "c004-e3-deal",
+        "m365-bp-seat",
+        "vmware-points",
+        "vsan-standard-volume",
+        "aws-refunds",
+        "smb-minimum",
+        "vcd-minimum",
+        "c001-management",
+        "c006-onboarding",
+        "c004-sla-credit",
+    } <= used
+    reasons = dict(
+        con.execute("SELECT reason, sum(BilledCost) FROM excluded_lines GROUP BY 1").fetchall()
+    )
+    assert reasons == {
+        "vendor tax": D("28.27"),
+        "credit kept by reseller (rule aws-15)": D(-25),
+        "excluded by rule internal: internal lab and test accounts (cost stays with Northwind)": D(
+            "740.276000000700"
+        ),
+    }
     assert report.balanced and {b.currency for b in report.conservation} == {"EUR", "USD"}
     usd = next(b for b in report.conservation if b.currency == "USD")
     assert usd.unmapped == D("9.9079999992")  # the unmapped sandbox account
@@ -141,13 +217,26 @@ def test_a_markup_change_in_a_parameters_copy_changes_the_invoice(tmp_path, samp
     params = Path(shutil.copytree(PARAMETERS, tmp_path / "parameters"))
     text = (params / "price_plans.yaml").read_text()
     assert "{id: aws-12, kind: markup, percent: 12," in text
-    (params / "price_plans.yaml").write_text(text.replace("{id: aws-12, kind: markup, percent: 12,",
-                                                          "{id: aws-12, kind: markup, percent: 20,"))
+    (params / "price_plans.yaml").write_text(
+        text.replace(
+            "{id: aws-12, kind: markup, percent: 12,", "{id: aws-12, kind: markup, percent: 20,"
+        )
+    )
     after = totals(rate_sample(params)[0])
     # only lines of aws-12 (smb AWS from 16 Oct) change: 8 more points on their converted cost
-    assert cents(after["C001"] - before["C001"]) == cents(D("1668.993883872") * USD_EUR_16_31 * D("0.08")) == D("122.66")
-    assert cents(after["C006"] - before["C006"]) == cents(D("70.8688516128") * USD_EUR_16_31 * D("0.08")) == D("5.21")
-    assert {c: after[c] for c in after if c not in ("C001", "C006")} == {c: before[c] for c in before if c not in ("C001", "C006")}
+    assert (
+        cents(after["C001"] - before["C001"])
+        == cents(D("1668.993883872") * USD_EUR_16_31 * D("0.08"))
+        == D("122.66")
+    )
+    assert (
+        cents(after["C006"] - before["C006"])
+        == cents(D("70.8688516128") * USD_EUR_16_31 * D("0.08"))
+        == D("5.21")
+    )
+    assert {c: after[c] for c in after if c not in ("C001", "C006")} == {
+        c: before[c] for c in before if c not in ("C001", "C006")
+    }
 
 
 def recipes() -> dict[str, tuple[str, list[dict]]]:
@@ -155,7 +244,9 @@ def recipes() -> dict[str, tuple[str, list[dict]]]:
     import yaml
 
     text = (ROOT / "docs" / "pricing.md").read_text(encoding="utf-8")
-    found = re.findall(r"<!-- recipe: ([\w-]+), plan: ([\w-]+) -->\n```yaml\n(.*?)```", text, re.DOTALL)
+    found = re.findall(
+        r"<!-- recipe: ([\w-]+), plan: ([\w-]+) -->\n```yaml\n(.*?)```", text, re.DOTALL
+    )
     return {name: (plan, yaml.safe_load(body)) for name, plan, body in found}
 
 
@@ -180,11 +271,26 @@ def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
         after = totals(rate_sample(apply_recipe(tmp_path / name, plan, rules))[0])
         changes[name] = {c: cents(after[c] - before[c]) for c in before if after[c] != before[c]}
     # Teams Premium for C006: 10 seats x 9.90 (one month) instead of list 94.00 x 1.03
-    assert changes["add-product"] == {"C006": cents(10 * D("9.90") - 94 * D("1.03"))} == {"C006": D("2.18")}
+    assert (
+        changes["add-product"]
+        == {"C006": cents(10 * D("9.90") - 94 * D("1.03"))}
+        == {"C006": D("2.18")}
+    )
     # AWS smb from 25 Oct at 14 % instead of 12 %: the lines charged 25-31 Oct of C001 and C006
-    aws_25_31 = dict(sample[0].execute(
-        """SELECT x_CustomerId, sum(BilledCost) FROM customer_lines WHERE x_Vendor = 'aws' AND ChargeCategory = 'Usage'
-           AND CAST(ChargePeriodStart AS DATE) >= DATE '2026-10-25' AND x_CustomerId IN ('C001', 'C006') GROUP BY 1""").fetchall())
-    assert changes["markup-from-a-date"] == {c: cents(v * USD_EUR_16_31 * D("0.02")) for c, v in aws_25_31.items()}
+    aws_25_31 = dict(
+        sample[0]
+        .execute(
+            """SELECT x_CustomerId, sum(BilledCost) FROM customer_lines WHERE x_Vendor = 'aws' AND ChargeCategory = 'Usage'
+           AND CAST(ChargePeriodStart AS DATE) >= DATE '2026-10-25' AND x_CustomerId IN ('C001', 'C006') GROUP BY 1"""
+        )
+        .fetchall()
+    )
+    assert changes["markup-from-a-date"] == {
+        c: cents(v * USD_EUR_16_31 * D("0.02")) for c, v in aws_25_31.items()
+    }
     # C009's AWS (1-15 Oct) at 5 % instead of 15 %
-    assert changes["customer-discount"] == {"C009": cents(-D("971.812606452") * USD_EUR_1_15 * D("0.10"))} == {"C009": D("-89.55")}
+    assert (
+        changes["customer-discount"]
+        == {"C009": cents(-D("971.812606452") * USD_EUR_1_15 * D("0.10"))}
+        == {"C009": D("-89.55")}
+    )

@@ -28,22 +28,34 @@ def test_the_rule_follows_from_the_country_unless_the_customer_sets_it():
     assert rule_of("C007", vat_rule=None) == "export"  # CH
     assert rule_of("C008", vat_rule=None) == "export"  # US
     assert rule_of("C001", vat_rule="export") == "export"  # the customer's own setting wins
-    assert rule_of("C005", vat_rule=None, country="GR", vat_number="EL123456789") == "eu_reverse_charge"
+    assert (
+        rule_of("C005", vat_rule=None, country="GR", vat_number="EL123456789")
+        == "eu_reverse_charge"
+    )
 
 
 def test_the_rules_carry_rate_code_and_legal_mention():
     domestic, rc, export = (RULES.rules[k] for k in ("domestic", "eu_reverse_charge", "export"))
-    assert (domestic.rate, domestic.fraction, domestic.mention) == (Decimal(21), Decimal("0.21"), None)
+    assert (domestic.rate, domestic.fraction, domestic.mention) == (
+        Decimal(21),
+        Decimal("0.21"),
+        None,
+    )
     assert rc.rate == 0 and rc.requires_buyer_vat_number
-    assert rc.mention == ("Reverse charge: VAT to be accounted for by the recipient, "
-                          "Art. 196 Directive 2006/112/EC")
+    assert rc.mention == (
+        "Reverse charge: VAT to be accounted for by the recipient, Art. 196 Directive 2006/112/EC"
+    )
     assert export.rate == 0 and export.mention == "Outside the scope of EU VAT"
 
 
 def test_reverse_charge_needs_a_vat_number_of_the_customers_country():
-    with pytest.raises(ParameterError, match=r"customers\[id=C006\]: an EU customer in DE without a VAT number"):
+    with pytest.raises(
+        ParameterError, match=r"customers\[id=C006\]: an EU customer in DE without a VAT number"
+    ):
         rule_of("C006", vat_rule=None, vat_number=None)
-    with pytest.raises(ParameterError, match=r"C005\]\.vat_number: expected a VAT number starting with BE"):
+    with pytest.raises(
+        ParameterError, match=r"C005\]\.vat_number: expected a VAT number starting with BE"
+    ):
         rule_of("C005", vat_number="NL0456789123")
 
 
@@ -52,7 +64,9 @@ def test_a_float_rate_or_a_missing_file_is_refused(tmp_path):
     data = yaml.safe_load((params / "vat_rules.yaml").read_text())
     data["rules"]["domestic"]["rate"] = 21.0
     (params / "vat_rules.yaml").write_text(yaml.safe_dump(data))
-    with pytest.raises(ParameterError, match=r"vat_rules.yaml, entry rules.domestic.rate: .*not exact"):
+    with pytest.raises(
+        ParameterError, match=r"vat_rules.yaml, entry rules.domestic.rate: .*not exact"
+    ):
         load_vat_rules(params)
     (params / "vat_rules.yaml").unlink()
     with pytest.raises(ParameterError, match="vat_rules.yaml: file not found"):

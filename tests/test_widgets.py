@@ -43,7 +43,11 @@ def test_what_if_markup_shows_the_margin_change_at_once():
     ex.what_if_customer.value = "C1"
     ex.markup.value = 25.0  # observed: re-prices without pressing the button
     row = ex.comparison.iloc[0]
-    assert (row["margin"], row["what_if_margin"], row["margin_change"]) == (D("20.00"), D("25.00"), D("5.00"))
+    assert (row["margin"], row["what_if_margin"], row["margin_change"]) == (
+        D("20.00"),
+        D("25.00"),
+        D("5.00"),
+    )
     assert "change <b>+5.00</b>" in ex.what_if_text.value
     assert "20.0 %" in ex.what_if_text.value  # 25 / 125
 

@@ -53,7 +53,9 @@ def report_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such reports folder")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(REPORT_SUFFIXES))
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(REPORT_SUFFIXES)
+    )
 
 
 def _check_not_imported(con: duckdb.DuckDBPyConnection, src: SourceFile, start: int) -> None:
@@ -62,8 +64,12 @@ def _check_not_imported(con: duckdb.DuckDBPyConnection, src: SourceFile, start: 
     lines, the rows of ``lines`` from rowid ``start`` on; the rows before it are the earlier ones."""
     same = con.execute("SELECT file FROM imports WHERE checksum = ?", [src.checksum]).fetchone()
     if same:
-        raise InputError(f"{src.name}: this report was already imported as {same[0]} (same content)")
-    if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM lines WHERE rowid < {int(start)} LIMIT 1)").fetchone()[0]:
+        raise InputError(
+            f"{src.name}: this report was already imported as {same[0]} (same content)"
+        )
+    if not con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM lines WHERE rowid < {int(start)} LIMIT 1)"
+    ).fetchone()[0]:
         return  # nothing imported before it: no join over all its lines
     clash = con.execute(
         f"""SELECT n.x_SourceRow, n.x_VendorLineId, l.x_SourceFile, l.x_SourceRow
@@ -74,10 +80,18 @@ def _check_not_imported(con: duckdb.DuckDBPyConnection, src: SourceFile, start: 
     ).fetchall()
     if clash:
         problems = [
-            Problem(src.name, row, "x_VendorLineId", lid, f"a line not imported before (it is {f} row {r})")
+            Problem(
+                src.name,
+                row,
+                "x_VendorLineId",
+                lid,
+                f"a line not imported before (it is {f} row {r})",
+            )
             for row, lid, f, r in clash
         ]
-        raise InputError(f"{src.name}: lines of this report were already imported from another file", problems)
+        raise InputError(
+            f"{src.name}: lines of this report were already imported from another file", problems
+        )
 
 
 def import_reports(
@@ -105,7 +119,9 @@ def import_reports(
             with open_sources(path) as sources:
                 for src in sources:
                     if src.checksum in checksums:
-                        raise InputError(f"{src.name}: same content as {checksums[src.checksum]}, given twice")
+                        raise InputError(
+                            f"{src.name}: same content as {checksums[src.checksum]}, given twice"
+                        )
                     checksums[src.checksum] = src.name
                     spec = spec_named(fmt) if fmt else detect_format(src)
                     start = next_rowid(con, "lines")

@@ -129,9 +129,13 @@ def detect_format(src: SourceFile) -> FormatSpec:
     lines = [f"{src.name}: not a known vendor report format."]
     for spec in all_specs():
         expects = [choice_text(e) for e in spec.signature]
-        lines.append(f"  {spec.title} ({spec.name}) expects columns {expects}; "
-                     f"missing {_missing(spec.signature, src.header)}")
-    lines.append(f"  found columns: {list(src.header)[:40]}{' ...' if len(src.header) > 40 else ''}")
+        lines.append(
+            f"  {spec.title} ({spec.name}) expects columns {expects}; "
+            f"missing {_missing(spec.signature, src.header)}"
+        )
+    lines.append(
+        f"  found columns: {list(src.header)[:40]}{' ...' if len(src.header) > 40 else ''}"
+    )
     raise InputError("\n".join(lines))
 
 
@@ -173,7 +177,9 @@ def _timestamp_from_text(col: str, spec: FormatSpec) -> str:
     return f"COALESCE(CASE WHEN {v} LIKE '____-__-__T__:__:__Z' THEN TRY_STRPTIME({v}, {ql(_ISO_Z)}) END, {general})"
 
 
-def _typed_expr(name: str, kind: str | None, present: bool, raw_types: dict[str, str], spec: FormatSpec) -> str:
+def _typed_expr(
+    name: str, kind: str | None, present: bool, raw_types: dict[str, str], spec: FormatSpec
+) -> str:
     """SQL typing one raw column as the spec declares it. NULL means 'no value' or 'unreadable';
     ``_check_types`` tells the two apart."""
     col = qi(name)
@@ -251,8 +257,13 @@ def _check_rejects(con, src: SourceFile, table: str) -> None:
     if not rows:
         return
     problems = [
-        Problem(src.name, int(line), None if etype in ("TOO MANY COLUMNS", "INVALID ENCODING") else col,
-                (text or "")[:120], f"{_REJECT_EXPECTED.get(etype, etype.lower())} ({message.strip()})")
+        Problem(
+            src.name,
+            int(line),
+            None if etype in ("TOO MANY COLUMNS", "INVALID ENCODING") else col,
+            (text or "")[:120],
+            f"{_REJECT_EXPECTED.get(etype, etype.lower())} ({message.strip()})",
+        )
         for line, col, etype, text, message in rows
     ]
     raise InputError(f"{src.name}: rows that are not well-formed CSV", problems)
@@ -263,14 +274,18 @@ def _numbered_view(con, src: SourceFile, records: int, from_file: bool = False) 
     lines counted as the rows they are in a spreadsheet, though DuckDB skips them); for Parquet
     the 1-based record number (``from_file``: the file's own record number column of the view)."""
     if from_file:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW __numbered AS SELECT {ROW_NUMBER_COLUMN} + 1 AS __row, "
-                    f"* EXCLUDE ({ROW_NUMBER_COLUMN}) FROM __raw")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW __numbered AS SELECT {ROW_NUMBER_COLUMN} + 1 AS __row, "
+            f"* EXCLUDE ({ROW_NUMBER_COLUMN}) FROM __raw"
+        )
         return
     # Rows added inside a transaction get rowids from a large offset on: count from the first.
     first = con.execute("SELECT COALESCE(min(rowid), 0) FROM __raw").fetchone()[0]
     if src.kind != "csv" or not src.blank_lines:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW __numbered AS "
-                    f"SELECT rowid - {int(first)} + {src.first_data_row} AS __row, * FROM __raw")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW __numbered AS "
+            f"SELECT rowid - {int(first)} + {src.first_data_row} AS __row, * FROM __raw"
+        )
         return
     blanks = src.blank_lines
     if records + 1 + len(blanks) != src.physical_lines:
@@ -278,7 +293,9 @@ def _numbered_view(con, src: SourceFile, records: int, from_file: bool = False) 
     # Record i (0-based) is on row i + 2 + (blank rows before it); the j-th blank row R_j comes
     # before it when R_j - j < i + 2, so an ASOF join on a = R_j - j finds how many do.
     con.execute("CREATE OR REPLACE TEMP TABLE __blanks (a BIGINT, n BIGINT)")
-    con.executemany("INSERT INTO __blanks VALUES (?, ?)", [(r - j, j) for j, r in enumerate(blanks, 1)])
+    con.executemany(
+        "INSERT INTO __blanks VALUES (?, ?)", [(r - j, j) for j, r in enumerate(blanks, 1)]
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW __numbered AS "
         f"SELECT r.__rid + 2 + COALESCE(b.n, 0) AS __row, r.* EXCLUDE (__rid) "
@@ -328,8 +345,10 @@ def stage_source(
         if rejects:
             con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __rejects_scan")
         if as_view:
-            con.execute(f"CREATE TEMP VIEW __raw AS SELECT {select}, file_row_number AS {ROW_NUMBER_COLUMN} "
-                        f"FROM {source}")
+            con.execute(
+                f"CREATE TEMP VIEW __raw AS SELECT {select}, file_row_number AS {ROW_NUMBER_COLUMN} "
+                f"FROM {source}"
+            )
         else:
             con.execute(f"CREATE TEMP TABLE __raw AS SELECT {select} FROM {source}")
     except duckdb.Error as exc:
@@ -345,7 +364,9 @@ def stage_source(
 
     typed = {c: _typed_expr(c, spec.types.get(c), c in actual, raw_types, spec) for c in wanted}
     typed_cols = ["__row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __numbered")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __numbered"
+    )
 
     _check_types(con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types)
     default_sql = _default_currency_sql(spec, set(actual), default_currency)
@@ -367,14 +388,21 @@ def _unreadable_sql(name: str, expr: str, raw_type: str, kind: str | None = None
     return f"{col} IS NOT NULL AND ({expr}) IS NULL"
 
 
-def _check_types(con, src: SourceFile, spec: FormatSpec, typed: dict[str, str],
-                 raw_types: dict[str, str] | None = None) -> None:
+def _check_types(
+    con,
+    src: SourceFile,
+    spec: FormatSpec,
+    typed: dict[str, str],
+    raw_types: dict[str, str] | None = None,
+) -> None:
     """Every value that is present but does not parse as its declared kind, with row and column."""
     if not typed:
         return
     raw_types = raw_types or {}
-    counts = ", ".join(f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'), spec.types.get(c))})"
-                       for c, e in typed.items())
+    counts = ", ".join(
+        f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'), spec.types.get(c))})"
+        for c, e in typed.items()
+    )
     failing = con.execute(f"SELECT {counts} FROM __numbered").fetchone()
     problems: list[Problem] = []
     for (c, e), n in zip(typed.items(), failing):
@@ -384,7 +412,9 @@ def _check_types(con, src: SourceFile, spec: FormatSpec, typed: dict[str, str],
             f"SELECT __row, CAST({qi(c)} AS VARCHAR) FROM __numbered "
             f"WHERE {qi(c)} IS NOT NULL AND ({e}) IS NULL ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
         ).fetchall()
-        problems += [Problem(src.name, row, c, val, _expected_text(spec.types[c], spec)) for row, val in rows]
+        problems += [
+            Problem(src.name, row, c, val, _expected_text(spec.types[c], spec)) for row, val in rows
+        ]
     if problems:
         raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
 
@@ -392,7 +422,11 @@ def _check_types(con, src: SourceFile, spec: FormatSpec, typed: dict[str, str],
 def _default_currency_sql(spec: FormatSpec, present: set[str], default_currency: str | None) -> str:
     """What ``{default_currency}`` stands for: the given currency when the file lacks the column
     it stands in for, otherwise NULL (a file's own currency is never overridden or filled in)."""
-    if default_currency and spec.default_currency_column and spec.default_currency_column not in present:
+    if (
+        default_currency
+        and spec.default_currency_column
+        and spec.default_currency_column not in present
+    ):
         return ql(default_currency.strip().upper())
     return "NULL"
 
@@ -415,8 +449,14 @@ def next_rowid(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.execute(f"SELECT COALESCE(max(rowid) + 1, 0) FROM {qi(table)}").fetchone()[0]
 
 
-def _map_lines(con, src: SourceFile, spec: FormatSpec, present: set[str], default_sql: str,
-               into: str | None = None) -> None:
+def _map_lines(
+    con,
+    src: SourceFile,
+    spec: FormatSpec,
+    present: set[str],
+    default_sql: str,
+    into: str | None = None,
+) -> None:
     exprs = []
     for col in LINE_COLUMNS:
         if col.name == "x_Format":
@@ -433,13 +473,21 @@ def _map_lines(con, src: SourceFile, spec: FormatSpec, present: set[str], defaul
     try:
         if into:
             start = next_rowid(con, into)
-            con.execute(f"INSERT INTO {qi(into)} ({line_columns_sql()}) SELECT {', '.join(exprs)} FROM __typed")
-            con.execute(f"CREATE OR REPLACE TEMP VIEW __new AS SELECT {line_columns_sql()} FROM {qi(into)} "
-                        f"WHERE rowid >= {int(start)}")
+            con.execute(
+                f"INSERT INTO {qi(into)} ({line_columns_sql()}) SELECT {', '.join(exprs)} FROM __typed"
+            )
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW __new AS SELECT {line_columns_sql()} FROM {qi(into)} "
+                f"WHERE rowid >= {int(start)}"
+            )
         else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed"
+            )
     except duckdb.Error as exc:
-        raise InputError(f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}") from exc
+        raise InputError(
+            f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}"
+        ) from exc
 
 
 def _source_of(spec: FormatSpec, target: str, present: set[str]) -> str:
@@ -465,19 +513,31 @@ def _check_model(con, src: SourceFile, spec: FormatSpec, present: set[str]) -> N
         problems = [Problem(src.name, r, _source_of(spec, c, present), v, e) for r, c, v, e in rows]
         raise InputError(f"{src.name} ({spec.title}): lines that break the line model", problems)
     if spec.single_currency:
-        currencies = [r[0] for r in con.execute("SELECT DISTINCT BillingCurrency FROM __new ORDER BY 1").fetchall()]
+        currencies = [
+            r[0]
+            for r in con.execute("SELECT DISTINCT BillingCurrency FROM __new ORDER BY 1").fetchall()
+        ]
         if len(currencies) > 1:
             majority = con.execute(
                 "SELECT BillingCurrency FROM __new GROUP BY 1 ORDER BY count(*) DESC, min(x_SourceRow) LIMIT 1"
             ).fetchone()[0]
             odd = con.execute(
                 "SELECT x_SourceRow, BillingCurrency FROM __new WHERE BillingCurrency <> ? "
-                "ORDER BY x_SourceRow LIMIT 20", [majority],
+                "ORDER BY x_SourceRow LIMIT 20",
+                [majority],
             ).fetchall()
             raise InputError(
                 f"{src.name} ({spec.title}): one currency expected per file, found {currencies}",
-                [Problem(src.name, row, _source_of(spec, "BillingCurrency", present), cur,
-                         f"{majority} like the rest of the file") for row, cur in odd],
+                [
+                    Problem(
+                        src.name,
+                        row,
+                        _source_of(spec, "BillingCurrency", present),
+                        cur,
+                        f"{majority} like the rest of the file",
+                    )
+                    for row, cur in odd
+                ],
             )
 
 
@@ -496,8 +556,13 @@ def _control_totals(con, src: SourceFile, spec: FormatSpec, default_sql: str) ->
         ).fetchall()
     }
     totals = tuple(
-        CurrencyTotal(cur, before.get(cur, (0, Decimal(0)))[0], after.get(cur, (0, Decimal(0)))[0],
-                      before.get(cur, (0, Decimal(0)))[1], after.get(cur, (0, Decimal(0)))[1])
+        CurrencyTotal(
+            cur,
+            before.get(cur, (0, Decimal(0)))[0],
+            after.get(cur, (0, Decimal(0)))[0],
+            before.get(cur, (0, Decimal(0)))[1],
+            after.get(cur, (0, Decimal(0)))[1],
+        )
         for cur in sorted(set(before) | set(after), key=lambda c: c or "")
     )
     rows = sum(t.rows_after for t in totals)
@@ -508,13 +573,18 @@ def _control_totals(con, src: SourceFile, spec: FormatSpec, default_sql: str) ->
     ).fetchall():
         per_cat[cat] = per_cat.get(cat, 0) + n
         cost_cat.setdefault(cat, {})[cur] = cost
-    report = ImportReport(src.name, spec.name, spec.title, src.checksum, rows, totals, per_cat, cost_cat)
+    report = ImportReport(
+        src.name, spec.name, spec.title, src.checksum, rows, totals, per_cat, cost_cat
+    )
     if not report.balanced:
         detail = "; ".join(
             f"{t.currency}: rows {t.rows_before} -> {t.rows_after}, cost {t.cost_before} -> {t.cost_after}"
-            for t in totals if not t.balanced
+            for t in totals
+            if not t.balanced
         )
-        raise ControlTotalError(f"{src.name} ({spec.title}): control totals differ after normalisation: {detail}")
+        raise ControlTotalError(
+            f"{src.name} ({spec.title}): control totals differ after normalisation: {detail}"
+        )
     return report
 
 

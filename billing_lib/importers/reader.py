@@ -76,7 +76,9 @@ def _scan_lines(chunks: Iterable[bytes | str]) -> tuple[tuple[int, ...], int]:
         # A chunk starts at a line start, so a blank line in it shows as one of these: a plain
         # substring search (GB/s) rules most chunks out before the regex (tens of MB/s) runs.
         cr = nl[:0] + ("\r" if isinstance(buf, str) else b"\r")
-        if not (complete.startswith((nl, cr + nl)) or nl + nl in complete or nl + cr + nl in complete):
+        if not (
+            complete.startswith((nl, cr + nl)) or nl + nl in complete or nl + cr + nl in complete
+        ):
             lines_before += complete.count(nl)
             continue
         for m in pattern.finditer(complete):
@@ -106,8 +108,9 @@ def blank_records(src: SourceFile) -> tuple[int, ...]:
     for the rare file that has both blank lines and quoted values spanning lines."""
     rows = []
     with _open_bytes(src.path) as fh:
-        text = io.TextIOWrapper(fh, encoding="utf-8-sig" if src.encoding == "utf-8" else src.encoding,
-                                newline="")
+        text = io.TextIOWrapper(
+            fh, encoding="utf-8-sig" if src.encoding == "utf-8" else src.encoding, newline=""
+        )
         for number, record in enumerate(csv.reader(text), start=1):
             if not record:
                 rows.append(number)
@@ -124,14 +127,26 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str]:
         with _open_bytes(path) as fh:
             head = fh.read(_HEADER_BYTES)
     except (OSError, EOFError) as exc:
-        raise InputError(f"{name}: cannot be read as {'gzip' if name.endswith('.gz') else 'a file'}: {exc}") from exc
+        raise InputError(
+            f"{name}: cannot be read as {'gzip' if name.endswith('.gz') else 'a file'}: {exc}"
+        ) from exc
     if not head.strip():
-        raise InputError(f"{name}: the file is empty; expected a header row with the vendor's column names")
+        raise InputError(
+            f"{name}: the file is empty; expected a header row with the vendor's column names"
+        )
     if head.startswith(codecs.BOM_UTF16_BE):
         raise InputError(
             f"{name}: UTF-16 big-endian text, which the importer does not read",
-            [Problem(name, 1, None, None, "UTF-8 (with or without BOM) or UTF-16 little-endian with "
-                     "BOM (Excel's 'Unicode text'); re-export the report as UTF-8 CSV")],
+            [
+                Problem(
+                    name,
+                    1,
+                    None,
+                    None,
+                    "UTF-8 (with or without BOM) or UTF-16 little-endian with "
+                    "BOM (Excel's 'Unicode text'); re-export the report as UTF-8 CSV",
+                )
+            ],
         )
     if head.startswith(codecs.BOM_UTF16_LE):
         text, encoding = head.decode("utf-16", errors="replace"), "utf-16"
@@ -150,8 +165,15 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str]:
                 line = head[: exc.start].count(b"\n") + 1
                 raise InputError(
                     f"{name}: not UTF-8 text",
-                    [Problem(name, line, None, repr(head[exc.start : exc.start + 4]),
-                             "UTF-8 text (with or without BOM); re-export the report as UTF-8")],
+                    [
+                        Problem(
+                            name,
+                            line,
+                            None,
+                            repr(head[exc.start : exc.start + 4]),
+                            "UTF-8 text (with or without BOM); re-export the report as UTF-8",
+                        )
+                    ],
                 ) from exc
             text = head[: exc.start].decode("utf-8-sig")
         encoding = "utf-8"
@@ -163,9 +185,16 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str]:
             if delim in first_line:
                 raise InputError(
                     f"{name}: the header is separated by {label}, not commas",
-                    [Problem(name, 1, None, first_line[:120],
-                             "comma-separated columns as the vendor exports them (a spreadsheet "
-                             "re-save may have changed the delimiter)")],
+                    [
+                        Problem(
+                            name,
+                            1,
+                            None,
+                            first_line[:120],
+                            "comma-separated columns as the vendor exports them (a spreadsheet "
+                            "re-save may have changed the delimiter)",
+                        )
+                    ],
                 )
     if not any(header):
         raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
@@ -218,13 +247,19 @@ def open_sources(path: Path) -> Iterator[list[SourceFile]]:
     if path.is_dir():
         raise InputError(f"{path}: is a folder; expected a report file")
     if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty; expected a header row with the vendor's column names")
+        raise InputError(
+            f"{path}: the file is empty; expected a header row with the vendor's column names"
+        )
     if path.name.lower().endswith(".zip"):
         with tempfile.TemporaryDirectory(prefix="billing-zip-") as tmp:
             try:
                 with zipfile.ZipFile(path) as zf:
-                    members = [m for m in zf.namelist()
-                               if m.lower().endswith((".csv", ".csv.gz", ".parquet")) and not m.endswith("/")]
+                    members = [
+                        m
+                        for m in zf.namelist()
+                        if m.lower().endswith((".csv", ".csv.gz", ".parquet"))
+                        and not m.endswith("/")
+                    ]
                     if not members:
                         raise InputError(f"{path}: the zip holds no .csv, .csv.gz or .parquet file")
                     sources = []
@@ -239,8 +274,9 @@ def open_sources(path: Path) -> Iterator[list[SourceFile]]:
         yield [_describe(path, str(path))]
 
 
-def duckdb_source(src: SourceFile, null_values: list[str], rejects: str | None = None,
-                  row_numbers: bool = False) -> str:
+def duckdb_source(
+    src: SourceFile, null_values: list[str], rejects: str | None = None, row_numbers: bool = False
+) -> str:
     """A DuckDB table function reading ``src`` as text (CSV) or as stored (Parquet).
 
     CSV: every column as VARCHAR (typing is the engine's job, so one bad value is reported, not
@@ -250,11 +286,18 @@ def duckdb_source(src: SourceFile, null_values: list[str], rejects: str | None =
     ``file_row_number``, each record's 0-based place in the file."""
     path = str(src.path).replace("'", "''")
     if src.kind == "parquet":
-        return f"read_parquet('{path}', file_row_number = true)" if row_numbers else f"read_parquet('{path}')"
+        return (
+            f"read_parquet('{path}', file_row_number = true)"
+            if row_numbers
+            else f"read_parquet('{path}')"
+        )
     nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in null_values)
     cols = ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in src.header)
-    extra = (f", store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan'"
-             if rejects else "")
+    extra = (
+        f", store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan'"
+        if rejects
+        else ""
+    )
     return (
         f"read_csv('{path}', header=true, all_varchar=true, delim=',', quote='\"', escape='\"', "
         f"nullstr=[{nulls}], encoding='{src.encoding}', strict_mode=true, auto_detect=false, "

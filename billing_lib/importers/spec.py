@@ -57,12 +57,16 @@ class FormatSpec(BaseModel):
     title: str
     documented_at: str = Field(description="Where the vendor documents this layout")
     signature: list[ColumnChoice] = Field(
-        description="Columns whose presence identifies the format (a list entry: any one of them)")
+        description="Columns whose presence identifies the format (a list entry: any one of them)"
+    )
     required: list[ColumnChoice] = Field(
-        description="Columns that must be present to import (a list entry: any one of them)")
+        description="Columns that must be present to import (a list entry: any one of them)"
+    )
     default_currency_column: str | None = Field(
-        None, description="Column that ``default_currency`` stands in for when the file lacks it; "
-        "``{default_currency}`` in SQL is that currency then, else NULL")
+        None,
+        description="Column that ``default_currency`` stands in for when the file lacks it; "
+        "``{default_currency}`` in SQL is that currency then, else NULL",
+    )
     priority: int = Field(0, description="Higher wins when several signatures match")
     null_values: list[str] = [""]
     timestamp_formats: list[str] = []
