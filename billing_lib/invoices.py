@@ -51,6 +51,11 @@ _GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publi
 #: The invoices of a run as data (``write_invoice_data``), so a correction rebuilds them exactly.
 INVOICE_DATA = "invoices.json"
 INVOICE_DATA_FORMAT = "billing_lib.invoices/1"
+#: Default and largest ``usage_detail_max_lines`` (seller.yaml): a workbook lists the rated lines of
+#: invoices up to this size one by one (cell by cell, with xlsxwriter); the limit keeps each
+#: vendor's lines on one sheet (Excel's limit is 1,048,576 rows).
+USAGE_DETAIL_MAX_LINES = 5_000
+USAGE_DETAIL_LIMIT = 1_000_000
 SUMMARY_COLUMNS = ("customer_id", "invoice_number", "currency", "net_amount", "vat_amount", "gross_amount",
                    "cost_amount", "margin_amount")
 
@@ -96,6 +101,17 @@ class Seller(_Strict):
     invoice_series: str = Field(pattern=r"^[A-Z]{1,8}$")
     credit_note_series: str = Field(pattern=r"^[A-Z]{1,8}$")
     payment: Payment
+    #: Invoices with up to this many rated lines list each of them in the workbook's usage sheets;
+    #: larger ones get summarised usage sheets and every line in ``<workbook>.usage.csv.gz``.
+    usage_detail_max_lines: int = USAGE_DETAIL_MAX_LINES
+
+    @field_validator("usage_detail_max_lines", mode="before")
+    @classmethod
+    def _detail_lines(cls, value: object) -> object:
+        if type(value) is not int or not 0 <= value <= USAGE_DETAIL_LIMIT:
+            raise ValueError(f"expected a whole number of rated lines from 0 to {USAGE_DETAIL_LIMIT} (invoices with "
+                             "more get a summarised usage sheet and their lines in <workbook>.usage.csv.gz)")
+        return value
 
     @model_validator(mode="after")
     def _series(self) -> Seller:

@@ -5,7 +5,12 @@ the lines per product group with subtotals, the VAT summary, the totals and the 
 Every subtotal, VAT amount and total is a formula over the cells above it, written together with
 its value (the stored, exactly rounded figure), so Excel and LibreOffice show the same cents before
 and after recalculating. Usage sheets per vendor list every rated line behind the invoice with the
-invoice line it belongs to and its source file and row.
+invoice line it belongs to and its source file and row, as long as the invoice has at most the
+seller's ``usage_detail_max_lines`` rated lines (seller.yaml, default 5,000). A larger invoice's
+usage sheets show its lines summarised (per invoice line, service, SKU, description, resource and
+unit: quantity, amount, number of lines, first and last charge date), and DuckDB writes every line
+to ``<workbook>.usage.csv.gz`` beside the workbook (``COPY``, exact decimals): a sheet of tens of
+thousands of rows helps nobody, and writing it cell by cell would cost 0.2 ms a line.
 
 Text that comes from vendor files or parameters is written with ``write_string`` only, and the
 workbook is opened with ``strings_to_formulas`` off as well: a resource named ``=HYPERLINK(...)``
@@ -16,7 +21,8 @@ gives byte-identical files.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,8 @@ from billing_lib.invoices import (
 from billing_lib.money import ZERO, minor_unit
 
 INVOICE_FOLDER = "invoices"
+#: Suffix of the file beside a summarised workbook that holds every rated line behind the invoice.
+USAGE_DETAIL_SUFFIX = ".usage.csv.gz"
 SUMMARY_WORKBOOK = "run_summary.xlsx"
 #: Data rows per usage sheet; beyond it the vendor's lines continue on a second sheet (Excel's
 #: limit is 1,048,576 rows).
@@ -61,6 +69,29 @@ DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Source row", "source_row", "int"),
     ("Vendor line id", "vendor_line_id", "text"),
 )
+
+#: Summarised usage-sheet columns (one row per group of USAGE_GROUP), as DETAIL_COLUMNS. The unit
+#: price is shown where every line of the row has the same one (as on the invoice).
+SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Invoice line", "invoice_line", "text"),
+    ("First charge date", "min(charge_date)", "date"),
+    ("Last charge date", "max(charge_date)", "date"),
+    ("Kind", "line_kind", "text"),
+    ("Service", "service", "text"),
+    ("SKU", "sku", "text"),
+    ("Description", "description", "text"),
+    ("Subscription / resource", "subscription", "text"),
+    ("Quantity", "sum(quantity)", "quantity"),
+    ("Unit", "unit", "text"),
+    ("Unit price", ("CASE WHEN count(unit_price) = count(*) AND min(unit_price) = max(unit_price) "
+                    "THEN min(unit_price) END"), "price"),
+    ("Amount", "sum(amount)", "price"),
+    ("Rated lines", "count(*)", "int"),
+)
+USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", "unit", "line_kind")
+#: The summary's resource column where it is not a key: the resource, or how many there are.
+_RESOURCES = ("CASE WHEN count(DISTINCT subscription) > 1 THEN count(DISTINCT subscription) || ' resources' "
+              "ELSE min(subscription) END")
 
 
 def fixed_created(invoice_or_period: Invoice | str) -> datetime:
@@ -111,11 +142,9 @@ def write_workbooks(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], inv
     ``invoices.write_invoice_data``, for ``billing credit-note``.)"""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
-    written = []
+    written: list[Path] = []
     for inv in invoices:
-        path = folder / INVOICE_FOLDER / workbook_name(inv)
-        write_invoice_workbook(con, inv, invoicing, customers, path)
-        written.append(path)
+        written += write_invoice_workbook(con, inv, invoicing, customers, folder / INVOICE_FOLDER / workbook_name(inv))
     if invoices:
         written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
     return written
@@ -124,6 +153,16 @@ def write_workbooks(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], inv
 def workbook_name(inv: Invoice) -> str:
     """``NW2026-000001_C003.xlsx``: the file name of an invoice's (or credit note's) workbook."""
     return f"{safe_name(inv.number)}_{safe_name(inv.customer_id)}.xlsx"
+
+
+def usage_detail_name(inv: Invoice) -> str:
+    """``NW2026-000001_C003.usage.csv.gz``: every rated line of a summarised workbook."""
+    return Path(workbook_name(inv)).stem + USAGE_DETAIL_SUFFIX
+
+
+def rated_line_count(inv: Invoice) -> int:
+    """The number of rated lines behind ``inv`` (the sum over its invoice lines)."""
+    return sum(line.rated_lines for line in inv.lines)
 
 
 class _Formats:
@@ -178,17 +217,22 @@ def _ranges(rows: list[int], col: int) -> str:
 
 
 def write_invoice_workbook(con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: Invoicing,
-                           customers: dict[str, Customer], path: Path) -> Path:
-    """The workbook of one invoice: the invoice sheet and a usage sheet per vendor."""
+                           customers: dict[str, Customer], path: Path) -> list[Path]:
+    """The workbook of one invoice: the invoice sheet and a usage sheet per vendor, listing every
+    rated line when the invoice has at most ``usage_detail_max_lines`` of them, else summarised
+    with every line in ``usage_detail_name(inv)`` beside the workbook. The paths written."""
+    detail = None
+    if inv.kind == "invoice" and rated_line_count(inv) > invoicing.seller.usage_detail_max_lines:
+        detail = write_usage_detail(con, inv, invoicing, customers, path.with_name(usage_detail_name(inv)))
     with atomic_target(path) as tmp:
         wb = _document(tmp, inv, fixed_created(inv))
         fmt = _Formats(wb, inv.currency)
         used: set[str] = set()
         _invoice_sheet(wb.add_worksheet(sheet_name(_kind(inv), used)), inv, invoicing.seller, fmt)
         if inv.kind == "invoice":
-            _usage_sheets(wb, con, inv, invoicing, customers, fmt, used)
+            _usage_sheets(wb, con, inv, invoicing, customers, fmt, used, detail)
         wb.close()
-    return path
+    return [path] if detail is None else [path, detail]
 
 
 def write_credit_note_workbook(note: Invoice, seller: Seller, path: Path) -> Path:
@@ -377,47 +421,145 @@ def _spaced(iban: str) -> str:
 
 
 def _usage_sheets(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: Invoicing,
-                  customers: dict[str, Customer], fmt: _Formats, used: set[str]) -> None:
-    """Every rated line behind the invoice, one sheet per vendor (custom lines on 'Other charges'),
-    read from DuckDB in batches so a month of millions of lines streams through."""
+                  customers: dict[str, Customer], fmt: _Formats, used: set[str], detail: Path | None) -> None:
+    """The rated lines behind the invoice, one sheet per vendor (custom lines on 'Other charges'):
+    every line, read from DuckDB in batches, or, when ``detail`` (the file holding every line) is
+    given, the lines summarised per ``USAGE_GROUP``."""
     sql, params = labelled_lines(customers, invoicing, inv.period, [inv.customer_id])
-    columns = ", ".join(c for _, c, _ in DETAIL_COLUMNS)
     vendors = [r[0] for r in con.execute(f"SELECT DISTINCT vendor FROM ({sql}) ORDER BY vendor = 'reseller', vendor",
                                          params).fetchall()]
-    formats = {"text": None, "date": fmt.date, "quantity": fmt.qty, "price": fmt.price, "int": fmt.int}
-    widths = {"text": 22, "date": 11, "quantity": 12, "price": 14, "int": 9}
     for vendor in vendors:
         known = invoicing.products.vendors.get(vendor)
         title = "Other charges" if vendor == "reseller" else f"Usage {known.name if known else vendor}"
-        cur = con.execute(f"SELECT {columns} FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ? "
-                          "ORDER BY charge_date, source_file, source_row, invoice_line, description",
-                          [*params, vendor])
-        ws, row = None, 0
-        while batch := cur.fetchmany(_FETCH):
-            for values in batch:
-                if ws is None or row > MAX_DETAIL_ROWS:
-                    if ws is not None:
-                        ws.autofilter(0, 0, row - 1, len(DETAIL_COLUMNS) - 1)
-                    ws, row = wb.add_worksheet(sheet_name(title, used)), 0
-                    ws.freeze_panes(1, 0)
-                    for col, (header, _, kind) in enumerate(DETAIL_COLUMNS):
-                        width = 40 if header in ("Invoice line", "Description") else widths[kind]
-                        ws.set_column(col, col, width)
-                        shown = f"{header} ({inv.currency})" if header in ("Unit price", "Amount") else header
-                        ws.write_string(0, col, shown, fmt.head if kind in ("text", "date") else fmt.head_num)
-                    row = 1
-                for col, ((_, _, kind), value) in enumerate(zip(DETAIL_COLUMNS, values, strict=True)):
-                    if value is None:
-                        continue
-                    if kind == "text":
-                        ws.write_string(row, col, str(value))
-                    elif kind == "date":
-                        ws.write_datetime(row, col, datetime.combine(value, time()), fmt.date)
-                    else:
-                        ws.write_number(row, col, float(value), formats[kind])
-                row += 1
-        if ws is not None:
-            ws.autofilter(0, 0, max(row - 1, 0), len(DETAIL_COLUMNS) - 1)
+        if detail is None:
+            _detail_sheets(wb, con, sql, [*params, vendor], inv.currency, title, fmt, used)
+        else:
+            _summary_sheet(wb, con, sql, [*params, vendor], inv.currency, title, detail.name,
+                           invoicing.seller.usage_detail_max_lines, fmt, used)
+
+
+def _usage_header(ws: Any, row: int, columns: tuple[tuple[str, str, str], ...], currency: str, fmt: _Formats) -> None:
+    """Column widths and the header row of a usage sheet (amounts' headers name the currency)."""
+    widths = {"text": 22, "date": 11, "quantity": 12, "price": 14, "int": 9}
+    for col, (header, _, kind) in enumerate(columns):
+        width = 40 if header in ("Invoice line", "Description") else widths[kind]
+        ws.set_column(col, col, width)
+        shown = f"{header} ({currency})" if header in ("Unit price", "Amount") else header
+        ws.write_string(row, col, shown, fmt.head if kind in ("text", "date") else fmt.head_num)
+
+
+def _detail_sheets(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, sql: str, params: list[object],
+                   currency: str, title: str, fmt: _Formats, used: set[str]) -> None:
+    """Every rated line of one vendor (``params`` ends with it), streamed from DuckDB in batches;
+    beyond MAX_DETAIL_ROWS the lines continue on another sheet."""
+    cur = con.execute(f"SELECT {_selected(DETAIL_COLUMNS)} FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ? "
+                      "ORDER BY charge_date, source_file, source_row, invoice_line, description", params)
+    ws, row, write = None, 0, None
+    while batch := cur.fetchmany(_FETCH):
+        for values in batch:
+            if ws is None or row > MAX_DETAIL_ROWS:
+                if ws is not None:
+                    ws.autofilter(0, 0, row - 1, len(DETAIL_COLUMNS) - 1)
+                ws = wb.add_worksheet(sheet_name(title, used))
+                ws.freeze_panes(1, 0)
+                _usage_header(ws, 0, DETAIL_COLUMNS, currency, fmt)
+                write, row = _row_writer(ws, DETAIL_COLUMNS, fmt), 1
+            write(row, values)
+            row += 1
+    if ws is not None:
+        ws.autofilter(0, 0, max(row - 1, 0), len(DETAIL_COLUMNS) - 1)
+
+
+def _selected(columns: tuple[tuple[str, str, str], ...]) -> str:
+    """The select list of a usage sheet: quantities and amounts as their exact decimal text
+    (``float()`` of it is the same double as of the Decimal, without making a Decimal per cell)."""
+    return ", ".join(f"CAST({c} AS VARCHAR)" if kind in ("quantity", "price") else c for _, c, kind in columns)
+
+
+#: Excel's day 0 (day 1 is 1900-01-01), and the first day after the 29 February 1900 its calendar counts.
+_EXCEL_DAY_ZERO, _EXCEL_LEAP_BUG = date(1899, 12, 31), date(1900, 3, 1)
+
+
+def _row_writer(ws: Any, columns: tuple[tuple[str, str, str], ...],
+                fmt: _Formats) -> Callable[[int, Sequence[Any]], None]:
+    """A function writing one row of ``_selected(columns)`` values into ``ws``: text with
+    ``write_string`` only, numbers with their format, dates as the day number Excel stores
+    (what ``write_datetime`` writes, cached per day). Blank where the value is NULL."""
+    days: dict[date, float] = {}
+
+    def day(value: date) -> float:
+        if value not in days:
+            days[value] = float((value - _EXCEL_DAY_ZERO).days + (value >= _EXCEL_LEAP_BUG))
+        return days[value]
+
+    number = {"quantity": fmt.qty, "price": fmt.price, "int": fmt.int}
+    cells = [(col, ws.write_string, str, None) if kind == "text" else
+             (col, ws.write_number, day, fmt.date) if kind == "date" else
+             (col, ws.write_number, float, number[kind]) for col, (_, _, kind) in enumerate(columns)]
+
+    def write(row: int, values: Sequence[Any]) -> None:
+        for (col, method, convert, cell_format), value in zip(cells, values, strict=True):
+            if value is not None:
+                method(row, col, convert(value), cell_format)
+
+    return write
+
+
+def _summary_sheet(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, sql: str, params: list[object],
+                   currency: str, title: str, detail_name: str, max_rows: int, fmt: _Formats, used: set[str]) -> None:
+    """One vendor's rated lines (``params`` ends with it) summarised per ``USAGE_GROUP``, or, where
+    that gives more than ``max_rows`` rows (a resource per line or so), per ``USAGE_GROUP`` without
+    the resource, counting the resources instead. Exact sums from DuckDB, so each invoice line's
+    rows add up to its unrounded amount. A note above the header names the file with every line."""
+    where = f"FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ?"
+    groups = con.execute(f"SELECT count(*) FROM (SELECT 1 {where} GROUP BY {', '.join(USAGE_GROUP)})",
+                         params).fetchone()[0]
+    columns, group, per = SUMMARY_COLUMNS, USAGE_GROUP, "subscription/resource"
+    if groups > max_rows:
+        columns = tuple((h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS)
+        group, per = tuple(c for c in USAGE_GROUP if c != "subscription"), "(resources counted)"
+    rows = con.execute(f"SELECT {_selected(columns)} {where} GROUP BY {', '.join(group)} ORDER BY {', '.join(group)}",
+                       params).fetchall()
+    lines = sum(r[-1] for r in rows)
+    ws = wb.add_worksheet(sheet_name(title, used))
+    ws.write_string(0, 0, (f"Summary of {lines:,} rated lines: one row per invoice line, service, SKU, description, "
+                           f"{per} and unit. Every line, with its charge date, resource, tags and source row, is in "
+                           f"{detail_name} beside this workbook."), fmt.bold)
+    _usage_header(ws, 1, columns, currency, fmt)
+    ws.freeze_panes(2, 0)
+    write = _row_writer(ws, columns, fmt)
+    for row, values in enumerate(rows, start=2):
+        write(row, values)
+    ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
+
+
+def write_usage_detail(con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: Invoicing,
+                       customers: dict[str, Customer], path: Path) -> Path:
+    """Every rated line behind ``inv`` as gzipped CSV, written by DuckDB (``COPY``): a Vendor
+    column (the seller for its own fees and credits), then the usage sheet's columns with the
+    same headers, in the sheets' order. Amounts and quantities are exact decimal text (12
+    decimals, unrounded), dates ISO. Text that a spreadsheet would take for a formula (starting
+    with = + - @, tab or carriage return) is prefixed with an apostrophe, as OWASP advises for CSV."""
+    sql, params = labelled_lines(customers, invoicing, inv.period, [inv.customer_id])
+
+    def text(column: str) -> str:
+        return f"CASE WHEN left({column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || {column} " \
+               f"ELSE {column} END"
+
+    def header(name: str) -> str:
+        name = f"{name} ({inv.currency})" if name in ("Unit price", "Amount") else name
+        return '"' + name.replace('"', '""') + '"'
+
+    # Columns qualified with l.: the headers (Description, Amount, ...) are aliases of the same names.
+    selected = [f"CASE WHEN l.vendor = 'reseller' THEN ? ELSE {text('l.vendor_name')} END AS \"Vendor\""]
+    selected += [f"{text('l.' + c) if kind == 'text' else 'l.' + c} AS {header(h)}" for h, c, kind in DETAIL_COLUMNS]
+    order = ["l.vendor = 'reseller'", "l.vendor", *(f"l.{c}" for c in ("charge_date", "source_file", "source_row",
+             "invoice_line", "description")), *(f"l.{c}" for _, c, _ in DETAIL_COLUMNS)]
+    with atomic_target(path) as tmp:
+        target = str(tmp).replace("'", "''")
+        con.execute(f"COPY (SELECT {', '.join(selected)} FROM ({sql}) AS l ORDER BY {', '.join(order)}) "
+                    f"TO '{target}' (FORMAT csv, HEADER, COMPRESSION gzip)", [invoicing.seller.name, *params])
+    return path
 
 
 def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: Path) -> Path:

@@ -4,16 +4,21 @@ on a rerun, and the run summary."""
 
 from __future__ import annotations
 
+import csv
+import gzip
 import re
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
+import pytest
 from openpyxl.utils import range_boundaries
 
-from billing_lib.invoices import build_invoices, write_invoice_data
+from billing_lib.errors import ParameterError
+from billing_lib.invoices import build_invoices, load_invoicing, write_invoice_data
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
-from tests.invoice_helpers import ISSUED, PERIOD, line, setup
+from tests.invoice_helpers import ISSUED, PERIOD, line, parameters_copy, setup
 
 D = Decimal
 NASTY = ["=HYPERLINK(\"http://evil.example\",\"click\")", "@SUM(A1)", "+1+2", "-3-4", "=1+1"]
@@ -164,3 +169,109 @@ def test_the_run_summary_has_cost_revenue_margin_per_customer(tmp_path):
     assert round(rows_read[0][11], 6) == 0.4
     totals = {r[5].value: [c.value for c in r] for r in cached.iter_rows(min_row=5) if r[0].value == "Total"}
     assert totals["EUR"][6] == 110.01 and totals["USD"][10] == 5
+
+
+# -- invoices above the seller's usage_detail_max_lines: summarised sheets and the detail file ----
+
+def big_rows() -> list[dict]:
+    """C003: 40 EC2 lines on two resources (1, 2 or 3 cents, some negative), 3 S3 lines with a
+    planted formula, a Microsoft line and a fee; 45 rated lines in all."""
+    rows = [line("C003", ("0.01", "-0.02", "0.03")[i % 3] + "5", service="Amazon EC2", sku="BoxUsage",
+                 subscription=f"i-{i % 2}", unit_price=("0.01", "-0.02", "0.03")[i % 3] + "5",
+                 source_row=i + 2, charge_date=date(2026, 10, 1 + i % 28)) for i in range(40)]
+    rows += [line("C003", "0.3333", service="Amazon S3", description="-3-4", subscription=NASTY[0], source_row=50 + i)
+             for i in range(3)]
+    rows += [line("C003", "7.5", vendor="microsoft", service="Azure VM"),
+             line("C003", "25", kind="fee", product_group="managed_services", description="Managed service fee")]
+    return rows
+
+
+def with_limit(tmp_path, value: str):
+    params = parameters_copy(tmp_path)
+    with (params / "seller.yaml").open("a", encoding="utf-8") as fh:
+        fh.write(f"usage_detail_max_lines: {value}\n")
+    return params
+
+
+def make_with(tmp_path, rows, params):
+    con, customers, invoicing = setup(rows, params)
+    invoices = build_invoices(con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED)
+    return con, invoices, invoicing
+
+
+def test_the_default_limit_keeps_every_line_in_the_workbook(tmp_path):
+    con, invoices, invoicing = make(tmp_path, big_rows())
+    assert invoicing.seller.usage_detail_max_lines == 5000
+    paths = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    assert [p.name for p in paths] == ["NW2026-000001_C003.xlsx", "run_summary.xlsx"]
+    ws = openpyxl.load_workbook(paths[0])["Usage Amazon Web Services"]
+    assert ws.max_row == 44 and ws.freeze_panes == "A2"
+
+
+def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoice_lines(tmp_path):
+    con, [inv], invoicing = make_with(tmp_path, big_rows(), with_limit(tmp_path, "44"))
+    assert invoicing.seller.usage_detail_max_lines == 44 and sum(ln.rated_lines for ln in inv.lines) == 45
+    [path, detail, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    assert detail == path.with_name("NW2026-000001_C003.usage.csv.gz")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Invoice", "Usage Amazon Web Services", "Usage Microsoft", "Other charges"]
+    ws = wb["Usage Amazon Web Services"]
+    assert "NW2026-000001_C003.usage.csv.gz" in ws["A1"].value and "43 rated lines" in ws["A1"].value
+    assert ws.freeze_panes == "A3" and ws.auto_filter.ref.startswith("A2:")
+    header = [c.value for c in ws[2]]
+    assert header == ["Invoice line", "First charge date", "Last charge date", "Kind", "Service", "SKU", "Description",
+                      "Subscription / resource", "Quantity", "Unit", "Unit price (EUR)", "Amount (EUR)", "Rated lines"]
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=3)]
+    # per invoice line, service, SKU, description, resource and unit: EC2 on two resources, S3 on one
+    assert [(r["Invoice line"], r["Subscription / resource"], r["Rated lines"]) for r in rows] == [
+        ("Amazon EC2", "i-0", 20), ("Amazon EC2", "i-1", 20), ("Amazon S3", NASTY[0], 3)]
+    assert rows[0]["First charge date"].day == 1 and rows[0]["Last charge date"].day == 27
+    assert rows[0]["Unit price (EUR)"] is None and rows[2]["Unit price (EUR)"] == 0.3333  # mixed / one price
+    assert [c.data_type for c in ws[5]][7] == "s"  # the planted formula is text
+    # every summary row's amount is the exact sum; per invoice line they give the invoice's lines
+    per_line: dict[str, Decimal] = {}
+    for r in rows:
+        per_line[r["Invoice line"]] = per_line.get(r["Invoice line"], D(0)) + D(str(r["Amount (EUR)"]))
+    printed = {ln.description: ln for ln in inv.lines}
+    for label, amount in per_line.items():
+        assert amount == printed[label].unrounded_amount
+        assert amount.quantize(D("0.01"), rounding=ROUND_HALF_UP) == printed[label].amount
+    assert [c.value for c in wb["Other charges"][3]][6] == "Managed service fee"
+
+
+def test_the_detail_file_holds_every_rated_line_exactly(tmp_path):
+    rows = big_rows()
+    con, [inv], invoicing = make_with(tmp_path, rows, with_limit(tmp_path, "0"))
+    [_, detail, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    with gzip.open(detail, "rt", encoding="utf-8", newline="") as fh:
+        read = list(csv.DictReader(fh))
+    assert list(read[0]) == ["Vendor", "Invoice line", "Charge date", "Kind", "Service", "SKU", "Description",
+                             "Subscription / resource", "Tags", "Quantity", "Unit", "Unit price (EUR)", "Amount (EUR)",
+                             "Source file", "Source row", "Vendor line id"]
+    assert len(read) == len(rows) == con.execute("SELECT count(*) FROM rated_lines").fetchone()[0]
+    total = sum(D(r["Amount (EUR)"]) for r in read)
+    assert total == con.execute("SELECT sum(amount) FROM rated_lines").fetchone()[0] == D("33.8399")  # 0.34 + 0.9999 + 7.5 + 25
+    assert {r["Vendor"] for r in read} == {"Amazon Web Services", "Microsoft", "Northwind Cloud B.V."}
+    assert read[0]["Amount (EUR)"] == "0.015000000000" and read[0]["Charge date"] == "2026-10-01"
+    # text a spreadsheet would run as a formula starts with an apostrophe
+    s3 = [r for r in read if r["Service"] == "Amazon S3"]
+    assert {(r["Subscription / resource"], r["Description"]) for r in s3} == {("'" + NASTY[0], "'-3-4")}
+    again = write_workbooks(con, [inv], invoicing, tmp_path / "again")[1]
+    assert again.read_bytes() == detail.read_bytes()  # a rerun gives the same bytes
+
+
+@pytest.mark.parametrize("value", ["-1", "1000001", "5000.5", '"5000"', "true", "many"])
+def test_a_bad_usage_detail_limit_names_the_file_and_entry(tmp_path, value):
+    params = with_limit(tmp_path, value)
+    with pytest.raises(ParameterError, match=r"seller.yaml, entry usage_detail_max_lines: .*whole number of rated "
+                                             r"lines from 0 to 1000000"):
+        load_invoicing(params)
+
+
+def test_a_summary_longer_than_the_limit_counts_the_resources_instead(tmp_path):
+    con, [inv], invoicing = make_with(tmp_path, big_rows(), with_limit(tmp_path, "2"))
+    [path, _, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Usage Amazon Web Services"]
+    assert "(resources counted)" in ws["A1"].value
+    assert [(r[0].value, r[7].value, r[12].value) for r in ws.iter_rows(min_row=3)] == [
+        ("Amazon EC2", "2 resources", 40), ("Amazon S3", NASTY[0], 3)]
