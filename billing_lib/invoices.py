@@ -41,11 +41,11 @@ from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
 from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.periods import month_days
 from billing_lib.vat import CUSTOMERS_FILE, VatRules, load_vat_rules
 
 SELLER_FILE = "seller.yaml"
 PRODUCTS_FILE = "products.yaml"
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _TAG = re.compile(r"^[A-Za-z0-9_.:/ @+=-]{1,128}$")
 _GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publisher")
 #: The invoices of a run as data (``write_invoice_data``), so a correction rebuilds them exactly.
@@ -56,8 +56,16 @@ INVOICE_DATA_FORMAT = "billing_lib.invoices/1"
 #: vendor's lines on one sheet (Excel's limit is 1,048,576 rows).
 USAGE_DETAIL_MAX_LINES = 5_000
 USAGE_DETAIL_LIMIT = 1_000_000
-SUMMARY_COLUMNS = ("customer_id", "invoice_number", "currency", "net_amount", "vat_amount", "gross_amount",
-                   "cost_amount", "margin_amount")
+SUMMARY_COLUMNS = (
+    "customer_id",
+    "invoice_number",
+    "currency",
+    "net_amount",
+    "vat_amount",
+    "gross_amount",
+    "cost_amount",
+    "margin_amount",
+)
 
 
 # -- parameters: seller.yaml and products.yaml ---------------------------------------------------
@@ -109,8 +117,10 @@ class Seller(_Strict):
     @classmethod
     def _detail_lines(cls, value: object) -> object:
         if type(value) is not int or not 0 <= value <= USAGE_DETAIL_LIMIT:
-            raise ValueError(f"expected a whole number of rated lines from 0 to {USAGE_DETAIL_LIMIT} (invoices with "
-                             "more get a summarised usage sheet and their lines in <workbook>.usage.csv.gz)")
+            raise ValueError(
+                f"expected a whole number of rated lines from 0 to {USAGE_DETAIL_LIMIT} (invoices with "
+                "more get a summarised usage sheet and their lines in <workbook>.usage.csv.gz)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -190,7 +200,11 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
         if code not in known:
             raise ParameterError(file, entry, f"account {code!r} is not in products.yaml accounts")
         if known[code].type not in kinds:
-            raise ParameterError(file, entry, f"account {code!r} is {known[code].type}; expected {' or '.join(kinds)}")
+            raise ParameterError(
+                file,
+                entry,
+                f"account {code!r} is {known[code].type}; expected {' or '.join(kinds)}",
+            )
 
     need(products.receivable_account, "receivable_account", ("asset",))
     need(products.prepaid_account, "prepaid_account", ("asset", "liability"))
@@ -201,7 +215,9 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     for key, vendor in products.vendors.items():
         need(vendor.payable_account, f"vendors.{key}.payable_account", ("liability",))
     for key, rule in vat.rules.items():
-        need(rule.vat_account, f"rules.{key}.vat_account", ("liability",), folder / "vat_rules.yaml")
+        need(
+            rule.vat_account, f"rules.{key}.vat_account", ("liability",), folder / "vat_rules.yaml"
+        )
     return Invoicing(seller, vat, products, folder, dict(customers or {}))
 
 
@@ -296,16 +312,6 @@ class Invoice:
 # -- building ----------------------------------------------------------------------------------
 
 
-def check_period(period: str) -> tuple[date, date]:
-    """First and last day of ``YYYY-MM``."""
-    m = _PERIOD.match(period or "")
-    if not m:
-        raise ParameterError("run parameters", "period", f"expected YYYY-MM; got {period!r}")
-    first = date(int(m[1]), int(m[2]), 1)
-    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    return first, following - timedelta(days=1)
-
-
 def _label_sql(grouping: tuple[str, ...], customer: Customer) -> str:
     """SQL text of an invoice line's description for one ``line_grouping`` (over ``rated_lines``
     joined with ``vendor_name`` and ``vendors_in_group``): the grouping's values joined with ' / ';
@@ -317,18 +323,26 @@ def _label_sql(grouping: tuple[str, ...], customer: Customer) -> str:
         if key.startswith("tag:"):
             tag = key[4:]
             if not _TAG.match(tag):
-                raise ParameterError(CUSTOMERS_FILE, f"customers[id={customer.id}].line_grouping",
-                                     f"expected tag:<key> with letters, digits and _.:/ -; got {key!r}")
-            path = "$.\"" + tag.replace("'", "''").replace('"', '\\"') + "\""
-            parts.append(f"COALESCE(json_extract_string(tags, '{path}'), '(no {tag.replace(chr(39), chr(39) * 2)})')")
+                raise ParameterError(
+                    CUSTOMERS_FILE,
+                    f"customers[id={customer.id}].line_grouping",
+                    f"expected tag:<key> with letters, digits and _.:/ -; got {key!r}",
+                )
+            path = '$."' + tag.replace("'", "''").replace('"', '\\"') + '"'
+            parts.append(
+                f"COALESCE(json_extract_string(tags, '{path}'), '(no {tag.replace(chr(39), chr(39) * 2)})')"
+            )
         elif key == "vendor":
             continue
         elif key in _GROUP_COLUMNS:
             parts.append(f"COALESCE({key}, description)")
         else:
-            raise ParameterError(CUSTOMERS_FILE, f"customers[id={customer.id}].line_grouping",
-                                 f"expected vendor, service, subscription, sku, provider, publisher or tag:<key>; "
-                                 f"got {key!r}")
+            raise ParameterError(
+                CUSTOMERS_FILE,
+                f"customers[id={customer.id}].line_grouping",
+                f"expected vendor, service, subscription, sku, provider, publisher or tag:<key>; "
+                f"got {key!r}",
+            )
     rest = "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else None
     if rest is None:
         label = "vendor_name" if "vendor" in grouping else "description"
@@ -339,13 +353,16 @@ def _label_sql(grouping: tuple[str, ...], customer: Customer) -> str:
     return f"CASE WHEN line_kind = 'vendor' THEN {label} ELSE COALESCE(description, line_kind) END"
 
 
-def labelled_lines(customers: dict[str, Customer], invoicing: Invoicing, period: str,
-                   ids: list[str]) -> tuple[str, list[object]]:
+def labelled_lines(
+    customers: dict[str, Customer], invoicing: Invoicing, period: str, ids: list[str]
+) -> tuple[str, list[object]]:
     """SQL (and its parameters) of ``period``'s rated lines of customers ``ids`` with the column
     ``invoice_line``: the description of the invoice line each rated line is summed into. The
     invoices group by it and the workbooks' usage sheets show it, so both always agree."""
-    names = " ".join(f"WHEN '{v.replace(chr(39), chr(39) * 2)}' THEN '{n.name.replace(chr(39), chr(39) * 2)}'"
-                     for v, n in invoicing.products.vendors.items())
+    names = " ".join(
+        f"WHEN '{v.replace(chr(39), chr(39) * 2)}' THEN '{n.name.replace(chr(39), chr(39) * 2)}'"
+        for v, n in invoicing.products.vendors.items()
+    )
     vendor_name = f"CASE r.vendor {names} ELSE r.vendor END" if names else "r.vendor"
     by_grouping: dict[tuple[str, ...], list[str]] = {}
     for cid in ids:
@@ -362,30 +379,44 @@ def labelled_lines(customers: dict[str, Customer], invoicing: Invoicing, period:
     return " UNION ALL BY NAME ".join(selects), params
 
 
-def _problems(con: duckdb.DuckDBPyConnection, period: str, customers: dict[str, Customer],
-              invoicing: Invoicing) -> list[str]:
+def _problems(
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    customers: dict[str, Customer],
+    invoicing: Invoicing,
+) -> list[str]:
     """Everything that stops invoicing ``period``, each naming the file and entry (collected, so
     one run shows them all)."""
     out: list[str] = []
     groups = invoicing.products.product_groups
     for group, count, customer in con.execute(
-            "SELECT product_group, count(*), min(customer_id) FROM rated_lines WHERE period = ? "
-            "GROUP BY ALL ORDER BY 1 NULLS FIRST", [period]).fetchall():
+        "SELECT product_group, count(*), min(customer_id) FROM rated_lines WHERE period = ? "
+        "GROUP BY ALL ORDER BY 1 NULLS FIRST",
+        [period],
+    ).fetchall():
         if group not in groups:
-            out.append(f"{invoicing.folder / PRODUCTS_FILE}, product_groups: no entry {group!r} (heading, revenue and "
-                       f"cost account) for {count} rated lines, e.g. of customer {customer}; known: {sorted(groups)}")
+            out.append(
+                f"{invoicing.folder / PRODUCTS_FILE}, product_groups: no entry {group!r} (heading, revenue and "
+                f"cost account) for {count} rated lines, e.g. of customer {customer}; known: {sorted(groups)}"
+            )
     for customer_id, currencies, nulls in con.execute(
-            "SELECT customer_id, list(DISTINCT currency ORDER BY currency), count(*) FILTER (WHERE amount IS NULL) "
-            "FROM rated_lines WHERE period = ? GROUP BY ALL ORDER BY 1 NULLS FIRST", [period]).fetchall():
+        "SELECT customer_id, list(DISTINCT currency ORDER BY currency), count(*) FILTER (WHERE amount IS NULL) "
+        "FROM rated_lines WHERE period = ? GROUP BY ALL ORDER BY 1 NULLS FIRST",
+        [period],
+    ).fetchall():
         customer = customers.get(customer_id) if customer_id is not None else None
         entry = f"{CUSTOMERS_FILE}, customers[id={customer_id}]"
         if customer is None:
             out.append(f"{entry}: rated lines for a customer that is not in customers.yaml")
             continue
         if nulls:
-            out.append(f"rated_lines of {customer_id}: {nulls} lines without an amount (rating left them unpriced)")
+            out.append(
+                f"rated_lines of {customer_id}: {nulls} lines without an amount (rating left them unpriced)"
+            )
         if currencies != [customer.invoice_currency]:
-            out.append(f"{entry}.invoice_currency: is {customer.invoice_currency} but its rated lines are in {currencies}")
+            out.append(
+                f"{entry}.invoice_currency: is {customer.invoice_currency} but its rated lines are in {currencies}"
+            )
         if not customer.name.strip():
             out.append(f"{entry}.name: an invoice needs the customer's name")
         if not [a for a in customer.address if a.strip()]:
@@ -395,38 +426,62 @@ def _problems(con: duckdb.DuckDBPyConnection, period: str, customers: dict[str, 
         except ParameterError as exc:
             out.append(str(exc))
     for vendor, count in con.execute(
-            "SELECT vendor, count(*) FROM rated_lines WHERE period = ? AND line_kind = 'vendor' "
-            "AND (vendor_cost <> 0 OR billed_cost <> 0) GROUP BY ALL ORDER BY 1", [period]).fetchall():
+        "SELECT vendor, count(*) FROM rated_lines WHERE period = ? AND line_kind = 'vendor' "
+        "AND (vendor_cost <> 0 OR billed_cost <> 0) GROUP BY ALL ORDER BY 1",
+        [period],
+    ).fetchall():
         if vendor not in invoicing.products.vendors:
-            out.append(f"{invoicing.folder / PRODUCTS_FILE}, vendors: no entry {vendor!r} (payable account) for "
-                       f"{count} rated lines with a vendor cost")
+            out.append(
+                f"{invoicing.folder / PRODUCTS_FILE}, vendors: no entry {vendor!r} (payable account) for "
+                f"{count} rated lines with a vendor cost"
+            )
     return out
 
 
-def build_invoices(con: duckdb.DuckDBPyConnection, customers: dict[str, Customer], invoicing: Invoicing,
-                   period: str, register: Register, issue_date: date) -> list[Invoice]:
+def build_invoices(
+    con: duckdb.DuckDBPyConnection,
+    customers: dict[str, Customer],
+    invoicing: Invoicing,
+    period: str,
+    register: Register,
+    issue_date: date,
+) -> list[Invoice]:
     """One invoice per customer with rated lines in ``period`` (every vendor on one invoice), in
     customer id order. Checks everything first, then reserves all invoice numbers in one register
     transaction (a rerun of an unfinalised period keeps its numbers), then builds the invoices."""
-    first, last = check_period(period)
+    first, last = month_days(period)
     problems = _problems(con, period, customers, invoicing)
     if problems:
-        raise ParameterError(invoicing.folder, None, f"cannot invoice {period}; nothing was written:\n  - "
-                             + "\n  - ".join(problems))
-    ids = [r[0] for r in con.execute("SELECT DISTINCT customer_id FROM rated_lines WHERE period = ? ORDER BY 1",
-                                     [period]).fetchall()]
+        raise ParameterError(
+            invoicing.folder,
+            None,
+            f"cannot invoice {period}; nothing was written:\n  - " + "\n  - ".join(problems),
+        )
+    ids = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT customer_id FROM rated_lines WHERE period = ? ORDER BY 1", [period]
+        ).fetchall()
+    ]
     if not ids:
         return []
     sql, params = labelled_lines(customers, invoicing, period, ids)
-    rows = con.execute(f"""
+    rows = con.execute(
+        f"""
         SELECT customer_id, product_group, invoice_line, sum(amount), sum(cost), count(*),
                count(DISTINCT unit), any_value(unit), sum(quantity), count(DISTINCT unit_price),
                any_value(unit_price), bool_and(unit IS NOT NULL)
-        FROM ({sql}) GROUP BY ALL ORDER BY customer_id, product_group, invoice_line""", params).fetchall()
+        FROM ({sql}) GROUP BY ALL ORDER BY customer_id, product_group, invoice_line""",
+        params,
+    ).fetchall()
 
-    numbers = register.reserve(f"{invoicing.seller.invoice_series}{period[:4]}", period, ids, issue_date)
+    numbers = register.reserve(
+        f"{invoicing.seller.invoice_series}{period[:4]}", period, ids, issue_date
+    )
     seller = invoicing.seller
-    seller_party = Party(seller.name, tuple(seller.address), seller.country, seller.vat_number, seller.email)
+    seller_party = Party(
+        seller.name, tuple(seller.address), seller.country, seller.vat_number, seller.email
+    )
     groups = invoicing.products.product_groups
     lines_of: dict[str, list[tuple]] = {}
     for row in rows:
@@ -437,27 +492,80 @@ def build_invoices(con: duckdb.DuckDBPyConnection, customers: dict[str, Customer
         rule = invoicing.vat.rule_for(customer, seller.country)
         currency = customer.invoice_currency
         lines = []
-        for _, group, label, amount, cost, count, units, unit, quantity, prices, unit_price, all_units in lines_of[cid]:
+        for (
+            _,
+            group,
+            label,
+            amount,
+            cost,
+            count,
+            units,
+            unit,
+            quantity,
+            prices,
+            unit_price,
+            all_units,
+        ) in lines_of[cid]:
             one_unit = units == 1 and all_units
             rounded = round_money(amount, currency)
             # The unit price is printed only where quantity x price gives the printed amount.
-            priced = one_unit and prices == 1 and round_money(quantity * unit_price, currency) == rounded
-            lines.append(InvoiceLine(
-                product_group=group, heading=groups[group].heading, description=label,
-                amount=rounded, cost=round_money(cost or ZERO, currency),
-                unrounded_amount=amount, vat_rate=rule.rate, rated_lines=count,
-                quantity=quantity if one_unit else None, unit=unit if one_unit else None,
-                unit_price=unit_price if priced else None))
-        lines.sort(key=lambda ln: (groups[ln.product_group].order, ln.product_group, ln.description))
-        out.append(_finish(Invoice(
-            number=numbers[cid], kind="invoice", period=period, issue_date=issue_date,
-            due_date=issue_date + timedelta(days=customer.payment_terms_days), supply_start=first, supply_end=last,
-            currency=currency, customer_id=cid,
-            buyer=Party(customer.name, tuple(a for a in customer.address if a.strip()), customer.country,
-                        customer.vat_number, customer.email),
-            seller=seller_party, customer_reference=customer.reference, vat_rule=rule.name, vat_mention=rule.mention,
-            show_buyer_vat_number=rule.show_buyer_vat_number, lines=tuple(lines), vat=(), net=ZERO, vat_total=ZERO,
-            gross=ZERO, cost=ZERO, margin=ZERO, payment_terms_days=customer.payment_terms_days), invoicing))
+            priced = (
+                one_unit and prices == 1 and round_money(quantity * unit_price, currency) == rounded
+            )
+            lines.append(
+                InvoiceLine(
+                    product_group=group,
+                    heading=groups[group].heading,
+                    description=label,
+                    amount=rounded,
+                    cost=round_money(cost or ZERO, currency),
+                    unrounded_amount=amount,
+                    vat_rate=rule.rate,
+                    rated_lines=count,
+                    quantity=quantity if one_unit else None,
+                    unit=unit if one_unit else None,
+                    unit_price=unit_price if priced else None,
+                )
+            )
+        lines.sort(
+            key=lambda ln: (groups[ln.product_group].order, ln.product_group, ln.description)
+        )
+        out.append(
+            _finish(
+                Invoice(
+                    number=numbers[cid],
+                    kind="invoice",
+                    period=period,
+                    issue_date=issue_date,
+                    due_date=issue_date + timedelta(days=customer.payment_terms_days),
+                    supply_start=first,
+                    supply_end=last,
+                    currency=currency,
+                    customer_id=cid,
+                    buyer=Party(
+                        customer.name,
+                        tuple(a for a in customer.address if a.strip()),
+                        customer.country,
+                        customer.vat_number,
+                        customer.email,
+                    ),
+                    seller=seller_party,
+                    customer_reference=customer.reference,
+                    vat_rule=rule.name,
+                    vat_mention=rule.mention,
+                    show_buyer_vat_number=rule.show_buyer_vat_number,
+                    lines=tuple(lines),
+                    vat=(),
+                    net=ZERO,
+                    vat_total=ZERO,
+                    gross=ZERO,
+                    cost=ZERO,
+                    margin=ZERO,
+                    payment_terms_days=customer.payment_terms_days,
+                ),
+                invoicing,
+            )
+        )
     return out
 
 
@@ -467,19 +575,36 @@ def _finish(invoice: Invoice, invoicing: Invoicing) -> Invoice:
     bases: dict[Decimal, Decimal] = {}
     for line in invoice.lines:
         bases[line.vat_rate] = bases.get(line.vat_rate, ZERO) + line.amount
-    vat = tuple(VatLine(rate, rule.label, rule.vat_code, base, round_money(base * rate / 100, invoice.currency))
-                for rate, base in sorted(bases.items(), reverse=True))
+    vat = tuple(
+        VatLine(
+            rate, rule.label, rule.vat_code, base, round_money(base * rate / 100, invoice.currency)
+        )
+        for rate, base in sorted(bases.items(), reverse=True)
+    )
     net = sum((ln.amount for ln in invoice.lines), ZERO)
     vat_total = sum((v.amount for v in vat), ZERO)
     cost = sum((ln.cost for ln in invoice.lines), ZERO)
     if net != sum((v.base for v in vat), ZERO):
         raise ControlTotalError(f"invoice {invoice.number}: net {net} differs from the VAT bases")
-    return replace(invoice, vat=vat, net=net, vat_total=vat_total, gross=net + vat_total, cost=cost,
-                   margin=net - cost)
+    return replace(
+        invoice,
+        vat=vat,
+        net=net,
+        vat_total=vat_total,
+        gross=net + vat_total,
+        cost=cost,
+        margin=net - cost,
+    )
 
 
-def credit_note(original: Invoice, register: Register, invoicing: Invoicing, period: str, issue_date: date,
-                reason: str) -> Invoice:
+def credit_note(
+    original: Invoice,
+    register: Register,
+    invoicing: Invoicing,
+    period: str,
+    issue_date: date,
+    reason: str,
+) -> Invoice:
     """A credit note cancelling the finalised invoice ``original`` in full (every line, VAT and
     total negated, so the cents match the original exactly), numbered in the credit-note series
     of ``period``'s year; a corrected invoice is then issued in the normal way."""
@@ -493,12 +618,33 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
     negated (no rounding happens, so the cents are exactly the original's with the sign
     changed), dated ``issue_date`` (due the same day), referring to the original's number, with
     ``reason`` as its note. Supply period, parties and VAT treatment stay the original's."""
-    lines = tuple(replace(ln, amount=-ln.amount, cost=-ln.cost, unrounded_amount=-ln.unrounded_amount,
-                          quantity=-ln.quantity if ln.quantity is not None else None) for ln in original.lines)
+    lines = tuple(
+        replace(
+            ln,
+            amount=-ln.amount,
+            cost=-ln.cost,
+            unrounded_amount=-ln.unrounded_amount,
+            quantity=-ln.quantity if ln.quantity is not None else None,
+        )
+        for ln in original.lines
+    )
     vat = tuple(replace(v, base=-v.base, amount=-v.amount) for v in original.vat)
-    return replace(original, number=number, kind="credit_note", refers_to=original.number, issue_date=issue_date,
-                   due_date=issue_date, lines=lines, vat=vat, net=-original.net, vat_total=-original.vat_total,
-                   gross=-original.gross, cost=-original.cost, margin=-original.margin, note=reason)
+    return replace(
+        original,
+        number=number,
+        kind="credit_note",
+        refers_to=original.number,
+        issue_date=issue_date,
+        due_date=issue_date,
+        lines=lines,
+        vat=vat,
+        net=-original.net,
+        vat_total=-original.vat_total,
+        gross=-original.gross,
+        cost=-original.cost,
+        margin=-original.margin,
+        note=reason,
+    )
 
 
 def figure_problems(invoice: Invoice) -> list[str]:
@@ -509,7 +655,9 @@ def figure_problems(invoice: Invoice) -> list[str]:
     cur = invoice.currency
     for ln in invoice.lines:
         if round_money(ln.unrounded_amount, cur) != ln.amount:
-            out.append(f"line {ln.description!r}: {money_text(ln.amount)} is not {ln.unrounded_amount} rounded")
+            out.append(
+                f"line {ln.description!r}: {money_text(ln.amount)} is not {ln.unrounded_amount} rounded"
+            )
     bases: dict[Decimal, Decimal] = {}
     for ln in invoice.lines:
         bases[ln.vat_rate] = bases.get(ln.vat_rate, ZERO) + ln.amount
@@ -519,14 +667,20 @@ def figure_problems(invoice: Invoice) -> list[str]:
     for rate, base in bases.items():
         v = stored.get(rate)
         if v is not None and (v.base, v.amount) != (base, round_money(base * rate / 100, cur)):
-            out.append(f"VAT {rate} %: base {money_text(v.base)}, VAT {money_text(v.amount)}; the lines give base "
-                       f"{money_text(base)}, VAT {money_text(round_money(base * rate / 100, cur))}")
+            out.append(
+                f"VAT {rate} %: base {money_text(v.base)}, VAT {money_text(v.amount)}; the lines give base "
+                f"{money_text(base)}, VAT {money_text(round_money(base * rate / 100, cur))}"
+            )
     net = sum((ln.amount for ln in invoice.lines), ZERO)
     vat_total = sum((v.amount for v in invoice.vat), ZERO)
     cost = sum((ln.cost for ln in invoice.lines), ZERO)
-    for name, have, want in (("net", invoice.net, net), ("VAT", invoice.vat_total, vat_total),
-                             ("gross", invoice.gross, net + vat_total), ("cost", invoice.cost, cost),
-                             ("margin", invoice.margin, net - cost)):
+    for name, have, want in (
+        ("net", invoice.net, net),
+        ("VAT", invoice.vat_total, vat_total),
+        ("gross", invoice.gross, net + vat_total),
+        ("cost", invoice.cost, cost),
+        ("margin", invoice.margin, net - cost),
+    ):
         if have != want:
             out.append(f"{name} {money_text(have)}; the lines give {money_text(want)}")
     return out
@@ -563,9 +717,18 @@ def write_invoice_summary(invoices: list[Invoice], path: Path) -> Path:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(SUMMARY_COLUMNS)
         for inv in sorted(invoices, key=lambda i: i.number):
-            writer.writerow([inv.customer_id, inv.number, inv.currency, money_text(inv.net),
-                             money_text(inv.vat_total), money_text(inv.gross), money_text(inv.cost),
-                             money_text(inv.margin)])
+            writer.writerow(
+                [
+                    inv.customer_id,
+                    inv.number,
+                    inv.currency,
+                    money_text(inv.net),
+                    money_text(inv.vat_total),
+                    money_text(inv.gross),
+                    money_text(inv.cost),
+                    money_text(inv.margin),
+                ]
+            )
     return path
 
 
@@ -599,31 +762,67 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
     def party(d: dict[str, Any]) -> Party:
         return Party(d["name"], tuple(d["address"]), d["country"], d["vat_number"], d.get("email"))
 
-    lines = tuple(InvoiceLine(
-        product_group=ln["product_group"], heading=ln["heading"], description=ln["description"],
-        amount=Decimal(ln["amount"]), cost=Decimal(ln["cost"]), unrounded_amount=Decimal(ln["unrounded_amount"]),
-        vat_rate=Decimal(ln["vat_rate"]), rated_lines=int(ln["rated_lines"]), quantity=dec(ln["quantity"]),
-        unit=ln["unit"], unit_price=dec(ln["unit_price"])) for ln in data["lines"])
-    vat = tuple(VatLine(Decimal(v["rate"]), v["label"], v["vat_code"], Decimal(v["base"]), Decimal(v["amount"]))
-                for v in data["vat"])
+    lines = tuple(
+        InvoiceLine(
+            product_group=ln["product_group"],
+            heading=ln["heading"],
+            description=ln["description"],
+            amount=Decimal(ln["amount"]),
+            cost=Decimal(ln["cost"]),
+            unrounded_amount=Decimal(ln["unrounded_amount"]),
+            vat_rate=Decimal(ln["vat_rate"]),
+            rated_lines=int(ln["rated_lines"]),
+            quantity=dec(ln["quantity"]),
+            unit=ln["unit"],
+            unit_price=dec(ln["unit_price"]),
+        )
+        for ln in data["lines"]
+    )
+    vat = tuple(
+        VatLine(
+            Decimal(v["rate"]), v["label"], v["vat_code"], Decimal(v["base"]), Decimal(v["amount"])
+        )
+        for v in data["vat"]
+    )
     day = date.fromisoformat
     return Invoice(
-        number=data["number"], kind=data["kind"], period=data["period"], issue_date=day(data["issue_date"]),
-        due_date=day(data["due_date"]), supply_start=day(data["supply_start"]), supply_end=day(data["supply_end"]),
-        currency=data["currency"], customer_id=data["customer_id"], buyer=party(data["buyer"]),
-        seller=party(data["seller"]), customer_reference=data["customer_reference"], vat_rule=data["vat_rule"],
-        vat_mention=data["vat_mention"], show_buyer_vat_number=bool(data["show_buyer_vat_number"]), lines=lines,
-        vat=vat, net=Decimal(data["net"]), vat_total=Decimal(data["vat_total"]), gross=Decimal(data["gross"]),
-        cost=Decimal(data["cost"]), margin=Decimal(data["margin"]), payment_terms_days=int(data["payment_terms_days"]),
-        refers_to=data.get("refers_to"), note=data.get("note"))
+        number=data["number"],
+        kind=data["kind"],
+        period=data["period"],
+        issue_date=day(data["issue_date"]),
+        due_date=day(data["due_date"]),
+        supply_start=day(data["supply_start"]),
+        supply_end=day(data["supply_end"]),
+        currency=data["currency"],
+        customer_id=data["customer_id"],
+        buyer=party(data["buyer"]),
+        seller=party(data["seller"]),
+        customer_reference=data["customer_reference"],
+        vat_rule=data["vat_rule"],
+        vat_mention=data["vat_mention"],
+        show_buyer_vat_number=bool(data["show_buyer_vat_number"]),
+        lines=lines,
+        vat=vat,
+        net=Decimal(data["net"]),
+        vat_total=Decimal(data["vat_total"]),
+        gross=Decimal(data["gross"]),
+        cost=Decimal(data["cost"]),
+        margin=Decimal(data["margin"]),
+        payment_terms_days=int(data["payment_terms_days"]),
+        refers_to=data.get("refers_to"),
+        note=data.get("note"),
+    )
 
 
 def write_invoice_data(invoices: list[Invoice], seller: Seller, path: Path) -> Path:
     """``invoices.json``: every invoice in full (lines, VAT, totals, parties) and the seller block
     as printed, in number order. A credit note for one of them is rebuilt from this file, not from
     the parameters of the day, which may have changed since."""
-    data = {"format": INVOICE_DATA_FORMAT, "seller": seller.model_dump(mode="json"),
-            "invoices": [invoice_record(i) for i in sorted(invoices, key=lambda i: i.number)]}
+    data = {
+        "format": INVOICE_DATA_FORMAT,
+        "seller": seller.model_dump(mode="json"),
+        "invoices": [invoice_record(i) for i in sorted(invoices, key=lambda i: i.number)],
+    }
     with atomic_target(Path(path)) as tmp:
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return Path(path)

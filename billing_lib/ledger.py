@@ -35,8 +35,9 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.errors import ControlTotalError, RunError
-from billing_lib.invoices import Invoice, Invoicing, atomic_target, check_period, money_text
+from billing_lib.invoices import Invoice, Invoicing, atomic_target, money_text
 from billing_lib.money import ZERO, round_money
+from billing_lib.periods import month_days
 
 JOURNAL_COLUMNS = (
     "date",
@@ -152,7 +153,7 @@ def purchase_entries(
 ) -> list[Entry]:
     """One entry per vendor and vendor currency for the month (see the module docstring)."""
     products = invoicing.products
-    _, last = check_period(period)
+    _, last = month_days(period)
     rated = con.execute(
         """SELECT vendor, vendor_currency, product_group, sum(vendor_cost), sum(billed_cost) FROM rated_lines
            WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id) GROUP BY ALL

@@ -22,7 +22,6 @@ Conservation is checked before returning, per vendor currency and exactly:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -36,6 +35,7 @@ from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, ParameterError
 from billing_lib.fx import missing_rate_error
 from billing_lib.money import SQL_AMOUNT
+from billing_lib.periods import month_days
 from billing_lib.pricing import (
     CREDIT_CATEGORIES,
     MinimumFeeRule,
@@ -45,7 +45,6 @@ from billing_lib.pricing import (
 from billing_lib.store import frame, register_frame
 
 DEC = SQL_AMOUNT
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _TWELVE = Decimal("0.000000000001")
 #: How many offending lines or keys an error message lists.
 SHOWN = 5
@@ -164,17 +163,6 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
     work on a connection while a result is unfinished)."""
     rows = con.execute(sql, params or []).fetchall()
     return rows[0] if rows else None
-
-
-def check_period(period: object) -> tuple[str, date, date]:
-    """``period`` as ``YYYY-MM`` with its first and last day."""
-    if not isinstance(period, str) or not _PERIOD.match(period):
-        raise ParameterError(
-            "rating", "period", f"expected a month as text YYYY-MM; got {period!r}"
-        )
-    first = date(int(period[:4]), int(period[5:7]), 1)
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return period, first, last
 
 
 # -- the parameters as tables --------------------------------------------------------------------
@@ -760,7 +748,7 @@ def rate_lines(
     """Price ``customer_lines`` for ``period`` into ``rated_lines``, ``excluded_lines`` and
     ``unmapped_lines``. Raises ParameterError (missing plan, rule or exchange rate, list price
     missing) and ControlTotalError if the BilledCost would not be conserved per vendor currency."""
-    period, first, last = check_period(period)
+    first, last = month_days(period, "rating")
     register_pricing(con, pricing, customers)
     _resolve_keys(con, pricing)
     _create_vendor_rated(con, pricing, period)
@@ -891,7 +879,7 @@ def reprice_customer(
         raise ParameterError(
             "what-if", "period", "rate_lines has not rated any line on this connection"
         )
-    _, _, last = check_period(period[0])
+    _, last = month_days(period[0], "rating")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _whatif AS SELECT * FROM rated_lines "
         "WHERE customer_id = ? AND line_kind <> 'minimum'",

@@ -6,20 +6,19 @@ finalised refused."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
 from billing_lib.importers.reader import open_sources
+from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised
 
 #: Where papermill's parameters come from, for error messages.
 NOTEBOOK_PARAMETERS = "billing_run parameters"
-PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 def project_dir(start: Path | None = None) -> Path:
@@ -64,14 +63,6 @@ def check_period(period: object) -> str:
             f"expected a month as YYYY-MM (e.g. '2026-10'); got {period!r}",
         )
     return period.strip()
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """First day of ``period`` and first day of the next month (exclusive end)."""
-    year, month = int(period[:4]), int(period[5:7])
-    start = date(year, month, 1)
-    end = date(year + (month == 12), month % 12 + 1, 1)
-    return start, end
 
 
 @dataclass(frozen=True)
@@ -124,7 +115,7 @@ def check_parameters(
                     f"expected YYYY-MM-DD or empty; got {issue_date!r}",
                 ) from exc
         else:
-            issued = period_bounds(period)[1]
+            issued = month_days(period)[1] + timedelta(days=1)
     else:
         raise ParameterError(
             NOTEBOOK_PARAMETERS,

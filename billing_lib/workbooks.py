@@ -40,6 +40,7 @@ from billing_lib.invoices import (
     labelled_lines,
 )
 from billing_lib.money import ZERO, minor_unit
+from billing_lib.periods import month_days
 
 INVOICE_FOLDER = "invoices"
 #: Suffix of the file beside a summarised workbook that holds every rated line behind the invoice.
@@ -83,24 +84,31 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Subscription / resource", "subscription", "text"),
     ("Quantity", "sum(quantity)", "quantity"),
     ("Unit", "unit", "text"),
-    ("Unit price", ("CASE WHEN count(unit_price) = count(*) AND min(unit_price) = max(unit_price) "
-                    "THEN min(unit_price) END"), "price"),
+    (
+        "Unit price",
+        (
+            "CASE WHEN count(unit_price) = count(*) AND min(unit_price) = max(unit_price) "
+            "THEN min(unit_price) END"
+        ),
+        "price",
+    ),
     ("Amount", "sum(amount)", "price"),
     ("Rated lines", "count(*)", "int"),
 )
 USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", "unit", "line_kind")
 #: The summary's resource column where it is not a key: the resource, or how many there are.
-_RESOURCES = ("CASE WHEN count(DISTINCT subscription) > 1 THEN count(DISTINCT subscription) || ' resources' "
-              "ELSE min(subscription) END")
+_RESOURCES = (
+    "CASE WHEN count(DISTINCT subscription) > 1 THEN count(DISTINCT subscription) || ' resources' "
+    "ELSE min(subscription) END"
+)
 
 
 def fixed_created(invoice_or_period: Invoice | str) -> datetime:
     """The workbook's 'created' property: the last second of the period (fixed, so reruns give
     identical bytes)."""
-    from billing_lib.invoices import check_period
 
     period = invoice_or_period if isinstance(invoice_or_period, str) else invoice_or_period.period
-    last = check_period(period)[1]
+    last = month_days(period)[1]
     return datetime.combine(last, time(23, 59, 59))
 
 
@@ -134,8 +142,13 @@ def sheet_name(text: str, used: set[str]) -> str:
     return name
 
 
-def write_workbooks(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing,
-                    folder: Path, customers: dict[str, Customer] | None = None) -> list[Path]:
+def write_workbooks(
+    con: duckdb.DuckDBPyConnection,
+    invoices: list[Invoice],
+    invoicing: Invoicing,
+    folder: Path,
+    customers: dict[str, Customer] | None = None,
+) -> list[Path]:
     """One workbook per invoice in ``folder/invoices/`` and the run summary in ``folder``; the
     paths written. ``customers`` (for the usage sheets' invoice-line column) defaults to those
     ``load_invoicing`` was given. (The run keeps the same invoices as data beside them,
@@ -144,7 +157,9 @@ def write_workbooks(con: duckdb.DuckDBPyConnection, invoices: list[Invoice], inv
     folder = Path(folder)
     written: list[Path] = []
     for inv in invoices:
-        written += write_invoice_workbook(con, inv, invoicing, customers, folder / INVOICE_FOLDER / workbook_name(inv))
+        written += write_invoice_workbook(
+            con, inv, invoicing, customers, folder / INVOICE_FOLDER / workbook_name(inv)
+        )
     if invoices:
         written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
     return written
@@ -186,7 +201,9 @@ class _Formats:
         self.section = f(bold=True, font_size=10, top=1)
         self.money = f(num_format=money_format(currency))
         self.money_bold = f(num_format=money_format(currency), bold=True, top=1)
-        self.money_total = f(num_format=money_format(currency), bold=True, top=1, bottom=6, font_size=10)
+        self.money_total = f(
+            num_format=money_format(currency), bold=True, top=1, bottom=6, font_size=10
+        )
         self.price = f(num_format=money_format(currency, optional=4))
         self.qty = f(num_format="#,##0.####")
         self.int = f(num_format="0")
@@ -216,14 +233,21 @@ def _ranges(rows: list[int], col: int) -> str:
     return ",".join(_cell(a, col) if a == b else f"{_cell(a, col)}:{_cell(b, col)}" for a, b in out)
 
 
-def write_invoice_workbook(con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: Invoicing,
-                           customers: dict[str, Customer], path: Path) -> list[Path]:
+def write_invoice_workbook(
+    con: duckdb.DuckDBPyConnection,
+    inv: Invoice,
+    invoicing: Invoicing,
+    customers: dict[str, Customer],
+    path: Path,
+) -> list[Path]:
     """The workbook of one invoice: the invoice sheet and a usage sheet per vendor, listing every
     rated line when the invoice has at most ``usage_detail_max_lines`` of them, else summarised
     with every line in ``usage_detail_name(inv)`` beside the workbook. The paths written."""
     detail = None
     if inv.kind == "invoice" and rated_line_count(inv) > invoicing.seller.usage_detail_max_lines:
-        detail = write_usage_detail(con, inv, invoicing, customers, path.with_name(usage_detail_name(inv)))
+        detail = write_usage_detail(
+            con, inv, invoicing, customers, path.with_name(usage_detail_name(inv))
+        )
     with atomic_target(path) as tmp:
         wb = _document(tmp, inv, fixed_created(inv))
         fmt = _Formats(wb, inv.currency)
@@ -242,7 +266,12 @@ def write_credit_note_workbook(note: Invoice, seller: Seller, path: Path) -> Pat
     as the corrected invoice printed it; 'created' is the issue date (fixed, for identical bytes)."""
     with atomic_target(path) as tmp:
         wb = _document(tmp, note, datetime.combine(note.issue_date, time()))
-        _invoice_sheet(wb.add_worksheet(sheet_name(_kind(note), set())), note, seller, _Formats(wb, note.currency))
+        _invoice_sheet(
+            wb.add_worksheet(sheet_name(_kind(note), set())),
+            note,
+            seller,
+            _Formats(wb, note.currency),
+        )
         wb.close()
     return path
 
@@ -254,9 +283,16 @@ def _kind(inv: Invoice) -> str:
 def _document(tmp: Path, inv: Invoice, created: datetime) -> xlsxwriter.Workbook:
     """A new workbook for ``inv`` with its fixed document properties."""
     wb = xlsxwriter.Workbook(str(tmp), {**_OPTIONS, "constant_memory": True})
-    wb.set_properties({"title": f"{_kind(inv)} {inv.number}", "subject": f"{inv.seller.name}, period {inv.period}",
-                       "author": inv.seller.name, "company": inv.seller.name,
-                       "created": created, "comments": f"customer {inv.customer_id}"})
+    wb.set_properties(
+        {
+            "title": f"{_kind(inv)} {inv.number}",
+            "subject": f"{inv.seller.name}, period {inv.period}",
+            "author": inv.seller.name,
+            "company": inv.seller.name,
+            "created": created,
+            "comments": f"customer {inv.customer_id}",
+        }
+    )
     return wb
 
 
@@ -286,16 +322,26 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
             ws.write_string(row, 5, kind, fmt.title)
     row += len(left) + 1
 
-    buyer = [("Bill to", fmt.bold), (inv.buyer.name, fmt.bold)] + [(a, fmt.text) for a in inv.buyer.address]
+    buyer = [("Bill to", fmt.bold), (inv.buyer.name, fmt.bold)] + [
+        (a, fmt.text) for a in inv.buyer.address
+    ]
     if inv.buyer.country:
         buyer.append((f"Country: {inv.buyer.country}", fmt.text))
     if inv.show_buyer_vat_number and inv.buyer.vat_number:
         buyer.append((f"VAT {inv.buyer.vat_number}", fmt.text))
     meta: list[tuple[str, Any, Any]] = [
-        ("Credit note number" if inv.kind == "credit_note" else "Invoice number", inv.number, fmt.meta),
+        (
+            "Credit note number" if inv.kind == "credit_note" else "Invoice number",
+            inv.number,
+            fmt.meta,
+        ),
         ("Issue date", inv.issue_date, fmt.date),
         ("Due date", inv.due_date, fmt.date),
-        ("Supply period", f"{inv.supply_start.isoformat()} to {inv.supply_end.isoformat()}", fmt.meta),
+        (
+            "Supply period",
+            f"{inv.supply_start.isoformat()} to {inv.supply_end.isoformat()}",
+            fmt.meta,
+        ),
         ("Customer number", inv.customer_id, fmt.meta),
     ]
     if inv.customer_reference:
@@ -350,8 +396,13 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
         row += 1
         if i + 1 == len(lines) or lines[i + 1].product_group != group:
             ws.write_string(row, 4, "Subtotal", fmt.sub_label)
-            ws.write_formula(row, 5, f"=ROUND(SUM({_ranges(section_rows, 5)}),2)", fmt.money_bold,
-                             _num(section_total))
+            ws.write_formula(
+                row,
+                5,
+                f"=ROUND(SUM({_ranges(section_rows, 5)}),2)",
+                fmt.money_bold,
+                _num(section_total),
+            )
             subtotal_cells.append(row)
             row += 2
 
@@ -365,22 +416,38 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
     vat_cells = []
     for vat in inv.vat:
         ws.write_string(row, 0, f"{vat.label} ({vat.vat_code})", fmt.text)
-        ws.write_formula(row, 3, f"=ROUND(SUM({_ranges(rows_by_rate.get(vat.rate, []), 5)}),2)", fmt.money,
-                         _num(vat.base))
+        ws.write_formula(
+            row,
+            3,
+            f"=ROUND(SUM({_ranges(rows_by_rate.get(vat.rate, []), 5)}),2)",
+            fmt.money,
+            _num(vat.base),
+        )
         ws.write_number(row, 4, _num(vat.rate / 100), fmt.pct)
-        ws.write_formula(row, 5, f"=ROUND({_cell(row, 3)}*{_cell(row, 4)},2)", fmt.money, _num(vat.amount))
+        ws.write_formula(
+            row, 5, f"=ROUND({_cell(row, 3)}*{_cell(row, 4)},2)", fmt.money, _num(vat.amount)
+        )
         vat_cells.append(row)
         row += 1
     row += 1
 
     net_row, vat_row, gross_row = row, row + 1, row + 2
     ws.write_string(net_row, 4, "Net", fmt.total_label)
-    ws.write_formula(net_row, 5, f"=ROUND(SUM({_ranges(subtotal_cells, 5)}),2)", fmt.money_bold, _num(inv.net))
+    ws.write_formula(
+        net_row, 5, f"=ROUND(SUM({_ranges(subtotal_cells, 5)}),2)", fmt.money_bold, _num(inv.net)
+    )
     ws.write_string(vat_row, 4, "VAT", fmt.total_label)
-    ws.write_formula(vat_row, 5, f"=ROUND(SUM({_ranges(vat_cells, 5)}),2)", fmt.money, _num(inv.vat_total))
+    ws.write_formula(
+        vat_row, 5, f"=ROUND(SUM({_ranges(vat_cells, 5)}),2)", fmt.money, _num(inv.vat_total)
+    )
     ws.write_string(gross_row, 4, "Total", fmt.total_label)
-    ws.write_formula(gross_row, 5, f"=ROUND({_cell(net_row, 5)}+{_cell(vat_row, 5)},2)", fmt.money_total,
-                     _num(inv.gross))
+    ws.write_formula(
+        gross_row,
+        5,
+        f"=ROUND({_cell(net_row, 5)}+{_cell(vat_row, 5)},2)",
+        fmt.money_total,
+        _num(inv.gross),
+    )
     row = gross_row + 2
 
     if inv.vat_mention:
@@ -388,7 +455,12 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
         ws.write_string(row, 0, inv.vat_mention, fmt.mention)
         row += 1
     if inv.show_buyer_vat_number and inv.buyer.vat_number and inv.vat_mention:
-        ws.write_string(row, 0, f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}", fmt.text)
+        ws.write_string(
+            row,
+            0,
+            f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}",
+            fmt.text,
+        )
         row += 1
     row += 1
     ws.write_string(row, 0, "Payment", fmt.bold)
@@ -396,16 +468,30 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
     pay = seller.payment
     amount = f"{inv.currency} {abs(inv.gross):,.{-minor_unit(inv.currency).as_tuple().exponent}f}"
     if inv.kind == "credit_note":
-        text = [f"This credit note cancels invoice {inv.refers_to}. {amount} is credited to your account."]
+        text = [
+            f"This credit note cancels invoice {inv.refers_to}. {amount} is credited to your account."
+        ]
         if inv.note:
             text.append(f"Reason: {inv.note}")
     elif inv.credit_balance:
-        text = [(f"Credit balance of {amount} in your favour: nothing to pay. It is refunded to your account "
-                 "or set off against your next invoice.")]
+        text = [
+            (
+                f"Credit balance of {amount} in your favour: nothing to pay. It is refunded to your account "
+                "or set off against your next invoice."
+            )
+        ]
     else:
-        text = [(f"Please pay {amount} by {inv.due_date.isoformat()} ({inv.payment_terms_days} days) quoting "
-                 f"{inv.number}.")]
-    text += [f"Account holder: {pay.account_holder}", f"IBAN: {_spaced(pay.iban)}", f"BIC: {pay.bic}"]
+        text = [
+            (
+                f"Please pay {amount} by {inv.due_date.isoformat()} ({inv.payment_terms_days} days) quoting "
+                f"{inv.number}."
+            )
+        ]
+    text += [
+        f"Account holder: {pay.account_holder}",
+        f"IBAN: {_spaced(pay.iban)}",
+        f"BIC: {pay.bic}",
+    ]
     if pay.bank:
         text.append(f"Bank: {pay.bank}")
     if pay.instructions:
@@ -417,28 +503,54 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
 
 
 def _spaced(iban: str) -> str:
-    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
-def _usage_sheets(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: Invoicing,
-                  customers: dict[str, Customer], fmt: _Formats, used: set[str], detail: Path | None) -> None:
+def _usage_sheets(
+    wb: xlsxwriter.Workbook,
+    con: duckdb.DuckDBPyConnection,
+    inv: Invoice,
+    invoicing: Invoicing,
+    customers: dict[str, Customer],
+    fmt: _Formats,
+    used: set[str],
+    detail: Path | None,
+) -> None:
     """The rated lines behind the invoice, one sheet per vendor (custom lines on 'Other charges'):
     every line, read from DuckDB in batches, or, when ``detail`` (the file holding every line) is
     given, the lines summarised per ``USAGE_GROUP``."""
     sql, params = labelled_lines(customers, invoicing, inv.period, [inv.customer_id])
-    vendors = [r[0] for r in con.execute(f"SELECT DISTINCT vendor FROM ({sql}) ORDER BY vendor = 'reseller', vendor",
-                                         params).fetchall()]
+    vendors = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT vendor FROM ({sql}) ORDER BY vendor = 'reseller', vendor", params
+        ).fetchall()
+    ]
     for vendor in vendors:
         known = invoicing.products.vendors.get(vendor)
-        title = "Other charges" if vendor == "reseller" else f"Usage {known.name if known else vendor}"
+        title = (
+            "Other charges" if vendor == "reseller" else f"Usage {known.name if known else vendor}"
+        )
         if detail is None:
             _detail_sheets(wb, con, sql, [*params, vendor], inv.currency, title, fmt, used)
         else:
-            _summary_sheet(wb, con, sql, [*params, vendor], inv.currency, title, detail.name,
-                           invoicing.seller.usage_detail_max_lines, fmt, used)
+            _summary_sheet(
+                wb,
+                con,
+                sql,
+                [*params, vendor],
+                inv.currency,
+                title,
+                detail.name,
+                invoicing.seller.usage_detail_max_lines,
+                fmt,
+                used,
+            )
 
 
-def _usage_header(ws: Any, row: int, columns: tuple[tuple[str, str, str], ...], currency: str, fmt: _Formats) -> None:
+def _usage_header(
+    ws: Any, row: int, columns: tuple[tuple[str, str, str], ...], currency: str, fmt: _Formats
+) -> None:
     """Column widths and the header row of a usage sheet (amounts' headers name the currency)."""
     widths = {"text": 22, "date": 11, "quantity": 12, "price": 14, "int": 9}
     for col, (header, _, kind) in enumerate(columns):
@@ -448,12 +560,23 @@ def _usage_header(ws: Any, row: int, columns: tuple[tuple[str, str, str], ...], 
         ws.write_string(row, col, shown, fmt.head if kind in ("text", "date") else fmt.head_num)
 
 
-def _detail_sheets(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, sql: str, params: list[object],
-                   currency: str, title: str, fmt: _Formats, used: set[str]) -> None:
+def _detail_sheets(
+    wb: xlsxwriter.Workbook,
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object],
+    currency: str,
+    title: str,
+    fmt: _Formats,
+    used: set[str],
+) -> None:
     """Every rated line of one vendor (``params`` ends with it), streamed from DuckDB in batches;
     beyond MAX_DETAIL_ROWS the lines continue on another sheet."""
-    cur = con.execute(f"SELECT {_selected(DETAIL_COLUMNS)} FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ? "
-                      "ORDER BY charge_date, source_file, source_row, invoice_line, description", params)
+    cur = con.execute(
+        f"SELECT {_selected(DETAIL_COLUMNS)} FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ? "
+        "ORDER BY charge_date, source_file, source_row, invoice_line, description",
+        params,
+    )
     ws, row, write = None, 0, None
     while batch := cur.fetchmany(_FETCH):
         for values in batch:
@@ -473,15 +596,18 @@ def _detail_sheets(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, sql:
 def _selected(columns: tuple[tuple[str, str, str], ...]) -> str:
     """The select list of a usage sheet: quantities and amounts as their exact decimal text
     (``float()`` of it is the same double as of the Decimal, without making a Decimal per cell)."""
-    return ", ".join(f"CAST({c} AS VARCHAR)" if kind in ("quantity", "price") else c for _, c, kind in columns)
+    return ", ".join(
+        f"CAST({c} AS VARCHAR)" if kind in ("quantity", "price") else c for _, c, kind in columns
+    )
 
 
 #: Excel's day 0 (day 1 is 1900-01-01), and the first day after the 29 February 1900 its calendar counts.
 _EXCEL_DAY_ZERO, _EXCEL_LEAP_BUG = date(1899, 12, 31), date(1900, 3, 1)
 
 
-def _row_writer(ws: Any, columns: tuple[tuple[str, str, str], ...],
-                fmt: _Formats) -> Callable[[int, Sequence[Any]], None]:
+def _row_writer(
+    ws: Any, columns: tuple[tuple[str, str, str], ...], fmt: _Formats
+) -> Callable[[int, Sequence[Any]], None]:
     """A function writing one row of ``_selected(columns)`` values into ``ws``: text with
     ``write_string`` only, numbers with their format, dates as the day number Excel stores
     (what ``write_datetime`` writes, cached per day). Blank where the value is NULL."""
@@ -493,9 +619,14 @@ def _row_writer(ws: Any, columns: tuple[tuple[str, str, str], ...],
         return days[value]
 
     number = {"quantity": fmt.qty, "price": fmt.price, "int": fmt.int}
-    cells = [(col, ws.write_string, str, None) if kind == "text" else
-             (col, ws.write_number, day, fmt.date) if kind == "date" else
-             (col, ws.write_number, float, number[kind]) for col, (_, _, kind) in enumerate(columns)]
+    cells = [
+        (col, ws.write_string, str, None)
+        if kind == "text"
+        else (col, ws.write_number, day, fmt.date)
+        if kind == "date"
+        else (col, ws.write_number, float, number[kind])
+        for col, (_, _, kind) in enumerate(columns)
+    ]
 
     def write(row: int, values: Sequence[Any]) -> None:
         for (col, method, convert, cell_format), value in zip(cells, values, strict=True):
@@ -505,26 +636,48 @@ def _row_writer(ws: Any, columns: tuple[tuple[str, str, str], ...],
     return write
 
 
-def _summary_sheet(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, sql: str, params: list[object],
-                   currency: str, title: str, detail_name: str, max_rows: int, fmt: _Formats, used: set[str]) -> None:
+def _summary_sheet(
+    wb: xlsxwriter.Workbook,
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object],
+    currency: str,
+    title: str,
+    detail_name: str,
+    max_rows: int,
+    fmt: _Formats,
+    used: set[str],
+) -> None:
     """One vendor's rated lines (``params`` ends with it) summarised per ``USAGE_GROUP``, or, where
     that gives more than ``max_rows`` rows (a resource per line or so), per ``USAGE_GROUP`` without
     the resource, counting the resources instead. Exact sums from DuckDB, so each invoice line's
     rows add up to its unrounded amount. A note above the header names the file with every line."""
     where = f"FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ?"
-    groups = con.execute(f"SELECT count(*) FROM (SELECT 1 {where} GROUP BY {', '.join(USAGE_GROUP)})",
-                         params).fetchone()[0]
+    groups = con.execute(
+        f"SELECT count(*) FROM (SELECT 1 {where} GROUP BY {', '.join(USAGE_GROUP)})", params
+    ).fetchone()[0]
     columns, group, per = SUMMARY_COLUMNS, USAGE_GROUP, "subscription/resource"
     if groups > max_rows:
-        columns = tuple((h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS)
+        columns = tuple(
+            (h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS
+        )
         group, per = tuple(c for c in USAGE_GROUP if c != "subscription"), "(resources counted)"
-    rows = con.execute(f"SELECT {_selected(columns)} {where} GROUP BY {', '.join(group)} ORDER BY {', '.join(group)}",
-                       params).fetchall()
+    rows = con.execute(
+        f"SELECT {_selected(columns)} {where} GROUP BY {', '.join(group)} ORDER BY {', '.join(group)}",
+        params,
+    ).fetchall()
     lines = sum(r[-1] for r in rows)
     ws = wb.add_worksheet(sheet_name(title, used))
-    ws.write_string(0, 0, (f"Summary of {lines:,} rated lines: one row per invoice line, service, SKU, description, "
-                           f"{per} and unit. Every line, with its charge date, resource, tags and source row, is in "
-                           f"{detail_name} beside this workbook."), fmt.bold)
+    ws.write_string(
+        0,
+        0,
+        (
+            f"Summary of {lines:,} rated lines: one row per invoice line, service, SKU, description, "
+            f"{per} and unit. Every line, with its charge date, resource, tags and source row, is in "
+            f"{detail_name} beside this workbook."
+        ),
+        fmt.bold,
+    )
     _usage_header(ws, 1, columns, currency, fmt)
     ws.freeze_panes(2, 0)
     write = _row_writer(ws, columns, fmt)
@@ -533,8 +686,13 @@ def _summary_sheet(wb: xlsxwriter.Workbook, con: duckdb.DuckDBPyConnection, sql:
     ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
 
 
-def write_usage_detail(con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: Invoicing,
-                       customers: dict[str, Customer], path: Path) -> Path:
+def write_usage_detail(
+    con: duckdb.DuckDBPyConnection,
+    inv: Invoice,
+    invoicing: Invoicing,
+    customers: dict[str, Customer],
+    path: Path,
+) -> Path:
     """Every rated line behind ``inv`` as gzipped CSV, written by DuckDB (``COPY``): a Vendor
     column (the seller for its own fees and credits), then the usage sheet's columns with the
     same headers, in the sheets' order. Amounts and quantities are exact decimal text (12
@@ -543,22 +701,39 @@ def write_usage_detail(con: duckdb.DuckDBPyConnection, inv: Invoice, invoicing: 
     sql, params = labelled_lines(customers, invoicing, inv.period, [inv.customer_id])
 
     def text(column: str) -> str:
-        return f"CASE WHEN left({column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || {column} " \
-               f"ELSE {column} END"
+        return (
+            f"CASE WHEN left({column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || {column} "
+            f"ELSE {column} END"
+        )
 
     def header(name: str) -> str:
         name = f"{name} ({inv.currency})" if name in ("Unit price", "Amount") else name
         return '"' + name.replace('"', '""') + '"'
 
     # Columns qualified with l.: the headers (Description, Amount, ...) are aliases of the same names.
-    selected = [f"CASE WHEN l.vendor = 'reseller' THEN ? ELSE {text('l.vendor_name')} END AS \"Vendor\""]
-    selected += [f"{text('l.' + c) if kind == 'text' else 'l.' + c} AS {header(h)}" for h, c, kind in DETAIL_COLUMNS]
-    order = ["l.vendor = 'reseller'", "l.vendor", *(f"l.{c}" for c in ("charge_date", "source_file", "source_row",
-             "invoice_line", "description")), *(f"l.{c}" for _, c, _ in DETAIL_COLUMNS)]
+    selected = [
+        f"CASE WHEN l.vendor = 'reseller' THEN ? ELSE {text('l.vendor_name')} END AS \"Vendor\""
+    ]
+    selected += [
+        f"{text('l.' + c) if kind == 'text' else 'l.' + c} AS {header(h)}"
+        for h, c, kind in DETAIL_COLUMNS
+    ]
+    order = [
+        "l.vendor = 'reseller'",
+        "l.vendor",
+        *(
+            f"l.{c}"
+            for c in ("charge_date", "source_file", "source_row", "invoice_line", "description")
+        ),
+        *(f"l.{c}" for _, c, _ in DETAIL_COLUMNS),
+    ]
     with atomic_target(path) as tmp:
         target = str(tmp).replace("'", "''")
-        con.execute(f"COPY (SELECT {', '.join(selected)} FROM ({sql}) AS l ORDER BY {', '.join(order)}) "
-                    f"TO '{target}' (FORMAT csv, HEADER, COMPRESSION gzip)", [invoicing.seller.name, *params])
+        con.execute(
+            f"COPY (SELECT {', '.join(selected)} FROM ({sql}) AS l ORDER BY {', '.join(order)}) "
+            f"TO '{target}' (FORMAT csv, HEADER, COMPRESSION gzip)",
+            [invoicing.seller.name, *params],
+        )
     return path
 
 
@@ -568,8 +743,14 @@ def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: 
     period = invoices[0].period
     with atomic_target(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), _OPTIONS)
-        wb.set_properties({"title": f"Billing run {period}", "author": invoicing.seller.name,
-                           "company": invoicing.seller.name, "created": fixed_created(period)})
+        wb.set_properties(
+            {
+                "title": f"Billing run {period}",
+                "author": invoicing.seller.name,
+                "company": invoicing.seller.name,
+                "created": fixed_created(period),
+            }
+        )
         head = wb.add_format({"bold": True, "bottom": 1, "bg_color": "#E8EEF4", "text_wrap": True})
         money = wb.add_format({"num_format": "#,##0.00;-#,##0.00"})
         bold_money = wb.add_format({"num_format": "#,##0.00;-#,##0.00", "bold": True, "top": 1})
@@ -577,8 +758,20 @@ def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: 
         bold = wb.add_format({"bold": True, "top": 1})
 
         ws = wb.add_worksheet("Customers")
-        headers = ("Customer", "Name", "Country", "VAT rule", "Invoice", "Currency", "Revenue (net)", "VAT",
-                   "Gross", "Cost", "Margin", "Margin %")
+        headers = (
+            "Customer",
+            "Name",
+            "Country",
+            "VAT rule",
+            "Invoice",
+            "Currency",
+            "Revenue (net)",
+            "VAT",
+            "Gross",
+            "Cost",
+            "Margin",
+            "Margin %",
+        )
         for col, h in enumerate(headers):
             ws.write_string(0, col, h, head)
         ws.set_column(0, 0, 10)
@@ -588,14 +781,31 @@ def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: 
         ws.freeze_panes(1, 0)
         rows = sorted(invoices, key=lambda i: i.number)
         for r, inv in enumerate(rows, start=1):
-            for col, text in enumerate((inv.customer_id, inv.buyer.name, inv.buyer.country, inv.vat_rule,
-                                        inv.number, inv.currency)):
+            for col, text in enumerate(
+                (
+                    inv.customer_id,
+                    inv.buyer.name,
+                    inv.buyer.country,
+                    inv.vat_rule,
+                    inv.number,
+                    inv.currency,
+                )
+            ):
                 ws.write_string(r, col, text)
-            for col, value in zip(range(6, 11), (inv.net, inv.vat_total, inv.gross, inv.cost), strict=False):
+            for col, value in zip(
+                range(6, 11), (inv.net, inv.vat_total, inv.gross, inv.cost), strict=False
+            ):
                 ws.write_number(r, col, float(value), money)
-            ws.write_formula(r, 10, f"=ROUND({_cell(r, 6)}-{_cell(r, 9)},2)", money, float(inv.margin))
-            ws.write_formula(r, 11, f'=IF({_cell(r, 6)}=0,"",{_cell(r, 10)}/{_cell(r, 6)})', pct,
-                             float(inv.margin / inv.net) if inv.net else "")
+            ws.write_formula(
+                r, 10, f"=ROUND({_cell(r, 6)}-{_cell(r, 9)},2)", money, float(inv.margin)
+            )
+            ws.write_formula(
+                r,
+                11,
+                f'=IF({_cell(r, 6)}=0,"",{_cell(r, 10)}/{_cell(r, 6)})',
+                pct,
+                float(inv.margin / inv.net) if inv.net else "",
+            )
         last = len(rows)
         ws.autofilter(0, 0, last, len(headers) - 1)
         r = last + 2
@@ -603,20 +813,44 @@ def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: 
             mine = [i for i in rows if i.currency == currency]
             ws.write_string(r, 0, "Total", bold)
             ws.write_string(r, 5, currency, bold)
-            sums = (sum((i.net for i in mine), ZERO), sum((i.vat_total for i in mine), ZERO),
-                    sum((i.gross for i in mine), ZERO), sum((i.cost for i in mine), ZERO),
-                    sum((i.margin for i in mine), ZERO))
+            sums = (
+                sum((i.net for i in mine), ZERO),
+                sum((i.vat_total for i in mine), ZERO),
+                sum((i.gross for i in mine), ZERO),
+                sum((i.cost for i in mine), ZERO),
+                sum((i.margin for i in mine), ZERO),
+            )
             for col, value in zip(range(6, 11), sums, strict=True):
                 column = _cell(1, col)[:-1]
-                ws.write_formula(r, col, f'=SUMIF($F$2:$F${last + 1},"{currency}",{column}2:{column}{last + 1})',
-                                 bold_money, float(value))
-            ws.write_formula(r, 11, f'=IF({_cell(r, 6)}=0,"",{_cell(r, 10)}/{_cell(r, 6)})', pct,
-                             float(sums[4] / sums[0]) if sums[0] else "")
+                ws.write_formula(
+                    r,
+                    col,
+                    f'=SUMIF($F$2:$F${last + 1},"{currency}",{column}2:{column}{last + 1})',
+                    bold_money,
+                    float(value),
+                )
+            ws.write_formula(
+                r,
+                11,
+                f'=IF({_cell(r, 6)}=0,"",{_cell(r, 10)}/{_cell(r, 6)})',
+                pct,
+                float(sums[4] / sums[0]) if sums[0] else "",
+            )
             r += 1
 
         ws = wb.add_worksheet("Product groups")
-        for col, h in enumerate(("Currency", "Product group", "Heading", "Revenue account", "Revenue", "Cost",
-                                 "Margin", "Margin %")):
+        for col, h in enumerate(
+            (
+                "Currency",
+                "Product group",
+                "Heading",
+                "Revenue account",
+                "Revenue",
+                "Cost",
+                "Margin",
+                "Margin %",
+            )
+        ):
             ws.write_string(0, col, h, head)
         ws.set_column(0, 3, 16)
         ws.set_column(4, 7, 14)
@@ -629,13 +863,22 @@ def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: 
                 t[1] += line.cost
         groups = invoicing.products.product_groups
         for r, ((currency, group), (revenue, cost)) in enumerate(sorted(totals.items()), start=1):
-            for col, text in enumerate((currency, group, groups[group].heading, groups[group].revenue_account)):
+            for col, text in enumerate(
+                (currency, group, groups[group].heading, groups[group].revenue_account)
+            ):
                 ws.write_string(r, col, text)
             ws.write_number(r, 4, float(revenue), money)
             ws.write_number(r, 5, float(cost), money)
-            ws.write_formula(r, 6, f"=ROUND({_cell(r, 4)}-{_cell(r, 5)},2)", money, float(revenue - cost))
-            ws.write_formula(r, 7, f'=IF({_cell(r, 4)}=0,"",{_cell(r, 6)}/{_cell(r, 4)})', pct,
-                             float((revenue - cost) / revenue) if revenue else "")
+            ws.write_formula(
+                r, 6, f"=ROUND({_cell(r, 4)}-{_cell(r, 5)},2)", money, float(revenue - cost)
+            )
+            ws.write_formula(
+                r,
+                7,
+                f'=IF({_cell(r, 4)}=0,"",{_cell(r, 6)}/{_cell(r, 4)})',
+                pct,
+                float((revenue - cost) / revenue) if revenue else "",
+            )
         ws.autofilter(0, 0, len(totals), 7)
         wb.close()
     return path

@@ -1,0 +1,22 @@
+"""Billing periods: a month written ``YYYY-MM``. One pattern and one reading of it, shared by the
+run's parameters, the rating, the invoices and the ledger."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from billing_lib.errors import ParameterError
+
+PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_days(period: object, source: str = "run parameters") -> tuple[date, date]:
+    """First and last day of ``period`` (``YYYY-MM`` text); a ParameterError naming ``source``
+    and the parameter ``period`` otherwise."""
+    m = PERIOD_PATTERN.match(period) if isinstance(period, str) else None
+    if not m:
+        raise ParameterError(source, "period", f"expected a month as text YYYY-MM; got {period!r}")
+    first = date(int(m[1]), int(m[2]), 1)
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
