@@ -11,11 +11,11 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-#: The real public vendor samples beside the project (``../shared/vendor-samples``), or where
-#: ``BILLING_VENDOR_SAMPLES`` points.
+#: The real public vendor samples copied into the project (tests/data/vendor-samples, with their
+#: sources and licences), or where ``BILLING_VENDOR_SAMPLES`` points (an override, never required).
 SAMPLES = Path(
     os.environ.get("BILLING_VENDOR_SAMPLES")
-    or Path(__file__).resolve().parents[2] / "shared" / "vendor-samples"
+    or Path(__file__).resolve().parent / "data" / "vendor-samples"
 )
 EXPECTED = Path(__file__).with_name("expected")
 #: The line model keeps 12 decimal places; a vendor amount with more is rounded once, half away
