@@ -71,6 +71,7 @@ def _run_command(args: argparse.Namespace) -> int:
         finalise=args.finalise,
         issue_date=args.issue_date or "",
         progress_bar=not args.quiet,
+        confirm_jumps=",".join(args.confirm_jump or []),
     )
     print(run_report(folder))
     print(
@@ -155,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--issue-date", default=None, help="invoice date YYYY-MM-DD (default: day after the period)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--confirm-jump",
+        action="append",
+        metavar="CUSTOMER",
+        help="bill this customer although its month moved by an order of magnitude against the "
+        "previous finalised month (parameters/review.yaml jump_factor); repeatable or comma-separated",
+    )
     run.set_defaults(func=_run_command)
     cn = sub.add_parser(
         "credit-note",

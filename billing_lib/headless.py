@@ -40,6 +40,7 @@ def execute(
     issue_date: str = "",
     progress_bar: bool = True,
     kernel_name: str | None = None,
+    confirm_jumps: str = "",
 ) -> Path:
     """Run ``billing_run.ipynb`` through papermill (what ``billing run`` does) and publish the run
     folder with the executed notebook and its HTML report. Paths are made absolute here so the
@@ -64,6 +65,7 @@ def execute(
                 "finalise": params.finalise,
                 "issue_date": params.issue_date.isoformat(),
                 "staging": str(staging),
+                "confirm_jumps": confirm_jumps,
             },
             progress_bar=progress_bar,
             kernel_name=kernel_name,
@@ -164,4 +166,21 @@ def run_report(folder: Path) -> str:
             for b in m["ledger_balance"]
         )
     )
+    lines += review_report(m)
     return "\n".join(lines)
+
+
+def review_report(manifest: dict) -> list[str]:
+    """The review of exceptions as printed: one line per finding, at most five lines behind it."""
+    found = manifest.get("review", [])
+    if not found:
+        return ["needs a human look: nothing"]
+    out = [f"needs a human look ({len(found)}; information only, the invoices stay as rated):"]
+    for f in found:
+        out.append(f"  [{f['check']}] {f['subject']}: {f['finding']}")
+        behind = f["lines"][:5] + (
+            [f"... and {len(f['lines']) - 5} more"] if len(f["lines"]) > 5 else []
+        )
+        if behind:
+            out.append(f"      {'; '.join(behind)}")
+    return out

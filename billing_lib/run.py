@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from billing_lib import charts, invoices, ledger, numbering, pricing, rating, workbooks
+from billing_lib import charts, invoices, ledger, numbering, pricing, rating, review, workbooks
 from billing_lib.customers import (
     UNMAPPED_SQL,
     assign_customers,
@@ -100,6 +100,9 @@ class BillingRun:
     settings: dict[str, Any] = field(default_factory=dict)
     imports: list = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
+    #: customers whose move by an order of magnitude against the previous finalised month is
+    #: confirmed (``billing run --confirm-jump``, notebook parameter ``confirm_jumps``)
+    confirm_jumps: tuple[str, ...] = ()
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -149,6 +152,7 @@ class BillingRun:
         self.settings["customers"] = customers
         self.settings["account_mappings"] = load_account_mappings(folder, customers)
         self.settings.update(_load_pricing_and_invoicing(folder, customers))
+        self.settings["review"] = review.load_review_settings(folder)
         files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
         self.results["parameter_files"] = pd.DataFrame(checksums(files, folder))
         shown = self.results["parameter_files"].copy()
@@ -224,6 +228,7 @@ class BillingRun:
         """One invoice per customer with rated lines, numbered from the register (a rerun of an
         unfinalised period keeps its numbers); writes ``invoice_summary.csv`` into the staging
         folder and returns its rows: the totals as on the invoices."""
+        self.results["confirmed_jumps"] = self._check_jumps()
         folder = self._staging()
         with self._cleanup_on_failure():
             built = invoices.build_invoices(
@@ -307,6 +312,16 @@ class BillingRun:
                 "unmapped": records(self.results["unmapped"]),
                 "conservation": records(self.conservation()),
                 "warnings": list(self.warnings()["warning"]),
+                "confirmed_jumps": self.results.get("confirmed_jumps", []),
+                "review": [
+                    {
+                        "check": f.check,
+                        "subject": f.subject,
+                        "finding": f.finding,
+                        "lines": list(f.lines),
+                    }
+                    for f in self.review_findings()
+                ],
                 "invoices": records(self.results["invoice_totals"]),
                 "ledger_balance": records(self.results["ledger_balance"]),
                 "outputs": checksums(
@@ -334,7 +349,69 @@ class BillingRun:
             " (finalised)" if self.params.finalise else ""
         )
 
+    def review(self) -> pd.DataFrame:
+        """What needs a human look before finalising, one row per finding with the lines behind it
+        (billing_lib/review.py); information only, the invoices stay as rated."""
+        return review.findings_frame(self.review_findings())
+
+    def review_findings(self) -> list[review.Finding]:
+        """The review's findings, computed once (the manifest and the notebook show the same)."""
+        if "review" not in self.results:
+            settings = self.settings["review"]
+            previous = self._previous_period()
+            found = [
+                review.Finding("confirmed jump", text.partition(": ")[0], text.partition(": ")[2])
+                for text in self.results.get("confirmed_jumps", [])
+            ]
+            found += review.net_changes(
+                self.results["invoice_totals"],
+                review.previous_net(self.params.output, previous),
+                previous,
+                settings.net_change_percent,
+            )
+            found += review.margins(self.con, settings.min_margin_percent)
+            earlier = [
+                self.params.output / p / RATED_PARQUET
+                for p in review.finalised_before(self.params.output, self.params.period)
+            ]
+            found += review.new_products(
+                self.con,
+                [p for p in earlier if p.is_file()],
+                review.catch_all_rules(self.settings["pricing"].plans),
+            )
+            found += review.control_totals(self.results["control_totals"])
+            found += review.seat_counts(self.con, self._subscriptions(), self.params.period)
+            found += review.unmatched_rules(list(self.warnings()["warning"]))
+            found += review.stale_rates(self.con, self.params.period)
+            self.results["review"] = found
+        return self.results["review"]
+
     # -- helpers -------------------------------------------------------------------------------
+
+    def _previous_period(self) -> str | None:
+        done = review.finalised_before(self.params.output, self.params.period)
+        return done[-1] if done else None
+
+    def _check_jumps(self) -> list[str]:
+        """Refuse (before invoice numbers are taken) a customer's month that moved by an order of
+        magnitude against the previous finalised month, unless confirmed."""
+        previous = self._previous_period()
+        return review.month_jumps(
+            self.con,
+            review.previous_net(self.params.output, previous),
+            previous,
+            self.settings["review"].jump_factor,
+            self.confirm_jumps,
+        )
+
+    def _subscriptions(self) -> list:
+        """Partner Center subscriptions from ``<reports>/platform/`` when the analyst put them there."""
+        folder = self.params.reports / review.PLATFORM_FOLDER
+        if not folder.is_dir():
+            return []
+        from billing_lib.platform_exports import read_platform_folder
+
+        return read_platform_folder(folder).subscriptions
 
     def _shown(self, file: str) -> str:
         """A report's name relative to the reports folder (stable across machines)."""
@@ -394,11 +471,13 @@ def start(
     finalise: object = False,
     issue_date: object = "",
     staging: object = "",
+    confirm_jumps: object = "",
 ) -> BillingRun:
     """Check the parameters and open the run. ``staging`` is given by ``billing run`` (which then
     publishes after adding the executed notebook and its HTML); empty means this run creates its
     own staging folder and publishes it in its last step."""
     params = check_parameters(period, reports, parameters, output, finalise, issue_date)
+    confirmed = _customer_list("confirm_jumps", confirm_jumps)
     if not isinstance(staging, (str, Path)):
         raise ParameterError(
             NOTEBOOK_PARAMETERS, "staging", f"expected a folder path or empty; got {staging!r}"
@@ -411,8 +490,19 @@ def start(
                 "staging",
                 f"{given}: expected an existing folder inside {params.output}",
             )
-        return BillingRun(params, staging=given, owns_staging=False)
-    return BillingRun(params)
+        return BillingRun(params, staging=given, owns_staging=False, confirm_jumps=confirmed)
+    return BillingRun(params, confirm_jumps=confirmed)
+
+
+def _customer_list(name: str, value: object) -> tuple[str, ...]:
+    """Comma-separated customer ids (``C001, C002``), empty for none."""
+    if not isinstance(value, str):
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            name,
+            f"expected customer ids as text, e.g. 'C001,C002'; got {value!r}",
+        )
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def run_all(
@@ -422,10 +512,13 @@ def run_all(
     output: Path,
     finalise: bool = False,
     issue_date: str = "",
+    confirm_jumps: str = "",
 ) -> Path:
     """Every step of the notebook in order, without the notebook (tests, scripts); returns the
     published run folder."""
-    br = start(period, str(reports), str(parameters), str(output), finalise, issue_date)
+    br = start(
+        period, str(reports), str(parameters), str(output), finalise, issue_date, "", confirm_jumps
+    )
     br.load_parameters()
     br.import_reports()
     br.map_customers()

@@ -1,0 +1,281 @@
+"""The provisioning platforms' exports, in their documented shapes: who the reseller's customers and
+accounts are, as Microsoft Partner Center and AWS Organizations know them.
+
+- Partner Center customers: the REST response of ``GET /v1/customers`` (``items`` with ``id``,
+  ``companyProfile.tenantId``, ``companyProfile.domain``, ``companyProfile.companyName``), or the
+  portal's CSV export of the customer list (columns ``Microsoft ID`` or ``Customer ID`` or
+  ``Tenant ID``; ``Company name`` or ``Customer name``; ``Primary domain name`` or ``Domain``).
+- Partner Center subscriptions: the response of ``GET /v1/customers/{tenant}/subscriptions``
+  (``items`` with ``id``, ``offerId``, ``offerName``, ``friendlyName``, ``quantity``, ``unitType``,
+  ``status``, ``billingCycle``, ``termDuration``, ``commitmentEndDate``); the customer is the tenant
+  in ``links.self.uri`` (``customers/{tenant}/subscriptions/{id}``) or in the file name
+  (``...subscriptions-<tenant>.json``).
+- AWS Organizations: ``aws organizations list-accounts`` (``Accounts`` with ``Id``, ``Name``,
+  ``Email``, ``Status``, ``JoinedTimestamp``) and ``aws organizations list-tags-for-resource
+  --resource-id <account>`` (``Tags`` with ``Key`` and ``Value``; the output does not name the
+  account, so its file name must end in ``-<12-digit account id>.json``).
+
+Each file is recognised by its content (``read_platform_folder``); a file of none of these shapes
+is an error naming it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from billing_lib.errors import InputError, Problem
+
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+AWS_ACCOUNT = re.compile(r"(\d{12})")
+#: Column names of the Partner Center portal's customer-list CSV export, first found wins.
+CSV_TENANT = ("Microsoft ID", "Customer ID", "Tenant ID", "CustomerId", "TenantId")
+CSV_NAME = ("Company name", "Customer name", "CompanyName", "Name")
+CSV_DOMAIN = ("Primary domain name", "Domain", "Domain name", "PrimaryDomainName")
+
+
+@dataclass(frozen=True)
+class PartnerCenterCustomer:
+    tenant_id: str  # lower case, the key of Microsoft accounts in accounts.csv
+    company_name: str
+    domain: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class PartnerCenterSubscription:
+    id: str
+    tenant_id: str
+    offer_id: str
+    offer_name: str
+    friendly_name: str
+    quantity: Decimal
+    unit_type: str
+    status: str  # active, suspended, deleted, expired, pending, ... (lower case)
+    billing_cycle: str  # monthly, annual, triennial, none, ... (lower case)
+    term_duration: str
+    commitment_end_date: str
+    source: str
+
+
+@dataclass(frozen=True)
+class AwsAccount:
+    id: str
+    name: str
+    email: str | None
+    status: str  # ACTIVE, SUSPENDED, PENDING_CLOSURE
+    joined: str | None
+    source: str
+
+
+@dataclass
+class PlatformExports:
+    """Everything read from one folder of platform exports."""
+
+    customers: list[PartnerCenterCustomer] = field(default_factory=list)
+    subscriptions: list[PartnerCenterSubscription] = field(default_factory=list)
+    aws_accounts: list[AwsAccount] = field(default_factory=list)
+    #: account id -> {tag key: value}
+    aws_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    #: which exports were given: a missing account is "left" only when its platform's list was read
+    has_customers: bool = False
+    has_aws_accounts: bool = False
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a JSON export: {exc}") from None
+
+
+def _items(data: object) -> list | None:
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        return data["items"]
+    if isinstance(data, list):
+        return data
+    return None
+
+
+def _problem(path: Path, where: str, what: str) -> InputError:
+    return InputError(
+        f"{path}: not a platform export as documented",
+        [Problem(str(path), None, where, None, what)],
+    )
+
+
+def _pc_customers(path: Path, items: list) -> list[PartnerCenterCustomer]:
+    out = []
+    for n, item in enumerate(items):
+        profile = item.get("companyProfile") or {}
+        tenant = _text(profile.get("tenantId") or item.get("id")).lower()
+        if not GUID.fullmatch(tenant):
+            raise _problem(
+                path, f"items[{n}].companyProfile.tenantId", f"a tenant GUID; got {tenant!r}"
+            )
+        out.append(
+            PartnerCenterCustomer(
+                tenant,
+                _text(profile.get("companyName")),
+                _text(profile.get("domain")).lower() or None,
+                f"{path.name} items[{n}]",
+            )
+        )
+    return out
+
+
+def _quantity(path: Path, where: str, value: object) -> Decimal:
+    try:
+        return Decimal(_text(value) or "0")
+    except InvalidOperation:
+        raise _problem(path, where, f"a number; got {value!r}") from None
+
+
+def _pc_subscriptions(path: Path, items: list) -> list[PartnerCenterSubscription]:
+    named = GUID.search(path.name)
+    out = []
+    for n, item in enumerate(items):
+        uri = _text(((item.get("links") or {}).get("self") or {}).get("uri"))
+        found = re.search(r"customers/(" + GUID.pattern + ")/subscriptions", uri)
+        tenant = (found.group(1) if found else named.group(0) if named else "").lower()
+        if not tenant:
+            raise _problem(
+                path,
+                f"items[{n}].links.self.uri",
+                "the customer's tenant in links.self.uri or in the file name "
+                "(partner-center-subscriptions-<tenant>.json)",
+            )
+        sub_id = _text(item.get("id"))
+        if not sub_id:
+            raise _problem(path, f"items[{n}].id", "the subscription id")
+        out.append(
+            PartnerCenterSubscription(
+                sub_id,
+                tenant,
+                _text(item.get("offerId")),
+                _text(item.get("offerName")),
+                _text(item.get("friendlyName")),
+                _quantity(path, f"items[{n}].quantity", item.get("quantity")),
+                _text(item.get("unitType")) or "Licenses",
+                _text(item.get("status")).lower(),
+                _text(item.get("billingCycle")).lower(),
+                _text(item.get("termDuration")),
+                _text(item.get("commitmentEndDate")),
+                f"{path.name} items[{n}]",
+            )
+        )
+    return out
+
+
+def _aws_accounts(path: Path, accounts: list) -> list[AwsAccount]:
+    out = []
+    for n, a in enumerate(accounts):
+        account = _text(a.get("Id"))
+        if not re.fullmatch(r"\d{12}", account):
+            raise _problem(path, f"Accounts[{n}].Id", f"a 12-digit account id; got {account!r}")
+        out.append(
+            AwsAccount(
+                account,
+                _text(a.get("Name")),
+                _text(a.get("Email")).lower() or None,
+                _text(a.get("Status")).upper() or "ACTIVE",
+                _text(a.get("JoinedTimestamp")) or None,
+                f"{path.name} Accounts[{n}]",
+            )
+        )
+    return out
+
+
+def _pc_customers_csv(path: Path) -> list[PartnerCenterCustomer] | None:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        tenant_col = next((c for c in CSV_TENANT if c in header), None)
+        name_col = next((c for c in CSV_NAME if c in header), None)
+        if tenant_col is None or name_col is None:
+            return None
+        domain_col = next((c for c in CSV_DOMAIN if c in header), None)
+        out = []
+        for n, row in enumerate(reader, start=2):
+            tenant = _text(row.get(tenant_col)).lower()
+            if not GUID.fullmatch(tenant):
+                raise InputError(
+                    f"{path}: not a Partner Center customer export",
+                    [Problem(str(path), n, tenant_col, tenant, "a tenant GUID")],
+                )
+            out.append(
+                PartnerCenterCustomer(
+                    tenant,
+                    _text(row.get(name_col)),
+                    _text(row.get(domain_col)).lower() or None if domain_col else None,
+                    f"{path.name} row {n}",
+                )
+            )
+        return out
+
+
+def read_platform_folder(folder: Path) -> PlatformExports:
+    """Every export in ``folder`` (``.json`` and ``.csv`` files), recognised by content."""
+    found = PlatformExports()
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder of platform exports")
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            rows = _pc_customers_csv(path)
+            if rows is None:
+                raise InputError(
+                    f"{path}: not a Partner Center customer export; expected columns "
+                    f"{' or '.join(CSV_TENANT[:3])} and {' or '.join(CSV_NAME[:2])}"
+                )
+            found.customers += rows
+            found.has_customers = True
+        elif suffix == ".json":
+            data = _json(path)
+            items = _items(data)
+            if isinstance(data, dict) and isinstance(data.get("Accounts"), list):
+                found.aws_accounts += _aws_accounts(path, data["Accounts"])
+                found.has_aws_accounts = True
+            elif isinstance(data, dict) and isinstance(data.get("Tags"), list):
+                account = AWS_ACCOUNT.findall(path.stem)
+                if not account:
+                    raise InputError(
+                        f"{path}: list-tags-for-resource output does not name its account; "
+                        "expected the 12-digit account id at the end of the file name "
+                        "(aws-tags-123456789012.json)"
+                    )
+                tags = found.aws_tags.setdefault(account[-1], {})
+                for t in data["Tags"]:
+                    tags[_text(t.get("Key"))] = _text(t.get("Value"))
+            elif (
+                items is not None
+                and all(isinstance(i, dict) for i in items)
+                and (not items or "companyProfile" in items[0])
+                and not (items and "offerId" in items[0])
+            ):
+                found.customers += _pc_customers(path, items)
+                found.has_customers = True
+            elif items is not None and items and "offerId" in items[0]:
+                found.subscriptions += _pc_subscriptions(path, items)
+            else:
+                raise InputError(
+                    f"{path}: not a platform export this workbench reads; expected Partner Center "
+                    "customers (items with companyProfile) or subscriptions (items with offerId), "
+                    "AWS Organizations list-accounts (Accounts) or list-tags-for-resource (Tags)"
+                )
+        else:
+            continue
+        found.files.append(path.name)
+    return found

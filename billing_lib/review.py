@@ -1,0 +1,451 @@
+"""The review of exceptions: one short list of what needs a human look before a month is finalised,
+each finding with the lines behind it. Information only: the invoices stay as rated.
+
+What is compared with the previous finalised month (its ``invoice_summary.csv`` and, for products,
+the ``rated_lines.parquet`` of every finalised month before) is skipped when there is none. The one
+finding that stops a run is a customer's month that moves by an order of magnitude (``jump_factor``)
+against the previous finalised month: ``month_jumps`` finds it before invoice numbers are taken, and
+``billing run --confirm-jump CUSTOMER`` (notebook parameter ``confirm_jumps``) lets it through.
+
+Thresholds live in the optional ``parameters/review.yaml`` (``ReviewSettings``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from billing_lib.errors import RunError
+from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.periods import PERIOD_PATTERN, month_days
+from billing_lib.publishing import FINALISED_MARKER
+
+REVIEW_FILE = "review.yaml"
+#: Where a billing run finds the provisioning platforms' exports of its month (not read as reports).
+PLATFORM_FOLDER = "platform"
+#: Source rows shown per finding; the rest are counted.
+LINES_SHOWN = 5
+CENT = Decimal("0.01")
+
+
+class ReviewSettings(BaseModel):
+    """Thresholds of the review (``parameters/review.yaml``; every key optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    net_change_percent: Decimal = Field(
+        Decimal(25),
+        gt=0,
+        description="list customers whose net moved more than this % vs the previous finalised month",
+    )
+    jump_factor: Decimal = Field(
+        Decimal(10),
+        gt=1,
+        description="a net this many times larger or smaller stops the run unless confirmed",
+    )
+    min_margin_percent: Decimal = Field(
+        Decimal(5), description="list customers whose margin is below this % of their revenue"
+    )
+
+
+def load_review_settings(parameters: Path) -> ReviewSettings:
+    """``parameters/review.yaml`` validated, or the defaults when the file is absent."""
+    path = Path(parameters) / REVIEW_FILE
+    if not path.exists():
+        return ReviewSettings()
+    data = read_yaml(path) or {}
+    try:
+        return ReviewSettings.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_problem(path, exc, data) from exc
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to look at: which check found it, about whom or what, and the lines behind it."""
+
+    check: str
+    subject: str
+    finding: str
+    lines: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_row(self) -> dict[str, str]:
+        shown = list(self.lines[:LINES_SHOWN])
+        if len(self.lines) > LINES_SHOWN:
+            shown.append(f"... and {len(self.lines) - LINES_SHOWN} more")
+        return {
+            "check": self.check,
+            "subject": self.subject,
+            "finding": self.finding,
+            "lines": "; ".join(shown),
+        }
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    """The findings as the notebook shows them (one row each, at most five lines behind each)."""
+    return pd.DataFrame(
+        [f.as_row() for f in findings], columns=["check", "subject", "finding", "lines"]
+    )
+
+
+# -- the previous finalised month -------------------------------------------------------------
+
+
+def finalised_before(output: Path, period: str) -> list[str]:
+    """Finalised periods in ``output`` before ``period``, oldest first."""
+    output = Path(output)
+    if not output.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in output.iterdir()
+        if p.is_dir()
+        and PERIOD_PATTERN.match(p.name)
+        and p.name < period
+        and (p / FINALISED_MARKER).is_file()
+    )
+
+
+def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], Decimal]:
+    """Net per (customer, currency) on the invoices of the previous finalised month."""
+    if previous is None:
+        return {}
+    path = Path(output) / previous / "invoice_summary.csv"
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            "SELECT customer_id, currency, CAST(net_amount AS DECIMAL(18,2)) "
+            "FROM read_csv(?, all_varchar = true, header = true)",
+            [str(path)],
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise RunError(
+            f"{path}: cannot read the previous finalised month's invoices: {exc}"
+        ) from exc
+    finally:
+        con.close()
+    return {(c, cur): net for c, cur, net in rows}
+
+
+def _times(now: Decimal, before: Decimal) -> Decimal:
+    return (abs(now) / abs(before)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def month_jumps(
+    con: duckdb.DuckDBPyConnection,
+    previous: dict[tuple[str, str], Decimal],
+    previous_period: str | None,
+    factor: Decimal,
+    confirmed: tuple[str, ...],
+) -> list[str]:
+    """Customers whose month (rated revenue, rounded to cents) is ``factor`` times larger or smaller
+    than their net in the previous finalised month; raises RunError for those not ``confirmed``
+    (before any invoice number is taken) and returns the confirmed ones' descriptions."""
+    if not previous:
+        return []
+    now = con.execute(
+        "SELECT customer_id, currency, sum(amount) FROM rated_lines GROUP BY ALL ORDER BY 1, 2"
+    ).fetchall()
+    jumps: list[tuple[str, str]] = []
+    for customer, currency, amount in now:
+        before = previous.get((customer, currency))
+        net = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+        if not before or not net:
+            continue
+        if abs(net) >= factor * abs(before) or abs(net) * factor <= abs(before):
+            jumps.append(
+                (
+                    customer,
+                    (
+                        f"{customer}: {currency} {net} against {before} in {previous_period} "
+                        f"(x{_times(net, before)})"
+                    ),
+                )
+            )
+    refused = [text for customer, text in jumps if customer not in confirmed]
+    if refused:
+        ids = ",".join(c for c, _ in jumps if c not in confirmed)
+        raise RunError(
+            f"a customer's month moved by a factor of {factor} or more against the finalised "
+            f"{previous_period}; nothing was invoiced:\n  - "
+            + "\n  - ".join(refused)
+            + f"\nCheck the lines; if the figures are right, confirm with "
+            f'`billing run ... --confirm-jump {ids}` (notebook parameter confirm_jumps = "{ids}")'
+        )
+    return [text for _, text in jumps]
+
+
+# -- the checks ---------------------------------------------------------------------------------
+
+
+def net_changes(
+    invoices: pd.DataFrame,
+    previous: dict[tuple[str, str], Decimal],
+    previous_period: str | None,
+    percent: Decimal,
+) -> list[Finding]:
+    """Customers whose net moved more than ``percent`` against the previous finalised month, new
+    customers (invoiced now, not then) and customers who got no invoice (invoiced then, not now)."""
+    if previous_period is None:
+        return []
+    out: list[Finding] = []
+    now = {
+        (r.customer_id, r.currency): (Decimal(r.net), r.invoice_number)
+        for r in invoices.itertuples()
+    }
+    for (customer, currency), (net, number) in sorted(now.items()):
+        before = previous.get((customer, currency))
+        if before is None:
+            out.append(
+                Finding(
+                    "new customer",
+                    customer,
+                    f"first invoice: {currency} {net} (none in {previous_period})",
+                    (f"invoice {number}",),
+                )
+            )
+            continue
+        if before == 0:
+            continue
+        change = ((net - before) / abs(before) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        if abs(change) > percent:
+            out.append(
+                Finding(
+                    "net moved",
+                    customer,
+                    f"net {currency} {net} against {before} in {previous_period} ({change:+}%)",
+                    (f"invoice {number}",),
+                )
+            )
+    for (customer, currency), before in sorted(previous.items()):
+        if (customer, currency) not in now:
+            out.append(
+                Finding(
+                    "no invoice",
+                    customer,
+                    f"no invoice this month; {currency} {before} in {previous_period}",
+                )
+            )
+    return out
+
+
+def _source_lines(
+    con: duckdb.DuckDBPyConnection, where: str, params: list | None = None
+) -> tuple[str, ...]:
+    rows = con.execute(
+        f"""SELECT source_file, source_row FROM rated_lines WHERE {where}
+            ORDER BY source_file, source_row""",
+        params or [],
+    ).fetchall()
+    return tuple(f"{_name(f)} row {r}" for f, r in rows)
+
+
+def _name(path: str | None) -> str:
+    return Path(path).name if path else "-"
+
+
+def margins(con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal) -> list[Finding]:
+    """Charge lines priced below their cost (cost > 0, amount < cost), per customer and rule; and
+    customers whose margin is below ``min_margin_percent`` of their revenue."""
+    out: list[Finding] = []
+    below = con.execute(
+        """SELECT customer_id, plan_id, rule_id, currency, count(*), sum(amount - cost)
+           FROM rated_lines WHERE line_kind = 'vendor' AND cost > 0 AND amount < cost
+           GROUP BY ALL ORDER BY 1, 2, 3"""
+    ).fetchall()
+    for customer, plan, rule, currency, n, margin in below:
+        out.append(
+            Finding(
+                "negative margin",
+                customer,
+                f"{n} line(s) priced below cost by {plan}/{rule}: margin {currency} "
+                f"{Decimal(margin).quantize(CENT, rounding=ROUND_HALF_UP)}",
+                _source_lines(
+                    con,
+                    "customer_id = ? AND plan_id = ? AND rule_id = ? AND line_kind = 'vendor' "
+                    "AND cost > 0 AND amount < cost",
+                    [customer, plan, rule],
+                ),
+            )
+        )
+    low = con.execute(
+        """SELECT customer_id, currency, sum(amount), sum(cost) FROM rated_lines
+           GROUP BY ALL HAVING sum(amount) > 0
+              AND (sum(amount) - sum(cost)) * 100 < ? * sum(amount)
+           ORDER BY 1, 2""",
+        [min_margin_percent],
+    ).fetchall()
+    for customer, currency, revenue, cost in low:
+        margin = Decimal(revenue) - Decimal(cost)
+        pct = (margin / Decimal(revenue) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        out.append(
+            Finding(
+                "low margin",
+                customer,
+                f"margin {pct}% of revenue (below {min_margin_percent}%): {currency} "
+                f"{margin.quantize(CENT, rounding=ROUND_HALF_UP)} on "
+                f"{Decimal(revenue).quantize(CENT, rounding=ROUND_HALF_UP)}",
+            )
+        )
+    return out
+
+
+def catch_all_rules(plans: dict) -> list[tuple[str, str]]:
+    """(plan, rule) of the pricing rules that match anything (no match field): what prices a
+    product no rule was written for."""
+    return sorted(
+        (plan.id, rule.id)
+        for plan in plans.values()
+        for rule in plan.rules
+        if rule.kind != "minimum_fee" and not rule.match.fields()
+    )
+
+
+def new_products(
+    con: duckdb.DuckDBPyConnection, earlier_parquets: list[Path], catch_all: list[tuple[str, str]]
+) -> list[Finding]:
+    """Products (vendor and SKU, else service) first seen this month, i.e. in no finalised month
+    before, whose every line was priced by a catch-all rule."""
+    if not earlier_parquets:
+        return []
+    con.execute("CREATE OR REPLACE TEMP TABLE _review_catch_all (plan_id VARCHAR, rule_id VARCHAR)")
+    if catch_all:
+        con.executemany("INSERT INTO _review_catch_all VALUES (?, ?)", catch_all)
+    files = [str(p) for p in earlier_parquets]
+    rows = con.execute(
+        """WITH seen AS (SELECT DISTINCT vendor, coalesce(sku, service) AS product
+                         FROM read_parquet(?) WHERE line_kind = 'vendor'),
+                now AS (SELECT vendor, coalesce(sku, service) AS product, customer_id,
+                               (plan_id, rule_id) IN (SELECT (plan_id, rule_id) FROM _review_catch_all) AS catch_all
+                        FROM rated_lines WHERE line_kind = 'vendor')
+           SELECT vendor, product, string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id), count(*)
+           FROM now WHERE (vendor, product) NOT IN (SELECT (vendor, product) FROM seen)
+           GROUP BY vendor, product HAVING bool_and(catch_all) ORDER BY 1, 2""",
+        [files],
+    ).fetchall()
+    out = []
+    for vendor, product, customers, n in rows:
+        rules = con.execute(
+            """SELECT string_agg(DISTINCT plan_id || '/' || rule_id, ', ') FROM rated_lines
+               WHERE line_kind = 'vendor' AND vendor = ? AND coalesce(sku, service) = ?""",
+            [vendor, product],
+        ).fetchone()[0]
+        out.append(
+            Finding(
+                "new product",
+                f"{vendor} {product}",
+                f"first seen this month ({n} line(s), customers {customers}); priced only by the "
+                f"catch-all rule {rules}",
+                _source_lines(
+                    con,
+                    "line_kind = 'vendor' AND vendor = ? AND coalesce(sku, service) = ?",
+                    [vendor, product],
+                ),
+            )
+        )
+    return out
+
+
+def control_totals(control: pd.DataFrame) -> list[Finding]:
+    """Vendor reports whose total as read differs from what was imported."""
+    return [
+        Finding(
+            "control total",
+            r.file,
+            f"{r.currency}: cost read {r.cost_read} but imported {r.cost_imported}",
+        )
+        for r in control.itertuples()
+        if not r.balanced
+    ]
+
+
+def unmatched_rules(warnings: list[str]) -> list[Finding]:
+    """The rating's warnings about rules that matched no line this month."""
+    out = []
+    for w in warnings:
+        if "matched no line" in w:
+            where, _, what = w.rpartition(": ")
+            out.append(Finding("rule matched nothing", where, what))
+    return out
+
+
+def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
+    """Exchange rates that priced lines of ``period`` but were set before it (valid from an earlier
+    month, or from no date): nobody gave a rate for this month."""
+    first, _ = month_days(period)
+    rows = con.execute(
+        f"""SELECT f.from_currency, f.to_currency, f.rate, f.valid_from, f.source, count(*)
+            FROM rated_lines r JOIN _fx_rates f
+              ON f.from_currency = r.vendor_currency AND f.to_currency = r.currency
+             AND r.charge_date BETWEEN f.valid_from AND f.valid_to
+            WHERE r.line_kind = 'vendor' AND r.vendor_currency <> r.currency
+              AND f.valid_from < DATE '{first}'
+            GROUP BY ALL ORDER BY 1, 2, 4"""
+    ).fetchall()
+    return [
+        Finding(
+            "old exchange rate",
+            f"{a}->{b}",
+            f"rate {Decimal(rate).normalize():f} valid from "
+            f"{'no date' if since.year == 1 else since.isoformat()} ({source}) priced {n} line(s) "
+            f"of {period}",
+        )
+        for a, b, rate, since, source, n in rows
+    ]
+
+
+def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str) -> list[Finding]:
+    """Licences Microsoft billed this month per subscription (the invoice reconciliation's
+    quantities, credits subtracted) against the seat count Partner Center shows for it
+    (``platform_exports.PartnerCenterSubscription``; 0 when not active). Only subscriptions
+    billed as licences this month or active in Partner Center with seats are compared."""
+    if not subscriptions:
+        return []
+    billed = {
+        sub: (Decimal(q), customer, tuple(f"{_name(f)} row {r}" for f, r in rows))
+        for sub, q, customer, rows in con.execute(
+            """SELECT lower(ResourceId),
+                      sum(CASE WHEN ChargeCategory = 'Credit' THEN -PricingQuantity ELSE PricingQuantity END),
+                      any_value(x_CustomerId),
+                      list((x_SourceFile, x_SourceRow) ORDER BY x_SourceRow)
+               FROM customer_lines
+               WHERE x_Format = 'ms_invoice_reconciliation' AND lower(PricingUnit) = 'licenses'
+                 AND ResourceId IS NOT NULL
+               GROUP BY 1"""
+        ).fetchall()
+    }
+    out = []
+    for s in sorted(subscriptions, key=lambda s: (s.tenant_id, s.id)):
+        seats = s.quantity if s.status == "active" else Decimal(0)
+        got = billed.get(s.id.lower())
+        if got is None:
+            # an annual or triennial subscription is billed once a term: only a monthly one is
+            # expected on every month's invoice
+            if seats and s.unit_type.lower() == "licenses" and s.billing_cycle == "monthly":
+                out.append(
+                    Finding(
+                        "seats",
+                        s.tenant_id,
+                        f"subscription {s.id} ({s.offer_name}): {seats} seats in Partner Center, "
+                        f"none billed by Microsoft in {period}",
+                        (s.source,),
+                    )
+                )
+            continue
+        quantity, customer, rows = got
+        if quantity != seats:
+            side = "over-billed" if quantity > seats else "under-billed"
+            out.append(
+                Finding(
+                    "seats",
+                    customer or s.tenant_id,
+                    f"subscription {s.id} ({s.offer_name}): {quantity.normalize():f} licences "
+                    f"billed, {seats} seats in Partner Center ({s.status}): {side}",
+                    rows + (s.source,),
+                )
+            )
+    return out

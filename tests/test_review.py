@@ -1,0 +1,242 @@
+"""The review of exceptions: what the sample month lists, comparisons with the previous finalised
+month, the refusal of a month that moved by an order of magnitude unless confirmed, seats against
+Partner Center, exchange rates set before the month, and the printed list."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from billing_lib import cli, headless, review, run
+from billing_lib.errors import ParameterError, RunError
+from billing_lib.publishing import FINALISED_MARKER
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
+SUMMARY_HEADER = (
+    "customer_id,invoice_number,currency,net_amount,vat_amount,gross_amount,cost_amount,"
+    "margin_amount\n"
+)
+
+
+def invoiced(
+    output: Path,
+    confirm: str = "",
+    reports: Path = SAMPLE_REPORTS,
+    params: Path = REPO / "parameters",
+) -> run.BillingRun:
+    br = run.start("2026-10", str(reports), str(params), str(output), confirm_jumps=confirm)
+    br.load_parameters()
+    br.import_reports()
+    br.map_customers()
+    br.rate()
+    br.build_invoices()
+    return br
+
+
+def finalised(output: Path, period: str, rows: str) -> None:
+    folder = output / period
+    folder.mkdir(parents=True)
+    (folder / FINALISED_MARKER).write_text("")
+    (folder / "invoice_summary.csv").write_text(SUMMARY_HEADER + rows)
+
+
+def checks(br: run.BillingRun) -> list[tuple[str, str]]:
+    return [(f.check, f.subject) for f in br.review_findings()]
+
+
+def test_the_sample_month_alone_lists_only_the_rules_that_matched_nothing(tmp_path):
+    br = invoiced(tmp_path / "out")
+    assert checks(br) == [
+        ("rule matched nothing", "price_plans.yaml, plans[id=enterprise].rules[id=other]"),
+        ("rule matched nothing", "price_plans.yaml, plans[id=enterprise-usd].rules[id=other]"),
+        ("rule matched nothing", "price_plans.yaml, plans[id=smb].rules[id=other]"),
+    ]
+    assert list(br.review().columns) == ["check", "subject", "finding", "lines"]
+
+
+def test_a_month_ten_times_the_previous_finalised_one_stops_before_numbers_are_taken(tmp_path):
+    out = tmp_path / "out"
+    finalised(out, "2026-09", "C001,NW2026-000001,EUR,100.00,21.00,121.00,80.00,20.00\n")
+    with pytest.raises(RunError) as err:
+        invoiced(out)
+    text = str(err.value)
+    assert "C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)" in text
+    assert "--confirm-jump C001" in text and 'confirm_jumps = "C001"' in text
+    # refused before the register is opened or a staging folder made
+    assert sorted(p.name for p in out.iterdir()) == ["2026-09"]
+
+
+def test_a_confirmed_jump_is_billed_and_listed_with_the_other_month_on_month_findings(tmp_path):
+    out = tmp_path / "out"
+    finalised(
+        out,
+        "2026-09",
+        "C001,NW2026-000001,EUR,100.00,21.00,121.00,80.00,20.00\n"
+        "C002,NW2026-000002,EUR,5000.00,0,0,0,0\n"
+        "C003,NW2026-000003,EUR,60.00,0,0,0,0\n"
+        "C004,NW2026-000004,EUR,14000.00,0,0,0,0\n"
+        "C005,NW2026-000005,EUR,9740.82,0,0,0,0\n"
+        "C006,NW2026-000006,EUR,968.10,0,0,0,0\n"
+        "C007,NW2026-000007,EUR,138.35,0,0,0,0\n"
+        "C008,NW2026-000008,USD,2045.85,0,0,0,0\n"
+        "C011,NW2026-000009,EUR,50.00,0,0,0,0\n",
+    )
+    br = invoiced(out, confirm="C001")
+    found = {(f.check, f.subject): f for f in br.review_findings()}
+    assert [k for k in found if k[0] != "rule matched nothing"] == [
+        ("confirmed jump", "C001"),
+        ("net moved", "C001"),
+        ("new customer", "C009"),
+        ("no invoice", "C011"),
+    ]  # C002 +14 % and C003 +25 % stay under net_change_percent 25
+    assert (
+        found[("net moved", "C001")].finding == "net EUR 2584.54 against 100.00 in 2026-09 (+2485%)"
+    )
+    assert found[("net moved", "C001")].lines == ("invoice NW2026-000001",)
+
+
+def test_only_finalised_months_before_the_run_are_compared(tmp_path):
+    out = tmp_path / "out"
+    finalised(out, "2026-08", "C001,NW2026-000001,EUR,100.00,0,0,0,0\n")
+    unfinalised = out / "2026-09"
+    unfinalised.mkdir()
+    (unfinalised / "invoice_summary.csv").write_text(SUMMARY_HEADER + "C001,X,EUR,1.00,0,0,0,0\n")
+    assert review.finalised_before(out, "2026-10") == ["2026-08"]
+    assert review.finalised_before(out, "2026-08") == []
+
+
+def test_review_thresholds_are_checked_naming_the_file_and_key(tmp_path):
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    (params / "review.yaml").write_text("jump_factr: 10\n")
+    with pytest.raises(ParameterError, match=r"review.yaml.*jump_factr"):
+        review.load_review_settings(params)
+    (params / "review.yaml").unlink()
+    assert review.load_review_settings(params).jump_factor == 10  # optional file: defaults
+
+
+def sample_with_platform(tmp_path: Path, subscriptions: list[dict]) -> Path:
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    (reports / "platform").mkdir()
+    (reports / "platform" / "partner-center-subscriptions.json").write_text(
+        json.dumps({"totalCount": len(subscriptions), "items": subscriptions})
+    )
+    return reports
+
+
+def subscription(
+    tenant: str, sub: str, quantity: int, cycle: str = "monthly", status: str = "active"
+) -> dict:
+    return {
+        "id": sub,
+        "offerId": "CFQ7TTC0LCHC:0002",
+        "offerName": "Microsoft 365 Business Premium",
+        "friendlyName": "BP",
+        "quantity": quantity,
+        "unitType": "Licenses",
+        "status": status,
+        "billingCycle": cycle,
+        "termDuration": "P1Y",
+        "commitmentEndDate": "2027-03-11T00:00:00Z",
+        "links": {"self": {"uri": f"customers/{tenant}/subscriptions/{sub}", "method": "GET"}},
+    }
+
+
+def test_licences_billed_are_compared_with_the_partner_center_seats(tmp_path):
+    dijkstra = "de6799dd-16e2-4542-8982-fcd5407b50a3"
+    vll = "88825278-08a8-4728-94af-fd0e00ff815f"
+    reports = sample_with_platform(
+        tmp_path,
+        [
+            # billed 12 + 3 added = 15, Partner Center shows 12: over-billed
+            subscription(dijkstra, "3f5a1c2e-6b1d-4f0e-9a27-5c8e1d2b7a01", 12),
+            # billed 40 - 5 removed = 35: as in Partner Center
+            subscription(vll, "7c2d9e4b-1a3f-4c6d-8e5b-2f9a0c7d3e14", 35),
+            # monthly, 10 seats, not billed at all; the annual one is billed once a year
+            subscription(vll, "00000000-0000-4000-8000-000000000001", 10),
+            subscription(vll, "00000000-0000-4000-8000-000000000002", 10, cycle="annual"),
+        ],
+    )
+    br = invoiced(tmp_path / "out", reports=reports)
+    seats = [f for f in br.review_findings() if f.check == "seats"]
+    assert [(f.subject, f.finding) for f in seats] == [
+        (
+            vll,
+            "subscription 00000000-0000-4000-8000-000000000001 (Microsoft 365 Business Premium): "
+            "10 seats in Partner Center, none billed by Microsoft in 2026-10",
+        ),
+        (
+            "C001",
+            "subscription 3f5a1c2e-6b1d-4f0e-9a27-5c8e1d2b7a01 (Microsoft 365 Business Premium): "
+            "15 licences billed, 12 seats in Partner Center (active): over-billed",
+        ),
+    ]
+    assert seats[1].lines == (
+        "ms-invoice-reconciliation-G052026103.csv row 2",
+        "ms-invoice-reconciliation-G052026103.csv row 3",
+        "partner-center-subscriptions.json items[0]",
+    )
+
+
+def test_an_exchange_rate_set_before_the_month_is_listed(tmp_path):
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    (params / "exchange_rates.csv").write_text(
+        "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+        "USD,EUR,0.9215,2026-09-01,,ECB 2026-08-31\n"
+    )
+    br = invoiced(tmp_path / "out", params=params)
+    stale = [f for f in br.review_findings() if f.check == "old exchange rate"]
+    assert len(stale) == 1 and stale[0].subject == "USD->EUR"
+    assert stale[0].finding.startswith("rate 0.9215 valid from 2026-09-01 (ECB 2026-08-31) priced ")
+
+
+def test_the_printed_review_shows_each_finding_and_at_most_five_lines_behind_it():
+    manifest = {
+        "review": [
+            {
+                "check": "negative margin",
+                "subject": "C001",
+                "finding": "2 line(s) ...",
+                "lines": [f"f.csv row {n}" for n in range(2, 9)],
+            },
+            {
+                "check": "no invoice",
+                "subject": "C011",
+                "finding": "no invoice this month",
+                "lines": [],
+            },
+        ]
+    }
+    assert headless.review_report(manifest) == [
+        "needs a human look (2; information only, the invoices stay as rated):",
+        "  [negative margin] C001: 2 line(s) ...",
+        "      f.csv row 2; f.csv row 3; f.csv row 4; f.csv row 5; f.csv row 6; ... and 2 more",
+        "  [no invoice] C011: no invoice this month",
+    ]
+    assert headless.review_report({"review": []}) == ["needs a human look: nothing"]
+
+
+def test_billing_run_takes_confirmed_jumps_repeated_or_comma_separated():
+    args = cli.build_parser().parse_args(
+        [
+            "run",
+            "--period",
+            "2026-10",
+            "--reports",
+            "r",
+            "--confirm-jump",
+            "C001,C002",
+            "--confirm-jump",
+            "C003",
+        ]
+    )
+    assert ",".join(args.confirm_jump) == "C001,C002,C003"
+    assert run._customer_list("confirm_jumps", " C001, C002,,C003 ") == ("C001", "C002", "C003")
+    with pytest.raises(ParameterError, match="confirm_jumps"):
+        run._customer_list("confirm_jumps", 1)
