@@ -21,12 +21,13 @@ from billing_lib.workbooks import write_workbooks
 from tests.invoice_helpers import ISSUED, PERIOD, line, parameters_copy, setup
 
 D = Decimal
-NASTY = ["=HYPERLINK(\"http://evil.example\",\"click\")", "@SUM(A1)", "+1+2", "-3-4", "=1+1"]
+NASTY = ['=HYPERLINK("http://evil.example","click")', "@SUM(A1)", "+1+2", "-3-4", "=1+1"]
 
 
 def evaluate(ws, formula: str) -> Decimal:
     """The value of one of the invoice sheet's formulas (ROUND, SUM, +, -, *, cell references and
     ranges), computed in Decimal from the cells' values, half-up like Excel's ROUND."""
+
     def cell(ref: str) -> Decimal:
         value = ws[ref].value
         if isinstance(value, str) and value.startswith("="):
@@ -37,7 +38,11 @@ def evaluate(ws, formula: str) -> Decimal:
         if ":" not in ref:
             return [cell(ref)]
         min_col, min_row, max_col, max_row = range_boundaries(ref)
-        return [cell(ws.cell(r, c).coordinate) for r in range(min_row, max_row + 1) for c in range(min_col, max_col + 1)]
+        return [
+            cell(ws.cell(r, c).coordinate)
+            for r in range(min_row, max_row + 1)
+            for c in range(min_col, max_col + 1)
+        ]
 
     def SUM(*parts):
         return sum((x for p in parts for x in p), D(0))
@@ -46,21 +51,32 @@ def evaluate(ws, formula: str) -> Decimal:
         return x.quantize(D(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
 
     expr = formula.lstrip("=")
-    expr = re.sub(r"SUM\(([^)]*)\)", lambda m: "SUM(" + ",".join(f"rng('{p}')" for p in m[1].split(",")) + ")", expr)
+    expr = re.sub(
+        r"SUM\(([^)]*)\)",
+        lambda m: "SUM(" + ",".join(f"rng('{p}')" for p in m[1].split(",")) + ")",
+        expr,
+    )
     expr = re.sub(r"(?<!')\b([A-Z]{1,2}[0-9]+)\b(?!')", r"cell('\1')", expr)
     return eval(expr, {"SUM": SUM, "ROUND": ROUND, "rng": rng, "cell": cell})
 
 
 def make(tmp_path, rows):
     con, customers, invoicing = setup(rows)
-    invoices = build_invoices(con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
     return con, invoices, invoicing
 
 
-ROWS = [line("C003", "5.0025", service="Amazon EC2", subscription=NASTY[0], tags='{"Name": "@SUM(A1)"}'),
-        line("C003", "5.0025", service="Amazon EC2"), line("C003", "20.004", service="Amazon S3"),
-        line("C003", "0.333", vendor="microsoft", service=NASTY[1], description=NASTY[2]),
-        line("C003", "1", kind="fee", product_group="managed_services", description=NASTY[4])]
+ROWS = [
+    line(
+        "C003", "5.0025", service="Amazon EC2", subscription=NASTY[0], tags='{"Name": "@SUM(A1)"}'
+    ),
+    line("C003", "5.0025", service="Amazon EC2"),
+    line("C003", "20.004", service="Amazon S3"),
+    line("C003", "0.333", vendor="microsoft", service=NASTY[1], description=NASTY[2]),
+    line("C003", "1", kind="fee", product_group="managed_services", description=NASTY[4]),
+]
 
 
 def label_cell(ws, text):
@@ -80,8 +96,7 @@ def test_the_invoice_sheet_prints_on_a4_and_its_formulas_give_the_stored_totals(
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1)
     assert ws.page_setup.fitToHeight == 0 and ws.print_area
 
-    formulas = {c.coordinate: c.value for row in ws.iter_rows() for c in row
-                if c.data_type == "f"}
+    formulas = {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.data_type == "f"}
     assert len(formulas) == 8  # 3 subtotals, VAT base and amount, net, VAT, total
     for ref, formula in formulas.items():
         assert evaluate(ws, formula) == D(str(wsv[ref].value)), (ref, formula)
@@ -92,11 +107,16 @@ def test_the_invoice_sheet_prints_on_a4_and_its_formulas_give_the_stored_totals(
 
     # hand-checked: 10.01 + 20.00 + 0.33 + 1.00 = 31.34; VAT 21 % = 6.5814 -> 6.58; total 37.92
     net_formula, net = total("Net")
-    assert net == D("31.34") == inv.net and re.fullmatch(r"=ROUND\(SUM\(F\d+,F\d+,F\d+\),2\)", net_formula)
+    assert net == D("31.34") == inv.net and re.fullmatch(
+        r"=ROUND\(SUM\(F\d+,F\d+,F\d+\),2\)", net_formula
+    )
     assert total("VAT")[1] == D("6.58") == inv.vat_total
     assert total("Total")[1] == D("37.92") == inv.gross
-    amounts = [D(str(ws.cell(r, 6).value)) for r in range(1, ws.max_row + 1)
-               if isinstance(ws.cell(r, 6).value, float | int) and ws.cell(r, 5).value == 0.21]
+    amounts = [
+        D(str(ws.cell(r, 6).value))
+        for r in range(1, ws.max_row + 1)
+        if isinstance(ws.cell(r, 6).value, float | int) and ws.cell(r, 5).value == 0.21
+    ]
     assert amounts == [D("10.01"), D("20.00"), D("0.33"), D("1.00")]
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert "IBAN: NL91 ABNA 0417 1643 00" in texts and "VAT NL867890126B01" in texts
@@ -121,7 +141,12 @@ def test_usage_sheets_per_vendor_trace_every_rated_line(tmp_path):
     con, invoices, invoicing = make(tmp_path, ROWS)
     [path, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Invoice", "Usage Amazon Web Services", "Usage Microsoft", "Other charges"]
+    assert wb.sheetnames == [
+        "Invoice",
+        "Usage Amazon Web Services",
+        "Usage Microsoft",
+        "Other charges",
+    ]
     ws = wb["Usage Amazon Web Services"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:O4"
     header = [c.value for c in ws[1]]
@@ -131,8 +156,13 @@ def test_usage_sheets_per_vendor_trace_every_rated_line(tmp_path):
     assert '"EUR"' in ws.cell(2, amount).number_format
     per_line: dict[str, Decimal] = {}
     for r in range(2, ws.max_row + 1):
-        per_line[ws.cell(r, 1).value] = per_line.get(ws.cell(r, 1).value, D(0)) + D(str(ws.cell(r, amount).value))
-    assert per_line == {"Amazon EC2": D("10.005"), "Amazon S3": D("20.004")}  # the invoice lines, unrounded
+        per_line[ws.cell(r, 1).value] = per_line.get(ws.cell(r, 1).value, D(0)) + D(
+            str(ws.cell(r, amount).value)
+        )
+    assert per_line == {
+        "Amazon EC2": D("10.005"),
+        "Amazon S3": D("20.004"),
+    }  # the invoice lines, unrounded
 
 
 def test_a_rerun_writes_identical_bytes(tmp_path):
@@ -140,15 +170,29 @@ def test_a_rerun_writes_identical_bytes(tmp_path):
     first = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "a")]
     second = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "b")]
     assert first == second
-    assert sorted(p.name for p in (tmp_path / "a").rglob("*")) == ["NW2026-000001_C003.xlsx", "invoices",
-                                                                   "run_summary.xlsx"]
-    data = [write_invoice_data(invoices, invoicing.seller, tmp_path / d / "invoices.json").read_bytes() for d in "ab"]
+    assert sorted(p.name for p in (tmp_path / "a").rglob("*")) == [
+        "NW2026-000001_C003.xlsx",
+        "invoices",
+        "run_summary.xlsx",
+    ]
+    data = [
+        write_invoice_data(invoices, invoicing.seller, tmp_path / d / "invoices.json").read_bytes()
+        for d in "ab"
+    ]
     assert data[0] == data[1]
 
 
 def test_a_credit_balance_says_nothing_is_to_be_paid(tmp_path):
-    rows = [line("C004", "100"), line("C004", "-250", kind="credit", product_group="managed_services",
-                                      description="Service credit")]
+    rows = [
+        line("C004", "100"),
+        line(
+            "C004",
+            "-250",
+            kind="credit",
+            product_group="managed_services",
+            description="Service credit",
+        ),
+    ]
     con, invoices, invoicing = make(tmp_path, rows)
     [path, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
     ws = openpyxl.load_workbook(path)["Invoice"]
@@ -157,32 +201,69 @@ def test_a_credit_balance_says_nothing_is_to_be_paid(tmp_path):
 
 
 def test_the_run_summary_has_cost_revenue_margin_per_customer(tmp_path):
-    rows = [line("C003", "100", cost="60"), line("C008", "50", currency="USD", cost="45"),
-            line("C005", "10.005", vendor="microsoft", cost="10")]
+    rows = [
+        line("C003", "100", cost="60"),
+        line("C008", "50", currency="USD", cost="45"),
+        line("C005", "10.005", vendor="microsoft", cost="10"),
+    ]
     con, invoices, invoicing = make(tmp_path, rows)
     paths = write_workbooks(con, invoices, invoicing, tmp_path / "out")
     cached = openpyxl.load_workbook(paths[-1], data_only=True)["Customers"]
     rows_read = [[c.value for c in row] for row in cached.iter_rows(min_row=2, max_row=4)]
     assert [(r[0], r[4], r[5], r[6], r[9], r[10]) for r in rows_read] == [
-        ("C003", "NW2026-000001", "EUR", 100, 60, 40), ("C005", "NW2026-000002", "EUR", 10.01, 10, 0.01),
-        ("C008", "NW2026-000003", "USD", 50, 45, 5)]
+        ("C003", "NW2026-000001", "EUR", 100, 60, 40),
+        ("C005", "NW2026-000002", "EUR", 10.01, 10, 0.01),
+        ("C008", "NW2026-000003", "USD", 50, 45, 5),
+    ]
     assert round(rows_read[0][11], 6) == 0.4
-    totals = {r[5].value: [c.value for c in r] for r in cached.iter_rows(min_row=5) if r[0].value == "Total"}
+    totals = {
+        r[5].value: [c.value for c in r]
+        for r in cached.iter_rows(min_row=5)
+        if r[0].value == "Total"
+    }
     assert totals["EUR"][6] == 110.01 and totals["USD"][10] == 5
 
 
 # -- invoices above the seller's usage_detail_max_lines: summarised sheets and the detail file ----
 
+
 def big_rows() -> list[dict]:
     """C003: 40 EC2 lines on two resources (1, 2 or 3 cents, some negative), 3 S3 lines with a
     planted formula, a Microsoft line and a fee; 45 rated lines in all."""
-    rows = [line("C003", ("0.01", "-0.02", "0.03")[i % 3] + "5", service="Amazon EC2", sku="BoxUsage",
-                 subscription=f"i-{i % 2}", unit_price=("0.01", "-0.02", "0.03")[i % 3] + "5",
-                 source_row=i + 2, charge_date=date(2026, 10, 1 + i % 28)) for i in range(40)]
-    rows += [line("C003", "0.3333", service="Amazon S3", description="-3-4", subscription=NASTY[0], source_row=50 + i)
-             for i in range(3)]
-    rows += [line("C003", "7.5", vendor="microsoft", service="Azure VM"),
-             line("C003", "25", kind="fee", product_group="managed_services", description="Managed service fee")]
+    rows = [
+        line(
+            "C003",
+            ("0.01", "-0.02", "0.03")[i % 3] + "5",
+            service="Amazon EC2",
+            sku="BoxUsage",
+            subscription=f"i-{i % 2}",
+            unit_price=("0.01", "-0.02", "0.03")[i % 3] + "5",
+            source_row=i + 2,
+            charge_date=date(2026, 10, 1 + i % 28),
+        )
+        for i in range(40)
+    ]
+    rows += [
+        line(
+            "C003",
+            "0.3333",
+            service="Amazon S3",
+            description="-3-4",
+            subscription=NASTY[0],
+            source_row=50 + i,
+        )
+        for i in range(3)
+    ]
+    rows += [
+        line("C003", "7.5", vendor="microsoft", service="Azure VM"),
+        line(
+            "C003",
+            "25",
+            kind="fee",
+            product_group="managed_services",
+            description="Managed service fee",
+        ),
+    ]
     return rows
 
 
@@ -195,7 +276,9 @@ def with_limit(tmp_path, value: str):
 
 def make_with(tmp_path, rows, params):
     con, customers, invoicing = setup(rows, params)
-    invoices = build_invoices(con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
     return con, invoices, invoicing
 
 
@@ -210,28 +293,58 @@ def test_the_default_limit_keeps_every_line_in_the_workbook(tmp_path):
 
 def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoice_lines(tmp_path):
     con, [inv], invoicing = make_with(tmp_path, big_rows(), with_limit(tmp_path, "44"))
-    assert invoicing.seller.usage_detail_max_lines == 44 and sum(ln.rated_lines for ln in inv.lines) == 45
+    assert (
+        invoicing.seller.usage_detail_max_lines == 44
+        and sum(ln.rated_lines for ln in inv.lines) == 45
+    )
     [path, detail, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
     assert detail == path.with_name("NW2026-000001_C003.usage.csv.gz")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Invoice", "Usage Amazon Web Services", "Usage Microsoft", "Other charges"]
+    assert wb.sheetnames == [
+        "Invoice",
+        "Usage Amazon Web Services",
+        "Usage Microsoft",
+        "Other charges",
+    ]
     ws = wb["Usage Amazon Web Services"]
-    assert "NW2026-000001_C003.usage.csv.gz" in ws["A1"].value and "43 rated lines" in ws["A1"].value
+    assert (
+        "NW2026-000001_C003.usage.csv.gz" in ws["A1"].value and "43 rated lines" in ws["A1"].value
+    )
     assert ws.freeze_panes == "A3" and ws.auto_filter.ref.startswith("A2:")
     header = [c.value for c in ws[2]]
-    assert header == ["Invoice line", "First charge date", "Last charge date", "Kind", "Service", "SKU", "Description",
-                      "Subscription / resource", "Quantity", "Unit", "Unit price (EUR)", "Amount (EUR)", "Rated lines"]
+    assert header == [
+        "Invoice line",
+        "First charge date",
+        "Last charge date",
+        "Kind",
+        "Service",
+        "SKU",
+        "Description",
+        "Subscription / resource",
+        "Quantity",
+        "Unit",
+        "Unit price (EUR)",
+        "Amount (EUR)",
+        "Rated lines",
+    ]
     rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=3)]
     # per invoice line, service, SKU, description, resource and unit: EC2 on two resources, S3 on one
     assert [(r["Invoice line"], r["Subscription / resource"], r["Rated lines"]) for r in rows] == [
-        ("Amazon EC2", "i-0", 20), ("Amazon EC2", "i-1", 20), ("Amazon S3", NASTY[0], 3)]
+        ("Amazon EC2", "i-0", 20),
+        ("Amazon EC2", "i-1", 20),
+        ("Amazon S3", NASTY[0], 3),
+    ]
     assert rows[0]["First charge date"].day == 1 and rows[0]["Last charge date"].day == 27
-    assert rows[0]["Unit price (EUR)"] is None and rows[2]["Unit price (EUR)"] == 0.3333  # mixed / one price
+    assert (
+        rows[0]["Unit price (EUR)"] is None and rows[2]["Unit price (EUR)"] == 0.3333
+    )  # mixed / one price
     assert [c.data_type for c in ws[5]][7] == "s"  # the planted formula is text
     # every summary row's amount is the exact sum; per invoice line they give the invoice's lines
     per_line: dict[str, Decimal] = {}
     for r in rows:
-        per_line[r["Invoice line"]] = per_line.get(r["Invoice line"], D(0)) + D(str(r["Amount (EUR)"]))
+        per_line[r["Invoice line"]] = per_line.get(r["Invoice line"], D(0)) + D(
+            str(r["Amount (EUR)"])
+        )
     printed = {ln.description: ln for ln in inv.lines}
     for label, amount in per_line.items():
         assert amount == printed[label].unrounded_amount
@@ -245,17 +358,40 @@ def test_the_detail_file_holds_every_rated_line_exactly(tmp_path):
     [_, detail, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
     with gzip.open(detail, "rt", encoding="utf-8", newline="") as fh:
         read = list(csv.DictReader(fh))
-    assert list(read[0]) == ["Vendor", "Invoice line", "Charge date", "Kind", "Service", "SKU", "Description",
-                             "Subscription / resource", "Tags", "Quantity", "Unit", "Unit price (EUR)", "Amount (EUR)",
-                             "Source file", "Source row", "Vendor line id"]
+    assert list(read[0]) == [
+        "Vendor",
+        "Invoice line",
+        "Charge date",
+        "Kind",
+        "Service",
+        "SKU",
+        "Description",
+        "Subscription / resource",
+        "Tags",
+        "Quantity",
+        "Unit",
+        "Unit price (EUR)",
+        "Amount (EUR)",
+        "Source file",
+        "Source row",
+        "Vendor line id",
+    ]
     assert len(read) == len(rows) == con.execute("SELECT count(*) FROM rated_lines").fetchone()[0]
     total = sum(D(r["Amount (EUR)"]) for r in read)
-    assert total == con.execute("SELECT sum(amount) FROM rated_lines").fetchone()[0] == D("33.8399")  # 0.34 + 0.9999 + 7.5 + 25
-    assert {r["Vendor"] for r in read} == {"Amazon Web Services", "Microsoft", "Northwind Cloud B.V."}
+    assert (
+        total == con.execute("SELECT sum(amount) FROM rated_lines").fetchone()[0] == D("33.8399")
+    )  # 0.34 + 0.9999 + 7.5 + 25
+    assert {r["Vendor"] for r in read} == {
+        "Amazon Web Services",
+        "Microsoft",
+        "Northwind Cloud B.V.",
+    }
     assert read[0]["Amount (EUR)"] == "0.015000000000" and read[0]["Charge date"] == "2026-10-01"
     # text a spreadsheet would run as a formula starts with an apostrophe
     s3 = [r for r in read if r["Service"] == "Amazon S3"]
-    assert {(r["Subscription / resource"], r["Description"]) for r in s3} == {("'" + NASTY[0], "'-3-4")}
+    assert {(r["Subscription / resource"], r["Description"]) for r in s3} == {
+        ("'" + NASTY[0], "'-3-4")
+    }
     again = write_workbooks(con, [inv], invoicing, tmp_path / "again")[1]
     assert again.read_bytes() == detail.read_bytes()  # a rerun gives the same bytes
 
@@ -263,8 +399,11 @@ def test_the_detail_file_holds_every_rated_line_exactly(tmp_path):
 @pytest.mark.parametrize("value", ["-1", "1000001", "5000.5", '"5000"', "true", "many"])
 def test_a_bad_usage_detail_limit_names_the_file_and_entry(tmp_path, value):
     params = with_limit(tmp_path, value)
-    with pytest.raises(ParameterError, match=r"seller.yaml, entry usage_detail_max_lines: .*whole number of rated "
-                                             r"lines from 0 to 1000000"):
+    with pytest.raises(
+        ParameterError,
+        match=r"seller.yaml, entry usage_detail_max_lines: .*whole number of rated "
+        r"lines from 0 to 1000000",
+    ):
         load_invoicing(params)
 
 
@@ -274,4 +413,6 @@ def test_a_summary_longer_than_the_limit_counts_the_resources_instead(tmp_path):
     ws = openpyxl.load_workbook(path)["Usage Amazon Web Services"]
     assert "(resources counted)" in ws["A1"].value
     assert [(r[0].value, r[7].value, r[12].value) for r in ws.iter_rows(min_row=3)] == [
-        ("Amazon EC2", "2 resources", 40), ("Amazon S3", NASTY[0], 3)]
+        ("Amazon EC2", "2 resources", 40),
+        ("Amazon S3", NASTY[0], 3),
+    ]
