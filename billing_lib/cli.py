@@ -80,6 +80,31 @@ def _run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _customers_sync_command(args: argparse.Namespace) -> int:
+    from billing_lib import customer_sync
+
+    proposal, changes = customer_sync.sync(
+        args.period, args.reports, args.parameters, args.platform
+    )
+    diff_file = args.diff or Path(args.output) / f"customers-sync-{proposal.period}.diff"
+    print("\n".join(proposal.summary()))
+    if args.apply:
+        customer_sync.apply(args.parameters, changes, diff_file)
+        print(f"applied {diff_file} to {args.parameters}/customers.yaml and accounts.csv")
+        return 0
+    if proposal.empty:
+        print("nothing to change")
+        return 0
+    customer_sync.check_loadable(args.parameters, changes)
+    diff_file.parent.mkdir(parents=True, exist_ok=True)
+    diff_file.write_text(changes.diff, encoding="utf-8")
+    print(
+        f"proposal written to {diff_file} (nothing changed yet); review it, then run the same "
+        "command with --apply"
+    )
+    return 0
+
+
 def _credit_note_command(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -164,6 +189,45 @@ def build_parser() -> argparse.ArgumentParser:
         "previous finalised month (parameters/review.yaml jump_factor); repeatable or comma-separated",
     )
     run.set_defaults(func=_run_command)
+    cust = sub.add_parser("customers", help="customers and vendor accounts")
+    cust_sub = cust.add_subparsers(dest="customers_command", required=True)
+    sync = cust_sub.add_parser(
+        "sync",
+        help="propose customers.yaml and accounts.csv changes from the platforms' exports",
+        description="Read the month's vendor reports and the provisioning platforms' exports "
+        "(Partner Center customers and subscriptions, AWS Organizations accounts and tags; by default "
+        "REPORTS/platform/) and propose new accounts.csv rows for accounts matching a known customer "
+        "(tenant id, tag, domain or exact name), customer stubs for the rest and closed mappings for "
+        "accounts that left, as a diff file and a summary. Nothing is written without --apply "
+        "(docs/monthly-close.md).",
+    )
+    sync.add_argument("--period", required=True, help="month, YYYY-MM")
+    sync.add_argument(
+        "--reports", required=True, type=Path, help="folder with the month's vendor reports"
+    )
+    sync.add_argument(
+        "--platform",
+        default=None,
+        type=Path,
+        help="folder with the platforms' exports (default: REPORTS/platform/ if it exists)",
+    )
+    sync.add_argument(
+        "--parameters", default=Path("parameters"), type=Path, help="parameters folder"
+    )
+    sync.add_argument(
+        "--output",
+        default=Path("outputs"),
+        type=Path,
+        help="where the proposal is written (OUTPUT/customers-sync-PERIOD.diff)",
+    )
+    sync.add_argument("--diff", default=None, type=Path, help="the proposal's file instead")
+    sync.add_argument(
+        "--apply",
+        action="store_true",
+        help="write the reviewed proposal into customers.yaml and accounts.csv (refused when it "
+        "differs from the diff file reviewed)",
+    )
+    sync.set_defaults(func=_customers_sync_command)
     cn = sub.add_parser(
         "credit-note",
         help="cancel a finalised invoice with a credit note (written to OUTPUT/corrections/NUMBER/)",

@@ -149,11 +149,15 @@ def run_report(folder: Path) -> str:
         )
     if m["unmapped"]:
         lines.append("unmapped accounts (on no invoice; map them in accounts.csv):")
-        lines += [
-            f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
-            f"{u['currency']} {Decimal(u['cost']).normalize():f}"
-            for u in m["unmapped"]
-        ]
+        for u in m["unmapped"]:
+            lines.append(
+                f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
+                f"{u['currency']} {Decimal(u['cost']).normalize():f}"
+            )
+            if u.get("add_to_accounts_csv"):
+                lines.append(
+                    f"      add to accounts.csv: {u['add_to_accounts_csv']}   [{u['would_match']}]"
+                )
     lines.append(f"{len(m['invoices'])} invoices (net + VAT = gross):")
     lines += [
         f"  {i['invoice_number']} {i['customer_id']} {i['currency']} {i['net']} + {i['vat']} = {i['gross']}"

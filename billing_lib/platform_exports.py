@@ -60,6 +60,7 @@ class PartnerCenterSubscription:
     term_duration: str
     commitment_end_date: str
     source: str
+    entitlement_id: str = ""  # the Azure subscription id of an Azure plan entitlement
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def _pc_subscriptions(path: Path, items: list) -> list[PartnerCenterSubscription
                 _text(item.get("termDuration")),
                 _text(item.get("commitmentEndDate")),
                 f"{path.name} items[{n}]",
+                _text(item.get("entitlementId")),
             )
         )
     return out

@@ -168,6 +168,7 @@ class BillingRun:
         unmapped["files"] = unmapped["files"].map(
             lambda f: ", ".join(self._shown(x) for x in f.split(", "))
         )
+        self._suggest_mappings(unmapped)
         self.results["unmapped"] = unmapped
         return unmapped
 
@@ -387,6 +388,23 @@ class BillingRun:
         return self.results["review"]
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _suggest_mappings(self, unmapped: pd.DataFrame) -> None:
+        """Add to the unmapped report the exact accounts.csv line to add per account and the
+        customer it would match (billing_lib/customer_sync.py), from the lines and any platform
+        exports in ``<reports>/platform/``."""
+        from billing_lib import customer_sync
+
+        keys = list(zip(unmapped["vendor"], unmapped["account_id"], unmapped["account_name"]))
+        found = customer_sync.unmapped_suggestions(
+            sorted(set(keys)),
+            self.params.period,
+            self.settings["customers"],
+            self.settings["account_mappings"],
+            customer_sync.read_exports(self.params.reports, None),
+        )
+        unmapped["add_to_accounts_csv"] = [found[(v, a)][0] for v, a, _ in keys]
+        unmapped["would_match"] = [found[(v, a)][1] for v, a, _ in keys]
 
     def _previous_period(self) -> str | None:
         done = review.finalised_before(self.params.output, self.params.period)

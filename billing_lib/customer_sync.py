@@ -1,0 +1,589 @@
+"""``billing customers sync``: customers and vendor accounts from the provisioning platforms, proposed
+as a reviewable diff of ``customers.yaml`` and ``accounts.csv``, never written without ``--apply``.
+
+The accounts of a month are those in its vendor reports (AWS usage accounts, Microsoft tenants or
+Azure subscriptions, VMware customer labels) and in the platforms' exports
+(``billing_lib.platform_exports``). An account no mapping covers in the month is matched to a known
+customer by, in this order:
+
+1. tenant id: a Microsoft subscription whose Partner Center tenant is already mapped;
+2. tag: an AWS account tag (``TAG_KEYS``) naming a customer id or a customer's exact name;
+3. domain: the AWS account's e-mail domain or the Partner Center domain equals a customer's e-mail
+   domain or a domain named in the notes of its accounts.csv rows;
+4. exact name: the account's name equals a customer's name (case and spaces ignored).
+
+Accounts nothing matches get a customer stub (one per tag value, else per e-mail domain, else per
+account) that the analyst completes: without a ``group`` no price plan applies, so the run refuses
+to bill it until it is filled in. An AWS account no longer ACTIVE in ``list-accounts`` and a
+Microsoft tenant missing from the Partner Center customer list get their open mapping closed at the
+end of the month. Files are edited in place, keeping their comments and order: accounts.csv rows are
+appended or get a ``valid_to``; customers.yaml is round-tripped by ruamel.yaml.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from billing_lib.customers import AccountMapping, Customer, load_account_mappings, load_customers
+from billing_lib.errors import RunError
+from billing_lib.periods import month_days
+from billing_lib.platform_exports import PlatformExports
+
+TAG_KEYS = ("customer", "customer_id", "customer-id", "CustomerId", "Customer", "billing:customer")
+ACCOUNTS = "accounts.csv"
+CUSTOMERS = "customers.yaml"
+
+
+@dataclass
+class Account:
+    """One vendor account seen in the month's reports or the platforms' exports."""
+
+    vendor: str
+    account_id: str
+    name: str = ""
+    domains: set[str] = field(default_factory=set)
+    tags: dict[str, str] = field(default_factory=dict)
+    tenant: str | None = None  # the Partner Center tenant of a Microsoft subscription
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewRow:
+    vendor: str
+    account_id: str
+    customer_id: str
+    valid_from: date | None
+    note: str
+    rule: str  # how the customer was found ("tag customer=C001"), or "new customer stub"
+
+    def csv_line(self) -> str:
+        return _csv_line(
+            [
+                self.vendor,
+                self.account_id,
+                self.customer_id,
+                self.valid_from.isoformat() if self.valid_from else "",
+                "",
+                self.note,
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class Stub:
+    id: str
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Closing:
+    row: int  # spreadsheet row in accounts.csv (header = 1)
+    mapping: AccountMapping
+    valid_to: date
+    reason: str
+
+
+@dataclass
+class Proposal:
+    period: str
+    rows: list[NewRow] = field(default_factory=list)
+    stubs: list[Stub] = field(default_factory=list)
+    closings: list[Closing] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.rows or self.stubs or self.closings)
+
+    def summary(self) -> list[str]:
+        """What the command prints: counts, then each change with its reason."""
+        matched = [r for r in self.rows if r.rule != "new customer stub"]
+        out = [
+            (
+                f"customers sync {self.period}: {len(matched)} account(s) matched to known customers, "
+                f"{len(self.stubs)} new customer stub(s) with {len(self.rows) - len(matched)} account(s), "
+                f"{len(self.closings)} mapping(s) closed"
+            )
+        ]
+        out += [f"  add   {r.csv_line()}   [{r.rule}]" for r in matched]
+        for s in self.stubs:
+            out.append(f"  new customer {s.id} {s.name!r} ({s.source}): complete it in {CUSTOMERS}")
+            out += [
+                f"  add   {r.csv_line()}"
+                for r in self.rows
+                if r.customer_id == s.id and r.rule == "new customer stub"
+            ]
+        out += [
+            f"  close {ACCOUNTS} row {c.row} ({c.mapping.vendor} {c.mapping.account_id} -> "
+            f"{c.mapping.customer_id}) valid_to {c.valid_to}: {c.reason}"
+            for c in self.closings
+        ]
+        return out
+
+
+def _csv_line(values: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(values)
+    return buf.getvalue()
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def _email_domain(email: str | None) -> str | None:
+    return email.rpartition("@")[2].lower() if email and "@" in email else None
+
+
+DOMAIN = re.compile(r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)+)\b")
+
+
+# -- the accounts of the month ----------------------------------------------------------------
+
+
+def accounts_of_month(
+    seen: Iterable[tuple[str, str, str | None]], exports: PlatformExports | None
+) -> dict[tuple[str, str], Account]:
+    """Accounts from the vendor reports (``seen``: vendor, account id, name) and the platforms'
+    exports, by (vendor, account id)."""
+    found: dict[tuple[str, str], Account] = {}
+
+    def get(vendor: str, account: str) -> Account:
+        return found.setdefault((vendor, account), Account(vendor, account))
+
+    for vendor, account, name in seen:
+        a = get(vendor, account)
+        a.name = a.name or (name or "")
+        a.sources.append("vendor reports")
+    if exports is None:
+        return found
+    subs = {s.id.lower(): s.tenant_id for s in exports.subscriptions}
+    subs.update(
+        {s.entitlement_id.lower(): s.tenant_id for s in exports.subscriptions if s.entitlement_id}
+    )
+    for c in exports.customers:
+        a = get("microsoft", c.tenant_id)
+        a.name = c.company_name or a.name
+        if c.domain:
+            a.domains.add(c.domain)
+        a.sources.append(c.source)
+    for acc in exports.aws_accounts:
+        if acc.status != "ACTIVE":
+            continue
+        a = get("aws", acc.id)
+        a.name = acc.name or a.name
+        if _email_domain(acc.email):
+            a.domains.add(_email_domain(acc.email))
+        a.sources.append(acc.source)
+    for (vendor, account), a in found.items():
+        if vendor == "aws":
+            a.tags = exports.aws_tags.get(account, {})
+        if vendor == "microsoft" and account.lower() in subs:
+            a.tenant = subs[account.lower()]
+    return found
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+
+class Matcher:
+    """Finds the known customer an account belongs to, and says by which rule."""
+
+    def __init__(
+        self,
+        customers: dict[str, Customer],
+        mappings: list[AccountMapping],
+        exports: PlatformExports | None,
+    ) -> None:
+        self.customers = customers
+        self.by_name: dict[str, list[str]] = {}
+        for c in customers.values():
+            self.by_name.setdefault(_norm(c.name), []).append(c.id)
+        self.tenant_of: dict[str, str] = {
+            m.account_id.lower(): m.customer_id for m in mappings if m.vendor == "microsoft"
+        }
+        self.by_domain: dict[str, set[str]] = {}
+        for c in customers.values():
+            if _email_domain(c.email):
+                self.by_domain.setdefault(_email_domain(c.email), set()).add(c.id)
+        for m in mappings:
+            for d in DOMAIN.findall((m.note or "").lower()):
+                if "." in d and not d.replace(".", "").isdigit():
+                    self.by_domain.setdefault(d, set()).add(m.customer_id)
+        if exports is not None:
+            for pc in exports.customers:
+                if pc.domain and pc.tenant_id in self.tenant_of:
+                    self.by_domain.setdefault(pc.domain, set()).add(self.tenant_of[pc.tenant_id])
+
+    def match(self, a: Account) -> tuple[str, str] | None:
+        """(customer id, the rule that matched) or None."""
+        if a.tenant and a.tenant in self.tenant_of:
+            return self.tenant_of[a.tenant], f"tenant id {a.tenant}"
+        for key in TAG_KEYS:
+            value = a.tags.get(key)
+            if not value:
+                continue
+            if value in self.customers:
+                return value, f"tag {key}={value}"
+            named = self.by_name.get(_norm(value), [])
+            if len(named) == 1:
+                return named[0], f"tag {key}={value}"
+        for d in sorted(a.domains):
+            owners = self.by_domain.get(d, set())
+            if len(owners) == 1:
+                return next(iter(owners)), f"domain {d}"
+        named = self.by_name.get(_norm(a.name), [])
+        if a.name and len(named) == 1:
+            return named[0], f"exact name {a.name!r}"
+        return None
+
+
+def _next_ids(customers: dict[str, Customer]) -> Iterable[str]:
+    """Fresh customer ids in the style of the existing ones (C010 -> C011, C0300 -> C0301)."""
+    pattern = re.compile(r"^([A-Za-z_-]*)(\d+)$")
+    numbered = [pattern.match(i) for i in customers]
+    numbered = [m for m in numbered if m]
+    if numbered:
+        prefix = max({m[1] for m in numbered}, key=lambda p: sum(m[1] == p for m in numbered))
+        width = max(len(m[2]) for m in numbered if m[1] == prefix)
+        n = max(int(m[2]) for m in numbered if m[1] == prefix)
+    else:
+        prefix, width, n = "C", 3, 0
+    while True:
+        n += 1
+        if f"{prefix}{n:0{width}d}" not in customers:
+            yield f"{prefix}{n:0{width}d}"
+
+
+def _mapped_in(mappings: list[AccountMapping], first: date, last: date) -> set[tuple[str, str]]:
+    return {
+        (m.vendor, m.account_id)
+        for m in mappings
+        if (m.valid_from or date.min) <= last and (m.valid_to or date.max) >= first
+    }
+
+
+def _valid_from(mappings: list[AccountMapping], vendor: str, account: str) -> date | None:
+    """Empty for an account never mapped; else the day after its last mapping ended."""
+    ends = [m.valid_to for m in mappings if (m.vendor, m.account_id) == (vendor, account)]
+    if not ends:
+        return None
+    return max(e for e in ends if e) + timedelta(days=1) if all(ends) else None
+
+
+def propose(
+    period: str,
+    customers: dict[str, Customer],
+    mappings: list[AccountMapping],
+    accounts: dict[tuple[str, str], Account],
+    exports: PlatformExports | None,
+) -> Proposal:
+    """The changes to customers.yaml and accounts.csv for ``period``; nothing is written."""
+    first, last = month_days(period)
+    proposal = Proposal(period)
+    matcher = Matcher(customers, mappings, exports)
+    mapped = _mapped_in(mappings, first, last)
+    ids = _next_ids(customers)
+    stubs: dict[str, Stub] = {}
+    for key in sorted(accounts):
+        a = accounts[key]
+        if key in mapped:
+            continue
+        note = a.name or a.account_id
+        hit = matcher.match(a)
+        if hit:
+            customer, rule = hit
+            proposal.rows.append(
+                NewRow(a.vendor, a.account_id, customer, _valid_from(mappings, *key), note, rule)
+            )
+            continue
+        tag = next((a.tags[k] for k in TAG_KEYS if a.tags.get(k)), None)
+        domain = next((d for d in sorted(a.domains) if not d.endswith(".onmicrosoft.com")), None)
+        group = (
+            f"tag:{tag}" if tag else f"domain:{domain}" if domain else f"{a.vendor}:{a.account_id}"
+        )
+        if group not in stubs:
+            source = (
+                f"tag {tag}"
+                if tag
+                else f"e-mail domain {domain}"
+                if domain
+                else f"{a.vendor} account {a.account_id}"
+            )
+            stubs[group] = Stub(next(ids), tag or a.name or a.account_id, source)
+        proposal.rows.append(
+            NewRow(
+                a.vendor,
+                a.account_id,
+                stubs[group].id,
+                _valid_from(mappings, *key),
+                note,
+                "new customer stub",
+            )
+        )
+    proposal.stubs = list(stubs.values())
+    proposal.closings = _closings(mappings, exports, first, last)
+    return proposal
+
+
+def _closings(
+    mappings: list[AccountMapping], exports: PlatformExports | None, first: date, last: date
+) -> list[Closing]:
+    if exports is None:
+        return []
+    active_aws = {a.id for a in exports.aws_accounts if a.status == "ACTIVE"}
+    status = {a.id: a.status for a in exports.aws_accounts}
+    tenants = {c.tenant_id for c in exports.customers}
+    subscriptions = {s.id.lower() for s in exports.subscriptions} | {
+        s.entitlement_id.lower() for s in exports.subscriptions if s.entitlement_id
+    }
+    out = []
+    for row, m in enumerate(mappings, start=2):
+        if m.valid_to is not None and m.valid_to < first:
+            continue  # closed before the month
+        if m.valid_to is not None and m.valid_to <= last:
+            continue  # already closed within it
+        if (m.valid_from or date.min) > last:
+            continue
+        if m.vendor == "aws" and exports.has_aws_accounts and m.account_id not in active_aws:
+            why = (
+                f"status {status[m.account_id]} in list-accounts"
+                if m.account_id in status
+                else "not in AWS Organizations list-accounts"
+            )
+            out.append(Closing(row, m, last, why))
+        elif (
+            m.vendor == "microsoft"
+            and exports.has_customers
+            and m.account_id.lower() not in tenants
+            and m.account_id.lower() not in subscriptions
+        ):
+            out.append(Closing(row, m, last, "not in the Partner Center customer list"))
+    return out
+
+
+# -- the files, edited in place ---------------------------------------------------------------
+
+
+def accounts_text(original: str, proposal: Proposal) -> str:
+    """accounts.csv with the closings' ``valid_to`` set on their rows and the new rows appended;
+    every other line byte for byte as it was."""
+    lines = original.splitlines(keepends=True)
+    closing = {c.row: c for c in proposal.closings}
+    out: list[str] = []
+    header: list[str] | None = None
+    row = 0
+    for line in lines:
+        if header is None:
+            header = next(csv.reader([line.lstrip("\ufeff")]))
+            out.append(line)
+            continue
+        row += 1
+        # rows are counted as csv.DictReader numbers them (header = 1), blank lines skipped
+        if not line.strip():
+            row -= 1
+            out.append(line)
+            continue
+        c = closing.get(row + 1)
+        if c is None:
+            out.append(line)
+            continue
+        values = dict(zip(header, next(csv.reader([line])), strict=False))
+        values["valid_to"] = c.valid_to.isoformat()
+        ending = line[len(line.rstrip("\r\n")) :] or "\n"
+        out.append(_csv_line([values.get(h, "") or "" for h in header]) + ending)
+    text = "".join(out)
+    if proposal.rows:
+        ending = "\r\n" if text.endswith("\r\n") else "\n"
+        if text and not text.endswith("\n"):
+            text += ending
+        text += "".join(r.csv_line() + ending for r in proposal.rows)
+    return text
+
+
+def _yaml():
+    from ruamel.yaml import YAML  # round-trips comments, flow style and order
+
+    y = YAML()
+    y.preserve_quotes = True
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096
+    return y
+
+
+def customers_text(original: str, proposal: Proposal, country: str, currency: str) -> str:
+    """customers.yaml with the stubs appended to ``customers`` (the rest unchanged, comments kept).
+    A stub has no ``group``: no price plan applies until the analyst completes it."""
+    if not proposal.stubs:
+        return original
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    y = _yaml()
+    data = y.load(original)
+    seq = data["customers"]
+    for stub in proposal.stubs:
+        entry = CommentedMap()
+        entry["id"] = stub.id
+        entry["name"] = stub.name
+        address = CommentedSeq(["(address to be completed)"])
+        address.fa.set_flow_style()
+        entry["address"] = address
+        entry["country"] = country
+        entry["invoice_currency"] = currency
+        seq.append(entry)
+        seq.yaml_set_comment_before_after_key(
+            len(seq) - 1,
+            before=f"proposed by billing customers sync {proposal.period} from {stub.source}: "
+            "complete address, country, VAT number, invoice currency and group",
+            indent=2,
+        )
+    buf = io.StringIO()
+    y.dump(data, buf)
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The proposal as new file contents and the unified diff an analyst reviews."""
+
+    accounts: str
+    customers: str
+    diff: str
+
+
+def changes(parameters: Path, proposal: Proposal) -> Changes:
+    parameters = Path(parameters)
+    customers = load_customers(parameters)
+    acc_path, cus_path = parameters / ACCOUNTS, parameters / CUSTOMERS
+    acc_old = acc_path.read_text(encoding="utf-8")
+    cus_old = cus_path.read_text(encoding="utf-8")
+    currencies = [c.invoice_currency for c in customers.values()]
+    countries = [c.country for c in customers.values()]
+    currency = max(sorted(set(currencies)), key=currencies.count) if currencies else "EUR"
+    country = max(sorted(set(countries)), key=countries.count) if countries else "NL"
+    acc_new = accounts_text(acc_old, proposal)
+    cus_new = customers_text(cus_old, proposal, country, currency)
+    diff = "".join(
+        list(
+            difflib.unified_diff(
+                cus_old.splitlines(True),
+                cus_new.splitlines(True),
+                f"a/{CUSTOMERS}",
+                f"b/{CUSTOMERS}",
+            )
+        )
+        + list(
+            difflib.unified_diff(
+                acc_old.splitlines(True), acc_new.splitlines(True), f"a/{ACCOUNTS}", f"b/{ACCOUNTS}"
+            )
+        )
+    )
+    return Changes(acc_new, cus_new, diff)
+
+
+def check_loadable(parameters: Path, proposed: Changes) -> None:
+    """Load the proposed files as a run would (in a temp copy): a proposal that would break the
+    parameters is never written."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp)
+        shutil.copyfile(Path(parameters) / CUSTOMERS, copy / CUSTOMERS)
+        (copy / CUSTOMERS).write_text(proposed.customers, encoding="utf-8")
+        (copy / ACCOUNTS).write_text(proposed.accounts, encoding="utf-8")
+        load_account_mappings(copy, load_customers(copy))
+
+
+def apply(parameters: Path, proposed: Changes, reviewed: Path) -> None:
+    """Write the proposal when it is the one reviewed in ``reviewed`` (the diff file written by the
+    run without ``--apply``); each file replaced atomically."""
+    reviewed = Path(reviewed)
+    if not reviewed.is_file():
+        raise RunError(
+            f"{reviewed}: no reviewed proposal; run `billing customers sync` without --apply, "
+            "review the diff, then apply"
+        )
+    if reviewed.read_text(encoding="utf-8") != proposed.diff:
+        raise RunError(
+            f"{reviewed}: the proposal changed since it was written (new exports or parameters); "
+            "run without --apply and review it again"
+        )
+    check_loadable(parameters, proposed)
+    for name, text in ((CUSTOMERS, proposed.customers), (ACCOUNTS, proposed.accounts)):
+        target = Path(parameters) / name
+        if target.read_text(encoding="utf-8") == text:
+            continue
+        tmp = target.with_name(f".{name}.sync")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+
+
+# -- entry points -----------------------------------------------------------------------------
+
+
+def read_exports(reports: Path, platform: Path | None) -> PlatformExports | None:
+    """The platforms' exports: ``platform`` if given, else ``<reports>/platform/`` if it exists."""
+    from billing_lib.platform_exports import read_platform_folder
+    from billing_lib.review import PLATFORM_FOLDER
+
+    folder = Path(platform) if platform else Path(reports) / PLATFORM_FOLDER
+    if platform is None and not folder.is_dir():
+        return None
+    return read_platform_folder(folder)
+
+
+def sync(
+    period: str, reports: Path, parameters: Path, platform: Path | None = None
+) -> tuple[Proposal, Changes]:
+    """Import the month's vendor reports (for the accounts they bill), read the platforms' exports
+    and propose; nothing is written."""
+    from billing_lib.importers import import_reports, report_files
+    from billing_lib.run_parameters import check_period
+    from billing_lib.store import open_store
+
+    period = check_period(period)
+    customers = load_customers(parameters)
+    mappings = load_account_mappings(parameters, customers)
+    exports = read_exports(reports, platform)
+    con = open_store()
+    try:
+        import_reports(con, report_files(reports))
+        seen = con.execute(
+            "SELECT x_Vendor, SubAccountId, any_value(SubAccountName) FROM lines "
+            "WHERE SubAccountId IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    proposal = propose(period, customers, mappings, accounts_of_month(seen, exports), exports)
+    return proposal, changes(parameters, proposal)
+
+
+def unmapped_suggestions(
+    unmapped: list[tuple[str, str, str | None]],
+    period: str,
+    customers: dict[str, Customer],
+    mappings: list[AccountMapping],
+    exports: PlatformExports | None,
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """For the run's unmapped report: per (vendor, account) the exact accounts.csv line to add and
+    the customer it would match (with the rule), or that it needs a new customer."""
+    accounts = accounts_of_month(unmapped, exports)
+    wanted = {(v, a) for v, a, _ in unmapped}
+    accounts = {k: v for k, v in accounts.items() if k in wanted}
+    proposal = propose(period, customers, mappings, accounts, exports)
+    out = {}
+    for r in proposal.rows:
+        if r.rule == "new customer stub":
+            matched = f"no known customer: new customer {r.customer_id} (billing customers sync)"
+        else:
+            matched = f"{r.customer_id} {customers[r.customer_id].name} by {r.rule}"
+        out[(r.vendor, r.account_id)] = (r.csv_line(), matched)
+    return out

@@ -1,0 +1,311 @@
+"""``billing customers sync``: platform exports read in their documented shapes, accounts matched by
+tenant id, tag, domain or exact name (the rule shown), stubs for the rest, mappings of accounts that
+left closed, the files edited in place, and --apply only for the reviewed proposal."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from billing_lib import cli, customer_sync, run
+from billing_lib.customers import load_account_mappings, load_customers
+from billing_lib.errors import InputError
+from billing_lib.platform_exports import read_platform_folder
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
+DIJKSTRA_TENANT = "de6799dd-16e2-4542-8982-fcd5407b50a3"
+ALPENBLICK_TENANT = "fe83a528-2229-4f24-b795-a5b44c878ac3"
+NEW_TENANT = "0a1b2c3d-0000-4000-8000-00000000beef"
+AZURE_SUB = "11111111-2222-4333-8444-555555555555"
+
+
+def write(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def aws_account(account: str, name: str, email: str, status: str = "ACTIVE") -> dict:
+    return {
+        "Id": account,
+        "Arn": f"arn:aws:organizations::111111111111:account/o-abc/{account}",
+        "Email": email,
+        "Name": name,
+        "Status": status,
+        "JoinedMethod": "CREATED",
+        "JoinedTimestamp": "2026-10-20T09:00:00+00:00",
+    }
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Path:
+    """Exports of the sample reseller: the six rules' cases and two accounts that left."""
+    folder = tmp_path / "platform"
+    write(
+        folder / "aws-organizations-accounts.json",
+        {
+            "Accounts": [
+                aws_account("402719385610", "dijkstra-prod", "aws@dijkstra-architecten.example"),
+                aws_account("518204736291", "vll-prod", "aws@vanleeuwen-logistiek.example"),
+                # 518204736307 (vll-dev) is missing: it left the organisation
+                aws_account("630917254842", "zorg-ehr", "x@zorg.example", status="SUSPENDED"),
+                aws_account("741852963014", "rheinwerk-iot", "aws@rheinwerk-mb.example"),
+                aws_account("852963741025", "harborview", "aws@harborview-analytics.example"),
+                aws_account("963741852036", "lumen-renderfarm", "aws@lumenmedia.example"),
+                aws_account("174285396047", "northwind-lab", "lab@northwind-cloud.example"),
+                # new accounts: by tag, by e-mail domain, by exact name, and two of a new customer
+                aws_account("285396417058", "poc-sandbox-ams", "poc@unknown.example"),
+                aws_account("300000000001", "gk-webshop", "it@goudenkorst.example"),
+                aws_account("300000000002", "Schelde Data Services NV", "ops@elsewhere.example"),
+                aws_account("300000000003", "acme-prod", "a@acme.example"),
+                aws_account("300000000004", "acme-dev", "b@acme.example"),
+            ]
+        },
+    )
+    write(folder / "aws-tags-285396417058.json", {"Tags": [{"Key": "customer", "Value": "C007"}]})
+    write(
+        folder / "aws-tags-300000000003.json", {"Tags": [{"Key": "customer", "Value": "Acme BV"}]}
+    )
+    write(
+        folder / "aws-tags-300000000004.json", {"Tags": [{"Key": "customer", "Value": "Acme BV"}]}
+    )
+    customers = [
+        (t, n, d)
+        for t, n, d in [
+            (DIJKSTRA_TENANT, "Dijkstra Architecten B.V.", "dijkstraarchitecten.onmicrosoft.com"),
+            (
+                "88825278-08a8-4728-94af-fd0e00ff815f",
+                "Van Leeuwen Logistiek B.V.",
+                "vll.onmicrosoft.com",
+            ),
+            (
+                "c348c81a-4cf5-4dfc-8faa-7047974d0238",
+                "Bakkerij De Gouden Korst",
+                "gk.onmicrosoft.com",
+            ),
+            ("570032ed-7e4a-4bb0-9409-2afd36814937", "Zorggroep Amstelland", "za.onmicrosoft.com"),
+            (
+                "39bd560b-19de-415f-918b-0c2b21a46df9",
+                "Schelde Data Services NV",
+                "sd.onmicrosoft.com",
+            ),
+            (
+                "cabede65-d7f6-45ec-8b17-371710f8eaae",
+                "Rheinwerk Maschinenbau GmbH",
+                "rw.onmicrosoft.com",
+            ),
+            # Alpenblick (fe83a528-...) is missing: it left the reseller
+            ("1698cf33-0128-4959-96da-9afd661e26c4", "Lumen Media B.V.", "lm.onmicrosoft.com"),
+            ("8de64811-73ed-4e1e-913d-a807f586205a", "Northwind Cloud B.V.", "nw.onmicrosoft.com"),
+            (NEW_TENANT, "Nieuwe Klant B.V.", "nieuweklant.onmicrosoft.com"),
+        ]
+    ]
+    write(
+        folder / "partner-center-customers.json",
+        {
+            "totalCount": len(customers),
+            "items": [
+                {
+                    "id": t,
+                    "companyProfile": {"tenantId": t, "domain": d, "companyName": n},
+                    "relationshipToPartner": "reseller",
+                    "attributes": {"objectType": "Customer"},
+                }
+                for t, n, d in customers
+            ],
+            "attributes": {"objectType": "Collection"},
+        },
+    )
+    write(
+        folder / f"partner-center-subscriptions-{DIJKSTRA_TENANT}.json",
+        {
+            "totalCount": 1,
+            "items": [
+                {
+                    "id": "aaaaaaaa-0000-4000-8000-000000000001",
+                    "entitlementId": AZURE_SUB,
+                    "offerId": "DZH318Z0BPS6:0001",
+                    "offerName": "Azure plan",
+                    "friendlyName": "Azure plan",
+                    "quantity": 1,
+                    "unitType": "Usage-based",
+                    "status": "active",
+                    "billingCycle": "monthly",
+                    "termDuration": "",
+                }
+            ],
+        },
+    )
+    return folder
+
+
+def proposal_for(platform: Path, seen: list[tuple[str, str, str | None]]) -> customer_sync.Proposal:
+    params = REPO / "parameters"
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    exports = read_platform_folder(platform)
+    accounts = customer_sync.accounts_of_month(seen, exports)
+    return customer_sync.propose("2026-10", customers, mappings, accounts, exports)
+
+
+def test_accounts_are_matched_by_tenant_tag_domain_and_exact_name_and_the_rest_get_stubs(platform):
+    p = proposal_for(platform, [("microsoft", AZURE_SUB, "Azure plan")])
+    assert [(r.csv_line(), r.rule) for r in p.rows] == [
+        ("aws,285396417058,C007,,,poc-sandbox-ams", "tag customer=C007"),
+        ("aws,300000000001,C003,,,gk-webshop", "domain goudenkorst.example"),
+        (
+            "aws,300000000002,C005,,,Schelde Data Services NV",
+            "exact name 'Schelde Data Services NV'",
+        ),
+        ("aws,300000000003,C011,,,acme-prod", "new customer stub"),
+        ("aws,300000000004,C011,,,acme-dev", "new customer stub"),
+        (f"microsoft,{NEW_TENANT},C012,,,Nieuwe Klant B.V.", "new customer stub"),
+        (f"microsoft,{AZURE_SUB},C001,,,Azure plan", f"tenant id {DIJKSTRA_TENANT}"),
+    ]
+    assert [(s.id, s.name, s.source) for s in p.stubs] == [
+        ("C011", "Acme BV", "tag Acme BV"),
+        ("C012", "Nieuwe Klant B.V.", f"microsoft account {NEW_TENANT}"),
+    ]
+
+
+def test_accounts_that_left_get_their_open_mapping_closed_at_the_end_of_the_month(platform):
+    p = proposal_for(platform, [])
+    assert [
+        (c.row, c.mapping.account_id, c.valid_to.isoformat(), c.reason) for c in p.closings
+    ] == [
+        (4, "518204736307", "2026-10-31", "not in AWS Organizations list-accounts"),
+        (5, "630917254842", "2026-10-31", "status SUSPENDED in list-accounts"),
+        (17, ALPENBLICK_TENANT, "2026-10-31", "not in the Partner Center customer list"),
+    ]
+
+
+def test_the_files_keep_every_other_line_and_comment_as_they_were(platform):
+    p = proposal_for(platform, [])
+    changes = customer_sync.changes(REPO / "parameters", p)
+    old_acc = (REPO / "parameters" / "accounts.csv").read_text().splitlines()
+    new_acc = changes.accounts.splitlines()
+    assert [n for n, (a, b) in enumerate(zip(old_acc, new_acc, strict=False)) if a != b] == [
+        3,
+        4,
+        16,
+    ]
+    assert new_acc[3] == "aws,518204736307,C002,,2026-10-31,vll-dev"
+    assert (
+        new_acc[16]
+        == f"microsoft,{ALPENBLICK_TENANT},C007,,2026-10-31,alpenblicktreuhand.onmicrosoft.com"
+    )
+    assert len(new_acc) == len(old_acc) + len(p.rows)
+    old_cus = (REPO / "parameters" / "customers.yaml").read_text()
+    assert changes.customers.startswith(old_cus)  # comments, flow lists, order: all kept
+    assert changes.customers[len(old_cus) :] == (
+        "  # proposed by billing customers sync 2026-10 from tag Acme BV: complete address, country, "
+        "VAT number, invoice currency and group\n"
+        "  - id: C011\n    name: Acme BV\n    address: [(address to be completed)]\n"
+        "    country: NL\n    invoice_currency: EUR\n"
+        "  # proposed by billing customers sync 2026-10 from microsoft account "
+        f"{NEW_TENANT}: complete address, country, VAT number, invoice currency and group\n"
+        "  - id: C012\n    name: Nieuwe Klant B.V.\n    address: [(address to be completed)]\n"
+        "    country: NL\n    invoice_currency: EUR\n"
+    )
+    assert "+aws,300000000003,C011,,,acme-prod" in changes.diff
+    assert "-aws,518204736307,C002,,,vll-dev" in changes.diff
+
+
+def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_to_do(
+    tmp_path, platform, capsys
+):
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params, ignore=shutil.ignore_patterns("local"))
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--platform", str(platform), "--parameters", str(params), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    before = {p.name: p.read_bytes() for p in params.iterdir()}
+    assert cli.main([*args, "--apply"]) == 2  # nothing reviewed yet
+    assert "no reviewed proposal" in capsys.readouterr().err
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "customers sync 2026-10: 3 account(s) matched to known customers, 2 new customer stub(s) "
+        "with 3 account(s), 3 mapping(s) closed\n"
+        "  add   aws,285396417058,C007,,,poc-sandbox-ams   [tag customer=C007]\n"
+    )
+    assert {p.name: p.read_bytes() for p in params.iterdir()} == before  # proposed, not written
+    diff = tmp_path / "out" / "customers-sync-2026-10.diff"
+    reviewed = diff.read_text()
+    diff.write_text(reviewed.replace("C011", "C099"))  # not what sync proposes now
+    assert cli.main([*args, "--apply"]) == 2
+    assert "changed since it was written" in capsys.readouterr().err
+    diff.write_text(reviewed)
+    assert cli.main([*args, "--apply"]) == 0
+    customers = load_customers(params)
+    assert customers["C011"].name == "Acme BV" and customers["C011"].group is None
+    assert len(load_account_mappings(params, customers)) == 22 + 6
+    capsys.readouterr()
+    assert cli.main(args) == 0
+    assert capsys.readouterr().out == (
+        "customers sync 2026-10: 0 account(s) matched to known customers, 0 new customer stub(s) "
+        "with 0 account(s), 0 mapping(s) closed\nnothing to change\n"
+    )
+
+
+def test_a_file_of_no_documented_shape_is_refused_naming_it(tmp_path):
+    folder = tmp_path / "platform"
+    write(folder / "something.json", {"value": []})
+    with pytest.raises(
+        InputError, match=r"something.json: not a platform export this workbench reads"
+    ):
+        read_platform_folder(folder)
+    (folder / "something.json").unlink()
+    write(folder / "tags.json", {"Tags": []})
+    with pytest.raises(
+        InputError, match=r"tags.json: .*12-digit account id at the end of the file name"
+    ):
+        read_platform_folder(folder)
+    (folder / "tags.json").unlink()
+    write(folder / "accounts.json", {"Accounts": [{"Id": "12345", "Name": "x"}]})
+    with pytest.raises(InputError, match=r"Accounts\[0\].Id.*12-digit account id; got '12345'"):
+        read_platform_folder(folder)
+
+
+def test_the_portal_csv_export_of_customers_is_read(tmp_path):
+    folder = tmp_path / "platform"
+    folder.mkdir()
+    (folder / "customers.csv").write_text(
+        "Company name,Microsoft ID,Primary domain name,Country\n"
+        f"Nieuwe Klant B.V.,{NEW_TENANT.upper()},nieuweklant.onmicrosoft.com,NL\n",
+        encoding="utf-8",
+    )
+    [c] = read_platform_folder(folder).customers
+    assert (c.tenant_id, c.company_name, c.domain, c.source) == (
+        NEW_TENANT,
+        "Nieuwe Klant B.V.",
+        "nieuweklant.onmicrosoft.com",
+        "customers.csv row 2",
+    )
+
+
+def test_the_runs_unmapped_report_names_the_line_to_add_and_the_customer_it_would_match(
+    tmp_path, platform
+):
+    br = run.start("2026-10", str(SAMPLE_REPORTS), str(REPO / "parameters"), str(tmp_path / "out"))
+    br.load_parameters()
+    br.import_reports()
+    unmapped = br.map_customers()
+    assert list(zip(unmapped["add_to_accounts_csv"], unmapped["would_match"], strict=True)) == [
+        (
+            "aws,285396417058,C011,,,poc-sandbox-ams",
+            "no known customer: new customer C011 (billing customers sync)",
+        )
+    ]
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    shutil.copytree(platform, reports / "platform")  # the tag names Alpenblick
+    br = run.start("2026-10", str(reports), str(REPO / "parameters"), str(tmp_path / "out"))
+    br.load_parameters()
+    br.import_reports()
+    unmapped = br.map_customers()
+    assert list(unmapped["would_match"]) == ["C007 Alpenblick Treuhand AG by tag customer=C007"]
