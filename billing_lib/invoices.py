@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
+from billing_lib.line_labels import check_grouping, display_figures, labelled_sql
 from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
 from billing_lib.parameter_files import pydantic_problem, read_yaml
@@ -46,8 +47,6 @@ from billing_lib.vat import CUSTOMERS_FILE, VatRules, load_vat_rules
 
 SELLER_FILE = "seller.yaml"
 PRODUCTS_FILE = "products.yaml"
-_TAG = re.compile(r"^[A-Za-z0-9_.:/ @+=-]{1,128}$")
-_GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publisher")
 #: The invoices of a run as data (``write_invoice_data``), so a correction rebuilds them exactly.
 INVOICE_DATA = "invoices.json"
 INVOICE_DATA_FORMAT = "billing_lib.invoices/1"
@@ -252,6 +251,11 @@ class InvoiceLine:
     quantity: Decimal | None = None
     unit: str | None = None
     unit_price: Decimal | None = None
+    #: What the invoice shows (workbook, PDF, UBL, invoices.json readers): the quantity rounded
+    #: for reading (2 places, whole where whole; negative on a credit line) and the unit price
+    #: (at most 4 places) only where display quantity x price gives ``amount``.
+    display_quantity: Decimal | None = None
+    display_unit_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -312,71 +316,21 @@ class Invoice:
 # -- building ----------------------------------------------------------------------------------
 
 
-def _label_sql(grouping: tuple[str, ...], customer: Customer) -> str:
-    """SQL text of an invoice line's description for one ``line_grouping`` (over ``rated_lines``
-    joined with ``vendor_name`` and ``vendors_in_group``): the grouping's values joined with ' / ';
-    the vendor (by its name in products.yaml) only where the product group's section mixes
-    vendors or the grouping has nothing else. Custom lines (fees, credits, minimum top-ups) always
-    show their own description."""
-    parts = []
-    for key in grouping:
-        if key.startswith("tag:"):
-            tag = key[4:]
-            if not _TAG.match(tag):
-                raise ParameterError(
-                    CUSTOMERS_FILE,
-                    f"customers[id={customer.id}].line_grouping",
-                    f"expected tag:<key> with letters, digits and _.:/ -; got {key!r}",
-                )
-            path = '$."' + tag.replace("'", "''").replace('"', '\\"') + '"'
-            parts.append(
-                f"COALESCE(json_extract_string(tags, '{path}'), '(no {tag.replace(chr(39), chr(39) * 2)})')"
-            )
-        elif key == "vendor":
-            continue
-        elif key in _GROUP_COLUMNS:
-            parts.append(f"COALESCE({key}, description)")
-        else:
-            raise ParameterError(
-                CUSTOMERS_FILE,
-                f"customers[id={customer.id}].line_grouping",
-                f"expected vendor, service, subscription, sku, provider, publisher or tag:<key>; "
-                f"got {key!r}",
-            )
-    rest = "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else None
-    if rest is None:
-        label = "vendor_name" if "vendor" in grouping else "description"
-    elif "vendor" in grouping:
-        label = f"CASE WHEN vendors_in_group > 1 THEN concat_ws(' / ', vendor_name, {rest}) ELSE {rest} END"
-    else:
-        label = rest
-    return f"CASE WHEN line_kind = 'vendor' THEN {label} ELSE COALESCE(description, line_kind) END"
-
-
 def labelled_lines(
     customers: dict[str, Customer], invoicing: Invoicing, period: str, ids: list[str]
 ) -> tuple[str, list[object]]:
-    """SQL (and its parameters) of ``period``'s rated lines of customers ``ids`` with the column
-    ``invoice_line``: the description of the invoice line each rated line is summed into. The
-    invoices group by it and the workbooks' usage sheets show it, so both always agree."""
-    names = " ".join(
-        f"WHEN '{v.replace(chr(39), chr(39) * 2)}' THEN '{n.name.replace(chr(39), chr(39) * 2)}'"
-        for v, n in invoicing.products.vendors.items()
-    )
-    vendor_name = f"CASE r.vendor {names} ELSE r.vendor END" if names else "r.vendor"
+    """SQL (and its parameters) of ``period``'s rated lines of customers ``ids`` with the columns
+    ``invoice_line`` (the text of the invoice line each rated line is summed into), ``line_key``
+    and ``line_credit`` (which invoice line: billing_lib.line_labels) and ``vendor_name``. The
+    invoices group by them and the workbooks' usage sheets show the text, so both always agree."""
     by_grouping: dict[tuple[str, ...], list[str]] = {}
     for cid in ids:
+        check_grouping(customers[cid].line_grouping, cid)
         by_grouping.setdefault(tuple(customers[cid].line_grouping), []).append(cid)
-    selects, params = [], []
-    for grouping, members in by_grouping.items():
-        label = _label_sql(grouping, customers[members[0]])
-        selects.append(f"""
-            SELECT *, {label} AS invoice_line FROM (
-              SELECT r.*, {vendor_name} AS vendor_name,
-                     count(DISTINCT r.vendor) OVER (PARTITION BY r.customer_id, r.product_group) AS vendors_in_group
-              FROM rated_lines r WHERE r.period = ? AND list_contains(?, r.customer_id))""")
-        params += [period, members]
-    return " UNION ALL BY NAME ".join(selects), params
+    month_days(period)
+    names = {v: n.name for v, n in invoicing.products.vendors.items()}
+    source = f"(SELECT * FROM rated_lines WHERE period = '{period}')"
+    return labelled_sql(source, by_grouping, None, names), []
 
 
 def _problems(
@@ -470,8 +424,9 @@ def build_invoices(
         f"""
         SELECT customer_id, product_group, invoice_line, sum(amount), sum(cost), count(*),
                count(DISTINCT unit), any_value(unit), sum(quantity), count(DISTINCT unit_price),
-               any_value(unit_price), bool_and(unit IS NOT NULL)
-        FROM ({sql}) GROUP BY ALL ORDER BY customer_id, product_group, invoice_line""",
+               any_value(unit_price), bool_and(unit IS NOT NULL), line_credit
+        FROM ({sql}) GROUP BY customer_id, product_group, line_key, line_credit, invoice_line
+        ORDER BY customer_id, product_group, invoice_line, line_key""",
         params,
     ).fetchall()
 
@@ -505,12 +460,20 @@ def build_invoices(
             prices,
             unit_price,
             all_units,
+            credit,
         ) in lines_of[cid]:
             one_unit = units == 1 and all_units
             rounded = round_money(amount, currency)
             # The unit price is printed only where quantity x price gives the printed amount.
             priced = (
                 one_unit and prices == 1 and round_money(quantity * unit_price, currency) == rounded
+            )
+            shown_quantity, shown_price = display_figures(
+                quantity if one_unit else None,
+                unit_price if one_unit and prices == 1 else None,
+                rounded,
+                currency,
+                credit,
             )
             lines.append(
                 InvoiceLine(
@@ -525,6 +488,8 @@ def build_invoices(
                     quantity=quantity if one_unit else None,
                     unit=unit if one_unit else None,
                     unit_price=unit_price if priced else None,
+                    display_quantity=shown_quantity,
+                    display_unit_price=shown_price,
                 )
             )
         lines.sort(
@@ -625,6 +590,7 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
             cost=-ln.cost,
             unrounded_amount=-ln.unrounded_amount,
             quantity=-ln.quantity if ln.quantity is not None else None,
+            display_quantity=-ln.display_quantity if ln.display_quantity is not None else None,
         )
         for ln in original.lines
     )
@@ -775,6 +741,8 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
             quantity=dec(ln["quantity"]),
             unit=ln["unit"],
             unit_price=dec(ln["unit_price"]),
+            display_quantity=dec(ln.get("display_quantity")),
+            display_unit_price=dec(ln.get("display_unit_price")),
         )
         for ln in data["lines"]
     )

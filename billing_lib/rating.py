@@ -34,6 +34,7 @@ import pyarrow as pa
 from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, ParameterError
 from billing_lib.fx import missing_rate_error
+from billing_lib.line_labels import check_grouping, labelled_sql, resource_name_sql
 from billing_lib.money import SQL_AMOUNT
 from billing_lib.periods import month_days
 from billing_lib.pricing import (
@@ -62,6 +63,7 @@ RATED_COLUMNS: dict[str, str] = {
     "sku": "VARCHAR",
     "charge_category": "VARCHAR",
     "subscription": "VARCHAR",
+    "subscription_name": "VARCHAR",
     "tags": "VARCHAR",
     "product_group": "VARCHAR",
     "description": "VARCHAR",
@@ -524,7 +526,7 @@ def _create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, perio
         f"""
         CREATE OR REPLACE TABLE rated_lines AS
         SELECT customer_id, period, charge_date, line_kind, vendor, provider, publisher, service, sku,
-               charge_category, subscription, tags, product_group, description, quantity, unit,
+               charge_category, subscription, subscription_name, tags, product_group, description, quantity, unit,
                CASE WHEN amount IS NULL THEN NULL WHEN quantity = 1 THEN amount
                     WHEN quantity = 0 THEN COALESCE(price, CAST(0 AS {DEC})) ELSE _xdiv(amount, quantity) END AS unit_price,
                amount, cost, vendor_cost, billed_cost, vendor_currency, fx_rate, currency, plan_id, rule_id,
@@ -536,6 +538,7 @@ def _create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, perio
                    'vendor' AS line_kind, l.x_Vendor AS vendor, l.ProviderName AS provider,
                    l.PublisherName AS publisher, l.ServiceName AS service, l.SkuId AS sku,
                    l.ChargeCategory AS charge_category, COALESCE(l.ResourceId, l.SubAccountId) AS subscription,
+                   {resource_name_sql("l.ResourceId", "l.ResourceName", "l.SubAccountName")} AS subscription_name,
                    l.Tags AS tags, COALESCE(k.rule_product_group, l.x_Vendor) AS product_group,
                    COALESCE(k.rule_description, l.ChargeDescription, l.ServiceName, l.SkuId, l.ChargeCategory) AS description,
                    {quantity} AS quantity, l.PricingUnit AS unit, {vendor_cost} AS vendor_cost,
@@ -688,7 +691,8 @@ def _minimum_sql(source: str, last: date, customer: str | None = None) -> str:
         SELECT {cols} FROM (
           SELECT customer_id, (SELECT any_value(period) FROM {source}) AS period, DATE '{last}' AS charge_date,
                  'minimum' AS line_kind, 'reseller' AS vendor, NULL AS provider, NULL AS publisher,
-                 NULL AS service, NULL AS sku, NULL AS charge_category, NULL AS subscription, NULL AS tags,
+                 NULL AS service, NULL AS sku, NULL AS charge_category, NULL AS subscription,
+                 NULL AS subscription_name, NULL AS tags,
                  COALESCE(rule_product_group, 'services') AS product_group,
                  COALESCE(rule_description, 'Minimum monthly fee') || ' (minimum ' || CAST(minimum AS DECIMAL(38,2))
                    || ' ' || currency || ', used ' || CAST(round(revenue, 2) AS DECIMAL(38,2)) || ')' AS description,
@@ -791,63 +795,31 @@ def rate_lines(
 # -- for notebooks: the rated lines as a table, and a what-if markup -------------------------------
 
 
-def _group_expr(grouping: list[str]) -> str:
-    """SQL text of one invoice line group label (``vendor / service`` ...) for a line_grouping."""
-    parts = []
-    for key in grouping:
-        if key.startswith("tag:"):
-            tag = key[4:].replace("'", "''").replace('"', '\\"')
-            parts.append(f"COALESCE(json_extract_string(tags, '$.\"{tag}\"'), '(no {tag})')")
-        elif key in (
-            "vendor",
-            "service",
-            "subscription",
-            "sku",
-            "provider",
-            "publisher",
-            "product_group",
-        ):
-            parts.append(f"COALESCE({key}, description)")
-        else:
-            raise ParameterError(
-                "customers.yaml",
-                f"line_grouping {key!r}",
-                "expected vendor, service, subscription, sku or tag:<key>",
-            )
-    return "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else "description"
-
-
 def rated_frame(
     con: duckdb.DuckDBPyConnection,
     customers: dict[str, Customer] | None = None,
     table: str = "rated_lines",
+    vendor_names: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """The rated lines for a notebook (exact Decimals): customer, invoice line group (by each
-    customer's ``line_grouping``; vendor / service without ``customers``), description, quantity,
-    unit, unit price, amount, cost, currency, rule id and the source line ids."""
+    """The rated lines for a notebook (exact Decimals): customer, the text of the invoice line
+    each is summed into (by each customer's ``line_grouping``, vendor / service for customers not
+    given; the same text the invoices show: billing_lib.line_labels), description, quantity,
+    unit, unit price, amount, cost, currency, rule id and the source line ids. ``vendor_names``:
+    vendor key -> name (products.yaml vendors)."""
     by_grouping: dict[tuple[str, ...], list[str]] = {}
     for c in (customers or {}).values():
+        check_grouping(c.line_grouping, c.id)
         by_grouping.setdefault(tuple(c.line_grouping), []).append(c.id)
-    cases = " ".join(
-        "WHEN customer_id IN ("
-        + ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
-        + f") THEN {_group_expr(list(g))}"
-        for g, ids in by_grouping.items()
-    )
-    group = (
-        f"CASE {cases} ELSE {_group_expr(['vendor', 'service'])} END"
-        if cases
-        else _group_expr(["vendor", "service"])
-    )
+    labelled = labelled_sql(table, by_grouping, ("vendor", "service"), vendor_names or {})
     return frame(
         con,
         f"""
-        SELECT customer_id AS customer, {group} AS invoice_line_group, description, quantity, unit,
+        SELECT customer_id AS customer, invoice_line AS invoice_line_group, description, quantity, unit,
                unit_price, amount, cost, currency, rule_id, plan_id, line_kind, vendor, period,
                CASE WHEN source_file IS NOT NULL
                     THEN source_file || ':' || source_row || COALESCE(' (' || vendor_line_id || ')', '')
                     ELSE line_kind || ':' || rule_id END AS source_line_ids
-        FROM {table}
+        FROM ({labelled})
         ORDER BY customer, invoice_line_group, line_kind, source_file, source_row, rule_id""",
     )
 

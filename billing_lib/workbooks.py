@@ -382,12 +382,12 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
             row += 1
             section_rows, section_total = [], ZERO
         ws.write_string(row, 0, line.description, fmt.wrap)
-        if line.quantity is not None:
-            ws.write_number(row, 1, _num(line.quantity), fmt.qty)
+        if line.display_quantity is not None:
+            ws.write_number(row, 1, _num(line.display_quantity), fmt.qty)
         if line.unit:
             ws.write_string(row, 2, line.unit, fmt.text)
-        if line.unit_price is not None:
-            ws.write_number(row, 3, _num(line.unit_price), fmt.price)
+        if line.display_unit_price is not None:
+            ws.write_number(row, 3, _num(line.display_unit_price), fmt.price)
         ws.write_number(row, 4, _num(line.vat_rate / 100), fmt.pct)
         ws.write_number(row, 5, _num(line.amount), fmt.money)
         section_rows.append(row)

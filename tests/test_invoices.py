@@ -107,9 +107,11 @@ def test_grouping_by_subscription_and_by_tag(tmp_path):
         line("C002", "2", subscription="sub-b"),
     ]
     [inv], _ = build(rows, tmp_path)  # C002 groups by vendor, subscription
+    # No subscription names in these lines: the product (the vendor for two services) and the id,
+    # never the id alone (billing_lib.line_labels).
     assert [(ln.description, ln.amount) for ln in inv.lines] == [
-        ("sub-a", D("2.01")),
-        ("sub-b", D("2.00")),
+        ("Amazon EC2 sub-b", D("2.00")),
+        ("Amazon Web Services sub-a", D("2.01")),
     ]
 
     tags = [

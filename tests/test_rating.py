@@ -499,8 +499,9 @@ def test_rated_frame_for_notebooks(tmp_path):
     assert df[
         ["invoice_line_group", "quantity", "unit", "unit_price", "amount", "source_line_ids"]
     ].values.tolist() == [
-        ["aws / Amazon EC2", D(4), "Hrs", D("2.475"), D("9.9"), "test.csv:2 (abc)"],
-        ["reseller / Setup", D(1), "each", D(5), D(5), "one_off:setup"],
+        # the text the invoice line shows (billing_lib.line_labels), not "aws / Amazon EC2"
+        ["Amazon EC2", D(4), "Hrs", D("2.475"), D("9.9"), "test.csv:2 (abc)"],
+        ["Setup", D(1), "each", D(5), D(5), "one_off:setup"],
     ]
 
 

@@ -1,0 +1,301 @@
+"""The text of an invoice line, one implementation for the invoices, the usage sheets and the
+notebooks' rated-line tables (``rating.rated_frame``).
+
+A customer's ``line_grouping`` (customers.yaml) says which rated lines are summed into one invoice
+line: the *key* of a line is the grouping's raw values (vendor, service, subscription or resource
+id, SKU id, provider, publisher, tag values), so two subscriptions never merge because they share
+a name. Vendor credits (ChargeCategory ``Credit``: seats removed or cancelled, refunds) are a line
+of their own beside the charges of the same key, so a quantity never adds a credit to a charge.
+
+The *text* of a line is what a customer recognises: the product or service name (Microsoft's
+SkuName / ProductName, the AWS service, the VMware product) with the name of the subscription,
+account or resource beside it (``rated_lines.subscription_name``: the subscription description,
+the account name, the last segment of an ARN or Azure resource URI). A raw id is never the whole
+text: without a name the text is the product name and a short id. The ids stay in the usage
+sheets (column Subscription / resource). Where two lines of one invoice section would read the
+same, a short id tells them apart.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from billing_lib.errors import ParameterError
+from billing_lib.money import minor_unit, round_money
+
+CUSTOMERS_FILE = "customers.yaml"
+GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publisher")
+_TAG = re.compile(r"^[A-Za-z0-9_.:/ @+=-]{1,128}$")
+#: Separator of the parts of a line's key (never in vendor text we group by).
+_SEP = "chr(31)"
+#: Between a product and the name of the subscription, account or resource it is for.
+NAME_DASH = " – "
+#: Added to the text of a vendor credit line.
+CREDIT_SUFFIX = " – credit"
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def check_grouping(grouping: list[str] | tuple[str, ...], customer_id: str) -> None:
+    """ParameterError naming the customer when ``grouping`` holds an unknown key or a tag key with
+    characters other than letters, digits and ``_.:/ @+=-``."""
+    entry = f"customers[id={customer_id}].line_grouping"
+    for key in grouping:
+        if key.startswith("tag:"):
+            if not _TAG.match(key[4:]):
+                raise ParameterError(
+                    CUSTOMERS_FILE,
+                    entry,
+                    f"expected tag:<key> with letters, digits and _.:/ @+=-; got {key!r}",
+                )
+        elif key not in GROUP_COLUMNS:
+            raise ParameterError(
+                CUSTOMERS_FILE,
+                entry,
+                "expected vendor, service, subscription, sku, provider, publisher or tag:<key>; "
+                f"got {key!r}",
+            )
+
+
+def _tag_sql(tag: str, column: str = "tags") -> str:
+    path = '$."' + tag.replace('"', '\\"') + '"'
+    return f"json_extract_string({column}, {_lit(path)})"
+
+
+def resource_name_sql(resource_id: str, resource_name: str, account_name: str) -> str:
+    """SQL of the readable name of what a vendor line is for (``rated_lines.subscription_name``):
+    the resource's name where the line has a resource (the last segment of an ARN or of an Azure
+    resource URI; a Microsoft subscription's description), else the account's name."""
+    named = f"COALESCE({resource_name}, {resource_id})"
+    return (
+        f"CASE WHEN {resource_id} IS NULL THEN {account_name} "
+        f"WHEN {named} LIKE 'arn:%' OR {named} LIKE '/%' "
+        f"THEN NULLIF(regexp_extract(rtrim({named}, '/'), '[^/:]+$'), '') ELSE {named} END"
+    )
+
+
+def short_id_sql(value: str) -> str:
+    """SQL of a short form of an id, to stand beside a name: its last path segment, longer than
+    12 characters cut to an ellipsis and its last 8 (where generated ids differ most often)."""
+    last = f"regexp_extract(rtrim({value}, '/'), '[^/:]*$')"
+    return f"CASE WHEN length({last}) > 12 THEN '…' || right({last}, 8) ELSE {last} END"
+
+
+def _key_sql(grouping: tuple[str, ...]) -> str:
+    parts = []
+    for key in grouping:
+        if key.startswith("tag:"):
+            parts.append(f"COALESCE({_tag_sql(key[4:])}, '')")
+        else:
+            parts.append(f"COALESCE({key}, '')")
+    if not parts:
+        parts.append("COALESCE(description, '')")
+    return (
+        "CASE WHEN line_kind = 'vendor' THEN concat_ws("
+        + _SEP
+        + ", "
+        + ", ".join(parts)
+        + ") ELSE 'custom' || "
+        + _SEP
+        + " || COALESCE(description, line_kind) END"
+    )
+
+
+def _text_sql(grouping: tuple[str, ...]) -> str:
+    """SQL of a line's text over one group's aggregates (``_groups_sql``)."""
+    service = "COALESCE(g_service, g_description)"
+    parts = []
+    for key in grouping:
+        if key.startswith("tag:"):
+            tag = key[4:]
+            parts.append(f"COALESCE(g_tag_{len(parts)}, {_lit('(no ' + tag + ')')})")
+        elif key == "vendor":
+            continue
+        elif key == "service":
+            parts.append(service)
+        elif key == "subscription":
+            # The product beside the name when the grouping does not show it already.
+            # (several services of one account: the vendor's name)
+            product = (
+                "NULL"
+                if "service" in grouping
+                else f"CASE WHEN n_services = 1 THEN {service} ELSE vendor_name END"
+            )
+            short = short_id_sql("g_subscription")
+            parts.append(
+                f"CASE WHEN g_name IS NULL AND g_subscription IS NULL THEN COALESCE({product}, {service}) "
+                f"WHEN g_name IS NULL THEN concat_ws(' ', {product}, {short}) "
+                f"WHEN g_name = {service} THEN COALESCE({product}, g_name) "
+                f"ELSE concat_ws({_lit(NAME_DASH)}, {product}, g_name) END"
+            )
+        elif key == "sku":
+            parts.append(
+                f"CASE WHEN n_descriptions = 1 AND g_description IS DISTINCT FROM g_sku "
+                f"THEN g_description ELSE concat_ws(' ', {service}, {short_id_sql('g_sku')}) END"
+            )
+        else:
+            parts.append(f"COALESCE(g_{key}, {service})")
+    rest = "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else None
+    if rest is None:
+        label = "vendor_name" if "vendor" in grouping else "g_description"
+    elif "vendor" in grouping:
+        label = f"CASE WHEN vendors_in_group > 1 THEN concat_ws(' / ', vendor_name, {rest}) ELSE {rest} END"
+    else:
+        label = rest
+    return (
+        f"CASE WHEN line_kind <> 'vendor' THEN g_description "
+        f"WHEN line_credit THEN {label} || {_lit(CREDIT_SUFFIX)} ELSE {label} END"
+    )
+
+
+def _groups_sql(grouping: tuple[str, ...], source: str) -> str:
+    """One row per invoice line of ``source`` (rows with ``line_key``, ``line_credit`` and
+    ``vendor_name``): the values its text is made of."""
+    # Numbered as the text's parts are (vendor is not a part).
+    tags = []
+    n = 0
+    for key in grouping:
+        if key == "vendor":
+            continue
+        if key.startswith("tag:"):
+            tags.append(f"any_value({_tag_sql(key[4:])}) AS g_tag_{n}")
+        n += 1
+    extra = "".join(f", {t}" for t in tags)
+    return f"""
+        SELECT customer_id, product_group, line_key, line_credit,
+               any_value(line_kind) AS line_kind, any_value(vendor) AS g_vendor,
+               any_value(vendor_name) AS vendor_name,
+               any_value(service) AS g_service, count(DISTINCT service) AS n_services,
+               any_value(subscription) AS g_subscription, any_value(subscription_name) AS g_name,
+               any_value(sku) AS g_sku, any_value(provider) AS g_provider,
+               any_value(publisher) AS g_publisher,
+               any_value(COALESCE(description, line_kind)) AS g_description,
+               count(DISTINCT description) AS n_descriptions{extra}
+        FROM {source} GROUP BY customer_id, product_group, line_key, line_credit"""
+
+
+def labelled_sql(
+    source: str,
+    groupings: dict[tuple[str, ...], list[str]],
+    default: tuple[str, ...] | None,
+    vendor_names: dict[str, str],
+) -> str:
+    """SQL of the rows of ``source`` (rated lines: a table name or a parenthesised query) with
+    ``vendor_name``, ``line_key``, ``line_credit`` and ``invoice_line`` (the text of the invoice
+    line each row is summed into). ``groupings`` maps a line_grouping to the customer ids using
+    it (their rows only); ``default`` is the grouping of every other customer's rows (None: only
+    the customers named). An invoice line is the rows of one customer, product group,
+    ``line_key`` and ``line_credit``."""
+    names = " ".join(f"WHEN {_lit(v)} THEN {_lit(n)}" for v, n in vendor_names.items())
+    vendor_name = f"CASE r.vendor {names} ELSE r.vendor END" if names else "r.vendor"
+    credit = "(r.line_kind = 'vendor' AND COALESCE(r.charge_category, '') = 'Credit')"
+    branches: list[tuple[tuple[str, ...], str]] = []
+    for grouping, ids in groupings.items():
+        inside = "list_contains([" + ", ".join(_lit(i) for i in ids) + "], r.customer_id)"
+        branches.append((grouping, inside))
+    if default is not None:
+        known = [i for ids in groupings.values() for i in ids]
+        outside = (
+            "NOT list_contains([" + ", ".join(_lit(i) for i in known) + "], r.customer_id)"
+            if known
+            else "true"
+        )
+        branches.append((default, outside))
+    selects = []
+    for grouping, where in branches:
+        base = f"""SELECT *, {_key_sql(grouping)} AS line_key FROM (
+                 SELECT r.*, {vendor_name} AS vendor_name, {credit} AS line_credit
+                 FROM {source} r WHERE {where})"""
+        texts = f"""SELECT customer_id, product_group, line_key, line_credit, {_text_sql(grouping)} AS invoice_line
+                 FROM (SELECT *, count(DISTINCT g_vendor) OVER (PARTITION BY customer_id, product_group)
+                              AS vendors_in_group FROM ({_groups_sql(grouping, "b")}))"""
+        # Two lines of one section that would read the same get a short id of their key.
+        short = short_id_sql("replace(line_key, chr(31), '/')")
+        selects.append(
+            f"""SELECT * FROM (WITH b AS ({base}), t AS ({texts}),
+                u AS (SELECT customer_id, product_group, line_key, line_credit,
+                        CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group, invoice_line) > 1
+                             THEN invoice_line || ' (' || {short} || ')' ELSE invoice_line END AS invoice_line
+                      FROM t)
+                SELECT b.*, u.invoice_line FROM b JOIN u
+                USING (customer_id, product_group, line_key, line_credit))"""
+        )
+
+    if not selects:
+        return f"SELECT r.*, NULL AS vendor_name, NULL AS line_key, false AS line_credit, NULL AS invoice_line FROM {source} r WHERE false"
+    return " UNION ALL BY NAME ".join(selects)
+
+
+# -- figures as the invoice shows them ----------------------------------------------------------
+
+_CENT = Decimal("0.01")
+_PRICE_PLACES = Decimal("0.0001")
+
+
+def display_quantity(quantity: Decimal) -> Decimal:
+    """``quantity`` as an invoice shows it: half-up to 2 places (hours, seats, GB, points), whole
+    where that is whole; a quantity that 2 places would show as 0 gets 4. Vendors' float noise
+    (``349.9999999986`` GB-Mo) reads 350."""
+    shown = quantity.quantize(_CENT, rounding=ROUND_HALF_UP)
+    if not shown and quantity:
+        shown = quantity.quantize(_PRICE_PLACES, rounding=ROUND_HALF_UP)
+    if shown == shown.to_integral_value():
+        return shown.quantize(Decimal(1))
+    return shown
+
+
+def display_figures(
+    quantity: Decimal | None,
+    unit_price: Decimal | None,
+    amount: Decimal,
+    currency: str,
+    credit: bool = False,
+) -> tuple[Decimal | None, Decimal | None]:
+    """(quantity, unit price) an invoice line shows for the exact ``quantity`` (None: the line
+    mixes units), its one exact ``unit_price`` (None: several prices) and its rounded ``amount``.
+    A credit line shows its quantity with the amount's sign. The price, at most 4 places (at
+    least the currency's), is shown only where shown quantity x shown price rounds to the amount."""
+    if quantity is None:
+        return None, None
+    sign = -1 if credit and amount < 0 < quantity else 1
+    shown = display_quantity(quantity * sign)
+    if unit_price is None or not shown:
+        return shown, None
+    price = (unit_price * sign).quantize(_PRICE_PLACES, rounding=ROUND_HALF_UP)
+    minor = minor_unit(currency)
+    price = price.normalize()
+    if price.as_tuple().exponent > minor.as_tuple().exponent:  # type: ignore[operator]
+        price = price.quantize(minor)
+    if round_money(shown * price, currency) != amount:
+        return shown, None
+    return shown, price
+
+
+# -- the readable-lines check --------------------------------------------------------------------
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_ACCOUNT = re.compile(r"\d{6,}")
+_RAW = (
+    ("an ARN", re.compile(r"(^|[\s(])arn:aws[a-z-]*:")),
+    ("an Azure resource URI", re.compile(r"/subscriptions/[^/\s]+/", re.IGNORECASE)),
+)
+
+
+def line_text_problems(text: str, quantity: Decimal | None) -> list[str]:
+    """What makes an invoice line unreadable: a text that is only a GUID or an account number, a
+    text holding an ARN or an Azure resource URI, a shown quantity with more than 4 decimals."""
+    out = []
+    bare = text.strip()
+    if _GUID.fullmatch(bare):
+        out.append(f"{text!r} is a bare GUID")
+    if _ACCOUNT.fullmatch(bare):
+        out.append(f"{text!r} is a bare account number")
+    for what, pattern in _RAW:
+        if pattern.search(text):
+            out.append(f"{text!r} holds {what}")
+    if quantity is not None and -quantity.as_tuple().exponent > 4:  # type: ignore[operator]
+        out.append(f"{text!r}: quantity {quantity} has more than 4 decimals")
+    return out

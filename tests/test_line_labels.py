@@ -1,0 +1,270 @@
+"""Readable invoice lines: the text a customer recognises (product and the name of the
+subscription, account or resource), quantities and prices as shown, credits on lines of their own,
+and the check that no line of the sample month or of the benchmark month reads as a raw id."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_lib.errors import ParameterError
+from billing_lib.invoices import build_invoices
+from billing_lib.line_labels import display_figures, display_quantity, line_text_problems
+from billing_lib.numbering import open_register
+from billing_lib.rating import rated_frame
+from billing_lib.run import run_all
+from tests.invoice_helpers import ISSUED, PERIOD, line, setup
+
+D = Decimal
+REPO = Path(__file__).resolve().parents[1]
+GUID = "7c2d9e4b-1a3f-4c6d-8e5b-2f9a0c7d3e12"
+VM_URI = (
+    "/subscriptions/9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c02/resourceGroups/rg-tms-prod/providers/"
+    "Microsoft.Compute/virtualMachines/vm-tms-app01"
+)
+
+
+@pytest.mark.parametrize(
+    ("exact", "shown"),
+    [
+        (D("349.9999999986"), D("350")),
+        (D("5619.3548387094"), D("5619.35")),
+        (D("2599.9999999989"), D("2600")),
+        (D("18"), D("18")),
+        (D("2327.5"), D("2327.50")),
+        (D("0.0004"), D("0.0004")),
+        (D("-5"), D("-5")),
+    ],
+)
+def test_quantities_are_shown_to_two_places_or_whole(exact, shown):
+    assert str(display_quantity(exact)) == str(shown)
+
+
+def test_a_unit_price_is_shown_only_where_it_gives_the_amount():
+    # 744 h x 0.192178241667 = 142.98: 0.1922 x 744 = 142.9968 -> 143.00, so no price
+    assert display_figures(D(744), D("0.192178241667"), D("142.98"), "EUR") == (D(744), None)
+    # 31 x 0.7027776 = 21.786 -> 21.79 and 31 x 0.7028 = 21.7868 -> 21.79: shown to 4 places
+    assert display_figures(D(31), D("0.7027776"), D("21.79"), "EUR") == (D(31), D("0.7028"))
+    # whole prices keep the currency's places
+    assert display_figures(D(85), D("5.3"), D("450.50"), "EUR") == (D(85), D("5.30"))
+    assert display_figures(D(3), D("1200"), D("3600"), "JPY") == (D(3), D("1200"))
+    # a credit of 5 seats (quantity positive in the vendor file, amount negative) shows -5 x 3.34
+    assert display_figures(D(5), D("-3.34"), D("-16.70"), "EUR", credit=True) == (
+        D(-5),
+        D("3.34"),
+    )
+    assert display_figures(None, None, D("10.00"), "EUR") == (None, None)
+
+
+def _build(rows, tmp_path, grouping):
+    con, customers, invoicing = setup(rows)
+    customers["C002"] = customers["C002"].model_copy(update={"line_grouping": grouping})
+    register = open_register(tmp_path / "register.sqlite")
+    return build_invoices(con, customers, invoicing, PERIOD, register, ISSUED), con, customers
+
+
+def test_lines_by_subscription_read_as_product_and_name(tmp_path):
+    rows = [
+        line(
+            "C002",
+            "2811.12",
+            vendor="microsoft",
+            service="Microsoft 365 E3",
+            subscription=GUID,
+            subscription_name="Head office",
+            quantity="85",
+            unit="Licenses",
+            unit_price="33.072",
+            description="Microsoft 365 E3",
+        ),
+        line(
+            "C002",
+            "142.98",
+            vendor="microsoft",
+            service="Virtual Machines",
+            subscription=VM_URI,
+            subscription_name="vm-tms-app01",
+        ),
+        # no name in the vendor file: the product and a short id
+        line("C002", "20.92", service="Savings Plans", subscription="518204736291"),
+        # one account, two services: the vendor's name and the account's
+        line(
+            "C002",
+            "5",
+            service="Amazon EC2",
+            subscription="402719385610",
+            subscription_name="dijkstra-prod",
+        ),
+        line(
+            "C002",
+            "6",
+            service="Amazon S3",
+            subscription="402719385610",
+            subscription_name="dijkstra-prod",
+        ),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "subscription"])
+    assert [ln.description for ln in inv.lines] == [
+        "Amazon Web Services – dijkstra-prod",
+        "Savings Plans 518204736291",
+        "Microsoft 365 E3 – Head office",
+        "Virtual Machines – vm-tms-app01",
+    ]
+    assert [ln.amount for ln in inv.lines] == [D(11), D("20.92"), D("2811.12"), D("142.98")]
+    for ln in inv.lines:
+        assert line_text_problems(ln.description, ln.display_quantity) == []
+
+
+def test_two_subscriptions_that_read_the_same_stay_apart_with_a_short_id(tmp_path):
+    rows = [
+        line(
+            "C002",
+            "10",
+            vendor="microsoft",
+            service="Microsoft 365 E3",
+            subscription=GUID,
+            subscription_name="Microsoft 365 E3",
+        ),
+        line(
+            "C002",
+            "20",
+            vendor="microsoft",
+            service="Microsoft 365 E3",
+            subscription=GUID[:-1] + "3",
+            subscription_name="Microsoft 365 E3",
+        ),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "subscription"])
+    texts = [ln.description for ln in inv.lines]
+    assert sorted(ln.amount for ln in inv.lines) == [D(10), D(20)]
+    assert len(set(texts)) == 2 and all(t.startswith("Microsoft 365 E3 (") for t in texts)
+
+
+def test_a_seat_bought_and_cancelled_gives_a_charge_line_and_a_credit_line(tmp_path):
+    # 9 seats bought (198.00) and cancelled (-178.84) the same month: not "18 Licenses 19.16"
+    rows = [
+        line(
+            "C002",
+            "198",
+            vendor="microsoft",
+            service="Microsoft 365 Business Premium",
+            quantity="9",
+            unit="Licenses",
+            unit_price="22",
+            charge_category="Purchase",
+        ),
+        line(
+            "C002",
+            "-178.839",
+            vendor="microsoft",
+            service="Microsoft 365 Business Premium",
+            quantity="9",
+            unit="Licenses",
+            unit_price="-19.871",
+            charge_category="Credit",
+            source_row=3,
+        ),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "service"])
+    assert [
+        (ln.description, ln.display_quantity, ln.unit, ln.display_unit_price, ln.amount)
+        for ln in inv.lines
+    ] == [
+        ("Microsoft 365 Business Premium", D(9), "Licenses", D("22.00"), D("198.00")),
+        ("Microsoft 365 Business Premium – credit", D(-9), "Licenses", D("19.871"), D("-178.84")),
+    ]
+    assert inv.net == D("19.16")
+
+
+def test_a_bad_tag_key_names_the_customer(tmp_path):
+    with pytest.raises(ParameterError, match=r"customers\[id=C002\]\.line_grouping.*tag:<key>"):
+        _build([line("C002", "1")], tmp_path, ["tag:bad'key"])
+
+
+def test_the_notebooks_rated_lines_show_the_invoices_texts(tmp_path):
+    rows = [
+        line(
+            "C002",
+            "142.98",
+            vendor="microsoft",
+            service="Virtual Machines",
+            subscription=VM_URI,
+            subscription_name="vm-tms-app01",
+        ),
+        line("C002", "-3", service="Amazon EC2", subscription="i-0abc", charge_category="Credit"),
+        line("C003", "4", service="Amazon EC2"),
+    ]
+    [c2, c3], con, customers = _build(rows, tmp_path, ["vendor", "subscription"])
+    names = {"aws": "Amazon Web Services", "microsoft": "Microsoft"}
+    df = rated_frame(con, {k: customers[k] for k in ("C002", "C003")}, vendor_names=names)
+    assert sorted(set(df["invoice_line_group"])) == sorted(
+        ln.description for inv in (c2, c3) for ln in inv.lines
+    )
+
+
+# -- the check over whole months -------------------------------------------------------------------
+
+
+def _problems_of_run(folder: Path) -> list[str]:
+    data = json.loads((folder / "invoices.json").read_text(encoding="utf-8"))
+    out = []
+    for inv in data["invoices"]:
+        for ln in inv["lines"]:
+            quantity = None if ln["display_quantity"] is None else D(ln["display_quantity"])
+            out += [
+                f"{inv['number']}: {p}" for p in line_text_problems(ln["description"], quantity)
+            ]
+            if ln["display_unit_price"] is not None:
+                assert -D(ln["display_unit_price"]).as_tuple().exponent <= 4
+    return out
+
+
+def test_no_line_of_the_sample_month_reads_as_a_raw_id(tmp_path):
+    folder = run_all(
+        "2026-10", REPO / "samples" / "2026-10" / "reports", REPO / "parameters", tmp_path
+    )
+    assert _problems_of_run(folder) == []
+    texts = [
+        ln["description"]
+        for inv in json.loads((folder / "invoices.json").read_text())["invoices"]
+        for ln in inv["lines"]
+    ]
+    assert "Virtual Machines – vm-tms-app01" in texts
+    assert "Microsoft 365 Business Premium – credit" in texts
+
+
+GROUPINGS = (
+    "[vendor, service]",
+    "[vendor, subscription]",
+    "[vendor, sku]",
+    "[vendor, service, subscription]",
+    "[service, tag:user_project]",
+)
+
+
+def test_no_line_of_the_benchmark_month_reads_as_a_raw_id(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import generate_month
+
+    month = generate_month.generate(
+        tmp_path / "month", generate_month.shape_for("3000"), formats=("parquet",)
+    )
+    customers = month / "parameters" / "customers.yaml"
+    # every line_grouping a customer can choose, customer by customer
+    n = iter(range(10**6))
+    customers.write_text(
+        re.sub(
+            r"^(    group: .*)$",
+            lambda m: f"{m.group(1)}\n    line_grouping: {GROUPINGS[next(n) % len(GROUPINGS)]}",
+            customers.read_text(encoding="utf-8"),
+            flags=re.MULTILINE,
+        ),
+        encoding="utf-8",
+    )
+    folder = run_all("2026-10", month / "reports-parquet", month / "parameters", tmp_path / "out")
+    assert _problems_of_run(folder) == []
