@@ -400,7 +400,7 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
 
 def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str) -> list[Finding]:
     """Licences Microsoft billed this month per subscription (the invoice reconciliation's
-    quantities, credits subtracted) against the seat count Partner Center shows for it
+    quantities, credits negative whichever way the file prints them) against the seat count Partner Center shows for it
     (``platform_exports.PartnerCenterSubscription``; 0 when not active). Only subscriptions
     billed as licences this month or active in Partner Center with seats are compared."""
     if not subscriptions:
@@ -409,7 +409,7 @@ def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str
         sub: (Decimal(q), customer, tuple(f"{_name(f)} row {r}" for f, r in rows))
         for sub, q, customer, rows in con.execute(
             """SELECT lower(ResourceId),
-                      sum(CASE WHEN ChargeCategory = 'Credit' THEN -PricingQuantity ELSE PricingQuantity END),
+                      sum(PricingQuantity),  -- a credit's quantity is negative (importer)
                       any_value(x_CustomerId),
                       list((x_SourceFile, x_SourceRow) ORDER BY x_SourceRow)
                FROM customer_lines
