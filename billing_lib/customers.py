@@ -15,7 +15,7 @@ from typing import Literal
 
 import duckdb
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import pydantic_problem, read_yaml
@@ -64,6 +64,14 @@ class AccountMapping(BaseModel):
     valid_from: date | None = None
     valid_to: date | None = None
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _microsoft_ids_lower_case(self) -> AccountMapping:
+        """Microsoft tenant and subscription ids are GUIDs, the same whatever their case; every
+        Microsoft format (Partner Center files, Azure cost exports) keys its lines in lower case."""
+        if self.vendor == "microsoft":
+            self.account_id = self.account_id.lower()
+        return self
 
 
 def load_customers(parameters: Path) -> dict[str, Customer]:

@@ -30,6 +30,10 @@ READING_RULES = """\
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,
   is refused; every such row is listed, not only the first.
+- **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
+  when another tool appended to the file; such a file is read from a copy with LF line ends, its
+  rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled
+  quotes (`"{""project"":""p1""}"`, JSON tags) and line breaks.
 - **Missing values**: an empty field. Only formats that declare it (FOCUS) also treat the text
   `null` as missing.
 - **Numbers**: read as `DECIMAL(38,12)` straight from the text, never through a binary float:

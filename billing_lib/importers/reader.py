@@ -16,7 +16,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,6 +41,9 @@ class SourceFile:
     blank_lines: tuple[int, ...] = ()
     #: Physical lines in the (decompressed) text, for telling blank lines from multi-line records.
     physical_lines: int = 0
+    #: The vendor's file when ``path`` is a copy with its line endings made one kind (see
+    #: ``_one_line_ending``); ``path`` itself otherwise.
+    original: Path | None = None
 
     @property
     def first_data_row(self) -> int:
@@ -60,11 +63,13 @@ _BLANK = re.compile(rb"(?m)^\r?$")
 _BLANK_TEXT = re.compile(r"(?m)^\r?$")
 
 
-def _scan_lines(chunks: Iterable[bytes | str]) -> tuple[tuple[int, ...], int]:
-    """Blank physical lines and the number of physical lines, one regex pass per chunk (no
-    per-line Python), so that row numbers can follow a spreadsheet even when DuckDB skips blanks."""
+def _scan_lines(chunks: Iterable[bytes | str]) -> tuple[tuple[int, ...], int, bool]:
+    """Blank physical lines, the number of physical lines and whether line ends mix CRLF and LF,
+    one regex pass per chunk (no per-line Python), so that row numbers can follow a spreadsheet
+    even when DuckDB skips blanks."""
     blanks: list[int] = []
     lines_before = 0
+    crlf = 0
     carry: bytes | str = b""
     for chunk in chunks:
         buf = carry + chunk if carry else chunk
@@ -76,6 +81,7 @@ def _scan_lines(chunks: Iterable[bytes | str]) -> tuple[tuple[int, ...], int]:
         # A chunk starts at a line start, so a blank line in it shows as one of these: a plain
         # substring search (GB/s) rules most chunks out before the regex (tens of MB/s) runs.
         cr = nl[:0] + ("\r" if isinstance(buf, str) else b"\r")
+        crlf += complete.count(cr + nl)
         if not (
             complete.startswith((nl, cr + nl)) or nl + nl in complete or nl + cr + nl in complete
         ):
@@ -88,7 +94,7 @@ def _scan_lines(chunks: Iterable[bytes | str]) -> tuple[tuple[int, ...], int]:
             last = m.start()
             blanks.append(counted + 1)
         lines_before += complete.count(nl)
-    return tuple(blanks), lines_before + (1 if carry else 0)
+    return tuple(blanks), lines_before + (1 if carry else 0), 0 < crlf < lines_before
 
 
 def _text_chunks(path: Path, encoding: str) -> Iterator[bytes | str]:
@@ -212,7 +218,28 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _describe(path: Path, name: str) -> SourceFile:
+def _one_line_ending(src: SourceFile, folder: Path) -> SourceFile:
+    """``src`` read from a copy in ``folder`` whose CRLF line ends are LF, for a file that mixes
+    both (a report whose last lines were appended by another tool): Python's csv module reads such
+    a file, DuckDB's strict CSV reader does not. Values spanning lines keep their line breaks, as
+    LF. Row numbers and the checksum stay those of the vendor's file."""
+    target = folder / f"{len(list(folder.iterdir())):04d}-lf.csv"
+    text = src.encoding == "utf-16"
+    crlf, lf = ("\r\n", "\n") if text else (b"\r\n", b"\n")
+    encoder = codecs.getincrementalencoder("utf-16")() if text else None
+    with open(target, "wb") as out:
+        carry = crlf[:0]
+        for chunk in _text_chunks(src.path, src.encoding):
+            buf = carry + chunk
+            # a CR ending the chunk may be the first half of a CRLF: it waits for the next one
+            cut = len(buf) - 1 if buf.endswith(crlf[:1]) else len(buf)
+            fixed, carry = buf[:cut].replace(crlf, lf), buf[cut:]
+            out.write(encoder.encode(fixed) if encoder else fixed)
+        out.write(encoder.encode(carry, final=True) if encoder else carry)
+    return replace(src, path=target, original=src.path)
+
+
+def _describe(path: Path, name: str, scratch: Path | None = None) -> SourceFile:
     lower = path.name.lower()
     if lower.endswith(".parquet"):
         try:
@@ -223,14 +250,17 @@ def _describe(path: Path, name: str) -> SourceFile:
     header, encoding = _csv_header(path, name)
     checksum = sha256_of(path)
     try:
-        blanks, physical = _line_scan(path, encoding, checksum)
+        blanks, physical, mixed = _line_scan(path, encoding, checksum)
     except (OSError, EOFError) as exc:
         raise InputError(f"{name}: cannot be read to the end: {exc}") from exc
-    return SourceFile(name, path, "csv", header, encoding, checksum, blanks, physical)
+    src = SourceFile(name, path, "csv", header, encoding, checksum, blanks, physical)
+    if mixed and scratch is not None:
+        return _one_line_ending(src, scratch)
+    return src
 
 
 @lru_cache(maxsize=32)
-def _line_scan(path: Path, encoding: str, checksum: str) -> tuple[tuple[int, ...], int]:
+def _line_scan(path: Path, encoding: str, checksum: str) -> tuple[tuple[int, ...], int, bool]:
     """``_scan_lines`` of a file, remembered by path and content checksum: a billing run looks at
     each report twice (its parameters check recognises the format, then the import reads it),
     and the scan decompresses the whole file, seconds per million lines of a CSV.gz."""
@@ -250,28 +280,33 @@ def open_sources(path: Path) -> Iterator[list[SourceFile]]:
         raise InputError(
             f"{path}: the file is empty; expected a header row with the vendor's column names"
         )
-    if path.name.lower().endswith(".zip"):
-        with tempfile.TemporaryDirectory(prefix="billing-zip-") as tmp:
-            try:
-                with zipfile.ZipFile(path) as zf:
-                    members = [
-                        m
-                        for m in zf.namelist()
-                        if m.lower().endswith((".csv", ".csv.gz", ".parquet"))
-                        and not m.endswith("/")
-                    ]
-                    if not members:
-                        raise InputError(f"{path}: the zip holds no .csv, .csv.gz or .parquet file")
-                    sources = []
-                    for i, member in enumerate(sorted(members)):
-                        target = Path(tmp) / f"{i:04d}-{Path(member).name}"
-                        target.write_bytes(zf.read(member))
-                        sources.append(_describe(target, f"{path}!{member}"))
-            except zipfile.BadZipFile as exc:
-                raise InputError(f"{path}: not a readable zip archive: {exc}") from exc
-            yield sources
-    else:
-        yield [_describe(path, str(path))]
+    with tempfile.TemporaryDirectory(prefix="billing-src-") as scratch:
+        yield _sources(path, Path(scratch))
+
+
+def _sources(path: Path, scratch: Path) -> list[SourceFile]:
+    """The tables of ``open_sources``; zip members and line-ending copies go into ``scratch``."""
+    if not path.name.lower().endswith(".zip"):
+        return [_describe(path, str(path), scratch)]
+    members_dir = scratch / "zip"
+    members_dir.mkdir()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [
+                m
+                for m in zf.namelist()
+                if m.lower().endswith((".csv", ".csv.gz", ".parquet")) and not m.endswith("/")
+            ]
+            if not members:
+                raise InputError(f"{path}: the zip holds no .csv, .csv.gz or .parquet file")
+            sources = []
+            for i, member in enumerate(sorted(members)):
+                target = members_dir / f"{i:04d}-{Path(member).name}"
+                target.write_bytes(zf.read(member))
+                sources.append(_describe(target, f"{path}!{member}", scratch))
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{path}: not a readable zip archive: {exc}") from exc
+    return sources
 
 
 def duckdb_source(

@@ -1,0 +1,241 @@
+"""Azure cost-details exports in the camelCase layouts Microsoft ships today: a partner's (MPA) and a
+Microsoft Customer Agreement's, actual and amortized cost (tests/data/azure-cost-details/README.md
+says what each file holds and which documentation it follows)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_lib.customers import (
+    assign_customers,
+    load_account_mappings,
+    load_customers,
+    register_account_map,
+)
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from tests.sample_totals import own_totals, report_totals
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data" / "azure-cost-details"
+MPA_ACTUAL = DATA / "mpa-actual-cost-2026-10.csv"
+MPA_AMORTIZED = DATA / "mpa-amortized-cost-2026-10.csv"
+MCA_ACTUAL = DATA / "mca-actual-cost-2026-10.csv"
+SAMPLE = ROOT / "samples" / "2026-10" / "reports"
+D = Decimal
+#: ChargeType -> FOCUS ChargeCategory (the FinOps Foundation's converter rules; Refund a Credit)
+CATEGORY = {
+    "Usage": "Usage",
+    "UnusedReservation": "Usage",
+    "UnusedSavingsPlan": "Usage",
+    "Purchase": "Purchase",
+    "Tax": "Tax",
+    "Refund": "Credit",
+    "RoundingAdjustment": "Adjustment",
+}
+
+
+def _lines(con, columns: str) -> list[tuple]:
+    return con.execute(f"SELECT {columns} FROM lines ORDER BY x_SourceRow").fetchall()
+
+
+@pytest.mark.parametrize(
+    "path, fmt",
+    [
+        (MPA_ACTUAL, "azure_cost_export_partner"),
+        (MPA_AMORTIZED, "azure_cost_export_partner"),
+        (MCA_ACTUAL, "azure_cost_export"),
+    ],
+    ids=lambda v: getattr(v, "name", v),
+)
+def test_exports_import_with_their_own_totals_and_focus_categories(path, fmt):
+    con = open_store()
+    [report] = import_reports(con, [path])
+    assert report.format == fmt
+    own = own_totals(
+        path,
+        "costInBillingCurrency",
+        lambda r: r["billingCurrency"],
+        lambda r: CATEGORY[r["chargeType"]],
+    )
+    assert report_totals(report) == own
+
+
+def test_partner_export_lines():
+    con = open_store()
+    import_reports(con, [MPA_ACTUAL])
+    rows = _lines(
+        con,
+        "SubAccountId, SubAccountName, ChargeCategory, ChargeClass, ChargeFrequency, PublisherName, "
+        "BilledCost, ListCost, PricingQuantity, x_VendorChargeType",
+    )
+    vll, schelde = "88825278-08a8-4728-94af-fd0e00ff815f", "39bd560b-19de-415f-918b-0c2b21a46df9"
+    # the customer tenant (printed upper case for Van Leeuwen) is the key, lower case
+    assert [r[0] for r in rows] == [vll] * 4 + [schelde] * 4 + [vll]
+    assert rows[0][1] == "Van Leeuwen Logistiek B.V."
+    # pay-as-you-go VM usage with partner earned credit: list cost is the payg cost in EUR
+    assert rows[0][2:9] == (
+        "Usage",
+        None,
+        "Usage-Based",
+        "Microsoft",
+        D("3.603456"),
+        D("4.23936"),  # 0.192 USD x 24 h x 0.92
+        D(24),
+    )
+    # usage covered by the reservation costs nothing; its list cost is still the payg cost
+    assert rows[2][6:8] == (D(0), D("4.23936"))
+    # reservation and savings-plan purchases, a marketplace SaaS purchase: Purchase, Recurring
+    assert [r[2:6] for r in rows[3:6]] == [
+        ("Purchase", None, "Recurring", "Microsoft"),
+        ("Purchase", None, "Recurring", "Microsoft"),
+        ("Purchase", None, "Recurring", "Acme Backup Ltd"),
+    ]
+    assert [r[6] for r in rows[3:6]] == [D("63.48"), D("671.60"), D("110.40")]
+    # marketplace VM licence usage
+    assert rows[6][2] == "Usage" and rows[6][5] == "Acme Networks Ltd"
+    # the reservation refund: a negative credit correcting an earlier invoice
+    refund = rows[8]
+    assert refund[2:5] == ("Credit", "Correction", "One-Time")
+    assert refund[6] == D("-40.12") and refund[8] == D(-1) and refund[9] == "Refund"
+
+
+def test_amortized_export_unused_commitments_are_usage():
+    con = open_store()
+    import_reports(con, [MPA_AMORTIZED])
+    rows = _lines(con, "x_VendorChargeType, ChargeCategory, BilledCost, EffectiveCost, ResourceId")
+    assert [(r[0], r[1]) for r in rows] == [
+        ("Usage", "Usage"),
+        ("Usage", "Usage"),
+        ("UnusedReservation", "Usage"),
+        ("UnusedReservation", "Usage"),
+        ("Usage", "Usage"),
+        ("UnusedSavingsPlan", "Usage"),
+        ("Purchase", "Purchase"),
+    ]
+    # the amortized cost is taken as printed: 24 h x 0.09274194 USD x 0.92
+    assert rows[1][2] == rows[1][3] == D("2.0477420352")
+    # 3 unused hours of the reservation, on the reservation itself
+    assert rows[3][2] == D("0.2559677544")
+    assert rows[3][4].startswith("/providers/Microsoft.Capacity/reservationOrders/")
+
+
+def test_mca_export_without_partner_columns_is_keyed_by_subscription():
+    con = open_store()
+    import_reports(con, [MCA_ACTUAL])
+    rows = _lines(con, "SubAccountId, ChargeCategory, ChargeClass, BilledCost, ChargePeriodStart")
+    assert {r[0] for r in rows} == {"c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7"}
+    assert [r[1:4] for r in rows] == [
+        ("Usage", None, D("4.23936")),
+        ("Purchase", None, D("110.40")),
+        ("Credit", "Correction", D("-55.20")),
+        ("Adjustment", None, D("0.01")),
+    ]
+    assert str(rows[0][4]) == "2026-10-01 00:00:00"  # ISO dates
+
+
+def test_tags_in_quoted_json_fields():
+    con = open_store()
+    import_reports(con, [MPA_ACTUAL])
+    tags = [json.loads(t) if t else None for (t,) in _lines(con, "Tags")]
+    assert tags[0] == {"project": "p1", "env": "prod"}
+    assert tags[7] == {"project": "p2", "owner": "ops, edge"}  # a comma inside the JSON
+    assert tags[3] is None
+
+
+def test_one_account_row_covers_licences_daily_usage_and_cost_exports():
+    """accounts.csv maps Van Leeuwen's tenant once (vendor microsoft): its licences, its Azure plan
+    daily usage and its partner cost export all land on C002, Schelde's on C005."""
+    con = open_store()
+    import_reports(
+        con,
+        [
+            SAMPLE / "ms-invoice-reconciliation-G052026103.csv",
+            SAMPLE / "ms-daily-rated-usage-G052026103.csv",
+            MPA_ACTUAL,
+        ],
+    )
+    customers = load_customers(ROOT / "parameters")
+    register_account_map(con, load_account_mappings(ROOT / "parameters", customers))
+    assign_customers(con)
+    got = con.execute(
+        "SELECT x_Format, x_CustomerId, count(*) FROM customer_lines "
+        "WHERE SubAccountId IN ('88825278-08a8-4728-94af-fd0e00ff815f', "
+        "'39bd560b-19de-415f-918b-0c2b21a46df9') GROUP BY ALL ORDER BY 1, 2"
+    ).fetchall()
+    formats = {(f, c) for f, c, _ in got}
+    assert ("azure_cost_export_partner", "C002") in formats
+    assert ("azure_cost_export_partner", "C005") in formats
+    assert ("ms_invoice_reconciliation", "C002") in formats
+    assert ("ms_daily_rated_usage", "C002") in formats
+    assert all(c in ("C002", "C005") for _, c, _ in got)
+
+
+def test_an_upper_case_tenant_in_accounts_csv_maps_the_lower_case_key(tmp_path):
+    params = tmp_path / "p"
+    params.mkdir()
+    for name in ("customers.yaml",):
+        (params / name).write_text((ROOT / "parameters" / name).read_text(encoding="utf-8"))
+    (params / "accounts.csv").write_text(
+        "vendor,account_id,customer_id,valid_from,valid_to,note\n"
+        "microsoft,88825278-08A8-4728-94AF-FD0E00FF815F,C002,,,\n"
+    )
+    customers = load_customers(params)
+    [m] = load_account_mappings(params, customers)
+    assert m.account_id == "88825278-08a8-4728-94af-fd0e00ff815f"
+
+
+# -- CSV that Python's csv module reads must import ----------------------------------------------
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def test_crlf_lines_with_a_last_line_ending_in_lf(tmp_path):
+    """Every line ends in CRLF but the last (appended by another tool), which ends in LF."""
+    text = MPA_ACTUAL.read_text(encoding="utf-8").splitlines()
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(("\r\n".join(text[:-1]) + "\r\n" + text[-1] + "\n").encode("utf-8"))
+    assert _csv_rows(mixed) == _csv_rows(MPA_ACTUAL)  # valid CSV to Python
+    con = open_store()
+    [report] = import_reports(con, [mixed])
+    [plain] = import_reports(open_store(), [MPA_ACTUAL])
+    assert report_totals(report) == report_totals(plain)
+    assert _lines(con, "x_SourceRow, Tags")[-1][0] == 10
+    assert json.loads(_lines(con, "Tags")[0][0]) == {"project": "p1", "env": "prod"}
+
+
+def test_mixed_line_endings_keep_row_numbers_in_errors(tmp_path):
+    lines = MPA_ACTUAL.read_text(encoding="utf-8").splitlines()
+    lines[-1] = lines[-1].replace(",10/20/2026,", ",20.10.2026,", 1)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(("\r\n".join(lines[:-1]) + "\r\n" + lines[-1] + "\n").encode("utf-8"))
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [mixed])
+    assert (10, "date", "20.10.2026") in {(p.row, p.column, p.value) for p in err.value.problems}
+
+
+def test_a_quoted_json_value_spanning_lines_in_a_mixed_file(tmp_path):
+    """Tags written as JSON over two lines inside quotes, in a CRLF file whose last line ends in LF."""
+    rows = _csv_rows(MPA_ACTUAL)
+    tags = rows[0].index("tags")
+    rows[1][tags] = '{"project":"p1",\r\n "note":"two lines"}'
+    mixed = tmp_path / "multi.csv"
+    with open(mixed, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    mixed.write_bytes(mixed.read_bytes()[:-2] + b"\n")
+    assert _csv_rows(mixed) == rows
+    con = open_store()
+    import_reports(con, [mixed])
+    first = json.loads(_lines(con, "Tags")[0][0])
+    assert first == {"project": "p1", "note": "two lines"}
+    # one record is one spreadsheet row, however many lines its quoted values span
+    assert [r[0] for r in _lines(con, "x_SourceRow")] == list(range(2, 11))
