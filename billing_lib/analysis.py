@@ -13,6 +13,7 @@ import pandas as pd
 
 from billing_lib import rating
 from billing_lib.errors import ParameterError, RunError
+from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.publishing import MANIFEST
 from billing_lib.run import RATED_PARQUET
 from billing_lib.run_parameters import PERIOD_PATTERN, check_period, path_parameter
@@ -43,13 +44,28 @@ def load_rated(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
     files = [str(Path(output) / p / RATED_PARQUET) for p in chosen]
     con = duckdb.connect()
     try:
-        return (
+        rated = (
             con.sql("SELECT * FROM read_parquet(?) ORDER BY period, customer_id", params=[files])
             .to_arrow_table()
             .to_pandas()
         )
     finally:
         con.close()
+    names = customer_names(Path(output), chosen)
+    rated["customer_name"] = rated["customer_id"].map(names)
+    return rated
+
+
+def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
+    """Customer id -> name as the runs' invoices show it (``invoices.json``; the latest run's name
+    where a customer was renamed), so summaries read "C001 Dijkstra Architecten B.V."."""
+    names: dict[str, str] = {}
+    for period in sorted(periods):
+        path = Path(output) / period / INVOICE_DATA
+        if path.is_file():
+            _, invoices = read_invoice_data(path)
+            names.update({i.customer_id: i.buyer.name for i in invoices.values()})
+    return names
 
 
 def resolve(path: str | Path) -> Path:

@@ -63,18 +63,36 @@ def use_notebook_renderer() -> None:
 def summarise(rated: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Cost, revenue and margin of ``rated`` (rated_lines rows) grouped by ``by`` (keys of
     DIMENSIONS) and always by invoice currency. Exact Decimal sums; ``margin_pct`` is margin over
-    revenue in percent rounded to 0.1, None where revenue is zero."""
+    revenue in percent rounded to 0.1, None where revenue is zero. Where ``rated`` has a
+    ``customer_name`` column (``analysis.load_rated``), a customer reads "C001 Dijkstra
+    Architecten B.V."."""
+    names = None
+    if "customer_name" in rated.columns:
+        pairs = rated[["customer_id", "customer_name"]].drop_duplicates("customer_id")
+        names = dict(zip(pairs["customer_id"], pairs["customer_name"], strict=True))
     con = duckdb.connect()
     try:
         register_frame(con, "rated", rated)
-        return summarise_table(con, "rated", by)
+        return summarise_table(con, "rated", by, names)
     finally:
         con.close()
 
 
-def summarise_table(con: duckdb.DuckDBPyConnection, table: str, by: list[str]) -> pd.DataFrame:
+def customer_label(customer_id: str, name: str | None) -> str:
+    """How a customer reads in summaries and lists: its id and its name ("C001 Dijkstra
+    Architecten B.V."), the id alone when the name is unknown."""
+    return f"{customer_id} {name}" if isinstance(name, str) and name else str(customer_id)
+
+
+def summarise_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    by: list[str],
+    names: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """``summarise`` over a table of the store (``rated_lines`` of a run): the lines stay in DuckDB
-    and only the small summary becomes a DataFrame, so a month of millions of lines fits."""
+    and only the small summary becomes a DataFrame, so a month of millions of lines fits.
+    ``names``: customer id -> name, for the customer column's labels."""
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown:
         raise ValueError(
@@ -83,7 +101,7 @@ def summarise_table(con: duckdb.DuckDBPyConnection, table: str, by: list[str]) -
     keys = list(dict.fromkeys([*by, "currency"]))
     select = ", ".join(f'"{DIMENSIONS[k]}" AS "{k}"' for k in keys)
     group = ", ".join(f'"{k}"' for k in keys)
-    return (
+    out = (
         con.sql(
             f"""SELECT {select},
                    CAST(sum(cost) AS DECIMAL(38,12)) AS cost,
@@ -97,6 +115,9 @@ def summarise_table(con: duckdb.DuckDBPyConnection, table: str, by: list[str]) -
         .to_arrow_table()
         .to_pandas()
     )
+    if names is not None and "customer" in out.columns:
+        out["customer"] = [customer_label(c, names.get(c)) for c in out["customer"]]
+    return out
 
 
 def _money(values: pd.Series) -> list[float]:

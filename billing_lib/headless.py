@@ -160,7 +160,8 @@ def run_report(folder: Path) -> str:
                 )
     lines.append(f"{len(m['invoices'])} invoices (net + VAT = gross):")
     lines += [
-        f"  {i['invoice_number']} {i['customer_id']} {i['currency']} {i['net']} + {i['vat']} = {i['gross']}"
+        f"  {i['invoice_number']} {i['customer_id']} {i.get('customer_name') or ''}".rstrip()
+        + f" {i['currency']} {i['net']} + {i['vat']} = {i['gross']}"
         for i in m["invoices"]
     ]
     lines.append(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -246,16 +247,23 @@ def build_entries(
 
 
 def write_ledger(
-    con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing, folder: Path
+    con: duckdb.DuckDBPyConnection,
+    invoices: list[Invoice],
+    invoicing: Invoicing,
+    folder: Path,
+    more: Callable[[list[Entry], str], list[Path]] | None = None,
 ) -> list[Path]:
-    """``journal_<period>.csv`` and ``ledger_<period>.beancount`` in ``folder``; the paths."""
+    """``journal_<period>.csv`` and ``ledger_<period>.beancount`` in ``folder``, and whatever
+    ``more(entries, period name)`` writes of the same entries (the accounting packages' files,
+    billing_lib.accounting_exports); the paths."""
     entries = build_entries(con, invoices, invoicing)
     periods = sorted({i.period for i in invoices}) or ["empty"]
     name = periods[0] if len(periods) == 1 else f"{periods[0]}_{periods[-1]}"
-    return [
+    written = [
         write_csv_journal(entries, invoicing, Path(folder) / f"journal_{name}.csv"),
         write_beancount(entries, invoicing, Path(folder) / f"ledger_{name}.beancount"),
     ]
+    return written + (more(entries, name) if more else [])
 
 
 def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: Path) -> Path:

@@ -27,7 +27,17 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from billing_lib import charts, invoices, ledger, numbering, pricing, rating, review, workbooks
+from billing_lib import (
+    accounting_exports,
+    charts,
+    invoices,
+    ledger,
+    numbering,
+    pricing,
+    rating,
+    review,
+    workbooks,
+)
 from billing_lib.customers import (
     UNMAPPED_SQL,
     assign_customers,
@@ -185,6 +195,7 @@ class BillingRun:
                    sum(cost) AS cost, sum(amount) AS revenue, sum(amount) - sum(cost) AS margin
             FROM rated_lines GROUP BY ALL ORDER BY customer_id, vendor, currency""",
         )
+        summary.insert(1, "customer_name", summary["customer_id"].map(self._names()))
         self.results["rated_summary"] = summary
         return summary
 
@@ -223,7 +234,7 @@ class BillingRun:
     def summary(self, by: list[str]) -> pd.DataFrame:
         """Cost, revenue and margin of the rated lines per ``by`` (``charts.DIMENSIONS``) and
         currency, summed in DuckDB: the charts' input without the month's lines in pandas."""
-        return charts.summarise_table(self.con, "rated_lines", by)
+        return charts.summarise_table(self.con, "rated_lines", by, self._names())
 
     def build_invoices(self) -> pd.DataFrame:
         """One invoice per customer with rated lines, numbered from the register (a rerun of an
@@ -243,6 +254,7 @@ class BillingRun:
             self.results["invoices"] = built
             summary = invoices.write_invoice_summary(built, folder / SUMMARY_CSV)
         totals = read_invoice_summary(summary)
+        totals.insert(1, "customer_name", totals["customer_id"].map(self._names()))
         self.results["invoice_totals"] = totals
         return totals
 
@@ -388,6 +400,10 @@ class BillingRun:
         return self.results["review"]
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _names(self) -> dict[str, str]:
+        """Customer id -> name (customers.yaml), so tables read "C001 Dijkstra Architecten B.V."."""
+        return {cid: c.name for cid, c in self.settings.get("customers", {}).items()}
 
     def _suggest_mappings(self, unmapped: pd.DataFrame) -> None:
         """Add to the unmapped report the exact accounts.csv line to add per account and the
@@ -558,6 +574,7 @@ def _load_pricing_and_invoicing(folder: Path, customers: dict) -> dict[str, Any]
     return {
         "pricing": pricing.load_pricing(folder, customers),
         "invoicing": invoices.load_invoicing(folder, customers),
+        "accounting_exports": accounting_exports.load_export_settings(folder),
     }
 
 
@@ -573,7 +590,12 @@ def _write_invoice_files(folder: Path, br: BillingRun) -> list[Path]:
         written.append(
             invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA)
         )
-    written += ledger.write_ledger(br.con, built, br.settings["invoicing"], folder)
+
+    def packages(entries: list[ledger.Entry], name: str) -> list[Path]:
+        settings = br.settings["accounting_exports"]
+        return accounting_exports.write_package_journals(entries, invoicing, settings, folder, name)
+
+    written += ledger.write_ledger(br.con, built, invoicing, folder, packages)
     return [Path(p) for p in written]
 
 
@@ -602,10 +624,10 @@ def _ledger_balance(br: BillingRun) -> pd.DataFrame:
     """Balance of the CSV journal written (columns debit, credit, currency, account, invoice number)
     read back from the file: debits = credits per currency, and the invoices' gross totals."""
     folder = br._staging()
-    journals = sorted(folder.glob("*journal*.csv"))
+    journals = sorted(folder.glob("journal_*.csv"))
     if len(journals) != 1:
         raise RunError(
-            f"{folder}: expected one CSV journal (*journal*.csv); found {[p.name for p in journals]}"
+            f"{folder}: expected one CSV journal (journal_*.csv); found {[p.name for p in journals]}"
         )
     con = duckdb.connect()
     try:

@@ -90,7 +90,15 @@ class MarginExplorer:
         def options(col: str) -> list[str]:
             return sorted(str(v) for v in rated[col].dropna().unique())
 
-        periods, customers, vendors = options("period"), options("customer_id"), options("vendor")
+        periods, vendors = options("period"), options("vendor")
+        # (label, id): the lists read "C001 Dijkstra Architecten B.V.", their values stay the ids
+        names = (
+            dict(zip(rated["customer_id"], rated["customer_name"], strict=True))
+            if "customer_name" in rated.columns
+            else {}
+        )
+        ids = options("customer_id")
+        customers = [(charts.customer_label(c, names.get(c)), c) for c in ids]
         self.periods = w.SelectMultiple(
             options=periods,
             value=tuple(periods),
@@ -99,7 +107,7 @@ class MarginExplorer:
         )
         self.customers = w.SelectMultiple(
             options=customers,
-            value=tuple(customers),
+            value=tuple(ids),
             description="Customers",
             rows=min(6, max(2, len(customers))),
         )
@@ -112,7 +120,7 @@ class MarginExplorer:
         self.totals = w.HTML()
         self.chart_area = w.Output()
         self.what_if_customer = w.Dropdown(
-            options=customers, value=customers[0] if customers else None, description="Customer"
+            options=customers, value=ids[0] if ids else None, description="Customer"
         )
         self.markup = w.BoundedFloatText(
             value=float(default_markup), min=-100.0, max=1000.0, step=0.5, description="Markup %"

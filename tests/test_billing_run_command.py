@@ -59,7 +59,7 @@ def test_the_run_prints_its_control_totals_invoices_and_ledger_balance(published
         "ms-invoice-reconciliation-G052026103.csv [ms_invoice_reconciliation] EUR: 19 rows" in out
     )
     assert "285396417058" in out  # the sample month's unmapped account
-    assert "9 invoices" in out and "NW2026-000001 C001 EUR" in out
+    assert "9 invoices" in out and "NW2026-000001 C001 Dijkstra Architecten B.V. EUR" in out
     assert "EUR debit 67824.17 = credit 67824.17" in out
     assert f"published in {project / 'outputs' / '2026-10'}" in out
 
@@ -77,9 +77,15 @@ def test_the_run_folder_holds_the_executed_notebook_its_html_and_the_manifest(pu
         "ledger_2026-10.beancount",
         "run_summary.xlsx",
         "rated_lines.parquet",
+        "xero_manual_journal_2026-10_EUR.csv",
+        "xero_manual_journal_2026-10_USD.csv",
+        "quickbooks_journal_2026-10.csv",
     } <= names
     assert len([n for n in names if n.startswith("invoices/")]) == 9
     manifest = json.loads((folder / "manifest.json").read_text())
+    listed = {o["file"] for o in manifest["outputs"]}
+    assert {"xero_manual_journal_2026-10_EUR.csv", "quickbooks_journal_2026-10.csv"} <= listed
+    assert manifest["invoices"][0]["customer_name"] == "Dijkstra Architecten B.V."
     assert {r["file"] for r in manifest["report"]} == {"billing_run.ipynb", "billing_run.html"}
     html = (folder / "billing_run.html").read_text(encoding="utf-8")
     assert html.count("Plotly.newPlot") == 3  # cost vs revenue, margin by vendor, by product

@@ -114,3 +114,15 @@ def test_frames_go_back_to_duckdb_with_the_stores_money_type():
     assert con.execute("SELECT sum(cost) FROM r").fetchone()[0] == D("123456789012344.623456789013")
     summary = charts.summarise(df.assign(amount=df["cost"], currency="EUR"), ["customer"])
     assert list(summary["cost"]) == [D("0.500000000001"), D("123456789012344.123456789012")]
+
+
+def test_customers_read_with_their_names_where_the_lines_carry_them():
+    named = LINES.assign(
+        customer_name=LINES["customer_id"].map({"C1": "Dijkstra Architecten B.V."})
+    )
+    s = charts.summarise(named, ["customer"])
+    # a customer without a known name keeps its id
+    assert list(s["customer"]) == ["C1 Dijkstra Architecten B.V.", "C2"]
+    assert charts.customer_label("C001", "Dijkstra Architecten B.V.") == (
+        "C001 Dijkstra Architecten B.V."
+    )

@@ -1,0 +1,164 @@
+"""The journal in the import layouts of Xero (manual journals) and QuickBooks Online (journal
+entries): the documented columns exactly, the documented date and sign conventions, every journal
+balanced, and the receivables equal to the invoices to the cent."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_lib.accounting_exports import (
+    QUICKBOOKS_COLUMNS,
+    XERO_COLUMNS,
+    XERO_MAX_LINES,
+    ExportSettings,
+    load_export_settings,
+    write_package_journals,
+    xero_files,
+)
+from billing_lib.errors import ParameterError
+from billing_lib.invoices import build_invoices
+from billing_lib.ledger import build_entries
+from billing_lib.numbering import open_register
+from tests.invoice_helpers import ISSUED, PERIOD, line, setup
+
+D = Decimal
+AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
+ROWS = [
+    line("C003", "5.0025", service="EC2", cost="4"),
+    line("C003", "20.004", service="S3", cost="15.555"),
+    line("C003", "0.333", vendor="microsoft", service="M365", cost="0.3"),
+    line("C005", "99.995", vendor="microsoft", service="M365", cost="80"),
+    line("C008", "50", currency="USD", cost="41.004", vendor_cost="41.004", billed_cost="41.004"),
+    line("C004", "-40", kind="credit", product_group="managed_services", description="SLA credit"),
+    line("C004", "10", service="RDS", cost="9", vendor_cost="9", billed_cost="12.5"),
+]
+
+
+@pytest.fixture
+def written(tmp_path):
+    con, customers, invoicing = setup(ROWS)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    entries = build_entries(con, invoices, invoicing)
+    paths = write_package_journals(entries, invoicing, ExportSettings(), tmp_path / "out", PERIOD)
+    return invoices, invoicing, {p.name: p for p in paths}
+
+
+def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    assert path.read_bytes().endswith(b"\r\n")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        return header, [dict(zip(header, r, strict=True)) for r in reader]
+
+
+def _gross(invoices, currency):
+    return sum((i.gross for i in invoices if i.currency == currency), D(0))
+
+
+def test_xero_manual_journals_one_file_per_currency_balanced_and_equal_to_the_invoices(written):
+    invoices, _, files = written
+    assert sorted(n for n in files if n.startswith("xero")) == [
+        "xero_manual_journal_2026-10_EUR.csv",
+        "xero_manual_journal_2026-10_USD.csv",
+    ]
+    for currency in ("EUR", "USD"):
+        header, rows = _read(files[f"xero_manual_journal_2026-10_{currency}.csv"])
+        # the template's columns, in its order, mandatory ones marked with *
+        assert header == [
+            "*Narration",
+            "*Date",
+            "Description",
+            "*AccountCode",
+            "*TaxRate",
+            "*Amount",
+            "TrackingName1",
+            "TrackingOption1",
+            "TrackingName2",
+            "TrackingOption2",
+        ]
+        assert tuple(header) == XERO_COLUMNS and 0 < len(rows) <= XERO_MAX_LINES
+        journals: dict[tuple[str, str], Decimal] = defaultdict(D)
+        for r in rows:
+            assert all(r[c] for c in header if c.startswith("*"))
+            datetime.strptime(r["*Date"], "%d/%m/%Y")  # dd/mm/yyyy
+            assert AMOUNT.match(r["*Amount"]) and D(r["*Amount"]) != 0
+            assert r["*TaxRate"] == "No VAT"
+            journals[r["*Narration"], r["*Date"]] += D(r["*Amount"])  # + debit, - credit
+        assert set(journals.values()) == {D(0)}
+        receivable = sum(D(r["*Amount"]) for r in rows if r["*AccountCode"] == "1300")
+        assert receivable == _gross(invoices, currency)
+    # each invoice is a journal of its own, found by its number
+    _, eur = _read(files["xero_manual_journal_2026-10_EUR.csv"])
+    for inv in invoices:
+        if inv.currency == "EUR":
+            assert any(r["*Narration"].startswith(f"Invoice {inv.number}") for r in eur)
+
+
+def test_quickbooks_journal_entries_balanced_named_and_equal_to_the_invoices(written):
+    invoices, invoicing, files = written
+    header, rows = _read(files["quickbooks_journal_2026-10.csv"])
+    assert header == [
+        "Journal No.",
+        "Journal Date",
+        "Account Name",
+        "Description",
+        "Debits",
+        "Credits",
+        "Name",
+        "Currency Code",
+    ]
+    assert tuple(header) == QUICKBOOKS_COLUMNS
+    names = {a.name for a in invoicing.products.accounts.values()}
+    journals: dict[str, Decimal] = defaultdict(D)
+    currencies = defaultdict(set)
+    for r in rows:
+        assert len(r["Journal No."]) <= 21
+        datetime.strptime(r["Journal Date"], "%d/%m/%Y")
+        assert r["Account Name"] in names
+        assert bool(r["Debits"]) != bool(r["Credits"])
+        amount = r["Debits"] or r["Credits"]
+        assert AMOUNT.match(amount) and not amount.startswith("-")
+        journals[r["Journal No."]] += D(r["Debits"] or 0) - D(r["Credits"] or 0)
+        currencies[r["Journal No."]].add(r["Currency Code"])
+        if r["Account Name"] == "Accounts receivable" or r["Account Name"].startswith("Payable"):
+            assert r["Name"]  # QuickBooks asks a customer / vendor on A/R and A/P lines
+    assert set(journals.values()) == {D(0)}
+    assert all(len(c) == 1 for c in currencies.values())
+    for inv in invoices:
+        mine = [r for r in rows if r["Journal No."] == inv.number]
+        receivable = [r for r in mine if r["Account Name"] == "Accounts receivable"]
+        assert [r["Name"] for r in receivable] == [inv.buyer.name]
+        assert D(receivable[0]["Debits"] or 0) - D(receivable[0]["Credits"] or 0) == inv.gross
+    assert len(journals) == len({r["Journal No."] for r in rows})
+
+
+def test_a_xero_file_holds_at_most_300_lines_and_never_splits_a_journal(written):
+    invoices, invoicing, _ = written
+    c003 = next(i for i in invoices if i.customer_id == "C003")
+    many = [replace(c003, number=f"NW2026-{n:06d}") for n in range(1, 121)]  # 4 lines each
+    from billing_lib.ledger import sales_entry
+
+    files = xero_files([sales_entry(i, invoicing) for i in many], "No VAT")
+    assert sorted(files) == ["EUR", "EUR_2"]
+    assert [len(rows) for rows in files.values()] == [300, 180]
+    first = {r[0] for r in files["EUR"]}
+    assert not first & {r[0] for r in files["EUR_2"]}
+
+
+def test_settings_are_checked_and_default_without_the_file(tmp_path):
+    assert load_export_settings(tmp_path) == ExportSettings()
+    (tmp_path / "accounting_exports.yaml").write_text(
+        "quickbooks_online: {date_format: '%Y-%m-%d'}\n", encoding="utf-8"
+    )
+    with pytest.raises(ParameterError, match=r"accounting_exports\.yaml.*date_format"):
+        load_export_settings(tmp_path)
