@@ -22,11 +22,19 @@ def _import_command(args: argparse.Namespace) -> int:
     )
     from billing_lib.importers import import_reports
     from billing_lib.store import open_store
+    from billing_lib.vendor_prices import load_vendor_prices
 
-    con = open_store()
-    reports = import_reports(con, args.files, fmt=args.format, default_currency=args.currency)
-    unmapped: list[dict] = []
     params = Path(args.parameters)
+    con = open_store()
+    reports = import_reports(
+        con,
+        args.files,
+        fmt=args.format,
+        default_currency=args.currency,
+        vendor_prices=load_vendor_prices(params) if params.is_dir() else None,
+        period=args.period,
+    )
+    unmapped: list[dict] = []
     if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
         customers = load_customers(params)
         register_account_map(con, load_account_mappings(params, customers))
@@ -154,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--format", default=None, help="force a format instead of recognising it")
     imp.add_argument(
         "--currency", default=None, help="billing currency of FOCUS files without BillingCurrency"
+    )
+    imp.add_argument(
+        "--period",
+        default=None,
+        help="month (YYYY-MM) of a usage report that names none (VMware Usage Meter export)",
     )
     imp.set_defaults(func=_import_command)
     run = sub.add_parser(

@@ -548,6 +548,7 @@ def sync(
     from billing_lib.importers import import_reports, report_files
     from billing_lib.run_parameters import check_period
     from billing_lib.store import open_store
+    from billing_lib.vendor_prices import load_vendor_prices
 
     period = check_period(period)
     customers = load_customers(parameters)
@@ -555,7 +556,12 @@ def sync(
     exports = read_exports(reports, platform)
     con = open_store()
     try:
-        import_reports(con, report_files(reports))
+        import_reports(
+            con,
+            report_files(reports),
+            vendor_prices=load_vendor_prices(parameters),
+            period=period,
+        )
         seen = con.execute(
             "SELECT x_Vendor, SubAccountId, any_value(SubAccountName) FROM lines "
             "WHERE SubAccountId IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"

@@ -65,6 +65,7 @@ from billing_lib.run_parameters import (
     project_dir,
 )
 from billing_lib.store import frame, open_store
+from billing_lib.vendor_prices import load_vendor_prices
 
 RATED_PARQUET = "rated_lines.parquet"
 SUMMARY_CSV = "invoice_summary.csv"
@@ -120,7 +121,13 @@ class BillingRun:
         """Import every vendor report, all or nothing; the control totals per report and currency
         (rows and cost as read and after normalisation, which must be equal). Also checks that the
         reports cover the run's period."""
-        self.imports = import_reports(self.con, report_files(self.params.reports))
+        self.imports = import_reports(
+            self.con,
+            report_files(self.params.reports),
+            vendor_prices=self.settings.get("vendor_prices")
+            or load_vendor_prices(self.params.parameters),
+            period=self.params.period,
+        )
         covered = [
             r[0]
             for r in self.con.execute(
@@ -163,6 +170,7 @@ class BillingRun:
         self.settings["account_mappings"] = load_account_mappings(folder, customers)
         self.settings.update(_load_pricing_and_invoicing(folder, customers))
         self.settings["review"] = review.load_review_settings(folder)
+        self.settings["vendor_prices"] = load_vendor_prices(folder)
         files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
         self.results["parameter_files"] = pd.DataFrame(checksums(files, folder))
         shown = self.results["parameter_files"].copy()

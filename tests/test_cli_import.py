@@ -68,3 +68,18 @@ def test_an_unknown_file_lists_the_expected_and_found_columns(tmp_path, capsys):
     assert main(["import", str(odd)]) == 2
     err = capsys.readouterr().err
     assert str(odd) in err and "Foo" in err and "vmware_usage_meter" in err
+
+
+def test_a_usage_meter_export_priced_from_the_parameters_folder(tmp_path, capsys):
+    """A tab-separated Usage Meter report without prices: the contract prices come from the
+    --parameters folder's vendor_prices.yaml, the month from --period."""
+    data = REPO / "tests" / "data" / "vmware-usage"
+    report = tmp_path / "usage.tsv"
+    report.write_bytes((data / "customer-monthly-usage-2026-10.tsv").read_bytes())
+    args = ["import", str(report), "--parameters", str(data)]
+    assert main(args) == 2
+    assert "names no month" in capsys.readouterr().err
+    assert main([*args, "--period", "2026-10"]) == 0
+    out = capsys.readouterr().out
+    assert "(vmware_usage_meter_report)" in out
+    assert "EUR: 14 rows, cost 5574.096 read; 14 lines, cost 5574.096 normalised [ok]" in out

@@ -309,3 +309,21 @@ def test_the_runs_unmapped_report_names_the_line_to_add_and_the_customer_it_woul
     br.import_reports()
     unmapped = br.map_customers()
     assert list(unmapped["would_match"]) == ["C007 Alpenblick Treuhand AG by tag customer=C007"]
+
+
+def test_vmware_usage_without_prices_is_read_with_the_contract_prices(tmp_path, platform):
+    """A Usage Meter export without prices among the month's reports: sync prices it from the
+    parameters' vendor_prices.yaml, as the run does, and sees its customer labels."""
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    (reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv").unlink()
+    data = REPO / "tests" / "data" / "vmware-usage"
+    shutil.copy(data / "customer-monthly-usage-2026-10.tsv", reports / "um-customers.tsv")
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params, ignore=shutil.ignore_patterns("local"))
+    with pytest.raises(InputError, match="vendor_prices.yaml has none for"):
+        customer_sync.sync("2026-10", reports, params, platform)
+    shutil.copy(data / "vendor_prices.yaml", params / "vendor_prices.yaml")
+    proposal, _ = customer_sync.sync("2026-10", reports, params, platform)
+    assert proposal.period == "2026-10"
+    assert not [r for r in proposal.rows if r.vendor == "vmware"]  # every label is mapped

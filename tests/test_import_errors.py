@@ -50,6 +50,18 @@ def test_semicolons(tmp_path):
     assert err.value.problems[0].row == 1
 
 
+def test_tabs_where_the_vendor_writes_commas(tmp_path):
+    """Tab-separated text is read (VMware Usage Meter exports it), but only for the formats the
+    vendor writes that way: an AWS CUR with tabs is a re-save."""
+    path = tmp_path / "resaved.csv"
+    path.write_text(_text(delimiter="\t"), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "resaved.csv (AWS Cost and Usage Report 2.0" in str(err.value)
+    assert "separated by tabs, not commas" in str(err.value)
+    assert err.value.problems[0].row == 1
+
+
 def test_utf8_bom_is_fine(tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes(codecs.BOM_UTF8 + _text().encode("utf-8"))

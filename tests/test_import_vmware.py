@@ -1,6 +1,6 @@
 """VMware Cloud Provider Program usage meter monthly usage: the sample month's report imports with its
 own totals; a line's cost is its billable points x the contract's price per point, both read from
-the file; a report without the price is refused naming the column."""
+the file; a report without the price is priced from parameters/vendor_prices.yaml."""
 
 from __future__ import annotations
 
@@ -83,15 +83,24 @@ def test_hand_checked_lines():
     assert total == D("4089.744")
 
 
-def test_a_report_without_the_price_per_point_is_refused(tmp_path):
+def test_a_report_with_the_price_and_no_currency_is_refused(tmp_path):
+    header, rows = _rows()
+    header = [h for h in header if h != "Currency"]
+    path = _write(tmp_path / "no-currency.csv", header, rows)
+    with pytest.raises(InputError, match=r"missing required column\(s\) \['Currency'\]") as err:
+        import_reports(duckdb.connect(), [path])
+    assert "expected:" in str(err.value) and "found:" in str(err.value)
+
+
+def test_a_report_without_the_price_per_point_is_priced_from_the_contract(tmp_path):
+    """Without Price per Point the report is a Usage Meter report priced from
+    parameters/vendor_prices.yaml (tests/test_import_vmware_contract.py); without that file it is
+    refused naming each product and the month."""
     header, rows = _rows()
     header = [h for h in header if h != "Price per Point"]
     path = _write(tmp_path / "points-only.csv", header, rows)
-    with pytest.raises(
-        InputError, match=r"missing required column\(s\) \['Price per Point'\]"
-    ) as err:
+    with pytest.raises(InputError, match="Flex Core - Standard in 2026-10"):
         import_reports(duckdb.connect(), [path])
-    assert "expected:" in str(err.value) and "found:" in str(err.value)
 
 
 def test_unreadable_points_name_row_and_column(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.contract import use_vendor_prices
 from billing_lib.importers.engine import (
     ImportReport,
     detect_format,
@@ -22,8 +23,9 @@ from billing_lib.importers.engine import (
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.model import lines_table_sql
+from billing_lib.vendor_prices import VendorPrices
 
-REPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".zip")
+REPORT_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
 
 __all__ = [
     "FormatSpec",
@@ -100,6 +102,8 @@ def import_reports(
     *,
     fmt: str | None = None,
     default_currency: str | None = None,
+    vendor_prices: VendorPrices | None = None,
+    period: str | None = None,
 ) -> list[ImportReport]:
     """Import every file in ``paths`` into ``lines``, all or nothing.
 
@@ -109,8 +113,11 @@ def import_reports(
     of being staged in a table of their own and copied (a copy of 10 million lines costs tens of
     seconds). ``fmt`` forces a format instead of recognising it; ``default_currency`` is the
     billing currency of FOCUS files that carry no BillingCurrency column (the FOCUS
-    specification's examples do not)."""
+    specification's examples do not). ``vendor_prices`` (``parameters/vendor_prices.yaml``)
+    prices the reports that carry usage but no money (VMware); ``period`` is the month of such a
+    report that names none itself."""
     ensure_tables(con)
+    use_vendor_prices(con, vendor_prices)
     reports: list[ImportReport] = []
     checksums: dict[str, str] = {}
     con.execute("BEGIN TRANSACTION")
@@ -125,7 +132,9 @@ def import_reports(
                     checksums[src.checksum] = src.name
                     spec = spec_named(fmt) if fmt else detect_format(src)
                     start = next_rowid(con, "lines")
-                    report = stage_source(con, src, spec, default_currency, into="lines")
+                    report = stage_source(
+                        con, src, spec, default_currency, into="lines", period=period
+                    )
                     # the raw copy is not needed any more: free its memory now
                     drop_staging(con, "__typed", "__numbered", "__raw", "__blanks")
                     _check_not_imported(con, src, start)

@@ -20,12 +20,16 @@ READING_RULES = """\
   fits (Azure writes `CostInBillingCurrency` in one export and `costInBillingCurrency` in another).
   A list entry (`A | B`) is satisfied by either name. An unknown file or a missing required column
   gives an error listing the expected and the found columns.
-- **Containers**: CSV, CSV.gz, zip (each CSV/CSV.gz/Parquet member is a report of its own, named
-  `archive.zip!member`) and Parquet.
+- **Containers**: CSV (also `.tsv`), CSV.gz, zip (each CSV/CSV.gz/TSV/Parquet member is a report
+  of its own, named `archive.zip!member`) and Parquet.
+- **Reports without money** (VMware usage): a format with a `contract_price` is priced from the
+  reseller's contract in `parameters/vendor_prices.yaml` by product and month; a line with no
+  price is refused naming the product and the month, before anything is written.
 - **Text**: UTF-8 with or without BOM; UTF-16 little-endian with BOM (Excel's "Unicode text") is
   read too. UTF-16 big-endian, text without a byte-order mark containing NUL bytes, and any byte
-  that is not UTF-8 (latin-1 exports) are refused with the row. Comma-separated only: a header
-  separated by semicolons, tabs or pipes is refused (a spreadsheet re-save), not guessed.
+  that is not UTF-8 (latin-1 exports) are refused with the row. Comma-separated; tab-separated
+  only for the formats whose vendor exports tabs (VMware Usage Meter). A header separated by
+  semicolons or pipes is refused (a spreadsheet re-save), not guessed.
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,

@@ -16,6 +16,7 @@ from decimal import Decimal
 import duckdb
 
 from billing_lib.errors import ControlTotalError, InputError, Problem
+from billing_lib.importers.contract import attach_contract_prices
 from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
 from billing_lib.importers.spec import _QUOTED, FormatSpec, all_specs, choice_text, choices
 from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMN_TYPES, LINE_COLUMNS, violations_sql
@@ -140,6 +141,15 @@ def detect_format(src: SourceFile) -> FormatSpec:
 
 
 def _check_required(src: SourceFile, spec: FormatSpec, default_currency: str | None) -> None:
+    if src.kind == "csv" and src.delimiter not in spec.delimiters:
+        raise InputError(
+            f"{src.name} ({spec.title}): the columns are separated by tabs, not commas",
+            [
+                Problem(
+                    src.name, 1, None, None, "comma-separated columns as the vendor exports them"
+                )
+            ],
+        )
     missing = _missing(spec.required, src.header)
     stand_in = spec.default_currency_column
     if stand_in in missing and default_currency:
@@ -323,12 +333,15 @@ def stage_source(
     spec: FormatSpec,
     default_currency: str | None = None,
     into: str | None = None,
+    period: str | None = None,
 ) -> ImportReport:
     """Read ``src`` into the temporary table ``__new`` in the line model, checked; return its
     control totals. Raises InputError or ControlTotalError; adds nothing to ``lines``.
 
     With ``into`` (a table of the line model) the lines are appended to that table instead and
-    ``__new`` is a view of them: the caller holds a transaction and rolls it back on an error."""
+    ``__new`` is a view of them: the caller holds a transaction and rolls it back on an error.
+    ``period`` (``YYYY-MM``) is the month of a report priced from the reseller's contract that
+    names no month itself (billing_lib.importers.contract)."""
     _check_required(src, spec, default_currency)
     wanted = sorted(spec.referenced_columns())
     actual = resolve_columns(wanted, src.header)
@@ -369,6 +382,8 @@ def stage_source(
     )
 
     _check_types(con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types)
+    if spec.contract_price:
+        attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
     default_sql = _default_currency_sql(spec, set(actual), default_currency)
     _map_lines(con, src, spec, set(actual), default_sql, into)
     _check_model(con, src, spec, set(actual))

@@ -44,6 +44,8 @@ class SourceFile:
     #: The vendor's file when ``path`` is a copy with its line endings made one kind (see
     #: ``_one_line_ending``); ``path`` itself otherwise.
     original: Path | None = None
+    #: Field separator: a comma, or a tab for tab-separated exports (VMware Usage Meter).
+    delimiter: str = ","
 
     @property
     def first_data_row(self) -> int:
@@ -117,7 +119,7 @@ def blank_records(src: SourceFile) -> tuple[int, ...]:
         text = io.TextIOWrapper(
             fh, encoding="utf-8-sig" if src.encoding == "utf-8" else src.encoding, newline=""
         )
-        for number, record in enumerate(csv.reader(text), start=1):
+        for number, record in enumerate(csv.reader(text, delimiter=src.delimiter), start=1):
             if not record:
                 rows.append(number)
     return tuple(rows)
@@ -127,8 +129,9 @@ def _open_bytes(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
 
-def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str]:
-    """Header columns and encoding of a CSV, or an InputError saying what is wrong with it."""
+def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str, str]:
+    """Header columns, encoding and field separator (comma, or tab for a tab-separated export)
+    of a CSV, or an InputError saying what is wrong with it."""
     try:
         with _open_bytes(path) as fh:
             head = fh.read(_HEADER_BYTES)
@@ -185,9 +188,13 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str]:
         encoding = "utf-8"
     first_line = text.splitlines()[0] if text.splitlines() else ""
     header = next(csv.reader([first_line]), [])
+    delimiter = ","
+    if len(header) <= 1 and "\t" in first_line:
+        # tab-separated text (VMware Usage Meter's export): unambiguous, read as it is
+        header, delimiter = next(csv.reader([first_line], delimiter="\t"), []), "\t"
     header = _unique([h.strip().lstrip("\ufeff") for h in header])
     if len(header) <= 1:
-        for delim, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        for delim, label in ((";", "semicolons"), ("|", "pipes")):
             if delim in first_line:
                 raise InputError(
                     f"{name}: the header is separated by {label}, not commas",
@@ -204,7 +211,7 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str]:
                 )
     if not any(header):
         raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
-    return tuple(header), encoding
+    return tuple(header), encoding, delimiter
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -247,13 +254,15 @@ def _describe(path: Path, name: str, scratch: Path | None = None) -> SourceFile:
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise InputError(f"{name}: not a readable Parquet file: {exc}") from exc
         return SourceFile(name, path, "parquet", tuple(schema.names), "utf-8", sha256_of(path))
-    header, encoding = _csv_header(path, name)
+    header, encoding, delimiter = _csv_header(path, name)
     checksum = sha256_of(path)
     try:
         blanks, physical, mixed = _line_scan(path, encoding, checksum)
     except (OSError, EOFError) as exc:
         raise InputError(f"{name}: cannot be read to the end: {exc}") from exc
-    src = SourceFile(name, path, "csv", header, encoding, checksum, blanks, physical)
+    src = SourceFile(
+        name, path, "csv", header, encoding, checksum, blanks, physical, delimiter=delimiter
+    )
     if mixed and scratch is not None:
         return _one_line_ending(src, scratch)
     return src
@@ -295,10 +304,11 @@ def _sources(path: Path, scratch: Path) -> list[SourceFile]:
             members = [
                 m
                 for m in zf.namelist()
-                if m.lower().endswith((".csv", ".csv.gz", ".parquet")) and not m.endswith("/")
+                if m.lower().endswith((".csv", ".csv.gz", ".tsv", ".parquet"))
+                and not m.endswith("/")
             ]
             if not members:
-                raise InputError(f"{path}: the zip holds no .csv, .csv.gz or .parquet file")
+                raise InputError(f"{path}: the zip holds no .csv, .csv.gz, .tsv or .parquet file")
             sources = []
             for i, member in enumerate(sorted(members)):
                 target = members_dir / f"{i:04d}-{Path(member).name}"
@@ -315,7 +325,7 @@ def duckdb_source(
     """A DuckDB table function reading ``src`` as text (CSV) or as stored (Parquet).
 
     CSV: every column as VARCHAR (typing is the engine's job, so one bad value is reported, not
-    guessed at), comma, double quotes, the format's null markers, no sniffing. With ``rejects``,
+    guessed at), the file's separator (comma or tab), double quotes, the format's null markers, no sniffing. With ``rejects``,
     malformed rows (ragged, bad quotes, bad bytes) are set aside in that table, all of them, to be
     reported together instead of stopping at the first. Parquet with ``row_numbers``: plus
     ``file_row_number``, each record's 0-based place in the file."""
@@ -334,7 +344,7 @@ def duckdb_source(
         else ""
     )
     return (
-        f"read_csv('{path}', header=true, all_varchar=true, delim=',', quote='\"', escape='\"', "
+        f"read_csv('{path}', header=true, all_varchar=true, delim='{src.delimiter}', quote='\"', escape='\"', "
         f"nullstr=[{nulls}], encoding='{src.encoding}', strict_mode=true, auto_detect=false, "
         f"columns={{{cols}}}{extra})"
     )

@@ -49,6 +49,39 @@ class ColumnMap(BaseModel):
         return [self.column] if isinstance(self.column, str) else list(self.column)
 
 
+class ContractPriceSpec(BaseModel):
+    """How a report without money is priced from the reseller's contract
+    (``parameters/vendor_prices.yaml``, billing_lib.importers.contract): SQL over source columns."""
+
+    model_config = ConfigDict(extra="forbid")
+    vendor: str = Field(description="Key in vendor_prices.yaml")
+    product: str = Field(description="SQL: the product the price is for")
+    month: str = Field(
+        "NULL",
+        description="SQL: a date in the month priced; without one, the import's period or a "
+        "YYYY-MM in the file name",
+    )
+    units: str = Field(description="SQL: the units reported")
+    points: str | None = Field(None, description="SQL: points the report gives, if it does")
+    needed: str = Field("true", description="SQL: the rows priced by the contract")
+
+    def sql(self) -> list[str]:
+        return [self.product, self.month, self.units, self.points or "", self.needed]
+
+
+#: Columns ``contract_price`` adds to a format's source columns (not read from the file).
+CONTRACT_COLUMNS = (
+    "__contract_month",
+    "__contract_price",
+    "__contract_currency",
+    "__contract_per",
+    "__contract_points",
+    "__contract_cost",
+    "__contract_needed",
+    "__contract_product",
+)
+
+
 class FormatSpec(BaseModel):
     """A vendor report layout and its mapping to the line model."""
 
@@ -74,6 +107,12 @@ class FormatSpec(BaseModel):
     cost: str = Field(description="SQL over source columns: the vendor's cost of a raw row")
     currency: str = Field(description="SQL over source columns: the currency of a raw row")
     single_currency: bool = False
+    contract_price: ContractPriceSpec | None = Field(
+        None, description="Price from the reseller's contract where the report carries none"
+    )
+    delimiters: list[str] = Field(
+        [","], description="Field separators the vendor writes (the header tells which one)"
+    )
     columns: dict[str, ColumnMap | str | None] = Field(
         description="Line-model column -> source: {column: name or [alternatives]}, {value: literal}, "
         "a SQL expression over quoted source columns, or null (not in this format)"
@@ -100,14 +139,18 @@ class FormatSpec(BaseModel):
         names: set[str] = set(self.types)
         for choice in self.required:
             names |= set(choices(choice))
-        for expr in (self.cost, self.currency):
+        for expr in (
+            self.cost,
+            self.currency,
+            *(self.contract_price.sql() if self.contract_price else []),
+        ):
             names |= set(_QUOTED.findall(expr))
         for target in self.columns:
             m = self.column_map(target)
             names |= set(m.alternatives())
             if m.sql:
                 names |= set(_QUOTED.findall(m.sql))
-        return names
+        return names - set(CONTRACT_COLUMNS)
 
 
 def choices(choice: ColumnChoice) -> list[str]:

@@ -1,0 +1,156 @@
+"""Contract prices for reports that carry usage but no money (VMware Usage Meter, Broadcom portals).
+
+A format that declares ``contract_price`` gets four more columns in the engine's ``__typed`` view,
+looked up in the reseller's ``parameters/vendor_prices.yaml`` (``billing_lib.vendor_prices``) by
+product and month: ``__contract_points`` (points of the line: the file's own, else units x points
+per unit), ``__contract_price``, ``__contract_currency`` and ``__contract_cost`` (points x price per
+point, or units x price per unit; exact, unrounded). The format's SQL uses them like source columns.
+Lines that need a price (the format's ``needed``) and have none stop the import, naming the product
+and the month, before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from billing_lib.errors import InputError, Problem
+from billing_lib.importers.reader import SourceFile
+from billing_lib.importers.spec import FormatSpec
+from billing_lib.money import SQL_AMOUNT
+from billing_lib.vendor_prices import (
+    POINTS_TABLE,
+    PRICES_TABLE,
+    VENDOR_PRICES_FILE,
+    VendorPrices,
+    register_vendor_prices,
+)
+
+#: Where the prices came from, for the message of a missing one.
+SOURCE_TABLE = "_vendor_prices_source"
+_YEAR_MONTH = re.compile(r"(?<!\d)((19|20)\d\d-(0[1-9]|1[0-2]))(?![\d])")
+
+
+def _ql(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def use_vendor_prices(con: duckdb.DuckDBPyConnection, prices: VendorPrices | None) -> None:
+    """Make ``prices`` the contract prices of the imports on ``con`` (none: empty tables)."""
+    prices = prices or VendorPrices.none()
+    register_vendor_prices(con, prices)
+    where = str(prices.path) if prices.path else f"parameters/{VENDOR_PRICES_FILE}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS SELECT {_ql(where)} AS path")
+
+
+def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [PRICES_TABLE]
+    ).fetchone()[0]
+    if not exists:
+        use_vendor_prices(con, None)
+
+
+def _month_of_file(src: SourceFile, period: str | None) -> str | None:
+    """The month of a report that names none in its rows: the import's period, else the one
+    ``YYYY-MM`` in the file name (Usage Meter exports are named by month), else None."""
+    if period:
+        return period
+    found = set(_YEAR_MONTH.findall(Path(src.name).name))
+    return f"{found.pop()[0]}" if len(found) == 1 else None
+
+
+def attach_contract_prices(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    typed_select: str,
+    period: str | None = None,
+) -> None:
+    """Recreate ``__typed`` (``typed_select`` over ``__numbered``) with the contract columns, and
+    refuse the file when a line has no month or needs a price that the contract does not give."""
+    cp = spec.contract_price
+    assert cp is not None
+    _ensure_tables(con)
+    fallback = _month_of_file(src, period)
+    month = f"CAST(date_trunc('month', CAST(({cp.month}) AS TIMESTAMP)) AS DATE)"
+    if fallback:
+        month = f"COALESCE({month}, DATE {_ql(fallback + '-01')})"
+    key = "lower(trim(regexp_replace(__contract_product, '\\s+', ' ', 'g')))"
+    by_points = f"CAST({cp.units} * __contract_ppu AS {SQL_AMOUNT})"
+    points = f"COALESCE({cp.points}, {by_points})" if cp.points else by_points
+    # the price tables' columns renamed, so that no source column (Price, points) can clash
+    prices = (
+        f"(SELECT vendor AS __pv, product AS __pp, per AS __contract_per, price AS __contract_price, "
+        f"currency AS __contract_currency, valid_from AS __pf, valid_to AS __pt FROM {PRICES_TABLE})"
+    )
+    ppu = (
+        f"(SELECT vendor AS __uv, product AS __up, points AS __contract_ppu, valid_from AS __uf, "
+        f"valid_to AS __ut FROM {POINTS_TABLE})"
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW __typed AS
+        SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut, __contract_ppu,
+                          __contract_key),
+               CASE __contract_per
+                 WHEN 'point' THEN CAST(__contract_points * __contract_price AS {SQL_AMOUNT})
+                 WHEN 'unit' THEN CAST({cp.units} * __contract_price AS {SQL_AMOUNT}) END
+                 AS __contract_cost
+        FROM (
+          SELECT *, {points} AS __contract_points
+          FROM (SELECT *, {key} AS __contract_key
+                FROM (SELECT *, CAST({cp.product} AS VARCHAR) AS __contract_product,
+                             {month} AS __contract_month, COALESCE(({cp.needed}), false) AS __contract_needed
+                      FROM (SELECT {typed_select} FROM __numbered))) t
+          LEFT JOIN {prices} p ON __pv = {_ql(cp.vendor)} AND __pp = __contract_key
+            AND __contract_month BETWEEN __pf AND __pt
+          LEFT JOIN {ppu} u ON __uv = {_ql(cp.vendor)} AND __up = __contract_key
+            AND __contract_month BETWEEN __uf AND __ut)
+    """)
+    no_month = con.execute(
+        "SELECT min(__row) FROM __typed WHERE __contract_needed AND __contract_month IS NULL"
+    ).fetchone()[0]
+    if no_month is not None:
+        raise InputError(
+            f"{src.name}: the report names no month (no Month column, no YYYY-MM in the file "
+            "name); give the period it is for (billing import --period YYYY-MM)",
+            [Problem(src.name, no_month, "Month", None, "the month the usage is for")],
+        )
+    _check_priced(con, src, cp.vendor)
+
+
+def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) -> None:
+    missing = con.execute(
+        """SELECT __contract_product, strftime(__contract_month, '%Y-%m'),
+                  CASE WHEN __contract_price IS NULL THEN 'price' ELSE 'points' END,
+                  min(__row), count(*)
+           FROM __typed
+           WHERE __contract_needed AND __contract_product IS NOT NULL
+             AND (__contract_price IS NULL OR __contract_cost IS NULL)
+           GROUP BY 1, 2, 3 ORDER BY 4"""
+    ).fetchall()
+    if not missing:
+        return
+    where = con.execute(f"SELECT path FROM {SOURCE_TABLE}").fetchone()[0]
+    problems = [
+        Problem(
+            src.name,
+            row,
+            "Product",
+            product,
+            (
+                f"a contract price for {product!r} in {month} in {where} ({vendor}.prices)"
+                if what == "price"
+                else f"the points per unit of {product!r} in {month} in {where} "
+                f"({vendor}.points_per_unit), the price being per point"
+            ),
+        )
+        for product, month, what, row, _ in missing
+    ]
+    listed = ", ".join(f"{p} in {m}" for p, m, _, _, _ in missing[:10])
+    raise InputError(
+        f"{src.name}: the report carries no price and {where} has none for: {listed}",
+        problems,
+    )

@@ -1,0 +1,182 @@
+"""The reseller's contract prices with a vendor (``parameters/vendor_prices.yaml``), for reports
+that carry usage but no money.
+
+VMware's Usage Meter and Broadcom's portals report units and points; what the provider pays is in
+its rental contract with its aggregator: a price per point or per unit, per product, for a span of
+months, and the points each unit of a product counts for. Both are effective-dated like the price
+plans: the entry valid on the first day of the month a line is for is used, and two entries for one
+product may not overlap. The importer looks the prices up in DuckDB (``register_vendor_prices``);
+a line with no price is an error naming the product and the month before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import combinations
+from pathlib import Path
+from typing import Annotated, Literal
+
+import duckdb
+import pyarrow as pa
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from billing_lib.errors import ParameterError
+from billing_lib.money import SQL_AMOUNT
+from billing_lib.parameter_files import pydantic_problem, read_yaml
+
+VENDOR_PRICES_FILE = "vendor_prices.yaml"
+#: DuckDB tables the importer joins on (created empty when there is no file).
+PRICES_TABLE = "_vendor_prices"
+POINTS_TABLE = "_vendor_points"
+_LOW, _HIGH = date(1, 1, 1), date(9999, 12, 31)
+
+
+def _exact(value: object) -> object:
+    """YAML gives 0.0725 as a float: take its shortest text, never its binary value."""
+    return Decimal(repr(value)) if isinstance(value, float) else value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_exact), Field(ge=0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Dated(_Strict):
+    product: str = Field(min_length=1, description="Product as the report names it (any case)")
+    valid_from: date | None = None
+    valid_to: date | None = Field(None, description="Last day the entry is valid (inclusive)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> _Dated:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+    def span(self) -> tuple[date, date]:
+        return self.valid_from or _LOW, self.valid_to or _HIGH
+
+    def key(self) -> str:
+        return " ".join(self.product.split()).casefold()
+
+
+class ContractPrice(_Dated):
+    """What the reseller pays for one point or one unit of a product."""
+
+    per: Literal["point", "unit"] = Field(description="point: per billable point; unit: per unit")
+    price: Amount
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class PointsPerUnit(_Dated):
+    """How many points one reported unit of a product counts for."""
+
+    points: Amount
+
+
+class VendorContract(_Strict):
+    prices: list[ContractPrice] = []
+    points_per_unit: list[PointsPerUnit] = []
+
+
+class VendorPricesFile(_Strict):
+    vmware: VendorContract = VendorContract()
+
+
+@dataclass(frozen=True)
+class VendorPrices:
+    """Contract prices and points per unit by vendor, as loaded and checked."""
+
+    path: Path | None
+    contracts: dict[str, VendorContract]
+
+    @classmethod
+    def none(cls) -> VendorPrices:
+        return cls(None, {})
+
+    def entry_for(self, vendor: str, product: str, day: date) -> ContractPrice | None:
+        """The price of ``product`` valid on ``day`` (for tests and messages)."""
+        contract = self.contracts.get(vendor)
+        key = " ".join(product.split()).casefold()
+        for p in contract.prices if contract else []:
+            if p.key() == key and p.span()[0] <= day <= p.span()[1]:
+                return p
+        return None
+
+
+def _overlaps(path: Path, vendor: str, field: str, entries: list[_Dated]) -> None:
+    for (i, a), (j, b) in combinations(enumerate(entries), 2):
+        (a0, a1), (b0, b1) = a.span(), b.span()
+        if a.key() == b.key() and a0 <= b1 and b0 <= a1:
+            raise ParameterError(
+                path,
+                f"{vendor}.{field}[{j}]",
+                f"{b.product!r} from {b0} overlaps {field}[{i}] ({a0} to {a1}); give each "
+                "period of a product one entry (end the earlier one with valid_to)",
+            )
+
+
+def load_vendor_prices(parameters: Path) -> VendorPrices:
+    """``parameters/vendor_prices.yaml`` checked (types, dates, no overlapping entries), or no
+    contract prices when the file is not there: reports that carry their own price need none."""
+    path = Path(parameters) / VENDOR_PRICES_FILE
+    if not path.exists():
+        return VendorPrices.none()
+    data = read_yaml(path)
+    try:
+        parsed = VendorPricesFile.model_validate(data or {})
+    except ValidationError as exc:
+        raise pydantic_problem(path, exc, data) from exc
+    contracts = {"vmware": parsed.vmware}
+    for vendor, contract in contracts.items():
+        _overlaps(path, vendor, "prices", list(contract.prices))
+        _overlaps(path, vendor, "points_per_unit", list(contract.points_per_unit))
+    return VendorPrices(path, contracts)
+
+
+def register_vendor_prices(con: duckdb.DuckDBPyConnection, prices: VendorPrices) -> None:
+    """``_vendor_prices`` (vendor, product key, per, price, currency, valid_from, valid_to) and
+    ``_vendor_points`` (vendor, product key, points, valid_from, valid_to) as temp tables, exact
+    decimals, for the importer's lookup; empty without a file."""
+    rows = [
+        (v, p.key(), p.per, str(p.price), p.currency, *p.span())
+        for v, c in prices.contracts.items()
+        for p in c.prices
+    ]
+    points = [
+        (v, p.key(), str(p.points), *p.span())
+        for v, c in prices.contracts.items()
+        for p in c.points_per_unit
+    ]
+    _table(
+        con,
+        PRICES_TABLE,
+        ["vendor", "product", "per", "price", "currency", "valid_from", "valid_to"],
+        ["VARCHAR", "VARCHAR", "VARCHAR", SQL_AMOUNT, "VARCHAR", "DATE", "DATE"],
+        rows,
+    )
+    _table(
+        con,
+        POINTS_TABLE,
+        ["vendor", "product", "points", "valid_from", "valid_to"],
+        ["VARCHAR", "VARCHAR", SQL_AMOUNT, "DATE", "DATE"],
+        points,
+    )
+
+
+def _table(con, name: str, cols: list[str], types: list[str], rows: list[tuple]) -> None:
+    arrow = pa.table(
+        {
+            c: pa.array([r[i] for r in rows], pa.date32() if t == "DATE" else pa.string())
+            for i, (c, t) in enumerate(zip(cols, types))
+        }
+    )
+    con.register("__vp_rows", arrow)
+    try:
+        select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in zip(cols, types))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM __vp_rows")
+    finally:
+        con.unregister("__vp_rows")

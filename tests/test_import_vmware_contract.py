@@ -1,0 +1,261 @@
+"""VMware usage as Usage Meter and Broadcom's portals report it: units without money, priced from
+the reseller's contract in parameters/vendor_prices.yaml (tests/data/vmware-usage/README.md)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_lib.errors import InputError, ParameterError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from billing_lib.vendor_prices import load_vendor_prices
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data" / "vmware-usage"
+SAMPLE = (
+    ROOT
+    / "samples"
+    / "2026-10"
+    / "reports"
+    / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
+)
+CUSTOMER_MONTHLY = DATA / "customer-monthly-usage-2026-10.tsv"
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def prices():
+    return load_vendor_prices(DATA)
+
+
+def _per_customer(con) -> dict[str, Decimal]:
+    return dict(
+        con.execute("SELECT SubAccountId, sum(BilledCost) FROM lines GROUP BY 1").fetchall()
+    )
+
+
+def test_customer_monthly_usage_without_price_costs_what_the_priced_sample_does(prices):
+    """The sample month's usage as Usage Meter exports it (tab-separated, no month column, no
+    points, no price) costs, per customer, what the sample file with its price column does."""
+    con = open_store()
+    [report] = import_reports(con, [CUSTOMER_MONTHLY], vendor_prices=prices)
+    assert report.format == "vmware_usage_meter_report"
+    priced = open_store()
+    import_reports(priced, [SAMPLE])
+    assert _per_customer(con) == _per_customer(priced)
+    assert report.currencies[0].currency == "EUR"
+    assert report.currencies[0].cost_after == D("5574.096")  # as the sample month's file
+    row = con.execute(
+        "SELECT SubAccountId, SubAccountName, ChargePeriodStart, PricingQuantity, PricingUnit, "
+        "ConsumedQuantity, ConsumedUnit, ListUnitPrice, BilledCost FROM lines "
+        "WHERE SkuId = 'vSAN Enterprise'"
+    ).fetchone()
+    # 61.25 TiB x 38 points x 0.8640 EUR
+    assert row == (
+        "zorggroep-amstelland",
+        "Customer-1c9e",
+        row[2],
+        D("2327.5"),
+        "Point",
+        D("61.25"),
+        "TiB used",
+        D("0.864"),
+        D("2010.96"),
+    )
+    assert str(row[2]) == "2026-10-01 00:00:00"  # the month from the file name
+
+
+def test_the_price_changes_by_month(prices, tmp_path):
+    """The provider's Monthly Usage report (no customers) for November: Flex Core Standard at the
+    November price, 0.9000 a point."""
+    con = open_store()
+    import_reports(con, [DATA / "monthly-usage-2026-11.csv"], vendor_prices=prices)
+    got = dict(
+        con.execute("SELECT SkuId, ListUnitPrice FROM lines WHERE SkuId LIKE 'Flex%'").fetchall()
+    )
+    assert got == {"Flex Core - Standard": D("0.9"), "Flex Core - Advanced": D("0.864")}
+    assert {r[0] for r in con.execute("SELECT SubAccountId FROM lines").fetchall()} == {
+        "usage-meter"
+    }
+    # 64 + 48 + 32 cores x 5 points x 0.9000
+    assert con.execute(
+        "SELECT BilledCost FROM lines WHERE SkuId = 'Flex Core - Standard'"
+    ).fetchone() == (D("648.0"),)
+
+
+def test_a_product_without_a_contract_price_names_product_and_period(prices, tmp_path):
+    text = CUSTOMER_MONTHLY.read_text(encoding="utf-8").replace("NSX Advanced", "NSX Enterprise")
+    report = tmp_path / "customer-monthly-usage-2026-10.tsv"
+    report.write_text(text, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [report], vendor_prices=prices)
+    message = str(err.value)
+    assert "NSX Enterprise in 2026-10" in message and "vendor_prices.yaml" in message
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (5, "Product", "NSX Enterprise")
+    ]
+    # before anything is written
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_without_vendor_prices_a_priceless_report_is_refused_naming_every_product(tmp_path):
+    header, rows = None, []
+    with open(SAMPLE, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = [h for h in reader.fieldnames or [] if h not in ("Price per Point", "Currency")]
+        rows = list(reader)
+    path = tmp_path / "no-price.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, header, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "parameters/vendor_prices.yaml" in str(err.value)
+    assert {p.value for p in err.value.problems} == {r["Product"] for r in rows}
+    assert "VMware Cloud Director in 2026-10" in str(err.value)
+
+
+def test_a_report_with_points_needs_no_points_per_unit(tmp_path):
+    """Billable Points in the file are taken as they are; only the price comes from the contract."""
+    (tmp_path / "vendor_prices.yaml").write_text(
+        "vmware:\n  prices:\n"
+        "    - {product: vsan standard, per: point, price: '1', currency: EUR}\n"
+    )
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "Month,Customer Label,Product,Unit of Measure,Units to be Reported,Billable Points\n"
+        "2026-10,acme,vSAN  Standard,TiB used,2,48.5\n"
+    )
+    con = open_store()
+    import_reports(con, [path], vendor_prices=load_vendor_prices(tmp_path))
+    assert con.execute("SELECT PricingQuantity, BilledCost FROM lines").fetchone() == (
+        D("48.5"),
+        D("48.5"),
+    )
+
+
+def test_a_price_per_point_without_points_per_unit_is_refused(tmp_path):
+    (tmp_path / "vendor_prices.yaml").write_text(
+        "vmware:\n  prices:\n    - {product: NSX Advanced, per: point, price: '1', currency: EUR}\n"
+    )
+    path = tmp_path / "r-2026-10.csv"
+    path.write_text("Product,Unit of Measure,Units to be Reported\nNSX Advanced,Powered-on VM,3\n")
+    with pytest.raises(InputError, match="points per unit of 'NSX Advanced' in 2026-10"):
+        import_reports(open_store(), [path], vendor_prices=load_vendor_prices(tmp_path))
+
+
+def test_a_report_naming_no_month_needs_the_period(prices, tmp_path):
+    path = tmp_path / "usage.tsv"
+    shutil.copy(CUSTOMER_MONTHLY, path)
+    with pytest.raises(InputError, match="names no month") as err:
+        import_reports(open_store(), [path], vendor_prices=prices)
+    assert err.value.problems[0].row == 2
+    con = open_store()
+    import_reports(con, [path], vendor_prices=prices, period="2026-10")
+    assert con.execute("SELECT DISTINCT ChargePeriodStart FROM lines").fetchall()[0][0].month == 10
+
+
+def test_billing_api_raw_usage_priced_from_the_contract(prices):
+    con = open_store()
+    [report] = import_reports(
+        con, [DATA / "billing-api-raw-usage-2026-10.csv"], vendor_prices=prices
+    )
+    assert report.format == "vmware_billing_usage"
+    rows = con.execute(
+        "SELECT SubAccountId, SubAccountName, SkuId, ChargePeriodStart, PricingQuantity, BilledCost, "
+        "BillingCurrency, Tags FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert rows[0][:3] == (
+        "3f9b2c1e-7a4d-4e8f-9b0a-1c2d3e4f5a6b",
+        "Van Leeuwen Logistiek",
+        "VCF-CLD-FDN-5",
+    )
+    assert str(rows[1][3]) == "2026-10-01 01:00:00"
+    # 64 core-hours x 0.0118, 18.5 TiB-hours x 0.0302, 192 x 0.0118
+    assert [r[5] for r in rows] == [D("0.7552"), D("0.7552"), D("0.5587"), D("2.2656")]
+    assert {r[6] for r in rows} == {"EUR"}
+    assert rows[0][7] == '{"tag":"tms"}' and rows[3][7] is None
+
+
+def test_billing_api_rows_with_a_price_keep_it(prices):
+    con = open_store()
+    import_reports(con, [DATA / "billing-api-raw-usage-priced-2026-10.csv"], vendor_prices=prices)
+    got = con.execute("SELECT ListUnitPrice, BilledCost FROM lines ORDER BY x_SourceRow").fetchall()
+    assert got == [(D("0.0121"), D("0.7744")), (D("0.0118"), D("0.7552"))]
+
+
+def test_partner_navigator_msp_usage_report(prices):
+    con = open_store()
+    [report] = import_reports(con, [DATA / "msp-usage-report-2026-10.csv"], vendor_prices=prices)
+    assert report.format == "vmware_cpn_usage"
+    got = con.execute(
+        "SELECT SubAccountId, SkuId, ListUnitPrice, BilledCost, strftime(ChargePeriodStart, '%Y-%m') "
+        "FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    # 35712 core-hours x 0.0118 EUR; 7254 TiB-hours x 0.0302 EUR (the report's Price has no
+    # currency: shown as the list price, not booked)
+    assert got == [
+        ("schelde-data", "VCF-CLD-FDN-5", D("0.0125"), D("421.4016"), "2026-10"),
+        ("schelde-data", "VSAN-ADD-ON-TIB", D("0.032"), D("219.0708"), "2026-10"),
+    ]
+
+
+# -- the parameters file ---------------------------------------------------------------------------
+
+
+def test_vendor_prices_file_is_validated(tmp_path):
+    def load(text: str):
+        (tmp_path / "vendor_prices.yaml").write_text(text)
+        return load_vendor_prices(tmp_path)
+
+    assert load_vendor_prices(tmp_path).contracts == {}  # no file: no contract prices
+    with pytest.raises(ParameterError, match="vmware.prices.0.per"):
+        load("vmware:\n  prices:\n    - {product: X, per: core, price: '1', currency: EUR}\n")
+    with pytest.raises(ParameterError, match="vmware.prices.0.currency"):
+        load("vmware:\n  prices:\n    - {product: X, per: point, price: '1', currency: eur}\n")
+    with pytest.raises(ParameterError, match="vmware.prices.0.price"):
+        load("vmware:\n  prices:\n    - {product: X, per: point, price: '-1', currency: EUR}\n")
+    with pytest.raises(ParameterError, match=r"vmware.prices\[1\].*overlaps prices\[0\]"):
+        load(
+            "vmware:\n  prices:\n"
+            "    - {product: X, per: point, price: '1', currency: EUR, valid_to: 2026-10-31}\n"
+            "    - {product: x, per: point, price: '2', currency: EUR, valid_from: 2026-10-01}\n"
+        )
+    with pytest.raises(ParameterError, match="vmware.points_per_unit.0.product"):
+        load("vmware:\n  points_per_unit:\n    - {points: 3}\n")
+    ok = load("vmware:\n  prices:\n    - {product: X, per: point, price: 0.0725, currency: EUR}\n")
+    assert ok.contracts["vmware"].prices[0].price == D("0.0725")  # a YAML float, exactly
+
+
+def test_a_billing_run_prices_a_usage_meter_export_from_its_parameters(tmp_path):
+    """The run reads vendor_prices.yaml from its parameters folder and gives a Usage Meter export
+    that names no month the run's period: the sample month's VMware cost, rated."""
+    from billing_lib import run
+
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE.parent, reports)
+    (reports / SAMPLE.name).unlink()
+    shutil.copy(CUSTOMER_MONTHLY, reports / "usage-meter-customers.tsv")
+    params = tmp_path / "parameters"
+    shutil.copytree(ROOT / "parameters", params, ignore=shutil.ignore_patterns("local"))
+    shutil.copy(DATA / "vendor_prices.yaml", params / "vendor_prices.yaml")
+    br = run.start("2026-10", str(reports), str(params), str(tmp_path / "out"))
+    br.load_parameters()
+    control = br.import_reports()
+    assert "vmware_usage_meter_report" in set(control["format"])
+    br.map_customers()
+    br.rate()
+    imported, rated, excluded = br.con.execute(
+        "SELECT (SELECT sum(BilledCost) FROM customer_lines WHERE x_Vendor = 'vmware'), "
+        "(SELECT sum(vendor_cost) FROM rated_lines WHERE vendor = 'vmware'), "
+        "(SELECT sum(BilledCost) FROM excluded_lines WHERE x_Vendor = 'vmware')"
+    ).fetchone()
+    # the sample month's VMware cost; the provider's own management stack (C010) is not billed
+    assert (imported, rated, excluded) == (D("5574.096"), D("5387.472"), D("186.624"))
