@@ -10,6 +10,11 @@ Publishing is atomic: every file is written into a hidden staging folder next to
 ``<output>/<period>/`` and swapped in (two renames on one file system) only when the whole run
 succeeded. A failed run removes its staging folder and leaves the earlier run as it was; a run folder
 holding a ``FINALISED`` marker is never replaced.
+
+A run holds the lock of its outputs folder from ``start`` to ``publish`` (``billing_lib.locking``;
+the process ending frees it): a second run on the folder is refused. Its invoice numbers are
+planned when the invoices are built and recorded in the register only when the run is published
+(``billing_lib.numbering``), so a failed or killed run leaves the numbers as they were.
 """
 
 from __future__ import annotations
@@ -46,7 +51,9 @@ from billing_lib.customers import (
     register_account_map,
 )
 from billing_lib.errors import ParameterError, RunError
+from billing_lib.faults import pause_point
 from billing_lib.importers import import_reports, report_files
+from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.publishing import (
     MANIFEST,
     REGISTER,
@@ -106,6 +113,12 @@ class BillingRun:
     #: True when this object created the staging folder and so publishes it itself; False when the
     #: caller (``billing run``) gave one and publishes after adding the executed notebook.
     owns_staging: bool = True
+    #: the lock of the outputs folder this run holds (None under `billing run`, which holds it)
+    lock: OutputLock | None = None
+    #: this run's id: in the lock file, the manifest and the register while publishing
+    run_id: str = ""
+    #: what the run cleaned up from killed runs before it started (one line each)
+    cleaned: list[str] = field(default_factory=list)
     con: duckdb.DuckDBPyConnection = field(default_factory=lambda: run_store())
     settings: dict[str, Any] = field(default_factory=dict)
     imports: list = field(default_factory=list)
@@ -243,6 +256,8 @@ class BillingRun:
         self.results["confirmed_jumps"] = self._check_jumps()
         folder = self._staging()
         with self._cleanup_on_failure():
+            if self.lock is not None:
+                self.lock.check()
             built = invoices.build_invoices(
                 self.con,
                 self.settings["customers"],
@@ -252,6 +267,14 @@ class BillingRun:
                 self.params.issue_date,
             )
             self.results["invoices"] = built
+            # what the register records when the run is published (the numbers printed above)
+            self.results["numbering"] = self.register().plan(
+                invoices.invoice_series(self.settings["invoicing"], self.params.period),
+                self.params.period,
+                [i.customer_id for i in built],
+                self.params.issue_date,
+            )
+            pause_point("numbers-planned")
             summary = invoices.write_invoice_summary(built, folder / SUMMARY_CSV)
         totals = read_invoice_summary(summary)
         totals.insert(1, "customer_name", totals["customer_id"].map(self._names()))
@@ -306,6 +329,7 @@ class BillingRun:
             counts["invoices"] = len(self.results.get("invoices", []))
             manifest = {
                 "period": self.params.period,
+                "run_id": self.run_id,
                 "finalised": self.params.finalise,
                 "issue_date": self.params.issue_date,
                 "created": datetime.now(UTC).replace(microsecond=0),
@@ -336,6 +360,7 @@ class BillingRun:
                     for f in self.review_findings()
                 ],
                 "invoices": records(self.results["invoice_totals"]),
+                "numbering": self.results["numbering"].to_dict(),
                 "ledger_balance": records(self.results["ledger_balance"]),
                 "outputs": checksums(
                     [p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST], folder
@@ -357,7 +382,9 @@ class BillingRun:
                 f"into {shown(self.params.run_folder)}"
             )
         with self._cleanup_on_failure():
-            target = publish(folder, self.params.output, self.params.period)
+            target = publish(folder, self.params.output, self.params.period, self.lock)
+        if self.lock is not None:
+            self.lock.release()  # the run is over
         return f"published {self.params.period}: {shown(target)}" + (
             " (finalised)" if self.params.finalise else ""
         )
@@ -491,6 +518,7 @@ def describe(br: BillingRun) -> pd.DataFrame:
         ("issue date", p.issue_date.isoformat()),
     ]
     rows += [(f"report {name}", fmt) for name, fmt in p.reports_found]
+    rows += [("cleaned up", line) for line in br.cleaned]
     return pd.DataFrame(rows, columns=["parameter", "value"])
 
 
@@ -524,8 +552,20 @@ def start(
                 "staging",
                 f"{given}: expected an existing folder inside {params.output}",
             )
-        return BillingRun(params, staging=given, owns_staging=False, confirm_jumps=confirmed)
-    return BillingRun(params, confirm_jumps=confirmed)
+        info = check_held_for(params.output, given)
+        return BillingRun(
+            params,
+            staging=given,
+            owns_staging=False,
+            confirm_jumps=confirmed,
+            run_id=info["run_id"],
+        )
+    from billing_lib.recovery import open_output
+
+    lock, cleaned = open_output(params.output, f"billing_run notebook, period {params.period}")
+    return BillingRun(
+        params, confirm_jumps=confirmed, lock=lock, run_id=lock.run_id, cleaned=cleaned
+    )
 
 
 def _customer_list(name: str, value: object) -> tuple[str, ...]:
@@ -553,15 +593,19 @@ def run_all(
     br = start(
         period, str(reports), str(parameters), str(output), finalise, issue_date, "", confirm_jumps
     )
-    br.load_parameters()
-    br.import_reports()
-    br.map_customers()
-    br.rate()
-    br.build_invoices()
-    br.write_outputs()
-    br.ledger_balance()
-    br.write_manifest()
-    br.publish()
+    try:
+        br.load_parameters()
+        br.import_reports()
+        br.map_customers()
+        br.rate()
+        br.build_invoices()
+        br.write_outputs()
+        br.ledger_balance()
+        br.write_manifest()
+        br.publish()
+    finally:
+        if br.lock is not None:
+            br.lock.release()
     return br.params.run_folder
 
 
