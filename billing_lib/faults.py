@@ -3,7 +3,8 @@ next run makes of what it left.
 
 Test-only: with ``BILLING_PAUSE_AT=<point>`` and ``BILLING_PAUSE_MARKER=<file>`` in the
 environment, the process reaching ``<point>`` writes its pid into ``<file>`` and sleeps until it
-is killed. Unset (always, outside tests), ``pause_point`` does nothing.
+is killed, or, with ``BILLING_PAUSE_RESUME=<file>``, until that file exists (two runs made to
+overlap at a known step). Unset (always, outside tests), ``pause_point`` does nothing.
 """
 
 from __future__ import annotations
@@ -34,5 +35,6 @@ def pause_point(name: str) -> None:
         tmp = Path(f"{marker}.tmp")
         tmp.write_text(str(os.getpid()), encoding="utf-8")
         tmp.replace(marker)
-    while True:
-        time.sleep(60)
+    resume = os.environ.get("BILLING_PAUSE_RESUME")
+    while not (resume and Path(resume).exists()):
+        time.sleep(0.1)

@@ -534,10 +534,13 @@ def start(
     issue_date: object = "",
     staging: object = "",
     confirm_jumps: object = "",
+    wait: float = 0,
 ) -> BillingRun:
     """Check the parameters and open the run. ``staging`` is given by ``billing run`` (which then
-    publishes after adding the executed notebook and its HTML); empty means this run creates its
-    own staging folder and publishes it in its last step."""
+    publishes after adding the executed notebook and its HTML, and holds the lock of the outputs
+    folder); empty means this run locks the outputs folder (refused when another run holds it,
+    or after waiting ``wait`` seconds), creates its own staging folder and publishes it in its
+    last step."""
     params = check_parameters(period, reports, parameters, output, finalise, issue_date)
     confirmed = _customer_list("confirm_jumps", confirm_jumps)
     if not isinstance(staging, (str, Path)):
@@ -562,7 +565,9 @@ def start(
         )
     from billing_lib.recovery import open_output
 
-    lock, cleaned = open_output(params.output, f"billing_run notebook, period {params.period}")
+    lock, cleaned = open_output(
+        params.output, f"billing_run notebook, period {params.period}", wait
+    )
     return BillingRun(
         params, confirm_jumps=confirmed, lock=lock, run_id=lock.run_id, cleaned=cleaned
     )
@@ -587,11 +592,21 @@ def run_all(
     finalise: bool = False,
     issue_date: str = "",
     confirm_jumps: str = "",
+    wait: float = 0,
 ) -> Path:
     """Every step of the notebook in order, without the notebook (tests, scripts); returns the
-    published run folder."""
+    published run folder. The lock of the outputs folder is released at the end, also on a
+    failure."""
     br = start(
-        period, str(reports), str(parameters), str(output), finalise, issue_date, "", confirm_jumps
+        period,
+        str(reports),
+        str(parameters),
+        str(output),
+        finalise,
+        issue_date,
+        "",
+        confirm_jumps,
+        wait,
     )
     try:
         br.load_parameters()
