@@ -10,7 +10,7 @@ Rounding (docs/rounding.md), exactly so and nowhere else:
 
 The same ``Invoice`` objects feed the workbooks, the ledger and ``invoice_summary.csv``, so all
 three show the same cents. Everything a user can get wrong (a customer without address, a product
-group without ledger accounts, an unknown VAT rule) is checked before a number is reserved or a
+group without ledger accounts, an unknown VAT rule) is checked before a number is planned or a
 file is written.
 
 A month whose credits exceed its charges gives an invoice with a negative total (a credit balance

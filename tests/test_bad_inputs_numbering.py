@@ -30,6 +30,7 @@ from billing_lib.corrections import issue_credit_note
 from billing_lib.publishing import REGISTER
 from tests import numbering_runner
 from tests.notebook_project import pipeline_missing
+from tests.read_only import read_only
 
 REPO = Path(__file__).resolve().parents[1]
 BILLING = shutil.which("billing") or str(REPO / ".venv" / "bin" / "billing")
@@ -443,28 +444,6 @@ def test_a_read_only_register_is_refused_naming_the_file(case, capsys):
     assert f"error: {out / REGISTER}: the invoice register is read-only" in err
     assert f"chmod u+w {out / REGISTER}" in err
     assert tree(out) == before and register_bytes(out) == register
-
-
-class read_only:
-    """The file made read-only for this process: chmod, or for root (who may write any file)
-    the immutable attribute."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        self.path.chmod(0o444)
-        if os.access(self.path, os.W_OK):
-            done = subprocess.run(
-                ["chattr", "+i", str(self.path)], capture_output=True, check=False
-            )
-            if done.returncode != 0 or os.access(self.path, os.W_OK):
-                self.path.chmod(0o644)
-                pytest.skip("cannot make a file read-only for this user")
-
-    def __exit__(self, *exc: object) -> None:
-        subprocess.run(["chattr", "-i", str(self.path)], capture_output=True, check=False)
-        self.path.chmod(0o644)
 
 
 # -- leftovers of killed runs --------------------------------------------------------------------
