@@ -25,14 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         br = run.start(
-            args.period,
-            args.reports,
-            args.parameters,
-            args.output,
-            args.finalise,
-            "",
-            "",
-            args.wait,
+            args.period, args.reports, args.parameters, args.output, args.finalise, wait=args.wait
         )
         try:
             for line in br.cleaned:
