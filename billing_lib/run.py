@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ class BillingRun:
     #: the lock of the outputs folder this run holds (None under `billing run`, which holds it)
     lock: OutputLock | None = None
     #: this run's id: in the lock file, the manifest and the register while publishing
-    run_id: str = ""
+    run_id: str = field(default_factory=lambda: secrets.token_hex(8))
     #: what the run cleaned up from killed runs before it started (one line each)
     cleaned: list[str] = field(default_factory=list)
     con: duckdb.DuckDBPyConnection = field(default_factory=lambda: run_store())
