@@ -204,6 +204,9 @@ def _issue(
 def _register(output: Path) -> Register:
     path = output / REGISTER
     if not path.is_file():
+        from billing_lib.recovery import check_register_knows_folders
+
+        check_register_knows_folders(output)  # run folders without their register: it was lost
         raise RunError(
             f"{path}: no invoice register here; --output must be the outputs folder of the billing runs "
             "(the one holding invoice_register.sqlite and the run folders)"

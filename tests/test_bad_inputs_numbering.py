@@ -406,6 +406,9 @@ def test_a_lost_register_is_refused_rebuilt_from_the_run_folders_and_the_series_
     assert "corrections/NWC2026-000001/: credit note NWC2026-000001 (corrects NW2026-000002)" in err
     assert f"billing register rebuild --output {out}" in err
     assert tree(out) == before and not (out / REGISTER).exists()
+    assert cli.main(credit_note(out)[1:]) == 2  # nor a credit note
+    assert f"billing register rebuild --output {out}" in capsys.readouterr().err
+    assert tree(out) == before and not (out / REGISTER).exists()
 
     assert cli.main(["register", "rebuild", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
