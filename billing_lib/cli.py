@@ -80,6 +80,8 @@ def _run_command(args: argparse.Namespace) -> int:
         issue_date=args.issue_date or "",
         progress_bar=not args.quiet,
         confirm_jumps=",".join(args.confirm_jump or []),
+        wait=args.wait,
+        say=print,
     )
     print(run_report(folder))
     print(
@@ -130,7 +132,9 @@ def _credit_note_command(args: argparse.Namespace) -> int:
                 "--issue-date",
                 f"expected a date YYYY-MM-DD; got {args.issue_date!r}",
             ) from None
-    done = issue_credit_note(args.output, args.invoice, issued, args.reason)
+    done = issue_credit_note(args.output, args.invoice, issued, args.reason, wait=args.wait)
+    for line in done.cleaned:
+        print(f"cleaned up: {line}")
     note = done.note
     print(
         f"credit note {note.number} issued on {note.issue_date} for {note.customer_id} {note.buyer.name}: "
@@ -144,6 +148,31 @@ def _credit_note_command(args: argparse.Namespace) -> int:
     for path in done.files:
         print(f"    {path.name}")
     return 0
+
+
+def _register_rebuild_command(args: argparse.Namespace) -> int:
+    from billing_lib.recovery import open_output, rebuild_register
+
+    lock, cleaned = open_output(args.output, wait=args.wait, create=False, check=False)
+    try:
+        for line in cleaned:
+            print(f"cleaned up: {line}")
+        for line in rebuild_register(args.output):
+            print(line)
+    finally:
+        lock.release()
+    return 0
+
+
+def _wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait",
+        default=0,
+        type=float,
+        metavar="SECONDS",
+        help="when another run holds the outputs folder, wait up to SECONDS for it (default: "
+        "refuse at once)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="bill this customer although its month moved by an order of magnitude against the "
         "previous finalised month (parameters/review.yaml jump_factor); repeatable or comma-separated",
     )
+    _wait_option(run)
     run.set_defaults(func=_run_command)
     cust = sub.add_parser("customers", help="customers and vendor accounts")
     cust_sub = cust.add_subparsers(dest="customers_command", required=True)
@@ -264,7 +294,25 @@ def build_parser() -> argparse.ArgumentParser:
     cn.add_argument(
         "--reason", default=None, help="why the invoice is cancelled (printed on the credit note)"
     )
+    _wait_option(cn)
     cn.set_defaults(func=_credit_note_command)
+    reg = sub.add_parser("register", help="the invoice-number register")
+    reg_sub = reg.add_subparsers(dest="register_command", required=True)
+    rebuild = reg_sub.add_parser(
+        "rebuild",
+        help="restore a lost invoice register from the run folders",
+        description="Write OUTPUT/invoice_register.sqlite anew from the run folders' invoices.json "
+        "and the credit notes in OUTPUT/corrections/, checked (every number once, no gap in a "
+        "series); the earlier register, if any, is kept beside it.",
+    )
+    rebuild.add_argument(
+        "--output",
+        default=Path("outputs"),
+        type=Path,
+        help="outputs folder of the runs (holds PERIOD/ and corrections/)",
+    )
+    _wait_option(rebuild)
+    rebuild.set_defaults(func=_register_rebuild_command)
     return parser
 
 

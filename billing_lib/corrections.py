@@ -11,10 +11,13 @@ entry of the invoice is the one its figures give (and the beancount ledger says 
 
 The credit note negates every line, VAT line and total (no new rounding: the cents are the
 original's), is numbered in the credit-note series of its issue year, refers to the original, and
-is written with a reversing journal entry into ``DIR/corrections/<credit note number>/``. All
-files are written into a staging folder while the register's write transaction holds the new
-number; the folder is renamed into place and only then is the number committed. A failure at any
-point leaves no folder and no number used. The finalised run folder is only read.
+is written with a reversing journal entry into ``DIR/corrections/<credit note number>/``. The
+command holds the lock of the outputs folder throughout (``billing_lib.locking``). All files are
+written into a staging folder with the next number of the series (read, not yet recorded); the
+register records the plan, the folder is renamed into place, and only then is the number
+recorded. A failure at any point leaves no folder and no number used; a kill between the last two
+steps is finished by the next run or credit note (``billing_lib.recovery``). The finalised run
+folder is only read.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import json
 import secrets
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.errors import RunError
+from billing_lib.faults import pause_point
 from billing_lib.importers.reader import sha256_of
 from billing_lib.invoices import (
     INVOICE_DATA,
@@ -54,12 +58,19 @@ from billing_lib.ledger import (
     write_beancount_file,
     write_csv_journal,
 )
+from billing_lib.locking import held
 from billing_lib.money import ZERO
 from billing_lib.numbering import Register
-from billing_lib.publishing import FINALISED_MARKER, MANIFEST, REGISTER, checksums, package_versions
+from billing_lib.publishing import (
+    CORRECTIONS,
+    FINALISED_MARKER,
+    MANIFEST,
+    REGISTER,
+    checksums,
+    package_versions,
+)
 from billing_lib.workbooks import INVOICE_FOLDER, workbook_name, write_credit_note_workbook
 
-CORRECTIONS = "corrections"
 CREDIT_NOTE_DATA = "credit_note.json"
 RATED_PARQUET = "rated_lines.parquet"
 SUMMARY_CSV = "invoice_summary.csv"
@@ -86,6 +97,8 @@ class IssuedCreditNote:
     original: Invoice
     folder: Path
     files: tuple[Path, ...]
+    #: what was cleaned up from killed runs before the credit note was issued
+    cleaned: tuple[str, ...] = ()
 
 
 def issue_credit_note(
@@ -95,14 +108,40 @@ def issue_credit_note(
     reason: str | None = None,
     *,
     before_publish: Callable[[Path], None] | None = None,
+    wait: float = 0,
 ) -> IssuedCreditNote:
     """Cancel the finalised invoice ``invoice_number`` of the runs in ``output`` with a credit
     note dated ``issue_date`` (default today), giving ``reason`` on it; written into
-    ``output/corrections/<number>/``. RunError, with nothing written and no number used, when
-    the invoice is unknown, its run is not finalised, it already has a credit note, or the run
-    folder does not give back the invoice as issued. ``before_publish`` (tests) is called with
-    the staging folder just before it is renamed into place."""
+    ``output/corrections/<number>/``. Holds the lock of ``output`` throughout (refused when a run
+    holds it, or after waiting ``wait`` seconds). RunError, with nothing written and no number
+    used, when the invoice is unknown, its run is not finalised, it already has a credit note, or
+    the run folder does not give back the invoice as issued. ``before_publish`` (tests) is called
+    with the staging folder just before it is renamed into place."""
+    from billing_lib.recovery import open_output
+
     output = Path(output)
+    _register(output)  # a clear error for a folder that is not the runs' outputs folder
+    own = held(output) is None
+    if own:
+        lock, cleaned = open_output(output, wait=wait, create=False)
+    else:
+        lock, cleaned = held(output), []
+    try:
+        done = _issue(output, invoice_number, issue_date, reason, lock.run_id, before_publish)
+    finally:
+        if own:
+            lock.release()
+    return replace(done, cleaned=tuple(cleaned))
+
+
+def _issue(
+    output: Path,
+    invoice_number: str,
+    issue_date: date | None,
+    reason: str | None,
+    run_id: str,
+    before_publish: Callable[[Path], None] | None,
+) -> IssuedCreditNote:
     register = _register(output)
     issued = issue_date or date.today()
     reason = (reason or "").strip() or None
@@ -114,40 +153,60 @@ def issue_credit_note(
             f"{issued} (before it)"
         )
     series = f"{original.seller.credit_note_series}{issued.year}"
+    number = register.credit_note_number(series, invoice_number)
     corrections = output / CORRECTIONS
     corrections.mkdir(parents=True, exist_ok=True)
     staging = corrections / f".staging-{secrets.token_hex(4)}"
+    target = corrections / number
     published: Path | None = None
+    begun = False
     try:
-        with register.issue_credit_note(series, invoice_number, issued, reason) as number:
-            note = negated(inv, number, issued, reason)
-            staging.mkdir()
-            files = _write(staging, note, original)
-            target = corrections / number
-            if target.exists():
-                raise RunError(
-                    f"{target} exists although the register never issued {number}; the register and "
-                    f"the corrections folder disagree: move that folder aside and check the register"
-                )
-            if before_publish is not None:
-                before_publish(staging)
-            staging.rename(target)
-            published = target
+        note = negated(inv, number, issued, reason)
+        staging.mkdir()
+        files = _write(staging, note, original, run_id)
+        if target.exists():
+            raise RunError(
+                f"{target} exists although the register never issued {number}; the register and "
+                f"the corrections folder disagree: move that folder aside and check the register"
+            )
+        if before_publish is not None:
+            before_publish(staging)
+        plan = {
+            "kind": "credit_note",
+            "series": series,
+            "number": number,
+            "refers_to": invoice_number,
+            "issue_date": issued.isoformat(),
+            "note": reason,
+        }
+        register.begin_publishing(run_id, f"{CORRECTIONS}/{number}", plan)
+        begun = True
+        pause_point("credit-note-publishing-begun")
+        staging.rename(target)
+        published = target
+        pause_point("credit-note-moved-in")
+        register.commit_publishing(run_id)
+        begun = False
     except BaseException:
-        if published is not None:  # the register could not commit: take the folder back
+        if published is not None:  # the register could not record it: take the folder back
             shutil.rmtree(published, ignore_errors=True)
+        if begun:
+            register.abandon_publishing(run_id)
         raise
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return IssuedCreditNote(
-        note, inv, published, tuple(published / f.relative_to(staging) for f in files)
+        note, inv, target, tuple(target / f.relative_to(staging) for f in files)
     )
 
 
 def _register(output: Path) -> Register:
     path = output / REGISTER
     if not path.is_file():
+        from billing_lib.recovery import check_register_knows_folders
+
+        check_register_knows_folders(output)  # run folders without their register: it was lost
         raise RunError(
             f"{path}: no invoice register here; --output must be the outputs folder of the billing runs "
             "(the one holding invoice_register.sqlite and the run folders)"
@@ -359,7 +418,7 @@ def _postings(items: list[tuple[str, Decimal, str]]) -> str:
     return "; ".join(f"{d} {money_text(a)} {c}" for d, a, c in items)
 
 
-def _write(folder: Path, note: Invoice, original: Original) -> list[Path]:
+def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list[Path]:
     """Every file of the credit note into ``folder``: workbook, summary row, the note as data, the
     reversing journal entry (CSV and beancount, checked by beancount's loader) and a manifest."""
     inv = original.invoice
@@ -394,6 +453,7 @@ def _write(folder: Path, note: Invoice, original: Original) -> list[Path]:
         raise RunError(f"{files[-1]}: beancount refuses the credit note's ledger: {problems}")
     manifest = {
         "kind": "credit_note",
+        "run_id": run_id,
         "credit_note": note.number,
         "corrects": inv.number,
         "customer_id": inv.customer_id,

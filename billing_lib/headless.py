@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,18 +42,34 @@ def execute(
     progress_bar: bool = True,
     kernel_name: str | None = None,
     confirm_jumps: str = "",
+    wait: float = 0,
+    say: Callable[[str], None] | None = None,
+    command: str | None = None,
 ) -> Path:
     """Run ``billing_run.ipynb`` through papermill (what ``billing run`` does) and publish the run
     folder with the executed notebook and its HTML report. Paths are made absolute here so the
-    notebook finds them whatever folder the kernel starts in. Returns the published folder."""
+    notebook finds them whatever folder the kernel starts in. Returns the published folder.
+
+    The lock of the outputs folder is held here, in the command's process, for the whole run
+    (refused at once when another run holds it, or after waiting ``wait`` seconds); what was
+    cleaned up from killed runs is passed to ``say``, a line each. The kernel checks the lock
+    is this run's and only stages files: publishing and the register are done here."""
     import papermill as pm  # heavy; only for this entry point
+
+    from billing_lib.recovery import open_output
 
     output = Path(output).resolve()
     params = check_parameters(
         period, Path(reports).resolve(), Path(parameters).resolve(), output, finalise, issue_date
     )
-    staging = new_staging(output, params.period)
+    lock, cleaned = open_output(output, command, wait)
+    for line in cleaned:
+        if say is not None:
+            say(f"cleaned up: {line}")
+    staging = None
     try:
+        staging = new_staging(output, params.period)
+        lock.note(staging=staging.name)
         executed = staging / NOTEBOOK_NAME
         pm.execute_notebook(
             str(notebook_path()),
@@ -73,7 +90,7 @@ def execute(
         )
         write_html_report(executed)
         add_report_to_manifest(staging)
-        return publish(staging, output, params.period)
+        return publish(staging, output, params.period, lock)
     except pm.PapermillExecutionError as exc:
         kept = output / f".failed-{params.period}.ipynb"
         if executed.exists():
@@ -85,6 +102,7 @@ def execute(
         ) from None
     finally:
         discard(staging)
+        lock.release()
 
 
 def write_html_report(executed: Path) -> Path:

@@ -10,7 +10,7 @@ Rounding (docs/rounding.md), exactly so and nowhere else:
 
 The same ``Invoice`` objects feed the workbooks, the ledger and ``invoice_summary.csv``, so all
 three show the same cents. Everything a user can get wrong (a customer without address, a product
-group without ledger accounts, an unknown VAT rule) is checked before a number is reserved or a
+group without ledger accounts, an unknown VAT rule) is checked before a number is planned or a
 file is written.
 
 A month whose credits exceed its charges gives an invoice with a negative total (a credit balance
@@ -392,6 +392,11 @@ def _problems(
     return out
 
 
+def invoice_series(invoicing: Invoicing, period: str) -> str:
+    """The invoice series of ``period``: the seller's prefix and the period's year (``NW2026``)."""
+    return f"{invoicing.seller.invoice_series}{period[:4]}"
+
+
 def build_invoices(
     con: duckdb.DuckDBPyConnection,
     customers: dict[str, Customer],
@@ -401,8 +406,9 @@ def build_invoices(
     issue_date: date,
 ) -> list[Invoice]:
     """One invoice per customer with rated lines in ``period`` (every vendor on one invoice), in
-    customer id order. Checks everything first, then reserves all invoice numbers in one register
-    transaction (a rerun of an unfinalised period keeps its numbers), then builds the invoices."""
+    customer id order. Checks everything first, then plans the invoice numbers from the register
+    (a rerun of an unfinalised period keeps its numbers; the register records them only when the
+    run is published), then builds the invoices."""
     first, last = month_days(period)
     problems = _problems(con, period, customers, invoicing)
     if problems:
@@ -430,9 +436,7 @@ def build_invoices(
         params,
     ).fetchall()
 
-    numbers = register.reserve(
-        f"{invoicing.seller.invoice_series}{period[:4]}", period, ids, issue_date
-    )
+    numbers = register.plan(invoice_series(invoicing, period), period, ids, issue_date).numbers
     seller = invoicing.seller
     seller_party = Party(
         seller.name, tuple(seller.address), seller.country, seller.vat_number, seller.email

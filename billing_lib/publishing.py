@@ -3,6 +3,11 @@
 Every file of a run is written into a hidden staging folder next to ``<output>/<period>/``; publishing
 swaps it in with two renames on one file system, so readers see either the earlier run or the whole
 new one. A folder holding the ``FINALISED`` marker is never replaced.
+
+Publishing is also when the register records the run's invoice numbers (``numbering``): under the
+lock of the outputs folder, the plan is written to the register, the folder swapped in, and the
+numbers recorded in one transaction. A kill between these steps is finished or undone by the next
+run (``billing_lib.recovery``), so the register and the published folders always agree.
 """
 
 from __future__ import annotations
@@ -13,18 +18,22 @@ import secrets
 import shutil
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from importlib import import_module, metadata
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from billing_lib.errors import RunError
+from billing_lib.faults import pause_point
 from billing_lib.importers.reader import sha256_of
+from billing_lib.locking import OutputLock, acquire, held
+from billing_lib.numbering import open_register
 
 FINALISED_MARKER = "FINALISED"
 MANIFEST = "manifest.json"
 REGISTER = "invoice_register.sqlite"
+CORRECTIONS = "corrections"
 #: Packages whose versions the manifest records (what can change a figure or a file).
 RECORDED_PACKAGES = (
     "billing-lib",
@@ -101,31 +110,65 @@ def new_staging(output: Path, period: str) -> Path:
     return staging
 
 
-def publish(staging: Path, output: Path, period: str) -> Path:
-    """Swap ``staging`` in as ``output/period``. An earlier, unfinalised run is moved aside first and
-    removed only after the new folder is in place; if the swap fails it is put back. A finalised
-    earlier run is never replaced (checked again here: another run may have finished meanwhile)."""
+def publish(staging: Path, output: Path, period: str, lock: OutputLock | None = None) -> Path:
+    """Swap ``staging`` in as ``output/period`` and record its invoice numbers (the manifest's
+    ``numbering``) in the register, holding the lock of ``output`` (``lock``, else this process's,
+    else taken for the call). An earlier, unfinalised run is moved aside first and removed only
+    after the new folder is in place and its numbers recorded; if the swap fails it is put back.
+    A finalised earlier run is never replaced."""
     output, staging = Path(output), Path(staging)
+    lock = lock or held(output)
+    if lock is None:
+        own = acquire(output)
+        try:
+            return publish(staging, output, period, own)
+        finally:
+            own.release()
+    lock.check()
     target = output / period
     check_not_finalised(output, period)
     if not (staging / MANIFEST).is_file():
         raise RunError(f"{staging}: no {MANIFEST}; only a complete run is published")
     manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
-    if manifest.get("finalised") is True:
-        finalise_register(manifest)
+    numbering = manifest.get("numbering")
+    finalise = manifest.get("finalised") is True
+    if finalise:
+        if numbering is None:
+            raise RunError(f"{staging / MANIFEST}: a finalised run must record its numbering")
         (staging / FINALISED_MARKER).write_text(
             f"finalised {datetime.now(UTC).replace(microsecond=0).isoformat()}\n", encoding="utf-8"
         )
+    register = None
+    if numbering is not None:
+        register = open_register(output / REGISTER)
+        run_id = str(manifest["run_id"])
+        register.begin_publishing(run_id, period, {**numbering, "finalise": finalise})
+        pause_point("publishing-begun")
     old: Path | None = None
-    if target.exists():
-        old = output / f".replaced-{period}-{secrets.token_hex(4)}"
-        target.rename(old)
     try:
+        if target.exists():
+            old = output / f".replaced-{period}-{secrets.token_hex(4)}"
+            target.rename(old)
+            pause_point("old-run-moved-aside")
         staging.rename(target)
     except BaseException:
-        if old is not None:
+        if old is not None and not target.exists():
             old.rename(target)
+        if register is not None:
+            register.abandon_publishing(run_id)
         raise
+    if register is not None:
+        pause_point("run-moved-in")
+        try:
+            register.commit_publishing(run_id)
+        except BaseException:
+            # the numbers are not recorded: take the new folder out, put the earlier one back
+            target.rename(staging)
+            if old is not None:
+                old.rename(target)
+            register.abandon_publishing(run_id)
+            raise
+        pause_point("numbers-recorded")
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return target
@@ -135,9 +178,3 @@ def discard(staging: Path | None) -> None:
     """Remove a staging folder of a failed run (nothing of it was published)."""
     if staging is not None and Path(staging).exists():
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def finalise_register(manifest: dict) -> None:
-    """Make the period's invoice numbers immutable in the register."""
-    path = Path(manifest["parameters"]["output"]) / REGISTER
-    import_module("billing_lib.numbering").open_register(path).finalise(manifest["period"])

@@ -10,12 +10,18 @@ Publishing is atomic: every file is written into a hidden staging folder next to
 ``<output>/<period>/`` and swapped in (two renames on one file system) only when the whole run
 succeeded. A failed run removes its staging folder and leaves the earlier run as it was; a run folder
 holding a ``FINALISED`` marker is never replaced.
+
+A run holds the lock of its outputs folder from ``start`` to ``publish`` (``billing_lib.locking``;
+the process ending frees it): a second run on the folder is refused. Its invoice numbers are
+planned when the invoices are built and recorded in the register only when the run is published
+(``billing_lib.numbering``), so a failed or killed run leaves the numbers as they were.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +52,9 @@ from billing_lib.customers import (
     register_account_map,
 )
 from billing_lib.errors import ParameterError, RunError
+from billing_lib.faults import pause_point
 from billing_lib.importers import import_reports, report_files
+from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.publishing import (
     MANIFEST,
     REGISTER,
@@ -107,6 +115,12 @@ class BillingRun:
     #: True when this object created the staging folder and so publishes it itself; False when the
     #: caller (``billing run``) gave one and publishes after adding the executed notebook.
     owns_staging: bool = True
+    #: the lock of the outputs folder this run holds (None under `billing run`, which holds it)
+    lock: OutputLock | None = None
+    #: this run's id: in the lock file, the manifest and the register while publishing
+    run_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    #: what the run cleaned up from killed runs before it started (one line each)
+    cleaned: list[str] = field(default_factory=list)
     con: duckdb.DuckDBPyConnection = field(default_factory=lambda: run_store())
     settings: dict[str, Any] = field(default_factory=dict)
     imports: list = field(default_factory=list)
@@ -251,6 +265,8 @@ class BillingRun:
         self.results["confirmed_jumps"] = self._check_jumps()
         folder = self._staging()
         with self._cleanup_on_failure():
+            if self.lock is not None:
+                self.lock.check()
             built = invoices.build_invoices(
                 self.con,
                 self.settings["customers"],
@@ -260,6 +276,14 @@ class BillingRun:
                 self.params.issue_date,
             )
             self.results["invoices"] = built
+            # what the register records when the run is published (the numbers printed above)
+            self.results["numbering"] = self.register().plan(
+                invoices.invoice_series(self.settings["invoicing"], self.params.period),
+                self.params.period,
+                [i.customer_id for i in built],
+                self.params.issue_date,
+            )
+            pause_point("numbers-planned")
             summary = invoices.write_invoice_summary(built, folder / SUMMARY_CSV)
         totals = read_invoice_summary(summary)
         totals.insert(1, "customer_name", totals["customer_id"].map(self._names()))
@@ -314,6 +338,7 @@ class BillingRun:
             counts["invoices"] = len(self.results.get("invoices", []))
             manifest = {
                 "period": self.params.period,
+                "run_id": self.run_id,
                 "finalised": self.params.finalise,
                 "issue_date": self.params.issue_date,
                 "created": datetime.now(UTC).replace(microsecond=0),
@@ -344,6 +369,7 @@ class BillingRun:
                     for f in self.review_findings()
                 ],
                 "invoices": records(self.results["invoice_totals"]),
+                "numbering": self.results["numbering"].to_dict(),
                 "ledger_balance": records(self.results["ledger_balance"]),
                 "outputs": checksums(
                     [p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST], folder
@@ -365,7 +391,9 @@ class BillingRun:
                 f"into {shown(self.params.run_folder)}"
             )
         with self._cleanup_on_failure():
-            target = publish(folder, self.params.output, self.params.period)
+            target = publish(folder, self.params.output, self.params.period, self.lock)
+        if self.lock is not None:
+            self.lock.release()  # the run is over
         return f"published {self.params.period}: {shown(target)}" + (
             " (finalised)" if self.params.finalise else ""
         )
@@ -499,6 +527,7 @@ def describe(br: BillingRun) -> pd.DataFrame:
         ("issue date", p.issue_date.isoformat()),
     ]
     rows += [(f"report {name}", fmt) for name, fmt in p.reports_found]
+    rows += [("cleaned up", line) for line in br.cleaned]
     return pd.DataFrame(rows, columns=["parameter", "value"])
 
 
@@ -514,10 +543,13 @@ def start(
     issue_date: object = "",
     staging: object = "",
     confirm_jumps: object = "",
+    wait: float = 0,
 ) -> BillingRun:
     """Check the parameters and open the run. ``staging`` is given by ``billing run`` (which then
-    publishes after adding the executed notebook and its HTML); empty means this run creates its
-    own staging folder and publishes it in its last step."""
+    publishes after adding the executed notebook and its HTML, and holds the lock of the outputs
+    folder); empty means this run locks the outputs folder (refused when another run holds it,
+    or after waiting ``wait`` seconds), creates its own staging folder and publishes it in its
+    last step."""
     params = check_parameters(period, reports, parameters, output, finalise, issue_date)
     confirmed = _customer_list("confirm_jumps", confirm_jumps)
     if not isinstance(staging, (str, Path)):
@@ -532,8 +564,22 @@ def start(
                 "staging",
                 f"{given}: expected an existing folder inside {params.output}",
             )
-        return BillingRun(params, staging=given, owns_staging=False, confirm_jumps=confirmed)
-    return BillingRun(params, confirm_jumps=confirmed)
+        info = check_held_for(params.output, given)
+        return BillingRun(
+            params,
+            staging=given,
+            owns_staging=False,
+            confirm_jumps=confirmed,
+            run_id=info["run_id"],
+        )
+    from billing_lib.recovery import open_output
+
+    lock, cleaned = open_output(
+        params.output, f"billing_run notebook, period {params.period}", wait
+    )
+    return BillingRun(
+        params, confirm_jumps=confirmed, lock=lock, run_id=lock.run_id, cleaned=cleaned
+    )
 
 
 def _customer_list(name: str, value: object) -> tuple[str, ...]:
@@ -555,21 +601,35 @@ def run_all(
     finalise: bool = False,
     issue_date: str = "",
     confirm_jumps: str = "",
+    wait: float = 0,
 ) -> Path:
     """Every step of the notebook in order, without the notebook (tests, scripts); returns the
-    published run folder."""
+    published run folder. The lock of the outputs folder is released at the end, also on a
+    failure."""
     br = start(
-        period, str(reports), str(parameters), str(output), finalise, issue_date, "", confirm_jumps
+        period,
+        str(reports),
+        str(parameters),
+        str(output),
+        finalise,
+        issue_date,
+        "",
+        confirm_jumps,
+        wait,
     )
-    br.load_parameters()
-    br.import_reports()
-    br.map_customers()
-    br.rate()
-    br.build_invoices()
-    br.write_outputs()
-    br.ledger_balance()
-    br.write_manifest()
-    br.publish()
+    try:
+        br.load_parameters()
+        br.import_reports()
+        br.map_customers()
+        br.rate()
+        br.build_invoices()
+        br.write_outputs()
+        br.ledger_balance()
+        br.write_manifest()
+        br.publish()
+    finally:
+        if br.lock is not None:
+            br.lock.release()
     return br.params.run_folder
 
 

@@ -91,7 +91,10 @@ def test_the_run_folder_holds_the_executed_notebook_its_html_and_the_manifest(pu
     assert html.count("Plotly.newPlot") == 3  # cost vs revenue, margin by vendor, by product
     assert html.count("plotly.js v") == 1  # the bundled plotly.js, embedded once: opens offline
     assert "Traceback" not in html
-    assert not [p.name for p in (project / "outputs").iterdir() if p.name.startswith(".")]
+    # nothing hidden left but the lock file (the lock itself died with the command)
+    assert [p.name for p in (project / "outputs").iterdir() if p.name.startswith(".")] == [
+        ".billing.lock"
+    ]
 
 
 def test_a_failing_run_publishes_nothing_and_keeps_the_earlier_run(published):

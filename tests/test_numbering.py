@@ -10,6 +10,7 @@ import pytest
 
 from billing_lib.errors import RunError
 from billing_lib.numbering import Register, open_register
+from tests.read_only import read_only
 
 ISSUED = date(2026, 11, 1)
 
@@ -125,19 +126,30 @@ def test_a_crash_between_reservations_leaves_no_number_and_no_gap(tmp_path, monk
     }
 
 
+def issue(reg: Register, original: str, issued: date, note: str | None, run_id="cn-1") -> str:
+    """What ``billing credit-note`` does with the register: the next number, read; the plan
+    recorded before the folder moves into place; the number recorded after."""
+    number = reg.credit_note_number("NWC2026", original)
+    plan = {
+        "kind": "credit_note",
+        "series": "NWC2026",
+        "number": number,
+        "refers_to": original,
+        "issue_date": issued.isoformat(),
+        "note": note,
+    }
+    reg.begin_publishing(run_id, f"corrections/{number}", plan)
+    reg.commit_publishing(run_id)
+    return number
+
+
 def test_a_credit_note_issued_on_its_own_is_final_at_once_and_only_one_per_invoice(tmp_path):
     reg = open_register(tmp_path / "r.sqlite")
     reg.reserve("NW2026", "2026-10", ["C1", "C2"], ISSUED)
-    with (
-        pytest.raises(RunError, match=r"NW2026-000002 \(period 2026-10\) is not finalised"),
-        reg.issue_credit_note("NWC2026", "NW2026-000002", date(2026, 12, 1), "wrong plan"),
-    ):
-        pass
+    with pytest.raises(RunError, match=r"NW2026-000002 \(period 2026-10\) is not finalised"):
+        issue(reg, "NW2026-000002", date(2026, 12, 1), "wrong plan")
     reg.finalise("2026-10")
-    with reg.issue_credit_note(
-        "NWC2026", "NW2026-000002", date(2026, 12, 1), "wrong plan"
-    ) as number:
-        assert number == "NWC2026-000001"
+    assert issue(reg, "NW2026-000002", date(2026, 12, 1), "wrong plan") == "NWC2026-000001"
     entry = reg.entry("NWC2026-000001")
     assert (
         entry.kind,
@@ -148,41 +160,99 @@ def test_a_credit_note_issued_on_its_own_is_final_at_once_and_only_one_per_invoi
         entry.note,
     ) == ("credit_note", "final", "NW2026-000002", "C2", "2026-10", "wrong plan")
     assert reg.credit_notes_of("NW2026-000002") == [entry]
-    with (
-        pytest.raises(RunError, match="already corrected by credit note NWC2026-000001"),
-        reg.issue_credit_note("NWC2026", "NW2026-000002", date(2026, 12, 2), "again"),
-    ):
-        pass
+    with pytest.raises(RunError, match="already corrected by credit note NWC2026-000001"):
+        issue(reg, "NW2026-000002", date(2026, 12, 2), "again")
     # nor in a later run
     with pytest.raises(RunError, match="already corrected by credit note NWC2026-000001"):
         reg.credit_note("NWC2026", "2026-11", "NW2026-000002", date(2026, 12, 1))
-    with (
-        pytest.raises(RunError, match="NW2026-000099 is not an invoice"),
-        reg.issue_credit_note("NWC2026", "NW2026-000099", date(2026, 12, 1), None),
-    ):
-        pass
-    with (
-        pytest.raises(RunError, match="NWC2026-000001 is not an invoice"),
-        reg.issue_credit_note("NWC2026", "NWC2026-000001", date(2026, 12, 1), None),
-    ):
-        pass
+    with pytest.raises(RunError, match="NW2026-000099 is not an invoice"):
+        issue(reg, "NW2026-000099", date(2026, 12, 1), None)
+    with pytest.raises(RunError, match="NWC2026-000001 is not an invoice"):
+        issue(reg, "NWC2026-000001", date(2026, 12, 1), None)
 
 
-def test_a_failure_while_a_credit_note_is_written_uses_no_number(tmp_path):
+def test_a_credit_note_whose_folder_never_got_into_place_uses_no_number(tmp_path):
     path = tmp_path / "r.sqlite"
     reg = open_register(path)
     reg.reserve("NW2026", "2026-10", ["C1"], ISSUED)
     reg.finalise("2026-10")
-    with (
-        pytest.raises(OSError, match="disk full"),
-        reg.issue_credit_note("NWC2026", "NW2026-000001", date(2026, 12, 1), None) as number,
-    ):
-        assert number == "NWC2026-000001"
-        raise OSError("disk full")
+    number = reg.credit_note_number("NWC2026", "NW2026-000001")
+    assert number == "NWC2026-000001"
+    plan = {"kind": "credit_note", "series": "NWC2026", "number": number}
+    reg.begin_publishing("cn-1", f"corrections/{number}", {**plan, "refers_to": "NW2026-000001"})
+    assert [(r, t) for r, t, _ in reg.pending_publishing()] == [
+        ("cn-1", "corrections/NWC2026-000001")
+    ]
+    reg.abandon_publishing("cn-1")  # the folder never got into place
     assert open_register(path).credit_notes_of("NW2026-000001") == []
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT series, last_number FROM series ORDER BY 1").fetchall() == [
             ("NW2026", 1)
         ]
-    with reg.issue_credit_note("NWC2026", "NW2026-000001", date(2026, 12, 1), None) as number:
-        assert number == "NWC2026-000001"
+    assert issue(reg, "NW2026-000001", date(2026, 12, 1), None) == "NWC2026-000001"
+
+
+# -- a run's numbers: planned without touching the file, recorded when published -----------------
+
+
+def publish_plan(reg: Register, plan, run_id="run-1", finalise=False) -> None:
+    reg.begin_publishing(run_id, plan.period, {**plan.to_dict(), "finalise": finalise})
+    reg.commit_publishing(run_id)
+
+
+def test_planning_numbers_leaves_the_file_byte_identical(tmp_path):
+    path = tmp_path / "r.sqlite"
+    reg = open_register(path)
+    reg.reserve("NW2026", "2026-09", ["C1", "C2"], ISSUED)
+    before = path.read_bytes()
+    plan = reg.plan("NW2026", "2026-10", ["C3", "C1"], ISSUED)
+    assert plan.numbers == {"C1": "NW2026-000003", "C3": "NW2026-000004"}
+    assert reg.plan("NW2026", "2026-10", ["C3", "C1"], ISSUED) == plan  # nothing was taken
+    assert path.read_bytes() == before
+
+
+def test_a_published_plan_is_what_the_register_records_and_a_rerun_gets_back(tmp_path):
+    reg = open_register(tmp_path / "r.sqlite")
+    plan = reg.plan("NW2026", "2026-10", ["C1", "C2", "C3"], ISSUED)
+    publish_plan(reg, plan)
+    assert numbers(reg) == [
+        ("NW2026-000001", "C1", "reserved"),
+        ("NW2026-000002", "C2", "reserved"),
+        ("NW2026-000003", "C3", "reserved"),
+    ]
+    assert reg.pending_publishing() == []
+    # the rerun drops C1 (middle: void once published) and keeps the others
+    rerun = reg.plan("NW2026", "2026-10", ["C2", "C3"], ISSUED)
+    assert rerun.numbers == {"C2": "NW2026-000002", "C3": "NW2026-000003"}
+    assert rerun.void == ("NW2026-000001",)
+    assert numbers(reg)[0] == ("NW2026-000001", "C1", "reserved")  # not before it is published
+    publish_plan(reg, rerun, "run-2", finalise=True)
+    assert numbers(reg) == [
+        ("NW2026-000001", "C1", "void"),
+        ("NW2026-000002", "C2", "final"),
+        ("NW2026-000003", "C3", "final"),
+    ]
+    assert reg.is_finalised("2026-10")
+
+
+def test_a_plan_the_register_no_longer_gives_is_not_recorded(tmp_path):
+    reg = open_register(tmp_path / "r.sqlite")
+    plan = reg.plan("NW2026", "2026-10", ["C1"], ISSUED)
+    reg.reserve("NW2026", "2026-09", ["C9"], ISSUED)  # someone took NW2026-000001 meanwhile
+    reg.begin_publishing("run-1", "2026-10", {**plan.to_dict(), "finalise": False})
+    with pytest.raises(RunError, match=r"no longer gives the numbers .* \['C1'\]"):
+        reg.commit_publishing("run-1")
+    assert numbers(reg) == [("NW2026-000001", "C9", "reserved")]
+
+
+def test_a_read_only_register_is_named_with_the_way_out(tmp_path):
+    path = tmp_path / "r.sqlite"
+    open_register(path).reserve("NW2026", "2026-10", ["C1"], ISSUED)
+    before = path.read_bytes()
+    with read_only(path):
+        reg = open_register(path)
+        with pytest.raises(
+            RunError, match=rf"{path}: the invoice register is read-only .*chmod u\+w"
+        ):
+            reg.plan("NW2026", "2026-11", ["C1"], ISSUED)
+    assert path.read_bytes() == before

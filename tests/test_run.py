@@ -105,8 +105,11 @@ def finished(folder: Path, finalised: bool = False) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file but the lock file (its text names the last holder)."""
     return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".billing.lock"
     }
 
 
@@ -121,7 +124,7 @@ def test_a_finalised_run_is_refused_before_anything_is_read_and_stays_untouched(
         run.publish(staging, folders["output"], "2026-10")
     run.discard(staging)
     assert snapshot(folders["output"]) == before
-    assert sorted(p.name for p in folders["output"].iterdir()) == [earlier.name]
+    assert sorted(p.name for p in folders["output"].iterdir()) == [".billing.lock", earlier.name]
 
 
 def test_publishing_swaps_the_whole_folder_and_leaves_nothing_behind(folders):
@@ -135,7 +138,7 @@ def test_publishing_swaps_the_whole_folder_and_leaves_nothing_behind(folders):
     assert snapshot(published) == {
         "manifest.json": b'{"new": true}'
     }  # nothing of the earlier run mixed in
-    assert [p.name for p in out.iterdir()] == ["2026-10"]
+    assert sorted(p.name for p in out.iterdir()) == [".billing.lock", "2026-10"]
 
 
 def test_an_incomplete_staging_folder_is_never_published(folders):
@@ -192,7 +195,10 @@ def test_the_sample_month_gives_a_complete_run_folder(tmp_path):
     assert all(c["balanced"] for c in manifest["control_totals"])
     assert all(b["difference"] == "0.00" for b in manifest["ledger_balance"])
     assert manifest["counts"]["invoices"] == len(manifest["invoices"]) > 0
-    assert not [p.name for p in (tmp_path / "outputs").iterdir() if p.name.startswith(".")]
+    # nothing hidden left but the lock file (the lock itself died with the run)
+    assert [p.name for p in (tmp_path / "outputs").iterdir() if p.name.startswith(".")] == [
+        ".billing.lock"
+    ]
 
 
 @needs_pipeline

@@ -1,0 +1,40 @@
+"""Named points where a test stops a real run, to kill it there (``kill -9``) and check what the
+next run makes of what it left.
+
+Test-only: with ``BILLING_PAUSE_AT=<point>`` and ``BILLING_PAUSE_MARKER=<file>`` in the
+environment, the process reaching ``<point>`` writes its pid into ``<file>`` and sleeps until it
+is killed, or, with ``BILLING_PAUSE_RESUME=<file>``, until that file exists (two runs made to
+overlap at a known step). Unset (always, outside tests), ``pause_point`` does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+#: The points, in the order a run passes them (``tests/test_bad_inputs_numbering.py``).
+POINTS = (
+    "locked",  # the outputs folder locked, leftovers of killed runs cleaned
+    "numbers-planned",  # the invoices numbered (the register not changed)
+    "publishing-begun",  # the plan recorded in the register, nothing moved yet
+    "old-run-moved-aside",  # the earlier run folder renamed to .replaced-*, the new one not in place
+    "run-moved-in",  # the new run folder in place, its numbers not yet recorded
+    "numbers-recorded",  # the numbers recorded, the earlier run folder not yet removed
+    "credit-note-publishing-begun",  # a credit note's number recorded as planned, folder staged
+    "credit-note-moved-in",  # the credit note's folder in place, its number not yet recorded
+)
+
+
+def pause_point(name: str) -> None:
+    """Stop here for good when a test asked for ``name`` (see the module docstring)."""
+    if os.environ.get("BILLING_PAUSE_AT") != name:
+        return
+    marker = os.environ.get("BILLING_PAUSE_MARKER")
+    if marker:
+        tmp = Path(f"{marker}.tmp")
+        tmp.write_text(str(os.getpid()), encoding="utf-8")
+        tmp.replace(marker)
+    resume = os.environ.get("BILLING_PAUSE_RESUME")
+    while not (resume and Path(resume).exists()):
+        time.sleep(0.1)

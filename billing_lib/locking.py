@@ -1,0 +1,183 @@
+"""One run at a time per outputs folder: an exclusive OS lock on ``<output>/.billing.lock``.
+
+A billing run, ``billing credit-note`` and ``billing register rebuild`` hold the lock for their
+whole life; it guards the run folders, ``corrections/`` and the invoice register beside them. It
+is an ``fcntl.flock`` on the open file, so the operating system frees it when the process ends,
+``kill -9`` included: a killed run never leaves a stale lock. The file's text (pid, command, start
+time, run id) only serves the message a second run prints; the lock itself is the flock. The file
+stays in the folder (removing it would let two processes lock two different files).
+
+A second run on the same folder refuses at once, naming the folder and the holder, or waits up to
+``wait`` seconds when asked (``--wait``). ``billing run`` holds the lock in its own process and
+hands the run to a notebook kernel; the kernel checks that the lock is held by the run that gave
+it its staging folder (``check_held_for``) and never publishes or writes the register itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from billing_lib.errors import RunError
+
+LOCK_FILE = ".billing.lock"
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class OutputLock:
+    """This process's exclusive lock on ``output`` for the run ``run_id``."""
+
+    output: Path
+    fd: int
+    run_id: str
+    info: dict = field(default_factory=dict)
+    #: False once released, or taken over by a newer run of this process (a notebook's first
+    #: cell run again): the older run may no longer publish.
+    current: bool = True
+
+    def check(self) -> None:
+        """RunError when this run no longer holds the lock."""
+        if not self.current:
+            raise RunError(
+                f"{self.output}: this run (run id {self.run_id}) no longer holds the lock of the "
+                "outputs folder (it was released, or a newer run started in this process); start "
+                "the run again"
+            )
+
+    def note(self, **info: str) -> None:
+        """Add to what the lock file says about the holder (e.g. the staging folder)."""
+        self.info.update(info)
+        _write_info(self.fd, self.info)
+
+    def release(self) -> None:
+        """Free the lock (the process ending frees it too)."""
+        if not self.current:
+            return
+        self.current = False
+        _HELD.pop(self.output, None)
+        try:
+            os.ftruncate(self.fd, 0)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
+
+
+#: The lock this process holds, per resolved outputs folder.
+_HELD: dict[Path, OutputLock] = {}
+
+
+def held(output: Path) -> OutputLock | None:
+    """The lock this process holds on ``output`` (None when it holds none)."""
+    return _HELD.get(Path(output).resolve())
+
+
+def acquire(output: Path, command: str | None = None, wait: float = 0) -> OutputLock:
+    """Lock ``output`` (which must exist) for a new run, refusing at once, or after ``wait``
+    seconds, when another process holds it. A lock this process already holds is taken over by
+    the new run (the older run object can no longer publish)."""
+    key = Path(output).resolve()
+    info = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "started": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "run_id": secrets.token_hex(8),
+    }
+    earlier = _HELD.get(key)
+    if earlier is not None and earlier.current:
+        earlier.current = False
+        lock = OutputLock(key, earlier.fd, info["run_id"], info)
+        _write_info(lock.fd, info)
+        _HELD[key] = lock
+        return lock
+    path = key / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise RunError(
+            f"{key}: cannot create the lock file {LOCK_FILE} in the outputs folder ({exc.strerror}); "
+            "the folder must exist and be writable by this user"
+        ) from None
+    deadline = time.monotonic() + max(0.0, float(wait))
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = describe_holder(path)
+                os.close(fd)
+                waited = f" (waited {wait:g} s)" if wait else ""
+                raise RunError(
+                    f"{key}: another billing run is using this outputs folder{waited}: {holder}. "
+                    "Only one run, credit note or register rebuild at a time may write a folder's "
+                    "runs and invoice register. Wait until it ends, or give --wait SECONDS to wait "
+                    "for it"
+                ) from None
+            time.sleep(POLL_SECONDS)
+    lock = OutputLock(key, fd, info["run_id"], info)
+    _write_info(fd, info)
+    _HELD[key] = lock
+    return lock
+
+
+def check_held_for(output: Path, staging: Path) -> dict:
+    """What the lock file says of its holder, when the lock of ``output`` is held by the run that
+    created ``staging`` (``billing run`` handing its run to the notebook kernel); RunError
+    otherwise."""
+    path = Path(output).resolve() / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        fd = None
+    if fd is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            free = True
+        except BlockingIOError:
+            free = False
+        finally:
+            os.close(fd)
+        info = _read_info(path)
+        if not free and info.get("staging") == Path(staging).name:
+            return info
+    raise RunError(
+        f"{staging}: this staging folder does not belong to the run holding the lock of "
+        f"{Path(output)} ({describe_holder(path)}); the `staging` parameter is set only by "
+        "`billing run`: leave it empty"
+    )
+
+
+def describe_holder(path: Path) -> str:
+    """The holder as its lock file describes it: pid, host, command and start time."""
+    info = _read_info(path)
+    if not info:
+        return "holder unknown"
+    return (
+        f"pid {info.get('pid', '?')} on {info.get('host', '?')}, started {info.get('started', '?')}, "
+        f"command: {info.get('command', '?')}"
+    )
+
+
+def _read_info(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_info(fd: int, info: dict) -> None:
+    data = (json.dumps(info, sort_keys=True) + "\n").encode("utf-8")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, data, 0)

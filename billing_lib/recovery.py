@@ -1,0 +1,379 @@
+"""What every run does first, holding the lock of its outputs folder (``open_output``): finish or
+undo what a killed run left behind, and refuse when the invoice register does not know what the
+run folders hold. ``billing register rebuild`` (``rebuild_register``) restores a lost register
+from the run folders.
+
+Left by a killed run, and what the next run does with it (and prints):
+
+- a run that had begun publishing (``numbering.Register.begin_publishing``): when its folder is in
+  place (its manifest carries the run's id) its numbers are recorded, else its plan is dropped;
+- ``.replaced-<period>-*`` (the earlier run folder moved aside): put back when ``<period>/`` is
+  missing (the new run never got into place), else removed;
+- ``.staging-*`` (a run's unfinished files, also in ``corrections/``): removed.
+
+Only a run holding the lock cleans, so it never touches the folders of a live run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from billing_lib.errors import RunError
+from billing_lib.faults import pause_point
+from billing_lib.locking import OutputLock, acquire
+from billing_lib.numbering import Register
+from billing_lib.publishing import CORRECTIONS, FINALISED_MARKER, MANIFEST, REGISTER
+
+PERIOD_FOLDER = re.compile(r"^\d{4}-\d{2}$")
+REPLACED = re.compile(r"^\.replaced-(\d{4}-\d{2})-[0-9a-f]+$")
+NUMBER = re.compile(r"^(.+)-(\d+)$")
+SHOWN_PROBLEMS = 12
+
+
+def open_output(
+    output: Path,
+    command: str | None = None,
+    wait: float = 0,
+    create: bool = True,
+    check: bool = True,
+) -> tuple[OutputLock, list[str]]:
+    """Lock ``output`` for a run (refusing, or waiting ``wait`` seconds, when another holds it),
+    check the register is writable, clean what killed runs left, and check (unless ``check`` is
+    False: the rebuild) the register knows every run folder. Returns the lock and what was
+    cleaned, one line each."""
+    output = Path(output)
+    if create:
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"{output}: cannot create the outputs folder ({exc.strerror})") from None
+    elif not output.is_dir():
+        raise RunError(f"{output}: no such outputs folder")
+    lock = acquire(output, command, wait)
+    try:
+        _check_writable(output)
+        cleaned = recover(output, tolerate_bad_register=not check)
+        if check:
+            check_register_knows_folders(output)
+        pause_point("locked")
+    except BaseException:
+        lock.release()
+        raise
+    return lock, cleaned
+
+
+def _check_writable(output: Path) -> None:
+    register = output / REGISTER
+    for path in (output, register):
+        if path.exists() and not os.access(path, os.W_OK):
+            what = "the invoice register" if path == register else "the outputs folder"
+            raise RunError(
+                f"{path}: {what} is read-only; a run records its invoice numbers in {register}. "
+                f"Make it writable for this user (chmod u+w {path}) and run again; nothing was changed"
+            )
+
+
+def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
+    """Finish or undo what killed runs left in ``output`` (see the module docstring); the caller
+    holds the lock. What was done, one line each. ``tolerate_bad_register`` (the rebuild): an
+    unreadable register is left alone."""
+    output = Path(output)
+    done: list[str] = []
+    path = output / REGISTER
+    pending: list[tuple[str, str, dict]] = []
+    if path.is_file():
+        try:
+            register = Register(path)
+            pending = register.pending_publishing()
+        except RunError:
+            if not tolerate_bad_register:
+                raise
+        for run_id, target, plan in pending:
+            folder = output / target
+            if _run_id_of(folder) == run_id:
+                register.commit_publishing(run_id)
+                done.append(
+                    f"recorded the numbers of {target}/ in the register: its run (id {run_id}) was "
+                    "killed after moving the folder into place"
+                )
+            else:
+                register.abandon_publishing(run_id)
+                what = plan.get("number") or ", ".join(sorted(plan.get("numbers", {}).values()))
+                done.append(
+                    f"dropped the planned numbers of a run killed before {target}/ was in place "
+                    f"(run id {run_id}; {what or 'no numbers'} not used)"
+                )
+    for old in sorted(output.glob(".replaced-*")):
+        match = REPLACED.match(old.name)
+        if not old.is_dir() or not match:
+            continue
+        target = output / match.group(1)
+        if not target.exists():
+            old.rename(target)
+            done.append(
+                f"put back {target.name}/ from {old.name}: a run was killed while replacing it"
+            )
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+            done.append(f"removed {old.name}: the earlier {target.name}/ a killed run had replaced")
+    for folder in (output, output / CORRECTIONS):
+        for staging in sorted(folder.glob(".staging-*")) if folder.is_dir() else []:
+            shutil.rmtree(staging, ignore_errors=True)
+            done.append(
+                f"removed {staging.relative_to(output)}: the unfinished files of a run that was killed"
+            )
+    return done
+
+
+def _run_id_of(folder: Path) -> str | None:
+    manifest = _manifest(folder)
+    return manifest.get("run_id") if manifest else None
+
+
+def _manifest(folder: Path) -> dict | None:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def run_folders(output: Path) -> list[Path]:
+    """The published run folders ``output/YYYY-MM/`` (with a manifest), in period order."""
+    return sorted(
+        p
+        for p in Path(output).iterdir()
+        if p.is_dir() and PERIOD_FOLDER.match(p.name) and (p / MANIFEST).is_file()
+    )
+
+
+def correction_folders(output: Path) -> list[Path]:
+    """The published credit notes ``output/corrections/<number>/`` (with a manifest)."""
+    folder = Path(output) / CORRECTIONS
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+    )
+
+
+def check_register_knows_folders(output: Path) -> None:
+    """RunError when a run folder or credit note holds a number the register does not have as
+    that folder's (the register lost, or replaced by an older copy): a run now could give those
+    numbers again."""
+    output = Path(output)
+    path = output / REGISTER
+    register = Register(path) if path.is_file() else None
+    entries = {e.invoice_number: e for e in register.entries()} if register else {}
+    finalised = set(register.finalised_periods()) if register else set()
+    problems = []
+    for folder in run_folders(output):
+        manifest = _manifest(folder) or {}
+        for inv in manifest.get("invoices", []):
+            number, customer = inv.get("invoice_number"), inv.get("customer_id")
+            e = entries.get(number)
+            if e is None:
+                problems.append(f"{folder.name}/: {number} ({customer}) is not in the register")
+            elif (e.kind, e.period, e.customer_id) != ("invoice", folder.name, customer) or (
+                e.status == "void"
+            ):
+                problems.append(
+                    f"{folder.name}/: {number} ({customer}) is in the register as {e.status} {e.kind} "
+                    f"of {e.customer_id}, period {e.period}"
+                )
+        if (folder / FINALISED_MARKER).is_file() and folder.name not in finalised:
+            problems.append(f"{folder.name}/ is finalised; the register does not have it so")
+    for folder in correction_folders(output):
+        manifest = _manifest(folder) or {}
+        number = manifest.get("credit_note")
+        e = entries.get(number)
+        if e is None or e.kind != "credit_note" or e.refers_to != manifest.get("corrects"):
+            problems.append(
+                f"{CORRECTIONS}/{folder.name}/: credit note {number} (corrects "
+                f"{manifest.get('corrects')}) is not in the register"
+            )
+    if problems:
+        shown = problems[:SHOWN_PROBLEMS]
+        if len(problems) > SHOWN_PROBLEMS:
+            shown.append(f"... and {len(problems) - SHOWN_PROBLEMS} more")
+        raise RunError(
+            f"{path}: the invoice register does not know what these run folders hold, so a run now "
+            "could issue their numbers again (was the register deleted, lost, or replaced by an "
+            "older copy?):\n  - " + "\n  - ".join(shown) + "\nNothing was changed. Restore the "
+            "register from a backup, or rebuild it from the run folders: "
+            f"billing register rebuild --output {output}"
+        )
+
+
+# -- billing register rebuild -------------------------------------------------------------------
+
+
+def rebuild_register(output: Path) -> list[str]:
+    """Write ``output/invoice_register.sqlite`` anew from the run folders' ``invoices.json`` (and
+    the void numbers their manifests list) and the credit notes in ``corrections/``; the caller
+    holds the lock. Refused, with nothing written, when a number is in two folders or a series
+    has a gap no folder explains. The new file is complete before it replaces the old one (kept
+    beside it as ``invoice_register.sqlite.before-rebuild-<time>``). What was done, one line
+    each."""
+    from billing_lib.invoices import INVOICE_DATA, read_invoice_data
+
+    output = Path(output)
+    rows: dict[str, tuple] = {}
+    source: dict[str, str] = {}
+    problems: list[str] = []
+    finalised: dict[str, str] = {}
+
+    def add(number: str, where: str, row: tuple) -> None:
+        if number in rows:
+            problems.append(f"{number} is in both {source[number]} and {where}")
+            return
+        rows[number], source[number] = row, where
+
+    folders = run_folders(output)
+    for folder in folders:
+        period, manifest = folder.name, _manifest(folder) or {}
+        data = folder / INVOICE_DATA
+        if data.is_file():
+            _, invoices = read_invoice_data(data)
+        elif manifest.get("invoices"):
+            raise RunError(
+                f"{data}: missing, though {folder / MANIFEST} lists invoices; the register cannot "
+                "be rebuilt from this folder (restore it from a backup)"
+            )
+        else:
+            invoices = {}
+        marker = folder / FINALISED_MARKER
+        status = "final" if marker.is_file() else "reserved"
+        if status == "final":
+            finalised[period] = (
+                marker.read_text(encoding="utf-8").strip().removeprefix("finalised ")
+                or datetime.now(UTC).replace(microsecond=0).isoformat()
+            )
+        for number, inv in invoices.items():
+            if inv.period != period:
+                problems.append(f"{data}: {number} is of period {inv.period}, not {period}")
+            add(
+                number,
+                f"{period}/{INVOICE_DATA}",
+                (number, "invoice", period, inv.customer_id, None, status, inv.issue_date, None),
+            )
+        for number in (manifest.get("numbering") or {}).get("void", []):
+            note = "customer had no invoice in a rerun before finalising; number never issued"
+            add(
+                number,
+                f"{period}/{MANIFEST}",
+                (number, "invoice", period, None, None, "void", None, note),
+            )
+    notes = correction_folders(output)
+    for folder in notes:
+        data = folder / "credit_note.json"
+        if not data.is_file():
+            raise RunError(f"{data}: missing; the credit note {folder.name} cannot be restored")
+        for number, note in read_invoice_data(data)[1].items():
+            add(
+                number,
+                f"{CORRECTIONS}/{folder.name}/credit_note.json",
+                (
+                    number,
+                    "credit_note",
+                    note.period,
+                    note.customer_id,
+                    note.refers_to,
+                    "final",
+                    note.issue_date,
+                    note.note,
+                ),
+            )
+    series: dict[str, list[int]] = {}
+    for number in rows:
+        match = NUMBER.match(number)
+        if not match:
+            problems.append(f"{source[number]}: {number} is not a number of the form SERIES-000001")
+            continue
+        series.setdefault(match.group(1), []).append(int(match.group(2)))
+    for name, numbers in sorted(series.items()):
+        missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+        if missing:
+            shown = ", ".join(f"{name}-{n:06d}" for n in missing[:SHOWN_PROBLEMS])
+            problems.append(
+                f"series {name}: {shown}{' ...' if len(missing) > SHOWN_PROBLEMS else ''} in no run "
+                "folder (nor void in a run's manifest): restore the run folder or credit note that "
+                "holds it from a backup"
+            )
+    if problems:
+        raise RunError(
+            f"{output / REGISTER}: cannot rebuild the register from the run folders; nothing was "
+            "written:\n  - " + "\n  - ".join(problems)
+        )
+    target = output / REGISTER
+    tmp = output / f".{REGISTER}.rebuild-{secrets.token_hex(4)}"
+    try:
+        _write_register(tmp, rows, series, finalised)
+        done = []
+        if target.exists():
+            Register(target).entries()  # settles a crashed transaction before the copy
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            kept = target.with_name(f"{REGISTER}.before-rebuild-{stamp}")
+            shutil.copy2(target, kept)
+            done.append(f"the earlier register is kept as {kept.name}")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    for name, numbers in sorted(series.items()):
+        done.insert(
+            0,
+            f"{name}: {name}-000001 to {name}-{max(numbers):06d} ({len(numbers)} numbers, "
+            f"{sum(1 for n, r in rows.items() if n.startswith(name + '-') and r[5] == 'void')} void)",
+        )
+    done.insert(
+        0,
+        f"rebuilt {target} from {len(folders)} run folders and {len(notes)} credit notes "
+        f"(finalised: {', '.join(sorted(finalised)) or 'none'})",
+    )
+    return done
+
+
+def _write_register(
+    path: Path, rows: dict[str, tuple], series: dict[str, list[int]], finalised: dict[str, str]
+) -> None:
+    Register(path)  # the tables
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            for number, (_, kind, period, customer, refers, status, issued, note) in rows.items():
+                name, n = NUMBER.match(number).groups()
+                db.execute(
+                    "INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, "
+                    "refers_to, status, issue_date, note, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        name,
+                        int(n),
+                        number,
+                        kind,
+                        period,
+                        customer,
+                        refers,
+                        status,
+                        issued.isoformat() if hasattr(issued, "isoformat") else issued,
+                        note,
+                        now,
+                    ],
+                )
+            db.executemany(
+                "INSERT INTO series VALUES (?, ?)", [(s, max(ns)) for s, ns in series.items()]
+            )
+            db.executemany("INSERT INTO finalised_periods VALUES (?, ?)", sorted(finalised.items()))
+    finally:
+        db.close()
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())

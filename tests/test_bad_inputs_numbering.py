@@ -1,0 +1,549 @@
+"""Invoice numbers under concurrency, kill -9 and lost files, with real processes (issue 9).
+
+Each case starts real runs (``tests/numbering_runner.py``: the notebook's steps in one process;
+``billing run`` and ``billing credit-note`` themselves where the command is what is tested),
+stops them at a named point (``billing_lib.faults``) and kills them with SIGKILL, or starts two at
+once. It asserts the exit status, that the message names what it should, and that the published
+run folders and the register are as they were (byte for byte; in content where a killed run had
+begun publishing and the register holds its plan), and that the next run gives the series with
+no gap and no number twice.
+
+The months are tiny (five AWS lines plus the sample reseller's fees: nine invoices), so a run
+takes a second or two of CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from billing_lib import cli
+from billing_lib.corrections import issue_credit_note
+from billing_lib.publishing import REGISTER
+from tests import numbering_runner
+from tests.notebook_project import pipeline_missing
+from tests.read_only import read_only
+
+REPO = Path(__file__).resolve().parents[1]
+BILLING = shutil.which("billing") or str(REPO / ".venv" / "bin" / "billing")
+LOCK = ".billing.lock"
+CUR_HEADER = (
+    "identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
+    "lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,lineItem/UnblendedCost,"
+    "lineItem/CurrencyCode\n"
+)
+#: AWS accounts of parameters/accounts.csv (C001, C002, C004, C006, C008)
+ACCOUNTS = ("402719385610", "518204736291", "630917254842", "741852963014", "852963741025")
+PERIODS = ("2026-10", "2026-11", "2026-12")
+
+
+# -- the outputs folder of a test, and what is in it ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """Parameters (the sample reseller's, with USD rates for November and December), a tiny
+    report per month, and outputs/ with 2026-10 published and finalised."""
+    root = tmp_path_factory.mktemp("numbering")
+    params = shutil.copytree(
+        REPO / "parameters", root / "parameters", ignore=shutil.ignore_patterns("local")
+    )
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-12-31,test rate\n")
+    for period in PERIODS:
+        folder = root / "reports" / period
+        folder.mkdir(parents=True)
+        rows = [
+            f"{period}-{i},999,{a},Usage,{period}-0{i + 1}T00:00:00Z,{period}-0{i + 1}T01:00:00Z,"
+            f"AmazonEC2,{10 + i}.25,USD\n"
+            for i, a in enumerate(ACCOUNTS)
+        ]
+        (folder / "cur.csv").write_text(CUR_HEADER + "".join(rows))
+    code = run_in_process(root, "2026-10", "--finalise")
+    assert code == 0
+    return root
+
+
+@pytest.fixture
+def case(base, tmp_path) -> Path:
+    """A private copy of the base: ``case / "outputs"`` is the folder the runs share."""
+    root = tmp_path / "case"
+    shutil.copytree(base, root)
+    return root
+
+
+def args(root: Path, period: str, *extra: str) -> list[str]:
+    return [
+        period,
+        str(root / "reports" / period),
+        str(root / "parameters"),
+        str(root / "outputs"),
+        *extra,
+    ]
+
+
+def run_in_process(root: Path, period: str, *extra: str) -> int:
+    """A run in this process (its lock released at the end); its exit status."""
+    return numbering_runner.main(args(root, period, *extra))
+
+
+def start_run(
+    root: Path, period: str, *extra: str, pause: str | None = None, resume: Path | None = None
+) -> subprocess.Popen:
+    """A run in its own process, stopping at ``pause`` (writes root/paused-<pid>... see
+    ``wait_paused``)."""
+    return start(
+        [sys.executable, "-m", "tests.numbering_runner", *args(root, period, *extra)],
+        root,
+        pause,
+        resume,
+    )
+
+
+def start(
+    cmd: list[str], root: Path, pause: str | None = None, resume: Path | None = None
+) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for key in ("BILLING_PAUSE_AT", "BILLING_PAUSE_MARKER", "BILLING_PAUSE_RESUME"):
+        env.pop(key, None)
+    if pause:
+        env["BILLING_PAUSE_AT"] = pause
+        env["BILLING_PAUSE_MARKER"] = str(root / "paused")
+    if resume:
+        env["BILLING_PAUSE_RESUME"] = str(resume)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    STARTED.append(proc)
+    return proc
+
+
+#: every process a test started: killed after the test if still alive (a failed assertion must
+#: not leave a paused run behind)
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left():
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def wait_paused(proc: subprocess.Popen, root: Path, timeout: float = 300) -> int:
+    """The pid that reached the pause point (the run's, or the notebook kernel's)."""
+    marker = root / "paused"
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the run ended (status {proc.returncode}) before the pause:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the run did not reach the pause point")
+        time.sleep(0.05)
+    return int(marker.read_text())
+
+
+def kill9(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def tree(output: Path) -> dict[str, bytes]:
+    """Every file of the outputs folder but the register and the lock file."""
+    return {
+        str(p.relative_to(output)): p.read_bytes()
+        for p in sorted(output.rglob("*"))
+        if p.is_file() and p.name not in (REGISTER, LOCK)
+    }
+
+
+def published(output: Path) -> dict[str, bytes]:
+    """The published run folders and credit notes (no hidden leftovers)."""
+    return {
+        k: v for k, v in tree(output).items() if not any(s.startswith(".") for s in k.split("/"))
+    }
+
+
+def register_bytes(output: Path) -> bytes:
+    return (output / REGISTER).read_bytes()
+
+
+def content(output: Path) -> dict[str, list]:
+    """What the register says (timestamps left out)."""
+    with sqlite3.connect(output / REGISTER) as db:
+        return {
+            "numbers": db.execute(
+                "SELECT invoice_number, kind, period, customer_id, refers_to, status, issue_date, "
+                "note FROM numbers ORDER BY series, number"
+            ).fetchall(),
+            "series": db.execute("SELECT * FROM series ORDER BY 1").fetchall(),
+            "finalised": db.execute("SELECT period FROM finalised_periods ORDER BY 1").fetchall(),
+            "publishing": db.execute("SELECT run_id, target FROM publishing").fetchall(),
+        }
+
+
+def issued(output: Path, series: str = "NW2026") -> list[tuple[str, str, str]]:
+    """(number, period, customer) of the series, checked: numbered 1, 2, 3, ... with no gap,
+    none void, none twice, each on the published invoices of its period."""
+    numbers = [r for r in content(output)["numbers"] if r[0].startswith(series + "-")]
+    assert [r[0] for r in numbers] == [f"{series}-{i:06d}" for i in range(1, len(numbers) + 1)]
+    assert all(r[5] != "void" for r in numbers)
+    rows = [(n, p, c) for n, kind, p, c, *_ in numbers if kind == "invoice"]
+    for period in {p for _, p, _ in rows}:
+        on_invoices = sorted(
+            (i["invoice_number"], i["customer_id"]) for i in _manifest(output / period)["invoices"]
+        )
+        assert on_invoices == sorted((n, c) for n, p, c in rows if p == period)
+    return rows
+
+
+def _manifest(folder: Path) -> dict:
+    import json
+
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def numbers_of(output: Path, period: str) -> list[str]:
+    return sorted(i["invoice_number"] for i in _manifest(output / period)["invoices"])
+
+
+pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+
+
+# -- two runs at once ----------------------------------------------------------------------------
+
+
+def test_two_runs_started_at_once_one_refuses_naming_the_holder_and_no_number_is_twice(case):
+    out = case / "outputs"
+    a, b = start_run(case, "2026-11"), start_run(case, "2026-12")
+    (_, a_err), (_, b_err) = a.communicate(timeout=300), b.communicate(timeout=300)
+    codes = {a.pid: a.returncode, b.pid: b.returncode}
+    assert sorted(codes.values()) == [0, 2], (a_err, b_err)
+    winner, loser_err = (a, b_err) if a.returncode == 0 else (b, a_err)
+    assert f"{out.resolve()}: another billing run is using this outputs folder" in loser_err
+    assert f"pid {winner.pid} " in loser_err and "--wait SECONDS" in loser_err
+    rows = issued(out)
+    assert len(rows) == len({n for n, _, _ in rows}) == 18  # 2026-10 and the winner's month
+
+
+def test_a_second_run_refuses_at_once_and_one_asked_to_wait_runs_after(case, capsys):
+    out = case / "outputs"
+    resume = case / "resume"
+    first = start_run(case, "2026-11", pause="numbers-planned", resume=resume)
+    wait_paused(first, case)
+    before, register = tree(out), register_bytes(out)
+    # the first holds the folder with its numbers planned and its files staged
+    capsys.readouterr()
+    assert run_in_process(case, "2026-12") == 2  # this process is the second run
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {out.resolve()}: another billing run is using this outputs folder: "
+        f"pid {first.pid} on "
+    )
+    assert "command: billing_run notebook, period 2026-11" in err
+    assert tree(out) == before and register_bytes(out) == register  # its staging untouched
+    waiting = start_run(case, "2026-12", "--wait", "300")
+    time.sleep(1)
+    assert waiting.poll() is None
+    resume.touch()
+    assert first.wait(timeout=300) == 0 and waiting.wait(timeout=300) == 0
+    issued(out)
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    assert numbers_of(out, "2026-12") == [f"NW2026-{i:06d}" for i in range(19, 28)]
+
+
+# -- kill -9 -------------------------------------------------------------------------------------
+
+BEFORE_THE_FOLDER_IS_IN_PLACE = ("locked", "numbers-planned", "publishing-begun")
+
+
+@pytest.mark.parametrize(
+    ("point", "cleaned"),
+    [
+        ("locked", []),
+        ("numbers-planned", ["removed .staging-2026-11-"]),
+        (
+            "publishing-begun",
+            [
+                "dropped the planned numbers of a run killed before 2026-11/ was in place",
+                "removed .staging-2026-11-",
+            ],
+        ),
+        ("run-moved-in", ["recorded the numbers of 2026-11/ in the register"]),
+        ("numbers-recorded", []),
+    ],
+)
+def test_a_run_killed_at_any_point_leaves_no_gap_and_the_next_run_reuses_its_numbers(
+    case, capsys, point, cleaned
+):
+    out = case / "outputs"
+    before, register, said = published(out), register_bytes(out), content(out)
+    proc = start_run(case, "2026-11", pause=point)
+    wait_paused(proc, case)
+    kill9(proc)
+    if point in BEFORE_THE_FOLDER_IS_IN_PLACE:
+        assert published(out) == before  # no 2026-11 folder, 2026-10 untouched
+        if point == "publishing-begun":  # the plan waits in the register for the next run
+            assert {**content(out), "publishing": []} == said
+            assert len(content(out)["publishing"]) == 1
+        else:
+            assert register_bytes(out) == register
+        expected = [f"NW2026-{i:06d}" for i in range(10, 19)]
+    else:  # the killed run's folder is in place: its numbers are the ones to keep
+        expected = numbers_of(out, "2026-11")
+        assert {k: v for k, v in published(out).items() if k.startswith("2026-10")} == before
+    capsys.readouterr()
+    assert run_in_process(case, "2026-11") == 0  # the lock died with the killed process
+    printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned up")]
+    assert len(printed) == len(cleaned) and all(
+        line.startswith(f"cleaned up: {text}") for line, text in zip(printed, cleaned, strict=True)
+    ), printed
+    assert numbers_of(out, "2026-11") == expected
+    issued(out)
+    assert content(out)["publishing"] == []
+    assert not [p.name for p in out.iterdir() if p.name.startswith((".staging", ".replaced"))]
+
+
+def test_a_run_killed_before_publishing_leaves_no_gap_for_the_next_month(case):
+    out = case / "outputs"
+    proc = start_run(case, "2026-11", pause="numbers-planned")
+    wait_paused(proc, case)
+    kill9(proc)
+    assert run_in_process(case, "2026-12") == 0
+    assert run_in_process(case, "2026-11") == 0
+    assert numbers_of(out, "2026-12") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(19, 28)]
+    issued(out)
+
+
+def test_a_rerun_killed_while_replacing_the_earlier_run_gets_it_back_byte_for_byte(case, capsys):
+    out = case / "outputs"
+    assert run_in_process(case, "2026-11") == 0
+    before, said = published(out), content(out)
+    proc = start_run(case, "2026-11", pause="old-run-moved-aside")
+    wait_paused(proc, case)
+    kill9(proc)
+    assert not (out / "2026-11").exists()
+    assert len(list(out.glob(".replaced-2026-11-*"))) == 1
+    capsys.readouterr()
+    assert run_in_process(case, "2026-12") == 0
+    printed = capsys.readouterr().out
+    assert "cleaned up: put back 2026-11/ from .replaced-2026-11-" in printed
+    assert "cleaned up: dropped the planned numbers of a run killed before 2026-11/" in printed
+    assert {k: v for k, v in published(out).items() if not k.startswith("2026-12")} == before
+    assert [r for r in content(out)["numbers"] if r[2] != "2026-12"] == said["numbers"]
+    assert numbers_of(out, "2026-12") == [f"NW2026-{i:06d}" for i in range(19, 28)]
+    issued(out)
+
+
+def test_billing_run_killed_frees_the_lock_and_the_next_run_gets_the_same_numbers(case):
+    """The command itself: it holds the lock while its notebook kernel builds the invoices."""
+    out = case / "outputs"
+    before, register = published(out), register_bytes(out)
+    proc = start(
+        [
+            BILLING,
+            "run",
+            "--quiet",
+            "--period",
+            "2026-11",
+            "--reports",
+            str(case / "reports" / "2026-11"),
+            "--parameters",
+            str(case / "parameters"),
+            "--output",
+            str(out),
+        ],
+        case,
+        pause="numbers-planned",
+    )
+    kernel = wait_paused(proc, case)
+    assert kernel != proc.pid  # the kernel planned the numbers; the command holds the lock
+    kill9(proc)
+    try:
+        assert published(out) == before and register_bytes(out) == register
+        assert run_in_process(case, "2026-11") == 0  # at once: the lock died with the command
+        assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+        issued(out)
+    finally:  # the kernel ends by itself when its parent is gone; make sure
+        try:
+            os.kill(kernel, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# -- the register lost or read-only --------------------------------------------------------------
+
+
+def test_a_lost_register_is_refused_rebuilt_from_the_run_folders_and_the_series_continues(
+    case, capsys
+):
+    out = case / "outputs"
+    issue_credit_note(out, "NW2026-000002", None, "Wrong price plan")
+    said = content(out)
+    (out / REGISTER).unlink()
+    before = tree(out)
+    capsys.readouterr()
+    assert run_in_process(case, "2026-11") == 2
+    err = capsys.readouterr().err
+    assert f"error: {out / REGISTER}: the invoice register does not know what these run" in err
+    assert "2026-10/: NW2026-000001 (C001) is not in the register" in err
+    assert "2026-10/ is finalised; the register does not have it so" in err
+    assert "corrections/NWC2026-000001/: credit note NWC2026-000001 (corrects NW2026-000002)" in err
+    assert f"billing register rebuild --output {out}" in err
+    assert tree(out) == before and not (out / REGISTER).exists()
+    assert cli.main(credit_note(out)[1:]) == 2  # nor a credit note
+    assert f"billing register rebuild --output {out}" in capsys.readouterr().err
+    assert tree(out) == before and not (out / REGISTER).exists()
+
+    assert cli.main(["register", "rebuild", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        f"rebuilt {out / REGISTER} from 1 run folders and 1 credit notes (finalised: 2026-10)"
+        in printed
+    )
+    assert "NW2026: NW2026-000001 to NW2026-000009 (9 numbers, 0 void)" in printed
+    assert "NWC2026: NWC2026-000001 to NWC2026-000001 (1 numbers, 0 void)" in printed
+    assert content(out) == said
+    assert run_in_process(case, "2026-11") == 0
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    issued(out)
+
+
+def test_a_rebuild_refuses_a_gap_no_run_folder_explains(case, capsys):
+    out = case / "outputs"
+    assert run_in_process(case, "2026-11") == 0
+    shutil.rmtree(out / "2026-10")
+    register = register_bytes(out)
+    capsys.readouterr()
+    assert cli.main(["register", "rebuild", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot rebuild the register from the run folders; nothing was written" in err
+    assert "series NW2026: NW2026-000001, NW2026-000002" in err and "NW2026-000009 in no run" in err
+    assert register_bytes(out) == register
+
+
+def test_a_read_only_register_is_refused_naming_the_file(case, capsys):
+    out = case / "outputs"
+    before, register = tree(out), register_bytes(out)
+    with read_only(out / REGISTER):
+        capsys.readouterr()
+        assert run_in_process(case, "2026-11") == 2
+        err = capsys.readouterr().err
+    assert f"error: {out / REGISTER}: the invoice register is read-only" in err
+    assert f"chmod u+w {out / REGISTER}" in err
+    assert tree(out) == before and register_bytes(out) == register
+
+
+# -- leftovers of killed runs --------------------------------------------------------------------
+
+
+def test_leftover_staging_and_replaced_folders_are_cleaned_and_reported(case, capsys):
+    out = case / "outputs"
+    before = published(out)
+    for leftover in (
+        out / ".staging-2026-11-0badf00d",
+        out / "corrections" / ".staging-0badf00d",
+        out / ".replaced-2026-10-0badf00d",
+    ):
+        leftover.mkdir(parents=True)
+        (leftover / "manifest.json").write_text("{}")
+    capsys.readouterr()
+    assert run_in_process(case, "2026-11") == 0
+    printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned up")]
+    assert printed == [
+        "cleaned up: removed .replaced-2026-10-0badf00d: the earlier 2026-10/ a killed run had replaced",
+        "cleaned up: removed .staging-2026-11-0badf00d: the unfinished files of a run that was killed",
+        "cleaned up: removed corrections/.staging-0badf00d: the unfinished files of a run that was killed",
+    ]
+    assert {k: v for k, v in published(out).items() if k.startswith("2026-10")} == before
+    assert not [p for p in out.rglob(".*") if p.name != LOCK]
+
+
+# -- credit notes --------------------------------------------------------------------------------
+
+
+def credit_note(out: Path, *extra: str) -> list[str]:
+    return [
+        BILLING,
+        "credit-note",
+        "--output",
+        str(out),
+        "--invoice",
+        "NW2026-000002",
+        "--issue-date",
+        "2026-12-03",
+        *extra,
+    ]
+
+
+def test_a_credit_note_while_a_run_holds_the_folder_refuses_or_waits(case, capsys):
+    out = case / "outputs"
+    resume = case / "resume"
+    run = start_run(case, "2026-11", pause="numbers-planned", resume=resume)
+    wait_paused(run, case)
+    before, register = tree(out), register_bytes(out)
+    capsys.readouterr()
+    assert cli.main(credit_note(out)[1:]) == 2  # `billing credit-note` in this process
+    refused = capsys.readouterr().err
+    assert f"error: {out.resolve()}: another billing run is using this outputs folder" in refused
+    assert f"pid {run.pid} " in refused
+    assert tree(out) == before and register_bytes(out) == register
+    waiting = start(credit_note(out, "--wait", "300"), case)
+    time.sleep(1)
+    resume.touch()
+    assert run.wait(timeout=300) == 0
+    w_out, w_err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, w_err
+    assert "credit note NWC2026-000001 issued on 2026-12-03 for C002" in w_out
+    issued(out)
+    assert [r[:6] for r in content(out)["numbers"] if r[1] == "credit_note"] == [
+        ("NWC2026-000001", "credit_note", "2026-10", "C002", "NW2026-000002", "final")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("point", "kept"),
+    [("credit-note-publishing-begun", False), ("credit-note-moved-in", True)],
+)
+def test_a_credit_note_killed_while_publishing_is_finished_or_undone_by_the_next_run(
+    case, capsys, point, kept
+):
+    out = case / "outputs"
+    before, said = published(out), content(out)
+    proc = start(credit_note(out), case, pause=point)
+    wait_paused(proc, case)
+    kill9(proc)
+    assert (out / "corrections" / "NWC2026-000001").exists() == kept
+    capsys.readouterr()
+    assert run_in_process(case, "2026-11") == 0
+    printed = capsys.readouterr().out
+    if kept:  # the folder was in place: its number is recorded, the invoice is credited
+        assert "cleaned up: recorded the numbers of corrections/NWC2026-000001/" in printed
+        with pytest.raises(Exception, match="already corrected by credit note NWC2026-000001"):
+            issue_credit_note(out, "NW2026-000002", None)
+    else:  # never in place: the number is free again, the next credit note takes it
+        assert (
+            "cleaned up: dropped the planned numbers of a run killed before corrections/" in printed
+        )
+        assert {k: v for k, v in published(out).items() if k.startswith("2026-10")} == {
+            k: v for k, v in before.items() if k.startswith("2026-10")
+        }
+        assert [r for r in content(out)["numbers"] if r[2] == "2026-10"] == said["numbers"]
+        assert issue_credit_note(out, "NW2026-000002", None).note.number == "NWC2026-000001"
+    issued(out)
+    issued(out, "NWC2026")
