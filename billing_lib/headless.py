@@ -240,8 +240,9 @@ def add_report_to_manifest(staging: Path) -> None:
 def run_report(folder: Path) -> str:
     """What a headless run prints when it has published: the control totals per vendor report,
     the unmapped accounts, the invoices and the ledger balance, read back from the manifest (the
-    same figures the notebook shows; amounts as stored, unrounded control totals), and the
-    warnings (rules that matched nothing, lines outside the period)."""
+    same figures the notebook shows; amounts as stored, unrounded control totals), the rating's
+    warnings (lines outside the period, ...) and the review of exceptions (which lists the rules
+    that matched nothing)."""
     m = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
     lines = ["control totals per vendor report (read = imported):"]
     for c in m["control_totals"]:
@@ -261,9 +262,12 @@ def run_report(folder: Path) -> str:
                 lines.append(
                     f"      add to accounts.csv: {u['add_to_accounts_csv']}   [{u['would_match']}]"
                 )
-    if m.get("warnings"):
-        lines.append(f"warnings ({len(m['warnings'])}; the run went through, look at them):")
-        lines += [f"  {w}" for w in m["warnings"]]
+    # the review below lists the rules that matched nothing; the other warnings are printed here
+    reviewed = {f"{f['subject']}: {f['finding']}" for f in m.get("review", [])}
+    warnings = [w for w in m.get("warnings", []) if w not in reviewed]
+    if warnings:
+        lines.append(f"warnings ({len(warnings)}; the run went through, look at them):")
+        lines += [f"  {w}" for w in warnings]
     lines.append(f"{len(m['invoices'])} invoices (net + VAT = gross):")
     lines += [
         f"  {i['invoice_number']} {i['customer_id']} {i.get('customer_name') or ''}".rstrip()

@@ -8,6 +8,7 @@ steps in-process, a representative subset runs ``billing run`` as a real process
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -506,3 +507,20 @@ def test_an_interrupted_billing_run_ends_its_kernel_and_publishes_nothing(
     while not _gone(kernel) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _gone(kernel), f"kernel {kernel} still runs after billing run ended"
+
+
+def test_billing_run_prints_the_warnings_the_review_does_not_list(project, tmp_path):
+    from billing_lib.headless import run_report
+
+    folder = tmp_path / "run"
+    shutil.copytree(project / "outputs" / PERIOD, folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    unmatched = [w for w in manifest["warnings"] if "matched no line" in w]
+    assert len(unmatched) == 3  # the sample month's rules that matched nothing: in the review
+    outside = "2 rated lines are charged outside 2026-10 (2026-09-30 to 2026-09-30)"
+    manifest["warnings"].append(outside)
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    printed = run_report(folder)
+    assert f"warnings (1; the run went through, look at them):\n  {outside}" in printed
+    assert all(printed.count(w.rpartition(": ")[2]) >= 1 for w in unmatched)
+    assert all(printed.count(w) <= 1 for w in unmatched)  # shown once, in the review
