@@ -38,8 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
-from billing_lib.line_labels import check_grouping, display_figures, labelled_sql
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
+from billing_lib.line_labels import check_grouping, display_figures, labelled_sql
 from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
 from billing_lib.parameter_files import pydantic_problem, read_yaml
