@@ -31,7 +31,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from billing_lib.invoices import Invoicing, atomic_target, money_text
-from billing_lib.ledger import Entry
+from billing_lib.ledger import Entry, csv_text
 from billing_lib.parameter_files import pydantic_problem, read_yaml
 
 SETTINGS_FILE = "accounting_exports.yaml"
@@ -92,7 +92,7 @@ def load_export_settings(parameters: Path) -> ExportSettings:
     try:
         return ExportSettings.model_validate(data)
     except ValidationError as exc:
-        raise pydantic_problem(path, exc, data) from exc
+        raise pydantic_problem(path, exc, data, ExportSettings) from exc
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,9 @@ def xero_files(entries: list[Entry], tax_rate: str) -> dict[str, list[list[str]]
         for currency, lines in by_currency.items():
             rows = [
                 [
-                    _narration(entry),
+                    csv_text(_narration(entry)),
                     entry.date.strftime("%d/%m/%Y"),
-                    ln.description,
+                    csv_text(ln.description),
                     ln.account,
                     tax_rate,
                     money_text(ln.amount),
@@ -180,10 +180,10 @@ def quickbooks_rows(
                     number,
                     entry.date.strftime(date_format),
                     invoicing.account(ln.account).name,
-                    ln.description,
+                    csv_text(ln.description),
                     money_text(ln.amount) if ln.amount > 0 else "",
                     money_text(-ln.amount) if ln.amount < 0 else "",
-                    entry.payee if named else "",
+                    csv_text(entry.payee or "") if named else "",
                     ln.currency,
                 ]
             )

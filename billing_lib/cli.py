@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -319,11 +320,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(signal, "SIGXFSZ"):
+        # past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported
+        # naming the file, instead of the signal killing the command without a word
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         return args.func(args)
     except BillingError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        signum = getattr(exc, "signum", None)
+        return 128 + signum if signum else 2  # 130 / 143 after SIGINT / SIGTERM, as a shell
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was published", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import duckdb
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import pydantic_problem, read_yaml
@@ -23,11 +23,44 @@ from billing_lib.parameter_files import pydantic_problem, read_yaml
 VatRule = Literal["domestic", "eu_reverse_charge", "export"]
 
 
+#: Longest customer id (UTF-8 bytes): it is part of file names (``NW2026-000001_<id>.xlsx`` and
+#: its ``.usage.csv.gz``), which most file systems cap at 255 bytes.
+MAX_CUSTOMER_ID_BYTES = 100
+#: First characters a spreadsheet reads as the start of a formula.
+FORMULA_STARTS = ("=", "+", "-", "@")
+#: Characters that are not allowed in a file name on Windows or POSIX, or separate folders.
+PATH_CHARACTERS = set('/\\:*?"<>|')
+
+
+def check_customer_id(value: str) -> str:
+    """A customer id is a key: it names the invoice files and ledger accounts, so it is refused
+    when it could be a formula, a path or a file name too long for the file system."""
+    problems = []
+    if not value or value != value.strip():
+        problems.append("an id without spaces at its start or end")
+    elif value.startswith(FORMULA_STARTS):
+        problems.append("an id that does not start with =, +, - or @ (spreadsheets read a formula)")
+    bad = sorted({ch for ch in value if ch in PATH_CHARACTERS or ord(ch) < 32 or ord(ch) == 127})
+    if bad or value in (".", ".."):
+        shown = ", ".join(repr(ch) for ch in bad) or repr(value)
+        problems.append(f"an id without path characters (it names files; found {shown})")
+    if len(value.encode("utf-8")) > MAX_CUSTOMER_ID_BYTES:
+        problems.append(
+            f"an id of at most {MAX_CUSTOMER_ID_BYTES} bytes (it is part of file names; "
+            f"this one has {len(value.encode('utf-8'))})"
+        )
+    if problems:
+        raise ValueError(
+            "expected " + "; and ".join(problems) + ", e.g. C001 (letters, digits, '-', '_', '.')"
+        )
+    return value
+
+
 class Customer(BaseModel):
     """A customer as the invoice shows it."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str
+    id: Annotated[str, AfterValidator(check_customer_id)]
     name: str
     address: list[str] = Field(min_length=1, description="Street, postcode and city lines")
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2")
@@ -81,7 +114,7 @@ def load_customers(parameters: Path) -> dict[str, Customer]:
     try:
         parsed = CustomersFile.model_validate(data)
     except ValidationError as exc:
-        raise pydantic_problem(path, exc, data) from exc
+        raise pydantic_problem(path, exc, data, CustomersFile) from exc
     out: dict[str, Customer] = {}
     for c in parsed.customers:
         if c.id in out:

@@ -26,6 +26,10 @@ FX_COLUMNS = ("from_currency", "to_currency", "rate", "valid_from", "valid_to", 
 SQL_RATE = "DECIMAL(38,12)"
 #: Rates are written with at most this many decimal places (the scale of SQL_RATE).
 MAX_RATE_PLACES = 12
+#: Default of ``fx_plausibility_factor`` (seller.yaml): neighbouring rates of one pair (the rows
+#: before and after by date) may differ by at most this factor. Month-to-month moves of traded
+#: currencies stay far below 1.5; a misplaced decimal point (92.15 for 0.9215) is 100.
+FX_PLAUSIBILITY_FACTOR = Decimal("1.5")
 
 
 @dataclass(frozen=True)
@@ -141,10 +145,13 @@ def _rate(path: Path, row: int, value: str | None) -> Decimal:
     return rate
 
 
-def load_exchange_rates(parameters: Path) -> ExchangeRates:
+def load_exchange_rates(
+    parameters: Path, plausibility_factor: Decimal = FX_PLAUSIBILITY_FACTOR
+) -> ExchangeRates:
     """Rates from ``parameters/exchange_rates.csv``; a folder without the file has no rates (a run
-    whose customers are all invoiced in their vendors' currencies needs none). Every bad value and
-    overlapping rows for one pair are errors naming the row."""
+    whose customers are all invoiced in their vendors' currencies needs none). Every bad value,
+    overlapping rows for one pair and a rate more than ``plausibility_factor`` away from its
+    neighbouring rates of the pair (``check_plausible``) are errors naming the row."""
     path = Path(parameters) / FX_FILE
     if not path.exists():
         return ExchangeRates(path, ())
@@ -199,4 +206,43 @@ def load_exchange_rates(parameters: Path) -> ExchangeRates:
                     )
             by_pair.setdefault((r.from_currency, r.to_currency), []).append(r)
             rates.append(r)
+    for pair_rates in by_pair.values():
+        check_plausible(path, pair_rates, plausibility_factor)
     return ExchangeRates(path, tuple(rates))
+
+
+def check_plausible(path: Path, rates: list[ExchangeRate], factor: Decimal) -> None:
+    """Rates of one pair ordered by date: each must be within ``factor`` of the rates before and
+    after it. Of two neighbours too far apart the one farther from the pair's median is named (the
+    later one when that cannot tell), with its neighbouring rates, so a misplaced decimal point is
+    found before a line is converted by it."""
+    ordered = sorted(rates, key=lambda r: r.valid_from or date.min)
+    middle = sorted(r.rate for r in ordered)[len(ordered) // 2]
+
+    def spread(a: Decimal, b: Decimal) -> Decimal:
+        return max(a / b, b / a)
+
+    for i in range(len(ordered) - 1):
+        a, b = ordered[i], ordered[i + 1]
+        if spread(a.rate, b.rate) <= factor:
+            continue
+        k = i if spread(a.rate, middle) > spread(b.rate, middle) else i + 1
+        bad = ordered[k]
+        around = [ordered[j] for j in (k - 1, k + 1) if 0 <= j < len(ordered)]
+        shown = " and ".join(f"{r.rate} (row {r.row}, {_span(r)})" for r in around)
+        worst = max(spread(bad.rate, r.rate) for r in around)
+        raise ParameterError(
+            path,
+            f"row {bad.row}, column rate",
+            f"the {bad.from_currency}->{bad.to_currency} rate {bad.rate} for {_span(bad)} is "
+            f"{worst:.4g} times its neighbouring rate{'s' if len(around) > 1 else ''} {shown}; "
+            f"rates of one pair may differ by at most a factor of {factor} from one period to the "
+            "next (fx_plausibility_factor in seller.yaml). Correct the rate (a misplaced decimal "
+            "point?) or, if it is right, raise fx_plausibility_factor",
+        )
+
+
+def _span(r: ExchangeRate) -> str:
+    lo = r.valid_from.isoformat() if r.valid_from else "open start"
+    hi = r.valid_to.isoformat() if r.valid_to else "open end"
+    return f"{lo} to {hi}"

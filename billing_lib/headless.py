@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import shutil
-from collections.abc import Callable
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from billing_lib.errors import RunError
-from billing_lib.publishing import MANIFEST, checksums, discard, new_staging, publish
+from billing_lib.publishing import MANIFEST, checksums, discard, new_staging, publish, writing
 from billing_lib.run_parameters import check_parameters, project_dir
 
 NOTEBOOK_NAME = "billing_run.ipynb"
@@ -67,42 +73,138 @@ def execute(
         if say is not None:
             say(f"cleaned up: {line}")
     staging = None
+    executed = None
     try:
         staging = new_staging(output, params.period)
         lock.note(staging=staging.name)
         executed = staging / NOTEBOOK_NAME
-        pm.execute_notebook(
-            str(notebook_path()),
-            str(executed),
-            parameters={
-                "period": params.period,
-                "reports": str(params.reports),
-                "parameters": str(params.parameters),
-                "output": str(output),
-                "finalise": params.finalise,
-                "issue_date": params.issue_date.isoformat(),
-                "staging": str(staging),
-                "confirm_jumps": confirm_jumps,
-            },
-            progress_bar=progress_bar,
-            kernel_name=kernel_name,
-            cwd=str(project_dir()),
-        )
-        write_html_report(executed)
-        add_report_to_manifest(staging)
-        return publish(staging, output, params.period, lock)
+        with interrupts_raised() as received:
+            try:
+                with writing(executed):  # papermill writes the executed notebook cell by cell
+                    pm.execute_notebook(
+                        str(notebook_path()),
+                        str(executed),
+                        parameters={
+                            "period": params.period,
+                            "reports": str(params.reports),
+                            "parameters": str(params.parameters),
+                            "output": str(output),
+                            "finalise": params.finalise,
+                            "issue_date": params.issue_date.isoformat(),
+                            "staging": str(staging),
+                            "confirm_jumps": confirm_jumps,
+                        },
+                        progress_bar=progress_bar,
+                        kernel_name=kernel_name,
+                        cwd=str(project_dir()),
+                        kernel_manager_class=_tracked_manager(),
+                    )
+                with writing(executed.with_suffix(".html")):
+                    write_html_report(executed)
+                with writing(staging / MANIFEST):
+                    add_report_to_manifest(staging)
+                with writing(output / params.period):
+                    return publish(staging, output, params.period, lock)
+            except KeyboardInterrupt:
+                end_kernels()
+                name = signal.Signals(received[-1]).name if received else "SIGINT"
+                raise RunInterrupted(
+                    f"the billing run for {params.period} was interrupted ({name}): its notebook "
+                    "kernel was ended and nothing was published; an earlier run folder is as it "
+                    "was. Run it again when ready.",
+                    received[-1] if received else signal.SIGINT,
+                ) from None
     except pm.PapermillExecutionError as exc:
         kept = output / f".failed-{params.period}.ipynb"
-        if executed.exists():
+        try:
             shutil.copyfile(executed, kept)
+            where = f"; the executed notebook is kept as {kept}"
+        except OSError:  # a full disk or a read-only folder is what stopped the run
+            where = ""
         raise RunError(
             f"the billing run for {params.period} stopped in cell [{exc.exec_count}]: "
-            f"{exc.ename}: {exc.evalue}\n(nothing was published; the executed notebook is "
-            f"kept as {kept})"
+            f"{exc.ename}: {exc.evalue}\n(nothing was published{where})"
         ) from None
     finally:
+        end_kernels()
         discard(staging)
         lock.release()
+
+
+class RunInterrupted(RunError):
+    """``billing run`` was stopped by SIGINT or SIGTERM; ``signum`` gives the exit status."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = int(signum)
+
+
+#: Kernels started by this process that may still run: pid -> process group.
+_KERNELS: dict[int, int] = {}
+
+
+@functools.cache
+def _tracked_manager() -> type:
+    """A kernel manager class (jupyter_client is imported only when a run starts)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class Tracked(AsyncKernelManager):
+        """Remembers each kernel it launches, so an interrupted run can end it (papermill's own
+        clean-up does not run when the command is stopped by a signal)."""
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if pid:
+                _KERNELS[int(pid)] = int(getattr(self.provisioner, "pgid", None) or pid)
+
+    return Tracked
+
+
+def end_kernels(wait: float = 5.0) -> None:
+    """End every kernel this process started that still runs: SIGKILL to its process group (the
+    kernel starts its own session, so whatever it started ends too; it holds nothing to save,
+    the run's files are in the staging folder), then reaped, waiting at most ``wait`` seconds."""
+    for pid, group in list(_KERNELS.items()):
+        _KERNELS.pop(pid, None)
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + wait
+        while not _reaped(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True  # not our child (or already reaped)
+    return done == pid
+
+
+@contextmanager
+def interrupts_raised() -> Iterator[list[int]]:
+    """SIGTERM (as SIGINT already does) raises KeyboardInterrupt in the block, so the run's
+    clean-up (kernel ended, staging folder removed) happens; the signals received are listed."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def write_html_report(executed: Path) -> Path:
@@ -156,7 +258,9 @@ def add_report_to_manifest(staging: Path) -> None:
 def run_report(folder: Path) -> str:
     """What a headless run prints when it has published: the control totals per vendor report,
     the unmapped accounts, the invoices and the ledger balance, read back from the manifest (the
-    same figures the notebook shows; amounts as stored, unrounded control totals)."""
+    same figures the notebook shows; amounts as stored, unrounded control totals), the rating's
+    warnings (lines outside the period, ...) and the review of exceptions (which lists the rules
+    that matched nothing)."""
     m = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
     lines = ["control totals per vendor report (read = imported):"]
     for c in m["control_totals"]:
@@ -176,6 +280,12 @@ def run_report(folder: Path) -> str:
                 lines.append(
                     f"      add to accounts.csv: {u['add_to_accounts_csv']}   [{u['would_match']}]"
                 )
+    # the review below lists the rules that matched nothing; the other warnings are printed here
+    reviewed = {f"{f['subject']}: {f['finding']}" for f in m.get("review", [])}
+    warnings = [w for w in m.get("warnings", []) if w not in reviewed]
+    if warnings:
+        lines.append(f"warnings ({len(warnings)}; the run went through, look at them):")
+        lines += [f"  {w}" for w in warnings]
     lines.append(f"{len(m['invoices'])} invoices (net + VAT = gross):")
     lines += [
         f"  {i['invoice_number']} {i['customer_id']} {i.get('customer_name') or ''}".rstrip()

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
+from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
 from billing_lib.line_labels import check_grouping, display_figures, labelled_sql
 from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
@@ -111,6 +112,9 @@ class Seller(_Strict):
     #: Invoices with up to this many rated lines list each of them in the workbook's usage sheets;
     #: larger ones get summarised usage sheets and every line in ``<workbook>.usage.csv.gz``.
     usage_detail_max_lines: int = USAGE_DETAIL_MAX_LINES
+    #: Neighbouring exchange rates of one pair may differ by at most this factor (billing_lib.fx);
+    #: a run setting, not part of the seller block of ``invoices.json``.
+    fx_plausibility_factor: Decimal = Field(FX_PLAUSIBILITY_FACTOR, gt=1, le=1000, exclude=True)
 
     @field_validator("usage_detail_max_lines", mode="before")
     @classmethod
@@ -180,7 +184,7 @@ def _model(cls: type[_M], path: Path) -> _M:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        raise pydantic_problem(path, exc, data) from exc
+        raise pydantic_problem(path, exc, data, cls) from exc
 
 
 def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = None) -> Invoicing:
@@ -316,20 +320,31 @@ class Invoice:
 # -- building ----------------------------------------------------------------------------------
 
 
+#: SQL of a rated line's source file as the customer's workbook shows it: the folders before the
+#: file name removed (``/srv/reports/x.zip!dir/y.csv`` -> ``x.zip!dir/y.csv``).
+CUSTOMER_SOURCE_FILE = r"regexp_replace(r.source_file, '^[^!]*[/\\]', '')"
+
+
 def labelled_lines(
     customers: dict[str, Customer], invoicing: Invoicing, period: str, ids: list[str]
 ) -> tuple[str, list[object]]:
     """SQL (and its parameters) of ``period``'s rated lines of customers ``ids`` with the columns
     ``invoice_line`` (the text of the invoice line each rated line is summed into), ``line_key``
     and ``line_credit`` (which invoice line: billing_lib.line_labels) and ``vendor_name``. The
-    invoices group by them and the workbooks' usage sheets show the text, so both always agree."""
+    invoices group by them and the workbooks' usage sheets show the text, so both always agree.
+    ``source_file`` is the vendor file's name without the reseller's folders
+    (``CUSTOMER_SOURCE_FILE``): the customer sees which report a line came from, not where the
+    reseller keeps it."""
     by_grouping: dict[tuple[str, ...], list[str]] = {}
     for cid in ids:
         check_grouping(customers[cid].line_grouping, cid)
         by_grouping.setdefault(tuple(customers[cid].line_grouping), []).append(cid)
     month_days(period)
     names = {v: n.name for v, n in invoicing.products.vendors.items()}
-    source = f"(SELECT * FROM rated_lines WHERE period = '{period}')"
+    source = (
+        f"(SELECT * REPLACE ({CUSTOMER_SOURCE_FILE} AS source_file) FROM rated_lines r "
+        f"WHERE period = '{period}')"
+    )
     return labelled_sql(source, by_grouping, None, names), []
 
 

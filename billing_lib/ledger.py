@@ -284,7 +284,7 @@ def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: P
                         e.journal,
                         e.entry_id,
                         p.account,
-                        p.description,
+                        csv_text(p.description),
                         debit,
                         credit,
                         p.currency,
@@ -294,6 +294,21 @@ def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: P
                     ]
                 )
     return path
+
+
+#: First characters a spreadsheet opening the CSV reads as a formula (OWASP, CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """Text for a CSV cell: an apostrophe before text a spreadsheet would read as a formula (a
+    description from a vendor file or the parameters), as the workbooks' usage CSV does."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _plain(text: str) -> str:
+    """``csv_text`` undone when a journal is read back."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
 
 
 def beancount_account(code: str, invoicing: Invoicing) -> str:
@@ -382,7 +397,9 @@ def read_entry(journal: Path, entry_id: str) -> Entry:
             )
         amount = Decimal(r["debit"]) if r["debit"] else -Decimal(r["credit"] or "0")
         postings.append(
-            Posting(r["account"], amount, r["currency"], r["description"], r["vat_code"] or None)
+            Posting(
+                r["account"], amount, r["currency"], _plain(r["description"]), r["vat_code"] or None
+            )
         )
     day, name, customer, invoice = heads.pop()
     entry = Entry(

@@ -539,8 +539,27 @@ class Register:
 
 
 def open_register(path: Path) -> Register:
-    """The register in ``path`` (created with its tables when new)."""
-    return Register(Path(path))
+    """The register in ``path`` (created with its tables when new). A register that cannot be
+    written (a read-only file or folder, a full disk) is a RunError naming the file before any
+    number is reserved: a write to the register is tried and rolled back."""
+    path = Path(path)
+    try:
+        register = Register(path)
+        with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(f"PRAGMA user_version = {int(version)}")
+            finally:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+    except (sqlite3.Error, OSError) as exc:
+        raise RunError(
+            f"{path}: the invoice-number register cannot be written ({exc}). Make the file and "
+            "its folder writable for this user (and check the disk has room), then run again; "
+            "no invoice number was reserved."
+        ) from None
+    return register
 
 
 def _now() -> str:

@@ -1,41 +1,223 @@
 """Reading the YAML files in ``parameters/``: one way to open them and one way to word a validation
-problem, so every parameters error names the file and the entry the same way."""
+problem, so every parameters error names the file and the entry the same way.
+
+A parameters file is small, hand-written text. Reading it is bounded so that a hostile or broken file
+fails at once with a message instead of hanging the run: at most ``MAX_YAML_BYTES`` bytes, at most
+``MAX_YAML_NODES`` values once every alias is expanded (an "alias bomb" of a few hundred bytes
+expands to billions), and a nesting depth Python can follow.
+"""
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from billing_lib.errors import ParameterError
 
+#: Largest parameters YAML file read (bytes): a customers.yaml of 10,000 customers is about 4 MB.
+MAX_YAML_BYTES = 20_000_000
+#: Most values (mappings, lists, scalars) a parameters file may hold with its aliases expanded:
+#: ten times what 20 MB of plain YAML can hold, far below what an alias bomb expands to.
+MAX_YAML_NODES = 5_000_000
+
 
 def read_yaml(path: Path) -> object:
-    """The parsed contents of ``path``; a ParameterError naming the file when it is missing or
-    not valid YAML (with the line YAML reports)."""
+    """The parsed contents of ``path``; a ParameterError naming the file when it is missing, too
+    large, not valid YAML (with the line YAML reports) or expands to too many values."""
     if not path.exists():
         raise ParameterError(path, None, "file not found")
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise ParameterError(
+            path,
+            None,
+            f"the file has {size:,} bytes; a parameters file may have at most {MAX_YAML_BYTES:,}. "
+            "Is it the right file?",
+        )
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expanded_size(path, node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ParameterError(path, None, f"expected UTF-8 text: {exc}") from exc
+    except RecursionError:
+        raise ParameterError(
+            path, None, "the YAML is nested too deeply to read; flatten its lists and mappings"
+        ) from None
 
 
-def pydantic_problem(path: Path, exc: ValidationError, data: object) -> ParameterError:
-    """A ParameterError naming the entry (by its id where it has one) and the field."""
-    err = exc.errors()[0]
-    loc = list(err["loc"])
-    entry = ".".join(str(p) for p in loc)
-    node = data
-    try:
-        for p in loc[:2]:
-            node = node[p]  # type: ignore[index]
-        if isinstance(node, dict) and "id" in node:
-            entry = f"{loc[0]}[id={node['id']}]" + (
-                "." + ".".join(str(p) for p in loc[2:]) if loc[2:] else ""
+def _check_expanded_size(path: Path, root: yaml.Node) -> None:
+    """Count the values of ``root`` with every alias expanded (each distinct node once, its size
+    remembered), so an alias bomb is refused before anything is built from it."""
+    sizes: dict[int, int] = {}
+    aliases = 0
+    # iterative post-order walk: deep files must not exhaust Python's stack here
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise ParameterError(
+                    path,
+                    None,
+                    f"the YAML expands to more than {MAX_YAML_NODES:,} values through its aliases "
+                    f"(*name refers to &name; {aliases:,} references counted so far). "
+                    "Write the entries out or use fewer nested aliases",
+                )
+            continue
+        if key in sizes:
+            aliases += 1
+            continue
+        if key in open_nodes:
+            raise ParameterError(
+                path,
+                None,
+                f"line {node.start_mark.line + 1}: an alias refers to the entry that holds it; "
+                "a parameters file cannot be recursive",
             )
-    except (KeyError, IndexError, TypeError):
-        pass
-    more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
-    return ParameterError(path, entry, f"{err['msg']}; got {err.get('input')!r}{more}")
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in sizes:
+                aliases += 1
+            else:
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+# -- validation problems ------------------------------------------------------------------------
+
+
+def validate(model: type[BaseModel], path: Path, data: object) -> Any:
+    """``model`` validated from ``data``; every problem in one ParameterError (see
+    ``pydantic_problem``)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_problem(path, exc, data, model) from exc
+
+
+def pydantic_problem(
+    path: Path, exc: ValidationError, data: object, model: type[BaseModel] | None = None
+) -> ParameterError:
+    """A ParameterError naming the entry (list items by their id where they have one) and the field
+    of every problem, the first in the usual ``file, entry ...: message`` form and each further one
+    on its own line. An unknown key names the known key it most likely means (``model`` given)."""
+    # unknown keys first: a misspelt key is why the key it means is reported missing
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    problems = [_problem_text(err, data, model) for err in errors]
+    entry, message = problems[0]
+    if len(problems) > 1:
+        message += f"\n  ({len(problems)} problems in this file; the others:)"
+        message += "".join(f"\n  - entry {e}: {m}" for e, m in problems[1:])
+    return ParameterError(path, entry, message)
+
+
+def _problem_text(err: Any, data: object, model: type[BaseModel] | None) -> tuple[str, str]:
+    loc = tuple(err["loc"])
+    entry = entry_name(loc, data)
+    if err["type"] == "extra_forbidden" and loc:
+        key = str(loc[-1])
+        known = sorted(known_keys(model, loc[:-1], data)) if model is not None else []
+        guess = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if guess:
+            return entry, f"unknown key {key!r}; did you mean {guess[0]!r}?"
+        listed = f"; expected one of {', '.join(known)}" if known else ""
+        return entry, f"unknown key {key!r}{listed}"
+    message = err["msg"].removeprefix("Value error, ")
+    shown = err.get("input")
+    got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
+    return entry, f"{message}{got}"
+
+
+def entry_name(loc: tuple, data: object) -> str:
+    """``plans[id=std].rules[id=aws].percent`` for a pydantic location, naming list items by id."""
+    parts: list[str] = []
+    node: Any = data
+    for p in loc:
+        if isinstance(p, int) and isinstance(node, list) and p < len(node) and parts:
+            node = node[p]
+            ident = node.get("id") if isinstance(node, dict) else None
+            parts[-1] += f"[id={ident}]" if ident is not None else f"[{p}]"
+        elif isinstance(node, dict) and p in node:
+            node = node[p]
+            parts.append(str(p))
+        elif isinstance(node, dict) and p == node.get("kind"):
+            continue  # the discriminator's tag in a union location
+        else:
+            parts.append(str(p))
+            node = None
+    return ".".join(parts) or "(top level)"
+
+
+def known_keys(model: type[BaseModel], loc: tuple, data: object) -> set[str]:
+    """The keys the models at ``loc`` (a pydantic location without the unknown key) accept: the
+    type annotations are followed through lists, dicts, optionals and unions (a union's tag in
+    the location picks its members)."""
+    types_here: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for t in _flat(types_here):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                if isinstance(part, str) and part in t.model_fields:
+                    nxt.append(t.model_fields[part].annotation)
+                elif isinstance(part, str) and _has_tag(t, part):
+                    nxt.append(t)
+            elif typing.get_origin(t) in (list, tuple, set, frozenset) and isinstance(part, int):
+                nxt.extend(a for a in typing.get_args(t) if a is not Ellipsis)
+            elif typing.get_origin(t) is dict and isinstance(part, str):
+                nxt.append(typing.get_args(t)[1])
+        types_here = nxt
+    keys: set[str] = set()
+    for t in _flat(types_here):
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            for name, info in t.model_fields.items():
+                keys.add(info.alias or name)
+    return keys
+
+
+def _has_tag(model: type[BaseModel], tag: str) -> bool:
+    field = model.model_fields.get("kind")
+    return field is not None and tag in typing.get_args(field.annotation)
+
+
+def _flat(candidates: list[Any]) -> list[Any]:
+    """Annotated, Optional and Union types unwrapped to their members."""
+    out: list[Any] = []
+    todo = list(candidates)
+    while todo:
+        t = todo.pop()
+        origin = typing.get_origin(t)
+        if origin is typing.Annotated:
+            todo.append(typing.get_args(t)[0])
+        elif origin is typing.Union or origin is types.UnionType:
+            todo.extend(typing.get_args(t))
+        else:
+            out.append(t)
+    return out

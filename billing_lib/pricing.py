@@ -26,16 +26,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
-from billing_lib.fx import ExchangeRates, load_exchange_rates
+from billing_lib.fx import FX_PLAUSIBILITY_FACTOR, ExchangeRates, load_exchange_rates
 from billing_lib.model import CHARGE_CATEGORIES
-from billing_lib.parameter_files import read_yaml
+from billing_lib.parameter_files import read_yaml, validate
 
 PLANS_FILE = "price_plans.yaml"
 CUSTOM_FILE = "custom_lines.yaml"
@@ -370,39 +369,8 @@ class Pricing:
 # -- loading ------------------------------------------------------------------------------------
 
 
-def _entry(loc: tuple, data: Any) -> str:
-    """``plans[id=std].rules[id=aws].percent`` for a pydantic location, naming list items by id."""
-    parts: list[str] = []
-    node = data
-    for p in loc:
-        if isinstance(p, int) and isinstance(node, list) and p < len(node):
-            node = node[p]
-            ident = node.get("id") if isinstance(node, dict) else None
-            parts[-1] += f"[id={ident}]" if ident is not None else f"[{p}]"
-        elif isinstance(node, dict) and p in node:
-            node = node[p]
-            parts.append(str(p))
-        elif isinstance(node, dict) and p == node.get("kind"):
-            continue  # the discriminator's tag in a union location
-        else:
-            parts.append(str(p))
-            node = None
-    return ".".join(parts) or "(top level)"
-
-
 def _validate(model: type[BaseModel], path: Path, data: Any) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors()
-        first = errors[0]
-        message = first["msg"].removeprefix("Value error, ")
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        shown = first.get("input")
-        got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
-        raise ParameterError(
-            path, _entry(tuple(first["loc"]), data), f"{message}{got}{more}"
-        ) from exc
+    return validate(model, path, data)
 
 
 def _overlap(
@@ -614,15 +582,20 @@ def load_custom_lines(parameters: Path, customers: dict[str, Customer]) -> list[
     return list(parsed.custom_lines)
 
 
-def load_pricing(parameters: Path, customers: dict[str, Customer]) -> Pricing:
-    """Price plans, custom lines and exchange rates of a parameters folder, all validated."""
+def load_pricing(
+    parameters: Path,
+    customers: dict[str, Customer],
+    fx_plausibility_factor: Decimal = FX_PLAUSIBILITY_FACTOR,
+) -> Pricing:
+    """Price plans, custom lines and exchange rates of a parameters folder, all validated (the
+    factor is seller.yaml's ``fx_plausibility_factor``, see ``fx.check_plausible``)."""
     folder = Path(parameters)
     plans, assignments = load_price_plans(folder, customers)
     return Pricing(
         plans=plans,
         assignments=tuple(assignments),
         custom_lines=tuple(load_custom_lines(folder, customers)),
-        fx=load_exchange_rates(folder),
+        fx=load_exchange_rates(folder, fx_plausibility_factor),
         plans_path=folder / PLANS_FILE,
         custom_path=folder / CUSTOM_FILE,
     )

@@ -12,10 +12,14 @@ run (``billing_lib.recovery``), so the register and the published folders always
 
 from __future__ import annotations
 
+import errno
 import json
 import platform
+import re
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import metadata
@@ -102,12 +106,75 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def new_staging(output: Path, period: str) -> Path:
-    """A fresh hidden folder next to ``output/period`` (same file system, so publishing is a rename)."""
+    """A fresh hidden folder next to ``output/period`` (same file system, so publishing is a rename).
+    A folder that cannot be written is a RunError naming it (``writing_error``)."""
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
     staging = output / f".staging-{period}-{secrets.token_hex(4)}"
-    staging.mkdir()
+    with writing(output):
+        output.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
     return staging
+
+
+#: errno values and the text DuckDB and the OS give for them, with what the user can do.
+_WRITE_FAULTS = (
+    (
+        (errno.ENOSPC, errno.EDQUOT),
+        ("No space left", "Disk quota exceeded", "disk is full"),
+        "the disk is full",
+        "free space on that file system, or give the run another output folder (--output)",
+    ),
+    (
+        (errno.EFBIG,),
+        ("File too large",),
+        "the file is larger than this process may write (a file-size limit: see `ulimit -f`)",
+        "raise the limit for the user or service running the billing, or give the run another"
+        + " output folder (--output)",
+    ),
+    (
+        (errno.EROFS, errno.EACCES, errno.EPERM),
+        ("Read-only file system", "Permission denied", "readonly", "read-only"),
+        "the folder cannot be written (read-only or no permission)",
+        "make it writable for this user, or give the run another output folder (--output)",
+    ),
+)
+
+
+def writing_error(exc: BaseException, where: Path | str) -> RunError | None:
+    """A RunError for a failed write (disk full, file too large, read-only or forbidden folder)
+    naming the file and the way out, or None when ``exc`` is no such fault. ``where`` is named
+    when the exception does not say which file."""
+    text = str(exc)
+    number = getattr(exc, "errno", None)
+    for numbers, words, what, way_out in _WRITE_FAULTS:
+        if number in numbers or any(w in text for w in words):
+            quoted = re.search(r'"([^"]+)"', text)  # DuckDB: Could not write file "...": ...
+            file = getattr(exc, "filename", None) or (quoted and quoted.group(1)) or where
+            # a file of the staging folder is named as where it would have been published
+            file = re.sub(r"\.staging-(\d{4}-\d{2})-[0-9a-f]+", r"\1", str(file))
+            reason = getattr(exc, "strerror", None) or text
+            return RunError(
+                f"{file}: {what} ({reason}). Nothing was published; an earlier run folder is as it "
+                f"was. Way out: {way_out}."
+            )
+    return None
+
+
+@contextmanager
+def writing(where: Path | str) -> Iterator[None]:
+    """Writes inside the block that fail for lack of room or permission become a RunError
+    naming the file (``writing_error``); other errors pass unchanged."""
+    import duckdb
+    from xlsxwriter.exceptions import FileCreateError
+
+    try:
+        yield
+    except (OSError, duckdb.IOException, duckdb.PermissionException, FileCreateError) as exc:
+        cause = exc.args[0] if isinstance(exc, FileCreateError) and exc.args else exc
+        err = writing_error(cause if isinstance(cause, BaseException) else exc, where)
+        if err is None:
+            raise
+        raise err from None
 
 
 def publish(staging: Path, output: Path, period: str, lock: OutputLock | None = None) -> Path:

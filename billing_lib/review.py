@@ -61,7 +61,7 @@ def load_review_settings(parameters: Path) -> ReviewSettings:
     try:
         return ReviewSettings.model_validate(data)
     except ValidationError as exc:
-        raise pydantic_problem(path, exc, data) from exc
+        raise pydantic_problem(path, exc, data, ReviewSettings) from exc
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ from billing_lib.publishing import (
     package_versions,
     publish,
     records,
+    writing,
 )
 from billing_lib.run_parameters import (
     NOTEBOOK_PARAMETERS,
@@ -494,9 +495,11 @@ class BillingRun:
 
     @contextmanager
     def _cleanup_on_failure(self) -> Iterator[None]:
-        """A failing write removes the run's own staging folder: nothing half-written remains."""
+        """A failing write removes the run's own staging folder: nothing half-written remains. A
+        write that fails for lack of room or permission is a RunError naming the file."""
         try:
-            yield
+            with writing(self.staging or self.params.output):
+                yield
         except BaseException:
             if self.owns_staging:
                 discard(self.staging)
@@ -638,10 +641,14 @@ def run_all(
 
 
 def _load_pricing_and_invoicing(folder: Path, customers: dict) -> dict[str, Any]:
-    """Price plans and exchange rates (pricing), seller, VAT rules and products (invoicing)."""
+    """Price plans and exchange rates (pricing), seller, VAT rules and products (invoicing),
+    accounting exports; the seller's settings first, as they say how plausible the exchange rates
+    must be."""
+    invoicing = invoices.load_invoicing(folder, customers)
+    factor = invoicing.seller.fx_plausibility_factor
     return {
-        "pricing": pricing.load_pricing(folder, customers),
-        "invoicing": invoices.load_invoicing(folder, customers),
+        "pricing": pricing.load_pricing(folder, customers, factor),
+        "invoicing": invoicing,
         "accounting_exports": accounting_exports.load_export_settings(folder),
     }
 

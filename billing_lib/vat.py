@@ -114,7 +114,7 @@ def load_vat_rules(parameters: Path) -> VatRules:
     try:
         parsed = VatRules.model_validate(data)
     except ValidationError as exc:
-        raise pydantic_problem(path, exc, data) from exc
+        raise pydantic_problem(path, exc, data, VatRules) from exc
     return parsed.model_copy(
         update={"rules": {k: r.model_copy(update={"name": k}) for k, r in parsed.rules.items()}}
     )

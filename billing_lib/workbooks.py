@@ -41,6 +41,7 @@ from billing_lib.invoices import (
 )
 from billing_lib.money import ZERO, minor_unit
 from billing_lib.periods import month_days
+from billing_lib.publishing import writing
 
 INVOICE_FOLDER = "invoices"
 #: Suffix of the file beside a summarised workbook that holds every rated line behind the invoice.
@@ -157,11 +158,12 @@ def write_workbooks(
     folder = Path(folder)
     written: list[Path] = []
     for inv in invoices:
-        written += write_invoice_workbook(
-            con, inv, invoicing, customers, folder / INVOICE_FOLDER / workbook_name(inv)
-        )
+        path = folder / INVOICE_FOLDER / workbook_name(inv)
+        with writing(path):  # a full disk or a file-size limit names the workbook
+            written += write_invoice_workbook(con, inv, invoicing, customers, path)
     if invoices:
-        written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
+        with writing(folder / SUMMARY_WORKBOOK):
+            written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
     return written
 
 

@@ -164,7 +164,7 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
             "{id: rest, kind: pass_through}",
             "{id: rest, kind: pass_through, match: {provder: AWS}}",
             "plans[id=std].rules[id=rest].match.provder",
-            "Extra inputs are not permitted",
+            "unknown key 'provder'; did you mean 'provider'?",
         ),
         (
             "match: {customer: C2}",

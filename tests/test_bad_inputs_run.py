@@ -1,0 +1,526 @@
+"""Bad inputs and faults of a billing run that must not pass quietly (issue 9): parameters files
+(typos, YAML alias bombs, customer ids that are formulas, paths or too long, an implausible
+exchange rate) and the machine (read-only output folder or register, a full disk, a file-size
+limit, the command interrupted). Each ends in the project's own error naming the file, entry or
+parameter and the way out, and leaves the published run folder and the invoice register
+byte-identical. The sample month is published once (in-process); most cases run the notebook's
+steps in-process, a representative subset runs ``billing run`` as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from billing_lib import parameter_files, run
+from billing_lib.errors import BillingError, ParameterError, RunError
+from billing_lib.fx import load_exchange_rates
+from billing_lib.numbering import _COLUMNS
+from tests.notebook_project import PERIOD, copy_project, pipeline_missing, publish_sample_run
+
+pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+VENV_BIN = Path(sys.executable).parent
+BILLING = shutil.which("billing") or str(VENV_BIN / "billing")
+REPORTS = Path("samples") / PERIOD / "reports"
+
+#: USD->EUR for September to November with October's first half mistyped (92.15 for 0.9215).
+BAD_RATES = """from_currency,to_currency,rate,valid_from,valid_to,source
+USD,EUR,0.9201,2026-09-01,2026-09-30,ECB
+USD,EUR,92.15,2026-10-01,2026-10-15,ECB
+USD,EUR,0.9187,2026-10-16,2026-10-31,ECB
+USD,EUR,0.9190,2026-11-01,2026-11-30,ECB
+"""
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """A few hundred bytes of YAML that expand to 9**9 (387 million) values."""
+    lines = ['bomb0: &b0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        lines.append(f"bomb{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+# -- the published sample month every case must leave as it was ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    folder = copy_project(tmp_path_factory.mktemp("bad-inputs") / "project")
+    publish_sample_run(folder)
+    return folder
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (the run folders and the invoice register) with its bytes; not
+    the executed notebook a failed ``billing run`` keeps for diagnosis (``.failed-<period>.ipynb``)."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".failed-")
+    }
+
+
+def register_numbers(register: Path) -> list[tuple]:
+    """The numbers of the invoice register (every column but the time of the last change)."""
+    with closing(sqlite3.connect(f"file:{register}?mode=ro", uri=True)) as db:
+        return db.execute(f"SELECT {_COLUMNS} FROM numbers ORDER BY series, number").fetchall()
+
+
+@contextmanager
+def kept(project: Path, register_bytes: bool) -> Iterator[Path]:
+    """After the block the published run folder is byte-identical and no staging folder is left;
+    the register is byte-identical (``register_bytes``) or holds the same numbers."""
+    before = tree(project / "outputs")
+    assert "invoice_register.sqlite" in before and f"{PERIOD}/manifest.json" in before
+    numbers = register_numbers(project / "outputs" / "invoice_register.sqlite")
+    yield project
+    after = tree(project / "outputs")
+    if not register_bytes:
+        before.pop("invoice_register.sqlite")
+        after.pop("invoice_register.sqlite")
+    assert after == before
+    assert register_numbers(project / "outputs" / "invoice_register.sqlite") == numbers
+    assert not [p.name for p in (project / "outputs").iterdir() if p.name.startswith(".staging")]
+
+
+@pytest.fixture
+def unchanged(project) -> Iterator[Path]:
+    """For faults before the invoices are numbered: outputs and register byte-identical."""
+    with kept(project, register_bytes=True):
+        yield project
+
+
+@pytest.fixture
+def same_numbers(project) -> Iterator[Path]:
+    """For faults after the invoices are numbered: the run folder byte-identical, the register
+    with the same numbers. (Today a rerun that reaches numbering stamps the time of the change on
+    the numbers it keeps, so the file's bytes change though no number does; committing numbers
+    only when a run is published is the numbering part of issue 9.)"""
+    with kept(project, register_bytes=False):
+        yield project
+
+
+def variant(project: Path, tmp_path: Path, file: str, edit: Callable[[str], str]) -> Path:
+    """A copy of the project's parameters folder with ``file`` edited."""
+    params = tmp_path / "parameters"
+    shutil.copytree(project / "parameters", params)
+    path = params / file
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return params
+
+
+def replace(old: str, new: str, count: int = 1) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        assert old in text, old
+        return text.replace(old, new, count)
+
+    return edit
+
+
+def run_in_process(project: Path, parameters: Path, output: Path | None = None) -> BillingError:
+    """The notebook's steps without the notebook; the error they end in."""
+    with pytest.raises(BillingError) as err:
+        run.run_all(PERIOD, project / REPORTS, parameters, output or project / "outputs")
+    return err.value
+
+
+def billing_run(
+    project: Path, parameters: str = "parameters", **popen: object
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BILLING, "run", "--period", PERIOD, "--reports", str(REPORTS), "--parameters", parameters]
+        + ["--output", "outputs", "--quiet"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        **popen,
+    )
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Non-zero exit, one error message naming what it should, no Python traceback."""
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "error: " in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    for f in fragments:
+        assert f in result.stderr, result.stderr[-3000:]
+
+
+# -- parameters files: in-process catalogue ------------------------------------------------------
+
+CASES = [
+    pytest.param(
+        "customers.yaml",
+        replace("invoice_currency: EUR", "invoice_curency: EUR"),
+        [
+            "customers.yaml, entry customers[id=C001].invoice_curency",
+            "unknown key 'invoice_curency'; did you mean 'invoice_currency'?",
+            "(2 problems in this file",  # the typo and the key it hides: both shown
+            "entry customers[id=C001].invoice_currency: Field required",
+        ],
+        id="customers-key-typo-shows-both-problems",
+    ),
+    pytest.param(
+        "price_plans.yaml",
+        replace("kind: markup, percent: 15,", "kind: markup, percnt: 15,"),
+        ["price_plans.yaml", "rules[id=aws-15].percnt", "did you mean 'percent'?"],
+        id="price-plan-rule-key-typo",
+    ),
+    pytest.param(
+        "seller.yaml",
+        replace("invoice_series: NW", "invoice_serie: NW"),
+        ["seller.yaml, entry invoice_serie", "did you mean 'invoice_series'?"],
+        id="seller-key-typo",
+    ),
+    pytest.param(
+        "vat_rules.yaml",
+        replace("    vat_code: NL-21", "    vat_cod: NL-21"),
+        ["vat_rules.yaml, entry rules.domestic.vat_cod", "did you mean 'vat_code'?"],
+        id="vat-rule-key-typo",
+    ),
+    pytest.param(
+        "customers.yaml",
+        lambda text: alias_bomb() + text,
+        ["customers.yaml", "expands to more than", "aliases"],
+        id="yaml-alias-bomb",
+    ),
+    pytest.param(
+        "price_plans.yaml",
+        lambda text: "loop: &loop [1, *loop]\n" + text,
+        ["price_plans.yaml", "line 1: an alias refers to the entry that holds it"],
+        id="yaml-recursive-alias",
+    ),
+    pytest.param(
+        "customers.yaml",
+        lambda text: "deep: " + "[" * 20_000 + "]" * 20_000 + "\n" + text,
+        ["customers.yaml", "nested too deeply"],
+        id="yaml-nested-too-deeply",
+    ),
+    pytest.param(
+        "customers.yaml",
+        replace("id: C001", "id: '=HYPERLINK(\"http://evil.example\")'"),
+        ["customers.yaml", ".id", "does not start with =, +, - or @"],
+        id="customer-id-formula",
+    ),
+    pytest.param(
+        "customers.yaml",
+        replace("id: C001", 'id: "+31 C001"'),
+        ["customers.yaml", "does not start with =, +, - or @"],
+        id="customer-id-plus",
+    ),
+    pytest.param(
+        "customers.yaml",
+        replace("id: C001", 'id: "-C001"'),
+        ["customers.yaml", "does not start with =, +, - or @"],
+        id="customer-id-minus",
+    ),
+    pytest.param(
+        "customers.yaml",
+        replace("id: C001", 'id: "@C001"'),
+        ["customers.yaml", "does not start with =, +, - or @"],
+        id="customer-id-at",
+    ),
+    pytest.param(
+        "customers.yaml",
+        replace("id: C001", 'id: "../../etc/C001"'),
+        ["customers.yaml", "without path characters", "'/'"],
+        id="customer-id-path",
+    ),
+    pytest.param(
+        "customers.yaml",
+        replace("id: C001", 'id: "C001\\\\x:y"'),
+        ["customers.yaml", "without path characters", "':'", "'\\\\'"],
+        id="customer-id-backslash-colon",
+    ),
+    pytest.param(
+        "customers.yaml",
+        replace("id: C001", "id: " + "C" * 240),
+        ["customers.yaml", "at most 100 bytes", "this one has 240"],
+        id="customer-id-too-long-for-a-file-name",
+    ),
+    pytest.param(
+        "exchange_rates.csv",
+        lambda text: BAD_RATES,
+        [
+            "exchange_rates.csv, entry row 3, column rate",
+            "USD->EUR rate 92.15 for 2026-10-01 to 2026-10-15",
+            "0.9201 (row 2, 2026-09-01 to 2026-09-30)",
+            "0.9187 (row 4, 2026-10-16 to 2026-10-31)",
+            "fx_plausibility_factor in seller.yaml",
+        ],
+        id="fx-rate-misplaced-decimal-point",
+    ),
+    pytest.param(
+        "exchange_rates.csv",
+        lambda text: BAD_RATES.replace("92.15", "0.9215").replace("0.9190", "0.09190"),
+        ["exchange_rates.csv, entry row 5, column rate", "0.09190", "0.9187 (row 4"],
+        id="fx-rate-implausible-last-row",
+    ),
+    pytest.param(
+        "seller.yaml",
+        lambda text: text + "fx_plausibility_factor: 0.5\n",
+        ["seller.yaml, entry fx_plausibility_factor", "greater than 1"],
+        id="fx-factor-not-above-one",
+    ),
+]
+
+
+@pytest.mark.parametrize(("file", "edit", "fragments"), CASES)
+def test_a_bad_parameters_file_is_refused_naming_it(unchanged, tmp_path, file, edit, fragments):
+    err = run_in_process(unchanged, variant(unchanged, tmp_path, file, edit))
+    text = str(err)
+    assert isinstance(err, ParameterError), text
+    assert "more problems" not in text
+    for f in fragments:
+        assert f in text, text
+
+
+def test_a_parameters_file_too_large_is_refused_before_it_is_read(unchanged, tmp_path, monkeypatch):
+    params = variant(unchanged, tmp_path, "custom_lines.yaml", lambda t: t + "#" * 12_000 + "\n")
+    monkeypatch.setattr(parameter_files, "MAX_YAML_BYTES", 10_000)  # the sample's are below 6,000
+    text = str(run_in_process(unchanged, params))
+    assert "custom_lines.yaml: the file has" in text and "at most 10,000" in text
+
+
+def test_a_raised_fx_factor_in_seller_yaml_lets_a_real_jump_through(tmp_path):
+    (tmp_path / "exchange_rates.csv").write_text(BAD_RATES.replace("92.15", "1.85"))
+    with pytest.raises(ParameterError, match=r"row 3, column rate.*1.85.*factor of 1.5"):
+        load_exchange_rates(tmp_path)
+    rates = load_exchange_rates(tmp_path, Decimal(3))
+    assert [r.rate for r in rates.rates][1] == Decimal("1.85")
+
+
+def test_the_customers_workbook_shows_the_source_file_name_not_the_resellers_folder(project):
+    book = openpyxl.load_workbook(
+        project / "outputs" / PERIOD / "invoices" / "NW2026-000001_C001.xlsx", read_only=True
+    )
+    names = set()
+    for ws in book.worksheets[1:]:
+        rows = ws.iter_rows(values_only=True)
+        header = list(next(rows))
+        if "Source file" in header:
+            names |= {r[header.index("Source file")] for r in rows} - {None}
+    assert "aws-cur2-northwind-2026-10-00001.snappy.parquet" in names
+    assert not [n for n in names if "/" in n or "\\" in n or str(project) in n]
+
+
+def test_the_journal_csv_neutralises_formula_like_descriptions(tmp_path):
+    from billing_lib.ledger import csv_text
+
+    assert csv_text("=HYPERLINK(1)") == "'=HYPERLINK(1)" and csv_text("@SUM(A1)") == "'@SUM(A1)"
+    assert csv_text("-3-4") == "'-3-4" and csv_text("AWS EC2") == "AWS EC2"
+
+
+# -- the machine: read-only folders, a full disk, a file-size limit ------------------------------
+
+
+def _mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """``path`` (a folder or file) read-only for this process: without write permission for a
+    user, or a read-only bind mount for root (whom permissions do not stop)."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    if not _mount("--bind", str(path), str(path)):
+        pytest.skip("running as root without the right to mount: cannot make a path read-only")
+    try:
+        if not _mount("-o", "remount,ro,bind", str(path)):
+            pytest.skip("cannot remount read-only")
+        yield
+    finally:
+        subprocess.run(["umount", str(path)], check=False)
+
+
+def test_a_read_only_output_folder_is_named(unchanged):
+    outputs = unchanged / "outputs"
+    with read_only(outputs):
+        err = run_in_process(unchanged, unchanged / "parameters")
+    text = str(err)
+    assert isinstance(err, RunError) and "Traceback" not in text
+    assert str(outputs) in text and "cannot be written" in text
+    assert "give the run another output folder (--output)" in text
+
+
+def test_a_read_only_register_is_named(unchanged):
+    register = unchanged / "outputs" / "invoice_register.sqlite"
+    with read_only(register):
+        err = run_in_process(unchanged, unchanged / "parameters")
+    text = str(err)
+    assert isinstance(err, RunError)
+    assert f"{register}: the invoice-number register cannot be written" in text
+    assert "readonly" in text and "no invoice number was reserved" in text
+
+
+def test_a_full_disk_is_named_and_changes_nothing(project, tmp_path):
+    """A real full file system: a small tmpfs holding a copy of the published outputs."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root; the file-size limit test covers the rest")
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    used = sum(len(b) for b in tree(project / "outputs").values())
+    if not _mount("-t", "tmpfs", "-o", f"size={used // 1024 + 96}k", "tmpfs", str(disk)):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        shutil.copytree(project / "outputs", disk / "outputs")
+        with kept(disk, register_bytes=False):  # the disk fills after numbering (same_numbers)
+            err = run_in_process(project, project / "parameters", disk / "outputs")
+        text = str(err)
+        assert isinstance(err, RunError) and "the disk is full" in text
+        assert str(disk / "outputs") in text and "free space on that file system" in text
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], check=False)
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def limited() -> None:  # runs in the child before exec: a real process with a real limit
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limited
+
+
+IN_PROCESS_RUN = """
+import signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # as `billing` does: EFBIG instead of being killed
+from billing_lib import run
+from billing_lib.errors import BillingError
+try:
+    run.run_all(*sys.argv[1:])
+except BillingError as exc:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
+    unchanged = same_numbers
+    result = subprocess.run(
+        [sys.executable, "-c", IN_PROCESS_RUN, PERIOD, str(REPORTS), "parameters", "outputs"],
+        cwd=unchanged,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        preexec_fn=_file_size_limit(60_000),  # above the register, below a workbook
+    )
+    assert_clean_failure(
+        result,
+        f"{unchanged / 'outputs' / PERIOD / 'invoices'}/NW2026-",
+        "the file is larger than this process may write",
+        "ulimit -f",
+    )
+
+
+# -- `billing run` as a real process --------------------------------------------------------------
+
+
+def test_billing_run_refuses_an_alias_bomb_at_once(unchanged, tmp_path):
+    variant(unchanged, tmp_path, "customers.yaml", lambda text: alias_bomb() + text)
+    result = billing_run(unchanged, str(tmp_path / "parameters"))
+    assert_clean_failure(result, "customers.yaml", "expands to more than", "nothing was published")
+
+
+def test_billing_run_names_the_file_a_file_size_limit_stops(same_numbers):
+    unchanged = same_numbers
+    # 1 MB: the notebook runs through; its HTML report (plotly.js embedded, ~5 MB) cannot be written
+    result = billing_run(unchanged, preexec_fn=_file_size_limit(1_000_000))
+    assert_clean_failure(
+        result,
+        f"{unchanged / 'outputs' / PERIOD / 'billing_run.html'}: the file is larger",
+        "Nothing was published",
+    )
+
+
+def _kernel_of(pid: int, timeout: float = 120) -> int:
+    """The pid of the notebook kernel ``billing run`` (``pid``) started, once it runs."""
+    psutil = pytest.importorskip("psutil")  # installed with ipykernel
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in psutil.Process(pid).children(recursive=True):
+            try:
+                if "ipykernel" in " ".join(child.cmdline()):
+                    return child.pid
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(0.1)
+    raise AssertionError("billing run started no kernel")
+
+
+def _gone(pid: int) -> bool:
+    psutil = pytest.importorskip("psutil")
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_an_interrupted_billing_run_ends_its_kernel_and_publishes_nothing(
+    same_numbers, sig, status
+):
+    unchanged = same_numbers
+    proc = subprocess.Popen(
+        [BILLING, "run", "--period", PERIOD, "--reports", str(REPORTS)]
+        + ["--parameters", "parameters", "--output", "outputs", "--quiet"],
+        cwd=unchanged,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        kernel = _kernel_of(proc.pid)
+        time.sleep(1)  # the kernel starts and executes the notebook's first cells
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == status, err[-3000:]
+    assert f"was interrupted ({sig.name})" in err and "kernel was ended" in err
+    assert "Traceback" not in err, err[-3000:]
+    deadline = time.monotonic() + 10
+    while not _gone(kernel) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(kernel), f"kernel {kernel} still runs after billing run ended"
+
+
+def test_billing_run_prints_the_warnings_the_review_does_not_list(project, tmp_path):
+    from billing_lib.headless import run_report
+
+    folder = tmp_path / "run"
+    shutil.copytree(project / "outputs" / PERIOD, folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    unmatched = [w for w in manifest["warnings"] if "matched no line" in w]
+    assert len(unmatched) == 3  # the sample month's rules that matched nothing: in the review
+    outside = "2 rated lines are charged outside 2026-10 (2026-09-30 to 2026-09-30)"
+    manifest["warnings"].append(outside)
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    printed = run_report(folder)
+    assert f"warnings (1; the run went through, look at them):\n  {outside}" in printed
+    assert all(printed.count(w.rpartition(": ")[2]) >= 1 for w in unmatched)
+    assert all(printed.count(w) <= 1 for w in unmatched)  # shown once, in the review
