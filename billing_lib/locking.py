@@ -104,8 +104,10 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         raise RunError(
-            f"{key}: cannot create the lock file {LOCK_FILE} in the outputs folder ({exc.strerror}); "
-            "the folder must exist and be writable by this user"
+            f"{key}: the outputs folder cannot be written ({exc.strerror}): the lock file "
+            f"{LOCK_FILE} cannot be created there. Nothing was published; an earlier run folder is "
+            "as it was. Way out: make the folder exist and be writable for this user, or give the "
+            "run another output folder (--output)"
         ) from None
     deadline = time.monotonic() + max(0.0, float(wait))
     while True:

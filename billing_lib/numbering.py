@@ -153,11 +153,7 @@ class Register:
         except sqlite3.OperationalError as exc:
             text = str(exc)
             if "readonly" in text or "read-only" in text:
-                raise RunError(
-                    f"{self.path}: the invoice register is read-only ({text}); the run cannot record "
-                    "its invoice numbers. Make the file and its folder writable for this user "
-                    f"(chmod u+w {self.path} {self.path.parent}) and run again; nothing was changed"
-                ) from None
+                raise unwritable_register(self.path, text) from None
             raise RunError(f"{self.path}: the invoice register cannot be used: {text}") from None
         except sqlite3.DatabaseError as exc:
             raise RunError(
@@ -554,12 +550,18 @@ def open_register(path: Path) -> Register:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
     except (sqlite3.Error, OSError) as exc:
-        raise RunError(
-            f"{path}: the invoice-number register cannot be written ({exc}). Make the file and "
-            "its folder writable for this user (and check the disk has room), then run again; "
-            "no invoice number was reserved."
-        ) from None
+        raise unwritable_register(path, str(exc)) from None
     return register
+
+
+def unwritable_register(path: Path, reason: str) -> RunError:
+    """The one message for a register that cannot be written (read-only file or folder, full
+    disk): the file, the cause and the way out; nothing was reserved or changed."""
+    return RunError(
+        f"{path}: the invoice-number register cannot be written ({reason}). Make the file and "
+        f"its folder writable for this user (chmod u+w {path} {path.parent}) and check the disk "
+        "has room, then run again; no invoice number was reserved and nothing was changed."
+    )
 
 
 def _now() -> str:

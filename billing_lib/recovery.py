@@ -28,7 +28,7 @@ from pathlib import Path
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire
-from billing_lib.numbering import Register
+from billing_lib.numbering import Register, unwritable_register
 from billing_lib.publishing import CORRECTIONS, FINALISED_MARKER, MANIFEST, REGISTER
 
 PERIOD_FOLDER = re.compile(r"^\d{4}-\d{2}$")
@@ -71,13 +71,15 @@ def open_output(
 
 def _check_writable(output: Path) -> None:
     register = output / REGISTER
-    for path in (output, register):
-        if path.exists() and not os.access(path, os.W_OK):
-            what = "the invoice register" if path == register else "the outputs folder"
-            raise RunError(
-                f"{path}: {what} is read-only; a run records its invoice numbers in {register}. "
-                f"Make it writable for this user (chmod u+w {path}) and run again; nothing was changed"
-            )
+    if output.exists() and not os.access(output, os.W_OK):
+        raise RunError(
+            f"{output}: the outputs folder cannot be written (read-only or no permission); a run "
+            f"publishes its folder and records its invoice numbers in {register} there. Make it "
+            f"writable for this user (chmod u+w {output}), or give the run another output folder "
+            "(--output); nothing was changed"
+        )
+    if register.exists() and not os.access(register, os.W_OK):
+        raise unwritable_register(register, "a readonly file for this user")
 
 
 def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:

@@ -444,7 +444,7 @@ def test_a_read_only_register_is_refused_naming_the_file(case, capsys):
         capsys.readouterr()
         assert run_in_process(case, "2026-11") == 2
         err = capsys.readouterr().err
-    assert f"error: {out / REGISTER}: the invoice register is read-only" in err
+    assert f"error: {out / REGISTER}: the invoice-number register cannot be written" in err
     assert f"chmod u+w {out / REGISTER}" in err
     assert tree(out) == before and register_bytes(out) == register
 

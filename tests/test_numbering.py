@@ -249,10 +249,12 @@ def test_a_read_only_register_is_named_with_the_way_out(tmp_path):
     path = tmp_path / "r.sqlite"
     open_register(path).reserve("NW2026", "2026-10", ["C1"], ISSUED)
     before = path.read_bytes()
-    with read_only(path):
-        reg = open_register(path)
-        with pytest.raises(
-            RunError, match=rf"{path}: the invoice register is read-only .*chmod u\+w"
-        ):
-            reg.plan("NW2026", "2026-11", ["C1"], ISSUED)
+    with (
+        read_only(path),
+        pytest.raises(
+            RunError,
+            match=rf"{path}: the invoice-number register cannot be written .*readonly.*chmod u\+w",
+        ),
+    ):
+        open_register(path).plan("NW2026", "2026-11", ["C1"], ISSUED)
     assert path.read_bytes() == before
