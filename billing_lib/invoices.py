@@ -728,8 +728,8 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
     def party(d: dict[str, Any]) -> Party:
         return Party(d["name"], tuple(d["address"]), d["country"], d["vat_number"], d.get("email"))
 
-    lines = tuple(
-        InvoiceLine(
+    def line(ln: dict[str, Any]) -> InvoiceLine:
+        read = InvoiceLine(
             product_group=ln["product_group"],
             heading=ln["heading"],
             description=ln["description"],
@@ -744,8 +744,15 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
             display_quantity=dec(ln.get("display_quantity")),
             display_unit_price=dec(ln.get("display_unit_price")),
         )
-        for ln in data["lines"]
-    )
+        if "display_quantity" in ln:
+            return read
+        # written before lines carried their shown figures: the same rule gives them
+        shown = display_figures(
+            read.quantity, read.unit_price, read.amount, data["currency"], read.amount < 0
+        )
+        return replace(read, display_quantity=shown[0], display_unit_price=shown[1])
+
+    lines = tuple(line(ln) for ln in data["lines"])
     vat = tuple(
         VatLine(
             Decimal(v["rate"]), v["label"], v["vat_code"], Decimal(v["base"]), Decimal(v["amount"])

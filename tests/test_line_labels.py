@@ -268,3 +268,28 @@ def test_no_line_of_the_benchmark_month_reads_as_a_raw_id(tmp_path):
     )
     folder = run_all("2026-10", month / "reports-parquet", month / "parameters", tmp_path / "out")
     assert _problems_of_run(folder) == []
+
+
+def test_invoices_json_written_before_the_shown_figures_reads_with_them(tmp_path):
+    from billing_lib.invoices import invoice_from_record, invoice_record
+
+    rows = [
+        line(
+            "C002",
+            "450.50",
+            vendor="microsoft",
+            service="Microsoft Teams Enterprise",
+            quantity="85",
+            unit="Licenses",
+            unit_price="5.3",
+        ),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "service"])
+    record = invoice_record(inv)
+    for ln in record["lines"]:
+        del ln["display_quantity"], ln["display_unit_price"]
+    again = invoice_from_record(record)
+    assert [(ln.display_quantity, ln.display_unit_price) for ln in again.lines] == [
+        (D(85), D("5.30"))
+    ]
+    assert again == inv
