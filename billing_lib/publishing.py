@@ -40,6 +40,9 @@ RECORDED_PACKAGES = (
     "plotly",
     "ipywidgets",
     "beancount",
+    "reportlab",
+    "lxml",
+    "matplotlib",
 )
 
 
