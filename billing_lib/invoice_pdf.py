@@ -73,13 +73,14 @@ def amount_text(value: Decimal, currency: str) -> str:
 
 
 def quantity_text(value: Decimal) -> str:
-    """A quantity for reading: at most 4 decimals (half-up), trailing zeros dropped."""
+    """A shown quantity (``InvoiceLine.display_quantity``) with thousands separators; at most 4
+    decimals (half-up), trailing zeros dropped."""
     q = value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
     return f"{q:,f}" if q else "0"
 
 
 def unit_price_text(value: Decimal) -> str:
-    """A unit price: 2 to 4 decimals (half-up), as the amount it explains."""
+    """A shown unit price (``InvoiceLine.display_unit_price``): 2 to 4 decimals (half-up)."""
     q = value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
     text = f"{q:,f}"
     while text.endswith("0") and len(text.split(".")[1]) > 2:
@@ -93,13 +94,13 @@ def rate_text(rate: Decimal) -> str:
 
 
 def line_detail(line: InvoiceLine, currency: str) -> str | None:
-    """``85 Licenses x 33.07 EUR``: the quantity (and unit price where the invoice gives one) of
-    a line as text, or None where the line has no single unit."""
-    if line.quantity is None:
+    """``85 Licenses x 33.072 EUR``: the shown quantity (and unit price where the invoice shows
+    one) of a line as text, or None where the line shows no quantity."""
+    if line.display_quantity is None:
         return None
-    text = quantity_text(line.quantity) + (f" {line.unit}" if line.unit else "")
-    if line.unit_price is not None:
-        text += f" x {unit_price_text(line.unit_price)} {currency}"
+    text = quantity_text(line.display_quantity) + (f" {line.unit}" if line.unit else "")
+    if line.display_unit_price is not None:
+        text += f" x {unit_price_text(line.display_unit_price)} {currency}"
     return text
 
 
@@ -367,9 +368,11 @@ class _Document:
             self.room(len(parts) * 3.8 * mm + 2 * mm, header=True)
             x = LEFT + COLUMNS[0][1] * mm
             cells = [
-                quantity_text(line.quantity) if line.quantity is not None else "",
+                quantity_text(line.display_quantity) if line.display_quantity is not None else "",
                 line.unit or "",
-                unit_price_text(line.unit_price) if line.unit_price is not None else "",
+                unit_price_text(line.display_unit_price)
+                if line.display_unit_price is not None
+                else "",
                 rate_text(line.vat_rate),
                 amount_text(line.amount, inv.currency),
             ]

@@ -210,8 +210,10 @@ def test_the_pdf_shows_the_number_every_line_and_the_totals(folder, issued):
         for line in inv.lines:
             assert squeezed(line.description) in flat, line.description
             assert amount_text(line.amount, inv.currency) in text
-            if line.quantity is not None:
-                assert quantity_text(line.quantity) in text
+            if line.display_quantity is not None:
+                assert quantity_text(line.display_quantity) in text
+            if line.display_unit_price is not None:
+                assert unit_price_text(line.display_unit_price) in text
         for v in inv.vat:
             assert f"{v.label} ({v.vat_code})" in text
         for label, amount in (("Net", inv.net), ("VAT", inv.vat_total)):
