@@ -34,6 +34,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+from babel import Locale
 from lxml import etree
 
 from billing_lib.invoice_pdf import line_detail
@@ -226,19 +227,29 @@ def _address(
     city: str | None,
     country: str,
 ) -> None:
-    """Street (the first address line), a second line where there are three or more, postcode
-    and city where given (else the last line as the city), and the country code."""
+    """The first address line as street; the other lines, less those holding the postcode, the
+    city or the country's English name, as additional street and address line; ``postal_code``
+    and ``city`` as given (customers.yaml / seller.yaml: never guessed from the lines); the
+    country code."""
     address = _cac(party, "PostalAddress")
-    lines = [x for x in lines if x.strip()]
+    lines = [x.strip() for x in lines if x.strip()]
+    known = [x for x in (postal_code, city, _country_name(country)) if x]
+    extra = [x for x in lines[1:] if not any(k.casefold() in x.casefold() for k in known)]
     if lines:
         _cbc(address, "StreetName", lines[0])
-    if len(lines) > 2:
-        _cbc(address, "AdditionalStreetName", lines[1])
-    if city or len(lines) > 1:
-        _cbc(address, "CityName", city or lines[-1])
+    if extra:
+        _cbc(address, "AdditionalStreetName", extra[0])
+    if city:
+        _cbc(address, "CityName", city)
     if postal_code:
         _cbc(address, "PostalZone", postal_code)
+    if extra[1:]:
+        _cbc(_cac(address, "AddressLine"), "Line", ", ".join(extra[1:]))
     _cbc(_cac(address, "Country"), "IdentificationCode", country)
+
+
+def _country_name(code: str) -> str | None:
+    return Locale("en").territories.get(code)
 
 
 def _legal(party: etree._Element, name: str, registration: str | None, country: str) -> None:

@@ -28,7 +28,7 @@ from billing_lib.numbering import open_register
 from billing_lib.ubl import CAC, CBC
 from tests.notebook_project import REPO, pipeline_missing
 from tests.test_workbooks import evaluate, label_cell
-from tests.ubl_validation import rule_findings, schema_errors
+from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 
 pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 
@@ -198,7 +198,7 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
 
     # the UBL CreditNote: valid, refers to the invoice, the original's figures stated positive
     data = (done.folder / "NWC2026-000001_C002.xml").read_bytes()
-    assert schema_errors(data) == [] and rule_findings(data) == []
+    assert schema_errors(data) == [] and rule_findings(data) == [] and peppol_findings(data) == []
     doc = etree.fromstring(data)
     ns = {"cac": CAC, "cbc": CBC}
     assert etree.QName(doc).localname == "CreditNote"

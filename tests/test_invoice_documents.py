@@ -25,7 +25,7 @@ from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document
 from billing_lib.vat import VatRule
 from tests.notebook_project import REPO, pipeline_missing
-from tests.ubl_validation import fatal_rules, rule_findings, schema_errors
+from tests.ubl_validation import fatal_rules, peppol_findings, rule_findings, schema_errors
 
 pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 
@@ -115,6 +115,7 @@ def test_every_ubl_document_passes_the_ubl_schema_and_the_en16931_rules(folder):
         data = path.read_bytes()
         assert schema_errors(data) == [], path.name
         assert rule_findings(data) == [], path.name
+        assert peppol_findings(data) == [], path.name
 
 
 def test_the_vat_category_follows_the_customer_s_rule(folder, issued):
@@ -153,6 +154,9 @@ def test_parties_payment_and_references_come_from_the_parameters(folder, issued)
     assert value(doc, buyer + "cbc:EndpointID/@schemeID") == "0208"
     assert value(doc, buyer + "cac:PartyLegalEntity/cbc:CompanyID/@schemeID") == "0208"
     assert value(doc, buyer + "cac:PostalAddress/cbc:CityName") == "Antwerpen"
+    assert doc.xpath(buyer + "cac:PostalAddress/cbc:AdditionalStreetName", namespaces=NS) == []
+    us = xml_of(folder, by_customer["C008"])  # 200 Seaport Boulevard, Suite 510, Boston, MA ...
+    assert value(us, buyer + "cac:PostalAddress/cbc:AdditionalStreetName") == "Suite 510"
     assert value(doc, buyer + "cac:PostalAddress/cac:Country/cbc:IdentificationCode") == "BE"
     assert (
         value(doc, "cbc:BuyerReference")
@@ -303,6 +307,25 @@ def test_a_line_that_does_not_add_up_to_the_net_fails_br_co_10(issued):
         inv, lines=(replace(inv.lines[0], amount=inv.lines[0].amount + 1), *inv.lines[1:])
     )
     assert "BR-CO-10" in {f.rule for f in fatal_rules(ubl_document(wrong, seller))}
+
+
+def test_the_peppol_rules_written_out_catch_a_missing_address_and_reference(issued):
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C001")
+    bare = replace(
+        inv,
+        customer_reference=None,
+        buyer=replace(inv.buyer, peppol_id=None, email=None, registration=None, city=None),
+    )
+    found = peppol_findings(ubl_document(bare, seller.model_copy(update={"city": None})))
+    assert [f.split(":")[0] for f in found] == [
+        "PEPPOL-EN16931-R010",
+        "NL-R-002",
+        "NL-R-004",
+        "NL-R-005",
+    ]
+    # the customer number stands in for a missing reference (R003 holds)
+    assert fatal_rules(ubl_document(bare, seller)) == []
 
 
 def test_an_element_out_of_order_fails_the_schema(issued):
