@@ -31,6 +31,7 @@ from reportlab.pdfgen import canvas
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import Invoice, InvoiceLine, Seller, atomic_target
 from billing_lib.money import minor_unit
+from billing_lib.workbooks import fixed_created, workbook_name
 
 FONT, BOLD = "InvoiceSans", "InvoiceSans-Bold"
 PAGE_W, PAGE_H = 210 * mm, 297 * mm
@@ -61,8 +62,6 @@ def _fonts() -> tuple[str, str]:
 
 def pdf_name(inv: Invoice) -> str:
     """``NW2026-000001_C003.pdf``: beside the workbook, with the same stem."""
-    from billing_lib.workbooks import workbook_name
-
     return Path(workbook_name(inv)).with_suffix(".pdf").name
 
 
@@ -162,19 +161,13 @@ def write_invoice_pdf(inv: Invoice, seller: Seller, path: Path, logo: Path | Non
     created = (
         datetime.combine(inv.issue_date, time())
         if inv.kind == "credit_note"
-        else _period_end(inv.period)
+        else fixed_created(inv)
     )
     with atomic_target(Path(path)) as tmp:
         doc = _Document(str(tmp), inv, seller, created)
         doc.draw(logo)
         doc.canvas.save()
     return Path(path)
-
-
-def _period_end(period: str) -> datetime:
-    from billing_lib.periods import month_days
-
-    return datetime.combine(month_days(period)[1], time(23, 59, 59))
 
 
 class _NumberedCanvas(canvas.Canvas):

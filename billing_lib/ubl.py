@@ -39,6 +39,7 @@ from lxml import etree
 
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, atomic_target, money_text
+from billing_lib.workbooks import workbook_name
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -56,8 +57,6 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def ubl_name(inv: Invoice) -> str:
     """``NW2026-000001_C003.xml``: beside the workbook, with the same stem."""
-    from billing_lib.workbooks import workbook_name
-
     return Path(workbook_name(inv)).with_suffix(".xml").name
 
 
@@ -200,7 +199,7 @@ def _seller_party(party: etree._Element, inv: Invoice, seller: Seller) -> None:
 def _buyer_party(party: etree._Element, inv: Invoice) -> None:
     b: Party = inv.buyer
     _endpoint(party, b.peppol_id, b.email)
-    _cac(party, "PartyIdentification").append(_make_cbc("ID", inv.customer_id))
+    _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
     _cbc(_cac(party, "PartyName"), "Name", b.name)
     _address(party, b.address, b.postal_code, b.city, b.country)
     if b.vat_number and inv.show_buyer_vat_number:
@@ -283,12 +282,6 @@ def _percent(rate: Decimal) -> str:
 
 def _clean(text: str) -> str:
     return _NOT_XML.sub("", text)
-
-
-def _make_cbc(tag: str, text: str, **attrs: str) -> etree._Element:
-    el = etree.Element(f"{{{CBC}}}{tag}", **attrs)
-    el.text = _clean(text)
-    return el
 
 
 def _cbc(parent: etree._Element, tag: str, text: str, **attrs: str) -> etree._Element:
