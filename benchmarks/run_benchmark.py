@@ -217,15 +217,18 @@ def child_pipeline(
         br.load_parameters()
 
     def outputs_step() -> None:
-        """write_outputs (workbooks, ledger files, rated_lines.parquet) and the ledger's balance
-        check; the workbooks and ledger parts are timed apart by the wrappers."""
+        """write_outputs (workbooks, PDFs and UBL e-invoices, ledger files, rated_lines.parquet)
+        and the ledger's balance check; workbooks, PDF+UBL and ledger timed apart by wrappers."""
         with (
             _Timed(workbooks, "write_workbooks", "workbooks", inner),
+            _Timed(billing, "write_documents", "pdf+ubl", inner),
             _Timed(ledger, "write_ledger", "ledger", inner),
         ):
             t0 = time.perf_counter()
             state["br"].write_outputs()
-            inner["rated parquet"] = time.perf_counter() - t0 - inner["workbooks"] - inner["ledger"]
+            inner["rated parquet"] = (
+                time.perf_counter() - t0 - inner["workbooks"] - inner["pdf+ubl"] - inner["ledger"]
+            )
             if not workbooks_too:
                 del inner["workbooks"]
             t0 = time.perf_counter()
@@ -499,6 +502,7 @@ STAGE_COLUMNS = (
     "rating",
     "invoices",
     "workbooks",
+    "pdf+ubl",
     "ledger",
     "rated parquet",
     "manifest+publish",

@@ -34,9 +34,11 @@ from pathlib import Path
 
 import duckdb
 
-from billing_lib.errors import RunError
+from billing_lib.documents import write_documents
+from billing_lib.errors import ParameterError, RunError
 from billing_lib.faults import pause_point
 from billing_lib.importers.reader import sha256_of
+from billing_lib.invoice_pdf import logo_path
 from billing_lib.invoices import (
     INVOICE_DATA,
     SUMMARY_COLUMNS,
@@ -418,9 +420,22 @@ def _postings(items: list[tuple[str, Decimal, str]]) -> str:
     return "; ".join(f"{d} {money_text(a)} {c}" for d, a, c in items)
 
 
+def _logo(original: Original) -> Path | None:
+    """The seller's logo for the credit note's PDF: the file the corrected run's parameters
+    folder holds (its manifest names it), or None when it is no longer there."""
+    if not original.seller.logo:
+        return None
+    folder = _manifest(original.folder).get("parameters", {}).get("parameters")
+    try:
+        return logo_path(original.seller, Path(folder)) if folder else None
+    except ParameterError:
+        return None
+
+
 def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list[Path]:
-    """Every file of the credit note into ``folder``: workbook, summary row, the note as data, the
-    reversing journal entry (CSV and beancount, checked by beancount's loader) and a manifest."""
+    """Every file of the credit note into ``folder``: workbook, PDF and UBL e-invoice, summary
+    row, the note as data, the reversing journal entry (CSV and beancount, checked by beancount's
+    loader) and a manifest."""
     inv = original.invoice
     kind = f"Credit note {note.number}"
     entry = reversing_entry(
@@ -437,6 +452,7 @@ def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list
         )
     files = [
         write_credit_note_workbook(note, original.seller, folder / workbook_name(note)),
+        *write_documents([note], original.seller, folder, None, _logo(original)),
         write_invoice_summary([note], folder / SUMMARY_CSV),
         write_invoice_data([note], original.seller, folder / CREDIT_NOTE_DATA),
         write_csv_journal([entry], None, folder / f"journal_{note.number}.csv"),

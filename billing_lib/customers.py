@@ -21,6 +21,9 @@ from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import pydantic_problem, read_yaml
 
 VatRule = Literal["domestic", "eu_reverse_charge", "export"]
+#: A Peppol electronic address: the CEF EAS scheme (4 digits, e.g. 0106 Dutch KvK, 0208 Belgian
+#: KBO, 9944 Dutch VAT) and the identifier, e.g. ``0106:12345678``.
+PEPPOL_ID = r"^\d{4}:[^\s:]{1,100}$"
 
 
 #: Longest customer id (UTF-8 bytes): it is part of file names (``NW2026-000001_<id>.xlsx`` and
@@ -71,6 +74,18 @@ class Customer(BaseModel):
         None, description="Customer's PO number or reference on the invoice"
     )
     email: str | None = None
+    postal_code: str | None = Field(
+        None, description="Postcode as in the address, for the e-invoice's structured address"
+    )
+    city: str | None = Field(None, description="City as in the address, for the e-invoice")
+    chamber_of_commerce: str | None = Field(
+        None, description="Company register number (KvK, KBO), the e-invoice's legal registration"
+    )
+    peppol_id: str | None = Field(
+        None,
+        pattern=PEPPOL_ID,
+        description="Electronic address '<EAS scheme>:<id>', e.g. 0106:12345678 (KvK number)",
+    )
     group: str | None = Field(
         None, description="Customer group that price plans can be assigned to"
     )

@@ -36,7 +36,7 @@ from typing import Any, Literal, TypeVar
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from billing_lib.customers import Customer
+from billing_lib.customers import PEPPOL_ID, Customer
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
 from billing_lib.line_labels import check_grouping, display_figures, labelled_sql
@@ -106,6 +106,15 @@ class Seller(_Strict):
     email: str | None = None
     phone: str | None = None
     website: str | None = None
+    #: Postcode and city as in ``address``, for the e-invoice's structured address.
+    postal_code: str | None = None
+    city: str | None = None
+    #: Peppol electronic address '<EAS scheme>:<id>' (e.g. 0106:81234567, the KvK number).
+    peppol_id: str | None = Field(None, pattern=PEPPOL_ID)
+    #: A logo (PNG or JPEG) for the invoice PDFs, relative to the parameters folder.
+    logo: str | None = None
+    #: Embed each invoice's PDF in its UBL e-invoice (AdditionalDocumentReference).
+    ubl_attach_pdf: bool = True
     invoice_series: str = Field(pattern=r"^[A-Z]{1,8}$")
     credit_note_series: str = Field(pattern=r"^[A-Z]{1,8}$")
     payment: Payment
@@ -236,6 +245,11 @@ class Party:
     country: str
     vat_number: str | None
     email: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    #: Company register number (Chamber of Commerce) and Peppol electronic address, for UBL.
+    registration: str | None = None
+    peppol_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,13 +278,17 @@ class InvoiceLine:
 
 @dataclass(frozen=True)
 class VatLine:
-    """VAT of one rate: ``amount`` = rate x ``base`` (the sum of the rounded lines), half-up."""
+    """VAT of one rate: ``amount`` = rate x ``base`` (the sum of the rounded lines), half-up.
+    ``category`` and ``exemption_code`` are the e-invoice's (vat_rules.yaml), ``mention`` the
+    invoice's legal mention is the exemption reason's text."""
 
     rate: Decimal
     label: str
     vat_code: str
     base: Decimal
     amount: Decimal
+    category: str = "S"
+    exemption_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -454,7 +472,15 @@ def build_invoices(
     numbers = register.plan(invoice_series(invoicing, period), period, ids, issue_date).numbers
     seller = invoicing.seller
     seller_party = Party(
-        seller.name, tuple(seller.address), seller.country, seller.vat_number, seller.email
+        seller.name,
+        tuple(seller.address),
+        seller.country,
+        seller.vat_number,
+        seller.email,
+        seller.postal_code,
+        seller.city,
+        seller.chamber_of_commerce,
+        seller.peppol_id,
     )
     groups = invoicing.products.product_groups
     lines_of: dict[str, list[tuple]] = {}
@@ -532,6 +558,10 @@ def build_invoices(
                         customer.country,
                         customer.vat_number,
                         customer.email,
+                        customer.postal_code,
+                        customer.city,
+                        customer.chamber_of_commerce,
+                        customer.peppol_id,
                     ),
                     seller=seller_party,
                     customer_reference=customer.reference,
@@ -561,7 +591,13 @@ def _finish(invoice: Invoice, invoicing: Invoicing) -> Invoice:
         bases[line.vat_rate] = bases.get(line.vat_rate, ZERO) + line.amount
     vat = tuple(
         VatLine(
-            rate, rule.label, rule.vat_code, base, round_money(base * rate / 100, invoice.currency)
+            rate,
+            rule.label,
+            rule.vat_code,
+            base,
+            round_money(base * rate / 100, invoice.currency),
+            rule.ubl_category,
+            rule.exemption_code,
         )
         for rate, base in sorted(bases.items(), reverse=True)
     )
@@ -745,7 +781,17 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
         return None if v is None else Decimal(v)
 
     def party(d: dict[str, Any]) -> Party:
-        return Party(d["name"], tuple(d["address"]), d["country"], d["vat_number"], d.get("email"))
+        return Party(
+            d["name"],
+            tuple(d["address"]),
+            d["country"],
+            d["vat_number"],
+            d.get("email"),
+            d.get("postal_code"),
+            d.get("city"),
+            d.get("registration"),
+            d.get("peppol_id"),
+        )
 
     def line(ln: dict[str, Any]) -> InvoiceLine:
         read = InvoiceLine(
@@ -774,7 +820,13 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
     lines = tuple(line(ln) for ln in data["lines"])
     vat = tuple(
         VatLine(
-            Decimal(v["rate"]), v["label"], v["vat_code"], Decimal(v["base"]), Decimal(v["amount"])
+            Decimal(v["rate"]),
+            v["label"],
+            v["vat_code"],
+            Decimal(v["base"]),
+            Decimal(v["amount"]),
+            v.get("category") or _OLD_CATEGORIES.get(data["vat_rule"], "S"),
+            v.get("exemption_code"),
         )
         for v in data["vat"]
     )
@@ -806,6 +858,10 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
         refers_to=data.get("refers_to"),
         note=data.get("note"),
     )
+
+
+#: The VAT category of runs written before invoices.json carried it (the sample rules' names).
+_OLD_CATEGORIES = {"domestic": "S", "eu_reverse_charge": "AE", "export": "G"}
 
 
 def write_invoice_data(invoices: list[Invoice], seller: Seller, path: Path) -> Path:

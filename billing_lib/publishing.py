@@ -53,6 +53,9 @@ RECORDED_PACKAGES = (
     "plotly",
     "ipywidgets",
     "beancount",
+    "reportlab",
+    "lxml",
+    "matplotlib",
 )
 
 

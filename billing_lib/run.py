@@ -51,6 +51,7 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
+from billing_lib.documents import write_documents
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.faults import pause_point
 from billing_lib.importers import import_reports, report_files
@@ -654,13 +655,16 @@ def _load_pricing_and_invoicing(folder: Path, customers: dict) -> dict[str, Any]
 
 
 def _write_invoice_files(folder: Path, br: BillingRun) -> list[Path]:
-    """Invoice workbooks, the summary workbook, the invoices as data (``invoices.json``, what
-    ``billing credit-note`` rebuilds a finalised invoice from) and the ledger files; the paths
-    written."""
+    """Invoice workbooks, PDFs and UBL e-invoices, the summary workbook, the invoices as data
+    (``invoices.json``, what ``billing credit-note`` rebuilds a finalised invoice from) and the
+    ledger files; the paths written."""
     built = br.results["invoices"]
     invoicing = br.settings["invoicing"]
     written = [folder / SUMMARY_CSV]
     written += workbooks.write_workbooks(br.con, built, invoicing, folder)
+    written += write_documents(
+        built, invoicing.seller, folder / workbooks.INVOICE_FOLDER, invoicing.folder
+    )
     if built:
         written.append(
             invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA)

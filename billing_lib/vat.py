@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
@@ -22,6 +30,8 @@ from billing_lib.parameter_files import pydantic_problem, read_yaml
 
 VAT_FILE = "vat_rules.yaml"
 CUSTOMERS_FILE = "customers.yaml"
+#: VAT categories that carry no VAT and need an exemption reason (code or text) on an e-invoice.
+EXEMPT = ("E", "AE", "K", "G", "O")
 #: VAT number prefixes that differ from the ISO country code (Greece uses EL).
 _VAT_PREFIX = {"GR": "EL"}
 
@@ -39,6 +49,13 @@ class VatRule(BaseModel):
     mention: str | None = None
     show_buyer_vat_number: bool = True
     requires_buyer_vat_number: bool = False
+    #: The e-invoice's VAT category (UNCL 5305, EN 16931 BT-118): S standard rate, Z zero rated,
+    #: E exempt, AE reverse charge, K intra-EU supply, G export outside the EU, O outside the scope.
+    #: Left out: S when the rate is above 0, else Z.
+    category: Literal["S", "Z", "E", "AE", "K", "G", "O"] | None = None
+    #: The VATEX exemption reason code the e-invoice gives with the mention (e.g. VATEX-EU-AE);
+    #: EN 16931 wants a code or a text for E, AE, K, G and O.
+    exemption_code: str | None = Field(None, pattern=r"^VATEX-[A-Z0-9-]+$")
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -46,6 +63,24 @@ class VatRule(BaseModel):
         if isinstance(value, float):
             raise ValueError('write the rate as text ("21"), a float is not exact')  # noqa: TRY004 (pydantic wants ValueError)
         return value
+
+    @model_validator(mode="after")
+    def _category(self) -> VatRule:
+        if self.ubl_category == "S" and self.rate <= 0:
+            raise ValueError("category S (standard rate) needs a rate above 0")
+        if self.ubl_category != "S" and self.rate != 0:
+            raise ValueError(f"category {self.ubl_category} needs rate 0 (only S carries VAT)")
+        if self.ubl_category in EXEMPT and not (self.exemption_code or self.mention):
+            raise ValueError(
+                f"category {self.ubl_category} needs a mention or an exemption_code (EN 16931 "
+                "wants the reason on the e-invoice)"
+            )
+        return self
+
+    @property
+    def ubl_category(self) -> str:
+        """The e-invoice's VAT category: ``category``, or S above 0 % and Z at 0 %."""
+        return self.category or ("S" if self.rate > 0 else "Z")
 
     @property
     def fraction(self) -> Decimal:

@@ -81,7 +81,8 @@ def test_the_run_folder_holds_the_executed_notebook_its_html_and_the_manifest(pu
         "xero_manual_journal_2026-10_USD.csv",
         "quickbooks_journal_2026-10.csv",
     } <= names
-    assert len([n for n in names if n.startswith("invoices/")]) == 9
+    for ext in (".xlsx", ".pdf", ".xml"):  # workbook, PDF and UBL e-invoice per invoice
+        assert len([n for n in names if n.startswith("invoices/") and n.endswith(ext)]) == 9
     manifest = json.loads((folder / "manifest.json").read_text())
     listed = {o["file"] for o in manifest["outputs"]}
     assert {"xero_manual_journal_2026-10_EUR.csv", "quickbooks_journal_2026-10.csv"} <= listed

@@ -17,14 +17,18 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from lxml import etree
+from pypdf import PdfReader
 
 from billing_lib import cli, corrections
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import RunError
 from billing_lib.invoices import read_invoice_data
 from billing_lib.numbering import open_register
+from billing_lib.ubl import CAC, CBC
 from tests.notebook_project import REPO, pipeline_missing
 from tests.test_workbooks import evaluate, label_cell
+from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 
 pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 
@@ -119,7 +123,9 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
         sorted(p.name for p in done.folder.iterdir())
         == sorted(p.name for p in done.files)
         == [
+            "NWC2026-000001_C002.pdf",
             "NWC2026-000001_C002.xlsx",
+            "NWC2026-000001_C002.xml",
             "credit_note.json",
             "invoice_summary.csv",
             "journal_NWC2026-000001.csv",
@@ -179,6 +185,35 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     ):
         assert evaluate(ws, formula) == D(str(wsv[ref].value)), (ref, formula)
     assert D(str(wsv.cell(label_cell(ws, "Total").row, 6).value)) == D("-6899.77")
+
+    # the PDF: the credit note's number, the invoice it corrects, the reason and the total
+    text = " ".join(
+        " ".join(
+            p.extract_text() for p in PdfReader(done.folder / "NWC2026-000001_C002.pdf").pages
+        ).split()
+    )
+    assert "CREDIT NOTE" in text and "Credit note number NWC2026-000001" in text
+    assert f"Corrects invoice {ORIGINAL}" in text and "Reason: Wrong price plan" in text
+    assert "Total EUR -6,899.77" in text
+
+    # the UBL CreditNote: valid, refers to the invoice, the original's figures stated positive
+    data = (done.folder / "NWC2026-000001_C002.xml").read_bytes()
+    assert schema_errors(data) == [] and rule_findings(data) == [] and peppol_findings(data) == []
+    doc = etree.fromstring(data)
+    ns = {"cac": CAC, "cbc": CBC}
+    assert etree.QName(doc).localname == "CreditNote"
+    assert doc.xpath("string(cbc:CreditNoteTypeCode)", namespaces=ns) == "381"
+    assert (
+        doc.xpath("string(cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID)", namespaces=ns)
+        == ORIGINAL
+    )
+    assert doc.xpath("string(cac:LegalMonetaryTotal/cbc:PayableAmount)", namespaces=ns) == (
+        "6899.77"
+    )
+    assert doc.xpath("string(cac:TaxTotal/cbc:TaxAmount)", namespaces=ns) == "1197.48"
+    assert [
+        D(x) for x in doc.xpath("cac:CreditNoteLine/cbc:LineExtensionAmount/text()", namespaces=ns)
+    ] == [ln.amount for ln in done.original.lines]
 
     # the register shows it, final, referring to the original
     [entry] = credit_notes(outputs)

@@ -238,5 +238,7 @@ def test_a_rerun_writes_the_same_rated_lines_and_invoices_byte_for_byte(tmp_path
         "journal_2026-10.csv",
         "invoices.json",
         "invoices/NW2026-000001_C001.xlsx",
+        "invoices/NW2026-000001_C001.pdf",
+        "invoices/NW2026-000001_C001.xml",
     ]
     assert [(first / n).read_bytes() for n in names] == [(second / n).read_bytes() for n in names]

