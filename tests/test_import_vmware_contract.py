@@ -216,11 +216,11 @@ def test_vendor_prices_file_is_validated(tmp_path):
         return load_vendor_prices(tmp_path)
 
     assert load_vendor_prices(tmp_path).contracts == {}  # no file: no contract prices
-    with pytest.raises(ParameterError, match="vmware.prices.0.per"):
+    with pytest.raises(ParameterError, match=r"vmware.prices\[0\].per"):
         load("vmware:\n  prices:\n    - {product: X, per: core, price: '1', currency: EUR}\n")
-    with pytest.raises(ParameterError, match="vmware.prices.0.currency"):
+    with pytest.raises(ParameterError, match=r"vmware.prices\[0\].currency"):
         load("vmware:\n  prices:\n    - {product: X, per: point, price: '1', currency: eur}\n")
-    with pytest.raises(ParameterError, match="vmware.prices.0.price"):
+    with pytest.raises(ParameterError, match=r"vmware.prices\[0\].price"):
         load("vmware:\n  prices:\n    - {product: X, per: point, price: '-1', currency: EUR}\n")
     with pytest.raises(ParameterError, match=r"vmware.prices\[1\].*overlaps prices\[0\]"):
         load(
@@ -228,7 +228,7 @@ def test_vendor_prices_file_is_validated(tmp_path):
             "    - {product: X, per: point, price: '1', currency: EUR, valid_to: 2026-10-31}\n"
             "    - {product: x, per: point, price: '2', currency: EUR, valid_from: 2026-10-01}\n"
         )
-    with pytest.raises(ParameterError, match="vmware.points_per_unit.0.product"):
+    with pytest.raises(ParameterError, match=r"vmware.points_per_unit\[0\].product"):
         load("vmware:\n  points_per_unit:\n    - {points: 3}\n")
     ok = load("vmware:\n  prices:\n    - {product: X, per: point, price: 0.0725, currency: EUR}\n")
     assert ok.contracts["vmware"].prices[0].price == D("0.0725")  # a YAML float, exactly
