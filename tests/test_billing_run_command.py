@@ -13,7 +13,10 @@ import pytest
 
 from tests.notebook_project import copy_project, pipeline_missing
 
-pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+pytestmark = [
+    pytest.mark.slow,  # papermill runs the notebook in a kernel: about 30 s
+    pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing())),
+]
 BILLING = shutil.which("billing") or str(
     Path(__file__).resolve().parents[1] / ".venv" / "bin" / "billing"
 )
