@@ -291,11 +291,12 @@ def charts_step(br: Any) -> None:
 
 def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     """The what-if of the margin analysis for the customer with the most rated lines: its lines
-    re-priced at another markup in DuckDB (``rating.reprice_customer``, minimum fees recomputed)
-    and compared with its current margin. Returns (seconds, lines re-priced)."""
+    re-priced at another markup in DuckDB (``whatif.reprice_customer``, minimum fees recomputed,
+    the same ``whatif.reprice`` the margin notebook calls) and compared with its current margin.
+    Returns (seconds, lines re-priced)."""
     import duckdb
 
-    from billing_lib import rating, widgets
+    from billing_lib import whatif, widgets
     from billing_lib.store import frame
 
     [(customer, n)] = con.execute(
@@ -303,8 +304,8 @@ def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     ).fetchall()
     markup = Decimal(15)
     t0 = time.perf_counter()
-    repriced = rating.reprice_customer(con, customer, markup)
-    margin = sum(repriced["amount"]) - sum(repriced["cost"])  # exact Decimals
+    repriced = whatif.reprice_customer(con, customer, markup)
+    margin = whatif.margin(repriced)  # exact Decimals per currency
     seconds = time.perf_counter() - t0
     assert margin is not None
     # the margin explorer's comparison (charts.summarise) on top, when it works on these amounts
