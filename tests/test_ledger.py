@@ -180,9 +180,8 @@ def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
     write_invoice_data(invoices, invoicing.seller, out / "invoices.json")
     write_ledger(con, invoices, invoicing, out)
     before, numbers = snapshot(out), register.entries()
-    assert (
-        len(before) == 9
-    )  # summary csv, 4 invoices, run summary, invoices.json, journal, beancount
+    # summary csv, 4 invoices and their usage files, run summary, invoices.json, journal, beancount
+    assert len(before) == 13
 
     customers["C005"] = customers["C005"].model_copy(update={"address": []})
     with pytest.raises(ParameterError, match=r"C005\]\.address"):
