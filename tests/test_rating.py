@@ -569,5 +569,7 @@ def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
     con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}"), [line(BilledCost="20")])
     (tmp_path / "outputs" / "2026-10").mkdir(parents=True)
     lines = frame(con, "SELECT * FROM rated_lines")
-    with pytest.raises(RunError, match=r"2026-10/minimum_fees.parquet: not found; .* bill 2026-10 again"):
+    with pytest.raises(
+        RunError, match=r"2026-10/minimum_fees.parquet: not found; .* bill 2026-10 again"
+    ):
         analysis.repricer(tmp_path / "outputs")(lines, "C1", D(10))
