@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,39 +130,75 @@ def _vendor_order(column: str) -> str:
     return f"{column} = 'reseller', {column}"
 
 
-def usage_rows(
+#: The temp table of ``usage_lines``: the rated lines of the invoices being written, labelled.
+USAGE_LINES = "_usage_lines"
+
+
+@contextmanager
+def usage_lines(
     con: duckdb.DuckDBPyConnection,
     invoices: list[Invoice],
     invoicing: Invoicing,
     customers: dict[str, Customer],
+) -> Iterator[None]:
+    """The rated lines of ``invoices`` (kind 'invoice') with their invoice line
+    (``invoices.labelled_lines``) and a file number ``part`` per invoice, in the temp table
+    USAGE_LINES while the block runs: labelled once for the usage sheets and the detail files."""
+    con.execute(f"DROP TABLE IF EXISTS {USAGE_LINES}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _usage_parts (customer_id VARCHAR, part VARCHAR)")
+    try:
+        if invoices:
+            con.executemany(
+                "INSERT INTO _usage_parts VALUES (?, ?)",
+                [(i.customer_id, f"{k:06d}") for k, i in enumerate(invoices)],
+            )
+            sql, params = labelled_lines(
+                customers, invoicing, invoices[0].period, [i.customer_id for i in invoices]
+            )
+            columns = ", ".join(
+                f"l.{c}"
+                for c in dict.fromkeys(
+                    ["customer_id", "vendor", "vendor_name", *DETAIL_FILE_COLUMNS[1:]]
+                )
+            )
+            con.execute(
+                f"CREATE TEMP TABLE {USAGE_LINES} AS SELECT p.part, {columns} "
+                f"FROM ({sql}) AS l JOIN _usage_parts p USING (customer_id)",
+                params,
+            )
+        yield
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {USAGE_LINES}")
+        con.execute("DROP TABLE IF EXISTS _usage_parts")
+
+
+def usage_rows(
+    con: duckdb.DuckDBPyConnection, invoices: list[Invoice], limit: int
 ) -> dict[str, InvoiceUsage]:
-    """Per invoice number: the usage sheets' rows of ``invoices`` (kind 'invoice'), read in two
-    queries for all of them (every line of the small ones, the summaries of the large ones)."""
-    limit = invoicing.seller.usage_detail_max_lines
+    """Per invoice number: the usage sheets' rows of ``invoices`` read from ``usage_lines`` in two
+    queries for all of them: every line of those with at most ``limit`` rated lines
+    (``usage_detail_max_lines``), the summaries of the others."""
     summary_rows = min(limit, SUMMARY_MAX_ROWS)
-    small = [i for i in invoices if rated_line_count(i) <= limit]
-    large = [i for i in invoices if rated_line_count(i) > limit]
-    out = {i.number: InvoiceUsage(summarised=i in large) for i in invoices}
+    small = {i.customer_id for i in invoices if rated_line_count(i) <= limit}
+    large = {i.customer_id for i in invoices if rated_line_count(i) > limit}
+    out = {i.number: InvoiceUsage(summarised=i.customer_id in large) for i in invoices}
     by_customer = {i.customer_id: out[i.number] for i in invoices}
-    if invoices:
-        period = invoices[0].period
     if small:
-        sql, params = labelled_lines(customers, invoicing, period, [i.customer_id for i in small])
         rows = con.execute(
-            f"SELECT customer_id, vendor, {selected(DETAIL_COLUMNS)} FROM ({sql}) "
+            f"SELECT customer_id, vendor, {selected(DETAIL_COLUMNS)} FROM {USAGE_LINES} "
+            "WHERE list_contains(?, customer_id) "
             f"ORDER BY customer_id, {_vendor_order('vendor')}, charge_date, source_file, "
             "source_row, invoice_line, description",
-            params,
+            [sorted(small)],
         ).fetchall()
         _distribute(rows, by_customer, counted=set())
     if large:
-        sql, params = labelled_lines(customers, invoicing, period, [i.customer_id for i in large])
         keys = ", ".join(USAGE_GROUP)
         reduced = ", ".join(c for c in USAGE_GROUP if c != "subscription")
         counted_columns = tuple(
             (h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS
         )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _usage_lines AS SELECT * FROM ({sql})", params)
+        mine = f"(SELECT * FROM {USAGE_LINES} WHERE list_contains(?, customer_id))"
         try:
             # a vendor whose summary per resource would have more than ``summary_rows`` rows
             # counts its resources instead
@@ -168,8 +206,8 @@ def usage_rows(
                 (c, v)
                 for c, v in con.execute(
                     f"""SELECT customer_id, vendor FROM (SELECT DISTINCT customer_id, vendor, {keys}
-                        FROM _usage_lines) GROUP BY ALL HAVING count(*) > ?""",
-                    [summary_rows],
+                        FROM {mine}) GROUP BY ALL HAVING count(*) > ?""",
+                    [sorted(large), summary_rows],
                 ).fetchall()
             }
             con.execute(
@@ -181,17 +219,17 @@ def usage_rows(
                 f"""
                 SELECT * FROM (
                   SELECT customer_id, vendor, {selected(SUMMARY_COLUMNS)}, subscription AS _resource
-                  FROM _usage_lines l ANTI JOIN _usage_over o USING (customer_id, vendor)
+                  FROM {mine} l ANTI JOIN _usage_over o USING (customer_id, vendor)
                   GROUP BY customer_id, vendor, {keys}
                   UNION ALL
                   SELECT customer_id, vendor, {selected(counted_columns)}, NULL AS _resource
-                  FROM _usage_lines l SEMI JOIN _usage_over o USING (customer_id, vendor)
+                  FROM {mine} l SEMI JOIN _usage_over o USING (customer_id, vendor)
                   GROUP BY customer_id, vendor, {reduced})
                 ORDER BY customer_id, {_vendor_order("vendor")}, invoice_line, service, sku,
-                         description, _resource, unit, line_kind"""
+                         description, _resource, unit, line_kind""",
+                [sorted(large), sorted(large)],
             ).fetchall()
         finally:
-            con.execute("DROP TABLE IF EXISTS _usage_lines")
             con.execute("DROP TABLE IF EXISTS _usage_over")
         _distribute([r[:-1] for r in rows], by_customer, over)
     return out
@@ -214,54 +252,49 @@ def _distribute(
 def write_usage_details(
     con: duckdb.DuckDBPyConnection,
     invoices: list[Invoice],
-    invoicing: Invoicing,
-    customers: dict[str, Customer],
+    seller_name: str,
     names: dict[str, str],
     folder: Path,
 ) -> list[Path]:
-    """Every rated line behind each of ``invoices`` in ``folder/<names[invoice number]>``
-    (Parquet), all written by one DuckDB ``COPY ... PARTITION_BY``: DETAIL_FILE_COLUMNS, the
-    vendor's name (the seller's for its own fees and credits), lines in the usage sheets' order.
-    Single-threaded for that statement, so a rerun gives the same bytes. The paths written."""
+    """Every rated line behind each of ``invoices`` (in ``usage_lines``) in
+    ``folder/<names[invoice number]>`` (Parquet), all written by one DuckDB ``COPY ...
+    PARTITION_BY``: DETAIL_FILE_COLUMNS, the vendor's name (``seller_name`` for the seller's own
+    fees and credits), lines in the usage sheets' order. One thread for that statement, so a rerun
+    gives the same bytes. The paths written."""
     if not invoices:
         return []
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    period = invoices[0].period
-    sql, params = labelled_lines(customers, invoicing, period, [i.customer_id for i in invoices])
     parts = folder / f".usage-{os.getpid()}.tmp"
     shutil.rmtree(parts, ignore_errors=True)
-    files = {i.customer_id: f"{k:06d}" for k, i in enumerate(invoices)}
-    con.execute("CREATE OR REPLACE TEMP TABLE _usage_parts (customer_id VARCHAR, part VARCHAR)")
-    con.executemany("INSERT INTO _usage_parts VALUES (?, ?)", list(files.items()))
     columns = ", ".join(
-        "CASE WHEN l.vendor = 'reseller' THEN ? ELSE l.vendor_name END AS vendor"
+        "CASE WHEN vendor = 'reseller' THEN ? ELSE vendor_name END AS vendor"
         if c == "vendor"
-        else f"l.{c}"
+        else c
         for c in DETAIL_FILE_COLUMNS
     )
     order = ", ".join(
         [
-            _vendor_order("l.vendor"),
-            *(f"l.{c}" for c in ("charge_date", "source_file", "source_row", "invoice_line")),
-            *(f"l.{c}" for c in ("description", "subscription", "amount", "quantity")),
+            _vendor_order("vendor"),
+            "charge_date, source_file, source_row, invoice_line",
+            "description, subscription, amount, quantity",
         ]
     )
-    select = f"SELECT p.part, {columns} FROM ({sql}) AS l JOIN _usage_parts p USING (customer_id)"
+    select = f"SELECT part, {columns} FROM {USAGE_LINES}"
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     # one thread: DuckDB's partitioned writer interleaves the threads' rows (two runs of the 1M
     # month on two threads gave different bytes); on one it writes them in the query's order
     con.execute("SET threads = 1")
     try:
         con.execute(
-            f"COPY ({select} ORDER BY p.part, {order}) TO {ql(str(parts))} "
+            f"COPY ({select} ORDER BY part, {order}) TO {ql(str(parts))} "
             "(FORMAT parquet, PARTITION_BY (part), COMPRESSION zstd)",
-            [invoicing.seller.name, *params],
+            [seller_name],
         )
         written = []
-        for inv in invoices:
+        for k, inv in enumerate(invoices):
             target = folder / names[inv.number]
-            found = sorted((parts / f"part={files[inv.customer_id]}").glob("*.parquet"))
+            found = sorted((parts / f"part={k:06d}").glob("*.parquet"))
             if len(found) > 1:  # pragma: no cover - one thread writes one file per partition
                 raise RuntimeError(f"{parts}: expected one file for {inv.number}, found {found}")
             if found:
@@ -270,11 +303,10 @@ def write_usage_details(
                 con.execute(
                     f"COPY (SELECT * EXCLUDE (part) FROM ({select}) LIMIT 0) TO {ql(str(target))} "
                     "(FORMAT parquet)",
-                    [invoicing.seller.name, *params],
+                    [seller_name],
                 )
             written.append(target)
     finally:
         con.execute(f"SET threads = {int(threads)}")
-        con.execute("DROP TABLE IF EXISTS _usage_parts")
         shutil.rmtree(parts, ignore_errors=True)
     return written

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import xlsxwriter
@@ -49,6 +49,7 @@ from billing_lib.usage import (
     USAGE_DETAIL_SUFFIX,
     InvoiceUsage,
     VendorUsage,
+    usage_lines,
     usage_rows,
     write_usage_details,
 )
@@ -61,6 +62,7 @@ MAX_DETAIL_ROWS = 1_000_000
 #: Invoices from which the workbooks are written by several processes (below it, starting them
 #: costs more than it saves).
 PARALLEL_FROM = 40
+_T = TypeVar("_T")
 _OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
 
 
@@ -119,27 +121,26 @@ def write_workbooks(
     folder = Path(folder)
     target = folder / INVOICE_FOLDER
     billed = [inv for inv in invoices if inv.kind == "invoice"]
-    details = dict(
-        zip(
-            [inv.number for inv in billed],
-            write_usage_details(
+    with usage_lines(con, billed, invoicing, customers):
+        rows = usage_rows(con, billed, invoicing.seller.usage_detail_max_lines)
+        jobs = [
+            _Job(inv, invoicing.seller, invoicing.products.vendors, rows.get(inv.number), target)
+            for inv in invoices
+        ]
+        # DuckDB writes the detail files (one thread) while the workbooks are written
+        books, detail_files = _write_all(
+            jobs,
+            lambda: write_usage_details(
                 con,
                 billed,
-                invoicing,
-                customers,
+                invoicing.seller.name,
                 {inv.number: usage_detail_name(inv) for inv in billed},
                 target,
             ),
-            strict=True,
         )
-    )
-    rows = usage_rows(con, billed, invoicing, customers)
-    jobs = [
-        _Job(inv, invoicing.seller, invoicing.products.vendors, rows.get(inv.number), target)
-        for inv in invoices
-    ]
+    details = dict(zip([inv.number for inv in billed], detail_files, strict=True))
     written: list[Path] = []
-    for inv, path in zip(invoices, _write_all(jobs), strict=True):
+    for inv, path in zip(invoices, books, strict=True):
         written.append(path)
         if inv.number in details:
             written.append(details[inv.number])
@@ -190,22 +191,22 @@ def _writers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _write_all(jobs: list[_Job]) -> list[Path]:
-    """The workbooks of ``jobs`` (paths in the same order): in this process for a few, else by
-    forked processes that each write a share (xlsxwriter is pure Python, one core each). The bytes
+def _write_all(jobs: list[_Job], meanwhile: Callable[[], _T]) -> tuple[list[Path], _T]:
+    """The workbooks of ``jobs`` (paths in the same order) and what ``meanwhile`` returns, called
+    in this process while the workbooks are written: by forked processes that each write a share
+    (xlsxwriter is pure Python, one core each) when there are many, else here after it. The bytes
     do not depend on which process wrote a file."""
     global _JOBS
     processes = min(_writers(), len(jobs))
-    if processes < 2 or len(jobs) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
-        _JOBS = jobs
-        try:
-            return [_write_job(i) for i in range(len(jobs))]
-        finally:
-            _JOBS = []
     _JOBS = jobs
     try:
+        if processes < 2 or len(jobs) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
+            return [_write_job(i) for i in range(len(jobs))], meanwhile()
         with ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool:
-            return list(pool.map(_write_job, range(len(jobs)), chunksize=4))
+            # the workers fork at the first submit, before ``meanwhile`` starts DuckDB again
+            futures = [pool.submit(_write_job, i) for i in range(len(jobs))]
+            other = meanwhile()
+            return [f.result() for f in futures], other
     finally:
         _JOBS = []
 

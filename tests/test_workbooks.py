@@ -444,3 +444,24 @@ def test_a_summary_longer_than_the_limit_counts_the_resources_instead(tmp_path):
         ("Amazon EC2", "2 resources", 40),
         ("Amazon S3", NASTY[0], 3),
     ]
+
+
+def test_workbooks_written_by_two_processes_are_the_bytes_one_writes(tmp_path, monkeypatch):
+    from billing_lib import workbooks
+
+    rows = [
+        *big_rows(),
+        line("C005", "12.5", service="Amazon S3"),
+        line("C008", "3", currency="USD"),
+    ]
+    con, invoices, invoicing = make(tmp_path, rows)
+    monkeypatch.setenv("BILLING_THREADS", "1")
+    alone = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "one")]
+    monkeypatch.setenv("BILLING_THREADS", "2")
+    monkeypatch.setattr(workbooks, "PARALLEL_FROM", 2)
+    forked = write_workbooks(con, invoices, invoicing, tmp_path / "two")
+    assert [p.name for p in forked][:2] == [
+        "NW2026-000001_C003.xlsx",
+        "NW2026-000001_C003.usage.parquet",
+    ]
+    assert [p.read_bytes() for p in forked] == alone
