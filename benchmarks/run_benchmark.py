@@ -292,8 +292,8 @@ def charts_step(br: Any) -> None:
 def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     """The what-if of the margin analysis for the customer with the most rated lines: its lines
     re-priced at another markup in DuckDB (``whatif.reprice_customer``, minimum fees recomputed,
-    the same ``whatif.reprice`` the margin notebook calls) and compared with its current margin.
-    Returns (seconds, lines re-priced)."""
+    the same ``whatif.reprice`` the margin notebook calls, summed in DuckDB) and compared with its
+    current margin by the margin explorer's comparison. Returns (seconds, lines re-priced)."""
     import duckdb
 
     from billing_lib import whatif, widgets
@@ -304,13 +304,16 @@ def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     ).fetchall()
     markup = Decimal(15)
     t0 = time.perf_counter()
-    repriced = whatif.reprice_customer(con, customer, markup)
+    repriced = whatif.reprice_customer(con, customer, markup, totals=True)
     margin = whatif.margin(repriced)  # exact Decimals per currency
     seconds = time.perf_counter() - t0
-    assert margin is not None
-    # the margin explorer's comparison (charts.summarise) on top, when it works on these amounts
+    assert margin
     try:
-        current = frame(con, "SELECT * FROM rated_lines WHERE customer_id = ?", [customer])
+        current = frame(
+            con,
+            whatif.TOTALS_SQL.format(source="(SELECT * FROM rated_lines WHERE customer_id = ?)"),
+            [customer],
+        )
         widgets.describe_change(widgets.compare_margins(current, repriced), markup)
         seconds = time.perf_counter() - t0
     except duckdb.Error as exc:

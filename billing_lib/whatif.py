@@ -59,6 +59,42 @@ def reprice(
     ``markup_percent``, with the minimum-fee top-ups of ``rules`` (a relation with
     ``rating.MINIMUM_RULE_COLUMNS``) recomputed from the re-priced lines; exact Decimals, every
     rated_lines column. The re-priced lines' rule is 'what-if'. ``lines`` is not changed."""
+    _reprice_into(con, lines, rules, customer_id, markup_percent)
+    return frame(
+        con, "SELECT * FROM _whatif ORDER BY period, line_kind, source_file, source_row, rule_id"
+    )
+
+
+def reprice_totals(
+    con: duckdb.DuckDBPyConnection,
+    lines: str,
+    rules: str,
+    customer_id: str,
+    markup_percent: Decimal | int | str,
+) -> pd.DataFrame:
+    """``reprice`` summed in DuckDB: per customer, period and invoice currency the re-priced
+    lines' count, cost and amount (exact), without the lines in pandas (a customer of 80,000 lines
+    is re-priced in well under a second)."""
+    _reprice_into(con, lines, rules, customer_id, markup_percent)
+    return frame(con, TOTALS_SQL.format(source="_whatif"))
+
+
+#: Per customer, period and currency: rated lines, cost and amount of ``{source}`` (what
+#: ``widgets.compare_margins`` compares, as lines would give it).
+TOTALS_SQL = f"""
+    SELECT customer_id, period, currency, count(*) AS lines,
+           CAST(sum(cost) AS {DEC}) AS cost, CAST(sum(amount) AS {DEC}) AS amount
+    FROM {{source}} GROUP BY ALL ORDER BY ALL"""
+
+
+def _reprice_into(
+    con: duckdb.DuckDBPyConnection,
+    lines: str,
+    rules: str,
+    customer_id: str,
+    markup_percent: Decimal | int | str,
+) -> None:
+    """The re-priced lines of ``reprice`` into the temp table ``_whatif``."""
     factor = str(markup_factor(markup_percent))
     con.execute(_MACROS)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
@@ -83,16 +119,16 @@ def reprice(
         f"{minimum_lines_sql('_whatif', f'SELECT * FROM {rules} WHERE customer_id = ?')}",
         [customer_id],
     )
-    return frame(
-        con, "SELECT * FROM _whatif ORDER BY period, line_kind, source_file, source_row, rule_id"
-    )
 
 
 def reprice_customer(
-    con: duckdb.DuckDBPyConnection, customer_id: str, markup_percent: Decimal | int | str
+    con: duckdb.DuckDBPyConnection,
+    customer_id: str,
+    markup_percent: Decimal | int | str,
+    totals: bool = False,
 ) -> pd.DataFrame:
-    """``reprice`` on the connection ``rating.rate_lines`` ran on: its ``rated_lines`` and the
-    minimum fees of its price plans."""
+    """``reprice`` (or ``reprice_totals`` with ``totals``) on the connection ``rating.rate_lines``
+    ran on: its ``rated_lines`` and the minimum fees of its price plans."""
     found = con.execute("SELECT any_value(period) FROM rated_lines").fetchone()
     if found is None or found[0] is None:
         raise ParameterError(
@@ -100,7 +136,8 @@ def reprice_customer(
         )
     period = found[0]
     rules = f"({minimum_rules_sql(period, month_days(period, 'rating')[1], customer_id)})"
-    return reprice(con, "rated_lines", rules, customer_id, markup_percent)
+    how = reprice_totals if totals else reprice
+    return how(con, "rated_lines", rules, customer_id, markup_percent)
 
 
 def margin(lines: pd.DataFrame) -> dict[str, Decimal]:

@@ -83,8 +83,9 @@ def test_the_run_folder_holds_the_executed_notebook_its_html_and_the_manifest(pu
         "xero_manual_journal_2026-10_EUR.csv",
         "xero_manual_journal_2026-10_USD.csv",
         "quickbooks_journal_2026-10.csv",
+        "minimum_fees.parquet",
     } <= names
-    for ext in (".xlsx", ".pdf", ".xml"):  # workbook, PDF and UBL e-invoice per invoice
+    for ext in (".xlsx", ".usage.parquet", ".pdf", ".xml"):  # workbook, lines, PDF, UBL per invoice
         assert len([n for n in names if n.startswith("invoices/") and n.endswith(ext)]) == 9
     manifest = json.loads((folder / "manifest.json").read_text())
     listed = {o["file"] for o in manifest["outputs"]}

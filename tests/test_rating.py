@@ -558,6 +558,11 @@ def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_p
     on_the_run = reprice_customer(con, "C1", markup)
     assert margin(in_notebook) == margin(on_the_run)
     assert in_notebook.equals(on_the_run)  # the same lines and figures, NULLs in the same places
+    totals = reprice_customer(con, "C1", markup, totals=True)  # summed in DuckDB
+    assert margin(totals) == margin(on_the_run)
+    assert totals[["customer_id", "period", "currency", "lines"]].values.tolist() == [
+        ["C1", "2026-10", "EUR", len(on_the_run)]
+    ]
     # C1: 18 at cost (20 less the 10 % list discount) re-priced, the credit -4.50 kept; the
     # minimum of 30 tops up the revenue below it (below a markup of 91.67 %)
     repriced = 18 * (1 + D(markup) / 100) - D("4.5")
