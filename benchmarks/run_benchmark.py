@@ -380,6 +380,28 @@ def compare(ours: dict[str, list], reference: dict[str, list]) -> list[str]:
     return diffs
 
 
+def _commit() -> str:
+    """The project's git commit (``+dirty`` when files differ from it), or ``unknown``."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty else "")
+
+
 def machine() -> dict[str, str]:
     import duckdb
 
@@ -436,6 +458,7 @@ def run_one(
     size: str, kind: str, memory_limit: str, store: str, workbooks: str = "all"
 ) -> dict[str, Any]:
     ensure_month(size, kind)
+    started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.getloadavg()
     work = DATA / f"work-{size}-{kind}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -474,11 +497,16 @@ def run_one(
             "yes" if ours["rated"] else "no",
         ]
     )
+    load_after = os.getloadavg()
     diffs = compare(ours["totals"], ref["totals"])
     core = sum(ours["stages"].get(s, 0) for s in ("import", "customer mapping", "rating"))
     return {
         "size": size,
         "input": kind,
+        "commit": _commit(),
+        "started_utc": started,
+        # 1-minute load average before and after: other programs sharing the cores slow each row
+        "load_average": [round(load_before[0], 1), round(load_after[0], 1)],
         "lines": ours["lines"],
         "stages": ours["stages"],
         "invoices": ours["invoices"],
@@ -634,13 +662,23 @@ def main(argv: list[str] | None = None) -> int:
             )
         for d in r["differences"]:
             print(f"{r['size']} {r['input']}: DIFFERENCE {d}")
-    (DATA / "results.json").write_text(
+    # rows of sizes and inputs not measured this time stay (each row names its commit)
+    path = DATA / "results.json"
+    measured = {(r["size"], r["input"]) for r in results}
+    kept = []
+    if path.is_file():
+        kept = [
+            r
+            for r in json.loads(path.read_text()).get("results", [])
+            if (r["size"], r["input"]) not in measured
+        ]
+    path.write_text(
         json.dumps(
             {
                 "machine": info,
                 "memory_limit": args.memory_limit,
                 "store": args.store,
-                "results": results,
+                "results": kept + results,
             },
             indent=2,
         )
