@@ -118,8 +118,12 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFram
         try:
             register_frame(con, "_lines", lines)
             rules = "read_parquet([" + ", ".join(ql(str(f)) for f in files) + "])"
-            return whatif.reprice(con, "_lines", rules, customer, markup)
+            repriced = whatif.reprice(con, "_lines", rules, customer, markup)
         finally:
             con.close()
+        if "customer_name" in lines.columns:  # as load_rated names them, for the summaries
+            names = dict(zip(lines["customer_id"], lines["customer_name"], strict=True))
+            repriced["customer_name"] = repriced["customer_id"].map(names)
+        return repriced
 
     return reprice

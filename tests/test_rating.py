@@ -578,3 +578,16 @@ def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
         RunError, match=r"2026-10/minimum_fees.parquet: not found; .* bill 2026-10 again"
     ):
         analysis.repricer(tmp_path / "outputs")(lines, "C1", D(10))
+
+
+def test_the_notebooks_what_if_keeps_the_customers_name_for_the_summaries(tmp_path):
+    con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}"), [line(BilledCost="20")])
+    run_folder = tmp_path / "outputs" / "2026-10"
+    run_folder.mkdir(parents=True)
+    write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
+    lines = frame(con, "SELECT * FROM rated_lines")
+    lines["customer_name"] = "Alpha B.V."  # as analysis.load_rated adds it
+    repriced = analysis.repricer(tmp_path / "outputs")(lines, "C1", D(20))
+    assert repriced[["customer_id", "customer_name", "amount"]].values.tolist() == [
+        ["C1", "Alpha B.V.", D("21.6")]  # 20 less the 10 % list discount, x 1.2
+    ]
