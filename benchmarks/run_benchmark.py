@@ -459,6 +459,7 @@ def run_one(
 ) -> dict[str, Any]:
     ensure_month(size, kind)
     started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.getloadavg()
+    commit = _commit()  # at the start: the code the children import
     work = DATA / f"work-{size}-{kind}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -503,7 +504,7 @@ def run_one(
     return {
         "size": size,
         "input": kind,
-        "commit": _commit(),
+        "commit": commit,
         "started_utc": started,
         # 1-minute load average before and after: other programs sharing the cores slow each row
         "load_average": [round(load_before[0], 1), round(load_after[0], 1)],
