@@ -291,11 +291,12 @@ def charts_step(br: Any) -> None:
 
 def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     """The what-if of the margin analysis for the customer with the most rated lines: its lines
-    re-priced at another markup in DuckDB (``rating.reprice_customer``, minimum fees recomputed)
-    and compared with its current margin. Returns (seconds, lines re-priced)."""
+    re-priced at another markup in DuckDB (``whatif.reprice_customer``, minimum fees recomputed,
+    the same ``whatif.reprice`` the margin notebook calls, summed in DuckDB) and compared with its
+    current margin by the margin explorer's comparison. Returns (seconds, lines re-priced)."""
     import duckdb
 
-    from billing_lib import rating, widgets
+    from billing_lib import whatif, widgets
     from billing_lib.store import frame
 
     [(customer, n)] = con.execute(
@@ -303,13 +304,16 @@ def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     ).fetchall()
     markup = Decimal(15)
     t0 = time.perf_counter()
-    repriced = rating.reprice_customer(con, customer, markup)
-    margin = sum(repriced["amount"]) - sum(repriced["cost"])  # exact Decimals
+    repriced = whatif.reprice_customer(con, customer, markup, totals=True)
+    margin = whatif.margin(repriced)  # exact Decimals per currency
     seconds = time.perf_counter() - t0
-    assert margin is not None
-    # the margin explorer's comparison (charts.summarise) on top, when it works on these amounts
+    assert margin
     try:
-        current = frame(con, "SELECT * FROM rated_lines WHERE customer_id = ?", [customer])
+        current = frame(
+            con,
+            whatif.TOTALS_SQL.format(source="(SELECT * FROM rated_lines WHERE customer_id = ?)"),
+            [customer],
+        )
         widgets.describe_change(widgets.compare_margins(current, repriced), markup)
         seconds = time.perf_counter() - t0
     except duckdb.Error as exc:
@@ -376,6 +380,28 @@ def compare(ours: dict[str, list], reference: dict[str, list]) -> list[str]:
     return diffs
 
 
+def _commit() -> str:
+    """The project's git commit (``+dirty`` when files differ from it), or ``unknown``."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty else "")
+
+
 def machine() -> dict[str, str]:
     import duckdb
 
@@ -432,6 +458,8 @@ def run_one(
     size: str, kind: str, memory_limit: str, store: str, workbooks: str = "all"
 ) -> dict[str, Any]:
     ensure_month(size, kind)
+    started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.getloadavg()
+    commit = _commit()  # at the start: the code the children import
     work = DATA / f"work-{size}-{kind}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -470,11 +498,16 @@ def run_one(
             "yes" if ours["rated"] else "no",
         ]
     )
+    load_after = os.getloadavg()
     diffs = compare(ours["totals"], ref["totals"])
     core = sum(ours["stages"].get(s, 0) for s in ("import", "customer mapping", "rating"))
     return {
         "size": size,
         "input": kind,
+        "commit": commit,
+        "started_utc": started,
+        # 1-minute load average before and after: other programs sharing the cores slow each row
+        "load_average": [round(load_before[0], 1), round(load_after[0], 1)],
         "lines": ours["lines"],
         "stages": ours["stages"],
         "invoices": ours["invoices"],
@@ -630,13 +663,23 @@ def main(argv: list[str] | None = None) -> int:
             )
         for d in r["differences"]:
             print(f"{r['size']} {r['input']}: DIFFERENCE {d}")
-    (DATA / "results.json").write_text(
+    # rows of sizes and inputs not measured this time stay (each row names its commit)
+    path = DATA / "results.json"
+    measured = {(r["size"], r["input"]) for r in results}
+    kept = []
+    if path.is_file():
+        kept = [
+            r
+            for r in json.loads(path.read_text()).get("results", [])
+            if (r["size"], r["input"]) not in measured
+        ]
+    path.write_text(
         json.dumps(
             {
                 "machine": info,
                 "memory_limit": args.memory_limit,
                 "store": args.store,
-                "results": results,
+                "results": kept + results,
             },
             indent=2,
         )

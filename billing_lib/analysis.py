@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from billing_lib import rating
+from billing_lib import whatif
 from billing_lib.errors import ParameterError, RunError
+from billing_lib.importers.engine import ql
 from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.publishing import MANIFEST
 from billing_lib.run import RATED_PARQUET
@@ -98,8 +99,31 @@ def runs_overview(rated: pd.DataFrame) -> pd.DataFrame:
 
 
 def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]:
-    """The margin explorer's what-if over finished runs read back from ``rated_lines.parquet``:
-    ``rating.reprice_frame`` (vendor lines at cost x (1 + markup %); credits, custom lines and
-    minimum top-ups as billed). ``output`` is the runs folder the lines came from."""
-    del output  # the lines are already loaded; kept so a notebook names where they came from
-    return rating.reprice_frame
+    """The margin explorer's what-if over finished runs in ``output``: ``whatif.reprice`` of the
+    rated lines given (read back from ``rated_lines.parquet``) with the minimum fees each run
+    stored beside them (``minimum_fees.parquet``), so the margin is what a run with that markup
+    would invoice. RunError naming the file when a run folder has none (a run older than it:
+    bill that period again)."""
+    output = Path(output)
+
+    def reprice(lines: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
+        files = [output / p / whatif.MINIMUM_FEES_PARQUET for p in sorted(set(lines["period"]))]
+        missing = [f for f in files if not f.is_file()]
+        if missing:
+            raise RunError(
+                f"{missing[0]}: not found; the what-if needs the minimum fees the run used "
+                f"(runs since this file exists write it): bill {missing[0].parent.name} again"
+            )
+        con = duckdb.connect()
+        try:
+            register_frame(con, "_lines", lines)
+            rules = "read_parquet([" + ", ".join(ql(str(f)) for f in files) + "])"
+            repriced = whatif.reprice(con, "_lines", rules, customer, markup)
+        finally:
+            con.close()
+        if "customer_name" in lines.columns:  # as load_rated names them, for the summaries
+            names = dict(zip(lines["customer_id"], lines["customer_name"], strict=True))
+            repriced["customer_name"] = repriced["customer_id"].map(names)
+        return repriced
+
+    return reprice

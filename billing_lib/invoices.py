@@ -52,9 +52,9 @@ PRODUCTS_FILE = "products.yaml"
 INVOICE_DATA = "invoices.json"
 INVOICE_DATA_FORMAT = "billing_lib.invoices/1"
 #: Default and largest ``usage_detail_max_lines`` (seller.yaml): a workbook lists the rated lines of
-#: invoices up to this size one by one (cell by cell, with xlsxwriter); the limit keeps each
-#: vendor's lines on one sheet (Excel's limit is 1,048,576 rows).
-USAGE_DETAIL_MAX_LINES = 5_000
+#: invoices up to this size one by one (cell by cell, with xlsxwriter, about 0.2 ms a line); the
+#: limit keeps each vendor's lines on one sheet (Excel's limit is 1,048,576 rows).
+USAGE_DETAIL_MAX_LINES = 1_000
 USAGE_DETAIL_LIMIT = 1_000_000
 SUMMARY_COLUMNS = (
     "customer_id",
@@ -119,7 +119,8 @@ class Seller(_Strict):
     credit_note_series: str = Field(pattern=r"^[A-Z]{1,8}$")
     payment: Payment
     #: Invoices with up to this many rated lines list each of them in the workbook's usage sheets;
-    #: larger ones get summarised usage sheets and every line in ``<workbook>.usage.csv.gz``.
+    #: larger ones get summarised usage sheets (every invoice's lines are in
+    #: ``<workbook>.usage.parquet`` beside it).
     usage_detail_max_lines: int = USAGE_DETAIL_MAX_LINES
     #: Neighbouring exchange rates of one pair may differ by at most this factor (billing_lib.fx);
     #: a run setting, not part of the seller block of ``invoices.json``.
@@ -131,7 +132,7 @@ class Seller(_Strict):
         if type(value) is not int or not 0 <= value <= USAGE_DETAIL_LIMIT:
             raise ValueError(
                 f"expected a whole number of rated lines from 0 to {USAGE_DETAIL_LIMIT} (invoices with "
-                "more get a summarised usage sheet and their lines in <workbook>.usage.csv.gz)"
+                "more get summarised usage sheets; every line is in <workbook>.usage.parquet)"
             )
         return value
 

@@ -34,6 +34,7 @@ import pyarrow as pa
 from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, ParameterError
 from billing_lib.fx import missing_rate_error
+from billing_lib.importers.engine import ql
 from billing_lib.line_labels import check_grouping, labelled_sql, resource_name_sql
 from billing_lib.money import SQL_AMOUNT
 from billing_lib.periods import month_days
@@ -43,7 +44,7 @@ from billing_lib.pricing import (
     Pricing,
     TieredRule,
 )
-from billing_lib.store import frame, register_frame
+from billing_lib.store import frame
 
 DEC = SQL_AMOUNT
 _TWELVE = Decimal("0.000000000001")
@@ -663,33 +664,60 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str
     con.execute(f"INSERT INTO {table} SELECT * FROM _custom_rows")
 
 
-def _minimum_sql(source: str, last: date, customer: str | None = None) -> str:
-    """Top-up lines for every minimum fee not reached in ``source`` (rated lines): the customer's
-    plan on the period's last day, its minimum rules valid that day, revenue of the customer's
-    vendor lines in the rule's scope."""
-    scope = " AND ".join(f"(m.m_{k} IS NULL OR m.m_{k} = r.{k})" for k in _KEY_COLUMNS[:-1])
-    only = (
-        f"AND a.customer_id = '{customer.replace(chr(39), chr(39) * 2)}'"
-        if customer is not None
-        else ""
-    )
-    cols = ", ".join(RATED_COLUMNS)
+#: Columns of ``minimum_rules_sql``: the minimum fees in force per customer and period (the run
+#: writes them beside its rated lines, ``MINIMUM_FEES_PARQUET``, for the what-if).
+MINIMUM_RULE_COLUMNS = (
+    "period",
+    "last_day",
+    "customer_id",
+    "plan_id",
+    "rule_id",
+    "minimum",
+    "currency",
+    "rule_description",
+    "rule_product_group",
+    *(f"m_{k}" for k in _KEY_COLUMNS[:-1]),
+)
+
+
+def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> str:
+    """The minimum-fee rules in force for each customer (or ``customer`` only) in ``period``: the
+    customer's plan on the period's last day (``last``) and its minimum rules valid that day, with
+    their scope (``m_vendor`` ... ``m_charge_category``; NULL = any). Reads the ``_pr_*`` tables of
+    ``register_pricing``. Columns MINIMUM_RULE_COLUMNS."""
+    only = f"AND a.customer_id = {ql(customer)}" if customer is not None else ""
+    scope = ", ".join(f"x.m_{k}" for k in _KEY_COLUMNS[:-1])
     return f"""
         WITH cp AS (SELECT a.customer_id, a.plan_id FROM _pr_assign a
                     WHERE DATE '{last}' BETWEEN a.valid_from AND a.valid_to {only}
-                    QUALIFY row_number() OVER (PARTITION BY a.customer_id ORDER BY a.level DESC) = 1),
-        m AS (SELECT cp.customer_id, x.* FROM cp JOIN _pr_minimums x ON x.plan_id = cp.plan_id
-                AND DATE '{last}' BETWEEN x.valid_from AND x.valid_to
-                AND (x.m_customer IS NULL OR x.m_customer = cp.customer_id)),
-        rev AS (SELECT customer_id, vendor, provider, publisher, service, sku, charge_category,
-                       sum(amount) AS amount
-                FROM {source} WHERE line_kind = 'vendor' GROUP BY ALL),
-        got AS (SELECT m.customer_id, m.plan_id, m.rule_id, m.minimum, m.currency, m.rule_description,
-                       m.rule_product_group, CAST(COALESCE(sum(r.amount), 0) AS {DEC}) AS revenue
-                FROM m LEFT JOIN rev r ON r.customer_id = m.customer_id AND {scope}
+                    QUALIFY row_number() OVER (PARTITION BY a.customer_id ORDER BY a.level DESC) = 1)
+        SELECT {ql(period)} AS period, DATE '{last}' AS last_day, cp.customer_id, x.plan_id,
+               x.rule_id, x.minimum, x.currency, x.rule_description, x.rule_product_group, {scope}
+        FROM cp JOIN _pr_minimums x ON x.plan_id = cp.plan_id
+          AND DATE '{last}' BETWEEN x.valid_from AND x.valid_to
+          AND (x.m_customer IS NULL OR x.m_customer = cp.customer_id)
+        ORDER BY cp.customer_id, x.rule_id"""
+
+
+def minimum_lines_sql(source: str, rules: str) -> str:
+    """Top-up lines (``rated_lines`` columns) for every minimum fee of ``rules`` (a relation with
+    MINIMUM_RULE_COLUMNS) that the vendor lines of ``source`` (rated lines) do not reach: revenue
+    of the customer's vendor lines of that period in the rule's scope. The one place the rating
+    and the what-if compute minimum fees."""
+    scope = " AND ".join(f"(m.m_{k} IS NULL OR m.m_{k} = r.{k})" for k in _KEY_COLUMNS[:-1])
+    cols = ", ".join(RATED_COLUMNS)
+    return f"""
+        WITH rev AS (SELECT customer_id, period, vendor, provider, publisher, service, sku,
+                            charge_category, sum(amount) AS amount
+                     FROM {source} WHERE line_kind = 'vendor' GROUP BY ALL),
+        got AS (SELECT m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id, m.minimum,
+                       m.currency, m.rule_description, m.rule_product_group,
+                       CAST(COALESCE(sum(r.amount), 0) AS {DEC}) AS revenue
+                FROM ({rules}) m LEFT JOIN rev r
+                  ON r.customer_id = m.customer_id AND r.period = m.period AND {scope}
                 GROUP BY ALL)
         SELECT {cols} FROM (
-          SELECT customer_id, (SELECT any_value(period) FROM {source}) AS period, DATE '{last}' AS charge_date,
+          SELECT customer_id, period, last_day AS charge_date,
                  'minimum' AS line_kind, 'reseller' AS vendor, NULL AS provider, NULL AS publisher,
                  NULL AS service, NULL AS sku, NULL AS charge_category, NULL AS subscription,
                  NULL AS subscription_name, NULL AS tags,
@@ -702,7 +730,7 @@ def _minimum_sql(source: str, last: date, customer: str | None = None) -> str:
                  CAST(1 AS {DEC}) AS fx_rate, currency, plan_id, rule_id, NULL AS source_file,
                  CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id
           FROM got WHERE revenue < minimum)
-        ORDER BY customer_id, rule_id"""
+        ORDER BY period, customer_id, rule_id"""
 
 
 def _conservation(con: duckdb.DuckDBPyConnection) -> list[CurrencyBalance]:
@@ -758,7 +786,9 @@ def rate_lines(
     _create_vendor_rated(con, pricing, period)
     _create_excluded_unmapped(con, pricing)
     _insert_rows(con, "rated_lines", _custom_rows(pricing, period, first, last))
-    con.execute(f"INSERT INTO rated_lines {_minimum_sql('rated_lines', last)}")
+    con.execute(
+        f"INSERT INTO rated_lines {minimum_lines_sql('rated_lines', minimum_rules_sql(period, last))}"
+    )
     report = RatingReport(period)
     report.conservation = _conservation(con)
     if not report.balanced:
@@ -822,75 +852,3 @@ def rated_frame(
         FROM ({labelled})
         ORDER BY customer, invoice_line_group, line_kind, source_file, source_row, rule_id""",
     )
-
-
-def _markup_factor(markup_percent: Decimal | int | str) -> Decimal:
-    pct = Decimal(str(markup_percent))
-    if not pct.is_finite() or not Decimal(-100) <= pct <= MAX_WHAT_IF:
-        raise ParameterError(
-            "what-if",
-            "markup",
-            f"expected a markup from -100 to {MAX_WHAT_IF} %; got {markup_percent!r}",
-        )
-    return 1 + pct / 100
-
-
-MAX_WHAT_IF = Decimal(1000)
-
-
-def reprice_customer(
-    con: duckdb.DuckDBPyConnection, customer_id: str, markup_percent: Decimal | int | str
-) -> pd.DataFrame:
-    """One customer's rated lines as if every vendor line were priced at ``cost x (1 + markup %)``
-    (credits and adjustments keep their amount, custom lines stay), with the minimum-fee top-ups
-    recomputed. Reads only that customer's lines (a filter on ``rated_lines``), so it is quick on
-    a month of millions; needs the connection ``rate_lines`` ran on. ``rated_lines`` is unchanged."""
-    factor = _markup_factor(markup_percent)
-    period = _one(con, "SELECT any_value(period) FROM rated_lines")
-    if period is None or period[0] is None:
-        raise ParameterError(
-            "what-if", "period", "rate_lines has not rated any line on this connection"
-        )
-    _, last = month_days(period[0], "rating")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _whatif AS SELECT * FROM rated_lines "
-        "WHERE customer_id = ? AND line_kind <> 'minimum'",
-        [customer_id],
-    )
-    con.execute(
-        f"""
-        UPDATE _whatif SET amount = CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}),
-               unit_price = _xdiv(CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}), quantity),
-               rule_id = 'what-if'
-        WHERE line_kind = 'vendor' AND charge_category NOT IN {CREDIT_CATEGORIES}""",
-        [str(factor), str(factor)],
-    )
-    con.execute(f"INSERT INTO _whatif BY NAME {_minimum_sql('_whatif', last, customer_id)}")
-    return frame(con, "SELECT * FROM _whatif ORDER BY line_kind, source_file, source_row, rule_id")
-
-
-def reprice_frame(lines: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
-    """The margin widget's re-pricer (``billing_lib.widgets.Repricer``) over rated lines already in
-    a DataFrame (e.g. read back from ``rated_lines.parquet``): ``customer``'s vendor lines at
-    ``cost x (1 + markup %)``, credits and adjustments, custom lines and minimum top-ups as they
-    are (the plans are not at hand here; ``reprice_customer`` recomputes the minimums)."""
-    factor = _markup_factor(markup)
-    con = duckdb.connect()
-    try:
-        con.execute(_MACROS)
-        register_frame(con, "_lines", lines)
-        return frame(
-            con,
-            f"""
-            SELECT * REPLACE (
-              CASE WHEN {_WHAT_IF_LINE} THEN CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}) ELSE amount END AS amount,
-              CASE WHEN {_WHAT_IF_LINE} THEN _xdiv(CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC}), quantity)
-                   ELSE unit_price END AS unit_price)
-            FROM _lines""",
-            [customer, str(factor), customer, str(factor)],
-        )
-    finally:
-        con.close()
-
-
-_WHAT_IF_LINE = f"customer_id = ? AND line_kind = 'vendor' AND COALESCE(charge_category, '') NOT IN {CREDIT_CATEGORIES}"

@@ -42,6 +42,7 @@ from billing_lib import (
     pricing,
     rating,
     review,
+    whatif,
     workbooks,
 )
 from billing_lib.customers import (
@@ -310,6 +311,11 @@ class BillingRun:
             # again cost 86 s at 10 million lines (benchmarks/README.md)
             self.con.execute(f"COPY rated_lines TO '{_sql_path(parquet)}' (FORMAT parquet)")
             written.append(parquet)
+            written.append(
+                whatif.write_minimum_fees(
+                    self.con, self.params.period, folder / whatif.MINIMUM_FEES_PARQUET
+                )
+            )
         listing = pd.DataFrame({"file": sorted(str(p.relative_to(folder)) for p in written)})
         self.results["files"] = listing
         return listing

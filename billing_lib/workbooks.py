@@ -4,13 +4,17 @@ The invoice sheet prints on one A4 page wide: seller and buyer blocks, the invoi
 the lines per product group with subtotals, the VAT summary, the totals and the payment details.
 Every subtotal, VAT amount and total is a formula over the cells above it, written together with
 its value (the stored, exactly rounded figure), so Excel and LibreOffice show the same cents before
-and after recalculating. Usage sheets per vendor list every rated line behind the invoice with the
-invoice line it belongs to and its source file and row, as long as the invoice has at most the
-seller's ``usage_detail_max_lines`` rated lines (seller.yaml, default 5,000). A larger invoice's
-usage sheets show its lines summarised (per invoice line, service, SKU, description, resource and
-unit: quantity, amount, number of lines, first and last charge date), and DuckDB writes every line
-to ``<workbook>.usage.csv.gz`` beside the workbook (``COPY``, exact decimals): a sheet of tens of
-thousands of rows helps nobody, and writing it cell by cell would cost 0.2 ms a line.
+and after recalculating.
+
+Usage sheets per vendor show the rated lines behind the invoice (``billing_lib.usage``): every line
+with the invoice line it belongs to and its source file and row when the invoice has at most the
+seller's ``usage_detail_max_lines`` rated lines (seller.yaml, default 1,000), else the lines
+summarised (per invoice line, service, SKU, description, resource and unit: quantity, amount,
+number of lines, first and last charge date) with exact sums that add up to the invoice lines. A
+sheet of tens of thousands of rows helps nobody, and xlsxwriter writes about 5,000 cells a second
+per core. Every invoice's rated lines, all of them, are in ``<workbook>.usage.parquet`` beside it,
+written by DuckDB in one pass for all invoices. The workbooks are written by up to
+``BILLING_THREADS`` (default: every core) processes at once when there are many.
 
 Text that comes from vendor files or parameters is written with ``write_string`` only, and the
 workbook is opened with ``strings_to_formulas`` off as well: a resource named ``=HYPERLINK(...)``
@@ -20,88 +24,47 @@ gives byte-identical files.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from billing_lib.customers import Customer
-from billing_lib.invoices import (
-    Invoice,
-    Invoicing,
-    Seller,
-    atomic_target,
-    labelled_lines,
-)
+from billing_lib.invoices import Invoice, Invoicing, Seller, atomic_target
 from billing_lib.money import ZERO, minor_unit
 from billing_lib.periods import month_days
 from billing_lib.publishing import writing
+from billing_lib.usage import (
+    DETAIL_COLUMNS,
+    SUMMARY_COLUMNS,
+    USAGE_DETAIL_SUFFIX,
+    InvoiceUsage,
+    VendorUsage,
+    usage_lines,
+    usage_rows,
+    write_usage_details,
+)
 
 INVOICE_FOLDER = "invoices"
-#: Suffix of the file beside a summarised workbook that holds every rated line behind the invoice.
-USAGE_DETAIL_SUFFIX = ".usage.csv.gz"
 SUMMARY_WORKBOOK = "run_summary.xlsx"
 #: Data rows per usage sheet; beyond it the vendor's lines continue on a second sheet (Excel's
 #: limit is 1,048,576 rows).
 MAX_DETAIL_ROWS = 1_000_000
-_FETCH = 20_000
+#: Invoices from which the workbooks are written by several processes (below it, starting them
+#: costs more than it saves).
+PARALLEL_FROM = 40
+_T = TypeVar("_T")
 _OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-
-#: Usage-sheet columns: (header, rated_lines column or expression, kind).
-DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("Invoice line", "invoice_line", "text"),
-    ("Charge date", "charge_date", "date"),
-    ("Kind", "line_kind", "text"),
-    ("Service", "service", "text"),
-    ("SKU", "sku", "text"),
-    ("Description", "description", "text"),
-    ("Subscription / resource", "subscription", "text"),
-    ("Tags", "tags", "text"),
-    ("Quantity", "quantity", "quantity"),
-    ("Unit", "unit", "text"),
-    ("Unit price", "unit_price", "price"),
-    ("Amount", "amount", "price"),
-    ("Source file", "source_file", "text"),
-    ("Source row", "source_row", "int"),
-    ("Vendor line id", "vendor_line_id", "text"),
-)
-
-#: Summarised usage-sheet columns (one row per group of USAGE_GROUP), as DETAIL_COLUMNS. The unit
-#: price is shown where every line of the row has the same one (as on the invoice).
-SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("Invoice line", "invoice_line", "text"),
-    ("First charge date", "min(charge_date)", "date"),
-    ("Last charge date", "max(charge_date)", "date"),
-    ("Kind", "line_kind", "text"),
-    ("Service", "service", "text"),
-    ("SKU", "sku", "text"),
-    ("Description", "description", "text"),
-    ("Subscription / resource", "subscription", "text"),
-    ("Quantity", "sum(quantity)", "quantity"),
-    ("Unit", "unit", "text"),
-    (
-        "Unit price",
-        (
-            "CASE WHEN count(unit_price) = count(*) AND min(unit_price) = max(unit_price) "
-            "THEN min(unit_price) END"
-        ),
-        "price",
-    ),
-    ("Amount", "sum(amount)", "price"),
-    ("Rated lines", "count(*)", "int"),
-)
-USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", "unit", "line_kind")
-#: The summary's resource column where it is not a key: the resource, or how many there are.
-_RESOURCES = (
-    "CASE WHEN count(DISTINCT subscription) > 1 THEN count(DISTINCT subscription) || ' resources' "
-    "ELSE min(subscription) END"
-)
 
 
 def fixed_created(invoice_or_period: Invoice | str) -> datetime:
@@ -150,17 +113,39 @@ def write_workbooks(
     folder: Path,
     customers: dict[str, Customer] | None = None,
 ) -> list[Path]:
-    """One workbook per invoice in ``folder/invoices/`` and the run summary in ``folder``; the
-    paths written. ``customers`` (for the usage sheets' invoice-line column) defaults to those
-    ``load_invoicing`` was given. (The run keeps the same invoices as data beside them,
-    ``invoices.write_invoice_data``, for ``billing credit-note``.)"""
+    """One workbook per invoice in ``folder/invoices/``, each with its usage detail file beside
+    it, and the run summary in ``folder``; the paths written (per invoice its workbook, then its
+    detail file; the summary last). ``customers`` (for the usage sheets' invoice-line column)
+    defaults to those ``load_invoicing`` was given. (The run keeps the same invoices as data beside
+    them, ``invoices.write_invoice_data``, for ``billing credit-note``.)"""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
+    target = folder / INVOICE_FOLDER
+    billed = [inv for inv in invoices if inv.kind == "invoice"]
+    # a full disk or a file-size limit names the file (the OSError carries it)
+    with writing(target), usage_lines(con, billed, invoicing, customers):
+        rows = usage_rows(con, billed, invoicing.seller.usage_detail_max_lines)
+        jobs = [
+            _Job(inv, invoicing.seller, invoicing.products.vendors, rows.get(inv.number), target)
+            for inv in invoices
+        ]
+        # DuckDB writes the detail files (one thread) while the workbooks are written
+        books, detail_files = _write_all(
+            jobs,
+            lambda: write_usage_details(
+                con,
+                billed,
+                invoicing.seller.name,
+                {inv.number: usage_detail_name(inv) for inv in billed},
+                target,
+            ),
+        )
+    details = dict(zip([inv.number for inv in billed], detail_files, strict=True))
     written: list[Path] = []
-    for inv in invoices:
-        path = folder / INVOICE_FOLDER / workbook_name(inv)
-        with writing(path):  # a full disk or a file-size limit names the workbook
-            written += write_invoice_workbook(con, inv, invoicing, customers, path)
+    for inv, path in zip(invoices, books, strict=True):
+        written.append(path)
+        if inv.number in details:
+            written.append(details[inv.number])
     if invoices:
         with writing(folder / SUMMARY_WORKBOOK):
             written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
@@ -173,13 +158,60 @@ def workbook_name(inv: Invoice) -> str:
 
 
 def usage_detail_name(inv: Invoice) -> str:
-    """``NW2026-000001_C003.usage.csv.gz``: every rated line of a summarised workbook."""
+    """``NW2026-000001_C003.usage.parquet``: every rated line behind the invoice."""
     return Path(workbook_name(inv)).stem + USAGE_DETAIL_SUFFIX
 
 
-def rated_line_count(inv: Invoice) -> int:
-    """The number of rated lines behind ``inv`` (the sum over its invoice lines)."""
-    return sum(line.rated_lines for line in inv.lines)
+@dataclass
+class _Job:
+    """One invoice workbook to write: everything it shows, no database connection (so another
+    process can write it)."""
+
+    inv: Invoice
+    seller: Seller
+    vendors: dict[str, Any]
+    usage: InvoiceUsage | None
+    folder: Path
+
+
+#: The jobs of the current ``_write_all`` call, for the forked writer processes (set before they
+#: start, so they inherit it instead of receiving it pickled).
+_JOBS: list[_Job] = []
+
+
+def _write_job(index: int) -> Path:
+    job = _JOBS[index]
+    return write_invoice_workbook(
+        job.inv, job.seller, job.vendors, job.usage, job.folder / workbook_name(job.inv)
+    )
+
+
+def _writers() -> int:
+    """Processes for the workbooks: ``BILLING_THREADS`` when set, else the cores available."""
+    threads = os.environ.get("BILLING_THREADS", "").strip()
+    if threads.isdigit() and int(threads) > 0:
+        return int(threads)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _write_all(jobs: list[_Job], meanwhile: Callable[[], _T]) -> tuple[list[Path], _T]:
+    """The workbooks of ``jobs`` (paths in the same order) and what ``meanwhile`` returns, called
+    in this process while the workbooks are written: by forked processes that each write a share
+    (xlsxwriter is pure Python, one core each) when there are many, else here after it. The bytes
+    do not depend on which process wrote a file."""
+    global _JOBS
+    processes = min(_writers(), len(jobs))
+    _JOBS = jobs
+    try:
+        if processes < 2 or len(jobs) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
+            return [_write_job(i) for i in range(len(jobs))], meanwhile()
+        with ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool:
+            # the workers fork at the first submit, before ``meanwhile`` starts DuckDB again
+            futures = [pool.submit(_write_job, i) for i in range(len(jobs))]
+            other = meanwhile()
+            return [f.result() for f in futures], other
+    finally:
+        _JOBS = []
 
 
 class _Formats:
@@ -236,29 +268,23 @@ def _ranges(rows: list[int], col: int) -> str:
 
 
 def write_invoice_workbook(
-    con: duckdb.DuckDBPyConnection,
     inv: Invoice,
-    invoicing: Invoicing,
-    customers: dict[str, Customer],
+    seller: Seller,
+    vendors: dict[str, Any],
+    usage: InvoiceUsage | None,
     path: Path,
-) -> list[Path]:
-    """The workbook of one invoice: the invoice sheet and a usage sheet per vendor, listing every
-    rated line when the invoice has at most ``usage_detail_max_lines`` of them, else summarised
-    with every line in ``usage_detail_name(inv)`` beside the workbook. The paths written."""
-    detail = None
-    if inv.kind == "invoice" and rated_line_count(inv) > invoicing.seller.usage_detail_max_lines:
-        detail = write_usage_detail(
-            con, inv, invoicing, customers, path.with_name(usage_detail_name(inv))
-        )
+) -> Path:
+    """The workbook of one invoice: the invoice sheet and a usage sheet per vendor of ``usage``
+    (``usage.usage_rows``; ``vendors`` names them, products.yaml). Credit notes have none."""
     with atomic_target(path) as tmp:
         wb = _document(tmp, inv, fixed_created(inv))
         fmt = _Formats(wb, inv.currency)
         used: set[str] = set()
-        _invoice_sheet(wb.add_worksheet(sheet_name(_kind(inv), used)), inv, invoicing.seller, fmt)
-        if inv.kind == "invoice":
-            _usage_sheets(wb, con, inv, invoicing, customers, fmt, used, detail)
+        _invoice_sheet(wb.add_worksheet(sheet_name(_kind(inv), used)), inv, seller, fmt)
+        if inv.kind == "invoice" and usage is not None:
+            _usage_sheets(wb, inv, vendors, usage, seller.usage_detail_max_lines, fmt, used)
         wb.close()
-    return [path] if detail is None else [path, detail]
+    return path
 
 
 def write_credit_note_workbook(note: Invoice, seller: Seller, path: Path) -> Path:
@@ -510,44 +536,26 @@ def _spaced(iban: str) -> str:
 
 def _usage_sheets(
     wb: xlsxwriter.Workbook,
-    con: duckdb.DuckDBPyConnection,
     inv: Invoice,
-    invoicing: Invoicing,
-    customers: dict[str, Customer],
+    vendors: dict[str, Any],
+    usage: InvoiceUsage,
+    max_rows: int,
     fmt: _Formats,
     used: set[str],
-    detail: Path | None,
 ) -> None:
     """The rated lines behind the invoice, one sheet per vendor (custom lines on 'Other charges'):
-    every line, read from DuckDB in batches, or, when ``detail`` (the file holding every line) is
-    given, the lines summarised per ``USAGE_GROUP``."""
-    sql, params = labelled_lines(customers, invoicing, inv.period, [inv.customer_id])
-    vendors = [
-        r[0]
-        for r in con.execute(
-            f"SELECT DISTINCT vendor FROM ({sql}) ORDER BY vendor = 'reseller', vendor", params
-        ).fetchall()
-    ]
-    for vendor in vendors:
-        known = invoicing.products.vendors.get(vendor)
+    every line, or the lines summarised per ``USAGE_GROUP``."""
+    for vendor in usage.vendors:
+        known = vendors.get(vendor.vendor)
         title = (
-            "Other charges" if vendor == "reseller" else f"Usage {known.name if known else vendor}"
+            "Other charges"
+            if vendor.vendor == "reseller"
+            else f"Usage {known.name if known else vendor.vendor}"
         )
-        if detail is None:
-            _detail_sheets(wb, con, sql, [*params, vendor], inv.currency, title, fmt, used)
+        if usage.summarised:
+            _summary_sheet(wb, vendor, inv.currency, title, usage_detail_name(inv), fmt, used)
         else:
-            _summary_sheet(
-                wb,
-                con,
-                sql,
-                [*params, vendor],
-                inv.currency,
-                title,
-                detail.name,
-                invoicing.seller.usage_detail_max_lines,
-                fmt,
-                used,
-            )
+            _detail_sheets(wb, vendor.rows, inv.currency, title, fmt, used)
 
 
 def _usage_header(
@@ -564,43 +572,23 @@ def _usage_header(
 
 def _detail_sheets(
     wb: xlsxwriter.Workbook,
-    con: duckdb.DuckDBPyConnection,
-    sql: str,
-    params: list[object],
+    rows: list[tuple],
     currency: str,
     title: str,
     fmt: _Formats,
     used: set[str],
 ) -> None:
-    """Every rated line of one vendor (``params`` ends with it), streamed from DuckDB in batches;
-    beyond MAX_DETAIL_ROWS the lines continue on another sheet."""
-    cur = con.execute(
-        f"SELECT {_selected(DETAIL_COLUMNS)} FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ? "
-        "ORDER BY charge_date, source_file, source_row, invoice_line, description",
-        params,
-    )
-    ws, row, write = None, 0, None
-    while batch := cur.fetchmany(_FETCH):
-        for values in batch:
-            if ws is None or row > MAX_DETAIL_ROWS:
-                if ws is not None:
-                    ws.autofilter(0, 0, row - 1, len(DETAIL_COLUMNS) - 1)
-                ws = wb.add_worksheet(sheet_name(title, used))
-                ws.freeze_panes(1, 0)
-                _usage_header(ws, 0, DETAIL_COLUMNS, currency, fmt)
-                write, row = _row_writer(ws, DETAIL_COLUMNS, fmt), 1
+    """Every rated line of one vendor; beyond MAX_DETAIL_ROWS the lines continue on another
+    sheet."""
+    for start in range(0, len(rows), MAX_DETAIL_ROWS):
+        chunk = rows[start : start + MAX_DETAIL_ROWS]
+        ws = wb.add_worksheet(sheet_name(title, used))
+        ws.freeze_panes(1, 0)
+        _usage_header(ws, 0, DETAIL_COLUMNS, currency, fmt)
+        write = _row_writer(ws, DETAIL_COLUMNS, fmt)
+        for row, values in enumerate(chunk, start=1):
             write(row, values)
-            row += 1
-    if ws is not None:
-        ws.autofilter(0, 0, max(row - 1, 0), len(DETAIL_COLUMNS) - 1)
-
-
-def _selected(columns: tuple[tuple[str, str, str], ...]) -> str:
-    """The select list of a usage sheet: quantities and amounts as their exact decimal text
-    (``float()`` of it is the same double as of the Decimal, without making a Decimal per cell)."""
-    return ", ".join(
-        f"CAST({c} AS VARCHAR)" if kind in ("quantity", "price") else c for _, c, kind in columns
-    )
+        ws.autofilter(0, 0, len(chunk), len(DETAIL_COLUMNS) - 1)
 
 
 #: Excel's day 0 (day 1 is 1900-01-01), and the first day after the 29 February 1900 its calendar counts.
@@ -640,34 +628,19 @@ def _row_writer(
 
 def _summary_sheet(
     wb: xlsxwriter.Workbook,
-    con: duckdb.DuckDBPyConnection,
-    sql: str,
-    params: list[object],
+    vendor: VendorUsage,
     currency: str,
     title: str,
     detail_name: str,
-    max_rows: int,
     fmt: _Formats,
     used: set[str],
 ) -> None:
-    """One vendor's rated lines (``params`` ends with it) summarised per ``USAGE_GROUP``, or, where
-    that gives more than ``max_rows`` rows (a resource per line or so), per ``USAGE_GROUP`` without
-    the resource, counting the resources instead. Exact sums from DuckDB, so each invoice line's
-    rows add up to its unrounded amount. A note above the header names the file with every line."""
-    where = f"FROM ({sql}) WHERE vendor IS NOT DISTINCT FROM ?"
-    groups = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 {where} GROUP BY {', '.join(USAGE_GROUP)})", params
-    ).fetchone()[0]
-    columns, group, per = SUMMARY_COLUMNS, USAGE_GROUP, "subscription/resource"
-    if groups > max_rows:
-        columns = tuple(
-            (h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS
-        )
-        group, per = tuple(c for c in USAGE_GROUP if c != "subscription"), "(resources counted)"
-    rows = con.execute(
-        f"SELECT {_selected(columns)} {where} GROUP BY {', '.join(group)} ORDER BY {', '.join(group)}",
-        params,
-    ).fetchall()
+    """One vendor's rated lines summarised per ``USAGE_GROUP`` (or without the resource, counting
+    the resources, where that would give more than ``usage_detail_max_lines`` rows). A note above
+    the header names the file with every line."""
+    rows = vendor.rows
+    columns = SUMMARY_COLUMNS
+    per = "(resources counted)" if vendor.resources_counted else "subscription/resource"
     lines = sum(r[-1] for r in rows)
     ws = wb.add_worksheet(sheet_name(title, used))
     ws.write_string(
@@ -686,57 +659,6 @@ def _summary_sheet(
     for row, values in enumerate(rows, start=2):
         write(row, values)
     ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
-
-
-def write_usage_detail(
-    con: duckdb.DuckDBPyConnection,
-    inv: Invoice,
-    invoicing: Invoicing,
-    customers: dict[str, Customer],
-    path: Path,
-) -> Path:
-    """Every rated line behind ``inv`` as gzipped CSV, written by DuckDB (``COPY``): a Vendor
-    column (the seller for its own fees and credits), then the usage sheet's columns with the
-    same headers, in the sheets' order. Amounts and quantities are exact decimal text (12
-    decimals, unrounded), dates ISO. Text that a spreadsheet would take for a formula (starting
-    with = + - @, tab or carriage return) is prefixed with an apostrophe, as OWASP advises for CSV."""
-    sql, params = labelled_lines(customers, invoicing, inv.period, [inv.customer_id])
-
-    def text(column: str) -> str:
-        return (
-            f"CASE WHEN left({column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || {column} "
-            f"ELSE {column} END"
-        )
-
-    def header(name: str) -> str:
-        name = f"{name} ({inv.currency})" if name in ("Unit price", "Amount") else name
-        return '"' + name.replace('"', '""') + '"'
-
-    # Columns qualified with l.: the headers (Description, Amount, ...) are aliases of the same names.
-    selected = [
-        f"CASE WHEN l.vendor = 'reseller' THEN ? ELSE {text('l.vendor_name')} END AS \"Vendor\""
-    ]
-    selected += [
-        f"{text('l.' + c) if kind == 'text' else 'l.' + c} AS {header(h)}"
-        for h, c, kind in DETAIL_COLUMNS
-    ]
-    order = [
-        "l.vendor = 'reseller'",
-        "l.vendor",
-        *(
-            f"l.{c}"
-            for c in ("charge_date", "source_file", "source_row", "invoice_line", "description")
-        ),
-        *(f"l.{c}" for _, c, _ in DETAIL_COLUMNS),
-    ]
-    with atomic_target(path) as tmp:
-        target = str(tmp).replace("'", "''")
-        con.execute(
-            f"COPY (SELECT {', '.join(selected)} FROM ({sql}) AS l ORDER BY {', '.join(order)}) "
-            f"TO '{target}' (FORMAT csv, HEADER, COMPRESSION gzip)",
-            [invoicing.seller.name, *params],
-        )
-    return path
 
 
 def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: Path) -> Path:

@@ -13,7 +13,10 @@ import pytest
 
 from tests.notebook_project import copy_project, pipeline_missing
 
-pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+pytestmark = [
+    pytest.mark.slow,  # papermill runs the notebook in a kernel: about 30 s
+    pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing())),
+]
 BILLING = shutil.which("billing") or str(
     Path(__file__).resolve().parents[1] / ".venv" / "bin" / "billing"
 )
@@ -80,8 +83,9 @@ def test_the_run_folder_holds_the_executed_notebook_its_html_and_the_manifest(pu
         "xero_manual_journal_2026-10_EUR.csv",
         "xero_manual_journal_2026-10_USD.csv",
         "quickbooks_journal_2026-10.csv",
+        "minimum_fees.parquet",
     } <= names
-    for ext in (".xlsx", ".pdf", ".xml"):  # workbook, PDF and UBL e-invoice per invoice
+    for ext in (".xlsx", ".usage.parquet", ".pdf", ".xml"):  # workbook, lines, PDF, UBL per invoice
         assert len([n for n in names if n.startswith("invoices/") and n.endswith(ext)]) == 9
     manifest = json.loads((folder / "manifest.json").read_text())
     listed = {o["file"] for o in manifest["outputs"]}

@@ -36,6 +36,7 @@ ARTIFACTS = REPO / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason="Debian's chromium is not installed at /usr/bin/chromium "

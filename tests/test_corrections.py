@@ -40,33 +40,10 @@ BEAN_CHECK = REPO / ".venv" / "bin" / "bean-check"
 COLUMNS = ("net_amount", "vat_amount", "gross_amount", "cost_amount", "margin_amount")
 
 
-def _sample_run(base: Path, finalise: bool) -> Path:
-    """The sample month billed into ``base/outputs`` with a copy of the parameters (removed
-    afterwards: a credit note must not need them)."""
-    from billing_lib import run
-
-    parameters = base / "parameters"
-    shutil.copytree(REPO / "parameters", parameters, ignore=shutil.ignore_patterns("local"))
-    run.run_all(
-        PERIOD,
-        REPO / "samples" / PERIOD / "reports",
-        parameters,
-        base / "outputs",
-        finalise=finalise,
-    )
-    shutil.rmtree(parameters)
-    return base / "outputs"
-
-
-@pytest.fixture(scope="module")
-def finalised_run(tmp_path_factory) -> Path:
-    return _sample_run(tmp_path_factory.mktemp("finalised"), finalise=True)
-
-
 @pytest.fixture
-def outputs(finalised_run, tmp_path) -> Path:
+def outputs(finalised_sample_outputs, tmp_path) -> Path:
     """A private copy of the finalised sample run's outputs folder (register included)."""
-    return Path(shutil.copytree(finalised_run, tmp_path / "outputs"))
+    return Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -288,8 +265,8 @@ def test_the_command_line_issues_it_and_prints_where(outputs, capsys):
 # -- refusals: nothing written, no number used ------------------------------------------------------------
 
 
-def test_an_invoice_of_a_run_not_finalised_is_refused(tmp_path):
-    outputs = _sample_run(tmp_path, finalise=False)
+def test_an_invoice_of_a_run_not_finalised_is_refused(sample_outputs, tmp_path):
+    outputs = Path(shutil.copytree(sample_outputs, tmp_path / "outputs"))
     with pytest.raises(
         RunError,
         match=r"NW2026-000002 belongs to the run of 2026-10, which is not finalised: "

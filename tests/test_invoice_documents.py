@@ -74,7 +74,9 @@ def test_every_invoice_has_its_workbook_pdf_and_ubl_listed_in_the_manifest(folde
     stems = {f"{n}_{i.customer_id}" for n, i in invoices.items()}
     files = {p.name for p in (folder / "invoices").iterdir()}
     assert len(stems) == 9
-    assert files == {f"{s}{ext}" for s in stems for ext in (".xlsx", ".pdf", ".xml")}
+    assert files == {
+        f"{s}{ext}" for s in stems for ext in (".xlsx", ".usage.parquet", ".pdf", ".xml")
+    }
     listed = {o["file"] for o in json.loads((folder / "manifest.json").read_text())["outputs"]}
     assert {f"invoices/{f}" for f in files} <= listed
 

@@ -180,9 +180,8 @@ def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
     write_invoice_data(invoices, invoicing.seller, out / "invoices.json")
     write_ledger(con, invoices, invoicing, out)
     before, numbers = snapshot(out), register.entries()
-    assert (
-        len(before) == 9
-    )  # summary csv, 4 invoices, run summary, invoices.json, journal, beancount
+    # summary csv, 4 invoices and their usage files, run summary, invoices.json, journal, beancount
+    assert len(before) == 13
 
     customers["C005"] = customers["C005"].model_copy(update={"address": []})
     with pytest.raises(ParameterError, match=r"C005\]\.address"):
@@ -192,19 +191,11 @@ def test_a_failed_run_writes_nothing_and_keeps_the_earlier_run(tmp_path):
 
 # -- the sample month end to end ---------------------------------------------------------------
 
-from tests.notebook_project import pipeline_missing
 
-
-@pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
-def test_the_sample_month_ledger_equals_its_invoices_and_rated_lines(tmp_path):
+def test_the_sample_month_ledger_equals_its_invoices_and_rated_lines(sample_outputs):
     import duckdb
 
-    from billing_lib import run
-    from tests.invoice_helpers import REPO
-
-    folder = run.run_all(
-        "2026-10", REPO / "samples" / "2026-10" / "reports", REPO / "parameters", tmp_path / "out"
-    )
+    folder = sample_outputs / "2026-10"
     bean = folder / "ledger_2026-10.beancount"
     checked = subprocess.run(
         [str(BEAN_CHECK), str(bean)], check=False, capture_output=True, text=True

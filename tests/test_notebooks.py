@@ -47,6 +47,7 @@ def nbval(project: Path, *notebooks: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_every_notebook_reproduces_its_stored_results(tmp_path):
     project = copy_project(tmp_path / "project")
     result = nbval(project, *NOTEBOOKS)
@@ -60,6 +61,7 @@ def stored_text(cell) -> str:
     )
 
 
+@pytest.mark.slow
 def test_a_changed_invoice_total_makes_nbval_fail(tmp_path):
     """Edit one stored gross total as if a code change had moved it by a cent: nbval must fail on
     exactly that cell."""

@@ -7,15 +7,15 @@ from decimal import Decimal as D
 import pytest
 from rating_helpers import line, rated_store, write_parameters
 
-from billing_lib.errors import ControlTotalError, ParameterError
+from billing_lib import analysis
+from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.rating import (
     RATED_COLUMNS,
     rate_lines,
     rated_frame,
-    reprice_customer,
-    reprice_frame,
 )
 from billing_lib.store import frame
+from billing_lib.whatif import MINIMUM_FEES_PARQUET, margin, reprice_customer, write_minimum_fees
 
 MS = {
     "x_Vendor": "microsoft",
@@ -529,12 +529,65 @@ def test_what_if_reprices_one_customer_and_recomputes_the_minimum(tmp_path):
         frame(con, "SELECT sum(amount) AS s FROM rated_lines WHERE customer_id = 'C1'")["s"][0]
         == before
     )
-    from_frame = reprice_frame(frame(con, "SELECT * FROM rated_lines"), "C1", D(50))
-    assert sorted(from_frame[from_frame["customer_id"] == "C1"]["amount"].tolist()) == [
-        D("-4.5"),
-        D("14.7"),
-        D(27),
-    ]
-    assert from_frame[from_frame["customer_id"] == "C2"]["amount"].tolist() == [D("49.5")]
     with pytest.raises(ParameterError, match="markup from -100 to 1000"):
         reprice_customer(con, "C1", "1001")
+
+
+@pytest.mark.parametrize("markup", ["50", "10", "0", "-100", "12.345", "300"])
+def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_path, markup):
+    """The margin notebook re-prices lines read back from a run folder; the benchmark re-prices on
+    the run's store. Same lines, same markup: the same lines, amounts and margin, the minimum fee
+    recomputed in both (it is topped up at low markups and gone at high ones)."""
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: markup, percent: 10}",
+            "{id: min, kind: minimum_fee, amount: '30', currency: EUR}",
+        ),
+        [
+            line(BilledCost="20"),
+            line(ChargeCategory="Credit", BilledCost="-5"),
+            line(SubAccountId="222", BilledCost="50"),
+        ],
+    )
+    run_folder = tmp_path / "outputs" / "2026-10"
+    run_folder.mkdir(parents=True)
+    write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
+    lines = frame(con, "SELECT * FROM rated_lines WHERE customer_id = 'C1'")
+    in_notebook = analysis.repricer(tmp_path / "outputs")(lines, "C1", D(markup))
+    on_the_run = reprice_customer(con, "C1", markup)
+    assert margin(in_notebook) == margin(on_the_run)
+    assert in_notebook.equals(on_the_run)  # the same lines and figures, NULLs in the same places
+    totals = reprice_customer(con, "C1", markup, totals=True)  # summed in DuckDB
+    assert margin(totals) == margin(on_the_run)
+    assert totals[["customer_id", "period", "currency", "lines"]].values.tolist() == [
+        ["C1", "2026-10", "EUR", len(on_the_run)]
+    ]
+    # C1: 18 at cost (20 less the 10 % list discount) re-priced, the credit -4.50 kept; the
+    # minimum of 30 tops up the revenue below it (below a markup of 91.67 %)
+    repriced = 18 * (1 + D(markup) / 100) - D("4.5")
+    assert sum(in_notebook["amount"]) == max(D(30), repriced)
+    assert ("minimum" in set(in_notebook["line_kind"])) == (repriced < 30)
+
+
+def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
+    con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}"), [line(BilledCost="20")])
+    (tmp_path / "outputs" / "2026-10").mkdir(parents=True)
+    lines = frame(con, "SELECT * FROM rated_lines")
+    with pytest.raises(
+        RunError, match=r"2026-10/minimum_fees.parquet: not found; .* bill 2026-10 again"
+    ):
+        analysis.repricer(tmp_path / "outputs")(lines, "C1", D(10))
+
+
+def test_the_notebooks_what_if_keeps_the_customers_name_for_the_summaries(tmp_path):
+    con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}"), [line(BilledCost="20")])
+    run_folder = tmp_path / "outputs" / "2026-10"
+    run_folder.mkdir(parents=True)
+    write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
+    lines = frame(con, "SELECT * FROM rated_lines")
+    lines["customer_name"] = "Alpha B.V."  # as analysis.load_rated adds it
+    repriced = analysis.repricer(tmp_path / "outputs")(lines, "C1", D(20))
+    assert repriced[["customer_id", "customer_name", "amount"]].values.tolist() == [
+        ["C1", "Alpha B.V.", D("21.6")]  # 20 less the 10 % list discount, x 1.2
+    ]

@@ -5,6 +5,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rating_helpers import line, rated_store, write_parameters
@@ -72,6 +73,7 @@ def vendor_line(draw):
     )
 
 
+@pytest.mark.slow  # 40 generated months rated: about 15 s
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -175,15 +175,13 @@ def test_relative_paths_resolve_against_the_project_folder(tmp_path, monkeypatch
 
 # -- the sample month end to end ---------------------------------------------------------------
 
-from tests.notebook_project import REPO, pipeline_missing
+from tests.notebook_project import REPO
 
-needs_pipeline = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 SAMPLE = REPO / "samples" / "2026-10" / "reports"
 
 
-@needs_pipeline
-def test_the_sample_month_gives_a_complete_run_folder(tmp_path):
-    folder = run.run_all("2026-10", SAMPLE, REPO / "parameters", tmp_path / "outputs")
+def test_the_sample_month_gives_a_complete_run_folder(sample_outputs):
+    folder = sample_outputs / "2026-10"
     names = {p.name for p in folder.iterdir()}
     assert {"manifest.json", "invoice_summary.csv", "rated_lines.parquet"} <= names
     assert any(n.endswith(".xlsx") for n in names) and any("journal" in n for n in names)
@@ -196,15 +194,12 @@ def test_the_sample_month_gives_a_complete_run_folder(tmp_path):
     assert all(b["difference"] == "0.00" for b in manifest["ledger_balance"])
     assert manifest["counts"]["invoices"] == len(manifest["invoices"]) > 0
     # nothing hidden left but the lock file (the lock itself died with the run)
-    assert [p.name for p in (tmp_path / "outputs").iterdir() if p.name.startswith(".")] == [
-        ".billing.lock"
-    ]
+    assert [p.name for p in sample_outputs.iterdir() if p.name.startswith(".")] == [".billing.lock"]
 
 
-@needs_pipeline
-def test_a_failed_run_leaves_the_earlier_run_untouched(tmp_path):
-    out = tmp_path / "outputs"
-    folder = run.run_all("2026-10", SAMPLE, REPO / "parameters", out)
+def test_a_failed_run_leaves_the_earlier_run_untouched(sample_outputs, tmp_path):
+    out = Path(shutil.copytree(sample_outputs, tmp_path / "outputs"))
+    folder = out / "2026-10"
     before = snapshot(folder)
     broken = tmp_path / "broken-parameters"
     shutil.copytree(REPO / "parameters", broken)
@@ -215,10 +210,9 @@ def test_a_failed_run_leaves_the_earlier_run_untouched(tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
 
 
-@needs_pipeline
-def test_a_finalised_sample_run_refuses_to_be_run_again(tmp_path):
-    out = tmp_path / "outputs"
-    folder = run.run_all("2026-10", SAMPLE, REPO / "parameters", out, finalise=True)
+def test_a_finalised_sample_run_refuses_to_be_run_again(finalised_sample_outputs, tmp_path):
+    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+    folder = out / "2026-10"
     assert (folder / publishing.FINALISED_MARKER).is_file()
     before = snapshot(folder)
     with pytest.raises(RunError, match="finalised"):
@@ -226,11 +220,10 @@ def test_a_finalised_sample_run_refuses_to_be_run_again(tmp_path):
     assert snapshot(folder) == before
 
 
-@needs_pipeline
-def test_a_rerun_writes_the_same_rated_lines_and_invoices_byte_for_byte(tmp_path):
+def test_a_rerun_writes_the_same_rated_lines_and_invoices_byte_for_byte(sample_outputs, tmp_path):
     """Reproducible runs: the same inputs give the same rated_lines.parquet, invoice summary,
     journal and workbooks (the manifest's checksums then prove a rerun changed nothing)."""
-    first = run.run_all("2026-10", SAMPLE, REPO / "parameters", tmp_path / "a")
+    first = sample_outputs / "2026-10"
     second = run.run_all("2026-10", SAMPLE, REPO / "parameters", tmp_path / "b")
     names = [
         "rated_lines.parquet",

@@ -4,8 +4,6 @@ on a rerun, and the run summary."""
 
 from __future__ import annotations
 
-import csv
-import gzip
 import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -86,7 +84,7 @@ def label_cell(ws, text):
 
 def test_the_invoice_sheet_prints_on_a4_and_its_formulas_give_the_stored_totals(tmp_path):
     con, [inv], invoicing = make(tmp_path, ROWS)
-    [path, summary] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    [path, _, summary] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
     assert path.name == "NW2026-000001_C003.xlsx" and summary.name == "run_summary.xlsx"
     wb = openpyxl.load_workbook(path)
     cached = openpyxl.load_workbook(path, data_only=True)
@@ -125,7 +123,7 @@ def test_the_invoice_sheet_prints_on_a4_and_its_formulas_give_the_stored_totals(
 
 def test_text_from_vendor_files_is_never_a_formula(tmp_path):
     con, invoices, invoicing = make(tmp_path, ROWS)
-    [path, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
     wb = openpyxl.load_workbook(path)
     found = {}
     for ws in wb.worksheets:
@@ -139,7 +137,7 @@ def test_text_from_vendor_files_is_never_a_formula(tmp_path):
 
 def test_usage_sheets_per_vendor_trace_every_rated_line(tmp_path):
     con, invoices, invoicing = make(tmp_path, ROWS)
-    [path, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == [
         "Invoice",
@@ -171,6 +169,7 @@ def test_a_rerun_writes_identical_bytes(tmp_path):
     second = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "b")]
     assert first == second
     assert sorted(p.name for p in (tmp_path / "a").rglob("*")) == [
+        "NW2026-000001_C003.usage.parquet",
         "NW2026-000001_C003.xlsx",
         "invoices",
         "run_summary.xlsx",
@@ -194,7 +193,7 @@ def test_a_credit_balance_says_nothing_is_to_be_paid(tmp_path):
         ),
     ]
     con, invoices, invoicing = make(tmp_path, rows)
-    [path, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
     ws = openpyxl.load_workbook(path)["Invoice"]
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert any(t.startswith("Credit balance of EUR 181.50 in your favour") for t in texts)
@@ -284,9 +283,13 @@ def make_with(tmp_path, rows, params):
 
 def test_the_default_limit_keeps_every_line_in_the_workbook(tmp_path):
     con, invoices, invoicing = make(tmp_path, big_rows())
-    assert invoicing.seller.usage_detail_max_lines == 5000
+    assert invoicing.seller.usage_detail_max_lines == 1000
     paths = write_workbooks(con, invoices, invoicing, tmp_path / "out")
-    assert [p.name for p in paths] == ["NW2026-000001_C003.xlsx", "run_summary.xlsx"]
+    assert [p.name for p in paths] == [
+        "NW2026-000001_C003.xlsx",
+        "NW2026-000001_C003.usage.parquet",
+        "run_summary.xlsx",
+    ]
     ws = openpyxl.load_workbook(paths[0])["Usage Amazon Web Services"]
     assert ws.max_row == 44 and ws.freeze_panes == "A2"
 
@@ -298,7 +301,7 @@ def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoi
         and sum(ln.rated_lines for ln in inv.lines) == 45
     )
     [path, detail, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
-    assert detail == path.with_name("NW2026-000001_C003.usage.csv.gz")
+    assert detail == path.with_name("NW2026-000001_C003.usage.parquet")
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == [
         "Invoice",
@@ -308,7 +311,7 @@ def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoi
     ]
     ws = wb["Usage Amazon Web Services"]
     assert (
-        "NW2026-000001_C003.usage.csv.gz" in ws["A1"].value and "43 rated lines" in ws["A1"].value
+        "NW2026-000001_C003.usage.parquet" in ws["A1"].value and "43 rated lines" in ws["A1"].value
     )
     assert ws.freeze_panes == "A3" and ws.auto_filter.ref.startswith("A2:")
     header = [c.value for c in ws[2]]
@@ -356,44 +359,69 @@ def test_the_detail_file_holds_every_rated_line_exactly(tmp_path):
     rows = big_rows()
     con, [inv], invoicing = make_with(tmp_path, rows, with_limit(tmp_path, "0"))
     [_, detail, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
-    with gzip.open(detail, "rt", encoding="utf-8", newline="") as fh:
-        read = list(csv.DictReader(fh))
-    assert list(read[0]) == [
-        "Vendor",
-        "Invoice line",
-        "Charge date",
-        "Kind",
-        "Service",
-        "SKU",
-        "Description",
-        "Subscription / resource",
-        "Tags",
-        "Quantity",
-        "Unit",
-        "Unit price (EUR)",
-        "Amount (EUR)",
-        "Source file",
-        "Source row",
-        "Vendor line id",
+    schema = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(detail)]).fetchall()
+    assert [(c[0], c[1]) for c in schema] == [
+        ("vendor", "VARCHAR"),
+        ("invoice_line", "VARCHAR"),
+        ("charge_date", "DATE"),
+        ("line_kind", "VARCHAR"),
+        ("service", "VARCHAR"),
+        ("sku", "VARCHAR"),
+        ("description", "VARCHAR"),
+        ("subscription", "VARCHAR"),
+        ("tags", "VARCHAR"),
+        ("quantity", "DECIMAL(38,12)"),
+        ("unit", "VARCHAR"),
+        ("unit_price", "DECIMAL(38,12)"),
+        ("amount", "DECIMAL(38,12)"),
+        ("currency", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("source_row", "BIGINT"),
+        ("vendor_line_id", "VARCHAR"),
     ]
+    read = con.execute("SELECT * FROM read_parquet(?)", [str(detail)]).fetchall()
     assert len(read) == len(rows) == con.execute("SELECT count(*) FROM rated_lines").fetchone()[0]
-    total = sum(D(r["Amount (EUR)"]) for r in read)
     assert (
-        total == con.execute("SELECT sum(amount) FROM rated_lines").fetchone()[0] == D("33.8399")
-    )  # 0.34 + 0.9999 + 7.5 + 25
-    assert {r["Vendor"] for r in read} == {
-        "Amazon Web Services",
+        sum(r[12] for r in read)
+        == con.execute("SELECT sum(amount) FROM rated_lines").fetchone()[0]
+        == D("33.8399")
+    )  # 0.34 + 0.9999 + 7.5 + 25, exact
+    # in the usage sheets' order: per vendor (the seller's own lines last), by charge date and source row
+    assert [r[0] for r in read] == ["Amazon Web Services"] * 43 + [
         "Microsoft",
         "Northwind Cloud B.V.",
-    }
-    assert read[0]["Amount (EUR)"] == "0.015000000000" and read[0]["Charge date"] == "2026-10-01"
-    # text a spreadsheet would run as a formula starts with an apostrophe
-    s3 = [r for r in read if r["Service"] == "Amazon S3"]
-    assert {(r["Subscription / resource"], r["Description"]) for r in s3} == {
-        ("'" + NASTY[0], "'-3-4")
-    }
+    ]
+    assert read[0][2] == date(2026, 10, 1) and read[0][12] == D("0.015") and read[0][13] == "EUR"
+    s3 = [r for r in read if r[4] == "Amazon S3"]
+    assert {(r[7], r[6]) for r in s3} == {
+        (NASTY[0], "-3-4")
+    }  # text stays as it is: Parquet has no formulas
     again = write_workbooks(con, [inv], invoicing, tmp_path / "again")[1]
     assert again.read_bytes() == detail.read_bytes()  # a rerun gives the same bytes
+
+
+def test_every_invoice_gets_its_detail_file_from_one_pass(tmp_path):
+    rows = [
+        *big_rows(),
+        line("C005", "12.5", service="Amazon S3"),
+        line("C008", "3", currency="USD"),
+    ]
+    con, invoices, invoicing = make(tmp_path, rows)
+    paths = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    details = [p for p in paths if p.name.endswith(".usage.parquet")]
+    assert [p.name for p in details] == [
+        "NW2026-000001_C003.usage.parquet",
+        "NW2026-000002_C005.usage.parquet",
+        "NW2026-000003_C008.usage.parquet",
+    ]
+    per_file = [
+        con.execute(
+            "SELECT count(*), sum(amount), min(currency) FROM read_parquet(?)", [str(p)]
+        ).fetchone()
+        for p in details
+    ]
+    assert per_file == [(45, D("33.8399"), "EUR"), (1, D("12.5"), "EUR"), (1, D("3"), "USD")]
+    assert not [p for p in (tmp_path / "out" / "invoices").iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.parametrize("value", ["-1", "1000001", "5000.5", '"5000"', "true", "many"])
@@ -416,3 +444,24 @@ def test_a_summary_longer_than_the_limit_counts_the_resources_instead(tmp_path):
         ("Amazon EC2", "2 resources", 40),
         ("Amazon S3", NASTY[0], 3),
     ]
+
+
+def test_workbooks_written_by_two_processes_are_the_bytes_one_writes(tmp_path, monkeypatch):
+    from billing_lib import workbooks
+
+    rows = [
+        *big_rows(),
+        line("C005", "12.5", service="Amazon S3"),
+        line("C008", "3", currency="USD"),
+    ]
+    con, invoices, invoicing = make(tmp_path, rows)
+    monkeypatch.setenv("BILLING_THREADS", "1")
+    alone = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "one")]
+    monkeypatch.setenv("BILLING_THREADS", "2")
+    monkeypatch.setattr(workbooks, "PARALLEL_FROM", 2)
+    forked = write_workbooks(con, invoices, invoicing, tmp_path / "two")
+    assert [p.name for p in forked][:2] == [
+        "NW2026-000001_C003.xlsx",
+        "NW2026-000001_C003.usage.parquet",
+    ]
+    assert [p.read_bytes() for p in forked] == alone
