@@ -62,6 +62,9 @@ def test_the_run_prints_its_control_totals_invoices_and_ledger_balance(published
         "ms-invoice-reconciliation-G052026103.csv [ms_invoice_reconciliation] EUR: 19 rows" in out
     )
     assert "285396417058" in out  # the sample month's unmapped account
+    assert "add to accounts.csv: aws,285396417058,C011,,,poc-sandbox-ams" in out
+    assert out.count("[rule matched nothing]") == 3
+    assert "needs a human look (3; information only, the invoices stay as rated):" in out
     assert "9 invoices" in out and "NW2026-000001 C001 Dijkstra Architecten B.V. EUR" in out
     assert "EUR debit 67824.17 = credit 67824.17" in out
     assert f"published in {project / 'outputs' / '2026-10'}" in out
@@ -126,3 +129,31 @@ def test_a_failing_run_publishes_nothing_and_keeps_the_earlier_run(published):
     assert "exchange_rates.csv" in result.stderr and "nothing was published" in result.stderr
     assert tree(folder) == before
     assert not [p.name for p in (project / "outputs").iterdir() if p.name.startswith(".staging")]
+
+
+def test_a_month_ten_times_the_previous_finalised_one_is_billed_only_when_confirmed(published):
+    project, _ = published
+    previous = project / "outputs-jump" / "2026-09"
+    previous.mkdir(parents=True)
+    (previous / "FINALISED").write_text("")
+    (previous / "invoice_summary.csv").write_text(
+        "customer_id,invoice_number,currency,net_amount,vat_amount,gross_amount,cost_amount,"
+        "margin_amount\nC001,NW2026-000001,EUR,100.00,21.00,121.00,80.00,20.00\n"
+    )
+    args = ["run", "--period", "2026-10", "--reports", "samples/2026-10/reports",
+            "--output", "outputs-jump", "--quiet"]  # fmt: skip
+    refused = billing(project, *args)
+    assert refused.returncode == 2
+    assert "C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)" in refused.stderr
+    assert "--confirm-jump C001" in refused.stderr and "nothing was published" in refused.stderr
+    assert sorted(p.name for p in (project / "outputs-jump").iterdir() if p.is_dir()) == ["2026-09"]
+    confirmed = billing(project, *args, "--confirm-jump", "C001")
+    assert confirmed.returncode == 0, confirmed.stderr[-3000:]
+    assert (
+        "[confirmed jump] C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)" in confirmed.stdout
+    )
+    assert (
+        "[net moved] C001: net EUR 2584.54 against 100.00 in 2026-09 (+2485%)" in confirmed.stdout
+    )
+    manifest = json.loads((project / "outputs-jump" / "2026-10" / "manifest.json").read_text())
+    assert manifest["confirmed_jumps"] == ["C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)"]

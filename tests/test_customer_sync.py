@@ -327,3 +327,23 @@ def test_vmware_usage_without_prices_is_read_with_the_contract_prices(tmp_path, 
     proposal, _ = customer_sync.sync("2026-10", reports, params, platform)
     assert proposal.period == "2026-10"
     assert not [r for r in proposal.rows if r.vendor == "vmware"]  # every label is mapped
+
+
+def test_without_platform_exports_the_reports_accounts_are_matched_and_nothing_is_closed():
+    params = REPO / "parameters"
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    seen = [
+        ("vmware", "schelde-data", "schelde-data"),  # mapped: nothing to do
+        ("vmware", "acme-cloud", "acme-cloud"),  # a VMware customer label no row maps
+        ("aws", "300000000009", "Lumen Media B.V."),  # named exactly like a customer
+    ]
+    p = customer_sync.propose(
+        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
+    )
+    assert [(r.csv_line(), r.rule) for r in p.rows] == [
+        ("aws,300000000009,C009,,,Lumen Media B.V.", "exact name 'Lumen Media B.V.'"),
+        ("vmware,acme-cloud,C011,,,acme-cloud", "new customer stub"),
+    ]
+    assert [(s.id, s.source) for s in p.stubs] == [("C011", "vmware account acme-cloud")]
+    assert p.closings == []
