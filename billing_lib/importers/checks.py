@@ -12,9 +12,9 @@ from datetime import date
 import duckdb
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.engine import _source_of, ql, resolve_columns
+from billing_lib.importers.engine import ql, resolve_columns
 from billing_lib.importers.reader import SourceFile
-from billing_lib.importers.spec import FormatSpec
+from billing_lib.importers.spec import _QUOTED, FormatSpec
 from billing_lib.periods import month_days
 
 MAX_SHOWN = 20
@@ -85,6 +85,15 @@ def _sign_rule_sql(spec: FormatSpec) -> str:
     )
 
 
+def _vendor_columns(spec: FormatSpec, target: str, present: set[str]) -> str:
+    """``BilledCost (from 'Billable Points', 'Price per Point')``: the vendor columns a line-model
+    column is computed from."""
+    m = spec.column_map(target)
+    names = m.alternatives()[:1] if m.alternatives() else _QUOTED.findall(m.sql or "")
+    names = [n for n in dict.fromkeys(names) if n in present]
+    return f"{target} (from {', '.join(repr(n) for n in names)})" if names else target
+
+
 def check_signs(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec) -> None:
     """Refuse lines whose quantity and cost have contradicting signs: a charge of 10 seats at
     -5.00 or of -3 seats at 30.00 would be priced as a credit (or a charge) of the customer by a
@@ -103,8 +112,8 @@ def check_signs(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpe
     if not rows:
         return
     present = set(resolve_columns(spec.referenced_columns(), src.header))
-    qty = _source_of(spec, "PricingQuantity", present)
-    cost = _source_of(spec, "BilledCost", present)
+    qty = _vendor_columns(spec, "PricingQuantity", present)
+    cost = _vendor_columns(spec, "BilledCost", present)
     problems = [
         Problem(
             src.name,

@@ -408,10 +408,14 @@ def stage_source(
         f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __numbered"
     )
 
-    _check_types(con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types)
+    largest = _check_types(
+        con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types
+    )
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
     default_sql = _default_currency_sql(spec, set(actual), default_currency)
+    if largest >= OVERFLOW_RISK:
+        _check_overflow(con, src, spec, set(actual), default_sql)
     _map_lines(con, src, spec, set(actual), default_sql, into)
     _check_model(con, src, spec, set(actual))
     return _control_totals(con, src, spec, default_sql)
@@ -436,16 +440,24 @@ def _check_types(
     spec: FormatSpec,
     typed: dict[str, str],
     raw_types: dict[str, str] | None = None,
-) -> None:
-    """Every value that is present but does not parse as its declared kind, with row and column."""
+) -> float:
+    """Every value that is present but does not parse as its declared kind, with row and column.
+    Returns the largest size of a decimal value read (in the same pass; for ``_check_overflow``)."""
     if not typed:
-        return
+        return 0.0
     raw_types = raw_types or {}
     counts = ", ".join(
         f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'), spec.types.get(c))})"
         for c, e in typed.items()
     )
-    failing = con.execute(f"SELECT {counts} FROM __numbered").fetchone()
+    sizes = [
+        f"max(abs(TRY_CAST({qi(c) if raw_types.get(c) in ('DOUBLE', 'FLOAT', 'REAL') else e} AS DOUBLE)))"
+        for c, e in typed.items()
+        if spec.types.get(c) == "decimal"
+    ]
+    *failing, largest = con.execute(
+        f"SELECT {counts}, greatest({', '.join(sizes) or 'NULL'}, 0) FROM __numbered"
+    ).fetchone()
     problems: list[Problem] = []
     for (c, e), n in zip(typed.items(), failing):
         if not n:
@@ -460,6 +472,7 @@ def _check_types(
         ]
     if problems:
         raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
+    return float(largest or 0)
 
 
 def _default_currency_sql(spec: FormatSpec, present: set[str], default_currency: str | None) -> str:
@@ -527,26 +540,25 @@ def _map_lines(
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed"
             )
-    except duckdb.OutOfRangeException as exc:
-        raise InputError(
-            f"{src.name} ({spec.title}): amounts computed from the file are out of range of "
-            "DECIMAL(38,12) (10^26 or more in size)",
-            _overflowing_rows(con, src, spec, present, default_sql),
-        ) from exc
     except duckdb.Error as exc:
         raise InputError(
             f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}"
         ) from exc
 
 
-def _overflowing_rows(
+#: Values this large (10^13) are no vendor's bill; a file holding one is checked for amounts that
+#: would overflow DECIMAL(38,12) once computed or summed, before DuckDB fails on them mid-way
+#: (which aborts the import's transaction, leaving no way to name the row).
+OVERFLOW_RISK = 1e13
+
+
+def _check_overflow(
     con, src: SourceFile, spec: FormatSpec, present: set[str], default_sql: str
-) -> list[Problem]:
-    """The rows whose computed amount (e.g. VMware points x price per point) is out of range:
-    no value when computed exactly, a number when computed in binary floating point."""
+) -> None:
+    """Refuse rows whose computed amount (e.g. VMware points x price per point) is out of range
+    (no value when computed exactly, a number in binary floating point), and a file whose cost
+    total is."""
     decimals = [c for c, k in spec.types.items() if k == "decimal" and c in present]
-    if not decimals:
-        return []
     as_double = ", ".join(f"CAST({qi(c)} AS DOUBLE) AS {qi(c)}" for c in decimals)
     problems: list[Problem] = []
     for col in LINE_COLUMNS:
@@ -560,8 +572,8 @@ def _overflowing_rows(
                    FROM (SELECT * REPLACE ({as_double}) FROM __typed)) d
                 JOIN (SELECT __row FROM __typed WHERE TRY(CAST({expr} AS {SQL_AMOUNT})) IS NULL) e
                   USING (__row)
-                WHERE d.v IS NOT NULL ORDER BY d.__row LIMIT {MAX_EXAMPLES_PER_COLUMN}"""
-        ).fetchall()
+                WHERE d.v IS NOT NULL ORDER BY d.__row"""
+        ).fetchmany(MAX_EXAMPLES_PER_COLUMN)
         problems += [
             Problem(
                 src.name,
@@ -572,7 +584,31 @@ def _overflowing_rows(
             )
             for row, value in rows
         ]
-    return problems
+    if problems:
+        raise InputError(
+            f"{src.name} ({spec.title}): amounts computed from the file are out of range of "
+            "DECIMAL(38,12) (10^26 or more in size)",
+            problems,
+        )
+    cost = _DECIMAL_TYPE.sub("DOUBLE", spec.cost)
+    total = con.execute(
+        f"SELECT sum(TRY(CAST({cost} AS DOUBLE))) FROM (SELECT * REPLACE ({as_double}) FROM __typed)"
+    ).fetchone()[0]
+    if total is not None and abs(total) >= 1e26:
+        largest = con.execute(
+            f"SELECT __row, CAST(TRY(CAST({cost} AS DOUBLE)) AS VARCHAR) FROM "
+            f"(SELECT * REPLACE ({as_double}) FROM __typed) "
+            f"ORDER BY abs(TRY(CAST({cost} AS DOUBLE))) DESC NULLS LAST, __row"
+        ).fetchmany(3)
+        column = _source_of(spec, "BilledCost", present)
+        raise InputError(
+            f"{src.name} ({spec.title}): the total of {column} is out of range of DECIMAL(38,12) "
+            "(10^26 or more in size); the largest amounts:",
+            [
+                Problem(src.name, row, column, value, "amounts whose total is within range")
+                for row, value in largest
+            ],
+        )
 
 
 def _source_of(spec: FormatSpec, target: str, present: set[str]) -> str:
@@ -627,27 +663,6 @@ def _check_model(con, src: SourceFile, spec: FormatSpec, present: set[str]) -> N
 
 
 def _control_totals(con, src: SourceFile, spec: FormatSpec, default_sql: str) -> ImportReport:
-    try:
-        return _sum_control_totals(con, src, spec, default_sql)
-    except duckdb.OutOfRangeException as exc:
-        largest = con.execute(
-            "SELECT x_SourceRow, CAST(BilledCost AS VARCHAR) FROM __new "
-            "ORDER BY abs(BilledCost) DESC NULLS LAST, x_SourceRow"
-        ).fetchmany(3)  # no LIMIT: DuckDB's late materialisation fails on it over ``__new``
-        column = _source_of(
-            spec, "BilledCost", set(resolve_columns(spec.referenced_columns(), src.header))
-        )
-        raise InputError(
-            f"{src.name} ({spec.title}): the total of {column} is out of range of DECIMAL(38,12) "
-            "(10^26 or more in size); the largest amounts:",
-            [
-                Problem(src.name, row, column, value, "amounts whose total is within range")
-                for row, value in largest
-            ],
-        ) from exc
-
-
-def _sum_control_totals(con, src: SourceFile, spec: FormatSpec, default_sql: str) -> ImportReport:
     cur_sql = spec.currency.replace("{default_currency}", default_sql)
     before = {
         r[0]: (r[1], r[2] or Decimal(0))
