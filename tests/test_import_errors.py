@@ -182,7 +182,10 @@ def test_same_report_twice_and_same_lines_under_another_name(tmp_path):
     assert "may-resent.csv: the same report as " in str(err.value)
     assert "may.csv (its 15 vendor line ids were all already imported from it" in str(err.value)
     assert err.value.problems[0].row == 2
-    assert err.value.problems[0].column == "x_VendorLineId (identity_line_item_id + identity_time_interval)"
+    assert (
+        err.value.problems[0].column
+        == "x_VendorLineId (identity_line_item_id + identity_time_interval)"
+    )
     assert _lines(con) == before
 
 
