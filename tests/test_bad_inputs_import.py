@@ -305,17 +305,35 @@ def test_a_report_with_some_lines_in_the_period_is_read(tmp_path):
 
 
 def test_a_charge_of_a_negative_quantity_at_a_positive_cost_is_refused(tmp_path):
-    def edit(header, rows):
-        for col in ("Quantity", "BillableQuantity"):
-            set_value(header, rows, 0, col, "-12")  # cycleCharge, Subtotal 247.20
-
-    bad = edited(RECON, tmp_path / "recon.csv", edit)
+    rows = cur2.records()
+    usage = next(i for i, r in enumerate(rows) if r["line_item_line_item_type"] == "Usage")
+    rows[usage]["line_item_usage_amount"] = "-" + rows[usage]["line_item_usage_amount"]
+    bad = cur2.write_csv(tmp_path / "cur2.csv", rows)
     err = import_error(bad)
     assert "lines whose quantity and cost have contradicting signs" in str(err)
     [p] = err.problems
-    assert (p.row, p.file) == (2, str(bad))
-    assert "BillableQuantity" in p.column and "Subtotal" in p.column
-    assert p.value.startswith("quantity -12.000000000000, cost 247.200000000000 (Purchase")
+    assert (p.row, p.file) == (usage + 2, str(bad))
+    assert p.column == (
+        "PricingQuantity (from 'line_item_usage_amount') / "
+        "BilledCost (from 'line_item_unblended_cost')"
+    )
+    assert p.value.startswith("quantity -") and "(Usage, Usage)" in p.value
+
+
+def test_a_microsoft_charge_printed_with_a_negative_quantity_takes_the_sign_of_its_subtotal(
+    tmp_path,
+):
+    # Issue 10: Microsoft's amount decides (Subtotal 247.20 for 12 seats printed as -12), so the
+    # line model holds no contradiction and the seats are priced as a charge.
+    def edit(header, rows):
+        for col in ("Quantity", "BillableQuantity"):
+            set_value(header, rows, 0, col, "-12")
+
+    con = open_store()
+    import_reports(con, [edited(RECON, tmp_path / "recon.csv", edit)])
+    assert con.execute(
+        "SELECT PricingQuantity, BilledCost FROM lines WHERE x_SourceRow = 2"
+    ).fetchone() == (Decimal(12), Decimal("247.2"))
 
 
 def test_a_negative_price_per_point_on_positive_points_is_refused(tmp_path):
@@ -462,12 +480,11 @@ def _recon_row_repeated(folder: Path) -> None:
     write_rows(folder / RECON.name, header, [*rows, rows[4]])
 
 
-def _recon_negative_seats(folder: Path) -> None:
+def _vmware_negative_price(folder: Path) -> None:
     def edit(header, rows):
-        for col in ("Quantity", "BillableQuantity"):
-            set_value(header, rows, 0, col, "-12")
+        set_value(header, rows, 4, "Price per Point", "-0.8640")
 
-    edited(folder / RECON.name, folder / RECON.name, edit)
+    edited(folder / VMWARE.name, folder / VMWARE.name, edit)
 
 
 @pytest.mark.parametrize(
@@ -477,7 +494,7 @@ def _recon_negative_seats(folder: Path) -> None:
         (_vmware_header_only, "no rows; a vendor report for a month has lines"),
         (_vmware_of_september, "no line is charged in the run's period 2026-10"),
         (_recon_row_repeated, "row 21 repeats row 6"),
-        (_recon_negative_seats, "contradicting signs"),
+        (_vmware_negative_price, "contradicting signs"),
     ],
     ids=["gzipped-copy", "header-only", "september", "repeated-row", "signs"],
 )
