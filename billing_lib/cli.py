@@ -196,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--period",
         default=None,
-        help="month (YYYY-MM) of a usage report that names none (VMware Usage Meter export)",
+        help="month (YYYY-MM) the reports are billed in: a report with no line in it is refused; "
+        "also the month of a usage report that names none (VMware Usage Meter export)",
     )
     imp.set_defaults(func=_import_command)
     run = sub.add_parser(

@@ -137,7 +137,8 @@ class BillingRun:
     def import_reports(self) -> pd.DataFrame:
         """Import every vendor report, all or nothing; the control totals per report and currency
         (rows and cost as read and after normalisation, which must be equal). Also checks that the
-        reports cover the run's period."""
+        reports cover the run's period: each report has lines charged in it (a report of another
+        month is refused, importers.checks.check_in_period)."""
         self.imports = import_reports(
             self.con,
             report_files(self.params.reports),

@@ -32,12 +32,12 @@ def test_empty_file(tmp_path):
         import_reports(open_store(), [path])
 
 
-def test_header_only_imports_nothing(tmp_path):
+def test_header_only_is_refused(tmp_path):
     path = tmp_path / "header.csv"
     path.write_text(",".join(cur2.COLUMNS) + "\n", encoding="utf-8")
     con = open_store()
-    [report] = import_reports(con, [path])
-    assert report.rows == 0 and report.format == "aws_cur2"
+    with pytest.raises(InputError, match=r"header\.csv .*: no rows; a vendor report for a month"):
+        import_reports(con, [path])
     assert _lines(con) == (0, None)
 
 
@@ -179,10 +179,13 @@ def test_same_report_twice_and_same_lines_under_another_name(tmp_path):
     again.write_text(_text(rows), encoding="utf-8")
     with pytest.raises(InputError) as err:
         import_reports(con, [again])
-    assert "may-resent.csv: lines of this report were already imported from another file" in str(
-        err.value
+    assert "may-resent.csv: the same report as " in str(err.value)
+    assert "may.csv (its 15 vendor line ids were all already imported from it" in str(err.value)
+    assert err.value.problems[0].row == 2
+    assert (
+        err.value.problems[0].column
+        == "x_VendorLineId (identity_line_item_id + identity_time_interval)"
     )
-    assert err.value.problems[0].row == 2 and err.value.problems[0].column == "x_VendorLineId"
     assert _lines(con) == before
 
 

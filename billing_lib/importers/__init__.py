@@ -11,8 +11,16 @@ from pathlib import Path
 
 import duckdb
 
-from billing_lib.errors import InputError, Problem
+from billing_lib.errors import InputError
+from billing_lib.importers.checks import check_has_rows, check_in_period, check_signs
 from billing_lib.importers.contract import use_vendor_prices
+from billing_lib.importers.duplicates import (
+    ROW_HASH,
+    check_not_imported,
+    check_repeated_rows,
+    content_key,
+    row_hash_sql,
+)
 from billing_lib.importers.engine import (
     ImportReport,
     detect_format,
@@ -20,7 +28,7 @@ from billing_lib.importers.engine import (
     next_rowid,
     stage_source,
 )
-from billing_lib.importers.reader import SourceFile, open_sources
+from billing_lib.importers.reader import open_sources
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.model import lines_table_sql
 from billing_lib.vendor_prices import VendorPrices
@@ -40,14 +48,16 @@ __all__ = [
 IMPORTS_TABLE_SQL = """
 CREATE TABLE IF NOT EXISTS imports (
   file VARCHAR, format VARCHAR, checksum VARCHAR, rows BIGINT,
-  charge_start TIMESTAMP, charge_end TIMESTAMP
+  charge_start TIMESTAMP, charge_end TIMESTAMP, content VARCHAR
 )"""
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ``lines`` and ``imports`` tables if they are not there yet."""
+    """Create the ``lines`` and ``imports`` tables if they are not there yet (``content``: the
+    report's content key, for a store written before it existed)."""
     con.execute(lines_table_sql("lines"))
     con.execute(IMPORTS_TABLE_SQL)
+    con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS content VARCHAR")
 
 
 def report_files(folder: Path) -> list[Path]:
@@ -58,42 +68,6 @@ def report_files(folder: Path) -> list[Path]:
     return sorted(
         p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(REPORT_SUFFIXES)
     )
-
-
-def _check_not_imported(con: duckdb.DuckDBPyConnection, src: SourceFile, start: int) -> None:
-    """Refuse a report whose content, or any of whose vendor line ids, was imported already
-    (in an earlier run into this store, or earlier in the same batch). ``__new`` is the report's
-    lines, the rows of ``lines`` from rowid ``start`` on; the rows before it are the earlier ones."""
-    same = con.execute("SELECT file FROM imports WHERE checksum = ?", [src.checksum]).fetchone()
-    if same:
-        raise InputError(
-            f"{src.name}: this report was already imported as {same[0]} (same content)"
-        )
-    if not con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM lines WHERE rowid < {int(start)} LIMIT 1)"
-    ).fetchone()[0]:
-        return  # nothing imported before it: no join over all its lines
-    clash = con.execute(
-        f"""SELECT n.x_SourceRow, n.x_VendorLineId, l.x_SourceFile, l.x_SourceRow
-           FROM __new n JOIN (SELECT x_Format, x_VendorLineId, x_SourceFile, x_SourceRow FROM lines
-                              WHERE rowid < {int(start)}) l
-             ON n.x_Format = l.x_Format AND n.x_VendorLineId = l.x_VendorLineId
-           ORDER BY n.x_SourceRow LIMIT 10"""
-    ).fetchall()
-    if clash:
-        problems = [
-            Problem(
-                src.name,
-                row,
-                "x_VendorLineId",
-                lid,
-                f"a line not imported before (it is {f} row {r})",
-            )
-            for row, lid, f, r in clash
-        ]
-        raise InputError(
-            f"{src.name}: lines of this report were already imported from another file", problems
-        )
 
 
 def import_reports(
@@ -115,7 +89,8 @@ def import_reports(
     billing currency of FOCUS files that carry no BillingCurrency column (the FOCUS
     specification's examples do not). ``vendor_prices`` (``parameters/vendor_prices.yaml``)
     prices the reports that carry usage but no money (VMware); ``period`` is the month of such a
-    report that names none itself."""
+    report that names none itself. A report none of whose lines is charged in ``period`` is
+    refused (checks.check_in_period)."""
     ensure_tables(con)
     use_vendor_prices(con, vendor_prices)
     reports: list[ImportReport] = []
@@ -132,15 +107,30 @@ def import_reports(
                     checksums[src.checksum] = src.name
                     spec = spec_named(fmt) if fmt else detect_format(src)
                     start = next_rowid(con, "lines")
+                    row_hash = row_hash_sql(src, spec)
+                    extra = {ROW_HASH: row_hash} if row_hash else None
                     report = stage_source(
-                        con, src, spec, default_currency, into="lines", period=period
+                        con,
+                        src,
+                        spec,
+                        default_currency,
+                        into="lines",
+                        period=period,
+                        extra_raw=extra,
                     )
+                    check_has_rows(src, spec, report.rows)
+                    check_repeated_rows(con, src, spec)
+                    content = content_key(con, spec)
                     # the raw copy is not needed any more: free its memory now
                     drop_staging(con, "__typed", "__numbered", "__raw", "__blanks")
-                    _check_not_imported(con, src, start)
+                    check_not_imported(con, src, spec, start, content, report.rows)
+                    if period is not None:
+                        check_in_period(con, src, spec, period)
+                    check_signs(con, src, spec)
                     con.execute(
-                        "INSERT INTO imports SELECT ?, ?, ?, ?, min(ChargePeriodStart), max(ChargePeriodEnd) FROM __new",
-                        [report.file, report.format, report.checksum, report.rows],
+                        "INSERT INTO imports SELECT ?, ?, ?, ?, min(ChargePeriodStart), "
+                        "max(ChargePeriodEnd), ? FROM __new",
+                        [report.file, report.format, report.checksum, report.rows, content],
                     )
                     reports.append(report)
         con.execute("COMMIT")

@@ -57,8 +57,25 @@ READING_RULES = """\
   file's own currency is never overridden. Formats marked single-currency refuse a file mixing
   currencies, listing the rows that differ from the file's main currency.
 - **Tags**: always a JSON object (text); no tags is NULL.
-- **Twice**: a report whose bytes were imported before (under any name), or any of whose vendor
-  line ids were, is refused. A batch of files is all-or-nothing: if one fails, `lines` is unchanged.
+- **Twice**: a row repeated inside one file is refused, naming both rows and the key (each
+  format's "Duplicate key" below: the vendor's line id, or every column of the row where the
+  format has none); only FOCUS accepts identical rows, for the reason given in its section. A
+  report given twice is refused naming both files: the same bytes under another name, the same
+  vendor line ids (`x.csv` and `x.csv.gz`, a zip of it), or for formats without line ids the same
+  rows compared by value (re-saved with CRLF line ends or a BOM, re-compressed, re-ordered). A
+  report sharing only some line ids with an earlier one is refused too. A batch of files is
+  all-or-nothing: if one fails, `lines` is unchanged.
+- **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
+  for a month has lines"); in a run (or `billing import --period`), a report none of whose lines
+  is charged in the run's month by its charge or billing period (a September report in an
+  October run; a late credit for an earlier month is entered in `custom_lines.yaml`); a line whose
+  quantity and cost have contradicting signs (a negative quantity with a positive cost, or a
+  positive quantity with a negative cost on a Usage or Purchase line that is not one of the
+  format's credit-like charge types), which a `list_price` or `fixed_price` rule would price as
+  the opposite of what the vendor billed. Credits as the vendors print them pass (Microsoft: a
+  negative quantity with a negative Subtotal, or a positive quantity on a credit charge type).
+- **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per
+  point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range".
 - **Control totals**: per file and currency, rows and cost read versus rows and BilledCost after
   mapping; a difference stops the import with the figures.
 """
@@ -91,6 +108,16 @@ def _source(spec: FormatSpec, target: str) -> str:
     return f"`{_cell(m.sql or '')}`"
 
 
+def _duplicate_key(spec: FormatSpec) -> str:
+    if spec.key_kind == "row":
+        key = "the whole row (every column of the file, numbers compared as numbers)"
+    else:
+        key = "the vendor's line id, " + " + ".join(f"`{c}`" for c in spec.line_id_columns())
+    if spec.repeated_rows:
+        return f"{key}; identical rows are accepted: {_cell(spec.repeated_rows)}"
+    return f"{key}; a repeat is refused"
+
+
 def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
     """One format's section: identification, vendor columns read, and the column mapping."""
     out = [f"## {spec.title} (`{spec.name}`)", ""]
@@ -106,6 +133,11 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- Missing-value markers: {', '.join(repr(v) for v in spec.null_values)}",
         f"- Date formats besides ISO 8601: {', '.join(f'`{f}`' for f in spec.timestamp_formats) or 'none'}",
         f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
+        f"- Duplicate key inside one file: {_duplicate_key(spec)}",
+        (
+            "- Charge types that give money back on a positive quantity (not a contradiction of "
+            f"signs): {', '.join(f'`{t}`' for t in spec.positive_quantity_credits) or 'none'}"
+        ),
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.referenced_columns()))}",
         "",
         "| line-model column | from the vendor file |",

@@ -23,6 +23,7 @@ from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMN_TYPES, LINE_COLUMNS
 from billing_lib.money import SQL_AMOUNT
 
 _DUCKDB_LINE = re.compile(r"Line:\s*(\d+)")
+_DECIMAL_TYPE = re.compile(r"DECIMAL\s*\([^)]*\)", re.IGNORECASE)
 #: Column of the ``__raw`` view over a Parquet file holding the record's 0-based place in the file.
 ROW_NUMBER_COLUMN = "__file_row"
 #: Temporary relations the engine creates while staging one file.
@@ -236,6 +237,25 @@ def _expected_text(kind: str, spec: FormatSpec) -> str:
     return f"a valid {'date' if kind == 'date' else 'date and time'} ({fmts})"
 
 
+#: DECIMAL(38,12) holds amounts below 10^26 in size.
+AMOUNT_LIMIT = Decimal(10) ** 26
+
+
+def out_of_range(value: str | None) -> bool:
+    """True for a number too large for DECIMAL(38,12) (or infinite): out of range, not unreadable."""
+    try:
+        number = Decimal((value or "").strip())
+    except ArithmeticError:
+        return False
+    return not number.is_nan() and (number.is_infinite() or abs(number) >= AMOUNT_LIMIT)
+
+
+def _value_expected(kind: str, value: str | None, spec: FormatSpec) -> str:
+    if kind == "decimal" and out_of_range(value):
+        return "an amount within DECIMAL(38,12), less than 10^26 in size: the value is out of range"
+    return _expected_text(kind, spec)
+
+
 def _raise_duckdb(src: SourceFile, exc: Exception) -> None:
     msg = str(exc).splitlines()
     m = _DUCKDB_LINE.search(str(exc))
@@ -334,9 +354,12 @@ def stage_source(
     default_currency: str | None = None,
     into: str | None = None,
     period: str | None = None,
+    extra_raw: dict[str, str] | None = None,
 ) -> ImportReport:
     """Read ``src`` into the temporary table ``__new`` in the line model, checked; return its
     control totals. Raises InputError or ControlTotalError; adds nothing to ``lines``.
+    ``extra_raw``: more columns of ``__raw`` (name -> SQL over the file's columns), computed in
+    the same scan (the row hash of duplicates.row_hash_sql).
 
     With ``into`` (a table of the line model) the lines are appended to that table instead and
     ``__new`` is a view of them: the caller holds a transaction and rolls it back on an error.
@@ -352,7 +375,11 @@ def stage_source(
     # a view numbering records by their place in the file. CSV text is parsed once, into a table.
     as_view = src.kind == "parquet" and ROW_NUMBER_COLUMN not in src.header
     source = duckdb_source(src, spec.null_values, rejects, row_numbers=as_view)
-    select = ", ".join(f"{qi(actual[c])} AS {qi(c)}" for c in present) or "1 AS __none"
+    select = ", ".join(
+        [f"{qi(actual[c])} AS {qi(c)}" for c in present]
+        + [f"{e} AS {qi(n)}" for n, e in (extra_raw or {}).items()]
+    )
+    select = select or "1 AS __none"
     try:
         drop_staging(con, "__raw")
         if rejects:
@@ -381,10 +408,14 @@ def stage_source(
         f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __numbered"
     )
 
-    _check_types(con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types)
+    largest = _check_types(
+        con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types
+    )
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
     default_sql = _default_currency_sql(spec, set(actual), default_currency)
+    if largest >= OVERFLOW_RISK:
+        _check_overflow(con, src, spec, set(actual), default_sql)
     _map_lines(con, src, spec, set(actual), default_sql, into)
     _check_model(con, src, spec, set(actual))
     return _control_totals(con, src, spec, default_sql)
@@ -409,16 +440,24 @@ def _check_types(
     spec: FormatSpec,
     typed: dict[str, str],
     raw_types: dict[str, str] | None = None,
-) -> None:
-    """Every value that is present but does not parse as its declared kind, with row and column."""
+) -> float:
+    """Every value that is present but does not parse as its declared kind, with row and column.
+    Returns the largest size of a decimal value read (in the same pass; for ``_check_overflow``)."""
     if not typed:
-        return
+        return 0.0
     raw_types = raw_types or {}
     counts = ", ".join(
         f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'), spec.types.get(c))})"
         for c, e in typed.items()
     )
-    failing = con.execute(f"SELECT {counts} FROM __numbered").fetchone()
+    sizes = [
+        f"max(abs(TRY_CAST({qi(c) if raw_types.get(c) in ('DOUBLE', 'FLOAT', 'REAL') else e} AS DOUBLE)))"
+        for c, e in typed.items()
+        if spec.types.get(c) == "decimal"
+    ]
+    *failing, largest = con.execute(
+        f"SELECT {counts}, greatest({', '.join(sizes) or 'NULL'}, 0) FROM __numbered"
+    ).fetchone()
     problems: list[Problem] = []
     for (c, e), n in zip(typed.items(), failing):
         if not n:
@@ -428,10 +467,12 @@ def _check_types(
             f"WHERE {qi(c)} IS NOT NULL AND ({e}) IS NULL ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
         ).fetchall()
         problems += [
-            Problem(src.name, row, c, val, _expected_text(spec.types[c], spec)) for row, val in rows
+            Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec))
+            for row, val in rows
         ]
     if problems:
         raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
+    return float(largest or 0)
 
 
 def _default_currency_sql(spec: FormatSpec, present: set[str], default_currency: str | None) -> str:
@@ -503,6 +544,71 @@ def _map_lines(
         raise InputError(
             f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}"
         ) from exc
+
+
+#: Values this large (10^13) are no vendor's bill; a file holding one is checked for amounts that
+#: would overflow DECIMAL(38,12) once computed or summed, before DuckDB fails on them mid-way
+#: (which aborts the import's transaction, leaving no way to name the row).
+OVERFLOW_RISK = 1e13
+
+
+def _check_overflow(
+    con, src: SourceFile, spec: FormatSpec, present: set[str], default_sql: str
+) -> None:
+    """Refuse rows whose computed amount (e.g. VMware points x price per point) is out of range
+    (no value when computed exactly, a number in binary floating point), and a file whose cost
+    total is."""
+    decimals = [c for c, k in spec.types.items() if k == "decimal" and c in present]
+    as_double = ", ".join(f"CAST({qi(c)} AS DOUBLE) AS {qi(c)}" for c in decimals)
+    problems: list[Problem] = []
+    for col in LINE_COLUMNS:
+        if col.sql_type != SQL_AMOUNT or col.name not in spec.columns:
+            continue
+        expr = _mapping_sql(spec, present, col.name, default_sql)
+        in_double = _DECIMAL_TYPE.sub("DOUBLE", expr)
+        rows = con.execute(
+            f"""SELECT d.__row, CAST(d.v AS VARCHAR) FROM
+                  (SELECT __row, TRY(CAST({in_double} AS DOUBLE)) AS v
+                   FROM (SELECT * REPLACE ({as_double}) FROM __typed)) d
+                JOIN (SELECT __row FROM __typed WHERE TRY(CAST({expr} AS {SQL_AMOUNT})) IS NULL) e
+                  USING (__row)
+                WHERE d.v IS NOT NULL ORDER BY d.__row"""
+        ).fetchmany(MAX_EXAMPLES_PER_COLUMN)
+        problems += [
+            Problem(
+                src.name,
+                row,
+                _source_of(spec, col.name, present),
+                value,
+                "an amount within DECIMAL(38,12), less than 10^26 in size: it is out of range",
+            )
+            for row, value in rows
+        ]
+    if problems:
+        raise InputError(
+            f"{src.name} ({spec.title}): amounts computed from the file are out of range of "
+            "DECIMAL(38,12) (10^26 or more in size)",
+            problems,
+        )
+    cost = _DECIMAL_TYPE.sub("DOUBLE", spec.cost)
+    total = con.execute(
+        f"SELECT sum(TRY(CAST({cost} AS DOUBLE))) FROM (SELECT * REPLACE ({as_double}) FROM __typed)"
+    ).fetchone()[0]
+    if total is not None and abs(total) >= 1e26:
+        largest = con.execute(
+            f"SELECT __row, CAST(TRY(CAST({cost} AS DOUBLE)) AS VARCHAR) FROM "
+            f"(SELECT * REPLACE ({as_double}) FROM __typed) "
+            f"ORDER BY abs(TRY(CAST({cost} AS DOUBLE))) DESC NULLS LAST, __row"
+        ).fetchmany(3)
+        column = _source_of(spec, "BilledCost", present)
+        raise InputError(
+            f"{src.name} ({spec.title}): the total of {column} is out of range of DECIMAL(38,12) "
+            "(10^26 or more in size); the largest amounts:",
+            [
+                Problem(src.name, row, column, value, "amounts whose total is within range")
+                for row, value in largest
+            ],
+        )
 
 
 def _source_of(spec: FormatSpec, target: str, present: set[str]) -> str:

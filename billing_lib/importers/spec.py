@@ -113,6 +113,21 @@ class FormatSpec(BaseModel):
     delimiters: list[str] = Field(
         [","], description="Field separators the vendor writes (the header tells which one)"
     )
+    duplicate_key: Literal["line_id", "row"] | None = Field(
+        None,
+        description="What identifies a row inside one file: 'line_id' (the x_VendorLineId mapping), "
+        "'row' (every column of the row, typed); unset: line_id when x_VendorLineId is mapped",
+    )
+    repeated_rows: str | None = Field(
+        None,
+        description="Why identical rows are legitimate in this format: then they are imported "
+        "(each is a line), otherwise a repeated key refuses the file",
+    )
+    positive_quantity_credits: list[str] = Field(
+        [],
+        description="Vendor charge types (x_VendorChargeType) that give money back on a positive "
+        "quantity as the vendor's convention (not a contradiction of signs)",
+    )
     columns: dict[str, ColumnMap | str | None] = Field(
         description="Line-model column -> source: {column: name or [alternatives]}, {value: literal}, "
         "a SQL expression over quoted source columns, or null (not in this format)"
@@ -127,6 +142,18 @@ class FormatSpec(BaseModel):
         if missing:
             raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")
         return self
+
+    @property
+    def key_kind(self) -> str:
+        """``line_id`` or ``row``: what identifies a row inside one file (``duplicate_key``)."""
+        if self.duplicate_key:
+            return self.duplicate_key
+        return "line_id" if self.columns.get("x_VendorLineId") is not None else "row"
+
+    def line_id_columns(self) -> list[str]:
+        """The vendor columns the line id is made of (for messages and docs)."""
+        m = self.column_map("x_VendorLineId")
+        return m.alternatives() or list(dict.fromkeys(_QUOTED.findall(m.sql or "")))
 
     def column_map(self, target: str) -> ColumnMap:
         m = self.columns[target]

@@ -1,0 +1,191 @@
+"""Charges that would be billed twice: a row repeated inside one vendor file, and the same report
+given twice in another container, encoding or line ending.
+
+A row's identity is its format's key (``FormatSpec.key_kind``): the vendor's own line id where the
+format has one (AWS ``identity_line_item_id`` with its interval, the Partner Center reconciliation
+row's identifying columns, the VMware usage meter's month, meter, customer, product and unit), and
+otherwise the whole row, every column of the file, numbers compared as numbers. Reports are
+compared by content, not bytes: by their line ids, or by the sorted hashes of their rows.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from billing_lib.errors import InputError, Problem
+from billing_lib.importers.engine import qi, ql, resolve_columns
+from billing_lib.importers.reader import SourceFile
+from billing_lib.importers.spec import FormatSpec
+from billing_lib.model import LINE_COLUMN_NAMES
+from billing_lib.money import SQL_AMOUNT
+
+#: Column of ``__raw`` (and ``__numbered``) holding a row's hash when whole rows are compared.
+ROW_HASH = "__rowhash"
+MAX_SHOWN = 20
+_NULL = "chr(30)"
+_SEP = "chr(31)"
+
+
+def row_hash_sql(src: SourceFile, spec: FormatSpec) -> str | None:
+    """SQL over the raw columns of ``src``: the md5 of a row's canonical text (every column, in
+    name order; declared decimal columns as their DECIMAL(38,12) value, so 12.50 and 12.5 are the
+    same), or None when the format identifies rows by line id."""
+    if spec.key_kind != "row":
+        return None
+    kinds = {
+        header: spec.types[name] for name, header in resolve_columns(spec.types, src.header).items()
+    }
+    parts = []
+    for name in sorted(src.header):
+        col = qi(name)
+        if src.kind != "csv":
+            expr = f"CAST({col} AS VARCHAR)"
+        elif kinds.get(name) == "decimal":
+            expr = f"COALESCE(CAST(TRY_CAST(trim({col}) AS {SQL_AMOUNT}) AS VARCHAR), {col})"
+        else:
+            expr = col
+        parts.append(f"COALESCE({expr}, {_NULL})")
+    return f"md5(concat_ws({_SEP}, {', '.join(parts)}))"
+
+
+def key_description(spec: FormatSpec) -> str:
+    """The key in words, for messages and docs."""
+    if spec.key_kind == "row":
+        return "every column"
+    return " + ".join(spec.line_id_columns()) or "x_VendorLineId"
+
+
+def _line_key_sql() -> str:
+    """A line's key in ``__new``: its line id, or for a line without one, the hash of the whole
+    normalised line (so lines without an id are still compared)."""
+    cols = [c for c in LINE_COLUMN_NAMES if c not in ("x_SourceRow", "x_SourceFile")]
+    parts = ", ".join(f"COALESCE(CAST({qi(c)} AS VARCHAR), {_NULL})" for c in cols)
+    whole = f"md5(concat_ws({_SEP}, {parts}))"
+    return f"COALESCE(x_VendorLineId, 'line ' || {whole})"
+
+
+def check_repeated_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec) -> None:
+    """Refuse a file in which a row's key appears twice: it would be billed twice. Formats whose
+    ``repeated_rows`` says why identical rows are legitimate are not checked. Runs on ``__new``
+    (line ids) or ``__numbered`` (row hashes) of the file just staged."""
+    if spec.repeated_rows:
+        return
+    if spec.key_kind == "row":
+        table, key, row = "__numbered", qi(ROW_HASH), "__row"
+    else:
+        table, key, row = "__new", _line_key_sql(), "x_SourceRow"
+    # Hashes first (a 64-bit group key is cheap on millions of lines), the exact key only for
+    # the few candidates.
+    candidates = con.execute(
+        f"SELECT count(*) FROM (SELECT hash({key}) FROM {table} GROUP BY 1 HAVING count(*) > 1)"
+    ).fetchone()[0]
+    if not candidates:
+        return
+    repeats = con.execute(
+        f"""SELECT k, rows FROM (
+              SELECT {key} AS k, list({row} ORDER BY {row}) AS rows FROM {table}
+              WHERE hash({key}) IN (SELECT hash({key}) FROM {table} GROUP BY 1 HAVING count(*) > 1)
+              GROUP BY 1 HAVING count(*) > 1)
+            ORDER BY rows[1] LIMIT {MAX_SHOWN}"""
+    ).fetchall()
+    if not repeats:
+        return
+    what = key_description(spec)
+    problems = []
+    for k, rows in repeats:
+        shown = None if spec.key_kind == "row" else k
+        for again in rows[1:]:
+            problems.append(
+                Problem(
+                    src.name,
+                    again,
+                    what,
+                    shown,
+                    f"a row not repeated in the file (row {again} repeats row {rows[0]})",
+                )
+            )
+    first_rows = repeats[0][1]
+    raise InputError(
+        f"{src.name} ({spec.title}): row {first_rows[1]} repeats row {first_rows[0]} "
+        f"(same {what}); a repeated row would be billed twice. Ask the vendor for a corrected "
+        "report, or remove the repeated rows if they are a copying mistake",
+        problems,
+    )
+
+
+def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec) -> str | None:
+    """A file's content as one value, independent of container, encoding, line endings and row
+    order: the md5 of its sorted row hashes (formats compared by whole rows). None for formats with
+    line ids: those are compared by their ids (``check_not_imported``)."""
+    if spec.key_kind != "row":
+        return None
+    return con.execute(
+        f"SELECT {ql(spec.name)} || ':' || count(*) || ':' || "
+        f"md5(COALESCE(string_agg({qi(ROW_HASH)}, ',' ORDER BY {qi(ROW_HASH)}), '')) FROM __numbered"
+    ).fetchone()[0]
+
+
+def check_not_imported(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    start: int,
+    content: str | None,
+    rows: int,
+) -> None:
+    """Refuse a report whose content, or any of whose vendor line ids, was imported already (in an
+    earlier import into this store, or earlier in the same batch), naming both files. ``__new`` is
+    the report's lines, the rows of ``lines`` from rowid ``start`` on; the rows before it are the
+    earlier ones."""
+    same = con.execute("SELECT file FROM imports WHERE checksum = ?", [src.checksum]).fetchone()
+    if same:
+        raise InputError(
+            f"{src.name}: this report was already imported as {same[0]} (same content)"
+        )
+    if content is not None:
+        same = con.execute("SELECT file FROM imports WHERE content = ?", [content]).fetchone()
+        if same:
+            raise InputError(
+                f"{src.name}: the same report as {same[0]} ({rows} rows with the same values: "
+                "another container, encoding or line ending of it), given twice; import one of them"
+            )
+    if not con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM lines WHERE rowid < {int(start)} LIMIT 1)"
+    ).fetchone()[0]:
+        return  # nothing imported before it: no join over all its lines
+    earlier = f"""(SELECT x_Format, x_VendorLineId, x_SourceFile, x_SourceRow FROM lines
+                   WHERE rowid < {int(start)})"""
+    joined = f"__new n JOIN {earlier} l ON n.x_Format = l.x_Format AND n.x_VendorLineId = l.x_VendorLineId"
+    per_file = con.execute(
+        f"SELECT l.x_SourceFile, count(*) FROM {joined} GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
+    if not per_file:
+        return
+    clash = con.execute(
+        f"""SELECT n.x_SourceRow, n.x_VendorLineId, l.x_SourceFile, l.x_SourceRow
+           FROM {joined} ORDER BY n.x_SourceRow LIMIT 10"""
+    ).fetchall()
+    problems = [
+        Problem(
+            src.name,
+            row,
+            f"x_VendorLineId ({key_description(spec)})",
+            lid,
+            f"a line not imported before (it is {f} row {r})",
+        )
+        for row, lid, f, r in clash
+    ]
+    other, n = per_file[0]
+    other_rows = con.execute("SELECT sum(rows) FROM imports WHERE file = ?", [other]).fetchone()[0]
+    if len(per_file) == 1 and n == rows == other_rows:
+        raise InputError(
+            f"{src.name}: the same report as {other} (its {rows} vendor line ids were all "
+            "already imported from it: another container, encoding or copy of it), given twice; "
+            "import one of them",
+            problems,
+        )
+    raise InputError(
+        f"{src.name}: lines of this report were already imported from another file "
+        f"({', '.join(f for f, _ in per_file)})",
+        problems,
+    )

@@ -1,0 +1,534 @@
+"""Bad vendor reports that used to be billed in silence: a row repeated inside one file, the same
+report given twice in another container or encoding, a header without rows, a report of another
+month, quantities and costs of contradicting signs, amounts out of range of DECIMAL(38,12).
+
+Each case is built from the bundled sample month or tests/data/vendor-samples in a temp folder and
+asserts the outcome (refused, or accepted where the format allows it) and that the message names
+the file, rows and columns. ``import_reports`` in-process for most; ``billing import`` and
+``billing run`` as commands for a representative few; the run cases check that the published run
+folder and the invoice register are byte-identical afterwards."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import shutil
+import subprocess
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from billing_lib.errors import BillingError, InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from tests import cur2_sample as cur2
+from tests.notebook_project import REPO, copy_project, pipeline_missing, publish_sample_run
+
+REPORTS = REPO / "samples" / "2026-10" / "reports"
+CUR2 = REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+DAILY = REPORTS / "ms-daily-rated-usage-G052026103.csv"
+RECON = REPORTS / "ms-invoice-reconciliation-G052026103.csv"
+VMWARE = REPORTS / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
+VENDOR = REPO / "tests" / "data" / "vendor-samples"
+LEGACY = VENDOR / "aws-cur" / "cur-legacy-anonymous-2023-11.csv"
+AZURE = VENDOR / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+FLEX = (
+    VENDOR
+    / "focus"
+    / "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources.csv"
+)
+BILLING = shutil.which("billing") or str(REPO / ".venv" / "bin" / "billing")
+
+
+# -- building bad files ---------------------------------------------------------------------------
+
+
+def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    return header, [r for r in rows if r]
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[str]], newline: str = "\n") -> Path:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=newline)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    return path
+
+
+def edited(src: Path, dst: Path, edit) -> Path:
+    """``src`` with ``edit(header, rows)`` applied to its rows (a list of lists, changed in place)."""
+    header, rows = read_rows(src)
+    edit(header, rows)
+    return write_rows(dst, header, rows)
+
+
+def set_value(header, rows, index, column, value):
+    rows[index][header.index(column)] = value
+
+
+def import_error(*paths: Path, **kwargs) -> InputError:
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, list(paths), **kwargs)
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)  # all or nothing
+    return err.value
+
+
+def problems(err: InputError) -> set[tuple]:
+    return {(p.row, p.column) for p in err.problems}
+
+
+# -- 1. a row repeated inside one vendor file ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source, index, key",
+    [
+        (DAILY, 40, "every column"),
+        (VMWARE, 3, "every column"),
+        (AZURE, 4, "every column"),
+        (RECON, 2, "InvoiceNumber + OrderId + AlternateId + ChargeType + ChargeStartDate"),
+        (LEGACY, 100, "identity/LineItemId + identity/TimeInterval"),
+    ],
+    ids=["daily-rated-usage", "vmware", "azure-ea", "invoice-reconciliation", "cur-legacy"],
+)
+def test_a_row_repeated_in_one_file_is_refused_naming_both_rows_and_the_key(
+    tmp_path, source, index, key
+):
+    header, rows = read_rows(source)
+    bad = write_rows(tmp_path / source.name, header, [*rows, rows[index]])
+    err = import_error(bad)
+    original, repeat = index + 2, len(rows) + 2  # spreadsheet rows: header = 1
+    assert f"{bad} (" in str(err) and f"row {repeat} repeats row {original} (same {key})" in str(
+        err
+    )
+    assert (repeat, key) in problems(err)
+    assert "would be billed twice" in str(err)
+
+
+def test_a_repeated_aws_cur2_parquet_record_is_refused(tmp_path):
+    table = pq.read_table(CUR2)
+    bad = tmp_path / "cur2.parquet"
+    pq.write_table(pa.concat_tables([table, table.slice(5, 1)]), bad)
+    err = import_error(bad)
+    assert f"row {table.num_rows + 1} repeats row 6" in str(err)
+    assert (table.num_rows + 1, "identity_line_item_id + identity_time_interval") in problems(err)
+
+
+def test_the_same_aws_line_id_and_hour_with_another_cost_is_refused(tmp_path):
+    rows = cur2.records()
+    rows.append({**rows[3], "line_item_unblended_cost": "99.5"})
+    bad = cur2.write_csv(tmp_path / "cur2.csv", rows)
+    err = import_error(bad)
+    assert f"row {len(rows) + 1} repeats row 5" in str(err)
+    [p] = err.problems
+    assert p.value == rows[3]["identity_line_item_id"] + "@" + rows[3]["identity_time_interval"]
+
+
+def test_the_same_line_id_in_another_hour_is_not_a_repeat(tmp_path):
+    rows = cur2.records()
+    rows.append({**rows[3], "identity_time_interval": "2024-05-31T23:00:00Z/2024-06-01T00:00:00Z"})
+    [report] = import_reports(open_store(), [cur2.write_csv(tmp_path / "cur2.csv", rows)])
+    assert report.rows == len(rows)
+
+
+def test_a_daily_usage_row_differing_in_one_column_is_not_a_repeat(tmp_path):
+    def edit(header, rows):
+        rows.append(list(rows[40]))
+        set_value(header, rows, -1, "AdditionalInfo", '{"ImageType":"Windows"}')
+
+    [report] = import_reports(open_store(), [edited(DAILY, tmp_path / "daily.csv", edit)])
+    assert report.rows == 249
+
+
+def test_focus_identical_rows_are_accepted_as_the_specification_example_has_them():
+    # The FOCUS example bills two virtual machines in two identical rows (rows 4 and 6).
+    [report] = import_reports(open_store(), [FLEX], default_currency="USD")
+    assert report.rows == 3
+
+
+# -- 2. the same report twice, in another container or encoding ------------------------------------
+
+
+def _gz(src: Path, dst: Path) -> Path:
+    dst.write_bytes(gzip.compress(src.read_bytes(), mtime=0))
+    return dst
+
+
+def _crlf(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes().replace(b"\n", b"\r\n"))
+    return dst
+
+
+def _bom(src: Path, dst: Path) -> Path:
+    dst.write_bytes(codecs.BOM_UTF8 + src.read_bytes())
+    return dst
+
+
+def _reordered_crlf(src: Path, dst: Path) -> Path:
+    header, rows = read_rows(src)
+    return write_rows(dst, header, list(reversed(rows)), newline="\r\n")
+
+
+@pytest.mark.parametrize(
+    "source, copy, name",
+    [
+        (DAILY, _gz, "daily.csv.gz"),
+        (DAILY, _crlf, "daily-crlf.csv"),
+        (DAILY, _bom, "daily-bom.csv"),
+        (DAILY, _reordered_crlf, "daily-resorted.csv"),
+        (VMWARE, _crlf, "vmware-crlf.csv"),
+        (AZURE, _bom, "azure-bom.csv"),
+    ],
+    ids=["gzip", "crlf", "bom", "reordered", "vmware-crlf", "azure-bom"],
+)
+def test_a_report_without_line_ids_given_twice_is_refused_by_content(tmp_path, source, copy, name):
+    first = shutil.copy(source, tmp_path / source.name)
+    second = copy(source, tmp_path / name)
+    err = import_error(Path(first), second)
+    assert f"{second}: the same report as {first} (" in str(err)
+    assert "given twice" in str(err)
+
+
+@pytest.mark.parametrize(
+    "source, copy, name",
+    [(RECON, _gz, "recon.csv.gz"), (RECON, _reordered_crlf, "recon.csv"), (LEGACY, _gz, "cur.gz")],
+    ids=["recon-gzip", "recon-reordered-crlf", "cur-legacy-gzip"],
+)
+def test_a_report_with_line_ids_given_twice_is_refused_naming_both_files(
+    tmp_path, source, copy, name
+):
+    first = Path(shutil.copy(source, tmp_path / source.name))
+    second = copy(source, tmp_path / ("again-" + name))
+    err = import_error(first, second)
+    assert f"{second}: the same report as {first} (its " in str(err)
+    assert "vendor line ids were all already imported from it" in str(err)
+    assert all(p.file == str(second) and str(first) in p.expected for p in err.problems)
+
+
+def test_a_zip_of_a_report_beside_the_report_is_refused(tmp_path):
+    first = Path(shutil.copy(VMWARE, tmp_path / VMWARE.name))
+    archive = tmp_path / "vmware.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(VMWARE, "october/" + VMWARE.name)
+    err = import_error(first, archive)
+    assert f"{archive}!october/{VMWARE.name}: same content as {first}, given twice" in str(err)
+
+
+def test_a_daily_usage_file_re_saved_with_other_number_spelling_is_the_same_report(tmp_path):
+    def edit(header, rows):  # a spreadsheet re-save: 24 -> 24.00, 0.2300 -> 0.23
+        for r in rows:
+            q = Decimal(r[header.index("Quantity")])
+            r[header.index("Quantity")] = (
+                f"{q:.2f}" if q == q.to_integral() else f"{q.normalize():f}"
+            )
+
+    first = Path(shutil.copy(DAILY, tmp_path / DAILY.name))
+    second = edited(DAILY, tmp_path / "resaved.csv", edit)
+    assert second.read_bytes() != first.read_bytes()
+    err = import_error(first, second)
+    assert f"{second}: the same report as {first}" in str(err)
+
+
+# -- 3. a header without rows, a report of another month -------------------------------------------
+
+
+@pytest.mark.parametrize("blank_lines", [0, 3], ids=["header-only", "header-and-blank-lines"])
+def test_a_report_with_a_header_and_no_rows_is_refused(tmp_path, blank_lines):
+    header = VMWARE.read_text(encoding="utf-8").splitlines()[0]
+    bad = tmp_path / "vmware-empty.csv"
+    bad.write_text(header + "\n" * (1 + blank_lines), encoding="utf-8")
+    err = import_error(bad)
+    assert str(err).startswith(f"{bad} (VMware")
+    assert "no rows; a vendor report for a month has lines" in str(err)
+
+
+def test_an_empty_member_of_a_zip_is_named(tmp_path):
+    archive = tmp_path / "recon.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("recon.csv", RECON.read_text(encoding="utf-8").splitlines()[0] + "\n")
+    err = import_error(archive)
+    assert f"{archive}!recon.csv (Microsoft" in str(err) and "no rows" in str(err)
+
+
+def _september_vmware(tmp_path: Path) -> Path:
+    def edit(header, rows):
+        for i in range(len(rows)):
+            set_value(header, rows, i, "Month", "2026-09")
+
+    return edited(VMWARE, tmp_path / "vmware-2026-09.csv", edit)
+
+
+def test_a_report_of_another_month_is_refused_naming_both_periods(tmp_path):
+    bad = _september_vmware(tmp_path)
+    err = import_error(bad, period="2026-10")
+    assert f"{bad} (VMware" in str(err)
+    assert "no line is charged in the run's period 2026-10" in str(err)
+    assert "charged in 2026-09 (2026-09-01 to 2026-09-30)" in str(err)
+    # without a period (billing import without --period) it is read
+    assert import_reports(open_store(), [bad])[0].rows == 14
+
+
+def test_a_daily_usage_report_of_august_in_october_is_refused(tmp_path):
+    def edit(header, rows):
+        for i in range(len(rows)):
+            for col in ("UsageDate", "ChargeStartDate", "ChargeEndDate"):
+                set_value(header, rows, i, col, rows[i][header.index(col)].replace("10/", "8/", 1))
+
+    bad = edited(DAILY, tmp_path / "daily-2026-08.csv", edit)
+    err = import_error(bad, period="2026-10")
+    assert f"{bad} (Microsoft" in str(err)
+    assert "no line is charged in the run's period 2026-10" in str(err)
+    assert "charged in 2026-08 (2026-08-01 to 2026-08-31)" in str(err)
+
+
+def test_a_report_with_some_lines_in_the_period_is_read(tmp_path):
+    # A licence cycle from 12 October to 11 November and a September credit: the file is October's.
+    def edit(header, rows):
+        for col, value in (("ChargeStartDate", "9/12/2026"), ("ChargeEndDate", "10/11/2026")):
+            set_value(header, rows, 0, col, value)
+
+    good = edited(RECON, tmp_path / "recon.csv", edit)
+    assert import_reports(open_store(), [good], period="2026-10")[0].rows == 19
+
+
+# -- 4. contradicting signs ------------------------------------------------------------------------
+
+
+def test_a_charge_of_a_negative_quantity_at_a_positive_cost_is_refused(tmp_path):
+    rows = cur2.records()
+    usage = next(i for i, r in enumerate(rows) if r["line_item_line_item_type"] == "Usage")
+    rows[usage]["line_item_usage_amount"] = "-" + rows[usage]["line_item_usage_amount"]
+    bad = cur2.write_csv(tmp_path / "cur2.csv", rows)
+    err = import_error(bad)
+    assert "lines whose quantity and cost have contradicting signs" in str(err)
+    [p] = err.problems
+    assert (p.row, p.file) == (usage + 2, str(bad))
+    assert p.column == (
+        "PricingQuantity (from 'line_item_usage_amount') / "
+        "BilledCost (from 'line_item_unblended_cost')"
+    )
+    assert p.value.startswith("quantity -") and "(Usage, Usage)" in p.value
+
+
+def test_a_microsoft_charge_printed_with_a_negative_quantity_takes_the_sign_of_its_subtotal(
+    tmp_path,
+):
+    # Issue 10: Microsoft's amount decides (Subtotal 247.20 for 12 seats printed as -12), so the
+    # line model holds no contradiction and the seats are priced as a charge.
+    def edit(header, rows):
+        for col in ("Quantity", "BillableQuantity"):
+            set_value(header, rows, 0, col, "-12")
+
+    con = open_store()
+    import_reports(con, [edited(RECON, tmp_path / "recon.csv", edit)])
+    assert con.execute(
+        "SELECT PricingQuantity, BilledCost FROM lines WHERE x_SourceRow = 2"
+    ).fetchone() == (Decimal(12), Decimal("247.2"))
+
+
+def test_a_negative_price_per_point_on_positive_points_is_refused(tmp_path):
+    def edit(header, rows):
+        set_value(header, rows, 4, "Price per Point", "-0.8640")
+
+    err = import_error(edited(VMWARE, tmp_path / "vmware.csv", edit))
+    [p] = err.problems
+    assert p.row == 6 and "Billable Points" in p.column and "Price per Point" in p.column
+
+
+def test_an_aws_usage_line_with_a_negative_cost_is_refused_but_a_negation_is_not(tmp_path):
+    rows = cur2.records()
+    usage = next(i for i, r in enumerate(rows) if r["line_item_line_item_type"] == "Usage")
+    rows[usage]["line_item_unblended_cost"] = "-" + rows[usage]["line_item_unblended_cost"]
+    err = import_error(cur2.write_csv(tmp_path / "cur2.csv", rows))
+    [p] = err.problems
+    assert p.row == usage + 2 and "line_item_usage_amount" in p.column
+    # the sample month's Savings Plan negations (positive hours, negative cost) are read
+    assert import_reports(open_store(), [CUR2])[0].rows == 718
+
+
+@pytest.mark.parametrize(
+    "quantity, subtotal", [("-9", "-167.40"), ("9", "-167.40")], ids=["negative", "positive"]
+)
+def test_microsoft_credits_pass_in_both_sign_conventions(tmp_path, quantity, subtotal):
+    header, rows = read_rows(RECON)
+    i = next(i for i, r in enumerate(rows) if r[header.index("ChargeType")] == "cancelImmediate")
+    for col in ("Quantity", "BillableQuantity"):
+        rows[i][header.index(col)] = quantity
+    rows[i][header.index("Subtotal")] = rows[i][header.index("Total")] = subtotal
+    con = open_store()
+    import_reports(con, [write_rows(tmp_path / "recon.csv", header, rows)])
+    assert con.execute(
+        "SELECT ChargeCategory, BilledCost FROM lines WHERE x_SourceRow = ?", [i + 2]
+    ).fetchone() == ("Credit", Decimal(subtotal))
+
+
+# -- 5. out of range -------------------------------------------------------------------------------
+
+
+def test_an_amount_that_overflows_decimal_38_12_is_out_of_range(tmp_path):
+    rows = cur2.records()
+    rows[2]["line_item_unblended_cost"] = "1.5E+30"
+    err = import_error(cur2.write_csv(tmp_path / "cur2.csv", rows))
+    [p] = err.problems
+    assert (p.row, p.column, p.value) == (4, "line_item_unblended_cost", "1.5E+30")
+    assert "out of range" in str(err) and "expected a decimal number" not in str(err)
+
+
+def test_a_computed_amount_out_of_range_names_row_and_column(tmp_path):
+    def edit(header, rows):
+        set_value(header, rows, 2, "Billable Points", "90000000000000000000")
+        set_value(header, rows, 2, "Price per Point", "12345678")
+
+    err = import_error(edited(VMWARE, tmp_path / "vmware.csv", edit))
+    assert "out of range of DECIMAL(38,12)" in str(err)
+    assert (4, "BilledCost (from 'Billable Points')") in problems(err)
+
+
+def test_a_total_out_of_range_names_the_column_and_the_largest_rows(tmp_path):
+    rows = cur2.records()
+    for i in (1, 5):
+        rows[i]["line_item_unblended_cost"] = "90000000000000000000000000"
+    err = import_error(cur2.write_csv(tmp_path / "cur2.csv", rows))
+    assert "the total of BilledCost (from 'line_item_unblended_cost') is out of range" in str(err)
+    assert "Traceback" not in str(err)
+    assert {p.row for p in err.problems} >= {3, 7}
+
+
+# -- the commands ----------------------------------------------------------------------------------
+
+
+def billing(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BILLING, *args], cwd=cwd, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+def test_billing_import_exits_2_on_a_repeated_row(tmp_path):
+    header, rows = read_rows(VMWARE)
+    bad = write_rows(tmp_path / "vmware.csv", header, [*rows, rows[0]])
+    result = billing(tmp_path, "import", str(bad), "--parameters", str(REPO / "parameters"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"error: {bad} (VMware" in result.stderr and "row 16 repeats row 2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_billing_import_with_a_period_exits_2_on_a_report_of_another_month(tmp_path):
+    result = billing(tmp_path, "import", str(VMWARE), "--period", "2026-11")
+    assert result.returncode == 2
+    assert "no line is charged in the run's period 2026-11" in result.stderr
+    assert "charged in 2026-10" in result.stderr and "Traceback" not in result.stderr
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def published_state(outputs: Path) -> dict[str, bytes]:
+    """The published run folder and the invoice register, byte for byte (a failed ``billing run``
+    also leaves its executed notebook, ``.failed-<period>.ipynb``, for the analyst to read)."""
+    return {
+        **tree(outputs / "2026-10"),
+        "invoice_register.sqlite": (outputs / "invoice_register.sqlite").read_bytes(),
+    }
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """The sample month billed and published once; each case runs against it."""
+    project = copy_project(tmp_path_factory.mktemp("bad-inputs") / "project")
+    publish_sample_run(project)
+    outputs = project / "outputs"
+    assert (outputs / "invoice_register.sqlite").is_file() and (outputs / "2026-10").is_dir()
+    return project, published_state(outputs)
+
+
+def _reports_with(project: Path, name: str, change) -> Path:
+    folder = project / "bad-reports" / name
+    shutil.copytree(project / "samples" / "2026-10" / "reports", folder)
+    change(folder)
+    return folder
+
+
+def _daily_also_gzipped(folder: Path) -> None:
+    _gz(folder / DAILY.name, folder / (DAILY.name + ".gz"))
+
+
+def _vmware_header_only(folder: Path) -> None:
+    path = folder / VMWARE.name
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+
+
+def _vmware_of_september(folder: Path) -> None:
+    (folder / VMWARE.name).unlink()
+    _september_vmware(folder)
+
+
+def _recon_row_repeated(folder: Path) -> None:
+    header, rows = read_rows(folder / RECON.name)
+    write_rows(folder / RECON.name, header, [*rows, rows[4]])
+
+
+def _vmware_negative_price(folder: Path) -> None:
+    def edit(header, rows):
+        set_value(header, rows, 4, "Price per Point", "-0.8640")
+
+    edited(folder / VMWARE.name, folder / VMWARE.name, edit)
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (_daily_also_gzipped, f"{DAILY.name}.gz: the same report as "),
+        (_vmware_header_only, "no rows; a vendor report for a month has lines"),
+        (_vmware_of_september, "no line is charged in the run's period 2026-10"),
+        (_recon_row_repeated, "row 21 repeats row 6"),
+        (_vmware_negative_price, "contradicting signs"),
+    ],
+    ids=["gzipped-copy", "header-only", "september", "repeated-row", "signs"],
+)
+def test_a_run_with_a_bad_report_fails_and_leaves_the_published_run_as_it_was(
+    published, change, expected
+):
+    from billing_lib import run
+
+    project, before = published
+    reports = _reports_with(project, change.__name__, change)
+    with pytest.raises(BillingError) as err:
+        run.run_all("2026-10", reports, project / "parameters", project / "outputs")
+    assert expected in str(err.value) and str(reports) in str(err.value)
+    assert published_state(project / "outputs") == before
+
+
+@pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+def test_billing_run_refuses_a_report_given_twice_and_publishes_nothing(published):
+    project, before = published
+    reports = _reports_with(project, "cli-gzipped-copy", _daily_also_gzipped)
+    result = billing(
+        project,
+        "run",
+        "--period",
+        "2026-10",
+        "--reports",
+        str(reports),
+        "--parameters",
+        "parameters",
+        "--output",
+        "outputs",
+        "--quiet",
+    )
+    assert result.returncode != 0
+    assert f"{reports / DAILY.name}.gz: the same report as {reports / DAILY.name}" in result.stderr
+    assert "nothing was published" in result.stderr
+    assert published_state(project / "outputs") == before
