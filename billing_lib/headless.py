@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import shutil
 import signal
@@ -197,6 +198,11 @@ def interrupts_raised() -> Iterator[list[int]]:
 
     def handler(signum: int, frame: object) -> None:
         received.append(signum)
+        # the kernel is ended first, at once: left to papermill's own clean-up it is asked to shut
+        # down mid-reply and prints its socket errors; the tasks that then find it dead are ours
+        # to drop, so asyncio is not to report them
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        end_kernels(wait=0)
         raise KeyboardInterrupt
 
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -181,9 +181,9 @@ _JOBS: list[_Job] = []
 
 def _write_job(index: int) -> Path:
     job = _JOBS[index]
-    return write_invoice_workbook(
-        job.inv, job.seller, job.vendors, job.usage, job.folder / workbook_name(job.inv)
-    )
+    path = job.folder / workbook_name(job.inv)
+    with writing(path):  # a full disk or a file-size limit names the workbook
+        return write_invoice_workbook(job.inv, job.seller, job.vendors, job.usage, path)
 
 
 def _writers() -> int:
