@@ -31,7 +31,7 @@ from reportlab.pdfgen import canvas
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import Invoice, InvoiceLine, Seller, atomic_target
 from billing_lib.money import minor_unit
-from billing_lib.workbooks import fixed_created, workbook_name
+from billing_lib.workbooks import fixed_created, payment_lines, workbook_name
 
 FONT, BOLD = "InvoiceSans", "InvoiceSans-Bold"
 PAGE_W, PAGE_H = 210 * mm, 297 * mm
@@ -100,43 +100,6 @@ def line_detail(line: InvoiceLine, currency: str) -> str | None:
     text = quantity_text(line.display_quantity) + (f" {line.unit}" if line.unit else "")
     if line.display_unit_price is not None:
         text += f" x {unit_price_text(line.display_unit_price)} {currency}"
-    return text
-
-
-def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
-    """The payment block as the invoice workbook prints it: what to pay by when quoting which
-    reference (or the credit), then the bank details."""
-    pay = seller.payment
-    amount = f"{inv.currency} {amount_text(abs(inv.gross), inv.currency)}"
-    if inv.kind == "credit_note":
-        text = [
-            f"This credit note cancels invoice {inv.refers_to}. {amount} is credited to your account."
-        ]
-        if inv.note:
-            text.append(f"Reason: {inv.note}")
-    elif inv.credit_balance:
-        text = [
-            (
-                f"Credit balance of {amount} in your favour: nothing to pay. It is refunded to your "
-                "account or set off against your next invoice."
-            )
-        ]
-    else:
-        text = [
-            (
-                f"Please pay {amount} by {inv.due_date.isoformat()} ({inv.payment_terms_days} days) "
-                f"quoting {inv.number}."
-            )
-        ]
-    text += [
-        f"Account holder: {pay.account_holder}",
-        f"IBAN: {' '.join(pay.iban[i : i + 4] for i in range(0, len(pay.iban), 4))}",
-        f"BIC: {pay.bic}",
-    ]
-    if pay.bank:
-        text.append(f"Bank: {pay.bank}")
-    if pay.instructions:
-        text.append(pay.instructions)
     return text
 
 

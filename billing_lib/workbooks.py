@@ -493,6 +493,16 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
     row += 1
     ws.write_string(row, 0, "Payment", fmt.bold)
     row += 1
+    text = payment_lines(inv, seller)
+    for t in text:
+        ws.write_string(row, 0, t, fmt.text)
+        row += 1
+    ws.print_area(0, 0, row, 5)
+
+
+def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
+    """The payment block of an invoice or credit note, as the workbook and the PDF print it: what
+    to pay by when quoting which reference (or the credit), then the bank details."""
     pay = seller.payment
     amount = f"{inv.currency} {abs(inv.gross):,.{-minor_unit(inv.currency).as_tuple().exponent}f}"
     if inv.kind == "credit_note":
@@ -504,34 +514,27 @@ def _invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: _Formats) -> None
     elif inv.credit_balance:
         text = [
             (
-                f"Credit balance of {amount} in your favour: nothing to pay. It is refunded to your account "
-                "or set off against your next invoice."
+                f"Credit balance of {amount} in your favour: nothing to pay. It is refunded to "
+                "your account or set off against your next invoice."
             )
         ]
     else:
         text = [
             (
-                f"Please pay {amount} by {inv.due_date.isoformat()} ({inv.payment_terms_days} days) quoting "
-                f"{inv.number}."
+                f"Please pay {amount} by {inv.due_date.isoformat()} "
+                f"({inv.payment_terms_days} days) quoting {inv.number}."
             )
         ]
     text += [
         f"Account holder: {pay.account_holder}",
-        f"IBAN: {_spaced(pay.iban)}",
+        f"IBAN: {' '.join(pay.iban[i : i + 4] for i in range(0, len(pay.iban), 4))}",
         f"BIC: {pay.bic}",
     ]
     if pay.bank:
         text.append(f"Bank: {pay.bank}")
     if pay.instructions:
         text.append(pay.instructions)
-    for t in text:
-        ws.write_string(row, 0, t, fmt.text)
-        row += 1
-    ws.print_area(0, 0, row, 5)
-
-
-def _spaced(iban: str) -> str:
-    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    return text
 
 
 def _usage_sheets(
