@@ -13,11 +13,11 @@ import pandas as pd
 
 from billing_lib import whatif
 from billing_lib.errors import ParameterError, RunError
-from billing_lib.importers.engine import ql
 from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.publishing import MANIFEST
 from billing_lib.run import RATED_PARQUET
 from billing_lib.run_parameters import PERIOD_PATTERN, check_period, path_parameter
+from billing_lib.sql import ql
 from billing_lib.store import register_frame
 
 

@@ -152,6 +152,15 @@ def lines_table_sql(table: str = "lines") -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)"
 
 
+#: The store's record of each imported vendor report (``content``: its content key, which finds the
+#: same report again in another container or encoding).
+IMPORTS_TABLE_SQL = """
+CREATE TABLE IF NOT EXISTS imports (
+  file VARCHAR, format VARCHAR, checksum VARCHAR, rows BIGINT,
+  charge_start TIMESTAMP, charge_end TIMESTAMP, content VARCHAR
+)"""
+
+
 def violations_sql(table: str, limit: int = 200) -> str:
     """A query listing (row, column, value, expected) for every rule of the model a line breaks."""
     checks: list[str] = []

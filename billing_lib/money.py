@@ -7,14 +7,11 @@ per rate on the sum of the rounded lines and rounded half-up; totals are sums of
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 #: DuckDB type of every unrounded amount, quantity and rate in the line tables.
 SQL_AMOUNT = "DECIMAL(38,12)"
-#: DuckDB type of rounded money (invoice lines, VAT, totals).
-SQL_ROUNDED = "DECIMAL(18,2)"
 
-CENT = Decimal("0.01")
 ZERO = Decimal(0)
 
 # ISO 4217 minor units for the currencies where it is not 2.
@@ -30,23 +27,3 @@ def minor_unit(currency: str) -> Decimal:
 def round_money(amount: Decimal, currency: str = "EUR") -> Decimal:
     """Round half-up to the currency's minor unit (2.675 -> 2.68, -2.675 -> -2.68)."""
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
-
-
-def to_decimal(value: object) -> Decimal:
-    """Exact Decimal from text, int or Decimal; floats are refused because they are not exact."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, (bool, float)):
-        raise TypeError(f"money must not be a {type(value).__name__}: {value!r}")
-    if value is None:
-        return ZERO
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise ValueError(f"not a decimal number: {value!r}") from exc
-
-
-def sql_round_money(expr: str, places: int = 2) -> str:
-    """DuckDB expression rounding ``expr`` half-up (DuckDB's ROUND on DECIMAL rounds half away
-    from zero, which is half-up for money) to ``places`` and typing it as rounded money."""
-    return f"CAST(ROUND({expr}, {places}) AS {SQL_ROUNDED})"

@@ -378,13 +378,14 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     month, or from no date): nobody gave a rate for this month."""
     first, _ = month_days(period)
     rows = con.execute(
-        f"""SELECT f.from_currency, f.to_currency, f.rate, f.valid_from, f.source, count(*)
+        """SELECT f.from_currency, f.to_currency, f.rate, f.valid_from, f.source, count(*)
             FROM rated_lines r JOIN _fx_rates f
               ON f.from_currency = r.vendor_currency AND f.to_currency = r.currency
              AND r.charge_date BETWEEN f.valid_from AND f.valid_to
             WHERE r.line_kind = 'vendor' AND r.vendor_currency <> r.currency
-              AND f.valid_from < DATE '{first}'
-            GROUP BY ALL ORDER BY 1, 2, 4"""
+              AND f.valid_from < ?
+            GROUP BY ALL ORDER BY 1, 2, 4""",
+        [first],
     ).fetchall()
     return [
         Finding(

@@ -75,6 +75,7 @@ from billing_lib.run_parameters import (
     check_parameters,
     project_dir,
 )
+from billing_lib.sql import ql
 from billing_lib.store import frame, open_store
 from billing_lib.vendor_prices import load_vendor_prices
 
@@ -310,7 +311,7 @@ class BillingRun:
             parquet = folder / RATED_PARQUET
             # in the order rating stored them (by customer, then vendor file and row): sorting
             # again cost 86 s at 10 million lines (benchmarks/README.md)
-            self.con.execute(f"COPY rated_lines TO '{_sql_path(parquet)}' (FORMAT parquet)")
+            self.con.execute(f"COPY rated_lines TO {ql(parquet)} (FORMAT parquet)")
             written.append(parquet)
             written.append(
                 whatif.write_minimum_fees(
@@ -456,7 +457,9 @@ class BillingRun:
         exports in ``<reports>/platform/``."""
         from billing_lib import customer_sync
 
-        keys = list(zip(unmapped["vendor"], unmapped["account_id"], unmapped["account_name"]))
+        keys = list(
+            zip(unmapped["vendor"], unmapped["account_id"], unmapped["account_name"], strict=True)
+        )
         found = customer_sync.unmapped_suggestions(
             sorted(set(keys)),
             self.params.period,
@@ -513,10 +516,6 @@ class BillingRun:
                 discard(self.staging)
                 self.staging = None
             raise
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def shown(path: Path) -> str:

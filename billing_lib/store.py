@@ -14,7 +14,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from billing_lib.importers import ensure_tables
+from billing_lib.model import IMPORTS_TABLE_SQL, lines_table_sql
+from billing_lib.sql import ql
 
 
 def open_store(
@@ -28,11 +29,19 @@ def open_store(
     con = duckdb.connect(str(database))
     con.execute("SET preserve_insertion_order = true")
     if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET memory_limit = {ql(memory_limit)}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     ensure_tables(con)
     return con
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``lines`` and ``imports`` tables if they are not there yet (``content`` added to
+    an ``imports`` table of a store written before it existed)."""
+    con.execute(lines_table_sql("lines"))
+    con.execute(IMPORTS_TABLE_SQL)
+    con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS content VARCHAR")
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from billing_lib.importers.engine import (
 )
 from billing_lib.importers.reader import open_sources
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
-from billing_lib.model import lines_table_sql
+from billing_lib.store import ensure_tables
 from billing_lib.vendor_prices import VendorPrices
 
 REPORT_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
@@ -39,25 +39,10 @@ __all__ = [
     "FormatSpec",
     "ImportReport",
     "all_specs",
-    "ensure_tables",
     "import_reports",
     "report_files",
     "spec_named",
 ]
-
-IMPORTS_TABLE_SQL = """
-CREATE TABLE IF NOT EXISTS imports (
-  file VARCHAR, format VARCHAR, checksum VARCHAR, rows BIGINT,
-  charge_start TIMESTAMP, charge_end TIMESTAMP, content VARCHAR
-)"""
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ``lines`` and ``imports`` tables if they are not there yet (``content``: the
-    report's content key, for a store written before it existed)."""
-    con.execute(lines_table_sql("lines"))
-    con.execute(IMPORTS_TABLE_SQL)
-    con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS content VARCHAR")
 
 
 def report_files(folder: Path) -> list[Path]:

@@ -12,10 +12,11 @@ from datetime import date
 import duckdb
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.engine import ql, resolve_columns
+from billing_lib.importers.engine import resolve_columns
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import _QUOTED, FormatSpec
 from billing_lib.periods import month_days
+from billing_lib.sql import ql, timestamp_literal
 
 MAX_SHOWN = 20
 
@@ -34,8 +35,9 @@ def _overlaps(start: str, end: str, first: date, after: date) -> str:
     """SQL: the interval [start, end) (end NULL or equal to start: the instant start) meets the
     days first .. after - 1."""
     return (
-        f"({start} < TIMESTAMP '{after}' AND "
-        f"greatest(COALESCE({end}, {start}), {start} + INTERVAL 1 MICROSECOND) > TIMESTAMP '{first}')"
+        f"({start} < {timestamp_literal(after)} AND "
+        f"greatest(COALESCE({end}, {start}), {start} + INTERVAL 1 MICROSECOND) "
+        f"> {timestamp_literal(first)})"
     )
 
 

@@ -20,6 +20,7 @@ from billing_lib.errors import InputError, Problem
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.money import SQL_AMOUNT
+from billing_lib.sql import ql
 from billing_lib.vendor_prices import (
     POINTS_TABLE,
     PRICES_TABLE,
@@ -33,16 +34,12 @@ SOURCE_TABLE = "_vendor_prices_source"
 _YEAR_MONTH = re.compile(r"(?<!\d)((19|20)\d\d-(0[1-9]|1[0-2]))(?![\d])")
 
 
-def _ql(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def use_vendor_prices(con: duckdb.DuckDBPyConnection, prices: VendorPrices | None) -> None:
     """Make ``prices`` the contract prices of the imports on ``con`` (none: empty tables)."""
     prices = prices or VendorPrices.none()
     register_vendor_prices(con, prices)
     where = str(prices.path) if prices.path else f"parameters/{VENDOR_PRICES_FILE}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS SELECT {_ql(where)} AS path")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS SELECT {ql(where)} AS path")
 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -77,7 +74,7 @@ def attach_contract_prices(
     fallback = _month_of_file(src, period)
     month = f"CAST(date_trunc('month', CAST(({cp.month}) AS TIMESTAMP)) AS DATE)"
     if fallback:
-        month = f"COALESCE({month}, DATE {_ql(fallback + '-01')})"
+        month = f"COALESCE({month}, DATE {ql(fallback + '-01')})"
     key = "lower(trim(regexp_replace(__contract_product, '\\s+', ' ', 'g')))"
     by_points = f"CAST({cp.units} * __contract_ppu AS {SQL_AMOUNT})"
     points = f"COALESCE({cp.points}, {by_points})" if cp.points else by_points
@@ -104,9 +101,9 @@ def attach_contract_prices(
                 FROM (SELECT *, CAST({cp.product} AS VARCHAR) AS __contract_product,
                              {month} AS __contract_month, COALESCE(({cp.needed}), false) AS __contract_needed
                       FROM (SELECT {typed_select} FROM __numbered))) t
-          LEFT JOIN {prices} p ON __pv = {_ql(cp.vendor)} AND __pp = __contract_key
+          LEFT JOIN {prices} p ON __pv = {ql(cp.vendor)} AND __pp = __contract_key
             AND __contract_month BETWEEN __pf AND __pt
-          LEFT JOIN {ppu} u ON __uv = {_ql(cp.vendor)} AND __up = __contract_key
+          LEFT JOIN {ppu} u ON __uv = {ql(cp.vendor)} AND __up = __contract_key
             AND __contract_month BETWEEN __uf AND __ut)
     """)
     no_month = con.execute(

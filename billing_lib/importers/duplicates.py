@@ -13,11 +13,12 @@ from __future__ import annotations
 import duckdb
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.engine import qi, ql, resolve_columns
+from billing_lib.importers.engine import resolve_columns
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.model import LINE_COLUMN_NAMES
 from billing_lib.money import SQL_AMOUNT
+from billing_lib.sql import qi, ql
 
 #: Column of ``__raw`` (and ``__numbered``) holding a row's hash when whole rows are compared.
 ROW_HASH = "__rowhash"

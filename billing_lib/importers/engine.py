@@ -21,6 +21,7 @@ from billing_lib.importers.reader import SourceFile, blank_records, duckdb_sourc
 from billing_lib.importers.spec import _QUOTED, FormatSpec, all_specs, choice_text, choices
 from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMN_TYPES, LINE_COLUMNS, violations_sql
 from billing_lib.money import SQL_AMOUNT
+from billing_lib.sql import qi, ql
 
 _DUCKDB_LINE = re.compile(r"Line:\s*(\d+)")
 _DECIMAL_TYPE = re.compile(r"DECIMAL\s*\([^)]*\)", re.IGNORECASE)
@@ -87,16 +88,6 @@ class ImportReport:
                 for cat, by_cur in self.cost_per_category.items()
             },
         }
-
-
-def qi(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def ql(value: str) -> str:
-    """A quoted SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def resolve_columns(names: Iterable[str], header: Iterable[str]) -> dict[str, str]:
@@ -459,7 +450,7 @@ def _check_types(
         f"SELECT {counts}, greatest({', '.join(sizes) or 'NULL'}, 0) FROM __numbered"
     ).fetchone()
     problems: list[Problem] = []
-    for (c, e), n in zip(typed.items(), failing):
+    for (c, e), n in zip(typed.items(), failing, strict=True):
         if not n:
             continue
         rows = con.execute(

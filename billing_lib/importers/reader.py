@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.sql import ql
 
 _HEADER_BYTES = 1 << 20
 
@@ -329,22 +330,22 @@ def duckdb_source(
     malformed rows (ragged, bad quotes, bad bytes) are set aside in that table, all of them, to be
     reported together instead of stopping at the first. Parquet with ``row_numbers``: plus
     ``file_row_number``, each record's 0-based place in the file."""
-    path = str(src.path).replace("'", "''")
+    path = ql(src.path)
     if src.kind == "parquet":
         return (
-            f"read_parquet('{path}', file_row_number = true)"
+            f"read_parquet({path}, file_row_number = true)"
             if row_numbers
-            else f"read_parquet('{path}')"
+            else f"read_parquet({path})"
         )
-    nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in null_values)
-    cols = ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in src.header)
+    nulls = ", ".join(ql(v) for v in null_values)
+    cols = ", ".join(f"{ql(c)}: 'VARCHAR'" for c in src.header)
     extra = (
-        f", store_rejects=true, rejects_table='{rejects}', rejects_scan='{rejects}_scan'"
+        f", store_rejects=true, rejects_table={ql(rejects)}, rejects_scan={ql(rejects + '_scan')}"
         if rejects
         else ""
     )
     return (
-        f"read_csv('{path}', header=true, all_varchar=true, delim='{src.delimiter}', quote='\"', escape='\"', "
-        f"nullstr=[{nulls}], encoding='{src.encoding}', strict_mode=true, auto_detect=false, "
-        f"columns={{{cols}}}{extra})"
+        f"read_csv({path}, header=true, all_varchar=true, delim={ql(src.delimiter)}, "
+        f"quote='\"', escape='\"', nullstr=[{nulls}], encoding={ql(src.encoding)}, "
+        f"strict_mode=true, auto_detect=false, columns={{{cols}}}{extra})"
     )
