@@ -27,6 +27,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check billing_lib tests benchmarks samples
 	$(BIN)/ruff format --check billing_lib tests benchmarks samples
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python benchmarks/run_benchmark.py

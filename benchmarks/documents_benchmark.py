@@ -72,10 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         lines = [len(i.lines) for i in invoices]
         size = {s: sum(p.stat().st_size for p in target.glob(f"*{s}")) for s in (".pdf", ".xml")}
         print(
-            f"{len(invoices)} invoices, {min(lines)}-{max(lines)} lines each "
-            f"({sum(lines)} lines): PDF {sum(pdf_s):.1f} s ({statistics.median(pdf_s) * 1000:.0f} "
-            f"ms median), UBL {sum(ubl_s):.1f} s ({statistics.median(ubl_s) * 1000:.1f} ms median), "
-            f"together {total:.1f} s wall, {cpu:.1f} s CPU ({cpu / len(invoices) * 1000:.0f} ms CPU "
+            f"{len(invoices)} invoices, {min(lines)}-{max(lines)} lines each ({sum(lines)} "
+            f"lines): PDF {sum(pdf_s):.1f} s ({statistics.median(pdf_s) * 1000:.0f} ms median), "
+            f"UBL {sum(ubl_s):.1f} s ({statistics.median(ubl_s) * 1000:.1f} ms median), together "
+            f"{total:.1f} s wall, {cpu:.1f} s CPU ({cpu / len(invoices) * 1000:.0f} ms CPU "
             "an invoice); "
             f"PDF {size['.pdf'] / 1e6:.1f} MB, UBL {size['.xml'] / 1e6:.1f} MB"
         )

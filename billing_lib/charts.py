@@ -1,8 +1,9 @@
 """Insight charts over rated lines: what each customer costs and brings in, and where the margin is.
 
-The summaries are DuckDB SQL over the rated lines (exact DECIMAL sums, per invoice currency: amounts
-of different currencies are never added together). The figure builders turn a summary into a plotly
-figure; only there do amounts become floats, rounded to cents, because a chart is not a money record.
+The summaries are DuckDB SQL over the rated lines (exact DECIMAL sums, per invoice currency:
+amounts of different currencies are never added together). The figure builders turn a summary into
+a plotly figure; only there do amounts become floats, rounded to cents, because a chart is not a
+money record.
 
 Figures use a lean template and the ``plotly_mimetype`` renderer (``use_notebook_renderer``) so a
 notebook stores only the figure's data, not plotly.js or a large template.
@@ -108,7 +109,8 @@ def summarise_table(
                    CAST(sum(amount) AS DECIMAL(38,12)) AS revenue,
                    CAST(sum(amount) - sum(cost) AS DECIMAL(38,12)) AS margin,
                    CASE WHEN sum(amount) = 0 THEN NULL
-                        ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1) END AS margin_pct,
+                        ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1)
+                   END AS margin_pct,
                    count(*) AS lines
             FROM {table} GROUP BY {group} ORDER BY {group}"""
         )
@@ -144,9 +146,10 @@ def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
                 textposition="top center",
                 customdata=[
                     [str(m), "" if p is None or pd.isna(p) else f"{p}%"]
-                    for m, p in zip(_money(part["margin"]), part["margin_pct"])
+                    for m, p in zip(_money(part["margin"]), part["margin_pct"], strict=True)
                 ],
-                hovertemplate="%{text}<br>cost %{x:,.2f}<br>revenue %{y:,.2f}<br>margin %{customdata[0]} "
+                hovertemplate="%{text}<br>cost %{x:,.2f}<br>revenue %{y:,.2f}<br>margin "
+                "%{customdata[0]} "
                 "(%{customdata[1]})<extra>" + str(currency) + "</extra>",
                 marker={"size": 11},
             )
@@ -184,7 +187,7 @@ def margin_bars(summary: pd.DataFrame, by: str) -> go.Figure:
                 name=str(currency),
                 text=pct,
                 textposition="outside",
-                customdata=list(zip(_money(part["cost"]), _money(part["revenue"]))),
+                customdata=list(zip(_money(part["cost"]), _money(part["revenue"]), strict=True)),
                 hovertemplate="%{x}<br>margin %{y:,.2f} (%{text})<br>cost %{customdata[0]:,.2f}"
                 "<br>revenue %{customdata[1]:,.2f}<extra>" + str(currency) + "</extra>",
             )
@@ -228,7 +231,10 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
 def what_if_bars(comparison: pd.DataFrame) -> go.Figure:
     """Current versus what-if margin per customer (``comparison`` has customer, currency,
     margin and what_if_margin columns, as ``widgets.compare_margins`` returns)."""
-    labels = [f"{c} ({cur})" for c, cur in zip(comparison["customer"], comparison["currency"])]
+    labels = [
+        f"{c} ({cur})"
+        for c, cur in zip(comparison["customer"], comparison["currency"], strict=True)
+    ]
     fig = go.Figure(
         [
             go.Bar(x=labels, y=_money(comparison["margin"]), name="current"),

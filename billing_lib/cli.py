@@ -41,7 +41,7 @@ def _import_command(args: argparse.Namespace) -> int:
         register_account_map(con, load_account_mappings(params, customers))
         assign_customers(con)
         cols = ["vendor", "account_id", "account_name", "currency", "lines", "cost", "files"]
-        unmapped = [dict(zip(cols, r)) for r in con.execute(UNMAPPED_SQL).fetchall()]
+        unmapped = [dict(zip(cols, r, strict=True)) for r in con.execute(UNMAPPED_SQL).fetchall()]
     if args.json:
         out = {"files": [r.to_dict() for r in reports], "unmapped_accounts": unmapped}
         print(json.dumps(out, indent=2, default=lambda v: str(v) if isinstance(v, Decimal) else v))
@@ -63,8 +63,8 @@ def _import_command(args: argparse.Namespace) -> int:
         print("unmapped accounts (not on any invoice; map them in accounts.csv):")
         for u in unmapped:
             print(
-                f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
-                f"{u['currency']} {u['cost'].normalize():f}"
+                f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} "
+                f"lines, {u['currency']} {u['cost'].normalize():f}"
             )
     return 0
 
@@ -138,8 +138,8 @@ def _credit_note_command(args: argparse.Namespace) -> int:
         print(f"cleaned up: {line}")
     note = done.note
     print(
-        f"credit note {note.number} issued on {note.issue_date} for {note.customer_id} {note.buyer.name}: "
-        f"corrects invoice {done.original.number} (period {note.period})"
+        f"credit note {note.number} issued on {note.issue_date} for {note.customer_id} "
+        f"{note.buyer.name}: corrects invoice {done.original.number} (period {note.period})"
     )
     print(
         f"  {note.currency} net {money_text(note.net)} + VAT {money_text(note.vat_total)} = "
@@ -230,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="CUSTOMER",
         help="bill this customer although its month moved by an order of magnitude against the "
-        "previous finalised month (parameters/review.yaml jump_factor); repeatable or comma-separated",
+        "previous finalised month (parameters/review.yaml jump_factor); repeatable or "
+        "comma-separated",
     )
     _wait_option(run)
     run.set_defaults(func=_run_command)
@@ -240,11 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         help="propose customers.yaml and accounts.csv changes from the platforms' exports",
         description="Read the month's vendor reports and the provisioning platforms' exports "
-        "(Partner Center customers and subscriptions, AWS Organizations accounts and tags; by default "
-        "REPORTS/platform/) and propose new accounts.csv rows for accounts matching a known customer "
-        "(tenant id, tag, domain or exact name), customer stubs for the rest and closed mappings for "
-        "accounts that left, as a diff file and a summary. Nothing is written without --apply "
-        "(docs/monthly-close.md).",
+        "(Partner Center customers and subscriptions, AWS Organizations accounts and tags; by "
+        "default REPORTS/platform/) and propose new accounts.csv rows for accounts matching a "
+        "known customer (tenant id, tag, domain or exact name), customer stubs for the rest and "
+        "closed mappings for accounts that left, as a diff file and a summary. Nothing is written "
+        "without --apply (docs/monthly-close.md).",
     )
     sync.add_argument("--period", required=True, help="month, YYYY-MM")
     sync.add_argument(
@@ -275,11 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(func=_customers_sync_command)
     cn = sub.add_parser(
         "credit-note",
-        help="cancel a finalised invoice with a credit note (written to OUTPUT/corrections/NUMBER/)",
-        description="Issue a credit note that cancels one invoice of a finalised run in full: every line, VAT "
-        "and total negated, numbered in the credit-note series, referring to the invoice, with a "
-        "reversing journal entry (CSV and beancount). Rebuilt from what the finalised run stored "
-        "(not from today's parameters); the run folder is not changed.",
+        help="cancel a finalised invoice with a credit note "
+        "(written to OUTPUT/corrections/NUMBER/)",
+        description="Issue a credit note that cancels one invoice of a finalised run in full: "
+        "every line, VAT and total negated, numbered in the credit-note series, referring to the "
+        "invoice, with a reversing journal entry (CSV and beancount). Rebuilt from what the "
+        "finalised run stored (not from today's parameters); the run folder is not changed.",
     )
     cn.add_argument(
         "--output",

@@ -64,4 +64,5 @@ class ControlTotalError(BillingError):
 
 
 class RunError(BillingError):
-    """A billing run cannot start or be published as asked (e.g. its period is already finalised)."""
+    """A billing run cannot start or be published as asked (e.g. its period is already
+    finalised)."""

@@ -18,7 +18,7 @@ POINTS = (
     "locked",  # the outputs folder locked, leftovers of killed runs cleaned
     "numbers-planned",  # the invoices numbered (the register not changed)
     "publishing-begun",  # the plan recorded in the register, nothing moved yet
-    "old-run-moved-aside",  # the earlier run folder renamed to .replaced-*, the new one not in place
+    "old-run-moved-aside",  # the earlier run folder renamed to .replaced-*, the new not in place
     "run-moved-in",  # the new run folder in place, its numbers not yet recorded
     "numbers-recorded",  # the numbers recorded, the earlier run folder not yet removed
     "credit-note-publishing-begun",  # a credit note's number recorded as planned, folder staged

@@ -1,5 +1,6 @@
 """``billing run``: the billing-run notebook executed headless through papermill, its HTML report
-(charts drawn with the bundled plotly.js), the run folder published, and the text the command prints."""
+(charts drawn with the bundled plotly.js), the run folder published, and the text the command
+prints."""
 
 from __future__ import annotations
 
@@ -117,6 +118,7 @@ def execute(
                 ) from None
     except pm.PapermillExecutionError as exc:
         kept = output / f".failed-{params.period}.ipynb"
+        assert executed is not None  # named before the notebook started
         try:
             shutil.copyfile(executed, kept)
             where = f"; the executed notebook is kept as {kept}"
@@ -251,7 +253,8 @@ def with_charts(nb: Any) -> Any:
 
 
 def add_report_to_manifest(staging: Path) -> None:
-    """Record the executed notebook and its HTML (written after the notebook's own manifest step)."""
+    """Record the executed notebook and its HTML (written after the notebook's own manifest
+    step)."""
     path = Path(staging) / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
     files = [
@@ -273,14 +276,15 @@ def run_report(folder: Path) -> str:
         mark = "ok" if c["balanced"] else "DIFFERENT"
         lines.append(
             f"  {c['file']} [{c['format']}] {c['currency']}: {c['rows_read']} rows, "
-            f"cost {Decimal(c['cost_read']).normalize():f} = {Decimal(c['cost_imported']).normalize():f} {mark}"
+            f"cost {Decimal(c['cost_read']).normalize():f} = "
+            f"{Decimal(c['cost_imported']).normalize():f} {mark}"
         )
     if m["unmapped"]:
         lines.append("unmapped accounts (on no invoice; map them in accounts.csv):")
         for u in m["unmapped"]:
             lines.append(
-                f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} lines, "
-                f"{u['currency']} {Decimal(u['cost']).normalize():f}"
+                f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} "
+                f"lines, {u['currency']} {Decimal(u['cost']).normalize():f}"
             )
             if u.get("add_to_accounts_csv"):
                 lines.append(

@@ -85,7 +85,7 @@ def short_id_sql(value: str) -> str:
 
 
 def _key_sql(grouping: tuple[str, ...]) -> str:
-    parts = []
+    parts: list[str] = []
     for key in grouping:
         if key.startswith("tag:"):
             parts.append(f"COALESCE({_tag_sql(key[4:])}, '')")
@@ -107,7 +107,7 @@ def _key_sql(grouping: tuple[str, ...]) -> str:
 def _text_sql(grouping: tuple[str, ...]) -> str:
     """SQL of a line's text over one group's aggregates (``_groups_sql``)."""
     service = "COALESCE(g_service, g_description)"
-    parts = []
+    parts: list[str] = []
     for key in grouping:
         if key.startswith("tag:"):
             tag = key[4:]
@@ -126,7 +126,8 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
             )
             short = short_id_sql("g_subscription")
             parts.append(
-                f"CASE WHEN g_name IS NULL AND g_subscription IS NULL THEN COALESCE({product}, {service}) "
+                "CASE WHEN g_name IS NULL AND g_subscription IS NULL "
+                f"THEN COALESCE({product}, {service}) "
                 f"WHEN g_name IS NULL THEN concat_ws(' ', {product}, {short}) "
                 f"WHEN g_name = {service} THEN COALESCE({product}, g_name) "
                 f"ELSE concat_ws({_lit(NAME_DASH)}, {product}, g_name) END"
@@ -142,7 +143,10 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
     if rest is None:
         label = "vendor_name" if "vendor" in grouping else "g_description"
     elif "vendor" in grouping:
-        label = f"CASE WHEN vendors_in_group > 1 THEN concat_ws(' / ', vendor_name, {rest}) ELSE {rest} END"
+        label = (
+            "CASE WHEN vendors_in_group > 1 "
+            f"THEN concat_ws(' / ', vendor_name, {rest}) ELSE {rest} END"
+        )
     else:
         label = rest
     return (
@@ -209,23 +213,31 @@ def labelled_sql(
         base = f"""SELECT *, {_key_sql(grouping)} AS line_key FROM (
                  SELECT r.*, {vendor_name} AS vendor_name, {credit} AS line_credit
                  FROM {source} r WHERE {where})"""
-        texts = f"""SELECT customer_id, product_group, line_key, line_credit, {_text_sql(grouping)} AS invoice_line
-                 FROM (SELECT *, count(DISTINCT g_vendor) OVER (PARTITION BY customer_id, product_group)
-                              AS vendors_in_group FROM ({_groups_sql(grouping, "b")}))"""
+        texts = f"""SELECT customer_id, product_group, line_key, line_credit,
+                        {_text_sql(grouping)} AS invoice_line
+                 FROM (SELECT *, count(DISTINCT g_vendor)
+                                   OVER (PARTITION BY customer_id, product_group)
+                                   AS vendors_in_group
+                       FROM ({_groups_sql(grouping, "b")}))"""
         # Two lines of one section that would read the same get a short id of their key.
         short = short_id_sql("replace(line_key, chr(31), '/')")
         selects.append(
             f"""SELECT * FROM (WITH b AS ({base}), t AS ({texts}),
                 u AS (SELECT customer_id, product_group, line_key, line_credit,
-                        CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group, invoice_line) > 1
-                             THEN invoice_line || ' (' || {short} || ')' ELSE invoice_line END AS invoice_line
+                        CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group,
+                                                           invoice_line) > 1
+                             THEN invoice_line || ' (' || {short} || ')'
+                             ELSE invoice_line END AS invoice_line
                       FROM t)
                 SELECT b.*, u.invoice_line FROM b JOIN u
                 USING (customer_id, product_group, line_key, line_credit))"""
         )
 
     if not selects:
-        return f"SELECT r.*, NULL AS vendor_name, NULL AS line_key, false AS line_credit, NULL AS invoice_line FROM {source} r WHERE false"
+        return (
+            "SELECT r.*, NULL AS vendor_name, NULL AS line_key, false AS line_credit, "
+            f"NULL AS invoice_line FROM {source} r WHERE false"
+        )
     return " UNION ALL BY NAME ".join(selects)
 
 

@@ -85,17 +85,18 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
     seconds, when another process holds it. A lock this process already holds is taken over by
     the new run (the older run object can no longer publish)."""
     key = Path(output).resolve()
+    run_id = secrets.token_hex(8)
     info = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "command": command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "started": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "run_id": secrets.token_hex(8),
+        "run_id": run_id,
     }
     earlier = _HELD.get(key)
     if earlier is not None and earlier.current:
         earlier.current = False
-        lock = OutputLock(key, earlier.fd, info["run_id"], info)
+        lock = OutputLock(key, earlier.fd, run_id, info)
         _write_info(lock.fd, info)
         _HELD[key] = lock
         return lock
@@ -126,7 +127,7 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
                     "for it"
                 ) from None
             time.sleep(POLL_SECONDS)
-    lock = OutputLock(key, fd, info["run_id"], info)
+    lock = OutputLock(key, fd, run_id, info)
     _write_info(fd, info)
     _HELD[key] = lock
     return lock
@@ -166,7 +167,8 @@ def describe_holder(path: Path) -> str:
     if not info:
         return "holder unknown"
     return (
-        f"pid {info.get('pid', '?')} on {info.get('host', '?')}, started {info.get('started', '?')}, "
+        f"pid {info.get('pid', '?')} on {info.get('host', '?')}, started "
+        f"{info.get('started', '?')}, "
         f"command: {info.get('command', '?')}"
     )
 

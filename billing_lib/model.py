@@ -14,7 +14,8 @@ from billing_lib.money import SQL_AMOUNT
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the line model: its name, DuckDB type, whether a value is mandatory, and why."""
+    """One column of the line model: its name, DuckDB type, whether a value is mandatory, and
+    why."""
 
     name: str
     sql_type: str
@@ -34,7 +35,8 @@ LINE_COLUMNS: tuple[Column, ...] = (
         "SubAccountId",
         "VARCHAR",
         True,
-        "Vendor account of the end customer: AWS usage account, MS customer tenant, VMware customer label",
+        "Vendor account of the end customer: AWS usage account, MS customer tenant, VMware "
+        "customer label",
     ),
     Column(
         "SubAccountName", "VARCHAR", False, "Name of the sub-account (customer name at the vendor)"

@@ -1,7 +1,7 @@
-"""The parameters of one billing run (the notebook's ``parameters`` cell, ``billing run``'s options),
-checked before anything is read or written: the period as ``YYYY-MM`` text, folders resolved from
-the project folder, the reports folder holding only known vendor reports, and a period whose run is
-finalised refused."""
+"""The parameters of one billing run (the notebook's ``parameters`` cell, ``billing run``'s
+options), checked before anything is read or written: the period as ``YYYY-MM`` text, folders
+resolved from the project folder, the reports folder holding only known vendor reports, and a
+period whose run is finalised refused."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ def check_period(period: object) -> str:
             NOTEBOOK_PARAMETERS,
             "period",
             f"expected text like '2026-10'; got {period!r} ({type(period).__name__}). "
-            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period 2026-10",
+            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period "
+            "2026-10",
         )
     if not PERIOD_PATTERN.match(period.strip()):
         raise ParameterError(

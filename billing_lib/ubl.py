@@ -285,7 +285,7 @@ def _clean(text: str) -> str:
 
 
 def _cbc(parent: etree._Element, tag: str, text: str, **attrs: str) -> etree._Element:
-    el = etree.SubElement(parent, f"{{{CBC}}}{tag}", **attrs)
+    el = etree.SubElement(parent, f"{{{CBC}}}{tag}", attrib=attrs)
     el.text = _clean(text)
     return el
 

@@ -122,7 +122,8 @@ class VatRules(BaseModel):
             raise ParameterError(
                 VAT_FILE,
                 f"rules.{name}",
-                f"unknown VAT rule {name!r} of customer {customer.id}; defined: {sorted(self.rules)}",
+                f"unknown VAT rule {name!r} of customer {customer.id}; defined: "
+                f"{sorted(self.rules)}",
             )
         if rule.requires_buyer_vat_number:
             if not customer.vat_number or not customer.vat_number.strip():

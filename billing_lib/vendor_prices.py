@@ -167,16 +167,18 @@ def register_vendor_prices(con: duckdb.DuckDBPyConnection, prices: VendorPrices)
     )
 
 
-def _table(con, name: str, cols: list[str], types: list[str], rows: list[tuple]) -> None:
+def _table(
+    con: duckdb.DuckDBPyConnection, name: str, cols: list[str], types: list[str], rows: list[tuple]
+) -> None:
     arrow = pa.table(
         {
             c: pa.array([r[i] for r in rows], pa.date32() if t == "DATE" else pa.string())
-            for i, (c, t) in enumerate(zip(cols, types))
+            for i, (c, t) in enumerate(zip(cols, types, strict=True))
         }
     )
     con.register("__vp_rows", arrow)
     try:
-        select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in zip(cols, types))
+        select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in zip(cols, types, strict=True))
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM __vp_rows")
     finally:
         con.unregister("__vp_rows")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import duckdb
 import ipywidgets as w
@@ -58,18 +59,23 @@ def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFram
         con.close()
 
 
+def _percent(value: Any) -> str:
+    return "n/a" if pd.isna(value) else f"{value} %"
+
+
 def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
     """One sentence per currency, as HTML: margin now -> with the markup, and the change (cents)."""
     parts = []
-    for row in comparison.itertuples(index=False):
-        change = round_money(row.margin_change, row.currency)
+    for row in comparison.to_dict("records"):
+        currency = row["currency"]
+        change = round_money(row["margin_change"], currency)
         sign = "+" if change > 0 else ""
-        pct_now = "n/a" if pd.isna(row.margin_pct) else f"{row.margin_pct} %"
-        pct_new = "n/a" if pd.isna(row.what_if_margin_pct) else f"{row.what_if_margin_pct} %"
+        pct_now = _percent(row["margin_pct"])
+        pct_new = _percent(row["what_if_margin_pct"])
         parts.append(
-            f"<b>{html.escape(str(row.customer))}</b> at {markup:f} % markup: margin "
-            f"{row.currency} {round_money(row.margin, row.currency):,f} ({pct_now}) &rarr; "
-            f"{row.currency} {round_money(row.what_if_margin, row.currency):,f} ({pct_new}), "
+            f"<b>{html.escape(str(row['customer']))}</b> at {markup:f} % markup: margin "
+            f"{currency} {round_money(row['margin'], currency):,f} ({pct_now}) &rarr; "
+            f"{currency} {round_money(row['what_if_margin'], currency):,f} ({pct_new}), "
             f"change <b>{sign}{change:,f}</b>"
         )
     return "<br>".join(parts) or "no lines selected"
@@ -159,10 +165,12 @@ class MarginExplorer:
         }
         per_currency = charts.summarise(chosen, ["currency"])
         rows = "".join(
-            f"<tr><td>{r.currency}</td><td>{round_money(r.cost, r.currency):,f}</td>"
-            f"<td>{round_money(r.revenue, r.currency):,f}</td><td>{round_money(r.margin, r.currency):,f}</td>"
-            f"<td>{'' if pd.isna(r.margin_pct) else r.margin_pct}</td></tr>"
-            for r in per_currency.itertuples(index=False)
+            f"<tr><td>{r['currency']}</td>"
+            f"<td>{round_money(r['cost'], r['currency']):,f}</td>"
+            f"<td>{round_money(r['revenue'], r['currency']):,f}</td>"
+            f"<td>{round_money(r['margin'], r['currency']):,f}</td>"
+            f"<td>{'' if pd.isna(r['margin_pct']) else r['margin_pct']}</td></tr>"
+            for r in per_currency.to_dict("records")
         )
         self.totals.value = (
             f"<table><tr><th>currency</th><th>cost</th><th>revenue</th><th>margin</th>"

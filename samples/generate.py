@@ -194,7 +194,8 @@ DATA_TRANSFER_RATE = D("0.0900")
 
 
 def q(value: Decimal) -> Decimal:
-    """An AWS amount as the report prints it: at most 10 decimals (CUR amounts are exact decimals)."""
+    """An AWS amount as the report prints it: at most 10 decimals (CUR amounts are exact
+    decimals)."""
     return value.quantize(PLACES, rounding=ROUND_HALF_UP).normalize()
 
 
@@ -203,7 +204,8 @@ def _ts(day: date, days: int = 0) -> datetime:
 
 
 class AwsReport:
-    """Collects CUR 2.0 rows: every value as AWS writes it (amounts Decimal, dates datetime, maps dict)."""
+    """Collects CUR 2.0 rows: every value as AWS writes it (amounts Decimal, dates datetime, maps
+    dict)."""
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -343,7 +345,8 @@ def aws_rows(rng: random.Random) -> list[dict[str, object]]:
             product_product_family="Compute Instance",
             line_item_availability_zone="eu-central-1b",
         )
-        # Van Leeuwen's production fleet, covered by the Compute Savings Plan: the covered usage shows
+        # Van Leeuwen's production fleet, covered by the Compute Savings Plan: the covered usage
+        # shows
         # the on-demand cost and its negation cancels it on the bill (AWS's documented pair).
         hours = D(24 * SP_INSTANCES)
         od_rate = D("0.2300")
@@ -387,7 +390,8 @@ def aws_rows(rng: random.Random) -> list[dict[str, object]]:
             line_item_resource_id="i-0vll-prod-m6i",
             savings_plan_savings_plan_a_r_n=SP_ARN,
         )
-        # Zorggroep's database on a reserved instance: 0 unblended, amortised in reservation_effective_cost
+        # Zorggroep's database on a reserved instance: 0 unblended, amortised in
+        # reservation_effective_cost
         r.add(
             "DiscountedUsage",
             "630917254842",
@@ -878,7 +882,8 @@ def _licence_events() -> list[LicenceEvent]:
             subscription_start=date(2026, 10, 7),
         )
     )
-    # C004 Zorggroep: 240 E3 (no Teams) with a 10% promotion, Teams and Exchange Online kiosk mailboxes
+    # C004 Zorggroep: 240 E3 (no Teams) with a 10% promotion, Teams and Exchange Online kiosk
+    # mailboxes
     cycle(
         "C004",
         "e3",
@@ -1290,8 +1295,8 @@ def ms_usage_rows(rng: random.Random) -> list[dict[str, str]]:
                 D("0.000001"), rounding=ROUND_HALF_UP
             )
             uri = (
-                f"/subscriptions/{m.azure_subscription}/resourceGroups/{m.resource_group}/providers/"
-                f"{m.provider}/{m.resource}"
+                f"/subscriptions/{m.azure_subscription}/resourceGroups/{m.resource_group}"
+                f"/providers/{m.provider}/{m.resource}"
             )
             rows.append(
                 {
@@ -1433,7 +1438,8 @@ def vmware_rows() -> list[dict[str, str]]:
 
 
 def write_csv(path: Path, columns: list[str], rows: Iterable[dict[str, str]]) -> None:
-    """UTF-8 CSV, comma-separated, every column of the vendor's layout in its order, LF line ends."""
+    """UTF-8 CSV, comma-separated, every column of the vendor's layout in its order, LF line
+    ends."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="raise")
     writer.writeheader()

@@ -3,9 +3,10 @@
 Billing the sample month end to end takes seconds; about nine tests need a finished run of it and
 most only read it. They share one run (``sample_outputs``) and one finalised run
 (``finalised_sample_outputs``); a test that changes a run folder copies it first
-(``shutil.copytree`` into its ``tmp_path``), so no test sees another's changes. Tests that exercise another path to a run
-(the ``billing run`` command through papermill, nbval, the browser) still run their own and are
-marked ``slow``: ``pytest -m "not slow"`` is the quick loop, ``make test`` runs everything.
+(``shutil.copytree`` into its ``tmp_path``), so no test sees another's changes. Tests that exercise
+another path to a run (the ``billing run`` command through papermill, nbval, the browser) still run
+their own and are marked ``slow``: ``pytest -m "not slow"`` is the quick loop, ``make test`` runs
+everything.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """A small, realistic AWS CUR 2.0 (Data Exports) report with every line item type, written by hand.
 
 AWS publishes no CUR 2.0 sample file, so the tests build one: one RI, one Savings Plan, an EDP
-discount, credits, a refund and tax for one payer and two usage accounts in May 2024. Each row carries
-the BilledCost and EffectiveCost a person computed from AWS's amortisation rules (the comments say how),
-so a test compares the importer with these figures, not with itself.
+discount, credits, a refund and tax for one payer and two usage accounts in May 2024. Each row
+carries the BilledCost and EffectiveCost a person computed from AWS's amortisation rules (the
+comments say how), so a test compares the importer with these figures, not with itself.
 """
 
 from __future__ import annotations
@@ -265,7 +265,8 @@ def write_csv(path: Path, rows: list[dict[str, str]] | None = None) -> Path:
 
 
 def write_parquet(path: Path) -> Path:
-    """The same report as AWS writes Parquet: amounts as float64, timestamps, maps for tags/product."""
+    """The same report as AWS writes Parquet: amounts as float64, timestamps, maps for
+    tags/product."""
     rows = records()
 
     def ts(text: str) -> datetime:
@@ -298,7 +299,8 @@ def write_zip(path: Path, tmp: Path) -> Path:
 
 
 def expected_by_type() -> dict[str, tuple[Decimal, Decimal]]:
-    """Line item type -> (sum of BilledCost, sum of EffectiveCost), from the hand-written figures."""
+    """Line item type -> (sum of BilledCost, sum of EffectiveCost), from the hand-written
+    figures."""
     out: dict[str, tuple[Decimal, Decimal]] = {}
     for kind, _acc, _prod, cost, eff, _extra in ROWS:
         b, e = out.get(kind, (Decimal(0), Decimal(0)))

@@ -1,5 +1,6 @@
 """Control totals of a vendor sample computed independently of the importer (csv module + Decimal),
-and the beangulp-style expected-output files kept beside the tests (tests/expected/<sample>.json)."""
+and the beangulp-style expected-output files kept beside the tests
+(tests/expected/<sample>.json)."""
 
 from __future__ import annotations
 

@@ -65,7 +65,8 @@ def write_rows(path: Path, header: list[str], rows: list[list[str]], newline: st
 
 
 def edited(src: Path, dst: Path, edit) -> Path:
-    """``src`` with ``edit(header, rows)`` applied to its rows (a list of lists, changed in place)."""
+    """``src`` with ``edit(header, rows)`` applied to its rows (a list of lists, changed in
+    place)."""
     header, rows = read_rows(src)
     edit(header, rows)
     return write_rows(dst, header, rows)

@@ -14,6 +14,7 @@ takes a second or two of CPU.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -380,10 +381,8 @@ def test_billing_run_killed_frees_the_lock_and_the_next_run_gets_the_same_number
         assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
         issued(out)
     finally:  # the kernel ends by itself when its parent is gone; make sure
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(kernel, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 # -- the register lost or read-only --------------------------------------------------------------
@@ -466,9 +465,12 @@ def test_leftover_staging_and_replaced_folders_are_cleaned_and_reported(case, ca
     assert run_in_process(case, "2026-11") == 0
     printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned up")]
     assert printed == [
-        "cleaned up: removed .replaced-2026-10-0badf00d: the earlier 2026-10/ a killed run had replaced",
-        "cleaned up: removed .staging-2026-11-0badf00d: the unfinished files of a run that was killed",
-        "cleaned up: removed corrections/.staging-0badf00d: the unfinished files of a run that was killed",
+        "cleaned up: removed .replaced-2026-10-0badf00d: "
+        "the earlier 2026-10/ a killed run had replaced",
+        "cleaned up: removed .staging-2026-11-0badf00d: "
+        "the unfinished files of a run that was killed",
+        "cleaned up: removed corrections/.staging-0badf00d: "
+        "the unfinished files of a run that was killed",
     ]
     assert {k: v for k, v in published(out).items() if k.startswith("2026-10")} == before
     assert not [p for p in out.rglob(".*") if p.name != LOCK]

@@ -65,7 +65,8 @@ def project(tmp_path_factory) -> Path:
 
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (the run folders and the invoice register) with its bytes; not
-    the executed notebook a failed ``billing run`` keeps for diagnosis (``.failed-<period>.ipynb``)."""
+    the executed notebook a failed ``billing run`` keeps for diagnosis
+    (``.failed-<period>.ipynb``)."""
     return {
         str(p.relative_to(folder)): p.read_bytes()
         for p in sorted(folder.rglob("*"))

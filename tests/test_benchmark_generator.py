@@ -67,7 +67,8 @@ def test_the_month_has_the_shape_asked_for(month):
     lines, accounts, types = (
         duckdb.connect()
         .execute(
-            f"""SELECT count(*), count(DISTINCT "lineItem/UsageAccountId"), list(DISTINCT "lineItem/LineItemType")
+            f"""SELECT count(*), count(DISTINCT "lineItem/UsageAccountId"),
+                   list(DISTINCT "lineItem/LineItemType")
             FROM read_parquet('{report}')"""
         )
         .fetchone()

@@ -19,7 +19,7 @@ def rated(rows: list[tuple]) -> pd.DataFrame:
         "cost",
         "amount",
     ]
-    return pd.DataFrame([dict(zip(cols, r)) for r in rows])
+    return pd.DataFrame([dict(zip(cols, r, strict=True)) for r in rows])
 
 
 LINES = rated(
@@ -43,7 +43,7 @@ LINES = rated(
 
 def test_summary_is_exact_and_never_adds_currencies():
     s = charts.summarise(LINES, ["customer"])
-    assert list(zip(s["customer"], s["currency"])) == [("C1", "EUR"), ("C2", "USD")]
+    assert list(zip(s["customer"], s["currency"], strict=True)) == [("C1", "EUR"), ("C2", "USD")]
     c1 = s.iloc[0]
     assert (c1["cost"], c1["revenue"], c1["margin"]) == (D("230.005"), D("271.0055"), D("41.0005"))
     assert isinstance(c1["margin"], D)

@@ -262,7 +262,8 @@ def test_the_command_line_issues_it_and_prints_where(outputs, capsys):
     assert code == 2 and "--issue-date: expected a date YYYY-MM-DD" in capsys.readouterr().err
 
 
-# -- refusals: nothing written, no number used ------------------------------------------------------------
+# -- refusals: nothing written, no number used
+# ------------------------------------------------------------
 
 
 def test_an_invoice_of_a_run_not_finalised_is_refused(sample_outputs, tmp_path):

@@ -201,8 +201,8 @@ def test_the_files_keep_every_other_line_and_comment_as_they_were(platform):
     old_cus = (REPO / "parameters" / "customers.yaml").read_text()
     assert changes.customers.startswith(old_cus)  # comments, flow lists, order: all kept
     assert changes.customers[len(old_cus) :] == (
-        "  # proposed by billing customers sync 2026-10 from tag Acme BV: complete address, country, "
-        "VAT number, invoice currency and group\n"
+        "  # proposed by billing customers sync 2026-10 from tag Acme BV: complete address, "
+        "country, VAT number, invoice currency and group\n"
         "  - id: C011\n    name: Acme BV\n    address: [(address to be completed)]\n"
         "    country: NL\n    invoice_currency: EUR\n"
         "  # proposed by billing customers sync 2026-10 from microsoft account "

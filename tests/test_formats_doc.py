@@ -1,4 +1,5 @@
-"""docs/formats.md is generated from the format specs; this fails when someone forgets to regenerate."""
+"""docs/formats.md is generated from the format specs; this fails when someone forgets to
+regenerate."""
 
 from pathlib import Path
 

@@ -102,7 +102,8 @@ def test_rating_converts_each_line_exactly_by_its_charge_date(tmp_path):
     )
     rate_lines(con, pricing, customers, "2026-10")
     got = frame(con, "SELECT fx_rate, cost, amount FROM rated_lines ORDER BY source_row")
-    # 10.10 x 0.9215 = 9.307150; 10.10 x 0.9301 = 9.394010; 1e-12 x 0.9301 = 9.301e-13 -> 1e-12 (half-up)
+    # 10.10 x 0.9215 = 9.307150; 10.10 x 0.9301 = 9.394010; 1e-12 x 0.9301 = 9.301e-13 -> 1e-12
+    # (half-up)
     assert list(got["fx_rate"]) == [Decimal("0.9215"), Decimal("0.9301"), Decimal("0.9301")]
     assert list(got["cost"]) == [Decimal("9.30715"), Decimal("9.39401"), Decimal("0.000000000001")]
     assert list(got["amount"]) == list(got["cost"])

@@ -1,4 +1,5 @@
-"""AWS CUR 2.0: every line item type, in CSV, CSV.gz, Parquet and zip, against hand-computed costs."""
+"""AWS CUR 2.0: every line item type, in CSV, CSV.gz, Parquet and zip, against hand-computed
+costs."""
 
 import json
 from collections import Counter

@@ -51,7 +51,8 @@ def test_every_line_leads_back_to_its_vendor_row():
 def test_reserved_instance_upfront_fee_is_amortised_not_counted_twice(tmp_path):
     """As AWS documents (and the FOCUS converter does): an RI's upfront payment is a Fee line with
     the reservation ARN; it is billed (BilledCost) but its EffectiveCost is 0, because the
-    DiscountedUsage lines carry it amortised. A Fee without a reservation (e.g. support) keeps it."""
+    DiscountedUsage lines carry it amortised. A Fee without a reservation (e.g. support) keeps
+    it."""
     with open(CUR, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         template = next(r for r in reader if r["lineItem/LineItemType"] == "Usage")

@@ -24,8 +24,9 @@ def test_ea_mapping_subscription_dates_tags():
     con = open_store()
     import_reports(con, [EA])
     rows = con.execute(
-        "SELECT x_SourceRow, SubAccountId, x_Vendor, ChargeCategory, ChargeFrequency, ChargePeriodStart, "
-        "ChargePeriodEnd, BillingPeriodEnd, Tags, BilledCost, EffectiveCost FROM lines ORDER BY 1"
+        "SELECT x_SourceRow, SubAccountId, x_Vendor, ChargeCategory, ChargeFrequency, "
+        "ChargePeriodStart, ChargePeriodEnd, BillingPeriodEnd, Tags, BilledCost, EffectiveCost "
+        "FROM lines ORDER BY 1"
     ).fetchall()
     first = rows[0]  # the reservation purchase
     assert first[:5] == (
@@ -59,9 +60,11 @@ def test_mca_layout_with_lower_case_columns(tmp_path):
         "SubscriptionId,subscriptionName,meterCategory,meterId,ProductName,chargeType,frequency,quantity,"
         "unitOfMeasure,effectivePrice,unitPrice,PayGPrice,billingCurrency,costInBillingCurrency,"
         "paygCostInBillingCurrency,pricingModel,tags,publisherName\n"
-        "G123,ba1,bp1,2024-05-01,2024-05-31,2024-05-03,AAAA-1111,Prod,Virtual Machines,m1,D2s v3,Usage,"
+        "G123,ba1,bp1,2024-05-01,2024-05-31,2024-05-03,"
+        "AAAA-1111,Prod,Virtual Machines,m1,D2s v3,Usage,"
         'UsageBased,24,1 Hour,0.09,0.1,0.1,EUR,2.16,2.4,OnDemand,"{""env"":""prod""}",Microsoft\n'
-        "G123,ba1,bp1,2024-05-01,2024-05-31,2024-05-03,AAAA-1111,Prod,Virtual Machines,m1,Refund,Refund,"
+        "G123,ba1,bp1,2024-05-01,2024-05-31,2024-05-03,"
+        "AAAA-1111,Prod,Virtual Machines,m1,Refund,Refund,"
         "OneTime,1,1 Hour,,,,EUR,-5.5,,OnDemand,,Microsoft\n",
         encoding="utf-8",
     )

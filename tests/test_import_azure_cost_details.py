@@ -1,5 +1,5 @@
-"""Azure cost-details exports in the camelCase layouts Microsoft ships today: a partner's (MPA) and a
-Microsoft Customer Agreement's, actual and amortized cost (tests/data/azure-cost-details/README.md
+"""Azure cost-details exports in the camelCase layouts Microsoft ships today: a partner's (MPA) and
+a Microsoft Customer Agreement's, actual and amortized cost (tests/data/azure-cost-details/README.md
 says what each file holds and which documentation it follows)."""
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def test_partner_export_lines():
     import_reports(con, [MPA_ACTUAL])
     rows = _lines(
         con,
-        "SubAccountId, SubAccountName, ChargeCategory, ChargeClass, ChargeFrequency, PublisherName, "
-        "BilledCost, ListCost, PricingQuantity, x_VendorChargeType",
+        "SubAccountId, SubAccountName, ChargeCategory, ChargeClass, ChargeFrequency, "
+        "PublisherName, BilledCost, ListCost, PricingQuantity, x_VendorChargeType",
     )
     vll, schelde = "88825278-08a8-4728-94af-fd0e00ff815f", "39bd560b-19de-415f-918b-0c2b21a46df9"
     # the customer tenant (printed upper case for Van Leeuwen) is the key, lower case
@@ -224,7 +224,8 @@ def test_mixed_line_endings_keep_row_numbers_in_errors(tmp_path):
 
 
 def test_a_quoted_json_value_spanning_lines_in_a_mixed_file(tmp_path):
-    """Tags written as JSON over two lines inside quotes, in a CRLF file whose last line ends in LF."""
+    """Tags written as JSON over two lines inside quotes, in a CRLF file whose last line ends in
+    LF."""
     rows = _csv_rows(MPA_ACTUAL)
     tags = rows[0].index("tags")
     rows[1][tags] = '{"project":"p1",\r\n "note":"two lines"}'

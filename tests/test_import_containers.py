@@ -1,5 +1,5 @@
-"""Every real sample under tests/data/vendor-samples imports (or is refused, as its expected file says),
-and the containers vendors ship (CSV.gz, zip, Parquet) read like the plain CSV."""
+"""Every real sample under tests/data/vendor-samples imports (or is refused, as its expected file
+says), and the containers vendors ship (CSV.gz, zip, Parquet) read like the plain CSV."""
 
 import gzip
 import shutil

@@ -1,4 +1,5 @@
-"""Bad input: each case gives an error naming the file, row and column, and nothing is half-imported."""
+"""Bad input: each case gives an error naming the file, row and column, and nothing is
+half-imported."""
 
 import codecs
 import csv
@@ -148,8 +149,8 @@ def test_every_unparsable_number_and_date_is_listed(tmp_path):
     }
     msg = str(err.value)
     assert (
-        "bad-values.csv, row 8, column 'line_item_unblended_cost': found 'n/a'; expected a decimal number"
-        in msg
+        "bad-values.csv, row 8, column 'line_item_unblended_cost': found 'n/a'; expected a "
+        "decimal number" in msg
     )
 
 

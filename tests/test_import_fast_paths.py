@@ -139,7 +139,8 @@ def test_binary_amounts_are_the_decimals_their_shortest_text_says(tmp_path):
     expected = (
         duckdb.connect()
         .execute(
-            f"""SELECT file_row_number + 1, TRY_CAST(CAST("lineItem/UnblendedCost" AS VARCHAR) AS DECIMAL(38,12))
+            f"""SELECT file_row_number + 1,
+                   TRY_CAST(CAST("lineItem/UnblendedCost" AS VARCHAR) AS DECIMAL(38,12))
             FROM read_parquet('{path}', file_row_number = true)"""
         )
         .fetchall()
@@ -149,12 +150,16 @@ def test_binary_amounts_are_the_decimals_their_shortest_text_says(tmp_path):
     many = (
         duckdb.connect()
         .execute(
-            """SELECT count(*) FILTER (WHERE (CASE WHEN abs(x) < 2048 AND CAST(CAST(x AS DECIMAL(38,12)) AS DOUBLE) = x
-                                             THEN CAST(x AS DECIMAL(38,12))
-                                             ELSE TRY_CAST(CAST(x AS VARCHAR) AS DECIMAL(38,12)) END)
-                                       IS DISTINCT FROM TRY_CAST(CAST(x AS VARCHAR) AS DECIMAL(38,12)))
-           FROM (SELECT CAST(round((CAST(hash(i) % 2000001 AS BIGINT) - 1000000) * pow(10, (i % 9) - 6) / 1000.0,
-                                   CAST(i % 15 AS INTEGER)) AS DOUBLE) AS x FROM range(200000) r(i))"""
+            """SELECT count(*) FILTER (
+                 WHERE (CASE WHEN abs(x) < 2048
+                                  AND CAST(CAST(x AS DECIMAL(38,12)) AS DOUBLE) = x
+                             THEN CAST(x AS DECIMAL(38,12))
+                             ELSE TRY_CAST(CAST(x AS VARCHAR) AS DECIMAL(38,12)) END)
+                       IS DISTINCT FROM TRY_CAST(CAST(x AS VARCHAR) AS DECIMAL(38,12)))
+           FROM (SELECT CAST(round((CAST(hash(i) % 2000001 AS BIGINT) - 1000000)
+                                   * pow(10, (i % 9) - 6) / 1000.0,
+                                   CAST(i % 15 AS INTEGER)) AS DOUBLE) AS x
+                 FROM range(200000) r(i))"""
         )
         .fetchone()
     )

@@ -46,8 +46,8 @@ def test_blank_lines_and_null_text_rows_keep_spreadsheet_numbers():
     con = open_store()
     import_reports(con, [FLEX], default_currency="usd")
     got = con.execute(
-        "SELECT x_SourceRow, ChargeCategory, BilledCost, EffectiveCost, ConsumedQuantity, BillingCurrency, "
-        "SkuPriceId FROM lines ORDER BY 1"
+        "SELECT x_SourceRow, ChargeCategory, BilledCost, EffectiveCost, ConsumedQuantity, "
+        "BillingCurrency, SkuPriceId FROM lines ORDER BY 1"
     ).fetchall()
     # the file has a blank line after every record: rows 2, 4, 6 as a spreadsheet shows them
     assert [g[0] for g in got] == [2, 4, 6]
@@ -60,7 +60,8 @@ def test_us_short_dates_are_read_month_first():
     con = open_store()
     import_reports(con, [SAAS])
     start, end, bp_end = con.execute(
-        "SELECT ChargePeriodStart, ChargePeriodEnd, BillingPeriodEnd FROM lines WHERE x_SourceRow = 2"
+        "SELECT ChargePeriodStart, ChargePeriodEnd, BillingPeriodEnd FROM lines "
+        "WHERE x_SourceRow = 2"
     ).fetchone()
     assert (str(start), str(end), str(bp_end)) == (
         "2025-04-01 00:00:00",
@@ -107,9 +108,11 @@ def test_version_differences_and_vendor_names(tmp_path):
     path.write_text(
         "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargeSubcategory,ChargePeriodStart,"
         "ChargePeriodEnd,BilledCost,BillingCurrency,Tags\n"
-        'b1,s1,Amazon Web Services,Usage,On-Demand,2024-05-01T02:00:00+02:00,2024-05-02T00:00:00Z,10.5,EUR,"{""env"": ""prod""}"\n'
+        "b1,s1,Amazon Web Services,Usage,On-Demand,"
+        '2024-05-01T02:00:00+02:00,2024-05-02T00:00:00Z,10.5,EUR,"{""env"": ""prod""}"\n'
         "b1,s2,Microsoft,Adjustment,Credit,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,-2,EUR,\n"
-        "b1,,Google Cloud,Adjustment,Refund,2024-05-01T00:00:00-05:00,2024-05-02T00:00:00Z,-1.25,EUR,\n"
+        "b1,,Google Cloud,Adjustment,Refund,"
+        "2024-05-01T00:00:00-05:00,2024-05-02T00:00:00Z,-1.25,EUR,\n"
         "b1,s4,Oracle,Tax,,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,1.81E-8,EUR,\n"
         "b1,s5,Acme SaaS,Adjustment,General Adjustment,2024-05-01,2024-05-02,3,EUR,\n",
         encoding="utf-8",
@@ -117,7 +120,8 @@ def test_version_differences_and_vendor_names(tmp_path):
     con = open_store()
     [report] = import_reports(con, [path])
     got = con.execute(
-        "SELECT x_Vendor, SubAccountId, ChargeCategory, ChargePeriodStart, BilledCost, Tags FROM lines ORDER BY x_SourceRow"
+        "SELECT x_Vendor, SubAccountId, ChargeCategory, ChargePeriodStart, BilledCost, Tags "
+        "FROM lines ORDER BY x_SourceRow"
     ).fetchall()
     assert [(g[0], g[1], g[2]) for g in got] == [
         ("aws", "s1", "Usage"),

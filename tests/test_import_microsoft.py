@@ -34,7 +34,7 @@ def _line(con, **where: str) -> dict:
     cur = con.execute(f"SELECT * FROM lines WHERE {cond}", list(where.values()))
     rows = cur.fetchall()
     assert len(rows) == 1, f"{len(rows)} lines match {where}"
-    return dict(zip([d[0] for d in cur.description], rows[0]))
+    return dict(zip([d[0] for d in cur.description], rows[0], strict=True))
 
 
 # -- invoice reconciliation ------------------------------------------------------------------
@@ -90,7 +90,8 @@ def test_prorated_seat_increase_is_rounded_down_per_licence():
 def test_seat_reduction_and_cancellation_are_negative_credits():
     con, _ = _import(INVOICE)
     removed = _line(con, x_VendorChargeType="removeQuantity")
-    # 5 Exchange Online seats removed on 4 Oct from the cycle 1-31 Oct: 28/31 x 3.70 = 3.3419... -> 3.34 x 5
+    # 5 Exchange Online seats removed on 4 Oct from the cycle 1-31 Oct: 28/31 x 3.70 = 3.3419... ->
+    # 3.34 x 5
     assert removed["BilledCost"] == D("-16.70")
     assert removed["ChargeCategory"] == "Credit"
     assert removed["ListCost"] < 0
@@ -172,11 +173,13 @@ def test_daily_rated_usage_totals_equal_the_files_own_sums():
 def test_partner_earned_credit_and_currency_conversion_by_hand():
     con, _ = _import(USAGE)
     vm = con.execute(
-        "SELECT * FROM lines WHERE ResourceName = 'vm-tms-app01' AND ChargePeriodStart = '2026-10-01'"
+        "SELECT * FROM lines WHERE ResourceName = 'vm-tms-app01' AND ChargePeriodStart = "
+        "'2026-10-01'"
     ).fetchall()
     cols = [d[0] for d in con.description]
-    line = dict(zip(cols, vm[0]))
-    # D4s v5, 24 h at USD 0.23 less 15% PEC = 0.1955/h -> USD 4.692 -> x 0.9187 = EUR 4.3105404 (6 places)
+    line = dict(zip(cols, vm[0], strict=True))
+    # D4s v5, 24 h at USD 0.23 less 15% PEC = 0.1955/h -> USD 4.692 -> x 0.9187 = EUR 4.3105404 (6
+    # places)
     assert line["BilledCost"] == D("4.310540")
     assert line["ListUnitPrice"] == D("0.211301")  # 0.23 x 0.9187
     assert line["ListCost"] == D("5.071224")  # 24 x 0.23 x 0.9187, before PEC

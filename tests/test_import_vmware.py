@@ -1,6 +1,6 @@
-"""VMware Cloud Provider Program usage meter monthly usage: the sample month's report imports with its
-own totals; a line's cost is its billable points x the contract's price per point, both read from
-the file; a report without the price is priced from parameters/vendor_prices.yaml."""
+"""VMware Cloud Provider Program usage meter monthly usage: the sample month's report imports with
+its own totals; a line's cost is its billable points x the contract's price per point, both read
+from the file; a report without the price is priced from parameters/vendor_prices.yaml."""
 
 from __future__ import annotations
 
@@ -66,9 +66,10 @@ def test_hand_checked_lines():
     con = duckdb.connect()
     import_reports(con, [REPORT])
     cur = con.execute(
-        "SELECT * FROM lines WHERE SubAccountId = 'zorggroep-amstelland' AND ServiceName = 'vSAN Enterprise'"
+        "SELECT * FROM lines WHERE SubAccountId = 'zorggroep-amstelland' AND ServiceName = 'vSAN "
+        "Enterprise'"
     )
-    line = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    line = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
     # 61.25 TiB used x 38 points per TiB = 2,327.5 points x EUR 0.864 = 2,010.96
     assert line["ConsumedQuantity"] == D("61.25") and line["ConsumedUnit"] == "TiB used"
     assert line["PricingQuantity"] == D("2327.5") and line["PricingUnit"] == "Point"

@@ -169,8 +169,8 @@ def test_billing_api_raw_usage_priced_from_the_contract(prices):
     )
     assert report.format == "vmware_billing_usage"
     rows = con.execute(
-        "SELECT SubAccountId, SubAccountName, SkuId, ChargePeriodStart, PricingQuantity, BilledCost, "
-        "BillingCurrency, Tags FROM lines ORDER BY x_SourceRow"
+        "SELECT SubAccountId, SubAccountName, SkuId, ChargePeriodStart, PricingQuantity, "
+        "BilledCost, BillingCurrency, Tags FROM lines ORDER BY x_SourceRow"
     ).fetchall()
     assert rows[0][:3] == (
         "3f9b2c1e-7a4d-4e8f-9b0a-1c2d3e4f5a6b",
@@ -196,8 +196,8 @@ def test_partner_navigator_msp_usage_report(prices):
     [report] = import_reports(con, [DATA / "msp-usage-report-2026-10.csv"], vendor_prices=prices)
     assert report.format == "vmware_cpn_usage"
     got = con.execute(
-        "SELECT SubAccountId, SkuId, ListUnitPrice, BilledCost, strftime(ChargePeriodStart, '%Y-%m') "
-        "FROM lines ORDER BY x_SourceRow"
+        "SELECT SubAccountId, SkuId, ListUnitPrice, BilledCost, strftime(ChargePeriodStart, "
+        "'%Y-%m') FROM lines ORDER BY x_SourceRow"
     ).fetchall()
     # 35712 core-hours x 0.0118 EUR; 7254 TiB-hours x 0.0302 EUR (the report's Price has no
     # currency: shown as the list price, not booked)

@@ -286,7 +286,8 @@ def test_without_ubl_attach_pdf_the_ubl_document_carries_no_pdf(issued, tmp_path
     assert fatal_rules(xml.read_bytes()) == []
 
 
-# -- validation catches a wrong document ------------------------------------------------------------
+# -- validation catches a wrong document
+# ------------------------------------------------------------
 
 
 def test_a_wrong_total_fails_validation_naming_the_rule(issued):
@@ -338,7 +339,8 @@ def test_an_element_out_of_order_fails_the_schema(issued):
     assert schema_errors(etree.tostring(doc)) != []
 
 
-# -- VAT rules ---------------------------------------------------------------------------------------
+# -- VAT rules
+# ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

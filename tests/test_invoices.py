@@ -253,7 +253,8 @@ def test_figures_that_the_lines_do_not_give_are_named(tmp_path):
     ]
 
 
-# -- bad input: a clear error, and no number reserved -------------------------------------------------
+# -- bad input: a clear error, and no number reserved
+# -------------------------------------------------
 
 
 def assert_nothing_reserved(tmp_path):

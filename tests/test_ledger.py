@@ -217,8 +217,10 @@ def test_the_sample_month_ledger_equals_its_invoices_and_rated_lines(sample_outp
         con.execute(
             """
         SELECT customer_id, CAST(sum(ROUND(s, 2)) AS VARCHAR) FROM (
-          SELECT customer_id, product_group, CASE WHEN line_kind = 'vendor' THEN COALESCE(service, description)
-                 ELSE description END AS g, sum(amount) AS s
+          SELECT customer_id, product_group,
+                 CASE WHEN line_kind = 'vendor' THEN COALESCE(service, description)
+                      ELSE description END AS g,
+                 sum(amount) AS s
           FROM read_parquet(?) WHERE customer_id <> 'C002' GROUP BY ALL) GROUP BY ALL""",
             [str(folder / "rated_lines.parquet")],
         ).fetchall()

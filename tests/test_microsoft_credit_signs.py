@@ -1,9 +1,9 @@
 """Microsoft credits whichever way a file prints their sign (issue 10, part 4).
 
 The project's sample prints a seat reduction with a positive Quantity and a negative
-EffectiveUnitPrice; other invoice reconciliation files print a negative Quantity/BillableQuantity and
-a positive EffectiveUnitPrice, some with BillableQuantity already the charged part of Quantity. In
-every case the list cost has the sign of Subtotal, a credit's rated quantity is negative, and the
+EffectiveUnitPrice; other invoice reconciliation files print a negative Quantity/BillableQuantity
+and a positive EffectiveUnitPrice, some with BillableQuantity already the charged part of Quantity.
+In every case the list cost has the sign of Subtotal, a credit's rated quantity is negative, and the
 proration by days is applied once."""
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def rated(tmp: Path, report: Path) -> list[dict]:
         "l.ChargeCategory FROM rated_lines r JOIN lines l ON l.x_SourceRow = r.source_row "
         "WHERE r.line_kind = 'vendor' ORDER BY r.source_row"
     )
-    return [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+    return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur.fetchall()]
 
 
 def test_a_seat_reduction_printed_either_way_is_the_same_credit(tmp_path):

@@ -16,9 +16,11 @@ plans:
     valid_from: 2026-01-01
     rules:
       - {id: aws, kind: markup, percent: 12.5, match: {provider: AWS}}
-      - {id: aws-ec2, kind: markup, percent: 8, basis: EffectiveCost, match: {provider: AWS, service: Amazon EC2}}
+      - {id: aws-ec2, kind: markup, percent: 8, basis: EffectiveCost,
+         match: {provider: AWS, service: Amazon EC2}}
       - {id: ms, kind: list_price, discount_percent: 5, match: {provider: Microsoft}}
-      - {id: seat, kind: fixed_price, unit_price: "30.00", currency: EUR, match: {provider: Microsoft, sku: M365-E3}}
+      - {id: seat, kind: fixed_price, unit_price: "30.00", currency: EUR,
+         match: {provider: Microsoft, sku: M365-E3}}
       - id: s3
         kind: tiered
         currency: EUR
@@ -149,7 +151,8 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
         ),
         (
             '{up_to: 1000, unit_price: "0.025"}, {unit_price: "0.02"}',
-            '{up_to: 1000, unit_price: "0.025"}, {up_to: 500, unit_price: "0.02"}, {unit_price: "0.01"}',
+            '{up_to: 1000, unit_price: "0.025"}, {up_to: 500, unit_price: "0.02"}, '
+            '{unit_price: "0.01"}',
             "plans[id=std].rules[id=s3]",
             "tier bounds must increase",
         ),
@@ -192,10 +195,12 @@ def test_bad_plans_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
 
 
 def test_two_equally_specific_rules_that_can_meet_are_refused(tmp_path):
-    # {provider: AWS} and {service: Amazon S3} are both one field: a line of AWS's Amazon S3 matches both
+    # {provider: AWS} and {service: Amazon S3} are both one field: a line of AWS's Amazon S3
+    # matches both
     plans = GOOD.replace(
         "{id: rest, kind: pass_through}",
-        "{id: rest, kind: pass_through}\n      - {id: s3-all, kind: markup, percent: 3, match: {service: Amazon S3}}",
+        "{id: rest, kind: pass_through}\n"
+        "      - {id: s3-all, kind: markup, percent: 3, match: {service: Amazon S3}}",
     )
     text = error(tmp_path, plans)
     expect(
@@ -211,7 +216,8 @@ def test_equal_rules_are_fine_when_their_dates_or_values_keep_them_apart(tmp_pat
     plans = GOOD.replace(
         "{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}}",
         "{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}, valid_to: 2026-10-14}\n"
-        "      - {id: aws-new, kind: markup, percent: 15, match: {provider: AWS}, valid_from: 2026-10-15}\n"
+        "      - {id: aws-new, kind: markup, percent: 15, match: {provider: AWS},\n"
+        "         valid_from: 2026-10-15}\n"
         "      - {id: vmware, kind: markup, percent: 20, match: {provider: VMware}}",
     )
     assert [r.id for r in load(tmp_path, plans).plans["std"].rules][:3] == [
@@ -249,9 +255,12 @@ def test_not_valid_yaml_and_missing_file(tmp_path):
 
 CUSTOM = """
 custom_lines:
-  - {id: sup-c1, customer: C1, kind: fee, description: Managed support, unit_price: "250", currency: EUR, valid_from: 2026-01-01}
-  - {id: onb-c2, customer: C2, kind: one_off, description: Onboarding, unit_price: "900", currency: EUR, date: 2026-10-05}
-  - {id: cr-c2, customer: C2, kind: credit, description: Outage credit, unit_price: "75", currency: EUR, date: 2026-10-20}
+  - {id: sup-c1, customer: C1, kind: fee, description: Managed support,
+     unit_price: "250", currency: EUR, valid_from: 2026-01-01}
+  - {id: onb-c2, customer: C2, kind: one_off, description: Onboarding,
+     unit_price: "900", currency: EUR, date: 2026-10-05}
+  - {id: cr-c2, customer: C2, kind: credit, description: Outage credit,
+     unit_price: "75", currency: EUR, date: 2026-10-20}
 """
 
 

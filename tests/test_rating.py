@@ -58,7 +58,8 @@ def test_markup_on_billed_or_effective_cost(tmp_path):
         tmp_path,
         plan(
             "{id: aws, kind: markup, percent: 10}",
-            "{id: ec2, kind: markup, percent: 20, basis: EffectiveCost, match: {service: Amazon EC2}}",
+            "{id: ec2, kind: markup, percent: 20, basis: EffectiveCost, "
+            "match: {service: Amazon EC2}}",
         ),
         [
             line(ServiceName="Amazon S3", BilledCost="10", EffectiveCost="7"),
@@ -66,7 +67,8 @@ def test_markup_on_billed_or_effective_cost(tmp_path):
             line(BilledCost="10", EffectiveCost=None),
         ],
     )
-    # USD->EUR 0.9 on 1 Oct: S3 10 x 0.9 x 1.10 = 9.90; EC2 7 x 0.9 x 1.20 = 7.56; no EffectiveCost -> BilledCost: 10.80
+    # USD->EUR 0.9 on 1 Oct: S3 10 x 0.9 x 1.10 = 9.90; EC2 7 x 0.9 x 1.20 = 7.56; no EffectiveCost
+    # -> BilledCost: 10.80
     assert rated(con) == [
         ("C1", "aws", D("9.9")),
         ("C1", "ec2", D("7.56")),
@@ -102,7 +104,8 @@ def test_fixed_seat_price_prorated_by_the_charge_period(tmp_path):
         tmp_path,
         plan(
             "{id: seat, kind: fixed_price, unit_price: '30.00', currency: EUR}",
-            "{id: flat, kind: fixed_price, unit_price: '30.00', currency: EUR, prorate: false, match: {sku: F}}",
+            "{id: flat, kind: fixed_price, unit_price: '30.00', currency: EUR, prorate: false, "
+            "match: {sku: F}}",
         ),
         [
             line(
@@ -156,8 +159,10 @@ def test_fixed_seat_price_prorated_by_the_charge_period(tmp_path):
             ),
         ],
     )
-    # 10 x 30 x 1 month = 300; 4 x 30 x 17/31 = 2040/31 = 65.806451612903(2..); 2 x 30 x 0.5/31 = 30/31
-    # = 0.967741935484 (half-up); not prorated 2 x 30 = 60; annual term 5 x 30 x 12 = 1800; a refund of
+    # 10 x 30 x 1 month = 300; 4 x 30 x 17/31 = 2040/31 = 65.806451612903(2..); 2 x 30 x 0.5/31 =
+    # 30/31
+    # = 0.967741935484 (half-up); not prorated 2 x 30 = 60; annual term 5 x 30 x 12 = 1800; a refund
+    # of
     # 3 seats for 12 Oct - 12 Nov (one whole month) with credits passed on at cost: -20
     assert rated(con) == [
         ("C1", "seat", D(300)),
@@ -193,12 +198,16 @@ def test_a_refund_of_seats_priced_by_the_seat_rule_is_negative(tmp_path):
             ),
         ],
     )
-    # bought 2 Oct for a month: 9 x 22 = 198; cancelled 5 Oct: -(9 x 22 x 28/31) = -5544/31 = -178.838709677419(35..)
+    # bought 2 Oct for a month: 9 x 22 = 198; cancelled 5 Oct: -(9 x 22 x 28/31) = -5544/31 =
+    # -178.838709677419(35..)
     assert rated(con) == [("C1", "seat", D(198)), ("C1", "seat", D("-178.838709677419"))]
 
 
 def test_tiered_and_volume_count_the_month_per_customer_and_rule(tmp_path):
-    tiers = "[{up_to: 100, unit_price: '0.10'}, {up_to: 1000, unit_price: '0.05'}, {unit_price: '0.01'}]"
+    tiers = (
+        "[{up_to: 100, unit_price: '0.10'}, {up_to: 1000, unit_price: '0.05'}, "
+        "{unit_price: '0.01'}]"
+    )
     con, _ = rate(
         tmp_path,
         plan(
@@ -214,8 +223,10 @@ def test_tiered_and_volume_count_the_month_per_customer_and_rule(tmp_path):
             line(**MS, ServiceName="V", PricingQuantity=60),
         ],
     )
-    # graduated, in charge order: 1 Oct 60 x 0.10 = 6; 2 Oct 40 x 0.10 + 20 x 0.05 = 5; 3 Oct 880 x 0.05 + 120 x 0.01 = 45.2
-    # C2 counts on its own: 60 x 0.10 = 6. Volume: the month's 120 units are in tier 2: 60 x 0.05 = 3 each.
+    # graduated, in charge order: 1 Oct 60 x 0.10 = 6; 2 Oct 40 x 0.10 + 20 x 0.05 = 5; 3 Oct 880 x
+    # 0.05 + 120 x 0.01 = 45.2
+    # C2 counts on its own: 60 x 0.10 = 6. Volume: the month's 120 units are in tier 2: 60 x 0.05 =
+    # 3 each.
     assert rated(con) == [
         ("C1", "grad", D(5)),
         ("C1", "grad", D(6)),
@@ -268,7 +279,8 @@ def test_credits_passed_on_kept_or_priced_per_rule(tmp_path):
         plan(
             "{id: aws, kind: markup, percent: 10}",
             "{id: ms, kind: markup, percent: 10, credits: keep, match: {vendor: microsoft}}",
-            "{id: refund, kind: markup, percent: 10, credits: price, match: {vendor: aws, charge_type: Refund}}",
+            "{id: refund, kind: markup, percent: 10, credits: price, "
+            "match: {vendor: aws, charge_type: Refund}}",
         ),
         [
             line(ChargeCategory="Credit", BilledCost="-10"),
@@ -277,7 +289,8 @@ def test_credits_passed_on_kept_or_priced_per_rule(tmp_path):
             line(ChargeCategory="Adjustment", BilledCost="3"),
         ],
     )
-    # passed on at cost: -10 x 0.9 = -9; refund priced like the charge: -9 x 1.1 = -9.9; adjustment 3 x 0.9 = 2.7
+    # passed on at cost: -10 x 0.9 = -9; refund priced like the charge: -9 x 1.1 = -9.9; adjustment
+    # 3 x 0.9 = 2.7
     assert rated(con) == [
         ("C1", "aws", D(-9)),
         ("C1", "refund", D("-9.9")),
@@ -354,7 +367,8 @@ def test_minimum_fees_per_customer_and_per_service(tmp_path):
         plan(
             "{id: all, kind: pass_through}",
             "{id: min, kind: minimum_fee, amount: '50', currency: EUR, description: Minimum fee}",
-            "{id: min-s3, kind: minimum_fee, amount: '20', currency: EUR, match: {service: Amazon S3}}",
+            "{id: min-s3, kind: minimum_fee, amount: '20', currency: EUR, "
+            "match: {service: Amazon S3}}",
         ),
         [
             line(BillingCurrency="EUR", BilledCost="30"),
@@ -370,19 +384,26 @@ def test_minimum_fees_per_customer_and_per_service(tmp_path):
     ]
     text = frame(
         con,
-        "SELECT description FROM rated_lines WHERE line_kind = 'minimum' ORDER BY customer_id, rule_id",
+        "SELECT description FROM rated_lines WHERE line_kind = 'minimum' "
+        "ORDER BY customer_id, rule_id",
     )
     assert text["description"][0] == "Minimum fee (minimum 50.00 EUR, used 42.50)"
 
 
 def test_custom_lines_fees_prorated_one_offs_and_credits(tmp_path):
     custom = """custom_lines:
-  - {id: sup, customer: C1, kind: fee, description: Support, unit_price: '310', currency: EUR, valid_from: 2026-10-11}
-  - {id: mgmt, customer: C1, kind: fee, description: Management, quantity: 3, unit: VM, unit_price: '20', currency: EUR, valid_from: 2026-01-01}
-  - {id: old, customer: C1, kind: fee, description: Gone, unit_price: '99', currency: EUR, valid_from: 2026-01-01, valid_to: 2026-09-30}
-  - {id: setup, customer: C2, kind: one_off, description: Setup, unit_price: '500', currency: EUR, date: 2026-10-05}
-  - {id: later, customer: C2, kind: one_off, description: Next month, unit_price: '1', currency: EUR, date: 2026-11-05}
-  - {id: sorry, customer: C2, kind: credit, description: Outage credit, quantity: 2, unit_price: '25.005', currency: EUR, date: 2026-10-31}
+  - {id: sup, customer: C1, kind: fee, description: Support, unit_price: '310', currency: EUR,
+     valid_from: 2026-10-11}
+  - {id: mgmt, customer: C1, kind: fee, description: Management, quantity: 3, unit: VM,
+     unit_price: '20', currency: EUR, valid_from: 2026-01-01}
+  - {id: old, customer: C1, kind: fee, description: Gone, unit_price: '99', currency: EUR,
+     valid_from: 2026-01-01, valid_to: 2026-09-30}
+  - {id: setup, customer: C2, kind: one_off, description: Setup, unit_price: '500', currency: EUR,
+     date: 2026-10-05}
+  - {id: later, customer: C2, kind: one_off, description: Next month, unit_price: '1',
+     currency: EUR, date: 2026-11-05}
+  - {id: sorry, customer: C2, kind: credit, description: Outage credit, quantity: 2,
+     unit_price: '25.005', currency: EUR, date: 2026-10-31}
 """
     con, report = rate(
         tmp_path, plan("{id: all, kind: pass_through}"), [line(BillingCurrency="EUR")], custom
@@ -475,7 +496,10 @@ def test_a_customer_missing_from_the_customers_loses_lines_and_the_control_total
 
 
 def test_rated_frame_for_notebooks(tmp_path):
-    custom = "custom_lines:\n  - {id: setup, customer: C1, kind: one_off, description: Setup, unit_price: '5', currency: EUR, date: 2026-10-05}\n"
+    custom = (
+        "custom_lines:\n  - {id: setup, customer: C1, kind: one_off, description: Setup, "
+        "unit_price: '5', currency: EUR, date: 2026-10-05}\n"
+    )
     con, _ = rate(
         tmp_path,
         plan("{id: all, kind: markup, percent: 10}"),

@@ -1,5 +1,6 @@
 """Property: for any month of lines, the imported BilledCost equals rated vendor lines + excluded +
-unmapped, per vendor currency, exactly - whatever the rules, credits, taxes and unmapped accounts."""
+unmapped, per vendor currency, exactly - whatever the rules, credits, taxes and unmapped
+accounts."""
 
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -20,9 +21,12 @@ plans:
       - {id: all, kind: markup, percent: 7.5, credits: keep}
       - {id: aws, kind: markup, percent: 12, basis: EffectiveCost, match: {vendor: aws}}
       - {id: ms, kind: list_price, discount_percent: 5, credits: price, match: {vendor: microsoft}}
-      - {id: seat, kind: fixed_price, unit_price: "9.99", currency: EUR, credits: price, match: {vendor: microsoft, sku: SEAT}}
-      - {id: tier, kind: tiered, currency: EUR, match: {vendor: aws, service: S3}, tiers: [{up_to: 10, unit_price: "0.3"}, {unit_price: "0.1"}]}
-      - {id: vol, kind: volume, currency: EUR, match: {vendor: aws, service: EBS}, tiers: [{up_to: 10, unit_price: "0.3"}, {unit_price: "0.1"}]}
+      - {id: seat, kind: fixed_price, unit_price: "9.99", currency: EUR, credits: price,
+         match: {vendor: microsoft, sku: SEAT}}
+      - {id: tier, kind: tiered, currency: EUR, match: {vendor: aws, service: S3},
+         tiers: [{up_to: 10, unit_price: "0.3"}, {unit_price: "0.1"}]}
+      - {id: vol, kind: volume, currency: EUR, match: {vendor: aws, service: EBS},
+         tiers: [{up_to: 10, unit_price: "0.3"}, {unit_price: "0.1"}]}
       - {id: pass, kind: pass_through, match: {vendor: vmware}}
       - {id: lab, kind: exclude, reason: lab, match: {customer: C2}}
       - {id: min, kind: minimum_fee, amount: "40", currency: EUR}

@@ -169,14 +169,16 @@ def test_licences_billed_are_compared_with_the_partner_center_seats(tmp_path):
         (
             vll,
             (
-                "subscription 00000000-0000-4000-8000-000000000001 (Microsoft 365 Business Premium): "
+                "subscription 00000000-0000-4000-8000-000000000001 "
+                "(Microsoft 365 Business Premium): "
                 "10 seats in Partner Center, none billed by Microsoft in 2026-10"
             ),
         ),
         (
             "C001",
             (
-                "subscription 3f5a1c2e-6b1d-4f0e-9a27-5c8e1d2b7a01 (Microsoft 365 Business Premium): "
+                "subscription 3f5a1c2e-6b1d-4f0e-9a27-5c8e1d2b7a01 "
+                "(Microsoft 365 Business Premium): "
                 "15 licences billed, 12 seats in Partner Center (active): over-billed"
             ),
         ),

@@ -1,4 +1,5 @@
-"""docs/rounding.md: its worked example is what the rating produces and what the rounding rule gives."""
+"""docs/rounding.md: its worked example is what the rating produces and what the rounding rule
+gives."""
 
 import re
 from datetime import datetime
@@ -11,7 +12,10 @@ from billing_lib.money import round_money
 from billing_lib.rating import rate_lines
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rounding.md"
-HEADER = "from_currency,to_currency,rate,valid_from,valid_to,source\nUSD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"
+HEADER = (
+    "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+    "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"
+)
 
 
 def table(marker: str) -> list[list[str]]:
@@ -44,7 +48,8 @@ def test_the_unrounded_amounts_are_what_the_rating_gives(tmp_path):
   - id: p
     rules:
       - {id: aws, kind: markup, percent: 10, match: {vendor: aws}}
-      - {id: seat, kind: fixed_price, unit_price: "22.00", currency: EUR, match: {vendor: microsoft}}
+      - {id: seat, kind: fixed_price, unit_price: "22.00", currency: EUR,
+         match: {vendor: microsoft}}
 assignments:
   - {plan: p, group: smb}
 """

@@ -11,6 +11,7 @@ import pytest
 
 from billing_lib import analysis, publishing, run, run_parameters
 from billing_lib.errors import InputError, ParameterError, RunError
+from tests.notebook_project import REPO
 
 CUR_HEADER = (
     "identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
@@ -174,8 +175,6 @@ def test_relative_paths_resolve_against_the_project_folder(tmp_path, monkeypatch
 
 
 # -- the sample month end to end ---------------------------------------------------------------
-
-from tests.notebook_project import REPO
 
 SAMPLE = REPO / "samples" / "2026-10" / "reports"
 

@@ -159,7 +159,8 @@ def test_totals_match_the_expected_file_and_the_hand_checked_figures(month):
     assert aws["Purchase"]["USD"] == D("559.488")
     # AWS Activate credit -25.00 and a refund of -12.40
     assert aws["Credit"]["USD"] == D("-37.40")
-    # 6.25% of Harborview's EC2: 2 x r6i.xlarge x 24 h x 0.304 x 31 days = 452.352 -> 28.272 -> 28.27
+    # 6.25% of Harborview's EC2: 2 x r6i.xlarge x 24 h x 0.304 x 31 days = 452.352 -> 28.272 ->
+    # 28.27
     assert aws["Tax"]["USD"] == D("28.27")
     assert by_file[MS_INVOICE].currencies[0].cost_after == D("21530.84")
     # 6,451.5 points x EUR 0.864 per point
@@ -195,7 +196,8 @@ def test_exactly_the_one_intended_account_is_unmapped_with_its_totals(month):
 def test_the_render_farm_account_moves_to_dijkstra_on_16_october(month):
     con, _ = month
     got = con.execute(
-        "SELECT x_CustomerId, count(*), sum(BilledCost), min(ChargePeriodStart), max(ChargePeriodStart) "
+        "SELECT x_CustomerId, count(*), sum(BilledCost), min(ChargePeriodStart), "
+        "max(ChargePeriodStart) "
         "FROM customer_lines WHERE SubAccountId = ? GROUP BY 1 ORDER BY 1",
         [MOVING_ACCOUNT],
     ).fetchall()

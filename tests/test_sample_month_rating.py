@@ -40,7 +40,8 @@ def cents(x: D) -> D:
 # Hand-checked. The cost sums are the sample's lines summed per customer, vendor line type and half
 # of the month (the AWS markup of the smb plan changes on 16 October, and so does the USD rate).
 EXPECTED = {
-    # AWS usage 1-15 Oct 447.538209678 USD x 0.9215 x 1.15 (aws-15) + 16-31 Oct 1668.993883872 x 0.9187
+    # AWS usage 1-15 Oct 447.538209678 USD x 0.9215 x 1.15 (aws-15) + 16-31 Oct 1668.993883872 x
+    # 0.9187
     # x 1.12 (aws-12); the AWS credit of -25 USD is kept (excluded); M365 Business Premium seats at
     # 22.00: 12 x 22 (12 Oct - 12 Nov, one month) + 3 x 22 x 23/31 (20 Oct - 12 Nov); management fee
     # 155.00 x 16/31 (from 16 Oct)
@@ -53,7 +54,8 @@ EXPECTED = {
         D("2584.54"),
     ),
     # AWS on EffectiveCost x 1.09: 1-15 Oct (savings plan fee 20.832 + covered 205.92 + usage
-    # 117.634354839) x 0.9215, 16-31 Oct (219.648 + 125.4766451616) x 0.9187; Azure 134.45027 x 1.07;
+    # 117.634354839) x 0.9215, 16-31 Oct (219.648 + 125.4766451616) x 0.9187; Azure 134.45027 x
+    # 1.07;
     # licences (2652 + 425 + 148) x 1.06, a seat removal -16.70 passed on at cost; VMware points
     # graduated in file order: VCD 84 + Flex Core 320 + 96 of NSX at 1.10, 30 at 1.00; vSAN Standard
     # 444 points, volume tier 2: x 0.98; managed services 450
@@ -69,7 +71,8 @@ EXPECTED = {
         + 450,
         D("5702.30"),
     ),
-    # licences at list + 3 %: (33.60 + 23.40) x 1.03 = 58.71, below the 75.00 minimum: topped up to 75
+    # licences at list + 3 %: (33.60 + 23.40) x 1.03 = 58.71, below the 75.00 minimum: topped up to
+    # 75
     "C003": (D(75), D("75.00")),
     # AWS on EffectiveCost x 1.09 (the RDS reserved-instance fee amortised into its usage): 1-15 Oct
     # (54.72 + 100.6625806455) x 0.9215, 16-31 Oct (58.368 + 107.3734193552) x 0.9187; Azure
@@ -88,7 +91,8 @@ EXPECTED = {
         - 200,
         D("14078.36"),
     ),
-    # annual M365 renewal 8652 x 1.06; VMware VCD 54 + Flex Core 240 points x 1.10; vSAN Standard 234
+    # annual M365 renewal 8652 x 1.06; VMware VCD 54 + Flex Core 240 points x 1.10; vSAN Standard
+    # 234
     # points, volume tier 1: x 1.05; VCD minimum 60.00 - 59.40 = 0.60
     "C005": (
         8652 * D("1.06") + (54 + 240) * D("1.10") + 234 * D("1.05") + (60 - 54 * D("1.10")),
@@ -280,8 +284,11 @@ def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
     aws_25_31 = dict(
         sample[0]
         .execute(
-            """SELECT x_CustomerId, sum(BilledCost) FROM customer_lines WHERE x_Vendor = 'aws' AND ChargeCategory = 'Usage'
-           AND CAST(ChargePeriodStart AS DATE) >= DATE '2026-10-25' AND x_CustomerId IN ('C001', 'C006') GROUP BY 1"""
+            """SELECT x_CustomerId, sum(BilledCost) FROM customer_lines
+           WHERE x_Vendor = 'aws' AND ChargeCategory = 'Usage'
+             AND CAST(ChargePeriodStart AS DATE) >= DATE '2026-10-25'
+             AND x_CustomerId IN ('C001', 'C006')
+           GROUP BY 1"""
         )
         .fetchall()
     )

@@ -331,7 +331,8 @@ def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoi
         "Rated lines",
     ]
     rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=3)]
-    # per invoice line, service, SKU, description, resource and unit: EC2 on two resources, S3 on one
+    # per invoice line, service, SKU, description, resource and unit: EC2 on two resources, S3 on
+    # one
     assert [(r["Invoice line"], r["Subscription / resource"], r["Rated lines"]) for r in rows] == [
         ("Amazon EC2", "i-0", 20),
         ("Amazon EC2", "i-1", 20),
@@ -386,7 +387,8 @@ def test_the_detail_file_holds_every_rated_line_exactly(tmp_path):
         == con.execute("SELECT sum(amount) FROM rated_lines").fetchone()[0]
         == D("33.8399")
     )  # 0.34 + 0.9999 + 7.5 + 25, exact
-    # in the usage sheets' order: per vendor (the seller's own lines last), by charge date and source row
+    # in the usage sheets' order: per vendor (the seller's own lines last), by charge date and
+    # source row
     assert [r[0] for r in read] == ["Amazon Web Services"] * 43 + [
         "Microsoft",
         "Northwind Cloud B.V.",

@@ -99,61 +99,86 @@ _PROFILE = re.compile(r"^urn:fdc:peppol\.eu:2017:poacc:billing:\d{2}:1\.0$")
 _CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 
 
-def peppol_findings(xml: bytes) -> list[str]:
-    """The Peppol BIS and Dutch (NL-R) rules, of those written out here, that ``xml`` fails."""
-    doc = etree.fromstring(xml)
+_SELLER = "cac:AccountingSupplierParty/cac:Party/"
+_BUYER = "cac:AccountingCustomerParty/cac:Party/"
+_COUNTRY = "cac:PostalAddress/cac:Country/cbc:IdentificationCode"
+_KVK = ("0106", "0190")
+_PAYMENT_MEANS = ("30", "48", "49", "57", "58", "59")
 
-    def has(path: str) -> bool:
-        return any((x.text or "").strip() for x in doc.xpath(path, namespaces=_NS))
 
-    def text(path: str) -> str:
-        return " ".join((x.text or "").strip() for x in doc.xpath(path, namespaces=_NS))
+class _Doc:
+    """An invoice or credit note read for the rules below."""
 
-    seller = "cac:AccountingSupplierParty/cac:Party/"
-    buyer = "cac:AccountingCustomerParty/cac:Party/"
+    def __init__(self, xml: bytes) -> None:
+        self.root = etree.fromstring(xml)
+        self.kind = etree.QName(self.root).localname
+
+    def has(self, path: str) -> bool:
+        return any((x.text or "").strip() for x in self.root.xpath(path, namespaces=_NS))
+
+    def text(self, path: str) -> str:
+        return " ".join((x.text or "").strip() for x in self.root.xpath(path, namespaces=_NS))
+
+    def scheme(self, party: str) -> str:
+        path = f"string({party}cac:PartyLegalEntity/cbc:CompanyID/@schemeID)"
+        return str(self.root.xpath(path, namespaces=_NS))
+
+
+def _peppol_rules(d: _Doc) -> list[str]:
+    checks = [
+        (
+            bool(_PROFILE.match(d.text("cbc:ProfileID"))),
+            "PEPPOL-EN16931-R001: ProfileID is not a Peppol business process",
+        ),
+        (
+            d.has("cbc:BuyerReference") or d.has("cac:OrderReference/cbc:ID"),
+            "PEPPOL-EN16931-R003: a buyer reference or an order reference is required",
+        ),
+        (
+            d.text("cbc:CustomizationID") == _CUSTOMIZATION,
+            "PEPPOL-EN16931-R004: CustomizationID is not Peppol BIS Billing 3.0",
+        ),
+        (
+            d.has(_BUYER + "cbc:EndpointID"),
+            "PEPPOL-EN16931-R010: the buyer's electronic address is required",
+        ),
+        (
+            d.has(_SELLER + "cbc:EndpointID"),
+            "PEPPOL-EN16931-R020: the seller's electronic address is required",
+        ),
+    ]
+    return [message for ok, message in checks if not ok]
+
+
+def _dutch_rules(d: _Doc) -> list[str]:
+    """NL-R rules: they apply when the seller is in the Netherlands."""
     out = []
-    if not _PROFILE.match(text("cbc:ProfileID")):
-        out.append("PEPPOL-EN16931-R001: ProfileID is not a Peppol business process")
-    if not (has("cbc:BuyerReference") or has("cac:OrderReference/cbc:ID")):
-        out.append("PEPPOL-EN16931-R003: a buyer reference or an order reference is required")
-    if text("cbc:CustomizationID") != _CUSTOMIZATION:
-        out.append("PEPPOL-EN16931-R004: CustomizationID is not Peppol BIS Billing 3.0")
-    if not has(buyer + "cbc:EndpointID"):
-        out.append("PEPPOL-EN16931-R010: the buyer's electronic address is required")
-    if not has(seller + "cbc:EndpointID"):
-        out.append("PEPPOL-EN16931-R020: the seller's electronic address is required")
-    if text(seller + "cac:PostalAddress/cac:Country/cbc:IdentificationCode") != "NL":
-        return out
-    kvk = ("0106", "0190")
-    if etree.QName(doc).localname == "CreditNote" and not has(
+    if d.kind == "CreditNote" and not d.has(
         "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"
     ):
         out.append("NL-R-001: a credit note refers to the invoice it corrects")
-    for rule, party in (("NL-R-002", seller), ("NL-R-004", buyer)):
-        if (
-            party == buyer
-            and text(buyer + "cac:PostalAddress/cac:Country/cbc:IdentificationCode") != "NL"
-        ):
-            continue
+    buyer_dutch = d.text(_BUYER + _COUNTRY) == "NL"
+    parties = [("NL-R-002", _SELLER)] + ([("NL-R-004", _BUYER)] if buyer_dutch else [])
+    for rule, party in parties:
         for part in ("StreetName", "CityName", "PostalZone"):
-            if not has(party + f"cac:PostalAddress/cbc:{part}"):
+            if not d.has(party + f"cac:PostalAddress/cbc:{part}"):
                 out.append(f"{rule}: the Dutch party's address has no {part}")
-    if (
-        doc.xpath(f"string({seller}cac:PartyLegalEntity/cbc:CompanyID/@schemeID)", namespaces=_NS)
-        not in kvk
-    ):
+    if d.scheme(_SELLER) not in _KVK:
         out.append("NL-R-003: the seller's legal entity id is a KvK (0106) or OIN (0190) number")
-    if (
-        text(buyer + "cac:PostalAddress/cac:Country/cbc:IdentificationCode") == "NL"
-        and doc.xpath(
-            f"string({buyer}cac:PartyLegalEntity/cbc:CompanyID/@schemeID)", namespaces=_NS
-        )
-        not in kvk
-    ):
+    if buyer_dutch and d.scheme(_BUYER) not in _KVK:
         out.append("NL-R-005: a Dutch buyer's legal entity id is a KvK (0106) or OIN (0190) number")
-    codes = doc.xpath("cac:PaymentMeans/cbc:PaymentMeansCode/text()", namespaces=_NS)
-    if etree.QName(doc).localname == "Invoice" and not codes:
+    codes = d.root.xpath("cac:PaymentMeans/cbc:PaymentMeansCode/text()", namespaces=_NS)
+    if d.kind == "Invoice" and not codes:
         out.append("NL-R-007: an invoice gives the means of payment")
-    if any(c.strip() not in ("30", "48", "49", "57", "58", "59") for c in codes):
+    if any(c.strip() not in _PAYMENT_MEANS for c in codes):
         out.append("NL-R-008: payment means code is one of 30, 48, 49, 57, 58, 59")
+    return out
+
+
+def peppol_findings(xml: bytes) -> list[str]:
+    """The Peppol BIS and Dutch (NL-R) rules, of those written out here, that ``xml`` fails."""
+    d = _Doc(xml)
+    out = _peppol_rules(d)
+    if d.text(_SELLER + _COUNTRY) == "NL":
+        out += _dutch_rules(d)
     return out
