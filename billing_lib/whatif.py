@@ -19,7 +19,6 @@ import duckdb
 import pandas as pd
 
 from billing_lib.errors import ParameterError
-from billing_lib.importers.engine import ql
 from billing_lib.periods import month_days
 from billing_lib.pricing import CREDIT_CATEGORIES
 from billing_lib.rating import (
@@ -29,6 +28,7 @@ from billing_lib.rating import (
     minimum_lines_sql,
     minimum_rules_sql,
 )
+from billing_lib.sql import ql
 from billing_lib.store import frame
 
 MAX_WHAT_IF = Decimal(1000)
