@@ -36,7 +36,14 @@ HERE = Path(__file__).resolve().parent
 DATA = generate_month.DATA
 PERIOD = generate_month.MonthShape(0).period
 REPORT_DIRS = {"parquet": "reports-parquet", "csv": "reports-csv"}
-TARGETS = {"whole_run_s": 30.0, "peak_mb": 2048.0, "ratio": 1.5, "what_if_s": 1.0}
+#: Issue 13's targets on 2 cores: the whole run with every invoice's files at 1M and 10M lines;
+#: at 10M the ratio (import + mapping + rating) / reference, the what-if and the peak memory.
+TARGETS = {
+    "whole_run_s": {"1M": 30.0, "10M": 120.0},
+    "peak_mb": 2048.0,
+    "ratio": 2.5,
+    "what_if_s": 1.0,
+}
 DEFAULT_MEMORY_LIMIT = "1200MB"
 DEFAULT_STORE = "memory"
 
@@ -211,7 +218,7 @@ def child_pipeline(
     inner: dict[str, float] = {}
     if not workbooks_too:
         workbooks.write_workbooks = lambda *args, **kwargs: []
-        result["skipped"].append("workbooks")
+        result["skipped"].append("invoice files")
 
     def parameters_step() -> None:
         params = billing.check_parameters(PERIOD, reports, parameters, output)
@@ -225,17 +232,16 @@ def child_pipeline(
         """write_outputs (workbooks, PDFs and UBL e-invoices, ledger files, rated_lines.parquet)
         and the ledger's balance check; workbooks, PDF+UBL and ledger timed apart by wrappers."""
         with (
-            _Timed(workbooks, "write_workbooks", "workbooks", inner),
-            _Timed(billing, "write_documents", "pdf+ubl", inner),
+            _Timed(workbooks, "write_workbooks", "invoice files", inner),
             _Timed(ledger, "write_ledger", "ledger", inner),
         ):
             t0 = time.perf_counter()
             state["br"].write_outputs()
             inner["rated parquet"] = (
-                time.perf_counter() - t0 - inner["workbooks"] - inner["pdf+ubl"] - inner["ledger"]
+                time.perf_counter() - t0 - inner["invoice files"] - inner["ledger"]
             )
             if not workbooks_too:
-                del inner["workbooks"]
+                del inner["invoice files"]
             t0 = time.perf_counter()
             state["br"].ledger_balance()
             inner["ledger"] += time.perf_counter() - t0
@@ -539,8 +545,7 @@ STAGE_COLUMNS = (
     "customer mapping",
     "rating",
     "invoices",
-    "workbooks",
-    "pdf+ubl",
+    "invoice files",
     "ledger",
     "rated parquet",
     "manifest+publish",
@@ -593,10 +598,12 @@ def table(results: list[dict[str, Any]]) -> str:
     lines += [fmt.format(*row) for row in rows]
     t = TARGETS
     lines.append(
-        "(seconds; whole run = parameters to manifest+publish, raw reports to invoices, workbooks "
-        f"and ledger; targets at 10M: whole run < {t['whole_run_s']:.0f} s, "
-        f"peak < {t['peak_mb']:.0f} MB, ratio (import+mapping+rating / reference) <= {t['ratio']}, "
-        f"what-if < {t['what_if_s']} s)"
+        "(seconds; whole run = parameters to manifest+publish, raw reports to invoices, invoice "
+        "files (workbook, usage detail file, PDF and UBL e-invoice of every invoice, the summary "
+        "workbook) and ledger; targets: whole run < "
+        f"{t['whole_run_s']['1M']:.0f} s at 1M and < {t['whole_run_s']['10M']:.0f} s at 10M; at "
+        f"10M peak < {t['peak_mb']:.0f} MB, ratio (import+mapping+rating / reference) <= "
+        f"{t['ratio']}, what-if < {t['what_if_s']} s)"
     )
     return "\n".join(lines)
 

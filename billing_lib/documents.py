@@ -4,11 +4,30 @@ credit note's folder), both written from the same ``Invoice`` objects as the wor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from billing_lib.invoice_pdf import logo_path, pdf_name, write_invoice_pdf
 from billing_lib.invoices import Invoice, Seller
 from billing_lib.ubl import ubl_name, write_ubl
+
+
+def document_writer(
+    seller: Seller, folder: Path, parameters: Path | None, logo: Path | None = None
+) -> Callable[[Invoice], list[Path]]:
+    """A function writing the PDF and the UBL document of one invoice in ``folder`` (the PDF
+    first: the UBL document embeds it when seller.yaml's ``ubl_attach_pdf`` is true) and
+    returning their paths. The logo is ``logo``, else seller.yaml's ``logo`` in the folder
+    ``parameters``, looked up (and refused when missing) once, here. The billing run hands it to
+    ``workbooks.write_workbooks``, which calls it in the process writing the invoice's workbook."""
+    logo = logo or logo_path(seller, parameters)
+    folder = Path(folder)
+
+    def write(inv: Invoice) -> list[Path]:
+        pdf = write_invoice_pdf(inv, seller, folder / pdf_name(inv), logo)
+        return [pdf, write_ubl(inv, seller, folder / ubl_name(inv), pdf)]
+
+    return write
 
 
 def write_documents(
@@ -18,12 +37,7 @@ def write_documents(
     parameters: Path | None,
     logo: Path | None = None,
 ) -> list[Path]:
-    """The PDF and the UBL document of every invoice in ``folder`` (the PDF first: the UBL
-    document embeds it when seller.yaml's ``ubl_attach_pdf`` is true); the paths written.
-    The logo is ``logo``, else seller.yaml's ``logo`` in the folder ``parameters``."""
-    logo = logo or logo_path(seller, parameters)
-    written: list[Path] = []
-    for inv in invoices:
-        pdf = write_invoice_pdf(inv, seller, Path(folder) / pdf_name(inv), logo)
-        written += [pdf, write_ubl(inv, seller, Path(folder) / ubl_name(inv), pdf)]
-    return written
+    """The PDF and the UBL document of every invoice in ``folder`` (``document_writer``); the
+    paths written."""
+    write = document_writer(seller, folder, parameters, logo)
+    return [path for inv in invoices for path in write(inv)]

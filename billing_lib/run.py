@@ -52,7 +52,7 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
-from billing_lib.documents import write_documents
+from billing_lib.documents import document_writer
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.faults import pause_point
 from billing_lib.importers import import_reports, report_files
@@ -667,10 +667,10 @@ def _write_invoice_files(folder: Path, br: BillingRun) -> list[Path]:
     built = br.results["invoices"]
     invoicing = br.settings["invoicing"]
     written = [folder / SUMMARY_CSV]
-    written += workbooks.write_workbooks(br.con, built, invoicing, folder)
-    written += write_documents(
-        built, invoicing.seller, folder / workbooks.INVOICE_FOLDER, invoicing.folder
+    documents = document_writer(
+        invoicing.seller, folder / workbooks.INVOICE_FOLDER, invoicing.folder
     )
+    written += workbooks.write_workbooks(br.con, built, invoicing, folder, also=documents)
     if built:
         written.append(
             invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA)

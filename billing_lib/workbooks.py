@@ -112,12 +112,16 @@ def write_workbooks(
     invoicing: Invoicing,
     folder: Path,
     customers: dict[str, Customer] | None = None,
+    also: Callable[[Invoice], list[Path]] | None = None,
 ) -> list[Path]:
     """One workbook per invoice in ``folder/invoices/``, each with its usage detail file beside
-    it, and the run summary in ``folder``; the paths written (per invoice its workbook, then its
-    detail file; the summary last). ``customers`` (for the usage sheets' invoice-line column)
-    defaults to those ``load_invoicing`` was given. (The run keeps the same invoices as data beside
-    them, ``invoices.write_invoice_data``, for ``billing credit-note``.)"""
+    it, and the run summary in ``folder``; the paths written (per invoice its workbook, its
+    detail file and what ``also`` wrote; the summary last). ``customers`` (for the usage sheets'
+    invoice-line column) defaults to those ``load_invoicing`` was given. ``also`` writes more
+    files of one invoice (the run: its PDF and UBL e-invoice, ``documents.document_writer``) in
+    the same process as its workbook, so they are written on every core too. (The run keeps the
+    same invoices as data beside them, ``invoices.write_invoice_data``, for ``billing
+    credit-note``.)"""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
     target = folder / INVOICE_FOLDER
@@ -126,10 +130,17 @@ def write_workbooks(
     with writing(target), usage_lines(con, billed, invoicing, customers):
         rows = usage_rows(con, billed, invoicing.seller.usage_detail_max_lines)
         jobs = [
-            _Job(inv, invoicing.seller, invoicing.products.vendors, rows.get(inv.number), target)
+            _Job(
+                inv,
+                invoicing.seller,
+                invoicing.products.vendors,
+                rows.get(inv.number),
+                target,
+                also,
+            )
             for inv in invoices
         ]
-        # DuckDB writes the detail files (one thread) while the workbooks are written
+        # the detail files are written here while the workbooks are written
         books, detail_files = _write_all(
             jobs,
             lambda: write_usage_details(
@@ -142,10 +153,11 @@ def write_workbooks(
         )
     details = dict(zip([inv.number for inv in billed], detail_files, strict=True))
     written: list[Path] = []
-    for inv, path in zip(invoices, books, strict=True):
-        written.append(path)
+    for inv, paths in zip(invoices, books, strict=True):
+        written.append(paths[0])
         if inv.number in details:
             written.append(details[inv.number])
+        written += paths[1:]
     if invoices:
         with writing(folder / SUMMARY_WORKBOOK):
             written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
@@ -172,6 +184,7 @@ class _Job:
     vendors: dict[str, Any]
     usage: InvoiceUsage | None
     folder: Path
+    also: Callable[[Invoice], list[Path]] | None = None
 
 
 #: The jobs of the current ``_write_all`` call, for the forked writer processes (set before they
@@ -179,11 +192,13 @@ class _Job:
 _JOBS: list[_Job] = []
 
 
-def _write_job(index: int) -> Path:
+def _write_job(index: int) -> list[Path]:
+    """The workbook of job ``index``, then what its ``also`` writes."""
     job = _JOBS[index]
     path = job.folder / workbook_name(job.inv)
     with writing(path):  # a full disk or a file-size limit names the workbook
-        return write_invoice_workbook(job.inv, job.seller, job.vendors, job.usage, path)
+        written = [write_invoice_workbook(job.inv, job.seller, job.vendors, job.usage, path)]
+    return written + (job.also(job.inv) if job.also else [])
 
 
 def _writers() -> int:
@@ -194,11 +209,11 @@ def _writers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _write_all(jobs: list[_Job], meanwhile: Callable[[], _T]) -> tuple[list[Path], _T]:
-    """The workbooks of ``jobs`` (paths in the same order) and what ``meanwhile`` returns, called
-    in this process while the workbooks are written: by forked processes that each write a share
-    (xlsxwriter is pure Python, one core each) when there are many, else here after it. The bytes
-    do not depend on which process wrote a file."""
+def _write_all(jobs: list[_Job], meanwhile: Callable[[], _T]) -> tuple[list[list[Path]], _T]:
+    """The files of ``jobs`` (per job its paths, in the same order) and what ``meanwhile``
+    returns, called in this process while the jobs are written: by forked processes that each
+    write a share (xlsxwriter and reportlab are pure Python, one core each) when there are many,
+    else here after it. The bytes do not depend on which process wrote a file."""
     global _JOBS
     processes = min(_writers(), len(jobs))
     _JOBS = jobs
