@@ -1,6 +1,6 @@
 """Margin analysis over finished runs (``notebooks/margin_analysis.ipynb``): the runs found, their
-rated lines read back from ``rated_lines.parquet`` with exact decimals, and the what-if re-pricer the
-margin explorer uses."""
+rated lines summed per customer, vendor, product and service from ``rated_lines.parquet`` with
+exact decimals, and the what-if re-pricer the margin explorer uses."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from billing_lib import whatif
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.publishing import MANIFEST
+from billing_lib.rating import DEC
 from billing_lib.run import RATED_PARQUET
 from billing_lib.run_parameters import PERIOD_PATTERN, check_period, path_parameter
 from billing_lib.sql import ql
@@ -33,8 +34,14 @@ def finished_runs(output: Path) -> list[str]:
     )
 
 
-def load_rated(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
-    """The rated lines of finished runs (each run saves them as Parquet, DECIMAL kept exact)."""
+#: The margin notebook's grain: one row per period, customer, invoice currency, vendor, product
+#: group and service (every summary and chart of the notebook is a sum over these rows).
+SUMMARY_KEYS = ("period", "customer_id", "currency", "vendor", "product_group", "service")
+
+
+def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
+    """``rated_lines.parquet`` of the finished runs of ``periods`` (None: every finished run);
+    RunError naming the folder and the runs found when one is missing."""
     available = finished_runs(output)
     chosen = available if periods is None else [check_period(p) for p in periods]
     missing = [p for p in chosen if p not in available]
@@ -42,19 +49,34 @@ def load_rated(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
         raise RunError(
             f"{output}: no finished run for {missing or 'any period'}; runs found: {available}"
         )
-    files = [str(Path(output) / p / RATED_PARQUET) for p in chosen]
+    return [Path(output) / p / RATED_PARQUET for p in chosen]
+
+
+def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
+    """Cost, revenue (``amount``) and the number of rated lines (``lines``) per SUMMARY_KEYS of
+    the finished runs of ``periods``, summed by DuckDB from the runs' ``rated_lines.parquet``
+    (exact decimals) and named (``customer_name``). Only these sums become a DataFrame: a month
+    of ten million rated lines is a few thousand rows here, not gigabytes in pandas; the
+    what-if reads the one customer's lines itself (``repricer``)."""
+    files = rated_files(output, periods)
+    keys = ", ".join(SUMMARY_KEYS)
     con = duckdb.connect()
     try:
-        rated = (
-            con.sql("SELECT * FROM read_parquet(?) ORDER BY period, customer_id", params=[files])
+        summary = (
+            con.sql(
+                f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
+                           CAST(sum(amount) AS {DEC}) AS amount, CAST(count(*) AS BIGINT) AS lines
+                    FROM read_parquet(?) GROUP BY {keys} ORDER BY {keys}""",
+                params=[[str(f) for f in files]],
+            )
             .to_arrow_table()
             .to_pandas()
         )
     finally:
         con.close()
-    names = customer_names(Path(output), chosen)
-    rated["customer_name"] = rated["customer_id"].map(names)
-    return rated
+    names = customer_names(Path(output), sorted({f.parent.name for f in files}))
+    summary["customer_name"] = summary["customer_id"].map(names)
+    return summary
 
 
 def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
@@ -86,28 +108,33 @@ def period_list(periods: object) -> list[str] | None:
     return [check_period(p) for p in chosen] or None
 
 
-def runs_overview(rated: pd.DataFrame) -> pd.DataFrame:
-    """Lines, customers and vendors per loaded period."""
+def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rated lines, customers and vendors per loaded period (of ``load_summary``'s rows)."""
     con = duckdb.connect()
     try:
-        register_frame(con, "rated", rated)
-        return con.sql("""SELECT period, count(*) AS rated_lines, count(DISTINCT customer_id) AS customers,
+        register_frame(con, "summary", summary)
+        return con.sql("""SELECT period, CAST(sum(lines) AS BIGINT) AS rated_lines,
+                                 count(DISTINCT customer_id) AS customers,
                                  string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
-                          FROM rated GROUP BY period ORDER BY period""").to_df()
+                          FROM summary GROUP BY period ORDER BY period""").to_df()
     finally:
         con.close()
 
 
 def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]:
-    """The margin explorer's what-if over finished runs in ``output``: ``whatif.reprice`` of the
-    rated lines given (read back from ``rated_lines.parquet``) with the minimum fees each run
-    stored beside them (``minimum_fees.parquet``), so the margin is what a run with that markup
-    would invoice. RunError naming the file when a run folder has none (a run older than it:
-    bill that period again)."""
+    """The margin explorer's what-if over finished runs in ``output``: given the selection (rows
+    of ``load_summary``, or rated lines: what matters is their periods and vendors), a customer
+    and a markup, ``whatif.reprice`` of that customer's rated lines of those periods and vendors,
+    read from the runs' ``rated_lines.parquet`` (stored by customer, so only its row groups are
+    read), with the minimum fees each run stored beside them (``minimum_fees.parquet``): the
+    margin is what a run with that markup would invoice. RunError naming the file when a run
+    folder has none (a run older than it: bill that period again)."""
     output = Path(output)
 
-    def reprice(lines: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
-        files = [output / p / whatif.MINIMUM_FEES_PARQUET for p in sorted(set(lines["period"]))]
+    def reprice(selection: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
+        periods = sorted(set(selection["period"]))
+        vendors = sorted(set(selection["vendor"]))
+        files = [output / p / whatif.MINIMUM_FEES_PARQUET for p in periods]
         missing = [f for f in files if not f.is_file()]
         if missing:
             raise RunError(
@@ -116,13 +143,17 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFram
             )
         con = duckdb.connect()
         try:
-            register_frame(con, "_lines", lines)
+            con.execute(
+                "CREATE TEMP TABLE _lines AS SELECT * FROM read_parquet(?) "
+                "WHERE customer_id = ? AND list_contains(?, vendor)",
+                [[str(output / p / RATED_PARQUET) for p in periods], customer, vendors],
+            )
             rules = "read_parquet([" + ", ".join(ql(str(f)) for f in files) + "])"
             repriced = whatif.reprice(con, "_lines", rules, customer, markup)
         finally:
             con.close()
-        if "customer_name" in lines.columns:  # as load_rated names them, for the summaries
-            names = dict(zip(lines["customer_id"], lines["customer_name"], strict=True))
+        if "customer_name" in selection.columns:  # as load_summary names them, for the summaries
+            names = dict(zip(selection["customer_id"], selection["customer_name"], strict=True))
             repriced["customer_name"] = repriced["customer_id"].map(names)
         return repriced
 

@@ -65,7 +65,7 @@ def summarise(rated: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Cost, revenue and margin of ``rated`` (rated_lines rows) grouped by ``by`` (keys of
     DIMENSIONS) and always by invoice currency. Exact Decimal sums; ``margin_pct`` is margin over
     revenue in percent rounded to 0.1, None where revenue is zero. Where ``rated`` has a
-    ``customer_name`` column (``analysis.load_rated``), a customer reads "C001 Dijkstra
+    ``customer_name`` column (``analysis.load_summary``), a customer reads "C001 Dijkstra
     Architecten B.V."."""
     names = None
     if "customer_name" in rated.columns:
@@ -74,7 +74,7 @@ def summarise(rated: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         register_frame(con, "rated", rated)
-        return summarise_table(con, "rated", by, names)
+        return summarise_table(con, "rated", by, names, summed="lines" in rated.columns)
     finally:
         con.close()
 
@@ -90,10 +90,12 @@ def summarise_table(
     table: str,
     by: list[str],
     names: dict[str, str] | None = None,
+    summed: bool = False,
 ) -> pd.DataFrame:
     """``summarise`` over a table of the store (``rated_lines`` of a run): the lines stay in DuckDB
     and only the small summary becomes a DataFrame, so a month of millions of lines fits.
-    ``names``: customer id -> name, for the customer column's labels."""
+    ``names``: customer id -> name, for the customer column's labels. ``summed``: the table's
+    rows are sums already (``analysis.load_summary``) with their rated lines in ``lines``."""
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown:
         raise ValueError(
@@ -111,7 +113,7 @@ def summarise_table(
                    CASE WHEN sum(amount) = 0 THEN NULL
                         ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1)
                    END AS margin_pct,
-                   count(*) AS lines
+                   {"CAST(sum(lines) AS BIGINT)" if summed else "count(*)"} AS lines
             FROM {table} GROUP BY {group} ORDER BY {group}"""
         )
         .to_arrow_table()

@@ -3,9 +3,10 @@ file beside each workbook holds them.
 
 Every invoice gets ``<workbook>.usage.parquet`` beside its workbook: every rated line behind it,
 exact DECIMAL(38,12) amounts and quantities, typed dates, for the customer's own tools (DuckDB,
-pandas, Power Query, Spark). DuckDB writes the files of all invoices in one pass (``COPY ...
-PARTITION_BY``) instead of one ``COPY`` per invoice: at 10 million lines the per-invoice gzip CSV
-files took three quarters of the workbooks' 426 s (benchmarks/README.md).
+pandas, Power Query, Spark). One sorted query reads the lines of all invoices and each invoice's
+rows are written as its file while the workbooks are written (``write_usage_details``), instead
+of one ``COPY`` per invoice: at 10 million lines the per-invoice gzip CSV files took three
+quarters of the workbooks' 426 s (benchmarks/README.md).
 
 The usage sheets are read here too, in one query for all invoices, not one per invoice: an invoice
 with at most ``usage_detail_max_lines`` rated lines lists them all; a larger one shows them

@@ -81,6 +81,11 @@ def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
     return "<br>".join(parts) or "no lines selected"
 
 
+def _line_count(selection: pd.DataFrame) -> int:
+    """Rated lines behind ``selection``: rated lines, or ``analysis.load_summary`` rows."""
+    return int(selection["lines"].sum()) if "lines" in selection.columns else len(selection)
+
+
 class MarginExplorer:
     """Filters, the three insight charts, and a what-if markup for one customer."""
 
@@ -174,7 +179,7 @@ class MarginExplorer:
         )
         self.totals.value = (
             f"<table><tr><th>currency</th><th>cost</th><th>revenue</th><th>margin</th>"
-            f"<th>margin %</th></tr>{rows}</table><p>{len(chosen)} rated lines selected</p>"
+            f"<th>margin %</th></tr>{rows}</table><p>{_line_count(chosen)} rated lines selected</p>"
         )
         self.chart_area.outputs = tuple(_mime(f) for f in self.figures.values())
 

@@ -13,7 +13,8 @@ summarised (per invoice line, service, SKU, description, resource and unit: quan
 number of lines, first and last charge date) with exact sums that add up to the invoice lines. A
 sheet of tens of thousands of rows helps nobody, and xlsxwriter writes about 5,000 cells a second
 per core. Every invoice's rated lines, all of them, are in ``<workbook>.usage.parquet`` beside it,
-written by DuckDB in one pass for all invoices. The workbooks are written by up to
+streamed from one query for all invoices (``usage.write_usage_details``). The workbooks (each
+with its PDF and UBL e-invoice, when the run asks for them) are written by up to
 ``BILLING_THREADS`` (default: every core) processes at once when there are many.
 
 Text that comes from vendor files or parameters is written with ``write_string`` only, and the

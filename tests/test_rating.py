@@ -14,6 +14,7 @@ from billing_lib.rating import (
     rate_lines,
     rated_frame,
 )
+from billing_lib.run import RATED_PARQUET
 from billing_lib.store import frame
 from billing_lib.whatif import MINIMUM_FEES_PARQUET, margin, reprice_customer, write_minimum_fees
 
@@ -557,6 +558,14 @@ def test_what_if_reprices_one_customer_and_recomputes_the_minimum(tmp_path):
         reprice_customer(con, "C1", "1001")
 
 
+def _run_folder(con, tmp_path):
+    """A run folder of 2026-10 holding the connection's rated lines as a run stores them."""
+    folder = tmp_path / "outputs" / "2026-10"
+    folder.mkdir(parents=True)
+    con.execute(f"COPY rated_lines TO '{folder / RATED_PARQUET}' (FORMAT parquet)")
+    return folder
+
+
 @pytest.mark.parametrize("markup", ["50", "10", "0", "-100", "12.345", "300"])
 def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_path, markup):
     """The margin notebook re-prices lines read back from a run folder; the benchmark re-prices on
@@ -574,8 +583,7 @@ def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_p
             line(SubAccountId="222", BilledCost="50"),
         ],
     )
-    run_folder = tmp_path / "outputs" / "2026-10"
-    run_folder.mkdir(parents=True)
+    run_folder = _run_folder(con, tmp_path)
     write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
     lines = frame(con, "SELECT * FROM rated_lines WHERE customer_id = 'C1'")
     in_notebook = analysis.repricer(tmp_path / "outputs")(lines, "C1", D(markup))
@@ -596,7 +604,7 @@ def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_p
 
 def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
     con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}"), [line(BilledCost="20")])
-    (tmp_path / "outputs" / "2026-10").mkdir(parents=True)
+    _run_folder(con, tmp_path)
     lines = frame(con, "SELECT * FROM rated_lines")
     with pytest.raises(
         RunError, match=r"2026-10/minimum_fees.parquet: not found; .* bill 2026-10 again"
@@ -606,11 +614,10 @@ def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
 
 def test_the_notebooks_what_if_keeps_the_customers_name_for_the_summaries(tmp_path):
     con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}"), [line(BilledCost="20")])
-    run_folder = tmp_path / "outputs" / "2026-10"
-    run_folder.mkdir(parents=True)
+    run_folder = _run_folder(con, tmp_path)
     write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
     lines = frame(con, "SELECT * FROM rated_lines")
-    lines["customer_name"] = "Alpha B.V."  # as analysis.load_rated adds it
+    lines["customer_name"] = "Alpha B.V."  # as analysis.load_summary adds it
     repriced = analysis.repricer(tmp_path / "outputs")(lines, "C1", D(20))
     assert repriced[["customer_id", "customer_name", "amount"]].values.tolist() == [
         ["C1", "Alpha B.V.", D("21.6")]  # 20 less the 10 % list discount, x 1.2

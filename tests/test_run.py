@@ -161,7 +161,7 @@ def test_finished_runs_are_the_published_period_folders(folders):
     (out / "scratch").mkdir()
     assert analysis.finished_runs(out) == ["2026-09", "2026-10"]
     with pytest.raises(RunError, match="no finished run for \\['2026-08'\\]"):
-        analysis.load_rated(out, ["2026-08"])
+        analysis.load_summary(out, ["2026-08"])
 
 
 def test_relative_paths_resolve_against_the_project_folder(tmp_path, monkeypatch):

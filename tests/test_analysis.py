@@ -1,0 +1,88 @@
+"""The margin notebook's data: per customer/vendor/product/service sums of finished runs read by
+DuckDB (never every rated line in pandas), and a what-if that reads the one customer's lines."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import duckdb
+import pytest
+
+from billing_lib import analysis, charts
+from billing_lib.run import RATED_PARQUET
+from billing_lib.store import frame
+from billing_lib.widgets import MarginExplorer
+from tests.notebook_project import PERIOD
+
+
+def _lines(outputs):
+    con = duckdb.connect()
+    con.execute(
+        f"CREATE TABLE rated_lines AS SELECT * FROM read_parquet('{outputs / PERIOD / RATED_PARQUET}')"
+    ).fetchall()
+    return con
+
+
+def test_the_summary_adds_up_to_the_rated_lines_per_customer_vendor_and_product(sample_outputs):
+    summary = analysis.load_summary(sample_outputs)
+    con = _lines(sample_outputs)
+    assert len(summary) < con.execute("SELECT count(*) FROM rated_lines").fetchall()[0][0]
+    assert (
+        int(summary["lines"].sum())
+        == con.execute("SELECT count(*) FROM rated_lines").fetchall()[0][0]
+    )
+    for by in (["customer"], ["vendor"], ["product"], ["service"], ["period", "customer"]):
+        from_lines = charts.summarise_table(con, "rated_lines", by)
+        from_summary = charts.summarise(summary.drop(columns="customer_name"), by)
+        assert from_summary.equals(from_lines), by  # exact sums, the same rated-line counts
+    assert isinstance(summary["cost"].iloc[0], D)
+    named = charts.summarise(summary, ["customer"])
+    assert all(" " in c for c in named["customer"])  # "C001 Dijkstra Architecten B.V."
+
+
+def test_the_runs_overview_counts_rated_lines_not_summary_rows(sample_outputs):
+    overview = analysis.runs_overview(analysis.load_summary(sample_outputs))
+    con = _lines(sample_outputs)
+    lines, customers = con.execute(
+        "SELECT count(*), count(DISTINCT customer_id) FROM rated_lines"
+    ).fetchall()[0]
+    assert overview[["period", "rated_lines", "customers"]].values.tolist() == [
+        [PERIOD, lines, customers]
+    ]
+
+
+def test_the_what_if_reads_the_customers_lines_of_the_selected_periods_and_vendors(sample_outputs):
+    summary = analysis.load_summary(sample_outputs)
+    customer = summary.groupby("customer_id")["lines"].sum().idxmax()
+    mine = summary[summary["customer_id"] == customer]
+    reprice = analysis.repricer(sample_outputs)
+    con = _lines(sample_outputs)
+    lines = frame(con, f"SELECT * FROM rated_lines WHERE customer_id = '{customer}'")
+    repriced = reprice(mine, customer, D(25))
+    # every line of the customer, the minimum-fee top-up recomputed
+    assert sorted(
+        repriced.loc[repriced["line_kind"] != "minimum", "source_row"].dropna()
+    ) == sorted(lines.loc[lines["line_kind"] != "minimum", "source_row"].dropna())
+    vendor_lines = repriced[repriced["rule_id"] == "what-if"]
+    assert len(vendor_lines) > 0
+    assert all(
+        abs(a - c * D("1.25")) < D("1e-12")  # exact to the stored 12 places
+        for a, c in zip(vendor_lines["amount"], vendor_lines["cost"], strict=True)
+    )
+    assert set(repriced["customer_name"]) == set(mine["customer_name"])
+    # the selection's vendors only
+    vendors = sorted(set(mine["vendor"]))
+    one = reprice(mine[mine["vendor"] == vendors[0]], customer, D(25))
+    assert set(one.loc[one["line_kind"] == "vendor", "vendor"]) == {vendors[0]}
+
+
+def test_the_explorer_counts_the_rated_lines_behind_the_summary(sample_outputs):
+    summary = analysis.load_summary(sample_outputs)
+    ex = MarginExplorer(summary, analysis.repricer(sample_outputs), D(10))
+    assert f"<p>{int(summary['lines'].sum())} rated lines selected</p>" in ex.totals.value
+    assert len(ex.comparison) == 1  # the first customer re-priced from its own lines
+
+
+def test_a_missing_period_is_named(sample_outputs):
+    with pytest.raises(analysis.RunError, match=r"no finished run for \['2026-01'\]"):
+        analysis.load_summary(sample_outputs, ["2026-01"])
