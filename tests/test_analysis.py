@@ -18,7 +18,8 @@ from tests.notebook_project import PERIOD
 def _lines(outputs):
     con = duckdb.connect()
     con.execute(
-        f"CREATE TABLE rated_lines AS SELECT * FROM read_parquet('{outputs / PERIOD / RATED_PARQUET}')"
+        "CREATE TABLE rated_lines AS SELECT * FROM read_parquet(?)",
+        [str(outputs / PERIOD / RATED_PARQUET)],
     ).fetchall()
     return con
 
