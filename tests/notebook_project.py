@@ -66,20 +66,3 @@ def refresh_notebooks() -> None:
 
 if __name__ == "__main__":
     refresh_notebooks()
-
-
-def pipeline_missing() -> str | None:
-    """Why the whole sample-month run cannot happen yet (a stage module or the sample month is not
-    in the tree), or None. Tests that need the full run skip with this reason."""
-    import importlib.util
-
-    missing = [
-        m
-        for m in ("pricing", "rating", "invoices", "numbering", "workbooks", "ledger")
-        if importlib.util.find_spec(f"billing_lib.{m}") is None
-    ]
-    if missing:
-        return f"billing_lib stage modules not in the tree yet: {missing}"
-    if not (REPO / "samples" / PERIOD / "reports").is_dir():
-        return f"the sample month samples/{PERIOD}/reports is not in the tree yet"
-    return None

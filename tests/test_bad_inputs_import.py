@@ -28,7 +28,8 @@ from billing_lib.errors import BillingError, InputError
 from billing_lib.importers import import_reports
 from billing_lib.store import open_store
 from tests import cur2_sample as cur2
-from tests.notebook_project import REPO, copy_project, pipeline_missing, publish_sample_run
+from tests.console_scripts import BILLING
+from tests.notebook_project import REPO, copy_project, publish_sample_run
 
 REPORTS = REPO / "samples" / "2026-10" / "reports"
 CUR2 = REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
@@ -43,7 +44,6 @@ FLEX = (
     / "focus"
     / "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources.csv"
 )
-BILLING = shutil.which("billing") or str(REPO / ".venv" / "bin" / "billing")
 
 
 # -- building bad files ---------------------------------------------------------------------------
@@ -512,7 +512,6 @@ def test_a_run_with_a_bad_report_fails_and_leaves_the_published_run_as_it_was(
     assert published_state(project / "outputs") == before
 
 
-@pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 def test_billing_run_refuses_a_report_given_twice_and_publishes_nothing(published):
     project, before = published
     reports = _reports_with(project, "cli-gzipped-copy", _daily_also_gzipped)

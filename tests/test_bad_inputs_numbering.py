@@ -30,11 +30,10 @@ from billing_lib import cli
 from billing_lib.corrections import issue_credit_note
 from billing_lib.publishing import REGISTER
 from tests import numbering_runner
-from tests.notebook_project import pipeline_missing
+from tests.console_scripts import BILLING
 from tests.read_only import read_only
 
 REPO = Path(__file__).resolve().parents[1]
-BILLING = shutil.which("billing") or str(REPO / ".venv" / "bin" / "billing")
 LOCK = ".billing.lock"
 CUR_HEADER = (
     "identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
@@ -220,9 +219,6 @@ def _manifest(folder: Path) -> dict:
 
 def numbers_of(output: Path, period: str) -> list[str]:
     return sorted(i["invoice_number"] for i in _manifest(output / period)["invoices"])
-
-
-pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 
 
 # -- two runs at once ----------------------------------------------------------------------------

@@ -23,17 +23,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import psutil  # installed with ipykernel
 import pytest
 
 from billing_lib import parameter_files, run
 from billing_lib.errors import BillingError, ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.numbering import _COLUMNS
-from tests.notebook_project import PERIOD, copy_project, pipeline_missing, publish_sample_run
+from tests.console_scripts import BILLING
+from tests.notebook_project import PERIOD, copy_project, publish_sample_run
 
-pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
-VENV_BIN = Path(sys.executable).parent
-BILLING = shutil.which("billing") or str(VENV_BIN / "billing")
 REPORTS = Path("samples") / PERIOD / "reports"
 
 #: USD->EUR for September to November with October's first half mistyped (92.15 for 0.9215).
@@ -131,19 +130,47 @@ def replace(old: str, new: str, count: int = 1) -> Callable[[str], str]:
     return edit
 
 
-def run_in_process(project: Path, parameters: Path, output: Path | None = None) -> BillingError:
-    """The notebook's steps without the notebook; the error they end in."""
+def run_in_process(
+    project: Path, parameters: Path | None = None, output: Path | None = None
+) -> BillingError:
+    """The notebook's steps without the notebook (the project's own parameters and outputs unless
+    given); the error they end in."""
     with pytest.raises(BillingError) as err:
-        run.run_all(PERIOD, project / REPORTS, parameters, output or project / "outputs")
+        run.run_all(
+            PERIOD,
+            project / REPORTS,
+            parameters or project / "parameters",
+            output or project / "outputs",
+        )
     return err.value
+
+
+@pytest.fixture
+def edited(unchanged: Path, tmp_path: Path) -> Callable[[str, Callable[[str], str]], Path]:
+    """``edited(file, edit)``: a copy of the published project's parameters with ``file`` edited."""
+
+    def make(file: str, edit: Callable[[str], str]) -> Path:
+        return variant(unchanged, tmp_path, file, edit)
+
+    return make
+
+
+def billing_command(parameters: str = "parameters") -> list[str]:
+    """``billing run`` of the sample month into the project's outputs/, run in the project."""
+    return [BILLING, "run", "--period", PERIOD, "--reports", str(REPORTS)] + [
+        "--parameters",
+        parameters,
+        "--output",
+        "outputs",
+        "--quiet",
+    ]
 
 
 def billing_run(
     project: Path, parameters: str = "parameters", **popen: object
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [BILLING, "run", "--period", PERIOD, "--reports", str(REPORTS), "--parameters", parameters]
-        + ["--output", "outputs", "--quiet"],
+        billing_command(parameters),
         cwd=project,
         capture_output=True,
         text=True,
@@ -282,8 +309,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("file", "edit", "fragments"), CASES)
-def test_a_bad_parameters_file_is_refused_naming_it(unchanged, tmp_path, file, edit, fragments):
-    err = run_in_process(unchanged, variant(unchanged, tmp_path, file, edit))
+def test_a_bad_parameters_file_is_refused_naming_it(unchanged, edited, file, edit, fragments):
+    err = run_in_process(unchanged, edited(file, edit))
     text = str(err)
     assert isinstance(err, ParameterError), text
     assert "more problems" not in text
@@ -291,8 +318,8 @@ def test_a_bad_parameters_file_is_refused_naming_it(unchanged, tmp_path, file, e
         assert f in text, text
 
 
-def test_a_parameters_file_too_large_is_refused_before_it_is_read(unchanged, tmp_path, monkeypatch):
-    params = variant(unchanged, tmp_path, "custom_lines.yaml", lambda t: t + "#" * 12_000 + "\n")
+def test_a_parameters_file_too_large_is_refused_before_it_is_read(unchanged, edited, monkeypatch):
+    params = edited("custom_lines.yaml", lambda t: t + "#" * 12_000 + "\n")
     monkeypatch.setattr(parameter_files, "MAX_YAML_BYTES", 10_000)  # the sample's are below 6,000
     text = str(run_in_process(unchanged, params))
     assert "custom_lines.yaml: the file has" in text and "at most 10,000" in text
@@ -356,24 +383,33 @@ def read_only(path: Path) -> Iterator[None]:
         subprocess.run(["umount", str(path)], check=False)
 
 
-def test_a_read_only_output_folder_is_named(unchanged):
-    outputs = unchanged / "outputs"
-    with read_only(outputs):
-        err = run_in_process(unchanged, unchanged / "parameters")
+@pytest.mark.parametrize(
+    ("target", "fragments"),
+    [
+        pytest.param(
+            "outputs",
+            ["{path}", "cannot be written", "give the run another output folder (--output)"],
+            id="output-folder",
+        ),
+        pytest.param(
+            "outputs/invoice_register.sqlite",
+            [
+                "{path}: the invoice-number register cannot be written",
+                "readonly",
+                "no invoice number was reserved",
+            ],
+            id="register",
+        ),
+    ],
+)
+def test_a_read_only_output_is_named(unchanged, target, fragments):
+    path = unchanged / target
+    with read_only(path):
+        err = run_in_process(unchanged)
     text = str(err)
     assert isinstance(err, RunError) and "Traceback" not in text
-    assert str(outputs) in text and "cannot be written" in text
-    assert "give the run another output folder (--output)" in text
-
-
-def test_a_read_only_register_is_named(unchanged):
-    register = unchanged / "outputs" / "invoice_register.sqlite"
-    with read_only(register):
-        err = run_in_process(unchanged, unchanged / "parameters")
-    text = str(err)
-    assert isinstance(err, RunError)
-    assert f"{register}: the invoice-number register cannot be written" in text
-    assert "readonly" in text and "no invoice number was reserved" in text
+    for fragment in fragments:
+        assert fragment.format(path=path) in text, text
 
 
 def test_a_full_disk_is_named_and_changes_nothing(project, tmp_path):
@@ -418,10 +454,9 @@ except BillingError as exc:
 
 
 def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
-    unchanged = same_numbers
     result = subprocess.run(
         [sys.executable, "-c", IN_PROCESS_RUN, PERIOD, str(REPORTS), "parameters", "outputs"],
-        cwd=unchanged,
+        cwd=same_numbers,
         capture_output=True,
         text=True,
         timeout=600,
@@ -430,7 +465,7 @@ def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
     )
     assert_clean_failure(
         result,
-        f"{unchanged / 'outputs' / PERIOD / 'invoices'}/NW2026-",
+        f"{same_numbers / 'outputs' / PERIOD / 'invoices'}/NW2026-",
         "the file is larger than this process may write",
         "ulimit -f",
     )
@@ -439,27 +474,24 @@ def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
 # -- `billing run` as a real process --------------------------------------------------------------
 
 
-def test_billing_run_refuses_an_alias_bomb_at_once(unchanged, tmp_path):
-    variant(unchanged, tmp_path, "customers.yaml", lambda text: alias_bomb() + text)
-    result = billing_run(unchanged, str(tmp_path / "parameters"))
+def test_billing_run_refuses_an_alias_bomb_at_once(unchanged, edited):
+    params = edited("customers.yaml", lambda text: alias_bomb() + text)
+    result = billing_run(unchanged, str(params))
     assert_clean_failure(result, "customers.yaml", "expands to more than", "nothing was published")
 
 
 def test_billing_run_names_the_file_a_file_size_limit_stops(same_numbers):
-    unchanged = same_numbers
     # 1 MB: the notebook runs through; its HTML report (plotly.js embedded, ~5 MB) cannot be written
-    result = billing_run(unchanged, preexec_fn=_file_size_limit(1_000_000))
+    result = billing_run(same_numbers, preexec_fn=_file_size_limit(1_000_000))
     assert_clean_failure(
         result,
-        f"{unchanged / 'outputs' / PERIOD / 'billing_run.html'}: the file is larger",
+        f"{same_numbers / 'outputs' / PERIOD / 'billing_run.html'}: the file is larger",
         "Nothing was published",
     )
 
 
 def _kernel_of(pid: int, timeout: float = 120) -> int:
     """The pid of the notebook kernel ``billing run`` (``pid``) started, once it runs."""
-    psutil = pytest.importorskip("psutil")  # installed with ipykernel
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in psutil.Process(pid).children(recursive=True):
@@ -473,8 +505,6 @@ def _kernel_of(pid: int, timeout: float = 120) -> int:
 
 
 def _gone(pid: int) -> bool:
-    psutil = pytest.importorskip("psutil")
-
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -485,11 +515,9 @@ def _gone(pid: int) -> bool:
 def test_an_interrupted_billing_run_ends_its_kernel_and_publishes_nothing(
     same_numbers, sig, status
 ):
-    unchanged = same_numbers
     proc = subprocess.Popen(
-        [BILLING, "run", "--period", PERIOD, "--reports", str(REPORTS)]
-        + ["--parameters", "parameters", "--output", "outputs", "--quiet"],
-        cwd=unchanged,
+        billing_command(),
+        cwd=same_numbers,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -2,12 +2,13 @@
 pipeline on a tiny month (times are never asserted: benchmarks/README.md)."""
 
 import gzip
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import generate_month  # benchmarks/ (pyproject's pythonpath)
 import pytest
+import run_benchmark
 
 from billing_lib.customers import (
     assign_customers,
@@ -19,12 +20,6 @@ from billing_lib.importers import import_reports, report_files
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
 from billing_lib.store import open_store
-
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1] / "benchmarks")
-)  # scripts, not a package
-import generate_month
-import run_benchmark
 
 SHAPE = generate_month.shape_for("3000")
 

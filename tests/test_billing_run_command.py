@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.notebook_project import copy_project, pipeline_missing
+from tests.console_scripts import BILLING
+from tests.notebook_project import copy_project
 
-pytestmark = [
-    pytest.mark.slow,  # papermill runs the notebook in a kernel: about 30 s
-    pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing())),
-]
-BILLING = shutil.which("billing") or str(
-    Path(__file__).resolve().parents[1] / ".venv" / "bin" / "billing"
-)
+pytestmark = pytest.mark.slow  # papermill runs the notebook in a kernel: about 30 s
 
 
 def billing(project: Path, *args: str) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.notebook_project import REPO, copy_project, pipeline_missing, publish_sample_run
+from tests.notebook_project import REPO, copy_project, publish_sample_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,7 +42,6 @@ pytestmark = [
         reason="Debian's chromium is not installed at /usr/bin/chromium "
         "(apt-get install chromium); no browser is ever downloaded",
     ),
-    pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing())),
 ]
 
 

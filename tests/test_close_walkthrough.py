@@ -3,13 +3,9 @@ accounts in October's vendor files are proposed by ``billing customers sync`` by
 tenant id, the account that left is closed, and the review lists exactly the planted oddities (a
 price jump, a negative-margin line, a new SKU, a seat mismatch) and nothing else."""
 
-import sys
-from pathlib import Path
+import close_walkthrough  # benchmarks/ (pyproject's pythonpath)
 
 from billing_lib.customers import load_account_mappings, load_customers
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # scripts
-import close_walkthrough
 
 
 def test_the_review_of_a_300_customer_month_lists_exactly_the_planted_oddities(tmp_path):

@@ -26,17 +26,14 @@ from billing_lib.errors import RunError
 from billing_lib.invoices import read_invoice_data
 from billing_lib.numbering import open_register
 from billing_lib.ubl import CAC, CBC
-from tests.notebook_project import REPO, pipeline_missing
-from tests.test_workbooks import evaluate, label_cell
+from tests.console_scripts import BEAN_CHECK
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
-
-pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
+from tests.workbook_formulas import evaluate, label_cell
 
 D = Decimal
 PERIOD = "2026-10"
 ORIGINAL = "NW2026-000002"
 ISSUED = date(2026, 12, 3)
-BEAN_CHECK = REPO / ".venv" / "bin" / "bean-check"
 COLUMNS = ("net_amount", "vat_amount", "gross_amount", "cost_amount", "margin_amount")
 
 

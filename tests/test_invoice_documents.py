@@ -24,10 +24,8 @@ from billing_lib.invoice_pdf import amount_text, quantity_text, unit_price_text
 from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document
 from billing_lib.vat import VatRule
-from tests.notebook_project import REPO, pipeline_missing
+from tests.notebook_project import REPO
 from tests.ubl_validation import fatal_rules, peppol_findings, rule_findings, schema_errors
-
-pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 
 D = Decimal
 SAMPLE = REPO / "samples" / "2026-10" / "reports"

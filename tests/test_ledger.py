@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,10 +17,10 @@ from billing_lib.invoices import build_invoices, write_invoice_data, write_invoi
 from billing_lib.ledger import build_entries, write_ledger
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
+from tests.console_scripts import BEAN_CHECK
 from tests.invoice_helpers import ISSUED, PERIOD, line, setup
 
 D = Decimal
-BEAN_CHECK = Path(sys.executable).parent / "bean-check"
 
 ROWS = [
     line("C003", "5.0025", service="EC2", cost="4"),

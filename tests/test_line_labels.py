@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -248,8 +247,7 @@ GROUPINGS = (
 
 
 def test_no_line_of_the_benchmark_month_reads_as_a_raw_id(tmp_path):
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import generate_month
+    import generate_month  # benchmarks/ (pyproject's pythonpath)
 
     month = generate_month.generate(
         tmp_path / "month", generate_month.shape_for("3000"), formats=("parquet",)

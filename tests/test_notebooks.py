@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.notebook_project import REPO, copy_project, pipeline_missing
+from tests.notebook_project import REPO, copy_project
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
 NOTEBOOKS = [
@@ -23,7 +23,6 @@ NOTEBOOKS = [
     "margin_analysis.ipynb",
 ]  # in this order: the analysis reads the run
 PLOTLY = "application/vnd.plotly.v1+json"
-pytestmark = pytest.mark.skipif(pipeline_missing() is not None, reason=str(pipeline_missing()))
 
 
 def nbval(project: Path, *notebooks: str) -> subprocess.CompletedProcess:

@@ -24,10 +24,6 @@ from billing_lib.store import frame, open_store
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "samples" / "2026-10" / "reports"
 PARAMETERS = ROOT / "parameters"
-pytestmark = pytest.mark.skipif(
-    not REPORTS.is_dir() or not any(REPORTS.iterdir()),
-    reason="the sample month samples/2026-10/reports is not there",
-)
 
 USD_EUR_1_15 = D("0.9215")  # exchange_rates.csv, 1-15 October
 USD_EUR_16_31 = D("0.9187")  # 16-31 October

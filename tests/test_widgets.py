@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pandas as pd
 
 from billing_lib.widgets import MarginExplorer, compare_margins
-from tests.test_charts import LINES
+from tests.rated_frames import LINES
 
 PLOTLY = "application/vnd.plotly.v1+json"
 
