@@ -22,9 +22,9 @@ from billing_lib.errors import ParameterError
 from billing_lib.periods import month_days
 from billing_lib.pricing import CREDIT_CATEGORIES
 from billing_lib.rating import (
-    _MACROS,
     DEC,
     RATED_COLUMNS,
+    SQL_MACROS,
     minimum_lines_sql,
     minimum_rules_sql,
 )
@@ -96,7 +96,7 @@ def _reprice_into(
 ) -> None:
     """The re-priced lines of ``reprice`` into the temp table ``_whatif``."""
     factor = str(markup_factor(markup_percent))
-    con.execute(_MACROS)
+    con.execute(SQL_MACROS)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
     columns = ", ".join(
         f"CASE WHEN {REPRICED} THEN {new_amount} ELSE amount END AS amount"

@@ -1,0 +1,43 @@
+"""Rating: every customer line of a month priced by its customer's plan, in DuckDB SQL.
+
+``rate_lines`` creates three tables from ``customer_lines``:
+
+- ``rated_lines`` (docs/architecture.md): one row per billed vendor line, plus the custom lines
+  (fees, one-offs, credits) and minimum-fee top-ups;
+- ``excluded_lines``: customer lines not billed (vendor taxes, exclude rules, credits the reseller
+  keeps), every column of ``customer_lines`` plus ``reason``, ``plan_id``, ``rule_id``;
+- ``unmapped_lines``: customer lines without a customer.
+
+How the rules are applied without touching lines one by one: the lines are reduced to their
+distinct *keys* (``keys``) - a few thousand even for ten million lines. Plans, rules and exchange
+rates are resolved per key; the lines then join back to their key once and are priced by the
+rule's kind (``price``). Amounts stay unrounded at 12 decimal places (docs/rounding.md); divisions
+use ``_xdiv`` (``exact``), because DuckDB divides DECIMALs as DOUBLE.
+
+The modules: ``tables`` (the rated_lines contract), ``exact`` (exact division), ``parameters``
+(price plans as tables), ``keys``, ``price``, ``custom`` (custom lines and minimum fees, shared
+with the what-if), ``checks`` (conservation, counts, warnings), ``frames`` (for notebooks),
+``rate`` (``rate_lines``).
+"""
+
+from billing_lib.rating.checks import CurrencyBalance, RatingReport
+from billing_lib.rating.custom import MINIMUM_RULE_COLUMNS, minimum_lines_sql, minimum_rules_sql
+from billing_lib.rating.exact import DEC, SQL_MACROS
+from billing_lib.rating.frames import rated_frame
+from billing_lib.rating.parameters import register_pricing
+from billing_lib.rating.rate import rate_lines
+from billing_lib.rating.tables import RATED_COLUMNS
+
+__all__ = [
+    "DEC",
+    "MINIMUM_RULE_COLUMNS",
+    "RATED_COLUMNS",
+    "SQL_MACROS",
+    "CurrencyBalance",
+    "RatingReport",
+    "minimum_lines_sql",
+    "minimum_rules_sql",
+    "rate_lines",
+    "rated_frame",
+    "register_pricing",
+]

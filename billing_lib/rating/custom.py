@@ -1,0 +1,178 @@
+"""Lines the reseller adds: custom fees, one-offs and credits (``custom_lines.yaml``), and the
+minimum-fee top-ups - the SQL the what-if shares (``minimum_rules_sql``, ``minimum_lines_sql``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import duckdb
+
+from billing_lib.importers.engine import ql
+from billing_lib.pricing import CustomLine, Pricing
+from billing_lib.rating.exact import DEC
+from billing_lib.rating.parameters import MINIMUM_SCOPE
+from billing_lib.rating.tables import RATED_COLUMNS, put_table
+
+_TWELVE = Decimal("0.000000000001")
+
+#: Columns of ``minimum_rules_sql``: the minimum fees in force per customer and period (the run
+#: writes them beside its rated lines, ``MINIMUM_FEES_PARQUET``, for the what-if).
+MINIMUM_RULE_COLUMNS = (
+    "period",
+    "last_day",
+    "customer_id",
+    "plan_id",
+    "rule_id",
+    "minimum",
+    "currency",
+    "rule_description",
+    "rule_product_group",
+    *(f"m_{k}" for k in MINIMUM_SCOPE),
+)
+
+
+def round12(value: Decimal) -> Decimal:
+    """``value`` at 12 places, half-up (as the SQL stores amounts)."""
+    return value.quantize(_TWELVE, rounding=ROUND_HALF_UP)
+
+
+def _fee(c: CustomLine, first: date, last: date) -> tuple[Decimal, date, str] | None:
+    """Amount, day and text of a monthly fee in the month ``first``..``last`` (None: not in
+    force), prorated by its valid days in the month."""
+    days_in_month = (last - first).days + 1
+    lo, hi = max(first, c.valid_from or first), min(last, c.valid_to or last)
+    if lo > hi:
+        return None
+    days = (hi - lo).days + 1
+    base = c.quantity * c.unit_price
+    if not c.prorate or days == days_in_month:
+        return (base if not c.prorate else round12(base * days / days_in_month)), lo, c.description
+    text = f"{c.description} ({days} of {days_in_month} days)"
+    return round12(base * days / days_in_month), lo, text
+
+
+def _billed(c: CustomLine, first: date, last: date) -> tuple[Decimal, date, str] | None:
+    """Amount, day and text of a custom line in the month (None: not billed in it)."""
+    if c.kind == "fee":
+        return _fee(c, first, last)
+    if c.on is None or not first <= c.on <= last:
+        return None
+    base = c.quantity * c.unit_price
+    return (-base if c.kind == "credit" else base), c.on, c.description
+
+
+def custom_rows(pricing: Pricing, period: str, first: date, last: date) -> list[dict[str, Any]]:
+    """The custom lines billed in ``period``: fees prorated by their valid days in the month,
+    one-offs and credits in the month of their date. A few dozen entries: computed in Python,
+    with the SQL rounding (12 places, half-up)."""
+    rows: list[dict[str, Any]] = []
+    for c in pricing.custom_lines:
+        billed = _billed(c, first, last)
+        if billed is None:
+            continue
+        amount, day, text = billed
+        rows.append(
+            {
+                "customer_id": c.customer,
+                "period": period,
+                "charge_date": day,
+                "line_kind": c.kind,
+                "vendor": "reseller",
+                "product_group": c.product_group,
+                "description": text,
+                "quantity": c.quantity,
+                "unit": c.unit,
+                "unit_price": amount if c.quantity == 0 else round12(amount / c.quantity),
+                "amount": round12(amount),
+                "cost": Decimal(0),
+                "vendor_cost": Decimal(0),
+                "billed_cost": Decimal(0),
+                "vendor_currency": c.currency,
+                "fx_rate": Decimal(1),
+                "currency": c.currency,
+                "rule_id": c.id,
+            }
+        )
+    return rows
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` (rated_lines columns; missing ones NULL) to ``table``."""
+    if not rows:
+        return
+    columns = {c: (t, [r.get(c) for r in rows]) for c, t in RATED_COLUMNS.items()}
+    put_table(con, "rating_custom_lines", columns)
+    con.execute(f"INSERT INTO {table} SELECT * FROM rating_custom_lines")
+
+
+def date_sql(day: date) -> str:
+    """A date as a SQL literal (from a ``date``, never from text)."""
+    return f"DATE {ql(date.isoformat(day))}"
+
+
+def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> str:
+    """The minimum-fee rules in force for each customer (or ``customer`` only) in ``period``: the
+    customer's plan on the period's last day (``last``) and its minimum rules valid that day, with
+    their scope (``m_vendor`` ... ``m_charge_category``; NULL = any). Reads the ``price_*`` tables
+    of ``register_pricing``. Columns MINIMUM_RULE_COLUMNS. A query to embed in others, so its
+    values are quoted literals (``ql``, ``date_sql``), not parameters."""
+    only = f"AND a.customer_id = {ql(customer)}" if customer is not None else ""
+    scope = ", ".join(f"x.m_{k}" for k in MINIMUM_SCOPE)
+    day = date_sql(last)
+    return f"""
+        WITH cp AS (SELECT a.customer_id, a.plan_id FROM price_assignments a
+                    WHERE {day} BETWEEN a.valid_from AND a.valid_to {only}
+                    QUALIFY row_number() OVER (PARTITION BY a.customer_id
+                                               ORDER BY a.level DESC) = 1)
+        SELECT {ql(period)} AS period, {day} AS last_day, cp.customer_id, x.plan_id,
+               x.rule_id, x.minimum, x.currency, x.rule_description, x.rule_product_group, {scope}
+        FROM cp JOIN price_minimums x ON x.plan_id = cp.plan_id
+          AND {day} BETWEEN x.valid_from AND x.valid_to
+          AND (x.m_customer IS NULL OR x.m_customer = cp.customer_id)
+        ORDER BY cp.customer_id, x.rule_id"""
+
+
+def _top_up_columns() -> str:
+    """The rated_lines columns of a minimum top-up line of ``got`` (``minimum_lines_sql``)."""
+    zero = f"CAST(0 AS {DEC})"
+    used = "CAST(round(revenue, 2) AS DECIMAL(38,2))"
+    return f"""customer_id, period, last_day AS charge_date,
+                 'minimum' AS line_kind, 'reseller' AS vendor, NULL AS provider, NULL AS publisher,
+                 NULL AS service, NULL AS sku, NULL AS charge_category, NULL AS subscription,
+                 NULL AS subscription_name, NULL AS tags,
+                 COALESCE(rule_product_group, 'services') AS product_group,
+                 COALESCE(rule_description, 'Minimum monthly fee')
+                   || ' (minimum ' || CAST(minimum AS DECIMAL(38,2)) || ' ' || currency
+                   || ', used ' || {used} || ')' AS description,
+                 CAST(1 AS {DEC}) AS quantity, 'month' AS unit,
+                 CAST(minimum - revenue AS {DEC}) AS unit_price,
+                 CAST(minimum - revenue AS {DEC}) AS amount, {zero} AS cost,
+                 {zero} AS vendor_cost, {zero} AS billed_cost, currency AS vendor_currency,
+                 CAST(1 AS {DEC}) AS fx_rate, currency, plan_id, rule_id, NULL AS source_file,
+                 CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id"""
+
+
+def minimum_lines_sql(source: str, rules: str) -> str:
+    """Top-up lines (``rated_lines`` columns) for every minimum fee of ``rules`` (a relation with
+    MINIMUM_RULE_COLUMNS) that the vendor lines of ``source`` (rated lines) do not reach: revenue
+    of the customer's vendor lines of that period in the rule's scope. Only the lines of customers
+    with a minimum fee are summed. The one place the rating and the what-if compute minimum fees."""
+    scope = " AND ".join(f"(m.m_{k} IS NULL OR m.m_{k} = r.{k})" for k in MINIMUM_SCOPE)
+    cols = ", ".join(RATED_COLUMNS)
+    return f"""
+        WITH m AS ({rules}),
+        rev AS (SELECT customer_id, period, vendor, provider, publisher, service, sku,
+                       charge_category, sum(amount) AS amount
+                FROM {source}
+                WHERE line_kind = 'vendor' AND customer_id IN (SELECT customer_id FROM m)
+                GROUP BY ALL),
+        got AS (SELECT m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id, m.minimum,
+                       m.currency, m.rule_description, m.rule_product_group,
+                       CAST(COALESCE(sum(r.amount), 0) AS {DEC}) AS revenue
+                FROM m LEFT JOIN rev r
+                  ON r.customer_id = m.customer_id AND r.period = m.period AND {scope}
+                GROUP BY ALL)
+        SELECT {cols} FROM (SELECT {_top_up_columns()} FROM got WHERE revenue < minimum)
+        ORDER BY period, customer_id, rule_id"""

@@ -1,0 +1,47 @@
+"""Exact division of DECIMAL amounts in DuckDB SQL: ``_xdiv(n, d)``.
+
+DuckDB divides DECIMAL by DECIMAL as DOUBLE, so the rating divides through its own macros: the
+quotient rounded to 12 places, half away from zero (= half-up for money), NULL when ``d`` is 0
+(after rounding to 12 places). Both operands are taken as DECIMAL(38,12); ``n`` must stay below
+8.5e13 (the limit of the 128-bit long division).
+
+Two ways to the same result, because a 128-bit division per line dominated the rating of millions
+of lines:
+
+- ``_xdiv_long``: long division in HUGEINT; exact for every operand within the limit;
+- the quick way of ``_xdiv``: the DOUBLE quotient, rounded to 12 places, is taken only when an exact
+  check proves it is the half-up result: ``2 |n - q d| < |d| 1e-12`` (DECIMAL(38,24) arithmetic, no
+  rounding) means ``q`` is the one 12-place number nearest to ``n / d`` and ``n / d`` is no tie.
+  Every other case (ties, a DOUBLE off by a unit, operands of 1e13 and above, quotients of 1e9 and
+  above) takes ``_xdiv_long``.
+"""
+
+from __future__ import annotations
+
+from billing_lib.money import SQL_AMOUNT
+
+DEC = SQL_AMOUNT
+#: Operands and quotients of at least these take the long division (the quick check's products
+#: stay within DECIMAL(38,24) below them).
+QUICK_OPERAND_LIMIT = "1e13"
+QUICK_QUOTIENT_LIMIT = "1e9"
+
+SQL_MACROS = f"""
+CREATE OR REPLACE TEMP MACRO _scaled(x) AS CAST(CAST(x AS {DEC}) * 1000000000000 AS HUGEINT);
+CREATE OR REPLACE TEMP MACRO _xdiv_long(n, d) AS CASE WHEN _scaled(d) = 0 THEN NULL ELSE
+  CAST(CAST(sign(_scaled(n)) * sign(_scaled(d))
+            * ((abs(_scaled(n)) * 2000000000000 + abs(_scaled(d))) // (2 * abs(_scaled(d))))
+       AS DECIMAL(38,0)) * CAST(0.000000000001 AS DECIMAL(13,12)) AS {DEC}) END;
+CREATE OR REPLACE TEMP MACRO _xdiv_guess(n, d) AS
+  CAST(CAST(n AS DOUBLE) / CAST(d AS DOUBLE) AS {DEC});
+CREATE OR REPLACE TEMP MACRO _xdiv_holds(n, d, q) AS
+  2 * abs(n - q * d) < abs(d) * CAST(0.000000000001 AS DECIMAL(13,12));
+CREATE OR REPLACE TEMP MACRO _xdiv12(n, d) AS CASE
+  WHEN d = 0 THEN NULL
+  WHEN abs(CAST(n AS DOUBLE)) >= {QUICK_OPERAND_LIMIT}
+    OR abs(CAST(d AS DOUBLE)) >= {QUICK_OPERAND_LIMIT}
+    OR abs(CAST(n AS DOUBLE) / CAST(d AS DOUBLE)) >= {QUICK_QUOTIENT_LIMIT} THEN _xdiv_long(n, d)
+  WHEN _xdiv_holds(n, d, _xdiv_guess(n, d)) THEN _xdiv_guess(n, d)
+  ELSE _xdiv_long(n, d) END;
+CREATE OR REPLACE TEMP MACRO _xdiv(n, d) AS _xdiv12(CAST(n AS {DEC}), CAST(d AS {DEC}));
+"""

@@ -1,0 +1,156 @@
+"""The price plans as temp tables for the rating's and the what-if's SQL.
+
+``register_pricing`` creates ``price_rules`` (one row per pricing rule, its scope as ``m_*``
+columns, NULL = any), ``price_tiers``, ``price_minimums``, ``price_assignments`` (per customer,
+groups expanded), ``price_customers`` (invoice currency) and ``_fx_rates`` (``fx.register``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from billing_lib.customers import Customer
+from billing_lib.pricing import MinimumFeeRule, Plan, Pricing, TieredRule
+from billing_lib.rating.exact import DEC, SQL_MACROS
+from billing_lib.rating.tables import put_table
+
+#: Scope fields of a rule that are part of a line's key, in key order.
+KEY_COLUMNS = (
+    "vendor",
+    "provider",
+    "publisher",
+    "service",
+    "sku",
+    "charge_category",
+    "charge_type",
+)
+#: Scope fields a minimum fee can have (rated lines do not keep the vendor's charge type).
+MINIMUM_SCOPE = KEY_COLUMNS[:-1]
+_LOW, _HIGH = date(1, 1, 1), date(9999, 12, 31)
+
+
+def factor(rule: Any) -> Decimal | None:
+    """The multiplier of a markup or list-price rule (1 + percent / 100, 1 - discount / 100)."""
+    if rule.kind == "markup":
+        return 1 + rule.percent / 100
+    if rule.kind == "list_price":
+        if rule.discount_percent is not None:
+            return 1 - rule.discount_percent / 100
+        return 1 + rule.uplift_percent / 100
+    return None
+
+
+def _validity(plan: Plan, rule: Any) -> tuple[date, date]:
+    """The days a rule is in force: its own dates within its plan's."""
+    return (
+        max(rule.valid_from or _LOW, plan.valid_from or _LOW),
+        min(rule.valid_to or _HIGH, plan.valid_to or _HIGH),
+    )
+
+
+def _rules_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
+    rules = [
+        (plan, r)
+        for plan in pricing.plans.values()
+        for r in plan.rules
+        if not isinstance(r, MinimumFeeRule)
+    ]
+    scope = {
+        f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in rules])
+        for k in (*KEY_COLUMNS, "customer")
+    }
+    return {
+        "plan_id": ("VARCHAR", [p.id for p, _ in rules]),
+        "rule_id": ("VARCHAR", [r.id for _, r in rules]),
+        "kind": ("VARCHAR", [r.kind for _, r in rules]),
+        "specificity": ("INTEGER", [r.specificity for _, r in rules]),
+        **scope,
+        "valid_from": ("DATE", [_validity(p, r)[0] for p, r in rules]),
+        "valid_to": ("DATE", [_validity(p, r)[1] for p, r in rules]),
+        "basis": ("VARCHAR", [getattr(r, "basis", "BilledCost") for _, r in rules]),
+        "factor": ("DECIMAL(18,8)", [factor(r) for _, r in rules]),
+        "price": (DEC, [getattr(r, "unit_price", None) for _, r in rules]),
+        "prorate": ("BOOLEAN", [getattr(r, "prorate", False) for _, r in rules]),
+        "credits": ("VARCHAR", [r.credits for _, r in rules]),
+        "reason": ("VARCHAR", [getattr(r, "reason", None) for _, r in rules]),
+        "rule_description": ("VARCHAR", [r.description for _, r in rules]),
+        "rule_product_group": ("VARCHAR", [r.product_group for _, r in rules]),
+    }
+
+
+def _tiers_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
+    """Each tier of a tiered or volume rule with its lower bound (the previous tier's up_to)."""
+    tiers: list[tuple[str, str, int, Decimal, Decimal | None, Decimal]] = []
+    for plan in pricing.plans.values():
+        for r in plan.rules:
+            if not isinstance(r, TieredRule):
+                continue
+            lower = Decimal(0)
+            for n, t in enumerate(r.tiers):
+                tiers.append((plan.id, r.id, n, lower, t.up_to, t.unit_price))
+                lower = t.up_to if t.up_to is not None else lower
+    names = ("plan_id", "rule_id", "tier_no", "lower", "upper", "tier_price")
+    types = ("VARCHAR", "VARCHAR", "INTEGER", DEC, DEC, DEC)
+    return {
+        n: (t, [row[i] for row in tiers]) for i, (n, t) in enumerate(zip(names, types, strict=True))
+    }
+
+
+def _minimums_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
+    minimums = [
+        (plan, r)
+        for plan in pricing.plans.values()
+        for r in plan.rules
+        if isinstance(r, MinimumFeeRule)
+    ]
+    scope = {
+        f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in minimums])
+        for k in (*MINIMUM_SCOPE, "customer")
+    }
+    return {
+        "plan_id": ("VARCHAR", [p.id for p, _ in minimums]),
+        "rule_id": ("VARCHAR", [r.id for _, r in minimums]),
+        **scope,
+        "valid_from": ("DATE", [_validity(p, r)[0] for p, r in minimums]),
+        "valid_to": ("DATE", [_validity(p, r)[1] for p, r in minimums]),
+        "minimum": (DEC, [r.amount for _, r in minimums]),
+        "currency": ("VARCHAR", [r.currency for _, r in minimums]),
+        "rule_description": ("VARCHAR", [r.description for _, r in minimums]),
+        "rule_product_group": ("VARCHAR", [r.product_group for _, r in minimums]),
+    }
+
+
+def register_pricing(
+    con: duckdb.DuckDBPyConnection, pricing: Pricing, customers: dict[str, Customer]
+) -> None:
+    """Put plans, rules, tiers, minimum fees, assignments, customers' currencies and exchange rates
+    into temp tables for the SQL of the rating and the what-if (module docstring); installs the
+    exact-division macros (``rating.exact``)."""
+    con.execute(SQL_MACROS)
+    put_table(con, "price_rules", _rules_table(pricing))
+    put_table(con, "price_tiers", _tiers_table(pricing))
+    put_table(con, "price_minimums", _minimums_table(pricing))
+    a = pricing.assignments
+    put_table(
+        con,
+        "price_assignments",
+        {
+            "customer_id": ("VARCHAR", [x.customer_id for x in a]),
+            "plan_id": ("VARCHAR", [x.plan_id for x in a]),
+            "level": ("INTEGER", [x.level for x in a]),
+            "valid_from": ("DATE", [x.valid_from for x in a]),
+            "valid_to": ("DATE", [x.valid_to for x in a]),
+        },
+    )
+    put_table(
+        con,
+        "price_customers",
+        {
+            "customer_id": ("VARCHAR", list(customers)),
+            "currency": ("VARCHAR", [c.invoice_currency for c in customers.values()]),
+        },
+    )
+    pricing.fx.register(con, "_fx_rates")

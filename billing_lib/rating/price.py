@@ -1,0 +1,219 @@
+"""The vendor lines priced: ``rated_lines`` (vendor lines), ``excluded_lines``, ``unmapped_lines``.
+
+Each customer line joins its key (``rating.keys``) once and is priced by the key's pricing. Amounts
+stay unrounded at 12 places (docs/rounding.md); products are computed once per line and layered
+(vendor cost -> cost -> amount -> unit price), divisions go through ``_xdiv`` (``rating.exact``).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from billing_lib.errors import ParameterError
+from billing_lib.line_labels import resource_name_sql
+from billing_lib.pricing import Pricing
+from billing_lib.rating.exact import DEC
+from billing_lib.rating.keys import lines_with_keys, used_scope
+from billing_lib.rating.tables import first_or_none, one
+
+#: Pricings whose quantity counts (a seat, a tier's unit): 0 stays 0, else 1 stands for no quantity.
+COUNTED = ("fixed_price", "tiered", "volume")
+#: Pricings priced after the lines are stored: the month's quantity per customer and rule decides.
+TIERED = ("tiered", "volume")
+
+
+def vendor_cost_sql() -> str:
+    """The vendor cost of a line in its vendor currency: EffectiveCost where the rule says so
+    (never for credits passed on), else BilledCost."""
+    return (
+        "CASE WHEN k.basis = 'EffectiveCost' AND k.pricing <> 'pass_on' "
+        "THEN COALESCE(l.EffectiveCost, l.BilledCost) ELSE l.BilledCost END"
+    )
+
+
+def quantity_sql() -> str:
+    """The priced quantity: PricingQuantity (0 if none) for counted pricings, else the quantity
+    with 1 for none or 0."""
+    counted = f"k.pricing IN {COUNTED}"
+    return (
+        f"CAST(CASE WHEN {counted} THEN COALESCE(l.PricingQuantity, 0) "
+        f"ELSE COALESCE(NULLIF(l.PricingQuantity, 0), 1) END AS {DEC})"
+    )
+
+
+def fixed_price_sql() -> str:
+    """A seat price per month x quantity, prorated: whole months counted, else seconds of the
+    charge period over the seconds of the month it starts in. A vendor refund of seats (a positive
+    quantity with a negative cost: Microsoft removeQuantity) is priced negative."""
+    fixed = f"CAST(price * COALESCE(PricingQuantity, 0) AS {DEC})"
+    seconds = "date_diff('second', ChargePeriodStart, ChargePeriodEnd)"
+    month_seconds = "(86400 * day(last_day(ChargePeriodStart)))"
+    months = "CAST(date_diff('month', ChargePeriodStart, ChargePeriodEnd) AS INTEGER)"
+    refund_sign = "(CASE WHEN billed_cost < 0 AND PricingQuantity > 0 THEN -1 ELSE 1 END)"
+    return f"""{refund_sign} * CASE
+            WHEN NOT prorate OR ChargePeriodEnd IS NULL THEN {fixed}
+            WHEN {months} >= 1 AND ChargePeriodStart + to_months({months}) = ChargePeriodEnd
+              THEN {fixed} * {months}
+            ELSE _xdiv({fixed} * {seconds}, {month_seconds}) END"""
+
+
+def amount_sql() -> str:
+    """Revenue of a line in the invoice currency by its pricing (NULL for tiered and volume lines,
+    priced by ``tier_amounts_sql`` once stored)."""
+    # the vendor's list cost of the line (prorated and signed as the vendor did), else unit x qty
+    list_cost = f"COALESCE(ListCost, CAST(ListUnitPrice * PricingQuantity AS {DEC}))"
+    return f"""CASE pricing
+        WHEN 'markup' THEN CAST(cost * factor AS {DEC})
+        WHEN 'list_price' THEN CAST(CAST({list_cost} * factor AS {DEC}) * fx_rate AS {DEC})
+        WHEN 'fixed_price' THEN {fixed_price_sql()}
+        WHEN 'tiered' THEN NULL WHEN 'volume' THEN NULL
+        ELSE cost END"""
+
+
+def unit_price_sql() -> str:
+    """Price per unit, unrounded: the amount for one unit, the rule's price for none."""
+    return f"""CASE WHEN amount IS NULL THEN NULL WHEN quantity = 1 THEN amount
+                    WHEN quantity = 0 THEN COALESCE(price, CAST(0 AS {DEC}))
+                    ELSE _xdiv(amount, quantity) END"""
+
+
+def vendor_lines_sql(used: list[str], tiered: bool) -> str:
+    """``rated_lines`` with the priced vendor lines (one parameter: the period), stored by customer
+    (a what-if reads one customer's row groups), then by vendor file and row (the run's
+    rated_lines.parquet is the same on every rerun). ``tiered``: with the two columns the tier
+    pricing needs (``pricing``, ``charge_start``), dropped after it."""
+    extra = ", pricing, ChargePeriodStart AS charge_start" if tiered else ""
+    name = resource_name_sql("l.ResourceId", "l.ResourceName", "l.SubAccountName")
+    description = (
+        "COALESCE(k.rule_description, l.ChargeDescription, l.ServiceName, l.SkuId, "
+        "l.ChargeCategory)"
+    )
+    cost = f"CASE WHEN fx_rate = 1 THEN vendor_cost ELSE CAST(vendor_cost * fx_rate AS {DEC}) END"
+    return f"""
+        CREATE OR REPLACE TABLE rated_lines AS
+        SELECT customer_id, period, charge_date, line_kind, vendor, provider, publisher, service,
+               sku, charge_category, subscription, subscription_name, tags, product_group,
+               description, quantity, unit, {unit_price_sql()} AS unit_price, amount, cost,
+               vendor_cost, billed_cost, vendor_currency, fx_rate, currency, plan_id, rule_id,
+               source_file, source_row, vendor_line_id{extra}
+        FROM (SELECT *, {amount_sql()} AS amount FROM (
+          SELECT *, {cost} AS cost FROM (
+            SELECT l.x_CustomerId AS customer_id, CAST(? AS VARCHAR) AS period,
+                   c.day AS charge_date, 'vendor' AS line_kind, l.x_Vendor AS vendor,
+                   l.ProviderName AS provider, l.PublisherName AS publisher,
+                   l.ServiceName AS service, l.SkuId AS sku, l.ChargeCategory AS charge_category,
+                   COALESCE(l.ResourceId, l.SubAccountId) AS subscription,
+                   {name} AS subscription_name, l.Tags AS tags,
+                   COALESCE(k.rule_product_group, l.x_Vendor) AS product_group,
+                   {description} AS description, {quantity_sql()} AS quantity,
+                   l.PricingUnit AS unit, {vendor_cost_sql()} AS vendor_cost,
+                   l.BilledCost AS billed_cost, l.BillingCurrency AS vendor_currency,
+                   k.fx_rate, k.currency, k.plan_id, k.rule_id, l.x_SourceFile AS source_file,
+                   l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing,
+                   k.price, k.factor, k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd,
+                   l.PricingQuantity, l.ListCost, l.ListUnitPrice
+            FROM {lines_with_keys("rating_keys_rated", used)})))
+        ORDER BY customer_id, source_file, source_row"""
+
+
+def missing_list_price_sql(used: list[str]) -> str:
+    """The first line priced by its list price that has none (ListCost, or unit x quantity)."""
+    return f"""
+        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow
+        FROM {lines_with_keys("rating_keys_rated", used)}
+        WHERE k.pricing = 'list_price' AND l.ListCost IS NULL
+          AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)
+        LIMIT 1"""
+
+
+def tier_amounts_sql() -> str:
+    """``rating_tier_amounts(rid, quantity, amount)``: the amount of each tiered or volume line
+    (``rid``: its rowid in rated_lines). The month's quantity per customer and rule, lines in
+    charge order; a graduated line pays each tier's price for the part of its quantity inside
+    it, a volume line the price of the tier the month's total falls in."""
+    graduated = (
+        "p.tier_price * greatest(0, least(t.cum_to, COALESCE(p.upper, t.cum_to))"
+        " - greatest(t.cum_from, p.lower))"
+    )
+    in_tier = (
+        "t.total > p.lower AND (p.upper IS NULL OR t.total <= p.upper)"
+        " OR (p.tier_no = 0 AND t.total <= 0)"
+    )
+    return f"""
+        CREATE OR REPLACE TEMP TABLE rating_tier_amounts AS
+        WITH t AS (
+          SELECT rowid AS rid, customer_id, plan_id, rule_id, pricing, quantity,
+                 sum(quantity) OVER w - quantity AS cum_from, sum(quantity) OVER w AS cum_to,
+                 sum(quantity) OVER (PARTITION BY customer_id, plan_id, rule_id) AS total
+          FROM rated_lines WHERE pricing IN {TIERED}
+          WINDOW w AS (PARTITION BY customer_id, plan_id, rule_id
+                       ORDER BY charge_start, source_file, source_row, vendor_line_id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
+        SELECT t.rid, t.quantity,
+               CAST(sum(CASE WHEN t.pricing = 'volume'
+                             THEN CASE WHEN {in_tier}
+                                       THEN CAST(p.tier_price * t.quantity AS {DEC}) ELSE 0 END
+                             ELSE CAST({graduated} AS {DEC}) END) AS {DEC}) AS amount
+        FROM t JOIN price_tiers p ON p.plan_id = t.plan_id AND p.rule_id = t.rule_id
+        GROUP BY t.rid, t.quantity"""
+
+
+def apply_tier_amounts_sql() -> str:
+    """The tiered and volume lines' amounts and unit prices into rated_lines."""
+    return f"""
+        UPDATE rated_lines SET amount = x.amount,
+               unit_price = CASE WHEN x.quantity = 0 THEN CAST(0 AS {DEC})
+                                 ELSE _xdiv(x.amount, x.quantity) END
+        FROM rating_tier_amounts x WHERE rated_lines.rowid = x.rid"""
+
+
+def create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str) -> None:
+    """``rated_lines`` with every vendor line whose key is rated; ParameterError for a line a
+    list-price rule cannot price."""
+    used = used_scope(pricing)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rating_keys_rated AS "
+        "SELECT * FROM rating_keys WHERE action = 'rate'"
+    )
+    no_list = first_or_none(con, missing_list_price_sql(used))
+    if no_list:
+        raise ParameterError(
+            pricing.plans_path,
+            pricing.rule_entry(no_list[0], no_list[1]),
+            f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
+            "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
+        )
+    tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
+    con.execute(vendor_lines_sql(used, tiered), [period])
+    if tiered:
+        con.execute(tier_amounts_sql())
+        con.execute(apply_tier_amounts_sql())
+        con.execute("ALTER TABLE rated_lines DROP COLUMN pricing")
+        con.execute("ALTER TABLE rated_lines DROP COLUMN charge_start")
+
+
+def excluded_lines_sql(used: list[str]) -> str:
+    """``excluded_lines``: the customer lines of excluded keys with the reason, plan and rule
+    (none for vendor taxes). Only lines of a category some excluded key has are joined."""
+    return f"""
+        CREATE OR REPLACE TABLE excluded_lines AS
+        SELECT l.*, k.excluded_reason AS reason,
+               CASE WHEN k.charge_category <> 'Tax' THEN k.plan_id END AS plan_id,
+               CASE WHEN k.charge_category <> 'Tax' THEN k.rule_id END AS rule_id
+        FROM {lines_with_keys("rating_keys_excluded", used)}
+        WHERE l.ChargeCategory IN (SELECT charge_category FROM rating_keys_excluded)"""
+
+
+UNMAPPED_LINES_SQL = """
+    CREATE OR REPLACE TABLE unmapped_lines AS
+    SELECT * FROM customer_lines WHERE x_CustomerId IS NULL"""
+
+
+def create_excluded_unmapped(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
+    """``excluded_lines`` and ``unmapped_lines`` (docs/architecture.md)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rating_keys_excluded AS "
+        "SELECT * FROM rating_keys WHERE action = 'exclude'"
+    )
+    con.execute(excluded_lines_sql(used_scope(pricing)))
+    con.execute(UNMAPPED_LINES_SQL)
