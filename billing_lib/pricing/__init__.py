@@ -1,0 +1,116 @@
+"""The reseller's price plans (``parameters/price_plans.yaml``) and custom lines
+(``parameters/custom_lines.yaml``), validated when they are loaded.
+
+A plan is a list of rules; each rule has a scope (``match``: any of vendor, provider, publisher,
+service, sku, charge_category, charge_type, customer) and validity dates. For a line, the rules of
+its customer's plan on the line's charge date whose scope matches compete, and the most specific
+(most scope fields) wins. Two rules with the same number of fields that could both match one line on
+one date are refused here, so the rating never has to pick silently. ``billing_lib.rating`` applies
+the rules in DuckDB SQL; this package only checks and holds them: ``rules`` (the rule kinds),
+``plans`` (plans and assignments), ``custom_lines``.
+
+Every percentage and price is an exact ``Decimal``; YAML floats are read through their shortest text
+(``12.5`` -> ``Decimal('12.5')``), but quoting prices is recommended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from billing_lib.customers import Customer
+from billing_lib.fx import FX_PLAUSIBILITY_FACTOR, ExchangeRates, load_exchange_rates
+from billing_lib.pricing.custom_lines import (
+    CUSTOM_FILE,
+    CustomLine,
+    CustomLinesFile,
+    load_custom_lines,
+)
+from billing_lib.pricing.plans import (
+    PLANS_FILE,
+    Assignment,
+    PlanAssignment,
+    PricePlansFile,
+    load_price_plans,
+)
+from billing_lib.pricing.rules import (
+    CREDIT_CATEGORIES,
+    CUSTOMER_WEIGHT,
+    MAX_PERCENT,
+    ExcludeRule,
+    FixedPriceRule,
+    ListPriceRule,
+    MarkupRule,
+    MinimumFeeRule,
+    PassThroughRule,
+    Plan,
+    PricingRule,
+    Rule,
+    Scope,
+    Tier,
+    TieredRule,
+)
+
+__all__ = [
+    "CREDIT_CATEGORIES",
+    "CUSTOMER_WEIGHT",
+    "CUSTOM_FILE",
+    "MAX_PERCENT",
+    "PLANS_FILE",
+    "Assignment",
+    "CustomLine",
+    "CustomLinesFile",
+    "ExcludeRule",
+    "FixedPriceRule",
+    "ListPriceRule",
+    "MarkupRule",
+    "MinimumFeeRule",
+    "PassThroughRule",
+    "Plan",
+    "PlanAssignment",
+    "PricePlansFile",
+    "Pricing",
+    "PricingRule",
+    "Rule",
+    "Scope",
+    "Tier",
+    "TieredRule",
+    "load_custom_lines",
+    "load_price_plans",
+    "load_pricing",
+]
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Everything the rating needs from ``parameters/``."""
+
+    plans: dict[str, Plan]
+    assignments: tuple[PlanAssignment, ...]
+    custom_lines: tuple[CustomLine, ...]
+    fx: ExchangeRates
+    plans_path: Path
+    custom_path: Path
+
+    def rule_entry(self, plan_id: str, rule_id: str) -> str:
+        return f"plans[id={plan_id}].rules[id={rule_id}]"
+
+
+def load_pricing(
+    parameters: Path,
+    customers: dict[str, Customer],
+    fx_plausibility_factor: Decimal = FX_PLAUSIBILITY_FACTOR,
+) -> Pricing:
+    """Price plans, custom lines and exchange rates of a parameters folder, all validated (the
+    factor is seller.yaml's ``fx_plausibility_factor``, see ``fx.check_plausible``)."""
+    folder = Path(parameters)
+    plans, assignments = load_price_plans(folder, customers)
+    return Pricing(
+        plans=plans,
+        assignments=tuple(assignments),
+        custom_lines=tuple(load_custom_lines(folder, customers)),
+        fx=load_exchange_rates(folder, fx_plausibility_factor),
+        plans_path=folder / PLANS_FILE,
+        custom_path=folder / CUSTOM_FILE,
+    )

@@ -1,0 +1,89 @@
+"""The reseller's own lines (``parameters/custom_lines.yaml``): fees, one-offs and credits,
+validated when they are loaded (known customers, unique ids, the customer's invoice currency)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from billing_lib.customers import Customer
+from billing_lib.errors import ParameterError
+from billing_lib.parameter_files import read_yaml, validate
+from billing_lib.pricing.rules import Currency, Money, _Date, _Strict
+
+CUSTOM_FILE = "custom_lines.yaml"
+
+
+class CustomLine(_Strict):
+    """A line the reseller adds: a monthly ``fee`` (support, management; prorated by the days it is
+    valid in the month), a ``one_off`` charge, or a ``credit`` (billed negative), the latter two
+    in the month of ``date``. Amount = quantity x unit_price, in the customer's invoice currency."""
+
+    id: str = Field(min_length=1)
+    customer: str
+    kind: Literal["fee", "one_off", "credit"]
+    description: str = Field(min_length=1)
+    quantity: Money = Decimal(1)
+    unit: str = "each"
+    unit_price: Money = Field(ge=0)
+    currency: Currency
+    product_group: str = "services"
+    valid_from: date | None = None
+    valid_to: date | None = None
+    on: _Date | None = Field(None, alias="date", description="Day of a one-off or credit")
+    prorate: bool = True
+
+    @model_validator(mode="after")
+    def _dates(self) -> CustomLine:
+        if self.kind == "fee":
+            if self.on is not None:
+                raise ValueError("a recurring fee has valid_from/valid_to, not date")
+            if self.valid_from is None:
+                raise ValueError("a recurring fee needs valid_from (the first day it is charged)")
+            if self.valid_to and self.valid_to < self.valid_from:
+                raise ValueError("valid_to is before valid_from")
+        else:
+            if self.on is None:
+                raise ValueError(f"a {self.kind} needs date (it is billed in that month)")
+            if self.valid_from or self.valid_to:
+                raise ValueError(f"a {self.kind} has a date, not valid_from/valid_to")
+        return self
+
+
+class CustomLinesFile(_Strict):
+    custom_lines: list[CustomLine] = Field(default_factory=list)
+
+
+def load_custom_lines(parameters: Path, customers: dict[str, Customer]) -> list[CustomLine]:
+    """Custom lines from ``custom_lines.yaml`` (none if the file is absent): known customers,
+    unique ids, amounts in the customer's invoice currency."""
+    path = Path(parameters) / CUSTOM_FILE
+    if not path.exists():
+        return []
+    data = read_yaml(path) or {}
+    parsed: CustomLinesFile = validate(CustomLinesFile, path, data)
+    seen: set[str] = set()
+    for line in parsed.custom_lines:
+        entry = f"custom_lines[id={line.id}]"
+        if line.id in seen:
+            raise ParameterError(path, entry, "the id is used twice")
+        seen.add(line.id)
+        if line.customer not in customers:
+            raise ParameterError(
+                path,
+                f"{entry}.customer",
+                f"unknown customer {line.customer!r}; known: {sorted(customers)}",
+            )
+        invoiced = customers[line.customer].invoice_currency
+        if line.currency != invoiced:
+            raise ParameterError(
+                path,
+                f"{entry}.currency",
+                f"the line is in {line.currency} but customer {line.customer!r} is "
+                f"invoiced in {invoiced}; custom lines are not converted",
+            )
+    return list(parsed.custom_lines)

@@ -1,0 +1,246 @@
+"""The price plans and their assignments (``parameters/price_plans.yaml``), validated when they
+are loaded: unique ids, known customers and groups, dates within the plan, prices in the invoice
+currency of every customer on the plan, and no two equally specific rules (or two plans of one
+level for one customer) on overlapping dates, so the rating never has to pick silently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import combinations
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from billing_lib.customers import Customer
+from billing_lib.errors import ParameterError
+from billing_lib.parameter_files import read_yaml, validate
+from billing_lib.pricing.rules import Plan, _Rule, _Strict
+
+PLANS_FILE = "price_plans.yaml"
+
+
+class Assignment(_Strict):
+    """A plan for one customer or for every customer of a group; a customer's own assignment wins
+    over its group's."""
+
+    plan: str
+    customer: str | None = None
+    group: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> Assignment:
+        if (self.customer is None) == (self.group is None):
+            raise ValueError("give exactly one of customer or group")
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
+class PricePlansFile(_Strict):
+    plans: list[Plan] = Field(min_length=1)
+    assignments: list[Assignment] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class PlanAssignment:
+    """One (customer, plan) span after groups are expanded; level 2 = the customer's own, 1 =
+    group."""
+
+    customer_id: str
+    plan_id: str
+    level: int
+    valid_from: date
+    valid_to: date
+    entry: str
+
+
+def _overlap(
+    a_from: date | None, a_to: date | None, b_from: date | None, b_to: date | None
+) -> bool:
+    return max(a_from or date.min, b_from or date.min) <= min(a_to or date.max, b_to or date.max)
+
+
+def _fields_text(rule: _Rule) -> str:
+    scope = rule.match.fields()
+    n = len(scope) - ("customer" in scope)
+    return ("a customer and " if "customer" in scope else "") + f"{n} other match field(s) each"
+
+
+def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None:
+    """Unique ids, known customers in scopes, and no two equally specific rules that could both
+    match one line on one date (same for minimum fees among themselves)."""
+    seen: set[str] = set()
+    for rule in plan.rules:
+        entry = f"plans[id={plan.id}].rules[id={rule.id}]"
+        if rule.id in seen:
+            raise ParameterError(path, entry, "the rule id is used twice in this plan")
+        seen.add(rule.id)
+        if rule.match.customer is not None and rule.match.customer not in customers:
+            raise ParameterError(
+                path,
+                f"{entry}.match.customer",
+                f"unknown customer {rule.match.customer!r}; known: {sorted(customers)}",
+            )
+        if not _overlap(rule.valid_from, rule.valid_to, plan.valid_from, plan.valid_to):
+            raise ParameterError(
+                path, entry, "the rule's dates lie outside its plan's valid_from/valid_to"
+            )
+    for a, b in combinations(plan.rules, 2):
+        if (a.kind == "minimum_fee") != (b.kind == "minimum_fee") or a.specificity != b.specificity:
+            continue
+        fa, fb = a.match.fields(), b.match.fields()
+        if any(fa[k] != fb[k] for k in fa.keys() & fb.keys()):
+            continue  # they differ in a field both scope: no line matches both
+        if not _overlap(a.valid_from, a.valid_to, b.valid_from, b.valid_to):
+            continue
+        both = {**fa, **fb}
+        example = ", ".join(f"{k} {v!r}" for k, v in both.items()) or "any line"
+        raise ParameterError(
+            path,
+            f"plans[id={plan.id}].rules[id={a.id}] and rules[id={b.id}]",
+            f"the two rules are equally specific ({_fields_text(a)}) and both match "
+            f"{example} on overlapping dates; make one more specific (add a match field) or end "
+            "one's valid_to before the other's valid_from",
+        )
+
+
+def _assignment_span(
+    path: Path,
+    entry: str,
+    a: Assignment,
+    plans: dict[str, Plan],
+    customers: dict[str, Customer],
+    groups: set[str],
+) -> tuple[date, date]:
+    """The days assignment ``a`` (at ``entry``) is in force within its plan's validity;
+    ParameterError for an unknown plan, customer or group, or no day in force."""
+    if a.plan not in plans:
+        raise ParameterError(
+            path, f"{entry}.plan", f"unknown plan {a.plan!r}; plans: {sorted(plans)}"
+        )
+    if a.customer is not None and a.customer not in customers:
+        raise ParameterError(
+            path,
+            f"{entry}.customer",
+            f"unknown customer {a.customer!r}; known: {sorted(customers)}",
+        )
+    if a.group is not None and a.group not in groups:
+        raise ParameterError(
+            path,
+            f"{entry}.group",
+            f"no customer is in group {a.group!r}; groups: {sorted(groups)}",
+        )
+    plan = plans[a.plan]
+    lo = max(a.valid_from or date.min, plan.valid_from or date.min)
+    hi = min(a.valid_to or date.max, plan.valid_to or date.max)
+    if lo > hi:
+        raise ParameterError(
+            path, entry, f"the assignment's dates lie outside plan {a.plan!r}'s validity"
+        )
+    return max(lo, date(1, 1, 1)), min(hi, date(9999, 12, 31))
+
+
+def _check_no_two_plans(path: Path, spans: list[PlanAssignment]) -> None:
+    """No customer gets two plans of one level (own, group's) on overlapping dates."""
+    for x, y in combinations(spans, 2):
+        if (
+            x.customer_id == y.customer_id
+            and x.level == y.level
+            and _overlap(x.valid_from, x.valid_to, y.valid_from, y.valid_to)
+        ):
+            how = "own" if x.level == 2 else "group's"
+            raise ParameterError(
+                path,
+                f"{y.entry} and {x.entry}",
+                f"customer {x.customer_id!r} gets two {how} plans ({x.plan_id!r}, "
+                f"{y.plan_id!r}) on overlapping dates",
+            )
+
+
+def _expand_assignments(
+    path: Path, parsed: PricePlansFile, plans: dict[str, Plan], customers: dict[str, Customer]
+) -> list[PlanAssignment]:
+    """The assignments per customer (groups expanded), checked; a plan's money prices must be in
+    the invoice currency of each customer on the days the plan really applies to it."""
+    groups = {c.group for c in customers.values() if c.group}
+    out: list[PlanAssignment] = []
+    for n, a in enumerate(parsed.assignments):
+        entry = f"assignments[{n}]"
+        lo, hi = _assignment_span(path, entry, a, plans, customers, groups)
+        targets = (
+            [a.customer]
+            if a.customer
+            else sorted(c.id for c in customers.values() if c.group == a.group)
+        )
+        level = 2 if a.customer else 1
+        out += [PlanAssignment(cid, a.plan, level, lo, hi, entry) for cid in targets if cid]
+    _check_no_two_plans(path, out)
+    for x in out:
+        own = [
+            (y.valid_from, y.valid_to)
+            for y in out
+            if y.customer_id == x.customer_id and y.level > x.level
+        ]
+        for lo, hi in _uncovered(x.valid_from, x.valid_to, own):
+            _check_currencies(path, plans[x.plan_id], customers[x.customer_id], lo, hi)
+    return out
+
+
+def _uncovered(lo: date, hi: date, covered: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The parts of [lo, hi] outside every span of ``covered`` (where a group's plan really applies
+    to a customer that also has plans of its own)."""
+    parts = [(lo, hi)]
+    for c_lo, c_hi in covered:
+        nxt = []
+        for p_lo, p_hi in parts:
+            if c_hi < p_lo or c_lo > p_hi:
+                nxt.append((p_lo, p_hi))
+                continue
+            if c_lo > p_lo:
+                nxt.append((p_lo, c_lo - timedelta(days=1)))
+            if c_hi < p_hi:
+                nxt.append((c_hi + timedelta(days=1), p_hi))
+        parts = nxt
+    return parts
+
+
+def _check_currencies(path: Path, plan: Plan, customer: Customer, lo: date, hi: date) -> None:
+    """A price stated in money (fixed, tiered, volume, minimum) must be in the invoice currency of
+    every customer the plan is assigned to: it is not converted."""
+    for rule in plan.rules:
+        currency = getattr(rule, "currency", None)
+        if currency is None or not _overlap(rule.valid_from, rule.valid_to, lo, hi):
+            continue
+        if rule.match.customer not in (None, customer.id):
+            continue
+        if currency != customer.invoice_currency:
+            raise ParameterError(
+                path,
+                f"plans[id={plan.id}].rules[id={rule.id}].currency",
+                f"the price is in {currency} but customer {customer.id!r} on this plan is invoiced "
+                f"in {customer.invoice_currency}; fixed prices are not converted - give this "
+                f"customer a rule priced in {customer.invoice_currency}",
+            )
+
+
+def load_price_plans(
+    parameters: Path, customers: dict[str, Customer]
+) -> tuple[dict[str, Plan], list[PlanAssignment]]:
+    """Plans by id and the assignments expanded per customer, from ``price_plans.yaml``."""
+    path = Path(parameters) / PLANS_FILE
+    if not path.exists():
+        raise ParameterError(path, None, "file not found")
+    data = read_yaml(path)
+    parsed: PricePlansFile = validate(PricePlansFile, path, data)
+    plans: dict[str, Plan] = {}
+    for plan in parsed.plans:
+        if plan.id in plans:
+            raise ParameterError(path, f"plans[id={plan.id}]", "the plan id is used twice")
+        if plan.valid_from and plan.valid_to and plan.valid_to < plan.valid_from:
+            raise ParameterError(path, f"plans[id={plan.id}]", "valid_to is before valid_from")
+        _check_rules(path, plan, customers)
+        plans[plan.id] = plan
+    return plans, _expand_assignments(path, parsed, plans, customers)

@@ -1,0 +1,248 @@
+"""The rules of a price plan (``parameters/price_plans.yaml``), validated when they are loaded.
+
+A rule has a scope (``match``: any of vendor, provider, publisher, service, sku, charge_category,
+charge_type, customer) and validity dates; the most specific rule matching a line wins (see
+``specificity``). Every percentage and price is an exact ``Decimal``; YAML floats are read through
+their shortest text (``12.5`` -> ``Decimal('12.5')``), but quoting prices is recommended.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from itertools import pairwise
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from billing_lib.model import CHARGE_CATEGORIES
+
+#: A markup or uplift above this is refused as a typing error (1000 % = eleven times the cost).
+MAX_PERCENT = Decimal(1000)
+#: Weight of the customer field in a rule's specificity (more than all other fields together).
+CUSTOMER_WEIGHT = 10
+#: Charge categories whose lines follow a rule's ``credits`` policy (credits, refunds, price
+#: adjustments).
+CREDIT_CATEGORIES = ("Credit", "Adjustment")
+
+
+def _exact(value: Any) -> Any:
+    """YAML gives 12.5 as a float: take its shortest text, never its binary value."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+_Date = date
+Money = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False)]
+#: Percentages have at most 6 decimal places, so 1 + p/100 is exact in DECIMAL(18,8).
+Percent = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False, decimal_places=6)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scope(_Strict):
+    """Which lines a rule is for; a field left out matches every value."""
+
+    vendor: str | None = None
+    provider: str | None = None
+    publisher: str | None = None
+    service: str | None = None
+    sku: str | None = None
+    charge_category: str | None = None
+    charge_type: str | None = Field(None, description="Vendor's own line type, e.g. Refund, Credit")
+    customer: str | None = None
+
+    @field_validator("charge_category")
+    @classmethod
+    def _category(cls, value: str | None) -> str | None:
+        if value == "Tax":
+            raise ValueError(
+                "vendor taxes (ChargeCategory Tax) are never billed, so no rule can price them"
+            )
+        if value is not None and value not in CHARGE_CATEGORIES:
+            raise ValueError(
+                f"expected one of {', '.join(c for c in CHARGE_CATEGORIES if c != 'Tax')}"
+            )
+        return value
+
+    def fields(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class _Rule(_Strict):
+    id: str = Field(min_length=1)
+    match: Scope = Scope()
+    valid_from: date | None = None
+    valid_to: date | None = None
+    description: str | None = Field(
+        None, description="Invoice text instead of the vendor's description"
+    )
+    product_group: str | None = Field(None, description="Key into parameters/products.yaml")
+    credits: Literal["pass_on", "keep", "price"] = Field(
+        "pass_on",
+        description=(
+            "Credit/Adjustment lines: pass on at cost, keep (excluded), or price by the rule"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _dates(self) -> _Rule:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+    @property
+    def specificity(self) -> int:
+        """Match fields counted, a customer counting as ``CUSTOMER_WEIGHT``: a rule for one customer
+        (the negotiated deal) beats every rule without one; otherwise more fields win."""
+        scope = self.match.fields()
+        return len(scope) + (CUSTOMER_WEIGHT - 1 if "customer" in scope else 0)
+
+
+Basis = Literal["BilledCost", "EffectiveCost"]
+
+
+def _percent(value: Decimal, low: Decimal, high: Decimal, what: str) -> Decimal:
+    if value < low:
+        raise ValueError(
+            f"a negative {what} ({value} %) is not allowed; expected {low} to {high} %"
+        )
+    if value > high:
+        raise ValueError(f"a {what} of {value} % is not plausible; expected {low} to {high} %")
+    return value
+
+
+class MarkupRule(_Rule):
+    """Price = cost x (1 + percent / 100), cost being BilledCost or EffectiveCost."""
+
+    kind: Literal["markup"]
+    percent: Percent
+    basis: Basis = "BilledCost"
+
+    @field_validator("percent")
+    @classmethod
+    def _range(cls, value: Decimal) -> Decimal:
+        return _percent(value, Decimal(0), MAX_PERCENT, "markup")
+
+
+class ListPriceRule(_Rule):
+    """Price = the vendor's list price of the line x (1 - discount %) or x (1 + uplift %). The list
+    price is ListCost (as the vendor prorated and signed it), else ListUnitPrice x
+    PricingQuantity."""
+
+    kind: Literal["list_price"]
+    discount_percent: Percent | None = None
+    uplift_percent: Percent | None = None
+    basis: Basis = "BilledCost"
+
+    @field_validator("discount_percent")
+    @classmethod
+    def _discount(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else _percent(value, Decimal(0), Decimal(100), "discount")
+
+    @field_validator("uplift_percent")
+    @classmethod
+    def _uplift(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else _percent(value, Decimal(0), MAX_PERCENT, "uplift")
+
+    @model_validator(mode="after")
+    def _one(self) -> ListPriceRule:
+        if (self.discount_percent is None) == (self.uplift_percent is None):
+            raise ValueError("give exactly one of discount_percent or uplift_percent")
+        return self
+
+
+class FixedPriceRule(_Rule):
+    """Price = unit_price x PricingQuantity per month. With ``prorate`` (the default), a charge
+    period of whole months (12 Oct - 12 Nov, an annual term) counts its months; any other period
+    its days over the days of the month it starts in. A line with a negative cost and a positive
+    quantity (a vendor's refund of seats) is priced negative."""
+
+    kind: Literal["fixed_price"]
+    unit_price: Money = Field(ge=0)
+    currency: Currency
+    prorate: bool = True
+    basis: Basis = "BilledCost"
+
+
+class Tier(_Strict):
+    up_to: Money | None = Field(
+        None, gt=0, description="Upper bound (inclusive); empty for the last tier"
+    )
+    unit_price: Money = Field(ge=0)
+
+
+class TieredRule(_Rule):
+    """``tiered``: each tier's price for the units within it (graduated); ``volume``: every unit
+    at the price of the tier the month's total quantity falls in. Quantities are counted per
+    customer and rule over the month."""
+
+    kind: Literal["tiered", "volume"]
+    tiers: list[Tier] = Field(min_length=1)
+    currency: Currency
+    basis: Basis = "BilledCost"
+
+    @model_validator(mode="after")
+    def _bounds(self) -> TieredRule:
+        bounds = [t.up_to for t in self.tiers]
+        if bounds[-1] is not None:
+            raise ValueError(
+                "the last tier must have no up_to (it takes every quantity above the others)"
+            )
+        inner = bounds[:-1]
+        if any(b is None for b in inner):
+            raise ValueError("only the last tier may leave up_to empty")
+        if any(b2 <= b1 for b1, b2 in pairwise(inner)):  # type: ignore[operator]
+            raise ValueError(f"tier bounds must increase; got {[str(b) for b in inner]}")
+        return self
+
+
+class PassThroughRule(_Rule):
+    """Price = cost."""
+
+    kind: Literal["pass_through"]
+    basis: Basis = "BilledCost"
+
+
+class ExcludeRule(_Rule):
+    """Not billed: the lines go to ``excluded_lines`` with ``reason`` (internal or test
+    accounts)."""
+
+    kind: Literal["exclude"]
+    reason: str = Field(min_length=1)
+
+
+class MinimumFeeRule(_Rule):
+    """If the month's revenue of a customer's vendor lines in scope is below ``amount``, a
+    ``minimum`` line tops it up. Applies to the customers on the plan on the period's last day."""
+
+    kind: Literal["minimum_fee"]
+    amount: Money = Field(gt=0)
+    currency: Currency
+
+    @field_validator("match")
+    @classmethod
+    def _scope(cls, value: Scope) -> Scope:
+        if value.charge_type is not None:
+            raise ValueError(
+                "a minimum fee cannot be scoped by charge_type (rated lines do not keep it)"
+            )
+        return value
+
+
+PricingRule = (
+    MarkupRule | ListPriceRule | FixedPriceRule | TieredRule | PassThroughRule | ExcludeRule
+)
+Rule = Annotated[PricingRule | MinimumFeeRule, Field(discriminator="kind")]
+
+
+class Plan(_Strict):
+    id: str = Field(min_length=1)
+    name: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    rules: list[Rule] = Field(min_length=1)
