@@ -344,7 +344,7 @@ def documented_columns() -> list[str]:
     text = (ROOT / "docs" / "architecture.md").read_text()
     section = text.split("## `rated_lines`", 1)[1].split("\n## ", 1)[0]
     names: list[str] = []
-    for row in re.findall(r"^\| ([a-z_, ]+) \|", section, flags=re.M):
+    for row in re.findall(r"^\| ([a-z_, ]+) \|", section, flags=re.MULTILINE):
         names += [n.strip() for n in row.split(",") if n.strip() != "column"]
     return names
 

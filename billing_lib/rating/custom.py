@@ -9,11 +9,11 @@ from typing import Any
 
 import duckdb
 
-from billing_lib.importers.engine import ql
 from billing_lib.pricing import CustomLine, Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.parameters import MINIMUM_SCOPE
 from billing_lib.rating.tables import RATED_COLUMNS, put_table
+from billing_lib.sql import ql
 
 _TWELVE = Decimal("0.000000000001")
 
