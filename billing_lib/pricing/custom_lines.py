@@ -34,7 +34,7 @@ class CustomLine(_Strict):
     product_group: str = "services"
     valid_from: date | None = None
     valid_to: date | None = None
-    on: _Date | None = Field(None, alias="date", description="Day of a one-off or credit")
+    on: _Date | None = Field(default=None, alias="date", description="Day of a one-off or credit")
     prorate: bool = True
 
     @model_validator(mode="after")

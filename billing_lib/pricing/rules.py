@@ -53,7 +53,9 @@ class Scope(_Strict):
     service: str | None = None
     sku: str | None = None
     charge_category: str | None = None
-    charge_type: str | None = Field(None, description="Vendor's own line type, e.g. Refund, Credit")
+    charge_type: str | None = Field(
+        default=None, description="Vendor's own line type, e.g. Refund, Credit"
+    )
     customer: str | None = None
 
     @field_validator("charge_category")
@@ -79,9 +81,9 @@ class _Rule(_Strict):
     valid_from: date | None = None
     valid_to: date | None = None
     description: str | None = Field(
-        None, description="Invoice text instead of the vendor's description"
+        default=None, description="Invoice text instead of the vendor's description"
     )
-    product_group: str | None = Field(None, description="Key into parameters/products.yaml")
+    product_group: str | None = Field(default=None, description="Key into parameters/products.yaml")
     credits: Literal["pass_on", "keep", "price"] = Field(
         "pass_on",
         description=(
@@ -171,7 +173,7 @@ class FixedPriceRule(_Rule):
 
 class Tier(_Strict):
     up_to: Money | None = Field(
-        None, gt=0, description="Upper bound (inclusive); empty for the last tier"
+        default=None, gt=0, description="Upper bound (inclusive); empty for the last tier"
     )
     unit_price: Money = Field(ge=0)
 
