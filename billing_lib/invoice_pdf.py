@@ -29,9 +29,11 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
+from billing_lib.invoice_sheet import payment_lines
 from billing_lib.invoices import Invoice, InvoiceLine, Seller, atomic_target
 from billing_lib.money import minor_unit
-from billing_lib.workbooks import fixed_created, payment_lines, workbook_name
+from billing_lib.sheet_formats import fixed_created
+from billing_lib.workbooks import workbook_name
 
 FONT, BOLD = "InvoiceSans", "InvoiceSans-Bold"
 PAGE_W, PAGE_H = 210 * mm, 297 * mm

@@ -15,15 +15,21 @@ from billing_lib.errors import ParameterError
 from billing_lib.invoices import build_invoices, load_invoicing, write_invoice_data
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
-from tests.invoice_helpers import ISSUED, PERIOD, line, parameters_copy, setup
-from tests.workbook_formulas import evaluate, label_cell
+from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, parameters_copy, setup
+from tests.workbook_formulas import evaluate, formulas, label_cell
 
 D = Decimal
 NASTY = ['=HYPERLINK("http://evil.example","click")', "@SUM(A1)", "+1+2", "-3-4", "=1+1"]
 
 
-def make(tmp_path, rows):
-    con, customers, invoicing = setup(rows)
+#: The sheets of an invoice of ROWS or big_rows(): the invoice, a usage sheet per vendor, the
+#: seller's own lines.
+SHEETS = ["Invoice", "Usage Amazon Web Services", "Usage Microsoft", "Other charges"]
+
+
+def make(tmp_path, rows, params=PARAMETERS):
+    """(connection, invoices, invoicing) of ``rows`` rated with the parameters ``params``."""
+    con, customers, invoicing = setup(rows, params)
     invoices = build_invoices(
         con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
     )
@@ -53,9 +59,9 @@ def test_the_invoice_sheet_prints_on_a4_and_its_formulas_give_the_stored_totals(
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1)
     assert ws.page_setup.fitToHeight == 0 and ws.print_area
 
-    formulas = {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.data_type == "f"}
-    assert len(formulas) == 8  # 3 subtotals, VAT base and amount, net, VAT, total
-    for ref, formula in formulas.items():
+    written = formulas(ws)
+    assert len(written) == 8  # 3 subtotals, VAT base and amount, net, VAT, total
+    for ref, formula in written.items():
         assert evaluate(ws, formula) == D(str(wsv[ref].value)), (ref, formula)
 
     def total(label):
@@ -98,12 +104,7 @@ def test_usage_sheets_per_vendor_trace_every_rated_line(tmp_path):
     con, invoices, invoicing = make(tmp_path, ROWS)
     [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == [
-        "Invoice",
-        "Usage Amazon Web Services",
-        "Usage Microsoft",
-        "Other charges",
-    ]
+    assert wb.sheetnames == SHEETS
     ws = wb["Usage Amazon Web Services"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:O4"
     header = [c.value for c in ws[1]]
@@ -232,14 +233,6 @@ def with_limit(tmp_path, value: str):
     return params
 
 
-def make_with(tmp_path, rows, params):
-    con, customers, invoicing = setup(rows, params)
-    invoices = build_invoices(
-        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
-    )
-    return con, invoices, invoicing
-
-
 def test_the_default_limit_keeps_every_line_in_the_workbook(tmp_path):
     con, invoices, invoicing = make(tmp_path, big_rows())
     assert invoicing.seller.usage_detail_max_lines == 1000
@@ -254,7 +247,7 @@ def test_the_default_limit_keeps_every_line_in_the_workbook(tmp_path):
 
 
 def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoice_lines(tmp_path):
-    con, [inv], invoicing = make_with(tmp_path, big_rows(), with_limit(tmp_path, "44"))
+    con, [inv], invoicing = make(tmp_path, big_rows(), with_limit(tmp_path, "44"))
     assert (
         invoicing.seller.usage_detail_max_lines == 44
         and sum(ln.rated_lines for ln in inv.lines) == 45
@@ -262,12 +255,7 @@ def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoi
     [path, detail, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
     assert detail == path.with_name("NW2026-000001_C003.usage.parquet")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == [
-        "Invoice",
-        "Usage Amazon Web Services",
-        "Usage Microsoft",
-        "Other charges",
-    ]
+    assert wb.sheetnames == SHEETS
     ws = wb["Usage Amazon Web Services"]
     assert (
         "NW2026-000001_C003.usage.parquet" in ws["A1"].value and "43 rated lines" in ws["A1"].value
@@ -290,8 +278,8 @@ def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoi
         "Rated lines",
     ]
     rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=3)]
-    # per invoice line, service, SKU, description, resource and unit: EC2 on two resources, S3 on
-    # one
+    # per invoice line, service, SKU, description, resource and unit: EC2 on two resources,
+    # S3 on one
     assert [(r["Invoice line"], r["Subscription / resource"], r["Rated lines"]) for r in rows] == [
         ("Amazon EC2", "i-0", 20),
         ("Amazon EC2", "i-1", 20),
@@ -317,7 +305,7 @@ def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoi
 
 def test_the_detail_file_holds_every_rated_line_exactly(tmp_path):
     rows = big_rows()
-    con, [inv], invoicing = make_with(tmp_path, rows, with_limit(tmp_path, "0"))
+    con, [inv], invoicing = make(tmp_path, rows, with_limit(tmp_path, "0"))
     [_, detail, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
     schema = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(detail)]).fetchall()
     assert [(c[0], c[1]) for c in schema] == [
@@ -397,7 +385,7 @@ def test_a_bad_usage_detail_limit_names_the_file_and_entry(tmp_path, value):
 
 
 def test_a_summary_longer_than_the_limit_counts_the_resources_instead(tmp_path):
-    con, [inv], invoicing = make_with(tmp_path, big_rows(), with_limit(tmp_path, "2"))
+    con, [inv], invoicing = make(tmp_path, big_rows(), with_limit(tmp_path, "2"))
     [path, _, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
     ws = openpyxl.load_workbook(path)["Usage Amazon Web Services"]
     assert "(resources counted)" in ws["A1"].value

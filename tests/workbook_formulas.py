@@ -48,6 +48,11 @@ def evaluate(ws, formula: str) -> Decimal:
     return eval(expr, {"SUM": SUM, "ROUND": ROUND, "rng": rng, "cell": cell})
 
 
+def formulas(ws) -> dict[str, str]:
+    """Every formula of a sheet by its cell (``{"F22": "=ROUND(SUM(F20:F21),2)"}``)."""
+    return {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.data_type == "f"}
+
+
 def label_cell(ws, text):
     """The totals' label in column E (the last one: the lines' header says VAT too)."""
     return [c for (c,) in ws.iter_rows(min_col=5, max_col=5) if c.value == text][-1]

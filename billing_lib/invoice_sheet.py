@@ -1,0 +1,317 @@
+"""The printable invoice sheet of an invoice or credit note workbook, on one A4 page wide.
+
+Written top to bottom, as the workbook streams rows: the parties (seller, buyer and the invoice's
+details), the lines per product group with subtotals, the VAT summary, the totals and the payment
+details. Every subtotal, VAT amount and total is a formula over the cells above it rounded to the
+currency's minor unit, written together with its value (the stored, exactly rounded figure), so
+Excel and LibreOffice show the same amounts before and after recalculating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from decimal import Decimal
+from itertools import groupby
+from typing import Any
+
+from billing_lib.invoices import Invoice, InvoiceLine, Seller
+from billing_lib.money import ZERO, decimal_places
+from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
+
+#: Widths of the invoice sheet's columns: description, quantity, unit, unit price, VAT, amount.
+COLUMN_WIDTHS = (52, 11, 10, 14, 8, 16)
+AMOUNT = 5  # the amounts' column (F)
+
+
+def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
+    """The printable invoice (or credit note) on ``ws``; ``seller`` is the seller block as
+    printed (a credit note prints the corrected invoice's)."""
+    _page_setup(ws, inv, seller)
+    row = _parties(ws, inv, seller, fmt)
+    row, cells = _lines(ws, row, inv, fmt)
+    row, vat_rows = _vat_summary(ws, row, inv, cells.rows_by_rate, fmt)
+    row = _totals(ws, row, inv, cells.subtotal_rows, vat_rows, fmt)
+    row = _payment(ws, row, inv, seller, fmt)
+    ws.print_area(0, 0, row, AMOUNT)
+
+
+def _page_setup(ws: Any, inv: Invoice, seller: Seller) -> None:
+    """A4 portrait, one page wide, no gridlines, the number and page in the footer."""
+    ws.set_paper(9)  # A4
+    ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.7)
+    ws.center_horizontally()
+    ws.hide_gridlines(2)
+    ws.set_footer(f"&L&8{seller.name} - {inv.number}&R&8Page &P of &N")
+    for col, width in enumerate(COLUMN_WIDTHS):
+        ws.set_column(col, col, width)
+
+
+# -- parties -------------------------------------------------------------------------------------
+
+
+def _parties(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> int:
+    """The seller block with the document's title, then the buyer beside the invoice's details;
+    the next free row."""
+    seller_lines = _seller_lines(seller, fmt)
+    for i, (text, f) in enumerate(seller_lines):
+        ws.write_string(i, 0, text, f)
+        if i == 0:
+            title = "CREDIT NOTE" if inv.kind == "credit_note" else "INVOICE"
+            ws.write_string(0, AMOUNT, title, fmt.title)
+    row = len(seller_lines) + 1
+    buyer = _buyer_lines(inv, fmt)
+    details = _details(inv, fmt)
+    # row by row: the workbook streams rows (constant_memory), an earlier row cannot be written
+    for i in range(max(len(buyer), len(details))):
+        if i < len(buyer):
+            ws.write_string(row + i, 0, *buyer[i])
+        if i < len(details):
+            _detail(ws, row + i, *details[i], fmt)
+    return row + max(len(buyer), len(details)) + 1
+
+
+def _detail(ws: Any, row: int, label: str, value: Any, f: Any, fmt: InvoiceFormats) -> None:
+    ws.write_string(row, 3, label, fmt.label)
+    if f is fmt.date:
+        ws.write_datetime(row, 4, datetime.combine(value, time()), f)
+    else:
+        ws.write_string(row, 4, str(value), f)
+
+
+def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
+    lines: list[tuple[str, Any]] = [(seller.name, fmt.seller)]
+    lines += [(a, fmt.text) for a in seller.address]
+    lines.append((f"VAT {seller.vat_number}", fmt.text))
+    if seller.chamber_of_commerce:
+        lines.append((f"Chamber of Commerce (KvK) {seller.chamber_of_commerce}", fmt.text))
+    lines += [(x, fmt.text) for x in (seller.email, seller.phone, seller.website) if x]
+    return lines
+
+
+def _buyer_lines(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
+    lines = [("Bill to", fmt.bold), (inv.buyer.name, fmt.bold)]
+    lines += [(a, fmt.text) for a in inv.buyer.address]
+    if inv.buyer.country:
+        lines.append((f"Country: {inv.buyer.country}", fmt.text))
+    if inv.show_buyer_vat_number and inv.buyer.vat_number:
+        lines.append((f"VAT {inv.buyer.vat_number}", fmt.text))
+    return lines
+
+
+def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
+    """(label, value, format) of the invoice's details: number, dates, period, references."""
+    number_label = "Credit note number" if inv.kind == "credit_note" else "Invoice number"
+    supply = f"{inv.supply_start.isoformat()} to {inv.supply_end.isoformat()}"
+    details: list[tuple[str, Any, Any]] = [
+        (number_label, inv.number, fmt.meta),
+        ("Issue date", inv.issue_date, fmt.date),
+        ("Due date", inv.due_date, fmt.date),
+        ("Supply period", supply, fmt.meta),
+        ("Customer number", inv.customer_id, fmt.meta),
+    ]
+    if inv.customer_reference:
+        details.append(("Your reference", inv.customer_reference, fmt.meta))
+    if inv.refers_to:
+        details.append(("Corrects invoice", inv.refers_to, fmt.meta))
+    details.append(("Currency", inv.currency, fmt.meta))
+    return details
+
+
+# -- lines -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _LineCells:
+    """Where the lines went: the subtotals' rows, and the lines' rows per VAT rate."""
+
+    subtotal_rows: list[int] = field(default_factory=list)
+    rows_by_rate: dict[Decimal, list[int]] = field(default_factory=dict)
+
+
+def _lines(ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats) -> tuple[int, _LineCells]:
+    """The lines' header, then each product group's section; the next free row and where the
+    lines went."""
+    headers = ("Description", "Quantity", "Unit", "Unit price", "VAT", f"Amount ({inv.currency})")
+    for col, h in enumerate(headers):
+        ws.write_string(row, col, h, fmt.head if col in (0, 2) else fmt.head_num)
+    ws.repeat_rows(row)
+    row += 1
+    cells = _LineCells()
+    for _, group in groupby(inv.lines, key=lambda line: line.product_group):
+        row = _section(ws, row, list(group), cells, inv.currency, fmt)
+    return row, cells
+
+
+def _section(
+    ws: Any,
+    row: int,
+    lines: list[InvoiceLine],
+    cells: _LineCells,
+    currency: str,
+    fmt: InvoiceFormats,
+) -> int:
+    """One product group: its heading, its lines and their subtotal; the next free row."""
+    ws.write_string(row, 0, lines[0].heading, fmt.section)
+    for col in range(1, AMOUNT + 1):
+        ws.write_blank(row, col, None, fmt.section)
+    rows = list(range(row + 1, row + 1 + len(lines)))
+    for r, line in zip(rows, lines, strict=True):
+        _line(ws, r, line, fmt)
+        cells.rows_by_rate.setdefault(line.vat_rate, []).append(r)
+    row = rows[-1] + 1
+    ws.write_string(row, 4, "Subtotal", fmt.sub_label)
+    subtotal = sum((line.amount for line in lines), ZERO)
+    _rounded(
+        ws, row, AMOUNT, f"SUM({cell_ranges(rows, AMOUNT)})", currency, fmt.money_bold, subtotal
+    )
+    cells.subtotal_rows.append(row)
+    return row + 2
+
+
+def _line(ws: Any, row: int, line: InvoiceLine, fmt: InvoiceFormats) -> None:
+    """One invoice line: quantity, unit and unit price only where the line has them."""
+    ws.write_string(row, 0, line.description, fmt.wrap)
+    if line.display_quantity is not None:
+        ws.write_number(row, 1, number(line.display_quantity), fmt.qty)
+    if line.unit:
+        ws.write_string(row, 2, line.unit, fmt.text)
+    if line.display_unit_price is not None:
+        ws.write_number(row, 3, number(line.display_unit_price), fmt.price)
+    ws.write_number(row, 4, number(line.vat_rate / 100), fmt.pct)
+    ws.write_number(row, AMOUNT, number(line.amount), fmt.money)
+
+
+def _rounded(
+    ws: Any, row: int, col: int, expression: str, currency: str, f: Any, value: Decimal
+) -> None:
+    """``=ROUND(<expression>,<the currency's decimals>)`` with ``value``, the stored figure, as
+    its result."""
+    ws.write_formula(row, col, round_formula(expression, currency), f, number(value))
+
+
+# -- VAT summary and totals ----------------------------------------------------------------------
+
+
+def _vat_summary(
+    ws: Any,
+    row: int,
+    inv: Invoice,
+    rows_by_rate: dict[Decimal, list[int]],
+    fmt: InvoiceFormats,
+) -> tuple[int, list[int]]:
+    """Per VAT rate the taxable amount (the sum of its lines) and the VAT on it; the next free row
+    and the VAT amounts' rows."""
+    ws.write_string(row, 0, "VAT summary", fmt.bold)
+    row += 1
+    for col, h in ((0, "VAT"), (3, "Taxable amount"), (4, "Rate"), (AMOUNT, "VAT amount")):
+        ws.write_string(row, col, h, fmt.head if col == 0 else fmt.head_num)
+    for col in (1, 2):
+        ws.write_blank(row, col, None, fmt.head)
+    row += 1
+    vat_rows = []
+    for vat in inv.vat:
+        ws.write_string(row, 0, f"{vat.label} ({vat.vat_code})", fmt.text)
+        lines = cell_ranges(rows_by_rate.get(vat.rate, []), AMOUNT)
+        _rounded(ws, row, 3, f"SUM({lines})", inv.currency, fmt.money, vat.base)
+        ws.write_number(row, 4, number(vat.rate / 100), fmt.pct)
+        base_times_rate = f"{cell(row, 3)}*{cell(row, 4)}"
+        _rounded(ws, row, AMOUNT, base_times_rate, inv.currency, fmt.money, vat.amount)
+        vat_rows.append(row)
+        row += 1
+    return row + 1, vat_rows
+
+
+def _totals(
+    ws: Any,
+    row: int,
+    inv: Invoice,
+    subtotal_rows: list[int],
+    vat_rows: list[int],
+    fmt: InvoiceFormats,
+) -> int:
+    """Net (the subtotals), VAT (the VAT amounts) and the total; the next free row."""
+    net_row, vat_row, gross_row = row, row + 1, row + 2
+    subtotals, vats = cell_ranges(subtotal_rows, AMOUNT), cell_ranges(vat_rows, AMOUNT)
+    net_plus_vat = f"{cell(net_row, AMOUNT)}+{cell(vat_row, AMOUNT)}"
+    for r, label, expression, f, value in (
+        (net_row, "Net", f"SUM({subtotals})", fmt.money_bold, inv.net),
+        (vat_row, "VAT", f"SUM({vats})", fmt.money, inv.vat_total),
+        (gross_row, "Total", net_plus_vat, fmt.money_total, inv.gross),
+    ):
+        ws.write_string(r, 4, label, fmt.total_label)
+        _rounded(ws, r, AMOUNT, expression, inv.currency, f, value)
+    return gross_row + 2
+
+
+# -- payment -------------------------------------------------------------------------------------
+
+
+def _payment(ws: Any, row: int, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> int:
+    """The VAT mention (reverse charge, export) and the payment block; the last row written."""
+    if inv.vat_mention:
+        ws.set_row(row, 24)
+        ws.write_string(row, 0, inv.vat_mention, fmt.mention)
+        row += 1
+    if inv.show_buyer_vat_number and inv.buyer.vat_number and inv.vat_mention:
+        ws.write_string(
+            row,
+            0,
+            f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}",
+            fmt.text,
+        )
+        row += 1
+    row += 1
+    ws.write_string(row, 0, "Payment", fmt.bold)
+    row += 1
+    for text in payment_lines(inv, seller):
+        ws.write_string(row, 0, text, fmt.text)
+        row += 1
+    return row
+
+
+def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
+    """The payment block of an invoice or credit note, as the workbook and the PDF print it: what
+    to pay by when quoting which reference (or the credit), then the bank details."""
+    amount = f"{inv.currency} {abs(inv.gross):,.{decimal_places(inv.currency)}f}"
+    if inv.kind == "credit_note":
+        text = [
+            (
+                f"This credit note cancels invoice {inv.refers_to}. "
+                f"{amount} is credited to your account."
+            )
+        ]
+        if inv.note:
+            text.append(f"Reason: {inv.note}")
+    elif inv.credit_balance:
+        text = [
+            (
+                f"Credit balance of {amount} in your favour: nothing to pay. It is refunded to "
+                "your account or set off against your next invoice."
+            )
+        ]
+    else:
+        text = [
+            (
+                f"Please pay {amount} by {inv.due_date.isoformat()} "
+                f"({inv.payment_terms_days} days) quoting {inv.number}."
+            )
+        ]
+    return text + _bank_lines(seller)
+
+
+def _bank_lines(seller: Seller) -> list[str]:
+    """Account holder, IBAN in groups of four, BIC, and the bank and instructions when given."""
+    pay = seller.payment
+    text = [
+        f"Account holder: {pay.account_holder}",
+        f"IBAN: {' '.join(pay.iban[i : i + 4] for i in range(0, len(pay.iban), 4))}",
+        f"BIC: {pay.bic}",
+    ]
+    if pay.bank:
+        text.append(f"Bank: {pay.bank}")
+    if pay.instructions:
+        text.append(pay.instructions)
+    return text

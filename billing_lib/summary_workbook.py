@@ -1,0 +1,206 @@
+"""The run's summary workbook (``run_summary.xlsx``), for the analyst: every invoiced customer with
+cost, revenue, margin and margin %, totals per currency, and revenue and cost per product group.
+
+Amounts show their currency's decimals (0 for JPY, 3 for KWD) and the margin formulas round to
+them, so a recalculated margin is the margin the invoices and the journal state.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from billing_lib.invoices import Invoice, Invoicing, atomic_target
+from billing_lib.money import ZERO, decimal_places
+from billing_lib.sheet_formats import (
+    WORKBOOK_OPTIONS,
+    amount_digits,
+    cell,
+    fixed_created,
+    number,
+    round_formula,
+)
+
+CUSTOMER_COLUMNS = (
+    "Customer",
+    "Name",
+    "Country",
+    "VAT rule",
+    "Invoice",
+    "Currency",
+    "Revenue (net)",
+    "VAT",
+    "Gross",
+    "Cost",
+    "Margin",
+    "Margin %",
+)
+PRODUCT_GROUP_COLUMNS = (
+    "Currency",
+    "Product group",
+    "Heading",
+    "Revenue account",
+    "Revenue",
+    "Cost",
+    "Margin",
+    "Margin %",
+)
+#: The Customers sheet's columns: currency, the first amount (revenue), cost, margin.
+_CURRENCY, _REVENUE, _COST, _MARGIN = 5, 6, 9, 10
+
+
+class _Formats:
+    """The summary's cell formats; amounts per number of decimals, made when first needed."""
+
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self._wb = wb
+        self._amounts: dict[tuple[int, bool], Any] = {}
+        self.head = wb.add_format(
+            {"bold": True, "bottom": 1, "bg_color": "#E8EEF4", "text_wrap": True}
+        )
+        self.pct = wb.add_format({"num_format": "0.0%"})
+        self.bold = wb.add_format({"bold": True, "top": 1})
+
+    def money(self, currency: str, total: bool = False) -> Any:
+        """``#,##0.00;-#,##0.00`` with the currency's decimals; bold with a top border for a
+        total."""
+        key = (decimal_places(currency), total)
+        if key not in self._amounts:
+            digits = amount_digits(key[0])
+            props: dict[str, Any] = {"num_format": f"{digits};-{digits}"}
+            if total:
+                props.update(bold=True, top=1)
+            self._amounts[key] = self._wb.add_format(props)
+        return self._amounts[key]
+
+
+def write_summary_workbook(invoices: list[Invoice], invoicing: Invoicing, path: Path) -> Path:
+    """The analyst's run summary of ``invoices`` (at least one, all of one period) at ``path``."""
+    period = invoices[0].period
+    with atomic_target(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        wb.set_properties(
+            {
+                "title": f"Billing run {period}",
+                "author": invoicing.seller.name,
+                "company": invoicing.seller.name,
+                "created": fixed_created(period),
+            }
+        )
+        fmt = _Formats(wb)
+        rows = sorted(invoices, key=lambda i: i.number)
+        _customers_sheet(wb.add_worksheet("Customers"), rows, fmt)
+        _product_groups_sheet(wb.add_worksheet("Product groups"), rows, invoicing, fmt)
+        wb.close()
+    return path
+
+
+def _customers_sheet(ws: Any, rows: list[Invoice], fmt: _Formats) -> None:
+    """A row per invoice, then a total row per currency."""
+    _header(ws, CUSTOMER_COLUMNS, fmt)
+    ws.set_column(0, 0, 10)
+    ws.set_column(1, 1, 34)
+    ws.set_column(2, 5, 12)
+    ws.set_column(6, 11, 14)
+    ws.freeze_panes(1, 0)
+    for r, inv in enumerate(rows, start=1):
+        texts = (
+            inv.customer_id,
+            inv.buyer.name,
+            inv.buyer.country,
+            inv.vat_rule,
+            inv.number,
+            inv.currency,
+        )
+        for col, text in enumerate(texts):
+            ws.write_string(r, col, text)
+        for col, value in zip(
+            range(_REVENUE, _MARGIN), (inv.net, inv.vat_total, inv.gross, inv.cost), strict=True
+        ):
+            ws.write_number(r, col, number(value), fmt.money(inv.currency))
+        margin = round_formula(f"{cell(r, _REVENUE)}-{cell(r, _COST)}", inv.currency)
+        ws.write_formula(r, _MARGIN, margin, fmt.money(inv.currency), number(inv.margin))
+        _margin_percent(ws, r, _REVENUE, _MARGIN, inv.margin, inv.net, fmt)
+    ws.autofilter(0, 0, len(rows), len(CUSTOMER_COLUMNS) - 1)
+    for r, currency in enumerate(sorted({i.currency for i in rows}), start=len(rows) + 2):
+        _currency_total(ws, r, currency, [i for i in rows if i.currency == currency], rows, fmt)
+
+
+def _currency_total(
+    ws: Any, row: int, currency: str, mine: list[Invoice], rows: list[Invoice], fmt: _Formats
+) -> None:
+    """The total row of one currency: SUMIF over the invoice rows of that currency."""
+    ws.write_string(row, 0, "Total", fmt.bold)
+    ws.write_string(row, _CURRENCY, currency, fmt.bold)
+    sums = [
+        sum((getattr(i, name) for i in mine), ZERO)
+        for name in ("net", "vat_total", "gross", "cost", "margin")
+    ]
+    currencies = f"$F$2:$F${len(rows) + 1}"
+    for col, value in zip(range(_REVENUE, _MARGIN + 1), sums, strict=True):
+        column = xl_col_to_name(col)
+        ws.write_formula(
+            row,
+            col,
+            f'=SUMIF({currencies},"{currency}",{column}2:{column}{len(rows) + 1})',
+            fmt.money(currency, total=True),
+            number(value),
+        )
+    _margin_percent(ws, row, _REVENUE, _MARGIN, sums[4], sums[0], fmt)
+
+
+def _product_groups_sheet(
+    ws: Any, rows: list[Invoice], invoicing: Invoicing, fmt: _Formats
+) -> None:
+    """Revenue, cost and margin per currency and product group, with the group's heading and
+    revenue account (products.yaml)."""
+    _header(ws, PRODUCT_GROUP_COLUMNS, fmt)
+    ws.set_column(0, 3, 16)
+    ws.set_column(4, 7, 14)
+    ws.freeze_panes(1, 0)
+    totals: dict[tuple[str, str], list[Decimal]] = {}
+    for inv in rows:
+        for line in inv.lines:
+            t = totals.setdefault((inv.currency, line.product_group), [ZERO, ZERO])
+            t[0] += line.amount
+            t[1] += line.cost
+    groups = invoicing.products.product_groups
+    for r, ((currency, group), (revenue, cost)) in enumerate(sorted(totals.items()), start=1):
+        texts = (currency, group, groups[group].heading, groups[group].revenue_account)
+        for col, text in enumerate(texts):
+            ws.write_string(r, col, text)
+        ws.write_number(r, 4, number(revenue), fmt.money(currency))
+        ws.write_number(r, 5, number(cost), fmt.money(currency))
+        margin = round_formula(f"{cell(r, 4)}-{cell(r, 5)}", currency)
+        ws.write_formula(r, 6, margin, fmt.money(currency), number(revenue - cost))
+        _margin_percent(ws, r, 4, 6, revenue - cost, revenue, fmt)
+    ws.autofilter(0, 0, len(totals), len(PRODUCT_GROUP_COLUMNS) - 1)
+
+
+def _header(ws: Any, columns: tuple[str, ...], fmt: _Formats) -> None:
+    for col, h in enumerate(columns):
+        ws.write_string(0, col, h, fmt.head)
+
+
+def _margin_percent(
+    ws: Any,
+    row: int,
+    revenue_col: int,
+    margin_col: int,
+    margin: Decimal,
+    revenue: Decimal,
+    fmt: _Formats,
+) -> None:
+    """Margin / revenue in the column after the margin's (blank without revenue)."""
+    revenue_cell, margin_cell = cell(row, revenue_col), cell(row, margin_col)
+    ws.write_formula(
+        row,
+        margin_col + 1,
+        f'=IF({revenue_cell}=0,"",{margin_cell}/{revenue_cell})',
+        fmt.pct,
+        float(margin / revenue) if revenue else "",
+    )

@@ -1,0 +1,158 @@
+"""The usage sheets of an invoice workbook: the rated lines behind the invoice, one sheet per
+vendor (the seller's own lines on 'Other charges').
+
+The rows come from ``billing_lib.usage`` (``usage_rows``): every rated line with the invoice line
+it belongs to and its source file and row when the invoice has at most the seller's
+``usage_detail_max_lines`` rated lines (seller.yaml, default 1,000), else the lines summarised (per
+invoice line, service, SKU, description, resource and unit: quantity, amount, number of lines,
+first and last charge date) with exact sums that add up to the invoice lines. A sheet of tens of
+thousands of rows helps nobody, and xlsxwriter writes about 5,000 cells a second per core; every
+line is in the ``<workbook>.usage.parquet`` file beside the workbook. Text is written with
+``write_string`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+import xlsxwriter
+
+from billing_lib.invoices import Invoice
+from billing_lib.sheet_formats import InvoiceFormats, sheet_name
+from billing_lib.usage import DETAIL_COLUMNS, SUMMARY_COLUMNS, InvoiceUsage, VendorUsage
+
+#: Data rows per usage sheet; beyond it the vendor's lines continue on a second sheet (Excel's
+#: limit is 1,048,576 rows).
+MAX_DETAIL_ROWS = 1_000_000
+
+
+def write_usage_sheets(
+    wb: xlsxwriter.Workbook,
+    inv: Invoice,
+    vendors: dict[str, Any],
+    usage: InvoiceUsage,
+    detail_name: str,
+    fmt: InvoiceFormats,
+    used: set[str],
+) -> None:
+    """The rated lines behind the invoice, one sheet per vendor (custom lines on 'Other charges'):
+    every line, or the lines summarised per ``USAGE_GROUP`` with a note naming ``detail_name``,
+    the file with every line. ``vendors`` names the vendors (products.yaml); ``used`` holds the
+    workbook's sheet names so far."""
+    for vendor in usage.vendors:
+        known = vendors.get(vendor.vendor)
+        title = (
+            "Other charges"
+            if vendor.vendor == "reseller"
+            else f"Usage {known.name if known else vendor.vendor}"
+        )
+        if usage.summarised:
+            _summary_sheet(wb, vendor, inv.currency, title, detail_name, fmt, used)
+        else:
+            _detail_sheets(wb, vendor.rows, inv.currency, title, fmt, used)
+
+
+def _usage_header(
+    ws: Any, row: int, columns: tuple[tuple[str, str, str], ...], currency: str, fmt: InvoiceFormats
+) -> None:
+    """Column widths and the header row of a usage sheet (amounts' headers name the currency)."""
+    widths = {"text": 22, "date": 11, "quantity": 12, "price": 14, "int": 9}
+    for col, (header, _, kind) in enumerate(columns):
+        width = 40 if header in ("Invoice line", "Description") else widths[kind]
+        ws.set_column(col, col, width)
+        shown = f"{header} ({currency})" if header in ("Unit price", "Amount") else header
+        ws.write_string(row, col, shown, fmt.head if kind in ("text", "date") else fmt.head_num)
+
+
+def _detail_sheets(
+    wb: xlsxwriter.Workbook,
+    rows: list[tuple],
+    currency: str,
+    title: str,
+    fmt: InvoiceFormats,
+    used: set[str],
+) -> None:
+    """Every rated line of one vendor; beyond MAX_DETAIL_ROWS the lines continue on another
+    sheet."""
+    for start in range(0, len(rows), MAX_DETAIL_ROWS):
+        chunk = rows[start : start + MAX_DETAIL_ROWS]
+        ws = wb.add_worksheet(sheet_name(title, used))
+        ws.freeze_panes(1, 0)
+        _usage_header(ws, 0, DETAIL_COLUMNS, currency, fmt)
+        write = _row_writer(ws, DETAIL_COLUMNS, fmt)
+        for row, values in enumerate(chunk, start=1):
+            write(row, values)
+        ws.autofilter(0, 0, len(chunk), len(DETAIL_COLUMNS) - 1)
+
+
+#: Excel's day 0 (day 1 is 1900-01-01), and the first day after the 29 February 1900 its
+#: calendar counts.
+_EXCEL_DAY_ZERO, _EXCEL_LEAP_BUG = date(1899, 12, 31), date(1900, 3, 1)
+
+
+def _row_writer(
+    ws: Any, columns: tuple[tuple[str, str, str], ...], fmt: InvoiceFormats
+) -> Callable[[int, Sequence[Any]], None]:
+    """A function writing one row of ``_selected(columns)`` values into ``ws``: text with
+    ``write_string`` only, numbers with their format, dates as the day number Excel stores
+    (what ``write_datetime`` writes, cached per day). Blank where the value is NULL."""
+    days: dict[date, float] = {}
+
+    def day(value: date) -> float:
+        if value not in days:
+            days[value] = float((value - _EXCEL_DAY_ZERO).days + (value >= _EXCEL_LEAP_BUG))
+        return days[value]
+
+    number = {"quantity": fmt.qty, "price": fmt.price, "int": fmt.int}
+    cells = [
+        (col, ws.write_string, str, None)
+        if kind == "text"
+        else (col, ws.write_number, day, fmt.date)
+        if kind == "date"
+        else (col, ws.write_number, float, number[kind])
+        for col, (_, _, kind) in enumerate(columns)
+    ]
+
+    def write(row: int, values: Sequence[Any]) -> None:
+        for (col, method, convert, cell_format), value in zip(cells, values, strict=True):
+            if value is not None:
+                method(row, col, convert(value), cell_format)
+
+    return write
+
+
+def _summary_sheet(
+    wb: xlsxwriter.Workbook,
+    vendor: VendorUsage,
+    currency: str,
+    title: str,
+    detail_name: str,
+    fmt: InvoiceFormats,
+    used: set[str],
+) -> None:
+    """One vendor's rated lines summarised per ``USAGE_GROUP`` (or without the resource, counting
+    the resources, where that would give more than ``usage_detail_max_lines`` rows). A note above
+    the header names the file with every line."""
+    rows = vendor.rows
+    columns = SUMMARY_COLUMNS
+    per = "(resources counted)" if vendor.resources_counted else "subscription/resource"
+    lines = sum(r[-1] for r in rows)
+    ws = wb.add_worksheet(sheet_name(title, used))
+    ws.write_string(
+        0,
+        0,
+        (
+            f"Summary of {lines:,} rated lines: one row per invoice line, service, SKU, "
+            f"description, {per} and unit. Every line, with its charge date, resource, tags and "
+            f"source row, is in {detail_name} beside this workbook."
+        ),
+        fmt.bold,
+    )
+    _usage_header(ws, 1, columns, currency, fmt)
+    ws.freeze_panes(2, 0)
+    write = _row_writer(ws, columns, fmt)
+    for row, values in enumerate(rows, start=2):
+        write(row, values)
+    ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
