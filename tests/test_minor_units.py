@@ -31,30 +31,33 @@ SAMPLE = REPO / "samples" / PERIOD / "reports"
 #: The currencies billed here and their decimals (ISO 4217 minor units).
 PLACES = {"JPY": 0, "KWD": 3}
 
-CUSTOMERS = """
-  - id: C011
-    name: Kaizen Robotics Europe B.V.
-    address: [Stationsplein 45, 3013 AK Rotterdam]
-    postal_code: "3013 AK"
-    city: Rotterdam
-    country: NL
-    vat_number: NL834567893B01
-    invoice_currency: JPY
-    payment_terms_days: 30
-    email: keiri@kaizen-robotics.example
-    group: enterprise
-  - id: C012
-    name: Gulf Data Benelux B.V.
-    address: [Zuidplein 126, 1077 XV Amsterdam]
-    postal_code: "1077 XV"
-    city: Amsterdam
-    country: NL
-    vat_number: NL845678904B01
-    invoice_currency: KWD
-    payment_terms_days: 30
-    email: finance@gulfdata.example
-    group: enterprise
-"""
+
+def dutch_customer(id_: str, name: str, address: tuple[str, str, str], vat: str, currency: str):
+    """A customer in the Netherlands (domestic 21 % VAT) invoiced in ``currency``; ``address``:
+    street, postal code, city."""
+    street, postal_code, city = address
+    return {
+        "id": id_,
+        "name": name,
+        "address": [street, f"{postal_code} {city}"],
+        "postal_code": postal_code,
+        "city": city,
+        "country": "NL",
+        "vat_number": vat,
+        "invoice_currency": currency,
+        "payment_terms_days": 30,
+        "email": f"finance@{id_.lower()}.example",
+        "group": "enterprise",
+    }
+
+
+ROTTERDAM = ("Stationsplein 45", "3013 AK", "Rotterdam")
+AMSTERDAM = ("Zuidplein 126", "1077 XV", "Amsterdam")
+CUSTOMERS = [
+    dutch_customer("C011", "Kaizen Robotics Europe B.V.", ROTTERDAM, "NL834567893B01", "JPY"),
+    dutch_customer("C012", "Gulf Data Benelux B.V.", AMSTERDAM, "NL845678904B01", "KWD"),
+]
+
 #: The sample's accounts moved to the new customers: C007's Microsoft tenant and the unmapped
 #: AWS sandbox (USD and EUR lines) to C011, C006's AWS account and tenant to C012.
 ACCOUNTS = {
@@ -107,8 +110,9 @@ def minor_unit_parameters(target: Path) -> Path:
     """The sample month's parameters with C011 (JPY) and C012 (KWD), their accounts, exchange
     rates, a plan of markups and a custom line each."""
     shutil.copytree(PARAMETERS, target, ignore=shutil.ignore_patterns("local"))
-    customers = target / "customers.yaml"
-    customers.write_text(customers.read_text(encoding="utf-8").rstrip() + "\n" + CUSTOMERS)
+    customers = yaml.safe_load((target / "customers.yaml").read_text(encoding="utf-8"))
+    customers["customers"] += CUSTOMERS
+    (target / "customers.yaml").write_text(yaml.safe_dump(customers), encoding="utf-8")
     accounts = (target / "accounts.csv").read_text(encoding="utf-8")
     for row, customer in ACCOUNTS.items():
         assert row in accounts
