@@ -428,7 +428,7 @@ def walk_through(work: Path, workbooks: bool = False) -> Walk:
     t = time.perf_counter()
     br = bill(walk, MONTHS[1], folders[MONTHS[1]], finalise=False, workbooks=False)
     walk.findings = br.review_findings()
-    walk.invoices = len(br.results["invoices"])
+    walk.invoices = len(br.results.invoices)
     walk.timed("bill and review 2026-10", t)
     return walk
 

@@ -193,7 +193,7 @@ def child_pipeline(
     """Run the billing run on ``data``'s reports of ``kind`` exactly as ``billing run`` does
     (``billing_lib.run.BillingRun``, every step from the raw reports to the published invoices,
     workbooks and ledger); stage times (s) and peak RSS after each. The in-memory store is the
-    run's own (``run.run_store()``, bounded by BILLING_MEMORY_LIMIT and BILLING_THREADS).
+    run's own (``store.open_run_store()``, bounded by BILLING_MEMORY_LIMIT and BILLING_THREADS).
     ``workbooks_too=False`` leaves out the invoice workbooks (``workbooks.write_workbooks`` writes
     nothing), for sizes where their usage sheets, every rated line through xlsxwriter, would take
     most of an hour; the table then shows ``skipped``."""
@@ -268,7 +268,7 @@ def child_pipeline(
     result["whole_run"] = time.perf_counter() - t_run
     con = state["br"].con
     result["lines"] = con.execute("SELECT count(*) FROM lines").fetchall()[0][0]
-    result["invoices"] = len(state["br"].results["invoices"])
+    result["invoices"] = len(state["br"].results.invoices)
     result["rated"] = True
     t0 = time.perf_counter()
     try:

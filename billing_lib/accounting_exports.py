@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from billing_lib.invoices import Invoicing, atomic_target, money_text
 from billing_lib.ledger import Entry, csv_text
-from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.parameter_files import Strict, load_optional
 
 SETTINGS_FILE = "accounting_exports.yaml"
 XERO_COLUMNS = (
@@ -61,21 +61,17 @@ QUICKBOOKS_COLUMNS = (
 QUICKBOOKS_MAX_NUMBER = 21
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class XeroSettings(_Strict):
+class XeroSettings(Strict):
     #: Xero tax rate name on every line (the entries carry VAT on lines of their own).
-    tax_rate: str = Field("No VAT", min_length=1)
+    tax_rate: str = Field(default="No VAT", min_length=1)
 
 
-class QuickBooksSettings(_Strict):
+class QuickBooksSettings(Strict):
     #: strftime format of Journal Date: %d/%m/%Y (UK, AU, CA...) or %m/%d/%Y (US).
-    date_format: str = Field("%d/%m/%Y", pattern=r"^(%d/%m/%Y|%m/%d/%Y)$")
+    date_format: str = Field(default="%d/%m/%Y", pattern=r"^(%d/%m/%Y|%m/%d/%Y)$")
 
 
-class ExportSettings(_Strict):
+class ExportSettings(Strict):
     """``parameters/accounting_exports.yaml`` (optional: every setting has a default)."""
 
     xero: XeroSettings = XeroSettings()
@@ -85,14 +81,7 @@ class ExportSettings(_Strict):
 def load_export_settings(parameters: Path) -> ExportSettings:
     """The settings of ``parameters/accounting_exports.yaml``, or the defaults without the file;
     a ParameterError naming the entry for a wrong one."""
-    path = Path(parameters) / SETTINGS_FILE
-    if not path.is_file():
-        return ExportSettings()
-    data = read_yaml(path) or {}
-    try:
-        return ExportSettings.model_validate(data)
-    except ValidationError as exc:
-        raise pydantic_problem(path, exc, data, ExportSettings) from exc
+    return load_optional(Path(parameters) / SETTINGS_FILE, ExportSettings)
 
 
 @dataclass(frozen=True)

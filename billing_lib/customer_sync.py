@@ -1,5 +1,6 @@
-"""``billing customers sync``: customers and vendor accounts from the provisioning platforms, proposed
-as a reviewable diff of ``customers.yaml`` and ``accounts.csv``, never written without ``--apply``.
+"""``billing customers sync``: customers and vendor accounts from the provisioning platforms,
+proposed as a reviewable diff of ``customers.yaml`` and ``accounts.csv``, never written without
+``--apply``.
 
 The accounts of a month are those in its vendor reports (AWS usage accounts, Microsoft tenants or
 Azure subscriptions, VMware customer labels) and in the platforms' exports
@@ -34,27 +35,20 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
+
+from billing_lib.account_matching import TAG_KEYS, Account, Matcher, accounts_of_month
 from billing_lib.customers import AccountMapping, Customer, load_account_mappings, load_customers
 from billing_lib.errors import RunError
+from billing_lib.importers import import_reports, report_files
 from billing_lib.periods import month_days
-from billing_lib.platform_exports import PlatformExports
+from billing_lib.platform_exports import PLATFORM_FOLDER, PlatformExports, read_platform_folder
+from billing_lib.run_parameters import check_period
+from billing_lib.store import open_store
+from billing_lib.vendor_prices import load_vendor_prices
 
-TAG_KEYS = ("customer", "customer_id", "customer-id", "CustomerId", "Customer", "billing:customer")
 ACCOUNTS = "accounts.csv"
 CUSTOMERS = "customers.yaml"
-
-
-@dataclass
-class Account:
-    """One vendor account seen in the month's reports or the platforms' exports."""
-
-    vendor: str
-    account_id: str
-    name: str = ""
-    domains: set[str] = field(default_factory=set)
-    tags: dict[str, str] = field(default_factory=dict)
-    tenant: str | None = None  # the Partner Center tenant of a Microsoft subscription
-    sources: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -110,9 +104,10 @@ class Proposal:
         matched = [r for r in self.rows if r.rule != "new customer stub"]
         out = [
             (
-                f"customers sync {self.period}: {len(matched)} account(s) matched to known customers, "
-                f"{len(self.stubs)} new customer stub(s) with {len(self.rows) - len(matched)} account(s), "
-                f"{len(self.closings)} mapping(s) closed"
+                f"customers sync {self.period}: {len(matched)} account(s) matched to known "
+                f"customers, {len(self.stubs)} new customer stub(s) with "
+                f"{len(self.rows) - len(matched)} account(s), {len(self.closings)} mapping(s) "
+                "closed"
             )
         ]
         out += [f"  add   {r.csv_line()}   [{r.rule}]" for r in matched]
@@ -135,117 +130,6 @@ def _csv_line(values: list[str]) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(values)
     return buf.getvalue()
-
-
-def _norm(text: str | None) -> str:
-    return " ".join((text or "").split()).casefold()
-
-
-def _email_domain(email: str | None) -> str | None:
-    return email.rpartition("@")[2].lower() if email and "@" in email else None
-
-
-DOMAIN = re.compile(r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)+)\b")
-
-
-# -- the accounts of the month ----------------------------------------------------------------
-
-
-def accounts_of_month(
-    seen: Iterable[tuple[str, str, str | None]], exports: PlatformExports | None
-) -> dict[tuple[str, str], Account]:
-    """Accounts from the vendor reports (``seen``: vendor, account id, name) and the platforms'
-    exports, by (vendor, account id)."""
-    found: dict[tuple[str, str], Account] = {}
-
-    def get(vendor: str, account: str) -> Account:
-        return found.setdefault((vendor, account), Account(vendor, account))
-
-    for vendor, account, name in seen:
-        a = get(vendor, account)
-        a.name = a.name or (name or "")
-        a.sources.append("vendor reports")
-    if exports is None:
-        return found
-    subs = {s.id.lower(): s.tenant_id for s in exports.subscriptions}
-    subs.update(
-        {s.entitlement_id.lower(): s.tenant_id for s in exports.subscriptions if s.entitlement_id}
-    )
-    for c in exports.customers:
-        a = get("microsoft", c.tenant_id)
-        a.name = c.company_name or a.name
-        if c.domain:
-            a.domains.add(c.domain)
-        a.sources.append(c.source)
-    for acc in exports.aws_accounts:
-        if acc.status != "ACTIVE":
-            continue
-        a = get("aws", acc.id)
-        a.name = acc.name or a.name
-        if _email_domain(acc.email):
-            a.domains.add(_email_domain(acc.email))
-        a.sources.append(acc.source)
-    for (vendor, account), a in found.items():
-        if vendor == "aws":
-            a.tags = exports.aws_tags.get(account, {})
-        if vendor == "microsoft" and account.lower() in subs:
-            a.tenant = subs[account.lower()]
-    return found
-
-
-# -- matching ---------------------------------------------------------------------------------
-
-
-class Matcher:
-    """Finds the known customer an account belongs to, and says by which rule."""
-
-    def __init__(
-        self,
-        customers: dict[str, Customer],
-        mappings: list[AccountMapping],
-        exports: PlatformExports | None,
-    ) -> None:
-        self.customers = customers
-        self.by_name: dict[str, list[str]] = {}
-        for c in customers.values():
-            self.by_name.setdefault(_norm(c.name), []).append(c.id)
-        self.tenant_of: dict[str, str] = {
-            m.account_id.lower(): m.customer_id for m in mappings if m.vendor == "microsoft"
-        }
-        self.by_domain: dict[str, set[str]] = {}
-        for c in customers.values():
-            if _email_domain(c.email):
-                self.by_domain.setdefault(_email_domain(c.email), set()).add(c.id)
-        for m in mappings:
-            for d in DOMAIN.findall((m.note or "").lower()):
-                if "." in d and not d.replace(".", "").isdigit():
-                    self.by_domain.setdefault(d, set()).add(m.customer_id)
-        if exports is not None:
-            for pc in exports.customers:
-                if pc.domain and pc.tenant_id in self.tenant_of:
-                    self.by_domain.setdefault(pc.domain, set()).add(self.tenant_of[pc.tenant_id])
-
-    def match(self, a: Account) -> tuple[str, str] | None:
-        """(customer id, the rule that matched) or None."""
-        if a.tenant and a.tenant in self.tenant_of:
-            return self.tenant_of[a.tenant], f"tenant id {a.tenant}"
-        for key in TAG_KEYS:
-            value = a.tags.get(key)
-            if not value:
-                continue
-            if value in self.customers:
-                return value, f"tag {key}={value}"
-            named = self.by_name.get(_norm(value), [])
-            if len(named) == 1:
-                return named[0], f"tag {key}={value}"
-        for d in sorted(a.domains):
-            owners = self.by_domain.get(d, set())
-            if len(owners) == 1:
-                return next(iter(owners)), f"domain {d}"
-        named = self.by_name.get(_norm(a.name), [])
-        if a.name and len(named) == 1:
-            return named[0], f"exact name {a.name!r}"
-        return None
 
 
 def _next_ids(customers: dict[str, Customer]) -> Iterable[str]:
@@ -531,9 +415,6 @@ def apply(parameters: Path, proposed: Changes, reviewed: Path) -> None:
 
 def read_exports(reports: Path, platform: Path | None) -> PlatformExports | None:
     """The platforms' exports: ``platform`` if given, else ``<reports>/platform/`` if it exists."""
-    from billing_lib.platform_exports import read_platform_folder
-    from billing_lib.review import PLATFORM_FOLDER
-
     folder = Path(platform) if platform else Path(reports) / PLATFORM_FOLDER
     if platform is None and not folder.is_dir():
         return None
@@ -545,11 +426,6 @@ def sync(
 ) -> tuple[Proposal, Changes]:
     """Import the month's vendor reports (for the accounts they bill), read the platforms' exports
     and propose; nothing is written."""
-    from billing_lib.importers import import_reports, report_files
-    from billing_lib.run_parameters import check_period
-    from billing_lib.store import open_store
-    from billing_lib.vendor_prices import load_vendor_prices
-
     period = check_period(period)
     customers = load_customers(parameters)
     mappings = load_account_mappings(parameters, customers)
@@ -593,3 +469,23 @@ def unmapped_suggestions(
             matched = f"{r.customer_id} {customers[r.customer_id].name} by {r.rule}"
         out[(r.vendor, r.account_id)] = (r.csv_line(), matched)
     return out
+
+
+def add_suggestions(
+    unmapped: pd.DataFrame,
+    period: str,
+    customers: dict[str, Customer],
+    mappings: list[AccountMapping],
+    reports: Path,
+) -> None:
+    """Add to the run's unmapped report (columns vendor, account_id, account_name) the exact
+    accounts.csv line to add per account and the customer it would match, from the lines and any
+    platform exports in ``<reports>/platform/``."""
+    keys = list(
+        zip(unmapped["vendor"], unmapped["account_id"], unmapped["account_name"], strict=True)
+    )
+    found = unmapped_suggestions(
+        sorted(set(keys)), period, customers, mappings, read_exports(reports, None)
+    )
+    unmapped["add_to_accounts_csv"] = [found[(v, a)][0] for v, a, _ in keys]
+    unmapped["would_match"] = [found[(v, a)][1] for v, a, _ in keys]

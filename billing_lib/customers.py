@@ -15,10 +15,11 @@ from typing import Annotated, Literal
 
 import duckdb
 import pyarrow as pa
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from billing_lib.errors import ParameterError
-from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.parameter_files import read_yaml, validate
+from billing_lib.periods import first_common_day
 
 VatRule = Literal["domestic", "eu_reverse_charge", "export"]
 #: A Peppol electronic address: the CEF EAS scheme (4 digits, e.g. 0106 Dutch KvK, 0208 Belgian
@@ -126,10 +127,7 @@ def load_customers(parameters: Path) -> dict[str, Customer]:
     """Customers by id from ``parameters/customers.yaml``; ids must be unique."""
     path = Path(parameters) / "customers.yaml"
     data = read_yaml(path)
-    try:
-        parsed = CustomersFile.model_validate(data)
-    except ValidationError as exc:
-        raise pydantic_problem(path, exc, data, CustomersFile) from exc
+    parsed = validate(CustomersFile, path, data)
     out: dict[str, Customer] = {}
     for c in parsed.customers:
         if c.id in out:
@@ -162,15 +160,7 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
             )
         for n, raw in enumerate(reader, start=2):
             clean = {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
-            try:
-                m = AccountMapping.model_validate(clean)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                raise ParameterError(
-                    path,
-                    f"row {n}, column {err['loc'][0]}",
-                    f"{err['msg']}; got {err.get('input')!r}",
-                ) from exc
+            m = validate(AccountMapping, path, clean, row=n)
             if m.customer_id not in customers:
                 raise ParameterError(
                     path,
@@ -186,7 +176,8 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
                     raise ParameterError(
                         path,
                         f"row {n}",
-                        f"account {m.vendor}/{m.account_id} is already mapped for these dates in row {k}",
+                        f"account {m.vendor}/{m.account_id} is already mapped for these dates in "
+                        f"row {k}",
                     )
             same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
             rows.append(m)
@@ -194,16 +185,14 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
 
 
 def _overlap(a: AccountMapping, b: AccountMapping) -> bool:
-    lo = max(a.valid_from or date.min, b.valid_from or date.min)
-    hi = min(a.valid_to or date.max, b.valid_to or date.max)
-    return lo <= hi
+    return first_common_day(a.valid_from, a.valid_to, b.valid_from, b.valid_to) is not None
 
 
 def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountMapping]) -> None:
     """Put the mappings into the table ``account_map``."""
     con.execute(
-        "CREATE OR REPLACE TABLE account_map (vendor VARCHAR, account_id VARCHAR, customer_id VARCHAR, "
-        "valid_from DATE, valid_to DATE)"
+        "CREATE OR REPLACE TABLE account_map (vendor VARCHAR, account_id VARCHAR, "
+        "customer_id VARCHAR, valid_from DATE, valid_to DATE)"
     )
     if mappings:
         # One Arrow table, not one INSERT per mapping (executemany takes seconds for thousands).
@@ -224,9 +213,9 @@ def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountM
 
 
 def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``customer_lines``: every line of ``lines`` with ``x_CustomerId`` (NULL when its account
-    maps to no customer on the line's charge date). Row count equals ``lines`` by construction:
-    mappings never overlap, so the join matches at most one mapping per line.
+    """Create ``customer_lines``: every line of ``lines`` with ``x_CustomerId`` (NULL when its
+    account maps to no customer on the line's charge date). Row count equals ``lines`` by
+    construction: mappings never overlap, so the join matches at most one mapping per line.
 
     A view, not a table: the join with a few thousand mappings costs far less than a copy of
     every line (seconds per million lines), and the rating reads it only a few times."""

@@ -52,9 +52,17 @@ class InputError(BillingError):
 class ParameterError(BillingError):
     """A parameters file is missing, malformed or inconsistent."""
 
-    def __init__(self, file: str | Path, entry: str | None, message: str) -> None:
+    def __init__(
+        self,
+        file: str | Path,
+        entry: str | None,
+        message: str,
+        problems: list[Problem] | None = None,
+    ) -> None:
         self.file = str(file)
         self.entry = entry
+        #: every problem found, when the file was validated as a whole (parameter_files)
+        self.problems = list(problems or [])
         where = f"{self.file}" + (f", entry {entry}" if entry else "")
         super().__init__(f"{where}: {message}")
 

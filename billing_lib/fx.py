@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from billing_lib.errors import ParameterError
+from billing_lib.periods import first_common_day
 
 FX_FILE = "exchange_rates.csv"
 FX_COLUMNS = ("from_currency", "to_currency", "rate", "valid_from", "valid_to", "source")
@@ -34,7 +35,7 @@ FX_PLAUSIBILITY_FACTOR = Decimal("1.5")
 
 @dataclass(frozen=True)
 class ExchangeRate:
-    """One unit of ``from_currency`` is worth ``rate`` units of ``to_currency`` on the dates given."""
+    """One unit of ``from_currency`` is worth ``rate`` units of ``to_currency`` on its dates."""
 
     from_currency: str
     to_currency: str
@@ -56,7 +57,7 @@ class ExchangeRates:
     rates: tuple[ExchangeRate, ...] = field(default_factory=tuple)
 
     def rate(self, from_currency: str, to_currency: str, day: date) -> Decimal:
-        """The rate on ``day``; 1 for the same currency; ParameterError naming pair and date if none."""
+        """The rate on ``day`` (1 for the same currency); a ParameterError naming pair and date."""
         if from_currency == to_currency:
             return Decimal(1)
         for r in self.rates:
@@ -84,7 +85,8 @@ class ExchangeRates:
         con.register("__fx_rows", arrow)
         try:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
-                SELECT from_currency, to_currency, CAST(rate AS {SQL_RATE}) AS rate, valid_from, valid_to,
+                SELECT from_currency, to_currency, CAST(rate AS {SQL_RATE}) AS rate, valid_from,
+                valid_to,
                        source FROM __fx_rows""")
         finally:
             con.unregister("__fx_rows")
@@ -97,8 +99,9 @@ def missing_rate_error(
     return ParameterError(
         path,
         f"{from_currency}->{to_currency} on {day.isoformat()}",
-        f"no exchange rate from {from_currency} to {to_currency} valid on {day.isoformat()}; add a row "
-        f"'{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' covering that date",
+        f"no exchange rate from {from_currency} to {to_currency} valid on {day.isoformat()}; "
+        f"add a row '{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' "
+        "covering that date",
     )
 
 
@@ -180,35 +183,41 @@ def load_exchange_rates(
                 source=clean.get("source") or "",
                 row=n,
             )
-            if r.from_currency == r.to_currency:
-                raise ParameterError(
-                    path,
-                    f"row {n}",
-                    f"a rate from {r.from_currency} to itself is always 1; remove the row",
-                )
-            if r.valid_from and r.valid_to and r.valid_to < r.valid_from:
-                raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
-            if not r.source:
-                raise ParameterError(
-                    path,
-                    f"row {n}, column source",
-                    "expected where the rate comes from (e.g. ECB reference rate)",
-                )
-            for other in by_pair.get((r.from_currency, r.to_currency), []):
-                lo = max(other.valid_from or date.min, r.valid_from or date.min)
-                hi = min(other.valid_to or date.max, r.valid_to or date.max)
-                if lo <= hi:
-                    raise ParameterError(
-                        path,
-                        f"row {n}",
-                        f"{r.from_currency}->{r.to_currency} already has a rate for "
-                        f"{lo.isoformat()} in row {other.row}; dates must not overlap",
-                    )
+            _check_row(path, r, by_pair.get((r.from_currency, r.to_currency), []))
             by_pair.setdefault((r.from_currency, r.to_currency), []).append(r)
             rates.append(r)
     for pair_rates in by_pair.values():
         check_plausible(path, pair_rates, plausibility_factor)
     return ExchangeRates(path, tuple(rates))
+
+
+def _check_row(path: Path, r: ExchangeRate, same_pair: list[ExchangeRate]) -> None:
+    """A row's own rules (another currency, dates in order, a source) and no overlap with the
+    earlier rows of its pair."""
+    n = r.row
+    if r.from_currency == r.to_currency:
+        raise ParameterError(
+            path,
+            f"row {n}",
+            f"a rate from {r.from_currency} to itself is always 1; remove the row",
+        )
+    if r.valid_from and r.valid_to and r.valid_to < r.valid_from:
+        raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
+    if not r.source:
+        raise ParameterError(
+            path,
+            f"row {n}, column source",
+            "expected where the rate comes from (e.g. ECB reference rate)",
+        )
+    for other in same_pair:
+        lo = first_common_day(other.valid_from, other.valid_to, r.valid_from, r.valid_to)
+        if lo is not None:
+            raise ParameterError(
+                path,
+                f"row {n}",
+                f"{r.from_currency}->{r.to_currency} already has a rate for "
+                f"{lo.isoformat()} in row {other.row}; dates must not overlap",
+            )
 
 
 def check_plausible(path: Path, rates: list[ExchangeRate], factor: Decimal) -> None:

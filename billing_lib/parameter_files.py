@@ -1,9 +1,9 @@
 """Reading the YAML files in ``parameters/``: one way to open them and one way to word a validation
 problem, so every parameters error names the file and the entry the same way.
 
-A parameters file is small, hand-written text. Reading it is bounded so that a hostile or broken file
-fails at once with a message instead of hanging the run: at most ``MAX_YAML_BYTES`` bytes, at most
-``MAX_YAML_NODES`` values once every alias is expanded (an "alias bomb" of a few hundred bytes
+A parameters file is small, hand-written text. Reading it is bounded so that a hostile or broken
+file fails at once with a message instead of hanging the run: at most ``MAX_YAML_BYTES`` bytes, at
+most ``MAX_YAML_NODES`` values once every alias is expanded (an "alias bomb" of a few hundred bytes
 expands to billions), and a nesting depth Python can follow.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from billing_lib.errors import ParameterError
+from billing_lib.errors import ParameterError, Problem
 
 #: Largest parameters YAML file read (bytes): a customers.yaml of 10,000 customers is about 4 MB.
 MAX_YAML_BYTES = 20_000_000
@@ -114,32 +114,74 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 # -- validation problems ------------------------------------------------------------------------
 
 
-def validate(model: type[BaseModel], path: Path, data: object) -> Any:
-    """``model`` validated from ``data``; every problem in one ParameterError (see
-    ``pydantic_problem``)."""
+class Strict(BaseModel):
+    """Base of every parameters model: an unknown key is an error (a misspelt key must not be
+    ignored in silence) and a loaded value does not change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+M = typing.TypeVar("M", bound=BaseModel)
+
+
+def load_optional(path: Path, model: type[M]) -> M:
+    """``model`` validated from the YAML file ``path``, or its defaults when there is no such
+    file (settings files whose every key has a default)."""
+    if not path.is_file():
+        return model()
+    return validate(model, path, read_yaml(path) or {})
+
+
+def validate(model: type[M], path: Path, data: object, row: int | None = None) -> M:
+    """``model`` validated from ``data``; every problem in one ParameterError naming the entry
+    (``row``: the spreadsheet row of a CSV file the data came from)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise pydantic_problem(path, exc, data, model) from exc
+        raise pydantic_problem(path, exc, data, model, row) from exc
 
 
 def pydantic_problem(
-    path: Path, exc: ValidationError, data: object, model: type[BaseModel] | None = None
+    path: Path,
+    exc: ValidationError,
+    data: object,
+    model: type[BaseModel] | None = None,
+    row: int | None = None,
 ) -> ParameterError:
-    """A ParameterError naming the entry (list items by their id where they have one) and the field
-    of every problem, the first in the usual ``file, entry ...: message`` form and each further one
-    on its own line. An unknown key names the known key it most likely means (``model`` given)."""
-    # unknown keys first: a misspelt key is why the key it means is reported missing
-    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    problems = [_problem_text(err, data, model) for err in errors]
-    entry, message = problems[0]
+    """A ParameterError of ``validation_problems``: the first in the usual ``file, entry ...:
+    message`` form and each further one on its own line."""
+    problems = validation_problems(path, exc, data, model, row)
+    entry, message = _entry(problems[0]), problems[0].expected
     if len(problems) > 1:
         message += f"\n  ({len(problems)} problems in this file; the others:)"
-        message += "".join(f"\n  - entry {e}: {m}" for e, m in problems[1:])
-    return ParameterError(path, entry, message)
+        message += "".join(f"\n  - entry {_entry(p)}: {p.expected}" for p in problems[1:])
+    return ParameterError(path, entry, message, problems)
 
 
-def _problem_text(err: Any, data: object, model: type[BaseModel] | None) -> tuple[str, str]:
+def validation_problems(
+    path: Path,
+    exc: ValidationError,
+    data: object,
+    model: type[BaseModel] | None = None,
+    row: int | None = None,
+) -> list[Problem]:
+    """One Problem per pydantic error, as the importers report bad values: the entry as the
+    column (list items named by their id where they have one), what is wrong and the value found.
+    An unknown key names the known key it most likely means (``model`` given); unknown keys come
+    first, as a misspelt key is why the key it means is reported missing."""
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    return [_problem(str(path), row, err, data, model) for err in errors]
+
+
+def _entry(problem: Problem) -> str:
+    if problem.row is None:
+        return problem.column or "(top level)"
+    return f"row {problem.row}, column {problem.column}"
+
+
+def _problem(
+    file: str, row: int | None, err: Any, data: object, model: type[BaseModel] | None
+) -> Problem:
     loc = tuple(err["loc"])
     entry = entry_name(loc, data)
     if err["type"] == "extra_forbidden" and loc:
@@ -147,13 +189,16 @@ def _problem_text(err: Any, data: object, model: type[BaseModel] | None) -> tupl
         known = sorted(known_keys(model, loc[:-1], data)) if model is not None else []
         guess = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         if guess:
-            return entry, f"unknown key {key!r}; did you mean {guess[0]!r}?"
+            return Problem(
+                file, row, entry, key, f"unknown key {key!r}; did you mean {guess[0]!r}?"
+            )
         listed = f"; expected one of {', '.join(known)}" if known else ""
-        return entry, f"unknown key {key!r}{listed}"
+        return Problem(file, row, entry, key, f"unknown key {key!r}{listed}")
     message = err["msg"].removeprefix("Value error, ")
     shown = err.get("input")
     got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
-    return entry, f"{message}{got}"
+    value = None if isinstance(shown, dict | list) else str(shown)
+    return Problem(file, row, entry, value, f"{message}{got}")
 
 
 def entry_name(loc: tuple, data: object) -> str:
@@ -182,24 +227,28 @@ def known_keys(model: type[BaseModel], loc: tuple, data: object) -> set[str]:
     the location picks its members)."""
     types_here: list[Any] = [model]
     for part in loc:
-        nxt: list[Any] = []
-        for t in _flat(types_here):
-            if isinstance(t, type) and issubclass(t, BaseModel):
-                if isinstance(part, str) and part in t.model_fields:
-                    nxt.append(t.model_fields[part].annotation)
-                elif isinstance(part, str) and _has_tag(t, part):
-                    nxt.append(t)
-            elif typing.get_origin(t) in (list, tuple, set, frozenset) and isinstance(part, int):
-                nxt.extend(a for a in typing.get_args(t) if a is not Ellipsis)
-            elif typing.get_origin(t) is dict and isinstance(part, str):
-                nxt.append(typing.get_args(t)[1])
-        types_here = nxt
+        types_here = [inner for t in _flat(types_here) for inner in _types_at(t, part)]
     keys: set[str] = set()
     for t in _flat(types_here):
         if isinstance(t, type) and issubclass(t, BaseModel):
             for name, info in t.model_fields.items():
                 keys.add(info.alias or name)
     return keys
+
+
+def _types_at(t: Any, part: str | int) -> list[Any]:
+    """The types one step ``part`` (a field, a list index, a dict key, a union's tag) into ``t``
+    leads to."""
+    if isinstance(t, type) and issubclass(t, BaseModel):
+        if isinstance(part, str) and part in t.model_fields:
+            return [t.model_fields[part].annotation]
+        return [t] if isinstance(part, str) and _has_tag(t, part) else []
+    origin = typing.get_origin(t)
+    if origin in (list, tuple, set, frozenset) and isinstance(part, int):
+        return [a for a in typing.get_args(t) if a is not Ellipsis]
+    if origin is dict and isinstance(part, str):
+        return [typing.get_args(t)[1]]
+    return []
 
 
 def _has_tag(model: type[BaseModel], tag: str) -> bool:

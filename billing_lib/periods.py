@@ -20,3 +20,12 @@ def month_days(period: object, source: str = "run parameters") -> tuple[date, da
     first = date(int(m[1]), int(m[2]), 1)
     following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return first, following - timedelta(days=1)
+
+
+def first_common_day(
+    a_from: date | None, a_to: date | None, b_from: date | None, b_to: date | None
+) -> date | None:
+    """The first day two date spans share (both ends inclusive, None: open), None when they share
+    none: the one overlap rule of effective-dated parameters rows."""
+    first = max(a_from or date.min, b_from or date.min)
+    return first if first <= min(a_to or date.max, b_to or date.max) else None

@@ -30,6 +30,9 @@ from pathlib import Path
 
 from billing_lib.errors import InputError, Problem
 
+#: Where a billing run finds the provisioning platforms' exports of its month (not read as reports).
+PLATFORM_FOLDER = "platform"
+
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 AWS_ACCOUNT = re.compile(r"(\d{12})")
 #: Column names of the Partner Center portal's customer-list CSV export, first found wins.
@@ -245,39 +248,50 @@ def read_platform_folder(folder: Path) -> PlatformExports:
             found.customers += rows
             found.has_customers = True
         elif suffix == ".json":
-            data = _json(path)
-            items = _items(data)
-            if isinstance(data, dict) and isinstance(data.get("Accounts"), list):
-                found.aws_accounts += _aws_accounts(path, data["Accounts"])
-                found.has_aws_accounts = True
-            elif isinstance(data, dict) and isinstance(data.get("Tags"), list):
-                account = AWS_ACCOUNT.findall(path.stem)
-                if not account:
-                    raise InputError(
-                        f"{path}: list-tags-for-resource output does not name its account; "
-                        "expected the 12-digit account id at the end of the file name "
-                        "(aws-tags-123456789012.json)"
-                    )
-                tags = found.aws_tags.setdefault(account[-1], {})
-                for t in data["Tags"]:
-                    tags[_text(t.get("Key"))] = _text(t.get("Value"))
-            elif (
-                items is not None
-                and all(isinstance(i, dict) for i in items)
-                and (not items or "companyProfile" in items[0])
-                and not (items and "offerId" in items[0])
-            ):
-                found.customers += _pc_customers(path, items)
-                found.has_customers = True
-            elif items is not None and items and "offerId" in items[0]:
-                found.subscriptions += _pc_subscriptions(path, items)
-            else:
-                raise InputError(
-                    f"{path}: not a platform export this workbench reads; expected Partner Center "
-                    "customers (items with companyProfile) or subscriptions (items with offerId), "
-                    "AWS Organizations list-accounts (Accounts) or list-tags-for-resource (Tags)"
-                )
+            _add_json(found, path)
         else:
             continue
         found.files.append(path.name)
     return found
+
+
+def _add_json(found: PlatformExports, path: Path) -> None:
+    """One JSON export, recognised by its content: AWS list-accounts or list-tags-for-resource,
+    Partner Center customers or subscriptions."""
+    data = _json(path)
+    items = _items(data)
+    if isinstance(data, dict) and isinstance(data.get("Accounts"), list):
+        found.aws_accounts += _aws_accounts(path, data["Accounts"])
+        found.has_aws_accounts = True
+    elif isinstance(data, dict) and isinstance(data.get("Tags"), list):
+        _add_tags(found, path, data["Tags"])
+    elif (
+        items is not None
+        and all(isinstance(i, dict) for i in items)
+        and (not items or "companyProfile" in items[0])
+        and not (items and "offerId" in items[0])
+    ):
+        found.customers += _pc_customers(path, items)
+        found.has_customers = True
+    elif items is not None and items and "offerId" in items[0]:
+        found.subscriptions += _pc_subscriptions(path, items)
+    else:
+        raise InputError(
+            f"{path}: not a platform export this workbench reads; expected Partner Center "
+            "customers (items with companyProfile) or subscriptions (items with offerId), "
+            "AWS Organizations list-accounts (Accounts) or list-tags-for-resource (Tags)"
+        )
+
+
+def _add_tags(found: PlatformExports, path: Path, tags_given: list) -> None:
+    """AWS list-tags-for-resource output: the account is named by the file (its last 12 digits)."""
+    account = AWS_ACCOUNT.findall(path.stem)
+    if not account:
+        raise InputError(
+            f"{path}: list-tags-for-resource output does not name its account; "
+            "expected the 12-digit account id at the end of the file name "
+            "(aws-tags-123456789012.json)"
+        )
+    tags = found.aws_tags.setdefault(account[-1], {})
+    for t in tags_given:
+        tags[_text(t.get("Key"))] = _text(t.get("Value"))

@@ -18,29 +18,28 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from billing_lib.errors import RunError
-from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import FINALISED_MARKER
 
 REVIEW_FILE = "review.yaml"
-#: Where a billing run finds the provisioning platforms' exports of its month (not read as reports).
-PLATFORM_FOLDER = "platform"
 #: Source rows shown per finding; the rest are counted.
 LINES_SHOWN = 5
 CENT = Decimal("0.01")
 
 
-class ReviewSettings(BaseModel):
+class ReviewSettings(Strict):
     """Thresholds of the review (``parameters/review.yaml``; every key optional)."""
 
-    model_config = ConfigDict(extra="forbid")
     net_change_percent: Decimal = Field(
         Decimal(25),
         gt=0,
-        description="list customers whose net moved more than this % vs the previous finalised month",
+        description=(
+            "list customers whose net moved more than this % vs the previous finalised month"
+        ),
     )
     jump_factor: Decimal = Field(
         Decimal(10),
@@ -54,14 +53,7 @@ class ReviewSettings(BaseModel):
 
 def load_review_settings(parameters: Path) -> ReviewSettings:
     """``parameters/review.yaml`` validated, or the defaults when the file is absent."""
-    path = Path(parameters) / REVIEW_FILE
-    if not path.exists():
-        return ReviewSettings()
-    data = read_yaml(path) or {}
-    try:
-        return ReviewSettings.model_validate(data)
-    except ValidationError as exc:
-        raise pydantic_problem(path, exc, data, ReviewSettings) from exc
+    return load_optional(Path(parameters) / REVIEW_FILE, ReviewSettings)
 
 
 @dataclass(frozen=True)
@@ -320,9 +312,11 @@ def new_products(
         """WITH seen AS (SELECT DISTINCT vendor, coalesce(sku, service) AS product
                          FROM read_parquet(?) WHERE line_kind = 'vendor'),
                 now AS (SELECT vendor, coalesce(sku, service) AS product, customer_id,
-                               (plan_id, rule_id) IN (SELECT (plan_id, rule_id) FROM _review_catch_all) AS catch_all
+                               (plan_id, rule_id) IN (SELECT (plan_id, rule_id) FROM
+                               _review_catch_all) AS catch_all
                         FROM rated_lines WHERE line_kind = 'vendor')
-           SELECT vendor, product, string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id), count(*)
+           SELECT vendor, product, string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id),
+           count(*)
            FROM now WHERE (vendor, product) NOT IN (SELECT (vendor, product) FROM seen)
            GROUP BY vendor, product HAVING bool_and(catch_all) ORDER BY 1, 2""",
         [files],
@@ -401,9 +395,10 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
 
 def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str) -> list[Finding]:
     """Licences Microsoft billed this month per subscription (the invoice reconciliation's
-    quantities, credits negative whichever way the file prints them) against the seat count Partner Center shows for it
-    (``platform_exports.PartnerCenterSubscription``; 0 when not active). Only subscriptions
-    billed as licences this month or active in Partner Center with seats are compared."""
+    quantities, credits negative whichever way the file prints them) against the seat count Partner
+    Center shows for it (``platform_exports.PartnerCenterSubscription``; 0 when not active). Only
+    subscriptions billed as licences this month or active in Partner Center with seats are
+    compared."""
     if not subscriptions:
         return []
     billed = {
@@ -450,3 +445,53 @@ def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str
                 )
             )
     return out
+
+
+# -- a run's review as a whole ----------------------------------------------------------------
+
+
+def previous_period(output: Path, period: str) -> str | None:
+    """The last finalised period before ``period`` in ``output``, None when there is none."""
+    done = finalised_before(output, period)
+    return done[-1] if done else None
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a run hands the review: its store, folders, thresholds and what its steps produced."""
+
+    con: duckdb.DuckDBPyConnection
+    output: Path
+    period: str
+    settings: ReviewSettings
+    catch_all: list[tuple[str, str]]
+    control_totals: pd.DataFrame
+    invoice_totals: pd.DataFrame
+    confirmed_jumps: list[str]
+    subscriptions: list
+    warnings: list[str]
+    #: the rated lines' file in a run folder (``rated_lines.parquet``)
+    rated_file: str
+
+
+def run_findings(run: RunFacts) -> list[Finding]:
+    """Every check of the review on one run, in the order the notebook lists them."""
+    previous = previous_period(run.output, run.period)
+    found = [
+        Finding("confirmed jump", text.partition(": ")[0], text.partition(": ")[2])
+        for text in run.confirmed_jumps
+    ]
+    found += net_changes(
+        run.invoice_totals,
+        previous_net(run.output, previous),
+        previous,
+        run.settings.net_change_percent,
+    )
+    found += margins(run.con, run.settings.min_margin_percent)
+    earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
+    found += new_products(run.con, [p for p in earlier if p.is_file()], run.catch_all)
+    found += control_totals(run.control_totals)
+    found += seat_counts(run.con, run.subscriptions, run.period)
+    found += unmatched_rules(run.warnings)
+    found += stale_rates(run.con, run.period)
+    return found

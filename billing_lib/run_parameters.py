@@ -147,3 +147,33 @@ def check_parameters(
     return RunParameters(
         period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found)
     )
+
+
+def customer_list(name: str, value: object) -> tuple[str, ...]:
+    """Comma-separated customer ids (``C001, C002``), empty for none."""
+    if not isinstance(value, str):
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            name,
+            f"expected customer ids as text, e.g. 'C001,C002'; got {value!r}",
+        )
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def check_staging(staging: object, output: Path) -> Path | None:
+    """The staging folder ``billing run`` gives (an existing folder inside ``output``), or None
+    when empty (the run stages and publishes itself)."""
+    if not isinstance(staging, (str, Path)):
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS, "staging", f"expected a folder path or empty; got {staging!r}"
+        )
+    if not str(staging).strip():
+        return None
+    given = Path(staging)
+    if not given.is_dir() or given.parent.resolve() != output.resolve():
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "staging",
+            f"{given}: expected an existing folder inside {output}",
+        )
+    return given

@@ -7,6 +7,7 @@ instead of floats, so that a total computed from a DataFrame is still exact.
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def open_store(
         con.execute(f"SET threads = {int(threads)}")
     ensure_tables(con)
     return con
+
+
+def open_run_store() -> duckdb.DuckDBPyConnection:
+    """The run's store. ``BILLING_MEMORY_LIMIT`` (e.g. ``2GB``) and ``BILLING_THREADS`` in the
+    environment bound it for a large month on a shared machine (DuckDB then spills to disk);
+    unset, DuckDB's defaults apply (80 % of RAM, every core)."""
+    threads = os.environ.get("BILLING_THREADS", "").strip()
+    return open_store(
+        memory_limit=os.environ.get("BILLING_MEMORY_LIMIT", "").strip() or None,
+        threads=int(threads) if threads else None,
+    )
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

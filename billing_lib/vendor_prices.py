@@ -20,11 +20,11 @@ from typing import Annotated, Literal
 
 import duckdb
 import pyarrow as pa
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from billing_lib.errors import ParameterError
 from billing_lib.money import SQL_AMOUNT
-from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.parameter_files import Strict, read_yaml, validate
 
 VENDOR_PRICES_FILE = "vendor_prices.yaml"
 #: DuckDB tables the importer joins on (created empty when there is no file).
@@ -41,11 +41,7 @@ def _exact(value: object) -> object:
 Amount = Annotated[Decimal, BeforeValidator(_exact), Field(ge=0, allow_inf_nan=False)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Dated(_Strict):
+class _Dated(Strict):
     product: str = Field(min_length=1, description="Product as the report names it (any case)")
     valid_from: date | None = None
     valid_to: date | None = Field(None, description="Last day the entry is valid (inclusive)")
@@ -77,12 +73,12 @@ class PointsPerUnit(_Dated):
     points: Amount
 
 
-class VendorContract(_Strict):
-    prices: list[ContractPrice] = []
-    points_per_unit: list[PointsPerUnit] = []
+class VendorContract(Strict):
+    prices: list[ContractPrice] = Field(default_factory=list)
+    points_per_unit: list[PointsPerUnit] = Field(default_factory=list)
 
 
-class VendorPricesFile(_Strict):
+class VendorPricesFile(Strict):
     vmware: VendorContract = VendorContract()
 
 
@@ -126,10 +122,7 @@ def load_vendor_prices(parameters: Path) -> VendorPrices:
     if not path.exists():
         return VendorPrices.none()
     data = read_yaml(path)
-    try:
-        parsed = VendorPricesFile.model_validate(data or {})
-    except ValidationError as exc:
-        raise pydantic_problem(path, exc, data) from exc
+    parsed = validate(VendorPricesFile, path, data or {})
     contracts = {"vmware": parsed.vmware}
     for vendor, contract in contracts.items():
         _overlaps(path, vendor, "prices", list(contract.prices))

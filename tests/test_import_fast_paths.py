@@ -171,8 +171,9 @@ def test_iso_z_timestamps_read_the_same_by_the_fast_way(tmp_path):
     types as the general way (instant with offset or Z -> UTC; else the format's own forms) does."""
     import itertools
 
-    from billing_lib.importers import engine
+    from billing_lib.importers import values as typed
     from billing_lib.importers.spec import spec_named
+    from billing_lib.sql import ql
 
     values = [
         "2026-10-01T00:00:00Z",
@@ -206,18 +207,18 @@ def test_iso_z_timestamps_read_the_same_by_the_fast_way(tmp_path):
     con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
     for name in ("aws_cur_legacy", "azure_cost_export", "focus"):
         spec = spec_named(name)
-        naive = ", ".join(f"TRY_STRPTIME(trim(x), {engine.ql(f)})" for f in spec.timestamp_formats)
+        naive = ", ".join(f"TRY_STRPTIME(trim(x), {ql(f)})" for f in spec.timestamp_formats)
         general = (
-            f"CASE WHEN regexp_full_match(trim(x), {engine.ql(engine._OFFSET_RE)}) "
+            f"CASE WHEN regexp_full_match(trim(x), {ql(typed._OFFSET_RE)}) "
             f"THEN timezone('UTC', TRY_CAST(trim(x) AS TIMESTAMPTZ)) "
             f"ELSE COALESCE({naive}, TRY_CAST(trim(x) AS TIMESTAMP)) END"
         )
-        fast = engine._timestamp_from_text("x", spec)
+        fast = typed.timestamp_from_text("x", spec)
         assert con.execute(
             f"SELECT list(x) FILTER (WHERE ({general}) IS DISTINCT FROM ({fast})) FROM t"
         ).fetchone() == (None,)
     # the fast way does read them: 24:00 is the next day (as ISO 8601 says), a bad day is no value
     assert con.execute(
-        f"SELECT {engine._timestamp_from_text('x', spec_named('aws_cur_legacy'))} FROM t "
+        f"SELECT {typed.timestamp_from_text('x', spec_named('aws_cur_legacy'))} FROM t "
         "WHERE x IN ('2026-10-01T24:00:00Z', '2026-02-29T00:00:00Z') ORDER BY x"
     ).fetchall() == [(None,), (datetime(2026, 10, 2),)]

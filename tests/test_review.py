@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_lib import cli, headless, review, run
+from billing_lib import cli, headless, review, run, run_parameters
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.publishing import FINALISED_MARKER
 
@@ -244,6 +244,7 @@ def test_billing_run_takes_confirmed_jumps_repeated_or_comma_separated():
         ]
     )
     assert ",".join(args.confirm_jump) == "C001,C002,C003"
-    assert run._customer_list("confirm_jumps", " C001, C002,,C003 ") == ("C001", "C002", "C003")
+    given = " C001, C002,,C003 "
+    assert run_parameters.customer_list("confirm_jumps", given) == ("C001", "C002", "C003")
     with pytest.raises(ParameterError, match="confirm_jumps"):
-        run._customer_list("confirm_jumps", 1)
+        run_parameters.customer_list("confirm_jumps", 1)

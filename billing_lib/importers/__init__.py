@@ -6,10 +6,11 @@ is all-or-nothing: either every file lands with balanced control totals, or none
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from billing_lib.errors import InputError
 from billing_lib.importers.checks import check_has_rows, check_in_period, check_signs
@@ -22,13 +23,13 @@ from billing_lib.importers.duplicates import (
     row_hash_sql,
 )
 from billing_lib.importers.engine import (
-    ImportReport,
     detect_format,
     drop_staging,
     next_rowid,
     stage_source,
 )
 from billing_lib.importers.reader import open_sources
+from billing_lib.importers.report import ImportReport
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.store import ensure_tables
 from billing_lib.vendor_prices import VendorPrices
@@ -125,3 +126,34 @@ def import_reports(
     finally:
         drop_staging(con)
     return reports
+
+
+def charged_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The months (``YYYY-MM``) the imported lines are charged in, in order."""
+    rows = con.execute(
+        "SELECT DISTINCT strftime(ChargePeriodStart, '%Y-%m') FROM lines ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def control_totals_frame(
+    reports: list[ImportReport], shown: Callable[[str], str] = str
+) -> pd.DataFrame:
+    """The control totals per report and currency (rows and cost as read and as imported, which
+    must be equal) as the run shows them; ``shown`` names a report's file."""
+    return pd.DataFrame(
+        [
+            {
+                "file": shown(rep.file),
+                "format": rep.format,
+                "currency": c.currency,
+                "rows_read": c.rows_before,
+                "lines": c.rows_after,
+                "cost_read": c.cost_before,
+                "cost_imported": c.cost_after,
+                "balanced": c.balanced,
+            }
+            for rep in reports
+            for c in rep.currencies
+        ]
+    )

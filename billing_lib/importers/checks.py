@@ -58,7 +58,8 @@ def check_in_period(
     )
     n_in, lo, hi, months = con.execute(
         f"""SELECT count(*) FILTER (WHERE {inside}), min(ChargePeriodStart),
-                   max(greatest(COALESCE(ChargePeriodEnd, ChargePeriodStart) - INTERVAL 1 MICROSECOND,
+                   max(greatest(COALESCE(ChargePeriodEnd, ChargePeriodStart) - INTERVAL 1
+                   MICROSECOND,
                                 ChargePeriodStart)),
                    list(DISTINCT strftime(ChargePeriodStart, '%Y-%m') ORDER BY 1)
             FROM __new"""

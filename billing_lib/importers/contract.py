@@ -80,8 +80,10 @@ def attach_contract_prices(
     points = f"COALESCE({cp.points}, {by_points})" if cp.points else by_points
     # the price tables' columns renamed, so that no source column (Price, points) can clash
     prices = (
-        f"(SELECT vendor AS __pv, product AS __pp, per AS __contract_per, price AS __contract_price, "
-        f"currency AS __contract_currency, valid_from AS __pf, valid_to AS __pt FROM {PRICES_TABLE})"
+        f"(SELECT vendor AS __pv, product AS __pp, per AS __contract_per, price AS "
+        f"__contract_price, "
+        f"currency AS __contract_currency, valid_from AS __pf, valid_to AS __pt FROM "
+        f"{PRICES_TABLE})"
     )
     ppu = (
         f"(SELECT vendor AS __uv, product AS __up, points AS __contract_ppu, valid_from AS __uf, "
@@ -99,7 +101,8 @@ def attach_contract_prices(
           SELECT *, {points} AS __contract_points
           FROM (SELECT *, {key} AS __contract_key
                 FROM (SELECT *, CAST({cp.product} AS VARCHAR) AS __contract_product,
-                             {month} AS __contract_month, COALESCE(({cp.needed}), false) AS __contract_needed
+                             {month} AS __contract_month, COALESCE(({cp.needed}), false) AS
+                             __contract_needed
                       FROM (SELECT {typed_select} FROM __numbered))) t
           LEFT JOIN {prices} p ON __pv = {ql(cp.vendor)} AND __pp = __contract_key
             AND __contract_month BETWEEN __pf AND __pt

@@ -126,12 +126,16 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
     out += [
         f"- Documented at: {spec.documented_at}",
         (
-            f"- Recognised by the columns: {', '.join(f'`{choice_text(c)}`' for c in spec.signature)}"
+            f"- Recognised by the columns: "
+            f"{', '.join(f'`{choice_text(c)}`' for c in spec.signature)}"
             f" (priority {spec.priority})"
         ),
         f"- Required columns: {', '.join(f'`{choice_text(c)}`' for c in spec.required)}",
         f"- Missing-value markers: {', '.join(repr(v) for v in spec.null_values)}",
-        f"- Date formats besides ISO 8601: {', '.join(f'`{f}`' for f in spec.timestamp_formats) or 'none'}",
+        (
+            "- Date formats besides ISO 8601: "
+            f"{', '.join(f'`{f}`' for f in spec.timestamp_formats) or 'none'}"
+        ),
         f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
         f"- Duplicate key inside one file: {_duplicate_key(spec)}",
         (

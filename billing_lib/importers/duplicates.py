@@ -122,7 +122,8 @@ def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec) -> str | None:
         return None
     return con.execute(
         f"SELECT {ql(spec.name)} || ':' || count(*) || ':' || "
-        f"md5(COALESCE(string_agg({qi(ROW_HASH)}, ',' ORDER BY {qi(ROW_HASH)}), '')) FROM __numbered"
+        f"md5(COALESCE(string_agg({qi(ROW_HASH)}, ',' ORDER BY {qi(ROW_HASH)}), '')) FROM "
+        f"__numbered"
     ).fetchone()[0]
 
 
@@ -156,7 +157,10 @@ def check_not_imported(
         return  # nothing imported before it: no join over all its lines
     earlier = f"""(SELECT x_Format, x_VendorLineId, x_SourceFile, x_SourceRow FROM lines
                    WHERE rowid < {int(start)})"""
-    joined = f"__new n JOIN {earlier} l ON n.x_Format = l.x_Format AND n.x_VendorLineId = l.x_VendorLineId"
+    joined = (
+        f"__new n JOIN {earlier} l ON n.x_Format = l.x_Format AND n.x_VendorLineId = "
+        f"l.x_VendorLineId"
+    )
     per_file = con.execute(
         f"SELECT l.x_SourceFile, count(*) FROM {joined} GROUP BY 1 ORDER BY 2 DESC, 1"
     ).fetchall()

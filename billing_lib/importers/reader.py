@@ -144,49 +144,7 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str, str]:
         raise InputError(
             f"{name}: the file is empty; expected a header row with the vendor's column names"
         )
-    if head.startswith(codecs.BOM_UTF16_BE):
-        raise InputError(
-            f"{name}: UTF-16 big-endian text, which the importer does not read",
-            [
-                Problem(
-                    name,
-                    1,
-                    None,
-                    None,
-                    "UTF-8 (with or without BOM) or UTF-16 little-endian with "
-                    "BOM (Excel's 'Unicode text'); re-export the report as UTF-8 CSV",
-                )
-            ],
-        )
-    if head.startswith(codecs.BOM_UTF16_LE):
-        text, encoding = head.decode("utf-16", errors="replace"), "utf-16"
-    elif b"\x00" in head:
-        line = head[: head.index(b"\x00")].count(b"\n") + 1
-        raise InputError(
-            f"{name}: contains NUL bytes: UTF-16 text without a byte-order mark, or not a text file",
-            [Problem(name, line, None, None, "UTF-8 CSV text as the vendor exports it")],
-        )
-    else:
-        try:
-            text = head.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            # A cut in the middle of a multi-byte character at the end of the sample is fine.
-            if exc.start < len(head) - 4:
-                line = head[: exc.start].count(b"\n") + 1
-                raise InputError(
-                    f"{name}: not UTF-8 text",
-                    [
-                        Problem(
-                            name,
-                            line,
-                            None,
-                            repr(head[exc.start : exc.start + 4]),
-                            "UTF-8 text (with or without BOM); re-export the report as UTF-8",
-                        )
-                    ],
-                ) from exc
-            text = head[: exc.start].decode("utf-8-sig")
-        encoding = "utf-8"
+    text, encoding = _decode_head(head, name)
     first_line = text.splitlines()[0] if text.splitlines() else ""
     header = next(csv.reader([first_line]), [])
     delimiter = ","
@@ -213,6 +171,53 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str, str]:
     if not any(header):
         raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
     return tuple(header), encoding, delimiter
+
+
+def _decode_head(head: bytes, name: str) -> tuple[str, str]:
+    """The text of a CSV's first bytes and its encoding (UTF-8, or UTF-16 LE with BOM), or an
+    InputError naming the row where it is not text the importer reads."""
+    if head.startswith(codecs.BOM_UTF16_BE):
+        raise InputError(
+            f"{name}: UTF-16 big-endian text, which the importer does not read",
+            [
+                Problem(
+                    name,
+                    1,
+                    None,
+                    None,
+                    "UTF-8 (with or without BOM) or UTF-16 little-endian with "
+                    "BOM (Excel's 'Unicode text'); re-export the report as UTF-8 CSV",
+                )
+            ],
+        )
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return head.decode("utf-16", errors="replace"), "utf-16"
+    if b"\x00" in head:
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
+        raise InputError(
+            f"{name}: contains NUL bytes: UTF-16 text without a byte-order mark, or not a text "
+            f"file",
+            [Problem(name, line, None, None, "UTF-8 CSV text as the vendor exports it")],
+        )
+    try:
+        return head.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        # A cut in the middle of a multi-byte character at the end of the sample is fine.
+        if exc.start < len(head) - 4:
+            line = head[: exc.start].count(b"\n") + 1
+            raise InputError(
+                f"{name}: not UTF-8 text",
+                [
+                    Problem(
+                        name,
+                        line,
+                        None,
+                        repr(head[exc.start : exc.start + 4]),
+                        "UTF-8 text (with or without BOM); re-export the report as UTF-8",
+                    )
+                ],
+            ) from exc
+        return head[: exc.start].decode("utf-8-sig"), "utf-8"
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -326,10 +331,10 @@ def duckdb_source(
     """A DuckDB table function reading ``src`` as text (CSV) or as stored (Parquet).
 
     CSV: every column as VARCHAR (typing is the engine's job, so one bad value is reported, not
-    guessed at), the file's separator (comma or tab), double quotes, the format's null markers, no sniffing. With ``rejects``,
-    malformed rows (ragged, bad quotes, bad bytes) are set aside in that table, all of them, to be
-    reported together instead of stopping at the first. Parquet with ``row_numbers``: plus
-    ``file_row_number``, each record's 0-based place in the file."""
+    guessed at), the file's separator (comma or tab), double quotes, the format's null markers, no
+    sniffing. With ``rejects``, malformed rows (ragged, bad quotes, bad bytes) are set aside in that
+    table, all of them, to be reported together instead of stopping at the first. Parquet with
+    ``row_numbers``: plus ``file_row_number``, each record's 0-based place in the file."""
     path = ql(src.path)
     if src.kind == "parquet":
         return (

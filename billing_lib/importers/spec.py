@@ -1,8 +1,8 @@
 """Format specifications: how one vendor layout maps to the line model, declared as data.
 
-Each format is a YAML file in ``importers/formats/``. A vendor that renames or adds a column needs an
-edit there, not in code: a mapping may list alternative source names, and the first one present in
-the file is read.
+Each format is a YAML file in ``importers/formats/``. A vendor that renames or adds a column needs
+an edit there, not in code: a mapping may list alternative source names, and the first one present
+in the file is read.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from billing_lib.errors import ParameterError
 from billing_lib.model import LINE_COLUMN_NAMES
+from billing_lib.parameter_files import read_yaml, validate
+from billing_lib.sql import qi, ql
 
 FORMATS_DIR = Path(__file__).with_name("formats")
 
@@ -29,7 +29,7 @@ ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow")
 
 
 class ColumnMap(BaseModel):
-    """Where one line-model column comes from: a source column (or alternatives), a literal, or SQL."""
+    """Where a line-model column comes from: a source column (or alternatives), a literal, SQL."""
 
     model_config = ConfigDict(extra="forbid")
     column: str | list[str] | None = None
@@ -115,8 +115,9 @@ class FormatSpec(BaseModel):
     )
     duplicate_key: Literal["line_id", "row"] | None = Field(
         None,
-        description="What identifies a row inside one file: 'line_id' (the x_VendorLineId mapping), "
-        "'row' (every column of the row, typed); unset: line_id when x_VendorLineId is mapped",
+        description="What identifies a row inside one file: 'line_id' (the x_VendorLineId "
+        "mapping), 'row' (every column of the row, typed); unset: line_id when x_VendorLineId "
+        "is mapped",
     )
     repeated_rows: str | None = Field(
         None,
@@ -129,8 +130,9 @@ class FormatSpec(BaseModel):
         "quantity as the vendor's convention (not a contradiction of signs)",
     )
     columns: dict[str, ColumnMap | str | None] = Field(
-        description="Line-model column -> source: {column: name or [alternatives]}, {value: literal}, "
-        "a SQL expression over quoted source columns, or null (not in this format)"
+        description="Line-model column -> source: {column: name or [alternatives]}, "
+        "{value: literal}, a SQL expression over quoted source columns, or null (not in this "
+        "format)"
     )
 
     @model_validator(mode="after")
@@ -186,16 +188,15 @@ def choices(choice: ColumnChoice) -> list[str]:
 
 
 def choice_text(choice: ColumnChoice) -> str:
-    """A signature or required entry as a reader sees it: ``Cost`` or ``Cost | CostInBillingCurrency``."""
+    """A signature or required entry as a reader sees it: ``Cost`` or
+    ``Cost | CostInBillingCurrency``."""
     return " | ".join(choices(choice))
 
 
 def load_spec(path: Path) -> FormatSpec:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return FormatSpec.model_validate(data)
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ParameterError(path, None, f"invalid format specification: {exc}") from exc
+    """A format specification; a ParameterError naming the file and the entry when it is not
+    valid YAML or not a valid specification."""
+    return validate(FormatSpec, path, read_yaml(path))
 
 
 @lru_cache(maxsize=1)
@@ -210,3 +211,25 @@ def spec_named(name: str) -> FormatSpec:
         if spec.name == name:
             return spec
     raise KeyError(f"unknown format {name!r}; known: {[s.name for s in all_specs()]}")
+
+
+def mapping_sql(spec: FormatSpec, present: set[str], target: str, default_sql: str) -> str:
+    m = spec.column_map(target)
+    if m.value is not None:
+        return ql(m.value)
+    if m.sql is not None:
+        return m.sql.replace("{default_currency}", default_sql)
+    for alt in m.alternatives():
+        if alt in present:
+            return qi(alt)
+    return "NULL"
+
+
+def source_of(spec: FormatSpec, target: str, present: set[str]) -> str:
+    if target not in spec.columns:
+        return target
+    m = spec.column_map(target)
+    alts = [a for a in m.alternatives() if a in present]
+    if not alts and m.sql:
+        alts = [a for a in _QUOTED.findall(m.sql) if a in present][:1]
+    return f"{target} (from {alts[0]!r})" if alts else target

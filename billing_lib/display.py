@@ -1,0 +1,54 @@
+"""What the notebooks show: money as fixed-point text, paths relative to the project folder, and
+the table of a run's checked parameters. Display only; no figure is computed here."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from billing_lib.run_parameters import project_dir
+
+if TYPE_CHECKING:
+    from billing_lib.run import BillingRun
+
+
+def display_money(df: pd.DataFrame, places: int | None = 2) -> pd.DataFrame:
+    """A copy of ``df`` for showing: Decimal columns as fixed-point text with ``places`` decimals
+    (half-up), or unrounded (``places=None``, trailing zeros dropped) for control totals."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].map(lambda v: isinstance(v, Decimal)).any():
+            out[col] = out[col].map(lambda v: _fixed(v, places) if isinstance(v, Decimal) else v)
+    return out
+
+
+def _fixed(value: Decimal, places: int | None) -> str:
+    if places is None:
+        return f"{value.normalize():f}"
+    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the project folder when inside it (what the notebook shows, the same on
+    every machine), else as it is."""
+    base = project_dir()
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+
+
+def describe(br: BillingRun) -> pd.DataFrame:
+    """The checked parameters and the vendor reports found, for the notebook's first table."""
+    p = br.params
+    rows = [
+        ("period", p.period),
+        ("reports", shown(p.reports)),
+        ("parameters", shown(p.parameters)),
+        ("run folder", shown(p.run_folder)),
+        ("finalise", str(p.finalise)),
+        ("issue date", p.issue_date.isoformat()),
+    ]
+    rows += [(f"report {name}", fmt) for name, fmt in p.reports_found]
+    rows += [("cleaned up", line) for line in br.cleaned]
+    return pd.DataFrame(rows, columns=["parameter", "value"])

@@ -1,0 +1,171 @@
+"""Typing a vendor file's raw values as its format declares them (decimal, timestamp, date), in
+DuckDB: the SQL that types each column, and the check that names every value that does not type,
+with its row and column, before any line is mapped."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+
+from billing_lib.errors import InputError, Problem
+from billing_lib.importers.reader import SourceFile
+from billing_lib.importers.spec import FormatSpec
+from billing_lib.money import SQL_AMOUNT
+from billing_lib.sql import qi, ql
+
+#: Bad values listed per column (the rest are counted).
+MAX_EXAMPLES_PER_COLUMN = 20
+
+
+_NULL_OF = {"decimal": f"NULL::{SQL_AMOUNT}", "timestamp": "NULL::TIMESTAMP", "date": "NULL::DATE"}
+#: A date-time text that carries its own UTC offset (or Z): read as an instant and converted to UTC.
+_ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
+_OFFSET_RE = r"^.*\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
+
+
+def timestamp_from_text(col: str, spec: FormatSpec) -> str:
+    """Text -> TIMESTAMP (UTC). Values with an offset or Z are instants: converted to UTC. Values
+    without one are taken as UTC, as the vendors document their exports; only the spec's formats
+    and ISO 8601 are accepted, never a guess between day-first and month-first."""
+    v = f"trim({col})"
+    naive = [f"TRY_STRPTIME({v}, {ql(f)})" for f in spec.timestamp_formats]
+    general = (
+        f"CASE WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
+        f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) "
+        f"ELSE COALESCE({', '.join([*naive, f'TRY_CAST({v} AS TIMESTAMP)'])}) END"
+    )
+    # Speed only, same values: the commonest vendor form (2026-10-01T00:00:00Z, the whole AWS CUR)
+    # read by one strptime instead of a regex per value; anything it does not read takes the
+    # general way. The offset regex needs a ':', so values without one skip it.
+    return (
+        f"COALESCE(CASE WHEN {v} LIKE '____-__-__T__:__:__Z' THEN TRY_STRPTIME({v}, "
+        f"{ql(_ISO_Z)}) END, {general})"
+    )
+
+
+def typed_expr(
+    name: str, kind: str | None, present: bool, raw_types: dict[str, str], spec: FormatSpec
+) -> str:
+    """SQL typing one raw column as the spec declares it. NULL means 'no value' or 'unreadable';
+    ``check_types`` tells the two apart."""
+    col = qi(name)
+    if not present:
+        return _NULL_OF.get(kind or "", "NULL::VARCHAR")
+    raw = raw_types.get(name, "VARCHAR")
+    is_text = raw == "VARCHAR"
+    if kind == "decimal":
+        if raw in ("DOUBLE", "FLOAT", "REAL"):
+            # Parquet writers store some amounts as binary floats: go through the shortest text
+            # that round-trips (1.81e-08), so the DECIMAL is what the vendor printed.
+            text = f"TRY_CAST(CAST({col} AS VARCHAR) AS {SQL_AMOUNT})"
+            if raw != "DOUBLE" or SQL_AMOUNT != "DECIMAL(38,12)":
+                return text
+            # The same value without the text, five times faster, where that is provably it: below
+            # 2048 two numbers with 12 decimals are more than a DOUBLE's step apart, so a direct
+            # cast that converts back to the same DOUBLE is the one 12-decimal number that does,
+            # which is the shortest text itself. Every other value takes the text.
+            direct = f"CAST({col} AS {SQL_AMOUNT})"
+            return (
+                f"CASE WHEN abs({col}) < 2048 AND CAST({direct} AS DOUBLE) = {col} THEN "
+                f"{direct} ELSE {text} END"
+            )
+        return f"TRY_CAST({'trim(' + col + ')' if is_text else col} AS {SQL_AMOUNT})"
+    if kind in ("timestamp", "date"):
+        if is_text:
+            expr = timestamp_from_text(col, spec)
+        elif raw.startswith("TIMESTAMP WITH TIME ZONE") or raw == "TIMESTAMPTZ":
+            expr = f"timezone('UTC', {col})"
+        else:
+            expr = f"TRY_CAST({col} AS TIMESTAMP)"
+        return expr if kind == "timestamp" else f"CAST({expr} AS DATE)"
+    if kind == "json":
+        if is_text:
+            return f"CASE WHEN json_valid(trim({col})) THEN trim({col}) END"
+        # Parquet MAP or STRUCT (CUR 2.0 resource_tags, product): its JSON text.
+        return f"CAST(to_json({col}) AS VARCHAR)"
+    return col if is_text else f"CAST({col} AS VARCHAR)"
+
+
+def _expected_text(kind: str, spec: FormatSpec) -> str:
+    if kind == "decimal":
+        return "a decimal number (e.g. 12.34 or 1.5E-8)"
+    if kind == "json":
+        return 'a JSON object (e.g. {"env": "prod"})'
+    fmts = ", ".join([*spec.timestamp_formats, "ISO 8601"])
+    return f"a valid {'date' if kind == 'date' else 'date and time'} ({fmts})"
+
+
+#: DECIMAL(38,12) holds amounts below 10^26 in size.
+AMOUNT_LIMIT = Decimal(10) ** 26
+
+
+def out_of_range(value: str | None) -> bool:
+    """True for a number too large for DECIMAL(38,12) or infinite: out of range, not unreadable."""
+    try:
+        number = Decimal((value or "").strip())
+    except ArithmeticError:
+        return False
+    return not number.is_nan() and (number.is_infinite() or abs(number) >= AMOUNT_LIMIT)
+
+
+def _value_expected(kind: str, value: str | None, spec: FormatSpec) -> str:
+    if kind == "decimal" and out_of_range(value):
+        return "an amount within DECIMAL(38,12), less than 10^26 in size: the value is out of range"
+    return _expected_text(kind, spec)
+
+
+def _unreadable_sql(name: str, expr: str, raw_type: str, kind: str | None = None) -> str:
+    """SQL true where a present value of raw column ``name`` does not type. For binary Parquet
+    values it is the same test without the typing: a DOUBLE fails to become a DECIMAL(38,12)
+    exactly when it is NaN, infinite or 1e26 or more in size, and a TIMESTAMP or DATE never
+    fails; both are far cheaper than formatting and parsing every value once more."""
+    col = qi(name)
+    if raw_type in ("DOUBLE", "FLOAT", "REAL") and kind == "decimal":
+        return f"{col} IS NOT NULL AND NOT (isfinite({col}) AND abs({col}) < 1e26)"
+    if raw_type in ("TIMESTAMP", "DATE") and expr == f"TRY_CAST({col} AS TIMESTAMP)":
+        return "false"
+    return f"{col} IS NOT NULL AND ({expr}) IS NULL"
+
+
+def check_types(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    typed: dict[str, str],
+    raw_types: dict[str, str] | None = None,
+) -> float:
+    """Every value that is present but does not parse as its declared kind, with row and column.
+    Returns the largest size of a decimal value read (in the same pass; for ``check_overflow``)."""
+    if not typed:
+        return 0.0
+    raw_types = raw_types or {}
+    counts = ", ".join(
+        f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'), spec.types.get(c))})"
+        for c, e in typed.items()
+    )
+    sizes = [
+        f"max(abs(TRY_CAST({qi(c) if raw_types.get(c) in ('DOUBLE', 'FLOAT', 'REAL') else e} AS "
+        f"DOUBLE)))"
+        for c, e in typed.items()
+        if spec.types.get(c) == "decimal"
+    ]
+    *failing, largest = con.execute(
+        f"SELECT {counts}, greatest({', '.join(sizes) or 'NULL'}, 0) FROM __numbered"
+    ).fetchall()[0]
+    problems: list[Problem] = []
+    for (c, e), n in zip(typed.items(), failing, strict=True):
+        if not n:
+            continue
+        rows = con.execute(
+            f"SELECT __row, CAST({qi(c)} AS VARCHAR) FROM __numbered "
+            f"WHERE {qi(c)} IS NOT NULL AND ({e}) IS NULL ORDER BY __row LIMIT "
+            f"{MAX_EXAMPLES_PER_COLUMN}"
+        ).fetchall()
+        problems += [
+            Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec))
+            for row, val in rows
+        ]
+    if problems:
+        raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
+    return float(largest or 0)

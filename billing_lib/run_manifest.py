@@ -1,0 +1,76 @@
+"""``manifest.json`` of a run folder: what went in (reports and parameters files with sha256), with
+which software, and what came out (counts, control totals, unmapped accounts, conservation,
+warnings, review, per-customer totals, invoice numbers, ledger balance, every file's sha256)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from billing_lib.importers import report_files
+from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
+from billing_lib.run_state import required
+
+if TYPE_CHECKING:
+    from billing_lib.run import BillingRun
+
+#: The store's tables a manifest counts the rows of.
+COUNTED_TABLES = ("lines", "customer_lines", "rated_lines", "excluded_lines", "unmapped_lines")
+
+
+def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per table of the run's store (``COUNTED_TABLES``)."""
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in COUNTED_TABLES}
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    """``manifest`` as ``<folder>/manifest.json`` (dates, paths and decimals as text)."""
+    (folder / MANIFEST).write_text(
+        json.dumps(jsonable(manifest), indent=2) + "\n", encoding="utf-8"
+    )
+
+
+def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dict:
+    """The contents of ``manifest.json`` (every file of ``folder`` but the manifest itself
+    with its sha256)."""
+    p = br.params
+    return {
+        "period": p.period,
+        "run_id": br.run_id,
+        "finalised": p.finalise,
+        "issue_date": p.issue_date,
+        "created": datetime.now(UTC).replace(microsecond=0),
+        "parameters": {
+            "period": p.period,
+            "reports": p.reports,
+            "parameters": p.parameters,
+            "output": p.output,
+            "finalise": p.finalise,
+            "issue_date": p.issue_date,
+        },
+        "inputs": checksums(report_files(p.reports), p.reports),
+        "parameter_files": required(br.results.parameter_files, "load_parameters").to_dict(
+            "records"
+        ),
+        "packages": package_versions(),
+        "counts": counts,
+        "control_totals": records(required(br.results.control_totals, "import_reports")),
+        "unmapped": records(required(br.results.unmapped, "map_customers")),
+        "conservation": records(br.conservation()),
+        "warnings": list(br.warnings()["warning"]),
+        "confirmed_jumps": br.results.confirmed_jumps or [],
+        "review": [
+            {"check": f.check, "subject": f.subject, "finding": f.finding, "lines": list(f.lines)}
+            for f in br.review_findings()
+        ],
+        "invoices": records(required(br.results.invoice_totals, "build_invoices")),
+        "numbering": required(br.results.numbering, "build_invoices").to_dict(),
+        "ledger_balance": records(required(br.results.ledger_balance, "ledger_balance")),
+        "outputs": checksums(
+            [f for f in folder.rglob("*") if f.is_file() and f.name != MANIFEST], folder
+        ),
+    }

@@ -1,0 +1,70 @@
+"""A run's own files read back as the analyst's checks see them: the totals of
+``invoice_summary.csv`` and the balance of the CSV journal, as exact decimals. Reading the files
+written (not the objects they were written from) checks what the accounting software will import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from billing_lib.errors import RunError
+
+
+def read_invoice_summary(path: Path) -> pd.DataFrame:
+    """``invoice_summary.csv`` (customer_id, invoice_number, currency, net_amount, vat_amount,
+    gross_amount, cost_amount, margin_amount) with the amounts as exact decimals."""
+    con = duckdb.connect()
+    try:
+        return (
+            con.sql(
+                """SELECT customer_id, invoice_number, currency,
+                      CAST(net_amount AS DECIMAL(18,2)) AS net,
+                      CAST(vat_amount AS DECIMAL(18,2)) AS vat,
+                      CAST(cost_amount AS DECIMAL(18,2)) AS cost,
+                      CAST(margin_amount AS DECIMAL(18,2)) AS margin,
+                      CAST(gross_amount AS DECIMAL(18,2)) AS gross
+               FROM read_csv(?, all_varchar = true, header = true) ORDER BY invoice_number""",
+                params=[str(path)],
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
+    finally:
+        con.close()
+
+
+def journal_balance(folder: Path, invoice_totals: pd.DataFrame) -> pd.DataFrame:
+    """Balance of the CSV journal in ``folder`` (columns debit, credit, currency, account, invoice
+    number) read back from the file: debits = credits per currency, and the invoices' gross
+    totals (``invoice_totals``: ``read_invoice_summary``) it must carry as receivables."""
+    journals = sorted(folder.glob("journal_*.csv"))
+    if len(journals) != 1:
+        raise RunError(
+            f"{folder}: expected one CSV journal (journal_*.csv); "
+            f"found {[p.name for p in journals]}"
+        )
+    con = duckdb.connect()
+    try:
+        con.register("invoices", invoice_totals)
+        return (
+            con.sql(
+                """WITH j AS (
+                     SELECT currency,
+                            CAST(coalesce(nullif(debit, ''), '0') AS DECIMAL(18,2)) AS debit,
+                            CAST(coalesce(nullif(credit, ''), '0') AS DECIMAL(18,2)) AS credit
+                     FROM read_csv(?, all_varchar = true, header = true))
+                   SELECT j.currency, sum(debit) AS debit, sum(credit) AS credit,
+                          sum(debit) - sum(credit) AS difference,
+                          (SELECT sum(gross) FROM invoices i WHERE i.currency = j.currency)
+                            AS invoiced_gross
+                   FROM j GROUP BY j.currency ORDER BY j.currency""",
+                params=[str(journals[0])],
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
+    finally:
+        con.close()

@@ -1,0 +1,87 @@
+"""The typed state of one billing run: the parameters files as loaded (``RunSettings``) and what
+each step produced (``RunResults``), instead of dictionaries keyed by text.
+
+``load_settings`` reads every parameters file before any report is read, in the order their
+checks need: the customers first, then the account mapping against them; the seller's settings
+before the price plans, as they say how plausible the exchange rates must be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+
+from billing_lib import accounting_exports, invoices, pricing, review
+from billing_lib.customers import (
+    AccountMapping,
+    Customer,
+    load_account_mappings,
+    load_customers,
+)
+from billing_lib.errors import RunError
+from billing_lib.numbering import NumberPlan, Register
+from billing_lib.rating import RatingReport
+from billing_lib.vendor_prices import VendorPrices, load_vendor_prices
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every parameters file of a run, validated (``BillingRun.load_parameters``)."""
+
+    customers: dict[str, Customer]
+    account_mappings: list[AccountMapping]
+    pricing: pricing.Pricing
+    invoicing: invoices.Invoicing
+    accounting_exports: accounting_exports.ExportSettings
+    review: review.ReviewSettings
+    vendor_prices: VendorPrices
+
+
+def load_settings(folder: Path) -> RunSettings:
+    """The parameters files of ``folder`` loaded and checked; the first problem is a
+    ParameterError naming the file and the entry."""
+    customers = load_customers(folder)
+    mappings = load_account_mappings(folder, customers)
+    invoicing = invoices.load_invoicing(folder, customers)
+    factor = invoicing.seller.fx_plausibility_factor
+    return RunSettings(
+        customers=customers,
+        account_mappings=mappings,
+        pricing=pricing.load_pricing(folder, customers, factor),
+        invoicing=invoicing,
+        accounting_exports=accounting_exports.load_export_settings(folder),
+        review=review.load_review_settings(folder),
+        vendor_prices=load_vendor_prices(folder),
+    )
+
+
+@dataclass
+class RunResults:
+    """What the steps of a run produced so far (None: the step has not run)."""
+
+    parameter_files: pd.DataFrame | None = None
+    control_totals: pd.DataFrame | None = None
+    unmapped: pd.DataFrame | None = None
+    rating: RatingReport | None = None
+    rated_summary: pd.DataFrame | None = None
+    confirmed_jumps: list[str] | None = None
+    invoices: list[invoices.Invoice] = field(default_factory=list)
+    numbering: NumberPlan | None = None
+    invoice_totals: pd.DataFrame | None = None
+    register: Register | None = None
+    files: pd.DataFrame | None = None
+    ledger_balance: pd.DataFrame | None = None
+    review: list[review.Finding] | None = None
+
+
+def required(value: T | None, step: str) -> T:
+    """``value`` of a step that must have run; a RunError naming the step otherwise (a notebook's
+    cells run out of order)."""
+    if value is None:
+        raise RunError(f"the step {step}() has not run yet; run the notebook's cells in order")
+    return value
