@@ -14,24 +14,18 @@ import pandas as pd
 from billing_lib import whatif
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.invoices import INVOICE_DATA, read_invoice_data
+from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
 from billing_lib.run import RATED_PARQUET
-from billing_lib.run_parameters import PERIOD_PATTERN, check_period, path_parameter
+from billing_lib.run_parameters import check_period, path_parameter
 from billing_lib.sql import ql
 from billing_lib.store import register_frame
 
 
 def finished_runs(output: Path) -> list[str]:
     """Periods with a published run in ``output`` (a folder named YYYY-MM holding a manifest)."""
-    output = Path(output)
-    if not output.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in output.iterdir()
-        if p.is_dir() and PERIOD_PATTERN.match(p.name) and (p / MANIFEST).is_file()
-    )
+    return run_periods(output, MANIFEST)
 
 
 #: The margin notebook's grain: one row per period, customer, invoice currency, vendor, product

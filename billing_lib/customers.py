@@ -8,7 +8,6 @@ Lines whose account maps to no customer are kept and reported as unmapped, never
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,7 +17,7 @@ import pyarrow as pa
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from billing_lib.errors import ParameterError
-from billing_lib.parameter_files import read_yaml, validate
+from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.periods import first_common_day
 
 VatRule = Literal["domestic", "eu_reverse_charge", "export"]
@@ -148,39 +147,29 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         raise ParameterError(path, None, "file not found")
     rows: list[AccountMapping] = []
     same_account: dict[tuple[str, str], list[tuple[int, AccountMapping]]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        expected = {"vendor", "account_id", "customer_id"}
-        if not expected <= set(reader.fieldnames or []):
+    columns = ("vendor", "account_id", "customer_id")
+    for n, clean in csv_rows(path, columns, ("valid_from", "valid_to", "note")):
+        m = validate(AccountMapping, path, clean, row=n)
+        if m.customer_id not in customers:
             raise ParameterError(
                 path,
-                None,
-                f"expected columns {sorted(expected)} (+ valid_from, valid_to, note); "
-                f"found {reader.fieldnames}",
+                f"row {n}, column customer_id",
+                f"unknown customer {m.customer_id!r}; known: {sorted(customers)}",
             )
-        for n, raw in enumerate(reader, start=2):
-            clean = {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
-            m = validate(AccountMapping, path, clean, row=n)
-            if m.customer_id not in customers:
+        if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
+            raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
+        # Only the account's own earlier rows can overlap: a dict keeps this linear for the
+        # thousands of accounts of a large reseller.
+        for k, other in same_account.get((m.vendor, m.account_id), []):
+            if _overlap(other, m):
                 raise ParameterError(
                     path,
-                    f"row {n}, column customer_id",
-                    f"unknown customer {m.customer_id!r}; known: {sorted(customers)}",
+                    f"row {n}",
+                    f"account {m.vendor}/{m.account_id} is already mapped for these dates in "
+                    f"row {k}",
                 )
-            if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
-                raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
-            # Only the account's own earlier rows can overlap: a dict keeps this linear for the
-            # thousands of accounts of a large reseller.
-            for k, other in same_account.get((m.vendor, m.account_id), []):
-                if _overlap(other, m):
-                    raise ParameterError(
-                        path,
-                        f"row {n}",
-                        f"account {m.vendor}/{m.account_id} is already mapped for these dates in "
-                        f"row {k}",
-                    )
-            same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
-            rows.append(m)
+        same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
+        rows.append(m)
     return rows
 
 

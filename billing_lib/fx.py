@@ -9,7 +9,6 @@ same pair must not overlap. Only the direct pair is used: an inverse rate is not
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -19,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from billing_lib.errors import ParameterError
+from billing_lib.parameter_files import csv_rows
 from billing_lib.periods import first_common_day
 
 FX_FILE = "exchange_rates.csv"
@@ -160,32 +160,21 @@ def load_exchange_rates(
         return ExchangeRates(path, ())
     rates: list[ExchangeRate] = []
     by_pair: dict[tuple[str, str], list[ExchangeRate]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in FX_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ParameterError(
-                path,
-                None,
-                f"expected the columns {', '.join(FX_COLUMNS)}; "
-                f"missing {missing}; found {reader.fieldnames}",
-            )
-        for n, raw in enumerate(reader, start=2):
-            clean = {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
-            if not any(clean.values()):
-                continue
-            r = ExchangeRate(
-                from_currency=_currency(path, n, "from_currency", clean.get("from_currency")),
-                to_currency=_currency(path, n, "to_currency", clean.get("to_currency")),
-                rate=_rate(path, n, clean.get("rate")),
-                valid_from=_date(path, n, "valid_from", clean.get("valid_from")),
-                valid_to=_date(path, n, "valid_to", clean.get("valid_to")),
-                source=clean.get("source") or "",
-                row=n,
-            )
-            _check_row(path, r, by_pair.get((r.from_currency, r.to_currency), []))
-            by_pair.setdefault((r.from_currency, r.to_currency), []).append(r)
-            rates.append(r)
+    for n, clean in csv_rows(path, FX_COLUMNS):
+        if not any(clean.values()):
+            continue
+        r = ExchangeRate(
+            from_currency=_currency(path, n, "from_currency", clean.get("from_currency")),
+            to_currency=_currency(path, n, "to_currency", clean.get("to_currency")),
+            rate=_rate(path, n, clean.get("rate")),
+            valid_from=_date(path, n, "valid_from", clean.get("valid_from")),
+            valid_to=_date(path, n, "valid_to", clean.get("valid_to")),
+            source=clean.get("source") or "",
+            row=n,
+        )
+        _check_row(path, r, by_pair.get((r.from_currency, r.to_currency), []))
+        by_pair.setdefault((r.from_currency, r.to_currency), []).append(r)
+        rates.append(r)
     for pair_rates in by_pair.values():
         check_plausible(path, pair_rates, plausibility_factor)
     return ExchangeRates(path, tuple(rates))

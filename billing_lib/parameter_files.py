@@ -9,9 +9,11 @@ expands to billions), and a nesting depth Python can follow.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +111,27 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
     return []
+
+
+def csv_rows(
+    path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """The rows of a parameters CSV file (UTF-8, with or without BOM) with their spreadsheet row
+    number (header = 1), values stripped and empty ones None; a ParameterError naming the file
+    when a ``required`` column is missing (``optional``: the other columns it may have)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            also = f" (+ {', '.join(optional)})" if optional else ""
+            raise ParameterError(
+                path,
+                None,
+                f"expected the columns {', '.join(required)}{also}; missing {missing}; "
+                f"found {reader.fieldnames}",
+            )
+        for n, raw in enumerate(reader, start=2):
+            yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
 
 
 # -- validation problems ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 from billing_lib.errors import ParameterError
 
@@ -29,3 +30,16 @@ def first_common_day(
     none: the one overlap rule of effective-dated parameters rows."""
     first = max(a_from or date.min, b_from or date.min)
     return first if first <= min(a_to or date.max, b_to or date.max) else None
+
+
+def run_periods(output: Path, marker: str) -> list[str]:
+    """The periods of ``output``'s run folders (named ``YYYY-MM``) holding the file ``marker``
+    (``manifest.json``: published; ``FINALISED``: finalised), oldest first."""
+    output = Path(output)
+    if not output.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in output.iterdir()
+        if p.is_dir() and PERIOD_PATTERN.match(p.name) and (p / marker).is_file()
+    )

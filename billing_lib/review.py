@@ -22,7 +22,7 @@ from pydantic import Field
 
 from billing_lib.errors import RunError
 from billing_lib.parameter_files import Strict, load_optional
-from billing_lib.periods import PERIOD_PATTERN, month_days
+from billing_lib.periods import month_days, run_periods
 from billing_lib.publishing import FINALISED_MARKER
 
 REVIEW_FILE = "review.yaml"
@@ -89,17 +89,7 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
 
 def finalised_before(output: Path, period: str) -> list[str]:
     """Finalised periods in ``output`` before ``period``, oldest first."""
-    output = Path(output)
-    if not output.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in output.iterdir()
-        if p.is_dir()
-        and PERIOD_PATTERN.match(p.name)
-        and p.name < period
-        and (p / FINALISED_MARKER).is_file()
-    )
+    return [p for p in run_periods(output, FINALISED_MARKER) if p < period]
 
 
 def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], Decimal]:

@@ -1,0 +1,79 @@
+"""billing_lib.parameter_files: one validator, whose pydantic errors become Problem records naming
+the file, the entry (or CSV row and column) and what was expected; the shared CSV reading; and
+the one overlap rule of dated rows (billing_lib.periods.first_common_day)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from pydantic import Field
+
+from billing_lib.errors import ParameterError, Problem
+from billing_lib.parameter_files import Strict, csv_rows, load_optional, validate
+from billing_lib.periods import first_common_day
+
+
+class _Settings(Strict):
+    threshold: int = Field(5, ge=0)
+    label: str = "x"
+
+
+def test_every_problem_is_a_record_naming_the_entry_and_the_first_is_the_message(tmp_path):
+    path = tmp_path / "settings.yaml"
+    with pytest.raises(ParameterError) as raised:
+        validate(_Settings, path, {"treshold": 3, "threshold": -1})
+    err = raised.value
+    assert err.problems == [
+        Problem(
+            str(path),
+            None,
+            "treshold",
+            "treshold",
+            "unknown key 'treshold'; did you mean 'threshold'?",
+        ),
+        Problem(
+            str(path), None, "threshold", "-1", "Input should be greater than or equal to 0; got -1"
+        ),
+    ]
+    assert str(err).startswith(f"{path}, entry treshold: unknown key 'treshold'; did you mean")
+    assert "(2 problems in this file; the others:)" in str(err)
+
+
+def test_a_csv_row_is_named_by_row_and_column(tmp_path):
+    path = tmp_path / "rows.csv"
+    with pytest.raises(ParameterError, match=r"rows.csv, entry row 7, column threshold: "):
+        validate(_Settings, path, {"threshold": "many"}, row=7)
+
+
+def test_an_optional_settings_file_that_is_absent_gives_the_defaults(tmp_path):
+    assert load_optional(tmp_path / "absent.yaml", _Settings) == _Settings()
+    (tmp_path / "given.yaml").write_text("threshold: 9\n", encoding="utf-8")
+    assert load_optional(tmp_path / "given.yaml", _Settings).threshold == 9
+
+
+def test_csv_rows_are_numbered_as_a_spreadsheet_and_stripped(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("\ufeffa,b\n x ,\n", encoding="utf-8")
+    assert list(csv_rows(path, ("a", "b"))) == [(2, {"a": "x", "b": None})]
+
+
+def test_csv_rows_name_a_missing_column(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a\n1\n", encoding="utf-8")
+    with pytest.raises(
+        ParameterError, match=r"expected the columns a, b \(\+ c\); missing \['b'\]"
+    ):
+        list(csv_rows(path, ("a", "b"), ("c",)))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "first"),
+    [
+        ((date(2026, 1, 1), date(2026, 1, 31)), (date(2026, 1, 31), None), date(2026, 1, 31)),
+        ((date(2026, 1, 1), date(2026, 1, 30)), (date(2026, 1, 31), None), None),
+        ((None, None), (date(2026, 3, 1), date(2026, 3, 1)), date(2026, 3, 1)),
+    ],
+)
+def test_two_dated_spans_share_their_first_common_day(a, b, first):
+    assert first_common_day(*a, *b) == first
