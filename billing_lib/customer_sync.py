@@ -30,12 +30,13 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+from ruamel.yaml import YAML
 
 from billing_lib.account_matching import TAG_KEYS, Account, Matcher, accounts_of_month
 from billing_lib.customers import AccountMapping, Customer, load_account_mappings, load_customers
@@ -132,11 +133,10 @@ def _csv_line(values: list[str]) -> str:
     return buf.getvalue()
 
 
-def _next_ids(customers: dict[str, Customer]) -> Iterable[str]:
+def _next_ids(customers: dict[str, Customer]) -> Iterator[str]:
     """Fresh customer ids in the style of the existing ones (C010 -> C011, C0300 -> C0301)."""
     pattern = re.compile(r"^([A-Za-z_-]*)(\d+)$")
-    numbered = [pattern.match(i) for i in customers]
-    numbered = [m for m in numbered if m]
+    numbered = [m for m in (pattern.match(i) for i in customers) if m is not None]
     if numbered:
         prefix = max({m[1] for m in numbered}, key=lambda p: sum(m[1] == p for m in numbered))
         width = max(len(m[2]) for m in numbered if m[1] == prefix)
@@ -295,9 +295,8 @@ def accounts_text(original: str, proposal: Proposal) -> str:
     return text
 
 
-def _yaml():
-    from ruamel.yaml import YAML  # round-trips comments, flow style and order
-
+def _yaml() -> YAML:
+    """A YAML reader and writer that round-trips comments, flow style and order."""
     y = YAML()
     y.preserve_quotes = True
     y.indent(mapping=2, sequence=4, offset=2)

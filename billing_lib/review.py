@@ -176,7 +176,7 @@ def net_changes(
         return []
     out: list[Finding] = []
     now = {
-        (r.customer_id, r.currency): (Decimal(r.net), r.invoice_number)
+        (str(r.customer_id), str(r.currency)): (Decimal(str(r.net)), r.invoice_number)
         for r in invoices.itertuples()
     }
     for (customer, currency), (net, number) in sorted(now.items()):
@@ -317,7 +317,7 @@ def new_products(
             """SELECT string_agg(DISTINCT plan_id || '/' || rule_id, ', ') FROM rated_lines
                WHERE line_kind = 'vendor' AND vendor = ? AND coalesce(sku, service) = ?""",
             [vendor, product],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         out.append(
             Finding(
                 "new product",
@@ -339,7 +339,7 @@ def control_totals(control: pd.DataFrame) -> list[Finding]:
     return [
         Finding(
             "control total",
-            r.file,
+            str(r.file),
             f"{r.currency}: cost read {r.cost_read} but imported {r.cost_imported}",
         )
         for r in control.itertuples()

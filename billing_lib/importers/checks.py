@@ -58,12 +58,12 @@ def check_in_period(
     )
     n_in, lo, hi, months = con.execute(
         f"""SELECT count(*) FILTER (WHERE {inside}), min(ChargePeriodStart),
-                   max(greatest(COALESCE(ChargePeriodEnd, ChargePeriodStart) - INTERVAL 1
-                   MICROSECOND,
-                                ChargePeriodStart)),
+                   max(greatest(
+                       COALESCE(ChargePeriodEnd, ChargePeriodStart) - INTERVAL 1 MICROSECOND,
+                       ChargePeriodStart)),
                    list(DISTINCT strftime(ChargePeriodStart, '%Y-%m') ORDER BY 1)
             FROM __new"""
-    ).fetchone()
+    ).fetchall()[0]
     if n_in or lo is None:
         return
     shown = ", ".join(months[:6]) + (" ..." if len(months) > 6 else "")

@@ -45,7 +45,7 @@ def use_vendor_prices(con: duckdb.DuckDBPyConnection, prices: VendorPrices | Non
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [PRICES_TABLE]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         use_vendor_prices(con, None)
 
@@ -111,7 +111,7 @@ def attach_contract_prices(
     """)
     no_month = con.execute(
         "SELECT min(__row) FROM __typed WHERE __contract_needed AND __contract_month IS NULL"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if no_month is not None:
         raise InputError(
             f"{src.name}: the report names no month (no Month column, no YYYY-MM in the file "
@@ -133,7 +133,7 @@ def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) 
     ).fetchall()
     if not missing:
         return
-    where = con.execute(f"SELECT path FROM {SOURCE_TABLE}").fetchone()[0]
+    where = con.execute(f"SELECT path FROM {SOURCE_TABLE}").fetchall()[0][0]
     problems = [
         Problem(
             src.name,

@@ -79,7 +79,7 @@ def check_repeated_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: F
     # the few candidates.
     candidates = con.execute(
         f"SELECT count(*) FROM (SELECT hash({key}) FROM {table} GROUP BY 1 HAVING count(*) > 1)"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not candidates:
         return
     repeats = con.execute(
@@ -124,7 +124,7 @@ def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec) -> str | None:
         f"SELECT {ql(spec.name)} || ':' || count(*) || ':' || "
         f"md5(COALESCE(string_agg({qi(ROW_HASH)}, ',' ORDER BY {qi(ROW_HASH)}), '')) FROM "
         f"__numbered"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
 
 
 def check_not_imported(
@@ -153,7 +153,7 @@ def check_not_imported(
             )
     if not con.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM lines WHERE rowid < {int(start)} LIMIT 1)"
-    ).fetchone()[0]:
+    ).fetchall()[0][0]:
         return  # nothing imported before it: no join over all its lines
     earlier = f"""(SELECT x_Format, x_VendorLineId, x_SourceFile, x_SourceRow FROM lines
                    WHERE rowid < {int(start)})"""
@@ -181,7 +181,9 @@ def check_not_imported(
         for row, lid, f, r in clash
     ]
     other, n = per_file[0]
-    other_rows = con.execute("SELECT sum(rows) FROM imports WHERE file = ?", [other]).fetchone()[0]
+    other_rows = con.execute("SELECT sum(rows) FROM imports WHERE file = ?", [other]).fetchall()[0][
+        0
+    ]
     if len(per_file) == 1 and n == rows == other_rows:
         raise InputError(
             f"{src.name}: the same report as {other} (its {rows} vendor line ids were all "
