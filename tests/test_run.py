@@ -171,7 +171,7 @@ def test_relative_paths_resolve_against_the_project_folder(tmp_path, monkeypatch
     assert run_parameters.project_dir() == tmp_path
     monkeypatch.chdir(tmp_path)  # where papermill and `billing run` start it
     assert run_parameters.project_dir() == tmp_path
-    assert json.dumps(run.package_versions())  # recorded in every manifest
+    assert json.dumps(publishing.package_versions())  # recorded in every manifest
 
 
 # -- the sample month end to end ---------------------------------------------------------------
