@@ -30,9 +30,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from billing_lib.invoices import Invoicing, atomic_target, money_text
+from billing_lib.invoices import Invoicing, money_text
 from billing_lib.ledger import Entry, csv_text
 from billing_lib.parameter_files import Strict, load_optional
+from billing_lib.run_files import atomic_target
 
 SETTINGS_FILE = "accounting_exports.yaml"
 XERO_COLUMNS = (

@@ -17,7 +17,7 @@ from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
-from billing_lib.run import RATED_PARQUET
+from billing_lib.run_files import RATED_PARQUET
 from billing_lib.run_parameters import check_period, path_parameter
 from billing_lib.sql import ql
 from billing_lib.store import register_frame

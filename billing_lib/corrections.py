@@ -37,45 +37,43 @@ import duckdb
 from billing_lib.documents import write_documents
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.faults import pause_point
-from billing_lib.importers.reader import sha256_of
-from billing_lib.invoice_pdf import logo_path
-from billing_lib.invoices import (
-    INVOICE_DATA,
-    SUMMARY_COLUMNS,
-    Invoice,
-    Seller,
-    figure_problems,
-    money_text,
-    negated,
+from billing_lib.invoice_files import (
     read_invoice_data,
+    summary_row,
     write_invoice_data,
     write_invoice_summary,
 )
+from billing_lib.invoice_model import Invoice, figure_problems, money_text, negated
+from billing_lib.invoice_pdf import logo_path
+from billing_lib.invoicing_parameters import Seller
 from billing_lib.ledger import (
     Entry,
     beancount_postings,
     beancount_problems,
     read_entry,
     reversing_entry,
+    sales_lines,
     write_beancount_file,
     write_csv_journal,
 )
 from billing_lib.locking import held
 from billing_lib.money import ZERO
 from billing_lib.numbering import Register
-from billing_lib.publishing import (
+from billing_lib.publishing import checksums, package_versions
+from billing_lib.run_files import (
     CORRECTIONS,
+    CREDIT_NOTE_DATA,
     FINALISED_MARKER,
+    INVOICE_DATA,
     MANIFEST,
+    RATED_PARQUET,
     REGISTER,
-    checksums,
-    package_versions,
+    SUMMARY_CSV,
+    journal_name,
+    ledger_name,
+    sha256_of,
 )
 from billing_lib.workbooks import INVOICE_FOLDER, workbook_name, write_credit_note_workbook
-
-CREDIT_NOTE_DATA = "credit_note.json"
-RATED_PARQUET = "rated_lines.parquet"
-SUMMARY_CSV = "invoice_summary.csv"
 
 
 @dataclass(frozen=True)
@@ -210,7 +208,8 @@ def _register(output: Path) -> Register:
 
         check_register_knows_folders(output)  # run folders without their register: it was lost
         raise RunError(
-            f"{path}: no invoice register here; --output must be the outputs folder of the billing runs "
+            f"{path}: no invoice register here; --output must be the outputs folder of the billing "
+            "runs "
             "(the one holding invoice_register.sqlite and the run folders)"
         )
     return Register(path)
@@ -236,38 +235,46 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
     folder = Path(output) / entry.period
     if entry.status == "final" and not (folder / FINALISED_MARKER).is_file():
         raise RunError(
-            f"{folder}: {'no such folder' if not folder.is_dir() else f'no {FINALISED_MARKER} marker'}, "
-            f"although the register has {invoice_number} as final: the finalised run of {entry.period} "
+            f"{folder}: "
+            f"{'no such folder' if not folder.is_dir() else f'no {FINALISED_MARKER} marker'}, "
+            f"although the register has {invoice_number} as final: the finalised run of "
+            f"{entry.period} "
             "is not there; restore it (from a backup) before issuing a credit note"
         )
     if entry.status != "final":
         raise RunError(
-            f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: correct it by "
-            f"running {entry.period} again (billing run --period {entry.period} ...), or finalise that run "
+            f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
+            "correct it by "
+            f"running {entry.period} again (billing run --period {entry.period} ...), or finalise "
+            "that run "
             "first (--finalise). Credit notes are for invoices that are final."
         )
     done = register.credit_notes_of(invoice_number)
     if done:
         raise RunError(
-            f"{invoice_number} is already corrected by credit note {done[0].invoice_number} (issued "
-            f"{done[0].issue_date}, {Path(output) / CORRECTIONS / done[0].invoice_number}); an invoice is "
+            f"{invoice_number} is already corrected by credit note {done[0].invoice_number} "
+            "(issued "
+            f"{done[0].issue_date}, {Path(output) / CORRECTIONS / done[0].invoice_number}); an "
+            "invoice is "
             "credited in full only once"
         )
     manifest = _manifest(folder)
     data = folder / INVOICE_DATA
     if not data.is_file():
         raise RunError(
-            f"{data}: missing; the run of {entry.period} was made before runs stored their invoices as "
+            f"{data}: missing; the run of {entry.period} was made before runs stored their "
+            "invoices as "
             "data, so its invoices cannot be rebuilt exactly for a credit note"
         )
     seller, invoices = read_invoice_data(data)
     invoice = invoices.get(invoice_number)
     if invoice is None:
         raise RunError(
-            f"{data}: no invoice {invoice_number}, although the register gives it to period {entry.period}"
+            f"{data}: no invoice {invoice_number}, although the register gives it to period "
+            f"{entry.period}"
         )
-    journal = folder / f"journal_{entry.period}.csv"
-    ledger = folder / f"ledger_{entry.period}.beancount"
+    journal = folder / journal_name(entry.period)
+    ledger = folder / ledger_name(entry.period)
     _check_checksums(
         folder,
         manifest,
@@ -294,7 +301,8 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
         }
     if problems:
         raise RunError(
-            f"{invoice_number}: the invoice rebuilt from {folder} is not the one issued; no credit note "
+            f"{invoice_number}: the invoice rebuilt from {folder} is not the one issued; no credit "
+            "note "
             "was issued:\n  - " + "\n  - ".join(problems)
         )
     return Original(invoice, seller, sales, accounts, folder)
@@ -321,8 +329,8 @@ def _check_checksums(folder: Path, manifest: dict, files: list[Path]) -> None:
             problems.append(f"{name}: changed since the run (its sha256 differs from {MANIFEST})")
     if problems:
         raise RunError(
-            f"{folder}: the finalised run is not as it was published; no credit note was issued:\n  - "
-            + "\n  - ".join(problems)
+            f"{folder}: the finalised run is not as it was published; no credit note was "
+            "issued:\n  - " + "\n  - ".join(problems)
         )
 
 
@@ -333,26 +341,13 @@ def _summary_problems(path: Path, invoice: Invoice) -> list[str]:
     if len(rows) != 1:
         return [f"{path}: {len(rows)} rows for {invoice.number}, expected one"]
     row = rows[0]
-    rebuilt = dict(zip(SUMMARY_COLUMNS, _summary_values(invoice), strict=True))
+    rebuilt = summary_row(invoice)
     differ = [
-        f"{col} {rebuilt[col]} (rebuilt) vs {row[col]} ({path.name})"
-        for col in SUMMARY_COLUMNS
-        if rebuilt[col] != row[col]
+        f"{col} {value} (rebuilt) vs {row[col]} ({path.name})"
+        for col, value in rebuilt.items()
+        if value != row[col]
     ]
     return [f"{path}: " + "; ".join(differ)] if differ else []
-
-
-def _summary_values(inv: Invoice) -> list[str]:
-    return [
-        inv.customer_id,
-        inv.number,
-        inv.currency,
-        money_text(inv.net),
-        money_text(inv.vat_total),
-        money_text(inv.gross),
-        money_text(inv.cost),
-        money_text(inv.margin),
-    ]
 
 
 def _rated_problems(path: Path, invoice: Invoice) -> list[str]:
@@ -363,7 +358,8 @@ def _rated_problems(path: Path, invoice: Invoice) -> list[str]:
         rated = {
             g: (a, n)
             for g, a, n in con.execute(
-                "SELECT product_group, sum(amount), count(*) FROM read_parquet(?) WHERE period = ? AND customer_id = ? "
+                "SELECT product_group, sum(amount), count(*) FROM read_parquet(?) WHERE period = ? "
+                "AND customer_id = ? "
                 "GROUP BY ALL",
                 [str(path), invoice.period, invoice.customer_id],
             ).fetchall()
@@ -377,7 +373,8 @@ def _rated_problems(path: Path, invoice: Invoice) -> list[str]:
     if rated != lines:
         return [
             (
-                f"{path}: the rated lines of {invoice.customer_id} per product group are {_fmt(rated)}; "
+                f"{path}: the rated lines of {invoice.customer_id} per product group are "
+                f"{_fmt(rated)}; "
                 f"the invoice's lines sum to {_fmt(lines)}"
             )
         ]
@@ -393,17 +390,11 @@ def _fmt(sums: dict[str, tuple[Decimal, int]]) -> str:
 
 def _entry_problems(journal: Path, entry: Entry, invoice: Invoice) -> list[str]:
     """The invoice's journal entry against its figures: the receivable first (= gross), then a
-    credit per product group (= its subtotal) and per VAT line, as ``ledger.sales_entry`` wrote."""
-    want = [("receivable", invoice.gross, invoice.currency)]
-    want += [
-        (f"{heading} {invoice.period}", -total, invoice.currency)
-        for _, heading, total in invoice.subtotals()
-        if total
-    ]
-    want += [
-        (f"{v.label} on {money_text(v.base)}", -v.amount, invoice.currency)
-        for v in invoice.vat
-        if v.amount
+    credit per product group (= its subtotal) and per VAT line, worded as ``ledger.sales_lines``
+    words them (the receivable's wording names the buyer and is not compared)."""
+    want = [
+        ("receivable" if i == 0 else line.description, line.amount, invoice.currency)
+        for i, line in enumerate(sales_lines(invoice))
     ]
     have = [
         ("receivable" if i == 0 else p.description, p.amount, p.currency)
@@ -411,7 +402,10 @@ def _entry_problems(journal: Path, entry: Entry, invoice: Invoice) -> list[str]:
     ]
     if have != want or entry.customer_id != invoice.customer_id or entry.date != invoice.issue_date:
         return [
-            f"{journal}: the entry of {invoice.number} is {_postings(have)}; the invoice gives {_postings(want)}"
+            (
+                f"{journal}: the entry of {invoice.number} is {_postings(have)}; the invoice "
+                f"gives {_postings(want)}"
+            )
         ]
     return []
 
@@ -455,12 +449,12 @@ def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list
         *write_documents([note], original.seller, folder, None, _logo(original)),
         write_invoice_summary([note], folder / SUMMARY_CSV),
         write_invoice_data([note], original.seller, folder / CREDIT_NOTE_DATA),
-        write_csv_journal([entry], None, folder / f"journal_{note.number}.csv"),
+        write_csv_journal([entry], None, folder / journal_name(note.number)),
         write_beancount_file(
             [entry],
             original.seller.name,
             original.accounts,
-            folder / f"ledger_{note.number}.beancount",
+            folder / ledger_name(note.number),
             f"credit note {note.number}",
         ),
     ]
@@ -478,7 +472,7 @@ def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list
         "reason": note.note,
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "original_run": str(original.folder),
-        "totals": dict(zip(SUMMARY_COLUMNS, _summary_values(note), strict=True)),
+        "totals": summary_row(note),
         "original_files": checksums(
             [original.folder / INVOICE_DATA, original.folder / SUMMARY_CSV], original.folder
         ),

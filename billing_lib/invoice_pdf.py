@@ -30,8 +30,9 @@ from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_sheet import payment_lines
-from billing_lib.invoices import Invoice, InvoiceLine, Seller, atomic_target
+from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import minor_unit
+from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import fixed_created
 from billing_lib.workbooks import workbook_name
 

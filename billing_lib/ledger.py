@@ -36,9 +36,11 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.errors import ControlTotalError, RunError
-from billing_lib.invoices import Invoice, Invoicing, atomic_target, money_text
+from billing_lib.invoice_model import Invoice, VatLine, money_text
+from billing_lib.invoicing_parameters import Invoicing
 from billing_lib.money import ZERO, round_money
 from billing_lib.periods import month_days
+from billing_lib.run_files import atomic_target, journal_name, ledger_name
 
 JOURNAL_COLUMNS = (
     "date",
@@ -93,41 +95,51 @@ class Entry:
         return out
 
 
+@dataclass(frozen=True)
+class SalesLine:
+    """A posting of an invoice's sales entry with its wording, before its account is chosen:
+    the receivable (neither group nor VAT line), a product group's revenue, or a VAT line."""
+
+    description: str
+    amount: Decimal
+    product_group: str | None = None
+    vat: VatLine | None = None
+
+
+def sales_lines(inv: Invoice) -> list[SalesLine]:
+    """The postings of ``inv``'s sales entry in order, worded as the journal shows them: the
+    receivable debit (= gross), a credit per product group (= its subtotal) and per VAT line
+    (none for 0 VAT). ``sales_entry`` books them; a correction checks a run's journal with them."""
+    kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
+    out = [SalesLine(f"{kind} {inv.number} {inv.buyer.name}", inv.gross)]
+    out += [
+        SalesLine(f"{heading} {inv.period}", -total, product_group=group)
+        for group, heading, total in inv.subtotals()
+        if total
+    ]
+    out += [
+        SalesLine(f"{vat.label} on {money_text(vat.base)}", -vat.amount, vat=vat)
+        for vat in inv.vat
+        if vat.amount
+    ]
+    return out
+
+
 def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
-    """The entry of one invoice or credit note, from its rounded figures only."""
+    """The entry of one invoice or credit note, from its rounded figures only (``sales_lines``)."""
     products = invoicing.products
     rule = invoicing.vat.rules[inv.vat_rule]
     kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
-    postings = [
-        Posting(
-            products.receivable_account,
-            inv.gross,
-            inv.currency,
-            f"{kind} {inv.number} {inv.buyer.name}",
-        )
-    ]
-    for group, heading, total in inv.subtotals():
-        if total:
-            postings.append(
-                Posting(
-                    products.product_groups[group].revenue_account,
-                    -total,
-                    inv.currency,
-                    f"{heading} {inv.period}",
-                    rule.vat_code,
-                )
-            )
-    for vat in inv.vat:
-        if vat.amount:
-            postings.append(
-                Posting(
-                    rule.vat_account,
-                    -vat.amount,
-                    inv.currency,
-                    f"{vat.label} on {money_text(vat.base)}",
-                    vat.vat_code,
-                )
-            )
+    postings = []
+    for line in sales_lines(inv):
+        if line.product_group is not None:
+            account = products.product_groups[line.product_group].revenue_account
+            vat_code: str | None = rule.vat_code
+        elif line.vat is not None:
+            account, vat_code = rule.vat_account, line.vat.vat_code
+        else:
+            account, vat_code = products.receivable_account, None
+        postings.append(Posting(account, line.amount, inv.currency, line.description, vat_code))
     return Entry(
         inv.issue_date,
         "SALES",
@@ -156,9 +168,10 @@ def purchase_entries(
     products = invoicing.products
     _, last = month_days(period)
     rated = con.execute(
-        """SELECT vendor, vendor_currency, product_group, sum(vendor_cost), sum(billed_cost) FROM rated_lines
-           WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id) GROUP BY ALL
-           ORDER BY ALL""",
+        """SELECT vendor, vendor_currency, product_group, sum(vendor_cost), sum(billed_cost)
+           FROM rated_lines
+           WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id)
+           GROUP BY ALL ORDER BY ALL""",
         [period, customer_ids],
     ).fetchall()
     other: list[tuple[str, str, str, Decimal]] = []
@@ -169,8 +182,10 @@ def purchase_entries(
                FROM excluded_lines GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
     if _table_exists(con, "unmapped_lines"):
-        other += con.execute("""SELECT x_Vendor, BillingCurrency, 'unmapped accounts', sum(BilledCost)
-                                FROM unmapped_lines GROUP BY ALL ORDER BY ALL""").fetchall()
+        other += con.execute(
+            """SELECT x_Vendor, BillingCurrency, 'unmapped accounts', sum(BilledCost)
+               FROM unmapped_lines GROUP BY ALL ORDER BY ALL"""
+        ).fetchall()
     keys = sorted({(v, c) for v, c, *_ in rated} | {(v, c) for v, c, *_ in other})
     entries = []
     for vendor, currency in keys:
@@ -260,8 +275,8 @@ def write_ledger(
     periods = sorted({i.period for i in invoices}) or ["empty"]
     name = periods[0] if len(periods) == 1 else f"{periods[0]}_{periods[-1]}"
     written = [
-        write_csv_journal(entries, invoicing, Path(folder) / f"journal_{name}.csv"),
-        write_beancount(entries, invoicing, Path(folder) / f"ledger_{name}.beancount"),
+        write_csv_journal(entries, invoicing, Path(folder) / journal_name(name)),
+        write_beancount(entries, invoicing, Path(folder) / ledger_name(name)),
     ]
     return written + (more(entries, name) if more else [])
 
@@ -372,7 +387,7 @@ def write_beancount_file(
     return path
 
 
-# -- reading a run's journal back, for corrections ---------------------------------------------------
+# -- reading a run's journal back, for corrections ----------------------------------------------
 
 
 def read_entry(journal: Path, entry_id: str) -> Entry:
@@ -387,13 +402,15 @@ def read_entry(journal: Path, entry_id: str) -> Entry:
     heads = {(r["date"], r["journal"], r["customer_id"], r["invoice_number"]) for r in rows}
     if len(heads) != 1:
         raise RunError(
-            f"{journal}: the rows of {entry_id} disagree on date, journal, customer or invoice: {heads}"
+            f"{journal}: the rows of {entry_id} disagree on date, journal, customer or invoice: "
+            f"{heads}"
         )
     postings = []
     for r in rows:
         if bool(r["debit"]) == bool(r["credit"]) and (r["debit"] or r["credit"]):
             raise RunError(
-                f"{journal}: a row of {entry_id} (account {r['account']}) has both a debit and a credit"
+                f"{journal}: a row of {entry_id} (account {r['account']}) has both a debit and a "
+                "credit"
             )
         amount = Decimal(r["debit"]) if r["debit"] else -Decimal(r["credit"] or "0")
         postings.append(

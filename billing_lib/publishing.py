@@ -30,14 +30,29 @@ import pandas as pd
 
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
-from billing_lib.importers.reader import sha256_of
 from billing_lib.locking import OutputLock, acquire, held
 from billing_lib.numbering import open_register
+from billing_lib.run_files import CORRECTIONS, FINALISED_MARKER, MANIFEST, REGISTER, sha256_of
 
-FINALISED_MARKER = "FINALISED"
-MANIFEST = "manifest.json"
-REGISTER = "invoice_register.sqlite"
-CORRECTIONS = "corrections"
+#: The names of a run folder's files live in ``run_files``; they stay importable from here.
+__all__ = [
+    "CORRECTIONS",
+    "FINALISED_MARKER",
+    "MANIFEST",
+    "RECORDED_PACKAGES",
+    "REGISTER",
+    "check_not_finalised",
+    "checksums",
+    "discard",
+    "jsonable",
+    "new_staging",
+    "package_versions",
+    "publish",
+    "records",
+    "writing",
+    "writing_error",
+]
+
 #: Packages whose versions the manifest records (what can change a figure or a file).
 RECORDED_PACKAGES = (
     "billing-lib",

@@ -66,6 +66,7 @@ from billing_lib.publishing import (
 )
 from billing_lib.recovery import open_output
 from billing_lib.review import Finding
+from billing_lib.run_files import RATED_PARQUET, SUMMARY_CSV
 from billing_lib.run_manifest import manifest_record, row_counts, write_manifest
 from billing_lib.run_parameters import (
     NOTEBOOK_PARAMETERS,
@@ -79,9 +80,6 @@ from billing_lib.run_state import RunResults, RunSettings, load_settings, requir
 from billing_lib.sql import ql
 from billing_lib.store import frame, open_run_store
 from billing_lib.vendor_prices import load_vendor_prices
-
-RATED_PARQUET = "rated_lines.parquet"
-SUMMARY_CSV = "invoice_summary.csv"
 
 
 @dataclass

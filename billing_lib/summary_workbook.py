@@ -14,8 +14,9 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from billing_lib.invoices import Invoice, Invoicing, atomic_target
+from billing_lib.invoices import Invoice, Invoicing
 from billing_lib.money import ZERO, decimal_places
+from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import (
     WORKBOOK_OPTIONS,
     amount_digits,

@@ -38,7 +38,8 @@ from babel import Locale
 from lxml import etree
 
 from billing_lib.invoice_pdf import line_detail
-from billing_lib.invoices import Invoice, Party, Seller, atomic_target, money_text
+from billing_lib.invoices import Invoice, Party, Seller, money_text
+from billing_lib.run_files import atomic_target
 from billing_lib.workbooks import workbook_name
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"

@@ -32,8 +32,9 @@ import xlsxwriter
 
 from billing_lib.customers import Customer
 from billing_lib.invoice_sheet import write_invoice_sheet
-from billing_lib.invoices import Invoice, Invoicing, Seller, atomic_target
+from billing_lib.invoices import Invoice, Invoicing, Seller
 from billing_lib.publishing import writing
+from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import WORKBOOK_OPTIONS, InvoiceFormats, fixed_created, sheet_name
 from billing_lib.summary_workbook import write_summary_workbook
 from billing_lib.usage import (

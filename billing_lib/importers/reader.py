@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import hashlib
 import io
 import re
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.run_files import sha256_of
 from billing_lib.sql import ql
 
 _HEADER_BYTES = 1 << 20
@@ -52,14 +52,6 @@ class SourceFile:
     def first_data_row(self) -> int:
         """Row number of the first record: spreadsheet numbering for CSV (header is row 1)."""
         return 2 if self.kind == "csv" else 1
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 _BLANK = re.compile(rb"(?m)^\r?$")

@@ -1,0 +1,205 @@
+"""The invoice files of a run: ``invoice_summary.csv`` (one row per invoice, the figures as
+printed) and ``invoices.json`` (every invoice in full, read back exactly for corrections).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from billing_lib.errors import RunError
+from billing_lib.invoice_model import Invoice, InvoiceLine, Party, VatLine, money_text
+from billing_lib.invoicing_parameters import Seller
+from billing_lib.line_labels import display_figures
+from billing_lib.run_files import atomic_target
+
+INVOICE_DATA_FORMAT = "billing_lib.invoices/1"
+SUMMARY_COLUMNS = (
+    "customer_id",
+    "invoice_number",
+    "currency",
+    "net_amount",
+    "vat_amount",
+    "gross_amount",
+    "cost_amount",
+    "margin_amount",
+)
+
+
+def summary_row(inv: Invoice) -> dict[str, str]:
+    """The row of ``inv`` in ``invoice_summary.csv`` (``SUMMARY_COLUMNS`` in order), as text:
+    what the run writes, what a correction checks the run's file against and what a credit
+    note's manifest records as its totals."""
+    return dict(
+        zip(
+            SUMMARY_COLUMNS,
+            (
+                inv.customer_id,
+                inv.number,
+                inv.currency,
+                money_text(inv.net),
+                money_text(inv.vat_total),
+                money_text(inv.gross),
+                money_text(inv.cost),
+                money_text(inv.margin),
+            ),
+            strict=True,
+        )
+    )
+
+
+def write_invoice_summary(invoices: list[Invoice], path: Path) -> Path:
+    """``invoice_summary.csv``: one row per invoice (``summary_row``), in number order."""
+    path = Path(path)
+    with atomic_target(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(SUMMARY_COLUMNS)
+        for inv in sorted(invoices, key=lambda i: i.number):
+            writer.writerow(summary_row(inv).values())
+    return path
+
+
+# -- invoices as data: written with the run, read back for corrections ----------------------------
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: Decimal as fixed-point text (exact, no exponent), dates ISO."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def invoice_record(invoice: Invoice) -> dict[str, Any]:
+    """``invoice`` as plain JSON data (amounts as exact decimal text)."""
+    return _plain(asdict(invoice))
+
+
+def invoice_from_record(data: dict[str, Any]) -> Invoice:
+    """The ``Invoice`` that ``invoice_record`` wrote, exactly (every Decimal with its digits)."""
+
+    def dec(v: str | None) -> Decimal | None:
+        return None if v is None else Decimal(v)
+
+    def party(d: dict[str, Any]) -> Party:
+        return Party(
+            d["name"],
+            tuple(d["address"]),
+            d["country"],
+            d["vat_number"],
+            d.get("email"),
+            d.get("postal_code"),
+            d.get("city"),
+            d.get("registration"),
+            d.get("peppol_id"),
+        )
+
+    def line(ln: dict[str, Any]) -> InvoiceLine:
+        read = InvoiceLine(
+            product_group=ln["product_group"],
+            heading=ln["heading"],
+            description=ln["description"],
+            amount=Decimal(ln["amount"]),
+            cost=Decimal(ln["cost"]),
+            unrounded_amount=Decimal(ln["unrounded_amount"]),
+            vat_rate=Decimal(ln["vat_rate"]),
+            rated_lines=int(ln["rated_lines"]),
+            quantity=dec(ln["quantity"]),
+            unit=ln["unit"],
+            unit_price=dec(ln["unit_price"]),
+            display_quantity=dec(ln.get("display_quantity")),
+            display_unit_price=dec(ln.get("display_unit_price")),
+        )
+        if "display_quantity" in ln:
+            return read
+        # written before lines carried their shown figures: the same rule gives them
+        shown = display_figures(
+            read.quantity, read.unit_price, read.amount, data["currency"], read.amount < 0
+        )
+        return replace(read, display_quantity=shown[0], display_unit_price=shown[1])
+
+    lines = tuple(line(ln) for ln in data["lines"])
+    vat = tuple(
+        VatLine(
+            Decimal(v["rate"]),
+            v["label"],
+            v["vat_code"],
+            Decimal(v["base"]),
+            Decimal(v["amount"]),
+            v.get("category") or _OLD_CATEGORIES.get(data["vat_rule"], "S"),
+            v.get("exemption_code"),
+        )
+        for v in data["vat"]
+    )
+    day = date.fromisoformat
+    return Invoice(
+        number=data["number"],
+        kind=data["kind"],
+        period=data["period"],
+        issue_date=day(data["issue_date"]),
+        due_date=day(data["due_date"]),
+        supply_start=day(data["supply_start"]),
+        supply_end=day(data["supply_end"]),
+        currency=data["currency"],
+        customer_id=data["customer_id"],
+        buyer=party(data["buyer"]),
+        seller=party(data["seller"]),
+        customer_reference=data["customer_reference"],
+        vat_rule=data["vat_rule"],
+        vat_mention=data["vat_mention"],
+        show_buyer_vat_number=bool(data["show_buyer_vat_number"]),
+        lines=lines,
+        vat=vat,
+        net=Decimal(data["net"]),
+        vat_total=Decimal(data["vat_total"]),
+        gross=Decimal(data["gross"]),
+        cost=Decimal(data["cost"]),
+        margin=Decimal(data["margin"]),
+        payment_terms_days=int(data["payment_terms_days"]),
+        refers_to=data.get("refers_to"),
+        note=data.get("note"),
+    )
+
+
+#: The VAT category of runs written before invoices.json carried it (the sample rules' names).
+_OLD_CATEGORIES = {"domestic": "S", "eu_reverse_charge": "AE", "export": "G"}
+
+
+def write_invoice_data(invoices: list[Invoice], seller: Seller, path: Path) -> Path:
+    """``invoices.json``: every invoice in full (lines, VAT, totals, parties) and the seller block
+    as printed, in number order. A credit note for one of them is rebuilt from this file, not from
+    the parameters of the day, which may have changed since."""
+    data = {
+        "format": INVOICE_DATA_FORMAT,
+        "seller": seller.model_dump(mode="json"),
+        "invoices": [invoice_record(i) for i in sorted(invoices, key=lambda i: i.number)],
+    }
+    with atomic_target(Path(path)) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def read_invoice_data(path: Path) -> tuple[Seller, dict[str, Invoice]]:
+    """The seller and the invoices (by number) of an ``invoices.json``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != INVOICE_DATA_FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, expected {INVOICE_DATA_FORMAT!r}")
+        seller = Seller.model_validate(data["seller"])
+        invoices = {i["number"]: invoice_from_record(i) for i in data["invoices"]}
+    except (OSError, ValueError, KeyError, TypeError, ArithmeticError, ValidationError) as exc:
+        raise RunError(f"{path}: cannot read the run's invoices: {exc}") from exc
+    return seller, invoices

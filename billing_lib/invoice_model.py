@@ -1,0 +1,229 @@
+"""The invoice as data: parties, lines, VAT per rate and totals, all rounded, and the one place
+their figures are derived from the lines (docs/rounding.md):
+
+- VAT per rate = rate x (sum of the rounded lines of that rate), rounded half-up (``vat_per_rate``);
+- net, VAT and gross totals are sums of rounded figures only (``invoice_totals``).
+
+Building an invoice (``invoices._finish``) and checking one read back from a run folder
+(``figure_problems``) both use these, so they cannot disagree. A credit note is an invoice with
+every figure negated (``negated``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from billing_lib.money import ZERO, round_money
+
+
+@dataclass(frozen=True)
+class Party:
+    """Seller or buyer as printed on the invoice."""
+
+    name: str
+    address: tuple[str, ...]
+    country: str
+    vat_number: str | None
+    email: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    #: Company register number (Chamber of Commerce) and Peppol electronic address, for UBL.
+    registration: str | None = None
+    peppol_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One printed line: the rated lines of one group, summed exactly and rounded half-up.
+    ``quantity``/``unit``/``unit_price`` are given only when every rated line of the group has
+    the same unit (and, for the price, the same unit price)."""
+
+    product_group: str
+    heading: str
+    description: str
+    amount: Decimal
+    cost: Decimal
+    unrounded_amount: Decimal
+    vat_rate: Decimal
+    rated_lines: int
+    quantity: Decimal | None = None
+    unit: str | None = None
+    unit_price: Decimal | None = None
+    #: What the invoice shows (workbook, PDF, UBL, invoices.json readers): the quantity rounded
+    #: for reading (2 places, whole where whole; negative on a credit line) and the unit price
+    #: (at most 4 places) only where display quantity x price gives ``amount``.
+    display_quantity: Decimal | None = None
+    display_unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class VatLine:
+    """VAT of one rate: ``amount`` = rate x ``base`` (the sum of the rounded lines), half-up.
+    ``category`` and ``exemption_code`` are the e-invoice's (vat_rules.yaml), ``mention`` the
+    invoice's legal mention is the exemption reason's text."""
+
+    rate: Decimal
+    label: str
+    vat_code: str
+    base: Decimal
+    amount: Decimal
+    category: str = "S"
+    exemption_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One invoice (or credit note) with its figures in the invoice currency, all rounded."""
+
+    number: str
+    kind: Literal["invoice", "credit_note"]
+    period: str
+    issue_date: date
+    due_date: date
+    supply_start: date
+    supply_end: date
+    currency: str
+    customer_id: str
+    buyer: Party
+    seller: Party
+    customer_reference: str | None
+    vat_rule: str
+    vat_mention: str | None
+    show_buyer_vat_number: bool
+    lines: tuple[InvoiceLine, ...]
+    vat: tuple[VatLine, ...]
+    net: Decimal
+    vat_total: Decimal
+    gross: Decimal
+    cost: Decimal
+    margin: Decimal
+    payment_terms_days: int
+    refers_to: str | None = None
+    note: str | None = None
+
+    @property
+    def credit_balance(self) -> bool:
+        """The total is negative: nothing to pay, the amount is in the customer's favour."""
+        return self.gross < 0
+
+    def subtotals(self) -> list[tuple[str, str, Decimal]]:
+        """(product group, heading, sum of its rounded lines) in the order printed."""
+        out: dict[str, tuple[str, Decimal]] = {}
+        for line in self.lines:
+            heading, total = out.get(line.product_group, (line.heading, ZERO))
+            out[line.product_group] = (heading, total + line.amount)
+        return [(g, h, t) for g, (h, t) in out.items()]
+
+
+def money_text(value: Decimal) -> str:
+    """Fixed-point text of a rounded amount (no exponent, ``-0.00`` never)."""
+    return f"{value:f}" if value else f"{abs(value):f}"
+
+
+def vat_per_rate(
+    lines: tuple[InvoiceLine, ...] | list[InvoiceLine], currency: str
+) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """(rate, base, VAT) of each VAT rate of ``lines``, highest rate first: the base is the sum
+    of that rate's rounded lines, the VAT is rate x base rounded half-up to ``currency``'s minor
+    unit. The one derivation of VAT: building an invoice and checking one read back use it."""
+    bases: dict[Decimal, Decimal] = {}
+    for line in lines:
+        bases[line.vat_rate] = bases.get(line.vat_rate, ZERO) + line.amount
+    return [
+        (rate, base, round_money(base * rate / 100, currency))
+        for rate, base in sorted(bases.items(), reverse=True)
+    ]
+
+
+#: The totals of an invoice (``invoice_totals``) with the word ``figure_problems`` names them by.
+_TOTAL_LABELS = {
+    "net": "net",
+    "vat_total": "VAT",
+    "gross": "gross",
+    "cost": "cost",
+    "margin": "margin",
+}
+
+
+def invoice_totals(
+    lines: tuple[InvoiceLine, ...] | list[InvoiceLine], vat: tuple[VatLine, ...]
+) -> dict[str, Decimal]:
+    """``net``, ``vat_total``, ``gross``, ``cost`` and ``margin`` of an invoice with ``lines``
+    and ``vat``, by addition of rounded figures only (the ``Invoice`` fields of these names)."""
+    net = sum((ln.amount for ln in lines), ZERO)
+    vat_total = sum((v.amount for v in vat), ZERO)
+    cost = sum((ln.cost for ln in lines), ZERO)
+    return {
+        "net": net,
+        "vat_total": vat_total,
+        "gross": net + vat_total,
+        "cost": cost,
+        "margin": net - cost,
+    }
+
+
+def negated(original: Invoice, number: str, issue_date: date, reason: str | None) -> Invoice:
+    """The credit note ``number`` cancelling ``original`` in full: every line, VAT line and total
+    negated (no rounding happens, so the cents are exactly the original's with the sign
+    changed), dated ``issue_date`` (due the same day), referring to the original's number, with
+    ``reason`` as its note. Supply period, parties and VAT treatment stay the original's."""
+    lines = tuple(
+        replace(
+            ln,
+            amount=-ln.amount,
+            cost=-ln.cost,
+            unrounded_amount=-ln.unrounded_amount,
+            quantity=-ln.quantity if ln.quantity is not None else None,
+            display_quantity=-ln.display_quantity if ln.display_quantity is not None else None,
+        )
+        for ln in original.lines
+    )
+    vat = tuple(replace(v, base=-v.base, amount=-v.amount) for v in original.vat)
+    return replace(
+        original,
+        number=number,
+        kind="credit_note",
+        refers_to=original.number,
+        issue_date=issue_date,
+        due_date=issue_date,
+        lines=lines,
+        vat=vat,
+        net=-original.net,
+        vat_total=-original.vat_total,
+        gross=-original.gross,
+        cost=-original.cost,
+        margin=-original.margin,
+        note=reason,
+    )
+
+
+def figure_problems(invoice: Invoice) -> list[str]:
+    """Where ``invoice``'s stored figures are not what its own lines give by the rounding rules
+    (``vat_per_rate``, ``invoice_totals``); empty when every cent agrees. Used on invoices read
+    back from a run folder."""
+    cur = invoice.currency
+    out = [
+        f"line {ln.description!r}: {money_text(ln.amount)} is not {ln.unrounded_amount} rounded"
+        for ln in invoice.lines
+        if round_money(ln.unrounded_amount, cur) != ln.amount
+    ]
+    derived = {rate: (base, amount) for rate, base, amount in vat_per_rate(invoice.lines, cur)}
+    stored = {v.rate: v for v in invoice.vat}
+    if set(stored) != set(derived):
+        out.append(f"VAT rates {sorted(stored)} but the lines have {sorted(derived)}")
+    for rate, (base, amount) in derived.items():
+        v = stored.get(rate)
+        if v is not None and (v.base, v.amount) != (base, amount):
+            out.append(
+                f"VAT {rate} %: base {money_text(v.base)}, VAT {money_text(v.amount)}; the lines "
+                f"give base {money_text(base)}, VAT {money_text(amount)}"
+            )
+    want = invoice_totals(invoice.lines, invoice.vat)
+    for name, label in _TOTAL_LABELS.items():
+        have = getattr(invoice, name)
+        if have != want[name]:
+            out.append(f"{label} {money_text(have)}; the lines give {money_text(want[name])}")
+    return out

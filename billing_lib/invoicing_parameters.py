@@ -1,0 +1,193 @@
+"""Invoicing parameters: the seller (``parameters/seller.yaml``) and the products, vendors and
+chart of accounts (``parameters/products.yaml``), checked against each other when loaded.
+
+Loaded once per run (``load_invoicing``); building invoices, the ledger and the documents read
+them from the ``Invoicing`` they are given, never from the files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from billing_lib.customers import PEPPOL_ID, Customer
+from billing_lib.errors import ParameterError
+from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
+from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.vat import VatRules, load_vat_rules
+
+SELLER_FILE = "seller.yaml"
+PRODUCTS_FILE = "products.yaml"
+#: Default and largest ``usage_detail_max_lines`` (seller.yaml): a workbook lists the rated lines of
+#: invoices up to this size one by one (cell by cell, with xlsxwriter, about 0.2 ms a line); the
+#: limit keeps each vendor's lines on one sheet (Excel's limit is 1,048,576 rows).
+USAGE_DETAIL_MAX_LINES = 1_000
+USAGE_DETAIL_LIMIT = 1_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Payment(_Strict):
+    account_holder: str = Field(min_length=1)
+    iban: str
+    bic: str = Field(pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+    bank: str | None = None
+    instructions: str | None = None
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        """ISO 13616 check digits (mod 97 = 1), so a typo never reaches an invoice."""
+        iban = value.replace(" ", "").upper()
+        if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
+            raise ValueError("expected an IBAN such as NL91ABNA0417164300")
+        digits = "".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])
+        if int(digits) % 97 != 1:
+            raise ValueError("the IBAN's check digits are wrong")
+        return iban
+
+
+class Seller(_Strict):
+    """The reseller as its invoices show it (``parameters/seller.yaml``)."""
+
+    name: str = Field(min_length=1)
+    address: list[str] = Field(min_length=1)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    vat_number: str = Field(min_length=4)
+    chamber_of_commerce: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    #: Postcode and city as in ``address``, for the e-invoice's structured address.
+    postal_code: str | None = None
+    city: str | None = None
+    #: Peppol electronic address '<EAS scheme>:<id>' (e.g. 0106:81234567, the KvK number).
+    peppol_id: str | None = Field(None, pattern=PEPPOL_ID)
+    #: A logo (PNG or JPEG) for the invoice PDFs, relative to the parameters folder.
+    logo: str | None = None
+    #: Embed each invoice's PDF in its UBL e-invoice (AdditionalDocumentReference).
+    ubl_attach_pdf: bool = True
+    invoice_series: str = Field(pattern=r"^[A-Z]{1,8}$")
+    credit_note_series: str = Field(pattern=r"^[A-Z]{1,8}$")
+    payment: Payment
+    #: Invoices with up to this many rated lines list each of them in the workbook's usage sheets;
+    #: larger ones get summarised usage sheets (every invoice's lines are in
+    #: ``<workbook>.usage.parquet`` beside it).
+    usage_detail_max_lines: int = USAGE_DETAIL_MAX_LINES
+    #: Neighbouring exchange rates of one pair may differ by at most this factor (billing_lib.fx);
+    #: a run setting, not part of the seller block of ``invoices.json``.
+    fx_plausibility_factor: Decimal = Field(FX_PLAUSIBILITY_FACTOR, gt=1, le=1000, exclude=True)
+
+    @field_validator("usage_detail_max_lines", mode="before")
+    @classmethod
+    def _detail_lines(cls, value: object) -> object:
+        if type(value) is not int or not 0 <= value <= USAGE_DETAIL_LIMIT:
+            raise ValueError(
+                f"expected a whole number of rated lines from 0 to {USAGE_DETAIL_LIMIT} (invoices "
+                "with more get summarised usage sheets; every line is in <workbook>.usage.parquet)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _series(self) -> Seller:
+        if self.invoice_series == self.credit_note_series:
+            raise ValueError("credit notes need their own series (credit_note_series)")
+        return self
+
+
+class Account(_Strict):
+    name: str = Field(min_length=1)
+    type: Literal["asset", "liability", "income", "expense"]
+
+
+class ProductGroup(_Strict):
+    heading: str = Field(min_length=1)
+    revenue_account: str
+    cost_account: str
+    order: int = 100
+
+
+class VendorAccounts(_Strict):
+    name: str = Field(min_length=1)
+    payable_account: str
+
+
+class Products(_Strict):
+    """Product groups (invoice heading, revenue and cost account), vendors (payable account) and
+    the chart of accounts (``parameters/products.yaml``)."""
+
+    accounts: dict[str, Account]
+    receivable_account: str
+    prepaid_account: str
+    unbilled_cost_account: str
+    vendors: dict[str, VendorAccounts]
+    product_groups: dict[str, ProductGroup]
+
+
+@dataclass(frozen=True)
+class Invoicing:
+    """Everything invoicing reads from ``parameters/`` besides the customers."""
+
+    seller: Seller
+    vat: VatRules
+    products: Products
+    folder: Path
+    customers: dict[str, Customer] = field(default_factory=dict)
+
+    def account(self, code: str) -> Account:
+        return self.products.accounts[code]
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _model(cls: type[_M], path: Path) -> _M:
+    data = read_yaml(path)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_problem(path, exc, data, cls) from exc
+
+
+def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = None) -> Invoicing:
+    """Seller, VAT rules and products from ``parameters/``, with every account they name checked
+    against the chart of accounts. ``customers`` are kept for the writers (usage sheets); they are
+    checked against the VAT rules when they are invoiced (``build_invoices``), so a customer with
+    no lines this month does not stop the run."""
+    folder = Path(parameters)
+    seller = _model(Seller, folder / SELLER_FILE)
+    vat = load_vat_rules(folder)
+    products = _model(Products, folder / PRODUCTS_FILE)
+    path = folder / PRODUCTS_FILE
+    known = products.accounts
+
+    def need(code: str, entry: str, kinds: tuple[str, ...], file: Path = path) -> None:
+        if code not in known:
+            raise ParameterError(file, entry, f"account {code!r} is not in products.yaml accounts")
+        if known[code].type not in kinds:
+            raise ParameterError(
+                file,
+                entry,
+                f"account {code!r} is {known[code].type}; expected {' or '.join(kinds)}",
+            )
+
+    need(products.receivable_account, "receivable_account", ("asset",))
+    need(products.prepaid_account, "prepaid_account", ("asset", "liability"))
+    need(products.unbilled_cost_account, "unbilled_cost_account", ("expense",))
+    for key, group in products.product_groups.items():
+        need(group.revenue_account, f"product_groups.{key}.revenue_account", ("income",))
+        need(group.cost_account, f"product_groups.{key}.cost_account", ("expense",))
+    for key, vendor in products.vendors.items():
+        need(vendor.payable_account, f"vendors.{key}.payable_account", ("liability",))
+    for key, rule in vat.rules.items():
+        need(
+            rule.vat_account, f"rules.{key}.vat_account", ("liability",), folder / "vat_rules.yaml"
+        )
+    return Invoicing(seller, vat, products, folder, dict(customers or {}))

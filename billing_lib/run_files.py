@@ -1,0 +1,71 @@
+"""The files of a run folder: their names, and the two helpers every writer and checker of them
+uses (``atomic_target`` to write one, ``sha256_of`` to fingerprint one for the manifest).
+
+One place for these, below every stage, so that the run that writes a folder, the correction
+that reads it back, the recovery that cleans up after a killed run and the analysis that reads
+several runs all name the same files, and no writer has to import a stage above it for a helper.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+#: The rated lines of the run's period (analysis reads them across runs; corrections check the
+#: invoice's lines against them).
+RATED_PARQUET = "rated_lines.parquet"
+#: One row per invoice with the figures as printed (``invoice_files.write_invoice_summary``).
+SUMMARY_CSV = "invoice_summary.csv"
+#: The invoices of a run as data (``invoice_files.write_invoice_data``), so a correction rebuilds
+#: them exactly.
+INVOICE_DATA = "invoices.json"
+#: The credit note as data, in ``corrections/<number>/``.
+CREDIT_NOTE_DATA = "credit_note.json"
+#: What a run or credit note records about itself: its inputs, outputs (with ``sha256_of``),
+#: packages, numbering.
+MANIFEST = "manifest.json"
+#: The marker of a finalised run folder (never replaced).
+FINALISED_MARKER = "FINALISED"
+#: The invoice-number register beside the run folders (``numbering``).
+REGISTER = "invoice_register.sqlite"
+#: The folder of the credit notes, beside the run folders.
+CORRECTIONS = "corrections"
+
+
+def journal_name(name: str) -> str:
+    """The CSV journal of a run (``name`` = its period) or a credit note (its number)."""
+    return f"journal_{name}.csv"
+
+
+def ledger_name(name: str) -> str:
+    """The beancount ledger of a run (``name`` = its period) or a credit note (its number)."""
+    return f"ledger_{name}.beancount"
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of the file ``path`` as hex text, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextmanager
+def atomic_target(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that replaces it (``os.replace``) only when the block
+    finishes; on an error the temporary file is removed and ``target`` is untouched."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Not mkstemp: its 0600 mode would stay on the published file.
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
