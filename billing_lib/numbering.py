@@ -31,105 +31,29 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from billing_lib.errors import RunError
+from billing_lib.numbering_records import COLUMNS as _COLUMNS
+from billing_lib.numbering_records import SCHEMA as _SCHEMA
+from billing_lib.numbering_records import NumberPlan, RegisterEntry, format_number
+from billing_lib.numbering_steps import RegisterSteps
+from billing_lib.numbering_steps import timestamp as _now
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS series (
-    series TEXT PRIMARY KEY,
-    last_number INTEGER NOT NULL CHECK (last_number >= 0)
-);
-CREATE TABLE IF NOT EXISTS numbers (
-    series TEXT NOT NULL,
-    number INTEGER NOT NULL CHECK (number >= 1),
-    invoice_number TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('invoice', 'credit_note')),
-    period TEXT NOT NULL,
-    customer_id TEXT,
-    refers_to TEXT,
-    status TEXT NOT NULL CHECK (status IN ('reserved', 'final', 'void')),
-    issue_date TEXT,
-    note TEXT,
-    updated TEXT NOT NULL,
-    PRIMARY KEY (series, number)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_number_per_invoice
-    ON numbers (series, period, customer_id, COALESCE(refers_to, '')) WHERE status <> 'void';
-CREATE TABLE IF NOT EXISTS finalised_periods (
-    period TEXT PRIMARY KEY,
-    finalised TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS publishing (
-    run_id TEXT PRIMARY KEY,
-    target TEXT NOT NULL,
-    plan TEXT NOT NULL,
-    started TEXT NOT NULL
-);
-"""
+#: Names callers import from here; what the register stores is in ``numbering_records``, its
+#: steps inside a transaction in ``numbering_steps``.
+__all__ = [
+    "NumberPlan",
+    "Register",
+    "RegisterEntry",
+    "format_number",
+    "open_register",
+    "unwritable_register",
+]
 
 
-_COLUMNS = (
-    "invoice_number, series, number, kind, period, customer_id, refers_to, status, issue_date, note"
-)
-
-
-def format_number(series: str, number: int) -> str:
-    """``NW2026`` and 123 -> ``NW2026-000123``."""
-    return f"{series}-{number:06d}"
-
-
-@dataclass(frozen=True)
-class RegisterEntry:
-    """One number of the register as stored."""
-
-    invoice_number: str
-    series: str
-    number: int
-    kind: str
-    period: str
-    customer_id: str | None
-    refers_to: str | None
-    status: str
-    issue_date: str | None
-    note: str | None
-
-
-@dataclass(frozen=True)
-class NumberPlan:
-    """The invoice numbers a run gives its invoices, recorded in the register only when the run
-    is published: ``numbers`` per customer of ``period`` in ``series``, and the numbers of the
-    period that are then ``void`` (freed in the middle of the series, never issued)."""
-
-    series: str
-    period: str
-    issue_date: str
-    numbers: dict[str, str]
-    void: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        return {
-            "series": self.series,
-            "period": self.period,
-            "issue_date": self.issue_date,
-            "numbers": dict(sorted(self.numbers.items())),
-            "void": list(self.void),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> NumberPlan:
-        return cls(
-            str(data["series"]),
-            str(data["period"]),
-            str(data["issue_date"]),
-            {str(c): str(n) for c, n in data["numbers"].items()},
-            tuple(str(n) for n in data.get("void", ())),
-        )
-
-
-class Register:
+class Register(RegisterSteps):
     """The invoice-number register in the SQLite file ``path`` (created on first use). Every
     method opens the file, does its work in one transaction and closes it again, so nothing is
     held in memory between calls and a crash loses at most the transaction under way. Writers
@@ -209,7 +133,8 @@ class Register:
             return [
                 RegisterEntry(*row)
                 for row in db.execute(
-                    f"SELECT {_COLUMNS} FROM numbers WHERE kind = 'credit_note' AND refers_to = ? AND status <> 'void' "
+                    f"SELECT {_COLUMNS} FROM numbers WHERE kind = 'credit_note' AND refers_to = ? "
+                    "AND status <> 'void' "
                     "ORDER BY series, number",
                     [original],
                 )
@@ -308,19 +233,11 @@ class Register:
         number back. (A library call; ``billing credit-note`` uses ``credit_note_number``.)"""
         now = _now()
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT customer_id, status, kind FROM numbers WHERE invoice_number = ?", [original]
-            ).fetchone()
-            if row is None or row[2] != "invoice" or row[1] == "void":
-                raise RunError(f"{self.path}: {original} is not an invoice in the register")
-            if row[1] != "final":
-                raise RunError(
-                    f"{self.path}: {original} is not finalised; rerun its period instead of "
-                    "issuing a credit note"
-                )
+            customer, _ = self._finalised_invoice(db, original)
             if db.execute("SELECT 1 FROM finalised_periods WHERE period = ?", [period]).fetchone():
                 raise RunError(
-                    f"{self.path}: the run of {period} is finalised; issue the credit note in a later run"
+                    f"{self.path}: the run of {period} is finalised; issue the credit note in a "
+                    "later run"
                 )
             held = db.execute(
                 "SELECT number FROM numbers WHERE series = ? AND period = ? AND refers_to = ? "
@@ -333,7 +250,7 @@ class Register:
                 self._not_credited(db, original)
                 number = self._next(db, series)
                 self._insert(
-                    db, series, number, "credit_note", period, row[0], original, issue_date, now
+                    db, series, number, "credit_note", period, customer, original, issue_date, now
                 )
         return format_number(series, number)
 
@@ -342,196 +259,6 @@ class Register:
         harmless."""
         with self._transaction() as db:
             return self._finalise(db, period)
-
-    # -- inside a transaction --------------------------------------------------------------
-
-    def _reserve(
-        self,
-        db: sqlite3.Connection,
-        series: str,
-        period: str,
-        customer_ids: list[str],
-        issue_date: date,
-    ) -> dict[str, str]:
-        wanted = sorted(set(customer_ids))
-        now = _now()
-        if db.execute("SELECT 1 FROM finalised_periods WHERE period = ?", [period]).fetchone():
-            raise RunError(
-                f"{self.path}: the invoices of {period} are finalised; they cannot be numbered "
-                "again. Correct them with a credit note (billing credit-note)."
-            )
-        held = dict(
-            db.execute(
-                "SELECT customer_id, number FROM numbers WHERE series = ? AND period = ? AND kind = 'invoice' "
-                "AND status = 'reserved'",
-                [series, period],
-            ).fetchall()
-        )
-        voided = [
-            n
-            for (n,) in db.execute(
-                "SELECT number FROM numbers WHERE series = ? AND period = ? AND kind = 'invoice' AND status = 'void'",
-                [series, period],
-            ).fetchall()
-        ]
-        freed = sorted([n for c, n in held.items() if c not in wanted] + voided)
-        out: dict[str, str] = {}
-        for customer in wanted:
-            if customer in held:
-                number = held[customer]
-                db.execute(
-                    "UPDATE numbers SET issue_date = ?, updated = ? WHERE series = ? AND number = ?",
-                    [issue_date.isoformat(), now, series, number],
-                )
-            elif freed:
-                number = freed.pop(0)
-                db.execute(
-                    "UPDATE numbers SET customer_id = ?, issue_date = ?, updated = ?, status = 'reserved', "
-                    "note = 'reassigned in a rerun before finalising' WHERE series = ? AND number = ?",
-                    [customer, issue_date.isoformat(), now, series, number],
-                )
-            else:
-                number = self._next(db, series)
-                self._insert(db, series, number, "invoice", period, customer, None, issue_date, now)
-            out[customer] = format_number(series, number)
-        self._release(db, series, freed, now)
-        return out
-
-    def _record_plan(self, db: sqlite3.Connection, plan: NumberPlan, finalise: bool) -> None:
-        got = self._reserve(
-            db, plan.series, plan.period, list(plan.numbers), date.fromisoformat(plan.issue_date)
-        )
-        if got != plan.numbers:
-            changed = sorted(c for c in plan.numbers if got.get(c) != plan.numbers[c])
-            raise RunError(
-                f"{self.path}: the register no longer gives the numbers this run of {plan.period} "
-                f"printed on its invoices (customers {changed}); it was changed while the run held "
-                "the lock. Nothing was recorded; run the period again"
-            )
-        if finalise:
-            self._finalise(db, plan.period)
-
-    def _record_credit_note(self, db: sqlite3.Connection, plan: dict) -> None:
-        original = self._check_creditable(db, plan["refers_to"])
-        series, number = plan["series"], self._next(db, plan["series"])
-        if format_number(series, number) != plan["number"]:
-            raise RunError(
-                f"{self.path}: the next number of {series} is {format_number(series, number)}, not "
-                f"{plan['number']} as the credit note printed; nothing was recorded"
-            )
-        db.execute(
-            "INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, refers_to, "
-            "status, issue_date, note, updated) VALUES (?, ?, ?, 'credit_note', ?, ?, ?, 'final', ?, ?, ?)",
-            [
-                series,
-                number,
-                plan["number"],
-                original[1],
-                original[0],
-                plan["refers_to"],
-                plan["issue_date"],
-                plan.get("note"),
-                _now(),
-            ],
-        )
-
-    def _check_creditable(self, db: sqlite3.Connection, original: str) -> tuple[str, str]:
-        """(customer, period) of the finalised invoice ``original`` that has no credit note yet;
-        RunError otherwise."""
-        row = db.execute(
-            "SELECT customer_id, status, kind, period FROM numbers WHERE invoice_number = ?",
-            [original],
-        ).fetchone()
-        if row is None or row[2] != "invoice" or row[1] == "void":
-            raise RunError(f"{self.path}: {original} is not an invoice in the register")
-        if row[1] != "final":
-            raise RunError(
-                f"{self.path}: {original} (period {row[3]}) is not finalised; correct it by running "
-                f"{row[3]} again, or finalise that run first (billing run --finalise)"
-            )
-        self._not_credited(db, original)
-        return row[0], row[3]
-
-    @staticmethod
-    def _finalise(db: sqlite3.Connection, period: str) -> int:
-        now = _now()
-        count = db.execute(
-            "UPDATE numbers SET status = 'final', updated = ? WHERE period = ? AND status = 'reserved'",
-            [now, period],
-        ).rowcount
-        db.execute("INSERT OR IGNORE INTO finalised_periods VALUES (?, ?)", [period, now])
-        return count
-
-    def _not_credited(self, db: sqlite3.Connection, original: str) -> None:
-        """RunError when a credit note (not void) already corrects ``original``."""
-        done = db.execute(
-            "SELECT invoice_number, issue_date FROM numbers WHERE kind = 'credit_note' AND refers_to = ? "
-            "AND status <> 'void' ORDER BY series, number",
-            [original],
-        ).fetchone()
-        if done:
-            raise RunError(
-                f"{self.path}: {original} is already corrected by credit note {done[0]} (issued "
-                f"{done[1]}); an invoice is credited in full only once. Issue a new invoice for "
-                "what is still owed, and credit that one if it is wrong"
-            )
-
-    @staticmethod
-    def _next(db: sqlite3.Connection, series: str) -> int:
-        db.execute("INSERT OR IGNORE INTO series VALUES (?, 0)", [series])
-        db.execute("UPDATE series SET last_number = last_number + 1 WHERE series = ?", [series])
-        return int(
-            db.execute("SELECT last_number FROM series WHERE series = ?", [series]).fetchone()[0]
-        )
-
-    @staticmethod
-    def _insert(
-        db: sqlite3.Connection,
-        series: str,
-        number: int,
-        kind: str,
-        period: str,
-        customer: str | None,
-        refers_to: str | None,
-        issue_date: date,
-        now: str,
-    ) -> None:
-        db.execute(
-            "INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, refers_to, "
-            "status, issue_date, note, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, NULL, ?)",
-            [
-                series,
-                number,
-                format_number(series, number),
-                kind,
-                period,
-                customer,
-                refers_to,
-                issue_date.isoformat(),
-                now,
-            ],
-        )
-
-    @staticmethod
-    def _release(db: sqlite3.Connection, series: str, freed: list[int], now: str) -> None:
-        """Numbers no invoice of the rerun needs: taken back from the end of the series, kept as
-        ``void`` (with the reason) in the middle, so no number disappears unexplained."""
-        for number in freed:
-            db.execute(
-                "UPDATE numbers SET status = 'void', updated = ?, note = 'customer had no invoice "
-                "in a rerun before finalising; number never issued' WHERE series = ? AND number = ?",
-                [now, series, number],
-            )
-        while True:
-            last = db.execute(
-                "SELECT n.number FROM series s JOIN numbers n ON n.series = s.series "
-                "AND n.number = s.last_number WHERE s.series = ? AND n.status = 'void'",
-                [series],
-            ).fetchone()
-            if last is None:
-                break
-            db.execute("DELETE FROM numbers WHERE series = ? AND number = ?", [series, last[0]])
-            db.execute("UPDATE series SET last_number = last_number - 1 WHERE series = ?", [series])
 
 
 def open_register(path: Path) -> Register:
@@ -562,7 +289,3 @@ def unwritable_register(path: Path, reason: str) -> RunError:
         f"its folder writable for this user (chmod u+w {path} {path.parent}) and check the disk "
         "has room, then run again; no invoice number was reserved and nothing was changed."
     )
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -1,8 +1,8 @@
 """Publishing a run folder atomically, and what a run records about itself.
 
-Every file of a run is written into a hidden staging folder next to ``<output>/<period>/``; publishing
-swaps it in with two renames on one file system, so readers see either the earlier run or the whole
-new one. A folder holding the ``FINALISED`` marker is never replaced.
+Every file of a run is written into a hidden staging folder next to ``<output>/<period>/``;
+publishing swaps it in with two renames on one file system, so readers see either the earlier run
+or the whole new one. A folder holding the ``FINALISED`` marker is never replaced.
 
 Publishing is also when the register records the run's invoice numbers (``numbering``): under the
 lock of the outputs folder, the plan is written to the register, the folder swapped in, and the
@@ -31,7 +31,7 @@ import pandas as pd
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire, held
-from billing_lib.numbering import open_register
+from billing_lib.numbering import Register, open_register
 from billing_lib.run_files import CORRECTIONS, FINALISED_MARKER, MANIFEST, REGISTER, sha256_of
 
 #: The names of a run folder's files live in ``run_files``; they stay importable from here.
@@ -120,12 +120,12 @@ def jsonable(value: Any) -> Any:
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [jsonable(dict(zip(df.columns, row))) for row in df.itertuples(index=False)]
+    return [jsonable(dict(zip(df.columns, row, strict=True))) for row in df.itertuples(index=False)]
 
 
 def new_staging(output: Path, period: str) -> Path:
-    """A fresh hidden folder next to ``output/period`` (same file system, so publishing is a rename).
-    A folder that cannot be written is a RunError naming it (``writing_error``)."""
+    """A fresh hidden folder next to ``output/period`` (same file system, so publishing is a
+    rename). A folder that cannot be written is a RunError naming it (``writing_error``)."""
     output = Path(output)
     staging = output / f".staging-{period}-{secrets.token_hex(4)}"
     with writing(output):
@@ -212,6 +212,28 @@ def publish(staging: Path, output: Path, period: str, lock: OutputLock | None = 
     lock.check()
     target = output / period
     check_not_finalised(output, period)
+    numbering, run_id = _numbering_of(staging)
+    register = None
+    if numbering is not None:
+        register = open_register(output / REGISTER)
+        register.begin_publishing(run_id, period, numbering)
+        pause_point("publishing-begun")
+    try:
+        old = _swap_in(staging, target, output, period)
+    except BaseException:
+        if register is not None:
+            register.abandon_publishing(run_id)
+        raise
+    if register is not None:
+        _record(register, run_id, staging, target, old)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _numbering_of(staging: Path) -> tuple[dict | None, str]:
+    """The plan (``numbering`` with ``finalise``) and run id that the staging folder's manifest
+    records; a finalised run gets its ``FINALISED`` marker here, before it is published."""
     if not (staging / MANIFEST).is_file():
         raise RunError(f"{staging}: no {MANIFEST}; only a complete run is published")
     manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
@@ -223,12 +245,14 @@ def publish(staging: Path, output: Path, period: str, lock: OutputLock | None = 
         (staging / FINALISED_MARKER).write_text(
             f"finalised {datetime.now(UTC).replace(microsecond=0).isoformat()}\n", encoding="utf-8"
         )
-    register = None
-    if numbering is not None:
-        register = open_register(output / REGISTER)
-        run_id = str(manifest["run_id"])
-        register.begin_publishing(run_id, period, {**numbering, "finalise": finalise})
-        pause_point("publishing-begun")
+    if numbering is None:
+        return None, ""
+    return {**numbering, "finalise": finalise}, str(manifest["run_id"])
+
+
+def _swap_in(staging: Path, target: Path, output: Path, period: str) -> Path | None:
+    """Move an earlier ``target`` aside and ``staging`` into its place; where the earlier run
+    now is (None when there was none). On a failure the earlier run is put back."""
     old: Path | None = None
     try:
         if target.exists():
@@ -239,24 +263,23 @@ def publish(staging: Path, output: Path, period: str, lock: OutputLock | None = 
     except BaseException:
         if old is not None and not target.exists():
             old.rename(target)
-        if register is not None:
-            register.abandon_publishing(run_id)
         raise
-    if register is not None:
-        pause_point("run-moved-in")
-        try:
-            register.commit_publishing(run_id)
-        except BaseException:
-            # the numbers are not recorded: take the new folder out, put the earlier one back
-            target.rename(staging)
-            if old is not None:
-                old.rename(target)
-            register.abandon_publishing(run_id)
-            raise
-        pause_point("numbers-recorded")
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
+    return old
+
+
+def _record(register: Register, run_id: str, staging: Path, target: Path, old: Path | None) -> None:
+    """Record the numbers of the run now in ``target``; when the register cannot, take the new
+    folder out (back to ``staging``) and put the earlier one (``old``) back."""
+    pause_point("run-moved-in")
+    try:
+        register.commit_publishing(run_id)
+    except BaseException:
+        target.rename(staging)
+        if old is not None:
+            old.rename(target)
+        register.abandon_publishing(run_id)
+        raise
+    pause_point("numbers-recorded")
 
 
 def discard(staging: Path | None) -> None:

@@ -29,7 +29,14 @@ from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
-from billing_lib.publishing import CORRECTIONS, FINALISED_MARKER, MANIFEST, REGISTER
+from billing_lib.run_files import (
+    CORRECTIONS,
+    CREDIT_NOTE_DATA,
+    FINALISED_MARKER,
+    INVOICE_DATA,
+    MANIFEST,
+    REGISTER,
+)
 
 PERIOD_FOLDER = re.compile(r"^\d{4}-\d{2}$")
 REPLACED = re.compile(r"^\.replaced-(\d{4}-\d{2})-[0-9a-f]+$")
@@ -87,31 +94,48 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
     holds the lock. What was done, one line each. ``tolerate_bad_register`` (the rebuild): an
     unreadable register is left alone."""
     output = Path(output)
-    done: list[str] = []
+    return [
+        *_finish_publishing(output, tolerate_bad_register),
+        *_put_back_replaced(output),
+        *_remove_staging(output),
+    ]
+
+
+def _finish_publishing(output: Path, tolerate_bad_register: bool) -> list[str]:
+    """Record the numbers of each run that began publishing and whose folder is in place; drop
+    the plans of the others."""
     path = output / REGISTER
-    pending: list[tuple[str, str, dict]] = []
-    if path.is_file():
-        try:
-            register = Register(path)
-            pending = register.pending_publishing()
-        except RunError:
-            if not tolerate_bad_register:
-                raise
-        for run_id, target, plan in pending:
-            folder = output / target
-            if _run_id_of(folder) == run_id:
-                register.commit_publishing(run_id)
-                done.append(
-                    f"recorded the numbers of {target}/ in the register: its run (id {run_id}) was "
-                    "killed after moving the folder into place"
-                )
-            else:
-                register.abandon_publishing(run_id)
-                what = plan.get("number") or ", ".join(sorted(plan.get("numbers", {}).values()))
-                done.append(
-                    f"dropped the planned numbers of a run killed before {target}/ was in place "
-                    f"(run id {run_id}; {what or 'no numbers'} not used)"
-                )
+    if not path.is_file():
+        return []
+    try:
+        register = Register(path)
+        pending = register.pending_publishing()
+    except RunError:
+        if not tolerate_bad_register:
+            raise
+        return []
+    done = []
+    for run_id, target, plan in pending:
+        if _run_id_of(output / target) == run_id:
+            register.commit_publishing(run_id)
+            done.append(
+                f"recorded the numbers of {target}/ in the register: its run (id {run_id}) was "
+                "killed after moving the folder into place"
+            )
+        else:
+            register.abandon_publishing(run_id)
+            what = plan.get("number") or ", ".join(sorted(plan.get("numbers", {}).values()))
+            done.append(
+                f"dropped the planned numbers of a run killed before {target}/ was in place "
+                f"(run id {run_id}; {what or 'no numbers'} not used)"
+            )
+    return done
+
+
+def _put_back_replaced(output: Path) -> list[str]:
+    """An earlier run folder a killed run had moved aside: put back when its place is empty,
+    else removed."""
+    done = []
     for old in sorted(output.glob(".replaced-*")):
         match = REPLACED.match(old.name)
         if not old.is_dir() or not match:
@@ -125,11 +149,18 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
         else:
             shutil.rmtree(old, ignore_errors=True)
             done.append(f"removed {old.name}: the earlier {target.name}/ a killed run had replaced")
+    return done
+
+
+def _remove_staging(output: Path) -> list[str]:
+    """The unfinished files of killed runs and credit notes, removed."""
+    done = []
     for folder in (output, output / CORRECTIONS):
         for staging in sorted(folder.glob(".staging-*")) if folder.is_dir() else []:
             shutil.rmtree(staging, ignore_errors=True)
             done.append(
-                f"removed {staging.relative_to(output)}: the unfinished files of a run that was killed"
+                f"removed {staging.relative_to(output)}: the unfinished files of a run that was "
+                "killed"
             )
     return done
 
@@ -189,7 +220,8 @@ def check_register_knows_folders(output: Path) -> None:
                 e.status == "void"
             ):
                 problems.append(
-                    f"{folder.name}/: {number} ({customer}) is in the register as {e.status} {e.kind} "
+                    f"{folder.name}/: {number} ({customer}) is in the register as {e.status} "
+                    f"{e.kind} "
                     f"of {e.customer_id}, period {e.period}"
                 )
         if (folder / FINALISED_MARKER).is_file() and folder.name not in finalised:
@@ -219,6 +251,23 @@ def check_register_knows_folders(output: Path) -> None:
 # -- billing register rebuild -------------------------------------------------------------------
 
 
+class _Found:
+    """The register's rows as the folders give them (by number), where each came from, the
+    finalised periods, and what is wrong."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple] = {}
+        self.source: dict[str, str] = {}
+        self.finalised: dict[str, str] = {}
+        self.problems: list[str] = []
+
+    def add(self, number: str, where: str, row: tuple) -> None:
+        if number in self.rows:
+            self.problems.append(f"{number} is in both {self.source[number]} and {where}")
+            return
+        self.rows[number], self.source[number] = row, where
+
+
 def rebuild_register(output: Path) -> list[str]:
     """Write ``output/invoice_register.sqlite`` anew from the run folders' ``invoices.json`` (and
     the void numbers their manifests list) and the credit notes in ``corrections/``; the caller
@@ -226,101 +275,133 @@ def rebuild_register(output: Path) -> list[str]:
     has a gap no folder explains. The new file is complete before it replaces the old one (kept
     beside it as ``invoice_register.sqlite.before-rebuild-<time>``). What was done, one line
     each."""
-    from billing_lib.invoices import INVOICE_DATA, read_invoice_data
-
     output = Path(output)
-    rows: dict[str, tuple] = {}
-    source: dict[str, str] = {}
-    problems: list[str] = []
-    finalised: dict[str, str] = {}
-
-    def add(number: str, where: str, row: tuple) -> None:
-        if number in rows:
-            problems.append(f"{number} is in both {source[number]} and {where}")
-            return
-        rows[number], source[number] = row, where
-
+    found = _Found()
     folders = run_folders(output)
     for folder in folders:
-        period, manifest = folder.name, _manifest(folder) or {}
-        data = folder / INVOICE_DATA
-        if data.is_file():
-            _, invoices = read_invoice_data(data)
-        elif manifest.get("invoices"):
-            raise RunError(
-                f"{data}: missing, though {folder / MANIFEST} lists invoices; the register cannot "
-                "be rebuilt from this folder (restore it from a backup)"
-            )
-        else:
-            invoices = {}
-        marker = folder / FINALISED_MARKER
-        status = "final" if marker.is_file() else "reserved"
-        if status == "final":
-            finalised[period] = (
-                marker.read_text(encoding="utf-8").strip().removeprefix("finalised ")
-                or datetime.now(UTC).replace(microsecond=0).isoformat()
-            )
-        for number, inv in invoices.items():
-            if inv.period != period:
-                problems.append(f"{data}: {number} is of period {inv.period}, not {period}")
-            add(
-                number,
-                f"{period}/{INVOICE_DATA}",
-                (number, "invoice", period, inv.customer_id, None, status, inv.issue_date, None),
-            )
-        for number in (manifest.get("numbering") or {}).get("void", []):
-            note = "customer had no invoice in a rerun before finalising; number never issued"
-            add(
-                number,
-                f"{period}/{MANIFEST}",
-                (number, "invoice", period, None, None, "void", None, note),
-            )
+        _add_run(found, folder)
     notes = correction_folders(output)
     for folder in notes:
-        data = folder / "credit_note.json"
-        if not data.is_file():
-            raise RunError(f"{data}: missing; the credit note {folder.name} cannot be restored")
-        for number, note in read_invoice_data(data)[1].items():
-            add(
+        _add_credit_note(found, folder)
+    series = _series(found)
+    if found.problems:
+        raise RunError(
+            f"{output / REGISTER}: cannot rebuild the register from the run folders; nothing was "
+            "written:\n  - " + "\n  - ".join(found.problems)
+        )
+    kept = _replace_register(output, found, series)
+    target = output / REGISTER
+    finalised = ", ".join(sorted(found.finalised)) or "none"
+    rebuilt = (
+        f"rebuilt {target} from {len(folders)} run folders and {len(notes)} credit notes "
+        f"(finalised: {finalised})"
+    )
+    done = [rebuilt]
+    for name, numbers in sorted(series.items(), reverse=True):
+        void = sum(1 for n, r in found.rows.items() if n.startswith(name + "-") and r[5] == "void")
+        done.append(
+            f"{name}: {name}-000001 to {name}-{max(numbers):06d} ({len(numbers)} numbers, "
+            f"{void} void)"
+        )
+    return done + kept
+
+
+def _add_run(found: _Found, folder: Path) -> None:
+    """The invoices of the run folder ``folder`` (reserved, or final with its period when the
+    run is finalised) and the void numbers its manifest lists."""
+    from billing_lib.invoice_files import read_invoice_data
+
+    period, manifest = folder.name, _manifest(folder) or {}
+    data = folder / INVOICE_DATA
+    if data.is_file():
+        _, invoices = read_invoice_data(data)
+    elif manifest.get("invoices"):
+        raise RunError(
+            f"{data}: missing, though {folder / MANIFEST} lists invoices; the register cannot "
+            "be rebuilt from this folder (restore it from a backup)"
+        )
+    else:
+        invoices = {}
+    marker = folder / FINALISED_MARKER
+    status = "final" if marker.is_file() else "reserved"
+    if status == "final":
+        found.finalised[period] = (
+            marker.read_text(encoding="utf-8").strip().removeprefix("finalised ")
+            or datetime.now(UTC).replace(microsecond=0).isoformat()
+        )
+    for number, inv in invoices.items():
+        if inv.period != period:
+            found.problems.append(f"{data}: {number} is of period {inv.period}, not {period}")
+        found.add(
+            number,
+            f"{period}/{INVOICE_DATA}",
+            (number, "invoice", period, inv.customer_id, None, status, inv.issue_date, None),
+        )
+    for number in (manifest.get("numbering") or {}).get("void", []):
+        note = "customer had no invoice in a rerun before finalising; number never issued"
+        found.add(
+            number,
+            f"{period}/{MANIFEST}",
+            (number, "invoice", period, None, None, "void", None, note),
+        )
+
+
+def _add_credit_note(found: _Found, folder: Path) -> None:
+    """The credit note of ``corrections/<number>/`` (final at once)."""
+    from billing_lib.invoice_files import read_invoice_data
+
+    data = folder / CREDIT_NOTE_DATA
+    if not data.is_file():
+        raise RunError(f"{data}: missing; the credit note {folder.name} cannot be restored")
+    for number, note in read_invoice_data(data)[1].items():
+        found.add(
+            number,
+            f"{CORRECTIONS}/{folder.name}/{CREDIT_NOTE_DATA}",
+            (
                 number,
-                f"{CORRECTIONS}/{folder.name}/credit_note.json",
-                (
-                    number,
-                    "credit_note",
-                    note.period,
-                    note.customer_id,
-                    note.refers_to,
-                    "final",
-                    note.issue_date,
-                    note.note,
-                ),
-            )
+                "credit_note",
+                note.period,
+                note.customer_id,
+                note.refers_to,
+                "final",
+                note.issue_date,
+                note.note,
+            ),
+        )
+
+
+def _series(found: _Found) -> dict[str, list[int]]:
+    """The numbers of each series; a number not of the form SERIES-000001, or a gap in a
+    series, is a problem."""
     series: dict[str, list[int]] = {}
-    for number in rows:
+    for number in found.rows:
         match = NUMBER.match(number)
         if not match:
-            problems.append(f"{source[number]}: {number} is not a number of the form SERIES-000001")
+            found.problems.append(
+                f"{found.source[number]}: {number} is not a number of the form SERIES-000001"
+            )
             continue
         series.setdefault(match.group(1), []).append(int(match.group(2)))
     for name, numbers in sorted(series.items()):
         missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
         if missing:
             shown = ", ".join(f"{name}-{n:06d}" for n in missing[:SHOWN_PROBLEMS])
-            problems.append(
-                f"series {name}: {shown}{' ...' if len(missing) > SHOWN_PROBLEMS else ''} in no run "
-                "folder (nor void in a run's manifest): restore the run folder or credit note that "
-                "holds it from a backup"
+            found.problems.append(
+                f"series {name}: {shown}{' ...' if len(missing) > SHOWN_PROBLEMS else ''} in no "
+                "run folder (nor void in a run's manifest): restore the run folder or credit "
+                "note that holds it from a backup"
             )
-    if problems:
-        raise RunError(
-            f"{output / REGISTER}: cannot rebuild the register from the run folders; nothing was "
-            "written:\n  - " + "\n  - ".join(problems)
-        )
+    return series
+
+
+def _replace_register(output: Path, found: _Found, series: dict[str, list[int]]) -> list[str]:
+    """Write the register complete beside the old one, keep a copy of the old one, and move
+    the new one into place; what was kept, one line."""
     target = output / REGISTER
     tmp = output / f".{REGISTER}.rebuild-{secrets.token_hex(4)}"
+    done = []
     try:
-        _write_register(tmp, rows, series, finalised)
-        done = []
+        _write_register(tmp, found.rows, series, found.finalised)
         if target.exists():
             Register(target).entries()  # settles a crashed transaction before the copy
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -330,17 +411,6 @@ def rebuild_register(output: Path) -> list[str]:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    for name, numbers in sorted(series.items()):
-        done.insert(
-            0,
-            f"{name}: {name}-000001 to {name}-{max(numbers):06d} ({len(numbers)} numbers, "
-            f"{sum(1 for n, r in rows.items() if n.startswith(name + '-') and r[5] == 'void')} void)",
-        )
-    done.insert(
-        0,
-        f"rebuilt {target} from {len(folders)} run folders and {len(notes)} credit notes "
-        f"(finalised: {', '.join(sorted(finalised)) or 'none'})",
-    )
     return done
 
 
@@ -355,8 +425,10 @@ def _write_register(
             for number, (_, kind, period, customer, refers, status, issued, note) in rows.items():
                 name, n = NUMBER.match(number).groups()
                 db.execute(
-                    "INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, "
-                    "refers_to, status, issue_date, note, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO numbers (series, number, invoice_number, kind, period, "
+                    "customer_id, "
+                    "refers_to, status, issue_date, note, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                    "?, ?, ?)",
                     [
                         name,
                         int(n),

@@ -82,8 +82,14 @@ def test_finalising_makes_the_period_immutable(tmp_path):
 def test_a_correction_is_a_credit_note_in_its_own_series(tmp_path):
     reg = open_register(tmp_path / "r.sqlite")
     reg.reserve("NW2026", "2026-10", ["C1", "C2"], ISSUED)
-    with pytest.raises(RunError, match="not finalised"):
+    # one wording for both ways of numbering a credit note
+    unfinalised = (
+        r"NW2026-000002 \(period 2026-10\) is not finalised; correct it by running 2026-10"
+    )
+    with pytest.raises(RunError, match=unfinalised):
         reg.credit_note("NWC2026", "2026-11", "NW2026-000002", date(2026, 12, 1))
+    with pytest.raises(RunError, match=unfinalised):
+        reg.credit_note_number("NWC2026", "NW2026-000002")
     reg.finalise("2026-10")
     assert (
         reg.credit_note("NWC2026", "2026-11", "NW2026-000002", date(2026, 12, 1))

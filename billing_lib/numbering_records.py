@@ -1,0 +1,98 @@
+"""What the invoice-number register (``numbering.Register``) stores: its tables, a number as
+stored (``RegisterEntry``), the numbers a run plans (``NumberPlan``) and a number's text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS series (
+    series TEXT PRIMARY KEY,
+    last_number INTEGER NOT NULL CHECK (last_number >= 0)
+);
+CREATE TABLE IF NOT EXISTS numbers (
+    series TEXT NOT NULL,
+    number INTEGER NOT NULL CHECK (number >= 1),
+    invoice_number TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('invoice', 'credit_note')),
+    period TEXT NOT NULL,
+    customer_id TEXT,
+    refers_to TEXT,
+    status TEXT NOT NULL CHECK (status IN ('reserved', 'final', 'void')),
+    issue_date TEXT,
+    note TEXT,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (series, number)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_number_per_invoice
+    ON numbers (series, period, customer_id, COALESCE(refers_to, '')) WHERE status <> 'void';
+CREATE TABLE IF NOT EXISTS finalised_periods (
+    period TEXT PRIMARY KEY,
+    finalised TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS publishing (
+    run_id TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    started TEXT NOT NULL
+);
+"""
+
+
+#: The columns of ``numbers`` in the order of ``RegisterEntry``'s fields.
+COLUMNS = (
+    "invoice_number, series, number, kind, period, customer_id, refers_to, status, issue_date, note"
+)
+
+
+def format_number(series: str, number: int) -> str:
+    """``NW2026`` and 123 -> ``NW2026-000123``."""
+    return f"{series}-{number:06d}"
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """One number of the register as stored."""
+
+    invoice_number: str
+    series: str
+    number: int
+    kind: str
+    period: str
+    customer_id: str | None
+    refers_to: str | None
+    status: str
+    issue_date: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class NumberPlan:
+    """The invoice numbers a run gives its invoices, recorded in the register only when the run
+    is published: ``numbers`` per customer of ``period`` in ``series``, and the numbers of the
+    period that are then ``void`` (freed in the middle of the series, never issued)."""
+
+    series: str
+    period: str
+    issue_date: str
+    numbers: dict[str, str]
+    void: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "series": self.series,
+            "period": self.period,
+            "issue_date": self.issue_date,
+            "numbers": dict(sorted(self.numbers.items())),
+            "void": list(self.void),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NumberPlan:
+        return cls(
+            str(data["series"]),
+            str(data["period"]),
+            str(data["issue_date"]),
+            {str(c): str(n) for c, n in data["numbers"].items()},
+            tuple(str(n) for n in data.get("void", ())),
+        )
