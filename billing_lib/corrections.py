@@ -121,11 +121,12 @@ def issue_credit_note(
 
     output = Path(output)
     _register(output)  # a clear error for a folder that is not the runs' outputs folder
-    own = held(output) is None
-    if own:
+    existing = held(output)
+    own = existing is None
+    if existing is None:
         lock, cleaned = open_output(output, wait=wait, create=False)
     else:
-        lock, cleaned = held(output), []
+        lock, cleaned = existing, []
     try:
         done = _issue(output, invoice_number, issue_date, reason, lock.run_id, before_publish)
     finally:

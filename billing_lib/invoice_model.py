@@ -138,7 +138,19 @@ def vat_per_rate(
     ]
 
 
-#: The totals of an invoice (``invoice_totals``) with the word ``figure_problems`` names them by.
+@dataclass(frozen=True)
+class Totals:
+    """The totals of an invoice, by addition of rounded figures only (the ``Invoice`` fields of
+    these names)."""
+
+    net: Decimal
+    vat_total: Decimal
+    gross: Decimal
+    cost: Decimal
+    margin: Decimal
+
+
+#: The totals (``Totals`` fields) with the word ``figure_problems`` names them by.
 _TOTAL_LABELS = {
     "net": "net",
     "vat_total": "VAT",
@@ -150,19 +162,13 @@ _TOTAL_LABELS = {
 
 def invoice_totals(
     lines: tuple[InvoiceLine, ...] | list[InvoiceLine], vat: tuple[VatLine, ...]
-) -> dict[str, Decimal]:
-    """``net``, ``vat_total``, ``gross``, ``cost`` and ``margin`` of an invoice with ``lines``
-    and ``vat``, by addition of rounded figures only (the ``Invoice`` fields of these names)."""
+) -> Totals:
+    """The totals of an invoice with ``lines`` and ``vat``: net = sum of the lines, VAT = sum of
+    the VAT lines, gross = net + VAT, cost = sum of the lines' costs, margin = net - cost."""
     net = sum((ln.amount for ln in lines), ZERO)
     vat_total = sum((v.amount for v in vat), ZERO)
     cost = sum((ln.cost for ln in lines), ZERO)
-    return {
-        "net": net,
-        "vat_total": vat_total,
-        "gross": net + vat_total,
-        "cost": cost,
-        "margin": net - cost,
-    }
+    return Totals(net, vat_total, net + vat_total, cost, net - cost)
 
 
 def negated(original: Invoice, number: str, issue_date: date, reason: str | None) -> Invoice:
@@ -223,7 +229,7 @@ def figure_problems(invoice: Invoice) -> list[str]:
             )
     want = invoice_totals(invoice.lines, invoice.vat)
     for name, label in _TOTAL_LABELS.items():
-        have = getattr(invoice, name)
-        if have != want[name]:
-            out.append(f"{label} {money_text(have)}; the lines give {money_text(want[name])}")
+        have, given = getattr(invoice, name), getattr(want, name)
+        if have != given:
+            out.append(f"{label} {money_text(have)}; the lines give {money_text(given)}")
     return out

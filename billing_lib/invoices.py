@@ -421,11 +421,19 @@ def _finish(invoice: Invoice, invoicing: Invoicing) -> Invoice:
         for rate, base, amount in vat_per_rate(invoice.lines, invoice.currency)
     )
     totals = invoice_totals(invoice.lines, vat)
-    if totals["net"] != sum((v.base for v in vat), ZERO):
+    if totals.net != sum((v.base for v in vat), ZERO):
         raise ControlTotalError(
-            f"invoice {invoice.number}: net {totals['net']} differs from the VAT bases"
+            f"invoice {invoice.number}: net {totals.net} differs from the VAT bases"
         )
-    return replace(invoice, vat=vat, **totals)
+    return replace(
+        invoice,
+        vat=vat,
+        net=totals.net,
+        vat_total=totals.vat_total,
+        gross=totals.gross,
+        cost=totals.cost,
+        margin=totals.margin,
+    )
 
 
 def credit_note(

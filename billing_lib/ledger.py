@@ -451,7 +451,12 @@ def beancount_postings(ledger: Path, entry_id: str) -> list[tuple[str, Decimal, 
         raise RunError(
             f"{ledger}: expected one transaction with entry_id {entry_id}; found {len(found)}"
         )
-    return [(p.account, p.units.number, p.units.currency) for p in found[0].postings]
+    out = []
+    for p in found[0].postings:
+        if p.units is None or p.units.number is None:
+            raise RunError(f"{ledger}: a posting of {entry_id} ({p.account}) has no amount")
+        out.append((p.account, p.units.number, p.units.currency))
+    return out
 
 
 def beancount_problems(ledger: Path) -> list[str]:

@@ -229,7 +229,7 @@ def check_register_knows_folders(output: Path) -> None:
     for folder in correction_folders(output):
         manifest = _manifest(folder) or {}
         number = manifest.get("credit_note")
-        e = entries.get(number)
+        e = entries.get(str(number))
         if e is None or e.kind != "credit_note" or e.refers_to != manifest.get("corrects"):
             problems.append(
                 f"{CORRECTIONS}/{folder.name}/: credit note {number} (corrects "
@@ -423,7 +423,7 @@ def _write_register(
     try:
         with db:
             for number, (_, kind, period, customer, refers, status, issued, note) in rows.items():
-                name, n = NUMBER.match(number).groups()
+                name, n = number.rsplit("-", 1)  # checked against NUMBER by _series
                 db.execute(
                     "INSERT INTO numbers (series, number, invoice_number, kind, period, "
                     "customer_id, "
