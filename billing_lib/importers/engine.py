@@ -23,7 +23,6 @@ from billing_lib.importers.values import check_types, typed_expr
 from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMNS
 from billing_lib.sql import qi, ql
 
-# qi and ql stay importable from here for the modules that still do (rating, usage, whatif)
 __all__ = [
     "ROW_NUMBER_COLUMN",
     "STAGING_RELATIONS",
@@ -31,8 +30,6 @@ __all__ = [
     "drop_staging",
     "line_columns_sql",
     "next_rowid",
-    "qi",
-    "ql",
     "resolve_columns",
     "stage_source",
 ]
