@@ -9,7 +9,7 @@ from pathlib import Path
 
 from billing_lib.invoice_pdf import logo_path, pdf_name, write_invoice_pdf
 from billing_lib.invoices import Invoice, Seller
-from billing_lib.ubl import ubl_name, write_ubl
+from billing_lib.ubl import ubl_name, ubl_unavailable, write_ubl
 
 
 def document_writer(
@@ -17,14 +17,17 @@ def document_writer(
 ) -> Callable[[Invoice], list[Path]]:
     """A function writing the PDF and the UBL document of one invoice in ``folder`` (the PDF
     first: the UBL document embeds it when seller.yaml's ``ubl_attach_pdf`` is true) and
-    returning their paths. The logo is ``logo``, else seller.yaml's ``logo`` in the folder
-    ``parameters``, looked up (and refused when missing) once, here. The billing run hands it to
-    ``workbooks.write_workbooks``, which calls it in the process writing the invoice's workbook."""
+    returning their paths; no UBL document where ``ubl.ubl_unavailable`` says why. The logo is
+    ``logo``, else seller.yaml's ``logo`` in the folder ``parameters``, looked up (and refused
+    when missing) once, here. The billing run hands it to ``workbooks.write_workbooks``, which
+    calls it in the process writing the invoice's workbook."""
     logo = logo or logo_path(seller, parameters)
     folder = Path(folder)
 
     def write(inv: Invoice) -> list[Path]:
         pdf = write_invoice_pdf(inv, seller, folder / pdf_name(inv), logo)
+        if ubl_unavailable(inv):  # three-decimal currencies (the run warns)
+            return [pdf]
         return [pdf, write_ubl(inv, seller, folder / ubl_name(inv), pdf)]
 
     return write

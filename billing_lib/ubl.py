@@ -39,6 +39,7 @@ from lxml import etree
 
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
+from billing_lib.money import decimal_places
 from billing_lib.run_files import atomic_target
 from billing_lib.workbooks import workbook_name
 
@@ -54,6 +55,25 @@ _EXEMPT = ("E", "AE", "K", "G", "O")
 REGISTER_SCHEMES = {"NL": "0106", "BE": "0208", "DK": "0184", "FI": "0212", "SE": "0007"}
 #: Characters XML 1.0 cannot hold (they would make lxml refuse the text).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+#: Most decimals of an amount in an EN 16931 e-invoice (BR-DEC-09 ... BR-DEC-23).
+MAX_DECIMALS = 2
+
+
+def ubl_unavailable(inv: Invoice) -> str | None:
+    """Why ``inv`` gets no UBL e-invoice, or None. EN 16931 allows amounts with at most two
+    decimals: an invoice in a currency with three (KWD, BHD, OMR, ...) cannot be stated exactly in
+    one, and rounding its fils would make the e-invoice disagree with the invoice. Its workbook
+    and PDF are the invoice; the run lists it among its warnings."""
+    places = decimal_places(inv.currency)
+    if places <= MAX_DECIMALS:
+        return None
+    return (
+        f"{inv.number} ({inv.customer_id}, {inv.currency}): no UBL e-invoice: EN 16931 allows "
+        f"amounts with at most {MAX_DECIMALS} decimals and {inv.currency} has {places}; the "
+        "workbook and the PDF state the invoice"
+    )
 
 
 def ubl_name(inv: Invoice) -> str:

@@ -18,11 +18,11 @@ from PIL import Image
 from pypdf import PdfReader
 
 from billing_lib import run
-from billing_lib.documents import write_documents
+from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_pdf import amount_text, quantity_text, unit_price_text
 from billing_lib.invoices import Invoice, read_invoice_data
-from billing_lib.ubl import CAC, CBC, ubl_document
+from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VatRule
 from tests.notebook_project import REPO
 from tests.ubl_validation import fatal_rules, peppol_findings, rule_findings, schema_errors
@@ -356,3 +356,22 @@ def test_a_vat_rule_s_e_invoice_category_is_checked(rule, expected):
         VatRule.model_validate({**base, **rule})
     assert VatRule.model_validate({**base, "rate": "0"}).ubl_category == "Z"
     assert VatRule.model_validate({**base, "rate": "9"}).ubl_category == "S"
+
+
+def test_no_e_invoice_where_en16931_cannot_state_the_amounts(issued, tmp_path):
+    """EN 16931 allows two decimals: a KWD invoice (fils, three decimals) gets its PDF only, and
+    the reason; a JPY (no decimals) or EUR one gets both."""
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    for currency, suffixes in (
+        ("KWD", [".pdf"]),
+        ("JPY", [".pdf", ".xml"]),
+        ("EUR", [".pdf", ".xml"]),
+    ):
+        other = replace(inv, currency=currency)
+        written = document_writer(seller, tmp_path / currency, None)(other)
+        assert [p.suffix for p in written] == suffixes
+        assert (ubl_unavailable(other) is None) == (currency != "KWD")
+    assert "EN 16931 allows amounts with at most 2 decimals and KWD has 3" in str(
+        ubl_unavailable(replace(inv, currency="KWD"))
+    )

@@ -273,6 +273,9 @@ def test_the_pdf_and_the_e_invoice_state_the_same_amounts(billed):
         gross = f"{D(inv['gross']):,.{PLACES[currency]}f}"
         assert f"Please pay {currency} {gross} by" in text
         assert f"Total {currency}\n{gross}" in text
+        if PLACES[currency] > 2:  # EN 16931 allows two decimals: no e-invoice, the run warns
+            assert not pdf.with_suffix(".xml").exists()
+            continue
         xml = etree.parse(str(pdf.with_suffix(".xml")))
         for tag, key in (("PayableAmount", "gross"), ("TaxExclusiveAmount", "net")):
             [el] = xml.iter(f"{{{CBC}}}{tag}")
