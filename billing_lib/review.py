@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import Field
 
 from billing_lib.errors import RunError
+from billing_lib.money import minor_unit
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, run_periods
 from billing_lib.publishing import FINALISED_MARKER
@@ -100,7 +101,7 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
     con = duckdb.connect()
     try:
         rows = con.execute(
-            "SELECT customer_id, currency, CAST(net_amount AS DECIMAL(18,2)) "
+            "SELECT customer_id, currency, CAST(net_amount AS DECIMAL(18,3)) "
             "FROM read_csv(?, all_varchar = true, header = true)",
             [str(path)],
         ).fetchall()
@@ -110,7 +111,7 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
         ) from exc
     finally:
         con.close()
-    return {(c, cur): net for c, cur, net in rows}
+    return {(c, cur): net.quantize(minor_unit(cur)) for c, cur, net in rows}
 
 
 def _times(now: Decimal, before: Decimal) -> Decimal:

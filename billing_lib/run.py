@@ -79,6 +79,7 @@ from billing_lib.run_readback import journal_balance, read_invoice_summary
 from billing_lib.run_state import RunResults, RunSettings, load_settings, required
 from billing_lib.sql import ql
 from billing_lib.store import frame, open_run_store
+from billing_lib.ubl import ubl_unavailable
 from billing_lib.vendor_prices import load_vendor_prices
 
 
@@ -194,11 +195,14 @@ class BillingRun:
 
     def warnings(self) -> pd.DataFrame:
         """What the analyst should look at though the run went through: price-plan rules that
-        matched no line this month, lines charged outside the period."""
+        matched no line this month, lines charged outside the period, invoices without a UBL
+        e-invoice (``ubl.ubl_unavailable``)."""
         listed = [
             w.replace(f"{self.params.parameters}{os.sep}", "")
             for w in required(self.results.rating, "rate").warnings
         ]
+        # invoices whose amounts an EN 16931 e-invoice cannot state (three-decimal currencies)
+        listed += [r for inv in self.results.invoices or [] if (r := ubl_unavailable(inv))]
         return pd.DataFrame({"warning": listed})
 
     def excluded(self) -> pd.DataFrame:

@@ -5,32 +5,54 @@ written (not the objects they were written from) checks what the accounting soft
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from billing_lib.errors import RunError
+from billing_lib.money import minor_unit
+
+
+def in_minor_units(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame``'s amount ``columns`` in the minor unit of each row's ``currency`` (12.50 EUR,
+    79299 JPY, 244.372 KWD): exact, as the files state them. (The files are read with three
+    decimals, the most an invoice currency has.)"""
+    for column in columns:
+        frame[column] = pd.Series(
+            [
+                None
+                if value is None or pd.isna(value)
+                else Decimal(value).quantize(minor_unit(cur))
+                for value, cur in zip(frame[column], frame["currency"], strict=True)
+            ],
+            index=frame.index,
+            dtype=object,
+        )
+    return frame
 
 
 def read_invoice_summary(path: Path) -> pd.DataFrame:
     """``invoice_summary.csv`` (customer_id, invoice_number, currency, net_amount, vat_amount,
-    gross_amount, cost_amount, margin_amount) with the amounts as exact decimals."""
+    gross_amount, cost_amount, margin_amount) with the amounts as exact decimals in their
+    currency's minor unit."""
     con = duckdb.connect()
     try:
-        return (
+        return in_minor_units(
             con.sql(
                 """SELECT customer_id, invoice_number, currency,
-                      CAST(net_amount AS DECIMAL(18,2)) AS net,
-                      CAST(vat_amount AS DECIMAL(18,2)) AS vat,
-                      CAST(cost_amount AS DECIMAL(18,2)) AS cost,
-                      CAST(margin_amount AS DECIMAL(18,2)) AS margin,
-                      CAST(gross_amount AS DECIMAL(18,2)) AS gross
+                      CAST(net_amount AS DECIMAL(18,3)) AS net,
+                      CAST(vat_amount AS DECIMAL(18,3)) AS vat,
+                      CAST(cost_amount AS DECIMAL(18,3)) AS cost,
+                      CAST(margin_amount AS DECIMAL(18,3)) AS margin,
+                      CAST(gross_amount AS DECIMAL(18,3)) AS gross
                FROM read_csv(?, all_varchar = true, header = true) ORDER BY invoice_number""",
                 params=[str(path)],
             )
             .to_arrow_table()
-            .to_pandas()
+            .to_pandas(),
+            ["net", "vat", "cost", "margin", "gross"],
         )
     finally:
         con.close()
@@ -49,12 +71,12 @@ def journal_balance(folder: Path, invoice_totals: pd.DataFrame) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.register("invoices", invoice_totals)
-        return (
+        return in_minor_units(
             con.sql(
                 """WITH j AS (
                      SELECT currency,
-                            CAST(coalesce(nullif(debit, ''), '0') AS DECIMAL(18,2)) AS debit,
-                            CAST(coalesce(nullif(credit, ''), '0') AS DECIMAL(18,2)) AS credit
+                            CAST(coalesce(nullif(debit, ''), '0') AS DECIMAL(18,3)) AS debit,
+                            CAST(coalesce(nullif(credit, ''), '0') AS DECIMAL(18,3)) AS credit
                      FROM read_csv(?, all_varchar = true, header = true))
                    SELECT j.currency, sum(debit) AS debit, sum(credit) AS credit,
                           sum(debit) - sum(credit) AS difference,
@@ -64,7 +86,8 @@ def journal_balance(folder: Path, invoice_totals: pd.DataFrame) -> pd.DataFrame:
                 params=[str(journals[0])],
             )
             .to_arrow_table()
-            .to_pandas()
+            .to_pandas(),
+            ["debit", "credit", "difference", "invoiced_gross"],
         )
     finally:
         con.close()

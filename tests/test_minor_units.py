@@ -280,3 +280,22 @@ def test_the_pdf_and_the_e_invoice_state_the_same_amounts(billed):
         for tag, key in (("PayableAmount", "gross"), ("TaxExclusiveAmount", "net")):
             [el] = xml.iter(f"{{{CBC}}}{tag}")
             assert (el.text, el.get("currencyID")) == (inv[key], currency)
+
+
+def test_the_manifest_records_each_invoice_and_the_ledger_in_its_decimals(billed):
+    folder, invoices = billed
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    recorded = {r["invoice_number"]: r for r in manifest["invoices"]}
+    balance = {r["currency"]: r for r in manifest["ledger_balance"]}
+    for currency, inv in invoices.items():
+        row = recorded[inv["number"]]
+        assert (row["net"], row["vat"], row["gross"]) == (
+            inv["net"],
+            inv["vat_total"],
+            inv["gross"],
+        )
+        assert places(balance[currency]["invoiced_gross"]) == PLACES[currency]
+        assert D(balance[currency]["difference"]) == 0
+    # the KWD invoice has no e-invoice, and the run says why
+    [warning] = [w for w in manifest["warnings"] if "no UBL e-invoice" in w]
+    assert invoices["KWD"]["number"] in warning and "KWD has 3" in warning
