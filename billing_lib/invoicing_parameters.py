@@ -13,12 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from billing_lib.customers import PEPPOL_ID, Customer
 from billing_lib.errors import ParameterError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
-from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.parameter_files import Strict, pydantic_problem, read_yaml
 from billing_lib.vat import VatRules, load_vat_rules
 
 SELLER_FILE = "seller.yaml"
@@ -30,11 +30,7 @@ USAGE_DETAIL_MAX_LINES = 1_000
 USAGE_DETAIL_LIMIT = 1_000_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Payment(_Strict):
+class Payment(Strict):
     account_holder: str = Field(min_length=1)
     iban: str
     bic: str = Field(pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
@@ -54,7 +50,7 @@ class Payment(_Strict):
         return iban
 
 
-class Seller(_Strict):
+class Seller(Strict):
     """The reseller as its invoices show it (``parameters/seller.yaml``)."""
 
     name: str = Field(min_length=1)
@@ -102,24 +98,24 @@ class Seller(_Strict):
         return self
 
 
-class Account(_Strict):
+class Account(Strict):
     name: str = Field(min_length=1)
     type: Literal["asset", "liability", "income", "expense"]
 
 
-class ProductGroup(_Strict):
+class ProductGroup(Strict):
     heading: str = Field(min_length=1)
     revenue_account: str
     cost_account: str
     order: int = 100
 
 
-class VendorAccounts(_Strict):
+class VendorAccounts(Strict):
     name: str = Field(min_length=1)
     payable_account: str
 
 
-class Products(_Strict):
+class Products(Strict):
     """Product groups (invoice heading, revenue and cost account), vendors (payable account) and
     the chart of accounts (``parameters/products.yaml``)."""
 

@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from billing_lib.errors import ParameterError
 from billing_lib.money import minor_unit, round_money
+from billing_lib.sql import ql
 
 CUSTOMERS_FILE = "customers.yaml"
 GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publisher")
@@ -33,10 +34,6 @@ _SEP = "chr(31)"
 NAME_DASH = " – "
 #: Added to the text of a vendor credit line.
 CREDIT_SUFFIX = " – credit"
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def check_grouping(grouping: list[str] | tuple[str, ...], customer_id: str) -> None:
@@ -62,7 +59,7 @@ def check_grouping(grouping: list[str] | tuple[str, ...], customer_id: str) -> N
 
 def _tag_sql(tag: str, column: str = "tags") -> str:
     path = '$."' + tag.replace('"', '\\"') + '"'
-    return f"json_extract_string({column}, {_lit(path)})"
+    return f"json_extract_string({column}, {ql(path)})"
 
 
 def resource_name_sql(resource_id: str, resource_name: str, account_name: str) -> str:
@@ -111,7 +108,7 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
     for key in grouping:
         if key.startswith("tag:"):
             tag = key[4:]
-            parts.append(f"COALESCE(g_tag_{len(parts)}, {_lit('(no ' + tag + ')')})")
+            parts.append(f"COALESCE(g_tag_{len(parts)}, {ql('(no ' + tag + ')')})")
         elif key == "vendor":
             continue
         elif key == "service":
@@ -130,7 +127,7 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
                 f"THEN COALESCE({product}, {service}) "
                 f"WHEN g_name IS NULL THEN concat_ws(' ', {product}, {short}) "
                 f"WHEN g_name = {service} THEN COALESCE({product}, g_name) "
-                f"ELSE concat_ws({_lit(NAME_DASH)}, {product}, g_name) END"
+                f"ELSE concat_ws({ql(NAME_DASH)}, {product}, g_name) END"
             )
         elif key == "sku":
             parts.append(
@@ -151,7 +148,7 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
         label = rest
     return (
         f"CASE WHEN line_kind <> 'vendor' THEN g_description "
-        f"WHEN line_credit THEN {label} || {_lit(CREDIT_SUFFIX)} ELSE {label} END"
+        f"WHEN line_credit THEN {label} || {ql(CREDIT_SUFFIX)} ELSE {label} END"
     )
 
 
@@ -193,17 +190,17 @@ def labelled_sql(
     it (their rows only); ``default`` is the grouping of every other customer's rows (None: only
     the customers named). An invoice line is the rows of one customer, product group,
     ``line_key`` and ``line_credit``."""
-    names = " ".join(f"WHEN {_lit(v)} THEN {_lit(n)}" for v, n in vendor_names.items())
+    names = " ".join(f"WHEN {ql(v)} THEN {ql(n)}" for v, n in vendor_names.items())
     vendor_name = f"CASE r.vendor {names} ELSE r.vendor END" if names else "r.vendor"
     credit = "(r.line_kind = 'vendor' AND COALESCE(r.charge_category, '') = 'Credit')"
     branches: list[tuple[tuple[str, ...], str]] = []
     for grouping, ids in groupings.items():
-        inside = "list_contains([" + ", ".join(_lit(i) for i in ids) + "], r.customer_id)"
+        inside = "list_contains([" + ", ".join(ql(i) for i in ids) + "], r.customer_id)"
         branches.append((grouping, inside))
     if default is not None:
         known = [i for ids in groupings.values() for i in ids]
         outside = (
-            "NOT list_contains([" + ", ".join(_lit(i) for i in known) + "], r.customer_id)"
+            "NOT list_contains([" + ", ".join(ql(i) for i in known) + "], r.customer_id)"
             if known
             else "true"
         )

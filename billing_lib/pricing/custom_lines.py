@@ -12,13 +12,13 @@ from pydantic import Field, model_validator
 
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
-from billing_lib.parameter_files import read_yaml, validate
-from billing_lib.pricing.rules import Currency, Money, _Date, _Strict
+from billing_lib.parameter_files import Strict, read_yaml, validate
+from billing_lib.pricing.rules import Currency, Money, _Date
 
 CUSTOM_FILE = "custom_lines.yaml"
 
 
-class CustomLine(_Strict):
+class CustomLine(Strict):
     """A line the reseller adds: a monthly ``fee`` (support, management; prorated by the days it is
     valid in the month), a ``one_off`` charge, or a ``credit`` (billed negative), the latter two
     in the month of ``date``. Amount = quantity x unit_price, in the customer's invoice currency."""
@@ -54,7 +54,7 @@ class CustomLine(_Strict):
         return self
 
 
-class CustomLinesFile(_Strict):
+class CustomLinesFile(Strict):
     custom_lines: list[CustomLine] = Field(default_factory=list)
 
 

@@ -14,13 +14,13 @@ from pydantic import Field, model_validator
 
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
-from billing_lib.parameter_files import read_yaml, validate
-from billing_lib.pricing.rules import Plan, _Rule, _Strict
+from billing_lib.parameter_files import Strict, read_yaml, validate
+from billing_lib.pricing.rules import Plan, _Rule
 
 PLANS_FILE = "price_plans.yaml"
 
 
-class Assignment(_Strict):
+class Assignment(Strict):
     """A plan for one customer or for every customer of a group; a customer's own assignment wins
     over its group's."""
 
@@ -39,7 +39,7 @@ class Assignment(_Strict):
         return self
 
 
-class PricePlansFile(_Strict):
+class PricePlansFile(Strict):
     plans: list[Plan] = Field(min_length=1)
     assignments: list[Assignment] = Field(min_length=1)
 

@@ -13,9 +13,10 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from billing_lib.model import CHARGE_CATEGORIES
+from billing_lib.parameter_files import Strict
 
 #: A markup or uplift above this is refused as a typing error (1000 % = eleven times the cost).
 MAX_PERCENT = Decimal(1000)
@@ -40,11 +41,7 @@ Percent = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False,
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Scope(_Strict):
+class Scope(Strict):
     """Which lines a rule is for; a field left out matches every value."""
 
     vendor: str | None = None
@@ -75,7 +72,7 @@ class Scope(_Strict):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
-class _Rule(_Strict):
+class _Rule(Strict):
     id: str = Field(min_length=1)
     match: Scope = Scope()
     valid_from: date | None = None
@@ -171,7 +168,7 @@ class FixedPriceRule(_Rule):
     basis: Basis = "BilledCost"
 
 
-class Tier(_Strict):
+class Tier(Strict):
     up_to: Money | None = Field(
         default=None, gt=0, description="Upper bound (inclusive); empty for the last tier"
     )
@@ -242,7 +239,7 @@ PricingRule = (
 Rule = Annotated[PricingRule | MinimumFeeRule, Field(discriminator="kind")]
 
 
-class Plan(_Strict):
+class Plan(Strict):
     id: str = Field(min_length=1)
     name: str | None = None
     valid_from: date | None = None
