@@ -261,11 +261,12 @@ def write_usage_details(
     """Every rated line behind each of ``invoices`` (in ``usage_lines``) in
     ``folder/<names[invoice number]>`` (Parquet, zstd): DETAIL_FILE_COLUMNS, the vendor's name
     (``seller_name`` for the seller's own fees and credits), lines in the usage sheets' order.
-    One sorted query for all invoices, streamed: each invoice's rows are written as one table
-    when the next invoice's begin (pyarrow, which releases the GIL, so the workbooks' processes
-    keep both cores busy), so memory holds one invoice's lines at a time and a rerun gives the
-    same bytes. (DuckDB's partitioned ``COPY`` needs one thread for that: 14 s of the 1M month's
-    run, against about 6 s of CPU here.) The paths written."""
+    Sorted queries over shares of the invoices (``detail_shares``), streamed: each invoice's rows
+    are written as one table when the next invoice's begin (pyarrow, which releases the GIL, so
+    the workbooks' processes keep both cores busy), so memory holds one share's sort and one
+    invoice's lines at a time, and a rerun gives the same bytes. (DuckDB's partitioned ``COPY``
+    needs one thread for that: 14 s of the 1M month's run, against about 6 s of CPU here.) The
+    paths written."""
     if not invoices:
         return []
     folder = Path(folder)
@@ -283,16 +284,40 @@ def write_usage_details(
             "description, subscription, amount, quantity",
         ]
     )
-    reader = con.sql(
+    query = (
         f"SELECT CAST(part AS INTEGER) AS part, {columns} FROM {USAGE_LINES} "
-        f"ORDER BY part, {order}",
-        params=[seller_name],
-    ).to_arrow_reader(DETAIL_BATCH_ROWS)
-    schema = reader.schema.remove(0)
+        f"WHERE part >= ? AND part < ? ORDER BY part, {order}"
+    )
+
+    def sorted_lines(first: int, after: int) -> pa.RecordBatchReader:
+        """The lines of invoices ``first`` to ``after`` (exclusive), sorted."""
+        return con.sql(query, params=[seller_name, f"{first:06d}", f"{after:06d}"]).to_arrow_reader(
+            DETAIL_BATCH_ROWS
+        )
+
+    # one sort per share of the invoices: a sort of every line at once needs them all in memory
+    # (10 million lines: more than the run's 1,200 MB, and DuckDB gives up instead of spilling)
+    shares = list(itertools.pairwise(detail_shares([rated_line_count(i) for i in invoices])))
+    first_reader = sorted_lines(*shares[0])
+    schema = first_reader.schema.remove(0)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        """Every share's sorted lines, one query at a time (one open result per connection)."""
+        yield from first_reader
+        for first, after in shares[1:]:
+            yield from sorted_lines(first, after)
+
     targets = [folder / names[inv.number] for inv in invoices]
+    _write_parts(batches(), schema, targets)
+    return targets
+
+
+def _write_parts(batches: Iterator[pa.RecordBatch], schema: pa.Schema, targets: list[Path]) -> None:
+    """``targets[k]``: the rows of part k of ``batches`` (sorted by their first column, ``part``,
+    which is left out), an empty file for a part without rows."""
     pending: list[pa.RecordBatch] = []
     current = 0
-    for batch in reader:
+    for batch in batches:
         if not batch.num_rows:
             continue
         parts = batch.column(0).to_numpy()
@@ -308,11 +333,25 @@ def write_usage_details(
     _write_detail(pending, schema, targets[current])
     for skipped in range(current + 1, len(targets)):
         _write_detail([], schema, targets[skipped])
-    return targets
 
 
 #: Rows per batch of the detail files' query.
 DETAIL_BATCH_ROWS = 65_536
+#: Most rated lines sorted at once for the detail files (a few hundred MB of DuckDB's memory).
+DETAIL_SORT_LINES = 500_000
+
+
+def detail_shares(counts: list[int], most: int = DETAIL_SORT_LINES) -> list[int]:
+    """Boundaries (invoice indexes, first 0, last ``len(counts)``) cutting invoices with
+    ``counts`` rated lines into consecutive shares of at most ``most`` lines (an invoice with
+    more is a share of its own)."""
+    bounds, lines = [0], 0
+    for k, count in enumerate(counts):
+        if lines and lines + count > most:
+            bounds.append(k)
+            lines = 0
+        lines += count
+    return [*bounds, len(counts)]
 
 
 def _write_detail(batches: list[pa.RecordBatch], schema: pa.Schema, path: Path) -> None:

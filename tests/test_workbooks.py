@@ -414,3 +414,14 @@ def test_workbooks_written_by_two_processes_are_the_bytes_one_writes(tmp_path, m
         "NW2026-000001_C003.usage.parquet",
     ]
     assert [p.read_bytes() for p in forked] == alone
+
+
+def test_detail_files_are_sorted_in_shares_of_at_most_so_many_lines():
+    from billing_lib.usage import detail_shares
+
+    assert detail_shares([3, 3, 3, 3], most=6) == [0, 2, 4]
+    assert detail_shares([3, 3, 3, 3], most=7) == [0, 2, 4]
+    assert detail_shares([10, 1, 1], most=5) == [0, 1, 3]  # a large invoice alone
+    assert detail_shares([1, 10, 1], most=5) == [0, 1, 2, 3]
+    assert detail_shares([], most=5) == [0, 0]
+    assert detail_shares([5, 5], most=10) == [0, 2]
