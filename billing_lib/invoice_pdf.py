@@ -57,7 +57,9 @@ LOGO_BOX = (45 * mm, 18 * mm)
 def _fonts() -> tuple[str, str]:
     """Register DejaVu Sans (regular and bold) from the matplotlib wheel, once per process."""
     spec = importlib.util.find_spec("matplotlib")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
+    if spec is None or not spec.submodule_search_locations:  # a dependency: always installed
+        raise RuntimeError("matplotlib (the DejaVu Sans fonts of the PDFs) is not installed")
+    folder = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"
     pdfmetrics.registerFont(TTFont(FONT, str(folder / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(folder / "DejaVuSans-Bold.ttf")))
     return FONT, BOLD
@@ -70,7 +72,7 @@ def pdf_name(inv: Invoice) -> str:
 
 def amount_text(value: Decimal, currency: str) -> str:
     """``1,234.50``: a rounded amount with thousands separators and the currency's decimals."""
-    places = -minor_unit(currency).as_tuple().exponent
+    places = -int(minor_unit(currency).as_tuple().exponent)
     return f"{value:,.{places}f}" if value else f"{abs(value):,.{places}f}"
 
 
@@ -146,7 +148,7 @@ class _NumberedCanvas(canvas.Canvas):
 
     def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))
-        self._startPage()
+        self._startPage()  # type: ignore[attr-defined]  # reportlab's own, not in its stubs
 
     def save(self) -> None:
         total = len(self._pages)
@@ -156,7 +158,9 @@ class _NumberedCanvas(canvas.Canvas):
             self.setFillGray(0.35)
             self.drawString(LEFT, BOTTOM - 9 * mm, self._footer)
             self.drawRightString(
-                PAGE_W - RIGHT, BOTTOM - 9 * mm, f"Page {self._pageNumber} of {total}"
+                PAGE_W - RIGHT,
+                BOTTOM - 9 * mm,
+                f"Page {self._pageNumber} of {total}",  # type: ignore[attr-defined]
             )
             super().showPage()
         super().save()
@@ -186,7 +190,9 @@ class _Document:
 
     # -- primitives -------------------------------------------------------------------------
 
-    def text(self, x: float, s: str, size: float = 8.5, bold: bool = False, right: bool = False):
+    def text(
+        self, x: float, s: str, size: float = 8.5, bold: bool = False, right: bool = False
+    ) -> None:
         self.canvas.setFont(BOLD if bold else FONT, size)
         self.canvas.setFillGray(0)
         if right:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import IO, AnyStr, cast
 
 import pyarrow.parquet as pq
 
@@ -58,24 +59,29 @@ _BLANK = re.compile(rb"(?m)^\r?$")
 _BLANK_TEXT = re.compile(r"(?m)^\r?$")
 
 
-def _scan_lines(chunks: Iterable[bytes | str]) -> tuple[tuple[int, ...], int, bool]:
+def _scan_lines(path: Path, encoding: str) -> tuple[tuple[int, ...], int, bool]:
     """Blank physical lines, the number of physical lines and whether line ends mix CRLF and LF,
     one regex pass per chunk (no per-line Python), so that row numbers can follow a spreadsheet
     even when DuckDB skips blanks."""
+    if encoding == "utf-16":
+        return _scan_chunks(_utf16_chunks(path), "\n", "\r", _BLANK_TEXT)
+    return _scan_chunks(_byte_chunks(path), b"\n", b"\r", _BLANK)
+
+
+def _scan_chunks(
+    chunks: Iterable[AnyStr], nl: AnyStr, cr: AnyStr, pattern: re.Pattern[AnyStr]
+) -> tuple[tuple[int, ...], int, bool]:
     blanks: list[int] = []
     lines_before = 0
     crlf = 0
-    carry: bytes | str = b""
+    carry = nl[:0]
     for chunk in chunks:
         buf = carry + chunk if carry else chunk
-        nl = "\n" if isinstance(buf, str) else b"\n"
         end = buf.rfind(nl) + 1
         complete, carry = buf[:end], buf[end:]
-        pattern = _BLANK_TEXT if isinstance(buf, str) else _BLANK
         last, counted = 0, lines_before
         # A chunk starts at a line start, so a blank line in it shows as one of these: a plain
         # substring search (GB/s) rules most chunks out before the regex (tens of MB/s) runs.
-        cr = nl[:0] + ("\r" if isinstance(buf, str) else b"\r")
         crlf += complete.count(cr + nl)
         if not (
             complete.startswith((nl, cr + nl)) or nl + nl in complete or nl + cr + nl in complete
@@ -92,16 +98,18 @@ def _scan_lines(chunks: Iterable[bytes | str]) -> tuple[tuple[int, ...], int, bo
     return tuple(blanks), lines_before + (1 if carry else 0), 0 < crlf < lines_before
 
 
-def _text_chunks(path: Path, encoding: str) -> Iterator[bytes | str]:
-    """The decompressed content in 1 MiB pieces: bytes for UTF-8 (newlines are plain ASCII bytes
-    there), decoded text for UTF-16."""
+def _byte_chunks(path: Path) -> Iterator[bytes]:
+    """The decompressed content in 1 MiB pieces, as bytes (UTF-8: newlines are plain ASCII
+    bytes there)."""
     with _open_bytes(path) as fh:
-        if encoding == "utf-16":
-            decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                yield decoder.decode(chunk)
-        else:
-            yield from iter(lambda: fh.read(1 << 20), b"")
+        yield from iter(lambda: fh.read(1 << 20), b"")
+
+
+def _utf16_chunks(path: Path) -> Iterator[str]:
+    """The decompressed content of a UTF-16 file in 1 MiB pieces, decoded."""
+    decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+    for chunk in _byte_chunks(path):
+        yield decoder.decode(chunk)
 
 
 def blank_records(src: SourceFile) -> tuple[int, ...]:
@@ -110,7 +118,9 @@ def blank_records(src: SourceFile) -> tuple[int, ...]:
     rows = []
     with _open_bytes(src.path) as fh:
         text = io.TextIOWrapper(
-            fh, encoding="utf-8-sig" if src.encoding == "utf-8" else src.encoding, newline=""
+            cast(IO[bytes], fh),  # a gzip or plain binary file
+            encoding="utf-8-sig" if src.encoding == "utf-8" else src.encoding,
+            newline="",
         )
         for number, record in enumerate(csv.reader(text, delimiter=src.delimiter), start=1):
             if not record:
@@ -229,19 +239,28 @@ def _one_line_ending(src: SourceFile, folder: Path) -> SourceFile:
     a file, DuckDB's strict CSV reader does not. Values spanning lines keep their line breaks, as
     LF. Row numbers and the checksum stay those of the vendor's file."""
     target = folder / f"{len(list(folder.iterdir())):04d}-lf.csv"
-    text = src.encoding == "utf-16"
-    crlf, lf = ("\r\n", "\n") if text else (b"\r\n", b"\n")
-    encoder = codecs.getincrementalencoder("utf-16")() if text else None
     with open(target, "wb") as out:
-        carry = crlf[:0]
-        for chunk in _text_chunks(src.path, src.encoding):
-            buf = carry + chunk
-            # a CR ending the chunk may be the first half of a CRLF: it waits for the next one
-            cut = len(buf) - 1 if buf.endswith(crlf[:1]) else len(buf)
-            fixed, carry = buf[:cut].replace(crlf, lf), buf[cut:]
-            out.write(encoder.encode(fixed) if encoder else fixed)
-        out.write(encoder.encode(carry, final=True) if encoder else carry)
+        if src.encoding == "utf-16":
+            encoder = codecs.getincrementalencoder("utf-16")()
+            for text in _one_lf(_utf16_chunks(src.path), "\r\n", "\n"):
+                out.write(encoder.encode(text))
+            out.write(encoder.encode("", final=True))
+        else:
+            for data in _one_lf(_byte_chunks(src.path), b"\r\n", b"\n"):
+                out.write(data)
     return replace(src, path=target, original=src.path)
+
+
+def _one_lf(chunks: Iterable[AnyStr], crlf: AnyStr, lf: AnyStr) -> Iterator[AnyStr]:
+    """``chunks`` with every CRLF as LF; a CR ending a chunk waits for the next one (it may be the
+    first half of a CRLF)."""
+    carry = crlf[:0]
+    for chunk in chunks:
+        buf = carry + chunk
+        cut = len(buf) - 1 if buf.endswith(crlf[:1]) else len(buf)
+        fixed, carry = buf[:cut].replace(crlf, lf), buf[cut:]
+        yield fixed
+    yield carry
 
 
 def _describe(path: Path, name: str, scratch: Path | None = None) -> SourceFile:
@@ -271,7 +290,7 @@ def _line_scan(path: Path, encoding: str, checksum: str) -> tuple[tuple[int, ...
     """``_scan_lines`` of a file, remembered by path and content checksum: a billing run looks at
     each report twice (its parameters check recognises the format, then the import reads it),
     and the scan decompresses the whole file, seconds per million lines of a CSV.gz."""
-    return _scan_lines(_text_chunks(path, encoding))
+    return _scan_lines(path, encoding)
 
 
 @contextmanager
