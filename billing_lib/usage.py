@@ -147,12 +147,12 @@ def usage_lines(
     (``invoices.labelled_lines``) and a file number ``part`` per invoice, in the temp table
     USAGE_LINES while the block runs: labelled once for the usage sheets and the detail files."""
     con.execute(f"DROP TABLE IF EXISTS {USAGE_LINES}")
-    con.execute("CREATE OR REPLACE TEMP TABLE _usage_parts (customer_id VARCHAR, part VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _usage_parts (customer_id VARCHAR, part INTEGER)")
     try:
         if invoices:
             con.executemany(
                 "INSERT INTO _usage_parts VALUES (?, ?)",
-                [(i.customer_id, f"{k:06d}") for k, i in enumerate(invoices)],
+                [(i.customer_id, k) for k, i in enumerate(invoices)],
             )
             sql, params = labelled_lines(
                 customers, invoicing, invoices[0].period, [i.customer_id for i in invoices]
@@ -285,15 +285,13 @@ def write_usage_details(
         ]
     )
     query = (
-        f"SELECT CAST(part AS INTEGER) AS part, {columns} FROM {USAGE_LINES} "
+        f"SELECT part, {columns} FROM {USAGE_LINES} "
         f"WHERE part >= ? AND part < ? ORDER BY part, {order}"
     )
 
     def sorted_lines(first: int, after: int) -> pa.RecordBatchReader:
         """The lines of invoices ``first`` to ``after`` (exclusive), sorted."""
-        return con.sql(query, params=[seller_name, f"{first:06d}", f"{after:06d}"]).to_arrow_reader(
-            DETAIL_BATCH_ROWS
-        )
+        return con.sql(query, params=[seller_name, first, after]).to_arrow_reader(DETAIL_BATCH_ROWS)
 
     # one sort per share of the invoices: a sort of every line at once needs them all in memory
     # (10 million lines: more than the run's 1,200 MB, and DuckDB gives up instead of spilling)
@@ -305,6 +303,7 @@ def write_usage_details(
         """Every share's sorted lines, one query at a time (one open result per connection)."""
         yield from first_reader
         for first, after in shares[1:]:
+            pa.default_memory_pool().release_unused()  # the last share's buffers
             yield from sorted_lines(first, after)
 
     targets = [folder / names[inv.number] for inv in invoices]
@@ -338,7 +337,7 @@ def _write_parts(batches: Iterator[pa.RecordBatch], schema: pa.Schema, targets: 
 #: Rows per batch of the detail files' query.
 DETAIL_BATCH_ROWS = 65_536
 #: Most rated lines sorted at once for the detail files (a few hundred MB of DuckDB's memory).
-DETAIL_SORT_LINES = 500_000
+DETAIL_SORT_LINES = 150_000
 
 
 def detail_shares(counts: list[int], most: int = DETAIL_SORT_LINES) -> list[int]:
