@@ -337,7 +337,7 @@ def _write_parts(batches: Iterator[pa.RecordBatch], schema: pa.Schema, targets: 
 #: Rows per batch of the detail files' query.
 DETAIL_BATCH_ROWS = 65_536
 #: Most rated lines sorted at once for the detail files (a few hundred MB of DuckDB's memory).
-DETAIL_SORT_LINES = 150_000
+DETAIL_SORT_LINES = 500_000
 
 
 def detail_shares(counts: list[int], most: int = DETAIL_SORT_LINES) -> list[int]:
