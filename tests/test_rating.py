@@ -15,6 +15,7 @@ from billing_lib.rating import (
     rated_frame,
 )
 from billing_lib.run import RATED_PARQUET
+from billing_lib.sql import ql
 from billing_lib.store import frame
 from billing_lib.whatif import MINIMUM_FEES_PARQUET, margin, reprice_customer, write_minimum_fees
 
@@ -530,7 +531,9 @@ def test_rated_frame_for_notebooks(tmp_path):
     ]
 
 
-def test_what_if_reprices_one_customer_and_recomputes_the_minimum(tmp_path):
+def _month_with_a_minimum_fee(tmp_path):
+    """C1 rated at 10 % markup with a minimum fee of 30 EUR: a line of 20 (list discount 10 %), a
+    credit of -5, and a line of 50 of another customer."""
     con, _ = rate(
         tmp_path,
         plan(
@@ -543,6 +546,11 @@ def test_what_if_reprices_one_customer_and_recomputes_the_minimum(tmp_path):
             line(SubAccountId="222", BilledCost="50"),
         ],
     )
+    return con
+
+
+def test_what_if_reprices_one_customer_and_recomputes_the_minimum(tmp_path):
+    con = _month_with_a_minimum_fee(tmp_path)
     # C1 now: 20 x 0.9 x 1.1 = 19.80, credit -4.50, minimum 30 - 15.30 = 14.70
     before = frame(con, "SELECT sum(amount) AS s FROM rated_lines WHERE customer_id = 'C1'")["s"][0]
     assert before == D(30)
@@ -562,7 +570,7 @@ def _run_folder(con, tmp_path):
     """A run folder of 2026-10 holding the connection's rated lines as a run stores them."""
     folder = tmp_path / "outputs" / "2026-10"
     folder.mkdir(parents=True)
-    con.execute(f"COPY rated_lines TO '{folder / RATED_PARQUET}' (FORMAT parquet)")
+    con.execute(f"COPY rated_lines TO {ql(str(folder / RATED_PARQUET))} (FORMAT parquet)")
     return folder
 
 
@@ -571,18 +579,7 @@ def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_p
     """The margin notebook re-prices lines read back from a run folder; the benchmark re-prices on
     the run's store. Same lines, same markup: the same lines, amounts and margin, the minimum fee
     recomputed in both (it is topped up at low markups and gone at high ones)."""
-    con, _ = rate(
-        tmp_path,
-        plan(
-            "{id: all, kind: markup, percent: 10}",
-            "{id: min, kind: minimum_fee, amount: '30', currency: EUR}",
-        ),
-        [
-            line(BilledCost="20"),
-            line(ChargeCategory="Credit", BilledCost="-5"),
-            line(SubAccountId="222", BilledCost="50"),
-        ],
-    )
+    con = _month_with_a_minimum_fee(tmp_path)
     run_folder = _run_folder(con, tmp_path)
     write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
     lines = frame(con, "SELECT * FROM rated_lines WHERE customer_id = 'C1'")
