@@ -68,6 +68,7 @@ from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
 from billing_lib.periods import month_days
 from billing_lib.run_files import INVOICE_DATA, atomic_target
+from billing_lib.sql import ql
 from billing_lib.vat import CUSTOMERS_FILE
 
 #: Names callers import from ``billing_lib.invoices``; they live in ``invoicing_parameters``
@@ -134,9 +135,12 @@ def labelled_lines(
         by_grouping.setdefault(tuple(customers[cid].line_grouping), []).append(cid)
     month_days(period)
     names = {v: n.name for v, n in invoicing.products.vendors.items()}
+    # the range lets DuckDB skip the row groups of other customers (rated_lines is stored by
+    # customer): the workbooks label their invoices' lines share by share
+    within = f" AND customer_id BETWEEN {ql(min(ids))} AND {ql(max(ids))}" if ids else ""
     source = (
         f"(SELECT * REPLACE ({CUSTOMER_SOURCE_FILE} AS source_file) FROM rated_lines r "
-        f"WHERE period = '{period}')"
+        f"WHERE period = {ql(period)}{within})"
     )
     return labelled_sql(source, by_grouping, None, names), []
 

@@ -17,7 +17,7 @@ exact sums that add up to its invoice lines.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,20 +132,48 @@ def _vendor_order(column: str) -> str:
     return f"{column} = 'reseller', {column}"
 
 
-#: The temp table of ``usage_lines``: the rated lines of the invoices being written, labelled.
+#: The temp table of ``share_lines``: the rated lines of the invoices of one share, labelled.
 USAGE_LINES = "_usage_lines"
 
 
+def invoice_usage(
+    con: duckdb.DuckDBPyConnection,
+    invoices: list[Invoice],
+    invoicing: Invoicing,
+    customers: dict[str, Customer],
+    detail_names: dict[str, str],
+    folder: Path,
+) -> Iterator[dict[str, InvoiceUsage]]:
+    """Share by share of ``invoices`` (``detail_shares``, in customer order): the usage sheets'
+    rows of the share's invoices per invoice number (``usage_rows``); when resumed, the share's
+    detail files (``folder/<detail_names[number]>``, ``write_share_details``) are written
+    before the next share is read. So the workbooks of one share are written by other processes
+    while this one writes the share's detail files and reads the next share, and memory holds
+    one share's lines at a time: each share reads only its customers' row groups of
+    ``rated_lines`` (stored by customer), labels and sorts them once for both."""
+    ordered = sorted(invoices, key=lambda i: i.customer_id)
+    bounds = detail_shares([rated_line_count(i) for i in ordered], DETAIL_SORT_LINES)
+    for first, after in itertools.pairwise(bounds):
+        share = ordered[first:after]
+        with share_lines(con, share, invoicing, customers):
+            yield usage_rows(con, share, invoicing.seller.usage_detail_max_lines)
+            write_share_details(
+                con, share, invoicing.seller.name, [folder / detail_names[i.number] for i in share]
+            )
+
+
 @contextmanager
-def usage_lines(
+def share_lines(
     con: duckdb.DuckDBPyConnection,
     invoices: list[Invoice],
     invoicing: Invoicing,
     customers: dict[str, Customer],
 ) -> Iterator[None]:
-    """The rated lines of ``invoices`` (kind 'invoice') with their invoice line
-    (``invoices.labelled_lines``) and a file number ``part`` per invoice, in the temp table
-    USAGE_LINES while the block runs: labelled once for the usage sheets and the detail files."""
+    """The rated lines of ``invoices`` (one share, kind 'invoice') with their invoice line
+    (``invoices.labelled_lines``), ``detail_vendor`` (the vendor's name as the detail file shows
+    it) and ``part``, the invoice's index in ``invoices``, in the temp table USAGE_LINES while the
+    block runs: stored in the detail files' order (by part, then DETAIL_ORDER), so the detail
+    files read them without another sort."""
     con.execute(f"DROP TABLE IF EXISTS {USAGE_LINES}")
     con.execute("CREATE OR REPLACE TEMP TABLE _usage_parts (customer_id VARCHAR, part INTEGER)")
     try:
@@ -164,14 +192,27 @@ def usage_lines(
                 )
             )
             con.execute(
-                f"CREATE TEMP TABLE {USAGE_LINES} AS SELECT p.part, {columns} "
-                f"FROM ({sql}) AS l JOIN _usage_parts p USING (customer_id)",
-                params,
+                f"CREATE TEMP TABLE {USAGE_LINES} AS SELECT p.part, {columns}, "
+                "CASE WHEN l.vendor = 'reseller' THEN ? ELSE l.vendor_name END AS detail_vendor "
+                f"FROM ({sql}) AS l JOIN _usage_parts p USING (customer_id) "
+                f"ORDER BY p.part, {DETAIL_ORDER}",
+                [*params, invoicing.seller.name],
             )
         yield
     finally:
         con.execute(f"DROP TABLE IF EXISTS {USAGE_LINES}")
         con.execute("DROP TABLE IF EXISTS _usage_parts")
+
+
+#: The order of an invoice's lines in its detail file (the usage sheets' order: vendor, the
+#: reseller's own lines last, then charge date, vendor file and row).
+DETAIL_ORDER = ", ".join(
+    [
+        _vendor_order("vendor"),
+        "charge_date, source_file, source_row, invoice_line",
+        "description, subscription, amount, quantity",
+    ]
+)
 
 
 def usage_rows(
@@ -251,67 +292,30 @@ def _distribute(
         usage.vendors[-1].rows.append(tuple(values))
 
 
-def write_usage_details(
-    con: duckdb.DuckDBPyConnection,
-    invoices: list[Invoice],
-    seller_name: str,
-    names: dict[str, str],
-    folder: Path,
-) -> list[Path]:
-    """Every rated line behind each of ``invoices`` (in ``usage_lines``) in
-    ``folder/<names[invoice number]>`` (Parquet, zstd): DETAIL_FILE_COLUMNS, the vendor's name
-    (``seller_name`` for the seller's own fees and credits), lines in the usage sheets' order.
-    Sorted queries over shares of the invoices (``detail_shares``), streamed: each invoice's rows
-    are written as one table when the next invoice's begin (pyarrow, which releases the GIL, so
-    the workbooks' processes keep both cores busy), so memory holds one share's sort and one
-    invoice's lines at a time, and a rerun gives the same bytes. (DuckDB's partitioned ``COPY``
-    needs one thread for that: 14 s of the 1M month's run, against about 6 s of CPU here.) The
-    paths written."""
+def write_share_details(
+    con: duckdb.DuckDBPyConnection, invoices: list[Invoice], seller_name: str, targets: list[Path]
+) -> None:
+    """``targets[k]``: every rated line behind ``invoices[k]`` (in ``share_lines``), Parquet
+    (zstd): DETAIL_FILE_COLUMNS, the vendor's name (``seller_name`` for the seller's own fees
+    and credits), lines in the usage sheets' order; an empty file for an invoice without rated
+    lines. Streamed in the order USAGE_LINES stores them (no sort here): each invoice's rows
+    are written as one table when the next invoice's begin, by pyarrow, which releases the GIL,
+    so the workbooks' processes keep both cores busy; a rerun gives the same bytes. (DuckDB's
+    partitioned ``COPY`` needs one thread for that: 14 s of the 1M month's run.)"""
     if not invoices:
-        return []
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+        return
+    targets[0].parent.mkdir(parents=True, exist_ok=True)
     columns = ", ".join(
-        "CASE WHEN vendor = 'reseller' THEN ? ELSE vendor_name END AS vendor"
-        if c == "vendor"
-        else c
-        for c in DETAIL_FILE_COLUMNS
+        "detail_vendor AS vendor" if c == "vendor" else c for c in DETAIL_FILE_COLUMNS
     )
-    order = ", ".join(
-        [
-            _vendor_order("vendor"),
-            "charge_date, source_file, source_row, invoice_line",
-            "description, subscription, amount, quantity",
-        ]
+    reader = con.sql(f"SELECT part, {columns} FROM {USAGE_LINES}").to_arrow_reader(
+        DETAIL_BATCH_ROWS
     )
-    query = (
-        f"SELECT part, {columns} FROM {USAGE_LINES} "
-        f"WHERE part >= ? AND part < ? ORDER BY part, {order}"
-    )
-
-    def sorted_lines(first: int, after: int) -> pa.RecordBatchReader:
-        """The lines of invoices ``first`` to ``after`` (exclusive), sorted."""
-        return con.sql(query, params=[seller_name, first, after]).to_arrow_reader(DETAIL_BATCH_ROWS)
-
-    # one sort per share of the invoices: a sort of every line at once needs them all in memory
-    # (10 million lines: more than the run's 1,200 MB, and DuckDB gives up instead of spilling)
-    shares = list(itertools.pairwise(detail_shares([rated_line_count(i) for i in invoices])))
-    first_reader = sorted_lines(*shares[0])
-    schema = first_reader.schema.remove(0)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        """Every share's sorted lines, one query at a time (one open result per connection)."""
-        yield from first_reader
-        for first, after in shares[1:]:
-            pa.default_memory_pool().release_unused()  # the last share's buffers
-            yield from sorted_lines(first, after)
-
-    targets = [folder / names[inv.number] for inv in invoices]
-    _write_parts(batches(), schema, targets)
-    return targets
+    _write_parts(reader, reader.schema.remove(0), targets)
+    pa.default_memory_pool().release_unused()  # the share's buffers
 
 
-def _write_parts(batches: Iterator[pa.RecordBatch], schema: pa.Schema, targets: list[Path]) -> None:
+def _write_parts(batches: Iterable[pa.RecordBatch], schema: pa.Schema, targets: list[Path]) -> None:
     """``targets[k]``: the rows of part k of ``batches`` (sorted by their first column, ``part``,
     which is left out), an empty file for a part without rows."""
     pending: list[pa.RecordBatch] = []
@@ -336,7 +340,8 @@ def _write_parts(batches: Iterator[pa.RecordBatch], schema: pa.Schema, targets: 
 
 #: Rows per batch of the detail files' query.
 DETAIL_BATCH_ROWS = 65_536
-#: Most rated lines sorted at once for the detail files (a few hundred MB of DuckDB's memory).
+#: Most rated lines of one share (labelled and sorted at once: a few hundred MB of DuckDB's
+#: memory; at 10 million lines one sort of every line ran out of the run's 1,200 MB).
 DETAIL_SORT_LINES = 500_000
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import re
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
@@ -37,13 +37,7 @@ from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import WORKBOOK_OPTIONS, InvoiceFormats, fixed_created, sheet_name
 from billing_lib.summary_workbook import write_summary_workbook
-from billing_lib.usage import (
-    USAGE_DETAIL_SUFFIX,
-    InvoiceUsage,
-    usage_lines,
-    usage_rows,
-    write_usage_details,
-)
+from billing_lib.usage import USAGE_DETAIL_SUFFIX, InvoiceUsage, invoice_usage
 from billing_lib.usage_sheets import write_usage_sheets
 
 INVOICE_FOLDER = "invoices"
@@ -79,32 +73,17 @@ def write_workbooks(
     folder = Path(folder)
     target = folder / INVOICE_FOLDER
     billed = [inv for inv in invoices if inv.kind == "invoice"]
+    detail_names = {inv.number: usage_detail_name(inv) for inv in billed}
+    jobs = [
+        _Job(inv, invoicing.seller, invoicing.products.vendors, None, target, also)
+        for inv in invoices
+    ]
     # a full disk or a file-size limit names the file (the OSError carries it)
-    with writing(target), usage_lines(con, billed, invoicing, customers):
-        rows = usage_rows(con, billed, invoicing.seller.usage_detail_max_lines)
-        jobs = [
-            _Job(
-                inv,
-                invoicing.seller,
-                invoicing.products.vendors,
-                rows.get(inv.number),
-                target,
-                also,
-            )
-            for inv in invoices
-        ]
-        # the detail files are written here while the workbooks are written
-        books, detail_files = _write_all(
-            jobs,
-            lambda: write_usage_details(
-                con,
-                billed,
-                invoicing.seller.name,
-                {inv.number: usage_detail_name(inv) for inv in billed},
-                target,
-            ),
+    with writing(target):
+        books = _write_all(
+            jobs, invoice_usage(con, billed, invoicing, customers, detail_names, target)
         )
-    details = dict(zip([inv.number for inv in billed], detail_files, strict=True))
+    details = {number: target / name for number, name in detail_names.items()}
     written: list[Path] = []
     for inv, paths in zip(invoices, books, strict=True):
         written.append(paths[0])
@@ -145,12 +124,14 @@ class _Job:
 _JOBS: list[_Job] = []
 
 
-def _write_job(index: int) -> list[Path]:
-    """The workbook of job ``index``, then what its ``also`` writes."""
+def _write_job(index: int, usage: InvoiceUsage | None = None) -> list[Path]:
+    """The workbook of job ``index`` (with ``usage``, when given, as its usage sheets' rows),
+    then what its ``also`` writes."""
     job = _JOBS[index]
+    usage = usage if usage is not None else job.usage
     path = job.folder / workbook_name(job.inv)
     with writing(path):  # a full disk or a file-size limit names the workbook
-        written = [write_invoice_workbook(job.inv, job.seller, job.vendors, job.usage, path)]
+        written = [write_invoice_workbook(job.inv, job.seller, job.vendors, usage, path)]
     return written + (job.also(job.inv) if job.also else [])
 
 
@@ -162,22 +143,34 @@ def _writers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _write_all(jobs: list[_Job], meanwhile: Callable[[], _T]) -> tuple[list[list[Path]], _T]:
-    """The files of ``jobs`` (per job its paths, in the same order) and what ``meanwhile``
-    returns, called in this process while the jobs are written: by forked processes that each
-    write a share (xlsxwriter and reportlab are pure Python, one core each) when there are many,
-    else here after it. The bytes do not depend on which process wrote a file."""
+def _write_all(jobs: list[_Job], usage: Iterator[dict[str, InvoiceUsage]]) -> list[list[Path]]:
+    """The files of ``jobs`` (per job its paths, in the same order). ``usage`` yields, share by
+    share, the usage of invoices whose workbooks can be written (``usage.invoice_usage``, which
+    writes the share's detail files in this process when it is resumed). With many jobs they are
+    written by forked processes (xlsxwriter and reportlab are pure Python, one core each) as
+    each share is ready, else here after every share. The bytes do not depend on which process
+    wrote a file."""
     global _JOBS
     processes = min(_writers(), len(jobs))
+    index = {job.inv.number: k for k, job in enumerate(jobs)}
     _JOBS = jobs
     try:
         if processes < 2 or len(jobs) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
-            return [_write_job(i) for i in range(len(jobs))], meanwhile()
+            for ready in usage:
+                for number, rows in ready.items():
+                    jobs[index[number]].usage = rows
+            return [_write_job(i) for i in range(len(jobs))]
         with ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool:
-            # the workers fork at the first submit, before ``meanwhile`` starts DuckDB again
-            futures = [pool.submit(_write_job, i) for i in range(len(jobs))]
-            other = meanwhile()
-            return [f.result() for f in futures], other
+            # the workers fork at the first submit, between two of DuckDB's queries; a share's
+            # rows go to them pickled
+            futures: dict[int, Future[list[Path]]] = {}
+            for ready in usage:
+                for number, rows in ready.items():
+                    futures[index[number]] = pool.submit(_write_job, index[number], rows)
+            for k in range(len(jobs)):  # credit notes: no usage sheets
+                if k not in futures:
+                    futures[k] = pool.submit(_write_job, k)
+            return [futures[k].result() for k in range(len(jobs))]
     finally:
         _JOBS = []
 

@@ -396,7 +396,7 @@ def test_a_summary_longer_than_the_limit_counts_the_resources_instead(tmp_path):
 
 
 def test_workbooks_written_by_two_processes_are_the_bytes_one_writes(tmp_path, monkeypatch):
-    from billing_lib import workbooks
+    from billing_lib import usage, workbooks
 
     rows = [
         *big_rows(),
@@ -414,6 +414,10 @@ def test_workbooks_written_by_two_processes_are_the_bytes_one_writes(tmp_path, m
         "NW2026-000001_C003.usage.parquet",
     ]
     assert [p.read_bytes() for p in forked] == alone
+    # each invoice a share of its own: labelled, sorted and handed to the writers one at a time
+    monkeypatch.setattr(usage, "DETAIL_SORT_LINES", 1)
+    shared = write_workbooks(con, invoices, invoicing, tmp_path / "three")
+    assert [p.read_bytes() for p in shared] == alone
 
 
 def test_detail_files_are_sorted_in_shares_of_at_most_so_many_lines():
