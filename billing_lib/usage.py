@@ -311,7 +311,10 @@ def write_share_details(
     reader = con.sql(f"SELECT part, {columns} FROM {USAGE_LINES}").to_arrow_reader(
         DETAIL_BATCH_ROWS
     )
-    _write_parts(reader, reader.schema.remove(0), targets)
+    try:
+        _write_parts(reader, reader.schema.remove(0), targets)
+    finally:
+        reader.close()  # the connection's result, also when a file cannot be written
     pa.default_memory_pool().release_unused()  # the share's buffers
 
 
