@@ -63,7 +63,12 @@ from billing_lib.invoicing_parameters import (
     VendorAccounts,
     load_invoicing,
 )
-from billing_lib.line_labels import check_grouping, display_figures, labelled_sql
+from billing_lib.line_labels import (
+    check_grouping,
+    display_figures,
+    labelled_sql,
+    summed_lines_sql,
+)
 from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
 from billing_lib.periods import month_days
@@ -129,6 +134,15 @@ def labelled_lines(
     ``source_file`` is the vendor file's name without the reseller's folders
     (``CUSTOMER_SOURCE_FILE``): the customer sees which report a line came from, not where the
     reseller keeps it."""
+    source, by_grouping, names = _label_inputs(customers, invoicing, period, ids)
+    return labelled_sql(source, by_grouping, None, names), []
+
+
+def _label_inputs(
+    customers: dict[str, Customer], invoicing: Invoicing, period: str, ids: list[str]
+) -> tuple[str, dict[tuple[str, ...], list[str]], dict[str, str]]:
+    """What ``line_labels`` labels the lines of customers ``ids`` in ``period`` with: the rated
+    lines (a parenthesised query), the customers per line_grouping and the vendors' names."""
     by_grouping: dict[tuple[str, ...], list[str]] = {}
     for cid in ids:
         check_grouping(customers[cid].line_grouping, cid)
@@ -142,7 +156,7 @@ def labelled_lines(
         f"(SELECT * REPLACE ({CUSTOMER_SOURCE_FILE} AS source_file) FROM rated_lines r "
         f"WHERE period = {ql(period)}{within})"
     )
-    return labelled_sql(source, by_grouping, None, names), []
+    return source, by_grouping, names
 
 
 def _problems(
@@ -247,13 +261,17 @@ def invoice_series(invoicing: Invoicing, period: str) -> str:
     return f"{invoicing.seller.invoice_series}{period[:4]}"
 
 
-#: What ``build_invoices`` sums per invoice line (one row per line, in this column order).
+#: What ``build_invoices`` sums per invoice line (``line_labels.summed_lines_sql``).
+#: (The unit and the unit price are used where the line has one of each: ``min`` is that one.)
+_LINE_SUMS = """sum(amount) AS s_amount, sum(cost) AS s_cost, count(*) AS n_lines,
+    count(DISTINCT unit) AS n_units, min(unit) AS one_unit, sum(quantity) AS s_quantity,
+    count(DISTINCT unit_price) AS n_prices, min(unit_price) AS one_price,
+    bool_and(unit IS NOT NULL) AS all_units"""
+#: One row per invoice line, in this column order.
 _LINE_SQL = """
-    SELECT customer_id, product_group, invoice_line, sum(amount), sum(cost), count(*),
-           count(DISTINCT unit), any_value(unit), sum(quantity), count(DISTINCT unit_price),
-           any_value(unit_price), bool_and(unit IS NOT NULL), line_credit
-    FROM ({sql}) GROUP BY customer_id, product_group, line_key, line_credit, invoice_line
-    ORDER BY customer_id, product_group, invoice_line, line_key"""
+    SELECT customer_id, product_group, invoice_line, s_amount, s_cost, n_lines, n_units, one_unit,
+           s_quantity, n_prices, one_price, all_units, line_credit
+    FROM ({sql}) ORDER BY customer_id, product_group, invoice_line, line_key"""
 
 
 def build_invoices(
@@ -283,8 +301,8 @@ def build_invoices(
     ]
     if not ids:
         return []
-    sql, params = labelled_lines(customers, invoicing, period, ids)
-    rows = con.execute(_LINE_SQL.format(sql=sql), params).fetchall()
+    summed = summed_lines_sql(*_label_inputs(customers, invoicing, period, ids), _LINE_SUMS)
+    rows = con.execute(_LINE_SQL.format(sql=summed)).fetchall()
     numbers = register.plan(invoice_series(invoicing, period), period, ids, issue_date).numbers
     lines_of: dict[str, list[tuple]] = {}
     for row in rows:

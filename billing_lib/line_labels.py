@@ -152,9 +152,10 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
     )
 
 
-def _groups_sql(grouping: tuple[str, ...], source: str) -> str:
+def _groups_sql(grouping: tuple[str, ...], source: str, sums: str = "") -> str:
     """One row per invoice line of ``source`` (rows with ``line_key``, ``line_credit`` and
-    ``vendor_name``): the values its text is made of."""
+    ``vendor_name``): the values its text is made of, and ``sums`` (more aggregates, with their
+    names)."""
     # Numbered as the text's parts are (vendor is not a part).
     tags = []
     n = 0
@@ -164,7 +165,7 @@ def _groups_sql(grouping: tuple[str, ...], source: str) -> str:
         if key.startswith("tag:"):
             tags.append(f"any_value({_tag_sql(key[4:])}) AS g_tag_{n}")
         n += 1
-    extra = "".join(f", {t}" for t in tags)
+    extra = "".join(f", {t}" for t in [*tags, *([sums] if sums else [])])
     return f"""
         SELECT customer_id, product_group, line_key, line_credit,
                any_value(line_kind) AS line_kind, any_value(vendor) AS g_vendor,
@@ -176,6 +177,54 @@ def _groups_sql(grouping: tuple[str, ...], source: str) -> str:
                any_value(COALESCE(description, line_kind)) AS g_description,
                count(DISTINCT description) AS n_descriptions{extra}
         FROM {source} GROUP BY customer_id, product_group, line_key, line_credit"""
+
+
+def _branches(
+    groupings: dict[tuple[str, ...], list[str]], default: tuple[str, ...] | None
+) -> list[tuple[tuple[str, ...], str]]:
+    """Per line_grouping: the condition on ``r.customer_id`` of the rows it labels."""
+    branches: list[tuple[tuple[str, ...], str]] = []
+    for grouping, ids in groupings.items():
+        inside = "list_contains([" + ", ".join(ql(i) for i in ids) + "], r.customer_id)"
+        branches.append((grouping, inside))
+    if default is not None:
+        known = [i for ids in groupings.values() for i in ids]
+        outside = (
+            "NOT list_contains([" + ", ".join(ql(i) for i in known) + "], r.customer_id)"
+            if known
+            else "true"
+        )
+        branches.append((default, outside))
+    return branches
+
+
+def _keyed_sql(source: str, grouping: tuple[str, ...], where: str, names: dict[str, str]) -> str:
+    """The rows of ``source`` that ``where`` selects with ``vendor_name``, ``line_credit`` and
+    their ``line_key`` under ``grouping``."""
+    cases = " ".join(f"WHEN {ql(v)} THEN {ql(n)}" for v, n in names.items())
+    vendor_name = f"CASE r.vendor {cases} ELSE r.vendor END" if cases else "r.vendor"
+    credit = "(r.line_kind = 'vendor' AND COALESCE(r.charge_category, '') = 'Credit')"
+    return f"""SELECT *, {_key_sql(grouping)} AS line_key FROM (
+                 SELECT r.*, {vendor_name} AS vendor_name, {credit} AS line_credit
+                 FROM {source} r WHERE {where})"""
+
+
+def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
+    """Per row of ``groups`` (``_groups_sql``): its key columns and ``invoice_line``, the text;
+    two lines of one section that would read the same get a short id of their key."""
+    short = short_id_sql("replace(line_key, chr(31), '/')")
+    return f"""
+        SELECT customer_id, product_group, line_key, line_credit,
+               CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group,
+                                                  invoice_line) > 1
+                    THEN invoice_line || ' (' || {short} || ')'
+                    ELSE invoice_line END AS invoice_line
+        FROM (SELECT customer_id, product_group, line_key, line_credit,
+                     {_text_sql(grouping)} AS invoice_line
+              FROM (SELECT *, count(DISTINCT g_vendor)
+                                OVER (PARTITION BY customer_id, product_group)
+                                AS vendors_in_group
+                    FROM {groups}))"""
 
 
 def labelled_sql(
@@ -190,51 +239,41 @@ def labelled_sql(
     it (their rows only); ``default`` is the grouping of every other customer's rows (None: only
     the customers named). An invoice line is the rows of one customer, product group,
     ``line_key`` and ``line_credit``."""
-    names = " ".join(f"WHEN {ql(v)} THEN {ql(n)}" for v, n in vendor_names.items())
-    vendor_name = f"CASE r.vendor {names} ELSE r.vendor END" if names else "r.vendor"
-    credit = "(r.line_kind = 'vendor' AND COALESCE(r.charge_category, '') = 'Credit')"
-    branches: list[tuple[tuple[str, ...], str]] = []
-    for grouping, ids in groupings.items():
-        inside = "list_contains([" + ", ".join(ql(i) for i in ids) + "], r.customer_id)"
-        branches.append((grouping, inside))
-    if default is not None:
-        known = [i for ids in groupings.values() for i in ids]
-        outside = (
-            "NOT list_contains([" + ", ".join(ql(i) for i in known) + "], r.customer_id)"
-            if known
-            else "true"
-        )
-        branches.append((default, outside))
-    selects = []
-    for grouping, where in branches:
-        base = f"""SELECT *, {_key_sql(grouping)} AS line_key FROM (
-                 SELECT r.*, {vendor_name} AS vendor_name, {credit} AS line_credit
-                 FROM {source} r WHERE {where})"""
-        texts = f"""SELECT customer_id, product_group, line_key, line_credit,
-                        {_text_sql(grouping)} AS invoice_line
-                 FROM (SELECT *, count(DISTINCT g_vendor)
-                                   OVER (PARTITION BY customer_id, product_group)
-                                   AS vendors_in_group
-                       FROM ({_groups_sql(grouping, "b")}))"""
-        # Two lines of one section that would read the same get a short id of their key.
-        short = short_id_sql("replace(line_key, chr(31), '/')")
-        selects.append(
-            f"""SELECT * FROM (WITH b AS ({base}), t AS ({texts}),
-                u AS (SELECT customer_id, product_group, line_key, line_credit,
-                        CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group,
-                                                           invoice_line) > 1
-                             THEN invoice_line || ' (' || {short} || ')'
-                             ELSE invoice_line END AS invoice_line
-                      FROM t)
+    selects = [
+        f"""SELECT * FROM (WITH b AS ({_keyed_sql(source, grouping, where, vendor_names)}),
+                u AS ({_texts_sql(grouping, f"({_groups_sql(grouping, 'b')})")})
                 SELECT b.*, u.invoice_line FROM b JOIN u
                 USING (customer_id, product_group, line_key, line_credit))"""
-        )
-
+        for grouping, where in _branches(groupings, default)
+    ]
     if not selects:
         return (
             "SELECT r.*, NULL AS vendor_name, NULL AS line_key, false AS line_credit, "
             f"NULL AS invoice_line FROM {source} r WHERE false"
         )
+    return " UNION ALL BY NAME ".join(selects)
+
+
+def summed_lines_sql(
+    source: str,
+    groupings: dict[tuple[str, ...], list[str]],
+    vendor_names: dict[str, str],
+    sums: str,
+) -> str:
+    """SQL of one row per invoice line of the rows of ``source`` (as ``labelled_sql``, only the
+    customers ``groupings`` names): ``customer_id``, ``product_group``, ``line_key``,
+    ``line_credit``, ``invoice_line`` and the aggregates ``sums`` (with their names) over its
+    rated lines. One pass over the lines: the text's values and the sums in one GROUP BY, the
+    text made from that (the same as ``labelled_sql`` gives each of its lines)."""
+    selects = [
+        f"""SELECT * FROM (WITH b AS ({_keyed_sql(source, grouping, where, vendor_names)}),
+                g AS ({_groups_sql(grouping, "b", sums)}),
+                u AS ({_texts_sql(grouping, "g")})
+                SELECT * FROM g JOIN u USING (customer_id, product_group, line_key, line_credit))"""
+        for grouping, where in _branches(groupings, None)
+    ]
+    if not selects:
+        raise ValueError("summed_lines_sql needs the customers whose lines it sums")
     return " UNION ALL BY NAME ".join(selects)
 
 

@@ -3,12 +3,14 @@ file beside each workbook holds them.
 
 Every invoice gets ``<workbook>.usage.parquet`` beside its workbook: every rated line behind it,
 exact DECIMAL(38,12) amounts and quantities, typed dates, for the customer's own tools (DuckDB,
-pandas, Power Query, Spark). One sorted query reads the lines of all invoices and each invoice's
-rows are written as its file while the workbooks are written (``write_usage_details``), instead
-of one ``COPY`` per invoice: at 10 million lines the per-invoice gzip CSV files took three
-quarters of the workbooks' 426 s (benchmarks/README.md).
+pandas, Power Query, Spark). The invoices are read in shares of at most ``DETAIL_SORT_LINES``
+rated lines in customer order (``invoice_usage``): each share reads only its customers' row
+groups of ``rated_lines`` (stored by customer), labels and sorts them once into a temp table,
+from which the usage sheets' rows are read and the detail files streamed. (One sorted query per
+share over a table of every labelled line read all lines once per share: at 10 million lines
+that and the labelling took most of the invoice files' 179 s, benchmarks/README.md.)
 
-The usage sheets are read here too, in one query for all invoices, not one per invoice: an invoice
+The usage sheets are read here too, in two queries per share, not one per invoice: an invoice
 with at most ``usage_detail_max_lines`` rated lines lists them all; a larger one shows them
 summarised per invoice line, service, SKU, description, subscription/resource, unit and kind, with
 exact sums that add up to its invoice lines.

@@ -3,11 +3,11 @@ points, and the pool of processes that writes them.
 
 An invoice workbook holds the printable invoice sheet (``invoice_sheet``) and a usage sheet per
 vendor (``usage_sheets``) with the rated lines behind the invoice (``billing_lib.usage``); every
-invoice's rated lines, all of them, are in ``<workbook>.usage.parquet`` beside it, streamed from
-one query for all invoices (``usage.write_usage_details``). The run's summary workbook is
-``summary_workbook``. The workbooks (each with its PDF and UBL e-invoice, when the run asks for
-them) are written by up to ``BILLING_THREADS`` (default: every core) processes at once when there
-are many.
+invoice's rated lines, all of them, are in ``<workbook>.usage.parquet`` beside it. The invoices are
+read share by share (``usage.invoice_usage``): a share's workbooks (each with its PDF and UBL
+e-invoice, when the run asks for them) are written by up to ``BILLING_THREADS`` (default: every
+core) processes while this one writes the share's detail files and reads the next share. The
+run's summary workbook is ``summary_workbook``.
 
 Text that comes from vendor files or parameters is written with ``write_string`` only, and the
 workbook is opened with ``strings_to_formulas`` off as well: a resource named ``=HYPERLINK(...)``
