@@ -1,17 +1,19 @@
 """Fixtures shared by the whole suite: the sample month billed once per session.
 
-Billing the sample month end to end takes seconds; about nine tests need a finished run of it and
-most only read it. They share one run (``sample_outputs``) and one finalised run
+Billing the sample month end to end takes seconds; many tests need a finished run of it and most
+only read it. They share one run (``sample_outputs``) and one finalised run
 (``finalised_sample_outputs``); a test that changes a run folder copies it first
-(``shutil.copytree`` into its ``tmp_path``), so no test sees another's changes. Tests that exercise
-another path to a run (the ``billing run`` command through papermill, nbval, the browser) still run
-their own and are marked ``slow``: ``pytest -m "not slow"`` is the quick loop, ``make test`` runs
-everything.
+(``shutil.copytree`` into its ``tmp_path``), so no test sees another's changes. Each fixture
+checks at the end of the session that no test wrote into it. Tests that exercise another path to
+a run (the ``billing run`` command through papermill, nbval, the browser) still run their own and
+are marked ``slow``: ``pytest -m "not slow"`` is the quick loop, ``make test`` runs everything.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,15 +43,35 @@ def _bill_sample_month(base: Path, finalise: bool) -> Path:
     return base / "outputs"
 
 
+def digest(folder: Path) -> str:
+    """sha256 over every file's relative path and bytes: equal digests, equal folders."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _read_only(outputs: Path) -> Iterator[Path]:
+    """``outputs`` for the session; afterwards it must be as it was billed (a test that wrote into
+    it would have changed what the tests after it read)."""
+    before = digest(outputs)
+    yield outputs
+    assert digest(outputs) == before, (
+        f"a test changed the shared run folder {outputs}: copy it (shutil.copytree) before "
+        "changing it"
+    )
+
+
 @pytest.fixture(scope="session")
-def sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An outputs folder holding the sample month's run (not finalised). Read only: copy it before
     changing anything."""
-    return _bill_sample_month(tmp_path_factory.mktemp("sample-run"), finalise=False)
+    yield from _read_only(_bill_sample_month(tmp_path_factory.mktemp("sample-run"), finalise=False))
 
 
 @pytest.fixture(scope="session")
-def finalised_sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def finalised_sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An outputs folder holding the sample month's finalised run (register included). Read only:
     copy it before changing anything."""
-    return _bill_sample_month(tmp_path_factory.mktemp("finalised-run"), finalise=True)
+    yield from _read_only(_bill_sample_month(tmp_path_factory.mktemp("finalised-run"), True))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.notebook_project import REPO, copy_project, publish_sample_run
+from tests.notebook_project import REPO, copy_project
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,10 +52,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def lab(tmp_path: Path):
-    """JupyterLab serving a temp copy of the project with the sample month's run published."""
+def lab(tmp_path: Path, sample_outputs: Path):
+    """JupyterLab serving a temp copy of the project with the sample month's run published (a
+    copy of the session's)."""
     project = copy_project(tmp_path / "project")
-    publish_sample_run(project)
+    shutil.copytree(sample_outputs, project / "outputs")
     settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))

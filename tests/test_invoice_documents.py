@@ -17,26 +17,22 @@ from lxml import etree
 from PIL import Image
 from pypdf import PdfReader
 
-from billing_lib import run
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_pdf import amount_text, quantity_text, unit_price_text
 from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VatRule
-from tests.notebook_project import REPO
 from tests.ubl_validation import fatal_rules, peppol_findings, rule_findings, schema_errors
 
 D = Decimal
-SAMPLE = REPO / "samples" / "2026-10" / "reports"
 NS = {"cac": CAC, "cbc": CBC}
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
-    """The sample month's published run folder."""
-    out = tmp_path_factory.mktemp("documents") / "outputs"
-    return run.run_all("2026-10", SAMPLE, REPO / "parameters", out)
+def folder(sample_outputs) -> Path:
+    """The sample month's published run folder (the session's: read only)."""
+    return sample_outputs / "2026-10"
 
 
 @pytest.fixture(scope="module")

@@ -223,10 +223,8 @@ def _problems_of_run(folder: Path) -> list[str]:
     return out
 
 
-def test_no_line_of_the_sample_month_reads_as_a_raw_id(tmp_path):
-    folder = run_all(
-        "2026-10", REPO / "samples" / "2026-10" / "reports", REPO / "parameters", tmp_path
-    )
+def test_no_line_of_the_sample_month_reads_as_a_raw_id(sample_outputs):
+    folder = sample_outputs / "2026-10"
     assert _problems_of_run(folder) == []
     texts = [
         ln["description"]
@@ -246,6 +244,7 @@ GROUPINGS = (
 )
 
 
+@pytest.mark.slow  # a benchmark month generated and billed
 def test_no_line_of_the_benchmark_month_reads_as_a_raw_id(tmp_path):
     import generate_month  # benchmarks/ (pyproject's pythonpath)
 
