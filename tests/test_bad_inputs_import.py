@@ -414,6 +414,7 @@ def billing(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # the `billing` command in a process of its own
 def test_billing_import_exits_2_on_a_repeated_row(tmp_path):
     header, rows = read_rows(VMWARE)
     bad = write_rows(tmp_path / "vmware.csv", header, [*rows, rows[0]])
@@ -423,6 +424,7 @@ def test_billing_import_exits_2_on_a_repeated_row(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # the `billing` command in a process of its own
 def test_billing_import_with_a_period_exits_2_on_a_report_of_another_month(tmp_path):
     result = billing(tmp_path, "import", str(VMWARE), "--period", "2026-11")
     assert result.returncode == 2
@@ -512,6 +514,7 @@ def test_a_run_with_a_bad_report_fails_and_leaves_the_published_run_as_it_was(
     assert published_state(project / "outputs") == before
 
 
+@pytest.mark.slow  # papermill runs the notebook in a kernel
 def test_billing_run_refuses_a_report_given_twice_and_publishes_nothing(published):
     project, before = published
     reports = _reports_with(project, "cli-gzipped-copy", _daily_also_gzipped)

@@ -44,6 +44,9 @@ CUR_HEADER = (
 ACCOUNTS = ("402719385610", "518204736291", "630917254842", "741852963014", "852963741025")
 PERIODS = ("2026-10", "2026-11", "2026-12")
 
+#: real processes started, paused at named points and killed: about a minute in all
+pytestmark = pytest.mark.slow
+
 
 # -- the outputs folder of a test, and what is in it ------------------------------------------
 

@@ -453,6 +453,7 @@ except BillingError as exc:
 """
 
 
+@pytest.mark.slow  # the run in a process of its own, under a file-size limit
 def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
     result = subprocess.run(
         [sys.executable, "-c", IN_PROCESS_RUN, PERIOD, str(REPORTS), "parameters", "outputs"],
@@ -474,12 +475,14 @@ def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
 # -- `billing run` as a real process --------------------------------------------------------------
 
 
+@pytest.mark.slow  # papermill runs the notebook in a kernel
 def test_billing_run_refuses_an_alias_bomb_at_once(unchanged, edited):
     params = edited("customers.yaml", lambda text: alias_bomb() + text)
     result = billing_run(unchanged, str(params))
     assert_clean_failure(result, "customers.yaml", "expands to more than", "nothing was published")
 
 
+@pytest.mark.slow  # papermill runs the notebook in a kernel
 def test_billing_run_names_the_file_a_file_size_limit_stops(same_numbers):
     # 1 MB: the notebook runs through; its HTML report (plotly.js embedded, ~5 MB) cannot be written
     result = billing_run(same_numbers, preexec_fn=_file_size_limit(1_000_000))
@@ -511,6 +514,7 @@ def _gone(pid: int) -> bool:
         return True
 
 
+@pytest.mark.slow  # `billing run` started, then stopped once its kernel runs
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_an_interrupted_billing_run_ends_its_kernel_and_publishes_nothing(
     same_numbers, sig, status

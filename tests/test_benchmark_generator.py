@@ -101,6 +101,7 @@ def test_the_month_has_the_shape_asked_for(month):
     )
 
 
+@pytest.mark.slow  # the generated month billed twice
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_the_reference_query_agrees_with_the_pipeline(month, kind):
     con = open_store()

@@ -14,7 +14,7 @@ import pytest
 from tests.console_scripts import BILLING
 from tests.notebook_project import copy_project
 
-pytestmark = pytest.mark.slow  # papermill runs the notebook in a kernel: about 30 s
+pytestmark = pytest.mark.slow  # papermill runs the notebook in a kernel, four times: about 40 s
 
 
 def billing(project: Path, *args: str) -> subprocess.CompletedProcess:

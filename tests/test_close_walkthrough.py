@@ -4,10 +4,12 @@ tenant id, the account that left is closed, and the review lists exactly the pla
 price jump, a negative-margin line, a new SKU, a seat mismatch) and nothing else."""
 
 import close_walkthrough  # benchmarks/ (pyproject's pythonpath)
+import pytest
 
 from billing_lib.customers import load_account_mappings, load_customers
 
 
+@pytest.mark.slow  # a 300-customer month generated and billed
 def test_the_review_of_a_300_customer_month_lists_exactly_the_planted_oddities(tmp_path):
     walk = close_walkthrough.walk_through(tmp_path)
     p = walk.planted

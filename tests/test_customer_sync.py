@@ -214,6 +214,7 @@ def test_the_files_keep_every_other_line_and_comment_as_they_were(platform):
     assert "-aws,518204736307,C002,,,vll-dev" in changes.diff
 
 
+@pytest.mark.slow  # the sample month's reports read and matched three times
 def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_to_do(
     tmp_path, platform, capsys
 ):

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rating_helpers import write_parameters
@@ -243,6 +244,7 @@ def licence_event(draw, n: int) -> dict[str, str]:
     )
 
 
+@pytest.mark.slow  # 30 generated reports rated
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

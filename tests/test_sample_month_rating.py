@@ -262,6 +262,7 @@ def apply_recipe(tmp_path: Path, plan_id: str, rules: list[dict]) -> Path:
     return params
 
 
+@pytest.mark.slow  # the sample month rated under each recipe of docs/pricing.md
 def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
     found = recipes()
     assert set(found) == {"add-product", "markup-from-a-date", "customer-discount"}
