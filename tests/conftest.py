@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: the sample month billed once per session.
+"""Fixtures shared by the whole suite: the sample month billed once per session, and the order
+the tests run in.
 
 Billing the sample month end to end takes seconds; many tests need a finished run of it and most
 only read it. They share one run (``sample_outputs``) and one finalised run
@@ -7,6 +8,11 @@ only read it. They share one run (``sample_outputs``) and one finalised run
 checks at the end of the session that no test wrote into it. Tests that exercise another path to
 a run (the ``billing run`` command through papermill, nbval, the browser) still run their own and
 are marked ``slow``: ``pytest -m "not slow"`` is the quick loop, ``make test`` runs everything.
+
+``make test`` runs the tests in one pytest-xdist worker per core (``addopts`` in
+pyproject.toml). Each worker is a process of its own with its own temp folder, so each builds the
+session fixtures it needs itself; nothing is shared between workers but the read-only project
+folder.
 """
 
 from __future__ import annotations
@@ -75,3 +81,11 @@ def finalised_sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """An outputs folder holding the sample month's finalised run (register included). Read only:
     copy it before changing anything."""
     yield from _read_only(_bill_sample_month(tmp_path_factory.mktemp("finalised-run"), True))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules holding slow tests first, each module's tests together and in their order: the
+    workers start on the long tests and end on short ones, instead of one worker finishing a
+    20-second kernel test while the other has nothing left to do."""
+    slow = {getattr(item, "module", None) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: getattr(item, "module", None) not in slow)
