@@ -151,6 +151,42 @@ def test_a_daily_usage_row_differing_in_one_column_is_not_a_repeat(tmp_path):
     assert report.rows == 249
 
 
+@pytest.fixture
+def colliding_hashes(monkeypatch):
+    """A store in which every key has the same 64-bit hash (duplicates.KEY_HASH is a macro
+    giving 42), as two different keys may have."""
+    from billing_lib.importers import duplicates
+
+    con = open_store()
+    con.execute("CREATE MACRO same_hash(key) AS 42::UBIGINT")
+    monkeypatch.setattr(duplicates, "KEY_HASH", "same_hash")
+    return con
+
+
+def test_keys_whose_hashes_collide_are_not_a_repeat(tmp_path, colliding_hashes):
+    rows = cur2.records()
+    reports = import_reports(
+        colliding_hashes, [cur2.write_csv(tmp_path / "cur2.csv", rows), DAILY, VMWARE]
+    )
+    assert [r.rows for r in reports] == [len(rows), 248, 14]
+
+
+def test_a_repeat_among_keys_whose_hashes_collide_is_refused_naming_its_rows(
+    tmp_path, colliding_hashes
+):
+    rows = cur2.records()
+    rows.append({**rows[3], "line_item_unblended_cost": "99.5"})
+    with pytest.raises(InputError) as err:
+        import_reports(colliding_hashes, [cur2.write_csv(tmp_path / "cur2.csv", rows)])
+    assert f"row {len(rows) + 1} repeats row 5" in str(err.value)
+    [p] = err.value.problems
+    assert p.value == rows[3]["identity_line_item_id"] + "@" + rows[3]["identity_time_interval"]
+    header, daily = read_rows(DAILY)
+    bad = write_rows(tmp_path / DAILY.name, header, [*daily, daily[40]])
+    with pytest.raises(InputError, match=f"row {len(daily) + 2} repeats row 42 \\(same every"):
+        import_reports(colliding_hashes, [bad])
+
+
 def test_focus_identical_rows_are_accepted_as_the_specification_example_has_them():
     # The FOCUS example bills two virtual machines in two identical rows (rows 4 and 6).
     [report] = import_reports(open_store(), [FLEX], default_currency="USD")
