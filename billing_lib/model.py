@@ -163,30 +163,47 @@ CREATE TABLE IF NOT EXISTS imports (
 )"""
 
 
-def violations_sql(table: str, limit: int = 200) -> str:
-    """A query listing (row, column, value, expected) for every rule of the model a line breaks."""
-    checks: list[str] = []
-    for c in LINE_COLUMNS:
-        if c.mandatory:
-            checks.append(
-                f"SELECT x_SourceRow AS row, '{c.name}' AS col, NULL AS val, "
-                f"'a value (mandatory)' AS expected FROM {table} WHERE \"{c.name}\" IS NULL"
-            )
+def violation_rules() -> list[tuple[str, str, str, str]]:
+    """Each rule of the model a line can break, as (SQL condition true on a breaking line, the
+    column, SQL of the value shown, what was expected); conditions name the columns only."""
+    rules = [
+        (f'"{c.name}" IS NULL', c.name, "NULL", "a value (mandatory)")
+        for c in LINE_COLUMNS
+        if c.mandatory
+    ]
     cats = ", ".join(f"'{v}'" for v in CHARGE_CATEGORIES)
     freqs = ", ".join(f"'{v}'" for v in CHARGE_FREQUENCIES)
     cat_text = ", ".join(CHARGE_CATEGORIES)
     freq_text = ", ".join(CHARGE_FREQUENCIES)
-    checks.append(
-        f"SELECT x_SourceRow, 'ChargeCategory', ChargeCategory, 'one of {cat_text}' "
-        f"FROM {table} WHERE ChargeCategory NOT IN ({cats})"
-    )
-    checks.append(
-        f"SELECT x_SourceRow, 'ChargeFrequency', ChargeFrequency, 'one of {freq_text}' "
-        f"FROM {table} WHERE ChargeFrequency IS NOT NULL AND ChargeFrequency NOT IN ({freqs})"
-    )
-    checks.append(
-        f"SELECT x_SourceRow, 'BillingCurrency', BillingCurrency, 'a three-letter ISO 4217 code' "
-        f"FROM {table} WHERE NOT regexp_full_match(BillingCurrency, '[A-Z]{{3}}')"
-    )
+    return [
+        *rules,
+        (
+            f"ChargeCategory NOT IN ({cats})",
+            "ChargeCategory",
+            "ChargeCategory",
+            f"one of {cat_text}",
+        ),
+        (
+            f"ChargeFrequency IS NOT NULL AND ChargeFrequency NOT IN ({freqs})",
+            "ChargeFrequency",
+            "ChargeFrequency",
+            f"one of {freq_text}",
+        ),
+        (
+            "NOT regexp_full_match(BillingCurrency, '[A-Z]{3}')",
+            "BillingCurrency",
+            "BillingCurrency",
+            "a three-letter ISO 4217 code",
+        ),
+    ]
+
+
+def violations_sql(table: str, limit: int = 200) -> str:
+    """A query listing (row, column, value, expected) for every rule of the model a line breaks."""
+    checks = [
+        f"SELECT x_SourceRow AS row, '{column}' AS col, {value} AS val, '{expected}' AS expected "
+        f"FROM {table} WHERE {condition}"
+        for condition, column, value, expected in violation_rules()
+    ]
     union = "\nUNION ALL\n".join(f"({q} LIMIT {limit})" for q in checks)
     return f"SELECT * FROM ({union}) ORDER BY row LIMIT {limit}"

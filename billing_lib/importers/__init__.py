@@ -95,7 +95,7 @@ def import_reports(
                     start = next_rowid(con, "lines")
                     row_hash = row_hash_sql(src, spec)
                     extra = {ROW_HASH: row_hash} if row_hash else None
-                    report = stage_source(
+                    report, facts = stage_source(
                         con,
                         src,
                         spec,
@@ -111,12 +111,19 @@ def import_reports(
                     drop_staging(con, "__typed", "__numbered", "__raw", "__blanks")
                     check_not_imported(con, src, spec, start, content, report.rows)
                     if period is not None:
-                        check_in_period(con, src, spec, period)
-                    check_signs(con, src, spec)
+                        check_in_period(con, src, spec, period, facts)
+                    check_signs(con, src, spec, facts)
                     con.execute(
-                        "INSERT INTO imports SELECT ?, ?, ?, ?, min(ChargePeriodStart), "
-                        "max(ChargePeriodEnd), ? FROM __new",
-                        [report.file, report.format, report.checksum, report.rows, content],
+                        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            report.file,
+                            report.format,
+                            report.checksum,
+                            report.rows,
+                            facts.first_start,
+                            facts.last_end,
+                            content,
+                        ],
                     )
                     reports.append(report)
         con.execute("COMMIT")

@@ -7,16 +7,13 @@ the file (and row, column and value where there is one) and the way out.
 
 from __future__ import annotations
 
-from datetime import date
-
 import duckdb
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.engine import resolve_columns
+from billing_lib.importers.line_facts import LineFacts, in_period_sql, sign_rule_sql
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import _QUOTED, FormatSpec
-from billing_lib.periods import month_days
-from billing_lib.sql import ql, timestamp_literal
 
 MAX_SHOWN = 20
 
@@ -31,31 +28,22 @@ def check_has_rows(src: SourceFile, spec: FormatSpec, rows: int) -> None:
         )
 
 
-def _overlaps(start: str, end: str, first: date, after: date) -> str:
-    """SQL: the interval [start, end) (end NULL or equal to start: the instant start) meets the
-    days first .. after - 1."""
-    return (
-        f"({start} < {timestamp_literal(after)} AND "
-        f"greatest(COALESCE({end}, {start}), {start} + INTERVAL 1 MICROSECOND) "
-        f"> {timestamp_literal(first)})"
-    )
-
-
 def check_in_period(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, period: str
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    period: str,
+    facts: LineFacts | None = None,
 ) -> None:
     """Refuse a report none of whose lines is charged in ``period``: neither its charge period nor
     its billing period meets the month (a September usage report in an October run). A report
     with some lines in the month (a late credit for September in October's AWS bill, a licence
     cycle from 12 October to 11 November) is fine: its lines outside the month are billed in it
-    and the run warns about them."""
-    first, last = month_days(period, "period")
-    after = date.fromordinal(last.toordinal() + 1)
-    inside = (
-        f"{_overlaps('ChargePeriodStart', 'ChargePeriodEnd', first, after)} OR "
-        f"(BillingPeriodStart IS NOT NULL AND "
-        f"{_overlaps('BillingPeriodStart', 'BillingPeriodEnd', first, after)})"
-    )
+    and the run warns about them. ``facts`` (line_facts, counted with this period): the lines
+    are read only when none is in the period."""
+    if facts is not None and (facts.in_period or facts.first_start is None):
+        return
+    inside = in_period_sql(period)
     n_in, lo, hi, months = con.execute(
         f"""SELECT count(*) FILTER (WHERE {inside}), min(ChargePeriodStart),
                    max(greatest(
@@ -75,19 +63,6 @@ def check_in_period(
     )
 
 
-def _sign_rule_sql(spec: FormatSpec) -> str:
-    """SQL true for a line of ``__new`` whose quantity and cost contradict: a negative priced
-    quantity with a positive cost (any line), or a positive quantity with a negative cost on a
-    charge (Usage, Purchase) that is not one of the format's ``positive_quantity_credits``."""
-    exempt = ", ".join(ql(t) for t in spec.positive_quantity_credits)
-    not_exempt = f" AND COALESCE(x_VendorChargeType, '') NOT IN ({exempt})" if exempt else ""
-    return (
-        "(PricingQuantity < 0 AND BilledCost > 0 AND ChargeCategory <> 'Tax') OR "
-        "(PricingQuantity > 0 AND BilledCost < 0 AND ChargeCategory IN ('Usage', 'Purchase')"
-        f"{not_exempt})"
-    )
-
-
 def _vendor_columns(spec: FormatSpec, target: str, present: set[str]) -> str:
     """``BilledCost (from 'Billable Points', 'Price per Point')``: the vendor columns a line-model
     column is computed from."""
@@ -97,7 +72,12 @@ def _vendor_columns(spec: FormatSpec, target: str, present: set[str]) -> str:
     return f"{target} (from {', '.join(repr(n) for n in names)})" if names else target
 
 
-def check_signs(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec) -> None:
+def check_signs(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    facts: LineFacts | None = None,
+) -> None:
     """Refuse lines whose quantity and cost have contradicting signs: a charge of 10 seats at
     -5.00 or of -3 seats at 30.00 would be priced as a credit (or a charge) of the customer by a
     ``list_price`` or ``fixed_price`` rule while the vendor charged (or credited) the reseller.
@@ -105,12 +85,14 @@ def check_signs(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpe
     (Microsoft reconciliation credits), a positive quantity with a negative amount on a credit
     line (Microsoft removeQuantity, AWS refunds) or on the format's own credit-like charge types
     (AWS Savings Plan negations and discounts)."""
+    if facts is not None and not facts.wrong_signs:
+        return
     # ORDER BY without LIMIT, the first rows fetched: DuckDB 2.0's late materialisation fails on
     # ORDER BY .. LIMIT over the ``__new`` view of ``lines`` (an internal error)
     rows = con.execute(
         f"""SELECT x_SourceRow, CAST(PricingQuantity AS VARCHAR), CAST(BilledCost AS VARCHAR),
                    ChargeCategory, x_VendorChargeType
-            FROM __new WHERE {_sign_rule_sql(spec)} ORDER BY x_SourceRow"""
+            FROM __new WHERE {sign_rule_sql(spec)} ORDER BY x_SourceRow"""
     ).fetchmany(MAX_SHOWN)
     if not rows:
         return

@@ -16,6 +16,7 @@ import duckdb
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.contract import attach_contract_prices
 from billing_lib.importers.line_checks import OVERFLOW_RISK, check_model, check_overflow
+from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
 from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
 from billing_lib.importers.report import ImportReport, control_totals
 from billing_lib.importers.spec import FormatSpec, all_specs, choice_text, choices, mapping_sql
@@ -38,7 +39,7 @@ _DUCKDB_LINE = re.compile(r"Line:\s*(\d+)")
 #: Column of the ``__raw`` view over a Parquet file holding the record's 0-based place in the file.
 ROW_NUMBER_COLUMN = "__file_row"
 #: Temporary relations the engine creates while staging one file.
-STAGING_RELATIONS = ("__new", "__typed", "__numbered", "__raw", "__blanks")
+STAGING_RELATIONS = ("__new", "__typed", "__numbered", "__raw", "__blanks", FACTS)
 
 
 def resolve_columns(names: Iterable[str], header: Iterable[str]) -> dict[str, str]:
@@ -209,9 +210,10 @@ def stage_source(
     into: str | None = None,
     period: str | None = None,
     extra_raw: dict[str, str] | None = None,
-) -> ImportReport:
+) -> tuple[ImportReport, LineFacts]:
     """Read ``src`` into the temporary table ``__new`` in the line model, checked; return its
-    control totals. Raises InputError or ControlTotalError; adds nothing to ``lines``.
+    control totals and the counts the later checks start from (line_facts). Raises InputError
+    or ControlTotalError; adds nothing to ``lines``.
     ``extra_raw``: more columns of ``__raw`` (name -> SQL over the file's columns), computed in
     the same scan (the row hash of duplicates.row_hash_sql).
 
@@ -272,8 +274,9 @@ def stage_source(
     if largest >= OVERFLOW_RISK:
         check_overflow(con, src, spec, set(actual), default_sql)
     _map_lines(con, src, spec, set(actual), default_sql, into)
-    check_model(con, src, spec, set(actual))
-    return control_totals(con, src, spec, default_sql)
+    facts = line_facts(con, spec, period)
+    check_model(con, src, spec, set(actual), facts)
+    return control_totals(con, src, spec, default_sql), facts
 
 
 def default_currency_sql(spec: FormatSpec, present: set[str], default_currency: str | None) -> str:

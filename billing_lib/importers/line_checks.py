@@ -10,6 +10,7 @@ import re
 import duckdb
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.line_facts import BAD_TAGS_SQL, FACTS, LineFacts
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec, mapping_sql, source_of
 from billing_lib.importers.values import MAX_EXAMPLES_PER_COLUMN
@@ -91,23 +92,34 @@ def check_overflow(
 
 
 def check_model(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, present: set[str]
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    present: set[str],
+    facts: LineFacts,
 ) -> None:
     """The line model's rules (model.violations_sql), Tags as JSON objects, and one currency per
-    file where the format promises it; every violation with its row."""
-    rows = con.execute(violations_sql("__new")).fetchall()
-    rows += con.execute(
-        "SELECT x_SourceRow, 'Tags', Tags, 'a JSON object of tags' FROM __new "
-        "WHERE Tags IS NOT NULL AND (NOT json_valid(Tags) OR json_type(Tags) <> 'OBJECT') "
-        "ORDER BY 1 LIMIT 50"
-    ).fetchall()
-    if rows:
-        problems = [Problem(src.name, r, source_of(spec, c, present), v, e) for r, c, v, e in rows]
-        raise InputError(f"{src.name} ({spec.title}): lines that break the line model", problems)
+    file where the format promises it; every violation with its row. ``facts`` (line_facts):
+    the lines are read only when they break a rule or mix currencies."""
+    if facts.broken:
+        rows = con.execute(violations_sql("__new")).fetchall()
+        rows += con.execute(
+            f"SELECT x_SourceRow, 'Tags', Tags, 'a JSON object of tags' FROM __new "
+            f"WHERE {BAD_TAGS_SQL} ORDER BY 1 LIMIT 50"
+        ).fetchall()
+        if rows:
+            problems = [
+                Problem(src.name, r, source_of(spec, c, present), v, e) for r, c, v, e in rows
+            ]
+            raise InputError(
+                f"{src.name} ({spec.title}): lines that break the line model", problems
+            )
     if spec.single_currency:
         currencies = [
             r[0]
-            for r in con.execute("SELECT DISTINCT BillingCurrency FROM __new ORDER BY 1").fetchall()
+            for r in con.execute(
+                f"SELECT DISTINCT BillingCurrency FROM {FACTS} ORDER BY 1"
+            ).fetchall()
         ]
         if len(currencies) > 1:
             majority = con.execute(

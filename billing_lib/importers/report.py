@@ -9,6 +9,7 @@ from decimal import Decimal
 import duckdb
 
 from billing_lib.errors import ControlTotalError
+from billing_lib.importers.line_facts import FACTS
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.money import SQL_AMOUNT
@@ -75,6 +76,9 @@ class ImportReport:
 def control_totals(
     con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, default_sql: str
 ) -> ImportReport:
+    """Rows and cost per currency as read (``__typed``) against after normalisation, and lines
+    and cost per charge category (both from ``__facts``, line_facts' sums of ``__new``); a
+    ControlTotalError when they differ."""
     cur_sql = spec.currency.replace("{default_currency}", default_sql)
     before = {
         r[0]: (r[1], r[2] or Decimal(0))
@@ -84,9 +88,9 @@ def control_totals(
         ).fetchall()
     }
     after = {
-        r[0]: (r[1], r[2] or Decimal(0))
+        r[0]: (int(r[1]), r[2] or Decimal(0))
         for r in con.execute(
-            "SELECT BillingCurrency, count(*), sum(BilledCost) FROM __new GROUP BY 1"
+            f"SELECT BillingCurrency, sum(lines), sum(cost) FROM {FACTS} GROUP BY 1"
         ).fetchall()
     }
     totals = tuple(
@@ -103,8 +107,7 @@ def control_totals(
     per_cat: dict[str, int] = {}
     cost_cat: dict[str, dict[str, Decimal]] = {}
     for cat, cur, n, cost in con.execute(
-        "SELECT ChargeCategory, BillingCurrency, count(*), sum(BilledCost) FROM __new "
-        "GROUP BY 1, 2 ORDER BY 1, 2"
+        f"SELECT ChargeCategory, BillingCurrency, lines, cost FROM {FACTS} ORDER BY 1, 2"
     ).fetchall():
         per_cat[cat] = per_cat.get(cat, 0) + n
         cost_cat.setdefault(cat, {})[cur] = cost

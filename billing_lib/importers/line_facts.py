@@ -1,0 +1,112 @@
+"""What the checks after the mapping need to know about a file's lines, from one scan of them.
+
+At 10 million lines ``lines`` is far larger than DuckDB's memory limit and lives mostly in its
+temporary files: each check that scanned ``__new`` on its own (the model's rules, the control
+totals after normalisation, the period, the signs, the charge period of the ``imports`` record)
+read it back from disk again. ``line_facts`` counts what every one of them looks for in one pass,
+per charge category and currency, into the small table ``__facts``; a check whose count is zero
+passes without reading the lines, and one that finds something runs its own query for the rows
+and values its message names, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+
+from billing_lib.importers.spec import FormatSpec
+from billing_lib.model import violation_rules
+from billing_lib.periods import month_days
+from billing_lib.sql import ql, timestamp_literal
+
+#: The small table of counts per charge category and currency ``line_facts`` writes.
+FACTS = "__facts"
+#: Columns ``__facts`` is grouped by: rules on them are tested once per group.
+_KEYS = ("ChargeCategory", "BillingCurrency")
+#: Tags that are not a JSON object (check_model).
+BAD_TAGS_SQL = "Tags IS NOT NULL AND (NOT json_valid(Tags) OR json_type(Tags) <> 'OBJECT')"
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """Counts over a file's lines (``__new``): lines breaking the model's rules or with bad tags,
+    lines whose signs contradict, lines charged in the period (None: no period given), and the
+    first charge start and last charge end."""
+
+    broken: int
+    wrong_signs: int
+    in_period: int | None
+    first_start: datetime | None
+    last_end: datetime | None
+
+
+def _overlaps(start: str, end: str, first: date, after: date) -> str:
+    """SQL: the interval [start, end) (end NULL or equal to start: the instant start) meets the
+    days first .. after - 1."""
+    return (
+        f"({start} < {timestamp_literal(after)} AND "
+        f"greatest(COALESCE({end}, {start}), {start} + INTERVAL 1 MICROSECOND) "
+        f"> {timestamp_literal(first)})"
+    )
+
+
+def in_period_sql(period: str) -> str:
+    """SQL true for a line charged in ``period`` (``YYYY-MM``): its charge period or its billing
+    period meets the month."""
+    first, last = month_days(period, "period")
+    after = date.fromordinal(last.toordinal() + 1)
+    return (
+        f"{_overlaps('ChargePeriodStart', 'ChargePeriodEnd', first, after)} OR "
+        f"(BillingPeriodStart IS NOT NULL AND "
+        f"{_overlaps('BillingPeriodStart', 'BillingPeriodEnd', first, after)})"
+    )
+
+
+def sign_rule_sql(spec: FormatSpec) -> str:
+    """SQL true for a line of ``__new`` whose quantity and cost contradict: a negative priced
+    quantity with a positive cost (any line), or a positive quantity with a negative cost on a
+    charge (Usage, Purchase) that is not one of the format's ``positive_quantity_credits``."""
+    exempt = ", ".join(ql(t) for t in spec.positive_quantity_credits)
+    not_exempt = f" AND COALESCE(x_VendorChargeType, '') NOT IN ({exempt})" if exempt else ""
+    return (
+        "(PricingQuantity < 0 AND BilledCost > 0 AND ChargeCategory <> 'Tax') OR "
+        "(PricingQuantity > 0 AND BilledCost < 0 AND ChargeCategory IN ('Usage', 'Purchase')"
+        f"{not_exempt})"
+    )
+
+
+def _or(conditions: list[str]) -> str:
+    return " OR ".join(f"({c})" for c in conditions) or "false"
+
+
+def line_facts(
+    con: duckdb.DuckDBPyConnection, spec: FormatSpec, period: str | None = None
+) -> LineFacts:
+    """Scan ``__new`` once into ``__facts`` (lines and BilledCost per ChargeCategory and
+    BillingCurrency, exact) and return the counts the checks start from."""
+    rules = [condition for condition, column, _, _ in violation_rules() if column not in _KEYS]
+    on_keys = [condition for condition, column, _, _ in violation_rules() if column in _KEYS]
+    inside = f"count_if({in_period_sql(period)})" if period else "NULL"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {FACTS} AS
+            SELECT ChargeCategory, BillingCurrency, count(*) AS lines, sum(BilledCost) AS cost,
+                   count_if({_or([*rules, BAD_TAGS_SQL])}) AS broken,
+                   count_if({sign_rule_sql(spec)}) AS wrong_signs,
+                   {inside} AS in_period,
+                   min(ChargePeriodStart) AS first_start, max(ChargePeriodEnd) AS last_end
+            FROM __new GROUP BY ALL"""
+    )
+    broken, signs, in_period, first, last = con.execute(
+        f"""SELECT COALESCE(sum(broken), 0) + COALESCE(sum(lines) FILTER (WHERE {_or(on_keys)}), 0),
+                   COALESCE(sum(wrong_signs), 0), sum(in_period), min(first_start), max(last_end)
+            FROM {FACTS}"""
+    ).fetchall()[0]
+    return LineFacts(
+        int(broken),
+        int(signs),
+        None if not period else int(in_period or 0),
+        first,
+        last,
+    )
