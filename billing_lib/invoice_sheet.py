@@ -64,7 +64,7 @@ def _parties(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> int:
     row = len(seller_lines) + 1
     buyer = _buyer_lines(inv, fmt)
     details = _details(inv, fmt)
-    # row by row: the workbook streams rows (constant_memory), an earlier row cannot be written
+    # row by row, top to bottom (the order a streaming workbook needs)
     for i in range(max(len(buyer), len(details))):
         if i < len(buyer):
             ws.write_string(row + i, 0, *buyer[i])
