@@ -9,6 +9,7 @@ from pathlib import Path
 
 from billing_lib.invoice_pdf import logo_path, pdf_name, write_invoice_pdf
 from billing_lib.invoices import Invoice, Seller
+from billing_lib.publishing import writing
 from billing_lib.ubl import ubl_name, ubl_unavailable, write_ubl
 
 
@@ -25,10 +26,14 @@ def document_writer(
     folder = Path(folder)
 
     def write(inv: Invoice) -> list[Path]:
-        pdf = write_invoice_pdf(inv, seller, folder / pdf_name(inv), logo)
+        pdf = folder / pdf_name(inv)
+        with writing(pdf):  # a full disk or a file-size limit names the file
+            write_invoice_pdf(inv, seller, pdf, logo)
         if ubl_unavailable(inv):  # three-decimal currencies (the run warns)
             return [pdf]
-        return [pdf, write_ubl(inv, seller, folder / ubl_name(inv), pdf)]
+        ubl = folder / ubl_name(inv)
+        with writing(ubl):
+            return [pdf, write_ubl(inv, seller, ubl, pdf)]
 
     return write
 

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from billing_lib.customers import Customer
 from billing_lib.invoices import Invoice, Invoicing, labelled_lines
+from billing_lib.publishing import writing
 
 #: Suffix of the file beside each invoice workbook that holds every rated line behind the invoice.
 USAGE_DETAIL_SUFFIX = ".usage.parquet"
@@ -367,4 +368,5 @@ def _write_detail(batches: list[pa.RecordBatch], schema: pa.Schema, path: Path) 
     """One detail file: ``batches`` as one table of one chunk (the bytes do not depend on how the
     query's result was cut into batches)."""
     table = pa.Table.from_batches(batches, schema=schema).combine_chunks()
-    pq.write_table(table, path, compression="zstd")
+    with writing(path):  # a full disk or a file-size limit names the file
+        pq.write_table(table, path, compression="zstd")
