@@ -351,15 +351,19 @@ DETAIL_BATCH_ROWS = 65_536
 DETAIL_SORT_LINES = 500_000
 
 
-def detail_shares(counts: list[int], most: int = DETAIL_SORT_LINES) -> list[int]:
+def detail_shares(
+    counts: list[int], most: int = DETAIL_SORT_LINES, first: int | None = None
+) -> list[int]:
     """Boundaries (invoice indexes, first 0, last ``len(counts)``) cutting invoices with
-    ``counts`` rated lines into consecutive shares of at most ``most`` lines (an invoice with
-    more is a share of its own)."""
+    ``counts`` rated lines into consecutive shares of at most ``most`` lines, the first of at
+    most ``first`` (default: an eighth of ``most``, so the workbooks' processes start early); an
+    invoice with more is a share of its own."""
+    limit = max(1, most // 8) if first is None else first
     bounds, lines = [0], 0
     for k, count in enumerate(counts):
-        if lines and lines + count > most:
+        if lines and lines + count > limit:
             bounds.append(k)
-            lines = 0
+            lines, limit = 0, most
         lines += count
     return [*bounds, len(counts)]
 
