@@ -160,9 +160,7 @@ def invoice_usage(
         share = ordered[first:after]
         with share_lines(con, share, invoicing, customers):
             yield usage_rows(con, share, invoicing.seller.usage_detail_max_lines)
-            write_share_details(
-                con, share, invoicing.seller.name, [folder / detail_names[i.number] for i in share]
-            )
+            write_share_details(con, [folder / detail_names[i.number] for i in share])
 
 
 @contextmanager
@@ -295,17 +293,16 @@ def _distribute(
         usage.vendors[-1].rows.append(tuple(values))
 
 
-def write_share_details(
-    con: duckdb.DuckDBPyConnection, invoices: list[Invoice], seller_name: str, targets: list[Path]
-) -> None:
-    """``targets[k]``: every rated line behind ``invoices[k]`` (in ``share_lines``), Parquet
-    (zstd): DETAIL_FILE_COLUMNS, the vendor's name (``seller_name`` for the seller's own fees
-    and credits), lines in the usage sheets' order; an empty file for an invoice without rated
-    lines. Streamed in the order USAGE_LINES stores them (no sort here): each invoice's rows
-    are written as one table when the next invoice's begin, by pyarrow, which releases the GIL,
-    so the workbooks' processes keep both cores busy; a rerun gives the same bytes. (DuckDB's
-    partitioned ``COPY`` needs one thread for that: 14 s of the 1M month's run.)"""
-    if not invoices:
+def write_share_details(con: duckdb.DuckDBPyConnection, targets: list[Path]) -> None:
+    """``targets[k]``: every rated line behind the share's invoice ``k`` (``part`` k in
+    ``share_lines``), Parquet (zstd): DETAIL_FILE_COLUMNS, the vendor's name (the seller's for
+    its own fees and credits: ``detail_vendor``), lines in the usage sheets' order; an empty file
+    for an invoice without rated lines. Streamed in the order USAGE_LINES stores them (no sort
+    here): each invoice's rows are written as one table when the next invoice's begin, by
+    pyarrow, which releases the GIL, so the workbooks' processes keep both cores busy; a rerun
+    gives the same bytes. (DuckDB's partitioned ``COPY`` needs one thread for that: 14 s of the
+    1M month's run.)"""
+    if not targets:
         return
     targets[0].parent.mkdir(parents=True, exist_ok=True)
     columns = ", ".join(
