@@ -219,7 +219,7 @@ DETAIL_ORDER = ", ".join(
 def usage_rows(
     con: duckdb.DuckDBPyConnection, invoices: list[Invoice], limit: int
 ) -> dict[str, InvoiceUsage]:
-    """Per invoice number: the usage sheets' rows of ``invoices`` read from ``usage_lines`` in two
+    """Per invoice number: the usage sheets' rows of ``invoices`` read from ``share_lines`` in two
     queries for all of them: every line of those with at most ``limit`` rated lines
     (``usage_detail_max_lines``), the summaries of the others."""
     summary_rows = min(limit, SUMMARY_MAX_ROWS)

@@ -13,45 +13,16 @@ import pyarrow as pa
 
 from billing_lib.customers import load_customers
 from billing_lib.invoices import load_invoicing
+from billing_lib.rating import RATED_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMETERS = REPO / "parameters"
 PERIOD = "2026-10"
 ISSUED = date(2026, 11, 1)
 
-#: The contract's columns of ``rated_lines`` and their DuckDB types (docs/architecture.md).
-RATED: dict[str, str] = {
-    "customer_id": "VARCHAR",
-    "period": "VARCHAR",
-    "charge_date": "DATE",
-    "line_kind": "VARCHAR",
-    "vendor": "VARCHAR",
-    "provider": "VARCHAR",
-    "publisher": "VARCHAR",
-    "service": "VARCHAR",
-    "sku": "VARCHAR",
-    "charge_category": "VARCHAR",
-    "subscription": "VARCHAR",
-    "subscription_name": "VARCHAR",
-    "tags": "VARCHAR",
-    "product_group": "VARCHAR",
-    "description": "VARCHAR",
-    "quantity": "DECIMAL(38,12)",
-    "unit": "VARCHAR",
-    "unit_price": "DECIMAL(38,12)",
-    "amount": "DECIMAL(38,12)",
-    "cost": "DECIMAL(38,12)",
-    "vendor_cost": "DECIMAL(38,12)",
-    "billed_cost": "DECIMAL(38,12)",
-    "vendor_currency": "VARCHAR",
-    "fx_rate": "DECIMAL(38,12)",
-    "currency": "VARCHAR",
-    "plan_id": "VARCHAR",
-    "rule_id": "VARCHAR",
-    "source_file": "VARCHAR",
-    "source_row": "BIGINT",
-    "vendor_line_id": "VARCHAR",
-}
+#: The contract's columns of ``rated_lines`` and their DuckDB types (the library's list, itself
+#: checked against docs/architecture.md in tests/test_rating_sql.py).
+RATED = RATED_COLUMNS
 
 
 def line(
