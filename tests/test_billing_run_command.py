@@ -1,11 +1,15 @@
 """`billing run` end to end: the notebook executed by papermill on the sample month, published with
 its HTML report (charts included) and a manifest; a failing run publishes nothing and leaves the
-earlier run as it was. Runs the installed command in a temp copy of the project."""
+earlier run as it was. Runs the installed command in a temp copy of the project.
+
+Two runs of the command: the sample month after a finalised September in which one customer's
+month was a tenth of October's, the jump confirmed with ``--confirm-jump`` (the run every test
+reads), and the same run without the confirmation, refused in its notebook. The review's
+figures themselves are checked in-process (tests/test_review.py)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,7 +18,26 @@ import pytest
 from tests.console_scripts import BILLING
 from tests.notebook_project import copy_project
 
-pytestmark = pytest.mark.slow  # papermill runs the notebook in a kernel, four times: about 40 s
+pytestmark = pytest.mark.slow  # papermill runs the notebook in a kernel, twice: about 15 s
+
+RUN = ["run", "--period", "2026-10", "--reports", "samples/2026-10/reports",
+       "--parameters", "parameters", "--output", "outputs", "--quiet"]  # fmt: skip
+
+#: The previous month, finalised: every customer's net as in October but C001's, 100.00 against
+#: 2584.54 (x25.8, above review.yaml's jump_factor 10); the others stay within net_change_percent.
+SEPTEMBER = (
+    "customer_id,invoice_number,currency,net_amount,vat_amount,gross_amount,cost_amount,"
+    "margin_amount\n"
+    "C001,NW2026-000001,EUR,100.00,21.00,121.00,80.00,20.00\n"
+    "C002,NW2026-000002,EUR,5702.29,0,0,0,0\n"
+    "C003,NW2026-000003,EUR,75.00,0,0,0,0\n"
+    "C004,NW2026-000004,EUR,14078.36,0,0,0,0\n"
+    "C005,NW2026-000005,EUR,9740.82,0,0,0,0\n"
+    "C006,NW2026-000006,EUR,968.10,0,0,0,0\n"
+    "C007,NW2026-000007,EUR,138.35,0,0,0,0\n"
+    "C008,NW2026-000008,USD,2045.85,0,0,0,0\n"
+    "C009,NW2026-000009,EUR,1337.86,0,0,0,0\n"
+)
 
 
 def billing(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -31,20 +54,13 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
+    """The sample month billed by ``billing run --confirm-jump C001`` after a finalised 2026-09."""
     project = copy_project(tmp_path_factory.mktemp("billing-run") / "project")
-    result = billing(
-        project,
-        "run",
-        "--period",
-        "2026-10",
-        "--reports",
-        "samples/2026-10/reports",
-        "--parameters",
-        "parameters",
-        "--output",
-        "outputs",
-        "--quiet",
-    )
+    previous = project / "outputs" / "2026-09"
+    previous.mkdir(parents=True)
+    (previous / "FINALISED").write_text("")
+    (previous / "invoice_summary.csv").write_text(SEPTEMBER)
+    result = billing(project, *RUN, "--confirm-jump", "C001")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return project, result
 
@@ -59,7 +75,8 @@ def test_the_run_prints_its_control_totals_invoices_and_ledger_balance(published
     assert "285396417058" in out  # the sample month's unmapped account
     assert "add to accounts.csv: aws,285396417058,C011,,,poc-sandbox-ams" in out
     assert out.count("[rule matched nothing]") == 3
-    assert "needs a human look (3; information only, the invoices stay as rated):" in out
+    # the three rules and the confirmed jump of C001 (two findings)
+    assert "needs a human look (5; information only, the invoices stay as rated):" in out
     assert "9 invoices" in out and "NW2026-000001 C001 Dijkstra Architecten B.V. EUR" in out
     assert "EUR debit 67824.17 = credit 67824.17" in out
     assert f"published in {project / 'outputs' / '2026-10'}" in out
@@ -100,55 +117,28 @@ def test_the_run_folder_holds_the_executed_notebook_its_html_and_the_manifest(pu
     ]
 
 
-def test_a_failing_run_publishes_nothing_and_keeps_the_earlier_run(published):
+def test_the_confirmed_jump_is_billed_printed_and_kept_in_the_manifest(published):
+    project, result = published
+    jump = "C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)"
+    assert f"[confirmed jump] {jump}" in result.stdout
+    assert "[net moved] C001: net EUR 2584.54 against 100.00 in 2026-09 (+2485%)" in result.stdout
+    manifest = json.loads((project / "outputs" / "2026-10" / "manifest.json").read_text())
+    assert manifest["confirmed_jumps"] == [jump]
+
+
+def test_a_run_failing_in_its_notebook_publishes_nothing_and_keeps_the_earlier_run(published):
+    """The same month without ``--confirm-jump``: refused in the notebook (before invoice numbers
+    are taken), exit status 2, the earlier run folder byte for byte as it was."""
     project, _ = published
     folder = project / "outputs" / "2026-10"
     before = tree(folder)
-    shutil.copytree(project / "parameters", project / "bad-parameters", dirs_exist_ok=True)
-    rates = project / "bad-parameters" / "exchange_rates.csv"
-    rates.write_text(rates.read_text().splitlines()[0] + "\n")  # no USD rate: rating must stop
-    result = billing(
-        project,
-        "run",
-        "--period",
-        "2026-10",
-        "--reports",
-        "samples/2026-10/reports",
-        "--parameters",
-        "bad-parameters",
-        "--output",
-        "outputs",
-        "--quiet",
-    )
-    assert result.returncode != 0
-    assert "exchange_rates.csv" in result.stderr and "nothing was published" in result.stderr
-    assert tree(folder) == before
-    assert not [p.name for p in (project / "outputs").iterdir() if p.name.startswith(".staging")]
-
-
-def test_a_month_ten_times_the_previous_finalised_one_is_billed_only_when_confirmed(published):
-    project, _ = published
-    previous = project / "outputs-jump" / "2026-09"
-    previous.mkdir(parents=True)
-    (previous / "FINALISED").write_text("")
-    (previous / "invoice_summary.csv").write_text(
-        "customer_id,invoice_number,currency,net_amount,vat_amount,gross_amount,cost_amount,"
-        "margin_amount\nC001,NW2026-000001,EUR,100.00,21.00,121.00,80.00,20.00\n"
-    )
-    args = ["run", "--period", "2026-10", "--reports", "samples/2026-10/reports",
-            "--output", "outputs-jump", "--quiet"]  # fmt: skip
-    refused = billing(project, *args)
+    refused = billing(project, *RUN)
     assert refused.returncode == 2
     assert "C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)" in refused.stderr
     assert "--confirm-jump C001" in refused.stderr and "nothing was published" in refused.stderr
-    assert sorted(p.name for p in (project / "outputs-jump").iterdir() if p.is_dir()) == ["2026-09"]
-    confirmed = billing(project, *args, "--confirm-jump", "C001")
-    assert confirmed.returncode == 0, confirmed.stderr[-3000:]
-    assert (
-        "[confirmed jump] C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)" in confirmed.stdout
-    )
-    assert (
-        "[net moved] C001: net EUR 2584.54 against 100.00 in 2026-09 (+2485%)" in confirmed.stdout
-    )
-    manifest = json.loads((project / "outputs-jump" / "2026-10" / "manifest.json").read_text())
-    assert manifest["confirmed_jumps"] == ["C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)"]
+    assert "Traceback" not in refused.stderr
+    assert tree(folder) == before
+    assert sorted(p.name for p in (project / "outputs").iterdir() if p.is_dir()) == [
+        "2026-09",
+        "2026-10",
+    ]
