@@ -9,7 +9,10 @@ begun publishing and the register holds its plan), and that the next run gives t
 no gap and no number twice.
 
 The months are tiny (five AWS lines plus the sample reseller's fees: nine invoices), so a run
-takes a second or two of CPU.
+takes a second or two of CPU. The runs and credit notes a case pauses or kills are forked from a
+process that imported billing_lib once (``tests/forked.py``): processes of their own that start
+without importing it again; ``billing run`` (with its notebook kernel) and the credit note asked
+to wait are the installed command, started as a new program.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -29,7 +31,7 @@ import pytest
 from billing_lib import cli
 from billing_lib.corrections import issue_credit_note
 from billing_lib.publishing import REGISTER
-from tests import numbering_runner
+from tests import forked, numbering_runner
 from tests.console_scripts import BILLING
 from tests.read_only import read_only
 
@@ -100,20 +102,13 @@ def run_in_process(root: Path, period: str, *extra: str) -> int:
 
 def start_run(
     root: Path, period: str, *extra: str, pause: str | None = None, resume: Path | None = None
-) -> subprocess.Popen:
-    """A run in its own process, stopping at ``pause`` (writes root/paused-<pid>... see
-    ``wait_paused``)."""
-    return start(
-        [sys.executable, "-m", "tests.numbering_runner", *args(root, period, *extra)],
-        root,
-        pause,
-        resume,
-    )
+) -> forked.Forked:
+    """A run in its own process, stopping at ``pause`` (see ``wait_paused``)."""
+    return forked_start("runner", args(root, period, *extra), root, pause, resume)
 
 
-def start(
-    cmd: list[str], root: Path, pause: str | None = None, resume: Path | None = None
-) -> subprocess.Popen:
+def environment(root: Path, pause: str | None = None, resume: Path | None = None) -> dict[str, str]:
+    """This environment with the pause point asked for (billing_lib.faults), and no other."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for key in ("BILLING_PAUSE_AT", "BILLING_PAUSE_MARKER", "BILLING_PAUSE_RESUME"):
         env.pop(key, None)
@@ -122,8 +117,31 @@ def start(
         env["BILLING_PAUSE_MARKER"] = str(root / "paused")
     if resume:
         env["BILLING_PAUSE_RESUME"] = str(resume)
+    return env
+
+
+def forked_start(
+    target: str, argv: list[str], root: Path, pause: str | None = None, resume: Path | None = None
+) -> forked.Forked:
+    """``numbering_runner.main(argv)`` ("runner") or ``billing`` with ``argv`` ("billing") in a
+    process forked from one that imported billing_lib."""
+    env = environment(root, pause, resume)
+    proc = forked.start(target, argv, REPO, env, root.parent / f"{root.name}-logs")
+    STARTED.append(proc)
+    return proc
+
+
+def start(
+    cmd: list[str], root: Path, pause: str | None = None, resume: Path | None = None
+) -> subprocess.Popen:
+    """``cmd`` as a new program."""
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=REPO,
+        env=environment(root, pause, resume),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     STARTED.append(proc)
     return proc
@@ -131,7 +149,13 @@ def start(
 
 #: every process a test started: killed after the test if still alive (a failed assertion must
 #: not leave a paused run behind)
-STARTED: list[subprocess.Popen] = []
+STARTED: list[subprocess.Popen | forked.Forked] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fork_server():
+    yield
+    forked.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -144,7 +168,7 @@ def _no_process_left():
             proc.communicate()
 
 
-def wait_paused(proc: subprocess.Popen, root: Path, timeout: float = 300) -> int:
+def wait_paused(proc: subprocess.Popen | forked.Forked, root: Path, timeout: float = 300) -> int:
     """The pid that reached the pause point (the run's, or the notebook kernel's)."""
     marker = root / "paused"
     deadline = time.monotonic() + timeout
@@ -159,7 +183,7 @@ def wait_paused(proc: subprocess.Popen, root: Path, timeout: float = 300) -> int
     return int(marker.read_text())
 
 
-def kill9(proc: subprocess.Popen) -> None:
+def kill9(proc: subprocess.Popen | forked.Forked) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
@@ -526,7 +550,7 @@ def test_a_credit_note_killed_while_publishing_is_finished_or_undone_by_the_next
 ):
     out = case / "outputs"
     before, said = published(out), content(out)
-    proc = start(credit_note(out), case, pause=point)
+    proc = forked_start("billing", credit_note(out)[1:], case, pause=point)
     wait_paused(proc, case)
     kill9(proc)
     assert (out / "corrections" / "NWC2026-000001").exists() == kept
