@@ -548,26 +548,3 @@ def test_a_run_with_a_bad_report_fails_and_leaves_the_published_run_as_it_was(
         run.run_all("2026-10", reports, project / "parameters", project / "outputs")
     assert expected in str(err.value) and str(reports) in str(err.value)
     assert published_state(project / "outputs") == before
-
-
-@pytest.mark.slow  # papermill runs the notebook in a kernel
-def test_billing_run_refuses_a_report_given_twice_and_publishes_nothing(published):
-    project, before = published
-    reports = _reports_with(project, "cli-gzipped-copy", _daily_also_gzipped)
-    result = billing(
-        project,
-        "run",
-        "--period",
-        "2026-10",
-        "--reports",
-        str(reports),
-        "--parameters",
-        "parameters",
-        "--output",
-        "outputs",
-        "--quiet",
-    )
-    assert result.returncode != 0
-    assert f"{reports / DAILY.name}.gz: the same report as {reports / DAILY.name}" in result.stderr
-    assert "nothing was published" in result.stderr
-    assert published_state(project / "outputs") == before

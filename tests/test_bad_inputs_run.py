@@ -476,13 +476,6 @@ def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
 
 
 @pytest.mark.slow  # papermill runs the notebook in a kernel
-def test_billing_run_refuses_an_alias_bomb_at_once(unchanged, edited):
-    params = edited("customers.yaml", lambda text: alias_bomb() + text)
-    result = billing_run(unchanged, str(params))
-    assert_clean_failure(result, "customers.yaml", "expands to more than", "nothing was published")
-
-
-@pytest.mark.slow  # papermill runs the notebook in a kernel
 def test_billing_run_names_the_file_a_file_size_limit_stops(same_numbers):
     # 1 MB: the notebook runs through; its HTML report (plotly.js embedded, ~5 MB) cannot be written
     result = billing_run(same_numbers, preexec_fn=_file_size_limit(1_000_000))

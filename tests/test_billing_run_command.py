@@ -131,13 +131,14 @@ def test_a_run_failing_in_its_notebook_publishes_nothing_and_keeps_the_earlier_r
     are taken), exit status 2, the earlier run folder byte for byte as it was."""
     project, _ = published
     folder = project / "outputs" / "2026-10"
-    before = tree(folder)
+    register = project / "outputs" / "invoice_register.sqlite"
+    before, numbers = tree(folder), register.read_bytes()
     refused = billing(project, *RUN)
     assert refused.returncode == 2
     assert "C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)" in refused.stderr
     assert "--confirm-jump C001" in refused.stderr and "nothing was published" in refused.stderr
     assert "Traceback" not in refused.stderr
-    assert tree(folder) == before
+    assert tree(folder) == before and register.read_bytes() == numbers
     assert sorted(p.name for p in (project / "outputs").iterdir() if p.is_dir()) == [
         "2026-09",
         "2026-10",
