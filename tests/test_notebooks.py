@@ -3,7 +3,9 @@ and compares every result cell with what is stored. Volatile text (paths, dates,
 by tests/nbval_sanitize.cfg; chart and widget cells are tagged nbval-ignore-output.
 
 nbval runs in a subprocess, in a temp copy of the project, so the run folders it writes never land
-in the repository's outputs/."""
+in the repository's outputs/. One pytest process checks both notebooks and, after them, a copy of
+billing_run.ipynb with one stored total changed by a cent (each notebook in a kernel of its own):
+the copy's one failing cell shows that a changed figure is caught."""
 
 from __future__ import annotations
 
@@ -22,10 +24,12 @@ NOTEBOOKS = [
     "billing_run.ipynb",
     "margin_analysis.ipynb",
 ]  # in this order: the analysis reads the run
+CHANGED = "changed/billing_run.ipynb"  # in the copy of the project, checked after the two
 PLOTLY = "application/vnd.plotly.v1+json"
 
 
 def nbval(project: Path, *notebooks: str) -> subprocess.CompletedProcess:
+    """pytest with nbval over ``notebooks`` (paths in ``project``), every cell's result listed."""
     cmd = [
         sys.executable,
         "-m",
@@ -37,35 +41,19 @@ def nbval(project: Path, *notebooks: str) -> subprocess.CompletedProcess:
         "-p",
         "no:cacheprovider",
         "-q",
+        "-rA",
         "--rootdir",
         str(project),
-        *[f"notebooks/{n}" for n in notebooks],
+        *notebooks,
     ]
     return subprocess.run(
-        cmd, cwd=project, capture_output=True, text=True, timeout=600, check=False
+        cmd, cwd=project, capture_output=True, text=True, timeout=900, check=False
     )
 
 
-@pytest.mark.slow
-def test_every_notebook_reproduces_its_stored_results(tmp_path):
-    project = copy_project(tmp_path / "project")
-    result = nbval(project, *NOTEBOOKS)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert (project / "outputs" / "2026-10" / "manifest.json").is_file()
-
-
-def stored_text(cell) -> str:
-    return "".join(
-        o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs
-    )
-
-
-@pytest.mark.slow
-def test_a_changed_invoice_total_makes_nbval_fail(tmp_path):
-    """Edit one stored gross total as if a code change had moved it by a cent: nbval must fail on
-    exactly that cell."""
-    project = copy_project(tmp_path / "project")
-    path = project / "notebooks" / "billing_run.ipynb"
+def change_a_total(path: Path) -> tuple[str, str]:
+    """Edit one stored gross total in ``path`` as if a code change had moved it by a cent; the
+    stored total and the changed one."""
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if c.cell_type == "code" and "br.build_invoices()" in c.source)
     out = next(o for o in cell.outputs if "text/plain" in o.get("data", {}))
@@ -79,9 +67,53 @@ def test_a_changed_invoice_total_makes_nbval_fail(tmp_path):
     if html:
         out["data"]["text/html"] = html.replace(f"<td>{total}</td>", f"<td>{changed}</td>")
     nbformat.write(nb, path)
-    result = nbval(project, "billing_run.ipynb")
-    assert result.returncode != 0, result.stdout[-3000:]
-    assert "1 failed" in result.stdout, result.stdout[-3000:]
+    return total, changed
+
+
+def cells(notebook: str, name: str) -> set[str]:
+    """nbval's test ids of a notebook's code cells."""
+    nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
+    count = sum(c.cell_type == "code" for c in nb.cells)
+    return {f"{notebook}::Cell {i}" for i in range(count)}
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory):
+    """nbval over both notebooks, then over the copy with a changed total: the result and the
+    stored and changed totals."""
+    project = copy_project(tmp_path_factory.mktemp("nbval") / "project")
+    copy = project / CHANGED
+    copy.parent.mkdir()
+    copy.write_bytes((project / "notebooks" / "billing_run.ipynb").read_bytes())
+    total, changed = change_a_total(copy)
+    result = nbval(project, *[f"notebooks/{n}" for n in NOTEBOOKS], CHANGED)
+    return project, result, total, changed
+
+
+def results(result: subprocess.CompletedProcess, outcome: str) -> set[str]:
+    """The test ids -rA lists with ``outcome`` (PASSED, FAILED)."""
+    lines = result.stdout.splitlines()
+    return {ln.split(" ", 1)[1].split(" - ")[0] for ln in lines if ln.startswith(f"{outcome} ")}
+
+
+@pytest.mark.slow
+def test_every_notebook_reproduces_its_stored_results(checked):
+    project, result, _, _ = checked
+    passed = results(result, "PASSED")
+    for name in NOTEBOOKS:
+        expected = cells(f"notebooks/{name}", name)
+        assert expected and expected <= passed, result.stdout[-6000:] + result.stderr[-2000:]
+    assert (project / "outputs" / "2026-10" / "manifest.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_changed_invoice_total_makes_nbval_fail(checked):
+    """The copy with one stored gross total moved by a cent: nbval fails on exactly that cell."""
+    _, result, total, changed = checked
+    failed = results(result, "FAILED")
+    assert len(failed) == 1 and next(iter(failed)).startswith(f"{CHANGED}::"), result.stdout[-3000:]
+    assert failed | results(result, "PASSED") >= cells(CHANGED, "billing_run.ipynb")
+    assert result.returncode == 1 and "1 failed" in result.stdout, result.stdout[-3000:]
     assert changed in result.stdout and total in result.stdout
 
 
