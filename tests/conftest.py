@@ -10,13 +10,14 @@ a run (the ``billing run`` command through papermill, nbval, the browser) still 
 are marked ``slow``: ``pytest -m "not slow"`` is the quick loop, ``make test`` runs everything.
 
 ``make test`` runs the tests in one pytest-xdist worker per core (``addopts`` in
-pyproject.toml). Each worker is a process of its own with its own temp folder, so each builds the
-session fixtures it needs itself; nothing is shared between workers but the read-only project
-folder.
+pyproject.toml). Each worker is a process of its own with its own temp folder; the two sample
+runs are billed once for the session, by the first worker that needs one, in the temp folder the
+workers share (under a file lock: the other worker waits for it, then reads the same folder).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 from collections.abc import Iterator
@@ -69,18 +70,36 @@ def _read_only(outputs: Path) -> Iterator[Path]:
     )
 
 
+def _billed_once(tmp_path_factory: pytest.TempPathFactory, name: str, finalise: bool) -> Path:
+    """The sample month billed into ``<shared temp>/<name>/outputs``: by the first worker that
+    asks (under a lock), the others find it there. Without xdist the shared temp folder is this
+    session's own."""
+    base = tmp_path_factory.getbasetemp()
+    if base.name.startswith("popen-gw"):  # an xdist worker's: the workers' common parent
+        base = base.parent
+    folder = base / name
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (folder / "billed").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half-way
+            folder.mkdir()
+            _bill_sample_month(folder, finalise)
+            (folder / "billed").write_text("")
+    return folder / "outputs"
+
+
 @pytest.fixture(scope="session")
 def sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An outputs folder holding the sample month's run (not finalised). Read only: copy it before
     changing anything."""
-    yield from _read_only(_bill_sample_month(tmp_path_factory.mktemp("sample-run"), finalise=False))
+    yield from _read_only(_billed_once(tmp_path_factory, "sample-run", finalise=False))
 
 
 @pytest.fixture(scope="session")
 def finalised_sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An outputs folder holding the sample month's finalised run (register included). Read only:
     copy it before changing anything."""
-    yield from _read_only(_bill_sample_month(tmp_path_factory.mktemp("finalised-run"), True))
+    yield from _read_only(_billed_once(tmp_path_factory, "finalised-run", finalise=True))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
