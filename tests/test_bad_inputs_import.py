@@ -29,7 +29,7 @@ from billing_lib.importers import import_reports
 from billing_lib.store import open_store
 from tests import cur2_sample as cur2
 from tests.console_scripts import BILLING
-from tests.notebook_project import REPO, copy_project, publish_sample_run
+from tests.notebook_project import REPO, copy_project
 
 REPORTS = REPO / "samples" / "2026-10" / "reports"
 CUR2 = REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
@@ -484,11 +484,11 @@ def published_state(outputs: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """The sample month billed and published once; each case runs against it."""
+def published(tmp_path_factory, sample_outputs):
+    """A copy of the project with the session's published sample month in its outputs/; each case
+    runs against it."""
     project = copy_project(tmp_path_factory.mktemp("bad-inputs") / "project")
-    publish_sample_run(project)
-    outputs = project / "outputs"
+    outputs = Path(shutil.copytree(sample_outputs, project / "outputs"))
     assert (outputs / "invoice_register.sqlite").is_file() and (outputs / "2026-10").is_dir()
     return project, published_state(outputs)
 
