@@ -26,19 +26,6 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def publish_sample_run(project: Path) -> Path:
-    """Bill the sample month into ``project/outputs`` in-process (the notebook's steps without the
-    notebook: quicker than papermill); returns the run folder."""
-    from billing_lib import run
-
-    return run.run_all(
-        PERIOD,
-        project / "samples" / PERIOD / "reports",
-        project / "parameters",
-        project / "outputs",
-    )
-
-
 def refresh_notebooks() -> None:
     """Execute both notebooks on the sample month in a temp copy of the project and write them back
     with their outputs (after a deliberate change of results; nbval then compares against them)."""

@@ -3,8 +3,9 @@
 exchange rate) and the machine (read-only output folder or register, a full disk, a file-size
 limit, the command interrupted). Each ends in the project's own error naming the file, entry or
 parameter and the way out, and leaves the published run folder and the invoice register
-byte-identical. The sample month is published once (in-process); most cases run the notebook's
-steps in-process, a representative subset runs ``billing run`` as a real process."""
+byte-identical. The sample month is published once (a copy of the session's run); most cases run
+the notebook's steps in-process, a representative subset runs ``billing run`` as a real
+process."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from billing_lib.errors import BillingError, ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.numbering import _COLUMNS
 from tests.console_scripts import BILLING
-from tests.notebook_project import PERIOD, copy_project, publish_sample_run
+from tests.notebook_project import PERIOD, copy_project
 
 REPORTS = Path("samples") / PERIOD / "reports"
 
@@ -56,9 +57,10 @@ def alias_bomb(levels: int = 9) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
+def project(tmp_path_factory, sample_outputs) -> Path:
+    """A copy of the project with the session's published sample month in its outputs/."""
     folder = copy_project(tmp_path_factory.mktemp("bad-inputs") / "project")
-    publish_sample_run(folder)
+    shutil.copytree(sample_outputs, folder / "outputs")
     return folder
 
 
