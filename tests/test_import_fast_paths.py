@@ -222,3 +222,26 @@ def test_iso_z_timestamps_read_the_same_by_the_fast_way(tmp_path):
         f"SELECT {typed.timestamp_from_text('x', spec_named('aws_cur_legacy'))} FROM t "
         "WHERE x IN ('2026-10-01T24:00:00Z', '2026-02-29T00:00:00Z') ORDER BY x"
     ).fetchall() == [(None,), (datetime(2026, 10, 2),)]
+
+
+def test_lines_of_a_parquet_file_are_stored_in_its_order(tmp_path):
+    """Ten row groups read on two threads: the lines are appended in the file's order (DuckDB's
+    batch insert), and the optimizer setting the insert changes is back as it was after."""
+    path = tmp_path / "cur.parquet"
+    names = list(COLUMNS)
+    duckdb.sql(
+        f"""COPY (SELECT 'id' || i AS "{names[0]}",
+                   '2026-10-01T00:00:00Z/2026-10-01T01:00:00Z' AS "{names[1]}",
+                   CASE WHEN i % 7 = 0 THEN 'Tax' ELSE 'Usage' END AS "{names[2]}",
+                   '123456789012' AS "{names[3]}", CAST(i % 100 AS DOUBLE) / 8 AS "{names[4]}",
+                   'USD' AS "{names[5]}", TIMESTAMP '2026-10-01 00:00:00' AS "{names[6]}",
+                   'AmazonEC2' AS "{names[7]}"
+                 FROM range(20000) t(i))
+            TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)"""
+    )
+    con = open_store(threads=2)
+    import_reports(con, [path])
+    assert con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE x_SourceRow <> rowid + 1) FROM lines"
+    ).fetchone() == (20000, 0)
+    assert con.execute("SELECT current_setting('disabled_optimizers')").fetchone() == ("",)

@@ -9,7 +9,8 @@ added to the ``lines`` table; a failure leaves the store as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import duckdb
 
@@ -319,24 +320,44 @@ def _map_lines(
             expr = f"NULLIF(trim({expr}), '{{}}')"  # no tags: NULL, whatever the vendor wrote
         exprs.append(f"CAST({expr} AS {col.sql_type}) AS {qi(col.name)}")
     try:
-        if into:
-            start = next_rowid(con, into)
-            con.execute(
-                f"INSERT INTO {qi(into)} ({line_columns_sql()}) SELECT {', '.join(exprs)} FROM "
-                f"__typed"
-            )
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW __new AS SELECT {line_columns_sql()} FROM {qi(into)} "
-                f"WHERE rowid >= {int(start)}"
-            )
-        else:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed"
-            )
+        with _parallel_insert(con):
+            _insert_lines(con, exprs, into)
     except duckdb.Error as exc:
         raise InputError(
             f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}"
         ) from exc
+
+
+@contextmanager
+def _parallel_insert(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's ``in_clause`` optimizer turned off around the insert of a file's lines, and its
+    setting restored after. It rewrites ``x IN (a, b, c, d, e)`` (a format's mapping has such
+    lists) into a join with the list, and an insert whose plan has a join is a serial ``Insert``:
+    the whole pipeline, reading the file, typing, mapping and storing, on one thread. Without the
+    rewrite the plan is DuckDB's ``Batch Insert``, which stores in the same order on every thread
+    (benchmarks/README.md, issue 13's fourth pass)."""
+    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
+    listed = [o.strip() for o in str(before or "").split(",") if o.strip()]
+    con.execute(f"SET disabled_optimizers = {ql(', '.join([*listed, 'in_clause']))}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = {ql(str(before or ''))}")
+
+
+def _insert_lines(con: duckdb.DuckDBPyConnection, exprs: list[str], into: str | None) -> None:
+    """The mapped lines appended to ``into`` (``__new`` a view of them) or into ``__new``."""
+    if into:
+        start = next_rowid(con, into)
+        con.execute(
+            f"INSERT INTO {qi(into)} ({line_columns_sql()}) SELECT {', '.join(exprs)} FROM __typed"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW __new AS SELECT {line_columns_sql()} FROM {qi(into)} "
+            f"WHERE rowid >= {int(start)}"
+        )
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed")
 
 
 def line_columns_sql() -> str:
