@@ -272,12 +272,12 @@ class BillingRun:
         written, relative to the run folder."""
         folder = self._staging()
         with self._cleanup_on_failure():
-            written = _write_invoice_files(folder, self)
             parquet = folder / RATED_PARQUET
             # in the order rating stored them (by customer, then vendor file and row): sorting
-            # again cost 86 s at 10 million lines (benchmarks/README.md)
+            # again cost 86 s at 10 million lines (benchmarks/README.md); first, since the
+            # workbooks' processes read their shares of the rated lines from it
             self.con.execute(f"COPY rated_lines TO {ql(parquet)} (FORMAT parquet)")
-            written.append(parquet)
+            written = [*_write_invoice_files(folder, self, parquet), parquet]
             written.append(
                 whatif.write_minimum_fees(
                     self.con, self.params.period, folder / whatif.MINIMUM_FEES_PARQUET
@@ -472,17 +472,20 @@ def run_all(
 # exports), kept together so the hand-over points are in one place -----------------------------
 
 
-def _write_invoice_files(folder: Path, br: BillingRun) -> list[Path]:
+def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path]:
     """Invoice workbooks, PDFs and UBL e-invoices, the summary workbook, the invoices as data
     (``invoices.json``, what ``billing credit-note`` rebuilds a finalised invoice from) and the
-    ledger files; the paths written."""
+    ledger files; the paths written. ``rated``: the run's rated lines as Parquet, already
+    written."""
     built = br.results.invoices
     invoicing = br.settings.invoicing
     written = [folder / SUMMARY_CSV]
     documents = document_writer(
         invoicing.seller, folder / workbooks.INVOICE_FOLDER, invoicing.folder
     )
-    written += workbooks.write_workbooks(br.con, built, invoicing, folder, also=documents)
+    written += workbooks.write_workbooks(
+        br.con, built, invoicing, folder, also=documents, rated=rated
+    )
     if built:
         written.append(
             invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA)

@@ -4,9 +4,11 @@ file beside each workbook holds them.
 Every invoice gets ``<workbook>.usage.parquet`` beside its workbook: every rated line behind it,
 exact DECIMAL(38,12) amounts and quantities, typed dates, for the customer's own tools (DuckDB,
 pandas, Power Query, Spark). The invoices are read in shares of at most ``DETAIL_SORT_LINES``
-rated lines in customer order (``invoice_usage``): each share reads only its customers' row
+rated lines in customer order (``usage_shares``): each share reads only its customers' row
 groups of ``rated_lines`` (stored by customer), labels and sorts them once into a temp table,
-from which the usage sheets' rows are read and the detail files streamed. (One sorted query per
+from which the usage sheets' rows are read and the detail files streamed (``share_usage``). The
+workbooks' processes each take whole shares, reading them from the run's rated_lines.parquet
+(``workbooks``). (One sorted query per
 share over a table of every labelled line read all lines once per share: at 10 million lines
 that and the labelling took most of the invoice files' 179 s, benchmarks/README.md.)
 
@@ -139,28 +141,33 @@ def _vendor_order(column: str) -> str:
 USAGE_LINES = "_usage_lines"
 
 
-def invoice_usage(
+def usage_shares(invoices: list[Invoice], parts: int = 1) -> list[list[Invoice]]:
+    """``invoices`` in customer order, cut into consecutive shares (``detail_shares``) of at most
+    ``DETAIL_SORT_LINES`` rated lines and at most about a ``parts``-th of them all, so that
+    ``parts`` processes get several shares each. A share is labelled and sorted at once
+    (``share_usage``), reading only its customers' row groups of ``rated_lines`` (stored by
+    customer)."""
+    ordered = sorted(invoices, key=lambda i: i.customer_id)
+    counts = [rated_line_count(i) for i in ordered]
+    most = max(1, min(DETAIL_SORT_LINES, -(-sum(counts) // parts)))
+    bounds = detail_shares(counts, most)
+    return [ordered[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def share_usage(
     con: duckdb.DuckDBPyConnection,
-    invoices: list[Invoice],
+    share: list[Invoice],
     invoicing: Invoicing,
     customers: dict[str, Customer],
-    detail_names: dict[str, str],
-    folder: Path,
-) -> Iterator[dict[str, InvoiceUsage]]:
-    """Share by share of ``invoices`` (``detail_shares``, in customer order): the usage sheets'
-    rows of the share's invoices per invoice number (``usage_rows``); when resumed, the share's
-    detail files (``folder/<detail_names[number]>``, ``write_share_details``) are written
-    before the next share is read. So the workbooks of one share are written by other processes
-    while this one writes the share's detail files and reads the next share, and memory holds
-    one share's lines at a time: each share reads only its customers' row groups of
-    ``rated_lines`` (stored by customer), labels and sorts them once for both."""
-    ordered = sorted(invoices, key=lambda i: i.customer_id)
-    bounds = detail_shares([rated_line_count(i) for i in ordered], DETAIL_SORT_LINES)
-    for first, after in itertools.pairwise(bounds):
-        share = ordered[first:after]
-        with share_lines(con, share, invoicing, customers):
-            yield usage_rows(con, share, invoicing.seller.usage_detail_max_lines)
-            write_share_details(con, [folder / detail_names[i.number] for i in share])
+    targets: list[Path],
+) -> dict[str, InvoiceUsage]:
+    """The usage sheets' rows of one share's invoices per invoice number (``usage_rows``), their
+    detail files written (``targets[k]`` for ``share[k]``, ``write_share_details``): the share's
+    rated lines labelled and sorted once for both (``share_lines``)."""
+    with share_lines(con, share, invoicing, customers):
+        usage = usage_rows(con, share, invoicing.seller.usage_detail_max_lines)
+        write_share_details(con, targets)
+    return usage
 
 
 @contextmanager
@@ -348,19 +355,15 @@ DETAIL_BATCH_ROWS = 65_536
 DETAIL_SORT_LINES = 500_000
 
 
-def detail_shares(
-    counts: list[int], most: int = DETAIL_SORT_LINES, first: int | None = None
-) -> list[int]:
+def detail_shares(counts: list[int], most: int = DETAIL_SORT_LINES) -> list[int]:
     """Boundaries (invoice indexes, first 0, last ``len(counts)``) cutting invoices with
-    ``counts`` rated lines into consecutive shares of at most ``most`` lines, the first of at
-    most ``first`` (default: an eighth of ``most``, so the workbooks' processes start early); an
-    invoice with more is a share of its own."""
-    limit = max(1, most // 8) if first is None else first
+    ``counts`` rated lines into consecutive shares of at most ``most`` lines; an invoice with more
+    is a share of its own."""
     bounds, lines = [0], 0
     for k, count in enumerate(counts):
-        if lines and lines + count > limit:
+        if lines and lines + count > most:
             bounds.append(k)
-            lines, limit = 0, most
+            lines = 0
         lines += count
     return [*bounds, len(counts)]
 

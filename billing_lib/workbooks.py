@@ -20,9 +20,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,8 +38,9 @@ from billing_lib.invoices import Invoice, Invoicing, Seller
 from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import WORKBOOK_OPTIONS, InvoiceFormats, fixed_created, sheet_name
+from billing_lib.sql import ql
 from billing_lib.summary_workbook import write_summary_workbook
-from billing_lib.usage import USAGE_DETAIL_SUFFIX, InvoiceUsage, invoice_usage
+from billing_lib.usage import USAGE_DETAIL_SUFFIX, InvoiceUsage, share_usage, usage_shares
 from billing_lib.usage_sheets import write_usage_sheets
 
 INVOICE_FOLDER = "invoices"
@@ -60,15 +63,18 @@ def write_workbooks(
     folder: Path,
     customers: dict[str, Customer] | None = None,
     also: Callable[[Invoice], list[Path]] | None = None,
+    rated: Path | None = None,
 ) -> list[Path]:
     """One workbook per invoice in ``folder/invoices/``, each with its usage detail file beside
     it, and the run summary in ``folder``; the paths written (per invoice its workbook, its
     detail file and what ``also`` wrote; the summary last). ``customers`` (for the usage sheets'
     invoice-line column) defaults to those ``load_invoicing`` was given. ``also`` writes more
     files of one invoice (the run: its PDF and UBL e-invoice, ``documents.document_writer``) in
-    the same process as its workbook, so they are written on every core too. (The run keeps the
-    same invoices as data beside them, ``invoices.write_invoice_data``, for ``billing
-    credit-note``.)"""
+    the same process as its workbook, so they are written on every core too. ``rated``: the
+    rated lines as Parquet (the run's rated_lines.parquet, by customer) for the writer
+    processes, which read their shares from it; without it they get a copy of ``rated_lines``.
+    (The run keeps the same invoices as data beside them, ``invoices.write_invoice_data``, for
+    ``billing credit-note``.)"""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
     target = folder / INVOICE_FOLDER
@@ -78,11 +84,10 @@ def write_workbooks(
         _Job(inv, invoicing.seller, invoicing.products.vendors, None, target, also)
         for inv in invoices
     ]
+    shares = _Shares(billed, invoicing, customers, target, detail_names, rated)
     # a full disk or a file-size limit names the file (the OSError carries it)
     with writing(target):
-        books = _write_all(
-            jobs, invoice_usage(con, billed, invoicing, customers, detail_names, target)
-        )
+        books = _write_all(con, jobs, shares)
     details = {number: target / name for number, name in detail_names.items()}
     written: list[Path] = []
     for inv, paths in zip(invoices, books, strict=True):
@@ -119,9 +124,37 @@ class _Job:
     also: Callable[[Invoice], list[Path]] | None = None
 
 
-#: The jobs of the current ``_write_all`` call, for the forked writer processes (set before they
-#: start, so they inherit it instead of receiving it pickled).
+@dataclass
+class _Shares:
+    """The invoices whose usage the writers read share by share (``usage.usage_shares``), and
+    where their detail files go."""
+
+    billed: list[Invoice]
+    invoicing: Invoicing
+    customers: dict[str, Customer]
+    folder: Path
+    detail_names: dict[str, str]
+    rated: Path | None
+    shares: list[list[Invoice]] = field(default_factory=list)
+    #: A temporary folder of the writer processes (their DuckDB's spill folders, the Parquet
+    #: copy of ``rated_lines`` when none is given), removed after them.
+    spill: Path | None = None
+
+    def write(self, con: duckdb.DuckDBPyConnection, k: int) -> dict[str, InvoiceUsage]:
+        """Share ``k``'s detail files; its invoices' usage sheets' rows per invoice number."""
+        share = self.shares[k]
+        targets = [self.folder / self.detail_names[i.number] for i in share]
+        return share_usage(con, share, self.invoicing, self.customers, targets)
+
+
+#: The jobs and shares of the current ``_write_all`` call, for the forked writer processes (set
+#: before they start, so they inherit them instead of receiving them pickled).
 _JOBS: list[_Job] = []
+_SHARES: _Shares | None = None
+#: A writer process's own DuckDB over the rated lines' Parquet (made at its first share).
+_STORE: duckdb.DuckDBPyConnection | None = None
+#: DuckDB memory of one writer process: one share's lines, labelled and sorted (spills beyond).
+WRITER_MEMORY = "512MB"
 
 
 def _write_job(index: int, usage: InvoiceUsage | None = None) -> list[Path]:
@@ -135,6 +168,33 @@ def _write_job(index: int, usage: InvoiceUsage | None = None) -> list[Path]:
     return written + (job.also(job.inv) if job.also else [])
 
 
+def _write_share(k: int, con: duckdb.DuckDBPyConnection | None = None) -> dict[int, list[Path]]:
+    """Share ``k``: its detail files, then its invoices' workbooks (and what ``also`` writes),
+    per job index. ``con``: the run's store; a writer process reads the Parquet
+    (``_writer_store``)."""
+    assert _SHARES is not None
+    usage = _SHARES.write(con if con is not None else _writer_store(), k)
+    index = {job.inv.number: n for n, job in enumerate(_JOBS)}
+    return {index[number]: _write_job(index[number], rows) for number, rows in usage.items()}
+
+
+def _writer_store() -> duckdb.DuckDBPyConnection:
+    """This writer process's DuckDB (one thread, ``WRITER_MEMORY``), ``rated_lines`` a view of
+    the rated lines' Parquet; the parent's connection is never used after the fork."""
+    global _STORE
+    if _STORE is None:
+        assert _SHARES is not None and _SHARES.rated is not None
+        con = duckdb.connect()
+        con.execute(f"SET threads = 1; SET memory_limit = {ql(WRITER_MEMORY)}")
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"SET temp_directory = {ql(str(_SHARES.folder / '.writer-spill'))}")
+        con.execute(
+            f"CREATE VIEW rated_lines AS SELECT * FROM read_parquet({ql(str(_SHARES.rated))})"
+        )
+        _STORE = con
+    return _STORE
+
+
 def _writers() -> int:
     """Processes for the workbooks: ``BILLING_THREADS`` when set, else the cores available."""
     threads = os.environ.get("BILLING_THREADS", "").strip()
@@ -143,36 +203,62 @@ def _writers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _write_all(jobs: list[_Job], usage: Iterator[dict[str, InvoiceUsage]]) -> list[list[Path]]:
-    """The files of ``jobs`` (per job its paths, in the same order). ``usage`` yields, share by
-    share, the usage of invoices whose workbooks can be written (``usage.invoice_usage``, which
-    writes the share's detail files in this process when it is resumed). With many jobs they are
-    written by forked processes (xlsxwriter and reportlab are pure Python, one core each) as
-    each share is ready, else here after every share. The bytes do not depend on which process
-    wrote a file."""
-    global _JOBS
+def _write_all(
+    con: duckdb.DuckDBPyConnection, jobs: list[_Job], shares: _Shares
+) -> list[list[Path]]:
+    """The files of ``jobs`` (per job its paths, in the same order), the usage of ``shares``'
+    invoices read share by share. With many jobs, forked processes (xlsxwriter and reportlab are
+    pure Python, one core each) each take whole shares: the share's lines from the rated
+    Parquet in a DuckDB of their own, its detail files, its workbooks; this process only hands
+    out the shares (and copies ``rated_lines`` to Parquet first when ``shares.rated`` is None).
+    Else all here with ``con``. The bytes do not depend on which process wrote a file."""
+    global _JOBS, _SHARES
     processes = min(_writers(), len(jobs))
-    index = {job.inv.number: k for k, job in enumerate(jobs)}
-    _JOBS = jobs
+    parallel = (
+        processes >= 2 and len(jobs) >= PARALLEL_FROM and "fork" in mp.get_all_start_methods()
+    )
+    shares.shares = usage_shares(shares.billed, 8 * processes if parallel else 1)
+    _JOBS, _SHARES = jobs, shares
+    written: dict[int, list[Path]] = {}
     try:
-        if processes < 2 or len(jobs) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
-            for ready in usage:
-                for number, rows in ready.items():
-                    jobs[index[number]].usage = rows
-            return [_write_job(i) for i in range(len(jobs))]
-        with ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool:
-            # the workers fork at the first submit, between two of DuckDB's queries; a share's
-            # rows go to them pickled
-            futures: dict[int, Future[list[Path]]] = {}
-            for ready in usage:
-                for number, rows in ready.items():
-                    futures[index[number]] = pool.submit(_write_job, index[number], rows)
-            for k in range(len(jobs)):  # credit notes: no usage sheets
-                if k not in futures:
-                    futures[k] = pool.submit(_write_job, k)
-            return [futures[k].result() for k in range(len(jobs))]
+        if not parallel:
+            for k in range(len(shares.shares)):
+                written.update(_write_share(k, con))
+            return [written.get(k) or _write_job(k) for k in range(len(jobs))]
+        with (
+            _writers_folder(con, shares),
+            ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool,
+        ):
+            # the workers fork at the first submit, between two of DuckDB's queries
+            futures = [pool.submit(_write_share, k) for k in range(len(shares.shares))]
+            shared = {i.number for share in shares.shares for i in share}
+            others = {  # credit notes: no usage sheets
+                k: pool.submit(_write_job, k)
+                for k, job in enumerate(jobs)
+                if job.inv.number not in shared
+            }
+            for future in futures:
+                written.update(future.result())
+            written.update({k: f.result() for k, f in others.items()})
+            return [written[k] for k in range(len(jobs))]
     finally:
-        _JOBS = []
+        _JOBS, _SHARES = [], None
+
+
+@contextmanager
+def _writers_folder(con: duckdb.DuckDBPyConnection, shares: _Shares) -> Iterator[None]:
+    """``shares.spill`` while the block runs, with a Parquet copy of ``rated_lines`` in it when
+    ``shares.rated`` is None."""
+    given = shares.rated
+    with tempfile.TemporaryDirectory(prefix="billing-writers-") as tmp:
+        shares.spill = Path(tmp)
+        if given is None:
+            shares.rated = shares.spill / "rated_lines.parquet"
+            con.execute(f"COPY rated_lines TO {ql(str(shares.rated))} (FORMAT parquet)")
+        try:
+            yield
+        finally:
+            shares.rated, shares.spill = given, None
 
 
 def write_invoice_workbook(

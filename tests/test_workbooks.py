@@ -423,12 +423,26 @@ def test_workbooks_written_by_two_processes_are_the_bytes_one_writes(tmp_path, m
 def test_detail_files_are_sorted_in_shares_of_at_most_so_many_lines():
     from billing_lib.usage import detail_shares
 
-    assert detail_shares([3, 3, 3, 3], most=6, first=6) == [0, 2, 4]
-    assert detail_shares([3, 3, 3, 3], most=7, first=7) == [0, 2, 4]
-    assert detail_shares([10, 1, 1], most=5, first=5) == [0, 1, 3]  # a large invoice alone
-    assert detail_shares([1, 10, 1], most=5, first=5) == [0, 1, 2, 3]
+    assert detail_shares([3, 3, 3, 3], most=6) == [0, 2, 4]
+    assert detail_shares([3, 3, 3, 3], most=7) == [0, 2, 4]
+    assert detail_shares([10, 1, 1], most=5) == [0, 1, 3]  # a large invoice alone
+    assert detail_shares([1, 10, 1], most=5) == [0, 1, 2, 3]
     assert detail_shares([], most=5) == [0, 0]
-    assert detail_shares([5, 5], most=10, first=10) == [0, 2]
-    # the first share small, so the writer processes start early: an eighth by default
-    assert detail_shares([3, 3, 3, 3, 3], most=6, first=3) == [0, 1, 3, 5]
-    assert detail_shares([1] * 20, most=16) == [0, 2, 18, 20]
+    assert detail_shares([5, 5], most=10) == [0, 2]
+
+
+def test_the_writer_processes_get_several_shares_each(tmp_path):
+    from billing_lib.usage import usage_shares
+
+    rows = [*big_rows(), line("C005", "12.5"), line("C008", "3", currency="USD")]
+    _, invoices, _ = make(tmp_path, rows)
+    counts = {i.customer_id: sum(x.rated_lines for x in i.lines) for i in invoices}
+    assert counts == {"C003": 45, "C005": 1, "C008": 1}
+    one = usage_shares(invoices)
+    assert [[i.customer_id for i in s] for s in one] == [["C003", "C005", "C008"]]
+    # 47 lines in 4 parts: shares of at most 12 lines, the invoice of 45 alone
+    four = usage_shares(invoices, 4)
+    assert [[i.customer_id for i in s] for s in four] == [["C003"], ["C005", "C008"]]
+    assert [len(s) for s in usage_shares(invoices, 47)] == [1, 1, 1]
+
+
