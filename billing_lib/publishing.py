@@ -166,8 +166,7 @@ def writing_error(exc: BaseException, where: Path | str) -> RunError | None:
     number = getattr(exc, "errno", None)
     for numbers, words, what, way_out in _WRITE_FAULTS:
         if number in numbers or any(w in text for w in words):
-            quoted = re.search(r'"([^"]+)"', text)  # DuckDB: Could not write file "...": ...
-            file = getattr(exc, "filename", None) or (quoted and quoted.group(1)) or where
+            file = getattr(exc, "filename", None) or _duckdb_file(text) or where
             # a file of the staging folder is named as where it would have been published
             file = re.sub(r"\.staging-(\d{4}-\d{2})-[0-9a-f]+", r"\1", str(file))
             reason = getattr(exc, "strerror", None) or text
@@ -176,6 +175,13 @@ def writing_error(exc: BaseException, where: Path | str) -> RunError | None:
                 f"was. Way out: {way_out}."
             )
     return None
+
+
+def _duckdb_file(text: str) -> str | None:
+    """The file a DuckDB error names: ``Could not write file "<path>": ...``, in DuckDB 2 inside a
+    JSON text (the quotes escaped)."""
+    named = re.search(r'file \\?"(.+?)\\?"', text)
+    return named.group(1) if named else None
 
 
 @contextmanager

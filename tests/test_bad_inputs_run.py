@@ -31,6 +31,7 @@ from billing_lib import parameter_files, run
 from billing_lib.errors import BillingError, ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.numbering import _COLUMNS
+from billing_lib.publishing import writing_error
 from tests.console_scripts import BILLING
 from tests.notebook_project import PERIOD, copy_project
 
@@ -435,6 +436,17 @@ def test_a_full_disk_is_named_and_changes_nothing(project, tmp_path):
         subprocess.run(["umount", "--lazy", str(disk)], check=False)
 
 
+def test_a_file_duckdb_could_not_write_is_named():
+    # DuckDB 2 puts its message in JSON: the file's quotes escaped, other quoted words around it
+    text = (
+        'IO Error: Async write failed for range [offset=26869, size=36592]: {"exception_type":'
+        '"IO","exception_message":"Could not write file \\"/out/.staging-2026-10-8ae04363/rated '
+        'lines.parquet\\": File too large","errno":"27"}'
+    )
+    err = writing_error(OSError(text), "/out/.staging-2026-10-8ae04363")
+    assert str(err).startswith("/out/2026-10/rated lines.parquet: the file is larger than")
+
+
 def _file_size_limit(limit: int) -> Callable[[], None]:
     def limited() -> None:  # runs in the child before exec: a real process with a real limit
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -456,7 +468,12 @@ except BillingError as exc:
 
 
 @pytest.mark.slow  # the run in a process of its own, under a file-size limit
-def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
+def test_a_file_size_limit_while_writing_an_invoice_file_is_named(same_numbers):
+    # above the register and the rated lines' Parquet (written first), below the largest of the
+    # invoice folder's files (workbook, detail file, PDF, UBL) of the published run
+    published = same_numbers / "outputs" / PERIOD
+    limit = (published / "rated_lines.parquet").stat().st_size + 1
+    assert max(p.stat().st_size for p in (published / "invoices").iterdir()) > limit
     result = subprocess.run(
         [sys.executable, "-c", IN_PROCESS_RUN, PERIOD, str(REPORTS), "parameters", "outputs"],
         cwd=same_numbers,
@@ -464,7 +481,7 @@ def test_a_file_size_limit_while_writing_a_workbook_is_named(same_numbers):
         text=True,
         timeout=600,
         check=False,
-        preexec_fn=_file_size_limit(60_000),  # above the register, below a workbook
+        preexec_fn=_file_size_limit(limit),
     )
     assert_clean_failure(
         result,
