@@ -444,5 +444,3 @@ def test_the_writer_processes_get_several_shares_each(tmp_path):
     four = usage_shares(invoices, 4)
     assert [[i.customer_id for i in s] for s in four] == [["C003"], ["C005", "C008"]]
     assert [len(s) for s in usage_shares(invoices, 47)] == [1, 1, 1]
-
-
