@@ -320,7 +320,7 @@ def _map_lines(
             expr = f"NULLIF(trim({expr}), '{{}}')"  # no tags: NULL, whatever the vendor wrote
         exprs.append(f"CAST({expr} AS {col.sql_type}) AS {qi(col.name)}")
     try:
-        with _parallel_insert(con):
+        with _in_file_order(con):
             _insert_lines(con, exprs, into)
     except duckdb.Error as exc:
         raise InputError(
@@ -329,13 +329,14 @@ def _map_lines(
 
 
 @contextmanager
-def _parallel_insert(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def _in_file_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """DuckDB's ``in_clause`` optimizer turned off around the insert of a file's lines, and its
     setting restored after. It rewrites ``x IN (a, b, c, d, e)`` (a format's mapping has such
-    lists) into a join with the list, and an insert whose plan has a join is a serial ``Insert``:
-    the whole pipeline, reading the file, typing, mapping and storing, on one thread. Without the
-    rewrite the plan is DuckDB's ``Batch Insert``, which stores in the same order on every thread
-    (benchmarks/README.md, issue 13's fourth pass)."""
+    lists) into a join with the list, and DuckDB takes a plan with a join to have no order to
+    keep: the insert is then a parallel ``Insert`` that appends each thread's rows as they come,
+    and the lines of a file of several row groups land in an order that varies from run to run.
+    Without the rewrite the plan is DuckDB's ``Batch Insert``: as parallel, in the file's order.
+    (Not faster: the same CPU seconds, benchmarks/README.md, issue 13's fourth pass.)"""
     before = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
     listed = [o.strip() for o in str(before or "").split(",") if o.strip()]
     con.execute(f"SET disabled_optimizers = {ql(', '.join([*listed, 'in_clause']))}")
