@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/billing run --period $(PERIOD) --reports samples/$(PERIOD)/reports --parameters parameters --output outputs
 
+# Bytecode caches kept even where the environment says not to write them (PYTHONDONTWRITEBYTECODE):
+# else every test process, notebook kernel and `billing` command compiles the project again.
 test: setup
-	$(BIN)/python -m pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check billing_lib tests benchmarks samples

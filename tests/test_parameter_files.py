@@ -10,7 +10,14 @@ import pytest
 from pydantic import Field
 
 from billing_lib.errors import ParameterError, Problem
-from billing_lib.parameter_files import Strict, csv_rows, load_optional, validate
+from billing_lib.parameter_files import (
+    MAX_YAML_DEPTH,
+    Strict,
+    csv_rows,
+    load_optional,
+    read_yaml,
+    validate,
+)
 from billing_lib.periods import first_common_day
 
 
@@ -77,3 +84,13 @@ def test_csv_rows_name_a_missing_column(tmp_path):
 )
 def test_two_dated_spans_share_their_first_common_day(a, b, first):
     assert first_common_day(*a, *b) == first
+
+
+def test_yaml_deeper_than_the_limit_is_refused_naming_its_line(tmp_path):
+    path = tmp_path / "deep.yaml"
+    lists = MAX_YAML_DEPTH - 1  # in the mapping: MAX_YAML_DEPTH levels
+    path.write_text("a: 1\n" + "b: " + "[" * lists + "]" * lists + "\n")
+    assert read_yaml(path)["a"] == 1
+    path.write_text("a: 1\n" + "b: " + "[" * (lists + 1) + "]" * (lists + 1))
+    with pytest.raises(ParameterError, match=r"deep.yaml.*line 2: the YAML is nested too deeply"):
+        read_yaml(path)
