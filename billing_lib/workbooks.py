@@ -183,11 +183,12 @@ def _writer_store() -> duckdb.DuckDBPyConnection:
     the rated lines' Parquet; the parent's connection is never used after the fork."""
     global _STORE
     if _STORE is None:
-        assert _SHARES is not None and _SHARES.rated is not None
+        assert _SHARES is not None and _SHARES.rated is not None and _SHARES.spill is not None
         con = duckdb.connect()
         con.execute(f"SET threads = 1; SET memory_limit = {ql(WRITER_MEMORY)}")
         con.execute("SET preserve_insertion_order = true")
-        con.execute(f"SET temp_directory = {ql(str(_SHARES.folder / '.writer-spill'))}")
+        # a folder of its own: two DuckDBs would write the same temporary file names
+        con.execute(f"SET temp_directory = {ql(str(_SHARES.spill / f'writer-{os.getpid()}'))}")
         con.execute(
             f"CREATE VIEW rated_lines AS SELECT * FROM read_parquet({ql(str(_SHARES.rated))})"
         )

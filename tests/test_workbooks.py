@@ -444,3 +444,23 @@ def test_the_writer_processes_get_several_shares_each(tmp_path):
     four = usage_shares(invoices, 4)
     assert [[i.customer_id for i in s] for s in four] == [["C003"], ["C005", "C008"]]
     assert [len(s) for s in usage_shares(invoices, 47)] == [1, 1, 1]
+
+
+def test_a_writer_process_spills_into_a_folder_of_its_own_outside_the_run(tmp_path, monkeypatch):
+    import os
+
+    import duckdb
+
+    from billing_lib import workbooks
+
+    rated = tmp_path / "rated.parquet"
+    duckdb.sql(f"COPY (SELECT 'C001' AS customer_id) TO '{rated}' (FORMAT parquet)")
+    shares = workbooks._Shares([], None, {}, tmp_path / "run" / "invoices", {}, rated)  # type: ignore[arg-type]
+    shares.spill = tmp_path / "writers"
+    monkeypatch.setattr(workbooks, "_SHARES", shares)
+    monkeypatch.setattr(workbooks, "_STORE", None)
+    con = workbooks._writer_store()
+    [(spill,)] = con.execute("SELECT current_setting('temp_directory')").fetchall()
+    assert spill == str(tmp_path / "writers" / f"writer-{os.getpid()}")
+    assert con.execute("SELECT customer_id FROM rated_lines").fetchall() == [("C001",)]
+    con.close()
