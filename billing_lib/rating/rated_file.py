@@ -24,7 +24,6 @@ is one line) and the row groups are cut the same way.
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -279,14 +278,8 @@ def temporary_target() -> Path:
     """A rated_lines.parquet path in a folder of its own, removed when the process ends (the
     rating of a connection that publishes no run folder)."""
     folder = Path(tempfile.mkdtemp(prefix="billing-rated-"))
-    atexit.register(_remove, folder, os.getpid())
+    atexit.register(shutil.rmtree, folder, True)
     return folder / RATED_PARQUET
-
-
-def _remove(folder: Path, owner: int) -> None:
-    """Remove ``folder`` in the process that made it (not in a forked writer process)."""
-    if os.getpid() == owner:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def view_sql(target: Path) -> str:
