@@ -8,19 +8,18 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 import pytest
 from rating_helpers import line, rated_store, write_parameters
 
-from billing_lib.rating import RATED_COLUMNS, SQL_MACROS, rate_lines, rated_file
+from billing_lib.rating import RATED_COLUMNS, SQL_MACROS, rate_lines
 from billing_lib.rating.keys import resolve_keys, segment_starts
 from billing_lib.rating.parameters import register_pricing
 from billing_lib.rating.price import (
     apply_tier_amounts_sql,
     create_excluded_unmapped,
+    create_vendor_rated,
     tier_amounts_sql,
 )
-from billing_lib.rating.rated_file import write_rated
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[1]
@@ -242,9 +241,9 @@ def test_rating_keys_say_what_happens_to_the_lines_of_each_key(keyed):
     ]  # fmt: skip
 
 
-def test_vendor_excluded_and_unmapped_lines_from_their_keys(keyed, tmp_path):
+def test_vendor_excluded_and_unmapped_lines_from_their_keys(keyed):
     con, pricing = keyed
-    write_rated(con, pricing, "2026-10", tmp_path / "rated_lines.parquet")
+    create_vendor_rated(con, pricing, "2026-10")
     create_excluded_unmapped(con, pricing)
     # markup: 10 USD x 0.9 = 9 EUR cost, x 1.1 = 9.9; 3 units: 3.3 each; pass-through at 0.8
     assert rows(
@@ -288,8 +287,8 @@ def test_tier_amounts_count_the_months_quantity_in_charge_order():
           ('C3', 'p', 't', 'markup', 5, TIMESTAMP '2026-10-02', 'a.csv', 8, NULL))
           v(customer_id, plan_id, rule_id, pricing, quantity, charge_start, source_file,
             source_row, vendor_line_id)""")
-    con.execute(tier_amounts_sql("rated_lines"))
-    con.execute(apply_tier_amounts_sql("rated_lines"))
+    con.execute(tier_amounts_sql())
+    con.execute(apply_tier_amounts_sql())
     # graduated in charge order: 1 Oct 60 x 0.10 = 6; 2 Oct 40 x 0.10 + 20 x 0.05 = 5;
     # 3 Oct 880 x 0.05 + 120 x 0.01 = 45.2; C2 on its own; volume: 120 units in tier 2
     assert rows(con, "SELECT source_row, amount, unit_price FROM rated_lines ORDER BY 1") == [
@@ -382,84 +381,4 @@ custom_lines:
         ("fee", 1),
         ("minimum", 2),  # C2 is on the plan too, without a line
         ("vendor", 2),
-    ]
-
-
-# -- rated_lines.parquet written share by share ---------------------------------------------------
-
-SHARED_PLANS = """
-plans:
-  - id: p
-    rules:
-      - {id: all, kind: markup, percent: "10"}
-      - {id: seats, kind: tiered, currency: EUR, match: {service: S},
-         tiers: [{up_to: 10, unit_price: "2"}, {unit_price: "1"}]}
-      - {id: min, kind: minimum_fee, amount: "100", currency: EUR}
-assignments:
-  - {plan: p, group: smb}
-"""
-SHARED_LINES = [
-    line(SubAccountId="222", x_SourceFile="b.csv", x_SourceRow=3),
-    line(SubAccountId="111", x_SourceFile="b.csv", x_SourceRow=2),
-    line(SubAccountId="222", ServiceName="S", PricingQuantity=5, x_SourceRow=9,
-         ChargePeriodStart=datetime(2026, 10, 2)),
-    line(SubAccountId="111", x_SourceFile="a.csv", x_SourceRow=7),
-    line(SubAccountId="222", ServiceName="S", PricingQuantity=8, x_SourceRow=10),
-    line(SubAccountId="111", x_SourceFile="a.csv", x_SourceRow=3),
-]  # fmt: skip
-
-
-def _rated_file_rows(tmp_path, name, plans=SHARED_PLANS):
-    """The rows of rated_lines.parquet of SHARED_LINES, in the file's order, and the customers of
-    each of its row groups."""
-    params = write_parameters(tmp_path / name, plans)
-    con, pricing, customers = rated_store(params, SHARED_LINES)
-    report = rate_lines(con, pricing, customers, "2026-10", tmp_path / name / "rated.parquet")
-    table = pq.read_table(report.rated_file)
-    groups = pq.ParquetFile(report.rated_file)
-    customers_of = [
-        sorted(set(groups.read_row_group(i, columns=["customer_id"])["customer_id"].to_pylist()))
-        for i in range(groups.num_row_groups)
-    ]
-    assert rows(con, "SELECT count(*) FROM rated_lines") == [(table.num_rows,)]
-    return table.to_pylist(), customers_of
-
-
-def test_rated_lines_in_shares_of_one_customer_are_the_lines_of_one_share(tmp_path, monkeypatch):
-    """Shares of customers (sorted each, tiers priced within, minimum fees from their revenue)
-    give the lines, values and order of one share: customer, vendor file, row."""
-    whole, whole_groups = _rated_file_rows(tmp_path, "whole")
-    monkeypatch.setattr(rated_file, "SHARE_LINES", 1)  # every customer a share of its own
-    shared, shared_groups = _rated_file_rows(tmp_path, "shared")
-    assert shared == whole
-    assert whole_groups == [["C1", "C2"], ["C1", "C2"]]  # the vendor lines, then the top-ups
-    assert shared_groups == [["C1"], ["C2"], ["C1", "C2"]]  # a share ends its row group
-    assert [(r["customer_id"], r["source_file"], r["source_row"], r["amount"]) for r in shared] == [
-        ("C1", "a.csv", 3, D("9.9")),
-        ("C1", "a.csv", 7, D("9.9")),
-        ("C1", "b.csv", 2, D("9.9")),
-        ("C2", "b.csv", 3, D("9.9")),
-        ("C2", "test.csv", 9, D(7)),  # 2 Oct: 2 units left at 2, then 3 at 1
-        ("C2", "test.csv", 10, D(16)),  # 1 Oct: the first 8 of the month at 2
-        ("C1", None, None, D("70.3")),  # minimum 100, used 29.70
-        ("C2", None, None, D("67.1")),  # minimum 100, used 32.90
-    ]
-
-
-def test_rated_lines_without_tiers_or_minimum_fees_are_sorted_share_by_share(tmp_path, monkeypatch):
-    """Without tiered lines or minimum fees each share is sorted on its way into the file."""
-    plans = "plans: [{id: p, rules: [{id: all, kind: markup, percent: '10'}]}]\n"
-    plans += "assignments: [{plan: p, group: smb}]\n"
-    whole, whole_groups = _rated_file_rows(tmp_path, "whole", plans)
-    monkeypatch.setattr(rated_file, "SHARE_LINES", 2)  # C1's three lines, then C2's three
-    shared, shared_groups = _rated_file_rows(tmp_path, "shared", plans)
-    assert shared == whole
-    assert (whole_groups, shared_groups) == ([["C1", "C2"]], [["C1"], ["C2"]])
-    assert [(r["customer_id"], r["source_file"], r["source_row"]) for r in shared] == [
-        ("C1", "a.csv", 3),
-        ("C1", "a.csv", 7),
-        ("C1", "b.csv", 2),
-        ("C2", "b.csv", 3),
-        ("C2", "test.csv", 9),
-        ("C2", "test.csv", 10),
     ]

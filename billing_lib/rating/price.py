@@ -14,7 +14,7 @@ from billing_lib.line_labels import resource_name_sql
 from billing_lib.pricing import Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import key_join, lines_with_keys, used_scope
-from billing_lib.rating.tables import first_or_none
+from billing_lib.rating.tables import first_or_none, one
 
 #: Pricings whose quantity counts (a seat, a tier's unit): 0 stays 0, else 1 stands for no quantity.
 COUNTED = ("fixed_price", "tiered", "volume")
@@ -78,10 +78,10 @@ def unit_price_sql() -> str:
 
 
 def vendor_lines_sql(used: list[str], tiered: bool) -> str:
-    """The priced vendor lines (one parameter: the period), unsorted, in the columns of
-    ``rated_lines`` and ``share``, the customer's share in ``rating_shares`` (``rated_file``
-    sorts them share by share). ``tiered``: with the two columns the tier pricing needs
-    (``pricing``, ``charge_start``)."""
+    """``rated_lines`` with the priced vendor lines (one parameter: the period), stored by customer
+    (a what-if reads one customer's row groups), then by vendor file and row (the run's
+    rated_lines.parquet is the same on every rerun). ``tiered``: with the two columns the tier
+    pricing needs (``pricing``, ``charge_start``), dropped after it."""
     extra = ", pricing, ChargePeriodStart AS charge_start" if tiered else ""
     name = resource_name_sql("l.ResourceId", "l.ResourceName", "l.SubAccountName")
     description = (
@@ -90,11 +90,12 @@ def vendor_lines_sql(used: list[str], tiered: bool) -> str:
     )
     cost = f"CASE WHEN fx_rate = 1 THEN vendor_cost ELSE CAST(vendor_cost * fx_rate AS {DEC}) END"
     return f"""
+        CREATE OR REPLACE TABLE rated_lines AS
         SELECT customer_id, period, charge_date, line_kind, vendor, provider, publisher, service,
                sku, charge_category, subscription, subscription_name, tags, product_group,
                description, quantity, unit, {unit_price_sql()} AS unit_price, amount, cost,
                vendor_cost, billed_cost, vendor_currency, fx_rate, currency, plan_id, rule_id,
-               source_file, source_row, vendor_line_id{extra}, share
+               source_file, source_row, vendor_line_id{extra}
         FROM (SELECT *, {amount_sql()} AS amount FROM (
           SELECT *, {cost} AS cost FROM (
             SELECT l.x_CustomerId AS customer_id, CAST(? AS VARCHAR) AS period,
@@ -110,9 +111,9 @@ def vendor_lines_sql(used: list[str], tiered: bool) -> str:
                    k.fx_rate, k.currency, k.plan_id, k.rule_id, l.x_SourceFile AS source_file,
                    l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing,
                    k.price, k.factor, k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd,
-                   l.PricingQuantity, l.ListCost, l.ListUnitPrice, s.share
-            FROM {lines_with_keys("rating_keys_rated", used)}
-            JOIN rating_shares s ON s.customer = l.x_CustomerId)))"""
+                   l.PricingQuantity, l.ListCost, l.ListUnitPrice
+            FROM {lines_with_keys("rating_keys_rated", used)})))
+        ORDER BY customer_id, source_file, source_row"""
 
 
 def missing_list_price_sql(used: list[str]) -> str:
@@ -125,12 +126,11 @@ def missing_list_price_sql(used: list[str]) -> str:
         LIMIT 1"""
 
 
-def tier_amounts_sql(table: str = "rating_share") -> str:
+def tier_amounts_sql() -> str:
     """``rating_tier_amounts(rid, quantity, amount)``: the amount of each tiered or volume line
-    of ``table`` (``rid``: its rowid there; a customer's lines are all in one share). The month's
-    quantity per customer and rule, lines in charge order; a graduated line pays each tier's
-    price for the part of its quantity inside it, a volume line the price of the tier the
-    month's total falls in."""
+    (``rid``: its rowid in rated_lines). The month's quantity per customer and rule, lines in
+    charge order; a graduated line pays each tier's price for the part of its quantity inside
+    it, a volume line the price of the tier the month's total falls in."""
     graduated = (
         "p.tier_price * greatest(0, least(t.cum_to, COALESCE(p.upper, t.cum_to))"
         " - greatest(t.cum_from, p.lower))"
@@ -145,7 +145,7 @@ def tier_amounts_sql(table: str = "rating_share") -> str:
           SELECT rowid AS rid, customer_id, plan_id, rule_id, pricing, quantity,
                  sum(quantity) OVER w - quantity AS cum_from, sum(quantity) OVER w AS cum_to,
                  sum(quantity) OVER (PARTITION BY customer_id, plan_id, rule_id) AS total
-          FROM {table} WHERE pricing IN {TIERED}
+          FROM rated_lines WHERE pricing IN {TIERED}
           WINDOW w AS (PARTITION BY customer_id, plan_id, rule_id
                        ORDER BY charge_start, source_file, source_row, vendor_line_id
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
@@ -158,18 +158,23 @@ def tier_amounts_sql(table: str = "rating_share") -> str:
         GROUP BY t.rid, t.quantity"""
 
 
-def apply_tier_amounts_sql(table: str = "rating_share") -> str:
-    """The tiered and volume lines' amounts and unit prices into ``table``."""
+def apply_tier_amounts_sql() -> str:
+    """The tiered and volume lines' amounts and unit prices into rated_lines."""
     return f"""
-        UPDATE {table} SET amount = x.amount,
+        UPDATE rated_lines SET amount = x.amount,
                unit_price = CASE WHEN x.quantity = 0 THEN CAST(0 AS {DEC})
                                  ELSE _xdiv(x.amount, x.quantity) END
-        FROM rating_tier_amounts x WHERE {table}.rowid = x.rid"""
+        FROM rating_tier_amounts x WHERE rated_lines.rowid = x.rid"""
 
 
-def check_list_prices(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str]) -> None:
-    """ParameterError for the first line a list-price rule cannot price (``rating_keys_rated``
-    holds the keys that are rated)."""
+def create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str) -> None:
+    """``rated_lines`` with every vendor line whose key is rated; ParameterError for a line a
+    list-price rule cannot price."""
+    used = used_scope(pricing)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rating_keys_rated AS "
+        "SELECT * FROM rating_keys WHERE action = 'rate'"
+    )
     no_list = first_or_none(con, missing_list_price_sql(used))
     if no_list:
         raise ParameterError(
@@ -178,6 +183,13 @@ def check_list_prices(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: li
             f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
             "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
         )
+    tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
+    con.execute(vendor_lines_sql(used, tiered), [period])
+    if tiered:
+        con.execute(tier_amounts_sql())
+        con.execute(apply_tier_amounts_sql())
+        con.execute("ALTER TABLE rated_lines DROP COLUMN pricing")
+        con.execute("ALTER TABLE rated_lines DROP COLUMN charge_start")
 
 
 def not_billed_sql(used: list[str]) -> str:
