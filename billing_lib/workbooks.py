@@ -81,8 +81,7 @@ def write_workbooks(
     billed = [inv for inv in invoices if inv.kind == "invoice"]
     detail_names = {inv.number: usage_detail_name(inv) for inv in billed}
     jobs = [
-        _Job(inv, invoicing.seller, invoicing.products.vendors, None, target, also)
-        for inv in invoices
+        _Job(inv, invoicing.seller, invoicing.products.vendors, target, also) for inv in invoices
     ]
     shares = _Shares(billed, invoicing, customers, target, detail_names, rated)
     # a full disk or a file-size limit names the file (the OSError carries it)
@@ -119,7 +118,6 @@ class _Job:
     inv: Invoice
     seller: Seller
     vendors: dict[str, Any]
-    usage: InvoiceUsage | None
     folder: Path
     also: Callable[[Invoice], list[Path]] | None = None
 
@@ -158,10 +156,9 @@ WRITER_MEMORY = "512MB"
 
 
 def _write_job(index: int, usage: InvoiceUsage | None = None) -> list[Path]:
-    """The workbook of job ``index`` (with ``usage``, when given, as its usage sheets' rows),
-    then what its ``also`` writes."""
+    """The workbook of job ``index`` (with ``usage`` as its usage sheets' rows; none for a credit
+    note), then what its ``also`` writes."""
     job = _JOBS[index]
-    usage = usage if usage is not None else job.usage
     path = job.folder / workbook_name(job.inv)
     with writing(path):  # a full disk or a file-size limit names the workbook
         written = [write_invoice_workbook(job.inv, job.seller, job.vendors, usage, path)]
