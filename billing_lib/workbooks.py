@@ -134,6 +134,8 @@ class _Shares:
     detail_names: dict[str, str]
     rated: Path | None
     shares: list[list[Invoice]] = field(default_factory=list)
+    #: The index in ``_JOBS`` of each invoice number.
+    job: dict[str, int] = field(default_factory=dict)
     #: A temporary folder of the writer processes (their DuckDB's spill folders, the Parquet
     #: copy of ``rated_lines`` when none is given), removed after them.
     spill: Path | None = None
@@ -171,8 +173,7 @@ def _write_share(k: int, con: duckdb.DuckDBPyConnection | None = None) -> dict[i
     (``_writer_store``)."""
     assert _SHARES is not None
     usage = _SHARES.write(con if con is not None else _writer_store(), k)
-    index = {job.inv.number: n for n, job in enumerate(_JOBS)}
-    return {index[number]: _write_job(index[number], rows) for number, rows in usage.items()}
+    return {_SHARES.job[n]: _write_job(_SHARES.job[n], rows) for n, rows in usage.items()}
 
 
 def _writer_store() -> duckdb.DuckDBPyConnection:
@@ -216,25 +217,23 @@ def _write_all(
         processes >= 2 and len(jobs) >= PARALLEL_FROM and "fork" in mp.get_all_start_methods()
     )
     shares.shares = usage_shares(shares.billed, 8 * processes if parallel else 1)
+    shares.job = {job.inv.number: k for k, job in enumerate(jobs)}
+    notes = [k for k, job in enumerate(jobs) if job.inv.kind != "invoice"]  # no usage sheets
     _JOBS, _SHARES = jobs, shares
     written: dict[int, list[Path]] = {}
     try:
         if not parallel:
             for k in range(len(shares.shares)):
                 written.update(_write_share(k, con))
-            return [written.get(k) or _write_job(k) for k in range(len(jobs))]
+            written.update({k: _write_job(k) for k in notes})
+            return [written[k] for k in range(len(jobs))]
         with (
             _writers_folder(con, shares),
             ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool,
         ):
             # the workers fork at the first submit, between two of DuckDB's queries
             futures = [pool.submit(_write_share, k) for k in range(len(shares.shares))]
-            shared = {i.number for share in shares.shares for i in share}
-            others = {  # credit notes: no usage sheets
-                k: pool.submit(_write_job, k)
-                for k, job in enumerate(jobs)
-                if job.inv.number not in shared
-            }
+            others = {k: pool.submit(_write_job, k) for k in notes}
             for future in futures:
                 written.update(future.result())
             written.update({k: f.result() for k, f in others.items()})
