@@ -39,10 +39,9 @@ def _mime(fig: go.Figure) -> dict:
 def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFrame:
     """Per customer and currency: revenue and margin now and with the re-priced lines, and the
     change in margin (exact Decimals; the what-if columns are empty for customers not re-priced)."""
-    con = duckdb.connect()
-    try:
-        register_frame(con, "now", charts.summarise(current, ["customer"]))
-        register_frame(con, "repriced", charts.summarise(what_if, ["customer"]))
+    with duckdb.connect() as con:  # one scratch database for the three queries
+        register_frame(con, "now", charts.summarise(current, ["customer"], con))
+        register_frame(con, "repriced", charts.summarise(what_if, ["customer"], con))
         return (
             con.sql(
                 """SELECT now.customer, now.currency, now.revenue, now.margin, now.margin_pct,
@@ -55,8 +54,6 @@ def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFram
             .to_arrow_table()
             .to_pandas()
         )
-    finally:
-        con.close()
 
 
 def _percent(value: Any) -> str:

@@ -24,13 +24,14 @@ from billing_lib.rating.checks import CurrencyBalance, RatingReport
 from billing_lib.rating.custom import MINIMUM_RULE_COLUMNS, minimum_lines_sql, minimum_rules_sql
 from billing_lib.rating.exact import DEC, SQL_MACROS
 from billing_lib.rating.frames import rated_frame
-from billing_lib.rating.parameters import register_pricing
+from billing_lib.rating.parameters import MINIMUM_SCOPE, register_pricing
 from billing_lib.rating.rate import rate_lines
 from billing_lib.rating.tables import RATED_COLUMNS
 
 __all__ = [
     "DEC",
     "MINIMUM_RULE_COLUMNS",
+    "MINIMUM_SCOPE",
     "RATED_COLUMNS",
     "SQL_MACROS",
     "CurrencyBalance",
