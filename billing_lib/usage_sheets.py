@@ -20,6 +20,7 @@ from typing import Any
 import xlsxwriter
 
 from billing_lib.invoices import Invoice
+from billing_lib.row_worksheet import Column, RowWorksheet
 from billing_lib.sheet_formats import InvoiceFormats, sheet_name
 from billing_lib.usage import DETAIL_COLUMNS, SUMMARY_COLUMNS, InvoiceUsage, VendorUsage
 
@@ -78,7 +79,7 @@ def _detail_sheets(
     sheet."""
     for start in range(0, len(rows), MAX_DETAIL_ROWS):
         chunk = rows[start : start + MAX_DETAIL_ROWS]
-        ws = wb.add_worksheet(sheet_name(title, used))
+        ws = wb.add_worksheet(sheet_name(title, used), worksheet_class=RowWorksheet)
         ws.freeze_panes(1, 0)
         _usage_header(ws, 0, DETAIL_COLUMNS, currency, fmt)
         write = _row_writer(ws, DETAIL_COLUMNS, fmt)
@@ -93,11 +94,11 @@ _EXCEL_DAY_ZERO, _EXCEL_LEAP_BUG = date(1899, 12, 31), date(1900, 3, 1)
 
 
 def _row_writer(
-    ws: Any, columns: tuple[tuple[str, str, str], ...], fmt: InvoiceFormats
+    ws: RowWorksheet, columns: tuple[tuple[str, str, str], ...], fmt: InvoiceFormats
 ) -> Callable[[int, Sequence[Any]], None]:
-    """A function writing one row of ``_selected(columns)`` values into ``ws``: text with
-    ``write_string`` only, numbers with their format, dates as the day number Excel stores
-    (what ``write_datetime`` writes, cached per day). Blank where the value is NULL."""
+    """A function writing one row of ``_selected(columns)`` values into ``ws``: text as strings
+    only, numbers with their format, dates as the day number Excel stores (what
+    ``write_datetime`` writes, cached per day). Blank where the value is NULL."""
     days: dict[date, float] = {}
 
     def day(value: date) -> float:
@@ -106,19 +107,17 @@ def _row_writer(
         return days[value]
 
     number = {"quantity": fmt.qty, "price": fmt.price, "int": fmt.int}
-    cells = [
-        (col, ws.write_string, str, None)
+    cells: list[Column] = [
+        (col, True, str, None)
         if kind == "text"
-        else (col, ws.write_number, day, fmt.date)
+        else (col, False, day, fmt.date)
         if kind == "date"
-        else (col, ws.write_number, float, number[kind])
+        else (col, False, float, number[kind])
         for col, (_, _, kind) in enumerate(columns)
     ]
 
     def write(row: int, values: Sequence[Any]) -> None:
-        for (col, method, convert, cell_format), value in zip(cells, values, strict=True):
-            if value is not None:
-                method(row, col, convert(value), cell_format)
+        ws.write_values(row, cells, values)
 
     return write
 
@@ -139,7 +138,7 @@ def _summary_sheet(
     columns = SUMMARY_COLUMNS
     per = "(resources counted)" if vendor.resources_counted else "subscription/resource"
     lines = sum(r[-1] for r in rows)
-    ws = wb.add_worksheet(sheet_name(title, used))
+    ws = wb.add_worksheet(sheet_name(title, used), worksheet_class=RowWorksheet)
     ws.write_string(
         0,
         0,
