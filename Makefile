@@ -9,7 +9,11 @@ PERIOD ?= 2026-10
 
 .PHONY: setup run test lint bench clean
 
+# The project's own bytecode compiled here, once, as pip compiles the libraries' when it installs
+# them: else the first `make test` of a fresh clone compiles it in every test worker at once.
+# Sources changed later are compiled again (by this step, or by Python when it imports them).
 setup: $(STAMP)
+	@$(BIN)/python -m compileall -q billing_lib tests benchmarks samples >/dev/null
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
