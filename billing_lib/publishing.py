@@ -24,15 +24,16 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire, held
 from billing_lib.numbering import Register, open_register
 from billing_lib.run_files import CORRECTIONS, FINALISED_MARKER, MANIFEST, REGISTER, sha256_of
+
+if TYPE_CHECKING:  # pandas only for a type: the `billing` commands start without it
+    import pandas as pd
 
 #: The names of a run folder's files live in ``run_files``; they stay importable from here.
 __all__ = [

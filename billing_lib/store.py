@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from billing_lib.model import IMPORTS_TABLE_SQL, lines_table_sql
 from billing_lib.sql import ql
+
+if TYPE_CHECKING:  # pandas only for types (pyarrow's to_pandas imports it): `billing run` starts
+    import pandas as pd  # without it
 
 
 def open_store(

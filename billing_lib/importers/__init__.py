@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from billing_lib.errors import InputError
 from billing_lib.importers.checks import check_has_rows, check_in_period, check_signs
@@ -33,6 +33,9 @@ from billing_lib.importers.report import ImportReport
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.store import ensure_tables
 from billing_lib.vendor_prices import VendorPrices
+
+if TYPE_CHECKING:  # imported where a frame is built: `billing run` checks reports without it
+    import pandas as pd
 
 REPORT_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
 
@@ -148,6 +151,8 @@ def control_totals_frame(
 ) -> pd.DataFrame:
     """The control totals per report and currency (rows and cost as read and as imported, which
     must be equal) as the run shows them; ``shown`` names a report's file."""
+    import pandas as pd
+
     return pd.DataFrame(
         [
             {
