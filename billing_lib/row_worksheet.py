@@ -5,12 +5,13 @@ cell; benchmarks/README.md, issue 13's fifth pass).
 
 The bytes are xlsxwriter's own: ``write_values`` stores the same cells (``CellNumberTuple``,
 ``CellStringTuple`` with the shared string's index, taken in the same order) and the same
-dimensions as ``write_number`` and ``write_string`` would; ``_write_cell`` and
+dimensions as ``write_number`` and ``write_string`` would; ``_write_rows`` and
 ``_calculate_spans`` write what xlsxwriter writes for those cells, and leave every other kind of
-cell (formulas, blanks, comments) to xlsxwriter. xlsxwriter is pinned (pyproject.toml): its
-internals used here (``table``, ``str_table``, ``_check_dimensions``, the cell tuples) are those
-of that version, and tests/test_row_worksheet.py compares this worksheet's files with the stock
-worksheet's byte for byte.
+cell (formulas, blanks, dates) to xlsxwriter, and a sheet with comments too. xlsxwriter is
+pinned (pyproject.toml): its internals used here (``table``, ``str_table``, ``_check_dimensions``,
+``row_info``, ``col_info``, the cell tuples) are those of that version, and
+tests/test_row_worksheet.py compares this worksheet's files with the stock worksheet's byte for
+byte.
 """
 
 from __future__ import annotations
@@ -80,27 +81,55 @@ class RowWorksheet(Worksheet):
             else:
                 self._write_number(row, col, convert(value), cell_format)
 
-    def _write_cell(self, row: int, col: int, cell: Any) -> None:
-        """A number or shared-string cell as xlsxwriter writes it (its reference and format
-        index need no escaping); any other cell xlsxwriter's way."""
-        kind = cell.__class__
-        if kind is not CellNumberTuple and kind is not CellStringTuple:
-            super()._write_cell(row, col, cell)
+    def _write_rows(self) -> None:
+        """The sheet's rows, as xlsxwriter writes them (a sheet with comments its own way), each
+        row's cells at once (``_write_cells``)."""
+        if self.comments:
+            super()._write_rows()
             return
-        name = self._names.get(col)
-        if name is None:
-            name = self._names[col] = xl_col_to_name(col)
-        style = self._style(row, col, cell.format)
-        if kind is CellNumberTuple:
-            self.fh.write(f'<c r="{name}{row + 1}"{style}><v>{cell.number:.16G}</v></c>')
-        else:
-            self.fh.write(f'<c r="{name}{row + 1}"{style} t="s"><v>{cell.string}</v></c>')
+        self._calculate_spans()
+        table, rows, spans = self.table, self.row_info, self.row_spans
+        for row in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cells = table.get(row)
+            if cells:
+                self._write_row(row, spans.get(row // 16), rows.get(row))
+                self._write_cells(row, cells)
+                self._xml_end_tag("row")
+            elif row in rows:
+                self._write_empty_row(row, spans.get(row // 16), rows[row])
 
-    def _style(self, row: int, col: int, cell_format: Format | None) -> str:
-        """The ``s`` attribute of a cell: its format's index, else its row's format's, else its
+    def _write_cells(self, row: int, cells: dict[int, Any]) -> None:
+        """A row's cells, by column: numbers and shared strings as xlsxwriter writes them (their
+        references and format indexes need no escaping), in one write; any other cell
+        xlsxwriter's way."""
+        names, shown = self._names, row + 1
+        parts: list[str] = []
+        for col in sorted(cells):
+            cell = cells[col]
+            kind = cell.__class__
+            if kind is not CellNumberTuple and kind is not CellStringTuple:
+                self.fh.write("".join(parts))
+                parts = []
+                super()._write_cell(row, col, cell)
+                continue
+            name = names.get(col)
+            if name is None:
+                name = names[col] = xl_col_to_name(col)
+            cell_format = cell.format
+            style = (
+                f' s="{cell_format._get_xf_index()}"'
+                if cell_format
+                else self._inherited_style(row, col)
+            )
+            if kind is CellNumberTuple:
+                parts.append(f'<c r="{name}{shown}"{style}><v>{cell.number:.16G}</v></c>')
+            else:
+                parts.append(f'<c r="{name}{shown}"{style} t="s"><v>{cell.string}</v></c>')
+        self.fh.write("".join(parts))
+
+    def _inherited_style(self, row: int, col: int) -> str:
+        """The ``s`` attribute of a cell without a format: its row's format's index, else its
         column's, else none (xlsxwriter's order)."""
-        if cell_format:
-            return f' s="{cell_format._get_xf_index()}"'
         info = self.row_info.get(row)
         if info is not None and info.row_format:
             return f' s="{info.row_format._get_xf_index()}"'

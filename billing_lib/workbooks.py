@@ -17,6 +17,7 @@ gives byte-identical files.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import re
@@ -162,9 +163,36 @@ def _write_job(index: int, usage: InvoiceUsage | None = None) -> list[Path]:
     note), then what its ``also`` writes."""
     job = _JOBS[index]
     path = job.folder / workbook_name(job.inv)
-    with writing(path):  # a full disk or a file-size limit names the workbook
-        written = [write_invoice_workbook(job.inv, job.seller, job.vendors, usage, path)]
-    return written + (job.also(job.inv) if job.also else [])
+    with _collected_after():
+        with writing(path):  # a full disk or a file-size limit names the workbook
+            written = [write_invoice_workbook(job.inv, job.seller, job.vendors, usage, path)]
+        return written + (job.also(job.inv) if job.also else [])
+
+
+@contextmanager
+def _collected_after() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while the block writes one invoice's files, then
+    run once over the objects made since (its young generations). An xlsxwriter workbook is a
+    cycle of thousands of objects, its cells among them: the collections that writing them set
+    off, some scanning every long-lived object of the process too, were about a quarter of a
+    workbook's CPU (benchmarks/README.md, issue 13's fifth pass). Left alone when paused
+    already."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(1)
+
+
+def _writer_started() -> None:
+    """A writer process's start: the objects it inherits from the run's process are never
+    scanned by its garbage collector (``gc.freeze``; they are the parent's, and the collector
+    touching them would also copy their memory pages)."""
+    gc.freeze()
 
 
 def _write_share(k: int, con: duckdb.DuckDBPyConnection | None = None) -> dict[int, list[Path]]:
@@ -229,7 +257,9 @@ def _write_all(
             return [written[k] for k in range(len(jobs))]
         with (
             _writers_folder(con, shares),
-            ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool,
+            ProcessPoolExecutor(
+                processes, mp_context=mp.get_context("fork"), initializer=_writer_started
+            ) as pool,
         ):
             # the workers fork at the first submit, between two of DuckDB's queries
             futures = [pool.submit(_write_share, k) for k in range(len(shares.shares))]

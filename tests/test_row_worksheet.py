@@ -58,6 +58,7 @@ def _write(path: Path, fast: bool) -> Path:
     ws.set_column(0, 0, 30)
     ws.set_column(4, 4, 12, bold)  # a column format: the cells without one take it
     ws.set_row(5, None, num)  # a row format: the cells without one take it
+    ws.set_row(43, 30)  # a row without cells, only a height
     for col, head in enumerate(["Text", "Day", "Amount", "More", "Count"]):
         ws.write_string(0, col + 1, head, bold)
 

@@ -420,6 +420,28 @@ def test_workbooks_written_by_two_processes_are_the_bytes_one_writes(tmp_path, m
     assert [p.read_bytes() for p in shared] == alone
 
 
+def test_the_garbage_collector_pauses_for_each_invoice_and_runs_after_it(tmp_path):
+    import gc
+
+    con, invoices, invoicing = make(tmp_path, [line("C003", "5"), line("C005", "7")])
+    seen: list[bool] = []
+
+    def also(inv):  # runs in the block that writes the invoice's files
+        seen.append(gc.isenabled())
+        return []
+
+    write_workbooks(con, invoices, invoicing, tmp_path / "a", also=also)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()  # a caller that paused it keeps it paused
+    try:
+        write_workbooks(con, invoices, invoicing, tmp_path / "b", also=also)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    first, second = (sorted((tmp_path / d).rglob("*.xlsx")) for d in "ab")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
 def test_detail_files_are_sorted_in_shares_of_at_most_so_many_lines():
     from billing_lib.usage import detail_shares
 
