@@ -66,7 +66,7 @@ from billing_lib.publishing import (
 )
 from billing_lib.recovery import open_output
 from billing_lib.review import Finding
-from billing_lib.run_files import RATED_PARQUET, SUMMARY_CSV
+from billing_lib.run_files import RATED_PARQUET, SUMMARY_CSV, link_or_copy
 from billing_lib.run_manifest import manifest_record, row_counts, write_manifest
 from billing_lib.run_parameters import (
     NOTEBOOK_PARAMETERS,
@@ -77,7 +77,6 @@ from billing_lib.run_parameters import (
 )
 from billing_lib.run_readback import journal_balance, read_invoice_summary
 from billing_lib.run_state import RunResults, RunSettings, load_settings, required
-from billing_lib.sql import ql
 from billing_lib.store import frame, open_run_store
 from billing_lib.ubl import ubl_unavailable
 from billing_lib.vendor_prices import load_vendor_prices
@@ -172,11 +171,14 @@ class BillingRun:
         return unmapped
 
     def rate(self) -> pd.DataFrame:
-        """Price every customer line of the period by the plans (tables rated_lines, excluded_lines,
-        unmapped_lines); the rated lines summarised per customer, vendor and currency."""
-        self.results.rating = rating.rate_lines(
-            self.con, self.settings.pricing, self.settings.customers, self.params.period
-        )
+        """Price every customer line of the period by the plans (rated_lines, a view over the
+        rated_lines.parquet the run publishes; tables excluded_lines, unmapped_lines); the rated
+        lines summarised per customer, vendor and currency."""
+        target = rating.temporary_target()  # rated_lines.parquet, published by write_outputs
+        with writing(target):  # a full disk or a file-size limit names the file
+            self.results.rating = rating.rate_lines(
+                self.con, self.settings.pricing, self.settings.customers, self.params.period, target
+            )
         summary = frame(
             self.con,
             """
@@ -272,11 +274,10 @@ class BillingRun:
         written, relative to the run folder."""
         folder = self._staging()
         with self._cleanup_on_failure():
-            parquet = folder / RATED_PARQUET
-            # in the order rating stored them (by customer, then vendor file and row): sorting
-            # again cost 86 s at 10 million lines (benchmarks/README.md); first, since the
-            # workbooks' processes read their shares of the rated lines from it
-            self.con.execute(f"COPY rated_lines TO {ql(parquet)} (FORMAT parquet)")
+            # the file the rating wrote (rated_lines is a view over it), linked or copied; first,
+            # since the workbooks' processes read their shares of the rated lines from it
+            rated = required(required(self.results.rating, "rate").rated_file, "rate")
+            parquet = link_or_copy(rated, folder / RATED_PARQUET)
             written = [*_write_invoice_files(folder, self, parquet), parquet]
             written.append(
                 whatif.write_minimum_fees(

@@ -123,9 +123,12 @@ def load_lines(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> No
     con.unregister("__test_lines")
 
 
-def rated_store(params: Path, rows: list[dict[str, Any]]):
-    """(con, pricing, customers) with ``customer_lines`` ready for ``rate_lines``."""
-    con = open_store()
+def rated_store(
+    params: Path, rows: list[dict[str, Any]], con: duckdb.DuckDBPyConnection | None = None
+):
+    """(con, pricing, customers) with ``customer_lines`` ready for ``rate_lines`` (in ``con``, a
+    new in-memory store unless given)."""
+    con = con or open_store()
     customers = load_customers(params)
     register_account_map(con, load_account_mappings(params, customers))
     load_lines(con, rows)

@@ -8,18 +8,17 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from rating_helpers import line, rated_store, write_parameters
 
+from billing_lib.errors import ControlTotalError
 from billing_lib.rating import RATED_COLUMNS, SQL_MACROS, rate_lines
 from billing_lib.rating.keys import resolve_keys, segment_starts
 from billing_lib.rating.parameters import register_pricing
-from billing_lib.rating.price import (
-    apply_tier_amounts_sql,
-    create_excluded_unmapped,
-    create_vendor_rated,
-    tier_amounts_sql,
-)
+from billing_lib.rating.price import create_excluded_unmapped, tiered_sql
+from billing_lib.rating.rated_file import write_rated
+from billing_lib.store import open_store
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,9 +240,9 @@ def test_rating_keys_say_what_happens_to_the_lines_of_each_key(keyed):
     ]  # fmt: skip
 
 
-def test_vendor_excluded_and_unmapped_lines_from_their_keys(keyed):
+def test_vendor_excluded_and_unmapped_lines_from_their_keys(keyed, tmp_path):
     con, pricing = keyed
-    create_vendor_rated(con, pricing, "2026-10")
+    write_rated(con, pricing, "2026-10", tmp_path / "rated_lines.parquet")
     create_excluded_unmapped(con, pricing)
     # markup: 10 USD x 0.9 = 9 EUR cost, x 1.1 = 9.9; 3 units: 3.3 each; pass-through at 0.8
     assert rows(
@@ -273,7 +272,7 @@ def test_tier_amounts_count_the_months_quantity_in_charge_order():
           ('p', 't', 2, 1000, NULL, 0.01))
           v(plan_id, rule_id, tier_no, lower, upper, tier_price)""")
     con.execute("""
-        CREATE TABLE rated_lines AS SELECT customer_id, plan_id, rule_id, pricing,
+        CREATE TABLE tiered_lines AS SELECT customer_id, plan_id, rule_id, pricing,
                CAST(quantity AS DECIMAL(38,12)) AS quantity, charge_start, source_file,
                source_row, vendor_line_id, CAST(NULL AS DECIMAL(38,12)) AS amount,
                CAST(NULL AS DECIMAL(38,12)) AS unit_price
@@ -284,21 +283,21 @@ def test_tier_amounts_count_the_months_quantity_in_charge_order():
           ('C2', 'p', 't', 'tiered', 60, TIMESTAMP '2026-10-01', 'a.csv', 5, NULL),
           ('C3', 'p', 't', 'volume', 60, TIMESTAMP '2026-10-01', 'a.csv', 6, NULL),
           ('C3', 'p', 't', 'volume', 60, TIMESTAMP '2026-10-02', 'a.csv', 7, NULL),
-          ('C3', 'p', 't', 'markup', 5, TIMESTAMP '2026-10-02', 'a.csv', 8, NULL))
+          ('C3', 'p', 't', 'volume', 0, TIMESTAMP '2026-10-03', 'a.csv', 8, NULL))
           v(customer_id, plan_id, rule_id, pricing, quantity, charge_start, source_file,
             source_row, vendor_line_id)""")
-    con.execute(tier_amounts_sql())
-    con.execute(apply_tier_amounts_sql())
+    priced = f"SELECT source_row, amount, unit_price FROM ({tiered_sql('tiered_lines')}) ORDER BY 1"
     # graduated in charge order: 1 Oct 60 x 0.10 = 6; 2 Oct 40 x 0.10 + 20 x 0.05 = 5;
-    # 3 Oct 880 x 0.05 + 120 x 0.01 = 45.2; C2 on its own; volume: 120 units in tier 2
-    assert rows(con, "SELECT source_row, amount, unit_price FROM rated_lines ORDER BY 1") == [
+    # 3 Oct 880 x 0.05 + 120 x 0.01 = 45.2; C2 on its own; volume: 120 units in tier 2, and a
+    # line without quantity costs nothing per unit
+    assert rows(con, priced) == [
         (2, D(5), D("0.083333333333")),
         (3, D(6), D("0.1")),
         (4, D("45.2"), D("0.0452")),
         (5, D(6), D("0.1")),
         (6, D(3), D("0.05")),
         (7, D(3), D("0.05")),
-        (8, None, None),
+        (8, D(0), D(0)),
     ]
 
 
@@ -381,4 +380,107 @@ custom_lines:
         ("fee", 1),
         ("minimum", 2),  # C2 is on the plan too, without a line
         ("vendor", 2),
+    ]
+
+
+# -- rated_lines.parquet written once by a sorted COPY ---------------------------------------------
+
+ONCE_PLANS = """
+plans:
+  - id: p
+    rules:
+      - {id: all, kind: markup, percent: "10"}
+      - {id: seats, kind: tiered, currency: EUR, match: {service: S},
+         tiers: [{up_to: 10, unit_price: "2"}, {unit_price: "1"}]}
+      - {id: min, kind: minimum_fee, amount: "100", currency: EUR}
+assignments:
+  - {plan: p, group: smb}
+"""
+#: C2's custom line first: custom lines keep the order of custom_lines.yaml, not the customers'
+ONCE_CUSTOM = """
+custom_lines:
+  - {id: setup, customer: C2, kind: one_off, description: Setup, unit_price: "5", currency: EUR,
+     date: 2026-10-05}
+  - {id: fee, customer: C1, kind: fee, description: Support, unit_price: "50", currency: EUR,
+     valid_from: 2026-01-01}
+"""
+ONCE_LINES = [
+    line(SubAccountId="222", x_SourceFile="b.csv", x_SourceRow=3),
+    line(SubAccountId="111", x_SourceFile="b.csv", x_SourceRow=2),
+    line(SubAccountId="222", ServiceName="S", PricingQuantity=5, x_SourceRow=9,
+         ChargePeriodStart=datetime(2026, 10, 2)),
+    line(SubAccountId="111", x_SourceFile="a.csv", x_SourceRow=7),
+    line(SubAccountId="222", ServiceName="S", PricingQuantity=8, x_SourceRow=10),
+    line(SubAccountId="111", x_SourceFile="a.csv", x_SourceRow=3),
+]  # fmt: skip
+#: The rated lines of ONCE_LINES in the file's order: (customer, kind, file, row, amount).
+ONCE_RATED = [
+    ("C1", "vendor", "a.csv", 3, D("9.9")),  # 10 USD x 0.9 x 1.1
+    ("C1", "vendor", "a.csv", 7, D("9.9")),
+    ("C1", "vendor", "b.csv", 2, D("9.9")),
+    ("C2", "vendor", "b.csv", 3, D("9.9")),
+    ("C2", "vendor", "test.csv", 9, D(7)),  # 2 Oct: 2 units left at 2, then 3 at 1
+    ("C2", "vendor", "test.csv", 10, D(16)),  # 1 Oct: the first 8 of the month at 2
+    ("C2", "one_off", None, None, D(5)),
+    ("C1", "fee", None, None, D(50)),
+    ("C1", "minimum", None, None, D("70.3")),  # minimum 100, used 29.70 (the fee not counted)
+    ("C2", "minimum", None, None, D("67.1")),  # minimum 100, used 32.90 (tiers counted)
+]
+
+
+def _rated_once(tmp_path, con=None):
+    """rate_lines of ONCE_LINES into tmp_path/rated.parquet: (con, report)."""
+    params = write_parameters(tmp_path / "params", ONCE_PLANS, ONCE_CUSTOM)
+    store, pricing, customers = rated_store(params, ONCE_LINES, con)
+    report = rate_lines(store, pricing, customers, "2026-10", tmp_path / "rated.parquet")
+    return store, report
+
+
+def _kinds(table) -> list[tuple]:
+    return [
+        (r["customer_id"], r["line_kind"], r["source_file"], r["source_row"], r["amount"])
+        for r in table.to_pylist()
+    ]
+
+
+def test_rated_lines_are_a_view_over_the_file_the_rating_wrote_once_in_its_order(tmp_path):
+    """Vendor lines by customer, vendor file and row (tiered ones priced by the month's quantity),
+    then the custom lines in their order, then the minimum-fee top-ups from the vendor lines'
+    revenue: one file, and rated_lines reads it."""
+    con, report = _rated_once(tmp_path)
+    assert report.rated_file == tmp_path / "rated.parquet"
+    assert _kinds(pq.read_table(report.rated_file)) == ONCE_RATED
+    assert rows(con, "SELECT view_name FROM duckdb_views() WHERE view_name = 'rated_lines'") == [
+        ("rated_lines",)
+    ]
+    assert (
+        rows(con, "SELECT table_name FROM duckdb_tables() WHERE table_name = 'rated_lines'") == []
+    )
+    assert (
+        rows(con, "SELECT customer_id, line_kind, source_file, source_row, amount FROM rated_lines")
+        == ONCE_RATED
+    )
+    assert pq.read_schema(report.rated_file).names == list(RATED_COLUMNS)
+    assert report.counts["rated_vendor"] == 6
+
+
+def test_a_rating_on_a_database_file_reads_its_rated_lines_from_the_file(tmp_path):
+    """A store in a database file (large months) gets the same view, rated lines and file."""
+    con = open_store(tmp_path / "store.duckdb")
+    con, report = _rated_once(tmp_path, con)
+    assert _kinds(pq.read_table(report.rated_file)) == ONCE_RATED
+    assert rows(con, "SELECT count(*), sum(amount) FROM rated_lines") == [(10, D(255))]
+
+
+def test_a_failed_rating_leaves_no_file_and_no_rated_lines(tmp_path):
+    """The control total fails after the file is written: the file and the view are removed."""
+    params = write_parameters(tmp_path / "params", ONCE_PLANS, ONCE_CUSTOM)
+    con, pricing, customers = rated_store(params, ONCE_LINES)
+    del customers["C2"]  # C2's lines are neither rated, excluded nor unmapped
+    target = tmp_path / "rated.parquet"
+    with pytest.raises(ControlTotalError, match="does not conserve"):
+        rate_lines(con, pricing, customers, "2026-10", target)
+    assert not target.exists()
+    assert rows(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'rated_lines'") == [
+        (0,)
     ]

@@ -1,9 +1,10 @@
 """Rating: every customer line of a month priced by its customer's plan, in DuckDB SQL.
 
-``rate_lines`` creates three tables from ``customer_lines``:
+``rate_lines`` creates three relations from ``customer_lines``:
 
 - ``rated_lines`` (docs/architecture.md): one row per billed vendor line, plus the custom lines
-  (fees, one-offs, credits) and minimum-fee top-ups;
+  (fees, one-offs, credits) and minimum-fee top-ups; a view over the Parquet file the rating
+  writes once in customer order by one sorted COPY (``rated_file``), which the run publishes;
 - ``excluded_lines``: customer lines not billed (vendor taxes, exclude rules, credits the reseller
   keeps), every column of ``customer_lines`` plus ``reason``, ``plan_id``, ``rule_id``;
 - ``unmapped_lines``: customer lines without a customer.
@@ -17,7 +18,7 @@ use ``_xdiv`` (``exact``), because DuckDB divides DECIMALs as DOUBLE.
 The modules: ``tables`` (the rated_lines contract), ``exact`` (exact division), ``parameters``
 (price plans as tables), ``keys``, ``price``, ``custom`` (custom lines and minimum fees, shared
 with the what-if), ``checks`` (conservation, counts, warnings), ``frames`` (for notebooks),
-``rate`` (``rate_lines``).
+``rated_file`` (rated_lines.parquet and the view over it), ``rate`` (``rate_lines``).
 """
 
 from billing_lib.rating.checks import CurrencyBalance, RatingReport
@@ -26,6 +27,7 @@ from billing_lib.rating.exact import DEC, SQL_MACROS
 from billing_lib.rating.frames import rated_frame
 from billing_lib.rating.parameters import MINIMUM_SCOPE, register_pricing
 from billing_lib.rating.rate import rate_lines
+from billing_lib.rating.rated_file import temporary_target
 from billing_lib.rating.tables import RATED_COLUMNS
 
 __all__ = [
@@ -41,4 +43,5 @@ __all__ = [
     "rate_lines",
     "rated_frame",
     "register_pricing",
+    "temporary_target",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -38,6 +39,8 @@ class RatingReport:
     (rules that matched nothing, lines charged outside the period)."""
 
     period: str
+    #: rated_lines.parquet as the rating wrote it (``rated_lines`` is a view over it)
+    rated_file: Path | None = None
     counts: dict[str, int] = field(default_factory=dict)
     conservation: list[CurrencyBalance] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

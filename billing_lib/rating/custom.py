@@ -98,13 +98,11 @@ def custom_rows(pricing: Pricing, period: str, first: date, last: date) -> list[
     return rows
 
 
-def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Append ``rows`` (rated_lines columns; missing ones NULL) to ``table``."""
-    if not rows:
-        return
+def custom_table(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """``rating_custom_lines`` with ``rows`` in their order (rated_lines columns; missing ones
+    NULL); the minimum-fee top-ups are appended to it."""
     columns = {c: (t, [r.get(c) for r in rows]) for c, t in RATED_COLUMNS.items()}
     put_table(con, "rating_custom_lines", columns)
-    con.execute(f"INSERT INTO {table} SELECT * FROM rating_custom_lines")
 
 
 def date_sql(day: date) -> str:

@@ -14,11 +14,12 @@ from billing_lib.line_labels import resource_name_sql
 from billing_lib.pricing import Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import key_join, lines_with_keys, used_scope
-from billing_lib.rating.tables import first_or_none, one
+from billing_lib.rating.tables import RATED_COLUMNS, first_or_none
+from billing_lib.sql import ql
 
 #: Pricings whose quantity counts (a seat, a tier's unit): 0 stays 0, else 1 stands for no quantity.
 COUNTED = ("fixed_price", "tiered", "volume")
-#: Pricings priced after the lines are stored: the month's quantity per customer and rule decides.
+#: Pricings priced by the month's quantity per customer and rule (``tiered_sql``).
 TIERED = ("tiered", "volume")
 
 
@@ -59,7 +60,7 @@ def fixed_price_sql() -> str:
 
 def amount_sql() -> str:
     """Revenue of a line in the invoice currency by its pricing (NULL for tiered and volume lines,
-    priced by ``tier_amounts_sql`` once stored)."""
+    priced by ``tiered_sql``)."""
     # the vendor's list cost of the line (prorated and signed as the vendor did), else unit x qty
     list_cost = f"COALESCE(ListCost, CAST(ListUnitPrice * PricingQuantity AS {DEC}))"
     return f"""CASE pricing
@@ -77,12 +78,11 @@ def unit_price_sql() -> str:
                     ELSE _xdiv(amount, quantity) END"""
 
 
-def vendor_lines_sql(used: list[str], tiered: bool) -> str:
-    """``rated_lines`` with the priced vendor lines (one parameter: the period), stored by customer
-    (a what-if reads one customer's row groups), then by vendor file and row (the run's
-    rated_lines.parquet is the same on every rerun). ``tiered``: with the two columns the tier
-    pricing needs (``pricing``, ``charge_start``), dropped after it."""
-    extra = ", pricing, ChargePeriodStart AS charge_start" if tiered else ""
+def priced_sql(used: list[str], keys: str, period: str) -> str:
+    """The vendor lines of the keys ``keys`` (a table or a parenthesised query of
+    ``rating_keys`` rows) priced for ``period``: the rated_lines columns (``RATED_COLUMNS``), with
+    ``pricing`` and ``charge_start`` after them for the tier pricing (``tiered_sql``); amount and
+    unit price NULL for tiered and volume lines. Unsorted."""
     name = resource_name_sql("l.ResourceId", "l.ResourceName", "l.SubAccountName")
     description = (
         "COALESCE(k.rule_description, l.ChargeDescription, l.ServiceName, l.SkuId, "
@@ -90,15 +90,15 @@ def vendor_lines_sql(used: list[str], tiered: bool) -> str:
     )
     cost = f"CASE WHEN fx_rate = 1 THEN vendor_cost ELSE CAST(vendor_cost * fx_rate AS {DEC}) END"
     return f"""
-        CREATE OR REPLACE TABLE rated_lines AS
         SELECT customer_id, period, charge_date, line_kind, vendor, provider, publisher, service,
                sku, charge_category, subscription, subscription_name, tags, product_group,
                description, quantity, unit, {unit_price_sql()} AS unit_price, amount, cost,
                vendor_cost, billed_cost, vendor_currency, fx_rate, currency, plan_id, rule_id,
-               source_file, source_row, vendor_line_id{extra}
+               source_file, source_row, vendor_line_id, pricing,
+               ChargePeriodStart AS charge_start
         FROM (SELECT *, {amount_sql()} AS amount FROM (
           SELECT *, {cost} AS cost FROM (
-            SELECT l.x_CustomerId AS customer_id, CAST(? AS VARCHAR) AS period,
+            SELECT l.x_CustomerId AS customer_id, CAST({ql(period)} AS VARCHAR) AS period,
                    c.day AS charge_date, 'vendor' AS line_kind, l.x_Vendor AS vendor,
                    l.ProviderName AS provider, l.PublisherName AS publisher,
                    l.ServiceName AS service, l.SkuId AS sku, l.ChargeCategory AS charge_category,
@@ -112,8 +112,7 @@ def vendor_lines_sql(used: list[str], tiered: bool) -> str:
                    l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing,
                    k.price, k.factor, k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd,
                    l.PricingQuantity, l.ListCost, l.ListUnitPrice
-            FROM {lines_with_keys("rating_keys_rated", used)})))
-        ORDER BY customer_id, source_file, source_row"""
+            FROM {lines_with_keys(keys, used)})))"""
 
 
 def missing_list_price_sql(used: list[str]) -> str:
@@ -126,11 +125,11 @@ def missing_list_price_sql(used: list[str]) -> str:
         LIMIT 1"""
 
 
-def tier_amounts_sql() -> str:
-    """``rating_tier_amounts(rid, quantity, amount)``: the amount of each tiered or volume line
-    (``rid``: its rowid in rated_lines). The month's quantity per customer and rule, lines in
-    charge order; a graduated line pays each tier's price for the part of its quantity inside
-    it, a volume line the price of the tier the month's total falls in."""
+def tier_amount_sql() -> str:
+    """The amount of one tiered or volume line ``t`` (with ``cum_from``, ``cum_to``: the month's
+    quantity before and after it, ``total``: the month's) from its rule's ``price_tiers``: a
+    graduated line pays each tier's price for the part of its quantity inside it, a volume line
+    the price of the tier the month's total falls in. NULL when the rule has no tier."""
     graduated = (
         "p.tier_price * greatest(0, least(t.cum_to, COALESCE(p.upper, t.cum_to))"
         " - greatest(t.cum_from, p.lower))"
@@ -139,42 +138,50 @@ def tier_amounts_sql() -> str:
         "t.total > p.lower AND (p.upper IS NULL OR t.total <= p.upper)"
         " OR (p.tier_no = 0 AND t.total <= 0)"
     )
-    return f"""
-        CREATE OR REPLACE TEMP TABLE rating_tier_amounts AS
-        WITH t AS (
-          SELECT rowid AS rid, customer_id, plan_id, rule_id, pricing, quantity,
-                 sum(quantity) OVER w - quantity AS cum_from, sum(quantity) OVER w AS cum_to,
-                 sum(quantity) OVER (PARTITION BY customer_id, plan_id, rule_id) AS total
-          FROM rated_lines WHERE pricing IN {TIERED}
-          WINDOW w AS (PARTITION BY customer_id, plan_id, rule_id
-                       ORDER BY charge_start, source_file, source_row, vendor_line_id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
-        SELECT t.rid, t.quantity,
-               CAST(sum(CASE WHEN t.pricing = 'volume'
+    return f"""(SELECT CAST(sum(CASE WHEN t.pricing = 'volume'
                              THEN CASE WHEN {in_tier}
                                        THEN CAST(p.tier_price * t.quantity AS {DEC}) ELSE 0 END
-                             ELSE CAST({graduated} AS {DEC}) END) AS {DEC}) AS amount
-        FROM t JOIN price_tiers p ON p.plan_id = t.plan_id AND p.rule_id = t.rule_id
-        GROUP BY t.rid, t.quantity"""
+                             ELSE CAST({graduated} AS {DEC}) END) AS {DEC})
+               FROM price_tiers p WHERE p.plan_id = t.plan_id AND p.rule_id = t.rule_id)"""
 
 
-def apply_tier_amounts_sql() -> str:
-    """The tiered and volume lines' amounts and unit prices into rated_lines."""
-    return f"""
-        UPDATE rated_lines SET amount = x.amount,
-               unit_price = CASE WHEN x.quantity = 0 THEN CAST(0 AS {DEC})
-                                 ELSE _xdiv(x.amount, x.quantity) END
-        FROM rating_tier_amounts x WHERE rated_lines.rowid = x.rid"""
-
-
-def create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str) -> None:
-    """``rated_lines`` with every vendor line whose key is rated; ParameterError for a line a
-    list-price rule cannot price."""
-    used = used_scope(pricing)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE rating_keys_rated AS "
-        "SELECT * FROM rating_keys WHERE action = 'rate'"
+def tiered_sql(source: str) -> str:
+    """The tiered and volume lines of ``source`` (``priced_sql`` rows of such keys only) with their
+    amounts and unit prices: the month's quantity per customer and rule, lines in charge order
+    (``tier_amount_sql``). A customer's lines of a rule must all be in ``source``."""
+    window = (
+        "PARTITION BY customer_id, plan_id, rule_id ORDER BY charge_start, source_file, "
+        "source_row, vendor_line_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
     )
+    return f"""
+        SELECT * EXCLUDE (cum_from, cum_to, total)
+               REPLACE (CASE WHEN quantity = 0 THEN CAST(0 AS {DEC})
+                             ELSE _xdiv(amount, quantity) END AS unit_price)
+        FROM (
+          SELECT t.* EXCLUDE (amount), {tier_amount_sql()} AS amount
+          FROM (SELECT *, sum(quantity) OVER w - quantity AS cum_from,
+                       sum(quantity) OVER w AS cum_to,
+                       sum(quantity) OVER (PARTITION BY customer_id, plan_id, rule_id) AS total
+                FROM ({source}) WINDOW w AS ({window})) t)"""
+
+
+def vendor_sql(used: list[str], keys: str, period: str, tiered: bool) -> str:
+    """The priced vendor lines of the keys ``keys`` (``priced_sql``), tiered and volume lines
+    priced by their tiers when ``tiered`` (some key has such a pricing); rated_lines columns,
+    unsorted. The tier window runs over the tiered lines only (a second join of the lines, to
+    the tiered keys), never over every line."""
+    cols = ", ".join(RATED_COLUMNS)
+    if not tiered:
+        return f"SELECT {cols} FROM ({priced_sql(used, keys, period)})"
+    flat = priced_sql(used, f"(SELECT * FROM {keys} WHERE pricing NOT IN {TIERED})", period)
+    tiers = priced_sql(used, f"(SELECT * FROM {keys} WHERE pricing IN {TIERED})", period)
+    return f"""
+        SELECT {cols} FROM ({flat})
+        UNION ALL SELECT {cols} FROM ({tiered_sql(tiers)})"""
+
+
+def check_list_prices(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str]) -> None:
+    """ParameterError for the first line a list-price rule cannot price."""
     no_list = first_or_none(con, missing_list_price_sql(used))
     if no_list:
         raise ParameterError(
@@ -183,13 +190,6 @@ def create_vendor_rated(con: duckdb.DuckDBPyConnection, pricing: Pricing, period
             f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
             "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
         )
-    tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
-    con.execute(vendor_lines_sql(used, tiered), [period])
-    if tiered:
-        con.execute(tier_amounts_sql())
-        con.execute(apply_tier_amounts_sql())
-        con.execute("ALTER TABLE rated_lines DROP COLUMN pricing")
-        con.execute("ALTER TABLE rated_lines DROP COLUMN charge_start")
 
 
 def not_billed_sql(used: list[str]) -> str:

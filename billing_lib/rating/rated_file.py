@@ -1,0 +1,145 @@
+"""``rated_lines`` written once: one sorted DuckDB ``COPY`` into the Parquet file the run
+publishes, and a view over that file for every later stage.
+
+The rated lines are wide (30 columns, about 500 bytes a line): at ten million lines several times
+the run's DuckDB memory limit. Stored as a sorted table they were written to DuckDB's temporary
+files by the sort, again as the table, and read back by the run's ``COPY rated_lines TO
+rated_lines.parquet`` (benchmarks/README.md). Here DuckDB's sort streams straight into its
+Parquet writer (both parallel, the order kept), so the lines are written once:
+
+1. what used to be done to the stored table is done before: tiered and volume lines are priced
+   in the same query by a window over only those lines (``price.vendor_sql``); the minimum-fee
+   revenue is summed per customer and scope from the lines of the customers with a minimum fee
+   only, and only when some customer has one (``REVENUE_SQL``), so the top-ups are known;
+2. one ``COPY`` writes the vendor lines by customer, vendor file and row, then the custom lines
+   and the top-ups in their own order (``rated_copy_sql``);
+3. ``rated_lines`` is a view over the file (``view_sql``); the run publishes the file itself.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from billing_lib.periods import month_days
+from billing_lib.pricing import Pricing
+from billing_lib.rating.custom import (
+    custom_rows,
+    custom_table,
+    minimum_lines_sql,
+    minimum_rules_sql,
+)
+from billing_lib.rating.keys import used_scope
+from billing_lib.rating.price import TIERED, check_list_prices, vendor_sql
+from billing_lib.rating.tables import RATED_COLUMNS, one
+from billing_lib.run_files import RATED_PARQUET
+from billing_lib.sql import ql
+
+#: The order of the vendor lines in rated_lines.parquet (one line per vendor file and row).
+ORDER = "customer_id, source_file, source_row"
+
+#: The revenue per customer and minimum-fee scope (``custom.minimum_lines_sql`` sums it again per
+#: rule) of the vendor lines of the customers with a minimum fee (``{vendor}``).
+REVENUE_SQL = """
+    CREATE OR REPLACE TEMP TABLE rating_revenue AS
+    SELECT customer_id, period, line_kind, vendor, provider, publisher, service, sku,
+           charge_category, sum(amount) AS amount
+    FROM ({vendor}) GROUP BY ALL"""
+
+
+def rated_copy_sql(vendor: str, target: Path) -> str:
+    """The COPY of rated_lines.parquet: the lines of ``vendor`` (``price.vendor_sql``) by customer,
+    vendor file and row, then those of ``rating_custom_lines`` in its order (custom lines, then
+    top-ups); each column of its contract type (``RATED_COLUMNS``). ``part`` sorts the vendor
+    lines first (0) and each custom line after them (1 + its row number)."""
+    cols = ", ".join(RATED_COLUMNS)
+    typed = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in RATED_COLUMNS.items())
+    return f"""
+        COPY (SELECT {typed} FROM (
+                SELECT CAST(0 AS BIGINT) AS part, {cols} FROM ({vendor})
+                UNION ALL SELECT 1 + rowid, {cols} FROM rating_custom_lines)
+              ORDER BY part, {ORDER})
+        TO {ql(str(target))} (FORMAT parquet)"""
+
+
+def top_ups(
+    con: duckdb.DuckDBPyConnection, used: list[str], period: str, last: date, tiered: bool
+) -> None:
+    """The minimum-fee top-ups appended to ``rating_custom_lines``, when some customer has a
+    minimum fee: its revenue summed from its own vendor lines first (``REVENUE_SQL``)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE rating_minimums AS {minimum_rules_sql(period, last)}"
+    )
+    if not one(con, "SELECT count(*) FROM rating_minimums")[0]:
+        return
+    keys = (
+        "(SELECT * FROM rating_keys_rated "
+        "WHERE customer IN (SELECT customer_id FROM rating_minimums))"
+    )
+    con.execute(REVENUE_SQL.format(vendor=vendor_sql(used, keys, period, tiered)))
+    lines = minimum_lines_sql("rating_revenue", "SELECT * FROM rating_minimums")
+    con.execute(f"INSERT INTO rating_custom_lines {lines}")
+
+
+def write_rated(
+    con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str, target: Path
+) -> None:
+    """``target`` (rated_lines.parquet) with the vendor lines whose key is rated, the custom lines
+    and the minimum-fee top-ups; ``rated_lines`` a view over it. ParameterError for a line a
+    list-price rule cannot price."""
+    first, last = month_days(period, "rating")
+    used = used_scope(pricing)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rating_keys_rated AS "
+        "SELECT * FROM rating_keys WHERE action = 'rate'"
+    )
+    check_list_prices(con, pricing, used)
+    tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
+    custom_table(con, custom_rows(pricing, period, first, last))
+    top_ups(con, used, period, last, tiered)
+    drop_rated_lines(con)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(rated_copy_sql(vendor_sql(used, "rating_keys_rated", period, tiered), target))
+    con.execute(view_sql(target))
+
+
+def drop_rated_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``rated_lines``, a view of an earlier rating or a table."""
+    kind = con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = 'rated_lines' AND NOT internal "
+        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = 'rated_lines'"
+    ).fetchone()
+    if kind:
+        con.execute(f"DROP {kind[0]} rated_lines")
+
+
+def discard_rated(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """No ``rated_lines`` and no file ``target``: what a failed rating leaves."""
+    drop_rated_lines(con)
+    target.unlink(missing_ok=True)
+
+
+def view_sql(target: Path) -> str:
+    """``rated_lines`` as a view over the file ``target``."""
+    return f"CREATE VIEW rated_lines AS SELECT * FROM read_parquet({ql(str(target))})"
+
+
+def temporary_target() -> Path:
+    """A rated_lines.parquet path in a folder of its own, removed when the process that made it
+    ends (not a forked writer process): the file of a rating until the run publishes it (a hard
+    link), or of a connection that publishes no run folder."""
+    folder = Path(tempfile.mkdtemp(prefix="billing-rated-"))
+    atexit.register(_remove, folder, os.getpid())
+    return folder / RATED_PARQUET
+
+
+def _remove(folder: Path, owner: int) -> None:
+    """Remove ``folder`` in the process that made it."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
