@@ -174,11 +174,20 @@ class BillingRun:
         """Price every customer line of the period by the plans (rated_lines, a view over the
         rated_lines.parquet the run publishes; tables excluded_lines, unmapped_lines); the rated
         lines summarised per customer, vendor and currency."""
+        earlier = self.results.rating.rated_file if self.results.rating else None
         target = rating.temporary_target()  # rated_lines.parquet, published by write_outputs
-        with writing(target):  # a full disk or a file-size limit names the file
-            self.results.rating = rating.rate_lines(
-                self.con, self.settings.pricing, self.settings.customers, self.params.period, target
-            )
+        try:
+            with writing(target):  # a full disk or a file-size limit names the file
+                self.results.rating = rating.rate_lines(
+                    self.con,
+                    self.settings.pricing,
+                    self.settings.customers,
+                    self.params.period,
+                    target,
+                )
+        finally:
+            if earlier is not None:  # the rating run again (a notebook cell): its file replaced
+                rating.release_target(earlier)
         summary = frame(
             self.con,
             """

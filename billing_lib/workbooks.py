@@ -21,7 +21,6 @@ import gc
 import multiprocessing as mp
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from billing_lib.invoice_sheet import write_invoice_sheet
 from billing_lib.invoices import Invoice, Invoicing, Seller
 from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
+from billing_lib.scratch import scratch_folder
 from billing_lib.sheet_formats import WORKBOOK_OPTIONS, InvoiceFormats, fixed_created, sheet_name
 from billing_lib.sql import ql
 from billing_lib.summary_workbook import write_summary_workbook
@@ -277,8 +277,8 @@ def _writers_folder(con: duckdb.DuckDBPyConnection, shares: _Shares) -> Iterator
     """``shares.spill`` while the block runs, with a Parquet copy of ``rated_lines`` in it when
     ``shares.rated`` is None."""
     given = shares.rated
-    with tempfile.TemporaryDirectory(prefix="billing-writers-") as tmp:
-        shares.spill = Path(tmp)
+    with scratch_folder("writers") as tmp:
+        shares.spill = tmp
         if given is None:
             shares.rated = shares.spill / "rated_lines.parquet"
             con.execute(f"COPY rated_lines TO {ql(str(shares.rated))} (FORMAT parquet)")

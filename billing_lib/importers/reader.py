@@ -11,7 +11,6 @@ import csv
 import gzip
 import io
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ import pyarrow.parquet as pq
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.run_files import sha256_of
+from billing_lib.scratch import scratch_folder
 from billing_lib.sql import ql
 
 _HEADER_BYTES = 1 << 20
@@ -312,8 +312,8 @@ def open_sources(path: Path) -> Iterator[list[SourceFile]]:
         raise InputError(
             f"{path}: the file is empty; expected a header row with the vendor's column names"
         )
-    with tempfile.TemporaryDirectory(prefix="billing-src-") as scratch:
-        yield _sources(path, Path(scratch))
+    with scratch_folder("src") as scratch:
+        yield _sources(path, scratch)
 
 
 def _sources(path: Path, scratch: Path) -> list[SourceFile]:

@@ -27,7 +27,7 @@ from billing_lib.rating.exact import DEC, SQL_MACROS
 from billing_lib.rating.frames import rated_frame
 from billing_lib.rating.parameters import MINIMUM_SCOPE, register_pricing
 from billing_lib.rating.rate import rate_lines
-from billing_lib.rating.rated_file import temporary_target
+from billing_lib.rating.rated_file import release_target, temporary_target
 from billing_lib.rating.tables import RATED_COLUMNS
 
 __all__ = [
@@ -43,5 +43,6 @@ __all__ = [
     "rate_lines",
     "rated_frame",
     "register_pricing",
+    "release_target",
     "temporary_target",
 ]

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from billing_lib.rating.keys import used_scope
 from billing_lib.rating.price import TIERED, check_list_prices, vendor_sql
 from billing_lib.rating.tables import RATED_COLUMNS, one
 from billing_lib.run_files import RATED_PARQUET
+from billing_lib.scratch import owned_folder, release
 from billing_lib.sql import ql
 
 #: The order of the vendor lines in rated_lines.parquet (one line per vendor file and row).
@@ -131,15 +130,22 @@ def view_sql(target: Path) -> str:
 
 
 def temporary_target() -> Path:
-    """A rated_lines.parquet path in a folder of its own, removed when the process that made it
-    ends (not a forked writer process): the file of a rating until the run publishes it (a hard
-    link), or of a connection that publishes no run folder."""
-    folder = Path(tempfile.mkdtemp(prefix="billing-rated-"))
+    """A rated_lines.parquet path in a folder of its own (``scratch.owned_folder``), removed when
+    the process that made it ends (not a forked writer process) or by ``release_target``; a
+    folder a killed run left is removed by the next rating: the file of a rating until the run
+    publishes it (a hard link), or of a connection that publishes no run folder."""
+    folder = owned_folder("rated")
     atexit.register(_remove, folder, os.getpid())
     return folder / RATED_PARQUET
+
+
+def release_target(target: Path) -> None:
+    """Remove a ``temporary_target`` and its folder now (a rating run again in the same process
+    replaces it: the earlier one is not kept until the process ends)."""
+    _remove(target.parent, os.getpid())
 
 
 def _remove(folder: Path, owner: int) -> None:
     """Remove ``folder`` in the process that made it."""
     if os.getpid() == owner:
-        shutil.rmtree(folder, ignore_errors=True)
+        release(folder)

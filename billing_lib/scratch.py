@@ -1,0 +1,77 @@
+"""Temporary folders of a run's process (the rated lines until published, the invoice writers'
+spill, unpacked reports), and the sweep of those a killed process left behind.
+
+A run removes its folders when it ends, but ``kill -9`` runs no clean-up, and at ten million
+lines the rated lines alone are about a gigabyte. So each folder holds an ``fcntl.flock`` on a
+file inside it for as long as its process (or a forked child that inherited it) lives; the
+operating system frees the lock when they end, whatever ends them. Before it makes a folder of a
+kind, a process removes the folders of that kind whose lock it can take: nobody owns them any
+more. A lock, not the pid in the name: pids are reused, and another container sharing the
+temporary directory has pids of its own.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+#: The file in each folder whose flock says its process still runs.
+OWNER_LOCK = ".owner.lock"
+
+#: The open lock file of each folder this process owns.
+_HELD: dict[Path, int] = {}
+
+
+def owned_folder(kind: str) -> Path:
+    """A new folder ``billing-<kind>-*`` in the temporary directory, owned by this process until
+    ``release`` (or the process's end); first the abandoned folders of that kind are removed."""
+    base = Path(tempfile.gettempdir())
+    for old in sorted(base.glob(f"billing-{kind}-*")):
+        remove_if_abandoned(old)
+    folder = Path(tempfile.mkdtemp(prefix=f"billing-{kind}-", dir=base))
+    fd = os.open(folder / OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new and ours: never held
+    _HELD[folder] = fd
+    return folder
+
+
+def release(folder: Path) -> None:
+    """Remove ``folder`` (an ``owned_folder`` of this process) and free its lock."""
+    shutil.rmtree(folder, ignore_errors=True)
+    fd = _HELD.pop(folder, None)
+    if fd is not None:
+        os.close(fd)
+
+
+@contextmanager
+def scratch_folder(kind: str) -> Iterator[Path]:
+    """``owned_folder(kind)`` while the block runs, removed after it."""
+    folder = owned_folder(kind)
+    try:
+        yield folder
+    finally:
+        release(folder)
+
+
+def remove_if_abandoned(folder: Path) -> bool:
+    """Remove ``folder`` when no process holds its lock (its owner ended); True if removed. A
+    folder without the lock file (being made, or not one of ours) is left alone."""
+    try:
+        fd = os.open(folder / OWNER_LOCK, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its process (or a child of it) still runs
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        with suppress(OSError):
+            os.close(fd)
