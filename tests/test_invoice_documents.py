@@ -257,6 +257,25 @@ def test_a_rewrite_gives_the_same_bytes(issued, tmp_path):
     assert b"/CreationDate (D:20261031235959+00'00')" in first[0]
 
 
+def test_pdfs_written_one_after_another_are_the_bytes_each_gives_alone(issued, tmp_path):
+    # the process keeps the streams it compressed (invoice_pdf._compressed): never one PDF's
+    # content in another's, never other bytes than a PDF written first in a fresh process
+    from billing_lib import invoice_pdf
+
+    seller, invoices = issued
+    first, second = list(invoices.values())[:2]
+    alone = []
+    for k, inv in enumerate((first, second)):
+        invoice_pdf._compressed.cache_clear()
+        alone.append(invoice_pdf.write_invoice_pdf(inv, seller, tmp_path / f"{k}.pdf").read_bytes())
+    one_process = [
+        invoice_pdf.write_invoice_pdf(inv, seller, tmp_path / f"{k}b.pdf").read_bytes()
+        for k, inv in enumerate((first, second, first))
+    ]
+    assert one_process == [alone[0], alone[1], alone[0]] and alone[0] != alone[1]
+    assert invoice_pdf._compressed.cache_info().hits >= 2  # the fonts' subsets, taken again
+
+
 def test_the_seller_s_logo_is_drawn_and_a_missing_one_is_named(issued, tmp_path):
     seller, invoices = issued
     inv = next(iter(invoices.values()))
