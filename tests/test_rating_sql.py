@@ -353,18 +353,24 @@ def test_the_documented_columns_are_the_contract():
     assert list(RATED_COLUMNS.items()) == CONTRACT
 
 
-def test_rated_lines_of_every_kind_have_the_contract_columns_and_types(tmp_path):
-    plans = """
+def tiered_plan_with_minimum(minimum: str) -> str:
+    """price_plans.yaml of plan p for group smb: 10 % markup, service S tiered (2, then 1 above
+    10 units) and a minimum fee of ``minimum`` EUR."""
+    return f"""
 plans:
   - id: p
     rules:
-      - {id: all, kind: markup, percent: "10"}
-      - {id: seats, kind: tiered, currency: EUR, match: {service: S},
-         tiers: [{up_to: 10, unit_price: "2"}, {unit_price: "1"}]}
-      - {id: min, kind: minimum_fee, amount: "1000", currency: EUR}
+      - {{id: all, kind: markup, percent: "10"}}
+      - {{id: seats, kind: tiered, currency: EUR, match: {{service: S}},
+         tiers: [{{up_to: 10, unit_price: "2"}}, {{unit_price: "1"}}]}}
+      - {{id: min, kind: minimum_fee, amount: "{minimum}", currency: EUR}}
 assignments:
-  - {plan: p, group: smb}
+  - {{plan: p, group: smb}}
 """
+
+
+def test_rated_lines_of_every_kind_have_the_contract_columns_and_types(tmp_path):
+    plans = tiered_plan_with_minimum("1000")
     custom = """
 custom_lines:
   - {id: fee, customer: C1, kind: fee, description: Support, unit_price: "50", currency: EUR,
@@ -385,17 +391,7 @@ custom_lines:
 
 # -- rated_lines.parquet written once by a sorted COPY ---------------------------------------------
 
-ONCE_PLANS = """
-plans:
-  - id: p
-    rules:
-      - {id: all, kind: markup, percent: "10"}
-      - {id: seats, kind: tiered, currency: EUR, match: {service: S},
-         tiers: [{up_to: 10, unit_price: "2"}, {unit_price: "1"}]}
-      - {id: min, kind: minimum_fee, amount: "100", currency: EUR}
-assignments:
-  - {plan: p, group: smb}
-"""
+ONCE_PLANS = tiered_plan_with_minimum("100")
 #: C2's custom line first: custom lines keep the order of custom_lines.yaml, not the customers'
 ONCE_CUSTOM = """
 custom_lines:
