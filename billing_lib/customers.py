@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.periods import first_common_day
+from billing_lib.store import drop_relation
 
 VatRule = Literal["domestic", "eu_reverse_charge", "export"]
 #: A Peppol electronic address: the CEF EAS scheme (4 digits, e.g. 0106 Dutch KvK, 0208 Belgian
@@ -208,12 +209,7 @@ def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
 
     A view, not a table: the join with a few thousand mappings costs far less than a copy of
     every line (seconds per million lines), and the rating reads it only a few times."""
-    kind = con.execute(
-        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = 'customer_lines' AND NOT internal "
-        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = 'customer_lines'"
-    ).fetchone()
-    if kind:
-        con.execute(f"DROP {kind[0]} customer_lines")
+    drop_relation(con, "customer_lines")
     con.execute(
         """CREATE VIEW customer_lines AS
            SELECT l.*, m.customer_id AS x_CustomerId

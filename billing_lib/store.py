@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from billing_lib.model import IMPORTS_TABLE_SQL, lines_table_sql
-from billing_lib.sql import ql
+from billing_lib.sql import qi, ql
 
 if TYPE_CHECKING:  # pandas only for types (pyarrow's to_pandas imports it): `billing run` starts
     import pandas as pd  # without it
@@ -57,6 +57,18 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(lines_table_sql("lines"))
     con.execute(IMPORTS_TABLE_SQL)
     con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS content VARCHAR")
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the view or table ``name`` if there is one (a stage that makes ``name`` one or the
+    other: an earlier run of it, or a store of an older version, may have made the other)."""
+    kind = con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $1 AND NOT internal "
+        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $1",
+        [name],
+    ).fetchone()
+    if kind:
+        con.execute(f"DROP {kind[0]} {qi(name)}")
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:

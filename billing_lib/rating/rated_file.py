@@ -39,6 +39,7 @@ from billing_lib.rating.tables import RATED_COLUMNS, one
 from billing_lib.run_files import RATED_PARQUET
 from billing_lib.scratch import owned_folder, release
 from billing_lib.sql import ql
+from billing_lib.store import drop_relation
 
 #: The order of the vendor lines in rated_lines.parquet (one line per vendor file and row).
 ORDER = "customer_id, source_file, source_row"
@@ -110,12 +111,7 @@ def write_rated(
 
 def drop_rated_lines(con: duckdb.DuckDBPyConnection) -> None:
     """Drop ``rated_lines``, a view of an earlier rating or a table."""
-    kind = con.execute(
-        "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = 'rated_lines' AND NOT internal "
-        "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = 'rated_lines'"
-    ).fetchone()
-    if kind:
-        con.execute(f"DROP {kind[0]} rated_lines")
+    drop_relation(con, "rated_lines")
 
 
 def discard_rated(con: duckdb.DuckDBPyConnection, target: Path) -> None:
