@@ -211,6 +211,29 @@ def test_every_rule_kind_is_used_and_conservation_holds(sample):
     assert usd.imported == usd.rated + usd.excluded + usd.unmapped
 
 
+def test_the_rated_file_has_each_lines_own_text_in_customer_file_and_row_order(sample):
+    """The long text goes through the rating's sort as codes (``rating.codes``): each vendor
+    line still has its own line's service, SKU, tags and file (NULL where the line has none) and
+    a description, in customer, file and row order, the custom lines and top-ups after them."""
+    con, report = sample
+    rows = con.execute(
+        f"SELECT line_kind = 'vendor', customer_id, source_file, source_row "
+        f"FROM read_parquet('{report.rated_file}')"
+    ).fetchall()
+    vendor = [r[1:] for r in rows if r[0]]
+    assert vendor == sorted(vendor) and [r[0] for r in rows] == sorted(r[0] for r in rows)[::-1]
+    own = con.execute(
+        """SELECT count(*), count(*) FILTER (r.service IS DISTINCT FROM l.ServiceName
+                  OR r.sku IS DISTINCT FROM l.SkuId OR r.tags IS DISTINCT FROM l.Tags
+                  OR r.description IS NULL),
+                  count(DISTINCT r.description), count(r.tags), count(DISTINCT r.source_file)
+           FROM rated_lines r JOIN customer_lines l
+             ON l.x_SourceFile = r.source_file AND l.x_SourceRow = r.source_row"""
+    ).fetchall()[0]
+    assert own[:2] == (len(vendor), 0)
+    assert own[2] > 10 and 0 < own[3] < len(vendor) and own[4] == 4
+
+
 def test_a_markup_change_in_a_parameters_copy_changes_the_invoice(tmp_path, sample):
     con, _ = sample
     before = totals(con)

@@ -12,7 +12,8 @@ Parquet writer (both parallel, the order kept), so the lines are written once:
    revenue is summed per customer and scope from the lines of the customers with a minimum fee
    only, and only when some customer has one (``REVENUE_SQL``), so the top-ups are known;
 2. one ``COPY`` writes the vendor lines by customer, vendor file and row, then the custom lines
-   and the top-ups in their own order (``rated_copy_sql``);
+   and the top-ups in their own order (``rated_copy_sql``); the long repeated text (service, SKU,
+   tags, description, file name) goes through its sort as INTEGER codes (``codes``);
 3. ``rated_lines`` is a view over the file (``view_sql``); the run publishes the file itself.
 """
 
@@ -27,6 +28,7 @@ import duckdb
 
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
+from billing_lib.rating.codes import create_codes, decoded_sql, encoded_sql
 from billing_lib.rating.custom import (
     custom_rows,
     custom_table,
@@ -59,12 +61,12 @@ def rated_copy_sql(vendor: str, target: Path) -> str:
     top-ups); each column of its contract type (``RATED_COLUMNS``). ``part`` sorts the vendor
     lines first (0) and each custom line after them (1 + its row number)."""
     cols = ", ".join(RATED_COLUMNS)
-    typed = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in RATED_COLUMNS.items())
+    typed = ", ".join(f"CAST({decoded_sql(c)} AS {t}) AS {c}" for c, t in RATED_COLUMNS.items())
+    rows = f"""
+        SELECT CAST(0 AS BIGINT) AS part, {cols} FROM ({vendor})
+        UNION ALL SELECT 1 + rowid, {cols} FROM rating_custom_lines"""
     return f"""
-        COPY (SELECT {typed} FROM (
-                SELECT CAST(0 AS BIGINT) AS part, {cols} FROM ({vendor})
-                UNION ALL SELECT 1 + rowid, {cols} FROM rating_custom_lines)
-              ORDER BY part, {ORDER})
+        COPY (SELECT {typed} FROM (SELECT * FROM ({encoded_sql(rows)}) ORDER BY part, {ORDER}))
         TO {ql(str(target))} (FORMAT parquet)"""
 
 
@@ -103,6 +105,7 @@ def write_rated(
     tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
     custom_table(con, custom_rows(pricing, period, first, last))
     top_ups(con, used, period, last, tiered)
+    create_codes(con, "customer_lines", "rating_keys_rated", "rating_custom_lines")
     drop_rated_lines(con)
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(rated_copy_sql(vendor_sql(used, "rating_keys_rated", period, tiered), target))

@@ -1,0 +1,76 @@
+"""Repeated long text of the rated lines carried through the rated COPY's sort as INTEGER codes.
+
+The sort of the rated lines (``rated_file``) runs beyond DuckDB's memory limit at millions of
+lines, and its cost is the bytes each row carries (benchmarks/README.md). A line's service, SKU,
+tag set, description and vendor file name are long text that repeats: a few thousand values at
+most, on millions of lines. Before the sort each is replaced by its code, after it each code is
+read back from a list (``getvariable``), so the file gets the same rows in the same order:
+
+- a code is the value's rank among the column's values (``CODED_SQL``), so codes sort as the
+  values do (``source_file`` is a sort key) and NULL stays NULL (last, as the text sorts);
+- the values come from one scan of the few ``customer_lines`` columns a vendor line takes them
+  from (``SOURCES``, as ``price.priced_sql`` does), the rules' descriptions and the custom lines
+  and top-ups (``rating_custom_lines``): every value the rated lines can hold has a code.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+#: Coded rated_lines column -> the customer_lines columns its value on a vendor line is one of
+#: (``price.priced_sql``; a description is the rule's, else the first of these that is set).
+SOURCES: dict[str, tuple[str, ...]] = {
+    "service": ("ServiceName",),
+    "sku": ("SkuId",),
+    "tags": ("Tags",),
+    "description": ("ChargeDescription", "ServiceName", "SkuId", "ChargeCategory"),
+    "source_file": ("x_SourceFile",),
+}
+#: Coded column -> the rating_keys column that also gives it its value.
+KEY_SOURCES = {"description": "rule_description"}
+
+#: The distinct values of every source column, one list each, in one scan of the lines.
+LINE_VALUES_SQL = "CREATE OR REPLACE TEMP TABLE rating_line_values AS SELECT {lists} FROM {lines}"
+
+#: The codes of one column (``{column}``) from its values in ``{values}``: 1, 2, ... by value.
+CODED_SQL = """
+    CREATE OR REPLACE TEMP TABLE rating_code_{column} AS
+    SELECT v, CAST(row_number() OVER (ORDER BY v) AS INTEGER) AS code
+    FROM (SELECT DISTINCT v FROM ({values}) WHERE v IS NOT NULL)"""
+
+
+def code_name(column: str) -> str:
+    """The table (value, code) and the variable (the values in code order) of ``column``."""
+    return f"rating_code_{column}"
+
+
+def create_codes(con: duckdb.DuckDBPyConnection, lines: str, keys: str, custom: str) -> None:
+    """The codes of every coded column (``SOURCES``) from the vendor lines ``lines``, the keys
+    ``keys`` (rating_keys rows) and the custom lines and top-ups ``custom``; each column's values
+    in code order also in the variable of its ``code_name``."""
+    sources = sorted({s for cols in SOURCES.values() for s in cols})
+    lists = ", ".join(f"list(DISTINCT {s}) AS {s}" for s in sources)
+    con.execute(LINE_VALUES_SQL.format(lists=lists, lines=lines))
+    for column, line_columns in SOURCES.items():
+        values = [f"SELECT unnest({s}) AS v FROM rating_line_values" for s in line_columns]
+        values.append(f"SELECT {column} FROM {custom}")
+        if column in KEY_SOURCES:
+            values.append(f"SELECT {KEY_SOURCES[column]} FROM {keys}")
+        con.execute(CODED_SQL.format(column=column, values=" UNION ALL ".join(values)))
+        name = code_name(column)
+        con.execute(f"SET VARIABLE {name} = (SELECT list(v ORDER BY code) FROM {name})")
+    con.execute("DROP TABLE rating_line_values")
+
+
+def encoded_sql(rows: str) -> str:
+    """The rows of the query ``rows`` with each coded column replaced by its code."""
+    codes = ", ".join(f"{code_name(c)}.code AS {c}" for c in SOURCES)
+    joins = " ".join(f"LEFT JOIN {code_name(c)} ON {code_name(c)}.v = u.{c}" for c in SOURCES)
+    return f"SELECT u.* REPLACE ({codes}) FROM ({rows}) u {joins}"
+
+
+def decoded_sql(column: str) -> str:
+    """SQL of the value of ``column`` of an ``encoded_sql`` row (its own SQL if not coded)."""
+    if column not in SOURCES:
+        return column
+    return f"getvariable('{code_name(column)}')[{column}]"
