@@ -21,8 +21,7 @@ exact sums that add up to its invoice lines.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import pyarrow.parquet as pq
 from billing_lib.customers import Customer
 from billing_lib.invoices import Invoice, Invoicing, labelled_lines
 from billing_lib.publishing import writing
+from billing_lib.sql import ql
 
 #: Suffix of the file beside each invoice workbook that holds every rated line behind the invoice.
 USAGE_DETAIL_SUFFIX = ".usage.parquet"
@@ -137,10 +137,6 @@ def _vendor_order(column: str) -> str:
     return f"{column} = 'reseller', {column}"
 
 
-#: The temp table of ``share_lines``: the rated lines of the invoices of one share, labelled.
-USAGE_LINES = "_usage_lines"
-
-
 def usage_shares(invoices: list[Invoice], parts: int = 1) -> list[list[Invoice]]:
     """``invoices`` in customer order, cut into consecutive shares (``detail_shares``) of at most
     ``DETAIL_SORT_LINES`` rated lines and at most about a ``parts``-th of them all, so that
@@ -164,165 +160,165 @@ def share_usage(
     """The usage sheets' rows of one share's invoices per invoice number (``usage_rows``), their
     detail files written (``targets[k]`` for ``share[k]``, ``write_share_details``): the share's
     rated lines labelled and sorted once for both (``share_lines``)."""
-    with share_lines(con, share, invoicing, customers):
-        usage = usage_rows(con, share, invoicing.seller.usage_detail_max_lines)
-        write_share_details(con, targets)
+    if not share:
+        return {}
+    lines = share_lines(con, share, invoicing, customers)
+    usage = usage_rows(con, lines, share, invoicing.seller.usage_detail_max_lines)
+    write_share_details(lines, targets)
     return usage
 
 
-@contextmanager
 def share_lines(
     con: duckdb.DuckDBPyConnection,
     invoices: list[Invoice],
     invoicing: Invoicing,
     customers: dict[str, Customer],
-) -> Iterator[None]:
+) -> pa.Table:
     """The rated lines of ``invoices`` (one share, kind 'invoice') with their invoice line
-    (``invoices.labelled_lines``), ``detail_vendor`` (the vendor's name as the detail file shows
-    it) and ``part``, the invoice's index in ``invoices``, in the temp table USAGE_LINES while the
-    block runs: stored in the detail files' order (by part, then DETAIL_ORDER), so the detail
-    files read them without another sort."""
-    con.execute(f"DROP TABLE IF EXISTS {USAGE_LINES}")
+    (``invoices.labelled_lines``), as an Arrow table in the detail files' order (by ``part``,
+    the invoice's index in ``invoices``, then ``detail_order``): ``part``, ``vendor_id`` (the vendor
+    as rated_lines has it) and DETAIL_FILE_COLUMNS, ``vendor`` the vendor's name as the detail
+    file shows it. One sort of the share's lines, into Arrow: the detail files are slices of it
+    and the usage sheets' rows are read from it (``usage_rows``), without a DuckDB table of the
+    lines that would be stored and then read out again."""
     con.execute("CREATE OR REPLACE TEMP TABLE _usage_parts (customer_id VARCHAR, part INTEGER)")
     try:
-        if invoices:
-            con.executemany(
-                "INSERT INTO _usage_parts VALUES (?, ?)",
-                [(i.customer_id, k) for k, i in enumerate(invoices)],
-            )
-            sql, params = labelled_lines(
-                customers, invoicing, invoices[0].period, [i.customer_id for i in invoices]
-            )
-            columns = ", ".join(
-                f"l.{c}"
-                for c in dict.fromkeys(
-                    ["customer_id", "vendor", "vendor_name", *DETAIL_FILE_COLUMNS[1:]]
-                )
-            )
-            con.execute(
-                f"CREATE TEMP TABLE {USAGE_LINES} AS SELECT p.part, {columns}, "
-                "CASE WHEN l.vendor = 'reseller' THEN ? ELSE l.vendor_name END AS detail_vendor "
-                f"FROM ({sql}) AS l JOIN _usage_parts p USING (customer_id) "
-                f"ORDER BY p.part, {DETAIL_ORDER}",
-                [*params, invoicing.seller.name],
-            )
-        yield
+        con.executemany(
+            "INSERT INTO _usage_parts VALUES (?, ?)",
+            [(i.customer_id, k) for k, i in enumerate(invoices)],
+        )
+        sql, params = labelled_lines(
+            customers, invoicing, invoices[0].period, [i.customer_id for i in invoices]
+        )
+        seller = ql(invoicing.seller.name)
+        columns = ", ".join(
+            f"CASE WHEN l.vendor = 'reseller' THEN {seller} ELSE l.vendor_name END AS vendor"
+            if c == "vendor"
+            else f"l.{c}"
+            for c in DETAIL_FILE_COLUMNS
+        )
+        return con.sql(
+            f"SELECT p.part, l.vendor AS vendor_id, {columns} "
+            f"FROM ({sql}) AS l JOIN _usage_parts p USING (customer_id) "
+            f"ORDER BY p.part, {detail_order('l.vendor')}",
+            params=params or None,
+        ).to_arrow_table()
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {USAGE_LINES}")
         con.execute("DROP TABLE IF EXISTS _usage_parts")
 
 
-#: The order of an invoice's lines in its detail file (the usage sheets' order: vendor, the
-#: reseller's own lines last, then charge date, vendor file and row).
-DETAIL_ORDER = ", ".join(
-    [
-        _vendor_order("vendor"),
-        "charge_date, source_file, source_row, invoice_line",
-        "description, subscription, amount, quantity",
-    ]
-)
+def detail_order(vendor: str) -> str:
+    """The order of an invoice's lines in its detail file (the usage sheets' order: by the
+    ``vendor`` column, the reseller's own lines last, then charge date, vendor file and row)."""
+    return ", ".join(
+        [
+            _vendor_order(vendor),
+            "charge_date, source_file, source_row, invoice_line",
+            "description, subscription, amount, quantity",
+        ]
+    )
+
+
+#: The name under which ``usage_rows`` queries a share's lines (``share_lines``).
+USAGE_LINES = "_usage_lines"
 
 
 def usage_rows(
-    con: duckdb.DuckDBPyConnection, invoices: list[Invoice], limit: int
+    con: duckdb.DuckDBPyConnection, lines: pa.Table, invoices: list[Invoice], limit: int
 ) -> dict[str, InvoiceUsage]:
-    """Per invoice number: the usage sheets' rows of ``invoices`` read from ``share_lines`` in two
-    queries for all of them: every line of those with at most ``limit`` rated lines
-    (``usage_detail_max_lines``), the summaries of the others."""
+    """Per invoice number: the usage sheets' rows of ``invoices`` read from their ``lines``
+    (``share_lines``) in two queries for all of them: every line of those with at most
+    ``limit`` rated lines (``usage_detail_max_lines``), the summaries of the others."""
     summary_rows = min(limit, SUMMARY_MAX_ROWS)
-    small = {i.customer_id for i in invoices if rated_line_count(i) <= limit}
-    large = {i.customer_id for i in invoices if rated_line_count(i) > limit}
-    out = {i.number: InvoiceUsage(summarised=i.customer_id in large) for i in invoices}
-    by_customer = {i.customer_id: out[i.number] for i in invoices}
-    if small:
-        rows = con.execute(
-            f"SELECT customer_id, vendor, {selected(DETAIL_COLUMNS)} FROM {USAGE_LINES} "
-            "WHERE list_contains(?, customer_id) "
-            f"ORDER BY customer_id, {_vendor_order('vendor')}, charge_date, source_file, "
-            "source_row, invoice_line, description",
-            [sorted(small)],
-        ).fetchall()
-        _distribute(rows, by_customer, counted=set())
-    if large:
-        keys = ", ".join(USAGE_GROUP)
-        reduced = ", ".join(c for c in USAGE_GROUP if c != "subscription")
-        counted_columns = tuple(
-            (h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS
-        )
-        mine = f"(SELECT * FROM {USAGE_LINES} WHERE list_contains(?, customer_id))"
-        try:
-            # a vendor whose summary per resource would have more than ``summary_rows`` rows
-            # counts its resources instead
-            over = {
-                (c, v)
-                for c, v in con.execute(
-                    f"""SELECT customer_id, vendor FROM (SELECT DISTINCT customer_id, vendor, {keys}
-                        FROM {mine}) GROUP BY ALL HAVING count(*) > ?""",
-                    [sorted(large), summary_rows],
-                ).fetchall()
-            }
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _usage_over (customer_id VARCHAR, vendor VARCHAR)"
-            )
-            if over:
-                con.executemany("INSERT INTO _usage_over VALUES (?, ?)", sorted(over))
+    small = [k for k, i in enumerate(invoices) if rated_line_count(i) <= limit]
+    large = [k for k, i in enumerate(invoices) if rated_line_count(i) > limit]
+    out = {i.number: InvoiceUsage(summarised=rated_line_count(i) > limit) for i in invoices}
+    by_part = {k: out[i.number] for k, i in enumerate(invoices)}
+    con.register(USAGE_LINES, lines)
+    try:
+        if small:
+            # the lines are in the sheets' order already (``share_lines``)
             rows = con.execute(
-                f"""
-                SELECT * FROM (
-                  SELECT customer_id, vendor, {selected(SUMMARY_COLUMNS)}, subscription AS _resource
-                  FROM {mine} l ANTI JOIN _usage_over o USING (customer_id, vendor)
-                  GROUP BY customer_id, vendor, {keys}
-                  UNION ALL
-                  SELECT customer_id, vendor, {selected(counted_columns)}, NULL AS _resource
-                  FROM {mine} l SEMI JOIN _usage_over o USING (customer_id, vendor)
-                  GROUP BY customer_id, vendor, {reduced})
-                ORDER BY customer_id, {_vendor_order("vendor")}, invoice_line, service, sku,
-                         description, _resource, unit, line_kind""",
-                [sorted(large), sorted(large)],
+                f"SELECT part, vendor_id, {selected(DETAIL_COLUMNS)} FROM {USAGE_LINES} "
+                "WHERE list_contains(?, part)",
+                [small],
             ).fetchall()
-        finally:
-            con.execute("DROP TABLE IF EXISTS _usage_over")
-        _distribute([r[:-1] for r in rows], by_customer, over)
+            _distribute(rows, by_part, counted=set())
+        if large:
+            rows, over = _summary_rows(con, large, summary_rows)
+            _distribute(rows, by_part, over)
+    finally:
+        con.unregister(USAGE_LINES)
     return out
 
 
+def _summary_rows(
+    con: duckdb.DuckDBPyConnection, parts: list[int], summary_rows: int
+) -> tuple[list[tuple], set[tuple[int, str]]]:
+    """The summarised sheets' rows (part, vendor, values...) of the invoices ``parts`` of
+    USAGE_LINES, and the (part, vendor) pairs whose rows count the resources: those whose
+    summary per resource would have more than ``summary_rows`` rows."""
+    keys = ", ".join(USAGE_GROUP)
+    reduced = ", ".join(c for c in USAGE_GROUP if c != "subscription")
+    counted_columns = tuple(
+        (h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS
+    )
+    mine = f"(SELECT * FROM {USAGE_LINES} WHERE list_contains(?, part))"
+    try:
+        over = {
+            (c, v)
+            for c, v in con.execute(
+                f"""SELECT part, vendor_id FROM (SELECT DISTINCT part, vendor_id, {keys}
+                    FROM {mine}) GROUP BY ALL HAVING count(*) > ?""",
+                [parts, summary_rows],
+            ).fetchall()
+        }
+        con.execute("CREATE OR REPLACE TEMP TABLE _usage_over (part INTEGER, vendor_id VARCHAR)")
+        if over:
+            con.executemany("INSERT INTO _usage_over VALUES (?, ?)", sorted(over))
+        rows = con.execute(
+            f"""
+            SELECT * FROM (
+              SELECT part, vendor_id, {selected(SUMMARY_COLUMNS)}, subscription AS _resource
+              FROM {mine} l ANTI JOIN _usage_over o USING (part, vendor_id)
+              GROUP BY part, vendor_id, {keys}
+              UNION ALL
+              SELECT part, vendor_id, {selected(counted_columns)}, NULL AS _resource
+              FROM {mine} l SEMI JOIN _usage_over o USING (part, vendor_id)
+              GROUP BY part, vendor_id, {reduced})
+            ORDER BY part, {_vendor_order("vendor_id")}, invoice_line, service, sku,
+                     description, _resource, unit, line_kind""",
+            [parts, parts],
+        ).fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _usage_over")
+    return [r[:-1] for r in rows], over
+
+
 def _distribute(
-    rows: list[tuple], by_customer: dict[str, InvoiceUsage], counted: set[tuple[str, str]]
+    rows: list[tuple], by_part: dict[int, InvoiceUsage], counted: set[tuple[int, str]]
 ) -> None:
-    """Append ``rows`` (customer_id, vendor, values...; ordered by customer and vendor) to the
-    vendors of their invoices."""
-    for customer_id, vendor, *values in rows:
-        usage = by_customer[customer_id]
+    """Append ``rows`` (part, vendor, values...; ordered by vendor within a part) to the vendors
+    of their invoices."""
+    for part, vendor, *values in rows:
+        usage = by_part[part]
         if not usage.vendors or usage.vendors[-1].vendor != vendor:
-            usage.vendors.append(
-                VendorUsage(vendor, resources_counted=(customer_id, vendor) in counted)
-            )
+            usage.vendors.append(VendorUsage(vendor, resources_counted=(part, vendor) in counted))
         usage.vendors[-1].rows.append(tuple(values))
 
 
-def write_share_details(con: duckdb.DuckDBPyConnection, targets: list[Path]) -> None:
-    """``targets[k]``: every rated line behind the share's invoice ``k`` (``part`` k in
-    ``share_lines``), Parquet (zstd): DETAIL_FILE_COLUMNS, the vendor's name (the seller's for
-    its own fees and credits: ``detail_vendor``), lines in the usage sheets' order; an empty file
-    for an invoice without rated lines. Streamed in the order USAGE_LINES stores them (no sort
-    here): each invoice's rows are written as one table when the next invoice's begin, by
-    pyarrow, which releases the GIL, so the workbooks' processes keep both cores busy; a rerun
-    gives the same bytes. (DuckDB's partitioned ``COPY`` needs one thread for that: 14 s of the
-    1M month's run.)"""
+def write_share_details(lines: pa.Table, targets: list[Path]) -> None:
+    """``targets[k]``: every rated line behind the share's invoice ``k`` (``part`` k of
+    ``lines``, ``share_lines``), Parquet (zstd): DETAIL_FILE_COLUMNS, the vendor's name (the
+    seller's for its own fees and credits), lines in the usage sheets' order; an empty file for
+    an invoice without rated lines. Slices of ``lines`` in their order (no sort here), each
+    invoice's written as one table by pyarrow; a rerun gives the same bytes. (DuckDB's
+    partitioned ``COPY`` needs one thread for that: 14 s of the 1M month's run.)"""
     if not targets:
         return
     targets[0].parent.mkdir(parents=True, exist_ok=True)
-    columns = ", ".join(
-        "detail_vendor AS vendor" if c == "vendor" else c for c in DETAIL_FILE_COLUMNS
-    )
-    reader = con.sql(f"SELECT part, {columns} FROM {USAGE_LINES}").to_arrow_reader(
-        DETAIL_BATCH_ROWS
-    )
-    try:
-        _write_parts(reader, reader.schema.remove(0), targets)
-    finally:
-        reader.close()  # the connection's result, also when a file cannot be written
-    pa.default_memory_pool().release_unused()  # the share's buffers
+    detail = lines.drop_columns(["vendor_id"])
+    _write_parts(detail.to_batches(), detail.schema.remove(0), targets)
 
 
 def _write_parts(batches: Iterable[pa.RecordBatch], schema: pa.Schema, targets: list[Path]) -> None:
@@ -348,8 +344,6 @@ def _write_parts(batches: Iterable[pa.RecordBatch], schema: pa.Schema, targets: 
         _write_detail([], schema, targets[skipped])
 
 
-#: Rows per batch of the detail files' query.
-DETAIL_BATCH_ROWS = 65_536
 #: Most rated lines of one share (labelled and sorted at once by a writer process, within its
 #: WRITER_MEMORY: at 10 million lines shares of 500,000 spilled, the invoice files took 63.9
 #: instead of 53.9 s; one sort of every line ran out of the run's 1,200 MB).
