@@ -66,7 +66,8 @@ from billing_lib.invoicing_parameters import (
 from billing_lib.line_labels import (
     check_grouping,
     display_figures,
-    labelled_sql,
+    keyed_sql,
+    line_texts_sql,
     summed_lines_sql,
 )
 from billing_lib.money import ZERO, round_money
@@ -126,16 +127,17 @@ CUSTOMER_SOURCE_FILE = r"regexp_replace(r.source_file, '^[^!]*[/\\]', '')"
 
 def labelled_lines(
     customers: dict[str, Customer], invoicing: Invoicing, period: str, ids: list[str]
-) -> tuple[str, list[object]]:
-    """SQL (and its parameters) of ``period``'s rated lines of customers ``ids`` with the columns
-    ``invoice_line`` (the text of the invoice line each rated line is summed into), ``line_key``
-    and ``line_credit`` (which invoice line: billing_lib.line_labels) and ``vendor_name``. The
-    invoices group by them and the workbooks' usage sheets show the text, so both always agree.
-    ``source_file`` is the vendor file's name without the reseller's folders
-    (``CUSTOMER_SOURCE_FILE``): the customer sees which report a line came from, not where the
-    reseller keeps it."""
+) -> tuple[str, str]:
+    """SQL of ``period``'s rated lines of customers ``ids`` with ``line_key`` and
+    ``line_credit`` (which invoice line: billing_lib.line_labels) and ``vendor_name``; and SQL of
+    one row per invoice line of them with ``invoice_line``, its text. Joined on (customer_id,
+    product_group, line_key, line_credit), each rated line gets the text of the invoice line it
+    is summed into: the invoices group by the same keys and the workbooks' usage sheets show the
+    text, so both always agree. ``source_file`` is the vendor file's name without the
+    reseller's folders (``CUSTOMER_SOURCE_FILE``): the customer sees which report a line came
+    from, not where the reseller keeps it."""
     source, by_grouping, names = _label_inputs(customers, invoicing, period, ids)
-    return labelled_sql(source, by_grouping, None, names), []
+    return keyed_sql(source, by_grouping, names), line_texts_sql(source, by_grouping, names)
 
 
 def _label_inputs(

@@ -254,6 +254,40 @@ def labelled_sql(
     return " UNION ALL BY NAME ".join(selects)
 
 
+def keyed_sql(
+    source: str, groupings: dict[tuple[str, ...], list[str]], vendor_names: dict[str, str]
+) -> str:
+    """SQL of the rows of ``source`` of the customers ``groupings`` names, with ``vendor_name``,
+    ``line_key`` and ``line_credit`` (as ``labelled_sql``, without the text): joined to
+    ``line_texts_sql`` of the same rows on (customer_id, product_group, line_key, line_credit)
+    they are ``labelled_sql``'s rows."""
+    selects = [
+        _keyed_sql(source, grouping, where, vendor_names)
+        for grouping, where in _branches(groupings, None)
+    ]
+    if not selects:
+        raise ValueError("keyed_sql needs the customers whose lines it keys")
+    return " UNION ALL BY NAME ".join(selects)
+
+
+def line_texts_sql(
+    source: str, groupings: dict[tuple[str, ...], list[str]], vendor_names: dict[str, str]
+) -> str:
+    """SQL of one row per invoice line of the rows of ``source`` (``customer_id``,
+    ``product_group``, ``line_key``, ``line_credit``, ``invoice_line``: the text
+    ``labelled_sql`` gives each of its lines). It reads only the columns the texts are made of:
+    with ``keyed_sql`` a share of the workbooks' lines is labelled without DuckDB materialising
+    every column of every line for the grouping (``labelled_sql``'s CTE)."""
+    selects = [
+        f"""SELECT * FROM (WITH b AS ({_keyed_sql(source, grouping, where, vendor_names)})
+                {_texts_sql(grouping, f"({_groups_sql(grouping, 'b')})")})"""
+        for grouping, where in _branches(groupings, None)
+    ]
+    if not selects:
+        raise ValueError("line_texts_sql needs the customers whose lines it labels")
+    return " UNION ALL ".join(selects)
+
+
 def summed_lines_sql(
     source: str,
     groupings: dict[tuple[str, ...], list[str]],

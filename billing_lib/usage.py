@@ -21,13 +21,13 @@ exact sums that add up to its invoice lines.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from billing_lib.customers import Customer
@@ -176,47 +176,67 @@ def share_lines(
 ) -> pa.Table:
     """The rated lines of ``invoices`` (one share, kind 'invoice') with their invoice line
     (``invoices.labelled_lines``), as an Arrow table in the detail files' order (by ``part``,
-    the invoice's index in ``invoices``, then ``detail_order``): ``part``, ``vendor_id`` (the vendor
+    the invoice's index in ``invoices``, then DETAIL_ORDER): ``part``, ``vendor_id`` (the vendor
     as rated_lines has it) and DETAIL_FILE_COLUMNS, ``vendor`` the vendor's name as the detail
-    file shows it. One sort of the share's lines, into Arrow: the detail files are slices of it
-    and the usage sheets' rows are read from it (``usage_rows``), without a DuckDB table of the
-    lines that would be stored and then read out again."""
+    file shows it. The detail files are slices of it and the usage sheets' rows are read from
+    it (``usage_rows``). The texts of the invoice lines come from a narrow pass over the lines,
+    joined to them; the lines are sorted by pyarrow (``sorted_lines``)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _usage_parts (customer_id VARCHAR, part INTEGER)")
     try:
         con.executemany(
             "INSERT INTO _usage_parts VALUES (?, ?)",
             [(i.customer_id, k) for k, i in enumerate(invoices)],
         )
-        sql, params = labelled_lines(
+        keyed, texts = labelled_lines(
             customers, invoicing, invoices[0].period, [i.customer_id for i in invoices]
         )
         seller = ql(invoicing.seller.name)
         columns = ", ".join(
             f"CASE WHEN l.vendor = 'reseller' THEN {seller} ELSE l.vendor_name END AS vendor"
             if c == "vendor"
+            else "t.invoice_line"
+            if c == "invoice_line"
             else f"l.{c}"
             for c in DETAIL_FILE_COLUMNS
         )
-        return con.sql(
-            f"SELECT p.part, l.vendor AS vendor_id, {columns} "
-            f"FROM ({sql}) AS l JOIN _usage_parts p USING (customer_id) "
-            f"ORDER BY p.part, {detail_order('l.vendor')}",
-            params=params or None,
+        lines = con.sql(
+            f"SELECT p.part, l.vendor AS vendor_id, {columns} FROM ({keyed}) AS l "
+            f"JOIN ({texts}) AS t USING (customer_id, product_group, line_key, line_credit) "
+            "JOIN _usage_parts p USING (customer_id)"
         ).to_arrow_table()
     finally:
         con.execute("DROP TABLE IF EXISTS _usage_parts")
+    return sorted_lines(lines)
 
 
-def detail_order(vendor: str) -> str:
-    """The order of an invoice's lines in its detail file (the usage sheets' order: by the
-    ``vendor`` column, the reseller's own lines last, then charge date, vendor file and row)."""
-    return ", ".join(
-        [
-            _vendor_order(vendor),
-            "charge_date, source_file, source_row, invoice_line",
-            "description, subscription, amount, quantity",
-        ]
+#: The order of an invoice's lines in its detail file and usage sheets (after ``part``, the
+#: invoice): by vendor, the reseller's own lines last, then charge date, vendor file and row.
+DETAIL_ORDER = (
+    "_reseller",
+    "vendor_id",
+    "charge_date",
+    "source_file",
+    "source_row",
+    "invoice_line",
+    "description",
+    "subscription",
+    "amount",
+    "quantity",
+)
+
+
+def sorted_lines(lines: pa.Table) -> pa.Table:
+    """``lines`` (``share_lines``' columns) by ``part``, then DETAIL_ORDER, nulls last in each
+    key (as DuckDB's ``ORDER BY``), ``_reseller`` being ``vendor_id = 'reseller'``. pyarrow
+    sorts the keys alone and then takes the rows in that order: a quarter of the CPU of DuckDB's
+    ``ORDER BY``, which carries every column through its sort (benchmarks/README.md, issue 13's
+    sixth pass; ``Table.take`` took three times as long as taking each column)."""
+    keys = lines.select(["part", *DETAIL_ORDER[1:]]).append_column(
+        "_reseller", pc.equal(lines["vendor_id"], pa.scalar("reseller"))
     )
+    # nulls last: pyarrow's default for each key
+    order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in ("part", *DETAIL_ORDER)])
+    return pa.Table.from_arrays([c.take(order) for c in lines.columns], schema=lines.schema)
 
 
 #: The name under which ``usage_rows`` queries a share's lines (``share_lines``).
@@ -257,41 +277,53 @@ def _summary_rows(
 ) -> tuple[list[tuple], set[tuple[int, str]]]:
     """The summarised sheets' rows (part, vendor, values...) of the invoices ``parts`` of
     USAGE_LINES, and the (part, vendor) pairs whose rows count the resources: those whose
-    summary per resource would have more than ``summary_rows`` rows."""
+    summary per resource would have more than ``summary_rows`` rows. The rows counting the
+    resources are summed first for every vendor, with how many rows per resource each would be;
+    only the other vendors' lines are summed again per resource. (A separate count of the rows
+    per resource first, ``SELECT DISTINCT`` over every line, cost about as much as the counted
+    sums themselves: benchmarks/README.md, issue 13's sixth pass.)"""
     keys = ", ".join(USAGE_GROUP)
     reduced = ", ".join(c for c in USAGE_GROUP if c != "subscription")
     counted_columns = tuple(
         (h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS
     )
-    mine = f"(SELECT * FROM {USAGE_LINES} WHERE list_contains(?, part))"
+    mine = f"(SELECT * FROM {USAGE_LINES} WHERE list_contains({parts}, part))"
+    # per resource, a vendor's rows would be its distinct resources (NULL is one) per row here
+    per_resource = "count(DISTINCT subscription) + CAST(count(*) > count(subscription) AS INTEGER)"
     try:
-        over = {
-            (c, v)
-            for c, v in con.execute(
-                f"""SELECT part, vendor_id FROM (SELECT DISTINCT part, vendor_id, {keys}
-                    FROM {mine}) GROUP BY ALL HAVING count(*) > ?""",
-                [parts, summary_rows],
-            ).fetchall()
-        }
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _usage_counted AS
+                SELECT part, vendor_id, {selected(counted_columns)},
+                       CAST(NULL AS VARCHAR) AS _resource,
+                       {per_resource} AS _rows
+                FROM {mine} GROUP BY part, vendor_id, {reduced}"""
+        )
+        sizes = con.execute(
+            "SELECT part, vendor_id, sum(_rows) > ? FROM _usage_counted GROUP BY ALL",
+            [summary_rows],
+        ).fetchall()
+        over = {(part, vendor) for part, vendor, many in sizes if many}
         con.execute("CREATE OR REPLACE TEMP TABLE _usage_over (part INTEGER, vendor_id VARCHAR)")
         if over:
             con.executemany("INSERT INTO _usage_over VALUES (?, ?)", sorted(over))
+        per_resource_rows = (
+            f"""SELECT part, vendor_id, {selected(SUMMARY_COLUMNS)}, subscription AS _resource
+                FROM {mine} l ANTI JOIN _usage_over o USING (part, vendor_id)
+                GROUP BY part, vendor_id, {keys} UNION ALL """
+            if len(over) < len(sizes)
+            else ""
+        )
         rows = con.execute(
             f"""
-            SELECT * FROM (
-              SELECT part, vendor_id, {selected(SUMMARY_COLUMNS)}, subscription AS _resource
-              FROM {mine} l ANTI JOIN _usage_over o USING (part, vendor_id)
-              GROUP BY part, vendor_id, {keys}
-              UNION ALL
-              SELECT part, vendor_id, {selected(counted_columns)}, NULL AS _resource
-              FROM {mine} l SEMI JOIN _usage_over o USING (part, vendor_id)
-              GROUP BY part, vendor_id, {reduced})
+            SELECT * FROM ({per_resource_rows}
+              SELECT * EXCLUDE (_rows) FROM _usage_counted SEMI JOIN _usage_over
+              USING (part, vendor_id))
             ORDER BY part, {_vendor_order("vendor_id")}, invoice_line, service, sku,
-                     description, _resource, unit, line_kind""",
-            [parts, parts],
+                     description, _resource, unit, line_kind"""
         ).fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _usage_over")
+        con.execute("DROP TABLE IF EXISTS _usage_counted")
     return [r[:-1] for r in rows], over
 
 
@@ -318,30 +350,11 @@ def write_share_details(lines: pa.Table, targets: list[Path]) -> None:
         return
     targets[0].parent.mkdir(parents=True, exist_ok=True)
     detail = lines.drop_columns(["vendor_id"])
-    _write_parts(detail.to_batches(), detail.schema.remove(0), targets)
-
-
-def _write_parts(batches: Iterable[pa.RecordBatch], schema: pa.Schema, targets: list[Path]) -> None:
-    """``targets[k]``: the rows of part k of ``batches`` (sorted by their first column, ``part``,
-    which is left out), an empty file for a part without rows."""
-    pending: list[pa.RecordBatch] = []
-    current = 0
-    for batch in batches:
-        if not batch.num_rows:
-            continue
-        parts = batch.column(0).to_numpy()
-        starts = [0, *(np.flatnonzero(parts[1:] != parts[:-1]) + 1), len(parts)]
-        for begin, end in itertools.pairwise(starts):
-            part = int(parts[begin])
-            if part != current:
-                _write_detail(pending, schema, targets[current])
-                for skipped in range(current + 1, part):  # invoices without rated lines
-                    _write_detail([], schema, targets[skipped])
-                pending, current = [], part
-            pending.append(batch.slice(begin, end - begin).drop_columns(["part"]))
-    _write_detail(pending, schema, targets[current])
-    for skipped in range(current + 1, len(targets)):
-        _write_detail([], schema, targets[skipped])
+    # where each part's lines begin (``part`` ascending)
+    starts = np.searchsorted(detail.column("part").to_numpy(), np.arange(len(targets) + 1))
+    detail = detail.drop_columns(["part"])
+    for k, target in enumerate(targets):
+        _write_detail(detail.slice(starts[k], starts[k + 1] - starts[k]), target)
 
 
 #: Most rated lines of one share (labelled and sorted at once by a writer process, within its
@@ -363,9 +376,7 @@ def detail_shares(counts: list[int], most: int = DETAIL_SORT_LINES) -> list[int]
     return [*bounds, len(counts)]
 
 
-def _write_detail(batches: list[pa.RecordBatch], schema: pa.Schema, path: Path) -> None:
-    """One detail file: ``batches`` as one table of one chunk (the bytes do not depend on how the
-    query's result was cut into batches)."""
-    table = pa.Table.from_batches(batches, schema=schema).combine_chunks()
+def _write_detail(table: pa.Table, path: Path) -> None:
+    """One detail file: ``table`` as one chunk (the bytes do not depend on how it is chunked)."""
     with writing(path):  # a full disk or a file-size limit names the file
-        pq.write_table(table, path, compression="zstd")
+        pq.write_table(table.combine_chunks(), path, compression="zstd")

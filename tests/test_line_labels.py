@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from billing_lib.errors import ParameterError
-from billing_lib.invoices import build_invoices
+from billing_lib.invoices import build_invoices, load_invoicing
 from billing_lib.line_labels import display_figures, display_quantity, line_text_problems
 from billing_lib.numbering import open_register
 from billing_lib.rating import rated_frame
@@ -290,3 +290,35 @@ def test_invoices_json_written_before_the_shown_figures_reads_with_them(tmp_path
         (D(85), D("5.30"))
     ]
     assert again == inv
+
+
+def test_the_keyed_lines_joined_to_their_texts_are_the_labelled_lines(tmp_path):
+    # the workbooks label a share's lines in two queries (invoices.labelled_lines); they give
+    # what labelled_sql gives in one
+    from billing_lib.invoices import _label_inputs, labelled_lines
+    from billing_lib.line_labels import labelled_sql
+
+    rows = [
+        line("C002", "10", vendor="microsoft", service="Microsoft 365 E3", subscription=GUID),
+        line("C002", "20", vendor="microsoft", service="Microsoft 365 E3", subscription=GUID[:-1]),
+        line("C002", "-3", service="Amazon EC2", subscription="i-0abc", charge_category="Credit"),
+        line("C003", "4", service="Amazon EC2", source_row=3),
+        line("C003", "5", service="Amazon S3", source_file="/srv/cur/2026-10.zip!cur/a.csv"),
+        line("C003", "25", kind="fee", product_group="managed_services", description="Fee"),
+    ]
+    _, con, customers = _build(rows, tmp_path, ["vendor", "subscription"])
+    invoicing = load_invoicing(REPO / "parameters", customers)
+    ids = ["C002", "C003"]
+    keyed, texts = labelled_lines(customers, invoicing, PERIOD, ids)
+    columns = "customer_id, amount, source_file, vendor_name, line_key, line_credit, invoice_line"
+    joined = con.execute(
+        f"SELECT {columns} FROM ({keyed}) JOIN ({texts}) "
+        "USING (customer_id, product_group, line_key, line_credit) ORDER BY ALL"
+    ).fetchall()
+    source, groupings, names = _label_inputs(customers, invoicing, PERIOD, ids)
+    one_query = labelled_sql(source, groupings, None, names)
+    assert joined == con.execute(f"SELECT {columns} FROM ({one_query}) ORDER BY ALL").fetchall()
+    assert {r[2] for r in joined} == {"report.csv", "2026-10.zip!cur/a.csv", None}
+    text = {r[1]: r[6] for r in joined}
+    assert text[D(-3)].endswith(" – credit") and text[D(25)] == "Fee"
+    assert text[D(10)] != text[D(20)]  # the same name, a short id apart
