@@ -5,14 +5,14 @@ Every invoice gets ``<workbook>.usage.parquet`` beside its workbook: every rated
 exact DECIMAL(38,12) amounts and quantities, typed dates, for the customer's own tools (DuckDB,
 pandas, Power Query, Spark). The invoices are read in shares of at most ``DETAIL_SORT_LINES``
 rated lines in customer order (``usage_shares``): each share reads only its customers' row
-groups of ``rated_lines`` (stored by customer), labels and sorts them once into a temp table,
-from which the usage sheets' rows are read and the detail files streamed (``share_usage``). The
-workbooks' processes each take whole shares, reading them from the run's rated_lines.parquet
-(``workbooks``). (One sorted query per
-share over a table of every labelled line read all lines once per share: at 10 million lines
-that and the labelling took most of the invoice files' 179 s, benchmarks/README.md.)
+groups of ``rated_lines`` (stored by customer) into one Arrow table, labelled and sorted once
+(``share_lines``), from which the usage sheets' rows are read and the detail files sliced
+(``share_usage``). The workbooks' processes each take whole shares, reading them from the run's
+rated_lines.parquet (``workbooks``). (One sorted query per share over a table of every labelled
+line read all lines once per share: at 10 million lines that and the labelling took most of the
+invoice files' 179 s, benchmarks/README.md.)
 
-The usage sheets are read here too, in two queries per share, not one per invoice: an invoice
+The usage sheets are read here too, a few queries per share, not per invoice: an invoice
 with at most ``usage_detail_max_lines`` rated lines lists them all; a larger one shows them
 summarised per invoice line, service, SKU, description, subscription/resource, unit and kind, with
 exact sums that add up to its invoice lines.
@@ -357,9 +357,10 @@ def write_share_details(lines: pa.Table, targets: list[Path]) -> None:
         _write_detail(detail.slice(starts[k], starts[k + 1] - starts[k]), target)
 
 
-#: Most rated lines of one share (labelled and sorted at once by a writer process, within its
-#: WRITER_MEMORY: at 10 million lines shares of 500,000 spilled, the invoice files took 63.9
-#: instead of 53.9 s; one sort of every line ran out of the run's 1,200 MB).
+#: Most rated lines of one share (labelled and sorted at once by a writer process, in an Arrow
+#: table of about 450 bytes a line, twice while it is sorted; when DuckDB sorted them within the
+#: writer's WRITER_MEMORY, shares of 500,000 spilled at 10 million lines, the invoice files took
+#: 63.9 instead of 53.9 s; one sort of every line ran out of the run's 1,200 MB).
 DETAIL_SORT_LINES = 250_000
 
 
