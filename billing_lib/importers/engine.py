@@ -191,16 +191,23 @@ def _numbered_view(
 
 
 def drop_staging(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    """Drop the engine's temporary relations (``STAGING_RELATIONS`` unless named), tables and
-    views alike: ``__raw`` is a view over Parquet and a table for CSV."""
-    for name in names or STAGING_RELATIONS:
-        kinds = con.execute(
-            "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $1 AND temporary "
-            "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $1 AND temporary",
-            [name],
+    """Drop those of the engine's temporary relations (``STAGING_RELATIONS`` unless named) that
+    exist, tables and views alike (``__raw`` is a view over Parquet and a table for CSV), in the
+    order named. One catalog lookup finds them all: each costs a millisecond (the first on a
+    database about eight), and an import drops its staging three times."""
+    wanted = list(names or STAGING_RELATIONS)
+    kinds = dict(
+        con.execute(
+            "SELECT view_name, 'VIEW' FROM duckdb_views() "
+            "WHERE temporary AND list_contains($1, view_name) "
+            "UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() "
+            "WHERE temporary AND list_contains($1, table_name)",
+            [wanted],
         ).fetchall()
-        for (kind,) in kinds:
-            con.execute(f"DROP {kind} IF EXISTS {qi(name)}")
+    )
+    for name in wanted:
+        if name in kinds:
+            con.execute(f"DROP {kinds[name]} IF EXISTS {qi(name)}")
 
 
 def stage_source(
