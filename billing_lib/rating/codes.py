@@ -10,7 +10,10 @@ read back from a list (``getvariable``), so the file gets the same rows in the s
   values do (``source_file`` is a sort key) and NULL stays NULL (last, as the text sorts);
 - the values come from one scan of the few ``customer_lines`` columns a vendor line takes them
   from (``SOURCES``, as ``price.priced_sql`` does), the rules' descriptions and the custom lines
-  and top-ups (``rating_custom_lines``): every value the rated lines can hold has a code.
+  and top-ups (``rating_custom_lines``): every value the rated lines can hold has a code. The
+  scan reads the table ``lines`` that the view ``customer_lines`` adds the customer to
+  (``customers.assign_customers``): the same rows, without the view's join to the accounts (a
+  third of the scan's CPU time at three million lines).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def write_rated(
     tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
     custom_table(con, custom_rows(pricing, period, first, last))
     top_ups(con, used, period, last, tiered)
-    create_codes(con, "customer_lines", "rating_keys_rated", "rating_custom_lines")
+    create_codes(con, "lines", "rating_keys_rated", "rating_custom_lines")
     drop_rated_lines(con)
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(rated_copy_sql(vendor_sql(used, "rating_keys_rated", period, tiered), target))
