@@ -230,7 +230,9 @@ def sorted_lines(lines: pa.Table) -> pa.Table:
     key (as DuckDB's ``ORDER BY``), ``_reseller`` being ``vendor_id = 'reseller'``. pyarrow
     sorts the keys alone and then takes the rows in that order: a quarter of the CPU of DuckDB's
     ``ORDER BY``, which carries every column through its sort (benchmarks/README.md, issue 13's
-    sixth pass; ``Table.take`` took three times as long as taking each column)."""
+    sixth pass; ``Table.take`` took three times as long as taking each column, and a column of
+    several chunks a third longer than one chunk: DuckDB gives batches of 131,072 lines)."""
+    lines = lines.combine_chunks()
     keys = lines.select(["part", *DETAIL_ORDER[1:]]).append_column(
         "_reseller", pc.equal(lines["vendor_id"], pa.scalar("reseller"))
     )
