@@ -34,6 +34,7 @@ from billing_lib.customers import Customer
 from billing_lib.invoices import Invoice, Invoicing, labelled_lines
 from billing_lib.publishing import writing
 from billing_lib.sql import ql
+from billing_lib.usage_summaries import SUMMARY_MAX_ROWS, summary_rows
 
 #: Suffix of the file beside each invoice workbook that holds every rated line behind the invoice.
 USAGE_DETAIL_SUFFIX = ".usage.parquet"
@@ -57,40 +58,6 @@ DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Vendor line id", "vendor_line_id", "text"),
 )
 
-#: Summarised usage-sheet columns (one row per group of USAGE_GROUP), as DETAIL_COLUMNS. The unit
-#: price is shown where every line of the row has the same one (as on the invoice).
-SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("Invoice line", "invoice_line", "text"),
-    ("First charge date", "min(charge_date)", "date"),
-    ("Last charge date", "max(charge_date)", "date"),
-    ("Kind", "line_kind", "text"),
-    ("Service", "service", "text"),
-    ("SKU", "sku", "text"),
-    ("Description", "description", "text"),
-    ("Subscription / resource", "subscription", "text"),
-    ("Quantity", "sum(quantity)", "quantity"),
-    ("Unit", "unit", "text"),
-    (
-        "Unit price",
-        (
-            "CASE WHEN count(unit_price) = count(*) AND min(unit_price) = max(unit_price) "
-            "THEN min(unit_price) END"
-        ),
-        "price",
-    ),
-    ("Amount", "sum(amount)", "price"),
-    ("Rated lines", "count(*)", "int"),
-)
-#: Most rows of a summarised usage sheet per subscription/resource; a vendor with more groups is
-#: summarised without the resource, counting the resources (about 13 cells a row: a month of 500
-#: customers of thousands of resources each would otherwise write millions of cells again).
-SUMMARY_MAX_ROWS = 200
-USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", "unit", "line_kind")
-#: The summary's resource column where it is not a key: the resource, or how many there are.
-_RESOURCES = (
-    "CASE WHEN count(DISTINCT subscription) > 1 THEN count(DISTINCT subscription) || ' resources' "
-    "ELSE min(subscription) END"
-)
 #: The detail file's columns (snake_case, for machines), in the usage sheets' order after the
 #: vendor; ``currency`` is the invoice's.
 DETAIL_FILE_COLUMNS = (
@@ -130,11 +97,6 @@ def selected(columns: tuple[tuple[str, str, str], ...]) -> str:
 def rated_line_count(inv: Invoice) -> int:
     """The number of rated lines behind ``inv`` (the sum over its invoice lines)."""
     return sum(line.rated_lines for line in inv.lines)
-
-
-def _vendor_order(column: str) -> str:
-    """Sheets' order: the vendors by id, the reseller's own lines ('Other charges') last."""
-    return f"{column} = 'reseller', {column}"
 
 
 def usage_shares(invoices: list[Invoice], parts: int = 1) -> list[list[Invoice]]:
@@ -249,84 +211,29 @@ def usage_rows(
     con: duckdb.DuckDBPyConnection, lines: pa.Table, invoices: list[Invoice], limit: int
 ) -> dict[str, InvoiceUsage]:
     """Per invoice number: the usage sheets' rows of ``invoices`` read from their ``lines``
-    (``share_lines``) in two queries for all of them: every line of those with at most
-    ``limit`` rated lines (``usage_detail_max_lines``), the summaries of the others."""
-    summary_rows = min(limit, SUMMARY_MAX_ROWS)
+    (``share_lines``) for all of them at once: every line of those with at most ``limit`` rated
+    lines (``usage_detail_max_lines``, read by DuckDB), the summaries of the others
+    (``usage_summaries``)."""
     small = [k for k, i in enumerate(invoices) if rated_line_count(i) <= limit]
     large = [k for k, i in enumerate(invoices) if rated_line_count(i) > limit]
     out = {i.number: InvoiceUsage(summarised=rated_line_count(i) > limit) for i in invoices}
     by_part = {k: out[i.number] for k, i in enumerate(invoices)}
-    con.register(USAGE_LINES, lines)
-    try:
-        if small:
+    if small:
+        con.register(USAGE_LINES, lines)
+        try:
             # the lines are in the sheets' order already (``share_lines``)
             rows = con.execute(
                 f"SELECT part, vendor_id, {selected(DETAIL_COLUMNS)} FROM {USAGE_LINES} "
                 "WHERE list_contains(?, part)",
                 [small],
             ).fetchall()
-            _distribute(rows, by_part, counted=set())
-        if large:
-            rows, over = _summary_rows(con, large, summary_rows)
-            _distribute(rows, by_part, over)
-    finally:
-        con.unregister(USAGE_LINES)
+        finally:
+            con.unregister(USAGE_LINES)
+        _distribute(rows, by_part, counted=set())
+    if large:
+        rows, over = summary_rows(lines, large, min(limit, SUMMARY_MAX_ROWS))
+        _distribute(rows, by_part, over)
     return out
-
-
-def _summary_rows(
-    con: duckdb.DuckDBPyConnection, parts: list[int], summary_rows: int
-) -> tuple[list[tuple], set[tuple[int, str]]]:
-    """The summarised sheets' rows (part, vendor, values...) of the invoices ``parts`` of
-    USAGE_LINES, and the (part, vendor) pairs whose rows count the resources: those whose
-    summary per resource would have more than ``summary_rows`` rows. The rows counting the
-    resources are summed first for every vendor, with how many rows per resource each would be;
-    only the other vendors' lines are summed again per resource. (A separate count of the rows
-    per resource first, ``SELECT DISTINCT`` over every line, cost about as much as the counted
-    sums themselves: benchmarks/README.md, issue 13's sixth pass.)"""
-    keys = ", ".join(USAGE_GROUP)
-    reduced = ", ".join(c for c in USAGE_GROUP if c != "subscription")
-    counted_columns = tuple(
-        (h, _RESOURCES if c == "subscription" else c, k) for h, c, k in SUMMARY_COLUMNS
-    )
-    mine = f"(SELECT * FROM {USAGE_LINES} WHERE list_contains({parts}, part))"
-    # per resource, a vendor's rows would be its distinct resources (NULL is one) per row here
-    per_resource = "count(DISTINCT subscription) + CAST(count(*) > count(subscription) AS INTEGER)"
-    try:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _usage_counted AS
-                SELECT part, vendor_id, {selected(counted_columns)},
-                       CAST(NULL AS VARCHAR) AS _resource,
-                       {per_resource} AS _rows
-                FROM {mine} GROUP BY part, vendor_id, {reduced}"""
-        )
-        sizes = con.execute(
-            "SELECT part, vendor_id, sum(_rows) > ? FROM _usage_counted GROUP BY ALL",
-            [summary_rows],
-        ).fetchall()
-        over = {(part, vendor) for part, vendor, many in sizes if many}
-        con.execute("CREATE OR REPLACE TEMP TABLE _usage_over (part INTEGER, vendor_id VARCHAR)")
-        if over:
-            con.executemany("INSERT INTO _usage_over VALUES (?, ?)", sorted(over))
-        per_resource_rows = (
-            f"""SELECT part, vendor_id, {selected(SUMMARY_COLUMNS)}, subscription AS _resource
-                FROM {mine} l ANTI JOIN _usage_over o USING (part, vendor_id)
-                GROUP BY part, vendor_id, {keys} UNION ALL """
-            if len(over) < len(sizes)
-            else ""
-        )
-        rows = con.execute(
-            f"""
-            SELECT * FROM ({per_resource_rows}
-              SELECT * EXCLUDE (_rows) FROM _usage_counted SEMI JOIN _usage_over
-              USING (part, vendor_id))
-            ORDER BY part, {_vendor_order("vendor_id")}, invoice_line, service, sku,
-                     description, _resource, unit, line_kind"""
-        ).fetchall()
-    finally:
-        con.execute("DROP TABLE IF EXISTS _usage_over")
-        con.execute("DROP TABLE IF EXISTS _usage_counted")
-    return [r[:-1] for r in rows], over
 
 
 def _distribute(

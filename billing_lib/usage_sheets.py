@@ -22,7 +22,8 @@ import xlsxwriter
 from billing_lib.invoices import Invoice
 from billing_lib.row_worksheet import Column, RowWorksheet
 from billing_lib.sheet_formats import InvoiceFormats, sheet_name
-from billing_lib.usage import DETAIL_COLUMNS, SUMMARY_COLUMNS, InvoiceUsage, VendorUsage
+from billing_lib.usage import DETAIL_COLUMNS, InvoiceUsage, VendorUsage
+from billing_lib.usage_summaries import SUMMARY_COLUMNS
 
 #: Data rows per usage sheet; beyond it the vendor's lines continue on a second sheet (Excel's
 #: limit is 1,048,576 rows).

@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from billing_lib.invoices import build_invoices
 from billing_lib.numbering import open_register
-from billing_lib.usage import DETAIL_ORDER, SUMMARY_COLUMNS, share_lines, sorted_lines, usage_rows
+from billing_lib.usage import DETAIL_ORDER, share_lines, sorted_lines, usage_rows
+from billing_lib.usage_summaries import SUMMARY_COLUMNS
 from tests.invoice_helpers import ISSUED, PERIOD, line, setup
 
 D = Decimal
@@ -102,3 +103,52 @@ def test_a_summary_with_more_rows_per_resource_than_the_limit_counts_them(tmp_pa
     [aws] = usage.vendors
     assert usage.summarised and aws.resources_counted
     assert [(r[RESOURCE], r[-1]) for r in aws.rows] == [("2 resources", 3)]
+
+
+def test_a_summary_counts_one_vendors_resources_lists_anothers_and_sums_exactly(tmp_path):
+    rows = [
+        line("C003", "0.1", subscription="a", source_row=1, quantity="0.5", unit_price="0.2"),
+        line("C003", "0.2", subscription="b", source_row=2, quantity="1", unit_price="0.2"),
+        line("C003", "0.3", subscription="c", source_row=3, quantity="1.5", unit_price="0.2"),
+        line("C003", "7", vendor="microsoft", service="VM", subscription="s", unit_price="7"),
+        line("C003", "8", vendor="microsoft", service="VM", subscription="s", unit_price="8"),
+        line("C003", "25", kind="fee", product_group="managed_services", description="Fee"),
+    ]
+    usage = _usage(tmp_path, rows, 2)
+    assert [(v.vendor, v.resources_counted) for v in usage.vendors] == [
+        ("aws", True),
+        ("microsoft", False),
+        ("reseller", False),
+    ]
+    columns = [h for h, _, _ in SUMMARY_COLUMNS]
+    shown = [
+        {h: r[columns.index(h)] for h in ("Subscription / resource", "Quantity", "Unit price")}
+        | {"amount": D(r[columns.index("Amount")]), "lines": r[-1]}
+        for v in usage.vendors
+        for r in v.rows
+    ]
+    assert shown == [
+        # one price for all three lines: shown; the quantities summed exactly
+        {
+            "Subscription / resource": "3 resources",
+            "Quantity": "3.000000000000",
+            "Unit price": "0.200000000000",
+            "amount": D("0.6"),
+            "lines": 3,
+        },
+        # two prices: none shown
+        {
+            "Subscription / resource": "s",
+            "Quantity": "2.000000000000",
+            "Unit price": None,
+            "amount": D(15),
+            "lines": 2,
+        },
+        {
+            "Subscription / resource": None,
+            "Quantity": "1.000000000000",
+            "Unit price": "25.000000000000",
+            "amount": D(25),
+            "lines": 1,
+        },
+    ]
