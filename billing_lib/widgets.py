@@ -156,16 +156,20 @@ class MarginExplorer:
         return r[keep]
 
     def on_filter_change(self, change: dict | None = None) -> None:
-        """Recompute the totals and redraw the charts for the current selection."""
+        """Recompute the totals and redraw the charts for the current selection. The five
+        summaries are summed on one scratch database (a new one costs about 25 ms)."""
         chosen = self.selected()
-        self.summary = charts.summarise(chosen, ["customer"])
+        with duckdb.connect() as con:
+            self.summary = charts.summarise(chosen, ["customer"], con)
+            by = {d: charts.summarise(chosen, [d], con) for d in ("vendor", "product", "currency")}
+            trend = charts.summarise(chosen, ["period", "customer"], con)
         self.figures = {
             "cost_revenue": charts.cost_revenue_scatter(self.summary),
-            "by_vendor": charts.margin_bars(charts.summarise(chosen, ["vendor"]), "vendor"),
-            "by_product": charts.margin_bars(charts.summarise(chosen, ["product"]), "product"),
-            "trend": charts.margin_trend(charts.summarise(chosen, ["period", "customer"])),
+            "by_vendor": charts.margin_bars(by["vendor"], "vendor"),
+            "by_product": charts.margin_bars(by["product"], "product"),
+            "trend": charts.margin_trend(trend),
         }
-        per_currency = charts.summarise(chosen, ["currency"])
+        per_currency = by["currency"]
         rows = "".join(
             f"<tr><td>{r['currency']}</td>"
             f"<td>{round_money(r['cost'], r['currency']):,f}</td>"
