@@ -266,7 +266,7 @@ class BillingRun:
             )
             pause_point("numbers-planned")
             summary = invoices.write_invoice_summary(built, folder / SUMMARY_CSV)
-        totals = read_invoice_summary(summary)
+        totals = read_invoice_summary(summary, self.con)
         totals.insert(1, "customer_name", totals["customer_id"].map(self._names()))
         self.results.invoice_totals = totals
         return totals
@@ -301,7 +301,7 @@ class BillingRun:
         """Debit and credit totals per currency of the journal written, the difference (0), and the
         invoices' gross total it must carry as receivables."""
         balance = journal_balance(
-            self._staging(), required(self.results.invoice_totals, "build_invoices")
+            self._staging(), required(self.results.invoice_totals, "build_invoices"), self.con
         )
         self.results.ledger_balance = balance
         return balance

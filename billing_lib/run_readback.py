@@ -5,6 +5,8 @@ written (not the objects they were written from) checks what the accounting soft
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +15,9 @@ import pandas as pd
 
 from billing_lib.errors import RunError
 from billing_lib.money import minor_unit
+
+#: The name ``journal_balance`` gives the invoices' totals on the connection it reads on.
+INVOICE_TOTALS = "_readback_invoice_totals"
 
 
 def in_minor_units(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -33,14 +38,27 @@ def in_minor_units(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def read_invoice_summary(path: Path) -> pd.DataFrame:
+@contextmanager
+def _reading_on(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``con`` to read the files with, or a new in-memory database closed afterwards (a new one
+    costs about 25 ms: a run reads on its store)."""
+    if con is not None:
+        yield con
+        return
+    own = duckdb.connect()
+    try:
+        yield own
+    finally:
+        own.close()
+
+
+def read_invoice_summary(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """``invoice_summary.csv`` (customer_id, invoice_number, currency, net_amount, vat_amount,
     gross_amount, cost_amount, margin_amount) with the amounts as exact decimals in their
-    currency's minor unit."""
-    con = duckdb.connect()
-    try:
+    currency's minor unit; read on ``con`` when given (``_reading_on``)."""
+    with _reading_on(con) as reader:
         return in_minor_units(
-            con.sql(
+            reader.sql(
                 """SELECT customer_id, invoice_number, currency,
                       CAST(net_amount AS DECIMAL(18,3)) AS net,
                       CAST(vat_amount AS DECIMAL(18,3)) AS vat,
@@ -54,40 +72,46 @@ def read_invoice_summary(path: Path) -> pd.DataFrame:
             .to_pandas(),
             ["net", "vat", "cost", "margin", "gross"],
         )
-    finally:
-        con.close()
 
 
-def journal_balance(folder: Path, invoice_totals: pd.DataFrame) -> pd.DataFrame:
+def journal_balance(
+    folder: Path, invoice_totals: pd.DataFrame, con: duckdb.DuckDBPyConnection | None = None
+) -> pd.DataFrame:
     """Balance of the CSV journal in ``folder`` (columns debit, credit, currency, account, invoice
     number) read back from the file: debits = credits per currency, and the invoices' gross
-    totals (``invoice_totals``: ``read_invoice_summary``) it must carry as receivables."""
+    totals (``invoice_totals``: ``read_invoice_summary``) it must carry as receivables; read on
+    ``con`` when given (``_reading_on``)."""
     journals = sorted(folder.glob("journal_*.csv"))
     if len(journals) != 1:
         raise RunError(
             f"{folder}: expected one CSV journal (journal_*.csv); "
             f"found {[p.name for p in journals]}"
         )
-    con = duckdb.connect()
-    try:
-        con.register("invoices", invoice_totals)
-        return in_minor_units(
-            con.sql(
-                """WITH j AS (
-                     SELECT currency,
-                            CAST(coalesce(nullif(debit, ''), '0') AS DECIMAL(18,3)) AS debit,
-                            CAST(coalesce(nullif(credit, ''), '0') AS DECIMAL(18,3)) AS credit
-                     FROM read_csv(?, all_varchar = true, header = true))
-                   SELECT j.currency, sum(debit) AS debit, sum(credit) AS credit,
-                          sum(debit) - sum(credit) AS difference,
-                          (SELECT sum(gross) FROM invoices i WHERE i.currency = j.currency)
-                            AS invoiced_gross
-                   FROM j GROUP BY j.currency ORDER BY j.currency""",
-                params=[str(journals[0])],
-            )
-            .to_arrow_table()
-            .to_pandas(),
-            ["debit", "credit", "difference", "invoiced_gross"],
+    with _reading_on(con) as reader:
+        reader.register(INVOICE_TOTALS, invoice_totals)
+        try:
+            return _balance(reader, journals[0])
+        finally:
+            reader.unregister(INVOICE_TOTALS)
+
+
+def _balance(con: duckdb.DuckDBPyConnection, journal: Path) -> pd.DataFrame:
+    """The balance of ``journal`` per currency beside the gross of ``INVOICE_TOTALS``."""
+    return in_minor_units(
+        con.sql(
+            f"""WITH j AS (
+                 SELECT currency,
+                        CAST(coalesce(nullif(debit, ''), '0') AS DECIMAL(18,3)) AS debit,
+                        CAST(coalesce(nullif(credit, ''), '0') AS DECIMAL(18,3)) AS credit
+                 FROM read_csv(?, all_varchar = true, header = true))
+               SELECT j.currency, sum(debit) AS debit, sum(credit) AS credit,
+                      sum(debit) - sum(credit) AS difference,
+                      (SELECT sum(gross) FROM {INVOICE_TOTALS} i WHERE i.currency = j.currency)
+                        AS invoiced_gross
+               FROM j GROUP BY j.currency ORDER BY j.currency""",
+            params=[str(journal)],
         )
-    finally:
-        con.close()
+        .to_arrow_table()
+        .to_pandas(),
+        ["debit", "credit", "difference", "invoiced_gross"],
+    )
