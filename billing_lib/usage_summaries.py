@@ -44,6 +44,8 @@ USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", 
 _SUB = "subscription"
 #: The groups without the resource, per invoice (``part``) and vendor.
 _COUNTED = ("part", "vendor_id", *(c for c in USAGE_GROUP if c != "subscription"))
+#: The columns of a share's lines the summaries read.
+_USED = ["part", "vendor_id", *USAGE_GROUP, "charge_date", "quantity", "unit_price", "amount"]
 #: The rows' order within an invoice: the vendors by id, the reseller's lines last, then the group.
 _ORDER = (
     "part",
@@ -66,7 +68,7 @@ def summary_rows(
     amounts as their exact decimal text) of the invoices ``parts`` of ``lines``, in the sheets'
     order, and the (part, vendor) pairs whose rows count the resources: those whose summary per
     resource would have more than ``limit`` rows."""
-    mine = lines.filter(pc.is_in(lines["part"], pa.array(parts, lines.schema.field("part").type)))
+    mine = _of_parts(lines.select(_USED), parts)
     counted = _summed(mine, _COUNTED, counted=True)
     sizes = counted.group_by(["part", "vendor_id"], use_threads=False).aggregate([("_rows", "sum")])
     many = pc.greater(sizes["_rows_sum"], pa.scalar(limit))
@@ -82,6 +84,13 @@ def summary_rows(
     rows = _in_order(pa.concat_tables(t.select([*columns, "_resource"]) for t in tables))
     values = [rows[c].to_pylist() for c in columns]
     return list(zip(*values, strict=True)), set(zip(*over.to_pydict().values(), strict=True))
+
+
+def _of_parts(lines: pa.Table, parts: list[int]) -> pa.Table:
+    """The rows of ``lines`` of the invoices ``parts`` (``lines`` itself when that is all: a
+    filter copies every column)."""
+    mask = pc.is_in(lines["part"], pa.array(parts, lines.schema.field("part").type))
+    return lines if pc.all(mask).as_py() else lines.filter(mask)
 
 
 def _summed(lines: pa.Table, keys: tuple[str, ...], counted: bool) -> pa.Table:
