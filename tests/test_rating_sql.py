@@ -127,6 +127,31 @@ def test_xdiv_equals_the_python_quotient_on_random_operands(sql):
     assert len(got) > 2500
 
 
+def test_xmul_is_the_exact_product_rounded_half_away_from_zero_on_random_operands(sql):
+    """The quick DOUBLE product is taken only when proven right: every product equals Python's
+    exact one at 12 places (half away from zero), near ties and exact ties included, and the
+    product DuckDB rounds without the quick path."""
+    rnd = random.Random(20261130)
+    pairs = []
+    for _ in range(3000):
+        a = D(rnd.randint(-(10**20), 10**20)).scaleb(-12) / D(10 ** rnd.randint(0, 8))
+        b = D(rnd.randint(0, 10**14)).scaleb(-12) * rnd.choice([1, -1])
+        pairs.append((a.quantize(D("1e-12")), b))
+    # exact ties at the 13th place: (k + 0.5) x 1e-12 x 2 x 0.5
+    pairs += [((D(k) + D("0.5")) * D("2e-12"), D("0.5")) for k in range(-100, 100)]
+    sql.execute("CREATE OR REPLACE TEMP TABLE mul (a DECIMAL(38,12), b DECIMAL(38,12))")
+    sql.executemany("INSERT INTO mul VALUES (?, ?)", [[str(a), str(b)] for a, b in pairs])
+    got = sql.execute("SELECT a, b, _xmul(a, b), CAST(a * b AS DECIMAL(38,12)) FROM mul").fetchall()
+    with localcontext() as ctx:
+        ctx.prec = 80
+        exact = [(a * b).quantize(D("1e-12"), rounding=ROUND_HALF_UP) for a, b, _, _ in got]
+    wrong = [g for g, e in zip(got, exact, strict=True) if g[2] != e or g[2] != g[3]]
+    assert wrong == []
+    assert sql.execute(
+        "SELECT _xmul(NULL, 2), _xmul(1.5, CAST(0.9215 AS DECIMAL(18,8)))"
+    ).fetchall() == [(None, D("1.38225"))]
+
+
 # -- the intermediate tables of one rating --------------------------------------------------------
 
 PLANS = """

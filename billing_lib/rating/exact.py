@@ -14,6 +14,13 @@ of lines:
   rounding) means ``q`` is the one 12-place number nearest to ``n / d`` and ``n / d`` is no tie.
   Every other case (ties, a DOUBLE off by a unit, operands of 1e13 and above, quotients of 1e9 and
   above) takes ``_xdiv_long``.
+
+Products the same way: ``_xmul(a, b)`` is ``CAST(a * b AS DECIMAL(38,12))`` (the exact product at
+24 places rounded half away from zero), whose 128-bit rescaling was most of the rating's per-line
+arithmetic (one such product over three million lines: 2.2 CPU-s; this way 0.2).
+The DOUBLE product rounded to 12 places is taken when the exact check ``2 |a b - q| < 1e-12``
+(DECIMAL(38,24), no rounding) proves it is that result; else the exact cast. Both operands are
+taken as DECIMAL(38,12) (every operand the rating multiplies has at most 12 places).
 """
 
 from __future__ import annotations
@@ -44,4 +51,11 @@ CREATE OR REPLACE TEMP MACRO _xdiv12(n, d) AS CASE
   WHEN _xdiv_holds(n, d, _xdiv_guess(n, d)) THEN _xdiv_guess(n, d)
   ELSE _xdiv_long(n, d) END;
 CREATE OR REPLACE TEMP MACRO _xdiv(n, d) AS _xdiv12(CAST(n AS {DEC}), CAST(d AS {DEC}));
+CREATE OR REPLACE TEMP MACRO _xmul_guess(a, b) AS
+  CAST(CAST(a AS DOUBLE) * CAST(b AS DOUBLE) AS {DEC});
+CREATE OR REPLACE TEMP MACRO _xmul12(a, b) AS CASE
+  WHEN 2 * abs(a * b - _xmul_guess(a, b)) < CAST(0.000000000001 AS DECIMAL(13,12))
+    THEN _xmul_guess(a, b)
+  ELSE CAST(a * b AS {DEC}) END;
+CREATE OR REPLACE TEMP MACRO _xmul(a, b) AS _xmul12(CAST(a AS {DEC}), CAST(b AS {DEC}));
 """

@@ -2,7 +2,9 @@
 
 Each customer line joins its key (``rating.keys``) once and is priced by the key's pricing. Amounts
 stay unrounded at 12 places (docs/rounding.md); products are computed once per line and layered
-(vendor cost -> cost -> amount -> unit price), divisions go through ``_xdiv`` (``rating.exact``).
+(vendor cost -> cost -> amount -> unit price), divisions go through ``_xdiv`` and the products of
+costs, factors and rates through ``_xmul`` (``rating.exact``: exact, without a 128-bit rescaling
+per line where a DOUBLE is proven right).
 """
 
 from __future__ import annotations
@@ -62,10 +64,10 @@ def amount_sql() -> str:
     """Revenue of a line in the invoice currency by its pricing (NULL for tiered and volume lines,
     priced by ``tiered_sql``)."""
     # the vendor's list cost of the line (prorated and signed as the vendor did), else unit x qty
-    list_cost = f"COALESCE(ListCost, CAST(ListUnitPrice * PricingQuantity AS {DEC}))"
+    list_cost = "COALESCE(ListCost, _xmul(ListUnitPrice, PricingQuantity))"
     return f"""CASE pricing
-        WHEN 'markup' THEN CAST(cost * factor AS {DEC})
-        WHEN 'list_price' THEN CAST(CAST({list_cost} * factor AS {DEC}) * fx_rate AS {DEC})
+        WHEN 'markup' THEN _xmul(cost, factor)
+        WHEN 'list_price' THEN _xmul(_xmul({list_cost}, factor), fx_rate)
         WHEN 'fixed_price' THEN {fixed_price_sql()}
         WHEN 'tiered' THEN NULL WHEN 'volume' THEN NULL
         ELSE cost END"""
@@ -88,7 +90,7 @@ def priced_sql(used: list[str], keys: str, period: str) -> str:
         "COALESCE(k.rule_description, l.ChargeDescription, l.ServiceName, l.SkuId, "
         "l.ChargeCategory)"
     )
-    cost = f"CASE WHEN fx_rate = 1 THEN vendor_cost ELSE CAST(vendor_cost * fx_rate AS {DEC}) END"
+    cost = "CASE WHEN fx_rate = 1 THEN vendor_cost ELSE _xmul(vendor_cost, fx_rate) END"
     return f"""
         SELECT customer_id, period, charge_date, line_kind, vendor, provider, publisher, service,
                sku, charge_category, subscription, subscription_name, tags, product_group,
