@@ -14,10 +14,12 @@ from rating_helpers import line, rated_store, write_parameters
 
 from billing_lib.errors import ControlTotalError
 from billing_lib.rating import RATED_COLUMNS, SQL_MACROS, rate_lines
+from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import resolve_keys, segment_starts
 from billing_lib.rating.parameters import register_pricing
 from billing_lib.rating.price import create_excluded_unmapped, tiered_sql
 from billing_lib.rating.rated_file import write_rated
+from billing_lib.rating.tables import put_table
 from billing_lib.store import open_store
 
 D = Decimal
@@ -103,6 +105,14 @@ def test_xdiv_above_its_stated_limit_fails_instead_of_answering_wrong(sql):
         xdiv(sql, D("90000000000000"), D(7))
 
 
+def decimal_pairs(
+    con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, str], pairs: list
+) -> None:
+    """Temp table ``name`` of two DECIMAL(38,12) columns holding ``pairs``, in one statement
+    (``executemany`` inserts row by row: about a millisecond a row)."""
+    put_table(con, name, {c: (DEC, [pair[k] for pair in pairs]) for k, c in enumerate(columns)})
+
+
 def test_xdiv_equals_the_python_quotient_on_random_operands(sql):
     """The quick DOUBLE path is taken only when proven right: every quotient equals Python's
     exact one, near ties and on operands of every size up to the limit included."""
@@ -119,8 +129,7 @@ def test_xdiv_equals_the_python_quotient_on_random_operands(sql):
     for k in range(200):
         d = D(rnd.randint(1, 99)) * 2
         pairs.append(((D(k) + D("0.5")) * D("1e-12") * d, d))
-    sql.execute("CREATE OR REPLACE TEMP TABLE ops (n DECIMAL(38,12), d DECIMAL(38,12))")
-    sql.executemany("INSERT INTO ops VALUES (?, ?)", [[str(n), str(d)] for n, d in pairs])
+    decimal_pairs(sql, "ops", ("n", "d"), pairs)
     got = sql.execute("SELECT n, d, _xdiv(n, d), _xdiv_long(n, d) FROM ops").fetchall()
     wrong = [(n, d, q, q_long) for n, d, q, q_long in got if q != half_up(n, d) or q != q_long]
     assert wrong == []
@@ -139,8 +148,7 @@ def test_xmul_is_the_exact_product_rounded_half_away_from_zero_on_random_operand
         pairs.append((a.quantize(D("1e-12")), b))
     # exact ties at the 13th place: (k + 0.5) x 1e-12 x 2 x 0.5
     pairs += [((D(k) + D("0.5")) * D("2e-12"), D("0.5")) for k in range(-100, 100)]
-    sql.execute("CREATE OR REPLACE TEMP TABLE mul (a DECIMAL(38,12), b DECIMAL(38,12))")
-    sql.executemany("INSERT INTO mul VALUES (?, ?)", [[str(a), str(b)] for a, b in pairs])
+    decimal_pairs(sql, "mul", ("a", "b"), pairs)
     got = sql.execute("SELECT a, b, _xmul(a, b), CAST(a * b AS DECIMAL(38,12)) FROM mul").fetchall()
     with localcontext() as ctx:
         ctx.prec = 80
