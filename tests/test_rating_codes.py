@@ -76,3 +76,12 @@ def test_rows_encoded_sorted_and_decoded_are_the_rows_sorted(coded):
 def test_a_column_not_coded_is_its_own_sql():
     assert decoded_sql("subscription") == "subscription"
     assert decoded_sql("tags") == "getvariable('rating_code_tags')[tags]"
+
+
+def test_a_value_without_a_code_stops_the_query_instead_of_becoming_null(coded):
+    """A rated line's text the codes were not made from (a source ``SOURCES`` misses) is an
+    error, not a NULL in the rated file."""
+    rows = """SELECT * FROM (VALUES ('b.csv', 'EC2', NULL, NULL, 'Reserved hours'))
+        t(source_file, service, sku, tags, description)"""
+    with pytest.raises(duckdb.Error, match="no code for the description Reserved hours"):
+        coded.execute(f"SELECT * FROM ({encoded_sql(rows)})").fetchall()

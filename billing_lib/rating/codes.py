@@ -66,10 +66,24 @@ def create_codes(con: duckdb.DuckDBPyConnection, lines: str, keys: str, custom: 
 
 
 def encoded_sql(rows: str) -> str:
-    """The rows of the query ``rows`` with each coded column replaced by its code."""
-    codes = ", ".join(f"{code_name(c)}.code AS {c}" for c in SOURCES)
+    """The rows of the query ``rows`` with each coded column replaced by its code
+    (``code_or_error_sql``)."""
+    codes = ", ".join(code_or_error_sql(c) for c in SOURCES)
     joins = " ".join(f"LEFT JOIN {code_name(c)} ON {code_name(c)}.v = u.{c}" for c in SOURCES)
     return f"SELECT u.* REPLACE ({codes}) FROM ({rows}) u {joins}"
+
+
+def code_or_error_sql(column: str) -> str:
+    """SQL of the code of ``column`` of a row ``u`` joined to its codes: a value without a code
+    (one a source the codes were made from does not hold, e.g. after a change of
+    ``price.priced_sql`` that ``SOURCES`` misses) stops the COPY instead of reaching the file as
+    NULL: no line's text is lost in silence."""
+    table = code_name(column)
+    return (
+        f"CASE WHEN u.{column} IS NOT NULL AND {table}.code IS NULL "
+        f"THEN error('rating.codes: no code for the {column} ' || u.{column}) "
+        f"ELSE {table}.code END AS {column}"
+    )
 
 
 def decoded_sql(column: str) -> str:
