@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from billing_lib.money import round_money
-from billing_lib.store import register_frame
+from billing_lib.store import register_frame, scratch_or
 
 TEMPLATE_NAME = "billing"
 
@@ -70,18 +70,18 @@ def summarise(
     ``customer_name`` column (``analysis.load_summary``), a customer reads "C001 Dijkstra
     Architecten B.V.". ``con``: a scratch connection to sum on (a new DuckDB database costs
     about 25 ms, more than summing a customer's lines)."""
-    if con is None:
-        with duckdb.connect() as own:
-            return summarise(rated, by, own)
     names = None
     if "customer_name" in rated.columns:
         pairs = rated[["customer_id", "customer_name"]].drop_duplicates("customer_id")
         names = dict(zip(pairs["customer_id"], pairs["customer_name"], strict=True))
-    register_frame(con, "_summarised", rated)
-    try:
-        return summarise_table(con, "_summarised", by, names, summed="lines" in rated.columns)
-    finally:
-        con.unregister("_summarised")
+    with scratch_or(con) as summing:
+        register_frame(summing, "_summarised", rated)
+        try:
+            return summarise_table(
+                summing, "_summarised", by, names, summed="lines" in rated.columns
+            )
+        finally:
+            summing.unregister("_summarised")
 
 
 def customer_label(customer_id: str, name: str | None) -> str:

@@ -5,8 +5,6 @@ written (not the objects they were written from) checks what the accounting soft
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pandas as pd
 
 from billing_lib.errors import RunError
 from billing_lib.money import minor_unit
+from billing_lib.store import scratch_or
 
 #: The name ``journal_balance`` gives the invoices' totals on the connection it reads on.
 INVOICE_TOTALS = "_readback_invoice_totals"
@@ -38,25 +37,11 @@ def in_minor_units(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-@contextmanager
-def _reading_on(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """``con`` to read the files with, or a new in-memory database closed afterwards (a new one
-    costs about 25 ms: a run reads on its store)."""
-    if con is not None:
-        yield con
-        return
-    own = duckdb.connect()
-    try:
-        yield own
-    finally:
-        own.close()
-
-
 def read_invoice_summary(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """``invoice_summary.csv`` (customer_id, invoice_number, currency, net_amount, vat_amount,
     gross_amount, cost_amount, margin_amount) with the amounts as exact decimals in their
-    currency's minor unit; read on ``con`` when given (``_reading_on``)."""
-    with _reading_on(con) as reader:
+    currency's minor unit; read on ``con`` when given (``store.scratch_or``)."""
+    with scratch_or(con) as reader:
         return in_minor_units(
             reader.sql(
                 """SELECT customer_id, invoice_number, currency,
@@ -80,14 +65,14 @@ def journal_balance(
     """Balance of the CSV journal in ``folder`` (columns debit, credit, currency, account, invoice
     number) read back from the file: debits = credits per currency, and the invoices' gross
     totals (``invoice_totals``: ``read_invoice_summary``) it must carry as receivables; read on
-    ``con`` when given (``_reading_on``)."""
+    ``con`` when given (``store.scratch_or``)."""
     journals = sorted(folder.glob("journal_*.csv"))
     if len(journals) != 1:
         raise RunError(
             f"{folder}: expected one CSV journal (journal_*.csv); "
             f"found {[p.name for p in journals]}"
         )
-    with _reading_on(con) as reader:
+    with scratch_or(con) as reader:
         reader.register(INVOICE_TOTALS, invoice_totals)
         try:
             return _balance(reader, journals[0])

@@ -8,6 +8,8 @@ instead of floats, so that a total computed from a DataFrame is still exact.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,6 +59,21 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(lines_table_sql("lines"))
     con.execute(IMPORTS_TABLE_SQL)
     con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS content VARCHAR")
+
+
+@contextmanager
+def scratch_or(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``con`` when given, else a new in-memory database closed afterwards: for code that sums or
+    reads a little on the caller's connection when it has one (a new database costs about 25 ms,
+    more than such work)."""
+    if con is not None:
+        yield con
+        return
+    own = duckdb.connect()
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
