@@ -23,6 +23,7 @@ from billing_lib.importers.duplicates import (
     row_hash_sql,
 )
 from billing_lib.importers.engine import (
+    FILE_RELATIONS,
     detect_format,
     drop_staging,
     next_rowid,
@@ -106,12 +107,13 @@ def import_reports(
                         into="lines",
                         period=period,
                         extra_raw=extra,
+                        start=start,
                     )
                     check_has_rows(src, spec, report.rows)
                     check_repeated_rows(con, src, spec)
                     content = content_key(con, spec)
                     # the raw copy is not needed any more: free its memory now
-                    drop_staging(con, "__typed", "__numbered", "__raw", "__blanks")
+                    drop_staging(con, *FILE_RELATIONS)
                     check_not_imported(con, src, spec, start, content, report.rows)
                     if period is not None:
                         check_in_period(con, src, spec, period, facts)

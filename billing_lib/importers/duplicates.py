@@ -160,23 +160,28 @@ def check_not_imported(
     """Refuse a report whose content, or any of whose vendor line ids, was imported already (in an
     earlier import into this store, or earlier in the same batch), naming both files. ``__new`` is
     the report's lines, the rows of ``lines`` from rowid ``start`` on; the rows before it are the
-    earlier ones."""
-    same = con.execute("SELECT file FROM imports WHERE checksum = ?", [src.checksum]).fetchone()
-    if same:
+    earlier ones. One statement looks up the checksum, the content and whether any earlier line
+    is of the report's format (a line id is only ever compared within its format): on a small
+    file each statement costs more than its data, and most reports have no earlier line of
+    their format, so the join over their lines is not run."""
+    by_checksum, by_content, earlier_lines = con.execute(
+        f"""SELECT (SELECT any_value(file) FROM imports WHERE checksum = $1),
+                   (SELECT any_value(file) FROM imports WHERE content = $2),
+                   (SELECT count(*) FROM (SELECT 1 FROM lines
+                                          WHERE rowid < {int(start)} AND x_Format = $3 LIMIT 1))""",
+        [src.checksum, content, spec.name],
+    ).fetchall()[0]
+    if by_checksum is not None:
         raise InputError(
-            f"{src.name}: this report was already imported as {same[0]} (same content)"
+            f"{src.name}: this report was already imported as {by_checksum} (same content)"
         )
-    if content is not None:
-        same = con.execute("SELECT file FROM imports WHERE content = ?", [content]).fetchone()
-        if same:
-            raise InputError(
-                f"{src.name}: the same report as {same[0]} ({rows} rows with the same values: "
-                "another container, encoding or line ending of it), given twice; import one of them"
-            )
-    if not con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM lines WHERE rowid < {int(start)} LIMIT 1)"
-    ).fetchall()[0][0]:
-        return  # nothing imported before it: no join over all its lines
+    if content is not None and by_content is not None:
+        raise InputError(
+            f"{src.name}: the same report as {by_content} ({rows} rows with the same values: "
+            "another container, encoding or line ending of it), given twice; import one of them"
+        )
+    if not earlier_lines:
+        return  # no line of its format imported before it: no join over all its lines
     earlier = f"""(SELECT x_Format, x_VendorLineId, x_SourceFile, x_SourceRow FROM lines
                    WHERE rowid < {int(start)})"""
     joined = (

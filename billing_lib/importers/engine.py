@@ -26,6 +26,7 @@ from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMNS
 from billing_lib.sql import qi, ql
 
 __all__ = [
+    "FILE_RELATIONS",
     "ROW_NUMBER_COLUMN",
     "STAGING_RELATIONS",
     "detect_format",
@@ -37,10 +38,38 @@ __all__ = [
 ]
 
 _DUCKDB_LINE = re.compile(r"Line:\s*(\d+)")
-#: Column of the ``__raw`` view over a Parquet file holding the record's 0-based place in the file.
+#: Column of the ``__raw_parquet`` view holding the record's 0-based place in the Parquet file.
 ROW_NUMBER_COLUMN = "__file_row"
-#: Temporary relations the engine creates while staging one file.
-STAGING_RELATIONS = ("__new", "__typed", "__numbered", "__raw", "__blanks", FACTS)
+#: The file's records: a CSV's text is parsed once into the table ``__raw``; a Parquet file is
+#: read through the view ``__raw_parquet`` in each pass.
+RAW_TABLE, RAW_VIEW = "__raw", "__raw_parquet"
+#: The table of malformed CSV rows DuckDB sets aside while reading (and its ``_scan`` table).
+REJECTS = "__rejects"
+#: Temporary relations the engine creates while staging one file, each always of one kind (TABLE
+#: or VIEW), so that dropping them needs no catalog lookup: one costs a millisecond or more, on a
+#: small file more than its data, and an import drops its staging three times a file.
+STAGING_RELATIONS = {
+    "__new": "VIEW",
+    "__staged": "TABLE",
+    "__typed": "VIEW",
+    "__numbered": "VIEW",
+    RAW_VIEW: "VIEW",
+    RAW_TABLE: "TABLE",
+    "__blanks": "TABLE",
+    FACTS: "TABLE",
+    REJECTS: "TABLE",
+    f"{REJECTS}_scan": "TABLE",
+}
+#: The relations over the file's own records, not needed once its lines are mapped.
+FILE_RELATIONS = (
+    "__typed",
+    "__numbered",
+    RAW_VIEW,
+    RAW_TABLE,
+    "__blanks",
+    REJECTS,
+    f"{REJECTS}_scan",
+)
 
 
 def resolve_columns(names: Iterable[str], header: Iterable[str]) -> dict[str, str]:
@@ -152,24 +181,25 @@ def _check_rejects(con: duckdb.DuckDBPyConnection, src: SourceFile, table: str) 
     raise InputError(f"{src.name}: rows that are not well-formed CSV", problems)
 
 
-def _numbered_view(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, records: int, from_file: bool = False
-) -> None:
-    """``__numbered``: ``__raw`` plus ``__row``, the record's spreadsheet row (header = 1, blank
-    lines counted as the rows they are in a spreadsheet, though DuckDB skips them); for Parquet
-    the 1-based record number (``from_file``: the file's own record number column of the view)."""
-    if from_file:
+def _numbered_view(con: duckdb.DuckDBPyConnection, src: SourceFile, raw: str) -> None:
+    """``__numbered``: the records of ``raw`` plus ``__row``, the record's spreadsheet row
+    (header = 1, blank lines counted as the rows they are in a spreadsheet, though DuckDB skips
+    them); for Parquet the 1-based record number (the file's own record number column of the
+    view ``RAW_VIEW``)."""
+    if raw == RAW_VIEW:
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW __numbered AS SELECT {ROW_NUMBER_COLUMN} + 1 AS __row, "
-            f"* EXCLUDE ({ROW_NUMBER_COLUMN}) FROM __raw"
+            f"* EXCLUDE ({ROW_NUMBER_COLUMN}) FROM {raw}"
         )
         return
     # Rows added inside a transaction get rowids from a large offset on: count from the first.
-    first = con.execute("SELECT COALESCE(min(rowid), 0) FROM __raw").fetchall()[0][0]
+    records, first = con.execute(f"SELECT count(*), COALESCE(min(rowid), 0) FROM {raw}").fetchall()[
+        0
+    ]
     if src.kind != "csv" or not src.blank_lines:
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW __numbered AS "
-            f"SELECT rowid - {int(first)} + {src.first_data_row} AS __row, * FROM __raw"
+            f"SELECT rowid - {int(first)} + {src.first_data_row} AS __row, * FROM {raw}"
         )
         return
     blanks = src.blank_lines
@@ -184,7 +214,7 @@ def _numbered_view(
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW __numbered AS "
         f"SELECT r.__rid + 2 + COALESCE(b.n, 0) AS __row, r.* EXCLUDE (__rid) "
-        f"FROM (SELECT rowid - {int(first)} AS __rid, * FROM __raw) r ASOF LEFT JOIN __blanks b ON "
+        f"FROM (SELECT rowid - {int(first)} AS __rid, * FROM {raw}) r ASOF LEFT JOIN __blanks b ON "
         f"r.__rid + 2 > b.a "
         f"ORDER BY __row"
     )
@@ -192,22 +222,12 @@ def _numbered_view(
 
 def drop_staging(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     """Drop those of the engine's temporary relations (``STAGING_RELATIONS`` unless named) that
-    exist, tables and views alike (``__raw`` is a view over Parquet and a table for CSV), in the
-    order named. One catalog lookup finds them all: each costs a millisecond (the first on a
-    database about eight), and an import drops its staging three times."""
-    wanted = list(names or STAGING_RELATIONS)
-    kinds = dict(
-        con.execute(
-            "SELECT view_name, 'VIEW' FROM duckdb_views() "
-            "WHERE temporary AND list_contains($1, view_name) "
-            "UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() "
-            "WHERE temporary AND list_contains($1, table_name)",
-            [wanted],
-        ).fetchall()
+    exist, in the order named, in one call: each name is always a table or always a view."""
+    con.execute(
+        "; ".join(
+            f"DROP {STAGING_RELATIONS[n]} IF EXISTS {qi(n)}" for n in names or STAGING_RELATIONS
+        )
     )
-    for name in wanted:
-        if name in kinds:
-            con.execute(f"DROP {kinds[name]} IF EXISTS {qi(name)}")
 
 
 def stage_source(
@@ -218,26 +238,29 @@ def stage_source(
     into: str | None = None,
     period: str | None = None,
     extra_raw: dict[str, str] | None = None,
+    start: int | None = None,
 ) -> tuple[ImportReport, LineFacts]:
-    """Read ``src`` into the temporary table ``__new`` in the line model, checked; return its
-    control totals and the counts the later checks start from (line_facts). Raises InputError
-    or ControlTotalError; adds nothing to ``lines``.
-    ``extra_raw``: more columns of ``__raw`` (name -> SQL over the file's columns), computed in
-    the same scan (the row hash of duplicates.row_hash_sql).
+    """Read ``src`` into the temporary table ``__staged`` (``__new`` a view of it) in the line
+    model, checked; return its control totals and the counts the later checks start from
+    (line_facts). Raises InputError or ControlTotalError; adds nothing to ``lines``.
+    ``extra_raw``: more columns of the file's records (name -> SQL over the file's columns),
+    computed in the same scan (the row hash of duplicates.row_hash_sql).
 
     With ``into`` (a table of the line model) the lines are appended to that table instead and
-    ``__new`` is a view of them: the caller holds a transaction and rolls it back on an error.
+    ``__new`` is a view of them: the caller holds a transaction and rolls it back on an error;
+    ``start``: ``next_rowid(con, into)`` when the caller has it already.
     ``period`` (``YYYY-MM``) is the month of a report priced from the reseller's contract that
     names no month itself (billing_lib.importers.contract)."""
     _check_required(src, spec, default_currency)
     wanted = sorted(spec.referenced_columns())
     actual = resolve_columns(wanted, src.header)
     present = [c for c in wanted if c in actual]
-    rejects = "__rejects" if src.kind == "csv" else None
+    rejects = REJECTS if src.kind == "csv" else None
     # Parquet is columnar and compressed: reading the referenced columns again in each pass is
-    # cheaper than a copy of them all (benchmarks/README.md), so ``__raw`` is
-    # a view numbering records by their place in the file. CSV text is parsed once, into a table.
+    # cheaper than a copy of them all (benchmarks/README.md), so RAW_VIEW is
+    # a view numbering records by their place in the file. CSV text is parsed once, into RAW_TABLE.
     as_view = src.kind == "parquet" and ROW_NUMBER_COLUMN not in src.header
+    raw = RAW_VIEW if as_view else RAW_TABLE
     source = duckdb_source(src, spec.null_values, rejects, row_numbers=as_view)
     select = ", ".join(
         [f"{qi(actual[c])} AS {qi(c)}" for c in present]
@@ -245,27 +268,24 @@ def stage_source(
     )
     select = select or "1 AS __none"
     try:
-        drop_staging(con, "__raw")
-        if rejects:
-            con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __rejects_scan")
+        drop_staging(con, RAW_VIEW, RAW_TABLE, *([rejects, f"{rejects}_scan"] if rejects else []))
         if as_view:
             con.execute(
-                f"CREATE TEMP VIEW __raw AS SELECT {select}, file_row_number AS "
+                f"CREATE TEMP VIEW {raw} AS SELECT {select}, file_row_number AS "
                 f"{ROW_NUMBER_COLUMN} "
                 f"FROM {source}"
             )
         else:
-            con.execute(f"CREATE TEMP TABLE __raw AS SELECT {select} FROM {source}")
+            con.execute(f"CREATE TEMP TABLE {raw} AS SELECT {select} FROM {source}")
     except duckdb.Error as exc:
         _raise_duckdb(src, exc)
     if rejects:
-        try:
-            _check_rejects(con, src, rejects)
-        finally:
-            con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __rejects_scan")
-    raw_types = {r[0]: r[1] for r in con.execute("DESCRIBE __raw").fetchall()}
-    records = con.execute("SELECT count(*) FROM __raw").fetchall()[0][0]
-    _numbered_view(con, src, records, as_view)
+        _check_rejects(con, src, rejects)  # its tables go with FILE_RELATIONS
+    # a CSV is read as text (duckdb_source): every column VARCHAR, typed_expr's default
+    raw_types = (
+        {} if src.kind == "csv" else {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
+    )
+    _numbered_view(con, src, raw)
 
     typed = {c: typed_expr(c, spec.types.get(c), c in actual, raw_types, spec) for c in wanted}
     typed_cols = ["__row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]
@@ -281,10 +301,10 @@ def stage_source(
     default_sql = default_currency_sql(spec, set(actual), default_currency)
     if largest >= OVERFLOW_RISK:
         check_overflow(con, src, spec, set(actual), default_sql)
-    _map_lines(con, src, spec, set(actual), default_sql, into)
+    _map_lines(con, src, spec, set(actual), default_sql, into, start)
     facts = line_facts(con, spec, period)
     check_model(con, src, spec, set(actual), facts)
-    return control_totals(con, src, spec, default_sql), facts
+    return control_totals(con, src, spec, default_sql, facts), facts
 
 
 def default_currency_sql(spec: FormatSpec, present: set[str], default_currency: str | None) -> str:
@@ -312,6 +332,7 @@ def _map_lines(
     present: set[str],
     default_sql: str,
     into: str | None = None,
+    start: int | None = None,
 ) -> None:
     exprs = []
     for col in LINE_COLUMNS:
@@ -328,7 +349,7 @@ def _map_lines(
         exprs.append(f"CAST({expr} AS {col.sql_type}) AS {qi(col.name)}")
     try:
         with _in_file_order(con):
-            _insert_lines(con, exprs, into)
+            _insert_lines(con, exprs, into, start)
     except duckdb.Error as exc:
         raise InputError(
             f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}"
@@ -353,10 +374,13 @@ def _in_file_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"SET disabled_optimizers = {ql(str(before or ''))}")
 
 
-def _insert_lines(con: duckdb.DuckDBPyConnection, exprs: list[str], into: str | None) -> None:
-    """The mapped lines appended to ``into`` (``__new`` a view of them) or into ``__new``."""
+def _insert_lines(
+    con: duckdb.DuckDBPyConnection, exprs: list[str], into: str | None, start: int | None = None
+) -> None:
+    """The mapped lines appended to ``into`` from rowid ``start`` on (``__new`` a view of them),
+    or into the table ``__staged`` (``__new`` a view of it)."""
     if into:
-        start = next_rowid(con, into)
+        start = next_rowid(con, into) if start is None else start
         con.execute(
             f"INSERT INTO {qi(into)} ({line_columns_sql()}) SELECT {', '.join(exprs)} FROM __typed"
         )
@@ -365,7 +389,10 @@ def _insert_lines(con: duckdb.DuckDBPyConnection, exprs: list[str], into: str | 
             f"WHERE rowid >= {int(start)}"
         )
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __new AS SELECT {', '.join(exprs)} FROM __typed")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __staged AS SELECT {', '.join(exprs)} FROM __typed; "
+            "CREATE OR REPLACE TEMP VIEW __new AS SELECT * FROM __staged"
+        )
 
 
 def line_columns_sql() -> str:

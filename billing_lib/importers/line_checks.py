@@ -10,7 +10,7 @@ import re
 import duckdb
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.line_facts import BAD_TAGS_SQL, FACTS, LineFacts
+from billing_lib.importers.line_facts import BAD_TAGS_SQL, LineFacts
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec, mapping_sql, source_of
 from billing_lib.importers.values import MAX_EXAMPLES_PER_COLUMN
@@ -115,12 +115,9 @@ def check_model(
                 f"{src.name} ({spec.title}): lines that break the line model", problems
             )
     if spec.single_currency:
-        currencies = [
-            r[0]
-            for r in con.execute(
-                f"SELECT DISTINCT BillingCurrency FROM {FACTS} ORDER BY 1"
-            ).fetchall()
-        ]
+        # the currencies of __facts in SQL's order (NULL last), from the rows line_facts read
+        found: set[str | None] = {g.currency for g in facts.groups}
+        currencies = sorted(found, key=lambda c: (c is None, c or ""))
         if len(currencies) > 1:
             majority = con.execute(
                 "SELECT BillingCurrency FROM __new GROUP BY 1 ORDER BY count(*) DESC, "

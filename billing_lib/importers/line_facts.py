@@ -6,13 +6,16 @@ totals after normalisation, the period, the signs, the charge period of the ``im
 read it back from disk again. ``line_facts`` counts what every one of them looks for in one pass,
 per charge category and currency, into the small table ``__facts``; a check whose count is zero
 passes without reading the lines, and one that finds something runs its own query for the rows
-and values its message names, as before.
+and values its message names, as before. ``__facts`` is read back once, with the sums per currency
+beside each group (``FactGroup``): on a small file each statement costs more than its data, and the
+control totals and the one-currency check take their figures from these rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 import duckdb
 
@@ -30,16 +33,32 @@ BAD_TAGS_SQL = "Tags IS NOT NULL AND (NOT json_valid(Tags) OR json_type(Tags) <>
 
 
 @dataclass(frozen=True)
+class FactGroup:
+    """One row of ``__facts``: the lines and exact BilledCost of a charge category in a currency,
+    and the lines and cost of that currency over every category (DuckDB's sums, exact). A NULL
+    category, currency or cost is possible only on lines that check_model refuses."""
+
+    category: str
+    currency: str
+    lines: int
+    cost: Decimal
+    currency_lines: int
+    currency_cost: Decimal
+
+
+@dataclass(frozen=True)
 class LineFacts:
     """Counts over a file's lines (``__new``): lines breaking the model's rules or with bad tags,
     lines whose signs contradict, lines charged in the period (None: no period given), and the
-    first charge start and last charge end."""
+    first charge start and last charge end; ``groups``: the rows of ``__facts`` in category and
+    currency order (not compared: they are the counts' detail)."""
 
     broken: int
     wrong_signs: int
     in_period: int | None
     first_start: datetime | None
     last_end: datetime | None
+    groups: tuple[FactGroup, ...] = field(default=(), compare=False)
 
 
 def _overlaps(start: str, end: str, first: date, after: date) -> str:
@@ -85,7 +104,7 @@ def line_facts(
     con: duckdb.DuckDBPyConnection, spec: FormatSpec, period: str | None = None
 ) -> LineFacts:
     """Scan ``__new`` once into ``__facts`` (lines and BilledCost per ChargeCategory and
-    BillingCurrency, exact) and return the counts the checks start from."""
+    BillingCurrency, exact) and return the counts the checks start from, with its rows."""
     rules = [condition for condition, column, _, _ in violation_rules() if column not in _KEYS]
     on_keys = [condition for condition, column, _, _ in violation_rules() if column in _KEYS]
     inside = f"count_if({in_period_sql(period)})" if period else "NULL"
@@ -98,15 +117,21 @@ def line_facts(
                    min(ChargePeriodStart) AS first_start, max(ChargePeriodEnd) AS last_end
             FROM __new GROUP BY ALL"""
     )
-    broken, signs, in_period, first, last = con.execute(
-        f"""SELECT COALESCE(sum(broken), 0) + COALESCE(sum(lines) FILTER (WHERE {_or(on_keys)}), 0),
-                   COALESCE(sum(wrong_signs), 0), sum(in_period), min(first_start), max(last_end)
-            FROM {FACTS}"""
-    ).fetchall()[0]
+    # the rules on the keys once per group; the sums per currency by DuckDB, exact
+    rows = con.execute(
+        f"""SELECT ChargeCategory, BillingCurrency, lines, cost, sum(lines) OVER cur,
+                   sum(cost) OVER cur, broken, wrong_signs, in_period, first_start, last_end,
+                   ({_or(on_keys)}) IS TRUE
+            FROM {FACTS} WINDOW cur AS (PARTITION BY BillingCurrency) ORDER BY 1, 2"""
+    ).fetchall()
+    starts = [r[9] for r in rows if r[9] is not None]
+    ends = [r[10] for r in rows if r[10] is not None]
+    # count_if over a group whose condition is NULL on every line is NULL: counted as none
     return LineFacts(
-        int(broken),
-        int(signs),
-        None if not period else int(in_period or 0),
-        first,
-        last,
+        sum((r[6] or 0) + (r[2] if r[11] else 0) for r in rows),
+        sum(r[7] or 0 for r in rows),
+        None if not period else sum(r[8] or 0 for r in rows),
+        min(starts, default=None),
+        max(ends, default=None),
+        tuple(FactGroup(r[0], r[1], r[2], r[3], int(r[4]), r[5]) for r in rows),
     )

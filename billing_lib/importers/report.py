@@ -9,7 +9,7 @@ from decimal import Decimal
 import duckdb
 
 from billing_lib.errors import ControlTotalError
-from billing_lib.importers.line_facts import FACTS
+from billing_lib.importers.line_facts import LineFacts
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.money import SQL_AMOUNT
@@ -74,10 +74,14 @@ class ImportReport:
 
 
 def control_totals(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, default_sql: str
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    default_sql: str,
+    facts: LineFacts,
 ) -> ImportReport:
     """Rows and cost per currency as read (``__typed``) against after normalisation, and lines
-    and cost per charge category (both from ``__facts``, line_facts' sums of ``__new``); a
+    and cost per charge category (both from ``facts.groups``, line_facts' sums of ``__new``); a
     ControlTotalError when they differ."""
     cur_sql = spec.currency.replace("{default_currency}", default_sql)
     before = {
@@ -87,12 +91,7 @@ def control_totals(
             f"__typed GROUP BY 1"
         ).fetchall()
     }
-    after = {
-        r[0]: (int(r[1]), r[2] or Decimal(0))
-        for r in con.execute(
-            f"SELECT BillingCurrency, sum(lines), sum(cost) FROM {FACTS} GROUP BY 1"
-        ).fetchall()
-    }
+    after = {g.currency: (g.currency_lines, g.currency_cost or Decimal(0)) for g in facts.groups}
     totals = tuple(
         CurrencyTotal(
             cur,
@@ -106,11 +105,9 @@ def control_totals(
     rows = sum(t.rows_after for t in totals)
     per_cat: dict[str, int] = {}
     cost_cat: dict[str, dict[str, Decimal]] = {}
-    for cat, cur, n, cost in con.execute(
-        f"SELECT ChargeCategory, BillingCurrency, lines, cost FROM {FACTS} ORDER BY 1, 2"
-    ).fetchall():
-        per_cat[cat] = per_cat.get(cat, 0) + n
-        cost_cat.setdefault(cat, {})[cur] = cost
+    for g in facts.groups:
+        per_cat[g.category] = per_cat.get(g.category, 0) + g.lines
+        cost_cat.setdefault(g.category, {})[g.currency] = g.cost
     report = ImportReport(
         src.name, spec.name, spec.title, src.checksum, rows, totals, per_cat, cost_cat
     )
