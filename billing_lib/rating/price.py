@@ -2,9 +2,14 @@
 
 Each customer line joins its key (``rating.keys``) once and is priced by the key's pricing. Amounts
 stay unrounded at 12 places (docs/rounding.md); products are computed once per line and layered
-(vendor cost -> cost -> amount -> unit price), divisions go through ``_xdiv`` and the products of
-costs, factors and rates through ``_xmul`` (``rating.exact``: exact, without a 128-bit rescaling
-per line where a DOUBLE is proven right).
+(vendor cost -> cost, list cost, seat parts -> list amount, seat amount -> amount -> unit price),
+divisions go through ``_xdiv`` and the products of costs, factors and rates through ``_xmul``
+(``rating.exact``: exact, without a 128-bit rescaling per line where a DOUBLE is proven right).
+
+The layers also keep the planning cheap: a macro repeats its arguments (``_xdiv`` up to a dozen
+times), so a macro nested in a macro's argument was planned dozens of times over (a third of a
+small month's rating, benchmarks/README.md); each macro here gets column references, and each
+layer's column is computed (CASE) only on the lines whose pricing needs it.
 """
 
 from __future__ import annotations
@@ -44,31 +49,52 @@ def quantity_sql() -> str:
     )
 
 
+def fixed_parts_sql() -> str:
+    """The parts of a seat price (``fixed_price_sql``) as columns of their own, NULL on other
+    lines: ``fixed`` (price per month x quantity), ``months`` (whole months of the charge period),
+    ``seconds`` (of the charge period) and ``month_seconds`` (of the month it starts in)."""
+    parts = {
+        "fixed": f"CAST(price * COALESCE(PricingQuantity, 0) AS {DEC})",
+        "months": "CAST(date_diff('month', ChargePeriodStart, ChargePeriodEnd) AS INTEGER)",
+        "seconds": "date_diff('second', ChargePeriodStart, ChargePeriodEnd)",
+        "month_seconds": "(86400 * day(last_day(ChargePeriodStart)))",
+    }
+    return ", ".join(
+        f"CASE WHEN pricing = 'fixed_price' THEN {sql} END AS {name}" for name, sql in parts.items()
+    )
+
+
 def fixed_price_sql() -> str:
     """A seat price per month x quantity, prorated: whole months counted, else seconds of the
     charge period over the seconds of the month it starts in. A vendor refund of seats (a positive
-    quantity with a negative cost: Microsoft removeQuantity) is priced negative."""
-    fixed = f"CAST(price * COALESCE(PricingQuantity, 0) AS {DEC})"
-    seconds = "date_diff('second', ChargePeriodStart, ChargePeriodEnd)"
-    month_seconds = "(86400 * day(last_day(ChargePeriodStart)))"
-    months = "CAST(date_diff('month', ChargePeriodStart, ChargePeriodEnd) AS INTEGER)"
+    quantity with a negative cost: Microsoft removeQuantity) is priced negative. Of the columns of
+    ``fixed_parts_sql``: the division's operands are columns, so its macro (which repeats them)
+    is planned on column references."""
     refund_sign = "(CASE WHEN billed_cost < 0 AND PricingQuantity > 0 THEN -1 ELSE 1 END)"
     return f"""{refund_sign} * CASE
-            WHEN NOT prorate OR ChargePeriodEnd IS NULL THEN {fixed}
-            WHEN {months} >= 1 AND ChargePeriodStart + to_months({months}) = ChargePeriodEnd
-              THEN {fixed} * {months}
-            ELSE _xdiv({fixed} * {seconds}, {month_seconds}) END"""
+            WHEN NOT prorate OR ChargePeriodEnd IS NULL THEN fixed
+            WHEN months >= 1 AND ChargePeriodStart + to_months(months) = ChargePeriodEnd
+              THEN fixed * months
+            ELSE _xdiv(fixed * seconds, month_seconds) END"""
+
+
+def list_cost_sql() -> str:
+    """The vendor's list cost of a list-price line (prorated and signed as the vendor did), else
+    unit x quantity; NULL on other lines."""
+    return (
+        "CASE WHEN pricing = 'list_price' "
+        "THEN COALESCE(ListCost, _xmul(ListUnitPrice, PricingQuantity)) END"
+    )
 
 
 def amount_sql() -> str:
     """Revenue of a line in the invoice currency by its pricing (NULL for tiered and volume lines,
-    priced by ``tiered_sql``)."""
-    # the vendor's list cost of the line (prorated and signed as the vendor did), else unit x qty
-    list_cost = "COALESCE(ListCost, _xmul(ListUnitPrice, PricingQuantity))"
-    return f"""CASE pricing
+    priced by ``tiered_sql``), of the columns ``list_amount`` (the list cost x factor) and
+    ``fixed_amount`` (``fixed_price_sql``): each product's operands are columns (``priced_sql``)."""
+    return """CASE pricing
         WHEN 'markup' THEN _xmul(cost, factor)
-        WHEN 'list_price' THEN _xmul(_xmul({list_cost}, factor), fx_rate)
-        WHEN 'fixed_price' THEN {fixed_price_sql()}
+        WHEN 'list_price' THEN _xmul(list_amount, fx_rate)
+        WHEN 'fixed_price' THEN fixed_amount
         WHEN 'tiered' THEN NULL WHEN 'volume' THEN NULL
         ELSE cost END"""
 
@@ -99,7 +125,11 @@ def priced_sql(used: list[str], keys: str, period: str) -> str:
                source_file, source_row, vendor_line_id, pricing,
                ChargePeriodStart AS charge_start
         FROM (SELECT *, {amount_sql()} AS amount FROM (
-          SELECT *, {cost} AS cost FROM (
+          SELECT *, CASE WHEN pricing = 'list_price' THEN _xmul(list_cost, factor) END
+                      AS list_amount,
+                 CASE WHEN pricing = 'fixed_price' THEN {fixed_price_sql()} END AS fixed_amount
+          FROM (
+          SELECT *, {cost} AS cost, {list_cost_sql()} AS list_cost, {fixed_parts_sql()} FROM (
             SELECT l.x_CustomerId AS customer_id, CAST({ql(period)} AS VARCHAR) AS period,
                    c.day AS charge_date, 'vendor' AS line_kind, l.x_Vendor AS vendor,
                    l.ProviderName AS provider, l.PublisherName AS publisher,
@@ -114,7 +144,7 @@ def priced_sql(used: list[str], keys: str, period: str) -> str:
                    l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing,
                    k.price, k.factor, k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd,
                    l.PricingQuantity, l.ListCost, l.ListUnitPrice
-            FROM {lines_with_keys(keys, used)})))"""
+            FROM {lines_with_keys(keys, used)}))))"""
 
 
 def missing_list_price_sql(used: list[str]) -> str:
