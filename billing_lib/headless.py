@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -149,14 +150,34 @@ class RunInterrupted(RunError):
 _KERNELS: dict[int, int] = {}
 
 
+#: The module the kernel of a headless run is started with (ipykernel without its debugger).
+HEADLESS_KERNEL = "billing_lib.headless_ipykernel"
+
+
+def kernel_command(cmd: list[str]) -> list[str]:
+    """``cmd`` (a kernel spec's command) with ``-m ipykernel_launcher`` replaced by
+    ``-m billing_lib.headless_ipykernel`` when the kernel runs in this Python, which has
+    billing_lib; any other kernel command as it is."""
+    if not cmd or cmd[0] != sys.executable:
+        return cmd
+    for i in range(len(cmd) - 1):
+        if cmd[i] == "-m" and cmd[i + 1] == "ipykernel_launcher":
+            return [*cmd[: i + 1], HEADLESS_KERNEL, *cmd[i + 2 :]]
+    return cmd
+
+
 @functools.cache
 def _tracked_manager() -> type:
     """A kernel manager class (jupyter_client is imported only when a run starts)."""
     from jupyter_client.manager import AsyncKernelManager
 
     class Tracked(AsyncKernelManager):
-        """Remembers each kernel it launches, so an interrupted run can end it (papermill's own
-        clean-up does not run when the command is stopped by a signal)."""
+        """Starts the kernel without its debugger (``kernel_command``) and remembers each kernel
+        it launches, so an interrupted run can end it (papermill's own clean-up does not run when
+        the command is stopped by a signal)."""
+
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            return kernel_command(super().format_kernel_cmd(extra_arguments))
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             await super()._async_launch_kernel(kernel_cmd, **kw)

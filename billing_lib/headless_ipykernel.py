@@ -1,0 +1,37 @@
+"""The notebook kernel of ``billing run``: ipykernel as ``python -m ipykernel_launcher`` starts it,
+but without its debugger.
+
+At start ipykernel imports debugpy for the debugger JupyterLab offers, about a third of a bare
+kernel's CPU (0.15 of 0.5 CPU-s); a headless run never attaches a debugger. With the import of
+``debugpy`` refused (``ImportError``, as where debugpy is not installed) ipykernel starts without
+it. Kernels started from JupyterLab or nbval are not affected: only ``headless.execute`` launches
+this module (``headless.kernel_command``).
+"""
+
+import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from types import ModuleType
+
+
+class NoDebugger:
+    """A meta path finder refusing ``debugpy`` and its submodules."""
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name == "debugpy" or name.startswith("debugpy."):
+            raise ImportError(f"{name}: no debugger in the kernel of a headless run", name=name)
+        return None
+
+
+if __name__ == "__main__":
+    # as ipykernel_launcher: the kernel's folder leaves sys.path while ipykernel loads (its
+    # InteractiveShellApp puts it back)
+    if sys.path[0] == "" or Path(sys.path[0]) == Path.cwd():
+        del sys.path[0]
+    sys.meta_path.insert(0, NoDebugger())
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
