@@ -5,14 +5,23 @@ A parameters file is small, hand-written text. Reading it is bounded so that a h
 file fails at once with a message instead of hanging the run: at most ``MAX_YAML_BYTES`` bytes, at
 most ``MAX_YAML_NODES`` values once every alias is expanded (an "alias bomb" of a few hundred bytes
 expands to billions), and a nesting depth Python can follow.
+
+A run, and the test suite far more often, reads the same files again and again (about a thousand
+reads in one suite, a millisecond or two each): a parse is remembered by the file's path and the
+digest of its bytes, so a changed file is always parsed afresh, and each read gets its own copy.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
+import io
+import pickle
+import threading
 import types
 import typing
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,11 +44,18 @@ MAX_YAML_DEPTH = 100
 #: 1.3 -> 0.4 s), which every run and every test that bills a month pays.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 TOO_DEEP = "the YAML is nested too deeply to read; flatten its lists and mappings"
+#: How many parsed files are remembered (a run reads about a dozen).
+PARSED_KEPT = 64
+#: (path, digest of the bytes) -> the parsed contents, pickled: unpickling is a fresh copy about
+#: fifty times faster than parsing, and no caller can change what another one reads.
+_PARSED: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
 
 
 def read_yaml(path: Path) -> object:
     """The parsed contents of ``path``; a ParameterError naming the file when it is missing, too
-    large, not valid YAML (with the line YAML reports) or expands to too many values."""
+    large, not valid YAML (with the line YAML reports) or expands to too many values. The same
+    bytes at the same path are parsed once (``_PARSED``)."""
     if not path.exists():
         raise ParameterError(path, None, "file not found")
     size = path.stat().st_size
@@ -50,8 +66,26 @@ def read_yaml(path: Path) -> object:
             f"the file has {size:,} bytes; a parameters file may have at most {MAX_YAML_BYTES:,}. "
             "Is it the right file?",
         )
+    raw = path.read_bytes()
+    key = (str(path), hashlib.blake2b(raw, digest_size=20).digest())
+    with _PARSED_LOCK:
+        kept = _PARSED.get(key)
+        if kept is not None:
+            _PARSED.move_to_end(key)
+    if kept is None:
+        kept = pickle.dumps(_parse(path, raw), protocol=pickle.HIGHEST_PROTOCOL)
+        with _PARSED_LOCK:
+            _PARSED[key] = kept
+            while len(_PARSED) > PARSED_KEPT:
+                _PARSED.popitem(last=False)
+    return pickle.loads(kept)
+
+
+def _parse(path: Path, raw: bytes) -> object:
+    """``raw``, the bytes of ``path``, decoded as ``path.read_text(encoding="utf-8")`` decodes
+    them (universal newlines) and parsed, with the checks of ``read_yaml``."""
     try:
-        loader = _LOADER(path.read_text(encoding="utf-8"))
+        loader = _LOADER(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read())
         try:
             node = loader.get_single_node()
             if node is None:

@@ -4,6 +4,7 @@ the one overlap rule of dated rows (billing_lib.periods.first_common_day)."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -93,4 +94,25 @@ def test_yaml_deeper_than_the_limit_is_refused_naming_its_line(tmp_path):
     assert read_yaml(path)["a"] == 1
     path.write_text("a: 1\n" + "b: " + "[" * (lists + 1) + "]" * (lists + 1))
     with pytest.raises(ParameterError, match=r"deep.yaml.*line 2: the YAML is nested too deeply"):
+        read_yaml(path)
+
+
+def test_a_file_read_again_is_the_same_and_a_copy_of_its_own(tmp_path):
+    path = tmp_path / "plans.yaml"
+    path.write_text("plans:\n  - id: std\n    rules: [{percent: 10}]\n")
+    first = read_yaml(path)
+    first["plans"][0]["rules"].append("changed by the caller")
+    assert read_yaml(path) == {"plans": [{"id": "std", "rules": [{"percent": 10}]}]}
+
+
+def test_a_file_changed_in_place_is_read_anew_even_with_the_same_size_and_time(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text("currency: EUR\n")
+    stamp = path.stat().st_mtime_ns
+    assert read_yaml(path) == {"currency": "EUR"}
+    path.write_text("currency: USD\n")
+    os.utime(path, ns=(stamp, stamp))
+    assert read_yaml(path) == {"currency": "USD"}
+    path.write_text("currency: [EUR\n")
+    with pytest.raises(ParameterError, match="not valid YAML"):
         read_yaml(path)
