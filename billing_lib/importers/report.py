@@ -79,16 +79,18 @@ def control_totals(
     spec: FormatSpec,
     default_sql: str,
     facts: LineFacts,
+    rows_from: str = "__typed",
 ) -> ImportReport:
-    """Rows and cost per currency as read (``__typed``) against after normalisation, and lines
-    and cost per charge category (both from ``facts.groups``, line_facts' sums of ``__new``); a
+    """Rows and cost per currency as read (``rows_from``: ``__typed`` or a relation of the same
+    rows with the columns the cost and currency read) against after normalisation, and lines and
+    cost per charge category (both from ``facts.groups``, line_facts' sums of ``__new``); a
     ControlTotalError when they differ."""
     cur_sql = spec.currency.replace("{default_currency}", default_sql)
     before = {
         r[0]: (r[1], r[2] or Decimal(0))
         for r in con.execute(
             f"SELECT {cur_sql} AS cur, count(*), sum(CAST({spec.cost} AS {SQL_AMOUNT})) FROM "
-            f"__typed GROUP BY 1"
+            f"{rows_from} GROUP BY 1"
         ).fetchall()
     }
     after = {g.currency: (g.currency_lines, g.currency_cost or Decimal(0)) for g in facts.groups}
