@@ -25,7 +25,7 @@ from billing_lib.rating import (
     DEC,
     MINIMUM_SCOPE,
     RATED_COLUMNS,
-    SQL_MACROS,
+    install_macros,
     minimum_lines_sql,
     minimum_rules_sql,
 )
@@ -123,7 +123,7 @@ def _reprice_into(
 ) -> None:
     """The re-priced lines of ``reprice`` into the temp table ``_whatif``."""
     factor = str(markup_factor(markup_percent))
-    con.execute(SQL_MACROS)
+    install_macros(con)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
     columns = ", ".join(
         f"CASE WHEN {REPRICED} THEN {new_amount} ELSE amount END AS amount"

@@ -24,7 +24,7 @@ codes through the sort), ``rate`` (``rate_lines``).
 
 from billing_lib.rating.checks import CurrencyBalance, RatingReport
 from billing_lib.rating.custom import MINIMUM_RULE_COLUMNS, minimum_lines_sql, minimum_rules_sql
-from billing_lib.rating.exact import DEC, SQL_MACROS
+from billing_lib.rating.exact import DEC, SQL_MACROS, install_macros
 from billing_lib.rating.frames import rated_frame
 from billing_lib.rating.parameters import MINIMUM_SCOPE, register_pricing
 from billing_lib.rating.rate import rate_lines
@@ -45,5 +45,6 @@ __all__ = [
     "rated_frame",
     "register_pricing",
     "release_target",
+    "install_macros",
     "temporary_target",
 ]

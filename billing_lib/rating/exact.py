@@ -13,7 +13,9 @@ of lines:
   check proves it is the half-up result: ``2 |n - q d| < |d| 1e-12`` (DECIMAL(38,24) arithmetic, no
   rounding) means ``q`` is the one 12-place number nearest to ``n / d`` and ``n / d`` is no tie.
   Every other case (ties, a DOUBLE off by a unit, operands of 1e13 and above, quotients of 1e9 and
-  above) takes ``_xdiv_long``.
+  above) takes ``_xdiv_long``, written once in ``_xdiv12`` (the operand and quotient limits in
+  a CASE inside the check's condition, so the check never runs on them): a macro is inlined
+  where it is used, every time with its arguments, and each copy is planned.
 
 Products the same way: ``_xmul(a, b)`` is ``CAST(a * b AS DECIMAL(38,12))`` (the exact product at
 24 places rounded half away from zero), whose 128-bit rescaling was most of the rating's per-line
@@ -24,6 +26,10 @@ taken as DECIMAL(38,12) (every operand the rating multiplies has at most 12 plac
 """
 
 from __future__ import annotations
+
+import weakref
+
+import duckdb
 
 from billing_lib.money import SQL_AMOUNT
 
@@ -45,10 +51,10 @@ CREATE OR REPLACE TEMP MACRO _xdiv_holds(n, d, q) AS
   2 * abs(n - q * d) < abs(d) * CAST(0.000000000001 AS DECIMAL(13,12));
 CREATE OR REPLACE TEMP MACRO _xdiv12(n, d) AS CASE
   WHEN d = 0 THEN NULL
-  WHEN abs(CAST(n AS DOUBLE)) >= {QUICK_OPERAND_LIMIT}
-    OR abs(CAST(d AS DOUBLE)) >= {QUICK_OPERAND_LIMIT}
-    OR abs(CAST(n AS DOUBLE) / CAST(d AS DOUBLE)) >= {QUICK_QUOTIENT_LIMIT} THEN _xdiv_long(n, d)
-  WHEN _xdiv_holds(n, d, _xdiv_guess(n, d)) THEN _xdiv_guess(n, d)
+  WHEN CASE WHEN abs(CAST(n AS DOUBLE)) >= {QUICK_OPERAND_LIMIT}
+              OR abs(CAST(d AS DOUBLE)) >= {QUICK_OPERAND_LIMIT}
+              OR abs(CAST(n AS DOUBLE) / CAST(d AS DOUBLE)) >= {QUICK_QUOTIENT_LIMIT} THEN false
+            ELSE _xdiv_holds(n, d, _xdiv_guess(n, d)) END THEN _xdiv_guess(n, d)
   ELSE _xdiv_long(n, d) END;
 CREATE OR REPLACE TEMP MACRO _xdiv(n, d) AS _xdiv12(CAST(n AS {DEC}), CAST(d AS {DEC}));
 CREATE OR REPLACE TEMP MACRO _xmul_guess(a, b) AS
@@ -59,3 +65,16 @@ CREATE OR REPLACE TEMP MACRO _xmul12(a, b) AS CASE
   ELSE CAST(a * b AS {DEC}) END;
 CREATE OR REPLACE TEMP MACRO _xmul(a, b) AS _xmul12(CAST(a AS {DEC}), CAST(b AS {DEC}));
 """
+
+#: The connections ``install_macros`` has given the macros to (forgotten when one is closed and
+#: collected).
+_INSTALLED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """``SQL_MACROS`` on ``con`` once: its temp macros last as long as the connection, and
+    creating them took longer than some statements of a small month's rating (each rating and
+    each what-if of a session installed them again)."""
+    if con not in _INSTALLED:
+        con.execute(SQL_MACROS)
+        _INSTALLED.add(con)

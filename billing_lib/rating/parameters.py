@@ -14,7 +14,7 @@ import duckdb
 
 from billing_lib.customers import Customer
 from billing_lib.pricing import MinimumFeeRule, Plan, Pricing, TieredRule
-from billing_lib.rating.exact import DEC, SQL_MACROS
+from billing_lib.rating.exact import DEC, install_macros
 from billing_lib.rating.tables import put_table
 
 #: Scope fields of a rule that are part of a line's key, in key order.
@@ -129,7 +129,7 @@ def register_pricing(
     """Put plans, rules, tiers, minimum fees, assignments, customers' currencies and exchange rates
     into temp tables for the SQL of the rating and the what-if (module docstring); installs the
     exact-division macros (``rating.exact``)."""
-    con.execute(SQL_MACROS)
+    install_macros(con)
     put_table(con, "price_rules", _rules_table(pricing))
     put_table(con, "price_tiers", _tiers_table(pricing))
     put_table(con, "price_minimums", _minimums_table(pricing))

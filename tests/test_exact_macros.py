@@ -1,0 +1,31 @@
+"""``install_macros``: the exact-arithmetic macros given to a connection once, and to each."""
+
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from billing_lib.rating import install_macros
+
+
+def third(con: duckdb.DuckDBPyConnection) -> Decimal:
+    return con.execute("SELECT _xdiv(1, 3)").fetchall()[0][0]
+
+
+def test_install_macros_gives_a_connection_the_macros_once():
+    con = duckdb.connect()
+    install_macros(con)
+    assert third(con) == Decimal("0.333333333333")
+    con.execute("DROP MACRO _xdiv")
+    install_macros(con)  # not created again: they last as long as the connection
+    with pytest.raises(duckdb.CatalogException):
+        third(con)
+
+
+def test_install_macros_gives_every_new_connection_its_own():
+    first, second = duckdb.connect(), duckdb.connect()
+    install_macros(first)
+    with pytest.raises(duckdb.CatalogException):
+        third(second)
+    install_macros(second)
+    assert third(second) == Decimal("0.333333333333")
