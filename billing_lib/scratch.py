@@ -16,7 +16,7 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -25,19 +25,27 @@ OWNER_LOCK = ".owner.lock"
 
 #: The open lock file of each folder this process owns.
 _HELD: dict[Path, int] = {}
+#: (kind, temporary directory) this process has swept once (``scratch_when_needed``).
+_SWEPT: set[tuple[str, str]] = set()
 
 
 def owned_folder(kind: str) -> Path:
     """A new folder ``billing-<kind>-*`` in the temporary directory, owned by this process until
     ``release`` (or the process's end); first the abandoned folders of that kind are removed."""
     base = Path(tempfile.gettempdir())
-    for old in sorted(base.glob(f"billing-{kind}-*")):
-        remove_if_abandoned(old)
+    sweep(kind)
     folder = Path(tempfile.mkdtemp(prefix=f"billing-{kind}-", dir=base))
     fd = os.open(folder / OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new and ours: never held
     _HELD[folder] = fd
     return folder
+
+
+def sweep(kind: str) -> None:
+    """Remove the folders ``billing-<kind>-*`` in the temporary directory whose process ended."""
+    _SWEPT.add((kind, tempfile.gettempdir()))
+    for old in sorted(Path(tempfile.gettempdir()).glob(f"billing-{kind}-*")):
+        remove_if_abandoned(old)
 
 
 def release(folder: Path) -> None:
@@ -56,6 +64,29 @@ def scratch_folder(kind: str) -> Iterator[Path]:
         yield folder
     finally:
         release(folder)
+
+
+@contextmanager
+def scratch_when_needed(kind: str) -> Iterator[Callable[[], Path]]:
+    """A function giving ``owned_folder(kind)``, made at its first call, while the block runs,
+    and the folder (if made) removed after it: for work that needs one only now and then (the
+    importer: a zip's members, a copy of a CSV with mixed line endings), since making one costs a
+    listing of the temporary directory, a lock and a removal, on every report. The abandoned
+    folders of the kind are still swept when none is made, once per process."""
+    made: list[Path] = []
+
+    def folder() -> Path:
+        if not made:
+            made.append(owned_folder(kind))
+        return made[0]
+
+    if (kind, tempfile.gettempdir()) not in _SWEPT:
+        sweep(kind)
+    try:
+        yield folder
+    finally:
+        if made:
+            release(made[0])
 
 
 def remove_if_abandoned(folder: Path) -> bool:

@@ -98,3 +98,16 @@ def test_a_rating_run_again_replaces_its_file_and_the_folder_goes_with_the_run(t
     finally:
         if br.lock is not None:
             br.lock.release()
+
+
+def test_a_folder_when_needed_is_made_at_its_first_use_only_and_removed_after(tmp_dir):
+    abandoned = tmp_dir / "billing-t-old"
+    abandoned.mkdir()
+    (abandoned / scratch.OWNER_LOCK).touch()  # its process ended: nobody holds the lock
+    with scratch.scratch_when_needed("t") as folder:
+        assert not abandoned.exists()  # swept though no folder is made
+        assert list(tmp_dir.iterdir()) == []
+    with scratch.scratch_when_needed("t") as folder:
+        made = folder()
+        assert folder() == made and made.is_dir()
+    assert list(tmp_dir.iterdir()) == []

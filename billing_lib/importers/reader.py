@@ -12,7 +12,7 @@ import gzip
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.run_files import sha256_of
-from billing_lib.scratch import scratch_folder
+from billing_lib.scratch import scratch_when_needed
 from billing_lib.sql import ql
 
 _HEADER_BYTES = 1 << 20
@@ -269,7 +269,7 @@ def _one_lf(chunks: Iterable[AnyStr], crlf: AnyStr, lf: AnyStr) -> Iterator[AnyS
     yield carry
 
 
-def _describe(path: Path, name: str, scratch: Path | None = None) -> SourceFile:
+def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) -> SourceFile:
     lower = path.name.lower()
     if lower.endswith(".parquet"):
         try:
@@ -287,7 +287,7 @@ def _describe(path: Path, name: str, scratch: Path | None = None) -> SourceFile:
         name, path, "csv", header, encoding, checksum, blanks, physical, delimiter=delimiter
     )
     if mixed and scratch is not None:
-        return _one_line_ending(src, scratch)
+        return _one_line_ending(src, scratch())
     return src
 
 
@@ -302,7 +302,7 @@ def _line_scan(path: Path, encoding: str, checksum: str) -> tuple[tuple[int, ...
 @contextmanager
 def open_sources(path: Path) -> Iterator[list[SourceFile]]:
     """The tables inside ``path``: itself, or each CSV/Parquet member of a zip (extracted to a
-    temporary folder that is removed afterwards)."""
+    temporary folder, made only for a zip or a CSV with mixed line endings, removed afterwards)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -312,15 +312,16 @@ def open_sources(path: Path) -> Iterator[list[SourceFile]]:
         raise InputError(
             f"{path}: the file is empty; expected a header row with the vendor's column names"
         )
-    with scratch_folder("src") as scratch:
+    with scratch_when_needed("src") as scratch:
         yield _sources(path, scratch)
 
 
-def _sources(path: Path, scratch: Path) -> list[SourceFile]:
-    """The tables of ``open_sources``; zip members and line-ending copies go into ``scratch``."""
+def _sources(path: Path, scratch: Callable[[], Path]) -> list[SourceFile]:
+    """The tables of ``open_sources``; zip members and line-ending copies go into the folder
+    ``scratch()``."""
     if not path.name.lower().endswith(".zip"):
         return [_describe(path, str(path), scratch)]
-    members_dir = scratch / "zip"
+    members_dir = scratch() / "zip"
     members_dir.mkdir()
     try:
         with zipfile.ZipFile(path) as zf:
