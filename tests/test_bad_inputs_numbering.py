@@ -172,6 +172,7 @@ STARTED: list[subprocess.Popen | forked.Forked] = []
 
 @pytest.fixture(scope="module", autouse=True)
 def _fork_server():
+    forked.preload(["tests.numbering_runner", "billing_lib.cli"])
     yield
     forked.stop()
 

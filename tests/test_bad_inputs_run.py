@@ -5,18 +5,18 @@ limit, the command interrupted). Each ends in the project's own error naming the
 parameter and the way out, and leaves the published run folder and the invoice register
 byte-identical. The sample month is published once (a copy of the session's run); most cases run
 the notebook's steps in-process, a representative subset runs ``billing run`` as a real
-process."""
+process: forked from one that imported papermill and billing_lib once (``tests/forked.py``), so
+each does not import them again (tests/test_billing_run_command.py and the kill -9 numbering
+tests start the installed command as a new program)."""
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -32,7 +32,7 @@ from billing_lib.errors import BillingError, ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.numbering import _COLUMNS
 from billing_lib.publishing import writing_error
-from tests.console_scripts import BILLING
+from tests import forked
 from tests.notebook_project import PERIOD, copy_project
 
 REPORTS = Path("samples") / PERIOD / "reports"
@@ -158,29 +158,32 @@ def edited(unchanged: Path, tmp_path: Path) -> Callable[[str, Callable[[str], st
     return make
 
 
-def billing_command(parameters: str = "parameters") -> list[str]:
-    """``billing run`` of the sample month into the project's outputs/, run in the project."""
-    return [BILLING, "run", "--period", PERIOD, "--reports", str(REPORTS)] + [
-        "--parameters",
-        parameters,
-        "--output",
-        "outputs",
-        "--quiet",
-    ]
+#: ``billing run`` of the sample month into the project's outputs/, run in the project
+BILLING_RUN = ["run", "--period", PERIOD, "--reports", str(REPORTS), "--parameters", "parameters",
+               "--output", "outputs", "--quiet"]  # fmt: skip
 
 
-def billing_run(
-    project: Path, parameters: str = "parameters", **popen: object
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        billing_command(parameters),
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        **popen,
-    )
+@pytest.fixture(scope="module")
+def forks() -> Iterator[None]:
+    """The server the module's real runs are forked from (``start``), ended after them."""
+    modules = ["billing_lib.cli", "billing_lib.headless", "billing_lib.run", "papermill"]
+    forked.preload([*modules, "jupyter_client.manager"])
+    yield
+    forked.stop()
+
+
+def start(
+    project: Path, target: str, argv: list[str], file_size_limit: int | None = None
+) -> forked.Forked:
+    """``billing`` with ``argv`` ("billing") or ``run.run_all(*argv)`` ("run_all") in a process
+    of its own in ``project``, with this environment (``tests/forked.py``)."""
+    logs = project.parent / "forked-logs"
+    return forked.start(target, argv, project, dict(os.environ), logs, file_size_limit)
+
+
+def finished(proc: forked.Forked) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=600)
+    return subprocess.CompletedProcess([], proc.returncode, out, err)
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -447,43 +450,17 @@ def test_a_file_duckdb_could_not_write_is_named():
     assert str(err).startswith("/out/2026-10/rated lines.parquet: the file is larger than")
 
 
-def _file_size_limit(limit: int) -> Callable[[], None]:
-    def limited() -> None:  # runs in the child before exec: a real process with a real limit
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    return limited
-
-
-IN_PROCESS_RUN = """
-import signal, sys
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # as `billing` does: EFBIG instead of being killed
-from billing_lib import run
-from billing_lib.errors import BillingError
-try:
-    run.run_all(*sys.argv[1:])
-except BillingError as exc:
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(2)
-"""
-
-
 @pytest.mark.slow  # the run in a process of its own, under a file-size limit
-def test_a_file_size_limit_while_writing_an_invoice_file_is_named(same_numbers):
+def test_a_file_size_limit_while_writing_an_invoice_file_is_named(same_numbers, forks):
     # below the largest of the invoice folder's files (workbook, detail file, PDF, UBL) of the
     # published run, above the register and the rated lines' Parquet (written first; with a
     # margin: it holds the reports' paths, which differ between project folders)
     published = same_numbers / "outputs" / PERIOD
     limit = max(p.stat().st_size for p in (published / "invoices").iterdir()) - 1
     assert (published / "rated_lines.parquet").stat().st_size < limit - 2_000
-    result = subprocess.run(
-        [sys.executable, "-c", IN_PROCESS_RUN, PERIOD, str(REPORTS), "parameters", "outputs"],
-        cwd=same_numbers,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        preexec_fn=_file_size_limit(limit),
-    )
+    # a real process with a real limit: the run's steps, a BillingError printed as `billing` does
+    run_all = [PERIOD, str(REPORTS), "parameters", "outputs"]
+    result = finished(start(same_numbers, "run_all", run_all, file_size_limit=limit))
     assert_clean_failure(
         result,
         f"{same_numbers / 'outputs' / PERIOD / 'invoices'}/NW2026-",
@@ -496,9 +473,9 @@ def test_a_file_size_limit_while_writing_an_invoice_file_is_named(same_numbers):
 
 
 @pytest.mark.slow  # papermill runs the notebook in a kernel
-def test_billing_run_names_the_file_a_file_size_limit_stops(same_numbers):
+def test_billing_run_names_the_file_a_file_size_limit_stops(same_numbers, forks):
     # 1 MB: the notebook runs through; its HTML report (plotly.js embedded, ~5 MB) cannot be written
-    result = billing_run(same_numbers, preexec_fn=_file_size_limit(1_000_000))
+    result = finished(start(same_numbers, "billing", BILLING_RUN, file_size_limit=1_000_000))
     assert_clean_failure(
         result,
         f"{same_numbers / 'outputs' / PERIOD / 'billing_run.html'}: the file is larger",
@@ -530,15 +507,9 @@ def _gone(pid: int) -> bool:
 @pytest.mark.slow  # `billing run` started, then stopped once its kernel runs
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_an_interrupted_billing_run_ends_its_kernel_and_publishes_nothing(
-    same_numbers, sig, status
+    same_numbers, forks, sig, status
 ):
-    proc = subprocess.Popen(
-        billing_command(),
-        cwd=same_numbers,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start(same_numbers, "billing", BILLING_RUN)
     try:
         kernel = _kernel_of(proc.pid)
         time.sleep(1)  # the kernel starts and executes the notebook's first cells
