@@ -1,7 +1,14 @@
-"""``rate_lines``: the steps of a rating, in order."""
+"""``rate_lines``: the steps of a rating, in order.
+
+A small month (up to ``ONE_THREAD_LINES`` lines) is rated on one DuckDB thread: its statements
+each take a few milliseconds, mostly planning, and handing a few rows to a second thread and
+waiting for it cost more than it saved (a sixth of such a rating's CPU time, benchmarks/README.md).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -14,6 +21,25 @@ from billing_lib.rating.keys import resolve_keys
 from billing_lib.rating.parameters import register_pricing
 from billing_lib.rating.price import create_excluded_unmapped
 from billing_lib.rating.rated_file import discard_rated, temporary_target, write_rated
+from billing_lib.rating.tables import one
+
+#: Up to this many lines in the store a rating runs on one thread (module docstring).
+ONE_THREAD_LINES = 20_000
+
+
+@contextmanager
+def threads_for_size(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB thread while a small month is rated, the setting as it was afterwards (a
+    setting of the database: nothing else runs on it meanwhile)."""
+    lines, threads = one(con, "SELECT count(*), current_setting('threads') FROM lines")
+    if lines > ONE_THREAD_LINES or threads == 1:
+        yield
+        return
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
 
 
 def rate_lines(
@@ -29,6 +55,18 @@ def rate_lines(
     missing) and ControlTotalError if the BilledCost would not be conserved per vendor currency
     or a customer line were not rated, excluded or unmapped exactly once; a failed rating leaves
     neither ``target`` nor ``rated_lines``."""
+    with threads_for_size(con):
+        return _rate(con, pricing, customers, period, target)
+
+
+def _rate(
+    con: duckdb.DuckDBPyConnection,
+    pricing: Pricing,
+    customers: dict[str, Customer],
+    period: str,
+    target: Path | None,
+) -> RatingReport:
+    """The steps of ``rate_lines``."""
     first, last = month_days(period, "rating")
     register_pricing(con, pricing, customers)
     resolve_keys(con, pricing)
