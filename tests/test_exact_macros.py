@@ -22,6 +22,15 @@ def test_install_macros_gives_a_connection_the_macros_once():
         third(con)
 
 
+def test_macros_made_in_a_transaction_rolled_back_are_made_again():
+    con = duckdb.connect()
+    con.execute("BEGIN")
+    install_macros(con)
+    con.execute("ROLLBACK")  # takes the macros made in it along
+    install_macros(con)
+    assert third(con) == Decimal("0.333333333333")
+
+
 def test_install_macros_gives_every_new_connection_its_own():
     first, second = duckdb.connect(), duckdb.connect()
     install_macros(first)

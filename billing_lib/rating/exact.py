@@ -74,7 +74,19 @@ _INSTALLED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """``SQL_MACROS`` on ``con`` once: its temp macros last as long as the connection, and
     creating them took longer than some statements of a small month's rating (each rating and
-    each what-if of a session installed them again)."""
-    if con not in _INSTALLED:
-        con.execute(SQL_MACROS)
-        _INSTALLED.add(con)
+    each what-if of a session installed them again). Made inside a transaction that was rolled
+    back, they are gone: a connection given them before is asked for ``_xmul`` (the last one
+    made, half a millisecond) and gets them again if it has none."""
+    if con in _INSTALLED and _has_macros(con):
+        return
+    con.execute(SQL_MACROS)
+    _INSTALLED.add(con)
+
+
+def _has_macros(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` has the last of ``SQL_MACROS``."""
+    try:
+        con.execute("SELECT _xmul(1, 1)")
+    except duckdb.CatalogException:
+        return False
+    return True
