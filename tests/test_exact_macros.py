@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from billing_lib.rating import install_macros
@@ -38,3 +39,13 @@ def test_install_macros_gives_every_new_connection_its_own():
         third(second)
     install_macros(second)
     assert third(second) == Decimal("0.333333333333")
+
+
+def test_a_connection_given_the_macros_again_runs_its_next_statements():
+    """Asking a connection for its macros leaves no unfinished result behind (DuckDB refuses to
+    register a table on a connection while a result is pending: the rating's next step)."""
+    con = duckdb.connect()
+    install_macros(con)
+    install_macros(con)
+    con.register("rows", pa.table({"n": [1, 2]}))
+    assert con.execute("SELECT sum(_xmul(n, 2)) FROM rows").fetchall() == [(Decimal(6),)]

@@ -86,7 +86,7 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 def _has_macros(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con`` has the last of ``SQL_MACROS``."""
     try:
-        con.execute("SELECT _xmul(1, 1)")
+        con.execute("SELECT _xmul(1, 1)").fetchall()
     except duckdb.CatalogException:
         return False
     return True
