@@ -77,20 +77,24 @@ def base(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def case(base, tmp_path) -> Path:
-    """A private copy of the base: ``case / "outputs"`` is the folder the runs share."""
+def private_copy(base: Path, tmp_path: Path) -> Path:
+    """A copy of ``base`` in ``tmp_path``, for one test to change."""
     root = tmp_path / "case"
     shutil.copytree(base, root)
     return root
+
+
+@pytest.fixture
+def case(base, tmp_path) -> Path:
+    """A private copy of the base: ``case / "outputs"`` is the folder the runs share."""
+    return private_copy(base, tmp_path)
 
 
 @pytest.fixture(scope="module")
 def base_with_november(base, tmp_path_factory) -> Path:
     """The base with 2026-11 published too (not finalised): billed once for the tests that start
     from a second run folder in place, instead of once in each."""
-    root = tmp_path_factory.mktemp("numbering-november") / "case"
-    shutil.copytree(base, root)
+    root = private_copy(base, tmp_path_factory.mktemp("numbering-november"))
     assert run_in_process(root, "2026-11") == 0
     return root
 
@@ -98,9 +102,7 @@ def base_with_november(base, tmp_path_factory) -> Path:
 @pytest.fixture
 def case_with_november(base_with_november, tmp_path) -> Path:
     """A private copy of ``base_with_november``."""
-    root = tmp_path / "case"
-    shutil.copytree(base_with_november, root)
-    return root
+    return private_copy(base_with_november, tmp_path)
 
 
 def args(root: Path, period: str, *extra: str) -> list[str]:
