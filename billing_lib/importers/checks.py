@@ -13,7 +13,7 @@ from billing_lib.errors import InputError, Problem
 from billing_lib.importers.engine import resolve_columns
 from billing_lib.importers.line_facts import LineFacts, in_period_sql, sign_rule_sql
 from billing_lib.importers.reader import SourceFile
-from billing_lib.importers.spec import _QUOTED, FormatSpec
+from billing_lib.importers.spec import QUOTED_COLUMN, FormatSpec
 
 MAX_SHOWN = 20
 
@@ -67,7 +67,7 @@ def _vendor_columns(spec: FormatSpec, target: str, present: set[str]) -> str:
     """``BilledCost (from 'Billable Points', 'Price per Point')``: the vendor columns a line-model
     column is computed from."""
     m = spec.column_map(target)
-    names = m.alternatives()[:1] if m.alternatives() else _QUOTED.findall(m.sql or "")
+    names = m.alternatives()[:1] if m.alternatives() else QUOTED_COLUMN.findall(m.sql or "")
     names = [n for n in dict.fromkeys(names) if n in present]
     return f"{target} (from {', '.join(repr(n) for n in names)})" if names else target
 

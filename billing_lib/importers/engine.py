@@ -21,7 +21,7 @@ from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
 from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
 from billing_lib.importers.report import ImportReport, control_totals
 from billing_lib.importers.spec import (
-    _QUOTED,
+    QUOTED_COLUMN,
     FormatSpec,
     all_specs,
     choice_text,
@@ -319,7 +319,7 @@ def _read_columns(spec: FormatSpec, typed: dict[str, str]) -> str:
     """The typed columns the format's cost and currency read, as a relation over ``__numbered``
     (``__typed`` when contract prices are attached): the same values as ``__typed`` has, but
     DuckDB binds only these columns' typing, not every column's (a few milliseconds a file)."""
-    used = sorted(set(_QUOTED.findall(f"{spec.cost} {spec.currency}")))
+    used = sorted(set(QUOTED_COLUMN.findall(f"{spec.cost} {spec.currency}")))
     if spec.contract_price or not set(used) <= set(typed):
         return "__typed"
     columns = ", ".join(f"{typed[c]} AS {qi(c)}" for c in used) or "1 AS __none"

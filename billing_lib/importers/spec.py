@@ -23,7 +23,8 @@ FORMATS_DIR = Path(__file__).with_name("formats")
 SourceKind = Literal["decimal", "timestamp", "date", "json"]
 #: A column name, or alternatives of which the first present in the file is read.
 ColumnChoice = str | list[str]
-_QUOTED = re.compile(r'"([^"]+)"')
+#: A double-quoted column name in a mapping's SQL (the columns an expression reads).
+QUOTED_COLUMN = re.compile(r'"([^"]+)"')
 # Columns the engine fills itself: they need no mapping.
 ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow")
 
@@ -155,7 +156,7 @@ class FormatSpec(BaseModel):
     def line_id_columns(self) -> list[str]:
         """The vendor columns the line id is made of (for messages and docs)."""
         m = self.column_map("x_VendorLineId")
-        return m.alternatives() or list(dict.fromkeys(_QUOTED.findall(m.sql or "")))
+        return m.alternatives() or list(dict.fromkeys(QUOTED_COLUMN.findall(m.sql or "")))
 
     def column_map(self, target: str) -> ColumnMap:
         m = self.columns[target]
@@ -173,12 +174,12 @@ class FormatSpec(BaseModel):
             self.currency,
             *(self.contract_price.sql() if self.contract_price else []),
         ):
-            names |= set(_QUOTED.findall(expr))
+            names |= set(QUOTED_COLUMN.findall(expr))
         for target in self.columns:
             m = self.column_map(target)
             names |= set(m.alternatives())
             if m.sql:
-                names |= set(_QUOTED.findall(m.sql))
+                names |= set(QUOTED_COLUMN.findall(m.sql))
         return names - set(CONTRACT_COLUMNS)
 
 
@@ -231,5 +232,5 @@ def source_of(spec: FormatSpec, target: str, present: set[str]) -> str:
     m = spec.column_map(target)
     alts = [a for a in m.alternatives() if a in present]
     if not alts and m.sql:
-        alts = [a for a in _QUOTED.findall(m.sql) if a in present][:1]
+        alts = [a for a in QUOTED_COLUMN.findall(m.sql) if a in present][:1]
     return f"{target} (from {alts[0]!r})" if alts else target
