@@ -223,7 +223,13 @@ def child_pipeline(
         if store == "disk"
         else None
     )
-    result: dict[str, Any] = {"stages": {}, "peak_mb": {}, "missing": [], "skipped": []}
+    result: dict[str, Any] = {
+        "stages": {},
+        "stage_cpu_s": {},
+        "peak_mb": {},
+        "missing": [],
+        "skipped": [],
+    }
     state: dict[str, Any] = {}
     inner: dict[str, float] = {}
     if not workbooks_too:
@@ -267,8 +273,9 @@ def child_pipeline(
     ]
     t_run, cpu_run = time.perf_counter(), _cpu_s()
     for name, fn in steps:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         fn()
+        result["stage_cpu_s"][name] = _cpu_s() - c0
         if name == "outputs":
             result["stages"].update(inner)
             result["peak_mb"]["outputs"] = _peak_mb()
@@ -532,6 +539,9 @@ def run_one(
         "load_average": [round(load_before[0], 1), round(load_after[0], 1)],
         "lines": ours["lines"],
         "stages": ours["stages"],
+        # CPU seconds of each step (writer processes included): against its wall time, how much
+        # of the two cores it used
+        "stage_cpu_s": ours["stage_cpu_s"],
         "invoices": ours["invoices"],
         "skipped": ours["skipped"],
         "peak_mb_after": ours["peak_mb"],
