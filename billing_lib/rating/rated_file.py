@@ -1,19 +1,20 @@
-"""``rated_lines`` written once: one sorted DuckDB ``COPY`` into the Parquet file the run
+"""``rated_lines`` written once: one sorted DuckDB query streamed into the Parquet file the run
 publishes, and a view over that file for every later stage.
 
 The rated lines are wide (30 columns, about 500 bytes a line): at ten million lines several times
 the run's DuckDB memory limit. Stored as a sorted table they were written to DuckDB's temporary
 files by the sort, again as the table, and read back by the run's ``COPY rated_lines TO
-rated_lines.parquet`` (benchmarks/README.md). Here DuckDB's sort streams straight into its
-Parquet writer (both parallel, the order kept), so the lines are written once:
+rated_lines.parquet`` (benchmarks/README.md). Here DuckDB's sort streams straight into a Parquet
+writer (``query_parquet``: DuckDB sorts on its threads, pyarrow encodes on another, the order
+kept), so the lines are written once:
 
 1. what used to be done to the stored table is done before: tiered and volume lines are priced
    in the same query by a window over only those lines (``price.vendor_sql``); the minimum-fee
    revenue is summed per customer and scope from the lines of the customers with a minimum fee
    only, and only when some customer has one (``REVENUE_SQL``), so the top-ups are known;
-2. one ``COPY`` writes the vendor lines by customer, vendor file and row, then the custom lines
-   and the top-ups in their own order (``rated_copy_sql``); the long repeated text (service, SKU,
-   tags, description, file name) goes through its sort as INTEGER codes (``codes``);
+2. one query gives the vendor lines by customer, vendor file and row, then the custom lines
+   and the top-ups in their own order (``rated_query_sql``); the long repeated text (service,
+   SKU, tags, description, file name) goes through its sort as INTEGER codes (``codes``);
 3. ``rated_lines`` is a view over the file (``view_sql``); the run publishes the file itself.
 """
 
@@ -28,6 +29,7 @@ import duckdb
 
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
+from billing_lib.query_parquet import write_query_parquet
 from billing_lib.rating.codes import create_codes, decoded_sql, encoded_sql
 from billing_lib.rating.custom import (
     custom_rows,
@@ -46,6 +48,14 @@ from billing_lib.store import drop_relation
 #: The order of the vendor lines in rated_lines.parquet (one line per vendor file and row).
 ORDER = "customer_id, source_file, source_row"
 
+#: Lines per row group of rated_lines.parquet (DuckDB's own row group size, as before): the later
+#: stages read one customer's lines by the row groups' customer_id statistics.
+ROW_GROUP_LINES = 122_880
+#: Columns of a value (nearly) of its own on every vendor line: written without a dictionary.
+PLAIN_COLUMNS = ("amount", "cost", "vendor_cost", "billed_cost", "source_row", "vendor_line_id")
+#: Long text of its own on most lines that no stage filters on: written without min/max.
+UNFILTERED_COLUMNS = ("subscription", "vendor_line_id")
+
 #: The revenue per customer and minimum-fee scope (``custom.minimum_lines_sql`` sums it again per
 #: rule) of the vendor lines of the customers with a minimum fee (``{vendor}``).
 REVENUE_SQL = """
@@ -55,19 +65,30 @@ REVENUE_SQL = """
     FROM ({vendor}) GROUP BY ALL"""
 
 
-def rated_copy_sql(vendor: str, target: Path) -> str:
-    """The COPY of rated_lines.parquet: the lines of ``vendor`` (``price.vendor_sql``) by customer,
-    vendor file and row, then those of ``rating_custom_lines`` in its order (custom lines, then
-    top-ups); each column of its contract type (``RATED_COLUMNS``). ``part`` sorts the vendor
-    lines first (0) and each custom line after them (1 + its row number)."""
+def rated_query_sql(vendor: str) -> str:
+    """The rows of rated_lines.parquet: the lines of ``vendor`` (``price.vendor_sql``) by
+    customer, vendor file and row, then those of ``rating_custom_lines`` in its order (custom
+    lines, then top-ups); each column of its contract type (``RATED_COLUMNS``). ``part`` sorts
+    the vendor lines first (0) and each custom line after them (1 + its row number)."""
     cols = ", ".join(RATED_COLUMNS)
     typed = ", ".join(f"CAST({decoded_sql(c)} AS {t}) AS {c}" for c, t in RATED_COLUMNS.items())
     rows = f"""
         SELECT CAST(0 AS BIGINT) AS part, {cols} FROM ({vendor})
         UNION ALL SELECT 1 + rowid, {cols} FROM rating_custom_lines"""
     return f"""
-        COPY (SELECT {typed} FROM (SELECT * FROM ({encoded_sql(rows)}) ORDER BY part, {ORDER}))
-        TO {ql(str(target))} (FORMAT parquet)"""
+        SELECT {typed} FROM (SELECT * FROM ({encoded_sql(rows)}) ORDER BY part, {ORDER})"""
+
+
+def write_rated_file(con: duckdb.DuckDBPyConnection, vendor: str, target: Path) -> None:
+    """``target`` with the rows of ``rated_query_sql(vendor)`` in their order."""
+    write_query_parquet(
+        con,
+        rated_query_sql(vendor),
+        target,
+        ROW_GROUP_LINES,
+        no_dictionary=PLAIN_COLUMNS,
+        no_statistics=UNFILTERED_COLUMNS,
+    )
 
 
 def top_ups(
@@ -108,7 +129,7 @@ def write_rated(
     create_codes(con, "lines", "rating_keys_rated", "rating_custom_lines")
     drop_rated_lines(con)
     target.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(rated_copy_sql(vendor_sql(used, "rating_keys_rated", period, tiered), target))
+    write_rated_file(con, vendor_sql(used, "rating_keys_rated", period, tiered), target)
     con.execute(view_sql(target))
 
 
