@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -37,9 +37,11 @@ def write_query_parquet(
     rows_per_group: int,
     no_dictionary: Iterable[str] = (),
     no_statistics: Iterable[str] = (),
+    transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
 ) -> None:
     """Write the rows of the query ``sql`` to the Parquet file ``target`` in their order, in row
-    groups of ``rows_per_group`` rows (a multiple of ``BATCH_ROWS``; the last group smaller).
+    groups of ``rows_per_group`` rows (a multiple of ``BATCH_ROWS``; the last group smaller),
+    each batch first through ``transform`` (on the writer thread) if given.
     Columns in ``no_dictionary`` (values nearly unique per row: a dictionary only costs) are
     written plain, those in ``no_statistics`` (long text no reader filters on) without min/max.
     An error of the query or of the write is raised here; ``target`` is then incomplete and the
@@ -47,8 +49,10 @@ def write_query_parquet(
     if rows_per_group % BATCH_ROWS:
         raise ValueError(f"rows_per_group {rows_per_group} is no multiple of {BATCH_ROWS}")
     reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    transform = transform or (lambda batch: batch)
+    schema = transform(pa.RecordBatch.from_pylist([], schema=reader.schema)).schema
     plain, unfiltered = set(no_dictionary), set(no_statistics)
-    names = reader.schema.names
+    names = schema.names
     options = {
         "use_dictionary": [c for c in names if c not in plain],
         "write_statistics": [c for c in names if c not in unfiltered],
@@ -57,7 +61,7 @@ def write_query_parquet(
     failures: list[BaseException] = []
     writer = threading.Thread(
         target=_write_batches,
-        args=(batches, target, reader.schema, rows_per_group, options, failures),
+        args=(batches, target, schema, rows_per_group, transform, options, failures),
         name="query-parquet",
         daemon=True,
     )
@@ -80,6 +84,7 @@ def _write_batches(
     target: Path,
     schema: pa.Schema,
     rows_per_group: int,
+    transform: Callable[[pa.RecordBatch], pa.RecordBatch],
     options: dict[str, list[str]],
     failures: list[BaseException],
 ) -> None:
@@ -91,7 +96,7 @@ def _write_batches(
             group: list[pa.RecordBatch] = []
             rows = 0
             while (batch := batches.get()) is not None:
-                group.append(batch)
+                group.append(transform(batch))
                 rows += batch.num_rows
                 if rows >= rows_per_group:
                     writer.write_table(pa.Table.from_batches(group), row_group_size=rows)

@@ -14,11 +14,19 @@ read back from a list (``getvariable``), so the file gets the same rows in the s
   scan reads the table ``lines`` that the view ``customer_lines`` adds the customer to
   (``customers.assign_customers``): the same rows, without the view's join to the accounts (a
   third of the scan's CPU time at three million lines).
+
+The columns a vendor line takes from its key (vendor, category, currencies, exchange rate, plan,
+rule, product group; period and kind are the same on every vendor line) go through the sort as
+the one INTEGER ``key_id`` instead (``KEYED``): each is NULL in the sorted rows of a vendor line
+and taken by key after the sort, where the rows are written (``rated_file``). The
+custom lines and top-ups, which have no key, keep their own values.
 """
 
 from __future__ import annotations
 
 import duckdb
+
+from billing_lib.sql import ql
 
 #: Coded rated_lines column -> the customer_lines columns its value on a vendor line is one of
 #: (``price.priced_sql``; a description is the rule's, else the first of these that is set).
@@ -31,6 +39,22 @@ SOURCES: dict[str, tuple[str, ...]] = {
 }
 #: Coded column -> the rating_keys column that also gives it its value.
 KEY_SOURCES = {"description": "rule_description"}
+
+#: Rated_lines column -> its value on a vendor line of key ``k`` (a ``rating_keys`` row;
+#: ``price.costed_sql`` takes the same from the line, which its key's join makes equal);
+#: ``{period}`` the rating's period.
+KEYED: dict[str, str] = {
+    "period": "CAST({period} AS VARCHAR)",
+    "line_kind": "'vendor'",
+    "vendor": "k.vendor",
+    "charge_category": "k.charge_category",
+    "product_group": "COALESCE(k.rule_product_group, k.vendor)",
+    "vendor_currency": "k.vendor_currency",
+    "fx_rate": "k.fx_rate",
+    "currency": "k.currency",
+    "plan_id": "k.plan_id",
+    "rule_id": "k.rule_id",
+}
 
 #: The distinct values of every source column, one list each, in one scan of the lines.
 LINE_VALUES_SQL = "CREATE OR REPLACE TEMP TABLE rating_line_values AS SELECT {lists} FROM {lines}"
@@ -65,10 +89,28 @@ def create_codes(con: duckdb.DuckDBPyConnection, lines: str, keys: str, custom: 
     con.execute("DROP TABLE rating_line_values")
 
 
+def key_values_sql(keys: str, period: str) -> str:
+    """For each position 1, 2, ... up to the largest ``key_id`` of ``keys`` (``rating_keys``
+    rows), the ``KEYED`` columns' values of the key of that id (NULL for a key of another
+    action), in that order: what ``rated_file`` reads a vendor line's keyed columns from."""
+    values = ", ".join(f"{sql.format(period=ql(period))} AS {c}" for c, sql in KEYED.items())
+    return f"""
+        SELECT r.key_id, {", ".join(f"v.{c}" for c in KEYED)}
+        FROM range(1, (SELECT COALESCE(max(key_id), 0) + 1 FROM {keys})) r(key_id)
+        LEFT JOIN (SELECT key_id, {values} FROM {keys} k) v USING (key_id)
+        ORDER BY r.key_id"""
+
+
 def encoded_sql(rows: str) -> str:
-    """The rows of the query ``rows`` with each coded column replaced by its code
-    (``code_or_error_sql``)."""
-    codes = ", ".join(code_or_error_sql(c) for c in SOURCES)
+    """The rows of the query ``rows`` (with a ``key_id``, NULL on a line without key) with each
+    coded column replaced by its code (``code_or_error_sql``) and each ``KEYED`` column NULL on
+    a line with a key."""
+    codes = ", ".join(
+        [
+            *(code_or_error_sql(c) for c in SOURCES),
+            *(f"CASE WHEN u.key_id IS NULL THEN u.{c} END AS {c}" for c in KEYED),
+        ]
+    )
     joins = " ".join(f"LEFT JOIN {code_name(c)} ON {code_name(c)}.v = u.{c}" for c in SOURCES)
     return f"SELECT u.* REPLACE ({codes}) FROM ({rows}) u {joins}"
 

@@ -128,7 +128,8 @@ def costed_sql(used: list[str], keys: str, period: str) -> str:
                    l.PricingUnit AS unit, {vendor_cost_sql()} AS vendor_cost,
                    l.BilledCost AS billed_cost, l.BillingCurrency AS vendor_currency,
                    k.fx_rate, k.currency, k.plan_id, k.rule_id, l.x_SourceFile AS source_file,
-                   l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.pricing,
+                   l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.key_id,
+                   k.pricing,
                    k.price, k.factor, k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd,
                    l.PricingQuantity, l.ListCost, l.ListUnitPrice
             FROM {lines_with_keys(keys, used)})"""
@@ -151,7 +152,8 @@ def amounts_sql(costed: str) -> str:
 def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> str:
     """The vendor lines of the keys ``keys`` (a table or a parenthesised query of
     ``rating_keys`` rows) priced for ``period``: the rated_lines columns (``RATED_COLUMNS``), with
-    ``pricing`` and ``charge_start`` after them for the tier pricing (``tiered_sql``); amount and
+    the line's ``key_id``, and ``pricing`` and ``charge_start`` for the tier pricing
+    (``tiered_sql``) after them; amount and
     unit price NULL for tiered and volume lines, and for every line when ``tiers`` (keys of such
     pricings only, priced by ``tiered_sql``: their amounts' SQL is not planned). Unsorted."""
     costed = costed_sql(used, keys, period)
@@ -166,7 +168,7 @@ def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> 
                sku, charge_category, subscription, subscription_name, tags, product_group,
                description, quantity, unit, unit_price, amount, cost, vendor_cost, billed_cost,
                vendor_currency, fx_rate, currency, plan_id, rule_id, source_file, source_row,
-               vendor_line_id, pricing, ChargePeriodStart AS charge_start
+               vendor_line_id, key_id, pricing, ChargePeriodStart AS charge_start
         FROM ({rows})"""
 
 
@@ -224,12 +226,15 @@ def tiered_sql(source: str) -> str:
             ON r.plan_id = t.plan_id AND r.rule_id = t.rule_id)"""
 
 
-def vendor_sql(used: list[str], keys: str, period: str, tiered: bool) -> str:
+def vendor_sql(
+    used: list[str], keys: str, period: str, tiered: bool, with_key: bool = False
+) -> str:
     """The priced vendor lines of the keys ``keys`` (``priced_sql``), tiered and volume lines
-    priced by their tiers when ``tiered`` (some key has such a pricing); rated_lines columns,
-    unsorted. The tier window runs over the tiered lines only (a second join of the lines, to
-    the tiered keys), never over every line."""
-    cols = ", ".join(RATED_COLUMNS)
+    priced by their tiers when ``tiered`` (some key has such a pricing); rated_lines columns
+    (and the line's ``key_id`` after them when ``with_key``), unsorted. The tier window runs over
+    the tiered lines only (a second join of the lines, to the tiered keys), never over every
+    line."""
+    cols = ", ".join([*RATED_COLUMNS, *(["key_id"] if with_key else [])])
     if not tiered:
         return f"SELECT {cols} FROM ({priced_sql(used, keys, period)})"
     flat = priced_sql(used, f"(SELECT * FROM {keys} WHERE pricing NOT IN {TIERED})", period)

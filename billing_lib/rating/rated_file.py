@@ -22,21 +22,31 @@ from __future__ import annotations
 
 import atexit
 import os
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
 from billing_lib.query_parquet import write_query_parquet
-from billing_lib.rating.codes import create_codes, decoded_sql, encoded_sql
+from billing_lib.rating.codes import (
+    KEYED,
+    create_codes,
+    decoded_sql,
+    encoded_sql,
+    key_values_sql,
+)
 from billing_lib.rating.custom import (
     custom_rows,
     custom_table,
     minimum_lines_sql,
     minimum_rules_sql,
 )
+from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import used_scope
 from billing_lib.rating.price import TIERED, check_list_prices, vendor_sql
 from billing_lib.rating.tables import RATED_COLUMNS, one
@@ -56,6 +66,14 @@ PLAIN_COLUMNS = ("amount", "cost", "vendor_cost", "billed_cost", "source_row", "
 #: Long text of its own on most lines that no stage filters on: written without min/max.
 UNFILTERED_COLUMNS = ("subscription", "vendor_line_id")
 
+#: The Arrow type DuckDB gives each type of ``RATED_COLUMNS``.
+ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "DATE": pa.date32(),
+    "BIGINT": pa.int64(),
+    DEC: pa.decimal128(38, 12),
+}
+
 #: The revenue per customer and minimum-fee scope (``custom.minimum_lines_sql`` sums it again per
 #: rule) of the vendor lines of the customers with a minimum fee (``{vendor}``).
 REVENUE_SQL = """
@@ -69,18 +87,24 @@ def rated_query_sql(vendor: str) -> str:
     """The rows of rated_lines.parquet: the lines of ``vendor`` (``price.vendor_sql``) by
     customer, vendor file and row, then those of ``rating_custom_lines`` in its order (custom
     lines, then top-ups); each column of its contract type (``RATED_COLUMNS``). ``part`` sorts
-    the vendor lines first (0) and each custom line after them (1 + its row number)."""
+    the vendor lines first (0) and each custom line after them (1 + its row number); ``vendor``
+    gives each line's ``key_id`` after its columns, and so does the result: its ``KEYED``
+    columns are NULL on a line with a key (``keyed_decoder`` gives them their values)."""
     cols = ", ".join(RATED_COLUMNS)
     typed = ", ".join(f"CAST({decoded_sql(c)} AS {t}) AS {c}" for c, t in RATED_COLUMNS.items())
+    typed += ", key_id"
     rows = f"""
-        SELECT CAST(0 AS BIGINT) AS part, {cols} FROM ({vendor})
-        UNION ALL SELECT 1 + rowid, {cols} FROM rating_custom_lines"""
+        SELECT CAST(0 AS BIGINT) AS part, {cols}, key_id FROM ({vendor})
+        UNION ALL SELECT 1 + rowid, {cols}, CAST(NULL AS BIGINT) FROM rating_custom_lines"""
     return f"""
         SELECT {typed} FROM (SELECT * FROM ({encoded_sql(rows)}) ORDER BY part, {ORDER})"""
 
 
-def write_rated_file(con: duckdb.DuckDBPyConnection, vendor: str, target: Path) -> None:
-    """``target`` with the rows of ``rated_query_sql(vendor)`` in their order."""
+def write_rated_file(
+    con: duckdb.DuckDBPyConnection, vendor: str, keys: str, period: str, target: Path
+) -> None:
+    """``target`` with the rows of ``rated_query_sql(vendor)`` in their order, each vendor
+    line's ``KEYED`` columns taken from its key in ``keys`` (``keyed_decoder``)."""
     write_query_parquet(
         con,
         rated_query_sql(vendor),
@@ -88,7 +112,39 @@ def write_rated_file(con: duckdb.DuckDBPyConnection, vendor: str, target: Path) 
         ROW_GROUP_LINES,
         no_dictionary=PLAIN_COLUMNS,
         no_statistics=UNFILTERED_COLUMNS,
+        transform=keyed_decoder(con, keys, period),
     )
+
+
+def keyed_decoder(
+    con: duckdb.DuckDBPyConnection, keys: str, period: str
+) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+    """A batch of ``rated_query_sql`` rows -> the rated_lines columns: on a line with a
+    ``key_id`` each ``KEYED`` column the value of its key in ``keys`` (the line's own value on
+    a line without). Taken by pyarrow on the writer thread: DuckDB looking the values up per
+    line from a list cost more than carrying them through the sort saved (benchmarks/README.md)."""
+    table = con.sql(key_values_sql(keys, period)).to_arrow_table()
+    values = {f.name: table.column(f.name).cast(f.type).combine_chunks() for f in _fields(KEYED)}
+    schema = pa.schema(_fields(RATED_COLUMNS))
+
+    def decode(batch: pa.RecordBatch) -> pa.RecordBatch:
+        key = batch.column("key_id")
+        keyless, index = pc.is_null(key), pc.subtract(key, 1)
+        columns = [
+            pc.if_else(keyless, batch.column(c), values[c].take(index))
+            if c in KEYED
+            else batch.column(c)
+            for c in RATED_COLUMNS
+        ]
+        return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+    return decode
+
+
+def _fields(columns: Iterable[str]) -> list[pa.Field]:
+    """The Arrow fields of rated_lines columns: the types DuckDB gives their contract types
+    (``RATED_COLUMNS``)."""
+    return [pa.field(c, ARROW_TYPES[RATED_COLUMNS[c]]) for c in columns]
 
 
 def top_ups(
@@ -129,7 +185,8 @@ def write_rated(
     create_codes(con, "lines", "rating_keys_rated", "rating_custom_lines")
     drop_rated_lines(con)
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_rated_file(con, vendor_sql(used, "rating_keys_rated", period, tiered), target)
+    vendor = vendor_sql(used, "rating_keys_rated", period, tiered, with_key=True)
+    write_rated_file(con, vendor, "rating_keys_rated", period, target)
     con.execute(view_sql(target))
 
 
