@@ -422,7 +422,7 @@ custom_lines:
     ]
 
 
-# -- rated_lines.parquet written once by a sorted COPY ---------------------------------------------
+# -- rated_lines.parquet written once from a sorted query ------------------------------------------
 
 ONCE_PLANS = tiered_plan_with_minimum("100")
 #: C2's custom line first: custom lines keep the order of custom_lines.yaml, not the customers'
@@ -491,6 +491,33 @@ def test_rated_lines_are_a_view_over_the_file_the_rating_wrote_once_in_its_order
     )
     assert pq.read_schema(report.rated_file).names == list(RATED_COLUMNS)
     assert report.counts["rated_vendor"] == 6
+
+
+def test_a_vendor_lines_key_columns_come_from_its_key_and_a_custom_lines_are_its_own(tmp_path):
+    """The columns a vendor line takes from its key go through the sort as the key's id and are
+    taken from the key where the file is written; custom lines and top-ups, without a key, keep
+    their own: each line's rule, plan, currencies, rate and kind as the rating decided them."""
+    _, report = _rated_once(tmp_path)
+    keyed = [
+        (r["customer_id"], r["line_kind"], r["period"], r["vendor"], r["charge_category"])
+        + (r["product_group"], r["vendor_currency"], r["fx_rate"], r["currency"])
+        + (r["plan_id"], r["rule_id"])
+        for r in pq.read_table(report.rated_file).to_pylist()
+    ]
+    usage = ("vendor", "2026-10", "aws", "Usage", "aws", "USD", D("0.9"), "EUR", "p")
+    own = ("2026-10", "reseller", None, "services", "EUR", D(1), "EUR")
+    assert keyed == [
+        ("C1", *usage, "all"),
+        ("C1", *usage, "all"),
+        ("C1", *usage, "all"),
+        ("C2", *usage, "all"),
+        ("C2", *usage, "seats"),
+        ("C2", *usage, "seats"),
+        ("C2", "one_off", *own, None, "setup"),
+        ("C1", "fee", *own, None, "fee"),
+        ("C1", "minimum", *own, "p", "min"),
+        ("C2", "minimum", *own, "p", "min"),
+    ]
 
 
 def test_a_rating_on_a_database_file_reads_its_rated_lines_from_the_file(tmp_path):

@@ -101,18 +101,15 @@ def key_values_sql(keys: str, period: str) -> str:
         ORDER BY r.key_id"""
 
 
-def encoded_sql(rows: str) -> str:
-    """The rows of the query ``rows`` (with a ``key_id``, NULL on a line without key) with each
-    coded column replaced by its code (``code_or_error_sql``) and each ``KEYED`` column NULL on
-    a line with a key."""
-    codes = ", ".join(
-        [
-            *(code_or_error_sql(c) for c in SOURCES),
-            *(f"CASE WHEN u.key_id IS NULL THEN u.{c} END AS {c}" for c in KEYED),
-        ]
-    )
+def encoded_sql(rows: str, keyed: bool = False) -> str:
+    """The rows of the query ``rows`` with each coded column replaced by its code
+    (``code_or_error_sql``); with ``keyed`` (``rows`` have a ``key_id``, NULL on a line without
+    key) each ``KEYED`` column NULL on a line with a key."""
+    codes = [code_or_error_sql(c) for c in SOURCES]
+    if keyed:
+        codes += [f"CASE WHEN u.key_id IS NULL THEN u.{c} END AS {c}" for c in KEYED]
     joins = " ".join(f"LEFT JOIN {code_name(c)} ON {code_name(c)}.v = u.{c}" for c in SOURCES)
-    return f"SELECT u.* REPLACE ({codes}) FROM ({rows}) u {joins}"
+    return f"SELECT u.* REPLACE ({', '.join(codes)}) FROM ({rows}) u {joins}"
 
 
 def code_or_error_sql(column: str) -> str:

@@ -96,8 +96,9 @@ def rated_query_sql(vendor: str) -> str:
     rows = f"""
         SELECT CAST(0 AS BIGINT) AS part, {cols}, key_id FROM ({vendor})
         UNION ALL SELECT 1 + rowid, {cols}, CAST(NULL AS BIGINT) FROM rating_custom_lines"""
+    encoded = encoded_sql(rows, keyed=True)
     return f"""
-        SELECT {typed} FROM (SELECT * FROM ({encoded_sql(rows)}) ORDER BY part, {ORDER})"""
+        SELECT {typed} FROM (SELECT * FROM ({encoded}) ORDER BY part, {ORDER})"""
 
 
 def write_rated_file(
