@@ -151,11 +151,11 @@ def amounts_sql(costed: str) -> str:
 
 def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> str:
     """The vendor lines of the keys ``keys`` (a table or a parenthesised query of
-    ``rating_keys`` rows) priced for ``period``: the rated_lines columns (``RATED_COLUMNS``), with
-    the line's ``key_id``, and ``pricing`` and ``charge_start`` for the tier pricing
-    (``tiered_sql``) after them; amount and
-    unit price NULL for tiered and volume lines, and for every line when ``tiers`` (keys of such
-    pricings only, priced by ``tiered_sql``: their amounts' SQL is not planned). Unsorted."""
+    ``rating_keys`` rows) priced for ``period``: the rated_lines columns (``RATED_COLUMNS``), then
+    the line's ``key_id``, ``pricing`` and ``charge_start`` (the last two for the tier pricing,
+    ``tiered_sql``); amount and unit price NULL for tiered and volume lines, and for every line
+    when ``tiers`` (keys of such pricings only, priced by ``tiered_sql``: their amounts' SQL is
+    not planned). Unsorted."""
     costed = costed_sql(used, keys, period)
     rows = (
         f"SELECT *, CAST(NULL AS {DEC}) AS amount, CAST(NULL AS {DEC}) AS unit_price "
