@@ -9,8 +9,10 @@ this process encodes them with pyarrow meanwhile: the same rows in the same orde
 of a fixed number of rows, so a rerun writes the same bytes.
 
 The batches live outside DuckDB's memory limit: DuckDB's conversion holds several times a batch
-while it fills one (about 120 MB more at 30,720 rated lines a batch, 360 MB at 122,880), so the
-batches are small, a few wait in the queue, and a row group is written from several of them.
+while it fills one (at three million rated lines about 20 MB more at 8,192 lines a batch, 120 MB
+at 30,720, 360 MB at 122,880; the ten-million-line run's peak 1,733 MB with 15,360, 1,851-1,896
+MB with 30,720), so the batches are small, a few wait in the queue, and a row group is written
+from several of them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 #: Rows of an Arrow batch from DuckDB (module docstring).
-BATCH_ROWS = 30_720
+BATCH_ROWS = 15_360
 #: Batches converted but not yet taken by the writer.
 QUEUED_BATCHES = 2
 
