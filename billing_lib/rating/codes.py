@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import duckdb
 
+from billing_lib.rating.tables import RATED_COLUMNS
 from billing_lib.sql import ql
 
 #: Coded rated_lines column -> the customer_lines columns its value on a vendor line is one of
@@ -92,8 +93,12 @@ def create_codes(con: duckdb.DuckDBPyConnection, lines: str, keys: str, custom: 
 def key_values_sql(keys: str, period: str) -> str:
     """For each position 1, 2, ... up to the largest ``key_id`` of ``keys`` (``rating_keys``
     rows), the ``KEYED`` columns' values of the key of that id (NULL for a key of another
-    action), in that order: what ``rated_file`` reads a vendor line's keyed columns from."""
-    values = ", ".join(f"{sql.format(period=ql(period))} AS {c}" for c, sql in KEYED.items())
+    action), in that order, each of its contract type (``RATED_COLUMNS``, as the rated query
+    casts it): what ``rated_file`` reads a vendor line's keyed columns from."""
+    values = ", ".join(
+        f"CAST({sql.format(period=ql(period))} AS {RATED_COLUMNS[c]}) AS {c}"
+        for c, sql in KEYED.items()
+    )
     return f"""
         SELECT r.key_id, {", ".join(f"v.{c}" for c in KEYED)}
         FROM range(1, (SELECT COALESCE(max(key_id), 0) + 1 FROM {keys})) r(key_id)

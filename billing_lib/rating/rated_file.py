@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -46,7 +46,6 @@ from billing_lib.rating.custom import (
     minimum_lines_sql,
     minimum_rules_sql,
 )
-from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import used_scope
 from billing_lib.rating.price import TIERED, check_list_prices, vendor_sql
 from billing_lib.rating.tables import RATED_COLUMNS, one
@@ -65,14 +64,6 @@ ROW_GROUP_LINES = 122_880
 PLAIN_COLUMNS = ("amount", "cost", "vendor_cost", "billed_cost", "source_row", "vendor_line_id")
 #: Long text of its own on most lines that no stage filters on: written without min/max.
 UNFILTERED_COLUMNS = ("subscription", "vendor_line_id")
-
-#: The Arrow type DuckDB gives each type of ``RATED_COLUMNS``.
-ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "DATE": pa.date32(),
-    "BIGINT": pa.int64(),
-    DEC: pa.decimal128(38, 12),
-}
 
 #: The revenue per customer and minimum-fee scope (``custom.minimum_lines_sql`` sums it again per
 #: rule) of the vendor lines of the customers with a minimum fee (``{vendor}``).
@@ -125,8 +116,7 @@ def keyed_decoder(
     a line without). Taken by pyarrow on the writer thread: DuckDB looking the values up per
     line from a list cost more than carrying them through the sort saved (benchmarks/README.md)."""
     table = con.sql(key_values_sql(keys, period)).to_arrow_table()
-    values = {f.name: table.column(f.name).cast(f.type).combine_chunks() for f in _fields(KEYED)}
-    schema = pa.schema(_fields(RATED_COLUMNS))
+    values = {c: table.column(c).combine_chunks() for c in KEYED}
 
     def decode(batch: pa.RecordBatch) -> pa.RecordBatch:
         key = batch.column("key_id")
@@ -137,15 +127,9 @@ def keyed_decoder(
             else batch.column(c)
             for c in RATED_COLUMNS
         ]
-        return pa.RecordBatch.from_arrays(columns, schema=schema)
+        return pa.RecordBatch.from_arrays(columns, names=list(RATED_COLUMNS))
 
     return decode
-
-
-def _fields(columns: Iterable[str]) -> list[pa.Field]:
-    """The Arrow fields of rated_lines columns: the types DuckDB gives their contract types
-    (``RATED_COLUMNS``)."""
-    return [pa.field(c, ARROW_TYPES[RATED_COLUMNS[c]]) for c in columns]
 
 
 def top_ups(
