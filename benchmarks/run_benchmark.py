@@ -51,7 +51,7 @@ DEFAULT_STORE = "memory"
 # -- the reference: one query --------------------------------------------------------------------
 
 
-def reference_sql(data: Path, kind: str, rated: bool = True) -> str:
+def reference_sql(data: Path, kind: str, rated: bool = True, aws_detail: bool = False) -> str:
     """The reference: ONE query over the raw reports (AWS CUR, the Microsoft cost export and the
     VMware usage meter's monthly usage),
     ``accounts.csv`` (account -> customer by date) and the generated plans' markups and exchange
@@ -59,19 +59,76 @@ def reference_sql(data: Path, kind: str, rated: bool = True) -> str:
     billing_lib. Per customer and invoice currency: lines, cost and revenue of the billed lines
     (vendor taxes are not billed, credits and refunds are passed on at cost, everything else at
     cost x (1 + markup %), converted at the month's rate); plus the excluded (tax) and unmapped
-    lines per vendor currency. ``rated=False``: lines and vendor cost per customer only."""
+    lines per vendor currency. ``rated=False``: lines and vendor cost per customer only.
+    ``aws_detail``: the AWS CUR's lines alone (``reference_lines_sql``)."""
+    if rated:
+        select = f"""
+    SELECT CASE WHEN m.customer_id IS NULL THEN 'unmapped' WHEN m.category = 'Tax' THEN 'excluded'
+                ELSE m.customer_id END AS who,
+           CASE WHEN m.customer_id IS NULL OR m.category = 'Tax' THEN m.currency
+                ELSE c.currency END AS currency,
+           count(*) AS lines,
+           sum({REFERENCE_COST}) AS cost,
+           sum({REFERENCE_REVENUE}) AS revenue"""
+    else:
+        select = "SELECT m.customer_id, m.currency, count(*) AS lines, sum(m.cost) AS cost"
+    return f"""
+    {reference_lines_sql(data, kind, aws_detail)}
+    {select}
+    {REFERENCE_JOINS}
+    GROUP BY ALL ORDER BY 1, 2"""
+
+
+_DEC = "DECIMAL(38,12)"
+_CONVERTED = f"CAST(m.cost * CAST(COALESCE(fx.rate, 1) AS {_DEC}) AS {_DEC})"
+_FACTOR = "CAST(CASE m.vendor WHEN 'microsoft' THEN c.f_ms ELSE c.f_aws END AS DECIMAL(18,8))"
+#: A reference line that is not billed: its account is unmapped or it is a vendor tax.
+NOT_BILLED = "m.customer_id IS NULL OR m.category = 'Tax'"
+#: A reference line's cost (invoice currency; vendor currency when it is not billed) and revenue.
+REFERENCE_COST = f"CASE WHEN {NOT_BILLED} THEN m.cost ELSE {_CONVERTED} END"
+REFERENCE_REVENUE = f"""CASE WHEN {NOT_BILLED} THEN 0
+                    WHEN m.category = 'Credit' THEN {_CONVERTED}
+                    ELSE CAST({_CONVERTED} * {_FACTOR} AS {_DEC}) END"""
+#: The reference lines ``m`` with their customer ``c`` and exchange rate ``fx``.
+REFERENCE_JOINS = """FROM m LEFT JOIN cust c ON c.customer_id = m.customer_id
+    LEFT JOIN fx ON fx.from_currency = m.currency AND fx.to_currency = c.currency"""
+#: What ``reference_lines_sql(aws_detail=True)`` adds to an AWS line.
+AWS_DETAIL = {
+    "service": '"product/ProductName"',
+    "sku": '"product/sku"',
+    "description": '"lineItem/LineItemDescription"',
+    "quantity": 'CAST("lineItem/UsageAmount" AS DECIMAL(38,12))',
+    "unit": '"pricing/unit"',
+    "line_id": '"identity/LineItemId"',
+    "source_row": "file_row_number + 1",
+}
+
+
+def reference_lines_sql(data: Path, kind: str, aws_detail: bool = False) -> str:
+    """The reference's ``WITH`` clause: every vendor line as ``m`` (vendor, account, day, currency,
+    cost, category: Tax, Credit or Other; its customer by account and day) beside ``cust`` (each
+    customer's invoice currency and markup factors) and ``fx`` (the month's rates).
+    ``aws_detail`` (Parquet): the AWS CUR's lines alone, each also with its service, sku,
+    description, quantity, unit, line_id, source_file and source_row (``floor_benchmark.py``)."""
     aws = _sql_path(_report(data, kind, "aws_cur_"))
     ms = _sql_path(_report(data, kind, "ms_azure_cost_"))
     vmware = _sql_path(_report(data, kind, "vmware_usage_meter_"))
     accounts = _sql_path(data / "parameters" / "accounts.csv")
     if kind == "parquet":
-        aws_source = f"read_parquet('{aws}')"
+        aws_source = f"read_parquet('{aws}'{', file_row_number = true' if aws_detail else ''})"
         cost = 'CAST(CAST("lineItem/UnblendedCost" AS VARCHAR) AS DECIMAL(38,12))'
         day = 'CAST("lineItem/UsageStartDate" AS DATE)'
     else:
         aws_source = f"read_csv('{aws}', header = true, all_varchar = true)"
         cost = 'CAST("lineItem/UnblendedCost" AS DECIMAL(38,12))'
         day = 'CAST(CAST("lineItem/UsageStartDate" AS TIMESTAMPTZ) AS DATE)'
+    aws_more = (
+        "".join(f", {v} AS {n}" for n, v in AWS_DETAIL.items())
+        + f", '{Path(aws).name}' AS source_file"
+        if aws_detail
+        else ""
+    )
+
     customers = yaml.safe_load(
         (data / "parameters" / "customers.yaml").read_text(encoding="utf-8")
     )["customers"]
@@ -83,37 +140,10 @@ def reference_sql(data: Path, kind: str, rated: bool = True) -> str:
         for c in customers
     )
     fx = ", ".join(f"('{a}', '{b}', {r})" for a, b, r in generate_month.FX_RATES)
-    dec = "DECIMAL(38,12)"
-    converted = f"CAST(m.cost * CAST(COALESCE(fx.rate, 1) AS {dec}) AS {dec})"
-    factor = "CAST(CASE m.vendor WHEN 'microsoft' THEN c.f_ms ELSE c.f_aws END AS DECIMAL(18,8))"
-    if rated:
-        select = f"""
-    SELECT CASE WHEN m.customer_id IS NULL THEN 'unmapped' WHEN m.category = 'Tax' THEN 'excluded'
-                ELSE m.customer_id END AS who,
-           CASE WHEN m.customer_id IS NULL OR m.category = 'Tax' THEN m.currency
-                ELSE c.currency END AS currency,
-           count(*) AS lines,
-           sum(CASE WHEN m.customer_id IS NULL OR m.category = 'Tax' THEN m.cost
-                    ELSE {converted} END) AS cost,
-           sum(CASE WHEN m.customer_id IS NULL OR m.category = 'Tax' THEN 0
-                    WHEN m.category = 'Credit' THEN {converted}
-                    ELSE CAST({converted} * {factor} AS {dec}) END) AS revenue"""
-    else:
-        select = "SELECT m.customer_id, m.currency, count(*) AS lines, sum(m.cost) AS cost"
-    return f"""
-    WITH acc AS (SELECT vendor, account_id, customer_id,
-                        COALESCE(TRY_CAST(valid_from AS DATE), DATE '0001-01-01') AS f,
-                        COALESCE(TRY_CAST(valid_to AS DATE), DATE '9999-12-31') AS t
-                 FROM read_csv('{accounts}', header = true, all_varchar = true)),
-    cust(customer_id, currency, f_aws, f_ms) AS (VALUES {cust}),
-    fx(from_currency, to_currency, rate) AS (VALUES {fx}),
-    vendor_lines AS (
-        SELECT 'aws' AS vendor, "lineItem/UsageAccountId" AS account, {day} AS day,
-               "lineItem/CurrencyCode" AS currency, {cost} AS cost,
-               CASE WHEN "lineItem/LineItemType" = 'Tax' THEN 'Tax'
-                    WHEN "lineItem/LineItemType" IN ('Credit', 'Refund') THEN 'Credit'
-                    ELSE 'Other' END AS category
-        FROM {aws_source}
+    others = (
+        ""
+        if aws_detail
+        else f"""
         UNION ALL
         SELECT 'microsoft', lower(trim("SubscriptionId")),
                CAST(strptime("Date", '%m/%d/%Y') AS DATE),
@@ -127,14 +157,25 @@ def reference_sql(data: Path, kind: str, rated: bool = True) -> str:
                     * CAST("Price per Point" AS DECIMAL(38,12)) AS DECIMAL(38,12)),
                CASE WHEN CAST("Billable Points" AS DECIMAL(38,12)) < 0 THEN 'Credit'
                     ELSE 'Other' END
-        FROM read_csv('{vmware}', header = true, all_varchar = true)),
+        FROM read_csv('{vmware}', header = true, all_varchar = true)"""
+    )
+    return f"""
+    WITH acc AS (SELECT vendor, account_id, customer_id,
+                        COALESCE(TRY_CAST(valid_from AS DATE), DATE '0001-01-01') AS f,
+                        COALESCE(TRY_CAST(valid_to AS DATE), DATE '9999-12-31') AS t
+                 FROM read_csv('{accounts}', header = true, all_varchar = true)),
+    cust(customer_id, currency, f_aws, f_ms) AS (VALUES {cust}),
+    fx(from_currency, to_currency, rate) AS (VALUES {fx}),
+    vendor_lines AS (
+        SELECT 'aws' AS vendor, "lineItem/UsageAccountId" AS account, {day} AS day,
+               "lineItem/CurrencyCode" AS currency, {cost} AS cost,
+               CASE WHEN "lineItem/LineItemType" = 'Tax' THEN 'Tax'
+                    WHEN "lineItem/LineItemType" IN ('Credit', 'Refund') THEN 'Credit'
+                    ELSE 'Other' END AS category{aws_more}
+        FROM {aws_source}{others}),
     m AS (SELECT v.*, acc.customer_id FROM vendor_lines v LEFT JOIN acc
             ON acc.vendor = v.vendor AND acc.account_id = v.account
-               AND v.day BETWEEN acc.f AND acc.t)
-    {select}
-    FROM m LEFT JOIN cust c ON c.customer_id = m.customer_id
-    LEFT JOIN fx ON fx.from_currency = m.currency AND fx.to_currency = c.currency
-    GROUP BY ALL ORDER BY 1, 2"""
+               AND v.day BETWEEN acc.f AND acc.t)"""
 
 
 def _sql_path(path: Path) -> str:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import floor_benchmark
 import generate_month  # benchmarks/ (pyproject's pythonpath)
 import pytest
 import run_benchmark
@@ -133,3 +134,18 @@ def test_the_reference_query_agrees_with_the_pipeline(month, kind):
     key = "C0001|" + customers["C0001"].invoice_currency
     ref[key] = [*ref[key][:2], str(Decimal(ref[key][2]) + Decimal("0.01"))]
     assert run_benchmark.compare(ours, ref) == [f"{key}: ours {ours[key]}, reference {ref[key]}"]
+
+
+def test_the_floor_queries_price_every_aws_line_as_the_reference_and_sort_by_customer(
+    month, tmp_path
+):
+    results = {v: floor_benchmark.child(month, v, tmp_path / v) for v in floor_benchmark.VARIANTS}
+    sums = results["sums"]["totals"]
+    assert sums and all(k.split("|")[0] for k in sums)
+    for variant in ("lines", "sorted"):
+        assert run_benchmark.compare(results[variant]["totals"], sums) == [], variant
+    written = duckdb.sql(
+        f"SELECT customer_id, source_row FROM read_parquet('{tmp_path / 'sorted'}/lines.parquet')"
+    ).fetchall()
+    assert written == sorted(written, key=lambda r: (r[0] is None, r[0] or "", r[1]))
+    assert len(written) == sum(v[0] for v in sums.values())
