@@ -4,6 +4,7 @@ says), and the containers vendors ship (CSV.gz, zip, Parquet) read like the plai
 import gzip
 import shutil
 import zipfile
+import zlib
 
 import pytest
 
@@ -70,6 +71,10 @@ def test_damaged_containers(tmp_path):
     bad_gz.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="cut.csv.gz: cannot be read"):
         import_reports(open_store(), [bad_gz])
+    damaged = tmp_path / "damaged.csv.gz"
+    damaged.write_bytes(damaged_deflate_stream(data))
+    with pytest.raises(InputError, match="damaged.csv.gz: cannot be read"):
+        import_reports(open_store(), [damaged])
     bad_zip = tmp_path / "broken.zip"
     bad_zip.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(InputError, match="broken.zip: not a readable zip archive"):
@@ -83,6 +88,20 @@ def test_damaged_containers(tmp_path):
     bad_parquet.write_bytes(b"PAR1 garbage")
     with pytest.raises(InputError, match="bad.parquet: not a readable Parquet file"):
         import_reports(open_store(), [bad_parquet])
+
+
+def damaged_deflate_stream(data: bytes) -> bytes:
+    """``data`` (gzip) with four bytes overwritten where the deflate stream then breaks (zlib
+    raises its own error, not an OSError: a damaged block, not a cut file or a wrong CRC)."""
+    for at in range(len(data) // 2, len(data) - 8):
+        damaged = data[:at] + b"\xff" * 4 + data[at + 4 :]
+        try:
+            gzip.decompress(damaged)
+        except zlib.error:
+            return damaged
+        except (OSError, EOFError):
+            continue
+    raise AssertionError("no damage that breaks the deflate stream")
 
 
 def test_renamed_copy_of_a_zip_member_is_refused(tmp_path):
