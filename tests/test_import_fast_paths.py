@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from billing_lib.errors import InputError
@@ -64,6 +66,20 @@ def test_an_unreadable_binary_amount_is_reported_with_its_row(tmp_path, bad):
     [problem] = err.value.problems
     assert (problem.row, problem.column) == (3, "lineItem/UnblendedCost")
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_a_nan_amount_is_reported_with_its_row_when_the_statistics_leave_it_out(tmp_path):
+    """pyarrow (as most Parquet writers) leaves NaN out of a column's min/max: DuckDB then took
+    every value for a small finite one and failed casting the NaN, unnamed (was a raw error)."""
+    path = write_parquet(tmp_path / "duckdb.parquet", ["1.5", "2.5", "3.5"])
+    table = pq.read_table(path)
+    at = table.schema.get_field_index("lineItem/UnblendedCost")
+    nan = table.set_column(at, "lineItem/UnblendedCost", pa.array([1.5, float("nan"), 2.5]))
+    pq.write_table(nan, tmp_path / "pyarrow.parquet")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [tmp_path / "pyarrow.parquet"])
+    [problem] = err.value.problems
+    assert (problem.row, problem.column, problem.value) == (2, "lineItem/UnblendedCost", "nan")
 
 
 def test_a_csv_after_a_parquet_in_one_batch(tmp_path):

@@ -157,10 +157,10 @@ def check_types(
     for (c, e), n in zip(typed.items(), failing, strict=True):
         if not n:
             continue
+        unreadable = _unreadable_sql(c, e, raw_types.get(c, "VARCHAR"), spec.types.get(c))
         rows = con.execute(
-            f"SELECT __row, CAST({qi(c)} AS VARCHAR) FROM __numbered "
-            f"WHERE {qi(c)} IS NOT NULL AND ({e}) IS NULL ORDER BY __row LIMIT "
-            f"{MAX_EXAMPLES_PER_COLUMN}"
+            f"SELECT __row, CAST({qi(c)} AS VARCHAR) FROM __numbered WHERE {unreadable} "
+            f"ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
         ).fetchall()
         problems += [
             Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec))
