@@ -2,17 +2,22 @@
 says), and the containers vendors ship (CSV.gz, zip, Parquet) read like the plain CSV."""
 
 import gzip
+import io
 import shutil
 import zipfile
 import zlib
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from billing_lib.errors import InputError
 from billing_lib.importers import import_reports
 from billing_lib.store import open_store
+from tests.notebook_project import REPO
 from tests.sample_totals import SAMPLES, expected, report_totals
 
+SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
 ALL = sorted(
     p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix in (".csv", ".gz", ".zip", ".parquet")
 )
@@ -67,7 +72,8 @@ def test_gzip_and_zip_read_like_the_plain_csv(tmp_path):
 
 def test_damaged_containers(tmp_path):
     bad_gz = tmp_path / "cut.csv.gz"
-    data = gzip.compress((SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv").read_bytes())
+    azure = SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+    data = gzip.compress(azure.read_bytes())
     bad_gz.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="cut.csv.gz: cannot be read"):
         import_reports(open_store(), [bad_gz])
@@ -75,6 +81,10 @@ def test_damaged_containers(tmp_path):
     damaged.write_bytes(damaged_deflate_stream(data))
     with pytest.raises(InputError, match="damaged.csv.gz: cannot be read"):
         import_reports(open_store(), [damaged])
+    damaged_zip = tmp_path / "damaged.zip"
+    damaged_zip.write_bytes(damaged_zip_member(azure.read_bytes() * 20))
+    with pytest.raises(InputError, match="damaged.zip!azure.csv: cannot be read from the zip"):
+        import_reports(open_store(), [damaged_zip])
     bad_zip = tmp_path / "broken.zip"
     bad_zip.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(InputError, match="broken.zip: not a readable zip archive"):
@@ -102,6 +112,51 @@ def damaged_deflate_stream(data: bytes) -> bytes:
         except (OSError, EOFError):
             continue
     raise AssertionError("no damage that breaks the deflate stream")
+
+
+def damaged_zip_member(text: bytes) -> bytes:
+    """A zip of ``text`` as ``azure.csv`` with four bytes of its deflated data overwritten where
+    reading the member then raises zlib's own error."""
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("azure.csv", text)
+    data = packed.getvalue()
+    for at in range(60, len(data) // 2):
+        damaged = data[:at] + b"\xff" * 4 + data[at + 4 :]
+        try:
+            zipfile.ZipFile(io.BytesIO(damaged)).read("azure.csv")
+        except zlib.error:
+            return damaged
+        except (zipfile.BadZipFile, OSError, EOFError):
+            continue
+    raise AssertionError("no damage that breaks the member's deflate stream")
+
+
+def test_a_parquet_file_with_damaged_pages_is_named_and_the_store_left_as_it_was(tmp_path):
+    """Its footer reads (the format is recognised), its data pages do not: DuckDB's error came up
+    unnamed, or hidden behind the aborted transaction's refusal of the next statement."""
+    cur2 = SAMPLE_REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+    data = cur2.read_bytes()
+    damaged = tmp_path / "damaged.parquet"
+    for at in range(200, len(data) // 2, 97):
+        damaged.write_bytes(data[:at] + b"\xff" * 8 + data[at + 8 :])
+        try:
+            pq.read_schema(damaged)
+            duckdb.sql(f"SELECT * FROM read_parquet('{damaged}')").fetchall()
+        except duckdb.Error:
+            break  # the footer reads, a page does not
+        except Exception:  # the footer itself is damaged: another case (test_damaged_containers)
+            continue
+    else:
+        raise AssertionError("no damage that breaks a page and keeps the footer")
+    con = open_store()
+    import_reports(con, [cur2])
+    before = con.execute("SELECT count(*), current_setting('disabled_optimizers') FROM lines")
+    before = before.fetchall()
+    with pytest.raises(InputError, match="damaged.parquet: the Parquet file's data cannot be read"):
+        import_reports(con, [damaged])
+    after = con.execute("SELECT count(*), current_setting('disabled_optimizers') FROM lines")
+    assert after.fetchall() == before
 
 
 def test_renamed_copy_of_a_zip_member_is_refused(tmp_path):

@@ -25,11 +25,14 @@ from billing_lib.importers.duplicates import (
 from billing_lib.importers.engine import (
     FILE_RELATIONS,
     detect_format,
+    disabled_optimizers,
     drop_staging,
     next_rowid,
+    restore_optimizers,
     stage_source,
+    unreadable_parquet,
 )
-from billing_lib.importers.reader import open_sources
+from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.store import ensure_tables
@@ -85,6 +88,7 @@ def import_reports(
     use_vendor_prices(con, vendor_prices)
     reports: list[ImportReport] = []
     checksums: dict[str, str] = {}
+    optimizers = disabled_optimizers(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for path in (Path(p) for p in paths):
@@ -95,49 +99,72 @@ def import_reports(
                             f"{src.name}: same content as {checksums[src.checksum]}, given twice"
                         )
                     checksums[src.checksum] = src.name
-                    spec = spec_named(fmt) if fmt else detect_format(src)
-                    start = next_rowid(con, "lines")
-                    row_hash = row_hash_sql(src, spec)
-                    extra = {ROW_HASH: row_hash} if row_hash else None
-                    report, facts = stage_source(
-                        con,
-                        src,
-                        spec,
-                        default_currency,
-                        into="lines",
-                        period=period,
-                        extra_raw=extra,
-                        start=start,
-                    )
-                    check_has_rows(src, spec, report.rows)
-                    check_repeated_rows(con, src, spec)
-                    content = content_key(con, spec)
-                    # the raw copy is not needed any more: free its memory now
-                    drop_staging(con, *FILE_RELATIONS)
-                    check_not_imported(con, src, spec, start, content, report.rows)
-                    if period is not None:
-                        check_in_period(con, src, spec, period, facts)
-                    check_signs(con, src, spec, facts)
-                    con.execute(
-                        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [
-                            report.file,
-                            report.format,
-                            report.checksum,
-                            report.rows,
-                            facts.first_start,
-                            facts.last_end,
-                            content,
-                        ],
-                    )
-                    reports.append(report)
+                    reports.append(_import_source(con, src, fmt, default_currency, period))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
+        restore_optimizers(con, optimizers)  # left as the failed insert had it (engine)
         raise
     finally:
         drop_staging(con)
     return reports
+
+
+def _import_source(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    fmt: str | None,
+    default_currency: str | None,
+    period: str | None,
+) -> ImportReport:
+    """One table of a report into ``lines`` inside ``import_reports``' transaction, checked. A
+    Parquet file whose data DuckDB cannot read (a damaged page, cut short) is an InputError
+    naming it; the footer alone was read when the file was recognised."""
+    try:
+        spec = spec_named(fmt) if fmt else detect_format(src)
+        start = next_rowid(con, "lines")
+        row_hash = row_hash_sql(src, spec)
+        extra = {ROW_HASH: row_hash} if row_hash else None
+        report, facts = stage_source(
+            con,
+            src,
+            spec,
+            default_currency,
+            into="lines",
+            period=period,
+            extra_raw=extra,
+            start=start,
+        )
+        check_has_rows(src, spec, report.rows)
+        check_repeated_rows(con, src, spec)
+        content = content_key(con, spec)
+        # the raw copy is not needed any more: free its memory now
+        drop_staging(con, *FILE_RELATIONS)
+        check_not_imported(con, src, spec, start, content, report.rows)
+        if period is not None:
+            check_in_period(con, src, spec, period, facts)
+        check_signs(con, src, spec, facts)
+        con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                report.file,
+                report.format,
+                report.checksum,
+                report.rows,
+                facts.first_start,
+                facts.last_end,
+                content,
+            ],
+        )
+        return report
+    except duckdb.Error as exc:
+        if unreadable_parquet(src, exc):
+            first = str(exc).splitlines()[0]
+            raise InputError(
+                f"{src.name}: the Parquet file's data cannot be read as its footer describes it "
+                f"(damaged or cut short; download it again): {first}"
+            ) from exc
+        raise
 
 
 def charged_months(con: duckdb.DuckDBPyConnection) -> list[str]:

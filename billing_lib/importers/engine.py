@@ -370,9 +370,26 @@ def _map_lines(
         with _in_file_order(con):
             _insert_lines(con, exprs, into, start)
     except duckdb.Error as exc:
+        if unreadable_parquet(src, exc):
+            raise  # import_reports names the file as damaged
         raise InputError(
             f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}"
         ) from exc
+
+
+def unreadable_parquet(src: SourceFile, exc: duckdb.Error) -> bool:
+    """Whether ``src`` is a Parquet file and DuckDB failed on its pages rather than on our SQL:
+    its reader raises I/O and invalid-input errors, and a plain ``duckdb.Error`` for a damaged
+    page (Thrift, varint, bit width, dictionary offsets); a conversion error once the page's
+    values contradict the min/max the footer promised (DuckDB trusts them: every value the checks
+    refuse is otherwise refused with its row). A binder or catalog error is not about the file's
+    bytes."""
+    return src.kind == "parquet" and type(exc) in (
+        duckdb.Error,
+        duckdb.IOException,
+        duckdb.InvalidInputException,
+        duckdb.ConversionException,
+    )
 
 
 @contextmanager
@@ -384,13 +401,24 @@ def _in_file_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     and the lines of a file of several row groups land in an order that varies from run to run.
     Without the rewrite the plan is DuckDB's ``Batch Insert``: as parallel, in the file's order.
     (Not faster: the same CPU seconds, benchmarks/README.md, issue 13's fourth pass.)"""
-    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
-    listed = [o.strip() for o in str(before or "").split(",") if o.strip()]
+    before = disabled_optimizers(con)
+    listed = [o.strip() for o in before.split(",") if o.strip()]
     con.execute(f"SET disabled_optimizers = {ql(', '.join([*listed, 'in_clause']))}")
-    try:
-        yield
-    finally:
-        con.execute(f"SET disabled_optimizers = {ql(str(before or ''))}")
+    # Restored only when the insert went through: a failed statement aborts the caller's
+    # transaction, which refuses every statement until its ROLLBACK (this SET too, whose error
+    # would hide the insert's); ``import_reports`` restores the setting after its ROLLBACK.
+    yield
+    restore_optimizers(con, before)
+
+
+def disabled_optimizers(con: duckdb.DuckDBPyConnection) -> str:
+    """DuckDB's ``disabled_optimizers`` setting as it is."""
+    return str(con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0] or "")
+
+
+def restore_optimizers(con: duckdb.DuckDBPyConnection, setting: str) -> None:
+    """``disabled_optimizers`` set back to ``setting`` (from ``disabled_optimizers``)."""
+    con.execute(f"SET disabled_optimizers = {ql(setting)}")
 
 
 def _insert_lines(

@@ -356,11 +356,20 @@ def _sources(path: Path, scratch: Callable[[], Path]) -> list[SourceFile]:
             sources = []
             for i, member in enumerate(sorted(members)):
                 target = members_dir / f"{i:04d}-{Path(member).name}"
-                target.write_bytes(zf.read(member))
+                target.write_bytes(_member_bytes(zf, member, f"{path}!{member}"))
                 sources.append(_describe(target, f"{path}!{member}", scratch))
     except zipfile.BadZipFile as exc:
         raise InputError(f"{path}: not a readable zip archive: {exc}") from exc
     return sources
+
+
+def _member_bytes(zf: zipfile.ZipFile, member: str, name: str) -> bytes:
+    """The decompressed bytes of ``member``, or an InputError naming it when its data is damaged
+    (a wrong CRC, a broken deflate stream, cut short)."""
+    try:
+        return zf.read(member)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InputError(f"{name}: cannot be read from the zip archive: {exc}") from exc
 
 
 def duckdb_source(
