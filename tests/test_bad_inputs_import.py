@@ -342,6 +342,24 @@ def test_a_report_with_some_lines_in_the_period_is_read(tmp_path):
 # -- 4. contradicting signs ------------------------------------------------------------------------
 
 
+def test_a_tag_holding_a_control_character_is_named_with_its_row(tmp_path):
+    """A tab typed into an Azure tag's value makes the Tags text invalid JSON: refused with its
+    row (DuckDB's json_type raised on it, unnamed, before)."""
+    sample = VENDOR / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+    with open(sample, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    tags = rows[0].index("Tags")
+    row = next(n for n, r in enumerate(rows) if n and r[tags].strip())
+    rows[row][tags] = rows[row][tags].replace('": "', '": "\t', 1)
+    bad = tmp_path / "ea-tab-in-tag.csv"
+    with open(bad, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [bad])
+    [problem] = err.value.problems
+    assert problem.row == row + 1 and "Tags" in problem.column and "\t" in problem.value
+
+
 def test_a_charge_of_a_negative_quantity_at_a_positive_cost_is_refused(tmp_path):
     rows = cur2.records()
     usage = next(i for i, r in enumerate(rows) if r["line_item_line_item_type"] == "Usage")
