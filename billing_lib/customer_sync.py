@@ -467,7 +467,23 @@ def unmapped_suggestions(
         else:
             matched = f"{r.customer_id} {customers[r.customer_id].name} by {r.rule}"
         out[(r.vendor, r.account_id)] = (r.csv_line(), matched)
+    for key in sorted(wanted - out.keys()):  # mapped on other days of the month: no new line
+        out[key] = ("", _mapped_on_other_days(mappings, key))
     return out
+
+
+def _mapped_on_other_days(mappings: list[AccountMapping], key: tuple[str, str]) -> str:
+    """What to do about an account whose accounts.csv lines leave some days of the month
+    without a customer (a mapping ended, or starts later): its spans, to widen or complete."""
+    spans = "; ".join(
+        f"{m.customer_id} from {m.valid_from or 'the start'} to {m.valid_to or 'the end'}"
+        for m in mappings
+        if (m.vendor, m.account_id) == key
+    )
+    return (
+        f"accounts.csv maps it on other days only ({spans}): widen those dates or add a line "
+        "for the days without a customer"
+    )
 
 
 def add_suggestions(

@@ -314,6 +314,8 @@ def run_report(folder: Path) -> str:
                 lines.append(
                     f"      add to accounts.csv: {u['add_to_accounts_csv']}   [{u['would_match']}]"
                 )
+            elif u.get("would_match"):
+                lines.append(f"      {u['would_match']}")
     # the review below lists the rules that matched nothing; the other warnings are printed here
     reviewed = {f"{f['subject']}: {f['finding']}" for f in m.get("review", [])}
     warnings = [w for w in m.get("warnings", []) if w not in reviewed]

@@ -312,6 +312,26 @@ def test_the_runs_unmapped_report_names_the_line_to_add_and_the_customer_it_woul
     assert list(unmapped["would_match"]) == ["C007 Alpenblick Treuhand AG by tag customer=C007"]
 
 
+def test_an_account_mapped_on_other_days_only_is_reported_with_its_spans(tmp_path):
+    """The first half of a mid-month move left out of accounts.csv: those lines are unmapped, and
+    the report says which dates accounts.csv covers (the run stopped on a KeyError before)."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    accounts = params / "accounts.csv"
+    moved = "aws,963741852036,C009,"
+    lines = accounts.read_text().splitlines()
+    accounts.write_text("".join(f"{x}\n" for x in lines if not x.startswith(moved)))
+    br = run.start("2026-10", str(SAMPLE_REPORTS), str(params), str(tmp_path / "out"))
+    br.load_parameters()
+    br.import_reports()
+    unmapped = br.map_customers().set_index("account_id")
+    assert unmapped.loc["963741852036", "add_to_accounts_csv"] == ""
+    assert unmapped.loc["963741852036", "would_match"] == (
+        "accounts.csv maps it on other days only (C001 from 2026-10-16 to the end): widen those "
+        "dates or add a line for the days without a customer"
+    )
+
+
 def test_vmware_usage_without_prices_is_read_with_the_contract_prices(tmp_path, platform):
     """A Usage Meter export without prices among the month's reports: sync prices it from the
     parameters' vendor_prices.yaml, as the run does, and sees its customer labels."""
