@@ -110,6 +110,21 @@ def _items(data: object) -> list | None:
     return None
 
 
+def _objects(path: Path, where: str, items: list) -> list[dict]:
+    """``items`` when each is a JSON object; else the problem naming the first that is not."""
+    for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _problem(path, f"{where}[{n}]", f"a JSON object; got {json.dumps(item)[:60]}")
+    return items
+
+
+def _member(value: object, *keys: str) -> object:
+    """``value[keys[0]][keys[1]]...``, or None where a level is missing or no JSON object."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def _problem(path: Path, where: str, what: str) -> InputError:
     return InputError(
         f"{path}: not a platform export as documented",
@@ -120,8 +135,7 @@ def _problem(path: Path, where: str, what: str) -> InputError:
 def _pc_customers(path: Path, items: list) -> list[PartnerCenterCustomer]:
     out = []
     for n, item in enumerate(items):
-        profile = item.get("companyProfile") or {}
-        tenant = _text(profile.get("tenantId") or item.get("id")).lower()
+        tenant = _text(_member(item, "companyProfile", "tenantId") or item.get("id")).lower()
         if not GUID.fullmatch(tenant):
             raise _problem(
                 path, f"items[{n}].companyProfile.tenantId", f"a tenant GUID; got {tenant!r}"
@@ -129,8 +143,8 @@ def _pc_customers(path: Path, items: list) -> list[PartnerCenterCustomer]:
         out.append(
             PartnerCenterCustomer(
                 tenant,
-                _text(profile.get("companyName")),
-                _text(profile.get("domain")).lower() or None,
+                _text(_member(item, "companyProfile", "companyName")),
+                _text(_member(item, "companyProfile", "domain")).lower() or None,
                 f"{path.name} items[{n}]",
             )
         )
@@ -147,8 +161,8 @@ def _quantity(path: Path, where: str, value: object) -> Decimal:
 def _pc_subscriptions(path: Path, items: list) -> list[PartnerCenterSubscription]:
     named = GUID.search(path.name)
     out = []
-    for n, item in enumerate(items):
-        uri = _text(((item.get("links") or {}).get("self") or {}).get("uri"))
+    for n, item in enumerate(_objects(path, "items", items)):
+        uri = _text(_member(item, "links", "self", "uri"))
         found = re.search(r"customers/(" + GUID.pattern + ")/subscriptions", uri)
         tenant = (found.group(1) if found else named.group(0) if named else "").lower()
         if not tenant:
@@ -183,7 +197,7 @@ def _pc_subscriptions(path: Path, items: list) -> list[PartnerCenterSubscription
 
 def _aws_accounts(path: Path, accounts: list) -> list[AwsAccount]:
     out = []
-    for n, a in enumerate(accounts):
+    for n, a in enumerate(_objects(path, "Accounts", accounts)):
         account = _text(a.get("Id"))
         if not re.fullmatch(r"\d{12}", account):
             raise _problem(path, f"Accounts[{n}].Id", f"a 12-digit account id; got {account!r}")
@@ -293,5 +307,5 @@ def _add_tags(found: PlatformExports, path: Path, tags_given: list) -> None:
             "(aws-tags-123456789012.json)"
         )
     tags = found.aws_tags.setdefault(account[-1], {})
-    for t in tags_given:
+    for t in _objects(path, "Tags", tags_given):
         tags[_text(t.get("Key"))] = _text(t.get("Value"))

@@ -5,6 +5,7 @@ left closed, the files edited in place, and --apply only for the reviewed propos
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -270,6 +271,46 @@ def test_a_file_of_no_documented_shape_is_refused_naming_it(tmp_path):
     write(folder / "accounts.json", {"Accounts": [{"Id": "12345", "Name": "x"}]})
     with pytest.raises(InputError, match=r"Accounts\[0\].Id.*12-digit account id; got '12345'"):
         read_platform_folder(folder)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "where"),
+    [
+        (
+            "accounts.json",
+            {"Accounts": [aws_account("300000000001", "a", "a@x.example"), None]},
+            r"Accounts\[1\]",
+        ),
+        (
+            "aws-tags-300000000001.json",
+            {"Tags": [{"Key": "k", "Value": "v"}, "customer"]},
+            r"Tags\[1\]",
+        ),
+        (
+            "partner-center-subscriptions.json",
+            {"items": [{"offerId": "X", "id": "s"}, 7]},
+            r"items\[1\]",
+        ),
+    ],
+    ids=["account", "tag", "subscription"],
+)
+def test_a_list_member_that_is_no_json_object_is_named(tmp_path, name, data, where):
+    """An edited export with a stray value in its list (an AttributeError before)."""
+    write(tmp_path / "platform" / name, data)
+    with pytest.raises(InputError, match=rf"{name}: not a platform export as documented") as err:
+        read_platform_folder(tmp_path / "platform")
+    [problem] = err.value.problems
+    assert re.fullmatch(where, problem.column) and "a JSON object" in problem.expected
+
+
+def test_a_partner_center_item_with_links_of_another_shape_takes_the_tenant_from_the_name(tmp_path):
+    tenant = "de6799dd-16e2-4542-8982-fcd5407b50a3"
+    write(
+        tmp_path / "platform" / f"partner-center-subscriptions-{tenant}.json",
+        {"items": [{"offerId": "CFQ7TTC0LF8Q", "id": "sub-1", "links": ["self"], "quantity": 3}]},
+    )
+    [sub] = read_platform_folder(tmp_path / "platform").subscriptions
+    assert (sub.tenant_id, sub.quantity) == (tenant, 3)
 
 
 def test_the_portal_csv_export_of_customers_is_read(tmp_path):
