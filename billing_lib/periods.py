@@ -9,7 +9,9 @@ from pathlib import Path
 
 from billing_lib.errors import ParameterError
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+#: A month from 1900-01 to 2999-12 (a year 0000 or a month after 9999-11 has no last day in
+#: Python's dates).
+PERIOD_PATTERN = re.compile(r"^(19\d\d|2\d\d\d)-(0[1-9]|1[0-2])$")
 
 
 def month_days(period: object, source: str = "run parameters") -> tuple[date, date]:
@@ -17,7 +19,9 @@ def month_days(period: object, source: str = "run parameters") -> tuple[date, da
     and the parameter ``period`` otherwise."""
     m = PERIOD_PATTERN.match(period) if isinstance(period, str) else None
     if not m:
-        raise ParameterError(source, "period", f"expected a month as text YYYY-MM; got {period!r}")
+        raise ParameterError(
+            source, "period", f"expected a month as text YYYY-MM (1900-2999); got {period!r}"
+        )
     first = date(int(m[1]), int(m[2]), 1)
     following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return first, following - timedelta(days=1)

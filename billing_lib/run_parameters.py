@@ -61,7 +61,7 @@ def check_period(period: object) -> str:
         raise ParameterError(
             NOTEBOOK_PARAMETERS,
             "period",
-            f"expected a month as YYYY-MM (e.g. '2026-10'); got {period!r}",
+            f"expected a month as YYYY-MM from 1900-01 to 2999-12 (e.g. '2026-10'); got {period!r}",
         )
     return period.strip()
 

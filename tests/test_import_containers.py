@@ -159,6 +159,12 @@ def test_a_parquet_file_with_damaged_pages_is_named_and_the_store_left_as_it_was
     assert after.fetchall() == before
 
 
+def test_a_forced_format_of_no_known_name_is_refused_naming_them():
+    daily = SAMPLE_REPORTS / "ms-daily-rated-usage-G052026103.csv"
+    with pytest.raises(InputError, match=r"unknown format 'nope'; expected one of: aws_cur2, "):
+        import_reports(open_store(), [daily], fmt="nope")
+
+
 def test_renamed_copy_of_a_zip_member_is_refused(tmp_path):
     azure = SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
     zipped = tmp_path / "sept.zip"

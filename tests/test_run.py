@@ -59,6 +59,8 @@ def test_good_parameters_are_resolved_and_the_reports_recognised(folders):
         ),  # what `-p period 202610` gives
         ("2026-13", "expected a month as YYYY-MM"),
         ("Oct 2026", "expected a month as YYYY-MM"),
+        ("9999-12", "expected a month as YYYY-MM from 1900-01 to 2999-12"),  # no day after it
+        ("0000-01", "expected a month as YYYY-MM from 1900-01 to 2999-12"),  # no year 0
         (None, "expected text like '2026-10'"),
     ],
 )

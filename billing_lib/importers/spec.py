@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from billing_lib.errors import InputError
 from billing_lib.model import LINE_COLUMN_NAMES
 from billing_lib.parameter_files import read_yaml, validate
 from billing_lib.sql import qi, ql
@@ -208,10 +209,12 @@ def all_specs() -> tuple[FormatSpec, ...]:
 
 
 def spec_named(name: str) -> FormatSpec:
+    """The format called ``name`` (``billing import --format``), or an InputError listing them."""
     for spec in all_specs():
         if spec.name == name:
             return spec
-    raise KeyError(f"unknown format {name!r}; known: {[s.name for s in all_specs()]}")
+    known = ", ".join(sorted(s.name for s in all_specs()))
+    raise InputError(f"unknown format {name!r}; expected one of: {known}")
 
 
 def mapping_sql(spec: FormatSpec, present: set[str], target: str, default_sql: str) -> str:
