@@ -285,6 +285,7 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             journal,
             ledger,
             folder / INVOICE_FOLDER / workbook_name(invoice),
+            folder / RATED_PARQUET,
         ],
     )
     problems = [f"{data}: {p}" for p in figure_problems(invoice)]

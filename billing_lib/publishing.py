@@ -32,7 +32,14 @@ from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire, held
 from billing_lib.numbering import Register, open_register
-from billing_lib.run_files import CORRECTIONS, FINALISED_MARKER, MANIFEST, REGISTER, sha256_of
+from billing_lib.run_files import (
+    CORRECTIONS,
+    FINALISED_MARKER,
+    MANIFEST,
+    REGISTER,
+    marker_text,
+    sha256_of,
+)
 
 if TYPE_CHECKING:  # pandas only for a type: the `billing` commands start without it
     import pandas as pd
@@ -83,7 +90,7 @@ def check_not_finalised(output: Path, period: str) -> None:
     marker = Path(output) / period / FINALISED_MARKER
     if marker.exists():
         raise RunError(
-            f"{marker.parent}: the run for {period} is finalised ({marker.read_text().strip()}); "
+            f"{marker.parent}: the run for {period} is finalised ({marker_text(marker)}); "
             "it cannot be run again. Corrections go on a credit note in a later period."
         )
 

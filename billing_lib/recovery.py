@@ -36,6 +36,7 @@ from billing_lib.run_files import (
     INVOICE_DATA,
     MANIFEST,
     REGISTER,
+    marker_text,
 )
 
 PERIOD_FOLDER = re.compile(r"^\d{4}-\d{2}$")
@@ -268,6 +269,17 @@ class _Found:
         self.rows[number], self.source[number] = row, where
 
 
+def _finalised_time(marker: Path) -> str:
+    """The time a FINALISED marker records, or now when its text is no time (emptied, damaged):
+    the marker's presence makes the run final, its time is the register's note of when."""
+    text = marker_text(marker).removeprefix("finalised ")
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.now(UTC).replace(microsecond=0).isoformat()
+    return text
+
+
 def rebuild_register(output: Path) -> list[str]:
     """Write ``output/invoice_register.sqlite`` anew from the run folders' ``invoices.json`` (and
     the void numbers their manifests list) and the credit notes in ``corrections/``; the caller
@@ -325,10 +337,7 @@ def _add_run(found: _Found, folder: Path) -> None:
     marker = folder / FINALISED_MARKER
     status = "final" if marker.is_file() else "reserved"
     if status == "final":
-        found.finalised[period] = (
-            marker.read_text(encoding="utf-8").strip().removeprefix("finalised ")
-            or datetime.now(UTC).replace(microsecond=0).isoformat()
-        )
+        found.finalised[period] = _finalised_time(marker)
     for number, inv in invoices.items():
         if inv.period != period:
             found.problems.append(f"{data}: {number} is of period {inv.period}, not {period}")

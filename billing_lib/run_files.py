@@ -82,3 +82,9 @@ def atomic_target(target: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def marker_text(marker: Path) -> str:
+    """What a FINALISED marker says ("finalised <time>"), whatever became of its bytes: the file's
+    presence is what counts, its text is only shown (undecodable bytes as U+FFFD)."""
+    return marker.read_bytes().decode("utf-8", errors="replace").strip()

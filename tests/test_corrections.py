@@ -338,6 +338,35 @@ def test_a_run_folder_changed_since_it_was_finalised_is_refused(outputs):
     assert_nothing_issued(outputs)
 
 
+@pytest.mark.parametrize("damage", ["missing", "emptied", "byte changed"])
+def test_rated_lines_lost_or_changed_since_the_run_are_refused(outputs, damage):
+    """The rebuilt invoice is checked against the run's rated lines: a lost or damaged
+    rated_lines.parquet is named (DuckDB's read error came up as a traceback before, and a changed
+    byte could pass unnoticed)."""
+    rated = outputs / PERIOD / "rated_lines.parquet"
+    data = rated.read_bytes()
+    if damage == "missing":
+        rated.unlink()
+    elif damage == "emptied":
+        rated.write_bytes(b"")
+    else:
+        rated.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    said = "missing" if damage == "missing" else "changed since the run"
+    with pytest.raises(RunError, match=rf"rated_lines.parquet: {said}"):
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+    assert_nothing_issued(outputs)
+
+
+def test_the_register_is_rebuilt_from_a_run_whose_finalised_marker_text_is_damaged(outputs):
+    """The marker's presence makes the run final; its time is only the register's note
+    (a UnicodeDecodeError stopped `billing register rebuild` before)."""
+    (outputs / PERIOD / "FINALISED").write_bytes(b"finalised \x89\xff")
+    (outputs / "invoice_register.sqlite").unlink()
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 0
+    issued = issue_credit_note(outputs, ORIGINAL, ISSUED)
+    assert issued.note.number == "NWC2026-000001"
+
+
 def test_a_rebuild_that_differs_from_the_issued_figures_is_refused_with_the_figures(outputs):
     # the run's invoices.json says another VAT amount (and the manifest agrees with the file), as a
     # change in the rules would give: the credit note must carry the invoice's own figures

@@ -130,6 +130,13 @@ def test_a_finalised_run_is_refused_before_anything_is_read_and_stays_untouched(
     assert sorted(p.name for p in folders["output"].iterdir()) == [".billing.lock", earlier.name]
 
 
+def test_a_finalised_marker_with_damaged_text_still_refuses_the_rerun(folders):
+    earlier = finished(folders["output"] / "2026-10", finalised=True)
+    (earlier / publishing.FINALISED_MARKER).write_bytes(b"finalised \x89\xff 2026-11-02")
+    with pytest.raises(RunError, match="the run for 2026-10 is finalised .finalised \ufffd\ufffd"):
+        check(folders)
+
+
 def test_publishing_swaps_the_whole_folder_and_leaves_nothing_behind(folders):
     out = folders["output"]
     finished(out / "2026-10")
