@@ -312,20 +312,28 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
 
 def _manifest(folder: Path) -> dict:
     try:
-        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RunError(f"{folder / MANIFEST}: cannot read the run's manifest: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise RunError(f"{folder / MANIFEST}: not a run's manifest (a JSON object)")
+    return manifest
 
 
 def _check_checksums(folder: Path, manifest: dict, files: list[Path]) -> None:
     """RunError when a file is missing or differs from the sha256 the run's manifest recorded."""
-    recorded = {o["file"]: o["sha256"] for o in manifest.get("outputs", [])}
+    outputs = manifest.get("outputs")
+    recorded = {
+        o.get("file"): o.get("sha256")
+        for o in (outputs if isinstance(outputs, list) else [])
+        if isinstance(o, dict)
+    }
     problems = []
     for path in files:
         name = str(path.relative_to(folder))
         if not path.is_file():
             problems.append(f"{name}: missing")
-        elif name not in recorded:
+        elif not recorded.get(name):
             problems.append(f"{name}: not among the outputs of {MANIFEST}")
         elif sha256_of(path) != recorded[name]:
             problems.append(f"{name}: changed since the run (its sha256 differs from {MANIFEST})")

@@ -78,13 +78,18 @@ class Register(RegisterSteps):
             text = str(exc)
             if "readonly" in text or "read-only" in text:
                 raise unwritable_register(self.path, text) from None
+            if "decode" in text:  # text in it that is no UTF-8: damaged
+                raise self._unreadable(exc) from None
             raise RunError(f"{self.path}: the invoice register cannot be used: {text}") from None
-        except sqlite3.DatabaseError as exc:
-            raise RunError(
-                f"{self.path}: not a readable invoice register ({exc}); restore it from a backup, "
-                "or rebuild it from the run folders: billing register rebuild --output "
-                f"{self.path.parent}"
-            ) from None
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damaged pages, damaged text
+            raise self._unreadable(exc) from None
+
+    def _unreadable(self, exc: Exception) -> RunError:
+        return RunError(
+            f"{self.path}: not a readable invoice register ({exc}); restore it from a backup, "
+            "or rebuild it from the run folders: billing register rebuild --output "
+            f"{self.path.parent}"
+        )
 
     @contextmanager
     def _transaction(self, commit: bool = True) -> Iterator[sqlite3.Connection]:

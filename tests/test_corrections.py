@@ -367,6 +367,27 @@ def test_the_register_is_rebuilt_from_a_run_whose_finalised_marker_text_is_damag
     assert issued.note.number == "NWC2026-000001"
 
 
+def test_a_manifest_without_a_files_checksum_is_refused_naming_the_file(outputs):
+    manifest = outputs / PERIOD / "manifest.json"
+    data = json.loads(manifest.read_text())
+    [entry] = [o for o in data["outputs"] if o["file"] == "invoice_summary.csv"]
+    del entry["sha256"]
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(RunError, match="invoice_summary.csv: not among the outputs of manifest"):
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+    manifest.write_text("[]")
+    with pytest.raises(RunError, match="manifest.json: not a run's manifest"):
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+    assert_nothing_issued(outputs)
+
+
+def test_a_register_holding_text_that_is_no_utf8_is_named_with_the_way_out(outputs):
+    with sqlite3.connect(outputs / "invoice_register.sqlite") as db:
+        db.execute("UPDATE numbers SET customer_id = CAST(X'89FF' AS TEXT) WHERE rowid = 2")
+    with pytest.raises(RunError, match="not a readable invoice register.*billing register rebuild"):
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+
+
 def test_a_rebuild_that_differs_from_the_issued_figures_is_refused_with_the_figures(outputs):
     # the run's invoices.json says another VAT amount (and the manifest agrees with the file), as a
     # change in the rules would give: the credit note must carry the invoice's own figures
