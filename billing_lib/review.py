@@ -111,6 +111,12 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
         ) from exc
     finally:
         con.close()
+    blank = next((n for n, row in enumerate(rows, start=2) if None in row), None)
+    if blank is not None:
+        raise RunError(
+            f"{path}, row {blank}: no customer_id, currency or net_amount; the previous finalised "
+            "month's invoice summary is damaged (restore it from a backup)"
+        )
     return {(c, cur): net.quantize(minor_unit(cur)) for c, cur, net in rows}
 
 

@@ -58,6 +58,16 @@ def test_the_sample_month_alone_lists_only_the_rules_that_matched_nothing(tmp_pa
     assert list(br.review().columns) == ["check", "subject", "finding", "lines"]
 
 
+@pytest.mark.parametrize("blank", ["currency", "net"])
+def test_a_previous_summary_row_without_currency_or_net_is_named(tmp_path, blank):
+    """A damaged previous month's summary (an emptied cell) is named with its row, before any
+    number is taken (an AttributeError on the empty currency before)."""
+    row = "C001,X,,100.00,0,0,0,0\n" if blank == "currency" else "C001,X,EUR,,0,0,0,0\n"
+    finalised(tmp_path / "out", "2026-09", "C002,Y,EUR,5.00,0,0,0,0\n" + row)
+    with pytest.raises(RunError, match=r"2026-09/invoice_summary.csv, row 3: no customer_id"):
+        invoiced(tmp_path / "out")
+
+
 def test_a_month_ten_times_the_previous_finalised_one_stops_before_numbers_are_taken(tmp_path):
     out = tmp_path / "out"
     finalised(out, "2026-09", "C001,NW2026-000001,EUR,100.00,21.00,121.00,80.00,20.00\n")
