@@ -394,7 +394,7 @@ def apply(parameters: Path, proposed: Changes, reviewed: Path) -> None:
             f"{reviewed}: no reviewed proposal; run `billing customers sync` without --apply, "
             "review the diff, then apply"
         )
-    if reviewed.read_text(encoding="utf-8") != proposed.diff:
+    if reviewed.read_bytes() != proposed.diff.encode("utf-8"):  # bytes: an edit may be no UTF-8
         raise RunError(
             f"{reviewed}: the proposal changed since it was written (new exports or parameters); "
             "run without --apply and review it again"

@@ -241,6 +241,9 @@ def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_t
     diff.write_text(reviewed.replace("C011", "C099"))  # not what sync proposes now
     assert cli.main([*args, "--apply"]) == 2
     assert "changed since it was written" in capsys.readouterr().err
+    diff.write_bytes(reviewed.encode() + b"\xff")  # an editor's stray byte (a traceback before)
+    assert cli.main([*args, "--apply"]) == 2
+    assert "changed since it was written" in capsys.readouterr().err
     diff.write_text(reviewed)
     assert cli.main([*args, "--apply"]) == 0
     customers = load_customers(params)
