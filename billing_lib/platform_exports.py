@@ -22,6 +22,7 @@ is an error naming it.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -215,7 +216,15 @@ def _aws_accounts(path: Path, accounts: list) -> list[AwsAccount]:
 
 
 def _pc_customers_csv(path: Path) -> list[PartnerCenterCustomer] | None:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: expected UTF-8 text",
+            [Problem(str(path), data[: exc.start].count(b"\n") + 1, None, None, "UTF-8 text")],
+        ) from None
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         tenant_col = next((c for c in CSV_TENANT if c in header), None)

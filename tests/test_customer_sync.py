@@ -316,6 +316,19 @@ def test_a_partner_center_item_with_links_of_another_shape_takes_the_tenant_from
     assert (sub.tenant_id, sub.quantity) == (tenant, 3)
 
 
+def test_a_portal_csv_export_in_a_spreadsheets_code_page_names_the_row(tmp_path):
+    folder = tmp_path / "platform"
+    folder.mkdir()
+    (folder / "customers.csv").write_bytes(
+        f"Company name,Microsoft ID,Primary domain name\nZürich AG,{NEW_TENANT},z.example\n".encode(
+            "latin-1"
+        )
+    )
+    with pytest.raises(InputError, match="customers.csv: expected UTF-8 text") as err:
+        read_platform_folder(folder)
+    assert [p.row for p in err.value.problems] == [2]
+
+
 def test_the_portal_csv_export_of_customers_is_read(tmp_path):
     folder = tmp_path / "platform"
     folder.mkdir()

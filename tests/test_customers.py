@@ -109,6 +109,16 @@ def test_a_bad_date_in_the_mapping_names_row_and_column(tmp_path):
         load_account_mappings(params, load_customers(params))
 
 
+def test_a_mapping_saved_in_a_spreadsheets_code_page_names_the_row(tmp_path):
+    """`Zürich` in latin-1 (a spreadsheet's save): the row and the byte, not a traceback."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\naws,222,C1,,,office\n")
+    accounts = params / "accounts.csv"
+    accounts.write_bytes(accounts.read_bytes() + "aws,333,C1,,,Zürich\n".encode("latin-1"))
+    with pytest.raises(ParameterError, match=r"accounts.csv, entry row 4: expected UTF-8 text; "
+                       r"found the byte 0xfc \(save the file as CSV UTF-8\)"):  # fmt: skip
+        load_account_mappings(params, load_customers(params))
+
+
 def test_reverse_charge_without_a_vat_number_is_refused(tmp_path):
     params = write_params(
         tmp_path, customers=CUSTOMERS.replace("    vat_number: DE123456789\n", "")
