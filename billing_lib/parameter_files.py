@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from billing_lib.errors import ParameterError, Problem
+from billing_lib.run_files import NotUtf8Error, utf8_text
 
 #: Largest parameters YAML file read (bytes): a customers.yaml of 10,000 customers is about 4 MB.
 MAX_YAML_BYTES = 20_000_000
@@ -161,7 +162,15 @@ def csv_rows(
     """The rows of a parameters CSV file (UTF-8, with or without BOM) with their spreadsheet row
     number (header = 1), values stripped and empty ones None; a ParameterError naming the file
     when a ``required`` column is missing (``optional``: the other columns it may have)."""
-    reader = csv.DictReader(io.StringIO(_utf8_text(path), newline=""))
+    try:
+        text = utf8_text(path)
+    except NotUtf8Error as exc:
+        raise ParameterError(
+            path,
+            f"row {exc.line}",
+            f"expected UTF-8 text; found the byte 0x{exc.byte:02x} (save the file as CSV UTF-8)",
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = [c for c in required if c not in (reader.fieldnames or [])]
     if missing:
         also = f" (+ {', '.join(optional)})" if optional else ""
@@ -173,23 +182,6 @@ def csv_rows(
         )
     for n, raw in enumerate(reader, start=2):
         yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
-
-
-def _utf8_text(path: Path) -> str:
-    """A parameters CSV's text (UTF-8, a BOM dropped), or a ParameterError naming the row of the
-    first byte that is no UTF-8 (a spreadsheet's save in its own code page: "Zürich" in latin-1).
-    Read whole: parameters files are small."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        row = data[: exc.start].count(b"\n") + 1
-        raise ParameterError(
-            path,
-            f"row {row}",
-            f"expected UTF-8 text; found the byte 0x{data[exc.start]:02x} (save the file as "
-            "CSV UTF-8)",
-        ) from None
 
 
 # -- validation problems ------------------------------------------------------------------------

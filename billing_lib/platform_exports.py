@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.run_files import NotUtf8Error, utf8_text
 
 #: Where a billing run finds the provisioning platforms' exports of its month (not read as reports).
 PLATFORM_FOLDER = "platform"
@@ -216,13 +217,12 @@ def _aws_accounts(path: Path, accounts: list) -> list[AwsAccount]:
 
 
 def _pc_customers_csv(path: Path) -> list[PartnerCenterCustomer] | None:
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        text = utf8_text(path)
+    except NotUtf8Error as exc:
         raise InputError(
             f"{path}: expected UTF-8 text",
-            [Problem(str(path), data[: exc.start].count(b"\n") + 1, None, None, "UTF-8 text")],
+            [Problem(str(path), exc.line, None, None, "UTF-8 text")],
         ) from None
     with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)

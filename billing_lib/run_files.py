@@ -88,3 +88,21 @@ def marker_text(marker: Path) -> str:
     """What a FINALISED marker says ("finalised <time>"), whatever became of its bytes: the file's
     presence is what counts, its text is only shown (undecodable bytes as U+FFFD)."""
     return marker.read_bytes().decode("utf-8", errors="replace").strip()
+
+
+class NotUtf8Error(ValueError):
+    """A text file holding a byte that is no UTF-8: its 1-based line and the byte."""
+
+    def __init__(self, path: Path, line: int, byte: int) -> None:
+        super().__init__(f"{path}: line {line}: the byte 0x{byte:02x} is no UTF-8")
+        self.line, self.byte = line, byte
+
+
+def utf8_text(path: Path) -> str:
+    """A small text file's content (UTF-8, a BOM dropped), or NotUtf8Error with the line of the
+    first byte that is no UTF-8 (a spreadsheet's save in its own code page: "Zürich" in latin-1)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotUtf8Error(path, data[: exc.start].count(b"\n") + 1, data[exc.start]) from None

@@ -28,9 +28,9 @@ from billing_lib.sql import ql, timestamp_literal
 FACTS = "__facts"
 #: Columns ``__facts`` is grouped by: rules on them are tested once per group.
 _KEYS = ("ChargeCategory", "BillingCurrency")
-#: Tags that are not a JSON object (check_model).
-#: Tags that are no JSON object. The CASE keeps json_type from invalid text: DuckDB computes both
-#: sides of an OR for every row, and json_type raises on what json_valid refuses (a tab in a tag).
+#: Tags that are not a JSON object (check_model). The CASE keeps json_type from invalid text:
+#: DuckDB computes both sides of an OR for every row, and json_type raises on what json_valid
+#: refuses (a tab in a tag).
 BAD_TAGS_SQL = (
     "Tags IS NOT NULL AND CASE WHEN json_valid(Tags) THEN json_type(Tags) <> 'OBJECT' ELSE true END"
 )
