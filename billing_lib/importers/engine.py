@@ -370,8 +370,8 @@ def _map_lines(
         with _in_file_order(con):
             _insert_lines(con, exprs, into, start)
     except duckdb.Error as exc:
-        if unreadable_parquet(src, exc):
-            raise  # import_reports names the file as damaged
+        if unreadable_parquet(src, exc) and not isinstance(exc, duckdb.ConversionException):
+            raise  # import_reports names the file as damaged; a failed cast is the mapping's
         raise InputError(
             f"{src.name} ({spec.title}): the mapping to the line model failed: {exc}"
         ) from exc
