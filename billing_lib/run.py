@@ -54,6 +54,7 @@ from billing_lib.importers import (
     control_totals_frame,
     import_reports,
     report_files,
+    reports_size,
 )
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.publishing import (
@@ -97,7 +98,8 @@ class BillingRun:
     run_id: str = field(default_factory=lambda: secrets.token_hex(8))
     #: what the run cleaned up from killed runs before it started (one line each)
     cleaned: list[str] = field(default_factory=list)
-    con: duckdb.DuckDBPyConnection = field(default_factory=open_run_store)
+    #: the run's store; None: ``store.open_run_store`` for the size of the run's reports
+    con: duckdb.DuckDBPyConnection = None  # type: ignore[assignment]
     imports: list = field(default_factory=list)
     results: RunResults = field(default_factory=RunResults)
     #: customers whose move by an order of magnitude against the previous finalised month is
@@ -105,6 +107,10 @@ class BillingRun:
     confirm_jumps: tuple[str, ...] = ()
     #: the parameters files as loaded by ``load_parameters`` (``settings`` before it: RunError)
     loaded: RunSettings | None = None
+
+    def __post_init__(self) -> None:
+        if self.con is None:
+            self.con = open_run_store(reports_size(self.params.reports))
 
     @property
     def settings(self) -> RunSettings:

@@ -48,6 +48,14 @@ def sweep(kind: str) -> None:
         remove_if_abandoned(old)
 
 
+def sweep_once(kind: str) -> None:
+    """``sweep(kind)`` the first time this process asks (for work that makes a folder of the kind
+    only now and then: the abandoned ones are still removed, without listing the temporary
+    directory every time)."""
+    if (kind, tempfile.gettempdir()) not in _SWEPT:
+        sweep(kind)
+
+
 def release(folder: Path) -> None:
     """Remove ``folder`` (an ``owned_folder`` of this process) and free its lock."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -80,8 +88,7 @@ def scratch_when_needed(kind: str) -> Iterator[Callable[[], Path]]:
             made.append(owned_folder(kind))
         return made[0]
 
-    if (kind, tempfile.gettempdir()) not in _SWEPT:
-        sweep(kind)
+    sweep_once(kind)
     try:
         yield folder
     finally:

@@ -7,7 +7,9 @@ instead of floats, so that a total computed from a DataFrame is still exact.
 
 from __future__ import annotations
 
+import atexit
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -18,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from billing_lib.model import IMPORTS_TABLE_SQL, lines_table_sql
+from billing_lib.scratch import owned_folder, release, sweep_once
 from billing_lib.sql import qi, ql
 
 if TYPE_CHECKING:  # pandas only for types (pyarrow's to_pandas imports it): `billing run` starts
@@ -42,15 +45,64 @@ def open_store(
     return con
 
 
-def open_run_store() -> duckdb.DuckDBPyConnection:
-    """The run's store. ``BILLING_MEMORY_LIMIT`` (e.g. ``2GB``) and ``BILLING_THREADS`` in the
-    environment bound it for a large month on a shared machine (DuckDB then spills to disk);
-    unset, DuckDB's defaults apply (80 % of RAM, every core)."""
-    threads = os.environ.get("BILLING_THREADS", "").strip()
-    return open_store(
-        memory_limit=os.environ.get("BILLING_MEMORY_LIMIT", "").strip() or None,
-        threads=int(threads) if threads else None,
-    )
+#: Bytes a line takes in DuckDB's memory per byte it takes in its vendor report, about: 800 against
+#: 77 in the benchmark's Parquet CUR (10M lines), against 210 in CSV.gz (``open_run_store``).
+STORE_BYTES_PER_REPORT_BYTE = 10
+
+
+def open_run_store(reports_bytes: int = 0) -> duckdb.DuckDBPyConnection:
+    """The run's store for reports of ``reports_bytes`` bytes. ``BILLING_MEMORY_LIMIT`` (e.g.
+    ``2GB``) and ``BILLING_THREADS`` in the environment bound it for a large month on a shared
+    machine; unset, DuckDB's defaults apply (80 % of RAM, every core).
+
+    In memory, unless the month's lines would not fit in DuckDB's memory limit (the reports'
+    bytes times ``STORE_BYTES_PER_REPORT_BYTE``): then in a database file of a temporary folder
+    of its own (``scratch.owned_folder``), removed with the connection or when the process ends
+    (by the next such run after a ``kill -9``). DuckDB keeps the tables of a file compressed; an
+    in-memory table beyond the limit is spilled uncompressed to temporary files, and every later
+    scan reads it back from them (10M lines: the rating 34 s instead of 55-68 s,
+    benchmarks/README.md)."""
+    given = os.environ.get("BILLING_THREADS", "").strip()
+    limit = os.environ.get("BILLING_MEMORY_LIMIT", "").strip() or None
+    threads = int(given) if given else None
+    sweep_once(STORE_KIND)
+    con = open_store(memory_limit=limit, threads=threads)
+    memory = con.execute(
+        "SELECT parse_formatted_bytes(current_setting('memory_limit'))"
+    ).fetchall()[0][0]
+    if reports_bytes * STORE_BYTES_PER_REPORT_BYTE <= memory:
+        return con
+    con.close()
+    folder = owned_folder(STORE_KIND)
+    con = open_store(folder / STORE_FILE, memory_limit=limit, threads=threads)
+    # the file is thrown away: no checkpoint when the connection closes
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    _remove_with(con, folder)
+    return con
+
+
+#: The kind of the temporary folder of a store in a file (``scratch.owned_folder``), and its file.
+STORE_KIND = "store"
+STORE_FILE = "store.duckdb"
+
+
+def _remove_with(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Remove ``folder`` when ``con`` is collected, or when this process ends (``con`` closed
+    first); not in a forked child, which did not make it."""
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:
+            release(folder)
+
+    def at_exit(ref: weakref.ref[duckdb.DuckDBPyConnection]) -> None:
+        held = ref()
+        if held is not None and os.getpid() == owner:
+            held.close()
+        remove()
+
+    weakref.finalize(con, remove)
+    atexit.register(at_exit, weakref.ref(con))
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

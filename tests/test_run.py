@@ -3,6 +3,7 @@ immutable, and the whole sample month end to end."""
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -243,3 +244,36 @@ def test_a_rerun_writes_the_same_rated_lines_and_invoices_byte_for_byte(sample_o
         "invoices/NW2026-000001_C001.xml",
     ]
     assert [(first / n).read_bytes() for n in names] == [(second / n).read_bytes() for n in names]
+
+
+def test_a_month_stored_in_a_database_file_gives_the_same_files_byte_for_byte(
+    sample_outputs, tmp_path, monkeypatch
+):
+    """A month beyond DuckDB's memory limit is stored in a database file (``open_run_store``):
+    the same rated lines, invoices, workbooks, PDFs, e-invoices and journals as in memory."""
+    from billing_lib import store
+
+    opened: list[str] = []
+
+    def recorded(database=":memory:", **limits):
+        opened.append(str(database))
+        return open_store(database, **limits)
+
+    open_store = store.open_store
+    monkeypatch.setattr(store, "open_store", recorded)
+    # the sample month's 0.3 MB of reports as if each byte took a MB in memory
+    monkeypatch.setattr(store, "STORE_BYTES_PER_REPORT_BYTE", 10**6)
+    second = run.run_all("2026-10", SAMPLE, REPO / "parameters", tmp_path / "b")
+    assert opened[-1].endswith(store.STORE_FILE)
+    gc.collect()
+    assert not Path(opened[-1]).parent.exists()  # the folder went with the run's connection
+    first = sample_outputs / "2026-10"
+    names = sorted(
+        str(p.relative_to(first))
+        for p in first.rglob("*")
+        if p.is_file() and p.name != "manifest.json"  # its run id and times
+    )
+    assert len(names) > 30
+    assert {n: (first / n).read_bytes() for n in names} == {
+        n: (second / n).read_bytes() for n in names
+    }

@@ -63,6 +63,15 @@ def report_files(folder: Path) -> list[Path]:
     )
 
 
+def reports_size(folder: Path) -> int:
+    """The bytes of the vendor report files in ``folder`` (0 where it cannot be listed: the
+    import names the problem)."""
+    try:
+        return sum(p.stat().st_size for p in report_files(folder))
+    except (InputError, OSError):
+        return 0
+
+
 def import_reports(
     con: duckdb.DuckDBPyConnection,
     paths: Iterable[Path | str],

@@ -1,0 +1,98 @@
+"""The run's store: in memory for a month that fits DuckDB's memory limit, else a database file in
+a temporary folder of its own, removed with its connection, when its process ends, or after a
+``kill -9`` by the next run (real processes)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from billing_lib import store
+
+ROOT = Path(__file__).resolve().parents[1]
+MB = 1_000_000
+
+#: A process opening the store of a month of 1 GB of reports, saying where its file is, then
+#: waiting ``argv[1]`` seconds.
+_OWNER = (
+    "import sys, time; from billing_lib.store import open_run_store; "
+    "con = open_run_store(10**9); con.execute('CREATE TABLE t AS FROM range(9)'); "
+    "print(con.execute('SELECT path FROM duckdb_databases() WHERE database_name = "
+    "current_database()').fetchone()[0], flush=True); time.sleep(float(sys.argv[1]))"
+)
+
+
+@pytest.fixture
+def tmp_dir(tmp_path, monkeypatch):
+    """The temporary directory of this process and of the processes it starts: ``tmp_path``;
+    DuckDB's memory limit 100MB."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("BILLING_MEMORY_LIMIT", "100MB")
+    return tmp_path
+
+
+def database_file(con) -> str | None:
+    return con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()[0]
+
+
+def test_a_month_within_the_memory_limit_is_stored_in_memory_a_larger_one_in_a_file(tmp_dir):
+    small = store.open_run_store(9 * MB)  # 90 MB in memory: within the 100MB limit
+    assert database_file(small) is None
+    assert small.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "95.3 MiB"
+    assert list(tmp_dir.iterdir()) == []
+
+    large = store.open_run_store(11 * MB)
+    path = Path(database_file(large))
+    assert path.name == store.STORE_FILE and path.parent.parent == tmp_dir
+    assert path.parent.name.startswith(f"billing-{store.STORE_KIND}-")
+    assert large.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "95.3 MiB"
+    large.execute("INSERT INTO lines (x_SourceRow) SELECT range FROM range(1000)")
+    assert large.execute("SELECT count(*) FROM lines").fetchone() == (1000,)
+    del large
+    gc.collect()
+    assert not path.parent.exists()  # the folder goes with its connection
+    small.close()
+
+
+def _owner(wait: float) -> tuple[subprocess.Popen, Path]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, str(wait)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, Path(proc.stdout.readline().strip())
+
+
+def test_the_store_file_goes_when_its_process_ends_and_after_a_kill_by_the_next_run(tmp_dir):
+    proc, path = _owner(0)
+    assert path.name == store.STORE_FILE
+    assert proc.wait(60) == 0
+    assert proc.stderr is not None and proc.stderr.read() == ""
+    assert not path.parent.exists()  # the connection closed, then its folder removed
+
+    proc, path = _owner(60)
+    try:
+        assert path.is_file()
+        store.open_run_store(0).close()  # its process runs: its folder is kept
+        assert path.is_file()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+    assert path.parent.is_dir()  # a kill -9 runs no clean-up
+    next_run = "from billing_lib.store import open_run_store; open_run_store(0)"
+    subprocess.run([sys.executable, "-c", next_run], cwd=ROOT, check=True, timeout=60)
+    assert not path.parent.exists()
+    assert list(tmp_dir.iterdir()) == []
