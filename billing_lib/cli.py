@@ -21,12 +21,12 @@ def _import_command(args: argparse.Namespace) -> int:
         load_customers,
         register_account_map,
     )
-    from billing_lib.importers import import_reports
-    from billing_lib.store import open_store
+    from billing_lib.importers import files_size, import_reports
+    from billing_lib.store import open_run_store
     from billing_lib.vendor_prices import load_vendor_prices
 
     params = Path(args.parameters)
-    con = open_store()
+    con = open_run_store(files_size(args.files))
     reports = import_reports(
         con,
         args.files,

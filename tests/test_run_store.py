@@ -96,3 +96,14 @@ def test_the_store_file_goes_when_its_process_ends_and_after_a_kill_by_the_next_
     subprocess.run([sys.executable, "-c", next_run], cwd=ROOT, check=True, timeout=60)
     assert not path.parent.exists()
     assert list(tmp_dir.iterdir()) == []
+
+
+def test_the_store_is_chosen_by_the_bytes_of_the_vendor_reports(tmp_path):
+    from billing_lib.importers import files_size, reports_size
+
+    (tmp_path / "cur.csv").write_bytes(b"x" * 700)
+    (tmp_path / "cur.parquet").write_bytes(b"x" * 50)
+    (tmp_path / "notes.txt").write_bytes(b"x" * 9000)  # no vendor report
+    assert reports_size(tmp_path) == 750
+    assert reports_size(tmp_path / "missing") == 0  # the import names the folder
+    assert files_size([tmp_path / "cur.csv", str(tmp_path / "missing.csv")]) == 700

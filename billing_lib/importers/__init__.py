@@ -7,6 +7,7 @@ is all-or-nothing: either every file lands with balanced control totals, or none
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,12 +65,21 @@ def report_files(folder: Path) -> list[Path]:
 
 
 def reports_size(folder: Path) -> int:
-    """The bytes of the vendor report files in ``folder`` (0 where it cannot be listed: the
-    import names the problem)."""
+    """The bytes of the vendor report files in ``folder`` (0 if it cannot be listed: the import
+    names the problem)."""
     try:
-        return sum(p.stat().st_size for p in report_files(folder))
-    except (InputError, OSError):
+        return files_size(report_files(folder))
+    except InputError:
         return 0
+
+
+def files_size(paths: Iterable[Path | str]) -> int:
+    """The bytes of the files ``paths`` (one that cannot be read counts 0: the import names it)."""
+    total = 0
+    for path in paths:
+        with suppress(OSError):
+            total += Path(path).stat().st_size
+    return total
 
 
 def import_reports(
