@@ -6,6 +6,7 @@ together, so one run shows every bad row and column instead of stopping at the f
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +75,44 @@ class ControlTotalError(BillingError):
 class RunError(BillingError):
     """A billing run cannot start or be published as asked (e.g. its period is already
     finalised)."""
+
+
+#: A failed write: errno values and the words DuckDB and the OS give for them, what it means, and
+#: the way out for an output file and for a file of the temporary directory (the run's store,
+#: its rated lines until published: ``TMPDIR``).
+WRITE_FAULTS = (
+    (
+        (errno.ENOSPC, errno.EDQUOT),
+        ("No space left", "Disk quota exceeded", "disk is full"),
+        "the disk is full",
+        "free space on that file system, or give the run another output folder (--output)",
+        "free space on that file system, or set TMPDIR to a folder on one with room (a month of"
+        " ten million lines needs about 3 GB there)",
+    ),
+    (
+        (errno.EFBIG,),
+        ("File too large",),
+        "the file is larger than this process may write (a file-size limit: see `ulimit -f`)",
+        "raise the limit for the user or service running the billing, or give the run another"
+        " output folder (--output)",
+        "raise the limit for the user or service running the billing",
+    ),
+    (
+        (errno.EROFS, errno.EACCES, errno.EPERM),
+        ("Read-only file system", "Permission denied", "readonly", "read-only"),
+        "the folder cannot be written (read-only or no permission)",
+        "make it writable for this user, or give the run another output folder (--output)",
+        "make it writable for this user, or set TMPDIR to a folder that is",
+    ),
+)
+
+
+def write_fault(exc: BaseException) -> tuple[str, str, str] | None:
+    """(what, way out for an output file, way out for a temporary file) when ``exc`` is a write
+    that failed for lack of room or permission (by its errno or DuckDB's words), else None."""
+    text = str(exc)
+    number = getattr(exc, "errno", None)
+    for numbers, words, what, output_way, temporary_way in WRITE_FAULTS:
+        if number in numbers or any(w in text for w in words):
+            return what, output_way, temporary_way
+    return None

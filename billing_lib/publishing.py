@@ -12,13 +12,13 @@ run (``billing_lib.recovery``), so the register and the published folders always
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import platform
 import re
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from billing_lib.errors import RunError
+from billing_lib.errors import RunError, write_fault
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire, held
 from billing_lib.numbering import Register, open_register
@@ -150,47 +150,25 @@ def new_staging(output: Path, period: str) -> Path:
     return staging
 
 
-#: errno values and the text DuckDB and the OS give for them, with what the user can do.
-_WRITE_FAULTS = (
-    (
-        (errno.ENOSPC, errno.EDQUOT),
-        ("No space left", "Disk quota exceeded", "disk is full"),
-        "the disk is full",
-        "free space on that file system, or give the run another output folder (--output)",
-    ),
-    (
-        (errno.EFBIG,),
-        ("File too large",),
-        "the file is larger than this process may write (a file-size limit: see `ulimit -f`)",
-        "raise the limit for the user or service running the billing, or give the run another"
-        + " output folder (--output)",
-    ),
-    (
-        (errno.EROFS, errno.EACCES, errno.EPERM),
-        ("Read-only file system", "Permission denied", "readonly", "read-only"),
-        "the folder cannot be written (read-only or no permission)",
-        "make it writable for this user, or give the run another output folder (--output)",
-    ),
-)
-
-
 def writing_error(exc: BaseException, where: Path | str) -> RunError | None:
     """A RunError for a failed write (disk full, file too large, read-only or forbidden folder)
     naming the file and the way out, or None when ``exc`` is no such fault. ``where`` is named
-    when the exception does not say which file."""
+    when the exception does not say which file. A file of the temporary directory (the run's
+    store, its rated lines until published) has its own way out (``TMPDIR``)."""
+    fault = write_fault(exc)
+    if fault is None:
+        return None
+    what, output_way, temporary_way = fault
     text = str(exc)
-    number = getattr(exc, "errno", None)
-    for numbers, words, what, way_out in _WRITE_FAULTS:
-        if number in numbers or any(w in text for w in words):
-            file = getattr(exc, "filename", None) or _duckdb_file(text) or where
-            # a file of the staging folder is named as where it would have been published
-            file = re.sub(r"\.staging-(\d{4}-\d{2})-[0-9a-f]+", r"\1", str(file))
-            reason = getattr(exc, "strerror", None) or text
-            return RunError(
-                f"{file}: {what} ({reason}). Nothing was published; an earlier run folder is as it "
-                f"was. Way out: {way_out}."
-            )
-    return None
+    file = getattr(exc, "filename", None) or _duckdb_file(text) or where
+    temporary = Path(tempfile.gettempdir()).resolve() in Path(file).resolve().parents
+    # a file of the staging folder is named as where it would have been published
+    file = re.sub(r"\.staging-(\d{4}-\d{2})-[0-9a-f]+", r"\1", str(file))
+    reason = getattr(exc, "strerror", None) or text
+    return RunError(
+        f"{file}: {what} ({reason}). Nothing was published; an earlier run folder is as it "
+        f"was. Way out: {temporary_way if temporary else output_way}."
+    )
 
 
 def _duckdb_file(text: str) -> str | None:
@@ -209,7 +187,13 @@ def writing(where: Path | str) -> Iterator[None]:
 
     try:
         yield
-    except (OSError, duckdb.IOException, duckdb.PermissionException, FileCreateError) as exc:
+    except (
+        OSError,
+        duckdb.IOException,
+        duckdb.PermissionException,
+        duckdb.TransactionException,  # a COMMIT whose write failed
+        FileCreateError,
+    ) as exc:
         cause = exc.args[0] if isinstance(exc, FileCreateError) and exc.args else exc
         err = writing_error(cause if isinstance(cause, BaseException) else exc, where)
         if err is None:

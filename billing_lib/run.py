@@ -113,6 +113,14 @@ class BillingRun:
             self.con = open_run_store(reports_size(self.params.reports))
 
     @property
+    def _store(self) -> str:
+        """Where the run's store is, for a failed write that names no file (``writing``)."""
+        path = self.con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()
+        return str(path[0]) if path and path[0] else "the run's store (in memory)"
+
+    @property
     def settings(self) -> RunSettings:
         """The parameters files of the run; the step ``load_parameters`` must have run."""
         return required(self.loaded, "load_parameters")
@@ -124,14 +132,15 @@ class BillingRun:
         (rows and cost as read and after normalisation, which must be equal). Also checks that the
         reports cover the run's period: each report has lines charged in it (a report of another
         month is refused, importers.checks.check_in_period)."""
-        self.imports = import_reports(
-            self.con,
-            report_files(self.params.reports),
-            vendor_prices=self.loaded.vendor_prices
-            if self.loaded
-            else load_vendor_prices(self.params.parameters),
-            period=self.params.period,
-        )
+        with writing(self._store):  # a full disk under the store names its file
+            self.imports = import_reports(
+                self.con,
+                report_files(self.params.reports),
+                vendor_prices=self.loaded.vendor_prices
+                if self.loaded
+                else load_vendor_prices(self.params.parameters),
+                period=self.params.period,
+            )
         covered = charged_months(self.con)
         if self.params.period not in covered:
             raise ParameterError(
@@ -159,8 +168,9 @@ class BillingRun:
     def map_customers(self) -> pd.DataFrame:
         """Assign every line to a customer by vendor account and charge date; the unmapped accounts
         (kept, reported, on no invoice)."""
-        register_account_map(self.con, self.settings.account_mappings)
-        assign_customers(self.con)
+        with writing(self._store):
+            register_account_map(self.con, self.settings.account_mappings)
+            assign_customers(self.con)
         unmapped = frame(self.con, UNMAPPED_SQL)
         unmapped["files"] = unmapped["files"].map(
             lambda f: ", ".join(self._shown(x) for x in f.split(", "))
@@ -183,7 +193,7 @@ class BillingRun:
         earlier = self.results.rating.rated_file if self.results.rating else None
         target = rating.temporary_target()  # rated_lines.parquet, published by write_outputs
         try:
-            with writing(target):  # a full disk or a file-size limit names the file
+            with writing(self._store), writing(target):  # a full disk names the file
                 self.results.rating = rating.rate_lines(
                     self.con,
                     self.settings.pricing,

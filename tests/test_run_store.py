@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from billing_lib import store
@@ -107,3 +108,64 @@ def test_the_store_is_chosen_by_the_bytes_of_the_vendor_reports(tmp_path):
     assert reports_size(tmp_path) == 750
     assert reports_size(tmp_path / "missing") == 0  # the import names the folder
     assert files_size([tmp_path / "cur.csv", str(tmp_path / "missing.csv")]) == 700
+
+
+def test_a_full_disk_under_the_store_is_named_not_blamed_on_a_report(tmp_path, monkeypatch):
+    """A real full file system (a small tmpfs) as the temporary directory of a month stored in a
+    database file: the run names the store's file and TMPDIR, not a report as damaged."""
+    from billing_lib import run
+    from billing_lib.errors import RunError
+    from tests.notebook_project import PERIOD, REPO
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "small-tmp"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(disk))
+        # the sample month's 0.3 MB of reports as if each byte took a MB in memory
+        monkeypatch.setattr(store, "STORE_BYTES_PER_REPORT_BYTE", 10**6)
+        br = run.start(
+            PERIOD,
+            str(REPO / "samples" / PERIOD / "reports"),
+            str(REPO / "parameters"),
+            str(tmp_path / "outputs"),
+        )
+        try:
+            br.load_parameters()
+            with pytest.raises(RunError) as raised:
+                br.import_reports()
+        finally:
+            assert br.lock is not None
+            br.lock.release()
+        text = str(raised.value)
+        assert text.startswith(f"{disk}/billing-{store.STORE_KIND}-")
+        assert "the disk is full" in text and "set TMPDIR to a folder on one with room" in text
+        assert "download it again" not in text and "--output" not in text
+        del br, raised
+        gc.collect()
+        assert list(disk.iterdir()) == []  # the store's folder went with the run
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], check=False)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        'IO Error: Could not write file "/tmp/billing-store-x/store.duckdb": No space left',
+        'IO Error: Could not write file "/tmp/billing-store-x/store.duckdb": File too large',
+    ],
+)
+def test_a_failed_write_of_the_store_is_no_fault_of_the_report_being_read(error):
+    from billing_lib.importers.engine import _raise_duckdb, unreadable_parquet
+    from billing_lib.importers.reader import SourceFile
+
+    parquet = SourceFile("cur.parquet", Path("cur.parquet"), "parquet", (), "utf-8", "")
+    exc = duckdb.IOException(error)
+    assert not unreadable_parquet(parquet, exc)  # not "damaged, download it again"
+    csv = SourceFile("cur.csv", Path("cur.csv"), "csv", (), "utf-8", "")
+    with pytest.raises(duckdb.IOException):  # not "cannot be parsed as CSV"
+        _raise_duckdb(csv, exc)
+    assert unreadable_parquet(parquet, duckdb.IOException("IO Error: Invalid Thrift header"))

@@ -121,12 +121,22 @@ def import_reports(
                     reports.append(_import_source(con, src, fmt, default_currency, period))
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         restore_optimizers(con, optimizers)  # left as the failed insert had it (engine)
         raise
     finally:
         drop_staging(con)
     return reports
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the transaction, if DuckDB has not ended it already: a COMMIT that failed (its write
+    of the store: a full disk) ends it, and a ROLLBACK's error then would hide the COMMIT's."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 def _import_source(

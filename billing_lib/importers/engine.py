@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from billing_lib.errors import InputError, Problem
+from billing_lib.errors import InputError, Problem, write_fault
 from billing_lib.importers.contract import attach_contract_prices
 from billing_lib.importers.line_checks import OVERFLOW_RISK, check_model, check_overflow
 from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
@@ -146,6 +146,10 @@ def _check_required(src: SourceFile, spec: FormatSpec, default_currency: str | N
 
 
 def _raise_duckdb(src: SourceFile, exc: Exception) -> None:
+    """InputError naming the CSV row DuckDB could not parse; a write that failed (a full disk
+    under the store or its temporary files) is raised as it is, for the run to name that file."""
+    if write_fault(exc) is not None:
+        raise exc
     msg = str(exc).splitlines()
     m = _DUCKDB_LINE.search(str(exc))
     row = int(m.group(1)) if m else None
@@ -370,6 +374,8 @@ def _map_lines(
         with _in_file_order(con):
             _insert_lines(con, exprs, into, start)
     except duckdb.Error as exc:
+        if write_fault(exc) is not None:
+            raise  # not the file's fault: the run names the file it could not write
         if unreadable_parquet(src, exc) and not isinstance(exc, duckdb.ConversionException):
             raise  # import_reports names the file as damaged; a failed cast is the mapping's
         raise InputError(
@@ -383,12 +389,17 @@ def unreadable_parquet(src: SourceFile, exc: duckdb.Error) -> bool:
     page (Thrift, varint, bit width, dictionary offsets); a conversion error once the page's
     values contradict the min/max the footer promised (DuckDB trusts them: every value the checks
     refuse is otherwise refused with its row). A binder or catalog error is not about the file's
-    bytes."""
-    return src.kind == "parquet" and type(exc) in (
-        duckdb.Error,
-        duckdb.IOException,
-        duckdb.InvalidInputException,
-        duckdb.ConversionException,
+    bytes, nor is a write of the store that failed (a full disk: ``errors.write_fault``)."""
+    return (
+        src.kind == "parquet"
+        and write_fault(exc) is None
+        and type(exc)
+        in (
+            duckdb.Error,
+            duckdb.IOException,
+            duckdb.InvalidInputException,
+            duckdb.ConversionException,
+        )
     )
 
 
