@@ -7,6 +7,7 @@ together, so one run shows every bad row and column instead of stopping at the f
 from __future__ import annotations
 
 import errno
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,3 +117,10 @@ def write_fault(exc: BaseException) -> tuple[str, str, str] | None:
         if number in numbers or any(w in text for w in words):
             return what, output_way, temporary_way
     return None
+
+
+def duckdb_file(text: str) -> str | None:
+    """The file a DuckDB error names: ``Could not write file "<path>": ...``, in DuckDB 2 inside a
+    JSON text (the quotes escaped)."""
+    named = re.search(r'file \\?"(.+?)\\?"', text)
+    return named.group(1) if named else None

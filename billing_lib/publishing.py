@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from billing_lib.errors import RunError, write_fault
+from billing_lib.errors import RunError, duckdb_file, write_fault
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire, held
 from billing_lib.numbering import Register, open_register
@@ -160,7 +160,7 @@ def writing_error(exc: BaseException, where: Path | str) -> RunError | None:
         return None
     what, output_way, temporary_way = fault
     text = str(exc)
-    file = getattr(exc, "filename", None) or _duckdb_file(text) or where
+    file = getattr(exc, "filename", None) or duckdb_file(text) or where
     temporary = Path(tempfile.gettempdir()).resolve() in Path(file).resolve().parents
     # a file of the staging folder is named as where it would have been published
     file = re.sub(r"\.staging-(\d{4}-\d{2})-[0-9a-f]+", r"\1", str(file))
@@ -169,13 +169,6 @@ def writing_error(exc: BaseException, where: Path | str) -> RunError | None:
         f"{file}: {what} ({reason}). Nothing was published; an earlier run folder is as it "
         f"was. Way out: {temporary_way if temporary else output_way}."
     )
-
-
-def _duckdb_file(text: str) -> str | None:
-    """The file a DuckDB error names: ``Could not write file "<path>": ...``, in DuckDB 2 inside a
-    JSON text (the quotes escaped)."""
-    named = re.search(r'file \\?"(.+?)\\?"', text)
-    return named.group(1) if named else None
 
 
 @contextmanager

@@ -193,7 +193,7 @@ class BillingRun:
         earlier = self.results.rating.rated_file if self.results.rating else None
         target = rating.temporary_target()  # rated_lines.parquet, published by write_outputs
         try:
-            with writing(self._store), writing(target):  # a full disk names the file
+            with writing(target):  # a full disk or a file-size limit names the file
                 self.results.rating = rating.rate_lines(
                     self.con,
                     self.settings.pricing,

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 
-from billing_lib.errors import InputError, Problem, write_fault
+from billing_lib.errors import InputError, Problem, duckdb_file, write_fault
 from billing_lib.importers.contract import attach_contract_prices
 from billing_lib.importers.line_checks import OVERFLOW_RISK, check_model, check_overflow
 from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
@@ -145,10 +146,18 @@ def _check_required(src: SourceFile, spec: FormatSpec, default_currency: str | N
         )
 
 
+def store_write_failed(src: SourceFile, exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB failing to write a file other than the report ``src`` (the
+    store or its temporary files: a full disk, a file-size limit), not the report's fault: the
+    run names that file (``publishing.writing``)."""
+    named = duckdb_file(str(exc))
+    return write_fault(exc) is not None and named is not None and Path(named) != src.path
+
+
 def _raise_duckdb(src: SourceFile, exc: Exception) -> None:
-    """InputError naming the CSV row DuckDB could not parse; a write that failed (a full disk
-    under the store or its temporary files) is raised as it is, for the run to name that file."""
-    if write_fault(exc) is not None:
+    """InputError naming the CSV row DuckDB could not parse; a write of the store that failed is
+    raised as it is (``store_write_failed``)."""
+    if store_write_failed(src, exc):
         raise exc
     msg = str(exc).splitlines()
     m = _DUCKDB_LINE.search(str(exc))
@@ -374,8 +383,8 @@ def _map_lines(
         with _in_file_order(con):
             _insert_lines(con, exprs, into, start)
     except duckdb.Error as exc:
-        if write_fault(exc) is not None:
-            raise  # not the file's fault: the run names the file it could not write
+        if store_write_failed(src, exc):
+            raise  # not the report's fault: the run names the file it could not write
         if unreadable_parquet(src, exc) and not isinstance(exc, duckdb.ConversionException):
             raise  # import_reports names the file as damaged; a failed cast is the mapping's
         raise InputError(
@@ -389,10 +398,10 @@ def unreadable_parquet(src: SourceFile, exc: duckdb.Error) -> bool:
     page (Thrift, varint, bit width, dictionary offsets); a conversion error once the page's
     values contradict the min/max the footer promised (DuckDB trusts them: every value the checks
     refuse is otherwise refused with its row). A binder or catalog error is not about the file's
-    bytes, nor is a write of the store that failed (a full disk: ``errors.write_fault``)."""
+    bytes, nor is a write of the store that failed (``store_write_failed``)."""
     return (
         src.kind == "parquet"
-        and write_fault(exc) is None
+        and not store_write_failed(src, exc)
         and type(exc)
         in (
             duckdb.Error,
