@@ -22,19 +22,21 @@ def _import_command(args: argparse.Namespace) -> int:
         register_account_map,
     )
     from billing_lib.importers import files_size, import_reports
-    from billing_lib.store import open_run_store
+    from billing_lib.publishing import writing
+    from billing_lib.store import open_run_store, store_location
     from billing_lib.vendor_prices import load_vendor_prices
 
     params = Path(args.parameters)
     con = open_run_store(files_size(args.files))
-    reports = import_reports(
-        con,
-        args.files,
-        fmt=args.format,
-        default_currency=args.currency,
-        vendor_prices=load_vendor_prices(params) if params.is_dir() else None,
-        period=args.period,
-    )
+    with writing(store_location(con)):  # a full disk under the store names its file
+        reports = import_reports(
+            con,
+            args.files,
+            fmt=args.format,
+            default_currency=args.currency,
+            vendor_prices=load_vendor_prices(params) if params.is_dir() else None,
+            period=args.period,
+        )
     unmapped: list[dict] = []
     if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
         customers = load_customers(params)

@@ -78,7 +78,7 @@ from billing_lib.run_parameters import (
 )
 from billing_lib.run_readback import journal_balance, read_invoice_summary
 from billing_lib.run_state import RunResults, RunSettings, load_settings, required
-from billing_lib.store import frame, open_run_store
+from billing_lib.store import frame, open_run_store, store_location
 from billing_lib.ubl import ubl_unavailable
 from billing_lib.vendor_prices import load_vendor_prices
 
@@ -113,14 +113,6 @@ class BillingRun:
             self.con = open_run_store(reports_size(self.params.reports))
 
     @property
-    def _store(self) -> str:
-        """Where the run's store is, for a failed write that names no file (``writing``)."""
-        path = self.con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()
-        return str(path[0]) if path and path[0] else "the run's store (in memory)"
-
-    @property
     def settings(self) -> RunSettings:
         """The parameters files of the run; the step ``load_parameters`` must have run."""
         return required(self.loaded, "load_parameters")
@@ -132,7 +124,7 @@ class BillingRun:
         (rows and cost as read and after normalisation, which must be equal). Also checks that the
         reports cover the run's period: each report has lines charged in it (a report of another
         month is refused, importers.checks.check_in_period)."""
-        with writing(self._store):  # a full disk under the store names its file
+        with writing(store_location(self.con)):  # a full disk under the store names its file
             self.imports = import_reports(
                 self.con,
                 report_files(self.params.reports),
@@ -168,7 +160,7 @@ class BillingRun:
     def map_customers(self) -> pd.DataFrame:
         """Assign every line to a customer by vendor account and charge date; the unmapped accounts
         (kept, reported, on no invoice)."""
-        with writing(self._store):
+        with writing(store_location(self.con)):
             register_account_map(self.con, self.settings.account_mappings)
             assign_customers(self.con)
         unmapped = frame(self.con, UNMAPPED_SQL)

@@ -81,6 +81,15 @@ def open_run_store(reports_bytes: int = 0) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def store_location(con: duckdb.DuckDBPyConnection) -> str:
+    """The file of the store ``con``, or words saying it is in memory: what a failed write that
+    names no file is reported against (``publishing.writing``)."""
+    path = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return str(path[0]) if path and path[0] else "the run's store (in memory)"
+
+
 #: The kind of the temporary folder of a store in a file (``scratch.owned_folder``), and its file.
 STORE_KIND = "store"
 STORE_FILE = "store.duckdb"

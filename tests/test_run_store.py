@@ -110,10 +110,10 @@ def test_the_store_is_chosen_by_the_bytes_of_the_vendor_reports(tmp_path):
     assert files_size([tmp_path / "cur.csv", str(tmp_path / "missing.csv")]) == 700
 
 
-def test_a_full_disk_under_the_store_is_named_not_blamed_on_a_report(tmp_path, monkeypatch):
+def test_a_full_disk_under_the_store_is_named_not_blamed_on_a_report(tmp_path, monkeypatch, capsys):
     """A real full file system (a small tmpfs) as the temporary directory of a month stored in a
     database file: the run names the store's file and TMPDIR, not a report as damaged."""
-    from billing_lib import run
+    from billing_lib import cli, run
     from billing_lib.errors import RunError
     from tests.notebook_project import PERIOD, REPO
 
@@ -147,6 +147,15 @@ def test_a_full_disk_under_the_store_is_named_not_blamed_on_a_report(tmp_path, m
         del br, raised
         gc.collect()
         assert list(disk.iterdir()) == []  # the store's folder went with the run
+
+        # `billing import` of the same reports: the same message, exit status 2
+        reports = sorted((REPO / "samples" / PERIOD / "reports").iterdir())
+        assert cli.main(["import", *map(str, reports), "--period", PERIOD]) == 2
+        said = capsys.readouterr().err
+        assert said.startswith(f"error: {disk}/billing-{store.STORE_KIND}-")
+        assert "the disk is full" in said and "Traceback" not in said
+        gc.collect()
+        assert list(disk.iterdir()) == []
     finally:
         subprocess.run(["umount", "--lazy", str(disk)], check=False)
 
