@@ -163,6 +163,16 @@ CREATE TABLE IF NOT EXISTS imports (
 )"""
 
 
+#: The dates a line's timestamps may hold: the years of a billing period (``PERIOD_PATTERN``). A
+#: date DuckDB parses but Python cannot hold (the year 29023) would reach the checks as text.
+DATES_FROM, DATES_BEFORE = "1900-01-01", "3000-01-01"
+
+
+def date_in_range_sql(column: str) -> str:
+    """SQL true when the TIMESTAMP ``column`` is within ``DATES_FROM`` .. ``DATES_BEFORE``."""
+    return f"({column} >= TIMESTAMP '{DATES_FROM}' AND {column} < TIMESTAMP '{DATES_BEFORE}')"
+
+
 def violation_rules() -> list[tuple[str, str, str, str]]:
     """Each rule of the model a line can break, as (SQL condition true on a breaking line, the
     column, SQL of the value shown, what was expected); conditions name the columns only."""
@@ -170,6 +180,17 @@ def violation_rules() -> list[tuple[str, str, str, str]]:
         (f'"{c.name}" IS NULL', c.name, "NULL", "a value (mandatory)")
         for c in LINE_COLUMNS
         if c.mandatory
+    ]
+    rules += [
+        (
+            f"NOT {date_in_range_sql(qc)}",
+            c.name,
+            f"CAST({qc} AS VARCHAR)",
+            "a date in the years 1900 to 2999",
+        )
+        for c in LINE_COLUMNS
+        if c.sql_type == "TIMESTAMP"
+        for qc in [f'"{c.name}"']
     ]
     cats = ", ".join(f"'{v}'" for v in CHARGE_CATEGORIES)
     freqs = ", ".join(f"'{v}'" for v in CHARGE_FREQUENCIES)

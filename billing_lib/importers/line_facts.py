@@ -20,7 +20,7 @@ from decimal import Decimal
 import duckdb
 
 from billing_lib.importers.spec import FormatSpec
-from billing_lib.model import violation_rules
+from billing_lib.model import date_in_range_sql, violation_rules
 from billing_lib.periods import month_days
 from billing_lib.sql import ql, timestamp_literal
 
@@ -118,7 +118,10 @@ def line_facts(
                    count_if({_or([*rules, BAD_TAGS_SQL])}) AS broken,
                    count_if({sign_rule_sql(spec)}) AS wrong_signs,
                    {inside} AS in_period,
-                   min(ChargePeriodStart) AS first_start, max(ChargePeriodEnd) AS last_end
+                   min(ChargePeriodStart) FILTER ({date_in_range_sql("ChargePeriodStart")})
+                     AS first_start,
+                   max(ChargePeriodEnd) FILTER ({date_in_range_sql("ChargePeriodEnd")})
+                     AS last_end
             FROM __new GROUP BY ALL"""
     )
     # the rules on the keys once per group; the sums per currency by DuckDB, exact
