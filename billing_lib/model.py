@@ -181,16 +181,10 @@ def violation_rules() -> list[tuple[str, str, str, str]]:
         for c in LINE_COLUMNS
         if c.mandatory
     ]
+    years = f"a date in the years {DATES_FROM[:4]} to {int(DATES_BEFORE[:4]) - 1}"
+    dates = [f'"{c.name}"' for c in LINE_COLUMNS if c.sql_type == "TIMESTAMP"]
     rules += [
-        (
-            f"NOT {date_in_range_sql(qc)}",
-            c.name,
-            f"CAST({qc} AS VARCHAR)",
-            "a date in the years 1900 to 2999",
-        )
-        for c in LINE_COLUMNS
-        if c.sql_type == "TIMESTAMP"
-        for qc in [f'"{c.name}"']
+        (f"NOT {date_in_range_sql(d)}", d.strip('"'), f"CAST({d} AS VARCHAR)", years) for d in dates
     ]
     cats = ", ".join(f"'{v}'" for v in CHARGE_CATEGORIES)
     freqs = ", ".join(f"'{v}'" for v in CHARGE_FREQUENCIES)

@@ -45,6 +45,11 @@ def open_store(
     return con
 
 
+#: The kind of the temporary folder of a store in a file (``scratch.owned_folder``), and its file.
+STORE_KIND = "store"
+STORE_FILE = "store.duckdb"
+
+
 #: Bytes a line takes in DuckDB's memory per byte it takes in its vendor report, about: 800 against
 #: 77 in the benchmark's Parquet CUR (10M lines), against 210 in CSV.gz (``open_run_store``).
 STORE_BYTES_PER_REPORT_BYTE = 10
@@ -88,11 +93,6 @@ def store_location(con: duckdb.DuckDBPyConnection) -> str:
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchone()
     return str(path[0]) if path and path[0] else "the run's store (in memory)"
-
-
-#: The kind of the temporary folder of a store in a file (``scratch.owned_folder``), and its file.
-STORE_KIND = "store"
-STORE_FILE = "store.duckdb"
 
 
 def _remove_with(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
