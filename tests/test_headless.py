@@ -1,12 +1,20 @@
 """The kernel command of a headless run (``billing run``): ipykernel without its debugger when the
 kernel runs in this Python; any other kernel command as the kernel spec gives it. (That kernel
 runs the notebook in every ``billing run`` of tests/test_billing_run_command.py and
-tests/test_bad_inputs_run.py.)"""
+tests/test_bad_inputs_run.py.) And the HTML report's warm-up while the kernel runs: the same
+report after it as without it, and no error of its own."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
+from pathlib import Path
 
+import nbformat
+import pytest
+
+from billing_lib import headless
 from billing_lib.headless import HEADLESS_KERNEL, kernel_command
 
 SPEC = [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "/tmp/k.json"]
@@ -29,3 +37,58 @@ def test_a_kernel_of_another_python_or_launcher_is_started_as_its_spec_says():
     other_launcher = [sys.executable, "-m", "my_kernel", "-f", "/tmp/k.json"]
     for cmd in (other_python, other_launcher, []):
         assert kernel_command(cmd) == cmd
+
+
+#: In a fresh process: the report of the notebook argv[1] rendered cold (before anything of
+#: nbconvert is imported), then after the warm-up, to argv[1] with .cold.html and .html.
+RENDER_TWICE = """
+import sys
+from pathlib import Path
+from billing_lib.headless import report_warmed, write_html_report
+path = Path(sys.argv[1])
+assert "nbconvert" not in sys.modules
+write_html_report(path).rename(path.with_suffix(".cold.html"))
+warm = report_warmed()
+warm.join()
+write_html_report(path)
+"""
+
+#: A plotly figure's random div id (``plotly.io.to_html`` draws a new one per render).
+PLOTLY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@pytest.mark.slow  # renders the report twice in a process of its own
+def test_the_report_after_the_warm_up_is_the_report_rendered_cold(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    chart = nbformat.v4.new_output(
+        "display_data",
+        data={
+            headless.PLOTLY_MIME: {"data": [{"type": "bar", "x": ["aws"], "y": [1]}], "layout": {}},
+            "text/plain": ["Figure"],
+        },
+    )
+    table = nbformat.v4.new_output(
+        "execute_result", data={"text/html": "<table><tr><td>EUR 1.00</td></tr></table>"}
+    )
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Billing run\n\nThe month's **invoices**."),
+        nbformat.v4.new_code_cell("charts.margin_bars(summary)", outputs=[chart]),
+        nbformat.v4.new_code_cell("display_money(totals)", outputs=[table]),
+    ]
+    path = tmp_path / "billing_run.ipynb"
+    nbformat.write(nb, path)
+    subprocess.run([sys.executable, "-c", RENDER_TWICE, str(path)], check=True, timeout=120)
+    cold = path.with_suffix(".cold.html").read_text(encoding="utf-8")
+    warm = path.with_suffix(".html").read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in warm and "EUR 1.00" in warm and "invoices" in warm
+    assert PLOTLY_ID.sub("ID", warm) == PLOTLY_ID.sub("ID", cold)
+
+
+def test_a_warm_up_that_fails_raises_nothing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nbconvert", None)  # import nbconvert: ImportError
+    warm = headless.report_warmed()
+    warm.join(timeout=60)
+    assert not warm.is_alive()
+    with pytest.raises(ImportError):
+        headless.write_html_report(Path("never-read.ipynb"))  # the report raises it itself
