@@ -142,10 +142,24 @@ def test_the_floor_queries_price_every_aws_line_as_the_reference_and_sort_by_cus
     results = {v: floor_benchmark.child(month, v, tmp_path / v) for v in floor_benchmark.VARIANTS}
     sums = results["sums"]["totals"]
     assert sums and all(k.split("|")[0] for k in sums)
-    for variant in ("lines", "sorted"):
+    for variant in ("lines", "sorted", "narrow"):
         assert run_benchmark.compare(results[variant]["totals"], sums) == [], variant
-    written = duckdb.sql(
-        f"SELECT customer_id, source_row FROM read_parquet('{tmp_path / 'sorted'}/lines.parquet')"
-    ).fetchall()
-    assert written == sorted(written, key=lambda r: (r[0] is None, r[0] or "", r[1]))
-    assert len(written) == sum(v[0] for v in sums.values())
+    for variant in ("sorted", "narrow"):
+        path = tmp_path / variant / "lines.parquet"
+        written = duckdb.sql(
+            f"SELECT customer_id, source_row FROM read_parquet('{path}')"
+        ).fetchall()
+        assert written == sorted(written, key=lambda r: (r[0] is None, r[0] or "", r[1]))
+        assert len(written) == sum(v[0] for v in sums.values())
+    assert results["repeated"]["repeated"] == 0
+
+
+def test_the_floors_repeated_line_check_finds_a_line_id_seen_twice(month, tmp_path):
+    aws = next((month / "reports-parquet").glob("aws_cur_*.parquet"))
+    twice = tmp_path / "twice.parquet"
+    duckdb.sql(
+        f"COPY (SELECT * FROM read_parquet('{aws}') UNION ALL "
+        f"(SELECT * FROM read_parquet('{aws}') LIMIT 1)) TO '{twice}'"
+    )
+    repeated = floor_benchmark.REPEATED_SQL.format(path=twice)
+    assert duckdb.sql(repeated).fetchall() == [(1,)]
