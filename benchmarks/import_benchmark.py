@@ -7,6 +7,13 @@ a change to ``billing_lib/importers`` can be compared under a shared machine's l
 seconds (which include DuckDB's threads). The month must exist (``generate_month.py``).
 
     .venv/bin/python benchmarks/import_benchmark.py --size 3M --input parquet
+    .venv/bin/python benchmarks/import_benchmark.py --size 10M --checks-only
+
+``--checks-only`` measures what the import would cost if it left the lines in the report: each
+file's mapped lines are a view over the report (``__new`` over ``__typed``) instead of rows
+appended to ``lines``, so every check reads the report again and nothing is stored. It is a
+floor for a design that prices the lines where they are (benchmarks/README.md, issue 13's
+twelfth pass), not an import: ``lines`` stays empty.
 """
 
 from __future__ import annotations
@@ -58,12 +65,21 @@ def _timed(
     return timed
 
 
+def _lines_left_in_report(con: Any, exprs: list[str], into: str | None, start: Any = None) -> None:
+    """``engine._insert_lines`` for ``--checks-only``: ``__new`` the mapped lines as a view over
+    the report, nothing appended."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW __new AS SELECT {', '.join(exprs)} FROM __typed")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="3M")
     parser.add_argument("--input", default="parquet", choices=["parquet", "csv"])
     parser.add_argument("--memory-limit", default="1200MB")
+    parser.add_argument("--checks-only", action="store_true", help="the lines left in the report")
     args = parser.parse_args()
+    if args.checks_only:
+        engine._insert_lines = _lines_left_in_report
     data = HERE / "data" / args.size
     seconds: dict[str, list[float]] = {}
     for owner, name, caller in STEPS:
