@@ -163,3 +163,26 @@ def test_the_floors_repeated_line_check_finds_a_line_id_seen_twice(month, tmp_pa
     )
     repeated = floor_benchmark.REPEATED_SQL.format(path=twice)
     assert duckdb.sql(repeated).fetchall() == [(1,)]
+
+
+def test_the_import_checks_only_run_every_check_on_lines_left_in_the_report(
+    month, tmp_path, monkeypatch
+):
+    import import_benchmark
+
+    from billing_lib.errors import InputError
+    from billing_lib.importers import engine
+
+    monkeypatch.setattr(engine, "_insert_lines", import_benchmark._lines_left_in_report)
+    aws = next((month / "reports-parquet").glob("aws_cur_*.parquet"))
+    con = open_store()
+    reports = import_reports(con, [aws])
+    assert reports[0].rows == SHAPE.aws_lines
+    assert con.execute("SELECT count(*) FROM lines").fetchall() == [(0,)]
+    twice = tmp_path / aws.name
+    duckdb.sql(
+        f"COPY (SELECT * FROM read_parquet('{aws}') UNION ALL "
+        f"(SELECT * FROM read_parquet('{aws}') LIMIT 1)) TO '{twice}'"
+    )
+    with pytest.raises(InputError, match="repeats row"):
+        import_reports(open_store(), [twice])
