@@ -66,6 +66,7 @@ from billing_lib.invoicing_parameters import (
 from billing_lib.line_labels import (
     check_grouping,
     display_figures,
+    display_unit,
     keyed_sql,
     line_texts_sql,
     summed_lines_sql,
@@ -446,7 +447,7 @@ def _invoice_line(
         vat_rate=vat_rate,
         rated_lines=count,
         quantity=quantity if one_unit else None,
-        unit=unit if one_unit else None,
+        unit=display_unit(unit) if one_unit else None,
         unit_price=unit_price if priced else None,
         display_quantity=shown_quantity,
         display_unit_price=shown_price,

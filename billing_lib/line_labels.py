@@ -332,6 +332,19 @@ def display_quantity(quantity: Decimal) -> Decimal:
     return shown
 
 
+#: A unit of measure naming a pack of one (Microsoft's "1 Hour", "1 GB/Month"): the number is
+#: the pack size, not a quantity.
+_PACK_OF_ONE = re.compile(r"^\s*1\s+(?=\S)")
+
+
+def display_unit(unit: str | None) -> str | None:
+    """``unit`` as an invoice shows it: a pack of one without its 1 ("744 1 Hour" reads
+    "744 Hour"); a larger pack ("10 Hours", "100 GB") keeps its size, which the quantity counts."""
+    if unit is None:
+        return None
+    return _PACK_OF_ONE.sub("", unit)
+
+
 def display_figures(
     quantity: Decimal | None,
     unit_price: Decimal | None,

@@ -17,6 +17,7 @@ from billing_lib.invoices import build_invoices, load_invoicing
 from billing_lib.line_labels import (
     display_figures,
     display_quantity,
+    display_unit,
     line_text_problems,
     resource_name_sql,
 )
@@ -48,6 +49,24 @@ VM_URI = (
 )
 def test_quantities_are_shown_to_two_places_or_whole(exact, shown):
     assert str(display_quantity(exact)) == str(shown)
+
+
+@pytest.mark.parametrize(
+    ("unit", "shown"),
+    [
+        ("1 Hour", "Hour"),
+        ("1 GB/Month", "GB/Month"),
+        (" 1  Hour", "Hour"),
+        ("10 Hours", "10 Hours"),
+        ("100 GB", "100 GB"),
+        ("1", "1"),
+        ("Hrs", "Hrs"),
+        ("1/Month", "1/Month"),
+        (None, None),
+    ],
+)
+def test_a_unit_of_a_pack_of_one_is_shown_without_its_1(unit, shown):
+    assert display_unit(unit) == shown
 
 
 def test_a_unit_price_is_shown_only_where_it_gives_the_amount():
@@ -261,6 +280,12 @@ def test_no_line_of_the_sample_month_reads_as_a_raw_id(sample_outputs):
     ]
     assert "Virtual Machines – vm-tms-app01" in texts
     assert "Microsoft 365 Business Premium – credit" in texts
+    units = {
+        ln["description"]: ln["unit"]
+        for inv in json.loads((folder / "invoices.json").read_text())["invoices"]
+        for ln in inv["lines"]
+    }
+    assert units["Virtual Machines – vm-tms-app01"] == "Hour"  # Microsoft's "1 Hour"
 
 
 GROUPINGS = (
