@@ -4,7 +4,8 @@ next run makes of what it left.
 Test-only: with ``BILLING_PAUSE_AT=<point>`` and ``BILLING_PAUSE_MARKER=<file>`` in the
 environment, the process reaching ``<point>`` writes its pid into ``<file>`` and sleeps until it
 is killed, or, with ``BILLING_PAUSE_RESUME=<file>``, until that file exists (two runs made to
-overlap at a known step). Unset (always, outside tests), ``pause_point`` does nothing.
+overlap at a known step, or to ask for the lock at the same moment). Unset (always, outside
+tests), ``pause_point`` does nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 #: The points, in the order a run passes them (``tests/test_bad_inputs_numbering.py``).
 POINTS = (
+    "lock-asked",  # the parameters checked, the outputs folder about to be locked
     "locked",  # the outputs folder locked, leftovers of killed runs cleaned
     "numbers-planned",  # the invoices numbered (the register not changed)
     "publishing-begun",  # the plan recorded in the register, nothing moved yet

@@ -30,6 +30,9 @@ from billing_lib.errors import RunError
 
 LOCK_FILE = ".billing.lock"
 POLL_SECONDS = 0.2
+#: How long a refused run waits for the holder's text: a holder writes it just after taking the
+#: lock, so a run asking at the same moment can find the lock taken and the text not yet there.
+HOLDER_TEXT_SECONDS = 1.0
 
 
 @dataclass
@@ -117,7 +120,7 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
             break
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                holder = describe_holder(path)
+                holder = describe_holder(path, HOLDER_TEXT_SECONDS)
                 os.close(fd)
                 waited = f" (waited {wait:g} s)" if wait else ""
                 raise RunError(
@@ -161,9 +164,14 @@ def check_held_for(output: Path, staging: Path) -> dict:
     )
 
 
-def describe_holder(path: Path) -> str:
-    """The holder as its lock file describes it: pid, host, command and start time."""
+def describe_holder(path: Path, wait: float = 0) -> str:
+    """The holder as its lock file describes it: pid, host, command and start time; waiting up
+    to ``wait`` seconds for a text the holder has not written yet (or is writing)."""
     info = _read_info(path)
+    deadline = time.monotonic() + wait
+    while not info and time.monotonic() < deadline:
+        time.sleep(0.01)
+        info = _read_info(path)
     if not info:
         return "holder unknown"
     return (

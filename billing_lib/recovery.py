@@ -64,6 +64,7 @@ def open_output(
             raise RunError(f"{output}: cannot create the outputs folder ({exc.strerror})") from None
     elif not output.is_dir():
         raise RunError(f"{output}: no such outputs folder")
+    pause_point("lock-asked")
     lock = acquire(output, command, wait)
     try:
         _check_writable(output)

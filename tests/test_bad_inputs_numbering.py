@@ -121,31 +121,44 @@ def run_in_process(root: Path, period: str, *extra: str) -> int:
 
 
 def start_run(
-    root: Path, period: str, *extra: str, pause: str | None = None, resume: Path | None = None
+    root: Path,
+    period: str,
+    *extra: str,
+    pause: str | None = None,
+    resume: Path | None = None,
+    marker: str = "paused",
 ) -> forked.Forked:
-    """A run in its own process, stopping at ``pause`` (see ``wait_paused``)."""
-    return forked_start("runner", args(root, period, *extra), root, pause, resume)
+    """A run in its own process, stopping at ``pause`` (see ``wait_paused``; ``marker``: the
+    file in ``root`` it writes there, one per run when two pause at once)."""
+    return forked_start("runner", args(root, period, *extra), root, pause, resume, marker)
 
 
-def environment(root: Path, pause: str | None = None, resume: Path | None = None) -> dict[str, str]:
+def environment(
+    root: Path, pause: str | None = None, resume: Path | None = None, marker: str = "paused"
+) -> dict[str, str]:
     """This environment with the pause point asked for (billing_lib.faults), and no other."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for key in ("BILLING_PAUSE_AT", "BILLING_PAUSE_MARKER", "BILLING_PAUSE_RESUME"):
         env.pop(key, None)
     if pause:
         env["BILLING_PAUSE_AT"] = pause
-        env["BILLING_PAUSE_MARKER"] = str(root / "paused")
+        env["BILLING_PAUSE_MARKER"] = str(root / marker)
     if resume:
         env["BILLING_PAUSE_RESUME"] = str(resume)
     return env
 
 
 def forked_start(
-    target: str, argv: list[str], root: Path, pause: str | None = None, resume: Path | None = None
+    target: str,
+    argv: list[str],
+    root: Path,
+    pause: str | None = None,
+    resume: Path | None = None,
+    marker: str = "paused",
 ) -> forked.Forked:
     """``numbering_runner.main(argv)`` ("runner") or ``billing`` with ``argv`` ("billing") in a
     process forked from one that imported billing_lib."""
-    env = environment(root, pause, resume)
+    env = environment(root, pause, resume, marker)
     proc = forked.start(target, argv, REPO, env, root.parent / f"{root.name}-logs")
     STARTED.append(proc)
     return proc
@@ -189,11 +202,13 @@ def _no_process_left():
             proc.communicate()
 
 
-def wait_paused(proc: subprocess.Popen | forked.Forked, root: Path, timeout: float = 300) -> int:
+def wait_paused(
+    proc: subprocess.Popen | forked.Forked, root: Path, timeout: float = 300, marker: str = "paused"
+) -> int:
     """The pid that reached the pause point (the run's, or the notebook kernel's)."""
-    marker = root / "paused"
+    marker_file = root / marker
     deadline = time.monotonic() + timeout
-    while not marker.exists():
+    while not marker_file.exists():
         if proc.poll() is not None:
             out, err = proc.communicate()
             pytest.fail(f"the run ended (status {proc.returncode}) before the pause:\n{out}\n{err}")
@@ -201,7 +216,7 @@ def wait_paused(proc: subprocess.Popen | forked.Forked, root: Path, timeout: flo
             proc.kill()
             pytest.fail("the run did not reach the pause point")
         time.sleep(0.05)
-    return int(marker.read_text())
+    return int(marker_file.read_text())
 
 
 def kill9(proc: subprocess.Popen | forked.Forked) -> None:
@@ -274,7 +289,13 @@ def numbers_of(output: Path, period: str) -> list[str]:
 
 def test_two_runs_started_at_once_one_refuses_naming_the_holder_and_no_number_is_twice(case):
     out = case / "outputs"
-    a, b = start_run(case, "2026-11"), start_run(case, "2026-12")
+    # both wait just before asking for the lock, then ask at the same moment: however slowly
+    # either process started, neither can finish before the other asks
+    go = case / "go"
+    a = start_run(case, "2026-11", pause="lock-asked", resume=go, marker="a-waits")
+    b = start_run(case, "2026-12", pause="lock-asked", resume=go, marker="b-waits")
+    wait_paused(a, case, marker="a-waits"), wait_paused(b, case, marker="b-waits")
+    go.touch()
     (_, a_err), (_, b_err) = a.communicate(timeout=300), b.communicate(timeout=300)
     codes = {a.pid: a.returncode, b.pid: b.returncode}
     assert sorted(codes.values()) == [0, 2], (a_err, b_err)
