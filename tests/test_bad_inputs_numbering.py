@@ -294,7 +294,8 @@ def test_two_runs_started_at_once_one_refuses_naming_the_holder_and_no_number_is
     go = case / "go"
     a = start_run(case, "2026-11", pause="lock-asked", resume=go, marker="a-waits")
     b = start_run(case, "2026-12", pause="lock-asked", resume=go, marker="b-waits")
-    wait_paused(a, case, marker="a-waits"), wait_paused(b, case, marker="b-waits")
+    wait_paused(a, case, marker="a-waits")
+    wait_paused(b, case, marker="b-waits")
     go.touch()
     (_, a_err), (_, b_err) = a.communicate(timeout=300), b.communicate(timeout=300)
     codes = {a.pid: a.returncode, b.pid: b.returncode}
