@@ -13,8 +13,8 @@ three reports by customer and row within 1200MB), each in a fresh process (DuckD
   and written to Parquet in any order by DuckDB's parallel ``COPY``;
 - ``sorted``: the same lines by customer, file and row, written by the run's own writer
   (``billing_lib.query_parquet``, the rating's row groups and column options);
-- ``narrow``: the same lines by customer, file and row through the same writer, but only the
-  columns an invoice and the what-if need per line (customer, day, category, key, file row,
+- ``narrow``: the same lines by customer and row, but only the columns an invoice and the
+  what-if need per line (customer, day, category, key, file row,
   quantity, amount, cost, currency; the key a hash of service, SKU and description standing for
   the rating's ``key_id``), written by DuckDB's ``COPY`` in the query's order: the rest of a
   rated line is the vendor's own text, which could be read from the report where it is shown,
