@@ -22,7 +22,7 @@ import threading
 import types
 import typing
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,15 @@ def csv_rows(
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = [c for c in required if c not in (reader.fieldnames or [])]
+    separator = _other_separator(reader.fieldnames or [])
+    if missing and separator:
+        raise ParameterError(
+            path,
+            "row 1",
+            f"expected comma-separated columns {', '.join(required)}; the header is separated by "
+            f"{separator} (a spreadsheet saves CSV so in some languages): save it as CSV with "
+            "commas, or edit it in a text editor",
+        )
     if missing:
         also = f" (+ {', '.join(optional)})" if optional else ""
         raise ParameterError(
@@ -182,6 +191,18 @@ def csv_rows(
         )
     for n, raw in enumerate(reader, start=2):
         yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
+
+
+def _other_separator(header: Sequence[str]) -> str | None:
+    """ "semicolons" or "tabs" when a header read as comma-separated is one field holding either
+    (Excel in a language whose decimal mark is a comma saves CSV with semicolons): refused with
+    that reason rather than guessed, since such a file's numbers then have decimal commas too."""
+    if len(header) != 1:
+        return None
+    for mark, name in ((";", "semicolons"), ("\t", "tabs")):
+        if mark in header[0]:
+            return name
+    return None
 
 
 # -- validation problems ------------------------------------------------------------------------

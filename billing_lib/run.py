@@ -52,6 +52,7 @@ from billing_lib.faults import pause_point
 from billing_lib.importers import (
     charged_months,
     control_totals_frame,
+    files_not_read,
     import_reports,
     report_files,
     reports_size,
@@ -133,6 +134,7 @@ class BillingRun:
                 else load_vendor_prices(self.params.parameters),
                 period=self.params.period,
             )
+        self.results.not_read = files_not_read(self.params.reports)
         covered = charged_months(self.con)
         if self.params.period not in covered:
             raise ParameterError(
@@ -215,8 +217,10 @@ class BillingRun:
     def warnings(self) -> pd.DataFrame:
         """What the analyst should look at though the run went through: price-plan rules that
         matched no line this month, lines charged outside the period, invoices without a UBL
-        e-invoice (``ubl.ubl_unavailable``)."""
-        listed = [
+        e-invoice (``ubl.ubl_unavailable``), files of the reports folder that were not read
+        (``files_not_read``: a lock file, a vendor's PDF, a subfolder)."""
+        listed = [f"reports folder: {name} not read: {why}" for name, why in self.results.not_read]
+        listed += [
             w.replace(f"{self.params.parameters}{os.sep}", "")
             for w in required(self.results.rating, "rate").warnings
         ]

@@ -66,6 +66,8 @@ class RunResults:
 
     parameter_files: pd.DataFrame | None = None
     control_totals: pd.DataFrame | None = None
+    #: (name, why) of what the reports folder holds besides reports (``files_not_read``)
+    not_read: list[tuple[str, str]] = field(default_factory=list)
     unmapped: pd.DataFrame | None = None
     rating: RatingReport | None = None
     rated_summary: pd.DataFrame | None = None

@@ -75,6 +75,26 @@ def test_csv_rows_name_a_missing_column(tmp_path):
         list(csv_rows(path, ("a", "b"), ("c",)))
 
 
+@pytest.mark.parametrize(("mark", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_csv_rows_name_a_header_separated_by_another_mark(tmp_path, mark, name):
+    path = tmp_path / "accounts.csv"
+    path.write_text(f"\ufeffa{mark}b\r\n1{mark}2\r\n", encoding="utf-8")
+    with pytest.raises(ParameterError) as raised:
+        list(csv_rows(path, ("a", "b")))
+    assert str(raised.value) == (
+        f"{path}, entry row 1: expected comma-separated columns a, b; the header is separated "
+        f"by {name} (a spreadsheet saves CSV so in some languages): save it as CSV with commas, "
+        "or edit it in a text editor"
+    )
+
+
+def test_csv_rows_with_a_semicolon_inside_a_column_name_still_name_the_missing_column(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b;c\n1,2\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"missing \['b'\]; found \['a', 'b;c'\]"):
+        list(csv_rows(path, ("a", "b")))
+
+
 @pytest.mark.parametrize(
     ("a", "b", "first"),
     [

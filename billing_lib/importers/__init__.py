@@ -35,6 +35,7 @@ from billing_lib.importers.engine import (
 )
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
+from billing_lib.importers.report_names import files_not_read, report_files
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.store import ensure_tables
 from billing_lib.vendor_prices import VendorPrices
@@ -42,26 +43,15 @@ from billing_lib.vendor_prices import VendorPrices
 if TYPE_CHECKING:  # imported where a frame is built: `billing run` checks reports without it
     import pandas as pd
 
-REPORT_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
-
 __all__ = [
     "FormatSpec",
     "ImportReport",
     "all_specs",
     "import_reports",
+    "files_not_read",
     "report_files",
     "spec_named",
 ]
-
-
-def report_files(folder: Path) -> list[Path]:
-    """Vendor report files in ``folder`` (not recursive), in name order."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: no such reports folder")
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(REPORT_SUFFIXES)
-    )
 
 
 def reports_size(folder: Path) -> int:

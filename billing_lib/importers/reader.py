@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from isal import igzip, igzip_lib
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.report_names import zip_members
 from billing_lib.run_files import sha256_of
 from billing_lib.scratch import scratch_when_needed
 from billing_lib.sql import ql
@@ -345,16 +346,11 @@ def _sources(path: Path, scratch: Callable[[], Path]) -> list[SourceFile]:
     members_dir.mkdir()
     try:
         with zipfile.ZipFile(path) as zf:
-            members = [
-                m
-                for m in zf.namelist()
-                if m.lower().endswith((".csv", ".csv.gz", ".tsv", ".parquet"))
-                and not m.endswith("/")
-            ]
+            members = zip_members(zf, path)
             if not members:
                 raise InputError(f"{path}: the zip holds no .csv, .csv.gz, .tsv or .parquet file")
             sources = []
-            for i, member in enumerate(sorted(members)):
+            for i, member in enumerate(members):
                 target = members_dir / f"{i:04d}-{Path(member).name}"
                 target.write_bytes(_member_bytes(zf, member, f"{path}!{member}"))
                 sources.append(_describe(target, f"{path}!{member}", scratch))

@@ -1,0 +1,124 @@
+"""Which files of a reports folder, and which members of a zip, are vendor reports.
+
+A reports folder holds more than reports. Files a program leaves beside any file hold no charges
+and are skipped without a word (``left_by_a_program``): the lock file Excel keeps beside a report
+that is open (``~$name``), the metadata macOS writes beside a copied file (``._name``) or into a
+zip it makes (``__MACOSX/``), folder settings. Anything else that is not read (a vendor's PDF
+invoice, a subfolder, a zip's other members) is named with its reason (``files_not_read``, among
+a run's warnings), so that nothing is left out unseen. A spreadsheet workbook is refused instead
+(``WORKBOOK_SUFFIXES``): it is most likely a report saved from Excel, and leaving it unread would
+leave its charges off every invoice.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from billing_lib.errors import InputError, Problem
+
+#: Endings of the files the import reads (a zip: its ``MEMBER_SUFFIXES`` members).
+REPORT_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
+#: Endings of the members of a zip the import reads.
+MEMBER_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet")
+#: Endings of spreadsheet workbooks: refused in a reports folder or zip (module docstring).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+#: The folder of metadata macOS puts into a zip it makes (a folder of its own once unzipped).
+MACOS_ZIP_FOLDER = "__MACOSX"
+#: Names (lower case) of the folder settings Windows and macOS write into any folder.
+SYSTEM_FILES = ("desktop.ini", "thumbs.db", ".ds_store")
+
+
+def left_by_a_program(name: str) -> str | None:
+    """Why the file or zip member ``name`` is no report but a file a program leaves beside them
+    (a lock file, macOS metadata, folder settings); None for any other name."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    if base.startswith("~$"):
+        return "a lock file Excel or Word keeps while a file is open"
+    if base.startswith("._") or name.replace("\\", "/").startswith(f"{MACOS_ZIP_FOLDER}/"):
+        return "macOS metadata of a copied or zipped file"
+    if base.lower() in SYSTEM_FILES:
+        return "folder settings of the operating system"
+    return None
+
+
+def why_not_read(name: str, suffixes: tuple[str, ...]) -> str | None:
+    """Why the file or member ``name`` is not read, to be shown: of an ending other than
+    ``suffixes``. None when it is read, refused (a workbook) or left by a program."""
+    lower = name.lower()
+    if left_by_a_program(name) or lower.endswith(suffixes) or lower.endswith(WORKBOOK_SUFFIXES):
+        return None
+    ending = Path(lower).suffix or "no ending"
+    return f"not a vendor report ({ending}; the import reads {', '.join(suffixes)})"
+
+
+def workbook_refused(names: list[str]) -> None:
+    """InputError naming each spreadsheet workbook among ``names`` (module docstring)."""
+    workbooks = [
+        n for n in names if n.lower().endswith(WORKBOOK_SUFFIXES) and not left_by_a_program(n)
+    ]
+    if not workbooks:
+        return
+    expected = (
+        "the vendor's report as CSV, CSV.gz, zip or Parquet: download it as CSV from the "
+        "vendor's portal or save the sheet as CSV UTF-8, and move the workbook out of the folder"
+    )
+    raise InputError(
+        f"{workbooks[0]}: a spreadsheet workbook among the reports; its charges would be on no "
+        f"invoice, since the import reads CSV, CSV.gz, zip and Parquet files"
+        + (f" ({len(workbooks)} workbooks)" if len(workbooks) > 1 else ""),
+        [Problem(n, None, None, None, expected) for n in workbooks],
+    )
+
+
+def report_files(folder: Path) -> list[Path]:
+    """Vendor report files in ``folder`` (not recursive), in name order; InputError when the
+    folder holds a spreadsheet workbook."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such reports folder")
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    workbook_refused([str(p) for p in files])
+    return [
+        p
+        for p in files
+        if p.name.lower().endswith(REPORT_SUFFIXES) and not left_by_a_program(p.name)
+    ]
+
+
+def zip_members(zf: zipfile.ZipFile, path: Path) -> list[str]:
+    """The members of the zip ``path`` the import reads, in name order; InputError when it holds
+    a spreadsheet workbook."""
+    names = [m for m in zf.namelist() if not m.endswith("/")]
+    workbook_refused([f"{path}!{m}" for m in names])
+    return sorted(
+        m for m in names if m.lower().endswith(MEMBER_SUFFIXES) and not left_by_a_program(m)
+    )
+
+
+def files_not_read(folder: Path) -> list[tuple[str, str]]:
+    """(name, why) of every file, subfolder and zip member in ``folder`` that the import does
+    not read, but those left by a program: what a run lists among its warnings. Names are
+    relative to ``folder``."""
+    folder = Path(folder)
+    found: list[tuple[str, str]] = []
+    for p in sorted(folder.iterdir()):
+        if p.is_dir():
+            if p.name != MACOS_ZIP_FOLDER:
+                found.append((p.name, "a subfolder: the reports are read from the folder itself"))
+        elif why := why_not_read(p.name, REPORT_SUFFIXES):
+            found.append((p.name, why))
+        elif p.name.lower().endswith(".zip"):
+            found += _members_not_read(p)
+    return found
+
+
+def _members_not_read(path: Path) -> list[tuple[str, str]]:
+    """(``name.zip!member``, why) of the zip's members that are not read; none when the zip
+    cannot be opened (the import names that)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [m for m in zf.namelist() if not m.endswith("/")]
+    except (OSError, zipfile.BadZipFile):
+        return []
+    return [(f"{path.name}!{m}", why) for m in names if (why := why_not_read(m, MEMBER_SUFFIXES))]
