@@ -163,6 +163,16 @@ CREATE TABLE IF NOT EXISTS imports (
 )"""
 
 
+#: The rows of the imported reports whose format identifies a row by all its columns and allows
+#: no identical rows (``importers.duplicates.remember_rows``): a row of a later report equal to one
+#: of these is the same charge twice (two overlapping exports), refused. ``report`` is the rowid
+#: of the report's first line in ``lines``: one value per imported report.
+IMPORTED_ROWS_TABLE_SQL = """
+CREATE TABLE IF NOT EXISTS imported_rows (
+  format VARCHAR, report BIGINT, file VARCHAR, row BIGINT, hash VARCHAR
+)"""
+
+
 #: The dates a line's timestamps may hold: the years of a billing period (``PERIOD_PATTERN``). A
 #: date DuckDB parses but Python cannot hold (the year 29023) would reach the checks as text.
 DATES_FROM, DATES_BEFORE = "1900-01-01", "3000-01-01"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-from billing_lib.model import IMPORTS_TABLE_SQL, lines_table_sql
+from billing_lib.model import IMPORTED_ROWS_TABLE_SQL, IMPORTS_TABLE_SQL, lines_table_sql
 from billing_lib.scratch import owned_folder, release, sweep_once
 from billing_lib.sql import qi, ql
 
@@ -115,10 +115,11 @@ def _remove_with(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ``lines`` and ``imports`` tables if they are not there yet (``content`` added to
-    an ``imports`` table of a store written before it existed)."""
+    """Create the ``lines``, ``imports`` and ``imported_rows`` tables if they are not there yet
+    (``content`` added to an ``imports`` table of a store written before it existed)."""
     con.execute(lines_table_sql("lines"))
     con.execute(IMPORTS_TABLE_SQL)
+    con.execute(IMPORTED_ROWS_TABLE_SQL)
     con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS content VARCHAR")
 
 

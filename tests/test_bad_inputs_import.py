@@ -253,6 +253,52 @@ def test_a_report_with_line_ids_given_twice_is_refused_naming_both_files(
     assert all(p.file == str(second) and str(first) in p.expected for p in err.problems)
 
 
+@pytest.mark.parametrize(
+    "source, first_rows, second_rows",
+    [(DAILY, (0, 160), (100, 248)), (AZURE, (0, 6), (4, 9))],
+    ids=["daily-rated-usage", "azure-ea"],
+)
+def test_reports_without_line_ids_that_overlap_are_refused_naming_the_shared_rows(
+    tmp_path, source, first_rows, second_rows
+):
+    # two month-to-date exports: the second repeats the last rows of the first
+    header, rows = read_rows(source)
+    first = write_rows(tmp_path / f"first-{source.name}", header, rows[slice(*first_rows)])
+    second = write_rows(tmp_path / f"second-{source.name}", header, rows[slice(*second_rows)])
+    shared = first_rows[1] - second_rows[0]
+    err = import_error(first, second)
+    assert str(err).startswith(f"{second} (")
+    assert (
+        f"row 2 is the same as {first} row {second_rows[0] + 2} in every column; {shared} of "
+        f"its {second_rows[1] - second_rows[0]} rows are also in {first}. The reports overlap"
+    ) in str(err)
+    assert "would be billed twice" in str(err)
+    assert [(p.row, p.expected) for p in err.problems][:2] == [
+        (2, f"a row not in {first} (it is its row {second_rows[0] + 2})"),
+        (3, f"a row not in {first} (it is its row {second_rows[0] + 3})"),
+    ]
+
+
+def test_reports_without_line_ids_that_do_not_overlap_are_both_read(tmp_path):
+    header, rows = read_rows(DAILY)
+    first = write_rows(tmp_path / "first.csv", header, rows[:100])
+    second = write_rows(tmp_path / "second.csv", header, rows[100:])
+    reports = import_reports(open_store(), [first, second])
+    assert [r.rows for r in reports] == [100, len(rows) - 100]
+
+
+def test_an_overlap_with_a_report_imported_into_the_store_before_is_refused(tmp_path):
+    # ``billing import`` into a store file, one report at a time: the earlier one is compared too
+    header, rows = read_rows(DAILY)
+    con = open_store()
+    import_reports(con, [write_rows(tmp_path / "a.csv", header, rows[:10])])
+    later = write_rows(tmp_path / "b.csv", header, rows[9:])
+    with pytest.raises(InputError, match=r"b\.csv \(.*\): row 2 is the same as .*a\.csv row 11"):
+        import_reports(con, [later])
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (10,)
+    assert con.execute("SELECT count(*) FROM imported_rows").fetchone() == (10,)
+
+
 def test_a_zip_of_a_report_beside_the_report_is_refused(tmp_path):
     first = Path(shutil.copy(VMWARE, tmp_path / VMWARE.name))
     archive = tmp_path / "vmware.zip"

@@ -20,7 +20,9 @@ from billing_lib.importers.duplicates import (
     ROW_HASH,
     check_not_imported,
     check_repeated_rows,
+    check_rows_not_imported,
     content_key,
+    remember_rows,
     row_hash_sql,
 )
 from billing_lib.importers.engine import (
@@ -157,9 +159,11 @@ def _import_source(
         check_has_rows(src, spec, report.rows)
         check_repeated_rows(con, src, spec)
         content = content_key(con, spec)
+        remember_rows(con, src, spec, start)
         # the raw copy is not needed any more: free its memory now
         drop_staging(con, *FILE_RELATIONS)
         check_not_imported(con, src, spec, start, content, report.rows)
+        check_rows_not_imported(con, src, spec, start, report.rows)
         if period is not None:
             check_in_period(con, src, spec, period, facts)
         check_signs(con, src, spec, facts)

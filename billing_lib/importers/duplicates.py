@@ -1,5 +1,5 @@
-"""Charges that would be billed twice: a row repeated inside one vendor file, and the same report
-given twice in another container, encoding or line ending.
+"""Charges that would be billed twice: a row repeated inside one vendor file, the same report
+given twice in another container, encoding or line ending, and two reports that overlap.
 
 A row's identity is its format's key (``FormatSpec.key_kind``): the vendor's own line id where the
 format has one (AWS ``identity_line_item_id`` with its interval, the Partner Center reconciliation
@@ -147,6 +147,70 @@ def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec) -> str | None:
         f"md5(COALESCE(string_agg({qi(ROW_HASH)}, ',' ORDER BY {qi(ROW_HASH)}), '')) FROM "
         f"__numbered"
     ).fetchall()[0][0]
+
+
+def compared_across_reports(spec: FormatSpec) -> bool:
+    """Whether ``spec``'s rows are compared with the earlier reports' rows of its format
+    (``remember_rows``): rows identified by all their columns, none legitimately identical."""
+    return spec.key_kind == "row" and not spec.repeated_rows
+
+
+def remember_rows(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, start: int
+) -> None:
+    """The hashes of the rows of ``src`` (``__numbered``; its lines from rowid ``start`` on)
+    added to ``imported_rows``, for ``check_rows_not_imported``; nothing for a format not
+    ``compared_across_reports``."""
+    if compared_across_reports(spec):
+        con.execute(
+            f"INSERT INTO imported_rows SELECT $1, $2, $3, __row, {qi(ROW_HASH)} FROM __numbered",
+            [spec.name, start, src.name],
+        )
+
+
+def check_rows_not_imported(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, start: int, rows: int
+) -> None:
+    """Refuse a report a row of which is equal in every column to a row of an earlier report of
+    its format (two overlapping month-to-date exports, one pasted into the other): the overlap
+    would be billed twice. Formats with line ids are compared by them (``check_not_imported``);
+    a report equal to an earlier one as a whole is named so by ``check_not_imported`` first.
+    ``start``: the rowid of its first line (``remember_rows``); ``rows``: its rows."""
+    if not compared_across_reports(spec):
+        return
+    both = """imported_rows n JOIN imported_rows e
+              ON e.format = n.format AND e.hash = n.hash AND e.report < n.report
+              WHERE n.report = $1 AND n.format = $2"""
+    per_file = con.execute(
+        f"SELECT e.file, count(DISTINCT n.row) FROM {both} GROUP BY 1 ORDER BY 2 DESC, 1",
+        [start, spec.name],
+    ).fetchall()
+    if not per_file:
+        return
+    clash = con.execute(
+        f"""SELECT n.row, e.file, e.row FROM {both}
+            QUALIFY row_number() OVER (PARTITION BY n.row ORDER BY e.report, e.row) = 1
+            ORDER BY n.row LIMIT {MAX_SHOWN}""",
+        [start, spec.name],
+    ).fetchall()
+    first, first_file, first_row = clash[0]
+    shared = con.execute(
+        f"SELECT count(DISTINCT n.row) FROM {both}", [start, spec.name]
+    ).fetchall()[0][0]
+    others = (
+        per_file[0][0] if len(per_file) == 1 else ", ".join(f"{f} ({k} rows)" for f, k in per_file)
+    )
+    raise InputError(
+        f"{src.name} ({spec.title}): row {first} is the same as {first_file} row {first_row} in "
+        f"every column; {shared} of its {rows} rows are also in {others}. The reports overlap "
+        "(two month-to-date exports, or one copied into the other): their common rows would "
+        "be billed twice. Import reports that do not overlap, "
+        "such as one export of the whole month",
+        [
+            Problem(src.name, row, "every column", None, f"a row not in {f} (it is its row {r})")
+            for row, f, r in clash
+        ],
+    )
 
 
 def check_not_imported(
