@@ -13,6 +13,7 @@ Thresholds live in the optional ``parameters/review.yaml`` (``ReviewSettings``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -390,6 +391,35 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     ]
 
 
+def short_reports(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
+    """Vendor reports whose usage charged in ``period`` ends before the month does: a report
+    downloaded before the month ended (AWS, Azure and Partner Center give the month so far), or
+    one part of a report split in several files. Usage (``ChargeFrequency`` Usage-Based) runs to
+    the month's last day on any report of more than a few resources; purchases and monthly fees
+    end where their own term does, so they are not compared."""
+    first, last = month_days(period)
+    rows = con.execute(
+        """SELECT x_SourceFile, CAST(max(ChargePeriodEnd) - INTERVAL 1 MICROSECOND AS DATE) AS
+                  last_day, count(*)
+           FROM lines
+           WHERE ChargeFrequency = 'Usage-Based'
+             AND ChargePeriodStart >= $1 AND ChargePeriodStart < $2
+           GROUP BY 1 HAVING last_day < $3
+           ORDER BY 1""",
+        [first, last + timedelta(days=1), last],
+    ).fetchall()
+    return [
+        Finding(
+            "report ends early",
+            _name(file),
+            f"its {n} usage line(s) of {period} run to {end.isoformat()}, the month to "
+            f"{last.isoformat()}: downloaded before the month ended, or a part of the report "
+            "missing?",
+        )
+        for file, end, n in rows
+    ]
+
+
 def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str) -> list[Finding]:
     """Licences Microsoft billed this month per subscription (the invoice reconciliation's
     quantities, credits negative whichever way the file prints them) against the seat count Partner
@@ -488,6 +518,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
     found += new_products(run.con, [p for p in earlier if p.is_file()], run.catch_all)
     found += control_totals(run.control_totals)
+    found += short_reports(run.con, run.period)
     found += seat_counts(run.con, run.subscriptions, run.period)
     found += unmatched_rules(run.warnings)
     found += stale_rates(run.con, run.period)

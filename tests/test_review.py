@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from billing_lib import cli, headless, review, run, run_parameters
@@ -211,6 +212,30 @@ def test_an_exchange_rate_set_before_the_month_is_listed(tmp_path):
     stale = [f for f in br.review_findings() if f.check == "old exchange rate"]
     assert len(stale) == 1 and stale[0].subject == "USD->EUR"
     assert stale[0].finding.startswith("rate 0.9215 valid from 2026-09-01 (ECB 2026-08-31) priced ")
+
+
+def test_a_report_whose_usage_ends_before_the_month_does_is_listed(tmp_path):
+    # the AWS report downloaded on the 15th: its usage runs to the 14th, its monthly fees further
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    aws = reports / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet('{SAMPLE_REPORTS / aws.name}') "
+        f"WHERE line_item_usage_start_date < TIMESTAMPTZ '2026-10-15 00:00:00+00') "
+        f"TO '{aws}' (FORMAT parquet)"
+    )
+    con.close()
+    br = invoiced(tmp_path / "out", reports=reports)
+    early = [f for f in br.review_findings() if f.check == "report ends early"]
+    assert early == [
+        review.Finding(
+            "report ends early",
+            aws.name,
+            "its 322 usage line(s) of 2026-10 run to 2026-10-14, the month to 2026-10-31: "
+            "downloaded before the month ended, or a part of the report missing?",
+        )
+    ]
 
 
 def test_the_printed_review_shows_each_finding_and_at_most_five_lines_behind_it():
