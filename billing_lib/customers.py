@@ -116,8 +116,11 @@ class AccountMapping(BaseModel):
 
     @model_validator(mode="after")
     def _microsoft_ids_lower_case(self) -> AccountMapping:
-        """Microsoft tenant and subscription ids are GUIDs, the same whatever their case; every
-        Microsoft format (Partner Center files, Azure cost exports) keys its lines in lower case."""
+        """The vendor in lower case, as every format names it (``x_Vendor``: aws, microsoft,
+        vmware; FOCUS lower-cases its provider), so that ``AWS`` maps AWS lines. Microsoft tenant
+        and subscription ids are GUIDs, the same whatever their case; every Microsoft format
+        (Partner Center files, Azure cost exports) keys its lines in lower case."""
+        self.vendor = self.vendor.lower()
         if self.vendor == "microsoft":
             self.account_id = self.account_id.lower()
         return self

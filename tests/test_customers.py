@@ -89,6 +89,19 @@ def test_an_account_that_moves_mid_month_follows_the_charge_date(tmp_path):
     assert unmapped[4:6] == (2, Decimal("4.45"))
 
 
+def test_a_vendor_written_in_capitals_maps_its_lines(tmp_path):
+    # "AWS" as a person writes it; every format names the vendor in lower case
+    params = write_params(tmp_path, accounts="AWS,111,C1,,,\nMicrosoft,Tenant-1,C2,,,\n")
+    customers = load_customers(params)
+    con = open_store()
+    add_line(con, "aws", "111", "2026-10-14 23:00:00", "1.10", 2)
+    add_line(con, "microsoft", "tenant-1", "2026-10-01 00:00:00", "3.30", 3)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    got = con.execute("SELECT x_SourceRow, x_CustomerId FROM customer_lines ORDER BY 1").fetchall()
+    assert got == [(2, "C1"), (3, "C2")]
+
+
 def test_overlapping_mappings_for_one_account_are_refused_with_the_row(tmp_path):
     params = write_params(tmp_path, accounts="aws,111,C1,,2026-10-20,\naws,111,C2,2026-10-15,,\n")
     with pytest.raises(
