@@ -273,6 +273,19 @@ def _entry(problem: Problem) -> str:
     return f"row {problem.row}, column {problem.column}"
 
 
+#: Each text pattern of the parameters models (``Field(pattern=...)``) in words: what a value
+#: refused by it should look like, instead of the pattern itself.
+PATTERN_WORDS = {
+    r"^[A-Z]{2}$": "a two-letter country code in capitals (ISO 3166), e.g. NL",
+    r"^[A-Z]{3}$": "a three-letter currency code in capitals (ISO 4217), e.g. EUR",
+    r"^[A-Z]{1,8}$": "1 to 8 capital letters, e.g. NW",
+    r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$": "a BIC of 8 or 11 capitals and digits, e.g. ABNANL2A",
+    r"^\d{4}:[^\s:]{1,100}$": "an electronic address '<EAS scheme>:<id>', e.g. 0106:12345678",
+    r"^VATEX-[A-Z0-9-]+$": "a VAT exemption reason code, e.g. VATEX-EU-IC",
+    r"^(%d/%m/%Y|%m/%d/%Y)$": "%d/%m/%Y or %m/%d/%Y",
+}
+
+
 def _problem(
     file: str, row: int | None, err: Any, data: object, model: type[BaseModel] | None
 ) -> Problem:
@@ -289,6 +302,8 @@ def _problem(
         listed = f"; expected one of {', '.join(known)}" if known else ""
         return Problem(file, row, entry, key, f"unknown key {key!r}{listed}")
     message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] in PATTERN_WORDS:
+        message = f"expected {PATTERN_WORDS[err['ctx']['pattern']]}"
     shown = err.get("input")
     got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
     value = None if isinstance(shown, dict | list) else str(shown)

@@ -5,7 +5,9 @@ the one overlap rule of dated rows (billing_lib.periods.first_common_day)."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from pydantic import Field
@@ -13,6 +15,7 @@ from pydantic import Field
 from billing_lib.errors import ParameterError, Problem
 from billing_lib.parameter_files import (
     MAX_YAML_DEPTH,
+    PATTERN_WORDS,
     Strict,
     csv_rows,
     load_optional,
@@ -20,6 +23,8 @@ from billing_lib.parameter_files import (
     validate,
 )
 from billing_lib.periods import first_common_day
+
+LIBRARY = Path(__file__).resolve().parents[1] / "billing_lib"
 
 
 class _Settings(Strict):
@@ -52,6 +57,27 @@ def test_a_csv_row_is_named_by_row_and_column(tmp_path):
     path = tmp_path / "rows.csv"
     with pytest.raises(ParameterError, match=r"rows.csv, entry row 7, column threshold: "):
         validate(_Settings, path, {"threshold": "many"}, row=7)
+
+
+class _Address(Strict):
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+def test_a_value_refused_by_a_pattern_is_told_in_words(tmp_path):
+    with pytest.raises(ParameterError) as raised:
+        validate(_Address, tmp_path / "customers.yaml", {"country": "nl"})
+    assert str(raised.value) == (
+        f"{tmp_path / 'customers.yaml'}, entry country: expected a two-letter country code in "
+        "capitals (ISO 3166), e.g. NL; got 'nl'"
+    )
+
+
+def test_every_pattern_of_the_parameters_models_is_told_in_words():
+    source = "\n".join(p.read_text(encoding="utf-8") for p in LIBRARY.rglob("*.py"))
+    patterns = set(re.findall(r'pattern=r"([^"]+)"', source))
+    patterns |= set(re.findall(r'^PEPPOL_ID = r"([^"]+)"', source, re.MULTILINE))
+    assert len(patterns) >= 7
+    assert patterns <= set(PATTERN_WORDS), sorted(patterns - set(PATTERN_WORDS))
 
 
 def test_an_optional_settings_file_that_is_absent_gives_the_defaults(tmp_path):
