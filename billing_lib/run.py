@@ -53,12 +53,14 @@ from billing_lib.importers import (
     charged_months,
     control_totals_frame,
     files_not_read,
+    forget_imports,
     import_reports,
     report_files,
     reports_size,
 )
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.publishing import (
+    MANIFEST,
     REGISTER,
     checksums,
     discard,
@@ -78,7 +80,14 @@ from billing_lib.run_parameters import (
     customer_list,
 )
 from billing_lib.run_readback import journal_balance, read_invoice_summary
-from billing_lib.run_state import RunResults, RunSettings, load_settings, required
+from billing_lib.run_state import (
+    STEPS,
+    RunResults,
+    RunSettings,
+    load_settings,
+    required,
+    step_index,
+)
 from billing_lib.store import frame, open_run_store, store_location
 from billing_lib.ubl import ubl_unavailable
 from billing_lib.vendor_prices import load_vendor_prices
@@ -124,8 +133,13 @@ class BillingRun:
         """Import every vendor report, all or nothing; the control totals per report and currency
         (rows and cost as read and after normalisation, which must be equal). Also checks that the
         reports cover the run's period: each report has lines charged in it (a report of another
-        month is refused, importers.checks.check_in_period)."""
+        month is refused, importers.checks.check_in_period). Run again, it imports the reports
+        afresh (the earlier import's lines are removed first)."""
+        self._begin("import_reports")
         with writing(store_location(self.con)):  # a full disk under the store names its file
+            if self.imports:  # imported before in this run (a cell run again): start afresh
+                forget_imports(self.con)
+                self.imports = []
             self.imports = import_reports(
                 self.con,
                 report_files(self.params.reports),
@@ -151,6 +165,7 @@ class BillingRun:
         """Load and validate every parameters file before any report is read (customers, account
         mapping, price plans, exchange rates, seller, VAT rules, products); a table of the files
         with their checksums."""
+        self._begin("load_parameters")
         folder = self.params.parameters
         self.loaded = load_settings(folder)
         files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
@@ -162,6 +177,8 @@ class BillingRun:
     def map_customers(self) -> pd.DataFrame:
         """Assign every line to a customer by vendor account and charge date; the unmapped accounts
         (kept, reported, on no invoice)."""
+        required(self.results.control_totals, "import_reports")
+        self._begin("map_customers")
         with writing(store_location(self.con)):
             register_account_map(self.con, self.settings.account_mappings)
             assign_customers(self.con)
@@ -184,6 +201,8 @@ class BillingRun:
         """Price every customer line of the period by the plans (rated_lines, a view over the
         rated_lines.parquet the run publishes; tables excluded_lines, unmapped_lines); the rated
         lines summarised per customer, vendor and currency."""
+        required(self.results.unmapped, "map_customers")
+        self._begin("rate")
         earlier = self.results.rating.rated_file if self.results.rating else None
         target = rating.temporary_target()  # rated_lines.parquet, published by write_outputs
         try:
@@ -231,6 +250,7 @@ class BillingRun:
     def excluded(self) -> pd.DataFrame:
         """Customer lines not billed, per reason and vendor currency (their cost stays with the
         reseller or is a vendor tax; conservation: rated + excluded + unmapped = imported)."""
+        required(self.results.rating, "rate")
         return frame(
             self.con,
             """
@@ -241,6 +261,7 @@ class BillingRun:
 
     def rated(self) -> pd.DataFrame:
         """The rated lines as a DataFrame (exact Decimals), for questions on a small month."""
+        required(self.results.rating, "rate")
         return frame(
             self.con,
             "SELECT * FROM rated_lines ORDER BY customer_id, vendor, source_file, source_row",
@@ -249,12 +270,15 @@ class BillingRun:
     def summary(self, by: list[str]) -> pd.DataFrame:
         """Cost, revenue and margin of the rated lines per ``by`` (``charts.DIMENSIONS``) and
         currency, summed in DuckDB: the charts' input without the month's lines in pandas."""
+        required(self.results.rating, "rate")
         return charts.summarise_table(self.con, "rated_lines", by, self._names())
 
     def build_invoices(self) -> pd.DataFrame:
         """One invoice per customer with rated lines, numbered from the register (a rerun of an
         unfinalised period keeps its numbers); writes ``invoice_summary.csv`` into the staging
         folder and returns its rows: the totals as on the invoices."""
+        required(self.results.rating, "rate")
+        self._begin("build_invoices")
         self.results.confirmed_jumps = self._check_jumps()
         folder = self._staging()
         with self._cleanup_on_failure():
@@ -293,6 +317,8 @@ class BillingRun:
         """Write the invoice workbooks, the summary workbook, ``invoice_summary.csv``, the ledger
         files and the rated lines (Parquet, for margin analysis) into the staging folder; the files
         written, relative to the run folder."""
+        required(self.results.invoice_totals, "build_invoices")
+        self._begin("write_outputs")
         folder = self._staging()
         with self._cleanup_on_failure():
             # the file the rating wrote (rated_lines is a view over it), linked or copied; first,
@@ -312,6 +338,8 @@ class BillingRun:
     def ledger_balance(self) -> pd.DataFrame:
         """Debit and credit totals per currency of the journal written, the difference (0), and the
         invoices' gross total it must carry as receivables."""
+        required(self.results.files, "write_outputs")
+        self._begin("ledger_balance")
         balance = journal_balance(
             self._staging(), required(self.results.invoice_totals, "build_invoices"), self.con
         )
@@ -322,6 +350,7 @@ class BillingRun:
         """Write ``manifest.json``: what went in (reports and parameters files with sha256), with
         which software, and what came out (counts, control totals, per-customer totals, ledger
         balance). Returns the counts and totals as a table for the notebook."""
+        required(self.results.files, "write_outputs")
         folder = self._staging()
         with self._cleanup_on_failure():
             counts = row_counts(self.con) | {"invoices": len(self.results.invoices)}
@@ -396,6 +425,33 @@ class BillingRun:
         if self.staging is None:
             self.staging = new_staging(self.params.output, self.params.period)
         return self.staging
+
+    def _begin(self, step: str) -> None:
+        """Before ``step`` runs (again: a notebook cell, after a parameters file or a report was
+        changed): void what the steps after it produced (``RunResults.void_after``), so that none
+        of it is shown, written or published with the new results. The rated lines' view and
+        file go when the rating is voided, and the files staged by ``write_outputs`` and
+        ``write_manifest`` when the outputs are: a run never publishes an earlier pass's invoice
+        beside the new ones (publish needs the manifest, written again only after them)."""
+        voided = {name for _, produced in STEPS[step_index(step) + 1 :] for name in produced}
+        if step == "write_outputs" or "files" in voided:
+            self._unstage()
+        if "rating" in voided and self.results.rating is not None:
+            rating.drop_rated_lines(self.con)
+            rating.release_target(required(self.results.rating.rated_file, "rate"))
+        self.results.void_after(step)
+
+    def _unstage(self) -> None:
+        """Remove the files ``write_outputs`` and ``write_manifest`` staged (the executed notebook
+        and ``invoice_summary.csv`` stay: written again as the run goes on)."""
+        if self.staging is None or self.results.files is None:
+            return
+        for name in [*self.results.files["file"], MANIFEST]:
+            (self.staging / name).unlink(missing_ok=True)
+        for folder in sorted(self.staging.rglob("*"), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        self.results.files = None
 
     @contextmanager
     def _cleanup_on_failure(self) -> Iterator[None]:

@@ -60,6 +60,21 @@ def load_settings(folder: Path) -> RunSettings:
     )
 
 
+#: The steps of a run in order, each with the ``RunResults`` fields it produces. A step run again
+#: (a notebook cell, after a parameters file or a report was changed) voids what every step after
+#: it produced: they must run again (``RunResults.void_after``). The review is derived from them
+#: all and is voided by any step.
+STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("load_parameters", ("parameter_files",)),
+    ("import_reports", ("control_totals", "not_read")),
+    ("map_customers", ("unmapped",)),
+    ("rate", ("rating", "rated_summary")),
+    ("build_invoices", ("confirmed_jumps", "invoices", "numbering", "invoice_totals")),
+    ("write_outputs", ("files",)),
+    ("ledger_balance", ("ledger_balance",)),
+)
+
+
 @dataclass
 class RunResults:
     """What the steps of a run produced so far (None: the step has not run)."""
@@ -80,10 +95,26 @@ class RunResults:
     ledger_balance: pd.DataFrame | None = None
     review: list[review.Finding] | None = None
 
+    def void_after(self, step: str) -> None:
+        """Forget what the steps after ``step`` (``STEPS``) produced, and the review."""
+        defaults = RunResults()
+        for _, produced in STEPS[step_index(step) + 1 :]:
+            for name in produced:
+                setattr(self, name, getattr(defaults, name))
+        self.review = None
+
+
+def step_index(step: str) -> int:
+    """The place of ``step`` in ``STEPS``."""
+    return [name for name, _ in STEPS].index(step)
+
 
 def required(value: T | None, step: str) -> T:
     """``value`` of a step that must have run; a RunError naming the step otherwise (a notebook's
     cells run out of order)."""
     if value is None:
-        raise RunError(f"the step {step}() has not run yet; run the notebook's cells in order")
+        raise RunError(
+            f"the step {step}() has not run yet, or an earlier step ran again since; run the "
+            "notebook's cells in order"
+        )
     return value

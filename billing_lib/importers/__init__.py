@@ -51,6 +51,7 @@ __all__ = [
     "all_specs",
     "import_reports",
     "files_not_read",
+    "forget_imports",
     "report_files",
     "spec_named",
 ]
@@ -119,6 +120,21 @@ def import_reports(
     finally:
         drop_staging(con)
     return reports
+
+
+def forget_imports(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty the store of imported reports (``lines``, ``imports``, ``imported_rows``), in one
+    transaction: a run imports its reports again from the start (a notebook cell run again after
+    a report was replaced), and a report it imported before is not a duplicate of itself."""
+    ensure_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("lines", "imports", "imported_rows"):
+            con.execute(f"DELETE FROM {table}")
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
 
 
 def rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -28,7 +28,7 @@ from billing_lib.rating.exact import DEC, SQL_MACROS, install_macros
 from billing_lib.rating.frames import rated_frame
 from billing_lib.rating.parameters import MINIMUM_SCOPE, register_pricing
 from billing_lib.rating.rate import rate_lines
-from billing_lib.rating.rated_file import release_target, temporary_target
+from billing_lib.rating.rated_file import drop_rated_lines, release_target, temporary_target
 from billing_lib.rating.tables import RATED_COLUMNS
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "SQL_MACROS",
     "CurrencyBalance",
     "RatingReport",
+    "drop_rated_lines",
     "minimum_lines_sql",
     "minimum_rules_sql",
     "rate_lines",

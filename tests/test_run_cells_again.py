@@ -1,0 +1,103 @@
+"""A notebook's cells run again: an analyst steps through the run, changes a parameters file or
+a report, and runs a cell again. What the steps after it produced is void until they run again
+(``BillingRun._begin``): nothing of the earlier pass is shown, written or published beside the
+new results, and the import imports afresh."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from billing_lib import run
+from billing_lib.errors import RunError
+from tests.notebook_project import REPO
+
+SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
+STEPS = ("import_reports", "map_customers", "rate", "build_invoices", "write_outputs")
+
+
+@pytest.fixture
+def params(tmp_path: Path) -> Path:
+    folder = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", folder)
+    return folder
+
+
+def started(params: Path, output: Path) -> run.BillingRun:
+    br = run.start("2026-10", str(SAMPLE_REPORTS), str(params), str(output))
+    br.load_parameters()
+    return br
+
+
+def through(br: run.BillingRun, *steps: str) -> None:
+    for step in steps:
+        getattr(br, step)()
+
+
+def without_customer(params: Path, customer: str) -> None:
+    """``customer`` removed from customers.yaml and accounts.csv (no invoice any more)."""
+    accounts = params / "accounts.csv"
+    kept = [ln for ln in accounts.read_text().splitlines() if f",{customer}," not in ln]
+    accounts.write_text("\n".join(kept) + "\n")
+    listed = params / "customers.yaml"
+    data = yaml.safe_load(listed.read_text())
+    data["customers"] = [c for c in data["customers"] if c["id"] != customer]
+    listed.write_text(yaml.safe_dump(data))
+
+
+def test_a_step_run_again_voids_the_later_steps_and_their_staged_files(params, tmp_path):
+    br = started(params, tmp_path / "out")
+    through(br, *STEPS, "ledger_balance", "write_manifest")
+    assert len(br.results.invoices) == 9 and br.review_findings()
+    staging = br._staging()
+    assert (staging / "invoices" / "NW2026-000009_C009.pdf").is_file()
+
+    without_customer(params, "C003")
+    br.load_parameters()
+    # every later step is void: its results, its staged files, the manifest
+    for name in ("control_totals", "unmapped", "rating", "invoice_totals", "files", "review"):
+        assert getattr(br.results, name) is None, name
+    assert not (staging / "invoices").exists() and not (staging / "manifest.json").exists()
+    with pytest.raises(RunError, match=r"no manifest\.json; only a complete run is published"):
+        br.publish()
+    with pytest.raises(RunError, match=r"the step rate\(\) has not run yet, or an earlier step"):
+        br.build_invoices()
+    with pytest.raises(RunError, match=r"the step rate\(\) has not run yet"):
+        br.summary(["customer"])
+
+    through(br, *STEPS, "ledger_balance", "write_manifest")
+    br.publish()
+    published = sorted(p.name for p in (tmp_path / "out" / "2026-10" / "invoices").iterdir())
+    numbers = [name.split("_")[0] for name in published if name.endswith(".pdf")]
+    assert len(numbers) == len(set(numbers)) == 8  # each number once, C003's invoice gone
+    assert not any("C003" in name for name in published)
+    assert "NW2026-000003_C004.pdf" in published
+
+
+def test_the_import_run_again_imports_the_reports_afresh(params, tmp_path):
+    br = started(params, tmp_path / "out")
+    first = br.import_reports()
+    lines = br.con.execute("SELECT count(*) FROM lines").fetchall()
+    again = br.import_reports()  # before: "this report was already imported (same content)"
+    assert again.equals(first)
+    assert br.con.execute("SELECT count(*) FROM lines").fetchall() == lines
+    through(br, "map_customers", "rate", "build_invoices")
+    assert len(br.results.invoices) == 9
+
+
+def test_the_rating_run_again_after_the_mapping_rates_from_the_new_mapping(params, tmp_path):
+    br = started(params, tmp_path / "out")
+    through(br, "import_reports", "map_customers", "rate")
+    earlier = br.results.rating.rated_file
+    without_customer(params, "C003")
+    br.load_parameters()
+    assert not earlier.exists()  # the voided rating's file is gone with it
+    through(br, "import_reports", "map_customers")
+    with pytest.raises(RunError, match=r"the step rate\(\) has not run yet"):
+        br.excluded()
+    br.rate()
+    customers = br.con.execute("SELECT DISTINCT customer_id FROM rated_lines").fetchall()
+    assert ("C003",) not in customers and ("C004",) in customers
