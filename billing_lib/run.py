@@ -138,8 +138,8 @@ class BillingRun:
         self._begin("import_reports")
         with writing(store_location(self.con)):  # a full disk under the store names its file
             if self.imports:  # imported before in this run (a cell run again): start afresh
-                forget_imports(self.con)
                 self.imports = []
+                forget_imports(self.con)
             self.imports = import_reports(
                 self.con,
                 report_files(self.params.reports),
@@ -166,6 +166,7 @@ class BillingRun:
         mapping, price plans, exchange rates, seller, VAT rules, products); a table of the files
         with their checksums."""
         self._begin("load_parameters")
+        self.loaded = None  # parameters that fail to load leave none of the earlier ones in use
         folder = self.params.parameters
         self.loaded = load_settings(folder)
         files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
@@ -202,21 +203,16 @@ class BillingRun:
         rated_lines.parquet the run publishes; tables excluded_lines, unmapped_lines); the rated
         lines summarised per customer, vendor and currency."""
         required(self.results.unmapped, "map_customers")
-        self._begin("rate")
-        earlier = self.results.rating.rated_file if self.results.rating else None
+        self._begin("rate")  # run again (a notebook cell): the earlier rating's file removed
         target = rating.temporary_target()  # rated_lines.parquet, published by write_outputs
-        try:
-            with writing(target):  # a full disk or a file-size limit names the file
-                self.results.rating = rating.rate_lines(
-                    self.con,
-                    self.settings.pricing,
-                    self.settings.customers,
-                    self.params.period,
-                    target,
-                )
-        finally:
-            if earlier is not None:  # the rating run again (a notebook cell): its file replaced
-                rating.release_target(earlier)
+        with writing(target):  # a full disk or a file-size limit names the file
+            self.results.rating = rating.rate_lines(
+                self.con,
+                self.settings.pricing,
+                self.settings.customers,
+                self.params.period,
+                target,
+            )
         summary = frame(
             self.con,
             """
@@ -428,18 +424,19 @@ class BillingRun:
 
     def _begin(self, step: str) -> None:
         """Before ``step`` runs (again: a notebook cell, after a parameters file or a report was
-        changed): void what the steps after it produced (``RunResults.void_after``), so that none
-        of it is shown, written or published with the new results. The rated lines' view and
-        file go when the rating is voided, and the files staged by ``write_outputs`` and
-        ``write_manifest`` when the outputs are: a run never publishes an earlier pass's invoice
-        beside the new ones (publish needs the manifest, written again only after them)."""
-        voided = {name for _, produced in STEPS[step_index(step) + 1 :] for name in produced}
-        if step == "write_outputs" or "files" in voided:
+        changed): void what it and the steps after it produced (``RunResults.void_from``), so
+        that none of it is shown, written or published with the new results, nor left if the
+        step fails. The rated lines' view and file go when the rating is voided, and the files
+        staged by ``write_outputs`` and ``write_manifest`` when the outputs are: a run never
+        publishes an earlier pass's invoice beside the new ones (publish needs the manifest,
+        written again only after them)."""
+        voided = {name for _, produced in STEPS[step_index(step) :] for name in produced}
+        if "files" in voided:
             self._unstage()
         if "rating" in voided and self.results.rating is not None:
             rating.drop_rated_lines(self.con)
             rating.release_target(required(self.results.rating.rated_file, "rate"))
-        self.results.void_after(step)
+        self.results.void_from(step)
 
     def _unstage(self) -> None:
         """Remove the files ``write_outputs`` and ``write_manifest`` staged (the executed notebook

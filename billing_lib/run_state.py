@@ -61,9 +61,9 @@ def load_settings(folder: Path) -> RunSettings:
 
 
 #: The steps of a run in order, each with the ``RunResults`` fields it produces. A step run again
-#: (a notebook cell, after a parameters file or a report was changed) voids what every step after
-#: it produced: they must run again (``RunResults.void_after``). The review is derived from them
-#: all and is voided by any step.
+#: (a notebook cell, after a parameters file or a report was changed) voids what it and every
+#: step after it produced: they must run again (``RunResults.void_from``). The review is derived
+#: from them all and is voided by any step.
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("load_parameters", ("parameter_files",)),
     ("import_reports", ("control_totals", "not_read")),
@@ -95,10 +95,10 @@ class RunResults:
     ledger_balance: pd.DataFrame | None = None
     review: list[review.Finding] | None = None
 
-    def void_after(self, step: str) -> None:
-        """Forget what the steps after ``step`` (``STEPS``) produced, and the review."""
+    def void_from(self, step: str) -> None:
+        """Forget what ``step`` and the steps after it (``STEPS``) produced, and the review."""
         defaults = RunResults()
-        for _, produced in STEPS[step_index(step) + 1 :]:
+        for _, produced in STEPS[step_index(step) :]:
             for name in produced:
                 setattr(self, name, getattr(defaults, name))
         self.review = None

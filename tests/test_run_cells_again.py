@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from billing_lib import run
-from billing_lib.errors import RunError
+from billing_lib.errors import InputError, RunError
 from tests.notebook_project import REPO
 
 SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
@@ -86,6 +86,23 @@ def test_the_import_run_again_imports_the_reports_afresh(params, tmp_path):
     assert br.con.execute("SELECT count(*) FROM lines").fetchall() == lines
     through(br, "map_customers", "rate", "build_invoices")
     assert len(br.results.invoices) == 9
+
+
+def test_an_import_that_fails_when_run_again_leaves_nothing_of_the_first(params, tmp_path):
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    br = run.start("2026-10", str(reports), str(params), str(tmp_path / "out"))
+    br.load_parameters()
+    br.import_reports()
+    vmware = reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
+    rows = vmware.read_text().splitlines()
+    vmware.write_text("\n".join([*rows, rows[1]]) + "\n")  # a row repeated: refused
+    with pytest.raises(InputError, match="repeats row 2"):
+        br.import_reports()
+    assert br.results.control_totals is None
+    assert br.con.execute("SELECT count(*) FROM lines").fetchall() == [(0,)]
+    with pytest.raises(RunError, match=r"the step import_reports\(\) has not run yet"):
+        br.map_customers()
 
 
 def test_the_rating_run_again_after_the_mapping_rates_from_the_new_mapping(params, tmp_path):
