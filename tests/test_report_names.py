@@ -40,6 +40,7 @@ def test_what_else_is_not_read_is_named_with_its_reason(tmp_path):
     (tmp_path / "vendor-invoice.pdf").write_bytes(b"%PDF-1.7")
     (tmp_path / "README").write_text("notes")
     (tmp_path / "september").mkdir()
+    (tmp_path / "platform").mkdir()  # the platforms' exports: read by the review and the sync
     with zipfile.ZipFile(tmp_path / "ms.zip", "w") as zf:
         zf.writestr("usage.csv", "x\n")
         zf.writestr("summary.json", "{}")

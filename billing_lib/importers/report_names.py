@@ -5,7 +5,9 @@ and are skipped without a word (``left_by_a_program``): the lock file Excel keep
 that is open (``~$name``), the metadata macOS writes beside a copied file (``._name``) or into a
 zip it makes (``__MACOSX/``), folder settings. Anything else that is not read (a vendor's PDF
 invoice, a subfolder, a zip's other members) is named with its reason (``files_not_read``, among
-a run's warnings), so that nothing is left out unseen. A spreadsheet workbook is refused instead
+a run's warnings), so that nothing is left out unseen; but the subfolder ``platform/`` of the
+provisioning platforms' exports (docs/monthly-close.md), which the review and
+``billing customers sync`` read. A spreadsheet workbook is refused instead
 (``WORKBOOK_SUFFIXES``): it is most likely a report saved from Excel, and leaving it unread would
 leave its charges off every invoice.
 """
@@ -16,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.platform_exports import PLATFORM_FOLDER
 
 #: Endings of the files the import reads (a zip: its ``MEMBER_SUFFIXES`` members).
 REPORT_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
@@ -104,7 +107,7 @@ def files_not_read(folder: Path) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for p in sorted(folder.iterdir()):
         if p.is_dir():
-            if p.name != MACOS_ZIP_FOLDER:
+            if p.name not in (MACOS_ZIP_FOLDER, PLATFORM_FOLDER):
                 found.append((p.name, "a subfolder: the reports are read from the folder itself"))
         elif why := why_not_read(p.name, REPORT_SUFFIXES):
             found.append((p.name, why))
