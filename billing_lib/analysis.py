@@ -17,7 +17,7 @@ from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
-from billing_lib.run_files import RATED_PARQUET
+from billing_lib.run_files import RATED_PARQUET, named_if_damaged
 from billing_lib.run_parameters import check_period, path_parameter
 from billing_lib.sql import ql
 from billing_lib.store import register_frame
@@ -56,16 +56,18 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     keys = ", ".join(SUMMARY_KEYS)
     con = duckdb.connect()
     try:
-        summary = (
-            con.sql(
-                f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
-                           CAST(sum(amount) AS {DEC}) AS amount, CAST(count(*) AS BIGINT) AS lines
-                    FROM read_parquet(?) GROUP BY {keys} ORDER BY {keys}""",
-                params=[[str(f) for f in files]],
+        with named_if_damaged(files):
+            summary = (
+                con.sql(
+                    f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
+                               CAST(sum(amount) AS {DEC}) AS amount,
+                               CAST(count(*) AS BIGINT) AS lines
+                        FROM read_parquet(?) GROUP BY {keys} ORDER BY {keys}""",
+                    params=[[str(f) for f in files]],
+                )
+                .to_arrow_table()
+                .to_pandas()
             )
-            .to_arrow_table()
-            .to_pandas()
-        )
     finally:
         con.close()
     names = customer_names(Path(output), sorted({f.parent.name for f in files}))
@@ -135,15 +137,17 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFram
                 f"{missing[0]}: not found; the what-if needs the minimum fees the run used "
                 f"(runs since this file exists write it): bill {missing[0].parent.name} again"
             )
+        rated = [output / p / RATED_PARQUET for p in periods]
         con = duckdb.connect()
         try:
-            con.execute(
-                "CREATE TEMP TABLE _lines AS SELECT * FROM read_parquet(?) "
-                "WHERE customer_id = ? AND list_contains(?, vendor)",
-                [[str(output / p / RATED_PARQUET) for p in periods], customer, vendors],
-            )
-            rules = "read_parquet([" + ", ".join(ql(str(f)) for f in files) + "])"
-            repriced = whatif.reprice(con, "_lines", rules, customer, markup)
+            with named_if_damaged([*rated, *files]):
+                con.execute(
+                    "CREATE TEMP TABLE _lines AS SELECT * FROM read_parquet(?) "
+                    "WHERE customer_id = ? AND list_contains(?, vendor)",
+                    [[str(f) for f in rated], customer, vendors],
+                )
+                rules = "read_parquet([" + ", ".join(ql(str(f)) for f in files) + "])"
+                repriced = whatif.reprice(con, "_lines", rules, customer, markup)
         finally:
             con.close()
         if "customer_name" in selection.columns:  # as load_summary names them, for the summaries

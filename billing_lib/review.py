@@ -26,6 +26,7 @@ from billing_lib.money import minor_unit
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, run_periods
 from billing_lib.publishing import FINALISED_MARKER
+from billing_lib.run_files import named_if_damaged
 
 REVIEW_FILE = "review.yaml"
 #: Source rows shown per finding; the rest are counted.
@@ -306,19 +307,20 @@ def new_products(
     if catch_all:
         con.executemany("INSERT INTO _review_catch_all VALUES (?, ?)", catch_all)
     files = [str(p) for p in earlier_parquets]
-    rows = con.execute(
-        """WITH seen AS (SELECT DISTINCT vendor, coalesce(sku, service) AS product
-                         FROM read_parquet(?) WHERE line_kind = 'vendor'),
-                now AS (SELECT vendor, coalesce(sku, service) AS product, customer_id,
-                               (plan_id, rule_id) IN (SELECT (plan_id, rule_id) FROM
-                               _review_catch_all) AS catch_all
-                        FROM rated_lines WHERE line_kind = 'vendor')
-           SELECT vendor, product, string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id),
-           count(*)
-           FROM now WHERE (vendor, product) NOT IN (SELECT (vendor, product) FROM seen)
-           GROUP BY vendor, product HAVING bool_and(catch_all) ORDER BY 1, 2""",
-        [files],
-    ).fetchall()
+    with named_if_damaged(earlier_parquets):
+        rows = con.execute(
+            """WITH seen AS (SELECT DISTINCT vendor, coalesce(sku, service) AS product
+                             FROM read_parquet(?) WHERE line_kind = 'vendor'),
+                    now AS (SELECT vendor, coalesce(sku, service) AS product, customer_id,
+                                   (plan_id, rule_id) IN (SELECT (plan_id, rule_id) FROM
+                                   _review_catch_all) AS catch_all
+                            FROM rated_lines WHERE line_kind = 'vendor')
+               SELECT vendor, product, string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id),
+               count(*)
+               FROM now WHERE (vendor, product) NOT IN (SELECT (vendor, product) FROM seen)
+               GROUP BY vendor, product HAVING bool_and(catch_all) ORDER BY 1, 2""",
+            [files],
+        ).fetchall()
     out = []
     for vendor, product, customers, n in rows:
         rules = con.execute(

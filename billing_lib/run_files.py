@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from billing_lib.errors import RunError
+
 #: The rated lines of the run's period (analysis reads them across runs; corrections check the
 #: invoice's lines against them).
 RATED_PARQUET = "rated_lines.parquet"
@@ -35,6 +37,34 @@ FINALISED_MARKER = "FINALISED"
 REGISTER = "invoice_register.sqlite"
 #: The folder of the credit notes, beside the run folders.
 CORRECTIONS = "corrections"
+
+
+@contextmanager
+def named_if_damaged(files: list[Path]) -> Iterator[None]:
+    """A DuckDB error reading the run folders' Parquet ``files`` becomes a RunError naming the
+    file that cannot be read (its footer or pages damaged, or cut short by a copy) and the way
+    out; an error none of the files explains is passed on as it is. Each file is read through in
+    batches only once reading them together failed."""
+    # imported here: this module is below every stage, and most of them never read Parquet
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        for path in files:
+            try:
+                for _ in pq.ParquetFile(path).iter_batches():
+                    pass
+            except (OSError, pa.ArrowException) as damaged:
+                run = Path(path).parent
+                raise RunError(
+                    f"{path}: the run's file cannot be read (damaged or cut short: "
+                    f"{str(damaged).splitlines()[0]}); restore the run folder {run} from a "
+                    f"backup, or bill {run.name} again if it is not finalised"
+                ) from exc
+        raise
 
 
 def journal_name(name: str) -> str:

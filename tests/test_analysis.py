@@ -3,6 +3,7 @@ DuckDB (never every rated line in pandas), and a what-if that reads the one cust
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal as D
 
 import duckdb
@@ -87,3 +88,40 @@ def test_the_explorer_counts_the_rated_lines_behind_the_summary(sample_outputs):
 def test_a_missing_period_is_named(sample_outputs):
     with pytest.raises(analysis.RunError, match=r"no finished run for \['2026-01'\]"):
         analysis.load_summary(sample_outputs, ["2026-01"])
+
+
+def _damaged_copy(sample_outputs, tmp_path, name):
+    """A copy of the sample outputs with the run's ``name`` cut to half its bytes."""
+    outputs = tmp_path / "outputs"
+    shutil.copytree(sample_outputs, outputs)
+    for path in outputs.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    damaged = outputs / PERIOD / name
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    return outputs, damaged
+
+
+def test_a_damaged_rated_lines_file_is_named_with_the_way_out(sample_outputs, tmp_path):
+    outputs, damaged = _damaged_copy(sample_outputs, tmp_path, RATED_PARQUET)
+    summary = analysis.load_summary(sample_outputs)
+    for read in (
+        lambda: analysis.load_summary(outputs),
+        lambda: analysis.repricer(outputs)(summary, summary["customer_id"].iloc[0], D(10)),
+    ):
+        with pytest.raises(analysis.RunError) as raised:
+            read()
+        message = str(raised.value)
+        assert message.startswith(
+            f"{damaged}: the run's file cannot be read (damaged or cut short: "
+        )
+        assert message.endswith(
+            f"); restore the run folder {damaged.parent} from a backup, or bill {PERIOD} again if "
+            "it is not finalised"
+        )
+
+
+def test_a_damaged_minimum_fees_file_is_named_by_the_what_if(sample_outputs, tmp_path):
+    outputs, damaged = _damaged_copy(sample_outputs, tmp_path, "minimum_fees.parquet")
+    summary = analysis.load_summary(outputs)
+    with pytest.raises(analysis.RunError, match=f"{damaged}: the run's file cannot be read"):
+        analysis.repricer(outputs)(summary, summary["customer_id"].iloc[0], D(10))

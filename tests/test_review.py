@@ -121,6 +121,19 @@ def test_only_finalised_months_before_the_run_are_compared(tmp_path):
     assert review.finalised_before(out, "2026-08") == []
 
 
+def test_a_damaged_rated_lines_file_of_an_earlier_month_is_named(tmp_path):
+    finalised(tmp_path / "out", "2026-09", "")
+    damaged = tmp_path / "out" / "2026-09" / "rated_lines.parquet"
+    damaged.write_bytes(b"PAR1 cut short by a copy")
+    br = invoiced(tmp_path / "out")
+    with pytest.raises(RunError) as raised:
+        br.review_findings()
+    assert str(raised.value).startswith(
+        f"{damaged}: the run's file cannot be read (damaged or cut short: "
+    )
+    assert str(raised.value).endswith("from a backup, or bill 2026-09 again if it is not finalised")
+
+
 def test_review_thresholds_are_checked_naming_the_file_and_key(tmp_path):
     params = tmp_path / "parameters"
     shutil.copytree(REPO / "parameters", params)
