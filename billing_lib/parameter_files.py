@@ -286,6 +286,19 @@ PATTERN_WORDS = {
 }
 
 
+#: pydantic's error types of a value that is not of its key's kind -> what such a value looks
+#: like in a parameters file (instead of "Input should be a valid decimal").
+KIND_WORDS = {
+    "decimal_parsing": "a decimal number written with a point, e.g. 95.00",
+    "decimal_type": "a decimal number written with a point, e.g. 95.00",
+    "int_parsing": "a whole number, e.g. 30",
+    "int_from_float": "a whole number, e.g. 30",
+    "date_from_datetime_parsing": "a date YYYY-MM-DD, e.g. 2026-10-01",
+    "date_parsing": "a date YYYY-MM-DD, e.g. 2026-10-01",
+    "bool_parsing": "true or false",
+}
+
+
 def _problem(
     file: str, row: int | None, err: Any, data: object, model: type[BaseModel] | None
 ) -> Problem:
@@ -304,6 +317,8 @@ def _problem(
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] in PATTERN_WORDS:
         message = f"expected {PATTERN_WORDS[err['ctx']['pattern']]}"
+    elif err["type"] in KIND_WORDS:
+        message = f"expected {KIND_WORDS[err['type']]}"
     shown = err.get("input")
     got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
     value = None if isinstance(shown, dict | list) else str(shown)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,32 @@ def test_a_value_refused_by_a_pattern_is_told_in_words(tmp_path):
     assert str(raised.value) == (
         f"{tmp_path / 'customers.yaml'}, entry country: expected a two-letter country code in "
         "capitals (ISO 3166), e.g. NL; got 'nl'"
+    )
+
+
+class _Line(Strict):
+    unit_price: Decimal
+    days: int
+    valid_from: date
+    prorate: bool
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("unit_price", "95,00", "expected a decimal number written with a point, e.g. 95.00"),
+        ("days", "30 days", "expected a whole number, e.g. 30"),
+        ("days", 2.5, "expected a whole number, e.g. 30"),
+        ("valid_from", "01-10-2026", "expected a date YYYY-MM-DD, e.g. 2026-10-01"),
+        ("prorate", "ja", "expected true or false"),
+    ],
+)
+def test_a_value_of_another_kind_is_told_what_the_key_takes(tmp_path, key, value, expected):
+    good = {"unit_price": "1", "days": 1, "valid_from": "2026-10-01", "prorate": True}
+    with pytest.raises(ParameterError) as raised:
+        validate(_Line, tmp_path / "custom_lines.yaml", {**good, key: value})
+    assert str(raised.value) == (
+        f"{tmp_path / 'custom_lines.yaml'}, entry {key}: {expected}; got {value!r}"
     )
 
 
