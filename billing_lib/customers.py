@@ -21,6 +21,9 @@ from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.periods import first_common_day
 from billing_lib.store import drop_relation
 
+#: The customers and the vendor accounts that belong to them, in the parameters folder.
+CUSTOMERS_FILE, ACCOUNTS_FILE = "customers.yaml", "accounts.csv"
+
 VatRule = Literal["domestic", "eu_reverse_charge", "export"]
 #: A Peppol electronic address: the CEF EAS scheme (4 digits, e.g. 0106 Dutch KvK, 0208 Belgian
 #: KBO, 9944 Dutch VAT) and the identifier, e.g. ``0106:12345678``.
@@ -128,7 +131,7 @@ class AccountMapping(BaseModel):
 
 def load_customers(parameters: Path) -> dict[str, Customer]:
     """Customers by id from ``parameters/customers.yaml``; ids must be unique."""
-    path = Path(parameters) / "customers.yaml"
+    path = Path(parameters) / CUSTOMERS_FILE
     data = read_yaml(path)
     parsed = validate(CustomersFile, path, data)
     out: dict[str, Customer] = {}
@@ -146,7 +149,7 @@ def load_customers(parameters: Path) -> dict[str, Customer]:
 def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> list[AccountMapping]:
     """Rows of ``parameters/accounts.csv``; an unknown customer or overlapping dates for one account
     is an error naming the row."""
-    path = Path(parameters) / "accounts.csv"
+    path = Path(parameters) / ACCOUNTS_FILE
     if not path.exists():
         raise ParameterError(path, None, "file not found")
     rows: list[AccountMapping] = []

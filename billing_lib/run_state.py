@@ -15,18 +15,44 @@ from typing import TypeVar
 import pandas as pd
 
 from billing_lib import accounting_exports, invoices, pricing, review
+from billing_lib.accounting_exports import SETTINGS_FILE
 from billing_lib.customers import (
+    ACCOUNTS_FILE,
+    CUSTOMERS_FILE,
     AccountMapping,
     Customer,
     load_account_mappings,
     load_customers,
 )
 from billing_lib.errors import RunError
+from billing_lib.fx import FX_FILE
+from billing_lib.invoicing_parameters import PRODUCTS_FILE, SELLER_FILE
 from billing_lib.numbering import NumberPlan, Register
+from billing_lib.parameter_files import misnamed_file
+from billing_lib.pricing.custom_lines import CUSTOM_FILE
+from billing_lib.pricing.plans import PLANS_FILE
 from billing_lib.rating import RatingReport
-from billing_lib.vendor_prices import VendorPrices, load_vendor_prices
+from billing_lib.review import REVIEW_FILE
+from billing_lib.vat import VAT_FILE
+from billing_lib.vendor_prices import VENDOR_PRICES_FILE, VendorPrices, load_vendor_prices
 
 T = TypeVar("T")
+
+#: The files of a parameters folder a run reads (``load_settings``); those without defaults
+#: are required.
+PARAMETER_FILES = (
+    CUSTOMERS_FILE,
+    ACCOUNTS_FILE,
+    PLANS_FILE,
+    CUSTOM_FILE,
+    FX_FILE,
+    SELLER_FILE,
+    PRODUCTS_FILE,
+    VAT_FILE,
+    REVIEW_FILE,
+    SETTINGS_FILE,
+    VENDOR_PRICES_FILE,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,7 @@ class RunSettings:
 def load_settings(folder: Path) -> RunSettings:
     """The parameters files of ``folder`` loaded and checked; the first problem is a
     ParameterError naming the file and the entry."""
+    misnamed_file(folder, PARAMETER_FILES)
     customers = load_customers(folder)
     mappings = load_account_mappings(folder, customers)
     invoicing = invoices.load_invoicing(folder, customers)

@@ -331,6 +331,15 @@ def test_a_parameters_file_too_large_is_refused_before_it_is_read(unchanged, edi
     assert "custom_lines.yaml: the file has" in text and "at most 10,000" in text
 
 
+def test_custom_lines_saved_as_yml_are_refused_not_left_off_the_invoices(unchanged, edited):
+    # before: custom_lines.yml was not read, and every fee, one-off and credit was left out
+    params = edited("custom_lines.yaml", lambda t: t)
+    (params / "custom_lines.yaml").rename(params / "custom_lines.yml")
+    text = str(run_in_process(unchanged, params))
+    assert text.startswith(f"{params / 'custom_lines.yml'}: the run reads custom_lines.yaml")
+    assert "rename it to custom_lines.yaml" in text
+
+
 def test_a_raised_fx_factor_in_seller_yaml_lets_a_real_jump_through(tmp_path):
     (tmp_path / "exchange_rates.csv").write_text(BAD_RATES.replace("92.15", "1.85"))
     with pytest.raises(ParameterError, match=r"row 3, column rate.*1.85.*factor of 1.5"):

@@ -20,6 +20,7 @@ from billing_lib.parameter_files import (
     Strict,
     csv_rows,
     load_optional,
+    misnamed_file,
     read_yaml,
     validate,
 )
@@ -97,6 +98,27 @@ def test_a_value_of_another_kind_is_told_what_the_key_takes(tmp_path, key, value
     assert str(raised.value) == (
         f"{tmp_path / 'custom_lines.yaml'}, entry {key}: {expected}; got {value!r}"
     )
+
+
+@pytest.mark.parametrize(
+    "found",
+    ["custom_lines.yml", "Custom_Lines.yaml", "custom-lines.yaml", "custom_lines.yaml.txt"],
+)
+def test_a_misspelt_parameters_file_is_named_when_its_name_is_missing(tmp_path, found):
+    (tmp_path / "customers.yaml").write_text("customers: []\n")
+    (tmp_path / found).write_text("custom_lines: []\n")
+    with pytest.raises(ParameterError) as raised:
+        misnamed_file(tmp_path, ("customers.yaml", "custom_lines.yaml", "review.yaml"))
+    assert str(raised.value) == (
+        f"{tmp_path / found}: the run reads custom_lines.yaml, which is missing, and not this "
+        "file: rename it to custom_lines.yaml (a parameters file of another name is not read)"
+    )
+
+
+def test_a_backup_beside_its_parameters_file_and_other_files_are_left_alone(tmp_path):
+    for name in ("customers.yaml", "custom_lines.yaml", "custom_lines_old.yaml", "notes.txt"):
+        (tmp_path / name).write_text("x\n")
+    misnamed_file(tmp_path, ("customers.yaml", "custom_lines.yaml", "review.yaml"))
 
 
 def test_every_pattern_of_the_parameters_models_is_told_in_words():
