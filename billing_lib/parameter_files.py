@@ -92,6 +92,7 @@ def _parse(path: Path, raw: bytes) -> object:
             if node is None:
                 return None
             _check_expanded_size(path, node)
+            _check_repeated_keys(path, node)
             return loader.construct_document(node)
         finally:
             loader.dispose()
@@ -101,6 +102,37 @@ def _parse(path: Path, raw: bytes) -> object:
         raise ParameterError(path, None, f"expected UTF-8 text: {exc}") from exc
     except RecursionError:
         raise ParameterError(path, None, TOO_DEEP) from None
+
+
+def _check_repeated_keys(path: Path, root: yaml.Node) -> None:
+    """Refuse a mapping that gives one key twice: YAML keeps the last value and drops the first
+    in silence (a second ``custom_lines:`` at the end of the file replaced every custom line
+    before it; ``percent: 15, percent: 25`` priced at 25). Merge keys (``<<``) are not keys."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line, name = key.start_mark.line + 1, (key.tag, key.value)
+                if name in first:
+                    where = (
+                        "on this line" if first[name] == line else f"first on line {first[name]}"
+                    )
+                    raise ParameterError(
+                        path,
+                        f"line {line}",
+                        f"the key {key.value!r} is given twice ({where}); YAML would keep only "
+                        "the last value and drop the first without a word: give the key once",
+                    )
+                first[name] = line
+        stack.extend(_children(node))
 
 
 def _check_expanded_size(path: Path, root: yaml.Node) -> None:

@@ -121,6 +121,30 @@ def test_a_backup_beside_its_parameters_file_and_other_files_are_left_alone(tmp_
     misnamed_file(tmp_path, ("customers.yaml", "custom_lines.yaml", "review.yaml"))
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "where"),
+    [
+        ("custom_lines:\n  - {id: a}\ncustom_lines:\n  - {id: b}\n", 3, "first on line 1"),
+        ("rules:\n  - {id: aws-15, percent: 15, percent: 25}\n", 2, "on this line"),
+        ("plans:\n  - id: std\n    markup: 1\n    markup: 2\n", 4, "first on line 3"),
+    ],
+    ids=["top-level", "flow", "nested"],
+)
+def test_a_key_given_twice_in_yaml_is_refused_with_both_lines(tmp_path, text, line, where):
+    path = tmp_path / "price_plans.yaml"
+    path.write_text(text)
+    with pytest.raises(ParameterError) as raised:
+        read_yaml(path)
+    assert str(raised.value).startswith(f"{path}, entry line {line}: the key ")
+    assert f"is given twice ({where}); YAML would keep only the last value" in str(raised.value)
+
+
+def test_a_merge_key_overriding_an_anchor_is_not_a_repeat(tmp_path):
+    path = tmp_path / "price_plans.yaml"
+    path.write_text("base: &b {percent: 10, basis: cost}\nrule: {<<: *b, percent: 12}\n")
+    assert read_yaml(path)["rule"] == {"percent": 12, "basis": "cost"}
+
+
 def test_every_pattern_of_the_parameters_models_is_told_in_words():
     source = "\n".join(p.read_text(encoding="utf-8") for p in LIBRARY.rglob("*.py"))
     patterns = set(re.findall(r'pattern=r"([^"]+)"', source))
