@@ -260,9 +260,10 @@ def csv_rows(
 
 
 def _other_separator(header: Sequence[str]) -> str | None:
-    """ "semicolons" or "tabs" when a header read as comma-separated is one field holding either
-    (Excel in a language whose decimal mark is a comma saves CSV with semicolons): refused with
-    that reason rather than guessed, since such a file's numbers then have decimal commas too."""
+    """The separator, in words, of a header that read as comma-separated is one field holding
+    semicolons or tabs (Excel in a language whose decimal mark is a comma saves CSV with
+    semicolons); None otherwise. Refused with that reason rather than guessed, since such a
+    file's numbers then have decimal commas too."""
     if len(header) != 1:
         return None
     for mark, name in ((";", "semicolons"), ("\t", "tabs")):

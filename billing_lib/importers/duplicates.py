@@ -204,8 +204,8 @@ def check_rows_not_imported(
         f"{src.name} ({spec.title}): row {first} is the same as {first_file} row {first_row} in "
         f"every column; {shared} of its {rows} rows are also in {others}. The reports overlap "
         "(two month-to-date exports, or one copied into the other): their common rows would "
-        "be billed twice. Import reports that do not overlap, "
-        "such as one export of the whole month",
+        "be billed twice. Import reports that do not overlap, such as one export of the whole "
+        "month",
         [
             Problem(src.name, row, "every column", None, f"a row not in {f} (it is its row {r})")
             for row, f, r in clash

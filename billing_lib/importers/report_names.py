@@ -32,17 +32,17 @@ MACOS_ZIP_FOLDER = "__MACOSX"
 SYSTEM_FILES = ("desktop.ini", "thumbs.db", ".ds_store")
 
 
-def left_by_a_program(name: str) -> str | None:
-    """Why the file or zip member ``name`` is no report but a file a program leaves beside them
-    (a lock file, macOS metadata, folder settings); None for any other name."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    if base.startswith("~$"):
-        return "a lock file Excel or Word keeps while a file is open"
-    if base.startswith("._") or name.replace("\\", "/").startswith(f"{MACOS_ZIP_FOLDER}/"):
-        return "macOS metadata of a copied or zipped file"
-    if base.lower() in SYSTEM_FILES:
-        return "folder settings of the operating system"
-    return None
+def left_by_a_program(name: str) -> bool:
+    """Whether the file or zip member ``name`` is no report but a file a program leaves beside
+    any file: the lock file Excel or Word keeps while a file is open (``~$``), macOS metadata of a
+    copied or zipped file (``._name``, ``__MACOSX/``), the folder settings of the system."""
+    path = name.replace("\\", "/")
+    base = path.rsplit("/", 1)[-1]
+    return (
+        base.startswith(("~$", "._"))
+        or path.startswith(f"{MACOS_ZIP_FOLDER}/")
+        or base.lower() in SYSTEM_FILES
+    )
 
 
 def why_not_read(name: str, suffixes: tuple[str, ...]) -> str | None:
