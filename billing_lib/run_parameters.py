@@ -83,6 +83,42 @@ class RunParameters:
         return self.output / self.period
 
 
+def check_issue_date(issue_date: object, period: str) -> date:
+    """The invoices' issue date from the notebook's ``issue_date`` (text YYYY-MM-DD, a date, or
+    empty for the day after ``period``); ParameterError for another value or a date before the
+    period's last day (a typo of the month or year: invoices dated before what they bill)."""
+    if isinstance(issue_date, date):
+        issued = issue_date
+    elif isinstance(issue_date, str) and issue_date.strip():
+        try:
+            issued = date.fromisoformat(issue_date.strip())
+        except ValueError as exc:
+            raise ParameterError(
+                NOTEBOOK_PARAMETERS,
+                "issue_date",
+                f"expected YYYY-MM-DD or empty; got {issue_date!r}",
+            ) from exc
+    elif isinstance(issue_date, str):
+        return month_days(period)[1] + timedelta(days=1)
+    else:
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "issue_date",
+            f"expected text YYYY-MM-DD or empty; got {issue_date!r} ({type(issue_date).__name__})",
+        )
+    last = month_days(period)[1]
+    if issued < last:
+        following = (last + timedelta(days=1)).isoformat()
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "issue_date",
+            f"{issued.isoformat()} is before the end of {period} ({last.isoformat()}): the "
+            f"invoices would be dated before the usage they bill; give a date from "
+            f"{last.isoformat()} on, or leave it empty for {following}",
+        )
+    return issued
+
+
 def check_parameters(
     period: object,
     reports: object,
@@ -103,26 +139,7 @@ def check_parameters(
             f"expected True or False; got {finalise!r} ({type(finalise).__name__}). "
             "papermill: -p finalise True",
         )
-    if isinstance(issue_date, date):
-        issued = issue_date
-    elif isinstance(issue_date, str):
-        if issue_date.strip():
-            try:
-                issued = date.fromisoformat(issue_date.strip())
-            except ValueError as exc:
-                raise ParameterError(
-                    NOTEBOOK_PARAMETERS,
-                    "issue_date",
-                    f"expected YYYY-MM-DD or empty; got {issue_date!r}",
-                ) from exc
-        else:
-            issued = month_days(period)[1] + timedelta(days=1)
-    else:
-        raise ParameterError(
-            NOTEBOOK_PARAMETERS,
-            "issue_date",
-            f"expected text YYYY-MM-DD or empty; got {issue_date!r} ({type(issue_date).__name__})",
-        )
+    issued = check_issue_date(issue_date, period)
     reports_dir = path_parameter("reports", reports)
     params_dir = path_parameter("parameters", parameters)
     output_dir = path_parameter("output", output)

@@ -81,6 +81,18 @@ def test_a_bad_issue_date_is_refused(folders):
         check(folders, issue_date="1/11/2026")
 
 
+@pytest.mark.parametrize("issued", ["2026-10-15", "2025-11-01"])
+def test_an_issue_date_before_the_end_of_the_period_is_refused(folders, issued):
+    with pytest.raises(ParameterError) as raised:
+        check(folders, issue_date=issued)
+    assert str(raised.value).endswith(
+        f"entry issue_date: {issued} is before the end of 2026-10 (2026-10-31): the invoices "
+        "would be dated before the usage they bill; give a date from 2026-10-31 on, or leave it "
+        "empty for 2026-11-01"
+    )
+    assert check(folders, issue_date="2026-10-31").issue_date.isoformat() == "2026-10-31"
+
+
 def test_a_reports_folder_without_known_reports_is_refused(folders, tmp_path):
     with pytest.raises(InputError, match="no such reports folder"):
         check(folders, reports=tmp_path / "nowhere")
