@@ -13,8 +13,9 @@ Thresholds live in the optional ``parameters/review.yaml`` (``ReviewSettings``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
@@ -296,6 +297,40 @@ def catch_all_rules(plans: dict) -> list[tuple[str, str]]:
     )
 
 
+def rule_gaps(plans: dict, period: str) -> list[Finding]:
+    """Days of ``period`` between two dated versions of one rule (the same ``match`` in one
+    plan: ``aws-15`` to the 15th, ``aws-12`` from the 18th) that neither covers: the lines of
+    those days are priced by the next rule that matches, a catch-all most often, without a word.
+    A rule that simply ends (no version after it) is not a gap."""
+    first, last = month_days(period)
+    out = []
+    for plan in plans.values():
+        versions: dict[tuple, list] = {}
+        for rule in plan.rules:
+            if rule.kind != "minimum_fee":
+                versions.setdefault(tuple(sorted(rule.match.fields().items())), []).append(rule)
+        for scope, rules in versions.items():
+            ordered = sorted(rules, key=lambda r: r.valid_from or date.min)
+            for a, b in pairwise(ordered):
+                if a.valid_to is None or b.valid_from is None:
+                    continue
+                start = max(a.valid_to + timedelta(days=1), first)
+                end = min(b.valid_from - timedelta(days=1), last)
+                if start <= end:
+                    matched = ", ".join(f"{k} {v}" for k, v in scope) or "any line"
+                    out.append(
+                        Finding(
+                            "rule dates leave a gap",
+                            f"price_plans.yaml, plans[id={plan.id}].rules[id={a.id}] and "
+                            f"[id={b.id}]",
+                            f"no version of the rule for {matched} from {start.isoformat()} to "
+                            f"{end.isoformat()}: those days' lines are priced by the next rule "
+                            "that matches them",
+                        )
+                    )
+    return out
+
+
 def new_products(
     con: duckdb.DuckDBPyConnection, earlier_parquets: list[Path], catch_all: list[tuple[str, str]]
 ) -> list[Finding]:
@@ -494,6 +529,8 @@ class RunFacts:
     period: str
     settings: ReviewSettings
     catch_all: list[tuple[str, str]]
+    #: the price plans by id (``pricing.Pricing.plans``)
+    plans: dict
     control_totals: pd.DataFrame
     invoice_totals: pd.DataFrame
     confirmed_jumps: list[str]
@@ -523,5 +560,6 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += short_reports(run.con, run.period)
     found += seat_counts(run.con, run.subscriptions, run.period)
     found += unmatched_rules(run.warnings)
+    found += rule_gaps(run.plans, run.period)
     found += stale_rates(run.con, run.period)
     return found

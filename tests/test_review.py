@@ -251,6 +251,26 @@ def test_a_report_whose_usage_ends_before_the_month_does_is_listed(tmp_path):
     ]
 
 
+def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
+    # aws-15 ends on the 15th; a typo starts aws-12 on the 18th instead of the 16th
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    plans = params / "price_plans.yaml"
+    text = plans.read_text()
+    assert "valid_from: 2026-10-16}" in text
+    plans.write_text(text.replace("valid_from: 2026-10-16}", "valid_from: 2026-10-18}", 1))
+    br = invoiced(tmp_path / "out", params=params)
+    gaps = [f for f in br.review_findings() if f.check == "rule dates leave a gap"]
+    assert gaps == [
+        review.Finding(
+            "rule dates leave a gap",
+            "price_plans.yaml, plans[id=smb].rules[id=aws-15] and [id=aws-12]",
+            "no version of the rule for vendor aws from 2026-10-16 to 2026-10-17: those days' "
+            "lines are priced by the next rule that matches them",
+        )
+    ]
+
+
 def test_the_printed_review_shows_each_finding_and_at_most_five_lines_behind_it():
     manifest = {
         "review": [
