@@ -528,7 +528,6 @@ class RunFacts:
     output: Path
     period: str
     settings: ReviewSettings
-    catch_all: list[tuple[str, str]]
     #: the price plans by id (``pricing.Pricing.plans``)
     plans: dict
     control_totals: pd.DataFrame
@@ -555,7 +554,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     )
     found += margins(run.con, run.settings.min_margin_percent)
     earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
-    found += new_products(run.con, [p for p in earlier if p.is_file()], run.catch_all)
+    found += new_products(run.con, [p for p in earlier if p.is_file()], catch_all_rules(run.plans))
     found += control_totals(run.control_totals)
     found += short_reports(run.con, run.period)
     found += seat_counts(run.con, run.subscriptions, run.period)

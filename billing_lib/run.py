@@ -384,7 +384,6 @@ class BillingRun:
                 output=self.params.output,
                 period=self.params.period,
                 settings=self.settings.review,
-                catch_all=review.catch_all_rules(self.settings.pricing.plans),
                 plans=self.settings.pricing.plans,
                 control_totals=required(self.results.control_totals, "import_reports"),
                 invoice_totals=required(self.results.invoice_totals, "build_invoices"),

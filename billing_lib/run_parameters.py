@@ -87,6 +87,7 @@ def check_issue_date(issue_date: object, period: str) -> date:
     """The invoices' issue date from the notebook's ``issue_date`` (text YYYY-MM-DD, a date, or
     empty for the day after ``period``); ParameterError for another value or a date before the
     period's last day (a typo of the month or year: invoices dated before what they bill)."""
+    last = month_days(period)[1]
     if isinstance(issue_date, date):
         issued = issue_date
     elif isinstance(issue_date, str) and issue_date.strip():
@@ -99,14 +100,13 @@ def check_issue_date(issue_date: object, period: str) -> date:
                 f"expected YYYY-MM-DD or empty; got {issue_date!r}",
             ) from exc
     elif isinstance(issue_date, str):
-        return month_days(period)[1] + timedelta(days=1)
+        return last + timedelta(days=1)
     else:
         raise ParameterError(
             NOTEBOOK_PARAMETERS,
             "issue_date",
             f"expected text YYYY-MM-DD or empty; got {issue_date!r} ({type(issue_date).__name__})",
         )
-    last = month_days(period)[1]
     if issued < last:
         following = (last + timedelta(days=1)).isoformat()
         raise ParameterError(
