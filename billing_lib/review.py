@@ -428,6 +428,32 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     ]
 
 
+def missing_vendors(
+    con: duckdb.DuckDBPyConnection, previous_parquet: Path | None, previous_period: str | None
+) -> list[Finding]:
+    """Vendors with rated lines in the previous finalised month and no line imported now: most
+    likely a report left out of the reports folder, whose charges would then be on no invoice."""
+    if previous_parquet is None or not previous_parquet.is_file():
+        return []
+    with named_if_damaged([previous_parquet]):
+        rows = con.execute(
+            """SELECT vendor, count(*), count(DISTINCT customer_id) FROM read_parquet(?)
+               WHERE line_kind = 'vendor'
+                 AND vendor NOT IN (SELECT DISTINCT x_Vendor FROM lines)
+               GROUP BY vendor ORDER BY vendor""",
+            [str(previous_parquet)],
+        ).fetchall()
+    return [
+        Finding(
+            "vendor missing",
+            vendor,
+            f"no {vendor} line this month; {previous_period} had {n} for {customers} "
+            "customer(s): is its report missing from the reports folder?",
+        )
+        for vendor, n, customers in rows
+    ]
+
+
 def short_reports(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     """Vendor reports whose usage charged in ``period`` ends before the month does: a report
     downloaded before the month ended (AWS, Azure and Partner Center give the month so far), or
@@ -556,6 +582,9 @@ def run_findings(run: RunFacts) -> list[Finding]:
     earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
     found += new_products(run.con, [p for p in earlier if p.is_file()], catch_all_rules(run.plans))
     found += control_totals(run.control_totals)
+    found += missing_vendors(
+        run.con, run.output / previous / run.rated_file if previous else None, previous
+    )
     found += short_reports(run.con, run.period)
     found += seat_counts(run.con, run.subscriptions, run.period)
     found += unmatched_rules(run.warnings)

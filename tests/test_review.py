@@ -251,6 +251,27 @@ def test_a_report_whose_usage_ends_before_the_month_does_is_listed(tmp_path):
     ]
 
 
+def test_a_vendor_billed_last_month_and_absent_now_is_listed(tmp_path, sample_outputs):
+    # September (finalised) billed AWS, Microsoft and VMware; October's VMware report is left out
+    finalised(tmp_path / "out", "2026-09", "")
+    shutil.copy(sample_outputs / "2026-10" / "rated_lines.parquet", tmp_path / "out" / "2026-09")
+    whole = invoiced(tmp_path / "out")
+    assert not [f for f in whole.review_findings() if f.check == "vendor missing"]
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    (reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv").unlink()
+    br = invoiced(tmp_path / "out", reports=reports)
+    missing = [f for f in br.review_findings() if f.check == "vendor missing"]
+    assert missing == [
+        review.Finding(
+            "vendor missing",
+            "vmware",
+            "no vmware line this month; 2026-09 had 12 for 3 customer(s): is its report missing "
+            "from the reports folder?",
+        )
+    ]
+
+
 def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     # aws-15 ends on the 15th; a typo starts aws-12 on the 18th instead of the 16th
     params = tmp_path / "parameters"
