@@ -31,6 +31,8 @@ def test_files_left_by_programs_are_skipped_and_the_reports_kept_in_name_order(t
     (tmp_path / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (tmp_path / "Thumbs.db").write_bytes(b"\xd0\xcf")
     (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / ".git").mkdir()  # a reports folder kept in git
+    (tmp_path / ".gitignore").write_text("*.tmp\n")
     assert report_files(tmp_path) == [tmp_path / "a.parquet", tmp_path / "b.csv"]
     assert files_not_read(tmp_path) == []
 

@@ -27,8 +27,8 @@ READING_RULES = """\
   macOS metadata (`._name`, a zip's `__MACOSX/`), `.DS_Store`, `Thumbs.db`, `desktop.ini`. A
   spreadsheet workbook (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`), in the folder or in a zip, is
   refused: its charges would be on no invoice; save it as CSV. Anything else not read (a vendor's
-  PDF, a subfolder but `platform/` of the platforms' exports, a zip's JSON) is listed among the
-  run's warnings with its reason.
+  PDF, a subfolder but `platform/` of the platforms' exports, a zip's JSON; not hidden files
+  and folders such as `.git`) is listed among the run's warnings with its reason.
 - **Reports without money** (VMware usage): a format with a `contract_price` is priced from the
   reseller's contract in `parameters/vendor_prices.yaml` by product and month; a line with no
   price is refused naming the product and the month, before anything is written.

@@ -101,11 +101,13 @@ def zip_members(zf: zipfile.ZipFile, path: Path) -> list[str]:
 
 def files_not_read(folder: Path) -> list[tuple[str, str]]:
     """(name, why) of every file, subfolder and zip member in ``folder`` that the import does
-    not read, but those left by a program: what a run lists among its warnings. Names are
-    relative to ``folder``."""
+    not read, but hidden ones and those left by a program: what a run lists among its warnings.
+    Names are relative to ``folder``."""
     folder = Path(folder)
     found: list[tuple[str, str]] = []
     for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue  # hidden (.git, .gitignore): kept by tools, never a vendor's report
         if p.is_dir():
             if p.name not in (MACOS_ZIP_FOLDER, PLATFORM_FOLDER):
                 found.append((p.name, "a subfolder: the reports are read from the folder itself"))
