@@ -45,6 +45,11 @@ def finalised(output: Path, period: str, rows: str) -> None:
     (folder / "invoice_summary.csv").write_text(SUMMARY_HEADER + rows)
 
 
+def found(br: run.BillingRun, check: str) -> list[review.Finding]:
+    """The review's findings of one ``check``."""
+    return [f for f in br.review_findings() if f.check == check]
+
+
 def checks(br: run.BillingRun) -> list[tuple[str, str]]:
     return [(f.check, f.subject) for f in br.review_findings()]
 
@@ -188,7 +193,7 @@ def test_licences_billed_are_compared_with_the_partner_center_seats(tmp_path):
         ],
     )
     br = invoiced(tmp_path / "out", reports=reports)
-    seats = [f for f in br.review_findings() if f.check == "seats"]
+    seats = found(br, "seats")
     assert [(f.subject, f.finding) for f in seats] == [
         (
             vll,
@@ -222,7 +227,7 @@ def test_an_exchange_rate_set_before_the_month_is_listed(tmp_path):
         "USD,EUR,0.9215,2026-09-01,,ECB 2026-08-31\n"
     )
     br = invoiced(tmp_path / "out", params=params)
-    stale = [f for f in br.review_findings() if f.check == "old exchange rate"]
+    stale = found(br, "old exchange rate")
     assert len(stale) == 1 and stale[0].subject == "USD->EUR"
     assert stale[0].finding.startswith("rate 0.9215 valid from 2026-09-01 (ECB 2026-08-31) priced ")
 
@@ -240,7 +245,7 @@ def test_a_report_whose_usage_ends_before_the_month_does_is_listed(tmp_path):
     )
     con.close()
     br = invoiced(tmp_path / "out", reports=reports)
-    early = [f for f in br.review_findings() if f.check == "report ends early"]
+    early = found(br, "report ends early")
     assert early == [
         review.Finding(
             "report ends early",
@@ -256,12 +261,12 @@ def test_a_vendor_billed_last_month_and_absent_now_is_listed(tmp_path, sample_ou
     finalised(tmp_path / "out", "2026-09", "")
     shutil.copy(sample_outputs / "2026-10" / "rated_lines.parquet", tmp_path / "out" / "2026-09")
     whole = invoiced(tmp_path / "out")
-    assert not [f for f in whole.review_findings() if f.check == "vendor missing"]
+    assert not found(whole, "vendor missing")
     reports = tmp_path / "reports"
     shutil.copytree(SAMPLE_REPORTS, reports)
     (reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv").unlink()
     br = invoiced(tmp_path / "out", reports=reports)
-    missing = [f for f in br.review_findings() if f.check == "vendor missing"]
+    missing = found(br, "vendor missing")
     assert missing == [
         review.Finding(
             "vendor missing",
@@ -281,7 +286,7 @@ def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     assert "valid_from: 2026-10-16}" in text
     plans.write_text(text.replace("valid_from: 2026-10-16}", "valid_from: 2026-10-18}", 1))
     br = invoiced(tmp_path / "out", params=params)
-    gaps = [f for f in br.review_findings() if f.check == "rule dates leave a gap"]
+    gaps = found(br, "rule dates leave a gap")
     assert gaps == [
         review.Finding(
             "rule dates leave a gap",
