@@ -50,6 +50,12 @@ def found(br: run.BillingRun, check: str) -> list[review.Finding]:
     return [f for f in br.review_findings() if f.check == check]
 
 
+def one_finding(br: run.BillingRun, check: str) -> tuple[str, str]:
+    """The subject and text of the review's one finding of ``check`` (there must be one)."""
+    [f] = found(br, check)
+    return f.subject, f.finding
+
+
 def checks(br: run.BillingRun) -> list[tuple[str, str]]:
     return [(f.check, f.subject) for f in br.review_findings()]
 
@@ -245,15 +251,11 @@ def test_a_report_whose_usage_ends_before_the_month_does_is_listed(tmp_path):
     )
     con.close()
     br = invoiced(tmp_path / "out", reports=reports)
-    early = found(br, "report ends early")
-    assert early == [
-        review.Finding(
-            "report ends early",
-            aws.name,
-            "its 322 usage line(s) of 2026-10 run to 2026-10-14, the month to 2026-10-31: "
-            "downloaded before the month ended, or a part of the report missing?",
-        )
-    ]
+    assert one_finding(br, "report ends early") == (
+        aws.name,
+        "its 322 usage line(s) of 2026-10 run to 2026-10-14, the month to 2026-10-31: "
+        "downloaded before the month ended, or a part of the report missing?",
+    )
 
 
 def test_a_vendor_billed_last_month_and_absent_now_is_listed(tmp_path, sample_outputs):
@@ -266,15 +268,11 @@ def test_a_vendor_billed_last_month_and_absent_now_is_listed(tmp_path, sample_ou
     shutil.copytree(SAMPLE_REPORTS, reports)
     (reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv").unlink()
     br = invoiced(tmp_path / "out", reports=reports)
-    missing = found(br, "vendor missing")
-    assert missing == [
-        review.Finding(
-            "vendor missing",
-            "vmware",
-            "no vmware line this month; 2026-09 had 12 for 3 customer(s): is its report missing "
-            "from the reports folder?",
-        )
-    ]
+    assert one_finding(br, "vendor missing") == (
+        "vmware",
+        "no vmware line this month; 2026-09 had 12 for 3 customer(s): is its report missing "
+        "from the reports folder?",
+    )
 
 
 def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
@@ -286,15 +284,11 @@ def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     assert "valid_from: 2026-10-16}" in text
     plans.write_text(text.replace("valid_from: 2026-10-16}", "valid_from: 2026-10-18}", 1))
     br = invoiced(tmp_path / "out", params=params)
-    gaps = found(br, "rule dates leave a gap")
-    assert gaps == [
-        review.Finding(
-            "rule dates leave a gap",
-            "price_plans.yaml, plans[id=smb].rules[id=aws-15] and [id=aws-12]",
-            "no version of the rule for vendor aws from 2026-10-16 to 2026-10-17: those days' "
-            "lines are priced by the next rule that matches them",
-        )
-    ]
+    assert one_finding(br, "rule dates leave a gap") == (
+        "price_plans.yaml, plans[id=smb].rules[id=aws-15] and [id=aws-12]",
+        "no version of the rule for vendor aws from 2026-10-16 to 2026-10-17: those days' "
+        "lines are priced by the next rule that matches them",
+    )
 
 
 def test_the_printed_review_shows_each_finding_and_at_most_five_lines_behind_it():
