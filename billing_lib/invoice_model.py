@@ -16,6 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from babel import Locale
+
 from billing_lib.money import ZERO, round_money
 
 
@@ -109,6 +111,25 @@ class Invoice:
         """The total is negative: nothing to pay, the amount is in the customer's favour."""
         return self.gross < 0
 
+    @property
+    def payable(self) -> bool:
+        """The customer has an amount to pay: an invoice with a positive total. Only then does
+        the invoice show a due date, payment terms and the seller's payment instructions (a
+        credit note, a credit balance or a zero total asks for nothing by any date)."""
+        return self.kind == "invoice" and self.gross > 0
+
+    def buyer_address(self) -> list[str]:
+        """The buyer's address as printed: its lines as given, then the country's English name
+        when the buyer is abroad (another country than the seller's) and the last line does not
+        already name it. A domestic address carries no country, as a letter's would not."""
+        lines = [a for a in self.buyer.address if a.strip()]
+        if not self.buyer.country or self.buyer.country == self.seller.country:
+            return lines
+        name = country_name(self.buyer.country) or self.buyer.country
+        if lines and name.casefold() in lines[-1].casefold():
+            return lines
+        return [*lines, name]
+
     def subtotals(self) -> list[tuple[str, str, Decimal]]:
         """(product group, heading, sum of its rounded lines) in the order printed."""
         out: dict[str, tuple[str, Decimal]] = {}
@@ -116,6 +137,11 @@ class Invoice:
             heading, total = out.get(line.product_group, (line.heading, ZERO))
             out[line.product_group] = (heading, total + line.amount)
         return [(g, h, t) for g, (h, t) in out.items()]
+
+
+def country_name(code: str) -> str | None:
+    """The English name of the ISO 3166 country ``code`` (babel's CLDR data), None if unknown."""
+    return Locale("en").territories.get(code)
 
 
 def money_text(value: Decimal) -> str:

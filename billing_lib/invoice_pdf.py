@@ -303,9 +303,7 @@ class _Document:
 
     def parties(self) -> None:
         inv = self.inv
-        buyer = [inv.buyer.name, *inv.buyer.address]
-        if inv.buyer.country:
-            buyer.append(f"Country: {inv.buyer.country}")
+        buyer = [inv.buyer.name, *inv.buyer_address()]
         if inv.show_buyer_vat_number and inv.buyer.vat_number:
             buyer.append(f"VAT {inv.buyer.vat_number}")
         meta = [
@@ -315,6 +313,8 @@ class _Document:
             ("Supply period", f"{inv.supply_start.isoformat()} to {inv.supply_end.isoformat()}"),
             ("Customer number", inv.customer_id),
         ]
+        if not inv.payable:  # nothing to pay by any date
+            del meta[2]
         if inv.customer_reference:
             meta.append(("Your reference", inv.customer_reference))
         if inv.refers_to:

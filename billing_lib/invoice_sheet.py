@@ -93,9 +93,7 @@ def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
 
 def _buyer_lines(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
     lines = [("Bill to", fmt.bold), (inv.buyer.name, fmt.bold)]
-    lines += [(a, fmt.text) for a in inv.buyer.address]
-    if inv.buyer.country:
-        lines.append((f"Country: {inv.buyer.country}", fmt.text))
+    lines += [(a, fmt.text) for a in inv.buyer_address()]
     if inv.show_buyer_vat_number and inv.buyer.vat_number:
         lines.append((f"VAT {inv.buyer.vat_number}", fmt.text))
     return lines
@@ -112,6 +110,8 @@ def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
         ("Supply period", supply, fmt.meta),
         ("Customer number", inv.customer_id, fmt.meta),
     ]
+    if not inv.payable:  # nothing to pay by any date
+        del details[2]
     if inv.customer_reference:
         details.append(("Your reference", inv.customer_reference, fmt.meta))
     if inv.refers_to:
@@ -292,6 +292,8 @@ def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
                 "your account or set off against your next invoice."
             )
         ]
+    elif not inv.payable:
+        text = ["Nothing to pay: this invoice's charges and credits balance out."]
     else:
         text = [
             (
@@ -299,11 +301,12 @@ def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
                 f"({inv.payment_terms_days} days) quoting {inv.number}."
             )
         ]
-    return text + _bank_lines(seller)
+    return text + _bank_lines(seller, inv.payable)
 
 
-def _bank_lines(seller: Seller) -> list[str]:
-    """Account holder, IBAN in groups of four, BIC, and the bank and instructions when given."""
+def _bank_lines(seller: Seller, payable: bool) -> list[str]:
+    """Account holder, IBAN in groups of four, BIC, and the bank when given; the seller's
+    payment instructions (late-payment interest, say) only when there is something to pay."""
     pay = seller.payment
     text = [
         f"Account holder: {pay.account_holder}",
@@ -312,6 +315,6 @@ def _bank_lines(seller: Seller) -> list[str]:
     ]
     if pay.bank:
         text.append(f"Bank: {pay.bank}")
-    if pay.instructions:
+    if pay.instructions and payable:
         text.append(pay.instructions)
     return text

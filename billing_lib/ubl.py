@@ -34,9 +34,9 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from babel import Locale
 from lxml import etree
 
+from billing_lib.invoice_model import country_name
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
@@ -108,7 +108,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     _cbc(root, "ProfileID", PROFILE)
     _cbc(root, "ID", inv.number)
     _cbc(root, "IssueDate", inv.issue_date.isoformat())
-    if not credit:
+    if inv.payable:
         _cbc(root, "DueDate", inv.due_date.isoformat())
     _cbc(root, "CreditNoteTypeCode" if credit else "InvoiceTypeCode", "381" if credit else "380")
     note = _note(inv)
@@ -137,20 +137,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         )
     _seller_party(_cac(_cac(root, "AccountingSupplierParty"), "Party"), inv, seller)
     _buyer_party(_cac(_cac(root, "AccountingCustomerParty"), "Party"), inv)
-    if not credit:
-        means = _cac(root, "PaymentMeans")
-        _cbc(means, "PaymentMeansCode", "58" if cur == "EUR" else "30")
-        _cbc(means, "PaymentID", inv.number)
-        account = _cac(means, "PayeeFinancialAccount")
-        _cbc(account, "ID", seller.payment.iban)
-        _cbc(account, "Name", seller.payment.account_holder)
-        _cbc(_cac(account, "FinancialInstitutionBranch"), "ID", seller.payment.bic)
-        terms = _cac(root, "PaymentTerms")
-        _cbc(
-            terms,
-            "Note",
-            f"Payment within {inv.payment_terms_days} days, by {inv.due_date.isoformat()}",
-        )
+    _payment(root, inv, seller)
 
     categories = {v.rate: (v.category, v.exemption_code) for v in inv.vat}
     tax = _cac(root, "TaxTotal")
@@ -192,12 +179,35 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:
+    """An invoice's means of payment (BG-16), even of nothing to pay (NL-R-007), and its payment
+    terms only when something is to be paid (BR-CO-25); a credit note carries neither."""
+    if inv.kind == "credit_note":
+        return
+    means = _cac(root, "PaymentMeans")
+    _cbc(means, "PaymentMeansCode", "58" if inv.currency == "EUR" else "30")
+    _cbc(means, "PaymentID", inv.number)
+    account = _cac(means, "PayeeFinancialAccount")
+    _cbc(account, "ID", seller.payment.iban)
+    _cbc(account, "Name", seller.payment.account_holder)
+    _cbc(_cac(account, "FinancialInstitutionBranch"), "ID", seller.payment.bic)
+    if inv.payable:
+        terms = _cac(root, "PaymentTerms")
+        _cbc(
+            terms,
+            "Note",
+            f"Payment within {inv.payment_terms_days} days, by {inv.due_date.isoformat()}",
+        )
+
+
 def _note(inv: Invoice) -> str | None:
     if inv.kind == "credit_note":
         reason = f" Reason: {inv.note}" if inv.note else ""
         return f"Cancels invoice {inv.refers_to}.{reason}"
     if inv.credit_balance:
         return "Credit balance in the customer's favour: nothing to pay."
+    if not inv.payable:
+        return "Nothing to pay: the charges and credits balance out."
     return None
 
 
@@ -253,7 +263,7 @@ def _address(
     country code."""
     address = _cac(party, "PostalAddress")
     lines = [x.strip() for x in lines if x.strip()]
-    known = [x for x in (postal_code, city, _country_name(country)) if x]
+    known = [x for x in (postal_code, city, country_name(country)) if x]
     extra = [x for x in lines[1:] if not any(k.casefold() in x.casefold() for k in known)]
     if lines:
         _cbc(address, "StreetName", lines[0])
@@ -266,10 +276,6 @@ def _address(
     if extra[1:]:
         _cbc(_cac(address, "AddressLine"), "Line", ", ".join(extra[1:]))
     _cbc(_cac(address, "Country"), "IdentificationCode", country)
-
-
-def _country_name(code: str) -> str | None:
-    return Locale("en").territories.get(code)
 
 
 def _legal(party: etree._Element, name: str, registration: str | None, country: str) -> None:

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
+from billing_lib.invoice_model import negated
 from billing_lib.invoice_pdf import amount_text, quantity_text, unit_price_text
 from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
@@ -220,7 +221,58 @@ def test_the_pdf_shows_the_number_every_line_and_the_totals(folder, issued):
             assert f"{label} {amount_text(amount, inv.currency)}" in text
         assert f"Total {inv.currency} {amount_text(inv.gross, inv.currency)}" in text
         assert f"Please pay {inv.currency} {amount_text(inv.gross, inv.currency)} by" in text
-        assert inv.due_date.isoformat() in text
+        assert f"Due date {inv.due_date.isoformat()}" in text
+        assert seller.payment.instructions in text
+
+
+def test_the_buyer_s_country_is_named_once_and_only_for_a_buyer_abroad(folder, issued):
+    _, invoices = issued
+    by_customer = {inv.customer_id: inv for inv in invoices.values()}
+    texts = {
+        c: pdf_text(folder / "invoices" / f"{i.number}_{c}.pdf") for c, i in by_customer.items()
+    }
+    assert all("Country:" not in t for t in texts.values())
+    # domestic (NL, the seller's country): the address as a Dutch letter carries it
+    assert by_customer["C001"].buyer_address() == ["Oudegracht 112", "3511 AV Utrecht"]
+    assert "Netherlands" not in texts["C001"].replace("The Netherlands", "", 1)
+    # abroad, the address already ending in the country: not repeated
+    assert by_customer["C005"].buyer_address()[-1] == "Belgium"
+    assert texts["C005"].count("Belgium") == 1
+    assert by_customer["C008"].buyer_address()[-1] == "Boston, MA 02210, United States"
+    # abroad, the address without it: the country's English name added as the last line
+    bare = replace(
+        by_customer["C006"],
+        buyer=replace(by_customer["C006"].buyer, address=("Industriestraße 41", "47119 Duisburg")),
+    )
+    assert bare.buyer_address() == ["Industriestraße 41", "47119 Duisburg", "Germany"]
+
+
+def credit_balance_invoice(inv: Invoice) -> Invoice:
+    """``inv`` with every figure negated but still an invoice: a month whose credits exceed its
+    charges."""
+    credit = negated(inv, inv.number, inv.issue_date, None)
+    return replace(credit, kind="invoice", refers_to=None, due_date=inv.due_date)
+
+
+def test_nothing_to_pay_shows_no_due_date_terms_or_late_payment_text(issued, tmp_path):
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C001")
+    assert seller.payment.instructions and "Statutory" in seller.payment.instructions
+    balance = credit_balance_invoice(inv)
+    assert balance.credit_balance and not balance.payable
+    [pdf, xml] = write_documents([balance], seller, tmp_path, None)
+    text = pdf_text(pdf)
+    assert "Credit balance of EUR 3,127.29 in your favour: nothing to pay" in text
+    assert "Due date" not in text and inv.due_date.isoformat() not in text
+    assert seller.payment.instructions not in text and "Please pay" not in text
+    data = xml.read_bytes()
+    doc = etree.fromstring(data)
+    assert doc.xpath("cbc:DueDate | cac:PaymentTerms", namespaces=NS) == []
+    assert value(doc, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID") == seller.payment.iban
+    assert value(doc, "cbc:Note") == "Credit balance in the customer's favour: nothing to pay."
+    assert value(doc, "cac:LegalMonetaryTotal/cbc:PayableAmount") == "-3127.29"
+    assert schema_errors(data) == [] and rule_findings(data) == []
+    assert peppol_findings(data) == []
 
 
 def test_vendor_text_is_drawn_as_it_is_never_as_markup_and_in_any_script(issued, tmp_path):

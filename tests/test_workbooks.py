@@ -157,6 +157,24 @@ def test_a_credit_balance_says_nothing_is_to_be_paid(tmp_path):
     ws = openpyxl.load_workbook(path)["Invoice"]
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert any(t.startswith("Credit balance of EUR 181.50 in your favour") for t in texts)
+    # nothing to pay: no due date, and not the seller's late-payment text
+    assert invoicing.seller.payment.instructions
+    assert "Due date" not in texts and invoicing.seller.payment.instructions not in texts
+    assert "Issue date" in texts
+
+
+def test_a_zero_total_says_nothing_is_to_be_paid(tmp_path):
+    rows = [
+        line("C003", "100"),
+        line("C003", "-100", kind="credit", product_group="managed_services"),
+    ]
+    con, [inv], invoicing = make(tmp_path, rows)
+    assert inv.gross == 0 and not inv.payable and not inv.credit_balance
+    [path, _, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "Nothing to pay: this invoice's charges and credits balance out." in texts
+    assert "Due date" not in texts and not any("Please pay" in t for t in texts)
 
 
 def test_the_run_summary_has_cost_revenue_margin_per_customer(tmp_path):
