@@ -6,8 +6,15 @@ kernel's CPU (0.15 of 0.5 CPU-s); a headless run never attaches a debugger. With
 ``debugpy`` refused (``ImportError``, as where debugpy is not installed) ipykernel starts without
 it. Kernels started from JupyterLab or nbval are not affected: only ``headless.execute`` launches
 this module (``headless.kernel_command``).
+
+ipykernel 7 warns at every start that the kernel "is running over TCP without encryption ...
+susceptible to eavesdropping". That is about kernels reached over a network; this one listens on
+127.0.0.1 only, for the ``billing run`` that started it, with every message signed by the key of
+its connection file (readable by its user only). Printed on every run it read as a fault to the
+analyst, so the kernel drops that one warning (``QuietTransport``); every other one still shows.
 """
 
+import logging
 import sys
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
@@ -26,6 +33,13 @@ class NoDebugger:
         return None
 
 
+class QuietTransport(logging.Filter):
+    """Drops ipykernel's warning about an unencrypted TCP transport (module docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Kernel is running over TCP without encryption")
+
+
 if __name__ == "__main__":
     # as ipykernel_launcher: the kernel's folder leaves sys.path while ipykernel loads (its
     # InteractiveShellApp puts it back)
@@ -34,4 +48,5 @@ if __name__ == "__main__":
     sys.meta_path.insert(0, NoDebugger())
     from ipykernel import kernelapp
 
+    kernelapp.IPKernelApp.instance().log.addFilter(QuietTransport())
     kernelapp.launch_new_instance()
