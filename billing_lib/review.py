@@ -24,6 +24,7 @@ from pydantic import Field
 
 from billing_lib.errors import RunError
 from billing_lib.money import minor_unit
+from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, run_periods
 from billing_lib.publishing import FINALISED_MARKER
@@ -540,6 +541,46 @@ def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str
 # -- a run's review as a whole ----------------------------------------------------------------
 
 
+def number_order(plan: NumberPlan | None, register: list[RegisterEntry]) -> list[Finding]:
+    """The run's invoice numbers out of the order of their issue dates against the numbers of
+    other periods in the same series: a lower number dated later (a month billed after this one,
+    or issued with a later ``--issue-date``), or a higher number dated earlier (this period run
+    again with a later date after the next month was billed).
+
+    The register keeps a series unique and gapless, what Dutch law asks. Spain, Italy, Portugal,
+    France and Belgium also ask the numbers to follow the dates; where the seller is bound by
+    that, bill the months in order and keep a rerun's issue date."""
+    if plan is None or not plan.numbers:
+        return []
+    numbers = sorted(int(n.rsplit("-", 1)[1]) for n in plan.numbers.values())
+    series = next(iter(plan.numbers.values())).rsplit("-", 1)[0]
+    others = [
+        e
+        for e in register
+        if e.series == series and e.period != plan.period and e.status != "void" and e.issue_date
+    ]
+    dated = plan.issue_date
+    later = [e for e in others if e.number < numbers[-1] and (e.issue_date or "") > dated]
+    earlier = [e for e in others if e.number > numbers[0] and (e.issue_date or "") < dated]
+    if not later and not earlier:
+        return []
+    conflicts = [
+        f"{e.invoice_number} of {e.period}, dated {e.issue_date}"
+        for e in sorted(later + earlier, key=lambda e: e.number)
+    ]
+    return [
+        Finding(
+            "numbers out of date order",
+            series,
+            f"this run's numbers ({numbers[0]} to {numbers[-1]}), dated {dated}, are out of the "
+            f"order of the dates of {len(conflicts)} number(s) of other periods: a country that "
+            "asks numbers to follow the issue dates (ES, IT, PT, FR, BE) would refuse them. Bill "
+            "the months in order, and keep a rerun's issue date (--issue-date)",
+            tuple(conflicts),
+        )
+    ]
+
+
 def previous_period(output: Path, period: str) -> str | None:
     """The last finalised period before ``period`` in ``output``, None when there is none."""
     done = finalised_before(output, period)
@@ -563,6 +604,9 @@ class RunFacts:
     warnings: list[str]
     #: the rated lines' file in a run folder (``rated_lines.parquet``)
     rated_file: str
+    #: the invoice numbers the run plans, and every number of the register
+    numbering: NumberPlan | None = None
+    register: list[RegisterEntry] = field(default_factory=list)
 
 
 def run_findings(run: RunFacts) -> list[Finding]:
@@ -590,4 +634,5 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)
     found += stale_rates(run.con, run.period)
+    found += number_order(run.numbering, run.register)
     return found

@@ -391,6 +391,8 @@ class BillingRun:
                 subscriptions=exports.subscriptions if exports is not None else [],
                 warnings=list(self.warnings()["warning"]),
                 rated_file=RATED_PARQUET,
+                numbering=self.results.numbering,
+                register=self.register().entries(),
             )
             self.results.review = review.run_findings(facts)
         return self.results.review

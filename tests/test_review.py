@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from billing_lib import cli, headless, review, run, run_parameters
+from billing_lib import cli, headless, numbering, review, run, run_parameters
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.publishing import FINALISED_MARKER
+from billing_lib.run_files import REGISTER
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
@@ -289,6 +291,35 @@ def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
         "no version of the rule for vendor aws from 2026-10-16 to 2026-10-17: those days' "
         "lines are priced by the next rule that matches them",
     )
+
+
+def test_numbers_out_of_the_order_of_their_dates_are_listed(tmp_path):
+    out = tmp_path / "out"
+    alone = invoiced(out)
+    assert not found(alone, "numbers out of date order")
+    # September billed late: its numbers were issued on 1 December, before October's run, dated
+    # 1 November, takes the next ones
+    register = numbering.open_register(out / REGISTER)
+    register.reserve("NW2026", "2026-09", ["C001", "C002"], date(2026, 12, 1))
+    br = invoiced(out)
+    assert br.results.numbering.numbers["C001"] == "NW2026-000003"
+    [f] = found(br, "numbers out of date order")
+    assert f.subject == "NW2026"
+    assert f.finding.startswith(
+        "this run's numbers (3 to 11), dated 2026-11-01, are out of the order of the dates of "
+        "2 number(s) of other periods"
+    )
+    assert f.lines == (
+        "NW2026-000001 of 2026-09, dated 2026-12-01",
+        "NW2026-000002 of 2026-09, dated 2026-12-01",
+    )
+    # the same run dated on or after them is in order
+    later = run.start(
+        "2026-10", str(SAMPLE_REPORTS), str(REPO / "parameters"), str(out), issue_date="2026-12-01"
+    )
+    for step in ("load_parameters", "import_reports", "map_customers", "rate", "build_invoices"):
+        getattr(later, step)()
+    assert not found(later, "numbers out of date order")
 
 
 def test_the_printed_review_shows_each_finding_and_at_most_five_lines_behind_it():
