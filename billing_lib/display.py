@@ -3,6 +3,7 @@ the table of a run's checked parameters. Display only; no figure is computed her
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,25 @@ def display_money(df: pd.DataFrame, places: int | None = 2) -> pd.DataFrame:
         if out[col].map(lambda v: isinstance(v, Decimal)).any():
             out[col] = out[col].map(lambda v: _fixed(v, places) if isinstance(v, Decimal) else v)
     return out
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A line of text a notebook cell shows as its result (plain text and Markdown alike)."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
+def listed(frame: pd.DataFrame, nothing: str) -> pd.DataFrame | Sentence:
+    """``frame``, or the sentence ``nothing`` when it has no row: "Empty DataFrame" under a list
+    of warnings or findings reads as a fault, where it means all is well."""
+    return frame if len(frame) else Sentence(nothing)
 
 
 def _fixed(value: Decimal, places: int | None) -> str:

@@ -27,6 +27,7 @@ from billing_lib.money import minor_unit
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, run_periods
+from billing_lib.pricing import catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.run_files import named_if_damaged
 
@@ -285,17 +286,6 @@ def margins(con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal) -> list
             )
         )
     return out
-
-
-def catch_all_rules(plans: dict) -> list[tuple[str, str]]:
-    """(plan, rule) of the pricing rules that match anything (no match field): what prices a
-    product no rule was written for."""
-    return sorted(
-        (plan.id, rule.id)
-        for plan in plans.values()
-        for rule in plan.rules
-        if rule.kind != "minimum_fee" and not rule.match.fields()
-    )
 
 
 def rule_gaps(plans: dict, period: str) -> list[Finding]:

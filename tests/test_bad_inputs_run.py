@@ -542,10 +542,21 @@ def test_billing_run_prints_the_warnings_the_review_does_not_list(project, tmp_p
     folder = tmp_path / "run"
     shutil.copytree(project / "outputs" / PERIOD, folder)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    unmatched = [w for w in manifest["warnings"] if "matched no line" in w]
-    assert len(unmatched) == 3  # the sample month's rules that matched nothing: in the review
+    # the sample month's rules all matched lines, but its catch-alls: no warning, no finding
+    assert not [w for w in manifest["warnings"] if "matched no line" in w]
+    assert manifest["review"] == []
+    subject = "price_plans.yaml, plans[id=smb].rules[id=aws-15]"
+    unmatched = [f"{subject}: the rule matched no line in 2026-10"]
+    manifest["review"].append(
+        {
+            "check": "rule matched nothing",
+            "subject": subject,
+            "finding": "the rule matched no line in 2026-10",
+            "lines": [],
+        }
+    )
     outside = "2 rated lines are charged outside 2026-10 (2026-09-30 to 2026-09-30)"
-    manifest["warnings"].append(outside)
+    manifest["warnings"] += [*unmatched, outside]
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     printed = run_report(folder)
     assert f"warnings (1; the run went through, look at them):\n  {outside}" in printed

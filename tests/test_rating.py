@@ -490,6 +490,19 @@ def test_a_rule_that_matches_nothing_is_a_warning(tmp_path):
     )
 
 
+def test_a_catch_all_rule_that_matches_nothing_is_no_warning(tmp_path):
+    # every line had a rule written for it: the catch-all was not needed, which is as it should be
+    _, report = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: aws, kind: markup, percent: 7, match: {vendor: aws}}",
+        ),
+        [line(BilledCost="1")],
+    )
+    assert report.warnings == []
+
+
 def test_a_customer_missing_from_the_customers_loses_lines_and_the_control_total_says_so(tmp_path):
     params = write_parameters(tmp_path, plan("{id: all, kind: pass_through}"))
     con, pricing, customers = rated_store(

@@ -50,6 +50,7 @@ from billing_lib.pricing.rules import (
     Scope,
     Tier,
     TieredRule,
+    catch_all_rules,
 )
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "Scope",
     "Tier",
     "TieredRule",
+    "catch_all_rules",
     "load_custom_lines",
     "load_price_plans",
     "load_pricing",

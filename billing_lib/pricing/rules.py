@@ -245,3 +245,14 @@ class Plan(Strict):
     valid_from: date | None = None
     valid_to: date | None = None
     rules: list[Rule] = Field(min_length=1)
+
+
+def catch_all_rules(plans: dict[str, Plan]) -> list[tuple[str, str]]:
+    """(plan, rule) of the pricing rules that match anything (no match field): what prices a
+    product no rule was written for."""
+    return sorted(
+        (plan.id, rule.id)
+        for plan in plans.values()
+        for rule in plan.rules
+        if rule.kind != "minimum_fee" and not rule.match.fields()
+    )

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from billing_lib.errors import ControlTotalError
-from billing_lib.pricing import Pricing
+from billing_lib.pricing import Pricing, catch_all_rules
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.tables import one
 
@@ -132,12 +132,16 @@ OUTSIDE_SQL = """
 def warnings(
     con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str, first: date, last: date
 ) -> list[str]:
-    """Rules in force this month that matched no line; vendor lines charged outside the month."""
+    """Rules in force this month that matched no line, but a catch-all rule (no match field:
+    that it matched nothing means the plan's other rules priced every line, as they should);
+    vendor lines charged outside the month."""
     days = {"first": first, "last": last}
+    catch_all = set(catch_all_rules(pricing.plans))
     out = [
         f"{pricing.plans_path}, {pricing.rule_entry(plan_id, rule_id)}: "
         f"the rule matched no line in {period}"
         for plan_id, rule_id in con.execute(UNMATCHED_RULES_SQL, days).fetchall()
+        if (plan_id, rule_id) not in catch_all
     ]
     outside = one(con, OUTSIDE_SQL, days)
     if outside[0]:
