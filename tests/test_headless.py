@@ -6,6 +6,7 @@ report after it as without it, and no error of its own."""
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 
 from billing_lib import headless
 from billing_lib.headless import HEADLESS_KERNEL, kernel_command
+from billing_lib.headless_ipykernel import HeadlessNoise
 
 SPEC = [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "/tmp/k.json"]
 
@@ -37,6 +39,20 @@ def test_a_kernel_of_another_python_or_launcher_is_started_as_its_spec_says():
     other_launcher = [sys.executable, "-m", "my_kernel", "-f", "/tmp/k.json"]
     for cmd in (other_python, other_launcher, []):
         assert kernel_command(cmd) == cmd
+
+
+def test_the_headless_kernel_drops_only_its_transport_warning_and_shutdown_interrupt():
+    # a good run printed these on stderr; the interrupt is jupyter_client's, before its shutdown
+    noise = HeadlessNoise()
+
+    def kept(message: str, level: int = logging.WARNING) -> bool:
+        return noise.filter(logging.LogRecord("IPKernelApp", level, "", 0, message, None, None))
+
+    assert not kept("Kernel is running over TCP without encryption. All communication ...")
+    assert not kept("KeyboardInterrupt caught in kernel.", logging.ERROR)
+    assert not kept("KeyboardInterrupt caught in kernel", logging.ERROR)
+    assert kept("Exception in message handler:", logging.ERROR)
+    assert kept("Kernel is running over TCP")  # not the whole warning: kept
 
 
 #: In a fresh process: the report of the notebook argv[1] rendered cold (before anything of
