@@ -209,6 +209,26 @@ def _check_row(path: Path, r: ExchangeRate, same_pair: list[ExchangeRate]) -> No
             )
 
 
+def neighbours_in(
+    rates: ExchangeRates, first: date, last: date
+) -> list[tuple[ExchangeRate, ExchangeRate]]:
+    """Each two rates of one pair that follow each other by date, where either is in force on a
+    day from ``first`` to ``last``: the moves a month's lines were converted across."""
+    by_pair: dict[tuple[str, str], list[ExchangeRate]] = {}
+    for r in rates.rates:
+        by_pair.setdefault((r.from_currency, r.to_currency), []).append(r)
+    out = []
+    for pair in sorted(by_pair):
+        ordered = sorted(by_pair[pair], key=lambda r: r.valid_from or date.min)
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if any(
+                (r.valid_from or date.min) <= last and (r.valid_to or date.max) >= first
+                for r in (a, b)
+            ):
+                out.append((a, b))
+    return out
+
+
 def check_plausible(path: Path, rates: list[ExchangeRate], factor: Decimal) -> None:
     """Rates of one pair ordered by date: each must be within ``factor`` of the rates before and
     after it. Of two neighbours too far apart the one farther from the pair's median is named (the
@@ -227,12 +247,12 @@ def check_plausible(path: Path, rates: list[ExchangeRate], factor: Decimal) -> N
         k = i if spread(a.rate, middle) > spread(b.rate, middle) else i + 1
         bad = ordered[k]
         around = [ordered[j] for j in (k - 1, k + 1) if 0 <= j < len(ordered)]
-        shown = " and ".join(f"{r.rate} (row {r.row}, {_span(r)})" for r in around)
+        shown = " and ".join(f"{r.rate} (row {r.row}, {span_text(r)})" for r in around)
         worst = max(spread(bad.rate, r.rate) for r in around)
         raise ParameterError(
             path,
             f"row {bad.row}, column rate",
-            f"the {bad.from_currency}->{bad.to_currency} rate {bad.rate} for {_span(bad)} is "
+            f"the {bad.from_currency}->{bad.to_currency} rate {bad.rate} for {span_text(bad)} is "
             f"{worst:.4g} times its neighbouring rate{'s' if len(around) > 1 else ''} {shown}; "
             f"rates of one pair may differ by at most a factor of {factor} from one period to the "
             "next (fx_plausibility_factor in seller.yaml). Correct the rate (a misplaced decimal "
@@ -240,7 +260,8 @@ def check_plausible(path: Path, rates: list[ExchangeRate], factor: Decimal) -> N
         )
 
 
-def _span(r: ExchangeRate) -> str:
+def span_text(r: ExchangeRate) -> str:
+    """A rate's dates as text: ``2026-10-01 to 2026-10-15``, open ends in words."""
     lo = r.valid_from.isoformat() if r.valid_from else "open start"
     hi = r.valid_to.isoformat() if r.valid_to else "open end"
     return f"{lo} to {hi}"

@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import Field
 
 from billing_lib.errors import RunError
+from billing_lib.fx import ExchangeRates, neighbours_in, span_text
 from billing_lib.money import minor_unit
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
@@ -54,6 +55,13 @@ class ReviewSettings(Strict):
     )
     min_margin_percent: Decimal = Field(
         Decimal(5), description="list customers whose margin is below this % of their revenue"
+    )
+    fx_change_percent: Decimal = Field(
+        Decimal(5),
+        gt=0,
+        description=(
+            "list exchange rates of the month that moved more than this % from the rate before"
+        ),
     )
 
 
@@ -419,6 +427,38 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     ]
 
 
+#: How close to 1 a rate times the rate before it is for the review to ask whether it was
+#: entered the wrong way round (EUR->USD typed for USD->EUR).
+INVERTED_WITHIN = Decimal("0.02")
+
+
+def rate_moves(rates: ExchangeRates | None, period: str, percent: Decimal) -> list[Finding]:
+    """Exchange rates in force in ``period`` that moved more than ``percent`` % from the rate of
+    the pair before them (or to the one after): a move the plausibility check at loading lets
+    through (``fx_plausibility_factor``, 1.5) but that changes every converted line. A rate
+    entered the wrong way round for a pair near parity is the case in point: EUR->USD 1.0885
+    typed for USD->EUR 0.9187 bills 18 % more, and 1/x is within 1.5 of x."""
+    if rates is None:
+        return []
+    first, last = month_days(period)
+    out = []
+    for a, b in neighbours_in(rates, first, last):
+        move = (b.rate / a.rate - 1) * 100
+        if abs(move) <= percent:
+            continue
+        text = (
+            f"{b.rate} (row {b.row}, {span_text(b)}) is {abs(move):.1f} % "
+            f"{'above' if move > 0 else 'below'} {a.rate} (row {a.row}, {span_text(a)})"
+        )
+        if abs(a.rate * b.rate - 1) <= INVERTED_WITHIN:
+            text += (
+                f"; it is about 1/{a.rate}: the {a.to_currency}->{a.from_currency} rate, "
+                "entered the wrong way round?"
+            )
+        out.append(Finding("exchange rate moved", f"{a.from_currency}->{a.to_currency}", text))
+    return out
+
+
 def missing_vendors(
     con: duckdb.DuckDBPyConnection, previous_parquet: Path | None, previous_period: str | None
 ) -> list[Finding]:
@@ -594,6 +634,8 @@ class RunFacts:
     warnings: list[str]
     #: the rated lines' file in a run folder (``rated_lines.parquet``)
     rated_file: str
+    #: the exchange rates of the parameters folder
+    rates: ExchangeRates | None = None
     #: the invoice numbers the run plans, and every number of the register
     numbering: NumberPlan | None = None
     register: list[RegisterEntry] = field(default_factory=list)
@@ -624,5 +666,6 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)
     found += stale_rates(run.con, run.period)
+    found += rate_moves(run.rates, run.period, run.settings.fx_change_percent)
     found += number_order(run.numbering, run.register)
     return found

@@ -391,6 +391,7 @@ class BillingRun:
                 subscriptions=exports.subscriptions if exports is not None else [],
                 warnings=list(self.warnings()["warning"]),
                 rated_file=RATED_PARQUET,
+                rates=self.settings.pricing.fx,
                 numbering=self.results.numbering,
                 register=self.register().entries(),
             )

@@ -281,6 +281,34 @@ def test_a_vendor_billed_last_month_and_absent_now_is_listed(tmp_path, sample_ou
     )
 
 
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [
+        # EUR->USD typed for USD->EUR: within fx_plausibility_factor, 18 % more on every line
+        (
+            "1.0885",
+            "1.0885 (row 3, 2026-10-16 to 2026-10-31) is 18.1 % above 0.9215 (row 2, 2026-10-01 "
+            "to 2026-10-15); it is about 1/0.9215: the EUR->USD rate, entered the wrong way round?",
+        ),
+        ("0.8500", "0.8500 (row 3, 2026-10-16 to 2026-10-31) is 7.8 % below 0.9215 (row 2, "
+         "2026-10-01 to 2026-10-15)"),
+    ],
+)  # fmt: skip
+def test_an_exchange_rate_that_moved_more_than_fx_change_percent_is_listed(
+    tmp_path, rate, expected
+):
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    rates = params / "exchange_rates.csv"
+    text = rates.read_text()
+    assert "USD,EUR,0.9187," in text  # the sample's move: -0.3 %, not listed
+    rates.write_text(text.replace("USD,EUR,0.9187,", f"USD,EUR,{rate},"))
+    br = invoiced(tmp_path / "out", params=params)
+    assert one_finding(br, "exchange rate moved") == ("USD->EUR", expected)
+    (params / "review.yaml").write_text("fx_change_percent: 20\n")
+    assert not found(invoiced(tmp_path / "out2", params=params), "exchange rate moved")
+
+
 def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     # aws-15 ends on the 15th; a typo starts aws-12 on the 18th instead of the 16th
     params = tmp_path / "parameters"
