@@ -140,7 +140,51 @@ class VatRules(BaseModel):
                     f"expected a VAT number starting with {prefix} for country {customer.country}; "
                     f"got {customer.vat_number!r}",
                 )
+        problem = self.place_of_supply_problem(rule, customer, seller_country)
+        if problem:
+            raise ParameterError(source, f"{entry}.vat_rule", problem)
         return rule
+
+    def place_of_supply_problem(
+        self, rule: VatRule, customer: Customer, seller_country: str
+    ) -> str | None:
+        """Why ``rule`` cannot be the VAT of ``customer``'s cloud services, or None. They are
+        supplied where the business customer is established (Art. 44 Directive 2006/112/EC): the
+        seller's VAT (category S) for a customer in its own country, or one registered there
+        (a fixed establishment, shown by a VAT number of that country); reverse charge (AE,
+        Art. 196) for one in another member state; outside the scope (G) beyond the EU. A
+        ``vat_rule`` in customers.yaml that contradicts the customer's country would charge VAT
+        that is not owed, or leave out VAT that is (other categories are not checked)."""
+        country, eu = customer.country, self.eu_countries
+        prefix = _VAT_PREFIX.get(seller_country, seller_country)
+        number = (customer.vat_number or "").replace(" ", "").upper()
+        if country == seller_country:
+            where, implied = "the seller's own country", "domestic"
+        elif country in eu:
+            where, implied = "another EU member state", "eu_reverse_charge"
+        else:
+            where, implied = "outside the EU", "export"
+        category = rule.ubl_category
+        if category == "S" and country != seller_country and not number.startswith(prefix):
+            return (
+                f"VAT rule {rule.name!r} charges {rule.rate} % {seller_country} VAT, but the "
+                f"customer is established in {country} ({where}): cloud services to a business "
+                "are supplied where it is established (Art. 44 Directive 2006/112/EC), so its rule "
+                f"is {implied}; a customer registered for VAT in {seller_country} (a fixed "
+                f"establishment there) gives that VAT number ({prefix}...)"
+            )
+        if category == "AE" and (country == seller_country or country not in eu):
+            return (
+                f"VAT rule {rule.name!r} is the reverse charge (Art. 196 Directive 2006/112/EC) "
+                "of a business customer in another EU member state, but the customer is in "
+                f"{country} ({where}): its rule is {implied}"
+            )
+        if category == "G" and country in eu:
+            return (
+                f"VAT rule {rule.name!r} is for a customer outside the EU, but the customer is in "
+                f"{country} ({where}): its rule is {implied}"
+            )
+        return None
 
 
 def load_vat_rules(parameters: Path) -> VatRules:

@@ -27,7 +27,8 @@ def test_the_rule_follows_from_the_country_unless_the_customer_sets_it():
     assert rule_of("C006", vat_rule=None) == "eu_reverse_charge"  # DE
     assert rule_of("C007", vat_rule=None) == "export"  # CH
     assert rule_of("C008", vat_rule=None) == "export"  # US
-    assert rule_of("C001", vat_rule="export") == "export"  # the customer's own setting wins
+    # the customer's own setting wins: a German business registered for Dutch VAT
+    assert rule_of("C006", vat_rule="domestic", vat_number="NL123456789B01") == "domestic"
     assert (
         rule_of("C005", vat_rule=None, country="GR", vat_number="EL123456789")
         == "eu_reverse_charge"
@@ -71,3 +72,48 @@ def test_a_float_rate_or_a_missing_file_is_refused(tmp_path):
     (params / "vat_rules.yaml").unlink()
     with pytest.raises(ParameterError, match="vat_rules.yaml: file not found"):
         load_vat_rules(params)
+
+
+@pytest.mark.parametrize(
+    ("customer", "update", "expected"),
+    [
+        # Dutch VAT charged to a German business: 21 % it does not owe
+        (
+            "C006",
+            {"vat_rule": "domestic"},
+            r"customers\[id=C006\]\.vat_rule: VAT rule 'domestic' charges 21 % NL VAT, but the "
+            r"customer is established in DE \(another EU member state\): .* so its rule is "
+            r"eu_reverse_charge; a customer registered for VAT in NL",
+        ),
+        (
+            "C008",
+            {"vat_rule": "domestic"},
+            r"established in US \(outside the EU\): .* its rule is export",
+        ),
+        # no VAT for a Dutch customer: 21 % the seller owes and did not charge
+        (
+            "C001",
+            {"vat_rule": "eu_reverse_charge"},
+            r"C001\]\.vat_rule: VAT rule 'eu_reverse_charge' is the reverse charge .* but the "
+            r"customer is in NL \(the seller's own country\): its rule is domestic",
+        ),
+        (
+            "C007",
+            {"vat_rule": "eu_reverse_charge", "vat_number": "CHE-123.456.789 MWST"},
+            r"reverse charge .* customer is in CH \(outside the EU\): its rule is export",
+        ),
+        (
+            "C001",
+            {"vat_rule": "export"},
+            r"VAT rule 'export' is for a customer outside the EU, but the customer is in NL",
+        ),
+        (
+            "C006",
+            {"vat_rule": "export"},
+            r"customer is in DE \(another EU member state\): its rule is eu_reverse_charge",
+        ),
+    ],
+)
+def test_a_vat_rule_against_the_customer_s_country_is_refused(customer, update, expected):
+    with pytest.raises(ParameterError, match=expected):
+        rule_of(customer, **update)
