@@ -28,9 +28,10 @@ from billing_lib.money import minor_unit
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, run_periods
-from billing_lib.pricing import catch_all_rules
+from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
-from billing_lib.run_files import named_if_damaged
+from billing_lib.rating.custom import billed_in
+from billing_lib.run_files import MANIFEST, named_if_damaged
 
 REVIEW_FILE = "review.yaml"
 #: Source rows shown per finding; the rest are counted.
@@ -485,6 +486,53 @@ def missing_vendors(
     ]
 
 
+def custom_lines_not_billed(
+    custom_lines: tuple[CustomLine, ...], output: Path, period: str, rated_file: str
+) -> list[Finding]:
+    """Custom lines (``custom_lines.yaml``) that would have been billed in an earlier month whose
+    published run does not hold them: a one-off or credit dated in a month billed before it was
+    entered, a fee whose ``valid_from`` reaches back into such a month. This run bills only its
+    own month, so without a word that money is never billed (or the credit never given)."""
+    earlier = {
+        p: output / p / rated_file
+        for p in run_periods(output, MANIFEST)
+        if p < period and (output / p / rated_file).is_file()
+    }
+    owed = []
+    for c in custom_lines:
+        for month in earlier:
+            first, last = month_days(month)
+            billed = billed_in(c, first, last)
+            if billed is not None and billed[0]:
+                owed.append((c, month, billed[0]))
+    if not owed:
+        return []
+    files = sorted({earlier[m] for _, m, _ in owed})
+    with named_if_damaged(files):
+        held = {
+            (Path(name).parent.name, rule)
+            for name, rule in duckdb.execute(
+                """SELECT DISTINCT filename, rule_id FROM read_parquet(?, filename = true)
+                   WHERE line_kind IN ('fee', 'one_off', 'credit')""",
+                [[str(f) for f in files]],
+            ).fetchall()
+        }
+    finalised = set(run_periods(output, FINALISED_MARKER))
+    return [
+        Finding(
+            "custom line not billed",
+            f"{c.id} ({c.customer})",
+            f"{c.kind} of {c.currency} {amount:.2f} in {month}, whose run "
+            f"({'finalised' if month in finalised else 'published, not finalised'}) does not "
+            f"hold it: entered after that month was billed, it is billed in no month. Bill it "
+            f"in {period}: a one-off or credit dated in {period}"
+            + (", with the fee's missed days as a one-off" if c.kind == "fee" else ""),
+        )
+        for c, month, amount in owed
+        if (month, c.id) not in held
+    ]
+
+
 def short_reports(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     """Vendor reports whose usage charged in ``period`` ends before the month does: a report
     downloaded before the month ended (AWS, Azure and Partner Center give the month so far), or
@@ -634,6 +682,8 @@ class RunFacts:
     warnings: list[str]
     #: the rated lines' file in a run folder (``rated_lines.parquet``)
     rated_file: str
+    #: the custom lines of the parameters folder (``pricing.Pricing.custom_lines``)
+    custom_lines: tuple[CustomLine, ...] = ()
     #: the exchange rates of the parameters folder
     rates: ExchangeRates | None = None
     #: the invoice numbers the run plans, and every number of the register
@@ -662,6 +712,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
         run.con, run.output / previous / run.rated_file if previous else None, previous
     )
     found += short_reports(run.con, run.period)
+    found += custom_lines_not_billed(run.custom_lines, run.output, run.period, run.rated_file)
     found += seat_counts(run.con, run.subscriptions, run.period)
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)

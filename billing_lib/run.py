@@ -392,6 +392,7 @@ class BillingRun:
                 warnings=list(self.warnings()["warning"]),
                 rated_file=RATED_PARQUET,
                 rates=self.settings.pricing.fx,
+                custom_lines=self.settings.pricing.custom_lines,
                 numbering=self.results.numbering,
                 register=self.register().entries(),
             )

@@ -309,6 +309,45 @@ def test_an_exchange_rate_that_moved_more_than_fx_change_percent_is_listed(
     assert not found(invoiced(tmp_path / "out2", params=params), "exchange rate moved")
 
 
+def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(tmp_path, sample_outputs):
+    # September was billed and finalised (October's run folder stands in for it); afterwards
+    # the analyst enters a one-off dated in September and a fee from 1 September
+    out = tmp_path / "out"
+    finalised(out, "2026-09", "")
+    shutil.copy(sample_outputs / "2026-10" / "rated_lines.parquet", out / "2026-09")
+    (out / "2026-09" / "manifest.json").write_text("{}")
+    numbering.open_register(out / REGISTER).finalise("2026-09")
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    custom = params / "custom_lines.yaml"
+    custom.write_text(
+        custom.read_text()
+        + "  - {id: c003-migration, customer: C003, kind: one_off, description: Migration,\n"
+        '     unit_price: "250.00", currency: EUR, date: 2026-09-20}\n'
+        "  - {id: c009-backup, customer: C009, kind: fee, description: Backup service,\n"
+        '     unit_price: "60.00", currency: EUR, valid_from: 2026-09-01}\n'
+    )
+    br = invoiced(out, params=params)
+    assert [(f.subject, f.finding) for f in found(br, "custom line not billed")] == [
+        (
+            "c003-migration (C003)",
+            "one_off of EUR 250.00 in 2026-09, whose run (finalised) does not hold it: entered "
+            "after that month was billed, it is billed in no month. Bill it in 2026-10: a "
+            "one-off or credit dated in 2026-10",
+        ),
+        (
+            "c009-backup (C009)",
+            "fee of EUR 60.00 in 2026-09, whose run (finalised) does not hold it: entered after "
+            "that month was billed, it is billed in no month. Bill it in 2026-10: a one-off or "
+            "credit dated in 2026-10, with the fee's missed days as a one-off",
+        ),
+    ]
+    # the custom lines September's run billed (a fee since 2025, one since January) are not listed
+    assert not found(
+        invoiced(tmp_path / "out2", params=REPO / "parameters"), "custom line not billed"
+    )
+
+
 def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     # aws-15 ends on the 15th; a typo starts aws-12 on the 18th instead of the 16th
     params = tmp_path / "parameters"

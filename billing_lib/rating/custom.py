@@ -53,7 +53,7 @@ def _fee(c: CustomLine, first: date, last: date) -> tuple[Decimal, date, str] | 
     return round12(base * days / days_in_month), lo, text
 
 
-def _billed(c: CustomLine, first: date, last: date) -> tuple[Decimal, date, str] | None:
+def billed_in(c: CustomLine, first: date, last: date) -> tuple[Decimal, date, str] | None:
     """Amount, day and text of a custom line in the month (None: not billed in it)."""
     if c.kind == "fee":
         return _fee(c, first, last)
@@ -69,7 +69,7 @@ def custom_rows(pricing: Pricing, period: str, first: date, last: date) -> list[
     with the SQL rounding (12 places, half-up)."""
     rows: list[dict[str, Any]] = []
     for c in pricing.custom_lines:
-        billed = _billed(c, first, last)
+        billed = billed_in(c, first, last)
         if billed is None:
             continue
         amount, day, text = billed
