@@ -8,10 +8,16 @@ cents, in the columns, date format, decimal separator and sign convention each p
   TrackingOption2`` (``*`` = mandatory); date ``dd/mm/yyyy``; one signed ``Amount`` per line,
   positive = debit, negative = credit, decimal point; rows with the same narration and date make
   one journal; at most 300 lines per file; the tax rate by its full name as in Xero's tax
-  settings. A manual journal is in the organisation's base currency, so there is one file per
-  currency (``xero_manual_journal_<period>_<currency>.csv``; ``_2``, ``_3``... when an entry would
-  cross the 300-line limit); every line carries the ``tax_rate`` of ``accounting_exports.yaml``
-  (default "No VAT"), since the entries post their VAT on lines of their own.
+  settings. A manual journal is in the organisation's base currency. With ``base_currency`` set
+  in ``accounting_exports.yaml`` there is one file in it, and the entries in other currencies (a
+  USD invoice, the AWS bill in USD) are converted at exchange_rates.csv's rate on the period's
+  last day, each line rounded half-up and the rounding left on the entry's largest line (its
+  receivable or payable), so each journal still balances; the line's description keeps the
+  amount in its own currency and the rate. Without it, one file per currency
+  (``xero_manual_journal_<period>_<currency>.csv``, for an organisation in that currency).
+  ``_2``, ``_3``... when an entry would cross the 300-line limit. Every line carries the
+  ``tax_rate`` of ``accounting_exports.yaml`` (default "No VAT"), since the entries post their
+  VAT on lines of their own.
 - **QuickBooks Online, journal entries import** (Settings > Import data > Journal entries;
   Intuit help "Import journal entries"): columns ``Journal No., Journal Date, Account Name,
   Description, Debits, Credits, Name, Currency Code``; one journal per Journal No. (at most 21
@@ -24,15 +30,20 @@ cents, in the columns, date format, decimal separator and sign convention each p
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field
 
+from billing_lib.errors import ParameterError
+from billing_lib.fx import ExchangeRates
 from billing_lib.invoices import Invoicing, money_text
 from billing_lib.ledger import Entry, csv_text
+from billing_lib.money import round_money
 from billing_lib.parameter_files import Strict, load_optional
+from billing_lib.pricing.rules import Currency
 from billing_lib.run_files import atomic_target
 
 SETTINGS_FILE = "accounting_exports.yaml"
@@ -65,6 +76,61 @@ QUICKBOOKS_MAX_NUMBER = 21
 class XeroSettings(Strict):
     #: Xero tax rate name on every line (the entries carry VAT on lines of their own).
     tax_rate: str = Field(default="No VAT", min_length=1)
+    #: The organisation's base currency: one file in it, other currencies converted (module
+    #: docstring); None: one file per currency.
+    base_currency: Currency | None = None
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How entries in other currencies become the base currency's: exchange_rates.csv's rate
+    on ``day`` (the period's last day)."""
+
+    base: str
+    day: date
+    rates: ExchangeRates
+
+    def rate(self, currency: str) -> Decimal:
+        """The rate from ``currency`` to the base currency on ``day``; a ParameterError saying
+        the Xero journal needs it when exchange_rates.csv has none."""
+        try:
+            return self.rates.rate(currency, self.base, self.day)
+        except ParameterError:
+            day = self.day.isoformat()
+            raise ParameterError(
+                self.rates.path,
+                f"{currency}->{self.base} on {day}",
+                f"the Xero journal is in the base currency {self.base} (accounting_exports.yaml "
+                f"xero.base_currency) and converts the {currency} entries at the rate of the "
+                f"period's last day, but no rate from {currency} to {self.base} is valid on "
+                f"{day}; add a row '{currency},{self.base},<rate>,<valid_from>,<valid_to>,"
+                "<source>' covering it",
+            ) from None
+
+    def entry(self, entry: Entry) -> Entry:
+        """``entry`` in the base currency: each posting converted and rounded half-up, the
+        rounding difference on its largest posting (the receivable or payable), so it still
+        balances; an entry in the base currency as it is. ParameterError for a missing rate."""
+        if all(p.currency == self.base for p in entry.postings):
+            return entry
+        converted = []
+        for p in entry.postings:
+            if p.currency == self.base:
+                converted.append(p)
+                continue
+            rate = self.rate(p.currency)
+            converted.append(
+                replace(
+                    p,
+                    amount=round_money(p.amount * rate, self.base),
+                    currency=self.base,
+                    description=f"{p.description} ({p.currency} {money_text(p.amount)} at {rate})",
+                )
+            )
+        largest = max(range(len(converted)), key=lambda i: abs(converted[i].amount))
+        rest = sum((p.amount for i, p in enumerate(converted) if i != largest), Decimal(0))
+        converted[largest] = replace(converted[largest], amount=-rest)
+        return replace(entry, postings=tuple(converted))
 
 
 class QuickBooksSettings(Strict):
@@ -113,9 +179,14 @@ def _narration(entry: Entry) -> str:
     return f"{text} – {entry.payee}" if entry.payee and entry.payee not in text else text
 
 
-def xero_files(entries: list[Entry], tax_rate: str) -> dict[str, list[list[str]]]:
-    """Rows of the Xero manual-journal files per currency: a list of files (each a list of rows
-    without the header), an entry never split between two files."""
+def xero_files(
+    entries: list[Entry], tax_rate: str, conversion: Conversion | None = None
+) -> dict[str, list[list[str]]]:
+    """Rows of the Xero manual-journal files per currency (all in ``conversion``'s base currency
+    when given): a list of files (each a list of rows without the header), an entry never split
+    between two files."""
+    if conversion is not None:
+        entries = [conversion.entry(e) for e in entries]
     files: dict[str, list[list[list[str]]]] = {}
     for entry in entries:
         by_currency: dict[str, list[_Line]] = {}
@@ -194,13 +265,16 @@ def write_package_journals(
     settings: ExportSettings,
     folder: Path,
     name: str,
+    conversion: Conversion | None = None,
 ) -> list[Path]:
-    """The Xero files (one per currency) and the QuickBooks Online file of ``entries`` in
-    ``folder``, named after ``name`` (the period); the paths written."""
+    """The Xero files (one per currency, or one in ``conversion``'s base currency) and the
+    QuickBooks Online file of ``entries`` in ``folder``, named after ``name`` (the period); the
+    paths written."""
     folder = Path(folder)
+    xero = xero_files(entries, settings.xero.tax_rate, conversion)
     written = [
         _write(folder / f"xero_manual_journal_{name}_{suffix}.csv", XERO_COLUMNS, rows)
-        for suffix, rows in sorted(xero_files(entries, settings.xero.tax_rate).items())
+        for suffix, rows in sorted(xero.items())
     ]
     rows = quickbooks_rows(entries, invoicing, settings.quickbooks_online.date_format, name)
     written.append(_write(folder / f"quickbooks_journal_{name}.csv", QUICKBOOKS_COLUMNS, rows))

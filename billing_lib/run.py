@@ -59,6 +59,7 @@ from billing_lib.importers import (
     reports_size,
 )
 from billing_lib.locking import OutputLock, check_held_for
+from billing_lib.periods import month_days
 from billing_lib.publishing import (
     MANIFEST,
     REGISTER,
@@ -572,7 +573,17 @@ def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path
 
     def packages(entries: list[ledger.Entry], name: str) -> list[Path]:
         settings = br.settings.accounting_exports
-        return accounting_exports.write_package_journals(entries, invoicing, settings, folder, name)
+        base = settings.xero.base_currency
+        conversion = (
+            accounting_exports.Conversion(
+                base, month_days(br.params.period)[1], br.settings.pricing.fx
+            )
+            if base
+            else None
+        )
+        return accounting_exports.write_package_journals(
+            entries, invoicing, settings, folder, name, conversion
+        )
 
     written += ledger.write_ledger(br.con, built, invoicing, folder, packages)
     return [Path(p) for p in written]

@@ -8,7 +8,7 @@ import csv
 import re
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,16 +18,18 @@ from billing_lib.accounting_exports import (
     QUICKBOOKS_COLUMNS,
     XERO_COLUMNS,
     XERO_MAX_LINES,
+    Conversion,
     ExportSettings,
     load_export_settings,
     write_package_journals,
     xero_files,
 )
 from billing_lib.errors import ParameterError
+from billing_lib.fx import load_exchange_rates
 from billing_lib.invoices import build_invoices
 from billing_lib.ledger import build_entries
 from billing_lib.numbering import open_register
-from tests.invoice_helpers import ISSUED, PERIOD, line, setup
+from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, setup
 
 D = Decimal
 AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
@@ -140,6 +142,58 @@ def test_quickbooks_journal_entries_balanced_named_and_equal_to_the_invoices(wri
         assert [r["Name"] for r in receivable] == [inv.buyer.name]
         assert D(receivable[0]["Debits"] or 0) - D(receivable[0]["Credits"] or 0) == inv.gross
     assert len(journals) == len({r["Journal No."] for r in rows})
+
+
+def test_xero_in_the_base_currency_holds_every_entry_converted_at_the_period_end_rate(tmp_path):
+    # a Dutch reseller's Xero organisation is in EUR: the USD invoice of C008 and the AWS bill
+    # in USD go into the EUR file at the USD->EUR rate of 31 October (0.9187), each still
+    # balanced, the rounding on the receivable (payable), the dollars kept in the description
+    con, customers, invoicing = setup(ROWS)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    entries = build_entries(con, invoices, invoicing)
+    settings = ExportSettings.model_validate({"xero": {"base_currency": "EUR"}})
+    conversion = Conversion("EUR", date(2026, 10, 31), load_exchange_rates(PARAMETERS))
+    paths = write_package_journals(
+        entries, invoicing, settings, tmp_path / "out", PERIOD, conversion
+    )
+    assert [p.name for p in paths if p.name.startswith("xero")] == [
+        "xero_manual_journal_2026-10_EUR.csv"
+    ]
+    _, rows = _read(paths[0])
+    journals: dict[tuple[str, str], Decimal] = defaultdict(D)
+    for r in rows:
+        assert AMOUNT.match(r["*Amount"])
+        journals[r["*Narration"], r["*Date"]] += D(r["*Amount"])
+    assert set(journals.values()) == {D(0)}
+    usd = next(i for i in invoices if i.currency == "USD")
+    assert usd.gross == D("50.00")
+    mine = [r for r in rows if r["*Narration"].startswith(f"Invoice {usd.number}")]
+    assert [(r["*AccountCode"], r["*Amount"], r["Description"]) for r in mine] == [
+        ("1300", "45.94", f"Invoice {usd.number} Harborview Analytics Inc. (USD 50.00 at 0.9187)"),
+        ("8010", "-45.94", "Amazon Web Services 2026-10 (USD -50.00 at 0.9187)"),
+    ]
+    # every invoice and vendor bill is there once: the EUR ones as they are
+    assert len(journals) == len(entries)
+    receivable = sum(D(r["*Amount"]) for r in rows if r["*AccountCode"] == "1300")
+    assert receivable == _gross(invoices, "EUR") + D("45.94")
+
+
+def test_a_missing_base_currency_rate_names_the_pair_the_day_and_the_setting(tmp_path):
+    con, customers, invoicing = setup(ROWS)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    entries = build_entries(con, invoices, invoicing)
+    conversion = Conversion("EUR", date(2026, 11, 30), load_exchange_rates(PARAMETERS))
+    with pytest.raises(
+        ParameterError,
+        match=r"exchange_rates\.csv, entry USD->EUR on 2026-11-30: the Xero journal is in the "
+        r"base currency EUR \(accounting_exports\.yaml xero\.base_currency\) and converts the USD "
+        r"entries at the rate of the period's last day, but no rate",
+    ):
+        xero_files(entries, "No VAT", conversion)
 
 
 def test_a_xero_file_holds_at_most_300_lines_and_never_splits_a_journal(written):

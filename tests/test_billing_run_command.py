@@ -98,7 +98,6 @@ def test_the_run_folder_holds_the_executed_notebook_its_html_and_the_manifest(pu
         "run_summary.xlsx",
         "rated_lines.parquet",
         "xero_manual_journal_2026-10_EUR.csv",
-        "xero_manual_journal_2026-10_USD.csv",
         "quickbooks_journal_2026-10.csv",
         "minimum_fees.parquet",
     } <= names

@@ -70,6 +70,8 @@ USD,JPY,152.04,2026-10-16,2026-10-31,test rate
 EUR,JPY,164.83,2026-10-01,2026-10-31,test rate
 USD,KWD,0.3068,2026-10-01,2026-10-31,test rate
 EUR,KWD,0.3331,2026-10-01,2026-10-31,test rate
+JPY,EUR,0.006067,2026-10-01,2026-10-31,test rate (the Xero journal in EUR)
+KWD,EUR,3.0021,2026-10-01,2026-10-31,test rate (the Xero journal in EUR)
 """
 PLAN = {
     "id": "minor-units",
@@ -263,6 +265,22 @@ def test_journal_ledger_and_invoice_summary_state_the_invoice_to_the_minor_unit(
             inv["gross"],
         )
         assert (row["cost_amount"], row["margin_amount"]) == (inv["cost"], inv["margin"])
+
+
+def test_the_xero_journal_in_euro_converts_each_currency_to_cents_and_balances(billed):
+    folder, invoices = billed
+    with (folder / "xero_manual_journal_2026-10_EUR.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for currency, rate in (("JPY", "0.006067"), ("KWD", "3.0021")):
+        inv = invoices[currency]
+        mine = [r for r in rows if inv["number"] in r["*Narration"]]
+        assert sum(D(r["*Amount"]) for r in mine) == 0
+        assert {places(r["*Amount"]) for r in mine} == {2}
+        [receivable] = [r for r in mine if r["*AccountCode"] == "1300"]
+        assert f"({currency} {inv['gross']} at {rate})" in receivable["Description"]
+        # each line rounded, the rounding on the receivable: within a cent a line
+        gross = D(inv["gross"]) * D(rate)
+        assert abs(D(receivable["*Amount"]) - gross) <= D("0.01") * len(mine)
 
 
 def test_the_pdf_and_the_e_invoice_state_the_same_amounts(billed):
