@@ -153,6 +153,21 @@ def _credit_note_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finalise_command(args: argparse.Namespace) -> int:
+    from billing_lib.finalising import finalise_published
+
+    done = finalise_published(args.output, args.period, wait=args.wait)
+    for line in done.cleaned:
+        print(f"cleaned up: {line}")
+    numbers = done.numbers
+    shown = f" ({numbers[0]} to {numbers[-1]})" if numbers else ""
+    print(
+        f"finalised {done.folder} as published: {len(numbers)} invoice number(s) final{shown}; "
+        "corrections are credit notes from now on (billing credit-note)"
+    )
+    return 0
+
+
 def _register_rebuild_command(args: argparse.Namespace) -> int:
     from billing_lib.recovery import open_output, rebuild_register
 
@@ -276,6 +291,23 @@ def build_parser() -> argparse.ArgumentParser:
         "differs from the diff file reviewed)",
     )
     sync.set_defaults(func=_customers_sync_command)
+    fin = sub.add_parser(
+        "finalise",
+        help="finalise the published run of a month as it is (what was reviewed)",
+        description="Make the published run of PERIOD final without billing the month again: its "
+        "invoice numbers become final and its folder immutable. Refused, with nothing changed, "
+        "when a file of the run is missing or changed since it was published (then it is not "
+        "what was reviewed). billing run --finalise bills the month again instead.",
+    )
+    fin.add_argument("--period", required=True, help="month of the published run, YYYY-MM")
+    fin.add_argument(
+        "--output",
+        default=Path("outputs"),
+        type=Path,
+        help="outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)",
+    )
+    _wait_option(fin)
+    fin.set_defaults(func=_finalise_command)
     cn = sub.add_parser(
         "credit-note",
         help="cancel a finalised invoice with a credit note "

@@ -71,7 +71,7 @@ from billing_lib.run_files import (
     SUMMARY_CSV,
     journal_name,
     ledger_name,
-    sha256_of,
+    outputs_problems,
 )
 from billing_lib.workbooks import INVOICE_FOLDER, workbook_name, write_credit_note_workbook
 
@@ -322,21 +322,7 @@ def _manifest(folder: Path) -> dict:
 
 def _check_checksums(folder: Path, manifest: dict, files: list[Path]) -> None:
     """RunError when a file is missing or differs from the sha256 the run's manifest recorded."""
-    outputs = manifest.get("outputs")
-    recorded = {
-        o.get("file"): o.get("sha256")
-        for o in (outputs if isinstance(outputs, list) else [])
-        if isinstance(o, dict)
-    }
-    problems = []
-    for path in files:
-        name = str(path.relative_to(folder))
-        if not path.is_file():
-            problems.append(f"{name}: missing")
-        elif not recorded.get(name):
-            problems.append(f"{name}: not among the outputs of {MANIFEST}")
-        elif sha256_of(path) != recorded[name]:
-            problems.append(f"{name}: changed since the run (its sha256 differs from {MANIFEST})")
+    problems = outputs_problems(folder, manifest, files)
     if problems:
         raise RunError(
             f"{folder}: the finalised run is not as it was published; no credit note was "

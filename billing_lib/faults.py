@@ -25,6 +25,8 @@ POINTS = (
     "numbers-recorded",  # the numbers recorded, the earlier run folder not yet removed
     "credit-note-publishing-begun",  # a credit note's number recorded as planned, folder staged
     "credit-note-moved-in",  # the credit note's folder in place, its number not yet recorded
+    "finalise-begun",  # billing finalise recorded in the register, the folder not yet marked
+    "finalise-marker-written",  # the folder's FINALISED marker written, the register not updated
 )
 
 

@@ -185,7 +185,9 @@ class Register(RegisterSteps):
     def begin_publishing(self, run_id: str, target: str, plan: dict) -> None:
         """Record, before the run's folder ``target`` (relative to the outputs folder) is moved
         into place, what the register records once it is there (``plan``: a ``NumberPlan`` as a
-        dict with ``finalise``, or a credit note); ``commit_publishing`` records it."""
+        dict with ``finalise``, a credit note, or ``{"kind": "finalise", "period": ...}`` for a
+        published run finalised as it is, ``target`` its folder); ``commit_publishing`` records
+        it."""
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO publishing VALUES (?, ?, ?, ?)",
@@ -218,6 +220,8 @@ class Register(RegisterSteps):
             plan = json.loads(row[0])
             if plan.get("kind") == "credit_note":
                 self._record_credit_note(db, plan)
+            elif plan.get("kind") == "finalise":  # a published run finalised as it is
+                self._finalise(db, str(plan["period"]))
             else:
                 self._record_plan(db, NumberPlan.from_dict(plan), bool(plan.get("finalise")))
             db.execute("DELETE FROM publishing WHERE run_id = ?", [run_id])

@@ -118,7 +118,9 @@ def _finish_publishing(output: Path, tolerate_bad_register: bool) -> list[str]:
         return []
     done = []
     for run_id, target, plan in pending:
-        if _run_id_of(output / target) == run_id:
+        if plan.get("kind") == "finalise":
+            done.append(_finish_finalising(register, run_id, output / target))
+        elif _run_id_of(output / target) == run_id:
             register.commit_publishing(run_id)
             done.append(
                 f"recorded the numbers of {target}/ in the register: its run (id {run_id}) was "
@@ -132,6 +134,20 @@ def _finish_publishing(output: Path, tolerate_bad_register: bool) -> list[str]:
                 f"(run id {run_id}; {what or 'no numbers'} not used)"
             )
     return done
+
+
+def _finish_finalising(register: Register, run_id: str, folder: Path) -> str:
+    """A ``billing finalise`` killed after it began: its folder's FINALISED marker says whether
+    it got as far as finalising the folder (then the register records it) or not (then nothing
+    was finalised, and the register forgets it began)."""
+    if (folder / FINALISED_MARKER).is_file():
+        register.commit_publishing(run_id)
+        return (
+            f"recorded {folder.name} as finalised in the register: billing finalise was killed "
+            "after finalising its folder"
+        )
+    register.abandon_publishing(run_id)
+    return f"{folder.name} is not finalised: billing finalise was killed before finalising it"
 
 
 def _put_back_replaced(output: Path) -> list[str]:

@@ -86,6 +86,30 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def outputs_problems(folder: Path, manifest: dict, files: list[Path] | None = None) -> list[str]:
+    """What differs between the run folder ``folder`` and the outputs its ``manifest`` recorded
+    with their sha256: of ``files`` (None: every output it lists), each missing, unlisted or
+    changed file."""
+    outputs = manifest.get("outputs")
+    recorded = {
+        o.get("file"): o.get("sha256")
+        for o in (outputs if isinstance(outputs, list) else [])
+        if isinstance(o, dict)
+    }
+    if files is None:
+        files = [folder / name for name in sorted(str(n) for n in recorded if n)]
+    problems = []
+    for path in files:
+        name = str(path.relative_to(folder))
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif not recorded.get(name):
+            problems.append(f"{name}: not among the outputs of {MANIFEST}")
+        elif sha256_of(path) != recorded[name]:
+            problems.append(f"{name}: changed since the run (its sha256 differs from {MANIFEST})")
+    return problems
+
+
 def link_or_copy(source: Path, target: Path) -> Path:
     """``target`` with the bytes of ``source``: a hard link where both are on one file system (a
     large file is not written twice), else a copy. An existing ``target`` is replaced, never

@@ -30,6 +30,8 @@ import pytest
 
 from billing_lib import cli
 from billing_lib.corrections import issue_credit_note
+from billing_lib.errors import RunError
+from billing_lib.finalising import finalise_published
 from billing_lib.publishing import REGISTER
 from tests import forked, numbering_runner
 from tests.console_scripts import BILLING
@@ -616,3 +618,75 @@ def test_a_credit_note_killed_while_publishing_is_finished_or_undone_by_the_next
         assert issue_credit_note(out, "NW2026-000002", None).note.number == "NWC2026-000001"
     issued(out)
     issued(out, "NWC2026")
+
+
+# -- billing finalise: the published run finalised as it is ------------------------------------
+
+
+def finalise(out: Path, period: str = "2026-11") -> list[str]:
+    return ["finalise", "--period", period, "--output", str(out)]
+
+
+def test_a_published_run_is_finalised_as_it_is_and_then_only_credited(case_with_november, capsys):
+    out = case_with_november / "outputs"
+    before = published(out)
+    assert cli.main(finalise(out)) == 0
+    printed = capsys.readouterr().out
+    assert (
+        f"finalised {out / '2026-11'} as published: 9 invoice number(s) final "
+        "(NW2026-000010 to NW2026-000018)" in printed
+    )
+    after = published(out)
+    assert after.pop("2026-11/FINALISED").startswith(b"finalised ")
+    assert after == before  # not billed again: every file of the run as it was reviewed
+    said = content(out)
+    assert said["finalised"] == [("2026-10",), ("2026-11",)] and said["publishing"] == []
+    assert {r[5] for r in said["numbers"] if r[2] == "2026-11"} == {"final"}
+    with pytest.raises(RunError, match=r"the run for 2026-11 is finalised"):
+        finalise_published(out, "2026-11")
+    assert run_in_process(case_with_november, "2026-11") == 2  # no rerun of a finalised month
+    november = numbers_of(out, "2026-11")[0]
+    assert issue_credit_note(out, november, None).original.number == november
+
+
+def test_a_run_changed_since_it_was_published_is_not_finalised(case_with_november):
+    out = case_with_november / "outputs"
+    summary = out / "2026-11" / "invoice_summary.csv"
+    summary.write_bytes(summary.read_bytes().replace(b",", b";", 1))
+    before, said = published(out), content(out)
+    with pytest.raises(
+        RunError,
+        match=r"2026-11: the run is not as it was published, so it is not what was reviewed; "
+        r"nothing was finalised\. .*\n  - invoice_summary\.csv: changed since the run",
+    ):
+        finalise_published(out, "2026-11")
+    assert published(out) == before and content(out) == said
+    with pytest.raises(RunError, match=r"no published run of 2026-12 .* bill it first"):
+        finalise_published(out, "2026-12")
+
+
+@pytest.mark.parametrize(
+    ("point", "kept"), [("finalise-begun", False), ("finalise-marker-written", True)]
+)
+def test_billing_finalise_killed_is_finished_or_undone_by_the_next_command(
+    case_with_november, capsys, point, kept
+):
+    out = case_with_november / "outputs"
+    proc = forked_start("billing", finalise(out), case_with_november, pause=point)
+    wait_paused(proc, case_with_november)
+    kill9(proc)
+    assert (out / "2026-11" / "FINALISED").exists() == kept
+    assert content(out)["publishing"] != []  # the register knows a finalise began
+    capsys.readouterr()
+    assert run_in_process(case_with_november, "2026-12") == 0
+    printed = capsys.readouterr().out
+    said = content(out)
+    assert said["publishing"] == []
+    if kept:  # the folder was marked: the register makes the month final too
+        assert "cleaned up: recorded 2026-11 as finalised in the register" in printed
+        assert ("2026-11",) in said["finalised"]
+        assert {r[5] for r in said["numbers"] if r[2] == "2026-11"} == {"final"}
+    else:  # never marked: nothing was finalised, and it can be finalised now
+        assert "cleaned up: 2026-11 is not finalised: billing finalise was killed" in printed
+        assert ("2026-11",) not in said["finalised"]
+        assert cli.main(finalise(out)) == 0

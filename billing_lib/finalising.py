@@ -1,0 +1,98 @@
+"""``billing finalise``: finalise the published run of a month as it is, without billing it again.
+
+The monthly close publishes a run, reviews it (its review of exceptions, its invoices), then
+finalises. ``billing run --finalise`` bills the month again to do so: minutes for a large month,
+and whatever changed meanwhile (a report dropped into the folder, a price edited) is finalised
+without having been reviewed. ``finalise_published`` finalises the very folder that was reviewed:
+
+1. it holds the outputs folder's lock and cleans up after killed runs (``recovery.open_output``,
+   which also refuses a register that does not know the run folders);
+2. the period's run folder must be published and not finalised, and every output its manifest
+   lists must be there with the sha256 recorded when it was published;
+3. the register records that the finalising began (``begin_publishing``, plan kind
+   ``finalise``), the folder gets its ``FINALISED`` marker, and the register makes the period's
+   numbers final (``commit_publishing``). Killed in between, the next command finishes it when
+   the marker is there and forgets it when not (``recovery``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from billing_lib.errors import RunError
+from billing_lib.faults import pause_point
+from billing_lib.numbering import Register
+from billing_lib.publishing import check_not_finalised
+from billing_lib.run_files import FINALISED_MARKER, MANIFEST, REGISTER, atomic_target
+from billing_lib.run_files import outputs_problems as _outputs_problems
+from billing_lib.run_parameters import check_period
+
+
+@dataclass(frozen=True)
+class Finalised:
+    """What ``finalise_published`` did: the folder, its invoice numbers now final, and what was
+    cleaned up from killed runs first."""
+
+    folder: Path
+    numbers: tuple[str, ...]
+    cleaned: tuple[str, ...] = ()
+
+
+def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
+    """Finalise ``output/period`` as published (module docstring). RunError, with nothing
+    changed, when there is no published run of ``period``, it is finalised already, or a file of
+    it is missing or changed since it was published."""
+    from billing_lib.recovery import open_output
+
+    period = check_period(period)
+    output = Path(output)
+    lock, cleaned = open_output(output, "billing finalise", wait=wait, create=False)
+    try:
+        folder = output / period
+        manifest = _published_manifest(folder, output, period)
+        check_not_finalised(output, period)
+        problems = _outputs_problems(folder, manifest)
+        if problems:
+            raise RunError(
+                f"{folder}: the run is not as it was published, so it is not what was reviewed; "
+                "nothing was finalised. Bill the month again (billing run ... --finalise), or "
+                "restore the folder:\n  - " + "\n  - ".join(problems)
+            )
+        numbers = tuple(sorted((manifest.get("numbering") or {}).get("numbers", {}).values()))
+        register = Register(output / REGISTER)
+        register.begin_publishing(lock.run_id, period, {"kind": "finalise", "period": period})
+        try:
+            pause_point("finalise-begun")
+            with atomic_target(folder / FINALISED_MARKER) as tmp:
+                stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
+                tmp.write_text(f"finalised {stamp}\n", encoding="utf-8")
+            pause_point("finalise-marker-written")
+        except BaseException:
+            if not (folder / FINALISED_MARKER).exists():
+                register.abandon_publishing(lock.run_id)
+            raise
+        register.commit_publishing(lock.run_id)
+    finally:
+        lock.release()
+    return Finalised(folder, numbers, tuple(cleaned))
+
+
+def _published_manifest(folder: Path, output: Path, period: str) -> dict:
+    """The manifest of the published run ``folder``; RunError saying how to publish one."""
+    import json
+
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise RunError(
+            f"{folder}: no published run of {period} in {output}; bill it first (billing run "
+            f"--period {period} ...), review it, then finalise it"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: cannot read the run's manifest: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("period") != period:
+        raise RunError(f"{path}: not the manifest of a run of {period}")
+    return manifest
