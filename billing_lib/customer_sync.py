@@ -39,7 +39,13 @@ import pandas as pd
 from ruamel.yaml import YAML
 
 from billing_lib.account_matching import TAG_KEYS, Account, Matcher, accounts_of_month
-from billing_lib.customers import AccountMapping, Customer, load_account_mappings, load_customers
+from billing_lib.customers import (
+    STUB_ADDRESS,
+    AccountMapping,
+    Customer,
+    load_account_mappings,
+    load_customers,
+)
 from billing_lib.errors import RunError
 from billing_lib.importers import import_reports, report_files
 from billing_lib.periods import month_days
@@ -318,7 +324,7 @@ def customers_text(original: str, proposal: Proposal, country: str, currency: st
         entry = CommentedMap()
         entry["id"] = stub.id
         entry["name"] = stub.name
-        address = CommentedSeq(["(address to be completed)"])
+        address = CommentedSeq([STUB_ADDRESS])
         address.fa.set_flow_style()
         entry["address"] = address
         entry["country"] = country

@@ -33,6 +33,9 @@ PEPPOL_ID = r"^\d{4}:[^\s:]{1,100}$"
 #: Longest customer id (UTF-8 bytes): it is part of file names (``NW2026-000001_<id>.xlsx`` and
 #: its ``.usage.csv.gz``), which most file systems cap at 255 bytes.
 MAX_CUSTOMER_ID_BYTES = 100
+#: The address line ``billing customers sync`` gives a customer it proposes (a stub): loadable,
+#: so the analyst can complete it, but never printed on an invoice (``invoices``).
+STUB_ADDRESS = "(address to be completed)"
 #: First characters a spreadsheet reads as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@")
 #: Characters that are not allowed in a file name on Windows or POSIX, or separate folders.

@@ -26,7 +26,7 @@ from decimal import Decimal
 
 import duckdb
 
-from billing_lib.customers import Customer
+from billing_lib.customers import STUB_ADDRESS, Customer
 from billing_lib.errors import ControlTotalError, ParameterError
 from billing_lib.invoice_files import (
     INVOICE_DATA_FORMAT,
@@ -255,6 +255,12 @@ def _party_problems(customer: Customer, entry: str, invoicing: Invoicing) -> lis
         out.append(f"{entry}.name: an invoice needs the customer's name")
     if not [a for a in customer.address if a.strip()]:
         out.append(f"{entry}.address: an invoice needs the customer's address")
+    elif STUB_ADDRESS in customer.address:
+        out.append(
+            f"{entry}.address: still {STUB_ADDRESS!r}, as billing customers sync proposed the "
+            "customer; complete its address, country, VAT number, invoice currency and group "
+            "before it is invoiced"
+        )
     try:
         invoicing.vat.rule_for(customer, invoicing.seller.country)
     except ParameterError as exc:

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
+from billing_lib.customers import STUB_ADDRESS
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import (
     build_invoices,
@@ -276,6 +277,27 @@ def test_a_customer_without_address_is_an_error(tmp_path):
     ):
         build([line("C001", "1"), line("C002", "1")], tmp_path, {"C001": {"address": ["  "]}})
     assert_nothing_reserved(tmp_path)
+
+
+def test_a_customer_still_as_billing_customers_sync_proposed_it_is_not_invoiced(tmp_path):
+    # the sync's stub loads (the analyst completes it), but its placeholder is never printed
+    stub = {"C001": {"address": [STUB_ADDRESS]}}
+    with pytest.raises(
+        ParameterError,
+        match=r"customers\[id=C001\]\.address: still '\(address to be completed\)', as billing "
+        r"customers sync proposed the customer; complete its address",
+    ):
+        build([line("C001", "1"), line("C002", "1")], tmp_path, stub)
+    assert_nothing_reserved(tmp_path)
+    assert STUB_ADDRESS in customers_text_of_a_stub()
+
+
+def customers_text_of_a_stub() -> str:
+    """customers.yaml as billing customers sync writes it with one stub."""
+    from billing_lib.customer_sync import Proposal, Stub, customers_text
+
+    proposal = Proposal("2026-10", stubs=[Stub("C011", "poc-sandbox-ams", "aws account 1")])
+    return customers_text("customers: []\n", proposal, "NL", "EUR")
 
 
 def test_an_eu_customer_without_vat_number_is_an_error(tmp_path):
