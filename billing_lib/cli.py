@@ -182,6 +182,11 @@ def _register_rebuild_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--output``, the outputs folder (default ``outputs``), as ``help_text`` describes it."""
+    parser.add_argument("--output", default=Path("outputs"), type=Path, help=help_text)
+
+
 def _wait_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
@@ -227,12 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--parameters", default=Path("parameters"), type=Path, help="parameters folder"
     )
-    run.add_argument(
-        "--output",
-        default=Path("outputs"),
-        type=Path,
-        help="outputs folder; the run is published in OUTPUT/PERIOD/",
-    )
+    _output_option(run, "outputs folder; the run is published in OUTPUT/PERIOD/")
     run.add_argument(
         "--finalise",
         action="store_true",
@@ -277,12 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--parameters", default=Path("parameters"), type=Path, help="parameters folder"
     )
-    sync.add_argument(
-        "--output",
-        default=Path("outputs"),
-        type=Path,
-        help="where the proposal is written (OUTPUT/customers-sync-PERIOD.diff)",
-    )
+    _output_option(sync, "where the proposal is written (OUTPUT/customers-sync-PERIOD.diff)")
     sync.add_argument("--diff", default=None, type=Path, help="the proposal's file instead")
     sync.add_argument(
         "--apply",
@@ -300,12 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         "what was reviewed). billing run --finalise bills the month again instead.",
     )
     fin.add_argument("--period", required=True, help="month of the published run, YYYY-MM")
-    fin.add_argument(
-        "--output",
-        default=Path("outputs"),
-        type=Path,
-        help="outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)",
-    )
+    _output_option(fin, "outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
     _wait_option(fin)
     fin.set_defaults(func=_finalise_command)
     cn = sub.add_parser(
@@ -317,12 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
         "invoice, with a reversing journal entry (CSV and beancount). Rebuilt from what the "
         "finalised run stored (not from today's parameters); the run folder is not changed.",
     )
-    cn.add_argument(
-        "--output",
-        default=Path("outputs"),
-        type=Path,
-        help="outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)",
-    )
+    _output_option(cn, "outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
     cn.add_argument(
         "--invoice", required=True, help="number of the invoice to cancel, e.g. NW2026-000002"
     )
@@ -343,12 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and the credit notes in OUTPUT/corrections/, checked (every number once, no gap in a "
         "series); the earlier register, if any, is kept beside it.",
     )
-    rebuild.add_argument(
-        "--output",
-        default=Path("outputs"),
-        type=Path,
-        help="outputs folder of the runs (holds PERIOD/ and corrections/)",
-    )
+    _output_option(rebuild, "outputs folder of the runs (holds PERIOD/ and corrections/)")
     _wait_option(rebuild)
     rebuild.set_defaults(func=_register_rebuild_command)
     return parser
