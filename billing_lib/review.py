@@ -12,6 +12,7 @@ Thresholds live in the optional ``parameters/review.yaml`` (``ReviewSettings``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -533,6 +534,68 @@ def custom_lines_not_billed(
     ]
 
 
+#: What the run records of its reports' billing accounts (manifest ``billing_accounts``), and
+#: what the review compares with the previous finalised month's.
+BILLING_ACCOUNTS_SQL = """
+    SELECT x_Vendor AS vendor, x_Format AS format, coalesce(BillingAccountId, '') AS account,
+           count(*) AS lines
+    FROM lines GROUP BY ALL ORDER BY ALL"""
+
+
+def billing_accounts(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Per vendor, report format and billing account (AWS payer, Partner Center tenant, Usage
+    Meter): how many lines the run imported."""
+    rows = con.execute(BILLING_ACCOUNTS_SQL).fetchall()
+    return [{"vendor": v, "format": f, "account": a, "lines": n} for v, f, a, n in rows]
+
+
+def missing_reports(accounts: list[dict], output: Path, previous: str | None) -> list[Finding]:
+    """A report the previous finalised month had and this month lacks: a vendor's report format
+    and billing account with lines then and none now (the Azure usage file left out beside the
+    licence reconciliation, the report of a second AWS payer account). A vendor with no line at
+    all is the ``vendor missing`` finding's. A month published before the manifests recorded
+    billing accounts is compared by report format (its control totals), a vendor with no line
+    included."""
+    path = output / previous / MANIFEST if previous else None
+    if path is None or not path.is_file():  # no previous month, or one without its manifest
+        return []
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(
+            f"{path}: the previous finalised month's manifest cannot be read ({exc}); restore "
+            f"the run folder {path.parent} from a backup"
+        ) from None
+    vendors = {a["vendor"] for a in accounts}
+    now = {(a["vendor"], a["format"], a["account"]) for a in accounts}
+    then = manifest.get("billing_accounts")
+    if isinstance(then, list):
+        return [
+            Finding(
+                "report missing",
+                f"{a['format']} {a['account']}".strip(),
+                f"{previous} had {a['lines']} line(s) from the {a['format']} report of "
+                f"{a['vendor']} billing account {a['account'] or '(none)'}; none this month: is "
+                "its report missing from the reports folder?",
+            )
+            for a in then
+            if a["vendor"] in vendors and (a["vendor"], a["format"], a["account"]) not in now
+        ]
+    formats = {a["format"] for a in accounts}
+    earlier = sorted(
+        {c["format"] for c in manifest.get("control_totals", []) if isinstance(c, dict)}
+    )
+    return [
+        Finding(
+            "report missing",
+            f,
+            f"{previous} had a {f} report; none this month: is it missing from the reports folder?",
+        )
+        for f in earlier
+        if f not in formats
+    ]
+
+
 def short_reports(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     """Vendor reports whose usage charged in ``period`` ends before the month does: a report
     downloaded before the month ended (AWS, Azure and Partner Center give the month so far), or
@@ -682,6 +745,8 @@ class RunFacts:
     warnings: list[str]
     #: the rated lines' file in a run folder (``rated_lines.parquet``)
     rated_file: str
+    #: lines per vendor, report format and billing account (``billing_accounts``)
+    billing_accounts: list[dict] = field(default_factory=list)
     #: the custom lines of the parameters folder (``pricing.Pricing.custom_lines``)
     custom_lines: tuple[CustomLine, ...] = ()
     #: the exchange rates of the parameters folder
@@ -711,6 +776,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += missing_vendors(
         run.con, run.output / previous / run.rated_file if previous else None, previous
     )
+    found += missing_reports(run.billing_accounts, run.output, previous)
     found += short_reports(run.con, run.period)
     found += custom_lines_not_billed(run.custom_lines, run.output, run.period, run.rated_file)
     found += seat_counts(run.con, run.subscriptions, run.period)

@@ -371,6 +371,14 @@ class BillingRun:
             " (finalised)" if self.params.finalise else ""
         )
 
+    def billing_accounts(self) -> list[dict]:
+        """Lines per vendor, report format and billing account, counted once (the manifest
+        records them; the next month's review compares its own with them)."""
+        required(self.results.control_totals, "import_reports")
+        if self.results.billing_accounts is None:
+            self.results.billing_accounts = review.billing_accounts(self.con)
+        return self.results.billing_accounts
+
     def review(self) -> pd.DataFrame:
         """What needs a human look before finalising, one row per finding with the lines behind it
         (billing_lib/review.py); information only, the invoices stay as rated."""
@@ -394,6 +402,7 @@ class BillingRun:
                 rated_file=RATED_PARQUET,
                 rates=self.settings.pricing.fx,
                 custom_lines=self.settings.pricing.custom_lines,
+                billing_accounts=self.billing_accounts(),
                 numbering=self.results.numbering,
                 register=self.register().entries(),
             )

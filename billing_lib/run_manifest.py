@@ -59,6 +59,7 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         "packages": package_versions(),
         "counts": counts,
         "control_totals": records(required(br.results.control_totals, "import_reports")),
+        "billing_accounts": br.billing_accounts(),
         "unmapped": records(required(br.results.unmapped, "map_customers")),
         "conservation": records(br.conservation()),
         "warnings": list(br.warnings()["warning"]),

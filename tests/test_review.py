@@ -348,6 +348,59 @@ def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(tmp_pat
     )
 
 
+def test_a_report_of_last_month_missing_now_is_listed(tmp_path, sample_outputs):
+    # September (finalised) had the four reports; October's Azure daily usage file is left out
+    # beside the licence reconciliation: Microsoft is still billed, so no vendor is missing
+    out = tmp_path / "out"
+    finalised(out, "2026-09", "")
+    manifest = json.loads((sample_outputs / "2026-10" / "manifest.json").read_text())
+    assert manifest["billing_accounts"] == [
+        {"vendor": "aws", "format": "aws_cur2", "account": "111122223333", "lines": 718},
+        {
+            "vendor": "microsoft",
+            "format": "ms_daily_rated_usage",
+            "account": "06e7e8c4-907e-4ab2-8fce-417259f6115a",
+            "lines": 248,
+        },
+        {
+            "vendor": "microsoft",
+            "format": "ms_invoice_reconciliation",
+            "account": "06e7e8c4-907e-4ab2-8fce-417259f6115a",
+            "lines": 19,
+        },
+        {
+            "vendor": "vmware",
+            "format": "vmware_usage_meter",
+            "account": "um-utr-01.northwind-cloud.example",
+            "lines": 14,
+        },
+    ]
+    manifest["invoices"] = []  # September's own invoices play no part here
+    (out / "2026-09" / "manifest.json").write_text(json.dumps(manifest))
+    numbering.open_register(out / REGISTER).finalise("2026-09")
+    assert not found(invoiced(out), "report missing")
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    (reports / "ms-daily-rated-usage-G052026103.csv").unlink()
+    (reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv").unlink()
+    br = invoiced(out, reports=reports)
+    assert one_finding(br, "report missing") == (
+        "ms_daily_rated_usage 06e7e8c4-907e-4ab2-8fce-417259f6115a",
+        "2026-09 had 248 line(s) from the ms_daily_rated_usage report of microsoft billing "
+        "account 06e7e8c4-907e-4ab2-8fce-417259f6115a; none this month: is its report missing "
+        "from the reports folder?",
+    )
+    assert [f.subject for f in found(br, "vendor missing")] == []  # no earlier rated lines here
+    # a month published before manifests recorded billing accounts: compared by format
+    del manifest["billing_accounts"]
+    (out / "2026-09" / "manifest.json").write_text(json.dumps(manifest))
+    br = invoiced(out, reports=reports)
+    assert [f.subject for f in found(br, "report missing")] == [
+        "ms_daily_rated_usage",
+        "vmware_usage_meter",
+    ]
+
+
 def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     # aws-15 ends on the 15th; a typo starts aws-12 on the 18th instead of the 16th
     params = tmp_path / "parameters"
