@@ -625,6 +625,41 @@ def short_reports(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     ]
 
 
+#: Formats whose reports always have the vendor's invoice id column, filled on every line once
+#: the vendor has invoiced the month and empty before. Not: an EA cost export (no such column),
+#: FOCUS 1.0 (none either), VMware's usage (no vendor invoice).
+INVOICED_FORMATS = (
+    "aws_cur2",
+    "aws_cur_legacy",
+    "ms_daily_rated_usage",
+    "azure_cost_export_partner",
+)
+
+
+def estimated_reports(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Reports with lines the vendor had not invoiced when they were exported: AWS's month
+    before its invoice (estimated until days after the month ends), Partner Center's unbilled
+    daily usage, an Azure month-to-date export. Such charges can still change; the report of
+    the vendor's invoice bills what the vendor bills."""
+    rows = con.execute(
+        """SELECT x_SourceFile, count(*) FILTER (WHERE coalesce(InvoiceId, '') = ''), count(*)
+           FROM lines WHERE list_contains(?, x_Format)
+           GROUP BY 1 HAVING count(*) FILTER (WHERE coalesce(InvoiceId, '') = '') > 0
+           ORDER BY 1""",
+        [list(INVOICED_FORMATS)],
+    ).fetchall()
+    return [
+        Finding(
+            "not invoiced yet",
+            _name(file),
+            f"{bare} of its {n} line(s) have no vendor invoice id: the vendor had not invoiced "
+            "them when the report was exported (estimated, unbilled or month-to-date), so they "
+            "can still change; bill from the report of the vendor's invoice",
+        )
+        for file, bare, n in rows
+    ]
+
+
 def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str) -> list[Finding]:
     """Licences Microsoft billed this month per subscription (the invoice reconciliation's
     quantities, credits negative whichever way the file prints them) against the seat count Partner
@@ -778,6 +813,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     )
     found += missing_reports(run.billing_accounts, run.output, previous)
     found += short_reports(run.con, run.period)
+    found += estimated_reports(run.con)
     found += custom_lines_not_billed(run.custom_lines, run.output, run.period, run.rated_file)
     found += seat_counts(run.con, run.subscriptions, run.period)
     found += unmatched_rules(run.warnings)

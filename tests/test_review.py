@@ -401,6 +401,33 @@ def test_a_report_of_last_month_missing_now_is_listed(tmp_path, sample_outputs):
     ]
 
 
+def test_a_report_the_vendor_had_not_invoiced_yet_is_listed(tmp_path):
+    # the AWS report exported before AWS invoiced the month, and the Partner Center daily usage
+    # with 8 unbilled lines
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    aws = reports / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+    duckdb.execute(
+        f"COPY (SELECT * REPLACE (NULL::VARCHAR AS bill_invoice_id) FROM read_parquet('{aws}')) "
+        f"TO '{tmp_path / 'aws.parquet'}' (FORMAT parquet)"
+    )
+    shutil.move(tmp_path / "aws.parquet", aws)
+    usage = reports / "ms-daily-rated-usage-G052026103.csv"
+    lines = usage.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    assert lines[1].count("G052026103") == 1
+    usage.write_text(
+        lines[0]
+        + "".join(ln.replace("G052026103", "", 1) for ln in lines[1:9])
+        + "".join(lines[9:]),
+        encoding="utf-8",
+    )
+    br = invoiced(tmp_path / "out", reports=reports)
+    assert [(f.subject, f.finding.split(":")[0]) for f in found(br, "not invoiced yet")] == [
+        (aws.name, "718 of its 718 line(s) have no vendor invoice id"),
+        (usage.name, "8 of its 248 line(s) have no vendor invoice id"),
+    ]
+
+
 def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     # aws-15 ends on the 15th; a typo starts aws-12 on the 18th instead of the 16th
     params = tmp_path / "parameters"
