@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from billing_lib.errors import BillingError
 from billing_lib.run_parameters import project_dir
 
 if TYPE_CHECKING:
@@ -72,3 +73,23 @@ def describe(br: BillingRun) -> pd.DataFrame:
     rows += [(f"report {name}", fmt) for name, fmt in p.reports_found]
     rows += [("cleaned up", line) for line in br.cleaned]
     return pd.DataFrame(rows, columns=["parameter", "value"])
+
+
+def short_errors() -> None:
+    """In a notebook kernel, an error of the workbench (``BillingError``: a parameters file, a
+    report, a run that cannot go on) shows as its type and message alone. The message names the
+    file, row or entry and the way out; the frames of billing_lib above it are noise to the
+    analyst. Any other exception (a fault of the code) keeps its whole traceback. Outside a
+    kernel, nothing changes."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:
+        shell.showtraceback((etype, value, tb), exception_only=True)
+
+    shell.set_custom_exc((BillingError,), show)

@@ -1,0 +1,45 @@
+"""What the notebooks show of an error: the workbench's own as its message alone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from billing_lib.display import short_errors
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture
+def shell():
+    shell = InteractiveShell.instance()
+    yield shell
+    shell.set_custom_exc((), None)
+    InteractiveShell.clear_instance()
+
+
+def shown(shell: InteractiveShell, code: str, capsys: pytest.CaptureFixture) -> str:
+    shell.run_cell(code)
+    return ANSI.sub("", capsys.readouterr().out)
+
+
+def test_an_error_of_the_workbench_shows_as_its_message_alone(shell, capsys):
+    short_errors()
+    out = shown(
+        shell,
+        "def load():\n"
+        "    from billing_lib.errors import ParameterError\n"
+        "    raise ParameterError('customers.yaml', 'customers[id=C1].country', 'expected NL')\n"
+        "load()",
+        capsys,
+    )
+    assert out.strip().splitlines() == [
+        "An exception has occurred, use %tb to see the full traceback.",
+        "",
+        "ParameterError: customers.yaml, entry customers[id=C1].country: expected NL",
+    ]
+    # a fault of the code keeps its whole traceback
+    out = shown(shell, "def g():\n    raise ValueError('boom')\ng()", capsys)
+    assert "Traceback (most recent call last)" in out and "----> 2" in out
