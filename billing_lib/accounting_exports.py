@@ -133,6 +133,15 @@ class Conversion:
         return replace(entry, postings=tuple(converted))
 
 
+def conversion_of(
+    settings: ExportSettings, period_end: date, rates: ExchangeRates
+) -> Conversion | None:
+    """The Xero journal's conversion into ``settings``' base currency at the rates of the
+    period's last day ``period_end``; None when no base currency is set (a file per currency)."""
+    base = settings.xero.base_currency
+    return Conversion(base, period_end, rates) if base else None
+
+
 class QuickBooksSettings(Strict):
     #: strftime format of Journal Date: %d/%m/%Y (UK, AU, CA...) or %m/%d/%Y (US).
     date_format: str = Field(default="%d/%m/%Y", pattern=r"^(%d/%m/%Y|%m/%d/%Y)$")

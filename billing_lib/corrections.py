@@ -72,6 +72,7 @@ from billing_lib.run_files import (
     journal_name,
     ledger_name,
     outputs_problems,
+    read_manifest,
 )
 from billing_lib.workbooks import INVOICE_FOLDER, workbook_name, write_credit_note_workbook
 
@@ -259,7 +260,7 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "invoice is "
             "credited in full only once"
         )
-    manifest = _manifest(folder)
+    manifest = read_manifest(folder)
     data = folder / INVOICE_DATA
     if not data.is_file():
         raise RunError(
@@ -308,16 +309,6 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "was issued:\n  - " + "\n  - ".join(problems)
         )
     return Original(invoice, seller, sales, accounts, folder)
-
-
-def _manifest(folder: Path) -> dict:
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{folder / MANIFEST}: cannot read the run's manifest: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise RunError(f"{folder / MANIFEST}: not a run's manifest (a JSON object)")
-    return manifest
 
 
 def _check_checksums(folder: Path, manifest: dict, files: list[Path]) -> None:
@@ -415,7 +406,7 @@ def _logo(original: Original) -> Path | None:
     folder holds (its manifest names it), or None when it is no longer there."""
     if not original.seller.logo:
         return None
-    folder = _manifest(original.folder).get("parameters", {}).get("parameters")
+    folder = read_manifest(original.folder).get("parameters", {}).get("parameters")
     try:
         return logo_path(original.seller, Path(folder)) if folder else None
     except ParameterError:

@@ -25,8 +25,14 @@ from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.numbering import Register
 from billing_lib.publishing import check_not_finalised
-from billing_lib.run_files import FINALISED_MARKER, MANIFEST, REGISTER, atomic_target
-from billing_lib.run_files import outputs_problems as _outputs_problems
+from billing_lib.run_files import (
+    FINALISED_MARKER,
+    MANIFEST,
+    REGISTER,
+    atomic_target,
+    outputs_problems,
+    read_manifest,
+)
 from billing_lib.run_parameters import check_period
 
 
@@ -53,7 +59,7 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
         folder = output / period
         manifest = _published_manifest(folder, output, period)
         check_not_finalised(output, period)
-        problems = _outputs_problems(folder, manifest)
+        problems = outputs_problems(folder, manifest)
         if problems:
             raise RunError(
                 f"{folder}: the run is not as it was published, so it is not what was reviewed; "
@@ -81,18 +87,12 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
 
 def _published_manifest(folder: Path, output: Path, period: str) -> dict:
     """The manifest of the published run ``folder``; RunError saying how to publish one."""
-    import json
-
-    path = folder / MANIFEST
-    if not path.is_file():
+    if not (folder / MANIFEST).is_file():
         raise RunError(
             f"{folder}: no published run of {period} in {output}; bill it first (billing run "
             f"--period {period} ...), review it, then finalise it"
         )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: cannot read the run's manifest: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("period") != period:
-        raise RunError(f"{path}: not the manifest of a run of {period}")
+    manifest = read_manifest(folder)
+    if manifest.get("period") != period:
+        raise RunError(f"{folder / MANIFEST}: not the manifest of a run of {period}")
     return manifest

@@ -309,12 +309,10 @@ class _Document:
         meta = [
             ("Credit note number" if inv.kind == "credit_note" else "Invoice number", inv.number),
             ("Issue date", inv.issue_date.isoformat()),
-            ("Due date", inv.due_date.isoformat()),
+            *([("Due date", inv.due_date.isoformat())] if inv.payable else []),
             ("Supply period", f"{inv.supply_start.isoformat()} to {inv.supply_end.isoformat()}"),
             ("Customer number", inv.customer_id),
         ]
-        if not inv.payable:  # nothing to pay by any date
-            del meta[2]
         if inv.customer_reference:
             meta.append(("Your reference", inv.customer_reference))
         if inv.refers_to:

@@ -106,12 +106,10 @@ def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
     details: list[tuple[str, Any, Any]] = [
         (number_label, inv.number, fmt.meta),
         ("Issue date", inv.issue_date, fmt.date),
-        ("Due date", inv.due_date, fmt.date),
+        *([("Due date", inv.due_date, fmt.date)] if inv.payable else []),  # else none to pay
         ("Supply period", supply, fmt.meta),
         ("Customer number", inv.customer_id, fmt.meta),
     ]
-    if not inv.payable:  # nothing to pay by any date
-        del details[2]
     if inv.customer_reference:
         details.append(("Your reference", inv.customer_reference, fmt.meta))
     if inv.refers_to:

@@ -12,7 +12,6 @@ Thresholds live in the optional ``parameters/review.yaml`` (``ReviewSettings``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,7 +31,7 @@ from billing_lib.periods import month_days, run_periods
 from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.custom import billed_in
-from billing_lib.run_files import MANIFEST, named_if_damaged
+from billing_lib.run_files import MANIFEST, named_if_damaged, read_manifest
 
 REVIEW_FILE = "review.yaml"
 #: Source rows shown per finding; the rest are counted.
@@ -488,7 +487,11 @@ def missing_vendors(
 
 
 def custom_lines_not_billed(
-    custom_lines: tuple[CustomLine, ...], output: Path, period: str, rated_file: str
+    con: duckdb.DuckDBPyConnection,
+    custom_lines: tuple[CustomLine, ...],
+    output: Path,
+    period: str,
+    rated_file: str,
 ) -> list[Finding]:
     """Custom lines (``custom_lines.yaml``) that would have been billed in an earlier month whose
     published run does not hold them: a one-off or credit dated in a month billed before it was
@@ -512,7 +515,7 @@ def custom_lines_not_billed(
     with named_if_damaged(files):
         held = {
             (Path(name).parent.name, rule)
-            for name, rule in duckdb.execute(
+            for name, rule in con.execute(
                 """SELECT DISTINCT filename, rule_id FROM read_parquet(?, filename = true)
                    WHERE line_kind IN ('fee', 'one_off', 'credit')""",
                 [[str(f) for f in files]],
@@ -556,16 +559,9 @@ def missing_reports(accounts: list[dict], output: Path, previous: str | None) ->
     all is the ``vendor missing`` finding's. A month published before the manifests recorded
     billing accounts is compared by report format (its control totals), a vendor with no line
     included."""
-    path = output / previous / MANIFEST if previous else None
-    if path is None or not path.is_file():  # no previous month, or one without its manifest
-        return []
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(
-            f"{path}: the previous finalised month's manifest cannot be read ({exc}); restore "
-            f"the run folder {path.parent} from a backup"
-        ) from None
+    if previous is None or not (output / previous / MANIFEST).is_file():
+        return []  # no previous month, or one without its manifest
+    manifest = read_manifest(output / previous)
     vendors = {a["vendor"] for a in accounts}
     now = {(a["vendor"], a["format"], a["account"]) for a in accounts}
     then = manifest.get("billing_accounts")
@@ -736,8 +732,8 @@ def number_order(plan: NumberPlan | None, register: list[RegisterEntry]) -> list
         if e.series == series and e.period != plan.period and e.status != "void" and e.issue_date
     ]
     dated = plan.issue_date
-    later = [e for e in others if e.number < numbers[-1] and (e.issue_date or "") > dated]
-    earlier = [e for e in others if e.number > numbers[0] and (e.issue_date or "") < dated]
+    later = [e for e in others if e.number < numbers[-1] and str(e.issue_date) > dated]
+    earlier = [e for e in others if e.number > numbers[0] and str(e.issue_date) < dated]
     if not later and not earlier:
         return []
     conflicts = [
@@ -814,7 +810,9 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += missing_reports(run.billing_accounts, run.output, previous)
     found += short_reports(run.con, run.period)
     found += estimated_reports(run.con)
-    found += custom_lines_not_billed(run.custom_lines, run.output, run.period, run.rated_file)
+    found += custom_lines_not_billed(
+        run.con, run.custom_lines, run.output, run.period, run.rated_file
+    )
     found += seat_counts(run.con, run.subscriptions, run.period)
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)

@@ -582,14 +582,8 @@ def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path
 
     def packages(entries: list[ledger.Entry], name: str) -> list[Path]:
         settings = br.settings.accounting_exports
-        base = settings.xero.base_currency
-        conversion = (
-            accounting_exports.Conversion(
-                base, month_days(br.params.period)[1], br.settings.pricing.fx
-            )
-            if base
-            else None
-        )
+        period_end = month_days(br.params.period)[1]
+        conversion = accounting_exports.conversion_of(settings, period_end, br.settings.pricing.fx)
         return accounting_exports.write_package_journals(
             entries, invoicing, settings, folder, name, conversion
         )

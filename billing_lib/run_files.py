@@ -9,6 +9,7 @@ several runs all name the same files, and no writer has to import a stage above 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -84,6 +85,19 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict:
+    """The ``manifest.json`` of the run (or credit note) folder ``folder``; RunError naming it
+    when it cannot be read or is no JSON object."""
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: cannot read the run's manifest: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise RunError(f"{path}: not a run's manifest (a JSON object)")
+    return manifest
 
 
 def outputs_problems(folder: Path, manifest: dict, files: list[Path] | None = None) -> list[str]:
