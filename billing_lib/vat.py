@@ -101,22 +101,16 @@ class VatRules(BaseModel):
         """The rule of ``customer``: its own ``vat_rule`` or the one its country implies. A rule the
         file does not define, or a customer lacking what the rule needs, is a ParameterError."""
         entry = f"customers[id={customer.id}]"
-        if customer.vat_rule:
-            name = customer.vat_rule
-        elif customer.country == seller_country:
-            name = "domestic"
-        elif customer.country in self.eu_countries:
-            if not customer.vat_number:
-                raise ParameterError(
-                    source,
-                    entry,
-                    f"an EU customer in {customer.country} without a VAT number "
-                    "would be a sale to a consumer (OSS), which is not supported; give its "
-                    "vat_number for the reverse charge",
-                )
-            name = "eu_reverse_charge"
-        else:
-            name = "export"
+        _, implied = self.place_of(customer.country, seller_country)
+        name = customer.vat_rule or implied
+        if not customer.vat_rule and implied == "eu_reverse_charge" and not customer.vat_number:
+            raise ParameterError(
+                source,
+                entry,
+                f"an EU customer in {customer.country} without a VAT number "
+                "would be a sale to a consumer (OSS), which is not supported; give its "
+                "vat_number for the reverse charge",
+            )
         rule = self.rules.get(name)
         if rule is None:
             raise ParameterError(
@@ -145,6 +139,15 @@ class VatRules(BaseModel):
             raise ParameterError(source, f"{entry}.vat_rule", problem)
         return rule
 
+    def place_of(self, country: str, seller_country: str) -> tuple[str, str]:
+        """Where a customer in ``country`` is seen from the seller (its own country, another EU
+        member state, outside the EU) and the VAT rule that place gives."""
+        if country == seller_country:
+            return "the seller's own country", "domestic"
+        if country in self.eu_countries:
+            return "another EU member state", "eu_reverse_charge"
+        return "outside the EU", "export"
+
     def place_of_supply_problem(
         self, rule: VatRule, customer: Customer, seller_country: str
     ) -> str | None:
@@ -158,12 +161,7 @@ class VatRules(BaseModel):
         country, eu = customer.country, self.eu_countries
         prefix = _VAT_PREFIX.get(seller_country, seller_country)
         number = (customer.vat_number or "").replace(" ", "").upper()
-        if country == seller_country:
-            where, implied = "the seller's own country", "domestic"
-        elif country in eu:
-            where, implied = "another EU member state", "eu_reverse_charge"
-        else:
-            where, implied = "outside the EU", "export"
+        where, implied = self.place_of(country, seller_country)
         category = rule.ubl_category
         if category == "S" and country != seller_country and not number.startswith(prefix):
             return (
