@@ -13,14 +13,12 @@ run (``billing_lib.recovery``), so the register and the published folders always
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,7 +36,7 @@ from billing_lib.run_files import (
     MANIFEST,
     REGISTER,
     marker_text,
-    sha256_of,
+    sha256s_of,
 )
 
 if TYPE_CHECKING:  # pandas only for a type: the `billing` commands start without it
@@ -96,12 +94,10 @@ def check_not_finalised(output: Path, period: str) -> None:
 
 
 def checksums(files: list[Path], base: Path) -> list[dict[str, Any]]:
-    """Each file (sorted) with its path under ``base``, sha256 and size. Hashed on as many
-    threads as there are cores (hashlib works without the GIL): a large month's reports and
-    outputs are a few GB, a few seconds on one core."""
+    """Each file (sorted) with its path under ``base``, sha256 (``sha256s_of``: on every core)
+    and size."""
     ordered = sorted(files)
-    with ThreadPoolExecutor(max_workers=max(1, min(len(ordered), os.cpu_count() or 1))) as pool:
-        digests = list(pool.map(sha256_of, ordered))
+    digests = sha256s_of(ordered)
     return [
         {"file": str(p.relative_to(base)), "sha256": digest, "bytes": p.stat().st_size}
         for p, digest in zip(ordered, digests, strict=True)

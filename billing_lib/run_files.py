@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,6 +88,15 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def sha256s_of(paths: list[Path]) -> list[str]:
+    """The sha256 of each of ``paths`` (in their order), hashed on as many threads as there are
+    cores (hashlib works without the GIL): a large month's reports and outputs are a few GB, a
+    few seconds on one core."""
+    workers = max(1, min(len(paths), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(sha256_of, paths))
+
+
 def read_manifest(folder: Path) -> dict:
     """The ``manifest.json`` of the run (or credit note) folder ``folder``; RunError naming it
     when it cannot be read or is no JSON object."""
@@ -112,14 +122,16 @@ def outputs_problems(folder: Path, manifest: dict, files: list[Path] | None = No
     }
     if files is None:
         files = [folder / name for name in sorted(str(n) for n in recorded if n)]
+    names = {path: str(path.relative_to(folder)) for path in files}
+    listed = [p for p, name in names.items() if p.is_file() and recorded.get(name)]
+    digests = dict(zip(listed, sha256s_of(listed), strict=True))
     problems = []
-    for path in files:
-        name = str(path.relative_to(folder))
+    for path, name in names.items():
         if not path.is_file():
             problems.append(f"{name}: missing")
         elif not recorded.get(name):
             problems.append(f"{name}: not among the outputs of {MANIFEST}")
-        elif sha256_of(path) != recorded[name]:
+        elif digests[path] != recorded[name]:
             problems.append(f"{name}: changed since the run (its sha256 differs from {MANIFEST})")
     return problems
 
