@@ -537,19 +537,43 @@ def custom_lines_not_billed(
     ]
 
 
-#: What the run records of its reports' billing accounts (manifest ``billing_accounts``), and
-#: what the review compares with the previous finalised month's.
-BILLING_ACCOUNTS_SQL = """
-    SELECT x_Vendor AS vendor, x_Format AS format, coalesce(BillingAccountId, '') AS account,
-           count(*) AS lines
+@dataclass(frozen=True)
+class ReportLines:
+    """The imported lines of one report file and billing account (AWS payer, Partner Center
+    tenant, Usage Meter): how many, and how many carry no vendor invoice id."""
+
+    file: str
+    vendor: str
+    format: str
+    account: str
+    lines: int
+    without_invoice: int
+
+
+#: ``ReportLines`` of a run: one scan of its lines serves the manifest's ``billing_accounts``,
+#: the comparison with the previous month (``missing_reports``) and ``estimated_reports``.
+REPORT_LINES_SQL = """
+    SELECT x_SourceFile, x_Vendor, x_Format, coalesce(BillingAccountId, ''), count(*),
+           count(*) FILTER (WHERE coalesce(InvoiceId, '') = '')
     FROM lines GROUP BY ALL ORDER BY ALL"""
 
 
-def billing_accounts(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Per vendor, report format and billing account (AWS payer, Partner Center tenant, Usage
-    Meter): how many lines the run imported."""
-    rows = con.execute(BILLING_ACCOUNTS_SQL).fetchall()
-    return [{"vendor": v, "format": f, "account": a, "lines": n} for v, f, a, n in rows]
+def report_lines(con: duckdb.DuckDBPyConnection) -> list[ReportLines]:
+    """The run's imported lines per report file and billing account (``REPORT_LINES_SQL``)."""
+    return [ReportLines(*row) for row in con.execute(REPORT_LINES_SQL).fetchall()]
+
+
+def billing_accounts(reports: list[ReportLines]) -> list[dict]:
+    """Per vendor, report format and billing account: how many lines the run imported (what
+    the manifest records, and the next month's review compares with)."""
+    counted: dict[tuple[str, str, str], int] = {}
+    for r in reports:
+        key = (r.vendor, r.format, r.account)
+        counted[key] = counted.get(key, 0) + r.lines
+    return [
+        {"vendor": v, "format": f, "account": a, "lines": n}
+        for (v, f, a), n in sorted(counted.items())
+    ]
 
 
 def missing_reports(accounts: list[dict], output: Path, previous: str | None) -> list[Finding]:
@@ -632,18 +656,16 @@ INVOICED_FORMATS = (
 )
 
 
-def estimated_reports(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+def estimated_reports(reports: list[ReportLines]) -> list[Finding]:
     """Reports with lines the vendor had not invoiced when they were exported: AWS's month
     before its invoice (estimated until days after the month ends), Partner Center's unbilled
     daily usage, an Azure month-to-date export. Such charges can still change; the report of
     the vendor's invoice bills what the vendor bills."""
-    rows = con.execute(
-        """SELECT x_SourceFile, count(*) FILTER (WHERE coalesce(InvoiceId, '') = ''), count(*)
-           FROM lines WHERE list_contains(?, x_Format)
-           GROUP BY 1 HAVING count(*) FILTER (WHERE coalesce(InvoiceId, '') = '') > 0
-           ORDER BY 1""",
-        [list(INVOICED_FORMATS)],
-    ).fetchall()
+    per_file: dict[str, tuple[int, int]] = {}
+    for r in reports:
+        if r.format in INVOICED_FORMATS:
+            bare, n = per_file.get(r.file, (0, 0))
+            per_file[r.file] = (bare + r.without_invoice, n + r.lines)
     return [
         Finding(
             "not invoiced yet",
@@ -652,7 +674,8 @@ def estimated_reports(con: duckdb.DuckDBPyConnection) -> list[Finding]:
             "them when the report was exported (estimated, unbilled or month-to-date), so they "
             "can still change; bill from the report of the vendor's invoice",
         )
-        for file, bare, n in rows
+        for file, (bare, n) in sorted(per_file.items())
+        if bare
     ]
 
 
@@ -776,8 +799,8 @@ class RunFacts:
     warnings: list[str]
     #: the rated lines' file in a run folder (``rated_lines.parquet``)
     rated_file: str
-    #: lines per vendor, report format and billing account (``billing_accounts``)
-    billing_accounts: list[dict] = field(default_factory=list)
+    #: the imported lines per report file and billing account (``report_lines``)
+    report_lines: list[ReportLines] = field(default_factory=list)
     #: the custom lines of the parameters folder (``pricing.Pricing.custom_lines``)
     custom_lines: tuple[CustomLine, ...] = ()
     #: the exchange rates of the parameters folder
@@ -807,9 +830,9 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += missing_vendors(
         run.con, run.output / previous / run.rated_file if previous else None, previous
     )
-    found += missing_reports(run.billing_accounts, run.output, previous)
+    found += missing_reports(billing_accounts(run.report_lines), run.output, previous)
     found += short_reports(run.con, run.period)
-    found += estimated_reports(run.con)
+    found += estimated_reports(run.report_lines)
     found += custom_lines_not_billed(
         run.con, run.custom_lines, run.output, run.period, run.rated_file
     )

@@ -371,13 +371,13 @@ class BillingRun:
             " (finalised)" if self.params.finalise else ""
         )
 
-    def billing_accounts(self) -> list[dict]:
-        """Lines per vendor, report format and billing account, counted once (the manifest
-        records them; the next month's review compares its own with them)."""
+    def report_lines(self) -> list[review.ReportLines]:
+        """The imported lines per report file and billing account, counted once (the manifest
+        records them per billing account; the review reads them)."""
         required(self.results.control_totals, "import_reports")
-        if self.results.billing_accounts is None:
-            self.results.billing_accounts = review.billing_accounts(self.con)
-        return self.results.billing_accounts
+        if self.results.report_lines is None:
+            self.results.report_lines = review.report_lines(self.con)
+        return self.results.report_lines
 
     def review(self) -> pd.DataFrame:
         """What needs a human look before finalising, one row per finding with the lines behind it
@@ -402,7 +402,7 @@ class BillingRun:
                 rated_file=RATED_PARQUET,
                 rates=self.settings.pricing.fx,
                 custom_lines=self.settings.pricing.custom_lines,
-                billing_accounts=self.billing_accounts(),
+                report_lines=self.report_lines(),
                 numbering=self.results.numbering,
                 register=self.register().entries(),
             )

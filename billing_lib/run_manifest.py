@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from billing_lib import review
 from billing_lib.importers import report_files
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
 from billing_lib.run_state import required
@@ -59,7 +60,7 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         "packages": package_versions(),
         "counts": counts,
         "control_totals": records(required(br.results.control_totals, "import_reports")),
-        "billing_accounts": br.billing_accounts(),
+        "billing_accounts": review.billing_accounts(br.report_lines()),
         "unmapped": records(required(br.results.unmapped, "map_customers")),
         "conservation": records(br.conservation()),
         "warnings": list(br.warnings()["warning"]),

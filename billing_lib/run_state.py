@@ -93,7 +93,7 @@ def load_settings(folder: Path) -> RunSettings:
 #: from them all and is voided by any step.
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("load_parameters", ("parameter_files",)),
-    ("import_reports", ("control_totals", "not_read", "billing_accounts")),
+    ("import_reports", ("control_totals", "not_read", "report_lines")),
     ("map_customers", ("unmapped",)),
     ("rate", ("rating", "rated_summary")),
     ("build_invoices", ("confirmed_jumps", "invoices", "numbering", "invoice_totals")),
@@ -110,8 +110,8 @@ class RunResults:
     control_totals: pd.DataFrame | None = None
     #: (name, why) of what the reports folder holds besides reports (``files_not_read``)
     not_read: list[tuple[str, str]] = field(default_factory=list)
-    #: lines per vendor, report format and billing account (``BillingRun.billing_accounts``)
-    billing_accounts: list[dict] | None = None
+    #: the imported lines per report file and billing account (``BillingRun.report_lines``)
+    report_lines: list[review.ReportLines] | None = None
     unmapped: pd.DataFrame | None = None
     rating: RatingReport | None = None
     rated_summary: pd.DataFrame | None = None
