@@ -1,5 +1,5 @@
 """The ``billing`` command: quick checks of vendor files, scheduled runs from scripts, and credit
-notes for finalised invoices."""
+notes and reissued invoices for finalised ones."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import json
 import signal
 import sys
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -118,23 +119,27 @@ def _customers_sync_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _credit_note_command(args: argparse.Namespace) -> int:
-    from datetime import date
-
-    from billing_lib.corrections import issue_credit_note
+def _issue_date(args: argparse.Namespace, command: str) -> date | None:
+    """``--issue-date`` as a date (None: today); ParameterError naming the command otherwise."""
     from billing_lib.errors import ParameterError
+
+    if not args.issue_date:
+        return None
+    try:
+        return date.fromisoformat(args.issue_date)
+    except ValueError:
+        raise ParameterError(
+            f"billing {command}",
+            "--issue-date",
+            f"expected a date YYYY-MM-DD; got {args.issue_date!r}",
+        ) from None
+
+
+def _credit_note_command(args: argparse.Namespace) -> int:
+    from billing_lib.corrections import issue_credit_note
     from billing_lib.invoices import money_text
 
-    issued = None
-    if args.issue_date:
-        try:
-            issued = date.fromisoformat(args.issue_date)
-        except ValueError:
-            raise ParameterError(
-                "billing credit-note",
-                "--issue-date",
-                f"expected a date YYYY-MM-DD; got {args.issue_date!r}",
-            ) from None
+    issued = _issue_date(args, "credit-note")
     done = issue_credit_note(args.output, args.invoice, issued, args.reason, wait=args.wait)
     for line in done.cleaned:
         print(f"cleaned up: {line}")
@@ -150,6 +155,45 @@ def _credit_note_command(args: argparse.Namespace) -> int:
     print(f"  written to {done.folder}:")
     for path in done.files:
         print(f"    {path.name}")
+    return 0
+
+
+def _reissue_command(args: argparse.Namespace) -> int:
+    from billing_lib.invoices import money_text
+    from billing_lib.reissue import reissue_invoice
+
+    done = reissue_invoice(
+        args.output,
+        args.invoice,
+        args.parameters,
+        args.reports,
+        _issue_date(args, "reissue"),
+        args.reason,
+        wait=args.wait,
+    )
+    for line in done.cleaned:
+        print(f"cleaned up: {line}")
+    inv, old = done.invoice, done.replaces
+    print(
+        f"invoice {inv.number} issued on {inv.issue_date} for {inv.customer_id} "
+        f"{inv.buyer.name}, period {inv.period}: replaces invoice {old.number} (cancelled by "
+        f"credit note {done.credit_note})"
+    )
+    print(f"  billed from {done.reports} with the parameters in {done.parameters}")
+    print(
+        f"  {inv.currency} net {money_text(inv.net)} + VAT {money_text(inv.vat_total)} = "
+        f"{money_text(inv.gross)} (the invoice replaced: {old.currency} {money_text(old.net)} + "
+        f"{money_text(old.vat_total)} = {money_text(old.gross)})"
+    )
+    if done.moved_lines:
+        print(f"  vendor lines not as on {old.number} (check accounts.csv if not meant):")
+        for text in done.moved_lines:
+            print(f"    {text}")
+    else:
+        print(f"  the same vendor lines as on {old.number}")
+    print(f"  written to {done.folder}:")
+    for path in done.files:
+        print(f"    {path.relative_to(done.folder)}")
     return 0
 
 
@@ -319,6 +363,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _wait_option(cn)
     cn.set_defaults(func=_credit_note_command)
+    ri = sub.add_parser(
+        "reissue",
+        help="invoice anew what a credited invoice should have billed "
+        "(written to OUTPUT/corrections/NUMBER/)",
+        description="After a credit note cancelled a finalised invoice: bill its customer's "
+        "period again from the same reports (refused unless each is the file the run read) with "
+        "the parameters as they are now, as a new invoice with the next number of the series, "
+        "referring to the one it replaces; workbook, PDF, UBL, summary row, sales entry (CSV and "
+        "beancount) and manifest. The finalised run folder is not changed.",
+    )
+    _output_option(ri, "outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
+    ri.add_argument(
+        "--invoice", required=True, help="number of the credited invoice, e.g. NW2026-000002"
+    )
+    ri.add_argument(
+        "--parameters",
+        type=Path,
+        default=None,
+        help="parameters folder, corrected (default: the one the invoice's run used)",
+    )
+    ri.add_argument(
+        "--reports",
+        type=Path,
+        default=None,
+        help="the period's vendor reports (default: the folder the invoice's run read)",
+    )
+    ri.add_argument(
+        "--issue-date", default=None, help="date of the new invoice YYYY-MM-DD (default: today)"
+    )
+    ri.add_argument(
+        "--reason", default=None, help="why the invoice is replaced (printed on the new invoice)"
+    )
+    _wait_option(ri)
+    ri.set_defaults(func=_reissue_command)
     reg = sub.add_parser("register", help="the invoice-number register")
     reg_sub = reg.add_subparsers(dest="register_command", required=True)
     rebuild = reg_sub.add_parser(

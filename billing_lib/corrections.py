@@ -26,7 +26,8 @@ import csv
 import json
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -56,9 +57,9 @@ from billing_lib.ledger import (
     write_beancount_file,
     write_csv_journal,
 )
-from billing_lib.locking import held
+from billing_lib.locking import OutputLock, held
 from billing_lib.money import ZERO
-from billing_lib.numbering import Register
+from billing_lib.numbering import Register, RegisterEntry
 from billing_lib.publishing import checksums, package_versions
 from billing_lib.run_files import (
     CORRECTIONS,
@@ -118,22 +119,29 @@ def issue_credit_note(
     used, when the invoice is unknown, its run is not finalised, it already has a credit note, or
     the run folder does not give back the invoice as issued. ``before_publish`` (tests) is called
     with the staging folder just before it is renamed into place."""
+    output = Path(output)
+    with holding_output(output, wait) as (lock, cleaned):
+        done = _issue(output, invoice_number, issue_date, reason, lock.run_id, before_publish)
+    return replace(done, cleaned=tuple(cleaned))
+
+
+@contextmanager
+def holding_output(output: Path, wait: float) -> Iterator[tuple[OutputLock, list[str]]]:
+    """The lock of the runs' outputs folder ``output`` (this process's own when it holds it
+    already), and what was cleaned up from killed runs on taking it; released at the end when
+    taken here. RunError for a folder that is not the runs' outputs folder."""
     from billing_lib.recovery import open_output
 
-    output = Path(output)
-    _register(output)  # a clear error for a folder that is not the runs' outputs folder
+    outputs_register(output)  # a clear error for a folder that is not the runs' outputs folder
     existing = held(output)
-    own = existing is None
-    if existing is None:
-        lock, cleaned = open_output(output, wait=wait, create=False)
-    else:
-        lock, cleaned = existing, []
+    if existing is not None:
+        yield existing, []
+        return
+    lock, cleaned = open_output(output, wait=wait, create=False)
     try:
-        done = _issue(output, invoice_number, issue_date, reason, lock.run_id, before_publish)
+        yield lock, cleaned
     finally:
-        if own:
-            lock.release()
-    return replace(done, cleaned=tuple(cleaned))
+        lock.release()
 
 
 def _issue(
@@ -144,7 +152,7 @@ def _issue(
     run_id: str,
     before_publish: Callable[[Path], None] | None,
 ) -> IssuedCreditNote:
-    register = _register(output)
+    register = outputs_register(output)
     issued = issue_date or date.today()
     reason = (reason or "").strip() or None
     original = load_original(output, invoice_number, register)
@@ -203,7 +211,9 @@ def _issue(
     )
 
 
-def _register(output: Path) -> Register:
+def outputs_register(output: Path) -> Register:
+    """The invoice register of the runs' outputs folder ``output``; RunError naming the way out
+    when there is none (a wrong folder, or a register lost beside run folders)."""
     path = output / REGISTER
     if not path.is_file():
         from billing_lib.recovery import check_register_knows_folders
@@ -234,8 +244,9 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             f"{invoice_number}: {what} ({register.path}). A credit note cancels an invoice of a "
             "finalised run; the numbers are in the run's invoice_summary.csv"
         )
-    folder = Path(output) / entry.period
-    if entry.status == "final" and not (folder / FINALISED_MARKER).is_file():
+    folder, journal, ledger = invoice_folder(Path(output), entry)
+    in_run = entry.refers_to is None  # a reissued invoice's folder has no FINALISED marker
+    if in_run and entry.status == "final" and not (folder / FINALISED_MARKER).is_file():
         raise RunError(
             f"{folder}: "
             f"{'no such folder' if not folder.is_dir() else f'no {FINALISED_MARKER} marker'}, "
@@ -275,8 +286,6 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             f"{data}: no invoice {invoice_number}, although the register gives it to period "
             f"{entry.period}"
         )
-    journal = folder / journal_name(entry.period)
-    ledger = folder / ledger_name(entry.period)
     _check_checksums(
         folder,
         manifest,
@@ -309,6 +318,18 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "was issued:\n  - " + "\n  - ".join(problems)
         )
     return Original(invoice, seller, sales, accounts, folder)
+
+
+def invoice_folder(output: Path, entry: RegisterEntry) -> tuple[Path, Path, Path]:
+    """The folder holding the invoice ``entry`` of the register, its journal and its beancount
+    ledger: the run folder of its period, or ``corrections/<number>/`` for an invoice that
+    replaces a credited one (``billing reissue``)."""
+    if entry.refers_to is None:
+        folder = output / entry.period
+        return folder, folder / journal_name(entry.period), folder / ledger_name(entry.period)
+    folder = output / CORRECTIONS / entry.invoice_number
+    name = entry.invoice_number
+    return folder, folder / journal_name(name), folder / ledger_name(name)
 
 
 def _check_checksums(folder: Path, manifest: dict, files: list[Path]) -> None:

@@ -299,6 +299,8 @@ def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
                 f"({inv.payment_terms_days} days) quoting {inv.number}."
             )
         ]
+    if inv.kind == "invoice" and inv.note:  # an invoice that replaces a credited one
+        text.insert(0, inv.note)
     return text + _bank_lines(seller, inv.payable)
 
 

@@ -27,7 +27,7 @@ from decimal import Decimal
 import duckdb
 
 from billing_lib.customers import STUB_ADDRESS, Customer
-from billing_lib.errors import ControlTotalError, ParameterError
+from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.invoice_files import (
     INVOICE_DATA_FORMAT,
     SUMMARY_COLUMNS,
@@ -307,13 +307,15 @@ def build_invoices(
     customers: dict[str, Customer],
     invoicing: Invoicing,
     period: str,
-    register: Register,
+    register: Register | None,
     issue_date: date,
+    numbers: dict[str, str] | None = None,
 ) -> list[Invoice]:
     """One invoice per customer with rated lines in ``period`` (every vendor on one invoice), in
     customer id order. Checks everything first, then plans the invoice numbers from the register
     (a rerun of an unfinalised period keeps its numbers; the register records them only when the
-    run is published), then builds the invoices."""
+    run is published), then builds the invoices. ``numbers`` (customer id -> number) instead of
+    the register: the number ``billing reissue`` took for its one customer."""
     problems = _problems(con, period, customers, invoicing)
     if problems:
         raise ParameterError(
@@ -331,7 +333,12 @@ def build_invoices(
         return []
     summed = summed_lines_sql(*_label_inputs(customers, invoicing, period, ids), _LINE_SUMS)
     rows = con.execute(_LINE_SQL.format(sql=summed)).fetchall()
-    numbers = register.plan(invoice_series(invoicing, period), period, ids, issue_date).numbers
+    if numbers is None:
+        if register is None:
+            raise TypeError("build_invoices needs the register or the numbers")
+        numbers = register.plan(invoice_series(invoicing, period), period, ids, issue_date).numbers
+    elif sorted(numbers) != ids:
+        raise RunError(f"numbers for {sorted(numbers)}; the rated lines are of {ids}")
     lines_of: dict[str, list[tuple]] = {}
     for row in rows:
         lines_of.setdefault(row[0], []).append(row)

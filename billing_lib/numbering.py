@@ -22,7 +22,10 @@ beside the run folders (``outputs/invoice_register.sqlite``); it outlives every 
   planning numbers for it again raises RunError. A correction is then a credit note in its own
   series that refers to the original invoice number, issued by ``billing credit-note``
   (``credit_note_number``, recorded when its folder is published, final at once). An invoice is
-  credited in full at most once.
+  credited in full at most once. What is really owed is then invoiced anew by ``billing reissue``
+  (``reissue_number``): the next number of the original's series, final at once, for the
+  original's period and customer, with the original's number in ``refers_to``; an invoice is
+  replaced once (to correct the replacement, credit it and reissue that).
 """
 
 from __future__ import annotations
@@ -218,8 +221,8 @@ class Register(RegisterSteps):
             if row is None:
                 raise RunError(f"{self.path}: no run {run_id} is being published")
             plan = json.loads(row[0])
-            if plan.get("kind") == "credit_note":
-                self._record_credit_note(db, plan)
+            if plan.get("kind") in ("credit_note", "reissue"):
+                self._record_correction(db, plan)
             elif plan.get("kind") == "finalise":  # a published run finalised as it is
                 self._finalise(db, str(plan["period"]))
             else:
@@ -235,6 +238,27 @@ class Register(RegisterSteps):
         with self._transaction(commit=False) as db:
             self._check_creditable(db, original)
             return format_number(series, self._next(db, series))
+
+    def reissue_number(self, series: str, original: str) -> tuple[str, str]:
+        """The number the invoice replacing the finalised invoice ``original`` gets in ``series``
+        (the next one), and the credit note that cancelled ``original``; the file is not changed,
+        the number is recorded, final, when the invoice's folder is published. RunError when
+        ``original`` is not a finalised invoice, has no credit note, or is already replaced."""
+        with self._transaction(commit=False) as db:
+            _, _, note = self._check_reissuable(db, original)
+            return format_number(series, self._next(db, series)), note
+
+    def replacements_of(self, original: str) -> list[RegisterEntry]:
+        """The invoices (not void) that replace the credited invoice ``original``."""
+        with self._errors(), self._read() as db:
+            return [
+                RegisterEntry(*row)
+                for row in db.execute(
+                    f"SELECT {_COLUMNS} FROM numbers WHERE kind = 'invoice' AND refers_to = ? "
+                    "AND status <> 'void' ORDER BY series, number",
+                    [original],
+                )
+            ]
 
     def credit_note(self, series: str, period: str, original: str, issue_date: date) -> str:
         """The number of a credit note in ``series`` correcting the finalised invoice ``original``,

@@ -89,31 +89,64 @@ class RegisterSteps:
         if finalise:
             self._finalise(db, plan.period)
 
-    def _record_credit_note(self, db: sqlite3.Connection, plan: dict) -> None:
-        original = self._check_creditable(db, plan["refers_to"])
+    def _record_correction(self, db: sqlite3.Connection, plan: dict) -> None:
+        """Record a credit note (``plan["kind"]`` ``credit_note``) or the invoice that replaces a
+        credited one (``reissue``), final at once, with the number the documents printed."""
+        reissue = plan["kind"] == "reissue"
+        if reissue:
+            customer, period, _ = self._check_reissuable(db, plan["refers_to"])
+        else:
+            customer, period = self._check_creditable(db, plan["refers_to"])
         series, number = plan["series"], self._next(db, plan["series"])
         if format_number(series, number) != plan["number"]:
             raise RunError(
                 f"{self.path}: the next number of {series} is {format_number(series, number)}, not "
-                f"{plan['number']} as the credit note printed; nothing was recorded"
+                f"{plan['number']} as the {'invoice' if reissue else 'credit note'} printed; "
+                "nothing was recorded"
             )
         db.execute(
             "INSERT INTO numbers (series, number, invoice_number, kind, period, customer_id, "
             "refers_to, "
-            "status, issue_date, note, updated) VALUES (?, ?, ?, 'credit_note', ?, ?, ?, 'final', "
-            "?, ?, ?)",
+            "status, issue_date, note, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'final', ?, ?, ?)",
             [
                 series,
                 number,
                 plan["number"],
-                original[1],
-                original[0],
+                "invoice" if reissue else "credit_note",
+                period,
+                customer,
                 plan["refers_to"],
                 plan["issue_date"],
                 plan.get("note"),
                 timestamp(),
             ],
         )
+
+    def _check_reissuable(self, db: sqlite3.Connection, original: str) -> tuple[str, str, str]:
+        """(customer, period, credit note) of the finalised invoice ``original`` that a credit
+        note cancels and no invoice replaces yet; RunError naming the way out otherwise."""
+        customer, period = self._finalised_invoice(db, original)
+        note = db.execute(
+            "SELECT invoice_number FROM numbers WHERE kind = 'credit_note' AND refers_to = ? "
+            "AND status <> 'void' ORDER BY series, number",
+            [original],
+        ).fetchone()
+        if note is None:
+            raise RunError(
+                f"{self.path}: {original} has no credit note; an invoice is replaced only once "
+                f"it is cancelled: billing credit-note --invoice {original} --reason ... first"
+            )
+        done = db.execute(
+            "SELECT invoice_number, issue_date FROM numbers WHERE kind = 'invoice' AND "
+            "refers_to = ? AND status <> 'void' ORDER BY series, number",
+            [original],
+        ).fetchone()
+        if done:
+            raise RunError(
+                f"{self.path}: {original} is already replaced by invoice {done[0]} (issued "
+                f"{done[1]}); to correct that one, credit it and reissue it"
+            )
+        return customer, period, note[0]
 
     def _check_creditable(self, db: sqlite3.Connection, original: str) -> tuple[str, str]:
         """(customer, period) of the finalised invoice ``original`` that has no credit note yet;

@@ -206,7 +206,8 @@ def run_folders(output: Path) -> list[Path]:
 
 
 def correction_folders(output: Path) -> list[Path]:
-    """The published credit notes ``output/corrections/<number>/`` (with a manifest)."""
+    """The published credit notes and reissued invoices ``output/corrections/<number>/`` (with a
+    manifest)."""
     folder = Path(output) / CORRECTIONS
     if not folder.is_dir():
         return []
@@ -218,9 +219,9 @@ def correction_folders(output: Path) -> list[Path]:
 
 
 def check_register_knows_folders(output: Path) -> None:
-    """RunError when a run folder or credit note holds a number the register does not have as
-    that folder's (the register lost, or replaced by an older copy): a run now could give those
-    numbers again."""
+    """RunError when a run folder, credit note or reissued invoice holds a number the register
+    does not have as that folder's (the register lost, or replaced by an older copy): a run now
+    could give those numbers again."""
     output = Path(output)
     path = output / REGISTER
     register = Register(path) if path.is_file() else None
@@ -246,11 +247,13 @@ def check_register_knows_folders(output: Path) -> None:
             problems.append(f"{folder.name}/ is finalised; the register does not have it so")
     for folder in correction_folders(output):
         manifest = _manifest(folder) or {}
-        number = manifest.get("credit_note")
+        kind = "invoice" if manifest.get("kind") == "reissue" else "credit_note"
+        number = manifest.get("invoice" if kind == "invoice" else "credit_note")
         e = entries.get(str(number))
-        if e is None or e.kind != "credit_note" or e.refers_to != manifest.get("corrects"):
+        if e is None or e.kind != kind or e.refers_to != manifest.get("corrects"):
+            what = "invoice" if kind == "invoice" else "credit note"
             problems.append(
-                f"{CORRECTIONS}/{folder.name}/: credit note {number} (corrects "
+                f"{CORRECTIONS}/{folder.name}/: {what} {number} (corrects "
                 f"{manifest.get('corrects')}) is not in the register"
             )
     if problems:
@@ -311,7 +314,7 @@ def rebuild_register(output: Path) -> list[str]:
         _add_run(found, folder)
     notes = correction_folders(output)
     for folder in notes:
-        _add_credit_note(found, folder)
+        _add_correction(found, folder)
     series = _series(found)
     if found.problems:
         raise RunError(
@@ -319,11 +322,17 @@ def rebuild_register(output: Path) -> list[str]:
             "written:\n  - " + "\n  - ".join(found.problems)
         )
     kept = _replace_register(output, found, series)
+    reissued = sum(1 for f in notes if (_manifest(f) or {}).get("kind") == "reissue")
     target = output / REGISTER
     finalised = ", ".join(sorted(found.finalised)) or "none"
     rebuilt = (
-        f"rebuilt {target} from {len(folders)} run folders and {len(notes)} credit notes "
-        f"(finalised: {finalised})"
+        f"rebuilt {target} from {len(folders)} run folders"
+        + (
+            f", {len(notes) - reissued} credit notes and {reissued} reissued invoices"
+            if reissued
+            else f" and {len(notes)} credit notes"
+        )
+        + f" (finalised: {finalised})"
     )
     done = [rebuilt]
     for name, numbers in sorted(series.items(), reverse=True):
@@ -372,20 +381,24 @@ def _add_run(found: _Found, folder: Path) -> None:
         )
 
 
-def _add_credit_note(found: _Found, folder: Path) -> None:
-    """The credit note of ``corrections/<number>/`` (final at once)."""
+def _add_correction(found: _Found, folder: Path) -> None:
+    """The credit note, or the invoice replacing a credited one (``billing reissue``), of
+    ``corrections/<number>/`` (final at once)."""
     from billing_lib.invoice_files import read_invoice_data
 
-    data = folder / CREDIT_NOTE_DATA
+    reissue = (_manifest(folder) or {}).get("kind") == "reissue"
+    name = INVOICE_DATA if reissue else CREDIT_NOTE_DATA
+    data = folder / name
     if not data.is_file():
-        raise RunError(f"{data}: missing; the credit note {folder.name} cannot be restored")
+        what = "invoice" if reissue else "credit note"
+        raise RunError(f"{data}: missing; the {what} {folder.name} cannot be restored")
     for number, note in read_invoice_data(data)[1].items():
         found.add(
             number,
-            f"{CORRECTIONS}/{folder.name}/{CREDIT_NOTE_DATA}",
+            f"{CORRECTIONS}/{folder.name}/{name}",
             (
                 number,
-                "credit_note",
+                note.kind,
                 note.period,
                 note.customer_id,
                 note.refers_to,

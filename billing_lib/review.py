@@ -31,7 +31,13 @@ from billing_lib.periods import month_days, run_periods
 from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.custom import billed_in
-from billing_lib.run_files import MANIFEST, named_if_damaged, read_manifest
+from billing_lib.run_files import (
+    CORRECTIONS,
+    MANIFEST,
+    SUMMARY_CSV,
+    named_if_damaged,
+    read_manifest,
+)
 
 REVIEW_FILE = "review.yaml"
 #: Source rows shown per finding; the rest are counted.
@@ -108,10 +114,33 @@ def finalised_before(output: Path, period: str) -> list[str]:
 
 
 def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], Decimal]:
-    """Net per (customer, currency) on the invoices of the previous finalised month."""
+    """Net per (customer, currency) billed for the previous finalised month: its run's invoices,
+    and the credit notes and reissued invoices of that month since (``corrections/``), so that
+    a corrected invoice is compared as corrected."""
     if previous is None:
         return {}
-    path = Path(output) / previous / "invoice_summary.csv"
+    net: dict[tuple[str, str], Decimal] = {}
+    for path in [Path(output) / previous / SUMMARY_CSV, *_corrections_of(output, previous)]:
+        for customer, currency, amount in _summary_nets(path):
+            net[customer, currency] = net.get((customer, currency), Decimal(0)) + amount
+    return {key: amount.quantize(minor_unit(key[1])) for key, amount in net.items()}
+
+
+def _corrections_of(output: Path, period: str) -> list[Path]:
+    """``invoice_summary.csv`` of each credit note and reissued invoice of ``period``."""
+    folder = Path(output) / CORRECTIONS
+    found = []
+    for manifest in sorted(folder.glob("*/" + MANIFEST)) if folder.is_dir() else []:
+        if manifest.parent.name.startswith("."):
+            continue
+        if read_manifest(manifest.parent).get("period") == period:
+            found.append(manifest.parent / SUMMARY_CSV)
+    return found
+
+
+def _summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:
+    """(customer, currency, net) of each row of an ``invoice_summary.csv``; RunError naming the
+    file and row when it cannot be read."""
     con = duckdb.connect()
     try:
         rows = con.execute(
@@ -131,7 +160,7 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
             f"{path}, row {blank}: no customer_id, currency or net_amount; the previous finalised "
             "month's invoice summary is damaged (restore it from a backup)"
         )
-    return {(c, cur): net.quantize(minor_unit(cur)) for c, cur, net in rows}
+    return rows
 
 
 def _times(now: Decimal, before: Decimal) -> Decimal:

@@ -121,7 +121,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     _cbc(period, "EndDate", inv.supply_end.isoformat())
     if inv.customer_reference:
         _cbc(_cac(root, "OrderReference"), "ID", inv.customer_reference)
-    if credit and inv.refers_to:
+    if inv.refers_to:  # the invoice a credit note cancels, or that this invoice replaces
         ref = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
         _cbc(ref, "ID", inv.refers_to)
     if pdf is not None:
@@ -204,6 +204,8 @@ def _note(inv: Invoice) -> str | None:
     if inv.kind == "credit_note":
         reason = f" Reason: {inv.note}" if inv.note else ""
         return f"Cancels invoice {inv.refers_to}.{reason}"
+    if inv.note:  # an invoice that replaces a credited one says so
+        return inv.note
     if inv.credit_balance:
         return "Credit balance in the customer's favour: nothing to pay."
     if not inv.payable:

@@ -33,6 +33,7 @@ from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import RunError
 from billing_lib.finalising import finalise_published
 from billing_lib.publishing import REGISTER
+from billing_lib.reissue import reissue_invoice
 from tests import forked, numbering_runner
 from tests.console_scripts import BILLING
 from tests.read_only import read_only
@@ -267,7 +268,11 @@ def issued(output: Path, series: str = "NW2026") -> list[tuple[str, str, str]]:
     numbers = [r for r in content(output)["numbers"] if r[0].startswith(series + "-")]
     assert [r[0] for r in numbers] == [f"{series}-{i:06d}" for i in range(1, len(numbers) + 1)]
     assert all(r[5] != "void" for r in numbers)
-    rows = [(n, p, c) for n, kind, p, c, *_ in numbers if kind == "invoice"]
+    rows = [(n, p, c) for n, kind, p, c, refers, *_ in numbers if kind == "invoice" and not refers]
+    for n, kind, p, c, refers, *_ in numbers:  # an invoice replacing a credited one
+        if kind == "invoice" and refers:
+            reissue = _manifest(output / "corrections" / n)
+            assert (reissue["invoice"], reissue["period"], reissue["customer_id"]) == (n, p, c)
     for period in {p for _, p, _ in rows}:
         on_invoices = sorted(
             (i["invoice_number"], i["customer_id"]) for i in _manifest(output / period)["invoices"]
@@ -616,6 +621,59 @@ def test_a_credit_note_killed_while_publishing_is_finished_or_undone_by_the_next
         }
         assert [r for r in content(out)["numbers"] if r[2] == "2026-10"] == said["numbers"]
         assert issue_credit_note(out, "NW2026-000002", None).note.number == "NWC2026-000001"
+    issued(out)
+    issued(out, "NWC2026")
+
+
+def reissue(case: Path) -> list[str]:
+    return [
+        "reissue",
+        "--output",
+        str(case / "outputs"),
+        "--invoice",
+        "NW2026-000002",
+        "--issue-date",
+        "2026-12-04",
+        "--parameters",
+        str(case / "parameters"),
+        "--reports",
+        str(case / "reports" / "2026-10"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("point", "kept"), [("reissue-publishing-begun", False), ("reissue-moved-in", True)]
+)
+def test_a_reissue_killed_while_publishing_is_finished_or_undone_by_the_next_run(
+    case, capsys, point, kept
+):
+    out = case / "outputs"
+    issue_credit_note(out, "NW2026-000002", None, "Wrong price plan")
+    said = content(out)
+    proc = forked_start("billing", reissue(case), case, pause=point)
+    wait_paused(proc, case)
+    kill9(proc)
+    last = said["numbers"][8][0]  # the finalised month's last invoice
+    assert last == "NW2026-000009"
+    assert (out / "corrections" / "NW2026-000010").exists() == kept
+    capsys.readouterr()
+    assert run_in_process(case, "2026-11") == 0
+    printed = capsys.readouterr().out
+    if kept:  # in place: recorded as the invoice replacing NW2026-000002; November follows it
+        assert "cleaned up: recorded the numbers of corrections/NW2026-000010/" in printed
+        with pytest.raises(RunError, match="already replaced by invoice NW2026-000010"):
+            reissue_invoice(out, "NW2026-000002", case / "parameters", case / "reports" / "2026-10")
+        assert numbers_of(out, "2026-11")[0] == "NW2026-000011"
+    else:  # never in place: the number went to November, the next reissue takes the next one
+        assert "cleaned up: dropped the planned numbers of a run killed before corrections/" in (
+            printed
+        )
+        assert numbers_of(out, "2026-11")[0] == "NW2026-000010"
+        assert not (out / "corrections" / "NW2026-000010").exists()
+        done = reissue_invoice(
+            out, "NW2026-000002", case / "parameters", case / "reports" / "2026-10"
+        )
+        assert done.invoice.number == f"NW2026-{len(numbers_of(out, '2026-11')) + 10:06d}"
     issued(out)
     issued(out, "NWC2026")
 

@@ -1,0 +1,415 @@
+"""The corrected invoice after a credit note: ``billing reissue`` invoices anew what a credited,
+finalised invoice should have billed.
+
+A finalised invoice is never changed under its number. It is cancelled in full by a credit note
+(``billing credit-note``, ``corrections.py``), and what is really owed is invoiced anew. That new
+invoice bills the same customer for the same supply period, so it comes from the same vendor
+lines: ``reissue_invoice`` imports the period's reports again (refused unless every file is the
+one the finalised run read, by name and sha256), maps and rates them with the parameters as they
+are now (the correction: a price plan, the customer's address or VAT number) and builds the one
+customer's invoice. It is numbered with the next number of the original's series, refers to the
+original ("Corrects invoice ..." in the details, a UBL BillingReference), says which invoice and
+credit note it replaces, and is dated the issue date (not before the credit note).
+
+It is written, like a run folder of one invoice, into ``DIR/corrections/<number>/``: the workbook
+with its usage sheets and detail file, PDF and UBL in ``invoices/``, ``invoice_summary.csv``,
+``invoices.json``, the customer's ``rated_lines.parquet``, the sales entry (CSV journal and
+beancount) and a manifest. The vendor's cost was booked by the finalised run's purchase entries
+and is not booked again. As a credit note, it holds the lock of the outputs folder throughout, is
+staged and renamed into place, and its number is recorded, final, only then (``recovery``
+finishes a kill between the two). It can itself be credited and reissued; the finalised run
+folder is only read.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from billing_lib.corrections import holding_output, invoice_folder, outputs_register
+from billing_lib.documents import document_writer
+from billing_lib.errors import RunError
+from billing_lib.faults import pause_point
+from billing_lib.importers.report_names import report_files
+from billing_lib.invoice_files import (
+    read_invoice_data,
+    summary_row,
+    write_invoice_data,
+    write_invoice_summary,
+)
+from billing_lib.invoice_model import Invoice, money_text
+from billing_lib.invoices import CUSTOMER_SOURCE_FILE, build_invoices
+from billing_lib.ledger import beancount_problems, sales_entry, write_beancount, write_csv_journal
+from billing_lib.money import round_money
+from billing_lib.numbering import Register, RegisterEntry
+from billing_lib.publishing import checksums, package_versions
+from billing_lib.run_files import (
+    CORRECTIONS,
+    INVOICE_DATA,
+    MANIFEST,
+    RATED_PARQUET,
+    SUMMARY_CSV,
+    journal_name,
+    ledger_name,
+    read_manifest,
+)
+from billing_lib.run_manifest import write_manifest
+from billing_lib.sql import ql
+from billing_lib.workbooks import SUMMARY_WORKBOOK, write_workbooks
+
+
+@dataclass(frozen=True)
+class ReissuedInvoice:
+    """An invoice as reissued: the new invoice, the credited invoice it replaces and the credit
+    note that cancelled it, the folder written and its files, and the reports and parameters
+    folders it was billed from."""
+
+    invoice: Invoice
+    #: the credited invoice it replaces, as its folder's invoices.json has it
+    replaces: Invoice
+    credit_note: str
+    folder: Path
+    files: tuple[Path, ...]
+    reports: Path
+    parameters: Path
+    #: the vendor lines billed on the invoice replaced and not now, and now and not then (one
+    #: text per side, vendor and currency; empty: the same vendor lines)
+    moved_lines: tuple[str, ...] = ()
+    #: what was cleaned up from killed runs before the invoice was reissued
+    cleaned: tuple[str, ...] = ()
+
+
+def reissue_invoice(
+    output: Path,
+    invoice_number: str,
+    parameters: Path | None = None,
+    reports: Path | None = None,
+    issue_date: date | None = None,
+    reason: str | None = None,
+    *,
+    before_publish: Callable[[Path], None] | None = None,
+    wait: float = 0,
+) -> ReissuedInvoice:
+    """Invoice anew the period's charges of the customer of ``invoice_number``, a finalised
+    invoice that a credit note cancelled, billed from ``reports`` (default: the folder its run
+    read) with ``parameters`` (default: the folder its run used, as it is now); dated
+    ``issue_date`` (default today), ``reason`` printed on it. Written into
+    ``output/corrections/<number>/``; holds the lock of ``output`` throughout (refused when a run
+    holds it, or after waiting ``wait`` seconds). RunError, with nothing written and no number
+    used, when the invoice is not final, not credited or already replaced, a report differs from
+    the run's, or the customer has nothing to bill. ``before_publish`` (tests) is called with the
+    staging folder just before it is renamed into place."""
+    output = Path(output)
+    with holding_output(output, wait) as (lock, cleaned):
+        done = _reissue(
+            output,
+            invoice_number,
+            parameters,
+            reports,
+            issue_date or date.today(),
+            (reason or "").strip() or None,
+            lock.run_id,
+            before_publish,
+        )
+    return replace(done, cleaned=tuple(cleaned))
+
+
+def _reissue(
+    output: Path,
+    invoice_number: str,
+    parameters: Path | None,
+    reports: Path | None,
+    issued: date,
+    reason: str | None,
+    run_id: str,
+    before_publish: Callable[[Path], None] | None,
+) -> ReissuedInvoice:
+    register = outputs_register(output)
+    entry = _original_entry(register, invoice_number)
+    number, credit_note = register.reissue_number(entry.series, invoice_number)
+    credited = register.entry(credit_note)
+    if (
+        credited is not None
+        and credited.issue_date
+        and issued < date.fromisoformat(credited.issue_date)
+    ):
+        raise RunError(
+            f"{invoice_number} was cancelled by credit note {credit_note} on "
+            f"{credited.issue_date}; the invoice replacing it cannot be dated {issued} (before it)"
+        )
+    folder = invoice_folder(output, entry)[0]
+    manifest = read_manifest(folder)
+    recorded = manifest.get("parameters", {})
+    reports = Path(reports or recorded.get("reports", ""))
+    parameters = Path(parameters or recorded.get("parameters", ""))
+    _check_reports(reports, manifest.get("inputs", []), folder, invoice_number)
+    replaced = read_invoice_data(folder / INVOICE_DATA)[1][invoice_number]
+    corrections = output / CORRECTIONS
+    corrections.mkdir(parents=True, exist_ok=True)
+    staging = corrections / f".staging-{secrets.token_hex(4)}"
+    target = corrections / number
+    note = (
+        f"This invoice replaces invoice {invoice_number}, cancelled by credit note "
+        f"{credit_note}." + (f" Reason: {reason}" if reason else "")
+    )
+    published: Path | None = None
+    begun = False
+    try:
+        staging.mkdir()
+        inv, files = _bill(staging, entry, number, reports, parameters, issued, note)
+        moved = moved_lines(folder / RATED_PARQUET, staging / RATED_PARQUET, replaced)
+        files.append(
+            _write_manifest(
+                staging, inv, credit_note, reason, run_id, files, (reports, parameters), moved
+            )
+        )
+        if target.exists():
+            raise RunError(
+                f"{target} exists although the register never issued {number}; the register and "
+                f"the corrections folder disagree: move that folder aside and check the register"
+            )
+        if before_publish is not None:
+            before_publish(staging)
+        plan = {
+            "kind": "reissue",
+            "series": entry.series,
+            "number": number,
+            "refers_to": invoice_number,
+            "issue_date": issued.isoformat(),
+            "note": note,
+        }
+        register.begin_publishing(run_id, f"{CORRECTIONS}/{number}", plan)
+        begun = True
+        pause_point("reissue-publishing-begun")
+        staging.rename(target)
+        published = target
+        pause_point("reissue-moved-in")
+        register.commit_publishing(run_id)
+        begun = False
+    except BaseException:
+        if published is not None:  # the register could not record it: take the folder back
+            shutil.rmtree(published, ignore_errors=True)
+        if begun:
+            register.abandon_publishing(run_id)
+        raise
+    finally:
+        for scratch in (staging, staging.with_name(staging.name + "-work")):
+            if scratch.exists():
+                shutil.rmtree(scratch, ignore_errors=True)
+    return ReissuedInvoice(
+        inv,
+        replaced,
+        credit_note,
+        target,
+        tuple(target / f.relative_to(staging) for f in files),
+        reports,
+        parameters,
+        tuple(moved),
+    )
+
+
+def moved_lines(then: Path, now: Path, replaced: Invoice) -> list[str]:
+    """The vendor lines of ``replaced``'s customer and period billed in the rated lines ``then``
+    and not in ``now`` (the reissued invoice's), and the other way round, per vendor and vendor
+    currency, with their vendor cost: a line that an edited accounts.csv moved to another
+    customer (or to none) shows here, not only as a smaller total. Lines are the same when their
+    report's name and row are."""
+    con = duckdb.connect()
+    try:
+        lines = (
+            "SELECT vendor, vendor_currency, vendor_cost, source_row, "
+            f"{CUSTOMER_SOURCE_FILE} AS source_file FROM read_parquet(?) r "
+            "WHERE customer_id = ? AND period = ? AND line_kind = 'vendor'"
+        )
+        key = [replaced.customer_id, replaced.period]
+        rows = con.execute(
+            f"WITH t AS ({lines}), n AS ({lines}) "
+            "SELECT 'then' AS side, vendor, vendor_currency, count(*), sum(vendor_cost) "
+            "FROM t ANTI JOIN n USING (source_file, source_row) GROUP BY ALL "
+            "UNION ALL SELECT 'now', vendor, vendor_currency, count(*), sum(vendor_cost) "
+            "FROM n ANTI JOIN t USING (source_file, source_row) GROUP BY ALL ORDER BY 1 DESC, 2, 3",
+            [str(then), *key, str(now), *key],
+        ).fetchall()
+    finally:
+        con.close()
+    return [
+        f"{vendor}: {count} vendor lines, cost {currency} "
+        f"{money_text(round_money(cost, currency))}, "
+        + (
+            f"billed on {replaced.number} and not now"
+            if side == "then"
+            else f"billed now and not on {replaced.number}"
+        )
+        for side, vendor, currency, count, cost in rows
+    ]
+
+
+def _original_entry(register: Register, invoice_number: str) -> RegisterEntry:
+    """The register's entry of the invoice to replace; RunError when it is no invoice."""
+    entry = register.entry(invoice_number)
+    if entry is None or entry.kind != "invoice" or entry.status == "void":
+        what = (
+            "unknown: the register has no such number"
+            if entry is None
+            else "a credit note, not an invoice"
+            if entry.kind == "credit_note"
+            else f"a void number, never issued ({entry.note})"
+        )
+        raise RunError(
+            f"{invoice_number}: {what} ({register.path}). billing reissue replaces a finalised "
+            "invoice that a credit note cancelled"
+        )
+    if entry.status != "final":
+        raise RunError(
+            f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
+            f"correct it by running {entry.period} again (billing run --period {entry.period} "
+            "...); an invoice is reissued only once it is final and credited"
+        )
+    return entry
+
+
+def _check_reports(reports: Path, inputs: list[dict], folder: Path, invoice_number: str) -> None:
+    """RunError unless ``reports`` holds exactly the report files the run of ``folder`` read,
+    each with the sha256 its manifest recorded: the new invoice bills the same vendor lines."""
+    if not reports.is_dir():
+        raise RunError(
+            f"{reports}: no such reports folder; give the reports {folder.name} was billed from "
+            "(--reports)"
+        )
+    have = {c["file"]: c["sha256"] for c in checksums(report_files(reports), reports)}
+    want = {str(c["file"]): str(c["sha256"]) for c in inputs}
+    problems = [f"{name}: missing" for name in sorted(set(want) - set(have))]
+    problems += [f"{name}: not read by that run" for name in sorted(set(have) - set(want))]
+    problems += [
+        f"{name}: differs from the file that run read (sha256 {want[name][:16]}...)"
+        for name in sorted(set(want) & set(have))
+        if want[name] != have[name]
+    ]
+    if problems:
+        raise RunError(
+            f"{reports}: not the reports {invoice_number} was billed from ({folder / MANIFEST}); "
+            "the invoice replacing it must bill the same vendor lines, so nothing was issued:\n  - "
+            + "\n  - ".join(problems)
+        )
+
+
+def _bill(
+    folder: Path,
+    entry: RegisterEntry,
+    number: str,
+    reports: Path,
+    parameters: Path,
+    issued: date,
+    note: str,
+) -> tuple[Invoice, list[Path]]:
+    """The period's reports imported, mapped and rated with ``parameters`` (in a scratch folder
+    beside ``folder``), and the invoice of ``entry``'s customer written into ``folder``: its
+    rated lines, workbook with usage sheets, PDF and UBL, summary row, data and sales entry."""
+    from billing_lib.run import BillingRun
+    from billing_lib.run_parameters import check_parameters
+
+    period, customer = entry.period, str(entry.customer_id)
+    scratch = folder.with_name(folder.name + "-work")
+    scratch.mkdir()
+    br = BillingRun(check_parameters(period, reports, parameters, scratch, False, issued))
+    try:
+        br.load_parameters()
+        br.import_reports()
+        br.map_customers()
+        br.rate()
+        rated = folder / RATED_PARQUET
+        br.con.execute(
+            f"COPY (SELECT * FROM rated_lines WHERE period = {ql(period)} AND customer_id = "
+            f"{ql(customer)} ORDER BY source_file, source_row) TO {ql(str(rated))} "
+            "(FORMAT parquet)"
+        )
+    finally:
+        if br.results.rating is not None and br.results.rating.rated_file is not None:
+            from billing_lib.rating import release_target
+
+            release_target(br.results.rating.rated_file)
+        br.con.close()
+    settings = br.settings
+    invoicing = settings.invoicing
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE VIEW rated_lines AS SELECT * FROM read_parquet({ql(str(rated))})")
+        (lines,) = con.execute("SELECT count(*) FROM rated_lines").fetchone() or (0,)
+        if not lines:
+            raise RunError(
+                f"{customer} has no rated lines in {period} with the parameters in {parameters} "
+                f"(billed from {reports}); there is nothing to invoice in place of "
+                f"{entry.invoice_number}. Check accounts.csv and the price plans"
+            )
+        [inv] = build_invoices(
+            con, settings.customers, invoicing, period, None, issued, numbers={customer: number}
+        )
+        inv = replace(inv, refers_to=entry.invoice_number, note=note)
+        documents = document_writer(invoicing.seller, folder / "invoices", invoicing.folder)
+        files = write_workbooks(con, [inv], invoicing, folder, also=documents, rated=rated)
+    finally:
+        con.close()
+    summary = folder / SUMMARY_WORKBOOK  # a run's summary of all customers: not one invoice's
+    files = [f for f in files if f != summary]
+    summary.unlink(missing_ok=True)
+    sales = sales_entry(inv, invoicing)
+    ledger = write_beancount([sales], invoicing, folder / ledger_name(number))
+    problems = beancount_problems(ledger)
+    if problems:
+        raise RunError(f"{ledger}: beancount refuses the invoice's ledger: {problems}")
+    files += [
+        write_invoice_summary([inv], folder / SUMMARY_CSV),
+        write_invoice_data([inv], invoicing.seller, folder / INVOICE_DATA),
+        write_csv_journal([sales], invoicing, folder / journal_name(number)),
+        ledger,
+        rated,
+    ]
+    return inv, files
+
+
+def _write_manifest(
+    folder: Path,
+    inv: Invoice,
+    credit_note: str,
+    reason: str | None,
+    run_id: str,
+    files: list[Path],
+    billed_from: tuple[Path, Path],
+    moved: list[str],
+) -> Path:
+    """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
+    (``billed_from``: the reports and parameters folders, their files with sha256), its totals and
+    the sha256 of every file written."""
+    reports, parameters = billed_from
+    settings = [
+        p for p in sorted(parameters.iterdir()) if p.is_file() and not p.name.startswith(".")
+    ]
+    write_manifest(
+        folder,
+        {
+            "kind": "reissue",
+            "run_id": run_id,
+            "invoice": inv.number,
+            "corrects": inv.refers_to,
+            "credit_note": credit_note,
+            "customer_id": inv.customer_id,
+            "period": inv.period,
+            "issue_date": inv.issue_date.isoformat(),
+            "reason": reason,
+            "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "parameters": {"reports": str(reports), "parameters": str(parameters)},
+            "inputs": checksums(report_files(reports), reports),
+            "parameter_files": checksums(settings, parameters),
+            "totals": summary_row(inv),
+            "vendor_lines_moved": moved,
+            "packages": package_versions(),
+            "outputs": checksums(files, folder),
+        },
+    )
+    return folder / MANIFEST

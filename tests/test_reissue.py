@@ -1,0 +1,414 @@
+"""The corrected invoice after a credit note (``billing reissue``): the sample month's invoice
+NW2026-000002 credited, then billed anew with corrected parameters from the same reports, as a
+new number of the series that refers to it; every refusal (not credited, replaced twice, other
+reports, dated before the credit note, nothing to bill) leaving no folder and no number used;
+the chain credit -> reissue -> credit -> reissue, and the register rebuilt from it."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import sqlite3
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+from lxml import etree
+from pypdf import PdfReader
+
+from billing_lib import cli
+from billing_lib.corrections import issue_credit_note
+from billing_lib.errors import BillingError, RunError
+from billing_lib.invoices import read_invoice_data
+from billing_lib.money import round_money
+from billing_lib.numbering import open_register
+from billing_lib.recovery import check_register_knows_folders, rebuild_register
+from billing_lib.reissue import reissue_invoice
+from billing_lib.review import previous_net
+from billing_lib.ubl import CBC, NS_INVOICE
+from tests.console_scripts import BEAN_CHECK
+from tests.notebook_project import PERIOD, REPO
+from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
+from tests.workbook_formulas import evaluate, label_cell
+
+D = Decimal
+ORIGINAL = "NW2026-000002"
+CREDITED = date(2026, 12, 3)
+REISSUED = date(2026, 12, 4)
+REPORTS = REPO / "samples" / PERIOD / "reports"
+NS = {"cbc": CBC, "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
+
+
+@pytest.fixture
+def outputs(finalised_sample_outputs, tmp_path) -> Path:
+    """A private copy of the finalised sample run's outputs folder, NW2026-000002 credited."""
+    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+    issue_credit_note(out, ORIGINAL, CREDITED, "Managed services billed at the old price")
+    return out
+
+
+@pytest.fixture
+def corrected(tmp_path) -> Path:
+    """The sample parameters corrected: C002's managed services 350.00 a month (not 450.00),
+    and its new street address."""
+    params = Path(
+        shutil.copytree(
+            REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+        )
+    )
+    lines = params / "custom_lines.yaml"
+    text = lines.read_text(encoding="utf-8")
+    old = 'description: Managed services,\n     unit_price: "450.00"'
+    assert old in text
+    lines.write_text(text.replace(old, old.replace("450.00", "350.00")), encoding="utf-8")
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    assert "[Havenweg 8, 3089 JR Rotterdam]" in text
+    customers.write_text(text.replace("Havenweg 8,", "Havenweg 10,"), encoding="utf-8")
+    return params
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def register_rows(out: Path) -> list[tuple]:
+    with sqlite3.connect(out / "invoice_register.sqlite") as db:
+        return db.execute(
+            "SELECT invoice_number, kind, period, customer_id, refers_to, status, issue_date, note "
+            "FROM numbers ORDER BY series, number"
+        ).fetchall()
+
+
+def assert_nothing_reissued(out: Path, before: list[tuple]) -> None:
+    """The register as it was, and no invoice folder (nor staging) in corrections/."""
+    assert register_rows(out) == before
+    assert sorted(p.name for p in (out / "corrections").iterdir()) == ["NWC2026-000001"]
+
+
+def pdf_text(path: Path) -> str:
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(path).pages).split())
+
+
+# -- the corrected invoice -------------------------------------------------------------------------
+
+
+def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outputs, corrected):
+    run_folder = outputs / PERIOD
+    before = snapshot(run_folder)
+    done = reissue_invoice(
+        outputs, ORIGINAL, corrected, REPORTS, REISSUED, "Managed services at 350.00 from October"
+    )
+    inv = done.invoice
+    assert (inv.number, inv.kind, inv.period, inv.customer_id, inv.refers_to) == (
+        "NW2026-000010",
+        "invoice",
+        PERIOD,
+        "C002",
+        ORIGINAL,
+    )
+    assert (done.replaces.number, done.credit_note) == (ORIGINAL, "NWC2026-000001")
+    assert (inv.issue_date, inv.due_date) == (REISSUED, date(2027, 1, 3))
+    assert inv.note == (
+        "This invoice replaces invoice NW2026-000002, cancelled by credit note NWC2026-000001. "
+        "Reason: Managed services at 350.00 from October"
+    )
+    # the correction and nothing else: 100.00 less managed services, the rest as invoiced
+    assert (done.replaces.net, done.replaces.gross) == (D("5702.29"), D("6899.77"))
+    assert (inv.net, inv.vat_total, inv.gross) == (D("5602.29"), D("1176.48"), D("6778.77"))
+    changed = {ln.description: ln.amount for ln in inv.lines}
+    was = {ln.description: ln.amount for ln in done.replaces.lines}
+    assert {k: (was[k], v) for k, v in changed.items() if was.get(k) != v} == {
+        "Managed services": (D("450.00"), D("350.00"))
+    }
+    assert inv.buyer.address[0] == "Havenweg 10"
+    assert done.moved_lines == ()  # the same vendor lines as on the invoice replaced
+
+    folder = outputs / "corrections" / "NW2026-000010"
+    assert done.folder == folder
+    assert (
+        sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        == sorted(str(p.relative_to(folder)) for p in done.files)
+        == [
+            "invoice_summary.csv",
+            "invoices.json",
+            "invoices/NW2026-000010_C002.pdf",
+            "invoices/NW2026-000010_C002.usage.parquet",
+            "invoices/NW2026-000010_C002.xlsx",
+            "invoices/NW2026-000010_C002.xml",
+            "journal_NW2026-000010.csv",
+            "ledger_NW2026-000010.beancount",
+            "manifest.json",
+            "rated_lines.parquet",
+        ]
+    )
+
+    # the summary row, the invoice as data and the rated lines behind it
+    [row] = csv.DictReader((folder / "invoice_summary.csv").open(encoding="utf-8"))
+    assert (row["invoice_number"], row["net_amount"], row["gross_amount"]) == (
+        "NW2026-000010",
+        "5602.29",
+        "6778.77",
+    )
+    assert read_invoice_data(folder / "invoices.json")[1] == {inv.number: inv}
+    con = duckdb.connect()
+    (rated,) = con.execute(
+        "SELECT sum(amount) FROM read_parquet(?) WHERE customer_id = 'C002'",
+        [str(folder / "rated_lines.parquet")],
+    ).fetchone()
+    con.close()
+    assert rated == sum((ln.unrounded_amount for ln in inv.lines), D(0))
+
+    # the sales entry: balanced, the gross receivable, the revenue per product group
+    rows = list(csv.DictReader((folder / "journal_NW2026-000010.csv").open(encoding="utf-8")))
+    assert sum(D(r["debit"] or 0) - D(r["credit"] or 0) for r in rows) == 0
+    assert (rows[0]["account"], rows[0]["debit"], rows[0]["date"]) == (
+        "1300",
+        "6778.77",
+        "2026-12-04",
+    )
+    assert {r["journal"] for r in rows} == {"SALES"}
+    bean = folder / "ledger_NW2026-000010.beancount"
+    checked = subprocess.run([str(BEAN_CHECK), str(bean)], check=False, capture_output=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # the workbook: the invoice sheet's formulas give the new total, and it says what it replaces
+    path = folder / "invoices" / "NW2026-000010_C002.xlsx"
+    wb, values = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    ws, wsv = wb.worksheets[0], values.worksheets[0]
+    texts = [c.value for r in ws.iter_rows() for c in r if isinstance(c.value, str)]
+    assert inv.note in texts and "Havenweg 10" in texts
+    details = {ws.cell(r, 4).value: ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
+    assert (details["Invoice number"], details["Corrects invoice"]) == ("NW2026-000010", ORIGINAL)
+    for ref, formula in (
+        (c.coordinate, c.value) for r in ws.iter_rows() for c in r if c.data_type == "f"
+    ):
+        assert evaluate(ws, formula) == D(str(wsv[ref].value)), (ref, formula)
+    assert D(str(wsv.cell(label_cell(ws, "Total").row, 6).value)) == D("6778.77")
+    assert len(wb.sheetnames) > 1  # the usage sheets, as on a run's invoice
+
+    # the PDF and the UBL invoice: valid, referring to the invoice replaced, the same total
+    text = pdf_text(folder / "invoices" / "NW2026-000010_C002.pdf")
+    assert "Invoice number NW2026-000010" in text and f"Corrects invoice {ORIGINAL}" in text
+    assert "replaces invoice NW2026-000002, cancelled by credit note NWC2026-000001" in text
+    assert "Total EUR 6,778.77" in text
+    data = (folder / "invoices" / "NW2026-000010_C002.xml").read_bytes()
+    assert schema_errors(data) == [] and rule_findings(data) == [] and peppol_findings(data) == []
+    doc = etree.fromstring(data)
+    assert etree.QName(doc).namespace == NS_INVOICE
+    assert doc.xpath("string(cbc:InvoiceTypeCode)", namespaces=NS) == "380"
+    ref = "string(cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID)"
+    assert doc.xpath(ref, namespaces=NS) == ORIGINAL
+    assert doc.xpath("string(cac:LegalMonetaryTotal/cbc:PayableAmount)", namespaces=NS) == "6778.77"
+
+    # the register: final at once, referring to the invoice replaced; the manifest says so
+    assert register_rows(outputs)[9] == (
+        "NW2026-000010",
+        "invoice",
+        PERIOD,
+        "C002",
+        ORIGINAL,
+        "final",
+        "2026-12-04",
+        inv.note,
+    )
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["kind"], manifest["invoice"], manifest["corrects"]) == (
+        "reissue",
+        "NW2026-000010",
+        ORIGINAL,
+    )
+    assert manifest["credit_note"] == "NWC2026-000001"
+    assert manifest["parameters"] == {"reports": str(REPORTS), "parameters": str(corrected)}
+    assert {c["file"] for c in manifest["inputs"]} == {p.name for p in REPORTS.iterdir()}
+    # the finalised run folder is only read
+    assert snapshot(run_folder) == before
+    # the month as billed now: the credited invoice out, the one replacing it in
+    assert previous_net(outputs, PERIOD)[("C002", "EUR")] == D("5602.29")
+
+
+def test_the_command_line_reissues_it_and_prints_the_totals(outputs, corrected, capsys):
+    code = cli.main(
+        [
+            "reissue",
+            "--output",
+            str(outputs),
+            "--invoice",
+            ORIGINAL,
+            "--parameters",
+            str(corrected),
+            "--issue-date",
+            "2026-12-04",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "invoice NW2026-000010 issued on 2026-12-04 for C002 Van Leeuwen Logistiek B.V., period "
+        "2026-10: replaces invoice NW2026-000002 (cancelled by credit note NWC2026-000001)"
+    ) in printed
+    assert f"billed from {REPORTS} with the parameters in {corrected}" in printed
+    assert (
+        "EUR net 5602.29 + VAT 1176.48 = 6778.77 (the invoice replaced: EUR 5702.29 + 1197.48 = "
+        "6899.77)"
+    ) in printed
+    assert "the same vendor lines as on NW2026-000002" in printed
+    assert "invoices/NW2026-000010_C002.pdf" in printed
+
+
+def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(outputs, corrected):
+    """accounts.csv edited by mistake: C002's AWS account vll-dev given to C001. The invoice
+    replacing NW2026-000002 bills less, and the lines it no longer bills are listed."""
+    accounts = corrected / "accounts.csv"
+    text = accounts.read_text(encoding="utf-8")
+    assert "aws,518204736307,C002," in text
+    accounts.write_text(text.replace("aws,518204736307,C002,", "aws,518204736307,C001,"))
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    con = duckdb.connect()
+    sql = (
+        "SELECT count(*), sum(vendor_cost) FROM read_parquet(?) "
+        "WHERE customer_id = 'C002' AND vendor = 'aws'"
+    )
+    then = con.execute(sql, [str(outputs / PERIOD / "rated_lines.parquet")]).fetchone()
+    now = con.execute(sql, [str(done.folder / "rated_lines.parquet")]).fetchone()
+    con.close()
+    assert then[0] > now[0] > 0
+    assert done.moved_lines == (
+        f"aws: {then[0] - now[0]} vendor lines, cost USD {round_money(then[1] - now[1], 'USD')}, "
+        "billed on "
+        "NW2026-000002 and not now",
+    )
+    assert done.invoice.net < done.replaces.net
+    manifest = json.loads((done.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["vendor_lines_moved"] == list(done.moved_lines)
+
+
+def test_a_reissued_invoice_is_credited_and_reissued_again_and_the_register_rebuilt(
+    outputs, corrected
+):
+    first = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    note = issue_credit_note(outputs, first.invoice.number, date(2026, 12, 5), "VAT number")
+    assert (note.note.number, note.note.refers_to, note.note.gross) == (
+        "NWC2026-000002",
+        "NW2026-000010",
+        D("-6778.77"),
+    )
+    second = reissue_invoice(outputs, "NW2026-000010", corrected, REPORTS, date(2026, 12, 5))
+    assert (second.invoice.number, second.credit_note, second.invoice.gross) == (
+        "NW2026-000011",
+        "NWC2026-000002",
+        D("6778.77"),
+    )
+    assert previous_net(outputs, PERIOD)[("C002", "EUR")] == D("5602.29")
+    check_register_knows_folders(outputs)
+    said = register_rows(outputs)
+    (outputs / "invoice_register.sqlite").unlink()
+    with pytest.raises(RunError, match="corrections/NW2026-000011/: invoice NW2026-000011"):
+        check_register_knows_folders(outputs)
+    done = rebuild_register(outputs)
+    assert done[0].endswith(
+        "from 1 run folders, 2 credit notes and 2 reissued invoices (finalised: 2026-10)"
+    )
+    assert register_rows(outputs) == said
+    with pytest.raises(RunError, match="already replaced by invoice NW2026-000011"):
+        reissue_invoice(outputs, "NW2026-000010", corrected, REPORTS, date(2026, 12, 6))
+
+
+# -- refused, with nothing issued ------------------------------------------------------------------
+
+
+def test_an_invoice_without_a_credit_note_is_refused(outputs, corrected):
+    before = register_rows(outputs)
+    with pytest.raises(RunError, match="NW2026-000003 has no credit note.*billing credit-note"):
+        reissue_invoice(outputs, "NW2026-000003", corrected, REPORTS, REISSUED)
+    assert_nothing_reissued(outputs, before)
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("NW2026-000099", "unknown: the register has no such number"),
+        ("NWC2026-000001", "a credit note, not an invoice"),
+    ],
+)
+def test_a_number_that_is_no_invoice_is_refused(outputs, corrected, number, message):
+    before = register_rows(outputs)
+    with pytest.raises(RunError, match=message):
+        reissue_invoice(outputs, number, corrected, REPORTS, REISSUED)
+    assert_nothing_reissued(outputs, before)
+
+
+def test_other_reports_than_the_run_read_are_refused_naming_each(outputs, corrected, tmp_path):
+    reports = Path(shutil.copytree(REPORTS, tmp_path / "reports"))
+    vmware = next(reports.glob("vmware-*.csv"))
+    vmware.write_bytes(vmware.read_bytes() + b"\n")
+    (reports / "ms-invoice-reconciliation-G052026103.csv").unlink()
+    before = register_rows(outputs)
+    with pytest.raises(RunError) as raised:
+        reissue_invoice(outputs, ORIGINAL, corrected, reports, REISSUED)
+    message = str(raised.value)
+    assert f"{reports}: not the reports NW2026-000002 was billed from" in message
+    assert "ms-invoice-reconciliation-G052026103.csv: missing" in message
+    assert f"{vmware.name}: differs from the file that run read" in message
+    assert_nothing_reissued(outputs, before)
+
+
+def test_a_date_before_the_credit_note_is_refused(outputs, corrected):
+    before = register_rows(outputs)
+    with pytest.raises(RunError, match="cancelled by credit note NWC2026-000001 on 2026-12-03"):
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, date(2026, 12, 2))
+    assert_nothing_reissued(outputs, before)
+
+
+def test_the_run_s_parameters_folder_gone_is_refused_naming_it(outputs):
+    """The sample run was billed with a copy of the parameters, removed since (conftest)."""
+    before = register_rows(outputs)
+    with pytest.raises(BillingError, match="no such parameters folder"):
+        reissue_invoice(outputs, ORIGINAL, None, REPORTS, REISSUED)
+    assert_nothing_reissued(outputs, before)
+
+
+def test_a_customer_with_nothing_to_bill_now_is_refused(outputs, corrected):
+    """C002 taken out of the parameters (customers.yaml, accounts.csv, its fee): its vendor
+    lines are unmapped now, and there is nothing to invoice in place of NW2026-000002."""
+    customers = corrected / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    start = text.index("  - id: C002")
+    customers.write_text(text[:start] + text[text.index("  - id: C003") :], encoding="utf-8")
+    accounts = corrected / "accounts.csv"
+    kept = [ln for ln in accounts.read_text().splitlines(keepends=True) if ",C002," not in ln]
+    accounts.write_text("".join(kept))
+    lines = corrected / "custom_lines.yaml"
+    text = lines.read_text(encoding="utf-8")
+    start = text.index("  - {id: c002-managed-services")
+    lines.write_text(text[:start] + text[text.index("  - {id: c008-support") :])
+    before = register_rows(outputs)
+    with pytest.raises(RunError, match="C002 has no rated lines in 2026-10 with the parameters"):
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert_nothing_reissued(outputs, before)
+
+
+def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, corrected):
+    before = register_rows(outputs)
+
+    def crash(staging: Path) -> None:
+        assert (staging / "invoices.json").is_file()
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED, before_publish=crash)
+    assert_nothing_reissued(outputs, before)
+    assert reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED).invoice.number == (
+        "NW2026-000010"
+    )
+    assert open_register(outputs / "invoice_register.sqlite").replacements_of(ORIGINAL)
