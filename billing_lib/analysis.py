@@ -1,6 +1,8 @@
 """Margin analysis over finished runs (``notebooks/margin_analysis.ipynb``): the runs found, their
 rated lines summed per customer, vendor, product and service from ``rated_lines.parquet`` with
-exact decimals, and the what-if re-pricer the margin explorer uses."""
+exact decimals, and the what-if re-pricer the margin explorer uses. A month is analysed as it is
+billed now: the lines of an invoice a credit note cancelled are left out, those of the invoice
+that replaced it (``billing reissue``) are in."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
-from billing_lib.run_files import RATED_PARQUET, named_if_damaged
+from billing_lib.run_files import RATED_PARQUET, billed_now, named_if_damaged
 from billing_lib.run_parameters import check_period, path_parameter
 from billing_lib.sql import ql
 from billing_lib.store import register_frame
@@ -46,6 +48,22 @@ def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
     return [Path(output) / p / RATED_PARQUET for p in chosen]
 
 
+def billed_lines(output: Path, files: list[Path]) -> tuple[str, list[Path]]:
+    """SQL of the rated lines of the runs' ``files`` as billed now (``run_files.billed_now``): a
+    customer's lines of an invoice that a credit note cancelled left out, the lines of the invoice
+    that replaced it (``billing reissue``) in; and every Parquet file it reads."""
+    parts, read = [], []
+    for run in files:
+        dropped, replacing = billed_now(Path(output), run.parent.name)
+        where = (
+            f" WHERE customer_id NOT IN ({', '.join(ql(c) for c in dropped)})" if dropped else ""
+        )
+        parts.append(f"SELECT * FROM read_parquet({ql(str(run))}){where}")
+        parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in replacing]
+        read += [run, *replacing]
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")", read
+
+
 def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
     """Cost, revenue (``amount``) and the number of rated lines (``lines``) per SUMMARY_KEYS of
     the finished runs of ``periods``, summed by DuckDB from the runs' ``rated_lines.parquet``
@@ -53,17 +71,17 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     of ten million rated lines is a few thousand rows here, not gigabytes in pandas; the
     what-if reads the one customer's lines itself (``repricer``)."""
     files = rated_files(output, periods)
+    lines, read = billed_lines(Path(output), files)
     keys = ", ".join(SUMMARY_KEYS)
     con = duckdb.connect()
     try:
-        with named_if_damaged(files):
+        with named_if_damaged(read):
             summary = (
                 con.sql(
                     f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
                                CAST(sum(amount) AS {DEC}) AS amount,
                                CAST(count(*) AS BIGINT) AS lines
-                        FROM read_parquet(?) GROUP BY {keys} ORDER BY {keys}""",
-                    params=[[str(f) for f in files]],
+                        FROM {lines} GROUP BY {keys} ORDER BY {keys}"""
                 )
                 .to_arrow_table()
                 .to_pandas()
@@ -137,14 +155,14 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFram
                 f"{missing[0]}: not found; the what-if needs the minimum fees the run used "
                 f"(runs since this file exists write it): bill {missing[0].parent.name} again"
             )
-        rated = [output / p / RATED_PARQUET for p in periods]
+        lines, rated = billed_lines(output, [output / p / RATED_PARQUET for p in periods])
         con = duckdb.connect()
         try:
             with named_if_damaged([*rated, *files]):
                 con.execute(
-                    "CREATE TEMP TABLE _lines AS SELECT * FROM read_parquet(?) "
+                    f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} "
                     "WHERE customer_id = ? AND list_contains(?, vendor)",
-                    [[str(f) for f in rated], customer, vendors],
+                    [customer, vendors],
                 )
                 rules = "read_parquet([" + ", ".join(ql(str(f)) for f in files) + "])"
                 repriced = whatif.reprice(con, "_lines", rules, customer, markup)

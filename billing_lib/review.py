@@ -32,9 +32,9 @@ from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.custom import billed_in
 from billing_lib.run_files import (
-    CORRECTIONS,
     MANIFEST,
     SUMMARY_CSV,
+    corrections_of,
     named_if_damaged,
     read_manifest,
 )
@@ -120,22 +120,13 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
     if previous is None:
         return {}
     net: dict[tuple[str, str], Decimal] = {}
-    for path in [Path(output) / previous / SUMMARY_CSV, *_corrections_of(output, previous)]:
+    for path in [
+        Path(output) / previous / SUMMARY_CSV,
+        *[f / SUMMARY_CSV for f, _ in corrections_of(output, previous)],
+    ]:
         for customer, currency, amount in _summary_nets(path):
             net[customer, currency] = net.get((customer, currency), Decimal(0)) + amount
     return {key: amount.quantize(minor_unit(key[1])) for key, amount in net.items()}
-
-
-def _corrections_of(output: Path, period: str) -> list[Path]:
-    """``invoice_summary.csv`` of each credit note and reissued invoice of ``period``."""
-    folder = Path(output) / CORRECTIONS
-    found = []
-    for manifest in sorted(folder.glob("*/" + MANIFEST)) if folder.is_dir() else []:
-        if manifest.parent.name.startswith("."):
-            continue
-        if read_manifest(manifest.parent).get("period") == period:
-            found.append(manifest.parent / SUMMARY_CSV)
-    return found
 
 
 def _summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:

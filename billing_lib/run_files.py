@@ -37,7 +37,7 @@ MANIFEST = "manifest.json"
 FINALISED_MARKER = "FINALISED"
 #: The invoice-number register beside the run folders (``numbering``).
 REGISTER = "invoice_register.sqlite"
-#: The folder of the credit notes, beside the run folders.
+#: The folder of the credit notes and reissued invoices, beside the run folders.
 CORRECTIONS = "corrections"
 
 
@@ -108,6 +108,36 @@ def read_manifest(folder: Path) -> dict:
     if not isinstance(manifest, dict):
         raise RunError(f"{path}: not a run's manifest (a JSON object)")
     return manifest
+
+
+def corrections_of(output: Path, period: str) -> list[tuple[Path, dict]]:
+    """(folder, manifest) of each published credit note and reissued invoice of ``period`` in
+    ``output/corrections/``, in number order."""
+    folder = Path(output) / CORRECTIONS
+    found = []
+    for path in sorted(folder.glob(f"*/{MANIFEST}")) if folder.is_dir() else []:
+        if path.parent.name.startswith("."):  # a staging folder
+            continue
+        manifest = read_manifest(path.parent)
+        if manifest.get("period") == period:
+            found.append((path.parent, manifest))
+    return found
+
+
+def billed_now(output: Path, period: str) -> tuple[list[str], list[Path]]:
+    """What the month ``period`` bills now, corrections included: the customers whose invoice of
+    the run a credit note cancelled (their run lines billed no longer), and the rated lines of
+    the invoices that replaced one (``billing reissue``) and are not cancelled in turn."""
+    corrections = corrections_of(output, period)
+    credited = {m.get("corrects") for _, m in corrections if m.get("kind") != "reissue"}
+    invoices = read_manifest(Path(output) / period).get("invoices", [])
+    dropped = sorted({i["customer_id"] for i in invoices if i.get("invoice_number") in credited})
+    replacing = [
+        folder / RATED_PARQUET
+        for folder, m in corrections
+        if m.get("kind") == "reissue" and m.get("invoice") not in credited
+    ]
+    return dropped, replacing
 
 
 def outputs_problems(folder: Path, manifest: dict, files: list[Path] | None = None) -> list[str]:

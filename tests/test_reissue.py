@@ -22,7 +22,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import cli
+from billing_lib import analysis, cli
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -412,3 +412,28 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, corrected
         "NW2026-000010"
     )
     assert open_register(outputs / "invoice_register.sqlite").replacements_of(ORIGINAL)
+
+
+def test_the_margin_analysis_reads_the_month_as_billed_now(
+    finalised_sample_outputs, outputs, corrected
+):
+    """Credited: C002's lines of the run are out of the summary; reissued: the lines of the
+    invoice replacing it are in, and the what-if re-prices those."""
+    sums = {
+        "amount": lambda s: s.loc[s["customer_id"] == "C002", "amount"].sum(),
+        "lines": lambda s: s.loc[s["customer_id"] == "C002", "lines"].sum(),
+    }
+    run = analysis.load_summary(finalised_sample_outputs, [PERIOD])
+    assert sums["amount"](run) == D("5702.297449768571")
+    others = run[run["customer_id"] != "C002"].reset_index(drop=True)
+    credited = analysis.load_summary(outputs, [PERIOD])
+    assert "C002" not in set(credited["customer_id"])
+    assert credited.drop(columns="customer_name").equals(others.drop(columns="customer_name"))
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    billed = analysis.load_summary(outputs, [PERIOD])
+    assert sums["amount"](billed) == sum((ln.unrounded_amount for ln in done.invoice.lines), D(0))
+    assert sums["amount"](billed) == sums["amount"](run) - 100
+    assert sums["lines"](billed) == sums["lines"](run)
+    repriced = analysis.repricer(outputs)(billed, "C002", D(10))
+    fee = repriced[repriced["line_kind"] == "fee"]
+    assert list(fee["amount"]) == [D("350")]
