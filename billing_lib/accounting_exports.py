@@ -30,8 +30,9 @@ cents, in the columns, date format, decimal separator and sign convention each p
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -288,3 +289,106 @@ def write_package_journals(
     rows = quickbooks_rows(entries, invoicing, settings.quickbooks_online.date_format, name)
     written.append(_write(folder / f"quickbooks_journal_{name}.csv", QUICKBOOKS_COLUMNS, rows))
     return written
+
+
+# -- a credit note's entry in the packages' layouts, reversed from the run's own files -----------
+
+
+def package_files(folder: Path, name: str) -> list[Path]:
+    """The Xero and QuickBooks Online files ``write_package_journals`` wrote in ``folder`` for
+    ``name`` (a period, or a reissued invoice's number), those that are there."""
+    folder = Path(folder)
+    xero = sorted(folder.glob(f"xero_manual_journal_{name}_*.csv"))
+    quickbooks = folder / f"quickbooks_journal_{name}.csv"
+    return [*xero, *([quickbooks] if quickbooks.is_file() else [])]
+
+
+def write_reversed_packages(
+    files: list[Path], original: Entry, reversal: Entry, folder: Path
+) -> list[Path]:
+    """The rows of ``original``'s entry in the run's package ``files`` (``package_files``),
+    reversed for ``reversal`` (a credit note's entry) into ``folder``: the same accounts, tax
+    rates, names and amounts (in Xero's base currency as the run converted them) with the signs
+    swapped, dated and numbered as the credit note, its receivable line worded as the credit
+    note's journal words it. An entry that is not in a file gives no file."""
+    written = []
+    receivable = (original.postings[0].description, reversal.postings[0].description)
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as fh:
+            header, *rows = list(csv.reader(fh))
+        if tuple(header) == XERO_COLUMNS:
+            narration = csv_text(_narration(original))
+            rows = [
+                [
+                    csv_text(_narration(reversal)),
+                    reversal.date.strftime("%d/%m/%Y"),
+                    _converted_negated(_reworded(r[2], receivable) if i == 0 else r[2]),
+                    *r[3:5],
+                    money_text(-Decimal(r[5])),
+                    *r[6:],
+                ]
+                for i, r in enumerate(r for r in rows if r[0] == narration)
+            ]
+            suffix = path.stem.rsplit("_", 1)[-1]
+            target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
+        elif tuple(header) == QUICKBOOKS_COLUMNS:
+            form = _date_format([r[1] for r in rows], original.date)
+            number = _journal_number(reversal, 1, reversal.entry_id)
+            rows = [
+                [
+                    number,
+                    reversal.date.strftime(form),
+                    r[2],
+                    _reworded(r[3], receivable) if i == 0 else r[3],
+                    r[5],
+                    r[4],
+                    *r[6:],
+                ]
+                for i, r in enumerate(r for r in rows if r[0] == original.entry_id)
+            ]
+            target = Path(folder) / f"quickbooks_journal_{reversal.entry_id}.csv"
+        else:
+            raise ParameterError(path, None, f"not a Xero or QuickBooks journal file: {header}")
+        if rows:
+            written.append(_write(target, tuple(header), rows))
+    return written
+
+
+def _reworded(text: str, receivable: tuple[str, str]) -> str:
+    """The receivable line's description with the original's wording replaced by the credit
+    note's (a converted line keeps its "(USD ... at ...)")."""
+    return text.replace(csv_text(receivable[0]), csv_text(receivable[1]), 1)
+
+
+#: The end of a line ``Conversion.entry`` converted: `` (USD 2045.85 at 0.9187)``.
+_CONVERTED = re.compile(r" \(([A-Z]{3}) (-?\d+(?:\.\d+)?) at (\d+(?:\.\d+)?)\)$")
+
+
+def _converted_negated(text: str) -> str:
+    """A converted line's description with the amount in its own currency negated, as the
+    reversed line's converted amount is."""
+    found = _CONVERTED.search(text)
+    if found is None:
+        return text
+    currency, amount, rate = found.groups()
+    return f"{text[: found.start()]} ({currency} {money_text(-Decimal(amount))} at {rate})"
+
+
+def _date_format(dates: list[str], known: date) -> str:
+    """The QuickBooks file's date format: the one every date of the file parses in (a period's
+    last day, in every purchase entry, tells them apart), else the one the ``known`` date of the
+    entry is written in, else the default."""
+    forms = ("%d/%m/%Y", "%m/%d/%Y")
+
+    def parses(text: str, form: str) -> bool:
+        try:
+            datetime.strptime(text, form)
+        except ValueError:
+            return False
+        return True
+
+    fitting = [f for f in forms if all(parses(d, f) for d in dates)]
+    if len(fitting) == 1:
+        return fitting[0]
+    written = [f for f in fitting if known.strftime(f) in dates]
+    return written[0] if len(written) == 1 else forms[0]

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import duckdb
 
+from billing_lib.accounting_exports import package_files, write_reversed_packages
 from billing_lib.documents import write_documents
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.faults import pause_point
@@ -54,6 +55,7 @@ from billing_lib.ledger import (
     read_entry,
     reversing_entry,
     sales_lines,
+    sales_narration,
     write_beancount_file,
     write_csv_journal,
 )
@@ -89,6 +91,8 @@ class Original:
     entry: Entry
     accounts: dict[str, str]
     folder: Path
+    #: the run's Xero and QuickBooks Online files holding the invoice's entry (checked)
+    packages: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -279,6 +283,7 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "invoices as "
             "data, so its invoices cannot be rebuilt exactly for a credit note"
         )
+    packages = package_files(folder, entry.period if in_run else invoice_number)
     seller, invoices = read_invoice_data(data)
     invoice = invoices.get(invoice_number)
     if invoice is None:
@@ -296,6 +301,7 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             ledger,
             folder / INVOICE_FOLDER / workbook_name(invoice),
             folder / RATED_PARQUET,
+            *packages,
         ],
     )
     problems = [f"{data}: {p}" for p in figure_problems(invoice)]
@@ -317,7 +323,7 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "note "
             "was issued:\n  - " + "\n  - ".join(problems)
         )
-    return Original(invoice, seller, sales, accounts, folder)
+    return Original(invoice, seller, sales, accounts, folder, tuple(packages))
 
 
 def invoice_folder(output: Path, entry: RegisterEntry) -> tuple[Path, Path, Path]:
@@ -437,7 +443,7 @@ def _logo(original: Original) -> Path | None:
 def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list[Path]:
     """Every file of the credit note into ``folder``: workbook, PDF and UBL e-invoice, summary
     row, the note as data, the reversing journal entry (CSV and beancount, checked by beancount's
-    loader) and a manifest."""
+    loader; Xero and QuickBooks Online as the run's files had the invoice) and a manifest."""
     inv = original.invoice
     kind = f"Credit note {note.number}"
     entry = reversing_entry(
@@ -469,6 +475,9 @@ def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list
     problems = beancount_problems(files[-1])
     if problems:
         raise RunError(f"{files[-1]}: beancount refuses the credit note's ledger: {problems}")
+    # the invoice's entry as the run booked it, with the narration its package files carry
+    booked = replace(original.entry, payee=inv.buyer.name, narration=sales_narration(inv))
+    files += write_reversed_packages(list(original.packages), booked, entry, folder)
     manifest = {
         "kind": "credit_note",
         "run_id": run_id,

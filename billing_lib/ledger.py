@@ -129,7 +129,6 @@ def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
     """The entry of one invoice or credit note, from its rounded figures only (``sales_lines``)."""
     products = invoicing.products
     rule = invoicing.vat.rules[inv.vat_rule]
-    kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
     postings = []
     for line in sales_lines(inv):
         if line.product_group is not None:
@@ -145,11 +144,19 @@ def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
         "SALES",
         inv.number,
         inv.buyer.name,
-        f"{kind} {inv.number} period {inv.period}"
-        + (f" corrects {inv.refers_to}" if inv.refers_to else ""),
+        sales_narration(inv),
         tuple(p for p in postings if p.amount or p.account == products.receivable_account),
         inv.customer_id,
         inv.number,
+    )
+
+
+def sales_narration(inv: Invoice) -> str:
+    """The narration of ``inv``'s sales entry (the CSV journal does not keep it; the packages'
+    files do: a credit note finds the invoice's rows in them by it)."""
+    kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
+    return f"{kind} {inv.number} period {inv.period}" + (
+        f" corrects {inv.refers_to}" if inv.refers_to else ""
     )
 
 

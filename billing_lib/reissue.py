@@ -13,8 +13,9 @@ credit note it replaces, and is dated the issue date (not before the credit note
 
 It is written, like a run folder of one invoice, into ``DIR/corrections/<number>/``: the workbook
 with its usage sheets and detail file, PDF and UBL in ``invoices/``, ``invoice_summary.csv``,
-``invoices.json``, the customer's ``rated_lines.parquet``, the sales entry (CSV journal and
-beancount) and a manifest. The vendor's cost was booked by the finalised run's purchase entries
+``invoices.json``, the customer's ``rated_lines.parquet``, the sales entry (CSV journal,
+beancount, and Xero's and QuickBooks Online's import files as the run writes them) and a
+manifest. The vendor's cost was booked by the finalised run's purchase entries
 and is not booked again. As a credit note, it holds the lock of the outputs folder throughout, is
 staged and renamed into place, and its number is recorded, final, only then (``recovery``
 finishes a kill between the two). It can itself be credited and reissued; the finalised run
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 
+from billing_lib.accounting_exports import conversion_of, write_package_journals
 from billing_lib.corrections import holding_output, invoice_folder, outputs_register
 from billing_lib.documents import document_writer
 from billing_lib.errors import RunError
@@ -48,6 +50,7 @@ from billing_lib.invoices import CUSTOMER_SOURCE_FILE, build_invoices
 from billing_lib.ledger import beancount_problems, sales_entry, write_beancount, write_csv_journal
 from billing_lib.money import round_money
 from billing_lib.numbering import Register, RegisterEntry
+from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions
 from billing_lib.run_files import (
     CORRECTIONS,
@@ -363,11 +366,14 @@ def _bill(
     problems = beancount_problems(ledger)
     if problems:
         raise RunError(f"{ledger}: beancount refuses the invoice's ledger: {problems}")
+    exports = settings.accounting_exports
+    conversion = conversion_of(exports, month_days(period)[1], settings.pricing.fx)
     files += [
         write_invoice_summary([inv], folder / SUMMARY_CSV),
         write_invoice_data([inv], invoicing.seller, folder / INVOICE_DATA),
         write_csv_journal([sales], invoicing, folder / journal_name(number)),
         ledger,
+        *write_package_journals([sales], invoicing, exports, folder, number, conversion),
         rated,
     ]
     return inv, files

@@ -105,6 +105,8 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
             "journal_NWC2026-000001.csv",
             "ledger_NWC2026-000001.beancount",
             "manifest.json",
+            "quickbooks_journal_NWC2026-000001.csv",
+            "xero_manual_journal_NWC2026-000001_EUR.csv",
         ]
     )
 
@@ -208,6 +210,78 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     )
     # the finalised run folder is only read
     assert snapshot(run_folder) == before
+
+
+def package_rows(path: Path, first: str, value: str) -> list[dict[str, str]]:
+    return [r for r in csv.DictReader(path.open(encoding="utf-8")) if r[first] == value]
+
+
+@pytest.mark.parametrize(("invoice", "currency"), [(ORIGINAL, "EUR"), ("NW2026-000008", "USD")])
+def test_the_xero_and_quickbooks_files_reverse_the_run_s_own_rows(outputs, invoice, currency):
+    """The accountant imports the credit note into Xero (a EUR organisation: the run converted
+    the USD invoice at the period's rate) and QuickBooks Online as the run's own files: the same
+    accounts, tax rates, names and converted amounts with the signs swapped, dated and numbered
+    as the credit note."""
+    run_folder = outputs / PERIOD
+    done = issue_credit_note(outputs, invoice, ISSUED, "Wrong price plan")
+    number, buyer = done.note.number, done.original.buyer.name
+    narration = f"Invoice {invoice} period {PERIOD} – {buyer}"
+    xero_then = package_rows(
+        run_folder / "xero_manual_journal_2026-10_EUR.csv", "*Narration", narration
+    )
+    xero_now = list(
+        csv.DictReader(
+            (done.folder / f"xero_manual_journal_{number}_EUR.csv").open(encoding="utf-8")
+        )
+    )
+    assert len(xero_now) == len(xero_then) > 1
+    assert {r["*Narration"] for r in xero_now} == {
+        f"Credit note {number} period {PERIOD} corrects {invoice} – {buyer}"
+    }
+    assert {r["*Date"] for r in xero_now} == {"03/12/2026"}
+    assert [(r["*AccountCode"], r["*TaxRate"], D(r["*Amount"])) for r in xero_now] == [
+        (r["*AccountCode"], r["*TaxRate"], -D(r["*Amount"])) for r in xero_then
+    ]
+    assert sum(D(r["*Amount"]) for r in xero_now) == 0
+    receivable = xero_now[0]["Description"]
+    assert receivable.startswith(f"Credit note {number} corrects {invoice} {buyer}")
+    if currency == "USD":  # the amount in its own currency follows the sign, the rate stays
+        assert receivable.endswith("(USD -2045.85 at 0.9187)")
+        assert xero_then[0]["Description"].endswith("(USD 2045.85 at 0.9187)")
+    qb_then = package_rows(run_folder / "quickbooks_journal_2026-10.csv", "Journal No.", invoice)
+    qb_now = list(
+        csv.DictReader((done.folder / f"quickbooks_journal_{number}.csv").open(encoding="utf-8"))
+    )
+    assert [
+        (
+            r["Journal No."],
+            r["Journal Date"],
+            r["Account Name"],
+            r["Debits"],
+            r["Credits"],
+            r["Name"],
+            r["Currency Code"],
+        )
+        for r in qb_now
+    ] == [
+        (number, "03/12/2026", r["Account Name"], r["Credits"], r["Debits"], r["Name"], currency)
+        for r in qb_then
+    ]
+    manifest = json.loads((done.folder / "manifest.json").read_text())
+    assert {o["file"] for o in manifest["outputs"]} >= {
+        f"xero_manual_journal_{number}_EUR.csv",
+        f"quickbooks_journal_{number}.csv",
+    }
+
+
+def test_a_run_s_package_file_changed_since_is_refused(outputs):
+    path = outputs / PERIOD / "quickbooks_journal_2026-10.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("2045.85", "2045.86"), encoding="utf-8"
+    )
+    with pytest.raises(RunError, match="quickbooks_journal_2026-10.csv"):
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+    assert_nothing_issued(outputs)
 
 
 def test_the_next_credit_note_takes_the_next_number_of_its_issue_year(outputs):

@@ -149,7 +149,9 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
             "journal_NW2026-000010.csv",
             "ledger_NW2026-000010.beancount",
             "manifest.json",
+            "quickbooks_journal_NW2026-000010.csv",
             "rated_lines.parquet",
+            "xero_manual_journal_NW2026-000010_EUR.csv",
         ]
     )
 
@@ -178,6 +180,18 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
         "2026-12-04",
     )
     assert {r["journal"] for r in rows} == {"SALES"}
+    xero = list(
+        csv.DictReader(
+            (folder / "xero_manual_journal_NW2026-000010_EUR.csv").open(encoding="utf-8")
+        )
+    )
+    assert [(x["*AccountCode"], D(x["*Amount"])) for x in xero] == [
+        (r["account"], D(r["debit"] or 0) - D(r["credit"] or 0)) for r in rows
+    ]
+    quickbooks = folder / "quickbooks_journal_NW2026-000010.csv"
+    assert [q["Journal No."] for q in csv.DictReader(quickbooks.open(encoding="utf-8"))] == [
+        "NW2026-000010"
+    ] * len(rows)
     bean = folder / "ledger_NW2026-000010.beancount"
     checked = subprocess.run([str(BEAN_CHECK), str(bean)], check=False, capture_output=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
