@@ -348,8 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(written to OUTPUT/corrections/NUMBER/)",
         description="Issue a credit note that cancels one invoice of a finalised run in full: "
         "every line, VAT and total negated, numbered in the credit-note series, referring to the "
-        "invoice, with a reversing journal entry (CSV, beancount, Xero, QuickBooks). Rebuilt from what the "
-        "finalised run stored (not from today's parameters); the run folder is not changed.",
+        "invoice, with a reversing journal entry (CSV, beancount, Xero, QuickBooks). Rebuilt "
+        "from what the finalised run stored (not from today's parameters); the run folder is not "
+        "changed.",
     )
     _output_option(cn, "outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
     cn.add_argument(
