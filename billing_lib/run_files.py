@@ -130,7 +130,7 @@ def billed_now(output: Path, period: str) -> tuple[list[str], list[Path]]:
     the invoices that replaced one (``billing reissue``) and are not cancelled in turn."""
     corrections = corrections_of(output, period)
     credited = {m.get("corrects") for _, m in corrections if m.get("kind") != "reissue"}
-    invoices = read_manifest(Path(output) / period).get("invoices", [])
+    invoices = read_manifest(Path(output) / period).get("invoices", []) if credited else []
     dropped = sorted({i["customer_id"] for i in invoices if i.get("invoice_number") in credited})
     replacing = [
         folder / RATED_PARQUET
