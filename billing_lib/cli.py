@@ -212,6 +212,37 @@ def _finalise_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_list_command(args: argparse.Namespace) -> int:
+    from billing_lib.register_listing import register_listing, series_check, write_listing_csv
+
+    listing = register_listing(args.output, args.series, args.period)
+    shown = listing[
+        [
+            "number",
+            "kind",
+            "status",
+            "period",
+            "issue_date",
+            "customer_id",
+            "customer_name",
+            "currency",
+            "gross_amount",
+            "corrects",
+            "corrected_by",
+            "note",
+        ]
+    ].copy()
+    shown["customer_name"] = shown["customer_name"].str.slice(0, 30)
+    shown["note"] = shown["note"].str.slice(0, 60)
+    print(shown.to_string(index=False) if len(shown) else "no numbers")
+    if args.series is None and args.period is None:
+        for line in series_check(listing):
+            print(line)
+    if args.csv:
+        print(f"written to {write_listing_csv(listing, args.csv)}")
+    return 0
+
+
 def _register_rebuild_command(args: argparse.Namespace) -> int:
     from billing_lib.recovery import open_output, rebuild_register
 
@@ -400,6 +431,21 @@ def build_parser() -> argparse.ArgumentParser:
     ri.set_defaults(func=_reissue_command)
     reg = sub.add_parser("register", help="the invoice-number register")
     reg_sub = reg.add_subparsers(dest="register_command", required=True)
+    listed = reg_sub.add_parser(
+        "list",
+        help="every invoice and credit-note number with its status, customer and amounts",
+        description="List the register's numbers in series and number order: kind, status "
+        "(final, reserved, void with the reason), period, issue date, customer, the amounts "
+        "its folder states, what it corrects and what corrected it; without a filter, per series "
+        "whether every number from 1 up is accounted for. Read only.",
+    )
+    _output_option(listed, "outputs folder of the runs (holds invoice_register.sqlite)")
+    listed.add_argument("--series", default=None, help="one series only, e.g. NW2026")
+    listed.add_argument("--period", default=None, help="the numbers of one period, YYYY-MM")
+    listed.add_argument(
+        "--csv", type=Path, default=None, help="also write every column to this CSV file"
+    )
+    listed.set_defaults(func=_register_list_command)
     rebuild = reg_sub.add_parser(
         "rebuild",
         help="restore a lost invoice register from the run folders",

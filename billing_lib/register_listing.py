@@ -1,0 +1,154 @@
+"""The invoice register as an accountant or auditor reads it (``billing register list``): every
+number of every series in order, with its kind, status, period, issue date, customer and the
+amounts its folder's ``invoice_summary.csv`` states, what it corrects and what corrected it, and
+per series whether the numbers run 1, 2, 3, ... with every one accounted for.
+
+The register (``numbering``) says which numbers were given and why a void one was never issued;
+the published folders (a run's ``<period>/``, a credit note's or reissued invoice's
+``corrections/<number>/``) say what each number billed. A number the register gives as issued
+but whose folder has no row for it is listed with "not in its folder" rather than skipped, so
+the listing never looks more complete than the files are.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from billing_lib.corrections import invoice_folder, outputs_register
+from billing_lib.invoice_files import read_invoice_data
+from billing_lib.ledger import csv_text
+from billing_lib.numbering import RegisterEntry
+from billing_lib.run_files import (
+    CORRECTIONS,
+    CREDIT_NOTE_DATA,
+    INVOICE_DATA,
+    SUMMARY_CSV,
+    atomic_target,
+)
+
+#: The listing's columns, in order (the CSV's header).
+COLUMNS = (
+    "number",
+    "kind",
+    "status",
+    "period",
+    "issue_date",
+    "customer_id",
+    "customer_name",
+    "currency",
+    "net_amount",
+    "vat_amount",
+    "gross_amount",
+    "corrects",
+    "corrected_by",
+    "note",
+    "folder",
+)
+
+
+@dataclass(frozen=True)
+class _Folder:
+    """What a published folder states about its numbers: summary rows and buyers' names."""
+
+    rows: dict[str, dict[str, str]]
+    names: dict[str, str]
+
+
+def register_listing(
+    output: Path, series: str | None = None, period: str | None = None
+) -> pd.DataFrame:
+    """Every number of the register of ``output`` (of ``series``, of ``period``) in series and
+    number order, one row each with ``COLUMNS``; amounts as the folder's summary states them
+    (text, exact)."""
+    output = Path(output)
+    entries = [
+        e for e in outputs_register(output).entries(period) if series is None or e.series == series
+    ]
+    corrected_by: dict[str, list[str]] = {}
+    corrections = [e for e in outputs_register(output).entries() if e.refers_to]
+    for e in sorted(corrections, key=lambda e: (e.issue_date or "", e.kind != "credit_note")):
+        if e.refers_to and e.status != "void":
+            corrected_by.setdefault(e.refers_to, []).append(e.invoice_number)
+    folders: dict[Path, _Folder] = {}
+    rows = []
+    for e in entries:
+        where = _where(output, e)
+        stated = folders.get(where) if where else None
+        if where is not None and stated is None:
+            stated = folders[where] = _read(where)
+        row = stated.rows.get(e.invoice_number, {}) if stated else {}
+        note = e.note or ""
+        if e.status != "void" and not row:
+            note = f"not in its folder ({where.relative_to(output) if where else 'none'}/); {note}"
+        rows.append(
+            {
+                "number": e.invoice_number,
+                "kind": "credit note" if e.kind == "credit_note" else "invoice",
+                "status": e.status,
+                "period": e.period,
+                "issue_date": e.issue_date or "",
+                "customer_id": e.customer_id or "",
+                "customer_name": csv_text(stated.names.get(e.invoice_number, "")) if stated else "",
+                "currency": row.get("currency", ""),
+                "net_amount": row.get("net_amount", ""),
+                "vat_amount": row.get("vat_amount", ""),
+                "gross_amount": row.get("gross_amount", ""),
+                "corrects": e.refers_to or "",
+                "corrected_by": ", ".join(corrected_by.get(e.invoice_number, [])),
+                "note": csv_text(note.strip().rstrip(";")),
+                "folder": f"{where.relative_to(output)}/" if where and row else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def series_check(listing: pd.DataFrame) -> list[str]:
+    """Per series of ``listing`` (all its numbers): the range, how many are void, and whether
+    every number from 1 up is there once."""
+    out = []
+    for name, numbers in listing.groupby(listing["number"].str.rsplit("-", n=1).str[0], sort=True):
+        n = [int(x.rsplit("-", 1)[1]) for x in numbers["number"]]
+        void = int((numbers["status"] == "void").sum())
+        gapless = sorted(n) == list(range(1, len(n) + 1))
+        out.append(
+            f"{name}: {name}-{min(n):06d} to {name}-{max(n):06d}, {len(n)} numbers, {void} void, "
+            + ("none missing" if gapless else "NUMBERS MISSING: the register has a gap")
+        )
+    return out
+
+
+def write_listing_csv(listing: pd.DataFrame, path: Path) -> Path:
+    """``listing`` as CSV (UTF-8, the header ``COLUMNS``), written in one rename."""
+    with atomic_target(Path(path)) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows(listing[list(COLUMNS)].itertuples(index=False, name=None))
+    return Path(path)
+
+
+def _where(output: Path, entry: RegisterEntry) -> Path | None:
+    """The folder holding ``entry``'s documents (None for a void number)."""
+    if entry.status == "void":
+        return None
+    if entry.kind == "credit_note":
+        return output / CORRECTIONS / entry.invoice_number
+    return invoice_folder(output, entry)[0]
+
+
+def _read(folder: Path) -> _Folder:
+    """The summary rows (by number) and the buyers' names of a published folder; empty when it
+    is not there."""
+    rows: dict[str, dict[str, str]] = {}
+    summary = folder / SUMMARY_CSV
+    if summary.is_file():
+        with open(summary, newline="", encoding="utf-8") as fh:
+            rows = {r["invoice_number"]: r for r in csv.DictReader(fh)}
+    names: dict[str, str] = {}
+    for data in (folder / INVOICE_DATA, folder / CREDIT_NOTE_DATA):
+        if data.is_file():
+            names |= {n: inv.buyer.name for n, inv in read_invoice_data(data)[1].items()}
+    return _Folder(rows, names)

@@ -1,0 +1,117 @@
+"""``billing register list``: the register as an auditor reads it. The sample month finalised,
+NW2026-000002 credited and reissued: every number with the amounts its folder states, what it
+corrects and what corrected it, each series checked from 1 up; a void number with its reason,
+and numbers whose folder is not there said so, not skipped."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from billing_lib import cli
+from billing_lib.corrections import issue_credit_note
+from billing_lib.numbering import open_register
+from billing_lib.register_listing import COLUMNS, register_listing, series_check
+from billing_lib.reissue import reissue_invoice
+from tests.notebook_project import PERIOD, REPO
+
+REPORTS = REPO / "samples" / PERIOD / "reports"
+
+
+@pytest.fixture
+def outputs(finalised_sample_outputs, tmp_path) -> Path:
+    """The finalised sample month, NW2026-000002 credited and reissued with the parameters."""
+    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+    issue_credit_note(out, "NW2026-000002", date(2026, 12, 3), "Wrong address")
+    parameters = shutil.copytree(
+        REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+    )
+    reissue_invoice(out, "NW2026-000002", parameters, REPORTS, date(2026, 12, 4))
+    return out
+
+
+def summary_rows(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {r["invoice_number"]: r for r in csv.DictReader(fh)}
+
+
+def test_every_number_is_listed_with_its_folder_s_amounts_and_corrections(outputs):
+    listing = register_listing(outputs)
+    assert list(listing.columns) == list(COLUMNS)
+    assert list(listing["number"]) == [
+        *(f"NW2026-{n:06d}" for n in range(1, 11)),
+        "NWC2026-000001",
+    ]
+    stated = summary_rows(outputs / PERIOD / "invoice_summary.csv")
+    for folder in ("corrections/NWC2026-000001", "corrections/NW2026-000010"):
+        stated |= summary_rows(outputs / folder / "invoice_summary.csv")
+    for row in listing.itertuples():
+        assert (row.currency, row.net_amount, row.vat_amount, row.gross_amount) == tuple(
+            stated[row.number][c] for c in ("currency", "net_amount", "vat_amount", "gross_amount")
+        )
+        assert row.status == "final" and row.period == PERIOD
+    by = listing.set_index("number")
+    assert by.loc["NW2026-000002", "corrected_by"] == "NWC2026-000001, NW2026-000010"
+    assert (by.loc["NW2026-000002", "folder"], by.loc["NW2026-000002", "issue_date"]) == (
+        "2026-10/",
+        "2026-11-01",
+    )
+    reissued = by.loc["NW2026-000010"]
+    assert (reissued["kind"], reissued["corrects"], reissued["folder"]) == (
+        "invoice",
+        "NW2026-000002",
+        "corrections/NW2026-000010/",
+    )
+    assert reissued["customer_name"] == "Van Leeuwen Logistiek B.V."
+    note = by.loc["NWC2026-000001"]
+    assert (note["kind"], note["gross_amount"], note["note"]) == (
+        "credit note",
+        "-6899.77",
+        "Wrong address",
+    )
+    assert series_check(listing) == [
+        "NW2026: NW2026-000001 to NW2026-000010, 10 numbers, 0 void, none missing",
+        "NWC2026: NWC2026-000001 to NWC2026-000001, 1 numbers, 0 void, none missing",
+    ]
+    assert list(register_listing(outputs, series="NWC2026")["number"]) == ["NWC2026-000001"]
+
+
+def test_a_void_number_has_its_reason_and_a_number_without_its_folder_says_so(outputs):
+    """November planned for three customers and recorded (no folder published: as a register
+    restored from a backup newer than the folders would be), then again for two: the middle
+    number is void, the others are listed as not in their folder."""
+    register = open_register(outputs / "invoice_register.sqlite")
+    register.reserve("NW2026", "2026-11", ["C001", "C002", "C003"], date(2026, 12, 1))
+    register.reserve("NW2026", "2026-11", ["C001", "C003"], date(2026, 12, 1))
+    listing = register_listing(outputs, period="2026-11").set_index("number")
+    assert list(listing.index) == ["NW2026-000011", "NW2026-000012", "NW2026-000013"]
+    void = listing.loc["NW2026-000012"]
+    assert (void["status"], void["gross_amount"], void["folder"]) == ("void", "", "")
+    assert void["note"] == (
+        "customer had no invoice in a rerun before finalising; number never issued"
+    )
+    missing = listing.loc["NW2026-000011"]
+    assert (missing["status"], missing["gross_amount"]) == ("reserved", "")
+    assert missing["note"] == "not in its folder (2026-11/)"
+    assert series_check(register_listing(outputs))[0] == (
+        "NW2026: NW2026-000001 to NW2026-000013, 13 numbers, 1 void, none missing"
+    )
+
+
+def test_the_command_prints_the_list_and_writes_every_column_as_csv(outputs, tmp_path, capsys):
+    target = tmp_path / "register.csv"
+    assert cli.main(["register", "list", "--output", str(outputs), "--csv", str(target)]) == 0
+    printed = capsys.readouterr().out
+    assert "NW2026: NW2026-000001 to NW2026-000010, 10 numbers, 0 void, none missing" in printed
+    assert f"written to {target}" in printed
+    line = next(ln for ln in printed.splitlines() if ln.startswith("NWC2026-000001"))
+    assert line.split()[:6] == ["NWC2026-000001", "credit", "note", "final", PERIOD, "2026-12-03"]
+    with open(target, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == COLUMNS
+    assert [r["number"] for r in rows] == list(register_listing(outputs)["number"])
+    assert rows[9]["note"].startswith("This invoice replaces invoice NW2026-000002")
