@@ -84,12 +84,14 @@ RECORDED_PACKAGES = (
 
 def check_not_finalised(output: Path, period: str) -> None:
     """RunError when ``output/period`` holds a finalised run: it is immutable; a correction is a
-    credit note in a later run."""
+    credit note and the invoice that replaces it."""
     marker = Path(output) / period / FINALISED_MARKER
     if marker.exists():
         raise RunError(
             f"{marker.parent}: the run for {period} is finalised ({marker_text(marker)}); "
-            "it cannot be run again. Corrections go on a credit note in a later period."
+            "it cannot be run again. To correct an invoice of it, cancel it with a credit note "
+            "(billing credit-note --invoice NUMBER) and bill it anew with the corrected "
+            "parameters (billing reissue --invoice NUMBER)."
         )
 
 
