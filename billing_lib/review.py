@@ -34,6 +34,7 @@ from billing_lib.rating.custom import billed_in
 from billing_lib.run_files import (
     MANIFEST,
     SUMMARY_CSV,
+    billed_now,
     corrections_of,
     named_if_damaged,
     read_manifest,
@@ -531,16 +532,22 @@ def custom_lines_not_billed(
                 owed.append((c, month, billed[0]))
     if not owed:
         return []
-    files = sorted({earlier[m] for _, m, _ in owed})
+    months = sorted({m for _, m, _ in owed})
+    # the month as billed now: a credited customer's run lines out, its reissued invoice's in
+    as_now = {m: billed_now(output, m) for m in months}
+    files = [*(earlier[m] for m in months), *(f for m in months for f in as_now[m][1])]
     with named_if_damaged(files):
-        held = {
-            (Path(name).parent.name, rule)
-            for name, rule in con.execute(
-                """SELECT DISTINCT filename, rule_id FROM read_parquet(?, filename = true)
-                   WHERE line_kind IN ('fee', 'one_off', 'credit')""",
-                [[str(f) for f in files]],
-            ).fetchall()
-        }
+        found = con.execute(
+            """SELECT DISTINCT filename, customer_id, rule_id FROM read_parquet(?, filename = true)
+               WHERE line_kind IN ('fee', 'one_off', 'credit')""",
+            [[str(f) for f in files]],
+        ).fetchall()
+    held = set()
+    for name, customer, rule in found:
+        folder = Path(name).parent
+        month = folder.name if folder.parent == output else _period_of(folder)
+        if folder.parent != output or customer not in as_now[month][0]:
+            held.add((month, rule))
     finalised = set(run_periods(output, FINALISED_MARKER))
     return [
         Finding(
@@ -555,6 +562,11 @@ def custom_lines_not_billed(
         for c, month, amount in owed
         if (month, c.id) not in held
     ]
+
+
+def _period_of(folder: Path) -> str:
+    """The period of a reissued invoice's folder (``corrections/<number>/``), from its manifest."""
+    return str(read_manifest(folder).get("period"))
 
 
 @dataclass(frozen=True)

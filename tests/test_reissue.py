@@ -22,7 +22,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, cli
+from billing_lib import analysis, cli, review
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -31,6 +31,7 @@ from billing_lib.numbering import open_register
 from billing_lib.recovery import check_register_knows_folders, rebuild_register
 from billing_lib.reissue import reissue_invoice
 from billing_lib.review import previous_net
+from billing_lib.run_state import load_settings
 from billing_lib.ubl import CBC, NS_INVOICE
 from tests.console_scripts import BEAN_CHECK
 from tests.notebook_project import PERIOD, REPO
@@ -451,3 +452,32 @@ def test_the_margin_analysis_reads_the_month_as_billed_now(
     repriced = analysis.repricer(outputs)(billed, "C002", D(10))
     fee = repriced[repriced["line_kind"] == "fee"]
     assert list(fee["amount"]) == [D("350")]
+
+
+def test_the_review_knows_the_custom_lines_a_reissued_invoice_billed(outputs, corrected):
+    """Next month's review ("custom line not billed") reads October as billed now: while C002's
+    invoice is credited and not replaced its fee is billed in no month; once reissued with a
+    goodwill credit added for October, both are billed."""
+    lines = corrected / "custom_lines.yaml"
+    lines.write_text(
+        lines.read_text(encoding="utf-8")
+        + "  - {id: c002-goodwill, customer: C002, kind: credit, description: Goodwill,\n"
+        '     unit_price: "25.00", currency: EUR, date: 2026-10-20}\n',
+        encoding="utf-8",
+    )
+    custom = load_settings(corrected).pricing.custom_lines
+    con = duckdb.connect()
+
+    def not_billed() -> list[str]:
+        return [
+            f.subject
+            for f in review.custom_lines_not_billed(
+                con, custom, outputs, "2026-11", "rated_lines.parquet"
+            )
+        ]
+
+    assert not_billed() == ["c002-managed-services (C002)", "c002-goodwill (C002)"]
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert {ln.description: ln.amount for ln in done.invoice.lines}["Goodwill"] == D("-25.00")
+    assert not_billed() == []
+    con.close()
