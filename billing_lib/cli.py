@@ -213,25 +213,15 @@ def _finalise_command(args: argparse.Namespace) -> int:
 
 
 def _register_list_command(args: argparse.Namespace) -> int:
-    from billing_lib.register_listing import register_listing, series_check, write_listing_csv
+    from billing_lib.register_listing import (
+        SHOWN,
+        register_listing,
+        series_check,
+        write_listing_csv,
+    )
 
     listing = register_listing(args.output, args.series, args.period)
-    shown = listing[
-        [
-            "number",
-            "kind",
-            "status",
-            "period",
-            "issue_date",
-            "customer_id",
-            "customer_name",
-            "currency",
-            "gross_amount",
-            "corrects",
-            "corrected_by",
-            "note",
-        ]
-    ].copy()
+    shown = listing[list(SHOWN)].copy()
     shown["customer_name"] = shown["customer_name"].str.slice(0, 30)
     shown["note"] = shown["note"].str.slice(0, 60)
     print(shown.to_string(index=False) if len(shown) else "no numbers")

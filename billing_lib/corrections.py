@@ -168,16 +168,51 @@ def _issue(
         )
     series = f"{original.seller.credit_note_series}{issued.year}"
     number = register.credit_note_number(series, invoice_number)
+    note = negated(inv, number, issued, reason)
+    plan = {
+        "kind": "credit_note",
+        "series": series,
+        "number": number,
+        "refers_to": invoice_number,
+        "issue_date": issued.isoformat(),
+        "note": reason,
+    }
+    target, files = publish_correction(
+        output,
+        register,
+        run_id,
+        plan,
+        lambda staging: _write(staging, note, original, run_id),
+        before_publish,
+    )
+    return IssuedCreditNote(note, inv, target, tuple(files))
+
+
+def publish_correction(
+    output: Path,
+    register: Register,
+    run_id: str,
+    plan: dict,
+    write: Callable[[Path], list[Path]],
+    before_publish: Callable[[Path], None] | None,
+) -> tuple[Path, list[Path]]:
+    """Publish a credit note or reissued invoice (``plan``: what the register records) as
+    ``output/corrections/<number>/``: ``write`` fills a staging folder (a scratch folder beside
+    it, ``<staging>-work``, is removed with it), the register records the plan, the folder is
+    renamed into place, and only then is the number recorded. A failure at any point leaves no
+    folder and no number used; a kill after the rename is finished by the next command
+    (``recovery``). The folder and its files."""
+    number = str(plan["number"])
     corrections = output / CORRECTIONS
     corrections.mkdir(parents=True, exist_ok=True)
     staging = corrections / f".staging-{secrets.token_hex(4)}"
     target = corrections / number
+    point = str(plan["kind"]).replace("_", "-")
     published: Path | None = None
     begun = False
     try:
-        note = negated(inv, number, issued, reason)
         staging.mkdir()
-        files = _write(staging, note, original, run_id)
+        files = write(staging)
         if target.exists():
             raise RunError(
                 f"{target} exists although the register never issued {number}; the register and "
@@ -185,20 +220,12 @@ def _issue(
             )
         if before_publish is not None:
             before_publish(staging)
-        plan = {
-            "kind": "credit_note",
-            "series": series,
-            "number": number,
-            "refers_to": invoice_number,
-            "issue_date": issued.isoformat(),
-            "note": reason,
-        }
         register.begin_publishing(run_id, f"{CORRECTIONS}/{number}", plan)
         begun = True
-        pause_point("credit-note-publishing-begun")
+        pause_point(f"{point}-publishing-begun")
         staging.rename(target)
         published = target
-        pause_point("credit-note-moved-in")
+        pause_point(f"{point}-moved-in")
         register.commit_publishing(run_id)
         begun = False
     except BaseException:
@@ -208,11 +235,10 @@ def _issue(
             register.abandon_publishing(run_id)
         raise
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return IssuedCreditNote(
-        note, inv, target, tuple(target / f.relative_to(staging) for f in files)
-    )
+        for scratch in (staging, staging.with_name(staging.name + "-work")):
+            if scratch.exists():
+                shutil.rmtree(scratch, ignore_errors=True)
+    return target, [target / f.relative_to(staging) for f in files]
 
 
 def outputs_register(output: Path) -> Register:
@@ -231,10 +257,9 @@ def outputs_register(output: Path) -> Register:
     return Register(path)
 
 
-def load_original(output: Path, invoice_number: str, register: Register) -> Original:
-    """The finalised invoice ``invoice_number`` rebuilt from its run folder and checked against
-    everything the run stored (see the module docstring). RunError naming the file and the
-    figures when anything differs."""
+def invoice_entry(register: Register, invoice_number: str, then: str) -> RegisterEntry:
+    """The register's entry of the invoice ``invoice_number``; RunError saying what the number
+    is instead (unknown, a credit note, a void number), followed by ``then``."""
     entry = register.entry(invoice_number)
     if entry is None or entry.kind != "invoice" or entry.status == "void":
         what = (
@@ -244,10 +269,20 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             if entry.kind == "credit_note"
             else f"a void number, never issued ({entry.note})"
         )
-        raise RunError(
-            f"{invoice_number}: {what} ({register.path}). A credit note cancels an invoice of a "
-            "finalised run; the numbers are in the run's invoice_summary.csv"
-        )
+        raise RunError(f"{invoice_number}: {what} ({register.path}). {then}")
+    return entry
+
+
+def load_original(output: Path, invoice_number: str, register: Register) -> Original:
+    """The finalised invoice ``invoice_number`` rebuilt from its run folder and checked against
+    everything the run stored (see the module docstring). RunError naming the file and the
+    figures when anything differs."""
+    entry = invoice_entry(
+        register,
+        invoice_number,
+        "A credit note cancels an invoice of a finalised run; the numbers are in the run's "
+        "invoice_summary.csv",
+    )
     folder, journal, ledger = invoice_folder(Path(output), entry)
     in_run = entry.refers_to is None  # a reissued invoice's folder has no FINALISED marker
     if in_run and entry.status == "final" and not (folder / FINALISED_MARKER).is_file():

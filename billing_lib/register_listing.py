@@ -48,6 +48,8 @@ COLUMNS = (
     "note",
     "folder",
 )
+#: The columns ``billing register list`` prints (the CSV has them all).
+SHOWN = tuple(c for c in COLUMNS if c not in ("net_amount", "vat_amount", "folder"))
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,6 @@ folder is only read.
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -34,10 +32,15 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.accounting_exports import conversion_of, write_package_journals
-from billing_lib.corrections import holding_output, invoice_folder, outputs_register
+from billing_lib.corrections import (
+    holding_output,
+    invoice_entry,
+    invoice_folder,
+    outputs_register,
+    publish_correction,
+)
 from billing_lib.documents import document_writer
 from billing_lib.errors import RunError
-from billing_lib.faults import pause_point
 from billing_lib.importers.report_names import report_files
 from billing_lib.invoice_files import (
     read_invoice_data,
@@ -53,7 +56,6 @@ from billing_lib.numbering import Register, RegisterEntry
 from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions
 from billing_lib.run_files import (
-    CORRECTIONS,
     INVOICE_DATA,
     MANIFEST,
     RATED_PARQUET,
@@ -153,64 +155,37 @@ def _reissue(
     parameters = Path(parameters or recorded.get("parameters", ""))
     _check_reports(reports, manifest.get("inputs", []), folder, invoice_number)
     replaced = read_invoice_data(folder / INVOICE_DATA)[1][invoice_number]
-    corrections = output / CORRECTIONS
-    corrections.mkdir(parents=True, exist_ok=True)
-    staging = corrections / f".staging-{secrets.token_hex(4)}"
-    target = corrections / number
     note = (
         f"This invoice replaces invoice {invoice_number}, cancelled by credit note "
         f"{credit_note}." + (f" Reason: {reason}" if reason else "")
     )
-    published: Path | None = None
-    begun = False
-    try:
-        staging.mkdir()
+    billed: list[tuple[Invoice, list[str]]] = []
+
+    def write(staging: Path) -> list[Path]:
         inv, files = _bill(staging, entry, number, reports, parameters, issued, note)
         moved = moved_lines(folder / RATED_PARQUET, staging / RATED_PARQUET, replaced)
-        files.append(
-            _write_manifest(
-                staging, inv, credit_note, reason, run_id, files, (reports, parameters), moved
-            )
+        billed.append((inv, moved))
+        manifest = _write_manifest(
+            staging, inv, credit_note, reason, run_id, files, (reports, parameters), moved
         )
-        if target.exists():
-            raise RunError(
-                f"{target} exists although the register never issued {number}; the register and "
-                f"the corrections folder disagree: move that folder aside and check the register"
-            )
-        if before_publish is not None:
-            before_publish(staging)
-        plan = {
-            "kind": "reissue",
-            "series": entry.series,
-            "number": number,
-            "refers_to": invoice_number,
-            "issue_date": issued.isoformat(),
-            "note": note,
-        }
-        register.begin_publishing(run_id, f"{CORRECTIONS}/{number}", plan)
-        begun = True
-        pause_point("reissue-publishing-begun")
-        staging.rename(target)
-        published = target
-        pause_point("reissue-moved-in")
-        register.commit_publishing(run_id)
-        begun = False
-    except BaseException:
-        if published is not None:  # the register could not record it: take the folder back
-            shutil.rmtree(published, ignore_errors=True)
-        if begun:
-            register.abandon_publishing(run_id)
-        raise
-    finally:
-        for scratch in (staging, staging.with_name(staging.name + "-work")):
-            if scratch.exists():
-                shutil.rmtree(scratch, ignore_errors=True)
+        return [*files, manifest]
+
+    plan = {
+        "kind": "reissue",
+        "series": entry.series,
+        "number": number,
+        "refers_to": invoice_number,
+        "issue_date": issued.isoformat(),
+        "note": note,
+    }
+    target, files = publish_correction(output, register, run_id, plan, write, before_publish)
+    inv, moved = billed[0]
     return ReissuedInvoice(
         inv,
         replaced,
         credit_note,
         target,
-        tuple(target / f.relative_to(staging) for f in files),
+        tuple(files),
         reports,
         parameters,
         tuple(moved),
@@ -255,19 +230,11 @@ def moved_lines(then: Path, now: Path, replaced: Invoice) -> list[str]:
 
 def _original_entry(register: Register, invoice_number: str) -> RegisterEntry:
     """The register's entry of the invoice to replace; RunError when it is no invoice."""
-    entry = register.entry(invoice_number)
-    if entry is None or entry.kind != "invoice" or entry.status == "void":
-        what = (
-            "unknown: the register has no such number"
-            if entry is None
-            else "a credit note, not an invoice"
-            if entry.kind == "credit_note"
-            else f"a void number, never issued ({entry.note})"
-        )
-        raise RunError(
-            f"{invoice_number}: {what} ({register.path}). billing reissue replaces a finalised "
-            "invoice that a credit note cancelled"
-        )
+    entry = invoice_entry(
+        register,
+        invoice_number,
+        "billing reissue replaces a finalised invoice that a credit note cancelled",
+    )
     if entry.status != "final":
         raise RunError(
             f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
