@@ -269,6 +269,9 @@ def invoice_entry(register: Register, invoice_number: str, then: str) -> Registe
             if entry.kind == "credit_note"
             else f"a void number, never issued ({entry.note})"
         )
+        typed = invoice_number.strip().upper()
+        if entry is None and typed != invoice_number and register.entry(typed) is not None:
+            what += f" (did you mean {typed}?)"
         raise RunError(f"{invoice_number}: {what} ({register.path}). {then}")
     return entry
 

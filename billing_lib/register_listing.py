@@ -29,6 +29,7 @@ from billing_lib.run_files import (
     SUMMARY_CSV,
     atomic_target,
 )
+from billing_lib.run_parameters import check_period
 
 #: The listing's columns, in order (the CSV's header).
 COLUMNS = (
@@ -67,6 +68,8 @@ def register_listing(
     number order, one row each with ``COLUMNS``; amounts as the folder's summary states them
     (text, exact)."""
     output = Path(output)
+    if period is not None:
+        period = check_period(period)
     entries = [
         e for e in outputs_register(output).entries(period) if series is None or e.series == series
     ]

@@ -115,3 +115,14 @@ def test_the_command_prints_the_list_and_writes_every_column_as_csv(outputs, tmp
     assert tuple(rows[0]) == COLUMNS
     assert [r["number"] for r in rows] == list(register_listing(outputs)["number"])
     assert rows[9]["note"].startswith("This invoice replaces invoice NW2026-000002")
+
+
+def test_a_number_typed_in_lower_case_is_refused_with_the_number_meant(outputs):
+    from billing_lib.errors import BillingError, RunError
+
+    with pytest.raises(
+        RunError, match=r"unknown: the register has no such number \(did you mean NW2026-000003\?\)"
+    ):
+        issue_credit_note(outputs, "nw2026-000003", date(2026, 12, 3))
+    with pytest.raises(BillingError, match="expected a month as YYYY-MM"):
+        register_listing(outputs, period="2026-1")
