@@ -77,6 +77,10 @@ class Seller(Strict):
     #: larger ones get summarised usage sheets (every invoice's lines are in
     #: ``<workbook>.usage.parquet`` beside it).
     usage_detail_max_lines: int = USAGE_DETAIL_MAX_LINES
+    #: Also write every invoice's rated lines as ``<workbook>.usage.csv`` (UTF-8 with BOM, comma,
+    #: decimal point) for customers who open them in a spreadsheet; a run setting, not part of
+    #: the seller block of ``invoices.json``.
+    usage_detail_csv: bool = Field(False, exclude=True)
     #: Neighbouring exchange rates of one pair may differ by at most this factor (billing_lib.fx);
     #: a run setting, not part of the seller block of ``invoices.json``.
     fx_plausibility_factor: Decimal = Field(FX_PLAUSIBILITY_FACTOR, gt=1, le=1000, exclude=True)

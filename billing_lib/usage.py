@@ -28,16 +28,20 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from billing_lib.customers import Customer
 from billing_lib.invoices import Invoice, Invoicing, labelled_lines
 from billing_lib.publishing import writing
+from billing_lib.run_files import atomic_target
 from billing_lib.sql import ql
 from billing_lib.usage_summaries import SUMMARY_MAX_ROWS, summary_rows
 
 #: Suffix of the file beside each invoice workbook that holds every rated line behind the invoice.
 USAGE_DETAIL_SUFFIX = ".usage.parquet"
+#: Suffix of the same lines as CSV (seller.yaml ``usage_detail_csv``).
+USAGE_CSV_SUFFIX = ".usage.csv"
 
 #: Usage-sheet columns: (header, rated_lines column or expression, kind).
 DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -126,7 +130,7 @@ def share_usage(
         return {}
     lines = share_lines(con, share, invoicing, customers)
     usage = usage_rows(con, lines, share, invoicing.seller.usage_detail_max_lines)
-    write_share_details(lines, targets)
+    write_share_details(lines, targets, invoicing.seller.usage_detail_csv)
     return usage
 
 
@@ -248,13 +252,14 @@ def _distribute(
         usage.vendors[-1].rows.append(tuple(values))
 
 
-def write_share_details(lines: pa.Table, targets: list[Path]) -> None:
+def write_share_details(lines: pa.Table, targets: list[Path], also_csv: bool = False) -> None:
     """``targets[k]``: every rated line behind the share's invoice ``k`` (``part`` k of
     ``lines``, ``share_lines``), Parquet (zstd): DETAIL_FILE_COLUMNS, the vendor's name (the
     seller's for its own fees and credits), lines in the usage sheets' order; an empty file for
     an invoice without rated lines. Slices of ``lines`` in their order (no sort here), each
     invoice's written as one table by pyarrow; a rerun gives the same bytes. (DuckDB's
-    partitioned ``COPY`` needs one thread for that: 14 s of the 1M month's run.)"""
+    partitioned ``COPY`` needs one thread for that: 14 s of the 1M month's run.) ``also_csv``:
+    each also as CSV beside it (``csv_detail_path``, ``write_detail_csv``)."""
     if not targets:
         return
     targets[0].parent.mkdir(parents=True, exist_ok=True)
@@ -263,7 +268,40 @@ def write_share_details(lines: pa.Table, targets: list[Path]) -> None:
     starts = np.searchsorted(detail.column("part").to_numpy(), np.arange(len(targets) + 1))
     detail = detail.drop_columns(["part"])
     for k, target in enumerate(targets):
-        _write_detail(detail.slice(starts[k], starts[k + 1] - starts[k]), target)
+        part = detail.slice(starts[k], starts[k + 1] - starts[k])
+        _write_detail(part, target)
+        if also_csv:
+            write_detail_csv(part, csv_detail_path(target))
+
+
+def csv_detail_path(detail: Path) -> Path:
+    """``NW2026-000001_C003.usage.csv`` beside ``NW2026-000001_C003.usage.parquet``."""
+    return detail.with_name(detail.name.removesuffix(USAGE_DETAIL_SUFFIX) + USAGE_CSV_SUFFIX)
+
+
+#: First characters a spreadsheet reads as a formula (OWASP, CSV injection), as ``ledger.csv_text``.
+_FORMULA_START = r"^([=+\-@\t\r])"
+
+
+def write_detail_csv(table: pa.Table, path: Path) -> None:
+    """``table`` (a detail file's lines) as CSV for a spreadsheet: UTF-8 with a byte-order mark
+    (Excel reads the accents), a header of the column names, dates as YYYY-MM-DD, quantities and
+    amounts exact without trailing zeros (``744``, ``0.0125``), and an apostrophe before text a
+    spreadsheet would read as a formula (a vendor's description or tag). A rerun gives the same
+    bytes."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_decimal(column.type):
+            text = pc.cast(column, pa.string())
+            text = pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1")
+            column = pc.replace_substring_regex(text, r"\.$", "")
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.replace_substring_regex(column, _FORMULA_START, r"'\1")
+        columns.append(column)
+    table = pa.Table.from_arrays(columns, names=table.column_names)
+    with writing(path), atomic_target(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        pacsv.write_csv(table, fh)
 
 
 #: Most rated lines of one share (labelled and sorted at once by a writer process, in an Arrow

@@ -41,7 +41,13 @@ from billing_lib.scratch import scratch_folder
 from billing_lib.sheet_formats import WORKBOOK_OPTIONS, InvoiceFormats, fixed_created, sheet_name
 from billing_lib.sql import ql
 from billing_lib.summary_workbook import write_summary_workbook
-from billing_lib.usage import USAGE_DETAIL_SUFFIX, InvoiceUsage, share_usage, usage_shares
+from billing_lib.usage import (
+    USAGE_DETAIL_SUFFIX,
+    InvoiceUsage,
+    csv_detail_path,
+    share_usage,
+    usage_shares,
+)
 from billing_lib.usage_sheets import write_usage_sheets
 
 INVOICE_FOLDER = "invoices"
@@ -94,6 +100,8 @@ def write_workbooks(
         written.append(paths[0])
         if inv.number in details:
             written.append(details[inv.number])
+            if invoicing.seller.usage_detail_csv:
+                written.append(csv_detail_path(details[inv.number]))
         written += paths[1:]
     if invoices:
         with writing(folder / SUMMARY_WORKBOOK):
@@ -304,7 +312,8 @@ def write_invoice_workbook(
         used: set[str] = set()
         write_invoice_sheet(wb.add_worksheet(sheet_name(_kind(inv), used)), inv, seller, fmt)
         if inv.kind == "invoice" and usage is not None:
-            detail_name = path.stem + USAGE_DETAIL_SUFFIX
+            detail = path.with_name(path.stem + USAGE_DETAIL_SUFFIX)
+            detail_name = csv_detail_path(detail).name if seller.usage_detail_csv else detail.name
             write_usage_sheets(wb, inv, vendors, usage, detail_name, fmt, used)
         wb.close()
     return path
