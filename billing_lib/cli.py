@@ -160,9 +160,9 @@ def _credit_note_command(args: argparse.Namespace) -> int:
 
 def _reissue_command(args: argparse.Namespace) -> int:
     from billing_lib.invoices import money_text
-    from billing_lib.reissue import reissue_invoice
+    from billing_lib.reissue import reissue_invoices
 
-    done = reissue_invoice(
+    done = reissue_invoices(
         args.output,
         args.invoice,
         args.parameters,
@@ -171,29 +171,30 @@ def _reissue_command(args: argparse.Namespace) -> int:
         args.reason,
         wait=args.wait,
     )
-    for line in done.cleaned:
+    for line in done[0].cleaned:
         print(f"cleaned up: {line}")
-    inv, old = done.invoice, done.replaces
-    print(
-        f"invoice {inv.number} issued on {inv.issue_date} for {inv.customer_id} "
-        f"{inv.buyer.name}, period {inv.period}: replaces invoice {old.number} (cancelled by "
-        f"credit note {done.credit_note})"
-    )
-    print(f"  billed from {done.reports} with the parameters in {done.parameters}")
-    print(
-        f"  {inv.currency} net {money_text(inv.net)} + VAT {money_text(inv.vat_total)} = "
-        f"{money_text(inv.gross)} (the invoice replaced: {old.currency} {money_text(old.net)} + "
-        f"{money_text(old.vat_total)} = {money_text(old.gross)})"
-    )
-    if done.moved_lines:
-        print(f"  vendor lines not as on {old.number} (check accounts.csv if not meant):")
-        for text in done.moved_lines:
-            print(f"    {text}")
-    else:
-        print(f"  the same vendor lines as on {old.number}")
-    print(f"  written to {done.folder}:")
-    for path in done.files:
-        print(f"    {path.relative_to(done.folder)}")
+    print(f"billed from {done[0].reports} with the parameters in {done[0].parameters}")
+    for one in done:
+        inv, old = one.invoice, one.replaces
+        print(
+            f"invoice {inv.number} issued on {inv.issue_date} for {inv.customer_id} "
+            f"{inv.buyer.name}, period {inv.period}: replaces invoice {old.number} (cancelled by "
+            f"credit note {one.credit_note})"
+        )
+        print(
+            f"  {inv.currency} net {money_text(inv.net)} + VAT {money_text(inv.vat_total)} = "
+            f"{money_text(inv.gross)} (the invoice replaced: {old.currency} "
+            f"{money_text(old.net)} + {money_text(old.vat_total)} = {money_text(old.gross)})"
+        )
+        if one.moved_lines:
+            print(f"  vendor lines not as on {old.number} (check accounts.csv if not meant):")
+            for text in one.moved_lines:
+                print(f"    {text}")
+        else:
+            print(f"  the same vendor lines as on {old.number}")
+        print(f"  written to {one.folder}:")
+        for path in one.files:
+            print(f"    {path.relative_to(one.folder)}")
     return 0
 
 
@@ -397,7 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output_option(ri, "outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
     ri.add_argument(
-        "--invoice", required=True, help="number of the credited invoice, e.g. NW2026-000002"
+        "--invoice",
+        required=True,
+        action="append",
+        help="number of the credited invoice, e.g. NW2026-000002; give it again for more "
+        "invoices of the same period (the month is rated once for all)",
     )
     ri.add_argument(
         "--parameters",

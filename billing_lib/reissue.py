@@ -24,6 +24,8 @@ folder is only read.
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -52,10 +54,11 @@ from billing_lib.invoice_model import Invoice, money_text
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, build_invoices
 from billing_lib.ledger import beancount_problems, sales_entry, write_beancount, write_csv_journal
 from billing_lib.money import round_money
-from billing_lib.numbering import Register, RegisterEntry
+from billing_lib.numbering import Register, RegisterEntry, format_number
 from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions
 from billing_lib.run_files import (
+    CORRECTIONS,
     INVOICE_DATA,
     MANIFEST,
     RATED_PARQUET,
@@ -65,6 +68,7 @@ from billing_lib.run_files import (
     read_manifest,
 )
 from billing_lib.run_manifest import write_manifest
+from billing_lib.run_state import RunSettings
 from billing_lib.sql import ql
 from billing_lib.workbooks import SUMMARY_WORKBOOK, write_workbooks
 
@@ -102,19 +106,46 @@ def reissue_invoice(
     wait: float = 0,
 ) -> ReissuedInvoice:
     """Invoice anew the period's charges of the customer of ``invoice_number``, a finalised
-    invoice that a credit note cancelled, billed from ``reports`` (default: the folder its run
-    read) with ``parameters`` (default: the folder its run used, as it is now); dated
-    ``issue_date`` (default today), ``reason`` printed on it. Written into
-    ``output/corrections/<number>/``; holds the lock of ``output`` throughout (refused when a run
-    holds it, or after waiting ``wait`` seconds). RunError, with nothing written and no number
-    used, when the invoice is not final, not credited or already replaced, a report differs from
-    the run's, or the customer has nothing to bill. ``before_publish`` (tests) is called with the
-    staging folder just before it is renamed into place."""
+    invoice that a credit note cancelled (``reissue_invoices`` of one)."""
+    return reissue_invoices(
+        output,
+        [invoice_number],
+        parameters,
+        reports,
+        issue_date,
+        reason,
+        before_publish=before_publish,
+        wait=wait,
+    )[0]
+
+
+def reissue_invoices(
+    output: Path,
+    invoice_numbers: list[str],
+    parameters: Path | None = None,
+    reports: Path | None = None,
+    issue_date: date | None = None,
+    reason: str | None = None,
+    *,
+    before_publish: Callable[[Path], None] | None = None,
+    wait: float = 0,
+) -> list[ReissuedInvoice]:
+    """Invoice anew the period's charges of the customers of ``invoice_numbers``: finalised
+    invoices of one period, each cancelled by a credit note, billed from ``reports`` (default:
+    the folder their run read) with ``parameters`` (default: the folder their run used, as it is
+    now), rated once for all of them; dated ``issue_date`` (default today), ``reason`` printed on
+    each. Each is written into ``output/corrections/<number>/``, numbered in the order given;
+    holds the lock of ``output`` throughout (refused when a run holds it, or after waiting
+    ``wait`` seconds). RunError, with nothing written and no number used, when any invoice is not
+    final, not credited or already replaced, the invoices are of several periods, a report
+    differs from the run's, or a customer has nothing to bill: every invoice is checked, rated
+    and built before the first is issued. ``before_publish`` (tests) is called with each staging
+    folder just before it is renamed into place."""
     output = Path(output)
     with holding_output(output, wait) as (lock, cleaned):
         done = _reissue(
             output,
-            invoice_number,
+            invoice_numbers,
             parameters,
             reports,
             issue_date or date.today(),
@@ -122,22 +153,94 @@ def reissue_invoice(
             lock.run_id,
             before_publish,
         )
-    return replace(done, cleaned=tuple(cleaned))
+    return [replace(d, cleaned=tuple(cleaned)) if k == 0 else d for k, d in enumerate(done)]
+
+
+@dataclass(frozen=True)
+class _Replaced:
+    """A finalised, credited invoice to replace, checked: its register entry, the credit note
+    that cancelled it, its folder and the invoice as that folder's ``invoices.json`` has it."""
+
+    entry: RegisterEntry
+    credit_note: str
+    folder: Path
+    invoice: Invoice
 
 
 def _reissue(
     output: Path,
-    invoice_number: str,
+    invoice_numbers: list[str],
     parameters: Path | None,
     reports: Path | None,
     issued: date,
     reason: str | None,
     run_id: str,
     before_publish: Callable[[Path], None] | None,
-) -> ReissuedInvoice:
+) -> list[ReissuedInvoice]:
     register = outputs_register(output)
-    entry = _original_entry(register, invoice_number)
-    number, credit_note = register.reissue_number(entry.series, invoice_number)
+    if not invoice_numbers or len(set(invoice_numbers)) != len(invoice_numbers):
+        raise RunError(f"give each invoice to replace once; got {invoice_numbers}")
+    replaced = [_replaced(output, register, n, issued) for n in invoice_numbers]
+    periods = sorted({r.entry.period for r in replaced})
+    customers = [str(r.entry.customer_id) for r in replaced]
+    series = {r.entry.series for r in replaced}
+    if len(periods) > 1 or len(series) > 1 or len(set(customers)) != len(customers):
+        raise RunError(
+            f"{', '.join(invoice_numbers)}: invoices of {', '.join(periods)} for "
+            f"{', '.join(customers)}; billing reissue replaces invoices of one period, one per "
+            "customer, at a time"
+        )
+    recorded = read_manifest(replaced[0].folder).get("parameters", {})
+    reports = Path(reports or recorded.get("reports", ""))
+    parameters = Path(parameters or recorded.get("parameters", ""))
+    for r in replaced:
+        inputs = read_manifest(r.folder).get("inputs", [])
+        _check_reports(reports, inputs, r.folder, r.entry.invoice_number)
+    # the register changes only under the lock this process holds: the numbers follow in order
+    first, _ = register.reissue_number(replaced[0].entry.series, replaced[0].entry.invoice_number)
+    numbers = [_following(first, k) for k in range(len(replaced))]
+    scratch = output / CORRECTIONS / f".staging-{secrets.token_hex(4)}-work"
+    scratch.mkdir(parents=True)
+    try:
+        billed = _rate(scratch, periods[0], customers, reports, parameters, issued)
+        notes = [
+            f"This invoice replaces invoice {r.entry.invoice_number}, cancelled by credit note "
+            f"{r.credit_note}." + (f" Reason: {reason}" if reason else "")
+            for r in replaced
+        ]
+        invoices = [
+            billed.invoice(r.entry, number, issued, note)
+            for r, number, note in zip(replaced, numbers, notes, strict=True)
+        ]
+        return [
+            _publish(output, register, run_id, r, inv, billed, reason, before_publish)
+            for r, inv in zip(replaced, invoices, strict=True)
+        ]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _following(first: str, k: int) -> str:
+    """The ``k``-th number after ``first`` in its series (``NW2026-000010``, 2: ``...000012``)."""
+    series, number = first.rsplit("-", 1)
+    return format_number(series, int(number) + k)
+
+
+def _replaced(output: Path, register: Register, invoice_number: str, issued: date) -> _Replaced:
+    """The finalised, credited invoice ``invoice_number`` that no invoice replaces yet, checked
+    (``Register.reissue_number``); RunError naming the way out otherwise."""
+    entry = invoice_entry(
+        register,
+        invoice_number,
+        "billing reissue replaces a finalised invoice that a credit note cancelled",
+    )
+    if entry.status != "final":
+        raise RunError(
+            f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
+            f"correct it by running {entry.period} again (billing run --period {entry.period} "
+            "...); an invoice is reissued only once it is final and credited"
+        )
+    _, credit_note = register.reissue_number(entry.series, invoice_number)
     credited = register.entry(credit_note)
     if (
         credited is not None
@@ -149,45 +252,166 @@ def _reissue(
             f"{credited.issue_date}; the invoice replacing it cannot be dated {issued} (before it)"
         )
     folder = invoice_folder(output, entry)[0]
-    manifest = read_manifest(folder)
-    recorded = manifest.get("parameters", {})
-    reports = Path(reports or recorded.get("reports", ""))
-    parameters = Path(parameters or recorded.get("parameters", ""))
-    _check_reports(reports, manifest.get("inputs", []), folder, invoice_number)
-    replaced = read_invoice_data(folder / INVOICE_DATA)[1][invoice_number]
-    note = (
-        f"This invoice replaces invoice {invoice_number}, cancelled by credit note "
-        f"{credit_note}." + (f" Reason: {reason}" if reason else "")
-    )
-    billed: list[tuple[Invoice, list[str]]] = []
+    invoice = read_invoice_data(folder / INVOICE_DATA)[1][invoice_number]
+    return _Replaced(entry, credit_note, folder, invoice)
+
+
+@dataclass(frozen=True)
+class _Billed:
+    """The period billed again for the customers to invoice anew: the parameters as loaded, their
+    rated lines (``rated``, a Parquet file in the scratch folder), and where they came from."""
+
+    settings: RunSettings
+    rated: Path
+    reports: Path
+    parameters: Path
+
+    def invoice(self, entry: RegisterEntry, number: str, issued: date, note: str) -> Invoice:
+        """The invoice ``number`` of ``entry``'s customer and period from its rated lines,
+        replacing ``entry``; RunError when the customer has none."""
+        customer, period = str(entry.customer_id), entry.period
+        con = self._lines_of(customer)
+        try:
+            (lines,) = con.execute("SELECT count(*) FROM rated_lines").fetchone() or (0,)
+            if not lines:
+                raise RunError(
+                    f"{customer} has no rated lines in {period} with the parameters in "
+                    f"{self.parameters} (billed from {self.reports}); there is nothing to "
+                    f"invoice in place of {entry.invoice_number}. Check accounts.csv and the "
+                    "price plans"
+                )
+            [inv] = build_invoices(
+                con,
+                self.settings.customers,
+                self.settings.invoicing,
+                period,
+                None,
+                issued,
+                numbers={customer: number},
+            )
+        finally:
+            con.close()
+        return replace(inv, refers_to=entry.invoice_number, note=note)
+
+    def write(self, folder: Path, inv: Invoice) -> list[Path]:
+        """Every file of ``inv`` into ``folder`` but the manifest: the customer's rated lines,
+        workbook with usage sheets, PDF and UBL, summary row, data and sales entry (CSV journal,
+        beancount, Xero, QuickBooks)."""
+        invoicing = self.settings.invoicing
+        rated = folder / RATED_PARQUET
+        con = self._lines_of(inv.customer_id)
+        try:
+            con.execute(
+                f"COPY (SELECT * FROM rated_lines ORDER BY source_file, source_row) TO "
+                f"{ql(str(rated))} (FORMAT parquet)"
+            )
+            documents = document_writer(invoicing.seller, folder / "invoices", invoicing.folder)
+            files = write_workbooks(con, [inv], invoicing, folder, also=documents, rated=rated)
+        finally:
+            con.close()
+        summary = folder / SUMMARY_WORKBOOK  # a run's summary of all customers: not one invoice's
+        files = [f for f in files if f != summary]
+        summary.unlink(missing_ok=True)
+        sales = sales_entry(inv, invoicing)
+        ledger = write_beancount([sales], invoicing, folder / ledger_name(inv.number))
+        problems = beancount_problems(ledger)
+        if problems:
+            raise RunError(f"{ledger}: beancount refuses the invoice's ledger: {problems}")
+        exports = self.settings.accounting_exports
+        end = month_days(inv.period)[1]
+        conversion = conversion_of(exports, end, self.settings.pricing.fx)
+        return [
+            *files,
+            write_invoice_summary([inv], folder / SUMMARY_CSV),
+            write_invoice_data([inv], invoicing.seller, folder / INVOICE_DATA),
+            write_csv_journal([sales], invoicing, folder / journal_name(inv.number)),
+            ledger,
+            *write_package_journals([sales], invoicing, exports, folder, inv.number, conversion),
+            rated,
+        ]
+
+    def _lines_of(self, customer: str) -> duckdb.DuckDBPyConnection:
+        """A DuckDB whose ``rated_lines`` are ``customer``'s."""
+        con = duckdb.connect()
+        con.execute(
+            f"CREATE VIEW rated_lines AS SELECT * FROM read_parquet({ql(str(self.rated))}) "
+            f"WHERE customer_id = {ql(customer)}"
+        )
+        return con
+
+
+def _rate(
+    scratch: Path,
+    period: str,
+    customers: list[str],
+    reports: Path,
+    parameters: Path,
+    issued: date,
+) -> _Billed:
+    """The period's reports imported, mapped and rated with ``parameters`` once (the run's own
+    steps, in ``scratch``), the rated lines of ``customers`` kept in ``scratch``."""
+    from billing_lib.rating import release_target
+    from billing_lib.run import BillingRun
+    from billing_lib.run_parameters import check_parameters
+
+    br = BillingRun(check_parameters(period, reports, parameters, scratch, False, issued))
+    rated = scratch / RATED_PARQUET
+    try:
+        br.load_parameters()
+        br.import_reports()
+        br.map_customers()
+        br.rate()
+        br.con.execute(
+            f"COPY (SELECT * FROM rated_lines WHERE period = {ql(period)} AND list_contains("
+            f"[{', '.join(ql(c) for c in customers)}], customer_id) ORDER BY customer_id, "
+            f"source_file, source_row) TO {ql(str(rated))} (FORMAT parquet)"
+        )
+    finally:
+        if br.results.rating is not None and br.results.rating.rated_file is not None:
+            release_target(br.results.rating.rated_file)
+        br.con.close()
+    return _Billed(br.settings, rated, reports, parameters)
+
+
+def _publish(
+    output: Path,
+    register: Register,
+    run_id: str,
+    old: _Replaced,
+    inv: Invoice,
+    billed: _Billed,
+    reason: str | None,
+    before_publish: Callable[[Path], None] | None,
+) -> ReissuedInvoice:
+    """``inv``, replacing ``old``, written and published (``publish_correction``)."""
+    moved: list[str] = []
 
     def write(staging: Path) -> list[Path]:
-        inv, files = _bill(staging, entry, number, reports, parameters, issued, note)
-        moved = moved_lines(folder / RATED_PARQUET, staging / RATED_PARQUET, replaced)
-        billed.append((inv, moved))
+        files = billed.write(staging, inv)
+        moved.extend(moved_lines(old.folder / RATED_PARQUET, staging / RATED_PARQUET, old.invoice))
+        from_where = (billed.reports, billed.parameters)
         manifest = _write_manifest(
-            staging, inv, credit_note, reason, run_id, files, (reports, parameters), moved
+            staging, inv, old.credit_note, reason, run_id, files, from_where, moved
         )
         return [*files, manifest]
 
     plan = {
         "kind": "reissue",
-        "series": entry.series,
-        "number": number,
-        "refers_to": invoice_number,
-        "issue_date": issued.isoformat(),
-        "note": note,
+        "series": old.entry.series,
+        "number": inv.number,
+        "refers_to": old.entry.invoice_number,
+        "issue_date": inv.issue_date.isoformat(),
+        "note": inv.note,
     }
     target, files = publish_correction(output, register, run_id, plan, write, before_publish)
-    inv, moved = billed[0]
     return ReissuedInvoice(
         inv,
-        replaced,
-        credit_note,
+        old.invoice,
+        old.credit_note,
         target,
         tuple(files),
-        reports,
-        parameters,
+        billed.reports,
+        billed.parameters,
         tuple(moved),
     )
 
@@ -228,22 +452,6 @@ def moved_lines(then: Path, now: Path, replaced: Invoice) -> list[str]:
     ]
 
 
-def _original_entry(register: Register, invoice_number: str) -> RegisterEntry:
-    """The register's entry of the invoice to replace; RunError when it is no invoice."""
-    entry = invoice_entry(
-        register,
-        invoice_number,
-        "billing reissue replaces a finalised invoice that a credit note cancelled",
-    )
-    if entry.status != "final":
-        raise RunError(
-            f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
-            f"correct it by running {entry.period} again (billing run --period {entry.period} "
-            "...); an invoice is reissued only once it is final and credited"
-        )
-    return entry
-
-
 def _check_reports(reports: Path, inputs: list[dict], folder: Path, invoice_number: str) -> None:
     """RunError unless ``reports`` holds exactly the report files the run of ``folder`` read,
     each with the sha256 its manifest recorded: the new invoice bills the same vendor lines."""
@@ -267,83 +475,6 @@ def _check_reports(reports: Path, inputs: list[dict], folder: Path, invoice_numb
             "the invoice replacing it must bill the same vendor lines, so nothing was issued:\n  - "
             + "\n  - ".join(problems)
         )
-
-
-def _bill(
-    folder: Path,
-    entry: RegisterEntry,
-    number: str,
-    reports: Path,
-    parameters: Path,
-    issued: date,
-    note: str,
-) -> tuple[Invoice, list[Path]]:
-    """The period's reports imported, mapped and rated with ``parameters`` (in a scratch folder
-    beside ``folder``), and the invoice of ``entry``'s customer written into ``folder``: its
-    rated lines, workbook with usage sheets, PDF and UBL, summary row, data and sales entry."""
-    from billing_lib.run import BillingRun
-    from billing_lib.run_parameters import check_parameters
-
-    period, customer = entry.period, str(entry.customer_id)
-    scratch = folder.with_name(folder.name + "-work")
-    scratch.mkdir()
-    br = BillingRun(check_parameters(period, reports, parameters, scratch, False, issued))
-    try:
-        br.load_parameters()
-        br.import_reports()
-        br.map_customers()
-        br.rate()
-        rated = folder / RATED_PARQUET
-        br.con.execute(
-            f"COPY (SELECT * FROM rated_lines WHERE period = {ql(period)} AND customer_id = "
-            f"{ql(customer)} ORDER BY source_file, source_row) TO {ql(str(rated))} "
-            "(FORMAT parquet)"
-        )
-    finally:
-        if br.results.rating is not None and br.results.rating.rated_file is not None:
-            from billing_lib.rating import release_target
-
-            release_target(br.results.rating.rated_file)
-        br.con.close()
-    settings = br.settings
-    invoicing = settings.invoicing
-    con = duckdb.connect()
-    try:
-        con.execute(f"CREATE VIEW rated_lines AS SELECT * FROM read_parquet({ql(str(rated))})")
-        (lines,) = con.execute("SELECT count(*) FROM rated_lines").fetchone() or (0,)
-        if not lines:
-            raise RunError(
-                f"{customer} has no rated lines in {period} with the parameters in {parameters} "
-                f"(billed from {reports}); there is nothing to invoice in place of "
-                f"{entry.invoice_number}. Check accounts.csv and the price plans"
-            )
-        [inv] = build_invoices(
-            con, settings.customers, invoicing, period, None, issued, numbers={customer: number}
-        )
-        inv = replace(inv, refers_to=entry.invoice_number, note=note)
-        documents = document_writer(invoicing.seller, folder / "invoices", invoicing.folder)
-        files = write_workbooks(con, [inv], invoicing, folder, also=documents, rated=rated)
-    finally:
-        con.close()
-    summary = folder / SUMMARY_WORKBOOK  # a run's summary of all customers: not one invoice's
-    files = [f for f in files if f != summary]
-    summary.unlink(missing_ok=True)
-    sales = sales_entry(inv, invoicing)
-    ledger = write_beancount([sales], invoicing, folder / ledger_name(number))
-    problems = beancount_problems(ledger)
-    if problems:
-        raise RunError(f"{ledger}: beancount refuses the invoice's ledger: {problems}")
-    exports = settings.accounting_exports
-    conversion = conversion_of(exports, month_days(period)[1], settings.pricing.fx)
-    files += [
-        write_invoice_summary([inv], folder / SUMMARY_CSV),
-        write_invoice_data([inv], invoicing.seller, folder / INVOICE_DATA),
-        write_csv_journal([sales], invoicing, folder / journal_name(number)),
-        ledger,
-        *write_package_journals([sales], invoicing, exports, folder, number, conversion),
-        rated,
-    ]
-    return inv, files
 
 
 def _write_manifest(

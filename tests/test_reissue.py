@@ -29,7 +29,7 @@ from billing_lib.invoices import read_invoice_data
 from billing_lib.money import round_money
 from billing_lib.numbering import open_register
 from billing_lib.recovery import check_register_knows_folders, rebuild_register
-from billing_lib.reissue import reissue_invoice
+from billing_lib.reissue import reissue_invoice, reissue_invoices
 from billing_lib.review import previous_net
 from billing_lib.run_state import load_settings
 from billing_lib.ubl import CBC, NS_INVOICE
@@ -393,20 +393,25 @@ def test_the_run_s_parameters_folder_gone_is_refused_naming_it(outputs):
     assert_nothing_reissued(outputs, before)
 
 
-def test_a_customer_with_nothing_to_bill_now_is_refused(outputs, corrected):
-    """C002 taken out of the parameters (customers.yaml, accounts.csv, its fee): its vendor
-    lines are unmapped now, and there is nothing to invoice in place of NW2026-000002."""
-    customers = corrected / "customers.yaml"
+def _without_c002(parameters: Path) -> None:
+    """C002 taken out of ``parameters`` (customers.yaml, accounts.csv, its fee)."""
+    customers = parameters / "customers.yaml"
     text = customers.read_text(encoding="utf-8")
     start = text.index("  - id: C002")
     customers.write_text(text[:start] + text[text.index("  - id: C003") :], encoding="utf-8")
-    accounts = corrected / "accounts.csv"
+    accounts = parameters / "accounts.csv"
     kept = [ln for ln in accounts.read_text().splitlines(keepends=True) if ",C002," not in ln]
     accounts.write_text("".join(kept))
-    lines = corrected / "custom_lines.yaml"
+    lines = parameters / "custom_lines.yaml"
     text = lines.read_text(encoding="utf-8")
     start = text.index("  - {id: c002-managed-services")
     lines.write_text(text[:start] + text[text.index("  - {id: c008-support") :])
+
+
+def test_a_customer_with_nothing_to_bill_now_is_refused(outputs, corrected):
+    """C002 taken out of the parameters: its vendor lines are unmapped now, and there is nothing
+    to invoice in place of NW2026-000002."""
+    _without_c002(corrected)
     before = register_rows(outputs)
     with pytest.raises(RunError, match="C002 has no rated lines in 2026-10 with the parameters"):
         reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
@@ -481,3 +486,56 @@ def test_the_review_knows_the_custom_lines_a_reissued_invoice_billed(outputs, co
     assert {ln.description: ln.amount for ln in done.invoice.lines}["Goodwill"] == D("-25.00")
     assert not_billed() == []
     con.close()
+
+
+# -- several invoices of a month at once -----------------------------------------------------------
+
+
+def test_several_invoices_of_a_month_are_reissued_from_one_rating(outputs, corrected, monkeypatch):
+    from billing_lib import run
+
+    issue_credit_note(outputs, "NW2026-000003", CREDITED, "Wrong plan")
+    rated = []
+    rate = run.BillingRun.rate
+    monkeypatch.setattr(run.BillingRun, "rate", lambda br: rated.append(1) or rate(br))
+    done = reissue_invoices(
+        outputs, [ORIGINAL, "NW2026-000003"], corrected, REPORTS, REISSUED, "Plan corrected"
+    )
+    assert len(rated) == 1  # the month imported and rated once for both
+    assert [(d.invoice.number, d.replaces.number, d.credit_note) for d in done] == [
+        ("NW2026-000010", ORIGINAL, "NWC2026-000001"),
+        ("NW2026-000011", "NW2026-000003", "NWC2026-000002"),
+    ]
+    assert [d.invoice.customer_id for d in done] == ["C002", "C003"]
+    assert done[1].invoice.gross == done[1].replaces.gross  # C003's parameters did not change
+    for d in done:
+        assert (d.folder / "invoices.json").is_file() and d.moved_lines == ()
+        assert read_invoice_data(d.folder / "invoices.json")[1] == {d.invoice.number: d.invoice}
+    check_register_knows_folders(outputs)
+    assert [r[0] for r in register_rows(outputs) if r[4]] == [
+        "NW2026-000010",
+        "NW2026-000011",
+        "NWC2026-000001",
+        "NWC2026-000002",
+    ]
+
+
+def test_a_batch_is_checked_whole_before_any_invoice_is_issued(outputs, corrected):
+    before = register_rows(outputs)
+    with pytest.raises(RunError, match="NW2026-000004 has no credit note"):
+        reissue_invoices(outputs, [ORIGINAL, "NW2026-000004"], corrected, REPORTS, REISSUED)
+    assert_nothing_reissued(outputs, before)
+    with pytest.raises(RunError, match="give each invoice to replace once"):
+        reissue_invoices(outputs, [ORIGINAL, ORIGINAL], corrected, REPORTS, REISSUED)
+    assert_nothing_reissued(outputs, before)
+    # C003 would bill; C002, taken out of the parameters, has nothing: neither is issued
+    issue_credit_note(outputs, "NW2026-000003", CREDITED, "Wrong plan")
+    before = register_rows(outputs)
+    _without_c002(corrected)
+    with pytest.raises(RunError, match="C002 has no rated lines in 2026-10"):
+        reissue_invoices(outputs, ["NW2026-000003", ORIGINAL], corrected, REPORTS, REISSUED)
+    assert register_rows(outputs) == before
+    assert sorted(p.name for p in (outputs / "corrections").iterdir()) == [
+        "NWC2026-000001",
+        "NWC2026-000002",
+    ]
