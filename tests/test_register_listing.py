@@ -22,16 +22,24 @@ from tests.notebook_project import PERIOD, REPO
 REPORTS = REPO / "samples" / PERIOD / "reports"
 
 
-@pytest.fixture
-def outputs(finalised_sample_outputs, tmp_path) -> Path:
-    """The finalised sample month, NW2026-000002 credited and reissued with the parameters."""
-    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+@pytest.fixture(scope="module")
+def corrected_month(finalised_sample_outputs, tmp_path_factory) -> Path:
+    """The finalised sample month, NW2026-000002 credited and reissued with the parameters
+    (made once for the module; each test gets a copy, ``outputs``)."""
+    base = tmp_path_factory.mktemp("listing")
+    out = Path(shutil.copytree(finalised_sample_outputs, base / "outputs"))
     issue_credit_note(out, "NW2026-000002", date(2026, 12, 3), "Wrong address")
     parameters = shutil.copytree(
-        REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+        REPO / "parameters", base / "parameters", ignore=shutil.ignore_patterns("local")
     )
     reissue_invoice(out, "NW2026-000002", parameters, REPORTS, date(2026, 12, 4))
     return out
+
+
+@pytest.fixture
+def outputs(corrected_month, tmp_path) -> Path:
+    """A private copy of ``corrected_month``."""
+    return Path(shutil.copytree(corrected_month, tmp_path / "outputs"))
 
 
 def summary_rows(path: Path) -> dict[str, dict[str, str]]:
