@@ -63,6 +63,7 @@ from billing_lib.run_files import (
     MANIFEST,
     RATED_PARQUET,
     SUMMARY_CSV,
+    billed_now,
     journal_name,
     ledger_name,
     read_manifest,
@@ -203,6 +204,7 @@ def _reissue(
     scratch.mkdir(parents=True)
     try:
         billed = _rate(scratch, periods[0], customers, reports, parameters, issued)
+        _refuse_billed_twice(output, periods[0], billed.rated)
         notes = [
             f"This invoice replaces invoice {r.entry.invoice_number}, cancelled by credit note "
             f"{r.credit_note}." + (f" Reason: {reason}" if reason else "")
@@ -450,6 +452,57 @@ def moved_lines(then: Path, now: Path, replaced: Invoice) -> list[str]:
         )
         for side, vendor, currency, count, cost in rows
     ]
+
+
+def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
+    """RunError when a vendor line of the new invoices (``rated``) is on an invoice of ``period``
+    that stands (the month as billed now, ``run_files.billed_now``: a line an edit of
+    accounts.csv moved to this customer from another is still on that one's invoice): billed
+    twice. The way out is to credit that invoice too and reissue both at once."""
+    dropped, replacing = billed_now(output, period)
+    live = [(output / period / RATED_PARQUET, dropped), *((f, []) for f in replacing)]
+    sources = " UNION ALL ".join(
+        f"SELECT customer_id, {CUSTOMER_SOURCE_FILE} AS source_file, source_row, "
+        f"{ql(str(path))} AS held_in FROM read_parquet({ql(str(path))}) r "
+        f"WHERE line_kind = 'vendor' AND period = {ql(period)}"
+        + (f" AND customer_id NOT IN ({', '.join(ql(c) for c in out)})" if out else "")
+        for path, out in live
+    )
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"""WITH n AS (SELECT customer_id, {CUSTOMER_SOURCE_FILE} AS source_file, source_row
+                           FROM read_parquet({ql(str(rated))}) r WHERE line_kind = 'vendor'),
+                    l AS ({sources})
+                SELECT n.customer_id, l.customer_id, l.held_in, count(*)
+                FROM n JOIN l USING (source_file, source_row) GROUP BY ALL ORDER BY ALL"""
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return
+    standing = {}
+    for path, _ in live:
+        folder = path.parent
+        for inv in read_manifest(folder).get("invoices", []) if folder.name == period else []:
+            standing[str(path), inv["customer_id"]] = inv["invoice_number"]
+        if folder.name != period:
+            m = read_manifest(folder)
+            standing[str(path), m.get("customer_id")] = m.get("invoice")
+    found = [
+        f"{count} vendor lines of {new}'s new invoice are on {standing.get((held, old), '?')} "
+        f"({old}), which stands"
+        for new, old, held, count in rows
+    ]
+    both = sorted({standing.get((held, old), "?") for _, old, held, _ in rows})
+    raise RunError(
+        f"{period}: the invoices replacing would bill vendor lines that an invoice of the month "
+        "still bills, so nothing was issued:\n  - "
+        + "\n  - ".join(found)
+        + f"\nIf those lines are this customer's now (accounts.csv), credit {', '.join(both)} "
+        "too and reissue them together with it (--invoice ... --invoice ...); else undo the "
+        "change to accounts.csv"
+    )
 
 
 def _check_reports(reports: Path, inputs: list[dict], folder: Path, invoice_number: str) -> None:

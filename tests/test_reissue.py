@@ -539,3 +539,33 @@ def test_a_batch_is_checked_whole_before_any_invoice_is_issued(outputs, correcte
         "NWC2026-000001",
         "NWC2026-000002",
     ]
+
+
+def test_a_line_an_edit_moved_here_from_an_invoice_that_stands_is_refused(outputs, corrected):
+    """accounts.csv gives C001's AWS account to C002: C002's new invoice would bill lines that
+    NW2026-000001 (C001, not credited) bills too. Refused; with NW2026-000001 credited and both
+    reissued at once, each line is billed once."""
+    accounts = corrected / "accounts.csv"
+    text = accounts.read_text(encoding="utf-8")
+    assert "aws,402719385610,C001," in text
+    accounts.write_text(text.replace("aws,402719385610,C001,", "aws,402719385610,C002,"))
+    before = register_rows(outputs)
+    with pytest.raises(RunError) as raised:
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    message = str(raised.value)
+    assert "vendor lines of C002's new invoice are on NW2026-000001 (C001), which stands" in message
+    assert "credit NW2026-000001 too and reissue them together" in message
+    assert_nothing_reissued(outputs, before)
+    issue_credit_note(outputs, "NW2026-000001", CREDITED, "AWS account is C002's")
+    c002, c001 = reissue_invoices(
+        outputs, [ORIGINAL, "NW2026-000001"], corrected, REPORTS, REISSUED
+    )
+    con = duckdb.connect()
+    sql = "SELECT count(*) FROM read_parquet(?) WHERE customer_id = ? AND vendor = 'aws'"
+    (then,) = con.execute(sql, [str(outputs / PERIOD / "rated_lines.parquet"), "C001"]).fetchone()
+    (now,) = con.execute(sql, [str(c001.folder / "rated_lines.parquet"), "C001"]).fetchone()
+    con.close()
+    assert then > now
+    assert c001.moved_lines[0].startswith(f"aws: {then - now} vendor lines")
+    assert c001.moved_lines[0].endswith("billed on NW2026-000001 and not now")
+    assert any(t.endswith("billed now and not on NW2026-000002") for t in c002.moved_lines)
