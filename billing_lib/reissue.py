@@ -496,11 +496,11 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
     ]
     both = sorted({standing.get((held, old), "?") for _, old, held, _ in rows})
     raise RunError(
-        f"{period}: the invoices replacing would bill vendor lines that an invoice of the month "
+        f"{period}: the new invoices would bill vendor lines that an invoice of the month "
         "still bills, so nothing was issued:\n  - "
         + "\n  - ".join(found)
         + f"\nIf those lines are this customer's now (accounts.csv), credit {', '.join(both)} "
-        "too and reissue them together with it (--invoice ... --invoice ...); else undo the "
+        "too and reissue them in the same command (--invoice ... --invoice ...); else undo the "
         "change to accounts.csv"
     )
 

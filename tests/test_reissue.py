@@ -554,7 +554,7 @@ def test_a_line_an_edit_moved_here_from_an_invoice_that_stands_is_refused(output
         reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
     message = str(raised.value)
     assert "vendor lines of C002's new invoice are on NW2026-000001 (C001), which stands" in message
-    assert "credit NW2026-000001 too and reissue them together" in message
+    assert "credit NW2026-000001 too and reissue them in the same command" in message
     assert_nothing_reissued(outputs, before)
     issue_credit_note(outputs, "NW2026-000001", CREDITED, "AWS account is C002's")
     c002, c001 = reissue_invoices(
