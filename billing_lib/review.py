@@ -795,6 +795,13 @@ def number_order(plan: NumberPlan | None, register: list[RegisterEntry]) -> list
         f"{e.invoice_number} of {e.period}, dated {e.issue_date}"
         for e in sorted(later + earlier, key=lambda e: e.number)
     ]
+    # only lower numbers dated later (a month billed, or an invoice reissued, after the date
+    # this run gives): dated on the last of those days, this run's numbers are in order
+    fix = (
+        f"; dated {max(str(e.issue_date) for e in later)} or later (--issue-date) they are in order"
+        if later and not earlier
+        else ""
+    )
     return [
         Finding(
             "numbers out of date order",
@@ -802,7 +809,7 @@ def number_order(plan: NumberPlan | None, register: list[RegisterEntry]) -> list
             f"this run's numbers ({numbers[0]} to {numbers[-1]}), dated {dated}, are out of the "
             f"order of the dates of {len(conflicts)} number(s) of other periods: a country that "
             "asks numbers to follow the issue dates (ES, IT, PT, FR, BE) would refuse them. Bill "
-            "the months in order, and keep a rerun's issue date (--issue-date)",
+            f"the months in order, and keep a rerun's issue date (--issue-date){fix}",
             tuple(conflicts),
         )
     ]

@@ -27,7 +27,7 @@ from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, RunError
 from billing_lib.invoices import read_invoice_data
 from billing_lib.money import round_money
-from billing_lib.numbering import open_register
+from billing_lib.numbering import NumberPlan, open_register
 from billing_lib.recovery import check_register_knows_folders, rebuild_register
 from billing_lib.reissue import reissue_invoice, reissue_invoices
 from billing_lib.review import previous_net
@@ -250,6 +250,14 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     assert snapshot(run_folder) == before
     # the month as billed now: the credited invoice out, the one replacing it in
     assert previous_net(outputs, PERIOD)[("C002", "EUR")] == D("5602.29")
+    # November billed afterwards, dated 1 December: its numbers follow a number dated 4 December
+    november = NumberPlan("NW2026", "2026-11", "2026-12-01", {"C001": "NW2026-000011"})
+    register = open_register(outputs / "invoice_register.sqlite").entries()
+    [finding] = review.number_order(november, register)
+    assert finding.lines == ("NW2026-000010 of 2026-10, dated 2026-12-04",)
+    assert finding.finding.endswith("; dated 2026-12-04 or later (--issue-date) they are in order")
+    later = NumberPlan("NW2026", "2026-11", "2026-12-04", {"C001": "NW2026-000011"})
+    assert review.number_order(later, register) == []
 
 
 def test_the_command_line_reissues_it_and_prints_the_totals(outputs, corrected, capsys):

@@ -460,6 +460,7 @@ def test_numbers_out_of_the_order_of_their_dates_are_listed(tmp_path):
         "this run's numbers (3 to 11), dated 2026-11-01, are out of the order of the dates of "
         "2 number(s) of other periods"
     )
+    assert f.finding.endswith("; dated 2026-12-01 or later (--issue-date) they are in order")
     assert f.lines == (
         "NW2026-000001 of 2026-09, dated 2026-12-01",
         "NW2026-000002 of 2026-09, dated 2026-12-01",
