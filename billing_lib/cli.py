@@ -136,25 +136,26 @@ def _issue_date(args: argparse.Namespace, command: str) -> date | None:
 
 
 def _credit_note_command(args: argparse.Namespace) -> int:
-    from billing_lib.corrections import issue_credit_note
+    from billing_lib.corrections import issue_credit_notes
     from billing_lib.invoices import money_text
 
     issued = _issue_date(args, "credit-note")
-    done = issue_credit_note(args.output, args.invoice, issued, args.reason, wait=args.wait)
-    for line in done.cleaned:
+    notes = issue_credit_notes(args.output, args.invoice, issued, args.reason, wait=args.wait)
+    for line in notes[0].cleaned:
         print(f"cleaned up: {line}")
-    note = done.note
-    print(
-        f"credit note {note.number} issued on {note.issue_date} for {note.customer_id} "
-        f"{note.buyer.name}: corrects invoice {done.original.number} (period {note.period})"
-    )
-    print(
-        f"  {note.currency} net {money_text(note.net)} + VAT {money_text(note.vat_total)} = "
-        f"{money_text(note.gross)} (the invoice: {money_text(done.original.gross)})"
-    )
-    print(f"  written to {done.folder}:")
-    for path in done.files:
-        print(f"    {path.name}")
+    for done in notes:
+        note = done.note
+        print(
+            f"credit note {note.number} issued on {note.issue_date} for {note.customer_id} "
+            f"{note.buyer.name}: corrects invoice {done.original.number} (period {note.period})"
+        )
+        print(
+            f"  {note.currency} net {money_text(note.net)} + VAT {money_text(note.vat_total)} = "
+            f"{money_text(note.gross)} (the invoice: {money_text(done.original.gross)})"
+        )
+        print(f"  written to {done.folder}:")
+        for path in done.files:
+            print(f"    {path.name}")
     return 0
 
 
@@ -376,7 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output_option(cn, "outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
     cn.add_argument(
-        "--invoice", required=True, help="number of the invoice to cancel, e.g. NW2026-000002"
+        "--invoice",
+        required=True,
+        action="append",
+        help="number of the invoice to cancel, e.g. NW2026-000002; give it again for more "
+        "(each checked before the first credit note is issued)",
     )
     cn.add_argument(
         "--issue-date", default=None, help="date of the credit note YYYY-MM-DD (default: today)"

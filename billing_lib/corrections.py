@@ -123,10 +123,37 @@ def issue_credit_note(
     used, when the invoice is unknown, its run is not finalised, it already has a credit note, or
     the run folder does not give back the invoice as issued. ``before_publish`` (tests) is called
     with the staging folder just before it is renamed into place."""
+    return issue_credit_notes(
+        output, [invoice_number], issue_date, reason, before_publish=before_publish, wait=wait
+    )[0]
+
+
+def issue_credit_notes(
+    output: Path,
+    invoice_numbers: list[str],
+    issue_date: date | None = None,
+    reason: str | None = None,
+    *,
+    before_publish: Callable[[Path], None] | None = None,
+    wait: float = 0,
+) -> list[IssuedCreditNote]:
+    """``issue_credit_note`` for each of ``invoice_numbers`` under one lock, numbered in the
+    order given; every invoice is rebuilt and checked before the first credit note is issued, so
+    a refusal of any issues none (a group of invoices to correct, ``billing reissue`` then
+    replaces them at once)."""
     output = Path(output)
+    if not invoice_numbers or len(set(invoice_numbers)) != len(invoice_numbers):
+        raise RunError(f"give each invoice to credit once; got {invoice_numbers}")
+    issued = issue_date or date.today()
     with holding_output(output, wait) as (lock, cleaned):
-        done = _issue(output, invoice_number, issue_date, reason, lock.run_id, before_publish)
-    return replace(done, cleaned=tuple(cleaned))
+        register = outputs_register(output)
+        # each rebuilt and checked first (its files hashed once): all or none
+        originals = [_credited_original(output, n, issued, register) for n in invoice_numbers]
+        done = [
+            _issue(output, original, issued, reason, lock.run_id, before_publish)
+            for original in originals
+        ]
+    return [replace(d, cleaned=tuple(cleaned)) if k == 0 else d for k, d in enumerate(done)]
 
 
 @contextmanager
@@ -150,22 +177,17 @@ def holding_output(output: Path, wait: float) -> Iterator[tuple[OutputLock, list
 
 def _issue(
     output: Path,
-    invoice_number: str,
-    issue_date: date | None,
+    original: Original,
+    issued: date,
     reason: str | None,
     run_id: str,
     before_publish: Callable[[Path], None] | None,
 ) -> IssuedCreditNote:
+    """The credit note of the checked ``original``, numbered and published."""
     register = outputs_register(output)
-    issued = issue_date or date.today()
     reason = (reason or "").strip() or None
-    original = load_original(output, invoice_number, register)
     inv = original.invoice
-    if issued < inv.issue_date:
-        raise RunError(
-            f"{invoice_number} was issued on {inv.issue_date}; a credit note cannot be dated "
-            f"{issued} (before it)"
-        )
+    invoice_number = inv.number
     series = f"{original.seller.credit_note_series}{issued.year}"
     number = register.credit_note_number(series, invoice_number)
     note = negated(inv, number, issued, reason)
@@ -186,6 +208,20 @@ def _issue(
         before_publish,
     )
     return IssuedCreditNote(note, inv, target, tuple(files))
+
+
+def _credited_original(
+    output: Path, invoice_number: str, issued: date, register: Register
+) -> Original:
+    """The invoice ``invoice_number`` rebuilt and checked (``load_original``), and a credit
+    note for it dated ``issued`` not before it; RunError otherwise."""
+    original = load_original(output, invoice_number, register)
+    if issued < original.invoice.issue_date:
+        raise RunError(
+            f"{invoice_number} was issued on {original.invoice.issue_date}; a credit note cannot "
+            f"be dated {issued} (before it)"
+        )
+    return original
 
 
 def publish_correction(

@@ -487,3 +487,17 @@ def test_a_rebuild_that_differs_from_the_issued_figures_is_refused_with_the_figu
         "gross_amount 6899.78 (rebuilt) vs 6899.77 (invoice_summary.csv)"
     ) in message
     assert_nothing_issued(outputs)
+
+
+def test_several_invoices_are_credited_at_once_or_none_is(outputs):
+    from billing_lib.corrections import issue_credit_notes
+
+    with pytest.raises(RunError, match="NW2026-000099: unknown"):
+        issue_credit_notes(outputs, [ORIGINAL, "NW2026-000099"], ISSUED, "Wrong plan")
+    assert_nothing_issued(outputs)
+    done = issue_credit_notes(outputs, [ORIGINAL, "NW2026-000003"], ISSUED, "Wrong plan")
+    assert [(d.note.number, d.original.number, d.note.gross) for d in done] == [
+        ("NWC2026-000001", ORIGINAL, D("-6899.77")),
+        ("NWC2026-000002", "NW2026-000003", -done[1].original.gross),
+    ]
+    assert [e.refers_to for e in credit_notes(outputs)] == [ORIGINAL, "NW2026-000003"]
