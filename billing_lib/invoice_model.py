@@ -259,3 +259,9 @@ def figure_problems(invoice: Invoice) -> list[str]:
         if have != given:
             out.append(f"{label} {money_text(have)}; the lines give {money_text(given)}")
     return out
+
+
+def refers_to_label(inv: Invoice) -> str:
+    """How the documents label ``inv.refers_to``: the invoice a credit note cancels ("Corrects
+    invoice"), or the credited invoice that an invoice replaces (``billing reissue``)."""
+    return "Corrects invoice" if inv.kind == "credit_note" else "Replaces invoice"

@@ -15,6 +15,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
+from billing_lib.invoice_model import refers_to_label
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
@@ -113,7 +114,7 @@ def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
     if inv.customer_reference:
         details.append(("Your reference", inv.customer_reference, fmt.meta))
     if inv.refers_to:
-        details.append(("Corrects invoice", inv.refers_to, fmt.meta))
+        details.append((refers_to_label(inv), inv.refers_to, fmt.meta))
     details.append(("Currency", inv.currency, fmt.meta))
     return details
 

@@ -204,7 +204,7 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     texts = [c.value for r in ws.iter_rows() for c in r if isinstance(c.value, str)]
     assert inv.note in texts and "Havenweg 10" in texts
     details = {ws.cell(r, 4).value: ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
-    assert (details["Invoice number"], details["Corrects invoice"]) == ("NW2026-000010", ORIGINAL)
+    assert (details["Invoice number"], details["Replaces invoice"]) == ("NW2026-000010", ORIGINAL)
     for ref, formula in (
         (c.coordinate, c.value) for r in ws.iter_rows() for c in r if c.data_type == "f"
     ):
@@ -214,7 +214,7 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
 
     # the PDF and the UBL invoice: valid, referring to the invoice replaced, the same total
     text = pdf_text(folder / "invoices" / "NW2026-000010_C002.pdf")
-    assert "Invoice number NW2026-000010" in text and f"Corrects invoice {ORIGINAL}" in text
+    assert "Invoice number NW2026-000010" in text and f"Replaces invoice {ORIGINAL}" in text
     assert "replaces invoice NW2026-000002, cancelled by credit note NWC2026-000001" in text
     assert "Total EUR 6,778.77" in text
     data = (folder / "invoices" / "NW2026-000010_C002.xml").read_bytes()
