@@ -150,7 +150,7 @@ def issue_credit_notes(
         # each rebuilt and checked first (its files hashed once): all or none
         originals = [_credited_original(output, n, issued, register) for n in invoice_numbers]
         done = [
-            _issue(output, original, issued, reason, lock.run_id, before_publish)
+            _issue(output, register, original, issued, reason, lock.run_id, before_publish)
             for original in originals
         ]
     return [replace(d, cleaned=tuple(cleaned)) if k == 0 else d for k, d in enumerate(done)]
@@ -177,6 +177,7 @@ def holding_output(output: Path, wait: float) -> Iterator[tuple[OutputLock, list
 
 def _issue(
     output: Path,
+    register: Register,
     original: Original,
     issued: date,
     reason: str | None,
@@ -184,7 +185,6 @@ def _issue(
     before_publish: Callable[[Path], None] | None,
 ) -> IssuedCreditNote:
     """The credit note of the checked ``original``, numbered and published."""
-    register = outputs_register(output)
     reason = (reason or "").strip() or None
     inv = original.invoice
     invoice_number = inv.number
@@ -322,7 +322,8 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
         "A credit note cancels an invoice of a finalised run; the numbers are in the run's "
         "invoice_summary.csv",
     )
-    folder, journal, ledger = invoice_folder(Path(output), entry)
+    folder, name = invoice_folder(Path(output), entry)
+    journal, ledger = folder / journal_name(name), folder / ledger_name(name)
     in_run = entry.refers_to is None  # a reissued invoice's folder has no FINALISED marker
     if in_run and entry.status == "final" and not (folder / FINALISED_MARKER).is_file():
         raise RunError(
@@ -357,7 +358,7 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "invoices as "
             "data, so its invoices cannot be rebuilt exactly for a credit note"
         )
-    packages = package_files(folder, entry.period if in_run else invoice_number)
+    packages = package_files(folder, name)
     seller, invoices = read_invoice_data(data)
     invoice = invoices.get(invoice_number)
     if invoice is None:
@@ -400,16 +401,14 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
     return Original(invoice, seller, sales, accounts, folder, tuple(packages))
 
 
-def invoice_folder(output: Path, entry: RegisterEntry) -> tuple[Path, Path, Path]:
-    """The folder holding the invoice ``entry`` of the register, its journal and its beancount
-    ledger: the run folder of its period, or ``corrections/<number>/`` for an invoice that
-    replaces a credited one (``billing reissue``)."""
+def invoice_folder(output: Path, entry: RegisterEntry) -> tuple[Path, str]:
+    """The folder holding the invoice ``entry`` of the register, and the name its journal,
+    ledger and package files carry: the run folder of its period and the period, or
+    ``corrections/<number>/`` and the number for an invoice that replaces a credited one
+    (``billing reissue``)."""
     if entry.refers_to is None:
-        folder = output / entry.period
-        return folder, folder / journal_name(entry.period), folder / ledger_name(entry.period)
-    folder = output / CORRECTIONS / entry.invoice_number
-    name = entry.invoice_number
-    return folder, folder / journal_name(name), folder / ledger_name(name)
+        return output / entry.period, entry.period
+    return output / CORRECTIONS / entry.invoice_number, entry.invoice_number
 
 
 def _check_checksums(folder: Path, manifest: dict, files: list[Path]) -> None:

@@ -532,22 +532,24 @@ def custom_lines_not_billed(
                 owed.append((c, month, billed[0]))
     if not owed:
         return []
-    months = sorted({m for _, m, _ in owed})
-    # the month as billed now: a credited customer's run lines out, its reissued invoice's in
-    as_now = {m: billed_now(output, m) for m in months}
-    files = [*(earlier[m] for m in months), *(f for m in months for f in as_now[m][1])]
-    with named_if_damaged(files):
+    # each month as billed now: a credited customer's run lines out, its reissued invoice's in;
+    # per file its month and the customers whose lines in it no longer count
+    counted: dict[str, tuple[str, list[str]]] = {}
+    for month in sorted({m for _, m, _ in owed}):
+        dropped, replacing = billed_now(output, month)
+        counted[str(earlier[month])] = (month, dropped)
+        counted |= {str(f): (month, []) for f in replacing}
+    with named_if_damaged([Path(f) for f in counted]):
         found = con.execute(
             """SELECT DISTINCT filename, customer_id, rule_id FROM read_parquet(?, filename = true)
                WHERE line_kind IN ('fee', 'one_off', 'credit')""",
-            [[str(f) for f in files]],
+            [list(counted)],
         ).fetchall()
-    held = set()
-    for name, customer, rule in found:
-        folder = Path(name).parent
-        month = folder.name if folder.parent == output else _period_of(folder)
-        if folder.parent != output or customer not in as_now[month][0]:
-            held.add((month, rule))
+    held = {
+        (counted[name][0], rule)
+        for name, customer, rule in found
+        if customer not in counted[name][1]
+    }
     finalised = set(run_periods(output, FINALISED_MARKER))
     return [
         Finding(
@@ -562,11 +564,6 @@ def custom_lines_not_billed(
         for c, month, amount in owed
         if (month, c.id) not in held
     ]
-
-
-def _period_of(folder: Path) -> str:
-    """The period of a reissued invoice's folder (``corrections/<number>/``), from its manifest."""
-    return str(read_manifest(folder).get("period"))
 
 
 @dataclass(frozen=True)
