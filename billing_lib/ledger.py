@@ -319,18 +319,18 @@ def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: P
 
 
 #: First characters a spreadsheet opening the CSV reads as a formula (OWASP, CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_text(text: str) -> str:
     """Text for a CSV cell: an apostrophe before text a spreadsheet would read as a formula (a
     description from a vendor file or the parameters), as the workbooks' usage CSV does."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _plain(text: str) -> str:
     """``csv_text`` undone when a journal is read back."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def beancount_account(code: str, invoicing: Invoicing) -> str:

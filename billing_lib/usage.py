@@ -21,6 +21,7 @@ exact sums that add up to its invoice lines.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import pyarrow.parquet as pq
 
 from billing_lib.customers import Customer
 from billing_lib.invoices import Invoice, Invoicing, labelled_lines
+from billing_lib.ledger import FORMULA_STARTS
 from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
 from billing_lib.sql import ql
@@ -279,8 +281,8 @@ def csv_detail_path(detail: Path) -> Path:
     return detail.with_name(detail.name.removesuffix(USAGE_DETAIL_SUFFIX) + USAGE_CSV_SUFFIX)
 
 
-#: First characters a spreadsheet reads as a formula (OWASP, CSV injection), as ``ledger.csv_text``.
-_FORMULA_START = r"^([=+\-@\t\r])"
+#: A text that begins with a character a spreadsheet reads as a formula (``ledger.csv_text``).
+_FORMULA_START = "^([" + re.escape("".join(FORMULA_STARTS)) + "])"
 
 
 def write_detail_csv(table: pa.Table, path: Path) -> None:
