@@ -812,6 +812,31 @@ def number_order(plan: NumberPlan | None, register: list[RegisterEntry]) -> list
     ]
 
 
+def credited_not_replaced(previous: str | None, register: list[RegisterEntry]) -> list[Finding]:
+    """Invoices of the previous finalised month that a credit note cancelled and no invoice
+    replaces (``billing reissue``): that month now bills the customer nothing for them. Right when
+    nothing was owed; a correction left half-done otherwise, its revenue lost."""
+    if previous is None:
+        return []
+    replaced = {
+        e.refers_to for e in register if e.kind == "invoice" and e.refers_to and e.status != "void"
+    }
+    return [
+        Finding(
+            "credited, not replaced",
+            e.customer_id or "",
+            f"{e.refers_to} of {previous} was cancelled by credit note {e.invoice_number} on "
+            f"{e.issue_date} and no invoice replaces it: {previous} bills {e.customer_id} nothing "
+            f"for it. If something is owed: billing reissue --invoice {e.refers_to}",
+        )
+        for e in register
+        if e.kind == "credit_note"
+        and e.period == previous
+        and e.status != "void"
+        and e.refers_to not in replaced
+    ]
+
+
 def previous_period(output: Path, period: str) -> str | None:
     """The last finalised period before ``period`` in ``output``, None when there is none."""
     done = finalised_before(output, period)
@@ -878,4 +903,5 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += stale_rates(run.con, run.period)
     found += rate_moves(run.rates, run.period, run.settings.fx_change_percent)
     found += number_order(run.numbering, run.register)
+    found += credited_not_replaced(previous, run.register)
     return found

@@ -309,8 +309,23 @@ def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(outputs, corr
 def test_a_reissued_invoice_is_credited_and_reissued_again_and_the_register_rebuilt(
     outputs, corrected
 ):
+    def left() -> list[tuple[str, str]]:
+        """Next month's review: October's invoices credited and not replaced."""
+        entries = open_register(outputs / "invoice_register.sqlite").entries()
+        return [(f.subject, f.finding) for f in review.credited_not_replaced(PERIOD, entries)]
+
+    assert left() == [
+        (
+            "C002",
+            "NW2026-000002 of 2026-10 was cancelled by credit note NWC2026-000001 on 2026-12-03 "
+            "and no invoice replaces it: 2026-10 bills C002 nothing for it. If something is owed: "
+            "billing reissue --invoice NW2026-000002",
+        )
+    ]
     first = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert left() == []
     note = issue_credit_note(outputs, first.invoice.number, date(2026, 12, 5), "VAT number")
+    assert [subject for subject, _ in left()] == ["C002"]
     assert (note.note.number, note.note.refers_to, note.note.gross) == (
         "NWC2026-000002",
         "NW2026-000010",
@@ -323,6 +338,7 @@ def test_a_reissued_invoice_is_credited_and_reissued_again_and_the_register_rebu
         D("6778.77"),
     )
     assert previous_net(outputs, PERIOD)[("C002", "EUR")] == D("5602.29")
+    assert left() == []
     check_register_knows_folders(outputs)
     said = register_rows(outputs)
     (outputs / "invoice_register.sqlite").unlink()
