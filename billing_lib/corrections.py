@@ -77,6 +77,7 @@ from billing_lib.run_files import (
     outputs_problems,
     read_manifest,
 )
+from billing_lib.run_parameters import issued_too_far_ahead
 from billing_lib.workbooks import INVOICE_FOLDER, workbook_name, write_credit_note_workbook
 
 
@@ -221,6 +222,9 @@ def _credited_original(
             f"{invoice_number} was issued on {original.invoice.issue_date}; a credit note cannot "
             f"be dated {issued} (before it)"
         )
+    ahead = issued_too_far_ahead(issued)
+    if ahead:
+        raise RunError(f"a credit note for {invoice_number}: {ahead}")
     return original
 
 

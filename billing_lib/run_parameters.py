@@ -116,7 +116,30 @@ def check_issue_date(issue_date: object, period: str) -> date:
             f"invoices would be dated before the usage they bill; give a date from "
             f"{last.isoformat()} on, or leave it empty for {following}",
         )
+    problem = issued_too_far_ahead(issued)
+    if problem:
+        raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date", problem)
     return issued
+
+
+#: How far after today an issue date may be: a run made before its month ends, dated the first
+#: of the next, is ahead by up to a month; a year typed wrong is ahead by most of a year.
+ISSUE_DAYS_AHEAD = 62
+
+
+def issued_too_far_ahead(issued: date, today: date | None = None) -> str | None:
+    """Why ``issued`` cannot be an issue date given today: more than ``ISSUE_DAYS_AHEAD`` days
+    after ``today`` (a typo of the year or month would date the invoices, their due dates and
+    their journal entries in another month or fiscal year); None when it can."""
+    today = today or date.today()
+    ahead = (issued - today).days
+    if ahead <= ISSUE_DAYS_AHEAD:
+        return None
+    return (
+        f"{issued.isoformat()} is {ahead} days after today ({today.isoformat()}): invoices, due "
+        "dates and journal entries would be dated in the future, most likely a typo of the year "
+        f"or month; give the date they are issued (at most {ISSUE_DAYS_AHEAD} days ahead)"
+    )
 
 
 def check_parameters(

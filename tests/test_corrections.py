@@ -489,6 +489,14 @@ def test_a_rebuild_that_differs_from_the_issued_figures_is_refused_with_the_figu
     assert_nothing_issued(outputs)
 
 
+def test_a_credit_note_dated_years_ahead_is_refused(outputs):
+    with pytest.raises(
+        RunError, match="a credit note for NW2026-000002: 2099-12-03 is .* days after"
+    ):
+        issue_credit_note(outputs, ORIGINAL, date(2099, 12, 3))
+    assert_nothing_issued(outputs)
+
+
 def test_several_invoices_are_credited_at_once_or_none_is(outputs):
     from billing_lib.corrections import issue_credit_notes
 

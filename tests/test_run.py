@@ -93,6 +93,25 @@ def test_an_issue_date_before_the_end_of_the_period_is_refused(folders, issued):
     assert check(folders, issue_date="2026-10-31").issue_date.isoformat() == "2026-10-31"
 
 
+def test_an_issue_date_far_in_the_future_is_refused_as_a_typo(folders):
+    """2027-11-01 typed for 2026-11-01: invoices, due dates and journal entries a year ahead,
+    in another fiscal year, and nothing said."""
+    from datetime import date
+
+    from billing_lib.run_parameters import issued_too_far_ahead
+
+    assert issued_too_far_ahead(date(2027, 11, 1), date(2026, 12, 1)) == (
+        "2027-11-01 is 335 days after today (2026-12-01): invoices, due dates and journal "
+        "entries would be dated in the future, most likely a typo of the year or month; give the "
+        "date they are issued (at most 62 days ahead)"
+    )
+    # a run made before its month ends, dated the first of the next month, is fine
+    assert issued_too_far_ahead(date(2027, 1, 1), date(2026, 12, 1)) is None
+    assert issued_too_far_ahead(date(2027, 1, 31), date(2026, 12, 1)) is None
+    with pytest.raises(ParameterError, match="entry issue_date: 2099-11-01 is .* days after today"):
+        check(folders, issue_date="2099-11-01")
+
+
 def test_a_reports_folder_without_known_reports_is_refused(folders, tmp_path):
     with pytest.raises(InputError, match="no such reports folder"):
         check(folders, reports=tmp_path / "nowhere")
