@@ -222,12 +222,12 @@ def _register_list_command(args: argparse.Namespace) -> int:
         write_listing_csv,
     )
 
-    listing = register_listing(args.output, args.series, args.period)
+    listing = register_listing(args.output, args.series, args.period, args.customer)
     shown = listing[list(SHOWN)].copy()
     shown["customer_name"] = shown["customer_name"].str.slice(0, 30)
     shown["note"] = shown["note"].str.slice(0, 60)
     print(shown.to_string(index=False) if len(shown) else "no numbers")
-    if args.series is None and args.period is None:
+    if args.series is None and args.period is None and args.customer is None:
         for line in series_check(listing):
             print(line)
     if args.csv:
@@ -442,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_option(listed, "outputs folder of the runs (holds invoice_register.sqlite)")
     listed.add_argument("--series", default=None, help="one series only, e.g. NW2026")
     listed.add_argument("--period", default=None, help="the numbers of one period, YYYY-MM")
+    listed.add_argument("--customer", default=None, help="the numbers of one customer, e.g. C002")
     listed.add_argument(
         "--csv", type=Path, default=None, help="also write every column to this CSV file"
     )

@@ -62,16 +62,22 @@ class _Folder:
 
 
 def register_listing(
-    output: Path, series: str | None = None, period: str | None = None
+    output: Path,
+    series: str | None = None,
+    period: str | None = None,
+    customer: str | None = None,
 ) -> pd.DataFrame:
-    """Every number of the register of ``output`` (of ``series``, of ``period``) in series and
-    number order, one row each with ``COLUMNS``; amounts as the folder's summary states them
-    (text, exact)."""
+    """Every number of the register of ``output`` (of ``series``, of ``period``, of
+    ``customer``) in series and number order, one row each with ``COLUMNS``; amounts as the
+    folder's summary states them (text, exact)."""
     output = Path(output)
     if period is not None:
         period = check_period(period)
     entries = [
-        e for e in outputs_register(output).entries(period) if series is None or e.series == series
+        e
+        for e in outputs_register(output).entries(period)
+        if (series is None or e.series == series)
+        and (customer is None or e.customer_id == customer)
     ]
     corrected_by: dict[str, list[str]] = {}
     corrections = [e for e in outputs_register(output).entries() if e.refers_to]

@@ -86,6 +86,11 @@ def test_every_number_is_listed_with_its_folder_s_amounts_and_corrections(output
         "NWC2026: NWC2026-000001 to NWC2026-000001, 1 numbers, 0 void, none missing",
     ]
     assert list(register_listing(outputs, series="NWC2026")["number"]) == ["NWC2026-000001"]
+    assert list(register_listing(outputs, customer="C002")["number"]) == [
+        "NW2026-000002",
+        "NW2026-000010",
+        "NWC2026-000001",
+    ]
 
 
 def test_a_void_number_has_its_reason_and_a_number_without_its_folder_says_so(outputs):
