@@ -71,7 +71,7 @@ from billing_lib.run_files import (
 from billing_lib.run_manifest import write_manifest
 from billing_lib.run_state import RunSettings
 from billing_lib.sql import ql
-from billing_lib.workbooks import SUMMARY_WORKBOOK, write_workbooks
+from billing_lib.workbooks import INVOICE_FOLDER, write_workbooks
 
 
 @dataclass(frozen=True)
@@ -307,13 +307,12 @@ class _Billed:
                 f"COPY (SELECT * FROM rated_lines ORDER BY source_file, source_row) TO "
                 f"{ql(str(rated))} (FORMAT parquet)"
             )
-            documents = document_writer(invoicing.seller, folder / "invoices", invoicing.folder)
-            files = write_workbooks(con, [inv], invoicing, folder, also=documents, rated=rated)
+            documents = document_writer(invoicing.seller, folder / INVOICE_FOLDER, invoicing.folder)
+            files = write_workbooks(
+                con, [inv], invoicing, folder, also=documents, rated=rated, summary=False
+            )
         finally:
             con.close()
-        summary = folder / SUMMARY_WORKBOOK  # a run's summary of all customers: not one invoice's
-        files = [f for f in files if f != summary]
-        summary.unlink(missing_ok=True)
         sales = sales_entry(inv, invoicing)
         ledger = write_beancount([sales], invoicing, folder / ledger_name(inv.number))
         problems = beancount_problems(ledger)

@@ -71,6 +71,7 @@ def write_workbooks(
     customers: dict[str, Customer] | None = None,
     also: Callable[[Invoice], list[Path]] | None = None,
     rated: Path | None = None,
+    summary: bool = True,
 ) -> list[Path]:
     """One workbook per invoice in ``folder/invoices/``, each with its usage detail file beside
     it, and the run summary in ``folder``; the paths written (per invoice its workbook, its
@@ -81,7 +82,8 @@ def write_workbooks(
     rated lines as Parquet (the run's rated_lines.parquet, by customer) for the writer
     processes, which read their shares from it; without it they get a copy of ``rated_lines``.
     (The run keeps the same invoices as data beside them, ``invoices.write_invoice_data``, for
-    ``billing credit-note``.)"""
+    ``billing credit-note``.) ``summary``: False for a reissued invoice, whose folder holds no
+    run's summary."""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
     target = folder / INVOICE_FOLDER
@@ -103,7 +105,7 @@ def write_workbooks(
             if invoicing.seller.usage_detail_csv:
                 written.append(csv_detail_path(details[inv.number]))
         written += paths[1:]
-    if invoices:
+    if invoices and summary:
         with writing(folder / SUMMARY_WORKBOOK):
             written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
     return written
