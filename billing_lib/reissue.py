@@ -480,14 +480,15 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
         con.close()
     if not rows:
         return
+    # the invoice that bills each customer's lines of each file
     standing = {}
     for path, _ in live:
-        folder = path.parent
-        for inv in read_manifest(folder).get("invoices", []) if folder.name == period else []:
-            standing[str(path), inv["customer_id"]] = inv["invoice_number"]
-        if folder.name != period:
-            m = read_manifest(folder)
-            standing[str(path), m.get("customer_id")] = m.get("invoice")
+        manifest = read_manifest(path.parent)
+        if path.parent.name == period:  # the run folder
+            invoices = manifest.get("invoices", [])
+            standing |= {(str(path), i["customer_id"]): i["invoice_number"] for i in invoices}
+        else:  # an invoice replacing a credited one
+            standing[str(path), manifest.get("customer_id")] = manifest.get("invoice")
     found = [
         f"{count} vendor lines of {new}'s new invoice are on {standing.get((held, old), '?')} "
         f"({old}), which stands"
