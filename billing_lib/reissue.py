@@ -481,14 +481,14 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
     if not rows:
         return
     # the invoice that bills each customer's lines of each file
-    standing = {}
+    standing: dict[tuple[str, str], str] = {}
     for path, _ in live:
         manifest = read_manifest(path.parent)
         if path.parent.name == period:  # the run folder
             invoices = manifest.get("invoices", [])
             standing |= {(str(path), i["customer_id"]): i["invoice_number"] for i in invoices}
         else:  # an invoice replacing a credited one
-            standing[str(path), manifest.get("customer_id")] = manifest.get("invoice")
+            standing[str(path), str(manifest.get("customer_id"))] = str(manifest.get("invoice"))
     found = [
         f"{count} vendor lines of {new}'s new invoice are on {standing.get((held, old), '?')} "
         f"({old}), which stands"
