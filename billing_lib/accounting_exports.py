@@ -329,7 +329,10 @@ def write_reversed_packages(
                 ]
                 for i, r in enumerate(r for r in rows if r[0] == narration)
             ]
-            suffix = path.stem.rsplit("_", 1)[-1]
+            # the file's currency (``..._EUR.csv``, or ``..._EUR_2.csv`` past 300 lines): the
+            # credit note's one entry is one file of it
+            currency = _XERO_CURRENCY.search(path.stem)
+            suffix = currency.group(1) if currency else path.stem.rsplit("_", 1)[-1]
             target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
         elif tuple(header) == QUICKBOOKS_COLUMNS:
             form = _date_format([r[1] for r in rows], original.date)
@@ -352,6 +355,10 @@ def write_reversed_packages(
         if rows:
             written.append(_write(target, tuple(header), rows))
     return written
+
+
+#: The currency at the end of a Xero file's name, before a part number (``_EUR``, ``_EUR_2``).
+_XERO_CURRENCY = re.compile(r"_([A-Z]{3})(?:_\d+)?$")
 
 
 def _reworded(text: str, receivable: tuple[str, str]) -> str:

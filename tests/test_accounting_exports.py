@@ -216,3 +216,49 @@ def test_settings_are_checked_and_default_without_the_file(tmp_path):
     )
     with pytest.raises(ParameterError, match=r"accounting_exports\.yaml.*date_format"):
         load_export_settings(tmp_path)
+
+
+def test_a_credit_note_reverses_an_invoice_from_the_second_xero_file_of_its_currency(tmp_path):
+    """A month past Xero's 300 lines a file: the invoice's rows in ``..._EUR_2.csv``; the credit
+    note's one entry is one file, named after the currency alone."""
+    from datetime import date
+    from decimal import Decimal
+
+    from billing_lib.accounting_exports import XERO_COLUMNS, write_reversed_packages
+    from billing_lib.ledger import Entry, Posting
+
+    def entry(number: str, day: date, sign: int, narration: str) -> Entry:
+        postings = (
+            Posting("1300", Decimal("121.00") * sign, "EUR", f"{narration} Acme"),
+            Posting("8010", Decimal("-100.00") * sign, "EUR", "Amazon Web Services 2026-10"),
+            Posting("1500", Decimal("-21.00") * sign, "EUR", "VAT 21 % on 100.00"),
+        )
+        return Entry(day, "SALES", number, "Acme", f"{narration} period 2026-10", postings)
+
+    invoice = entry("NW2026-000301", date(2026, 11, 1), 1, "Invoice NW2026-000301")
+    note = entry("NWC2026-000001", date(2026, 12, 3), -1, "Credit note NWC2026-000001")
+    run_file = tmp_path / "xero_manual_journal_2026-10_EUR_2.csv"
+    narration = "Invoice NW2026-000301 period 2026-10 – Acme"
+    run_file.write_text(
+        ",".join(XERO_COLUMNS)
+        + "\n"
+        + "".join(
+            f"{narration},01/11/2026,{p.description},{p.account},No VAT,{p.amount},,,,\n"
+            for p in invoice.postings
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "note"
+    out.mkdir()
+    [written] = write_reversed_packages([run_file], invoice, note, out)
+    assert written.name == "xero_manual_journal_NWC2026-000001_EUR.csv"
+    rows = written.read_text(encoding="utf-8").splitlines()[1:]
+    assert [r.split(",")[3:6] for r in rows] == [
+        ["1300", "No VAT", "-121.00"],
+        ["8010", "No VAT", "100.00"],
+        ["1500", "No VAT", "21.00"],
+    ]
+    assert rows[0].startswith(
+        "Credit note NWC2026-000001 period 2026-10 – Acme,03/12/2026,"
+        "Credit note NWC2026-000001 Acme"
+    )
