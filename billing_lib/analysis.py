@@ -15,11 +15,18 @@ import pandas as pd
 
 from billing_lib import whatif
 from billing_lib.errors import ParameterError, RunError
+from billing_lib.invoice_files import summary_nets
 from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
-from billing_lib.run_files import RATED_PARQUET, billed_now, named_if_damaged
+from billing_lib.run_files import (
+    RATED_PARQUET,
+    SUMMARY_CSV,
+    billed_now,
+    corrections_of,
+    named_if_damaged,
+)
 from billing_lib.run_parameters import check_period, path_parameter
 from billing_lib.sql import ql
 from billing_lib.store import register_frame
@@ -91,6 +98,40 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     names = customer_names(Path(output), sorted({f.parent.name for f in files}))
     summary["customer_name"] = summary["customer_id"].map(names)
     return summary
+
+
+def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFrame:
+    """Per period, customer and invoice currency of ``summary`` (``load_summary``): the revenue
+    of the rated lines (exact, unrounded), the net its invoices state (the run's
+    ``invoice_summary.csv`` with the month's credit notes and reissued invoices: the month as
+    billed now) and their difference. Every invoice line is its rated lines' sum rounded half-up
+    to the cent (docs/rounding.md), so the two differ by at most half a cent per invoice line:
+    why the totals above (sums of lines) and the invoices can differ by a cent."""
+    revenue: dict[tuple[str, str, str], Decimal] = {}
+    for p, c, cur, amount in summary[["period", "customer_id", "currency", "amount"]].itertuples(
+        index=False, name=None
+    ):
+        revenue[p, c, cur] = revenue.get((p, c, cur), Decimal(0)) + amount
+    invoiced: dict[tuple[str, str, str], Decimal] = {}
+    for period in sorted({p for p, _, _ in revenue}):
+        folders = [Path(output) / period, *(f for f, _ in corrections_of(output, period))]
+        for folder in folders:
+            for customer, currency, net in summary_nets(folder / SUMMARY_CSV):
+                key = (period, customer, currency)
+                invoiced[key] = invoiced.get(key, Decimal(0)) + net
+    periods = sorted({p for p, _, _ in revenue | invoiced})
+    names = customer_names(Path(output), periods) | dict(
+        zip(summary["customer_id"], summary["customer_name"], strict=False)
+    )
+    rows = [
+        (p, c, names.get(c), cur, revenue.get((p, c, cur), Decimal(0)), net, net - rev)
+        for p, c, cur in sorted(set(revenue) | set(invoiced))
+        for rev, net in [
+            (revenue.get((p, c, cur), Decimal(0)), invoiced.get((p, c, cur), Decimal(0)))
+        ]
+    ]
+    columns = ["period", "customer_id", "customer_name", "currency", "revenue", "invoiced"]
+    return pd.DataFrame(rows, columns=[*columns, "rounding"])
 
 
 def customer_names(output: Path, periods: list[str]) -> dict[str, str]:

@@ -17,13 +17,19 @@ if TYPE_CHECKING:
     from billing_lib.run import BillingRun
 
 
-def display_money(df: pd.DataFrame, places: int | None = 2) -> pd.DataFrame:
+def display_money(
+    df: pd.DataFrame, places: int | None = 2, exact: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """A copy of ``df`` for showing: Decimal columns as fixed-point text with ``places`` decimals
-    (half-up), or unrounded (``places=None``, trailing zeros dropped) for control totals."""
+    (half-up), or unrounded (``places=None``, trailing zeros dropped) for control totals; the
+    columns ``exact`` unrounded whatever ``places`` (sums beside the cents they round to)."""
     out = df.copy()
     for col in out.columns:
         if out[col].map(lambda v: isinstance(v, Decimal)).any():
-            out[col] = out[col].map(lambda v: _fixed(v, places) if isinstance(v, Decimal) else v)
+            shown = None if col in exact else places
+            out[col] = out[col].map(
+                lambda v, n=shown: _fixed(v, n) if isinstance(v, Decimal) else v
+            )
     return out
 
 

@@ -203,3 +203,28 @@ def read_invoice_data(path: Path) -> tuple[Seller, dict[str, Invoice]]:
     except (OSError, ValueError, KeyError, TypeError, ArithmeticError, ValidationError) as exc:
         raise RunError(f"{path}: cannot read the run's invoices: {exc}") from exc
     return seller, invoices
+
+
+def summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:
+    """(customer, currency, net) of each row of an ``invoice_summary.csv`` (a run's, a credit
+    note's or a reissued invoice's); RunError naming the file and row when it cannot be read."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            "SELECT customer_id, currency, CAST(net_amount AS DECIMAL(18,3)) "
+            "FROM read_csv(?, all_varchar = true, header = true)",
+            [str(path)],
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise RunError(f"{path}: cannot read the invoices' summary: {exc}") from exc
+    finally:
+        con.close()
+    blank = next((n for n, row in enumerate(rows, start=2) if None in row), None)
+    if blank is not None:
+        raise RunError(
+            f"{path}, row {blank}: no customer_id, currency or net_amount; the invoice summary is "
+            "damaged (restore it from a backup)"
+        )
+    return rows

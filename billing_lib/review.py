@@ -24,6 +24,7 @@ from pydantic import Field
 
 from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRates, neighbours_in, span_text
+from billing_lib.invoice_files import summary_nets
 from billing_lib.money import minor_unit
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
@@ -125,34 +126,9 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
         Path(output) / previous / SUMMARY_CSV,
         *[f / SUMMARY_CSV for f, _ in corrections_of(output, previous)],
     ]:
-        for customer, currency, amount in _summary_nets(path):
+        for customer, currency, amount in summary_nets(path):
             net[customer, currency] = net.get((customer, currency), Decimal(0)) + amount
     return {key: amount.quantize(minor_unit(key[1])) for key, amount in net.items()}
-
-
-def _summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:
-    """(customer, currency, net) of each row of an ``invoice_summary.csv``; RunError naming the
-    file and row when it cannot be read."""
-    con = duckdb.connect()
-    try:
-        rows = con.execute(
-            "SELECT customer_id, currency, CAST(net_amount AS DECIMAL(18,3)) "
-            "FROM read_csv(?, all_varchar = true, header = true)",
-            [str(path)],
-        ).fetchall()
-    except duckdb.Error as exc:
-        raise RunError(
-            f"{path}: cannot read the previous finalised month's invoices: {exc}"
-        ) from exc
-    finally:
-        con.close()
-    blank = next((n for n, row in enumerate(rows, start=2) if None in row), None)
-    if blank is not None:
-        raise RunError(
-            f"{path}, row {blank}: no customer_id, currency or net_amount; the previous finalised "
-            "month's invoice summary is damaged (restore it from a backup)"
-        )
-    return rows
 
 
 def _times(now: Decimal, before: Decimal) -> Decimal:

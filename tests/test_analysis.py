@@ -125,3 +125,24 @@ def test_a_damaged_minimum_fees_file_is_named_by_the_what_if(sample_outputs, tmp
     summary = analysis.load_summary(outputs)
     with pytest.raises(analysis.RunError, match=f"{damaged}: the run's file cannot be read"):
         analysis.repricer(outputs)(summary, summary["customer_id"].iloc[0], D(10))
+
+
+def test_the_revenue_differs_from_the_invoices_by_their_lines_rounding_only(sample_outputs):
+    """The totals above sum the rated lines unrounded; each invoice line is rounded to the cent:
+    per customer the difference is at most half a cent per invoice line (C002: 5702.29 invoiced
+    against 5702.297449768571 rated)."""
+    from billing_lib.invoices import read_invoice_data
+
+    summary = analysis.load_summary(sample_outputs)
+    table = analysis.revenue_against_invoices(sample_outputs, summary).set_index("customer_id")
+    _, invoices = read_invoice_data(sample_outputs / "2026-10" / "invoices.json")
+    assert sorted(table.index) == sorted(i.customer_id for i in invoices.values())
+    for inv in invoices.values():
+        row = table.loc[inv.customer_id]
+        assert (row["invoiced"], row["currency"]) == (inv.net, inv.currency)
+        assert (
+            row["revenue"] == summary.loc[summary["customer_id"] == inv.customer_id, "amount"].sum()
+        )
+        assert abs(row["rounding"]) <= D("0.005") * len(inv.lines)
+    assert table.loc["C002", "rounding"] == D("-0.007449768571")
+    assert table.loc["C002", "customer_name"] == "Van Leeuwen Logistiek B.V."

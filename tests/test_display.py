@@ -43,3 +43,18 @@ def test_an_error_of_the_workbench_shows_as_its_message_alone(shell, capsys):
     # a fault of the code keeps its whole traceback
     out = shown(shell, "def g():\n    raise ValueError('boom')\ng()", capsys)
     assert "Traceback (most recent call last)" in out and "----> 2" in out
+
+
+def test_money_is_shown_in_cents_and_the_exact_columns_unrounded():
+    from decimal import Decimal as D
+
+    import pandas as pd
+
+    from billing_lib.display import display_money
+
+    df = pd.DataFrame(
+        {"revenue": [D("968.093281388287")], "invoiced": [D("968.1")], "name": ["C006"]}
+    )
+    shown = display_money(df, exact=("revenue",))
+    assert shown.iloc[0].tolist() == ["968.093281388287", "968.10", "C006"]
+    assert display_money(df).iloc[0].tolist() == ["968.09", "968.10", "C006"]

@@ -484,6 +484,8 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     assert "C002" not in set(credited["customer_id"])
     assert credited.drop(columns="customer_name").equals(others.drop(columns="customer_name"))
     assert not_billed() == ["c002-managed-services (C002)", "c002-goodwill (C002)"]
+    gone = analysis.revenue_against_invoices(outputs, credited).set_index("customer_id")
+    assert (gone.loc["C002", "revenue"], gone.loc["C002", "invoiced"]) == (0, 0)  # credited
 
     done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
     assert {ln.description: ln.amount for ln in done.invoice.lines}["Goodwill"] == D("-25.00")
@@ -493,6 +495,9 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     assert sums["amount"](billed) == sum((ln.unrounded_amount for ln in done.invoice.lines), D(0))
     assert sums["amount"](billed) == sums["amount"](run) - 100 - 25
     assert sums["lines"](billed) == sums["lines"](run) + 1  # the goodwill credit's line
+    now = analysis.revenue_against_invoices(outputs, billed).set_index("customer_id")
+    assert now.loc["C002", "invoiced"] == done.invoice.net  # the reissued invoice's
+    assert abs(now.loc["C002", "rounding"]) <= D("0.005") * len(done.invoice.lines)
     repriced = analysis.repricer(outputs)(billed, "C002", D(10))
     fee = repriced[repriced["line_kind"] == "fee"]
     assert list(fee["amount"]) == [D("350")]
