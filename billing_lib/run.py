@@ -86,6 +86,7 @@ from billing_lib.run_state import (
     RunResults,
     RunSettings,
     load_settings,
+    parameters_not_read,
     required,
     step_index,
 )
@@ -170,6 +171,7 @@ class BillingRun:
         self.loaded = None  # parameters that fail to load leave none of the earlier ones in use
         folder = self.params.parameters
         self.loaded = load_settings(folder)
+        self.results.parameters_not_read = parameters_not_read(folder, self.loaded)
         files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
         self.results.parameter_files = pd.DataFrame(checksums(files, folder))
         listed = self.results.parameter_files.copy()
@@ -235,7 +237,8 @@ class BillingRun:
         matched no line this month, lines charged outside the period, invoices without a UBL
         e-invoice (``ubl.ubl_unavailable``), files of the reports folder that were not read
         (``files_not_read``: a lock file, a vendor's PDF, a subfolder)."""
-        listed = [f"reports folder: {name} not read: {why}" for name, why in self.results.not_read]
+        listed = [*self.results.parameters_not_read]
+        listed += [f"reports folder: {name} not read: {why}" for name, why in self.results.not_read]
         listed += [
             w.replace(f"{self.params.parameters}{os.sep}", "")
             for w in required(self.results.rating, "rate").warnings

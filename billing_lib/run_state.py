@@ -8,6 +8,7 @@ before the price plans, as they say how plausible the exchange rates must be.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -87,12 +88,30 @@ def load_settings(folder: Path) -> RunSettings:
     )
 
 
+def parameters_not_read(folder: Path, settings: RunSettings) -> list[str]:
+    """A warning for each file of the parameters ``folder`` that a run does not read (a copy such
+    as ``price_plans (copy).yaml``, an export, a note): an edit made there changes nothing, so the
+    analyst is told which file the run reads. Hidden files and the seller's logo are left out."""
+    logo = settings.invoicing.seller.logo
+    used = {*PARAMETER_FILES, *([Path(logo).name] if logo and "/" not in logo else [])}
+    out = []
+    for path in sorted(Path(folder).iterdir()):
+        if not path.is_file() or path.name.startswith(".") or path.name in used:
+            continue
+        close = difflib.get_close_matches(path.name.lower(), PARAMETER_FILES, n=1, cutoff=0.6)
+        out.append(
+            f"parameters folder: {path.name} not read; a run reads its files by name only"
+            + (f" (this looks like a copy of {close[0]}: edit that one)" if close else "")
+        )
+    return out
+
+
 #: The steps of a run in order, each with the ``RunResults`` fields it produces. A step run again
 #: (a notebook cell, after a parameters file or a report was changed) voids what it and every
 #: step after it produced: they must run again (``RunResults.void_from``). The review is derived
 #: from them all and is voided by any step.
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("load_parameters", ("parameter_files",)),
+    ("load_parameters", ("parameter_files", "parameters_not_read")),
     ("import_reports", ("control_totals", "not_read", "report_lines")),
     ("map_customers", ("unmapped",)),
     ("rate", ("rating", "rated_summary")),
@@ -107,6 +126,8 @@ class RunResults:
     """What the steps of a run produced so far (None: the step has not run)."""
 
     parameter_files: pd.DataFrame | None = None
+    #: warnings for the files of the parameters folder a run does not read
+    parameters_not_read: list[str] = field(default_factory=list)
     control_totals: pd.DataFrame | None = None
     #: (name, why) of what the reports folder holds besides reports (``files_not_read``)
     not_read: list[tuple[str, str]] = field(default_factory=list)

@@ -1,0 +1,44 @@
+"""Files of the parameters folder a run does not read: a copy the analyst edited instead of the
+file (``price_plans (copy).yaml``), an editor's backup, a note. The run names each as a warning,
+with the file it reads, since an edit there changes nothing; hidden files and the logo are not
+named."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from billing_lib import run
+from tests.notebook_project import PERIOD, REPO
+
+
+def test_a_copy_of_a_parameters_file_is_named_with_the_file_the_run_reads(tmp_path):
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    shutil.copy(params / "price_plans.yaml", params / "price_plans (copy).yaml")
+    shutil.copy(params / "customers.yaml", params / "customers.yaml~")
+    (params / "notes.txt").write_text("ask Jan about C004\n")
+    (params / ".DS_Store").write_bytes(b"\0")
+    (params / "logo.png").write_bytes(b"\x89PNG")
+    seller = params / "seller.yaml"
+    seller.write_text(seller.read_text(encoding="utf-8") + "\nlogo: logo.png\n")
+    br = run.start(
+        PERIOD, str(REPO / "samples" / PERIOD / "reports"), str(params), str(tmp_path / "o")
+    )
+    try:
+        br.load_parameters()
+        assert br.results.parameters_not_read == [
+            "parameters folder: customers.yaml~ not read; a run reads its files by name only "
+            "(this looks like a copy of customers.yaml: edit that one)",
+            "parameters folder: notes.txt not read; a run reads its files by name only",
+            "parameters folder: price_plans (copy).yaml not read; a run reads its files by name "
+            "only (this looks like a copy of price_plans.yaml: edit that one)",
+        ]
+        # shown with the run's other warnings (the notebook's table, `billing run`'s output)
+        br.import_reports()
+        br.map_customers()
+        br.rate()
+        assert br.warnings()["warning"].tolist()[:3] == br.results.parameters_not_read
+    finally:
+        br.lock.release()
