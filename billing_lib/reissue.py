@@ -66,6 +66,7 @@ from billing_lib.run_files import (
     billed_now,
     journal_name,
     ledger_name,
+    outputs_problems,
     read_manifest,
 )
 from billing_lib.run_manifest import write_manifest
@@ -166,6 +167,7 @@ class _Replaced:
     credit_note: str
     folder: Path
     invoice: Invoice
+    manifest: dict
 
 
 def _reissue(
@@ -191,12 +193,11 @@ def _reissue(
             f"{', '.join(customers)}; billing reissue replaces invoices of one period, one per "
             "customer, at a time"
         )
-    recorded = read_manifest(replaced[0].folder).get("parameters", {})
+    recorded = replaced[0].manifest.get("parameters", {})
     reports = Path(reports or recorded.get("reports", ""))
     parameters = Path(parameters or recorded.get("parameters", ""))
     for r in replaced:
-        inputs = read_manifest(r.folder).get("inputs", [])
-        _check_reports(reports, inputs, r.folder, r.entry.invoice_number)
+        _check_reports(reports, r.manifest.get("inputs", []), r.folder, r.entry.invoice_number)
     # the register changes only under the lock this process holds: the numbers follow in order
     first, _ = register.reissue_number(replaced[0].entry.series, replaced[0].entry.invoice_number)
     numbers = [_following(first, k) for k in range(len(replaced))]
@@ -254,8 +255,16 @@ def _replaced(output: Path, register: Register, invoice_number: str, issued: dat
             f"{credited.issue_date}; the invoice replacing it cannot be dated {issued} (before it)"
         )
     folder = invoice_folder(output, entry)[0]
+    manifest = read_manifest(folder)
+    # what the new invoice is compared with (its lines, the invoice): as the folder published it
+    problems = outputs_problems(folder, manifest, [folder / INVOICE_DATA, folder / RATED_PARQUET])
+    if problems:
+        raise RunError(
+            f"{folder}: not as it was published, so {invoice_number} cannot be replaced from it "
+            "(restore it from a backup); nothing was issued:\n  - " + "\n  - ".join(problems)
+        )
     invoice = read_invoice_data(folder / INVOICE_DATA)[1][invoice_number]
-    return _Replaced(entry, credit_note, folder, invoice)
+    return _Replaced(entry, credit_note, folder, invoice, manifest)
 
 
 @dataclass(frozen=True)
@@ -460,6 +469,12 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
     twice. The way out is to credit that invoice too and reissue both at once."""
     dropped, replacing = billed_now(output, period)
     live = [(output / period / RATED_PARQUET, dropped), *((f, []) for f in replacing)]
+    missing = [str(path) for path, _ in live if not path.is_file()]
+    if missing:
+        raise RunError(
+            f"{', '.join(missing)}: missing, so the lines the month's invoices bill cannot be "
+            "compared with the new invoices' (restore it from a backup); nothing was issued"
+        )
     sources = " UNION ALL ".join(
         f"SELECT customer_id, {CUSTOMER_SOURCE_FILE} AS source_file, source_row, "
         f"{ql(str(path))} AS held_in FROM read_parquet({ql(str(path))}) r "

@@ -392,6 +392,26 @@ def test_other_reports_than_the_run_read_are_refused_naming_each(outputs, correc
     assert_nothing_reissued(outputs, before)
 
 
+def test_the_credited_invoice_s_files_lost_or_changed_since_are_refused(outputs, corrected):
+    """The run's rated lines (what the new invoice's lines are compared with) lost, or its
+    invoices changed: named, nothing issued (a DuckDB traceback before)."""
+    before = register_rows(outputs)
+    rated = outputs / PERIOD / "rated_lines.parquet"
+    rated.rename(rated.with_suffix(".bak"))
+    with pytest.raises(RunError, match=r"rated_lines.parquet: missing"):
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    rated.with_suffix(".bak").rename(rated)
+    data = outputs / PERIOD / "invoices.json"
+    data.write_text(data.read_text(encoding="utf-8").replace("6899.77", "6899.78"))
+    with pytest.raises(RunError) as raised:
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert str(raised.value).startswith(
+        f"{outputs / PERIOD}: not as it was published, so NW2026-000002 cannot be replaced"
+    )
+    assert "invoices.json: changed since the run" in str(raised.value)
+    assert_nothing_reissued(outputs, before)
+
+
 def test_a_date_before_the_credit_note_is_refused(outputs, corrected):
     before = register_rows(outputs)
     with pytest.raises(RunError, match="cancelled by credit note NWC2026-000001 on 2026-12-03"):
