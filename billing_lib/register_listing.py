@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from billing_lib.corrections import invoice_folder, outputs_register
+from billing_lib.errors import RunError
 from billing_lib.invoice_files import read_invoice_data
 from billing_lib.ledger import csv_text
 from billing_lib.numbering import RegisterEntry
@@ -156,8 +157,14 @@ def _read(folder: Path) -> _Folder:
     rows: dict[str, dict[str, str]] = {}
     summary = folder / SUMMARY_CSV
     if summary.is_file():
-        with open(summary, newline="", encoding="utf-8") as fh:
-            rows = {r["invoice_number"]: r for r in csv.DictReader(fh)}
+        try:
+            with open(summary, newline="", encoding="utf-8") as fh:
+                rows = {r["invoice_number"]: r for r in csv.DictReader(fh)}
+        except (KeyError, csv.Error, UnicodeDecodeError) as exc:
+            raise RunError(
+                f"{summary}: not an invoice summary as a run writes it ({exc!r}); restore it "
+                "from a backup"
+            ) from None
     names: dict[str, str] = {}
     for data in (folder / INVOICE_DATA, folder / CREDIT_NOTE_DATA):
         if data.is_file():

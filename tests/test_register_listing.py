@@ -139,3 +139,12 @@ def test_a_number_typed_in_lower_case_is_refused_with_the_number_meant(outputs):
         issue_credit_note(outputs, "nw2026-000003", date(2026, 12, 3))
     with pytest.raises(BillingError, match="expected a month as YYYY-MM"):
         register_listing(outputs, period="2026-1")
+
+
+def test_a_damaged_summary_is_named(outputs):
+    from billing_lib.errors import RunError
+
+    summary = outputs / "2026-10" / "invoice_summary.csv"
+    summary.write_text("klant;factuur\nC001;1\n", encoding="utf-8")
+    with pytest.raises(RunError, match=r"2026-10/invoice_summary.csv: not an invoice summary"):
+        register_listing(outputs)
