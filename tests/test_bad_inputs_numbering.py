@@ -32,6 +32,7 @@ from billing_lib import cli
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import RunError
 from billing_lib.finalising import finalise_published
+from billing_lib.numbering import open_register
 from billing_lib.publishing import REGISTER
 from billing_lib.reissue import reissue_invoice
 from tests import forked, numbering_runner
@@ -670,10 +671,10 @@ def test_a_reissue_killed_while_publishing_is_finished_or_undone_by_the_next_run
         )
         assert numbers_of(out, "2026-11")[0] == "NW2026-000010"
         assert not (out / "corrections" / "NW2026-000010").exists()
-        done = reissue_invoice(
-            out, "NW2026-000002", case / "parameters", case / "reports" / "2026-10"
-        )
-        assert done.invoice.number == f"NW2026-{len(numbers_of(out, '2026-11')) + 10:06d}"
+        # still to be replaced: the next reissue takes the number after November's
+        register = open_register(out / REGISTER)
+        after = f"NW2026-{len(numbers_of(out, '2026-11')) + 10:06d}"
+        assert register.reissue_number("NW2026", "NW2026-000002") == (after, "NWC2026-000001")
     issued(out)
     issued(out, "NWC2026")
 

@@ -46,12 +46,19 @@ REPORTS = REPO / "samples" / PERIOD / "reports"
 NS = {"cbc": CBC, "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"}
 
 
-@pytest.fixture
-def outputs(finalised_sample_outputs, tmp_path) -> Path:
-    """A private copy of the finalised sample run's outputs folder, NW2026-000002 credited."""
-    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+@pytest.fixture(scope="module")
+def credited_month(finalised_sample_outputs, tmp_path_factory) -> Path:
+    """The finalised sample run's outputs folder with NW2026-000002 credited (made once for the
+    module; each test gets a copy, ``outputs``)."""
+    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path_factory.mktemp("c") / "o"))
     issue_credit_note(out, ORIGINAL, CREDITED, "Managed services billed at the old price")
     return out
+
+
+@pytest.fixture
+def outputs(credited_month, tmp_path) -> Path:
+    """A private copy of ``credited_month``."""
+    return Path(shutil.copytree(credited_month, tmp_path / "outputs"))
 
 
 @pytest.fixture
@@ -440,16 +447,6 @@ def _without_c002(parameters: Path) -> None:
     text = lines.read_text(encoding="utf-8")
     start = text.index("  - {id: c002-managed-services")
     lines.write_text(text[:start] + text[text.index("  - {id: c008-support") :])
-
-
-def test_a_customer_with_nothing_to_bill_now_is_refused(outputs, corrected):
-    """C002 taken out of the parameters: its vendor lines are unmapped now, and there is nothing
-    to invoice in place of NW2026-000002."""
-    _without_c002(corrected)
-    before = register_rows(outputs)
-    with pytest.raises(RunError, match="C002 has no rated lines in 2026-10 with the parameters"):
-        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
-    assert_nothing_reissued(outputs, before)
 
 
 def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, corrected):
