@@ -15,16 +15,14 @@ import pandas as pd
 
 from billing_lib import whatif
 from billing_lib.errors import ParameterError, RunError
-from billing_lib.invoice_files import summary_nets
+from billing_lib.invoice_files import billed_nets
 from billing_lib.invoices import INVOICE_DATA, read_invoice_data
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
 from billing_lib.run_files import (
     RATED_PARQUET,
-    SUMMARY_CSV,
     billed_now,
-    corrections_of,
     named_if_damaged,
 )
 from billing_lib.run_parameters import check_period, path_parameter
@@ -112,24 +110,19 @@ def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFram
         index=False, name=None
     ):
         revenue[p, c, cur] = revenue.get((p, c, cur), Decimal(0)) + amount
-    invoiced: dict[tuple[str, str, str], Decimal] = {}
-    for period in sorted({p for p, _, _ in revenue}):
-        folders = [Path(output) / period, *(f for f, _ in corrections_of(output, period))]
-        for folder in folders:
-            for customer, currency, net in summary_nets(folder / SUMMARY_CSV):
-                key = (period, customer, currency)
-                invoiced[key] = invoiced.get(key, Decimal(0)) + net
+    invoiced = {
+        (period, customer, currency): net
+        for period in sorted({p for p, _, _ in revenue})
+        for (customer, currency), net in billed_nets(output, period).items()
+    }
     periods = sorted({p for p, _, _ in revenue | invoiced})
     names = customer_names(Path(output), periods) | dict(
         zip(summary["customer_id"], summary["customer_name"], strict=False)
     )
-    rows = [
-        (p, c, names.get(c), cur, revenue.get((p, c, cur), Decimal(0)), net, net - rev)
-        for p, c, cur in sorted(set(revenue) | set(invoiced))
-        for rev, net in [
-            (revenue.get((p, c, cur), Decimal(0)), invoiced.get((p, c, cur), Decimal(0)))
-        ]
-    ]
+    rows = []
+    for key in sorted(set(revenue) | set(invoiced)):
+        rev, net = revenue.get(key, Decimal(0)), invoiced.get(key, Decimal(0))
+        rows.append((key[0], key[1], names.get(key[1]), key[2], rev, net, net - rev))
     columns = ["period", "customer_id", "customer_name", "currency", "revenue", "invoiced"]
     return pd.DataFrame(rows, columns=[*columns, "rounding"])
 

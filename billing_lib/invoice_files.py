@@ -18,7 +18,7 @@ from billing_lib.errors import RunError
 from billing_lib.invoice_model import Invoice, InvoiceLine, Party, VatLine, money_text
 from billing_lib.invoicing_parameters import Seller
 from billing_lib.line_labels import display_figures
-from billing_lib.run_files import atomic_target
+from billing_lib.run_files import SUMMARY_CSV, atomic_target, corrections_of
 
 INVOICE_DATA_FORMAT = "billing_lib.invoices/1"
 SUMMARY_COLUMNS = (
@@ -228,3 +228,14 @@ def summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:
             "damaged (restore it from a backup)"
         )
     return rows
+
+
+def billed_nets(output: Path, period: str) -> dict[tuple[str, str], Decimal]:
+    """Net per (customer, currency) that ``period`` bills now: its run's ``invoice_summary.csv``
+    and those of its credit notes (negative) and reissued invoices in ``corrections/``."""
+    net: dict[tuple[str, str], Decimal] = {}
+    folders = [Path(output) / period, *(f for f, _ in corrections_of(output, period))]
+    for folder in folders:
+        for customer, currency, amount in summary_nets(folder / SUMMARY_CSV):
+            net[customer, currency] = net.get((customer, currency), Decimal(0)) + amount
+    return net

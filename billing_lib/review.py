@@ -24,7 +24,7 @@ from pydantic import Field
 
 from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRates, neighbours_in, span_text
-from billing_lib.invoice_files import summary_nets
+from billing_lib.invoice_files import billed_nets
 from billing_lib.money import minor_unit
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
@@ -34,9 +34,7 @@ from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.custom import billed_in
 from billing_lib.run_files import (
     MANIFEST,
-    SUMMARY_CSV,
     billed_now,
-    corrections_of,
     named_if_damaged,
     read_manifest,
 )
@@ -121,13 +119,7 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
     a corrected invoice is compared as corrected."""
     if previous is None:
         return {}
-    net: dict[tuple[str, str], Decimal] = {}
-    for path in [
-        Path(output) / previous / SUMMARY_CSV,
-        *[f / SUMMARY_CSV for f, _ in corrections_of(output, previous)],
-    ]:
-        for customer, currency, amount in summary_nets(path):
-            net[customer, currency] = net.get((customer, currency), Decimal(0)) + amount
+    net = billed_nets(output, previous)
     return {key: amount.quantize(minor_unit(key[1])) for key, amount in net.items()}
 
 
