@@ -14,12 +14,13 @@ from typing import Annotated, Literal
 
 import duckdb
 import pyarrow as pa
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.periods import first_common_day
 from billing_lib.store import drop_relation
+from billing_lib.vat_numbers import checked_vat_number
 
 #: The customers and the vendor accounts that belong to them, in the parameters folder.
 CUSTOMERS_FILE, ACCOUNTS_FILE = "customers.yaml", "accounts.csv"
@@ -74,7 +75,7 @@ class Customer(BaseModel):
     name: str
     address: list[str] = Field(min_length=1, description="Street, postcode and city lines")
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2")
-    vat_number: str | None = None
+    vat_number: Annotated[str | None, BeforeValidator(checked_vat_number)] = None
     invoice_currency: str = Field(pattern=r"^[A-Z]{3}$")
     payment_terms_days: int = Field(30, ge=0, le=365)
     reference: str | None = Field(

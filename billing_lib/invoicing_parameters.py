@@ -11,15 +11,23 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from billing_lib.customers import PEPPOL_ID, Customer
 from billing_lib.errors import ParameterError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
 from billing_lib.parameter_files import Strict, pydantic_problem, read_yaml
 from billing_lib.vat import VatRules, load_vat_rules
+from billing_lib.vat_numbers import checked_vat_number
 
 SELLER_FILE = "seller.yaml"
 PRODUCTS_FILE = "products.yaml"
@@ -56,7 +64,7 @@ class Seller(Strict):
     name: str = Field(min_length=1)
     address: list[str] = Field(min_length=1)
     country: str = Field(pattern=r"^[A-Z]{2}$")
-    vat_number: str = Field(min_length=4)
+    vat_number: Annotated[str, BeforeValidator(checked_vat_number)] = Field(min_length=4)
     chamber_of_commerce: str | None = None
     email: str | None = None
     phone: str | None = None

@@ -41,6 +41,7 @@ from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
 from billing_lib.run_files import atomic_target
+from billing_lib.vat_numbers import compact_vat_number
 from billing_lib.workbooks import workbook_name
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -218,7 +219,7 @@ def _seller_party(party: etree._Element, inv: Invoice, seller: Seller) -> None:
     _cbc(_cac(party, "PartyName"), "Name", seller.name)
     _address(party, seller.address, seller.postal_code, seller.city, seller.country)
     scheme = _cac(party, "PartyTaxScheme")
-    _cbc(scheme, "CompanyID", seller.vat_number.replace(" ", ""))
+    _cbc(scheme, "CompanyID", compact_vat_number(seller.vat_number))
     _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
     _legal(party, seller.name, seller.chamber_of_commerce, seller.country)
     if seller.email or seller.phone:
@@ -237,7 +238,7 @@ def _buyer_party(party: etree._Element, inv: Invoice) -> None:
     _address(party, b.address, b.postal_code, b.city, b.country)
     if b.vat_number and inv.show_buyer_vat_number:
         scheme = _cac(party, "PartyTaxScheme")
-        _cbc(scheme, "CompanyID", b.vat_number.replace(" ", ""))
+        _cbc(scheme, "CompanyID", compact_vat_number(b.vat_number))
         _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
     _legal(party, b.name, b.registration, b.country)
     if b.email:

@@ -27,6 +27,7 @@ from pydantic import (
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.vat_numbers import compact_vat_number
 
 VAT_FILE = "vat_rules.yaml"
 CUSTOMERS_FILE = "customers.yaml"
@@ -127,7 +128,7 @@ class VatRules(BaseModel):
                     f"VAT rule {name!r} needs the customer's VAT number on the invoice",
                 )
             prefix = _VAT_PREFIX.get(customer.country, customer.country)
-            if not customer.vat_number.replace(" ", "").upper().startswith(prefix):
+            if not compact_vat_number(customer.vat_number).startswith(prefix):
                 raise ParameterError(
                     source,
                     f"{entry}.vat_number",
@@ -160,7 +161,7 @@ class VatRules(BaseModel):
         that is not owed, or leave out VAT that is (other categories are not checked)."""
         country, eu = customer.country, self.eu_countries
         prefix = _VAT_PREFIX.get(seller_country, seller_country)
-        number = (customer.vat_number or "").replace(" ", "").upper()
+        number = compact_vat_number(customer.vat_number or "")
         where, implied = self.place_of(country, seller_country)
         category = rule.ubl_category
         if category == "S" and country != seller_country and not number.startswith(prefix):

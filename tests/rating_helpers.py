@@ -26,14 +26,14 @@ customers:
     name: Alpha B.V.
     address: [Kade 1, 1011 AA Amsterdam]
     country: NL
-    vat_number: NL000000001B01
+    vat_number: NL000000008B01
     invoice_currency: EUR
     group: smb
   - id: C2
     name: Beta GmbH
     address: [Strasse 2, 10115 Berlin]
     country: DE
-    vat_number: DE123456789
+    vat_number: DE123456788
     invoice_currency: EUR
     group: smb
   - id: C3

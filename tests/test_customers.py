@@ -23,13 +23,13 @@ customers:
     name: Alpha B.V.
     address: [Kade 1, 1011 AA Amsterdam]
     country: NL
-    vat_number: NL000000001B01
+    vat_number: NL000000008B01
     invoice_currency: EUR
   - id: C2
     name: Beta GmbH
     address: [Strasse 2, 10115 Berlin]
     country: DE
-    vat_number: DE123456789
+    vat_number: DE123456788
     invoice_currency: EUR
     vat_rule: eu_reverse_charge
 """
@@ -134,7 +134,7 @@ def test_a_mapping_saved_in_a_spreadsheets_code_page_names_the_row(tmp_path):
 
 def test_reverse_charge_without_a_vat_number_is_refused(tmp_path):
     params = write_params(
-        tmp_path, customers=CUSTOMERS.replace("    vat_number: DE123456789\n", "")
+        tmp_path, customers=CUSTOMERS.replace("    vat_number: DE123456788\n", "")
     )
     with pytest.raises(ParameterError, match=r"customers\[id=C2\].*VAT number"):
         load_customers(params)
@@ -155,3 +155,63 @@ def test_a_bad_field_names_the_customer(tmp_path):
     )
     with pytest.raises(ParameterError, match=r"customers\[id=C1\]\.invoice_currency"):
         load_customers(params)
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        # one digit mistyped: the check digits of a Dutch btw number do not match
+        (
+            "NL000000001B01",
+            "expected a valid NL VAT number: its check digits do not match (a digit mistyped?); "
+            "got 'NL000000001B01'",
+        ),
+        (
+            "DE12345678",
+            "expected a valid DE VAT number: it has the wrong number of characters for DE; "
+            "got 'DE12345678'",
+        ),
+        # the country's letters left out: YAML reads a number
+        (
+            "123456788",
+            "expected a VAT number starting with its country's two letters (e.g. NL, BE, DE; EL "
+            "for Greece), as the e-invoice needs it; got 123456788",
+        ),
+    ],
+)
+def test_a_vat_number_that_is_not_valid_is_refused_naming_the_customer(tmp_path, number, expected):
+    """A reverse-charge invoice with the customer's VAT number wrong is no reverse-charge invoice:
+    each number is checked as its country defines it (python-stdnum), before anything is billed."""
+    wrong = "DE123456788" if number.startswith(("DE", "1")) else "NL000000008B01"
+    customer = "C2" if wrong.startswith("DE") else "C1"
+    params = write_params(tmp_path, customers=CUSTOMERS.replace(wrong, number))
+    with pytest.raises(ParameterError) as raised:
+        load_customers(params)
+    assert str(raised.value) == (
+        f"{params / 'customers.yaml'}, entry customers[id={customer}].vat_number: {expected}"
+    )
+
+
+def test_a_vat_number_is_read_as_people_write_it(tmp_path):
+    """Spaces, dots and dashes, lower case, the Swiss MWST suffix; a country without VAT rules in
+    python-stdnum is checked for its prefix only. The invoice prints the number as written."""
+    written = {
+        "NL000000008B01": "nl 0000.00.008 b01",
+        "DE123456788": "DE 123 456 788",
+    }
+    customers = CUSTOMERS
+    for valid, spaced in written.items():
+        customers = customers.replace(valid, spaced)
+    customers += (
+        "  - id: C3\n    name: Gamma AG\n    address: [Bahnhofstrasse 1, 8001 Zürich]\n"
+        "    country: CH\n    vat_number: CHE-123.456.788 MWST\n    invoice_currency: CHF\n"
+        "  - id: C4\n    name: Delta Pty Ltd\n    address: [1 George St, Sydney NSW 2000]\n"
+        "    country: AU\n    vat_number: AU 51 824 753 556\n    invoice_currency: AUD\n"
+    )
+    loaded = load_customers(write_params(tmp_path, customers=customers))
+    assert [c.vat_number for c in loaded.values()] == [
+        "nl 0000.00.008 b01",
+        "DE 123 456 788",
+        "CHE-123.456.788 MWST",
+        "AU 51 824 753 556",
+    ]

@@ -129,7 +129,7 @@ def test_the_vat_category_follows_the_customer_s_rule(folder, issued):
     ]
     assert "Art. 196" in value(be, category + "cbc:TaxExemptionReason")
     assert value(be, "cac:AccountingCustomerParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID") == (
-        "BE0456789123"
+        "BE0456789133"
     )
     ch = xml_of(folder, by_customer["C007"])
     assert value(ch, category + "cbc:ID") == "G"
@@ -145,9 +145,9 @@ def test_parties_payment_and_references_come_from_the_parameters(folder, issued)
     assert value(doc, seller + "cbc:EndpointID") == "81234567"
     assert value(doc, seller + "cbc:EndpointID/@schemeID") == "0106"
     assert value(doc, seller + "cac:PartyLegalEntity/cbc:CompanyID") == "81234567"
-    assert value(doc, seller + "cac:PartyTaxScheme/cbc:CompanyID") == "NL867890126B01"
+    assert value(doc, seller + "cac:PartyTaxScheme/cbc:CompanyID") == "NL867890125B01"
     assert value(doc, seller + "cac:PostalAddress/cbc:PostalZone") == "3511 GB"
-    assert value(doc, buyer + "cbc:EndpointID") == "0456789123"
+    assert value(doc, buyer + "cbc:EndpointID") == "0456789133"
     assert value(doc, buyer + "cbc:EndpointID/@schemeID") == "0208"
     assert value(doc, buyer + "cac:PartyLegalEntity/cbc:CompanyID/@schemeID") == "0208"
     assert value(doc, buyer + "cac:PostalAddress/cbc:CityName") == "Antwerpen"
@@ -442,3 +442,22 @@ def test_no_e_invoice_where_en16931_cannot_state_the_amounts(issued, tmp_path):
     assert "EN 16931 allows amounts with at most 2 decimals and KWD has 3" in str(
         ubl_unavailable(replace(inv, currency="KWD"))
     )
+
+
+def test_the_e_invoice_carries_vat_numbers_in_their_compact_form(issued, tmp_path):
+    """A VAT number written with spaces and dots in the parameters is printed so, and given in the
+    UBL without them (EN 16931: its country prefix, then the number)."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    inv = replace(inv, buyer=replace(inv.buyer, vat_number="be 0456.789.133"))
+    seller = seller.model_copy(update={"vat_number": "NL 8678.90.125 B01"})
+    [pdf, xml] = write_documents([inv], seller, tmp_path, None)
+    doc = etree.parse(str(xml)).getroot()
+    assert value(doc, "cac:AccountingCustomerParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID") == (
+        "BE0456789133"
+    )
+    assert value(doc, "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID") == (
+        "NL867890125B01"
+    )
+    assert "VAT be 0456.789.133" in pdf_text(pdf) and "VAT NL 8678.90.125 B01" in pdf_text(pdf)
+    assert not fatal_rules(etree.tostring(doc))

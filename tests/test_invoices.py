@@ -69,8 +69,8 @@ def test_invoice_details_dates_number_and_parties(tmp_path):
     assert (inv.issue_date, inv.due_date) == (date(2026, 11, 1), date(2026, 12, 16))  # 45 days
     assert (inv.supply_start, inv.supply_end) == (date(2026, 10, 1), date(2026, 10, 31))
     assert inv.customer_reference == "INK-77310"
-    assert inv.buyer.name == "Zorggroep Amstelland" and inv.buyer.vat_number == "NL845678904B01"
-    assert inv.seller.name == "Northwind Cloud B.V." and inv.seller.vat_number == "NL867890126B01"
+    assert inv.buyer.name == "Zorggroep Amstelland" and inv.buyer.vat_number == "NL845678905B01"
+    assert inv.seller.name == "Northwind Cloud B.V." and inv.seller.vat_number == "NL867890125B01"
     # planned, not recorded: the register records the numbers when the run is published
     assert register.entries() == []
 
@@ -142,7 +142,7 @@ def test_reverse_charge_and_export(tmp_path):
     assert c005.vat_mention.startswith(
         "Reverse charge: VAT to be accounted for by the recipient, Art. 196"
     )
-    assert c005.buyer.vat_number == "BE0456789123" and c005.show_buyer_vat_number
+    assert c005.buyer.vat_number == "BE0456789133" and c005.show_buyer_vat_number
     assert (
         c008.vat_rule == "export"
         and c008.currency == "USD"
@@ -359,4 +359,17 @@ def test_a_wrong_iban_is_refused(tmp_path):
     text = (params / "seller.yaml").read_text().replace("NL91ABNA0417164300", "NL92ABNA0417164300")
     (params / "seller.yaml").write_text(text)
     with pytest.raises(ParameterError, match=r"seller.yaml, entry payment.iban: .*check digits"):
+        load_invoicing(params)
+
+
+def test_a_wrong_seller_vat_number_is_refused(tmp_path):
+    """The seller's own VAT number is on every invoice and e-invoice: checked like a customer's."""
+    params = parameters_copy(tmp_path)
+    text = (params / "seller.yaml").read_text().replace("NL867890125B01", "NL867890126B01")
+    (params / "seller.yaml").write_text(text)
+    with pytest.raises(
+        ParameterError,
+        match=r"seller.yaml, entry vat_number: expected a valid NL VAT number: its check digits "
+        r"do not match \(a digit mistyped\?\); got 'NL867890126B01'",
+    ):
         load_invoicing(params)

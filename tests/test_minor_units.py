@@ -54,8 +54,8 @@ def dutch_customer(id_: str, name: str, address: tuple[str, str, str], vat: str,
 ROTTERDAM = ("Stationsplein 45", "3013 AK", "Rotterdam")
 AMSTERDAM = ("Zuidplein 126", "1077 XV", "Amsterdam")
 CUSTOMERS = [
-    dutch_customer("C011", "Kaizen Robotics Europe B.V.", ROTTERDAM, "NL834567893B01", "JPY"),
-    dutch_customer("C012", "Gulf Data Benelux B.V.", AMSTERDAM, "NL845678904B01", "KWD"),
+    dutch_customer("C011", "Kaizen Robotics Europe B.V.", ROTTERDAM, "NL834567891B01", "JPY"),
+    dutch_customer("C012", "Gulf Data Benelux B.V.", AMSTERDAM, "NL845678905B01", "KWD"),
 ]
 
 #: The sample's accounts moved to the new customers: C007's Microsoft tenant and the unmapped

@@ -82,7 +82,7 @@ def test_the_invoice_sheet_prints_on_a4_and_its_formulas_give_the_stored_totals(
     ]
     assert amounts == [D("10.01"), D("20.00"), D("0.33"), D("1.00")]
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
-    assert "IBAN: NL91 ABNA 0417 1643 00" in texts and "VAT NL867890126B01" in texts
+    assert "IBAN: NL91 ABNA 0417 1643 00" in texts and "VAT NL867890125B01" in texts
     assert "Please pay EUR 37.92 by 2026-11-15 (14 days) quoting NW2026-000001." in texts
 
 
