@@ -9,15 +9,19 @@ the UBL e-invoice and the ledger show the same cents.
 Text from vendor files and parameters is drawn as plain text with ``drawString`` (never through
 reportlab's Paragraph markup), so ``<b>`` or ``&amp;`` in a resource name is printed as it is. The
 font is DejaVu Sans (Latin, Greek and Cyrillic; shipped as a TTF inside the matplotlib wheel, so
-nothing is read from the system), embedded as a subset. The document's dates and id are fixed
-(the period's last second for a run, the issue date for a credit note), so a rerun writes the same
-bytes. reportlab writes an invoice in about 20 ms (fpdf2 took about 120 ms with the same font).
+nothing is read from the system), embedded as a subset; text in a script it lacks (Chinese,
+Thai) is named among the run's warnings (``missing_glyphs``), not printed as boxes in silence.
+The document's dates and id are fixed (the period's last second for a run, the issue date for a
+credit note), so a rerun writes the same bytes. reportlab writes an invoice in about 20 ms (fpdf2
+took about 120 ms with the same font).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import fields, is_dataclass
 from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
@@ -65,6 +69,70 @@ def _fonts() -> tuple[str, str]:
     pdfmetrics.registerFont(TTFont(FONT, str(folder / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(BOLD, str(folder / "DejaVuSans-Bold.ttf")))
     return FONT, BOLD
+
+
+@cache
+def _drawable() -> frozenset[int]:
+    """The code points both faces of the PDFs' font have a glyph for."""
+    _fonts()
+    regular, bold = (pdfmetrics.getFont(name) for name in (FONT, BOLD))
+    assert isinstance(regular, TTFont) and isinstance(bold, TTFont)  # registered so by _fonts
+    return frozenset(regular.face.charToGlyph) & frozenset(bold.face.charToGlyph)
+
+
+def _texts(value: object, leave_out: str = "") -> Iterator[str]:
+    """Every string in ``value`` (dataclasses, dicts, lists and tuples walked through), but the
+    field ``leave_out`` of the outermost dataclass."""
+    if isinstance(value, str):
+        yield value
+    elif is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            if f.name != leave_out:
+                yield from _texts(getattr(value, f.name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+
+
+def _undrawable(texts: Iterable[str]) -> dict[str, str]:
+    """Each character of ``texts`` the font has no glyph for (whitespace aside), with the first
+    text holding it."""
+    drawable, missing = _drawable(), {}
+    for text in texts:
+        for ch in sorted(set(text), key=text.index):
+            if ord(ch) not in drawable and not ch.isspace() and ch not in missing:
+                missing[ch] = text
+    return missing
+
+
+def _glyphs_warning(what: str, missing: dict[str, str]) -> str:
+    chars = list(missing)
+    shown = " ".join(chars[:12]) + (f" and {len(chars) - 12} more" if len(chars) > 12 else "")
+    example = next(iter(missing.values()))
+    example = example if len(example) <= 60 else example[:57] + "..."
+    return (
+        f"{what}: the PDF's font (DejaVu Sans: Latin, Greek, Cyrillic) has no glyph for {shown} "
+        f"(in {example!r}): the PDF prints empty boxes for them; the workbook and the e-invoice "
+        "hold the text"
+    )
+
+
+def missing_glyphs(invoices: Iterable[Invoice], seller: Seller) -> list[str]:
+    """A warning per invoice whose PDF would print a character as an empty box (a customer's
+    name in Chinese, a vendor's product in Thai), and one for the seller's own details: the PDF
+    is drawn in DejaVu Sans, which has no glyphs for those scripts, and nothing else says so."""
+    found = []
+    own = _undrawable(_texts(seller.model_dump(exclude={"logo"})))
+    if own:
+        found.append(_glyphs_warning("seller.yaml", own))
+    for inv in invoices:
+        missing = _undrawable(_texts(inv, leave_out="seller"))
+        if missing:
+            found.append(_glyphs_warning(f"{inv.number} ({inv.customer_id})", missing))
+    return found
 
 
 #: Compressed streams a process keeps: every PDF embeds the same subsets of the fonts (reportlab's

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import shutil
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -17,13 +18,15 @@ from lxml import etree
 from PIL import Image
 from pypdf import PdfReader
 
+from billing_lib import run
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_model import negated
-from billing_lib.invoice_pdf import amount_text, quantity_text, unit_price_text
+from billing_lib.invoice_pdf import amount_text, missing_glyphs, quantity_text, unit_price_text
 from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VatRule
+from tests.notebook_project import PERIOD, REPO
 from tests.ubl_validation import fatal_rules, peppol_findings, rule_findings, schema_errors
 
 D = Decimal
@@ -461,3 +464,42 @@ def test_the_e_invoice_carries_vat_numbers_in_their_compact_form(issued, tmp_pat
     )
     assert "VAT be 0456.789.133" in pdf_text(pdf) and "VAT NL 8678.90.125 B01" in pdf_text(pdf)
     assert not fatal_rules(etree.tostring(doc))
+
+
+def test_characters_the_pdf_font_cannot_draw_are_named_not_printed_as_boxes(issued):
+    """DejaVu Sans draws Latin, Greek and Cyrillic; a customer's name in Chinese or a product in
+    Thai came out of the PDF as empty boxes with nothing said. Each such invoice is named, with the
+    characters and where they are; the seller's own details once."""
+    seller, invoices = issued
+    assert missing_glyphs(invoices.values(), seller) == []  # the sample: Łódź-safe, nothing
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    odd = replace(
+        inv,
+        buyer=replace(inv.buyer, name="Bakkerij De Gouden Korst 東京支店"),
+        lines=(replace(inv.lines[0], description="Cloud ไทย"), *inv.lines[1:]),
+    )
+    thai = seller.model_copy(update={"name": "Northwind Cloud B.V. (ไทย)"})
+    assert missing_glyphs([odd, inv], thai) == [
+        "seller.yaml: the PDF's font (DejaVu Sans: Latin, Greek, Cyrillic) has no glyph for ไ ท "
+        "ย (in 'Northwind Cloud B.V. (ไทย)'): the PDF prints empty boxes for them; the workbook "
+        "and the e-invoice hold the text",
+        f"{inv.number} (C003): the PDF's font (DejaVu Sans: Latin, Greek, Cyrillic) has no glyph "
+        "for 東 京 支 店 ไ ท ย (in 'Bakkerij De Gouden Korst 東京支店'): the PDF prints empty boxes "
+        "for them; the workbook and the e-invoice hold the text",
+    ]
+
+
+def test_a_run_lists_the_invoices_whose_pdf_cannot_draw_a_character(tmp_path):
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    customers.write_text(
+        text.replace("name: Bakkerij De Gouden Korst", "name: Bakkerij De Gouden Korst 東京"),
+        encoding="utf-8",
+    )
+    br = run.start(PERIOD, str(REPO / "samples" / PERIOD / "reports"), str(params), str(tmp_path))
+    for step in ("load_parameters", "import_reports", "map_customers", "rate", "build_invoices"):
+        getattr(br, step)()
+    [warning] = [w for w in br.warnings()["warning"] if "no glyph" in w]
+    assert warning.startswith(f"{br.results.numbering.numbers['C003']} (C003): the PDF's font")
+    assert "no glyph for 東 京 (in 'Bakkerij De Gouden Korst 東京')" in warning
