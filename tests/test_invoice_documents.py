@@ -484,8 +484,8 @@ def test_characters_the_pdf_font_cannot_draw_are_named_not_printed_as_boxes(issu
         "ย (in 'Northwind Cloud B.V. (ไทย)'): the PDF prints empty boxes for them; the workbook "
         "and the e-invoice hold the text",
         f"{inv.number} (C003): the PDF's font (DejaVu Sans: Latin, Greek, Cyrillic) has no glyph "
-        "for 東 京 支 店 ไ ท ย (in 'Bakkerij De Gouden Korst 東京支店'): the PDF prints empty boxes "
-        "for them; the workbook and the e-invoice hold the text",
+        "for 東 京 支 店 ไ ท ย (in 'Bakkerij De Gouden Korst 東京支店'): the PDF prints empty "
+        "boxes for them; the workbook and the e-invoice hold the text",
     ]
 
 
