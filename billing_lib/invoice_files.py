@@ -19,6 +19,7 @@ from billing_lib.invoice_model import Invoice, InvoiceLine, Party, VatLine, mone
 from billing_lib.invoicing_parameters import Seller
 from billing_lib.line_labels import display_figures
 from billing_lib.run_files import SUMMARY_CSV, atomic_target, corrections_of
+from billing_lib.vat_numbers import AS_ISSUED
 
 INVOICE_DATA_FORMAT = "billing_lib.invoices/1"
 SUMMARY_COLUMNS = (
@@ -198,7 +199,7 @@ def read_invoice_data(path: Path) -> tuple[Seller, dict[str, Invoice]]:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != INVOICE_DATA_FORMAT:
             raise ValueError(f"format {data.get('format')!r}, expected {INVOICE_DATA_FORMAT!r}")
-        seller = Seller.model_validate(data["seller"])
+        seller = Seller.model_validate(data["seller"], context=AS_ISSUED)  # not judged again
         invoices = {i["number"]: invoice_from_record(i) for i in data["invoices"]}
     except (OSError, ValueError, KeyError, TypeError, ArithmeticError, ValidationError) as exc:
         raise RunError(f"{path}: cannot read the run's invoices: {exc}") from exc

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationInfo
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import (
@@ -84,14 +85,20 @@ def _problem(rules: NumberValidationModule, number: str, prefix: str) -> str | N
     return None
 
 
-def checked_vat_number(number: object) -> object:
+#: The pydantic validation context of a document read back as it was issued (``invoices.json``):
+#: its VAT numbers are not judged again (a run billed before the check came must stay readable,
+#: to be credited).
+AS_ISSUED = {"as_issued": True}
+
+
+def checked_vat_number(number: object, info: ValidationInfo) -> object:
     """``number`` as given (the invoice prints it so), if it is a valid VAT number; ValueError
     saying what is wrong otherwise (pydantic names the file and entry). A bare number (YAML reads
     ``123456789`` as one) lacks its country's letters; an empty one is left to the VAT rule, which
-    says whether the customer needs one."""
+    says whether the customer needs one. Read ``AS_ISSUED``, taken as it is."""
     if isinstance(number, int) and not isinstance(number, bool):
         number = str(number)
-    if not isinstance(number, str) or not number.strip():
+    if not isinstance(number, str) or not number.strip() or (info.context or {}).get("as_issued"):
         return number
     problem = vat_number_problem(number)
     if problem:

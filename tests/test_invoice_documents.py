@@ -503,3 +503,14 @@ def test_a_run_lists_the_invoices_whose_pdf_cannot_draw_a_character(tmp_path):
     [warning] = [w for w in br.warnings()["warning"] if "no glyph" in w]
     assert warning.startswith(f"{br.results.numbering.numbers['C003']} (C003): the PDF's font")
     assert "no glyph for 東 京 (in 'Bakkerij De Gouden Korst 東京')" in warning
+
+
+def test_a_run_billed_before_vat_numbers_were_checked_is_still_read(folder, tmp_path):
+    """A run folder's ``invoices.json`` holds the seller as it was when the run billed: read back to
+    credit or reissue an invoice, its VAT number is not judged by today's check (a run billed with
+    a number that fails it would otherwise never be credited)."""
+    data = json.loads((folder / "invoices.json").read_text(encoding="utf-8"))
+    data["seller"]["vat_number"] = "NL867890126B01"  # check digits wrong: refused in seller.yaml
+    (tmp_path / "invoices.json").write_text(json.dumps(data), encoding="utf-8")
+    seller, invoices = read_invoice_data(tmp_path / "invoices.json")
+    assert seller.vat_number == "NL867890126B01" and len(invoices) == len(data["invoices"])
