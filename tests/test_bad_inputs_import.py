@@ -323,6 +323,49 @@ def test_a_daily_usage_file_re_saved_with_other_number_spelling_is_the_same_repo
     assert f"{second}: the same report as {first}" in str(err)
 
 
+def test_a_reconciliation_re_saved_in_a_spreadsheet_is_refused_naming_the_rewritten_ids(tmp_path):
+    """Opened in Excel and saved, Partner Center's file kept its columns and amounts, but SkuId 0002
+    became 2 and the line id 8449250160e3 became 8.44925E+12: its licences matched other price
+    rules and were billed at other prices, with nothing said but "rule matched nothing"."""
+
+    def resave(header, rows):
+        for r in rows:
+            r[header.index("SkuId")] = str(int(r[header.index("SkuId")]))
+        alternate = header.index("AlternateId")
+        assert rows[0][alternate] == "8449250160e3"  # a hexadecimal id, as Microsoft writes it
+        rows[0][alternate] = "8.44925E+12"
+
+    err = import_error(edited(RECON, tmp_path / RECON.name, resave))
+    assert str(err).startswith(
+        f"{tmp_path / RECON.name} (Microsoft Partner Center new-commerce invoice reconciliation): "
+        "ids rewritten by a spreadsheet: the file was opened and saved in one (Excel, LibreOffice)"
+    )
+    header, rows = read_rows(RECON)
+    assert problems(err) == {(n, "SkuId") for n in range(2, len(rows) + 2)} | {(2, "AlternateId")}
+    by_column = {p.column: p for p in err.problems if p.row == 2}
+    assert by_column["AlternateId"].expected == (
+        "the id as the vendor writes it, not a long number as a spreadsheet writes it "
+        "(scientific notation)"
+    )
+    assert (by_column["SkuId"].value, by_column["SkuId"].expected) == (
+        "2",
+        "the id as the vendor writes it, not an id whose leading zeros a spreadsheet dropped",
+    )
+
+
+def test_an_aws_report_re_saved_in_a_spreadsheet_is_refused_not_left_unmapped(tmp_path):
+    """A 12-digit account id as a spreadsheet writes it (1.23412E+11) maps to no customer."""
+    source = VENDOR / "aws-cur" / "cur-legacy-anonymous-2023-11.csv"
+
+    def resave(header, rows):
+        for column in ("bill/PayerAccountId", "lineItem/UsageAccountId"):
+            set_value(header, rows, 4, column, "1.23412E+11")
+
+    err = import_error(edited(source, tmp_path / source.name, resave))
+    assert problems(err) == {(6, "bill/PayerAccountId"), (6, "lineItem/UsageAccountId")}
+    assert [p.value for p in err.problems] == ["1.23412E+11", "1.23412E+11"]
+
+
 # -- 3. a header without rows, a report of another month -------------------------------------------
 
 

@@ -84,6 +84,14 @@ READING_RULES = """\
   format's credit-like charge types), which a `list_price` or `fixed_price` rule would price as
   the opposite of what the vendor billed. Credits as the vendors print them pass (Microsoft: a
   negative quantity with a negative Subtotal, or a positive quantity on a credit charge type).
+- **Re-saved in a spreadsheet**: a text report opened and saved in Excel or LibreOffice keeps its
+  columns and amounts, but the ids the spreadsheet read as numbers are rewritten: a long one in
+  scientific notation (the AWS account `402719385610` as `4.02719E+11`), leading zeros dropped
+  (Microsoft's SKU id `0002` as `2`). Its lines would map to no customer or match other price
+  rules. The ids each format lists ("Ids a spreadsheet rewrites" below) are checked: a value in
+  scientific notation, or of the shape the format gives for dropped zeros, refuses the file naming
+  every such row and column (`importers/spreadsheet_damage.py`). Parquet keeps its types and is
+  not checked.
 - **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per
   point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range".
 - **Control totals**: per file and currency, rows and cost read versus rows and BilledCost after
@@ -128,6 +136,12 @@ def _duplicate_key(spec: FormatSpec) -> str:
     return f"{key}; a repeat is refused"
 
 
+def _ids_shapes(spec: FormatSpec) -> str:
+    """The dropped-zeros shapes of a format's ids, as the docs list them."""
+    shapes = [f"`{c}` matching `{shape}`" for c, shape in spec.ids.items() if shape]
+    return f", and {', '.join(shapes)}" if shapes else ""
+
+
 def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
     """One format's section: identification, vendor columns read, and the column mapping."""
     out = [f"## {spec.title} (`{spec.name}`)", ""]
@@ -152,6 +166,8 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
             "- Charge types that give money back on a positive quantity (not a contradiction of "
             f"signs): {', '.join(f'`{t}`' for t in spec.positive_quantity_credits) or 'none'}"
         ),
+        f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
+        f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.referenced_columns()))}",
         "",
         "| line-model column | from the vendor file |",

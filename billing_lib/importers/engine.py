@@ -29,6 +29,7 @@ from billing_lib.importers.spec import (
     choices,
     mapping_sql,
 )
+from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
 from billing_lib.importers.values import check_types, typed_expr
 from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMNS
 from billing_lib.sql import qi, ql
@@ -316,6 +317,7 @@ def stage_source(
     largest = check_types(
         con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types
     )
+    check_spreadsheet_damage(con, src, spec, set(present))
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
     default_sql = default_currency_sql(spec, set(actual), default_currency)

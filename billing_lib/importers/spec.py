@@ -131,6 +131,12 @@ class FormatSpec(BaseModel):
         description="Vendor charge types (x_VendorChargeType) that give money back on a positive "
         "quantity as the vendor's convention (not a contradiction of signs)",
     )
+    ids: dict[str, str | None] = Field(
+        {},
+        description="Id columns a spreadsheet rewrites when the file is re-saved in it: a value in "
+        "scientific notation refuses the file, and so does one matching the regular expression "
+        "given (the shape the id takes with its leading zeros dropped)",
+    )
     columns: dict[str, ColumnMap | str | None] = Field(
         description="Line-model column -> source: {column: name or [alternatives]}, "
         "{value: literal}, a SQL expression over quoted source columns, or null (not in this "
@@ -167,7 +173,7 @@ class FormatSpec(BaseModel):
 
     def referenced_columns(self) -> set[str]:
         """Every source column the mapping may read (quoted identifiers in SQL count)."""
-        names: set[str] = set(self.types)
+        names: set[str] = set(self.types) | set(self.ids)
         for choice in self.required:
             names |= set(choices(choice))
         for expr in (
