@@ -32,11 +32,13 @@ SCIENTIFIC = r"-?[0-9](\.[0-9]+)?[Ee]\+[0-9]+"
 def _damaged_sql(column: str, shape: str | None) -> str:
     """SQL true where raw text ``column`` is in scientific notation or has the damaged ``shape``
     (a regular expression over the whole value)."""
-    v = f"trim({qi(column)})"
-    damaged = f"(contains({v}, '+') AND regexp_full_match({v}, {ql(SCIENTIFIC)}))"
+    col = qi(column)
+    v = f"trim({col})"
+    # the "+" first: a substring test per value, the trim and the pattern only where there is one
+    damaged = f"(contains({col}, '+') AND regexp_full_match({v}, {ql(SCIENTIFIC)}))"
     if shape:
         damaged += f" OR regexp_full_match({v}, {ql(shape)})"
-    return f"({qi(column)} IS NOT NULL AND ({damaged}))"
+    return f"({col} IS NOT NULL AND ({damaged}))"
 
 
 def _expected(value: str) -> str:
