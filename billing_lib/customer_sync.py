@@ -475,7 +475,31 @@ def unmapped_suggestions(
         out[(r.vendor, r.account_id)] = (r.csv_line(), matched)
     for key in sorted(wanted - out.keys()):  # mapped on other days of the month: no new line
         out[key] = ("", _mapped_on_other_days(mappings, key))
+    for key in wanted:  # before any proposal: the row is there, its id damaged
+        stripped = _zeros_dropped(mappings, key)
+        if stripped is not None:
+            out[key] = ("", stripped)
     return out
+
+
+def _zeros_dropped(mappings: list[AccountMapping], key: tuple[str, str]) -> str | None:
+    """The accounts.csv rows that hold the account ``key`` with its leading zeros dropped (a
+    spreadsheet re-save: ``002719385610`` saved as ``2719385610``), as what to fix; None if
+    none."""
+    vendor, account = key
+    short = account.lstrip("0")
+    rows = [
+        m
+        for m in mappings
+        if m.vendor == vendor and m.account_id == short and short != account and short.isdigit()
+    ]
+    if not rows:
+        return None
+    customers = ", ".join(sorted({m.customer_id for m in rows}))
+    return (
+        f"accounts.csv maps {short} to {customers}: this account with its leading zeros dropped "
+        f"(saved by a spreadsheet?); write it as {account}"
+    )
 
 
 def _mapped_on_other_days(mappings: list[AccountMapping], key: tuple[str, str]) -> str:

@@ -14,11 +14,20 @@ from typing import Annotated, Literal
 
 import duckdb
 import pyarrow as pa
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.periods import first_common_day
+from billing_lib.spreadsheet_numbers import in_scientific_notation
 from billing_lib.store import drop_relation
 from billing_lib.vat_numbers import checked_vat_number
 
@@ -131,6 +140,19 @@ class AccountMapping(BaseModel):
         if self.vendor == "microsoft":
             self.account_id = self.account_id.lower()
         return self
+
+    @field_validator("account_id")
+    @classmethod
+    def _not_rewritten_by_a_spreadsheet(cls, value: str) -> str:
+        """An account id saved by a spreadsheet in scientific notation maps nothing: its lines
+        would be left unmapped, its customer's invoice short."""
+        if in_scientific_notation(value):
+            raise ValueError(
+                "expected the account id as the vendor writes it (e.g. 402719385610), not a long "
+                "number as a spreadsheet writes it: accounts.csv was saved by a spreadsheet; write "
+                "the id in full (a text editor, or the column formatted as text)"
+            )
+        return value
 
 
 def load_customers(parameters: Path) -> dict[str, Customer]:

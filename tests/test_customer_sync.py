@@ -13,7 +13,7 @@ import pytest
 
 from billing_lib import cli, customer_sync, run
 from billing_lib.customers import load_account_mappings, load_customers
-from billing_lib.errors import InputError
+from billing_lib.errors import InputError, ParameterError
 from billing_lib.platform_exports import read_platform_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -425,3 +425,43 @@ def test_without_platform_exports_the_reports_accounts_are_matched_and_nothing_i
     ]
     assert [(s.id, s.source) for s in p.stubs] == [("C011", "vmware account acme-cloud")]
     assert p.closings == []
+
+
+def test_an_account_whose_row_lost_its_leading_zeros_is_named_not_given_a_new_customer(tmp_path):
+    """accounts.csv saved by a spreadsheet maps 2719385610 for the account 002719385610: the
+    report's lines are unmapped, and the report says which row it is, instead of proposing a new
+    customer for them."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    accounts.write_text(accounts.read_text() + "aws,2719385610,C003,,,bakery-web\n")
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    found = customer_sync.unmapped_suggestions(
+        [("aws", "002719385610", "bakery-web"), ("aws", "285396417058", "poc-sandbox-ams")],
+        "2026-10",
+        customers,
+        mappings,
+        None,
+    )
+    assert found[("aws", "002719385610")] == (
+        "",
+        "accounts.csv maps 2719385610 to C003: this account with its leading zeros dropped "
+        "(saved by a spreadsheet?); write it as 002719385610",
+    )
+    assert found[("aws", "285396417058")][1].startswith("no known customer: new customer")
+
+
+def test_an_account_id_saved_in_scientific_notation_is_refused_naming_the_row(tmp_path):
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    assert "aws,402719385610,C001," in text
+    accounts.write_text(text.replace("aws,402719385610,C001,", "aws,4.02719E+11,C001,"))
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{accounts}, entry row 2, column account_id: expected the account id as the vendor "
+        "writes it (e.g. 402719385610), not a long number as a spreadsheet writes it: "
+        "accounts.csv was saved by a spreadsheet; write the id in full (a text editor, or the "
+        "column formatted as text); got '4.02719E+11'"
+    )

@@ -14,19 +14,14 @@ its types.
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.importers.values import MAX_EXAMPLES_PER_COLUMN
+from billing_lib.spreadsheet_numbers import SCIENTIFIC, in_scientific_notation
 from billing_lib.sql import qi, ql
-
-#: A number as a spreadsheet writes it in scientific notation (Excel's General format for more
-#: than 11 digits). No vendor id has the "+" of the exponent.
-SCIENTIFIC = r"-?[0-9](\.[0-9]+)?[Ee]\+[0-9]+"
 
 
 def _damaged_sql(column: str, shape: str | None) -> str:
@@ -42,7 +37,7 @@ def _damaged_sql(column: str, shape: str | None) -> str:
 
 
 def _expected(value: str) -> str:
-    if re.fullmatch(SCIENTIFIC, value.strip()):
+    if in_scientific_notation(value):
         how = "a long number as a spreadsheet writes it (scientific notation)"
     else:
         how = "an id whose leading zeros a spreadsheet dropped"
