@@ -27,6 +27,15 @@ def month_days(period: object, source: str = "run parameters") -> tuple[date, da
     return first, following - timedelta(days=1)
 
 
+def months_from(first: str, end: str) -> list[str]:
+    """The months from ``first`` up to, not including, ``end`` (``YYYY-MM``), in order."""
+    months, (year, month) = [], (int(first[:4]), int(first[5:7]))
+    while f"{year:04d}-{month:02d}" < end:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = year + (month == 12), month % 12 + 1
+    return months
+
+
 def first_common_day(
     a_from: date | None, a_to: date | None, b_from: date | None, b_to: date | None
 ) -> date | None:

@@ -28,7 +28,7 @@ from billing_lib.invoice_files import billed_nets
 from billing_lib.money import minor_unit
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
-from billing_lib.periods import month_days, run_periods
+from billing_lib.periods import month_days, months_from, run_periods
 from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.custom import billed_in
@@ -534,6 +534,25 @@ def custom_lines_not_billed(
     ]
 
 
+def months_not_billed(output: Path, period: str) -> list[Finding]:
+    """Months between the first this outputs folder billed and ``period`` that have no run: their
+    usage, fees and one-offs are on no invoice (a month forgotten, or its folder removed), and the
+    month-on-month checks compare with an older month without a word."""
+    billed = [p for p in run_periods(output, MANIFEST) if p < period]
+    if not billed:
+        return []
+    return [
+        Finding(
+            "month not billed",
+            month,
+            f"no run of {month} in the outputs folder, which holds runs from {billed[0]}: its "
+            f"usage, fees and one-offs are on no invoice; bill it (billing run --period {month})",
+        )
+        for month in months_from(billed[0], period)
+        if month not in billed
+    ]
+
+
 @dataclass(frozen=True)
 class ReportLines:
     """The imported lines of one report file and billing account (AWS payer, Partner Center
@@ -862,6 +881,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += missing_reports(billing_accounts(run.report_lines), run.output, previous)
     found += short_reports(run.con, run.period)
     found += estimated_reports(run.report_lines)
+    found += months_not_billed(run.output, run.period)
     found += custom_lines_not_billed(
         run.con, run.custom_lines, run.output, run.period, run.rated_file
     )

@@ -348,6 +348,36 @@ def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(tmp_pat
     )
 
 
+def test_a_month_without_a_run_since_the_first_one_billed_is_listed(tmp_path):
+    """July and August billed, September forgotten: October's review says so (its month-on-month
+    checks compared October with August without a word, and September's fees were on no
+    invoice)."""
+    out = tmp_path / "out"
+    for month in ("2026-07", "2026-08"):
+        (out / month).mkdir(parents=True)
+        (out / month / "manifest.json").write_text("{}")
+    br = invoiced(out)
+    assert [(f.subject, f.finding) for f in found(br, "month not billed")] == [
+        (
+            "2026-09",
+            "no run of 2026-09 in the outputs folder, which holds runs from 2026-07: its usage, "
+            "fees and one-offs are on no invoice; bill it (billing run --period 2026-09)",
+        )
+    ]
+    assert review.months_not_billed(out, "2026-09") == []  # September's own run: none before
+    (out / "2026-09").mkdir()
+    (out / "2026-09" / "manifest.json").write_text("{}")
+    assert review.months_not_billed(out, "2026-10") == []
+    # across a year's end; a run of a later month (billed ahead) changes nothing
+    (out / "2027-03").mkdir()
+    (out / "2027-03" / "manifest.json").write_text("{}")
+    assert [f.subject for f in review.months_not_billed(out, "2027-01")] == [
+        "2026-10",
+        "2026-11",
+        "2026-12",
+    ]
+
+
 def test_a_report_of_last_month_missing_now_is_listed(tmp_path, sample_outputs):
     # September (finalised) had the four reports; October's Azure daily usage file is left out
     # beside the licence reconciliation: Microsoft is still billed, so no vendor is missing
