@@ -170,6 +170,7 @@ def check_parameters(
         raise ParameterError(
             NOTEBOOK_PARAMETERS, "parameters", f"{params_dir}: no such parameters folder"
         )
+    check_folders_apart(reports_dir, params_dir, output_dir)
     files = report_files(reports_dir)
     if not files:
         raise InputError(
@@ -187,6 +188,40 @@ def check_parameters(
     return RunParameters(
         period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found)
     )
+
+
+#: Files that make a folder a parameters folder (what a run reads first).
+PARAMETERS_MARKS = ("customers.yaml", "price_plans.yaml", "accounts.csv")
+
+
+def check_folders_apart(reports: Path, parameters: Path, output: Path) -> None:
+    """ParameterError unless the three folders are apart: an outputs folder in (or equal to) the
+    reports or parameters folder mixes the run's invoices and register with the vendor's reports
+    (read as reports, or listed as not read, next month) or with the parameters; a reports folder
+    that holds parameters files is the parameters folder given for it."""
+    resolved = {k: p.resolve() for k, p in (("reports", reports), ("parameters", parameters))}
+    out = output.resolve()
+    for name, folder in resolved.items():
+        if out == folder or out.is_relative_to(folder):
+            raise ParameterError(
+                NOTEBOOK_PARAMETERS,
+                "output",
+                f"{output}: in the {name} folder {folder}: the run's invoices and register would "
+                f"be mixed with the {name}; give an outputs folder of its own (outputs/)",
+            )
+    marks = [m for m in PARAMETERS_MARKS if (reports / m).is_file()]
+    if marks:
+        swapped = (
+            " (the reports and parameters folders given the other way round?)"
+            if resolved["reports"] != resolved["parameters"]
+            else ""
+        )
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "reports",
+            f"{reports}: holds {', '.join(marks)}, a parameters folder's files, not vendor "
+            f"reports{swapped}",
+        )
 
 
 def customer_list(name: str, value: object) -> tuple[str, ...]:

@@ -130,6 +130,33 @@ def test_a_missing_parameters_folder_is_refused(folders, tmp_path):
         check(folders, parameters=tmp_path / "nope")
 
 
+def test_folders_given_into_one_another_are_refused_before_anything_is_written(folders):
+    # the run's folder and register among the vendor's reports (read, or listed as not read, next
+    # month) or the parameters: it went through before
+    with pytest.raises(
+        ParameterError,
+        match=r"entry output: .*/reports: in the reports folder .*/reports: the run's invoices "
+        r"and register would be mixed with the reports; give an outputs folder of its own",
+    ):
+        check(folders, output=folders["reports"])
+    with pytest.raises(ParameterError, match=r"entry output: .*/parameters/out: in the parameters"):
+        check(folders, output=folders["parameters"] / "out")
+    (folders["parameters"] / "customers.yaml").write_text("customers: []\n")
+    with pytest.raises(
+        ParameterError,
+        match=r"entry reports: .*/parameters: holds customers.yaml, a parameters folder's files, "
+        r"not vendor reports \(the reports and parameters folders given the other way round\?\)",
+    ):
+        check(folders, reports=folders["parameters"], parameters=folders["reports"])
+    assert [p.name for p in folders["reports"].iterdir()] == ["cur.csv"]  # nothing written
+    assert not folders["output"].exists()
+
+
+def test_a_reports_file_given_for_the_folder_is_named(folders):
+    with pytest.raises(InputError, match=r"cur.csv: a file, not a reports folder: give the folder"):
+        check(folders, reports=folders["reports"] / "cur.csv")
+
+
 def finished(folder: Path, finalised: bool = False) -> Path:
     folder.mkdir(parents=True)
     (folder / "manifest.json").write_text('{"earlier": true}')

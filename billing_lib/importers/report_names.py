@@ -78,6 +78,11 @@ def report_files(folder: Path) -> list[Path]:
     """Vendor report files in ``folder`` (not recursive), in name order; InputError when the
     folder holds a spreadsheet workbook."""
     folder = Path(folder)
+    if folder.is_file():
+        raise InputError(
+            f"{folder}: a file, not a reports folder: give the folder that holds the month's "
+            "vendor reports"
+        )
     if not folder.is_dir():
         raise InputError(f"{folder}: no such reports folder")
     files = sorted(p for p in folder.iterdir() if p.is_file())
