@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from billing_lib.errors import ParameterError
+from billing_lib.line_labels import check_grouping
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.periods import first_common_day
 from billing_lib.spreadsheet_numbers import in_scientific_notation
@@ -164,6 +165,7 @@ def load_customers(parameters: Path) -> dict[str, Customer]:
     for c in parsed.customers:
         if c.id in out:
             raise ParameterError(path, f"customers[id={c.id}]", "the id is used twice")
+        check_grouping(c.line_grouping, c.id, path)  # at load, not after the rating
         if c.vat_rule == "eu_reverse_charge" and not c.vat_number:
             raise ParameterError(
                 path, f"customers[id={c.id}]", "reverse charge needs the customer's VAT number"

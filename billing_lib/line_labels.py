@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from billing_lib.errors import ParameterError
 from billing_lib.money import minor_unit, round_money
@@ -36,21 +37,24 @@ NAME_DASH = " – "
 CREDIT_SUFFIX = " – credit"
 
 
-def check_grouping(grouping: list[str] | tuple[str, ...], customer_id: str) -> None:
-    """ParameterError naming the customer when ``grouping`` holds an unknown key or a tag key with
-    characters other than letters, digits and ``_.:/ @+=-``."""
+def check_grouping(
+    grouping: list[str] | tuple[str, ...], customer_id: str, source: str | Path = CUSTOMERS_FILE
+) -> None:
+    """ParameterError naming the customer (in ``source``, the customers file) when ``grouping``
+    holds an unknown key or a tag key with characters other than letters, digits and
+    ``_.:/ @+=-``."""
     entry = f"customers[id={customer_id}].line_grouping"
     for key in grouping:
         if key.startswith("tag:"):
             if not _TAG.match(key[4:]):
                 raise ParameterError(
-                    CUSTOMERS_FILE,
+                    source,
                     entry,
                     f"expected tag:<key> with letters, digits and _.:/ @+=-; got {key!r}",
                 )
         elif key not in GROUP_COLUMNS:
             raise ParameterError(
-                CUSTOMERS_FILE,
+                source,
                 entry,
                 "expected vendor, service, subscription, sku, provider, publisher or tag:<key>; "
                 f"got {key!r}",

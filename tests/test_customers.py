@@ -215,3 +215,21 @@ def test_a_vat_number_is_read_as_people_write_it(tmp_path):
         "CHE-123.456.788 MWST",
         "AU 51 824 753 556",
     ]
+
+
+def test_a_line_grouping_typo_is_refused_when_the_customers_are_read(tmp_path):
+    """Found when the invoices were built, after the import and the rating (minutes at ten
+    million lines); now when customers.yaml is read, naming the file in full."""
+    params = write_params(
+        tmp_path,
+        customers=CUSTOMERS.replace(
+            "    invoice_currency: EUR\n  - id: C2",
+            "    invoice_currency: EUR\n    line_grouping: [vendor, services]\n  - id: C2",
+        ),
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_customers(params)
+    assert str(raised.value) == (
+        f"{params / 'customers.yaml'}, entry customers[id=C1].line_grouping: expected vendor, "
+        "service, subscription, sku, provider, publisher or tag:<key>; got 'services'"
+    )
