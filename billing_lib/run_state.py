@@ -25,7 +25,7 @@ from billing_lib.customers import (
     load_account_mappings,
     load_customers,
 )
-from billing_lib.errors import RunError
+from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import FX_FILE
 from billing_lib.invoicing_parameters import PRODUCTS_FILE, SELLER_FILE
 from billing_lib.numbering import NumberPlan, Register
@@ -77,15 +77,42 @@ def load_settings(folder: Path) -> RunSettings:
     mappings = load_account_mappings(folder, customers)
     invoicing = invoices.load_invoicing(folder, customers)
     factor = invoicing.seller.fx_plausibility_factor
+    priced = pricing.load_pricing(folder, customers, factor)
+    check_product_groups(priced, set(invoicing.products.product_groups))
     return RunSettings(
         customers=customers,
         account_mappings=mappings,
-        pricing=pricing.load_pricing(folder, customers, factor),
+        pricing=priced,
         invoicing=invoicing,
         accounting_exports=accounting_exports.load_export_settings(folder),
         review=review.load_review_settings(folder),
         vendor_prices=load_vendor_prices(folder),
     )
+
+
+def check_product_groups(priced: pricing.Pricing, known: set[str]) -> None:
+    """ParameterError naming the rule or custom line whose ``product_group`` products.yaml does not
+    define: found when the parameters are read, not when the invoices are built after the import
+    and the rating (minutes into a large month)."""
+    named = [
+        (priced.plans_path, priced.rule_entry(plan.id, rule.id), rule.product_group)
+        for plan in priced.plans.values()
+        for rule in plan.rules
+        if rule.product_group is not None
+    ] + [
+        (priced.custom_path, f"custom_lines[id={c.id}]", c.product_group)
+        for c in priced.custom_lines
+    ]
+    for path, entry, group in named:
+        if group not in known:
+            guess = difflib.get_close_matches(group, sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+            raise ParameterError(
+                path,
+                f"{entry}.product_group",
+                f"expected a product group of products.yaml{hint}; got {group!r}; known: "
+                f"{sorted(known)}",
+            )
 
 
 def parameters_not_read(folder: Path, settings: RunSettings) -> list[str]:

@@ -373,3 +373,35 @@ def test_a_wrong_seller_vat_number_is_refused(tmp_path):
         r"do not match \(a digit mistyped\?\); got 'NL867890126B01'",
     ):
         load_invoicing(params)
+
+
+def test_a_product_group_products_yaml_lacks_is_refused_when_the_parameters_are_read(tmp_path):
+    """A typo in a rule's or a custom line's product_group stopped the run at its invoices, after
+    the import and the rating; now when the parameters are read, with the group it likely means."""
+    from billing_lib.run_state import load_settings
+
+    params = parameters_copy(tmp_path)
+    plans = params / "price_plans.yaml"
+    text = plans.read_text(encoding="utf-8")
+    seat = "description: Microsoft 365 Business Premium (per user per month)}"
+    assert seat in text
+    plans.write_text(
+        text.replace(seat, seat[:-1] + ", product_group: microsoft_licence}"), encoding="utf-8"
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_settings(params)
+    assert str(raised.value).startswith(
+        f"{plans}, entry plans[id=smb].rules[id=m365-bp-seat].product_group: expected a product "
+        "group of products.yaml (did you mean 'microsoft_licences'?); got 'microsoft_licence'; "
+        "known: ['aws', "
+    )
+    plans.write_text(text, encoding="utf-8")
+    custom = params / "custom_lines.yaml"
+    custom.write_text(
+        custom.read_text(encoding="utf-8").replace(
+            "product_group: managed_services}", "product_group: managed_servics}", 1
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ParameterError, match=r"custom_lines\[id=c001-management\]\.product_group"):
+        load_settings(params)
