@@ -553,6 +553,25 @@ def months_not_billed(output: Path, period: str) -> list[Finding]:
     ]
 
 
+def months_not_finalised(output: Path, period: str) -> list[Finding]:
+    """Months before ``period`` whose run is published but not finalised: their invoices can still
+    be replaced by a rerun (they may not have been sent), and this month's comparisons skip them
+    for the last finalised month. The close finalises each month once it is reviewed."""
+    finalised = set(run_periods(output, FINALISED_MARKER))
+    last = max((p for p in finalised if p < period), default=None)
+    compared = f"; this month is compared with {last}" if last else ""
+    return [
+        Finding(
+            "month not finalised",
+            month,
+            f"the run of {month} is published, not finalised: a rerun can still replace its "
+            f"invoices{compared}. Once it is reviewed and sent: billing finalise --period {month}",
+        )
+        for month in run_periods(output, MANIFEST)
+        if month < period and month not in finalised
+    ]
+
+
 @dataclass(frozen=True)
 class ReportLines:
     """The imported lines of one report file and billing account (AWS payer, Partner Center
@@ -882,6 +901,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += short_reports(run.con, run.period)
     found += estimated_reports(run.report_lines)
     found += months_not_billed(run.output, run.period)
+    found += months_not_finalised(run.output, run.period)
     found += custom_lines_not_billed(
         run.con, run.custom_lines, run.output, run.period, run.rated_file
     )

@@ -348,7 +348,7 @@ def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(tmp_pat
     )
 
 
-def test_a_month_without_a_run_since_the_first_one_billed_is_listed(tmp_path):
+def test_a_month_without_a_run_or_not_finalised_since_the_first_one_billed_is_listed(tmp_path):
     """July and August billed, September forgotten: October's review says so (its month-on-month
     checks compared October with August without a word, and September's fees were on no
     invoice)."""
@@ -364,6 +364,20 @@ def test_a_month_without_a_run_since_the_first_one_billed_is_listed(tmp_path):
             "fees and one-offs are on no invoice; bill it (billing run --period 2026-09)",
         )
     ]
+    # July and August published, neither finalised: a rerun can still replace their invoices
+    assert [(f.subject, f.finding) for f in found(br, "month not finalised")] == [
+        (
+            month,
+            f"the run of {month} is published, not finalised: a rerun can still replace its "
+            f"invoices. Once it is reviewed and sent: billing finalise --period {month}",
+        )
+        for month in ("2026-07", "2026-08")
+    ]
+    (out / "2026-07" / FINALISED_MARKER).write_text("")
+    [august] = review.months_not_finalised(out, "2026-10")
+    assert (
+        august.subject == "2026-08" and "; this month is compared with 2026-07." in august.finding
+    )
     assert review.months_not_billed(out, "2026-09") == []  # September's own run: none before
     (out / "2026-09").mkdir()
     (out / "2026-09" / "manifest.json").write_text("{}")
