@@ -398,8 +398,9 @@ class _Document:
         self.y = start + 4.5 * mm
         for label, value in meta:
             self.text(LEFT + 125 * mm, label, bold=True, right=True)
-            self.text(LEFT + 128 * mm, value)
-            self.y -= 4 * mm
+            for part in self.wrapped(value, WIDTH - 128 * mm):  # a long PO reference
+                self.text(LEFT + 128 * mm, part)
+                self.y -= 4 * mm
         self.y = min(left_end, self.y) - 5 * mm
 
     def table_header(self) -> None:

@@ -9,6 +9,7 @@ Excel and LibreOffice show the same amounts before and after recalculating.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
@@ -23,6 +24,8 @@ from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number,
 #: Widths of the invoice sheet's columns: description, quantity, unit, unit price, VAT, amount.
 COLUMN_WIDTHS = (52, 11, 10, 14, 8, 16)
 AMOUNT = 5  # the amounts' column (F)
+#: Characters of a detail's value that fit its columns (E and F) within the print area.
+DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
@@ -75,7 +78,8 @@ def _parties(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> int:
 
 
 def _detail(ws: Any, row: int, label: str, value: Any, f: Any, fmt: InvoiceFormats) -> None:
-    ws.write_string(row, 3, label, fmt.label)
+    if label:  # none on a long value's further rows
+        ws.write_string(row, 3, label, fmt.label)
     if f is fmt.date:
         ws.write_datetime(row, 4, datetime.combine(value, time()), f)
     else:
@@ -111,8 +115,11 @@ def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
         ("Supply period", supply, fmt.meta),
         ("Customer number", inv.customer_id, fmt.meta),
     ]
-    if inv.customer_reference:
-        details.append(("Your reference", inv.customer_reference, fmt.meta))
+    if inv.customer_reference:  # a long PO reference on rows of its own, within the print area
+        reference = inv.customer_reference
+        lines = textwrap.wrap(reference, DETAIL_CHARACTERS, break_on_hyphens=False) or [reference]
+        details.append(("Your reference", lines[0], fmt.meta))
+        details += [("", more, fmt.meta) for more in lines[1:]]
     if inv.refers_to:
         details.append((refers_to_label(inv), inv.refers_to, fmt.meta))
     details.append(("Currency", inv.currency, fmt.meta))

@@ -514,3 +514,42 @@ def test_a_run_billed_before_vat_numbers_were_checked_is_still_read(folder, tmp_
     (tmp_path / "invoices.json").write_text(json.dumps(data), encoding="utf-8")
     seller, invoices = read_invoice_data(tmp_path / "invoices.json")
     assert seller.vat_number == "NL867890126B01" and len(invoices) == len(data["invoices"])
+
+
+def drawn_right_edges(path: Path) -> list[tuple[float, str]]:
+    """The right edge (points) of each text the PDF draws, with the text: where it starts (its
+    text matrix) plus its width in the invoice font at its size."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.invoice_pdf import BOLD, FONT
+
+    edges: list[tuple[float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        drawn = text.strip()  # pypdf ends each drawn string with a line break
+        if drawn:
+            face = BOLD if "Bold" in str((font or {}).get("/BaseFont", "")) else FONT
+            x = tm[4] * cm[0] + cm[4]
+            edges.append((x + pdfmetrics.stringWidth(drawn, face, size * tm[0]), drawn))
+
+    for page in PdfReader(path).pages:
+        page.extract_text(visitor_text=visit)
+    return edges
+
+
+def test_every_text_of_the_sample_pdfs_ends_within_the_right_margin(folder):
+    for pdf in sorted((folder / "invoices").glob("*.pdf")):
+        right_margin = float(PdfReader(pdf).pages[0].mediabox.width) - 18 * 72 / 25.4
+        assert [t for edge, t in drawn_right_edges(pdf) if edge > right_margin + 0.5] == [], pdf
+
+
+def test_a_long_reference_is_wrapped_within_the_page(issued, tmp_path):
+    """A customer's PO reference longer than the details column ran off the page's right edge."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C001")
+    reference = "PO-2026-0412 / Project Wolkenkrabber fase 2 / kostenplaats 4711-ICT-INFRA-CLOUD"
+    [pdf, _] = write_documents([replace(inv, customer_reference=reference)], seller, tmp_path, None)
+    page_width = PdfReader(pdf).pages[0].mediabox.width
+    assert squeezed(reference) in squeezed(pdf_text(pdf))
+    right_margin = float(page_width) - 18 * 72 / 25.4  # invoice_pdf.RIGHT: 18 mm
+    assert [text for edge, text in drawn_right_edges(pdf) if edge > right_margin + 0.5] == []

@@ -504,3 +504,24 @@ def test_a_writer_process_spills_into_a_folder_of_its_own_outside_the_run(tmp_pa
     assert spill == str(tmp_path / "writers" / f"writer-{os.getpid()}")
     assert con.execute("SELECT customer_id FROM rated_lines").fetchall() == [("C001",)]
     con.close()
+
+
+def test_a_long_reference_is_on_rows_of_its_own_within_the_print_area(tmp_path):
+    """Written in one cell, a long PO reference ran past column F, out of the printed page."""
+    from dataclasses import replace
+
+    from billing_lib.invoice_sheet import DETAIL_CHARACTERS
+
+    con, [inv], invoicing = make(tmp_path, ROWS)
+    reference = "PO-2026-0412 / Project Wolkenkrabber fase 2 / kostenplaats 4711-ICT-INFRA-CLOUD"
+    inv = replace(inv, customer_reference=reference)
+    [path, _, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    [start] = [c.row for (c,) in ws.iter_rows(min_col=4, max_col=4) if c.value == "Your reference"]
+    rows = [start]
+    while ws.cell(rows[-1] + 1, 4).value is None and ws.cell(rows[-1] + 1, 5).value:
+        rows.append(rows[-1] + 1)
+    parts = [ws.cell(r, 5).value for r in rows]
+    assert " ".join(parts) == reference and len(parts) == 4
+    assert all(len(p) <= DETAIL_CHARACTERS for p in parts)
+    assert ws.cell(rows[-1] + 1, 4).value == "Currency"
