@@ -425,7 +425,9 @@ class _Document:
                 self.text(LEFT + PAD, line.heading, 9, bold=True)
                 self.y -= 4.5 * mm
             parts = self.wrapped(line.description, COLUMNS[0][1] * mm - 2 * PAD)
-            self.room(len(parts) * 3.8 * mm + 2 * mm, header=True)
+            unit_parts = self.wrapped(line.unit, COLUMNS[2][1] * mm - 2 * PAD) if line.unit else []
+            rows = max(len(parts), len(unit_parts))  # a long unit (10K Transactions) wraps too
+            self.room(rows * 3.8 * mm + 2 * mm, header=True)
             x = LEFT + COLUMNS[0][1] * mm
             cells = [
                 quantity_text(line.display_quantity) if line.display_quantity is not None else "",
@@ -437,16 +439,20 @@ class _Document:
                 amount_text(line.amount, inv.currency),
             ]
             for (_, width, right), value in zip(COLUMNS[1:], cells, strict=True):
-                if value:
-                    if right:
-                        self.text(x + width * mm - PAD, value, right=True)
-                    else:
-                        self.text(x + PAD, self.wrapped(value, width * mm - 2 * PAD)[0])
+                if value and right:
+                    self.text(x + width * mm - PAD, value, right=True)
+                elif value:  # the unit, on as many rows as it takes
+                    top = self.y
+                    for part in unit_parts:
+                        self.text(x + PAD, part)
+                        self.y -= 3.8 * mm
+                    self.y = top
                 x += width * mm
+            top = self.y
             for part in parts:
                 self.text(LEFT + PAD, part)
                 self.y -= 3.8 * mm
-            self.y -= 0.8 * mm
+            self.y = top - rows * 3.8 * mm - 0.8 * mm
             total += line.amount
             if i + 1 == len(lines) or lines[i + 1].product_group != group:
                 self.room(8 * mm)

@@ -553,3 +553,21 @@ def test_a_long_reference_is_wrapped_within_the_page(issued, tmp_path):
     assert squeezed(reference) in squeezed(pdf_text(pdf))
     right_margin = float(page_width) - 18 * 72 / 25.4  # invoice_pdf.RIGHT: 18 mm
     assert [text for edge, text in drawn_right_edges(pdf) if edge > right_margin + 0.5] == []
+
+
+def test_a_long_unit_is_printed_whole_on_rows_of_its_own(issued, tmp_path):
+    """Only the unit's first line fitted its column: '10K Transactions (Write Operations)' was
+    printed as '10K'."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    unit = "10K Transactions (Write Operations)"
+    inv = replace(inv, lines=(replace(inv.lines[0], unit=unit), *inv.lines[1:]))
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    assert squeezed(unit) in squeezed(pdf_text(pdf))
+    texts = [t for _, t in drawn_right_edges(pdf)]
+    start, joined = texts.index("10K"), ""
+    for part in texts[start:]:  # the unit's rows, drawn one after another
+        joined += part.replace(" ", "")
+        if len(joined) >= len(squeezed(unit)):
+            break
+    assert joined == squeezed(unit)
