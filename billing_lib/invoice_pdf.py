@@ -102,7 +102,7 @@ def _undrawable(texts: Iterable[str]) -> dict[str, str]:
     text holding it."""
     drawable, missing = _drawable(), {}
     for text in texts:
-        for ch in sorted(set(text), key=text.index):
+        for ch in dict.fromkeys(text):  # each character once, in the order of the text
             if ord(ch) not in drawable and not ch.isspace() and ch not in missing:
                 missing[ch] = text
     return missing
