@@ -27,6 +27,7 @@ from pydantic import (
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import check_grouping
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
+from billing_lib.peppol_ids import checked_peppol_id
 from billing_lib.periods import first_common_day
 from billing_lib.spreadsheet_numbers import in_scientific_notation
 from billing_lib.store import drop_relation
@@ -99,7 +100,7 @@ class Customer(BaseModel):
     chamber_of_commerce: str | None = Field(
         None, description="Company register number (KvK, KBO), the e-invoice's legal registration"
     )
-    peppol_id: str | None = Field(
+    peppol_id: Annotated[str | None, AfterValidator(checked_peppol_id)] = Field(
         None,
         pattern=PEPPOL_ID,
         description="Electronic address '<EAS scheme>:<id>', e.g. 0106:12345678 (KvK number)",

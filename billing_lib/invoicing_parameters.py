@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -26,6 +27,7 @@ from billing_lib.customers import PEPPOL_ID, Customer
 from billing_lib.errors import ParameterError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
 from billing_lib.parameter_files import Strict, pydantic_problem, read_yaml
+from billing_lib.peppol_ids import checked_peppol_id
 from billing_lib.vat import VatRules, load_vat_rules
 from billing_lib.vat_numbers import checked_vat_number
 
@@ -73,7 +75,9 @@ class Seller(Strict):
     postal_code: str | None = None
     city: str | None = None
     #: Peppol electronic address '<EAS scheme>:<id>' (e.g. 0106:81234567, the KvK number).
-    peppol_id: str | None = Field(None, pattern=PEPPOL_ID)
+    peppol_id: Annotated[str | None, AfterValidator(checked_peppol_id)] = Field(
+        None, pattern=PEPPOL_ID
+    )
     #: A logo (PNG or JPEG) for the invoice PDFs, relative to the parameters folder.
     logo: str | None = None
     #: Embed each invoice's PDF in its UBL e-invoice (AdditionalDocumentReference).

@@ -233,3 +233,36 @@ def test_a_line_grouping_typo_is_refused_when_the_customers_are_read(tmp_path):
         f"{params / 'customers.yaml'}, entry customers[id=C1].line_grouping: expected vendor, "
         "service, subscription, sku, provider, publisher or tag:<key>; got 'services'"
     )
+
+
+@pytest.mark.parametrize(
+    ("peppol_id", "expected"),
+    [
+        ("0208:0456789123", "expected a Belgian enterprise number (KBO/BCE, 10 digits) after"),
+        ("9930:DE123456789", "expected a German VAT number after scheme 9930"),
+        ("0106:3012345", "expected a Dutch Chamber of Commerce (KvK) number of 8 digits"),
+        ("0088:8712345678907", "expected a GLN (13 digits with their check digit)"),
+    ],
+)
+def test_a_peppol_id_with_a_digit_mistyped_is_refused(tmp_path, peppol_id, expected):
+    """The e-invoice is delivered to the peppol_id: one that fails its scheme's check digits or
+    form is an address no one has, and the invoice comes back undelivered."""
+    customers = CUSTOMERS.replace(
+        "    vat_rule: eu_reverse_charge\n",
+        f'    vat_rule: eu_reverse_charge\n    peppol_id: "{peppol_id}"\n',
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_customers(write_params(tmp_path, customers=customers))
+    assert f"entry customers[id=C2].peppol_id: {expected}" in str(raised.value)
+
+
+def test_peppol_ids_of_their_schemes_or_of_schemes_without_a_rule_are_read(tmp_path):
+    for peppol_id in ("0208:0456789133", "9930:DE123456788", "0106:30123456", "0088:8712345678906",
+                      "9957:FR12345678901"):  # fmt: skip
+        customers = CUSTOMERS.replace(
+            "    vat_rule: eu_reverse_charge\n",
+            f'    vat_rule: eu_reverse_charge\n    peppol_id: "{peppol_id}"\n',
+        )
+        assert load_customers(write_params(tmp_path, customers=customers))["C2"].peppol_id == (
+            peppol_id
+        )
