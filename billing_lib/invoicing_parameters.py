@@ -7,7 +7,6 @@ them from the ``Invoicing`` they are given, never from the files.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +21,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import InvalidChecksum
+from stdnum.exceptions import ValidationError as StdnumError
 
 from billing_lib.customers import PEPPOL_ID, Customer
 from billing_lib.errors import ParameterError
@@ -50,14 +52,17 @@ class Payment(Strict):
     @field_validator("iban")
     @classmethod
     def _iban(cls, value: str) -> str:
-        """ISO 13616 check digits (mod 97 = 1), so a typo never reaches an invoice."""
-        iban = value.replace(" ", "").upper()
-        if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
-            raise ValueError("expected an IBAN such as NL91ABNA0417164300")
-        digits = "".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])
-        if int(digits) % 97 != 1:
-            raise ValueError("the IBAN's check digits are wrong")
-        return iban
+        """ISO 13616 check digits and the country's IBAN length and form (python-stdnum), so a
+        typo never reaches an invoice."""
+        try:
+            return str(stdnum_iban.validate(value))
+        except InvalidChecksum:
+            raise ValueError("the IBAN's check digits are wrong") from None
+        except StdnumError:
+            raise ValueError(
+                "expected an IBAN such as NL91ABNA0417164300 (its length or form is not one of "
+                "its country's IBANs)"
+            ) from None
 
 
 class Seller(Strict):

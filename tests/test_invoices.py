@@ -362,6 +362,22 @@ def test_a_wrong_iban_is_refused(tmp_path):
         load_invoicing(params)
 
 
+def test_an_iban_of_another_length_than_its_country_s_is_refused(tmp_path):
+    """Check digits right (recomputed), one digit short for a Dutch IBAN: python-stdnum knows each
+    country's IBAN length and form."""
+    params = parameters_copy(tmp_path)
+    text = (
+        (params / "seller.yaml")
+        .read_text()
+        .replace("iban: NL91ABNA0417164300", "iban: NL58ABNA041716430")
+    )
+    (params / "seller.yaml").write_text(text)
+    with pytest.raises(
+        ParameterError, match=r"seller.yaml, entry payment.iban: expected an IBAN such as"
+    ):
+        load_invoicing(params)
+
+
 def test_a_wrong_seller_vat_number_is_refused(tmp_path):
     """The seller's own VAT number is on every invoice and e-invoice: checked like a customer's."""
     params = parameters_copy(tmp_path)
