@@ -88,6 +88,18 @@ def test_markup_on_billed_or_effective_cost(tmp_path):
     assert list(costs["cost"]) == [D(9), D("6.3"), D(9)]
 
 
+def test_a_rule_s_vendor_matches_whatever_its_case(tmp_path):
+    """``vendor: AWS`` matched no line (every format's vendor is lower case): the catch-all rule
+    priced AWS, with only "rule matched nothing" said. Read as accounts.csv reads it: aws."""
+    con, _ = rate(
+        tmp_path,
+        plan("{id: all, kind: markup, percent: 10}", "{id: aws, kind: markup, percent: 20, "
+             "match: {vendor: ' AWS'}}"),
+        [line(BilledCost="10")],
+    )  # fmt: skip
+    assert rated(con) == [("C1", "aws", D("10.8"))]  # 10 x 0.9 x 1.20
+
+
 def test_list_price_discount_and_uplift(tmp_path):
     con, _ = rate(
         tmp_path,

@@ -55,6 +55,14 @@ class Scope(Strict):
     )
     customer: str | None = None
 
+    @field_validator("vendor")
+    @classmethod
+    def _vendor_lower_case(cls, value: str | None) -> str | None:
+        """The vendor in lower case, as every format names it (``x_Vendor``: aws, microsoft,
+        vmware; FOCUS lower-cases its provider) and as accounts.csv reads it: ``vendor: AWS``
+        matched no line, and the catch-all rule priced AWS in silence."""
+        return value.strip().lower() if value is not None else None
+
     @field_validator("charge_category")
     @classmethod
     def _category(cls, value: str | None) -> str | None:
