@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import check_grouping
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
@@ -92,7 +93,7 @@ class Customer(BaseModel):
     reference: str | None = Field(
         None, description="Customer's PO number or reference on the invoice"
     )
-    email: str | None = None
+    email: Annotated[str | None, BeforeValidator(checked_email)] = None
     postal_code: str | None = Field(
         None, description="Postcode as in the address, for the e-invoice's structured address"
     )

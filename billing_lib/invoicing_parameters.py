@@ -26,6 +26,7 @@ from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
 
 from billing_lib.customers import PEPPOL_ID, Customer
+from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
 from billing_lib.parameter_files import Strict, pydantic_problem, read_yaml
@@ -73,7 +74,7 @@ class Seller(Strict):
     country: str = Field(pattern=r"^[A-Z]{2}$")
     vat_number: Annotated[str, BeforeValidator(checked_vat_number)] = Field(min_length=4)
     chamber_of_commerce: str | None = None
-    email: str | None = None
+    email: Annotated[str | None, BeforeValidator(checked_email)] = None
     phone: str | None = None
     website: str | None = None
     #: Postcode and city as in ``address``, for the e-invoice's structured address.

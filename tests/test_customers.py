@@ -192,6 +192,48 @@ def test_a_vat_number_that_is_not_valid_is_refused_naming_the_customer(tmp_path,
     )
 
 
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        ("facturen@alpha,nl", "The part after the @-sign contains invalid characters: ','."),
+        ("facturen.alpha.nl", "An email address must have an @-sign."),
+        ("facturen@alpha", "The part after the @-sign is not valid. It should have a period."),
+        (
+            "facturen @alpha.nl",
+            "The email address contains invalid characters before the @-sign: SPACE.",
+        ),
+    ],
+)
+def test_an_email_address_that_is_not_one_is_refused_naming_the_customer(tmp_path, email, expected):
+    """Without a Peppol id the e-invoice goes to the customer's e-mail address: a typo in it was
+    printed on every invoice and sent as the buyer's electronic address, which no one reads."""
+    customers = CUSTOMERS.replace(
+        "    invoice_currency: EUR\n  - id: C2",
+        f"    invoice_currency: EUR\n    email: {email}\n  - id: C2",
+    )
+    params = write_params(tmp_path, customers=customers)
+    with pytest.raises(ParameterError) as raised:
+        load_customers(params)
+    assert str(raised.value) == (
+        f"{params / 'customers.yaml'}, entry customers[id=C1].email: expected an e-mail address "
+        f"such as billing@example.com: {expected}; got {email!r}"
+    )
+
+
+def test_an_email_address_keeps_its_form_and_may_have_an_international_domain(tmp_path):
+    """Capitals and an internationalised domain are e-mail addresses; the invoice prints the
+    address as written."""
+    customers = CUSTOMERS.replace(
+        "    invoice_currency: EUR\n  - id: C2",
+        "    invoice_currency: EUR\n    email: Facturen@Alpha.NL\n  - id: C2",
+    ).replace(
+        "    vat_rule: eu_reverse_charge\n",
+        "    vat_rule: eu_reverse_charge\n    email: rechnung@bücher.de\n",
+    )
+    loaded = load_customers(write_params(tmp_path, customers=customers))
+    assert [c.email for c in loaded.values()] == ["Facturen@Alpha.NL", "rechnung@bücher.de"]
+
+
 def test_a_vat_number_is_read_as_people_write_it(tmp_path):
     """Spaces, dots and dashes, lower case, the Swiss MWST suffix; a country without VAT rules in
     python-stdnum is checked for its prefix only. The invoice prints the number as written."""

@@ -507,13 +507,15 @@ def test_a_run_lists_the_invoices_whose_pdf_cannot_draw_a_character(tmp_path):
 
 def test_a_run_billed_before_vat_numbers_were_checked_is_still_read(folder, tmp_path):
     """A run folder's ``invoices.json`` holds the seller as it was when the run billed: read back to
-    credit or reissue an invoice, its VAT number is not judged by today's check (a run billed with
-    a number that fails it would otherwise never be credited)."""
+    credit or reissue an invoice, its VAT number and e-mail address are not judged by today's
+    checks (a run billed with one that fails them would otherwise never be credited)."""
     data = json.loads((folder / "invoices.json").read_text(encoding="utf-8"))
     data["seller"]["vat_number"] = "NL867890126B01"  # check digits wrong: refused in seller.yaml
+    data["seller"]["email"] = "billing@northwind,example"  # refused in seller.yaml
     (tmp_path / "invoices.json").write_text(json.dumps(data), encoding="utf-8")
     seller, invoices = read_invoice_data(tmp_path / "invoices.json")
-    assert seller.vat_number == "NL867890126B01" and len(invoices) == len(data["invoices"])
+    assert (seller.vat_number, seller.email) == ("NL867890126B01", "billing@northwind,example")
+    assert len(invoices) == len(data["invoices"])
 
 
 def drawn_right_edges(path: Path) -> list[tuple[float, str]]:

@@ -362,6 +362,19 @@ def test_a_wrong_iban_is_refused(tmp_path):
         load_invoicing(params)
 
 
+def test_a_seller_email_address_that_is_not_one_is_refused(tmp_path):
+    """The seller's address is where customers answer, printed on every invoice and in the UBL."""
+    params = parameters_copy(tmp_path)
+    seller = params / "seller.yaml"
+    seller.write_text(seller.read_text().replace("email: ", "email: billing@@", 1))
+    with pytest.raises(
+        ParameterError,
+        match=r"seller.yaml, entry email: expected an e-mail address such as billing@example.com: "
+        r"The part after the @-sign contains invalid characters: '@'",
+    ):
+        load_invoicing(params)
+
+
 def test_an_iban_of_another_length_than_its_country_s_is_refused(tmp_path):
     """Check digits right (recomputed), one digit short for a Dutch IBAN: python-stdnum knows each
     country's IBAN length and form."""
