@@ -297,8 +297,9 @@ def rule_gaps(plans: dict, period: str) -> list[Finding]:
         versions: dict[tuple, list] = {}
         for rule in plan.rules:
             if rule.kind != "minimum_fee":
-                versions.setdefault(tuple(sorted(rule.match.fields().items())), []).append(rule)
-        for scope, rules in versions.items():
+                versions.setdefault(tuple(sorted(rule.match.folded().items())), []).append(rule)
+        for rules in versions.values():
+            scope = rules[0].match.fields().items()
             ordered = sorted(rules, key=lambda r: r.valid_from or date.min)
             for a, b in pairwise(ordered):
                 if a.valid_to is None or b.valid_from is None:

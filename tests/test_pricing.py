@@ -212,6 +212,23 @@ def test_two_equally_specific_rules_that_can_meet_are_refused(tmp_path):
     )
 
 
+def test_two_rules_that_differ_only_in_case_are_refused(tmp_path):
+    """The rating compares service, SKU and the other text fields whatever their case: ``Amazon
+    S3`` and ``amazon s3`` are one scope, two rules for it one too many."""
+    plans = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        "{id: rest, kind: pass_through}\n"
+        "      - {id: s3-lower, kind: markup, percent: 3,\n"
+        "         match: {provider: aws, service: amazon s3}}",
+    )
+    expect(
+        error(tmp_path, plans),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=s3] and rules[id=s3-lower]",
+        "equally specific (2 other match field(s) each)",
+    )
+
+
 def test_equal_rules_are_fine_when_their_dates_or_values_keep_them_apart(tmp_path):
     plans = GOOD.replace(
         "{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}}",

@@ -100,6 +100,39 @@ def test_a_rule_s_vendor_matches_whatever_its_case(tmp_path):
     assert rated(con) == [("C1", "aws", D("10.8"))]  # 10 x 0.9 x 1.20
 
 
+def test_a_rule_s_text_match_fields_match_whatever_their_case(tmp_path):
+    """``service: amazon ec2`` or ``sku: ec2-1`` matched no line: the catch-all rule priced them,
+    with only "rule matched nothing" said. Provider, publisher, service, SKU and charge type are
+    compared whatever their case (on the keys, never per line)."""
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: markup, percent: 10}",
+            "{id: ec2, kind: markup, percent: 20, match: {service: amazon ec2, sku: ec2-1, "
+            "provider: aws, publisher: Aws, charge_type: USAGE}}",
+        ),
+        [line(BilledCost="10", x_VendorChargeType="Usage"), line(BilledCost="10", SkuId="EC2-2")],
+    )
+    assert sorted(rated(con)) == [("C1", "all", D("9.9")), ("C1", "ec2", D("10.8"))]  # x 0.9 USD
+
+
+def test_a_minimum_fee_s_service_matches_whatever_its_case(tmp_path):
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: min-s3, kind: minimum_fee, amount: '20', currency: EUR, "
+            "match: {service: AMAZON S3}}",
+        ),
+        [line(BillingCurrency="EUR", ServiceName="Amazon S3", BilledCost="12.50")],
+    )
+    # C1's S3 12.50 < 20 -> 7.50 (with the fee's service in capitals); C2 has no S3 -> 20
+    assert rated(con, "line_kind = 'minimum'") == [
+        ("C1", "min-s3", D("7.5")),
+        ("C2", "min-s3", D(20)),
+    ]
+
+
 def test_list_price_discount_and_uplift(tmp_path):
     con, _ = rate(
         tmp_path,

@@ -91,12 +91,12 @@ def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None
     for a, b in combinations(plan.rules, 2):
         if (a.kind == "minimum_fee") != (b.kind == "minimum_fee") or a.specificity != b.specificity:
             continue
-        fa, fb = a.match.fields(), b.match.fields()
+        fa, fb = a.match.folded(), b.match.folded()
         if any(fa[k] != fb[k] for k in fa.keys() & fb.keys()):
             continue  # they differ in a field both scope: no line matches both
         if not _overlap(a.valid_from, a.valid_to, b.valid_from, b.valid_to):
             continue
-        both = {**fa, **fb}
+        both = {**a.match.fields(), **b.match.fields()}  # as written
         example = ", ".join(f"{k} {v!r}" for k, v in both.items()) or "any line"
         raise ParameterError(
             path,

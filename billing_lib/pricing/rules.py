@@ -79,6 +79,12 @@ class Scope(Strict):
     def fields(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
+    def folded(self) -> dict[str, str]:
+        """``fields`` as the rating compares them: in lower case but the customer (an id), since
+        a line's service, SKU or charge type matches a rule whatever their case (``service:
+        amazon ec2`` priced nothing, and the catch-all priced EC2 in silence)."""
+        return {k: v if k == "customer" else v.lower() for k, v in self.fields().items()}
+
 
 class _Rule(Strict):
     id: str = Field(min_length=1)

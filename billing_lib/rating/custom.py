@@ -11,7 +11,7 @@ import duckdb
 
 from billing_lib.pricing import CustomLine, Pricing
 from billing_lib.rating.exact import DEC
-from billing_lib.rating.parameters import MINIMUM_SCOPE
+from billing_lib.rating.parameters import MINIMUM_SCOPE, scope_equal
 from billing_lib.rating.tables import RATED_COLUMNS, put_table
 from billing_lib.sql import ql
 
@@ -157,7 +157,9 @@ def minimum_lines_sql(source: str, rules: str) -> str:
     MINIMUM_RULE_COLUMNS) that the vendor lines of ``source`` (rated lines) do not reach: revenue
     of the customer's vendor lines of that period in the rule's scope. Only the lines of customers
     with a minimum fee are summed. The one place the rating and the what-if compute minimum fees."""
-    scope = " AND ".join(f"(m.m_{k} IS NULL OR m.m_{k} = r.{k})" for k in MINIMUM_SCOPE)
+    scope = " AND ".join(
+        f"(m.m_{k} IS NULL OR {scope_equal(f'm.m_{k}', f'r.{k}', k)})" for k in MINIMUM_SCOPE
+    )
     cols = ", ".join(RATED_COLUMNS)
     return f"""
         WITH m AS ({rules}),

@@ -23,7 +23,7 @@ from billing_lib.errors import ParameterError
 from billing_lib.fx import missing_rate_error
 from billing_lib.pricing import CREDIT_CATEGORIES, MinimumFeeRule, Pricing
 from billing_lib.rating.exact import DEC
-from billing_lib.rating.parameters import KEY_COLUMNS
+from billing_lib.rating.parameters import KEY_COLUMNS, scope_equal
 from billing_lib.rating.tables import SHOWN, first_or_none, one, put_table
 
 #: The line column each scope field is compared with.
@@ -117,7 +117,9 @@ def rating_key_rules_sql() -> str:
     """Each key with the most specific rule of its plan that matches it on its charge date, and
     how many rules tie for that (``ties``)."""
     fields = (*KEY_COLUMNS, "customer")
-    scope = " AND ".join(f"(r.m_{k} IS NULL OR r.m_{k} = k.{k})" for k in fields)
+    scope = " AND ".join(
+        f"(r.m_{k} IS NULL OR {scope_equal(f'r.m_{k}', f'k.{k}', k)})" for k in fields
+    )
     dropped = ", ".join(f"m_{k}" for k in fields)
     return f"""
         CREATE OR REPLACE TEMP TABLE rating_key_rules AS

@@ -32,6 +32,15 @@ MINIMUM_SCOPE = KEY_COLUMNS[:-1]
 _LOW, _HIGH = date(1, 1, 1), date(9999, 12, 31)
 
 
+def scope_equal(rule_value: str, line_value: str, field: str) -> str:
+    """SQL: a rule's match value equals a line's (or key's) value of ``field``, as
+    ``Scope.folded`` compares them: whatever the case, but a customer id exactly. Compared on keys
+    or per-customer sums, never per line."""
+    if field == "customer":
+        return f"{rule_value} = {line_value}"
+    return f"lower({rule_value}) = lower({line_value})"
+
+
 def factor(rule: Any) -> Decimal | None:
     """The multiplier of a markup or list-price rule (1 + percent / 100, 1 - discount / 100)."""
     if rule.kind == "markup":
