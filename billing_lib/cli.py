@@ -188,11 +188,14 @@ def _reissue_command(args: argparse.Namespace) -> int:
             f"{money_text(old.net)} + {money_text(old.vat_total)} = {money_text(old.gross)})"
         )
         if one.moved_lines:
-            print(f"  vendor lines not as on {old.number} (check accounts.csv if not meant):")
+            print(
+                f"  lines not as on {old.number} (check accounts.csv and custom_lines.yaml if "
+                "not meant):"
+            )
             for text in one.moved_lines:
                 print(f"    {text}")
         else:
-            print(f"  the same vendor lines as on {old.number}")
+            print(f"  the same vendor lines and custom lines as on {old.number}")
         print(f"  written to {one.folder}:")
         for path in one.files:
             print(f"    {path.relative_to(one.folder)}")

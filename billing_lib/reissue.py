@@ -74,6 +74,10 @@ from billing_lib.run_state import RunSettings
 from billing_lib.sql import ql
 from billing_lib.workbooks import INVOICE_FOLDER, write_workbooks
 
+#: The kinds of the rated lines of custom_lines.yaml (``rating.custom``), as a SQL list: a custom
+#: line is the same wherever it is billed when its id (``rule_id``) is.
+CUSTOM_KINDS = "('fee', 'one_off', 'credit')"
+
 
 @dataclass(frozen=True)
 class ReissuedInvoice:
@@ -90,7 +94,8 @@ class ReissuedInvoice:
     reports: Path
     parameters: Path
     #: the vendor lines billed on the invoice replaced and not now, and now and not then (one
-    #: text per side, vendor and currency; empty: the same vendor lines)
+    #: text per side, vendor and currency), then the custom lines so (one text each); empty: the
+    #: same vendor and custom lines
     moved_lines: tuple[str, ...] = ()
     #: what was cleaned up from killed runs before the invoice was reissued
     cleaned: tuple[str, ...] = ()
@@ -431,7 +436,10 @@ def moved_lines(then: Path, now: Path, replaced: Invoice) -> list[str]:
     and not in ``now`` (the reissued invoice's), and the other way round, per vendor and vendor
     currency, with their vendor cost: a line that an edited accounts.csv moved to another
     customer (or to none) shows here, not only as a smaller total. Lines are the same when their
-    report's name and row are."""
+    report's name and row are. Then the custom lines (fees, one-offs, credits of
+    custom_lines.yaml) billed on one side only, each by its id, with its amount: a fee an edit
+    moved to another customer (or dropped) shows too. A custom line whose amount changed is on
+    both sides (the correction), not here."""
     con = duckdb.connect()
     try:
         lines = (
@@ -448,25 +456,54 @@ def moved_lines(then: Path, now: Path, replaced: Invoice) -> list[str]:
             "FROM n ANTI JOIN t USING (source_file, source_row) GROUP BY ALL ORDER BY 1 DESC, 2, 3",
             [str(then), *key, str(now), *key],
         ).fetchall()
+        custom = (
+            "SELECT rule_id, any_value(description ORDER BY charge_date) AS description, "
+            "currency, sum(amount) AS amount FROM read_parquet(?) "
+            f"WHERE customer_id = ? AND period = ? AND line_kind IN {CUSTOM_KINDS} GROUP BY ALL"
+        )
+        customs = con.execute(
+            f"WITH t AS ({custom}), n AS ({custom}) "
+            "SELECT 'then' AS side, * FROM t ANTI JOIN n USING (rule_id) "
+            "UNION ALL SELECT 'now', * FROM n ANTI JOIN t USING (rule_id) ORDER BY 1 DESC, 2",
+            [str(then), *key, str(now), *key],
+        ).fetchall()
     finally:
         con.close()
+
+    def where(side: str) -> str:
+        if side == "then":
+            return f"billed on {replaced.number} and not now"
+        return f"billed now and not on {replaced.number}"
+
     return [
         f"{vendor}: {count} vendor lines, cost {currency} "
-        f"{money_text(round_money(cost, currency))}, "
-        + (
-            f"billed on {replaced.number} and not now"
-            if side == "then"
-            else f"billed now and not on {replaced.number}"
-        )
+        f"{money_text(round_money(cost, currency))}, {where(side)}"
         for side, vendor, currency, count, cost in rows
+    ] + [
+        f"custom line {rule_id} ({description}): {currency} "
+        f"{money_text(round_money(amount, currency))}, {where(side)}"
+        for side, rule_id, description, currency, amount in customs
     ]
 
 
+def _keyed_lines(source: str, where: str = "") -> str:
+    """The vendor and custom lines of the rated lines ``source`` (a ``read_parquet``), each with
+    the key that is the same wherever the line is billed: a vendor line's report (as the customer
+    sees its name) and row, a custom line's id (``custom``, row 0)."""
+    return (
+        "SELECT customer_id, line_kind <> 'vendor' AS custom, "
+        f"CASE WHEN line_kind = 'vendor' THEN {CUSTOMER_SOURCE_FILE} ELSE rule_id END AS k_file, "
+        "CASE WHEN line_kind = 'vendor' THEN source_row ELSE 0 END AS k_row "
+        f"FROM {source} r WHERE line_kind IN ('vendor', {CUSTOM_KINDS[1:-1]}){where}"
+    )
+
+
 def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
-    """RunError when a vendor line of the new invoices (``rated``) is on an invoice of ``period``
+    """RunError when a vendor line or a custom line (a fee, one-off or credit of
+    custom_lines.yaml, by its id) of the new invoices (``rated``) is on an invoice of ``period``
     that stands (the month as billed now, ``run_files.billed_now``: a line an edit of
-    accounts.csv moved to this customer from another is still on that one's invoice): billed
-    twice. The way out is to credit that invoice too and reissue both at once."""
+    accounts.csv or custom_lines.yaml moved to this customer from another is still on that one's
+    invoice): billed twice. The way out is to credit that invoice too and reissue both at once."""
     dropped, replacing = billed_now(output, period)
     live = [(output / period / RATED_PARQUET, dropped), *((f, []) for f in replacing)]
     missing = [str(path) for path, _ in live if not path.is_file()]
@@ -476,20 +513,23 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
             "compared with the new invoices' (restore it from a backup); nothing was issued"
         )
     sources = " UNION ALL ".join(
-        f"SELECT customer_id, {CUSTOMER_SOURCE_FILE} AS source_file, source_row, "
-        f"{ql(str(path))} AS held_in FROM read_parquet({ql(str(path))}) r "
-        f"WHERE line_kind = 'vendor' AND period = {ql(period)}"
-        + (f" AND customer_id NOT IN ({', '.join(ql(c) for c in out)})" if out else "")
+        f"SELECT *, {ql(str(path))} AS held_in FROM ("
+        + _keyed_lines(
+            f"read_parquet({ql(str(path))})",
+            f" AND period = {ql(period)}"
+            + (f" AND customer_id NOT IN ({', '.join(ql(c) for c in out)})" if out else ""),
+        )
+        + ")"
         for path, out in live
     )
     con = duckdb.connect()
     try:
         rows = con.execute(
-            f"""WITH n AS (SELECT customer_id, {CUSTOMER_SOURCE_FILE} AS source_file, source_row
-                           FROM read_parquet({ql(str(rated))}) r WHERE line_kind = 'vendor'),
+            f"""WITH n AS ({_keyed_lines(f"read_parquet({ql(str(rated))})")}),
                     l AS ({sources})
-                SELECT n.customer_id, l.customer_id, l.held_in, count(*)
-                FROM n JOIN l USING (source_file, source_row) GROUP BY ALL ORDER BY ALL"""
+                SELECT n.customer_id, l.customer_id, l.held_in,
+                       CASE WHEN n.custom THEN n.k_file END AS custom_id, count(*)
+                FROM n JOIN l USING (custom, k_file, k_row) GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
     finally:
         con.close()
@@ -505,18 +545,23 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
         else:  # an invoice replacing a credited one
             standing[str(path), str(manifest.get("customer_id"))] = str(manifest.get("invoice"))
     found = [
-        f"{count} vendor lines of {new}'s new invoice are on {standing.get((held, old), '?')} "
-        f"({old}), which stands"
-        for new, old, held, count in rows
+        (
+            f"custom line {custom_id} of {new}'s new invoice is on "
+            if custom_id is not None
+            else f"{count} vendor lines of {new}'s new invoice are on "
+        )
+        + f"{standing.get((held, old), '?')} ({old}), which stands"
+        for new, old, held, custom_id, count in rows
     ]
-    both = sorted({standing.get((held, old), "?") for _, old, held, _ in rows})
+    both = sorted({standing.get((held, old), "?") for _, old, held, _, _ in rows})
     raise RunError(
-        f"{period}: the new invoices would bill vendor lines that an invoice of the month "
-        "still bills, so nothing was issued:\n  - "
+        f"{period}: the new invoices would bill lines that an invoice of the month still bills, "
+        "so nothing was issued:\n  - "
         + "\n  - ".join(found)
-        + f"\nIf those lines are this customer's now (accounts.csv), credit {', '.join(both)} "
-        "too and reissue them in the same command (--invoice ... --invoice ...); else undo the "
-        "change to accounts.csv"
+        + f"\nIf those lines are this customer's now (accounts.csv, custom_lines.yaml), credit "
+        f"{', '.join(both)} too and reissue them in the same command (--invoice ... --invoice "
+        "...); else undo the change to accounts.csv or custom_lines.yaml (a new custom line "
+        "takes an id of its own)"
     )
 
 

@@ -140,7 +140,7 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
         "Managed services": (D("450.00"), D("350.00"))
     }
     assert inv.buyer.address[0] == "Havenweg 10"
-    assert done.moved_lines == ()  # the same vendor lines as on the invoice replaced
+    assert done.moved_lines == ()  # the same vendor and custom lines as on the one replaced
 
     folder = outputs / "corrections" / "NW2026-000010"
     assert done.folder == folder
@@ -306,7 +306,8 @@ def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(outputs, corr
         "billed on NW2026-000002 and not now"
     )
     assert (
-        f"  vendor lines not as on NW2026-000002 (check accounts.csv if not meant):\n    {moved}\n"
+        "  lines not as on NW2026-000002 (check accounts.csv and custom_lines.yaml if not "
+        f"meant):\n    {moved}\n"
     ) in printed
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["vendor_lines_moved"] == [moved]
@@ -603,3 +604,43 @@ def test_a_line_an_edit_moved_here_from_an_invoice_that_stands_is_refused(output
     assert c001.moved_lines[0].startswith(f"aws: {then - now} vendor lines")
     assert c001.moved_lines[0].endswith("billed on NW2026-000001 and not now")
     assert any(t.endswith("billed now and not on NW2026-000002") for t in c002.moved_lines)
+
+
+@pytest.mark.slow  # three billings of the month (a module scheduled early)
+def test_a_custom_line_an_edit_moved_here_from_an_invoice_that_stands_is_refused(
+    outputs, corrected
+):
+    """custom_lines.yaml gives C001's fee c001-management to C002: C002's new invoice would bill
+    the fee that NW2026-000001 (C001, not credited) bills too. Refused; with NW2026-000001
+    credited and both reissued at once, the fee is billed once, and each reissue lists it."""
+    lines = corrected / "custom_lines.yaml"
+    text = lines.read_text(encoding="utf-8")
+    assert "{id: c001-management, customer: C001," in text
+    lines.write_text(
+        text.replace(
+            "{id: c001-management, customer: C001,", "{id: c001-management, customer: C002,"
+        )
+    )
+    before = register_rows(outputs)
+    with pytest.raises(RunError) as raised:
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    message = str(raised.value)
+    assert (
+        "custom line c001-management of C002's new invoice is on NW2026-000001 (C001), which stands"
+    ) in message
+    assert "credit NW2026-000001 too and reissue them in the same command" in message
+    assert "custom_lines.yaml" in message
+    assert_nothing_reissued(outputs, before)
+    issue_credit_note(outputs, "NW2026-000001", CREDITED, "Management fee is C002's")
+    c002, c001 = reissue_invoices(
+        outputs, [ORIGINAL, "NW2026-000001"], corrected, REPORTS, REISSUED
+    )
+    fee = "Cloud management (render farm) (16 of 31 days)"
+    assert fee in [ln.description for ln in c002.invoice.lines]
+    assert fee not in [ln.description for ln in c001.invoice.lines]
+    assert c001.moved_lines == (
+        f"custom line c001-management ({fee}): EUR 80.00, billed on NW2026-000001 and not now",
+    )
+    assert (
+        f"custom line c001-management ({fee}): EUR 80.00, billed now and not on NW2026-000002"
+    ) in c002.moved_lines
