@@ -12,7 +12,7 @@ every figure negated (``negated``).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -113,10 +113,12 @@ class Invoice:
 
     @property
     def payable(self) -> bool:
-        """The customer has an amount to pay: an invoice with a positive total. Only then does
-        the invoice show a due date, payment terms and the seller's payment instructions (a
-        credit note, a credit balance or a zero total asks for nothing by any date)."""
-        return self.kind == "invoice" and self.gross > 0
+        """The customer has an amount to pay: an invoice with a positive total, or a credit note
+        that cancels a credit balance (its total positive: the credit the customer had is charged
+        back). Only then does the document show a due date, payment terms and the seller's payment
+        instructions (a credit note of charges, a credit balance or a zero total asks for nothing
+        by any date)."""
+        return self.gross > 0
 
     def buyer_address(self) -> list[str]:
         """The buyer's address as printed: its lines as given, then the country's English name
@@ -200,8 +202,10 @@ def invoice_totals(
 def negated(original: Invoice, number: str, issue_date: date, reason: str | None) -> Invoice:
     """The credit note ``number`` cancelling ``original`` in full: every line, VAT line and total
     negated (no rounding happens, so the cents are exactly the original's with the sign
-    changed), dated ``issue_date`` (due the same day), referring to the original's number, with
-    ``reason`` as its note. Supply period, parties and VAT treatment stay the original's."""
+    changed), dated ``issue_date``, referring to the original's number, with ``reason`` as its
+    note. Supply period, parties, VAT treatment and payment terms stay the original's. Due the
+    issue date, unless it cancels a credit balance: then the customer pays it back, due after the
+    original's payment terms."""
     lines = tuple(
         replace(
             ln,
@@ -220,7 +224,11 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
         kind="credit_note",
         refers_to=original.number,
         issue_date=issue_date,
-        due_date=issue_date,
+        due_date=(
+            issue_date + timedelta(days=original.payment_terms_days)
+            if original.gross < 0
+            else issue_date
+        ),
         lines=lines,
         vat=vat,
         net=-original.net,

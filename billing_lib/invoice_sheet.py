@@ -283,14 +283,7 @@ def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
     to pay by when quoting which reference (or the credit), then the bank details."""
     amount = f"{inv.currency} {abs(inv.gross):,.{decimal_places(inv.currency)}f}"
     if inv.kind == "credit_note":
-        text = [
-            (
-                f"This credit note cancels invoice {inv.refers_to}. "
-                f"{amount} is credited to your account."
-            )
-        ]
-        if inv.note:
-            text.append(f"Reason: {inv.note}")
+        text = _credit_note_lines(inv, amount)
     elif inv.credit_balance:
         text = [
             (
@@ -310,6 +303,35 @@ def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
     if inv.kind == "invoice" and inv.note:  # an invoice that replaces a credited one
         text.insert(0, inv.note)
     return text + _bank_lines(seller, inv.payable)
+
+
+def _credit_note_lines(inv: Invoice, amount: str) -> list[str]:
+    """What a credit note does to the customer's account: the invoice's charges credited; or,
+    when it cancels a credit balance (its total positive), that balance charged back, to pay by
+    the due date (unless it was neither refunded nor set off yet); then the reason."""
+    if inv.gross > 0:
+        text = [
+            (
+                f"This credit note cancels invoice {inv.refers_to} and its credit balance of "
+                f"{amount} in your favour: {amount} is charged to your account."
+            ),
+            (
+                f"Please pay {amount} by {inv.due_date.isoformat()} ({inv.payment_terms_days} "
+                f"days) quoting {inv.number}, unless that credit balance was not yet refunded to "
+                "you or set off against an invoice: then it is cancelled and nothing is to be paid."
+            ),
+        ]
+    elif inv.gross < 0:
+        cancels = f"This credit note cancels invoice {inv.refers_to}."
+        text = [f"{cancels} {amount} is credited to your account."]
+    else:
+        text = [
+            f"This credit note cancels invoice {inv.refers_to}, whose charges and credits balanced "
+            "out: nothing is credited or charged."
+        ]
+    if inv.note:
+        text.append(f"Reason: {inv.note}")
+    return text
 
 
 def _bank_lines(seller: Seller, payable: bool) -> list[str]:

@@ -109,7 +109,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     _cbc(root, "ProfileID", PROFILE)
     _cbc(root, "ID", inv.number)
     _cbc(root, "IssueDate", inv.issue_date.isoformat())
-    if inv.payable:
+    if inv.payable and not credit:  # a credit note's is in its PaymentMeans (BT-9)
         _cbc(root, "DueDate", inv.due_date.isoformat())
     _cbc(root, "CreditNoteTypeCode" if credit else "InvoiceTypeCode", "381" if credit else "380")
     note = _note(inv)
@@ -182,11 +182,16 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
 
 def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:
     """An invoice's means of payment (BG-16), even of nothing to pay (NL-R-007), and its payment
-    terms only when something is to be paid (BR-CO-25); a credit note carries neither."""
-    if inv.kind == "credit_note":
+    terms only when something is to be paid (BR-CO-25). A credit note carries neither, unless it
+    cancels a credit balance: the customer pays that back, by the due date its means of payment
+    state (a CreditNote has no DueDate of its own)."""
+    credit = inv.kind == "credit_note"
+    if credit and not inv.payable:
         return
     means = _cac(root, "PaymentMeans")
     _cbc(means, "PaymentMeansCode", "58" if inv.currency == "EUR" else "30")
+    if credit:
+        _cbc(means, "PaymentDueDate", inv.due_date.isoformat())
     _cbc(means, "PaymentID", inv.number)
     account = _cac(means, "PayeeFinancialAccount")
     _cbc(account, "ID", seller.payment.iban)
@@ -204,6 +209,11 @@ def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:
 def _note(inv: Invoice) -> str | None:
     if inv.kind == "credit_note":
         reason = f" Reason: {inv.note}" if inv.note else ""
+        if inv.payable:
+            return (
+                f"Cancels invoice {inv.refers_to} and its credit balance in the customer's favour: "
+                f"charged back, to pay by {inv.due_date.isoformat()}.{reason}"
+            )
         return f"Cancels invoice {inv.refers_to}.{reason}"
     if inv.note:  # an invoice that replaces a credited one says so
         return inv.note

@@ -10,9 +10,11 @@ import csv
 import json
 import shutil
 from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from lxml import etree
 from PIL import Image
@@ -26,6 +28,7 @@ from billing_lib.invoice_pdf import amount_text, missing_glyphs, quantity_text, 
 from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VatRule
+from billing_lib.workbooks import write_credit_note_workbook
 from tests.notebook_project import PERIOD, REPO
 from tests.ubl_validation import fatal_rules, peppol_findings, rule_findings, schema_errors
 
@@ -276,6 +279,67 @@ def test_nothing_to_pay_shows_no_due_date_terms_or_late_payment_text(issued, tmp
     assert value(doc, "cac:LegalMonetaryTotal/cbc:PayableAmount") == "-3127.29"
     assert schema_errors(data) == [] and rule_findings(data) == []
     assert peppol_findings(data) == []
+
+
+def test_a_credit_note_cancelling_a_credit_balance_charges_it_and_asks_for_payment(
+    issued, tmp_path
+):
+    """The credit note of an invoice whose credits exceeded its charges is a charge to the
+    customer: its PDF, workbook and e-invoice say so, with the amount to pay, the due date (its
+    issue date plus the customer's payment terms) and the payment details, never that the amount
+    is credited."""
+    seller, invoices = issued
+    balance = replace(
+        credit_balance_invoice(next(i for i in invoices.values() if i.customer_id == "C001")),
+        number="NW2026-000012",
+    )
+    issued_on = date(2026, 12, 3)
+    note = negated(balance, "NWC2026-000002", issued_on, "Goodwill credit entered twice")
+    assert note.gross == D("3127.29") and note.payable and not note.credit_balance
+    assert note.due_date == issued_on + timedelta(days=note.payment_terms_days)
+    due = note.due_date.isoformat()
+    [pdf, xml] = write_documents([note], seller, tmp_path, None)
+    workbook = write_credit_note_workbook(note, seller, tmp_path / "note.xlsx")
+    cells = [
+        c.value
+        for row in openpyxl.load_workbook(workbook).worksheets[0].iter_rows()
+        for c in row
+        if c.value is not None
+    ]
+    charged = (
+        "This credit note cancels invoice NW2026-000012 and its credit balance of EUR 3,127.29 "
+        "in your favour: EUR 3,127.29 is charged to your account."
+    )
+    pay = (
+        f"Please pay EUR 3,127.29 by {due} ({note.payment_terms_days} days) quoting NWC2026-000002"
+    )
+    for text in (pdf_text(pdf), " ".join(str(c) for c in cells)):
+        assert charged in text and pay in text
+        assert "credited to your account" not in text
+        assert seller.payment.instructions in text
+    assert "Due date" in cells and note.due_date in [c.date() for c in cells if hasattr(c, "date")]
+    data = xml.read_bytes()
+    doc = etree.fromstring(data)
+    assert value(doc, "cac:PaymentMeans/cbc:PaymentDueDate") == due
+    assert value(doc, "cac:PaymentMeans/cbc:PaymentID") == "NWC2026-000002"
+    assert value(doc, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID") == seller.payment.iban
+    assert due in value(doc, "cac:PaymentTerms/cbc:Note")
+    assert value(doc, "cac:LegalMonetaryTotal/cbc:PayableAmount") == "-3127.29"
+    assert schema_errors(data) == [] and rule_findings(data) == []
+    assert peppol_findings(data) == []
+    # the credit note of an invoice with something to pay: credited, nothing asked, as before
+    plain = negated(
+        next(i for i in invoices.values() if i.customer_id == "C001"),
+        "NWC2026-000003",
+        issued_on,
+        None,
+    )
+    assert not plain.payable and plain.due_date == issued_on
+    [pdf] = [
+        p for p in write_documents([plain], seller, tmp_path / "plain", None) if p.suffix == ".pdf"
+    ]
+    text = pdf_text(pdf)
+    assert "EUR 3,127.29 is credited to your account" in text and "Please pay" not in text
 
 
 def test_vendor_text_is_drawn_as_it_is_never_as_markup_and_in_any_script(issued, tmp_path):
