@@ -12,7 +12,8 @@ Mapping choices (docs/invoices-and-ledger.md):
 - each invoice line is one UBL line of quantity 1 (unit C62, -1 for a negative amount) priced at
   its amount: the rated lines behind an invoice line have vendor units (GB-Mo, Licenses, Hrs)
   with no UN/ECE Rec 20 code, and a net price must not be negative (BR-27). The quantity, unit
-  and unit price the invoice shows are in the item's description;
+  and unit price the invoice shows are in the item's description (a credit note's quantity with
+  the sign of the amount it states, the cancelled invoice's, so the two agree);
 - the VAT category and exemption reason code come from the invoice's VAT lines (vat_rules.yaml
   ``category``, ``exemption_code``), the reason text is the invoice's VAT mention;
 - the electronic addresses (``EndpointID``) are ``peppol_id`` of seller.yaml and customers.yaml,
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -167,7 +169,11 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         )
         _cbc(el, "LineExtensionAmount", money_text(amount), currencyID=cur)
         item = _cac(el, "Item")
-        detail = line_detail(line, cur)
+        # the quantity with the sign of the amount stated (a credit note's, changed back)
+        shown = line.display_quantity
+        detail = line_detail(
+            replace(line, display_quantity=sign * shown if shown is not None else None), cur
+        )
         _cbc(item, "Description", f"{line.heading}: {detail}" if detail else line.heading)
         _cbc(item, "Name", line.description)
         category, _ = categories[line.vat_rate]

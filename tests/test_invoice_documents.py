@@ -342,6 +342,25 @@ def test_a_credit_note_cancelling_a_credit_balance_charges_it_and_asks_for_payme
     assert "EUR 3,127.29 is credited to your account" in text and "Please pay" not in text
 
 
+def test_a_ubl_credit_note_s_lines_describe_the_amounts_it_states(issued):
+    """A UBL CreditNote states the cancelled invoice's amounts with their own sign (UBL's
+    convention), so each line's description (quantity x unit price) is the invoice's too: never
+    "-60 Licenses x 3.922 EUR" beside 235.32."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C004")
+    path = "cac:{0}Line/cbc:LineExtensionAmount | cac:{0}Line/cac:Item/cbc:Description"
+
+    def lines(doc: etree._Element, kind: str) -> list[str]:
+        return [e.text for e in doc.xpath(path.format(kind), namespaces=NS)]
+
+    invoice = lines(etree.fromstring(ubl_document(inv, seller)), "Invoice")
+    note = negated(inv, "NWC2026-000002", inv.issue_date, None)
+    credit = lines(etree.fromstring(ubl_document(note, seller)), "CreditNote")
+    assert credit == invoice
+    assert "Managed services: 1 each x -200.00 EUR" in credit
+    assert "Microsoft: 60 Licenses x 3.922 EUR" in credit
+
+
 def test_vendor_text_is_drawn_as_it_is_never_as_markup_and_in_any_script(issued, tmp_path):
     seller, invoices = issued
     inv = next(iter(invoices.values()))
