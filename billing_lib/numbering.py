@@ -168,15 +168,19 @@ class Register(RegisterSteps):
         number for (series, period) keep it; RunError when the period is finalised."""
         with self._transaction(commit=False) as db:
             numbers = self._reserve(db, series, period, customer_ids, issue_date)
-            void = tuple(
-                r[0]
-                for r in db.execute(
-                    "SELECT invoice_number FROM numbers WHERE series = ? AND period = ? "
-                    "AND status = 'void' ORDER BY number",
-                    [series, period],
-                )
-            )
-        return NumberPlan(series, period, issue_date.isoformat(), numbers, void)
+            void = db.execute(
+                "SELECT invoice_number, customer_id, issue_date FROM numbers WHERE series = ? "
+                "AND period = ? AND status = 'void' ORDER BY number",
+                [series, period],
+            ).fetchall()
+        return NumberPlan(
+            series,
+            period,
+            issue_date.isoformat(),
+            numbers,
+            tuple(n for n, _, _ in void),
+            {n: (customer, day) for n, customer, day in void},
+        )
 
     def reserve(
         self, series: str, period: str, customer_ids: list[str], issue_date: date

@@ -3,7 +3,7 @@ stored (``RegisterEntry``), the numbers a run plans (``NumberPlan``) and a numbe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -70,13 +70,17 @@ class RegisterEntry:
 class NumberPlan:
     """The invoice numbers a run gives its invoices, recorded in the register only when the run
     is published: ``numbers`` per customer of ``period`` in ``series``, and the numbers of the
-    period that are then ``void`` (freed in the middle of the series, never issued)."""
+    period that are then ``void`` (freed in the middle of the series, never issued), with the
+    customer and issue date each void number was held for (``void_of``: what the register keeps
+    of it, so ``billing register rebuild`` restores it from the run's manifest)."""
 
     series: str
     period: str
     issue_date: str
     numbers: dict[str, str]
     void: tuple[str, ...] = ()
+    #: number -> (customer, issue date) it was held for before it became void
+    void_of: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -85,6 +89,9 @@ class NumberPlan:
             "issue_date": self.issue_date,
             "numbers": dict(sorted(self.numbers.items())),
             "void": list(self.void),
+            "void_of": {
+                n: {"customer_id": c, "issue_date": d} for n, (c, d) in sorted(self.void_of.items())
+            },
         }
 
     @classmethod
@@ -95,4 +102,22 @@ class NumberPlan:
             str(data["issue_date"]),
             {str(c): str(n) for c, n in data["numbers"].items()},
             tuple(str(n) for n in data.get("void", ())),
+            void_held_for(data),
         )
+
+
+def void_held_for(data: dict) -> dict[str, tuple[str | None, str | None]]:
+    """The customer and issue date of each void number of a plan as a dict (a run manifest's
+    ``numbering``); none for a manifest written before they were recorded."""
+    held = data.get("void_of")
+    if not isinstance(held, dict):
+        return {}
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for number, of in held.items():
+        if isinstance(of, dict):
+            customer, day = of.get("customer_id"), of.get("issue_date")
+            out[str(number)] = (
+                str(customer) if customer else None,
+                str(day) if day else None,
+            )
+    return out

@@ -29,6 +29,7 @@ from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
+from billing_lib.numbering_records import void_held_for
 from billing_lib.run_files import (
     CORRECTIONS,
     CREDIT_NOTE_DATA,
@@ -372,12 +373,15 @@ def _add_run(found: _Found, folder: Path) -> None:
             f"{period}/{INVOICE_DATA}",
             (number, "invoice", period, inv.customer_id, None, status, inv.issue_date, None),
         )
-    for number in (manifest.get("numbering") or {}).get("void", []):
+    numbering = manifest.get("numbering") or {}
+    held_for = void_held_for(numbering)  # none in a manifest from before they were recorded
+    for number in numbering.get("void", []):
         note = "customer had no invoice in a rerun before finalising; number never issued"
+        customer, day = held_for.get(number, (None, None))
         found.add(
             number,
             f"{period}/{MANIFEST}",
-            (number, "invoice", period, None, None, "void", None, note),
+            (number, "invoice", period, customer, None, "void", day, note),
         )
 
 

@@ -511,6 +511,31 @@ def test_a_rebuild_refuses_a_gap_no_run_folder_explains(case_with_november, caps
     assert register_bytes(out) == register
 
 
+def test_a_rebuild_restores_the_customer_and_date_of_a_void_number(case_with_november, capsys):
+    """November billed again without C008 (its AWS line gone, its support fee ended in October):
+    its number stays void in the middle of the series. Rebuilt from the run folders, the void
+    number keeps the customer and issue date the register had for it (from the run's manifest),
+    as every other number does."""
+    out = case_with_november / "outputs"
+    report = case_with_november / "reports" / "2026-11" / "cur.csv"
+    report.write_text(
+        "".join(ln for ln in report.read_text().splitlines(True) if ACCOUNTS[4] not in ln)
+    )
+    lines = case_with_november / "parameters" / "custom_lines.yaml"
+    fee = "valid_from: 2026-01-01, product_group: support"
+    assert fee in lines.read_text()
+    lines.write_text(lines.read_text().replace(fee, f"{fee}, valid_to: 2026-10-31"))
+    assert run_in_process(case_with_november, "2026-11") == 0
+    said = content(out)
+    [void] = [r for r in said["numbers"] if r[5] == "void"]
+    assert void[:4] == ("NW2026-000017", "invoice", "2026-11", "C008")
+    assert void[6] == "2026-12-01"
+    (out / REGISTER).unlink()
+    assert cli.main(["register", "rebuild", "--output", str(out)]) == 0
+    assert "NW2026: NW2026-000001 to NW2026-000018 (18 numbers, 1 void)" in capsys.readouterr().out
+    assert content(out) == said
+
+
 def test_a_read_only_register_is_refused_naming_the_file(case, capsys):
     out = case / "outputs"
     before, register = tree(out), register_bytes(out)
