@@ -42,6 +42,9 @@ from billing_lib.money import ZERO, round_money
 from billing_lib.periods import month_days
 from billing_lib.run_files import atomic_target, journal_name, ledger_name
 
+#: The beancount plugin that opens each account on its first posting (each ledger file declares
+#: it; ``write_beancount_file`` says why).
+AUTO_ACCOUNTS = "beancount.plugins.auto_accounts"
 JOURNAL_COLUMNS = (
     "date",
     "journal",
@@ -345,8 +348,8 @@ def _q(text: str) -> str:
 
 
 def write_beancount(entries: list[Entry], invoicing: Invoicing, path: Path) -> Path:
-    """The entries as a beancount v3 ledger: commodities and accounts declared (opened on the
-    earliest entry's date), amounts exact to the cent."""
+    """The entries as a beancount v3 ledger (``write_beancount_file``), amounts exact to the
+    cent."""
     codes = {p.account for e in entries for p in e.postings}
     return write_beancount_file(
         entries,
@@ -361,20 +364,23 @@ def write_beancount_file(
     entries: list[Entry], title: str, accounts: dict[str, str], path: Path, what: str
 ) -> Path:
     """The entries as a beancount v3 ledger titled ``title``, each account code named by
-    ``accounts`` (code -> beancount account), ``what`` in the first comment line."""
-    first = min((e.date for e in entries), default=date(2000, 1, 1))
-    first = first.replace(day=1)
-    codes = sorted({p.account for e in entries for p in e.postings})
+    ``accounts`` (code -> beancount account), ``what`` in the first comment line.
+
+    Its accounts are opened by beancount's ``auto_accounts`` plugin (on their first posting), not
+    by ``open`` directives, and no ``commodity`` is declared: a year's ledgers (every month's and
+    every correction's) are checked and queried together by a main file that includes them, and
+    beancount refuses an account opened twice, a commodity declared twice or a file included
+    twice, so nothing the files share may be declared in them. Each file still passes
+    ``bean-check`` on its own; a main file declares the plugin (or opens the accounts) itself,
+    since beancount reads the options and plugins of the top file only
+    (docs/invoices-and-ledger.md)."""
     currencies = sorted({p.currency for e in entries for p in e.postings})
     lines = [
         f"; {title}: {what}, written by billing_lib.ledger",
         f"option {_q('title')} {_q(title)}",
     ]
     lines += [f"option {_q('operating_currency')} {_q(c)}" for c in currencies[:1]]
-    lines.append("")
-    lines += [f"{first.isoformat()} commodity {c}" for c in currencies]
-    lines.append("")
-    lines += [f"{first.isoformat()} open {accounts[c]}" for c in codes]
+    lines.append(f"plugin {_q(AUTO_ACCOUNTS)}")
     for e in entries:
         lines.append("")
         lines.append(f"{e.date.isoformat()} * {_q(e.payee)} {_q(e.narration)}")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
 import subprocess
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -226,3 +228,69 @@ def test_the_sample_month_ledger_equals_its_invoices_and_rated_lines(sample_outp
     )
     assert expected == {cid: s["net_amount"] for cid, s in summary.items() if cid != "C002"}
     assert len(list((folder / "invoices").glob("*.xlsx"))) == len(summary) == 9
+
+
+#: A main file checking a year's ledgers together, as docs/invoices-and-ledger.md shows it.
+MAIN = """option "title" "Northwind Cloud Services B.V. 2026"
+option "operating_currency" "EUR"
+plugin "beancount.plugins.auto_accounts"
+include "2026-10/ledger_2026-10.beancount"
+include "2026-11/ledger_2026-11.beancount"
+include "corrections/*/ledger_*.beancount"
+"""
+
+
+def test_the_ledgers_of_two_months_and_a_correction_load_together(tmp_path):
+    """October (finalised, one invoice credited and reissued) and November, each with the
+    sample parameters and a tiny AWS report: every ledger file passes beancount's loader on its
+    own, and a main file including them all loads without an error (no account opened twice, no
+    commodity declared twice) and holds every transaction of every file."""
+    from beancount import loader
+    from beancount.core import data
+
+    from billing_lib.corrections import issue_credit_note
+    from billing_lib.reissue import reissue_invoice
+    from tests import numbering_runner
+    from tests.notebook_project import REPO
+
+    params = shutil.copytree(
+        REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+    )
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-12-31,test rate\n")
+    header = (
+        "identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
+        "lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,"
+        "lineItem/UnblendedCost,lineItem/CurrencyCode\n"
+    )
+    out = tmp_path / "outputs"
+    for period, finalise in (("2026-10", ["--finalise"]), ("2026-11", [])):
+        reports = tmp_path / "reports" / period
+        reports.mkdir(parents=True)
+        (reports / "cur.csv").write_text(
+            header + f"{period}-1,999,402719385610,Usage,{period}-02T00:00:00Z,"
+            f"{period}-02T01:00:00Z,AmazonEC2,10.25,USD\n"
+        )
+        argv = [period, str(reports), str(params), str(out), *finalise]
+        assert numbering_runner.main(argv) == 0
+        if period == "2026-10":
+            issue_credit_note(out, "NW2026-000002", date(2026, 12, 3), "Wrong price")
+            reissue_invoice(out, "NW2026-000002", params, reports, date(2026, 12, 4))
+    files = sorted(out.glob("**/ledger_*.beancount"))
+    assert [f.relative_to(out).as_posix() for f in files] == [
+        "2026-10/ledger_2026-10.beancount",
+        "2026-11/ledger_2026-11.beancount",
+        "corrections/NW2026-000010/ledger_NW2026-000010.beancount",
+        "corrections/NWC2026-000001/ledger_NWC2026-000001.beancount",
+    ]
+    each = 0
+    for ledger in files:
+        entries, errors, _ = loader.load_file(str(ledger))
+        assert errors == [], (ledger, [e.message for e in errors])
+        each += sum(isinstance(e, data.Transaction) for e in entries)
+    main = out / "main.beancount"
+    main.write_text(MAIN, encoding="utf-8")
+    entries, errors, options = loader.load_file(str(main))
+    assert [e.message for e in errors] == []
+    assert sum(isinstance(e, data.Transaction) for e in entries) == each > 0
+    assert options["operating_currency"] == ["EUR"]
