@@ -1,7 +1,8 @@
 """The parameters of one billing run (the notebook's ``parameters`` cell, ``billing run``'s
 options), checked before anything is read or written: the period as ``YYYY-MM`` text, folders
-resolved from the project folder, the reports folder holding only known vendor reports, and a
-period whose run is finalised refused."""
+resolved from the project folder, the reports folder holding only known vendor reports, a
+period whose run is finalised refused, and a report a run of another period billed refused
+(``billed_reports``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from billing_lib.billed_reports import check_not_billed_before
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
 from billing_lib.importers.reader import open_sources
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised
+from billing_lib.run_files import sha256_of
 
 #: Where papermill's parameters come from, for error messages.
 NOTEBOOK_PARAMETERS = "billing_run parameters"
@@ -178,13 +181,17 @@ def check_parameters(
             f"(expected .csv, .csv.gz, .zip or .parquet files)"
         )
     found: list[tuple[str, str]] = []
+    digests: list[tuple[str, str]] = []  # (file as shown, sha256): a zip whole, then per member
     for path in files:
+        if path.name.lower().endswith(".zip"):
+            digests.append((path.name, sha256_of(path)))
         with open_sources(path) as sources:
             for src in sources:
-                found.append(
-                    (src.name.removeprefix(f"{reports_dir}{os.sep}"), detect_format(src).title)
-                )
+                shown = src.name.removeprefix(f"{reports_dir}{os.sep}")
+                found.append((shown, detect_format(src).title))
+                digests.append((shown, src.checksum))
     check_not_finalised(output_dir, period)
+    check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
         period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found)
     )
