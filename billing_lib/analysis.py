@@ -41,10 +41,11 @@ SUMMARY_KEYS = ("period", "customer_id", "currency", "vendor", "product_group", 
 
 
 def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
-    """``rated_lines.parquet`` of the finished runs of ``periods`` (None: every finished run);
-    RunError naming the folder and the runs found when one is missing."""
+    """``rated_lines.parquet`` of the finished runs of ``periods`` (None: every finished run), each
+    once (a period listed twice would count its lines twice); RunError naming the folder and the
+    runs found when one is missing."""
     available = finished_runs(output)
-    chosen = available if periods is None else [check_period(p) for p in periods]
+    chosen = available if periods is None else list(dict.fromkeys(map(check_period, periods)))
     missing = [p for p in chosen if p not in available]
     if missing or not chosen:
         raise RunError(

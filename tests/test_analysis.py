@@ -85,6 +85,18 @@ def test_the_explorer_counts_the_rated_lines_behind_the_summary(sample_outputs):
     assert len(ex.comparison) == 1  # the first customer re-priced from its own lines
 
 
+def test_a_period_listed_twice_is_loaded_once(sample_outputs):
+    """``-r periods "2026-10, 2026-10"`` means October: read twice, every line, cost, revenue and
+    margin of the notebook was doubled."""
+    once = analysis.load_summary(sample_outputs, analysis.period_list(PERIOD))
+    twice = analysis.load_summary(sample_outputs, analysis.period_list(f"{PERIOD}, {PERIOD} "))
+    assert twice.equals(once)
+    assert analysis.runs_overview(twice).equals(analysis.runs_overview(once))
+    assert analysis.rated_files(sample_outputs, [PERIOD, PERIOD]) == [
+        sample_outputs / PERIOD / RATED_PARQUET
+    ]
+
+
 def test_a_missing_period_is_named(sample_outputs):
     with pytest.raises(analysis.RunError, match=r"no finished run for \['2026-01'\]"):
         analysis.load_summary(sample_outputs, ["2026-01"])
