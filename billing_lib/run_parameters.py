@@ -36,34 +36,38 @@ def project_dir(start: Path | None = None) -> Path:
     return here
 
 
-def path_parameter(name: str, value: object) -> Path:
+def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) -> Path:
     if isinstance(value, Path):
         path = value
     elif isinstance(value, str) and value.strip():
         path = Path(value.strip())
     else:
         raise ParameterError(
-            NOTEBOOK_PARAMETERS,
+            source,
             name,
             f"expected a folder path as text; got {value!r} ({type(value).__name__})",
         )
     return path if path.is_absolute() else project_dir() / path
 
 
-def check_period(period: object) -> str:
-    """``period`` as ``YYYY-MM`` text, or a ParameterError saying how to pass it."""
+def check_period(period: object, source: str = NOTEBOOK_PARAMETERS, name: str = "period") -> str:
+    """``period`` as ``YYYY-MM`` text, or a ParameterError naming where it was given (``source``:
+    the notebook's parameters or the command, ``name``: its parameter or option) and saying how
+    to pass it."""
     if not isinstance(period, str):
+        how = f"papermill -r {name} 2026-10 (not -p)" + (
+            ", billing run --period 2026-10" if source == NOTEBOOK_PARAMETERS else ""
+        )
         raise ParameterError(
-            NOTEBOOK_PARAMETERS,
-            "period",
+            source,
+            name,
             f"expected text like '2026-10'; got {period!r} ({type(period).__name__}). "
-            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period "
-            "2026-10",
+            f"Pass it as a string: {how}",
         )
     if not PERIOD_PATTERN.match(period.strip()):
         raise ParameterError(
-            NOTEBOOK_PARAMETERS,
-            "period",
+            source,
+            name,
             f"expected a month as YYYY-MM from 1900-01 to 2999-12 (e.g. '2026-10'); got {period!r}",
         )
     return period.strip()

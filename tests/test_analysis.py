@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from billing_lib import analysis, charts
+from billing_lib.errors import ParameterError
 from billing_lib.run import RATED_PARQUET
 from billing_lib.store import frame
 from billing_lib.widgets import MarginExplorer
@@ -95,6 +96,16 @@ def test_a_period_listed_twice_is_loaded_once(sample_outputs):
     assert analysis.rated_files(sample_outputs, [PERIOD, PERIOD]) == [
         sample_outputs / PERIOD / RATED_PARQUET
     ]
+
+
+def test_a_bad_period_names_the_notebook_s_periods_parameter(sample_outputs):
+    bad = "margin_analysis parameters, entry periods: expected a month as YYYY-MM"
+    with pytest.raises(ParameterError, match=bad):
+        analysis.period_list("2026-10, 2026/10")
+    with pytest.raises(ParameterError, match=bad):
+        analysis.load_summary(sample_outputs, ["202610"])
+    with pytest.raises(ParameterError, match="margin_analysis parameters, entry output"):
+        analysis.resolve(" ")
 
 
 def test_a_missing_period_is_named(sample_outputs):

@@ -73,6 +73,30 @@ def test_a_bad_period_is_refused_naming_the_parameter(folders, value, expected):
     assert expected in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("command", "value"),
+    [
+        (["finalise"], "202610"),
+        (["register", "list"], "10-2026"),
+        (["customers", "sync", "--reports", "r"], "2026/10"),
+        (["import", "cur.csv"], "2026-10-01"),
+    ],
+)
+def test_a_bad_period_of_another_command_names_its_option(tmp_path, capsys, command, value):
+    """Not "billing_run parameters, entry period", which none of these commands has."""
+    from billing_lib import cli
+
+    args = [*command, "--period", value]
+    if command[0] != "import":
+        args += ["--output", str(tmp_path)]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (
+        f"error: billing {' '.join(command[:2]) if command[0] != 'import' else 'import'}, entry "
+        f"--period: expected a month as YYYY-MM from 1900-01 to 2999-12 (e.g. '2026-10'); got "
+        f"{value!r}\n"
+    )
+
+
 def test_finalise_must_be_a_boolean(folders):
     with pytest.raises(ParameterError, match="entry finalise.*'yes'"):
         check(folders, finalise="yes")
