@@ -240,8 +240,9 @@ def _register_list_command(args: argparse.Namespace) -> int:
 
 
 def _register_rebuild_command(args: argparse.Namespace) -> int:
-    from billing_lib.recovery import open_output, rebuild_register
+    from billing_lib.recovery import check_something_to_rebuild, open_output, rebuild_register
 
+    check_something_to_rebuild(args.output)  # before the lock file is written into a wrong folder
     lock, cleaned = open_output(args.output, wait=args.wait, create=False, check=False)
     try:
         for line in cleaned:
