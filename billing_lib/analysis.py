@@ -29,6 +29,9 @@ from billing_lib.run_parameters import check_period, path_parameter
 from billing_lib.sql import ql
 from billing_lib.store import register_frame
 
+#: Where the margin notebook's parameters come from, for error messages.
+MARGIN_PARAMETERS = "margin_analysis parameters"
+
 
 def finished_runs(output: Path) -> list[str]:
     """Periods with a published run in ``output`` (a folder named YYYY-MM holding a manifest)."""
@@ -41,10 +44,15 @@ SUMMARY_KEYS = ("period", "customer_id", "currency", "vendor", "product_group", 
 
 
 def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
-    """``rated_lines.parquet`` of the finished runs of ``periods`` (None: every finished run);
-    RunError naming the folder and the runs found when one is missing."""
+    """``rated_lines.parquet`` of the finished runs of ``periods`` (None: every finished run), each
+    once (a period listed twice would count its lines twice); RunError naming the folder and the
+    runs found when one is missing."""
     available = finished_runs(output)
-    chosen = available if periods is None else [check_period(p) for p in periods]
+    chosen = (
+        available
+        if periods is None
+        else list(dict.fromkeys(check_period(p, MARGIN_PARAMETERS, "periods") for p in periods))
+    )
     missing = [p for p in chosen if p not in available]
     if missing or not chosen:
         raise RunError(
@@ -141,19 +149,19 @@ def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
 
 def resolve(path: str | Path) -> Path:
     """A folder parameter as an absolute path (relative ones from the project folder)."""
-    return path_parameter("output", path)
+    return path_parameter("output", path, MARGIN_PARAMETERS)
 
 
 def period_list(periods: object) -> list[str] | None:
     """The margin notebook's ``periods`` parameter: comma-separated YYYY-MM text; empty = all."""
     if not isinstance(periods, str):
         raise ParameterError(
-            "margin_analysis parameters",
+            MARGIN_PARAMETERS,
             "periods",
             f"expected text like '2026-09, 2026-10' or empty; got {periods!r}",
         )
     chosen = [p.strip() for p in periods.split(",") if p.strip()]
-    return [check_period(p) for p in chosen] or None
+    return [check_period(p, MARGIN_PARAMETERS, "periods") for p in chosen] or None
 
 
 def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:

@@ -24,9 +24,13 @@ def _import_command(args: argparse.Namespace) -> int:
     )
     from billing_lib.importers import files_size, import_reports
     from billing_lib.publishing import writing
+    from billing_lib.run_parameters import check_period
     from billing_lib.store import open_run_store, store_location
     from billing_lib.vendor_prices import load_vendor_prices
 
+    period = (
+        None if args.period is None else check_period(args.period, "billing import", "--period")
+    )
     params = Path(args.parameters)
     con = open_run_store(files_size(args.files))
     with writing(store_location(con)):  # a full disk under the store names its file
@@ -36,7 +40,7 @@ def _import_command(args: argparse.Namespace) -> int:
             fmt=args.format,
             default_currency=args.currency,
             vendor_prices=load_vendor_prices(params) if params.is_dir() else None,
-            period=args.period,
+            period=period,
         )
     unmapped: list[dict] = []
     if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
@@ -239,8 +243,9 @@ def _register_list_command(args: argparse.Namespace) -> int:
 
 
 def _register_rebuild_command(args: argparse.Namespace) -> int:
-    from billing_lib.recovery import open_output, rebuild_register
+    from billing_lib.recovery import check_something_to_rebuild, open_output, rebuild_register
 
+    check_something_to_rebuild(args.output)  # before the lock file is written into a wrong folder
     lock, cleaned = open_output(args.output, wait=args.wait, create=False, check=False)
     try:
         for line in cleaned:

@@ -283,17 +283,21 @@ def publish_correction(
 
 def outputs_register(output: Path) -> Register:
     """The invoice register of the runs' outputs folder ``output``; RunError naming the way out
-    when there is none (a wrong folder, or a register lost beside run folders)."""
+    when there is none (a wrong folder, or a register lost beside run folders) or ``output`` is
+    no folder (a typo, the default ``outputs`` where there is none, the register's file)."""
+    way = (
+        "--output must be the outputs folder of the billing runs (the one holding "
+        "invoice_register.sqlite and the run folders)"
+    )
+    if not output.is_dir():
+        what = "a file, not a folder" if output.exists() else "no such outputs folder"
+        raise RunError(f"{output}: {what}; {way}")
     path = output / REGISTER
     if not path.is_file():
         from billing_lib.recovery import check_register_knows_folders
 
         check_register_knows_folders(output)  # run folders without their register: it was lost
-        raise RunError(
-            f"{path}: no invoice register here; --output must be the outputs folder of the billing "
-            "runs "
-            "(the one holding invoice_register.sqlite and the run folders)"
-        )
+        raise RunError(f"{path}: no invoice register here; {way}")
     return Register(path)
 
 

@@ -431,7 +431,7 @@ def sync(
 ) -> tuple[Proposal, Changes]:
     """Import the month's vendor reports (for the accounts they bill), read the platforms' exports
     and propose; nothing is written."""
-    period = check_period(period)
+    period = check_period(period, "billing customers sync", "--period")
     customers = load_customers(parameters)
     mappings = load_account_mappings(parameters, customers)
     exports = read_exports(reports, platform)

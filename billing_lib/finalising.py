@@ -52,7 +52,7 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
     it is missing or changed since it was published."""
     from billing_lib.recovery import open_output
 
-    period = check_period(period)
+    period = check_period(period, "billing finalise", "--period")
     output = Path(output)
     lock, cleaned = open_output(output, "billing finalise", wait=wait, create=False)
     try:

@@ -25,8 +25,9 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from billing_lib.errors import RunError
+from billing_lib.errors import InputError, RunError
 from billing_lib.faults import pause_point
+from billing_lib.importers.report_names import report_files
 from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
 from billing_lib.numbering_records import void_held_for
@@ -301,6 +302,34 @@ def _finalised_time(marker: Path) -> str:
     return text
 
 
+def check_something_to_rebuild(output: Path) -> None:
+    """RunError when ``output`` (a folder) holds no run folder and no correction: there is
+    nothing to rebuild the register from, and an empty one would restart every series (a
+    register there is left as it is). Naming the vendor reports it holds when it does: the
+    reports folder given for the outputs folder. Checked before the lock, so that nothing (not
+    even the lock file) is written into a wrong folder."""
+    output = Path(output)
+    if not output.is_dir() or run_folders(output) or correction_folders(output):
+        return
+    try:
+        reports = [p.name for p in report_files(output)]
+    except InputError:  # a spreadsheet workbook among them: a reports folder too
+        reports = ["a spreadsheet workbook"]
+    shown = ", ".join(reports[:3]) + (", ..." if len(reports) > 3 else "")
+    raise RunError(
+        f"{output}: no run folder (YYYY-MM/ with {MANIFEST}) and no credit note or reissued "
+        f"invoice ({CORRECTIONS}/) to rebuild the invoice register from; nothing was written"
+        + (
+            f". It holds vendor reports ({shown}): is it the reports folder? Give the outputs "
+            "folder of the runs (--output)"
+            if reports
+            else "; a register there is left as it is. Give the outputs folder of the runs "
+            "(--output), or restore its run folders from a backup first; a new outputs folder "
+            "needs no rebuild (the first run creates its register)"
+        )
+    )
+
+
 def rebuild_register(output: Path) -> list[str]:
     """Write ``output/invoice_register.sqlite`` anew from the run folders' ``invoices.json`` (and
     the void numbers their manifests list) and the credit notes in ``corrections/``; the caller
@@ -309,6 +338,7 @@ def rebuild_register(output: Path) -> list[str]:
     beside it as ``invoice_register.sqlite.before-rebuild-<time>``). What was done, one line
     each."""
     output = Path(output)
+    check_something_to_rebuild(output)
     found = _Found()
     folders = run_folders(output)
     for folder in folders:

@@ -73,7 +73,7 @@ def register_listing(
     folder's summary states them (text, exact)."""
     output = Path(output)
     if period is not None:
-        period = check_period(period)
+        period = check_period(period, "billing register list", "--period")
     entries = [
         e
         for e in outputs_register(output).entries(period)

@@ -1,7 +1,8 @@
 """The parameters of one billing run (the notebook's ``parameters`` cell, ``billing run``'s
 options), checked before anything is read or written: the period as ``YYYY-MM`` text, folders
-resolved from the project folder, the reports folder holding only known vendor reports, and a
-period whose run is finalised refused."""
+resolved from the project folder, the reports folder holding only known vendor reports, a
+period whose run is finalised refused, and a report a run of another period billed refused
+(``billed_reports``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from billing_lib.billed_reports import check_not_billed_before
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
 from billing_lib.importers.reader import open_sources
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised
+from billing_lib.run_files import sha256_of
 
 #: Where papermill's parameters come from, for error messages.
 NOTEBOOK_PARAMETERS = "billing_run parameters"
@@ -33,34 +36,38 @@ def project_dir(start: Path | None = None) -> Path:
     return here
 
 
-def path_parameter(name: str, value: object) -> Path:
+def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) -> Path:
     if isinstance(value, Path):
         path = value
     elif isinstance(value, str) and value.strip():
         path = Path(value.strip())
     else:
         raise ParameterError(
-            NOTEBOOK_PARAMETERS,
+            source,
             name,
             f"expected a folder path as text; got {value!r} ({type(value).__name__})",
         )
     return path if path.is_absolute() else project_dir() / path
 
 
-def check_period(period: object) -> str:
-    """``period`` as ``YYYY-MM`` text, or a ParameterError saying how to pass it."""
+def check_period(period: object, source: str = NOTEBOOK_PARAMETERS, name: str = "period") -> str:
+    """``period`` as ``YYYY-MM`` text, or a ParameterError naming where it was given (``source``:
+    the notebook's parameters or the command, ``name``: its parameter or option) and saying how
+    to pass it."""
     if not isinstance(period, str):
+        how = f"papermill -r {name} 2026-10 (not -p)" + (
+            ", billing run --period 2026-10" if source == NOTEBOOK_PARAMETERS else ""
+        )
         raise ParameterError(
-            NOTEBOOK_PARAMETERS,
-            "period",
+            source,
+            name,
             f"expected text like '2026-10'; got {period!r} ({type(period).__name__}). "
-            "Pass it as a string: papermill -r period 2026-10 (not -p), billing run --period "
-            "2026-10",
+            f"Pass it as a string: {how}",
         )
     if not PERIOD_PATTERN.match(period.strip()):
         raise ParameterError(
-            NOTEBOOK_PARAMETERS,
-            "period",
+            source,
+            name,
             f"expected a month as YYYY-MM from 1900-01 to 2999-12 (e.g. '2026-10'); got {period!r}",
         )
     return period.strip()
@@ -178,13 +185,17 @@ def check_parameters(
             f"(expected .csv, .csv.gz, .zip or .parquet files)"
         )
     found: list[tuple[str, str]] = []
+    digests: list[tuple[str, str]] = []  # (file as shown, sha256): a zip whole, then per member
     for path in files:
+        if path.name.lower().endswith(".zip"):
+            digests.append((path.name, sha256_of(path)))
         with open_sources(path) as sources:
             for src in sources:
-                found.append(
-                    (src.name.removeprefix(f"{reports_dir}{os.sep}"), detect_format(src).title)
-                )
+                shown = src.name.removeprefix(f"{reports_dir}{os.sep}")
+                found.append((shown, detect_format(src).title))
+                digests.append((shown, src.checksum))
     check_not_finalised(output_dir, period)
+    check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
         period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found)
     )

@@ -10,6 +10,7 @@ mime bundles; the figures last drawn are kept in ``figures`` so tests read them 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +22,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from billing_lib import charts
+from billing_lib.analysis import MARGIN_PARAMETERS
+from billing_lib.errors import ParameterError
 from billing_lib.money import round_money
 from billing_lib.store import register_frame
 
@@ -78,6 +81,35 @@ def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
     return "<br>".join(parts) or "no lines selected"
 
 
+#: The what-if markup's bounds in percent on cost, the widget's: -100 prices a line at 0.
+MARKUP_RANGE = (-100, 1000)
+
+
+def check_markup(value: object) -> float:
+    """The margin notebook's ``markup`` parameter (what the explorer starts with) as a number of
+    percent within MARKUP_RANGE; ParameterError naming the parameter otherwise: ``-r markup 15%``
+    is no number, and a markup beyond the bounds would be clamped by the widget without a word
+    (the what-if showing another markup than the one asked)."""
+    low, high = MARKUP_RANGE
+    try:
+        number = None if isinstance(value, bool) else float(str(value).strip())
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number):
+        raise ParameterError(
+            MARGIN_PARAMETERS,
+            "markup",
+            f"expected a number of percent on cost, e.g. 10 or 12.5; got {value!r}",
+        )
+    if not low <= number <= high:
+        raise ParameterError(
+            MARGIN_PARAMETERS,
+            "markup",
+            f"expected a number of percent on cost from {low} to {high}; got {value!r}",
+        )
+    return number
+
+
 def _line_count(selection: pd.DataFrame) -> int:
     """Rated lines behind ``selection``: rated lines, or ``analysis.load_summary`` rows."""
     return int(selection["lines"].sum()) if "lines" in selection.columns else len(selection)
@@ -87,8 +119,9 @@ class MarginExplorer:
     """Filters, the three insight charts, and a what-if markup for one customer."""
 
     def __init__(
-        self, rated: pd.DataFrame, reprice: Repricer, default_markup: Decimal = Decimal(10)
+        self, rated: pd.DataFrame, reprice: Repricer, default_markup: object = Decimal(10)
     ) -> None:
+        markup = check_markup(default_markup)  # the notebook's parameter, before anything else
         self.rated = rated
         self.reprice = reprice
         self.figures: dict[str, go.Figure] = {}
@@ -131,7 +164,11 @@ class MarginExplorer:
             options=customers, value=ids[0] if ids else None, description="Customer"
         )
         self.markup = w.BoundedFloatText(
-            value=float(default_markup), min=-100.0, max=1000.0, step=0.5, description="Markup %"
+            value=markup,
+            min=float(MARKUP_RANGE[0]),
+            max=float(MARKUP_RANGE[1]),
+            step=0.5,
+            description="Markup %",
         )
         self.apply = w.Button(description="Re-price", button_style="primary", icon="calculator")
         self.what_if_text = w.HTML()

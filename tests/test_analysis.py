@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from billing_lib import analysis, charts
+from billing_lib.errors import ParameterError
 from billing_lib.run import RATED_PARQUET
 from billing_lib.store import frame
 from billing_lib.widgets import MarginExplorer
@@ -83,6 +84,28 @@ def test_the_explorer_counts_the_rated_lines_behind_the_summary(sample_outputs):
     ex = MarginExplorer(summary, analysis.repricer(sample_outputs), D(10))
     assert f"<p>{int(summary['lines'].sum())} rated lines selected</p>" in ex.totals.value
     assert len(ex.comparison) == 1  # the first customer re-priced from its own lines
+
+
+def test_a_period_listed_twice_is_loaded_once(sample_outputs):
+    """``-r periods "2026-10, 2026-10"`` means October: read twice, every line, cost, revenue and
+    margin of the notebook was doubled."""
+    once = analysis.load_summary(sample_outputs, analysis.period_list(PERIOD))
+    twice = analysis.load_summary(sample_outputs, analysis.period_list(f"{PERIOD}, {PERIOD} "))
+    assert twice.equals(once)
+    assert analysis.runs_overview(twice).equals(analysis.runs_overview(once))
+    assert analysis.rated_files(sample_outputs, [PERIOD, PERIOD]) == [
+        sample_outputs / PERIOD / RATED_PARQUET
+    ]
+
+
+def test_a_bad_period_names_the_notebook_s_periods_parameter(sample_outputs):
+    bad = "margin_analysis parameters, entry periods: expected a month as YYYY-MM"
+    with pytest.raises(ParameterError, match=bad):
+        analysis.period_list("2026-10, 2026/10")
+    with pytest.raises(ParameterError, match=bad):
+        analysis.load_summary(sample_outputs, ["202610"])
+    with pytest.raises(ParameterError, match="margin_analysis parameters, entry output"):
+        analysis.resolve(" ")
 
 
 def test_a_missing_period_is_named(sample_outputs):

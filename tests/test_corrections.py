@@ -441,6 +441,31 @@ def test_the_register_is_rebuilt_from_a_run_whose_finalised_marker_text_is_damag
     assert issued.note.number == "NWC2026-000001"
 
 
+def test_a_rebuild_from_no_run_folder_is_refused_and_writes_nothing(outputs, tmp_path, capsys):
+    """``billing register rebuild --output`` given the reports folder wrote an empty register
+    there ("rebuilt ... from 0 run folders", exit 0); given an outputs folder whose run folders
+    are gone, it would have replaced the register holding the issued numbers by an empty one,
+    and the next run would have begun the series again at 000001."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "ms-invoice-reconciliation-G052026103.csv").write_text("PartnerId\n")
+    before = sorted(p.name for p in reports.iterdir())
+    assert cli.main(["register", "rebuild", "--output", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {reports}: no run folder (YYYY-MM/ with manifest.json) and no credit note or "
+        "reissued invoice (corrections/) to rebuild the invoice register from; nothing was "
+        "written. It holds vendor reports (ms-invoice-reconciliation-G052026103.csv): is it the "
+        "reports folder? Give the outputs folder of the runs (--output)"
+    )
+    assert sorted(p.name for p in reports.iterdir()) == before  # no register, no lock file
+    shutil.rmtree(outputs / PERIOD)
+    register = (outputs / "invoice_register.sqlite").read_bytes()
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 2
+    assert "a register there is left as it is" in capsys.readouterr().err
+    assert (outputs / "invoice_register.sqlite").read_bytes() == register
+
+
 def test_a_manifest_without_a_files_checksum_is_refused_naming_the_file(outputs):
     manifest = outputs / PERIOD / "manifest.json"
     data = json.loads(manifest.read_text())

@@ -162,6 +162,26 @@ def test_a_report_naming_no_month_needs_the_period(prices, tmp_path):
     assert con.execute("SELECT DISTINCT ChargePeriodStart FROM lines").fetchall()[0][0].month == 10
 
 
+@pytest.mark.parametrize("period", ["202610", "2026-13", "2026/10", "10-2026", "2026-10-01"])
+def test_a_period_not_a_month_is_named_before_the_contract_prices_the_report(
+    prices, tmp_path, period, capsys
+):
+    """The period is the month of a report naming none, and picks the contract's prices: a
+    value that is no month was given to DuckDB as a date (a ConversionException traceback);
+    now refused before anything is read, as for any other report."""
+    from billing_lib import cli
+
+    path = tmp_path / "usage.tsv"
+    shutil.copy(CUSTOMER_MONTHLY, path)
+    with pytest.raises(ParameterError, match="expected a month as text YYYY-MM") as err:
+        import_reports(open_store(), [path], vendor_prices=prices, period=period)
+    assert repr(period) in str(err.value)
+    assert cli.main(["import", str(path), "--parameters", str(DATA), "--period", period]) == 2
+    printed = capsys.readouterr().err
+    assert printed.startswith("error: billing import, entry --period: expected a month as YYYY-MM")
+    assert printed.endswith(f"got {period!r}\n")
+
+
 def test_billing_api_raw_usage_priced_from_the_contract(prices):
     con = open_store()
     [report] = import_reports(

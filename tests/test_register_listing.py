@@ -148,3 +148,29 @@ def test_a_damaged_summary_is_named(outputs):
     summary.write_text("klant;factuur\nC001;1\n", encoding="utf-8")
     with pytest.raises(RunError, match=r"2026-10/invoice_summary.csv: not an invoice summary"):
         register_listing(outputs)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["credit-note", "--invoice", "NW2026-000003", "--reason", "x"],
+        ["reissue", "--invoice", "NW2026-000003"],
+        ["register", "list"],
+    ],
+)
+def test_an_outputs_folder_missing_or_a_file_is_named(tmp_path, monkeypatch, capsys, command):
+    """``--output`` left at its default ``outputs`` in a folder without one, a typo, or the
+    register's file given for the folder: the message, not a FileNotFoundError or
+    NotADirectoryError traceback; nothing is created."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "invoice_register.sqlite").write_bytes(b"")
+    way = "--output must be the outputs folder of the billing runs"
+    for given, what in (
+        (None, "outputs: no such outputs folder"),
+        ("nonexist", "nonexist: no such outputs folder"),
+        ("invoice_register.sqlite", "invoice_register.sqlite: a file, not a folder"),
+    ):
+        args = command + ([] if given is None else ["--output", given])
+        assert cli.main(args) == 2
+        assert capsys.readouterr().err.startswith(f"error: {what}; {way}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["invoice_register.sqlite"]

@@ -4,8 +4,10 @@ immutable, and the whole sample month end to end."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,30 @@ def test_a_bad_period_is_refused_naming_the_parameter(folders, value, expected):
     with pytest.raises(ParameterError, match="entry period") as err:
         check(folders, period=value)
     assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("command", "value"),
+    [
+        (["finalise"], "202610"),
+        (["register", "list"], "10-2026"),
+        (["customers", "sync", "--reports", "r"], "2026/10"),
+        (["import", "cur.csv"], "2026-10-01"),
+    ],
+)
+def test_a_bad_period_of_another_command_names_its_option(tmp_path, capsys, command, value):
+    """Not "billing_run parameters, entry period", which none of these commands has."""
+    from billing_lib import cli
+
+    args = [*command, "--period", value]
+    if command[0] != "import":
+        args += ["--output", str(tmp_path)]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (
+        f"error: billing {' '.join(command[:2]) if command[0] != 'import' else 'import'}, entry "
+        f"--period: expected a month as YYYY-MM from 1900-01 to 2999-12 (e.g. '2026-10'); got "
+        f"{value!r}\n"
+    )
 
 
 def test_finalise_must_be_a_boolean(folders):
@@ -196,6 +222,28 @@ def test_a_finalised_marker_with_damaged_text_still_refuses_the_rerun(folders):
         check(folders)
 
 
+def test_a_report_billed_in_another_period_is_refused_but_not_by_the_period_s_own_rerun(folders):
+    """The same file in the run folder of the period billed again is its rerun, not a repeat; in
+    a run folder of another month, not finalised, the way out names billing that month again."""
+    digest = hashlib.sha256((folders["reports"] / "cur.csv").read_bytes()).hexdigest()
+    for month in ("2026-09", "2026-10"):
+        folder = folders["output"] / month
+        folder.mkdir(parents=True)
+        inputs = [{"file": f"cur-{month}.csv", "sha256": digest, "bytes": 1}]
+        (folder / "manifest.json").write_text(json.dumps({"inputs": inputs}))
+    with pytest.raises(InputError) as err:
+        check(folders)
+    assert str(err.value).endswith(
+        "if one is 2026-10's own and the run of 2026-09 read it by mistake, bill that month "
+        "again with its own reports first:\n"
+        f"  - cur.csv: billed in 2026-09 by the run in {folders['output'] / '2026-09'} (not "
+        "finalised): the same file, by sha256, as the report cur-2026-09.csv its manifest.json "
+        "lists"
+    )
+    shutil.rmtree(folders["output"] / "2026-09")
+    assert check(folders).reports_found  # billed in 2026-10 only: this run is its rerun
+
+
 def test_publishing_swaps_the_whole_folder_and_leaves_nothing_behind(folders):
     out = folders["output"]
     finished(out / "2026-10")
@@ -285,6 +333,38 @@ def test_a_finalised_sample_run_refuses_to_be_run_again(finalised_sample_outputs
     with pytest.raises(RunError, match="finalised"):
         run.run_all("2026-10", SAMPLE, REPO / "parameters", out)
     assert snapshot(folder) == before
+
+
+def test_a_report_a_run_of_another_period_billed_is_refused_naming_that_run(
+    finalised_sample_outputs, tmp_path
+):
+    """October's Partner Center reconciliation left in November's reports folder: its licence
+    cycles reach into November, so the per-file period check lets it through, and every line of
+    it (C005's annual renewal among them) would be billed a second time. Refused by sha256 against
+    the reports October's manifest lists, a zip's member too, before anything is read or
+    written; November's own report is not named."""
+    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+    november = tmp_path / "reports-2026-11"
+    november.mkdir()
+    (november / "cur.csv").write_text(CUR_HEADER + CUR_ROW.replace("2026-10-01", "2026-11-01"))
+    shutil.copy(SAMPLE / "ms-invoice-reconciliation-G052026103.csv", november)
+    with zipfile.ZipFile(november / "vmware.zip", "w") as zf:
+        zf.write(SAMPLE / "vmware-usage-meter-customer-monthly-usage-2026-10.csv", "usage.csv")
+    before = snapshot(out)
+    with pytest.raises(InputError, match="already billed; billing them in 2026-11") as err:
+        run.run_all("2026-11", november, REPO / "parameters", out)
+    text = str(err.value)
+    named = [line for line in text.splitlines() if line.startswith("  - ")]
+    assert named == [
+        f"  - ms-invoice-reconciliation-G052026103.csv: billed in 2026-10 by the run in "
+        f"{out / '2026-10'} (finalised): the same file, by sha256, as the report "
+        "ms-invoice-reconciliation-G052026103.csv its manifest.json lists",
+        f"  - vmware.zip!usage.csv: billed in 2026-10 by the run in {out / '2026-10'} "
+        "(finalised): the same file, by sha256, as the report "
+        "vmware-usage-meter-customer-monthly-usage-2026-10.csv its manifest.json lists",
+    ]
+    assert "bill that month again" not in text  # October is finalised: no rerun to offer
+    assert snapshot(out) == before  # no 2026-11 folder, the register as it was
 
 
 def test_a_rerun_from_a_store_in_a_database_file_writes_the_same_files_byte_for_byte(

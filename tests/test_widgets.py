@@ -3,7 +3,9 @@
 from decimal import Decimal as D
 
 import pandas as pd
+import pytest
 
+from billing_lib.errors import ParameterError
 from billing_lib.widgets import MarginExplorer, compare_margins
 from tests.rated_frames import LINES
 
@@ -73,3 +75,27 @@ def test_compare_margins_keeps_customers_without_a_what_if():
     cmp = compare_margins(LINES, markup_on_cost(other, "C1", D(0)))
     assert list(cmp["customer"]) == ["C1", "C2"]
     assert pd.isna(cmp.iloc[1]["what_if_margin"])
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("15%", "expected a number of percent on cost, e.g. 10 or 12.5; got '15%'"),
+        (5000, "expected a number of percent on cost from -100 to 1000; got 5000"),
+        (-150.0, "expected a number of percent on cost from -100 to 1000; got -150.0"),
+        (True, "expected a number of percent on cost, e.g. 10 or 12.5; got True"),
+        (float("nan"), "expected a number of percent on cost, e.g. 10 or 12.5; got nan"),
+    ],
+)
+def test_a_markup_parameter_that_is_no_percent_in_range_is_named(markup, expected):
+    """``-r markup 15%`` was a ValueError traceback; ``-p markup 5000`` was clamped to 1000 by
+    the widget without a word, the what-if then showing another markup than the one asked."""
+    with pytest.raises(ParameterError) as err:
+        MarginExplorer(LINES, markup_on_cost, markup)
+    assert str(err.value) == f"margin_analysis parameters, entry markup: {expected}"
+
+
+def test_a_markup_parameter_given_as_text_of_a_number_is_read():
+    """``-r markup 12.5`` arrives as text: the number it writes."""
+    assert MarginExplorer(LINES, markup_on_cost, "12.5").markup_value() == D("12.5")
+    assert MarginExplorer(LINES, markup_on_cost, D(1000)).markup_value() == D(1000)

@@ -39,6 +39,7 @@ from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
 from billing_lib.importers.report_names import files_not_read, report_files
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
+from billing_lib.periods import month_days
 from billing_lib.store import ensure_tables
 from billing_lib.vendor_prices import VendorPrices
 
@@ -95,7 +96,10 @@ def import_reports(
     specification's examples do not). ``vendor_prices`` (``parameters/vendor_prices.yaml``)
     prices the reports that carry usage but no money (VMware); ``period`` is the month of such a
     report that names none itself. A report none of whose lines is charged in ``period`` is
-    refused (checks.check_in_period)."""
+    refused (checks.check_in_period); a ``period`` that is no ``YYYY-MM`` month before any file
+    is read (it names the contract's prices of a report naming no month)."""
+    if period is not None:
+        month_days(period, "period")
     ensure_tables(con)
     use_vendor_prices(con, vendor_prices)
     reports: list[ImportReport] = []

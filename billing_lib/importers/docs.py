@@ -60,9 +60,10 @@ READING_RULES = """\
   `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in
   the order the format declares (US month first for Azure and the FOCUS examples), never guessed.
 - **Currency**: every line needs a three-letter BillingCurrency. A FOCUS file without that column
-  imports only when the caller gives the currency (`--currency EUR`, `default_currency="EUR"`); a
-  file's own currency is never overridden. Formats marked single-currency refuse a file mixing
-  currencies, listing the rows that differ from the file's main currency.
+  imports only when the caller gives the currency (`billing import --currency EUR`,
+  `default_currency="EUR"`); `billing run` and the notebook take none, they bill a file that
+  states its currency. A file's own currency is never overridden. Formats marked single-currency
+  refuse a file mixing currencies, listing the rows that differ from the file's main currency.
 - **Tags**: always a JSON object (text); no tags is NULL.
 - **Twice**: a row repeated inside one file is refused, naming both rows and the key (each
   format's "Duplicate key" below: the vendor's line id, or every column of the row where the

@@ -140,7 +140,11 @@ def _check_required(src: SourceFile, spec: FormatSpec, default_currency: str | N
     if missing:
         hint = ""
         if stand_in in missing:
-            hint = " (or give the billing currency explicitly: --currency / default_currency)"
+            # billing run and the notebook take no currency (a run bills what states its own)
+            hint = (
+                " (FOCUS requires it: export the data with it to bill it; `billing import "
+                "--currency EUR` reads a file without it, for its control totals)"
+            )
         raise InputError(
             f"{src.name} ({spec.title}): missing required column(s) {missing}{hint}.\n"
             f"  expected: {[choice_text(e) for e in spec.required]}\n  found: {list(src.header)}"
