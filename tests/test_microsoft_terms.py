@@ -99,3 +99,62 @@ def test_a_seat_price_over_a_long_partial_period_counts_its_months_then_days(tmp
     [line] = rated(tmp_path, [row])
     # 2 x 22 x 16 = 704; 2 x 22 x 24/29 = 36.413793103448(27..)
     assert (line["rule_id"], line["amount"]) == ("seat", D("740.413793103448"))
+
+
+def test_a_seat_price_takes_whole_seats_whichever_way_the_file_prints_the_proration(tmp_path):
+    """3 Business Premium seats added on 20 Oct to a cycle ending 11 Nov (23 of October's 31
+    days), printed both ways: the sample's (BillableQuantity 3, the proration in
+    EffectiveUnitPrice) and with BillableQuantity already the prorated part of Quantity
+    (3 x 23/31 = 2.225806). The seat price prorated 2.225806 seats by days again: 36.33, below the
+    cost of 45.84. And 3 seats removed for the last 20 of October's days, printed the second way."""
+    common = {**PREMIUM, "ChargeStartDate": "10/20/2026", "ChargeEndDate": "11/11/2026"}
+    rows = [
+        reconciliation_row(
+            1,
+            **common,
+            ChargeType="addQuantity",
+            Quantity="3",
+            BillableQuantity="3",
+            EffectiveUnitPrice="15.283871",
+            Subtotal="45.84",
+        ),
+        reconciliation_row(
+            2,
+            **common,
+            ChargeType="addQuantity",
+            Quantity="3",
+            BillableQuantity="2.225806",
+            EffectiveUnitPrice="20.6",
+            Subtotal="45.84",
+        ),
+        reconciliation_row(
+            3,
+            **PREMIUM,
+            ChargeType="removeQuantity",
+            Quantity="-3",
+            BillableQuantity="-1.935484",
+            EffectiveUnitPrice="20.60",
+            Subtotal="-39.87",
+            ChargeStartDate="10/12/2026",
+            ChargeEndDate="10/31/2026",
+        ),
+    ]
+    lines = rated(tmp_path, rows)
+    assert [(x["rule_id"], x["PricingQuantity"], x["quantity"]) for x in lines] == [
+        ("seat", D(3), D(3)),
+        ("seat", D(3), D(3)),
+        ("seat", D(-3), D(-3)),
+    ]
+    # 22 x 3 x 23/31 = 48.967741935483(87..); 22 x -3 x 20/31 = -42.580645161290(32..)
+    assert [x["amount"] for x in lines] == [
+        D("48.967741935484"),
+        D("48.967741935484"),
+        D("-42.580645161290"),
+    ]
+    # the list cost as before, prorated once: 20.60 x 3 x 0.741935483870 (23/31 to 12 places), or
+    # 20.60 x the BillableQuantity printed
+    assert [x["ListCost"] for x in lines] == [
+        D("45.851612903166"),
+        D("45.8516036"),
+        D("-39.8709704"),
+    ]
