@@ -158,3 +158,49 @@ def test_a_seat_price_takes_whole_seats_whichever_way_the_file_prints_the_prorat
         D("45.8516036"),
         D("-39.8709704"),
     ]
+
+
+def test_times_on_the_inclusive_charge_dates_change_no_price(tmp_path):
+    """The same seats with the charge dates printed with times, the end at the end of its day
+    ("11/11/2026 11:59:59 PM"): the charge period ended on 12 Nov 23:59:59, a whole month was no
+    longer one, and every seat price rose by about 3 %."""
+    rows = [
+        reconciliation_row(
+            1,
+            **PREMIUM,
+            ChargeType="cycleCharge",
+            Quantity="12",
+            BillableQuantity="12",
+            EffectiveUnitPrice="20.6",
+            Subtotal="247.20",
+            ChargeStartDate="10/12/2026",
+            ChargeEndDate="11/11/2026",
+        ),
+        reconciliation_row(
+            2,
+            **PREMIUM,
+            ChargeType="addQuantity",
+            Quantity="3",
+            BillableQuantity="3",
+            EffectiveUnitPrice="15.283871",
+            Subtotal="45.84",
+            ChargeStartDate="10/20/2026",
+            ChargeEndDate="11/11/2026",
+        ),
+    ]
+    timed = [
+        {
+            **r,
+            "ChargeStartDate": r["ChargeStartDate"] + " 12:00:00 AM",
+            "ChargeEndDate": r["ChargeEndDate"] + " 11:59:59 PM",
+        }
+        for r in rows
+    ]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain, with_times = rated(tmp_path / "a", rows), rated(tmp_path / "b", timed)
+    assert with_times == plain
+    assert [(x["ChargePeriodEnd"].isoformat(), x["amount"]) for x in with_times] == [
+        ("2026-11-12T00:00:00", D(264)),  # 12 x 22, one month
+        ("2026-11-12T00:00:00", D("48.967741935484")),  # 3 x 22 x 23/31
+    ]
