@@ -7,9 +7,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from billing_lib.importers import import_reports
+from billing_lib.importers.spec import spec_named
+from billing_lib.importers.values import _unreadable_sql, typed_expr
 from billing_lib.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,3 +104,24 @@ def test_a_time_on_an_inclusive_date_is_dropped(tmp_path, source, times, form):
     assert {t.time().isoformat() for row in timed for t in row[1:5] if t is not None} == {
         "00:00:00"
     }
+
+
+def test_binary_timestamps_of_inclusive_dates_keep_their_day(tmp_path):
+    """A Parquet export stores the dates as TIMESTAMP values (here with times): the same days as
+    the CSV's, and the binary values are not checked value by value (a TIMESTAMP always types)."""
+    source = AZURE / "mpa-actual-cost-2026-10.csv"
+    parquet = tmp_path / "mpa-actual-cost-2026-10.parquet"
+    duckdb.sql(
+        f"""COPY (SELECT * REPLACE (
+                    strptime(date, '%m/%d/%Y') + INTERVAL 13 HOUR AS date,
+                    strptime(billingPeriodStartDate, '%m/%d/%Y') AS billingPeriodStartDate,
+                    strptime(billingPeriodEndDate, '%m/%d/%Y') + INTERVAL 86399 SECOND
+                      AS billingPeriodEndDate)
+                  FROM read_csv('{source}', all_varchar = true))
+            TO '{parquet}' (FORMAT parquet)"""
+    )
+    # rows numbered from 1 in a Parquet file, from 2 (after the header) in a CSV
+    assert [r[1:] for r in periods(parquet)] == [r[1:] for r in periods(source)]
+    spec = spec_named("azure_cost_export_partner")
+    typed = typed_expr("date", "date", True, {"date": "TIMESTAMP"}, spec)
+    assert _unreadable_sql("date", typed, "TIMESTAMP", "date") == "false"
