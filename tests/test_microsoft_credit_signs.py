@@ -155,7 +155,9 @@ def test_a_seat_reduction_printed_either_way_is_the_same_credit(tmp_path):
 def test_a_billable_quantity_already_prorated_is_not_prorated_again(tmp_path):
     """3 seats removed for the last 20 of November's 30 days; the file prints BillableQuantity
     -2 (the charged part of Quantity -3) and a positive unit price. Prorating again, and flipping
-    the sign twice, charged the customer +4.93 (3.70 x 2 x 20/30) instead of crediting 7.40."""
+    the sign twice, charged the customer +4.93 (3.70 x 2 x 20/30) instead of crediting 7.40. The
+    rated quantity is the 3 seats (Quantity), as the other convention prints them: a seat price
+    prorates them by the charge period once (tests/test_microsoft_terms.py)."""
     row = reconciliation_row(
         1,
         ChargeType="removeQuantity",
@@ -170,7 +172,7 @@ def test_a_billable_quantity_already_prorated_is_not_prorated_again(tmp_path):
     con = open_store()
     import_reports(con, [write_reconciliation(tmp_path / "r.csv", [row])])
     got = con.execute("SELECT ListCost, PricingQuantity, ChargeCategory FROM lines").fetchall()
-    assert got == [(D("-7.40"), D(-2), "Credit")]
+    assert got == [(D("-7.40"), D(-3), "Credit")]
 
 
 def test_a_refund_of_daily_rated_usage_is_negative_whatever_the_signs(tmp_path):

@@ -227,6 +227,24 @@ def test_fixed_seat_price_prorated_by_the_charge_period(tmp_path):
     ]
 
 
+def test_a_seat_period_longer_than_a_month_counts_whole_months_then_days(tmp_path):
+    """A period of whole months and some days (a change within an annual or triennial term):
+    its days over February's 28 counted 80 days as 2.86 months; it is 2 months and 21 days."""
+    seat = "{id: seat, kind: fixed_price, unit_price: '30.00', currency: EUR}"
+    periods = [
+        (datetime(2026, 2, 10), datetime(2026, 5, 1)),  # 10 Feb + 2 months = 10 Apr, + 21/30
+        (datetime(2026, 2, 10), datetime(2026, 5, 10)),  # 3 whole months
+        (datetime(2026, 2, 10), datetime(2026, 3, 1)),  # 19 days of February's 28
+    ]
+    rows = [
+        line(**MS, PricingQuantity=1, BilledCost="1", ChargePeriodStart=s, ChargePeriodEnd=e)
+        for s, e in periods
+    ]
+    con, _ = rate(tmp_path, plan(seat), rows, period="2026-02")
+    # 30 x 2 + 30 x 21/30 = 81; 30 x 3 = 90; 30 x 19/28 = 20.357142857142(86..) half-up
+    assert [a for _, _, a in rated(con)] == [D(81), D(90), D("20.357142857143")]
+
+
 def test_a_refund_of_seats_priced_by_the_seat_rule_is_negative(tmp_path):
     con, _ = rate(
         tmp_path,

@@ -59,6 +59,9 @@ READING_RULES = """\
   FOCUS specification's example `commitment_discount_purchase_scenario_3.csv` has
   `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in
   the order the format declares (US month first for Azure and the FOCUS examples), never guessed.
+  A column a format types as `date` (an inclusive end date such as Microsoft's `ChargeEndDate`)
+  keeps only its day: a time printed with it (`11/11/2026 11:59:59 PM`) is dropped before the
+  model's end-exclusive day is added.
 - **Currency**: every line needs a three-letter BillingCurrency. A FOCUS file without that column
   imports only when the caller gives the currency (`billing import --currency EUR`,
   `default_currency="EUR"`); `billing run` and the notebook take none, they bill a file that

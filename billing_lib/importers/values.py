@@ -123,7 +123,10 @@ def _unreadable_sql(name: str, expr: str, raw_type: str, kind: str | None = None
     col = qi(name)
     if raw_type in ("DOUBLE", "FLOAT", "REAL") and kind == "decimal":
         return f"{col} IS NOT NULL AND NOT (isfinite({col}) AND abs({col}) < 1e26)"
-    if raw_type in ("TIMESTAMP", "DATE") and expr == f"TRY_CAST({col} AS TIMESTAMP)":
+    if raw_type in ("TIMESTAMP", "DATE") and expr in (
+        f"TRY_CAST({col} AS TIMESTAMP)",
+        f"CAST(TRY_CAST({col} AS TIMESTAMP) AS DATE)",
+    ):
         return "false"
     return f"{col} IS NOT NULL AND ({expr}) IS NULL"
 

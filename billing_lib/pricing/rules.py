@@ -171,9 +171,9 @@ class ListPriceRule(_Rule):
 
 class FixedPriceRule(_Rule):
     """Price = unit_price x PricingQuantity per month. With ``prorate`` (the default), a charge
-    period of whole months (12 Oct - 12 Nov, an annual term) counts its months; any other period
-    its days over the days of the month it starts in. A line with a negative cost and a positive
-    quantity (a vendor's refund of seats) is priced negative."""
+    period counts its whole months from its start (12 Oct - 12 Nov, an annual term), then the
+    days left over the days of the month they start in. A line with a negative cost and a
+    positive quantity (a vendor's refund of seats) is priced negative."""
 
     kind: Literal["fixed_price"]
     unit_price: Money = Field(ge=0)

@@ -51,13 +51,22 @@ def quantity_sql() -> str:
 
 def fixed_parts_sql() -> str:
     """The parts of a seat price (``fixed_price_sql``) as columns of their own, NULL on other
-    lines: ``fixed`` (price per month x quantity), ``months`` (whole months of the charge period),
-    ``seconds`` (of the charge period) and ``month_seconds`` (of the month it starts in)."""
+    lines: ``fixed`` (price per month x quantity), ``months`` (whole months from the start of the
+    charge period), ``seconds`` (of the rest of the period after them) and ``month_seconds`` (of
+    the month that rest starts in). ``date_diff('month')`` counts month boundaries: the whole
+    months are that, or one less where that many months from the start pass the end."""
+    start, end = "ChargePeriodStart", "ChargePeriodEnd"
+    crossed = f"CAST(date_diff('month', {start}, {end}) AS INTEGER)"
+    months = (
+        f"greatest(0, {crossed} - CASE WHEN {start} + to_months({crossed}) > {end} "
+        "THEN 1 ELSE 0 END)"
+    )
+    rest = f"({start} + to_months({months}))"
     parts = {
         "fixed": f"CAST(price * COALESCE(PricingQuantity, 0) AS {DEC})",
-        "months": "CAST(date_diff('month', ChargePeriodStart, ChargePeriodEnd) AS INTEGER)",
-        "seconds": "date_diff('second', ChargePeriodStart, ChargePeriodEnd)",
-        "month_seconds": "(86400 * day(last_day(ChargePeriodStart)))",
+        "months": months,
+        "seconds": f"date_diff('second', {rest}, {end})",
+        "month_seconds": f"(86400 * day(last_day({rest})))",
     }
     return ", ".join(
         f"CASE WHEN pricing = 'fixed_price' THEN {sql} END AS {name}" for name, sql in parts.items()
@@ -65,17 +74,18 @@ def fixed_parts_sql() -> str:
 
 
 def fixed_price_sql() -> str:
-    """A seat price per month x quantity, prorated: whole months counted, else seconds of the
-    charge period over the seconds of the month it starts in. A vendor refund of seats (a positive
-    quantity with a negative cost: Microsoft removeQuantity) is priced negative. Of the columns of
-    ``fixed_parts_sql``: the division's operands are columns, so its macro (which repeats them)
-    is planned on column references."""
+    """A seat price per month x quantity, prorated: the whole months of the charge period
+    counted, then the seconds of the rest over the seconds of the month the rest starts in (a
+    period shorter than a month: its seconds over those of the month it starts in; a triennial
+    change of 512 days: 16 months and 24 days of a February's 29, not 512 days over a month's).
+    A vendor refund of seats (a positive quantity with a negative cost: Microsoft
+    removeQuantity) is priced negative. Of the columns of ``fixed_parts_sql``: the division's
+    operands are columns, so its macro (which repeats them) is planned on column references."""
     refund_sign = "(CASE WHEN billed_cost < 0 AND PricingQuantity > 0 THEN -1 ELSE 1 END)"
     return f"""{refund_sign} * CASE
             WHEN NOT prorate OR ChargePeriodEnd IS NULL THEN fixed
-            WHEN months >= 1 AND ChargePeriodStart + to_months(months) = ChargePeriodEnd
-              THEN fixed * months
-            ELSE _xdiv(fixed * seconds, month_seconds) END"""
+            WHEN seconds = 0 THEN fixed * months
+            ELSE fixed * months + _xdiv(fixed * seconds, month_seconds) END"""
 
 
 def list_cost_sql() -> str:

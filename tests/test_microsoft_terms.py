@@ -1,0 +1,206 @@
+"""Microsoft licence terms priced as the docs say: a change within a triennial cycle is prorated by
+the days of that three-year cycle (list price and fixed seat price alike), and the proration is
+applied once whichever way a file prints the prorated quantity."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from rating_helpers import write_parameters
+
+from billing_lib.customers import (
+    assign_customers,
+    load_account_mappings,
+    load_customers,
+    register_account_map,
+)
+from billing_lib.importers import import_reports
+from billing_lib.pricing import load_pricing
+from billing_lib.rating import rate_lines
+from billing_lib.store import open_store
+from tests.test_microsoft_credit_signs import ACCOUNTS, reconciliation_row, write_reconciliation
+
+D = Decimal
+PLANS = """
+plans:
+  - id: p
+    rules:
+      - {id: licences, kind: list_price, uplift_percent: 3, credits: price,
+         match: {vendor: microsoft}}
+      - {id: seat, kind: fixed_price, unit_price: "22.00", currency: EUR, credits: price,
+         match: {vendor: microsoft, sku: "CFQ7TTC0LCHC:0002"}}
+assignments:
+  - {plan: p, group: smb}
+"""
+#: Microsoft 365 Business Premium: the seat rule's SKU.
+PREMIUM = {"ProductId": "CFQ7TTC0LCHC", "SkuId": "0002", "UnitPrice": "20.60"}
+
+
+def rated(tmp: Path, rows: list[dict[str, str]]) -> list[dict]:
+    """The vendor lines of ``rows`` rated for 2026-10 under ``PLANS``, in file order."""
+    params = write_parameters(tmp / "params", PLANS, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp / "r.csv", rows)])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    rate_lines(con, load_pricing(params, customers), customers, "2026-10")
+    cur = con.execute(
+        "SELECT r.rule_id, r.quantity, r.amount, l.ListCost, l.PricingQuantity, "
+        "l.ChargePeriodStart, l.ChargePeriodEnd "
+        "FROM rated_lines r JOIN lines l ON l.x_SourceRow = r.source_row "
+        "WHERE r.line_kind = 'vendor' ORDER BY r.source_row"
+    )
+    return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur.fetchall()]
+
+
+def test_a_change_within_a_triennial_cycle_is_prorated_by_its_days(tmp_path):
+    """2 Business Basic licences added on 20 Oct 2026 to a triennial subscription whose cycle runs
+    15 Mar 2025 - 14 Mar 2028: 512 of the cycle's 1096 days. Billed at the full three-year list
+    price, the customer paid 540 x 2 x 1.03 = 1112.40 for 504.52 of cost."""
+    row = reconciliation_row(
+        1,
+        ProductId="CFQ7TTC0LH18",
+        SkuId="0001",
+        ChargeType="addQuantity",
+        UnitPrice="540.00",
+        Quantity="2",
+        BillableQuantity="2",
+        EffectiveUnitPrice="252.262774",
+        Subtotal="504.52",
+        ChargeStartDate="10/20/2026",
+        ChargeEndDate="3/14/2028",
+        BillingFrequency="Triennial",
+    )
+    [line] = rated(tmp_path, [row])
+    # 512/1096 to 12 places (floor) = 0.467153284671; x 540 x 2
+    assert line["ListCost"] == D("504.52554744468")
+    assert line["rule_id"] == "licences"
+    assert line["amount"] == D("519.661313868020")  # x 1.03, half-up at 12 places
+
+
+def test_a_seat_price_over_a_long_partial_period_counts_its_months_then_days(tmp_path):
+    """The same change on a Business Premium seat priced 22.00 a month: 16 whole months (20 Oct
+    2026 - 20 Feb 2028), then 24 days of February 2028's 29. Its days over the 31 days of
+    October (16.5 months) under-billed it; a period starting in February would over-bill."""
+    row = reconciliation_row(
+        1,
+        **PREMIUM,
+        ChargeType="addQuantity",
+        Quantity="2",
+        BillableQuantity="2",
+        EffectiveUnitPrice="9.51",
+        Subtotal="19.02",
+        ChargeStartDate="10/20/2026",
+        ChargeEndDate="3/14/2028",
+        BillingFrequency="Triennial",
+    )
+    [line] = rated(tmp_path, [row])
+    # 2 x 22 x 16 = 704; 2 x 22 x 24/29 = 36.413793103448(27..)
+    assert (line["rule_id"], line["amount"]) == ("seat", D("740.413793103448"))
+
+
+def test_a_seat_price_takes_whole_seats_whichever_way_the_file_prints_the_proration(tmp_path):
+    """3 Business Premium seats added on 20 Oct to a cycle ending 11 Nov (23 of October's 31
+    days), printed both ways: the sample's (BillableQuantity 3, the proration in
+    EffectiveUnitPrice) and with BillableQuantity already the prorated part of Quantity
+    (3 x 23/31 = 2.225806). The seat price prorated 2.225806 seats by days again: 36.33, below the
+    cost of 45.84. And 3 seats removed for the last 20 of October's days, printed the second way."""
+    common = {**PREMIUM, "ChargeStartDate": "10/20/2026", "ChargeEndDate": "11/11/2026"}
+    rows = [
+        reconciliation_row(
+            1,
+            **common,
+            ChargeType="addQuantity",
+            Quantity="3",
+            BillableQuantity="3",
+            EffectiveUnitPrice="15.283871",
+            Subtotal="45.84",
+        ),
+        reconciliation_row(
+            2,
+            **common,
+            ChargeType="addQuantity",
+            Quantity="3",
+            BillableQuantity="2.225806",
+            EffectiveUnitPrice="20.6",
+            Subtotal="45.84",
+        ),
+        reconciliation_row(
+            3,
+            **PREMIUM,
+            ChargeType="removeQuantity",
+            Quantity="-3",
+            BillableQuantity="-1.935484",
+            EffectiveUnitPrice="20.60",
+            Subtotal="-39.87",
+            ChargeStartDate="10/12/2026",
+            ChargeEndDate="10/31/2026",
+        ),
+    ]
+    lines = rated(tmp_path, rows)
+    assert [(x["rule_id"], x["PricingQuantity"], x["quantity"]) for x in lines] == [
+        ("seat", D(3), D(3)),
+        ("seat", D(3), D(3)),
+        ("seat", D(-3), D(-3)),
+    ]
+    # 22 x 3 x 23/31 = 48.967741935483(87..); 22 x -3 x 20/31 = -42.580645161290(32..)
+    assert [x["amount"] for x in lines] == [
+        D("48.967741935484"),
+        D("48.967741935484"),
+        D("-42.580645161290"),
+    ]
+    # the list cost as before, prorated once: 20.60 x 3 x 0.741935483870 (23/31 to 12 places), or
+    # 20.60 x the BillableQuantity printed
+    assert [x["ListCost"] for x in lines] == [
+        D("45.851612903166"),
+        D("45.8516036"),
+        D("-39.8709704"),
+    ]
+
+
+def test_times_on_the_inclusive_charge_dates_change_no_price(tmp_path):
+    """The same seats with the charge dates printed with times, the end at the end of its day
+    ("11/11/2026 11:59:59 PM"): the charge period ended on 12 Nov 23:59:59, a whole month was no
+    longer one, and every seat price rose by about 3 %."""
+    rows = [
+        reconciliation_row(
+            1,
+            **PREMIUM,
+            ChargeType="cycleCharge",
+            Quantity="12",
+            BillableQuantity="12",
+            EffectiveUnitPrice="20.6",
+            Subtotal="247.20",
+            ChargeStartDate="10/12/2026",
+            ChargeEndDate="11/11/2026",
+        ),
+        reconciliation_row(
+            2,
+            **PREMIUM,
+            ChargeType="addQuantity",
+            Quantity="3",
+            BillableQuantity="3",
+            EffectiveUnitPrice="15.283871",
+            Subtotal="45.84",
+            ChargeStartDate="10/20/2026",
+            ChargeEndDate="11/11/2026",
+        ),
+    ]
+    timed = [
+        {
+            **r,
+            "ChargeStartDate": r["ChargeStartDate"] + " 12:00:00 AM",
+            "ChargeEndDate": r["ChargeEndDate"] + " 11:59:59 PM",
+        }
+        for r in rows
+    ]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain, with_times = rated(tmp_path / "a", rows), rated(tmp_path / "b", timed)
+    assert with_times == plain
+    assert [(x["ChargePeriodEnd"].isoformat(), x["amount"]) for x in with_times] == [
+        ("2026-11-12T00:00:00", D(264)),  # 12 x 22, one month
+        ("2026-11-12T00:00:00", D("48.967741935484")),  # 3 x 22 x 23/31
+    ]
