@@ -14,12 +14,14 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import shutil
 import subprocess
 import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -40,6 +42,7 @@ VMWARE = REPORTS / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
 VENDOR = REPO / "tests" / "data" / "vendor-samples"
 LEGACY = VENDOR / "aws-cur" / "cur-legacy-anonymous-2023-11.csv"
 AZURE = VENDOR / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+MPA = REPO / "tests" / "data" / "azure-cost-details" / "mpa-actual-cost-2026-10.csv"
 FLEX = (
     VENDOR
     / "focus"
@@ -269,8 +272,9 @@ def test_reports_without_line_ids_that_overlap_are_refused_naming_the_shared_row
     err = import_error(first, second)
     assert str(err).startswith(f"{second} (")
     assert (
-        f"row 2 is the same as {first} row {second_rows[0] + 2} in every column; {shared} of "
-        f"its {second_rows[1] - second_rows[0]} rows are also in {first}. The reports overlap"
+        f"row 2 bills the same charge as {first} row {second_rows[0] + 2} (the same every value "
+        f"of the line model but the vendor's invoice id); {shared} of its "
+        f"{second_rows[1] - second_rows[0]} rows are also in {first}. The reports overlap"
     ) in str(err)
     assert "would be billed twice" in str(err)
     assert [(p.row, p.expected) for p in err.problems][:2] == [
@@ -293,7 +297,9 @@ def test_an_overlap_with_a_report_imported_into_the_store_before_is_refused(tmp_
     con = open_store()
     import_reports(con, [write_rows(tmp_path / "a.csv", header, rows[:10])])
     later = write_rows(tmp_path / "b.csv", header, rows[9:])
-    with pytest.raises(InputError, match=r"b\.csv \(.*\): row 2 is the same as .*a\.csv row 11"):
+    with pytest.raises(
+        InputError, match=r"b\.csv \(.*\): row 2 bills the same charge as .*a\.csv row 11"
+    ):
         import_reports(con, [later])
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (10,)
     assert con.execute("SELECT count(*) FROM imported_rows").fetchone() == (10,)
@@ -321,6 +327,94 @@ def test_a_daily_usage_file_re_saved_with_other_number_spelling_is_the_same_repo
     assert second.read_bytes() != first.read_bytes()
     err = import_error(first, second)
     assert f"{second}: the same report as {first}" in str(err)
+
+
+def _column_added(header, rows):  # a newer export version, or a column the user added
+    header.append("NewCol")
+    for r in rows:
+        r.append("x")
+
+
+def _last_columns_dropped(header, rows):  # an older export version
+    del header[-3:]
+    for r in rows:
+        del r[-3:]
+
+
+def _iso_dates(header, rows):  # 10/1/2026 -> 2026-10-01
+    for r in rows:
+        for i, value in enumerate(r):
+            if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", value):
+                month, day, year = value.split("/")
+                r[i] = f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def _not_invoiced_yet(header, rows):  # the unbilled daily export of the same usage
+    for r in rows:
+        r[header.index("InvoiceNumber")] = ""
+
+
+def _saved_by_excel_us(header, rows):  # 10/01/2026 -> 10/1/2026, True -> TRUE
+    for r in rows:
+        for i, value in enumerate(r):
+            if re.fullmatch(r"\d{2}/\d{2}/\d{4}", value):
+                month, day, year = value.split("/")
+                r[i] = f"{int(month)}/{int(day)}/{year}"
+            r[i] = {"True": "TRUE", "False": "FALSE"}.get(r[i], r[i])
+
+
+@pytest.mark.parametrize(
+    "source, edit",
+    [
+        (DAILY, _column_added),
+        (DAILY, _last_columns_dropped),
+        (DAILY, _iso_dates),
+        (DAILY, _not_invoiced_yet),
+        (MPA, _column_added),
+        (MPA, _saved_by_excel_us),
+    ],
+    ids=[
+        "daily-column-added",
+        "daily-older-export",
+        "daily-iso-dates",
+        "daily-not-invoiced-yet",
+        "mpa-column-added",
+        "mpa-saved-by-excel",
+    ],
+)
+def test_a_report_given_again_in_another_layout_or_spelling_is_the_same_report(
+    tmp_path, source, edit
+):
+    """Reports without line ids are compared by the charges their lines bill (the line model's
+    values), not by the text of every column: an added or dropped column the format does not read,
+    dates spelt otherwise, or the invoice id not yet there, is the same usage billed twice."""
+    first = Path(shutil.copy(source, tmp_path / source.name))
+    second = edited(source, tmp_path / f"again-{source.name}", edit)
+    assert second.read_bytes() != first.read_bytes()
+    err = import_error(first, second, period="2026-10")
+    assert f"{second}: the same report as {first} (" in str(err)
+    assert "given twice" in str(err)
+
+
+def test_a_cost_export_given_again_as_parquet_is_the_same_report(tmp_path):
+    first = Path(shutil.copy(MPA, tmp_path / MPA.name))
+    second = tmp_path / "mpa-actual-cost-2026-10.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{first}')) TO '{second}' (FORMAT parquet)")
+    err = import_error(first, second)
+    assert f"{second}: the same report as {first} (" in str(err)
+
+
+def test_reports_that_overlap_in_another_layout_are_refused_naming_the_shared_rows(tmp_path):
+    header, rows = read_rows(DAILY)
+    first = write_rows(tmp_path / "first.csv", header, rows[:160])
+    second = edited(
+        write_rows(tmp_path / "second.csv", header, rows[100:]),
+        tmp_path / "second.csv",
+        _column_added,
+    )
+    err = import_error(first, second)
+    assert f"row 2 bills the same charge as {first} row 102 " in str(err)
+    assert f"60 of its {len(rows) - 100} rows are also in {first}" in str(err)
 
 
 def test_a_reconciliation_re_saved_in_a_spreadsheet_is_refused_naming_the_rewritten_ids(tmp_path):

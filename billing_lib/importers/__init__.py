@@ -174,8 +174,8 @@ def _import_source(
         )
         check_has_rows(src, spec, report.rows)
         check_repeated_rows(con, src, spec)
-        content = content_key(con, spec)
         remember_rows(con, src, spec, start)
+        content = content_key(con, spec, start)
         # the raw copy is not needed any more: free its memory now
         drop_staging(con, *FILE_RELATIONS)
         check_not_imported(con, src, spec, start, content, report.rows)

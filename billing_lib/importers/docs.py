@@ -69,12 +69,14 @@ READING_RULES = """\
   format has none); only FOCUS accepts identical rows, for the reason given in its section. A
   report given twice is refused naming both files: the same bytes under another name, the same
   vendor line ids (`x.csv` and `x.csv.gz`, a zip of it), or for formats without line ids the same
-  rows compared by value (re-saved with CRLF line ends or a BOM, re-compressed, re-ordered). A
-  report sharing only some line ids with an earlier one is refused too, and so is a report
-  without line ids sharing only some rows with an earlier one of its format (two overlapping
-  month-to-date exports), naming the shared rows of both; the store keeps those formats' row
-  hashes (`imported_rows`) for it. A batch of files is all-or-nothing: if one fails, `lines` is
-  unchanged.
+  charges: every line's values in the line model but its file, row and vendor invoice id
+  (re-saved with CRLF line ends, a BOM, other date or number spelling, re-compressed, as CSV and
+  as Parquet, re-ordered, with a column the format does not read added or dropped, the unbilled
+  export of the same usage). A report sharing only some line ids with an earlier one is refused
+  too, and so is a report without line ids sharing only some of those charges with an earlier
+  one of its format (two overlapping month-to-date exports), naming the shared rows of both; the
+  store keeps a hash of each such line (`imported_rows`) for it. A batch of files is
+  all-or-nothing: if one fails, `lines` is unchanged.
 - **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
   for a month has lines"); in a run (or `billing import --period`), a report none of whose lines
   is charged in the run's month by its charge or billing period (a September report in an

@@ -1,11 +1,15 @@
 """Charges that would be billed twice: a row repeated inside one vendor file, the same report
 given twice in another container, encoding or line ending, and two reports that overlap.
 
-A row's identity is its format's key (``FormatSpec.key_kind``): the vendor's own line id where the
-format has one (AWS ``identity_line_item_id`` with its interval, the Partner Center reconciliation
-row's identifying columns, the VMware usage meter's month, meter, customer, product and unit), and
-otherwise the whole row, every column of the file, numbers compared as numbers. Reports are
-compared by content, not bytes: by their line ids, or by the sorted hashes of their rows.
+A row's identity inside its file is its format's key (``FormatSpec.key_kind``): the vendor's own
+line id where the format has one (AWS ``identity_line_item_id`` with its interval, the Partner
+Center reconciliation row's identifying columns, the VMware usage meter's month, meter, customer,
+product and unit), and otherwise the whole row, every column of the file, numbers compared as
+numbers. Reports are compared by content, not bytes: by their line ids, or, for formats without
+them, by the charge each line bills: the values of the line model the format maps it to
+(``line_content_sql``), which are the same whatever the file's layout (an added or a dropped
+column the format does not read), its date and number spelling, its container (CSV or Parquet)
+or its vendor invoice id (the unbilled export of the same usage has none yet).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.model import LINE_COLUMN_NAMES
 from billing_lib.money import SQL_AMOUNT
-from billing_lib.sql import qi, ql
+from billing_lib.sql import qi
 
 #: Column of ``__raw`` (and ``__numbered``) holding a row's hash when whole rows are compared.
 ROW_HASH = "__rowhash"
@@ -30,11 +34,20 @@ _NULL = "chr(30)"
 _SEP = "chr(31)"
 
 
+#: Line-model columns that are not part of the charge a line bills (``line_content_sql``): where it
+#: was read, and the vendor's invoice id, which the unbilled (estimated) export of the same usage
+#: leaves empty.
+NOT_CONTENT = ("x_SourceFile", "x_SourceRow", "InvoiceId")
+#: The words for ``line_content_sql`` in messages.
+CONTENT_WORDS = "every value of the line model but the vendor's invoice id"
+
+
 def row_hash_sql(src: SourceFile, spec: FormatSpec) -> str | None:
     """SQL over the raw columns of ``src``: the md5 of a row's canonical text (every column, in
     name order; declared decimal columns as their DECIMAL(38,12) value, so 12.50 and 12.5 are the
-    same), or None when the format identifies rows by line id."""
-    if spec.key_kind != "row":
+    same), for the repeats inside one file; None when the format identifies rows by line id, or
+    accepts identical rows (``repeated_rows``: nothing to check inside the file)."""
+    if spec.key_kind != "row" or spec.repeated_rows:
         return None
     kinds = {
         header: spec.types[name] for name, header in resolve_columns(spec.types, src.header).items()
@@ -136,34 +149,46 @@ def check_repeated_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: F
     )
 
 
-def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec) -> str | None:
-    """A file's content as one value, independent of container, encoding, line endings and row
-    order: the md5 of its sorted row hashes (formats compared by whole rows). None for formats with
-    line ids: those are compared by their ids (``check_not_imported``)."""
+def line_content_sql() -> str:
+    """SQL over a line of ``lines``: the 128-bit md5 of the charge it bills, every line-model value
+    but ``NOT_CONTENT`` (decimals with their 12 places, timestamps in UTC), so a report is the
+    same whatever its layout, spelling or container."""
+    cols = [c for c in LINE_COLUMN_NAMES if c not in NOT_CONTENT]
+    parts = ", ".join(f"COALESCE(CAST({qi(c)} AS VARCHAR), {_NULL})" for c in cols)
+    return f"md5_number(concat_ws({_SEP}, {parts}))"
+
+
+def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec, start: int) -> str | None:
+    """A file's content as one value, independent of container, encoding, layout, spelling and row
+    order: its line count and the sums of the halves of its lines' ``line_content_sql`` hashes
+    (``remember_rows``, report ``start``; one pass, no sort). None for formats with line ids:
+    those are compared by their ids (``check_not_imported``)."""
     if spec.key_kind != "row":
         return None
     return con.execute(
-        f"SELECT {ql(spec.name)} || ':' || count(*) || ':' || "
-        f"md5(COALESCE(string_agg({qi(ROW_HASH)}, ',' ORDER BY {qi(ROW_HASH)}), '')) FROM "
-        f"__numbered"
+        "SELECT $1 || ':' || count(*) || ':' || COALESCE(sum(CAST(hash >> 64 AS HUGEINT)), 0) "
+        "|| ':' || COALESCE(sum(CAST(hash & 18446744073709551615::UHUGEINT AS HUGEINT)), 0) "
+        "FROM imported_rows WHERE report = $2 AND format = $1",
+        [spec.name, start],
     ).fetchall()[0][0]
 
 
 def compared_across_reports(spec: FormatSpec) -> bool:
-    """Whether ``spec``'s rows are compared with the earlier reports' rows of its format
-    (``remember_rows``): rows identified by all their columns, none legitimately identical."""
+    """Whether ``spec``'s lines are compared by what they bill with the earlier reports' lines of
+    its format (``remember_rows``): formats without line ids, none legitimately identical."""
     return spec.key_kind == "row" and not spec.repeated_rows
 
 
 def remember_rows(
     con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, start: int
 ) -> None:
-    """The hashes of the rows of ``src`` (``__numbered``; its lines from rowid ``start`` on)
-    added to ``imported_rows``, for ``check_rows_not_imported``; nothing for a format not
-    ``compared_across_reports``."""
-    if compared_across_reports(spec):
+    """The ``line_content_sql`` hashes of the lines of ``src`` (``__new``, its lines from rowid
+    ``start`` on) added to ``imported_rows``, for its ``content_key`` and
+    ``check_rows_not_imported``; nothing for a format with line ids."""
+    if spec.key_kind == "row":
         con.execute(
-            f"INSERT INTO imported_rows SELECT $1, $2, $3, __row, {qi(ROW_HASH)} FROM __numbered",
+            f"INSERT INTO imported_rows SELECT $1, $2, $3, x_SourceRow, {line_content_sql()} "
+            "FROM __new",
             [spec.name, start, src.name],
         )
 
@@ -171,10 +196,11 @@ def remember_rows(
 def check_rows_not_imported(
     con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, start: int, rows: int
 ) -> None:
-    """Refuse a report a row of which is equal in every column to a row of an earlier report of
-    its format (two overlapping month-to-date exports, one pasted into the other): the overlap
-    would be billed twice. Formats with line ids are compared by them (``check_not_imported``);
-    a report equal to an earlier one as a whole is named so by ``check_not_imported`` first.
+    """Refuse a report a line of which bills the same charge (``line_content_sql``) as a line of
+    an earlier report of its format (two overlapping month-to-date exports, one pasted into the
+    other, the usage exported before and after the vendor invoiced it): the overlap would be
+    billed twice. Formats with line ids are compared by them (``check_not_imported``); a report
+    equal to an earlier one as a whole is named so by ``check_not_imported`` first.
     ``start``: the rowid of its first line (``remember_rows``); ``rows``: its rows."""
     if not compared_across_reports(spec):
         return
@@ -201,13 +227,14 @@ def check_rows_not_imported(
         per_file[0][0] if len(per_file) == 1 else ", ".join(f"{f} ({k} rows)" for f, k in per_file)
     )
     raise InputError(
-        f"{src.name} ({spec.title}): row {first} is the same as {first_file} row {first_row} in "
-        f"every column; {shared} of its {rows} rows are also in {others}. The reports overlap "
-        "(two month-to-date exports, or one copied into the other): their common rows would "
-        "be billed twice. Import reports that do not overlap, such as one export of the whole "
-        "month",
+        f"{src.name} ({spec.title}): row {first} bills the same charge as {first_file} row "
+        f"{first_row} (the same {CONTENT_WORDS}); {shared} of its {rows} rows are also in "
+        f"{others}. The reports overlap (two month-to-date exports, one copied into the other, "
+        "or the usage exported before and after the vendor invoiced it): their common rows "
+        "would be billed twice. Import reports that do not overlap, such as one export of the "
+        "whole month",
         [
-            Problem(src.name, row, "every column", None, f"a row not in {f} (it is its row {r})")
+            Problem(src.name, row, CONTENT_WORDS, None, f"a row not in {f} (it is its row {r})")
             for row, f, r in clash
         ],
     )
@@ -241,8 +268,9 @@ def check_not_imported(
         )
     if content is not None and by_content is not None:
         raise InputError(
-            f"{src.name}: the same report as {by_content} ({rows} rows with the same values: "
-            "another container, encoding or line ending of it), given twice; import one of them"
+            f"{src.name}: the same report as {by_content} ({rows} rows billing the same charges: "
+            "another container, layout, encoding or export of it), given twice; import one of "
+            "them"
         )
     if not earlier_lines:
         return  # no line of its format imported before it: no join over all its lines
