@@ -129,6 +129,55 @@ def test_a_repeated_aws_cur2_parquet_record_is_refused(tmp_path):
     assert (table.num_rows + 1, "identity_line_item_id + identity_time_interval") in problems(err)
 
 
+IDENTITY = ["identity_line_item_id", "identity_time_interval"]
+
+
+def _cur2_without_identity(path: Path, compression: str = "snappy", rows=None) -> Path:
+    """The sample CUR 2.0 exported without its identity columns, as Data Exports allows."""
+    table = pq.read_table(CUR2).drop_columns(IDENTITY)
+    pq.write_table(table if rows is None else table.take(rows), path, compression=compression)
+    return path
+
+
+def test_a_repeat_in_an_aws_cur_without_identity_columns_names_the_line_not_missing_columns(
+    tmp_path,
+):
+    table = pq.read_table(CUR2).drop_columns(IDENTITY)
+    bad = tmp_path / "cur2.parquet"
+    pq.write_table(pa.concat_tables([table, table.slice(5, 1)]), bad)
+    err = import_error(bad)
+    key = "every value of the line model; the line has no identity_line_item_id + "
+    assert f"row {table.num_rows + 1} repeats row 6 (same {key}" in str(err)
+    [p] = err.problems
+    assert (p.row, p.value) == (table.num_rows + 1, None)
+    assert p.column.startswith(key)
+
+
+def test_an_aws_cur_without_identity_columns_given_twice_is_refused(tmp_path):
+    first = _cur2_without_identity(tmp_path / "cur2.snappy.parquet")
+    second = _cur2_without_identity(tmp_path / "cur2-again.zstd.parquet", "zstd")
+    err = import_error(first, second)
+    assert f"{second}: the same report as {first} (its 718 lines bill the same charges" in str(err)
+
+
+@pytest.mark.parametrize("with_ids_first", [True, False], ids=["ids-first", "ids-second"])
+def test_an_aws_cur_given_with_and_without_identity_columns_is_refused(tmp_path, with_ids_first):
+    without = _cur2_without_identity(tmp_path / "cur2-without-ids.parquet")
+    first, second = (CUR2, without) if with_ids_first else (without, CUR2)
+    err = import_error(first, second)
+    assert f"{second}: the same report as {first} (its 718 lines" in str(err)
+
+
+def test_aws_curs_without_identity_columns_that_do_not_overlap_are_both_read(tmp_path):
+    first = _cur2_without_identity(tmp_path / "part-1.parquet", rows=list(range(400)))
+    second = _cur2_without_identity(tmp_path / "part-2.parquet", rows=list(range(400, 718)))
+    assert [r.rows for r in import_reports(open_store(), [first, second])] == [400, 318]
+    overlapping = _cur2_without_identity(tmp_path / "part-2b.parquet", rows=list(range(390, 718)))
+    err = import_error(first, overlapping)
+    assert f"{overlapping} (AWS" in str(err)
+    assert f"10 of its 328 rows are also in {first}. The reports overlap" in str(err)
+
+
 def test_the_same_aws_line_id_and_hour_with_another_cost_is_refused(tmp_path):
     rows = cur2.records()
     rows.append({**rows[3], "line_item_unblended_cost": "99.5"})
@@ -272,8 +321,8 @@ def test_reports_without_line_ids_that_overlap_are_refused_naming_the_shared_row
     err = import_error(first, second)
     assert str(err).startswith(f"{second} (")
     assert (
-        f"row 2 bills the same charge as {first} row {second_rows[0] + 2} (the same every value "
-        f"of the line model but the vendor's invoice id); {shared} of its "
+        f"row 2 bills the same charge as {first} row {second_rows[0] + 2} (the same values in "
+        f"the line model, the vendor's invoice and line ids aside); {shared} of its "
         f"{second_rows[1] - second_rows[0]} rows are also in {first}. The reports overlap"
     ) in str(err)
     assert "would be billed twice" in str(err)

@@ -174,12 +174,12 @@ def _import_source(
         )
         check_has_rows(src, spec, report.rows)
         check_repeated_rows(con, src, spec)
-        remember_rows(con, src, spec, start)
+        remember_rows(con, src, spec, start, facts.without_line_id)
         content = content_key(con, spec, start)
         # the raw copy is not needed any more: free its memory now
         drop_staging(con, *FILE_RELATIONS)
         check_not_imported(con, src, spec, start, content, report.rows)
-        check_rows_not_imported(con, src, spec, start, report.rows)
+        check_rows_not_imported(con, src, spec, start, report.rows, facts.without_line_id)
         if period is not None:
             check_in_period(con, src, spec, period, facts)
         check_signs(con, src, spec, facts)

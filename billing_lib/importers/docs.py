@@ -75,8 +75,10 @@ READING_RULES = """\
   export of the same usage). A report sharing only some line ids with an earlier one is refused
   too, and so is a report without line ids sharing only some of those charges with an earlier
   one of its format (two overlapping month-to-date exports), naming the shared rows of both; the
-  store keeps a hash of each such line (`imported_rows`) for it. A batch of files is
-  all-or-nothing: if one fails, `lines` is unchanged.
+  store keeps a hash of each such line (`imported_rows`) for it. Lines without the line id their
+  format has (an AWS CUR exported without its identity columns) are compared so with every
+  earlier line of their format, and a repeat inside their file is a line equal in every value.
+  A batch of files is all-or-nothing: if one fails, `lines` is unchanged.
 - **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
   for a month has lines"); in a run (or `billing import --period`), a report none of whose lines
   is charged in the run's month by its charge or billing period (a September report in an

@@ -22,7 +22,7 @@ from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.model import LINE_COLUMN_NAMES
 from billing_lib.money import SQL_AMOUNT
-from billing_lib.sql import qi
+from billing_lib.sql import qi, ql
 
 #: Column of ``__raw`` (and ``__numbered``) holding a row's hash when whole rows are compared.
 ROW_HASH = "__rowhash"
@@ -35,11 +35,12 @@ _SEP = "chr(31)"
 
 
 #: Line-model columns that are not part of the charge a line bills (``line_content_sql``): where it
-#: was read, and the vendor's invoice id, which the unbilled (estimated) export of the same usage
-#: leaves empty.
-NOT_CONTENT = ("x_SourceFile", "x_SourceRow", "InvoiceId")
-#: The words for ``line_content_sql`` in messages.
-CONTENT_WORDS = "every value of the line model but the vendor's invoice id"
+#: was read, the vendor's invoice id, which the unbilled (estimated) export of the same usage
+#: leaves empty, and the vendor's line id, which an export without its id columns lacks.
+NOT_CONTENT = ("x_SourceFile", "x_SourceRow", "InvoiceId", "x_VendorLineId")
+#: The words for ``line_content_sql`` in messages ("the same ..."), and the column a problem names.
+CONTENT_WORDS = "values in the line model, the vendor's invoice and line ids aside"
+CONTENT_COLUMN = "every line-model value"
 
 
 def row_hash_sql(src: SourceFile, spec: FormatSpec) -> str | None:
@@ -126,10 +127,9 @@ def check_repeated_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: F
     ).fetchall()
     if not repeats:
         return
-    what = key_description(spec)
     problems = []
     for k, rows in repeats:
-        shown = None if spec.key_kind == "row" else k
+        what, shown = _repeated_key(spec, k)
         for again in rows[1:]:
             problems.append(
                 Problem(
@@ -143,10 +143,24 @@ def check_repeated_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: F
     first_rows = repeats[0][1]
     raise InputError(
         f"{src.name} ({spec.title}): row {first_rows[1]} repeats row {first_rows[0]} "
-        f"(same {what}); a repeated row would be billed twice. Ask the vendor for a corrected "
-        "report, or remove the repeated rows if they are a copying mistake",
+        f"(same {problems[0].column}); a repeated row would be billed twice. Ask the vendor for a "
+        "corrected report, or remove the repeated rows if they are a copying mistake",
         problems,
     )
+
+
+def _repeated_key(spec: FormatSpec, key: str) -> tuple[str, str | None]:
+    """What a repeated key (``_line_key_sql``) is, in words, and the value shown for it: the line
+    id, or for a line without one (an AWS CUR exported without its identity columns) every value
+    of the line, named as such rather than by the id columns the file lacks."""
+    if spec.key_kind == "row":
+        return key_description(spec), None
+    if key.startswith("line "):
+        return (
+            f"every value of the line model; the line has no {key_description(spec)}",
+            None,
+        )
+    return key_description(spec), key
 
 
 def line_content_sql() -> str:
@@ -180,49 +194,109 @@ def compared_across_reports(spec: FormatSpec) -> bool:
 
 
 def remember_rows(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, start: int
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    start: int,
+    without_line_id: int = 0,
 ) -> None:
     """The ``line_content_sql`` hashes of the lines of ``src`` (``__new``, its lines from rowid
     ``start`` on) added to ``imported_rows``, for its ``content_key`` and
-    ``check_rows_not_imported``; nothing for a format with line ids."""
+    ``check_rows_not_imported``: every line of a format without line ids; of a format with them,
+    the ``without_line_id`` lines that have none (line_facts: nothing is read when there are
+    none, the common case)."""
     if spec.key_kind == "row":
-        con.execute(
-            f"INSERT INTO imported_rows SELECT $1, $2, $3, x_SourceRow, {line_content_sql()} "
-            "FROM __new",
-            [spec.name, start, src.name],
+        where = ""
+    elif without_line_id:
+        where = " WHERE x_VendorLineId IS NULL"
+    else:
+        return
+    con.execute(
+        f"INSERT INTO imported_rows SELECT $1, $2, $3, x_SourceRow, {line_content_sql()} "
+        f"FROM __new{where}",
+        [spec.name, start, src.name],
+    )
+
+
+def _compared_lines(
+    con: duckdb.DuckDBPyConnection, spec: FormatSpec, start: int, without_line_id: int
+) -> tuple[str, str] | None:
+    """SQL of the report's lines compared by what they bill (``row``, ``hash``) and of the earlier
+    lines of its format they are compared with (``ord``: the import order, ``file``, ``row``,
+    ``hash``), or None when there is nothing to compare. A format with line ids compares its
+    lines without one with every earlier line of the format, and a report with ids with the
+    earlier lines that had none: an AWS CUR exported with and without its identity columns."""
+    fmt, first = ql(spec.name), int(start)
+    mine = f"SELECT row, hash FROM imported_rows WHERE report = {first} AND format = {fmt}"
+    remembered = (
+        f"SELECT report AS ord, file, row, hash FROM imported_rows WHERE report < {first} "
+        f"AND format = {fmt}"
+    )
+    if spec.key_kind == "row":
+        return (mine, remembered) if compared_across_reports(spec) else None
+    if without_line_id:
+        with_ids = (
+            f"SELECT rowid, x_SourceFile, x_SourceRow, {line_content_sql()} FROM lines "
+            f"WHERE rowid < {first} AND x_Format = {fmt} AND x_VendorLineId IS NOT NULL"
         )
+        return mine, f"{remembered} UNION ALL {with_ids}"
+    if con.execute(f"SELECT count(*) FROM ({remembered} LIMIT 1)").fetchall()[0][0]:
+        mine = (
+            f"SELECT x_SourceRow AS row, {line_content_sql()} AS hash FROM __new "
+            "WHERE x_VendorLineId IS NOT NULL"
+        )
+        return mine, remembered
+    return None
 
 
 def check_rows_not_imported(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, start: int, rows: int
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    start: int,
+    rows: int,
+    without_line_id: int = 0,
 ) -> None:
     """Refuse a report a line of which bills the same charge (``line_content_sql``) as a line of
     an earlier report of its format (two overlapping month-to-date exports, one pasted into the
     other, the usage exported before and after the vendor invoiced it): the overlap would be
-    billed twice. Formats with line ids are compared by them (``check_not_imported``); a report
-    equal to an earlier one as a whole is named so by ``check_not_imported`` first.
-    ``start``: the rowid of its first line (``remember_rows``); ``rows``: its rows."""
-    if not compared_across_reports(spec):
+    billed twice. Lines with vendor line ids are compared by them (``check_not_imported``), those
+    without one by what they bill (``_compared_lines``); a report equal to an earlier one as a
+    whole is named so. ``start``: the rowid of its first line (``remember_rows``); ``rows``: its
+    rows; ``without_line_id``: its lines without a line id (line_facts)."""
+    compared = _compared_lines(con, spec, start, without_line_id)
+    if compared is None:
         return
-    both = """imported_rows n JOIN imported_rows e
-              ON e.format = n.format AND e.hash = n.hash AND e.report < n.report
-              WHERE n.report = $1 AND n.format = $2"""
+    mine, earlier = compared
+    shared = con.execute(
+        f"SELECT count(*) FROM ({mine}) WHERE hash IN (SELECT hash FROM ({earlier}))"
+    ).fetchall()[0][0]
+    if not shared:
+        return
+    both = f"({mine}) n JOIN ({earlier}) e USING (hash)"
     per_file = con.execute(
-        f"SELECT e.file, count(DISTINCT n.row) FROM {both} GROUP BY 1 ORDER BY 2 DESC, 1",
-        [start, spec.name],
+        f"SELECT e.file, count(DISTINCT n.row) FROM {both} GROUP BY 1 ORDER BY 2 DESC, 1"
     ).fetchall()
-    if not per_file:
-        return
     clash = con.execute(
         f"""SELECT n.row, e.file, e.row FROM {both}
-            QUALIFY row_number() OVER (PARTITION BY n.row ORDER BY e.report, e.row) = 1
-            ORDER BY n.row LIMIT {MAX_SHOWN}""",
-        [start, spec.name],
+            QUALIFY row_number() OVER (PARTITION BY n.row ORDER BY e.ord, e.row) = 1
+            ORDER BY n.row LIMIT {MAX_SHOWN}"""
     ).fetchall()
     first, first_file, first_row = clash[0]
-    shared = con.execute(
-        f"SELECT count(DISTINCT n.row) FROM {both}", [start, spec.name]
+    problems = [
+        Problem(src.name, row, CONTENT_COLUMN, None, f"a row not in {f} (it is its row {r})")
+        for row, f, r in clash
+    ]
+    other_rows = con.execute(
+        "SELECT sum(rows) FROM imports WHERE file = ?", [first_file]
     ).fetchall()[0][0]
+    if len(per_file) == 1 and shared == rows == other_rows:
+        raise InputError(
+            f"{src.name}: the same report as {first_file} (its {rows} lines bill the same "
+            f"charges, the same {CONTENT_WORDS}: another container, layout or copy of it), "
+            "given twice; import one of them",
+            problems,
+        )
     others = (
         per_file[0][0] if len(per_file) == 1 else ", ".join(f"{f} ({k} rows)" for f, k in per_file)
     )
@@ -233,10 +307,7 @@ def check_rows_not_imported(
         "or the usage exported before and after the vendor invoiced it): their common rows "
         "would be billed twice. Import reports that do not overlap, such as one export of the "
         "whole month",
-        [
-            Problem(src.name, row, CONTENT_WORDS, None, f"a row not in {f} (it is its row {r})")
-            for row, f, r in clash
-        ],
+        problems,
     )
 
 
