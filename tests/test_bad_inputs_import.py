@@ -246,6 +246,59 @@ def test_focus_identical_rows_are_accepted_as_the_specification_example_has_them
     assert report.rows == 3
 
 
+FOCUS_HEADER = (
+    "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargeFrequency,ChargeDescription,"
+    "ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,BillingPeriodEnd,ServiceName,SkuId,"
+    "ResourceId,PricingQuantity,PricingUnit,ListUnitPrice,ListCost,BilledCost,EffectiveCost,"
+    "BillingCurrency,Tags"
+)
+
+
+def _azure_focus(path: Path, days) -> Path:
+    """An Azure FOCUS export of one VM's usage on the October ``days``."""
+    rows = [
+        f"/providers/Microsoft.Billing/billingAccounts/1234,/subscriptions/ab12cd34,Microsoft,"
+        f"Usage,Usage-Based,D2s v5,2026-10-{d:02d}T00:00:00Z,2026-10-{d + 1:02d}T00:00:00Z,"
+        "2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,Virtual Machines,DZH318Z0BQ4L,"
+        '/subscriptions/ab12cd34/vm1,24,1 Hour,0.096,2.304,2.304,2.304,EUR,"{""env"":""prod""}"'
+        for d in days
+    ]
+    path.write_text("\n".join([FOCUS_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "first_days, second_days, message",
+    [
+        ([5, 6], [6], "row 2 bills the same charge as {first} row 3 "),
+        (range(1, 21), range(15, 31), "6 of its 16 rows are also in {first}. The reports overlap"),
+    ],
+    ids=["month-to-date-and-final", "first-20-days-and-from-the-15th"],
+)
+def test_focus_exports_that_overlap_are_refused(tmp_path, first_days, second_days, message):
+    """FOCUS accepts identical rows inside one file, not the same charge in two files."""
+    first = _azure_focus(tmp_path / "azure-focus-2026-10-mtd.csv", first_days)
+    second = _azure_focus(tmp_path / "azure-focus-2026-10-final.csv", second_days)
+    err = import_error(first, second)
+    assert str(err).startswith(f"{second} (FOCUS")
+    assert message.format(first=first) in str(err)
+
+
+def test_focus_exports_that_do_not_overlap_are_both_read(tmp_path):
+    first = _azure_focus(tmp_path / "azure-focus-1.csv", range(1, 15))
+    second = _azure_focus(tmp_path / "azure-focus-2.csv", range(15, 31))
+    assert [r.rows for r in import_reports(open_store(), [first, second])] == [14, 16]
+
+
+def test_a_focus_row_identical_to_two_of_an_earlier_file_is_refused(tmp_path):
+    # the specification's example bills two VMs in two identical rows (4 and 6); one of them
+    # again in a second file is the same charge twice
+    header, rows = read_rows(FLEX)
+    again = write_rows(tmp_path / "again.csv", header, [rows[1]])
+    err = import_error(FLEX, again, default_currency="USD")
+    assert f"row 2 bills the same charge as {FLEX} row 4 " in str(err)
+
+
 # -- 2. the same report twice, in another container or encoding ------------------------------------
 
 

@@ -66,7 +66,8 @@ READING_RULES = """\
 - **Tags**: always a JSON object (text); no tags is NULL.
 - **Twice**: a row repeated inside one file is refused, naming both rows and the key (each
   format's "Duplicate key" below: the vendor's line id, or every column of the row where the
-  format has none); only FOCUS accepts identical rows, for the reason given in its section. A
+  format has none); only FOCUS accepts identical rows inside one file, for the reason given in
+  its section (not the same charge in two FOCUS files: they are compared as below). A
   report given twice is refused naming both files: the same bytes under another name, the same
   vendor line ids (`x.csv` and `x.csv.gz`, a zip of it), or for formats without line ids the same
   charges: every line's values in the line model but its file, row and vendor invoice id

@@ -189,8 +189,9 @@ def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec, start: int) ->
 
 def compared_across_reports(spec: FormatSpec) -> bool:
     """Whether ``spec``'s lines are compared by what they bill with the earlier reports' lines of
-    its format (``remember_rows``): formats without line ids, none legitimately identical."""
-    return spec.key_kind == "row" and not spec.repeated_rows
+    its format (``remember_rows``): formats without line ids. FOCUS too, whose identical rows are
+    legitimate inside one file (``repeated_rows``) but not the same charge in two files."""
+    return spec.key_kind == "row"
 
 
 def remember_rows(
@@ -202,10 +203,11 @@ def remember_rows(
 ) -> None:
     """The ``line_content_sql`` hashes of the lines of ``src`` (``__new``, its lines from rowid
     ``start`` on) added to ``imported_rows``, for its ``content_key`` and
-    ``check_rows_not_imported``: every line of a format without line ids; of a format with them,
+    ``check_rows_not_imported``: every line of a format ``compared_across_reports``; of one with
+    line ids,
     the ``without_line_id`` lines that have none (line_facts: nothing is read when there are
     none, the common case)."""
-    if spec.key_kind == "row":
+    if compared_across_reports(spec):
         where = ""
     elif without_line_id:
         where = " WHERE x_VendorLineId IS NULL"
@@ -232,8 +234,8 @@ def _compared_lines(
         f"SELECT report AS ord, file, row, hash FROM imported_rows WHERE report < {first} "
         f"AND format = {fmt}"
     )
-    if spec.key_kind == "row":
-        return (mine, remembered) if compared_across_reports(spec) else None
+    if compared_across_reports(spec):
+        return mine, remembered
     if without_line_id:
         with_ids = (
             f"SELECT rowid, x_SourceFile, x_SourceRow, {line_content_sql()} FROM lines "
