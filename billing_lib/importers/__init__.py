@@ -39,6 +39,7 @@ from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
 from billing_lib.importers.report_names import files_not_read, report_files
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
+from billing_lib.importers.usage_sources import check_usage_from_one_format
 from billing_lib.store import ensure_tables
 from billing_lib.vendor_prices import VendorPrices
 
@@ -86,7 +87,9 @@ def import_reports(
 ) -> list[ImportReport]:
     """Import every file in ``paths`` into ``lines``, all or nothing.
 
-    Every file is checked (format, types, model rules, control totals, duplicates) inside one
+    Every file is checked (format, types, model rules, control totals, duplicates), and then the
+    month's usage of each vendor account against coming from two report formats
+    (usage_sources), inside one
     transaction that is committed only when all pass and rolled back at the first problem, so
     the store is left as it was. Each file's lines go into ``lines`` once, checked there, instead
     of being staged in a table of their own and copied (a copy of 10 million lines costs tens of
@@ -112,6 +115,7 @@ def import_reports(
                         )
                     checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period))
+        check_usage_from_one_format(con)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)

@@ -80,6 +80,14 @@ READING_RULES = """\
   format has (an AWS CUR exported without its identity columns) are compared so with every
   earlier line of their format, and a repeat inside their file is a line equal in every value.
   A batch of files is all-or-nothing: if one fails, `lines` is unchanged.
+- **One format per account's usage**: the same usage in two layouts shares no line id (Microsoft's
+  invoice reconciliation file with Azure plan rows, the daily rated usage file and a partner's
+  Azure cost export; an AWS CUR 2.0, a legacy CUR and a FOCUS export; a Usage Meter month with and
+  without its price). Once all reports of an import are read, the Usage lines of one vendor
+  account (`x_Vendor` + `SubAccountId`) in one charge month coming from more than one format are
+  refused, naming the account, the month and both files (`importers/usage_sources.py`). Other
+  charge categories are not compared: the invoice file's licences beside the daily file's Azure
+  usage are read.
 - **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
   for a month has lines"); in a run (or `billing import --period`), a report none of whose lines
   is charged in the run's month by its charge or billing period (a September report in an
