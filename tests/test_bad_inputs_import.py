@@ -95,13 +95,19 @@ def problems(err: InputError) -> set[tuple]:
 # -- 1. a row repeated inside one vendor file ------------------------------------------------------
 
 
+RECON_KEY = (
+    "InvoiceNumber + OrderId + AlternateId + SubscriptionId + ProductId + SkuId + ChargeType + "
+    "ChargeStartDate"
+)
+
+
 @pytest.mark.parametrize(
     "source, index, key",
     [
         (DAILY, 40, "every column"),
         (VMWARE, 3, "every column"),
         (AZURE, 4, "every column"),
-        (RECON, 2, "InvoiceNumber + OrderId + AlternateId + ChargeType + ChargeStartDate"),
+        (RECON, 2, RECON_KEY),
         (LEGACY, 100, "identity/LineItemId + identity/TimeInterval"),
     ],
     ids=["daily-rated-usage", "vmware", "azure-ea", "invoice-reconciliation", "cur-legacy"],
@@ -118,6 +124,19 @@ def test_a_row_repeated_in_one_file_is_refused_naming_both_rows_and_the_key(
     )
     assert (repeat, key) in problems(err)
     assert "would be billed twice" in str(err)
+
+
+def test_two_products_of_one_order_in_the_invoice_file_are_not_a_repeat(tmp_path):
+    """AlternateId is an alternate id of the order (Microsoft Learn), not of the line: two
+    products bought in one order share it and the OrderId, and differ in their subscription,
+    product and SKU."""
+
+    def one_order(header, rows):  # row 5 (C002 Teams) bought in the order of row 4 (C002 E3)
+        for column in ("OrderId", "AlternateId"):
+            set_value(header, rows, 3, column, rows[2][header.index(column)])
+
+    [report] = import_reports(open_store(), [edited(RECON, tmp_path / RECON.name, one_order)])
+    assert report.rows == len(read_rows(RECON)[1])
 
 
 def test_a_repeated_aws_cur2_parquet_record_is_refused(tmp_path):
