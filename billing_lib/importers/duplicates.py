@@ -366,7 +366,7 @@ def check_not_imported(
         Problem(
             src.name,
             row,
-            f"x_VendorLineId ({key_description(spec)})",
+            f"x_VendorLineId ({' + '.join(spec.line_id_columns())})",
             lid,
             f"a line not imported before (it is {f} row {r})",
         )
