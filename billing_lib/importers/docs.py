@@ -40,7 +40,10 @@ READING_RULES = """\
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,
-  is refused; every such row is listed, not only the first.
+  is refused; every such row is listed, not only the first. A header column without a name (a
+  separator ending every line, as a spreadsheet leaves) is ignored when it holds nothing; one
+  holding a value is refused naming its position and the first row with one, as is a Parquet
+  column without a name that holds values.
 - **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
   when another tool appended to the file; such a file is read from a copy with LF line ends, its
   rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled

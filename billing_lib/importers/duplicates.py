@@ -54,7 +54,7 @@ def row_hash_sql(src: SourceFile, spec: FormatSpec) -> str | None:
         header: spec.types[name] for name, header in resolve_columns(spec.types, src.header).items()
     }
     parts = []
-    for name in sorted(src.header):
+    for name in sorted(set(src.header) - set(src.unnamed)):  # unnamed: checked to hold nothing
         col = qi(name)
         if src.kind != "csv":
             expr = f"CAST({col} AS VARCHAR)"
