@@ -163,9 +163,9 @@ CREATE TABLE IF NOT EXISTS imports (
 )"""
 
 
-#: The lines of the imported reports whose format has no line id
-#: (``importers.duplicates.remember_rows``), each as the 128-bit hash of the charge it bills: a line
-#: of a later report with the same hash is the same charge twice (two overlapping exports),
+#: The lines of the imported reports that have no vendor line id
+#: (``importers.line_content.remember_rows``), each as the 128-bit hash of the charge it bills: a
+#: line of a later report with the same hash is the same charge twice (two overlapping exports),
 #: refused. ``report`` is the rowid of the report's first line in ``lines``: one value per
 #: imported report.
 IMPORTED_ROWS_TABLE_SQL = """

@@ -20,9 +20,6 @@ from billing_lib.importers.duplicates import (
     ROW_HASH,
     check_not_imported,
     check_repeated_rows,
-    check_rows_not_imported,
-    content_key,
-    remember_rows,
     row_hash_sql,
 )
 from billing_lib.importers.engine import (
@@ -34,6 +31,11 @@ from billing_lib.importers.engine import (
     restore_optimizers,
     stage_source,
     unreadable_parquet,
+)
+from billing_lib.importers.line_content import (
+    check_rows_not_imported,
+    content_key,
+    remember_rows,
 )
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport

@@ -57,7 +57,7 @@ class LineFacts:
     first charge start and last charge end; ``groups``: the rows of ``__facts`` in category and
     currency order (not compared: they are the counts' detail); ``without_line_id``: lines
     without a vendor line id (an AWS CUR exported without its identity columns), compared across
-    reports by what they bill instead (duplicates.remember_rows)."""
+    reports by what they bill instead (line_content.remember_rows)."""
 
     broken: int
     wrong_signs: int
