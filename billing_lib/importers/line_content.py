@@ -71,9 +71,8 @@ def remember_rows(
     """The ``line_content_sql`` hashes of the lines of ``src`` (``__new``, its lines from rowid
     ``start`` on) added to ``imported_rows``, for its ``content_key`` and
     ``check_rows_not_imported``: every line of a format ``compared_across_reports``; of one with
-    line ids,
-    the ``without_line_id`` lines that have none (line_facts: nothing is read when there are
-    none, the common case)."""
+    line ids, the ``without_line_id`` lines that have none (line_facts: nothing is read when
+    there are none, the common case)."""
     if compared_across_reports(spec):
         where = ""
     elif without_line_id:
