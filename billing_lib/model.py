@@ -163,13 +163,14 @@ CREATE TABLE IF NOT EXISTS imports (
 )"""
 
 
-#: The rows of the imported reports whose format identifies a row by all its columns and allows
-#: no identical rows (``importers.duplicates.remember_rows``): a row of a later report equal to one
-#: of these is the same charge twice (two overlapping exports), refused. ``report`` is the rowid
-#: of the report's first line in ``lines``: one value per imported report.
+#: The lines of the imported reports that have no vendor line id
+#: (``importers.line_content.remember_rows``), each as the 128-bit hash of the charge it bills: a
+#: line of a later report with the same hash is the same charge twice (two overlapping exports),
+#: refused. ``report`` is the rowid of the report's first line in ``lines``: one value per
+#: imported report.
 IMPORTED_ROWS_TABLE_SQL = """
 CREATE TABLE IF NOT EXISTS imported_rows (
-  format VARCHAR, report BIGINT, file VARCHAR, row BIGINT, hash VARCHAR
+  format VARCHAR, report BIGINT, file VARCHAR, row BIGINT, hash UHUGEINT
 )"""
 
 

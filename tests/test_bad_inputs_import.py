@@ -14,12 +14,14 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import shutil
 import subprocess
 import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -40,6 +42,7 @@ VMWARE = REPORTS / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
 VENDOR = REPO / "tests" / "data" / "vendor-samples"
 LEGACY = VENDOR / "aws-cur" / "cur-legacy-anonymous-2023-11.csv"
 AZURE = VENDOR / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+MPA = REPO / "tests" / "data" / "azure-cost-details" / "mpa-actual-cost-2026-10.csv"
 FLEX = (
     VENDOR
     / "focus"
@@ -92,13 +95,19 @@ def problems(err: InputError) -> set[tuple]:
 # -- 1. a row repeated inside one vendor file ------------------------------------------------------
 
 
+RECON_KEY = (
+    "InvoiceNumber + OrderId + AlternateId + SubscriptionId + ProductId + SkuId + ChargeType + "
+    "ChargeStartDate"
+)
+
+
 @pytest.mark.parametrize(
     "source, index, key",
     [
         (DAILY, 40, "every column"),
         (VMWARE, 3, "every column"),
         (AZURE, 4, "every column"),
-        (RECON, 2, "InvoiceNumber + OrderId + AlternateId + ChargeType + ChargeStartDate"),
+        (RECON, 2, RECON_KEY),
         (LEGACY, 100, "identity/LineItemId + identity/TimeInterval"),
     ],
     ids=["daily-rated-usage", "vmware", "azure-ea", "invoice-reconciliation", "cur-legacy"],
@@ -117,6 +126,19 @@ def test_a_row_repeated_in_one_file_is_refused_naming_both_rows_and_the_key(
     assert "would be billed twice" in str(err)
 
 
+def test_two_products_of_one_order_in_the_invoice_file_are_not_a_repeat(tmp_path):
+    """AlternateId is an alternate id of the order (Microsoft Learn), not of the line: two
+    products bought in one order share it and the OrderId, and differ in their subscription,
+    product and SKU."""
+
+    def one_order(header, rows):  # row 5 (C002 Teams) bought in the order of row 4 (C002 E3)
+        for column in ("OrderId", "AlternateId"):
+            set_value(header, rows, 3, column, rows[2][header.index(column)])
+
+    [report] = import_reports(open_store(), [edited(RECON, tmp_path / RECON.name, one_order)])
+    assert report.rows == len(read_rows(RECON)[1])
+
+
 def test_a_repeated_aws_cur2_parquet_record_is_refused(tmp_path):
     table = pq.read_table(CUR2)
     bad = tmp_path / "cur2.parquet"
@@ -124,6 +146,55 @@ def test_a_repeated_aws_cur2_parquet_record_is_refused(tmp_path):
     err = import_error(bad)
     assert f"row {table.num_rows + 1} repeats row 6" in str(err)
     assert (table.num_rows + 1, "identity_line_item_id + identity_time_interval") in problems(err)
+
+
+IDENTITY = ["identity_line_item_id", "identity_time_interval"]
+
+
+def _cur2_without_identity(path: Path, compression: str = "snappy", rows=None) -> Path:
+    """The sample CUR 2.0 exported without its identity columns, as Data Exports allows."""
+    table = pq.read_table(CUR2).drop_columns(IDENTITY)
+    pq.write_table(table if rows is None else table.take(rows), path, compression=compression)
+    return path
+
+
+def test_a_repeat_in_an_aws_cur_without_identity_columns_names_the_line_not_missing_columns(
+    tmp_path,
+):
+    table = pq.read_table(CUR2).drop_columns(IDENTITY)
+    bad = tmp_path / "cur2.parquet"
+    pq.write_table(pa.concat_tables([table, table.slice(5, 1)]), bad)
+    err = import_error(bad)
+    key = "every value of the line model; the line has no identity_line_item_id + "
+    assert f"row {table.num_rows + 1} repeats row 6 (same {key}" in str(err)
+    [p] = err.problems
+    assert (p.row, p.value) == (table.num_rows + 1, None)
+    assert p.column.startswith(key)
+
+
+def test_an_aws_cur_without_identity_columns_given_twice_is_refused(tmp_path):
+    first = _cur2_without_identity(tmp_path / "cur2.snappy.parquet")
+    second = _cur2_without_identity(tmp_path / "cur2-again.zstd.parquet", "zstd")
+    err = import_error(first, second)
+    assert f"{second}: the same report as {first} (its 718 lines bill the same charges" in str(err)
+
+
+@pytest.mark.parametrize("with_ids_first", [True, False], ids=["ids-first", "ids-second"])
+def test_an_aws_cur_given_with_and_without_identity_columns_is_refused(tmp_path, with_ids_first):
+    without = _cur2_without_identity(tmp_path / "cur2-without-ids.parquet")
+    first, second = (CUR2, without) if with_ids_first else (without, CUR2)
+    err = import_error(first, second)
+    assert f"{second}: the same report as {first} (its 718 lines" in str(err)
+
+
+def test_aws_curs_without_identity_columns_that_do_not_overlap_are_both_read(tmp_path):
+    first = _cur2_without_identity(tmp_path / "part-1.parquet", rows=list(range(400)))
+    second = _cur2_without_identity(tmp_path / "part-2.parquet", rows=list(range(400, 718)))
+    assert [r.rows for r in import_reports(open_store(), [first, second])] == [400, 318]
+    overlapping = _cur2_without_identity(tmp_path / "part-2b.parquet", rows=list(range(390, 718)))
+    err = import_error(first, overlapping)
+    assert f"{overlapping} (AWS" in str(err)
+    assert f"10 of its 328 rows are also in {first}. The reports overlap" in str(err)
 
 
 def test_the_same_aws_line_id_and_hour_with_another_cost_is_refused(tmp_path):
@@ -192,6 +263,59 @@ def test_focus_identical_rows_are_accepted_as_the_specification_example_has_them
     # The FOCUS example bills two virtual machines in two identical rows (rows 4 and 6).
     [report] = import_reports(open_store(), [FLEX], default_currency="USD")
     assert report.rows == 3
+
+
+FOCUS_HEADER = (
+    "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargeFrequency,ChargeDescription,"
+    "ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,BillingPeriodEnd,ServiceName,SkuId,"
+    "ResourceId,PricingQuantity,PricingUnit,ListUnitPrice,ListCost,BilledCost,EffectiveCost,"
+    "BillingCurrency,Tags"
+)
+
+
+def _azure_focus(path: Path, days) -> Path:
+    """An Azure FOCUS export of one VM's usage on the October ``days``."""
+    rows = [
+        f"/providers/Microsoft.Billing/billingAccounts/1234,/subscriptions/ab12cd34,Microsoft,"
+        f"Usage,Usage-Based,D2s v5,2026-10-{d:02d}T00:00:00Z,2026-10-{d + 1:02d}T00:00:00Z,"
+        "2026-10-01T00:00:00Z,2026-11-01T00:00:00Z,Virtual Machines,DZH318Z0BQ4L,"
+        '/subscriptions/ab12cd34/vm1,24,1 Hour,0.096,2.304,2.304,2.304,EUR,"{""env"":""prod""}"'
+        for d in days
+    ]
+    path.write_text("\n".join([FOCUS_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "first_days, second_days, message",
+    [
+        ([5, 6], [6], "row 2 bills the same charge as {first} row 3 "),
+        (range(1, 21), range(15, 31), "6 of its 16 rows are also in {first}. The reports overlap"),
+    ],
+    ids=["month-to-date-and-final", "first-20-days-and-from-the-15th"],
+)
+def test_focus_exports_that_overlap_are_refused(tmp_path, first_days, second_days, message):
+    """FOCUS accepts identical rows inside one file, not the same charge in two files."""
+    first = _azure_focus(tmp_path / "azure-focus-2026-10-mtd.csv", first_days)
+    second = _azure_focus(tmp_path / "azure-focus-2026-10-final.csv", second_days)
+    err = import_error(first, second)
+    assert str(err).startswith(f"{second} (FOCUS")
+    assert message.format(first=first) in str(err)
+
+
+def test_focus_exports_that_do_not_overlap_are_both_read(tmp_path):
+    first = _azure_focus(tmp_path / "azure-focus-1.csv", range(1, 15))
+    second = _azure_focus(tmp_path / "azure-focus-2.csv", range(15, 31))
+    assert [r.rows for r in import_reports(open_store(), [first, second])] == [14, 16]
+
+
+def test_a_focus_row_identical_to_two_of_an_earlier_file_is_refused(tmp_path):
+    # the specification's example bills two VMs in two identical rows (4 and 6); one of them
+    # again in a second file is the same charge twice
+    header, rows = read_rows(FLEX)
+    again = write_rows(tmp_path / "again.csv", header, [rows[1]])
+    err = import_error(FLEX, again, default_currency="USD")
+    assert f"row 2 bills the same charge as {FLEX} row 4 " in str(err)
 
 
 # -- 2. the same report twice, in another container or encoding ------------------------------------
@@ -269,8 +393,9 @@ def test_reports_without_line_ids_that_overlap_are_refused_naming_the_shared_row
     err = import_error(first, second)
     assert str(err).startswith(f"{second} (")
     assert (
-        f"row 2 is the same as {first} row {second_rows[0] + 2} in every column; {shared} of "
-        f"its {second_rows[1] - second_rows[0]} rows are also in {first}. The reports overlap"
+        f"row 2 bills the same charge as {first} row {second_rows[0] + 2} (the same values in "
+        f"the line model, the vendor's invoice and line ids aside); {shared} of its "
+        f"{second_rows[1] - second_rows[0]} rows are also in {first}. The reports overlap"
     ) in str(err)
     assert "would be billed twice" in str(err)
     assert [(p.row, p.expected) for p in err.problems][:2] == [
@@ -293,7 +418,9 @@ def test_an_overlap_with_a_report_imported_into_the_store_before_is_refused(tmp_
     con = open_store()
     import_reports(con, [write_rows(tmp_path / "a.csv", header, rows[:10])])
     later = write_rows(tmp_path / "b.csv", header, rows[9:])
-    with pytest.raises(InputError, match=r"b\.csv \(.*\): row 2 is the same as .*a\.csv row 11"):
+    with pytest.raises(
+        InputError, match=r"b\.csv \(.*\): row 2 bills the same charge as .*a\.csv row 11"
+    ):
         import_reports(con, [later])
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (10,)
     assert con.execute("SELECT count(*) FROM imported_rows").fetchone() == (10,)
@@ -321,6 +448,94 @@ def test_a_daily_usage_file_re_saved_with_other_number_spelling_is_the_same_repo
     assert second.read_bytes() != first.read_bytes()
     err = import_error(first, second)
     assert f"{second}: the same report as {first}" in str(err)
+
+
+def _column_added(header, rows):  # a newer export version, or a column the user added
+    header.append("NewCol")
+    for r in rows:
+        r.append("x")
+
+
+def _last_columns_dropped(header, rows):  # an older export version
+    del header[-3:]
+    for r in rows:
+        del r[-3:]
+
+
+def _iso_dates(header, rows):  # 10/1/2026 -> 2026-10-01
+    for r in rows:
+        for i, value in enumerate(r):
+            if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", value):
+                month, day, year = value.split("/")
+                r[i] = f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def _not_invoiced_yet(header, rows):  # the unbilled daily export of the same usage
+    for r in rows:
+        r[header.index("InvoiceNumber")] = ""
+
+
+def _saved_by_excel_us(header, rows):  # 10/01/2026 -> 10/1/2026, True -> TRUE
+    for r in rows:
+        for i, value in enumerate(r):
+            if re.fullmatch(r"\d{2}/\d{2}/\d{4}", value):
+                month, day, year = value.split("/")
+                r[i] = f"{int(month)}/{int(day)}/{year}"
+            r[i] = {"True": "TRUE", "False": "FALSE"}.get(r[i], r[i])
+
+
+@pytest.mark.parametrize(
+    "source, edit",
+    [
+        (DAILY, _column_added),
+        (DAILY, _last_columns_dropped),
+        (DAILY, _iso_dates),
+        (DAILY, _not_invoiced_yet),
+        (MPA, _column_added),
+        (MPA, _saved_by_excel_us),
+    ],
+    ids=[
+        "daily-column-added",
+        "daily-older-export",
+        "daily-iso-dates",
+        "daily-not-invoiced-yet",
+        "mpa-column-added",
+        "mpa-saved-by-excel",
+    ],
+)
+def test_a_report_given_again_in_another_layout_or_spelling_is_the_same_report(
+    tmp_path, source, edit
+):
+    """Reports without line ids are compared by the charges their lines bill (the line model's
+    values), not by the text of every column: an added or dropped column the format does not read,
+    dates spelt otherwise, or the invoice id not yet there, is the same usage billed twice."""
+    first = Path(shutil.copy(source, tmp_path / source.name))
+    second = edited(source, tmp_path / f"again-{source.name}", edit)
+    assert second.read_bytes() != first.read_bytes()
+    err = import_error(first, second, period="2026-10")
+    assert f"{second}: the same report as {first} (" in str(err)
+    assert "given twice" in str(err)
+
+
+def test_a_cost_export_given_again_as_parquet_is_the_same_report(tmp_path):
+    first = Path(shutil.copy(MPA, tmp_path / MPA.name))
+    second = tmp_path / "mpa-actual-cost-2026-10.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{first}')) TO '{second}' (FORMAT parquet)")
+    err = import_error(first, second)
+    assert f"{second}: the same report as {first} (" in str(err)
+
+
+def test_reports_that_overlap_in_another_layout_are_refused_naming_the_shared_rows(tmp_path):
+    header, rows = read_rows(DAILY)
+    first = write_rows(tmp_path / "first.csv", header, rows[:160])
+    second = edited(
+        write_rows(tmp_path / "second.csv", header, rows[100:]),
+        tmp_path / "second.csv",
+        _column_added,
+    )
+    err = import_error(first, second)
+    assert f"row 2 bills the same charge as {first} row 102 " in str(err)
+    assert f"60 of its {len(rows) - 100} rows are also in {first}" in str(err)
 
 
 def test_a_reconciliation_re_saved_in_a_spreadsheet_is_refused_naming_the_rewritten_ids(tmp_path):

@@ -151,24 +151,27 @@ def test_tags_in_quoted_json_fields():
 
 def test_one_account_row_covers_licences_daily_usage_and_cost_exports():
     """accounts.csv maps Van Leeuwen's tenant once (vendor microsoft): its licences, its Azure plan
-    daily usage and its partner cost export all land on C002, Schelde's on C005."""
-    con = open_store()
-    import_reports(
-        con,
+    daily usage and its partner cost export all land on C002, Schelde's on C005. (Two imports: the
+    daily usage and the cost export of one tenant's month are the same usage twice, refused
+    together: tests/test_usage_sources.py.)"""
+    customers = load_customers(ROOT / "parameters")
+    got = []
+    for reports in (
         [
             SAMPLE / "ms-invoice-reconciliation-G052026103.csv",
             SAMPLE / "ms-daily-rated-usage-G052026103.csv",
-            MPA_ACTUAL,
         ],
-    )
-    customers = load_customers(ROOT / "parameters")
-    register_account_map(con, load_account_mappings(ROOT / "parameters", customers))
-    assign_customers(con)
-    got = con.execute(
-        "SELECT x_Format, x_CustomerId, count(*) FROM customer_lines "
-        "WHERE SubAccountId IN ('88825278-08a8-4728-94af-fd0e00ff815f', "
-        "'39bd560b-19de-415f-918b-0c2b21a46df9') GROUP BY ALL ORDER BY 1, 2"
-    ).fetchall()
+        [MPA_ACTUAL],
+    ):
+        con = open_store()
+        import_reports(con, reports)
+        register_account_map(con, load_account_mappings(ROOT / "parameters", customers))
+        assign_customers(con)
+        got += con.execute(
+            "SELECT x_Format, x_CustomerId, count(*) FROM customer_lines "
+            "WHERE SubAccountId IN ('88825278-08a8-4728-94af-fd0e00ff815f', "
+            "'39bd560b-19de-415f-918b-0c2b21a46df9') GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall()
     formats = {(f, c) for f, c, _ in got}
     assert ("azure_cost_export_partner", "C002") in formats
     assert ("azure_cost_export_partner", "C005") in formats

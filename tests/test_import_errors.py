@@ -4,7 +4,10 @@ half-imported."""
 import codecs
 import csv
 import io
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from billing_lib.errors import InputError
@@ -278,3 +281,59 @@ def test_nothing_half_imported_after_a_failure_in_a_batch(tmp_path, bad):
         ).fetchone()[0]
         == 0
     )
+
+
+SAMPLE_REPORTS = Path(__file__).resolve().parents[1] / "samples" / "2026-10" / "reports"
+
+
+def _trailing_comma(source: Path, target: Path, value_in_row: int | None = None) -> Path:
+    """``source`` with a comma after every line, as a spreadsheet leaves an empty last column;
+    with ``value_in_row`` (a spreadsheet row), that row holds ``x`` in it."""
+    lines = source.read_text(encoding="utf-8-sig").splitlines()
+    out = [f"{line},{'x' if n == value_in_row else ''}" for n, line in enumerate(lines, 1)]
+    target.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ms-invoice-reconciliation-G052026103.csv",
+        "ms-daily-rated-usage-G052026103.csv",
+        "vmware-usage-meter-customer-monthly-usage-2026-10.csv",
+    ],
+)
+def test_an_empty_column_without_a_name_is_ignored(tmp_path, name):
+    source = SAMPLE_REPORTS / name
+    [expected] = import_reports(open_store(), [source])
+    [report] = import_reports(open_store(), [_trailing_comma(source, tmp_path / name)])
+    assert (report.rows, report.currencies) == (expected.rows, expected.currencies)
+
+
+def test_a_column_without_a_name_holding_values_is_refused_naming_its_place(tmp_path):
+    source = SAMPLE_REPORTS / "ms-daily-rated-usage-G052026103.csv"
+    columns = len(source.read_text(encoding="utf-8-sig").splitlines()[0].split(","))
+    bad = _trailing_comma(source, tmp_path / "daily.csv", value_in_row=4)
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [bad])
+    assert str(err.value).startswith(
+        f"{bad}: column {columns + 1} of the header (row 1) has no name, and row 4 holds a value "
+        "in it"
+    )
+    [problem] = err.value.problems
+    assert (problem.row, problem.column, problem.value) == (1, f"column {columns + 1}", "")
+
+
+def test_a_parquet_column_without_a_name_is_ignored_when_empty_and_refused_with_values(tmp_path):
+    table = pq.read_table(SAMPLE_REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet")
+    empty, full = tmp_path / "empty.parquet", tmp_path / "full.parquet"
+    pq.write_table(table.append_column("", pa.nulls(table.num_rows, pa.string())), empty)
+    pq.write_table(table.append_column("", pa.array(["x"] * table.num_rows)), full)
+    assert import_reports(open_store(), [empty])[0].rows == table.num_rows
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [full])
+    position = table.num_columns + 1
+    assert str(err.value).startswith(
+        f"{full}: column {position} of the Parquet file has no name and holds values"
+    )
+    assert err.value.problems[0].column == f"column {position}"

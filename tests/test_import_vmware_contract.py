@@ -279,3 +279,54 @@ def test_a_billing_run_prices_a_usage_meter_export_from_its_parameters(tmp_path)
     ).fetchone()
     # the sample month's VMware cost; the provider's own management stack (C010) is not billed
     assert (imported, rated, excluded) == (D("5574.096"), D("5387.472"), D("186.624"))
+
+
+SITES_HEADER = "Usage Meter\tCustomer Label\tProduct\tUnit of Measure\tUnits to be Reported"
+
+
+def _sites(path: Path, *rows: str) -> Path:
+    path.write_text("\n".join([SITES_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_one_customer_at_two_usage_meters_is_two_lines(prices, tmp_path):
+    """Two sites (two Usage Meters) report the same customer label and product: two lines of
+    usage, in one report or in one report per site; the same meter twice is still a repeat."""
+    both = _sites(
+        tmp_path / "sites-2026-10.tsv",
+        "um-ams-01\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t64",
+        "um-rtm-02\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t32",
+    )
+    [report] = import_reports(open_store(), [both], vendor_prices=prices)
+    assert report.rows == 2
+    ams = _sites(
+        tmp_path / "site-ams-2026-10.tsv",
+        "um-ams-01\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t64",
+    )
+    rtm = _sites(
+        tmp_path / "site-rtm-2026-10.tsv",
+        "um-rtm-02\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t32",
+    )
+    assert [r.rows for r in import_reports(open_store(), [ams, rtm], vendor_prices=prices)] == [
+        1,
+        1,
+    ]
+    again = _sites(
+        tmp_path / "again-2026-10.tsv",
+        "um-ams-01\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t64",
+        "um-ams-01\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t60",
+    )
+    with pytest.raises(InputError, match="row 3 repeats row 2 \\(same month \\+ Usage Meter"):
+        import_reports(open_store(), [again], vendor_prices=prices)
+
+
+def test_a_priced_usage_meter_report_per_site_is_read(tmp_path):
+    """The same customer label and product from two Usage Meters in two priced reports."""
+    with open(SAMPLE, encoding="utf-8", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    meter = header.index("Usage Meter")
+    other_site = [[*r[:meter], "um-rtm-02.northwind-cloud.example", *r[meter + 1 :]] for r in rows]
+    second = tmp_path / "um-rtm-02-2026-10.csv"
+    with open(second, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header, *other_site[:2]])
+    assert [r.rows for r in import_reports(open_store(), [SAMPLE, second])] == [len(rows), 2]

@@ -32,6 +32,7 @@ def _new(*lines: dict) -> duckdb.DuckDBPyConnection:
             "x_Format": "aws_cur_legacy",
             "x_SourceFile": "cur.csv",
             "x_SourceRow": row,
+            "x_VendorLineId": f"line-{row}@2026-10-03T00:00:00Z/2026-10-03T01:00:00Z",
             **fields,
         }
         names = [n for n in LINE_COLUMN_NAMES if n in line]
@@ -88,3 +89,10 @@ def test_without_a_period_nothing_is_counted_for_it():
 
 def test_no_lines_give_no_charge_period():
     assert line_facts(_new(), AWS, "2026-10") == LineFacts(0, 0, 0, None, None)
+
+
+def test_lines_without_a_vendor_line_id_are_counted():
+    # an AWS CUR exported without its identity columns: compared across reports by what it bills
+    con = _new({}, {"x_VendorLineId": None}, {"x_VendorLineId": None, "BillingCurrency": "EUR"})
+    assert line_facts(con, AWS).without_line_id == 2
+    assert line_facts(_new({}), AWS).without_line_id == 0

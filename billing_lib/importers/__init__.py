@@ -20,9 +20,6 @@ from billing_lib.importers.duplicates import (
     ROW_HASH,
     check_not_imported,
     check_repeated_rows,
-    check_rows_not_imported,
-    content_key,
-    remember_rows,
     row_hash_sql,
 )
 from billing_lib.importers.engine import (
@@ -35,10 +32,16 @@ from billing_lib.importers.engine import (
     stage_source,
     unreadable_parquet,
 )
+from billing_lib.importers.line_content import (
+    check_rows_not_imported,
+    content_key,
+    remember_rows,
+)
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
 from billing_lib.importers.report_names import files_not_read, report_files
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
+from billing_lib.importers.usage_sources import check_usage_from_one_format
 from billing_lib.periods import month_days
 from billing_lib.store import ensure_tables
 from billing_lib.vendor_prices import VendorPrices
@@ -87,7 +90,9 @@ def import_reports(
 ) -> list[ImportReport]:
     """Import every file in ``paths`` into ``lines``, all or nothing.
 
-    Every file is checked (format, types, model rules, control totals, duplicates) inside one
+    Every file is checked (format, types, model rules, control totals, duplicates), and then the
+    month's usage of each vendor account against coming from two report formats
+    (usage_sources), inside one
     transaction that is committed only when all pass and rolled back at the first problem, so
     the store is left as it was. Each file's lines go into ``lines`` once, checked there, instead
     of being staged in a table of their own and copied (a copy of 10 million lines costs tens of
@@ -116,6 +121,7 @@ def import_reports(
                         )
                     checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period))
+        check_usage_from_one_format(con)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)
@@ -178,12 +184,12 @@ def _import_source(
         )
         check_has_rows(src, spec, report.rows)
         check_repeated_rows(con, src, spec)
-        content = content_key(con, spec)
-        remember_rows(con, src, spec, start)
+        remember_rows(con, src, spec, start, facts.without_line_id)
+        content = content_key(con, spec, start)
         # the raw copy is not needed any more: free its memory now
         drop_staging(con, *FILE_RELATIONS)
         check_not_imported(con, src, spec, start, content, report.rows)
-        check_rows_not_imported(con, src, spec, start, report.rows)
+        check_rows_not_imported(con, src, spec, start, report.rows, facts.without_line_id)
         if period is not None:
             check_in_period(con, src, spec, period, facts)
         check_signs(con, src, spec, facts)

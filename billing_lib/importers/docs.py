@@ -40,7 +40,10 @@ READING_RULES = """\
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,
-  is refused; every such row is listed, not only the first.
+  is refused; every such row is listed, not only the first. A header column without a name (a
+  separator ending every line, as a spreadsheet leaves) is ignored when it holds nothing; one
+  holding a value is refused naming its position and the first row with one, as is a Parquet
+  column without a name that holds values.
 - **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
   when another tool appended to the file; such a file is read from a copy with LF line ends, its
   rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled
@@ -70,15 +73,28 @@ READING_RULES = """\
 - **Tags**: always a JSON object (text); no tags is NULL.
 - **Twice**: a row repeated inside one file is refused, naming both rows and the key (each
   format's "Duplicate key" below: the vendor's line id, or every column of the row where the
-  format has none); only FOCUS accepts identical rows, for the reason given in its section. A
+  format has none); only FOCUS accepts identical rows inside one file, for the reason given in
+  its section (not the same charge in two FOCUS files: they are compared as below). A
   report given twice is refused naming both files: the same bytes under another name, the same
   vendor line ids (`x.csv` and `x.csv.gz`, a zip of it), or for formats without line ids the same
-  rows compared by value (re-saved with CRLF line ends or a BOM, re-compressed, re-ordered). A
-  report sharing only some line ids with an earlier one is refused too, and so is a report
-  without line ids sharing only some rows with an earlier one of its format (two overlapping
-  month-to-date exports), naming the shared rows of both; the store keeps those formats' row
-  hashes (`imported_rows`) for it. A batch of files is all-or-nothing: if one fails, `lines` is
-  unchanged.
+  charges: every line's values in the line model but its file, row and vendor invoice id
+  (re-saved with CRLF line ends, a BOM, other date or number spelling, re-compressed, as CSV and
+  as Parquet, re-ordered, with a column the format does not read added or dropped, the unbilled
+  export of the same usage). A report sharing only some line ids with an earlier one is refused
+  too, and so is a report without line ids sharing only some of those charges with an earlier
+  one of its format (two overlapping month-to-date exports), naming the shared rows of both; the
+  store keeps a hash of each such line (`imported_rows`) for it. Lines without the line id their
+  format has (an AWS CUR exported without its identity columns) are compared so with every
+  earlier line of their format, and a repeat inside their file is a line equal in every value.
+  A batch of files is all-or-nothing: if one fails, `lines` is unchanged.
+- **One format per account's usage**: the same usage in two layouts shares no line id (Microsoft's
+  invoice reconciliation file with Azure plan rows, the daily rated usage file and a partner's
+  Azure cost export; an AWS CUR 2.0, a legacy CUR and a FOCUS export; a Usage Meter month with and
+  without its price). Once all reports of an import are read, the Usage lines of one vendor
+  account (`x_Vendor` + `SubAccountId`) in one charge month coming from more than one format are
+  refused, naming the account, the month and both files (`importers/usage_sources.py`). Other
+  charge categories are not compared: the invoice file's licences beside the daily file's Azure
+  usage are read.
 - **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
   for a month has lines"); in a run (or `billing import --period`), a report none of whose lines
   is charged in the run's month by its charge or billing period (a September report in an

@@ -1,11 +1,12 @@
 """Charges that would be billed twice: a row repeated inside one vendor file, the same report
 given twice in another container, encoding or line ending, and two reports that overlap.
 
-A row's identity is its format's key (``FormatSpec.key_kind``): the vendor's own line id where the
-format has one (AWS ``identity_line_item_id`` with its interval, the Partner Center reconciliation
-row's identifying columns, the VMware usage meter's month, meter, customer, product and unit), and
-otherwise the whole row, every column of the file, numbers compared as numbers. Reports are
-compared by content, not bytes: by their line ids, or by the sorted hashes of their rows.
+A row's identity inside its file is its format's key (``FormatSpec.key_kind``): the vendor's own
+line id where the format has one (AWS ``identity_line_item_id`` with its interval, the Partner
+Center reconciliation row's identifying columns, the VMware usage meter's month, meter, customer,
+product and unit), and otherwise the whole row, every column of the file, numbers compared as
+numbers. Reports are compared by content, not bytes: by their line ids here, or, for formats
+without them, by the charge each line bills (``line_content``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.model import LINE_COLUMN_NAMES
 from billing_lib.money import SQL_AMOUNT
-from billing_lib.sql import qi, ql
+from billing_lib.sql import qi
 
 #: Column of ``__raw`` (and ``__numbered``) holding a row's hash when whole rows are compared.
 ROW_HASH = "__rowhash"
@@ -33,14 +34,15 @@ _SEP = "chr(31)"
 def row_hash_sql(src: SourceFile, spec: FormatSpec) -> str | None:
     """SQL over the raw columns of ``src``: the md5 of a row's canonical text (every column, in
     name order; declared decimal columns as their DECIMAL(38,12) value, so 12.50 and 12.5 are the
-    same), or None when the format identifies rows by line id."""
-    if spec.key_kind != "row":
+    same), for the repeats inside one file; None when the format identifies rows by line id, or
+    accepts identical rows (``repeated_rows``: nothing to check inside the file)."""
+    if spec.key_kind != "row" or spec.repeated_rows:
         return None
     kinds = {
         header: spec.types[name] for name, header in resolve_columns(spec.types, src.header).items()
     }
     parts = []
-    for name in sorted(src.header):
+    for name in sorted(set(src.header) - set(src.unnamed)):  # unnamed: checked to hold nothing
         col = qi(name)
         if src.kind != "csv":
             expr = f"CAST({col} AS VARCHAR)"
@@ -113,10 +115,9 @@ def check_repeated_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: F
     ).fetchall()
     if not repeats:
         return
-    what = key_description(spec)
     problems = []
     for k, rows in repeats:
-        shown = None if spec.key_kind == "row" else k
+        what, shown = _repeated_key(spec, k)
         for again in rows[1:]:
             problems.append(
                 Problem(
@@ -130,87 +131,24 @@ def check_repeated_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: F
     first_rows = repeats[0][1]
     raise InputError(
         f"{src.name} ({spec.title}): row {first_rows[1]} repeats row {first_rows[0]} "
-        f"(same {what}); a repeated row would be billed twice. Ask the vendor for a corrected "
-        "report, or remove the repeated rows if they are a copying mistake",
+        f"(same {problems[0].column}); a repeated row would be billed twice. Ask the vendor for a "
+        "corrected report, or remove the repeated rows if they are a copying mistake",
         problems,
     )
 
 
-def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec) -> str | None:
-    """A file's content as one value, independent of container, encoding, line endings and row
-    order: the md5 of its sorted row hashes (formats compared by whole rows). None for formats with
-    line ids: those are compared by their ids (``check_not_imported``)."""
-    if spec.key_kind != "row":
-        return None
-    return con.execute(
-        f"SELECT {ql(spec.name)} || ':' || count(*) || ':' || "
-        f"md5(COALESCE(string_agg({qi(ROW_HASH)}, ',' ORDER BY {qi(ROW_HASH)}), '')) FROM "
-        f"__numbered"
-    ).fetchall()[0][0]
-
-
-def compared_across_reports(spec: FormatSpec) -> bool:
-    """Whether ``spec``'s rows are compared with the earlier reports' rows of its format
-    (``remember_rows``): rows identified by all their columns, none legitimately identical."""
-    return spec.key_kind == "row" and not spec.repeated_rows
-
-
-def remember_rows(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, start: int
-) -> None:
-    """The hashes of the rows of ``src`` (``__numbered``; its lines from rowid ``start`` on)
-    added to ``imported_rows``, for ``check_rows_not_imported``; nothing for a format not
-    ``compared_across_reports``."""
-    if compared_across_reports(spec):
-        con.execute(
-            f"INSERT INTO imported_rows SELECT $1, $2, $3, __row, {qi(ROW_HASH)} FROM __numbered",
-            [spec.name, start, src.name],
+def _repeated_key(spec: FormatSpec, key: str) -> tuple[str, str | None]:
+    """What a repeated key (``_line_key_sql``) is, in words, and the value shown for it: the line
+    id, or for a line without one (an AWS CUR exported without its identity columns) every value
+    of the line, named as such rather than by the id columns the file lacks."""
+    if spec.key_kind == "row":
+        return key_description(spec), None
+    if key.startswith("line "):
+        return (
+            f"every value of the line model; the line has no {key_description(spec)}",
+            None,
         )
-
-
-def check_rows_not_imported(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, start: int, rows: int
-) -> None:
-    """Refuse a report a row of which is equal in every column to a row of an earlier report of
-    its format (two overlapping month-to-date exports, one pasted into the other): the overlap
-    would be billed twice. Formats with line ids are compared by them (``check_not_imported``);
-    a report equal to an earlier one as a whole is named so by ``check_not_imported`` first.
-    ``start``: the rowid of its first line (``remember_rows``); ``rows``: its rows."""
-    if not compared_across_reports(spec):
-        return
-    both = """imported_rows n JOIN imported_rows e
-              ON e.format = n.format AND e.hash = n.hash AND e.report < n.report
-              WHERE n.report = $1 AND n.format = $2"""
-    per_file = con.execute(
-        f"SELECT e.file, count(DISTINCT n.row) FROM {both} GROUP BY 1 ORDER BY 2 DESC, 1",
-        [start, spec.name],
-    ).fetchall()
-    if not per_file:
-        return
-    clash = con.execute(
-        f"""SELECT n.row, e.file, e.row FROM {both}
-            QUALIFY row_number() OVER (PARTITION BY n.row ORDER BY e.report, e.row) = 1
-            ORDER BY n.row LIMIT {MAX_SHOWN}""",
-        [start, spec.name],
-    ).fetchall()
-    first, first_file, first_row = clash[0]
-    shared = con.execute(
-        f"SELECT count(DISTINCT n.row) FROM {both}", [start, spec.name]
-    ).fetchall()[0][0]
-    others = (
-        per_file[0][0] if len(per_file) == 1 else ", ".join(f"{f} ({k} rows)" for f, k in per_file)
-    )
-    raise InputError(
-        f"{src.name} ({spec.title}): row {first} is the same as {first_file} row {first_row} in "
-        f"every column; {shared} of its {rows} rows are also in {others}. The reports overlap "
-        "(two month-to-date exports, or one copied into the other): their common rows would "
-        "be billed twice. Import reports that do not overlap, such as one export of the whole "
-        "month",
-        [
-            Problem(src.name, row, "every column", None, f"a row not in {f} (it is its row {r})")
-            for row, f, r in clash
-        ],
-    )
+    return key_description(spec), key
 
 
 def check_not_imported(
@@ -241,8 +179,9 @@ def check_not_imported(
         )
     if content is not None and by_content is not None:
         raise InputError(
-            f"{src.name}: the same report as {by_content} ({rows} rows with the same values: "
-            "another container, encoding or line ending of it), given twice; import one of them"
+            f"{src.name}: the same report as {by_content} ({rows} rows billing the same charges: "
+            "another container, layout, encoding or export of it), given twice; import one of "
+            "them"
         )
     if not earlier_lines:
         return  # no line of its format imported before it: no join over all its lines
@@ -265,7 +204,7 @@ def check_not_imported(
         Problem(
             src.name,
             row,
-            f"x_VendorLineId ({key_description(spec)})",
+            f"x_VendorLineId ({' + '.join(spec.line_id_columns())})",
             lid,
             f"a line not imported before (it is {f} row {r})",
         )

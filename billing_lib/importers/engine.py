@@ -206,6 +206,46 @@ def _check_rejects(con: duckdb.DuckDBPyConnection, src: SourceFile, table: str) 
     raise InputError(f"{src.name}: rows that are not well-formed CSV", problems)
 
 
+def _csv_unnamed(src: SourceFile) -> tuple[str, ...]:
+    """The columns of a CSV's header without a name (none for Parquet: reader checks them)."""
+    return src.unnamed if src.kind == "csv" else ()
+
+
+def _check_unnamed(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
+    """Refuse a CSV whose header has a column without a name holding a value: no format reads it,
+    so the value would be lost in silence. Columns without a name that hold nothing (a comma
+    ending every line, as a spreadsheet leaves) are ignored. (A Parquet file's are checked when it
+    is opened: reader.)"""
+    unnamed = _csv_unnamed(src)
+    if not unnamed:
+        return
+    found = con.execute(
+        f"SELECT __row, [{', '.join(qi(u) for u in unnamed)}] FROM __numbered "
+        f"WHERE {' OR '.join(f'{qi(u)} IS NOT NULL' for u in unnamed)} "
+        "ORDER BY __row LIMIT 1"
+    ).fetchall()
+    if not found:
+        return
+    row, values = found[0]
+    name, value = next((u, v) for u, v in zip(unnamed, values, strict=True) if v is not None)
+    position = src.header.index(name) + 1
+    raise InputError(
+        f"{src.name}: column {position} of the header (row 1) has no name, and row {row} holds "
+        f"a value in it ({value!r}); a column without a name is not read, so its values would be "
+        "lost. Give the column its name in the header, or delete it if the vendor's report has "
+        "no such column",
+        [
+            Problem(
+                src.name,
+                1,
+                f"column {position}",
+                "",
+                f"a column name, for a column that holds values (row {row}: {value!r})",
+            )
+        ],
+    )
+
+
 def _numbered_view(con: duckdb.DuckDBPyConnection, src: SourceFile, raw: str) -> None:
     """``__numbered``: the records of ``raw`` plus ``__row``, the record's spreadsheet row
     (header = 1, blank lines counted as the rows they are in a spreadsheet, though DuckDB skips
@@ -289,6 +329,7 @@ def stage_source(
     source = duckdb_source(src, spec.null_values, rejects, row_numbers=as_view)
     select = ", ".join(
         [f"{qi(actual[c])} AS {qi(c)}" for c in present]
+        + [qi(u) for u in _csv_unnamed(src)]  # checked to hold nothing (_check_unnamed)
         + [f"{e} AS {qi(n)}" for n, e in (extra_raw or {}).items()]
     )
     select = select or "1 AS __none"
@@ -311,6 +352,7 @@ def stage_source(
         {} if src.kind == "csv" else {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
     )
     _numbered_view(con, src, raw)
+    _check_unnamed(con, src)
 
     typed = {c: typed_expr(c, spec.types.get(c), c in actual, raw_types, spec) for c in wanted}
     typed_cols = ["__row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]

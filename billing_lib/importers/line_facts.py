@@ -55,7 +55,9 @@ class LineFacts:
     """Counts over a file's lines (``__new``): lines breaking the model's rules or with bad tags,
     lines whose signs contradict, lines charged in the period (None: no period given), and the
     first charge start and last charge end; ``groups``: the rows of ``__facts`` in category and
-    currency order (not compared: they are the counts' detail)."""
+    currency order (not compared: they are the counts' detail); ``without_line_id``: lines
+    without a vendor line id (an AWS CUR exported without its identity columns), compared across
+    reports by what they bill instead (line_content.remember_rows)."""
 
     broken: int
     wrong_signs: int
@@ -63,6 +65,7 @@ class LineFacts:
     first_start: datetime | None
     last_end: datetime | None
     groups: tuple[FactGroup, ...] = field(default=(), compare=False)
+    without_line_id: int = 0
 
 
 def _overlaps(start: str, end: str, first: date, after: date) -> str:
@@ -121,14 +124,15 @@ def line_facts(
                    min(ChargePeriodStart) FILTER ({date_in_range_sql("ChargePeriodStart")})
                      AS first_start,
                    max(ChargePeriodEnd) FILTER ({date_in_range_sql("ChargePeriodEnd")})
-                     AS last_end
+                     AS last_end,
+                   count(*) - count(x_VendorLineId) AS without_line_id
             FROM __new GROUP BY ALL"""
     )
     # the rules on the keys once per group; the sums per currency by DuckDB, exact
     rows = con.execute(
         f"""SELECT ChargeCategory, BillingCurrency, lines, cost, sum(lines) OVER cur,
                    sum(cost) OVER cur, broken, wrong_signs, in_period, first_start, last_end,
-                   ({_or(on_keys)}) IS TRUE
+                   ({_or(on_keys)}) IS TRUE, without_line_id
             FROM {FACTS} WINDOW cur AS (PARTITION BY BillingCurrency) ORDER BY 1, 2"""
     ).fetchall()
     starts = [r[9] for r in rows if r[9] is not None]
@@ -141,4 +145,5 @@ def line_facts(
         min(starts, default=None),
         max(ends, default=None),
         tuple(FactGroup(r[0], r[1], r[2], r[3], int(r[4]), r[5]) for r in rows),
+        sum(r[12] for r in rows),
     )

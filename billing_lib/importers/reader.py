@@ -55,6 +55,10 @@ class SourceFile:
     original: Path | None = None
     #: Field separator: a comma, or a tab for tab-separated exports (VMware Usage Meter).
     delimiter: str = ","
+    #: The header's columns that have no name in the file (a comma ending every line, as a
+    #: spreadsheet leaves), under the names ``unnamed_column`` gives them: read only to check
+    #: they hold nothing (engine).
+    unnamed: tuple[str, ...] = ()
 
     @property
     def first_data_row(self) -> int:
@@ -159,9 +163,16 @@ def _open_bytes(path: Path) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
+def unnamed_column(position: int) -> str:
+    """The name a header column without one is read under (``position``: 1-based), which no
+    vendor column has and which SQL can quote."""
+    return f"(unnamed column {position})"
+
+
 def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str, str]:
     """Header columns, encoding and field separator (comma, or tab for a tab-separated export)
-    of a CSV, or an InputError saying what is wrong with it."""
+    of a CSV, or an InputError saying what is wrong with it. A column without a name gets
+    ``unnamed_column``'s."""
     try:
         with _open_bytes(path) as fh:
             head = fh.read(_HEADER_BYTES)
@@ -177,11 +188,11 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str, str]:
     first_line = text.splitlines()[0] if text.splitlines() else ""
     header = next(csv.reader([first_line]), [])
     delimiter = ","
-    if len(header) <= 1 and "\t" in first_line:
+    if sum(1 for h in header if h.strip()) <= 1 and "\t" in first_line:
         # tab-separated text (VMware Usage Meter's export): unambiguous, read as it is
         header, delimiter = next(csv.reader([first_line], delimiter="\t"), []), "\t"
-    header = _unique([h.strip().lstrip("\ufeff") for h in header])
-    if len(header) <= 1:
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    if sum(1 for h in header if h) <= 1:  # a trailing separator adds a column without a name
         for delim, label in ((";", "semicolons"), ("|", "pipes")):
             if delim in first_line:
                 raise InputError(
@@ -199,6 +210,7 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str, str]:
                 )
     if not any(header):
         raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
+    header = _unique([h or unnamed_column(i) for i, h in enumerate(header, 1)])
     return tuple(header), encoding, delimiter
 
 
@@ -297,19 +309,53 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
             schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise InputError(f"{name}: not a readable Parquet file: {exc}") from exc
-        return SourceFile(name, path, "parquet", tuple(schema.names), "utf-8", sha256_of(path))
+        unnamed = tuple(n for n in schema.names if not n.strip())
+        if unnamed:
+            _check_parquet_unnamed(path, name, schema.names)
+        return SourceFile(
+            name, path, "parquet", tuple(schema.names), "utf-8", sha256_of(path), unnamed=unnamed
+        )
     header, encoding, delimiter = _csv_header(path, name)
     checksum = sha256_of(path)
     try:
         blanks, physical, mixed = _line_scan(path, encoding, checksum)
     except READ_ERRORS as exc:
         raise InputError(f"{name}: cannot be read to the end: {exc}") from exc
+    unnamed = tuple(h for i, h in enumerate(header, 1) if h == unnamed_column(i))
     src = SourceFile(
-        name, path, "csv", header, encoding, checksum, blanks, physical, delimiter=delimiter
+        name,
+        path,
+        "csv",
+        header,
+        encoding,
+        checksum,
+        blanks,
+        physical,
+        delimiter=delimiter,
+        unnamed=unnamed,
     )
     if mixed and scratch is not None:
         return _one_line_ending(src, scratch())
     return src
+
+
+def _check_parquet_unnamed(path: Path, name: str, names: list[str]) -> None:
+    """Refuse a Parquet file a column without a name of which holds a value (no format reads it:
+    the value would be lost); one that holds nothing is ignored. Reads only those columns."""
+    for position, column in enumerate(names, 1):
+        if column.strip():
+            continue
+        try:
+            values = pq.read_table(path, columns=[column]).column(0)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise InputError(f"{name}: not a readable Parquet file: {exc}") from exc
+        if values.null_count < len(values):
+            raise InputError(
+                f"{name}: column {position} of the Parquet file has no name and holds values; "
+                "a column without a name is not read, so its values would be lost. Export the "
+                "report again with the vendor's column names",
+                [Problem(name, None, f"column {position}", "", "a column name")],
+            )
 
 
 @lru_cache(maxsize=32)

@@ -161,9 +161,12 @@ class FormatSpec(BaseModel):
         return "line_id" if self.columns.get("x_VendorLineId") is not None else "row"
 
     def line_id_columns(self) -> list[str]:
-        """The vendor columns the line id is made of (for messages and docs)."""
+        """The vendor columns the line id is made of (for messages and docs); ``month`` for the
+        month a contract-priced report is priced for (its Month column, the period or the file
+        name), not the engine's own column."""
         m = self.column_map("x_VendorLineId")
-        return m.alternatives() or list(dict.fromkeys(QUOTED_COLUMN.findall(m.sql or "")))
+        names = m.alternatives() or list(dict.fromkeys(QUOTED_COLUMN.findall(m.sql or "")))
+        return ["month" if n == "__contract_month" else n for n in names]
 
     def column_map(self, target: str) -> ColumnMap:
         m = self.columns[target]

@@ -1,0 +1,150 @@
+"""The same usage given in two report formats (importers/usage_sources.py): a vendor's Usage of one
+account and month from more than one layout is refused naming both files, and the combinations
+that bill different charges (licences in the invoice file beside Azure usage in the daily file)
+are read."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from billing_lib.vendor_prices import load_vendor_prices
+from tests.notebook_project import REPO
+
+REPORTS = REPO / "samples" / "2026-10" / "reports"
+CUR2 = REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+DAILY = REPORTS / "ms-daily-rated-usage-G052026103.csv"
+RECON = REPORTS / "ms-invoice-reconciliation-G052026103.csv"
+VMWARE = REPORTS / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
+MPA = REPO / "tests" / "data" / "azure-cost-details" / "mpa-actual-cost-2026-10.csv"
+VMWARE_DATA = REPO / "tests" / "data" / "vmware-usage"
+#: Van Leeuwen Logistiek's tenant: Azure usage in the daily file, no licence in the invoice file.
+TENANT = "88825278-08a8-4728-94af-fd0e00ff815f"
+#: Dijkstra Architecten's tenant: licences in the invoice file, no usage in the daily file.
+LICENCES_ONLY = "de6799dd-16e2-4542-8982-fcd5407b50a3"
+
+
+def _recon_with_azure_usage(path: Path, tenant: str) -> Path:
+    """The sample invoice reconciliation file plus two Azure plan (usage-based) rows of
+    ``tenant``, as a real invoice lists them beside the licences."""
+    with open(RECON, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    usage = {
+        "CustomerId": tenant,
+        "OrderId": "",
+        "ProductId": "DZH318Z0BPS6",
+        "SkuId": "0001",
+        "AvailabilityId": "DZH318Z0BPS6",
+        "ProductName": "Azure plan",
+        "ChargeType": "new",
+        "UnitPrice": "0.2300",
+        "Quantity": "1",
+        "BillableQuantity": "1",
+        "TaxTotal": "0",
+        "SubscriptionDescription": "Azure plan",
+        "ChargeStartDate": "10/1/2026",
+        "ChargeEndDate": "10/31/2026",
+        "TermAndBillingCycle": "",
+        "BillingFrequency": "",
+        "UnitType": "1 Hour",
+        "PricingCurrency": "USD",
+        "PCToBCExchangeRate": "0.9187",
+    }
+    added = [
+        {**rows[0], **usage, "SkuName": sku, "Subtotal": cost, "Total": cost}
+        | {"EffectiveUnitPrice": "0.1955", "AlternateId": alt, "MeterDescription": meter}
+        for sku, cost, alt, meter in [
+            ("D4s v5", "133.62", "az0000000000", "Virtual Machines - D4s v5"),
+            ("Hot LRS Data Stored", "0.82", "az0000000001", "Storage - Hot LRS Data Stored"),
+        ]
+    ]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([*rows, *added])
+    return path
+
+
+def _aws_focus(path: Path, account: str) -> Path:
+    """An AWS FOCUS export of two October days of ``account`` (payer 111122223333)."""
+    header = (
+        "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargePeriodStart,"
+        "ChargePeriodEnd,ServiceName,BilledCost,BillingCurrency"
+    )
+    rows = [
+        f"111122223333,{account},AWS,Usage,2026-10-0{d}T00:00:00Z,2026-10-0{d + 1}T00:00:00Z,"
+        "Amazon Elastic Compute Cloud,12.5,USD"
+        for d in (1, 2)
+    ]
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def _refused(*paths: Path, **kwargs) -> InputError:
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, list(paths), **kwargs)
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)  # all or nothing
+    return err.value
+
+
+def test_azure_usage_in_the_invoice_file_and_the_daily_file_is_refused(tmp_path):
+    recon = _recon_with_azure_usage(tmp_path / RECON.name, TENANT)
+    err = _refused(recon, DAILY, period="2026-10")
+    assert str(err).startswith(
+        f"{DAILY}: the Usage of microsoft account {TENANT} (Van Leeuwen Logistiek B.V.) in 2026-10 "
+        f"comes from more than one report format: {recon} (Microsoft Partner Center new-commerce "
+        f"invoice reconciliation, 2 Usage lines) and {DAILY} (Microsoft Partner Center "
+        "new-commerce daily rated usage, 62 Usage lines)"
+    )
+    assert "would be billed twice" in str(err) and "Give one source of it" in str(err)
+    [problem] = err.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        str(DAILY),
+        2,
+        "SubAccountId",
+        TENANT,
+    )
+
+
+def test_an_azure_cost_export_and_the_daily_file_of_the_same_tenant_are_refused():
+    err = _refused(MPA, DAILY)
+    assert f"the Usage of microsoft account {TENANT} " in str(err)
+    assert f"{MPA} (Azure Cost Management cost details export" in str(err)
+
+
+def test_one_usage_meter_month_in_both_vmware_layouts_is_refused():
+    prices = load_vendor_prices(VMWARE_DATA)
+    report = VMWARE_DATA / "customer-monthly-usage-2026-10.tsv"
+    err = _refused(VMWARE, report, vendor_prices=prices, period="2026-10")
+    assert "the Usage of vmware account vanleeuwen-logistiek in 2026-10" in str(err)
+    assert "(4 accounts and months in all)" in str(err)
+    assert {p.value for p in err.problems} == {
+        "vanleeuwen-logistiek",
+        "zorggroep-amstelland",
+        "schelde-data",
+        "northwind-mgmt",
+    }
+
+
+@pytest.mark.parametrize("focus_first", [False, True], ids=["cur-first", "focus-first"])
+def test_an_aws_cur_and_a_focus_export_of_the_same_account_are_refused(tmp_path, focus_first):
+    focus = _aws_focus(tmp_path / "aws-focus-2026-10.csv", "402719385610")
+    err = _refused(*([focus, CUR2] if focus_first else [CUR2, focus]))
+    assert "the Usage of aws account 402719385610" in str(err) and " in 2026-10 " in str(err)
+    assert "(FOCUS 1.0-1.2 cost and usage export, 2 Usage lines)" in str(err)
+
+
+def test_reports_of_one_vendor_billing_different_charges_or_accounts_are_read(tmp_path):
+    # licences (Purchase) in the invoice file beside Azure usage in the daily file: the sample
+    # month; Azure usage in the invoice file of a tenant the daily file has no usage of; a FOCUS
+    # export of an AWS account the CUR does not bill
+    recon = _recon_with_azure_usage(tmp_path / RECON.name, LICENCES_ONLY)
+    focus = _aws_focus(tmp_path / "aws-focus-2026-10.csv", "999999999999")
+    reports = import_reports(open_store(), [recon, DAILY, CUR2, focus], period="2026-10")
+    assert [r.rows for r in reports] == [21, 248, 718, 2]
