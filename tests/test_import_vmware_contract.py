@@ -259,3 +259,75 @@ def test_a_billing_run_prices_a_usage_meter_export_from_its_parameters(tmp_path)
     ).fetchone()
     # the sample month's VMware cost; the provider's own management stack (C010) is not billed
     assert (imported, rated, excluded) == (D("5574.096"), D("5387.472"), D("186.624"))
+
+
+# -- the month a report names only in its file name --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "period"),
+    [
+        ("customer-monthly-usage-2026-09.tsv", "2026-10"),  # September's copied into October
+        ("customer-monthly-usage-2026-10.tsv", "2026-11"),  # October's billed as November
+    ],
+)
+def test_a_usage_meter_export_of_another_month_by_its_file_name_is_refused(
+    prices, tmp_path, name, period
+):
+    """A Usage Meter export names its month only in its file name: a run of another period does
+    not make it that period's usage; the message names both months."""
+    path = tmp_path / name
+    shutil.copy(CUSTOMER_MONTHLY, path)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path], vendor_prices=prices, period=period)
+    named = name[-11:-4]
+    assert f"the file name says the usage is of {named}, the run is for {period}" in str(err.value)
+    assert f"--period {named}" in str(err.value)
+    assert [(p.row, p.value) for p in err.value.problems] == [(2, named)]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # with the month its name gives it imports, as without a period
+    import_reports(con, [path], vendor_prices=prices, period=named)
+    assert con.execute(
+        "SELECT DISTINCT strftime(ChargePeriodStart, '%Y-%m') FROM lines"
+    ).fetchall() == [(named,)]
+
+
+def test_september_s_export_beside_october_s_is_refused_for_its_month_not_as_a_copy(
+    prices, tmp_path
+):
+    """Both months' exports in October's folder: September's is refused as September's usage
+    (before, it was read as October's and then refused as the same report as October's)."""
+    october = CUSTOMER_MONTHLY.read_text(encoding="utf-8")
+    (tmp_path / "customer-monthly-usage-2026-10.tsv").write_text(october, encoding="utf-8")
+    september = october.replace("Powered-on VM\t42", "Powered-on VM\t40", 1)
+    (tmp_path / "customer-monthly-usage-2026-09.tsv").write_text(september, encoding="utf-8")
+    for order in (["2026-09", "2026-10"], ["2026-10", "2026-09"]):
+        paths = [tmp_path / f"customer-monthly-usage-{m}.tsv" for m in order]
+        with pytest.raises(InputError) as err:
+            import_reports(open_store(), paths, vendor_prices=prices, period="2026-10")
+        message = str(err.value)
+        assert message.startswith(f"{paths[order.index('2026-09')]}: the file name says")
+        assert "same" not in message.split("\n")[0]
+
+
+def test_a_partner_navigator_usage_report_of_another_month_by_its_file_name_is_refused(
+    prices, tmp_path
+):
+    path = tmp_path / "msp-usage-report-2026-09.csv"
+    shutil.copy(DATA / "msp-usage-report-2026-10.csv", path)
+    with pytest.raises(InputError, match="says the usage is of 2026-09, the run is for 2026-10"):
+        import_reports(open_store(), [path], vendor_prices=prices, period="2026-10")
+
+
+def test_a_report_naming_its_month_in_its_rows_is_not_judged_by_its_file_name(prices, tmp_path):
+    """A Month column in the rows is the report's month; a file name of another month (a
+    download date, say) does not refuse it."""
+    path = tmp_path / "usage-downloaded-2026-11.csv"
+    path.write_text(
+        "Month,Customer Label,Product,Unit of Measure,Units to be Reported\n"
+        "2026-10,acme,Flex Core - Standard,Core,2\n"
+    )
+    con = open_store()
+    import_reports(con, [path], vendor_prices=prices, period="2026-10")
+    assert con.execute("SELECT BilledCost FROM lines").fetchone() == (D("8.64"),)

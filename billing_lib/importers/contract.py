@@ -50,13 +50,48 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         use_vendor_prices(con, None)
 
 
+def _month_in_name(src: SourceFile) -> str | None:
+    """The one ``YYYY-MM`` in the file name (Usage Meter exports are named by month), else None."""
+    found = {m[0] for m in _YEAR_MONTH.findall(Path(src.name).name)}
+    return found.pop() if len(found) == 1 else None
+
+
 def _month_of_file(src: SourceFile, period: str | None) -> str | None:
-    """The month of a report that names none in its rows: the import's period, else the one
-    ``YYYY-MM`` in the file name (Usage Meter exports are named by month), else None."""
-    if period:
-        return period
-    found = set(_YEAR_MONTH.findall(Path(src.name).name))
-    return f"{found.pop()[0]}" if len(found) == 1 else None
+    """The month of a report that names none in its rows: the ``YYYY-MM`` in the file name, else
+    the import's period, else None. A file name naming another month than the period is the
+    other month's report, refused by ``_check_month_of_file``."""
+    return _month_in_name(src) or period
+
+
+def _check_month_of_file(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, own_month: str, period: str | None
+) -> None:
+    """Refuse a report whose rows take their month from the file name (``own_month``: the rows'
+    own month, SQL over ``__typed``) when the name's month is not the import's period: a
+    ``...-2026-09.tsv`` in October's folder is September's usage, never October's. Rows are read
+    only when the two months differ."""
+    named = _month_in_name(src)
+    if not period or not named or named == period:
+        return
+    first = con.execute(f"SELECT min(__row) FROM __typed WHERE ({own_month}) IS NULL")
+    row = first.fetchall()[0][0]
+    if row is None:
+        return  # every row names its month: check_in_period compares those with the period
+    raise InputError(
+        f"{src.name}: the file name says the usage is of {named}, the run is for {period}; the "
+        f"report names no month in its rows, so it is {named}'s usage. Bill it with --period "
+        f"{named}, or remove it from the reports folder; if it really is {period}'s usage, "
+        f"export it again (or rename it) with {period} in its name",
+        [
+            Problem(
+                src.name,
+                row,
+                None,
+                named,
+                f"usage of the run's period {period} (the file name's month)",
+            )
+        ],
+    )
 
 
 def attach_contract_prices(
@@ -72,7 +107,8 @@ def attach_contract_prices(
     assert cp is not None
     _ensure_tables(con)
     fallback = _month_of_file(src, period)
-    month = f"CAST(date_trunc('month', CAST(({cp.month}) AS TIMESTAMP)) AS DATE)"
+    own_month = f"CAST(date_trunc('month', CAST(({cp.month}) AS TIMESTAMP)) AS DATE)"
+    month = own_month
     if fallback:
         month = f"COALESCE({month}, DATE {ql(fallback + '-01')})"
     key = "lower(trim(regexp_replace(__contract_product, '\\s+', ' ', 'g')))"
@@ -109,6 +145,7 @@ def attach_contract_prices(
           LEFT JOIN {ppu} u ON __uv = {ql(cp.vendor)} AND __up = __contract_key
             AND __contract_month BETWEEN __uf AND __ut)
     """)
+    _check_month_of_file(con, src, own_month, period)
     no_month = con.execute(
         "SELECT min(__row) FROM __typed WHERE __contract_needed AND __contract_month IS NULL"
     ).fetchall()[0][0]
