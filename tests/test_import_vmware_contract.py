@@ -331,3 +331,110 @@ def test_a_report_naming_its_month_in_its_rows_is_not_judged_by_its_file_name(pr
     con = open_store()
     import_reports(con, [path], vendor_prices=prices, period="2026-10")
     assert con.execute("SELECT BilledCost FROM lines").fetchone() == (D("8.64"),)
+
+
+# -- the unit of the report's units ----------------------------------------------------------------
+
+
+def _customer_monthly(tmp_path: Path, old: str, new: str) -> Path:
+    text = CUSTOMER_MONTHLY.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / CUSTOMER_MONTHLY.name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def test_a_row_in_another_unit_than_the_contract_counts_is_refused(prices, tmp_path):
+    """vSAN Standard's 9.75 TiB reported as 9,984 GB used: counted as TiB at 24 points each it
+    cost 212,400 EUR instead of 5,574. Refused naming file, row, column and the entry's unit."""
+    path = _customer_monthly(
+        tmp_path,
+        "schelde-data\tCustomer-b204\tvSAN Standard\tTiB used\t9.75",
+        "schelde-data\tCustomer-b204\tvSAN Standard\tGB used\t9984",
+    )
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path], vendor_prices=prices)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column, problem.value) == (13, "Unit of Measure", "GB used")
+    assert "'TiB used', the unit whose points" in problem.expected
+    assert "vmware.points_per_unit[3]" in problem.expected and "'vSAN Standard'" in problem.expected
+    assert "vendor_prices.yaml" in str(err.value)
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_a_unit_is_compared_without_case_and_spaces(prices, tmp_path):
+    path = _customer_monthly(tmp_path, "Core\t64", "core \t64")
+    con = open_store()
+    [report] = import_reports(con, [path], vendor_prices=prices)
+    assert report.currencies[0].cost_after == D("5574.096")
+
+
+def test_a_contract_entry_naming_no_unit_is_refused_for_a_report_naming_its_units(tmp_path):
+    """An entry converting a report's units names the unit it converts: without it, a report in
+    another unit could not be told. Refused with the unit to add."""
+    text = (DATA / "vendor_prices.yaml").read_text(encoding="utf-8")
+    (tmp_path / "vendor_prices.yaml").write_text(
+        text.replace("unit: TiB used, ", ""), encoding="utf-8"
+    )
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [CUSTOMER_MONTHLY], vendor_prices=load_vendor_prices(tmp_path))
+    got = [(p.row, p.value) for p in err.value.problems]
+    assert got == [(4, "TiB used"), (8, "TiB used")]  # vSAN Standard's rows 4 and 13, Enterprise's
+    assert "(1 more row like it)" in err.value.problems[0].expected
+    assert "add `unit: TiB used` to that entry" in err.value.problems[0].expected
+    assert "vmware.points_per_unit[3]" in err.value.problems[0].expected
+
+
+def test_a_price_per_unit_is_for_the_unit_it_names(prices, tmp_path):
+    """NSX Advanced priced per powered-on VM: the report's rows in that unit are priced per unit
+    and carry it as their PricingUnit (a tier of points does not count them); a price per unit
+    naming another unit refuses them."""
+    contract = (DATA / "vendor_prices.yaml").read_text(encoding="utf-8")
+    per_vm = contract.replace(
+        '{product: NSX Advanced, per: point, price: "0.8640"',
+        '{product: NSX Advanced, per: unit, unit: powered-on vm, price: "2.5920"',
+    )
+    (tmp_path / "vendor_prices.yaml").write_text(per_vm, encoding="utf-8")
+    con = open_store()
+    import_reports(con, [CUSTOMER_MONTHLY], vendor_prices=load_vendor_prices(tmp_path))
+    assert con.execute(
+        "SELECT PricingQuantity, PricingUnit, BilledCost FROM lines WHERE SkuId = 'NSX Advanced' "
+        "ORDER BY x_SourceRow"
+    ).fetchall() == [
+        (D(42), "Powered-on VM", D("108.864")),
+        (D(118), "Powered-on VM", D("305.856")),
+    ]
+    per_host = per_vm.replace("unit: powered-on vm", "unit: Host")
+    (tmp_path / "vendor_prices.yaml").write_text(per_host, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [CUSTOMER_MONTHLY], vendor_prices=load_vendor_prices(tmp_path))
+    assert [p.row for p in err.value.problems] == [5]
+    assert "(1 more row like it)" in err.value.problems[0].expected  # row 9
+    assert "'Host', the unit whose price" in err.value.problems[0].expected
+
+
+def test_contract_lines_priced_per_unit_carry_the_unit_of_the_entry(prices):
+    """Cloud Partner Navigator reports name no unit: a line priced per unit carries the unit its
+    contract entry names (core-hours are no points to a tier)."""
+    con = open_store()
+    import_reports(con, [DATA / "msp-usage-report-2026-10.csv"], vendor_prices=prices)
+    import_reports(con, [DATA / "billing-api-raw-usage-2026-10.csv"], vendor_prices=prices)
+    got = con.execute(
+        "SELECT DISTINCT x_Format, SkuId, PricingUnit FROM lines ORDER BY ALL"
+    ).fetchall()
+    assert got == [
+        ("vmware_billing_usage", "VCF-CLD-FDN-5", "core-hour"),
+        ("vmware_billing_usage", "VSAN-ADD-ON-TIB", "TiB-hour"),
+        ("vmware_cpn_usage", "VCF-CLD-FDN-5", "core-hour"),
+        ("vmware_cpn_usage", "VSAN-ADD-ON-TIB", "TiB-hour"),
+    ]
+
+
+def test_a_unit_on_a_price_per_point_is_refused(tmp_path):
+    (tmp_path / "vendor_prices.yaml").write_text(
+        "vmware:\n  prices:\n"
+        "    - {product: X, per: point, unit: Core, price: '1', currency: EUR}\n"
+    )
+    with pytest.raises(ParameterError, match=r"vmware.prices\[0\].*points_per_unit"):
+        load_vendor_prices(tmp_path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.contract_units import check_units
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.money import SQL_AMOUNT
@@ -118,21 +119,24 @@ def attach_contract_prices(
     prices = (
         f"(SELECT vendor AS __pv, product AS __pp, per AS __contract_per, price AS "
         f"__contract_price, "
-        f"currency AS __contract_currency, valid_from AS __pf, valid_to AS __pt FROM "
-        f"{PRICES_TABLE})"
+        f"currency AS __contract_currency, unit AS __pu, entry AS __pe, valid_from AS __pf, "
+        f"valid_to AS __pt FROM {PRICES_TABLE})"
     )
     ppu = (
-        f"(SELECT vendor AS __uv, product AS __up, points AS __contract_ppu, valid_from AS __uf, "
-        f"valid_to AS __ut FROM {POINTS_TABLE})"
+        f"(SELECT vendor AS __uv, product AS __up, points AS __contract_ppu, unit AS __uu, "
+        f"entry AS __ue, valid_from AS __uf, valid_to AS __ut FROM {POINTS_TABLE})"
     )
+    # the unit of the report's units by the contract: the price's (per unit), else the points'
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW __typed AS
         SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut, __contract_ppu,
-                          __contract_key),
+                          __contract_key, __pu, __pe, __uu, __ue),
                CASE __contract_per
                  WHEN 'point' THEN CAST(__contract_points * __contract_price AS {SQL_AMOUNT})
                  WHEN 'unit' THEN CAST({cp.units} * __contract_price AS {SQL_AMOUNT}) END
-                 AS __contract_cost
+                 AS __contract_cost,
+               CASE __contract_per WHEN 'unit' THEN __pu ELSE __uu END AS __contract_unit,
+               CASE __contract_per WHEN 'unit' THEN __pe ELSE __ue END AS __contract_unit_entry
         FROM (
           SELECT *, {points} AS __contract_points
           FROM (SELECT *, {key} AS __contract_key
@@ -156,6 +160,7 @@ def attach_contract_prices(
             [Problem(src.name, no_month, "Month", None, "the month the usage is for")],
         )
     _check_priced(con, src, cp.vendor)
+    check_units(con, src, cp, _prices_path(con))
 
 
 def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) -> None:
@@ -170,7 +175,7 @@ def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) 
     ).fetchall()
     if not missing:
         return
-    where = con.execute(f"SELECT path FROM {SOURCE_TABLE}").fetchall()[0][0]
+    where = _prices_path(con)
     problems = [
         Problem(
             src.name,
@@ -191,3 +196,8 @@ def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) 
         f"{src.name}: the report carries no price and {where} has none for: {listed}",
         problems,
     )
+
+
+def _prices_path(con: duckdb.DuckDBPyConnection) -> str:
+    """Where the contract prices of the imports on ``con`` came from (``use_vendor_prices``)."""
+    return str(con.execute(f"SELECT path FROM {SOURCE_TABLE}").fetchall()[0][0])

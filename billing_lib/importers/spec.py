@@ -65,10 +65,22 @@ class ContractPriceSpec(BaseModel):
     )
     units: str = Field(description="SQL: the units reported")
     points: str | None = Field(None, description="SQL: points the report gives, if it does")
+    unit: str | None = Field(
+        None,
+        description="SQL: the unit the report gives its units in, if it does: a row in another "
+        "unit than the contract entry's is refused",
+    )
     needed: str = Field("true", description="SQL: the rows priced by the contract")
 
     def sql(self) -> list[str]:
-        return [self.product, self.month, self.units, self.points or "", self.needed]
+        return [
+            self.product,
+            self.month,
+            self.units,
+            self.points or "",
+            self.unit or "",
+            self.needed,
+        ]
 
 
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
@@ -81,6 +93,7 @@ CONTRACT_COLUMNS = (
     "__contract_cost",
     "__contract_needed",
     "__contract_product",
+    "__contract_unit",
 )
 
 
