@@ -438,3 +438,61 @@ def test_a_unit_on_a_price_per_point_is_refused(tmp_path):
     )
     with pytest.raises(ParameterError, match=r"vmware.prices\[0\].*points_per_unit"):
         load_vendor_prices(tmp_path)
+
+
+# -- the currency a billing API price column names -------------------------------------------------
+
+
+def _priced_in(tmp_path: Path, header: str) -> Path:
+    text = (DATA / "billing-api-raw-usage-priced-2026-10.csv").read_text(encoding="utf-8")
+    path = tmp_path / "bapi-2026-10.csv"
+    path.write_text(text.replace('"Price (EUR)"', header, 1), encoding="utf-8")
+    return path
+
+
+def test_a_billing_api_price_in_any_currency_is_read_in_it(prices, tmp_path):
+    """The file's own price in Danish kroner is the cost of its row, in DKK (before, a currency
+    the format did not list was dropped and the row priced from the EUR contract); the row
+    without a price is priced from the contract."""
+    con = open_store()
+    [report] = import_reports(con, [_priced_in(tmp_path, '"Price (DKK)"')], vendor_prices=prices)
+    got = con.execute(
+        "SELECT ListUnitPrice, BilledCost, BillingCurrency FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [(D("0.0121"), D("0.7744"), "DKK"), (D("0.0118"), D("0.7552"), "EUR")]
+    assert {c.currency: c.cost_after for c in report.currencies} == {
+        "DKK": D("0.7744"),
+        "EUR": D("0.7552"),
+    }
+
+
+@pytest.mark.parametrize("header", ['"Price (Euro)"', '"Price (XYZ)"'])
+def test_a_billing_api_price_column_naming_no_currency_code_is_refused(prices, tmp_path, header):
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [_priced_in(tmp_path, header)], vendor_prices=prices)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (1, header.strip('"'))
+    assert "ISO 4217" in problem.expected
+
+
+def test_billing_api_prices_in_two_currency_columns_are_refused(prices, tmp_path):
+    with open(DATA / "billing-api-raw-usage-priced-2026-10.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    at = rows[0].index("Price (EUR)") + 1
+    path = tmp_path / "bapi-2026-10.csv"
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows(
+            r[:at] + [("Price (USD)" if n == 0 else "")] + r[at:] for n, r in enumerate(rows)
+        )
+    with pytest.raises(InputError, match=r"prices in 2 currencies.*Price \(EUR\), Price \(USD\)"):
+        import_reports(open_store(), [path], vendor_prices=prices)
+
+
+def test_a_billing_api_price_column_without_a_currency_is_not_read(prices, tmp_path):
+    """``Price ()`` names no currency: every row is priced from the contract, as before."""
+    con = open_store()
+    import_reports(con, [_priced_in(tmp_path, '"Price ()"')], vendor_prices=prices)
+    assert con.execute("SELECT sum(BilledCost), min(BillingCurrency) FROM lines").fetchone() == (
+        D("1.5104"),
+        "EUR",
+    )

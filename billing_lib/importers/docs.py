@@ -171,7 +171,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         ),
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
-        f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.referenced_columns()))}",
+        f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
         "",
         "| line-model column | from the vendor file |",
         "|---|---|",
@@ -219,7 +219,7 @@ def readme_formats() -> str:
     README_START and README_END; tests/test_formats_doc.py keeps it equal to the specs)."""
     out = [README_START, "", "| format | vendor columns read |", "|---|---|"]
     for s in sorted(all_specs(), key=lambda s: s.name):
-        columns = ", ".join(f"`{c}`" for c in sorted(s.referenced_columns()))
+        columns = ", ".join(f"`{c}`" for c in sorted(s.file_columns()))
         out.append(f"| {s.title} (`{s.name}`) | {_cell(columns)} |")
     out += ["", README_END]
     return "\n".join(out)
