@@ -496,3 +496,28 @@ def test_a_billing_api_price_column_without_a_currency_is_not_read(prices, tmp_p
         D("1.5104"),
         "EUR",
     )
+
+
+# -- a contract in more than one currency ----------------------------------------------------------
+
+
+def test_a_product_the_contract_prices_in_another_currency_is_costed_in_it(tmp_path):
+    """NSX Advanced priced in USD beside EUR prices: its lines cost USD (the run converts them
+    like any USD cost), not 'one currency expected per file' blamed on the report's column."""
+    contract = (DATA / "vendor_prices.yaml").read_text(encoding="utf-8")
+    nsx = '{product: NSX Advanced, per: point, price: "0.8640", currency: EUR'
+    assert nsx in contract
+    (tmp_path / "vendor_prices.yaml").write_text(
+        contract.replace(nsx, nsx.replace("EUR", "USD")), encoding="utf-8"
+    )
+    con = open_store()
+    [got] = import_reports(con, [CUSTOMER_MONTHLY], vendor_prices=load_vendor_prices(tmp_path))
+    assert all(c.balanced for c in got.currencies)
+    # (42 + 118) VMs x 3 points x 0.8640
+    assert {c.currency: c.cost_after for c in got.currencies} == {
+        "EUR": D("5574.096") - D("414.72"),
+        "USD": D("414.72"),
+    }
+    assert con.execute(
+        "SELECT DISTINCT BillingCurrency FROM lines WHERE SkuId = 'NSX Advanced'"
+    ).fetchall() == [("USD",)]
