@@ -102,10 +102,12 @@ class VendorPricesFile(Strict):
 
 @dataclass(frozen=True)
 class VendorPrices:
-    """Contract prices and points per unit by vendor, as loaded and checked."""
+    """Contract prices and points per unit by vendor, as loaded and checked; ``path``: the file
+    they were read from, or looked for (``exists`` False: no such file); None: none given."""
 
     path: Path | None
     contracts: dict[str, VendorContract]
+    exists: bool = True
 
     @classmethod
     def none(cls) -> VendorPrices:
@@ -135,10 +137,11 @@ def _overlaps(path: Path, vendor: str, field: str, entries: list[_Dated]) -> Non
 
 def load_vendor_prices(parameters: Path) -> VendorPrices:
     """``parameters/vendor_prices.yaml`` checked (types, dates, no overlapping entries), or no
-    contract prices when the file is not there: reports that carry their own price need none."""
+    contract prices when the file is not there (reports that carry their own price need none;
+    the path is kept, for the message of a report that does)."""
     path = Path(parameters) / VENDOR_PRICES_FILE
     if not path.exists():
-        return VendorPrices.none()
+        return VendorPrices(path, {}, exists=False)
     data = read_yaml(path)
     parsed = validate(VendorPricesFile, path, data or {})
     contracts = {"vmware": parsed.vmware}

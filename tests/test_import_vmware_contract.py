@@ -117,7 +117,7 @@ def test_without_vendor_prices_a_priceless_report_is_refused_naming_every_produc
         w.writerows(rows)
     with pytest.raises(InputError) as err:
         import_reports(open_store(), [path])
-    assert "parameters/vendor_prices.yaml" in str(err.value)
+    assert "no contract prices were given (parameters/vendor_prices.yaml)" in str(err.value)
     assert {p.value for p in err.value.problems} == {r["Product"] for r in rows}
     assert "VMware Cloud Director in 2026-10" in str(err.value)
 
@@ -521,3 +521,19 @@ def test_a_product_the_contract_prices_in_another_currency_is_costed_in_it(tmp_p
     assert con.execute(
         "SELECT DISTINCT BillingCurrency FROM lines WHERE SkuId = 'NSX Advanced'"
     ).fetchall() == [("USD",)]
+
+
+def test_a_parameters_folder_without_vendor_prices_is_named_with_the_file_it_lacks(tmp_path):
+    """A run's parameters folder without vendor_prices.yaml: the message names that folder's file
+    and says it does not exist (it named parameters/vendor_prices.yaml, whatever the folder)."""
+    with pytest.raises(InputError) as err:
+        import_reports(
+            open_store(),
+            [CUSTOMER_MONTHLY],
+            vendor_prices=load_vendor_prices(tmp_path),
+            period="2026-10",
+        )
+    message = str(err.value)
+    assert f"there is no {tmp_path / 'vendor_prices.yaml'} (no such file)" in message
+    assert "VMware Cloud Director in 2026-10" in message
+    assert f"a contract price for 'VMware Cloud Director' in 2026-10 in {tmp_path}" in message

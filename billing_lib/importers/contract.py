@@ -40,7 +40,19 @@ def use_vendor_prices(con: duckdb.DuckDBPyConnection, prices: VendorPrices | Non
     prices = prices or VendorPrices.none()
     register_vendor_prices(con, prices)
     where = str(prices.path) if prices.path else f"parameters/{VENDOR_PRICES_FILE}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS SELECT {ql(where)} AS path")
+    if prices.path is None:
+        lacking = f"no contract prices were given ({where})"
+    elif not prices.exists:
+        folder = prices.path.parent
+        lacking = f"there is no {where} (no such file" + (
+            ")" if folder.is_dir() else f"; no such folder {folder})"
+        )
+    else:
+        lacking = f"{where} has none"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS SELECT {ql(where)} AS path, "
+        f"{ql(lacking)} AS lacking"
+    )
 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -192,8 +204,9 @@ def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) 
         for product, month, what, row, _ in missing
     ]
     listed = ", ".join(f"{p} in {m}" for p, m, _, _, _ in missing[:10])
+    lacking = con.execute(f"SELECT lacking FROM {SOURCE_TABLE}").fetchall()[0][0]
     raise InputError(
-        f"{src.name}: the report carries no price and {where} has none for: {listed}",
+        f"{src.name}: the report carries no price and {lacking} for: {listed}",
         problems,
     )
 
