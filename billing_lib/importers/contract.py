@@ -4,9 +4,11 @@ A format that declares ``contract_price`` gets four more columns in the engine's
 looked up in the reseller's ``parameters/vendor_prices.yaml`` (``billing_lib.vendor_prices``) by
 product and month: ``__contract_points`` (points of the line: the file's own, else units x points
 per unit), ``__contract_price``, ``__contract_currency`` and ``__contract_cost`` (points x price per
-point, or units x price per unit; exact, unrounded). The format's SQL uses them like source columns.
-Lines that need a price (the format's ``needed``) and have none stop the import, naming the product
-and the month, before anything is written.
+point, or units x price per unit; exact, unrounded), and ``__contract_unit`` (the unit the entry
+converting the report's units names: the price's per unit, else the points'). The format's SQL
+uses them like source columns. Lines that need a price (the format's ``needed``) and have none
+stop the import, naming the product and the month, and so do units in another unit than the
+contract's (``contract_units``), before anything is written.
 """
 
 from __future__ import annotations
