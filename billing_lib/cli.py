@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from billing_lib.errors import BillingError
+from billing_lib.errors import BillingError, ParameterError
 
 
 def _import_command(args: argparse.Namespace) -> int:
@@ -31,7 +31,14 @@ def _import_command(args: argparse.Namespace) -> int:
     period = (
         None if args.period is None else check_period(args.period, "billing import", "--period")
     )
-    params = Path(args.parameters)
+    params = Path(args.parameters or "parameters")
+    if args.parameters is not None and not params.is_dir():
+        raise ParameterError(
+            params,
+            None,
+            "no such parameters folder (--parameters); give the folder holding accounts.csv "
+            "and vendor_prices.yaml, or leave the option out",
+        )
     con = open_run_store(files_size(args.files))
     with writing(store_location(con)):  # a full disk under the store names its file
         reports = import_reports(
@@ -284,7 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--json", action="store_true", help="print the control totals as JSON")
     imp.add_argument(
-        "--parameters", default="parameters", help="parameters folder for the account mapping"
+        "--parameters",
+        default=None,
+        help="parameters folder for the account mapping and the VMware contract prices "
+        "(default: ./parameters where there is one)",
     )
     imp.add_argument("--format", default=None, help="force a format instead of recognising it")
     imp.add_argument(

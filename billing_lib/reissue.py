@@ -15,11 +15,12 @@ It is written, like a run folder of one invoice, into ``DIR/corrections/<number>
 with its usage sheets and detail file, PDF and UBL in ``invoices/``, ``invoice_summary.csv``,
 ``invoices.json``, the customer's ``rated_lines.parquet``, the sales entry (CSV journal,
 beancount, and Xero's and QuickBooks Online's import files as the run writes them) and a
-manifest. The vendor's cost was booked by the finalised run's purchase entries
-and is not booked again. As a credit note, it holds the lock of the outputs folder throughout, is
-staged and renamed into place, and its number is recorded, final, only then (``recovery``
-finishes a kill between the two). It can itself be credited and reissued; the finalised run
-folder is only read.
+manifest. The vendor's cost was booked by the finalised run's purchase entries and is not booked
+again: a vendor line costing another amount now (a contract price of ``vendor_prices.yaml``
+changed for the month) is refused. As a credit note, it holds the lock of the outputs folder
+throughout, is staged and renamed into place, and its number is recorded, final, only then
+(``recovery`` finishes a kill between the two). It can itself be credited and reissued; the
+finalised run folder is only read.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from billing_lib.run_files import (
 from billing_lib.run_manifest import write_manifest
 from billing_lib.run_state import RunSettings
 from billing_lib.sql import ql
+from billing_lib.vendor_prices import VENDOR_PRICES_FILE
 from billing_lib.workbooks import INVOICE_FOLDER, write_workbooks
 
 #: The kinds of the rated lines of custom_lines.yaml (``rating.custom``), as a SQL list: a custom
@@ -210,6 +212,8 @@ def _reissue(
     scratch.mkdir(parents=True)
     try:
         billed = _rate(scratch, periods[0], customers, reports, parameters, issued)
+        for r in replaced:
+            _check_vendor_cost(r, billed.rated, parameters)
         _refuse_billed_twice(output, periods[0], billed.rated)
         notes = [
             f"This invoice replaces invoice {r.entry.invoice_number}, cancelled by credit note "
@@ -562,6 +566,60 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
         f"{', '.join(both)} too and reissue them in the same command (--invoice ... --invoice "
         "...); else undo the change to accounts.csv or custom_lines.yaml (a new custom line "
         "takes an id of its own)"
+    )
+
+
+def _check_vendor_cost(old: _Replaced, now: Path, parameters: Path) -> None:
+    """RunError when a vendor line of ``old``'s invoice (by report name and row) costs the vendor
+    another amount in the rated lines ``now`` than the finalised run booked: the reports are the
+    run's (``_check_reports``), so only the contract prices that price VMware usage
+    (``vendor_prices.yaml``) can have changed it. The run's purchase entries booked the vendor
+    cost, which a reissue does not book again: the new invoice's cost and margin would
+    contradict the journal."""
+    lines = (
+        "SELECT vendor, vendor_currency, billed_cost, source_row, "
+        f"{CUSTOMER_SOURCE_FILE} AS source_file FROM read_parquet(?) r "
+        "WHERE customer_id = ? AND period = ? AND line_kind = 'vendor'"
+    )
+    key = [old.invoice.customer_id, old.invoice.period]
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"WITH t AS ({lines}), n AS ({lines}) "
+            "SELECT t.vendor, t.vendor_currency, count(*), sum(t.billed_cost), "
+            "sum(n.billed_cost), n.vendor_currency "
+            "FROM t JOIN n USING (source_file, source_row) "
+            "WHERE t.billed_cost IS DISTINCT FROM n.billed_cost "
+            "OR t.vendor_currency IS DISTINCT FROM n.vendor_currency GROUP BY ALL ORDER BY ALL",
+            [str(old.folder / RATED_PARQUET), *key, str(now), *key],
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return
+    prices = parameters / VENDOR_PRICES_FILE
+    then = {
+        str(f.get("file")): str(f.get("sha256")) for f in old.manifest.get("parameter_files", [])
+    }
+    was = then.get(VENDOR_PRICES_FILE)
+    is_now = checksums([prices], parameters)[0]["sha256"] if prices.is_file() else None
+    differ = [
+        f"{vendor}: {count} vendor {'line costs' if count == 1 else 'lines cost'} {currency} "
+        f"{money_text(round_money(a, currency))} "
+        f"on {old.invoice.number} and {currency_now} {money_text(round_money(b, currency_now))} "
+        "now"
+        for vendor, currency, count, a, b, currency_now in rows
+    ]
+    raise RunError(
+        f"{prices}: the vendor cost of {old.invoice.number}'s lines differs from what the "
+        "finalised run booked, from the same reports, so nothing was issued:\n  - "
+        + "\n  - ".join(differ)
+        + f"\nThe contract prices of {old.invoice.period} are not those the run read "
+        f"({VENDOR_PRICES_FILE}: sha256 {(was or 'none')[:16]}... then, "
+        f"{(is_now or 'no file')[:16]}... now; {old.folder / MANIFEST}). The run's purchase "
+        "entries booked the vendor cost and a reissue does not book it again: restore the "
+        f"entries valid in {old.invoice.period} as the run had them (a change of price from a "
+        "later month is an entry of its own from that month) and reissue"
     )
 
 

@@ -59,18 +59,36 @@ class _Dated(Strict):
         return " ".join(self.product.split()).casefold()
 
 
+#: The unit a report's quantity is in, as the report names it (Usage Meter's Unit of Measure).
+Unit = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
 class ContractPrice(_Dated):
-    """What the reseller pays for one point or one unit of a product."""
+    """What the reseller pays for one point or one unit of a product; a price per unit names the
+    unit (``Core``, ``TiB used``, ``core-hour``): a report giving its units in another is refused,
+    and the lines carry it as their PricingUnit."""
 
     per: Literal["point", "unit"] = Field(description="point: per billable point; unit: per unit")
     price: Amount
     currency: str = Field(pattern=r"^[A-Z]{3}$")
+    unit: Unit | None = Field(None, description="per: unit only: the unit the price is for")
+
+    @model_validator(mode="after")
+    def _unit_of_a_unit_price(self) -> ContractPrice:
+        if self.per == "point" and self.unit is not None:
+            raise ValueError(
+                "a price per point is for a point; the unit whose points it is belongs to the "
+                "product's points_per_unit entry (unit: ...)"
+            )
+        return self
 
 
 class PointsPerUnit(_Dated):
-    """How many points one reported unit of a product counts for."""
+    """How many points one reported unit of a product counts for, and the unit (``TiB used``):
+    a report giving the product's units in another is refused."""
 
     points: Amount
+    unit: Unit | None = Field(None, description="The unit each of whose units counts ``points``")
 
 
 class VendorContract(Strict):
@@ -84,10 +102,12 @@ class VendorPricesFile(Strict):
 
 @dataclass(frozen=True)
 class VendorPrices:
-    """Contract prices and points per unit by vendor, as loaded and checked."""
+    """Contract prices and points per unit by vendor, as loaded and checked; ``path``: the file
+    they were read from, or looked for (``exists`` False: no such file); None: none given."""
 
     path: Path | None
     contracts: dict[str, VendorContract]
+    exists: bool = True
 
     @classmethod
     def none(cls) -> VendorPrices:
@@ -117,10 +137,11 @@ def _overlaps(path: Path, vendor: str, field: str, entries: list[_Dated]) -> Non
 
 def load_vendor_prices(parameters: Path) -> VendorPrices:
     """``parameters/vendor_prices.yaml`` checked (types, dates, no overlapping entries), or no
-    contract prices when the file is not there: reports that carry their own price need none."""
+    contract prices when the file is not there (reports that carry their own price need none;
+    the path is kept, for the message of a report that does)."""
     path = Path(parameters) / VENDOR_PRICES_FILE
     if not path.exists():
-        return VendorPrices.none()
+        return VendorPrices(path, {}, exists=False)
     data = read_yaml(path)
     parsed = validate(VendorPricesFile, path, data or {})
     contracts = {"vmware": parsed.vmware}
@@ -131,31 +152,52 @@ def load_vendor_prices(parameters: Path) -> VendorPrices:
 
 
 def register_vendor_prices(con: duckdb.DuckDBPyConnection, prices: VendorPrices) -> None:
-    """``_vendor_prices`` (vendor, product key, per, price, currency, valid_from, valid_to) and
-    ``_vendor_points`` (vendor, product key, points, valid_from, valid_to) as temp tables, exact
-    decimals, for the importer's lookup; empty without a file."""
+    """``_vendor_prices`` (vendor, product key, per, price, currency, unit, valid_from, valid_to,
+    entry) and ``_vendor_points`` (vendor, product key, points, unit, valid_from, valid_to,
+    entry) as temp tables, exact decimals, for the importer's lookup; ``entry`` names the entry
+    in messages (``vmware.prices[3]``); empty without a file."""
     rows = [
-        (v, p.key(), p.per, str(p.price), p.currency, *p.span())
+        (v, p.key(), p.per, str(p.price), p.currency, p.unit, *p.span(), f"{v}.prices[{i}]")
         for v, c in prices.contracts.items()
-        for p in c.prices
+        for i, p in enumerate(c.prices)
     ]
     points = [
-        (v, p.key(), str(p.points), *p.span())
+        (v, p.key(), str(p.points), p.unit, *p.span(), f"{v}.points_per_unit[{i}]")
         for v, c in prices.contracts.items()
-        for p in c.points_per_unit
+        for i, p in enumerate(c.points_per_unit)
     ]
     _table(
         con,
         PRICES_TABLE,
-        ["vendor", "product", "per", "price", "currency", "valid_from", "valid_to"],
-        ["VARCHAR", "VARCHAR", "VARCHAR", SQL_AMOUNT, "VARCHAR", "DATE", "DATE"],
+        [
+            "vendor",
+            "product",
+            "per",
+            "price",
+            "currency",
+            "unit",
+            "valid_from",
+            "valid_to",
+            "entry",
+        ],
+        [
+            "VARCHAR",
+            "VARCHAR",
+            "VARCHAR",
+            SQL_AMOUNT,
+            "VARCHAR",
+            "VARCHAR",
+            "DATE",
+            "DATE",
+            "VARCHAR",
+        ],
         rows,
     )
     _table(
         con,
         POINTS_TABLE,
-        ["vendor", "product", "points", "valid_from", "valid_to"],
-        ["VARCHAR", "VARCHAR", SQL_AMOUNT, "DATE", "DATE"],
+        ["vendor", "product", "points", "unit", "valid_from", "valid_to", "entry"],
+        ["VARCHAR", "VARCHAR", SQL_AMOUNT, "VARCHAR", "DATE", "DATE", "VARCHAR"],
         points,
     )
 

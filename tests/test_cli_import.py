@@ -83,3 +83,25 @@ def test_a_usage_meter_export_priced_from_the_parameters_folder(tmp_path, capsys
     out = capsys.readouterr().out
     assert "(vmware_usage_meter_report)" in out
     assert "EUR: 14 rows, cost 5574.096 read; 14 lines, cost 5574.096 normalised [ok]" in out
+
+
+def test_a_parameters_folder_that_does_not_exist_is_refused(tmp_path, capsys):
+    """``--parameters nothere`` was ignored: no contract prices (blamed on
+    parameters/vendor_prices.yaml) and no unmapped accounts listed. Refused naming it."""
+    missing = tmp_path / "nothere"
+    assert main(["import", str(VMWARE), "--parameters", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing}: no such parameters folder" in err and "Traceback" not in err
+
+
+def test_a_usage_meter_export_with_no_vendor_prices_in_the_parameters_folder_names_it(
+    tmp_path, capsys
+):
+    params = tmp_path / "params"
+    params.mkdir()
+    report = REPO / "tests" / "data" / "vmware-usage" / "customer-monthly-usage-2026-10.tsv"
+    args = ["import", str(report), "--parameters", str(params), "--period", "2026-10"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"there is no {params / 'vendor_prices.yaml'}" in err
+    assert "parameters/vendor_prices.yaml has none" not in err

@@ -399,7 +399,7 @@ def test_vmware_usage_without_prices_is_read_with_the_contract_prices(tmp_path, 
     shutil.copy(data / "customer-monthly-usage-2026-10.tsv", reports / "um-customers.tsv")
     params = tmp_path / "parameters"
     shutil.copytree(REPO / "parameters", params, ignore=shutil.ignore_patterns("local"))
-    with pytest.raises(InputError, match="vendor_prices.yaml has none for"):
+    with pytest.raises(InputError, match=r"there is no .*vendor_prices.yaml \(no such file\) for"):
         customer_sync.sync("2026-10", reports, params, platform)
     shutil.copy(data / "vendor_prices.yaml", params / "vendor_prices.yaml")
     proposal, _ = customer_sync.sync("2026-10", reports, params, platform)

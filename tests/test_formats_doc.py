@@ -19,7 +19,7 @@ def test_every_format_and_its_vendor_columns_are_documented():
     text = formats_markdown()
     for spec in all_specs():
         assert f"(`{spec.name}`)" in text
-        for column in spec.referenced_columns():
+        for column in spec.file_columns():
             assert f"`{column}`" in text
 
 

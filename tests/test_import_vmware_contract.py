@@ -117,7 +117,7 @@ def test_without_vendor_prices_a_priceless_report_is_refused_naming_every_produc
         w.writerows(rows)
     with pytest.raises(InputError) as err:
         import_reports(open_store(), [path])
-    assert "parameters/vendor_prices.yaml" in str(err.value)
+    assert "no contract prices were given (parameters/vendor_prices.yaml)" in str(err.value)
     assert {p.value for p in err.value.problems} == {r["Product"] for r in rows}
     assert "VMware Cloud Director in 2026-10" in str(err.value)
 
@@ -330,3 +330,281 @@ def test_a_priced_usage_meter_report_per_site_is_read(tmp_path):
     with open(second, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows([header, *other_site[:2]])
     assert [r.rows for r in import_reports(open_store(), [SAMPLE, second])] == [len(rows), 2]
+
+
+# -- the month a report names only in its file name --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "period"),
+    [
+        ("customer-monthly-usage-2026-09.tsv", "2026-10"),  # September's copied into October
+        ("customer-monthly-usage-2026-10.tsv", "2026-11"),  # October's billed as November
+    ],
+)
+def test_a_usage_meter_export_of_another_month_by_its_file_name_is_refused(
+    prices, tmp_path, name, period
+):
+    """A Usage Meter export names its month only in its file name: a run of another period does
+    not make it that period's usage; the message names both months."""
+    path = tmp_path / name
+    shutil.copy(CUSTOMER_MONTHLY, path)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path], vendor_prices=prices, period=period)
+    named = name[-11:-4]
+    assert f"the file name says the usage is of {named}, the run is for {period}" in str(err.value)
+    assert f"--period {named}" in str(err.value)
+    assert [(p.row, p.value) for p in err.value.problems] == [(2, named)]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # with the month its name gives it imports, as without a period
+    import_reports(con, [path], vendor_prices=prices, period=named)
+    assert con.execute(
+        "SELECT DISTINCT strftime(ChargePeriodStart, '%Y-%m') FROM lines"
+    ).fetchall() == [(named,)]
+
+
+def test_september_s_export_beside_october_s_is_refused_for_its_month_not_as_a_copy(
+    prices, tmp_path
+):
+    """Both months' exports in October's folder: September's is refused as September's usage
+    (before, it was read as October's and then refused as the same report as October's)."""
+    october = CUSTOMER_MONTHLY.read_text(encoding="utf-8")
+    (tmp_path / "customer-monthly-usage-2026-10.tsv").write_text(october, encoding="utf-8")
+    september = october.replace("Powered-on VM\t42", "Powered-on VM\t40", 1)
+    (tmp_path / "customer-monthly-usage-2026-09.tsv").write_text(september, encoding="utf-8")
+    for order in (["2026-09", "2026-10"], ["2026-10", "2026-09"]):
+        paths = [tmp_path / f"customer-monthly-usage-{m}.tsv" for m in order]
+        with pytest.raises(InputError) as err:
+            import_reports(open_store(), paths, vendor_prices=prices, period="2026-10")
+        message = str(err.value)
+        assert message.startswith(f"{paths[order.index('2026-09')]}: the file name says")
+        assert "same" not in message.split("\n")[0]
+
+
+def test_a_partner_navigator_usage_report_of_another_month_by_its_file_name_is_refused(
+    prices, tmp_path
+):
+    path = tmp_path / "msp-usage-report-2026-09.csv"
+    shutil.copy(DATA / "msp-usage-report-2026-10.csv", path)
+    with pytest.raises(InputError, match="says the usage is of 2026-09, the run is for 2026-10"):
+        import_reports(open_store(), [path], vendor_prices=prices, period="2026-10")
+
+
+def test_a_report_naming_its_month_in_its_rows_is_not_judged_by_its_file_name(prices, tmp_path):
+    """A Month column in the rows is the report's month; a file name of another month (a
+    download date, say) does not refuse it."""
+    path = tmp_path / "usage-downloaded-2026-11.csv"
+    path.write_text(
+        "Month,Customer Label,Product,Unit of Measure,Units to be Reported\n"
+        "2026-10,acme,Flex Core - Standard,Core,2\n"
+    )
+    con = open_store()
+    import_reports(con, [path], vendor_prices=prices, period="2026-10")
+    assert con.execute("SELECT BilledCost FROM lines").fetchone() == (D("8.64"),)
+
+
+# -- the unit of the report's units ----------------------------------------------------------------
+
+
+def _customer_monthly(tmp_path: Path, old: str, new: str) -> Path:
+    text = CUSTOMER_MONTHLY.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / CUSTOMER_MONTHLY.name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def test_a_row_in_another_unit_than_the_contract_counts_is_refused(prices, tmp_path):
+    """vSAN Standard's 9.75 TiB reported as 9,984 GB used: counted as TiB at 24 points each it
+    cost 212,400 EUR instead of 5,574. Refused naming file, row, column and the entry's unit."""
+    path = _customer_monthly(
+        tmp_path,
+        "schelde-data\tCustomer-b204\tvSAN Standard\tTiB used\t9.75",
+        "schelde-data\tCustomer-b204\tvSAN Standard\tGB used\t9984",
+    )
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path], vendor_prices=prices)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column, problem.value) == (13, "Unit of Measure", "GB used")
+    assert "'TiB used', the unit whose points" in problem.expected
+    assert "vmware.points_per_unit[3]" in problem.expected and "'vSAN Standard'" in problem.expected
+    assert "vendor_prices.yaml" in str(err.value)
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_a_unit_is_compared_without_case_and_spaces(prices, tmp_path):
+    path = _customer_monthly(tmp_path, "Core\t64", "core \t64")
+    con = open_store()
+    [report] = import_reports(con, [path], vendor_prices=prices)
+    assert report.currencies[0].cost_after == D("5574.096")
+
+
+def test_a_contract_entry_naming_no_unit_is_refused_for_a_report_naming_its_units(tmp_path):
+    """An entry converting a report's units names the unit it converts: without it, a report in
+    another unit could not be told. Refused with the unit to add."""
+    text = (DATA / "vendor_prices.yaml").read_text(encoding="utf-8")
+    (tmp_path / "vendor_prices.yaml").write_text(
+        text.replace("unit: TiB used, ", ""), encoding="utf-8"
+    )
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [CUSTOMER_MONTHLY], vendor_prices=load_vendor_prices(tmp_path))
+    got = [(p.row, p.value) for p in err.value.problems]
+    assert got == [(4, "TiB used"), (8, "TiB used")]  # vSAN Standard's rows 4 and 13, Enterprise's
+    assert "(1 more row like it)" in err.value.problems[0].expected
+    assert "add `unit: TiB used` to that entry" in err.value.problems[0].expected
+    assert "vmware.points_per_unit[3]" in err.value.problems[0].expected
+
+
+def test_a_price_per_unit_is_for_the_unit_it_names(prices, tmp_path):
+    """NSX Advanced priced per powered-on VM: the report's rows in that unit are priced per unit
+    and carry it as their PricingUnit (a tier of points does not count them); a price per unit
+    naming another unit refuses them."""
+    contract = (DATA / "vendor_prices.yaml").read_text(encoding="utf-8")
+    per_vm = contract.replace(
+        '{product: NSX Advanced, per: point, price: "0.8640"',
+        '{product: NSX Advanced, per: unit, unit: powered-on vm, price: "2.5920"',
+    )
+    (tmp_path / "vendor_prices.yaml").write_text(per_vm, encoding="utf-8")
+    con = open_store()
+    import_reports(con, [CUSTOMER_MONTHLY], vendor_prices=load_vendor_prices(tmp_path))
+    assert con.execute(
+        "SELECT PricingQuantity, PricingUnit, BilledCost FROM lines WHERE SkuId = 'NSX Advanced' "
+        "ORDER BY x_SourceRow"
+    ).fetchall() == [
+        (D(42), "Powered-on VM", D("108.864")),
+        (D(118), "Powered-on VM", D("305.856")),
+    ]
+    per_host = per_vm.replace("unit: powered-on vm", "unit: Host")
+    (tmp_path / "vendor_prices.yaml").write_text(per_host, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [CUSTOMER_MONTHLY], vendor_prices=load_vendor_prices(tmp_path))
+    assert [p.row for p in err.value.problems] == [5]
+    assert "(1 more row like it)" in err.value.problems[0].expected  # row 9
+    assert "'Host', the unit whose price" in err.value.problems[0].expected
+
+
+def test_contract_lines_priced_per_unit_carry_the_unit_of_the_entry(prices):
+    """Cloud Partner Navigator reports name no unit: a line priced per unit carries the unit its
+    contract entry names (core-hours are no points to a tier)."""
+    con = open_store()
+    import_reports(con, [DATA / "msp-usage-report-2026-10.csv"], vendor_prices=prices)
+    import_reports(con, [DATA / "billing-api-raw-usage-2026-10.csv"], vendor_prices=prices)
+    got = con.execute(
+        "SELECT DISTINCT x_Format, SkuId, PricingUnit FROM lines ORDER BY ALL"
+    ).fetchall()
+    assert got == [
+        ("vmware_billing_usage", "VCF-CLD-FDN-5", "core-hour"),
+        ("vmware_billing_usage", "VSAN-ADD-ON-TIB", "TiB-hour"),
+        ("vmware_cpn_usage", "VCF-CLD-FDN-5", "core-hour"),
+        ("vmware_cpn_usage", "VSAN-ADD-ON-TIB", "TiB-hour"),
+    ]
+
+
+def test_a_unit_on_a_price_per_point_is_refused(tmp_path):
+    (tmp_path / "vendor_prices.yaml").write_text(
+        "vmware:\n  prices:\n"
+        "    - {product: X, per: point, unit: Core, price: '1', currency: EUR}\n"
+    )
+    with pytest.raises(ParameterError, match=r"vmware.prices\[0\].*points_per_unit"):
+        load_vendor_prices(tmp_path)
+
+
+# -- the currency a billing API price column names -------------------------------------------------
+
+
+def _priced_in(tmp_path: Path, header: str) -> Path:
+    text = (DATA / "billing-api-raw-usage-priced-2026-10.csv").read_text(encoding="utf-8")
+    path = tmp_path / "bapi-2026-10.csv"
+    path.write_text(text.replace('"Price (EUR)"', header, 1), encoding="utf-8")
+    return path
+
+
+def test_a_billing_api_price_in_any_currency_is_read_in_it(prices, tmp_path):
+    """The file's own price in Danish kroner is the cost of its row, in DKK (before, a currency
+    the format did not list was dropped and the row priced from the EUR contract); the row
+    without a price is priced from the contract."""
+    con = open_store()
+    [report] = import_reports(con, [_priced_in(tmp_path, '"Price (DKK)"')], vendor_prices=prices)
+    got = con.execute(
+        "SELECT ListUnitPrice, BilledCost, BillingCurrency FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [(D("0.0121"), D("0.7744"), "DKK"), (D("0.0118"), D("0.7552"), "EUR")]
+    assert {c.currency: c.cost_after for c in report.currencies} == {
+        "DKK": D("0.7744"),
+        "EUR": D("0.7552"),
+    }
+
+
+@pytest.mark.parametrize("header", ['"Price (Euro)"', '"Price (XYZ)"'])
+def test_a_billing_api_price_column_naming_no_currency_code_is_refused(prices, tmp_path, header):
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [_priced_in(tmp_path, header)], vendor_prices=prices)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (1, header.strip('"'))
+    assert "ISO 4217" in problem.expected
+
+
+def test_billing_api_prices_in_two_currency_columns_are_refused(prices, tmp_path):
+    with open(DATA / "billing-api-raw-usage-priced-2026-10.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    at = rows[0].index("Price (EUR)") + 1
+    path = tmp_path / "bapi-2026-10.csv"
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows(
+            r[:at] + [("Price (USD)" if n == 0 else "")] + r[at:] for n, r in enumerate(rows)
+        )
+    with pytest.raises(InputError, match=r"prices in 2 currencies.*Price \(EUR\), Price \(USD\)"):
+        import_reports(open_store(), [path], vendor_prices=prices)
+
+
+def test_a_billing_api_price_column_without_a_currency_is_not_read(prices, tmp_path):
+    """``Price ()`` names no currency: every row is priced from the contract, as before."""
+    con = open_store()
+    import_reports(con, [_priced_in(tmp_path, '"Price ()"')], vendor_prices=prices)
+    assert con.execute("SELECT sum(BilledCost), min(BillingCurrency) FROM lines").fetchone() == (
+        D("1.5104"),
+        "EUR",
+    )
+
+
+# -- a contract in more than one currency ----------------------------------------------------------
+
+
+def test_a_product_the_contract_prices_in_another_currency_is_costed_in_it(tmp_path):
+    """NSX Advanced priced in USD beside EUR prices: its lines cost USD (the run converts them
+    like any USD cost), not 'one currency expected per file' blamed on the report's column."""
+    contract = (DATA / "vendor_prices.yaml").read_text(encoding="utf-8")
+    nsx = '{product: NSX Advanced, per: point, price: "0.8640", currency: EUR'
+    assert nsx in contract
+    (tmp_path / "vendor_prices.yaml").write_text(
+        contract.replace(nsx, nsx.replace("EUR", "USD")), encoding="utf-8"
+    )
+    con = open_store()
+    [got] = import_reports(con, [CUSTOMER_MONTHLY], vendor_prices=load_vendor_prices(tmp_path))
+    assert all(c.balanced for c in got.currencies)
+    # (42 + 118) VMs x 3 points x 0.8640
+    assert {c.currency: c.cost_after for c in got.currencies} == {
+        "EUR": D("5574.096") - D("414.72"),
+        "USD": D("414.72"),
+    }
+    assert con.execute(
+        "SELECT DISTINCT BillingCurrency FROM lines WHERE SkuId = 'NSX Advanced'"
+    ).fetchall() == [("USD",)]
+
+
+def test_a_parameters_folder_without_vendor_prices_is_named_with_the_file_it_lacks(tmp_path):
+    """A run's parameters folder without vendor_prices.yaml: the message names that folder's file
+    and says it does not exist (it named parameters/vendor_prices.yaml, whatever the folder)."""
+    with pytest.raises(InputError) as err:
+        import_reports(
+            open_store(),
+            [CUSTOMER_MONTHLY],
+            vendor_prices=load_vendor_prices(tmp_path),
+            period="2026-10",
+        )
+    message = str(err.value)
+    assert f"there is no {tmp_path / 'vendor_prices.yaml'} (no such file)" in message
+    assert "VMware Cloud Director in 2026-10" in message
+    assert f"a contract price for 'VMware Cloud Director' in 2026-10 in {tmp_path}" in message

@@ -308,6 +308,36 @@ def test_tiered_and_volume_count_the_month_per_customer_and_rule(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("kind", ["tiered", "volume"])
+def test_a_tier_refuses_to_add_up_quantities_of_different_units(tmp_path, kind):
+    """35,712 core-hours priced per unit (no points) beside a customer's VMware points: a tier
+    adding them up would price the core-hours as points. Refused naming the rule, the customer
+    and the units; units differing only in case and spaces are one unit, and another customer's
+    lines in another unit are no mix."""
+    vmware = MS  # (as accounts.csv maps it: the vendor does not matter to a tier)
+    tiers = "[{up_to: 500, unit_price: '1.10'}, {unit_price: '0.95'}]"
+    rules = plan(f"{{id: vmware-points, kind: {kind}, currency: EUR, tiers: {tiers}}}")
+    points = line(**vmware, ServiceName="Flex Core", PricingQuantity=320, PricingUnit="Point")
+    core_hours = line(**vmware, ServiceName="VCF", PricingQuantity=35712, PricingUnit=None)
+    with pytest.raises(ParameterError) as err:
+        rate(tmp_path, rules, [points, core_hours])
+    assert err.value.entry == "plans[id=p].rules[id=vmware-points]"
+    assert "customer 'C1'" in str(err.value)
+    assert "(no unit and 'point', by their PricingUnit)" in str(err.value)
+    # one unit, spelt two ways; and C2's lines in another unit of their own
+    other = {**vmware, "SubAccountId": "tenant-2"}
+    con, _ = rate(
+        tmp_path,
+        rules,
+        [
+            points,
+            line(**vmware, ServiceName="Flex Core", PricingQuantity=80, PricingUnit=" point"),
+            line(**other, ServiceName="VCF", PricingQuantity=10, PricingUnit="Core-hour"),
+        ],
+    )
+    assert [r[:2] for r in rated(con)] == [("C1", "vmware-points")] * 2 + [("C2", "vmware-points")]
+
+
 def test_pass_through_exclude_and_vendor_tax(tmp_path):
     con, report = rate(
         tmp_path,

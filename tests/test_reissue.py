@@ -644,3 +644,54 @@ def test_a_custom_line_an_edit_moved_here_from_an_invoice_that_stands_is_refused
     assert (
         f"custom line c001-management ({fee}): EUR 80.00, billed now and not on NW2026-000002"
     ) in c002.moved_lines
+
+
+def _summary_row(folder: Path, customer: str) -> dict[str, str]:
+    with (folder / "invoice_summary.csv").open(encoding="utf-8") as fh:
+        return next(r for r in csv.DictReader(fh) if r["customer_id"] == customer)
+
+
+@pytest.mark.slow  # a month billed with VMware usage priced from the contract, and two ratings
+def test_a_reissue_refuses_a_vendor_cost_other_than_the_run_booked(tmp_path):
+    """The month's VMware usage priced from vendor_prices.yaml: a reissue after October's Flex
+    Core price was changed would bill C002's cost and margin at today's contract price (cost
+    5022.23 for 4818.71) while the run's journal booked October's. Refused naming the file and
+    the lines; a price change from November on leaves October's cost as booked."""
+    from billing_lib import run
+
+    data = REPO / "tests" / "data" / "vmware-usage"
+    reports = Path(shutil.copytree(REPORTS, tmp_path / "reports"))
+    (reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv").unlink()
+    shutil.copy(data / "customer-monthly-usage-2026-10.tsv", reports)
+    params = Path(
+        shutil.copytree(
+            REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+        )
+    )
+    contract = (data / "vendor_prices.yaml").read_text(encoding="utf-8")
+    prices = params / "vendor_prices.yaml"
+    prices.write_text(contract, encoding="utf-8")
+    out = tmp_path / "outputs"
+    run.run_all(PERIOD, reports, params, out, finalise=True)
+    issue_credit_note(out, ORIGINAL, CREDITED, "Reissued with its purchase order")
+    before = register_rows(out)
+    october = 'price: "0.8640", currency: EUR, valid_from: 2026-01-01, valid_to: 2026-10-31'
+    assert october in contract
+    prices.write_text(contract.replace(october, october.replace("0.8640", "1.5000")), "utf-8")
+    with pytest.raises(RunError) as err:
+        reissue_invoice(out, ORIGINAL, params, reports, REISSUED)
+    message = str(err.value)
+    assert message.startswith(f"{prices}: the vendor cost of {ORIGINAL}'s lines differs")
+    # 64 cores x 5 points x 0.8640 then, x 1.5000 now
+    assert "vmware: 1 vendor line costs EUR 276.48 on NW2026-000002 and EUR 480.00 now" in message
+    assert "sha256" in message and "nothing was issued" in message
+    assert register_rows(out) == before
+    assert sorted(p.name for p in (out / "corrections").iterdir()) == ["NWC2026-000001"]
+    # a new price from November on: October's cost is the run's
+    november = 'price: "0.9000", currency: EUR, valid_from: 2026-11-01'
+    prices.write_text(contract.replace(november, november.replace("0.9000", "1.5000")), "utf-8")
+    done = reissue_invoice(out, ORIGINAL, params, reports, REISSUED)
+    then = _summary_row(out / PERIOD, "C002")
+    now = _summary_row(done.folder, "C002")
+    assert now["cost_amount"] == then["cost_amount"]
+    assert (now["net_amount"], now["margin_amount"]) == (then["net_amount"], then["margin_amount"])

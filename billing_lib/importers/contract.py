@@ -4,9 +4,11 @@ A format that declares ``contract_price`` gets four more columns in the engine's
 looked up in the reseller's ``parameters/vendor_prices.yaml`` (``billing_lib.vendor_prices``) by
 product and month: ``__contract_points`` (points of the line: the file's own, else units x points
 per unit), ``__contract_price``, ``__contract_currency`` and ``__contract_cost`` (points x price per
-point, or units x price per unit; exact, unrounded). The format's SQL uses them like source columns.
-Lines that need a price (the format's ``needed``) and have none stop the import, naming the product
-and the month, before anything is written.
+point, or units x price per unit; exact, unrounded), and ``__contract_unit`` (the unit the entry
+converting the report's units names: the price's per unit, else the points'). The format's SQL
+uses them like source columns. Lines that need a price (the format's ``needed``) and have none
+stop the import, naming the product and the month, and so do units in another unit than the
+contract's (``contract_units``), before anything is written.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.contract_units import check_units
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.money import SQL_AMOUNT
@@ -39,7 +42,19 @@ def use_vendor_prices(con: duckdb.DuckDBPyConnection, prices: VendorPrices | Non
     prices = prices or VendorPrices.none()
     register_vendor_prices(con, prices)
     where = str(prices.path) if prices.path else f"parameters/{VENDOR_PRICES_FILE}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS SELECT {ql(where)} AS path")
+    if prices.path is None:
+        lacking = f"no contract prices were given ({where})"
+    elif not prices.exists:
+        folder = prices.path.parent
+        lacking = f"there is no {where} (no such file" + (
+            ")" if folder.is_dir() else f"; no such folder {folder})"
+        )
+    else:
+        lacking = f"{where} has none"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS SELECT {ql(where)} AS path, "
+        f"{ql(lacking)} AS lacking"
+    )
 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -50,13 +65,48 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         use_vendor_prices(con, None)
 
 
+def _month_in_name(src: SourceFile) -> str | None:
+    """The one ``YYYY-MM`` in the file name (Usage Meter exports are named by month), else None."""
+    found = {m[0] for m in _YEAR_MONTH.findall(Path(src.name).name)}
+    return found.pop() if len(found) == 1 else None
+
+
 def _month_of_file(src: SourceFile, period: str | None) -> str | None:
-    """The month of a report that names none in its rows: the import's period, else the one
-    ``YYYY-MM`` in the file name (Usage Meter exports are named by month), else None."""
-    if period:
-        return period
-    found = set(_YEAR_MONTH.findall(Path(src.name).name))
-    return f"{found.pop()[0]}" if len(found) == 1 else None
+    """The month of a report that names none in its rows: the ``YYYY-MM`` in the file name, else
+    the import's period, else None. A file name naming another month than the period is the
+    other month's report, refused by ``_check_month_of_file``."""
+    return _month_in_name(src) or period
+
+
+def _check_month_of_file(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, own_month: str, period: str | None
+) -> None:
+    """Refuse a report whose rows take their month from the file name (``own_month``: the rows'
+    own month, SQL over ``__typed``) when the name's month is not the import's period: a
+    ``...-2026-09.tsv`` in October's folder is September's usage, never October's. Rows are read
+    only when the two months differ."""
+    named = _month_in_name(src)
+    if not period or not named or named == period:
+        return
+    first = con.execute(f"SELECT min(__row) FROM __typed WHERE ({own_month}) IS NULL")
+    row = first.fetchall()[0][0]
+    if row is None:
+        return  # every row names its month: check_in_period compares those with the period
+    raise InputError(
+        f"{src.name}: the file name says the usage is of {named}, the run is for {period}; the "
+        f"report names no month in its rows, so it is {named}'s usage. Bill it with --period "
+        f"{named}, or remove it from the reports folder; if it really is {period}'s usage, "
+        f"export it again (or rename it) with {period} in its name",
+        [
+            Problem(
+                src.name,
+                row,
+                None,
+                named,
+                f"usage of the run's period {period} (the file name's month)",
+            )
+        ],
+    )
 
 
 def attach_contract_prices(
@@ -72,7 +122,8 @@ def attach_contract_prices(
     assert cp is not None
     _ensure_tables(con)
     fallback = _month_of_file(src, period)
-    month = f"CAST(date_trunc('month', CAST(({cp.month}) AS TIMESTAMP)) AS DATE)"
+    own_month = f"CAST(date_trunc('month', CAST(({cp.month}) AS TIMESTAMP)) AS DATE)"
+    month = own_month
     if fallback:
         month = f"COALESCE({month}, DATE {ql(fallback + '-01')})"
     key = "lower(trim(regexp_replace(__contract_product, '\\s+', ' ', 'g')))"
@@ -82,21 +133,24 @@ def attach_contract_prices(
     prices = (
         f"(SELECT vendor AS __pv, product AS __pp, per AS __contract_per, price AS "
         f"__contract_price, "
-        f"currency AS __contract_currency, valid_from AS __pf, valid_to AS __pt FROM "
-        f"{PRICES_TABLE})"
+        f"currency AS __contract_currency, unit AS __pu, entry AS __pe, valid_from AS __pf, "
+        f"valid_to AS __pt FROM {PRICES_TABLE})"
     )
     ppu = (
-        f"(SELECT vendor AS __uv, product AS __up, points AS __contract_ppu, valid_from AS __uf, "
-        f"valid_to AS __ut FROM {POINTS_TABLE})"
+        f"(SELECT vendor AS __uv, product AS __up, points AS __contract_ppu, unit AS __uu, "
+        f"entry AS __ue, valid_from AS __uf, valid_to AS __ut FROM {POINTS_TABLE})"
     )
+    # the unit of the report's units by the contract: the price's (per unit), else the points'
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW __typed AS
         SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut, __contract_ppu,
-                          __contract_key),
+                          __contract_key, __pu, __pe, __uu, __ue),
                CASE __contract_per
                  WHEN 'point' THEN CAST(__contract_points * __contract_price AS {SQL_AMOUNT})
                  WHEN 'unit' THEN CAST({cp.units} * __contract_price AS {SQL_AMOUNT}) END
-                 AS __contract_cost
+                 AS __contract_cost,
+               CASE __contract_per WHEN 'unit' THEN __pu ELSE __uu END AS __contract_unit,
+               CASE __contract_per WHEN 'unit' THEN __pe ELSE __ue END AS __contract_unit_entry
         FROM (
           SELECT *, {points} AS __contract_points
           FROM (SELECT *, {key} AS __contract_key
@@ -109,6 +163,7 @@ def attach_contract_prices(
           LEFT JOIN {ppu} u ON __uv = {ql(cp.vendor)} AND __up = __contract_key
             AND __contract_month BETWEEN __uf AND __ut)
     """)
+    _check_month_of_file(con, src, own_month, period)
     no_month = con.execute(
         "SELECT min(__row) FROM __typed WHERE __contract_needed AND __contract_month IS NULL"
     ).fetchall()[0][0]
@@ -119,6 +174,7 @@ def attach_contract_prices(
             [Problem(src.name, no_month, "Month", None, "the month the usage is for")],
         )
     _check_priced(con, src, cp.vendor)
+    check_units(con, src, cp, _prices_path(con))
 
 
 def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) -> None:
@@ -133,7 +189,7 @@ def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) 
     ).fetchall()
     if not missing:
         return
-    where = con.execute(f"SELECT path FROM {SOURCE_TABLE}").fetchall()[0][0]
+    where = _prices_path(con)
     problems = [
         Problem(
             src.name,
@@ -150,7 +206,13 @@ def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, vendor: str) 
         for product, month, what, row, _ in missing
     ]
     listed = ", ".join(f"{p} in {m}" for p, m, _, _, _ in missing[:10])
+    lacking = con.execute(f"SELECT lacking FROM {SOURCE_TABLE}").fetchall()[0][0]
     raise InputError(
-        f"{src.name}: the report carries no price and {where} has none for: {listed}",
+        f"{src.name}: the report carries no price and {lacking} for: {listed}",
         problems,
     )
+
+
+def _prices_path(con: duckdb.DuckDBPyConnection) -> str:
+    """Where the contract prices of the imports on ``con`` came from (``use_vendor_prices``)."""
+    return str(con.execute(f"SELECT path FROM {SOURCE_TABLE}").fetchall()[0][0])

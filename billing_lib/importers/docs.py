@@ -31,7 +31,10 @@ READING_RULES = """\
   and folders such as `.git`) is listed among the run's warnings with its reason.
 - **Reports without money** (VMware usage): a format with a `contract_price` is priced from the
   reseller's contract in `parameters/vendor_prices.yaml` by product and month; a line with no
-  price is refused naming the product and the month, before anything is written.
+  price is refused naming the product and the month, before anything is written. Units the
+  contract converts (points per unit, a price per unit) are in the unit its entry names
+  (`unit:`): a report row giving another (`contract_price.unit`, Usage Meter's Unit of Measure),
+  or an entry naming none, is refused naming file, row and column.
 - **Text**: UTF-8 with or without BOM; UTF-16 little-endian with BOM (Excel's "Unicode text") is
   read too. UTF-16 big-endian, text without a byte-order mark containing NUL bytes, and any byte
   that is not UTF-8 (latin-1 exports) are refused with the row. Comma-separated; tab-separated
@@ -188,7 +191,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         ),
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
-        f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.referenced_columns()))}",
+        f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
         "",
         "| line-model column | from the vendor file |",
         "|---|---|",
@@ -236,7 +239,7 @@ def readme_formats() -> str:
     README_START and README_END; tests/test_formats_doc.py keeps it equal to the specs)."""
     out = [README_START, "", "| format | vendor columns read |", "|---|---|"]
     for s in sorted(all_specs(), key=lambda s: s.name):
-        columns = ", ".join(f"`{c}`" for c in sorted(s.referenced_columns()))
+        columns = ", ".join(f"`{c}`" for c in sorted(s.file_columns()))
         out.append(f"| {s.title} (`{s.name}`) | {_cell(columns)} |")
     out += ["", README_END]
     return "\n".join(out)

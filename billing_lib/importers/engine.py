@@ -17,6 +17,7 @@ import duckdb
 
 from billing_lib.errors import InputError, Problem, duckdb_file, write_fault
 from billing_lib.importers.contract import attach_contract_prices
+from billing_lib.importers.header_currency import header_currency
 from billing_lib.importers.line_checks import OVERFLOW_RISK, check_model, check_overflow
 from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
 from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
@@ -319,6 +320,8 @@ def stage_source(
     _check_required(src, spec, default_currency)
     wanted = sorted(spec.referenced_columns())
     actual = resolve_columns(wanted, src.header)
+    read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
+    actual |= read_as
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None
     # Parquet is columnar and compressed: reading the referenced columns again in each pass is
@@ -330,8 +333,10 @@ def stage_source(
     select = ", ".join(
         [f"{qi(actual[c])} AS {qi(c)}" for c in present]
         + [qi(u) for u in _csv_unnamed(src)]  # checked to hold nothing (_check_unnamed)
+        + [f"{e} AS {qi(n)}" for n, e in constants.items()]
         + [f"{e} AS {qi(n)}" for n, e in (extra_raw or {}).items()]
     )
+    actual |= {n: n for n in constants}  # a column of the records from here on
     select = select or "1 AS __none"
     try:
         drop_staging(con, RAW_VIEW, RAW_TABLE, *([rejects, f"{rejects}_scan"] if rejects else []))

@@ -65,10 +65,36 @@ class ContractPriceSpec(BaseModel):
     )
     units: str = Field(description="SQL: the units reported")
     points: str | None = Field(None, description="SQL: points the report gives, if it does")
+    unit: str | None = Field(
+        None,
+        description="SQL: the unit the report gives its units in, if it does: a row in another "
+        "unit than the contract entry's is refused",
+    )
     needed: str = Field("true", description="SQL: the rows priced by the contract")
 
     def sql(self) -> list[str]:
-        return [self.product, self.month, self.units, self.points or "", self.needed]
+        return [
+            self.product,
+            self.month,
+            self.units,
+            self.points or "",
+            self.unit or "",
+            self.needed,
+        ]
+
+
+class HeaderCurrency(BaseModel):
+    """A column whose header names the currency of its values (``Price (EUR)``, ``Price
+    (DKK)``): read by one name whatever the code, the code as a column of its own
+    (billing_lib.importers.header_currency)."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str = Field(description="The name the mapping reads the column by")
+    header: str = Field(
+        description="Regular expression of the file's header name (any case); its group is the "
+        "currency: an ISO 4217 code, or empty for none (the column is then not read)"
+    )
+    currency: str = Field(description="The name the mapping reads the code by")
 
 
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
@@ -81,6 +107,7 @@ CONTRACT_COLUMNS = (
     "__contract_cost",
     "__contract_needed",
     "__contract_product",
+    "__contract_unit",
 )
 
 
@@ -111,6 +138,9 @@ class FormatSpec(BaseModel):
     single_currency: bool = False
     contract_price: ContractPriceSpec | None = Field(
         None, description="Price from the reseller's contract where the report carries none"
+    )
+    header_currency: HeaderCurrency | None = Field(
+        None, description="A column whose header names the currency of its values"
     )
     delimiters: list[str] = Field(
         [","], description="Field separators the vendor writes (the header tells which one)"
@@ -191,6 +221,13 @@ class FormatSpec(BaseModel):
             if m.sql:
                 names |= set(QUOTED_COLUMN.findall(m.sql))
         return names - set(CONTRACT_COLUMNS)
+
+    def file_columns(self) -> set[str]:
+        """The vendor columns the mapping may read, as a reader of the file names them: the
+        ``header_currency`` column by its name for any currency (``Price (CUR)``), its code not
+        (it is in the header, not a column)."""
+        code = {self.header_currency.currency} if self.header_currency else set()
+        return self.referenced_columns() - code
 
 
 def choices(choice: ColumnChoice) -> list[str]:

@@ -14,6 +14,10 @@ layer's column is computed (CASE) only on the lines whose pricing needs it.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 
 from billing_lib.errors import ParameterError
@@ -28,6 +32,8 @@ from billing_lib.sql import ql
 COUNTED = ("fixed_price", "tiered", "volume")
 #: Pricings priced by the month's quantity per customer and rule (``tiered_sql``).
 TIERED = ("tiered", "volume")
+#: Starts the message of the error ``one_unit_sql`` makes the rating's query raise.
+MIXED_UNITS = "billing: a tier of mixed units "
 
 
 def vendor_cost_sql() -> str:
@@ -236,6 +242,48 @@ def tiered_sql(source: str) -> str:
             ON r.plan_id = t.plan_id AND r.rule_id = t.rule_id)"""
 
 
+def one_unit_sql(source: str) -> str:
+    """The lines of ``source`` (``priced_sql`` rows of tiered and volume keys) as they are; the
+    query fails (DuckDB's ``error``: ``MIXED_UNITS`` and the customer, plan, rule and two of the
+    units as JSON, ``units_named``) when a customer's lines of one rule are in different units
+    (``unit``, the PricingUnit, compared without case and outer spaces; none is a unit of its
+    own): a tier adds the month's quantities up, and core-hours added to points price neither.
+    A window over these lines only, in the query that prices them."""
+    unit = "COALESCE(lower(trim(unit)), '')"
+    found = (
+        f"{ql(MIXED_UNITS)} || to_json({{'customer': customer_id, 'plan': plan_id, "
+        "'rule': rule_id, 'units': [unit_lo, unit_hi]})"
+    )
+    return f"""
+        SELECT * EXCLUDE (unit_lo, unit_hi)
+               REPLACE (CASE WHEN unit_lo <> unit_hi THEN error({found}) ELSE quantity END
+                        AS quantity)
+        FROM (SELECT *, min({unit}) OVER u AS unit_lo, max({unit}) OVER u AS unit_hi
+              FROM ({source}) WINDOW u AS (PARTITION BY customer_id, plan_id, rule_id))"""
+
+
+@contextmanager
+def units_named(pricing: Pricing) -> Iterator[None]:
+    """The error of ``one_unit_sql`` as a ParameterError naming the rule, the customer and the
+    units; any other error as it is."""
+    try:
+        yield
+    except duckdb.InvalidInputException as exc:
+        text = str(exc)
+        if MIXED_UNITS not in text:
+            raise
+        found = json.loads(text.split(MIXED_UNITS, 1)[1].splitlines()[0])
+        units = " and ".join(repr(u) if u else "no unit" for u in found["units"])
+        raise ParameterError(
+            pricing.plans_path,
+            pricing.rule_entry(found["plan"], found["rule"]),
+            "the rule's tiers count the month's quantity per customer, but the lines of "
+            f"customer {found['customer']!r} it prices are in different units ({units}, by "
+            "their PricingUnit), which do not add up; narrow its match to the lines of one unit "
+            "(a service or sku) and price the others by a rule of their own",
+        ) from exc
+
+
 def vendor_sql(
     used: list[str], keys: str, period: str, tiered: bool, with_key: bool = False
 ) -> str:
@@ -251,7 +299,7 @@ def vendor_sql(
     tiers = priced_sql(used, f"(SELECT * FROM {keys} WHERE pricing IN {TIERED})", period, True)
     return f"""
         SELECT {cols} FROM ({flat})
-        UNION ALL SELECT {cols} FROM ({tiered_sql(tiers)})"""
+        UNION ALL SELECT {cols} FROM ({tiered_sql(one_unit_sql(tiers))})"""
 
 
 def check_list_prices(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str]) -> None:

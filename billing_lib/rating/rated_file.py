@@ -47,7 +47,7 @@ from billing_lib.rating.custom import (
     minimum_rules_sql,
 )
 from billing_lib.rating.keys import used_scope
-from billing_lib.rating.price import TIERED, check_list_prices, vendor_sql
+from billing_lib.rating.price import TIERED, check_list_prices, units_named, vendor_sql
 from billing_lib.rating.tables import RATED_COLUMNS, one
 from billing_lib.run_files import RATED_PARQUET
 from billing_lib.scratch import owned_folder, release
@@ -156,7 +156,8 @@ def write_rated(
 ) -> None:
     """``target`` (rated_lines.parquet) with the vendor lines whose key is rated, the custom lines
     and the minimum-fee top-ups; ``rated_lines`` a view over it. ParameterError for a line a
-    list-price rule cannot price."""
+    list-price rule cannot price, and for a tiered or volume rule adding up a customer's
+    quantities of different units (``price.one_unit_sql``)."""
     first, last = month_days(period, "rating")
     used = used_scope(pricing)
     con.execute(
@@ -166,12 +167,13 @@ def write_rated(
     check_list_prices(con, pricing, used)
     tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
     custom_table(con, custom_rows(pricing, period, first, last))
-    top_ups(con, used, period, last, tiered)
-    create_codes(con, "lines", "rating_keys_rated", "rating_custom_lines")
-    drop_rated_lines(con)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    vendor = vendor_sql(used, "rating_keys_rated", period, tiered, with_key=True)
-    write_rated_file(con, vendor, "rating_keys_rated", period, target)
+    with units_named(pricing):  # a tier of mixed units stops the query that prices it
+        top_ups(con, used, period, last, tiered)
+        create_codes(con, "lines", "rating_keys_rated", "rating_custom_lines")
+        drop_rated_lines(con)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        vendor = vendor_sql(used, "rating_keys_rated", period, tiered, with_key=True)
+        write_rated_file(con, vendor, "rating_keys_rated", period, target)
     con.execute(view_sql(target))
 
 
