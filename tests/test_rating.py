@@ -290,6 +290,52 @@ def test_tiered_and_volume_count_the_month_per_customer_and_rule(tmp_path):
     ]
 
 
+def test_a_tiered_rule_prices_a_credit_of_units_negative_like_a_charge(tmp_path):
+    """``credits: price`` under a graduated rule: a seat cancellation (negative quantity) was
+    priced 0.00 (each tier's part was floored at 0), so the customer paid for seats it returned,
+    and a credit before the purchase made the purchase's first units free. Each line now pays the
+    tiers' price of the units between the month's quantity before and after it, whichever way,
+    the first tier's price below 0: the lines add up to the month's net quantity, graduated."""
+    tiers = "[{up_to: 10, unit_price: '22.00'}, {unit_price: '20.00'}]"
+    t2 = {**MS, "SubAccountId": "tenant-2"}
+
+    def seats(when: int, quantity: int, cost: str, **more) -> dict:
+        category = "Credit" if cost.startswith("-") else "Purchase"
+        return line(
+            **more,
+            PricingQuantity=quantity,
+            BilledCost=cost,
+            ChargeCategory=category,
+            ChargePeriodStart=datetime(2026, 10, when),
+        )
+
+    con, _ = rate(
+        tmp_path,
+        plan(f"{{id: seat, kind: tiered, currency: EUR, credits: price, tiers: {tiers}}}"),
+        [
+            seats(2, 9, "185.40", **MS),
+            seats(5, -9, "-167.40", **MS),
+            seats(6, 12, "240", **MS),
+            seats(7, -3, "-60", **MS),
+            seats(1, -3, "-60", **t2),
+            seats(2, 12, "240", **t2),
+            seats(4, 2, "-40", **t2),  # a return printed with a positive quantity
+        ],
+    )
+    # C1: 0 -> 9: 9 x 22 = 198; 9 -> 0: -198; 0 -> 12: 10 x 22 + 2 x 20 = 260; 12 -> 9:
+    # -(2 x 20 + 1 x 22) = -62; the month: 9 seats, 198.
+    # C2: 0 -> -3: -66; -3 -> 9: 12 x 22 = 264; 9 -> 7: -44; the month: 7 seats, 154.
+    assert rated(con) == [
+        ("C1", "seat", D(198)),
+        ("C1", "seat", D(-198)),
+        ("C1", "seat", D(260)),
+        ("C1", "seat", D(-62)),
+        ("C2", "seat", D(-66)),
+        ("C2", "seat", D(264)),
+        ("C2", "seat", D(-44)),
+    ]
+
+
 def test_pass_through_exclude_and_vendor_tax(tmp_path):
     con, report = rate(
         tmp_path,

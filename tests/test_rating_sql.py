@@ -307,7 +307,8 @@ def test_tier_amounts_count_the_months_quantity_in_charge_order():
     con.execute("""
         CREATE TABLE tiered_lines AS SELECT customer_id, plan_id, rule_id, pricing,
                CAST(quantity AS DECIMAL(38,12)) AS quantity, charge_start, source_file,
-               source_row, vendor_line_id, CAST(NULL AS DECIMAL(38,12)) AS amount,
+               source_row, vendor_line_id, CAST(quantity AS DECIMAL(38,12)) AS billed_cost,
+               CAST(NULL AS DECIMAL(38,12)) AS amount,
                CAST(NULL AS DECIMAL(38,12)) AS unit_price
         FROM (VALUES
           ('C1', 'p', 't', 'tiered', 60, TIMESTAMP '2026-10-02', 'a.csv', 2, NULL),
