@@ -1,7 +1,7 @@
 """Rating: each rule kind on hand-checked lines, effective dating, credits and taxes, the tables'
 contract, errors for lines that cannot be priced, and the what-if."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -11,6 +11,7 @@ from billing_lib import analysis
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.rating import (
     RATED_COLUMNS,
+    minimum_rules_sql,
     rate_lines,
     rated_frame,
 )
@@ -487,6 +488,40 @@ def test_minimum_fees_per_customer_and_per_service(tmp_path):
         "ORDER BY customer_id, rule_id",
     )
     assert text["description"][0] == "Minimum fee (minimum 50.00 EUR, used 42.50)"
+
+
+def test_a_customer_s_own_minimum_fee_replaces_the_plan_s_of_the_same_scope(tmp_path):
+    """A negotiated minimum for one customer was billed beside the plan's minimum (both topped up:
+    75 + 41.29 for a minimum of 100; a lower deal of 50 still billed 75). Of the minimum fees of
+    one scope (the same match fields apart from the customer, whatever their case) the customer's
+    own wins, as for pricing rules; minimum fees of other scopes still each apply."""
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: min, kind: minimum_fee, amount: '50', currency: EUR}",
+            "{id: min-s3, kind: minimum_fee, amount: '20', currency: EUR, "
+            "match: {service: Amazon S3}}",
+            "{id: c1-min, kind: minimum_fee, amount: '30', currency: EUR, match: {customer: C1}}",
+            "{id: c2-s3, kind: minimum_fee, amount: '100', currency: EUR, "
+            "match: {customer: C2, service: amazon s3}}",
+        ),
+        [
+            line(BillingCurrency="EUR", BilledCost="30"),
+            line(BillingCurrency="EUR", ServiceName="Amazon S3", BilledCost="12.50"),
+            line(SubAccountId="222", BillingCurrency="EUR", BilledCost="80"),
+        ],
+    )
+    # C1: 42.50 reaches its own 30 (the plan's 50 is not billed); S3 12.50 < 20 -> 7.50.
+    # C2: 80 reaches the plan's 50; its own S3 minimum of 100 (not the plan's 20): no S3 -> 100.
+    assert rated(con, "line_kind = 'minimum'") == [
+        ("C1", "min-s3", D("7.5")),
+        ("C2", "c2-s3", D(100)),
+    ]
+    in_force = con.execute(
+        f"SELECT customer_id, rule_id FROM ({minimum_rules_sql('2026-10', date(2026, 10, 31))})"
+    ).fetchall()
+    assert in_force == [("C1", "c1-min"), ("C1", "min-s3"), ("C2", "c2-s3"), ("C2", "min")]
 
 
 def test_custom_lines_fees_prorated_one_offs_and_credits(tmp_path):

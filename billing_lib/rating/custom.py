@@ -113,11 +113,15 @@ def date_sql(day: date) -> str:
 def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> str:
     """The minimum-fee rules in force for each customer (or ``customer`` only) in ``period``: the
     customer's plan on the period's last day (``last``) and its minimum rules valid that day, with
-    their scope (``m_vendor`` ... ``m_charge_category``; NULL = any). Reads the ``price_*`` tables
-    of ``register_pricing``. Columns MINIMUM_RULE_COLUMNS. A query to embed in others, so its
-    values are quoted literals (``ql``, ``date_sql``), not parameters."""
+    their scope (``m_vendor`` ... ``m_charge_category``; NULL = any). Of the rules of one scope
+    (the same match fields apart from the customer, whatever their case) the customer's own
+    replaces the plan's general one, as a rule for one customer beats the others (a negotiated
+    minimum was billed beside the plan's); rules of different scopes each apply. Reads the
+    ``price_*`` tables of ``register_pricing``. Columns MINIMUM_RULE_COLUMNS. A query to embed in
+    others, so its values are quoted literals (``ql``, ``date_sql``), not parameters."""
     only = f"AND a.customer_id = {ql(customer)}" if customer is not None else ""
     scope = ", ".join(f"x.m_{k}" for k in MINIMUM_SCOPE)
+    same_scope = ", ".join(f"lower(x.m_{k})" for k in MINIMUM_SCOPE)
     day = date_sql(last)
     return f"""
         WITH cp AS (SELECT a.customer_id, a.plan_id FROM price_assignments a
@@ -129,6 +133,8 @@ def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> s
         FROM cp JOIN price_minimums x ON x.plan_id = cp.plan_id
           AND {day} BETWEEN x.valid_from AND x.valid_to
           AND (x.m_customer IS NULL OR x.m_customer = cp.customer_id)
+        QUALIFY row_number() OVER (PARTITION BY cp.customer_id, {same_scope}
+                                   ORDER BY x.m_customer IS NULL, x.rule_id) = 1
         ORDER BY cp.customer_id, x.rule_id"""
 
 
