@@ -182,6 +182,12 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
             "used twice",
         ),
         (
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR}',
+            '{id: min, kind: minimum_fee, amount: "100.005", currency: EUR}',
+            "plans[id=std].rules[id=min]",
+            "the minimum 100.005 has more decimals than EUR shows (2)",
+        ),
+        (
             "  - {plan: usd, customer: C3, valid_from: 2026-10-01}",
             "  - {plan: std, customer: C1}\n  - {plan: std, customer: C1, valid_from: 2026-10-10}",
             "assignments[2] and assignments[1]",

@@ -2,6 +2,7 @@
 contract, errors for lines that cannot be priced, and the what-if."""
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
@@ -524,6 +525,64 @@ def test_a_customer_s_own_minimum_fee_replaces_the_plan_s_of_the_same_scope(tmp_
     assert in_force == [("C1", "c1-min"), ("C1", "min-s3"), ("C2", "c2-s3"), ("C2", "min")]
 
 
+MINIMUM_CUSTOMERS = """
+customers:
+  - {id: C1, name: Alpha B.V., address: [Kade 1], country: NL, invoice_currency: EUR, group: smb}
+  - {id: C2, name: Beta B.V., address: [Kade 2], country: NL, invoice_currency: EUR, group: smb,
+     line_grouping: [vendor]}
+  - {id: C3, name: Gamma K.K., address: [Ginza 1], country: JP, invoice_currency: JPY}
+"""
+
+
+def test_a_minimum_fee_is_topped_up_from_the_invoice_lines_as_printed(tmp_path):
+    """The top-up is the minimum less the customer's invoice lines in its scope as the invoice
+    rounds them (each invoice line of the customer's line_grouping once, to the currency's minor
+    unit), so the invoice shows exactly the minimum; "used" is that sum, in the currency's
+    decimals (JPY without any). A scope that takes only part of an invoice line counts that
+    part, rounded once."""
+    plans = """plans:
+  - id: p
+    rules:
+      - {id: all, kind: pass_through}
+      - {id: min, kind: minimum_fee, amount: '75.00', currency: EUR, description: Minimum}
+      - {id: min-a, kind: minimum_fee, amount: '50.00', currency: EUR, match: {service: A}}
+  - id: jp
+    rules:
+      - {id: all, kind: pass_through}
+      - {id: min, kind: minimum_fee, amount: '30000', currency: JPY, description: Minimum}
+assignments:
+  - {plan: p, group: smb}
+  - {plan: jp, customer: C3}
+"""
+    params = write_parameters(tmp_path, plans, customers=MINIMUM_CUSTOMERS)
+    eur = {"BillingCurrency": "EUR"}
+    con, pricing, customers = rated_store(
+        params,
+        [
+            line(**eur, ServiceName="A", BilledCost="43.7149"),
+            line(**eur, ServiceName="B", BilledCost="30.4402"),
+            line(**eur, SubAccountId="222", ServiceName="A", BilledCost="43.7149"),
+            line(**eur, SubAccountId="222", ServiceName="B", BilledCost="30.4402"),
+            line(SubAccountId="333", BillingCurrency="JPY", BilledCost="12345.6"),
+        ],
+    )
+    rate_lines(con, pricing, customers, "2026-10")
+    got = con.execute(
+        "SELECT customer_id, rule_id, amount, description FROM rated_lines "
+        "WHERE line_kind = 'minimum' ORDER BY ALL"
+    ).fetchall()
+    # C1 (by vendor and service): 43.71 + 30.44 = 74.15 (not 74.1551); A alone 43.71.
+    # C2 (by vendor): one line 74.1551, printed 74.16; A is part of it: 43.7149 rounded once.
+    # C3: 12345.6 JPY printed 12346.
+    assert got == [
+        ("C1", "min", D("0.85"), "Minimum (minimum 75.00 EUR, used 74.15)"),
+        ("C1", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
+        ("C2", "min", D("0.84"), "Minimum (minimum 75.00 EUR, used 74.16)"),
+        ("C2", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
+        ("C3", "min", D(17654), "Minimum (minimum 30000 JPY, used 12346)"),
+    ]
+
+
 def test_custom_lines_fees_prorated_one_offs_and_credits(tmp_path):
     custom = """custom_lines:
   - {id: sup, customer: C1, kind: fee, description: Support, unit_price: '310', currency: EUR,
@@ -740,10 +799,13 @@ def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_p
         ["C1", "2026-10", "EUR", len(on_the_run)]
     ]
     # C1: 18 at cost (20 less the 10 % list discount) re-priced, the credit -4.50 kept; the
-    # minimum of 30 tops up the revenue below it (below a markup of 91.67 %)
-    repriced = 18 * (1 + D(markup) / 100) - D("4.5")
-    assert sum(in_notebook["amount"]) == max(D(30), repriced)
-    assert ("minimum" in set(in_notebook["line_kind"])) == (repriced < 30)
+    # minimum of 30 tops up the invoice lines as printed (the usage and the credit, each rounded
+    # to the cent) below it (below a markup of 91.67 %): the invoice shows max(30, lines)
+    usage = 18 * (1 + D(markup) / 100)
+    printed = usage.quantize(D("0.01"), rounding=ROUND_HALF_UP) - D("4.5")
+    top_up = sum(in_notebook.loc[in_notebook["line_kind"] == "minimum", "amount"], D(0))
+    assert top_up == max(D(0), D(30) - printed)
+    assert ("minimum" in set(in_notebook["line_kind"])) == (printed < 30)
 
 
 def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
@@ -754,6 +816,49 @@ def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
         RunError, match=r"2026-10/minimum_fees.parquet: not found; .* bill 2026-10 again"
     ):
         analysis.repricer(tmp_path / "outputs")(lines, "C1", D(10))
+
+
+def test_the_notebooks_what_if_reads_minimum_fees_written_before_they_held_the_grouping(tmp_path):
+    """A run folder's minimum_fees.parquet written before it held the customers' line_grouping,
+    before one that holds it: both read (by name), the older month's top-up counting the revenue
+    in scope rounded once, the newer one's its invoice lines as printed."""
+    eur = {"BillingCurrency": "EUR", "BilledCost": "10.005"}
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: markup, percent: 10}",
+            "{id: min, kind: minimum_fee, amount: '30', currency: EUR}",
+        ),
+        [line(**eur, ServiceName="A"), line(**eur, ServiceName="B")],
+    )
+    folder = _run_folder(con, tmp_path)
+    write_minimum_fees(con, "2026-10", folder / MINIMUM_FEES_PARQUET)
+    older = tmp_path / "outputs" / "2026-09"
+    older.mkdir()
+    con.execute(
+        f"""COPY (SELECT * REPLACE ('2026-09' AS period) FROM rated_lines)
+            TO {ql(str(older / RATED_PARQUET))} (FORMAT parquet)"""
+    )
+    con.execute(
+        f"""COPY (SELECT * EXCLUDE (line_grouping)
+                  REPLACE ('2026-09' AS period, DATE '2026-09-30' AS last_day)
+                  FROM read_parquet({ql(str(folder / MINIMUM_FEES_PARQUET))}))
+            TO {ql(str(older / MINIMUM_FEES_PARQUET))} (FORMAT parquet)"""
+    )
+    selection = frame(
+        con,
+        "SELECT DISTINCT vendor, p.period FROM rated_lines, "
+        "(VALUES ('2026-09'), ('2026-10')) p(period) WHERE line_kind = 'vendor'",
+    )
+    repriced = analysis.repricer(tmp_path / "outputs")(selection, "C1", D(0))
+    top_ups = repriced.loc[repriced["line_kind"] == "minimum"].set_index("period")
+    # at cost: A and B 10.005 each; rounded once 20.01 (2026-09); two invoice lines (vendor and
+    # service) printed 10.01 + 10.01 = 20.02 (2026-10)
+    assert top_ups["amount"].to_dict() == {"2026-09": D("9.99"), "2026-10": D("9.98")}
+    assert top_ups["description"].str.slice(-11).to_dict() == {
+        "2026-09": "used 20.01)",
+        "2026-10": "used 20.02)",
+    }
 
 
 def test_the_notebooks_what_if_keeps_the_customers_name_for_the_summaries(tmp_path):

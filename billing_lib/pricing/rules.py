@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from billing_lib.model import CHARGE_CATEGORIES
+from billing_lib.money import decimal_places
 from billing_lib.parameter_files import Strict
 
 #: A markup or uplift above this is refused as a typing error (1000 % = eleven times the cost).
@@ -236,6 +237,18 @@ class MinimumFeeRule(_Rule):
     kind: Literal["minimum_fee"]
     amount: Money = Field(gt=0)
     currency: Currency
+
+    @model_validator(mode="after")
+    def _shown(self) -> MinimumFeeRule:
+        """The minimum is what the invoice shows when it is topped up: in the currency's
+        decimals (a top-up to 75.005 EUR would print 75.01 or leave the invoice below it)."""
+        places = decimal_places(self.currency)
+        if -self.amount.normalize().as_tuple().exponent > places:  # type: ignore[operator]
+            raise ValueError(
+                f"the minimum {self.amount} has more decimals than {self.currency} shows "
+                f"({places}); give it in {self.currency}'s minor unit"
+            )
+        return self
 
     @field_validator("match")
     @classmethod
