@@ -242,7 +242,8 @@ def _name(path: str | None) -> str:
 
 def margins(con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal) -> list[Finding]:
     """Charge lines priced below their cost (cost > 0, amount < cost), per customer and rule; and
-    customers whose margin is below ``min_margin_percent`` of their revenue."""
+    customers whose margin is below ``min_margin_percent`` of their revenue, or who are billed at
+    a loss on a revenue of 0 or less (a credit balance, where a margin % means nothing)."""
     out: list[Finding] = []
     below = con.execute(
         """SELECT customer_id, plan_id, rule_id, currency, count(*), sum(amount - cost)
@@ -264,25 +265,31 @@ def margins(con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal) -> list
                 ),
             )
         )
+    # a revenue of 0 or less (a credit balance) has no margin %: a loss there is listed
     low = con.execute(
         """SELECT customer_id, currency, sum(amount), sum(cost) FROM rated_lines
-           GROUP BY ALL HAVING sum(amount) > 0
-              AND (sum(amount) - sum(cost)) * 100 < ? * sum(amount)
+           GROUP BY ALL HAVING (sum(amount) > 0
+                                AND (sum(amount) - sum(cost)) * 100 < ? * sum(amount))
+                            OR (sum(amount) <= 0 AND sum(amount) < sum(cost))
            ORDER BY 1, 2""",
         [min_margin_percent],
     ).fetchall()
     for customer, currency, revenue, cost in low:
         margin = Decimal(revenue) - Decimal(cost)
-        pct = (margin / Decimal(revenue) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-        out.append(
-            Finding(
-                "low margin",
-                customer,
-                f"margin {pct}% of revenue (below {min_margin_percent}%): {currency} "
-                f"{margin.quantize(CENT, rounding=ROUND_HALF_UP)} on "
-                f"{Decimal(revenue).quantize(CENT, rounding=ROUND_HALF_UP)}",
+        shown = margin.quantize(CENT, rounding=ROUND_HALF_UP)
+        on = Decimal(revenue).quantize(CENT, rounding=ROUND_HALF_UP)
+        if revenue <= 0:
+            text = (
+                f"a loss of {currency} {shown} on revenue of {on} (a credit balance: no "
+                f"margin %; below {min_margin_percent}%)"
             )
-        )
+        else:
+            pct = (margin / Decimal(revenue) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+            text = (
+                f"margin {pct}% of revenue (below {min_margin_percent}%): {currency} {shown} "
+                f"on {on}"
+            )
+        out.append(Finding("low margin", customer, text))
     return out
 
 
