@@ -362,3 +362,31 @@ def test_a_minimum_fee_tops_up_the_printed_lines_to_the_minimum_exactly(tmp_path
     assert top_up.description.endswith(f"(minimum 75.00 EUR, used {used})")
     assert top_up.amount == top_up.unrounded_amount == D(75) - used
     assert invoice.net == D("75.00")
+
+
+def test_a_rule_s_description_is_the_lines_text_and_the_invoice_s_where_it_shows_descriptions(
+    tmp_path,
+):
+    """docs/pricing.md's "Add a product": the rule's description is the text of its rated lines
+    (the usage sheets' Description), and the invoice's where the customer's line_grouping shows
+    descriptions (``sku``); grouped by vendor and service the invoice names the product as
+    Microsoft does. (The docs promised "invoice text instead of the vendor's" in every case.)"""
+    plan, rules = recipes()["add-product"]
+    text = rules[0]["description"]
+    params = apply_recipe(tmp_path, plan, rules)
+    con = rate_sample(params)[0]
+    [(described,)] = con.execute(
+        "SELECT DISTINCT description FROM rated_lines WHERE rule_id = 'teams-premium-seat'"
+    ).fetchall()
+    assert described == text
+    lines = {ln.description: ln.amount for ln in sample_invoices(con, params)["C006"].lines}
+    assert lines["Microsoft Teams Premium"] == D("99.00") and text not in lines
+    customers = params / "customers.yaml"
+    customers.write_text(
+        customers.read_text().replace(
+            '    peppol_id: "9930:DE298765435"\n',
+            '    peppol_id: "9930:DE298765435"\n    line_grouping: [vendor, sku]\n',
+        )
+    )
+    lines = {ln.description: ln.amount for ln in sample_invoices(con, params)["C006"].lines}
+    assert lines[text] == D("99.00")

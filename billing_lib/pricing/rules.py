@@ -93,7 +93,11 @@ class _Rule(Strict):
     valid_from: date | None = None
     valid_to: date | None = None
     description: str | None = Field(
-        default=None, description="Invoice text instead of the vendor's description"
+        default=None,
+        description=(
+            "Text of the rule's lines instead of the vendor's description (usage sheets); the "
+            "invoice text where the customer's line_grouping shows descriptions (sku)"
+        ),
     )
     product_group: str | None = Field(default=None, description="Key into parameters/products.yaml")
     credits: Literal["pass_on", "keep", "price"] = Field(
