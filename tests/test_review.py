@@ -592,3 +592,27 @@ def test_a_customer_billed_at_a_loss_on_a_credit_balance_is_listed_below_the_min
             "below 5%)",
         ),
     ]
+
+
+def test_an_invoice_without_a_vendor_line_is_listed(tmp_path):
+    """A new smb customer whose accounts were not mapped yet got a 75.00 invoice of the plan's
+    minimum fee alone, and the review said nothing. An invoice without a vendor line (only
+    minimum fees, fees, one-offs or credits) is listed with what it holds."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    customers = params / "customers.yaml"
+    customers.write_text(
+        customers.read_text()
+        + "\n  - {id: C011, name: Nieuwe Klant B.V., address: [Stationsplein 1, 3511 ED Utrecht],\n"
+        "     country: NL, vat_number: NL123456782B01, invoice_currency: EUR, group: smb}\n"
+    )
+    br = invoiced(tmp_path / "out", params=params)
+    assert [(f.subject, f.finding, f.lines) for f in found(br, "no vendor line")] == [
+        (
+            "C011",
+            "invoiced EUR 75.00 for minimum fees only, without a vendor line: a minimum fee "
+            "bills a customer without usage its whole amount; are its accounts missing from "
+            "accounts.csv?",
+            ("invoice NW2026-000010",),
+        )
+    ]
