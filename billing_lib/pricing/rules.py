@@ -13,7 +13,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from billing_lib.model import CHARGE_CATEGORIES
 from billing_lib.money import decimal_places
@@ -35,8 +35,28 @@ def _exact(value: Any) -> Any:
     return value
 
 
+#: A price, amount or quantity of the parameters at or above this is refused as a typing mistake:
+#: the rating holds amounts as DECIMAL(38,12) (below 10^26) and Python's Decimal computes custom
+#: lines to 28 digits, so a larger figure failed in DuckDB's cast or Python's quantize with their
+#: own messages, naming no file or entry.
+MAX_MONEY = Decimal(10) ** 12
+#: Places a price keeps (the scale of DECIMAL(38,12)): more were rounded without a word.
+MONEY_PLACES = 12
+
+
+def _bounded(value: Decimal) -> Decimal:
+    if abs(value) >= MAX_MONEY:
+        raise ValueError(f"expected an amount below {MAX_MONEY} (a typing mistake?)")
+    return value
+
+
 _Date = date
-Money = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_exact),
+    Field(allow_inf_nan=False, decimal_places=MONEY_PLACES),
+    AfterValidator(_bounded),
+]
 #: Percentages have at most 6 decimal places, so 1 + p/100 is exact in DECIMAL(18,8).
 Percent = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False, decimal_places=6)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
