@@ -531,6 +531,8 @@ customers:
   - {id: C2, name: Beta B.V., address: [Kade 2], country: NL, invoice_currency: EUR, group: smb,
      line_grouping: [vendor]}
   - {id: C3, name: Gamma K.K., address: [Ginza 1], country: JP, invoice_currency: JPY}
+  - {id: C4, name: Delta B.V., address: [Kade 4], country: NL, invoice_currency: EUR, group: smb,
+     line_grouping: ["tag:team"]}
 """
 
 
@@ -554,8 +556,12 @@ assignments:
   - {plan: p, group: smb}
   - {plan: jp, customer: C3}
 """
-    params = write_parameters(tmp_path, plans, customers=MINIMUM_CUSTOMERS)
+    accounts = "vendor,account_id,customer_id,valid_from,valid_to,note\n" + "".join(
+        f"aws,{n}{n}{n},C{n},,,\n" for n in range(1, 5)
+    )
+    params = write_parameters(tmp_path, plans, customers=MINIMUM_CUSTOMERS, accounts=accounts)
     eur = {"BillingCurrency": "EUR"}
+    team_a = {**eur, "SubAccountId": "444", "Tags": '{"team": "a"}'}
     con, pricing, customers = rated_store(
         params,
         [
@@ -564,6 +570,8 @@ assignments:
             line(**eur, SubAccountId="222", ServiceName="A", BilledCost="43.7149"),
             line(**eur, SubAccountId="222", ServiceName="B", BilledCost="30.4402"),
             line(SubAccountId="333", BillingCurrency="JPY", BilledCost="12345.6"),
+            line(**team_a, ServiceName="A", BilledCost="43.7149"),
+            line(**{**team_a, "Tags": '{"team": "b"}'}, ServiceName="B", BilledCost="30.4402"),
         ],
     )
     rate_lines(con, pricing, customers, "2026-10")
@@ -573,13 +581,15 @@ assignments:
     ).fetchall()
     # C1 (by vendor and service): 43.71 + 30.44 = 74.15 (not 74.1551); A alone 43.71.
     # C2 (by vendor): one line 74.1551, printed 74.16; A is part of it: 43.7149 rounded once.
-    # C3: 12345.6 JPY printed 12346.
+    # C3: 12345.6 JPY printed 12346. C4 (by the tag team): a line per team, as C1.
     assert got == [
         ("C1", "min", D("0.85"), "Minimum (minimum 75.00 EUR, used 74.15)"),
         ("C1", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
         ("C2", "min", D("0.84"), "Minimum (minimum 75.00 EUR, used 74.16)"),
         ("C2", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
         ("C3", "min", D(17654), "Minimum (minimum 30000 JPY, used 12346)"),
+        ("C4", "min", D("0.85"), "Minimum (minimum 75.00 EUR, used 74.15)"),
+        ("C4", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
     ]
 
 

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from billing_lib.line_labels import line_key_sql
+from billing_lib.line_labels import key_columns, line_key_sql
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
 from billing_lib.query_parquet import write_query_parquet
@@ -67,13 +67,15 @@ PLAIN_COLUMNS = ("amount", "cost", "vendor_cost", "billed_cost", "source_row", "
 UNFILTERED_COLUMNS = ("subscription", "vendor_line_id")
 
 #: The revenue per customer, minimum-fee scope and invoice line (``{line_key}``: its key under the
-#: customer's line_grouping; ``custom.minimum_lines_sql`` sums it again per rule and invoice line)
-#: of the vendor lines of the customers with a minimum fee (``{vendor}``).
+#: customer's line_grouping, made on the sums per the columns it reads, ``{key_columns}``;
+#: ``custom.minimum_lines_sql`` sums it again per rule and invoice line) of the vendor lines of
+#: the customers with a minimum fee (``{vendor}``).
 REVENUE_SQL = """
     CREATE OR REPLACE TEMP TABLE rating_revenue AS
-    SELECT customer_id, period, line_kind, vendor, provider, publisher, service, sku,
-           charge_category, product_group, {line_key} AS line_key, sum(amount) AS amount
-    FROM ({vendor}) GROUP BY ALL"""
+    SELECT *, {line_key} AS line_key FROM (
+        SELECT customer_id, period, vendor, provider, publisher, service, sku, charge_category,
+               product_group{key_columns}, sum(amount) AS amount
+        FROM ({vendor}) GROUP BY ALL)"""
 
 
 def rated_query_sql(vendor: str) -> str:
@@ -156,9 +158,16 @@ def top_ups(
             "FROM rating_minimums WHERE line_grouping IS NOT NULL GROUP BY ALL"
         ).fetchall()
     }
+    scope = ("vendor", "provider", "publisher", "service", "sku")
+    read = key_columns(groupings)
+    extra = "".join(f", {c}" for c in read if c not in scope)
+    if "description" not in read:  # read by the key of non-vendor lines only
+        extra += ", CAST(NULL AS VARCHAR) AS description"
     con.execute(
         REVENUE_SQL.format(
-            vendor=vendor_sql(used, keys, period, tiered), line_key=line_key_sql(groupings)
+            vendor=vendor_sql(used, keys, period, tiered),
+            line_key=line_key_sql(groupings),
+            key_columns=extra,
         )
     )
     lines = minimum_lines_sql("rating_revenue", "SELECT * FROM rating_minimums")
