@@ -206,7 +206,12 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFram
                     "WHERE customer_id = ? AND list_contains(?, vendor)",
                     [customer, vendors],
                 )
-                rules = "read_parquet([" + ", ".join(ql(str(f)) for f in files) + "])"
+                # by name: a file written before the minimum fees held the line_grouping
+                rules = (
+                    "read_parquet(["
+                    + ", ".join(ql(str(f)) for f in files)
+                    + "], union_by_name = true)"
+                )
                 repriced = whatif.reprice(con, "_lines", rules, customer, markup)
         finally:
             con.close()

@@ -66,7 +66,8 @@ def summarise(
 ) -> pd.DataFrame:
     """Cost, revenue and margin of ``rated`` (rated_lines rows) grouped by ``by`` (keys of
     DIMENSIONS) and always by invoice currency. Exact Decimal sums; ``margin_pct`` is margin over
-    revenue in percent rounded to 0.1, None where revenue is zero. Where ``rated`` has a
+    revenue in percent rounded to 0.1, None where revenue is zero or negative (a credit balance:
+    a loss over a negative revenue would read as a positive %). Where ``rated`` has a
     ``customer_name`` column (``analysis.load_summary``), a customer reads "C001 Dijkstra
     Architecten B.V.". ``con``: a scratch connection to sum on (a new DuckDB database costs
     about 25 ms, more than summing a customer's lines)."""
@@ -115,7 +116,7 @@ def summarise_table(
                    CAST(sum(cost) AS DECIMAL(38,12)) AS cost,
                    CAST(sum(amount) AS DECIMAL(38,12)) AS revenue,
                    CAST(sum(amount) - sum(cost) AS DECIMAL(38,12)) AS margin,
-                   CASE WHEN sum(amount) = 0 THEN NULL
+                   CASE WHEN sum(amount) <= 0 THEN NULL
                         ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1)
                    END AS margin_pct,
                    {"CAST(sum(lines) AS BIGINT)" if summed else "count(*)"} AS lines

@@ -153,8 +153,10 @@ def load_exchange_rates(
 ) -> ExchangeRates:
     """Rates from ``parameters/exchange_rates.csv``; a folder without the file has no rates (a run
     whose customers are all invoiced in their vendors' currencies needs none). Every bad value,
-    overlapping rows for one pair and a rate more than ``plausibility_factor`` away from its
-    neighbouring rates of the pair (``check_plausible``) are errors naming the row."""
+    overlapping rows for one pair, a rate more than ``plausibility_factor`` away from its
+    neighbouring rates of the pair (``check_plausible``) and a rate whose product with the inverse
+    pair's rate of the same days is that far from 1 (``check_inverse``) are errors naming the
+    row (both rows when nothing in the file tells which is wrong)."""
     path = Path(parameters) / FX_FILE
     if not path.exists():
         return ExchangeRates(path, ())
@@ -175,8 +177,9 @@ def load_exchange_rates(
         _check_row(path, r, by_pair.get((r.from_currency, r.to_currency), []))
         by_pair.setdefault((r.from_currency, r.to_currency), []).append(r)
         rates.append(r)
-    for pair_rates in by_pair.values():
-        check_plausible(path, pair_rates, plausibility_factor)
+    for (src, dst), pair_rates in by_pair.items():
+        check_plausible(path, pair_rates, plausibility_factor, by_pair.get((dst, src)))
+    check_inverse(path, by_pair, plausibility_factor)
     return ExchangeRates(path, tuple(rates))
 
 
@@ -229,26 +232,95 @@ def neighbours_in(
     return out
 
 
-def check_plausible(path: Path, rates: list[ExchangeRate], factor: Decimal) -> None:
+def _spread(a: Decimal, b: Decimal) -> Decimal:
+    """How many times the larger of two positive figures is the smaller."""
+    return max(a / b, b / a)
+
+
+def _overlapping(r: ExchangeRate, others: list[ExchangeRate]) -> list[ExchangeRate]:
+    """The rates of ``others`` in force on a day ``r`` is, in date order."""
+    return sorted(
+        (s for s in others if first_common_day(r.valid_from, r.valid_to, s.valid_from, s.valid_to)),
+        key=lambda s: s.valid_from or date.min,
+    )
+
+
+def _median(ordered: list[ExchangeRate], factor: Decimal) -> Decimal | None:
+    """The pair's median rate; of an even number the lower middle one, or None when the two
+    middle ones differ by more than ``factor`` (two rates alone, half of them 100 times the
+    others: the median cannot tell which are wrong)."""
+    values = sorted(r.rate for r in ordered)
+    lo, hi = values[(len(values) - 1) // 2], values[len(values) // 2]
+    return lo if _spread(lo, hi) <= factor else None
+
+
+def _backed(
+    r: ExchangeRate, median: Decimal | None, inverse: list[ExchangeRate], factor: Decimal
+) -> bool | None:
+    """Whether the evidence backs rate ``r``: the inverse pair's rates of the same days (the
+    product of a rate and its inverse is about 1), else the pair's median; None: no evidence."""
+    same_days = _overlapping(r, inverse)
+    if same_days:
+        return all(_spread(r.rate * s.rate, Decimal(1)) <= factor for s in same_days)
+    if median is None:
+        return None
+    return _spread(r.rate, median) <= factor
+
+
+def _both_named(path: Path, a: ExchangeRate, b: ExchangeRate, why: str, factor: Decimal) -> None:
+    """ParameterError naming the rows of ``a`` and ``b`` when nothing tells which is wrong."""
+    first, second = sorted((a, b), key=lambda r: r.row)
+    raise ParameterError(
+        path,
+        f"rows {first.row} and {second.row}, column rate",
+        f"{why}; one of them is wrong (a misplaced decimal point, or the rate of the other "
+        f"direction?) and nothing in the file tells which (at most a factor of {factor}, "
+        "fx_plausibility_factor in seller.yaml). Correct it or, if both are right, raise "
+        "fx_plausibility_factor",
+    )
+
+
+def check_plausible(
+    path: Path,
+    rates: list[ExchangeRate],
+    factor: Decimal,
+    inverse: list[ExchangeRate] | None = None,
+) -> None:
     """Rates of one pair ordered by date: each must be within ``factor`` of the rates before and
-    after it. Of two neighbours too far apart the one farther from the pair's median is named (the
-    later one when that cannot tell), with its neighbouring rates, so a misplaced decimal point is
-    found before a line is converted by it."""
+    after it. Of two neighbours too far apart the one the evidence does not back is named, with
+    its neighbouring rates: the rates of the ``inverse`` pair for the same days (a rate times its
+    inverse is about 1), else the pair's median (``_median``); when neither tells (two rates
+    alone), both rows are named. So a misplaced decimal point is found before a line is
+    converted by it."""
     ordered = sorted(rates, key=lambda r: r.valid_from or date.min)
-    middle = sorted(r.rate for r in ordered)[len(ordered) // 2]
-
-    def spread(a: Decimal, b: Decimal) -> Decimal:
-        return max(a / b, b / a)
-
+    median = _median(ordered, factor)
     for i in range(len(ordered) - 1):
         a, b = ordered[i], ordered[i + 1]
-        if spread(a.rate, b.rate) <= factor:
+        if _spread(a.rate, b.rate) <= factor:
             continue
-        k = i if spread(a.rate, middle) > spread(b.rate, middle) else i + 1
+        backed = [_backed(r, median, inverse or [], factor) for r in (a, b)]
+        if backed.count(False) != 1:
+            _both_named(
+                path,
+                a,
+                b,
+                f"the {a.from_currency}->{a.to_currency} rates {a.rate} (row {a.row}, "
+                f"{span_text(a)}) and {b.rate} (row {b.row}, {span_text(b)}) differ by a factor "
+                f"of {_spread(a.rate, b.rate):.4g}",
+                factor,
+            )
+        k = i if backed[0] is False else i + 1
         bad = ordered[k]
         around = [ordered[j] for j in (k - 1, k + 1) if 0 <= j < len(ordered)]
         shown = " and ".join(f"{r.rate} (row {r.row}, {span_text(r)})" for r in around)
-        worst = max(spread(bad.rate, r.rate) for r in around)
+        worst = max(_spread(bad.rate, r.rate) for r in around)
+        same_days = _overlapping(bad, inverse or [])
+        if same_days:  # the evidence that named it
+            s = same_days[0]
+            shown += (
+                f", and times the {s.from_currency}->{s.to_currency} rate {s.rate} (row {s.row}) "
+                f"of the same days it is {bad.rate * s.rate:.4g}, not about 1"
+            )
         raise ParameterError(
             path,
             f"row {bad.row}, column rate",
@@ -258,6 +330,51 @@ def check_plausible(path: Path, rates: list[ExchangeRate], factor: Decimal) -> N
             "next (fx_plausibility_factor in seller.yaml). Correct the rate (a misplaced decimal "
             "point?) or, if it is right, raise fx_plausibility_factor",
         )
+
+
+def check_inverse(
+    path: Path, by_pair: dict[tuple[str, str], list[ExchangeRate]], factor: Decimal
+) -> None:
+    """A rate and the inverse pair's rate of the same days must multiply to about 1 (within
+    ``factor``): the first (or only) rate of a pair has no neighbour to be checked against, and
+    EUR->USD 108.53 typed for 1.0853 beside USD->EUR 0.9187 converted a customer's month at it.
+    Named: the rate whose own pair has no other rate to back it while the other's has (each pair
+    agrees within itself, ``check_plausible``); else both rows."""
+    for (src, dst), rates in sorted(by_pair.items()):
+        inverse = by_pair.get((dst, src), [])
+        if src > dst or not inverse:
+            continue  # each two pairs once
+        for r in sorted(rates, key=lambda x: x.valid_from or date.min):
+            off = [
+                s for s in _overlapping(r, inverse) if _spread(r.rate * s.rate, Decimal(1)) > factor
+            ]
+            if not off:
+                continue
+            s = off[0]
+            product = r.rate * s.rate
+            if (len(rates) > 1) == (len(inverse) > 1):
+                _both_named(
+                    path,
+                    r,
+                    s,
+                    f"the {src}->{dst} rate {r.rate} (row {r.row}, {span_text(r)}) times the "
+                    f"{dst}->{src} rate {s.rate} (row {s.row}, {span_text(s)}) of the same days is "
+                    f"{product:.4g}, not about 1",
+                    factor,
+                )
+            bad, good = (r, s) if len(inverse) > 1 else (s, r)
+            raise ParameterError(
+                path,
+                f"row {bad.row}, column rate",
+                f"the {bad.from_currency}->{bad.to_currency} rate {bad.rate} for "
+                f"{span_text(bad)} times the {good.from_currency}->{good.to_currency} rate "
+                f"{good.rate} (row {good.row}, {span_text(good)}) of the same days is "
+                f"{product:.4g}, not about 1, and the {good.from_currency}->{good.to_currency} "
+                "rates agree with one another; a rate and the inverse pair's rate may differ "
+                f"from 1/each other by at most a factor of {factor} (fx_plausibility_factor in "
+                "seller.yaml). Correct the rate (a misplaced decimal point, or the rate of the "
+                "other direction?) or, if it is right, raise fx_plausibility_factor",
+            )
 
 
 def span_text(r: ExchangeRate) -> str:

@@ -32,3 +32,34 @@ def minor_unit(currency: str) -> Decimal:
 def round_money(amount: Decimal, currency: str = "EUR") -> Decimal:
     """Round half-up to the currency's minor unit (2.675 -> 2.68, -2.675 -> -2.68)."""
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def _by_places(amount: str, currency: str, text: bool) -> str:
+    """SQL: ``amount`` cast to the decimals of ``currency`` (SQL expressions), as text or not."""
+
+    def cast(places: int) -> str:
+        sql = f"CAST({amount} AS DECIMAL(38,{places}))"
+        return f"CAST({sql} AS {'VARCHAR' if text else SQL_AMOUNT})"
+
+    other = sorted(set(_MINOR_UNITS.values()))
+    cases = " ".join(
+        f"WHEN upper({currency}) IN ("
+        + ", ".join(f"'{c}'" for c, p in sorted(_MINOR_UNITS.items()) if p == places)
+        + f") THEN {cast(places)}"
+        for places in other
+    )
+    return f"CASE {cases} ELSE {cast(2)} END"
+
+
+def round_money_sql(amount: str, currency: str) -> str:
+    """SQL of ``round_money``: the DECIMAL ``amount`` half-up to the minor unit of ``currency``
+    (SQL expressions), as a ``SQL_AMOUNT``: DuckDB's cast of a DECIMAL to fewer places rounds
+    away from zero at an exact tie. For the one sum the rating rounds as the invoice will: the
+    minimum-fee top-up's count of the invoice lines (docs/rounding.md)."""
+    return _by_places(amount, currency, text=False)
+
+
+def money_text_sql(amount: str, currency: str) -> str:
+    """SQL: the DECIMAL ``amount`` as text in the decimals of ``currency`` (75.00 EUR, 30000 JPY),
+    rounded as ``round_money_sql``."""
+    return _by_places(amount, currency, text=True)

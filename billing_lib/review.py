@@ -240,9 +240,58 @@ def _name(path: str | None) -> str:
     return Path(path).name if path else "-"
 
 
-def margins(con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal) -> list[Finding]:
+def customer_sums(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Per customer and currency of ``rated_lines``: revenue, cost, the number of vendor lines and
+    the line kinds; one grouped pass the margin and the vendor-line checks share."""
+    return con.execute(
+        """SELECT customer_id, currency, sum(amount), sum(cost),
+                  count(*) FILTER (WHERE line_kind = 'vendor'),
+                  list(DISTINCT line_kind ORDER BY line_kind)
+           FROM rated_lines GROUP BY ALL ORDER BY 1, 2"""
+    ).fetchall()
+
+
+#: How the vendor-line check names the kinds of lines an invoice holds.
+_KINDS = {"minimum": "minimum fees", "fee": "fees", "one_off": "one-offs", "credit": "credits"}
+
+
+def no_vendor_lines(sums: list[tuple], invoices: pd.DataFrame) -> list[Finding]:
+    """Invoices without a vendor line (``customer_sums``): only minimum fees, fees, one-offs or
+    credits. A minimum fee bills every customer on its plan, so a new customer whose accounts are
+    not in accounts.csv yet is invoiced its whole minimum without a word."""
+    numbers = {(str(r.customer_id), str(r.currency)): r for r in invoices.itertuples()}
+    out = []
+    for customer, currency, revenue, _, vendor_lines, kinds in sums:
+        if vendor_lines:
+            continue
+        invoice = numbers.get((customer, currency))
+        net = (
+            Decimal(str(invoice.net))
+            if invoice is not None
+            else Decimal(revenue).quantize(CENT, ROUND_HALF_UP)
+        )
+        held = " and ".join(_KINDS.get(k, k) for k in kinds)
+        text = f"invoiced {currency} {net} for {held} only, without a vendor line"
+        if "minimum" in kinds:
+            text += ": a minimum fee bills a customer without usage its whole amount"
+        out.append(
+            Finding(
+                "no vendor line",
+                customer,
+                text + "; are its accounts missing from accounts.csv?",
+                (f"invoice {invoice.invoice_number}",) if invoice is not None else (),
+            )
+        )
+    return out
+
+
+def margins(
+    con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal, sums: list[tuple] | None = None
+) -> list[Finding]:
     """Charge lines priced below their cost (cost > 0, amount < cost), per customer and rule; and
-    customers whose margin is below ``min_margin_percent`` of their revenue."""
+    customers whose margin is below ``min_margin_percent`` of their revenue, or who are billed at
+    a loss on a revenue of 0 or less (a credit balance, where a margin % means nothing), of
+    ``sums`` (``customer_sums``; summed here when not given)."""
     out: list[Finding] = []
     below = con.execute(
         """SELECT customer_id, plan_id, rule_id, currency, count(*), sum(amount - cost)
@@ -264,25 +313,27 @@ def margins(con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal) -> list
                 ),
             )
         )
-    low = con.execute(
-        """SELECT customer_id, currency, sum(amount), sum(cost) FROM rated_lines
-           GROUP BY ALL HAVING sum(amount) > 0
-              AND (sum(amount) - sum(cost)) * 100 < ? * sum(amount)
-           ORDER BY 1, 2""",
-        [min_margin_percent],
-    ).fetchall()
-    for customer, currency, revenue, cost in low:
+    # a revenue of 0 or less (a credit balance) has no margin %: a loss there is listed
+    for customer, currency, revenue, cost, *_ in customer_sums(con) if sums is None else sums:
         margin = Decimal(revenue) - Decimal(cost)
-        pct = (margin / Decimal(revenue) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-        out.append(
-            Finding(
-                "low margin",
-                customer,
-                f"margin {pct}% of revenue (below {min_margin_percent}%): {currency} "
-                f"{margin.quantize(CENT, rounding=ROUND_HALF_UP)} on "
-                f"{Decimal(revenue).quantize(CENT, rounding=ROUND_HALF_UP)}",
+        if revenue > 0 and margin * 100 >= min_margin_percent * revenue:
+            continue
+        if revenue <= 0 and margin >= 0:
+            continue
+        shown = margin.quantize(CENT, rounding=ROUND_HALF_UP)
+        on = Decimal(revenue).quantize(CENT, rounding=ROUND_HALF_UP)
+        if revenue <= 0:
+            text = (
+                f"a loss of {currency} {shown} on revenue of {on} (a credit balance: no "
+                f"margin %; below {min_margin_percent}%)"
             )
-        )
+        else:
+            pct = (margin / Decimal(revenue) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+            text = (
+                f"margin {pct}% of revenue (below {min_margin_percent}%): {currency} {shown} "
+                f"on {on}"
+            )
+        out.append(Finding("low margin", customer, text))
     return out
 
 
@@ -891,7 +942,9 @@ def run_findings(run: RunFacts) -> list[Finding]:
         previous,
         run.settings.net_change_percent,
     )
-    found += margins(run.con, run.settings.min_margin_percent)
+    sums = customer_sums(run.con)
+    found += margins(run.con, run.settings.min_margin_percent, sums)
+    found += no_vendor_lines(sums, run.invoice_totals)
     earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
     found += new_products(run.con, [p for p in earlier if p.is_file()], catch_all_rules(run.plans))
     found += control_totals(run.control_totals)

@@ -1,5 +1,6 @@
 """The run's summary workbook (``run_summary.xlsx``), for the analyst: every invoiced customer with
-cost, revenue, margin and margin %, totals per currency, and revenue and cost per product group.
+cost, revenue, margin and margin % (empty for a revenue of 0 or less), totals per currency, and
+revenue and cost per product group.
 
 Amounts show their currency's decimals (0 for JPY, 3 for KWD) and the margin formulas round to
 them, so a recalculated margin is the margin the invoices and the journal state.
@@ -196,12 +197,13 @@ def _margin_percent(
     revenue: Decimal,
     fmt: _Formats,
 ) -> None:
-    """Margin / revenue in the column after the margin's (blank without revenue)."""
+    """Margin / revenue in the column after the margin's; blank for a revenue of 0 or less (a
+    credit balance: a loss over a negative revenue read as a margin of 278.8 %)."""
     revenue_cell, margin_cell = cell(row, revenue_col), cell(row, margin_col)
     ws.write_formula(
         row,
         margin_col + 1,
-        f'=IF({revenue_cell}=0,"",{margin_cell}/{revenue_cell})',
+        f'=IF({revenue_cell}<=0,"",{margin_cell}/{revenue_cell})',
         fmt.pct,
-        float(margin / revenue) if revenue else "",
+        float(margin / revenue) if revenue > 0 else "",
     )

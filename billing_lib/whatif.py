@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from billing_lib.errors import ParameterError
+from billing_lib.line_labels import line_key_sql
 from billing_lib.periods import month_days
 from billing_lib.pricing import CREDIT_CATEGORIES
 from billing_lib.rating import (
@@ -80,9 +81,11 @@ def reprice_totals(
     so a customer of 80,000 lines costs one grouped pass over its row groups."""
     factor = str(markup_factor(markup_percent))
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
+    line_key = _line_key(con, rules, customer_id)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _whatif_sums AS
-            SELECT {SUMMED_BY}, count(*) AS lines, CAST(sum(cost) AS {DEC}) AS cost,
+            SELECT {SUMMED_BY}, {line_key} AS line_key, count(*) AS lines,
+                   CAST(sum(cost) AS {DEC}) AS cost,
                    CAST(sum(CASE WHEN {REPRICED} THEN {new_amount} ELSE amount END) AS {DEC})
                      AS amount
             FROM {lines} WHERE customer_id = ? AND line_kind <> 'minimum' GROUP BY ALL""",
@@ -102,8 +105,29 @@ def reprice_totals(
 
 
 #: What the re-priced sums of ``reprice_totals`` are grouped by: the totals' keys, and what
-#: ``REPRICED`` and a minimum fee's scope (``rating.MINIMUM_SCOPE``) look at.
-SUMMED_BY = ", ".join(["customer_id", "period", "currency", "line_kind", *MINIMUM_SCOPE])
+#: ``REPRICED`` and a minimum fee's scope (``rating.MINIMUM_SCOPE``) look at, and the product
+#: group (with the line key: the invoice line, which the top-ups count).
+SUMMED_BY = ", ".join(
+    ["customer_id", "period", "currency", "line_kind", *MINIMUM_SCOPE, "product_group"]
+)
+
+
+def _line_key(con: duckdb.DuckDBPyConnection, rules: str, customer_id: str) -> str:
+    """SQL of a line's ``line_key`` (``line_labels.line_key_sql``) by the line_grouping the
+    minimum fees ``rules`` give ``customer_id`` per period; NULL where they give none (a run
+    folder's minimum_fees.parquet written before it held the line_grouping: the top-up then
+    counts the revenue in scope rounded once)."""
+    columns = [d[0] for d in con.execute(f"SELECT * FROM {rules} LIMIT 0").description]
+    if "line_grouping" not in columns:
+        return line_key_sql({})
+    groupings: dict[tuple[str, ...], list[str]] = {}
+    for period, grouping in con.execute(
+        f"SELECT DISTINCT period, line_grouping FROM {rules} "
+        "WHERE customer_id = ? AND line_grouping IS NOT NULL ORDER BY ALL",
+        [customer_id],
+    ).fetchall():
+        groupings.setdefault(tuple(grouping), []).append(period)
+    return line_key_sql(groupings, column="period")
 
 
 #: Per customer, period and currency: rated lines, cost and amount of ``{source}`` (what
@@ -141,9 +165,10 @@ def _reprice_into(
         "WHERE customer_id = ? AND line_kind <> 'minimum'",
         [factor, factor, customer_id],
     )
+    lines_keyed = f"(SELECT *, {_line_key(con, rules, customer_id)} AS line_key FROM _whatif)"
     con.execute(
         f"INSERT INTO _whatif BY NAME "
-        f"{minimum_lines_sql('_whatif', f'SELECT * FROM {rules} WHERE customer_id = ?')}",
+        f"{minimum_lines_sql(lines_keyed, f'SELECT * FROM {rules} WHERE customer_id = ?')}",
         [customer_id],
     )
 

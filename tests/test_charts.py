@@ -20,6 +20,13 @@ def test_summary_is_exact_and_never_adds_currencies():
     assert list(s["lines"]) == [3, 1]
 
 
+def test_a_loss_on_a_revenue_of_0_or_less_has_no_margin_percent():
+    """A credit balance (revenue -662.14 at a cost of 1183.93) read as a margin of 278.8 %."""
+    lines = LINES.iloc[:1].assign(amount=[D("-662.14")], cost=[D("1183.93")])
+    [pct] = charts.summarise(lines, ["customer"])["margin_pct"]
+    assert pct is None or pd.isna(pct)
+
+
 def test_summary_rejects_an_unknown_dimension():
     with pytest.raises(ValueError, match="unknown summary dimension"):
         charts.summarise(LINES, ["colour"])

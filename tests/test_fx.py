@@ -128,3 +128,63 @@ def test_no_rates_file_is_fine_when_no_line_needs_one(tmp_path):
     con, pricing, customers = rated_store(params, [line(BillingCurrency="EUR", BilledCost="5")])
     rate_lines(con, pricing, customers, "2026-10")
     assert frame(con, "SELECT amount FROM rated_lines")["amount"].tolist() == [Decimal(5)]
+
+
+USD_EUR = "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\nUSD,EUR,0.9187,2026-10-16,2026-10-31,ECB\n"
+
+
+def refusal(tmp_path, body: str) -> str:
+    with pytest.raises(ParameterError) as err:
+        load_exchange_rates(write(tmp_path, body))
+    return str(err.value)
+
+
+def test_a_first_rate_far_from_the_inverse_pair_s_rate_is_refused(tmp_path):
+    """The first (or only) rate of a pair had no neighbour, so EUR->USD 108.53 typed for 1.0853
+    beside USD->EUR 0.9187 converted a USD customer's month at it. A rate times the inverse
+    pair's rate of the same days must be within fx_plausibility_factor of 1; the row named is
+    the one its own pair does not back (the USD->EUR rates agree with one another)."""
+    text = refusal(tmp_path, USD_EUR + "EUR,USD,108.53,2026-10-01,2026-10-31,ECB\n")
+    assert "entry row 4, column rate:" in text
+    assert "EUR->USD rate 108.53 for 2026-10-01 to 2026-10-31" in text
+    assert "USD->EUR rate 0.9215 (row 2, 2026-10-01 to 2026-10-15)" in text
+    assert "100.0, not about 1" in text and "fx_plausibility_factor" in text
+
+
+def test_a_rate_and_its_inverse_alone_that_disagree_are_both_named(tmp_path):
+    text = refusal(
+        tmp_path,
+        "USD,EUR,0.9187,2026-10-01,2026-10-31,ECB\nEUR,USD,108.53,2026-10-01,2026-10-31,ECB\n",
+    )
+    assert "entry rows 2 and 3, column rate:" in text and "one of them is wrong" in text
+
+
+def test_the_implausible_rate_of_two_is_named_by_the_inverse_pair(tmp_path):
+    """Of two EUR->USD rates 108.53 (October) and 1.0861 (November) the later one was blamed: the
+    "median" of two rates is the upper one. The USD->EUR rates of October say 108.53 is wrong."""
+    text = refusal(
+        tmp_path,
+        USD_EUR
+        + "EUR,USD,108.53,2026-10-01,2026-10-31,ECB\nEUR,USD,1.0861,2026-11-01,2026-11-30,ECB\n",
+    )
+    assert "entry row 4, column rate: the EUR->USD rate 108.53" in text
+    assert "1.0861 (row 5, 2026-11-01 to 2026-11-30)" in text
+
+
+def test_two_rates_of_a_pair_far_apart_with_nothing_to_tell_are_both_named(tmp_path):
+    text = refusal(
+        tmp_path,
+        "EUR,USD,108.53,2026-10-01,2026-10-31,ECB\nEUR,USD,1.0861,2026-11-01,2026-11-30,ECB\n",
+    )
+    assert "entry rows 2 and 3, column rate:" in text
+    assert "108.53 (row 2, 2026-10-01 to 2026-10-31) and 1.0861 (row 3" in text
+    assert "one of them is wrong" in text
+
+
+def test_a_pair_and_its_inverse_that_agree_load(tmp_path):
+    rates = load_exchange_rates(
+        write(
+            tmp_path, USD_EUR + "EUR,USD,1.0885,2026-10-01,,ECB\nEUR,USD,1.0861,,2026-09-30,ECB\n"
+        )
+    )
+    assert len(rates.rates) == 4

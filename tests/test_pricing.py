@@ -181,6 +181,33 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
             "plans[id=std].rules[id=aws]",
             "used twice",
         ),
+        # oversized or over-precise money: DuckDB's "Could not convert string ... to
+        # DECIMAL(38,12)" before, or a price rounded to 12 places without a word
+        (
+            'unit_price: "30.00"',
+            'unit_price: "1000000000000000000000000000.00"',
+            "plans[id=std].rules[id=seat].unit_price",
+            "expected an amount below 1000000000000 (a typing mistake?); got "
+            "'1000000000000000000000000000.00'",
+        ),
+        (
+            '{unit_price: "0.02"}',
+            '{unit_price: "0.0000000000001"}',
+            "plans[id=std].rules[id=s3].tiers[1].unit_price",
+            "no more than 12 decimal places",
+        ),
+        (
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR}',
+            '{id: min, kind: minimum_fee, amount: "1e15", currency: EUR}',
+            "plans[id=std].rules[id=min].amount",
+            "expected an amount below 1000000000000",
+        ),
+        (
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR}',
+            '{id: min, kind: minimum_fee, amount: "100.005", currency: EUR}',
+            "plans[id=std].rules[id=min]",
+            "the minimum 100.005 has more decimals than EUR shows (2)",
+        ),
         (
             "  - {plan: usd, customer: C3, valid_from: 2026-10-01}",
             "  - {plan: std, customer: C1}\n  - {plan: std, customer: C1, valid_from: 2026-10-10}",
@@ -330,6 +357,20 @@ def test_custom_lines_load(tmp_path):
             "'fee', 'one_off' or 'credit'",
         ),
         ("id: cr-c2", "id: onb-c2", "custom_lines[id=onb-c2]", "used twice"),
+        # InvalidOperation (Python's 28 digits) before
+        (
+            'unit_price: "900"',
+            'unit_price: "123456789012345678.00"',
+            "custom_lines[id=onb-c2].unit_price",
+            "expected an amount below 1000000000000 (a typing mistake?)",
+        ),
+        (
+            'unit_price: "900"',
+            'unit_price: "900000", quantity: "9000000"',
+            "custom_lines[id=onb-c2]",
+            "quantity 9000000 x unit_price 900000 is 8100000000000, expected an amount below "
+            "1000000000000",
+        ),
     ],
 )
 def test_bad_custom_lines_name_the_file_and_entry(tmp_path, old, new, entry, fragment):

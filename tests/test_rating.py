@@ -1,7 +1,8 @@
 """Rating: each rule kind on hand-checked lines, effective dating, credits and taxes, the tables'
 contract, errors for lines that cannot be priced, and the what-if."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
@@ -11,6 +12,7 @@ from billing_lib import analysis
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.rating import (
     RATED_COLUMNS,
+    minimum_rules_sql,
     rate_lines,
     rated_frame,
 )
@@ -338,6 +340,52 @@ def test_a_tier_refuses_to_add_up_quantities_of_different_units(tmp_path, kind):
     assert [r[:2] for r in rated(con)] == [("C1", "vmware-points")] * 2 + [("C2", "vmware-points")]
 
 
+def test_a_tiered_rule_prices_a_credit_of_units_negative_like_a_charge(tmp_path):
+    """``credits: price`` under a graduated rule: a seat cancellation (negative quantity) was
+    priced 0.00 (each tier's part was floored at 0), so the customer paid for seats it returned,
+    and a credit before the purchase made the purchase's first units free. Each line now pays the
+    tiers' price of the units between the month's quantity before and after it, whichever way,
+    the first tier's price below 0: the lines add up to the month's net quantity, graduated."""
+    tiers = "[{up_to: 10, unit_price: '22.00'}, {unit_price: '20.00'}]"
+    t2 = {**MS, "SubAccountId": "tenant-2"}
+
+    def seats(when: int, quantity: int, cost: str, **more) -> dict:
+        category = "Credit" if cost.startswith("-") else "Purchase"
+        return line(
+            **more,
+            PricingQuantity=quantity,
+            BilledCost=cost,
+            ChargeCategory=category,
+            ChargePeriodStart=datetime(2026, 10, when),
+        )
+
+    con, _ = rate(
+        tmp_path,
+        plan(f"{{id: seat, kind: tiered, currency: EUR, credits: price, tiers: {tiers}}}"),
+        [
+            seats(2, 9, "185.40", **MS),
+            seats(5, -9, "-167.40", **MS),
+            seats(6, 12, "240", **MS),
+            seats(7, -3, "-60", **MS),
+            seats(1, -3, "-60", **t2),
+            seats(2, 12, "240", **t2),
+            seats(4, 2, "-40", **t2),  # a return printed with a positive quantity
+        ],
+    )
+    # C1: 0 -> 9: 9 x 22 = 198; 9 -> 0: -198; 0 -> 12: 10 x 22 + 2 x 20 = 260; 12 -> 9:
+    # -(2 x 20 + 1 x 22) = -62; the month: 9 seats, 198.
+    # C2: 0 -> -3: -66; -3 -> 9: 12 x 22 = 264; 9 -> 7: -44; the month: 7 seats, 154.
+    assert rated(con) == [
+        ("C1", "seat", D(198)),
+        ("C1", "seat", D(-198)),
+        ("C1", "seat", D(260)),
+        ("C1", "seat", D(-62)),
+        ("C2", "seat", D(-66)),
+        ("C2", "seat", D(264)),
+        ("C2", "seat", D(-44)),
+    ]
+
+
 def test_pass_through_exclude_and_vendor_tax(tmp_path):
     con, report = rate(
         tmp_path,
@@ -489,6 +537,108 @@ def test_minimum_fees_per_customer_and_per_service(tmp_path):
         "ORDER BY customer_id, rule_id",
     )
     assert text["description"][0] == "Minimum fee (minimum 50.00 EUR, used 42.50)"
+
+
+def test_a_customer_s_own_minimum_fee_replaces_the_plan_s_of_the_same_scope(tmp_path):
+    """A negotiated minimum for one customer was billed beside the plan's minimum (both topped up:
+    75 + 41.29 for a minimum of 100; a lower deal of 50 still billed 75). Of the minimum fees of
+    one scope (the same match fields apart from the customer, whatever their case) the customer's
+    own wins, as for pricing rules; minimum fees of other scopes still each apply."""
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: min, kind: minimum_fee, amount: '50', currency: EUR}",
+            "{id: min-s3, kind: minimum_fee, amount: '20', currency: EUR, "
+            "match: {service: Amazon S3}}",
+            "{id: c1-min, kind: minimum_fee, amount: '30', currency: EUR, match: {customer: C1}}",
+            "{id: c2-s3, kind: minimum_fee, amount: '100', currency: EUR, "
+            "match: {customer: C2, service: amazon s3}}",
+        ),
+        [
+            line(BillingCurrency="EUR", BilledCost="30"),
+            line(BillingCurrency="EUR", ServiceName="Amazon S3", BilledCost="12.50"),
+            line(SubAccountId="222", BillingCurrency="EUR", BilledCost="80"),
+        ],
+    )
+    # C1: 42.50 reaches its own 30 (the plan's 50 is not billed); S3 12.50 < 20 -> 7.50.
+    # C2: 80 reaches the plan's 50; its own S3 minimum of 100 (not the plan's 20): no S3 -> 100.
+    assert rated(con, "line_kind = 'minimum'") == [
+        ("C1", "min-s3", D("7.5")),
+        ("C2", "c2-s3", D(100)),
+    ]
+    in_force = con.execute(
+        f"SELECT customer_id, rule_id FROM ({minimum_rules_sql('2026-10', date(2026, 10, 31))})"
+    ).fetchall()
+    assert in_force == [("C1", "c1-min"), ("C1", "min-s3"), ("C2", "c2-s3"), ("C2", "min")]
+
+
+MINIMUM_CUSTOMERS = """
+customers:
+  - {id: C1, name: Alpha B.V., address: [Kade 1], country: NL, invoice_currency: EUR, group: smb}
+  - {id: C2, name: Beta B.V., address: [Kade 2], country: NL, invoice_currency: EUR, group: smb,
+     line_grouping: [vendor]}
+  - {id: C3, name: Gamma K.K., address: [Ginza 1], country: JP, invoice_currency: JPY}
+  - {id: C4, name: Delta B.V., address: [Kade 4], country: NL, invoice_currency: EUR, group: smb,
+     line_grouping: ["tag:team"]}
+"""
+
+
+def test_a_minimum_fee_is_topped_up_from_the_invoice_lines_as_printed(tmp_path):
+    """The top-up is the minimum less the customer's invoice lines in its scope as the invoice
+    rounds them (each invoice line of the customer's line_grouping once, to the currency's minor
+    unit), so the invoice shows exactly the minimum; "used" is that sum, in the currency's
+    decimals (JPY without any). A scope that takes only part of an invoice line counts that
+    part, rounded once."""
+    plans = """plans:
+  - id: p
+    rules:
+      - {id: all, kind: pass_through}
+      - {id: min, kind: minimum_fee, amount: '75.00', currency: EUR, description: Minimum}
+      - {id: min-a, kind: minimum_fee, amount: '50.00', currency: EUR, match: {service: A}}
+  - id: jp
+    rules:
+      - {id: all, kind: pass_through}
+      - {id: min, kind: minimum_fee, amount: '30000', currency: JPY, description: Minimum}
+assignments:
+  - {plan: p, group: smb}
+  - {plan: jp, customer: C3}
+"""
+    accounts = "vendor,account_id,customer_id,valid_from,valid_to,note\n" + "".join(
+        f"aws,{n}{n}{n},C{n},,,\n" for n in range(1, 5)
+    )
+    params = write_parameters(tmp_path, plans, customers=MINIMUM_CUSTOMERS, accounts=accounts)
+    eur = {"BillingCurrency": "EUR"}
+    team_a = {**eur, "SubAccountId": "444", "Tags": '{"team": "a"}'}
+    con, pricing, customers = rated_store(
+        params,
+        [
+            line(**eur, ServiceName="A", BilledCost="43.7149"),
+            line(**eur, ServiceName="B", BilledCost="30.4402"),
+            line(**eur, SubAccountId="222", ServiceName="A", BilledCost="43.7149"),
+            line(**eur, SubAccountId="222", ServiceName="B", BilledCost="30.4402"),
+            line(SubAccountId="333", BillingCurrency="JPY", BilledCost="12345.6"),
+            line(**team_a, ServiceName="A", BilledCost="43.7149"),
+            line(**{**team_a, "Tags": '{"team": "b"}'}, ServiceName="B", BilledCost="30.4402"),
+        ],
+    )
+    rate_lines(con, pricing, customers, "2026-10")
+    got = con.execute(
+        "SELECT customer_id, rule_id, amount, description FROM rated_lines "
+        "WHERE line_kind = 'minimum' ORDER BY ALL"
+    ).fetchall()
+    # C1 (by vendor and service): 43.71 + 30.44 = 74.15 (not 74.1551); A alone 43.71.
+    # C2 (by vendor): one line 74.1551, printed 74.16; A is part of it: 43.7149 rounded once.
+    # C3: 12345.6 JPY printed 12346. C4 (by the tag team): a line per team, as C1.
+    assert got == [
+        ("C1", "min", D("0.85"), "Minimum (minimum 75.00 EUR, used 74.15)"),
+        ("C1", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
+        ("C2", "min", D("0.84"), "Minimum (minimum 75.00 EUR, used 74.16)"),
+        ("C2", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
+        ("C3", "min", D(17654), "Minimum (minimum 30000 JPY, used 12346)"),
+        ("C4", "min", D("0.85"), "Minimum (minimum 75.00 EUR, used 74.15)"),
+        ("C4", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
+    ]
 
 
 def test_custom_lines_fees_prorated_one_offs_and_credits(tmp_path):
@@ -707,10 +857,13 @@ def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_p
         ["C1", "2026-10", "EUR", len(on_the_run)]
     ]
     # C1: 18 at cost (20 less the 10 % list discount) re-priced, the credit -4.50 kept; the
-    # minimum of 30 tops up the revenue below it (below a markup of 91.67 %)
-    repriced = 18 * (1 + D(markup) / 100) - D("4.5")
-    assert sum(in_notebook["amount"]) == max(D(30), repriced)
-    assert ("minimum" in set(in_notebook["line_kind"])) == (repriced < 30)
+    # minimum of 30 tops up the invoice lines as printed (the usage and the credit, each rounded
+    # to the cent) below it (below a markup of 91.67 %): the invoice shows max(30, lines)
+    usage = 18 * (1 + D(markup) / 100)
+    printed = usage.quantize(D("0.01"), rounding=ROUND_HALF_UP) - D("4.5")
+    top_up = sum(in_notebook.loc[in_notebook["line_kind"] == "minimum", "amount"], D(0))
+    assert top_up == max(D(0), D(30) - printed)
+    assert ("minimum" in set(in_notebook["line_kind"])) == (printed < 30)
 
 
 def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
@@ -721,6 +874,49 @@ def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
         RunError, match=r"2026-10/minimum_fees.parquet: not found; .* bill 2026-10 again"
     ):
         analysis.repricer(tmp_path / "outputs")(lines, "C1", D(10))
+
+
+def test_the_notebooks_what_if_reads_minimum_fees_written_before_they_held_the_grouping(tmp_path):
+    """A run folder's minimum_fees.parquet written before it held the customers' line_grouping,
+    before one that holds it: both read (by name), the older month's top-up counting the revenue
+    in scope rounded once, the newer one's its invoice lines as printed."""
+    eur = {"BillingCurrency": "EUR", "BilledCost": "10.005"}
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: markup, percent: 10}",
+            "{id: min, kind: minimum_fee, amount: '30', currency: EUR}",
+        ),
+        [line(**eur, ServiceName="A"), line(**eur, ServiceName="B")],
+    )
+    folder = _run_folder(con, tmp_path)
+    write_minimum_fees(con, "2026-10", folder / MINIMUM_FEES_PARQUET)
+    older = tmp_path / "outputs" / "2026-09"
+    older.mkdir()
+    con.execute(
+        f"""COPY (SELECT * REPLACE ('2026-09' AS period) FROM rated_lines)
+            TO {ql(str(older / RATED_PARQUET))} (FORMAT parquet)"""
+    )
+    con.execute(
+        f"""COPY (SELECT * EXCLUDE (line_grouping)
+                  REPLACE ('2026-09' AS period, DATE '2026-09-30' AS last_day)
+                  FROM read_parquet({ql(str(folder / MINIMUM_FEES_PARQUET))}))
+            TO {ql(str(older / MINIMUM_FEES_PARQUET))} (FORMAT parquet)"""
+    )
+    selection = frame(
+        con,
+        "SELECT DISTINCT vendor, p.period FROM rated_lines, "
+        "(VALUES ('2026-09'), ('2026-10')) p(period) WHERE line_kind = 'vendor'",
+    )
+    repriced = analysis.repricer(tmp_path / "outputs")(selection, "C1", D(0))
+    top_ups = repriced.loc[repriced["line_kind"] == "minimum"].set_index("period")
+    # at cost: A and B 10.005 each; rounded once 20.01 (2026-09); two invoice lines (vendor and
+    # service) printed 10.01 + 10.01 = 20.02 (2026-10)
+    assert top_ups["amount"].to_dict() == {"2026-09": D("9.99"), "2026-10": D("9.98")}
+    assert top_ups["description"].str.slice(-11).to_dict() == {
+        "2026-09": "used 20.01)",
+        "2026-10": "used 20.02)",
+    }
 
 
 def test_the_notebooks_what_if_keeps_the_customers_name_for_the_summaries(tmp_path):

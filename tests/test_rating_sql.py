@@ -13,6 +13,7 @@ import pytest
 from rating_helpers import line, rated_store, write_parameters
 
 from billing_lib.errors import ControlTotalError
+from billing_lib.money import money_text_sql, round_money, round_money_sql
 from billing_lib.rating import RATED_COLUMNS, SQL_MACROS, rate_lines
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import resolve_keys, segment_starts
@@ -158,6 +159,29 @@ def test_xmul_is_the_exact_product_rounded_half_away_from_zero_on_random_operand
     assert sql.execute(
         "SELECT _xmul(NULL, 2), _xmul(1.5, CAST(0.9215 AS DECIMAL(18,8)))"
     ).fetchall() == [(None, D("1.38225"))]
+
+
+def test_the_top_up_s_rounding_in_sql_is_round_money(sql):
+    """``money.round_money_sql`` (the minimum-fee top-up counts the invoice lines rounded in SQL)
+    gives ``round_money``'s figure and the currency's decimals as text, ties and signs included."""
+    rng = random.Random(7)
+    amounts = ["2.675", "-2.675", "0.005", "-0.005", "12345.5", "-0.0005", "74.1551", "0"]
+    amounts += [
+        str(D(rng.randrange(-(10**9), 10**9)).scaleb(-rng.randrange(0, 7))) for _ in range(300)
+    ]
+    for currency in ("EUR", "JPY", "KWD", "jpy"):
+        rows = sql.execute(
+            f"""SELECT a, {round_money_sql("CAST(a AS DECIMAL(38,12))", "c")},
+                       {money_text_sql("CAST(a AS DECIMAL(38,12))", "c")}
+                FROM unnest(?) t(a), (SELECT CAST(? AS VARCHAR) AS c)""",
+            [amounts, currency],
+        ).fetchall()
+        for a, rounded, text in rows:
+            expected = round_money(D(a), currency)
+            assert rounded == expected, (a, currency)
+            assert (
+                D(text) == expected and D(text).as_tuple().exponent == expected.as_tuple().exponent
+            )
 
 
 # -- the intermediate tables of one rating --------------------------------------------------------
@@ -307,7 +331,8 @@ def test_tier_amounts_count_the_months_quantity_in_charge_order():
     con.execute("""
         CREATE TABLE tiered_lines AS SELECT customer_id, plan_id, rule_id, pricing,
                CAST(quantity AS DECIMAL(38,12)) AS quantity, charge_start, source_file,
-               source_row, vendor_line_id, CAST(NULL AS DECIMAL(38,12)) AS amount,
+               source_row, vendor_line_id, CAST(quantity AS DECIMAL(38,12)) AS billed_cost,
+               CAST(NULL AS DECIMAL(38,12)) AS amount,
                CAST(NULL AS DECIMAL(38,12)) AS unit_price
         FROM (VALUES
           ('C1', 'p', 't', 'tiered', 60, TIMESTAMP '2026-10-02', 'a.csv', 2, NULL),

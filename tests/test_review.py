@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date
+from decimal import Decimal as D
 from pathlib import Path
 
 import duckdb
@@ -564,3 +565,55 @@ def test_billing_run_takes_confirmed_jumps_repeated_or_comma_separated():
     assert run_parameters.customer_list("confirm_jumps", given) == ("C001", "C002", "C003")
     with pytest.raises(ParameterError, match="confirm_jumps"):
         run_parameters.customer_list("confirm_jumps", 1)
+
+
+def test_a_customer_billed_at_a_loss_on_a_credit_balance_is_listed_below_the_minimum_margin():
+    """A negative net (a goodwill credit larger than the month) escaped the margin check (only
+    revenue above 0 was looked at): C009, net -662.14 at a cost of 1183.93, was not listed. A loss
+    on a revenue of 0 or less is listed, without a margin % (of a negative revenue it reads as a
+    profit: 278.8 %)."""
+    from tests.invoice_helpers import line, rated_table
+
+    con = duckdb.connect()
+    rated_table(
+        con,
+        [
+            line("C009", "1337.86", cost="1183.93"),
+            line("C009", "-2000", kind="credit", product_group="managed_services"),
+            line("C005", "-50", cost="-60"),  # a credit passed on: no loss, not listed
+            line("C003", "100", cost="99"),
+        ],
+    )
+    low = [(f.subject, f.finding) for f in review.margins(con, D(5)) if f.check == "low margin"]
+    assert low == [
+        ("C003", "margin 1.0% of revenue (below 5%): EUR 1.00 on 100.00"),
+        (
+            "C009",
+            "a loss of EUR -1846.07 on revenue of -662.14 (a credit balance: no margin %; "
+            "below 5%)",
+        ),
+    ]
+
+
+def test_an_invoice_without_a_vendor_line_is_listed(tmp_path):
+    """A new smb customer whose accounts were not mapped yet got a 75.00 invoice of the plan's
+    minimum fee alone, and the review said nothing. An invoice without a vendor line (only
+    minimum fees, fees, one-offs or credits) is listed with what it holds."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    customers = params / "customers.yaml"
+    customers.write_text(
+        customers.read_text()
+        + "\n  - {id: C011, name: Nieuwe Klant B.V., address: [Stationsplein 1, 3511 ED Utrecht],\n"
+        "     country: NL, vat_number: NL123456782B01, invoice_currency: EUR, group: smb}\n"
+    )
+    br = invoiced(tmp_path / "out", params=params)
+    assert [(f.subject, f.finding, f.lines) for f in found(br, "no vendor line")] == [
+        (
+            "C011",
+            "invoiced EUR 75.00 for minimum fees only, without a vendor line: a minimum fee "
+            "bills a customer without usage its whole amount; are its accounts missing from "
+            "accounts.csv?",
+            ("invoice NW2026-000010",),
+        )
+    ]

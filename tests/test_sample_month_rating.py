@@ -4,6 +4,7 @@ the result with no code change."""
 
 import re
 import shutil
+from datetime import date
 from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 from pathlib import Path
@@ -17,6 +18,7 @@ from billing_lib.customers import (
     register_account_map,
 )
 from billing_lib.importers import import_reports, report_files
+from billing_lib.invoices import build_invoices, load_invoicing
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
 from billing_lib.store import frame, open_store
@@ -321,3 +323,70 @@ def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
         == {"C009": cents(-D("971.812606452") * USD_EUR_1_15 * D("0.10"))}
         == {"C009": D("-89.55")}
     )
+
+
+def sample_invoices(con, parameters: Path) -> dict:
+    """The invoices of the rated sample month (``rate_sample``), by customer id."""
+    customers = load_customers(parameters)
+    ids = [r[0] for r in con.execute("SELECT DISTINCT customer_id FROM rated_lines").fetchall()]
+    built = build_invoices(
+        con,
+        customers,
+        load_invoicing(parameters, customers),
+        "2026-10",
+        None,
+        date(2026, 11, 1),
+        {cid: f"T-{cid}" for cid in ids},
+    )
+    return {i.customer_id: i for i in built}
+
+
+@pytest.mark.parametrize(("uplift", "lines"), [("3.5", "34.78 + 24.22"), ("30.1", "43.71 + 30.44")])
+def test_a_minimum_fee_tops_up_the_printed_lines_to_the_minimum_exactly(tmp_path, uplift, lines):
+    """The top-up was the minimum less the unrounded revenue: lines of 34.776 and 24.219 printed
+    34.78 + 24.22 beside "(minimum 75.00 EUR, used 59.00) 16.01", net 75.01; at 30.1 % 43.71 +
+    30.44, "used 74.16" and 0.84, net 74.99. It is now the minimum less the printed lines (the
+    invoice lines rounded as the invoice rounds them), and "used" is their sum."""
+    rule = {
+        "id": "c003-licences",
+        "kind": "list_price",
+        "uplift_percent": uplift,
+        "match": {"customer": "C003", "vendor": "microsoft"},
+    }
+    params = apply_recipe(tmp_path, "smb", [rule])
+    invoice = sample_invoices(rate_sample(params)[0], params)["C003"]
+    vendor = [ln.amount for ln in invoice.lines if not ln.description.startswith("Minimum")]
+    (top_up,) = [ln for ln in invoice.lines if ln.description.startswith("Minimum")]
+    used = sum(vendor, D(0))
+    assert " + ".join(str(a) for a in sorted(vendor, reverse=True)) == lines
+    assert top_up.description.endswith(f"(minimum 75.00 EUR, used {used})")
+    assert top_up.amount == top_up.unrounded_amount == D(75) - used
+    assert invoice.net == D("75.00")
+
+
+def test_a_rule_s_description_is_the_lines_text_and_the_invoice_s_where_it_shows_descriptions(
+    tmp_path,
+):
+    """docs/pricing.md's "Add a product": the rule's description is the text of its rated lines
+    (the usage sheets' Description), and the invoice's where the customer's line_grouping shows
+    descriptions (``sku``); grouped by vendor and service the invoice names the product as
+    Microsoft does. (The docs promised "invoice text instead of the vendor's" in every case.)"""
+    plan, rules = recipes()["add-product"]
+    text = rules[0]["description"]
+    params = apply_recipe(tmp_path, plan, rules)
+    con = rate_sample(params)[0]
+    [(described,)] = con.execute(
+        "SELECT DISTINCT description FROM rated_lines WHERE rule_id = 'teams-premium-seat'"
+    ).fetchall()
+    assert described == text
+    lines = {ln.description: ln.amount for ln in sample_invoices(con, params)["C006"].lines}
+    assert lines["Microsoft Teams Premium"] == D("99.00") and text not in lines
+    customers = params / "customers.yaml"
+    customers.write_text(
+        customers.read_text().replace(
+            '    peppol_id: "9930:DE298765435"\n',
+            '    peppol_id: "9930:DE298765435"\n    line_grouping: [vendor, sku]\n',
+        )
+    )
+    lines = {ln.description: ln.amount for ln in sample_invoices(con, params)["C006"].lines}
+    assert lines[text] == D("99.00")

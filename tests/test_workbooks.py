@@ -201,6 +201,29 @@ def test_the_run_summary_has_cost_revenue_margin_per_customer(tmp_path):
     assert totals["EUR"][6] == 110.01 and totals["USD"][10] == 5
 
 
+def test_a_loss_on_a_credit_balance_shows_no_margin_percent(tmp_path):
+    """C009 net -662.14 (a goodwill credit of 2000 over its month) at a cost of 1183.93: margin
+    -1846.07 showed 278.8 % (margin / revenue of two negatives). A margin % of a revenue of 0 or
+    less is left empty, in the cached value and in the formula Excel recalculates."""
+    rows = [
+        line("C009", "1337.86", cost="1183.93"),
+        line("C009", "-2000", kind="credit", product_group="managed_services"),
+        line("C003", "100", cost="60"),
+    ]
+    con, invoices, invoicing = make(tmp_path, rows)
+    summary = write_workbooks(con, invoices, invoicing, tmp_path / "out")[-1]
+    cached = openpyxl.load_workbook(summary, data_only=True)
+    customers = {r[0]: r for r in cached["Customers"].iter_rows(min_row=2, values_only=True)}
+    assert customers["C009"][6] == -662.14 and customers["C009"][10] == -1846.07
+    assert customers["C009"][11] in (None, "")
+    assert round(customers["C003"][11], 6) == 0.4
+    groups = {r[1]: r for r in cached["Product groups"].iter_rows(min_row=2, values_only=True)}
+    assert groups["managed_services"][4] == -2000 and groups["managed_services"][7] in (None, "")
+    sheet = openpyxl.load_workbook(summary)["Customers"]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "C009")
+    assert row[11].value.startswith("=IF(G") and "<=0" in row[11].value
+
+
 # -- invoices above the seller's usage_detail_max_lines: summarised sheets and the detail file ----
 
 

@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Strict, read_yaml, validate
-from billing_lib.pricing.rules import Currency, Money, _Date
+from billing_lib.pricing.rules import MAX_MONEY, Currency, Money, _Date
 
 CUSTOM_FILE = "custom_lines.yaml"
 
@@ -36,6 +36,17 @@ class CustomLine(Strict):
     valid_to: date | None = None
     on: _Date | None = Field(default=None, alias="date", description="Day of a one-off or credit")
     prorate: bool = True
+
+    @model_validator(mode="after")
+    def _amount(self) -> CustomLine:
+        """quantity x unit_price bounded as each is (``MAX_MONEY``)."""
+        amount = self.quantity * self.unit_price
+        if abs(amount) >= MAX_MONEY:
+            raise ValueError(
+                f"quantity {self.quantity} x unit_price {self.unit_price} is {amount}, expected "
+                f"an amount below {MAX_MONEY} (a typing mistake?)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _dates(self) -> CustomLine:

@@ -13,9 +13,10 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from billing_lib.model import CHARGE_CATEGORIES
+from billing_lib.money import decimal_places
 from billing_lib.parameter_files import Strict
 
 #: A markup or uplift above this is refused as a typing error (1000 % = eleven times the cost).
@@ -34,8 +35,28 @@ def _exact(value: Any) -> Any:
     return value
 
 
+#: A price, amount or quantity of the parameters at or above this is refused as a typing mistake:
+#: the rating holds amounts as DECIMAL(38,12) (below 10^26) and Python's Decimal computes custom
+#: lines to 28 digits, so a larger figure failed in DuckDB's cast or Python's quantize with their
+#: own messages, naming no file or entry.
+MAX_MONEY = Decimal(10) ** 12
+#: Places a price keeps (the scale of DECIMAL(38,12)): more were rounded without a word.
+MONEY_PLACES = 12
+
+
+def _bounded(value: Decimal) -> Decimal:
+    if abs(value) >= MAX_MONEY:
+        raise ValueError(f"expected an amount below {MAX_MONEY} (a typing mistake?)")
+    return value
+
+
 _Date = date
-Money = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_exact),
+    Field(allow_inf_nan=False, decimal_places=MONEY_PLACES),
+    AfterValidator(_bounded),
+]
 #: Percentages have at most 6 decimal places, so 1 + p/100 is exact in DECIMAL(18,8).
 Percent = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False, decimal_places=6)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -92,7 +113,11 @@ class _Rule(Strict):
     valid_from: date | None = None
     valid_to: date | None = None
     description: str | None = Field(
-        default=None, description="Invoice text instead of the vendor's description"
+        default=None,
+        description=(
+            "Text of the rule's lines instead of the vendor's description (usage sheets); the "
+            "invoice text where the customer's line_grouping shows descriptions (sku)"
+        ),
     )
     product_group: str | None = Field(default=None, description="Key into parameters/products.yaml")
     credits: Literal["pass_on", "keep", "price"] = Field(
@@ -236,6 +261,18 @@ class MinimumFeeRule(_Rule):
     kind: Literal["minimum_fee"]
     amount: Money = Field(gt=0)
     currency: Currency
+
+    @model_validator(mode="after")
+    def _shown(self) -> MinimumFeeRule:
+        """The minimum is what the invoice shows when it is topped up: in the currency's
+        decimals (a top-up to 75.005 EUR would print 75.01 or leave the invoice below it)."""
+        places = decimal_places(self.currency)
+        if -self.amount.normalize().as_tuple().exponent > places:  # type: ignore[operator]
+            raise ValueError(
+                f"the minimum {self.amount} has more decimals than {self.currency} shows "
+                f"({places}); give it in {self.currency}'s minor unit"
+            )
+        return self
 
     @field_validator("match")
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from billing_lib.money import money_text_sql, round_money_sql
 from billing_lib.pricing import CustomLine, Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.parameters import MINIMUM_SCOPE, scope_equal
@@ -30,6 +31,7 @@ MINIMUM_RULE_COLUMNS = (
     "rule_description",
     "rule_product_group",
     *(f"m_{k}" for k in MINIMUM_SCOPE),
+    "line_grouping",
 )
 
 
@@ -113,11 +115,16 @@ def date_sql(day: date) -> str:
 def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> str:
     """The minimum-fee rules in force for each customer (or ``customer`` only) in ``period``: the
     customer's plan on the period's last day (``last``) and its minimum rules valid that day, with
-    their scope (``m_vendor`` ... ``m_charge_category``; NULL = any). Reads the ``price_*`` tables
-    of ``register_pricing``. Columns MINIMUM_RULE_COLUMNS. A query to embed in others, so its
-    values are quoted literals (``ql``, ``date_sql``), not parameters."""
+    their scope (``m_vendor`` ... ``m_charge_category``; NULL = any). Of the rules of one scope
+    (the same match fields apart from the customer, whatever their case) the customer's own
+    replaces the plan's general one, as a rule for one customer beats the others (a negotiated
+    minimum was billed beside the plan's); rules of different scopes each apply. With the
+    customer's ``line_grouping``, which the top-ups count the invoice lines by. Reads the
+    ``price_*`` tables of ``register_pricing``. Columns MINIMUM_RULE_COLUMNS. A query to embed in
+    others, so its values are quoted literals (``ql``, ``date_sql``), not parameters."""
     only = f"AND a.customer_id = {ql(customer)}" if customer is not None else ""
     scope = ", ".join(f"x.m_{k}" for k in MINIMUM_SCOPE)
+    same_scope = ", ".join(f"lower(x.m_{k})" for k in MINIMUM_SCOPE)
     day = date_sql(last)
     return f"""
         WITH cp AS (SELECT a.customer_id, a.plan_id FROM price_assignments a
@@ -125,28 +132,32 @@ def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> s
                     QUALIFY row_number() OVER (PARTITION BY a.customer_id
                                                ORDER BY a.level DESC) = 1)
         SELECT {ql(period)} AS period, {day} AS last_day, cp.customer_id, x.plan_id,
-               x.rule_id, x.minimum, x.currency, x.rule_description, x.rule_product_group, {scope}
+               x.rule_id, x.minimum, x.currency, x.rule_description, x.rule_product_group, {scope},
+               (SELECT c.line_grouping FROM price_customers c
+                WHERE c.customer_id = cp.customer_id) AS line_grouping
         FROM cp JOIN price_minimums x ON x.plan_id = cp.plan_id
           AND {day} BETWEEN x.valid_from AND x.valid_to
           AND (x.m_customer IS NULL OR x.m_customer = cp.customer_id)
+        QUALIFY row_number() OVER (PARTITION BY cp.customer_id, {same_scope}
+                                   ORDER BY x.m_customer IS NULL, x.rule_id) = 1
         ORDER BY cp.customer_id, x.rule_id"""
 
 
 def _top_up_columns() -> str:
-    """The rated_lines columns of a minimum top-up line of ``got`` (``minimum_lines_sql``)."""
+    """The rated_lines columns of a minimum top-up line of ``got`` (``minimum_lines_sql``): the
+    minimum less ``used``, both shown in the currency's decimals."""
     zero = f"CAST(0 AS {DEC})"
-    used = "CAST(round(revenue, 2) AS DECIMAL(38,2))"
     return f"""customer_id, period, last_day AS charge_date,
                  'minimum' AS line_kind, 'reseller' AS vendor, NULL AS provider, NULL AS publisher,
                  NULL AS service, NULL AS sku, NULL AS charge_category, NULL AS subscription,
                  NULL AS subscription_name, NULL AS tags,
                  COALESCE(rule_product_group, 'services') AS product_group,
                  COALESCE(rule_description, 'Minimum monthly fee')
-                   || ' (minimum ' || CAST(minimum AS DECIMAL(38,2)) || ' ' || currency
-                   || ', used ' || {used} || ')' AS description,
+                   || ' (minimum ' || {money_text_sql("minimum", "currency")} || ' ' || currency
+                   || ', used ' || {money_text_sql("used", "currency")} || ')' AS description,
                  CAST(1 AS {DEC}) AS quantity, 'month' AS unit,
-                 CAST(minimum - revenue AS {DEC}) AS unit_price,
-                 CAST(minimum - revenue AS {DEC}) AS amount, {zero} AS cost,
+                 CAST(minimum - used AS {DEC}) AS unit_price,
+                 CAST(minimum - used AS {DEC}) AS amount, {zero} AS cost,
                  {zero} AS vendor_cost, {zero} AS billed_cost, currency AS vendor_currency,
                  CAST(1 AS {DEC}) AS fx_rate, currency, plan_id, rule_id, NULL AS source_file,
                  CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id"""
@@ -154,25 +165,49 @@ def _top_up_columns() -> str:
 
 def minimum_lines_sql(source: str, rules: str) -> str:
     """Top-up lines (``rated_lines`` columns) for every minimum fee of ``rules`` (a relation with
-    MINIMUM_RULE_COLUMNS) that the vendor lines of ``source`` (rated lines) do not reach: revenue
-    of the customer's vendor lines of that period in the rule's scope. Only the lines of customers
-    with a minimum fee are summed. The one place the rating and the what-if compute minimum fees."""
+    MINIMUM_RULE_COLUMNS) that the vendor lines of ``source`` do not reach: ``source`` holds the
+    rated lines (or their sums) of the customers' period with ``line_key``, the invoice line of
+    the customer's line_grouping each is summed into (``line_labels.line_key_sql``; NULL: not
+    known). What a fee counts as ``used`` is what the invoice will print: each invoice line (one
+    product group, line key and credit) wholly in the fee's scope rounded as the invoice rounds it
+    (``money.round_money_sql``, the currency's minor unit), plus the part in scope of lines the
+    scope splits (or of lines without a key) rounded once; the top-up is the minimum less that,
+    so an invoice of only the scope's lines shows exactly the minimum, and "used" the sum of its
+    printed lines (the unrounded revenue gave 75.01 or 74.99). Only the lines of customers with
+    a minimum fee are summed. The one place the rating and the what-if compute minimum fees."""
     scope = " AND ".join(
-        f"(m.m_{k} IS NULL OR {scope_equal(f'm.m_{k}', f'r.{k}', k)})" for k in MINIMUM_SCOPE
+        f"(m.m_{k} IS NULL OR {scope_equal(f'm.m_{k}', f'i.{k}', k)})" for k in MINIMUM_SCOPE
     )
+    rule = "m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id"
+    invoice_line = "i.period, i.product_group, i.line_key, i.line_credit"
     cols = ", ".join(RATED_COLUMNS)
     return f"""
         WITH m AS ({rules}),
-        rev AS (SELECT customer_id, period, vendor, provider, publisher, service, sku,
-                       charge_category, sum(amount) AS amount
+        rev AS (SELECT customer_id, period, product_group, line_key,
+                       COALESCE(charge_category, '') = 'Credit' AS line_credit, vendor, provider,
+                       publisher, service, sku, charge_category, sum(amount) AS amount
                 FROM {source}
                 WHERE line_kind = 'vendor' AND customer_id IN (SELECT customer_id FROM m)
                 GROUP BY ALL),
+        inv AS (SELECT *, sum(amount) OVER w AS line_amount, count(*) OVER w AS line_parts
+                FROM rev WINDOW w AS (PARTITION BY customer_id, period, product_group, line_key,
+                                                   line_credit)),
+        part AS (SELECT {rule}, {invoice_line}, any_value(m.currency) AS currency,
+                        count(*) = any_value(i.line_parts) AND i.line_key IS NOT NULL AS whole,
+                        any_value(i.line_amount) AS line_amount, sum(i.amount) AS in_scope
+                 FROM m JOIN inv i ON i.customer_id = m.customer_id AND i.period = m.period
+                   AND {scope}
+                 GROUP BY {rule}, {invoice_line}),
+        counted AS (SELECT {rule},
+                        sum(CASE WHEN whole THEN {round_money_sql("line_amount", "currency")}
+                                 ELSE 0 END)
+                        + {
+        round_money_sql("sum(CASE WHEN whole THEN 0 ELSE in_scope END)", "any_value(currency)")
+    } AS used
+                 FROM part m GROUP BY {rule}),
         got AS (SELECT m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id, m.minimum,
                        m.currency, m.rule_description, m.rule_product_group,
-                       CAST(COALESCE(sum(r.amount), 0) AS {DEC}) AS revenue
-                FROM m LEFT JOIN rev r
-                  ON r.customer_id = m.customer_id AND r.period = m.period AND {scope}
-                GROUP BY ALL)
-        SELECT {cols} FROM (SELECT {_top_up_columns()} FROM got WHERE revenue < minimum)
+                       CAST(COALESCE(u.used, 0) AS {DEC}) AS used
+                FROM m LEFT JOIN counted u USING (period, last_day, customer_id, plan_id, rule_id))
+        SELECT {cols} FROM (SELECT {_top_up_columns()} FROM got WHERE used < minimum)
         ORDER BY period, customer_id, rule_id"""

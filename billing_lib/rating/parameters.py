@@ -2,7 +2,8 @@
 
 ``register_pricing`` creates ``price_rules`` (one row per pricing rule, its scope as ``m_*``
 columns, NULL = any), ``price_tiers``, ``price_minimums``, ``price_assignments`` (per customer,
-groups expanded), ``price_customers`` (invoice currency) and ``_fx_rates`` (``fx.register``)."""
+groups expanded), ``price_customers`` (invoice currency, line_grouping) and ``_fx_rates``
+(``fx.register``)."""
 
 from __future__ import annotations
 
@@ -160,6 +161,7 @@ def register_pricing(
         {
             "customer_id": ("VARCHAR", list(customers)),
             "currency": ("VARCHAR", [c.invoice_currency for c in customers.values()]),
+            "line_grouping": ("VARCHAR[]", [list(c.line_grouping) for c in customers.values()]),
         },
     )
     pricing.fx.register(con, "_fx_rates")

@@ -199,45 +199,53 @@ def missing_list_price_sql(used: list[str]) -> str:
 
 
 def tier_amount_sql() -> str:
-    """The amount of one tiered or volume line ``t`` (with ``cum_from``, ``cum_to``: the month's
-    quantity before and after it, ``total``: the month's) from its rule's tiers ``tiers`` (a list
-    of ``price_tiers`` rows, ``tiered_sql``): a graduated line pays each tier's price for the part
-    of its quantity inside it, a volume line the price of the tier the month's total falls in.
-    NULL when the rule has no tier. A list, not a correlated subquery of ``price_tiers``: the
-    same sum, without the subquery's planning (a fifth of a small month's rating)."""
-    graduated = (
-        "p.tier_price * greatest(0, least(t.cum_to, COALESCE(p.upper, t.cum_to))"
-        " - greatest(t.cum_from, p.lower))"
-    )
+    """The amount of one tiered or volume line ``t`` (with ``counted``: its signed quantity,
+    ``cum_from``, ``cum_to``: the month's quantity before and after it, ``total``: the month's)
+    from its rule's tiers ``tiers`` (a list of ``price_tiers`` rows, ``tiered_sql``): a graduated
+    line pays each tier's price for the units between ``cum_from`` and ``cum_to``, negative when
+    the quantity falls (a credit priced by the rule), the first tier's price below 0, so a month's
+    lines add up to its net quantity priced graduated whatever their order; a volume line pays the
+    price of the tier the month's total falls in. NULL when the rule has no tier. A list, not a
+    correlated subquery of ``price_tiers``: the same sum, without the subquery's planning (a fifth
+    of a small month's rating)."""
+
+    def clamp(x: str) -> str:  # x within the tier (least/greatest skip NULL: no bound)
+        return f"least(greatest({x}, CASE WHEN p.tier_no > 0 THEN p.lower END), p.upper)"
+
+    graduated = f"p.tier_price * ({clamp('t.cum_to')} - {clamp('t.cum_from')})"
     in_tier = (
         "t.total > p.lower AND (p.upper IS NULL OR t.total <= p.upper)"
         " OR (p.tier_no = 0 AND t.total <= 0)"
     )
     return f"""CAST(list_sum(list_transform(tiers, lambda p: CASE WHEN t.pricing = 'volume'
                              THEN CASE WHEN {in_tier}
-                                       THEN CAST(p.tier_price * t.quantity AS {DEC}) ELSE 0 END
+                                       THEN CAST(p.tier_price * t.counted AS {DEC}) ELSE 0 END
                              ELSE CAST({graduated} AS {DEC}) END)) AS {DEC})"""
 
 
 def tiered_sql(source: str) -> str:
     """The tiered and volume lines of ``source`` (``priced_sql`` rows of such keys only) with their
     amounts and unit prices: the month's quantity per customer and rule, lines in charge order
-    (``tier_amount_sql``; each line joined to its rule's tiers). A customer's lines of a rule must
-    all be in ``source``."""
+    (``tier_amount_sql``; each line joined to its rule's tiers). A line counts its quantity
+    negative when the vendor gives money back for a positive quantity (a return of seats printed
+    so, as ``fixed_price_sql`` signs it). A customer's lines of a rule must all be in
+    ``source``."""
+    counted = "CASE WHEN billed_cost < 0 AND quantity > 0 THEN -quantity ELSE quantity END"
     window = (
         "PARTITION BY customer_id, plan_id, rule_id ORDER BY charge_start, source_file, "
         "source_row, vendor_line_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
     )
     return f"""
-        SELECT * EXCLUDE (cum_from, cum_to, total)
+        SELECT * EXCLUDE (counted, cum_from, cum_to, total)
                REPLACE (CASE WHEN quantity = 0 THEN CAST(0 AS {DEC})
                              ELSE _xdiv(amount, quantity) END AS unit_price)
         FROM (
           SELECT t.* EXCLUDE (amount), {tier_amount_sql()} AS amount
-          FROM (SELECT *, sum(quantity) OVER w - quantity AS cum_from,
-                       sum(quantity) OVER w AS cum_to,
-                       sum(quantity) OVER (PARTITION BY customer_id, plan_id, rule_id) AS total
-                FROM ({source}) WINDOW w AS ({window})) t
+          FROM (SELECT *, sum(counted) OVER w - counted AS cum_from,
+                       sum(counted) OVER w AS cum_to,
+                       sum(counted) OVER (PARTITION BY customer_id, plan_id, rule_id) AS total
+                FROM (SELECT *, {counted} AS counted FROM ({source}))
+                WINDOW w AS ({window})) t
           LEFT JOIN (SELECT plan_id, rule_id, list(p) AS tiers FROM price_tiers p GROUP BY ALL) r
             ON r.plan_id = t.plan_id AND r.rule_id = t.rule_id)"""
 

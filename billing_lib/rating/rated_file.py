@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from billing_lib.line_labels import key_columns, line_key_sql
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
 from billing_lib.query_parquet import write_query_parquet
@@ -65,13 +66,16 @@ PLAIN_COLUMNS = ("amount", "cost", "vendor_cost", "billed_cost", "source_row", "
 #: Long text of its own on most lines that no stage filters on: written without min/max.
 UNFILTERED_COLUMNS = ("subscription", "vendor_line_id")
 
-#: The revenue per customer and minimum-fee scope (``custom.minimum_lines_sql`` sums it again per
-#: rule) of the vendor lines of the customers with a minimum fee (``{vendor}``).
+#: The revenue per customer, minimum-fee scope and invoice line (``{line_key}``: its key under the
+#: customer's line_grouping, made on the sums per the columns it reads, ``{key_columns}``;
+#: ``custom.minimum_lines_sql`` sums it again per rule and invoice line) of the vendor lines of
+#: the customers with a minimum fee (``{vendor}``).
 REVENUE_SQL = """
     CREATE OR REPLACE TEMP TABLE rating_revenue AS
-    SELECT customer_id, period, line_kind, vendor, provider, publisher, service, sku,
-           charge_category, sum(amount) AS amount
-    FROM ({vendor}) GROUP BY ALL"""
+    SELECT *, {line_key} AS line_key FROM (
+        SELECT customer_id, period, vendor, provider, publisher, service, sku, charge_category,
+               product_group{key_columns}, sum(amount) AS amount
+        FROM ({vendor}) GROUP BY ALL)"""
 
 
 def rated_query_sql(vendor: str) -> str:
@@ -136,7 +140,8 @@ def top_ups(
     con: duckdb.DuckDBPyConnection, used: list[str], period: str, last: date, tiered: bool
 ) -> None:
     """The minimum-fee top-ups appended to ``rating_custom_lines``, when some customer has a
-    minimum fee: its revenue summed from its own vendor lines first (``REVENUE_SQL``)."""
+    minimum fee: its revenue summed from its own vendor lines first, per invoice line of its
+    line_grouping (``REVENUE_SQL``), so the top-ups count the lines as the invoices round them."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE rating_minimums AS {minimum_rules_sql(period, last)}"
     )
@@ -146,7 +151,25 @@ def top_ups(
         "(SELECT * FROM rating_keys_rated "
         "WHERE customer IN (SELECT customer_id FROM rating_minimums))"
     )
-    con.execute(REVENUE_SQL.format(vendor=vendor_sql(used, keys, period, tiered)))
+    groupings = {
+        tuple(grouping): ids
+        for grouping, ids in con.execute(
+            "SELECT line_grouping, list(DISTINCT customer_id ORDER BY customer_id) "
+            "FROM rating_minimums WHERE line_grouping IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    }
+    scope = ("vendor", "provider", "publisher", "service", "sku")
+    read = key_columns(groupings)
+    extra = "".join(f", {c}" for c in read if c not in scope)
+    if "description" not in read:  # read by the key of non-vendor lines only
+        extra += ", CAST(NULL AS VARCHAR) AS description"
+    con.execute(
+        REVENUE_SQL.format(
+            vendor=vendor_sql(used, keys, period, tiered),
+            line_key=line_key_sql(groupings),
+            key_columns=extra,
+        )
+    )
     lines = minimum_lines_sql("rating_revenue", "SELECT * FROM rating_minimums")
     con.execute(f"INSERT INTO rating_custom_lines {lines}")
 
