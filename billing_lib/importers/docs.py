@@ -142,6 +142,21 @@ def _ids_shapes(spec: FormatSpec) -> str:
     return f", and {', '.join(shapes)}" if shapes else ""
 
 
+def _effective_cost_columns(spec: FormatSpec) -> list[str]:
+    """The docs line naming the columns each commitment line's EffectiveCost is computed from."""
+    if not spec.effective_cost_columns:
+        return []
+    listed = "; ".join(
+        f"`{kind}` from {', '.join(f'`{c}`' for c in columns)}"
+        for kind, columns in spec.effective_cost_columns.items()
+    )
+    return [
+        f"- Amortised cost (EffectiveCost) of the commitment lines: {listed}. A line without "
+        "one of them (not exported, or empty) has no EffectiveCost, and a rule pricing "
+        "EffectiveCost refuses it, naming file, row and columns"
+    ]
+
+
 def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
     """One format's section: identification, vendor columns read, and the column mapping."""
     out = [f"## {spec.title} (`{spec.name}`)", ""]
@@ -169,6 +184,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.referenced_columns()))}",
+        *_effective_cost_columns(spec),
         "",
         "| line-model column | from the vendor file |",
         "|---|---|",

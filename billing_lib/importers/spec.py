@@ -137,6 +137,13 @@ class FormatSpec(BaseModel):
         "scientific notation refuses the file, and so does one matching the regular expression "
         "given (the shape the id takes with its leading zeros dropped)",
     )
+    effective_cost_columns: dict[str, list[str]] = Field(
+        {},
+        description="Vendor charge types (x_VendorChargeType) whose EffectiveCost, the amortised "
+        "cost of a commitment, is computed from these columns: a file without one of them, or "
+        "a line without its value, leaves the line without EffectiveCost, which a rule pricing "
+        "EffectiveCost refuses (rating.effective_cost)",
+    )
     columns: dict[str, ColumnMap | str | None] = Field(
         description="Line-model column -> source: {column: name or [alternatives]}, "
         "{value: literal}, a SQL expression over quoted source columns, or null (not in this "
@@ -174,6 +181,7 @@ class FormatSpec(BaseModel):
     def referenced_columns(self) -> set[str]:
         """Every source column the mapping may read (quoted identifiers in SQL count)."""
         names: set[str] = set(self.types) | set(self.ids)
+        names |= {c for columns in self.effective_cost_columns.values() for c in columns}
         for choice in self.required:
             names |= set(choices(choice))
         for expr in (
