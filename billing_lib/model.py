@@ -119,6 +119,12 @@ LINE_COLUMNS: tuple[Column, ...] = (
     Column("BillingCurrency", "VARCHAR", True, "ISO 4217 currency of the cost columns"),
     Column("Tags", "VARCHAR", False, "Resource tags as a JSON object"),
     Column(
+        "CommitmentDiscountId",
+        "VARCHAR",
+        False,
+        "The commitment (Savings Plan, reservation) the line is covered by or pays for",
+    ),
+    Column(
         "x_Vendor",
         "VARCHAR",
         True,

@@ -31,6 +31,7 @@ from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, months_from, run_periods
 from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
+from billing_lib.rating.commitments import EFFECTIVE, NOT_BILLED, Side, commitment_splits
 from billing_lib.rating.custom import billed_in
 from billing_lib.run_files import (
     MANIFEST,
@@ -769,6 +770,46 @@ def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str
     return out
 
 
+def _priced(side: Side) -> str:
+    """``account 518204736291 (C002, priced on EffectiveCost)``."""
+    how = {EFFECTIVE: "priced on its amortised cost, EffectiveCost", NOT_BILLED: "not billed"}
+    return (
+        f"account {side.account} ({side.customer or 'no customer'}, "
+        f"{how.get(side.basis, 'priced on ' + side.basis)})"
+    )
+
+
+def commitments(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Commitments (AWS Savings Plans, reserved instances) whose covered usage of an account and
+    whose fee are priced so that the part of the commitment the usage used is billed to nobody,
+    twice, or to the fee's customer for another customer's usage (``rating.commitments``)."""
+    out = []
+    for s in commitment_splits(con):
+        amount = f"{s.currency} {s.usage.moved.quantize(CENT, rounding=ROUND_HALF_UP)}"
+        fee = " and ".join(_priced(f) for f in s.fees)
+        if s.outcome == "twice":
+            what = f"{amount} of it is billed twice, in the usage and again in the fee"
+        elif s.outcome == "other customer":
+            payers = ", ".join(sorted({f.customer or f.account for f in s.fees}))
+            user = s.usage.customer or "no customer"
+            what = f"{payers} pays {amount} of it for the usage of {user}"
+        else:
+            what = f"{amount} of it is billed to nobody"
+        out.append(
+            Finding(
+                "commitment priced apart",
+                f"{s.vendor} {s.commitment}",
+                f"its covered usage of {_priced(s.usage)}, {s.usage.lines} line(s), and its fee "
+                f"of {fee}: {what}. Price the usage and the fee on the same basis "
+                "(price_plans.yaml), or keep the commitment to one customer's accounts (AWS: "
+                "turn off its sharing)",
+                tuple(f"{_name(f)} row {r}" for f, r in s.usage.rows[:3])
+                + tuple(f"{_name(f)} row {r}" for side in s.fees for f, r in side.rows[:1]),
+            )
+        )
+    return out
+
+
 # -- a run's review as a whole ----------------------------------------------------------------
 
 
@@ -907,6 +948,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
         run.con, run.custom_lines, run.output, run.period, run.rated_file
     )
     found += seat_counts(run.con, run.subscriptions, run.period)
+    found += commitments(run.con)
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)
     found += stale_rates(run.con, run.period)

@@ -1,5 +1,6 @@
 """AWS Savings Plans and reserved instances in the sample month: a report without the columns a
-commitment's amortised cost is computed from is refused where a rule prices that cost."""
+commitment's amortised cost is computed from is refused where a rule prices that cost (E1); a
+commitment whose covered usage and fee are priced apart is a review finding (E2)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from billing_lib import review
 from billing_lib.customers import (
     assign_customers,
     load_account_mappings,
@@ -22,6 +24,7 @@ from billing_lib.errors import InputError
 from billing_lib.importers import import_reports
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
+from billing_lib.rating.commitments import commitment_splits
 from billing_lib.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,3 +232,83 @@ def test_a_focus_export_without_effective_cost_is_refused_where_priced_on_it(tmp
         "focus.csv, row 2, column 'EffectiveCost'; expected the amortised cost of this Usage line"
         in str(caught.value)
     )
+
+
+# -- E2: a commitment's covered usage and its fee priced apart ----------------------------------
+
+SP_ACCOUNT, C001_ACCOUNT = "518204736291", "402719385610"
+
+
+def moved(types: tuple[str, ...], account: str) -> Callable[[pa.Table], pa.Table]:
+    """The lines of the line item ``types`` moved to the usage ``account``."""
+
+    def edit(table: pa.Table) -> pa.Table:
+        kind = table["line_item_line_item_type"].to_pylist()
+        accounts = [
+            account if k in types else a
+            for k, a in zip(kind, table["line_item_usage_account_id"].to_pylist(), strict=True)
+        ]
+        at = table.schema.get_field_index("line_item_usage_account_id")
+        return table.set_column(at, "line_item_usage_account_id", pa.array(accounts, pa.string()))
+
+    return edit
+
+
+COVERED = ("SavingsPlanCoveredUsage", "SavingsPlanNegation")
+
+
+def test_the_sample_month_s_commitments_are_priced_alike_and_its_lines_not_read():
+    con = rate(CUR)
+    assert commitment_splits(con) == []
+    assert con.execute("SELECT count(*) FROM rating_commitments").fetchone() == (0,)
+
+
+def test_covered_usage_on_billed_cost_and_the_fee_on_effective_cost_is_billed_to_nobody(
+    tmp_path,
+):
+    """The Savings Plan of C002 (enterprise, EffectiveCost) covering C001's account (smb,
+    BilledCost): C001's covered usage nets to 0, C002 pays only the plan's unused part."""
+    con = rate(cur_variant(tmp_path, moved(COVERED, C001_ACCOUNT)))
+    [split] = commitment_splits(con)
+    assert split.outcome == "nobody" and split.currency == "USD"
+    assert (split.usage.account, split.usage.customer, split.usage.basis) == (
+        C001_ACCOUNT,
+        "C001",
+        "BilledCost",
+    )
+    assert split.usage.moved == D("425.568") and split.usage.lines == 62
+    assert [(f.account, f.customer, f.basis) for f in split.fees] == [
+        (SP_ACCOUNT, "C002", "EffectiveCost")
+    ]
+    [finding] = review.commitments(con)
+    assert finding.check == "commitment priced apart"
+    assert finding.subject.startswith("aws arn:aws:savingsplans::518204736291:savingsplan/")
+    assert (
+        "its covered usage of account 402719385610 (C001, priced on BilledCost), 62 line(s), and "
+        "its fee of account 518204736291 (C002, priced on its amortised cost, EffectiveCost): "
+        "USD 425.57 of it is billed to nobody" in finding.finding
+    )
+    assert finding.lines[0] == f"{CUR.name} row 9"
+
+
+def test_covered_usage_on_effective_cost_and_the_fee_on_billed_cost_is_billed_twice(tmp_path):
+    con = rate(cur_variant(tmp_path, moved(("SavingsPlanRecurringFee",), C001_ACCOUNT)))
+    [split] = commitment_splits(con)
+    assert (split.outcome, split.usage.customer, split.usage.moved) == (
+        "twice",
+        "C002",
+        D("425.568"),
+    )
+    assert "USD 425.57 of it is billed twice" in review.commitments(con)[0].finding
+
+
+def test_on_billed_cost_the_fee_s_customer_paying_another_customer_s_usage_is_named(tmp_path):
+    params = parameters_variant(
+        tmp_path / "parameters",
+        "price_plans.yaml",
+        lambda text: text.replace("basis: EffectiveCost", "basis: BilledCost"),
+    )
+    con = rate(cur_variant(tmp_path / "r", moved(COVERED, C001_ACCOUNT)), params)
+    [split] = commitment_splits(con)
+    assert (split.outcome, split.usage.customer) == ("other customer", "C001")
+    assert "C002 pays USD 425.57 of it for the usage of C001" in review.commitments(con)[0].finding

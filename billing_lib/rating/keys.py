@@ -87,7 +87,8 @@ def rating_calendar_sql() -> str:
 
 def rating_line_keys_sql(used: list[str]) -> str:
     """The distinct keys of the mapped customer lines (columns not used by any rule are NULL),
-    with their lines and how many of those have no EffectiveCost (``rating.effective_cost``)."""
+    with their lines, how many of those have no EffectiveCost (``rating.effective_cost``) and
+    how many belong to a commitment (``rating.commitments``)."""
     optional = ",\n               ".join(
         f"l.{SCOPE_TO_LINE[k]} AS {k}" if k in used else f"CAST(NULL AS VARCHAR) AS {k}"
         for k in KEY_COLUMNS
@@ -100,7 +101,8 @@ def rating_line_keys_sql(used: list[str]) -> str:
                  l.ChargeCategory AS charge_category,
                  {optional},
                  l.BillingCurrency AS vendor_currency, c.segment, min(c.day) AS charge_date,
-                 count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost
+                 count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
+                 count_if(l.CommitmentDiscountId IS NOT NULL) AS commitment_lines
           FROM customer_lines l JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE)
           WHERE l.x_CustomerId IS NOT NULL GROUP BY ALL)"""
 

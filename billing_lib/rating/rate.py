@@ -17,6 +17,7 @@ from billing_lib.customers import Customer
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
 from billing_lib.rating.checks import RatingReport, conservation, line_counts, warnings
+from billing_lib.rating.commitments import mark_commitments
 from billing_lib.rating.effective_cost import check_effective_costs
 from billing_lib.rating.keys import resolve_keys
 from billing_lib.rating.parameters import register_pricing
@@ -77,6 +78,7 @@ def _rate(
     try:
         write_rated(con, pricing, period, target)
         create_excluded_unmapped(con, pricing)
+        mark_commitments(con, pricing)
         report = RatingReport(period, rated_file=target)
         report.conservation = conservation(con, period)
         report.counts = line_counts(con, period)
