@@ -33,6 +33,7 @@ from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.commitments import EFFECTIVE, NOT_BILLED, Side, commitment_splits
 from billing_lib.rating.custom import billed_in
+from billing_lib.rating.spans import Span, spans
 from billing_lib.run_files import (
     MANIFEST,
     billed_now,
@@ -810,6 +811,66 @@ def commitments(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     return out
 
 
+def _rate(span: Span, rate: Decimal | None) -> str:
+    return f"{span.pair} {Decimal(rate).normalize():f}" if rate is not None else "no rate"
+
+
+def _price(span: Span, before: bool) -> str:
+    """``smb/aws-15, USD->EUR 0.9215``: what prices the span's lines before or after its cut
+    (the rule where it changes, the exchange rate where it changes)."""
+    rule, rate = (span.before, span.rate_before) if before else (span.after, span.rate_after)
+    parts = [rule or "no rule"] if span.before != span.after else []
+    if span.rate_before != span.rate_after:
+        parts.append(_rate(span, rate))
+    return ", ".join(parts)
+
+
+def charge_spans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Usage lines whose charge period runs across a day from which the price (rule, plan,
+    exchange rate) or the customer of their account (``accounts.csv``) changes: billed wholly as
+    on their first day (``rating.spans``), per customer, vendor and change, or per account."""
+    groups: dict[tuple, list[Span]] = {}
+    for s in spans(con):
+        key = (s.kind, s.customer, s.vendor, s.account, s.cut, _price(s, True), _price(s, False))
+        groups.setdefault(key, []).append(s)
+    out = []
+    for (kind, customer, vendor, account, cut, before, after), group in groups.items():
+        first = min(s.first_day for s in group).isoformat()
+        end = (max(s.last_end for s in group) - timedelta(microseconds=1)).date().isoformat()
+        n = sum(s.lines for s in group)
+        rows = tuple(f"{_name(f)} row {r}" for f, r in sorted(r for s in group for r in s.rows))
+        if kind == "account":
+            [s] = group
+            cost = Decimal(s.cost or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+            text = (
+                f"{n} usage line(s) charged from {first} to {end} ({s.currency} {cost}) are "
+                f"billed wholly to {s.before or 'no customer'}, the account's customer on "
+                f"{first} (accounts.csv); from {cut.isoformat()} it belongs to "
+                f"{s.after or 'no customer'}"
+            )
+            subject = f"{vendor} {account}"
+        else:
+            products = ", ".join(sorted({s.product or "-" for s in group}))
+            text = (
+                f"{n} usage line(s) of {vendor} ({products}) charged from {first} to {end} are "
+                f"priced wholly as on {first} ({before}); from {cut.isoformat()} {after} applies"
+            )
+            subject = customer or "-"
+        out.append(
+            Finding(
+                "usage spans an account move"
+                if kind == "account"
+                else "usage spans a price change",
+                subject,
+                f"{text}. A line is billed as on the first day of its charge period: bill from a "
+                "report of daily or hourly granularity (AWS Data Exports: time granularity), or "
+                "correct the part after the change with custom lines",
+                rows,
+            )
+        )
+    return out
+
+
 # -- a run's review as a whole ----------------------------------------------------------------
 
 
@@ -949,6 +1010,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     )
     found += seat_counts(run.con, run.subscriptions, run.period)
     found += commitments(run.con)
+    found += charge_spans(run.con)
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)
     found += stale_rates(run.con, run.period)

@@ -60,9 +60,9 @@ def parameters_variant(folder: Path, file: str, edit: Callable[[str], str]) -> P
     return folder
 
 
-def rate(report: Path, parameters: Path = PARAMETERS):
+def rate(*reports: Path, parameters: Path = PARAMETERS):
     con = open_store()
-    import_reports(con, [report])
+    import_reports(con, list(reports))
     customers = load_customers(parameters)
     register_account_map(con, load_account_mappings(parameters, customers))
     assign_customers(con)
@@ -129,9 +129,9 @@ def test_lines_priced_on_billed_cost_need_no_amortised_cost(tmp_path):
         "price_plans.yaml",
         lambda text: text.replace("basis: EffectiveCost", "basis: BilledCost"),
     )
-    full = aws_totals(rate(CUR, params))
+    full = aws_totals(rate(CUR, parameters=params))
     lean = aws_totals(
-        rate(cur_variant(tmp_path / "lean", without(*SP_COLUMNS, *RI_COLUMNS)), params)
+        rate(cur_variant(tmp_path / "lean", without(*SP_COLUMNS, *RI_COLUMNS)), parameters=params)
     )
     assert lean == full and full["C002"] > 0
 
@@ -308,7 +308,7 @@ def test_on_billed_cost_the_fee_s_customer_paying_another_customer_s_usage_is_na
         "price_plans.yaml",
         lambda text: text.replace("basis: EffectiveCost", "basis: BilledCost"),
     )
-    con = rate(cur_variant(tmp_path / "r", moved(COVERED, C001_ACCOUNT)), params)
+    con = rate(cur_variant(tmp_path / "r", moved(COVERED, C001_ACCOUNT)), parameters=params)
     [split] = commitment_splits(con)
     assert (split.outcome, split.usage.customer) == ("other customer", "C001")
     assert "C002 pays USD 425.57 of it for the usage of C001" in review.commitments(con)[0].finding

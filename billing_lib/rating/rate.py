@@ -23,6 +23,7 @@ from billing_lib.rating.keys import resolve_keys
 from billing_lib.rating.parameters import register_pricing
 from billing_lib.rating.price import create_excluded_unmapped
 from billing_lib.rating.rated_file import discard_rated, temporary_target, write_rated
+from billing_lib.rating.spans import mark_spans
 from billing_lib.rating.tables import one
 
 #: Up to this many lines in the store a rating runs on one thread (module docstring).
@@ -79,6 +80,7 @@ def _rate(
         write_rated(con, pricing, period, target)
         create_excluded_unmapped(con, pricing)
         mark_commitments(con, pricing)
+        mark_spans(con, pricing, first, last)
         report = RatingReport(period, rated_file=target)
         report.conservation = conservation(con, period)
         report.counts = line_counts(con, period)
