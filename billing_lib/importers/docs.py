@@ -89,9 +89,11 @@ READING_RULES = """\
   scientific notation (the AWS account `402719385610` as `4.02719E+11`), leading zeros dropped
   (Microsoft's SKU id `0002` as `2`). Its lines would map to no customer or match other price
   rules. The ids each format lists ("Ids a spreadsheet rewrites" below) are checked: a value in
-  scientific notation, or of the shape the format gives for dropped zeros, refuses the file naming
-  every such row and column (`importers/spreadsheet_damage.py`). Parquet keeps its types and is
-  not checked.
+  scientific notation, or of the shape the format gives for dropped zeros (an AWS account is
+  always 12 digits: `12345678901` or `402719385610.0` is not one), refuses the file naming
+  every such row and column (`importers/spreadsheet_damage.py`). Parquet keeps its types: only an
+  id column it stores as a number (a tool that read the ids as numbers rewrote the file) is
+  checked so.
 - **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per
   point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range".
 - **Control totals**: per file and currency, rows and cost read versus rows and BilledCost after
@@ -138,7 +140,11 @@ def _duplicate_key(spec: FormatSpec) -> str:
 
 def _ids_shapes(spec: FormatSpec) -> str:
     """The dropped-zeros shapes of a format's ids, as the docs list them."""
-    shapes = [f"`{c}` matching `{shape}`" for c, shape in spec.ids.items() if shape]
+    shapes = [
+        f"`{c}` matching `{shape.damaged}`" + (f" where `{shape.when}`" if shape.when else "")
+        for c, shape in spec.id_shapes().items()
+        if shape
+    ]
     return f", and {', '.join(shapes)}" if shapes else ""
 
 

@@ -317,7 +317,7 @@ def stage_source(
     largest = check_types(
         con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types
     )
-    check_spreadsheet_damage(con, src, spec, set(present))
+    check_spreadsheet_damage(con, src, spec, set(present), raw_types)
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
     default_sql = default_currency_sql(spec, set(actual), default_currency)

@@ -71,6 +71,18 @@ class ContractPriceSpec(BaseModel):
         return [self.product, self.month, self.units, self.points or "", self.needed]
 
 
+class IdShape(BaseModel):
+    """The shapes an id takes once rewritten (a regular expression over the whole value), on the
+    rows where ``when`` (SQL over source columns) holds: the AWS account of a FOCUS export from
+    AWS is 12 digits, another provider's is not."""
+
+    model_config = ConfigDict(extra="forbid")
+    damaged: str
+    when: str | None = None
+    #: what the id is, for messages ("an AWS account id: 12 digits")
+    expected: str | None = None
+
+
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
 CONTRACT_COLUMNS = (
     "__contract_month",
@@ -131,11 +143,12 @@ class FormatSpec(BaseModel):
         description="Vendor charge types (x_VendorChargeType) that give money back on a positive "
         "quantity as the vendor's convention (not a contradiction of signs)",
     )
-    ids: dict[str, str | None] = Field(
+    ids: dict[str, str | IdShape | None] = Field(
         {},
         description="Id columns a spreadsheet rewrites when the file is re-saved in it: a value in "
         "scientific notation refuses the file, and so does one matching the regular expression "
-        "given (the shape the id takes with its leading zeros dropped)",
+        "given (the shape the id takes with its leading zeros dropped, or as a number), on the "
+        "rows where its ``when`` holds; in a Parquet file, such a column stored as a number",
     )
     effective_cost_columns: dict[str, list[str]] = Field(
         {},
@@ -160,6 +173,13 @@ class FormatSpec(BaseModel):
             raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")
         return self
 
+    def id_shapes(self) -> dict[str, IdShape | None]:
+        """``ids`` with each damaged shape as an ``IdShape`` (None: scientific notation only)."""
+        return {
+            c: IdShape(damaged=shape) if isinstance(shape, str) else shape
+            for c, shape in self.ids.items()
+        }
+
     @property
     def key_kind(self) -> str:
         """``line_id`` or ``row``: what identifies a row inside one file (``duplicate_key``)."""
@@ -181,6 +201,9 @@ class FormatSpec(BaseModel):
     def referenced_columns(self) -> set[str]:
         """Every source column the mapping may read (quoted identifiers in SQL count)."""
         names: set[str] = set(self.types) | set(self.ids)
+        for shape in self.id_shapes().values():
+            if shape is not None and shape.when:
+                names |= set(QUOTED_COLUMN.findall(shape.when))
         names |= {c for columns in self.effective_cost_columns.values() for c in columns}
         for choice in self.required:
             names |= set(choices(choice))
