@@ -118,6 +118,12 @@ def _cell(text: str) -> str:
 def _source(spec: FormatSpec, target: str) -> str:
     if target not in spec.columns:
         return "(filled by the importer)"
+    if target == "Tags" and spec.tag_columns:
+        return (
+            f"every `{spec.tag_columns}<key>` column, as a JSON object keyed as the CUR 2.0 "
+            f"names them (`{spec.tag_columns}user:CostCenter` as `user_cost_center`); empty "
+            "values left out"
+        )
     m = spec.column_map(target)
     if m.value is not None:
         return f"`{m.value}` (fixed)"

@@ -28,6 +28,7 @@ from billing_lib.importers.spec import (
     choice_text,
     choices,
     mapping_sql,
+    tag_columns_of,
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
 from billing_lib.importers.values import check_types, typed_expr
@@ -273,7 +274,7 @@ def stage_source(
     ``period`` (``YYYY-MM``) is the month of a report priced from the reseller's contract that
     names no month itself (billing_lib.importers.contract)."""
     _check_required(src, spec, default_currency)
-    wanted = sorted(spec.referenced_columns())
+    wanted = sorted(spec.referenced_columns() | set(tag_columns_of(spec, src.header)))
     actual = resolve_columns(wanted, src.header)
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None

@@ -8,6 +8,7 @@ in the file is read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -157,6 +158,12 @@ class FormatSpec(BaseModel):
         "a line without its value, leaves the line without EffectiveCost, which a rule pricing "
         "EffectiveCost refuses (rating.effective_cost)",
     )
+    tag_columns: str | None = Field(
+        None,
+        description="Prefix of the columns that each hold one tag (the legacy CUR's "
+        "resourceTags/user:CostCenter): every such column of a file is read into Tags, a JSON "
+        "object keyed as the CUR 2.0 names them (user_cost_center), instead of the Tags mapping",
+    )
     columns: dict[str, ColumnMap | str | None] = Field(
         description="Line-model column -> source: {column: name or [alternatives]}, "
         "{value: literal}, a SQL expression over quoted source columns, or null (not in this "
@@ -221,6 +228,40 @@ class FormatSpec(BaseModel):
         return names - set(CONTRACT_COLUMNS)
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
+
+
+def cur2_tag_key(name: str) -> str:
+    """A legacy CUR tag (``user:CostCenter``, ``aws:createdBy``) as the CUR 2.0's resource_tags
+    name it (``user_cost_center``, ``aws_created_by``): words split at a capital, joined by
+    underscores, in lower case."""
+    return _NOT_WORD.sub("_", _CAMEL.sub("_", name)).strip("_").lower()
+
+
+def tag_columns_of(spec: FormatSpec, header: Iterable[str]) -> list[str]:
+    """The columns of ``header`` holding one tag each (``FormatSpec.tag_columns``)."""
+    prefix = spec.tag_columns
+    return sorted(h for h in header if prefix and h.startswith(prefix) and len(h) > len(prefix))
+
+
+def tags_sql(spec: FormatSpec, columns: Iterable[str]) -> str:
+    """SQL of the Tags JSON object from the tag ``columns`` (each a column of one tag, named
+    after ``spec.tag_columns``): empty values left out, a key two columns give (user:CostCenter
+    and user:cost_center) from the first that has a value; NULL without columns."""
+    prefix = spec.tag_columns or ""
+    keys: dict[str, list[str]] = {}
+    for column in sorted(columns):
+        keys.setdefault(cur2_tag_key(column[len(prefix) :]), []).append(column)
+    if not keys:
+        return "NULL"
+    values = {
+        key: ", ".join(f"NULLIF(trim({qi(c)}), '')" for c in cols) for key, cols in keys.items()
+    }
+    entries = ", ".join(f"{{'k': {ql(k)}, 'v': COALESCE({v})}}" for k, v in values.items())
+    return f"to_json(map_from_entries(list_filter([{entries}], lambda x: x.v IS NOT NULL)))"
+
+
 def choices(choice: ColumnChoice) -> list[str]:
     """The alternatives of a signature or required entry."""
     return [choice] if isinstance(choice, str) else list(choice)
@@ -255,6 +296,8 @@ def spec_named(name: str) -> FormatSpec:
 
 
 def mapping_sql(spec: FormatSpec, present: set[str], target: str, default_sql: str) -> str:
+    if target == "Tags" and spec.tag_columns:
+        return tags_sql(spec, tag_columns_of(spec, present))
     m = spec.column_map(target)
     if m.value is not None:
         return ql(m.value)
