@@ -161,11 +161,12 @@ def lines_table_sql(table: str = "lines") -> str:
 
 
 #: The store's record of each imported vendor report (``content``: its content key, which finds the
-#: same report again in another container or encoding).
+#: same report again in another container or encoding; ``invoice_ids``: whether the report has the
+#: column of the vendor's invoice id, which Data Exports lets a user leave out).
 IMPORTS_TABLE_SQL = """
 CREATE TABLE IF NOT EXISTS imports (
   file VARCHAR, format VARCHAR, checksum VARCHAR, rows BIGINT,
-  charge_start TIMESTAMP, charge_end TIMESTAMP, content VARCHAR
+  charge_start TIMESTAMP, charge_end TIMESTAMP, content VARCHAR, invoice_ids BOOLEAN
 )"""
 
 

@@ -586,14 +586,20 @@ class ReportLines:
     account: str
     lines: int
     without_invoice: int
+    #: whether the report has the vendor's invoice id column at all (``imports.invoice_ids``)
+    invoice_ids: bool = True
 
 
 #: ``ReportLines`` of a run: one scan of its lines serves the manifest's ``billing_accounts``,
 #: the comparison with the previous month (``missing_reports``) and ``estimated_reports``.
 REPORT_LINES_SQL = """
-    SELECT x_SourceFile, x_Vendor, x_Format, coalesce(BillingAccountId, ''), count(*),
-           count(*) FILTER (WHERE coalesce(InvoiceId, '') = '')
-    FROM lines GROUP BY ALL ORDER BY ALL"""
+    SELECT r.*, COALESCE(i.invoice_ids, true) FROM (
+      SELECT x_SourceFile, x_Vendor, x_Format, coalesce(BillingAccountId, '') AS account,
+             count(*), count(*) FILTER (WHERE coalesce(InvoiceId, '') = '')
+      FROM lines GROUP BY ALL) r
+    LEFT JOIN (SELECT file, bool_and(invoice_ids) AS invoice_ids FROM imports GROUP BY file) i
+      ON i.file = r.x_SourceFile
+    ORDER BY r.x_SourceFile, r.x_Vendor, r.x_Format, r.account"""
 
 
 def report_lines(con: duckdb.DuckDBPyConnection) -> list[ReportLines]:
@@ -701,7 +707,8 @@ def estimated_reports(reports: list[ReportLines]) -> list[Finding]:
     the vendor's invoice bills what the vendor bills."""
     per_file: dict[str, tuple[int, int]] = {}
     for r in reports:
-        if r.format in INVOICED_FORMATS:
+        # a report without the invoice id column (not exported) tells nothing either way
+        if r.format in INVOICED_FORMATS and r.invoice_ids:
             bare, n = per_file.get(r.file, (0, 0))
             per_file[r.file] = (bare + r.without_invoice, n + r.lines)
     return [

@@ -37,6 +37,7 @@ from billing_lib.sql import qi, ql
 
 __all__ = [
     "FILE_RELATIONS",
+    "reads_invoice_ids",
     "ROW_NUMBER_COLUMN",
     "STAGING_RELATIONS",
     "detect_format",
@@ -98,6 +99,15 @@ def resolve_columns(names: Iterable[str], header: Iterable[str]) -> dict[str, st
         elif len(folded.get(n.casefold(), [])) == 1:
             found[n] = folded[n.casefold()][0]
     return found
+
+
+def reads_invoice_ids(spec: FormatSpec, header: Iterable[str]) -> bool:
+    """Whether a file of ``header`` has a column the format's InvoiceId comes from: a report
+    without one (Data Exports lets a user leave ``bill_invoice_id`` out) says nothing about
+    whether the vendor has invoiced its lines."""
+    m = spec.column_map("InvoiceId")
+    names = m.alternatives() or QUOTED_COLUMN.findall(m.sql or "")
+    return bool(resolve_columns(names, header))
 
 
 def _missing(entries: list, header: tuple[str, ...]) -> list[str]:
