@@ -36,6 +36,8 @@ BASIS_SQL = (
 )
 #: Source rows kept per group of commitment lines.
 ROWS_KEPT = 5
+#: A used part below half a cent is nothing to look at.
+HALF_CENT = Decimal("0.005")
 
 
 def _disagree(usage: tuple[str | None, str], fees: list[tuple[str | None, str]]) -> str | None:
@@ -153,7 +155,7 @@ def commitment_splits(con: duckdb.DuckDBPyConnection) -> list[CommitmentSplit]:
             continue
         pairs = [(f.customer, f.basis) for f in fees]
         for u in usage:
-            outcome = _disagree((u.customer, u.basis), pairs) if u.moved else None
+            outcome = _disagree((u.customer, u.basis), pairs) if abs(u.moved) >= HALF_CENT else None
             if outcome:
                 out.append(CommitmentSplit(vendor, commitment, currency, u, tuple(fees), outcome))
     return out
