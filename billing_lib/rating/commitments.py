@@ -26,6 +26,7 @@ import duckdb
 
 from billing_lib.pricing import Pricing
 from billing_lib.rating.effective_cost import PRICED_ON_EFFECTIVE_COST
+from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import key_join, used_scope
 
 EFFECTIVE, BILLED, NOT_BILLED = "EffectiveCost", "BilledCost", "not billed"
@@ -69,13 +70,20 @@ def _could_disagree(con: duckdb.DuckDBPyConnection) -> bool:
     return any(_disagree(u, [f]) for u, f in product(usage, fees))
 
 
-def commitment_lines_sql(used: list[str], wanted: bool) -> str:
-    """``rating_commitments``: the commitment lines (Usage and Purchase) of the customer lines
-    per vendor, commitment, currency, side (fee: Purchase), account, customer and basis, with the
-    part of the commitment the basis moves (``moved``: EffectiveCost - BilledCost of the usage,
-    BilledCost - EffectiveCost of the fee), their count and first rows. Empty unless ``wanted``."""
+#: ``rating_commitments`` without a line.
+EMPTY_COMMITMENTS_SQL = f"""
+    CREATE OR REPLACE TEMP TABLE rating_commitments (vendor VARCHAR, commitment VARCHAR,
+      currency VARCHAR, fee BOOLEAN, account VARCHAR, customer VARCHAR, basis VARCHAR,
+      moved {DEC}, lines BIGINT, rows STRUCT(file VARCHAR, "row" BIGINT)[])"""
+
+
+def commitment_lines_sql(used: list[str]) -> str:
+    """The rows of ``rating_commitments``: the commitment lines (Usage and Purchase) of the
+    customer lines per vendor, commitment, currency, side (fee: Purchase), account, customer and
+    basis, with the part of the commitment the basis moves (``moved``: EffectiveCost -
+    BilledCost of the usage, BilledCost - EffectiveCost of the fee), their count and first
+    rows."""
     return f"""
-        CREATE OR REPLACE TEMP TABLE rating_commitments AS
         SELECT l.x_Vendor AS vendor, l.CommitmentDiscountId AS commitment,
                l.BillingCurrency AS currency, l.ChargeCategory = 'Purchase' AS fee,
                l.SubAccountId AS account, l.x_CustomerId AS customer, {BASIS_SQL} AS basis,
@@ -88,7 +96,7 @@ def commitment_lines_sql(used: list[str], wanted: bool) -> str:
         FROM customer_lines l
         LEFT JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE)
         LEFT JOIN rating_keys k ON {key_join(used)}
-        WHERE {"true" if wanted else "false"} AND l.CommitmentDiscountId IS NOT NULL
+        WHERE l.CommitmentDiscountId IS NOT NULL
           AND l.ChargeCategory IN ('Usage', 'Purchase')
         GROUP BY ALL"""
 
@@ -96,7 +104,13 @@ def commitment_lines_sql(used: list[str], wanted: bool) -> str:
 def mark_commitments(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
     """``rating_commitments`` (``commitment_lines_sql``), read from the lines only when two keys
     could disagree; after ``rating_keys`` and ``unmapped_lines`` are made."""
-    con.execute(commitment_lines_sql(used_scope(pricing), _could_disagree(con)))
+    if _could_disagree(con):
+        con.execute(
+            f"{EMPTY_COMMITMENTS_SQL}; INSERT INTO rating_commitments "
+            f"{commitment_lines_sql(used_scope(pricing))}"
+        )
+    else:
+        con.execute(EMPTY_COMMITMENTS_SQL)
 
 
 @dataclass(frozen=True)

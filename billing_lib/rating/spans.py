@@ -20,7 +20,7 @@ Both in ``rating_spans`` (``spans`` reads it); information only, the invoices st
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -34,20 +34,57 @@ from billing_lib.rating.keys import (
     rating_keys_sql,
     used_scope,
 )
-from billing_lib.rating.tables import one
+from billing_lib.rating.tables import one, put_table
 
 #: Source rows kept per span.
 ROWS_KEPT = 3
 
-#: Each usage key whose lines run past a later cut, once per such cut, as a key of its own
-#: (``spanned_key``: the key it stands for) priced on that day.
+#: Each usage key whose lines run past later days where a plan, rule, assignment or exchange
+#: rate starts or ends (``rating_segment_starts``): its plan, customer, currencies and those days.
+SPANNING_SQL = """
+    SELECT k.key_id, k.plan_id, k.customer, k.vendor_currency, k.currency,
+           list(x.cut ORDER BY x.cut)
+    FROM rating_keys k JOIN rating_segment_starts x
+      ON x.cut > k.segment AND x.cut < k.last_end
+    WHERE k.charge_category = 'Usage'
+    GROUP BY ALL"""
+
+#: Each key of ``rating_span_cuts`` once per day, as a key of its own (``spanned_key``: the key
+#: it stands for) charged on that day.
 PROBES_SQL = """
     CREATE OR REPLACE TEMP TABLE rating_span_probes AS
     SELECT row_number() OVER (ORDER BY k.key_id, x.cut) AS key_id, k.key_id AS spanned_key,
            k.* EXCLUDE (key_id, segment, charge_date), x.cut AS segment, x.cut AS charge_date
-    FROM rating_line_keys k JOIN rating_segment_starts x
-      ON x.cut > k.segment AND x.cut < k.last_end
-    WHERE k.charge_category = 'Usage'"""
+    FROM rating_line_keys k JOIN rating_span_cuts x USING (key_id)"""
+
+
+def _bounds(lo: date | None, hi: date | None) -> set[date]:
+    """The days a span of ``lo`` .. ``hi`` (inclusive, None: open) starts or stops."""
+    days = {lo} if lo is not None else set()
+    if hi is not None and hi < date.max:
+        days.add(hi + timedelta(days=1))
+    return days
+
+
+def _cut_days(pricing: Pricing, plan_id: str, customer: str, pair: tuple[str, str]) -> set[date]:
+    """The days something that prices a key of ``plan_id``, ``customer`` and currency ``pair``
+    starts or stops: the plan and its rules, the customer's assignments, the pair's exchange
+    rates (none when the vendor's currency is the invoice's). Other days change nothing for it."""
+    days: set[date] = set()
+    plan = pricing.plans.get(plan_id)
+    if plan is not None:
+        days |= _bounds(plan.valid_from, plan.valid_to)
+        for rule in plan.rules:
+            days |= _bounds(rule.valid_from, rule.valid_to)
+    for a in pricing.assignments:
+        if a.customer_id == customer:
+            days |= _bounds(a.valid_from, a.valid_to)
+    if pair[0] != pair[1]:
+        for fx in pricing.fx.rates:
+            if (fx.from_currency, fx.to_currency) == pair:
+                days |= _bounds(fx.valid_from, fx.valid_to)
+    return days
+
 
 #: The first later cut at which a usage key would be priced otherwise.
 PRICE_SPANS_SQL = """
@@ -62,10 +99,9 @@ PRICE_SPANS_SQL = """
     QUALIFY row_number() OVER (PARTITION BY k.key_id ORDER BY s.charge_date) = 1"""
 
 
-def price_spans_sql(used: list[str], wanted: bool = True) -> str:
+def price_spans_sql(used: list[str]) -> str:
     """The price spans as ``rating_spans`` rows: each key of ``rating_price_spans`` with its
-    lines that run past the cut (their count, cost and first rows: read for these keys only);
-    none unless ``wanted``."""
+    lines that run past the cut (their count, cost and first rows: read for these keys only)."""
     spanned = (
         "(SELECT k.*, p.cut, p.before, p.after, p.rate_before, p.rate_after "
         "FROM rating_keys k JOIN rating_price_spans p USING (key_id))"
@@ -80,7 +116,7 @@ def price_spans_sql(used: list[str], wanted: bool = True) -> str:
                min_by({{'file': l.x_SourceFile, 'row': l.x_SourceRow}}, l.x_SourceRow,
                       {ROWS_KEPT}) AS rows
         FROM {lines_with_keys(spanned, used)}
-        WHERE {"l.ChargePeriodEnd > k.cut" if wanted else "false"}
+        WHERE l.ChargePeriodEnd > k.cut
         GROUP BY ALL"""
 
 
@@ -88,19 +124,18 @@ def account_boundaries_sql(first: date, last: date) -> str:
     """The days inside ``first`` .. ``last`` on which an account's mapping starts or ends (the day
     after its ``valid_to``), with its customer the day before and on that day."""
     on = (
-        "m.vendor = b.vendor AND m.account_id = b.account_id AND {day} BETWEEN "
-        "COALESCE(m.valid_from, DATE '0001-01-01') AND COALESCE(m.valid_to, DATE '9999-12-31')"
+        "{m}.vendor = b.vendor AND {m}.account_id = b.account_id AND {day} BETWEEN "
+        "COALESCE({m}.valid_from, DATE '0001-01-01') AND COALESCE({m}.valid_to, DATE '9999-12-31')"
     )
+    inside = f"BETWEEN DATE '{first.isoformat()}' + 1 AND DATE '{last.isoformat()}'"
     return f"""
-        SELECT b.*, (SELECT any_value(m.customer_id) FROM account_map m
-                     WHERE {on.format(day="b.cut - 1")}) AS before,
-               (SELECT any_value(m.customer_id) FROM account_map m
-                WHERE {on.format(day="b.cut")}) AS after
+        SELECT b.vendor, b.account_id, b.cut, m.customer_id AS before, n.customer_id AS after
         FROM (SELECT vendor, account_id, valid_from AS cut FROM account_map
-              WHERE valid_from IS NOT NULL
+              WHERE valid_from {inside}
               UNION SELECT vendor, account_id, CAST(valid_to + 1 AS DATE) FROM account_map
-              WHERE valid_to IS NOT NULL) b
-        WHERE b.cut > DATE '{first.isoformat()}' AND b.cut <= DATE '{last.isoformat()}'"""
+              WHERE CAST(valid_to + 1 AS DATE) {inside}) b
+        LEFT JOIN account_map m ON {on.format(m="m", day="b.cut - 1")}
+        LEFT JOIN account_map n ON {on.format(m="n", day="b.cut")}"""
 
 
 ACCOUNT_SPANS_SQL = f"""
@@ -110,44 +145,66 @@ ACCOUNT_SPANS_SQL = f"""
            min_by({{'file': l.x_SourceFile, 'row': l.x_SourceRow}}, l.x_SourceRow, {ROWS_KEPT})
     FROM lines l JOIN rating_account_boundaries b
       ON l.x_Vendor = b.vendor AND l.SubAccountId = b.account_id
-    WHERE l.ChargeCategory = 'Usage' AND l.ChargePeriodStart < b.cut AND l.ChargePeriodEnd > b.cut
+    WHERE l.ChargeCategory = 'Usage'
+      -- only a line running past the midnight after its start can span a day (hourly and
+      -- daily lines do not): tested in the scan, before the join
+      AND l.ChargePeriodEnd > date_trunc('day', l.ChargePeriodStart) + INTERVAL 1 DAY
+      AND l.ChargePeriodStart < b.cut AND l.ChargePeriodEnd > b.cut
     GROUP BY ALL"""
 
 
+#: ``rating_spans`` without a span.
+EMPTY_SPANS_SQL = f"""
+    CREATE OR REPLACE TEMP TABLE rating_spans (kind VARCHAR, customer VARCHAR, vendor VARCHAR,
+      product VARCHAR, account VARCHAR, first_day DATE, last_end TIMESTAMP, cut DATE,
+      before VARCHAR, after VARCHAR, rate_before {DEC}, rate_after {DEC}, pair VARCHAR,
+      lines BIGINT, cost {DEC}, currency VARCHAR, rows STRUCT(file VARCHAR, "row" BIGINT)[])"""
+
+
 def mark_spans(con: duckdb.DuckDBPyConnection, pricing: Pricing, first: date, last: date) -> None:
-    """``rating_spans`` (module docstring), after ``rating_keys``: the keys of usage resolved
-    again for each later cut inside their lines, the lines read only for those priced otherwise
-    there; the lines of the accounts whose mapping starts or ends inside the month (none read
-    when no mapping does)."""
-    con.execute(
-        f"{PROBES_SQL}; CREATE OR REPLACE TEMP TABLE rating_account_boundaries AS "
-        f"{account_boundaries_sql(first, last)}"
-    )
-    probes, moves = one(
-        con,
-        "SELECT (SELECT count(*) FROM rating_span_probes), "
-        "(SELECT count(*) FROM rating_account_boundaries)",
-    )
-    if probes:  # the usage keys resolved again on each later cut inside their lines
+    """``rating_spans`` (module docstring), after ``rating_keys``: the usage keys resolved again
+    on each later day inside their lines where something that prices them changes, the lines
+    read only for those priced otherwise there; the lines of the accounts whose mapping starts
+    or ends inside the month (none read when no mapping does)."""
+    cuts: dict[str, tuple[str, list]] = {"key_id": ("BIGINT", []), "cut": ("DATE", [])}
+    for key, plan, customer, vendor_currency, currency, days in con.execute(
+        SPANNING_SQL
+    ).fetchall():
+        for day in set(days) & _cut_days(pricing, plan, customer, (vendor_currency, currency)):
+            cuts["key_id"][1].append(key)
+            cuts["cut"][1].append(day)
+    moves = con.execute(account_boundaries_sql(first, last)).fetchall()
+    parts = []
+    if cuts["cut"][1]:  # those keys resolved again on each such day
+        put_table(con, "rating_span_cuts", cuts)
+        con.execute(PROBES_SQL)
         con.execute(rating_key_plans_sql("rating_span_probes", "rating_span_plans"))
         con.execute(rating_key_rules_sql("rating_span_plans", "rating_span_rules"))
         con.execute(rating_keys_sql("rating_span_rules", "rating_span_keys"))
         con.execute(
-            f"{PRICE_SPANS_SQL}; DROP TABLE rating_span_plans; DROP TABLE rating_span_rules; "
-            "DROP TABLE rating_span_keys"
+            f"{PRICE_SPANS_SQL}; DROP TABLE rating_span_probes; DROP TABLE rating_span_plans; "
+            "DROP TABLE rating_span_rules; DROP TABLE rating_span_keys; "
+            "DROP TABLE rating_span_cuts"
         )
-    else:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE rating_price_spans (key_id BIGINT, cut DATE, "
-            f"before VARCHAR, after VARCHAR, rate_before {DEC}, rate_after {DEC})"
-        )
-    priced_otherwise = probes and one(con, "SELECT count(*) FROM rating_price_spans")[0]
-    parts = [price_spans_sql(used_scope(pricing), bool(priced_otherwise))]
+        if one(con, "SELECT count(*) FROM rating_price_spans")[0]:
+            parts.append(price_spans_sql(used_scope(pricing)))
     if moves:
+        columns = ("vendor", "account_id", "cut", "before", "after")
+        types = ("VARCHAR", "VARCHAR", "DATE", "VARCHAR", "VARCHAR")
+        put_table(
+            con,
+            "rating_account_boundaries",
+            {
+                c: (t, [m[i] for m in moves])
+                for i, (c, t) in enumerate(zip(columns, types, strict=True))
+            },
+        )
         parts.append(ACCOUNT_SPANS_SQL)
     union = " UNION ALL ".join(f"({q})" for q in parts)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE rating_spans AS {union}; DROP TABLE rating_span_probes"
+        f"{EMPTY_SPANS_SQL}; INSERT INTO rating_spans SELECT * FROM ({union})"
+        if parts
+        else EMPTY_SPANS_SQL
     )
 
 
