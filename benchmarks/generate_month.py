@@ -469,7 +469,7 @@ def aws_cur_sql(shape: MonthShape) -> str:
       CASE WHEN line_type IN ('SavingsPlanCoveredUsage', 'SavingsPlanRecurringFee',
           'SavingsPlanNegation')
            THEN 'arn:aws:savingsplans::' || payer || ':savingsplan/sp-'
-               || lower(to_hex(acct % 97)) END
+               || lower(to_hex(acct)) END
         AS "savingsPlan/SavingsPlanARN",
       CASE WHEN line_type = 'SavingsPlanCoveredUsage' THEN CAST(rate * 0.72 AS DECIMAL(18,10)) END
         AS "savingsPlan/SavingsPlanRate",

@@ -291,10 +291,14 @@ def invoice_series(invoicing: Invoicing, period: str) -> str:
 
 #: What ``build_invoices`` sums per invoice line (``line_labels.summed_lines_sql``).
 #: (The unit and the unit price are used where the line has one of each: ``min`` is that one.)
+#: Units and prices are those of the rated lines with a quantity: a line without one (a fee,
+#: a negation) adds to the amount only, and then no unit price gives the amount.
 _LINE_SUMS = """sum(amount) AS s_amount, sum(cost) AS s_cost, count(*) AS n_lines,
-    count(DISTINCT unit) AS n_units, min(unit) AS one_unit, sum(quantity) AS s_quantity,
-    count(DISTINCT unit_price) AS n_prices, min(unit_price) AS one_price,
-    bool_and(unit IS NOT NULL) AS all_units"""
+    count(DISTINCT unit) FILTER (WHERE quantity <> 0) AS n_units,
+    min(unit) FILTER (WHERE quantity <> 0) AS one_unit, sum(quantity) AS s_quantity,
+    count(DISTINCT unit_price) FILTER (WHERE quantity <> 0) AS n_prices,
+    min(unit_price) FILTER (WHERE quantity <> 0) AS one_price,
+    COALESCE(bool_and(unit IS NOT NULL) FILTER (WHERE quantity <> 0), false) AS all_units"""
 #: One row per invoice line, in this column order.
 _LINE_SQL = """
     SELECT customer_id, product_group, invoice_line, s_amount, s_cost, n_lines, n_units, one_unit,

@@ -119,6 +119,12 @@ LINE_COLUMNS: tuple[Column, ...] = (
     Column("BillingCurrency", "VARCHAR", True, "ISO 4217 currency of the cost columns"),
     Column("Tags", "VARCHAR", False, "Resource tags as a JSON object"),
     Column(
+        "CommitmentDiscountId",
+        "VARCHAR",
+        False,
+        "The commitment (Savings Plan, reservation) the line is covered by or pays for",
+    ),
+    Column(
         "x_Vendor",
         "VARCHAR",
         True,
@@ -155,11 +161,12 @@ def lines_table_sql(table: str = "lines") -> str:
 
 
 #: The store's record of each imported vendor report (``content``: its content key, which finds the
-#: same report again in another container or encoding).
+#: same report again in another container or encoding; ``invoice_ids``: whether the report has the
+#: column of the vendor's invoice id, which Data Exports lets a user leave out).
 IMPORTS_TABLE_SQL = """
 CREATE TABLE IF NOT EXISTS imports (
   file VARCHAR, format VARCHAR, checksum VARCHAR, rows BIGINT,
-  charge_start TIMESTAMP, charge_end TIMESTAMP, content VARCHAR
+  charge_start TIMESTAMP, charge_end TIMESTAMP, content VARCHAR, invoice_ids BOOLEAN
 )"""
 
 

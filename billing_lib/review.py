@@ -31,7 +31,9 @@ from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, months_from, run_periods
 from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
+from billing_lib.rating.commitments import EFFECTIVE, NOT_BILLED, Side, commitment_splits
 from billing_lib.rating.custom import billed_in
+from billing_lib.rating.spans import Span, spans
 from billing_lib.run_files import (
     MANIFEST,
     billed_now,
@@ -635,14 +637,20 @@ class ReportLines:
     account: str
     lines: int
     without_invoice: int
+    #: whether the report has the vendor's invoice id column at all (``imports.invoice_ids``)
+    invoice_ids: bool = True
 
 
 #: ``ReportLines`` of a run: one scan of its lines serves the manifest's ``billing_accounts``,
 #: the comparison with the previous month (``missing_reports``) and ``estimated_reports``.
 REPORT_LINES_SQL = """
-    SELECT x_SourceFile, x_Vendor, x_Format, coalesce(BillingAccountId, ''), count(*),
-           count(*) FILTER (WHERE coalesce(InvoiceId, '') = '')
-    FROM lines GROUP BY ALL ORDER BY ALL"""
+    SELECT r.*, COALESCE(i.invoice_ids, true) FROM (
+      SELECT x_SourceFile, x_Vendor, x_Format, coalesce(BillingAccountId, '') AS account,
+             count(*), count(*) FILTER (WHERE coalesce(InvoiceId, '') = '')
+      FROM lines GROUP BY ALL) r
+    LEFT JOIN (SELECT file, bool_and(invoice_ids) AS invoice_ids FROM imports GROUP BY file) i
+      ON i.file = r.x_SourceFile
+    ORDER BY r.x_SourceFile, r.x_Vendor, r.x_Format, r.account"""
 
 
 def report_lines(con: duckdb.DuckDBPyConnection) -> list[ReportLines]:
@@ -750,7 +758,8 @@ def estimated_reports(reports: list[ReportLines]) -> list[Finding]:
     the vendor's invoice bills what the vendor bills."""
     per_file: dict[str, tuple[int, int]] = {}
     for r in reports:
-        if r.format in INVOICED_FORMATS:
+        # a report without the invoice id column (not exported) tells nothing either way
+        if r.format in INVOICED_FORMATS and r.invoice_ids:
             bare, n = per_file.get(r.file, (0, 0))
             per_file[r.file] = (bare + r.without_invoice, n + r.lines)
     return [
@@ -817,6 +826,106 @@ def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str
                     rows + (s.source,),
                 )
             )
+    return out
+
+
+def _priced(side: Side) -> str:
+    """``account 518204736291 (C002, priced on EffectiveCost)``."""
+    how = {EFFECTIVE: "priced on its amortised cost, EffectiveCost", NOT_BILLED: "not billed"}
+    return (
+        f"account {side.account} ({side.customer or 'no customer'}, "
+        f"{how.get(side.basis, 'priced on ' + side.basis)})"
+    )
+
+
+def commitments(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Commitments (AWS Savings Plans, reserved instances) whose covered usage of an account and
+    whose fee are priced so that the part of the commitment the usage used is billed to nobody,
+    twice, or to the fee's customer for another customer's usage (``rating.commitments``)."""
+    out = []
+    for s in commitment_splits(con):
+        amount = f"{s.currency} {s.usage.moved.quantize(CENT, rounding=ROUND_HALF_UP)}"
+        fee = " and ".join(_priced(f) for f in s.fees)
+        if s.outcome == "twice":
+            what = f"{amount} of it is billed twice, in the usage and again in the fee"
+        elif s.outcome == "other customer":
+            payers = ", ".join(sorted({f.customer or f.account for f in s.fees}))
+            user = s.usage.customer or "no customer"
+            what = f"{payers} pays {amount} of it for the usage of {user}"
+        else:
+            what = f"{amount} of it is billed to nobody"
+        out.append(
+            Finding(
+                "commitment priced apart",
+                f"{s.vendor} {s.commitment}",
+                f"its covered usage of {_priced(s.usage)}, {s.usage.lines} line(s), and its fee "
+                f"of {fee}: {what}. Price the usage and the fee on the same basis "
+                "(price_plans.yaml), or keep the commitment to one customer's accounts (AWS: "
+                "turn off its sharing)",
+                tuple(f"{_name(f)} row {r}" for f, r in s.usage.rows[:3])
+                + tuple(f"{_name(f)} row {r}" for side in s.fees for f, r in side.rows[:1]),
+            )
+        )
+    return out
+
+
+def _rate(span: Span, rate: Decimal | None) -> str:
+    return f"{span.pair} {Decimal(rate).normalize():f}" if rate is not None else "no rate"
+
+
+def _price(span: Span, before: bool) -> str:
+    """``smb/aws-15, USD->EUR 0.9215``: what prices the span's lines before or after its cut
+    (the rule where it changes, the exchange rate where it changes)."""
+    rule, rate = (span.before, span.rate_before) if before else (span.after, span.rate_after)
+    parts = [rule or "no rule"] if span.before != span.after else []
+    if span.rate_before != span.rate_after:
+        parts.append(_rate(span, rate))
+    return ", ".join(parts)
+
+
+def charge_spans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Usage lines whose charge period runs across a day from which the price (rule, plan,
+    exchange rate) or the customer of their account (``accounts.csv``) changes: billed wholly as
+    on their first day (``rating.spans``), per customer, vendor and change, or per account."""
+    groups: dict[tuple, list[Span]] = {}
+    for s in spans(con):
+        key = (s.kind, s.customer, s.vendor, s.account, s.cut, _price(s, True), _price(s, False))
+        groups.setdefault(key, []).append(s)
+    out = []
+    for (kind, customer, vendor, account, cut, before, after), group in groups.items():
+        first = min(s.first_day for s in group).isoformat()
+        end = (max(s.last_end for s in group) - timedelta(microseconds=1)).date().isoformat()
+        n = sum(s.lines for s in group)
+        rows = tuple(f"{_name(f)} row {r}" for f, r in sorted(r for s in group for r in s.rows))
+        if kind == "account":
+            [s] = group
+            cost = Decimal(s.cost or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+            text = (
+                f"{n} usage line(s) charged from {first} to {end} ({s.currency} {cost}) are "
+                f"billed wholly to {s.before or 'no customer'}, the account's customer on "
+                f"{first} (accounts.csv); from {cut.isoformat()} it belongs to "
+                f"{s.after or 'no customer'}"
+            )
+            subject = f"{vendor} {account}"
+        else:
+            products = ", ".join(sorted({s.product or "-" for s in group}))
+            text = (
+                f"{n} usage line(s) of {vendor} ({products}) charged from {first} to {end} are "
+                f"priced wholly as on {first} ({before}); from {cut.isoformat()} {after} applies"
+            )
+            subject = customer or "-"
+        out.append(
+            Finding(
+                "usage spans an account move"
+                if kind == "account"
+                else "usage spans a price change",
+                subject,
+                f"{text}. A line is billed as on the first day of its charge period: bill from a "
+                "report of daily or hourly granularity (AWS Data Exports: time granularity), or "
+                "correct the part after the change with custom lines",
+                rows,
+            )
+        )
     return out
 
 
@@ -960,6 +1069,8 @@ def run_findings(run: RunFacts) -> list[Finding]:
         run.con, run.custom_lines, run.output, run.period, run.rated_file
     )
     found += seat_counts(run.con, run.subscriptions, run.period)
+    found += commitments(run.con)
+    found += charge_spans(run.con)
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)
     found += stale_rates(run.con, run.period)

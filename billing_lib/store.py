@@ -116,11 +116,15 @@ def _remove_with(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``lines``, ``imports`` and ``imported_rows`` tables if they are not there yet
-    (``content`` added to an ``imports`` table of a store written before it existed)."""
+    (``content`` and ``invoice_ids`` added to an ``imports`` table of a store written before they
+    existed)."""
     con.execute(lines_table_sql("lines"))
     con.execute(IMPORTS_TABLE_SQL)
     con.execute(IMPORTED_ROWS_TABLE_SQL)
-    con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS content VARCHAR")
+    con.execute(
+        "ALTER TABLE imports ADD COLUMN IF NOT EXISTS content VARCHAR; "
+        "ALTER TABLE imports ADD COLUMN IF NOT EXISTS invoice_ids BOOLEAN"
+    )
 
 
 @contextmanager

@@ -115,7 +115,7 @@ def test_version_differences_and_vendor_names(tmp_path):
     path.write_text(
         "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargeSubcategory,ChargePeriodStart,"
         "ChargePeriodEnd,BilledCost,BillingCurrency,Tags\n"
-        "b1,s1,Amazon Web Services,Usage,On-Demand,"
+        "111122223333,444455556666,Amazon Web Services,Usage,On-Demand,"
         '2024-05-01T02:00:00+02:00,2024-05-02T00:00:00Z,10.5,EUR,"{""env"": ""prod""}"\n'
         "b1,s2,Microsoft,Adjustment,Credit,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,-2,EUR,\n"
         "b1,,Google Cloud,Adjustment,Refund,"
@@ -131,7 +131,7 @@ def test_version_differences_and_vendor_names(tmp_path):
         "FROM lines ORDER BY x_SourceRow"
     ).fetchall()
     assert [(g[0], g[1], g[2]) for g in got] == [
-        ("aws", "s1", "Usage"),
+        ("aws", "444455556666", "Usage"),
         ("microsoft", "s2", "Credit"),
         ("google", "b1", "Credit"),
         ("oracle", "s4", "Tax"),

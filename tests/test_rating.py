@@ -9,7 +9,7 @@ import pytest
 from rating_helpers import line, rated_store, write_parameters
 
 from billing_lib import analysis
-from billing_lib.errors import ControlTotalError, ParameterError, RunError
+from billing_lib.errors import ControlTotalError, InputError, ParameterError, RunError
 from billing_lib.rating import (
     RATED_COLUMNS,
     minimum_rules_sql,
@@ -74,20 +74,44 @@ def test_markup_on_billed_or_effective_cost(tmp_path):
         [
             line(ServiceName="Amazon S3", BilledCost="10", EffectiveCost="7"),
             line(BilledCost="10", EffectiveCost="7"),
-            line(BilledCost="10", EffectiveCost=None),
+            line(ServiceName="Amazon S3", BilledCost="10", EffectiveCost=None),
         ],
     )
-    # USD->EUR 0.9 on 1 Oct: S3 10 x 0.9 x 1.10 = 9.90; EC2 7 x 0.9 x 1.20 = 7.56; no EffectiveCost
-    # -> BilledCost: 10.80
+    # USD->EUR 0.9 on 1 Oct: S3 10 x 0.9 x 1.10 = 9.90; EC2 7 x 0.9 x 1.20 = 7.56; a line without
+    # EffectiveCost priced on BilledCost needs none: 9.90
     assert rated(con) == [
         ("C1", "aws", D("9.9")),
         ("C1", "ec2", D("7.56")),
-        ("C1", "ec2", D("10.8")),
+        ("C1", "aws", D("9.9")),
     ]
     costs = frame(con, "SELECT vendor_cost, billed_cost, cost FROM rated_lines ORDER BY source_row")
     assert list(costs["vendor_cost"]) == [D(10), D(7), D(10)]
     assert list(costs["billed_cost"]) == [D(10), D(10), D(10)]
     assert list(costs["cost"]) == [D(9), D("6.3"), D(9)]
+
+
+def test_a_line_priced_on_effective_cost_without_one_is_refused(tmp_path):
+    """Its BilledCost instead would bill a commitment wrong in silence (an AWS export without the
+    Savings Plan columns: covered usage at on-demand on top of the plan's fee); tests of the
+    sample month: tests/test_aws_commitments.py."""
+    with pytest.raises(InputError) as caught:
+        rate(
+            tmp_path,
+            plan(
+                "{id: aws, kind: markup, percent: 10}",
+                "{id: ec2, kind: markup, percent: 20, basis: EffectiveCost, "
+                "match: {service: Amazon EC2}}",
+            ),
+            [line(BilledCost="10", EffectiveCost="7"), line(BilledCost="10", EffectiveCost=None)],
+        )
+    assert str(caught.value).startswith(
+        "1 line(s) priced on their amortised cost (EffectiveCost) have none"
+    )
+    assert (
+        "test.csv, row 3, column 'EffectiveCost'; expected the amortised cost of this line, "
+        in (str(caught.value))
+    )
+    assert "plans[id=p].rules[id=ec2] prices (basis EffectiveCost)" in str(caught.value)
 
 
 def test_a_rule_s_vendor_matches_whatever_its_case(tmp_path):
@@ -147,11 +171,12 @@ def test_list_price_discount_and_uplift(tmp_path):
             line(**MS, ServiceName="Azure", ListUnitPrice=None, ListCost="200", BilledCost="190"),
         ],
     )
-    # 33.60 x 3 = 100.80 x 0.95 = 95.76; no unit price: ListCost 200 x 1.025 = 205
+    # 33.60 x 3 = 100.80 x 0.95 = 95.76; no unit price: ListCost 200 x 1.025 = 205 (a line
+    # without a quantity has no unit price either)
     assert rated(con) == [("C1", "ms", D("95.76")), ("C1", "az", D(205))]
     assert frame(con, "SELECT unit_price FROM rated_lines ORDER BY source_row")[
         "unit_price"
-    ].tolist() == [D("31.92"), D(205)]
+    ].tolist() == [D("31.92"), None]
 
 
 def test_fixed_seat_price_prorated_by_the_charge_period(tmp_path):

@@ -301,15 +301,16 @@ def test_vendor_excluded_and_unmapped_lines_from_their_keys(keyed, tmp_path):
     con, pricing = keyed
     write_rated(con, pricing, "2026-10", tmp_path / "rated_lines.parquet")
     create_excluded_unmapped(con, pricing)
-    # markup: 10 USD x 0.9 = 9 EUR cost, x 1.1 = 9.9; 3 units: 3.3 each; pass-through at 0.8
+    # markup: 10 USD x 0.9 = 9 EUR cost, x 1.1 = 9.9; 3 units: 3.3 each; pass-through at 0.8;
+    # a line without a quantity has none (and no unit price), not 1
     assert rows(
         con,
         """SELECT customer_id, source_row, plan_id, rule_id, quantity, unit_price, amount, cost,
                   vendor_cost, fx_rate FROM rated_lines""",
     ) == [
-        ("C1", 2, "p", "all", D(1), D("9.9"), D("9.9"), D(9), D(10), D("0.9")),
+        ("C1", 2, "p", "all", None, None, D("9.9"), D(9), D(10), D("0.9")),
         ("C1", 3, "p", "all", D(3), D("3.3"), D("9.9"), D(9), D(10), D("0.9")),
-        ("C1", 4, "deal", "all", D(1), D(8), D(8), D(8), D(10), D("0.8")),
+        ("C1", 4, "deal", "all", None, None, D(8), D(8), D(10), D("0.8")),
     ]
     assert rows(
         con, "SELECT x_SourceRow, reason, plan_id, rule_id FROM excluded_lines ORDER BY 1"

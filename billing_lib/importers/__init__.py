@@ -28,6 +28,7 @@ from billing_lib.importers.engine import (
     disabled_optimizers,
     drop_staging,
     next_rowid,
+    reads_invoice_ids,
     restore_optimizers,
     stage_source,
     unreadable_parquet,
@@ -194,7 +195,8 @@ def _import_source(
             check_in_period(con, src, spec, period, facts)
         check_signs(con, src, spec, facts)
         con.execute(
-            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO imports (file, format, checksum, rows, charge_start, charge_end, "
+            "content, invoice_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 report.file,
                 report.format,
@@ -203,6 +205,7 @@ def _import_source(
                 facts.first_start,
                 facts.last_end,
                 content,
+                reads_invoice_ids(spec, src.header),
             ],
         )
         return report

@@ -112,9 +112,11 @@ READING_RULES = """\
   scientific notation (the AWS account `402719385610` as `4.02719E+11`), leading zeros dropped
   (Microsoft's SKU id `0002` as `2`). Its lines would map to no customer or match other price
   rules. The ids each format lists ("Ids a spreadsheet rewrites" below) are checked: a value in
-  scientific notation, or of the shape the format gives for dropped zeros, refuses the file naming
-  every such row and column (`importers/spreadsheet_damage.py`). Parquet keeps its types and is
-  not checked.
+  scientific notation, or of the shape the format gives for dropped zeros (an AWS account is
+  always 12 digits: `12345678901` or `402719385610.0` is not one), refuses the file naming
+  every such row and column (`importers/spreadsheet_damage.py`). Parquet keeps its types: only an
+  id column it stores as a number (a tool that read the ids as numbers rewrote the file) is
+  checked so.
 - **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per
   point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range".
 - **Control totals**: per file and currency, rows and cost read versus rows and BilledCost after
@@ -139,6 +141,12 @@ def _cell(text: str) -> str:
 def _source(spec: FormatSpec, target: str) -> str:
     if target not in spec.columns:
         return "(filled by the importer)"
+    if target == "Tags" and spec.tag_columns:
+        return (
+            f"every `{spec.tag_columns}<key>` column, as a JSON object keyed as the CUR 2.0 "
+            f"names them (`{spec.tag_columns}user:CostCenter` as `user_cost_center`); empty "
+            "values left out"
+        )
     m = spec.column_map(target)
     if m.value is not None:
         return f"`{m.value}` (fixed)"
@@ -161,8 +169,27 @@ def _duplicate_key(spec: FormatSpec) -> str:
 
 def _ids_shapes(spec: FormatSpec) -> str:
     """The dropped-zeros shapes of a format's ids, as the docs list them."""
-    shapes = [f"`{c}` matching `{shape}`" for c, shape in spec.ids.items() if shape]
+    shapes = [
+        f"`{c}` matching `{shape.damaged}`" + (f" where `{shape.when}`" if shape.when else "")
+        for c, shape in spec.id_shapes().items()
+        if shape
+    ]
     return f", and {', '.join(shapes)}" if shapes else ""
+
+
+def _effective_cost_columns(spec: FormatSpec) -> list[str]:
+    """The docs line naming the columns each commitment line's EffectiveCost is computed from."""
+    if not spec.effective_cost_columns:
+        return []
+    listed = "; ".join(
+        f"`{kind}` from {', '.join(f'`{c}`' for c in columns)}"
+        for kind, columns in spec.effective_cost_columns.items()
+    )
+    return [
+        f"- Amortised cost (EffectiveCost) of the commitment lines: {listed}. A line without "
+        "one of them (not exported, or empty) has no EffectiveCost, and a rule pricing "
+        "EffectiveCost refuses it, naming file, row and columns"
+    ]
 
 
 def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
@@ -192,6 +219,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
+        *_effective_cost_columns(spec),
         "",
         "| line-model column | from the vendor file |",
         "|---|---|",

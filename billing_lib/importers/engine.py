@@ -29,6 +29,7 @@ from billing_lib.importers.spec import (
     choice_text,
     choices,
     mapping_sql,
+    tag_columns_of,
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
 from billing_lib.importers.values import check_types, typed_expr
@@ -37,6 +38,7 @@ from billing_lib.sql import qi, ql
 
 __all__ = [
     "FILE_RELATIONS",
+    "reads_invoice_ids",
     "ROW_NUMBER_COLUMN",
     "STAGING_RELATIONS",
     "detect_format",
@@ -98,6 +100,15 @@ def resolve_columns(names: Iterable[str], header: Iterable[str]) -> dict[str, st
         elif len(folded.get(n.casefold(), [])) == 1:
             found[n] = folded[n.casefold()][0]
     return found
+
+
+def reads_invoice_ids(spec: FormatSpec, header: Iterable[str]) -> bool:
+    """Whether a file of ``header`` has a column the format's InvoiceId comes from: a report
+    without one (Data Exports lets a user leave ``bill_invoice_id`` out) says nothing about
+    whether the vendor has invoiced its lines."""
+    m = spec.column_map("InvoiceId")
+    names = m.alternatives() or QUOTED_COLUMN.findall(m.sql or "")
+    return bool(resolve_columns(names, header))
 
 
 def _missing(entries: list, header: tuple[str, ...]) -> list[str]:
@@ -318,7 +329,7 @@ def stage_source(
     ``period`` (``YYYY-MM``) is the month of a report priced from the reseller's contract that
     names no month itself (billing_lib.importers.contract)."""
     _check_required(src, spec, default_currency)
-    wanted = sorted(spec.referenced_columns())
+    wanted = sorted(spec.referenced_columns() | set(tag_columns_of(spec, src.header)))
     actual = resolve_columns(wanted, src.header)
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
@@ -368,7 +379,7 @@ def stage_source(
     largest = check_types(
         con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types
     )
-    check_spreadsheet_damage(con, src, spec, set(present))
+    check_spreadsheet_damage(con, src, spec, set(present), raw_types)
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
     default_sql = default_currency_sql(spec, set(actual), default_currency)

@@ -8,6 +8,7 @@ in the file is read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -97,6 +98,18 @@ class HeaderCurrency(BaseModel):
     currency: str = Field(description="The name the mapping reads the code by")
 
 
+class IdShape(BaseModel):
+    """The shapes an id takes once rewritten (a regular expression over the whole value), on the
+    rows where ``when`` (SQL over source columns) holds: the AWS account of a FOCUS export from
+    AWS is 12 digits, another provider's is not."""
+
+    model_config = ConfigDict(extra="forbid")
+    damaged: str
+    when: str | None = None
+    #: what the id is, for messages ("an AWS account id: 12 digits")
+    expected: str | None = None
+
+
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
 CONTRACT_COLUMNS = (
     "__contract_month",
@@ -161,11 +174,25 @@ class FormatSpec(BaseModel):
         description="Vendor charge types (x_VendorChargeType) that give money back on a positive "
         "quantity as the vendor's convention (not a contradiction of signs)",
     )
-    ids: dict[str, str | None] = Field(
+    ids: dict[str, str | IdShape | None] = Field(
         {},
         description="Id columns a spreadsheet rewrites when the file is re-saved in it: a value in "
         "scientific notation refuses the file, and so does one matching the regular expression "
-        "given (the shape the id takes with its leading zeros dropped)",
+        "given (the shape the id takes with its leading zeros dropped, or as a number), on the "
+        "rows where its ``when`` holds; in a Parquet file, such a column stored as a number",
+    )
+    effective_cost_columns: dict[str, list[str]] = Field(
+        {},
+        description="Vendor charge types (x_VendorChargeType) whose EffectiveCost, the amortised "
+        "cost of a commitment, is computed from these columns: a file without one of them, or "
+        "a line without its value, leaves the line without EffectiveCost, which a rule pricing "
+        "EffectiveCost refuses (rating.effective_cost)",
+    )
+    tag_columns: str | None = Field(
+        None,
+        description="Prefix of the columns that each hold one tag (the legacy CUR's "
+        "resourceTags/user:CostCenter): every such column of a file is read into Tags, a JSON "
+        "object keyed as the CUR 2.0 names them (user_cost_center), instead of the Tags mapping",
     )
     columns: dict[str, ColumnMap | str | None] = Field(
         description="Line-model column -> source: {column: name or [alternatives]}, "
@@ -182,6 +209,13 @@ class FormatSpec(BaseModel):
         if missing:
             raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")
         return self
+
+    def id_shapes(self) -> dict[str, IdShape | None]:
+        """``ids`` with each damaged shape as an ``IdShape`` (None: scientific notation only)."""
+        return {
+            c: IdShape(damaged=shape) if isinstance(shape, str) else shape
+            for c, shape in self.ids.items()
+        }
 
     @property
     def key_kind(self) -> str:
@@ -207,6 +241,10 @@ class FormatSpec(BaseModel):
     def referenced_columns(self) -> set[str]:
         """Every source column the mapping may read (quoted identifiers in SQL count)."""
         names: set[str] = set(self.types) | set(self.ids)
+        for shape in self.id_shapes().values():
+            if shape is not None and shape.when:
+                names |= set(QUOTED_COLUMN.findall(shape.when))
+        names |= {c for columns in self.effective_cost_columns.values() for c in columns}
         for choice in self.required:
             names |= set(choices(choice))
         for expr in (
@@ -228,6 +266,40 @@ class FormatSpec(BaseModel):
         (it is in the header, not a column)."""
         code = {self.header_currency.currency} if self.header_currency else set()
         return self.referenced_columns() - code
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
+
+
+def cur2_tag_key(name: str) -> str:
+    """A legacy CUR tag (``user:CostCenter``, ``aws:createdBy``) as the CUR 2.0's resource_tags
+    name it (``user_cost_center``, ``aws_created_by``): words split at a capital, joined by
+    underscores, in lower case."""
+    return _NOT_WORD.sub("_", _CAMEL.sub("_", name)).strip("_").lower()
+
+
+def tag_columns_of(spec: FormatSpec, header: Iterable[str]) -> list[str]:
+    """The columns of ``header`` holding one tag each (``FormatSpec.tag_columns``)."""
+    prefix = spec.tag_columns
+    return sorted(h for h in header if prefix and h.startswith(prefix) and len(h) > len(prefix))
+
+
+def tags_sql(spec: FormatSpec, columns: Iterable[str]) -> str:
+    """SQL of the Tags JSON object from the tag ``columns`` (each a column of one tag, named
+    after ``spec.tag_columns``): empty values left out, a key two columns give (user:CostCenter
+    and user:cost_center) from the first that has a value; NULL without columns."""
+    prefix = spec.tag_columns or ""
+    keys: dict[str, list[str]] = {}
+    for column in sorted(columns):
+        keys.setdefault(cur2_tag_key(column[len(prefix) :]), []).append(column)
+    if not keys:
+        return "NULL"
+    values = {
+        key: ", ".join(f"NULLIF(trim({qi(c)}), '')" for c in cols) for key, cols in keys.items()
+    }
+    entries = ", ".join(f"{{'k': {ql(k)}, 'v': COALESCE({v})}}" for k, v in values.items())
+    return f"to_json(map_from_entries(list_filter([{entries}], lambda x: x.v IS NOT NULL)))"
 
 
 def choices(choice: ColumnChoice) -> list[str]:
@@ -264,6 +336,8 @@ def spec_named(name: str) -> FormatSpec:
 
 
 def mapping_sql(spec: FormatSpec, present: set[str], target: str, default_sql: str) -> str:
+    if target == "Tags" and spec.tag_columns:
+        return tags_sql(spec, tag_columns_of(spec, present))
     m = spec.column_map(target)
     if m.value is not None:
         return ql(m.value)

@@ -17,7 +17,10 @@ use ``_xdiv`` (``exact``), because DuckDB divides DECIMALs as DOUBLE.
 
 The modules: ``tables`` (the rated_lines contract), ``exact`` (exact division), ``parameters``
 (price plans as tables), ``keys``, ``price``, ``custom`` (custom lines and minimum fees, shared
-with the what-if), ``checks`` (conservation, counts, warnings), ``frames`` (for notebooks),
+with the what-if), ``checks`` (conservation, counts, warnings), ``effective_cost`` (lines priced
+on an amortised cost they lack), ``commitments`` (Savings Plans and reservations priced on two
+views, for the review), ``spans`` (usage charged across a price change or an account move, for
+the review), ``frames`` (for notebooks),
 ``rated_file`` (rated_lines.parquet and the view over it), ``codes`` (its long repeated text as
 codes through the sort), ``rate`` (``rate_lines``).
 """

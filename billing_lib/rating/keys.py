@@ -86,7 +86,10 @@ def rating_calendar_sql() -> str:
 
 
 def rating_line_keys_sql(used: list[str]) -> str:
-    """The distinct keys of the mapped customer lines (columns not used by any rule are NULL)."""
+    """The distinct keys of the mapped customer lines (columns not used by any rule are NULL),
+    with their lines, how many of those have no EffectiveCost (``rating.effective_cost``), how
+    many belong to a commitment (``rating.commitments``) and their last charge end
+    (``rating.spans``)."""
     optional = ",\n               ".join(
         f"l.{SCOPE_TO_LINE[k]} AS {k}" if k in used else f"CAST(NULL AS VARCHAR) AS {k}"
         for k in KEY_COLUMNS
@@ -99,21 +102,23 @@ def rating_line_keys_sql(used: list[str]) -> str:
                  l.ChargeCategory AS charge_category,
                  {optional},
                  l.BillingCurrency AS vendor_currency, c.segment, min(c.day) AS charge_date,
-                 count(*) AS lines
+                 count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
+                 count_if(l.CommitmentDiscountId IS NOT NULL) AS commitment_lines,
+                 max(l.ChargePeriodEnd) AS last_end
           FROM customer_lines l JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE)
           WHERE l.x_CustomerId IS NOT NULL GROUP BY ALL)"""
 
 
-def rating_key_plans_sql() -> str:
+def rating_key_plans_sql(source: str = "rating_line_keys", target: str = "rating_key_plans") -> str:
     """Each key with its customer's plan on the key's charge date (own assignment beats group)."""
-    return """
-        CREATE OR REPLACE TEMP TABLE rating_key_plans AS
-        SELECT k.*, a.plan_id FROM rating_line_keys k LEFT JOIN price_assignments a
+    return f"""
+        CREATE OR REPLACE TEMP TABLE {target} AS
+        SELECT k.*, a.plan_id FROM {source} k LEFT JOIN price_assignments a
           ON a.customer_id = k.customer AND k.charge_date BETWEEN a.valid_from AND a.valid_to
         QUALIFY row_number() OVER (PARTITION BY k.key_id ORDER BY a.level DESC NULLS LAST) = 1"""
 
 
-def rating_key_rules_sql() -> str:
+def rating_key_rules_sql(source: str = "rating_key_plans", target: str = "rating_key_rules") -> str:
     """Each key with the most specific rule of its plan that matches it on its charge date, and
     how many rules tie for that (``ties``)."""
     fields = (*KEY_COLUMNS, "customer")
@@ -122,22 +127,22 @@ def rating_key_rules_sql() -> str:
     )
     dropped = ", ".join(f"m_{k}" for k in fields)
     return f"""
-        CREATE OR REPLACE TEMP TABLE rating_key_rules AS
+        CREATE OR REPLACE TEMP TABLE {target} AS
         SELECT k.*, r.* EXCLUDE (plan_id, valid_from, valid_to, {dropped}),
                count(r.rule_id) OVER (PARTITION BY k.key_id, r.specificity) AS ties
-        FROM rating_key_plans k LEFT JOIN price_rules r
+        FROM {source} k LEFT JOIN price_rules r
           ON r.plan_id = k.plan_id AND k.charge_date BETWEEN r.valid_from AND r.valid_to
          AND {scope}
         QUALIFY row_number() OVER (PARTITION BY k.key_id
                                    ORDER BY r.specificity DESC NULLS LAST) = 1"""
 
 
-def rating_keys_sql() -> str:
+def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys") -> str:
     """Each key with its action, the pricing applied, the reason of an exclusion, the invoice
     currency and the exchange rate (NULL when missing)."""
     credit = f"k.charge_category IN {CREDIT_CATEGORIES}"
     return f"""
-        CREATE OR REPLACE TEMP TABLE rating_keys AS
+        CREATE OR REPLACE TEMP TABLE {target} AS
         SELECT k.*, c.currency,
           CASE WHEN k.charge_category = 'Tax' THEN 'exclude'
                WHEN k.plan_id IS NULL THEN 'no plan'
@@ -152,7 +157,7 @@ def rating_keys_sql() -> str:
           CASE WHEN {credit} AND k.credits = 'pass_on' THEN 'pass_on'
                ELSE k.kind END AS pricing,
           CASE WHEN k.vendor_currency = c.currency THEN CAST(1 AS {DEC}) ELSE f.rate END AS fx_rate
-        FROM rating_key_rules k JOIN price_customers c ON c.customer_id = k.customer
+        FROM {source} k JOIN price_customers c ON c.customer_id = k.customer
         LEFT JOIN _fx_rates f ON f.from_currency = k.vendor_currency AND f.to_currency = c.currency
           AND k.charge_date BETWEEN f.valid_from AND f.valid_to"""
 

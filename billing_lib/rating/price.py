@@ -28,7 +28,7 @@ from billing_lib.rating.keys import key_join, lines_with_keys, used_scope
 from billing_lib.rating.tables import RATED_COLUMNS, first_or_none
 from billing_lib.sql import ql
 
-#: Pricings whose quantity counts (a seat, a tier's unit): 0 stays 0, else 1 stands for no quantity.
+#: Pricings whose quantity counts (a seat, a tier's unit): none is 0.
 COUNTED = ("fixed_price", "tiered", "volume")
 #: Pricings priced by the month's quantity per customer and rule (``tiered_sql``).
 TIERED = ("tiered", "volume")
@@ -46,12 +46,13 @@ def vendor_cost_sql() -> str:
 
 
 def quantity_sql() -> str:
-    """The priced quantity: PricingQuantity (0 if none) for counted pricings, else the quantity
-    with 1 for none or 0."""
+    """The priced quantity: PricingQuantity (0 if none) for counted pricings, else the quantity,
+    none for none: a line without a quantity adds nothing to the quantity an invoice line shows
+    (it was 1: five lines of 0 hours made 5 hours more)."""
     counted = f"k.pricing IN {COUNTED}"
     return (
         f"CAST(CASE WHEN {counted} THEN COALESCE(l.PricingQuantity, 0) "
-        f"ELSE COALESCE(NULLIF(l.PricingQuantity, 0), 1) END AS {DEC})"
+        f"ELSE l.PricingQuantity END AS {DEC})"
     )
 
 
@@ -116,10 +117,12 @@ def amount_sql() -> str:
 
 
 def unit_price_sql() -> str:
-    """Price per unit, unrounded: the amount for one unit, the rule's price for none."""
-    return f"""CASE WHEN amount IS NULL THEN NULL WHEN quantity = 1 THEN amount
-                    WHEN quantity = 0 THEN COALESCE(price, CAST(0 AS {DEC}))
-                    ELSE _xdiv(amount, quantity) END"""
+    """Price per unit, unrounded: the amount for one unit; for a quantity of 0 the rule's price
+    (a seat price), none where the rule has no price of its own (a markup); none for a line
+    without a quantity."""
+    return """CASE WHEN amount IS NULL THEN NULL WHEN quantity = 1 THEN amount
+                   WHEN quantity = 0 THEN price
+                   ELSE _xdiv(amount, quantity) END"""
 
 
 def costed_sql(used: list[str], keys: str, period: str) -> str:

@@ -17,10 +17,13 @@ from billing_lib.customers import Customer
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
 from billing_lib.rating.checks import RatingReport, conservation, line_counts, warnings
+from billing_lib.rating.commitments import mark_commitments
+from billing_lib.rating.effective_cost import check_effective_costs
 from billing_lib.rating.keys import resolve_keys
 from billing_lib.rating.parameters import register_pricing
 from billing_lib.rating.price import create_excluded_unmapped
 from billing_lib.rating.rated_file import discard_rated, temporary_target, write_rated
+from billing_lib.rating.spans import mark_spans
 from billing_lib.rating.tables import one
 
 #: Up to this many lines in the store a rating runs on one thread (module docstring).
@@ -52,9 +55,10 @@ def rate_lines(
     """Price ``customer_lines`` for ``period`` into ``rated_lines`` (a view over the Parquet file
     ``target``, written once: ``rated_file``; None: a temporary file), ``excluded_lines`` and
     ``unmapped_lines``. Raises ParameterError (missing plan, rule or exchange rate, list price
-    missing) and ControlTotalError if the BilledCost would not be conserved per vendor currency
-    or a customer line were not rated, excluded or unmapped exactly once; a failed rating leaves
-    neither ``target`` nor ``rated_lines``."""
+    missing), InputError (a line priced on an EffectiveCost it lacks) and ControlTotalError if
+    the BilledCost would not be conserved per vendor currency or a customer line were not rated,
+    excluded or unmapped exactly once; a failed rating leaves neither ``target`` nor
+    ``rated_lines``."""
     with threads_for_size(con):
         return _rate(con, pricing, customers, period, target)
 
@@ -70,10 +74,13 @@ def _rate(
     first, last = month_days(period, "rating")
     register_pricing(con, pricing, customers)
     resolve_keys(con, pricing)
+    check_effective_costs(con, pricing)
     target = target or temporary_target()
     try:
         write_rated(con, pricing, period, target)
         create_excluded_unmapped(con, pricing)
+        mark_commitments(con, pricing)
+        mark_spans(con, pricing, first, last)
         report = RatingReport(period, rated_file=target)
         report.conservation = conservation(con, period)
         report.counts = line_counts(con, period)
