@@ -350,6 +350,7 @@ PATTERN_WORDS = {
     r"^\d{4}:[^\s:]{1,100}$": "an electronic address '<EAS scheme>:<id>', e.g. 0106:12345678",
     r"^VATEX-[A-Z0-9-]+$": "a VAT exemption reason code, e.g. VATEX-EU-IC",
     r"^(%d/%m/%Y|%m/%d/%Y)$": "%d/%m/%Y or %m/%d/%Y",
+    r"\S": "a text that is not blank, e.g. Core or TiB used",
 }
 
 

@@ -268,7 +268,7 @@ def test_the_ledgers_of_two_months_and_a_correction_load_together(tmp_path):
         reports = tmp_path / "reports" / period
         reports.mkdir(parents=True)
         (reports / "cur.csv").write_text(
-            header + f"{period}-1,999,402719385610,Usage,{period}-02T00:00:00Z,"
+            header + f"{period}-1,999999999999,402719385610,Usage,{period}-02T00:00:00Z,"
             f"{period}-02T01:00:00Z,AmazonEC2,10.25,USD\n"
         )
         argv = [period, str(reports), str(params), str(out), *finalise]
