@@ -71,8 +71,8 @@ def base(tmp_path_factory) -> Path:
         folder = root / "reports" / period
         folder.mkdir(parents=True)
         rows = [
-            f"{period}-{i},999999999999,{a},Usage,{period}-0{i + 1}T00:00:00Z,{period}-0{i + 1}T01:00:00Z,"
-            f"AmazonEC2,{10 + i}.25,USD\n"
+            f"{period}-{i},999999999999,{a},Usage,{period}-0{i + 1}T00:00:00Z,"
+            f"{period}-0{i + 1}T01:00:00Z,AmazonEC2,{10 + i}.25,USD\n"
             for i, a in enumerate(ACCOUNTS)
         ]
         (folder / "cur.csv").write_text(CUR_HEADER + "".join(rows))
