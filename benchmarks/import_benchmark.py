@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import billing_lib.importers as importers
-from billing_lib.importers import duplicates, engine, line_facts, values
+from billing_lib.importers import duplicates, engine, line_content, line_facts, values
 from billing_lib.store import open_store
 from billing_lib.vendor_prices import load_vendor_prices
 
@@ -42,8 +42,10 @@ STEPS = [
     (engine, "check_model", engine),
     (engine, "control_totals", engine),
     (duplicates, "check_repeated_rows", importers),
-    (duplicates, "content_key", importers),
+    (line_content, "remember_rows", importers),
+    (line_content, "content_key", importers),
     (duplicates, "check_not_imported", importers),
+    (line_content, "check_rows_not_imported", importers),
     (importers, "check_in_period", importers),
     (importers, "check_signs", importers),
 ]
