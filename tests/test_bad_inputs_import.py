@@ -14,6 +14,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ import pytest
 from billing_lib import cli
 from billing_lib.errors import BillingError, InputError
 from billing_lib.importers import import_reports
+from billing_lib.importers.line_content import CONTENT_WORDS
 from billing_lib.store import open_store
 from tests import cur2_sample as cur2
 from tests.console_scripts import BILLING
@@ -393,8 +395,8 @@ def test_reports_without_line_ids_that_overlap_are_refused_naming_the_shared_row
     err = import_error(first, second)
     assert str(err).startswith(f"{second} (")
     assert (
-        f"row 2 bills the same charge as {first} row {second_rows[0] + 2} (the same values in "
-        f"the line model, the vendor's invoice and line ids aside); {shared} of its "
+        f"row 2 bills the same charge as {first} row {second_rows[0] + 2} (the same "
+        f"{CONTENT_WORDS}); {shared} of its "
         f"{second_rows[1] - second_rows[0]} rows are also in {first}. The reports overlap"
     ) in str(err)
     assert "would be billed twice" in str(err)
@@ -515,6 +517,74 @@ def test_a_report_given_again_in_another_layout_or_spelling_is_the_same_report(
     err = import_error(first, second, period="2026-10")
     assert f"{second}: the same report as {first} (" in str(err)
     assert "given twice" in str(err)
+
+
+def _customer_renamed(header, rows):  # Partner Center writes the customer's current name
+    for r in rows:
+        r[header.index("CustomerName")] += " (renamed)"
+
+
+def _partner_renamed(header, rows):
+    for r in rows:
+        r[header.index("PartnerName")] = "Northwind Cloud Europe B.V."
+
+
+def _tag_added(header, rows):  # a tag put on the resources between the two downloads
+    for r in rows:
+        tags = json.loads(r[header.index("Tags")] or "{}")
+        r[header.index("Tags")] = json.dumps({"owner": "it", **dict(reversed(tags.items()))})
+
+
+def _meter_renamed(header, rows):  # Microsoft renames a meter; its MeterId stays
+    for r in rows:
+        r[header.index("MeterName")] += " (new name)"
+        r[header.index("MeterSubCategory")] = ""
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [_customer_renamed, _partner_renamed, _tag_added, _meter_renamed],
+    ids=["customer-renamed", "partner-renamed", "tag-added", "meter-renamed"],
+)
+def test_a_daily_usage_month_downloaded_again_with_other_names_or_tags_is_the_same_report(
+    tmp_path, edit
+):
+    """Each download writes today's customer and partner names, meter names and resource tags:
+    two downloads of one month bill the same charges (tenant, meter, resource, day, quantity,
+    amounts), and both were billed before."""
+    first = Path(shutil.copy(DAILY, tmp_path / DAILY.name))
+    second = edited(DAILY, tmp_path / "ms-daily-rated-usage-G052026103 (1).csv", edit)
+    err = import_error(first, second, period="2026-10")
+    assert f"{second}: the same report as {first} (" in str(err)
+    assert "given twice" in str(err)
+
+
+def _other_resource(header, rows):  # another VM of the same size, the same usage
+    for r in rows:
+        r[header.index("ResourceURI")] += "-b"
+
+
+def test_two_resources_billing_the_same_amounts_are_both_read(tmp_path):
+    first = Path(shutil.copy(DAILY, tmp_path / DAILY.name))
+    second = edited(DAILY, tmp_path / "other-resources.csv", _other_resource)
+    assert [r.rows for r in import_reports(open_store(), [first, second])] == [248, 248]
+
+
+@pytest.mark.parametrize(
+    "sku, refused", [("DZH318Z0BQ4L", True), ("", False)], ids=["with-sku", "without-sku"]
+)
+def test_a_focus_description_tells_charges_apart_only_without_their_sku(tmp_path, sku, refused):
+    """With a SkuId, a description is the name of the day; a FOCUS export without SkuId and
+    SkuPriceId has nothing but the description to tell two charges apart."""
+    first = _azure_focus(tmp_path / "a.csv", [5])
+    second = _azure_focus(tmp_path / "b.csv", [5])
+    for path, name in ((first, "D2s v5"), (second, "D2s v5 Linux")):
+        text = path.read_text(encoding="utf-8").replace(",DZH318Z0BQ4L,", f",{sku},")
+        path.write_text(text.replace(",D2s v5,", f",{name},"), encoding="utf-8")
+    if refused:
+        assert "the same report as" in str(import_error(first, second))
+    else:
+        assert [r.rows for r in import_reports(open_store(), [first, second])] == [1, 1]
 
 
 def test_a_cost_export_given_again_as_parquet_is_the_same_report(tmp_path):

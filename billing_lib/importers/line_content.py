@@ -2,11 +2,14 @@
 spelling or container, and two reports that overlap, for the lines that have no vendor line id
 (every line of the formats without one; an AWS CUR exported without its identity columns).
 
-A line's content is the values of the line model its format maps it to (``line_content_sql``),
-which are the same whatever the file's layout (an added or a dropped column the format does not
-read), its date and number spelling, its container (CSV or Parquet) or its vendor invoice id (the
-unbilled export of the same usage has none yet). The store keeps each such line's hash in
-``imported_rows``; inside one file a repeat is still a row equal in every column (duplicates).
+A line's content is the values of the line model its format maps it to that identify the charge
+(``line_content_sql``): account, resource, SKU and meter, charge period, quantities, amounts,
+charge type, unit and currency. They are the same whatever the file's layout (an added or a dropped
+column the format does not read), its date and number spelling, its container (CSV or Parquet),
+its vendor invoice id (the unbilled export of the same usage has none yet) or the names, tags and
+descriptions of the day it was downloaded (a customer renamed between two downloads). The store
+keeps each such line's hash in ``imported_rows``; inside one file a repeat is still a row equal in
+every column (duplicates).
 """
 
 from __future__ import annotations
@@ -22,20 +25,51 @@ from billing_lib.sql import qi, ql
 MAX_SHOWN = 20
 #: Line-model columns that are not part of the charge a line bills (``line_content_sql``): where it
 #: was read, the vendor's invoice id, which the unbilled (estimated) export of the same usage
-#: leaves empty, and the vendor's line id, which an export without its id columns lacks.
-NOT_CONTENT = ("x_SourceFile", "x_SourceRow", "InvoiceId", "x_VendorLineId")
+#: leaves empty, the vendor's line id, which an export without its id columns lacks, and the
+#: resource's tags, which are the tags of the day of the download (a tag added to a resource, the
+#: keys in another order), not of the charge.
+NOT_CONTENT = ("x_SourceFile", "x_SourceRow", "InvoiceId", "x_VendorLineId", "Tags")
+#: Descriptive columns -> the ids that identify what they describe: a name or description is part
+#: of a line's content only when the line has none of its ids. Vendors write each download with
+#: the current names (Partner Center's CustomerName and PartnerName after a rename, a meter's or
+#: product's renamed description), so two downloads of one month differ there while billing the
+#: same charges; without the id (a FOCUS export without SkuId) the text is all that tells two
+#: charges apart.
+DESCRIBED_BY: dict[str, tuple[str, ...]] = {
+    "BillingAccountName": ("BillingAccountId",),
+    "SubAccountName": ("SubAccountId",),
+    "ChargeDescription": ("SkuId", "SkuPriceId"),
+    "ServiceName": ("SkuId", "SkuPriceId"),
+    "ServiceCategory": ("SkuId", "SkuPriceId"),
+    "ResourceName": ("ResourceId",),
+}
 #: The words for ``line_content_sql`` in messages ("the same ..."), and the column a problem names.
-CONTENT_WORDS = "values in the line model, the vendor's invoice and line ids aside"
-CONTENT_COLUMN = "every line-model value"
+CONTENT_WORDS = (
+    "account, resource, SKU and meter, charge period, quantities, amounts, charge type, unit and "
+    "currency; names, descriptions, tags and the vendor's invoice and line ids aside"
+)
+CONTENT_COLUMN = "every line-model value but names, descriptions and tags"
+
+
+def _content_value(col: str) -> str:
+    """SQL of ``col``'s part of a line's content: the column, or for a ``DESCRIBED_BY`` one, the
+    column only where the line has none of its ids (else NULL)."""
+    ids = DESCRIBED_BY.get(col)
+    if not ids:
+        return qi(col)
+    absent = " AND ".join(f"{qi(i)} IS NULL" for i in ids)
+    return f"CASE WHEN {absent} THEN {qi(col)} END"
 
 
 def line_content_sql() -> str:
     """SQL over a line of ``lines``: a 128-bit hash of the charge it bills, every line-model value
-    but ``NOT_CONTENT`` (typed: decimals with their 12 places, timestamps in UTC), so a report is
-    the same whatever its layout, spelling or container. Two of DuckDB's 64-bit hashes of the
-    typed values, the second seeded: a third of the time of an md5 of their text, which casts
-    every value to text (1.2 against 3.7 s per million lines on two threads)."""
-    cols = ", ".join(qi(c) for c in LINE_COLUMN_NAMES if c not in NOT_CONTENT)
+    but ``NOT_CONTENT``, and the ``DESCRIBED_BY`` names and descriptions only where their ids are
+    missing (typed: decimals with their 12 places, timestamps in UTC), so a report is the same
+    whatever its layout, spelling, container or the names of the day it was downloaded. Two of
+    DuckDB's 64-bit hashes of the typed values, the second seeded: a third of the time of an md5
+    of their text, which casts every value to text (1.2 against 3.7 s per million lines on two
+    threads)."""
+    cols = ", ".join(_content_value(c) for c in LINE_COLUMN_NAMES if c not in NOT_CONTENT)
     return f"((CAST(hash({cols}) AS UHUGEINT) << 64) | CAST(hash('line', {cols}) AS UHUGEINT))"
 
 
