@@ -148,3 +148,68 @@ def test_reports_of_one_vendor_billing_different_charges_or_accounts_are_read(tm
     focus = _aws_focus(tmp_path / "aws-focus-2026-10.csv", "999999999999")
     reports = import_reports(open_store(), [recon, DAILY, CUR2, focus], period="2026-10")
     assert [r.rows for r in reports] == [21, 248, 718, 2]
+
+
+def _azure_focus_of_daily(path: Path, subscription=lambda s: s) -> Path:
+    """The daily file's Azure usage as Cost Management's FOCUS export writes it: keyed by the
+    subscription (``/subscriptions/<EntitlementId>``), not the customer's tenant; ``subscription``
+    spells the id (Azure writes it in either case)."""
+    with open(DAILY, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for r in rows:
+        month, day, year = (int(v) for v in r["UsageDate"].split("/"))
+        sub = subscription(r["EntitlementId"])
+        out.append(
+            {
+                "BillingAccountId": "/providers/Microsoft.Billing/billingAccounts/06e7e8c4",
+                "SubAccountId": f"/subscriptions/{sub}",
+                "SubAccountName": r["EntitlementDescription"],
+                "ProviderName": "Microsoft",
+                "ChargeCategory": "Usage",
+                "ChargePeriodStart": f"{year}-{month:02d}-{day:02d}T00:00:00Z",
+                "ServiceName": r["MeterCategory"],
+                "SkuId": r["ProductId"],
+                "SkuPriceId": r["MeterId"],
+                "ResourceId": r["ResourceURI"].replace(r["EntitlementId"], sub),
+                "PricingQuantity": r["Quantity"],
+                "BilledCost": r["BillingPreTaxTotal"],
+                "BillingCurrency": "EUR",
+            }
+        )
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(out[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(out)
+    return path
+
+
+#: Van Leeuwen Logistiek's Azure subscription (the daily file's EntitlementId, under ResourceURI).
+SUBSCRIPTION = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c02"
+
+
+@pytest.mark.parametrize("spelling", [str.lower, str.upper], ids=["lower-case", "upper-case"])
+@pytest.mark.parametrize("focus_first", [False, True], ids=["daily-first", "focus-first"])
+def test_azure_usage_as_a_focus_export_and_as_the_daily_file_is_refused(
+    tmp_path, spelling, focus_first
+):
+    """Partner Center keys the usage by the customer's tenant, FOCUS by the subscription: both
+    were billed, every Azure charge twice."""
+    focus = _azure_focus_of_daily(tmp_path / "azure-focus-2026-10.csv", spelling)
+    first, second = (focus, DAILY) if focus_first else (DAILY, focus)
+    err = _refused(first, second, period="2026-10")
+    assert str(err).startswith(
+        f"{second}: the Usage of microsoft Azure subscription {SUBSCRIPTION} ("
+    )
+    assert f"in 2026-10 comes from more than one report format: {first} (" in str(err)
+    assert "(4 Azure subscriptions and months in all)" in str(err)
+    assert "by the customer's tenant, the other by the subscription" in str(err)
+    assert "would be billed twice" in str(err)
+    problem = next(p for p in err.problems if p.value == SUBSCRIPTION)
+    assert (problem.file, problem.row, problem.column) == (str(second), 2, "ResourceId")
+
+
+def test_a_focus_export_of_other_azure_subscriptions_beside_the_daily_file_is_read(tmp_path):
+    focus = _azure_focus_of_daily(tmp_path / "azure-focus-2026-10.csv", lambda s: s[:-2] + "99")
+    reports = import_reports(open_store(), [DAILY, focus], period="2026-10")
+    assert [r.rows for r in reports] == [248, 248]

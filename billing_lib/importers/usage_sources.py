@@ -7,7 +7,9 @@ same charges per day and resource, and an Azure cost export (partner) the same a
 a CUR 2.0, a legacy CUR and a FOCUS export of one payer; VMware's Usage Meter exports one month
 with its price (``vmware_usage_meter``) or without (``vmware_usage_meter_report``). Rows of two
 layouts cannot be matched one to one, so the import refuses the month's Usage lines of one vendor
-account coming from more than one format, naming both files. Purchases (licences in the invoice
+account, or of one Azure subscription, coming from more than one format, naming both files
+(Microsoft keys the same usage by the customer's tenant in one layout and by the subscription in
+another: Partner Center's files against FOCUS). Purchases (licences in the invoice
 file beside Azure usage in the daily file), credits, taxes and adjustments are not compared.
 """
 
@@ -23,8 +25,8 @@ from billing_lib.sql import ql
 ONE_SOURCE = {
     "microsoft": (
         "the daily rated usage file, the invoice reconciliation file's usage-based (Azure plan) "
-        "rows, or an Azure cost export. To bill Azure from the daily file beside the invoice "
-        "file's licences, delete the invoice file's usage-based rows (those with a "
+        "rows, an Azure cost export or a FOCUS export. To bill Azure from the daily file beside "
+        "the invoice file's licences, delete the invoice file's usage-based rows (those with a "
         "MeterDescription) in a text editor (a spreadsheet rewrites its ids); or leave the daily "
         "file out: the invoice file's rows bill the same usage per meter"
     ),
@@ -63,12 +65,31 @@ def _vendor_formats(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return {v: f for v, f in by_vendor.items() if len(f) > 1}
 
 
+#: SQL of a line's Azure subscription (lower case), where its layout carries one: the
+#: ``/subscriptions/<id>`` a ResourceId starts with (the daily rated usage file's ResourceURI, under
+#: its EntitlementId; an Azure cost export's ResourceId), else the one a FOCUS export's SubAccountId
+#: is; NULL otherwise.
+SUBSCRIPTION_SQL = """CASE
+    WHEN ResourceId ILIKE '/subscriptions/%' THEN lower(split_part(ResourceId, '/', 3))
+    WHEN SubAccountId ILIKE '/subscriptions/%' THEN lower(split_part(SubAccountId, '/', 3))
+  END"""
+#: The column ``SUBSCRIPTION_SQL`` took a line's subscription from.
+SUBSCRIPTION_COLUMN_SQL = (
+    "CASE WHEN ResourceId ILIKE '/subscriptions/%' THEN 'ResourceId' ELSE 'SubAccountId' END"
+)
+
+
 def check_usage_from_one_format(con: duckdb.DuckDBPyConnection) -> None:
     """Refuse the store's lines when the Usage of one vendor account (``x_Vendor`` +
-    ``SubAccountId``) in one charge month comes from more than one report format, naming the
-    account, the month and the first file of each format. Runs once the reports of an import are
-    in ``lines``; reads nothing when no two formats of one vendor were imported (the common case),
-    and otherwise only the lines of those formats, summed per account, month and format."""
+    ``SubAccountId``) or of one Azure subscription (``SUBSCRIPTION_SQL``) in one charge month
+    comes from more than one report format, naming the account or subscription, the month and
+    the first file of each format. The subscription because Microsoft's layouts key the same
+    usage by the customer's tenant (Partner Center files, the partner's cost export) or by the
+    subscription (FOCUS, the EA/MCA cost export): compared by account alone, an Azure month given
+    as a FOCUS export and as the daily file is billed twice. Runs once the reports of an import
+    are in ``lines``; reads nothing when no two formats of one vendor were imported (the common
+    case), and otherwise only the lines of those formats, summed per account or subscription,
+    month and format in one scan (grouping sets)."""
     shared = _vendor_formats(con)
     if not shared:
         return
@@ -76,43 +97,60 @@ def check_usage_from_one_format(con: duckdb.DuckDBPyConnection) -> None:
         f"(x_Vendor = {ql(v)} AND x_Format IN ({', '.join(ql(f) for f in fs)}))"
         for v, fs in sorted(shared.items())
     )
-    clashes = con.execute(
+    found = con.execute(
         f"""WITH u AS (
               SELECT x_Vendor AS vendor, SubAccountId AS account,
+                     {SUBSCRIPTION_SQL} AS subscription,
                      strftime(ChargePeriodStart, '%Y-%m') AS month, x_Format AS format,
                      any_value(SubAccountName) AS name, min(rowid) AS first, count(*) AS n,
-                     arg_min(x_SourceFile, rowid) AS file, arg_min(x_SourceRow, rowid) AS row
+                     arg_min(x_SourceFile, rowid) AS file, arg_min(x_SourceRow, rowid) AS row,
+                     arg_min({SUBSCRIPTION_COLUMN_SQL}, rowid) AS source_column,
+                     grouping(account) = 1 AS by_subscription
               FROM lines WHERE ChargeCategory = 'Usage' AND ({where})
-              GROUP BY ALL)
-            SELECT vendor, account, max(name), month,
-                   list((format, file, row, n) ORDER BY first)
-            FROM u GROUP BY vendor, account, month HAVING count(*) > 1
-            ORDER BY min(first), vendor, account, month"""
+              GROUP BY GROUPING SETS ((vendor, account, month, format),
+                                      (vendor, subscription, month, format))),
+            k AS (
+              SELECT *, CASE WHEN by_subscription THEN subscription ELSE account END AS key
+              FROM u)
+            SELECT by_subscription, vendor, key, max(name), month,
+                   list((format, file, row, n, source_column) ORDER BY first)
+            FROM k WHERE key IS NOT NULL
+            GROUP BY by_subscription, vendor, key, month HAVING count(*) > 1
+            ORDER BY by_subscription, min(first), vendor, key, month"""
     ).fetchall()
-    if not clashes:
+    if not found:
         return
+    # an account's clash says it all; a subscription's only where no account clashes
+    by_subscription = found[0][0]
+    clashes = [c[1:] for c in found if c[0] == by_subscription]
+    what = "Azure subscription" if by_subscription else "account"
     problems = [
         Problem(
             file,
             row,
-            "SubAccountId",
-            account,
-            f"the Usage of {vendor} account {account} in {month} from one report format "
+            column if by_subscription else "SubAccountId",
+            key,
+            f"the Usage of {vendor} {what} {key} in {month} from one report format "
             f"(it is in {sources[0][1]} too, as {spec_named(sources[0][0]).title})",
         )
-        for vendor, account, _, month, sources in clashes
-        for _, file, row, _ in sources[1:]
+        for vendor, key, _, month, sources in clashes
+        for _, file, row, _, column in sources[1:]
     ]
-    vendor, account, name, month, sources = clashes[0]
-    named = f" ({name})" if name and name != account else ""
+    vendor, key, name, month, sources = clashes[0]
+    named = f" ({name})" if name and name != key else ""
     given = " and ".join(
-        f"{file} ({spec_named(fmt).title}, {n} Usage lines)" for fmt, file, _, n in sources
+        f"{file} ({spec_named(fmt).title}, {n} Usage lines)" for fmt, file, _, n, _ in sources
     )
-    more = f" ({len(clashes)} accounts and months in all)" if len(clashes) > 1 else ""
+    more = f" ({len(clashes)} {what}s and months in all)" if len(clashes) > 1 else ""
+    keyed = (
+        " (one layout keys it by the customer's tenant, the other by the subscription)"
+        if by_subscription
+        else ""
+    )
     raise InputError(
-        f"{sources[-1][1]}: the Usage of {vendor} account {account}{named} in {month} comes from "
+        f"{sources[-1][1]}: the Usage of {vendor} {what} {key}{named} in {month} comes from "
         f"more than one report format: {given}{more}. They detail the same usage in layouts that "
-        "share no line id, so it would be billed twice. Give one source of it: "
+        f"share no line id{keyed}, so it would be billed twice. Give one source of it: "
         f"{ONE_SOURCE.get(vendor, 'one report format')}",
         problems,
     )
