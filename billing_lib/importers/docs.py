@@ -74,25 +74,26 @@ READING_RULES = """\
   states its currency. A file's own currency is never overridden. Formats marked single-currency
   refuse a file mixing currencies, listing the rows that differ from the file's main currency.
 - **Tags**: always a JSON object (text); no tags is NULL.
-- **Twice**: a row repeated inside one file is refused, naming both rows and the key (each format's
-  "Duplicate key" below: the vendor's line id, or every column of the row where the format has
-  none); only FOCUS accepts identical rows inside one file, for the reason given in its section (not
-  the same charge in two FOCUS files: they are compared as below). A report given twice is refused
-  naming both files: the same bytes under another name, the same vendor line ids (`x.csv` and
-  `x.csv.gz`, a zip of it), or for formats without line ids the same charges: every line's values in
-  the line model that identify the charge (account, resource, SKU and meter, charge period,
-  quantities, amounts, charge type, unit, currency), not its file, row, vendor invoice id or tags,
-  nor its names and descriptions where their ids are there (a customer renamed, a tag added or a
-  meter renamed between two downloads of one month; a FOCUS line without SkuId and SkuPriceId is
-  told apart by its description), whether re-saved with CRLF line ends, a BOM, other date or number
-  spelling, re-compressed, as CSV and as Parquet, re-ordered, with a column the format does not read
-  added or dropped, or the unbilled export of the same usage. A report sharing only some line ids with
-  an earlier one is refused too, and so is a report without line ids sharing only some of those
-  charges with an earlier one of its format (two overlapping month-to-date exports), naming the
-  shared rows of both; the store keeps a hash of each such line (`imported_rows`) for it. Lines
-  without the line id their format has (an AWS CUR exported without its identity columns) are
-  compared so with every earlier line of their format, and a repeat inside their file is a line
-  equal in every value. A batch of files is all-or-nothing: if one fails, `lines` is unchanged.
+- **Twice**: a row repeated inside one file is refused, naming both rows and the key (each
+  format's "Duplicate key" below: the vendor's line id, or every column of the row where the
+  format has none); only FOCUS accepts identical rows inside one file, for the reason given in its
+  section (not the same charge in two FOCUS files: they are compared as below). A report given
+  twice is refused naming both files: the same bytes under another name, the same vendor line ids
+  (`x.csv` and `x.csv.gz`, a zip of it), or for formats without line ids the same charges: every
+  line's values in the line model that identify the charge (account, resource, SKU and meter,
+  charge period, quantities, amounts, charge type, unit, currency), not its file, row, vendor
+  invoice id or tags, nor its names and descriptions where their ids are there (a customer
+  renamed, a tag added or a meter renamed between two downloads of one month; a FOCUS line without
+  SkuId and SkuPriceId is told apart by its description), whether re-saved with CRLF line ends, a
+  BOM, other date or number spelling, re-compressed, as CSV and as Parquet, re-ordered, with a
+  column the format does not read added or dropped, or the unbilled export of the same usage. A
+  report sharing only some line ids with an earlier one is refused too, and so is a report without
+  line ids sharing only some of those charges with an earlier one of its format (two overlapping
+  month-to-date exports), naming the shared rows of both; the store keeps a hash of each such line
+  (`imported_rows`) for it. Lines without the line id their format has (an AWS CUR exported
+  without its identity columns) are compared so with every earlier line of their format, and a
+  repeat inside their file is a line equal in every value. A batch of files is all-or-nothing: if
+  one fails, `lines` is unchanged.
 - **One format per account's usage**: the same usage in two layouts shares no line id (Microsoft's
   invoice reconciliation file with Azure plan rows, the daily rated usage file and a partner's
   Azure cost export; an AWS CUR 2.0, a legacy CUR and a FOCUS export; a Usage Meter month with and
