@@ -10,6 +10,7 @@ published run folder and the invoice register are byte-identical afterwards."""
 
 from __future__ import annotations
 
+import calendar
 import codecs
 import csv
 import gzip
@@ -708,6 +709,63 @@ def test_a_report_with_some_lines_in_the_period_is_read(tmp_path):
     def edit(header, rows):
         for col, value in (("ChargeStartDate", "9/12/2026"), ("ChargeEndDate", "10/11/2026")):
             set_value(header, rows, 0, col, value)
+
+    good = edited(RECON, tmp_path / "recon.csv", edit)
+    assert import_reports(open_store(), [good], period="2026-10")[0].rows == 19
+
+
+def _next_months_invoice(tmp_path: Path) -> Path:
+    """November's Partner Center invoice: the sample's rows a month later, but one addQuantity
+    of 28 October that Microsoft bills on the invoice after the change."""
+
+    def later(value: str) -> str:
+        month, day, year = (int(v) for v in value.split("/"))
+        last = day == calendar.monthrange(year, month)[1]
+        month, year = (1, year + 1) if month == 12 else (month + 1, year)
+        days = calendar.monthrange(year, month)[1]
+        return f"{month}/{days if last else min(day, days)}/{year}"
+
+    def edit(header, rows):
+        for i, row in enumerate(rows):
+            set_value(header, rows, i, "InvoiceNumber", "G052026999")
+            for col in ("ChargeStartDate", "ChargeEndDate", "OrderDate"):
+                value = (
+                    "10/28/2026"
+                    if i == 1 and col != "ChargeEndDate"
+                    else later(row[header.index(col)])
+                )
+                set_value(header, rows, i, col, value)
+
+    return edited(RECON, tmp_path / "ms-invoice-reconciliation-G052026999.csv", edit)
+
+
+def test_next_months_invoice_with_one_late_change_of_the_month_is_refused(tmp_path):
+    """One row of it reaches into October: it passed as October's, and every November licence
+    was billed in October (C005 9740.82 -> 18911.94)."""
+    bad = _next_months_invoice(tmp_path)
+    err = import_error(bad, period="2026-10")
+    assert str(err).startswith(
+        f"{bad} (Microsoft Partner Center new-commerce invoice reconciliation): 18 of its 19 "
+        "lines, with 99.7% of its charges (EUR 21669.1 of 21714.94), are charged outside the "
+        "run's period 2026-10 (from 2026-11-01 to 2026-11-26); only 1 line is charged in "
+        "2026-10. A report of another month (next month's invoice in this month's folder)? Bill "
+        "it with --period 2026-11, or remove it from the reports folder."
+    )
+    assert [(p.row, p.column) for p in err.problems][:2] == [
+        (2, "ChargePeriodStart (from 'ChargeStartDate')"),
+        (4, "ChargePeriodStart (from 'ChargeStartDate')"),
+    ]
+    assert len(err.problems) == 18 and err.problems[0].value == "2026-11-12, cost 247.2"
+    # in its own month it is read, its October change among its lines
+    assert import_reports(open_store(), [bad], period="2026-11")[0].rows == 19
+
+
+def test_a_report_with_a_few_lines_of_the_month_before_is_read(tmp_path):
+    # October's invoice with two late changes of September (their cycles ended in September)
+    def edit(header, rows):
+        for i in (1, 5):
+            set_value(header, rows, i, "ChargeStartDate", "9/20/2026")
+            set_value(header, rows, i, "ChargeEndDate", "9/30/2026")
 
     good = edited(RECON, tmp_path / "recon.csv", edit)
     assert import_reports(open_store(), [good], period="2026-10")[0].rows == 19

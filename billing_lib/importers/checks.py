@@ -1,11 +1,13 @@
-"""Reports that read fine but would bill a wrong month in silence: no rows, every line in another
-month, and charge lines whose quantity and cost have contradicting signs.
+"""Reports that read fine but would bill a wrong month in silence: no rows, every line (or most of
+the money) in another month, and charge lines whose quantity and cost have contradicting signs.
 
 Each check runs on ``__new``, the lines of the file just staged, and raises an InputError naming
 the file (and row, column and value where there is one) and the way out.
 """
 
 from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
 
 import duckdb
 
@@ -28,6 +30,15 @@ def check_has_rows(src: SourceFile, spec: FormatSpec, rows: int) -> None:
         )
 
 
+#: The share of a report's charges (positive BilledCost, per currency) on lines charged outside
+#: the run's month above which the report is another month's (``check_in_period``). Microsoft's
+#: new-commerce invoice of a month bills the charge cycles starting in it; the lines of other
+#: months on it are the prorated changes made late in the month before (an addQuantity of
+#: 28 October on November's invoice), a small part of its money. Next month's invoice in this
+#: month's folder has those few lines in the month and all the rest outside.
+OUTSIDE_SHARE = Decimal("0.5")
+
+
 def check_in_period(
     con: duckdb.DuckDBPyConnection,
     src: SourceFile,
@@ -35,15 +46,19 @@ def check_in_period(
     period: str,
     facts: LineFacts | None = None,
 ) -> None:
-    """Refuse a report none of whose lines is charged in ``period``: neither its charge period nor
-    its billing period meets the month (a September usage report in an October run). A report
-    with some lines in the month (a late credit for September in October's AWS bill, a licence
-    cycle from 12 October to 11 November) is fine: its lines outside the month are billed in it
-    and the run warns about them. ``facts`` (line_facts, counted with this period): the lines
-    are read only when none is in the period."""
-    if facts is not None and (facts.in_period or facts.first_start is None):
+    """Refuse a report of another month: none of its lines is charged in ``period`` (neither its
+    charge period nor its billing period meets the month: a September usage report in an October
+    run), or its lines charged outside the month carry more than ``OUTSIDE_SHARE`` of its charges
+    in a currency (next month's Partner Center invoice, one late change of this month on it). A
+    report of the month with some lines outside it (a late credit for September in October's AWS
+    bill, a licence change of late September on October's invoice) is fine: its lines outside
+    the month are billed in it and the run warns about them. ``facts`` (line_facts, counted with
+    this period): the lines are read only when some are outside the period."""
+    if facts is not None and (
+        facts.first_start is None or facts.in_period == sum(g.lines for g in facts.groups)
+    ):
         return
-    inside = in_period_sql(period)
+    inside = f"COALESCE({in_period_sql(period)}, false)"
     n_in, lo, hi, months = con.execute(
         f"""SELECT count(*) FILTER (WHERE {inside}), min(ChargePeriodStart),
                    max(greatest(
@@ -52,15 +67,84 @@ def check_in_period(
                    list(DISTINCT strftime(ChargePeriodStart, '%Y-%m') ORDER BY 1)
             FROM __new"""
     ).fetchall()[0]
-    if n_in or lo is None:
+    if lo is None:
         return
-    shown = ", ".join(months[:6]) + (" ..." if len(months) > 6 else "")
+    if not n_in:
+        shown = ", ".join(months[:6]) + (" ..." if len(months) > 6 else "")
+        raise InputError(
+            f"{src.name} ({spec.title}): no line is charged in the run's period {period}; the "
+            f"report's lines are charged in {shown} ({lo.date()} to {hi.date()}). A report of "
+            f"another month? Bill it with --period {months[0]}, or remove it from the reports "
+            "folder (a late vendor credit for an earlier month is entered in custom_lines.yaml)"
+        )
+    _check_charges_in_period(con, src, spec, period, inside, n_in)
+
+
+def _check_charges_in_period(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    period: str,
+    inside: str,
+    n_in: int,
+) -> None:
+    """The money half of ``check_in_period``: InputError when the lines charged outside
+    ``period`` (SQL ``inside`` false) carry more than ``OUTSIDE_SHARE`` of the report's charges
+    (positive BilledCost: credits would cancel charges) in one of its currencies."""
+    rows = con.execute(
+        f"""WITH m AS (
+              SELECT BillingCurrency AS currency, strftime(ChargePeriodStart, '%Y-%m') AS month,
+                     count(*) FILTER (WHERE NOT {inside}) AS n_out, count(*) AS n,
+                     sum(BilledCost) FILTER (WHERE BilledCost > 0) AS charged,
+                     sum(BilledCost) FILTER (WHERE BilledCost > 0 AND NOT {inside}) AS outside,
+                     min(ChargePeriodStart) FILTER (WHERE NOT {inside}) AS lo,
+                     max(ChargePeriodStart) FILTER (WHERE NOT {inside}) AS hi
+              FROM __new GROUP BY ALL)
+            SELECT currency, sum(n_out), sum(n), sum(charged), COALESCE(sum(outside), 0),
+                   min(lo), max(hi), arg_max(month, COALESCE(outside, 0))
+            FROM m GROUP BY currency
+            HAVING sum(charged) > 0 AND COALESCE(sum(outside), 0) > {OUTSIDE_SHARE} * sum(charged)
+            ORDER BY COALESCE(sum(outside), 0) / sum(charged) DESC, currency"""
+    ).fetchall()
+    if not rows:
+        return
+    currency, n_out, n, charged, outside, lo, hi, month = rows[0]
+    share = (Decimal(outside) / Decimal(charged) * 100).quantize(Decimal("0.1"), ROUND_DOWN)
+    lines_in = f"{n_in} line is" if n_in == 1 else f"{n_in} lines are"
     raise InputError(
-        f"{src.name} ({spec.title}): no line is charged in the run's period {period}; the "
-        f"report's lines are charged in {shown} ({lo.date()} to {hi.date()}). A report of "
-        f"another month? Bill it with --period {months[0]}, or remove it from the reports folder "
-        "(a late vendor credit for an earlier month is entered in custom_lines.yaml)"
+        f"{src.name} ({spec.title}): {n_out} of its {n} lines, with {share}% of its charges "
+        f"({currency} {_amount(outside)} of {_amount(charged)}), are charged outside the run's "
+        f"period {period} (from {lo.date()} to {hi.date()}); only {lines_in} charged in "
+        f"{period}. A report of another month (next month's invoice in this month's folder)? "
+        f"Bill it with --period {month}, or remove it from the reports folder. A report of "
+        f"{period} has few lines of other months (a late licence change, a late credit), billed "
+        f"in {period} with a warning; one whose lines outside the month carry more than "
+        f"{int(OUTSIDE_SHARE * 100)}% of its charges is refused",
+        _rows_outside(con, src, spec, period, inside),
     )
+
+
+def _rows_outside(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, period: str, inside: str
+) -> list[Problem]:
+    """The first ``MAX_SHOWN`` rows of ``src`` charged outside ``period``, with their charge
+    start and cost."""
+    # ORDER BY without LIMIT, the first rows fetched (check_signs: DuckDB 2.0 and ``__new``)
+    rows = con.execute(
+        f"""SELECT x_SourceRow, CAST(ChargePeriodStart AS DATE), BilledCost
+            FROM __new WHERE NOT {inside} ORDER BY x_SourceRow"""
+    ).fetchmany(MAX_SHOWN)
+    present = set(resolve_columns(spec.referenced_columns(), src.header))
+    column = _vendor_columns(spec, "ChargePeriodStart", present)
+    return [
+        Problem(src.name, row, column, f"{start}, cost {_amount(cost)}", f"a charge in {period}")
+        for row, start, cost in rows
+    ]
+
+
+def _amount(value: Decimal | None) -> str:
+    """``value`` as its digits, without the trailing zeros of DECIMAL(38,12)."""
+    return "NULL" if value is None else f"{Decimal(value).normalize():f}"
 
 
 def _vendor_columns(spec: FormatSpec, target: str, present: set[str]) -> str:

@@ -108,7 +108,11 @@ READING_RULES = """\
 - **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
   for a month has lines"); in a run (or `billing import --period`), a report none of whose lines
   is charged in the run's month by its charge or billing period (a September report in an
-  October run; a late credit for an earlier month is entered in `custom_lines.yaml`); a line whose
+  October run; a late credit for an earlier month is entered in `custom_lines.yaml`), or whose
+  lines charged outside the month carry more than half of its charges (positive BilledCost, in a
+  currency): next month's Partner Center invoice, which bills one late change of this month
+  beside next month's licences. A report with a few lines outside the month (a licence change of
+  the month before, a late credit) is read, and the run warns about them; a line whose
   quantity and cost have contradicting signs (a negative quantity with a positive cost, or a
   positive quantity with a negative cost on a Usage or Purchase line that is not one of the
   format's credit-like charge types), which a `list_price` or `fixed_price` rule would price as
