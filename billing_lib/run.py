@@ -136,8 +136,8 @@ class BillingRun:
         """Import every vendor report, all or nothing; the control totals per report and currency
         (rows and cost as read and after normalisation, which must be equal). Also checks that the
         reports cover the run's period: each report has lines charged in it, and most of its
-        charges (a report of another month is refused, importers.checks.check_in_period). Run again, it imports the reports
-        afresh (the earlier import's lines are removed first)."""
+        charges (a report of another month is refused, importers.checks.check_in_period). Run
+        again, it imports the reports afresh (the earlier import's lines are removed first)."""
         self._begin("import_reports")
         with writing(store_location(self.con)):  # a full disk under the store names its file
             if self.imports:  # imported before in this run (a cell run again): start afresh

@@ -102,8 +102,9 @@ def import_reports(
     specification's examples do not). ``vendor_prices`` (``parameters/vendor_prices.yaml``)
     prices the reports that carry usage but no money (VMware); ``period`` is the month of such a
     report that names none itself. A report none of whose lines is charged in ``period``, or
-    most of whose charges are outside it, is refused (checks.check_in_period); a ``period`` that is no ``YYYY-MM`` month before any file
-    is read (it names the contract's prices of a report naming no month)."""
+    most of whose charges are outside it, is refused (checks.check_in_period); a ``period``
+    that is no ``YYYY-MM`` month before any file is read (it names the contract's prices of a
+    report naming no month)."""
     if period is not None:
         month_days(period, "period")
     ensure_tables(con)
