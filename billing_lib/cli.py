@@ -10,8 +10,12 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from billing_lib.errors import BillingError, ParameterError
+from billing_lib.errors import BillingError, InputError, ParameterError, Problem
+
+if TYPE_CHECKING:
+    from billing_lib.importers.report import ImportReport
 
 
 def _import_command(args: argparse.Namespace) -> int:
@@ -39,6 +43,7 @@ def _import_command(args: argparse.Namespace) -> int:
             "no such parameters folder (--parameters); give the folder holding accounts.csv "
             "and vendor_prices.yaml, or leave the option out",
         )
+    not_read = _members_not_read(args.files)
     con = open_run_store(files_size(args.files))
     with writing(store_location(con)):  # a full disk under the store names its file
         reports = import_reports(
@@ -57,9 +62,22 @@ def _import_command(args: argparse.Namespace) -> int:
         cols = ["vendor", "account_id", "account_name", "currency", "lines", "cost", "files"]
         unmapped = [dict(zip(cols, r, strict=True)) for r in con.execute(UNMAPPED_SQL).fetchall()]
     if args.json:
-        out = {"files": [r.to_dict() for r in reports], "unmapped_accounts": unmapped}
+        out = {
+            "files": [r.to_dict() for r in reports],
+            "not_read": [{"file": n, "why": why} for n, why in not_read],
+            "unmapped_accounts": unmapped,
+        }
         print(json.dumps(out, indent=2, default=lambda v: str(v) if isinstance(v, Decimal) else v))
         return 0
+    _print_reports(reports, not_read, unmapped)
+    return 0
+
+
+def _print_reports(
+    reports: list[ImportReport], not_read: list[tuple[str, str]], unmapped: list[dict]
+) -> None:
+    """``billing import``'s text output: each report's control totals, the zip members not read,
+    the unmapped accounts."""
     for r in reports:
         print(f"{r.file}\n  format: {r.format_title} ({r.format})\n  rows: {r.rows}")
         for c in r.currencies:
@@ -73,6 +91,10 @@ def _import_command(args: argparse.Namespace) -> int:
                 f"{cur} {v.normalize():f}" for cur, v in r.cost_per_category[cat].items()
             )
             print(f"    {cat}: {n} lines ({costs})")
+    if not_read:
+        print("not read (members of the zips given that are no vendor reports):")
+        for name, why in not_read:
+            print(f"  {name}: {why}")
     if unmapped:
         print("unmapped accounts (not on any invoice; map them in accounts.csv):")
         for u in unmapped:
@@ -80,7 +102,34 @@ def _import_command(args: argparse.Namespace) -> int:
                 f"  {u['vendor']} {u['account_id']} ({u['account_name'] or '-'}): {u['lines']} "
                 f"lines, {u['currency']} {u['cost'].normalize():f}"
             )
-    return 0
+
+
+def _members_not_read(files: list[Path]) -> list[tuple[str, str]]:
+    """(``zip!member``, why) of the members of the zips among ``files`` that the import does not
+    read, to be printed as a run lists them among its warnings; InputError before anything is
+    read when one of them looks like a vendor report (``report.csv.bz2``, a ``.7z``): its
+    charges would be on no invoice while the command exits 0."""
+    from billing_lib.importers.report_names import looks_like_a_report, zip_members_not_read
+
+    found = [
+        member
+        for path in map(Path, files)
+        if path.name.lower().endswith(".zip") and path.is_file()
+        for member in zip_members_not_read(path)
+    ]
+    reports = [(name, why) for name, why in found if looks_like_a_report(name)]
+    if reports:
+        raise InputError(
+            f"{reports[0][0]}: looks like a vendor report but is not read: {reports[0][1]}"
+            + (f" ({len(reports)} such members)" if len(reports) > 1 else "")
+            + "; its charges would be on no invoice. Unpack it and give the report as .csv, "
+            ".csv.gz, .tsv, .parquet or .zip (a zip in the zip is read)",
+            [
+                Problem(name, None, None, None, "a report as .csv, .csv.gz, .tsv, .parquet or .zip")
+                for name, _ in reports
+            ],
+        )
+    return found
 
 
 def _run_command(args: argparse.Namespace) -> int:

@@ -3,8 +3,13 @@ unmapped accounts; a bad file exits non-zero with the error naming file, row and
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
 
 from billing_lib.cli import main
 from tests.notebook_project import REPO
@@ -105,3 +110,57 @@ def test_a_usage_meter_export_with_no_vendor_prices_in_the_parameters_folder_nam
     err = capsys.readouterr().err
     assert f"there is no {params / 'vendor_prices.yaml'}" in err
     assert "parameters/vendor_prices.yaml has none" not in err
+
+
+def _month_zip(path: Path, **members: bytes) -> Path:
+    """A month's zip: the VMware report and ``members`` (name -> bytes)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(VMWARE, VMWARE.name)
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _zipped(name: str, data: bytes) -> bytes:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as zf:
+        zf.writestr(name, data)
+    return packed.getvalue()
+
+
+def test_a_zipped_cur_inside_the_month_s_zip_is_read(tmp_path, capsys):
+    """The month's zip holding the AWS CUR zipped: the command printed the other members and
+    exited 0, the CUR (USD 5877.42) not mentioned."""
+    month = _month_zip(
+        tmp_path / "october.zip", **{"aws/cur.zip": _zipped(CUR2.name, CUR2.read_bytes())}
+    )
+    assert main(["import", str(month), "--parameters", PARAMETERS]) == 0
+    out = capsys.readouterr().out
+    assert f"{month}!aws/cur.zip!{CUR2.name}\n  format: AWS Cost and Usage Report 2.0" in out
+    assert "USD: 718 rows, cost 5877.4203000041 read" in out
+    assert "not read" not in out
+
+
+def test_members_of_a_zip_not_read_are_printed(tmp_path, capsys):
+    month = _month_zip(tmp_path / "october.zip", **{"README.txt": b"notes"})
+    assert main(["import", str(month), "--parameters", PARAMETERS]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "not read (members of the zips given that are no vendor reports):\n"
+        f"  {month}!README.txt: not a vendor report (.txt; the import reads .csv, .csv.gz, .tsv, "
+        ".parquet, .zip)\n"
+    ) in out
+    assert main(["import", "--json", str(month), "--parameters", PARAMETERS]) == 0
+    [not_read] = json.loads(capsys.readouterr().out)["not_read"]
+    assert not_read["file"] == f"{month}!README.txt"
+
+
+@pytest.mark.parametrize("member", ["aws/cur-00001.csv.bz2", "azure/usage.7z", "aws/cur.tsv.gz"])
+def test_a_member_that_looks_like_a_report_but_is_not_read_exits_non_zero(tmp_path, capsys, member):
+    month = _month_zip(tmp_path / "october.zip", **{member: b"BZh91AY&SY", "README.txt": b"x"})
+    assert main(["import", str(month), "--parameters", PARAMETERS]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"{month}!{member}: looks like a vendor report but is not read" in captured.err
+    assert "its charges would be on no invoice" in captured.err
+    assert "README.txt" not in captured.err

@@ -176,3 +176,32 @@ def test_renamed_copy_of_a_zip_member_is_refused(tmp_path):
     import_reports(con, [zipped])
     with pytest.raises(InputError, match="already imported as .*sept.zip!azure.csv"):
         import_reports(con, [copy])
+
+
+def _zip_of(name: str, data: bytes) -> bytes:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, data)
+    return packed.getvalue()
+
+
+def test_a_zip_in_a_zip_is_read_and_a_third_level_refused(tmp_path):
+    """A legacy CUR delivered zipped (``cur.csv.zip``) inside the month's zip was left out of
+    ``billing import`` without a word, and out of the run with only a warning."""
+    cur = SAMPLES / "aws-cur" / "cur-legacy-anonymous-2023-11.csv"
+    month = tmp_path / "month.zip"
+    with zipfile.ZipFile(month, "w") as zf:
+        zf.writestr("aws/cur.csv.zip", _zip_of("cur.csv", cur.read_bytes()))
+    [report] = import_reports(open_store(), [month])
+    assert report.file == f"{month}!aws/cur.csv.zip!cur.csv"
+    assert report_totals(report) == expected(cur.stem)
+    deeper = tmp_path / "deeper.zip"
+    with zipfile.ZipFile(deeper, "w") as zf:
+        zf.writestr("a.zip", _zip_of("b.zip", _zip_of("cur.csv", cur.read_bytes())))
+    with pytest.raises(InputError, match=r"deeper\.zip!a\.zip!b\.zip: a zip in a zip in a zip"):
+        import_reports(open_store(), [deeper])
+    empty_inside = tmp_path / "empty-inside.zip"
+    with zipfile.ZipFile(empty_inside, "w") as zf:
+        zf.writestr("aws.zip", _zip_of("manifest.json", b"{}"))
+    with pytest.raises(InputError, match=r"empty-inside\.zip!aws\.zip: the zip holds no \.csv"):
+        import_reports(open_store(), [empty_inside])

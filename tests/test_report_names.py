@@ -4,6 +4,7 @@ invoices, and everything else that is not read is named among the run's warnings
 
 from __future__ import annotations
 
+import io
 import shutil
 import zipfile
 from pathlib import Path
@@ -54,13 +55,28 @@ def test_what_else_is_not_read_is_named_with_its_reason(tmp_path):
         ),
         (
             "ms.zip!summary.json",
-            "not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, .parquet)",
+            "not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, .parquet, .zip)",
         ),
         ("september", "a subfolder: the reports are read from the folder itself"),
         (
             "vendor-invoice.pdf",
             "not a vendor report (.pdf; the import reads .csv, .csv.gz, .tsv, .parquet, .zip)",
         ),
+    ]
+
+
+def test_the_members_of_a_zip_in_a_zip_not_read_are_named(tmp_path):
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("cur.csv", "x\n")
+        zf.writestr("manifest.json", "{}")
+    with zipfile.ZipFile(tmp_path / "october.zip", "w") as zf:
+        zf.writestr("aws/cur.zip", inner.getvalue())
+    assert files_not_read(tmp_path) == [
+        (
+            "october.zip!aws/cur.zip!manifest.json",
+            "not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, .parquet, .zip)",
+        )
     ]
 
 

@@ -21,14 +21,18 @@ READING_RULES = """\
   A list entry (`A | B`) is satisfied by either name. An unknown file or a missing required column
   gives an error listing the expected and the found columns.
 - **Containers**: CSV (also `.tsv`), CSV.gz, zip (each CSV/CSV.gz/TSV/Parquet member is a report
-  of its own, named `archive.zip!member`) and Parquet.
+  of its own, named `archive.zip!member`; a zip member is read the same way,
+  `a.zip!cur.zip!cur.csv`, as a zipped CUR in the month's zip; a zip in that is refused) and
+  Parquet.
 - **The reports folder** (`importers/report_names.py`): its files are read, not its subfolders.
   Files a program leaves beside any file are skipped: Excel's lock file of an open file (`~$`),
   macOS metadata (`._name`, a zip's `__MACOSX/`), `.DS_Store`, `Thumbs.db`, `desktop.ini`. A
   spreadsheet workbook (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`), in the folder or in a zip, is
   refused: its charges would be on no invoice; save it as CSV. Anything else not read (a vendor's
   PDF, a subfolder but `platform/` of the platforms' exports, a zip's JSON; not hidden files
-  and folders such as `.git`) is listed among the run's warnings with its reason.
+  and folders such as `.git`) is listed among the run's warnings with its reason, and in
+  `billing import`'s output for the members of a zip it is given; there a member that looks like
+  a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`) is refused.
 - **Reports without money** (VMware usage): a format with a `contract_price` is priced from the
   reseller's contract in `parameters/vendor_prices.yaml` by product and month; a line with no
   price is refused naming the product and the month, before anything is written. Units the

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import count
 from pathlib import Path
 from typing import IO, AnyStr, cast
 
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 from isal import igzip, igzip_lib
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.report_names import zip_members
+from billing_lib.importers.report_names import MAX_ZIP_DEPTH, zip_members
 from billing_lib.run_files import sha256_of
 from billing_lib.scratch import scratch_when_needed
 from billing_lib.sql import ql
@@ -390,18 +391,43 @@ def _sources(path: Path, scratch: Callable[[], Path]) -> list[SourceFile]:
         return [_describe(path, str(path), scratch)]
     members_dir = scratch() / "zip"
     members_dir.mkdir()
+    return _zip_sources(path, str(path), members_dir, scratch, count())
+
+
+def _zip_sources(
+    path: Path,
+    name: str,
+    members_dir: Path,
+    scratch: Callable[[], Path],
+    numbers: Iterator[int],
+    depth: int = 0,
+) -> list[SourceFile]:
+    """The tables of the zip ``path`` (shown as ``name``), its members extracted into
+    ``members_dir``; a zip among them (a zipped CUR in the month's zip) is read the same way, as
+    ``name!member!inner``, down to ``MAX_ZIP_DEPTH`` zips in zips."""
     try:
         with zipfile.ZipFile(path) as zf:
-            members = zip_members(zf, path)
+            members = zip_members(zf, Path(name))
             if not members:
-                raise InputError(f"{path}: the zip holds no .csv, .csv.gz, .tsv or .parquet file")
+                raise InputError(
+                    f"{name}: the zip holds no .csv, .csv.gz, .tsv, .parquet or .zip file"
+                )
             sources = []
-            for i, member in enumerate(members):
-                target = members_dir / f"{i:04d}-{Path(member).name}"
-                target.write_bytes(_member_bytes(zf, member, f"{path}!{member}"))
-                sources.append(_describe(target, f"{path}!{member}", scratch))
+            for member in members:
+                shown = f"{name}!{member}"
+                target = members_dir / f"{next(numbers):04d}-{Path(member).name}"
+                target.write_bytes(_member_bytes(zf, member, shown))
+                if not member.lower().endswith(".zip"):
+                    sources.append(_describe(target, shown, scratch))
+                elif depth + 1 >= MAX_ZIP_DEPTH:
+                    raise InputError(
+                        f"{shown}: a zip in a zip in a zip; unzip the outer zips and give the "
+                        "reports or the zip holding them"
+                    )
+                else:
+                    sources += _zip_sources(target, shown, members_dir, scratch, numbers, depth + 1)
     except zipfile.BadZipFile as exc:
-        raise InputError(f"{path}: not a readable zip archive: {exc}") from exc
+        raise InputError(f"{name}: not a readable zip archive: {exc}") from exc
     return sources
 
 

@@ -14,6 +14,7 @@ leave its charges off every invoice.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -22,8 +23,18 @@ from billing_lib.platform_exports import PLATFORM_FOLDER
 
 #: Endings of the files the import reads (a zip: its ``MEMBER_SUFFIXES`` members).
 REPORT_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
-#: Endings of the members of a zip the import reads.
-MEMBER_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet")
+#: Endings of the members of a zip the import reads (a zip: its members, reader.MAX_ZIP_DEPTH).
+MEMBER_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
+#: How many zips deep the import reads: a zip's members and the members of a zip in it (a
+#: zipped CUR in the month's zip); a zip in that is refused, named.
+MAX_ZIP_DEPTH = 2
+#: A file or member not read whose name still looks like a vendor report: a report's ending
+#: followed by another one, or a compressed file or archive the import does not open
+#: (``report.csv.bz2``, ``cur.parquet.zst``, ``october.7z``); ``billing import`` refuses a zip
+#: holding one rather than pass over its charges.
+LOOKS_LIKE_A_REPORT = re.compile(
+    r"\.(csv|tsv|parquet)\.|\.(gz|bz2|xz|zst|zstd|lz4|7z|rar|tar|tgz|z)$", re.IGNORECASE
+)
 #: Endings of spreadsheet workbooks: refused in a reports folder or zip (module docstring).
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 #: The folder of metadata macOS puts into a zip it makes (a folder of its own once unzipped).
@@ -123,12 +134,38 @@ def files_not_read(folder: Path) -> list[tuple[str, str]]:
     return found
 
 
-def _members_not_read(path: Path) -> list[tuple[str, str]]:
-    """(``name.zip!member``, why) of the zip's members that are not read; none when the zip
-    cannot be opened (the import names that)."""
+def _members_not_read(path: Path, shown: str | None = None) -> list[tuple[str, str]]:
+    """(``name.zip!member``, why) of the zip's members that are not read, those of a zip in it
+    too (``MAX_ZIP_DEPTH``); ``shown``: the zip's name in them (its file name by default). None
+    when the zip cannot be opened (the import names that)."""
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [m for m in zf.namelist() if not m.endswith("/")]
+            return _zip_not_read(zf, shown or path.name, 1)
     except (OSError, zipfile.BadZipFile):
         return []
-    return [(f"{path.name}!{m}", why) for m in names if (why := why_not_read(m, MEMBER_SUFFIXES))]
+
+
+def _zip_not_read(zf: zipfile.ZipFile, shown: str, depth: int) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for m in (m for m in zf.namelist() if not m.endswith("/")):
+        if why := why_not_read(m, MEMBER_SUFFIXES):
+            found.append((f"{shown}!{m}", why))
+        elif m.lower().endswith(".zip") and not left_by_a_program(m) and depth < MAX_ZIP_DEPTH:
+            try:
+                with zf.open(m) as fh, zipfile.ZipFile(fh) as inner:
+                    found += _zip_not_read(inner, f"{shown}!{m}", depth + 1)
+            except (OSError, zipfile.BadZipFile):
+                continue  # the import names it
+    return found
+
+
+def zip_members_not_read(path: Path) -> list[tuple[str, str]]:
+    """(``path!member``, why) of every member of the zip ``path`` (and of a zip in it) that the
+    import does not read, as a run lists them among its warnings: for ``billing import``."""
+    return _members_not_read(Path(path), str(path))
+
+
+def looks_like_a_report(name: str) -> bool:
+    """Whether the file or member ``name``, not read, looks like a vendor report
+    (``LOOKS_LIKE_A_REPORT``)."""
+    return bool(LOOKS_LIKE_A_REPORT.search(name.rsplit("!", 1)[-1]))
