@@ -23,7 +23,7 @@ from billing_lib.platform_exports import PLATFORM_FOLDER
 
 #: Endings of the files the import reads (a zip: its ``MEMBER_SUFFIXES`` members).
 REPORT_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
-#: Endings of the members of a zip the import reads (a zip: its members, reader.MAX_ZIP_DEPTH).
+#: Endings of the members of a zip the import reads (a zip: its members, ``MAX_ZIP_DEPTH``).
 MEMBER_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".zip")
 #: How many zips deep the import reads: a zip's members and the members of a zip in it (a
 #: zipped CUR in the month's zip); a zip in that is refused, named.
@@ -146,6 +146,9 @@ def _members_not_read(path: Path, shown: str | None = None) -> list[tuple[str, s
 
 
 def _zip_not_read(zf: zipfile.ZipFile, shown: str, depth: int) -> list[tuple[str, str]]:
+    """``_members_not_read`` of the open zip ``zf`` (``depth``: 1 for a zip given, 2 for a zip in
+    it); a zip among its members is opened in place (``ZipFile`` over the member's stream) to
+    list its own members, as the import reads them."""
     found: list[tuple[str, str]] = []
     for m in (m for m in zf.namelist() if not m.endswith("/")):
         if why := why_not_read(m, MEMBER_SUFFIXES):
