@@ -39,6 +39,7 @@ from billing_lib.importers.line_content import (
     content_key,
     remember_rows,
 )
+from billing_lib.importers.purchase_sources import check_purchases_from_one_source
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
 from billing_lib.importers.report_names import files_not_read, report_files
@@ -94,7 +95,8 @@ def import_reports(
 
     Every file is checked (format, types, model rules, control totals, duplicates), and then the
     month's usage of each vendor account against coming from two report formats
-    (usage_sources), inside one
+    (usage_sources) and each Microsoft purchase against coming from both the invoice file and an
+    Azure cost export (purchase_sources), inside one
     transaction that is committed only when all pass and rolled back at the first problem, so
     the store is left as it was. Each file's lines go into ``lines`` once, checked there, instead
     of being staged in a table of their own and copied (a copy of 10 million lines costs tens of
@@ -125,6 +127,7 @@ def import_reports(
                     checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
         check_usage_from_one_format(con)
+        check_purchases_from_one_source(con)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)
