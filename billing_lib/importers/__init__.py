@@ -33,11 +33,13 @@ from billing_lib.importers.engine import (
     stage_source,
     unreadable_parquet,
 )
+from billing_lib.importers.export_parts import ExportParts
 from billing_lib.importers.line_content import (
     check_rows_not_imported,
     content_key,
     remember_rows,
 )
+from billing_lib.importers.purchase_sources import check_purchases_from_one_source
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
 from billing_lib.importers.report_names import files_not_read, report_files
@@ -93,7 +95,8 @@ def import_reports(
 
     Every file is checked (format, types, model rules, control totals, duplicates), and then the
     month's usage of each vendor account against coming from two report formats
-    (usage_sources), inside one
+    (usage_sources) and each Microsoft purchase against coming from both the invoice file and an
+    Azure cost export (purchase_sources), inside one
     transaction that is committed only when all pass and rolled back at the first problem, so
     the store is left as it was. Each file's lines go into ``lines`` once, checked there, instead
     of being staged in a table of their own and copied (a copy of 10 million lines costs tens of
@@ -111,6 +114,7 @@ def import_reports(
     use_vendor_prices(con, vendor_prices)
     reports: list[ImportReport] = []
     checksums: dict[str, str] = {}
+    parts = ExportParts()
     optimizers = disabled_optimizers(con)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -122,8 +126,9 @@ def import_reports(
                             f"{src.name}: same content as {checksums[src.checksum]}, given twice"
                         )
                     checksums[src.checksum] = src.name
-                    reports.append(_import_source(con, src, fmt, default_currency, period))
+                    reports.append(_import_source(con, src, fmt, default_currency, period, parts))
         check_usage_from_one_format(con)
+        check_purchases_from_one_source(con)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)
@@ -165,10 +170,12 @@ def _import_source(
     fmt: str | None,
     default_currency: str | None,
     period: str | None,
+    parts: ExportParts | None = None,
 ) -> ImportReport:
     """One table of a report into ``lines`` inside ``import_reports``' transaction, checked. A
     Parquet file whose data DuckDB cannot read (a damaged page, cut short) is an InputError
-    naming it; the footer alone was read when the file was recognised."""
+    naming it; the footer alone was read when the file was recognised. ``parts``: the import's
+    parts of exports so far, whose other parts a part is not compared with (export_parts)."""
     try:
         spec = spec_named(fmt) if fmt else detect_format(src)
         start = next_rowid(con, "lines")
@@ -191,7 +198,10 @@ def _import_source(
         # the raw copy is not needed any more: free its memory now
         drop_staging(con, *FILE_RELATIONS)
         check_not_imported(con, src, spec, start, content, report.rows)
-        check_rows_not_imported(con, src, spec, start, report.rows, facts.without_line_id)
+        same_export = parts.earlier_parts(src, spec) if parts else ()
+        check_rows_not_imported(
+            con, src, spec, start, report.rows, facts.without_line_id, same_export
+        )
         if period is not None:
             check_in_period(con, src, spec, period, facts)
         check_signs(con, src, spec, facts)

@@ -78,6 +78,18 @@ READING_RULES = """\
   states its currency. A file's own currency is never overridden. Formats marked single-currency
   refuse a file mixing currencies, listing the rows that differ from the file's main currency.
 - **Tags**: always a JSON object (text); no tags is NULL.
+- **Parts of one export**: a large export comes as several files, cut wherever a size is reached:
+  AWS Data Exports `<export-name>-00001.csv.gz`, `-00002` ... (five digits), Azure Cost
+  Management's partitioned exports `part_0_0001.csv`, `part_1_0001.csv` ..., other tools
+  `<name>-part-00001.csv`. Files given in one import that lie in one folder (or one folder of a
+  zip), have the same name but for a part number of one of these layouts (digits laid out
+  alike), one ending, one format and the same columns in the same order, each with its own
+  number, are parts of one export. For FOCUS, whose identical rows are each a line, they are
+  read as one report: two identical rows the cut put into two parts are both billed, as in one
+  file, while two different exports that overlap (other names, folders or columns; a second
+  download `part_0_0001 (1).csv`) are refused as below. Other formats compare parts as reports
+  (an identical row in two parts is the same cost twice there, as inside one file)
+  (`importers/export_parts.py`).
 - **Twice**: a row repeated inside one file is refused, naming both rows and the key (each
   format's "Duplicate key" below: the vendor's line id, or every column of the row where the
   format has none); only FOCUS accepts identical rows inside one file, for the reason given in its

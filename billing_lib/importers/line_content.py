@@ -14,6 +14,8 @@ every column (duplicates).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 from billing_lib.errors import InputError, Problem
@@ -120,19 +122,33 @@ def remember_rows(
     )
 
 
+def other_exports_sql(same_export: Sequence[str]) -> str:
+    """SQL condition (`` AND ...``) on ``imported_rows`` leaving out the lines of the files
+    ``same_export``, parts of the export being compared (export_parts); empty without any."""
+    if not same_export:
+        return ""
+    return f" AND file NOT IN ({', '.join(ql(f) for f in same_export)})"
+
+
 def _compared_lines(
-    con: duckdb.DuckDBPyConnection, spec: FormatSpec, start: int, without_line_id: int
+    con: duckdb.DuckDBPyConnection,
+    spec: FormatSpec,
+    start: int,
+    without_line_id: int,
+    same_export: Sequence[str] = (),
 ) -> tuple[str, str] | None:
     """SQL of the report's lines compared by what they bill (``row``, ``hash``) and of the earlier
     lines of its format they are compared with (``ord``: the import order, ``file``, ``row``,
     ``hash``), or None when there is nothing to compare. A format with line ids compares its
     lines without one with every earlier line of the format, and a report with ids with the
-    earlier lines that had none: an AWS CUR exported with and without its identity columns."""
+    earlier lines that had none: an AWS CUR exported with and without its identity columns.
+    ``same_export``: the earlier files that are parts of the report's export (export_parts),
+    not compared with it."""
     fmt, first = ql(spec.name), int(start)
     mine = f"SELECT row, hash FROM imported_rows WHERE report = {first} AND format = {fmt}"
     remembered = (
         f"SELECT report AS ord, file, row, hash FROM imported_rows WHERE report < {first} "
-        f"AND format = {fmt}"
+        f"AND format = {fmt}{other_exports_sql(same_export)}"
     )
     if compared_across_reports(spec):
         return mine, remembered
@@ -158,6 +174,7 @@ def check_rows_not_imported(
     start: int,
     rows: int,
     without_line_id: int = 0,
+    same_export: Sequence[str] = (),
 ) -> None:
     """Refuse a report a line of which bills the same charge (``line_content_sql``) as a line of
     an earlier report of its format (two overlapping month-to-date exports, one pasted into the
@@ -165,8 +182,10 @@ def check_rows_not_imported(
     billed twice. Lines with vendor line ids are compared by them (``check_not_imported``), those
     without one by what they bill (``_compared_lines``); a report equal to an earlier one as a
     whole is named so. ``start``: the rowid of its first line (``remember_rows``); ``rows``: its
-    rows; ``without_line_id``: its lines without a line id (line_facts)."""
-    compared = _compared_lines(con, spec, start, without_line_id)
+    rows; ``without_line_id``: its lines without a line id (line_facts); ``same_export``: the
+    earlier files that are other parts of its export (export_parts), read with it as one
+    report."""
+    compared = _compared_lines(con, spec, start, without_line_id, same_export)
     if compared is None:
         return
     mine, earlier = compared

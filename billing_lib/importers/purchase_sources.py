@@ -1,0 +1,110 @@
+"""The same Microsoft purchase given in two reports: a partner's invoice reconciliation file and an
+Azure cost export both bill the reservations, savings plans and marketplace products a customer
+buys through Partner Center, so a month given as both would bill each purchase twice.
+
+``usage_sources`` compares only Usage lines: a partner may bill Azure usage from a cost export
+beside the invoice file's licences (whose purchases the cost export does not hold), so Purchase
+lines of these formats are not refused as a whole. Purchases found in both are refused instead,
+one by one: the same reservation or savings plan order (``CommitmentDiscountId``: the invoice
+file's ReservationOrderId, the export's productOrderId or benefitId) in one charge month, or,
+where one of the two lines has no order id (a marketplace product), the same customer tenant,
+charge month, product (its id or name) and amount. Two purchases of different orders, products
+or amounts are both billed.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from billing_lib.errors import InputError, Problem
+from billing_lib.importers.spec import spec_named
+from billing_lib.sql import ql
+
+#: The Partner Center invoice reconciliation format.
+INVOICE_FILE = "ms_invoice_reconciliation"
+#: The Azure cost exports that list a Partner Center customer's purchases again: the partner's
+#: (MPA) export, the EA/MCA export and Cost Management's FOCUS export (Microsoft lines).
+COST_EXPORTS = ("azure_cost_export_partner", "azure_cost_export", "focus")
+#: A commitment's order, lower case: the id after ``reservationOrders/`` or ``savingsPlanOrders/``
+#: in a resource id (FOCUS and benefitId give the benefit's full id), else the id itself.
+ORDER_SQL = (
+    "lower(COALESCE(NULLIF(regexp_extract(CommitmentDiscountId, '(?i)orders/([^/]+)', 1), ''), "
+    "NULLIF(trim(CommitmentDiscountId), '')))"
+)
+#: A product's ids and names, lower case, for the match without an order id: the invoice file
+#: names the product in ServiceName (ProductName) and the SKU in ChargeDescription, a cost export
+#: the other way round, and both give the product id first in SkuId.
+PRODUCT_SQL = (
+    "[lower(trim(split_part(SkuId, ':', 1))), lower(trim(ServiceName)), "
+    "lower(trim(ChargeDescription))]"
+)
+#: The way out of the refusal.
+ONE_SOURCE = (
+    "bill Azure from the invoice file alone (its usage-based rows and purchases), leaving the cost "
+    "export out; or keep the export for Azure and delete its rows of chargeType Purchase, or the "
+    "invoice file's rows of these purchases (for a reservation or savings plan, those with this "
+    "ReservationOrderId), in a text editor (a spreadsheet rewrites their ids)"
+)
+
+
+def check_purchases_from_one_source(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse the store's lines when a Microsoft Purchase line of an invoice reconciliation file
+    and one of an Azure cost export bill the same purchase (module docstring), naming both files
+    and rows, the purchase and the way out. Reads nothing unless both kinds of report were
+    imported, and then only their Microsoft Purchase lines."""
+    formats = {r[0] for r in con.execute("SELECT DISTINCT format FROM imports").fetchall()}
+    exports = [f for f in COST_EXPORTS if f in formats]
+    if INVOICE_FILE not in formats or not exports:
+        return
+    both = con.execute(
+        f"""WITH p AS (
+              SELECT rowid AS id, x_Format AS format, x_SourceFile AS file, x_SourceRow AS row,
+                     SubAccountId AS account, SubAccountName AS name,
+                     strftime(ChargePeriodStart, '%Y-%m') AS month, {ORDER_SQL} AS ord,
+                     {PRODUCT_SQL} AS products, BilledCost AS cost, BillingCurrency AS currency,
+                     COALESCE(ChargeDescription, ServiceName, SkuId) AS what
+              FROM lines
+              WHERE x_Format IN ({", ".join(ql(f) for f in [INVOICE_FILE, *exports])})
+                AND x_Vendor = 'microsoft' AND ChargeCategory = 'Purchase')
+            SELECT e.file, e.row, e.format, i.file, i.row, i.account, i.name, i.month, i.what,
+                   i.currency, i.cost, CASE WHEN i.ord = e.ord THEN i.ord END
+            FROM p i JOIN p e
+              ON i.format = {ql(INVOICE_FILE)} AND e.format <> {ql(INVOICE_FILE)}
+             AND i.month = e.month
+             AND CASE WHEN i.ord IS NOT NULL AND e.ord IS NOT NULL THEN i.ord = e.ord
+                      ELSE i.account = e.account AND i.cost = e.cost
+                           AND i.currency = e.currency AND list_has_any(i.products, e.products)
+                 END
+            QUALIFY row_number() OVER (PARTITION BY e.id ORDER BY i.id) = 1
+            ORDER BY e.id"""
+    ).fetchall()
+    if not both:
+        return
+    problems = [
+        Problem(
+            file,
+            row,
+            "CommitmentDiscountId" if order else "BilledCost",
+            order or f"{cost.normalize():f}",
+            f"a purchase not billed in {invoice} too (it is its row {invoice_row})",
+        )
+        for file, row, _, invoice, invoice_row, _, _, _, _, _, cost, order in both
+    ]
+    file, row, fmt, invoice, invoice_row, account, name, month, what, currency, cost, order = both[
+        0
+    ]
+    named = f" ({name})" if name and name != account else ""
+    matched = (
+        f"reservation or savings plan order {order}"
+        if order
+        else "the same customer, product and amount; no order id in one of them"
+    )
+    more = f" ({len(both)} purchases in all)" if len(both) > 1 else ""
+    raise InputError(
+        f"{file}: the purchase {what!r} of microsoft account {account}{named} in {month} "
+        f"({currency} {cost.normalize():f}, {matched}) comes from both {invoice} row {invoice_row} "
+        f"({spec_named(INVOICE_FILE).title}) and {file} row {row} ({spec_named(fmt).title})"
+        f"{more}. Both bill it, so it would be billed twice. Give each purchase once: "
+        f"{ONE_SOURCE}",
+        problems,
+    )
