@@ -17,6 +17,7 @@ from pathlib import Path
 #: The points, in the order a run passes them (``tests/test_bad_inputs_numbering.py``).
 POINTS = (
     "lock-asked",  # the parameters checked, the outputs folder about to be locked
+    "lock-waiting",  # the outputs folder held by another run, this one asked to wait for it
     "locked",  # the outputs folder locked, leftovers of killed runs cleaned
     "numbers-planned",  # the invoices numbered (the register not changed)
     "publishing-begun",  # the plan recorded in the register, nothing moved yet

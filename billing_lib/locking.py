@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from billing_lib.errors import RunError
+from billing_lib.faults import pause_point
 
 LOCK_FILE = ".billing.lock"
 POLL_SECONDS = 0.2
@@ -114,6 +115,7 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
             "run another output folder (--output)"
         ) from None
     deadline = time.monotonic() + max(0.0, float(wait))
+    waiting = False
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -129,6 +131,9 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
                     "runs and invoice register. Wait until it ends, or give --wait SECONDS to wait "
                     "for it"
                 ) from None
+            if not waiting:  # held by another run: this one waits for it (``--wait``)
+                waiting = True
+                pause_point("lock-waiting")
             time.sleep(POLL_SECONDS)
     lock = OutputLock(key, fd, run_id, info)
     _write_info(fd, info)

@@ -169,13 +169,17 @@ def forked_start(
 
 
 def start(
-    cmd: list[str], root: Path, pause: str | None = None, resume: Path | None = None
+    cmd: list[str],
+    root: Path,
+    pause: str | None = None,
+    resume: Path | None = None,
+    marker: str = "paused",
 ) -> subprocess.Popen:
     """``cmd`` as a new program."""
     proc = subprocess.Popen(
         cmd,
         cwd=REPO,
-        env=environment(root, pause, resume),
+        env=environment(root, pause, resume, marker),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -331,8 +335,12 @@ def test_a_second_run_refuses_at_once_and_one_asked_to_wait_runs_after(case, cap
     )
     assert "command: billing_run notebook, period 2026-11" in err
     assert tree(out) == before and register_bytes(out) == register  # its staging untouched
-    waiting = start_run(case, "2026-12", "--wait", "300")
-    time.sleep(1)
+    # the run asked to wait finds the folder held and waits (stopped there until the first goes
+    # on: it cannot have refused, nor have got the lock)
+    waiting = start_run(
+        case, "2026-12", "--wait", "300", pause="lock-waiting", resume=resume, marker="waiting"
+    )
+    wait_paused(waiting, case, marker="waiting")
     assert waiting.poll() is None
     resume.touch()
     assert first.wait(timeout=300) == 0 and waiting.wait(timeout=300) == 0
@@ -605,8 +613,10 @@ def test_a_credit_note_while_a_run_holds_the_folder_refuses_or_waits(case, capsy
     assert f"error: {out.resolve()}: another billing run is using this outputs folder" in refused
     assert f"pid {run.pid} " in refused
     assert tree(out) == before and register_bytes(out) == register
-    waiting = start(credit_note(out, "--wait", "300"), case)
-    time.sleep(1)
+    waiting = start(
+        credit_note(out, "--wait", "300"), case, "lock-waiting", resume, marker="waiting"
+    )
+    wait_paused(waiting, case, marker="waiting")  # it found the folder held and waits
     resume.touch()
     assert run.wait(timeout=300) == 0
     w_out, w_err = waiting.communicate(timeout=300)
