@@ -25,6 +25,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
 
+from billing_lib.countries import checked_country
 from billing_lib.customers import PEPPOL_ID, Customer
 from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
@@ -71,7 +72,7 @@ class Seller(Strict):
 
     name: str = Field(min_length=1)
     address: list[str] = Field(min_length=1)
-    country: str = Field(pattern=r"^[A-Z]{2}$")
+    country: Annotated[str, AfterValidator(checked_country)] = Field(pattern=r"^[A-Z]{2}$")
     vat_number: Annotated[str, BeforeValidator(checked_vat_number)] = Field(min_length=4)
     chamber_of_commerce: str | None = None
     email: Annotated[str | None, BeforeValidator(checked_email)] = None
