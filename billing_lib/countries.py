@@ -18,14 +18,14 @@ from pydantic import ValidationInfo
 #: reserved codes (AC Ascension, CP Clipperton, DG Diego Garcia, EA Ceuta and Melilla, EU, EZ
 #: eurozone, IC Canary Islands, TA Tristan da Cunha, UN) and CLDR's own codes from the ranges
 #: ISO leaves to users (CQ Sark, QO Outlying Oceania, XA/XB pseudo-locales, XK Kosovo, ZZ
-#: unknown). tests/test_customers.py checks the rest against EN 16931's code list (BR-CL-14).
+#: unknown). tests/test_countries.py checks the rest against EN 16931's code list (BR-CL-14).
 NOT_ISO_3166 = frozenset(
     {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"}
 )
 #: The ISO 3166-1 alpha-2 country codes (249).
 ISO_3166 = frozenset(
     code
-    for code in Locale("en").territories
+    for code in map(str, Locale("en").territories)
     if len(code) == 2 and code.isalpha() and code not in NOT_ISO_3166
 )
 #: Codes that are someone's idea of a country code but not ISO's: VAT number prefixes.
