@@ -25,6 +25,12 @@ cents, in the columns, date format, decimal separator and sign convention each p
   name (products.yaml ``accounts``); the customer's name on receivable lines and the vendor's on
   payable lines (QuickBooks requires a Name on A/R and A/P lines); date ``dd/mm/yyyy`` by default
   (``%m/%d/%Y`` for a US company file).
+
+Text a spreadsheet would read as a formula gets an apostrophe before it (``ledger.csv_text``) in
+the free-text columns (narration, description), not in QuickBooks' ``Name``: QuickBooks matches
+that cell, as it is, to a customer or vendor of the company file, so "'@EasePay B.V." named no
+customer of "@EasePay B.V.". The files are for the packages' importers, which read every cell as
+text; a file opened in a spreadsheet first may read such a name as a formula.
 """
 
 from __future__ import annotations
@@ -254,7 +260,7 @@ def quickbooks_rows(
                     csv_text(ln.description),
                     money_text(ln.amount) if ln.amount > 0 else "",
                     money_text(-ln.amount) if ln.amount < 0 else "",
-                    csv_text(entry.payee or "") if named else "",
+                    (entry.payee or "") if named else "",  # a key QuickBooks matches: exact
                     ln.currency,
                 ]
             )

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from billing_lib.countries import checked_country
 from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import check_grouping
@@ -86,7 +87,9 @@ class Customer(BaseModel):
     id: Annotated[str, AfterValidator(check_customer_id)]
     name: str
     address: list[str] = Field(min_length=1, description="Street, postcode and city lines")
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2")
+    country: Annotated[str, AfterValidator(checked_country)] = Field(
+        pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2"
+    )
     vat_number: Annotated[str | None, BeforeValidator(checked_vat_number)] = None
     invoice_currency: str = Field(pattern=r"^[A-Z]{3}$")
     payment_terms_days: int = Field(30, ge=0, le=365)

@@ -27,6 +27,7 @@ from decimal import Decimal
 import duckdb
 
 from billing_lib.customers import STUB_ADDRESS, Customer
+from billing_lib.e_invoice_parties import buyer_problems
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
 from billing_lib.invoice_files import (
     INVOICE_DATA_FORMAT,
@@ -249,7 +250,8 @@ def _customer_problems(
 
 
 def _party_problems(customer: Customer, entry: str, invoicing: Invoicing) -> list[str]:
-    """What an invoice to ``customer`` lacks: a name, an address, a VAT rule that applies."""
+    """What an invoice to ``customer`` lacks: a name, an address, a VAT rule that applies, what
+    the Peppol rules want of its e-invoice (``e_invoice_parties``)."""
     out = []
     if not customer.name.strip():
         out.append(f"{entry}.name: an invoice needs the customer's name")
@@ -265,6 +267,7 @@ def _party_problems(customer: Customer, entry: str, invoicing: Invoicing) -> lis
         invoicing.vat.rule_for(customer, invoicing.seller.country)
     except ParameterError as exc:
         out.append(str(exc))
+    out += buyer_problems(customer, entry, invoicing.seller.country)  # the UBL's Peppol rules
     return out
 
 

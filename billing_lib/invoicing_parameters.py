@@ -25,7 +25,9 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
 
+from billing_lib.countries import checked_country
 from billing_lib.customers import PEPPOL_ID, Customer
+from billing_lib.e_invoice_parties import seller_problems
 from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
@@ -71,7 +73,7 @@ class Seller(Strict):
 
     name: str = Field(min_length=1)
     address: list[str] = Field(min_length=1)
-    country: str = Field(pattern=r"^[A-Z]{2}$")
+    country: Annotated[str, AfterValidator(checked_country)] = Field(pattern=r"^[A-Z]{2}$")
     vat_number: Annotated[str, BeforeValidator(checked_vat_number)] = Field(min_length=4)
     chamber_of_commerce: str | None = None
     email: Annotated[str | None, BeforeValidator(checked_email)] = None
@@ -181,6 +183,10 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     no lines this month does not stop the run."""
     folder = Path(parameters)
     seller = _model(Seller, folder / SELLER_FILE)
+    e_invoice = seller_problems(seller)  # Peppol rules every invoice's UBL would fail
+    if e_invoice:
+        others = "".join(f"\n  - entry {key}: {why}" for key, why in e_invoice[1:])
+        raise ParameterError(folder / SELLER_FILE, e_invoice[0][0], e_invoice[0][1] + others)
     vat = load_vat_rules(folder)
     products = _model(Products, folder / PRODUCTS_FILE)
     path = folder / PRODUCTS_FILE

@@ -359,14 +359,17 @@ def display_quantity(quantity: Decimal) -> Decimal:
     return shown
 
 
-#: A unit of measure naming a pack of one (Microsoft's "1 Hour", "1 GB/Month"): the number is
-#: the pack size, not a quantity.
-_PACK_OF_ONE = re.compile(r"^\s*1\s+(?=\S)")
+#: A unit of measure naming a pack of one (Microsoft's "1 Hour", "1 GB/Month", "1/Day",
+#: "1 /Month", EA's "1 1 Hour"): the number is the pack size, not a quantity. Only a lone 1
+#: followed by a space or a slash: "1K/Hour", "10K/Month", "1M" and "100/Month" are packs of a
+#: thousand, ten thousand, a million, a hundred, whose size the quantity counts.
+_PACK_OF_ONE = re.compile(r"^(?:\s*1(?:\s*/\s*|\s+))+(?=[^\s/])")
 
 
 def display_unit(unit: str | None) -> str | None:
     """``unit`` as an invoice shows it: a pack of one without its 1 ("744 1 Hour" reads
-    "744 Hour"); a larger pack ("10 Hours", "100 GB") keeps its size, which the quantity counts."""
+    "744 Hour", "31 1/Day" reads "31 Day"); a larger pack ("10 Hours", "100 GB", "10K/Month")
+    keeps its size, which the quantity counts."""
     if unit is None:
         return None
     return _PACK_OF_ONE.sub("", unit)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from billing_lib.countries import checked_country
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import pydantic_problem, read_yaml
@@ -93,7 +95,7 @@ class VatRules(BaseModel):
     """The VAT rules by name and the EU member states (ISO 3166 alpha-2)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    eu_countries: frozenset[str]
+    eu_countries: frozenset[Annotated[str, AfterValidator(checked_country)]]
     rules: dict[str, VatRule]
 
     def rule_for(

@@ -144,6 +144,29 @@ def test_quickbooks_journal_entries_balanced_named_and_equal_to_the_invoices(wri
     assert len(journals) == len({r["Journal No."] for r in rows})
 
 
+def test_quickbooks_names_the_customer_exactly_however_its_name_starts(tmp_path):
+    """QuickBooks matches Name to the company file's customer as it is: "'@EasePay B.V." named no
+    customer. The free-text columns still get the apostrophe before text like a formula."""
+    con, customers, invoicing = setup(ROWS)
+    names = {"C003": "@EasePay B.V.", "C005": "+Plus Media B.V.", "C004": "=Zorg Ltd"}
+    for cid, name in names.items():
+        customers[cid] = customers[cid].model_copy(update={"name": name})
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    entries = build_entries(con, invoices, invoicing)
+    first = [replace(e.postings[0], description=f"-{e.postings[0].description}") for e in entries]
+    entries = [
+        replace(e, postings=(p, *e.postings[1:])) for e, p in zip(entries, first, strict=True)
+    ]
+    paths = write_package_journals(entries, invoicing, ExportSettings(), tmp_path / "out", PERIOD)
+    _, rows = _read(next(p for p in paths if p.name.startswith("quickbooks")))
+    receivable = {r["Journal No."]: r for r in rows if r["Account Name"] == "Accounts receivable"}
+    for inv in invoices:
+        assert receivable[inv.number]["Name"] == names.get(inv.customer_id, inv.buyer.name)
+        assert receivable[inv.number]["Description"].startswith("'-")
+
+
 def test_xero_in_the_base_currency_holds_every_entry_converted_at_the_period_end_rate(tmp_path):
     # a Dutch reseller's Xero organisation is in EUR: the USD invoice of C008 and the AWS bill
     # in USD go into the EUR file at the USD->EUR rate of 31 October (0.9187), each still

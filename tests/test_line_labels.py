@@ -61,12 +61,45 @@ def test_quantities_are_shown_to_two_places_or_whole(exact, shown):
         ("100 GB", "100 GB"),
         ("1", "1"),
         ("Hrs", "Hrs"),
-        ("1/Month", "1/Month"),
+        # Microsoft's "per period" packs of one (Partner Center's "1/Day": "31 1/Day" read as a
+        # fraction), with EA's space before the slash and its doubled "1 1 Hour"
+        ("1/Day", "Day"),
+        ("1/Month", "Month"),
+        ("1/Hour", "Hour"),
+        ("1 /Month", "Month"),
+        ("1 1 Hour", "Hour"),
+        ("1/10 Days", "10 Days"),
+        # packs of a thousand, ten thousand, a million, a hundred keep their size
+        ("1K/Hour", "1K/Hour"),
+        ("10K/Month", "10K/Month"),
+        ("10K", "10K"),
+        ("1M", "1M"),
+        ("100/Month", "100/Month"),
+        ("10 /Day", "10 /Day"),
+        ("1 /", "1 /"),
         (None, None),
     ],
 )
 def test_a_unit_of_a_pack_of_one_is_shown_without_its_1(unit, shown):
     assert display_unit(unit) == shown
+
+
+def test_the_sample_s_iot_hub_line_reads_31_day_not_31_1_day(sample_outputs):
+    """C006's IoT Hub: 31 units of Partner Center's "1/Day" at 0.7028 = 21.79."""
+    data = json.loads((sample_outputs / PERIOD / "invoices.json").read_text())
+    [iot] = [
+        ln
+        for inv in data["invoices"]
+        if inv["customer_id"] == "C006"
+        for ln in inv["lines"]
+        if ln["description"] == "IoT Hub"
+    ]
+    assert (iot["display_quantity"], iot["unit"], iot["display_unit_price"], iot["amount"]) == (
+        "31",
+        "Day",
+        "0.7028",
+        "21.79",
+    )
 
 
 def test_a_unit_price_is_shown_only_where_it_gives_the_amount():

@@ -350,6 +350,26 @@ def test_custom_lines_load(tmp_path):
             "custom_lines[id=cr-c2].unit_price",
             "greater than or equal to 0",
         ),
+        # the kind gives the sign: -2 x 75 was billed +150 as a "credit", -1 x 900 credited
+        (
+            'unit_price: "75"',
+            'unit_price: "75", quantity: "-2"',
+            "custom_lines[id=cr-c2].quantity",
+            "expected a quantity of 0 or more; the kind gives the sign (a credit is billed "
+            "negative by kind: credit",
+        ),
+        (
+            'unit_price: "900"',
+            'unit_price: "900", quantity: -1',
+            "custom_lines[id=onb-c2].quantity",
+            "write a credit's quantity positive; got -1",
+        ),
+        (
+            'unit_price: "250"',
+            'unit_price: "250", quantity: "-0.5"',
+            "custom_lines[id=sup-c1].quantity",
+            "expected a quantity of 0 or more",
+        ),
         (
             "kind: credit",
             "kind: rebate",

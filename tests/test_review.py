@@ -605,7 +605,8 @@ def test_an_invoice_without_a_vendor_line_is_listed(tmp_path):
     customers.write_text(
         customers.read_text()
         + "\n  - {id: C011, name: Nieuwe Klant B.V., address: [Stationsplein 1, 3511 ED Utrecht],\n"
-        "     country: NL, vat_number: NL123456782B01, invoice_currency: EUR, group: smb}\n"
+        "     country: NL, vat_number: NL123456782B01, invoice_currency: EUR, group: smb,\n"
+        "     postal_code: 3511 ED, city: Utrecht, email: info@nieuweklant.example}\n"
     )
     br = invoiced(tmp_path / "out", params=params)
     assert [(f.subject, f.finding, f.lines) for f in found(br, "no vendor line")] == [

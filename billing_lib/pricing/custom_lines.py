@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
@@ -36,6 +36,19 @@ class CustomLine(Strict):
     valid_to: date | None = None
     on: _Date | None = Field(default=None, alias="date", description="Day of a one-off or credit")
     prorate: bool = True
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity_not_negative(cls, value: Decimal) -> Decimal:
+        """The sign of a line comes from its ``kind``, as ``unit_price`` has none: a negative
+        quantity made a ``credit`` a charge (-2 x -50.00 = 100.00) and a ``fee`` a credit."""
+        if value < 0:
+            raise ValueError(
+                "expected a quantity of 0 or more; the kind gives the sign (a credit is billed "
+                "negative by kind: credit, a fee or one_off positive), so write a credit's "
+                "quantity positive"
+            )
+        return value
 
     @model_validator(mode="after")
     def _amount(self) -> CustomLine:

