@@ -41,6 +41,8 @@ PRODUCTS_FILE = "products.yaml"
 #: limit keeps each vendor's lines on one sheet (Excel's limit is 1,048,576 rows).
 USAGE_DETAIL_MAX_LINES = 1_000
 USAGE_DETAIL_LIMIT = 1_000_000
+#: The default ``rounding_account`` of products.yaml (docs/invoices-and-ledger.md, "The ledger").
+ROUNDING_ACCOUNT = "7099"
 
 
 class Payment(Strict):
@@ -145,8 +147,24 @@ class Products(Strict):
     receivable_account: str
     prepaid_account: str
     unbilled_cost_account: str
+    #: Where a purchase entry books the cents between the vendor's bill and the cost of sales the
+    #: invoices carry (rounded per invoice line): ``ROUNDING_ACCOUNT``, added to ``accounts`` as
+    #: "Rounding differences" (an expense) when the chart has no such account, if not given.
+    rounding_account: str = ROUNDING_ACCOUNT
     vendors: dict[str, VendorAccounts]
     product_groups: dict[str, ProductGroup]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rounding(cls, data: object) -> object:
+        """Without ``rounding_account``, the default one, opened in the chart if it is not."""
+        if not isinstance(data, dict) or "rounding_account" in data:
+            return data
+        accounts = data.get("accounts")
+        if isinstance(accounts, dict) and ROUNDING_ACCOUNT not in accounts:
+            default = {"name": "Rounding differences", "type": "expense"}
+            return {**data, "accounts": {**accounts, ROUNDING_ACCOUNT: default}}
+        return data
 
 
 @dataclass(frozen=True)
@@ -199,6 +217,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     need(products.receivable_account, "receivable_account", ("asset",))
     need(products.prepaid_account, "prepaid_account", ("asset", "liability"))
     need(products.unbilled_cost_account, "unbilled_cost_account", ("expense",))
+    need(products.rounding_account, "rounding_account", ("expense", "income"))
     for key, group in products.product_groups.items():
         need(group.revenue_account, f"product_groups.{key}.revenue_account", ("income",))
         need(group.cost_account, f"product_groups.{key}.cost_account", ("expense",))
