@@ -180,6 +180,21 @@ class Invoicing:
     def account(self, code: str) -> Account:
         return self.products.accounts[code]
 
+    @property
+    def national_currency(self) -> str:
+        """The currency the seller declares VAT in: vat_rules.yaml ``national_currency``, else
+        its country's (``territory_currency``; checked by ``load_invoicing``)."""
+        return self.vat.national_currency or territory_currency(self.seller.country) or ""
+
+
+def territory_currency(country: str) -> str | None:
+    """The currency in use in ``country`` (ISO 3166 alpha-2; CLDR, through babel), None when
+    CLDR names none."""
+    from babel.numbers import get_territory_currencies
+
+    found = get_territory_currencies(country)
+    return found[0] if found else None
+
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -226,5 +241,12 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     for key, rule in vat.rules.items():
         need(
             rule.vat_account, f"rules.{key}.vat_account", ("liability",), folder / "vat_rules.yaml"
+        )
+    if not vat.national_currency and not territory_currency(seller.country):
+        raise ParameterError(
+            folder / "vat_rules.yaml",
+            "national_currency",
+            f"no currency is known for the seller's country {seller.country!r} (seller.yaml); "
+            "give the currency VAT is declared in, e.g. 'national_currency: EUR'",
         )
     return Invoicing(seller, vat, products, folder, dict(customers or {}))
