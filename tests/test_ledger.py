@@ -372,6 +372,27 @@ def test_cost_of_sales_is_the_invoices_cost_and_the_rounding_cents_go_to_their_o
     # the rounding account is the parameters' own, and beancount names it from the chart
     bean = (tmp_path / "o" / "ledger_2026-10.beancount").read_text()
     assert "Expenses:7099-Rounding-differences" in bean
+    # and the accounting packages' files book it as the journal does
+    from billing_lib.accounting_exports import quickbooks_rows, xero_files
+
+    entries = build_entries(con, invoices, invoicing)
+    qb = [
+        r
+        for r in quickbooks_rows(entries, invoicing, "%d/%m/%Y", PERIOD)
+        if r[0].startswith("PURCH") and "VMware" in r[3]
+    ]
+    assert [(r[2], r[4], r[5]) for r in qb] == [
+        ("Cost of sales VMware", "6.34", ""),
+        ("Vendor cost not billed to customers", "0.01", ""),
+        ("Rounding differences", "0.01", ""),
+        ("Payable VMware", "", "6.36"),
+    ]
+    xero = [
+        (r[3], r[5])
+        for r in xero_files(entries, "No VAT")["EUR"]
+        if "COST-2026-10-vmware-EUR" in r[0]
+    ]
+    assert xero == [("7040", "6.34"), ("7095", "0.01"), ("7099", "0.01"), ("1630", "-6.36")]
 
 
 def test_the_rounding_account_defaults_to_7099_and_must_be_in_the_chart(tmp_path):
