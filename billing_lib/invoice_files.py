@@ -15,7 +15,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from billing_lib.errors import RunError
-from billing_lib.invoice_model import Invoice, InvoiceLine, Party, VatLine, money_text
+from billing_lib.invoice_model import (
+    Invoice,
+    InvoiceLine,
+    NationalVat,
+    Party,
+    VatLine,
+    money_text,
+)
 from billing_lib.invoicing_parameters import Seller
 from billing_lib.line_labels import display_figures
 from billing_lib.run_files import SUMMARY_CSV, atomic_target, corrections_of
@@ -84,8 +91,12 @@ def _plain(value: Any) -> Any:
 
 
 def invoice_record(invoice: Invoice) -> dict[str, Any]:
-    """``invoice`` as plain JSON data (amounts as exact decimal text)."""
-    return _plain(asdict(invoice))
+    """``invoice`` as plain JSON data (amounts as exact decimal text); ``national_vat`` only
+    where the invoice has one (the records of invoices in the national currency are as before)."""
+    record = _plain(asdict(invoice))
+    if record["national_vat"] is None:
+        del record["national_vat"]
+    return record
 
 
 def invoice_from_record(data: dict[str, Any]) -> Invoice:
@@ -145,6 +156,7 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
         for v in data["vat"]
     )
     day = date.fromisoformat
+    national = data.get("national_vat")
     return Invoice(
         number=data["number"],
         kind=data["kind"],
@@ -171,6 +183,16 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
         payment_terms_days=int(data["payment_terms_days"]),
         refers_to=data.get("refers_to"),
         note=data.get("note"),
+        national_vat=(
+            NationalVat(
+                national["currency"],
+                Decimal(national["rate"]),
+                day(national["rate_date"]),
+                Decimal(national["amount"]),
+            )
+            if national
+            else None
+        ),
     )
 
 

@@ -77,6 +77,27 @@ class VatLine:
 
 
 @dataclass(frozen=True)
+class NationalVat:
+    """The VAT of an invoice in another currency than the seller's national one, stated in the
+    national currency as well (Art. 230 Directive 2006/112/EC; EN 16931 BT-6 and BT-111):
+    ``amount`` = the invoice's VAT total x ``rate`` (``currency`` per unit of the invoice
+    currency, exchange_rates.csv's rate of ``rate_date``, the supply period's last day), rounded
+    half-up once to ``currency``'s minor unit (``national_vat_amount``)."""
+
+    currency: str
+    rate: Decimal
+    rate_date: date
+    amount: Decimal
+
+
+def national_vat_amount(vat_total: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """The VAT total in the national ``currency``: ``vat_total`` x ``rate``, half-up to its minor
+    unit (docs/rounding.md). The one derivation: building an invoice and checking one read back
+    use it."""
+    return round_money(vat_total * rate, currency)
+
+
+@dataclass(frozen=True)
 class Invoice:
     """One invoice (or credit note) with its figures in the invoice currency, all rounded."""
 
@@ -105,6 +126,8 @@ class Invoice:
     payment_terms_days: int
     refers_to: str | None = None
     note: str | None = None
+    #: The VAT in the seller's national currency, for a VAT-bearing invoice in another currency.
+    national_vat: NationalVat | None = None
 
     @property
     def credit_balance(self) -> bool:
@@ -144,6 +167,19 @@ class Invoice:
 def country_name(code: str) -> str | None:
     """The English name of the ISO 3166 country ``code`` (babel's CLDR data), None if unknown."""
     return Locale("en").territories.get(code)
+
+
+def national_vat_note(inv: Invoice) -> str | None:
+    """What the invoice says of its VAT in the national currency (``Invoice.national_vat``), as
+    the workbook and the PDF print it: the amount, how it was converted and why; None without."""
+    n = inv.national_vat
+    if n is None:
+        return None
+    return (
+        f"VAT in {n.currency}: {n.currency} {money_text(n.amount)} ({inv.currency} "
+        f"{money_text(inv.vat_total)} at {n.rate} {n.currency} per {inv.currency}, the exchange "
+        f"rate of {n.rate_date.isoformat()}; Art. 230 Directive 2006/112/EC)"
+    )
 
 
 def money_text(value: Decimal) -> str:
@@ -218,6 +254,7 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
         for ln in original.lines
     )
     vat = tuple(replace(v, base=-v.base, amount=-v.amount) for v in original.vat)
+    national = original.national_vat
     return replace(
         original,
         number=number,
@@ -237,6 +274,8 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
         cost=-original.cost,
         margin=-original.margin,
         note=reason,
+        # at the original's rate: the credit note cancels the VAT the invoice stated
+        national_vat=replace(national, amount=-national.amount) if national else None,
     )
 
 
@@ -266,6 +305,14 @@ def figure_problems(invoice: Invoice) -> list[str]:
         have, given = getattr(invoice, name), getattr(want, name)
         if have != given:
             out.append(f"{label} {money_text(have)}; the lines give {money_text(given)}")
+    national = invoice.national_vat
+    if national is not None:
+        given = national_vat_amount(invoice.vat_total, national.rate, national.currency)
+        if national.amount != given:
+            out.append(
+                f"VAT in {national.currency} {money_text(national.amount)}; "
+                f"{money_text(invoice.vat_total)} at {national.rate} gives {money_text(given)}"
+            )
     return out
 
 

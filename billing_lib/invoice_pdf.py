@@ -34,7 +34,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
-from billing_lib.invoice_model import refers_to_label
+from billing_lib.invoice_model import national_vat_note, refers_to_label
 from billing_lib.invoice_sheet import payment_lines
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import minor_unit
@@ -468,7 +468,8 @@ class _Document:
 
     def vat_and_totals(self) -> None:
         inv = self.inv
-        self.room((len(inv.vat) + 9) * 5 * mm)
+        national = inv.national_vat
+        self.room((len(inv.vat) + (12 if national else 9)) * 5 * mm)
         self.y -= 2 * mm
         self.text(LEFT, "VAT summary", 9, bold=True)
         self.y -= 5 * mm
@@ -495,6 +496,14 @@ class _Document:
             self.text(end - 36 * mm, label, size, bold=True, right=True)
             self.text(end, amount_text(value, inv.currency), size, True, True)
             self.y -= 5 * mm
+        if national is not None:  # Art. 230: the VAT in the seller's national currency too
+            self.text(end - 36 * mm, f"VAT in {national.currency}", 9, bold=True, right=True)
+            self.text(end, amount_text(national.amount, national.currency), 9, True, True)
+            self.y -= 5 * mm
+            for part in self.wrapped(national_vat_note(inv) or "", WIDTH, size=8):
+                self.room(4 * mm)
+                self.text(LEFT, part, 8)
+                self.y -= 4 * mm
         self.y -= 2 * mm
         mention = []
         if inv.vat_mention:

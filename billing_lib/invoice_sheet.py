@@ -16,7 +16,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from billing_lib.invoice_model import refers_to_label
+from billing_lib.invoice_model import national_vat_note, refers_to_label
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
@@ -249,7 +249,19 @@ def _totals(
     ):
         ws.write_string(r, 4, label, fmt.total_label)
         _rounded(ws, r, AMOUNT, expression, inv.currency, f, value)
-    return gross_row + 2
+    national = inv.national_vat
+    if national is None:
+        return gross_row + 2
+    # Art. 230: the VAT in the seller's national currency, the VAT above x the exchange rate
+    row = gross_row + 1
+    ws.write_number(row, 3, number(national.rate), fmt.rate)
+    ws.write_string(row, 4, f"VAT in {national.currency}", fmt.sub_label)
+    vat_times_rate = f"{cell(vat_row, AMOUNT)}*{cell(row, 3)}"
+    _rounded(
+        ws, row, AMOUNT, vat_times_rate, national.currency, fmt.national_money, national.amount
+    )
+    ws.write_string(row + 1, 0, national_vat_note(inv) or "", fmt.text)
+    return row + 3
 
 
 # -- payment -------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import duckdb
 from billing_lib.customers import STUB_ADDRESS, Customer
 from billing_lib.e_invoice_parties import buyer_problems
 from billing_lib.errors import ControlTotalError, ParameterError, RunError
+from billing_lib.fx import ExchangeRates
 from billing_lib.invoice_files import (
     INVOICE_DATA_FORMAT,
     SUMMARY_COLUMNS,
@@ -42,11 +43,13 @@ from billing_lib.invoice_files import (
 from billing_lib.invoice_model import (
     Invoice,
     InvoiceLine,
+    NationalVat,
     Party,
     VatLine,
     figure_problems,
     invoice_totals,
     money_text,
+    national_vat_amount,
     negated,
     vat_per_rate,
 )
@@ -95,6 +98,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "Invoicing",
+    "NationalVat",
     "Party",
     "Payment",
     "ProductGroup",
@@ -187,12 +191,13 @@ def _problems(
     period: str,
     customers: dict[str, Customer],
     invoicing: Invoicing,
+    rates: ExchangeRates | None,
 ) -> list[str]:
     """Everything that stops invoicing ``period``, each naming the file and entry (collected, so
     one run shows them all)."""
     return [
         *_product_group_problems(con, period, invoicing),
-        *_customer_problems(con, period, customers, invoicing),
+        *_customer_problems(con, period, customers, invoicing, rates),
         *_vendor_problems(con, period, invoicing),
     ]
 
@@ -220,6 +225,7 @@ def _customer_problems(
     period: str,
     customers: dict[str, Customer],
     invoicing: Invoicing,
+    rates: ExchangeRates | None,
 ) -> list[str]:
     """Rated lines of customers that are unknown, unpriced, in another currency than the
     customer's invoices, or of a customer without name, address or VAT rule."""
@@ -246,7 +252,33 @@ def _customer_problems(
                 f"are in {currencies}"
             )
         out += _party_problems(customer, entry, invoicing)
+        out += _national_vat_problems(customer, entry, invoicing, rates, month_days(period)[1])
     return out
+
+
+def _national_vat_problems(
+    customer: Customer, entry: str, invoicing: Invoicing, rates: ExchangeRates | None, day: date
+) -> list[str]:
+    """A VAT-bearing invoice in another currency than the national one without the exchange
+    rate its VAT is stated in the national currency at (``_national_vat``)."""
+    national = invoicing.national_currency
+    try:
+        rule = invoicing.vat.rule_for(customer, invoicing.seller.country)
+    except ParameterError:
+        return []  # named by _party_problems
+    if rule.rate <= 0 or customer.invoice_currency == national:
+        return []
+    need = (
+        f"{entry}: an invoice in {customer.invoice_currency} with {rule.label} states its VAT "
+        f"in {national} too (Art. 230 Directive 2006/112/EC), at the rate of {day.isoformat()}"
+    )
+    if rates is None:
+        return [f"{need}; no exchange rates were given"]
+    try:
+        rates.rate(customer.invoice_currency, national, day)
+    except ParameterError as exc:
+        return [f"{need}: {exc}"]
+    return []
 
 
 def _party_problems(customer: Customer, entry: str, invoicing: Invoicing) -> list[str]:
@@ -317,13 +349,16 @@ def build_invoices(
     register: Register | None,
     issue_date: date,
     numbers: dict[str, str] | None = None,
+    rates: ExchangeRates | None = None,
 ) -> list[Invoice]:
     """One invoice per customer with rated lines in ``period`` (every vendor on one invoice), in
     customer id order. Checks everything first, then plans the invoice numbers from the register
     (a rerun of an unfinalised period keeps its numbers; the register records them only when the
     run is published), then builds the invoices. ``numbers`` (customer id -> number) instead of
-    the register: the number ``billing reissue`` took for its one customer."""
-    problems = _problems(con, period, customers, invoicing)
+    the register: the number ``billing reissue`` took for its one customer. ``rates``
+    (exchange_rates.csv) give a VAT-bearing invoice in another currency than the national one its
+    VAT in the national currency (``_national_vat``); without them such an invoice is refused."""
+    problems = _problems(con, period, customers, invoicing, rates)
     if problems:
         raise ParameterError(
             invoicing.folder,
@@ -350,7 +385,9 @@ def build_invoices(
     for row in rows:
         lines_of.setdefault(row[0], []).append(row)
     return [
-        _invoice(cid, customers[cid], numbers[cid], lines_of[cid], invoicing, period, issue_date)
+        _invoice(
+            cid, customers[cid], numbers[cid], lines_of[cid], invoicing, period, issue_date, rates
+        )
         for cid in ids
     ]
 
@@ -363,6 +400,7 @@ def _invoice(
     invoicing: Invoicing,
     period: str,
     issue_date: date,
+    rates: ExchangeRates | None = None,
 ) -> Invoice:
     """The invoice ``number`` of ``customer`` (id ``cid``) for ``period`` from its summed
     line ``rows``."""
@@ -422,6 +460,7 @@ def _invoice(
             payment_terms_days=customer.payment_terms_days,
         ),
         invoicing,
+        rates,
     )
 
 
@@ -474,9 +513,10 @@ def _invoice_line(
     )
 
 
-def _finish(invoice: Invoice, invoicing: Invoicing) -> Invoice:
+def _finish(invoice: Invoice, invoicing: Invoicing, rates: ExchangeRates | None = None) -> Invoice:
     """The VAT per rate (``vat_per_rate``) and the totals (``invoice_totals``) of ``invoice``'s
-    rounded lines, with the VAT rule's label and codes on each VAT line."""
+    rounded lines, with the VAT rule's label and codes on each VAT line, and the VAT in the
+    national currency where it is needed (``_national_vat``)."""
     rule = invoicing.vat.rules[invoice.vat_rule]
     vat = tuple(
         VatLine(
@@ -489,7 +529,7 @@ def _finish(invoice: Invoice, invoicing: Invoicing) -> Invoice:
         raise ControlTotalError(
             f"invoice {invoice.number}: net {totals.net} differs from the VAT bases"
         )
-    return replace(
+    finished = replace(
         invoice,
         vat=vat,
         net=totals.net,
@@ -498,6 +538,30 @@ def _finish(invoice: Invoice, invoicing: Invoicing) -> Invoice:
         cost=totals.cost,
         margin=totals.margin,
     )
+    return replace(finished, national_vat=_national_vat(finished, invoicing, rates))
+
+
+def _national_vat(
+    invoice: Invoice, invoicing: Invoicing, rates: ExchangeRates | None
+) -> NationalVat | None:
+    """The VAT of a VAT-bearing ``invoice`` in another currency than the national one
+    (``Invoicing.national_currency``), in the national currency: the VAT total at
+    exchange_rates.csv's rate of the supply period's last day (the rate the Xero journal converts
+    the month at), rounded half-up once (``national_vat_amount``). None when the invoice is in the
+    national currency or carries no VAT rate above 0. RunError without ``rates`` (the caller's
+    checks, ``_national_vat_problems``, name that first)."""
+    national = invoicing.national_currency
+    if invoice.currency == national or not any(v.rate > 0 for v in invoice.vat):
+        return None
+    if rates is None:
+        raise RunError(
+            f"invoice {invoice.number}: its VAT must be stated in {national} too, and no "
+            "exchange rates were given"
+        )
+    day = invoice.supply_end
+    rate = rates.rate(invoice.currency, national, day)
+    amount = national_vat_amount(invoice.vat_total, rate, national)
+    return NationalVat(national, rate, day, amount)
 
 
 def credit_note(

@@ -43,6 +43,8 @@ PRODUCTS_FILE = "products.yaml"
 #: limit keeps each vendor's lines on one sheet (Excel's limit is 1,048,576 rows).
 USAGE_DETAIL_MAX_LINES = 1_000
 USAGE_DETAIL_LIMIT = 1_000_000
+#: The default ``rounding_account`` of products.yaml (docs/invoices-and-ledger.md, "The ledger").
+ROUNDING_ACCOUNT = "7099"
 
 
 class Payment(Strict):
@@ -147,8 +149,24 @@ class Products(Strict):
     receivable_account: str
     prepaid_account: str
     unbilled_cost_account: str
+    #: Where a purchase entry books the cents between the vendor's bill and the cost of sales the
+    #: invoices carry (rounded per invoice line): ``ROUNDING_ACCOUNT``, added to ``accounts`` as
+    #: "Rounding differences" (an expense) when the chart has no such account, if not given.
+    rounding_account: str = ROUNDING_ACCOUNT
     vendors: dict[str, VendorAccounts]
     product_groups: dict[str, ProductGroup]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rounding(cls, data: object) -> object:
+        """Without ``rounding_account``, the default one, opened in the chart if it is not."""
+        if not isinstance(data, dict) or "rounding_account" in data:
+            return data
+        accounts = data.get("accounts")
+        if isinstance(accounts, dict) and ROUNDING_ACCOUNT not in accounts:
+            default = {"name": "Rounding differences", "type": "expense"}
+            return {**data, "accounts": {**accounts, ROUNDING_ACCOUNT: default}}
+        return data
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,21 @@ class Invoicing:
 
     def account(self, code: str) -> Account:
         return self.products.accounts[code]
+
+    @property
+    def national_currency(self) -> str:
+        """The currency the seller declares VAT in: vat_rules.yaml ``national_currency``, else
+        its country's (``territory_currency``; checked by ``load_invoicing``)."""
+        return self.vat.national_currency or territory_currency(self.seller.country) or ""
+
+
+def territory_currency(country: str) -> str | None:
+    """The currency in use in ``country`` (ISO 3166 alpha-2; CLDR, through babel), None when
+    CLDR names none."""
+    from babel.numbers import get_territory_currencies
+
+    found = get_territory_currencies(country)
+    return found[0] if found else None
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -205,6 +238,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     need(products.receivable_account, "receivable_account", ("asset",))
     need(products.prepaid_account, "prepaid_account", ("asset", "liability"))
     need(products.unbilled_cost_account, "unbilled_cost_account", ("expense",))
+    need(products.rounding_account, "rounding_account", ("expense", "income"))
     for key, group in products.product_groups.items():
         need(group.revenue_account, f"product_groups.{key}.revenue_account", ("income",))
         need(group.cost_account, f"product_groups.{key}.cost_account", ("expense",))
@@ -213,5 +247,12 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     for key, rule in vat.rules.items():
         need(
             rule.vat_account, f"rules.{key}.vat_account", ("liability",), folder / "vat_rules.yaml"
+        )
+    if not vat.national_currency and not territory_currency(seller.country):
+        raise ParameterError(
+            folder / "vat_rules.yaml",
+            "national_currency",
+            f"no currency is known for the seller's country {seller.country!r} (seller.yaml); "
+            "give the currency VAT is declared in, e.g. 'national_currency: EUR'",
         )
     return Invoicing(seller, vat, products, folder, dict(customers or {}))

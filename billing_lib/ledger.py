@@ -10,13 +10,15 @@ Two kinds of entry (docs/invoices-and-ledger.md has a worked example):
 - **Purchases** (journal ``PURCH``, dated the period's last day), one per vendor and vendor
   currency: the vendor payable credit = everything the vendor's report bills for the month
   (BilledCost of the rated, excluded and unmapped lines, so it matches the vendor's invoice);
-  cost of sales debit per product group = the rated lines' vendor cost, in the vendor's currency
-  and not converted (the accounting package converts at its own rates, and each entry balances
-  in one currency); vendor cost billed to no customer (internal use, vendor taxes, credits the
-  reseller keeps, unmapped accounts) debit the unbilled-cost account; the difference between the
-  payable and these (amortised commitments, when the plan prices EffectiveCost) goes to the
-  prepaid account. Each figure is rounded half-up once, the prepaid line takes the difference, so
-  the entry balances exactly.
+  cost of sales debit per product group = the invoices' cost (each invoice line's vendor cost
+  rounded half-up, then added: ``rated_costs``), in the vendor's currency and not converted (the
+  accounting package converts at its own rates, and each entry balances in one currency); vendor
+  cost billed to no customer (internal use, vendor taxes, credits the reseller keeps, unmapped
+  accounts) debit the unbilled-cost account; what the vendor bills beyond the rated lines' cost
+  (amortised commitments, when the plan prices EffectiveCost) the prepaid account, rounded once.
+  The cents left between the payable and these (the invoices round cost per line, the vendor its
+  bill once) go to the rounding account (``products.yaml`` ``rounding_account``), so the entry
+  balances exactly and the prepaid account holds commitments only.
 
 Writers: a generic CSV journal for accounting packages and the same entries as a beancount v3
 ledger that ``bean-check`` verifies independently. Both are written to a temporary name and
@@ -35,10 +37,12 @@ from pathlib import Path
 
 import duckdb
 
+from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, RunError
 from billing_lib.invoice_model import Invoice, VatLine, money_text
 from billing_lib.invoicing_parameters import Invoicing
-from billing_lib.money import ZERO, round_money
+from billing_lib.line_labels import key_columns, line_key_sql
+from billing_lib.money import ZERO, round_money, round_money_sql
 from billing_lib.periods import month_days
 from billing_lib.run_files import atomic_target, journal_name, ledger_name
 
@@ -171,19 +175,58 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     ).fetchall() != [(0,), (0,)]
 
 
+def _groupings(invoicing: Invoicing, customer_ids: list[str]) -> dict[tuple[str, ...], list[str]]:
+    """The customers ``customer_ids`` per line_grouping (customers.yaml, as the invoices group
+    their lines; the default grouping for a customer the parameters do not hold)."""
+    default = tuple(Customer.model_fields["line_grouping"].get_default(call_default_factory=True))
+    out: dict[tuple[str, ...], list[str]] = {}
+    for cid in customer_ids:
+        customer = invoicing.customers.get(cid)
+        out.setdefault(tuple(customer.line_grouping) if customer else default, []).append(cid)
+    return out
+
+
+def rated_costs(
+    con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str], invoicing: Invoicing
+) -> list[tuple[str, str, str, Decimal, Decimal, Decimal]]:
+    """Per vendor, vendor currency and product group of ``period``'s vendor lines of
+    ``customer_ids``: the cost of sales as the invoices round it (the vendor cost of each invoice
+    line rounded half-up to the vendor currency's minor unit, then added: the invoices' cost to
+    the cent where the invoice is in the vendor's currency), the exact vendor cost and the exact
+    BilledCost."""
+    groupings = _groupings(invoicing, customer_ids)
+    keyed = key_columns(groupings)
+    # a vendor line's key never reads its description (a fee's would): none, unless grouped by it
+    columns = ", ".join(keyed + ([] if "description" in keyed else ["NULL AS description"]))
+    credit = "(line_kind = 'vendor' AND COALESCE(charge_category, '') = 'Credit')"
+    rounded = round_money_sql("sum(vendor_cost)", "vendor_currency")
+    return con.execute(
+        f"""WITH grouped AS (
+              SELECT customer_id, vendor, vendor_currency, product_group, {credit} AS line_credit,
+                     {columns}, sum(vendor_cost) AS vendor_cost, sum(billed_cost) AS billed_cost
+              FROM rated_lines
+              WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id)
+              GROUP BY ALL),
+            lines AS (
+              SELECT vendor, vendor_currency, product_group, {rounded} AS rounded,
+                     sum(vendor_cost) AS vendor_cost, sum(billed_cost) AS billed_cost
+              FROM (SELECT *, {line_key_sql(groupings)} AS line_key FROM grouped)
+              GROUP BY customer_id, vendor, vendor_currency, product_group, line_credit,
+                       line_key)
+           SELECT vendor, vendor_currency, product_group, sum(rounded), sum(vendor_cost),
+                  sum(billed_cost)
+           FROM lines GROUP BY ALL ORDER BY ALL""",
+        [period, customer_ids],
+    ).fetchall()
+
+
 def purchase_entries(
     con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str], invoicing: Invoicing
 ) -> list[Entry]:
     """One entry per vendor and vendor currency for the month (see the module docstring)."""
     products = invoicing.products
     _, last = month_days(period)
-    rated = con.execute(
-        """SELECT vendor, vendor_currency, product_group, sum(vendor_cost), sum(billed_cost)
-           FROM rated_lines
-           WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id)
-           GROUP BY ALL ORDER BY ALL""",
-        [period, customer_ids],
-    ).fetchall()
+    rated = rated_costs(con, period, customer_ids, invoicing)
     other: list[tuple[str, str, str, Decimal]] = []
     if _table_exists(con, "excluded_lines"):
         other += con.execute(
@@ -200,19 +243,18 @@ def purchase_entries(
     entries = []
     for vendor, currency in keys:
         vendor_name = products.vendors[vendor].name
-        billed = sum((b for v, c, _, _, b in rated if (v, c) == (vendor, currency)), ZERO)
+        mine = [r for r in rated if (r[0], r[1]) == (vendor, currency)]
+        billed = sum((r[5] for r in mine), ZERO)
         billed += sum((b for v, c, _, b in other if (v, c) == (vendor, currency)), ZERO)
-        postings = []
-        for v, c, group, vendor_cost, _ in rated:
-            if (v, c) == (vendor, currency):
-                postings.append(
-                    Posting(
-                        products.product_groups[group].cost_account,
-                        round_money(vendor_cost, currency),
-                        currency,
-                        f"Cost of sales {products.product_groups[group].heading} {period}",
-                    )
-                )
+        postings = [
+            Posting(
+                products.product_groups[group].cost_account,
+                round_money(rounded, currency),  # already rounded: its exponent only
+                currency,
+                f"Cost of sales {products.product_groups[group].heading} {period}",
+            )
+            for _, _, group, rounded, _, _ in mine
+        ]
         for v, c, what, cost in other:
             if (v, c) == (vendor, currency):
                 postings.append(
@@ -223,14 +265,23 @@ def purchase_entries(
                         f"{vendor_name} {what} {period}",
                     )
                 )
-        payable = round_money(billed, currency)
-        difference = payable - sum((p.amount for p in postings), ZERO)
+        # what the vendor bills for the month's lines beyond their cost: amortised commitments
+        commitments = sum((r[5] - r[4] for r in mine), ZERO)
         postings.append(
             Posting(
                 products.prepaid_account,
-                difference,
+                round_money(commitments, currency),
                 currency,
                 f"{vendor_name} billed minus cost of the month (commitments) {period}",
+            )
+        )
+        payable = round_money(billed, currency)
+        postings.append(
+            Posting(
+                products.rounding_account,
+                payable - sum((p.amount for p in postings), ZERO),
+                currency,
+                f"{vendor_name} rounding differences {period} (cost rounded per invoice line)",
             )
         )
         postings.append(

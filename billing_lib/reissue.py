@@ -308,6 +308,7 @@ class _Billed:
                 None,
                 issued,
                 numbers={customer: number},
+                rates=self.settings.pricing.fx,
             )
         finally:
             con.close()

@@ -244,7 +244,7 @@ def _name(path: str | None) -> str:
 
 def customer_sums(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Per customer and currency of ``rated_lines``: revenue, cost, the number of vendor lines and
-    the line kinds; one grouped pass the margin and the vendor-line checks share."""
+    the line kinds, for the vendor-line check."""
     return con.execute(
         """SELECT customer_id, currency, sum(amount), sum(cost),
                   count(*) FILTER (WHERE line_kind = 'vendor'),
@@ -288,12 +288,15 @@ def no_vendor_lines(sums: list[tuple], invoices: pd.DataFrame) -> list[Finding]:
 
 
 def margins(
-    con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal, sums: list[tuple] | None = None
+    con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal, invoices: pd.DataFrame
 ) -> list[Finding]:
     """Charge lines priced below their cost (cost > 0, amount < cost), per customer and rule; and
-    customers whose margin is below ``min_margin_percent`` of their revenue, or who are billed at
-    a loss on a revenue of 0 or less (a credit balance, where a margin % means nothing), of
-    ``sums`` (``customer_sums``; summed here when not given)."""
+    invoices whose margin is below ``min_margin_percent`` of their net, or that bill a loss on a
+    net of 0 or less (nothing invoiced, or a credit balance, where a margin % means nothing).
+    The invoices are judged on their own figures (``invoices``: the run's invoice_summary.csv as
+    ``read_invoice_summary`` reads it, net and margin as printed), not on the rated lines' exact
+    sums, which differ by the rounding of each invoice line (docs/rounding.md): a 0.00 invoice
+    must not read as a credit balance of -0.01."""
     out: list[Finding] = []
     below = con.execute(
         """SELECT customer_id, plan_id, rule_id, currency, count(*), sum(amount - cost)
@@ -315,27 +318,27 @@ def margins(
                 ),
             )
         )
-    # a revenue of 0 or less (a credit balance) has no margin %: a loss there is listed
-    for customer, currency, revenue, cost, *_ in customer_sums(con) if sums is None else sums:
-        margin = Decimal(revenue) - Decimal(cost)
-        if revenue > 0 and margin * 100 >= min_margin_percent * revenue:
+    for inv in invoices.sort_values(["customer_id", "invoice_number"]).itertuples():
+        net, margin, currency = Decimal(str(inv.net)), Decimal(str(inv.margin)), str(inv.currency)
+        if net > 0 and margin * 100 >= min_margin_percent * net:
             continue
-        if revenue <= 0 and margin >= 0:
+        if net <= 0 and margin >= 0:
             continue
-        shown = margin.quantize(CENT, rounding=ROUND_HALF_UP)
-        on = Decimal(revenue).quantize(CENT, rounding=ROUND_HALF_UP)
-        if revenue <= 0:
+        if net <= 0:  # no margin %: of a negative net a loss would read as a profit
+            what = "a credit balance" if net < 0 else "nothing invoiced"
             text = (
-                f"a loss of {currency} {shown} on revenue of {on} (a credit balance: no "
-                f"margin %; below {min_margin_percent}%)"
+                f"a loss of {currency} {margin} on revenue of {net} ({what}: no margin %; "
+                f"below {min_margin_percent}%)"
             )
         else:
-            pct = (margin / Decimal(revenue) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+            pct = (margin / net * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
             text = (
-                f"margin {pct}% of revenue (below {min_margin_percent}%): {currency} {shown} "
-                f"on {on}"
+                f"margin {pct}% of revenue (below {min_margin_percent}%): {currency} {margin} "
+                f"on {net}"
             )
-        out.append(Finding("low margin", customer, text))
+        out.append(
+            Finding("low margin", str(inv.customer_id), text, (f"invoice {inv.invoice_number}",))
+        )
     return out
 
 
@@ -1051,9 +1054,8 @@ def run_findings(run: RunFacts) -> list[Finding]:
         previous,
         run.settings.net_change_percent,
     )
-    sums = customer_sums(run.con)
-    found += margins(run.con, run.settings.min_margin_percent, sums)
-    found += no_vendor_lines(sums, run.invoice_totals)
+    found += margins(run.con, run.settings.min_margin_percent, run.invoice_totals)
+    found += no_vendor_lines(customer_sums(run.con), run.invoice_totals)
     earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
     found += new_products(run.con, [p for p in earlier if p.is_file()], catch_all_rules(run.plans))
     found += control_totals(run.control_totals)

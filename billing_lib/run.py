@@ -296,6 +296,7 @@ class BillingRun:
                 self.params.period,
                 self.register(),
                 self.params.issue_date,
+                rates=self.settings.pricing.fx,
             )
             self.results.invoices = built
             # what the register records when the run is published (the numbers printed above)

@@ -90,9 +90,9 @@ def sheet_name(text: str, used: set[str]) -> str:
 
 class InvoiceFormats:
     """The cell formats of one invoice workbook (its invoice sheet and usage sheets), amounts in
-    the invoice's currency."""
+    the invoice's currency; ``national``: the currency its VAT is also stated in, if any."""
 
-    def __init__(self, wb: xlsxwriter.Workbook, currency: str) -> None:
+    def __init__(self, wb: xlsxwriter.Workbook, currency: str, national: str | None = None) -> None:
         def f(**props: Any) -> Any:
             return wb.add_format({"font_name": "Arial", "font_size": 9, "valign": "top", **props})
 
@@ -119,3 +119,6 @@ class InvoiceFormats:
         self.total_label = f(bold=True, font_size=10, align="right")
         self.sub_label = f(bold=True, align="right")
         self.mention = f(italic=True, bold=True, text_wrap=True)
+        if national:  # only then, so other workbooks keep their styles as they were
+            self.national_money = f(num_format=money_format(national), bold=True)
+            self.rate = f(num_format="0.0000######")

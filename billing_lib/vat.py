@@ -97,6 +97,10 @@ class VatRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     eu_countries: frozenset[Annotated[str, AfterValidator(checked_country)]]
     rules: dict[str, VatRule]
+    #: The currency the seller's VAT is declared in (ISO 4217). A VAT-bearing invoice in another
+    #: currency states its VAT in this one as well (Art. 230 Directive 2006/112/EC). Left out:
+    #: the currency of the seller's country (seller.yaml ``country``; CLDR, through babel).
+    national_currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
 
     def rule_for(
         self, customer: Customer, seller_country: str, source: str = CUSTOMERS_FILE

@@ -310,7 +310,7 @@ def write_invoice_workbook(
     file beside ``path`` (``usage_detail_name``). Credit notes have none."""
     with atomic_target(path) as tmp:
         wb = _document(tmp, inv, fixed_created(inv))
-        fmt = InvoiceFormats(wb, inv.currency)
+        fmt = InvoiceFormats(wb, inv.currency, _national(inv))
         used: set[str] = set()
         write_invoice_sheet(wb.add_worksheet(sheet_name(_kind(inv), used)), inv, seller, fmt)
         if inv.kind == "invoice" and usage is not None:
@@ -333,10 +333,15 @@ def write_credit_note_workbook(note: Invoice, seller: Seller, path: Path) -> Pat
             wb.add_worksheet(sheet_name(_kind(note), set())),
             note,
             seller,
-            InvoiceFormats(wb, note.currency),
+            InvoiceFormats(wb, note.currency, _national(note)),
         )
         wb.close()
     return path
+
+
+def _national(inv: Invoice) -> str | None:
+    """The currency ``inv`` also states its VAT in (``Invoice.national_vat``), if any."""
+    return inv.national_vat.currency if inv.national_vat else None
 
 
 def _kind(inv: Invoice) -> str:

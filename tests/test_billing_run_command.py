@@ -78,7 +78,7 @@ def test_the_run_prints_its_control_totals_invoices_and_ledger_balance(published
     # the confirmed jump of C001 (two findings)
     assert "needs a human look (2; information only, the invoices stay as rated):" in out
     assert "9 invoices" in out and "NW2026-000001 C001 Dijkstra Architecten B.V. EUR" in out
-    assert "EUR debit 67824.17 = credit 67824.17" in out
+    assert "EUR debit 67824.18 = credit 67824.18" in out
     assert f"published in {project / 'outputs' / '2026-10'}" in out
     # nothing on stderr: not ipykernel's "running over TCP without encryption" warning either
     assert result.stderr == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import shutil
 import subprocess
 from datetime import date
@@ -228,6 +229,24 @@ def test_the_sample_month_ledger_equals_its_invoices_and_rated_lines(sample_outp
     )
     assert expected == {cid: s["net_amount"] for cid, s in summary.items() if cid != "C002"}
     assert len(list((folder / "invoices").glob("*.xlsx"))) == len(summary) == 9
+    # cost of sales of the vendors billing in the invoices' currency (EUR) is the invoices' cost
+    # per product group to the cent (VMware: 5387.49, not 5387.47 rounded once), and the cent
+    # against VMware's bill (5574.10) is a rounding difference, not a commitment
+    invoiced: dict[str, Decimal] = {}
+    for inv in json.loads((folder / "invoices.json").read_text())["invoices"]:
+        for ln in inv["lines"]:
+            invoiced[ln["heading"]] = invoiced.get(ln["heading"], D(0)) + D(ln["cost"])
+    booked: dict[str, Decimal] = {}
+    for r in journal:
+        if r["entry_id"] in ("COST-2026-10-vmware-EUR", "COST-2026-10-microsoft-EUR") and r[
+            "description"
+        ].startswith("Cost of sales "):
+            heading = r["description"].removeprefix("Cost of sales ").removesuffix(" 2026-10")
+            booked[heading] = booked.get(heading, D(0)) + D(r["debit"] or 0) - D(r["credit"] or 0)
+    assert booked == {h: invoiced[h] for h in booked} and booked["VMware Cloud"] == D("5387.49")
+    vmware = {r["account"]: r for r in journal if r["entry_id"] == "COST-2026-10-vmware-EUR"}
+    assert sorted(vmware) == ["1630", "7040", "7095", "7099"]
+    assert (vmware["7099"]["credit"], vmware["1630"]["credit"]) == ("0.01", "5574.10")
 
 
 #: A main file checking a year's ledgers together, as docs/invoices-and-ledger.md shows it.
@@ -294,3 +313,105 @@ def test_the_ledgers_of_two_months_and_a_correction_load_together(tmp_path):
     assert [e.message for e in errors] == []
     assert sum(isinstance(e, data.Transaction) for e in entries) == each > 0
     assert options["operating_currency"] == ["EUR"]
+
+
+def test_cost_of_sales_is_the_invoices_cost_and_the_rounding_cents_go_to_their_own_account(
+    tmp_path,
+):
+    """The journal booked cost of sales rounded once per vendor and product group (VMware 5387.47
+    in the sample month) while the invoices carry it rounded per invoice line (5387.49), and the
+    cent left against the vendor's bill went to 1450 Prepaid vendor commitments, which no
+    commitment explains. Cost of sales is now the invoices' cost to the cent (per product group,
+    the sum of the invoice lines' rounded cost), the cents against the bill go to the rounding
+    account (products.yaml ``rounding_account``), and 1450 keeps the commitments only."""
+    rows = [
+        # C003 (grouped by service): two invoice lines, 1.00 + 1.00 on the invoice; 2.008 exact
+        line("C003", "2", vendor="vmware", service="vCPU", cost="1.004"),
+        line("C003", "2", vendor="vmware", service="RAM", cost="1.004"),
+        # C002 (grouped by subscription): one invoice line of both, 2.008 -> 2.01
+        line("C002", "2", vendor="vmware", service="vCPU", cost="1.004"),
+        line("C002", "2", vendor="vmware", service="RAM", cost="1.004"),
+        # C004: 2.333 -> 2.33; an AWS reserved instance billed 12.50 at 9.00 of cost
+        line("C004", "3", vendor="vmware", service="vCPU", cost="2.333"),
+        line("C004", "10", service="RDS", cost="9", vendor_cost="9", billed_cost="12.5"),
+    ]
+    con, customers, invoicing = setup(rows)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    # the vendor bills 0.006 more, for a line billed to no customer
+    con.execute(
+        "CREATE TABLE excluded_lines AS SELECT 'vmware' AS x_Vendor, 'EUR' AS BillingCurrency, "
+        "'internal' AS reason, CAST(0.006 AS DECIMAL(38,12)) AS BilledCost"
+    )
+    invoice_cost = sum(
+        (ln.cost for inv in invoices for ln in inv.lines if ln.product_group == "vmware"), D(0)
+    )
+    assert invoice_cost == D("1.00") + D("1.00") + D("2.01") + D("2.33") == D("6.34")
+    journal = read_journal(write_ledger(con, invoices, invoicing, tmp_path / "o")[0])
+    vmware = [
+        (r["account"], r["debit"], r["credit"])
+        for r in journal
+        if r["entry_id"] == "COST-2026-10-vmware-EUR"
+    ]
+    # billed 6.349 + 0.006 = 6.355 -> 6.36; cost of sales 6.34 (was 6.349 -> 6.35); not billed
+    # 0.01; the cent left is a rounding difference, not a commitment
+    assert invoicing.products.rounding_account == "7099"
+    assert vmware == [
+        ("7040", "6.34", ""),
+        ("7095", "0.01", ""),
+        ("7099", "0.01", ""),
+        ("1630", "", "6.36"),
+    ]
+    aws = [
+        (r["account"], r["debit"], r["credit"])
+        for r in journal
+        if r["entry_id"] == "COST-2026-10-aws-EUR"
+    ]
+    assert aws == [("7010", "9.00", ""), ("1450", "3.50", ""), ("1610", "", "12.50")]
+    # the rounding account is the parameters' own, and beancount names it from the chart
+    bean = (tmp_path / "o" / "ledger_2026-10.beancount").read_text()
+    assert "Expenses:7099-Rounding-differences" in bean
+    # and the accounting packages' files book it as the journal does
+    from billing_lib.accounting_exports import quickbooks_rows, xero_files
+
+    entries = build_entries(con, invoices, invoicing)
+    qb = [
+        r
+        for r in quickbooks_rows(entries, invoicing, "%d/%m/%Y", PERIOD)
+        if r[0].startswith("PURCH") and "VMware" in r[3]
+    ]
+    assert [(r[2], r[4], r[5]) for r in qb] == [
+        ("Cost of sales VMware", "6.34", ""),
+        ("Vendor cost not billed to customers", "0.01", ""),
+        ("Rounding differences", "0.01", ""),
+        ("Payable VMware", "", "6.36"),
+    ]
+    xero = [
+        (r[3], r[5])
+        for r in xero_files(entries, "No VAT")["EUR"]
+        if "COST-2026-10-vmware-EUR" in r[0]
+    ]
+    assert xero == [("7040", "6.34"), ("7095", "0.01"), ("7099", "0.01"), ("1630", "-6.36")]
+
+
+def test_the_rounding_account_defaults_to_7099_and_must_be_in_the_chart(tmp_path):
+    """products.yaml without ``rounding_account`` books the rounding cents to 7099 "Rounding
+    differences" (opened in the chart when it has no 7099); a ``rounding_account`` the chart does
+    not hold is refused naming the entry."""
+    import yaml
+
+    from billing_lib.invoices import load_invoicing
+    from tests.invoice_helpers import parameters_copy
+
+    params = parameters_copy(tmp_path)
+    products = yaml.safe_load((params / "products.yaml").read_text())
+    del products["rounding_account"], products["accounts"]["7099"]
+    (params / "products.yaml").write_text(yaml.safe_dump(products))
+    invoicing = load_invoicing(params)
+    assert invoicing.products.rounding_account == "7099"
+    assert invoicing.account("7099").name == "Rounding differences"
+    products["rounding_account"] = "7098"
+    (params / "products.yaml").write_text(yaml.safe_dump(products))
+    with pytest.raises(ParameterError, match=r"rounding_account.*'7098' is not in"):
+        load_invoicing(params)

@@ -189,10 +189,16 @@ def test_the_invoice_sheets_formulas_recalculate_to_the_stored_amounts(billed):
         written = formulas(ws)
         # the VAT amount (base x rate) is the formula that would leave a fraction of a yen
         assert [f for f in written.values() if re.fullmatch(r"=ROUND\(D\d+\*E\d+,\d\)", f)]
+        # the VAT in EUR (Art. 230: a Dutch invoice in another currency) rounds to cents
+        eur = label_cell(ws, "VAT in EUR").offset(column=1).coordinate
+        assert D(str(cached[eur].value)) == D(inv["national_vat"]["amount"])
+        assert ws[eur].number_format == '"EUR" #,##0.00;"EUR" -#,##0.00'
         for ref, formula in written.items():
-            assert formula.endswith(f",{PLACES[currency]})"), (currency, ref, formula)
+            places = 2 if ref == eur else PLACES[currency]
+            assert formula.endswith(f",{places})"), (currency, ref, formula)
             assert evaluate(ws, formula) == D(str(cached[ref].value)), (currency, ref, formula)
-            assert ws[ref].number_format == amount_format(currency), (currency, ref)
+            if ref != eur:
+                assert ws[ref].number_format == amount_format(currency), (currency, ref)
         for label, key in (("Net", "net"), ("VAT", "vat_total"), ("Total", "gross")):
             assert D(str(cached.cell(label_cell(ws, label).row, 6).value)) == D(inv[key])
 

@@ -567,31 +567,86 @@ def test_billing_run_takes_confirmed_jumps_repeated_or_comma_separated():
         run_parameters.customer_list("confirm_jumps", 1)
 
 
-def test_a_customer_billed_at_a_loss_on_a_credit_balance_is_listed_below_the_minimum_margin():
+def low_margins(rows, tmp_path):
+    """The review's ``low margin`` findings on invoices built from the rated ``rows``, the
+    invoices read back from their invoice_summary.csv as a run hands them to the review."""
+    from billing_lib.invoices import build_invoices, write_invoice_summary
+    from billing_lib.numbering import open_register
+    from billing_lib.run_readback import read_invoice_summary
+    from tests.invoice_helpers import ISSUED, PERIOD, setup
+
+    con, customers, invoicing = setup(rows)
+    register = open_register(tmp_path / "reg.sqlite")
+    built = build_invoices(con, customers, invoicing, PERIOD, register, ISSUED)
+    totals = read_invoice_summary(write_invoice_summary(built, tmp_path / "summary.csv"))
+    return [
+        (f.subject, f.finding, f.lines)
+        for f in review.margins(con, D(5), totals)
+        if f.check == "low margin"
+    ]
+
+
+def test_a_customer_billed_at_a_loss_on_a_credit_balance_is_listed_below_the_minimum_margin(
+    tmp_path,
+):
     """A negative net (a goodwill credit larger than the month) escaped the margin check (only
     revenue above 0 was looked at): C009, net -662.14 at a cost of 1183.93, was not listed. A loss
     on a revenue of 0 or less is listed, without a margin % (of a negative revenue it reads as a
     profit: 278.8 %)."""
-    from tests.invoice_helpers import line, rated_table
+    from tests.invoice_helpers import line
 
-    con = duckdb.connect()
-    rated_table(
-        con,
+    low = low_margins(
         [
             line("C009", "1337.86", cost="1183.93"),
             line("C009", "-2000", kind="credit", product_group="managed_services"),
             line("C005", "-50", cost="-60"),  # a credit passed on: no loss, not listed
             line("C003", "100", cost="99"),
         ],
+        tmp_path,
     )
-    low = [(f.subject, f.finding) for f in review.margins(con, D(5)) if f.check == "low margin"]
     assert low == [
-        ("C003", "margin 1.0% of revenue (below 5%): EUR 1.00 on 100.00"),
+        (
+            "C003",
+            "margin 1.0% of revenue (below 5%): EUR 1.00 on 100.00",
+            ("invoice NW2026-000001",),
+        ),
         (
             "C009",
             "a loss of EUR -1846.07 on revenue of -662.14 (a credit balance: no margin %; "
             "below 5%)",
+            ("invoice NW2026-000003",),
         ),
+    ]
+
+
+def test_the_margin_check_quotes_the_invoice_not_the_unrounded_rated_lines(tmp_path):
+    """A credit of 1337.86 on C009's month of 1337.86 (on the invoice: 1000.00 + 337.86, the
+    rated lines 1000.004 + 337.855) gives a 0.00 invoice ("Nothing to pay"), but the review said
+    "a loss of EUR -1183.93 on revenue of -0.01 (a credit balance ...)": it judged the rated lines'
+    exact sum, -0.001. It quotes the invoice's own net and margin (invoice_summary.csv); a larger
+    credit is a credit balance, in the invoice's figures too."""
+    from tests.invoice_helpers import line
+
+    month = [
+        line("C009", "1000.004", service="EC2", cost="1000"),
+        line("C009", "337.855", service="S3", cost="183.93"),
+    ]
+    zero = [line("C009", "-1337.86", kind="credit", product_group="managed_services")]
+    assert low_margins(month + zero, tmp_path / "a") == [
+        (
+            "C009",
+            "a loss of EUR -1183.93 on revenue of 0.00 (nothing invoiced: no margin %; below 5%)",
+            ("invoice NW2026-000001",),
+        )
+    ]
+    larger = [line("C009", "-5000", kind="credit", product_group="managed_services")]
+    assert low_margins(month + larger, tmp_path / "b") == [
+        (
+            "C009",
+            "a loss of EUR -4846.07 on revenue of -3662.14 (a credit balance: no margin %; "
+            "below 5%)",
+            ("invoice NW2026-000001",),
+        )
     ]
 
 

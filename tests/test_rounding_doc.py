@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rating_helpers import line, rated_store, write_parameters
 
+from billing_lib.invoice_model import national_vat_amount
 from billing_lib.money import round_money
 from billing_lib.rating import rate_lines
 
@@ -84,3 +85,14 @@ assignments:
     documented = [D(u) for _, u, _ in table("rounding-example")[:3]]
     assert got == documented
     assert re.search(r"10\.10 x 0\.9215 = 9\.30715", DOC.read_text())
+
+
+def test_the_vat_in_the_national_currency_is_the_vat_total_at_the_rate_rounded_half_up_once():
+    rows = table("national-vat-example")
+    assert len(rows) == 3
+    for vat, rate, exact, national in rows:
+        amount = D(vat.removeprefix("GBP "))
+        assert amount * D(rate) == D(exact)
+        assert national_vat_amount(amount, D(rate), "EUR") == D(national)
+    # half-up, not Decimal's half-even: 0.045 -> 0.05
+    assert D("0.045").quantize(D("0.01")) == D("0.04") and rows[1][3] == "0.05"
