@@ -97,7 +97,7 @@ def problems(err: InputError) -> set[tuple]:
 
 RECON_KEY = (
     "InvoiceNumber + OrderId + AlternateId + SubscriptionId + ProductId + SkuId + ChargeType + "
-    "ChargeStartDate"
+    "ChargeStartDate + MeterDescription"
 )
 
 
