@@ -192,6 +192,20 @@ def _effective_cost_columns(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _money_back(spec: FormatSpec) -> str:
+    """The docs line naming the lines that give money back on a positive quantity."""
+    if spec.money_back_marks:
+        marks = ", ".join(f"`{c}`" for c in spec.money_back_marks)
+        return (
+            "- Lines that give money back on a positive quantity (not a contradiction of signs): "
+            f"those the columns {marks} mark, as the notes above say; they have no PricingQuantity"
+        )
+    return (
+        "- Charge types that give money back on a positive quantity (not a contradiction of "
+        f"signs): {', '.join(f'`{t}`' for t in spec.positive_quantity_credits) or 'none'}"
+    )
+
+
 def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
     """One format's section: identification, vendor columns read, and the column mapping."""
     out = [f"## {spec.title} (`{spec.name}`)", ""]
@@ -212,10 +226,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         ),
         f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
         f"- Duplicate key inside one file: {_duplicate_key(spec)}",
-        (
-            "- Charge types that give money back on a positive quantity (not a contradiction of "
-            f"signs): {', '.join(f'`{t}`' for t in spec.positive_quantity_credits) or 'none'}"
-        ),
+        _money_back(spec),
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",

@@ -179,6 +179,12 @@ class FormatSpec(BaseModel):
         description="Vendor charge types (x_VendorChargeType) that give money back on a positive "
         "quantity as the vendor's convention (not a contradiction of signs)",
     )
+    money_back_marks: list[str] = Field(
+        [],
+        description="Columns by which the format tells a line that gives money back on a "
+        "positive quantity (its mapping leaves such a line without PricingQuantity): named, with "
+        "those the file lacks, when lines with contradicting signs carry no such mark",
+    )
     file_keyed_lines: str | None = Field(
         None,
         description="When a line id takes its file's name (``__file_name`` in x_VendorLineId): "
