@@ -699,3 +699,21 @@ def test_a_parameters_folder_without_vendor_prices_is_named_with_the_file_it_lac
     assert f"there is no {tmp_path / 'vendor_prices.yaml'} (no such file)" in message
     assert "VMware Cloud Director in 2026-10" in message
     assert f"a contract price for 'VMware Cloud Director' in 2026-10 in {tmp_path}" in message
+
+
+def test_contract_points_and_cost_are_exact_beyond_10_to_the_14(prices, tmp_path):
+    """Units x points per unit x price per point computed exactly where a product passes 10^14
+    (DuckDB's own product of two 12-place amounts stops there)."""
+    path = tmp_path / "customer-monthly-usage-2026-10.tsv"
+    path.write_text(
+        "Customer Label\tProduct\tUnit of Measure\tUnits to be Reported\n"
+        "acme\tvSAN Enterprise\tTiB used\t100000000000000.25\n",
+        encoding="utf-8",
+    )
+    con = open_store()
+    import_reports(con, [path], vendor_prices=prices)
+    points = D("100000000000000.25") * 38
+    assert con.execute("SELECT PricingQuantity, BilledCost FROM lines").fetchone() == (
+        points,
+        points * D("0.8640"),
+    )

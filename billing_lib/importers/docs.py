@@ -118,7 +118,11 @@ READING_RULES = """\
   id column it stores as a number (a tool that read the ids as numbers rewrote the file) is
   checked so.
 - **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per
-  point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range".
+  point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range",
+  showing the amount's size and the exact amounts of the row it is computed from. Products of two
+  amounts (`_amount_mul` in the mappings, `importers/amounts.py`) are exact to 12 places, rounded
+  half away from zero, up to that size (DuckDB's own product of two 12-place amounts stops at
+  10^14).
 - **Control totals**: per file and currency, rows and cost read versus rows and BilledCost after
   mapping; a difference stops the import with the figures.
 """
