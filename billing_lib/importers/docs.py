@@ -122,7 +122,8 @@ READING_RULES = """\
   showing the amount's size and the exact amounts of the row it is computed from. Products of two
   amounts (`_amount_mul` in the mappings, `importers/amounts.py`) are exact to 12 places, rounded
   half away from zero, up to that size (DuckDB's own product of two 12-place amounts stops at
-  10^14).
+  10^14). The rating's limit is lower: a price x quantity or cost x factor of 10^14 or more stops
+  it, naming the line (docs/guarantees.md).
 - **Control totals**: per file and currency, rows and cost read versus rows and BilledCost after
   mapping; a difference stops the import with the figures.
 """
