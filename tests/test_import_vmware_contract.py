@@ -717,3 +717,23 @@ def test_contract_points_and_cost_are_exact_beyond_10_to_the_14(prices, tmp_path
         points,
         points * D("0.8640"),
     )
+
+
+def test_two_sites_reports_of_one_name_in_a_zip_s_folders_are_two_sites(prices, tmp_path):
+    """A zip with a folder per site, each holding the site's report under the same name: the
+    member's path in the zip tells the sites apart."""
+    import zipfile
+
+    name = "customer-monthly-usage-2026-10.tsv"
+    archive = tmp_path / "october.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for site, cores in (("ams", 64), ("utr", 32)):
+            zf.writestr(
+                f"{site}/{name}", f"{NO_METER_HEADER}\nacme\tFlex Core - Standard\tCore\t{cores}\n"
+            )
+    con = open_store()
+    assert [r.rows for r in import_reports(con, [archive], vendor_prices=prices)] == [1, 1]
+    assert con.execute("SELECT x_VendorLineId FROM lines ORDER BY 1").fetchall() == [
+        ("2026-10:file ams/customer-monthly-usage-2026-10.tsv:acme:Flex Core - Standard:Core",),
+        ("2026-10:file utr/customer-monthly-usage-2026-10.tsv:acme:Flex Core - Standard:Core",),
+    ]

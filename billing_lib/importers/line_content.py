@@ -46,20 +46,17 @@ def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec, start: int) ->
     those are compared by their ids (``check_not_imported``); but where a line id takes its
     file's name (``FormatSpec.line_id_by_file``), a copy under another name has other ids, so
     its content is that of its lines (``__new``), hashed the same way."""
-    if spec.key_kind != "row":
-        if not spec.line_id_by_file:
-            return None
-        return con.execute(
-            "SELECT $1 || ':' || count(*) || ':' || COALESCE(sum(CAST(hash >> 64 AS HUGEINT)), 0) "
-            "|| ':' || COALESCE(sum(CAST(hash & 18446744073709551615::UHUGEINT AS HUGEINT)), 0) "
-            f"FROM (SELECT {line_content_sql()} AS hash FROM __new)",
-            [spec.name],
-        ).fetchall()[0][0]
+    if spec.key_kind == "row":
+        hashes = f"SELECT hash FROM imported_rows WHERE report = {int(start)} AND format = $1"
+    elif spec.line_id_by_file:
+        hashes = f"SELECT {line_content_sql()} AS hash FROM __new"
+    else:
+        return None
     return con.execute(
         "SELECT $1 || ':' || count(*) || ':' || COALESCE(sum(CAST(hash >> 64 AS HUGEINT)), 0) "
         "|| ':' || COALESCE(sum(CAST(hash & 18446744073709551615::UHUGEINT AS HUGEINT)), 0) "
-        "FROM imported_rows WHERE report = $2 AND format = $1",
-        [spec.name, start],
+        f"FROM ({hashes})",
+        [spec.name],
     ).fetchall()[0][0]
 
 

@@ -62,8 +62,8 @@ class SourceFile:
 
     @property
     def file_name(self) -> str:
-        """The file's own name, without its folders: a zip member's (``october.zip!ams/x.tsv``:
-        ``x.tsv``), not the zip's."""
+        """The file's own name, without the folders it was given from; a zip member's path in
+        its zip (``october.zip!ams/x.tsv``: ``ams/x.tsv``, a folder per site), not the zip's."""
         return file_name_of(self.name)
 
     @property
@@ -75,7 +75,7 @@ class SourceFile:
 def file_name_of(name: str) -> str:
     """The own name of the file a ``SourceFile.name`` names (``SourceFile.file_name``)."""
     at = name.lower().rfind(".zip!")
-    return Path(name[at + 5 :] if at >= 0 else name).name
+    return name[at + 5 :] if at >= 0 else Path(name).name
 
 
 _BLANK_TEXT = re.compile(r"(?m)^\r?$")
