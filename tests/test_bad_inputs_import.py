@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import duckdb
@@ -100,7 +100,7 @@ def problems(err: InputError) -> set[tuple]:
 
 RECON_KEY = (
     "InvoiceNumber + OrderId + AlternateId + SubscriptionId + ProductId + SkuId + ChargeType + "
-    "ChargeStartDate"
+    "ChargeStartDate + MeterDescription"
 )
 
 
@@ -880,6 +880,39 @@ def test_a_computed_amount_out_of_range_names_row_and_column(tmp_path):
     err = import_error(edited(VMWARE, tmp_path / "vmware.csv", edit))
     assert "out of range of DECIMAL(38,12)" in str(err)
     assert (4, "BilledCost (from 'Billable Points')") in problems(err)
+    # the value shown: its size, and the exact amounts it is computed from, no float's digits
+    [value] = {p.value for p in err.problems if p.row == 4}
+    assert value.startswith("about 1.11e+27 (") and "Billable Points 90000000000000000000" in value
+    assert "Price per Point 12345678" in value
+
+
+def test_computed_amounts_reach_the_range_of_decimal_38_12_exactly(tmp_path):
+    """A product of two DECIMAL(38,12) amounts is exact up to 10^26, not only below 10^14 (where
+    DuckDB's own DECIMAL(38,24) product stops): a list cost of 2.06 x 10^15 and points x price
+    of 1.1 x 10^25 import, to the last place."""
+
+    def recon(header, rows):
+        set_value(header, rows, 0, "Quantity", "99999999999999")
+        set_value(header, rows, 0, "BillableQuantity", "99999999999999")
+
+    con = duckdb.connect()
+    import_reports(con, [edited(RECON, tmp_path / RECON.name, recon)])
+    assert con.execute("SELECT ListCost FROM lines WHERE x_SourceRow = 2").fetchone() == (
+        Decimal("2059999999999979.4"),
+    )
+
+    def vmware(header, rows):
+        set_value(header, rows, 2, "Billable Points", "12345678901234.000000000001")
+        set_value(header, rows, 2, "Price per Point", "891234567890.123456789012")
+
+    con = duckdb.connect()
+    import_reports(con, [edited(VMWARE, tmp_path / "vmware.csv", vmware)])
+    with localcontext(prec=60):
+        product = Decimal("12345678901234.000000000001") * Decimal("891234567890.123456789012")
+        exact = product.quantize(Decimal("1E-12"), rounding=ROUND_HALF_UP)
+    assert con.execute(
+        "SELECT BilledCost, ListCost FROM lines WHERE x_SourceRow = 4"
+    ).fetchone() == (exact, exact)
 
 
 def test_a_total_out_of_range_names_the_column_and_the_largest_rows(tmp_path):

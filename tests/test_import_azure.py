@@ -2,12 +2,18 @@
 
 import json
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
 
 from billing_lib.importers import import_reports
 from billing_lib.store import open_store
 from tests.sample_totals import SAMPLES, expected, own_totals, report_totals
 
 EA = SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+MPA = (
+    Path(__file__).resolve().parent / "data" / "azure-cost-details" / "mpa-actual-cost-2026-10.csv"
+)
 
 
 def test_ea_sample_imports_with_its_own_totals():
@@ -85,3 +91,40 @@ def test_mca_layout_with_lower_case_columns(tmp_path):
         "G123",
     )
     assert rows[1][1] == "Credit"
+
+
+def _with_times(src, dest, date_columns, suffix):
+    """``src`` with ``suffix`` (a time) after each value of ``date_columns``."""
+    import csv
+
+    with open(src, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    at = [rows[0].index(c) for c in date_columns]
+    for row in rows[1:]:
+        for i in at:
+            row[i] += suffix
+    with open(dest, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    return dest
+
+
+def _dated_lines(path):
+    con = open_store()
+    import_reports(con, [path])
+    return con.execute(
+        "SELECT x_SourceRow, ChargePeriodStart, ChargePeriodEnd, BillingPeriodStart, "
+        "BillingPeriodEnd, BilledCost FROM lines ORDER BY 1"
+    ).fetchall()
+
+
+@pytest.mark.parametrize("suffix", [" 00:00:00", " 12:00:00 AM", " 11:59:59 PM"])
+def test_a_time_after_the_us_date_is_dropped(tmp_path, suffix):
+    """Cost-details exports (EA/MCA and partner) whose dates carry a time, as the legacy usage
+    downloads and many tools write them: the day is kept, the time dropped, as documented."""
+    ea = _with_times(
+        EA, tmp_path / "ea.csv", ["Date", "BillingPeriodStartDate", "BillingPeriodEndDate"], suffix
+    )
+    assert _dated_lines(ea) == _dated_lines(EA)
+    dates = ["date", "billingPeriodStartDate", "billingPeriodEndDate"]
+    mpa = _with_times(MPA, tmp_path / "mpa.csv", dates, suffix)
+    assert _dated_lines(mpa) == _dated_lines(MPA)

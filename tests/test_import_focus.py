@@ -154,3 +154,111 @@ def test_copy_under_another_name_is_the_same_report(tmp_path):
     import_reports(con, [SAAS])
     with pytest.raises(InputError, match="already imported as .*saas_spend_agreements_b2.csv"):
         import_reports(con, [copy])
+
+
+CUR2_MONTH = (
+    SAMPLES.parents[2]
+    / "samples"
+    / "2026-10"
+    / "reports"
+    / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+)
+#: The sample month's CUR 2.0 in FOCUS columns by the FinOps Foundation's converter rules for the
+#: AWS CUR (ChargeCategory by line item type, a Savings Plan negation Usage; CommitmentDiscountId
+#: the Savings Plan's ARN, else the reservation's; EffectiveCost 0 on a negation; PricingQuantity
+#: the usage amount) and FOCUS 1.0's ChargeSubcategory of credits and refunds.
+CONVERTED = """
+SELECT line_item_unblended_cost AS BilledCost, bill_payer_account_id AS BillingAccountId,
+  'USD' AS BillingCurrency,
+  strftime(timezone('UTC', bill_billing_period_start_date), '%Y-%m-%dT%H:%M:%SZ')
+    AS BillingPeriodStart,
+  strftime(timezone('UTC', bill_billing_period_end_date), '%Y-%m-%dT%H:%M:%SZ') AS BillingPeriodEnd,
+  CASE line_item_line_item_type WHEN 'Tax' THEN 'Tax' WHEN 'Fee' THEN 'Purchase'
+    WHEN 'RIFee' THEN 'Purchase' WHEN 'SavingsPlanRecurringFee' THEN 'Purchase'
+    WHEN 'Credit' THEN 'Adjustment' WHEN 'Refund' THEN 'Adjustment' ELSE 'Usage' END
+    AS ChargeCategory,
+  CASE line_item_line_item_type WHEN 'Credit' THEN 'Credit' WHEN 'Refund' THEN 'Refund' END
+    AS ChargeSubcategory,
+  strftime(timezone('UTC', line_item_usage_start_date), '%Y-%m-%dT%H:%M:%SZ') AS ChargePeriodStart,
+  strftime(timezone('UTC', line_item_usage_end_date), '%Y-%m-%dT%H:%M:%SZ') AS ChargePeriodEnd,
+  COALESCE(savings_plan_savings_plan_a_r_n, reservation_reservation_a_r_n) AS CommitmentDiscountId,
+  CASE line_item_line_item_type
+    WHEN 'SavingsPlanCoveredUsage' THEN savings_plan_savings_plan_effective_cost
+    WHEN 'SavingsPlanNegation' THEN 0 ELSE line_item_unblended_cost END AS EffectiveCost,
+  line_item_usage_amount AS PricingQuantity, pricing_unit AS PricingUnit, 'AWS' AS ProviderName,
+  line_item_usage_account_id AS SubAccountId, product_servicecode AS ServiceName,
+  line_item_resource_id AS ResourceId, line_item_line_item_type AS x_LineItemType
+FROM read_parquet(?)"""
+
+
+def _converted(tmp_path, where: str = "true"):
+    import duckdb
+
+    path = tmp_path / "aws-focus-2026-10.csv"
+    rel = duckdb.sql(f"SELECT * FROM ({CONVERTED}) WHERE {where}", params=[str(CUR2_MONTH)])
+    rel.write_csv(str(path))
+    return path
+
+
+def test_an_aws_month_as_the_focus_converter_writes_it_imports_its_negations(tmp_path):
+    """A Savings Plan negation in FOCUS is a Usage line with a positive quantity, a negative cost
+    and the plan's CommitmentDiscountId: money given back, not contradicting signs. Its cost
+    cancels the covered usage, and the month costs what the CUR itself does."""
+    focus = _converted(tmp_path)
+    con = open_store()
+    [report] = import_reports(con, [focus])
+    assert report.format == "focus"
+    cur = open_store()
+    import_reports(cur, [CUR2_MONTH])
+    per_account = "SELECT SubAccountId, sum(BilledCost) FROM lines GROUP BY 1 ORDER BY 1"
+    assert con.execute(per_account).fetchall() == cur.execute(per_account).fetchall()
+    # the negations: no priced quantity (it repeats the covered usage's), cost as printed
+    negations = con.execute(
+        "SELECT count(*), count(PricingQuantity), sum(BilledCost), sum(ConsumedQuantity) "
+        "FROM lines WHERE ChargeCategory = 'Usage' AND BilledCost < 0"
+    ).fetchone()
+    assert negations[:3] == (31, 0, Decimal("-684.48"))
+    covered = con.execute(
+        "SELECT sum(BilledCost), count(PricingQuantity) FROM lines "
+        "WHERE ChargeCategory = 'Usage' AND CommitmentDiscountId LIKE 'arn:aws:savingsplans:%'"
+    ).fetchone()
+    assert covered == (Decimal("0"), 31)  # 31 covered days priced, each cancelled
+
+
+def test_focus_discount_and_credit_subcategories_give_money_back(tmp_path):
+    path = tmp_path / "focus.csv"
+    path.write_text(
+        "BillingAccountId,SubAccountId,ChargeCategory,ChargeSubcategory,ChargePeriodStart,"
+        "BilledCost,BillingCurrency,PricingQuantity\n"
+        "b1,s1,Usage,On-Demand,2024-05-01,10,EUR,4\n"
+        "b1,s1,Usage,Discount,2024-05-01,-1,EUR,4\n"
+        "b1,s1,Purchase,Credit,2024-05-01,-2,EUR,1\n",
+        encoding="utf-8",
+    )
+    con = open_store()
+    import_reports(con, [path])
+    got = con.execute("SELECT PricingQuantity, BilledCost FROM lines ORDER BY x_SourceRow")
+    assert got.fetchall() == [
+        (Decimal("4"), Decimal("10")),
+        (None, Decimal("-1")),
+        (None, Decimal("-2")),
+    ]
+
+
+def test_an_unmarked_negative_usage_line_names_what_focus_would_mark_it_by(tmp_path):
+    """The same month without CommitmentDiscountId (a converter leaving the column out): the
+    negations cannot be told from a sign error. The message says what FOCUS marks them by and
+    that the file lacks it, not that the vendor's report is wrong."""
+    focus = _converted(tmp_path)
+    import duckdb
+
+    bare = tmp_path / "bare.csv"
+    duckdb.sql(
+        f"SELECT * EXCLUDE (CommitmentDiscountId, ChargeSubcategory) FROM read_csv('{focus}')"
+    ).write_csv(str(bare))
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [bare])
+    message = str(err.value)
+    assert "contradicting signs" in message and "ask the vendor" not in message
+    assert "CommitmentDiscountId" in message and "the file has no" in message
+    assert [p.row for p in err.value.problems][:2] == [11, 34]

@@ -234,3 +234,90 @@ def test_metered_rows_and_spelled_out_charge_types(tmp_path):
         "SELECT x_VendorChargeType, ChargeCategory, ChargeFrequency FROM lines ORDER BY x_SourceRow"
     ).fetchall()
     assert got == [("new", "Usage", "Usage-Based"), ("Cancel Immediate", "Credit", "Recurring")]
+
+
+def _azure_plan_rows(rows: list[dict]) -> list[dict]:
+    """Two rows of one Azure plan SKU on one subscription, one per meter, as Microsoft Learn's
+    example describes the invoice file's Azure plan usage (Tables - LRS: data stored, writes)."""
+    plan = dict(
+        rows[0],
+        OrderId="aZp1an0rder0000000000000000000001",
+        ProductId="DZH318Z0BNZ5",
+        SkuId="006G",
+        AvailabilityId="DZH318Z08B80",
+        SkuName="Tables - LRS",
+        ProductName="Tables",
+        ChargeType="new",
+        SubscriptionDescription="Azure plan",
+        SubscriptionId="4a1e2b3c-0003-4d5e-8f6a-7b8c9d0e1f31",
+        AlternateId="6dc5c039750a",
+        ChargeStartDate="10/1/2026",
+        ChargeEndDate="10/31/2026",
+        BillingFrequency="",
+        TermAndBillingCycle="",
+        UnitType="",
+        ReservationOrderId="",
+        TaxTotal="0",
+    )
+    meters = [
+        ("Tables - LRS Data Stored", "120", "0.045", "4.96"),
+        ("Tables - LRS Batch Write Operations", "35", "0.00036", "0.01"),
+    ]
+    return [
+        dict(
+            plan,
+            MeterDescription=m,
+            Quantity=q,
+            BillableQuantity=q,
+            UnitPrice=p,
+            EffectiveUnitPrice=p,
+            Subtotal=s,
+            Total=s,
+        )
+        for m, q, p, s in meters
+    ]
+
+
+def _invoice_with(tmp_path: Path, extra: list[dict]) -> Path:
+    with open(INVOICE, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    path = tmp_path / INVOICE.name
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, header, lineterminator="\r\n")
+        w.writeheader()
+        w.writerows(rows + extra)
+    return path
+
+
+def test_two_meters_of_one_azure_plan_sku_are_two_lines(tmp_path):
+    """An Azure SKU is billed through several meters: rows that differ only in their meter are
+    two charges, not a repeated row."""
+    with open(INVOICE, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    plan = _azure_plan_rows(rows)
+    con, report = _import(_invoice_with(tmp_path, plan))
+    got = con.execute(
+        "SELECT ChargeCategory, PricingQuantity, BilledCost, x_VendorLineId FROM lines "
+        "WHERE SkuId = 'DZH318Z0BNZ5:006G' ORDER BY x_SourceRow"
+    ).fetchall()
+    assert [g[:3] for g in got] == [("Usage", D("120"), D("4.96")), ("Usage", D("35"), D("0.01"))]
+    assert got[0][3].endswith(":Tables - LRS Data Stored")
+    assert report.rows == len(rows) + 2
+    # a licence row's line id is what it was: no meter, nothing added
+    lic = rows[0]
+    assert _line(con, x_SourceRow=2)["x_VendorLineId"] == (
+        f"{lic['InvoiceNumber']}:{lic['OrderId']}:{lic['AlternateId']}:{lic['SubscriptionId']}:"
+        f"{lic['ProductId']}:{lic['SkuId']}:{lic['ChargeType']}:2026-10-12"
+    )
+
+
+def test_the_same_meter_twice_is_still_a_repeated_row(tmp_path):
+    with open(INVOICE, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    plan = _azure_plan_rows(rows)
+    path = _invoice_with(tmp_path, [*plan, dict(plan[1])])
+    with pytest.raises(InputError, match="repeats row") as err:
+        import_reports(duckdb.connect(), [path])
+    assert "MeterDescription" in str(err.value)
+    assert [p.row for p in err.value.problems] == [len(rows) + 4]

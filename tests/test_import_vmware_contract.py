@@ -320,6 +320,97 @@ def test_one_customer_at_two_usage_meters_is_two_lines(prices, tmp_path):
         import_reports(open_store(), [again], vendor_prices=prices)
 
 
+NO_METER_HEADER = "Customer Label\tProduct\tUnit of Measure\tUnits to be Reported"
+
+
+def _site_without_meter(path: Path, *rows: str) -> Path:
+    """A Customer Monthly Usage report as each site's appliance exports it: no meter column."""
+    path.write_text("\n".join([NO_METER_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_two_sites_reports_without_a_meter_column_are_two_sites(prices, tmp_path):
+    """Each Usage Meter exports its own Customer Monthly Usage report, which has no meter column:
+    two sites' reports of one customer and product bill different usage and both import, keyed
+    by their files; a line equal at both sites (the same unit count) does not refuse them."""
+    utr = _site_without_meter(
+        tmp_path / "customer-monthly-usage-utr-2026-10.tsv",
+        "zorggroep-amstelland\tVMware Cloud Director\tPowered-on VM\t118",
+        "zorggroep-amstelland\tFlex Core - Standard\tCore\t64",
+    )
+    ams = _site_without_meter(
+        tmp_path / "customer-monthly-usage-ams-2026-10.tsv",
+        "zorggroep-amstelland\tVMware Cloud Director\tPowered-on VM\t59",
+        "zorggroep-amstelland\tFlex Core - Standard\tCore\t64",
+    )
+    con = open_store()
+    reports = import_reports(con, [ams, utr], vendor_prices=prices)
+    assert [r.rows for r in reports] == [2, 2]
+    got = con.execute(
+        "SELECT x_SourceFile, ConsumedQuantity, x_VendorLineId FROM lines "
+        "WHERE SkuId = 'VMware Cloud Director' ORDER BY 2"
+    ).fetchall()
+    assert [(Path(f).name, q) for f, q, _ in got] == [(ams.name, D("59")), (utr.name, D("118"))]
+    assert got[0][2] == (
+        "2026-10:file customer-monthly-usage-ams-2026-10.tsv:zorggroep-amstelland:"
+        "VMware Cloud Director:Powered-on VM"
+    )
+    # a repeated row inside one site's report is still a repeat
+    twice = _site_without_meter(
+        tmp_path / "customer-monthly-usage-2026-10.tsv",
+        "zorggroep-amstelland\tFlex Core - Standard\tCore\t64",
+        "zorggroep-amstelland\tFlex Core - Standard\tCore\t60",
+    )
+    with pytest.raises(InputError, match="row 3 repeats row 2"):
+        import_reports(open_store(), [twice], vendor_prices=prices)
+
+
+def test_a_site_report_without_a_meter_column_given_again_is_refused(prices, tmp_path):
+    """The same report given twice, as it is or copied under another name, re-encoded or
+    comma-separated, is refused by what it bills, and the message says why it could not be
+    another site's."""
+    utr = _site_without_meter(
+        tmp_path / "customer-monthly-usage-utr-2026-10.tsv",
+        "zorggroep-amstelland\tVMware Cloud Director\tPowered-on VM\t118",
+        "zorggroep-amstelland\tFlex Core - Standard\tCore\t64",
+    )
+    copy = tmp_path / "copy" / "customer-monthly-usage-ams-2026-10.tsv"
+    copy.parent.mkdir()
+    shutil.copy(utr, copy)
+    with pytest.raises(InputError, match="same content as"):
+        import_reports(open_store(), [utr, copy], vendor_prices=prices)
+    as_csv = tmp_path / "customer-monthly-usage-2026-10.csv"
+    as_csv.write_text(
+        utr.read_text(encoding="utf-8").replace("\t", ",").replace("\n", "\r\n"),
+        encoding="utf-16",
+    )
+    con = open_store()
+    import_reports(con, [utr], vendor_prices=prices)
+    with pytest.raises(InputError) as err:
+        import_reports(con, [as_csv], vendor_prices=prices)
+    message = str(err.value)
+    assert message.startswith(f"{as_csv}: the same report as {utr}")
+    assert "no Usage Meter column" in message and "its 2 lines bill the same charges" in message
+    assert "vendor line ids were all already imported" not in message
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (2,)
+
+
+def test_two_site_reports_of_one_file_name_are_refused_naming_the_name(prices, tmp_path):
+    """Without a meter column a line is keyed by its file's name: two different reports of one
+    name (two sites' downloads in two folders) are refused, saying so, not called copies."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    name = "customer-monthly-usage-2026-10.tsv"
+    a = _site_without_meter(first / name, "acme\tFlex Core - Standard\tCore\t64")
+    b = _site_without_meter(second / name, "acme\tFlex Core - Standard\tCore\t32")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [a, b], vendor_prices=prices)
+    message = str(err.value)
+    assert "no Usage Meter column" in message and f"file name {name}" in message
+    assert "copy" not in message
+
+
 def test_a_priced_usage_meter_report_per_site_is_read(tmp_path):
     """The same customer label and product from two Usage Meters in two priced reports."""
     with open(SAMPLE, encoding="utf-8", newline="") as fh:
@@ -608,3 +699,41 @@ def test_a_parameters_folder_without_vendor_prices_is_named_with_the_file_it_lac
     assert f"there is no {tmp_path / 'vendor_prices.yaml'} (no such file)" in message
     assert "VMware Cloud Director in 2026-10" in message
     assert f"a contract price for 'VMware Cloud Director' in 2026-10 in {tmp_path}" in message
+
+
+def test_contract_points_and_cost_are_exact_beyond_10_to_the_14(prices, tmp_path):
+    """Units x points per unit x price per point computed exactly where a product passes 10^14
+    (DuckDB's own product of two 12-place amounts stops there)."""
+    path = tmp_path / "customer-monthly-usage-2026-10.tsv"
+    path.write_text(
+        "Customer Label\tProduct\tUnit of Measure\tUnits to be Reported\n"
+        "acme\tvSAN Enterprise\tTiB used\t100000000000000.25\n",
+        encoding="utf-8",
+    )
+    con = open_store()
+    import_reports(con, [path], vendor_prices=prices)
+    points = D("100000000000000.25") * 38
+    assert con.execute("SELECT PricingQuantity, BilledCost FROM lines").fetchone() == (
+        points,
+        points * D("0.8640"),
+    )
+
+
+def test_two_sites_reports_of_one_name_in_a_zip_s_folders_are_two_sites(prices, tmp_path):
+    """A zip with a folder per site, each holding the site's report under the same name: the
+    member's path in the zip tells the sites apart."""
+    import zipfile
+
+    name = "customer-monthly-usage-2026-10.tsv"
+    archive = tmp_path / "october.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for site, cores in (("ams", 64), ("utr", 32)):
+            zf.writestr(
+                f"{site}/{name}", f"{NO_METER_HEADER}\nacme\tFlex Core - Standard\tCore\t{cores}\n"
+            )
+    con = open_store()
+    assert [r.rows for r in import_reports(con, [archive], vendor_prices=prices)] == [1, 1]
+    assert con.execute("SELECT x_VendorLineId FROM lines ORDER BY 1").fetchall() == [
+        ("2026-10:file ams/customer-monthly-usage-2026-10.tsv:acme:Flex Core - Standard:Core",),
+        ("2026-10:file utr/customer-monthly-usage-2026-10.tsv:acme:Flex Core - Standard:Core",),
+    ]

@@ -954,3 +954,19 @@ def test_the_notebooks_what_if_keeps_the_customers_name_for_the_summaries(tmp_pa
     assert repriced[["customer_id", "customer_name", "amount"]].values.tolist() == [
         ["C1", "Alpha B.V.", D("21.6")]  # 20 less the 10 % list discount, x 1.2
     ]
+
+
+def test_amounts_too_large_for_the_rating_s_arithmetic_are_named(tmp_path):
+    """The importers take amounts exactly up to 10^26; the rating multiplies 12-place amounts at
+    24 places, so a seat price x 10^14 seats overflows: an InputError naming the largest line,
+    not DuckDB's overflow."""
+    seat = "{id: seat, kind: fixed_price, unit_price: '22.00', currency: EUR}"
+    huge = line(**MS, PricingQuantity="99999999999999", BilledCost="247.20")
+    with pytest.raises(InputError) as caught:
+        rate(tmp_path, plan(seat), [line(**MS, PricingQuantity=3, BilledCost="1"), huge])
+    message = str(caught.value)
+    assert "too large for the rating" in message and "10^14" in message
+    # only the values that large: the other line's are not named
+    assert [(p.row, p.column, p.value) for p in caught.value.problems] == [
+        (3, "PricingQuantity", "99999999999999")
+    ]

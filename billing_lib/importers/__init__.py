@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from billing_lib.errors import InputError
+from billing_lib.importers.amounts import install_amount_macros
 from billing_lib.importers.checks import check_has_rows, check_in_period, check_signs
 from billing_lib.importers.contract import use_vendor_prices
 from billing_lib.importers.duplicates import (
@@ -112,6 +113,7 @@ def import_reports(
         month_days(period, "period")
     ensure_tables(con)
     use_vendor_prices(con, vendor_prices)
+    install_amount_macros(con)  # outside the transaction: a rolled-back one would take them
     reports: list[ImportReport] = []
     checksums: dict[str, str] = {}
     parts = ExportParts()

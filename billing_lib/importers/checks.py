@@ -197,6 +197,31 @@ def check_signs(
     ]
     raise InputError(
         f"{src.name} ({spec.title}): lines whose quantity and cost have contradicting signs; "
-        "ask the vendor for a corrected report",
+        f"{_signs_advice(spec, src)}",
         problems,
+    )
+
+
+def _signs_advice(spec: FormatSpec, src: SourceFile) -> str:
+    """What to do about lines with contradicting signs: for a format that marks lines giving
+    money back by columns (FOCUS), which marks and which of them the file lacks, since a file
+    without them is not wrong, only unreadable on this point; otherwise ask the vendor."""
+    marks = spec.money_back_marks
+    if not marks:
+        return "ask the vendor for a corrected report"
+    named = " or ".join(marks)
+    lacking = [m for m in marks if m not in resolve_columns(marks, src.header)]
+    said = (
+        f"a {spec.name} line gives money back on a positive quantity only where its {named} "
+        "marks it (docs/formats.md)"
+    )
+    if lacking:
+        return (
+            f"{said}, and the file has no {' or '.join(lacking)} column: export it with "
+            f"{'that column' if len(lacking) == 1 else 'those columns'} (the FinOps "
+            "Foundation's converter writes a commitment's CommitmentDiscountId)"
+        )
+    return (
+        f"{said}, and these lines carry no such mark, so their signs cannot be told from an "
+        "error: ask the file's producer what they are"
     )

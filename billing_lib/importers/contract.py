@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.amounts import AMOUNT_MUL
 from billing_lib.importers.contract_units import check_units
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
-from billing_lib.money import SQL_AMOUNT
 from billing_lib.sql import ql
 from billing_lib.vendor_prices import (
     POINTS_TABLE,
@@ -127,7 +127,7 @@ def attach_contract_prices(
     if fallback:
         month = f"COALESCE({month}, DATE {ql(fallback + '-01')})"
     key = "lower(trim(regexp_replace(__contract_product, '\\s+', ' ', 'g')))"
-    by_points = f"CAST({cp.units} * __contract_ppu AS {SQL_AMOUNT})"
+    by_points = f"{AMOUNT_MUL}({cp.units}, __contract_ppu)"
     points = f"COALESCE({cp.points}, {by_points})" if cp.points else by_points
     # the price tables' columns renamed, so that no source column (Price, points) can clash
     prices = (
@@ -146,8 +146,8 @@ def attach_contract_prices(
         SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut, __contract_ppu,
                           __contract_key, __pu, __pe, __uu, __ue),
                CASE __contract_per
-                 WHEN 'point' THEN CAST(__contract_points * __contract_price AS {SQL_AMOUNT})
-                 WHEN 'unit' THEN CAST({cp.units} * __contract_price AS {SQL_AMOUNT}) END
+                 WHEN 'point' THEN {AMOUNT_MUL}(__contract_points, __contract_price)
+                 WHEN 'unit' THEN {AMOUNT_MUL}({cp.units}, __contract_price) END
                  AS __contract_cost,
                CASE __contract_per WHEN 'unit' THEN __pu ELSE __uu END AS __contract_unit,
                CASE __contract_per WHEN 'unit' THEN __pe ELSE __ue END AS __contract_unit_entry

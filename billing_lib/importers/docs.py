@@ -145,7 +145,12 @@ READING_RULES = """\
   id column it stores as a number (a tool that read the ids as numbers rewrote the file) is
   checked so.
 - **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per
-  point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range".
+  point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range",
+  showing the amount's size and the exact amounts of the row it is computed from. Products of two
+  amounts (`_amount_mul` in the mappings, `importers/amounts.py`) are exact to 12 places, rounded
+  half away from zero, up to that size (DuckDB's own product of two 12-place amounts stops at
+  10^14). The rating's limit is lower: a price x quantity or cost x factor of 10^14 or more stops
+  it, naming the line (docs/guarantees.md).
 - **Control totals**: per file and currency, rows and cost read versus rows and BilledCost after
   mapping; a difference stops the import with the figures.
 """
@@ -219,6 +224,20 @@ def _effective_cost_columns(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _money_back(spec: FormatSpec) -> str:
+    """The docs line naming the lines that give money back on a positive quantity."""
+    if spec.money_back_marks:
+        marks = ", ".join(f"`{c}`" for c in spec.money_back_marks)
+        return (
+            "- Lines that give money back on a positive quantity (not a contradiction of signs): "
+            f"those the columns {marks} mark, as the notes above say; they have no PricingQuantity"
+        )
+    return (
+        "- Charge types that give money back on a positive quantity (not a contradiction of "
+        f"signs): {', '.join(f'`{t}`' for t in spec.positive_quantity_credits) or 'none'}"
+    )
+
+
 def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
     """One format's section: identification, vendor columns read, and the column mapping."""
     out = [f"## {spec.title} (`{spec.name}`)", ""]
@@ -239,10 +258,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         ),
         f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
         f"- Duplicate key inside one file: {_duplicate_key(spec)}",
-        (
-            "- Charge types that give money back on a positive quantity (not a contradiction of "
-            f"signs): {', '.join(f'`{t}`' for t in spec.positive_quantity_credits) or 'none'}"
-        ),
+        _money_back(spec),
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",

@@ -15,7 +15,7 @@ import duckdb
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.engine import resolve_columns
-from billing_lib.importers.reader import SourceFile
+from billing_lib.importers.reader import SourceFile, file_name_of
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.model import LINE_COLUMN_NAMES
 from billing_lib.money import SQL_AMOUNT
@@ -177,6 +177,13 @@ def check_not_imported(
         raise InputError(
             f"{src.name}: this report was already imported as {by_checksum} (same content)"
         )
+    if content is not None and by_content is not None and spec.line_id_by_file:
+        raise InputError(
+            f"{src.name}: the same report as {by_content}: its {rows} lines bill the same "
+            f"charges ({spec.file_keyed_lines}, so its lines are told from another site's by "
+            "their file, and two files billing the same charges are one report copied under "
+            "another name, encoding or layout), given twice; import one of them"
+        )
     if content is not None and by_content is not None:
         raise InputError(
             f"{src.name}: the same report as {by_content} ({rows} rows billing the same charges: "
@@ -211,6 +218,14 @@ def check_not_imported(
         for row, lid, f, r in clash
     ]
     other, n = per_file[0]
+    if spec.line_id_by_file and file_name_of(other) == src.file_name:
+        raise InputError(
+            f"{src.name}: {spec.file_keyed_lines}, so its lines are keyed by its file name "
+            f"{src.file_name}, and {other} has that name too but bills other charges (two sites' "
+            "reports downloaded into two folders?). Rename each report after its site and "
+            "import them again",
+            problems,
+        )
     other_rows = con.execute("SELECT sum(rows) FROM imports WHERE file = ?", [other]).fetchall()[0][
         0
     ]

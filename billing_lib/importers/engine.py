@@ -23,6 +23,7 @@ from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
 from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
 from billing_lib.importers.report import ImportReport, control_totals
 from billing_lib.importers.spec import (
+    FILE_NAME_COLUMN,
     QUOTED_COLUMN,
     FormatSpec,
     all_specs,
@@ -372,6 +373,8 @@ def stage_source(
 
     typed = {c: typed_expr(c, spec.types.get(c), c in actual, raw_types, spec) for c in wanted}
     typed_cols = ["__row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]
+    if spec.line_id_by_file:
+        typed_cols.append(f"{ql(src.file_name)} AS {qi(FILE_NAME_COLUMN)}")
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __numbered"
     )

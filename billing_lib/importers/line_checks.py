@@ -6,13 +6,15 @@ vendor column it came from."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import duckdb
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.amounts import AMOUNT_MUL, AMOUNT_MUL_DOUBLE
 from billing_lib.importers.line_facts import BAD_TAGS_SQL, LineFacts
 from billing_lib.importers.reader import SourceFile
-from billing_lib.importers.spec import FormatSpec, mapping_sql, source_of
+from billing_lib.importers.spec import QUOTED_COLUMN, FormatSpec, mapping_sql, source_of
 from billing_lib.importers.values import MAX_EXAMPLES_PER_COLUMN
 from billing_lib.model import LINE_COLUMNS, violations_sql
 from billing_lib.money import SQL_AMOUNT
@@ -44,12 +46,17 @@ def check_overflow(
         if col.sql_type != SQL_AMOUNT or col.name not in spec.columns:
             continue
         expr = mapping_sql(spec, present, col.name, default_sql)
-        in_double = _DECIMAL_TYPE.sub("DOUBLE", expr)
+        # its size in binary floating point: no DECIMAL holds it (products are exact to 10^26)
+        in_double = _DECIMAL_TYPE.sub("DOUBLE", expr).replace(
+            f"{AMOUNT_MUL}(", f"{AMOUNT_MUL_DOUBLE}("
+        )
+        operands = [c for c in dict.fromkeys(QUOTED_COLUMN.findall(expr)) if c in decimals]
+        exact = ", ".join([f"CAST(t.{qi(c)} AS VARCHAR)" for c in operands] or ["NULL"])
         rows = con.execute(
-            f"""SELECT d.__row, CAST(d.v AS VARCHAR) FROM
+            f"""SELECT d.__row, d.v, [{exact}] FROM
                   (SELECT __row, TRY(CAST({in_double} AS DOUBLE)) AS v
                    FROM (SELECT * REPLACE ({as_double}) FROM __typed)) d
-                JOIN (SELECT __row FROM __typed WHERE TRY(CAST({expr} AS {SQL_AMOUNT})) IS NULL) e
+                JOIN (SELECT * FROM __typed WHERE TRY(CAST({expr} AS {SQL_AMOUNT})) IS NULL) t
                   USING (__row)
                 WHERE d.v IS NOT NULL ORDER BY d.__row"""
         ).fetchmany(MAX_EXAMPLES_PER_COLUMN)
@@ -58,10 +65,10 @@ def check_overflow(
                 src.name,
                 row,
                 source_of(spec, col.name, present),
-                value,
+                _computed(size, dict(zip(operands, values, strict=False))),
                 "an amount within DECIMAL(38,12), less than 10^26 in size: it is out of range",
             )
-            for row, value in rows
+            for row, size, values in rows
         ]
     if problems:
         raise InputError(
@@ -89,6 +96,17 @@ def check_overflow(
                 for row, value in largest
             ],
         )
+
+
+def _computed(size: float, operands: dict[str, str | None]) -> str:
+    """A computed amount too large for DECIMAL(38,12) as a message shows it: its size (binary
+    floating point, so only three digits) and the exact amounts of the row it is computed from."""
+    given = [
+        f"{name} {format(Decimal(value).normalize(), 'f')}"
+        for name, value in operands.items()
+        if value is not None
+    ]
+    return f"about {size:.3g}" + (f" ({', '.join(given)})" if given else "")
 
 
 def check_model(

@@ -78,15 +78,21 @@ def line_content_sql() -> str:
 def content_key(con: duckdb.DuckDBPyConnection, spec: FormatSpec, start: int) -> str | None:
     """A file's content as one value, independent of container, encoding, layout, spelling and row
     order: its line count and the sums of the halves of its lines' ``line_content_sql`` hashes
-    (``remember_rows``, report ``start``; one pass, no sort). None for formats with line ids:
-    those are compared by their ids (``check_not_imported``)."""
-    if spec.key_kind != "row":
+    (``remember_rows``, report ``start``; one pass, no sort). For formats with line ids, None:
+    those are compared by their ids (``check_not_imported``); but where a line id takes its
+    file's name (``FormatSpec.line_id_by_file``), a copy under another name has other ids, so
+    its content is that of its lines (``__new``), hashed the same way."""
+    if spec.key_kind == "row":
+        hashes = f"SELECT hash FROM imported_rows WHERE report = {int(start)} AND format = $1"
+    elif spec.line_id_by_file:
+        hashes = f"SELECT {line_content_sql()} AS hash FROM __new"
+    else:
         return None
     return con.execute(
         "SELECT $1 || ':' || count(*) || ':' || COALESCE(sum(CAST(hash >> 64 AS HUGEINT)), 0) "
         "|| ':' || COALESCE(sum(CAST(hash & 18446744073709551615::UHUGEINT AS HUGEINT)), 0) "
-        "FROM imported_rows WHERE report = $2 AND format = $1",
-        [spec.name, start],
+        f"FROM ({hashes})",
+        [spec.name],
     ).fetchall()[0][0]
 
 

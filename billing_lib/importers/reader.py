@@ -62,9 +62,21 @@ class SourceFile:
     unnamed: tuple[str, ...] = ()
 
     @property
+    def file_name(self) -> str:
+        """The file's own name, without the folders it was given from; a zip member's path in
+        its zip (``october.zip!ams/x.tsv``: ``ams/x.tsv``, a folder per site), not the zip's."""
+        return file_name_of(self.name)
+
+    @property
     def first_data_row(self) -> int:
         """Row number of the first record: spreadsheet numbering for CSV (header is row 1)."""
         return 2 if self.kind == "csv" else 1
+
+
+def file_name_of(name: str) -> str:
+    """The own name of the file a ``SourceFile.name`` names (``SourceFile.file_name``)."""
+    at = name.lower().rfind(".zip!")
+    return name[at + 5 :] if at >= 0 else Path(name).name
 
 
 _BLANK_TEXT = re.compile(r"(?m)^\r?$")

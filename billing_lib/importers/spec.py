@@ -123,6 +123,10 @@ CONTRACT_COLUMNS = (
     "__contract_product",
     "__contract_unit",
 )
+#: The name of the file a row is read from (a zip member's own name), a column every format's SQL
+#: may read like a source column (not read from the file): a report that cannot tell its lines
+#: from another site's (no Usage Meter column) keys them by their file.
+FILE_NAME_COLUMN = "__file_name"
 
 
 class FormatSpec(BaseModel):
@@ -175,6 +179,17 @@ class FormatSpec(BaseModel):
         description="Vendor charge types (x_VendorChargeType) that give money back on a positive "
         "quantity as the vendor's convention (not a contradiction of signs)",
     )
+    money_back_marks: list[str] = Field(
+        [],
+        description="Columns by which the format tells a line that gives money back on a "
+        "positive quantity (its mapping leaves such a line without PricingQuantity): named, with "
+        "those the file lacks, when lines with contradicting signs carry no such mark",
+    )
+    file_keyed_lines: str | None = Field(
+        None,
+        description="When a line id takes its file's name (``__file_name`` in x_VendorLineId): "
+        "why, in words for the messages that name it ('the report has no Usage Meter column')",
+    )
     ids: dict[str, str | IdShape | None] = Field(
         {},
         description="Id columns a spreadsheet rewrites when the file is re-saved in it: a value in "
@@ -209,6 +224,10 @@ class FormatSpec(BaseModel):
         missing = sorted(set(LINE_COLUMN_NAMES) - set(self.columns) - set(ENGINE_COLUMNS))
         if missing:
             raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")
+        if self.line_id_by_file and not self.file_keyed_lines:
+            raise ValueError(
+                f"x_VendorLineId reads {FILE_NAME_COLUMN}: say why in file_keyed_lines"
+            )
         return self
 
     def id_shapes(self) -> dict[str, IdShape | None]:
@@ -231,7 +250,14 @@ class FormatSpec(BaseModel):
         name), not the engine's own column."""
         m = self.column_map("x_VendorLineId")
         names = m.alternatives() or list(dict.fromkeys(QUOTED_COLUMN.findall(m.sql or "")))
-        return ["month" if n == "__contract_month" else n for n in names]
+        words = {"__contract_month": "month", FILE_NAME_COLUMN: "file name"}
+        return [words.get(n, n) for n in names]
+
+    @property
+    def line_id_by_file(self) -> bool:
+        """Whether a line id may take its file's name (``FILE_NAME_COLUMN``): two such reports
+        are then told apart as copies by what they bill (``line_content.content_key``)."""
+        return FILE_NAME_COLUMN in (self.column_map("x_VendorLineId").sql or "")
 
     def column_map(self, target: str) -> ColumnMap:
         m = self.columns[target]
@@ -259,7 +285,7 @@ class FormatSpec(BaseModel):
             names |= set(m.alternatives())
             if m.sql:
                 names |= set(QUOTED_COLUMN.findall(m.sql))
-        return names - set(CONTRACT_COLUMNS)
+        return names - set(CONTRACT_COLUMNS) - {FILE_NAME_COLUMN}
 
     def file_columns(self) -> set[str]:
         """The vendor columns the mapping may read, as a reader of the file names them: the

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
 from billing_lib.customers import Customer
+from billing_lib.errors import InputError, Problem
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
 from billing_lib.rating.checks import RatingReport, conservation, line_counts, warnings
@@ -43,6 +45,41 @@ def threads_for_size(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
     finally:
         con.execute(f"SET threads = {int(threads)}")
+
+
+#: The line-model values the rating multiplies and divides, named when one is too large for it.
+_SIZED = ("BilledCost", "EffectiveCost", "ListCost", "ListUnitPrice", "PricingQuantity")
+
+
+def too_large(con: duckdb.DuckDBPyConnection, exc: duckdb.OutOfRangeException) -> InputError:
+    """The error for a rating DuckDB's DECIMAL arithmetic overflowed on: the importers take
+    amounts exactly up to 10^26 in size, but the rating multiplies 12-place amounts at 24 places
+    (a price x a quantity, a cost x a factor of 10^14 or more overflows) and divides below
+    8.5 x 10^13 (``exact``). Names the customer lines with the largest such values."""
+    values = ", ".join(f"CAST({c} AS DECIMAL(38,12)) AS {c}" for c in _SIZED)
+    # the values of 10^13 or more (the largest one if none is: a product of two smaller ones)
+    largest = con.execute(
+        f"""SELECT x_SourceFile, x_SourceRow, name, CAST(v AS VARCHAR) FROM (
+              UNPIVOT (SELECT x_SourceFile, x_SourceRow, {values} FROM customer_lines)
+              ON {", ".join(_SIZED)} INTO NAME name VALUE v)
+            QUALIFY abs(v) >= 1e13 OR row_number() OVER (ORDER BY abs(v) DESC) = 1
+            ORDER BY abs(v) DESC, x_SourceFile, x_SourceRow, name LIMIT 10"""
+    ).fetchall()
+    return InputError(
+        "amounts too large for the rating's exact arithmetic: it multiplies 12-place amounts at "
+        "24 decimal places, so a price x a quantity or a cost x a factor of 10^14 or more "
+        f"overflows ({str(exc).splitlines()[0]}); the largest amounts and quantities:",
+        [
+            Problem(
+                file,
+                row,
+                name,
+                format(Decimal(value).normalize(), "f"),
+                "an amount or quantity the rating can price (well below 10^14 in size)",
+            )
+            for file, row, name, value in largest
+        ],
+    )
 
 
 def rate_lines(
@@ -77,7 +114,10 @@ def _rate(
     check_effective_costs(con, pricing)
     target = target or temporary_target()
     try:
-        write_rated(con, pricing, period, target)
+        try:
+            write_rated(con, pricing, period, target)
+        except duckdb.OutOfRangeException as exc:
+            raise too_large(con, exc) from exc
         create_excluded_unmapped(con, pricing)
         mark_commitments(con, pricing)
         mark_spans(con, pricing, first, last)

@@ -1,0 +1,63 @@
+"""Exact products of two amounts in the importers' SQL: ``_amount_mul(a, b)``.
+
+DuckDB multiplies DECIMAL(38,12) by DECIMAL(38,12) as DECIMAL(38,24): 24 places leave 14 digits
+before the point, so a product of 10^14 or more (a unit price x a large quantity, points x a price
+per point) overflowed although DECIMAL(38,12), the line model's amounts, holds 10^26. The product
+is therefore taken in three parts that each stay within 38 digits: ``a`` x the whole part of
+``b`` and the whole part of ``a`` x the fraction of ``b``, both at 12 places and exact, and the two
+fractions' product (below 1), rounded to 12 places half away from zero. The parts have the sign
+of the product (whole parts and fractions are truncated towards zero), so their sum is the exact
+product rounded once, half away from zero, as ``CAST(a * b AS DECIMAL(38,12))`` rounds where it
+does not overflow. A product of 10^26 or more does not fit: an error, or NULL under ``TRY``.
+
+Products below 10^13 in size (every vendor's bill), by the DOUBLE estimate, take DuckDB's own
+product, the same value in one multiplication.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import duckdb
+
+from billing_lib.money import SQL_AMOUNT
+
+DEC = SQL_AMOUNT
+#: The name of the macro, and of its DOUBLE twin, the size of a product too large for any
+#: DECIMAL (``line_checks.check_overflow`` shows it).
+AMOUNT_MUL = "_amount_mul"
+AMOUNT_MUL_DOUBLE = "_amount_mul_double"
+
+AMOUNT_MACROS = f"""
+CREATE OR REPLACE TEMP MACRO _amount_mul_wide(a, b) AS
+  CAST(a * CAST(trunc(b) AS DECIMAL(38,0)) AS {DEC})
+  + CAST(CAST(trunc(a) AS DECIMAL(38,0)) * (b - trunc(b)) AS {DEC})
+  + CAST((a - trunc(a)) * (b - trunc(b)) AS {DEC});
+CREATE OR REPLACE TEMP MACRO _amount_mul12(a, b) AS CASE
+  WHEN abs(CAST(a AS DOUBLE) * CAST(b AS DOUBLE)) < 1e13 THEN CAST(a * b AS {DEC})
+  ELSE _amount_mul_wide(a, b) END;
+CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL}(a, b) AS
+  _amount_mul12(CAST(a AS {DEC}), CAST(b AS {DEC}));
+CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL_DOUBLE}(a, b) AS CAST(a AS DOUBLE) * CAST(b AS DOUBLE);
+"""
+
+_INSTALLED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+
+def install_amount_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """``AMOUNT_MACROS`` on ``con`` once; call it outside a transaction (``import_reports`` does,
+    before it begins its own): temp macros made inside one that is rolled back (a refused report)
+    are gone. A connection given them before is asked for the last one made (asking inside a
+    transaction would abort it when they are gone) and gets them again if it has none."""
+    if con in _INSTALLED and _has_macros(con):
+        return
+    con.execute(AMOUNT_MACROS)
+    _INSTALLED.add(con)
+
+
+def _has_macros(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute(f"SELECT {AMOUNT_MUL_DOUBLE}(1, 1)").fetchall()
+    except duckdb.CatalogException:
+        return False
+    return True
