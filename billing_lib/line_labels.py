@@ -24,6 +24,7 @@ from pathlib import Path
 
 from billing_lib.errors import ParameterError
 from billing_lib.money import minor_unit, round_money
+from billing_lib.printed_texts import clean_text, clean_text_sql
 from billing_lib.sql import ql
 
 CUSTOMERS_FILE = "customers.yaml"
@@ -241,17 +242,27 @@ def _keyed_sql(source: str, grouping: tuple[str, ...], where: str, names: dict[s
 
 def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
     """Per row of ``groups`` (``_groups_sql``): its key columns and ``invoice_line``, the text;
-    two lines of one section that would read the same get a short id of their key."""
+    two lines of one section that would read the same get a short id of their key. The vendor's
+    texts are normalised first (``clean_text_sql``: a tab or newline one space, a blank name
+    NULL, so the next name stands in), and the text once more as a whole: every document
+    prints the same one line, never an empty one."""
+    texts = ["g_service", "g_name", "g_sku", "g_provider", "g_publisher", "g_description"]
+    texts += [
+        f"g_tag_{n}"
+        for n, key in enumerate(k for k in grouping if k != "vendor")
+        if key.startswith("tag:")
+    ]
+    cleaned = ", ".join(f"{clean_text_sql(c)} AS {c}" for c in texts)
     short = short_id_sql("replace(line_key, chr(31), '/')")
+    told_apart = clean_text_sql(
+        "CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group, invoice_line) > 1 "
+        f"THEN invoice_line || ' (' || {short} || ')' ELSE invoice_line END"
+    )
     return f"""
-        SELECT customer_id, product_group, line_key, line_credit,
-               CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group,
-                                                  invoice_line) > 1
-                    THEN invoice_line || ' (' || {short} || ')'
-                    ELSE invoice_line END AS invoice_line
+        SELECT customer_id, product_group, line_key, line_credit, {told_apart} AS invoice_line
         FROM (SELECT customer_id, product_group, line_key, line_credit,
-                     {_text_sql(grouping)} AS invoice_line
-              FROM (SELECT *, count(DISTINCT g_vendor)
+                     COALESCE({clean_text_sql(_text_sql(grouping))}, vendor_name) AS invoice_line
+              FROM (SELECT * REPLACE ({cleaned}), count(DISTINCT g_vendor)
                                 OVER (PARTITION BY customer_id, product_group)
                                 AS vendors_in_group
                     FROM {groups}))"""
@@ -366,7 +377,9 @@ _PACK_OF_ONE = re.compile(r"^\s*1\s+(?=\S)")
 
 def display_unit(unit: str | None) -> str | None:
     """``unit`` as an invoice shows it: a pack of one without its 1 ("744 1 Hour" reads
-    "744 Hour"); a larger pack ("10 Hours", "100 GB") keeps its size, which the quantity counts."""
+    "744 Hour"); a larger pack ("10 Hours", "100 GB") keeps its size, which the quantity counts.
+    A vendor's tab or newline reads as a space (``clean_text``), a blank unit as none."""
+    unit = clean_text(unit)
     if unit is None:
         return None
     return _PACK_OF_ONE.sub("", unit)

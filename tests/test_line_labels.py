@@ -57,6 +57,9 @@ def test_quantities_are_shown_to_two_places_or_whole(exact, shown):
         ("1 Hour", "Hour"),
         ("1 GB/Month", "GB/Month"),
         (" 1  Hour", "Hour"),
+        ("1\tGB/Month\n", "GB/Month"),  # a vendor's tab or newline reads as a space
+        ("10\r\nHours", "10 Hours"),
+        (" \t", None),
         ("10 Hours", "10 Hours"),
         ("100 GB", "100 GB"),
         ("1", "1"),
@@ -375,3 +378,25 @@ def test_the_keyed_lines_joined_to_their_texts_are_the_labelled_lines(tmp_path):
     text = {r[1]: r[6] for r in joined}
     assert text[D(-3)].endswith(" – credit") and text[D(25)] == "Fee"
     assert text[D(10)] != text[D(20)]  # the same name, a short id apart
+
+
+def test_a_vendor_text_with_tabs_newlines_or_only_spaces_reads_as_one_line(tmp_path):
+    """A vendor's service name or description with a tab, a newline or a form feed printed as
+    boxes in the PDF, was dropped from the UBL and escaped in the workbook; a blank one made an
+    empty UBL item name (EN 16931 BR-25). The line's text is normalised once where it is made: a
+    run of whitespace and control characters is one space, a blank name gives way to the next."""
+    rows = [
+        line("C001", "10", service="Amazon\nSimple Storage\tService "),
+        line("C001", "20", service="   ", description="Data transfer\x0cout\x01", source_row=3),
+        line("C001", "30", service="\t", description=" \n ", source_row=4),
+        line("C001", "-1", service="Amazon\tEC2", charge_category="Credit", source_row=5),
+    ]
+    con, customers, invoicing = setup(rows)
+    register = open_register(tmp_path / "register.sqlite")
+    [inv] = build_invoices(con, customers, invoicing, PERIOD, register, ISSUED)
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Amazon EC2 – credit", D(-1)),
+        ("Amazon Simple Storage Service", D(10)),
+        ("Amazon Web Services", D(30)),
+        ("Data transfer out", D(20)),
+    ]
