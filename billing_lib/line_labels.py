@@ -32,6 +32,8 @@ GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publis
 _TAG = re.compile(r"^[A-Za-z0-9_.:/ @+=-]{1,128}$")
 #: Separator of the parts of a line's key (never in vendor text we group by).
 _SEP = "chr(31)"
+#: Before the service in the key of the lines of a service without a SKU (never in a SKU).
+_NO_SKU = "chr(30)"
 #: Between a product and the name of the subscription, account or resource it is for.
 NAME_DASH = " – "
 #: Added to the text of a vendor credit line.
@@ -94,6 +96,10 @@ def _key_sql(grouping: tuple[str, ...]) -> str:
     for key in grouping:
         if key.startswith("tag:"):
             parts.append(f"COALESCE({_tag_sql(key[4:])}, '')")
+        elif key == "sku" and "service" not in grouping:
+            # a line without a SKU is one of its service's (data transfer, storage and EC2 lines
+            # of a CUR without one were one line named after one of them)
+            parts.append(f"COALESCE(sku, {_NO_SKU} || COALESCE(service, ''))")
         else:
             parts.append(f"COALESCE({key}, '')")
     if not parts:
@@ -129,12 +135,17 @@ def key_columns(groupings: dict[tuple[str, ...], list[str]]) -> list[str]:
     columns = {"line_kind"}
     for grouping in groupings:
         columns |= {"tags" if k.startswith("tag:") else k for k in grouping} or {"description"}
+        if "sku" in grouping:
+            columns.add("service")  # the key of a line without a SKU
     return sorted(columns)
 
 
 def _text_sql(grouping: tuple[str, ...]) -> str:
     """SQL of a line's text over one group's aggregates (``_groups_sql``)."""
     service = "COALESCE(g_service, g_description)"
+    # the product of a line of several services (a SKU or provider they share): the vendor's
+    # name, never the name of one of them
+    shared = f"CASE WHEN n_services > 1 THEN vendor_name ELSE {service} END"
     parts: list[str] = []
     for key in grouping:
         if key.startswith("tag:"):
@@ -163,10 +174,10 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
         elif key == "sku":
             parts.append(
                 f"CASE WHEN n_descriptions = 1 AND g_description IS DISTINCT FROM g_sku "
-                f"THEN g_description ELSE concat_ws(' ', {service}, {short_id_sql('g_sku')}) END"
+                f"THEN g_description ELSE concat_ws(' ', {shared}, {short_id_sql('g_sku')}) END"
             )
         else:
-            parts.append(f"COALESCE(g_{key}, {service})")
+            parts.append(f"COALESCE(g_{key}, {shared})")
     rest = "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else None
     if rest is None:
         label = "vendor_name" if "vendor" in grouping else "g_description"

@@ -400,3 +400,65 @@ def test_a_vendor_text_with_tabs_newlines_or_only_spaces_reads_as_one_line(tmp_p
         ("Amazon Web Services", D(30)),
         ("Data transfer out", D(20)),
     ]
+
+
+def test_lines_by_sku_without_a_sku_are_one_line_per_service_named_after_it(tmp_path):
+    """With ``line_grouping: [vendor, sku]`` the lines without a SKU (a CUR 2.0's data transfer,
+    storage and EC2 lines) of three services were one invoice line named after one of them
+    ("Amazon Elastic Compute Cloud" for 1,398 EUR of data transfer and storage). Each service's
+    lines without a SKU are a line of their own, named after it; a SKU two services share is
+    named after the vendor, not after one of them."""
+
+    def aws(amount, service, sku, description, row):
+        return line("C002", amount, service=service, sku=sku, description=description,
+                    source_row=row)  # fmt: skip
+
+    rows = [
+        aws("1", "Amazon Elastic Compute Cloud", None, "EC2 data processed", 2),
+        aws("2", "Amazon Elastic Compute Cloud", None, "EC2 other", 3),
+        aws("40", "AWS Data Transfer", None, "$0.09 per GB out", 4),
+        aws("60", "AWS Data Transfer", None, "$0.085 per GB out", 5),
+        aws("100", "Amazon Simple Storage Service", None, "S3 standard", 6),
+        aws("200", "Amazon Simple Storage Service", None, "S3 requests", 7),
+        aws("5", "Amazon Elastic Compute Cloud", "EU-BoxUsage:m5.large", "m5.large a", 8),
+        aws("6", "Amazon Elastic Compute Cloud", "EU-BoxUsage:m5.large", "m5.large b", 9),
+        aws("7", "Amazon Simple Storage Service", "SHARED", "shared a", 10),
+        aws("8", "Amazon Glacier", "SHARED", "shared b", 11),
+    ]
+    [inv], con, customers = _build(rows, tmp_path, ["vendor", "sku"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("AWS Data Transfer", D(100)),
+        ("Amazon Elastic Compute Cloud", D(3)),
+        ("Amazon Elastic Compute Cloud m5.large", D(11)),
+        ("Amazon Simple Storage Service", D(300)),
+        ("Amazon Web Services SHARED", D(15)),
+    ]
+    # the notebooks' rated-line table labels the same lines with the same texts
+    names = {"aws": "Amazon Web Services"}
+    df = rated_frame(con, {"C002": customers["C002"]}, vendor_names=names)
+    assert dict(df.groupby("invoice_line_group")["amount"].sum()) == {
+        ln.description: ln.amount for ln in inv.lines
+    }
+
+
+@pytest.mark.parametrize("key", ["provider", "publisher"])
+def test_lines_by_publisher_without_one_are_named_after_the_vendor_not_one_service(tmp_path, key):
+    """Lines without a provider (publisher) of several services are one line, as the grouping
+    asks; its text named whichever service DuckDB picked. It names the vendor, as the lines of
+    an account of several services do (``[vendor, subscription]``)."""
+    rows = [
+        line("C002", "1", service="Amazon Elastic Compute Cloud"),
+        line("C002", "2", service="Amazon Simple Storage Service", source_row=3),
+        line("C002", "4", service="AWS Data Transfer", source_row=4),
+        line("C002", "8", vendor="microsoft", service="Microsoft 365 E3", source_row=5,
+             **{key: "Microsoft Corporation"}),
+        line("C002", "16", vendor="microsoft", service="Teams Premium", source_row=6,
+             **{key: "Microsoft Corporation"}),
+        line("C002", "32", vendor="microsoft", service="Exchange Online", source_row=7),
+    ]  # fmt: skip
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", key])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Amazon Web Services", D(7)),
+        ("Exchange Online", D(32)),  # one service: its name
+        ("Microsoft Corporation", D(24)),
+    ]
