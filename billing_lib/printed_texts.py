@@ -3,11 +3,12 @@
 A text from the parameters (a customer's name, street, city; a custom line's description; a
 product group's heading) is refused when it is loaded if it is blank or holds a control character
 (a tab, a newline, a form feed): a blank line text made an e-invoice that fails EN 16931 (BR-25,
-``<cbc:Name>   </cbc:Name>``) and an empty ``<cbc:CityName>`` (PEPPOL-EN16931-R008); a newline
-printed as a box in the PDF, was dropped from the UBL and escaped (``_x000C_``) in the workbook, so
-the documents stated different texts. The analyst can fix a parameter; a vendor's text (a service
-name, a line's description) cannot be, so the text of an invoice line made of it is normalised
-once in SQL (``clean_text_sql``), the same for every document.
+``<cbc:Name>   </cbc:Name>``) and an empty ``<cbc:CityName>`` (PEPPOL-EN16931-R008); a newline or
+a tab printed as a box in the PDF, a form feed was dropped from the UBL and escaped (``_x000C_``)
+in the workbook, so the documents stated different texts. The analyst can fix a parameter; a
+vendor's text (a service name, a line's description, a unit) cannot be, so the text of an invoice
+line made of it is normalised once where the line is made (``clean_text_sql``, ``clean_text``),
+the same for every document.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def text_problem(value: str) -> str | None:
     found = _CONTROL.search(value)
     if found:
         return (
-            "a text on one line without control characters (tab, newline; the PDF prints them "
-            f"as boxes, the e-invoice drops them); found {found.group()!r}"
+            "a text on one line without control characters (tab, newline: the PDF prints them "
+            f"as boxes, the workbook and the e-invoice otherwise); found {found.group()!r}"
         )
     return None
 

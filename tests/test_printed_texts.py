@@ -18,8 +18,8 @@ from tests.invoice_helpers import parameters_copy
 
 BLANK = "expected a text that is not blank (the invoice and the e-invoice print it)"
 CONTROL = (
-    "expected a text on one line without control characters (tab, newline; the PDF prints them "
-    "as boxes, the e-invoice drops them); found {!r}"
+    "expected a text on one line without control characters (tab, newline: the PDF prints them "
+    "as boxes, the workbook and the e-invoice otherwise); found {!r}"
 )
 ONE_OFF = (
     "  - {{id: {id}, customer: C003, kind: one_off, description: {text}, quantity: '1', "
