@@ -31,6 +31,7 @@ from billing_lib.line_labels import check_grouping
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.peppol_ids import checked_peppol_id
 from billing_lib.periods import first_common_day
+from billing_lib.printed_texts import PrintedText
 from billing_lib.spreadsheet_numbers import in_scientific_notation
 from billing_lib.store import drop_relation
 from billing_lib.vat_numbers import checked_vat_number
@@ -85,23 +86,23 @@ class Customer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: Annotated[str, AfterValidator(check_customer_id)]
-    name: str
-    address: list[str] = Field(min_length=1, description="Street, postcode and city lines")
+    name: PrintedText
+    address: list[PrintedText] = Field(min_length=1, description="Street, postcode and city lines")
     country: Annotated[str, AfterValidator(checked_country)] = Field(
         pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2"
     )
     vat_number: Annotated[str | None, BeforeValidator(checked_vat_number)] = None
     invoice_currency: str = Field(pattern=r"^[A-Z]{3}$")
     payment_terms_days: int = Field(30, ge=0, le=365)
-    reference: str | None = Field(
+    reference: PrintedText | None = Field(
         None, description="Customer's PO number or reference on the invoice"
     )
     email: Annotated[str | None, BeforeValidator(checked_email)] = None
-    postal_code: str | None = Field(
+    postal_code: PrintedText | None = Field(
         None, description="Postcode as in the address, for the e-invoice's structured address"
     )
-    city: str | None = Field(None, description="City as in the address, for the e-invoice")
-    chamber_of_commerce: str | None = Field(
+    city: PrintedText | None = Field(None, description="City as in the address, for the e-invoice")
+    chamber_of_commerce: PrintedText | None = Field(
         None, description="Company register number (KvK, KBO), the e-invoice's legal registration"
     )
     peppol_id: Annotated[str | None, AfterValidator(checked_peppol_id)] = Field(

@@ -10,7 +10,9 @@ Text from vendor files and parameters is drawn as plain text with ``drawString``
 reportlab's Paragraph markup), so ``<b>`` or ``&amp;`` in a resource name is printed as it is. The
 font is DejaVu Sans (Latin, Greek and Cyrillic; shipped as a TTF inside the matplotlib wheel, so
 nothing is read from the system), embedded as a subset; text in a script it lacks (Chinese,
-Thai) is named among the run's warnings (``missing_glyphs``), not printed as boxes in silence.
+Thai) is named among the run's warnings (``missing_glyphs``), not printed as boxes in silence,
+and so is text in a right-to-left script (Arabic, Hebrew: ``right_to_left``), which
+``drawString`` prints left to right and unjoined.
 The document's dates and id are fixed (the period's last second for a run, the issue date for a
 credit note), so a rerun writes the same bytes. reportlab writes an invoice in about 20 ms (fpdf2
 took about 120 ms with the same font).
@@ -19,6 +21,7 @@ took about 120 ms with the same font).
 from __future__ import annotations
 
 import importlib.util
+import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import fields, is_dataclass
@@ -118,6 +121,50 @@ def _glyphs_warning(what: str, missing: dict[str, str]) -> str:
         f"(in {example!r}): the PDF prints empty boxes for them; the workbook and the e-invoice "
         "hold the text"
     )
+
+
+def _right_to_left(texts: Iterable[str]) -> dict[str, str]:
+    """Each letter of a right-to-left script (bidirectional class R or AL: Hebrew, Arabic,
+    Syriac, Thaana) of ``texts`` the font draws, with the first text holding it."""
+    drawable, found = _drawable(), {}
+    for text in texts:
+        for ch in dict.fromkeys(text):
+            if (
+                ch not in found
+                and unicodedata.bidirectional(ch) in ("R", "AL")
+                and unicodedata.category(ch).startswith("L")
+                and ord(ch) in drawable  # else missing_glyphs names it
+            ):
+                found[ch] = text
+    return found
+
+
+def _right_to_left_warning(what: str, found: dict[str, str]) -> str:
+    scripts = sorted({unicodedata.name(ch, "right-to-left").split()[0].title() for ch in found})
+    example = next(iter(found.values()))
+    example = example if len(example) <= 60 else example[:57] + "..."
+    return (
+        f"{what}: the PDF prints {' and '.join(scripts)} text left to right with its letters "
+        f"unjoined (in {example!r}): a reader sees it reversed; the workbook and the e-invoice "
+        "hold the text as written"
+    )
+
+
+def right_to_left(invoices: Iterable[Invoice], seller: Seller) -> list[str]:
+    """A warning per invoice whose PDF prints text of a right-to-left script (a customer's name
+    in Arabic, a line in Hebrew), and one for the seller's own details: reportlab's
+    ``drawString`` neither reorders such text nor joins Arabic letters, and DejaVu Sans has
+    glyphs for them, so ``missing_glyphs`` says nothing. (Shaping it takes a bidi and an Arabic
+    shaping library the project does not carry; docs/invoices-and-ledger.md.)"""
+    found = []
+    own = _right_to_left(_texts(seller.model_dump(exclude={"logo"})))
+    if own:
+        found.append(_right_to_left_warning("seller.yaml", own))
+    for inv in invoices:
+        rtl = _right_to_left(_texts(inv, leave_out="seller"))
+        if rtl:
+            found.append(_right_to_left_warning(f"{inv.number} ({inv.customer_id})", rtl))
+    return found
 
 
 def missing_glyphs(invoices: Iterable[Invoice], seller: Seller) -> list[str]:

@@ -33,6 +33,7 @@ from billing_lib.errors import ParameterError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
 from billing_lib.parameter_files import Strict, pydantic_problem, read_yaml
 from billing_lib.peppol_ids import checked_peppol_id
+from billing_lib.printed_texts import PrintedText
 from billing_lib.vat import VatRules, load_vat_rules
 from billing_lib.vat_numbers import checked_vat_number
 
@@ -48,11 +49,11 @@ ROUNDING_ACCOUNT = "7099"
 
 
 class Payment(Strict):
-    account_holder: str = Field(min_length=1)
+    account_holder: PrintedText
     iban: str
     bic: str = Field(pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
-    bank: str | None = None
-    instructions: str | None = None
+    bank: PrintedText | None = None
+    instructions: PrintedText | None = None
 
     @field_validator("iban")
     @classmethod
@@ -73,17 +74,17 @@ class Payment(Strict):
 class Seller(Strict):
     """The reseller as its invoices show it (``parameters/seller.yaml``)."""
 
-    name: str = Field(min_length=1)
-    address: list[str] = Field(min_length=1)
+    name: PrintedText
+    address: list[PrintedText] = Field(min_length=1)
     country: Annotated[str, AfterValidator(checked_country)] = Field(pattern=r"^[A-Z]{2}$")
     vat_number: Annotated[str, BeforeValidator(checked_vat_number)] = Field(min_length=4)
-    chamber_of_commerce: str | None = None
+    chamber_of_commerce: PrintedText | None = None
     email: Annotated[str | None, BeforeValidator(checked_email)] = None
-    phone: str | None = None
-    website: str | None = None
+    phone: PrintedText | None = None
+    website: PrintedText | None = None
     #: Postcode and city as in ``address``, for the e-invoice's structured address.
-    postal_code: str | None = None
-    city: str | None = None
+    postal_code: PrintedText | None = None
+    city: PrintedText | None = None
     #: Peppol electronic address '<EAS scheme>:<id>' (e.g. 0106:81234567, the KvK number).
     peppol_id: Annotated[str | None, AfterValidator(checked_peppol_id)] = Field(
         None, pattern=PEPPOL_ID
@@ -130,14 +131,14 @@ class Account(Strict):
 
 
 class ProductGroup(Strict):
-    heading: str = Field(min_length=1)
+    heading: PrintedText
     revenue_account: str
     cost_account: str
     order: int = 100
 
 
 class VendorAccounts(Strict):
-    name: str = Field(min_length=1)
+    name: PrintedText
     payable_account: str
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from billing_lib.errors import ParameterError
 from billing_lib.money import minor_unit, round_money
+from billing_lib.printed_texts import clean_text, clean_text_sql
 from billing_lib.sql import ql
 
 CUSTOMERS_FILE = "customers.yaml"
@@ -31,6 +32,8 @@ GROUP_COLUMNS = ("vendor", "service", "subscription", "sku", "provider", "publis
 _TAG = re.compile(r"^[A-Za-z0-9_.:/ @+=-]{1,128}$")
 #: Separator of the parts of a line's key (never in vendor text we group by).
 _SEP = "chr(31)"
+#: Before the service in the key of the lines of a service without a SKU (never in a SKU).
+_NO_SKU = "chr(30)"
 #: Between a product and the name of the subscription, account or resource it is for.
 NAME_DASH = " – "
 #: Added to the text of a vendor credit line.
@@ -93,6 +96,10 @@ def _key_sql(grouping: tuple[str, ...]) -> str:
     for key in grouping:
         if key.startswith("tag:"):
             parts.append(f"COALESCE({_tag_sql(key[4:])}, '')")
+        elif key == "sku" and "service" not in grouping:
+            # a line without a SKU is one of its service's (data transfer, storage and EC2 lines
+            # of a CUR without one were one line named after one of them)
+            parts.append(f"COALESCE(sku, {_NO_SKU} || COALESCE(service, ''))")
         else:
             parts.append(f"COALESCE({key}, '')")
     if not parts:
@@ -128,12 +135,17 @@ def key_columns(groupings: dict[tuple[str, ...], list[str]]) -> list[str]:
     columns = {"line_kind"}
     for grouping in groupings:
         columns |= {"tags" if k.startswith("tag:") else k for k in grouping} or {"description"}
+        if "sku" in grouping:
+            columns.add("service")  # the key of a line without a SKU
     return sorted(columns)
 
 
 def _text_sql(grouping: tuple[str, ...]) -> str:
     """SQL of a line's text over one group's aggregates (``_groups_sql``)."""
     service = "COALESCE(g_service, g_description)"
+    # the product of a line of several services (a SKU or provider they share): the vendor's
+    # name, never the name of one of them
+    shared = f"CASE WHEN n_services > 1 THEN vendor_name ELSE {service} END"
     parts: list[str] = []
     for key in grouping:
         if key.startswith("tag:"):
@@ -162,10 +174,10 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
         elif key == "sku":
             parts.append(
                 f"CASE WHEN n_descriptions = 1 AND g_description IS DISTINCT FROM g_sku "
-                f"THEN g_description ELSE concat_ws(' ', {service}, {short_id_sql('g_sku')}) END"
+                f"THEN g_description ELSE concat_ws(' ', {shared}, {short_id_sql('g_sku')}) END"
             )
         else:
-            parts.append(f"COALESCE(g_{key}, {service})")
+            parts.append(f"COALESCE(g_{key}, {shared})")
     rest = "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else None
     if rest is None:
         label = "vendor_name" if "vendor" in grouping else "g_description"
@@ -241,17 +253,27 @@ def _keyed_sql(source: str, grouping: tuple[str, ...], where: str, names: dict[s
 
 def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
     """Per row of ``groups`` (``_groups_sql``): its key columns and ``invoice_line``, the text;
-    two lines of one section that would read the same get a short id of their key."""
+    two lines of one section that would read the same get a short id of their key. The vendor's
+    texts are normalised first (``clean_text_sql``: a tab or newline one space, a blank name
+    NULL, so the next name stands in), and the text once more as a whole: every document
+    prints the same one line, never an empty one."""
+    texts = ["g_service", "g_name", "g_sku", "g_provider", "g_publisher", "g_description"]
+    texts += [
+        f"g_tag_{n}"
+        for n, key in enumerate(k for k in grouping if k != "vendor")
+        if key.startswith("tag:")
+    ]
+    cleaned = ", ".join(f"{clean_text_sql(c)} AS {c}" for c in texts)
     short = short_id_sql("replace(line_key, chr(31), '/')")
+    told_apart = clean_text_sql(
+        "CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group, invoice_line) > 1 "
+        f"THEN invoice_line || ' (' || {short} || ')' ELSE invoice_line END"
+    )
     return f"""
-        SELECT customer_id, product_group, line_key, line_credit,
-               CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group,
-                                                  invoice_line) > 1
-                    THEN invoice_line || ' (' || {short} || ')'
-                    ELSE invoice_line END AS invoice_line
+        SELECT customer_id, product_group, line_key, line_credit, {told_apart} AS invoice_line
         FROM (SELECT customer_id, product_group, line_key, line_credit,
-                     {_text_sql(grouping)} AS invoice_line
-              FROM (SELECT *, count(DISTINCT g_vendor)
+                     COALESCE({clean_text_sql(_text_sql(grouping))}, vendor_name) AS invoice_line
+              FROM (SELECT * REPLACE ({cleaned}), count(DISTINCT g_vendor)
                                 OVER (PARTITION BY customer_id, product_group)
                                 AS vendors_in_group
                     FROM {groups}))"""
@@ -369,7 +391,9 @@ _PACK_OF_ONE = re.compile(r"^(?:\s*1(?:\s*/\s*|\s+))+(?=[^\s/])")
 def display_unit(unit: str | None) -> str | None:
     """``unit`` as an invoice shows it: a pack of one without its 1 ("744 1 Hour" reads
     "744 Hour", "31 1/Day" reads "31 Day"); a larger pack ("10 Hours", "100 GB", "10K/Month")
-    keeps its size, which the quantity counts."""
+    keeps its size, which the quantity counts. A vendor's tab or newline reads as a space
+    (``clean_text``), a blank unit as none."""
+    unit = clean_text(unit)
     if unit is None:
         return None
     return _PACK_OF_ONE.sub("", unit)

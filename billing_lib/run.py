@@ -58,7 +58,7 @@ from billing_lib.importers import (
     report_files,
     reports_size,
 )
-from billing_lib.invoice_pdf import missing_glyphs
+from billing_lib.invoice_pdf import missing_glyphs, right_to_left
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.periods import month_days
 from billing_lib.publishing import (
@@ -237,7 +237,8 @@ class BillingRun:
         """What the analyst should look at though the run went through: price-plan rules that
         matched no line this month, lines charged outside the period, invoices without a UBL
         e-invoice (``ubl.ubl_unavailable``) or whose PDF cannot draw a character
-        (``invoice_pdf.missing_glyphs``), files of the reports folder that were not read
+        (``invoice_pdf.missing_glyphs``) or prints right-to-left text reversed
+        (``invoice_pdf.right_to_left``), files of the reports folder that were not read
         (``files_not_read``: a lock file, a vendor's PDF, a subfolder)."""
         listed = [*self.results.parameters_not_read]
         listed += [f"reports folder: {name} not read: {why}" for name, why in self.results.not_read]
@@ -247,9 +248,12 @@ class BillingRun:
         ]
         # invoices whose amounts an EN 16931 e-invoice cannot state (three-decimal currencies)
         listed += [r for inv in self.results.invoices or [] if (r := ubl_unavailable(inv))]
-        # characters the PDFs' font cannot draw (a name in Chinese, a product in Thai)
+        # characters the PDFs' font cannot draw (a name in Chinese, a product in Thai), and
+        # right-to-left text it draws reversed (a name in Arabic, a product in Hebrew)
         if self.results.invoices:
-            listed += missing_glyphs(self.results.invoices, self.settings.invoicing.seller)
+            seller = self.settings.invoicing.seller
+            listed += missing_glyphs(self.results.invoices, seller)
+            listed += right_to_left(self.results.invoices, seller)
         return pd.DataFrame({"warning": listed})
 
     def excluded(self) -> pd.DataFrame:

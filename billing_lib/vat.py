@@ -29,6 +29,7 @@ from billing_lib.countries import checked_country
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.printed_texts import PrintedText
 from billing_lib.vat_numbers import compact_vat_number
 
 VAT_FILE = "vat_rules.yaml"
@@ -47,9 +48,9 @@ class VatRule(BaseModel):
     name: str = ""
     rate: Decimal = Field(ge=0, le=100, description="Percent, e.g. 21")
     vat_code: str = Field(min_length=1)
-    label: str = Field(min_length=1)
+    label: PrintedText
     vat_account: str = Field(min_length=1, description="Key into products.yaml accounts")
-    mention: str | None = None
+    mention: PrintedText | None = None
     show_buyer_vat_number: bool = True
     requires_buyer_vat_number: bool = False
     #: The e-invoice's VAT category (UNCL 5305, EN 16931 BT-118): S standard rate, Z zero rated,

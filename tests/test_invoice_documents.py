@@ -24,7 +24,13 @@ from billing_lib import run
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_model import negated
-from billing_lib.invoice_pdf import amount_text, missing_glyphs, quantity_text, unit_price_text
+from billing_lib.invoice_pdf import (
+    amount_text,
+    missing_glyphs,
+    quantity_text,
+    right_to_left,
+    unit_price_text,
+)
 from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VatRule
@@ -586,6 +592,52 @@ def test_a_run_lists_the_invoices_whose_pdf_cannot_draw_a_character(tmp_path):
     [warning] = [w for w in br.warnings()["warning"] if "no glyph" in w]
     assert warning.startswith(f"{br.results.numbering.numbers['C003']} (C003): the PDF's font")
     assert "no glyph for 東 京 (in 'Bakkerij De Gouden Korst 東京')" in warning
+
+
+ARABIC_NAME = "Rheinwerk Maschinenbau GmbH — شركة الراين"
+
+
+def test_right_to_left_text_the_pdf_prints_reversed_is_named(issued):
+    """DejaVu Sans has Arabic and Hebrew letters, but reportlab's ``drawString`` draws them left
+    to right and unjoined: a customer's legal name in Arabic was printed reversed, with nothing
+    said (the docs promised a warning). Each such invoice is named with the script and the text;
+    the seller's own details once."""
+    seller, invoices = issued
+    assert right_to_left(invoices.values(), seller) == []  # the sample: nothing
+    inv = next(i for i in invoices.values() if i.customer_id == "C006")
+    odd = replace(
+        inv,
+        buyer=replace(inv.buyer, name=ARABIC_NAME),
+        lines=(replace(inv.lines[0], description="ייעוץ ענן"), *inv.lines[1:]),
+    )
+    hebrew = seller.model_copy(update={"name": "Northwind Cloud B.V. (נורתווינד)"})
+    assert right_to_left([odd, inv], hebrew) == [
+        "seller.yaml: the PDF prints Hebrew text left to right with its letters unjoined (in "
+        "'Northwind Cloud B.V. (נורתווינד)'): a reader sees it reversed; the workbook and the "
+        "e-invoice hold the text as written",
+        f"{inv.number} (C006): the PDF prints Arabic and Hebrew text left to right with its "
+        f"letters unjoined (in {ARABIC_NAME!r}): a reader sees it reversed; the workbook and the "
+        "e-invoice hold the text as written",
+    ]
+    assert missing_glyphs([odd], hebrew) == []  # the font has the letters: not a glyph problem
+
+
+def test_a_run_lists_the_invoices_whose_pdf_prints_right_to_left_text(tmp_path):
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    customers.write_text(
+        text.replace("name: Rheinwerk Maschinenbau GmbH", f'name: "{ARABIC_NAME}"'),
+        encoding="utf-8",
+    )
+    br = run.start(PERIOD, str(REPO / "samples" / PERIOD / "reports"), str(params), str(tmp_path))
+    for step in ("load_parameters", "import_reports", "map_customers", "rate", "build_invoices"):
+        getattr(br, step)()
+    [warning] = [w for w in br.warnings()["warning"] if "left to right" in w]
+    assert warning.startswith(
+        f"{br.results.numbering.numbers['C006']} (C006): the PDF prints Arabic text left to right"
+    )
+    assert f"(in {ARABIC_NAME!r})" in warning
 
 
 def test_a_run_billed_before_vat_numbers_were_checked_is_still_read(folder, tmp_path):

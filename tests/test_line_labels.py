@@ -57,6 +57,9 @@ def test_quantities_are_shown_to_two_places_or_whole(exact, shown):
         ("1 Hour", "Hour"),
         ("1 GB/Month", "GB/Month"),
         (" 1  Hour", "Hour"),
+        ("1\tGB/Month\n", "GB/Month"),  # a vendor's tab or newline reads as a space
+        ("10\r\nHours", "10 Hours"),
+        (" \t", None),
         ("10 Hours", "10 Hours"),
         ("100 GB", "100 GB"),
         ("1", "1"),
@@ -408,3 +411,87 @@ def test_the_keyed_lines_joined_to_their_texts_are_the_labelled_lines(tmp_path):
     text = {r[1]: r[6] for r in joined}
     assert text[D(-3)].endswith(" – credit") and text[D(25)] == "Fee"
     assert text[D(10)] != text[D(20)]  # the same name, a short id apart
+
+
+def test_a_vendor_text_with_tabs_newlines_or_only_spaces_reads_as_one_line(tmp_path):
+    """A vendor's service name or description with a tab, a newline or a form feed printed as
+    boxes in the PDF, was dropped from the UBL and escaped in the workbook; a blank one made an
+    empty UBL item name (EN 16931 BR-25). The line's text is normalised once where it is made: a
+    run of whitespace and control characters is one space, a blank name gives way to the next."""
+    rows = [
+        line("C001", "10", service="Amazon\nSimple Storage\tService "),
+        line("C001", "20", service="   ", description="Data transfer\x0cout\x01", source_row=3),
+        line("C001", "30", service="\t", description=" \n ", source_row=4),
+        line("C001", "-1", service="Amazon\tEC2", charge_category="Credit", source_row=5),
+    ]
+    con, customers, invoicing = setup(rows)
+    register = open_register(tmp_path / "register.sqlite")
+    [inv] = build_invoices(con, customers, invoicing, PERIOD, register, ISSUED)
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Amazon EC2 – credit", D(-1)),
+        ("Amazon Simple Storage Service", D(10)),
+        ("Amazon Web Services", D(30)),
+        ("Data transfer out", D(20)),
+    ]
+
+
+def test_lines_by_sku_without_a_sku_are_one_line_per_service_named_after_it(tmp_path):
+    """With ``line_grouping: [vendor, sku]`` the lines without a SKU (a CUR 2.0's data transfer,
+    storage and EC2 lines) of three services were one invoice line named after one of them
+    ("Amazon Elastic Compute Cloud" for 1,398 EUR of data transfer and storage). Each service's
+    lines without a SKU are a line of their own, named after it; a SKU two services share is
+    named after the vendor, not after one of them."""
+
+    def aws(amount, service, sku, description, row):
+        return line("C002", amount, service=service, sku=sku, description=description,
+                    source_row=row)  # fmt: skip
+
+    rows = [
+        aws("1", "Amazon Elastic Compute Cloud", None, "EC2 data processed", 2),
+        aws("2", "Amazon Elastic Compute Cloud", None, "EC2 other", 3),
+        aws("40", "AWS Data Transfer", None, "$0.09 per GB out", 4),
+        aws("60", "AWS Data Transfer", None, "$0.085 per GB out", 5),
+        aws("100", "Amazon Simple Storage Service", None, "S3 standard", 6),
+        aws("200", "Amazon Simple Storage Service", None, "S3 requests", 7),
+        aws("5", "Amazon Elastic Compute Cloud", "EU-BoxUsage:m5.large", "m5.large a", 8),
+        aws("6", "Amazon Elastic Compute Cloud", "EU-BoxUsage:m5.large", "m5.large b", 9),
+        aws("7", "Amazon Simple Storage Service", "SHARED", "shared a", 10),
+        aws("8", "Amazon Glacier", "SHARED", "shared b", 11),
+    ]
+    [inv], con, customers = _build(rows, tmp_path, ["vendor", "sku"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("AWS Data Transfer", D(100)),
+        ("Amazon Elastic Compute Cloud", D(3)),
+        ("Amazon Elastic Compute Cloud m5.large", D(11)),
+        ("Amazon Simple Storage Service", D(300)),
+        ("Amazon Web Services SHARED", D(15)),
+    ]
+    # the notebooks' rated-line table labels the same lines with the same texts
+    names = {"aws": "Amazon Web Services"}
+    df = rated_frame(con, {"C002": customers["C002"]}, vendor_names=names)
+    assert dict(df.groupby("invoice_line_group")["amount"].sum()) == {
+        ln.description: ln.amount for ln in inv.lines
+    }
+
+
+@pytest.mark.parametrize("key", ["provider", "publisher"])
+def test_lines_by_publisher_without_one_are_named_after_the_vendor_not_one_service(tmp_path, key):
+    """Lines without a provider (publisher) of several services are one line, as the grouping
+    asks; its text named whichever service DuckDB picked. It names the vendor, as the lines of
+    an account of several services do (``[vendor, subscription]``)."""
+    rows = [
+        line("C002", "1", service="Amazon Elastic Compute Cloud"),
+        line("C002", "2", service="Amazon Simple Storage Service", source_row=3),
+        line("C002", "4", service="AWS Data Transfer", source_row=4),
+        line("C002", "8", vendor="microsoft", service="Microsoft 365 E3", source_row=5,
+             **{key: "Microsoft Corporation"}),
+        line("C002", "16", vendor="microsoft", service="Teams Premium", source_row=6,
+             **{key: "Microsoft Corporation"}),
+        line("C002", "32", vendor="microsoft", service="Exchange Online", source_row=7),
+    ]  # fmt: skip
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", key])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Amazon Web Services", D(7)),
+        ("Exchange Online", D(32)),  # one service: its name
+        ("Microsoft Corporation", D(24)),
+    ]

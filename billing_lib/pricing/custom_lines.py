@@ -14,6 +14,7 @@ from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Strict, read_yaml, validate
 from billing_lib.pricing.rules import MAX_MONEY, Currency, Money, _Date
+from billing_lib.printed_texts import PrintedText
 
 CUSTOM_FILE = "custom_lines.yaml"
 
@@ -26,9 +27,9 @@ class CustomLine(Strict):
     id: str = Field(min_length=1)
     customer: str
     kind: Literal["fee", "one_off", "credit"]
-    description: str = Field(min_length=1)
+    description: PrintedText
     quantity: Money = Decimal(1)
-    unit: str = "each"
+    unit: PrintedText = "each"
     unit_price: Money = Field(ge=0)
     currency: Currency
     product_group: str = "services"

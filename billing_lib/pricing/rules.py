@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator, mo
 from billing_lib.model import CHARGE_CATEGORIES
 from billing_lib.money import decimal_places
 from billing_lib.parameter_files import Strict
+from billing_lib.printed_texts import PrintedText
 
 #: A markup or uplift above this is refused as a typing error (1000 % = eleven times the cost).
 MAX_PERCENT = Decimal(1000)
@@ -112,7 +113,7 @@ class _Rule(Strict):
     match: Scope = Scope()
     valid_from: date | None = None
     valid_to: date | None = None
-    description: str | None = Field(
+    description: PrintedText | None = Field(
         default=None,
         description=(
             "Text of the rule's lines instead of the vendor's description (usage sheets); the "

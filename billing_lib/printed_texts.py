@@ -1,0 +1,68 @@
+"""Texts the invoice documents print, checked once where they enter the run.
+
+A text from the parameters (a customer's name, street, city; a custom line's description; a
+product group's heading) is refused when it is loaded if it is blank or holds a control character
+(a tab, a newline, a form feed): a blank line text made an e-invoice that fails EN 16931 (BR-25,
+``<cbc:Name>   </cbc:Name>``) and an empty ``<cbc:CityName>`` (PEPPOL-EN16931-R008); a newline or
+a tab printed as a box in the PDF, a form feed was dropped from the UBL and escaped (``_x000C_``)
+in the workbook, so the documents stated different texts. The analyst can fix a parameter; a
+vendor's text (a service name, a line's description, a unit) cannot be, so the text of an invoice
+line made of it is normalised once where the line is made (``clean_text_sql``, ``clean_text``),
+the same for every document.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, ValidationInfo
+
+#: Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: none is drawn
+#: by the PDF's font, an XML 1.0 document cannot hold most of them, a spreadsheet escapes them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: A run of whitespace and control characters, in RE2 (DuckDB) and in Python: it reads as one
+#: space (RE2's ``\s`` is ASCII whitespace, so Python's is spelt out).
+_SPACES_RE2 = r"[\s\p{Cc}\x{2028}\x{2029}]+"
+_SPACES = re.compile("[ \t\n\v\f\r\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def text_problem(value: str) -> str | None:
+    """What makes ``value`` unfit to print on an invoice (after "expected"), or None."""
+    if not value.strip():
+        return "a text that is not blank (the invoice and the e-invoice print it)"
+    found = _CONTROL.search(value)
+    if found:
+        return (
+            "a text on one line without control characters (tab, newline: the PDF prints them "
+            f"as boxes, the workbook and the e-invoice otherwise); found {found.group()!r}"
+        )
+    return None
+
+
+def checked_text(value: object, info: ValidationInfo) -> object:
+    """``value`` as given, if it is a printable text (``text_problem``); ValueError saying what is
+    wrong otherwise (pydantic names the file and entry). Read with ``AS_ISSUED``
+    (``invoices.json``), taken as it is: a document issued before the check stays readable."""
+    if not isinstance(value, str) or (info.context or {}).get("as_issued"):
+        return value
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(f"expected {problem}")
+    return value
+
+
+#: A parameters text an invoice document prints (``checked_text``).
+PrintedText = Annotated[str, AfterValidator(checked_text)]
+
+
+def clean_text(value: str | None) -> str | None:
+    """``value`` as an invoice line prints it (``clean_text_sql``, in Python)."""
+    return (_SPACES.sub(" ", value).strip(" ") or None) if value is not None else None
+
+
+def clean_text_sql(value: str) -> str:
+    """SQL of the text ``value`` (a VARCHAR expression) as an invoice line prints it: each run of
+    whitespace and control characters one space, none at the ends; NULL when nothing is left (so
+    the text falls back to the next name, never an empty element)."""
+    return f"NULLIF(trim(regexp_replace({value}, '{_SPACES_RE2}', ' ', 'g')), '')"
