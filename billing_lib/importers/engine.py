@@ -32,7 +32,7 @@ from billing_lib.importers.spec import (
     tag_columns_of,
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
-from billing_lib.importers.values import check_types, typed_expr
+from billing_lib.importers.values import absent_text_sql, check_types, typed_expr
 from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMNS
 from billing_lib.sql import qi, ql
 
@@ -341,9 +341,10 @@ def stage_source(
     as_view = src.kind == "parquet" and ROW_NUMBER_COLUMN not in src.header
     raw = RAW_VIEW if as_view else RAW_TABLE
     source = duckdb_source(src, spec.null_values, rejects, row_numbers=as_view)
+    text = _text_columns(con, src, source)
     select = ", ".join(
-        [f"{qi(actual[c])} AS {qi(c)}" for c in present]
-        + [qi(u) for u in _csv_unnamed(src)]  # checked to hold nothing (_check_unnamed)
+        [f"{_read_as(actual[c], text, spec)} AS {qi(c)}" for c in present]
+        + [f"{_read_as(u, text, spec)} AS {qi(u)}" for u in _csv_unnamed(src)]  # hold nothing
         + [f"{e} AS {qi(n)}" for n, e in constants.items()]
         + [f"{e} AS {qi(n)}" for n, e in (extra_raw or {}).items()]
     )
@@ -390,6 +391,21 @@ def stage_source(
     check_model(con, src, spec, set(actual), facts)
     report = control_totals(con, src, spec, default_sql, facts, _read_columns(spec, typed))
     return report, facts
+
+
+def _read_as(column: str, text: set[str], spec: FormatSpec) -> str:
+    """SQL reading the file's ``column``: empty text as NULL (``absent_text_sql``)."""
+    return absent_text_sql(qi(column), spec.null_values) if column in text else qi(column)
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection, src: SourceFile, source: str) -> set[str]:
+    """The columns of ``src`` read as text, whose empty values are made NULL
+    (``absent_text_sql``): every column of a CSV, a Parquet file's VARCHAR columns (its schema,
+    from the footer)."""
+    if src.kind == "csv":
+        return set(src.header)
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    return {name for name, kind, *_ in described if kind == "VARCHAR"}
 
 
 def _read_columns(spec: FormatSpec, typed: dict[str, str]) -> str:

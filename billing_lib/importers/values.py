@@ -24,6 +24,17 @@ _ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 _OFFSET_RE = r"^.*\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
 
 
+def absent_text_sql(col: str, null_values: list[str]) -> str:
+    """SQL of the text value ``col`` with an empty one made NULL: '' (as pyarrow and pandas write
+    every empty field of a table to Parquet, and CSV writers quote it), spaces only, or one of
+    the format's missing-value markers (``FormatSpec.null_values``) between spaces. Applied to
+    every text column a file is read by, once, before any typing or mapping, so that an empty
+    value is absent in every column and format exactly as a NULL is: a Parquet export whose
+    previousInvoiceId is '' is no correction, an empty date or amount is none, not unreadable."""
+    markers = ", ".join(ql(v) for v in dict.fromkeys(["", *null_values]))
+    return f"CASE WHEN trim({col}) IN ({markers}) THEN NULL ELSE {col} END"
+
+
 def timestamp_from_text(col: str, spec: FormatSpec) -> str:
     """Text -> TIMESTAMP (UTC). Values with an offset or Z are instants: converted to UTC. Values
     without one are taken as UTC, as the vendors document their exports; only the spec's formats
