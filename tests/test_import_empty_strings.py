@@ -1,8 +1,8 @@
 """Empty fields written as '' (an empty string) instead of left out: pyarrow and pandas write every
-empty text field of a table as '' to Parquet, and CSV writers quote it ("") or pad it with
-spaces. The import reads such a value as absent, exactly as an empty CSV field: a partner cost
-export whose previousInvoiceId is '' has no corrections, a customer tenant '' falls back to the
-subscription, an empty date or amount is none (importers.values.absent_text_sql)."""
+empty text field of a table as '' to Parquet, and pyarrow's CSV writer quotes it (""). The import
+reads such a value as absent, exactly as an empty CSV field: a partner cost export whose
+previousInvoiceId is '' has no corrections, a customer tenant '' falls back to the subscription,
+an empty date or amount is none (importers.values.absent_text_sql)."""
 
 from __future__ import annotations
 
@@ -98,16 +98,14 @@ def test_parquet_with_typed_amounts_and_empty_text(tmp_path):
 
 
 @pytest.mark.parametrize("source", [MPA, MCA], ids=lambda p: p.name)
-def test_csv_with_quoted_and_blank_empty_fields(tmp_path, source):
-    """pyarrow's CSV writer quotes '' (""); another tool pads empty fields with spaces."""
+def test_csv_with_quoted_empty_fields(tmp_path, source):
+    """pyarrow's CSV writer quotes '' (""): as empty as an empty field."""
     rows = _rows(source)
     expected = _lines([_plain_csv(rows, tmp_path / "plain.csv")])
     quoted = tmp_path / "quoted.csv"
     pa_csv.write_csv(_table(rows), quoted)
     assert ',"",' in quoted.read_text(encoding="utf-8")
     assert _lines([quoted]) == expected
-    blank = [rows[0]] + [[v if v else "  " for v in r] for r in rows[1:]]
-    assert _lines([_plain_csv(blank, tmp_path / "blank.csv")]) == expected
 
 
 def test_a_row_repeated_with_null_for_empty_text_is_the_same_row(tmp_path):
@@ -120,3 +118,26 @@ def test_a_row_repeated_with_null_for_empty_text_is_the_same_row(tmp_path):
     pq.write_table(table, parquet)
     with pytest.raises(InputError, match="row 2 repeats row 1"):
         import_reports(open_store(), [parquet])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"row_group_size": 4}, {"write_statistics": False}],
+    ids=["empty-in-the-second-row-group-only", "without-statistics"],
+)
+def test_parquet_statistics_do_not_hide_empty_text(tmp_path, options):
+    """A text column is left as it is only where the footer's least and greatest values rule out
+    an empty one in every row group."""
+    rows = _rows(MPA, ["paygCostInBillingCurrency"])
+    header = rows[0]
+    for r in rows[1:5]:  # the first row group has no empty previousInvoiceId or tenant
+        r[header.index("previousInvoiceId")] = "G052026001"
+        r[header.index("customerTenantId")] = r[header.index("customerTenantId")] or "x"
+    expected = _lines([_plain_csv(rows, tmp_path / "plain.csv")])
+    parquet = tmp_path / "groups.parquet"
+    pq.write_table(_table(rows), parquet, **options)
+    got = _lines([parquet])
+    assert [line[COMPARED.index("ChargeClass")] for line in got] == ["Correction"] * 4 + [
+        None
+    ] * 4 + ["Correction"]
+    assert got == expected

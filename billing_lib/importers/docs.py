@@ -52,9 +52,10 @@ READING_RULES = """\
   rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled
   quotes (`"{""project"":""p1""}"`, JSON tags) and line breaks.
 - **Missing values**: an empty field, in a CSV (`,,` or `,"",`) or a Parquet text column (`''`,
-  as pyarrow and pandas write every empty field), and a value of spaces only: read as absent in
-  every column, exactly as a NULL (an empty date or amount is none, an empty `previousInvoiceId`
-  no correction). Only formats that declare it (FOCUS) also treat the text `null` as missing.
+  as pyarrow and pandas write every empty field): read as absent in every column, exactly as a
+  NULL (an empty date or amount is none, an empty `previousInvoiceId` no correction). Only
+  formats that declare it (FOCUS) also treat the text `null` as missing. A value of spaces is a
+  value (a date or amount of spaces is refused with its row and column).
 - **Numbers**: read as `DECIMAL(38,12)` straight from the text, never through a binary float:
   `1.81E-8` is exactly 0.0000000181. A value with more than 12 decimals (Azure writes
   `0.4838709677419368`) is rounded once, half away from zero, to 12; control totals are the sums

@@ -44,15 +44,13 @@ def row_hash_sql(src: SourceFile, spec: FormatSpec) -> str | None:
     }
     parts = []
     for name in sorted(set(src.header) - set(src.unnamed)):  # unnamed: checked to hold nothing
-        # empty text ('', spaces) is NULL, as the import reads it (values.absent_text_sql)
-        if src.kind != "csv":
-            expr = absent_text_sql(f"CAST({qi(name)} AS VARCHAR)", spec.null_values)
+        col = qi(name)
+        if src.kind != "csv":  # '' is NULL, as the import reads it (values.absent_text_sql)
+            expr = absent_text_sql(f"CAST({col} AS VARCHAR)", spec.null_values)
+        elif kinds.get(name) == "decimal":
+            expr = f"COALESCE(CAST(TRY_CAST(trim({col}) AS {SQL_AMOUNT}) AS VARCHAR), {col})"
         else:
-            col = absent_text_sql(qi(name), spec.null_values)
-            if kinds.get(name) == "decimal":
-                expr = f"COALESCE(CAST(TRY_CAST(trim({col}) AS {SQL_AMOUNT}) AS VARCHAR), {col})"
-            else:
-                expr = col
+            expr = col
         parts.append(f"COALESCE({expr}, {_NULL})")
     return f"md5(concat_ws({_SEP}, {', '.join(parts)}))"
 

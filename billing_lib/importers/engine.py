@@ -341,7 +341,7 @@ def stage_source(
     as_view = src.kind == "parquet" and ROW_NUMBER_COLUMN not in src.header
     raw = RAW_VIEW if as_view else RAW_TABLE
     source = duckdb_source(src, spec.null_values, rejects, row_numbers=as_view)
-    text = _text_columns(con, src, source)
+    text = _text_columns(con, src, spec, source)
     select = ", ".join(
         [f"{_read_as(actual[c], text, spec)} AS {qi(c)}" for c in present]
         + [f"{_read_as(u, text, spec)} AS {qi(u)}" for u in _csv_unnamed(src)]  # hold nothing
@@ -398,14 +398,31 @@ def _read_as(column: str, text: set[str], spec: FormatSpec) -> str:
     return absent_text_sql(qi(column), spec.null_values) if column in text else qi(column)
 
 
-def _text_columns(con: duckdb.DuckDBPyConnection, src: SourceFile, source: str) -> set[str]:
-    """The columns of ``src`` read as text, whose empty values are made NULL
-    (``absent_text_sql``): every column of a CSV, a Parquet file's VARCHAR columns (its schema,
-    from the footer)."""
+def _text_columns(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, source: str
+) -> set[str]:
+    """The columns of ``src`` whose empty text is made NULL here (``absent_text_sql``): none of a
+    CSV (its reader does it), a Parquet file's VARCHAR columns that may hold '' or another
+    marker. A Parquet file is read again in each pass, so a column is left as it is where the
+    footer's statistics rule that out in every row group: each marker below the least or above
+    the greatest value (bounds stay bounds where a writer shortens them), or values all NULL.
+    Without statistics a column may hold anything."""
     if src.kind == "csv":
-        return set(src.header)
+        return set()
     described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    return {name for name, kind, *_ in described if kind == "VARCHAR"}
+    text = {name for name, kind, *_ in described if kind == "VARCHAR"}
+    markers = list(dict.fromkeys(["", *spec.null_values]))
+    groups = con.execute(
+        "SELECT path_in_schema, stats_min_value, stats_max_value, stats_null_count, num_values "
+        f"FROM parquet_metadata({ql(src.path)})"
+    ).fetchall()
+    maybe_empty: set[str] = set()
+    for name, least, greatest, nulls, values in groups:
+        if name not in text or (nulls is not None and nulls == values):
+            continue
+        if least is None or greatest is None or any(least <= m <= greatest for m in markers):
+            maybe_empty.add(name)
+    return maybe_empty | (text - {g[0] for g in groups})
 
 
 def _read_columns(spec: FormatSpec, typed: dict[str, str]) -> str:

@@ -26,13 +26,14 @@ _OFFSET_RE = r"^.*\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2}
 
 def absent_text_sql(col: str, null_values: list[str]) -> str:
     """SQL of the text value ``col`` with an empty one made NULL: '' (as pyarrow and pandas write
-    every empty field of a table to Parquet, and CSV writers quote it), spaces only, or one of
-    the format's missing-value markers (``FormatSpec.null_values``) between spaces. Applied to
-    every text column a file is read by, once, before any typing or mapping, so that an empty
-    value is absent in every column and format exactly as a NULL is: a Parquet export whose
-    previousInvoiceId is '' is no correction, an empty date or amount is none, not unreadable."""
+    every empty field of a table to Parquet) or another of the format's missing-value markers
+    (``FormatSpec.null_values``), as DuckDB's CSV reader reads them (``reader.duckdb_source``,
+    quoted or not). Applied to the text columns of a Parquet file before any typing or mapping,
+    so that an empty value is absent in every column and format exactly as a NULL is: an export
+    whose previousInvoiceId is '' is no correction, an empty date or amount is none, not
+    unreadable. A value of spaces is a value, in a CSV too."""
     markers = ", ".join(ql(v) for v in dict.fromkeys(["", *null_values]))
-    return f"CASE WHEN trim({col}) IN ({markers}) THEN NULL ELSE {col} END"
+    return f"CASE WHEN {col} IN ({markers}) THEN NULL ELSE {col} END"
 
 
 def timestamp_from_text(col: str, spec: FormatSpec) -> str:
