@@ -180,6 +180,15 @@ def _ids_shapes(spec: FormatSpec) -> str:
     return f", and {', '.join(shapes)}" if shapes else ""
 
 
+def _row_checks(spec: FormatSpec) -> list[str]:
+    """The docs lines of the rows a format refuses (``row_checks``)."""
+    return [
+        f"- Rows refused, naming row and column `{c.column}`, unless it holds: "
+        f"{' '.join(c.expected.replace('{detail}', '').split())}"
+        for c in spec.row_checks
+    ]
+
+
 def _effective_cost_columns(spec: FormatSpec) -> list[str]:
     """The docs line naming the columns each commitment line's EffectiveCost is computed from."""
     if not spec.effective_cost_columns:
@@ -222,6 +231,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
+        *_row_checks(spec),
         *_effective_cost_columns(spec),
         "",
         "| line-model column | from the vendor file |",

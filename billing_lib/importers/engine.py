@@ -32,7 +32,7 @@ from billing_lib.importers.spec import (
     tag_columns_of,
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
-from billing_lib.importers.values import absent_text_sql, check_types, typed_expr
+from billing_lib.importers.values import absent_text_sql, check_rows, check_types, typed_expr
 from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMNS
 from billing_lib.sql import qi, ql
 
@@ -381,6 +381,8 @@ def stage_source(
         con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types
     )
     check_spreadsheet_damage(con, src, spec, set(present), raw_types)
+    if spec.row_checks:
+        check_rows(con, src, spec)
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
     default_sql = default_currency_sql(spec, set(actual), default_currency)

@@ -184,3 +184,25 @@ def check_types(
     if problems:
         raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
     return float(largest or 0)
+
+
+def check_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec) -> None:
+    """Every row a ``row_checks`` entry of the format refuses, with its row, column and what was
+    expected there (on ``__typed``, before any line is mapped)."""
+    problems: list[Problem] = []
+    for check in spec.row_checks:
+        found = check.found or qi(check.column)
+        rows = con.execute(
+            f"SELECT __row, CAST({found} AS VARCHAR), CAST({check.detail or 'NULL'} AS VARCHAR) "
+            f"FROM __typed WHERE {check.refuse} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
+        ).fetchall()
+        problems += [
+            Problem(src.name, row, check.column, value, _check_text(check.expected, detail))
+            for row, value, detail in rows
+        ]
+    if problems:
+        raise InputError(f"{src.name} ({spec.title}): rows that cannot be billed right", problems)
+
+
+def _check_text(expected: str, detail: str | None) -> str:
+    return expected.replace("{detail}", detail or "").strip()
