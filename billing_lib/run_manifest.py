@@ -52,6 +52,7 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
             "output": p.output,
             "finalise": p.finalise,
             "issue_date": p.issue_date,
+            "currency": p.currency,
         },
         "inputs": checksums(report_files(p.reports), p.reports),
         "parameter_files": required(br.results.parameter_files, "load_parameters").to_dict(

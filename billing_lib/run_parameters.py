@@ -50,6 +50,24 @@ def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) 
     return path if path.is_absolute() else project_dir() / path
 
 
+def check_currency(currency: object, source: str = NOTEBOOK_PARAMETERS) -> str | None:
+    """The ``currency`` parameter as an ISO 4217 code in capitals, or None when empty; a
+    ParameterError for anything else. It is the billing currency of FOCUS reports that carry no
+    BillingCurrency column (importers.import_reports' ``default_currency``); a report's own
+    currency is never overridden."""
+    if currency is None or (isinstance(currency, str) and not currency.strip()):
+        return None
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ParameterError(
+            source,
+            "currency",
+            "expected a three-letter ISO 4217 code like EUR (the billing currency of FOCUS "
+            f"reports without a BillingCurrency column), or empty; got {currency!r}",
+        )
+    return code
+
+
 def check_period(period: object, source: str = NOTEBOOK_PARAMETERS, name: str = "period") -> str:
     """``period`` as ``YYYY-MM`` text, or a ParameterError naming where it was given (``source``:
     the notebook's parameters or the command, ``name``: its parameter or option) and saying how
@@ -84,6 +102,9 @@ class RunParameters:
     finalise: bool
     issue_date: date
     reports_found: tuple[tuple[str, str], ...]  # (file name, format title) per vendor report
+    #: billing currency of FOCUS reports without a BillingCurrency column (None: every report
+    #: states its own; ``billing run --currency``)
+    currency: str | None = None
 
     @property
     def run_folder(self) -> Path:
@@ -156,12 +177,14 @@ def check_parameters(
     output: object,
     finalise: object = False,
     issue_date: object = "",
+    currency: object = "",
 ) -> RunParameters:
     """Check the notebook's parameters before anything is read or written: types, the period's form,
     that the reports folder holds only known vendor reports, that the parameters folder exists, and
     that the period's run in ``output`` is not finalised. Raises ParameterError / InputError /
     RunError naming the parameter."""
     period = check_period(period)
+    default_currency = check_currency(currency)
     if not isinstance(finalise, bool):
         raise ParameterError(
             NOTEBOOK_PARAMETERS,
@@ -197,7 +220,14 @@ def check_parameters(
     check_not_finalised(output_dir, period)
     check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
-        period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found)
+        period,
+        reports_dir,
+        params_dir,
+        output_dir,
+        finalise,
+        issued,
+        tuple(found),
+        default_currency,
     )
 
 

@@ -72,9 +72,9 @@ READING_RULES = """\
   keeps only its day: a time printed with it (`11/11/2026 11:59:59 PM`) is dropped before the
   model's end-exclusive day is added.
 - **Currency**: every line needs a three-letter BillingCurrency. A FOCUS file without that column
-  imports only when the caller gives the currency (`billing import --currency EUR`,
-  `default_currency="EUR"`); `billing run` and the notebook take none, they bill a file that
-  states its currency. A file's own currency is never overridden. Formats marked single-currency
+  imports only when the caller gives the currency (`billing run --currency EUR`, `billing import
+  --currency EUR`, the notebook's parameter `currency`, `default_currency="EUR"`; recorded in the
+  run's `manifest.json`). A file's own currency is never overridden. Formats marked single-currency
   refuse a file mixing currencies, listing the rows that differ from the file's main currency.
 - **Tags**: always a JSON object (text); no tags is NULL.
 - **Twice**: a row repeated inside one file is refused, naming both rows and the key (each

@@ -152,10 +152,10 @@ def _check_required(src: SourceFile, spec: FormatSpec, default_currency: str | N
     if missing:
         hint = ""
         if stand_in in missing:
-            # billing run and the notebook take no currency (a run bills what states its own)
             hint = (
-                " (FOCUS requires it: export the data with it to bill it; `billing import "
-                "--currency EUR` reads a file without it, for its control totals)"
+                " (FOCUS requires it: export the data with it, or give the billing currency of "
+                "the files without it: `billing run --currency EUR`, `billing import --currency "
+                "EUR`, notebook parameter currency)"
             )
         raise InputError(
             f"{src.name} ({spec.title}): missing required column(s) {missing}{hint}.\n"
