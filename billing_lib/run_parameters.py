@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from billing_lib.billed_reports import check_not_billed_before
+from billing_lib.billed_reports import Digest, check_not_billed_before
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
@@ -105,6 +105,9 @@ class RunParameters:
     #: billing currency of FOCUS reports without a BillingCurrency column (None: every report
     #: states its own; ``billing run --currency``)
     currency: str | None = None
+    #: (file name, sha256 of its content once decompressed) per vendor report (a zip's members
+    #: each): recorded in the manifest, for ``billed_reports`` of the later months
+    report_contents: tuple[tuple[str, str], ...] = ()
 
     @property
     def run_folder(self) -> Path:
@@ -208,15 +211,19 @@ def check_parameters(
             f"(expected .csv, .csv.gz, .zip or .parquet files)"
         )
     found: list[tuple[str, str]] = []
-    digests: list[tuple[str, str]] = []  # (file as shown, sha256): a zip whole, then per member
+    digests: list[Digest] = []  # a zip whole, then per member; a CSV.gz also by its content
+    contents: list[tuple[str, str]] = []
     for path in files:
         if path.name.lower().endswith(".zip"):
-            digests.append((path.name, sha256_of(path)))
+            digests.append(Digest(path.name, sha256_of(path)))
         with open_sources(path) as sources:
             for src in sources:
                 shown = src.name.removeprefix(f"{reports_dir}{os.sep}")
                 found.append((shown, detect_format(src).title))
-                digests.append((shown, src.checksum))
+                digests.append(Digest(shown, src.checksum))
+                if src.content != src.checksum:
+                    digests.append(Digest(shown, src.content, decompressed=True))
+                contents.append((shown, src.content))
     check_not_finalised(output_dir, period)
     check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
@@ -228,6 +235,7 @@ def check_parameters(
         issued,
         tuple(found),
         default_currency,
+        tuple(contents),
     )
 
 

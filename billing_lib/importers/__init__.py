@@ -116,11 +116,12 @@ def import_reports(
         for path in (Path(p) for p in paths):
             with open_sources(path) as sources:
                 for src in sources:
-                    if src.checksum in checksums:
+                    # by content: a CSV and the same CSV gzipped are one report given twice
+                    if src.content in checksums:
                         raise InputError(
-                            f"{src.name}: same content as {checksums[src.checksum]}, given twice"
+                            f"{src.name}: same content as {checksums[src.content]}, given twice"
                         )
-                    checksums[src.checksum] = src.name
+                    checksums[src.content] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period))
         check_usage_from_one_format(con)
         con.execute("COMMIT")
