@@ -1,6 +1,7 @@
 """A report an earlier month billed, gzipped again since (at another level, or unpacked): the same
-report by its content once decompressed, refused like the same file (billing_lib.billed_reports),
-and one report given twice to one import, plain and gzipped."""
+report by its content once decompressed, refused like the same file (billing_lib.billed_reports).
+One import given a report plain and gzipped refuses it by its lines
+(tests/test_bad_inputs_import.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import pytest
 
 from billing_lib import run, run_parameters
 from billing_lib.errors import InputError
-from billing_lib.importers import import_reports
-from billing_lib.store import open_store
 from tests.notebook_project import REPO
 
 SAMPLE = REPO / "samples" / "2026-10" / "reports"
@@ -74,10 +73,3 @@ def test_a_report_billed_gzipped_is_refused_unpacked_or_gzipped_again(tmp_path):
         assert f"  - {recon}: billed in 2026-10 by the run in {out / '2026-10'} (not " in text
         assert "the same content once decompressed (the file gzipped again, or unpacked)" in text
         assert f"as the report {RECON}.gz its manifest.json lists" in text
-
-
-def test_one_report_plain_and_gzipped_in_one_import_is_given_twice(tmp_path):
-    plain = shutil.copy(SAMPLE / RECON, tmp_path / RECON)
-    packed = _gzip(SAMPLE / RECON, tmp_path / (RECON + ".gz"), 1)
-    with pytest.raises(InputError, match=r"\.csv\.gz: same content as .*\.csv, given twice"):
-        import_reports(open_store(), [plain, packed])

@@ -116,12 +116,11 @@ def import_reports(
         for path in (Path(p) for p in paths):
             with open_sources(path) as sources:
                 for src in sources:
-                    # by content: a CSV and the same CSV gzipped are one report given twice
-                    if src.content in checksums:
+                    if src.checksum in checksums:
                         raise InputError(
-                            f"{src.name}: same content as {checksums[src.content]}, given twice"
+                            f"{src.name}: same content as {checksums[src.checksum]}, given twice"
                         )
-                    checksums[src.content] = src.name
+                    checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period))
         check_usage_from_one_format(con)
         con.execute("COMMIT")
