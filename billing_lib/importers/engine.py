@@ -344,7 +344,7 @@ def stage_source(
     text = _text_columns(con, src, spec, source)
     select = ", ".join(
         [f"{_read_as(actual[c], text, spec)} AS {qi(c)}" for c in present]
-        + [f"{_read_as(u, text, spec)} AS {qi(u)}" for u in _csv_unnamed(src)]  # hold nothing
+        + [qi(u) for u in _csv_unnamed(src)]  # checked to hold nothing (_check_unnamed)
         + [f"{e} AS {qi(n)}" for n, e in constants.items()]
         + [f"{e} AS {qi(n)}" for n, e in (extra_raw or {}).items()]
     )
