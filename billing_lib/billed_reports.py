@@ -6,53 +6,84 @@ from 12 October to 11 November), and would bill every line of it a second time.
 Compared by sha256 with the reports each run folder's ``manifest.json`` lists (``inputs``: the
 files of the reports folder, a zip as a whole): the run's parameters check hashes every report
 already (``SourceFile.checksum``), so this costs one read of each earlier run's manifest, and the
-sha256 of each zip as a whole (its members are hashed already). A report re-compressed or
-re-encoded since is another file by its bytes and is not caught here."""
+sha256 of each zip as a whole (its members are hashed already). And by content once
+decompressed (``input_contents``, ``SourceFile.content``, taken in the pass that decompresses a
+CSV.gz to scan its lines anyway): a report gzipped again since, at another level, or unpacked,
+is the same report. One re-encoded (UTF-16, other line ends) is another file and is not caught
+here; its lines are (importers.duplicates), when both are imported together."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from billing_lib.errors import InputError
 from billing_lib.periods import run_periods
 from billing_lib.run_files import FINALISED_MARKER, MANIFEST, read_manifest
 
 
-def billed_reports(output: Path, period: str) -> dict[str, tuple[str, str]]:
-    """sha256 -> (period, file as its manifest lists it) of every report the published runs in
-    ``output`` read, but the run of ``period`` (billed again, it may read its reports again)."""
-    billed: dict[str, tuple[str, str]] = {}
+class Digest(NamedTuple):
+    """A report's sha256 as the run found it: of the file (``decompressed`` False), or of its
+    content once decompressed (a CSV.gz's text)."""
+
+    name: str
+    sha256: str
+    decompressed: bool = False
+
+
+class Billed(NamedTuple):
+    """A report an earlier run read: its period, its name in that run's manifest, and whether
+    the sha256 is of its content once decompressed."""
+
+    period: str
+    file: str
+    decompressed: bool
+
+
+def billed_reports(output: Path, period: str) -> dict[str, Billed]:
+    """sha256 -> the report of every report the published runs in ``output`` read (its file's
+    sha256, and that of its content once decompressed), but the run of ``period`` (billed again,
+    it may read its reports again)."""
+    billed: dict[str, Billed] = {}
     for month in run_periods(output, MANIFEST):
         if month == period:
             continue
-        for listed in read_manifest(Path(output) / month).get("inputs") or []:
-            if isinstance(listed, dict) and listed.get("sha256"):
-                billed.setdefault(str(listed["sha256"]), (month, str(listed.get("file"))))
+        manifest = read_manifest(Path(output) / month)
+        for key, decompressed in (("inputs", False), ("input_contents", True)):
+            for listed in manifest.get(key) or []:
+                if isinstance(listed, dict) and listed.get("sha256"):
+                    billed.setdefault(
+                        str(listed["sha256"]), Billed(month, str(listed.get("file")), decompressed)
+                    )
     return billed
 
 
-def check_not_billed_before(
-    output: Path, period: str, reports: Path, found: list[tuple[str, str]]
-) -> None:
-    """InputError naming each of ``found`` ((file as shown, sha256): the reports of ``reports``,
-    a zip both as a whole and per member) that a published run of another period in ``output``
-    read, with that period and its run folder: billing it in ``period`` bills its lines twice."""
+def check_not_billed_before(output: Path, period: str, reports: Path, found: list[Digest]) -> None:
+    """InputError naming each of ``found`` (the reports of ``reports``, a zip both as a whole and
+    per member, a CSV.gz also by its content) that a published run of another period in
+    ``output`` read, with that period and its run folder: billing it in ``period`` bills its
+    lines twice."""
     billed = billed_reports(output, period)
     problems, named = [], set()
-    for name, digest in found:
+    for name, digest, decompressed in found:
         if digest not in billed or name.split("!", 1)[0] in named:
             continue
         named.add(name)
-        month, earlier = billed[digest]
-        folder = Path(output) / month
+        earlier = billed[digest]
+        folder = Path(output) / earlier.period
         final = "finalised" if (folder / FINALISED_MARKER).is_file() else "not finalised"
+        same = (
+            "the same content once decompressed (the file gzipped again, or unpacked), by sha256,"
+            if decompressed or earlier.decompressed
+            else "the same file, by sha256,"
+        )
         problems.append(
-            f"{name}: billed in {month} by the run in {folder} ({final}): the same file, by "
-            f"sha256, as the report {earlier} its {MANIFEST} lists"
+            f"{name}: billed in {earlier.period} by the run in {folder} ({final}): {same} as "
+            f"the report {earlier.file} its {MANIFEST} lists"
         )
     if not problems:
         return
-    months = {billed[d][0] for n, d in found if n in named}
+    months = {billed[d.sha256].period for d in found if d.name in named and d.sha256 in billed}
     again = sorted(months - set(run_periods(output, FINALISED_MARKER)))
     raise InputError(
         f"{reports}: holds reports a run of another period already billed; billing them in "

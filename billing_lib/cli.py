@@ -146,6 +146,7 @@ def _run_command(args: argparse.Namespace) -> int:
         confirm_jumps=",".join(args.confirm_jump or []),
         wait=args.wait,
         say=print,
+        currency=args.currency or "",
     )
     print(run_report(folder))
     print(
@@ -383,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="bill this customer although its month moved by an order of magnitude against the "
         "previous finalised month (parameters/review.yaml jump_factor); repeatable or "
         "comma-separated",
+    )
+    run.add_argument(
+        "--currency",
+        default=None,
+        help="billing currency of FOCUS reports without a BillingCurrency column (e.g. EUR); a "
+        "report's own currency is never overridden",
     )
     _wait_option(run)
     run.set_defaults(func=_run_command)

@@ -526,11 +526,15 @@ def add_suggestions(
     """Add to the run's unmapped report (columns vendor, account_id, account_name) the exact
     accounts.csv line to add per account and the customer it would match, from the lines and any
     platform exports in ``<reports>/platform/``."""
-    keys = list(
-        zip(unmapped["vendor"], unmapped["account_id"], unmapped["account_name"], strict=True)
-    )
+    # an account no report names has no name: NaN in pandas' string columns, None here
+    names = [n if isinstance(n, str) else None for n in unmapped["account_name"]]
+    keys = list(zip(unmapped["vendor"], unmapped["account_id"], names, strict=True))
     found = unmapped_suggestions(
-        sorted(set(keys)), period, customers, mappings, read_exports(reports, None)
+        sorted(set(keys), key=lambda k: (k[0], k[1], k[2] or "")),
+        period,
+        customers,
+        mappings,
+        read_exports(reports, None),
     )
     unmapped["add_to_accounts_csv"] = [found[(v, a)][0] for v, a, _ in keys]
     unmapped["would_match"] = [found[(v, a)][1] for v, a, _ in keys]

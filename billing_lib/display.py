@@ -76,6 +76,8 @@ def describe(br: BillingRun) -> pd.DataFrame:
         ("finalise", str(p.finalise)),
         ("issue date", p.issue_date.isoformat()),
     ]
+    if p.currency:
+        rows.append(("currency of FOCUS reports without one", p.currency))
     rows += [(f"report {name}", fmt) for name, fmt in p.reports_found]
     rows += [("cleaned up", line) for line in br.cleaned]
     return pd.DataFrame(rows, columns=["parameter", "value"])

@@ -54,6 +54,7 @@ def execute(
     wait: float = 0,
     say: Callable[[str], None] | None = None,
     command: str | None = None,
+    currency: str = "",
 ) -> Path:
     """Run ``billing_run.ipynb`` through papermill (what ``billing run`` does) and publish the run
     folder with the executed notebook and its HTML report. Paths are made absolute here so the
@@ -62,14 +63,21 @@ def execute(
     The lock of the outputs folder is held here, in the command's process, for the whole run
     (refused at once when another run holds it, or after waiting ``wait`` seconds); what was
     cleaned up from killed runs is passed to ``say``, a line each. The kernel checks the lock
-    is this run's and only stages files: publishing and the register are done here."""
+    is this run's and only stages files: publishing and the register are done here.
+    ``currency``: the billing currency of FOCUS reports without a BillingCurrency column."""
     import papermill as pm  # heavy; only for this entry point
 
     from billing_lib.recovery import open_output
 
     output = Path(output).resolve()
     params = check_parameters(
-        period, Path(reports).resolve(), Path(parameters).resolve(), output, finalise, issue_date
+        period,
+        Path(reports).resolve(),
+        Path(parameters).resolve(),
+        output,
+        finalise,
+        issue_date,
+        currency,
     )
     lock, cleaned = open_output(output, command, wait)
     for line in cleaned:
@@ -98,6 +106,7 @@ def execute(
                             "issue_date": params.issue_date.isoformat(),
                             "staging": str(staging),
                             "confirm_jumps": confirm_jumps,
+                            "currency": params.currency or "",
                         },
                         progress_bar=progress_bar,
                         kernel_name=kernel_name,

@@ -13,6 +13,7 @@ run (``billing_lib.recovery``), so the register and the published folders always
 from __future__ import annotations
 
 import json
+import math
 import platform
 import re
 import secrets
@@ -118,6 +119,8 @@ def package_versions() -> dict[str, str]:
 
 
 def jsonable(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None  # pandas' missing value (an account no report names), not JSON's NaN
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (date, datetime)):

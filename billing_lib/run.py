@@ -150,6 +150,7 @@ class BillingRun:
                 if self.loaded
                 else load_vendor_prices(self.params.parameters),
                 period=self.params.period,
+                default_currency=self.params.currency,
             )
         self.results.not_read = files_not_read(self.params.reports)
         covered = charged_months(self.con)
@@ -504,13 +505,15 @@ def start(
     staging: object = "",
     confirm_jumps: object = "",
     wait: float = 0,
+    currency: object = "",
 ) -> BillingRun:
     """Check the parameters and open the run. ``staging`` is given by ``billing run`` (which then
     publishes after adding the executed notebook and its HTML, and holds the lock of the outputs
     folder); empty means this run locks the outputs folder (refused when another run holds it,
     or after waiting ``wait`` seconds), creates its own staging folder and publishes it in its
-    last step."""
-    params = check_parameters(period, reports, parameters, output, finalise, issue_date)
+    last step. ``currency``: the billing currency of FOCUS reports without a BillingCurrency
+    column (empty: every report states its own)."""
+    params = check_parameters(period, reports, parameters, output, finalise, issue_date, currency)
     confirmed = customer_list("confirm_jumps", confirm_jumps)
     given = check_staging(staging, params.output)
     if given is not None:
@@ -539,6 +542,7 @@ def run_all(
     issue_date: str = "",
     confirm_jumps: str = "",
     wait: float = 0,
+    currency: str = "",
 ) -> Path:
     """Every step of the notebook in order, without the notebook (tests, scripts); returns the
     published run folder. The lock of the outputs folder is released at the end, also on a
@@ -553,6 +557,7 @@ def run_all(
         "",
         confirm_jumps,
         wait,
+        currency,
     )
     try:
         br.load_parameters()

@@ -52,8 +52,12 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
             "output": p.output,
             "finalise": p.finalise,
             "issue_date": p.issue_date,
+            "currency": p.currency,
         },
         "inputs": checksums(report_files(p.reports), p.reports),
+        # each report's content once decompressed (a zip's members each): the same report
+        # gzipped again is caught as billed by the later months (billed_reports)
+        "input_contents": [{"file": f, "sha256": d} for f, d in p.report_contents],
         "parameter_files": required(br.results.parameter_files, "load_parameters").to_dict(
             "records"
         ),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from billing_lib.billed_reports import check_not_billed_before
+from billing_lib.billed_reports import Digest, check_not_billed_before
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
@@ -50,6 +50,24 @@ def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) 
     return path if path.is_absolute() else project_dir() / path
 
 
+def check_currency(currency: object, source: str = NOTEBOOK_PARAMETERS) -> str | None:
+    """The ``currency`` parameter as an ISO 4217 code in capitals, or None when empty; a
+    ParameterError for anything else. It is the billing currency of FOCUS reports that carry no
+    BillingCurrency column (importers.import_reports' ``default_currency``); a report's own
+    currency is never overridden."""
+    if currency is None or (isinstance(currency, str) and not currency.strip()):
+        return None
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ParameterError(
+            source,
+            "currency",
+            "expected a three-letter ISO 4217 code like EUR (the billing currency of FOCUS "
+            f"reports without a BillingCurrency column), or empty; got {currency!r}",
+        )
+    return code
+
+
 def check_period(period: object, source: str = NOTEBOOK_PARAMETERS, name: str = "period") -> str:
     """``period`` as ``YYYY-MM`` text, or a ParameterError naming where it was given (``source``:
     the notebook's parameters or the command, ``name``: its parameter or option) and saying how
@@ -84,6 +102,12 @@ class RunParameters:
     finalise: bool
     issue_date: date
     reports_found: tuple[tuple[str, str], ...]  # (file name, format title) per vendor report
+    #: billing currency of FOCUS reports without a BillingCurrency column (None: every report
+    #: states its own; ``billing run --currency``)
+    currency: str | None = None
+    #: (file name, sha256 of its content once decompressed) per vendor report (a zip's members
+    #: each): recorded in the manifest, for ``billed_reports`` of the later months
+    report_contents: tuple[tuple[str, str], ...] = ()
 
     @property
     def run_folder(self) -> Path:
@@ -156,12 +180,14 @@ def check_parameters(
     output: object,
     finalise: object = False,
     issue_date: object = "",
+    currency: object = "",
 ) -> RunParameters:
     """Check the notebook's parameters before anything is read or written: types, the period's form,
     that the reports folder holds only known vendor reports, that the parameters folder exists, and
     that the period's run in ``output`` is not finalised. Raises ParameterError / InputError /
     RunError naming the parameter."""
     period = check_period(period)
+    default_currency = check_currency(currency)
     if not isinstance(finalise, bool):
         raise ParameterError(
             NOTEBOOK_PARAMETERS,
@@ -185,19 +211,31 @@ def check_parameters(
             f"(expected .csv, .csv.gz, .zip or .parquet files)"
         )
     found: list[tuple[str, str]] = []
-    digests: list[tuple[str, str]] = []  # (file as shown, sha256): a zip whole, then per member
+    digests: list[Digest] = []  # a zip whole, then per member; a CSV.gz also by its content
+    contents: list[tuple[str, str]] = []
     for path in files:
         if path.name.lower().endswith(".zip"):
-            digests.append((path.name, sha256_of(path)))
+            digests.append(Digest(path.name, sha256_of(path)))
         with open_sources(path) as sources:
             for src in sources:
                 shown = src.name.removeprefix(f"{reports_dir}{os.sep}")
                 found.append((shown, detect_format(src).title))
-                digests.append((shown, src.checksum))
+                digests.append(Digest(shown, src.checksum))
+                if src.content != src.checksum:
+                    digests.append(Digest(shown, src.content, decompressed=True))
+                contents.append((shown, src.content))
     check_not_finalised(output_dir, period)
     check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
-        period, reports_dir, params_dir, output_dir, finalise, issued, tuple(found)
+        period,
+        reports_dir,
+        params_dir,
+        output_dir,
+        finalise,
+        issued,
+        tuple(found),
+        default_currency,
+        tuple(contents),
     )
 
 

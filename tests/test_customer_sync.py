@@ -369,6 +369,26 @@ def test_the_runs_unmapped_report_names_the_line_to_add_and_the_customer_it_woul
     assert list(unmapped["would_match"]) == ["C007 Alpenblick Treuhand AG by tag customer=C007"]
 
 
+def test_an_unmapped_account_without_a_name_is_reported(tmp_path):
+    """A report naming no account (a FOCUS export without SubAccountName or BillingAccountName):
+    its account's name is missing in the run's unmapped table (NaN in pandas), and the suggestion
+    is made from its id alone, not a failure of the run."""
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    (reports / "focus-2026-10.csv").write_text(
+        "BilledCost,BillingCurrency,BillingAccountId,ChargeCategory,ChargePeriodStart\n"
+        "12.50,EUR,focus-acct-1,Usage,2026-10-05T00:00:00Z\n",
+        encoding="utf-8",
+    )
+    br = run.start("2026-10", str(reports), str(REPO / "parameters"), str(tmp_path / "out"))
+    br.load_parameters()
+    br.import_reports()
+    unmapped = br.map_customers()
+    [row] = unmapped[unmapped["account_id"] == "focus-acct-1"].to_dict("records")
+    assert row["add_to_accounts_csv"] == "unknown,focus-acct-1,C012,,,focus-acct-1"
+    assert row["would_match"] == "no known customer: new customer C012 (billing customers sync)"
+
+
 def test_an_account_mapped_on_other_days_only_is_reported_with_its_spans(tmp_path):
     """The first half of a mid-month move left out of accounts.csv: those lines are unmapped, and
     the report says which dates accounts.csv covers (the run stopped on a KeyError before)."""

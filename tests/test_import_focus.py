@@ -74,16 +74,17 @@ def test_us_short_dates_are_read_month_first():
 
 
 def test_missing_billing_currency_names_the_column_and_the_way_out():
-    """The way out names where the option is: ``billing import --currency``. ``billing run`` and
-    the notebook have none (they bill a report that states its currency), and told to give
-    "--currency / default_currency" the user met "unrecognized arguments"."""
+    """The way out names where the option is: ``billing run --currency``, ``billing import
+    --currency`` and the notebook's parameter (told to give "--currency / default_currency"
+    without the command, the user met "unrecognized arguments")."""
     with pytest.raises(InputError) as err:
         import_reports(open_store(), [FLEX])
     msg = str(err.value)
     assert msg.startswith(
         f"{FLEX} (FOCUS 1.0-1.2 cost and usage export): missing required column(s) "
-        "['BillingCurrency'] (FOCUS requires it: export the data with it to bill it; `billing "
-        "import --currency EUR` reads a file without it, for its control totals).\n"
+        "['BillingCurrency'] (FOCUS requires it: export the data with it, or give the billing "
+        "currency of the files without it: `billing run --currency EUR`, `billing import "
+        "--currency EUR`, notebook parameter currency).\n"
     )
     assert "found: ['BillingPeriodStart'" in msg
 

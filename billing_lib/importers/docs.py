@@ -55,8 +55,11 @@ READING_RULES = """\
   when another tool appended to the file; such a file is read from a copy with LF line ends, its
   rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled
   quotes (`"{""project"":""p1""}"`, JSON tags) and line breaks.
-- **Missing values**: an empty field. Only formats that declare it (FOCUS) also treat the text
-  `null` as missing.
+- **Missing values**: an empty field, in a CSV (`,,` or `,"",`) or a Parquet text column (`''`,
+  as pyarrow and pandas write every empty field): read as absent in every column, exactly as a
+  NULL (an empty date or amount is none, an empty `previousInvoiceId` no correction). Only
+  formats that declare it (FOCUS) also treat the text `null` as missing. A value of spaces is a
+  value (a date or amount of spaces is refused with its row and column).
 - **Numbers**: read as `DECIMAL(38,12)` straight from the text, never through a binary float:
   `1.81E-8` is exactly 0.0000000181. A value with more than 12 decimals (Azure writes
   `0.4838709677419368`) is rounded once, half away from zero, to 12; control totals are the sums
@@ -73,9 +76,9 @@ READING_RULES = """\
   keeps only its day: a time printed with it (`11/11/2026 11:59:59 PM`) is dropped before the
   model's end-exclusive day is added.
 - **Currency**: every line needs a three-letter BillingCurrency. A FOCUS file without that column
-  imports only when the caller gives the currency (`billing import --currency EUR`,
-  `default_currency="EUR"`); `billing run` and the notebook take none, they bill a file that
-  states its currency. A file's own currency is never overridden. Formats marked single-currency
+  imports only when the caller gives the currency (`billing run --currency EUR`, `billing import
+  --currency EUR`, the notebook's parameter `currency`, `default_currency="EUR"`; recorded in the
+  run's `manifest.json`). A file's own currency is never overridden. Formats marked single-currency
   refuse a file mixing currencies, listing the rows that differ from the file's main currency.
 - **Tags**: always a JSON object (text); no tags is NULL.
 - **Parts of one export**: a large export comes as several files, cut wherever a size is reached:
@@ -209,6 +212,15 @@ def _ids_shapes(spec: FormatSpec) -> str:
     return f", and {', '.join(shapes)}" if shapes else ""
 
 
+def _row_checks(spec: FormatSpec) -> list[str]:
+    """The docs lines of the rows a format refuses (``row_checks``)."""
+    return [
+        f"- Rows refused, naming row and column `{c.column}`, unless it holds: "
+        f"{' '.join(c.expected.replace('{detail}', '').split())}"
+        for c in spec.row_checks
+    ]
+
+
 def _effective_cost_columns(spec: FormatSpec) -> list[str]:
     """The docs line naming the columns each commitment line's EffectiveCost is computed from."""
     if not spec.effective_cost_columns:
@@ -262,6 +274,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
+        *_row_checks(spec),
         *_effective_cost_columns(spec),
         "",
         "| line-model column | from the vendor file |",

@@ -17,6 +17,7 @@ from billing_lib.errors import InputError, Problem
 from billing_lib.importers.engine import resolve_columns
 from billing_lib.importers.reader import SourceFile, file_name_of
 from billing_lib.importers.spec import FormatSpec
+from billing_lib.importers.values import absent_text_sql
 from billing_lib.model import LINE_COLUMN_NAMES
 from billing_lib.money import SQL_AMOUNT
 from billing_lib.sql import qi
@@ -44,8 +45,8 @@ def row_hash_sql(src: SourceFile, spec: FormatSpec) -> str | None:
     parts = []
     for name in sorted(set(src.header) - set(src.unnamed)):  # unnamed: checked to hold nothing
         col = qi(name)
-        if src.kind != "csv":
-            expr = f"CAST({col} AS VARCHAR)"
+        if src.kind != "csv":  # '' is NULL, as the import reads it (values.absent_text_sql)
+            expr = absent_text_sql(f"CAST({col} AS VARCHAR)", spec.null_values)
         elif kinds.get(name) == "decimal":
             expr = f"COALESCE(CAST(TRY_CAST(trim({col}) AS {SQL_AMOUNT}) AS VARCHAR), {col})"
         else:

@@ -33,7 +33,7 @@ from billing_lib.importers.spec import (
     tag_columns_of,
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
-from billing_lib.importers.values import check_types, typed_expr
+from billing_lib.importers.values import absent_text_sql, check_rows, check_types, typed_expr
 from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMNS
 from billing_lib.sql import qi, ql
 
@@ -153,10 +153,10 @@ def _check_required(src: SourceFile, spec: FormatSpec, default_currency: str | N
     if missing:
         hint = ""
         if stand_in in missing:
-            # billing run and the notebook take no currency (a run bills what states its own)
             hint = (
-                " (FOCUS requires it: export the data with it to bill it; `billing import "
-                "--currency EUR` reads a file without it, for its control totals)"
+                " (FOCUS requires it: export the data with it, or give the billing currency of "
+                "the files without it: `billing run --currency EUR`, `billing import --currency "
+                "EUR`, notebook parameter currency)"
             )
         raise InputError(
             f"{src.name} ({spec.title}): missing required column(s) {missing}{hint}.\n"
@@ -342,8 +342,9 @@ def stage_source(
     as_view = src.kind == "parquet" and ROW_NUMBER_COLUMN not in src.header
     raw = RAW_VIEW if as_view else RAW_TABLE
     source = duckdb_source(src, spec.null_values, rejects, row_numbers=as_view)
+    text = _text_columns(con, src, spec, source)
     select = ", ".join(
-        [f"{qi(actual[c])} AS {qi(c)}" for c in present]
+        [f"{_read_as(actual[c], text, spec)} AS {qi(c)}" for c in present]
         + [qi(u) for u in _csv_unnamed(src)]  # checked to hold nothing (_check_unnamed)
         + [f"{e} AS {qi(n)}" for n, e in constants.items()]
         + [f"{e} AS {qi(n)}" for n, e in (extra_raw or {}).items()]
@@ -383,6 +384,8 @@ def stage_source(
         con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types
     )
     check_spreadsheet_damage(con, src, spec, set(present), raw_types)
+    if spec.row_checks:
+        check_rows(con, src, spec)
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
     default_sql = default_currency_sql(spec, set(actual), default_currency)
@@ -393,6 +396,38 @@ def stage_source(
     check_model(con, src, spec, set(actual), facts)
     report = control_totals(con, src, spec, default_sql, facts, _read_columns(spec, typed))
     return report, facts
+
+
+def _read_as(column: str, text: set[str], spec: FormatSpec) -> str:
+    """SQL reading the file's ``column``: empty text as NULL (``absent_text_sql``)."""
+    return absent_text_sql(qi(column), spec.null_values) if column in text else qi(column)
+
+
+def _text_columns(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, source: str
+) -> set[str]:
+    """The columns of ``src`` whose empty text is made NULL here (``absent_text_sql``): none of a
+    CSV (its reader does it), a Parquet file's VARCHAR columns that may hold '' or another
+    marker. A Parquet file is read again in each pass, so a column is left as it is where the
+    footer's statistics rule that out in every row group: each marker below the least or above
+    the greatest value (bounds stay bounds where a writer shortens them), or values all NULL.
+    Without statistics a column may hold anything."""
+    if src.kind == "csv":
+        return set()
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    text = {name for name, kind, *_ in described if kind == "VARCHAR"}
+    markers = list(dict.fromkeys(["", *spec.null_values]))
+    groups = con.execute(
+        "SELECT path_in_schema, stats_min_value, stats_max_value, stats_null_count, num_values "
+        f"FROM parquet_metadata({ql(src.path)})"
+    ).fetchall()
+    maybe_empty: set[str] = set()
+    for name, least, greatest, nulls, values in groups:
+        if name not in text or (nulls is not None and nulls == values):
+            continue
+        if least is None or greatest is None or any(least <= m <= greatest for m in markers):
+            maybe_empty.add(name)
+    return maybe_empty | (text - {g[0] for g in groups})
 
 
 def _read_columns(spec: FormatSpec, typed: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import re
 import zipfile
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import count
 from pathlib import Path
-from typing import IO, AnyStr, cast
+from typing import IO, Any, AnyStr, cast
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -60,6 +61,9 @@ class SourceFile:
     #: spreadsheet leaves), under the names ``unnamed_column`` gives them: read only to check
     #: they hold nothing (engine).
     unnamed: tuple[str, ...] = ()
+    #: sha256 of the content once decompressed: of a CSV.gz its CSV text, otherwise ``checksum``
+    #: (the same report gzipped again, at another level or not at all, has the same content)
+    content: str = ""
 
     @property
     def file_name(self) -> str:
@@ -83,13 +87,24 @@ _BLANK_TEXT = re.compile(r"(?m)^\r?$")
 _LF, _CR = 10, 13
 
 
-def _scan_lines(path: Path, encoding: str) -> tuple[tuple[int, ...], int, bool]:
+def _scan_lines(
+    path: Path, encoding: str, content: Any = None
+) -> tuple[tuple[int, ...], int, bool]:
     """Blank physical lines, the number of physical lines and whether line ends mix CRLF and LF,
     with no per-line Python, so that row numbers can follow a spreadsheet even when DuckDB skips
-    blanks."""
+    blanks. ``content``: a hashlib object fed the decompressed bytes in the same pass."""
+    chunks = _byte_chunks(path)
+    if content is not None:
+        chunks = _hashed(chunks, content)
     if encoding == "utf-16":
-        return _scan_text_chunks(_utf16_chunks(path))
-    return _scan_byte_chunks(_byte_chunks(path))
+        return _scan_text_chunks(_decoded_utf16(chunks))
+    return _scan_byte_chunks(chunks)
+
+
+def _hashed(chunks: Iterable[bytes], content: Any) -> Iterator[bytes]:
+    for chunk in chunks:
+        content.update(chunk)
+        yield chunk
 
 
 def _scan_byte_chunks(chunks: Iterable[bytes]) -> tuple[tuple[int, ...], int, bool]:
@@ -144,10 +159,10 @@ def _byte_chunks(path: Path) -> Iterator[bytes]:
         yield from iter(lambda: fh.read(1 << 20), b"")
 
 
-def _utf16_chunks(path: Path) -> Iterator[str]:
+def _decoded_utf16(chunks: Iterable[bytes]) -> Iterator[str]:
     """The decompressed content of a UTF-16 file in 1 MiB pieces, decoded."""
     decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
-    for chunk in _byte_chunks(path):
+    for chunk in chunks:
         yield decoder.decode(chunk)
 
 
@@ -171,7 +186,7 @@ def _open_bytes(path: Path) -> io.BufferedIOBase:
     """The file's bytes, decompressed when it is gzip: by ISA-L (``isal``), the same bytes and
     errors as the standard library's gzip in about a quarter of its time (a CSV.gz is read to its
     end before it is imported, benchmarks/README.md)."""
-    if path.name.lower().endswith(".gz"):
+    if _is_gzip(path):
         return cast(io.BufferedIOBase, igzip.open(path, "rb"))
     return open(path, "rb")
 
@@ -294,7 +309,7 @@ def _one_line_ending(src: SourceFile, folder: Path) -> SourceFile:
     with open(target, "wb") as out:
         if src.encoding == "utf-16":
             encoder = codecs.getincrementalencoder("utf-16")()
-            for text in _one_lf(_utf16_chunks(src.path), "\r\n", "\n"):
+            for text in _one_lf(_decoded_utf16(_byte_chunks(src.path)), "\r\n", "\n"):
                 out.write(encoder.encode(text))
             out.write(encoder.encode("", final=True))
         else:
@@ -325,13 +340,21 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
         unnamed = tuple(n for n in schema.names if not n.strip())
         if unnamed:
             _check_parquet_unnamed(path, name, schema.names)
+        checksum = sha256_of(path)
         return SourceFile(
-            name, path, "parquet", tuple(schema.names), "utf-8", sha256_of(path), unnamed=unnamed
+            name,
+            path,
+            "parquet",
+            tuple(schema.names),
+            "utf-8",
+            checksum,
+            unnamed=unnamed,
+            content=checksum,
         )
     header, encoding, delimiter = _csv_header(path, name)
     checksum = sha256_of(path)
     try:
-        blanks, physical, mixed = _line_scan(path, encoding, checksum)
+        blanks, physical, mixed, content = _line_scan(path, encoding, checksum)
     except READ_ERRORS as exc:
         raise InputError(f"{name}: cannot be read to the end: {exc}") from exc
     unnamed = tuple(h for i, h in enumerate(header, 1) if h == unnamed_column(i))
@@ -346,6 +369,7 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
         physical,
         delimiter=delimiter,
         unnamed=unnamed,
+        content=content,
     )
     if mixed and scratch is not None:
         return _one_line_ending(src, scratch())
@@ -372,11 +396,20 @@ def _check_parquet_unnamed(path: Path, name: str, names: list[str]) -> None:
 
 
 @lru_cache(maxsize=32)
-def _line_scan(path: Path, encoding: str, checksum: str) -> tuple[tuple[int, ...], int, bool]:
-    """``_scan_lines`` of a file, remembered by path and content checksum: a billing run looks at
-    each report twice (its parameters check recognises the format, then the import reads it),
-    and the scan decompresses the whole file, seconds per million lines of a CSV.gz."""
-    return _scan_lines(path, encoding)
+def _line_scan(path: Path, encoding: str, checksum: str) -> tuple[tuple[int, ...], int, bool, str]:
+    """``_scan_lines`` of a file and the sha256 of its decompressed content (``checksum``, the
+    sha256 of its bytes, for a file that is not gzip), remembered by path and checksum: a billing
+    run looks at each report twice (its parameters check recognises the format, then the import
+    reads it), and the scan decompresses the whole file, seconds per million lines of a CSV.gz.
+    The content's sha256 is taken in the same pass (billed_reports)."""
+    if not _is_gzip(path):
+        return (*_scan_lines(path, encoding), checksum)
+    content = hashlib.sha256()
+    return (*_scan_lines(path, encoding, content), content.hexdigest())
+
+
+def _is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
 
 
 @contextmanager

@@ -111,6 +111,26 @@ class IdShape(BaseModel):
     expected: str | None = None
 
 
+class RowCheck(BaseModel):
+    """Rows the mapping cannot bill right, refused with their row and column instead of billed
+    wrong in silence (a Microsoft licence whose billing frequency leaves the cycle to prorate
+    by unknown)."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str = Field(description="The vendor column the message names")
+    refuse: str = Field(description="SQL over source columns: true on a row that is refused")
+    found: str | None = Field(
+        None, description="SQL: the value shown as found (default: the column's value)"
+    )
+    expected: str = Field(
+        description="What the column must hold, in words; ``{detail}`` stands for the text of "
+        "``detail``"
+    )
+    detail: str | None = Field(
+        None, description="SQL: text about the row that helps put it right (or NULL)"
+    )
+
+
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
 CONTRACT_COLUMNS = (
     "__contract_month",
@@ -210,6 +230,11 @@ class FormatSpec(BaseModel):
         "resourceTags/user:CostCenter): every such column of a file is read into Tags, a JSON "
         "object keyed as the CUR 2.0 names them (user_cost_center), instead of the Tags mapping",
     )
+    row_checks: list[RowCheck] = Field(
+        [],
+        description="Rows the mapping cannot bill right: the file is refused naming each row, "
+        "its column and what was expected",
+    )
     columns: dict[str, ColumnMap | str | None] = Field(
         description="Line-model column -> source: {column: name or [alternatives]}, "
         "{value: literal}, a SQL expression over quoted source columns, or null (not in this "
@@ -274,10 +299,13 @@ class FormatSpec(BaseModel):
         names |= {c for columns in self.effective_cost_columns.values() for c in columns}
         for choice in self.required:
             names |= set(choices(choice))
+        for check in self.row_checks:
+            names.add(check.column)
         for expr in (
             self.cost,
             self.currency,
             *(self.contract_price.sql() if self.contract_price else []),
+            *(f"{c.refuse} {c.found or ''} {c.detail or ''}" for c in self.row_checks),
         ):
             names |= set(QUOTED_COLUMN.findall(expr))
         for target in self.columns:

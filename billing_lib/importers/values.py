@@ -24,6 +24,18 @@ _ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 _OFFSET_RE = r"^.*\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
 
 
+def absent_text_sql(col: str, null_values: list[str]) -> str:
+    """SQL of the text value ``col`` with an empty one made NULL: '' (as pyarrow and pandas write
+    every empty field of a table to Parquet) or another of the format's missing-value markers
+    (``FormatSpec.null_values``), as DuckDB's CSV reader reads them (``reader.duckdb_source``,
+    quoted or not). Applied to the text columns of a Parquet file before any typing or mapping,
+    so that an empty value is absent in every column and format exactly as a NULL is: an export
+    whose previousInvoiceId is '' is no correction, an empty date or amount is none, not
+    unreadable. A value of spaces is a value, in a CSV too."""
+    markers = ", ".join(ql(v) for v in dict.fromkeys(["", *null_values]))
+    return f"CASE WHEN {col} IN ({markers}) THEN NULL ELSE {col} END"
+
+
 def timestamp_from_text(col: str, spec: FormatSpec) -> str:
     """Text -> TIMESTAMP (UTC). Values with an offset or Z are instants: converted to UTC. Values
     without one are taken as UTC, as the vendors document their exports; only the spec's formats
@@ -172,3 +184,25 @@ def check_types(
     if problems:
         raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
     return float(largest or 0)
+
+
+def check_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec) -> None:
+    """Every row a ``row_checks`` entry of the format refuses, with its row, column and what was
+    expected there (on ``__typed``, before any line is mapped)."""
+    problems: list[Problem] = []
+    for check in spec.row_checks:
+        found = check.found or qi(check.column)
+        rows = con.execute(
+            f"SELECT __row, CAST({found} AS VARCHAR), CAST({check.detail or 'NULL'} AS VARCHAR) "
+            f"FROM __typed WHERE {check.refuse} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
+        ).fetchall()
+        problems += [
+            Problem(src.name, row, check.column, value, _check_text(check.expected, detail))
+            for row, value, detail in rows
+        ]
+    if problems:
+        raise InputError(f"{src.name} ({spec.title}): rows that cannot be billed right", problems)
+
+
+def _check_text(expected: str, detail: str | None) -> str:
+    return expected.replace("{detail}", detail or "").strip()

@@ -1,0 +1,117 @@
+"""A new-commerce licence's BillingFrequency is the cycle a change within it is prorated by:
+Monthly, Annual, Triennial. OneTime is a purchase billed once, whole (perpetual software, a
+reservation or software subscription paid up front): nothing to prorate, and so is a reservation
+whose BillingFrequency is empty (Microsoft: an RI bought with one-time billing shows it empty).
+Any other value (a frequency the workbench does not know, an empty one on a licence) leaves the
+cycle unknown: the file is refused naming row and column, not billed at an unprorated price."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from tests.test_microsoft_credit_signs import HEADER, reconciliation_row
+
+D = Decimal
+COLUMNS = [*HEADER, "TermAndBillingCycle", "MeterDescription", "ReservationOrderId"]
+#: 2 licences added on 20 Oct to a cycle ending 11 Nov: 23 days
+ADDED = {
+    "ChargeType": "addQuantity",
+    "UnitPrice": "240.00",
+    "Quantity": "2",
+    "BillableQuantity": "2",
+    "EffectiveUnitPrice": "15.12",
+    "Subtotal": "30.24",
+    "ChargeStartDate": "10/20/2026",
+    "ChargeEndDate": "11/11/2026",
+}
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, COLUMNS, lineterminator="\r\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def _lines(path: Path) -> list[tuple]:
+    con = open_store()
+    import_reports(con, [path])
+    return con.execute(
+        "SELECT ChargeFrequency, ListCost FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+
+
+@pytest.mark.parametrize(
+    "frequency, term",
+    [
+        ("Quarterly", "1 Year - Quarterly Billing"),
+        ("", "1 Year - Annual Billing"),
+        ("None", "1 Month - Monthly Billing"),
+        ("Biennial", ""),
+    ],
+)
+def test_a_licence_with_a_frequency_not_understood_is_refused(tmp_path, frequency, term):
+    rows = [
+        reconciliation_row(1, **ADDED, BillingFrequency="Annual"),
+        reconciliation_row(2, **ADDED, BillingFrequency=frequency, TermAndBillingCycle=term),
+    ]
+    path = _write(tmp_path / "recon.csv", rows)
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(path), 3, "BillingFrequency")
+    assert problem.value == (frequency or None)
+    for understood in ("Monthly", "Annual", "Triennial", "OneTime"):
+        assert understood in problem.expected
+    if term:
+        assert term in problem.expected  # what the row says of its term and billing, to check
+
+
+def test_one_time_purchases_are_billed_whole(tmp_path):
+    """A one-time purchase (any spelling) and a reservation bought with one-time billing (its
+    BillingFrequency empty): One-Time, the list price not prorated by the days charged."""
+    one_time = {**ADDED, "ChargeType": "new", "ChargeEndDate": "10/19/2027"}
+    rows = [
+        reconciliation_row(1, **one_time, BillingFrequency="OneTime"),
+        reconciliation_row(2, **one_time, BillingFrequency="One Time"),
+        reconciliation_row(3, **one_time, BillingFrequency="one-time"),
+        reconciliation_row(
+            4,
+            **one_time,
+            BillingFrequency="",
+            ReservationOrderId="e21a6344e398ffc1c4d7",
+            MeterDescription="Reserved VM Instance, Standard_D2s_v5, EU West, 1 Year",
+        ),
+        reconciliation_row(5, **ADDED, BillingFrequency="Annual"),
+    ]
+    lines = _lines(_write(tmp_path / "recon.csv", rows))
+    assert lines[:4] == [("One-Time", D("480.00"))] * 4
+    # an annual cycle's change is prorated: 23 of the 365 days from 12 Nov 2025
+    assert lines[4] == ("Recurring", D("240.00") * 2 * D("0.063013698630"))
+
+
+def test_metered_usage_needs_no_frequency(tmp_path):
+    rows = [
+        reconciliation_row(
+            1,
+            ChargeType="new",
+            UnitPrice="0.192",
+            Quantity="24",
+            BillableQuantity="24",
+            EffectiveUnitPrice="0.192",
+            Subtotal="4.60",
+            ChargeStartDate="10/1/2026",
+            ChargeEndDate="10/1/2026",
+            BillingFrequency="",
+            MeterDescription="Virtual Machines - D2s v5",
+        )
+    ]
+    assert _lines(_write(tmp_path / "recon.csv", rows)) == [("Usage-Based", D("4.608"))]
