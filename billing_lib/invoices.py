@@ -80,6 +80,7 @@ from billing_lib.numbering import Register
 from billing_lib.periods import month_days
 from billing_lib.run_files import INVOICE_DATA, atomic_target
 from billing_lib.sql import ql
+from billing_lib.store import relation_exists
 from billing_lib.vat import CUSTOMERS_FILE
 
 #: Names callers import from ``billing_lib.invoices``; they live in ``invoicing_parameters``
@@ -306,15 +307,30 @@ def _party_problems(customer: Customer, entry: str, invoicing: Invoicing) -> lis
 def _vendor_problems(
     con: duckdb.DuckDBPyConnection, period: str, invoicing: Invoicing
 ) -> list[str]:
-    """Vendor costs of a vendor that products.yaml gives no payable account."""
-    return [
-        f"{invoicing.folder / PRODUCTS_FILE}, vendors: no entry {vendor!r} (payable account) for "
-        f"{count} rated lines with a vendor cost"
+    """Vendor costs of a vendor that products.yaml gives no payable account: of rated lines, and
+    of lines not billed to a customer (excluded, unmapped), which the ledger books as the
+    vendor's bill all the same (``ledger.purchase_entries``)."""
+    counts = [
+        (vendor, "rated lines with a vendor cost", count)
         for vendor, count in con.execute(
             "SELECT vendor, count(*) FROM rated_lines WHERE period = ? AND line_kind = 'vendor' "
             "AND (vendor_cost <> 0 OR billed_cost <> 0) GROUP BY ALL ORDER BY 1",
             [period],
         ).fetchall()
+    ]
+    for table, what in (("excluded_lines", "excluded"), ("unmapped_lines", "unmapped")):
+        if relation_exists(con, table):
+            counts += [
+                (vendor, f"{what} lines with a vendor cost (booked as not billed)", count)
+                for vendor, count in con.execute(
+                    f"SELECT x_Vendor, count(*) FROM {table} WHERE BilledCost <> 0 "
+                    "GROUP BY ALL ORDER BY 1"
+                ).fetchall()
+            ]
+    return [
+        f"{invoicing.folder / PRODUCTS_FILE}, vendors: no entry {vendor!r} (payable account) for "
+        f"{count} {what}"
+        for vendor, what, count in counts
         if vendor not in invoicing.products.vendors
     ]
 

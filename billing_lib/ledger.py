@@ -45,6 +45,7 @@ from billing_lib.line_labels import key_columns, line_key_sql
 from billing_lib.money import ZERO, round_money, round_money_sql
 from billing_lib.periods import month_days
 from billing_lib.run_files import atomic_target, journal_name, ledger_name
+from billing_lib.store import relation_exists
 
 #: The beancount plugin that opens each account on its first posting (each ledger file declares
 #: it; ``write_beancount_file`` says why).
@@ -167,14 +168,6 @@ def sales_narration(inv: Invoice) -> str:
     )
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? UNION ALL "
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
-        [name, name],
-    ).fetchall() != [(0,), (0,)]
-
-
 def _groupings(invoicing: Invoicing, customer_ids: list[str]) -> dict[tuple[str, ...], list[str]]:
     """The customers ``customer_ids`` per line_grouping (customers.yaml, as the invoices group
     their lines; the default grouping for a customer the parameters do not hold)."""
@@ -228,13 +221,13 @@ def purchase_entries(
     _, last = month_days(period)
     rated = rated_costs(con, period, customer_ids, invoicing)
     other: list[tuple[str, str, str, Decimal]] = []
-    if _table_exists(con, "excluded_lines"):
+    if relation_exists(con, "excluded_lines"):
         other += con.execute(
             """SELECT x_Vendor, BillingCurrency, CASE WHEN reason = 'vendor tax' THEN 'vendor tax'
                       ELSE 'not billed to customers' END, sum(BilledCost)
                FROM excluded_lines GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
-    if _table_exists(con, "unmapped_lines"):
+    if relation_exists(con, "unmapped_lines"):
         other += con.execute(
             """SELECT x_Vendor, BillingCurrency, 'unmapped accounts', sum(BilledCost)
                FROM unmapped_lines GROUP BY ALL ORDER BY ALL"""

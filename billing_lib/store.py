@@ -142,6 +142,16 @@ def scratch_or(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBP
         own.close()
 
 
+def relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store has a table or (not internal) view ``name``: a stage's relation that
+    an earlier stage makes only in some runs (``excluded_lines``, ``unmapped_lines``)."""
+    return con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? UNION ALL "
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
+        [name, name],
+    ).fetchall() != [(0,), (0,)]
+
+
 def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop the view or table ``name`` if there is one (a stage that makes ``name`` one or the
     other: an earlier run of it, or a store of an older version, may have made the other)."""

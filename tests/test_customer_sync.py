@@ -485,3 +485,31 @@ def test_an_account_id_saved_in_scientific_notation_is_refused_naming_the_row(tm
         "accounts.csv was saved by a spreadsheet; write the id in full (a text editor, or the "
         "column formatted as text); got '4.02719E+11'"
     )
+
+
+def test_an_unmapped_line_of_a_vendor_products_yaml_lacks_stops_invoicing_naming_the_entry(
+    tmp_path,
+):
+    """The ledger books unmapped and excluded lines as the vendor's bill (not billed to a
+    customer) to the vendor's payable account: a vendor products.yaml does not list stops the run
+    before any number is taken, naming the entry to add, as it does for rated lines (the ledger
+    step failed on a KeyError before)."""
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    (reports / "focus-2026-10.csv").write_text(
+        "BilledCost,BillingCurrency,BillingAccountId,ChargeCategory,ChargePeriodStart\n"
+        "12.50,EUR,focus-acct-1,Usage,2026-10-05T00:00:00Z\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    br = run.start("2026-10", str(reports), str(REPO / "parameters"), str(out))
+    br.load_parameters()
+    br.import_reports()
+    br.map_customers()
+    br.rate()
+    with pytest.raises(ParameterError) as caught:
+        br.build_invoices()
+    assert "products.yaml, vendors: no entry 'unknown' (payable account) for 1 unmapped" in str(
+        caught.value
+    )
+    assert not out.exists() or not any(out.rglob("*.xlsx"))
