@@ -78,6 +78,8 @@ QUICKBOOKS_COLUMNS = (
     "Currency Code",
 )
 QUICKBOOKS_MAX_NUMBER = 21
+#: The manifest key (a run's, a reissued invoice's) of its QuickBooks file's date format.
+QUICKBOOKS_DATE_FORMAT = "quickbooks_date_format"
 
 
 class XeroSettings(Strict):
@@ -310,13 +312,20 @@ def package_files(folder: Path, name: str) -> list[Path]:
 
 
 def write_reversed_packages(
-    files: list[Path], original: Entry, reversal: Entry, folder: Path
+    files: list[Path],
+    original: Entry,
+    reversal: Entry,
+    folder: Path,
+    date_format: str | None = None,
 ) -> list[Path]:
     """The rows of ``original``'s entry in the run's package ``files`` (``package_files``),
     reversed for ``reversal`` (a credit note's entry) into ``folder``: the same accounts, tax
     rates, names and amounts (in Xero's base currency as the run converted them) with the signs
     swapped, dated and numbered as the credit note, its receivable line worded as the credit
-    note's journal words it. An entry that is not in a file gives no file."""
+    note's journal words it. The QuickBooks dates are written in ``date_format``, the one the
+    original's file was written in (its manifest's ``QUICKBOOKS_DATE_FORMAT``); a folder from
+    before manifests recorded it has it told from the file's dates. An entry that is not in a
+    file gives no file."""
     written = []
     receivable = (original.postings[0].description, reversal.postings[0].description)
     for path in files:
@@ -341,7 +350,7 @@ def write_reversed_packages(
             suffix = currency.group(1) if currency else path.stem.rsplit("_", 1)[-1]
             target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
         elif tuple(header) == QUICKBOOKS_COLUMNS:
-            form = _date_format([r[1] for r in rows], original.date)
+            form = date_format or _date_format([r[1] for r in rows], original.date)
             number = _journal_number(reversal, 1, reversal.entry_id)
             rows = [
                 [
