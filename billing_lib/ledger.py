@@ -381,10 +381,15 @@ def _plain(text: str) -> str:
 
 
 def beancount_account(code: str, invoicing: Invoicing) -> str:
-    """``1300`` -> ``Assets:1300-Accounts-receivable`` (root from the account's type)."""
+    """``1300`` -> ``Assets:1300-Accounts-receivable`` (root from the account's type). A
+    beancount account's part starts with a capital letter or a digit, so a code such as
+    ``rev-aws`` reads ``Income:Revaws-Revenue-AWS``: written as it is, beancount refused the
+    whole ledger, and a credit note of the month with it."""
     account = invoicing.account(code)
     words = re.findall(r"[A-Za-z0-9]+", account.name)
-    return f"{_ROOTS[account.type]}:{re.sub(r'[^A-Za-z0-9]', '', code)}-{'-'.join(words)}"
+    part = f"{re.sub(r'[^A-Za-z0-9]', '', code)}-{'-'.join(words)}"
+    part = part[:1].upper() + part[1:]
+    return f"{_ROOTS[account.type]}:{part if part[:1].isalnum() else 'Account' + part}"
 
 
 def _q(text: str) -> str:
