@@ -453,3 +453,29 @@ def test_account_codes_that_start_with_a_small_letter_or_a_sign_give_a_ledger_be
     assert beancount_account("-vat", invoicing) == "Liabilities:Vat-VAT-payable"
     assert beancount_account("7099", invoicing) == "Expenses:7099-Rounding-differences"
     assert {"rev-aws", "debtors", "-vat"} <= {r["account"] for r in read_journal(csv_path)}
+
+
+def test_a_month_that_invoices_no_customer_still_books_the_vendors_bill(tmp_path):
+    """Every line of the month unmapped or excluded (a first month before accounts.csv is
+    filled in, or the reseller's own use only): the run wrote ``journal_empty.csv`` with no entry,
+    so the vendor's bill was booked nowhere. The run's period names the files and its purchase
+    entry books the bill: not billed and unmapped on 7095, the vendor's payable credited."""
+    con, _, invoicing = setup(ROWS)
+    con.execute(
+        "CREATE TABLE unmapped_lines AS SELECT 'aws' AS x_Vendor, 'USD' AS BillingCurrency, "
+        "CAST(12.34 AS DECIMAL(38,12)) AS BilledCost"
+    )
+    con.execute(
+        "CREATE TABLE excluded_lines AS SELECT 'aws' AS x_Vendor, 'USD' AS BillingCurrency, "
+        "'internal' AS reason, CAST(5.554 AS DECIMAL(38,12)) AS BilledCost"
+    )
+    csv_path, bean = write_ledger(con, [], invoicing, tmp_path / "out", period=PERIOD)
+    assert (csv_path.name, bean.name) == ("journal_2026-10.csv", "ledger_2026-10.beancount")
+    assert [
+        (r["entry_id"], r["account"], r["debit"], r["credit"], r["currency"])
+        for r in read_journal(csv_path)
+    ] == [
+        ("COST-2026-10-aws-USD", "7095", "5.55", "", "USD"),
+        ("COST-2026-10-aws-USD", "7095", "12.34", "", "USD"),
+        ("COST-2026-10-aws-USD", "1610", "", "17.89", "USD"),
+    ]
