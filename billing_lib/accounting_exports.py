@@ -36,7 +36,9 @@ text; a file opened in a spreadsheet first may read such a name as a formula.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -302,13 +304,24 @@ def write_package_journals(
 # -- a credit note's entry in the packages' layouts, reversed from the run's own files -----------
 
 
-def package_files(folder: Path, name: str) -> list[Path]:
+def package_files(folder: Path, name: str, recorded: Iterable[str] = ()) -> list[Path]:
     """The Xero and QuickBooks Online files ``write_package_journals`` wrote in ``folder`` for
-    ``name`` (a period, or a reissued invoice's number), those that are there."""
+    ``name`` (a period, or a reissued invoice's number): those that are there, and those among
+    ``recorded`` (the file names the folder's manifest lists) that are not, so that a lost file
+    is named rather than its reversal left out."""
     folder = Path(folder)
-    xero = sorted(folder.glob(f"xero_manual_journal_{name}_*.csv"))
-    quickbooks = folder / f"quickbooks_journal_{name}.csv"
-    return [*xero, *([quickbooks] if quickbooks.is_file() else [])]
+    xero = f"xero_manual_journal_{name}_*.csv"
+    quickbooks = f"quickbooks_journal_{name}.csv"
+    there = {
+        *folder.glob(xero),
+        *([folder / quickbooks] if (folder / quickbooks).is_file() else []),
+    }
+    listed = {folder / f for f in recorded if f == quickbooks or fnmatch.fnmatchcase(f, xero)}
+    found = sorted(there | listed)
+    return [
+        *(p for p in found if p.name != quickbooks),
+        *(p for p in found if p.name == quickbooks),
+    ]
 
 
 def write_reversed_packages(

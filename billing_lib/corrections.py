@@ -373,7 +373,13 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "invoices as "
             "data, so its invoices cannot be rebuilt exactly for a credit note"
         )
-    packages = package_files(folder, name)
+    outputs = manifest.get("outputs")
+    recorded = [
+        str(o.get("file"))
+        for o in (outputs if isinstance(outputs, list) else [])
+        if isinstance(o, dict)
+    ]
+    packages = package_files(folder, name, recorded)
     seller, invoices = read_invoice_data(data)
     invoice = invoices.get(invoice_number)
     if invoice is None:
