@@ -36,7 +36,9 @@ text; a file opened in a spreadsheet first may read such a name as a formula.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -78,6 +80,8 @@ QUICKBOOKS_COLUMNS = (
     "Currency Code",
 )
 QUICKBOOKS_MAX_NUMBER = 21
+#: The manifest key (a run's, a reissued invoice's) of its QuickBooks file's date format.
+QUICKBOOKS_DATE_FORMAT = "quickbooks_date_format"
 
 
 class XeroSettings(Strict):
@@ -300,23 +304,41 @@ def write_package_journals(
 # -- a credit note's entry in the packages' layouts, reversed from the run's own files -----------
 
 
-def package_files(folder: Path, name: str) -> list[Path]:
+def package_files(folder: Path, name: str, recorded: Iterable[str] = ()) -> list[Path]:
     """The Xero and QuickBooks Online files ``write_package_journals`` wrote in ``folder`` for
-    ``name`` (a period, or a reissued invoice's number), those that are there."""
+    ``name`` (a period, or a reissued invoice's number): those that are there, and those among
+    ``recorded`` (the file names the folder's manifest lists) that are not, so that a lost file
+    is named rather than its reversal left out."""
     folder = Path(folder)
-    xero = sorted(folder.glob(f"xero_manual_journal_{name}_*.csv"))
-    quickbooks = folder / f"quickbooks_journal_{name}.csv"
-    return [*xero, *([quickbooks] if quickbooks.is_file() else [])]
+    xero = f"xero_manual_journal_{name}_*.csv"
+    quickbooks = f"quickbooks_journal_{name}.csv"
+    there = {
+        *folder.glob(xero),
+        *([folder / quickbooks] if (folder / quickbooks).is_file() else []),
+    }
+    listed = {folder / f for f in recorded if f == quickbooks or fnmatch.fnmatchcase(f, xero)}
+    found = sorted(there | listed)
+    return [
+        *(p for p in found if p.name != quickbooks),
+        *(p for p in found if p.name == quickbooks),
+    ]
 
 
 def write_reversed_packages(
-    files: list[Path], original: Entry, reversal: Entry, folder: Path
+    files: list[Path],
+    original: Entry,
+    reversal: Entry,
+    folder: Path,
+    date_format: str | None = None,
 ) -> list[Path]:
     """The rows of ``original``'s entry in the run's package ``files`` (``package_files``),
     reversed for ``reversal`` (a credit note's entry) into ``folder``: the same accounts, tax
     rates, names and amounts (in Xero's base currency as the run converted them) with the signs
     swapped, dated and numbered as the credit note, its receivable line worded as the credit
-    note's journal words it. An entry that is not in a file gives no file."""
+    note's journal words it. The QuickBooks dates are written in ``date_format``, the one the
+    original's file was written in (its manifest's ``QUICKBOOKS_DATE_FORMAT``); a folder from
+    before manifests recorded it has it told from the file's dates. An entry that is not in a
+    file gives no file."""
     written = []
     receivable = (original.postings[0].description, reversal.postings[0].description)
     for path in files:
@@ -341,7 +363,7 @@ def write_reversed_packages(
             suffix = currency.group(1) if currency else path.stem.rsplit("_", 1)[-1]
             target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
         elif tuple(header) == QUICKBOOKS_COLUMNS:
-            form = _date_format([r[1] for r in rows], original.date)
+            form = date_format or _date_format([r[1] for r in rows], original.date)
             number = _journal_number(reversal, 1, reversal.entry_id)
             rows = [
                 [

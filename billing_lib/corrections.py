@@ -35,7 +35,11 @@ from pathlib import Path
 
 import duckdb
 
-from billing_lib.accounting_exports import package_files, write_reversed_packages
+from billing_lib.accounting_exports import (
+    QUICKBOOKS_DATE_FORMAT,
+    package_files,
+    write_reversed_packages,
+)
 from billing_lib.documents import write_documents
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.faults import pause_point
@@ -94,6 +98,9 @@ class Original:
     folder: Path
     #: the run's Xero and QuickBooks Online files holding the invoice's entry (checked)
     packages: tuple[Path, ...] = ()
+    #: the date format of the run's QuickBooks file, as its manifest records it (None: not
+    #: recorded, told from the file's dates)
+    quickbooks_date_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -366,7 +373,13 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "invoices as "
             "data, so its invoices cannot be rebuilt exactly for a credit note"
         )
-    packages = package_files(folder, name)
+    outputs = manifest.get("outputs")
+    recorded = [
+        str(o.get("file"))
+        for o in (outputs if isinstance(outputs, list) else [])
+        if isinstance(o, dict)
+    ]
+    packages = package_files(folder, name, recorded)
     seller, invoices = read_invoice_data(data)
     invoice = invoices.get(invoice_number)
     if invoice is None:
@@ -406,7 +419,8 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "note "
             "was issued:\n  - " + "\n  - ".join(problems)
         )
-    return Original(invoice, seller, sales, accounts, folder, tuple(packages))
+    date_format = manifest.get(QUICKBOOKS_DATE_FORMAT)
+    return Original(invoice, seller, sales, accounts, folder, tuple(packages), date_format)
 
 
 def invoice_folder(output: Path, entry: RegisterEntry) -> tuple[Path, str]:
@@ -558,7 +572,9 @@ def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list
         raise RunError(f"{files[-1]}: beancount refuses the credit note's ledger: {problems}")
     # the invoice's entry as the run booked it, with the narration its package files carry
     booked = replace(original.entry, payee=inv.buyer.name, narration=sales_narration(inv))
-    files += write_reversed_packages(list(original.packages), booked, entry, folder)
+    files += write_reversed_packages(
+        list(original.packages), booked, entry, folder, original.quickbooks_date_format
+    )
     manifest = {
         "kind": "credit_note",
         "run_id": run_id,

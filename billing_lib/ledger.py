@@ -301,14 +301,19 @@ def purchase_entries(
 
 
 def build_entries(
-    con: duckdb.DuckDBPyConnection, invoices: list[Invoice], invoicing: Invoicing
+    con: duckdb.DuckDBPyConnection,
+    invoices: list[Invoice],
+    invoicing: Invoicing,
+    period: str | None = None,
 ) -> list[Entry]:
-    """Every entry of the run: sales per invoice (in number order), then purchases per vendor."""
+    """Every entry of the run: sales per invoice (in number order), then purchases per vendor of
+    each invoiced period and of the run's ``period``: a month that invoices no customer (every
+    line unmapped or excluded) still books the vendors' bills."""
     entries = [sales_entry(inv, invoicing) for inv in sorted(invoices, key=lambda i: i.number)]
     invoiced = [i for i in invoices if i.kind == "invoice"]
-    for period in sorted({i.period for i in invoiced}):
-        ids = sorted({i.customer_id for i in invoiced if i.period == period})
-        entries += purchase_entries(con, period, ids, invoicing)
+    for month in sorted({i.period for i in invoiced} | ({period} if period else set())):
+        ids = sorted({i.customer_id for i in invoiced if i.period == month})
+        entries += purchase_entries(con, month, ids, invoicing)
     for e in entries:
         if any(e.balance().values()):
             raise ControlTotalError(f"journal entry {e.entry_id} does not balance: {e.balance()}")
@@ -321,12 +326,14 @@ def write_ledger(
     invoicing: Invoicing,
     folder: Path,
     more: Callable[[list[Entry], str], list[Path]] | None = None,
+    period: str | None = None,
 ) -> list[Path]:
     """``journal_<period>.csv`` and ``ledger_<period>.beancount`` in ``folder``, and whatever
     ``more(entries, period name)`` writes of the same entries (the accounting packages' files,
-    billing_lib.accounting_exports); the paths."""
-    entries = build_entries(con, invoices, invoicing)
-    periods = sorted({i.period for i in invoices}) or ["empty"]
+    billing_lib.accounting_exports); the paths. ``period``: the run's month, named and its
+    purchases booked even when no customer is invoiced (``build_entries``)."""
+    entries = build_entries(con, invoices, invoicing, period)
+    periods = sorted({i.period for i in invoices} | ({period} if period else set())) or ["empty"]
     name = periods[0] if len(periods) == 1 else f"{periods[0]}_{periods[-1]}"
     written = [
         write_csv_journal(entries, invoicing, Path(folder) / journal_name(name)),
@@ -381,10 +388,15 @@ def _plain(text: str) -> str:
 
 
 def beancount_account(code: str, invoicing: Invoicing) -> str:
-    """``1300`` -> ``Assets:1300-Accounts-receivable`` (root from the account's type)."""
+    """``1300`` -> ``Assets:1300-Accounts-receivable`` (root from the account's type). A
+    beancount account's part starts with a capital letter or a digit, so a code such as
+    ``rev-aws`` reads ``Income:Revaws-Revenue-AWS``: written as it is, beancount refused the
+    whole ledger, and a credit note of the month with it."""
     account = invoicing.account(code)
     words = re.findall(r"[A-Za-z0-9]+", account.name)
-    return f"{_ROOTS[account.type]}:{re.sub(r'[^A-Za-z0-9]', '', code)}-{'-'.join(words)}"
+    part = f"{re.sub(r'[^A-Za-z0-9]', '', code)}-{'-'.join(words)}"
+    part = part[:1].upper() + part[1:]
+    return f"{_ROOTS[account.type]}:{part if part[:1].isalnum() else 'Account' + part}"
 
 
 def _q(text: str) -> str:

@@ -34,7 +34,11 @@ from pathlib import Path
 
 import duckdb
 
-from billing_lib.accounting_exports import conversion_of, write_package_journals
+from billing_lib.accounting_exports import (
+    QUICKBOOKS_DATE_FORMAT,
+    conversion_of,
+    write_package_journals,
+)
 from billing_lib.corrections import (
     holding_output,
     invoice_entry,
@@ -410,8 +414,9 @@ def _publish(
         files = billed.write(staging, inv)
         moved.extend(moved_lines(old.folder / RATED_PARQUET, staging / RATED_PARQUET, old.invoice))
         from_where = (billed.reports, billed.parameters)
+        date_format = billed.settings.accounting_exports.quickbooks_online.date_format
         manifest = _write_manifest(
-            staging, inv, old.credit_note, reason, run_id, files, from_where, moved
+            staging, inv, old.credit_note, reason, run_id, files, from_where, moved, date_format
         )
         return [*files, manifest]
 
@@ -658,10 +663,12 @@ def _write_manifest(
     files: list[Path],
     billed_from: tuple[Path, Path],
     moved: list[str],
+    date_format: str,
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
-    (``billed_from``: the reports and parameters folders, their files with sha256), its totals and
-    the sha256 of every file written."""
+    (``billed_from``: the reports and parameters folders, their files with sha256), its totals,
+    its QuickBooks file's ``date_format`` (what a credit note of it writes) and the sha256 of
+    every file written."""
     reports, parameters = billed_from
     settings = [
         p for p in sorted(parameters.iterdir()) if p.is_file() and not p.name.startswith(".")
@@ -685,6 +692,7 @@ def _write_manifest(
             "totals": summary_row(inv),
             "vendor_lines_moved": moved,
             "packages": package_versions(),
+            QUICKBOOKS_DATE_FORMAT: date_format,
             "outputs": checksums(files, folder),
         },
     )

@@ -606,5 +606,7 @@ def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path
             entries, invoicing, settings, folder, name, conversion
         )
 
-    written += ledger.write_ledger(br.con, built, invoicing, folder, packages)
+    written += ledger.write_ledger(
+        br.con, built, invoicing, folder, packages, period=br.params.period
+    )
     return [Path(p) for p in written]

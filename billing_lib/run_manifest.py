@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from billing_lib import review
+from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT
 from billing_lib.importers import report_files
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
 from billing_lib.run_state import required
@@ -62,6 +63,9 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
             "records"
         ),
         "packages": package_versions(),
+        # the QuickBooks file's dates, which a credit note's reversal writes alike (a date such
+        # as 12/12/2026 reads the same in either format)
+        QUICKBOOKS_DATE_FORMAT: br.settings.accounting_exports.quickbooks_online.date_format,
         "counts": counts,
         "control_totals": records(required(br.results.control_totals, "import_reports")),
         "billing_accounts": review.billing_accounts(br.report_lines()),

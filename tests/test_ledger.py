@@ -415,3 +415,67 @@ def test_the_rounding_account_defaults_to_7099_and_must_be_in_the_chart(tmp_path
     (params / "products.yaml").write_text(yaml.safe_dump(products))
     with pytest.raises(ParameterError, match=r"rounding_account.*'7098' is not in"):
         load_invoicing(params)
+
+
+def test_account_codes_that_start_with_a_small_letter_or_a_sign_give_a_ledger_beancount_loads(
+    tmp_path,
+):
+    """A chart whose codes are the accounting package's own ("rev-aws", "debtors", "-vat"): the
+    beancount ledger named them ``Income:rev-aws-...``-like (``Income:revaws-Revenue-AWS``), an
+    account beancount refuses, so bean-check failed on the month's ledger and no credit note of
+    the month could be issued. Each part now starts with a capital letter or a digit, and the CSV
+    journal keeps the codes as they are."""
+    from beancount import loader
+
+    from billing_lib.ledger import beancount_account
+    from tests.invoice_helpers import parameters_copy
+
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    for old, new in (("8010", "rev-aws"), ("1300", "debtors"), ("1500", "-vat")):
+        assert f'"{old}"' in text
+        text = text.replace(f'"{old}"', f'"{new}"')
+    products.write_text(text, encoding="utf-8")
+    vat_rules = params / "vat_rules.yaml"
+    vat_rules.write_text(
+        vat_rules.read_text(encoding="utf-8").replace('"1500"', '"-vat"'), encoding="utf-8"
+    )
+    con, customers, invoicing = setup(ROWS, params)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    csv_path, bean = write_ledger(con, invoices, invoicing, tmp_path / "out")
+    _, errors, _ = loader.load_file(str(bean))
+    assert [e.message for e in errors] == []
+    assert beancount_account("rev-aws", invoicing) == "Income:Revaws-Revenue-AWS"
+    assert beancount_account("debtors", invoicing) == "Assets:Debtors-Accounts-receivable"
+    assert beancount_account("-vat", invoicing) == "Liabilities:Vat-VAT-payable"
+    assert beancount_account("7099", invoicing) == "Expenses:7099-Rounding-differences"
+    assert {"rev-aws", "debtors", "-vat"} <= {r["account"] for r in read_journal(csv_path)}
+
+
+def test_a_month_that_invoices_no_customer_still_books_the_vendors_bill(tmp_path):
+    """Every line of the month unmapped or excluded (a first month before accounts.csv is
+    filled in, or the reseller's own use only): the run wrote ``journal_empty.csv`` with no entry,
+    so the vendor's bill was booked nowhere. The run's period names the files and its purchase
+    entry books the bill: not billed and unmapped on 7095, the vendor's payable credited."""
+    con, _, invoicing = setup(ROWS)
+    con.execute(
+        "CREATE TABLE unmapped_lines AS SELECT 'aws' AS x_Vendor, 'USD' AS BillingCurrency, "
+        "CAST(12.34 AS DECIMAL(38,12)) AS BilledCost"
+    )
+    con.execute(
+        "CREATE TABLE excluded_lines AS SELECT 'aws' AS x_Vendor, 'USD' AS BillingCurrency, "
+        "'internal' AS reason, CAST(5.554 AS DECIMAL(38,12)) AS BilledCost"
+    )
+    csv_path, bean = write_ledger(con, [], invoicing, tmp_path / "out", period=PERIOD)
+    assert (csv_path.name, bean.name) == ("journal_2026-10.csv", "ledger_2026-10.beancount")
+    assert [
+        (r["entry_id"], r["account"], r["debit"], r["credit"], r["currency"])
+        for r in read_journal(csv_path)
+    ] == [
+        ("COST-2026-10-aws-USD", "7095", "5.55", "", "USD"),
+        ("COST-2026-10-aws-USD", "7095", "12.34", "", "USD"),
+        ("COST-2026-10-aws-USD", "1610", "", "17.89", "USD"),
+    ]
