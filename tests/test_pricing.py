@@ -396,3 +396,56 @@ def test_custom_lines_load(tmp_path):
 def test_bad_custom_lines_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
     assert old in CUSTOM
     expect(error(tmp_path, custom=CUSTOM.replace(old, new)), "custom_lines.yaml", entry, fragment)
+
+
+#: GOOD with the smb group (C1, C2) on plan std from 1 June 2026 only.
+STD_FROM_JUNE = GOOD.replace(
+    "  - {plan: std, group: smb}", "  - {plan: std, group: smb, valid_from: 2026-06-01}"
+)
+
+
+def with_rule(rule: str) -> str:
+    return STD_FROM_JUNE.replace(
+        "      - {id: rest, kind: pass_through}",
+        f"      - {{id: rest, kind: pass_through}}\n      - {rule}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "entry", "fragment"),
+    [
+        # C3 is on plan usd only: a negotiated minimum put into plan std was never billed, and a
+        # markup only warned that it matched nothing
+        (
+            '{id: c3-min, kind: minimum_fee, amount: "500.00", currency: USD,'
+            " match: {customer: C3}}",
+            "plans[id=std].rules[id=c3-min].match.customer",
+            "the rule is for customer 'C3', who is not on plan 'std' on any day the rule is "
+            "valid; 'C3' is on plan usd (from 2026-10-01)",
+        ),
+        (
+            "{id: c3-deal, kind: markup, percent: 2, match: {customer: C3}}",
+            "plans[id=std].rules[id=c3-deal].match.customer",
+            "the rule is for customer 'C3', who is not on plan 'std' on any day",
+        ),
+        # C1 is on std from 1 June 2026 (its group's plan), not before
+        (
+            "{id: c1-old, kind: markup, percent: 2, match: {customer: C1}, valid_to: 2026-05-31}",
+            "plans[id=std].rules[id=c1-old].match.customer",
+            "the rule is for customer 'C1', who is not on plan 'std' on any day the rule is valid "
+            "(2026-01-01 to 2026-05-31); 'C1' is on plan std (from 2026-06-01)",
+        ),
+    ],
+)
+def test_a_rule_for_a_customer_never_on_its_plan_is_refused(tmp_path, rule, entry, fragment):
+    """A rule for one customer prices nothing, and a minimum fee for one customer bills nothing,
+    in a plan the customer is not on while the rule is valid: refused, naming the rule, the
+    customer and its plans."""
+    text = error(tmp_path, with_rule(rule))
+    expect(text, "price_plans.yaml", entry, fragment, "put the rule into the customer's plan")
+
+
+def test_a_rule_for_a_customer_on_its_plan_for_part_of_its_dates_loads(tmp_path):
+    rule = "{id: c1-may, kind: markup, percent: 2, match: {customer: C1}, valid_from: 2026-05-01}"
+    pricing = load(tmp_path, with_rule(rule))
+    assert "c1-may" in {r.id for r in pricing.plans["std"].rules}

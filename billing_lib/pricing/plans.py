@@ -226,6 +226,54 @@ def _check_currencies(path: Path, plan: Plan, customer: Customer, lo: date, hi: 
             )
 
 
+def _days_text(lo: date | None, hi: date | None) -> str:
+    """A span of days as a message shows it ("from 2026-10-01", "2026-01-01 to 2026-05-31")."""
+    lo = lo if lo and lo > date(1, 1, 1) else None
+    hi = hi if hi and hi < date(9999, 12, 31) else None
+    if lo and hi:
+        return f"{lo.isoformat()} to {hi.isoformat()}"
+    if lo or hi:
+        return f"from {lo.isoformat()}" if lo else f"until {hi.isoformat()}"  # type: ignore[union-attr]
+    return "always"
+
+
+def _check_customer_rules(path: Path, plans: dict[str, Plan], spans: list[PlanAssignment]) -> None:
+    """A rule for one customer (``match: {customer: ...}``) in a plan the customer is not on while
+    the rule is valid applies to nothing: refused, as it was a negotiated price or minimum put
+    into the wrong plan (a minimum fee so placed was dropped without a word)."""
+    for plan in plans.values():
+        for rule in plan.rules:
+            cid = rule.match.customer
+            if cid is None:
+                continue
+            lo = max(rule.valid_from or date.min, plan.valid_from or date.min)
+            hi = min(rule.valid_to or date.max, plan.valid_to or date.max)
+            theirs = [s for s in spans if s.customer_id == cid]
+            if any(
+                s.plan_id == plan.id and _overlap(lo, hi, s.valid_from, s.valid_to) for s in theirs
+            ):
+                continue
+            dates = (
+                ""
+                if rule.valid_from is None and rule.valid_to is None
+                else (f" ({_days_text(lo, hi)})")
+            )
+            on = (
+                "; ".join(
+                    f"plan {s.plan_id} ({_days_text(s.valid_from, s.valid_to)})" for s in theirs
+                )
+                or "no plan"
+            )
+            raise ParameterError(
+                path,
+                f"plans[id={plan.id}].rules[id={rule.id}].match.customer",
+                f"the rule is for customer {cid!r}, who is not on plan {plan.id!r} on any day "
+                f"the rule is valid{dates}; {cid!r} is on {on}. It would price (or, a minimum "
+                "fee, bill) nothing: put the rule into the customer's plan, or correct its "
+                "customer or dates",
+            )
+
+
 def load_price_plans(
     parameters: Path, customers: dict[str, Customer]
 ) -> tuple[dict[str, Plan], list[PlanAssignment]]:
@@ -243,4 +291,6 @@ def load_price_plans(
             raise ParameterError(path, f"plans[id={plan.id}]", "valid_to is before valid_from")
         _check_rules(path, plan, customers)
         plans[plan.id] = plan
-    return plans, _expand_assignments(path, parsed, plans, customers)
+    spans = _expand_assignments(path, parsed, plans, customers)
+    _check_customer_rules(path, plans, spans)
+    return plans, spans
