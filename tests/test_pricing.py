@@ -449,3 +449,47 @@ def test_a_rule_for_a_customer_on_its_plan_for_part_of_its_dates_loads(tmp_path)
     rule = "{id: c1-may, kind: markup, percent: 2, match: {customer: C1}, valid_from: 2026-05-01}"
     pricing = load(tmp_path, with_rule(rule))
     assert "c1-may" in {r.id for r in pricing.plans["std"].rules}
+
+
+@pytest.mark.parametrize(
+    ("second", "overlap"),
+    [
+        # the new price from 1 October added, the old fee left without valid_to: both billed
+        ('valid_from: 2026-10-01, unit_price: "300"', "from 2026-10-01"),
+        # the same fee typed in again in another case
+        (
+            'valid_from: 2026-03-01, valid_to: 2026-03-31, unit_price: "250"',
+            "2026-03-01 to 2026-03-31",
+        ),
+    ],
+)
+def test_two_fees_of_one_customer_and_description_on_overlapping_dates_are_refused(
+    tmp_path, second, overlap
+):
+    """A fee whose new price was added without ending the old one billed both (450 + 500 a
+    month), without a word: refused, naming both entries, as two equally specific rules are."""
+    description = "managed Support " if "03-01" in second else "Managed support"
+    custom = CUSTOM + (
+        f"  - {{id: sup-c1-new, customer: C1, kind: fee, description: {description},\n"
+        f"     currency: EUR, {second}}}\n"
+    )
+    expect(
+        error(tmp_path, custom=custom),
+        "custom_lines.yaml",
+        "custom_lines[id=sup-c1-new] and custom_lines[id=sup-c1]",
+        f"two fees of customer 'C1' described 'Managed support' on overlapping dates ({overlap})",
+        "end one's valid_to before the other's valid_from",
+    )
+
+
+def test_two_fees_of_one_description_one_after_the_other_load(tmp_path):
+    custom = CUSTOM.replace(
+        "valid_from: 2026-01-01}", "valid_from: 2026-01-01, valid_to: 2026-09-30}"
+    )
+    custom += (
+        "  - {id: sup-c1-new, customer: C1, kind: fee, description: Managed support,\n"
+        '     currency: EUR, unit_price: "300", valid_from: 2026-10-01}\n'
+        "  - {id: sup-c2, customer: C2, kind: fee, description: Managed support,\n"
+        '     currency: EUR, unit_price: "300", valid_from: 2026-10-01}\n'
+    )
+    assert len(load(tmp_path, custom=custom).custom_lines) == 5

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Strict, read_yaml, validate
+from billing_lib.periods import days_text
 from billing_lib.pricing.rules import Plan, _Rule
 
 PLANS_FILE = "price_plans.yaml"
@@ -226,17 +227,6 @@ def _check_currencies(path: Path, plan: Plan, customer: Customer, lo: date, hi: 
             )
 
 
-def _days_text(lo: date | None, hi: date | None) -> str:
-    """A span of days as a message shows it ("from 2026-10-01", "2026-01-01 to 2026-05-31")."""
-    lo = lo if lo and lo > date(1, 1, 1) else None
-    hi = hi if hi and hi < date(9999, 12, 31) else None
-    if lo and hi:
-        return f"{lo.isoformat()} to {hi.isoformat()}"
-    if lo or hi:
-        return f"from {lo.isoformat()}" if lo else f"until {hi.isoformat()}"  # type: ignore[union-attr]
-    return "always"
-
-
 def _check_customer_rules(path: Path, plans: dict[str, Plan], spans: list[PlanAssignment]) -> None:
     """A rule for one customer (``match: {customer: ...}``) in a plan the customer is not on while
     the rule is valid applies to nothing: refused, as it was a negotiated price or minimum put
@@ -256,11 +246,11 @@ def _check_customer_rules(path: Path, plans: dict[str, Plan], spans: list[PlanAs
             dates = (
                 ""
                 if rule.valid_from is None and rule.valid_to is None
-                else (f" ({_days_text(lo, hi)})")
+                else (f" ({days_text(lo, hi)})")
             )
             on = (
                 "; ".join(
-                    f"plan {s.plan_id} ({_days_text(s.valid_from, s.valid_to)})" for s in theirs
+                    f"plan {s.plan_id} ({days_text(s.valid_from, s.valid_to)})" for s in theirs
                 )
                 or "no plan"
             )
