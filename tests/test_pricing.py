@@ -400,7 +400,9 @@ def test_bad_custom_lines_name_the_file_and_entry(tmp_path, old, new, entry, fra
 
 #: GOOD with the smb group (C1, C2) on plan std from 1 June 2026 only.
 STD_FROM_JUNE = GOOD.replace(
-    "  - {plan: std, group: smb}", "  - {plan: std, group: smb, valid_from: 2026-06-01}"
+    "  - {plan: std, group: smb}",
+    "  - {plan: std, group: smb, valid_from: 2026-06-01}\n"
+    "  - {plan: usd, customer: C1, valid_from: 2026-10-01}",
 )
 
 
@@ -423,6 +425,12 @@ def with_rule(rule: str) -> str:
             "the rule is for customer 'C3', who is not on plan 'std' on any day the rule is "
             "valid; 'C3' is on plan usd (from 2026-10-01)",
         ),
+        # C1's own plan usd from 1 October replaces its group's std from then on
+        (
+            "{id: c1-nov, kind: markup, percent: 2, match: {customer: C1}, valid_from: 2026-11-01}",
+            "plans[id=std].rules[id=c1-nov].match.customer",
+            "'C1' is on plan std (2026-06-01 to 2026-09-30); plan usd (from 2026-10-01)",
+        ),
         (
             "{id: c3-deal, kind: markup, percent: 2, match: {customer: C3}}",
             "plans[id=std].rules[id=c3-deal].match.customer",
@@ -433,7 +441,7 @@ def with_rule(rule: str) -> str:
             "{id: c1-old, kind: markup, percent: 2, match: {customer: C1}, valid_to: 2026-05-31}",
             "plans[id=std].rules[id=c1-old].match.customer",
             "the rule is for customer 'C1', who is not on plan 'std' on any day the rule is valid "
-            "(2026-01-01 to 2026-05-31); 'C1' is on plan std (from 2026-06-01)",
+            "(2026-01-01 to 2026-05-31); 'C1' is on plan std (2026-06-01 to 2026-09-30)",
         ),
     ],
 )

@@ -227,6 +227,21 @@ def _check_currencies(path: Path, plan: Plan, customer: Customer, lo: date, hi: 
             )
 
 
+def _in_force(spans: list[PlanAssignment]) -> list[tuple[str, date, date]]:
+    """(plan, first day, last day) of one customer's assignments ``spans`` where each is in force:
+    a group's plan only outside the customer's own."""
+    own = [(s.valid_from, s.valid_to) for s in spans if s.level == 2]
+    return sorted(
+        (s.plan_id, lo, hi)
+        for s in spans
+        for lo, hi in (
+            [(s.valid_from, s.valid_to)]
+            if s.level == 2
+            else _uncovered(s.valid_from, s.valid_to, own)
+        )
+    )
+
+
 def _check_customer_rules(path: Path, plans: dict[str, Plan], spans: list[PlanAssignment]) -> None:
     """A rule for one customer (``match: {customer: ...}``) in a plan the customer is not on while
     the rule is valid applies to nothing: refused, as it was a negotiated price or minimum put
@@ -238,22 +253,15 @@ def _check_customer_rules(path: Path, plans: dict[str, Plan], spans: list[PlanAs
                 continue
             lo = max(rule.valid_from or date.min, plan.valid_from or date.min)
             hi = min(rule.valid_to or date.max, plan.valid_to or date.max)
-            theirs = [s for s in spans if s.customer_id == cid]
-            if any(
-                s.plan_id == plan.id and _overlap(lo, hi, s.valid_from, s.valid_to) for s in theirs
-            ):
+            theirs = _in_force([s for s in spans if s.customer_id == cid])
+            if any(p == plan.id and _overlap(lo, hi, a, b) for p, a, b in theirs):
                 continue
             dates = (
                 ""
                 if rule.valid_from is None and rule.valid_to is None
                 else (f" ({days_text(lo, hi)})")
             )
-            on = (
-                "; ".join(
-                    f"plan {s.plan_id} ({days_text(s.valid_from, s.valid_to)})" for s in theirs
-                )
-                or "no plan"
-            )
+            on = "; ".join(f"plan {p} ({days_text(a, b)})" for p, a, b in theirs) or "no plan"
             raise ParameterError(
                 path,
                 f"plans[id={plan.id}].rules[id={rule.id}].match.customer",
