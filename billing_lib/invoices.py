@@ -78,6 +78,7 @@ from billing_lib.line_labels import (
 from billing_lib.money import ZERO, round_money
 from billing_lib.numbering import Register
 from billing_lib.periods import month_days
+from billing_lib.pricing import CUSTOM_FILE, PLANS_FILE
 from billing_lib.run_files import INVOICE_DATA, atomic_target
 from billing_lib.sql import ql
 from billing_lib.store import relation_exists
@@ -206,19 +207,47 @@ def _problems(
 def _product_group_problems(
     con: duckdb.DuckDBPyConnection, period: str, invoicing: Invoicing
 ) -> list[str]:
-    """Rated lines of a product group that products.yaml does not know."""
+    """Rated lines of a product group that products.yaml does not know, each naming where the
+    group was set (``_group_sources``): a typo in a rule's or a custom line's product_group was
+    named in products.yaml only."""
     groups = invoicing.products.product_groups
     return [
         f"{invoicing.folder / PRODUCTS_FILE}, product_groups: no entry {group!r} (heading, revenue "
         f"and cost account) for {count} rated lines, e.g. of customer {customer}; known: "
-        f"{sorted(groups)}"
-        for group, count, customer in con.execute(
-            "SELECT product_group, count(*), min(customer_id) FROM rated_lines WHERE period = ? "
+        f"{sorted(groups)}; {_group_sources(invoicing, group, sources)}"
+        for group, count, customer, sources in con.execute(
+            "SELECT product_group, count(*), min(customer_id), "
+            "list(DISTINCT {'kind': line_kind, 'plan': plan_id, 'rule': rule_id, "
+            "'own': product_group = vendor}) FROM rated_lines WHERE period = ? "
             "GROUP BY ALL ORDER BY 1 NULLS FIRST",
             [period],
         ).fetchall()
         if group not in groups
     ]
+
+
+#: Most entries ``_group_sources`` names for one product group.
+GROUP_SOURCES_SHOWN = 3
+
+
+def _group_sources(invoicing: Invoicing, group: str | None, sources: list[dict]) -> str:
+    """Where the rated lines got the product group ``group``: a rule's or a custom line's
+    ``product_group``, or the vendor's own group (a vendor line whose rule sets none)."""
+    plans, custom = invoicing.folder / PLANS_FILE, invoicing.folder / CUSTOM_FILE
+    named = []
+    for s in sorted(sources, key=lambda s: (str(s["plan"]), str(s["rule"]), str(s["kind"]))):
+        rule = f"{plans}, plans[id={s['plan']}].rules[id={s['rule']}]"
+        if s["kind"] == "vendor" and s["own"]:
+            named.append(f"the vendor {group!r} ({rule} sets no product_group)")
+        elif s["kind"] in ("vendor", "minimum"):
+            named.append(f"{rule}.product_group")
+        else:
+            named.append(f"{custom}, custom_lines[id={s['rule']}].product_group")
+    unique = list(dict.fromkeys(named))
+    more = len(unique) - GROUP_SOURCES_SHOWN
+    return f"from {', '.join(unique[:GROUP_SOURCES_SHOWN])}" + (
+        f" and {more} more" if more > 0 else ""
+    )
 
 
 def _customer_problems(

@@ -93,7 +93,10 @@ def _parse(path: Path, raw: bytes) -> object:
                 return None
             _check_expanded_size(path, node)
             _check_repeated_keys(path, node)
-            return loader.construct_document(node)
+            try:
+                return loader.construct_document(node)
+            except ValueError as exc:
+                raise _no_day(path, loader, node, exc) from None
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
@@ -133,6 +136,35 @@ def _check_repeated_keys(path: Path, root: yaml.Node) -> None:
                     )
                 first[name] = line
         stack.extend(_children(node))
+
+
+#: YAML's tag of a value it reads as a date or time (``2026-10-31``, ``2026-10-31 12:00``).
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def _no_day(path: Path, loader: Any, root: yaml.Node, error: ValueError) -> ParameterError:
+    """Why ``root`` could not be built: the first value YAML takes for a date that is no day of
+    the calendar (2026-10-32, 2026-02-29), named by its line, not Python's "day is out of range
+    for month" naming neither file nor entry; a ParameterError naming the file otherwise."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP:
+            try:
+                loader.construct_yaml_timestamp(node)
+            except ValueError as exc:
+                return ParameterError(
+                    path,
+                    f"line {node.start_mark.line + 1}",
+                    f"{node.value!r} is not a date ({exc}); expected a date YYYY-MM-DD that is a "
+                    "day of the calendar, e.g. 2026-10-31",
+                )
+        stack.extend(reversed(_children(node)))
+    return ParameterError(path, None, f"a value of the file could not be read: {error}")
 
 
 def _check_expanded_size(path: Path, root: yaml.Node) -> None:

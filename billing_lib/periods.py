@@ -45,6 +45,18 @@ def first_common_day(
     return first if first <= min(a_to or date.max, b_to or date.max) else None
 
 
+def days_text(first: date | None, last: date | None) -> str:
+    """A span of days (both ends inclusive; None, ``date.min`` or ``date.max``: open) as a message
+    shows it: "2026-01-01 to 2026-05-31", "from 2026-10-01", "until 2025-12-31", "always"."""
+    lo = first if first and first > date(1, 1, 1) else None
+    hi = last if last and last < date(9999, 12, 31) else None
+    if lo and hi:
+        return f"{lo.isoformat()} to {hi.isoformat()}"
+    if lo:
+        return f"from {lo.isoformat()}"
+    return f"until {hi.isoformat()}" if hi else "always"
+
+
 def run_periods(output: Path, marker: str) -> list[str]:
     """The periods of ``output``'s run folders (named ``YYYY-MM``) holding the file ``marker``
     (``manifest.json``: published; ``FINALISED``: finalised), oldest first."""

@@ -377,6 +377,36 @@ def rule_gaps(plans: dict, period: str) -> list[Finding]:
     return out
 
 
+#: Rule fields that hold a percentage, by rule kind.
+PERCENT_FIELDS = {"markup": ("percent",), "list_price": ("discount_percent", "uplift_percent")}
+
+
+def percent_fractions(plans: dict, period: str) -> list[Finding]:
+    """Percentages above 0 and below 1 of the rules in force in ``period``: 12 % written as
+    0.12 (a fraction) is a markup of 0.12 %, which the plan's check (0 to 1000 %) lets through
+    and the rating bills in silence; a real markup or discount below 1 % is rare."""
+    first, last = month_days(period)
+    out = []
+    for plan in plans.values():
+        for rule in plan.rules:
+            lo = max(rule.valid_from or date.min, plan.valid_from or date.min)
+            hi = min(rule.valid_to or date.max, plan.valid_to or date.max)
+            if lo > last or hi < first:
+                continue
+            for name in PERCENT_FIELDS.get(rule.kind, ()):
+                value = getattr(rule, name)
+                if value is not None and 0 < value < 1:
+                    out.append(
+                        Finding(
+                            "percent below 1",
+                            f"price_plans.yaml, plans[id={plan.id}].rules[id={rule.id}].{name}",
+                            f"{name} {value} means {value} %, not {value * 100:f} %: percentages "
+                            f"are written in percent (12 for 12 %), not as fractions",
+                        )
+                    )
+    return out
+
+
 def new_products(
     con: duckdb.DuckDBPyConnection, earlier_parquets: list[Path], catch_all: list[tuple[str, str]]
 ) -> list[Finding]:
@@ -1075,6 +1105,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += charge_spans(run.con)
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)
+    found += percent_fractions(run.plans, run.period)
     found += stale_rates(run.con, run.period)
     found += rate_moves(run.rates, run.period, run.settings.fx_change_percent)
     found += number_order(run.numbering, run.register)

@@ -270,6 +270,46 @@ def test_a_product_group_without_ledger_accounts_is_an_error(tmp_path):
     assert_nothing_reserved(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("rows", "where"),
+    [
+        (
+            [line("C001", "1", product_group="azur", plan_id="smb", rule_id="azure")],
+            "price_plans.yaml, plans[id=smb].rules[id=azure].product_group",
+        ),
+        (
+            [line("C001", "1", kind="fee", product_group="suport", rule_id="c001-support")],
+            "custom_lines.yaml, custom_lines[id=c001-support].product_group",
+        ),
+        (
+            [
+                line(
+                    "C001",
+                    "1",
+                    kind="minimum",
+                    product_group="suport",
+                    plan_id="smb",
+                    rule_id="smb-min",
+                )
+            ],
+            "price_plans.yaml, plans[id=smb].rules[id=smb-min].product_group",
+        ),
+        (
+            [line("C001", "1", vendor="alibaba", plan_id="smb", rule_id="other")],
+            "price_plans.yaml, plans[id=smb].rules[id=other] sets no product_group)",
+        ),
+    ],
+    ids=["rule", "custom-line", "minimum-fee", "vendor"],
+)
+def test_an_unknown_product_group_names_the_entry_that_sets_it(tmp_path, rows, where):
+    """A typo in a rule's or custom line's product_group was named in products.yaml only, not in
+    the file and entry where it was typed."""
+    with pytest.raises(ParameterError) as err:
+        build(rows, tmp_path)
+    assert "products.yaml, product_groups: no entry" in str(err.value)
+    assert where in str(err.value)
+
+
 def test_a_customer_without_address_is_an_error(tmp_path):
     with pytest.raises(
         ParameterError,

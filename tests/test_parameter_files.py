@@ -139,6 +139,28 @@ def test_a_key_given_twice_in_yaml_is_refused_with_both_lines(tmp_path, text, li
     assert f"is given twice ({where}); YAML would keep only the last value" in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "value"),
+    [
+        ("rules:\n  - {id: aws-12, valid_from: 2026-10-32}\n", 2, "2026-10-32"),
+        ("custom_lines:\n  - id: x\n    date: 2026-02-29\n", 3, "2026-02-29"),
+        ("plans:\n  - id: std\n    valid_to: 2026-13-01 00:00:00\n", 3, "2026-13-01 00:00:00"),
+    ],
+    ids=["day-32", "not-a-leap-year", "month-13-with-time"],
+)
+def test_a_date_that_is_no_day_of_the_calendar_is_named_by_file_and_line(
+    tmp_path, text, line, value
+):
+    """YAML reads 2026-10-32 as a date and failed with Python's "day is out of range for
+    month", naming neither the file nor the entry."""
+    path = tmp_path / "price_plans.yaml"
+    path.write_text(text)
+    with pytest.raises(ParameterError) as raised:
+        read_yaml(path)
+    assert str(raised.value).startswith(f"{path}, entry line {line}: {value!r} is not a date")
+    assert "YYYY-MM-DD" in str(raised.value)
+
+
 def test_a_merge_key_overriding_an_anchor_is_not_a_repeat(tmp_path):
     path = tmp_path / "price_plans.yaml"
     path.write_text("base: &b {percent: 10, basis: cost}\nrule: {<<: *b, percent: 12}\n")

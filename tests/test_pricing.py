@@ -396,3 +396,108 @@ def test_custom_lines_load(tmp_path):
 def test_bad_custom_lines_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
     assert old in CUSTOM
     expect(error(tmp_path, custom=CUSTOM.replace(old, new)), "custom_lines.yaml", entry, fragment)
+
+
+#: GOOD with the smb group (C1, C2) on plan std from 1 June 2026 only.
+STD_FROM_JUNE = GOOD.replace(
+    "  - {plan: std, group: smb}",
+    "  - {plan: std, group: smb, valid_from: 2026-06-01}\n"
+    "  - {plan: usd, customer: C1, valid_from: 2026-10-01}",
+)
+
+
+def with_rule(rule: str) -> str:
+    return STD_FROM_JUNE.replace(
+        "      - {id: rest, kind: pass_through}",
+        f"      - {{id: rest, kind: pass_through}}\n      - {rule}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "entry", "fragment"),
+    [
+        # C3 is on plan usd only: a negotiated minimum put into plan std was never billed, and a
+        # markup only warned that it matched nothing
+        (
+            '{id: c3-min, kind: minimum_fee, amount: "500.00", currency: USD,'
+            " match: {customer: C3}}",
+            "plans[id=std].rules[id=c3-min].match.customer",
+            "the rule is for customer 'C3', who is not on plan 'std' on any day the rule is "
+            "valid; 'C3' is on plan usd (from 2026-10-01)",
+        ),
+        # C1's own plan usd from 1 October replaces its group's std from then on
+        (
+            "{id: c1-nov, kind: markup, percent: 2, match: {customer: C1}, valid_from: 2026-11-01}",
+            "plans[id=std].rules[id=c1-nov].match.customer",
+            "'C1' is on plan std (2026-06-01 to 2026-09-30); plan usd (from 2026-10-01)",
+        ),
+        (
+            "{id: c3-deal, kind: markup, percent: 2, match: {customer: C3}}",
+            "plans[id=std].rules[id=c3-deal].match.customer",
+            "the rule is for customer 'C3', who is not on plan 'std' on any day",
+        ),
+        # C1 is on std from 1 June 2026 (its group's plan), not before
+        (
+            "{id: c1-old, kind: markup, percent: 2, match: {customer: C1}, valid_to: 2026-05-31}",
+            "plans[id=std].rules[id=c1-old].match.customer",
+            "the rule is for customer 'C1', who is not on plan 'std' on any day the rule is valid "
+            "(2026-01-01 to 2026-05-31); 'C1' is on plan std (2026-06-01 to 2026-09-30)",
+        ),
+    ],
+)
+def test_a_rule_for_a_customer_never_on_its_plan_is_refused(tmp_path, rule, entry, fragment):
+    """A rule for one customer prices nothing, and a minimum fee for one customer bills nothing,
+    in a plan the customer is not on while the rule is valid: refused, naming the rule, the
+    customer and its plans."""
+    text = error(tmp_path, with_rule(rule))
+    expect(text, "price_plans.yaml", entry, fragment, "put the rule into the customer's plan")
+
+
+def test_a_rule_for_a_customer_on_its_plan_for_part_of_its_dates_loads(tmp_path):
+    rule = "{id: c1-may, kind: markup, percent: 2, match: {customer: C1}, valid_from: 2026-05-01}"
+    pricing = load(tmp_path, with_rule(rule))
+    assert "c1-may" in {r.id for r in pricing.plans["std"].rules}
+
+
+@pytest.mark.parametrize(
+    ("second", "overlap"),
+    [
+        # the new price from 1 October added, the old fee left without valid_to: both billed
+        ('valid_from: 2026-10-01, unit_price: "300"', "from 2026-10-01"),
+        # the same fee typed in again in another case
+        (
+            'valid_from: 2026-03-01, valid_to: 2026-03-31, unit_price: "250"',
+            "2026-03-01 to 2026-03-31",
+        ),
+    ],
+)
+def test_two_fees_of_one_customer_and_description_on_overlapping_dates_are_refused(
+    tmp_path, second, overlap
+):
+    """A fee whose new price was added without ending the old one billed both (450 + 500 a
+    month), without a word: refused, naming both entries, as two equally specific rules are."""
+    description = "managed Support " if "03-01" in second else "Managed support"
+    custom = CUSTOM + (
+        f"  - {{id: sup-c1-new, customer: C1, kind: fee, description: {description},\n"
+        f"     currency: EUR, {second}}}\n"
+    )
+    expect(
+        error(tmp_path, custom=custom),
+        "custom_lines.yaml",
+        "custom_lines[id=sup-c1-new] and custom_lines[id=sup-c1]",
+        f"two fees of customer 'C1' described 'Managed support' on overlapping dates ({overlap})",
+        "end one's valid_to before the other's valid_from",
+    )
+
+
+def test_two_fees_of_one_description_one_after_the_other_load(tmp_path):
+    custom = CUSTOM.replace(
+        "valid_from: 2026-01-01}", "valid_from: 2026-01-01, valid_to: 2026-09-30}"
+    )
+    custom += (
+        "  - {id: sup-c1-new, customer: C1, kind: fee, description: Managed support,\n"
+        '     currency: EUR, unit_price: "300", valid_from: 2026-10-01}\n'
+        "  - {id: sup-c2, customer: C2, kind: fee, description: Managed support,\n"
+        '     currency: EUR, unit_price: "300", valid_from: 2026-10-01}\n'
+    )
+    assert len(load(tmp_path, custom=custom).custom_lines) == 5

@@ -491,6 +491,24 @@ def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     )
 
 
+def test_a_percentage_written_as_a_fraction_is_listed(tmp_path):
+    # azure's 8 % typed as 0.08: a markup of 0.08 %, billed without a word
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    plans = params / "price_plans.yaml"
+    text = plans.read_text()
+    old = "{id: azure, kind: markup, percent: 8,"
+    assert old in text
+    plans.write_text(text.replace(old, "{id: azure, kind: markup, percent: 0.08,", 1))
+    br = invoiced(tmp_path / "out", params=params)
+    assert one_finding(br, "percent below 1") == (
+        "price_plans.yaml, plans[id=smb].rules[id=azure].percent",
+        "percent 0.08 means 0.08 %, not 8.00 %: percentages are written in percent (12 for 12 %), "
+        "not as fractions",
+    )
+    assert not found(invoiced(tmp_path / "committed"), "percent below 1")
+
+
 def test_numbers_out_of_the_order_of_their_dates_are_listed(tmp_path):
     out = tmp_path / "out"
     alone = invoiced(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Strict, read_yaml, validate
+from billing_lib.periods import days_text, first_common_day
 from billing_lib.pricing.rules import MAX_MONEY, Currency, Money, _Date
 from billing_lib.printed_texts import PrintedText
 
@@ -111,4 +113,29 @@ def load_custom_lines(parameters: Path, customers: dict[str, Customer]) -> list[
                 f"the line is in {line.currency} but customer {line.customer!r} is "
                 f"invoiced in {invoiced}; custom lines are not converted",
             )
+    _check_fees_once(path, parsed.custom_lines)
     return list(parsed.custom_lines)
+
+
+def _check_fees_once(path: Path, lines: list[CustomLine]) -> None:
+    """No two fees of one customer with one description (whatever its case and spaces) on
+    overlapping dates: a fee's new price added without ending the old one billed both each month
+    without a word. End one's valid_to before the other's valid_from, as for two rules."""
+    fees: dict[tuple[str, str], list[CustomLine]] = {}
+    for line in lines:
+        if line.kind == "fee":
+            key = (line.customer, " ".join(line.description.split()).casefold())
+            fees.setdefault(key, []).append(line)
+    for same in fees.values():
+        for a, b in combinations(same, 2):
+            first = first_common_day(a.valid_from, a.valid_to, b.valid_from, b.valid_to)
+            if first is None:
+                continue
+            last = min(a.valid_to or date.max, b.valid_to or date.max)
+            raise ParameterError(
+                path,
+                f"custom_lines[id={b.id}] and custom_lines[id={a.id}]",
+                f"two fees of customer {a.customer!r} described {a.description!r} on overlapping "
+                f"dates ({days_text(first, last)}) would both be billed; end one's valid_to "
+                "before the other's valid_from (a new price), or describe them apart",
+            )

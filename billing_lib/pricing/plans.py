@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Strict, read_yaml, validate
+from billing_lib.periods import days_text
 from billing_lib.pricing.rules import Plan, _Rule
 
 PLANS_FILE = "price_plans.yaml"
@@ -226,6 +227,51 @@ def _check_currencies(path: Path, plan: Plan, customer: Customer, lo: date, hi: 
             )
 
 
+def _in_force(spans: list[PlanAssignment]) -> list[tuple[str, date, date]]:
+    """(plan, first day, last day) of one customer's assignments ``spans`` where each is in force:
+    a group's plan only outside the customer's own."""
+    own = [(s.valid_from, s.valid_to) for s in spans if s.level == 2]
+    return sorted(
+        (s.plan_id, lo, hi)
+        for s in spans
+        for lo, hi in (
+            [(s.valid_from, s.valid_to)]
+            if s.level == 2
+            else _uncovered(s.valid_from, s.valid_to, own)
+        )
+    )
+
+
+def _check_customer_rules(path: Path, plans: dict[str, Plan], spans: list[PlanAssignment]) -> None:
+    """A rule for one customer (``match: {customer: ...}``) in a plan the customer is not on while
+    the rule is valid applies to nothing: refused, as it was a negotiated price or minimum put
+    into the wrong plan (a minimum fee so placed was dropped without a word)."""
+    for plan in plans.values():
+        for rule in plan.rules:
+            cid = rule.match.customer
+            if cid is None:
+                continue
+            lo = max(rule.valid_from or date.min, plan.valid_from or date.min)
+            hi = min(rule.valid_to or date.max, plan.valid_to or date.max)
+            theirs = _in_force([s for s in spans if s.customer_id == cid])
+            if any(p == plan.id and _overlap(lo, hi, a, b) for p, a, b in theirs):
+                continue
+            dates = (
+                ""
+                if rule.valid_from is None and rule.valid_to is None
+                else (f" ({days_text(lo, hi)})")
+            )
+            on = "; ".join(f"plan {p} ({days_text(a, b)})" for p, a, b in theirs) or "no plan"
+            raise ParameterError(
+                path,
+                f"plans[id={plan.id}].rules[id={rule.id}].match.customer",
+                f"the rule is for customer {cid!r}, who is not on plan {plan.id!r} on any day "
+                f"the rule is valid{dates}; {cid!r} is on {on}. It would price (or, a minimum "
+                "fee, bill) nothing: put the rule into the customer's plan, or correct its "
+                "customer or dates",
+            )
+
+
 def load_price_plans(
     parameters: Path, customers: dict[str, Customer]
 ) -> tuple[dict[str, Plan], list[PlanAssignment]]:
@@ -243,4 +289,6 @@ def load_price_plans(
             raise ParameterError(path, f"plans[id={plan.id}]", "valid_to is before valid_from")
         _check_rules(path, plan, customers)
         plans[plan.id] = plan
-    return plans, _expand_assignments(path, parsed, plans, customers)
+    spans = _expand_assignments(path, parsed, plans, customers)
+    _check_customer_rules(path, plans, spans)
+    return plans, spans
