@@ -501,3 +501,31 @@ def test_two_fees_of_one_description_one_after_the_other_load(tmp_path):
         '     currency: EUR, unit_price: "300", valid_from: 2026-10-01}\n'
     )
     assert len(load(tmp_path, custom=custom).custom_lines) == 5
+
+
+def test_a_match_value_with_spaces_around_it_matches_as_written_without_them(tmp_path):
+    """``charge_type: 'Refund '`` (a space typed after it) matched no line, and the catch-all
+    rule priced refunds in silence: the text fields are compared without spaces around them."""
+    plans = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        "{id: rest, kind: pass_through}\n"
+        "      - {id: refunds, kind: pass_through,\n"
+        "         match: {provider: AWS, charge_type: 'Refund ', service: ' Amazon S3'}}",
+    )
+    [rule] = [r for r in load(tmp_path, plans).plans["std"].rules if r.id == "refunds"]
+    assert rule.match.fields() == {
+        "provider": "AWS",
+        "service": "Amazon S3",
+        "charge_type": "Refund",
+    }
+    blank = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        "{id: rest, kind: pass_through}\n"
+        "      - {id: blank, kind: pass_through, match: {sku: '  '}}",
+    )
+    expect(
+        error(tmp_path, blank),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=blank].match.sku",
+        "leave the field out",
+    )

@@ -85,6 +85,19 @@ class Scope(Strict):
         matched no line, and the catch-all rule priced AWS in silence."""
         return value.strip().lower() if value is not None else None
 
+    @field_validator("provider", "publisher", "service", "sku", "charge_type", "customer")
+    @classmethod
+    def _trimmed(cls, value: str | None) -> str | None:
+        """The text without spaces around it, as vendors' values are compared: ``charge_type:
+        'Refund '`` matched no line, and the catch-all rule priced refunds in silence."""
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError(
+                "a blank value matches nothing: leave the field out to match every value"
+            )
+        return value.strip()
+
     @field_validator("charge_category")
     @classmethod
     def _category(cls, value: str | None) -> str | None:
