@@ -168,10 +168,10 @@ class Register(RegisterSteps):
         number for (series, period) keep it; RunError when the period is finalised."""
         with self._transaction(commit=False) as db:
             numbers = self._reserve(db, series, period, customer_ids, issue_date)
-            void = db.execute(
-                "SELECT invoice_number, customer_id, issue_date FROM numbers WHERE series = ? "
-                "AND period = ? AND status = 'void' ORDER BY number",
-                [series, period],
+            void = db.execute(  # of every series: one the rerun no longer numbers in too
+                "SELECT invoice_number, customer_id, issue_date FROM numbers WHERE period = ? "
+                "AND kind = 'invoice' AND status = 'void' ORDER BY series, number",
+                [period],
             ).fetchall()
         return NumberPlan(
             series,
