@@ -347,6 +347,7 @@ def rebuild_register(output: Path) -> list[str]:
     for folder in notes:
         _add_correction(found, folder)
     series = _series(found)
+    given_back = _check_earlier_register(output / REGISTER, found)
     if found.problems:
         raise RunError(
             f"{output / REGISTER}: cannot rebuild the register from the run folders; nothing was "
@@ -372,7 +373,59 @@ def rebuild_register(output: Path) -> list[str]:
             f"{name}: {name}-000001 to {name}-{max(numbers):06d} ({len(numbers)} numbers, "
             f"{void} void)"
         )
-    return done + kept
+    return done + given_back + kept
+
+
+def _check_earlier_register(path: Path, found: _Found) -> list[str]:
+    """What the earlier register (when there is a readable one) issued that no folder holds: a
+    final number, a finalised month. A rebuild without them would give those numbers again, so
+    they are problems (restore the folders, or move a register known to be wrong aside). Its
+    reserved numbers of a month not finalised whose folder is gone are given back, one line."""
+    if not path.is_file():
+        return []
+    try:
+        register = Register(path)
+        entries, finalised = register.entries(), register.finalised_periods()
+    except RunError:  # unreadable: the folders are all there is
+        return []
+    lost = []
+    for e in entries:
+        if e.status == "void" or e.invoice_number in found.rows:
+            continue
+        if e.status == "final":
+            kind = "credit note" if e.kind == "credit_note" else e.kind
+            lost.append(
+                f"{e.invoice_number} ({kind} of {e.customer_id}, {e.period}, issued "
+                f"{e.issue_date}) is final in the register and in no folder"
+            )
+    lost += [
+        f"{period} is finalised in the register; its folder {period}/ is not"
+        for period in finalised
+        if period not in found.finalised
+    ]
+    if lost:
+        shown = lost[:SHOWN_PROBLEMS] + (
+            [f"... and {len(lost) - SHOWN_PROBLEMS} more"] if len(lost) > SHOWN_PROBLEMS else []
+        )
+        found.problems += [
+            *shown,
+            "a register rebuilt without them would issue those numbers again: restore those "
+            "folders from a backup (the register is left as it is); only if the register itself "
+            f"is wrong, move {path.name} aside and rebuild again",
+        ]
+    dropped = sorted(
+        e.invoice_number
+        for e in entries
+        if e.status == "reserved" and e.invoice_number not in found.rows
+    )
+    return (
+        [
+            f"given back: {', '.join(dropped)}, reserved in the earlier register for a month not "
+            "finalised, in no run folder now"
+        ]
+        if dropped
+        else []
+    )
 
 
 def _add_run(found: _Found, folder: Path) -> None:
