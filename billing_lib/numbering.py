@@ -127,6 +127,11 @@ class Register(RegisterSteps):
         with self._errors(), self._read() as db:
             return [r[0] for r in db.execute("SELECT period FROM finalised_periods ORDER BY 1")]
 
+    def counters(self) -> dict[str, int]:
+        """The last number given in each series (what ``_next`` counts on from)."""
+        with self._errors(), self._read() as db:
+            return {s: int(n) for s, n in db.execute("SELECT series, last_number FROM series")}
+
     def entry(self, invoice_number: str) -> RegisterEntry | None:
         """The register's row of ``invoice_number`` (None when the register never gave it)."""
         with self._errors(), self._read() as db:

@@ -30,7 +30,7 @@ from billing_lib.faults import pause_point
 from billing_lib.importers.report_names import report_files
 from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
-from billing_lib.numbering_records import void_held_for
+from billing_lib.numbering_records import format_number, void_held_for
 from billing_lib.run_files import (
     CORRECTIONS,
     CREDIT_NOTE_DATA,
@@ -229,7 +229,7 @@ def check_register_knows_folders(output: Path) -> None:
     register = Register(path) if path.is_file() else None
     entries = {e.invoice_number: e for e in register.entries()} if register else {}
     finalised = set(register.finalised_periods()) if register else set()
-    problems = []
+    problems = _series_problems(register) if register else []
     for folder in run_folders(output):
         manifest = _manifest(folder) or {}
         for inv in manifest.get("invoices", []):
@@ -264,11 +264,39 @@ def check_register_knows_folders(output: Path) -> None:
             shown.append(f"... and {len(problems) - SHOWN_PROBLEMS} more")
         raise RunError(
             f"{path}: the invoice register does not know what these run folders hold, so a run now "
-            "could issue their numbers again (was the register deleted, lost, or replaced by an "
-            "older copy?):\n  - " + "\n  - ".join(shown) + "\nNothing was changed. Restore the "
-            "register from a backup, or rebuild it from the run folders: "
-            f"billing register rebuild --output {output}"
+            "could issue their numbers again or leave a gap (was the register deleted, lost, "
+            "replaced by an older copy, or was it edited?):\n  - "
+            + "\n  - ".join(shown)
+            + "\nNothing was changed. Restore the register from a backup, or rebuild it from the "
+            f"run folders: billing register rebuild --output {output}"
         )
+
+
+def _series_problems(register: Register) -> list[str]:
+    """Each series of the register must hold every number from 1 to its counter (void ones
+    included): a counter raised by an edit would make the next number leave a gap, one lowered
+    or a row deleted would give a number twice or leave one unaccounted for."""
+    held: dict[str, set[int]] = {}
+    for e in register.entries():
+        held.setdefault(e.series, set()).add(e.number)
+    counters = register.counters()
+    problems = []
+    for series in sorted(set(held) | set(counters)):
+        numbers, last = held.get(series, set()), counters.get(series, 0)
+        top = max(numbers, default=0)
+        if top != last:
+            problems.append(
+                f"series {series}: its counter is at {format_number(series, last)}, its numbers "
+                f"end at {format_number(series, top)}"
+            )
+        missing = sorted(set(range(1, top + 1)) - numbers)
+        if missing:
+            shown = ", ".join(format_number(series, n) for n in missing[:SHOWN_PROBLEMS])
+            more = " ..." if len(missing) > SHOWN_PROBLEMS else ""
+            problems.append(
+                f"series {series}: {shown}{more} {'is' if len(missing) == 1 else 'are'} missing"
+            )
+    return problems
 
 
 # -- billing register rebuild -------------------------------------------------------------------

@@ -292,3 +292,40 @@ def test_a_rerun_in_another_series_frees_the_numbers_of_the_earlier_series(tmp_p
         ("NX2026-000002", "C2", "final"),
         ("NX2026-000003", "C1", "reserved"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (
+            "UPDATE series SET last_number = 7",
+            "series NW2026: its counter is at NW2026-000007, its numbers end at NW2026-000003",
+        ),
+        ("DELETE FROM numbers WHERE number = 2", "series NW2026: NW2026-000002 is missing"),
+        (
+            "UPDATE series SET last_number = 2",
+            "series NW2026: its counter is at NW2026-000002, its numbers end at NW2026-000003",
+        ),
+    ],
+)
+def test_a_register_edited_out_of_its_series_is_refused_before_any_number_is_taken(
+    tmp_path, edit, said
+):
+    """The series counter raised by hand: the next run took NW2026-000008 and left 4 to 7
+    unissued, with nothing said but a later ``register list``'s "NUMBERS MISSING". Every
+    command checks, holding the lock, that each series runs 1, 2, 3, ... to its counter."""
+    from billing_lib.recovery import open_output
+
+    path = tmp_path / "invoice_register.sqlite"
+    open_register(path).reserve("NW2026", "2026-10", ["C1", "C2", "C3"], ISSUED)
+    lock, _ = open_output(tmp_path, "test")  # as it is: accepted
+    lock.release()
+    with sqlite3.connect(path) as db:
+        db.execute(edit)
+    before = path.read_bytes()
+    with pytest.raises(RunError) as refused:
+        open_output(tmp_path, "test")
+    assert said in str(refused.value)
+    assert "was it edited?" in str(refused.value)
+    assert f"billing register rebuild --output {tmp_path}" in str(refused.value)
+    assert path.read_bytes() == before
