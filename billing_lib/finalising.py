@@ -54,11 +54,13 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
 
     period = check_period(period, "billing finalise", "--period")
     output = Path(output)
+    asked = _run_id(output / period)  # the run published when finalising was asked for
     lock, cleaned = open_output(output, "billing finalise", wait=wait, create=False)
     try:
         folder = output / period
         manifest = _published_manifest(folder, output, period)
         check_not_finalised(output, period)
+        _check_same_run(folder, asked, manifest)
         problems = outputs_problems(folder, manifest)
         if problems:
             raise RunError(
@@ -83,6 +85,29 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
     finally:
         lock.release()
     return Finalised(folder, numbers, tuple(cleaned))
+
+
+def _run_id(folder: Path) -> str | None:
+    """The run id of the run published in ``folder`` (None when there is none, or it cannot be
+    read: then the folder is judged once the lock is held)."""
+    try:
+        return str(read_manifest(folder).get("run_id"))
+    except RunError:
+        return None
+
+
+def _check_same_run(folder: Path, asked: str | None, manifest: dict) -> None:
+    """RunError when the run published now is not the one published when ``billing finalise``
+    was given (``asked``): billed again while it waited for the lock (``--wait``), it is not what
+    was reviewed."""
+    now = str(manifest.get("run_id"))
+    if asked != now:
+        raise RunError(
+            f"{folder}: billed again while billing finalise waited for the outputs folder (run "
+            f"{asked or 'none'} published when it was asked, run {now} now): it is not the run "
+            "that was reviewed; nothing was finalised. Review the run now published, then "
+            "finalise it"
+        )
 
 
 def _published_manifest(folder: Path, output: Path, period: str) -> dict:

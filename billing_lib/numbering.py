@@ -127,6 +127,11 @@ class Register(RegisterSteps):
         with self._errors(), self._read() as db:
             return [r[0] for r in db.execute("SELECT period FROM finalised_periods ORDER BY 1")]
 
+    def counters(self) -> dict[str, int]:
+        """The last number given in each series (what ``_next`` counts on from)."""
+        with self._errors(), self._read() as db:
+            return {s: int(n) for s, n in db.execute("SELECT series, last_number FROM series")}
+
     def entry(self, invoice_number: str) -> RegisterEntry | None:
         """The register's row of ``invoice_number`` (None when the register never gave it)."""
         with self._errors(), self._read() as db:
@@ -168,10 +173,10 @@ class Register(RegisterSteps):
         number for (series, period) keep it; RunError when the period is finalised."""
         with self._transaction(commit=False) as db:
             numbers = self._reserve(db, series, period, customer_ids, issue_date)
-            void = db.execute(
-                "SELECT invoice_number, customer_id, issue_date FROM numbers WHERE series = ? "
-                "AND period = ? AND status = 'void' ORDER BY number",
-                [series, period],
+            void = db.execute(  # of every series: one the rerun no longer numbers in too
+                "SELECT invoice_number, customer_id, issue_date FROM numbers WHERE period = ? "
+                "AND kind = 'invoice' AND status = 'void' ORDER BY series, number",
+                [period],
             ).fetchall()
         return NumberPlan(
             series,

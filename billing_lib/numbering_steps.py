@@ -73,7 +73,24 @@ class RegisterSteps:
                 self._insert(db, series, number, "invoice", period, customer, None, issue_date, now)
             out[customer] = format_number(series, number)
         self._release(db, series, freed, now)
+        self._release_other_series(db, series, period, now)
         return out
+
+    def _release_other_series(
+        self, db: sqlite3.Connection, series: str, period: str, now: str
+    ) -> None:
+        """The period's unfinalised invoice numbers in another series than ``series`` (the
+        seller's ``invoice_series`` changed before the rerun): on no invoice of the rerun, so
+        released like a customer's that dropped out, not left reserved to be finalised with
+        the month as invoices no run folder holds."""
+        held = db.execute(
+            "SELECT series, number FROM numbers WHERE period = ? AND series <> ? AND kind = "
+            "'invoice' AND status = 'reserved' ORDER BY series, number",
+            [period, series],
+        ).fetchall()
+        for other in sorted({s for s, _ in held}):
+            numbers = [n for s, n in held if s == other]
+            self._release(db, other, numbers, now, f"the month was rerun in series {series}")
 
     def _record_plan(self, db: sqlite3.Connection, plan: NumberPlan, finalise: bool) -> None:
         got = self._reserve(
@@ -237,15 +254,20 @@ class RegisterSteps:
         )
 
     @staticmethod
-    def _release(db: sqlite3.Connection, series: str, freed: list[int], now: str) -> None:
+    def _release(
+        db: sqlite3.Connection,
+        series: str,
+        freed: list[int],
+        now: str,
+        why: str = "customer had no invoice in a rerun before finalising",
+    ) -> None:
         """Numbers no invoice of the rerun needs: taken back from the end of the series, kept as
         ``void`` (with the reason) in the middle, so no number disappears unexplained."""
         for number in freed:
             db.execute(
-                "UPDATE numbers SET status = 'void', updated = ?, note = 'customer had no invoice "
-                "in a rerun before finalising; number never issued' WHERE series = ? AND number = "
-                "?",
-                [now, series, number],
+                "UPDATE numbers SET status = 'void', updated = ?, note = ? WHERE series = ? AND "
+                "number = ?",
+                [now, f"{why}; number never issued", series, number],
             )
         while True:
             last = db.execute(

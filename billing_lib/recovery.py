@@ -30,7 +30,7 @@ from billing_lib.faults import pause_point
 from billing_lib.importers.report_names import report_files
 from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
-from billing_lib.numbering_records import void_held_for
+from billing_lib.numbering_records import format_number, void_held_for
 from billing_lib.run_files import (
     CORRECTIONS,
     CREDIT_NOTE_DATA,
@@ -229,7 +229,7 @@ def check_register_knows_folders(output: Path) -> None:
     register = Register(path) if path.is_file() else None
     entries = {e.invoice_number: e for e in register.entries()} if register else {}
     finalised = set(register.finalised_periods()) if register else set()
-    problems = []
+    problems = _series_problems(register) if register else []
     for folder in run_folders(output):
         manifest = _manifest(folder) or {}
         for inv in manifest.get("invoices", []):
@@ -264,11 +264,39 @@ def check_register_knows_folders(output: Path) -> None:
             shown.append(f"... and {len(problems) - SHOWN_PROBLEMS} more")
         raise RunError(
             f"{path}: the invoice register does not know what these run folders hold, so a run now "
-            "could issue their numbers again (was the register deleted, lost, or replaced by an "
-            "older copy?):\n  - " + "\n  - ".join(shown) + "\nNothing was changed. Restore the "
-            "register from a backup, or rebuild it from the run folders: "
-            f"billing register rebuild --output {output}"
+            "could issue their numbers again or leave a gap (was the register deleted, lost, "
+            "replaced by an older copy, or was it edited?):\n  - "
+            + "\n  - ".join(shown)
+            + "\nNothing was changed. Restore the register from a backup, or rebuild it from the "
+            f"run folders: billing register rebuild --output {output}"
         )
+
+
+def _series_problems(register: Register) -> list[str]:
+    """Each series of the register must hold every number from 1 to its counter (void ones
+    included): a counter raised by an edit would make the next number leave a gap, one lowered
+    or a row deleted would give a number twice or leave one unaccounted for."""
+    held: dict[str, set[int]] = {}
+    for e in register.entries():
+        held.setdefault(e.series, set()).add(e.number)
+    counters = register.counters()
+    problems = []
+    for series in sorted(set(held) | set(counters)):
+        numbers, last = held.get(series, set()), counters.get(series, 0)
+        top = max(numbers, default=0)
+        if top != last:
+            problems.append(
+                f"series {series}: its counter is at {format_number(series, last)}, its numbers "
+                f"end at {format_number(series, top)}"
+            )
+        missing = sorted(set(range(1, top + 1)) - numbers)
+        if missing:
+            shown = ", ".join(format_number(series, n) for n in missing[:SHOWN_PROBLEMS])
+            more = " ..." if len(missing) > SHOWN_PROBLEMS else ""
+            problems.append(
+                f"series {series}: {shown}{more} {'is' if len(missing) == 1 else 'are'} missing"
+            )
+    return problems
 
 
 # -- billing register rebuild -------------------------------------------------------------------
@@ -347,6 +375,7 @@ def rebuild_register(output: Path) -> list[str]:
     for folder in notes:
         _add_correction(found, folder)
     series = _series(found)
+    given_back = _check_earlier_register(output / REGISTER, found)
     if found.problems:
         raise RunError(
             f"{output / REGISTER}: cannot rebuild the register from the run folders; nothing was "
@@ -372,7 +401,59 @@ def rebuild_register(output: Path) -> list[str]:
             f"{name}: {name}-000001 to {name}-{max(numbers):06d} ({len(numbers)} numbers, "
             f"{void} void)"
         )
-    return done + kept
+    return done + given_back + kept
+
+
+def _check_earlier_register(path: Path, found: _Found) -> list[str]:
+    """What the earlier register (when there is a readable one) issued that no folder holds: a
+    final number, a finalised month. A rebuild without them would give those numbers again, so
+    they are problems (restore the folders, or move a register known to be wrong aside). Its
+    reserved numbers of a month not finalised whose folder is gone are given back, one line."""
+    if not path.is_file():
+        return []
+    try:
+        register = Register(path)
+        entries, finalised = register.entries(), register.finalised_periods()
+    except RunError:  # unreadable: the folders are all there is
+        return []
+    lost = []
+    for e in entries:
+        if e.status == "void" or e.invoice_number in found.rows:
+            continue
+        if e.status == "final":
+            kind = "credit note" if e.kind == "credit_note" else e.kind
+            lost.append(
+                f"{e.invoice_number} ({kind} of {e.customer_id}, {e.period}, issued "
+                f"{e.issue_date}) is final in the register and in no folder"
+            )
+    lost += [
+        f"{period} is finalised in the register; its folder {period}/ is not"
+        for period in finalised
+        if period not in found.finalised
+    ]
+    if lost:
+        shown = lost[:SHOWN_PROBLEMS] + (
+            [f"... and {len(lost) - SHOWN_PROBLEMS} more"] if len(lost) > SHOWN_PROBLEMS else []
+        )
+        found.problems += [
+            *shown,
+            "a register rebuilt without them would issue those numbers again: restore those "
+            "folders from a backup (the register is left as it is); only if the register itself "
+            f"is wrong, move {path.name} aside and rebuild again",
+        ]
+    dropped = sorted(
+        e.invoice_number
+        for e in entries
+        if e.status == "reserved" and e.invoice_number not in found.rows
+    )
+    return (
+        [
+            f"given back: {', '.join(dropped)}, reserved in the earlier register for a month not "
+            "finalised, in no run folder now"
+        ]
+        if dropped
+        else []
+    )
 
 
 def _add_run(found: _Found, folder: Path) -> None:

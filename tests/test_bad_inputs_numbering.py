@@ -784,3 +784,32 @@ def test_billing_finalise_killed_is_finished_or_undone_by_the_next_command(
         assert "cleaned up: 2026-11 is not finalised: billing finalise was killed" in printed
         assert ("2026-11",) not in said["finalised"]
         assert cli.main(finalise(out)) == 0
+
+
+def test_billing_finalise_waiting_for_a_rerun_does_not_finalise_the_rerun(
+    case_with_november, capsys
+):
+    """``billing finalise --wait`` given while November is billed again: it waited for the lock
+    and then finalised the rerun's folder, which nobody had reviewed (a price edited, a report
+    dropped in since). It finalises the run that was published when it was asked, or nothing."""
+    case = case_with_november
+    out = case / "outputs"
+    resume = case / "resume"
+    run = start_run(case, "2026-11", pause="numbers-planned", resume=resume)
+    wait_paused(run, case)
+    waiting = forked_start(
+        "billing", [*finalise(out), "--wait", "300"], case, "lock-waiting", resume, "waiting"
+    )
+    wait_paused(waiting, case, marker="waiting")  # it found the folder held and waits
+    resume.touch()
+    assert run.wait(timeout=300) == 0
+    _, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 2
+    assert f"error: {out / '2026-11'}: billed again while billing finalise waited" in err
+    assert "it is not the run that was reviewed; nothing was finalised" in err
+    assert not (out / "2026-11" / "FINALISED").exists()
+    said = content(out)
+    assert ("2026-11",) not in said["finalised"] and said["publishing"] == []
+    assert {r[5] for r in said["numbers"] if r[2] == "2026-11"} == {"reserved"}
+    capsys.readouterr()
+    assert cli.main(finalise(out)) == 0  # asked again, once the rerun is reviewed

@@ -466,6 +466,47 @@ def test_a_rebuild_from_no_run_folder_is_refused_and_writes_nothing(outputs, tmp
     assert (outputs / "invoice_register.sqlite").read_bytes() == register
 
 
+def test_a_rebuild_keeps_what_the_earlier_register_issued_and_no_folder_holds(
+    outputs, tmp_path, capsys
+):
+    """A credit note's folder moved away (an outputs folder partly deleted or archived), then
+    ``billing register rebuild``: the rebuilt register lowered the series to what the folders
+    hold, and the next correction issued NWC2026-000001 a second time. The rebuild reads the
+    earlier register first and refuses to drop a number it issued (or a month it finalised)
+    that no folder holds; moved aside on purpose, the register is rebuilt as before."""
+    issue_credit_note(outputs, ORIGINAL, ISSUED)
+    register = outputs / "invoice_register.sqlite"
+    shutil.move(outputs / "corrections" / "NWC2026-000001", tmp_path / "archived")
+    (outputs / PERIOD / "FINALISED").rename(tmp_path / "FINALISED")
+    before = snapshot(outputs)
+    capsys.readouterr()
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {register}: cannot rebuild the register from the run folders" in err
+    assert (
+        "NWC2026-000001 (credit note of C002, 2026-10, issued 2026-12-03) is final in the "
+        "register and in no folder"
+    ) in err
+    assert "2026-10 is finalised in the register; its folder 2026-10/ is not" in err
+    assert "restore those folders from a backup" in err
+    assert snapshot(outputs) == before
+    # the register kept, the next correction is refused too: nothing is issued twice
+    (tmp_path / "FINALISED").rename(outputs / PERIOD / "FINALISED")
+    with pytest.raises(RunError, match="NW2026-000002 is already corrected by credit note"):
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+
+    shutil.move(tmp_path / "archived", outputs / "corrections" / "NWC2026-000001")
+    said = sorted((e.invoice_number, e.status) for e in open_register(register).entries())
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 0
+    assert sorted((e.invoice_number, e.status) for e in open_register(register).entries()) == said
+
+    # a register known to be wrong is moved aside on purpose: the rebuild reads the folders only
+    shutil.rmtree(outputs / "corrections" / "NWC2026-000001")
+    register.rename(tmp_path / "wrong.sqlite")
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 0
+    assert credit_notes(outputs) == []
+
+
 def test_a_manifest_without_a_files_checksum_is_refused_naming_the_file(outputs):
     manifest = outputs / PERIOD / "manifest.json"
     data = json.loads(manifest.read_text())

@@ -264,3 +264,68 @@ def test_a_read_only_register_is_named_with_the_way_out(tmp_path):
     ):
         open_register(path).plan("NW2026", "2026-11", ["C1"], ISSUED)
     assert path.read_bytes() == before
+
+
+def test_a_rerun_in_another_series_frees_the_numbers_of_the_earlier_series(tmp_path):
+    """seller.yaml's invoice_series changed before the month is rerun: the period's numbers of
+    the earlier series are on no invoice any more. They are given back (at the end of their
+    series) or kept void (in its middle), never finalised with the month as invoices no run
+    folder holds."""
+    reg = open_register(tmp_path / "r.sqlite")
+    publish_plan(reg, reg.plan("NW2026", "2026-10", ["C1", "C2"], ISSUED), "run-1")
+    publish_plan(reg, reg.plan("NW2026", "2026-11", ["C1"], date(2026, 12, 1)), "run-2")
+    rerun = reg.plan("NX2026", "2026-10", ["C1", "C2"], ISSUED)
+    assert rerun.numbers == {"C1": "NX2026-000001", "C2": "NX2026-000002"}
+    assert rerun.void == ("NW2026-000001", "NW2026-000002")  # the manifest lists them
+    publish_plan(reg, rerun, "run-3", finalise=True)
+    assert [(e.invoice_number, e.customer_id, e.status) for e in reg.entries("2026-10")] == [
+        ("NW2026-000001", "C1", "void"),
+        ("NW2026-000002", "C2", "void"),
+        ("NX2026-000001", "C1", "final"),
+        ("NX2026-000002", "C2", "final"),
+    ]
+    # November rerun in the new series: its NW2026-000003 is the last of NW2026, given back,
+    # and the void numbers before it with it (no number of NW2026 was ever issued)
+    publish_plan(reg, reg.plan("NX2026", "2026-11", ["C1"], date(2026, 12, 1)), "run-4")
+    assert numbers(reg) == [
+        ("NX2026-000001", "C1", "final"),
+        ("NX2026-000002", "C2", "final"),
+        ("NX2026-000003", "C1", "reserved"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (
+            "UPDATE series SET last_number = 7",
+            "series NW2026: its counter is at NW2026-000007, its numbers end at NW2026-000003",
+        ),
+        ("DELETE FROM numbers WHERE number = 2", "series NW2026: NW2026-000002 is missing"),
+        (
+            "UPDATE series SET last_number = 2",
+            "series NW2026: its counter is at NW2026-000002, its numbers end at NW2026-000003",
+        ),
+    ],
+)
+def test_a_register_edited_out_of_its_series_is_refused_before_any_number_is_taken(
+    tmp_path, edit, said
+):
+    """The series counter raised by hand: the next run took NW2026-000008 and left 4 to 7
+    unissued, with nothing said but a later ``register list``'s "NUMBERS MISSING". Every
+    command checks, holding the lock, that each series runs 1, 2, 3, ... to its counter."""
+    from billing_lib.recovery import open_output
+
+    path = tmp_path / "invoice_register.sqlite"
+    open_register(path).reserve("NW2026", "2026-10", ["C1", "C2", "C3"], ISSUED)
+    lock, _ = open_output(tmp_path, "test")  # as it is: accepted
+    lock.release()
+    with sqlite3.connect(path) as db:
+        db.execute(edit)
+    before = path.read_bytes()
+    with pytest.raises(RunError) as refused:
+        open_output(tmp_path, "test")
+    assert said in str(refused.value)
+    assert "was it edited?" in str(refused.value)
+    assert f"billing register rebuild --output {tmp_path}" in str(refused.value)
+    assert path.read_bytes() == before
