@@ -65,7 +65,7 @@ from billing_lib.ledger import (
 )
 from billing_lib.locking import OutputLock, held
 from billing_lib.money import ZERO
-from billing_lib.numbering import Register, RegisterEntry
+from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order
 from billing_lib.publishing import checksums, package_versions
 from billing_lib.run_files import (
     CORRECTIONS,
@@ -232,6 +232,8 @@ def _credited_original(
     ahead = issued_too_far_ahead(issued)
     if ahead:
         raise RunError(f"a credit note for {invoice_number}: {ahead}")
+    series = f"{original.seller.credit_note_series}{issued.year}"
+    check_dated_in_order(register, series, issued, f"the credit note for {invoice_number}")
     return original
 
 

@@ -153,6 +153,18 @@ class Register(RegisterSteps):
                 )
             ]
 
+    def latest_dated(self, series: str) -> tuple[str, str] | None:
+        """The number of ``series`` (not void) with the latest issue date and that date: the
+        earliest date the next number of the series may have."""
+        with self._errors(), self._read() as db:
+            row = db.execute(
+                "SELECT invoice_number, issue_date FROM numbers WHERE series = ? "
+                "AND status <> 'void' AND issue_date IS NOT NULL "
+                "ORDER BY issue_date DESC, number DESC LIMIT 1",
+                [series],
+            ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
     def entries(self, period: str | None = None) -> list[RegisterEntry]:
         """Every number (of ``period``), in series and number order."""
         sql = (
@@ -331,3 +343,18 @@ def unwritable_register(path: Path, reason: str) -> RunError:
         f"its folder writable for this user (chmod u+w {path} {path.parent}) and check the disk "
         "has room, then run again; no invoice number was reserved and nothing was changed."
     )
+
+
+def check_dated_in_order(register: Register, series: str, issued: date, what: str) -> None:
+    """RunError when the next number of ``series``, ``what`` dated ``issued``, would be dated
+    before a number the series has already given: a series' numbers follow their dates (a
+    backdated credit note numbered after a later one passed without a word; the review's
+    date-order check sees a run's own invoices only)."""
+    latest = register.latest_dated(series)
+    if latest and issued < date.fromisoformat(latest[1]):
+        number, day = latest
+        raise RunError(
+            f"{what} would be numbered in {series} after {number}, which is dated {day}; it "
+            f"cannot be dated {issued} (before it): a series' numbers follow their dates. Date "
+            f"it {day} or later (--issue-date)"
+        )

@@ -59,7 +59,7 @@ from billing_lib.invoice_model import Invoice, money_text
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, build_invoices
 from billing_lib.ledger import beancount_problems, sales_entry, write_beancount, write_csv_journal
 from billing_lib.money import round_money
-from billing_lib.numbering import Register, RegisterEntry, format_number
+from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
 from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions
 from billing_lib.run_files import (
@@ -267,6 +267,7 @@ def _replaced(output: Path, register: Register, invoice_number: str, issued: dat
             f"{invoice_number} was cancelled by credit note {credit_note} on "
             f"{credited.issue_date}; the invoice replacing it cannot be dated {issued} (before it)"
         )
+    check_dated_in_order(register, entry.series, issued, f"the invoice replacing {invoice_number}")
     folder = invoice_folder(output, entry)[0]
     manifest = read_manifest(folder)
     # what the new invoice is compared with (its lines, the invoice): as the folder published it

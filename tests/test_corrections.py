@@ -377,6 +377,24 @@ def test_a_date_before_the_invoice_is_refused(outputs):
     assert_nothing_issued(outputs)
 
 
+def test_a_credit_note_dated_before_the_last_of_its_series_is_refused(outputs):
+    """A series' numbers follow their dates: a credit note backdated before the one numbered
+    ahead of it (NWC2026-000001 of 2026-12-03) was numbered NWC2026-000002 with the earlier date
+    in silence."""
+    issue_credit_note(outputs, ORIGINAL, ISSUED)
+    before = snapshot(outputs / "corrections")
+    with pytest.raises(
+        RunError,
+        match=r"numbered in NWC2026 after NWC2026-000001, which is dated 2026-12-03; it cannot be "
+        r"dated 2026-11-15 \(before it\)",
+    ):
+        issue_credit_note(outputs, "NW2026-000003", date(2026, 11, 15))
+    assert snapshot(outputs / "corrections") == before
+    assert [e.invoice_number for e in credit_notes(outputs)] == ["NWC2026-000001"]
+    same_day = issue_credit_note(outputs, "NW2026-000003", ISSUED).note
+    assert same_day.number == "NWC2026-000002"
+
+
 @pytest.mark.parametrize("where", ["journal", "before rename"])
 def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, monkeypatch, where):
     def crash(*args, **kwargs):

@@ -695,3 +695,21 @@ def test_a_reissue_refuses_a_vendor_cost_other_than_the_run_booked(tmp_path):
     now = _summary_row(done.folder, "C002")
     assert now["cost_amount"] == then["cost_amount"]
     assert (now["net_amount"], now["margin_amount"]) == (then["net_amount"], then["margin_amount"])
+
+
+def test_a_reissue_dated_before_the_last_number_of_its_series_is_refused(outputs, corrected):
+    """The invoice replacing NW2026-000002 is numbered after NW2026-000010, which replaced
+    NW2026-000004 on 2026-12-10: dated 2026-12-04 it would break the series' date order (a
+    backdated reissue passed in silence)."""
+    issue_credit_note(outputs, "NW2026-000004", CREDITED, "also wrong")
+    [later] = reissue_invoices(outputs, ["NW2026-000004"], corrected, REPORTS, date(2026, 12, 10))
+    assert later.invoice.number == "NW2026-000010"
+    before, files = register_rows(outputs), snapshot(outputs / "corrections")
+    with pytest.raises(
+        RunError,
+        match=r"replacing NW2026-000002 would be numbered in NW2026 after NW2026-000010, which is "
+        r"dated 2026-12-10; it cannot be dated 2026-12-04",
+    ):
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert register_rows(outputs) == before
+    assert snapshot(outputs / "corrections") == files
