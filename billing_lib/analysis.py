@@ -179,17 +179,19 @@ def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
 
 def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]:
     """The margin explorer's what-if over finished runs in ``output``: given the selection (rows
-    of ``load_summary``, or rated lines: what matters is their periods and vendors), a customer
-    and a markup, ``whatif.reprice`` of that customer's rated lines of those periods and vendors,
+    of ``load_summary``, or rated lines: what matters is their periods), a customer and a
+    markup, ``whatif.reprice`` of that customer's rated lines of those periods, every vendor's,
     read from the runs' ``rated_lines.parquet`` (stored by customer, so only its row groups are
     read), with the minimum fees each run stored beside them (``minimum_fees.parquet``): the
-    margin is what a run with that markup would invoice. RunError naming the file when a run
-    folder has none (a run older than it: bill that period again)."""
+    margin is what a run with that markup would invoice. Every vendor's lines, as a run prices
+    them all: a minimum fee tops up the revenue of its whole scope, and a VMware minimum topped
+    up from the Microsoft lines alone would bill the whole fee to a customer whose VMware lines
+    reach it (the explorer shows the chosen vendors' lines of it). RunError naming the file when
+    a run folder has none (a run older than it: bill that period again)."""
     output = Path(output)
 
     def reprice(selection: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
         periods = sorted(set(selection["period"]))
-        vendors = sorted(set(selection["vendor"]))
         files = [output / p / whatif.MINIMUM_FEES_PARQUET for p in periods]
         missing = [f for f in files if not f.is_file()]
         if missing:
@@ -202,9 +204,8 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFram
         try:
             with named_if_damaged([*rated, *files]):
                 con.execute(
-                    f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} "
-                    "WHERE customer_id = ? AND list_contains(?, vendor)",
-                    [customer, vendors],
+                    f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} WHERE customer_id = ?",
+                    [customer],
                 )
                 # by name: a file written before the minimum fees held the line_grouping
                 rules = (
