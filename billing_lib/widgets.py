@@ -178,6 +178,8 @@ class MarginExplorer:
 
         for control in (self.periods, self.customers, self.vendors):
             control.observe(self.on_filter_change, names="value")
+        for control in (self.periods, self.vendors):  # the what-if's lines are of these
+            control.observe(self.on_what_if, names="value")
         self.markup.observe(self.on_what_if, names="value")
         self.what_if_customer.observe(self.on_what_if, names="value")
         self.apply.on_click(self.on_what_if)
