@@ -50,18 +50,21 @@ def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) 
     return path if path.is_absolute() else project_dir() / path
 
 
-def check_currency(currency: object, source: str = NOTEBOOK_PARAMETERS) -> str | None:
-    """The ``currency`` parameter as an ISO 4217 code in capitals, or None when empty; a
-    ParameterError for anything else. It is the billing currency of FOCUS reports that carry no
-    BillingCurrency column (importers.import_reports' ``default_currency``); a report's own
-    currency is never overridden."""
+def check_currency(
+    currency: object, source: str = NOTEBOOK_PARAMETERS, name: str = "currency"
+) -> str | None:
+    """The ``currency`` parameter (``name``: the option, ``billing import --currency``) as an ISO
+    4217 code in capitals, or None when empty; a ParameterError for anything else. It is the
+    billing currency of FOCUS reports that carry no BillingCurrency column
+    (importers.import_reports' ``default_currency``); a report's own currency is never
+    overridden."""
     if currency is None or (isinstance(currency, str) and not currency.strip()):
         return None
     code = currency.strip().upper() if isinstance(currency, str) else ""
     if len(code) != 3 or not code.isascii() or not code.isalpha():
         raise ParameterError(
             source,
-            "currency",
+            name,
             "expected a three-letter ISO 4217 code like EUR (the billing currency of FOCUS "
             f"reports without a BillingCurrency column), or empty; got {currency!r}",
         )
