@@ -28,13 +28,14 @@ def _import_command(args: argparse.Namespace) -> int:
     )
     from billing_lib.importers import files_size, import_reports
     from billing_lib.publishing import writing
-    from billing_lib.run_parameters import check_period
+    from billing_lib.run_parameters import check_currency, check_period
     from billing_lib.store import open_run_store, store_location
     from billing_lib.vendor_prices import load_vendor_prices
 
     period = (
         None if args.period is None else check_period(args.period, "billing import", "--period")
     )
+    currency = check_currency(args.currency, "billing import", "--currency")
     params = Path(args.parameters or "parameters")
     if args.parameters is not None and not params.is_dir():
         raise ParameterError(
@@ -50,7 +51,7 @@ def _import_command(args: argparse.Namespace) -> int:
             con,
             args.files,
             fmt=args.format,
-            default_currency=args.currency,
+            default_currency=currency,
             vendor_prices=load_vendor_prices(params) if params.is_dir() else None,
             period=period,
         )

@@ -50,18 +50,21 @@ def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) 
     return path if path.is_absolute() else project_dir() / path
 
 
-def check_currency(currency: object, source: str = NOTEBOOK_PARAMETERS) -> str | None:
-    """The ``currency`` parameter as an ISO 4217 code in capitals, or None when empty; a
-    ParameterError for anything else. It is the billing currency of FOCUS reports that carry no
-    BillingCurrency column (importers.import_reports' ``default_currency``); a report's own
-    currency is never overridden."""
+def check_currency(
+    currency: object, source: str = NOTEBOOK_PARAMETERS, name: str = "currency"
+) -> str | None:
+    """The ``currency`` parameter (``name``: the option, ``billing import --currency``) as an ISO
+    4217 code in capitals, or None when empty; a ParameterError for anything else. It is the
+    billing currency of FOCUS reports that carry no BillingCurrency column
+    (importers.import_reports' ``default_currency``); a report's own currency is never
+    overridden."""
     if currency is None or (isinstance(currency, str) and not currency.strip()):
         return None
     code = currency.strip().upper() if isinstance(currency, str) else ""
     if len(code) != 3 or not code.isascii() or not code.isalpha():
         raise ParameterError(
             source,
-            "currency",
+            name,
             "expected a three-letter ISO 4217 code like EUR (the billing currency of FOCUS "
             f"reports without a BillingCurrency column), or empty; got {currency!r}",
         )
@@ -246,8 +249,10 @@ PARAMETERS_MARKS = ("customers.yaml", "price_plans.yaml", "accounts.csv")
 def check_folders_apart(reports: Path, parameters: Path, output: Path) -> None:
     """ParameterError unless the three folders are apart: an outputs folder in (or equal to) the
     reports or parameters folder mixes the run's invoices and register with the vendor's reports
-    (read as reports, or listed as not read, next month) or with the parameters; a reports folder
-    that holds parameters files is the parameters folder given for it."""
+    (read as reports, or listed as not read, next month) or with the parameters; reports or
+    parameters in a run folder of the outputs folder (``outputs/2026-10/``) are deleted when a
+    run of that month is published; a reports folder that holds parameters files is the
+    parameters folder given for it."""
     resolved = {k: p.resolve() for k, p in (("reports", reports), ("parameters", parameters))}
     out = output.resolve()
     for name, folder in resolved.items():
@@ -257,6 +262,17 @@ def check_folders_apart(reports: Path, parameters: Path, output: Path) -> None:
                 "output",
                 f"{output}: in the {name} folder {folder}: the run's invoices and register would "
                 f"be mixed with the {name}; give an outputs folder of its own (outputs/)",
+            )
+    for name, folder in resolved.items():
+        run_folder = _run_folder_holding(folder, out)
+        if run_folder is not None:
+            given = reports if name == "reports" else parameters
+            raise ParameterError(
+                NOTEBOOK_PARAMETERS,
+                name,
+                f"{given}: in the run folder {run_folder} of the outputs folder, which a run of "
+                f"that month replaces whole (the {name} would be deleted with it); keep the "
+                f"{name} in a folder of their own, not in a YYYY-MM folder of {out}",
             )
     marks = [m for m in PARAMETERS_MARKS if (reports / m).is_file()]
     if marks:
@@ -271,6 +287,15 @@ def check_folders_apart(reports: Path, parameters: Path, output: Path) -> None:
             f"{reports}: holds {', '.join(marks)}, a parameters folder's files, not vendor "
             f"reports{swapped}",
         )
+
+
+def _run_folder_holding(folder: Path, output: Path) -> Path | None:
+    """The run folder ``output/<YYYY-MM>`` that ``folder`` is or is in (both resolved), or None:
+    publishing a run of that month swaps a new folder in and deletes the old one whole."""
+    if not folder.is_relative_to(output) or folder == output:
+        return None
+    first = folder.relative_to(output).parts[0]
+    return output / first if PERIOD_PATTERN.match(first) else None
 
 
 def customer_list(name: str, value: object) -> tuple[str, ...]:

@@ -28,7 +28,9 @@ from billing_lib.money import round_money
 from billing_lib.store import register_frame
 
 #: Re-prices one customer's rated lines with another markup (percent on cost); returns the lines
-#: re-priced (same columns as rated lines). ``billing_lib.rating`` supplies the real one.
+#: re-priced (same columns as rated lines), of every vendor where it re-prices the whole month as
+#: a run would (``analysis.repricer``: minimum fees topped up from all their scope's lines); the
+#: explorer leaves out those of the vendors not chosen.
 Repricer = Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]
 
 
@@ -176,6 +178,8 @@ class MarginExplorer:
 
         for control in (self.periods, self.customers, self.vendors):
             control.observe(self.on_filter_change, names="value")
+        for control in (self.periods, self.vendors):  # the what-if's lines are of these
+            control.observe(self.on_what_if, names="value")
         self.markup.observe(self.on_what_if, names="value")
         self.what_if_customer.observe(self.on_what_if, names="value")
         self.apply.on_click(self.on_what_if)
@@ -244,6 +248,8 @@ class MarginExplorer:
             self.what_if_area.outputs = ()
             return
         repriced = self.reprice(lines, customer, markup)
+        left_out = set(self.vendors.options) - set(self.vendors.value)
+        repriced = repriced[~repriced["vendor"].isin(left_out)]
         self.comparison = compare_margins(lines, repriced)
         self.what_if_text.value = describe_change(self.comparison, markup)
         self.figures["what_if"] = charts.what_if_bars(self.comparison)

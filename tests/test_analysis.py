@@ -73,10 +73,49 @@ def test_the_what_if_reads_the_customers_lines_of_the_selected_periods_and_vendo
         for a, c in zip(vendor_lines["amount"], vendor_lines["cost"], strict=True)
     )
     assert set(repriced["customer_name"]) == set(mine["customer_name"])
-    # the selection's vendors only
+    # every vendor's lines whatever the selection's vendors: a run prices them all
     vendors = sorted(set(mine["vendor"]))
     one = reprice(mine[mine["vendor"] == vendors[0]], customer, D(25))
-    assert set(one.loc[one["line_kind"] == "vendor", "vendor"]) == {vendors[0]}
+    assert one.equals(repriced)
+
+
+def test_the_what_if_of_some_vendors_tops_up_minimum_fees_from_every_vendor_s_lines(
+    sample_outputs,
+):
+    """C005's VMware lines reach its VMware Cloud Director minimum (60.00): its Microsoft lines
+    re-priced alone are not billed the whole minimum as if it had no VMware; with the vendor
+    ``reseller`` chosen too, the top-up is the one of its month re-priced whole."""
+    summary = analysis.load_summary(sample_outputs)
+    mine = summary[summary["customer_id"] == "C005"]
+    assert set(mine["vendor"]) == {"microsoft", "reseller", "vmware"}
+    whole = analysis.repricer(sample_outputs)(mine, "C005", D(0))
+    top_up = whole.loc[whole["line_kind"] == "minimum", "amount"]
+    assert len(top_up) == 1 and D(0) < top_up.iloc[0] < D(60)
+
+    ex = MarginExplorer(mine, analysis.repricer(sample_outputs), D(0))
+    ex.vendors.value = ("microsoft",)
+    ex.apply.click()
+    row = ex.comparison.iloc[0]
+    assert row["what_if_margin"] == 0  # at 0 %: the cost, no top-up
+    assert row["what_if_revenue"] == sum(mine.loc[mine["vendor"] == "microsoft", "cost"])
+    ex.vendors.value = ("microsoft", "reseller")
+    ex.apply.click()
+    assert ex.comparison.iloc[0]["what_if_margin"] == top_up.iloc[0]
+
+
+def test_the_what_if_shows_a_top_up_the_run_did_not_need(sample_outputs):
+    """C007's month (138.35) is above its minimum of 75.00 (no line of the vendor ``reseller``
+    in the run); at -90 % it is not, and the what-if shows the top-up a run would bill."""
+    summary = analysis.load_summary(sample_outputs)
+    mine = summary[summary["customer_id"] == "C007"]
+    assert set(mine["vendor"]) == {"microsoft"}
+    ex = MarginExplorer(summary, analysis.repricer(sample_outputs), D(10))
+    ex.what_if_customer.value = "C007"
+    ex.markup.value = -90.0
+    repriced = analysis.repricer(sample_outputs)(mine, "C007", D(-90))
+    top_up = repriced.loc[repriced["line_kind"] == "minimum", "amount"]
+    assert len(top_up) == 1 and top_up.iloc[0] > 0
+    assert ex.comparison.iloc[0]["what_if_revenue"] == sum(repriced["amount"])
 
 
 def test_the_explorer_counts_the_rated_lines_behind_the_summary(sample_outputs):

@@ -99,6 +99,25 @@ def test_a_parameters_folder_that_does_not_exist_is_refused(tmp_path, capsys):
     assert f"{missing}: no such parameters folder" in err and "Traceback" not in err
 
 
+FOCUS_WITHOUT_CURRENCY = (
+    REPO
+    / "tests/data/vendor-samples/focus"
+    / "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources.csv"
+)
+
+
+@pytest.mark.parametrize("report", [VMWARE, FOCUS_WITHOUT_CURRENCY], ids=["own", "none"])
+def test_a_currency_that_is_no_iso_code_is_refused_naming_the_option(report, capsys):
+    """``--currency euro`` was ignored for a report stating its own currency, and blamed on a
+    'BillingCurrency' column of rows 2, 4 and 6 of a FOCUS file that has none; refused naming the
+    option, as ``billing run --currency euro`` is."""
+    assert main(["import", str(report), "--parameters", PARAMETERS, "--currency", "euro"]) == 2
+    err = capsys.readouterr().err
+    assert "--currency: expected a three-letter ISO 4217 code like EUR" in err, err
+    assert "'euro'" in err and "BillingCurrency'" not in err and "Traceback" not in err
+    assert main(["import", str(FOCUS_WITHOUT_CURRENCY), "--currency", "eur"]) == 0
+
+
 def test_a_usage_meter_export_with_no_vendor_prices_in_the_parameters_folder_names_it(
     tmp_path, capsys
 ):

@@ -157,6 +157,7 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
             "journal_NW2026-000010.csv",
             "ledger_NW2026-000010.beancount",
             "manifest.json",
+            "minimum_fees.parquet",
             "quickbooks_journal_NW2026-000010.csv",
             "rated_lines.parquet",
             "xero_manual_journal_NW2026-000010_EUR.csv",
@@ -519,6 +520,35 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     repriced = analysis.repricer(outputs)(billed, "C002", D(10))
     fee = repriced[repriced["line_kind"] == "fee"]
     assert list(fee["amount"]) == [D("350")]
+
+
+def test_the_what_if_tops_up_the_minimum_fees_the_reissued_invoice_was_billed_with(
+    outputs, corrected
+):
+    """Reissued with its own VMware Cloud Director minimum of 1000.00 (the plan's 60.00 before),
+    C002's month as billed now is topped up to 1000.00; the margin notebook's what-if re-prices
+    it with that minimum, not the one of the run its invoice was credited from."""
+    plans = corrected / "price_plans.yaml"
+    text = plans.read_text(encoding="utf-8")
+    old = "      - {id: other, kind: pass_through}\n"
+    assert text.count(old) == 1
+    plans.write_text(
+        text.replace(
+            old,
+            '      - {id: c002-vcd-minimum, kind: minimum_fee, amount: "1000.00", currency: EUR,\n'
+            "         match: {customer: C002, vendor: vmware, service: VMware Cloud Director}}\n"
+            + old,
+        ),
+        encoding="utf-8",
+    )
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    billed = {ln.description: ln.amount for ln in done.invoice.lines}
+    assert any("minimum 1000.00" in text for text in billed), billed
+    summary = analysis.load_summary(outputs, [PERIOD])
+    repriced = analysis.repricer(outputs)(summary, "C002", D(0))
+    top_ups = repriced[repriced["line_kind"] == "minimum"]
+    assert list(top_ups["rule_id"]) == ["c002-vcd-minimum"]
+    assert "minimum 1000.00" in top_ups["description"].iloc[0]
 
 
 # -- several invoices of a month at once -----------------------------------------------------------

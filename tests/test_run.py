@@ -178,6 +178,26 @@ def test_folders_given_into_one_another_are_refused_before_anything_is_written(f
     assert not folders["output"].exists()
 
 
+def test_reports_or_parameters_in_a_run_folder_of_the_outputs_folder_are_refused(folders):
+    """A run replaces ``outputs/<period>/`` whole: the reports put in ``outputs/2026-10/`` and
+    billed from there were deleted by publishing the run (its manifest naming a folder that is
+    its own). Refused, as any run folder of the outputs folder (a run of that month replaces it
+    in turn); a folder of the outputs folder that is no run's is not."""
+    runs = folders["output"]
+    for name, folder in (("reports", runs / "2026-10"), ("parameters", runs / "2026-09" / "p")):
+        shutil.copytree(folders[name], folder)
+        with pytest.raises(
+            ParameterError,
+            match=rf"entry {name}: .*/outputs/{folder.relative_to(runs)}: in the run folder "
+            rf".*/outputs/{folder.relative_to(runs).parts[0]} of the outputs folder, which a "
+            r"run of that month replaces whole",
+        ):
+            check(folders, **{name: folder})
+    assert [p.name for p in (runs / "2026-10").iterdir()] == ["cur.csv"]
+    shutil.copytree(folders["reports"], runs / "vendor-reports")
+    assert check(folders, reports=runs / "vendor-reports").reports == runs / "vendor-reports"
+
+
 def test_a_reports_file_given_for_the_folder_is_named(folders):
     with pytest.raises(InputError, match=r"cur.csv: a file, not a reports folder: give the folder"):
         check(folders, reports=folders["reports"] / "cur.csv")

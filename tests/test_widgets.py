@@ -62,6 +62,25 @@ def test_what_if_markup_shows_the_margin_change_at_once():
     assert ex.what_if_area.outputs[0]["data"][PLOTLY]["data"][0]["name"] == "current"
 
 
+def test_the_what_if_follows_the_chosen_periods_and_vendors_at_once():
+    """The what-if states the margin of the lines chosen now, not of the earlier choice."""
+    ex = MarginExplorer(LINES, markup_on_cost)
+    ex.what_if_customer.value = "C1"
+    ex.markup.value = 25.0
+    assert ex.comparison.iloc[0]["what_if_margin"] == D("57.50125")  # cost 230.005 x 0.25
+    ex.periods.value = ("2026-09",)
+    row = ex.comparison.iloc[0]
+    assert (row["margin"], row["what_if_margin"]) == (D(16), D(20))
+    assert "change <b>+4.00</b>" in ex.what_if_text.value
+    ex.periods.value = ("2026-09", "2026-10")
+    ex.vendors.value = ("microsoft",)
+    row = ex.comparison.iloc[0]
+    assert (row["margin"], row["what_if_margin"]) == (D("5.0005"), D("12.50125"))
+    ex.periods.value = ("2026-09",)
+    assert ex.comparison.empty
+    assert ex.what_if_text.value == "no lines of this customer in the selection"
+
+
 def test_a_loss_making_markup_is_shown_as_a_negative_change():
     ex = MarginExplorer(LINES, markup_on_cost)
     ex.what_if_customer.value = "C2"
