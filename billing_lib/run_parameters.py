@@ -16,6 +16,7 @@ from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
 from billing_lib.importers.reader import open_sources
+from billing_lib.importers.report_names import REPORT_SUFFIXES
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised
 from billing_lib.run_files import sha256_of
@@ -176,6 +177,25 @@ def issued_too_far_ahead(issued: date, today: date | None = None) -> str | None:
     )
 
 
+def _subfolders_with_reports(folder: Path) -> str:
+    """A hint naming the subfolders of ``folder`` that hold vendor report files (the month's
+    folder given for its ``reports/``); empty when there are none. Reports are not read from
+    subfolders: a run bills exactly the files of the folder it is given."""
+    held = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_dir()
+        and any(q.is_file() and q.name.lower().endswith(REPORT_SUFFIXES) for q in p.iterdir())
+    )
+    if not held:
+        return ""
+    names = ", ".join(f"{folder / n}" for n in held)
+    return (
+        f"; its subfolder(s) {names} hold reports: give that folder (reports are not read from "
+        "subfolders)"
+    )
+
+
 def check_parameters(
     period: object,
     reports: object,
@@ -211,7 +231,8 @@ def check_parameters(
     if not files:
         raise InputError(
             f"{reports_dir}: no vendor report in this folder "
-            f"(expected .csv, .csv.gz, .zip or .parquet files)"
+            "(expected .csv, .csv.gz, .zip or .parquet files)"
+            + _subfolders_with_reports(reports_dir)
         )
     found: list[tuple[str, str]] = []
     digests: list[Digest] = []  # a zip whole, then per member; a CSV.gz also by its content

@@ -144,8 +144,18 @@ def test_a_reports_folder_without_known_reports_is_refused(folders, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("not a report")
-    with pytest.raises(InputError, match="no vendor report in this folder"):
+    with pytest.raises(InputError, match="no vendor report in this folder") as caught:
         check(folders, reports=empty)
+    assert "subfolder" not in str(caught.value)
+    # the month's folder given for its reports/ subfolder: the message names the subfolder
+    month = tmp_path / "2026-10"
+    (month / "reports").mkdir(parents=True)
+    (month / "reports" / "aws.csv.gz").write_bytes(b"")
+    with pytest.raises(InputError, match="no vendor report in this folder") as caught:
+        check(folders, reports=month)
+    assert f"its subfolder(s) {month / 'reports'} hold reports: give that folder" in str(
+        caught.value
+    )
     (folders["reports"] / "other.csv").write_text("date,amount\n2026-10-01,3\n")
     with pytest.raises(InputError, match="other.csv: not a known vendor report format"):
         check(folders)
