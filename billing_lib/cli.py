@@ -151,7 +151,8 @@ def _run_command(args: argparse.Namespace) -> int:
     )
     print(run_report(folder))
     print(
-        f"run for {args.period.strip()} published in {folder}" + (" (finalised)" if args.finalise else "")
+        f"run for {args.period.strip()} published in {folder}"
+        + (" (finalised)" if args.finalise else "")
     )
     return 0
 
