@@ -143,6 +143,7 @@ def warnings(
         for plan_id, rule_id in con.execute(UNMATCHED_RULES_SQL, days).fetchall()
         if (plan_id, rule_id) not in catch_all
     ]
+    out += minimum_fees_ending_within(pricing, period, first, last)
     outside = one(con, OUTSIDE_SQL, days)
     if outside[0]:
         out.append(
@@ -150,4 +151,30 @@ def warnings(
             f"{outside[2]}); they are billed in this period, priced by the rules of their "
             "charge dates"
         )
+    return out
+
+
+def minimum_fees_ending_within(pricing: Pricing, period: str, first: date, last: date) -> list[str]:
+    """Minimum fees whose dates start or end inside the month: a minimum applies to a month in
+    force on its last day, whole (docs/pricing.md), so one ending on the 30th is not billed at
+    all and one starting on the 31st is billed in full; said, not silent."""
+    out = []
+    for plan in pricing.plans.values():
+        for rule in plan.rules:
+            if rule.kind != "minimum_fee":
+                continue
+            ends = rule.valid_to is not None and first <= rule.valid_to < last
+            starts = rule.valid_from is not None and first < rule.valid_from <= last
+            if not (ends or starts):
+                continue
+            applies = (rule.valid_from is None or rule.valid_from <= last) and (
+                rule.valid_to is None or rule.valid_to >= last
+            )
+            when = f"ends on {rule.valid_to}" if ends else f"starts on {rule.valid_from}"
+            out.append(
+                f"{pricing.plans_path}, {pricing.rule_entry(plan.id, rule.id)}: the minimum fee "
+                f"{when}, within {period}; a minimum applies to a month in force on its last day "
+                f"({last}), whole, not prorated: "
+                + ("billed in full for the month" if applies else f"not billed for {period}")
+            )
     return out
