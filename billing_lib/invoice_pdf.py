@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib.util
 import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields, is_dataclass
 from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -156,29 +156,32 @@ def right_to_left(invoices: Iterable[Invoice], seller: Seller) -> list[str]:
     ``drawString`` neither reorders such text nor joins Arabic letters, and DejaVu Sans has
     glyphs for them, so ``missing_glyphs`` says nothing. (Shaping it takes a bidi and an Arabic
     shaping library the project does not carry; docs/invoices-and-ledger.md.)"""
-    found = []
-    own = _right_to_left(_texts(seller.model_dump(exclude={"logo"})))
-    if own:
-        found.append(_right_to_left_warning("seller.yaml", own))
-    for inv in invoices:
-        rtl = _right_to_left(_texts(inv, leave_out="seller"))
-        if rtl:
-            found.append(_right_to_left_warning(f"{inv.number} ({inv.customer_id})", rtl))
-    return found
+    return _per_document(invoices, seller, _right_to_left, _right_to_left_warning)
 
 
 def missing_glyphs(invoices: Iterable[Invoice], seller: Seller) -> list[str]:
     """A warning per invoice whose PDF would print a character as an empty box (a customer's
     name in Chinese, a vendor's product in Thai), and one for the seller's own details: the PDF
     is drawn in DejaVu Sans, which has no glyphs for those scripts, and nothing else says so."""
+    return _per_document(invoices, seller, _undrawable, _glyphs_warning)
+
+
+def _per_document(
+    invoices: Iterable[Invoice],
+    seller: Seller,
+    found_in: Callable[[Iterable[str]], dict[str, str]],
+    warning: Callable[[str, dict[str, str]], str],
+) -> list[str]:
+    """``warning`` for the seller's details and for each invoice (its seller left out: said
+    once) where ``found_in`` finds something in their texts."""
     found = []
-    own = _undrawable(_texts(seller.model_dump(exclude={"logo"})))
+    own = found_in(_texts(seller.model_dump(exclude={"logo"})))
     if own:
-        found.append(_glyphs_warning("seller.yaml", own))
+        found.append(warning("seller.yaml", own))
     for inv in invoices:
-        missing = _undrawable(_texts(inv, leave_out="seller"))
-        if missing:
-            found.append(_glyphs_warning(f"{inv.number} ({inv.customer_id})", missing))
+        hit = found_in(_texts(inv, leave_out="seller"))
+        if hit:
+            found.append(warning(f"{inv.number} ({inv.customer_id})", hit))
     return found
 
 

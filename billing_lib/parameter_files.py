@@ -111,13 +111,7 @@ def _check_repeated_keys(path: Path, root: yaml.Node) -> None:
     """Refuse a mapping that gives one key twice: YAML keeps the last value and drops the first
     in silence (a second ``custom_lines:`` at the end of the file replaced every custom line
     before it; ``percent: 15, percent: 25`` priced at 25). Merge keys (``<<``) are not keys."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in _nodes(root):
         if isinstance(node, yaml.MappingNode):
             first: dict[tuple[str, str], int] = {}
             for key, _ in node.value:
@@ -135,7 +129,6 @@ def _check_repeated_keys(path: Path, root: yaml.Node) -> None:
                         "the last value and drop the first without a word: give the key once",
                     )
                 first[name] = line
-        stack.extend(_children(node))
 
 
 #: YAML's tag of a value it reads as a date or time (``2026-10-31``, ``2026-10-31 12:00``).
@@ -146,13 +139,7 @@ def _no_day(path: Path, loader: Any, root: yaml.Node, error: ValueError) -> Para
     """Why ``root`` could not be built: the first value YAML takes for a date that is no day of
     the calendar (2026-10-32, 2026-02-29), named by its line, not Python's "day is out of range
     for month" naming neither file nor entry; a ParameterError naming the file otherwise."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in _nodes(root):
         if isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP:
             try:
                 loader.construct_yaml_timestamp(node)
@@ -163,7 +150,6 @@ def _no_day(path: Path, loader: Any, root: yaml.Node, error: ValueError) -> Para
                     f"{node.value!r} is not a date ({exc}); expected a date YYYY-MM-DD that is a "
                     "day of the calendar, e.g. 2026-10-31",
                 )
-        stack.extend(reversed(_children(node)))
     return ParameterError(path, None, f"a value of the file could not be read: {error}")
 
 
@@ -210,6 +196,20 @@ def _check_expanded_size(path: Path, root: yaml.Node) -> None:
                 aliases += 1
             else:
                 stack.append((child, False, depth + 1))
+
+
+def _nodes(root: yaml.Node) -> Iterator[yaml.Node]:
+    """Every node of ``root`` once, in the file's order (an alias's node is not visited again:
+    an alias bomb is walked in its size, not its expansion)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(reversed(_children(node)))
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
