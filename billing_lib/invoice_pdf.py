@@ -111,11 +111,16 @@ def _undrawable(texts: Iterable[str]) -> dict[str, str]:
     return missing
 
 
+def _first_text(found: dict[str, str]) -> str:
+    """The first text a warning quotes, cut to 60 characters."""
+    example = next(iter(found.values()))
+    return example if len(example) <= 60 else example[:57] + "..."
+
+
 def _glyphs_warning(what: str, missing: dict[str, str]) -> str:
     chars = list(missing)
     shown = " ".join(chars[:12]) + (f" and {len(chars) - 12} more" if len(chars) > 12 else "")
-    example = next(iter(missing.values()))
-    example = example if len(example) <= 60 else example[:57] + "..."
+    example = _first_text(missing)
     return (
         f"{what}: the PDF's font (DejaVu Sans: Latin, Greek, Cyrillic) has no glyph for {shown} "
         f"(in {example!r}): the PDF prints empty boxes for them; the workbook and the e-invoice "
@@ -141,8 +146,7 @@ def _right_to_left(texts: Iterable[str]) -> dict[str, str]:
 
 def _right_to_left_warning(what: str, found: dict[str, str]) -> str:
     scripts = sorted({unicodedata.name(ch, "right-to-left").split()[0].title() for ch in found})
-    example = next(iter(found.values()))
-    example = example if len(example) <= 60 else example[:57] + "..."
+    example = _first_text(found)
     return (
         f"{what}: the PDF prints {' and '.join(scripts)} text left to right with its letters "
         f"unjoined (in {example!r}): a reader sees it reversed; the workbook and the e-invoice "
