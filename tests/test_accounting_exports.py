@@ -287,26 +287,24 @@ def test_a_credit_note_reverses_an_invoice_from_the_second_xero_file_of_its_curr
     )
 
 
-def test_a_credit_note_of_a_reissued_invoice_dates_quickbooks_as_the_company_file_does(tmp_path):
-    """A US company file (``%m/%d/%Y``): the invoice reissued on 12 December (12/12/2026, the
-    same in either format) and that invoice credited on 5 January. The credit note's QuickBooks
-    file was dated 05/01/2027 (the day-first default, as the reissue's one date could not tell the
-    format), which the US company file books as 1 May; it reads 01/05/2027, the format the
-    reissue's manifest recorded."""
+def _finalised_one_line_month(
+    tmp_path: Path, accounting_exports: str | None = None
+) -> tuple[Path, Path, Path]:
+    """October billed and finalised from a one-line AWS report with the project's parameters
+    (``accounting_exports.yaml`` replaced by ``accounting_exports`` when given): the parameters,
+    reports and outputs folders."""
     import shutil
 
-    from billing_lib.corrections import issue_credit_note
-    from billing_lib.reissue import reissue_invoice
     from tests import numbering_runner
     from tests.notebook_project import REPO
 
-    params = shutil.copytree(
-        REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+    params = Path(
+        shutil.copytree(
+            REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+        )
     )
-    (params / "accounting_exports.yaml").write_text(
-        "xero: {base_currency: EUR}\nquickbooks_online: {date_format: '%m/%d/%Y'}\n",
-        encoding="utf-8",
-    )
+    if accounting_exports is not None:
+        (params / "accounting_exports.yaml").write_text(accounting_exports, encoding="utf-8")
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "cur.csv").write_text(
@@ -319,6 +317,21 @@ def test_a_credit_note_of_a_reissued_invoice_dates_quickbooks_as_the_company_fil
     out = tmp_path / "outputs"
     assert (
         numbering_runner.main(["2026-10", str(reports), str(params), str(out), "--finalise"]) == 0
+    )
+    return params, reports, out
+
+
+def test_a_credit_note_of_a_reissued_invoice_dates_quickbooks_as_the_company_file_does(tmp_path):
+    """A US company file (``%m/%d/%Y``): the invoice reissued on 12 December (12/12/2026, the
+    same in either format) and that invoice credited on 5 January. The credit note's QuickBooks
+    file was dated 05/01/2027 (the day-first default, as the reissue's one date could not tell the
+    format), which the US company file books as 1 May; it reads 01/05/2027, the format the
+    reissue's manifest recorded."""
+    from billing_lib.corrections import issue_credit_note
+    from billing_lib.reissue import reissue_invoice
+
+    params, reports, out = _finalised_one_line_month(
+        tmp_path, "xero: {base_currency: EUR}\nquickbooks_online: {date_format: '%m/%d/%Y'}\n"
     )
     issue_credit_note(out, "NW2026-000001", date(2026, 12, 3), "Wrong price")
     reissued = reissue_invoice(out, "NW2026-000001", params, reports, date(2026, 12, 12))
@@ -341,29 +354,10 @@ def test_a_credit_note_is_refused_when_the_runs_xero_file_is_lost(tmp_path):
     its Xero reversal, as for a run from before those files were written, and the invoice stayed
     receivable in Xero. It is refused now, naming the file its manifest lists, with no number
     used; with the file back it is issued with both packages' files."""
-    import shutil
-
     from billing_lib.corrections import issue_credit_note
     from billing_lib.errors import RunError
-    from tests import numbering_runner
-    from tests.notebook_project import REPO
 
-    params = shutil.copytree(
-        REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
-    )
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    (reports / "cur.csv").write_text(
-        "identity/LineItemId,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,"
-        "lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,"
-        "lineItem/UnblendedCost,lineItem/CurrencyCode\n"
-        "1,999999999999,402719385610,Usage,2026-10-02T00:00:00Z,2026-10-02T01:00:00Z,"
-        "AmazonEC2,10.25,USD\n"
-    )
-    out = tmp_path / "outputs"
-    assert (
-        numbering_runner.main(["2026-10", str(reports), str(params), str(out), "--finalise"]) == 0
-    )
+    _, _, out = _finalised_one_line_month(tmp_path)
     xero = out / "2026-10" / "xero_manual_journal_2026-10_EUR.csv"
     kept = xero.rename(tmp_path / xero.name)
     with pytest.raises(RunError, match=r"xero_manual_journal_2026-10_EUR\.csv: missing"):

@@ -369,10 +369,9 @@ def test_the_runs_unmapped_report_names_the_line_to_add_and_the_customer_it_woul
     assert list(unmapped["would_match"]) == ["C007 Alpenblick Treuhand AG by tag customer=C007"]
 
 
-def test_an_unmapped_account_without_a_name_is_reported(tmp_path):
-    """A report naming no account (a FOCUS export without SubAccountName or BillingAccountName):
-    its account's name is missing in the run's unmapped table (NaN in pandas), and the suggestion
-    is made from its id alone, not a failure of the run."""
+def _reports_with_an_unnamed_focus_account(tmp_path: Path) -> Path:
+    """The sample reports and a FOCUS export of one line of an account no customer has, from
+    provider none (vendor ``unknown``), with neither SubAccountName nor BillingAccountName."""
     reports = tmp_path / "reports"
     shutil.copytree(SAMPLE_REPORTS, reports)
     (reports / "focus-2026-10.csv").write_text(
@@ -380,6 +379,14 @@ def test_an_unmapped_account_without_a_name_is_reported(tmp_path):
         "12.50,EUR,focus-acct-1,Usage,2026-10-05T00:00:00Z\n",
         encoding="utf-8",
     )
+    return reports
+
+
+def test_an_unmapped_account_without_a_name_is_reported(tmp_path):
+    """A report naming no account (a FOCUS export without SubAccountName or BillingAccountName):
+    its account's name is missing in the run's unmapped table (NaN in pandas), and the suggestion
+    is made from its id alone, not a failure of the run."""
+    reports = _reports_with_an_unnamed_focus_account(tmp_path)
     br = run.start("2026-10", str(reports), str(REPO / "parameters"), str(tmp_path / "out"))
     br.load_parameters()
     br.import_reports()
@@ -494,13 +501,7 @@ def test_an_unmapped_line_of_a_vendor_products_yaml_lacks_stops_invoicing_naming
     customer) to the vendor's payable account: a vendor products.yaml does not list stops the run
     before any number is taken, naming the entry to add, as it does for rated lines (the ledger
     step failed on a KeyError before)."""
-    reports = tmp_path / "reports"
-    shutil.copytree(SAMPLE_REPORTS, reports)
-    (reports / "focus-2026-10.csv").write_text(
-        "BilledCost,BillingCurrency,BillingAccountId,ChargeCategory,ChargePeriodStart\n"
-        "12.50,EUR,focus-acct-1,Usage,2026-10-05T00:00:00Z\n",
-        encoding="utf-8",
-    )
+    reports = _reports_with_an_unnamed_focus_account(tmp_path)
     out = tmp_path / "out"
     br = run.start("2026-10", str(reports), str(REPO / "parameters"), str(out))
     br.load_parameters()
