@@ -16,8 +16,6 @@ product, the same value in one multiplication.
 
 from __future__ import annotations
 
-import weakref
-
 import duckdb
 
 from billing_lib.money import SQL_AMOUNT
@@ -41,18 +39,13 @@ CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL}(a, b) AS
 CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL_DOUBLE}(a, b) AS CAST(a AS DOUBLE) * CAST(b AS DOUBLE);
 """
 
-_INSTALLED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
-
 
 def install_amount_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """``AMOUNT_MACROS`` on ``con`` once; call it outside a transaction (``import_reports`` does,
-    before it begins its own): temp macros made inside one that is rolled back (a refused report)
-    are gone. A connection given them before is asked for the last one made (asking inside a
-    transaction would abort it when they are gone) and gets them again if it has none."""
-    if con in _INSTALLED and _has_macros(con):
-        return
-    con.execute(AMOUNT_MACROS)
-    _INSTALLED.add(con)
+    """``AMOUNT_MACROS`` on ``con`` unless it has them; call it outside a transaction
+    (``import_reports`` does, before it begins its own): temp macros made inside one that is
+    rolled back (a refused report) are gone, and asking for them inside one would abort it."""
+    if not _has_macros(con):
+        con.execute(AMOUNT_MACROS)
 
 
 def _has_macros(con: duckdb.DuckDBPyConnection) -> bool:
