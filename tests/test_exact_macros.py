@@ -1,4 +1,5 @@
-"""``install_macros``: the exact-arithmetic macros given to a connection once, and to each."""
+"""``install_macros`` and ``install_amount_macros``: the exact-arithmetic macros given to a connection
+once, and to each."""
 
 from decimal import Decimal
 
@@ -6,6 +7,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from billing_lib.importers.amounts import install_amount_macros
 from billing_lib.rating import install_macros
 
 
@@ -49,3 +51,17 @@ def test_a_connection_given_the_macros_again_runs_its_next_statements():
     install_macros(con)
     con.register("rows", pa.table({"n": [1, 2]}))
     assert con.execute("SELECT sum(_xmul(n, 2)) FROM rows").fetchall() == [(Decimal(6),)]
+
+
+def test_the_importers_macros_are_given_once_beside_the_ratings():
+    """Both sets of macros are recorded per connection on their own: giving one does not count
+    as giving the other, and a rolled-back transaction's are made again."""
+    con = duckdb.connect()
+    install_macros(con)
+    con.execute("BEGIN")
+    install_amount_macros(con)
+    con.execute("ROLLBACK")  # the importers' macros go, the rating's made before stay
+    install_amount_macros(con)
+    assert con.execute("SELECT _amount_mul(2.5, 4), _xdiv(1, 4)").fetchall() == [
+        (Decimal("10"), Decimal("0.25"))
+    ]

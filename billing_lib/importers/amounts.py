@@ -26,6 +26,7 @@ from __future__ import annotations
 import duckdb
 
 from billing_lib.money import SQL_AMOUNT
+from billing_lib.sql_macros import install_once
 
 DEC = SQL_AMOUNT
 #: The name of the macro, and of its DOUBLE twin, the size of a product too large for any
@@ -51,14 +52,5 @@ CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL_DOUBLE}(a, b) AS CAST(a AS DOUBLE) * CA
 def install_amount_macros(con: duckdb.DuckDBPyConnection) -> None:
     """``AMOUNT_MACROS`` on ``con`` unless it has them; call it outside a transaction
     (``import_reports`` does, before it begins its own): temp macros made inside one that is
-    rolled back (a refused report) are gone, and asking for them inside one would abort it."""
-    if not _has_macros(con):
-        con.execute(AMOUNT_MACROS)
-
-
-def _has_macros(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute(f"SELECT {AMOUNT_MUL_DOUBLE}(1, 1)").fetchall()
-    except duckdb.CatalogException:
-        return False
-    return True
+    rolled back (a refused report) are gone (``sql_macros.install_once``)."""
+    install_once(con, AMOUNT_MACROS, f"SELECT {AMOUNT_MUL_DOUBLE}(1, 1)")

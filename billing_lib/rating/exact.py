@@ -27,11 +27,10 @@ taken as DECIMAL(38,12) (every operand the rating multiplies has at most 12 plac
 
 from __future__ import annotations
 
-import weakref
-
 import duckdb
 
 from billing_lib.money import SQL_AMOUNT
+from billing_lib.sql_macros import install_once
 
 DEC = SQL_AMOUNT
 #: Operands and quotients of at least these take the long division (the quick check's products
@@ -66,27 +65,11 @@ CREATE OR REPLACE TEMP MACRO _xmul12(a, b) AS CASE
 CREATE OR REPLACE TEMP MACRO _xmul(a, b) AS _xmul12(CAST(a AS {DEC}), CAST(b AS {DEC}));
 """
 
-#: The connections ``install_macros`` has given the macros to (forgotten when one is closed and
-#: collected).
-_INSTALLED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
-
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """``SQL_MACROS`` on ``con`` once: its temp macros last as long as the connection, and
     creating them took longer than some statements of a small month's rating (each rating and
     each what-if of a session installed them again). Made inside a transaction that was rolled
     back, they are gone: a connection given them before is asked for ``_xmul`` (the last one
-    made, half a millisecond) and gets them again if it has none."""
-    if con in _INSTALLED and _has_macros(con):
-        return
-    con.execute(SQL_MACROS)
-    _INSTALLED.add(con)
-
-
-def _has_macros(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether ``con`` has the last of ``SQL_MACROS``."""
-    try:
-        con.execute("SELECT _xmul(1, 1)").fetchall()
-    except duckdb.CatalogException:
-        return False
-    return True
+    made, half a millisecond) and gets them again if it has none (``sql_macros.install_once``)."""
+    install_once(con, SQL_MACROS, "SELECT _xmul(1, 1)")
