@@ -21,7 +21,8 @@ cents, in the columns, date format, decimal separator and sign convention each p
 - **QuickBooks Online, journal entries import** (Settings > Import data > Journal entries;
   Intuit help "Import journal entries"): columns ``Journal No., Journal Date, Account Name,
   Description, Debits, Credits, Name, Currency Code``; one journal per Journal No. (at most 21
-  characters); debit and credit as positive amounts, one of them empty; the account by its
+  characters: the entry's id, a longer one shortened with a digest of it, ``journal_number``,
+  so the same entry has the same number in every run); debit and credit as positive amounts, one of them empty; the account by its
   name (products.yaml ``accounts``); the customer's name on receivable lines and the vendor's on
   payable lines (QuickBooks requires a Name on A/R and A/P lines); date ``dd/mm/yyyy`` by default
   (``%m/%d/%Y`` for a US company file).
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -46,7 +48,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from billing_lib.errors import ParameterError
+from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoices import Invoicing, money_text
 from billing_lib.ledger import Entry, csv_text
@@ -239,21 +241,42 @@ def xero_files(
     }
 
 
-def _journal_number(entry: Entry, index: int, period: str) -> str:
-    if len(entry.entry_id) <= QUICKBOOKS_MAX_NUMBER:
-        return entry.entry_id
-    return f"{entry.journal}-{period}-{index:03d}"[:QUICKBOOKS_MAX_NUMBER]
+#: Digits of an entry id's SHA-256 in a Journal No. shortened to QuickBooks' 21 characters.
+_NUMBER_DIGEST = 6
+
+
+def journal_number(entry_id: str) -> str:
+    """QuickBooks' Journal No. of the entry ``entry_id``: the id itself when it fits in 21
+    characters (an invoice number, ``COST-2026-10-aws-EUR``), else its first 14 characters, a
+    dash and 6 hex digits of its SHA-256 (``COST-2026-10-m-<6 hex>`` for
+    ``COST-2026-10-microsoft-EUR``). Derived from what the entry is, never from its place in the
+    file: a rerun of an unfinalised month (a report more or fewer, another order) gives the same
+    vendor bill the same number, so an accountant who imported the first run is not given the
+    bill a second time under another number. ``quickbooks_rows`` checks it is unique in a file."""
+    if len(entry_id) <= QUICKBOOKS_MAX_NUMBER:
+        return entry_id
+    digest = hashlib.sha256(entry_id.encode("utf-8")).hexdigest()[:_NUMBER_DIGEST]
+    return f"{entry_id[: QUICKBOOKS_MAX_NUMBER - _NUMBER_DIGEST - 1]}-{digest}"
 
 
 def quickbooks_rows(
     entries: list[Entry], invoicing: Invoicing, date_format: str, period: str
 ) -> list[list[str]]:
-    """Rows of the QuickBooks Online journal-entries file (without the header)."""
+    """Rows of the QuickBooks Online journal-entries file (without the header); a RunError when
+    two entries would share a Journal No. (QuickBooks would make one journal of them)."""
     products = invoicing.products
     payable = {v.payable_account for v in products.vendors.values()}
     rows = []
-    for index, entry in enumerate(entries, start=1):
-        number = _journal_number(entry, index, period)
+    numbered: dict[str, str] = {}
+    for entry in entries:
+        number = journal_number(entry.entry_id)
+        if number in numbered:
+            raise RunError(
+                f"the QuickBooks journal of {period} would number the entries "
+                f"{numbered[number]} and {entry.entry_id} both {number}, and QuickBooks would "
+                "import them as one journal; no file is written"
+            )
+        numbered[number] = entry.entry_id
         for ln in _lines(entry):
             named = ln.account == products.receivable_account or ln.account in payable
             rows.append(
@@ -364,7 +387,7 @@ def write_reversed_packages(
             target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
         elif tuple(header) == QUICKBOOKS_COLUMNS:
             form = date_format or _date_format([r[1] for r in rows], original.date)
-            number = _journal_number(reversal, 1, reversal.entry_id)
+            number = journal_number(reversal.entry_id)
             rows = [
                 [
                     number,
@@ -375,7 +398,7 @@ def write_reversed_packages(
                     r[4],
                     *r[6:],
                 ]
-                for i, r in enumerate(r for r in rows if r[0] == original.entry_id)
+                for i, r in enumerate(r for r in rows if r[0] == journal_number(original.entry_id))
             ]
             target = Path(folder) / f"quickbooks_journal_{reversal.entry_id}.csv"
         else:
