@@ -11,9 +11,10 @@ cents, in the columns, date format, decimal separator and sign convention each p
   settings. A manual journal is in the organisation's base currency. With ``base_currency`` set
   in ``accounting_exports.yaml`` there is one file in it, and the entries in other currencies (a
   USD invoice, the AWS bill in USD) are converted at exchange_rates.csv's rate on the period's
-  last day, each line rounded half-up and the rounding left on the entry's largest line (its
-  receivable or payable), so each journal still balances; the line's description keeps the
-  amount in its own currency and the rate. Without it, one file per currency
+  last day, each line rounded half-up and the cents the roundings leave on a line of the
+  rounding account (products.yaml ``rounding_account``, 7099, where the ledger books its
+  rounding), so each journal still balances; the line's description keeps the amount in its own
+  currency and the rate. Without it, one file per currency
   (``xero_manual_journal_<period>_<currency>.csv``, for an organisation in that currency).
   ``_2``, ``_3``... when an entry would cross the 300-line limit. Every line carries the
   ``tax_rate`` of ``accounting_exports.yaml`` (default "No VAT"), since the entries post their
@@ -22,10 +23,10 @@ cents, in the columns, date format, decimal separator and sign convention each p
   Intuit help "Import journal entries"): columns ``Journal No., Journal Date, Account Name,
   Description, Debits, Credits, Name, Currency Code``; one journal per Journal No. (at most 21
   characters: the entry's id, a longer one shortened with a digest of it, ``journal_number``,
-  so the same entry has the same number in every run); debit and credit as positive amounts, one of them empty; the account by its
-  name (products.yaml ``accounts``); the customer's name on receivable lines and the vendor's on
-  payable lines (QuickBooks requires a Name on A/R and A/P lines); date ``dd/mm/yyyy`` by default
-  (``%m/%d/%Y`` for a US company file).
+  so the same entry has the same number in every run); debit and credit as positive amounts,
+  one of them empty; the account by its name (products.yaml ``accounts``); the customer's name
+  on receivable lines and the vendor's on payable lines (QuickBooks requires a Name on A/R and
+  A/P lines); date ``dd/mm/yyyy`` by default (``%m/%d/%Y`` for a US company file).
 
 Text a spreadsheet would read as a formula gets an apostrophe before it (``ledger.csv_text``) in
 the free-text columns (narration, description), not in QuickBooks' ``Name``: QuickBooks matches
@@ -51,7 +52,7 @@ from pydantic import Field
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoices import Invoicing, money_text
-from billing_lib.ledger import Entry, csv_text
+from billing_lib.ledger import Entry, Posting, csv_text
 from billing_lib.money import round_money
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.pricing.rules import Currency
@@ -97,11 +98,13 @@ class XeroSettings(Strict):
 @dataclass(frozen=True)
 class Conversion:
     """How entries in other currencies become the base currency's: exchange_rates.csv's rate
-    on ``day`` (the period's last day)."""
+    on ``day`` (the period's last day), the cents of rounding on ``rounding_account``
+    (products.yaml ``rounding_account``, where the ledger books its rounding)."""
 
     base: str
     day: date
     rates: ExchangeRates
+    rounding_account: str
 
     def rate(self, currency: str) -> Decimal:
         """The rate from ``currency`` to the base currency on ``day``; a ParameterError saying
@@ -121,12 +124,14 @@ class Conversion:
             ) from None
 
     def entry(self, entry: Entry) -> Entry:
-        """``entry`` in the base currency: each posting converted and rounded half-up, the
-        rounding difference on its largest posting (the receivable or payable), so it still
-        balances; an entry in the base currency as it is. ParameterError for a missing rate."""
+        """``entry`` in the base currency: each posting converted and rounded half-up, and the
+        cents the roundings leave on a posting of its own to the rounding account, so it still
+        balances and every other line is its own amount converted (left on the largest line, a
+        credit balance's cent landed on a revenue line, its largest). An entry in the base
+        currency as it is. ParameterError for a missing rate."""
         if all(p.currency == self.base for p in entry.postings):
             return entry
-        converted = []
+        converted: list[Posting] = []
         for p in entry.postings:
             if p.currency == self.base:
                 converted.append(p)
@@ -140,19 +145,28 @@ class Conversion:
                     description=f"{p.description} ({p.currency} {money_text(p.amount)} at {rate})",
                 )
             )
-        largest = max(range(len(converted)), key=lambda i: abs(converted[i].amount))
-        rest = sum((p.amount for i, p in enumerate(converted) if i != largest), Decimal(0))
-        converted[largest] = replace(converted[largest], amount=-rest)
+        rest = sum((p.amount for p in converted), Decimal(0))
+        if rest:
+            converted.append(
+                Posting(
+                    self.rounding_account,
+                    -rest,
+                    self.base,
+                    f"Rounding differences converting to {self.base} on {self.day.isoformat()}",
+                )
+            )
         return replace(entry, postings=tuple(converted))
 
 
 def conversion_of(
-    settings: ExportSettings, period_end: date, rates: ExchangeRates
+    settings: ExportSettings, period_end: date, rates: ExchangeRates, invoicing: Invoicing
 ) -> Conversion | None:
     """The Xero journal's conversion into ``settings``' base currency at the rates of the
-    period's last day ``period_end``; None when no base currency is set (a file per currency)."""
+    period's last day ``period_end``, its rounding on ``invoicing``'s rounding account; None when
+    no base currency is set (a file per currency)."""
     base = settings.xero.base_currency
-    return Conversion(base, period_end, rates) if base else None
+    rounding = invoicing.products.rounding_account
+    return Conversion(base, period_end, rates, rounding) if base else None
 
 
 class QuickBooksSettings(Strict):

@@ -20,6 +20,7 @@ from billing_lib.accounting_exports import (
     XERO_MAX_LINES,
     Conversion,
     ExportSettings,
+    conversion_of,
     journal_number,
     load_export_settings,
     quickbooks_rows,
@@ -215,14 +216,14 @@ def test_quickbooks_names_the_customer_exactly_however_its_name_starts(tmp_path)
 def test_xero_in_the_base_currency_holds_every_entry_converted_at_the_period_end_rate(tmp_path):
     # a Dutch reseller's Xero organisation is in EUR: the USD invoice of C008 and the AWS bill
     # in USD go into the EUR file at the USD->EUR rate of 31 October (0.9187), each still
-    # balanced, the rounding on the receivable (payable), the dollars kept in the description
+    # balanced, the cents of rounding on 7099, the dollars kept in the description
     con, customers, invoicing = setup(ROWS)
     invoices = build_invoices(
         con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
     )
     entries = build_entries(con, invoices, invoicing)
     settings = ExportSettings.model_validate({"xero": {"base_currency": "EUR"}})
-    conversion = Conversion("EUR", date(2026, 10, 31), load_exchange_rates(PARAMETERS))
+    conversion = Conversion("EUR", date(2026, 10, 31), load_exchange_rates(PARAMETERS), "7099")
     paths = write_package_journals(
         entries, invoicing, settings, tmp_path / "out", PERIOD, conversion
     )
@@ -248,13 +249,46 @@ def test_xero_in_the_base_currency_holds_every_entry_converted_at_the_period_end
     assert receivable == _gross(invoices, "EUR") + D("45.94")
 
 
+def test_xero_books_the_conversion_cent_of_a_credit_balance_on_the_rounding_account(tmp_path):
+    """A USD invoice whose credit (150.01 of managed services) exceeds its AWS usage (100.01): a
+    credit balance of 50.00, converted for the EUR organisation at 0.9187. Each line rounded
+    half-up leaves a cent (-45.94 - 91.88 + 137.81); it was put on the largest line, the credit's
+    revenue line (8100 137.82 for 137.81), where the ledger books rounding on 7099 "Rounding
+    differences". It is on 7099 now, and every other line is its own amount converted."""
+    rows = [
+        line("C008", "100.01", currency="USD", cost="80", vendor_cost="80", billed_cost="80"),
+        line("C008", "-150.01", currency="USD", kind="credit", product_group="managed_services"),
+    ]
+    con, customers, invoicing = setup(rows)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    [credit_balance] = invoices
+    assert (credit_balance.currency, credit_balance.gross) == ("USD", D("-50.00"))
+    settings = ExportSettings.model_validate({"xero": {"base_currency": "EUR"}})
+    conversion = conversion_of(
+        settings, date(2026, 10, 31), load_exchange_rates(PARAMETERS), invoicing
+    )
+    assert conversion is not None and conversion.rounding_account == "7099"
+    files = xero_files(build_entries(con, invoices, invoicing), "No VAT", conversion)
+    mine = [r for r in files["EUR"] if r[0].startswith(f"Invoice {credit_balance.number}")]
+    assert [(r[3], r[5]) for r in mine] == [
+        ("1300", "-45.94"),  # USD -50.00 x 0.9187 = -45.935
+        ("8010", "-91.88"),  # USD -100.01 x 0.9187 = -91.879187
+        ("8100", "137.81"),  # USD 150.01 x 0.9187 = 137.814187
+        ("7099", "0.01"),
+    ]
+    assert mine[-1][2] == "Rounding differences converting to EUR on 2026-10-31"
+    assert invoicing.account("7099").name == "Rounding differences"
+
+
 def test_a_missing_base_currency_rate_names_the_pair_the_day_and_the_setting(tmp_path):
     con, customers, invoicing = setup(ROWS)
     invoices = build_invoices(
         con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
     )
     entries = build_entries(con, invoices, invoicing)
-    conversion = Conversion("EUR", date(2026, 11, 30), load_exchange_rates(PARAMETERS))
+    conversion = Conversion("EUR", date(2026, 11, 30), load_exchange_rates(PARAMETERS), "7099")
     with pytest.raises(
         ParameterError,
         match=r"exchange_rates\.csv, entry USD->EUR on 2026-11-30: the Xero journal is in the "
