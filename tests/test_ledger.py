@@ -373,13 +373,13 @@ def test_cost_of_sales_is_the_invoices_cost_and_the_rounding_cents_go_to_their_o
     bean = (tmp_path / "o" / "ledger_2026-10.beancount").read_text()
     assert "Expenses:7099-Rounding-differences" in bean
     # and the accounting packages' files book it as the journal does
-    from billing_lib.accounting_exports import quickbooks_rows, xero_files
+    from billing_lib.accounting_exports import journal_number, quickbooks_rows, xero_files
 
     entries = build_entries(con, invoices, invoicing)
     qb = [
         r
         for r in quickbooks_rows(entries, invoicing, "%d/%m/%Y", PERIOD)
-        if r[0].startswith("PURCH") and "VMware" in r[3]
+        if r[0] == journal_number("COST-2026-10-vmware-EUR")
     ]
     assert [(r[2], r[4], r[5]) for r in qb] == [
         ("Cost of sales VMware", "6.34", ""),
