@@ -11,9 +11,10 @@ cents, in the columns, date format, decimal separator and sign convention each p
   settings. A manual journal is in the organisation's base currency. With ``base_currency`` set
   in ``accounting_exports.yaml`` there is one file in it, and the entries in other currencies (a
   USD invoice, the AWS bill in USD) are converted at exchange_rates.csv's rate on the period's
-  last day, each line rounded half-up and the rounding left on the entry's largest line (its
-  receivable or payable), so each journal still balances; the line's description keeps the
-  amount in its own currency and the rate. Without it, one file per currency
+  last day, each line rounded half-up and the cents the roundings leave on a line of the
+  rounding account (products.yaml ``rounding_account``, 7099, where the ledger books its
+  rounding), so each journal still balances; the line's description keeps the amount in its own
+  currency and the rate. Without it, one file per currency
   (``xero_manual_journal_<period>_<currency>.csv``, for an organisation in that currency).
   ``_2``, ``_3``... when an entry would cross the 300-line limit. Every line carries the
   ``tax_rate`` of ``accounting_exports.yaml`` (default "No VAT"), since the entries post their
@@ -21,10 +22,11 @@ cents, in the columns, date format, decimal separator and sign convention each p
 - **QuickBooks Online, journal entries import** (Settings > Import data > Journal entries;
   Intuit help "Import journal entries"): columns ``Journal No., Journal Date, Account Name,
   Description, Debits, Credits, Name, Currency Code``; one journal per Journal No. (at most 21
-  characters); debit and credit as positive amounts, one of them empty; the account by its
-  name (products.yaml ``accounts``); the customer's name on receivable lines and the vendor's on
-  payable lines (QuickBooks requires a Name on A/R and A/P lines); date ``dd/mm/yyyy`` by default
-  (``%m/%d/%Y`` for a US company file).
+  characters: the entry's id, a longer one shortened with a digest of it, ``journal_number``,
+  so the same entry has the same number in every run); debit and credit as positive amounts,
+  one of them empty; the account by its name (products.yaml ``accounts``); the customer's name
+  on receivable lines and the vendor's on payable lines (QuickBooks requires a Name on A/R and
+  A/P lines); date ``dd/mm/yyyy`` by default (``%m/%d/%Y`` for a US company file).
 
 Text a spreadsheet would read as a formula gets an apostrophe before it (``ledger.csv_text``) in
 the free-text columns (narration, description), not in QuickBooks' ``Name``: QuickBooks matches
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -46,10 +49,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from billing_lib.errors import ParameterError
+from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoices import Invoicing, money_text
-from billing_lib.ledger import Entry, csv_text
+from billing_lib.ledger import Entry, Posting, csv_text
 from billing_lib.money import round_money
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.pricing.rules import Currency
@@ -95,11 +98,13 @@ class XeroSettings(Strict):
 @dataclass(frozen=True)
 class Conversion:
     """How entries in other currencies become the base currency's: exchange_rates.csv's rate
-    on ``day`` (the period's last day)."""
+    on ``day`` (the period's last day), the cents of rounding on ``rounding_account``
+    (products.yaml ``rounding_account``, where the ledger books its rounding)."""
 
     base: str
     day: date
     rates: ExchangeRates
+    rounding_account: str
 
     def rate(self, currency: str) -> Decimal:
         """The rate from ``currency`` to the base currency on ``day``; a ParameterError saying
@@ -119,12 +124,14 @@ class Conversion:
             ) from None
 
     def entry(self, entry: Entry) -> Entry:
-        """``entry`` in the base currency: each posting converted and rounded half-up, the
-        rounding difference on its largest posting (the receivable or payable), so it still
-        balances; an entry in the base currency as it is. ParameterError for a missing rate."""
+        """``entry`` in the base currency: each posting converted and rounded half-up, and the
+        cents the roundings leave on a posting of its own to the rounding account, so it still
+        balances and every other line is its own amount converted (left on the largest line, a
+        credit balance's cent landed on a revenue line, its largest). An entry in the base
+        currency as it is. ParameterError for a missing rate."""
         if all(p.currency == self.base for p in entry.postings):
             return entry
-        converted = []
+        converted: list[Posting] = []
         for p in entry.postings:
             if p.currency == self.base:
                 converted.append(p)
@@ -138,19 +145,28 @@ class Conversion:
                     description=f"{p.description} ({p.currency} {money_text(p.amount)} at {rate})",
                 )
             )
-        largest = max(range(len(converted)), key=lambda i: abs(converted[i].amount))
-        rest = sum((p.amount for i, p in enumerate(converted) if i != largest), Decimal(0))
-        converted[largest] = replace(converted[largest], amount=-rest)
+        rest = sum((p.amount for p in converted), Decimal(0))
+        if rest:
+            converted.append(
+                Posting(
+                    self.rounding_account,
+                    -rest,
+                    self.base,
+                    f"Rounding differences converting to {self.base} on {self.day.isoformat()}",
+                )
+            )
         return replace(entry, postings=tuple(converted))
 
 
 def conversion_of(
-    settings: ExportSettings, period_end: date, rates: ExchangeRates
+    settings: ExportSettings, period_end: date, rates: ExchangeRates, invoicing: Invoicing
 ) -> Conversion | None:
     """The Xero journal's conversion into ``settings``' base currency at the rates of the
-    period's last day ``period_end``; None when no base currency is set (a file per currency)."""
+    period's last day ``period_end``, its rounding on ``invoicing``'s rounding account; None when
+    no base currency is set (a file per currency)."""
     base = settings.xero.base_currency
-    return Conversion(base, period_end, rates) if base else None
+    rounding = invoicing.products.rounding_account
+    return Conversion(base, period_end, rates, rounding) if base else None
 
 
 class QuickBooksSettings(Strict):
@@ -239,21 +255,42 @@ def xero_files(
     }
 
 
-def _journal_number(entry: Entry, index: int, period: str) -> str:
-    if len(entry.entry_id) <= QUICKBOOKS_MAX_NUMBER:
-        return entry.entry_id
-    return f"{entry.journal}-{period}-{index:03d}"[:QUICKBOOKS_MAX_NUMBER]
+#: Digits of an entry id's SHA-256 in a Journal No. shortened to QuickBooks' 21 characters.
+_NUMBER_DIGEST = 6
+
+
+def journal_number(entry_id: str) -> str:
+    """QuickBooks' Journal No. of the entry ``entry_id``: the id itself when it fits in 21
+    characters (an invoice number, ``COST-2026-10-aws-EUR``), else its first 14 characters, a
+    dash and 6 hex digits of its SHA-256 (``COST-2026-10-m-<6 hex>`` for
+    ``COST-2026-10-microsoft-EUR``). Derived from what the entry is, never from its place in the
+    file: a rerun of an unfinalised month (a report more or fewer, another order) gives the same
+    vendor bill the same number, so an accountant who imported the first run is not given the
+    bill a second time under another number. ``quickbooks_rows`` checks it is unique in a file."""
+    if len(entry_id) <= QUICKBOOKS_MAX_NUMBER:
+        return entry_id
+    digest = hashlib.sha256(entry_id.encode("utf-8")).hexdigest()[:_NUMBER_DIGEST]
+    return f"{entry_id[: QUICKBOOKS_MAX_NUMBER - _NUMBER_DIGEST - 1]}-{digest}"
 
 
 def quickbooks_rows(
     entries: list[Entry], invoicing: Invoicing, date_format: str, period: str
 ) -> list[list[str]]:
-    """Rows of the QuickBooks Online journal-entries file (without the header)."""
+    """Rows of the QuickBooks Online journal-entries file (without the header); a RunError when
+    two entries would share a Journal No. (QuickBooks would make one journal of them)."""
     products = invoicing.products
     payable = {v.payable_account for v in products.vendors.values()}
     rows = []
-    for index, entry in enumerate(entries, start=1):
-        number = _journal_number(entry, index, period)
+    numbered: dict[str, str] = {}
+    for entry in entries:
+        number = journal_number(entry.entry_id)
+        if number in numbered:
+            raise RunError(
+                f"the QuickBooks journal of {period} would number the entries "
+                f"{numbered[number]} and {entry.entry_id} both {number}, and QuickBooks would "
+                "import them as one journal; no file is written"
+            )
+        numbered[number] = entry.entry_id
         for ln in _lines(entry):
             named = ln.account == products.receivable_account or ln.account in payable
             rows.append(
@@ -364,7 +401,7 @@ def write_reversed_packages(
             target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
         elif tuple(header) == QUICKBOOKS_COLUMNS:
             form = date_format or _date_format([r[1] for r in rows], original.date)
-            number = _journal_number(reversal, 1, reversal.entry_id)
+            number = journal_number(reversal.entry_id)
             rows = [
                 [
                     number,
@@ -375,7 +412,7 @@ def write_reversed_packages(
                     r[4],
                     *r[6:],
                 ]
-                for i, r in enumerate(r for r in rows if r[0] == original.entry_id)
+                for i, r in enumerate(r for r in rows if r[0] == journal_number(original.entry_id))
             ]
             target = Path(folder) / f"quickbooks_journal_{reversal.entry_id}.csv"
         else:

@@ -7,6 +7,7 @@ them from the ``Invoicing`` they are given, never from the files.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -130,6 +131,40 @@ class Account(Strict):
     type: Literal["asset", "liability", "income", "expense"]
 
 
+_ROOTS = {"asset": "Assets", "liability": "Liabilities", "income": "Income", "expense": "Expenses"}
+
+
+def beancount_name(code: str, account: Account) -> str:
+    """The beancount account of ``code``: ``1300`` -> ``Assets:1300-Accounts-receivable`` (root
+    from the account's type). A beancount account's part starts with a capital letter or a
+    digit, so a code such as ``rev-aws`` reads ``Income:Revaws-Revenue-AWS``: written as it is,
+    beancount refused the whole ledger, and a credit note of the month with it. Only the code's
+    letters and digits are kept, so ``4000-1`` and ``4000.1`` of one name would be one account:
+    ``load_invoicing`` refuses such a chart."""
+    words = re.findall(r"[A-Za-z0-9]+", account.name)
+    part = f"{re.sub(r'[^A-Za-z0-9]', '', code)}-{'-'.join(words)}"
+    part = part[:1].upper() + part[1:]
+    return f"{_ROOTS[account.type]}:{part if part[:1].isalnum() else 'Account' + part}"
+
+
+def _merged_accounts(accounts: dict[str, Account], path: Path) -> None:
+    """A ParameterError for two codes of ``accounts`` with one beancount name (``4000-1`` and
+    ``4000.1``, both "Revenue"): the ledger would merge two accounts, and bean-check cannot tell."""
+    named: dict[str, str] = {}
+    for code, account in accounts.items():
+        name = beancount_name(code, account)
+        if name in named:
+            raise ParameterError(
+                path,
+                f"accounts.{code}",
+                f"account codes {named[name]!r} and {code!r} share the beancount account "
+                f"name {name} (it keeps a code's and a name's letters and digits only), so the "
+                "ledger would book both on one account; give them codes or names that differ in "
+                "their letters or digits",
+            )
+        named[name] = code
+
+
 class ProductGroup(Strict):
     heading: PrintedText
     revenue_account: str
@@ -225,6 +260,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     products = _model(Products, folder / PRODUCTS_FILE)
     path = folder / PRODUCTS_FILE
     known = products.accounts
+    _merged_accounts(known, path)
 
     def need(code: str, entry: str, kinds: tuple[str, ...], file: Path = path) -> None:
         if code not in known:

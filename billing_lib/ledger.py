@@ -28,7 +28,6 @@ moved into place.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -40,7 +39,7 @@ import duckdb
 from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, RunError
 from billing_lib.invoice_model import Invoice, VatLine, money_text
-from billing_lib.invoicing_parameters import Invoicing
+from billing_lib.invoicing_parameters import Invoicing, beancount_name
 from billing_lib.line_labels import key_columns, line_key_sql
 from billing_lib.money import ZERO, round_money, round_money_sql
 from billing_lib.periods import month_days
@@ -63,13 +62,6 @@ JOURNAL_COLUMNS = (
     "customer_id",
     "invoice_number",
 )
-_ROOTS = {
-    "asset": "Assets",
-    "liability": "Liabilities",
-    "income": "Income",
-    "expense": "Expenses",
-    "equity": "Equity",
-}
 
 
 @dataclass(frozen=True)
@@ -388,15 +380,9 @@ def _plain(text: str) -> str:
 
 
 def beancount_account(code: str, invoicing: Invoicing) -> str:
-    """``1300`` -> ``Assets:1300-Accounts-receivable`` (root from the account's type). A
-    beancount account's part starts with a capital letter or a digit, so a code such as
-    ``rev-aws`` reads ``Income:Revaws-Revenue-AWS``: written as it is, beancount refused the
-    whole ledger, and a credit note of the month with it."""
-    account = invoicing.account(code)
-    words = re.findall(r"[A-Za-z0-9]+", account.name)
-    part = f"{re.sub(r'[^A-Za-z0-9]', '', code)}-{'-'.join(words)}"
-    part = part[:1].upper() + part[1:]
-    return f"{_ROOTS[account.type]}:{part if part[:1].isalnum() else 'Account' + part}"
+    """``1300`` -> ``Assets:1300-Accounts-receivable`` (``beancount_name``; ``load_invoicing``
+    refuses two codes of one name)."""
+    return beancount_name(code, invoicing.account(code))
 
 
 def _q(text: str) -> str:

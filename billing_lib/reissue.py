@@ -353,7 +353,7 @@ class _Billed:
             raise RunError(f"{ledger}: beancount refuses the invoice's ledger: {problems}")
         exports = self.settings.accounting_exports
         end = month_days(inv.period)[1]
-        conversion = conversion_of(exports, end, self.settings.pricing.fx)
+        conversion = conversion_of(exports, end, self.settings.pricing.fx, invoicing)
         return [
             *files,
             write_invoice_summary([inv], folder / SUMMARY_CSV),

@@ -601,7 +601,9 @@ def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path
     def packages(entries: list[ledger.Entry], name: str) -> list[Path]:
         settings = br.settings.accounting_exports
         period_end = month_days(br.params.period)[1]
-        conversion = accounting_exports.conversion_of(settings, period_end, br.settings.pricing.fx)
+        conversion = accounting_exports.conversion_of(
+            settings, period_end, br.settings.pricing.fx, invoicing
+        )
         return accounting_exports.write_package_journals(
             entries, invoicing, settings, folder, name, conversion
         )

@@ -20,14 +20,17 @@ from billing_lib.accounting_exports import (
     XERO_MAX_LINES,
     Conversion,
     ExportSettings,
+    conversion_of,
+    journal_number,
     load_export_settings,
+    quickbooks_rows,
     write_package_journals,
     xero_files,
 )
-from billing_lib.errors import ParameterError
+from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.invoices import build_invoices
-from billing_lib.ledger import build_entries
+from billing_lib.ledger import build_entries, sales_entry
 from billing_lib.numbering import open_register
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, setup
 
@@ -144,6 +147,49 @@ def test_quickbooks_journal_entries_balanced_named_and_equal_to_the_invoices(wri
     assert len(journals) == len({r["Journal No."] for r in rows})
 
 
+def _quickbooks_numbers(rows: list[dict[str, str]], tmp_path: Path) -> dict[str, str]:
+    """Journal No. per payable line's vendor and currency in the QuickBooks file of ``rows``."""
+    con, customers, invoicing = setup(rows)
+    register = open_register(tmp_path / "reg.sqlite")
+    invoices = build_invoices(con, customers, invoicing, PERIOD, register, ISSUED)
+    entries = build_entries(con, invoices, invoicing)
+    paths = write_package_journals(entries, invoicing, ExportSettings(), tmp_path / "out", PERIOD)
+    _, lines = _read(next(p for p in paths if p.name.startswith("quickbooks")))
+    numbers = {r["Journal No."] for r in lines}
+    assert all(len(n) <= 21 for n in numbers) and len(numbers) == len(entries)
+    return {
+        f"{r['Name']} {r['Currency Code']}": r["Journal No."]
+        for r in lines
+        if r["Account Name"].startswith("Payable")
+    }
+
+
+def test_a_vendor_bill_keeps_its_quickbooks_number_when_the_month_is_run_again(tmp_path):
+    """``COST-2026-10-microsoft-EUR`` is longer than QuickBooks' 21 characters: it was numbered
+    by its place in the file (PURCH-2026-10-007), so a rerun of the unfinalised month with one
+    customer fewer and the lines in another order numbered the same Microsoft bill
+    PURCH-2026-10-006, and an accountant who had imported the first run got the bill twice. Its
+    number is derived from the entry's id now: the same in both runs, unique in each file."""
+    first = _quickbooks_numbers(ROWS, tmp_path / "first")
+    again = [r for r in reversed(ROWS) if r["customer_id"] != "C004"]
+    second = _quickbooks_numbers(again, tmp_path / "second")
+    assert first == second
+    assert first["Microsoft EUR"] == journal_number("COST-2026-10-microsoft-EUR")
+    assert re.fullmatch(r"COST-2026-10-m-[0-9a-f]{6}", first["Microsoft EUR"])
+    assert first["Amazon Web Services USD"] == "COST-2026-10-aws-USD"  # fits: as it is
+    # two vendors whose ids share the kept 14 characters are still told apart
+    assert journal_number("COST-2026-10-microsoft_csp-EUR") != first["Microsoft EUR"]
+
+
+def test_two_entries_quickbooks_would_merge_are_refused(written):
+    """Two entries with one Journal No. would be one journal in QuickBooks: refused, naming
+    both."""
+    invoices, invoicing, _ = written
+    entry = sales_entry(invoices[0], invoicing)
+    with pytest.raises(RunError, match=rf"entries {entry.entry_id} and {entry.entry_id} both"):
+        quickbooks_rows([entry, entry], invoicing, "%d/%m/%Y", PERIOD)
+
+
 def test_quickbooks_names_the_customer_exactly_however_its_name_starts(tmp_path):
     """QuickBooks matches Name to the company file's customer as it is: "'@EasePay B.V." named no
     customer. The free-text columns still get the apostrophe before text like a formula."""
@@ -170,14 +216,14 @@ def test_quickbooks_names_the_customer_exactly_however_its_name_starts(tmp_path)
 def test_xero_in_the_base_currency_holds_every_entry_converted_at_the_period_end_rate(tmp_path):
     # a Dutch reseller's Xero organisation is in EUR: the USD invoice of C008 and the AWS bill
     # in USD go into the EUR file at the USD->EUR rate of 31 October (0.9187), each still
-    # balanced, the rounding on the receivable (payable), the dollars kept in the description
+    # balanced, the cents of rounding on 7099, the dollars kept in the description
     con, customers, invoicing = setup(ROWS)
     invoices = build_invoices(
         con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
     )
     entries = build_entries(con, invoices, invoicing)
     settings = ExportSettings.model_validate({"xero": {"base_currency": "EUR"}})
-    conversion = Conversion("EUR", date(2026, 10, 31), load_exchange_rates(PARAMETERS))
+    conversion = Conversion("EUR", date(2026, 10, 31), load_exchange_rates(PARAMETERS), "7099")
     paths = write_package_journals(
         entries, invoicing, settings, tmp_path / "out", PERIOD, conversion
     )
@@ -203,13 +249,46 @@ def test_xero_in_the_base_currency_holds_every_entry_converted_at_the_period_end
     assert receivable == _gross(invoices, "EUR") + D("45.94")
 
 
+def test_xero_books_the_conversion_cent_of_a_credit_balance_on_the_rounding_account(tmp_path):
+    """A USD invoice whose credit (150.01 of managed services) exceeds its AWS usage (100.01): a
+    credit balance of 50.00, converted for the EUR organisation at 0.9187. Each line rounded
+    half-up leaves a cent (-45.94 - 91.88 + 137.81); it was put on the largest line, the credit's
+    revenue line (8100 137.82 for 137.81), where the ledger books rounding on 7099 "Rounding
+    differences". It is on 7099 now, and every other line is its own amount converted."""
+    rows = [
+        line("C008", "100.01", currency="USD", cost="80", vendor_cost="80", billed_cost="80"),
+        line("C008", "-150.01", currency="USD", kind="credit", product_group="managed_services"),
+    ]
+    con, customers, invoicing = setup(rows)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    [credit_balance] = invoices
+    assert (credit_balance.currency, credit_balance.gross) == ("USD", D("-50.00"))
+    settings = ExportSettings.model_validate({"xero": {"base_currency": "EUR"}})
+    conversion = conversion_of(
+        settings, date(2026, 10, 31), load_exchange_rates(PARAMETERS), invoicing
+    )
+    assert conversion is not None and conversion.rounding_account == "7099"
+    files = xero_files(build_entries(con, invoices, invoicing), "No VAT", conversion)
+    mine = [r for r in files["EUR"] if r[0].startswith(f"Invoice {credit_balance.number}")]
+    assert [(r[3], r[5]) for r in mine] == [
+        ("1300", "-45.94"),  # USD -50.00 x 0.9187 = -45.935
+        ("8010", "-91.88"),  # USD -100.01 x 0.9187 = -91.879187
+        ("8100", "137.81"),  # USD 150.01 x 0.9187 = 137.814187
+        ("7099", "0.01"),
+    ]
+    assert mine[-1][2] == "Rounding differences converting to EUR on 2026-10-31"
+    assert invoicing.account("7099").name == "Rounding differences"
+
+
 def test_a_missing_base_currency_rate_names_the_pair_the_day_and_the_setting(tmp_path):
     con, customers, invoicing = setup(ROWS)
     invoices = build_invoices(
         con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
     )
     entries = build_entries(con, invoices, invoicing)
-    conversion = Conversion("EUR", date(2026, 11, 30), load_exchange_rates(PARAMETERS))
+    conversion = Conversion("EUR", date(2026, 11, 30), load_exchange_rates(PARAMETERS), "7099")
     with pytest.raises(
         ParameterError,
         match=r"exchange_rates\.csv, entry USD->EUR on 2026-11-30: the Xero journal is in the "
@@ -285,6 +364,33 @@ def test_a_credit_note_reverses_an_invoice_from_the_second_xero_file_of_its_curr
         "Credit note NWC2026-000001 period 2026-10 – Acme,03/12/2026,"
         "Credit note NWC2026-000001 Acme"
     )
+
+
+def test_a_credit_note_reverses_an_entry_whose_id_is_longer_than_a_quickbooks_number(written):
+    """An entry id past 21 characters is numbered ``journal_number(id)`` in the run's QuickBooks
+    file; the credit note looked its rows up by the id itself, found none and wrote no
+    QuickBooks reversal, leaving the invoice receivable in QuickBooks."""
+    from billing_lib.accounting_exports import write_reversed_packages
+    from billing_lib.ledger import reversing_entry
+
+    invoices, invoicing, files = written
+    long_id = "NWSERIESLONG2026-000000001"
+    invoice = replace(sales_entry(invoices[0], invoicing), entry_id=long_id)
+    folder = files["quickbooks_journal_2026-10.csv"].parent / "long"
+    [run_file] = [
+        p
+        for p in write_package_journals([invoice], invoicing, ExportSettings(), folder, PERIOD)
+        if p.name.startswith("quickbooks")
+    ]
+    note_id = "NWCSERIESLONG2026-000000001"
+    note = reversing_entry(invoice, note_id, date(2026, 12, 3), "Acme", "Credit note", "Credit")
+    out = folder / "note"
+    out.mkdir()
+    [written_file] = write_reversed_packages([run_file], invoice, note, out, "%d/%m/%Y")
+    _, rows = _read(written_file)
+    assert len(rows) == len(invoice.postings)
+    assert {r["Journal No."] for r in rows} == {journal_number(note_id)}
+    assert len(journal_number(note_id)) == 21
 
 
 def _finalised_one_line_month(

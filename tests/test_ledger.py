@@ -373,13 +373,13 @@ def test_cost_of_sales_is_the_invoices_cost_and_the_rounding_cents_go_to_their_o
     bean = (tmp_path / "o" / "ledger_2026-10.beancount").read_text()
     assert "Expenses:7099-Rounding-differences" in bean
     # and the accounting packages' files book it as the journal does
-    from billing_lib.accounting_exports import quickbooks_rows, xero_files
+    from billing_lib.accounting_exports import journal_number, quickbooks_rows, xero_files
 
     entries = build_entries(con, invoices, invoicing)
     qb = [
         r
         for r in quickbooks_rows(entries, invoicing, "%d/%m/%Y", PERIOD)
-        if r[0].startswith("PURCH") and "VMware" in r[3]
+        if r[0] == journal_number("COST-2026-10-vmware-EUR")
     ]
     assert [(r[2], r[4], r[5]) for r in qb] == [
         ("Cost of sales VMware", "6.34", ""),
@@ -453,6 +453,40 @@ def test_account_codes_that_start_with_a_small_letter_or_a_sign_give_a_ledger_be
     assert beancount_account("-vat", invoicing) == "Liabilities:Vat-VAT-payable"
     assert beancount_account("7099", invoicing) == "Expenses:7099-Rounding-differences"
     assert {"rev-aws", "debtors", "-vat"} <= {r["account"] for r in read_journal(csv_path)}
+
+
+@pytest.mark.parametrize("other", ["4000.1", "4000 1", "40001"])
+def test_two_codes_that_differ_in_punctuation_only_are_refused_at_load(tmp_path, other):
+    """``4000-1`` and ``4000.1`` (or ``4000 1``) of one name were both
+    ``Income:40001-Revenue`` in the beancount ledger: the AWS and Microsoft revenue booked on
+    one account, and bean-check content. The chart is refused when loaded, naming the file, both
+    codes and the name they share; codes of other names stay apart."""
+    from billing_lib.invoicing_parameters import load_invoicing
+    from billing_lib.ledger import beancount_account
+    from tests.invoice_helpers import parameters_copy
+
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    original = products.read_text(encoding="utf-8")
+    text = original.replace(
+        '"8010": {name: Revenue AWS, type: income}',
+        f'"4000-1": {{name: Revenue, type: income}}\n  "{other}": {{name: Revenue, type: income}}',
+    )
+    text = text.replace('revenue_account: "8010"', 'revenue_account: "4000-1"')
+    text = text.replace('revenue_account: "8020"', f'revenue_account: "{other}"')
+    assert text.count('"4000-1"') == 2
+    products.write_text(text, encoding="utf-8")
+    with pytest.raises(ParameterError) as refused:
+        load_invoicing(params)
+    assert str(refused.value).startswith(f"{products}, entry accounts.{other}: account codes ")
+    assert f"'4000-1' and '{other}' share the beancount account name Income:40001-Revenue" in str(
+        refused.value
+    )
+    # the same codes with names of their own: two accounts, as before
+    products.write_text(text.replace("{name: Revenue,", "{name: Revenue A,", 1), encoding="utf-8")
+    invoicing = load_invoicing(params)
+    assert beancount_account("4000-1", invoicing) == "Income:40001-Revenue-A"
+    assert beancount_account(other, invoicing) == "Income:40001-Revenue"
 
 
 def test_a_month_that_invoices_no_customer_still_books_the_vendors_bill(tmp_path):

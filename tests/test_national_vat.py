@@ -227,6 +227,6 @@ def test_the_xero_journal_books_the_same_eur_vat(tmp_path):
     con, invoicing, rates, invoices = invoiced(tmp_path)
     gbp = invoices["C009"]
     [sales] = [e for e in build_entries(con, [gbp], invoicing) if e.invoice_number == gbp.number]
-    converted = Conversion("EUR", gbp.supply_end, rates).entry(sales)
+    converted = Conversion("EUR", gbp.supply_end, rates, "7099").entry(sales)
     vat = [p for p in converted.postings if p.account == "1500"]
     assert [(p.amount, p.currency) for p in vat] == [(-gbp.national_vat.amount, "EUR")]
