@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from billing_lib.errors import BillingError, InputError, ParameterError, Problem
+from billing_lib.errors import BillingError, ParameterError
 
 if TYPE_CHECKING:
     from billing_lib.importers.report import ImportReport
@@ -110,7 +110,7 @@ def _members_not_read(files: list[Path]) -> list[tuple[str, str]]:
     read, to be printed as a run lists them among its warnings; InputError before anything is
     read when one of them looks like a vendor report (``report.csv.bz2``, a ``.7z``): its
     charges would be on no invoice while the command exits 0."""
-    from billing_lib.importers.report_names import looks_like_a_report, zip_members_not_read
+    from billing_lib.importers.report_names import refuse_reports_not_read, zip_members_not_read
 
     found = [
         member
@@ -118,18 +118,7 @@ def _members_not_read(files: list[Path]) -> list[tuple[str, str]]:
         if path.name.lower().endswith(".zip") and path.is_file()
         for member in zip_members_not_read(path)
     ]
-    reports = [(name, why) for name, why in found if looks_like_a_report(name)]
-    if reports:
-        raise InputError(
-            f"{reports[0][0]}: looks like a vendor report but is not read: {reports[0][1]}"
-            + (f" ({len(reports)} such members)" if len(reports) > 1 else "")
-            + "; its charges would be on no invoice. Unpack it and give the report as .csv, "
-            ".csv.gz, .tsv, .parquet or .zip (a zip in the zip is read)",
-            [
-                Problem(name, None, None, None, "a report as .csv, .csv.gz, .tsv, .parquet or .zip")
-                for name, _ in reports
-            ],
-        )
+    refuse_reports_not_read(found)
     return found
 
 

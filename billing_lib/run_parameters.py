@@ -16,7 +16,11 @@ from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
 from billing_lib.importers.reader import open_sources
-from billing_lib.importers.report_names import REPORT_SUFFIXES
+from billing_lib.importers.report_names import (
+    REPORT_SUFFIXES,
+    refuse_reports_not_read,
+    reports_not_read,
+)
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised
 from billing_lib.run_files import sha256_of
@@ -206,9 +210,10 @@ def check_parameters(
     currency: object = "",
 ) -> RunParameters:
     """Check the notebook's parameters before anything is read or written: types, the period's form,
-    that the reports folder holds only known vendor reports, that the parameters folder exists, and
-    that the period's run in ``output`` is not finalised. Raises ParameterError / InputError /
-    RunError naming the parameter."""
+    that the reports folder holds only known vendor reports (and nothing that looks like one the
+    import cannot open: ``cur.csv.bz2``, a zip's ``.7z`` member), that the parameters folder
+    exists, and that the period's run in ``output`` is not finalised. Raises ParameterError /
+    InputError / RunError naming the parameter."""
     period = check_period(period)
     default_currency = check_currency(currency)
     if not isinstance(finalise, bool):
@@ -234,6 +239,11 @@ def check_parameters(
             "(expected .csv, .csv.gz, .zip or .parquet files)"
             + _subfolders_with_reports(reports_dir)
         )
+    # a report the import cannot open (cur.csv.bz2, a .7z, in a zip or not) is refused, as by
+    # `billing import`: listed among the warnings only, its charges were on no invoice
+    refuse_reports_not_read(
+        [(f"{reports_dir / n}", why) for n, why in reports_not_read(reports_dir)]
+    )
     found: list[tuple[str, str]] = []
     digests: list[Digest] = []  # a zip whole, then per member; a CSV.gz also by its content
     contents: list[tuple[str, str]] = []
