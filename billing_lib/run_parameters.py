@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from billing_lib.billed_reports import Digest, check_not_billed_before
+from billing_lib.billed_reports import CONTENT, TEXT, Digest, check_not_billed_before
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
@@ -116,6 +116,9 @@ class RunParameters:
     #: (file name, sha256 of its content once decompressed) per vendor report (a zip's members
     #: each): recorded in the manifest, for ``billed_reports`` of the later months
     report_contents: tuple[tuple[str, str], ...] = ()
+    #: (file name, sha256 of its text) per CSV report whose text is not its content as it is
+    #: (UTF-16, a BOM, CRLF line ends: importers.text_digest), the same way
+    report_texts: tuple[tuple[str, str], ...] = ()
 
     @property
     def run_folder(self) -> Path:
@@ -245,8 +248,10 @@ def check_parameters(
         [(f"{reports_dir / n}", why) for n, why in reports_not_read(reports_dir)]
     )
     found: list[tuple[str, str]] = []
-    digests: list[Digest] = []  # a zip whole, then per member; a CSV.gz also by its content
+    # a zip whole, then per member; a CSV.gz also by its content, a re-encoded CSV by its text
+    digests: list[Digest] = []
     contents: list[tuple[str, str]] = []
+    texts: list[tuple[str, str]] = []
     for path in files:
         if path.name.lower().endswith(".zip"):
             digests.append(Digest(path.name, sha256_of(path)))
@@ -256,8 +261,11 @@ def check_parameters(
                 found.append((shown, detect_format(src).title))
                 digests.append(Digest(shown, src.checksum))
                 if src.content != src.checksum:
-                    digests.append(Digest(shown, src.content, decompressed=True))
+                    digests.append(Digest(shown, src.content, CONTENT))
                 contents.append((shown, src.content))
+                if src.text and src.text != src.content:
+                    digests.append(Digest(shown, src.text, TEXT))
+                    texts.append((shown, src.text))
     check_not_finalised(output_dir, period)
     check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
@@ -270,6 +278,7 @@ def check_parameters(
         tuple(found),
         default_currency,
         tuple(contents),
+        tuple(texts),
     )
 
 
