@@ -45,6 +45,9 @@ def _import_command(args: argparse.Namespace) -> int:
             "and vendor_prices.yaml, or leave the option out",
         )
     not_read = _members_not_read(args.files)
+    accounts = None
+    if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
+        accounts = load_account_mappings(params, load_customers(params))
     con = open_run_store(files_size(args.files))
     with writing(store_location(con)):  # a full disk under the store names its file
         reports = import_reports(
@@ -54,11 +57,11 @@ def _import_command(args: argparse.Namespace) -> int:
             default_currency=currency,
             vendor_prices=load_vendor_prices(params) if params.is_dir() else None,
             period=period,
+            accounts=accounts,
         )
     unmapped: list[dict] = []
-    if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
-        customers = load_customers(params)
-        register_account_map(con, load_account_mappings(params, customers))
+    if accounts is not None:
+        register_account_map(con, accounts)
         assign_customers(con)
         cols = ["vendor", "account_id", "account_name", "currency", "lines", "cost", "files"]
         unmapped = [dict(zip(cols, r, strict=True)) for r in con.execute(UNMAPPED_SQL).fetchall()]
