@@ -9,8 +9,13 @@ already (``SourceFile.checksum``), so this costs one read of each earlier run's 
 sha256 of each zip as a whole (its members are hashed already). And by content once
 decompressed (``input_contents``, ``SourceFile.content``, taken in the pass that decompresses a
 CSV.gz to scan its lines anyway): a report gzipped again since, at another level, or unpacked,
-is the same report. One re-encoded (UTF-16, other line ends) is another file and is not caught
-here; its lines are (importers.duplicates), when both are imported together."""
+is the same report. And by its text (``input_texts``, ``SourceFile.text``, importers.text_digest,
+taken in the same pass): a CSV saved again as UTF-16, as UTF-8 with a BOM or with CRLF line ends
+(a spreadsheet, a Windows tool) holds the same rows. The text of a file that is UTF-8 without a
+BOM in LF lines is its content, so a run whose manifest lists no ``input_texts`` (before they
+were recorded) still catches the re-encoded copies of such a report. A copy whose values were
+rewritten (a spreadsheet's dates and numbers) is caught only when both are imported together,
+by its lines (importers.line_content)."""
 
 from __future__ import annotations
 
@@ -21,62 +26,74 @@ from billing_lib.errors import InputError
 from billing_lib.periods import run_periods
 from billing_lib.run_files import FINALISED_MARKER, MANIFEST, read_manifest
 
+#: What a report's sha256 is of: its file (``FILE``), its content once decompressed (a
+#: CSV.gz's CSV), or its text whatever its encoding and line ends (importers.text_digest).
+FILE, CONTENT, TEXT = "file", "content", "text"
+#: The manifest's list of each kind of sha256.
+MANIFEST_KEYS = {FILE: "inputs", CONTENT: "input_contents", TEXT: "input_texts"}
+#: How the report is the same as the billed one, by the kinds of the two sha256 that match.
+SAME = {
+    FILE: "the same file, by sha256,",
+    CONTENT: "the same content once decompressed (the file gzipped again, or unpacked), by sha256,",
+    TEXT: (
+        "the same text once decoded (the report saved again as UTF-16, as UTF-8 with a BOM or "
+        "with CRLF line ends), by sha256,"
+    ),
+}
+
 
 class Digest(NamedTuple):
-    """A report's sha256 as the run found it: of the file (``decompressed`` False), or of its
-    content once decompressed (a CSV.gz's text)."""
+    """A report's sha256 as the run found it, of its file, content or text (``kind``)."""
 
     name: str
     sha256: str
-    decompressed: bool = False
+    kind: str = FILE
 
 
 class Billed(NamedTuple):
-    """A report an earlier run read: its period, its name in that run's manifest, and whether
-    the sha256 is of its content once decompressed."""
+    """A report an earlier run read: its period, its name in that run's manifest, and what the
+    sha256 is of (``Digest.kind``)."""
 
     period: str
     file: str
-    decompressed: bool
+    kind: str
 
 
 def billed_reports(output: Path, period: str) -> dict[str, Billed]:
     """sha256 -> the report of every report the published runs in ``output`` read (its file's
-    sha256, and that of its content once decompressed), but the run of ``period`` (billed again,
-    it may read its reports again)."""
+    sha256, that of its content once decompressed and that of its text), but the run of
+    ``period`` (billed again, it may read its reports again)."""
     billed: dict[str, Billed] = {}
     for month in run_periods(output, MANIFEST):
         if month == period:
             continue
         manifest = read_manifest(Path(output) / month)
-        for key, decompressed in (("inputs", False), ("input_contents", True)):
+        for kind, key in MANIFEST_KEYS.items():
             for listed in manifest.get(key) or []:
                 if isinstance(listed, dict) and listed.get("sha256"):
                     billed.setdefault(
-                        str(listed["sha256"]), Billed(month, str(listed.get("file")), decompressed)
+                        str(listed["sha256"]), Billed(month, str(listed.get("file")), kind)
                     )
     return billed
 
 
 def check_not_billed_before(output: Path, period: str, reports: Path, found: list[Digest]) -> None:
     """InputError naming each of ``found`` (the reports of ``reports``, a zip both as a whole and
-    per member, a CSV.gz also by its content) that a published run of another period in
+    per member, a CSV.gz also by its content, a CSV also by its text) that a published run of
+    another period in
     ``output`` read, with that period and its run folder: billing it in ``period`` bills its
     lines twice."""
     billed = billed_reports(output, period)
     problems, named = [], set()
-    for name, digest, decompressed in found:
+    for name, digest, kind in found:
         if digest not in billed or name.split("!", 1)[0] in named:
             continue
         named.add(name)
         earlier = billed[digest]
         folder = Path(output) / earlier.period
         final = "finalised" if (folder / FINALISED_MARKER).is_file() else "not finalised"
-        same = (
-            "the same content once decompressed (the file gzipped again, or unpacked), by sha256,"
-            if decompressed or earlier.decompressed
-            else "the same file, by sha256,"
-        )
+        kinds = {kind, earlier.kind}
+        same = SAME[next(k for k in (TEXT, CONTENT, FILE) if k in kinds)]
         problems.append(
             f"{name}: billed in {earlier.period} by the run in {folder} ({final}): {same} as "
             f"the report {earlier.file} its {MANIFEST} lists"

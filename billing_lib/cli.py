@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from billing_lib.errors import BillingError, InputError, ParameterError, Problem
+from billing_lib.errors import BillingError, ParameterError
 
 if TYPE_CHECKING:
     from billing_lib.importers.report import ImportReport
@@ -45,6 +45,9 @@ def _import_command(args: argparse.Namespace) -> int:
             "and vendor_prices.yaml, or leave the option out",
         )
     not_read = _members_not_read(args.files)
+    accounts = None
+    if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
+        accounts = load_account_mappings(params, load_customers(params))
     con = open_run_store(files_size(args.files))
     with writing(store_location(con)):  # a full disk under the store names its file
         reports = import_reports(
@@ -54,11 +57,11 @@ def _import_command(args: argparse.Namespace) -> int:
             default_currency=currency,
             vendor_prices=load_vendor_prices(params) if params.is_dir() else None,
             period=period,
+            accounts=accounts,
         )
     unmapped: list[dict] = []
-    if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
-        customers = load_customers(params)
-        register_account_map(con, load_account_mappings(params, customers))
+    if accounts is not None:
+        register_account_map(con, accounts)
         assign_customers(con)
         cols = ["vendor", "account_id", "account_name", "currency", "lines", "cost", "files"]
         unmapped = [dict(zip(cols, r, strict=True)) for r in con.execute(UNMAPPED_SQL).fetchall()]
@@ -110,7 +113,7 @@ def _members_not_read(files: list[Path]) -> list[tuple[str, str]]:
     read, to be printed as a run lists them among its warnings; InputError before anything is
     read when one of them looks like a vendor report (``report.csv.bz2``, a ``.7z``): its
     charges would be on no invoice while the command exits 0."""
-    from billing_lib.importers.report_names import looks_like_a_report, zip_members_not_read
+    from billing_lib.importers.report_names import refuse_reports_not_read, zip_members_not_read
 
     found = [
         member
@@ -118,18 +121,7 @@ def _members_not_read(files: list[Path]) -> list[tuple[str, str]]:
         if path.name.lower().endswith(".zip") and path.is_file()
         for member in zip_members_not_read(path)
     ]
-    reports = [(name, why) for name, why in found if looks_like_a_report(name)]
-    if reports:
-        raise InputError(
-            f"{reports[0][0]}: looks like a vendor report but is not read: {reports[0][1]}"
-            + (f" ({len(reports)} such members)" if len(reports) > 1 else "")
-            + "; its charges would be on no invoice. Unpack it and give the report as .csv, "
-            ".csv.gz, .tsv, .parquet or .zip (a zip in the zip is read)",
-            [
-                Problem(name, None, None, None, "a report as .csv, .csv.gz, .tsv, .parquet or .zip")
-                for name, _ in reports
-            ],
-        )
+    refuse_reports_not_read(found)
     return found
 
 

@@ -287,8 +287,36 @@ def csv_rows(
             f"expected the columns {', '.join(required)}{also}; missing {missing}; "
             f"found {reader.fieldnames}",
         )
+    header = [h for h in reader.fieldnames or [] if h]
     for n, raw in enumerate(reader, start=2):
+        _check_no_extra_cells(path, n, header, raw)
         yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
+
+
+def _check_no_extra_cells(
+    path: Path, row: int, header: list[str], raw: dict[str | None, Any]
+) -> None:
+    """ParameterError for a row holding a value in a cell the header names no column for (more
+    cells than the header, or under a header cell left empty): it would be dropped without a
+    word, and it is most often a value holding an unquoted comma (``1,0850`` for a rate, a
+    ``source`` or ``note`` with a comma) whose other part landed in the wrong column. Empty extra
+    cells (the trailing commas a spreadsheet writes) are fine."""
+    extra = [
+        v.strip()
+        for k, value in raw.items()
+        if not k
+        for v in (value if isinstance(value, list) else [value])
+        if v and v.strip()
+    ]
+    if extra:
+        raise ParameterError(
+            path,
+            f"row {row}",
+            f"expected at most {len(header)} values, one per column ({', '.join(header)}); "
+            f"found more, {', '.join(repr(v) for v in extra)} beyond them. A value holding a "
+            'comma must be in double quotes ("ECB, inverted"), and a decimal number written '
+            "with a point (1.0850)",
+        )
 
 
 def _other_separator(header: Sequence[str]) -> str | None:

@@ -151,6 +151,7 @@ class BillingRun:
                 else load_vendor_prices(self.params.parameters),
                 period=self.params.period,
                 default_currency=self.params.currency,
+                accounts=self.loaded.account_mappings if self.loaded else None,
             )
         self.results.not_read = files_not_read(self.params.reports)
         covered = charged_months(self.con)

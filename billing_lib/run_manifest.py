@@ -59,6 +59,9 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         # each report's content once decompressed (a zip's members each): the same report
         # gzipped again is caught as billed by the later months (billed_reports)
         "input_contents": [{"file": f, "sha256": d} for f, d in p.report_contents],
+        # each CSV report's text where it is not its content as it is (UTF-16, a BOM, CRLF line
+        # ends): the same report saved again so is caught too (billed_reports)
+        "input_texts": [{"file": f, "sha256": d} for f, d in p.report_texts],
         "parameter_files": required(br.results.parameter_files, "load_parameters").to_dict(
             "records"
         ),

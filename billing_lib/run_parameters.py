@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from billing_lib.billed_reports import Digest, check_not_billed_before
+from billing_lib.billed_reports import CONTENT, TEXT, Digest, check_not_billed_before
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
 from billing_lib.importers.reader import open_sources
-from billing_lib.importers.report_names import REPORT_SUFFIXES
+from billing_lib.importers.report_names import (
+    REPORT_SUFFIXES,
+    refuse_reports_not_read,
+    reports_not_read,
+)
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised
 from billing_lib.run_files import sha256_of
@@ -112,6 +116,9 @@ class RunParameters:
     #: (file name, sha256 of its content once decompressed) per vendor report (a zip's members
     #: each): recorded in the manifest, for ``billed_reports`` of the later months
     report_contents: tuple[tuple[str, str], ...] = ()
+    #: (file name, sha256 of its text) per CSV report whose text is not its content as it is
+    #: (UTF-16, a BOM, CRLF line ends: importers.text_digest), the same way
+    report_texts: tuple[tuple[str, str], ...] = ()
 
     @property
     def run_folder(self) -> Path:
@@ -206,9 +213,10 @@ def check_parameters(
     currency: object = "",
 ) -> RunParameters:
     """Check the notebook's parameters before anything is read or written: types, the period's form,
-    that the reports folder holds only known vendor reports, that the parameters folder exists, and
-    that the period's run in ``output`` is not finalised. Raises ParameterError / InputError /
-    RunError naming the parameter."""
+    that the reports folder holds only known vendor reports (and nothing that looks like one the
+    import cannot open: ``cur.csv.bz2``, a zip's ``.7z`` member), that the parameters folder
+    exists, and that the period's run in ``output`` is not finalised. Raises ParameterError /
+    InputError / RunError naming the parameter."""
     period = check_period(period)
     default_currency = check_currency(currency)
     if not isinstance(finalise, bool):
@@ -234,9 +242,16 @@ def check_parameters(
             "(expected .csv, .csv.gz, .zip or .parquet files)"
             + _subfolders_with_reports(reports_dir)
         )
+    # a report the import cannot open (cur.csv.bz2, a .7z, in a zip or not) is refused, as by
+    # `billing import`: listed among the warnings only, its charges were on no invoice
+    refuse_reports_not_read(
+        [(f"{reports_dir / n}", why) for n, why in reports_not_read(reports_dir)]
+    )
     found: list[tuple[str, str]] = []
-    digests: list[Digest] = []  # a zip whole, then per member; a CSV.gz also by its content
+    # a zip whole, then per member; a CSV.gz also by its content, a re-encoded CSV by its text
+    digests: list[Digest] = []
     contents: list[tuple[str, str]] = []
+    texts: list[tuple[str, str]] = []
     for path in files:
         if path.name.lower().endswith(".zip"):
             digests.append(Digest(path.name, sha256_of(path)))
@@ -246,8 +261,11 @@ def check_parameters(
                 found.append((shown, detect_format(src).title))
                 digests.append(Digest(shown, src.checksum))
                 if src.content != src.checksum:
-                    digests.append(Digest(shown, src.content, decompressed=True))
+                    digests.append(Digest(shown, src.content, CONTENT))
                 contents.append((shown, src.content))
+                if src.text and src.text != src.content:
+                    digests.append(Digest(shown, src.text, TEXT))
+                    texts.append((shown, src.text))
     check_not_finalised(output_dir, period)
     check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
@@ -260,6 +278,7 @@ def check_parameters(
         tuple(found),
         default_currency,
         tuple(contents),
+        tuple(texts),
     )
 
 

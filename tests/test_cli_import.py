@@ -183,3 +183,36 @@ def test_a_member_that_looks_like_a_report_but_is_not_read_exits_non_zero(tmp_pa
     assert f"{month}!{member}: looks like a vendor report but is not read" in captured.err
     assert "its charges would be on no invoice" in captured.err
     assert "README.txt" not in captured.err
+
+
+@pytest.mark.parametrize("member", ["aws/cur-00001.csv.bz2", "azure/usage.7z", "aws/cur.tsv.gz"])
+def test_billing_run_refuses_a_member_that_looks_like_a_report_as_billing_import_does(
+    tmp_path, capsys, member
+):
+    """`billing run` listed such a member among its warnings only and billed the month without
+    its charges; it now refuses it before reading anything, naming the zip and the member."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    _month_zip(reports / "october.zip", **{member: b"BZh91AY&SY", "README.txt": b"x"})
+    out = tmp_path / "outputs"
+    run = ["run", "--period", "2026-10", "--reports", str(reports), "--parameters", PARAMETERS]
+    assert main([*run, "--output", str(out), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    shown = f"{reports / 'october.zip'}!{member}"
+    assert f"{shown}: looks like a vendor report but is not read" in captured.err
+    assert "its charges would be on no invoice" in captured.err
+    assert "README.txt" not in captured.err
+    assert not out.exists()
+
+
+def test_billing_run_refuses_a_file_of_the_folder_that_looks_like_a_report(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / VMWARE.name).write_bytes(VMWARE.read_bytes())
+    (reports / "cur-00001.csv.bz2").write_bytes(b"BZh91AY&SY")
+    (reports / "notes.txt").write_text("a file that is no report is listed, not refused")
+    run = ["run", "--period", "2026-10", "--reports", str(reports), "--parameters", PARAMETERS]
+    assert main([*run, "--output", str(tmp_path / "outputs"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{reports / 'cur-00001.csv.bz2'}: looks like a vendor report but is not read" in err
+    assert "notes.txt" not in err

@@ -76,6 +76,32 @@ def test_bad_rows_are_named(tmp_path, body, entry, expected):
     assert "exchange_rates.csv" in text and f"entry {entry}:" in text and expected in text
 
 
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ("USD,EUR,0.9215,2026-10-01,,ECB,0.9300\n", "'0.9300'"),  # a cell too many
+        ("USD,EUR,0.9215,2026-10-01,,ECB, inverted,x\n", "'inverted', 'x'"),  # unquoted commas
+        ("USD,EUR,1,0850,,,ECB\n", "'ECB'"),  # a decimal comma shifts every later value
+    ],
+    ids=["extra-cell", "source-with-commas", "decimal-comma"],
+)
+def test_a_row_with_more_values_than_the_header_is_refused(tmp_path, body, found):
+    """More cells than the header were dropped without a word (the rate 0.9215 loaded, the
+    0.9300 beside it ignored); the row is named with what was expected and what was found."""
+    with pytest.raises(ParameterError) as err:
+        load_exchange_rates(write(tmp_path, body))
+    text = str(err.value)
+    assert text.startswith(f"{tmp_path / 'exchange_rates.csv'}, entry row 2: expected at most 6 ")
+    assert "(from_currency, to_currency, rate, valid_from, valid_to, source)" in text
+    assert f"found more, {found} beyond them" in text
+
+
+def test_empty_cells_beyond_the_header_are_fine(tmp_path):
+    # trailing commas, as a spreadsheet writes them when another row was wider once
+    fx = load_exchange_rates(write(tmp_path, "USD,EUR,0.9215,2026-10-01,,ECB,,\n"))
+    assert fx.rate("USD", "EUR", date(2026, 10, 1)) == Decimal("0.9215")
+
+
 def test_missing_column_is_named(tmp_path):
     (tmp_path / "exchange_rates.csv").write_text("from_currency,to_currency,rate\nUSD,EUR,0.9\n")
     with pytest.raises(

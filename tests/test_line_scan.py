@@ -1,12 +1,23 @@
 """The line scan behind spreadsheet row numbers (blank lines, physical lines, mixed line ends)
-agrees with splitting the text line by line, whatever the chunks and however the file is stored."""
+agrees with splitting the text line by line, whatever the chunks and however the file is stored;
+the sha256 of the text it takes in the same pass (importers/text_digest.py) is that of the text
+decoded, without BOM, in LF lines, whatever the encoding, line ends and chunks."""
 
+import codecs
 import gzip
+import hashlib
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing_lib.importers.reader import _scan_byte_chunks, _scan_lines, _scan_text_chunks
+from billing_lib.importers.reader import (
+    _one_lf,
+    _scan_byte_chunks,
+    _scan_lines,
+    _scan_text_chunks,
+    open_sources,
+)
+from billing_lib.importers.text_digest import TextDigest, text_sha256
 
 PIECES = [b"a", b",", b'"', b"\n", b"\r", b"\r\n", "é".encode()]
 
@@ -49,3 +60,58 @@ def test_a_gzipped_file_scans_like_its_text(tmp_path):
     expected = by_lines(text)
     assert expected[1] == 200_001 and expected[2] is True and len(expected[0]) == 80_000
     assert _scan_lines(plain, "utf-8") == _scan_lines(packed, "utf-8") == expected
+
+
+def the_text(data: bytes) -> str:
+    """What the text's sha256 must be of: UTF-8 without BOM, CRLF as LF, a last line ended."""
+    text = data.removeprefix(codecs.BOM_UTF8).replace(b"\r\n", b"\n")
+    return hashlib.sha256(text if text.endswith(b"\n") or not text else text + b"\n").hexdigest()
+
+
+def digest_of(data: bytes, chunks: list, utf16: bool = False) -> str:
+    """The text's sha256 as a scan of ``chunks`` (``data``, or ``data`` decoded from UTF-16)
+    takes it: in the scan's pass, else a pass of its own, else the bytes' own sha256."""
+    text = TextDigest()
+    (_scan_text_chunks if utf16 else _scan_byte_chunks)(chunks, text)
+    if text.late:
+        return text_sha256(_one_lf(chunks, b"\r\n", b"\n"))
+    return text.hexdigest() or hashlib.sha256(data).hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    bom=st.booleans(),
+    pieces=st.lists(
+        st.sampled_from([b"a", b",", b"\n", b"\r\n", "é".encode()]), min_size=1, max_size=60
+    ),
+    sizes=st.lists(st.integers(0, 9), max_size=12),
+)
+def test_the_text_s_sha256_is_that_of_the_text_whatever_the_encoding_and_line_ends(
+    bom, pieces, sizes
+):
+    data = (codecs.BOM_UTF8 if bom else b"") + b"".join(pieces)
+    assert digest_of(data, chunked(data, sizes)) == the_text(data)
+    decoded = data.decode("utf-8-sig")  # the same text saved as UTF-16 (its decoder drops the BOM)
+    assert digest_of(data, chunked(decoded, sizes), utf16=True) == the_text(data)
+
+
+def test_a_report_saved_again_has_the_text_of_the_original(tmp_path):
+    """UTF-16, a BOM, CRLF line ends, no line end after the last line, gzipped or not: the same
+    text's sha256, that of the original's bytes; nothing hashed twice for the original."""
+    text = "a,b\n1,é\n" * 300_000  # 3 MB: several chunks
+    original = text.encode()
+    saved = {
+        "utf16.csv": text.encode("utf-16"),
+        "bom.csv": codecs.BOM_UTF8 + original,
+        "crlf.csv.gz": gzip.compress(text.replace("\n", "\r\n").encode(), mtime=0),
+        "crlf-at-the-end.csv": original + b"c,d\r\n",
+        "no-last-line-end.csv": original.removesuffix(b"\n"),
+    }
+    for name, data in {"original.csv": original, **saved}.items():
+        (tmp_path / name).write_bytes(data)
+        with open_sources(tmp_path / name) as (src,):
+            if name == "crlf-at-the-end.csv":
+                assert src.text == hashlib.sha256(original + b"c,d\n").hexdigest()
+            else:
+                assert src.text == hashlib.sha256(original).hexdigest(), name
+            assert (src.text == src.content) is (name == "original.csv")

@@ -5,10 +5,14 @@ export is refused naming both files and rows; different purchases of one custome
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
 
+from billing_lib import run
+from billing_lib.cli import main
+from billing_lib.customers import AccountMapping
 from billing_lib.errors import InputError
 from billing_lib.importers import import_reports
 from billing_lib.store import open_store
@@ -149,3 +153,109 @@ def test_a_savings_plan_and_a_marketplace_product_in_both_are_refused_together(t
 def test_a_different_purchase_of_the_customer_is_read(tmp_path, purchase):
     recon = _recon_with(tmp_path / RECON.name, **purchase)
     assert [r.rows for r in import_reports(open_store(), [recon, MPA])] == [20, 9]
+
+
+#: The EA/MCA export (customer-led Microsoft Customer Agreement): Northwind's marketplace SaaS
+#: (no order id, EUR 110.40, row 3) in its subscription c3f0a9b8-..., which names no tenant.
+MCA = REPO / "tests" / "data" / "azure-cost-details" / "mca-actual-cost-2026-10.csv"
+NORTHWIND = "8de64811-73ed-4e1e-913d-a807f586205a"
+NORTHWIND_SUBSCRIPTION = "c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7"
+#: The same SaaS as the invoice file lists it for Northwind's tenant (row 21): SubscriptionId is
+#: the Partner Center subscription of the purchase, not the Azure subscription, unless given.
+NORTHWIND_SAAS = {
+    "CustomerId": NORTHWIND,
+    "CustomerName": "Northwind Cloud B.V.",
+    "ProductId": "acme.backup-saas",
+    "SkuId": "0001",
+    "SkuName": "Business plan",
+    "ProductName": "Acme Backup for Azure - Business plan",
+    "PublisherName": "Acme Backup Ltd",
+    "Subtotal": "110.40",
+    "Total": "110.40",
+    "ChargeStartDate": "10/3/2026",
+    "ReservationOrderId": "",
+    "AlternateId": "saas00000002",
+    "SubscriptionId": "0c9d2e41-5a6b-4c7d-8e9f-a0b1c2d3e4f5",
+}
+
+
+def _mapped(*pairs: tuple[str, str]) -> list[AccountMapping]:
+    return [AccountMapping(vendor="microsoft", account_id=a, customer_id=c) for a, c in pairs]
+
+
+def _refused_with(paths: list[Path], accounts: list[AccountMapping] | None) -> InputError:
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, paths, accounts=accounts)
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    return err.value
+
+
+def test_a_marketplace_product_in_the_invoice_file_and_an_mca_export_is_refused_by_customer(
+    tmp_path,
+):
+    """The EA/MCA export names the Azure subscription, not the tenant: the same SaaS in both was
+    billed twice. accounts.csv maps the tenant and the subscription to one customer."""
+    recon = _recon_with(tmp_path / RECON.name, **NORTHWIND_SAAS)
+    accounts = _mapped((NORTHWIND, "C010"), (NORTHWIND_SUBSCRIPTION, "C010"))
+    err = _refused_with([recon, MCA], accounts)
+    message = str(err)
+    assert message.startswith(
+        f"{MCA}: the purchase 'Business plan' of microsoft account {NORTHWIND} (Northwind Cloud "
+        "B.V.) in 2026-10 (EUR 110.4, the same customer (accounts.csv maps the tenant and the "
+        "export's subscription to C010), product and amount; no order id in one of them) comes "
+        f"from both {recon} row 21 "
+    )
+    assert f"and {MCA} row 3 " in message and "billed twice" in message
+    assert [(p.file, p.row, p.column, p.value) for p in err.problems] == [
+        (str(MCA), 3, "BilledCost", "110.4")
+    ]
+
+
+def test_a_marketplace_product_is_matched_by_the_invoice_file_s_azure_subscription(tmp_path):
+    # no accounts.csv (billing import without parameters): the invoice file's SubscriptionId
+    saas = {**NORTHWIND_SAAS, "SubscriptionId": NORTHWIND_SUBSCRIPTION.upper()}
+    recon = _recon_with(tmp_path / RECON.name, **saas)
+    err = _refused_with([recon, MCA], None)
+    assert "the same customer (the invoice file's SubscriptionId is the export's subscription)" in (
+        str(err)
+    )
+
+
+@pytest.mark.parametrize(
+    "accounts",
+    [
+        [(NORTHWIND, "C010"), (NORTHWIND_SUBSCRIPTION, "C001")],
+        [(NORTHWIND, "C010")],
+        [],
+    ],
+    ids=["another-customer-s-subscription", "subscription-not-mapped", "no-accounts"],
+)
+def test_a_marketplace_product_of_another_customer_in_an_mca_export_is_read(tmp_path, accounts):
+    recon = _recon_with(tmp_path / RECON.name, **NORTHWIND_SAAS)
+    reports = import_reports(open_store(), [recon, MCA], accounts=_mapped(*accounts))
+    assert [r.rows for r in reports] == [20, 4]
+
+
+def test_billing_import_matches_by_the_parameters_accounts(tmp_path, capsys):
+    parameters = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(parameters / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"microsoft,{NORTHWIND_SUBSCRIPTION},C010,,,northwind-internal (Azure)\n")
+    recon = _recon_with(tmp_path / RECON.name, **NORTHWIND_SAAS)
+    assert main(["import", str(recon), str(MCA), "--parameters", str(parameters)]) == 2
+    err = capsys.readouterr().err
+    assert "accounts.csv maps the tenant and the export's subscription to C010" in err
+
+
+def test_a_run_matches_by_the_parameters_accounts(tmp_path):
+    parameters = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(parameters / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"microsoft,{NORTHWIND_SUBSCRIPTION},C010,,,northwind-internal (Azure)\n")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    _recon_with(reports / RECON.name, **NORTHWIND_SAAS)
+    shutil.copy(MCA, reports / MCA.name)
+    br = run.start("2026-10", str(reports), str(parameters), str(tmp_path / "outputs"))
+    br.load_parameters()
+    with pytest.raises(InputError, match="export's subscription to C010"):
+        br.import_reports()

@@ -6,7 +6,7 @@ is all-or-nothing: either every file lands with balanced control totals, or none
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +53,8 @@ from billing_lib.vendor_prices import VendorPrices
 if TYPE_CHECKING:  # imported where a frame is built: `billing run` checks reports without it
     import pandas as pd
 
+    from billing_lib.customers import AccountMapping
+
 __all__ = [
     "FormatSpec",
     "ImportReport",
@@ -91,6 +93,7 @@ def import_reports(
     default_currency: str | None = None,
     vendor_prices: VendorPrices | None = None,
     period: str | None = None,
+    accounts: Sequence[AccountMapping] | None = None,
 ) -> list[ImportReport]:
     """Import every file in ``paths`` into ``lines``, all or nothing.
 
@@ -108,7 +111,8 @@ def import_reports(
     report that names none itself. A report none of whose lines is charged in ``period``, or
     most of whose charges are outside it, is refused (checks.check_in_period); a ``period``
     that is no ``YYYY-MM`` month before any file is read (it names the contract's prices of a
-    report naming no month)."""
+    report naming no month). ``accounts`` (``accounts.csv``) tell the customer of an Azure
+    subscription, for a purchase both files bill (purchase_sources)."""
     if period is not None:
         month_days(period, "period")
     ensure_tables(con)
@@ -130,7 +134,7 @@ def import_reports(
                     checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
         check_usage_from_one_format(con)
-        check_purchases_from_one_source(con)
+        check_purchases_from_one_source(con, accounts)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)

@@ -7,18 +7,29 @@ beside the invoice file's licences (whose purchases the cost export does not hol
 lines of these formats are not refused as a whole. Purchases found in both are refused instead,
 one by one: the same reservation or savings plan order (``CommitmentDiscountId``: the invoice
 file's ReservationOrderId, the export's productOrderId or benefitId) in one charge month, or,
-where one of the two lines has no order id (a marketplace product), the same customer tenant,
-charge month, product (its id or name) and amount. Two purchases of different orders, products
-or amounts are both billed.
+where one of the two lines has no order id (a marketplace product), the same customer, charge
+month, product (its id or name) and amount. The invoice file names the customer by its tenant,
+and so does the partner's (MPA) export; an EA/MCA export and Cost Management's FOCUS export name
+the Azure subscription instead, so there the customer is the same when the invoice file's
+SubscriptionId is that subscription, or when ``accounts.csv`` maps the tenant and the
+subscription to one customer on the charge day (``accounts``). Two purchases of different
+orders, products, amounts or customers are both billed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import duckdb
+import pyarrow as pa
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.spec import spec_named
 from billing_lib.sql import ql
+
+if TYPE_CHECKING:  # the parameters' model, imported by the run that passes them
+    from billing_lib.customers import AccountMapping
 
 #: The Partner Center invoice reconciliation format.
 INVOICE_FILE = "ms_invoice_reconciliation"
@@ -38,6 +49,13 @@ PRODUCT_SQL = (
     "[lower(trim(split_part(SkuId, ':', 1))), lower(trim(ServiceName)), "
     "lower(trim(ChargeDescription))]"
 )
+#: How the two lines of a purchase without an order id were found to be one customer's, for the
+#: message (``_matched`` in the query).
+SAME_CUSTOMER = {
+    "tenant": "its tenant",
+    "subscription": "the invoice file's SubscriptionId is the export's subscription",
+    "customer": "accounts.csv maps the tenant and the export's subscription to {customer}",
+}
 #: The way out of the refusal.
 ONE_SOURCE = (
     "bill Azure from the invoice file alone (its usage-based rows and purchases), leaving the cost "
@@ -47,37 +65,77 @@ ONE_SOURCE = (
 )
 
 
-def check_purchases_from_one_source(con: duckdb.DuckDBPyConnection) -> None:
+def _microsoft_accounts(accounts: Sequence[AccountMapping] | None) -> pa.Table:
+    """The Microsoft rows of ``accounts`` (accounts.csv) as a table for the query: tenant or
+    subscription, customer and the inclusive days of the mapping."""
+    rows = [m for m in accounts or () if m.vendor == "microsoft"]
+    return pa.table(
+        {
+            "account_id": pa.array([m.account_id for m in rows], pa.string()),
+            "customer_id": pa.array([m.customer_id for m in rows], pa.string()),
+            "valid_from": pa.array([m.valid_from for m in rows], pa.date32()),
+            "valid_to": pa.array([m.valid_to for m in rows], pa.date32()),
+        }
+    )
+
+
+def check_purchases_from_one_source(
+    con: duckdb.DuckDBPyConnection, accounts: Sequence[AccountMapping] | None = None
+) -> None:
     """Refuse the store's lines when a Microsoft Purchase line of an invoice reconciliation file
     and one of an Azure cost export bill the same purchase (module docstring), naming both files
-    and rows, the purchase and the way out. Reads nothing unless both kinds of report were
-    imported, and then only their Microsoft Purchase lines."""
+    and rows, the purchase and the way out. ``accounts``: accounts.csv's mappings, which tell
+    the customer of an export's subscription (none: only the same tenant, or the invoice file's
+    SubscriptionId, tells it). Reads nothing unless both kinds of report were imported, and then
+    only their Microsoft Purchase lines."""
     formats = {r[0] for r in con.execute("SELECT DISTINCT format FROM imports").fetchall()}
     exports = [f for f in COST_EXPORTS if f in formats]
     if INVOICE_FILE not in formats or not exports:
         return
-    both = con.execute(
-        f"""WITH p AS (
-              SELECT rowid AS id, x_Format AS format, x_SourceFile AS file, x_SourceRow AS row,
+    con.register("__purchase_accounts", _microsoft_accounts(accounts))
+    try:
+        both = con.execute(
+            f"""WITH p AS (
+              SELECT l.rowid AS id, x_Format AS format, x_SourceFile AS file, x_SourceRow AS row,
                      SubAccountId AS account, SubAccountName AS name,
+                     lower(trim(ResourceId)) AS subscription,
                      strftime(ChargePeriodStart, '%Y-%m') AS month, {ORDER_SQL} AS ord,
                      {PRODUCT_SQL} AS products, BilledCost AS cost, BillingCurrency AS currency,
-                     COALESCE(ChargeDescription, ServiceName, SkuId) AS what
-              FROM lines
+                     COALESCE(ChargeDescription, ServiceName, SkuId) AS what,
+                     m.customer_id AS customer
+              FROM lines l LEFT JOIN __purchase_accounts m
+                ON m.account_id = l.SubAccountId
+               AND CAST(l.ChargePeriodStart AS DATE)
+                   BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
+                       AND COALESCE(m.valid_to, DATE '9999-12-31')
               WHERE x_Format IN ({", ".join(ql(f) for f in [INVOICE_FILE, *exports])})
-                AND x_Vendor = 'microsoft' AND ChargeCategory = 'Purchase')
-            SELECT e.file, e.row, e.format, i.file, i.row, i.account, i.name, i.month, i.what,
-                   i.currency, i.cost, CASE WHEN i.ord = e.ord THEN i.ord END
-            FROM p i JOIN p e
-              ON i.format = {ql(INVOICE_FILE)} AND e.format <> {ql(INVOICE_FILE)}
-             AND i.month = e.month
-             AND CASE WHEN i.ord IS NOT NULL AND e.ord IS NOT NULL THEN i.ord = e.ord
-                      ELSE i.account = e.account AND i.cost = e.cost
-                           AND i.currency = e.currency AND list_has_any(i.products, e.products)
-                 END
-            QUALIFY row_number() OVER (PARTITION BY e.id ORDER BY i.id) = 1
-            ORDER BY e.id"""
-    ).fetchall()
+                AND x_Vendor = 'microsoft' AND ChargeCategory = 'Purchase'),
+            pairs AS (
+              SELECT e.id, i.id AS invoice_id, e.file, e.row, e.format, i.file AS invoice,
+                     i.row AS invoice_row, i.account, i.name, i.month, i.what, i.currency, i.cost,
+                     CASE WHEN i.ord = e.ord THEN i.ord END AS ord,
+                     CASE WHEN i.ord = e.ord THEN NULL
+                          WHEN i.account = e.account THEN 'tenant'
+                          WHEN i.subscription = e.account THEN 'subscription'
+                          ELSE 'customer' END AS matched,
+                     i.customer
+              FROM p i JOIN p e
+                ON i.format = {ql(INVOICE_FILE)} AND e.format <> {ql(INVOICE_FILE)}
+               AND i.month = e.month
+               AND CASE WHEN i.ord IS NOT NULL AND e.ord IS NOT NULL THEN i.ord = e.ord
+                        ELSE i.cost = e.cost AND i.currency = e.currency
+                             AND list_has_any(i.products, e.products)
+                             AND (i.account = e.account OR i.subscription = e.account
+                                  OR i.customer = e.customer)
+                   END)
+            SELECT file, row, format, invoice, invoice_row, account, name, month, what,
+                   currency, cost, ord, matched, customer
+            FROM pairs
+            QUALIFY row_number() OVER (PARTITION BY id ORDER BY invoice_id) = 1
+            ORDER BY id"""
+        ).fetchall()
+    finally:
+        con.unregister("__purchase_accounts")
     if not both:
         return
     problems = [
@@ -88,16 +146,18 @@ def check_purchases_from_one_source(con: duckdb.DuckDBPyConnection) -> None:
             order or f"{cost.normalize():f}",
             f"a purchase not billed in {invoice} too (it is its row {invoice_row})",
         )
-        for file, row, _, invoice, invoice_row, _, _, _, _, _, cost, order in both
+        for file, row, _, invoice, invoice_row, _, _, _, _, _, cost, order, _, _ in both
     ]
-    file, row, fmt, invoice, invoice_row, account, name, month, what, currency, cost, order = both[
-        0
-    ]
+    (file, row, fmt, invoice, invoice_row, account, name, month, what, currency, cost, order) = (
+        both[0][:12]
+    )
+    how, customer = both[0][12:]
     named = f" ({name})" if name and name != account else ""
     matched = (
         f"reservation or savings plan order {order}"
         if order
-        else "the same customer, product and amount; no order id in one of them"
+        else f"the same customer ({SAME_CUSTOMER[how].format(customer=customer)}), product and "
+        "amount; no order id in one of them"
     )
     more = f" ({len(both)} purchases in all)" if len(both) > 1 else ""
     raise InputError(

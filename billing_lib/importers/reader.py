@@ -27,6 +27,7 @@ from isal import igzip, igzip_lib
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.report_names import MAX_ZIP_DEPTH, zip_members
+from billing_lib.importers.text_digest import TextDigest, text_sha256
 from billing_lib.run_files import sha256_of
 from billing_lib.scratch import scratch_when_needed
 from billing_lib.sql import ql
@@ -64,6 +65,10 @@ class SourceFile:
     #: sha256 of the content once decompressed: of a CSV.gz its CSV text, otherwise ``checksum``
     #: (the same report gzipped again, at another level or not at all, has the same content)
     content: str = ""
+    #: sha256 of a CSV's text whatever its encoding and line ends (``text_digest``: the same
+    #: report saved again as UTF-16, with a BOM or CRLF line ends); ``content`` for a file whose
+    #: content is its text as it is (UTF-8 without BOM, LF lines) and for Parquet
+    text: str = ""
 
     @property
     def file_name(self) -> str:
@@ -88,17 +93,18 @@ _LF, _CR = 10, 13
 
 
 def _scan_lines(
-    path: Path, encoding: str, content: Any = None
+    path: Path, encoding: str, content: Any = None, text: TextDigest | None = None
 ) -> tuple[tuple[int, ...], int, bool]:
     """Blank physical lines, the number of physical lines and whether line ends mix CRLF and LF,
     with no per-line Python, so that row numbers can follow a spreadsheet even when DuckDB skips
-    blanks. ``content``: a hashlib object fed the decompressed bytes in the same pass."""
+    blanks. ``content``: a hashlib object fed the decompressed bytes in the same pass; ``text``:
+    fed its lines, for the sha256 of its text (text_digest)."""
     chunks = _byte_chunks(path)
     if content is not None:
         chunks = _hashed(chunks, content)
     if encoding == "utf-16":
-        return _scan_text_chunks(_decoded_utf16(chunks))
-    return _scan_byte_chunks(chunks)
+        return _scan_text_chunks(_decoded_utf16(chunks), text)
+    return _scan_byte_chunks(chunks, text)
 
 
 def _hashed(chunks: Iterable[bytes], content: Any) -> Iterator[bytes]:
@@ -107,7 +113,9 @@ def _hashed(chunks: Iterable[bytes], content: Any) -> Iterator[bytes]:
         yield chunk
 
 
-def _scan_byte_chunks(chunks: Iterable[bytes]) -> tuple[tuple[int, ...], int, bool]:
+def _scan_byte_chunks(
+    chunks: Iterable[bytes], text: TextDigest | None = None
+) -> tuple[tuple[int, ...], int, bool]:
     """``_scan_lines`` of UTF-8 (or single-byte) text: each chunk's line ends found at once by
     numpy (a blank line is one of length 0, or a lone CR before its LF). About 2.5 times the
     speed of searching the chunk for two-byte sequences (benchmarks/README.md)."""
@@ -120,18 +128,25 @@ def _scan_byte_chunks(chunks: Iterable[bytes]) -> tuple[tuple[int, ...], int, bo
         complete, carry = buf[:end], buf[end:]
         if not end:
             continue
-        text = np.frombuffer(complete, dtype=np.uint8)
-        ends = np.flatnonzero(text == _LF)
-        after_cr = text[ends - 1] == _CR  # the first LF at 0 looks at the last byte, an LF
-        crlf += int(np.count_nonzero(after_cr))
+        data = np.frombuffer(complete, dtype=np.uint8)
+        ends = np.flatnonzero(data == _LF)
+        after_cr = data[ends - 1] == _CR  # the first LF at 0 looks at the last byte, an LF
+        here = int(np.count_nonzero(after_cr))
+        crlf += here
+        if text is not None:
+            text.lines(complete, here > 0)
         length = np.diff(ends, prepend=-1) - 1
         blank = np.flatnonzero((length == 0) | ((length == 1) & after_cr))
         blanks.extend((blank + lines_before + 1).tolist())
         lines_before += len(ends)
+    if text is not None:
+        text.end(carry)
     return tuple(blanks), lines_before + (1 if carry else 0), 0 < crlf < lines_before
 
 
-def _scan_text_chunks(chunks: Iterable[str]) -> tuple[tuple[int, ...], int, bool]:
+def _scan_text_chunks(
+    chunks: Iterable[str], text: TextDigest | None = None
+) -> tuple[tuple[int, ...], int, bool]:
     """``_scan_lines`` of decoded text (UTF-16 files), one regex pass per chunk."""
     blanks: list[int] = []
     lines_before = crlf = 0
@@ -140,6 +155,8 @@ def _scan_text_chunks(chunks: Iterable[str]) -> tuple[tuple[int, ...], int, bool
         buf = carry + chunk
         end = buf.rfind("\n") + 1
         complete, carry = buf[:end], buf[end:]
+        if text is not None and complete:
+            text.lines(complete)
         crlf += complete.count("\r\n")
         last, counted = 0, lines_before
         for m in _BLANK_TEXT.finditer(complete):
@@ -149,6 +166,8 @@ def _scan_text_chunks(chunks: Iterable[str]) -> tuple[tuple[int, ...], int, bool
             last = m.start()
             blanks.append(counted + 1)
         lines_before += complete.count("\n")
+    if text is not None:
+        text.end(carry)
     return tuple(blanks), lines_before + (1 if carry else 0), 0 < crlf < lines_before
 
 
@@ -350,11 +369,12 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
             checksum,
             unnamed=unnamed,
             content=checksum,
+            text=checksum,
         )
     header, encoding, delimiter = _csv_header(path, name)
     checksum = sha256_of(path)
     try:
-        blanks, physical, mixed, content = _line_scan(path, encoding, checksum)
+        blanks, physical, mixed, content, text = _line_scan(path, encoding, checksum)
     except READ_ERRORS as exc:
         raise InputError(f"{name}: cannot be read to the end: {exc}") from exc
     unnamed = tuple(h for i, h in enumerate(header, 1) if h == unnamed_column(i))
@@ -370,6 +390,7 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
         delimiter=delimiter,
         unnamed=unnamed,
         content=content,
+        text=text,
     )
     if mixed and scratch is not None:
         return _one_line_ending(src, scratch())
@@ -396,16 +417,26 @@ def _check_parquet_unnamed(path: Path, name: str, names: list[str]) -> None:
 
 
 @lru_cache(maxsize=32)
-def _line_scan(path: Path, encoding: str, checksum: str) -> tuple[tuple[int, ...], int, bool, str]:
-    """``_scan_lines`` of a file and the sha256 of its decompressed content (``checksum``, the
-    sha256 of its bytes, for a file that is not gzip), remembered by path and checksum: a billing
-    run looks at each report twice (its parameters check recognises the format, then the import
-    reads it), and the scan decompresses the whole file, seconds per million lines of a CSV.gz.
-    The content's sha256 is taken in the same pass (billed_reports)."""
-    if not _is_gzip(path):
-        return (*_scan_lines(path, encoding), checksum)
-    content = hashlib.sha256()
-    return (*_scan_lines(path, encoding, content), content.hexdigest())
+def _line_scan(
+    path: Path, encoding: str, checksum: str
+) -> tuple[tuple[int, ...], int, bool, str, str]:
+    """``_scan_lines`` of a file, the sha256 of its decompressed content (``checksum``, the
+    sha256 of its bytes, for a file that is not gzip) and that of its text (text_digest),
+    remembered by path and checksum: a billing run looks at each report twice (its parameters
+    check recognises the format, then the import reads it), and the scan decompresses the whole
+    file, seconds per million lines of a CSV.gz. Both sha256 are taken in the same pass
+    (billed_reports); the text's in a pass of its own only for a file whose text differs from its
+    content after its first lines (CRLF lines appended, no line end after the last line)."""
+    text = TextDigest()
+    if _is_gzip(path):
+        hashed = hashlib.sha256()
+        scan = _scan_lines(path, encoding, hashed, text)
+        content = hashed.hexdigest()
+    else:
+        scan, content = _scan_lines(path, encoding, text=text), checksum
+    if text.late:
+        return (*scan, content, text_sha256(_one_lf(_byte_chunks(path), b"\r\n", b"\n")))
+    return (*scan, content, text.hexdigest() or content)
 
 
 def _is_gzip(path: Path) -> bool:

@@ -31,7 +31,8 @@ MAX_ZIP_DEPTH = 2
 #: A file or member not read whose name still looks like a vendor report: a report's ending
 #: followed by another one, or a compressed file or archive the import does not open
 #: (``report.csv.bz2``, ``cur.parquet.zst``, ``october.7z``); ``billing import`` refuses a zip
-#: holding one rather than pass over its charges.
+#: holding one, and ``billing run`` a reports folder holding one (in a zip or not), rather than
+#: pass over its charges (``refuse_reports_not_read``).
 LOOKS_LIKE_A_REPORT = re.compile(
     r"\.(csv|tsv|parquet)\.|\.(gz|bz2|xz|zst|zstd|lz4|7z|rar|tar|tgz|z)$", re.IGNORECASE
 )
@@ -172,3 +173,34 @@ def looks_like_a_report(name: str) -> bool:
     """Whether the file or member ``name``, not read, looks like a vendor report
     (``LOOKS_LIKE_A_REPORT``)."""
     return bool(LOOKS_LIKE_A_REPORT.search(name.rsplit("!", 1)[-1]))
+
+
+def reports_not_read(folder: Path) -> list[tuple[str, str]]:
+    """(name, why) of the files and zip members of the reports folder ``folder`` that are not
+    read but look like a vendor report (``looks_like_a_report``; ``files_not_read``'s names)."""
+    folder = Path(folder)
+    return [
+        (name, why)
+        for name, why in files_not_read(folder)
+        if looks_like_a_report(name) and not (folder / name).is_dir()
+    ]
+
+
+def refuse_reports_not_read(found: list[tuple[str, str]]) -> None:
+    """InputError naming each of ``found`` ((name, why) of files or zip members not read,
+    ``zip!member``) that looks like a vendor report the import cannot open (``cur.csv.bz2``, a
+    ``.7z``): left unread, its charges would be on no invoice while the run or import goes
+    through with only a warning."""
+    reports = [(name, why) for name, why in found if looks_like_a_report(name)]
+    if not reports:
+        return
+    raise InputError(
+        f"{reports[0][0]}: looks like a vendor report but is not read: {reports[0][1]}"
+        + (f" ({len(reports)} such files or members)" if len(reports) > 1 else "")
+        + "; its charges would be on no invoice. Unpack it and give the report as .csv, "
+        ".csv.gz, .tsv, .parquet or .zip (a zip in the zip is read)",
+        [
+            Problem(name, None, None, None, "a report as .csv, .csv.gz, .tsv, .parquet or .zip")
+            for name, _ in reports
+        ],
+    )
