@@ -9,7 +9,9 @@ Left by a killed run, and what the next run does with it (and prints):
   place (its manifest carries the run's id) its numbers are recorded, else its plan is dropped;
 - ``.replaced-<period>-*`` (the earlier run folder moved aside): put back when ``<period>/`` is
   missing (the new run never got into place), else removed;
-- ``.staging-*`` (a run's unfinished files, also in ``corrections/``): removed.
+- ``.staging-*`` (a run's unfinished files, also in ``corrections/``): removed;
+- ``.invoice_register.sqlite.rebuild-*`` (the new register of a killed ``billing register
+  rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one.
 
 Only a run holding the lock cleans, so it never touches the folders of a live run.
 """
@@ -102,6 +104,7 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
         *_finish_publishing(output, tolerate_bad_register),
         *_put_back_replaced(output),
         *_remove_staging(output),
+        *_remove_rebuild_files(output),
     ]
 
 
@@ -182,6 +185,18 @@ def _remove_staging(output: Path) -> list[str]:
                 f"removed {staging.relative_to(output)}: the unfinished files of a run that was "
                 "killed"
             )
+    return done
+
+
+def _remove_rebuild_files(output: Path) -> list[str]:
+    """The unfinished register of a killed ``billing register rebuild``, removed: the register in
+    place is still the one before it (the new one is moved in only once complete)."""
+    done = []
+    for left in _rebuild_files(output):
+        left.unlink(missing_ok=True)
+        done.append(
+            f"removed {left.name}: the unfinished register of a register rebuild that was killed"
+        )
     return done
 
 
@@ -556,6 +571,7 @@ def _replace_register(output: Path, found: _Found, series: dict[str, list[int]])
     done = []
     try:
         _write_register(tmp, found.rows, series, found.finalised)
+        pause_point("register-rebuild-written")
         if target.exists():
             Register(target).entries()  # settles a crashed transaction before the copy
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -566,6 +582,11 @@ def _replace_register(output: Path, found: _Found, series: dict[str, list[int]])
     finally:
         tmp.unlink(missing_ok=True)
     return done
+
+
+def _rebuild_files(output: Path) -> list[Path]:
+    """The unfinished registers ``_replace_register`` writes (and SQLite's journal beside one)."""
+    return sorted(Path(output).glob(f".{REGISTER}.rebuild-*"))
 
 
 def _write_register(

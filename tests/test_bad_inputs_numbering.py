@@ -584,6 +584,36 @@ def test_leftover_staging_and_replaced_folders_are_cleaned_and_reported(case, ca
     assert not [p for p in out.rglob(".*") if p.name != LOCK]
 
 
+def test_a_register_rebuild_killed_leaves_nothing_the_next_command_does_not_clean(case, capsys):
+    """``billing register rebuild`` writes the new register beside the old one, then moves it
+    into place; killed in between, its unfinished file stayed in the outputs folder for good
+    (``.invoice_register.sqlite.rebuild-*``). The next run or rebuild, holding the lock, removes
+    it and says so; the register in place is the one before the killed rebuild."""
+    out = case / "outputs"
+    register = register_bytes(out)
+    rebuild = ["register", "rebuild", "--output", str(out)]
+    for then in ("run", "rebuild"):
+        proc = forked_start("billing", rebuild, case, pause="register-rebuild-written")
+        wait_paused(proc, case)
+        kill9(proc)
+        (case / "paused").unlink()
+        [left] = [p.name for p in out.glob(f".{REGISTER}.rebuild-*")]
+        assert register_bytes(out) == register  # the killed rebuild changed nothing in place
+        capsys.readouterr()
+        if then == "run":
+            assert run_in_process(case, "2026-11") == 0
+            register = register_bytes(out)
+        else:
+            assert cli.main(rebuild) == 0
+        printed = capsys.readouterr().out
+        assert (
+            f"cleaned up: removed {left}: the unfinished register of a register rebuild that "
+            "was killed"
+        ) in printed
+        assert not list(out.glob(f".{REGISTER}*")), then
+    issued(out)
+
+
 # -- credit notes --------------------------------------------------------------------------------
 
 
