@@ -32,7 +32,14 @@ from billing_lib.faults import pause_point
 from billing_lib.importers.report_names import report_files
 from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
-from billing_lib.numbering_records import format_number, void_held_for
+from billing_lib.numbering_records import (
+    NO_INVOICE_IN_RERUN,
+    format_number,
+    rerun_in_series,
+    void_held_for,
+    void_note,
+    void_notes,
+)
 from billing_lib.run_files import (
     CORRECTIONS,
     CREDIT_NOTE_DATA,
@@ -501,14 +508,25 @@ def _add_run(found: _Found, folder: Path) -> None:
         )
     numbering = manifest.get("numbering") or {}
     held_for = void_held_for(numbering)  # none in a manifest from before they were recorded
+    notes = void_notes(numbering)  # nor these
     for number in numbering.get("void", []):
-        note = "customer had no invoice in a rerun before finalising; number never issued"
+        note = notes.get(number) or _void_note_of_old_manifest(number, numbering.get("series"))
         customer, day = held_for.get(number, (None, None))
         found.add(
             number,
             f"{period}/{MANIFEST}",
             (number, "invoice", period, customer, None, "void", day, note),
         )
+
+
+def _void_note_of_old_manifest(number: str, series: object) -> str:
+    """The note of a void number a manifest lists without one (written before they were
+    recorded): a number of another series than the run's was voided by the month rerun in the
+    run's series, any other by its customer having no invoice in a rerun."""
+    match = NUMBER.match(number)
+    if isinstance(series, str) and match and match.group(1) != series:
+        return void_note(rerun_in_series(series))
+    return void_note(NO_INVOICE_IN_RERUN)
 
 
 def _add_correction(found: _Found, folder: Path) -> None:
