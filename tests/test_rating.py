@@ -337,6 +337,45 @@ def test_tiered_and_volume_count_the_month_per_customer_and_rule(tmp_path):
 
 @pytest.mark.parametrize("kind", ["tiered", "volume"])
 def test_a_tier_refuses_to_add_up_quantities_of_different_units(tmp_path, kind):
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        # 1 Oct: 0 -> 80 at the old tiers, 80 x 1.00; 20 Oct: 80 -> 160 at the new ones,
+        # 20 x 1.10 + 60 x 0.60 (restarted at 0 it was 80 x 1.10 = 88)
+        ("tiered", [D(80), D(58)]),
+        # the month's 160 units are in the second tier: 80 x 0.50 (the old price), 80 x 0.60
+        # (restarted, each half was in the first tier: 80 x 1.00 and 80 x 1.10)
+        ("volume", [D(40), D(48)]),
+    ],
+)
+def test_tiers_changed_mid_month_count_the_month_s_volume_at_each_day_s_prices(
+    tmp_path, kind, expected
+):
+    """A tier price changed from the 16th: two entries of one scope, the old one ending the day
+    before the new one begins. The month's cumulative volume decides the tier (the counting
+    does not restart at the change, so the customer is not charged the first tier twice), each
+    line at the prices in effect on its charge date."""
+    old = "[{up_to: 100, unit_price: '1.00'}, {unit_price: '0.50'}]"
+    new = "[{up_to: 100, unit_price: '1.10'}, {unit_price: '0.60'}]"
+    con, report = rate(
+        tmp_path,
+        plan(
+            f"{{id: pts-old, kind: {kind}, currency: EUR, tiers: {old}, valid_to: 2026-10-15}}",
+            f"{{id: pts-new, kind: {kind}, currency: EUR, tiers: {new}, valid_from: 2026-10-16}}",
+        ),
+        [
+            line(**MS, PricingQuantity=80, ChargePeriodStart=datetime(2026, 10, 1)),
+            line(**MS, PricingQuantity=80, ChargePeriodStart=datetime(2026, 10, 20)),
+            line(**{**MS, "SubAccountId": "tenant-2"}, PricingQuantity=30),  # C2 on its own
+        ],
+    )
+    assert rated(con) == [
+        ("C1", "pts-old", expected[0]),
+        ("C1", "pts-new", expected[1]),
+        ("C2", "pts-old", D(30)),
+    ]
+
+
     """35,712 core-hours priced per unit (no points) beside a customer's VMware points: a tier
     adding them up would price the core-hours as points. Refused naming the rule, the customer
     and the units; units differing only in case and spaces are one unit, and another customer's
