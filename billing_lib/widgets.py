@@ -92,6 +92,11 @@ def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFram
     return out
 
 
+def _exact(value: Any) -> str:
+    """An unrounded amount as text without trailing zeros (175.0055), "n/a" when missing."""
+    return "n/a" if value is None or pd.isna(value) else f"{Decimal(value).normalize():f}"
+
+
 def _percent(value: Any) -> str:
     return "n/a" if pd.isna(value) else f"{value} %"
 
@@ -113,8 +118,7 @@ def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
             f"change <b>{sign}{change:,f}</b>; invoiced net {currency} "
             f"{round_money(row['revenue'], currency):,f} &rarr; "
             f"{round_money(row['what_if_revenue'], currency):,f} (rated lines, unrounded: "
-            f"{row['rated_revenue'].normalize():f} &rarr; "
-            f"{row['what_if_rated_revenue'].normalize():f})"
+            f"{_exact(row['rated_revenue'])} &rarr; {_exact(row['what_if_rated_revenue'])})"
         )
     return "<br>".join(parts) or "no lines selected"
 
