@@ -368,7 +368,6 @@ def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     import duckdb
 
     from billing_lib import whatif, widgets
-    from billing_lib.store import frame
 
     [(customer, n)] = con.execute(
         "SELECT customer_id, count(*) FROM rated_lines GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
@@ -380,11 +379,7 @@ def what_if_step(con: Any, failures: dict[str, str]) -> tuple[float, int]:
     seconds = time.perf_counter() - t0
     assert margin
     try:
-        current = frame(
-            con,
-            whatif.TOTALS_SQL.format(source="(SELECT * FROM rated_lines WHERE customer_id = ?)"),
-            [customer],
-        )
+        current = whatif.reprice_customer(con, customer, None, totals=True)  # as billed
         widgets.describe_change(widgets.compare_margins(current, repriced), markup)
         seconds = time.perf_counter() - t0
     except duckdb.Error as exc:

@@ -78,19 +78,22 @@ def billed_lines(output: Path, files: list[Path]) -> tuple[str, list[Path]]:
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", read
 
 
-def billed_minimum_fees(output: Path, periods: list[str]) -> tuple[str, list[Path]]:
+def billed_minimum_fees(
+    output: Path, periods: list[str], name: str = whatif.MINIMUM_FEES_PARQUET
+) -> tuple[str, list[Path]]:
     """SQL of the minimum fees in force in ``periods`` as billed now (``billed_lines``' month):
     each run's ``minimum_fees.parquet``, and for a customer whose invoice a reissued one
     replaced, the reissue's (billed with the parameters as corrected: a minimum fee changed is
     the correction), where its folder holds one; and every Parquet file it reads. By name: a
-    file written before the minimum fees held the line_grouping lacks that column."""
+    file written before the minimum fees held the line_grouping lacks that column. ``name``
+    ``whatif.TERMS_PARQUET``: the customers' terms, the same way."""
     parts, read = [], []
     for period in periods:
         _, replacing = billed_now(Path(output), period)
-        own = [f.parent / whatif.MINIMUM_FEES_PARQUET for f in replacing]
+        own = [f.parent / name for f in replacing]
         own = [f for f in own if f.is_file()]
         replaced = [str(read_manifest(f.parent).get("customer_id")) for f in own]
-        run = Path(output) / period / whatif.MINIMUM_FEES_PARQUET
+        run = Path(output) / period / name
         where = f" WHERE customer_id NOT IN ({', '.join(map(ql, replaced))})" if replaced else ""
         parts.append(f"SELECT * FROM read_parquet({ql(str(run))}){where}")
         parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in own]
@@ -198,39 +201,47 @@ def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
         con.close()
 
 
-def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]:
+def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.DataFrame]:
     """The margin explorer's what-if over finished runs in ``output``: given the selection (rows
     of ``load_summary``, or rated lines: what matters is their periods), a customer and a
-    markup, ``whatif.reprice`` of that customer's rated lines of those periods, every vendor's,
+    markup (None: the lines as billed, keyed to their invoice lines the same way, for the
+    comparison), ``whatif.reprice`` of that customer's rated lines of those periods, every vendor's,
     read from the runs' ``rated_lines.parquet`` (stored by customer, so only its row groups are
     read), with the minimum fees each run stored beside them (``minimum_fees.parquet``; a
     reissued invoice's own, ``billed_minimum_fees``): the margin is what a run with that markup
-    would invoice. Every vendor's lines, as a run prices
+    would invoice, with the customers' terms each stored (``what_if_terms.parquet``: credits
+    priced, invoice lines). Every vendor's lines, as a run prices
     them all: a minimum fee tops up the revenue of its whole scope, and a VMware minimum topped
     up from the Microsoft lines alone would bill the whole fee to a customer whose VMware lines
     reach it (the explorer shows the chosen vendors' lines of it). RunError naming the file when
     a run folder has none (a run older than it: bill that period again)."""
     output = Path(output)
 
-    def reprice(selection: pd.DataFrame, customer: str, markup: Decimal) -> pd.DataFrame:
+    def reprice(selection: pd.DataFrame, customer: str, markup: Decimal | None) -> pd.DataFrame:
         periods = sorted(set(selection["period"]))
-        files = [output / p / whatif.MINIMUM_FEES_PARQUET for p in periods]
-        missing = [f for f in files if not f.is_file()]
-        if missing:
-            raise RunError(
-                f"{missing[0]}: not found; the what-if needs the minimum fees the run used "
-                f"(runs since this file exists write it): bill {missing[0].parent.name} again"
-            )
+        needed = {
+            whatif.MINIMUM_FEES_PARQUET: "the minimum fees the run used",
+            whatif.TERMS_PARQUET: "the customers' terms the run used (line grouping, credits "
+            "priced)",
+        }
+        for name, what in needed.items():
+            missing = [output / p / name for p in periods if not (output / p / name).is_file()]
+            if missing:
+                raise RunError(
+                    f"{missing[0]}: not found; the what-if needs {what} (runs since this file "
+                    f"exists write it): bill {missing[0].parent.name} again"
+                )
         lines, rated = billed_lines(output, [output / p / RATED_PARQUET for p in periods])
         rules, fees = billed_minimum_fees(output, periods)
+        terms, terms_read = billed_minimum_fees(output, periods, whatif.TERMS_PARQUET)
         con = duckdb.connect()
         try:
-            with named_if_damaged([*rated, *fees]):
+            with named_if_damaged([*rated, *fees, *terms_read]):
                 con.execute(
                     f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} WHERE customer_id = ?",
                     [customer],
                 )
-                repriced = whatif.reprice(con, "_lines", rules, customer, markup)
+                repriced = whatif.reprice(con, "_lines", rules, terms, customer, markup)
         finally:
             con.close()
         if "customer_name" in selection.columns:  # as load_summary names them, for the summaries

@@ -186,8 +186,8 @@ class Register(RegisterSteps):
         with self._transaction(commit=False) as db:
             numbers = self._reserve(db, series, period, customer_ids, issue_date)
             void = db.execute(  # of every series: one the rerun no longer numbers in too
-                "SELECT invoice_number, customer_id, issue_date FROM numbers WHERE period = ? "
-                "AND kind = 'invoice' AND status = 'void' ORDER BY series, number",
+                "SELECT invoice_number, customer_id, issue_date, note FROM numbers WHERE "
+                "period = ? AND kind = 'invoice' AND status = 'void' ORDER BY series, number",
                 [period],
             ).fetchall()
         return NumberPlan(
@@ -195,8 +195,9 @@ class Register(RegisterSteps):
             period,
             issue_date.isoformat(),
             numbers,
-            tuple(n for n, _, _ in void),
-            {n: (customer, day) for n, customer, day in void},
+            tuple(n for n, _, _, _ in void),
+            {n: (customer, day) for n, customer, day, _ in void},
+            {n: note for n, _, _, note in void if note},
         )
 
     def reserve(

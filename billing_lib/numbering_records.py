@@ -66,13 +66,30 @@ class RegisterEntry:
     note: str | None
 
 
+#: Why a number is void: its customer had no invoice in the rerun of the month.
+NO_INVOICE_IN_RERUN = "customer had no invoice in a rerun before finalising"
+
+
+def rerun_in_series(series: str) -> str:
+    """Why a number is void: the month was rerun in ``series`` (seller.yaml's invoice_series
+    changed), so its numbers of the earlier series are on no invoice."""
+    return f"the month was rerun in series {series}"
+
+
+def void_note(why: str) -> str:
+    """The register's note of a number made void for ``why``."""
+    return f"{why}; number never issued"
+
+
 @dataclass(frozen=True)
 class NumberPlan:
     """The invoice numbers a run gives its invoices, recorded in the register only when the run
     is published: ``numbers`` per customer of ``period`` in ``series``, and the numbers of the
     period that are then ``void`` (freed in the middle of the series, never issued), with the
-    customer and issue date each void number was held for (``void_of``: what the register keeps
-    of it, so ``billing register rebuild`` restores it from the run's manifest)."""
+    customer and issue date each void number was held for (``void_of``) and the register's note
+    of why it is void (``void_notes``: a customer without an invoice in the rerun, or the month
+    rerun in another series): what the register keeps of it, so ``billing register rebuild``
+    restores it from the run's manifest."""
 
     series: str
     period: str
@@ -81,6 +98,8 @@ class NumberPlan:
     void: tuple[str, ...] = ()
     #: number -> (customer, issue date) it was held for before it became void
     void_of: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    #: number -> the register's note of why it is void
+    void_notes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -90,7 +109,9 @@ class NumberPlan:
             "numbers": dict(sorted(self.numbers.items())),
             "void": list(self.void),
             "void_of": {
-                n: {"customer_id": c, "issue_date": d} for n, (c, d) in sorted(self.void_of.items())
+                n: {"customer_id": c, "issue_date": d}
+                | ({"note": self.void_notes[n]} if n in self.void_notes else {})
+                for n, (c, d) in sorted(self.void_of.items())
             },
         }
 
@@ -103,6 +124,7 @@ class NumberPlan:
             {str(c): str(n) for c, n in data["numbers"].items()},
             tuple(str(n) for n in data.get("void", ())),
             void_held_for(data),
+            void_notes(data),
         )
 
 
@@ -121,3 +143,16 @@ def void_held_for(data: dict) -> dict[str, tuple[str | None, str | None]]:
                 str(day) if day else None,
             )
     return out
+
+
+def void_notes(data: dict) -> dict[str, str]:
+    """The register's note of each void number of a plan (a run manifest's ``numbering``); none
+    for a manifest written before they were recorded."""
+    held = data.get("void_of")
+    if not isinstance(held, dict):
+        return {}
+    return {
+        str(n): str(of["note"])
+        for n, of in held.items()
+        if isinstance(of, dict) and isinstance(of.get("note"), str) and of["note"]
+    }

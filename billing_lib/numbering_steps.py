@@ -9,7 +9,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from billing_lib.errors import RunError
-from billing_lib.numbering_records import NumberPlan, format_number
+from billing_lib.numbering_records import (
+    NO_INVOICE_IN_RERUN,
+    NumberPlan,
+    format_number,
+    rerun_in_series,
+    void_note,
+)
 
 
 class RegisterSteps:
@@ -90,7 +96,7 @@ class RegisterSteps:
         ).fetchall()
         for other in sorted({s for s, _ in held}):
             numbers = [n for s, n in held if s == other]
-            self._release(db, other, numbers, now, f"the month was rerun in series {series}")
+            self._release(db, other, numbers, now, rerun_in_series(series))
 
     def _record_plan(self, db: sqlite3.Connection, plan: NumberPlan, finalise: bool) -> None:
         got = self._reserve(
@@ -259,7 +265,7 @@ class RegisterSteps:
         series: str,
         freed: list[int],
         now: str,
-        why: str = "customer had no invoice in a rerun before finalising",
+        why: str = NO_INVOICE_IN_RERUN,
     ) -> None:
         """Numbers no invoice of the rerun needs: taken back from the end of the series, kept as
         ``void`` (with the reason) in the middle, so no number disappears unexplained."""
@@ -267,7 +273,7 @@ class RegisterSteps:
             db.execute(
                 "UPDATE numbers SET status = 'void', updated = ?, note = ? WHERE series = ? AND "
                 "number = ?",
-                [now, f"{why}; number never issued", series, number],
+                [now, void_note(why), series, number],
             )
         while True:
             last = db.execute(

@@ -9,7 +9,9 @@ Left by a killed run, and what the next run does with it (and prints):
   place (its manifest carries the run's id) its numbers are recorded, else its plan is dropped;
 - ``.replaced-<period>-*`` (the earlier run folder moved aside): put back when ``<period>/`` is
   missing (the new run never got into place), else removed;
-- ``.staging-*`` (a run's unfinished files, also in ``corrections/``): removed.
+- ``.staging-*`` (a run's unfinished files, also in ``corrections/``): removed;
+- ``.invoice_register.sqlite.rebuild-*`` (the new register of a killed ``billing register
+  rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one.
 
 Only a run holding the lock cleans, so it never touches the folders of a live run.
 """
@@ -30,7 +32,14 @@ from billing_lib.faults import pause_point
 from billing_lib.importers.report_names import report_files
 from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
-from billing_lib.numbering_records import format_number, void_held_for
+from billing_lib.numbering_records import (
+    NO_INVOICE_IN_RERUN,
+    format_number,
+    rerun_in_series,
+    void_held_for,
+    void_note,
+    void_notes,
+)
 from billing_lib.run_files import (
     CORRECTIONS,
     CREDIT_NOTE_DATA,
@@ -102,6 +111,7 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
         *_finish_publishing(output, tolerate_bad_register),
         *_put_back_replaced(output),
         *_remove_staging(output),
+        *_remove_rebuild_files(output),
     ]
 
 
@@ -182,6 +192,18 @@ def _remove_staging(output: Path) -> list[str]:
                 f"removed {staging.relative_to(output)}: the unfinished files of a run that was "
                 "killed"
             )
+    return done
+
+
+def _remove_rebuild_files(output: Path) -> list[str]:
+    """The unfinished register of a killed ``billing register rebuild``, removed: the register in
+    place is still the one before it (the new one is moved in only once complete)."""
+    done = []
+    for left in _rebuild_files(output):
+        left.unlink(missing_ok=True)
+        done.append(
+            f"removed {left.name}: the unfinished register of a register rebuild that was killed"
+        )
     return done
 
 
@@ -486,14 +508,25 @@ def _add_run(found: _Found, folder: Path) -> None:
         )
     numbering = manifest.get("numbering") or {}
     held_for = void_held_for(numbering)  # none in a manifest from before they were recorded
+    notes = void_notes(numbering)  # nor these
     for number in numbering.get("void", []):
-        note = "customer had no invoice in a rerun before finalising; number never issued"
+        note = notes.get(number) or _void_note_of_old_manifest(number, numbering.get("series"))
         customer, day = held_for.get(number, (None, None))
         found.add(
             number,
             f"{period}/{MANIFEST}",
             (number, "invoice", period, customer, None, "void", day, note),
         )
+
+
+def _void_note_of_old_manifest(number: str, series: object) -> str:
+    """The note of a void number a manifest lists without one (written before they were
+    recorded): a number of another series than the run's was voided by the month rerun in the
+    run's series, any other by its customer having no invoice in a rerun."""
+    match = NUMBER.match(number)
+    if isinstance(series, str) and match and match.group(1) != series:
+        return void_note(rerun_in_series(series))
+    return void_note(NO_INVOICE_IN_RERUN)
 
 
 def _add_correction(found: _Found, folder: Path) -> None:
@@ -556,6 +589,7 @@ def _replace_register(output: Path, found: _Found, series: dict[str, list[int]])
     done = []
     try:
         _write_register(tmp, found.rows, series, found.finalised)
+        pause_point("register-rebuild-written")
         if target.exists():
             Register(target).entries()  # settles a crashed transaction before the copy
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -566,6 +600,11 @@ def _replace_register(output: Path, found: _Found, series: dict[str, list[int]])
     finally:
         tmp.unlink(missing_ok=True)
     return done
+
+
+def _rebuild_files(output: Path) -> list[Path]:
+    """The unfinished registers ``_replace_register`` writes (and SQLite's journal beside one)."""
+    return sorted(Path(output).glob(f".{REGISTER}.rebuild-*"))
 
 
 def _write_register(

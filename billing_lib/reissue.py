@@ -13,14 +13,15 @@ credit note it replaces, and is dated the issue date (not before the credit note
 
 It is written, like a run folder of one invoice, into ``DIR/corrections/<number>/``: the workbook
 with its usage sheets and detail file, PDF and UBL in ``invoices/``, ``invoice_summary.csv``,
-``invoices.json``, the customer's ``rated_lines.parquet`` and ``minimum_fees.parquet`` (for the
-margin notebook's what-if), the sales entry (CSV journal, beancount, and Xero's and QuickBooks
-Online's import files as the run writes them) and a manifest. The vendor's cost was booked by the
-finalised run's purchase entries and is not booked again: a vendor line costing another amount now
-(a contract price of ``vendor_prices.yaml`` changed for the month) is refused. As a credit note, it
-holds the lock of the outputs folder throughout, is staged and renamed into place, and its number is
-recorded, final, only then (``recovery`` finishes a kill between the two). It can itself be credited
-and reissued; the finalised run folder is only read.
+``invoices.json``, the customer's ``rated_lines.parquet``, ``minimum_fees.parquet`` and
+``what_if_terms.parquet`` (for the margin notebook's what-if), the sales entry (CSV journal,
+beancount, and Xero's and QuickBooks Online's import files as the run writes them) and a
+manifest. The vendor's cost was booked by the finalised run's purchase entries and is not booked
+again: a vendor line costing another amount now (a contract price of ``vendor_prices.yaml``
+changed for the month) is refused. As a credit note, it holds the lock of the outputs folder
+throughout, is staged and renamed into place, and its number is recorded, final, only then
+(``recovery`` finishes a kill between the two). It can itself be credited and reissued; the
+finalised run folder is only read.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ from billing_lib.run_manifest import write_manifest
 from billing_lib.run_state import RunSettings
 from billing_lib.sql import ql
 from billing_lib.vendor_prices import VENDOR_PRICES_FILE
-from billing_lib.whatif import MINIMUM_FEES_PARQUET, write_minimum_fees
+from billing_lib.whatif import MINIMUM_FEES_PARQUET, TERMS_PARQUET, write_minimum_fees, write_terms
 from billing_lib.workbooks import INVOICE_FOLDER, write_workbooks
 
 #: The kinds of the rated lines of custom_lines.yaml (``rating.custom``), as a SQL list: a custom
@@ -286,13 +287,15 @@ def _replaced(output: Path, register: Register, invoice_number: str, issued: dat
 class _Billed:
     """The period billed again for the customers to invoice anew: the parameters as loaded, their
     rated lines (``rated``, a Parquet file in the scratch folder), and where they came from; and
-    the minimum fees in force (``minimum_fees``, Parquet in the scratch folder)."""
+    the minimum fees in force and the customers' terms for the what-if (``minimum_fees``,
+    ``terms``, Parquet in the scratch folder)."""
 
     settings: RunSettings
     rated: Path
     reports: Path
     parameters: Path
     minimum_fees: Path
+    terms: Path
 
     def invoice(self, entry: RegisterEntry, number: str, issued: date, note: str) -> Invoice:
         """The invoice ``number`` of ``entry``'s customer and period from its rated lines,
@@ -323,13 +326,15 @@ class _Billed:
         return replace(inv, refers_to=entry.invoice_number, note=note)
 
     def write(self, folder: Path, inv: Invoice) -> list[Path]:
-        """Every file of ``inv`` into ``folder`` but the manifest: the customer's rated lines and
-        minimum fees in force (what the margin notebook's what-if recomputes the top-ups from, as
-        a run folder's), workbook with usage sheets, PDF and UBL, summary row, data and sales
-        entry (CSV journal, beancount, Xero, QuickBooks)."""
+        """Every file of ``inv`` into ``folder`` but the manifest: the customer's rated lines,
+        minimum fees in force and terms (what the margin notebook's what-if recomputes the
+        top-ups from and prices and rounds by, as a run folder's), workbook with usage sheets,
+        PDF and UBL, summary row, data and sales entry (CSV journal, beancount, Xero,
+        QuickBooks)."""
         invoicing = self.settings.invoicing
         rated = folder / RATED_PARQUET
         fees = folder / MINIMUM_FEES_PARQUET
+        terms = folder / TERMS_PARQUET
         con = self._lines_of(inv.customer_id)
         try:
             con.execute(
@@ -339,6 +344,10 @@ class _Billed:
             con.execute(
                 f"COPY (SELECT * FROM read_parquet({ql(str(self.minimum_fees))}) "
                 f"WHERE customer_id = {ql(inv.customer_id)}) TO {ql(str(fees))} (FORMAT parquet)"
+            )
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet({ql(str(self.terms))}) "
+                f"WHERE customer_id = {ql(inv.customer_id)}) TO {ql(str(terms))} (FORMAT parquet)"
             )
             documents = document_writer(invoicing.seller, folder / INVOICE_FOLDER, invoicing.folder)
             files = write_workbooks(
@@ -363,6 +372,7 @@ class _Billed:
             *write_package_journals([sales], invoicing, exports, folder, inv.number, conversion),
             rated,
             fees,
+            terms,
         ]
 
     def _lines_of(self, customer: str) -> duckdb.DuckDBPyConnection:
@@ -392,6 +402,7 @@ def _rate(
     br = BillingRun(check_parameters(period, reports, parameters, scratch, False, issued))
     rated = scratch / RATED_PARQUET
     fees = scratch / MINIMUM_FEES_PARQUET
+    terms = scratch / TERMS_PARQUET
     try:
         br.load_parameters()
         br.import_reports()
@@ -403,11 +414,12 @@ def _rate(
             f"source_file, source_row) TO {ql(str(rated))} (FORMAT parquet)"
         )
         write_minimum_fees(br.con, period, fees)
+        write_terms(br.con, period, terms)
     finally:
         if br.results.rating is not None and br.results.rating.rated_file is not None:
             release_target(br.results.rating.rated_file)
         br.con.close()
-    return _Billed(br.settings, rated, reports, parameters, fees)
+    return _Billed(br.settings, rated, reports, parameters, fees, terms)
 
 
 def _publish(

@@ -343,6 +343,9 @@ class BillingRun:
                     self.con, self.params.period, folder / whatif.MINIMUM_FEES_PARQUET
                 )
             )
+            written.append(
+                whatif.write_terms(self.con, self.params.period, folder / whatif.TERMS_PARQUET)
+            )
         listing = pd.DataFrame({"file": sorted(str(p.relative_to(folder)) for p in written)})
         self.results.files = listing
         return listing

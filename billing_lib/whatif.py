@@ -3,11 +3,18 @@ were priced at ``cost x (1 + markup %)``.
 
 One implementation for the billing run's store (``reprice_customer``: the benchmark, a notebook on
 the run) and for finished runs read back from their folders (``analysis.repricer``: the margin
-notebook): credits and adjustments keep their amount, custom lines stay, and the minimum-fee
-top-ups are recomputed from the minimum fees in force (``rating.minimum_lines_sql``, the rating's
-own SQL), so the margin shown is the one a run with that markup would invoice. Only the
-customer's lines are read: ``rated_lines`` and ``rated_lines.parquet`` are stored by customer, so
-DuckDB skips the other customers' row groups.
+notebook): credits and adjustments the plan passes on at cost keep their amount, those it prices
+like a charge (``credits: price``) are priced by the markup as the rating would, custom lines
+stay, and the minimum-fee top-ups are recomputed from the minimum fees in force
+(``rating.minimum_lines_sql``, the rating's own SQL), so the margin shown is the one a run with
+that markup would invoice. Each line keeps the invoice line it is summed into (``line_key``,
+``line_credit``, by the customer's line_grouping), so ``TOTALS_SQL`` states the net the invoice
+would print (``invoiced``: each invoice line rounded, docs/rounding.md) beside the rated lines'
+unrounded sum (``amount``). What the what-if needs of the price plans and customers beyond the
+minimum fees (the line_grouping, the rules whose credits are priced) is ``terms_sql``; a run
+writes it beside its rated lines (``TERMS_PARQUET``). Only the customer's lines are read:
+``rated_lines`` and ``rated_lines.parquet`` are stored by customer, so DuckDB skips the other
+customers' row groups.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import pandas as pd
 
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import line_key_sql
+from billing_lib.money import round_money_sql
 from billing_lib.periods import month_days
 from billing_lib.pricing import CREDIT_CATEGORIES
 from billing_lib.rating import (
@@ -34,8 +42,21 @@ from billing_lib.sql import ql
 from billing_lib.store import frame
 
 MAX_WHAT_IF = Decimal(1000)
-#: The lines the what-if re-prices: vendor lines that are not credits or adjustments.
-REPRICED = f"line_kind = 'vendor' AND COALESCE(charge_category, '') NOT IN {CREDIT_CATEGORIES}"
+#: The lines the what-if re-prices: vendor lines but the credits and adjustments their plan
+#: passes on at cost (those of a rule with ``credits: price`` in ``_priced``, the line's terms:
+#: ``terms_sql``, are priced as a charge, as the rating prices them).
+REPRICED = (
+    f"line_kind = 'vendor' AND (COALESCE(charge_category, '') NOT IN {CREDIT_CATEGORIES} "
+    "OR COALESCE(list_contains(_priced, {'plan_id': plan_id, 'rule_id': rule_id}), false))"
+)
+#: SQL of a rated line's ``line_credit``: a vendor credit is an invoice line of its own
+#: (``line_labels``: beside the charges of the same key).
+LINE_CREDIT = "(line_kind = 'vendor' AND COALESCE(charge_category, '') = 'Credit')"
+
+
+#: A markup of the what-if: percent on cost, or None for the lines as the run priced them (the
+#: current figures computed as the what-if's, for a comparison of like with like).
+Markup = Decimal | int | str | None
 
 
 def markup_factor(markup_percent: Decimal | int | str) -> Decimal:
@@ -54,14 +75,18 @@ def reprice(
     con: duckdb.DuckDBPyConnection,
     lines: str,
     rules: str,
+    terms: str,
     customer_id: str,
-    markup_percent: Decimal | int | str,
+    markup_percent: Markup,
 ) -> pd.DataFrame:
     """``customer_id``'s rated lines of the relation ``lines`` (rated_lines columns) re-priced at
-    ``markup_percent``, with the minimum-fee top-ups of ``rules`` (a relation with
-    ``rating.MINIMUM_RULE_COLUMNS``) recomputed from the re-priced lines; exact Decimals, every
-    rated_lines column. The re-priced lines' rule is 'what-if'. ``lines`` is not changed."""
-    _reprice_into(con, lines, rules, customer_id, markup_percent)
+    ``markup_percent`` (None: as the run priced them), with the minimum-fee top-ups of ``rules``
+    (a relation with ``rating.MINIMUM_RULE_COLUMNS``) recomputed from the re-priced lines, the
+    customer's ``terms`` (``terms_sql``'s columns) telling the credits priced and the invoice
+    lines; exact Decimals, every rated_lines column, then ``line_key`` and ``line_credit`` (the
+    invoice line each is summed into). The re-priced lines' rule is 'what-if'. ``lines`` is not
+    changed."""
+    _reprice_into(con, lines, rules, terms, customer_id, markup_percent)
     return frame(
         con, "SELECT * FROM _whatif ORDER BY period, line_kind, source_file, source_row, rule_id"
     )
@@ -71,58 +96,74 @@ def reprice_totals(
     con: duckdb.DuckDBPyConnection,
     lines: str,
     rules: str,
+    terms: str,
     customer_id: str,
-    markup_percent: Decimal | int | str,
+    markup_percent: Markup,
 ) -> pd.DataFrame:
-    """``reprice`` summed in DuckDB: per customer, period and invoice currency the re-priced
-    lines' count, cost and amount (exact), the same figures as ``TOTALS_SQL`` over ``reprice``'s
-    lines. No line is stored: each re-priced amount is cast to 12 places as in ``reprice`` and
-    summed per the minimum fees' scope (``minimum_lines_sql`` reads the sums as it reads lines),
-    so a customer of 80,000 lines costs one grouped pass over its row groups."""
-    factor = str(markup_factor(markup_percent))
+    """``reprice`` summed in DuckDB: the same figures as ``TOTALS_SQL`` over ``reprice``'s lines.
+    No line is stored: each re-priced amount is cast to 12 places as in ``reprice`` and summed
+    per the minimum fees' scope and invoice line (``minimum_lines_sql`` reads the sums as it
+    reads lines), so a customer of 80,000 lines costs one grouped pass over its row groups."""
+    factor, repriced = _factor(markup_percent)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
-    line_key = _line_key(con, rules, customer_id)
+    line_key = _line_key(con, terms, customer_id)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _whatif_sums AS
-            SELECT {SUMMED_BY}, {line_key} AS line_key, count(*) AS lines,
-                   CAST(sum(cost) AS {DEC}) AS cost,
-                   CAST(sum(CASE WHEN {REPRICED} THEN {new_amount} ELSE amount END) AS {DEC})
+            SELECT {SUMMED_BY}, {line_key} AS line_key, {LINE_CREDIT} AS line_credit,
+                   count(*) AS lines, CAST(sum(cost) AS {DEC}) AS cost,
+                   CAST(sum(CASE WHEN {repriced} THEN {new_amount} ELSE amount END) AS {DEC})
                      AS amount
-            FROM {lines} WHERE customer_id = ? AND line_kind <> 'minimum' GROUP BY ALL""",
-        [factor, customer_id],
+            FROM {_with_terms(lines, terms)} GROUP BY ALL""",
+        [factor, customer_id, customer_id],
     )
     top_ups = minimum_lines_sql("_whatif_sums", f"SELECT * FROM {rules} WHERE customer_id = ?")
+    parts = "customer_id, period, currency, product_group, line_key, line_credit"
     return frame(
         con,
-        f"""SELECT customer_id, period, currency, CAST(sum(lines) AS BIGINT) AS lines,
-                   CAST(sum(cost) AS {DEC}) AS cost, CAST(sum(amount) AS {DEC}) AS amount
-            FROM (SELECT customer_id, period, currency, lines, cost, amount FROM _whatif_sums
-                  UNION ALL
-                  SELECT customer_id, period, currency, 1, cost, amount FROM ({top_ups}))
-            GROUP BY ALL ORDER BY ALL""",
+        TOTALS_SQL.format(
+            source=f"""(SELECT {parts}, lines, cost, amount FROM _whatif_sums
+                        UNION ALL
+                        SELECT {parts}, 1, cost, amount FROM (
+                          SELECT *, {line_key} AS line_key, {LINE_CREDIT} AS line_credit
+                          FROM ({top_ups})))""",
+            lines="sum(lines)",
+        ),
         [customer_id],
     )
 
 
 #: What the re-priced sums of ``reprice_totals`` are grouped by: the totals' keys, and what
 #: ``REPRICED`` and a minimum fee's scope (``rating.MINIMUM_SCOPE``) look at, and the product
-#: group (with the line key: the invoice line, which the top-ups count).
+#: group (with the line key and credit: the invoice line, which the top-ups and ``invoiced``
+#: count).
 SUMMED_BY = ", ".join(
     ["customer_id", "period", "currency", "line_kind", *MINIMUM_SCOPE, "product_group"]
 )
 
 
-def _line_key(con: duckdb.DuckDBPyConnection, rules: str, customer_id: str) -> str:
+def _factor(markup_percent: Markup) -> tuple[str, str]:
+    """The factor on cost (text, a query parameter) and the SQL of the lines it re-prices:
+    ``REPRICED``, or none for the lines as priced (``markup_percent`` None)."""
+    if markup_percent is None:
+        return "1", "false"
+    return str(markup_factor(markup_percent)), REPRICED
+
+
+def _with_terms(lines: str, terms: str) -> str:
+    """The customer's lines of ``lines`` but its top-ups (a query parameter: the customer, twice),
+    with ``_priced``: the rules whose credits its terms of the line's period price."""
+    return f"""(SELECT l.*, t.priced_credits AS _priced FROM {lines} l
+                LEFT JOIN (SELECT period, priced_credits FROM {terms} WHERE customer_id = ?) t
+                  ON t.period = l.period
+                WHERE l.customer_id = ? AND l.line_kind <> 'minimum')"""
+
+
+def _line_key(con: duckdb.DuckDBPyConnection, terms: str, customer_id: str) -> str:
     """SQL of a line's ``line_key`` (``line_labels.line_key_sql``) by the line_grouping the
-    minimum fees ``rules`` give ``customer_id`` per period; NULL where they give none (a run
-    folder's minimum_fees.parquet written before it held the line_grouping: the top-up then
-    counts the revenue in scope rounded once)."""
-    columns = [d[0] for d in con.execute(f"SELECT * FROM {rules} LIMIT 0").description]
-    if "line_grouping" not in columns:
-        return line_key_sql({})
+    ``terms`` give ``customer_id`` per period; NULL where they give none."""
     groupings: dict[tuple[str, ...], list[str]] = {}
     for period, grouping in con.execute(
-        f"SELECT DISTINCT period, line_grouping FROM {rules} "
+        f"SELECT DISTINCT period, line_grouping FROM {terms} "
         "WHERE customer_id = ? AND line_grouping IS NOT NULL ORDER BY ALL",
         [customer_id],
     ).fetchall():
@@ -130,57 +171,99 @@ def _line_key(con: duckdb.DuckDBPyConnection, rules: str, customer_id: str) -> s
     return line_key_sql(groupings, column="period")
 
 
-#: Per customer, period and currency: rated lines, cost and amount of ``{source}`` (what
-#: ``widgets.compare_margins`` compares, as lines would give it).
+#: Per customer, period and currency of ``{source}`` (lines with ``line_key`` and
+#: ``line_credit``, as ``reprice`` gives them): the rated lines, their cost, their unrounded sum
+#: (``amount``) and the net the invoice prints (``invoiced``: the sum of each invoice line,
+#: one product group, line key and credit, rounded half-up to the currency's minor unit, as
+#: ``invoices`` rounds it; docs/rounding.md). What ``widgets.compare_margins`` compares.
 TOTALS_SQL = f"""
-    SELECT customer_id, period, currency, count(*) AS lines,
-           CAST(sum(cost) AS {DEC}) AS cost, CAST(sum(amount) AS {DEC}) AS amount
-    FROM {{source}} GROUP BY ALL ORDER BY ALL"""
+    SELECT customer_id, period, currency, CAST(sum(lines) AS BIGINT) AS lines,
+           CAST(sum(cost) AS {DEC}) AS cost, CAST(sum(amount) AS {DEC}) AS amount,
+           CAST(sum({round_money_sql("amount", "currency")}) AS {DEC}) AS invoiced
+    FROM (SELECT customer_id, period, currency, product_group, line_key, line_credit,
+                 {{lines}} AS lines, sum(cost) AS cost, sum(amount) AS amount
+          FROM {{source}} GROUP BY ALL)
+    GROUP BY ALL ORDER BY ALL"""
+
+
+def totals_sql(source: str) -> str:
+    """``TOTALS_SQL`` of the lines ``source`` (with ``line_key`` and ``line_credit``)."""
+    return TOTALS_SQL.format(source=source, lines="count(*)")
 
 
 def _reprice_into(
     con: duckdb.DuckDBPyConnection,
     lines: str,
     rules: str,
+    terms: str,
     customer_id: str,
-    markup_percent: Decimal | int | str,
+    markup_percent: Markup,
 ) -> None:
     """The re-priced lines of ``reprice`` into the temp table ``_whatif``."""
-    factor = str(markup_factor(markup_percent))
+    factor, repriced = _factor(markup_percent)
     install_macros(con)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
     columns = ", ".join(
-        f"CASE WHEN {REPRICED} THEN {new_amount} ELSE amount END AS amount"
+        f"CASE WHEN {repriced} THEN {new_amount} ELSE amount END AS amount"
         if c == "amount"
-        else f"CASE WHEN {REPRICED} THEN _xdiv({new_amount}, quantity) ELSE unit_price END "
+        else f"CASE WHEN {repriced} THEN _xdiv({new_amount}, quantity) ELSE unit_price END "
         "AS unit_price"
         if c == "unit_price"
-        else f"CASE WHEN {REPRICED} THEN 'what-if' ELSE rule_id END AS rule_id"
+        else f"CASE WHEN {repriced} THEN 'what-if' ELSE rule_id END AS rule_id"
         if c == "rule_id"
         else f"CAST({c} AS {t}) AS {c}"
         for c, t in RATED_COLUMNS.items()
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _whatif AS SELECT {columns} FROM {lines} "
-        "WHERE customer_id = ? AND line_kind <> 'minimum'",
-        [factor, factor, customer_id],
+        f"CREATE OR REPLACE TEMP TABLE _whatif AS SELECT {columns} "
+        f"FROM {_with_terms(lines, terms)}",
+        [factor, factor, customer_id, customer_id],
     )
-    lines_keyed = f"(SELECT *, {_line_key(con, rules, customer_id)} AS line_key FROM _whatif)"
+    line_key = _line_key(con, terms, customer_id)
+    keyed = f"(SELECT *, {line_key} AS line_key FROM _whatif)"
+    top_ups = minimum_lines_sql(keyed, f"SELECT * FROM {rules} WHERE customer_id = ?")
+    con.execute(f"INSERT INTO _whatif BY NAME {top_ups}", [customer_id])
     con.execute(
-        f"INSERT INTO _whatif BY NAME "
-        f"{minimum_lines_sql(lines_keyed, f'SELECT * FROM {rules} WHERE customer_id = ?')}",
-        [customer_id],
+        "CREATE OR REPLACE TEMP TABLE _whatif AS "
+        f"SELECT *, {line_key} AS line_key, {LINE_CREDIT} AS line_credit FROM _whatif"
     )
+
+
+#: The file of a run folder with the customers' terms the what-if needs (``terms_sql``), written
+#: beside ``rated_lines.parquet`` so the margin notebook's what-if prices and rounds as the run.
+TERMS_PARQUET = "what_if_terms.parquet"
+
+
+def terms_sql(period: str, customer: str | None = None) -> str:
+    """Per customer of the price plans registered on the connection (``price_customers``; only
+    ``customer`` when given), for ``period``: its ``line_grouping`` (the invoice lines its lines
+    are summed into and rounded) and ``priced_credits``, the rules (plan_id, rule_id) whose
+    credits and adjustments the plans price like a charge (``credits: price``; the others pass
+    theirs on at cost or keep them). A query to embed, its values quoted literals."""
+    only = f"WHERE c.customer_id = {ql(customer)}" if customer is not None else ""
+    return f"""
+        SELECT {ql(period)} AS period, c.customer_id, c.line_grouping,
+               (SELECT list({{'plan_id': r.plan_id, 'rule_id': r.rule_id}}
+                            ORDER BY r.plan_id, r.rule_id)
+                FROM price_rules r WHERE r.credits = 'price') AS priced_credits
+        FROM price_customers c {only} ORDER BY c.customer_id"""
+
+
+def write_terms(con: duckdb.DuckDBPyConnection, period: str, path: Path) -> Path:
+    """``terms_sql`` of every customer in ``period`` (the price plans and customers the run used,
+    registered on ``con`` by the rating) as Parquet at ``path``."""
+    con.execute(f"COPY ({terms_sql(period)}) TO {ql(str(path))} (FORMAT parquet)")
+    return Path(path)
 
 
 def reprice_customer(
     con: duckdb.DuckDBPyConnection,
     customer_id: str,
-    markup_percent: Decimal | int | str,
+    markup_percent: Markup,
     totals: bool = False,
 ) -> pd.DataFrame:
     """``reprice`` (or ``reprice_totals`` with ``totals``) on the connection ``rating.rate_lines``
-    ran on: its ``rated_lines`` and the minimum fees of its price plans."""
+    ran on: its ``rated_lines``, the minimum fees of its price plans and its customers' terms."""
     # the first line's period (every line of a run has the run's): no scan of every line
     found = con.execute(
         "SELECT period FROM rated_lines WHERE period IS NOT NULL LIMIT 1"
@@ -191,8 +274,9 @@ def reprice_customer(
         )
     period = found[0]
     rules = f"({minimum_rules_sql(period, month_days(period, 'rating')[1], customer_id)})"
+    terms = f"({terms_sql(period, customer_id)})"
     how = reprice_totals if totals else reprice
-    return how(con, "rated_lines", rules, customer_id, markup_percent)
+    return how(con, "rated_lines", rules, terms, customer_id, markup_percent)
 
 
 def margin(lines: pd.DataFrame) -> dict[str, Decimal]:

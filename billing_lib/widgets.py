@@ -21,17 +21,19 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from billing_lib import charts
+from billing_lib import charts, whatif
 from billing_lib.analysis import MARGIN_PARAMETERS
 from billing_lib.errors import ParameterError
 from billing_lib.money import round_money
+from billing_lib.rating import DEC
 from billing_lib.store import register_frame
 
-#: Re-prices one customer's rated lines with another markup (percent on cost); returns the lines
-#: re-priced (same columns as rated lines), of every vendor where it re-prices the whole month as
-#: a run would (``analysis.repricer``: minimum fees topped up from all their scope's lines); the
-#: explorer leaves out those of the vendors not chosen.
-Repricer = Callable[[pd.DataFrame, str, Decimal], pd.DataFrame]
+#: Re-prices one customer's rated lines with another markup (percent on cost; None: as the run
+#: priced them); returns the lines re-priced (the rated lines' columns with ``line_key`` and
+#: ``line_credit``, the invoice line each is summed into: ``whatif.reprice``), of every vendor
+#: where it re-prices the whole month as a run would (``analysis.repricer``: minimum fees topped
+#: up from all their scope's lines); the explorer leaves out those of the vendors not chosen.
+Repricer = Callable[[pd.DataFrame, str, Decimal | None], pd.DataFrame]
 
 
 def _mime(fig: go.Figure) -> dict:
@@ -41,24 +43,58 @@ def _mime(fig: go.Figure) -> dict:
     return {"output_type": "display_data", "data": bundle, "metadata": {}}
 
 
+def _invoiced(con: duckdb.DuckDBPyConnection, lines: pd.DataFrame) -> str:
+    """SQL of cost, the rated lines' unrounded revenue (``rated``) and the net the invoices print
+    (``invoiced``) per customer and currency of ``lines``: a repricer's lines (``whatif.reprice``:
+    each invoice line rounded, ``whatif.TOTALS_SQL``) or their totals already
+    (``whatif.reprice_totals``)."""
+    name = f"_lines_{id(lines)}"
+    register_frame(con, name, lines)
+    totals = name if "invoiced" in lines.columns else f"({whatif.totals_sql(name)})"
+    return f"""(SELECT customer_id, currency, CAST(sum(cost) AS {DEC}) AS cost,
+                       CAST(sum(amount) AS {DEC}) AS rated,
+                       CAST(sum(invoiced) AS {DEC}) AS revenue
+                FROM {totals} GROUP BY ALL)"""
+
+
 def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFrame:
-    """Per customer and currency: revenue and margin now and with the re-priced lines, and the
-    change in margin (exact Decimals; the what-if columns are empty for customers not re-priced)."""
-    with duckdb.connect() as con:  # one scratch database for the three queries
-        register_frame(con, "now", charts.summarise(current, ["customer"], con))
-        register_frame(con, "repriced", charts.summarise(what_if, ["customer"], con))
-        return (
+    """Per customer and currency: the net the invoices print now and with the re-priced lines
+    (``revenue``, ``what_if_revenue``: each invoice line rounded as the invoices round it,
+    docs/rounding.md), the margin on it, its percentage of the net, and the change in margin;
+    beside them the rated lines' unrounded sums, labelled so (``rated_revenue``,
+    ``what_if_rated_revenue``). ``current`` and ``what_if`` are a repricer's lines (the current
+    ones at markup None) or ``whatif.reprice_totals``. Exact Decimals; the what-if columns are
+    empty for customers not re-priced."""
+    names: dict[str, str] = {}
+    for part in (current, what_if):
+        if "customer_name" in part.columns:
+            names |= dict(zip(part["customer_id"], part["customer_name"], strict=True))
+    pct = """CASE WHEN {r}.revenue <= 0 THEN NULL
+                  ELSE round(100 * ({r}.revenue - {r}.cost) / {r}.revenue, 1) END"""
+    with duckdb.connect() as con:  # one scratch database for the queries
+        out = (
             con.sql(
-                """SELECT now.customer, now.currency, now.revenue, now.margin, now.margin_pct,
-                      w.revenue AS what_if_revenue, w.margin AS what_if_margin,
-                      w.margin_pct AS what_if_margin_pct,
-                      w.margin - now.margin AS margin_change
-               FROM now LEFT JOIN repriced w USING (customer, currency)
-               ORDER BY now.customer, now.currency"""
+                f"""SELECT now.customer_id AS customer, now.currency, now.revenue,
+                      now.revenue - now.cost AS margin, {pct.format(r="now")} AS margin_pct,
+                      now.rated AS rated_revenue,
+                      w.revenue AS what_if_revenue, w.revenue - w.cost AS what_if_margin,
+                      {pct.format(r="w")} AS what_if_margin_pct,
+                      w.rated AS what_if_rated_revenue,
+                      (w.revenue - w.cost) - (now.revenue - now.cost) AS margin_change
+               FROM {_invoiced(con, current)} now
+               LEFT JOIN {_invoiced(con, what_if)} w USING (customer_id, currency)
+               ORDER BY now.customer_id, now.currency"""
             )
             .to_arrow_table()
             .to_pandas()
         )
+    out["customer"] = [charts.customer_label(c, names.get(c)) for c in out["customer"]]
+    return out
+
+
+def _exact(value: Any) -> str:
+    """An unrounded amount as text without trailing zeros (175.0055), "n/a" when missing."""
+    return "n/a" if value is None or pd.isna(value) else f"{Decimal(value).normalize():f}"
 
 
 def _percent(value: Any) -> str:
@@ -66,7 +102,8 @@ def _percent(value: Any) -> str:
 
 
 def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
-    """One sentence per currency, as HTML: margin now -> with the markup, and the change (cents)."""
+    """One sentence per currency, as HTML: margin now -> with the markup, and the change (cents),
+    on the net the invoices print; then that net, and the rated lines' unrounded revenue."""
     parts = []
     for row in comparison.to_dict("records"):
         currency = row["currency"]
@@ -78,7 +115,10 @@ def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
             f"<b>{html.escape(str(row['customer']))}</b> at {markup:f} % markup: margin "
             f"{currency} {round_money(row['margin'], currency):,f} ({pct_now}) &rarr; "
             f"{currency} {round_money(row['what_if_margin'], currency):,f} ({pct_new}), "
-            f"change <b>{sign}{change:,f}</b>"
+            f"change <b>{sign}{change:,f}</b>; invoiced net {currency} "
+            f"{round_money(row['revenue'], currency):,f} &rarr; "
+            f"{round_money(row['what_if_revenue'], currency):,f} (rated lines, unrounded: "
+            f"{_exact(row['rated_revenue'])} &rarr; {_exact(row['what_if_rated_revenue'])})"
         )
     return "<br>".join(parts) or "no lines selected"
 
@@ -233,7 +273,8 @@ class MarginExplorer:
             return Decimal(0)
 
     def on_what_if(self, change: object = None) -> None:
-        """Re-price the chosen customer's selected lines with the markup; show the margin change."""
+        """Re-price the chosen customer's selected lines with the markup; show the margin change
+        on the net the invoices print, now (its lines as billed, the same way) and with it."""
         customer = self.what_if_customer.value
         markup = self.markup_value()
         r = self.rated
@@ -247,13 +288,19 @@ class MarginExplorer:
             self.what_if_text.value = "no lines of this customer in the selection"
             self.what_if_area.outputs = ()
             return
-        repriced = self.reprice(lines, customer, markup)
         left_out = set(self.vendors.options) - set(self.vendors.value)
-        repriced = repriced[~repriced["vendor"].isin(left_out)]
-        self.comparison = compare_margins(lines, repriced)
+        now, repriced = (
+            self._chosen(self.reprice(lines, customer, None), left_out),  # as billed
+            self._chosen(self.reprice(lines, customer, markup), left_out),
+        )
+        self.comparison = compare_margins(now, repriced)
         self.what_if_text.value = describe_change(self.comparison, markup)
         self.figures["what_if"] = charts.what_if_bars(self.comparison)
         self.what_if_area.outputs = (_mime(self.figures["what_if"]),)
+
+    @staticmethod
+    def _chosen(lines: pd.DataFrame, left_out: set[str]) -> pd.DataFrame:
+        return lines[~lines["vendor"].isin(left_out)]
 
     def widget(self) -> w.Widget:
         """The whole explorer as one widget to display."""

@@ -11,9 +11,10 @@ import pytest
 
 from billing_lib import analysis, charts
 from billing_lib.errors import ParameterError
+from billing_lib.invoice_files import billed_nets
 from billing_lib.run import RATED_PARQUET
 from billing_lib.store import frame
-from billing_lib.widgets import MarginExplorer
+from billing_lib.widgets import MarginExplorer, compare_margins
 from tests.notebook_project import PERIOD
 
 
@@ -115,7 +116,30 @@ def test_the_what_if_shows_a_top_up_the_run_did_not_need(sample_outputs):
     repriced = analysis.repricer(sample_outputs)(mine, "C007", D(-90))
     top_up = repriced.loc[repriced["line_kind"] == "minimum", "amount"]
     assert len(top_up) == 1 and top_up.iloc[0] > 0
-    assert ex.comparison.iloc[0]["what_if_revenue"] == sum(repriced["amount"])
+    # the invoice prints its minimum exactly, its rated lines sum to a fraction of a cent more
+    row = ex.comparison.iloc[0]
+    assert (row["what_if_revenue"], row["what_if_rated_revenue"]) == (
+        D(75),
+        sum(repriced["amount"]),
+    )
+    assert row["what_if_rated_revenue"] != D(75)
+
+
+def test_the_what_if_states_the_net_each_invoice_prints(sample_outputs):
+    """The what-if's revenue is the net the invoice would print (each invoice line rounded), not
+    the rated lines' sum: at the markup as billed (None) it is each customer's invoice net of
+    the run to the cent, while the rated lines' sums differ from it by the lines' rounding."""
+    summary = analysis.load_summary(sample_outputs)
+    nets = {c: n for (c, _), n in billed_nets(sample_outputs, PERIOD).items()}
+    reprice = analysis.repricer(sample_outputs)
+    rounding = []
+    for customer in sorted(nets):
+        mine = summary[summary["customer_id"] == customer]
+        as_billed = compare_margins(*(2 * [reprice(mine, customer, None)]))
+        [row] = as_billed.to_dict("records")
+        assert row["revenue"] == row["what_if_revenue"] == nets[customer], customer
+        rounding.append(row["rated_revenue"] - nets[customer])
+    assert any(r != 0 for r in rounding) and all(abs(r) < 1 for r in rounding)
 
 
 def test_the_explorer_counts_the_rated_lines_behind_the_summary(sample_outputs):

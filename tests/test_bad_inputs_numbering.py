@@ -18,6 +18,7 @@ to wait are the installed command, started as a new program.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -544,6 +545,35 @@ def test_a_rebuild_restores_the_customer_and_date_of_a_void_number(case_with_nov
     assert content(out) == said
 
 
+def test_a_rebuild_keeps_the_note_of_numbers_voided_by_a_series_change(case_with_november, capsys):
+    """seller.yaml's invoice_series changed, then November billed again: its NW2026 numbers, in
+    the middle of the series (December follows), stay void with the note that the month was
+    rerun in the new series. Rebuilt from the run folders they keep that note, not the general
+    one of a customer without an invoice in a rerun."""
+    out = case_with_november / "outputs"
+    assert run_in_process(case_with_november, "2026-12") == 0
+    seller = case_with_november / "parameters" / "seller.yaml"
+    assert "invoice_series: NW " in seller.read_text()
+    seller.write_text(seller.read_text().replace("invoice_series: NW ", "invoice_series: NX "))
+    assert run_in_process(case_with_november, "2026-11") == 0
+    said = content(out)
+    void = [r for r in said["numbers"] if r[5] == "void"]
+    assert [r[0] for r in void] == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    assert {r[7] for r in void} == {"the month was rerun in series NX2026; number never issued"}
+    (out / REGISTER).unlink()
+    assert cli.main(["register", "rebuild", "--output", str(out)]) == 0
+    assert "NW2026: NW2026-000001 to NW2026-000027 (27 numbers, 9 void)" in capsys.readouterr().out
+    assert content(out) == said
+    # a manifest written before the notes were recorded: the note follows from the series
+    manifest = _manifest(out / "2026-11")
+    held = manifest["numbering"]["void_of"]
+    assert {v.pop("note") for v in held.values()} == {void[0][7]}
+    (out / "2026-11" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (out / REGISTER).unlink()
+    assert cli.main(["register", "rebuild", "--output", str(out)]) == 0
+    assert content(out) == said
+
+
 def test_a_read_only_register_is_refused_naming_the_file(case, capsys):
     out = case / "outputs"
     before, register = tree(out), register_bytes(out)
@@ -582,6 +612,36 @@ def test_leftover_staging_and_replaced_folders_are_cleaned_and_reported(case, ca
     ]
     assert {k: v for k, v in published(out).items() if k.startswith("2026-10")} == before
     assert not [p for p in out.rglob(".*") if p.name != LOCK]
+
+
+def test_a_register_rebuild_killed_leaves_nothing_the_next_command_does_not_clean(case, capsys):
+    """``billing register rebuild`` writes the new register beside the old one, then moves it
+    into place; killed in between, its unfinished file stayed in the outputs folder for good
+    (``.invoice_register.sqlite.rebuild-*``). The next run or rebuild, holding the lock, removes
+    it and says so; the register in place is the one before the killed rebuild."""
+    out = case / "outputs"
+    register = register_bytes(out)
+    rebuild = ["register", "rebuild", "--output", str(out)]
+    for then in ("run", "rebuild"):
+        proc = forked_start("billing", rebuild, case, pause="register-rebuild-written")
+        wait_paused(proc, case)
+        kill9(proc)
+        (case / "paused").unlink()
+        [left] = [p.name for p in out.glob(f".{REGISTER}.rebuild-*")]
+        assert register_bytes(out) == register  # the killed rebuild changed nothing in place
+        capsys.readouterr()
+        if then == "run":
+            assert run_in_process(case, "2026-11") == 0
+            register = register_bytes(out)
+        else:
+            assert cli.main(rebuild) == 0
+        printed = capsys.readouterr().out
+        assert (
+            f"cleaned up: removed {left}: the unfinished register of a register rebuild that "
+            "was killed"
+        ) in printed
+        assert not list(out.glob(f".{REGISTER}*")), then
+    issued(out)
 
 
 # -- credit notes --------------------------------------------------------------------------------

@@ -21,10 +21,12 @@ from billing_lib.sql import ql
 from billing_lib.store import frame
 from billing_lib.whatif import (
     MINIMUM_FEES_PARQUET,
-    TOTALS_SQL,
+    TERMS_PARQUET,
     margin,
     reprice_customer,
+    totals_sql,
     write_minimum_fees,
+    write_terms,
 )
 
 MS = {
@@ -332,6 +334,45 @@ def test_tiered_and_volume_count_the_month_per_customer_and_rule(tmp_path):
         ("C1", "vol", D(3)),
         ("C1", "vol", D(3)),
         ("C2", "grad", D(6)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        # 1 Oct: 0 -> 80 at the old tiers, 80 x 1.00; 20 Oct: 80 -> 160 at the new ones,
+        # 20 x 1.10 + 60 x 0.60 (restarted at 0 it was 80 x 1.10 = 88)
+        ("tiered", [D(80), D(58)]),
+        # the month's 160 units are in the second tier: 80 x 0.50 (the old price), 80 x 0.60
+        # (restarted, each half was in the first tier: 80 x 1.00 and 80 x 1.10)
+        ("volume", [D(40), D(48)]),
+    ],
+)
+def test_tiers_changed_mid_month_count_the_month_s_volume_at_each_day_s_prices(
+    tmp_path, kind, expected
+):
+    """A tier price changed from the 16th: two entries of one scope, the old one ending the day
+    before the new one begins. The month's cumulative volume decides the tier (the counting
+    does not restart at the change, so the customer is not charged the first tier twice), each
+    line at the prices in effect on its charge date."""
+    old = "[{up_to: 100, unit_price: '1.00'}, {unit_price: '0.50'}]"
+    new = "[{up_to: 100, unit_price: '1.10'}, {unit_price: '0.60'}]"
+    con, report = rate(
+        tmp_path,
+        plan(
+            f"{{id: pts-old, kind: {kind}, currency: EUR, tiers: {old}, valid_to: 2026-10-15}}",
+            f"{{id: pts-new, kind: {kind}, currency: EUR, tiers: {new}, valid_from: 2026-10-16}}",
+        ),
+        [
+            line(**MS, PricingQuantity=80, ChargePeriodStart=datetime(2026, 10, 1)),
+            line(**MS, PricingQuantity=80, ChargePeriodStart=datetime(2026, 10, 20)),
+            line(**{**MS, "SubAccountId": "tenant-2"}, PricingQuantity=30),  # C2 on its own
+        ],
+    )
+    assert rated(con) == [
+        ("C1", "pts-old", expected[0]),
+        ("C1", "pts-new", expected[1]),
+        ("C2", "pts-old", D(30)),
     ]
 
 
@@ -853,6 +894,44 @@ def test_what_if_reprices_one_customer_and_recomputes_the_minimum(tmp_path):
         reprice_customer(con, "C1", "1001")
 
 
+def _month_with_priced_and_passed_on_credits(tmp_path):
+    """C1 at 10 % markup: usage of 20 USD (18 EUR), a credit of -5 USD the plan prices like a
+    charge (``credits: price``: -4.95 EUR) and a refund of -10 USD passed on at cost (-9 EUR)."""
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: markup, percent: 10, credits: price}",
+            "{id: refunds, kind: markup, percent: 10, match: {charge_type: Refund}}",
+        ),
+        [
+            line(BilledCost="20"),
+            line(ChargeCategory="Credit", BilledCost="-5"),
+            line(ChargeCategory="Credit", x_VendorChargeType="Refund", BilledCost="-10"),
+        ],
+    )
+    return con
+
+
+def test_the_what_if_reprices_the_credits_the_plan_prices_and_keeps_those_passed_on(tmp_path):
+    """A credit the plan prices like a charge (``credits: price``) is priced by the what-if's
+    markup as the rating would price it; a credit passed on at cost stays at cost. Both on the
+    run's store and read back from a run folder (the notebook's what-if)."""
+    con = _month_with_priced_and_passed_on_credits(tmp_path)
+    rated = frame(con, "SELECT rule_id, amount FROM rated_lines ORDER BY amount")
+    assert rated.values.tolist() == [["refunds", D(-9)], ["all", D("-4.95")], ["all", D("19.8")]]
+    run_folder = _run_folder(con, tmp_path)
+    write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
+    write_terms(con, "2026-10", run_folder / TERMS_PARQUET)
+    lines = frame(con, "SELECT * FROM rated_lines")
+    on_the_run = reprice_customer(con, "C1", "50")
+    in_notebook = analysis.repricer(tmp_path / "outputs")(lines, "C1", D(50))
+    for what_if in (on_the_run, in_notebook):
+        got = what_if.sort_values("amount")[["rule_id", "amount"]].values.tolist()
+        # at 50 %: 18 x 1.5 = 27, the priced credit -4.5 x 1.5 = -6.75, the refund at cost
+        assert got == [["refunds", D(-9)], ["what-if", D("-6.75")], ["what-if", D(27)]]
+    assert reprice_customer(con, "C1", "50", totals=True)["amount"].tolist() == [D("11.25")]
+
+
 def _run_folder(con, tmp_path):
     """A run folder of 2026-10 holding the connection's rated lines as a run stores them."""
     folder = tmp_path / "outputs" / "2026-10"
@@ -869,12 +948,13 @@ def test_the_notebooks_what_if_gives_the_runs_margin_minimum_fees_included(tmp_p
     con = _month_with_a_minimum_fee(tmp_path)
     run_folder = _run_folder(con, tmp_path)
     write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
+    write_terms(con, "2026-10", run_folder / TERMS_PARQUET)
     lines = frame(con, "SELECT * FROM rated_lines WHERE customer_id = 'C1'")
     in_notebook = analysis.repricer(tmp_path / "outputs")(lines, "C1", D(markup))
     on_the_run = reprice_customer(con, "C1", markup)
     assert margin(in_notebook) == margin(on_the_run)
     assert in_notebook.equals(on_the_run)  # the same lines and figures, NULLs in the same places
-    from_lines = frame(con, TOTALS_SQL.format(source="_whatif"))  # reprice's lines, summed
+    from_lines = frame(con, totals_sql("_whatif"))  # reprice's lines, summed
     totals = reprice_customer(con, "C1", markup, totals=True)  # summed without storing lines
     assert totals.equals(from_lines)
     assert margin(totals) == margin(on_the_run)
@@ -899,12 +979,17 @@ def test_the_notebooks_what_if_names_a_run_without_its_minimum_fees(tmp_path):
         RunError, match=r"2026-10/minimum_fees.parquet: not found; .* bill 2026-10 again"
     ):
         analysis.repricer(tmp_path / "outputs")(lines, "C1", D(10))
+    write_minimum_fees(con, "2026-10", tmp_path / "outputs" / "2026-10" / MINIMUM_FEES_PARQUET)
+    with pytest.raises(
+        RunError, match=r"2026-10/what_if_terms.parquet: not found; .* bill 2026-10 again"
+    ):
+        analysis.repricer(tmp_path / "outputs")(lines, "C1", D(10))
 
 
 def test_the_notebooks_what_if_reads_minimum_fees_written_before_they_held_the_grouping(tmp_path):
     """A run folder's minimum_fees.parquet written before it held the customers' line_grouping,
-    before one that holds it: both read (by name), the older month's top-up counting the revenue
-    in scope rounded once, the newer one's its invoice lines as printed."""
+    before one that holds it: both read (by name), and both months' top-ups count the invoice
+    lines as printed, by the line_grouping of the customers' terms (what_if_terms.parquet)."""
     eur = {"BillingCurrency": "EUR", "BilledCost": "10.005"}
     con, _ = rate(
         tmp_path,
@@ -916,8 +1001,10 @@ def test_the_notebooks_what_if_reads_minimum_fees_written_before_they_held_the_g
     )
     folder = _run_folder(con, tmp_path)
     write_minimum_fees(con, "2026-10", folder / MINIMUM_FEES_PARQUET)
+    write_terms(con, "2026-10", folder / TERMS_PARQUET)
     older = tmp_path / "outputs" / "2026-09"
     older.mkdir()
+    write_terms(con, "2026-09", older / TERMS_PARQUET)
     con.execute(
         f"""COPY (SELECT * REPLACE ('2026-09' AS period) FROM rated_lines)
             TO {ql(str(older / RATED_PARQUET))} (FORMAT parquet)"""
@@ -935,19 +1022,17 @@ def test_the_notebooks_what_if_reads_minimum_fees_written_before_they_held_the_g
     )
     repriced = analysis.repricer(tmp_path / "outputs")(selection, "C1", D(0))
     top_ups = repriced.loc[repriced["line_kind"] == "minimum"].set_index("period")
-    # at cost: A and B 10.005 each; rounded once 20.01 (2026-09); two invoice lines (vendor and
-    # service) printed 10.01 + 10.01 = 20.02 (2026-10)
-    assert top_ups["amount"].to_dict() == {"2026-09": D("9.99"), "2026-10": D("9.98")}
-    assert top_ups["description"].str.slice(-11).to_dict() == {
-        "2026-09": "used 20.01)",
-        "2026-10": "used 20.02)",
-    }
+    # at cost: A and B 10.005 each, two invoice lines (vendor and service) printed
+    # 10.01 + 10.01 = 20.02
+    assert top_ups["amount"].to_dict() == {"2026-09": D("9.98"), "2026-10": D("9.98")}
+    assert set(top_ups["description"].str.slice(-11)) == {"used 20.02)"}
 
 
 def test_the_notebooks_what_if_keeps_the_customers_name_for_the_summaries(tmp_path):
     con, _ = rate(tmp_path, plan("{id: all, kind: markup, percent: 10}"), [line(BilledCost="20")])
     run_folder = _run_folder(con, tmp_path)
     write_minimum_fees(con, "2026-10", run_folder / MINIMUM_FEES_PARQUET)
+    write_terms(con, "2026-10", run_folder / TERMS_PARQUET)
     lines = frame(con, "SELECT * FROM rated_lines")
     lines["customer_name"] = "Alpha B.V."  # as analysis.load_summary adds it
     repriced = analysis.repricer(tmp_path / "outputs")(lines, "C1", D(20))

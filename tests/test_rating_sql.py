@@ -331,6 +331,7 @@ def test_tier_amounts_count_the_months_quantity_in_charge_order():
           v(plan_id, rule_id, tier_no, lower, upper, tier_price)""")
     con.execute("""
         CREATE TABLE tiered_lines AS SELECT customer_id, plan_id, rule_id, pricing,
+               rule_id AS tier_scope,
                CAST(quantity AS DECIMAL(38,12)) AS quantity, charge_start, source_file,
                source_row, vendor_line_id, CAST(quantity AS DECIMAL(38,12)) AS billed_cost,
                CAST(NULL AS DECIMAL(38,12)) AS amount,

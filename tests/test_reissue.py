@@ -160,6 +160,7 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
             "minimum_fees.parquet",
             "quickbooks_journal_NW2026-000010.csv",
             "rated_lines.parquet",
+            "what_if_terms.parquet",
             "xero_manual_journal_NW2026-000010_EUR.csv",
         ]
     )

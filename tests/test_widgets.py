@@ -12,10 +12,13 @@ from tests.rated_frames import LINES
 PLOTLY = "application/vnd.plotly.v1+json"
 
 
-def markup_on_cost(lines: pd.DataFrame, customer: str, markup: D) -> pd.DataFrame:
-    """A test re-pricer: revenue = cost x (1 + markup %), exact."""
+def markup_on_cost(lines: pd.DataFrame, customer: str, markup: D | None) -> pd.DataFrame:
+    """A test re-pricer: revenue = cost x (1 + markup %), exact (None: as rated); each line's
+    service an invoice line of its own, as ``whatif.reprice`` keys them."""
     out = lines.copy()
-    out["amount"] = [c * (1 + markup / 100) for c in out["cost"]]
+    if markup is not None:
+        out["amount"] = [c * (1 + markup / 100) for c in out["cost"]]
+    out["line_key"], out["line_credit"] = out["service"], False
     return out
 
 
@@ -56,9 +59,14 @@ def test_what_if_markup_shows_the_margin_change_at_once():
     ex.vendors.value = ("aws", "microsoft")
     ex.apply.click()
     row = ex.comparison.iloc[0]
-    # C1 in 2026-10: cost 150.005, revenue now 175.0055; at 25 %: 187.50625
-    assert row["what_if_revenue"] == D("187.50625")
-    assert "change <b>+12.50</b>" in ex.what_if_text.value  # 37.50125 - 25.0005 = 12.50075
+    # C1 in 2026-10: cost 150.005; the invoice's lines now 120.00 + 55.0055 print 175.01; at
+    # 25 %: 125.00 + 62.50625, printed 187.51 (the rated lines' sum 187.50625, shown as such)
+    assert (row["revenue"], row["rated_revenue"]) == (D("175.01"), D("175.0055"))
+    assert (row["what_if_revenue"], row["what_if_rated_revenue"]) == (D("187.51"), D("187.50625"))
+    assert (row["margin"], row["what_if_margin"]) == (D("25.005"), D("37.505"))
+    assert "change <b>+12.50</b>" in ex.what_if_text.value  # 37.505 - 25.005
+    assert "invoiced net EUR 175.01 &rarr; 187.51" in ex.what_if_text.value
+    assert "(rated lines, unrounded: 175.0055 &rarr; 187.50625)" in ex.what_if_text.value
     assert ex.what_if_area.outputs[0]["data"][PLOTLY]["data"][0]["name"] == "current"
 
 
@@ -67,7 +75,8 @@ def test_the_what_if_follows_the_chosen_periods_and_vendors_at_once():
     ex = MarginExplorer(LINES, markup_on_cost)
     ex.what_if_customer.value = "C1"
     ex.markup.value = 25.0
-    assert ex.comparison.iloc[0]["what_if_margin"] == D("57.50125")  # cost 230.005 x 0.25
+    # the invoices print 125.00 + 62.51 (October) and 100.00 (September) on a cost of 230.005
+    assert ex.comparison.iloc[0]["what_if_margin"] == D("57.505")
     ex.periods.value = ("2026-09",)
     row = ex.comparison.iloc[0]
     assert (row["margin"], row["what_if_margin"]) == (D(16), D(20))
@@ -75,7 +84,7 @@ def test_the_what_if_follows_the_chosen_periods_and_vendors_at_once():
     ex.periods.value = ("2026-09", "2026-10")
     ex.vendors.value = ("microsoft",)
     row = ex.comparison.iloc[0]
-    assert (row["margin"], row["what_if_margin"]) == (D("5.0005"), D("12.50125"))
+    assert (row["margin"], row["what_if_margin"]) == (D("5.005"), D("12.505"))  # 55.01, 62.51
     ex.periods.value = ("2026-09",)
     assert ex.comparison.empty
     assert ex.what_if_text.value == "no lines of this customer in the selection"
@@ -91,7 +100,7 @@ def test_a_loss_making_markup_is_shown_as_a_negative_change():
 
 def test_compare_margins_keeps_customers_without_a_what_if():
     other = LINES[LINES["customer_id"] == "C1"]
-    cmp = compare_margins(LINES, markup_on_cost(other, "C1", D(0)))
+    cmp = compare_margins(markup_on_cost(LINES, "", None), markup_on_cost(other, "C1", D(0)))
     assert list(cmp["customer"]) == ["C1", "C2"]
     assert pd.isna(cmp.iloc[1]["what_if_margin"])
 

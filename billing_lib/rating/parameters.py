@@ -7,6 +7,7 @@ groups expanded), ``price_customers`` (invoice currency, line_grouping) and ``_f
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -61,6 +62,17 @@ def _validity(plan: Plan, rule: Any) -> tuple[date, date]:
     )
 
 
+def tier_scope(rule: Any) -> str | None:
+    """The scope a tiered or volume rule counts the month's quantity in (with the customer and
+    plan): its match as the rating compares it (``Scope.folded``), so two entries of one scope
+    that follow each other in the month (the tiers' prices changed from a date) count one
+    cumulative volume, each line priced at the tiers of its own entry (docs/pricing.md); None
+    for other rules."""
+    if not isinstance(rule, TieredRule):
+        return None
+    return json.dumps(rule.match.folded(), sort_keys=True)
+
+
 def _rules_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
     rules = [
         (plan, r)
@@ -88,6 +100,7 @@ def _rules_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
         "reason": ("VARCHAR", [getattr(r, "reason", None) for _, r in rules]),
         "rule_description": ("VARCHAR", [r.description for _, r in rules]),
         "rule_product_group": ("VARCHAR", [r.product_group for _, r in rules]),
+        "tier_scope": ("VARCHAR", [tier_scope(r) for _, r in rules]),
     }
 
 

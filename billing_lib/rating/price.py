@@ -148,7 +148,7 @@ def costed_sql(used: list[str], keys: str, period: str) -> str:
                    l.BilledCost AS billed_cost, l.BillingCurrency AS vendor_currency,
                    k.fx_rate, k.currency, k.plan_id, k.rule_id, l.x_SourceFile AS source_file,
                    l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.key_id,
-                   k.pricing,
+                   k.pricing, k.tier_scope,
                    k.price, k.factor, k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd,
                    l.PricingQuantity, l.ListCost, l.ListUnitPrice
             FROM {lines_with_keys(keys, used)})"""
@@ -171,10 +171,10 @@ def amounts_sql(costed: str) -> str:
 def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> str:
     """The vendor lines of the keys ``keys`` (a table or a parenthesised query of
     ``rating_keys`` rows) priced for ``period``: the rated_lines columns (``RATED_COLUMNS``), then
-    the line's ``key_id``, ``pricing`` and ``charge_start`` (the last two for the tier pricing,
-    ``tiered_sql``); amount and unit price NULL for tiered and volume lines, and for every line
-    when ``tiers`` (keys of such pricings only, priced by ``tiered_sql``: their amounts' SQL is
-    not planned). Unsorted."""
+    the line's ``key_id``, ``pricing``, ``tier_scope`` and ``charge_start`` (the last three for
+    the tier pricing, ``tiered_sql``); amount and unit price NULL for tiered and volume lines,
+    and for every line when ``tiers`` (keys of such pricings only, priced by ``tiered_sql``:
+    their amounts' SQL is not planned). Unsorted."""
     costed = costed_sql(used, keys, period)
     rows = (
         f"SELECT *, CAST(NULL AS {DEC}) AS amount, CAST(NULL AS {DEC}) AS unit_price "
@@ -187,7 +187,7 @@ def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> 
                sku, charge_category, subscription, subscription_name, tags, product_group,
                description, quantity, unit, unit_price, amount, cost, vendor_cost, billed_cost,
                vendor_currency, fx_rate, currency, plan_id, rule_id, source_file, source_row,
-               vendor_line_id, key_id, pricing, ChargePeriodStart AS charge_start
+               vendor_line_id, key_id, pricing, tier_scope, ChargePeriodStart AS charge_start
         FROM ({rows})"""
 
 
@@ -226,16 +226,22 @@ def tier_amount_sql() -> str:
                              ELSE CAST({graduated} AS {DEC}) END)) AS {DEC})"""
 
 
+#: What a tier counts the month's quantity per: the customer, and the plan and scope of the rule
+#: (``parameters.tier_scope``): entries of one scope following each other in the month (the
+#: tiers changed from a date) count one cumulative volume, each line at its own entry's tiers.
+TIER_COUNT = "customer_id, plan_id, tier_scope"
+
+
 def tiered_sql(source: str) -> str:
     """The tiered and volume lines of ``source`` (``priced_sql`` rows of such keys only) with their
-    amounts and unit prices: the month's quantity per customer and rule, lines in charge order
-    (``tier_amount_sql``; each line joined to its rule's tiers). A line counts its quantity
-    negative when the vendor gives money back for a positive quantity (a return of seats printed
-    so, as ``fixed_price_sql`` signs it). A customer's lines of a rule must all be in
-    ``source``."""
+    amounts and unit prices: the month's quantity per customer and tier scope (``TIER_COUNT``),
+    lines in charge order (``tier_amount_sql``; each line joined to its own rule's tiers, those
+    in effect on its charge date). A line counts its quantity negative when the vendor gives money
+    back for a positive quantity (a return of seats printed so, as ``fixed_price_sql`` signs it).
+    A customer's lines of a tier scope must all be in ``source``."""
     counted = "CASE WHEN billed_cost < 0 AND quantity > 0 THEN -quantity ELSE quantity END"
     window = (
-        "PARTITION BY customer_id, plan_id, rule_id ORDER BY charge_start, source_file, "
+        f"PARTITION BY {TIER_COUNT} ORDER BY charge_start, source_file, "
         "source_row, vendor_line_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
     )
     return f"""
@@ -246,7 +252,7 @@ def tiered_sql(source: str) -> str:
           SELECT t.* EXCLUDE (amount), {tier_amount_sql()} AS amount
           FROM (SELECT *, sum(counted) OVER w - counted AS cum_from,
                        sum(counted) OVER w AS cum_to,
-                       sum(counted) OVER (PARTITION BY customer_id, plan_id, rule_id) AS total
+                       sum(counted) OVER (PARTITION BY {TIER_COUNT}) AS total
                 FROM (SELECT *, {counted} AS counted FROM ({source}))
                 WINDOW w AS ({window})) t
           LEFT JOIN (SELECT plan_id, rule_id, list(p) AS tiers FROM price_tiers p GROUP BY ALL) r
@@ -270,7 +276,7 @@ def one_unit_sql(source: str) -> str:
                REPLACE (CASE WHEN unit_lo <> unit_hi THEN error({found}) ELSE quantity END
                         AS quantity)
         FROM (SELECT *, min({unit}) OVER u AS unit_lo, max({unit}) OVER u AS unit_hi
-              FROM ({source}) WINDOW u AS (PARTITION BY customer_id, plan_id, rule_id))"""
+              FROM ({source}) WINDOW u AS (PARTITION BY {TIER_COUNT}))"""
 
 
 @contextmanager
