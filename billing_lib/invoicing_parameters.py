@@ -165,6 +165,28 @@ def _merged_accounts(accounts: dict[str, Account], path: Path) -> None:
         named[name] = code
 
 
+def _quickbooks_merged(accounts: dict[str, Account], path: Path) -> None:
+    """A ParameterError for two codes of ``accounts`` with one name (``8020`` and ``8021`` both
+    "Revenue Microsoft"): the QuickBooks Online journal (always written, beside Xero's) names an
+    account by its name alone, so QuickBooks would book both on one account. Names are compared
+    ignoring case and repeated spaces, as an accountant reads them and as QuickBooks may match
+    them; the codes alone (Xero, beancount) would keep them apart, so nothing else notices."""
+    named: dict[str, str] = {}
+    for code, account in accounts.items():
+        key = " ".join(account.name.split()).casefold()
+        if key in named:
+            first = named[key]
+            raise ParameterError(
+                path,
+                f"accounts.{code}",
+                f"account codes {first!r} and {code!r} share the name "
+                f"{accounts[first].name!r}: the QuickBooks Online journal names an account by "
+                "its name only, so QuickBooks would book both on one account; give each code "
+                "the name of its own account in QuickBooks",
+            )
+        named[key] = code
+
+
 class ProductGroup(Strict):
     heading: PrintedText
     revenue_account: str
@@ -261,6 +283,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     path = folder / PRODUCTS_FILE
     known = products.accounts
     _merged_accounts(known, path)
+    _quickbooks_merged(known, path)
 
     def need(code: str, entry: str, kinds: tuple[str, ...], file: Path = path) -> None:
         if code not in known:
