@@ -36,6 +36,9 @@ VAT_FILE = "vat_rules.yaml"
 CUSTOMERS_FILE = "customers.yaml"
 #: VAT categories that carry no VAT and need an exemption reason (code or text) on an e-invoice.
 EXEMPT = ("E", "AE", "K", "G", "O")
+#: VAT categories whose customer accounts for the VAT (reverse charge, intra-EU supply): the
+#: invoice must carry a mention and the customer's VAT number (``VatRule._buyer_accounts``).
+BUYER_ACCOUNTS = ("AE", "K")
 #: VAT number prefixes that differ from the ISO country code (Greece uses EL).
 _VAT_PREFIX = {"GR": "EL"}
 
@@ -79,7 +82,30 @@ class VatRule(BaseModel):
                 f"category {self.ubl_category} needs a mention or an exemption_code (EN 16931 "
                 "wants the reason on the e-invoice)"
             )
+        if self.ubl_category in BUYER_ACCOUNTS:
+            self._buyer_accounts()
         return self
+
+    def _buyer_accounts(self) -> None:
+        """A reverse charge (AE) or an intra-EU supply (K): the printed invoice must say so in
+        words (Art. 226(11a) Directive 2006/112/EC; the VATEX code is in the e-invoice only) and
+        give the customer's VAT number (Art. 226(4); EN 16931 BR-AE-02, BR-IC-02). Without a
+        ``mention`` the PDF and the workbook printed neither the mention nor the line with both
+        VAT numbers; with ``show_buyer_vat_number: false`` not the customer's number at all."""
+        category = self.ubl_category
+        if not self.mention:
+            raise ValueError(
+                f"category {category} needs a mention, printed on every invoice (e.g. 'Reverse "
+                "charge: VAT to be accounted for by the recipient, Art. 196 Directive "
+                "2006/112/EC'): an invoice whose customer accounts for the VAT must say so, Art. "
+                "226(11a) Directive 2006/112/EC; the exemption_code is in the e-invoice only"
+            )
+        if not (self.show_buyer_vat_number and self.requires_buyer_vat_number):
+            raise ValueError(
+                f"category {category} needs show_buyer_vat_number and requires_buyer_vat_number "
+                "true: the invoice must give the customer's VAT number, Art. 226(4) Directive "
+                "2006/112/EC (the e-invoice's BT-48, EN 16931 BR-AE-02 and BR-IC-02)"
+            )
 
     @property
     def ubl_category(self) -> str:
