@@ -23,6 +23,8 @@ Mapping choices (docs/invoices-and-ledger.md):
   for EUR) to the seller's IBAN with the invoice number as payment reference;
 - the PDF is embedded as an ``AdditionalDocumentReference`` when seller.yaml's
   ``ubl_attach_pdf`` is true (the default);
+- an intra-EU supply (VAT category K) gives the buyer's country as the deliver-to country
+  (BT-80, EN 16931 BR-IC-12);
 - a VAT-bearing invoice in another currency than the seller's national one (``national_vat``)
   names that currency as ``TaxCurrencyCode`` (BT-6) and states its VAT total in it in a second
   ``TaxTotal`` with only a ``TaxAmount`` (BT-111), as EN 16931 BR-53 asks (Art. 230 Directive
@@ -147,6 +149,8 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         )
     _seller_party(_cac(_cac(root, "AccountingSupplierParty"), "Party"), inv, seller)
     _buyer_party(_cac(_cac(root, "AccountingCustomerParty"), "Party"), inv)
+    if any(v.category == "K" for v in inv.vat):
+        _delivery_country(root, inv)
     _payment(root, inv, seller)
 
     categories = {v.rate: (v.category, v.exemption_code) for v in inv.vat}
@@ -206,6 +210,13 @@ def _tax_totals(root: etree._Element, inv: Invoice, sign: int) -> None:
             money_text(sign * national.amount),
             currencyID=national.currency,
         )
+
+
+def _delivery_country(root: etree._Element, inv: Invoice) -> None:
+    """An intra-EU supply (category K) names the member state it goes to, the buyer's country
+    (BT-80; EN 16931 BR-IC-12 refuses the document without it). Other categories give none."""
+    address = _cac(_cac(_cac(root, "Delivery"), "DeliveryLocation"), "Address")
+    _cbc(_cac(address, "Country"), "IdentificationCode", inv.buyer.country)
 
 
 def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:

@@ -708,3 +708,23 @@ def test_a_long_unit_is_printed_whole_on_rows_of_its_own(issued, tmp_path):
         if len(joined) >= len(squeezed(unit)):
             break
     assert joined == squeezed(unit)
+
+
+def test_an_intra_eu_supply_names_the_country_delivered_to(issued):
+    """Category K (intra-EU supply, a rule vat_rules.yaml allows) failed EN 16931 BR-IC-12 on every
+    e-invoice: it needs the deliver-to country (BT-80), which the document did not give. It is the
+    buyer's country (the supply goes to the customer in another member state); other categories
+    give no delivery."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C006")
+    intra = replace(
+        inv, vat=tuple(replace(v, category="K", exemption_code="VATEX-EU-IC") for v in inv.vat)
+    )
+    for document in (intra, negated(intra, "NWC2026-000001", inv.issue_date, "test")):
+        data = ubl_document(document, seller)
+        assert schema_errors(data) == []
+        assert fatal_rules(data) == [], document.kind
+        doc = etree.fromstring(data)
+        country = "cac:Delivery/cac:DeliveryLocation/cac:Address/cac:Country/cbc:IdentificationCode"
+        assert value(doc, country) == "DE"
+    assert etree.fromstring(ubl_document(inv, seller)).xpath("cac:Delivery", namespaces=NS) == []
