@@ -187,6 +187,22 @@ def _quickbooks_merged(accounts: dict[str, Account], path: Path) -> None:
         named[key] = code
 
 
+def _not_subject_needs_registration(seller: Seller, vat: VatRules, path: Path) -> None:
+    """A ParameterError for a VAT rule not subject to VAT (category O) beside a seller without
+    ``chamber_of_commerce``: such an e-invoice leaves out the seller's VAT identifier (EN 16931
+    BR-O-02), so its legal registration is what identifies the seller (BR-CO-26), and every
+    e-invoice of the rule would be refused without it."""
+    outside = [name for name, rule in vat.rules.items() if rule.ubl_category == "O"]
+    if outside and not seller.chamber_of_commerce:
+        raise ParameterError(
+            path,
+            "chamber_of_commerce",
+            f"vat_rules.yaml rules.{outside[0]} is not subject to VAT (category O), whose "
+            "e-invoice may not give the seller's VAT number (EN 16931 BR-O-02) and so names the "
+            "seller by its legal registration (BR-CO-26); give the chamber_of_commerce number",
+        )
+
+
 class ProductGroup(Strict):
     heading: PrintedText
     revenue_account: str
@@ -279,6 +295,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
         others = "".join(f"\n  - entry {key}: {why}" for key, why in e_invoice[1:])
         raise ParameterError(folder / SELLER_FILE, e_invoice[0][0], e_invoice[0][1] + others)
     vat = load_vat_rules(folder)
+    _not_subject_needs_registration(seller, vat, folder / SELLER_FILE)
     products = _model(Products, folder / PRODUCTS_FILE)
     path = folder / PRODUCTS_FILE
     known = products.accounts
