@@ -41,6 +41,14 @@ EXEMPT = ("E", "AE", "K", "G", "O")
 BUYER_ACCOUNTS = ("AE", "K")
 #: VAT number prefixes that differ from the ISO country code (Greece uses EL).
 _VAT_PREFIX = {"GR": "EL"}
+#: Countries within another member state's VAT territory (Art. 7(1) Directive 2006/112/EC):
+#: Monaco is France's for VAT, its businesses have FR VAT numbers.
+_VAT_TERRITORY = {"MC": "FR"}
+
+
+def vat_territory(country: str) -> str:
+    """The member state whose VAT territory ``country`` is in (``MC`` -> ``FR``), else itself."""
+    return _VAT_TERRITORY.get(country, country)
 
 
 class VatRule(BaseModel):
@@ -160,7 +168,8 @@ class VatRules(BaseModel):
                     f"{entry}.vat_number",
                     f"VAT rule {name!r} needs the customer's VAT number on the invoice",
                 )
-            prefix = _VAT_PREFIX.get(customer.country, customer.country)
+            territory = vat_territory(customer.country)
+            prefix = _VAT_PREFIX.get(territory, territory)
             if not compact_vat_number(customer.vat_number).startswith(prefix):
                 raise ParameterError(
                     source,
@@ -175,10 +184,12 @@ class VatRules(BaseModel):
 
     def place_of(self, country: str, seller_country: str) -> tuple[str, str]:
         """Where a customer in ``country`` is seen from the seller (its own country, another EU
-        member state, outside the EU) and the VAT rule that place gives."""
-        if country == seller_country:
+        member state, outside the EU) and the VAT rule that place gives; a country in a member
+        state's VAT territory (``vat_territory``: Monaco, France's) counts as that state."""
+        territory = vat_territory(country)
+        if territory == seller_country:
             return "the seller's own country", "domestic"
-        if country in self.eu_countries:
+        if territory in self.eu_countries:
             return "another EU member state", "eu_reverse_charge"
         return "outside the EU", "export"
 
@@ -193,11 +204,12 @@ class VatRules(BaseModel):
         ``vat_rule`` in customers.yaml that contradicts the customer's country would charge VAT
         that is not owed, or leave out VAT that is (other categories are not checked)."""
         country, eu = customer.country, self.eu_countries
+        territory = vat_territory(country)
         prefix = _VAT_PREFIX.get(seller_country, seller_country)
         number = compact_vat_number(customer.vat_number or "")
         where, implied = self.place_of(country, seller_country)
         category = rule.ubl_category
-        if category == "S" and country != seller_country and not number.startswith(prefix):
+        if category == "S" and territory != seller_country and not number.startswith(prefix):
             return (
                 f"VAT rule {rule.name!r} charges {rule.rate} % {seller_country} VAT, but the "
                 f"customer is established in {country} ({where}): cloud services to a business "
@@ -205,13 +217,13 @@ class VatRules(BaseModel):
                 f"is {implied}; a customer registered for VAT in {seller_country} (a fixed "
                 f"establishment there) gives that VAT number ({prefix}...)"
             )
-        if category == "AE" and (country == seller_country or country not in eu):
+        if category == "AE" and (territory == seller_country or territory not in eu):
             return (
                 f"VAT rule {rule.name!r} is the reverse charge (Art. 196 Directive 2006/112/EC) "
                 "of a business customer in another EU member state, but the customer is in "
                 f"{country} ({where}): its rule is {implied}"
             )
-        if category == "G" and country in eu:
+        if category == "G" and territory in eu:
             return (
                 f"VAT rule {rule.name!r} is for a customer outside the EU, but the customer is in "
                 f"{country} ({where}): its rule is {implied}"

@@ -158,3 +158,20 @@ def test_a_reverse_charge_rule_that_would_print_no_mention_or_vat_number_is_refu
     (params / "vat_rules.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(ParameterError, match=expected):
         load_vat_rules(params)
+
+
+def test_a_business_in_monaco_is_under_the_reverse_charge_with_its_french_vat_number():
+    """Monaco is in France's VAT territory (Art. 7(1) Directive 2006/112/EC): its businesses have
+    FR VAT numbers and buy cloud services under the reverse charge like a French one. MC is no
+    member state in eu_countries, so a Monaco customer was invoiced as an export "Outside the scope
+    of EU VAT" (no reverse charge, missing from the EC sales list), and giving it the rule by hand
+    was refused (its FR number "should start with MC")."""
+    monaco = {"country": "MC", "vat_number": "FR40303265045"}
+    assert rule_of("C006", vat_rule=None, **monaco) == "eu_reverse_charge"
+    assert rule_of("C006", vat_rule="eu_reverse_charge", **monaco) == "eu_reverse_charge"
+    with pytest.raises(ParameterError, match=r"customer is in MC .*its rule is eu_reverse_charge"):
+        rule_of("C006", vat_rule="export", **monaco)
+    with pytest.raises(ParameterError, match=r"expected a VAT number starting with FR for .*MC"):
+        rule_of("C006", vat_rule=None, country="MC", vat_number="DE298765435")
+    customer = CUSTOMERS["C006"].model_copy(update={"vat_rule": None, **monaco})
+    assert RULES.rule_for(customer, "FR").name == "domestic"  # a French seller's own territory
