@@ -154,8 +154,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         )
     _seller_party(_cac(_cac(root, "AccountingSupplierParty"), "Party"), inv, seller)
     _buyer_party(_cac(_cac(root, "AccountingCustomerParty"), "Party"), inv)
-    if any(v.category == "K" for v in inv.vat):
-        _delivery_country(root, inv)
+    _delivery_country(root, inv)
     _payment(root, inv, seller)
 
     categories = {v.rate: (v.category, v.exemption_code) for v in inv.vat}
@@ -221,6 +220,8 @@ def _tax_totals(root: etree._Element, inv: Invoice, sign: int) -> None:
 def _delivery_country(root: etree._Element, inv: Invoice) -> None:
     """An intra-EU supply (category K) names the member state it goes to, the buyer's country
     (BT-80; EN 16931 BR-IC-12 refuses the document without it). Other categories give none."""
+    if not any(v.category == "K" for v in inv.vat):
+        return
     address = _cac(_cac(_cac(root, "Delivery"), "DeliveryLocation"), "Address")
     _cbc(_cac(address, "Country"), "IdentificationCode", inv.buyer.country)
 
