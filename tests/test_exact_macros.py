@@ -1,5 +1,5 @@
-"""``install_macros`` and ``install_amount_macros``: the exact-arithmetic macros given to a connection
-once, and to each."""
+"""``install_macros`` and ``install_amount_macros``: the exact-arithmetic macros given to a
+connection once, and to each."""
 
 from decimal import Decimal
 
