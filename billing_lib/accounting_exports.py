@@ -24,7 +24,8 @@ cents, in the columns, date format, decimal separator and sign convention each p
   Description, Debits, Credits, Name, Currency Code``; one journal per Journal No. (at most 21
   characters: the entry's id, a longer one shortened with a digest of it, ``journal_number``,
   so the same entry has the same number in every run); debit and credit as positive amounts,
-  one of them empty; the account by its name (products.yaml ``accounts``); the customer's name
+  one of them empty; the account by its name (products.yaml ``accounts``; ``load_invoicing``
+  refuses two codes of one name, which QuickBooks would merge); the customer's name
   on receivable lines and the vendor's on payable lines (QuickBooks requires a Name on A/R and
   A/P lines); date ``dd/mm/yyyy`` by default (``%m/%d/%Y`` for a US company file).
 

@@ -60,9 +60,14 @@ class ExchangeRates:
         """The rate on ``day`` (1 for the same currency); a ParameterError naming pair and date."""
         if from_currency == to_currency:
             return Decimal(1)
+        return self.row(from_currency, to_currency, day).rate
+
+    def row(self, from_currency: str, to_currency: str, day: date) -> ExchangeRate:
+        """The row of the pair in force on ``day`` (its rate and its source); a ParameterError
+        naming pair and date."""
         for r in self.rates:
             if r.from_currency == from_currency and r.to_currency == to_currency and r.covers(day):
-                return r.rate
+                return r
         raise missing_rate_error(self.path, from_currency, to_currency, day)
 
     def register(self, con: duckdb.DuckDBPyConnection, table: str = "_fx_rates") -> None:

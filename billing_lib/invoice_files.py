@@ -189,6 +189,7 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
                 Decimal(national["rate"]),
                 day(national["rate_date"]),
                 Decimal(national["amount"]),
+                national.get("source") or "",
             )
             if national
             else None

@@ -82,12 +82,16 @@ class NationalVat:
     national currency as well (Art. 230 Directive 2006/112/EC; EN 16931 BT-6 and BT-111):
     ``amount`` = the invoice's VAT total x ``rate`` (``currency`` per unit of the invoice
     currency, exchange_rates.csv's rate of ``rate_date``, the supply period's last day), rounded
-    half-up once to ``currency``'s minor unit (``national_vat_amount``)."""
+    half-up once to ``currency``'s minor unit (``national_vat_amount``). ``source`` is the rate's
+    row's ``source`` (its origin, e.g. the ECB reference rate), named on the invoice: Art. 91(2)
+    lets the rate be the latest selling rate or the ECB's, and the reader must know which; empty
+    in invoices.json records written before it was kept."""
 
     currency: str
     rate: Decimal
     rate_date: date
     amount: Decimal
+    source: str = ""
 
 
 def national_vat_amount(vat_total: Decimal, rate: Decimal, currency: str) -> Decimal:
@@ -175,10 +179,11 @@ def national_vat_note(inv: Invoice) -> str | None:
     n = inv.national_vat
     if n is None:
         return None
+    source = f": {n.source}" if n.source else ""
     return (
         f"VAT in {n.currency}: {n.currency} {money_text(n.amount)} ({inv.currency} "
         f"{money_text(inv.vat_total)} at {n.rate} {n.currency} per {inv.currency}, the exchange "
-        f"rate of {n.rate_date.isoformat()}; Art. 230 Directive 2006/112/EC)"
+        f"rate of {n.rate_date.isoformat()}{source}; Art. 230 Directive 2006/112/EC)"
     )
 
 

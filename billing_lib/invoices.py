@@ -604,9 +604,9 @@ def _national_vat(
             "exchange rates were given"
         )
     day = invoice.supply_end
-    rate = rates.rate(invoice.currency, national, day)
-    amount = national_vat_amount(invoice.vat_total, rate, national)
-    return NationalVat(national, rate, day, amount)
+    row = rates.row(invoice.currency, national, day)
+    amount = national_vat_amount(invoice.vat_total, row.rate, national)
+    return NationalVat(national, row.rate, day, amount, row.source)
 
 
 def credit_note(

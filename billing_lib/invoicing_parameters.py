@@ -165,6 +165,44 @@ def _merged_accounts(accounts: dict[str, Account], path: Path) -> None:
         named[name] = code
 
 
+def _quickbooks_merged(accounts: dict[str, Account], path: Path) -> None:
+    """A ParameterError for two codes of ``accounts`` with one name (``8020`` and ``8021`` both
+    "Revenue Microsoft"): the QuickBooks Online journal (always written, beside Xero's) names an
+    account by its name alone, so QuickBooks would book both on one account. Names are compared
+    ignoring case and repeated spaces, as an accountant reads them and as QuickBooks may match
+    them; the codes alone (Xero, beancount) would keep them apart, so nothing else notices."""
+    named: dict[str, str] = {}
+    for code, account in accounts.items():
+        key = " ".join(account.name.split()).casefold()
+        if key in named:
+            first = named[key]
+            raise ParameterError(
+                path,
+                f"accounts.{code}",
+                f"account codes {first!r} and {code!r} share the name "
+                f"{accounts[first].name!r}: the QuickBooks Online journal names an account by "
+                "its name only, so QuickBooks would book both on one account; give each code "
+                "the name of its own account in QuickBooks",
+            )
+        named[key] = code
+
+
+def _not_subject_needs_registration(seller: Seller, vat: VatRules, path: Path) -> None:
+    """A ParameterError for a VAT rule not subject to VAT (category O) beside a seller without
+    ``chamber_of_commerce``: such an e-invoice leaves out the seller's VAT identifier (EN 16931
+    BR-O-02), so its legal registration is what identifies the seller (BR-CO-26), and every
+    e-invoice of the rule would be refused without it."""
+    outside = [name for name, rule in vat.rules.items() if rule.ubl_category == "O"]
+    if outside and not seller.chamber_of_commerce:
+        raise ParameterError(
+            path,
+            "chamber_of_commerce",
+            f"vat_rules.yaml rules.{outside[0]} is not subject to VAT (category O), whose "
+            "e-invoice may not give the seller's VAT number (EN 16931 BR-O-02) and so names the "
+            "seller by its legal registration (BR-CO-26); give the chamber_of_commerce number",
+        )
+
+
 class ProductGroup(Strict):
     heading: PrintedText
     revenue_account: str
@@ -257,10 +295,12 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
         others = "".join(f"\n  - entry {key}: {why}" for key, why in e_invoice[1:])
         raise ParameterError(folder / SELLER_FILE, e_invoice[0][0], e_invoice[0][1] + others)
     vat = load_vat_rules(folder)
+    _not_subject_needs_registration(seller, vat, folder / SELLER_FILE)
     products = _model(Products, folder / PRODUCTS_FILE)
     path = folder / PRODUCTS_FILE
     known = products.accounts
     _merged_accounts(known, path)
+    _quickbooks_merged(known, path)
 
     def need(code: str, entry: str, kinds: tuple[str, ...], file: Path = path) -> None:
         if code not in known:

@@ -23,6 +23,10 @@ Mapping choices (docs/invoices-and-ledger.md):
   for EUR) to the seller's IBAN with the invoice number as payment reference;
 - the PDF is embedded as an ``AdditionalDocumentReference`` when seller.yaml's
   ``ubl_attach_pdf`` is true (the default);
+- an intra-EU supply (VAT category K) gives the buyer's country as the deliver-to country
+  (BT-80, EN 16931 BR-IC-12);
+- an invoice not subject to VAT (category O) gives no VAT rate and neither party's VAT
+  identifier (EN 16931 BR-O-02, BR-O-05, BR-48): the seller's legal registration identifies it;
 - a VAT-bearing invoice in another currency than the seller's national one (``national_vat``)
   names that currency as ``TaxCurrencyCode`` (BT-6) and states its VAT total in it in a second
   ``TaxTotal`` with only a ``TaxAmount`` (BT-111), as EN 16931 BR-53 asks (Art. 230 Directive
@@ -58,6 +62,9 @@ CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:
 PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 #: VAT categories that need an exemption reason (EN 16931 BR-AE-10, BR-E-10, BR-G-10, ...).
 _EXEMPT = ("E", "AE", "K", "G", "O")
+#: The VAT category "not subject to VAT" (services outside the scope of EU VAT): its e-invoice
+#: gives no VAT rate and no VAT identifier (EN 16931 BR-O-02, BR-O-05, BR-48).
+NOT_SUBJECT = "O"
 #: ISO 6523 ICD of a company register number, by country (legal entity CompanyID schemeID).
 REGISTER_SCHEMES = {"NL": "0106", "BE": "0208", "DK": "0184", "FI": "0212", "SE": "0007"}
 #: Characters XML 1.0 cannot hold (they would make lxml refuse the text).
@@ -147,6 +154,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         )
     _seller_party(_cac(_cac(root, "AccountingSupplierParty"), "Party"), inv, seller)
     _buyer_party(_cac(_cac(root, "AccountingCustomerParty"), "Party"), inv)
+    _delivery_country(root, inv)
     _payment(root, inv, seller)
 
     categories = {v.rate: (v.category, v.exemption_code) for v in inv.vat}
@@ -180,7 +188,8 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         category, _ = categories[line.vat_rate]
         classified = _cac(item, "ClassifiedTaxCategory")
         _cbc(classified, "ID", category)
-        _cbc(classified, "Percent", _percent(line.vat_rate))
+        if category != NOT_SUBJECT:  # BR-O-05: no rate on a line not subject to VAT
+            _cbc(classified, "Percent", _percent(line.vat_rate))
         _cbc(_cac(classified, "TaxScheme"), "ID", "VAT")
         price = _cac(el, "Price")
         _cbc(price, "PriceAmount", money_text(abs(amount)), currencyID=cur)
@@ -206,6 +215,15 @@ def _tax_totals(root: etree._Element, inv: Invoice, sign: int) -> None:
             money_text(sign * national.amount),
             currencyID=national.currency,
         )
+
+
+def _delivery_country(root: etree._Element, inv: Invoice) -> None:
+    """An intra-EU supply (category K) names the member state it goes to, the buyer's country
+    (BT-80; EN 16931 BR-IC-12 refuses the document without it). Other categories give none."""
+    if not any(v.category == "K" for v in inv.vat):
+        return
+    address = _cac(_cac(_cac(root, "Delivery"), "DeliveryLocation"), "Address")
+    _cbc(_cac(address, "Country"), "IdentificationCode", inv.buyer.country)
 
 
 def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:
@@ -252,13 +270,20 @@ def _note(inv: Invoice) -> str | None:
     return None
 
 
+def _not_subject(inv: Invoice) -> bool:
+    """The invoice is not subject to VAT (category O): EN 16931 BR-O-02 wants neither party's VAT
+    identifier in its e-invoice (the PDF and the workbook print them as for any invoice)."""
+    return any(v.category == NOT_SUBJECT for v in inv.vat)
+
+
 def _seller_party(party: etree._Element, inv: Invoice, seller: Seller) -> None:
     _endpoint(party, seller.peppol_id, seller.email)
     _cbc(_cac(party, "PartyName"), "Name", seller.name)
     _address(party, seller.address, seller.postal_code, seller.city, seller.country)
-    scheme = _cac(party, "PartyTaxScheme")
-    _cbc(scheme, "CompanyID", compact_vat_number(seller.vat_number))
-    _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
+    if not _not_subject(inv):  # BR-O-02; the legal registration identifies the seller
+        scheme = _cac(party, "PartyTaxScheme")
+        _cbc(scheme, "CompanyID", compact_vat_number(seller.vat_number))
+        _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
     _legal(party, seller.name, seller.chamber_of_commerce, seller.country)
     if seller.email or seller.phone:
         contact = _cac(party, "Contact")
@@ -274,7 +299,7 @@ def _buyer_party(party: etree._Element, inv: Invoice) -> None:
     _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
     _cbc(_cac(party, "PartyName"), "Name", b.name)
     _address(party, b.address, b.postal_code, b.city, b.country)
-    if b.vat_number and inv.show_buyer_vat_number:
+    if b.vat_number and inv.show_buyer_vat_number and not _not_subject(inv):  # BR-O-02
         scheme = _cac(party, "PartyTaxScheme")
         _cbc(scheme, "CompanyID", compact_vat_number(b.vat_number))
         _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
@@ -335,7 +360,8 @@ def _tax_category(
     el: etree._Element, category: str, rate: Decimal, code: str | None, inv: Invoice
 ) -> None:
     _cbc(el, "ID", category)
-    _cbc(el, "Percent", _percent(rate))
+    if category != NOT_SUBJECT:  # BR-48: a breakdown not subject to VAT has no rate
+        _cbc(el, "Percent", _percent(rate))
     if category in _EXEMPT:
         if code:
             _cbc(el, "TaxExemptionReasonCode", code)

@@ -36,8 +36,19 @@ VAT_FILE = "vat_rules.yaml"
 CUSTOMERS_FILE = "customers.yaml"
 #: VAT categories that carry no VAT and need an exemption reason (code or text) on an e-invoice.
 EXEMPT = ("E", "AE", "K", "G", "O")
+#: VAT categories whose customer accounts for the VAT (reverse charge, intra-EU supply): the
+#: invoice must carry a mention and the customer's VAT number (``VatRule._buyer_accounts``).
+BUYER_ACCOUNTS = ("AE", "K")
 #: VAT number prefixes that differ from the ISO country code (Greece uses EL).
 _VAT_PREFIX = {"GR": "EL"}
+#: Countries within another member state's VAT territory (Art. 7(1) Directive 2006/112/EC):
+#: Monaco is France's for VAT, its businesses have FR VAT numbers.
+_VAT_TERRITORY = {"MC": "FR"}
+
+
+def vat_territory(country: str) -> str:
+    """The member state whose VAT territory ``country`` is in (``MC`` -> ``FR``), else itself."""
+    return _VAT_TERRITORY.get(country, country)
 
 
 class VatRule(BaseModel):
@@ -79,7 +90,30 @@ class VatRule(BaseModel):
                 f"category {self.ubl_category} needs a mention or an exemption_code (EN 16931 "
                 "wants the reason on the e-invoice)"
             )
+        if self.ubl_category in BUYER_ACCOUNTS:
+            self._buyer_accounts()
         return self
+
+    def _buyer_accounts(self) -> None:
+        """A reverse charge (AE) or an intra-EU supply (K): the printed invoice must say so in
+        words (Art. 226(11a) Directive 2006/112/EC; the VATEX code is in the e-invoice only) and
+        give the customer's VAT number (Art. 226(4); EN 16931 BR-AE-02, BR-IC-02). Without a
+        ``mention`` the PDF and the workbook printed neither the mention nor the line with both
+        VAT numbers; with ``show_buyer_vat_number: false`` not the customer's number at all."""
+        category = self.ubl_category
+        if not self.mention:
+            raise ValueError(
+                f"category {category} needs a mention, printed on every invoice (e.g. 'Reverse "
+                "charge: VAT to be accounted for by the recipient, Art. 196 Directive "
+                "2006/112/EC'): an invoice whose customer accounts for the VAT must say so, Art. "
+                "226(11a) Directive 2006/112/EC; the exemption_code is in the e-invoice only"
+            )
+        if not (self.show_buyer_vat_number and self.requires_buyer_vat_number):
+            raise ValueError(
+                f"category {category} needs show_buyer_vat_number and requires_buyer_vat_number "
+                "true: the invoice must give the customer's VAT number, Art. 226(4) Directive "
+                "2006/112/EC (the e-invoice's BT-48, EN 16931 BR-AE-02 and BR-IC-02)"
+            )
 
     @property
     def ubl_category(self) -> str:
@@ -134,7 +168,8 @@ class VatRules(BaseModel):
                     f"{entry}.vat_number",
                     f"VAT rule {name!r} needs the customer's VAT number on the invoice",
                 )
-            prefix = _VAT_PREFIX.get(customer.country, customer.country)
+            territory = vat_territory(customer.country)
+            prefix = _VAT_PREFIX.get(territory, territory)
             if not compact_vat_number(customer.vat_number).startswith(prefix):
                 raise ParameterError(
                     source,
@@ -149,10 +184,12 @@ class VatRules(BaseModel):
 
     def place_of(self, country: str, seller_country: str) -> tuple[str, str]:
         """Where a customer in ``country`` is seen from the seller (its own country, another EU
-        member state, outside the EU) and the VAT rule that place gives."""
-        if country == seller_country:
+        member state, outside the EU) and the VAT rule that place gives; a country in a member
+        state's VAT territory (``vat_territory``: Monaco, France's) counts as that state."""
+        territory = vat_territory(country)
+        if territory == seller_country:
             return "the seller's own country", "domestic"
-        if country in self.eu_countries:
+        if territory in self.eu_countries:
             return "another EU member state", "eu_reverse_charge"
         return "outside the EU", "export"
 
@@ -167,11 +204,12 @@ class VatRules(BaseModel):
         ``vat_rule`` in customers.yaml that contradicts the customer's country would charge VAT
         that is not owed, or leave out VAT that is (other categories are not checked)."""
         country, eu = customer.country, self.eu_countries
+        territory = vat_territory(country)
         prefix = _VAT_PREFIX.get(seller_country, seller_country)
         number = compact_vat_number(customer.vat_number or "")
         where, implied = self.place_of(country, seller_country)
         category = rule.ubl_category
-        if category == "S" and country != seller_country and not number.startswith(prefix):
+        if category == "S" and territory != seller_country and not number.startswith(prefix):
             return (
                 f"VAT rule {rule.name!r} charges {rule.rate} % {seller_country} VAT, but the "
                 f"customer is established in {country} ({where}): cloud services to a business "
@@ -179,13 +217,13 @@ class VatRules(BaseModel):
                 f"is {implied}; a customer registered for VAT in {seller_country} (a fixed "
                 f"establishment there) gives that VAT number ({prefix}...)"
             )
-        if category == "AE" and (country == seller_country or country not in eu):
+        if category == "AE" and (territory == seller_country or territory not in eu):
             return (
                 f"VAT rule {rule.name!r} is the reverse charge (Art. 196 Directive 2006/112/EC) "
                 "of a business customer in another EU member state, but the customer is in "
                 f"{country} ({where}): its rule is {implied}"
             )
-        if category == "G" and country in eu:
+        if category == "G" and territory in eu:
             return (
                 f"VAT rule {rule.name!r} is for a customer outside the EU, but the customer is in "
                 f"{country} ({where}): its rule is {implied}"

@@ -476,3 +476,34 @@ def test_a_credit_note_is_refused_when_the_runs_xero_file_is_lost(tmp_path):
         "xero_manual_journal_NWC2026-000001_EUR.csv",
         "quickbooks_journal_NWC2026-000001.csv",
     }
+
+
+@pytest.mark.parametrize("other_name", ["Revenue Microsoft", "revenue  microsoft "])
+def test_two_codes_of_one_account_name_are_refused_since_quickbooks_would_merge_them(
+    tmp_path, other_name
+):
+    """QuickBooks' Account Name column names the account by its name: 8020 and 8021 both
+    "Revenue Microsoft" were one QuickBooks account, the two revenues merged in silence (the
+    beancount names, ``8020-...`` and ``8021-...``, stay apart, so nothing else noticed). The
+    chart is refused when loaded, naming the file, both codes and the name; another name is
+    fine."""
+    from billing_lib.invoicing_parameters import load_invoicing
+    from tests.invoice_helpers import parameters_copy
+
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    original = products.read_text(encoding="utf-8")
+    line_8020 = '  "8020": {name: Revenue Microsoft, type: income}\n'
+    assert line_8020 in original
+    text = original.replace(
+        line_8020, f'{line_8020}  "8021": {{name: "{other_name}", type: income}}\n'
+    )
+    products.write_text(text, encoding="utf-8")
+    with pytest.raises(ParameterError) as refused:
+        load_invoicing(params)
+    message = str(refused.value)
+    assert message.startswith(f"{products}, entry accounts.8021: ")
+    assert "'8020' and '8021'" in message
+    assert "'Revenue Microsoft'" in message and "QuickBooks" in message
+    products.write_text(text.replace(f'"{other_name}"', "Revenue Microsoft CSP"), encoding="utf-8")
+    assert load_invoicing(params).account("8021").name == "Revenue Microsoft CSP"

@@ -708,3 +708,75 @@ def test_a_long_unit_is_printed_whole_on_rows_of_its_own(issued, tmp_path):
         if len(joined) >= len(squeezed(unit)):
             break
     assert joined == squeezed(unit)
+
+
+def test_an_intra_eu_supply_names_the_country_delivered_to(issued):
+    """Category K (intra-EU supply, a rule vat_rules.yaml allows) failed EN 16931 BR-IC-12 on every
+    e-invoice: it needs the deliver-to country (BT-80), which the document did not give. It is the
+    buyer's country (the supply goes to the customer in another member state); other categories
+    give no delivery."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C006")
+    intra = replace(
+        inv, vat=tuple(replace(v, category="K", exemption_code="VATEX-EU-IC") for v in inv.vat)
+    )
+    for document in (intra, negated(intra, "NWC2026-000001", inv.issue_date, "test")):
+        data = ubl_document(document, seller)
+        assert schema_errors(data) == []
+        assert fatal_rules(data) == [], document.kind
+        doc = etree.fromstring(data)
+        country = "cac:Delivery/cac:DeliveryLocation/cac:Address/cac:Country/cbc:IdentificationCode"
+        assert value(doc, country) == "DE"
+    assert etree.fromstring(ubl_document(inv, seller)).xpath("cac:Delivery", namespaces=NS) == []
+
+
+def test_services_outside_the_scope_of_vat_give_an_e_invoice_en16931_accepts(issued):
+    """Category O ("not subject to VAT", VATEX-EU-O: services to a business outside the EU, the
+    sample's "Outside the scope of EU VAT"; a rule vat_rules.yaml allows) failed EN 16931 on every
+    e-invoice: BR-O-02 wants no VAT identifier of the seller or the buyer, BR-O-05 no VAT rate on a
+    line (BR-48 none in the breakdown either). The seller is identified by its legal registration
+    (BT-30, BR-CO-26); the PDF still prints both VAT numbers."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C007")
+    outside = replace(
+        inv, vat=tuple(replace(v, category="O", exemption_code="VATEX-EU-O") for v in inv.vat)
+    )
+    for document in (outside, negated(outside, "NWC2026-000001", inv.issue_date, "test")):
+        data = ubl_document(document, seller)
+        assert schema_errors(data) == []
+        assert fatal_rules(data) == [], document.kind
+        assert peppol_findings(data) == []
+        doc = etree.fromstring(data)
+        assert doc.xpath("//cac:PartyTaxScheme", namespaces=NS) == []
+        assert doc.xpath("//cac:TaxCategory/cbc:Percent", namespaces=NS) == []
+        assert doc.xpath("//cac:ClassifiedTaxCategory/cbc:Percent", namespaces=NS) == []
+        category = "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/"
+        assert value(doc, category + "cbc:TaxExemptionReasonCode") == "VATEX-EU-O"
+    # category G, as the sample has it: both VAT numbers and the rates stay
+    doc = etree.fromstring(ubl_document(inv, seller))
+    assert len(doc.xpath("//cac:PartyTaxScheme", namespaces=NS)) == 2
+    assert doc.xpath("//cac:ClassifiedTaxCategory/cbc:Percent", namespaces=NS) != []
+
+
+def test_a_rule_not_subject_to_vat_needs_the_seller_s_legal_registration(tmp_path):
+    """Without its VAT identifier (BR-O-02) an e-invoice of category O identifies the seller by
+    its legal registration (BR-CO-26): a seller.yaml without ``chamber_of_commerce`` beside such a
+    rule is refused when the parameters are loaded, not on every e-invoice of the month."""
+    import yaml
+
+    from billing_lib.invoicing_parameters import load_invoicing
+    from tests.invoice_helpers import parameters_copy
+
+    params = parameters_copy(tmp_path)
+    rules = yaml.safe_load((params / "vat_rules.yaml").read_text(encoding="utf-8"))
+    rules["rules"]["export"].update(category="O", exemption_code="VATEX-EU-O")
+    (params / "vat_rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    assert load_invoicing(params).vat.rules["export"].ubl_category == "O"
+    seller = params / "seller.yaml"
+    text = seller.read_text(encoding="utf-8")
+    seller.write_text(text.replace('chamber_of_commerce: "81234567"', ""), encoding="utf-8")
+    with pytest.raises(ParameterError) as refused:
+        load_invoicing(params)
+    message = str(refused.value)
+    assert message.startswith(f"{seller}, entry chamber_of_commerce: ")
+    assert "rules.export" in message and "BR-CO-26" in message

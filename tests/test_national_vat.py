@@ -99,7 +99,9 @@ def test_the_invoice_carries_its_vat_in_the_national_currency_half_up_once(tmp_p
     )
     # 225.00 x 1.1507 = 258.9075 -> 258.91 (the national currency from vat_rules.yaml)
     assert invoicing.national_currency == "EUR"
-    assert gbp.national_vat == NationalVat("EUR", D("1.1507"), gbp.supply_end, D("258.91"))
+    assert gbp.national_vat == NationalVat(
+        "EUR", D("1.1507"), gbp.supply_end, D("258.91"), "test rate"
+    )
     assert invoices["C003"].national_vat is None  # in EUR already
     assert figure_problems(gbp) == []
     # read back from invoices.json exactly; a changed EUR figure is found
@@ -189,7 +191,7 @@ def test_the_pdf_and_the_workbook_state_the_vat_in_eur(tmp_path):
     gbp = invoices["C009"]
     note = (
         "VAT in EUR: EUR 258.91 (GBP 225.00 at 1.1507 EUR per GBP, the exchange rate of "
-        "2026-10-31; Art. 230 Directive 2006/112/EC)"
+        "2026-10-31: test rate; Art. 230 Directive 2006/112/EC)"
     )
     pdf = write_invoice_pdf(gbp, invoicing.seller, tmp_path / pdf_name(gbp))
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
@@ -230,3 +232,33 @@ def test_the_xero_journal_books_the_same_eur_vat(tmp_path):
     converted = Conversion("EUR", gbp.supply_end, rates, "7099").entry(sales)
     vat = [p for p in converted.postings if p.account == "1500"]
     assert [(p.amount, p.currency) for p in vat] == [(-gbp.national_vat.amount, "EUR")]
+
+
+def test_the_invoice_names_the_source_of_the_rate_its_vat_is_converted_at(tmp_path):
+    """exchange_rates.csv asks where each rate comes from (its ``source`` column, required), yet
+    the invoice said only "the exchange rate of 2026-10-31": the customer's or the tax
+    inspector's question "which rate?" (Art. 91(2) Directive 2006/112/EC: the latest selling rate
+    or the ECB's) had no answer on it. The PDF and the workbook now name the row's source, and
+    invoices.json keeps it (a record written before has none, and reads as it was)."""
+    rates = "GBP,EUR,1.1507,2026-10-01,2026-10-31,ECB euro reference rate 2026-10-30\n"
+    con, invoicing, _, invoices = invoiced(tmp_path, rates=rates)
+    gbp = invoices["C009"]
+    assert gbp.national_vat.source == "ECB euro reference rate 2026-10-30"
+    note = (
+        "VAT in EUR: EUR 258.91 (GBP 225.00 at 1.1507 EUR per GBP, the exchange rate of "
+        "2026-10-31: ECB euro reference rate 2026-10-30; Art. 230 Directive 2006/112/EC)"
+    )
+    pdf = write_invoice_pdf(gbp, invoicing.seller, tmp_path / pdf_name(gbp))
+    assert note in " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+    write_workbooks(con, [gbp], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(tmp_path / "out" / "invoices" / workbook_name(gbp)).worksheets[0]
+    assert note in [c.value for row in ws.iter_rows() for c in row]
+    credit = negated(gbp, "NWC2026-000001", ISSUED, "Wrong price")
+    assert credit.national_vat.source == gbp.national_vat.source
+    path = write_invoice_data([gbp], invoicing.seller, tmp_path / "i.json")
+    assert read_invoice_data(path)[1][gbp.number] == gbp
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["invoices"][0]["national_vat"]["source"]  # as a run before it was kept
+    path.write_text(json.dumps(data), encoding="utf-8")
+    old = read_invoice_data(path)[1][gbp.number]
+    assert old.national_vat == replace(gbp.national_vat, source="")

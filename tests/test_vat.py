@@ -117,3 +117,61 @@ def test_a_float_rate_or_a_missing_file_is_refused(tmp_path):
 def test_a_vat_rule_against_the_customer_s_country_is_refused(customer, update, expected):
     with pytest.raises(ParameterError, match=expected):
         rule_of(customer, **update)
+
+
+@pytest.mark.parametrize("category", ["AE", "K"])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"mention": None},
+            r"rules\.eu_reverse_charge: .*needs a mention.*Art\. 226\(11a\)",
+        ),
+        (
+            {"show_buyer_vat_number": False},
+            r"rules\.eu_reverse_charge: .*show_buyer_vat_number and requires_buyer_vat_number "
+            r".*Art\. 226\(4\)",
+        ),
+        (
+            {"requires_buyer_vat_number": False},
+            r"rules\.eu_reverse_charge: .*show_buyer_vat_number and requires_buyer_vat_number",
+        ),
+    ],
+)
+def test_a_reverse_charge_rule_that_would_print_no_mention_or_vat_number_is_refused(
+    tmp_path, category, change, expected
+):
+    """A reverse-charge rule (AE; K, the exempt intra-EU supply, alike) with ``mention: null`` (its
+    VATEX code kept) printed no "Reverse charge" on the PDF and the workbook, and no line with
+    both VAT numbers; with ``show_buyer_vat_number: false`` not even the customer's VAT number,
+    and the e-invoice lost BT-48 (BR-AE-02 / BR-IC-02 fail for a buyer without a legal
+    registration number). Art. 226(4) and (11a) Directive 2006/112/EC ask both, so the rules file
+    is refused when loaded."""
+    params = parameters_copy(tmp_path)
+    data = yaml.safe_load((params / "vat_rules.yaml").read_text())
+    rule = data["rules"]["eu_reverse_charge"]
+    rule["category"] = category
+    rule["exemption_code"] = "VATEX-EU-AE" if category == "AE" else "VATEX-EU-IC"
+    (params / "vat_rules.yaml").write_text(yaml.safe_dump(data))
+    assert load_vat_rules(params).rules["eu_reverse_charge"].ubl_category == category
+    rule.update(change)
+    (params / "vat_rules.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ParameterError, match=expected):
+        load_vat_rules(params)
+
+
+def test_a_business_in_monaco_is_under_the_reverse_charge_with_its_french_vat_number():
+    """Monaco is in France's VAT territory (Art. 7(1) Directive 2006/112/EC): its businesses have
+    FR VAT numbers and buy cloud services under the reverse charge like a French one. MC is no
+    member state in eu_countries, so a Monaco customer was invoiced as an export "Outside the scope
+    of EU VAT" (no reverse charge, missing from the EC sales list), and giving it the rule by hand
+    was refused (its FR number "should start with MC")."""
+    monaco = {"country": "MC", "vat_number": "FR40303265045"}
+    assert rule_of("C006", vat_rule=None, **monaco) == "eu_reverse_charge"
+    assert rule_of("C006", vat_rule="eu_reverse_charge", **monaco) == "eu_reverse_charge"
+    with pytest.raises(ParameterError, match=r"customer is in MC .*its rule is eu_reverse_charge"):
+        rule_of("C006", vat_rule="export", **monaco)
+    with pytest.raises(ParameterError, match=r"expected a VAT number starting with FR for .*MC"):
+        rule_of("C006", vat_rule=None, country="MC", vat_number="DE298765435")
+    customer = CUSTOMERS["C006"].model_copy(update={"vat_rule": None, **monaco})
+    assert RULES.rule_for(customer, "FR").name == "domestic"  # a French seller's own territory
