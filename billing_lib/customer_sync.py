@@ -267,30 +267,30 @@ def _closings(
 
 def accounts_text(original: str, proposal: Proposal) -> str:
     """accounts.csv with the closings' ``valid_to`` set on their rows and the new rows appended;
-    every other line byte for byte as it was."""
-    lines = original.splitlines(keepends=True)
+    every other line byte for byte as it was. Rows are counted as ``csv.DictReader`` counts them
+    (header = 1, blank lines skipped) and a quoted note may span several lines, so the records
+    are read by the csv module, not line by line: a note written over two lines closed the
+    mapping on the row above the one the summary named."""
     closing = {c.row: c for c in proposal.closings}
     out: list[str] = []
     header: list[str] | None = None
-    row = 0
-    for line in lines:
+    row = 1
+    for record, chunk in _records(original.splitlines(keepends=True)):
         if header is None:
-            header = next(csv.reader([line.lstrip("\ufeff")]))
-            out.append(line)
+            header = [h.lstrip("\ufeff") for h in record]
+            out += chunk
+            continue
+        if not record:  # a blank line: no row
+            out += chunk
             continue
         row += 1
-        # rows are counted as csv.DictReader numbers them (header = 1), blank lines skipped
-        if not line.strip():
-            row -= 1
-            out.append(line)
-            continue
-        c = closing.get(row + 1)
+        c = closing.get(row)
         if c is None:
-            out.append(line)
+            out += chunk
             continue
-        values = dict(zip(header, next(csv.reader([line])), strict=False))
+        values = dict(zip(header, record, strict=False))
         values["valid_to"] = c.valid_to.isoformat()
-        ending = line[len(line.rstrip("\r\n")) :] or "\n"
+        ending = chunk[-1][len(chunk[-1].rstrip("\r\n")) :] or "\n"
         out.append(_csv_line([values.get(h, "") or "" for h in header]) + ending)
     text = "".join(out)
     if proposal.rows:
@@ -299,6 +299,21 @@ def accounts_text(original: str, proposal: Proposal) -> str:
             text += ending
         text += "".join(r.csv_line() + ending for r in proposal.rows)
     return text
+
+
+def _records(lines: list[str]) -> Iterator[tuple[list[str], list[str]]]:
+    """Each CSV record with the physical lines it was read from (a quoted value may hold line
+    breaks); the csv reader takes lines one at a time, so the lines taken belong to the record."""
+    taken: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            taken.append(line)
+            yield line
+
+    for record in csv.reader(feed()):
+        yield record, taken[:]
+        taken.clear()
 
 
 def _yaml() -> YAML:

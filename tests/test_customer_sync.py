@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -213,6 +214,28 @@ def test_the_files_keep_every_other_line_and_comment_as_they_were(platform):
     )
     assert "+aws,300000000003,C011,,,acme-prod" in changes.diff
     assert "-aws,518204736307,C002,,,vll-dev" in changes.diff
+
+
+def test_a_note_over_two_lines_does_not_move_the_closing_to_another_row(tmp_path, platform):
+    """A note written over two lines in a spreadsheet (a quoted line break): the closing the summary
+    names (vll-dev, row 4) is the row changed; it closed vll-prod, the row above, before."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    two_lines = 'aws,402719385610,C001,,,"dijkstra-prod\nsince 2019"\n'
+    accounts.write_text(text.replace("aws,402719385610,C001,,,dijkstra-prod\n", two_lines))
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    exports = read_platform_folder(platform)
+    p = customer_sync.propose("2026-10", customers, mappings, {}, exports)
+    assert [(c.row, c.mapping.account_id) for c in p.closings][:1] == [(4, "518204736307")]
+    new = customer_sync.changes(params, p).accounts
+    assert two_lines in new
+    assert "aws,518204736291,C002,,,vll-prod (owns the Compute Savings Plan)\n" in new
+    assert "aws,518204736307,C002,,2026-10-31,vll-dev\n" in new
+    accounts.write_text(new)
+    reloaded = load_account_mappings(params, customers)
+    assert [m.valid_to for m in reloaded[:3]] == [None, None, date(2026, 10, 31)]
 
 
 @pytest.mark.slow  # the sample month's reports read and matched three times
