@@ -66,6 +66,7 @@ class NewRow:
     valid_from: date | None
     note: str
     rule: str  # how the customer was found ("tag customer=C001"), or "new customer stub"
+    valid_to: date | None = None
 
     def csv_line(self) -> str:
         return _csv_line(
@@ -74,7 +75,7 @@ class NewRow:
                 self.account_id,
                 self.customer_id,
                 self.valid_from.isoformat() if self.valid_from else "",
-                "",
+                self.valid_to.isoformat() if self.valid_to else "",
                 self.note,
             ]
         )
@@ -163,12 +164,21 @@ def _mapped_in(mappings: list[AccountMapping], first: date, last: date) -> set[t
     }
 
 
-def _valid_from(mappings: list[AccountMapping], vendor: str, account: str) -> date | None:
-    """Empty for an account never mapped; else the day after its last mapping ended."""
-    ends = [m.valid_to for m in mappings if (m.vendor, m.account_id) == (vendor, account)]
-    if not ends:
-        return None
-    return max(e for e in ends if e) + timedelta(days=1) if all(ends) else None
+def _free_span(
+    mappings: list[AccountMapping], vendor: str, account: str, first: date, last: date
+) -> tuple[date | None, date | None]:
+    """The dates of a new row for an account no mapping covers in the month (first..last): from
+    the day after its last mapping before the month ended (empty for none), to the day before its
+    first mapping after the month starts (empty for none: an account mapped from a later month,
+    a customer arriving, got an open row before, which overlapped that mapping and made the
+    proposal unloadable)."""
+    own = [m for m in mappings if (m.vendor, m.account_id) == (vendor, account)]
+    ends = [m.valid_to for m in own if m.valid_to is not None and m.valid_to < first]
+    starts = [m.valid_from for m in own if m.valid_from is not None and m.valid_from > last]
+    return (
+        max(ends) + timedelta(days=1) if ends else None,
+        min(starts) - timedelta(days=1) if starts else None,
+    )
 
 
 def propose(
@@ -193,9 +203,8 @@ def propose(
         hit = matcher.match(a)
         if hit:
             customer, rule = hit
-            proposal.rows.append(
-                NewRow(a.vendor, a.account_id, customer, _valid_from(mappings, *key), note, rule)
-            )
+            since, until = _free_span(mappings, *key, first, last)
+            proposal.rows.append(NewRow(a.vendor, a.account_id, customer, since, note, rule, until))
             continue
         tag = next((a.tags[k] for k in TAG_KEYS if a.tags.get(k)), None)
         domain = next((d for d in sorted(a.domains) if not d.endswith(".onmicrosoft.com")), None)
@@ -211,15 +220,9 @@ def propose(
                 else f"{a.vendor} account {a.account_id}"
             )
             stubs[group] = Stub(next(ids), tag or a.name or a.account_id, source)
+        since, until = _free_span(mappings, *key, first, last)
         proposal.rows.append(
-            NewRow(
-                a.vendor,
-                a.account_id,
-                stubs[group].id,
-                _valid_from(mappings, *key),
-                note,
-                "new customer stub",
-            )
+            NewRow(a.vendor, a.account_id, stubs[group].id, since, note, "new customer stub", until)
         )
     proposal.stubs = list(stubs.values())
     proposal.closings = _closings(mappings, exports, first, last)

@@ -477,6 +477,33 @@ def test_without_platform_exports_the_reports_accounts_are_matched_and_nothing_i
     assert p.closings == []
 
 
+def test_an_account_mapped_from_a_later_month_is_proposed_up_to_the_day_before(tmp_path):
+    """poc-sandbox-ams goes to Gouden Korst from November, yet bills in October: the row proposed
+    for October ends on 31 October. It was open-ended, overlapping the November row: sync stopped
+    on "already mapped" naming a temporary file, and the run's unmapped report gave that line."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    accounts.write_text(
+        accounts.read_text()
+        + "aws,285396417058,C003,2026-11-01,,from November\n"
+        + "aws,300000000009,C009,,2026-09-30,until September\n"
+        + "aws,300000000009,C003,2026-11-15,,from 15 November\n"
+    )
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    seen = [("aws", "285396417058", "poc-sandbox-ams"), ("aws", "300000000009", "gk-shop")]
+    p = customer_sync.propose(
+        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
+    )
+    assert [r.csv_line() for r in p.rows] == [
+        "aws,285396417058,C011,,2026-10-31,poc-sandbox-ams",
+        "aws,300000000009,C012,2026-10-01,2026-11-14,gk-shop",
+    ]
+    customer_sync.check_loadable(params, customer_sync.changes(params, p))  # no overlap
+    found = customer_sync.unmapped_suggestions(seen[:1], "2026-10", customers, mappings, None)
+    assert found[("aws", "285396417058")][0] == "aws,285396417058,C011,,2026-10-31,poc-sandbox-ams"
+
+
 def test_an_account_whose_row_lost_its_leading_zeros_is_named_not_given_a_new_customer(tmp_path):
     """accounts.csv saved by a spreadsheet maps 2719385610 for the account 002719385610: the
     report's lines are unmapped, and the report says which row it is, instead of proposing a new
