@@ -191,7 +191,7 @@ def propose(
     """The changes to customers.yaml and accounts.csv for ``period``; nothing is written."""
     first, last = month_days(period)
     proposal = Proposal(period)
-    matcher = Matcher(customers, mappings, exports)
+    matcher = Matcher(customers, mappings, exports, (first, last))
     mapped = _mapped_in(mappings, first, last)
     ids = _next_ids(customers)
     stubs: dict[str, Stub] = {}

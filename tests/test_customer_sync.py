@@ -280,6 +280,34 @@ def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_t
     )
 
 
+def test_a_subscription_goes_to_the_customer_its_tenant_has_in_the_month(tmp_path, platform):
+    """Dijkstra's tenant was Lumen Media's until September (its row below Dijkstra's): the Azure
+    plan subscription of the tenant is proposed for Dijkstra, not for Lumen Media, which left."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    row = f"microsoft,{DIJKSTRA_TENANT},C001,,,"
+    assert row in text
+    accounts.write_text(
+        text.replace(
+            row,
+            f"microsoft,{DIJKSTRA_TENANT},C001,2026-10-01,,taken over from Lumen Media\n"
+            f"microsoft,{DIJKSTRA_TENANT},C009,,2026-09-30,",
+        )
+    )
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    exports = read_platform_folder(platform)
+    seen = [("microsoft", AZURE_SUB, "Azure plan")]
+    accounts_seen = customer_sync.accounts_of_month(seen, exports)
+    p = customer_sync.propose("2026-10", customers, mappings, accounts_seen, exports)
+    [sub] = [r for r in p.rows if r.account_id == AZURE_SUB]
+    assert (sub.customer_id, sub.rule) == ("C001", f"tenant id {DIJKSTRA_TENANT}")
+    p = customer_sync.propose("2026-09", customers, mappings, accounts_seen, exports)
+    [sub] = [r for r in p.rows if r.account_id == AZURE_SUB]
+    assert sub.customer_id == "C009"
+
+
 def test_a_file_of_no_documented_shape_is_refused_naming_it(tmp_path):
     folder = tmp_path / "platform"
     write(folder / "something.json", {"value": []})
