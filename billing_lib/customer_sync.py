@@ -494,10 +494,32 @@ def unmapped_suggestions(
     for key in sorted(wanted - out.keys()):  # mapped on other days of the month: no new line
         out[key] = ("", _mapped_on_other_days(mappings, key))
     for key in wanted:  # before any proposal: the row is there, its id damaged
-        stripped = _zeros_dropped(mappings, key)
-        if stripped is not None:
-            out[key] = ("", stripped)
+        damaged = _zeros_dropped(mappings, key) or _other_case(mappings, key)
+        if damaged is not None:
+            out[key] = ("", damaged)
     return out
+
+
+def _other_case(mappings: list[AccountMapping], key: tuple[str, str]) -> str | None:
+    """The accounts.csv rows that hold the account ``key`` in another case (a VMware customer
+    label ``Schelde-Data`` for the report's ``schelde-data``: ids are compared exactly), as what
+    to fix, instead of a new customer for an account a row means; None if none."""
+    vendor, account = key
+    rows = [
+        m
+        for m in mappings
+        if m.vendor == vendor
+        and m.account_id != account
+        and m.account_id.casefold() == account.casefold()
+    ]
+    if not rows:
+        return None
+    written = ", ".join(sorted({m.account_id for m in rows}))
+    customers = ", ".join(sorted({m.customer_id for m in rows}))
+    return (
+        f"accounts.csv maps {written} to {customers}: this account in another case (ids are "
+        f"compared exactly); write it as the report does, {account}"
+    )
 
 
 def _zeros_dropped(mappings: list[AccountMapping], key: tuple[str, str]) -> str | None:

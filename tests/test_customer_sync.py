@@ -556,6 +556,27 @@ def test_an_account_whose_row_lost_its_leading_zeros_is_named_not_given_a_new_cu
     assert found[("aws", "285396417058")][1].startswith("no known customer: new customer")
 
 
+def test_a_label_whose_row_is_written_in_another_case_is_named_not_given_a_new_customer(tmp_path):
+    """accounts.csv maps the VMware label Schelde-Data, the Usage Meter writes schelde-data: the
+    lines are unmapped (ids are compared exactly), and the report names the row to fix instead of
+    proposing a new customer for Schelde Data's usage."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    assert "vmware,schelde-data,C005," in text
+    accounts.write_text(text.replace("vmware,schelde-data,C005,", "vmware,Schelde-Data,C005,"))
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    found = customer_sync.unmapped_suggestions(
+        [("vmware", "schelde-data", "schelde-data")], "2026-10", customers, mappings, None
+    )
+    assert found[("vmware", "schelde-data")] == (
+        "",
+        "accounts.csv maps Schelde-Data to C005: this account in another case (ids are compared "
+        "exactly); write it as the report does, schelde-data",
+    )
+
+
 def test_an_account_id_saved_in_scientific_notation_is_refused_naming_the_row(tmp_path):
     params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
     accounts = params / "accounts.csv"
