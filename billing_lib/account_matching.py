@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from billing_lib.customers import AccountMapping, Customer
 from billing_lib.platform_exports import PlatformExports
@@ -92,6 +93,25 @@ def _add_aws(found: dict[tuple[str, str], Account], exports: PlatformExports) ->
         a.sources.append(acc.source)
 
 
+def _tenants(
+    mappings: list[AccountMapping], month: tuple[date, date] | None
+) -> list[AccountMapping]:
+    """The Microsoft mappings, those of ``month`` only (first and last day) when given, in the
+    order of their ``valid_from``: the one a tenant has at the month's end comes last."""
+    tenants = [m for m in mappings if m.vendor == "microsoft"]
+    if month is None:
+        return tenants
+    first, last = month
+    return sorted(
+        (
+            m
+            for m in tenants
+            if (m.valid_from or date.min) <= last and (m.valid_to or date.max) >= first
+        ),
+        key=lambda m: m.valid_from or date.min,
+    )
+
+
 class Matcher:
     """Finds the known customer an account belongs to, and says by which rule."""
 
@@ -100,13 +120,17 @@ class Matcher:
         customers: dict[str, Customer],
         mappings: list[AccountMapping],
         exports: PlatformExports | None,
+        month: tuple[date, date] | None = None,
     ) -> None:
+        """``month``: the first and last day of the month matched for; a tenant is then the
+        customer's its mapping gives in that month (at its end, for a tenant that moved in it),
+        not whichever row of the tenant came last in accounts.csv (a customer that left)."""
         self.customers = customers
         self.by_name: dict[str, list[str]] = {}
         for c in customers.values():
             self.by_name.setdefault(_norm(c.name), []).append(c.id)
         self.tenant_of: dict[str, str] = {
-            m.account_id.lower(): m.customer_id for m in mappings if m.vendor == "microsoft"
+            m.account_id.lower(): m.customer_id for m in _tenants(mappings, month)
         }
         self.by_domain: dict[str, set[str]] = {}
         for c in customers.values():

@@ -66,6 +66,7 @@ class NewRow:
     valid_from: date | None
     note: str
     rule: str  # how the customer was found ("tag customer=C001"), or "new customer stub"
+    valid_to: date | None = None
 
     def csv_line(self) -> str:
         return _csv_line(
@@ -74,7 +75,7 @@ class NewRow:
                 self.account_id,
                 self.customer_id,
                 self.valid_from.isoformat() if self.valid_from else "",
-                "",
+                self.valid_to.isoformat() if self.valid_to else "",
                 self.note,
             ]
         )
@@ -163,12 +164,21 @@ def _mapped_in(mappings: list[AccountMapping], first: date, last: date) -> set[t
     }
 
 
-def _valid_from(mappings: list[AccountMapping], vendor: str, account: str) -> date | None:
-    """Empty for an account never mapped; else the day after its last mapping ended."""
-    ends = [m.valid_to for m in mappings if (m.vendor, m.account_id) == (vendor, account)]
-    if not ends:
-        return None
-    return max(e for e in ends if e) + timedelta(days=1) if all(ends) else None
+def _free_span(
+    mappings: list[AccountMapping], vendor: str, account: str, first: date, last: date
+) -> tuple[date | None, date | None]:
+    """The dates of a new row for an account no mapping covers in the month (first..last): from
+    the day after its last mapping before the month ended (empty for none), to the day before its
+    first mapping after the month starts (empty for none: an account mapped from a later month,
+    a customer arriving, got an open row before, which overlapped that mapping and made the
+    proposal unloadable)."""
+    own = [m for m in mappings if (m.vendor, m.account_id) == (vendor, account)]
+    ends = [m.valid_to for m in own if m.valid_to is not None and m.valid_to < first]
+    starts = [m.valid_from for m in own if m.valid_from is not None and m.valid_from > last]
+    return (
+        max(ends) + timedelta(days=1) if ends else None,
+        min(starts) - timedelta(days=1) if starts else None,
+    )
 
 
 def propose(
@@ -181,7 +191,7 @@ def propose(
     """The changes to customers.yaml and accounts.csv for ``period``; nothing is written."""
     first, last = month_days(period)
     proposal = Proposal(period)
-    matcher = Matcher(customers, mappings, exports)
+    matcher = Matcher(customers, mappings, exports, (first, last))
     mapped = _mapped_in(mappings, first, last)
     ids = _next_ids(customers)
     stubs: dict[str, Stub] = {}
@@ -193,9 +203,8 @@ def propose(
         hit = matcher.match(a)
         if hit:
             customer, rule = hit
-            proposal.rows.append(
-                NewRow(a.vendor, a.account_id, customer, _valid_from(mappings, *key), note, rule)
-            )
+            since, until = _free_span(mappings, *key, first, last)
+            proposal.rows.append(NewRow(a.vendor, a.account_id, customer, since, note, rule, until))
             continue
         tag = next((a.tags[k] for k in TAG_KEYS if a.tags.get(k)), None)
         domain = next((d for d in sorted(a.domains) if not d.endswith(".onmicrosoft.com")), None)
@@ -211,15 +220,9 @@ def propose(
                 else f"{a.vendor} account {a.account_id}"
             )
             stubs[group] = Stub(next(ids), tag or a.name or a.account_id, source)
+        since, until = _free_span(mappings, *key, first, last)
         proposal.rows.append(
-            NewRow(
-                a.vendor,
-                a.account_id,
-                stubs[group].id,
-                _valid_from(mappings, *key),
-                note,
-                "new customer stub",
-            )
+            NewRow(a.vendor, a.account_id, stubs[group].id, since, note, "new customer stub", until)
         )
     proposal.stubs = list(stubs.values())
     proposal.closings = _closings(mappings, exports, first, last)
@@ -267,30 +270,30 @@ def _closings(
 
 def accounts_text(original: str, proposal: Proposal) -> str:
     """accounts.csv with the closings' ``valid_to`` set on their rows and the new rows appended;
-    every other line byte for byte as it was."""
-    lines = original.splitlines(keepends=True)
+    every other line byte for byte as it was. Rows are counted as ``csv.DictReader`` counts them
+    (header = 1, blank lines skipped) and a quoted note may span several lines, so the records
+    are read by the csv module, not line by line: a note written over two lines closed the
+    mapping on the row above the one the summary named."""
     closing = {c.row: c for c in proposal.closings}
     out: list[str] = []
     header: list[str] | None = None
-    row = 0
-    for line in lines:
+    row = 1
+    for record, chunk in _records(original.splitlines(keepends=True)):
         if header is None:
-            header = next(csv.reader([line.lstrip("\ufeff")]))
-            out.append(line)
+            header = [h.lstrip("\ufeff") for h in record]
+            out += chunk
+            continue
+        if not record:  # a blank line: no row
+            out += chunk
             continue
         row += 1
-        # rows are counted as csv.DictReader numbers them (header = 1), blank lines skipped
-        if not line.strip():
-            row -= 1
-            out.append(line)
-            continue
-        c = closing.get(row + 1)
+        c = closing.get(row)
         if c is None:
-            out.append(line)
+            out += chunk
             continue
-        values = dict(zip(header, next(csv.reader([line])), strict=False))
+        values = dict(zip(header, record, strict=False))
         values["valid_to"] = c.valid_to.isoformat()
-        ending = line[len(line.rstrip("\r\n")) :] or "\n"
+        ending = chunk[-1][len(chunk[-1].rstrip("\r\n")) :] or "\n"
         out.append(_csv_line([values.get(h, "") or "" for h in header]) + ending)
     text = "".join(out)
     if proposal.rows:
@@ -299,6 +302,21 @@ def accounts_text(original: str, proposal: Proposal) -> str:
             text += ending
         text += "".join(r.csv_line() + ending for r in proposal.rows)
     return text
+
+
+def _records(lines: list[str]) -> Iterator[tuple[list[str], list[str]]]:
+    """Each CSV record with the physical lines it was read from (a quoted value may hold line
+    breaks); the csv reader takes lines one at a time, so the lines taken belong to the record."""
+    taken: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            taken.append(line)
+            yield line
+
+    for record in csv.reader(feed()):
+        yield record, taken[:]
+        taken.clear()
 
 
 def _yaml() -> YAML:
@@ -476,10 +494,32 @@ def unmapped_suggestions(
     for key in sorted(wanted - out.keys()):  # mapped on other days of the month: no new line
         out[key] = ("", _mapped_on_other_days(mappings, key))
     for key in wanted:  # before any proposal: the row is there, its id damaged
-        stripped = _zeros_dropped(mappings, key)
-        if stripped is not None:
-            out[key] = ("", stripped)
+        damaged = _zeros_dropped(mappings, key) or _other_case(mappings, key)
+        if damaged is not None:
+            out[key] = ("", damaged)
     return out
+
+
+def _other_case(mappings: list[AccountMapping], key: tuple[str, str]) -> str | None:
+    """The accounts.csv rows that hold the account ``key`` in another case (a VMware customer
+    label ``Schelde-Data`` for the report's ``schelde-data``: ids are compared exactly), as what
+    to fix, instead of a new customer for an account a row means; None if none."""
+    vendor, account = key
+    rows = [
+        m
+        for m in mappings
+        if m.vendor == vendor
+        and m.account_id != account
+        and m.account_id.casefold() == account.casefold()
+    ]
+    if not rows:
+        return None
+    written = ", ".join(sorted({m.account_id for m in rows}))
+    customers = ", ".join(sorted({m.customer_id for m in rows}))
+    return (
+        f"accounts.csv maps {written} to {customers}: this account in another case (ids are "
+        f"compared exactly); write it as the report does, {account}"
+    )
 
 
 def _zeros_dropped(mappings: list[AccountMapping], key: tuple[str, str]) -> str | None:

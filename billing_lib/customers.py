@@ -8,6 +8,7 @@ Lines whose account maps to no customer are kept and reported as unmapped, never
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -127,6 +128,21 @@ class CustomersFile(BaseModel):
     customers: list[Customer]
 
 
+#: Other names of a vendor in accounts.csv, read as the vendor the lines name (``x_Vendor``): the
+#: providers the FOCUS importer reads as one (``importers/formats/focus.yaml``, ``x_Vendor``).
+VENDOR_NAMES = {
+    "amazon": "aws",
+    "amazon web services": "aws",
+    "azure": "microsoft",
+    "microsoft azure": "microsoft",
+    "google cloud": "google",
+    "google cloud platform": "google",
+    "gcp": "google",
+    "oracle cloud infrastructure": "oracle",
+    "oci": "oracle",
+}
+
+
 class AccountMapping(BaseModel):
     """One vendor account belonging to one customer over a span of dates (inclusive)."""
 
@@ -138,14 +154,19 @@ class AccountMapping(BaseModel):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _microsoft_ids_lower_case(self) -> AccountMapping:
-        """The vendor in lower case, as every format names it (``x_Vendor``: aws, microsoft,
-        vmware; FOCUS lower-cases its provider), so that ``AWS`` maps AWS lines. Microsoft tenant
-        and subscription ids are GUIDs, the same whatever their case; every Microsoft format
-        (Partner Center files, Azure cost exports) keys its lines in lower case."""
-        self.vendor = self.vendor.lower()
+    def _as_the_lines_name_them(self) -> AccountMapping:
+        """The vendor as every format names it (``x_Vendor``): in lower case, so that ``AWS`` maps
+        AWS lines, and by the names the FOCUS importer reads as one vendor (``VENDOR_NAMES``), so
+        that ``azure`` maps Azure subscriptions (their lines are ``microsoft``) instead of leaving
+        them unmapped. Microsoft tenant and subscription ids are GUIDs, the same whatever their
+        case; every Microsoft format keys its lines in lower case. An AWS account id as the AWS
+        console shows it, ``4027-1938-5610``, is the id ``402719385610`` of the reports."""
+        vendor = " ".join(self.vendor.split()).lower()
+        self.vendor = VENDOR_NAMES.get(vendor, vendor)
         if self.vendor == "microsoft":
             self.account_id = self.account_id.lower()
+        if self.vendor == "aws" and re.fullmatch(r"\d{4}([- ]?)\d{4}\1\d{4}", self.account_id):
+            self.account_id = re.sub(r"[- ]", "", self.account_id)
         return self
 
     @field_validator("account_id")

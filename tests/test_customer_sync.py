@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,28 @@ def test_the_files_keep_every_other_line_and_comment_as_they_were(platform):
     assert "-aws,518204736307,C002,,,vll-dev" in changes.diff
 
 
+def test_a_note_over_two_lines_does_not_move_the_closing_to_another_row(tmp_path, platform):
+    """A note written over two lines in a spreadsheet (a quoted line break): the closing the summary
+    names (vll-dev, row 4) is the row changed; it closed vll-prod, the row above, before."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    two_lines = 'aws,402719385610,C001,,,"dijkstra-prod\nsince 2019"\n'
+    accounts.write_text(text.replace("aws,402719385610,C001,,,dijkstra-prod\n", two_lines))
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    exports = read_platform_folder(platform)
+    p = customer_sync.propose("2026-10", customers, mappings, {}, exports)
+    assert [(c.row, c.mapping.account_id) for c in p.closings][:1] == [(4, "518204736307")]
+    new = customer_sync.changes(params, p).accounts
+    assert two_lines in new
+    assert "aws,518204736291,C002,,,vll-prod (owns the Compute Savings Plan)\n" in new
+    assert "aws,518204736307,C002,,2026-10-31,vll-dev\n" in new
+    accounts.write_text(new)
+    reloaded = load_account_mappings(params, customers)
+    assert [m.valid_to for m in reloaded[:3]] == [None, None, date(2026, 10, 31)]
+
+
 @pytest.mark.slow  # the sample month's reports read and matched three times
 def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_to_do(
     tmp_path, platform, capsys
@@ -255,6 +278,34 @@ def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_t
         "customers sync 2026-10: 0 account(s) matched to known customers, 0 new customer stub(s) "
         "with 0 account(s), 0 mapping(s) closed\nnothing to change\n"
     )
+
+
+def test_a_subscription_goes_to_the_customer_its_tenant_has_in_the_month(tmp_path, platform):
+    """Dijkstra's tenant was Lumen Media's until September (its row below Dijkstra's): the Azure
+    plan subscription of the tenant is proposed for Dijkstra, not for Lumen Media, which left."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    row = f"microsoft,{DIJKSTRA_TENANT},C001,,,"
+    assert row in text
+    accounts.write_text(
+        text.replace(
+            row,
+            f"microsoft,{DIJKSTRA_TENANT},C001,2026-10-01,,taken over from Lumen Media\n"
+            f"microsoft,{DIJKSTRA_TENANT},C009,,2026-09-30,",
+        )
+    )
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    exports = read_platform_folder(platform)
+    seen = [("microsoft", AZURE_SUB, "Azure plan")]
+    accounts_seen = customer_sync.accounts_of_month(seen, exports)
+    p = customer_sync.propose("2026-10", customers, mappings, accounts_seen, exports)
+    [sub] = [r for r in p.rows if r.account_id == AZURE_SUB]
+    assert (sub.customer_id, sub.rule) == ("C001", f"tenant id {DIJKSTRA_TENANT}")
+    p = customer_sync.propose("2026-09", customers, mappings, accounts_seen, exports)
+    [sub] = [r for r in p.rows if r.account_id == AZURE_SUB]
+    assert sub.customer_id == "C009"
 
 
 def test_a_file_of_no_documented_shape_is_refused_naming_it(tmp_path):
@@ -454,6 +505,33 @@ def test_without_platform_exports_the_reports_accounts_are_matched_and_nothing_i
     assert p.closings == []
 
 
+def test_an_account_mapped_from_a_later_month_is_proposed_up_to_the_day_before(tmp_path):
+    """poc-sandbox-ams goes to Gouden Korst from November, yet bills in October: the row proposed
+    for October ends on 31 October. It was open-ended, overlapping the November row: sync stopped
+    on "already mapped" naming a temporary file, and the run's unmapped report gave that line."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    accounts.write_text(
+        accounts.read_text()
+        + "aws,285396417058,C003,2026-11-01,,from November\n"
+        + "aws,300000000009,C009,,2026-09-30,until September\n"
+        + "aws,300000000009,C003,2026-11-15,,from 15 November\n"
+    )
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    seen = [("aws", "285396417058", "poc-sandbox-ams"), ("aws", "300000000009", "gk-shop")]
+    p = customer_sync.propose(
+        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
+    )
+    assert [r.csv_line() for r in p.rows] == [
+        "aws,285396417058,C011,,2026-10-31,poc-sandbox-ams",
+        "aws,300000000009,C012,2026-10-01,2026-11-14,gk-shop",
+    ]
+    customer_sync.check_loadable(params, customer_sync.changes(params, p))  # no overlap
+    found = customer_sync.unmapped_suggestions(seen[:1], "2026-10", customers, mappings, None)
+    assert found[("aws", "285396417058")][0] == "aws,285396417058,C011,,2026-10-31,poc-sandbox-ams"
+
+
 def test_an_account_whose_row_lost_its_leading_zeros_is_named_not_given_a_new_customer(tmp_path):
     """accounts.csv saved by a spreadsheet maps 2719385610 for the account 002719385610: the
     report's lines are unmapped, and the report says which row it is, instead of proposing a new
@@ -476,6 +554,27 @@ def test_an_account_whose_row_lost_its_leading_zeros_is_named_not_given_a_new_cu
         "(saved by a spreadsheet?); write it as 002719385610",
     )
     assert found[("aws", "285396417058")][1].startswith("no known customer: new customer")
+
+
+def test_a_label_whose_row_is_written_in_another_case_is_named_not_given_a_new_customer(tmp_path):
+    """accounts.csv maps the VMware label Schelde-Data, the Usage Meter writes schelde-data: the
+    lines are unmapped (ids are compared exactly), and the report names the row to fix instead of
+    proposing a new customer for Schelde Data's usage."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    assert "vmware,schelde-data,C005," in text
+    accounts.write_text(text.replace("vmware,schelde-data,C005,", "vmware,Schelde-Data,C005,"))
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    found = customer_sync.unmapped_suggestions(
+        [("vmware", "schelde-data", "schelde-data")], "2026-10", customers, mappings, None
+    )
+    assert found[("vmware", "schelde-data")] == (
+        "",
+        "accounts.csv maps Schelde-Data to C005: this account in another case (ids are compared "
+        "exactly); write it as the report does, schelde-data",
+    )
 
 
 def test_an_account_id_saved_in_scientific_notation_is_refused_naming_the_row(tmp_path):

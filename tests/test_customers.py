@@ -1,5 +1,6 @@
 """Customer mapping: vendor accounts to customers, by date, with nothing dropped."""
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 
 from billing_lib.customers import (
     UNMAPPED_SQL,
+    VENDOR_NAMES,
     assign_customers,
     load_account_mappings,
     load_customers,
@@ -16,6 +18,8 @@ from billing_lib.customers import (
 from billing_lib.errors import ParameterError
 from billing_lib.model import LINE_COLUMN_NAMES
 from billing_lib.store import open_store
+
+REPO = Path(__file__).resolve().parents[1]
 
 CUSTOMERS = """
 customers:
@@ -100,6 +104,50 @@ def test_a_vendor_written_in_capitals_maps_its_lines(tmp_path):
     assign_customers(con)
     got = con.execute("SELECT x_SourceRow, x_CustomerId FROM customer_lines ORDER BY 1").fetchall()
     assert got == [(2, "C1"), (3, "C2")]
+
+
+def test_a_vendor_by_another_name_and_an_aws_id_as_the_console_shows_it_map_their_lines(tmp_path):
+    """``azure`` for an Azure subscription (its lines are ``microsoft``, as FOCUS names them too)
+    and ``4027-1938-5610`` as the AWS console shows the account 402719385610: their lines were
+    left unmapped, and the unmapped report proposed a new customer for them."""
+    params = write_params(
+        tmp_path,
+        accounts=(
+            "Azure,AB12CD34-0000-4000-8000-000000000001,C1,,,\n"
+            "aws,4027-1938-5610,C2,,,as the console shows it\n"
+            "Amazon Web Services,1234 5678 9012,C1,,,\n"
+        ),
+    )
+    customers = load_customers(params)
+    con = open_store()
+    add_line(con, "microsoft", "ab12cd34-0000-4000-8000-000000000001", "2026-10-02", "1.10", 2)
+    add_line(con, "aws", "402719385610", "2026-10-02 00:00:00", "2.20", 3)
+    add_line(con, "aws", "123456789012", "2026-10-02 00:00:00", "3.30", 4)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    got = con.execute("SELECT x_SourceRow, x_CustomerId FROM customer_lines ORDER BY 1").fetchall()
+    assert got == [(2, "C1"), (3, "C2"), (4, "C1")]
+
+
+def test_one_account_mapped_under_two_names_of_its_vendor_is_refused(tmp_path):
+    params = write_params(tmp_path, accounts="microsoft,T-1,C1,,,\nazure,t-1,C2,,,\n")
+    with pytest.raises(
+        ParameterError, match=r"entry row 3: account microsoft/t-1 is already mapped.*row 2"
+    ):
+        load_account_mappings(params, load_customers(params))
+
+
+def test_the_other_names_of_a_vendor_are_those_the_focus_importer_reads():
+    """VENDOR_NAMES and the FOCUS format's x_Vendor agree: a name read as one vendor in a report
+    is read as that vendor in accounts.csv."""
+    spec = (REPO / "billing_lib" / "importers" / "formats" / "focus.yaml").read_text()
+    focus = {
+        name: vendor
+        for names, vendor in re.findall(r"\"ProviderName\"\)\) IN \(([^)]*)\) THEN '(\w+)'", spec)
+        for name in re.findall(r"'([^']*)'", names)
+        if name != vendor
+    }
+    assert focus == VENDOR_NAMES
 
 
 def test_overlapping_mappings_for_one_account_are_refused_with_the_row(tmp_path):
