@@ -29,6 +29,7 @@ from billing_lib.countries import checked_country
 from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import check_grouping
+from billing_lib.model import line_vendor
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.peppol_ids import checked_peppol_id
 from billing_lib.periods import first_common_day
@@ -128,21 +129,6 @@ class CustomersFile(BaseModel):
     customers: list[Customer]
 
 
-#: Other names of a vendor in accounts.csv, read as the vendor the lines name (``x_Vendor``): the
-#: providers the FOCUS importer reads as one (``importers/formats/focus.yaml``, ``x_Vendor``).
-VENDOR_NAMES = {
-    "amazon": "aws",
-    "amazon web services": "aws",
-    "azure": "microsoft",
-    "microsoft azure": "microsoft",
-    "google cloud": "google",
-    "google cloud platform": "google",
-    "gcp": "google",
-    "oracle cloud infrastructure": "oracle",
-    "oci": "oracle",
-}
-
-
 class AccountMapping(BaseModel):
     """One vendor account belonging to one customer over a span of dates (inclusive)."""
 
@@ -161,8 +147,7 @@ class AccountMapping(BaseModel):
         them unmapped. Microsoft tenant and subscription ids are GUIDs, the same whatever their
         case; every Microsoft format keys its lines in lower case. An AWS account id as the AWS
         console shows it, ``4027-1938-5610``, is the id ``402719385610`` of the reports."""
-        vendor = " ".join(self.vendor.split()).lower()
-        self.vendor = VENDOR_NAMES.get(vendor, vendor)
+        self.vendor = line_vendor(self.vendor)
         if self.vendor == "microsoft":
             self.account_id = self.account_id.lower()
         if self.vendor == "aws" and re.fullmatch(r"\d{4}([- ]?)\d{4}\1\d{4}", self.account_id):

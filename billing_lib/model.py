@@ -240,3 +240,26 @@ def violations_sql(table: str, limit: int = 200) -> str:
     ]
     union = "\nUNION ALL\n".join(f"({q} LIMIT {limit})" for q in checks)
     return f"SELECT * FROM ({union}) ORDER BY row LIMIT {limit}"
+
+
+#: Other names of a vendor in accounts.csv and in price plans' ``match``, read as the vendor the
+#: lines name (``x_Vendor``): the providers the FOCUS importer reads as one
+#: (``importers/formats/focus.yaml``, ``x_Vendor``).
+VENDOR_NAMES = {
+    "amazon": "aws",
+    "amazon web services": "aws",
+    "azure": "microsoft",
+    "microsoft azure": "microsoft",
+    "google cloud": "google",
+    "google cloud platform": "google",
+    "gcp": "google",
+    "oracle cloud infrastructure": "oracle",
+    "oci": "oracle",
+}
+
+
+def line_vendor(name: str) -> str:
+    """``name`` as the lines name the vendor (``x_Vendor``): in lower case, single spaces, and by
+    ``VENDOR_NAMES`` (``Azure`` -> ``microsoft``)."""
+    vendor = " ".join(name.split()).lower()
+    return VENDOR_NAMES.get(vendor, vendor)

@@ -9,14 +9,13 @@ import pytest
 
 from billing_lib.customers import (
     UNMAPPED_SQL,
-    VENDOR_NAMES,
     assign_customers,
     load_account_mappings,
     load_customers,
     register_account_map,
 )
 from billing_lib.errors import ParameterError
-from billing_lib.model import LINE_COLUMN_NAMES
+from billing_lib.model import LINE_COLUMN_NAMES, VENDOR_NAMES
 from billing_lib.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]

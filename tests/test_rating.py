@@ -128,6 +128,19 @@ def test_a_rule_s_vendor_matches_whatever_its_case(tmp_path):
     assert rated(con) == [("C1", "aws", D("10.8"))]  # 10 x 0.9 x 1.20
 
 
+def test_a_rule_s_vendor_by_another_of_its_names_matches_its_lines(tmp_path):
+    """``vendor: azure`` (Azure's lines are ``microsoft``, as accounts.csv now reads ``azure``)
+    matched no line: the catch-all rule priced Azure. Read by the names the FOCUS importer reads
+    as one vendor (``model.VENDOR_NAMES``)."""
+    con, _ = rate(
+        tmp_path,
+        plan("{id: all, kind: markup, percent: 10}", "{id: az, kind: markup, percent: 20, "
+             "match: {vendor: Microsoft  Azure}}"),
+        [line(BilledCost="10", x_Vendor="microsoft", SubAccountId="tenant-1")],
+    )  # fmt: skip
+    assert rated(con) == [("C1", "az", D("10.8"))]  # 10 x 0.9 x 1.20
+
+
 def test_a_rule_s_text_match_fields_match_whatever_their_case(tmp_path):
     """``service: amazon ec2`` or ``sku: ec2-1`` matched no line: the catch-all rule priced them,
     with only "rule matched nothing" said. Provider, publisher, service, SKU and charge type are

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from billing_lib.model import CHARGE_CATEGORIES
+from billing_lib.model import CHARGE_CATEGORIES, line_vendor
 from billing_lib.money import decimal_places
 from billing_lib.parameter_files import Strict
 from billing_lib.printed_texts import PrintedText
@@ -80,10 +80,11 @@ class Scope(Strict):
     @field_validator("vendor")
     @classmethod
     def _vendor_lower_case(cls, value: str | None) -> str | None:
-        """The vendor in lower case, as every format names it (``x_Vendor``: aws, microsoft,
-        vmware; FOCUS lower-cases its provider) and as accounts.csv reads it: ``vendor: AWS``
-        matched no line, and the catch-all rule priced AWS in silence."""
-        return value.strip().lower() if value is not None else None
+        """The vendor as every format names it (``x_Vendor``: aws, microsoft, vmware; FOCUS
+        lower-cases its provider) and as accounts.csv reads it (``model.line_vendor``):
+        ``vendor: AWS`` and ``vendor: azure`` (Azure's lines are ``microsoft``) matched no line,
+        and the catch-all rule priced them in silence."""
+        return line_vendor(value) if value is not None else None
 
     @field_validator("provider", "publisher", "service", "sku", "charge_type", "customer")
     @classmethod
