@@ -55,6 +55,12 @@ def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
         else list(dict.fromkeys(check_period(p, MARGIN_PARAMETERS, "periods") for p in periods))
     )
     missing = [p for p in chosen if p not in available]
+    if not available:
+        raise RunError(
+            f"{output}: no finished run in this folder (a folder YYYY-MM holding {MANIFEST}); "
+            "bill a month first (billing run --output with this folder), or give the outputs "
+            "folder the runs were published in"
+        )
     if missing or not chosen:
         raise RunError(
             f"{output}: no finished run for {missing or 'any period'}; runs found: {available}"
@@ -172,8 +178,19 @@ def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
 
 
 def resolve(path: str | Path) -> Path:
-    """A folder parameter as an absolute path (relative ones from the project folder)."""
-    return path_parameter("output", path, MARGIN_PARAMETERS)
+    """The ``output`` parameter as an absolute path (relative ones from the project folder), a
+    folder that exists; ParameterError naming it otherwise: a mistyped folder, or a file, read
+    as "no finished run; runs found: []", as if no month had been billed."""
+    folder = path_parameter("output", path, MARGIN_PARAMETERS)
+    if folder.is_dir():
+        return folder
+    what = "is a file, not a folder" if folder.exists() else "no such folder"
+    raise ParameterError(
+        MARGIN_PARAMETERS,
+        "output",
+        f"{folder}: {what}; expected the outputs folder of the billing runs (holding one "
+        f"folder per period, e.g. {folder.name}/2026-10/), as billing run --output was given",
+    )
 
 
 def period_list(periods: object) -> list[str] | None:

@@ -212,7 +212,10 @@ def margin_bars(summary: pd.DataFrame, by: str) -> go.Figure:
 
 def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
     """Month-over-month ``measure`` (margin, revenue or cost) per customer: one line per customer
-    and currency, periods in order. ``summary`` is ``summarise(rated, ["period", "customer"])``."""
+    and currency, periods in order. ``summary`` is ``summarise(rated, ["period", "customer"])``.
+    The period axis lists every period in calendar order: a category axis orders its periods as
+    the traces first name them, so a first customer without October put October after
+    November."""
     if measure not in ("margin", "revenue", "cost"):
         raise ValueError(f"measure must be margin, revenue or cost; got {measure!r}")
     fig = go.Figure()
@@ -231,6 +234,8 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
         xaxis_title="period",
         yaxis_title=f"{measure} (invoice currency)",
         xaxis_type="category",
+        xaxis_categoryorder="array",
+        xaxis_categoryarray=sorted({str(p) for p in summary["period"]}),
         height=380,
     )
     return fig

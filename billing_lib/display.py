@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from billing_lib.errors import BillingError
+from billing_lib.money import decimal_places
 from billing_lib.run_parameters import project_dir
 
 if TYPE_CHECKING:
@@ -20,16 +21,26 @@ if TYPE_CHECKING:
 def display_money(
     df: pd.DataFrame, places: int | None = 2, exact: tuple[str, ...] = ()
 ) -> pd.DataFrame:
-    """A copy of ``df`` for showing: Decimal columns as fixed-point text with ``places`` decimals
-    (half-up), or unrounded (``places=None``, trailing zeros dropped) for control totals; the
-    columns ``exact`` unrounded whatever ``places`` (sums beside the cents they round to)."""
+    """A copy of ``df`` for showing: Decimal columns as fixed-point text rounded half-up to the
+    decimals of the row's currency (its ``currency`` column, else ``vendor_currency``: 0 for JPY,
+    3 for KWD, as the invoices state them; ``places`` where a frame or row names none), or
+    unrounded (``places=None``, trailing zeros dropped) for control totals; the columns ``exact``
+    unrounded whatever ``places`` (sums beside the minor units they round to). A KWD invoice's
+    net 42.412 showed as 42.41, a yen amount as 13763.00."""
     out = df.copy()
+    named = next((c for c in ("currency", "vendor_currency") if c in df.columns), None)
+    row_places = [
+        decimal_places(c) if isinstance(c, str) and c else places
+        for c in (df[named] if named else [None] * len(df))
+    ]
     for col in out.columns:
         if out[col].map(lambda v: isinstance(v, Decimal)).any():
-            shown = None if col in exact else places
-            out[col] = out[col].map(
-                lambda v, n=shown: _fixed(v, n) if isinstance(v, Decimal) else v
-            )
+            out[col] = [
+                _fixed(v, None if col in exact or places is None else n)
+                if isinstance(v, Decimal)
+                else v
+                for v, n in zip(out[col], row_places, strict=True)
+            ]
     return out
 
 

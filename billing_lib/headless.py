@@ -66,6 +66,7 @@ def execute(
     is this run's and only stages files: publishing and the register are done here.
     ``currency``: the billing currency of FOCUS reports without a BillingCurrency column."""
     import papermill as pm  # heavy; only for this entry point
+    from nbclient.exceptions import DeadKernelError
 
     from billing_lib.recovery import open_output
 
@@ -115,6 +116,7 @@ def execute(
                         # written once at the end (or when a cell fails), not twice a cell: 65
                         # writes, each validated by nbformat, were about 1 CPU-second a run
                         request_save_on_cell_execute=False,
+                        engine_name=_keeping_engine(),
                     )
                 warm.join()  # one render at a time, its imports complete
                 with writing(executed.with_suffix(".html")):
@@ -133,21 +135,77 @@ def execute(
                     received[-1] if received else signal.SIGINT,
                 ) from None
     except pm.PapermillExecutionError as exc:
-        kept = output / f".failed-{params.period}.ipynb"
         assert executed is not None  # named before the notebook started
-        try:
-            shutil.copyfile(executed, kept)
-            where = f"; the executed notebook is kept as {kept}"
-        except OSError:  # a full disk or a read-only folder is what stopped the run
-            where = ""
+        where = _keep_failed(executed, output, params.period)
         raise RunError(
             f"the billing run for {params.period} stopped in cell [{exc.exec_count}]: "
             f"{exc.ename}: {exc.evalue}\n(nothing was published{where})"
+        ) from None
+    except DeadKernelError as exc:
+        where, cell = _keep_dead(exc, output, params.period)
+        raise RunError(
+            f"the billing run for {params.period} stopped{cell}: the notebook's kernel died (its "
+            "process ended: killed, by the system when memory ran out, or crashed; the system "
+            f"log says which)\n(nothing was published{where}). Run it again when the cause is "
+            "gone."
         ) from None
     finally:
         end_kernels()
         discard(staging)
         lock.release()
+
+
+def _keep_failed(executed: Path, output: Path, period: str) -> str:
+    """Copy the executed notebook of a failed run to ``<output>/.failed-<period>.ipynb`` for the
+    analyst (its staging folder is removed); the clause saying where, or empty when it could
+    not be copied (a full disk or a read-only folder is what stopped the run)."""
+    kept = output / f".failed-{period}.ipynb"
+    try:
+        shutil.copyfile(executed, kept)
+    except OSError:
+        return ""
+    return f"; the executed notebook is kept as {kept}"
+
+
+def _keep_dead(exc: BaseException, output: Path, period: str) -> tuple[str, str]:
+    """For a run whose kernel died: the notebook as far as it ran (``_keeping_engine``) kept as
+    ``<output>/.failed-<period>.ipynb``, and the clauses saying where and in which cell (the
+    last one started); empty where unknown or not written."""
+    import nbformat
+
+    nb = getattr(exc, "notebook", None)
+    if nb is None:
+        return "", ""
+    counts = [c.get("execution_count") for c in nb.cells if c.get("execution_count")]
+    cell = f" in or after cell [{max(counts)}]" if counts else ""
+    kept = output / f".failed-{period}.ipynb"
+    try:
+        nbformat.write(nb, str(kept))
+    except OSError:
+        return "", cell
+    return f"; the executed notebook is kept as {kept}", cell
+
+
+@functools.cache
+def _keeping_engine() -> str:
+    """papermill's nbclient engine, registered under a name of its own, that hands the notebook
+    as far as it ran to a ``DeadKernelError`` (``notebook``): the run saves the notebook only
+    at its end (``request_save_on_cell_execute=False``), so a kernel that died (killed when
+    memory ran out) left no notebook to read."""
+    from nbclient.exceptions import DeadKernelError
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class Keeping(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kw: Any) -> Any:
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kw)
+            except DeadKernelError as exc:
+                exc.notebook = nb_man.nb  # type: ignore[attr-defined]
+                raise
+
+    papermill_engines.register("billing-keeping", Keeping)
+    return "billing-keeping"
 
 
 class RunInterrupted(RunError):

@@ -68,6 +68,11 @@ def open_output(
     False: the rebuild) the register knows every run folder. Returns the lock and what was
     cleaned, one line each."""
     output = Path(output)
+    if output.exists() and not output.is_dir():  # mkdir's "File exists" read as a folder
+        raise RunError(
+            f"{output}: is a file, not a folder; the outputs folder holds the run folders and "
+            "the invoice register: give a folder (billing run --output, the notebook's output)"
+        )
     if create:
         try:
             output.mkdir(parents=True, exist_ok=True)

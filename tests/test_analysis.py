@@ -232,3 +232,18 @@ def test_the_revenue_differs_from_the_invoices_by_their_lines_rounding_only(samp
         assert abs(row["rounding"]) <= D("0.005") * len(inv.lines)
     assert table.loc["C002", "rounding"] == D("-0.007449768571")
     assert table.loc["C002", "customer_name"] == "Van Leeuwen Logistiek B.V."
+
+
+def test_an_output_folder_that_is_missing_or_a_file_is_named(tmp_path):
+    """A mistyped folder, or a file, read as "no finished run ...; runs found: []"."""
+    with pytest.raises(ParameterError, match=r"entry output: .*nowhere: no such folder"):
+        analysis.resolve(tmp_path / "nowhere")
+    (tmp_path / "outputs.txt").write_text("", encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"entry output: .*outputs.txt: is a file"):
+        analysis.resolve(str(tmp_path / "outputs.txt"))
+    assert analysis.resolve(tmp_path) == tmp_path
+
+
+def test_an_output_folder_without_a_run_says_so(tmp_path):
+    with pytest.raises(analysis.RunError, match="no finished run in this folder .*bill a month"):
+        analysis.load_summary(tmp_path)

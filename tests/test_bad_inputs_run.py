@@ -536,6 +536,29 @@ def test_an_interrupted_billing_run_ends_its_kernel_and_publishes_nothing(
     assert _gone(kernel), f"kernel {kernel} still runs after billing run ended"
 
 
+@pytest.mark.slow  # `billing run` started, then its kernel killed
+def test_a_billing_run_whose_kernel_died_says_so_and_keeps_its_notebook(same_numbers, forks):
+    """A kernel killed (by the system when memory ran out) ended ``billing run`` in 30 lines of
+    nbclient's traceback, "DeadKernelError: Kernel died", exit status 1, and no notebook to
+    read: a scheduler's log showed a fault of the code."""
+    proc = start(same_numbers, "billing", BILLING_RUN)
+    try:
+        kernel = _kernel_of(proc.pid)
+        time.sleep(1)  # the kernel starts and executes the notebook's first cells
+        os.kill(kernel, signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert f"error: the billing run for {PERIOD} stopped" in err
+    assert "the notebook's kernel died" in err and "nothing was published" in err
+    failed = same_numbers / "outputs" / f".failed-{PERIOD}.ipynb"
+    assert f"the executed notebook is kept as {failed}" in err
+    assert json.loads(failed.read_text(encoding="utf-8"))["cells"]
+
+
 def test_billing_run_prints_the_warnings_the_review_does_not_list(project, tmp_path):
     from billing_lib.headless import run_report
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from billing_lib import charts
-from tests.rated_frames import LINES
+from tests.rated_frames import LINES, rated
 
 
 def test_summary_is_exact_and_never_adds_currencies():
@@ -101,3 +101,19 @@ def test_customers_read_with_their_names_where_the_lines_carry_them():
     assert charts.customer_label("C001", "Dijkstra Architecten B.V.") == (
         "C001 Dijkstra Architecten B.V."
     )
+
+
+def test_the_trend_s_period_axis_is_in_calendar_order_whatever_customer_comes_first():
+    """C1 without October drew its September and November first, and a category axis keeps the
+    order the traces name their periods in: October after November."""
+    lines = rated(
+        [
+            ("2026-09", "C1", "aws", "compute", "Amazon EC2", "EUR", D(10), D(12)),
+            ("2026-11", "C1", "aws", "compute", "Amazon EC2", "EUR", D(10), D(13)),
+            ("2026-10", "C2", "aws", "compute", "Amazon EC2", "EUR", D(10), D(11)),
+        ]
+    )
+    fig = charts.margin_trend(charts.summarise(lines, ["period", "customer"]))
+    assert [list(t.x) for t in fig.data] == [["2026-09", "2026-11"], ["2026-10"]]
+    assert fig.layout.xaxis.categoryorder == "array"
+    assert list(fig.layout.xaxis.categoryarray) == ["2026-09", "2026-10", "2026-11"]

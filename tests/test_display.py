@@ -58,3 +58,22 @@ def test_money_is_shown_in_cents_and_the_exact_columns_unrounded():
     shown = display_money(df, exact=("revenue",))
     assert shown.iloc[0].tolist() == ["968.093281388287", "968.10", "C006"]
     assert display_money(df).iloc[0].tolist() == ["968.09", "968.10", "C006"]
+
+
+def test_money_is_shown_in_the_decimals_of_each_row_s_currency():
+    from decimal import Decimal as D
+
+    import pandas as pd
+
+    from billing_lib.display import display_money
+
+    df = pd.DataFrame(
+        {
+            "currency": ["EUR", "JPY", "KWD"],
+            "net": [D("968.095"), D("13763.5"), D("42.4125")],
+        }
+    )
+    assert display_money(df)["net"].tolist() == ["968.10", "13764", "42.413"]
+    assert display_money(df, places=None)["net"].tolist() == ["968.095", "13763.5", "42.4125"]
+    excluded = pd.DataFrame({"vendor_currency": ["JPY"], "vendor_cost": [D("100.4")]})
+    assert display_money(excluded)["vendor_cost"].tolist() == ["100"]

@@ -323,3 +323,21 @@ def test_the_manifest_records_each_invoice_and_the_ledger_in_its_decimals(billed
     # the KWD invoice has no e-invoice, and the run says why
     [warning] = [w for w in manifest["warnings"] if "no UBL e-invoice" in w]
     assert invoices["KWD"]["number"] in warning and "KWD has 3" in warning
+
+
+def test_the_notebook_s_tables_show_each_currency_in_its_decimals(billed):
+    """The billing notebook's invoice table (``invoice_summary.csv`` read back, as
+    ``BillingRun.build_invoices`` returns it, through ``display_money``) showed every amount in
+    cents: the KWD invoice's net 42.412 as 42.41, not what the invoice states."""
+    from billing_lib.display import display_money
+    from billing_lib.run_readback import read_invoice_summary
+
+    folder, invoices = billed
+    shown = display_money(read_invoice_summary(folder / "invoice_summary.csv"))
+    for currency, inv in invoices.items():
+        [row] = shown[shown["currency"] == currency].to_dict("records")
+        for column, key in (("net", "net"), ("vat", "vat_total"), ("gross", "gross")):
+            assert row[column] == inv[key], (currency, column)
+            assert places(row[column]) == PLACES[currency]
+    eur = shown[shown["currency"] == "EUR"].iloc[0]
+    assert places(eur["net"]) == 2

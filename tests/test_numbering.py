@@ -329,3 +329,14 @@ def test_a_register_edited_out_of_its_series_is_refused_before_any_number_is_tak
     assert "was it edited?" in str(refused.value)
     assert f"billing register rebuild --output {tmp_path}" in str(refused.value)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_an_outputs_folder_that_is_a_file_is_named_so(tmp_path, create):
+    """It was "cannot create the outputs folder (File exists)": as if the folder were there."""
+    from billing_lib.recovery import open_output
+
+    output = tmp_path / "outputs"
+    output.write_text("", encoding="utf-8")
+    with pytest.raises(RunError, match=r"outputs: is a file, not a folder; .*give a folder"):
+        open_output(output, "test", create=create)
