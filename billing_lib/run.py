@@ -423,6 +423,7 @@ class BillingRun:
                 report_lines=self.report_lines(),
                 numbering=self.results.numbering,
                 register=self.register().entries(),
+                invoices=self.results.invoices,
             )
             self.results.review = review.run_findings(facts)
         return self.results.review

@@ -245,6 +245,54 @@ def test_an_exchange_rate_set_before_the_month_is_listed(tmp_path):
     assert stale[0].finding.startswith("rate 0.9215 valid from 2026-09-01 (ECB 2026-08-31) priced ")
 
 
+@pytest.mark.parametrize(
+    ("valid_from", "listed"), [("2026-09-01", True), ("", True), ("2026-10-01", False)]
+)
+def test_an_old_rate_that_only_states_the_vat_in_the_national_currency_is_listed(
+    tmp_path, valid_from, listed
+):
+    # C009 invoiced in GBP by a EUR seller: GBP->EUR converts no vendor line (they are converted
+    # to GBP), it states the invoice's VAT in EUR (Art. 230); an old one went without a finding
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    customers = params / "customers.yaml"
+    customers.write_text(
+        customers.read_text().replace(
+            "vat_number: NL856789070B01\n    invoice_currency: EUR",
+            "vat_number: NL856789070B01\n    invoice_currency: GBP",
+        )
+    )
+    plans = params / "price_plans.yaml"
+    plans.write_text(
+        plans.read_text().replace(
+            "  - {plan: internal, group: internal}",
+            "  - {plan: enterprise-usd, customer: C009, valid_from: 2026-01-01}\n"
+            "  - {plan: internal, group: internal}",
+        )
+    )
+    with open(params / "exchange_rates.csv", "a") as fh:
+        fh.write(
+            "USD,GBP,0.7512,2026-10-01,2026-10-31,BoE 2026-09-30\n"
+            "EUR,GBP,0.8690,2026-10-01,2026-10-31,BoE 2026-09-30\n"
+            f"GBP,EUR,1.1507,{valid_from},,ECB 2026-08-31\n"
+        )
+    br = invoiced(tmp_path / "out", params=params)
+    [c009] = [i for i in br.results.invoices if i.customer_id == "C009"]
+    assert c009.currency == "GBP" and c009.national_vat.rate == D("1.1507")
+    stale = found(br, "old exchange rate")
+    if not listed:
+        assert stale == []
+        return
+    assert [(f.subject, f.finding, f.lines) for f in stale] == [
+        (
+            "GBP->EUR",
+            f"rate 1.1507 valid from {valid_from or 'no date'} (ECB 2026-08-31) states the VAT "
+            "of 1 invoice(s) of 2026-10 in EUR, the seller's national currency",
+            (f"invoice {c009.number}",),
+        )
+    ]
+
+
 def test_a_report_whose_usage_ends_before_the_month_does_is_listed(tmp_path):
     # the AWS report downloaded on the 15th: its usage runs to the 14th, its monthly fees further
     reports = tmp_path / "reports"
