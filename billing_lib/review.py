@@ -1048,27 +1048,48 @@ def number_order(plan: NumberPlan | None, register: list[RegisterEntry]) -> list
 
 
 def credited_not_replaced(previous: str | None, register: list[RegisterEntry]) -> list[Finding]:
-    """Invoices of the previous finalised month that a credit note cancelled and no invoice
-    replaces (``billing reissue``): that month now bills the customer nothing for them. Right when
-    nothing was owed; a correction left half-done otherwise, its revenue lost."""
+    """Invoices that a credit note cancelled and no invoice replaces (``billing reissue``): their
+    month now bills the customer nothing for them. Right when nothing was owed; a correction left
+    half-done otherwise, its revenue lost. Listed are the credit notes of the previous finalised
+    month, and those of any earlier month issued since that month's invoices: a credit note of
+    October issued after November was reviewed and finalised was named by no review (November's
+    was done before it, December's looked at November's credit notes only)."""
     if previous is None:
         return []
     replaced = {
         e.refers_to for e in register if e.kind == "invoice" and e.refers_to and e.status != "void"
     }
+    dates = [
+        e.issue_date
+        for e in register
+        if e.kind == "invoice"
+        and e.period == previous
+        and not e.refers_to
+        and e.status != "void"
+        and e.issue_date
+    ]
+    since = min(dates) if dates else None
     return [
         Finding(
             "credited, not replaced",
             e.customer_id or "",
-            f"{e.refers_to} of {previous} was cancelled by credit note {e.invoice_number} on "
-            f"{e.issue_date} and no invoice replaces it: {previous} bills {e.customer_id} nothing "
+            f"{e.refers_to} of {e.period} was cancelled by credit note {e.invoice_number} on "
+            f"{e.issue_date} and no invoice replaces it: {e.period} bills {e.customer_id} nothing "
             f"for it. If something is owed: billing reissue --invoice {e.refers_to}",
         )
         for e in register
         if e.kind == "credit_note"
-        and e.period == previous
         and e.status != "void"
         and e.refers_to not in replaced
+        and (
+            e.period == previous
+            or (
+                e.period < previous
+                and since is not None
+                and e.issue_date is not None
+                and e.issue_date >= since
+            )
+        )
     ]
 
 

@@ -17,6 +17,7 @@ import pytest
 from billing_lib import cli, headless, numbering, review, run, run_parameters
 from billing_lib.display import listed
 from billing_lib.errors import ParameterError, RunError
+from billing_lib.numbering_records import RegisterEntry
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.run_files import REGISTER
 
@@ -740,3 +741,39 @@ def test_an_invoice_without_a_vendor_line_is_listed(tmp_path):
             ("invoice NW2026-000010",),
         )
     ]
+
+
+def _entry(number: str, kind: str, period: str, customer: str, issued: str, refers_to=None):
+    series, n = number.rsplit("-", 1)
+    return RegisterEntry(
+        number, series, int(n), kind, period, customer, refers_to, "final", issued, None
+    )
+
+
+def test_a_credit_note_of_an_older_month_issued_after_the_last_close_is_listed():
+    # October billed on 1 November, November on 1 December (reviewed, finalised as it was);
+    # on 5 December October's C003 invoice is credited and not replaced: December's review is the
+    # first after it, and it looked only at November's credit notes, so no review named it
+    register = [
+        _entry("NW2026-000001", "invoice", "2026-10", "C001", "2026-11-01"),
+        _entry("NW2026-000002", "invoice", "2026-10", "C002", "2026-11-01"),
+        _entry("NW2026-000003", "invoice", "2026-10", "C003", "2026-11-01"),
+        _entry("NWC2026-000001", "credit_note", "2026-10", "C001", "2026-11-20", "NW2026-000001"),
+        _entry("NW2026-000004", "invoice", "2026-11", "C001", "2026-12-01"),
+        _entry("NW2026-000005", "invoice", "2026-11", "C003", "2026-12-01"),
+        _entry("NWC2026-000002", "credit_note", "2026-10", "C003", "2026-12-05", "NW2026-000003"),
+        _entry("NWC2026-000003", "credit_note", "2026-10", "C002", "2026-12-06", "NW2026-000002"),
+        _entry("NW2026-000006", "invoice", "2026-10", "C002", "2026-12-06", "NW2026-000002"),
+    ]
+    found = review.credited_not_replaced("2026-11", register)
+    # C001's credit note of 20 November was November's review's to name; C002's was replaced
+    assert [(f.subject, f.finding) for f in found] == [
+        (
+            "C003",
+            "NW2026-000003 of 2026-10 was cancelled by credit note NWC2026-000002 on 2026-12-05 "
+            "and no invoice replaces it: 2026-10 bills C003 nothing for it. If something is "
+            "owed: billing reissue --invoice NW2026-000003",
+        )
+    ]
+    # November's review (October the previous month) names C001's credit note, as before
+    assert [f.subject for f in review.credited_not_replaced("2026-10", register[:4])] == ["C001"]
