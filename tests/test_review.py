@@ -472,6 +472,7 @@ def test_a_report_of_last_month_missing_now_is_listed(tmp_path, sample_outputs):
     manifest["invoices"] = []  # September's own invoices play no part here
     manifest["inputs"] = []  # nor its files: the same files again would be billed twice
     manifest["input_contents"] = []  # nor their contents, for the same reason
+    manifest["vendor_invoices"] = []  # nor October's vendor invoices, for the same reason
     (out / "2026-09" / "manifest.json").write_text(json.dumps(manifest))
     numbering.open_register(out / REGISTER).finalise("2026-09")
     assert not found(invoiced(out), "report missing")
