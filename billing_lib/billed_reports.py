@@ -15,14 +15,18 @@ taken in the same pass): a CSV saved again as UTF-16, as UTF-8 with a BOM or wit
 BOM in LF lines is its content, so a run whose manifest lists no ``input_texts`` (before they
 were recorded) still catches the re-encoded copies of such a report. A copy whose values were
 rewritten (a spreadsheet's dates and numbers) is caught only when both are imported together,
-by its lines (importers.line_content)."""
+by its lines (importers.line_content). A report downloaded again (other names, other bytes) is
+caught by the vendor invoice ids of its lines (``vendor_invoices``, listed in each manifest:
+``check_invoices_not_billed``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import NamedTuple
 
-from billing_lib.errors import InputError
+import duckdb
+
+from billing_lib.errors import InputError, Problem
 from billing_lib.periods import run_periods
 from billing_lib.run_files import FINALISED_MARKER, MANIFEST, read_manifest
 
@@ -115,3 +119,81 @@ def check_not_billed_before(output: Path, period: str, reports: Path, found: lis
         + ":\n  - "
         + "\n  - ".join(problems)
     )
+
+
+#: The vendor invoices of a run's lines: per vendor and vendor invoice id (the report's
+#: InvoiceNumber, bill_invoice_id, InvoiceId), the files holding it and its first row there.
+VENDOR_INVOICES_SQL = """
+    SELECT x_Vendor, InvoiceId, x_SourceFile, count(*), min(x_SourceRow)
+    FROM lines WHERE coalesce(InvoiceId, '') <> ''
+    GROUP BY ALL ORDER BY 1, 2, 3"""
+
+
+def _name(file: str, reports: Path) -> str:
+    """``file`` (a line's x_SourceFile) as the manifest names reports: within ``reports``."""
+    try:
+        return Path(file).relative_to(reports).as_posix()
+    except ValueError:
+        return file
+
+
+def vendor_invoices(con: duckdb.DuckDBPyConnection, reports: Path) -> list[dict]:
+    """The vendor invoices the run's lines are billed on (``manifest.json`` ``vendor_invoices``,
+    with the reports holding each, named within ``reports``), so a later month can tell a report
+    of an invoice billed already (``check_invoices_not_billed``) once its bytes differ: a vendor
+    invoice is one month's."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for vendor, invoice, file, _, _ in con.execute(VENDOR_INVOICES_SQL).fetchall():
+        found.setdefault((vendor, invoice), []).append(_name(file, Path(reports)))
+    return [{"vendor": v, "invoice": i, "files": f} for (v, i), f in found.items()]
+
+
+def check_invoices_not_billed(
+    con: duckdb.DuckDBPyConnection, output: Path, period: str, reports: Path
+) -> None:
+    """InputError naming each report whose lines carry a vendor invoice id (Partner Center's
+    InvoiceNumber, AWS's bill_invoice_id) that a published run of another period billed, with
+    that period and run folder. A vendor's invoice is one month's, and its late changes come on a
+    later invoice of their own. The sha256 comparison (``check_not_billed_before``) misses the
+    report downloaded again: Partner Center writes the customer's current name into each
+    download, so October's reconciliation downloaded in November after a customer's rename has
+    other bytes, and its licence cycles (5 October to 4 November) are charged in November, so it
+    passes the period check and was billed a second time."""
+    billed: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for month in run_periods(output, MANIFEST):
+        if month == period:
+            continue
+        for listed in read_manifest(Path(output) / month).get("vendor_invoices") or []:
+            if isinstance(listed, dict) and listed.get("invoice"):
+                key = (str(listed.get("vendor")), str(listed["invoice"]))
+                billed.setdefault(key, (month, [str(f) for f in listed.get("files") or []]))
+    if not billed:
+        return
+    problems, months = [], set()
+    for vendor, invoice, file, n, row in con.execute(VENDOR_INVOICES_SQL).fetchall():
+        if (vendor, invoice) not in billed:
+            continue
+        month, files = billed[(vendor, invoice)]
+        months.add(month)
+        folder = Path(output) / month
+        final = "finalised" if (folder / FINALISED_MARKER).is_file() else "not finalised"
+        problems.append(
+            Problem(
+                _name(file, Path(reports)),
+                row,
+                "InvoiceId",
+                f"{n} line(s) of {vendor} invoice {invoice}, billed in {month} by the run in "
+                f"{folder} ({final}) from {', '.join(files) or 'its reports'}",
+                f"an invoice of {period}",
+            )
+        )
+    if problems:
+        raise InputError(
+            f"the reports of {period} hold lines of vendor invoices a run of another period "
+            f"({', '.join(sorted(months))}) billed already; billing them in {period} would bill "
+            "them a second time. Nothing was billed or written. Take those reports out of the "
+            f"reports folder (the vendor's report for {period} is of its own invoice; a late "
+            "correction of a billed month comes on a later invoice, or is entered in "
+            "custom_lines.yaml)",
+            problems,
+        )

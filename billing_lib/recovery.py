@@ -34,6 +34,7 @@ from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
 from billing_lib.numbering_records import (
     NO_INVOICE_IN_RERUN,
+    RegisterEntry,
     format_number,
     rerun_in_series,
     void_held_for,
@@ -274,17 +275,7 @@ def check_register_knows_folders(output: Path) -> None:
                 )
         if (folder / FINALISED_MARKER).is_file() and folder.name not in finalised:
             problems.append(f"{folder.name}/ is finalised; the register does not have it so")
-    for folder in correction_folders(output):
-        manifest = _manifest(folder) or {}
-        kind = "invoice" if manifest.get("kind") == "reissue" else "credit_note"
-        number = manifest.get("invoice" if kind == "invoice" else "credit_note")
-        e = entries.get(str(number))
-        if e is None or e.kind != kind or e.refers_to != manifest.get("corrects"):
-            what = "invoice" if kind == "invoice" else "credit note"
-            problems.append(
-                f"{CORRECTIONS}/{folder.name}/: {what} {number} (corrects "
-                f"{manifest.get('corrects')}) is not in the register"
-            )
+    problems += _correction_problems(output, entries)
     if problems:
         shown = problems[:SHOWN_PROBLEMS]
         if len(problems) > SHOWN_PROBLEMS:
@@ -297,6 +288,32 @@ def check_register_knows_folders(output: Path) -> None:
             + "\nNothing was changed. Restore the register from a backup, or rebuild it from the "
             f"run folders: billing register rebuild --output {output}"
         )
+
+
+def _correction_problems(output: Path, entries: dict[str, RegisterEntry]) -> list[str]:
+    """The credit notes and reissued invoices of ``corrections/`` whose number the register
+    (``entries``) does not have as theirs; RunError naming a manifest that cannot be read."""
+    problems = []
+    for folder in correction_folders(output):
+        # damaged, it said "credit note None (corrects None) is not in the register" and sent the
+        # user to a rebuild; it is the folder that needs restoring
+        manifest = _manifest(folder)
+        if manifest is None:
+            raise RunError(
+                f"{folder / MANIFEST}: cannot be read (damaged, or cut short by a copy), so "
+                f"whether the register knows the number {CORRECTIONS}/{folder.name}/ holds cannot "
+                "be checked; nothing was changed. Restore the file from a backup"
+            )
+        kind = "invoice" if manifest.get("kind") == "reissue" else "credit_note"
+        number = manifest.get("invoice" if kind == "invoice" else "credit_note")
+        e = entries.get(str(number))
+        if e is None or e.kind != kind or e.refers_to != manifest.get("corrects"):
+            what = "invoice" if kind == "invoice" else "credit note"
+            problems.append(
+                f"{CORRECTIONS}/{folder.name}/: {what} {number} (corrects "
+                f"{manifest.get('corrects')}) is not in the register"
+            )
+    return problems
 
 
 def _series_problems(register: Register) -> list[str]:
@@ -409,7 +426,7 @@ def rebuild_register(output: Path) -> list[str]:
             "written:\n  - " + "\n  - ".join(found.problems)
         )
     kept = _replace_register(output, found, series)
-    reissued = sum(1 for f in notes if (_manifest(f) or {}).get("kind") == "reissue")
+    reissued = sum(1 for f in notes if _is_reissue(f))
     target = output / REGISTER
     finalised = ", ".join(sorted(found.finalised)) or "none"
     rebuilt = (
@@ -539,7 +556,7 @@ def _add_correction(found: _Found, folder: Path) -> None:
     ``corrections/<number>/`` (final at once)."""
     from billing_lib.invoice_files import read_invoice_data
 
-    reissue = (_manifest(folder) or {}).get("kind") == "reissue"
+    reissue = _is_reissue(folder)
     name = INVOICE_DATA if reissue else CREDIT_NOTE_DATA
     data = folder / name
     if not data.is_file():
@@ -560,6 +577,17 @@ def _add_correction(found: _Found, folder: Path) -> None:
                 note.note,
             ),
         )
+
+
+def _is_reissue(folder: Path) -> bool:
+    """Whether ``corrections/<number>/`` holds an invoice replacing a credited one (not a credit
+    note): as its manifest says, or, the manifest damaged, as its data file does (a reissued
+    invoice's ``invoices.json``, a credit note's ``credit_note.json``), which the register is
+    rebuilt from anyway."""
+    manifest = _manifest(folder)
+    if manifest is not None:
+        return manifest.get("kind") == "reissue"
+    return (folder / INVOICE_DATA).is_file() and not (folder / CREDIT_NOTE_DATA).is_file()
 
 
 def _series(found: _Found) -> dict[str, list[int]]:

@@ -23,8 +23,9 @@ import pandas as pd
 from pydantic import Field
 
 from billing_lib.errors import RunError
-from billing_lib.fx import ExchangeRates, neighbours_in, span_text
+from billing_lib.fx import ExchangeRate, ExchangeRates, neighbours_in, span_text
 from billing_lib.invoice_files import billed_nets
+from billing_lib.invoice_model import Invoice
 from billing_lib.money import minor_unit
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
@@ -501,6 +502,40 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
             f"of {period}",
         )
         for a, b, rate, since, source, n in rows
+    ]
+
+
+def stale_national_rates(
+    invoices: list[Invoice], rates: ExchangeRates | None, period: str
+) -> list[Finding]:
+    """Exchange rates that stated the VAT of invoices of ``period`` in the seller's national
+    currency (``Invoice.national_vat``, Art. 230: GBP->EUR for a GBP invoice of a EUR seller) but
+    were set before the month. ``stale_rates`` does not see them: such a rate converts no vendor
+    line, only the VAT printed in the national currency, which is declared at it."""
+    if rates is None:
+        return []
+    first, _ = month_days(period)
+    used: dict[ExchangeRate, list[str]] = {}
+    for inv in invoices:
+        national = inv.national_vat
+        if national is None:
+            continue
+        row = rates.row(inv.currency, national.currency, national.rate_date)
+        if row.valid_from is None or row.valid_from < first:
+            used.setdefault(row, []).append(inv.number)
+    return [
+        Finding(
+            "old exchange rate",
+            f"{r.from_currency}->{r.to_currency}",
+            f"rate {r.rate.normalize():f} valid from "
+            f"{r.valid_from.isoformat() if r.valid_from else 'no date'} ({r.source}) states the "
+            f"VAT of {len(numbers)} invoice(s) of {period} in {r.to_currency}, the seller's "
+            "national currency",
+            tuple(f"invoice {n}" for n in numbers),
+        )
+        for r, numbers in sorted(
+            used.items(), key=lambda x: (x[0].from_currency, x[0].to_currency, x[0].row)
+        )
     ]
 
 
@@ -1013,27 +1048,48 @@ def number_order(plan: NumberPlan | None, register: list[RegisterEntry]) -> list
 
 
 def credited_not_replaced(previous: str | None, register: list[RegisterEntry]) -> list[Finding]:
-    """Invoices of the previous finalised month that a credit note cancelled and no invoice
-    replaces (``billing reissue``): that month now bills the customer nothing for them. Right when
-    nothing was owed; a correction left half-done otherwise, its revenue lost."""
+    """Invoices that a credit note cancelled and no invoice replaces (``billing reissue``): their
+    month now bills the customer nothing for them. Right when nothing was owed; a correction left
+    half-done otherwise, its revenue lost. Listed are the credit notes of the previous finalised
+    month, and those of any earlier month issued since that month's invoices: a credit note of
+    October issued after November was reviewed and finalised was named by no review (November's
+    was done before it, December's looked at November's credit notes only)."""
     if previous is None:
         return []
     replaced = {
         e.refers_to for e in register if e.kind == "invoice" and e.refers_to and e.status != "void"
     }
+    dates = [
+        e.issue_date
+        for e in register
+        if e.kind == "invoice"
+        and e.period == previous
+        and not e.refers_to
+        and e.status != "void"
+        and e.issue_date
+    ]
+    since = min(dates) if dates else None
     return [
         Finding(
             "credited, not replaced",
             e.customer_id or "",
-            f"{e.refers_to} of {previous} was cancelled by credit note {e.invoice_number} on "
-            f"{e.issue_date} and no invoice replaces it: {previous} bills {e.customer_id} nothing "
+            f"{e.refers_to} of {e.period} was cancelled by credit note {e.invoice_number} on "
+            f"{e.issue_date} and no invoice replaces it: {e.period} bills {e.customer_id} nothing "
             f"for it. If something is owed: billing reissue --invoice {e.refers_to}",
         )
         for e in register
         if e.kind == "credit_note"
-        and e.period == previous
         and e.status != "void"
         and e.refers_to not in replaced
+        and (
+            e.period == previous
+            or (
+                e.period < previous
+                and since is not None
+                and e.issue_date is not None
+                and e.issue_date >= since
+            )
+        )
     ]
 
 
@@ -1069,6 +1125,8 @@ class RunFacts:
     #: the invoice numbers the run plans, and every number of the register
     numbering: NumberPlan | None = None
     register: list[RegisterEntry] = field(default_factory=list)
+    #: the invoices the run built (their VAT in the national currency, ``Invoice.national_vat``)
+    invoices: list[Invoice] = field(default_factory=list)
 
 
 def run_findings(run: RunFacts) -> list[Finding]:
@@ -1107,6 +1165,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += rule_gaps(run.plans, run.period)
     found += percent_fractions(run.plans, run.period)
     found += stale_rates(run.con, run.period)
+    found += stale_national_rates(run.invoices, run.rates, run.period)
     found += rate_moves(run.rates, run.period, run.settings.fx_change_percent)
     found += number_order(run.numbering, run.register)
     found += credited_not_replaced(previous, run.register)

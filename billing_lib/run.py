@@ -43,6 +43,7 @@ from billing_lib import (
     whatif,
     workbooks,
 )
+from billing_lib.billed_reports import check_invoices_not_billed
 from billing_lib.customer_sync import add_suggestions, read_exports
 from billing_lib.customers import UNMAPPED_SQL, assign_customers, register_account_map
 from billing_lib.display import shown
@@ -154,6 +155,10 @@ class BillingRun:
                 accounts=self.loaded.account_mappings if self.loaded else None,
             )
         self.results.not_read = files_not_read(self.params.reports)
+        # a report of a vendor invoice an earlier month billed, its bytes changed since
+        check_invoices_not_billed(
+            self.con, self.params.output, self.params.period, self.params.reports
+        )
         covered = charged_months(self.con)
         if self.params.period not in covered:
             raise ParameterError(
@@ -423,6 +428,7 @@ class BillingRun:
                 report_lines=self.report_lines(),
                 numbering=self.results.numbering,
                 register=self.register().entries(),
+                invoices=self.results.invoices,
             )
             self.results.review = review.run_findings(facts)
         return self.results.review

@@ -13,6 +13,7 @@ import duckdb
 
 from billing_lib import review
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT
+from billing_lib.billed_reports import vendor_invoices
 from billing_lib.importers import report_files
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
 from billing_lib.run_state import required
@@ -72,6 +73,9 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         "counts": counts,
         "control_totals": records(required(br.results.control_totals, "import_reports")),
         "billing_accounts": review.billing_accounts(br.report_lines()),
+        # the vendor invoices billed: a later month refuses a report of one of them
+        # (billed_reports.check_invoices_not_billed)
+        "vendor_invoices": vendor_invoices(br.con, p.reports),
         "unmapped": records(required(br.results.unmapped, "map_customers")),
         "conservation": records(br.conservation()),
         "warnings": list(br.warnings()["warning"]),

@@ -744,3 +744,27 @@ def test_a_reissue_dated_before_the_last_number_of_its_series_is_refused(outputs
         reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
     assert register_rows(outputs) == before
     assert snapshot(outputs / "corrections") == files
+
+
+def test_a_reissued_invoice_whose_manifest_is_damaged_is_named_and_rebuilt_as_an_invoice(
+    outputs, corrected
+):
+    # its manifest.json cut short by a copy: every command said "credit note None (corrects
+    # None) is not in the register" and sent the user to a rebuild, which refused the folder
+    # as a credit note without its credit_note.json
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    number = done.invoice.number
+    manifest = outputs / "corrections" / number / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:100])
+    with pytest.raises(RunError) as err:
+        check_register_knows_folders(outputs)
+    assert str(err.value) == (
+        f"{manifest}: cannot be read (damaged, or cut short by a copy), so whether the register "
+        f"knows the number corrections/{number}/ holds cannot be checked; nothing was changed. "
+        "Restore the file from a backup"
+    )
+    before = register_rows(outputs)
+    (outputs / "invoice_register.sqlite").unlink()
+    rebuilt = rebuild_register(outputs)
+    assert rebuilt[0].endswith("1 credit notes and 1 reissued invoices (finalised: 2026-10)")
+    assert register_rows(outputs) == before

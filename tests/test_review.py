@@ -17,6 +17,7 @@ import pytest
 from billing_lib import cli, headless, numbering, review, run, run_parameters
 from billing_lib.display import listed
 from billing_lib.errors import ParameterError, RunError
+from billing_lib.numbering_records import RegisterEntry
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.run_files import REGISTER
 
@@ -245,6 +246,54 @@ def test_an_exchange_rate_set_before_the_month_is_listed(tmp_path):
     assert stale[0].finding.startswith("rate 0.9215 valid from 2026-09-01 (ECB 2026-08-31) priced ")
 
 
+@pytest.mark.parametrize(
+    ("valid_from", "listed"), [("2026-09-01", True), ("", True), ("2026-10-01", False)]
+)
+def test_an_old_rate_that_only_states_the_vat_in_the_national_currency_is_listed(
+    tmp_path, valid_from, listed
+):
+    # C009 invoiced in GBP by a EUR seller: GBP->EUR converts no vendor line (they are converted
+    # to GBP), it states the invoice's VAT in EUR (Art. 230); an old one went without a finding
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    customers = params / "customers.yaml"
+    customers.write_text(
+        customers.read_text().replace(
+            "vat_number: NL856789070B01\n    invoice_currency: EUR",
+            "vat_number: NL856789070B01\n    invoice_currency: GBP",
+        )
+    )
+    plans = params / "price_plans.yaml"
+    plans.write_text(
+        plans.read_text().replace(
+            "  - {plan: internal, group: internal}",
+            "  - {plan: enterprise-usd, customer: C009, valid_from: 2026-01-01}\n"
+            "  - {plan: internal, group: internal}",
+        )
+    )
+    with open(params / "exchange_rates.csv", "a") as fh:
+        fh.write(
+            "USD,GBP,0.7512,2026-10-01,2026-10-31,BoE 2026-09-30\n"
+            "EUR,GBP,0.8690,2026-10-01,2026-10-31,BoE 2026-09-30\n"
+            f"GBP,EUR,1.1507,{valid_from},,ECB 2026-08-31\n"
+        )
+    br = invoiced(tmp_path / "out", params=params)
+    [c009] = [i for i in br.results.invoices if i.customer_id == "C009"]
+    assert c009.currency == "GBP" and c009.national_vat.rate == D("1.1507")
+    stale = found(br, "old exchange rate")
+    if not listed:
+        assert stale == []
+        return
+    assert [(f.subject, f.finding, f.lines) for f in stale] == [
+        (
+            "GBP->EUR",
+            f"rate 1.1507 valid from {valid_from or 'no date'} (ECB 2026-08-31) states the VAT "
+            "of 1 invoice(s) of 2026-10 in EUR, the seller's national currency",
+            (f"invoice {c009.number}",),
+        )
+    ]
+
+
 def test_a_report_whose_usage_ends_before_the_month_does_is_listed(tmp_path):
     # the AWS report downloaded on the 15th: its usage runs to the 14th, its monthly fees further
     reports = tmp_path / "reports"
@@ -423,6 +472,7 @@ def test_a_report_of_last_month_missing_now_is_listed(tmp_path, sample_outputs):
     manifest["invoices"] = []  # September's own invoices play no part here
     manifest["inputs"] = []  # nor its files: the same files again would be billed twice
     manifest["input_contents"] = []  # nor their contents, for the same reason
+    manifest["vendor_invoices"] = []  # nor October's vendor invoices, for the same reason
     (out / "2026-09" / "manifest.json").write_text(json.dumps(manifest))
     numbering.open_register(out / REGISTER).finalise("2026-09")
     assert not found(invoiced(out), "report missing")
@@ -692,3 +742,39 @@ def test_an_invoice_without_a_vendor_line_is_listed(tmp_path):
             ("invoice NW2026-000010",),
         )
     ]
+
+
+def _entry(number: str, kind: str, period: str, customer: str, issued: str, refers_to=None):
+    series, n = number.rsplit("-", 1)
+    return RegisterEntry(
+        number, series, int(n), kind, period, customer, refers_to, "final", issued, None
+    )
+
+
+def test_a_credit_note_of_an_older_month_issued_after_the_last_close_is_listed():
+    # October billed on 1 November, November on 1 December (reviewed, finalised as it was);
+    # on 5 December October's C003 invoice is credited and not replaced: December's review is the
+    # first after it, and it looked only at November's credit notes, so no review named it
+    register = [
+        _entry("NW2026-000001", "invoice", "2026-10", "C001", "2026-11-01"),
+        _entry("NW2026-000002", "invoice", "2026-10", "C002", "2026-11-01"),
+        _entry("NW2026-000003", "invoice", "2026-10", "C003", "2026-11-01"),
+        _entry("NWC2026-000001", "credit_note", "2026-10", "C001", "2026-11-20", "NW2026-000001"),
+        _entry("NW2026-000004", "invoice", "2026-11", "C001", "2026-12-01"),
+        _entry("NW2026-000005", "invoice", "2026-11", "C003", "2026-12-01"),
+        _entry("NWC2026-000002", "credit_note", "2026-10", "C003", "2026-12-05", "NW2026-000003"),
+        _entry("NWC2026-000003", "credit_note", "2026-10", "C002", "2026-12-06", "NW2026-000002"),
+        _entry("NW2026-000006", "invoice", "2026-10", "C002", "2026-12-06", "NW2026-000002"),
+    ]
+    found = review.credited_not_replaced("2026-11", register)
+    # C001's credit note of 20 November was November's review's to name; C002's was replaced
+    assert [(f.subject, f.finding) for f in found] == [
+        (
+            "C003",
+            "NW2026-000003 of 2026-10 was cancelled by credit note NWC2026-000002 on 2026-12-05 "
+            "and no invoice replaces it: 2026-10 bills C003 nothing for it. If something is "
+            "owed: billing reissue --invoice NW2026-000003",
+        )
+    ]
+    # November's review (October the previous month) names C001's credit note, as before
+    assert [f.subject for f in review.credited_not_replaced("2026-10", register[:4])] == ["C001"]

@@ -1,0 +1,69 @@
+"""A report of a vendor invoice an earlier month billed, downloaded again with other bytes: refused
+by its vendor invoice id (billing_lib.billed_reports.check_invoices_not_billed). Partner Center
+writes the customer's current name into each download, so October's invoice reconciliation
+downloaded in November after a customer's rename is not the file October's manifest lists; its
+licence cycles (5 October to 4 November, a subscription's anniversary) are charged in November,
+so the period check let it through, and November billed October's licences a second time."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from billing_lib import run
+from billing_lib.errors import InputError
+from tests.notebook_project import REPO
+
+SAMPLE = REPO / "samples" / "2026-10" / "reports"
+RECON = "ms-invoice-reconciliation-G052026103.csv"
+VMWARE = "vmware-usage-meter-customer-monthly-usage-2026-{}.csv"
+
+
+def _recon(target: Path, rename: str = "") -> None:
+    """The sample's reconciliation with its cycles from the 5th (anniversaries), ``rename``
+    giving Dijkstra's name as a later download writes it."""
+    with open(SAMPLE / RECON, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["ChargeStartDate"] = r["ChargeStartDate"].replace("10/1/2026", "10/5/2026")
+        r["ChargeEndDate"] = r["ChargeEndDate"].replace("10/31/2026", "11/4/2026")
+        if rename:
+            r["CustomerName"] = r["CustomerName"].replace("Dijkstra Architecten B.V.", rename)
+    target.parent.mkdir(exist_ok=True)
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_a_vendor_invoice_billed_last_month_downloaded_again_is_refused(tmp_path):
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    october, november, out = tmp_path / "r10", tmp_path / "r11", tmp_path / "out"
+    _recon(october / RECON)
+    run.run_all("2026-10", october, params, out, finalise=True)
+    manifest = json.loads((out / "2026-10" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["vendor_invoices"] == [
+        {"vendor": "microsoft", "invoice": "G052026103", "files": [RECON]}
+    ]
+    _recon(november / RECON, rename="Dijkstra & Partners Architecten B.V.")
+    vmware = (SAMPLE / VMWARE.format("10")).read_text(encoding="utf-8")
+    (november / VMWARE.format("11")).write_text(vmware.replace("2026-10", "2026-11"))
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out, confirm_jumps="C001,C002,C004,C005")
+    text = str(err.value)
+    assert text.startswith(
+        "the reports of 2026-11 hold lines of vendor invoices a run of another period (2026-10) "
+        "billed already; billing them in 2026-11 would bill them a second time."
+    )
+    assert (
+        f"  - {RECON}, row 2, column 'InvoiceId': found '19 line(s) of microsoft invoice "
+        f"G052026103, billed in 2026-10 by the run in {out / '2026-10'} (finalised) from {RECON}'; "
+        "expected an invoice of 2026-11"
+    ) in text.splitlines()
+    assert not (out / "2026-11").exists()
