@@ -96,16 +96,29 @@ class Closing:
     reason: str
 
 
+@dataclass(frozen=True)
+class Fix:
+    """An accounts.csv row that holds a report's account with its id damaged (leading zeros
+    dropped, another case): its ``account_id`` rewritten as the report writes it, instead of a
+    new customer for an account the row means."""
+
+    row: int  # spreadsheet row in accounts.csv (header = 1)
+    mapping: AccountMapping
+    account_id: str
+    reason: str
+
+
 @dataclass
 class Proposal:
     period: str
     rows: list[NewRow] = field(default_factory=list)
     stubs: list[Stub] = field(default_factory=list)
     closings: list[Closing] = field(default_factory=list)
+    fixes: list[Fix] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.rows or self.stubs or self.closings)
+        return not (self.rows or self.stubs or self.closings or self.fixes)
 
     def summary(self) -> list[str]:
         """What the command prints: counts, then each change with its reason."""
@@ -115,8 +128,13 @@ class Proposal:
                 f"customers sync {self.period}: {len(matched)} account(s) matched to known "
                 f"customers, {len(self.stubs)} new customer stub(s) with "
                 f"{len(self.rows) - len(matched)} account(s), {len(self.closings)} mapping(s) "
-                "closed"
+                "closed" + (f", {len(self.fixes)} accounts.csv id(s) fixed" if self.fixes else "")
             )
+        ]
+        out += [
+            f"  fix   {ACCOUNTS} row {f.row} ({f.mapping.vendor} {f.mapping.account_id} -> "
+            f"{f.mapping.customer_id}) account_id {f.account_id}: {f.reason}"
+            for f in self.fixes
         ]
         out += [f"  add   {r.csv_line()}   [{r.rule}]" for r in matched]
         for s in self.stubs:
@@ -191,6 +209,7 @@ def propose(
     """The changes to customers.yaml and accounts.csv for ``period``; nothing is written."""
     first, last = month_days(period)
     proposal = Proposal(period)
+    proposal.fixes, mappings = _fixes(mappings, accounts, first, last)
     matcher = Matcher(customers, mappings, exports, (first, last))
     mapped = _mapped_in(mappings, first, last)
     ids = _next_ids(customers)
@@ -227,6 +246,32 @@ def propose(
     proposal.stubs = list(stubs.values())
     proposal.closings = _closings(mappings, exports, first, last)
     return proposal
+
+
+def _fixes(
+    mappings: list[AccountMapping],
+    accounts: dict[tuple[str, str], Account],
+    first: date,
+    last: date,
+) -> tuple[list[Fix], list[AccountMapping]]:
+    """The rows holding an account of the month no mapping covers with its id damaged (as the
+    run's unmapped report names them), and the mappings as they read once fixed: the account is
+    then mapped by its row, and gets no new customer."""
+    mapped = _mapped_in(mappings, first, last)
+    fixed = list(mappings)
+    fixes: list[Fix] = []
+    for key in sorted(accounts):
+        if key in mapped:
+            continue
+        damaged = _damaged(mappings, key)
+        if damaged is None:
+            continue
+        rows, reason = damaged
+        for i in rows:
+            if fixed[i] is mappings[i]:  # a row is fixed for one account only
+                fixed[i] = mappings[i].model_copy(update={"account_id": key[1]})
+                fixes.append(Fix(i + 2, mappings[i], key[1], reason))
+    return fixes, fixed
 
 
 def _closings(
@@ -275,6 +320,7 @@ def accounts_text(original: str, proposal: Proposal) -> str:
     are read by the csv module, not line by line: a note written over two lines closed the
     mapping on the row above the one the summary named."""
     closing = {c.row: c for c in proposal.closings}
+    fixing = {f.row: f for f in proposal.fixes}
     out: list[str] = []
     header: list[str] | None = None
     row = 1
@@ -287,12 +333,15 @@ def accounts_text(original: str, proposal: Proposal) -> str:
             out += chunk
             continue
         row += 1
-        c = closing.get(row)
-        if c is None:
+        c, f = closing.get(row), fixing.get(row)
+        if c is None and f is None:
             out += chunk
             continue
         values = dict(zip(header, record, strict=False))
-        values["valid_to"] = c.valid_to.isoformat()
+        if c is not None:
+            values["valid_to"] = c.valid_to.isoformat()
+        if f is not None:
+            values["account_id"] = f.account_id
         ending = chunk[-1][len(chunk[-1].rstrip("\r\n")) :] or "\n"
         out.append(_csv_line([values.get(h, "") or "" for h in header]) + ending)
     text = "".join(out)
@@ -494,49 +543,60 @@ def unmapped_suggestions(
     for key in sorted(wanted - out.keys()):  # mapped on other days of the month: no new line
         out[key] = ("", _mapped_on_other_days(mappings, key))
     for key in wanted:  # before any proposal: the row is there, its id damaged
-        damaged = _zeros_dropped(mappings, key) or _other_case(mappings, key)
+        damaged = _damaged(mappings, key)
         if damaged is not None:
-            out[key] = ("", damaged)
+            out[key] = ("", damaged[1])
     return out
 
 
-def _other_case(mappings: list[AccountMapping], key: tuple[str, str]) -> str | None:
+def _damaged(mappings: list[AccountMapping], key: tuple[str, str]) -> tuple[list[int], str] | None:
+    """The indexes in ``mappings`` of the rows that hold the account ``key`` with its id damaged,
+    and what to fix; None if none."""
+    return _zeros_dropped(mappings, key) or _other_case(mappings, key)
+
+
+def _other_case(
+    mappings: list[AccountMapping], key: tuple[str, str]
+) -> tuple[list[int], str] | None:
     """The accounts.csv rows that hold the account ``key`` in another case (a VMware customer
     label ``Schelde-Data`` for the report's ``schelde-data``: ids are compared exactly), as what
     to fix, instead of a new customer for an account a row means; None if none."""
     vendor, account = key
-    rows = [
-        m
-        for m in mappings
+    found = [
+        i
+        for i, m in enumerate(mappings)
         if m.vendor == vendor
         and m.account_id != account
         and m.account_id.casefold() == account.casefold()
     ]
-    if not rows:
+    if not found:
         return None
+    rows = [mappings[i] for i in found]
     written = ", ".join(sorted({m.account_id for m in rows}))
     customers = ", ".join(sorted({m.customer_id for m in rows}))
-    return (
+    return found, (
         f"accounts.csv maps {written} to {customers}: this account in another case (ids are "
         f"compared exactly); write it as the report does, {account}"
     )
 
 
-def _zeros_dropped(mappings: list[AccountMapping], key: tuple[str, str]) -> str | None:
+def _zeros_dropped(
+    mappings: list[AccountMapping], key: tuple[str, str]
+) -> tuple[list[int], str] | None:
     """The accounts.csv rows that hold the account ``key`` with its leading zeros dropped (a
     spreadsheet re-save: ``002719385610`` saved as ``2719385610``), as what to fix; None if
     none."""
     vendor, account = key
     short = account.lstrip("0")
-    rows = [
-        m
-        for m in mappings
+    found = [
+        i
+        for i, m in enumerate(mappings)
         if m.vendor == vendor and m.account_id == short and short != account and short.isdigit()
     ]
-    if not rows:
+    if not found:
         return None
-    customers = ", ".join(sorted({m.customer_id for m in rows}))
-    return (
+    customers = ", ".join(sorted({mappings[i].customer_id for i in found}))
+    return found, (
         f"accounts.csv maps {short} to {customers}: this account with its leading zeros dropped "
         f"(saved by a spreadsheet?); write it as {account}"
     )

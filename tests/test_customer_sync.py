@@ -577,6 +577,57 @@ def test_a_label_whose_row_is_written_in_another_case_is_named_not_given_a_new_c
     )
 
 
+def test_sync_fixes_a_row_in_another_case_or_without_its_zeros_instead_of_a_new_customer(
+    tmp_path,
+):
+    """accounts.csv maps the VMware label Schelde-Data (the Usage Meter writes schelde-data) and
+    the AWS account 2719385610 (the report writes 002719385610): sync proposed new customers C011
+    and C012 for accounts these rows mean. It now proposes to rewrite each row's account_id as the
+    report writes it, naming the row, as the run's unmapped report does."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    assert text.splitlines()[21].startswith("vmware,schelde-data,C005,")  # row 22
+    accounts.write_text(
+        text.replace("vmware,schelde-data,C005,", "vmware,Schelde-Data,C005,")
+        + "aws,2719385610,C003,,,bakery-web\n"  # row 24
+    )
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    seen = [("vmware", "schelde-data", "schelde-data"), ("aws", "002719385610", "bakery-web")]
+    p = customer_sync.propose(
+        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
+    )
+    assert (p.rows, p.stubs, p.closings) == ([], [], [])
+    assert p.summary() == [
+        "customers sync 2026-10: 0 account(s) matched to known customers, 0 new customer stub(s) "
+        "with 0 account(s), 0 mapping(s) closed, 2 accounts.csv id(s) fixed",
+        "  fix   accounts.csv row 24 (aws 2719385610 -> C003) account_id 002719385610: "
+        "accounts.csv maps 2719385610 to C003: this account with its leading zeros dropped "
+        "(saved by a spreadsheet?); write it as 002719385610",
+        "  fix   accounts.csv row 22 (vmware Schelde-Data -> C005) account_id schelde-data: "
+        "accounts.csv maps Schelde-Data to C005: this account in another case (ids are compared "
+        "exactly); write it as the report does, schelde-data",
+    ]
+    changes = customer_sync.changes(params, p)
+    assert [line for line in changes.diff.splitlines() if line[:1] in "+-"] == [
+        "--- a/accounts.csv",
+        "+++ b/accounts.csv",
+        "-vmware,Schelde-Data,C005,,,Usage Meter customer label",
+        "+vmware,schelde-data,C005,,,Usage Meter customer label",
+        "-aws,2719385610,C003,,,bakery-web",
+        "+aws,002719385610,C003,,,bakery-web",
+    ]
+    diff = tmp_path / "reviewed.diff"
+    diff.write_text(changes.diff)
+    customer_sync.apply(params, changes, diff)
+    mappings = load_account_mappings(params, customers)
+    again = customer_sync.propose(
+        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
+    )
+    assert again.empty
+
+
 def test_an_account_id_saved_in_scientific_notation_is_refused_naming_the_row(tmp_path):
     params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
     accounts = params / "accounts.csv"
