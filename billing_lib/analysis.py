@@ -84,15 +84,13 @@ def billed_lines(output: Path, files: list[Path]) -> tuple[str, list[Path]]:
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", read
 
 
-def billed_minimum_fees(
-    output: Path, periods: list[str], name: str = whatif.MINIMUM_FEES_PARQUET
-) -> tuple[str, list[Path]]:
-    """SQL of the minimum fees in force in ``periods`` as billed now (``billed_lines``' month):
-    each run's ``minimum_fees.parquet``, and for a customer whose invoice a reissued one
-    replaced, the reissue's (billed with the parameters as corrected: a minimum fee changed is
-    the correction), where its folder holds one; and every Parquet file it reads. By name: a
-    file written before the minimum fees held the line_grouping lacks that column. ``name``
-    ``whatif.TERMS_PARQUET``: the customers' terms, the same way."""
+def billed_run_file(output: Path, periods: list[str], name: str) -> tuple[str, list[Path]]:
+    """SQL of the Parquet file ``name`` of ``periods`` as billed now (``billed_lines``' month):
+    each run's (``whatif.MINIMUM_FEES_PARQUET``, the minimum fees in force, or
+    ``whatif.TERMS_PARQUET``, the customers' terms), and for a customer whose invoice a reissued
+    one replaced, the reissue's (billed with the parameters as corrected: a minimum fee changed
+    is the correction), where its folder holds one; and every Parquet file it reads. By name: a
+    minimum-fees file written before they held the line_grouping lacks that column."""
     parts, read = [], []
     for period in periods:
         _, replacing = billed_now(Path(output), period)
@@ -225,7 +223,7 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
     comparison), ``whatif.reprice`` of that customer's rated lines of those periods, every vendor's,
     read from the runs' ``rated_lines.parquet`` (stored by customer, so only its row groups are
     read), with the minimum fees each run stored beside them (``minimum_fees.parquet``; a
-    reissued invoice's own, ``billed_minimum_fees``): the margin is what a run with that markup
+    reissued invoice's own, ``billed_run_file``): the margin is what a run with that markup
     would invoice, with the customers' terms each stored (``what_if_terms.parquet``: credits
     priced, invoice lines). Every vendor's lines, as a run prices
     them all: a minimum fee tops up the revenue of its whole scope, and a VMware minimum topped
@@ -249,8 +247,8 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
                     f"exists write it): bill {missing[0].parent.name} again"
                 )
         lines, rated = billed_lines(output, [output / p / RATED_PARQUET for p in periods])
-        rules, fees = billed_minimum_fees(output, periods)
-        terms, terms_read = billed_minimum_fees(output, periods, whatif.TERMS_PARQUET)
+        rules, fees = billed_run_file(output, periods, whatif.MINIMUM_FEES_PARQUET)
+        terms, terms_read = billed_run_file(output, periods, whatif.TERMS_PARQUET)
         con = duckdb.connect()
         try:
             with named_if_damaged([*rated, *fees, *terms_read]):

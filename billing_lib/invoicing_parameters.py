@@ -8,6 +8,7 @@ them from the ``Invoicing`` they are given, never from the files.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -147,22 +148,34 @@ def beancount_name(code: str, account: Account) -> str:
     return f"{_ROOTS[account.type]}:{part if part[:1].isalnum() else 'Account' + part}"
 
 
+def _codes_sharing(
+    accounts: dict[str, Account], key: Callable[[str, Account], str]
+) -> tuple[str, str, str] | None:
+    """The first two codes of ``accounts`` (in the file's order) whose ``key`` is one, and that
+    key; None when every code has its own."""
+    seen: dict[str, str] = {}
+    for code, account in accounts.items():
+        value = key(code, account)
+        if value in seen:
+            return seen[value], code, value
+        seen[value] = code
+    return None
+
+
 def _merged_accounts(accounts: dict[str, Account], path: Path) -> None:
     """A ParameterError for two codes of ``accounts`` with one beancount name (``4000-1`` and
     ``4000.1``, both "Revenue"): the ledger would merge two accounts, and bean-check cannot tell."""
-    named: dict[str, str] = {}
-    for code, account in accounts.items():
-        name = beancount_name(code, account)
-        if name in named:
-            raise ParameterError(
-                path,
-                f"accounts.{code}",
-                f"account codes {named[name]!r} and {code!r} share the beancount account "
-                f"name {name} (it keeps a code's and a name's letters and digits only), so the "
-                "ledger would book both on one account; give them codes or names that differ in "
-                "their letters or digits",
-            )
-        named[name] = code
+    shared = _codes_sharing(accounts, beancount_name)
+    if shared:
+        first, code, name = shared
+        raise ParameterError(
+            path,
+            f"accounts.{code}",
+            f"account codes {first!r} and {code!r} share the beancount account "
+            f"name {name} (it keeps a code's and a name's letters and digits only), so the "
+            "ledger would book both on one account; give them codes or names that differ in "
+            "their letters or digits",
+        )
 
 
 def _quickbooks_merged(accounts: dict[str, Account], path: Path) -> None:
@@ -171,20 +184,17 @@ def _quickbooks_merged(accounts: dict[str, Account], path: Path) -> None:
     account by its name alone, so QuickBooks would book both on one account. Names are compared
     ignoring case and repeated spaces, as an accountant reads them and as QuickBooks may match
     them; the codes alone (Xero, beancount) would keep them apart, so nothing else notices."""
-    named: dict[str, str] = {}
-    for code, account in accounts.items():
-        key = " ".join(account.name.split()).casefold()
-        if key in named:
-            first = named[key]
-            raise ParameterError(
-                path,
-                f"accounts.{code}",
-                f"account codes {first!r} and {code!r} share the name "
-                f"{accounts[first].name!r}: the QuickBooks Online journal names an account by "
-                "its name only, so QuickBooks would book both on one account; give each code "
-                "the name of its own account in QuickBooks",
-            )
-        named[key] = code
+    shared = _codes_sharing(accounts, lambda _, account: " ".join(account.name.split()).casefold())
+    if shared:
+        first, code, _ = shared
+        raise ParameterError(
+            path,
+            f"accounts.{code}",
+            f"account codes {first!r} and {code!r} share the name "
+            f"{accounts[first].name!r}: the QuickBooks Online journal names an account by "
+            "its name only, so QuickBooks would book both on one account; give each code "
+            "the name of its own account in QuickBooks",
+        )
 
 
 def _not_subject_needs_registration(seller: Seller, vat: VatRules, path: Path) -> None:
