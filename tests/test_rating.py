@@ -796,6 +796,35 @@ def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tm
         rate(tmp_path / "c", plan("{id: ms, kind: list_price, discount_percent: 5}"), [line(**MS)])
 
 
+NOV_1 = datetime(2026, 11, 1)
+
+
+@pytest.mark.parametrize("kind", ["fixed_price", "tiered"])
+def test_a_line_with_a_cost_but_no_quantity_under_a_unit_price_is_refused(tmp_path, kind):
+    # A savings plan's recurring fee has no PricingQuantity: priced per unit it was billed 0.00,
+    # its 446.40 of cost lost without a word. A line of no cost and no quantity prices 0.
+    prices = (
+        "unit_price: '22.00'"
+        if kind == "fixed_price"
+        else "tiers: [{up_to: 10, unit_price: '2.00'}, {unit_price: '1.00'}]"
+    )
+    rule = f"{{id: units, kind: {kind}, currency: EUR, {prices}, match: {{vendor: aws}}}}"
+    rows = [
+        line(PricingQuantity=3, BilledCost="5", BillingCurrency="EUR", ChargePeriodEnd=NOV_1),
+        line(BilledCost="0", BillingCurrency="EUR"),
+    ]
+    con, _ = rate(tmp_path / "ok", plan(rule, "{id: other, kind: pass_through}"), rows)
+    assert [r[2] for r in rated(con)] == [D("66.00") if kind == "fixed_price" else D(6), 0]
+    fee = line(BilledCost="446.40", BillingCurrency="EUR", ServiceName="Savings Plans")
+    with pytest.raises(
+        ParameterError,
+        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=units\]: the rule prices per "
+        r"unit \(PricingQuantity\), but test.csv row 4 has none and costs 446.4 EUR: it would "
+        r"be billed 0.00",
+    ):
+        rate(tmp_path / "fee", plan(rule, "{id: other, kind: pass_through}"), [*rows, fee])
+
+
 def test_a_rule_that_matches_nothing_is_a_warning(tmp_path):
     _, report = rate(
         tmp_path,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 import duckdb
 
@@ -191,13 +192,22 @@ def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> 
         FROM ({rows})"""
 
 
-def missing_list_price_sql(used: list[str]) -> str:
-    """The first line priced by its list price that has none (ListCost, or unit x quantity)."""
+def unpriceable_sql(used: list[str]) -> str:
+    """The first line its rule cannot price (plan, rule, file, row, what it lacks, its vendor cost
+    and currency): a list-price line without a list price (ListCost, or unit x quantity), or a
+    line priced per unit (``COUNTED``) without a PricingQuantity whose vendor cost (on the rule's
+    basis) is not 0 - an AWS savings plan fee or reservation fee carries none, and was billed
+    0.00 in silence: its cost was lost. One pass over the lines of such keys for both."""
+    cost = vendor_cost_sql()
     return f"""
-        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow
+        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow,
+               CASE WHEN k.pricing = 'list_price' THEN 'list' ELSE 'quantity' END,
+               CAST({cost} AS VARCHAR), l.BillingCurrency
         FROM {lines_with_keys("rating_keys_rated", used)}
         WHERE k.pricing = 'list_price' AND l.ListCost IS NULL
-          AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)
+                AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)
+           OR k.pricing IN {COUNTED} AND l.PricingQuantity IS NULL AND {cost} <> 0
+        ORDER BY l.x_SourceFile, l.x_SourceRow
         LIMIT 1"""
 
 
@@ -319,16 +329,29 @@ def vendor_sql(
         UNION ALL SELECT {cols} FROM ({tiered_sql(one_unit_sql(tiers))})"""
 
 
-def check_list_prices(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str]) -> None:
-    """ParameterError for the first line a list-price rule cannot price."""
-    no_list = first_or_none(con, missing_list_price_sql(used))
-    if no_list:
+def check_priceable(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str]) -> None:
+    """ParameterError for the first line its rule cannot price (``unpriceable_sql``)."""
+    bad = first_or_none(con, unpriceable_sql(used))
+    if not bad:
+        return
+    plan_id, rule_id, file, row, lacks, cost, currency = bad
+    entry = pricing.rule_entry(plan_id, rule_id)
+    if lacks == "list":
         raise ParameterError(
             pricing.plans_path,
-            pricing.rule_entry(no_list[0], no_list[1]),
-            f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
-            "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
+            entry,
+            f"the rule prices by the vendor's list price, but {file} row {row} has none "
+            "(ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
         )
+    shown = format(Decimal(cost).normalize(), "f")
+    raise ParameterError(
+        pricing.plans_path,
+        entry,
+        f"the rule prices per unit (PricingQuantity), but {file} row {row} has none and costs "
+        f"{shown} {currency}: it would be billed 0.00; narrow the rule's match to the lines "
+        "with a quantity (a service, sku or charge_type), and price the others by a rule of "
+        "their own (an exclude rule with a reason, if the unit price covers them)",
+    )
 
 
 def not_billed_sql(used: list[str]) -> str:
