@@ -287,6 +287,24 @@ def test_a_seat_period_longer_than_a_month_counts_whole_months_then_days(tmp_pat
     assert [a for _, _, a in rated(con)] == [D(81), D(90), D("20.357142857143")]
 
 
+def test_a_seat_price_not_prorated_counts_every_month_of_the_period_a_part_one_whole(tmp_path):
+    """``prorate: false`` charges a part of a month as a whole month; it charged one month for
+    any period, so an annual term paid up front was billed 1/12 of its price."""
+    flat = "{id: flat, kind: fixed_price, unit_price: '30.00', currency: EUR, prorate: false}"
+    periods = [
+        (datetime(2026, 10, 15), datetime(2027, 10, 15)),  # an annual term: 12 months
+        (datetime(2026, 10, 20), datetime(2026, 11, 12)),  # 23 days: a whole month
+        (datetime(2026, 10, 20), datetime(2028, 3, 15)),  # 16 months and 24 days: 17
+        (datetime(2026, 10, 12), datetime(2026, 11, 12)),  # one month
+    ]
+    rows = [
+        line(**MS, PricingQuantity=2, BilledCost="1", ChargePeriodStart=s, ChargePeriodEnd=e)
+        for s, e in periods
+    ]
+    con, _ = rate(tmp_path, plan(flat), rows)
+    assert [a for _, _, a in rated(con)] == [D(2 * 30 * 12), D(60), D(2 * 30 * 17), D(60)]
+
+
 def test_a_refund_of_seats_priced_by_the_seat_rule_is_negative(tmp_path):
     con, _ = rate(
         tmp_path,

@@ -87,11 +87,16 @@ def fixed_price_sql() -> str:
     period shorter than a month: its seconds over those of the month it starts in; a triennial
     change of 512 days: 16 months and 24 days of a February's 29, not 512 days over a month's).
     A vendor refund of seats (a positive quantity with a negative cost: Microsoft
-    removeQuantity) is priced negative. Of the columns of ``fixed_parts_sql``: the division's
-    operands are columns, so its macro (which repeats them) is planned on column references."""
+    removeQuantity) is priced negative. Not prorated (``prorate: false``), the rest counts as a
+    whole month, and a period counts one month at least (it counted one month whatever the
+    period: an annual term paid up front was billed 1/12 of its price). Of the columns of
+    ``fixed_parts_sql``: the division's operands are columns, so its macro (which repeats them)
+    is planned on column references."""
+    whole = "greatest(1, months + CASE WHEN seconds > 0 THEN 1 ELSE 0 END)"
     refund_sign = "(CASE WHEN billed_cost < 0 AND PricingQuantity > 0 THEN -1 ELSE 1 END)"
     return f"""{refund_sign} * CASE
-            WHEN NOT prorate OR ChargePeriodEnd IS NULL THEN fixed
+            WHEN ChargePeriodEnd IS NULL THEN fixed
+            WHEN NOT prorate THEN fixed * {whole}
             WHEN seconds = 0 THEN fixed * months
             ELSE fixed * months + _xdiv(fixed * seconds, month_seconds) END"""
 
