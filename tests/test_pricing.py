@@ -221,6 +221,32 @@ def test_bad_plans_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
     expect(error(tmp_path, GOOD.replace(old, new)), "price_plans.yaml", entry, fragment)
 
 
+@pytest.mark.parametrize("credits", ["", ", credits: keep"])
+def test_a_price_for_credits_only_that_its_credits_setting_never_applies_is_refused(
+    tmp_path, credits
+):
+    """A markup of the credit lines (``match: {charge_category: Credit}``) with credits passed on
+    at cost (the default) or kept: its markup never applied, the credits went at cost or to the
+    reseller in silence. ``credits: price`` applies it; a pass-through or exclusion is fine."""
+    rule = "{id: credits, kind: markup, percent: 50, match: {provider: VMware, charge_category: "
+    rule += "Credit}"
+    plans = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        f"{rule}{credits}}}\n      - {{id: rest, kind: pass_through}}",
+    )
+    expect(
+        error(tmp_path / "refused", plans),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=credits]",
+        "the rule matches only credits (charge_category Credit), but its credits: "
+        + ("keep" if credits else "pass_on"),
+        "its markup never applies",
+        "credits: price",
+    )
+    load(tmp_path / "price", plans.replace(f"{rule}{credits}}}", f"{rule}, credits: price}}"))
+    load(tmp_path / "at-cost", plans.replace("kind: markup, percent: 50", "kind: pass_through"))
+
+
 def test_two_equally_specific_rules_that_can_meet_are_refused(tmp_path):
     # {provider: AWS} and {service: Amazon S3} are both one field: a line of AWS's Amazon S3
     # matches both
