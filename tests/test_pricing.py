@@ -4,7 +4,7 @@ every bad input."""
 from decimal import Decimal
 
 import pytest
-from rating_helpers import write_parameters
+from rating_helpers import CUSTOMERS, write_parameters
 
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
@@ -245,6 +245,28 @@ def test_a_price_for_credits_only_that_its_credits_setting_never_applies_is_refu
     )
     load(tmp_path / "price", plans.replace(f"{rule}{credits}}}", f"{rule}, credits: price}}"))
     load(tmp_path / "at-cost", plans.replace("kind: markup, percent: 50", "kind: pass_through"))
+
+
+@pytest.mark.parametrize("typed", ["SMB", "smbb"])
+def test_a_customer_s_group_that_only_nearly_names_a_plan_s_group_is_refused(tmp_path, typed):
+    """``group: SMB`` for the plans' ``smb``: the customer was on no plan, so a month without its
+    lines billed it no minimum fee, without a word. A group no assignment names nor nearly names
+    (C3's enterprise here) is the customer's own business."""
+    customers = CUSTOMERS.replace(
+        "NL000000008B01\n    invoice_currency: EUR\n    group: smb",
+        f"NL000000008B01\n    invoice_currency: EUR\n    group: {typed}",
+    )
+    assert f"group: {typed}" in customers
+    params = write_parameters(tmp_path, GOOD, customers=customers)
+    with pytest.raises(ParameterError) as err:
+        load_pricing(params, load_customers(params))
+    expect(
+        str(err.value),
+        "customers.yaml",
+        "customers[id=C1].group",
+        f"no price plan is assigned to group {typed!r}",
+        "did you mean 'smb'",
+    )
 
 
 def test_two_equally_specific_rules_that_can_meet_are_refused(tmp_path):
