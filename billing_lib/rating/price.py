@@ -204,11 +204,13 @@ def unpriceable_sql(used: list[str]) -> str:
     basis) is not 0 - an AWS savings plan fee or reservation fee carries none, and was billed
     0.00 in silence: its cost was lost. One pass over the lines of such keys for both."""
     cost = vendor_cost_sql()
+    # only the keys of such pricings join the lines (none in most months: no pass over them)
+    keys = f"(SELECT * FROM rating_keys_rated WHERE pricing IN {('list_price', *COUNTED)})"
     return f"""
         SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow,
                CASE WHEN k.pricing = 'list_price' THEN 'list' ELSE 'quantity' END,
                CAST({cost} AS VARCHAR), l.BillingCurrency
-        FROM {lines_with_keys("rating_keys_rated", used)}
+        FROM {lines_with_keys(keys, used)}
         WHERE k.pricing = 'list_price' AND l.ListCost IS NULL
                 AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)
            OR k.pricing IN {COUNTED} AND l.PricingQuantity IS NULL AND {cost} <> 0
