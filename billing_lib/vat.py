@@ -83,6 +83,12 @@ class VatRule(BaseModel):
     def _category(self) -> VatRule:
         if self.ubl_category == "S" and self.rate <= 0:
             raise ValueError("category S (standard rate) needs a rate above 0")
+        if 0 < self.rate < 1:  # 21 % written as a fraction invoiced a hundredth of the VAT
+            meant = f"{(self.rate * 100).normalize():f}"
+            raise ValueError(
+                f"a VAT rate of {self.rate} % is no VAT rate (none is below 1 %); the rate is in "
+                f"percent: write {meant} for {meant} %"
+            )
         if self.ubl_category != "S" and self.rate != 0:
             raise ValueError(f"category {self.ubl_category} needs rate 0 (only S carries VAT)")
         if self.ubl_category in EXEMPT and not (self.exemption_code or self.mention):

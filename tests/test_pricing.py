@@ -4,7 +4,7 @@ every bad input."""
 from decimal import Decimal
 
 import pytest
-from rating_helpers import write_parameters
+from rating_helpers import CUSTOMERS, write_parameters
 
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
@@ -219,6 +219,54 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
 def test_bad_plans_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
     assert old in GOOD
     expect(error(tmp_path, GOOD.replace(old, new)), "price_plans.yaml", entry, fragment)
+
+
+@pytest.mark.parametrize("credits", ["", ", credits: keep"])
+def test_a_price_for_credits_only_that_its_credits_setting_never_applies_is_refused(
+    tmp_path, credits
+):
+    """A markup of the credit lines (``match: {charge_category: Credit}``) with credits passed on
+    at cost (the default) or kept: its markup never applied, the credits went at cost or to the
+    reseller in silence. ``credits: price`` applies it; a pass-through or exclusion is fine."""
+    rule = "{id: credits, kind: markup, percent: 50, match: {provider: VMware, charge_category: "
+    rule += "Credit}"
+    plans = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        f"{rule}{credits}}}\n      - {{id: rest, kind: pass_through}}",
+    )
+    expect(
+        error(tmp_path / "refused", plans),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=credits]",
+        "the rule matches only credits (charge_category Credit), but its credits: "
+        + ("keep" if credits else "pass_on"),
+        "its markup never applies",
+        "credits: price",
+    )
+    load(tmp_path / "price", plans.replace(f"{rule}{credits}}}", f"{rule}, credits: price}}"))
+    load(tmp_path / "at-cost", plans.replace("kind: markup, percent: 50", "kind: pass_through"))
+
+
+@pytest.mark.parametrize("typed", ["SMB", "smbb"])
+def test_a_customer_s_group_that_only_nearly_names_a_plan_s_group_is_refused(tmp_path, typed):
+    """``group: SMB`` for the plans' ``smb``: the customer was on no plan, so a month without its
+    lines billed it no minimum fee, without a word. A group no assignment names nor nearly names
+    (C3's enterprise here) is the customer's own business."""
+    customers = CUSTOMERS.replace(
+        "NL000000008B01\n    invoice_currency: EUR\n    group: smb",
+        f"NL000000008B01\n    invoice_currency: EUR\n    group: {typed}",
+    )
+    assert f"group: {typed}" in customers
+    params = write_parameters(tmp_path, GOOD, customers=customers)
+    with pytest.raises(ParameterError) as err:
+        load_pricing(params, load_customers(params))
+    expect(
+        str(err.value),
+        "customers.yaml",
+        "customers[id=C1].group",
+        f"no price plan is assigned to group {typed!r}",
+        "did you mean 'smb'",
+    )
 
 
 def test_two_equally_specific_rules_that_can_meet_are_refused(tmp_path):

@@ -287,6 +287,24 @@ def test_a_seat_period_longer_than_a_month_counts_whole_months_then_days(tmp_pat
     assert [a for _, _, a in rated(con)] == [D(81), D(90), D("20.357142857143")]
 
 
+def test_a_seat_price_not_prorated_counts_every_month_of_the_period_a_part_one_whole(tmp_path):
+    """``prorate: false`` charges a part of a month as a whole month; it charged one month for
+    any period, so an annual term paid up front was billed 1/12 of its price."""
+    flat = "{id: flat, kind: fixed_price, unit_price: '30.00', currency: EUR, prorate: false}"
+    periods = [
+        (datetime(2026, 10, 15), datetime(2027, 10, 15)),  # an annual term: 12 months
+        (datetime(2026, 10, 20), datetime(2026, 11, 12)),  # 23 days: a whole month
+        (datetime(2026, 10, 20), datetime(2028, 3, 15)),  # 16 months and 24 days: 17
+        (datetime(2026, 10, 12), datetime(2026, 11, 12)),  # one month
+    ]
+    rows = [
+        line(**MS, PricingQuantity=2, BilledCost="1", ChargePeriodStart=s, ChargePeriodEnd=e)
+        for s, e in periods
+    ]
+    con, _ = rate(tmp_path, plan(flat), rows)
+    assert [a for _, _, a in rated(con)] == [D(2 * 30 * 12), D(60), D(2 * 30 * 17), D(60)]
+
+
 def test_a_refund_of_seats_priced_by_the_seat_rule_is_negative(tmp_path):
     con, _ = rate(
         tmp_path,
@@ -794,6 +812,35 @@ def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tm
         r"vendor's list price, but test.csv row 2 has none",
     ):
         rate(tmp_path / "c", plan("{id: ms, kind: list_price, discount_percent: 5}"), [line(**MS)])
+
+
+NOV_1 = datetime(2026, 11, 1)
+
+
+@pytest.mark.parametrize("kind", ["fixed_price", "tiered"])
+def test_a_line_with_a_cost_but_no_quantity_under_a_unit_price_is_refused(tmp_path, kind):
+    # A savings plan's recurring fee has no PricingQuantity: priced per unit it was billed 0.00,
+    # its 446.40 of cost lost without a word. A line of no cost and no quantity prices 0.
+    prices = (
+        "unit_price: '22.00'"
+        if kind == "fixed_price"
+        else "tiers: [{up_to: 10, unit_price: '2.00'}, {unit_price: '1.00'}]"
+    )
+    rule = f"{{id: units, kind: {kind}, currency: EUR, {prices}, match: {{vendor: aws}}}}"
+    rows = [
+        line(PricingQuantity=3, BilledCost="5", BillingCurrency="EUR", ChargePeriodEnd=NOV_1),
+        line(BilledCost="0", BillingCurrency="EUR"),
+    ]
+    con, _ = rate(tmp_path / "ok", plan(rule, "{id: other, kind: pass_through}"), rows)
+    assert [r[2] for r in rated(con)] == [D("66.00") if kind == "fixed_price" else D(6), 0]
+    fee = line(BilledCost="446.40", BillingCurrency="EUR", ServiceName="Savings Plans")
+    with pytest.raises(
+        ParameterError,
+        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=units\]: the rule prices per "
+        r"unit \(PricingQuantity\), but test.csv row 4 has none and costs 446.4 EUR: it would "
+        r"be billed 0.00",
+    ):
+        rate(tmp_path / "fee", plan(rule, "{id: other, kind: pass_through}"), [*rows, fee])
 
 
 def test_a_rule_that_matches_nothing_is_a_warning(tmp_path):

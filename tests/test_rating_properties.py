@@ -45,7 +45,8 @@ money = st.decimals(
     allow_nan=False,
     allow_infinity=False,
 ).map(lambda d: d.normalize() if d else Decimal(0))
-quantity = st.one_of(st.none(), st.decimals(min_value=0, max_value=500, places=4))
+some_quantity = st.decimals(min_value=0, max_value=500, places=4)
+quantity = st.one_of(st.none(), some_quantity)
 accounts = {
     "aws": ["111", "222", "333", "999"],
     "microsoft": ["tenant-1", "tenant-2", "tenant-3", "tenant-x"],
@@ -57,12 +58,18 @@ accounts = {
 def vendor_line(draw):
     vendor = draw(st.sampled_from(sorted(accounts)))
     start = datetime(2026, 10, 1) + timedelta(hours=draw(st.integers(0, 30 * 24)))
+    service = draw(st.sampled_from(["S3", "EBS", "EC2", None]))
+    sku = draw(st.sampled_from(["SEAT", "X", None]))
+    # a line priced per unit (seat, tier, volume rules) without a quantity but with a cost is
+    # refused (test_rating.py): those lines have one
+    per_unit = (vendor, service) in (("aws", "S3"), ("aws", "EBS"))
+    per_unit = per_unit or (vendor, sku) == ("microsoft", "SEAT")
     return line(
         x_Vendor=vendor,
         SubAccountId=draw(st.sampled_from(accounts[vendor])),
         ProviderName={"aws": "AWS", "microsoft": "Microsoft", "vmware": "VMware"}[vendor],
-        ServiceName=draw(st.sampled_from(["S3", "EBS", "EC2", None])),
-        SkuId=draw(st.sampled_from(["SEAT", "X", None])),
+        ServiceName=service,
+        SkuId=sku,
         ChargeCategory=draw(
             st.sampled_from(["Usage", "Usage", "Purchase", "Tax", "Credit", "Adjustment"])
         ),
@@ -72,7 +79,7 @@ def vendor_line(draw):
         # the aws rule prices EffectiveCost: a line without one is refused (test_rating.py)
         EffectiveCost=draw(money if vendor == "aws" else st.one_of(st.none(), money)),
         ListCost=draw(money),
-        PricingQuantity=draw(quantity),
+        PricingQuantity=draw(some_quantity if per_unit else quantity),
         ChargePeriodStart=start,
         ChargePeriodEnd=start + timedelta(hours=draw(st.integers(1, 24 * 40))),
     )

@@ -5,6 +5,7 @@ level for one customer) on overlapping dates, so the rating never has to pick si
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import combinations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from billing_lib.customers import Customer
+from billing_lib.customers import CUSTOMERS_FILE, Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Strict, read_yaml, validate
 from billing_lib.periods import days_text
@@ -142,6 +143,27 @@ def _assignment_span(
             path, entry, f"the assignment's dates lie outside plan {a.plan!r}'s validity"
         )
     return max(lo, date(1, 1, 1)), min(hi, date(9999, 12, 31))
+
+
+def _check_groups(parameters: Path, parsed: PricePlansFile, customers: dict[str, Customer]) -> None:
+    """A customer's group that no assignment names but one nearly does (``SMB`` or ``smbb`` for
+    ``smb``) is a typing mistake in customers.yaml: the customer was on no plan, so a month
+    without its lines billed it no minimum fee without a word (with lines, the rating stopped
+    naming neither the group nor the plan's). A group far from every assigned one is left be."""
+    assigned = sorted({a.group for a in parsed.assignments if a.group})
+    for c in customers.values():
+        if c.group is None or c.group in assigned:
+            continue
+        near = [g for g in assigned if g.casefold() == c.group.casefold()]
+        near = near or difflib.get_close_matches(c.group, assigned, n=1, cutoff=0.8)
+        if near:
+            raise ParameterError(
+                Path(parameters) / CUSTOMERS_FILE,
+                f"customers[id={c.id}].group",
+                f"no price plan is assigned to group {c.group!r} ({PLANS_FILE} assigns plans "
+                f"to groups {', '.join(assigned)}): did you mean {near[0]!r}? Groups are "
+                "compared exactly; a customer in no plan's group is billed no minimum fee",
+            )
 
 
 def _check_no_two_plans(path: Path, spans: list[PlanAssignment]) -> None:
@@ -289,6 +311,7 @@ def load_price_plans(
             raise ParameterError(path, f"plans[id={plan.id}]", "valid_to is before valid_from")
         _check_rules(path, plan, customers)
         plans[plan.id] = plan
+    _check_groups(parameters, parsed, customers)
     spans = _expand_assignments(path, parsed, plans, customers)
     _check_customer_rules(path, plans, spans)
     return plans, spans

@@ -27,6 +27,9 @@ CUSTOMER_WEIGHT = 10
 #: Charge categories whose lines follow a rule's ``credits`` policy (credits, refunds, price
 #: adjustments).
 CREDIT_CATEGORIES = ("Credit", "Adjustment")
+#: Rule kinds with a price of their own (not cost, not excluded): what ``credits`` decides for
+#: credit lines.
+PRICED_KINDS = ("markup", "list_price", "fixed_price", "tiered", "volume")
 
 
 def _exact(value: Any) -> Any:
@@ -146,6 +149,22 @@ class _Rule(Strict):
     def _dates(self) -> _Rule:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise ValueError("valid_to is before valid_from")
+        return self
+
+    @model_validator(mode="after")
+    def _credits_priced(self) -> _Rule:
+        """A rule that prices (a markup, list price, seat or tier price) only credit lines
+        (``charge_category: Credit`` or ``Adjustment``) must price them (``credits: price``):
+        passed on at cost or kept, its price never applied, without a word."""
+        kind = getattr(self, "kind", None)
+        category = self.match.charge_category
+        if kind in PRICED_KINDS and category in CREDIT_CATEGORIES and self.credits != "price":
+            does = "keeps them" if self.credits == "keep" else "passes them on at cost"
+            raise ValueError(
+                f"the rule matches only credits (charge_category {category}), but its credits: "
+                f"{self.credits} {does}, so its {kind} never applies; write credits: price to "
+                "price them by it, or kind: pass_through (at cost) or kind: exclude (kept)"
+            )
         return self
 
     @property

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 import duckdb
 
@@ -86,11 +87,16 @@ def fixed_price_sql() -> str:
     period shorter than a month: its seconds over those of the month it starts in; a triennial
     change of 512 days: 16 months and 24 days of a February's 29, not 512 days over a month's).
     A vendor refund of seats (a positive quantity with a negative cost: Microsoft
-    removeQuantity) is priced negative. Of the columns of ``fixed_parts_sql``: the division's
-    operands are columns, so its macro (which repeats them) is planned on column references."""
+    removeQuantity) is priced negative. Not prorated (``prorate: false``), the rest counts as a
+    whole month, and a period counts one month at least (it counted one month whatever the
+    period: an annual term paid up front was billed 1/12 of its price). Of the columns of
+    ``fixed_parts_sql``: the division's operands are columns, so its macro (which repeats them)
+    is planned on column references."""
+    whole = "greatest(1, months + CASE WHEN seconds > 0 THEN 1 ELSE 0 END)"
     refund_sign = "(CASE WHEN billed_cost < 0 AND PricingQuantity > 0 THEN -1 ELSE 1 END)"
     return f"""{refund_sign} * CASE
-            WHEN NOT prorate OR ChargePeriodEnd IS NULL THEN fixed
+            WHEN ChargePeriodEnd IS NULL THEN fixed
+            WHEN NOT prorate THEN fixed * {whole}
             WHEN seconds = 0 THEN fixed * months
             ELSE fixed * months + _xdiv(fixed * seconds, month_seconds) END"""
 
@@ -191,13 +197,24 @@ def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> 
         FROM ({rows})"""
 
 
-def missing_list_price_sql(used: list[str]) -> str:
-    """The first line priced by its list price that has none (ListCost, or unit x quantity)."""
+def unpriceable_sql(used: list[str]) -> str:
+    """The first line its rule cannot price (plan, rule, file, row, what it lacks, its vendor cost
+    and currency): a list-price line without a list price (ListCost, or unit x quantity), or a
+    line priced per unit (``COUNTED``) without a PricingQuantity whose vendor cost (on the rule's
+    basis) is not 0 - an AWS savings plan fee or reservation fee carries none, and was billed
+    0.00 in silence: its cost was lost. One pass over the lines of such keys for both."""
+    cost = vendor_cost_sql()
+    # only the keys of such pricings join the lines (none in most months: no pass over them)
+    keys = f"(SELECT * FROM rating_keys_rated WHERE pricing IN {('list_price', *COUNTED)})"
     return f"""
-        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow
-        FROM {lines_with_keys("rating_keys_rated", used)}
+        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow,
+               CASE WHEN k.pricing = 'list_price' THEN 'list' ELSE 'quantity' END,
+               CAST({cost} AS VARCHAR), l.BillingCurrency
+        FROM {lines_with_keys(keys, used)}
         WHERE k.pricing = 'list_price' AND l.ListCost IS NULL
-          AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)
+                AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)
+           OR k.pricing IN {COUNTED} AND l.PricingQuantity IS NULL AND {cost} <> 0
+        ORDER BY l.x_SourceFile, l.x_SourceRow
         LIMIT 1"""
 
 
@@ -319,16 +336,29 @@ def vendor_sql(
         UNION ALL SELECT {cols} FROM ({tiered_sql(one_unit_sql(tiers))})"""
 
 
-def check_list_prices(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str]) -> None:
-    """ParameterError for the first line a list-price rule cannot price."""
-    no_list = first_or_none(con, missing_list_price_sql(used))
-    if no_list:
+def check_priceable(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str]) -> None:
+    """ParameterError for the first line its rule cannot price (``unpriceable_sql``)."""
+    bad = first_or_none(con, unpriceable_sql(used))
+    if not bad:
+        return
+    plan_id, rule_id, file, row, lacks, cost, currency = bad
+    entry = pricing.rule_entry(plan_id, rule_id)
+    if lacks == "list":
         raise ParameterError(
             pricing.plans_path,
-            pricing.rule_entry(no_list[0], no_list[1]),
-            f"the rule prices by the vendor's list price, but {no_list[2]} row {no_list[3]} "
-            "has none (ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
+            entry,
+            f"the rule prices by the vendor's list price, but {file} row {row} has none "
+            "(ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
         )
+    shown = format(Decimal(cost).normalize(), "f")
+    raise ParameterError(
+        pricing.plans_path,
+        entry,
+        f"the rule prices per unit (PricingQuantity), but {file} row {row} has none and costs "
+        f"{shown} {currency}: it would be billed 0.00; narrow the rule's match to the lines "
+        "with a quantity (a service, sku or charge_type), and price the others by a rule of "
+        "their own (an exclude rule with a reason, if the unit price covers them)",
+    )
 
 
 def not_billed_sql(used: list[str]) -> str:

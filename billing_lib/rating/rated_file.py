@@ -48,7 +48,7 @@ from billing_lib.rating.custom import (
     minimum_rules_sql,
 )
 from billing_lib.rating.keys import used_scope
-from billing_lib.rating.price import TIERED, check_list_prices, units_named, vendor_sql
+from billing_lib.rating.price import TIERED, check_priceable, units_named, vendor_sql
 from billing_lib.rating.tables import RATED_COLUMNS, one
 from billing_lib.run_files import RATED_PARQUET
 from billing_lib.scratch import owned_folder, release
@@ -178,16 +178,16 @@ def write_rated(
     con: duckdb.DuckDBPyConnection, pricing: Pricing, period: str, target: Path
 ) -> None:
     """``target`` (rated_lines.parquet) with the vendor lines whose key is rated, the custom lines
-    and the minimum-fee top-ups; ``rated_lines`` a view over it. ParameterError for a line a
-    list-price rule cannot price, and for a tiered or volume rule adding up a customer's
-    quantities of different units (``price.one_unit_sql``)."""
+    and the minimum-fee top-ups; ``rated_lines`` a view over it. ParameterError for a line its
+    rule cannot price (``price.check_priceable``), and for a tiered or volume rule adding up a
+    customer's quantities of different units (``price.one_unit_sql``)."""
     first, last = month_days(period, "rating")
     used = used_scope(pricing)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE rating_keys_rated AS "
         "SELECT * FROM rating_keys WHERE action = 'rate'"
     )
-    check_list_prices(con, pricing, used)
+    check_priceable(con, pricing, used)
     tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
     custom_table(con, custom_rows(pricing, period, first, last))
     with units_named(pricing):  # a tier of mixed units stops the query that prices it
