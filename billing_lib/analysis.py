@@ -68,17 +68,34 @@ def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
     return [Path(output) / p / RATED_PARQUET for p in chosen]
 
 
-def billed_lines(output: Path, files: list[Path]) -> tuple[str, list[Path]]:
+def billed_lines(
+    output: Path, files: list[Path], credited_cost: bool = False
+) -> tuple[str, list[Path]]:
     """SQL of the rated lines of the runs' ``files`` as billed now (``run_files.billed_now``): a
     customer's lines of an invoice that a credit note cancelled left out, the lines of the invoice
-    that replaced it (``billing reissue``) in; and every Parquet file it reads."""
+    that replaced it (``billing reissue``) in; and every Parquet file it reads. With
+    ``credited_cost``, the lines of a cancelled invoice that no reissued one replaced stay, at
+    amount 0: their vendor cost was bought and booked (the run's purchase entry; the credit note
+    reverses only the sale), so the month shows it as cost without revenue, not as a customer
+    gone with its cost (the margin overstated by it)."""
     parts, read = [], []
     for run in files:
         dropped, replacing = billed_now(Path(output), run.parent.name)
+        zeroed: list[str] = []
+        if credited_cost and dropped:
+            reissued = {str(read_manifest(f.parent).get("customer_id")) for f in replacing}
+            zeroed = [c for c in dropped if c not in reissued]
+            dropped = [c for c in dropped if c in reissued]
         where = (
             f" WHERE customer_id NOT IN ({', '.join(ql(c) for c in dropped)})" if dropped else ""
         )
-        parts.append(f"SELECT * FROM read_parquet({ql(str(run))}){where}")
+        columns = (
+            f"* REPLACE (CASE WHEN customer_id IN ({', '.join(ql(c) for c in zeroed)}) "
+            f"THEN CAST(0 AS {DEC}) ELSE amount END AS amount)"
+            if zeroed
+            else "*"
+        )
+        parts.append(f"SELECT {columns} FROM read_parquet({ql(str(run))}){where}")
         parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in replacing]
         read += [run, *replacing]
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", read
@@ -89,16 +106,20 @@ def billed_run_file(output: Path, periods: list[str], name: str) -> tuple[str, l
     each run's (``whatif.MINIMUM_FEES_PARQUET``, the minimum fees in force, or
     ``whatif.TERMS_PARQUET``, the customers' terms), and for a customer whose invoice a reissued
     one replaced, the reissue's (billed with the parameters as corrected: a minimum fee changed
-    is the correction), where its folder holds one; and every Parquet file it reads. By name: a
-    minimum-fees file written before they held the line_grouping lacks that column."""
+    is the correction), where its folder holds one; and every Parquet file it reads. A customer
+    whose invoice a credit note cancelled and none replaced has none of the run's rows: its
+    month bills nothing, and the run's minimum fee would top up a whole fee from no line. By
+    name: a minimum-fees file written before they held the line_grouping lacks that column."""
     parts, read = [], []
     for period in periods:
-        _, replacing = billed_now(Path(output), period)
+        dropped, replacing = billed_now(Path(output), period)
+        reissued = {str(read_manifest(f.parent).get("customer_id")) for f in replacing}
         own = [f.parent / name for f in replacing]
         own = [f for f in own if f.is_file()]
         replaced = [str(read_manifest(f.parent).get("customer_id")) for f in own]
+        gone = sorted({*replaced, *(c for c in dropped if c not in reissued)})
         run = Path(output) / period / name
-        where = f" WHERE customer_id NOT IN ({', '.join(map(ql, replaced))})" if replaced else ""
+        where = f" WHERE customer_id NOT IN ({', '.join(map(ql, gone))})" if gone else ""
         parts.append(f"SELECT * FROM read_parquet({ql(str(run))}){where}")
         parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in own]
         read += [run, *own]
@@ -112,7 +133,7 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     of ten million rated lines is a few thousand rows here, not gigabytes in pandas; the
     what-if reads the one customer's lines itself (``repricer``)."""
     files = rated_files(output, periods)
-    lines, read = billed_lines(Path(output), files)
+    lines, read = billed_lines(Path(output), files, credited_cost=True)
     keys = ", ".join(SUMMARY_KEYS)
     con = duckdb.connect()
     try:
