@@ -3,6 +3,7 @@ DuckDB (never every rated line in pandas), and a what-if that reads the one cust
 
 from __future__ import annotations
 
+import csv
 import shutil
 from decimal import Decimal as D
 
@@ -140,6 +141,24 @@ def test_the_what_if_states_the_net_each_invoice_prints(sample_outputs):
         assert row["revenue"] == row["what_if_revenue"] == nets[customer], customer
         rounding.append(row["rated_revenue"] - nets[customer])
     assert any(r != 0 for r in rounding) and all(abs(r) < 1 for r in rounding)
+
+
+def test_the_what_if_s_margin_now_is_the_margin_each_invoice_states(sample_outputs):
+    """The what-if's margin now is the invoice's (invoice_summary.csv's margin_amount, the
+    ledger's revenue less cost of sales): net less the cost each invoice line rounds to, not
+    less the rated lines' unrounded cost (C004's 888.44 beside its invoice's 888.42)."""
+    with open(sample_outputs / PERIOD / "invoice_summary.csv", encoding="utf-8") as fh:
+        stated = {r["customer_id"]: r for r in csv.DictReader(fh)}
+    summary = analysis.load_summary(sample_outputs)
+    reprice = analysis.repricer(sample_outputs)
+    for customer, row in stated.items():
+        now = reprice(summary[summary["customer_id"] == customer], customer, None)
+        [got] = compare_margins(now, now).to_dict("records")
+        assert (got["revenue"], got["margin"]) == (
+            D(row["net_amount"]),
+            D(row["margin_amount"]),
+        ), customer
+    assert stated["C004"]["margin_amount"] == "888.42"  # the rated lines' cost: 888.44
 
 
 def test_the_explorer_counts_the_rated_lines_behind_the_summary(sample_outputs):
