@@ -155,6 +155,74 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     return summary
 
 
+#: The columns of ``unbilled_cost``.
+UNBILLED_COLUMNS = (
+    "period",
+    "reason",
+    "customer_id",
+    "vendor",
+    "account",
+    "vendor_currency",
+    "lines",
+    "cost",
+)
+
+
+def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
+    """The vendor cost of the finished runs of ``periods`` that no invoice bills, as each run's
+    manifest recorded it: its excluded lines (internal use, vendor taxes, credits the reseller
+    keeps; ``run_manifest.unbilled_costs``) and its unmapped accounts, per reason, customer (of
+    the excluded), vendor, account (of the unmapped) and vendor currency, in that currency
+    (BilledCost, exact: the ledger's unbilled-cost account, each of its postings rounded). A
+    loss the rated lines cannot show: the reseller paid for these lines and billed nobody. A run
+    older than that record gives its excluded cost per vendor currency only. Text left empty
+    where it does not apply (no customer of an unmapped account)."""
+    rows = []
+    for period in [f.parent.name for f in rated_files(output, periods)]:
+        manifest = read_manifest(Path(output) / period)
+        excluded = manifest.get("unbilled")
+        if excluded is None:  # a run written before the manifest listed them
+            excluded = [
+                {
+                    "reason": "excluded (bill the period again for the detail)",
+                    "vendor_currency": c.get("vendor_currency"),
+                    "cost": c.get("excluded"),
+                }
+                for c in manifest.get("conservation", [])
+                if Decimal(str(c.get("excluded") or 0))
+            ]
+        for e in excluded:
+            rows.append(
+                (
+                    period,
+                    e.get("reason"),
+                    e.get("customer_id") or "",
+                    e.get("vendor") or "",
+                    "",
+                    e.get("vendor_currency"),
+                    e.get("lines"),
+                    Decimal(str(e.get("cost"))),
+                )
+            )
+        for u in manifest.get("unmapped", []):
+            account = f"{u.get('account_id')}" + (
+                f" ({u['account_name']})" if u.get("account_name") else ""
+            )
+            rows.append(
+                (
+                    period,
+                    "unmapped account",
+                    "",
+                    u.get("vendor"),
+                    account,
+                    u.get("currency"),
+                    u.get("lines"),
+                    Decimal(str(u.get("cost"))),
+                )
+            )
+    return pd.DataFrame(rows, columns=list(UNBILLED_COLUMNS))
+
+
 def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFrame:
     """Per period, customer and invoice currency of ``summary`` (``load_summary``): the revenue
     of the rated lines (exact, unrounded), the net its invoices state (the run's
