@@ -68,17 +68,34 @@ def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
     return [Path(output) / p / RATED_PARQUET for p in chosen]
 
 
-def billed_lines(output: Path, files: list[Path]) -> tuple[str, list[Path]]:
+def billed_lines(
+    output: Path, files: list[Path], credited_cost: bool = False
+) -> tuple[str, list[Path]]:
     """SQL of the rated lines of the runs' ``files`` as billed now (``run_files.billed_now``): a
     customer's lines of an invoice that a credit note cancelled left out, the lines of the invoice
-    that replaced it (``billing reissue``) in; and every Parquet file it reads."""
+    that replaced it (``billing reissue``) in; and every Parquet file it reads. With
+    ``credited_cost``, the lines of a cancelled invoice that no reissued one replaced stay, at
+    amount 0: their vendor cost was bought and booked (the run's purchase entry; the credit note
+    reverses only the sale), so the month shows it as cost without revenue, not as a customer
+    gone with its cost (the margin overstated by it)."""
     parts, read = [], []
     for run in files:
         dropped, replacing = billed_now(Path(output), run.parent.name)
+        zeroed: list[str] = []
+        if credited_cost and dropped:
+            reissued = {str(read_manifest(f.parent).get("customer_id")) for f in replacing}
+            zeroed = [c for c in dropped if c not in reissued]
+            dropped = [c for c in dropped if c in reissued]
         where = (
             f" WHERE customer_id NOT IN ({', '.join(ql(c) for c in dropped)})" if dropped else ""
         )
-        parts.append(f"SELECT * FROM read_parquet({ql(str(run))}){where}")
+        columns = (
+            f"* REPLACE (CASE WHEN customer_id IN ({', '.join(ql(c) for c in zeroed)}) "
+            f"THEN CAST(0 AS {DEC}) ELSE amount END AS amount)"
+            if zeroed
+            else "*"
+        )
+        parts.append(f"SELECT {columns} FROM read_parquet({ql(str(run))}){where}")
         parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in replacing]
         read += [run, *replacing]
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", read
@@ -89,16 +106,20 @@ def billed_run_file(output: Path, periods: list[str], name: str) -> tuple[str, l
     each run's (``whatif.MINIMUM_FEES_PARQUET``, the minimum fees in force, or
     ``whatif.TERMS_PARQUET``, the customers' terms), and for a customer whose invoice a reissued
     one replaced, the reissue's (billed with the parameters as corrected: a minimum fee changed
-    is the correction), where its folder holds one; and every Parquet file it reads. By name: a
-    minimum-fees file written before they held the line_grouping lacks that column."""
+    is the correction), where its folder holds one; and every Parquet file it reads. A customer
+    whose invoice a credit note cancelled and none replaced has none of the run's rows: its
+    month bills nothing, and the run's minimum fee would top up a whole fee from no line. By
+    name: a minimum-fees file written before they held the line_grouping lacks that column."""
     parts, read = [], []
     for period in periods:
-        _, replacing = billed_now(Path(output), period)
+        dropped, replacing = billed_now(Path(output), period)
+        reissued = {str(read_manifest(f.parent).get("customer_id")) for f in replacing}
         own = [f.parent / name for f in replacing]
         own = [f for f in own if f.is_file()]
         replaced = [str(read_manifest(f.parent).get("customer_id")) for f in own]
+        gone = sorted({*replaced, *(c for c in dropped if c not in reissued)})
         run = Path(output) / period / name
-        where = f" WHERE customer_id NOT IN ({', '.join(map(ql, replaced))})" if replaced else ""
+        where = f" WHERE customer_id NOT IN ({', '.join(map(ql, gone))})" if gone else ""
         parts.append(f"SELECT * FROM read_parquet({ql(str(run))}){where}")
         parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in own]
         read += [run, *own]
@@ -112,7 +133,7 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     of ten million rated lines is a few thousand rows here, not gigabytes in pandas; the
     what-if reads the one customer's lines itself (``repricer``)."""
     files = rated_files(output, periods)
-    lines, read = billed_lines(Path(output), files)
+    lines, read = billed_lines(Path(output), files, credited_cost=True)
     keys = ", ".join(SUMMARY_KEYS)
     con = duckdb.connect()
     try:
@@ -132,6 +153,74 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     names = customer_names(Path(output), sorted({f.parent.name for f in files}))
     summary["customer_name"] = summary["customer_id"].map(names)
     return summary
+
+
+#: The columns of ``unbilled_cost``.
+UNBILLED_COLUMNS = (
+    "period",
+    "reason",
+    "customer_id",
+    "vendor",
+    "account",
+    "vendor_currency",
+    "lines",
+    "cost",
+)
+
+
+def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
+    """The vendor cost of the finished runs of ``periods`` that no invoice bills, as each run's
+    manifest recorded it: its excluded lines (internal use, vendor taxes, credits the reseller
+    keeps; ``run_manifest.unbilled_costs``) and its unmapped accounts, per reason, customer (of
+    the excluded), vendor, account (of the unmapped) and vendor currency, in that currency
+    (BilledCost, exact: the ledger's unbilled-cost account, each of its postings rounded). A
+    loss the rated lines cannot show: the reseller paid for these lines and billed nobody. A run
+    older than that record gives its excluded cost per vendor currency only. Text left empty
+    where it does not apply (no customer of an unmapped account)."""
+    rows = []
+    for period in [f.parent.name for f in rated_files(output, periods)]:
+        manifest = read_manifest(Path(output) / period)
+        excluded = manifest.get("unbilled")
+        if excluded is None:  # a run written before the manifest listed them
+            excluded = [
+                {
+                    "reason": "excluded (bill the period again for the detail)",
+                    "vendor_currency": c.get("vendor_currency"),
+                    "cost": c.get("excluded"),
+                }
+                for c in manifest.get("conservation", [])
+                if Decimal(str(c.get("excluded") or 0))
+            ]
+        for e in excluded:
+            rows.append(
+                (
+                    period,
+                    e.get("reason"),
+                    e.get("customer_id") or "",
+                    e.get("vendor") or "",
+                    "",
+                    e.get("vendor_currency"),
+                    e.get("lines"),
+                    Decimal(str(e.get("cost"))),
+                )
+            )
+        for u in manifest.get("unmapped", []):
+            account = f"{u.get('account_id')}" + (
+                f" ({u['account_name']})" if u.get("account_name") else ""
+            )
+            rows.append(
+                (
+                    period,
+                    "unmapped account",
+                    "",
+                    u.get("vendor"),
+                    account,
+                    u.get("currency"),
+                    u.get("lines"),
+                    Decimal(str(u.get("cost"))),
+                )
+            )
+    return pd.DataFrame(rows, columns=list(UNBILLED_COLUMNS))
 
 
 def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from billing_lib.billed_reports import vendor_invoices
 from billing_lib.importers import report_files
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
 from billing_lib.run_state import required
+from billing_lib.store import frame, relation_exists
 
 if TYPE_CHECKING:
     from billing_lib.run import BillingRun
@@ -28,6 +29,24 @@ COUNTED_TABLES = ("lines", "customer_lines", "rated_lines", "excluded_lines", "u
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per table of the run's store (``COUNTED_TABLES``)."""
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in COUNTED_TABLES}
+
+
+def unbilled_costs(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The customer lines of the run that no invoice bills (``excluded_lines``: internal use,
+    vendor taxes, credits the reseller keeps) per reason, customer, vendor and vendor currency:
+    their lines and BilledCost, exact (what the ledger books on the unbilled-cost account), for
+    the margin notebook's "cost billed to no customer" (``analysis.unbilled_cost``)."""
+    if not relation_exists(con, "excluded_lines"):
+        return []
+    return records(
+        frame(
+            con,
+            """SELECT reason, x_CustomerId AS customer_id, x_Vendor AS vendor,
+                      BillingCurrency AS vendor_currency, count(*) AS lines,
+                      sum(BilledCost) AS cost
+               FROM excluded_lines GROUP BY ALL ORDER BY ALL""",
+        )
+    )
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
@@ -78,6 +97,7 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         "vendor_invoices": vendor_invoices(br.con, p.reports),
         "unmapped": records(required(br.results.unmapped, "map_customers")),
         "conservation": records(br.conservation()),
+        "unbilled": unbilled_costs(br.con),
         "warnings": list(br.warnings()["warning"]),
         "confirmed_jumps": br.results.confirmed_jumps or [],
         "review": [

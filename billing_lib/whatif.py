@@ -173,13 +173,16 @@ def _line_key(con: duckdb.DuckDBPyConnection, terms: str, customer_id: str) -> s
 
 #: Per customer, period and currency of ``{source}`` (lines with ``line_key`` and
 #: ``line_credit``, as ``reprice`` gives them): the rated lines, their cost, their unrounded sum
-#: (``amount``) and the net the invoice prints (``invoiced``: the sum of each invoice line,
+#: (``amount``), the net the invoice prints (``invoiced``: the sum of each invoice line,
 #: one product group, line key and credit, rounded half-up to the currency's minor unit, as
-#: ``invoices`` rounds it; docs/rounding.md). What ``widgets.compare_margins`` compares.
+#: ``invoices`` rounds it; docs/rounding.md) and the cost it states (``invoiced_cost``: each
+#: invoice line's cost rounded the same way, as the invoice's cost and margin and the ledger's
+#: cost of sales are). What ``widgets.compare_margins`` compares.
 TOTALS_SQL = f"""
     SELECT customer_id, period, currency, CAST(sum(lines) AS BIGINT) AS lines,
            CAST(sum(cost) AS {DEC}) AS cost, CAST(sum(amount) AS {DEC}) AS amount,
-           CAST(sum({round_money_sql("amount", "currency")}) AS {DEC}) AS invoiced
+           CAST(sum({round_money_sql("amount", "currency")}) AS {DEC}) AS invoiced,
+           CAST(sum({round_money_sql("cost", "currency")}) AS {DEC}) AS invoiced_cost
     FROM (SELECT customer_id, period, currency, product_group, line_key, line_credit,
                  {{lines}} AS lines, sum(cost) AS cost, sum(amount) AS amount
           FROM {{source}} GROUP BY ALL)

@@ -44,14 +44,15 @@ def _mime(fig: go.Figure) -> dict:
 
 
 def _invoiced(con: duckdb.DuckDBPyConnection, lines: pd.DataFrame) -> str:
-    """SQL of cost, the rated lines' unrounded revenue (``rated``) and the net the invoices print
-    (``invoiced``) per customer and currency of ``lines``: a repricer's lines (``whatif.reprice``:
-    each invoice line rounded, ``whatif.TOTALS_SQL``) or their totals already
-    (``whatif.reprice_totals``)."""
+    """SQL of the cost the invoices state (each invoice line's rounded: the invoice's margin is
+    net less that), the rated lines' unrounded revenue (``rated``) and the net the invoices print
+    (``revenue``) per customer and currency of ``lines``: a repricer's lines
+    (``whatif.reprice``: each invoice line rounded, ``whatif.TOTALS_SQL``) or their totals
+    already (``whatif.reprice_totals``)."""
     name = f"_lines_{id(lines)}"
     register_frame(con, name, lines)
     totals = name if "invoiced" in lines.columns else f"({whatif.totals_sql(name)})"
-    return f"""(SELECT customer_id, currency, CAST(sum(cost) AS {DEC}) AS cost,
+    return f"""(SELECT customer_id, currency, CAST(sum(invoiced_cost) AS {DEC}) AS cost,
                        CAST(sum(amount) AS {DEC}) AS rated,
                        CAST(sum(invoiced) AS {DEC}) AS revenue
                 FROM {totals} GROUP BY ALL)"""

@@ -3,6 +3,7 @@ DuckDB (never every rated line in pandas), and a what-if that reads the one cust
 
 from __future__ import annotations
 
+import csv
 import shutil
 from decimal import Decimal as D
 
@@ -140,6 +141,50 @@ def test_the_what_if_states_the_net_each_invoice_prints(sample_outputs):
         assert row["revenue"] == row["what_if_revenue"] == nets[customer], customer
         rounding.append(row["rated_revenue"] - nets[customer])
     assert any(r != 0 for r in rounding) and all(abs(r) < 1 for r in rounding)
+
+
+def test_the_what_if_s_margin_now_is_the_margin_each_invoice_states(sample_outputs):
+    """The what-if's margin now is the invoice's (invoice_summary.csv's margin_amount, the
+    ledger's revenue less cost of sales): net less the cost each invoice line rounds to, not
+    less the rated lines' unrounded cost (C004's 888.44 beside its invoice's 888.42)."""
+    with open(sample_outputs / PERIOD / "invoice_summary.csv", encoding="utf-8") as fh:
+        stated = {r["customer_id"]: r for r in csv.DictReader(fh)}
+    summary = analysis.load_summary(sample_outputs)
+    reprice = analysis.repricer(sample_outputs)
+    for customer, row in stated.items():
+        now = reprice(summary[summary["customer_id"] == customer], customer, None)
+        [got] = compare_margins(now, now).to_dict("records")
+        assert (got["revenue"], got["margin"]) == (
+            D(row["net_amount"]),
+            D(row["margin_amount"]),
+        ), customer
+    assert stated["C004"]["margin_amount"] == "888.42"  # the rated lines' cost: 888.44
+
+
+def test_the_vendor_cost_billed_to_no_customer_is_the_ledger_s(sample_outputs):
+    """What the reseller bought and billed nobody (Northwind's own lab, vendor taxes, the
+    unmapped AWS account) is a loss the rated lines cannot show: ``unbilled_cost`` lists it per
+    period, reason, customer, vendor and vendor currency, summing to the ledger's postings on
+    the unbilled-cost account 7095 of the same run, per vendor and currency."""
+    unbilled = analysis.unbilled_cost(sample_outputs)
+    assert set(unbilled["period"]) == {PERIOD}
+    unmapped = unbilled[unbilled["reason"] == "unmapped account"]
+    assert unmapped[["vendor", "account", "vendor_currency", "lines", "cost"]].values.tolist() == [
+        ["aws", "285396417058 (poc-sandbox-ams)", "USD", 62, D("9.9079999992")]
+    ]
+    internal = unbilled[unbilled["customer_id"] == "C010"]
+    assert set(internal["vendor"]) == {"aws", "microsoft", "vmware"} and all(internal["cost"] > 0)
+    with open(sample_outputs / PERIOD / f"journal_{PERIOD}.csv", encoding="utf-8") as fh:
+        booked: dict[tuple[str, str], D] = {}
+        for row in csv.DictReader(fh):
+            if row["account"] == "7095":
+                key = (row["entry_id"].split("-")[3], row["currency"])
+                booked[key] = booked.get(key, D(0)) + D(row["debit"] or 0) - D(row["credit"] or 0)
+    for (vendor, currency), cost in booked.items():
+        mine = unbilled[(unbilled["vendor"] == vendor) & (unbilled["vendor_currency"] == currency)]
+        # the ledger rounds each of its postings (not billed, vendor tax, unmapped) to the cent
+        assert abs(mine["cost"].sum() - cost) <= D("0.005") * len(mine), (vendor, currency)
+    assert len(booked) == 3  # aws USD, microsoft EUR, vmware EUR
 
 
 def test_the_explorer_counts_the_rated_lines_behind_the_summary(sample_outputs):

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas as pd
 import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, cli, review
+from billing_lib import analysis, charts, cli, review
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -471,10 +472,10 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, corrected
 def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     finalised_sample_outputs, outputs, corrected
 ):
-    """Credited, C002's lines of the run are out of the margin summary, and next month's review
-    ("custom line not billed") finds its fee billed in no month; reissued with a goodwill credit
-    added for October, the new invoice's lines are in the summary (the what-if re-prices those)
-    and the fee and the credit are billed."""
+    """Credited, C002's lines of the run earn nothing in the margin summary, and next month's
+    review ("custom line not billed") finds its fee billed in no month; reissued with a
+    goodwill credit added for October, the new invoice's lines are in the summary (the what-if
+    re-prices those) and the fee and the credit are billed."""
     lines = corrected / "custom_lines.yaml"
     lines.write_text(
         lines.read_text(encoding="utf-8")
@@ -499,10 +500,8 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     }
     run = analysis.load_summary(finalised_sample_outputs, [PERIOD])
     assert sums["amount"](run) == D("5702.297449768571")
-    others = run[run["customer_id"] != "C002"].reset_index(drop=True)
     credited = analysis.load_summary(outputs, [PERIOD])
-    assert "C002" not in set(credited["customer_id"])
-    assert credited.drop(columns="customer_name").equals(others.drop(columns="customer_name"))
+    assert sums["amount"](credited) == 0  # its cost stays (test_a_credited_invoice_not_reiss...)
     assert not_billed() == ["c002-managed-services (C002)", "c002-goodwill (C002)"]
     gone = analysis.revenue_against_invoices(outputs, credited).set_index("customer_id")
     assert (gone.loc["C002", "revenue"], gone.loc["C002", "invoiced"]) == (0, 0)  # credited
@@ -521,6 +520,41 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     repriced = analysis.repricer(outputs)(billed, "C002", D(10))
     fee = repriced[repriced["line_kind"] == "fee"]
     assert list(fee["amount"]) == [D("350")]
+
+
+def test_a_credited_invoice_not_reissued_keeps_its_cost_without_revenue(
+    finalised_sample_outputs, credited_month
+):
+    """Credited and not (yet) reissued, C002's October earns nothing, but its vendor lines were
+    bought: the finalised run's purchase entry booked their cost and the credit note reverses
+    only the sale. The margin summary keeps that cost at revenue 0 (a loss of the month), not a
+    customer gone with its cost; the other customers are as the run billed them."""
+    run = analysis.load_summary(finalised_sample_outputs, [PERIOD])
+    credited = analysis.load_summary(credited_month, [PERIOD])
+    mine, theirs = (credited["customer_id"] == "C002"), (run["customer_id"] == "C002")
+    assert credited.loc[mine, "cost"].sum() == run.loc[theirs, "cost"].sum() > 0
+    assert set(credited.loc[mine, "amount"]) == {D(0)}
+    assert credited.loc[mine, "lines"].sum() == run.loc[theirs, "lines"].sum()
+    others = credited[~mine].drop(columns="customer_name").reset_index(drop=True)
+    assert others.equals(run[~theirs].drop(columns="customer_name").reset_index(drop=True))
+    loss = charts.summarise(credited, ["customer"]).set_index("customer")
+    c002 = loss.loc["C002 Van Leeuwen Logistiek B.V."]
+    assert (c002["revenue"], c002["margin"]) == (0, -c002["cost"])
+    assert pd.isna(c002["margin_pct"])
+    against = analysis.revenue_against_invoices(credited_month, credited).set_index("customer_id")
+    assert (against.loc["C002", "revenue"], against.loc["C002", "invoiced"]) == (0, 0)
+
+
+def test_the_what_if_invents_no_minimum_fee_for_a_credited_invoice(credited_month):
+    """C002's October invoice cancelled and not reissued bills nothing now: the what-if's
+    "now" (and its re-pricing) of that month is nothing too, not the whole VMware Cloud
+    Director minimum topped up from no line (the run's minimum fees of a customer whose
+    invoice a credit note cancelled are not in force for that month)."""
+    chosen = pd.DataFrame({"period": [PERIOD], "customer_id": ["C002"]})
+    reprice = analysis.repricer(credited_month)
+    for markup in (None, D(10)):
+        repriced = reprice(chosen, "C002", markup)
+        assert repriced.empty, repriced[["line_kind", "description", "amount"]]
 
 
 def test_the_what_if_tops_up_the_minimum_fees_the_reissued_invoice_was_billed_with(

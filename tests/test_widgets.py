@@ -60,11 +60,12 @@ def test_what_if_markup_shows_the_margin_change_at_once():
     ex.apply.click()
     row = ex.comparison.iloc[0]
     # C1 in 2026-10: cost 150.005; the invoice's lines now 120.00 + 55.0055 print 175.01; at
-    # 25 %: 125.00 + 62.50625, printed 187.51 (the rated lines' sum 187.50625, shown as such)
+    # 25 %: 125.00 + 62.50625, printed 187.51 (the rated lines' sum 187.50625, shown as such);
+    # the cost the invoice states is its lines' rounded: 100.00 + 50.01 (not 150.005)
     assert (row["revenue"], row["rated_revenue"]) == (D("175.01"), D("175.0055"))
     assert (row["what_if_revenue"], row["what_if_rated_revenue"]) == (D("187.51"), D("187.50625"))
-    assert (row["margin"], row["what_if_margin"]) == (D("25.005"), D("37.505"))
-    assert "change <b>+12.50</b>" in ex.what_if_text.value  # 37.505 - 25.005
+    assert (row["margin"], row["what_if_margin"]) == (D("25.00"), D("37.50"))
+    assert "change <b>+12.50</b>" in ex.what_if_text.value
     assert "invoiced net EUR 175.01 &rarr; 187.51" in ex.what_if_text.value
     assert "(rated lines, unrounded: 175.0055 &rarr; 187.50625)" in ex.what_if_text.value
     assert ex.what_if_area.outputs[0]["data"][PLOTLY]["data"][0]["name"] == "current"
@@ -75,8 +76,9 @@ def test_the_what_if_follows_the_chosen_periods_and_vendors_at_once():
     ex = MarginExplorer(LINES, markup_on_cost)
     ex.what_if_customer.value = "C1"
     ex.markup.value = 25.0
-    # the invoices print 125.00 + 62.51 (October) and 100.00 (September) on a cost of 230.005
-    assert ex.comparison.iloc[0]["what_if_margin"] == D("57.505")
+    # the invoices print 125.00 + 62.51 (October) and 100.00 (September) on a cost of 230.005,
+    # which their lines state as 100.00 + 50.01 and 80.00
+    assert ex.comparison.iloc[0]["what_if_margin"] == D("57.50")
     ex.periods.value = ("2026-09",)
     row = ex.comparison.iloc[0]
     assert (row["margin"], row["what_if_margin"]) == (D(16), D(20))
@@ -84,7 +86,7 @@ def test_the_what_if_follows_the_chosen_periods_and_vendors_at_once():
     ex.periods.value = ("2026-09", "2026-10")
     ex.vendors.value = ("microsoft",)
     row = ex.comparison.iloc[0]
-    assert (row["margin"], row["what_if_margin"]) == (D("5.005"), D("12.505"))  # 55.01, 62.51
+    assert (row["margin"], row["what_if_margin"]) == (D("5.00"), D("12.50"))  # 55.01, 62.51
     ex.periods.value = ("2026-09",)
     assert ex.comparison.empty
     assert ex.what_if_text.value == "no lines of this customer in the selection"
