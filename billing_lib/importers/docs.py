@@ -76,6 +76,10 @@ READING_RULES = """\
   FOCUS specification's example `commitment_discount_purchase_scenario_3.csv` has
   `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in
   the order the format declares (US month first for Azure and the FOCUS examples), never guessed.
+  A line whose ChargePeriodEnd or BillingPeriodEnd is before its start is refused naming row and
+  column. That is how a day-first file read month first shows where none of its days is above
+  12 (a Partner Center download in a European locale: `05/10/2026`-`04/11/2026` as 10 May-11
+  Apr); a seat's list price prorated by the negative days was a credit of the charge.
   A column a format types as `date` (an inclusive end date such as Microsoft's `ChargeEndDate`)
   keeps only its day: a time printed with it (`11/11/2026 11:59:59 PM`) is dropped before the
   model's end-exclusive day is added.
