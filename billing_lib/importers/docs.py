@@ -184,13 +184,16 @@ def _cell(text: str) -> str:
 def _source(spec: FormatSpec, target: str) -> str:
     if target not in spec.columns:
         return "(filled by the importer)"
+    m = spec.column_map(target)
     if target == "Tags" and spec.tag_columns:
-        return (
+        example = "user:CostCenter" if spec.tag_columns.endswith("/") else "user_cost_center"
+        columns = (
             f"every `{spec.tag_columns}<key>` column, as a JSON object keyed as the CUR 2.0 "
-            f"names them (`{spec.tag_columns}user:CostCenter` as `user_cost_center`); empty "
+            f"names them (`{spec.tag_columns}{example}` as `user_cost_center`); empty "
             "values left out"
         )
-    m = spec.column_map(target)
+        tags = " or ".join(f"`{a}`" for a in m.alternatives())
+        return f"{tags}; in a file without it, {columns}" if tags else columns
     if m.value is not None:
         return f"`{m.value}` (fixed)"
     if m.alternatives():
