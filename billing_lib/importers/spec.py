@@ -412,12 +412,11 @@ def spec_named(name: str) -> FormatSpec:
 
 def mapping_sql(spec: FormatSpec, present: set[str], target: str, default_sql: str) -> str:
     m = spec.column_map(target)
-    if target == "Tags" and spec.tag_columns:
-        # a column of tags (CUR 2.0's resource_tags map) where the file has one, else a column
-        # per tag (a legacy CUR: resourceTags/user:CostCenter, or resource_tags_user_cost_center
-        # in Parquet)
-        if not any(a in present for a in m.alternatives()):
-            return tags_sql(spec, tag_columns_of(spec, present))
+    # Tags: a column of tags (CUR 2.0's resource_tags map) where the file has one, else a column
+    # per tag (a legacy CUR: resourceTags/user:CostCenter, or resource_tags_user_cost_center in
+    # Parquet)
+    if target == "Tags" and spec.tag_columns and not any(a in present for a in m.alternatives()):
+        return tags_sql(spec, tag_columns_of(spec, present))
     if m.value is not None:
         return ql(m.value)
     if m.sql is not None:
