@@ -208,6 +208,22 @@ def violation_rules() -> list[tuple[str, str, str, str]]:
     freqs = ", ".join(f"'{v}'" for v in CHARGE_FREQUENCIES)
     cat_text = ", ".join(CHARGE_CATEGORIES)
     freq_text = ", ".join(CHARGE_FREQUENCIES)
+    # An end before its start: a day-first file read month first (Partner Center in a European
+    # locale: 05/10/2026-04/11/2026 as 10 May-11 Apr) or a spreadsheet's edit. Prorated by a
+    # negative number of days, a seat's list price came out as a credit of the charge.
+    rules += [
+        (
+            f'"{end}" < "{start}"',
+            end,
+            f'CAST("{end}" AS VARCHAR) || \', before {start} \' || CAST("{start}" AS VARCHAR)',
+            f"an end not before {start}: dates are read in the order the format declares "
+            "(docs/formats.md), a file with dates in another order is refused, never guessed",
+        )
+        for start, end in (
+            ("ChargePeriodStart", "ChargePeriodEnd"),
+            ("BillingPeriodStart", "BillingPeriodEnd"),
+        )
+    ]
     return [
         *rules,
         (

@@ -263,3 +263,52 @@ def test_an_unmarked_negative_usage_line_names_what_focus_would_mark_it_by(tmp_p
     assert "contradicting signs" in message and "ask the vendor" not in message
     assert "CommitmentDiscountId" in message and "the file has no" in message
     assert [p.row for p in err.value.problems][:2] == [11, 34]
+
+
+def test_a_focus_1_0_correction_gives_money_back_as_microsoft_writes_a_refund(tmp_path):
+    """FOCUS 1.0 dropped ChargeSubcategory; a refund is its charge's category with ChargeClass
+    Correction. Microsoft's FOCUS export writes an Azure reservation Refund so (Microsoft Learn,
+    "Convert Cost Management data to FOCUS": Refund -> Purchase, ChargeClass Correction) with the
+    refunded quantity positive, as the cost export prints it (tests/data/azure-cost-details).
+    Refused as contradicting signs, the message asked for a ChargeSubcategory column that no
+    FOCUS 1.0-1.2 export has."""
+    order = "/providers/Microsoft.Capacity/reservationOrders/7d2c9a10"
+    path = tmp_path / "part_0_0001.csv"
+    path.write_text(
+        "BilledCost,BillingAccountId,BillingCurrency,ChargeCategory,ChargeClass,ChargeFrequency,"
+        "ChargePeriodEnd,ChargePeriodStart,CommitmentDiscountId,EffectiveCost,PricingQuantity,"
+        "ProviderName,SubAccountId,x_ResourceGroupName\n"
+        "12.5,ba1,EUR,Usage,,Usage-Based,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,,12.5,3,"
+        "Microsoft,/subscriptions/C3F0A9B8-7D6E-4C5B-A4F3-E2D1C0B9A8F7,rg1\n"
+        f"-40.12,ba1,EUR,Purchase,Correction,One-Time,2026-10-13T00:00:00Z,"
+        f"2026-10-12T00:00:00Z,{order},0,1,"
+        "Microsoft,/subscriptions/C3F0A9B8-7D6E-4C5B-A4F3-E2D1C0B9A8F7,\n"
+        "2.5,ba1,EUR,Usage,Correction,Usage-Based,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,,"
+        "2.5,1,Microsoft,/subscriptions/C3F0A9B8-7D6E-4C5B-A4F3-E2D1C0B9A8F7,rg1\n",
+        encoding="utf-8",
+    )
+    con = open_store()
+    [report] = import_reports(con, [path])
+    got = con.execute(
+        "SELECT ChargeCategory, PricingQuantity, BilledCost FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [
+        ("Usage", Decimal(3), Decimal("12.5")),
+        ("Purchase", None, Decimal("-40.12")),  # money back: no quantity of its own
+        ("Usage", Decimal(1), Decimal("2.5")),  # a correction that charges keeps its quantity
+    ]
+    assert report.currencies[0].cost_after == Decimal("-25.12")
+
+
+def test_a_negative_purchase_that_is_no_correction_is_still_refused(tmp_path):
+    path = tmp_path / "focus.csv"
+    path.write_text(
+        "SubAccountId,ChargeCategory,ChargeClass,ChargePeriodStart,BilledCost,BillingCurrency,"
+        "PricingQuantity\n"
+        "s1,Purchase,,2026-10-01,-40.12,EUR,1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "contradicting signs" in str(err.value) and "ChargeClass" in str(err.value)
+    assert [p.row for p in err.value.problems] == [2]

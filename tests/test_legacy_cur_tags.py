@@ -75,3 +75,25 @@ def test_the_sample_month_as_a_legacy_cur_has_the_cur_2_s_tags(tmp_path):
         ).fetchall()
     assert tags[CUR.name] == tags[legacy.name]
     assert sum(1 for _, t in tags[CUR.name] if t) == 279
+
+
+def test_two_tag_columns_differing_only_in_case_are_both_read(tmp_path):
+    """AWS tag keys are case-sensitive: a legacy CUR whose resources are tagged both ``Name``
+    and ``name`` has the columns resourceTags/user:Name and resourceTags/user:name. Its import
+    stopped with DuckDB's "Duplicate named argument" as a file that "cannot be parsed as
+    comma-separated UTF-8 text"; both are one CUR 2.0 key, user_name."""
+    path = tmp_path / "cur-00001.csv"
+    path.write_text(
+        "identity/LineItemId,lineItem/UsageAccountId,lineItem/LineItemType,"
+        "lineItem/UsageStartDate,lineItem/ProductCode,lineItem/UnblendedCost,"
+        "lineItem/CurrencyCode,resourceTags/user:Name,resourceTags/user:name\n"
+        "li1,402719385610,Usage,2026-10-05T00:00:00Z,AmazonEC2,1.5,USD,web,\n"
+        "li2,402719385610,Usage,2026-10-05T00:00:00Z,AmazonEC2,2.5,USD,,db\n"
+    )
+    con = open_store()
+    [report] = import_reports(con, [path])
+    assert report.currencies[0].cost_after == 4
+    assert con.execute("SELECT Tags FROM lines ORDER BY x_SourceRow").fetchall() == [
+        ('{"user_name":"web"}',),
+        ('{"user_name":"db"}',),
+    ]

@@ -51,7 +51,10 @@ READING_RULES = """\
   is refused; every such row is listed, not only the first. A header column without a name (a
   separator ending every line, as a spreadsheet leaves) is ignored when it holds nothing; one
   holding a value is refused naming its position and the first row with one, as is a Parquet
-  column without a name that holds values.
+  column without a name that holds values. A column name repeated, also in another case (a
+  legacy CUR's `resourceTags/user:Name` and `resourceTags/user:name`: AWS tag keys are
+  case-sensitive), is read with a suffix (`resourceTags/user:name_2`); two such tag columns
+  are one tag, `user_name`.
 - **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
   when another tool appended to the file; such a file is read from a copy with LF line ends, its
   rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled
@@ -73,6 +76,10 @@ READING_RULES = """\
   FOCUS specification's example `commitment_discount_purchase_scenario_3.csv` has
   `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in
   the order the format declares (US month first for Azure and the FOCUS examples), never guessed.
+  A line whose ChargePeriodEnd or BillingPeriodEnd is before its start is refused naming row and
+  column. That is how a day-first file read month first shows where none of its days is above
+  12 (a Partner Center download in a European locale: `05/10/2026`-`04/11/2026` as 10 May-11
+  Apr); a seat's list price prorated by the negative days was a credit of the charge.
   A column a format types as `date` (an inclusive end date such as Microsoft's `ChargeEndDate`)
   keeps only its day: a time printed with it (`11/11/2026 11:59:59 PM`) is dropped before the
   model's end-exclusive day is added.
@@ -177,13 +184,16 @@ def _cell(text: str) -> str:
 def _source(spec: FormatSpec, target: str) -> str:
     if target not in spec.columns:
         return "(filled by the importer)"
+    m = spec.column_map(target)
     if target == "Tags" and spec.tag_columns:
-        return (
+        example = "user:CostCenter" if spec.tag_columns.endswith("/") else "user_cost_center"
+        columns = (
             f"every `{spec.tag_columns}<key>` column, as a JSON object keyed as the CUR 2.0 "
-            f"names them (`{spec.tag_columns}user:CostCenter` as `user_cost_center`); empty "
+            f"names them (`{spec.tag_columns}{example}` as `user_cost_center`); empty "
             "values left out"
         )
-    m = spec.column_map(target)
+        tags = " or ".join(f"`{a}`" for a in m.alternatives())
+        return f"{tags}; in a file without it, {columns}" if tags else columns
     if m.value is not None:
         return f"`{m.value}` (fixed)"
     if m.alternatives():

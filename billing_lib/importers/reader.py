@@ -310,12 +310,15 @@ def _decode_head(head: bytes, name: str) -> tuple[str, str]:
 
 def _unique(names: list[str]) -> list[str]:
     """Column names made unique the way a spreadsheet user would read them: a repeated name gets
-    a suffix (Cost, Cost_2), so that every column can still be addressed."""
+    a suffix (Cost, Cost_2), so that every column can still be addressed. Repeated ignoring case:
+    DuckDB's names are, and a legacy CUR has resourceTags/user:Name beside resourceTags/user:name
+    (AWS tag keys are case-sensitive; ``spec.tags_sql`` reads the second as the same key)."""
     seen: dict[str, int] = {}
     out = []
     for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+        key = n.casefold()
+        seen[key] = seen.get(key, 0) + 1
+        out.append(n if seen[key] == 1 else f"{n}_{seen[key]}")
     return out
 
 

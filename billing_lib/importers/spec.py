@@ -340,14 +340,29 @@ def tag_columns_of(spec: FormatSpec, header: Iterable[str]) -> list[str]:
     return sorted(h for h in header if prefix and h.startswith(prefix) and len(h) > len(prefix))
 
 
+_REPEATED = re.compile(r"(.+)_[0-9]+")
+
+
+def _header_name(column: str, columns: list[str]) -> str:
+    """The file's own name of ``column``: the reader suffixes a name repeated ignoring case
+    (resourceTags/user:name after resourceTags/user:Name is resourceTags/user:name_2)."""
+    m = _REPEATED.fullmatch(column)
+    if m and any(c != column and c.casefold() == m[1].casefold() for c in columns):
+        return m[1]
+    return column
+
+
 def tags_sql(spec: FormatSpec, columns: Iterable[str]) -> str:
     """SQL of the Tags JSON object from the tag ``columns`` (each a column of one tag, named
     after ``spec.tag_columns``): empty values left out, a key two columns give (user:CostCenter
     and user:cost_center) from the first that has a value; NULL without columns."""
     prefix = spec.tag_columns or ""
+    columns = sorted(columns)
     keys: dict[str, list[str]] = {}
-    for column in sorted(columns):
-        keys.setdefault(cur2_tag_key(column[len(prefix) :]), []).append(column)
+    for column in columns:
+        keys.setdefault(cur2_tag_key(_header_name(column, columns)[len(prefix) :]), []).append(
+            column
+        )
     if not keys:
         return "NULL"
     # Each member '"key":value' is NULL when its value is, and concat_ws leaves NULLs out: the
@@ -396,9 +411,12 @@ def spec_named(name: str) -> FormatSpec:
 
 
 def mapping_sql(spec: FormatSpec, present: set[str], target: str, default_sql: str) -> str:
-    if target == "Tags" and spec.tag_columns:
-        return tags_sql(spec, tag_columns_of(spec, present))
     m = spec.column_map(target)
+    # Tags: a column of tags (CUR 2.0's resource_tags map) where the file has one, else a column
+    # per tag (a legacy CUR: resourceTags/user:CostCenter, or resource_tags_user_cost_center in
+    # Parquet)
+    if target == "Tags" and spec.tag_columns and not any(a in present for a in m.alternatives()):
+        return tags_sql(spec, tag_columns_of(spec, present))
     if m.value is not None:
         return ql(m.value)
     if m.sql is not None:
