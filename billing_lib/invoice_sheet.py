@@ -181,12 +181,14 @@ def _line(ws: Any, row: int, line: InvoiceLine, fmt: InvoiceFormats) -> None:
     """One invoice line: quantity, unit and unit price only where the line has them."""
     ws.write_string(row, 0, line.description, fmt.wrap)
     if line.display_quantity is not None:
-        ws.write_number(row, 1, number(line.display_quantity), fmt.qty)
+        quantity = line.display_quantity
+        ws.write_number(row, 1, number(quantity), fmt.quantity_for(quantity))
     if line.unit:
         ws.write_string(row, 2, line.unit, fmt.text)
     if line.display_unit_price is not None:
-        ws.write_number(row, 3, number(line.display_unit_price), fmt.price)
-    ws.write_number(row, 4, number(line.vat_rate / 100), fmt.pct)
+        price = line.display_unit_price
+        ws.write_number(row, 3, number(price), fmt.price_for(price))
+    ws.write_number(row, 4, number(line.vat_rate / 100), fmt.rate_for(line.vat_rate))
     ws.write_number(row, AMOUNT, number(line.amount), fmt.money)
 
 
@@ -222,7 +224,7 @@ def _vat_summary(
         ws.write_string(row, 0, f"{vat.label} ({vat.vat_code})", fmt.text)
         lines = cell_ranges(rows_by_rate.get(vat.rate, []), AMOUNT)
         _rounded(ws, row, 3, f"SUM({lines})", inv.currency, fmt.money, vat.base)
-        ws.write_number(row, 4, number(vat.rate / 100), fmt.pct)
+        ws.write_number(row, 4, number(vat.rate / 100), fmt.rate_for(vat.rate))
         base_times_rate = f"{cell(row, 3)}*{cell(row, 4)}"
         _rounded(ws, row, AMOUNT, base_times_rate, inv.currency, fmt.money, vat.amount)
         vat_rows.append(row)

@@ -116,9 +116,20 @@ def _row_writer(
         else (col, False, float, number[kind])
         for col, (_, _, kind) in enumerate(columns)
     ]
+    # a whole quantity, or an amount or price with no more than the currency's decimals, in a
+    # format without optional decimals: else Excel shows "744." (the exact decimal text decides)
+    whole = {"quantity": (fmt.qty_whole, 0), "price": (fmt.price_whole, fmt.places)}
+    exact = [(col, *whole[kind]) for col, (_, _, kind) in enumerate(columns) if kind in whole]
 
     def write(row: int, values: Sequence[Any]) -> None:
-        ws.write_values(row, cells, values)
+        row_cells = cells
+        for col, whole_format, places in exact:
+            value = values[col]
+            if value is not None and len(str(value).partition(".")[2].rstrip("0")) <= places:
+                if row_cells is cells:
+                    row_cells = list(cells)
+                row_cells[col] = (col, False, float, whole_format)
+        ws.write_values(row, row_cells, values)
 
     return write
 

@@ -16,7 +16,7 @@ from billing_lib.invoices import build_invoices, load_invoicing, write_invoice_d
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, parameters_copy, setup
-from tests.workbook_formulas import evaluate, formulas, label_cell
+from tests.workbook_formulas import evaluate, formulas, label_cell, shown
 
 D = Decimal
 NASTY = ['=HYPERLINK("http://evil.example","click")', "@SUM(A1)", "+1+2", "-3-4", "=1+1"]
@@ -548,3 +548,32 @@ def test_a_long_reference_is_on_rows_of_its_own_within_the_print_area(tmp_path):
     assert " ".join(parts) == reference and len(parts) == 4
     assert all(len(p) <= DETAIL_CHARACTERS for p in parts)
     assert ws.cell(rows[-1] + 1, 4).value == "Currency"
+
+
+def test_whole_quantities_rates_and_prices_show_no_bare_decimal_point(tmp_path):
+    """The format ``#,##0.####`` shows 744 Hrs as "744." in Excel and LibreOffice, and ``0.##%``
+    the VAT rate 21 % as "21.%": every whole quantity and every rate of every invoice read so."""
+    from xlsxwriter import Workbook
+
+    from billing_lib.sheet_formats import InvoiceFormats
+
+    rows = [*ROWS, line("C003", "12.5", service="Amazon S3", quantity="2.5")]
+    con, invoices, invoicing = make(tmp_path, rows)
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    wb = openpyxl.load_workbook(path)
+    texts = {
+        (ws.title, c.coordinate): shown(c.value, c.number_format)
+        for ws in wb
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, int | float) and c.number_format != "General"
+    }
+    assert [(at, t) for at, t in texts.items() if re.search(r"\.(?!\d)", t)] == []
+    rows = {c.value: c.row for (c,) in wb["Invoice"].iter_rows(max_col=1)}
+    s3, ec2 = rows["Amazon S3"], rows["Amazon EC2"]
+    assert [texts["Invoice", f"{col}{s3}"] for col in "BE"] == ["3.5", "21%"]
+    assert [texts["Invoice", f"{col}{ec2}"] for col in "BDE"] == ["2", "EUR 5.0025", "21%"]
+    fmt = InvoiceFormats(Workbook(str(tmp_path / "x.xlsx")), "JPY")
+    for price, text in ((D(150), "JPY 150"), (D("0.0125"), "JPY 0.0125"), (D(-3), "JPY -3")):
+        assert shown(float(price), fmt.price_for(price).num_format) == text
+    assert shown(0.055, fmt.rate_for(D("5.5")).num_format) == "5.5%"
