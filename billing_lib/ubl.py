@@ -17,7 +17,9 @@ Mapping choices (docs/invoices-and-ledger.md):
 - the VAT category and exemption reason code come from the invoice's VAT lines (vat_rules.yaml
   ``category``, ``exemption_code``), the reason text is the invoice's VAT mention;
 - the electronic addresses (``EndpointID``) are ``peppol_id`` of seller.yaml and customers.yaml,
-  or else the party's email (scheme EM);
+  or else the party's email (scheme EM). Peppol has no e-mail addresses (its EAS list lacks EM,
+  PEPPOL-EN16931-CL008), so a document addressed by e-mail claims EN 16931 only
+  (CustomizationID ``urn:cen.eu:en16931:2017``), not Peppol BIS Billing 3.0;
 - the buyer reference is the customer's ``reference`` (its PO or contract number, also given as
   the order reference), else the customer number; payment is by credit transfer (SEPA, code 58,
   for EUR) to the seller's IBAN with the invoice number as payment reference;
@@ -59,6 +61,8 @@ NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+#: The CustomizationID of an e-invoice that is EN 16931's only: one addressed by e-mail.
+EN16931 = "urn:cen.eu:en16931:2017"
 PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 #: VAT categories that need an exemption reason (EN 16931 BR-AE-10, BR-E-10, BR-G-10, ...).
 _EXEMPT = ("E", "AE", "K", "G", "O")
@@ -118,7 +122,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     def money(parent: etree._Element, tag: str, value: Decimal) -> None:
         _cbc(parent, tag, money_text(sign * value), currencyID=cur)
 
-    _cbc(root, "CustomizationID", CUSTOMIZATION)
+    _cbc(root, "CustomizationID", CUSTOMIZATION if _peppol(inv, seller) else EN16931)
     _cbc(root, "ProfileID", PROFILE)
     _cbc(root, "ID", inv.number)
     _cbc(root, "IssueDate", inv.issue_date.isoformat())
@@ -268,6 +272,16 @@ def _note(inv: Invoice) -> str | None:
     if not inv.payable:
         return "Nothing to pay: the charges and credits balance out."
     return None
+
+
+def _peppol(inv: Invoice, seller: Seller) -> bool:
+    """Whether the document can travel over Peppol and so claims Peppol BIS Billing 3.0: no
+    party is addressed by its e-mail. Peppol's electronic address schemes (EAS) have no e-mail
+    scheme (EM; PEPPOL-EN16931-CL008 refuses it), so an e-invoice for a customer without a
+    ``peppol_id`` is an EN 16931 invoice sent by e-mail, and says so (CustomizationID
+    ``urn:cen.eu:en16931:2017``)."""
+    parties = ((seller.peppol_id, seller.email), (inv.buyer.peppol_id, inv.buyer.email))
+    return not any(email and not peppol_id for peppol_id, email in parties)
 
 
 def _not_subject(inv: Invoice) -> bool:

@@ -177,10 +177,15 @@ def test_parties_payment_and_references_come_from_the_parameters(folder, issued)
     assert value(doc, "cac:PaymentMeans/cbc:PaymentMeansCode") == "58"
     assert value(doc, "cac:PaymentMeans/cbc:PaymentID") == inv.number
     assert value(doc, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID") == "NL91ABNA0417164300"
-    # without a peppol_id, the customer's email is its electronic address
+    # without a peppol_id, the customer's email is its electronic address: an EN 16931 invoice
+    # sent by e-mail, not a Peppol one (Peppol's address schemes have no EM, PEPPOL-EN16931-CL008)
     bakery = xml_of(folder, by_customer["C003"])
     assert value(bakery, buyer + "cbc:EndpointID") == "info@goudenkorst.example"
     assert value(bakery, buyer + "cbc:EndpointID/@schemeID") == "EM"
+    assert value(bakery, "cbc:CustomizationID") == "urn:cen.eu:en16931:2017"
+    assert value(doc, "cbc:CustomizationID") == (
+        "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+    )
     # a USD invoice is paid by credit transfer, not SEPA
     assert value(xml_of(folder, by_customer["C008"]), "cac:PaymentMeans/cbc:PaymentMeansCode") == (
         "30"
