@@ -31,7 +31,7 @@ DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
     """The printable invoice (or credit note) on ``ws``; ``seller`` is the seller block as
     printed (a credit note prints the corrected invoice's)."""
-    _page_setup(ws, inv, seller)
+    _page_setup(ws, inv, seller, column_widths(inv))
     row = _parties(ws, inv, seller, fmt)
     row, cells = _lines(ws, row, inv, fmt)
     row, vat_rows = _vat_summary(ws, row, inv, cells.rows_by_rate, fmt)
@@ -40,7 +40,38 @@ def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceForma
     ws.print_area(0, 0, row, AMOUNT)
 
 
-def _page_setup(ws: Any, inv: Invoice, seller: Seller) -> None:
+def column_widths(inv: Invoice) -> tuple[int, ...]:
+    """``COLUMN_WIDTHS``, a number column widened where one of its figures would not fit (Excel
+    shows "########" for a number wider than its column): 4,512,345,678 requests in the quantity
+    column, EUR 12,345,678.90 in the amounts'. In characters, with one to spare."""
+    places = decimal_places(inv.currency)
+
+    def money(value: Decimal, currency: str = inv.currency, decimals: int = places) -> int:
+        return len(f"{currency} {value:,.{decimals}f}") + 1
+
+    def plain(value: Decimal) -> int:
+        return len(f"{value.normalize():,f}") + 1
+
+    quantities = [plain(ln.display_quantity) for ln in inv.lines if ln.display_quantity]
+    prices = [
+        money(p, decimals=max(places, -int(p.normalize().as_tuple().exponent)))
+        for p in (ln.display_unit_price for ln in inv.lines)
+        if p is not None
+    ]
+    amounts = [ln.amount for ln in inv.lines] + [t for _, _, t in inv.subtotals()]
+    amounts += [v.amount for v in inv.vat] + [inv.net, inv.vat_total, inv.gross]
+    national = (
+        [money(inv.national_vat.amount, inv.national_vat.currency, 2)] if inv.national_vat else []
+    )
+    needed = {
+        1: quantities,
+        3: prices + [money(v.base) for v in inv.vat],
+        AMOUNT: [money(a) for a in amounts] + national,
+    }
+    return tuple(max([w, *needed.get(col, [])]) for col, w in enumerate(COLUMN_WIDTHS))
+
+
+def _page_setup(ws: Any, inv: Invoice, seller: Seller, widths: tuple[int, ...]) -> None:
     """A4 portrait, one page wide, no gridlines, the number and page in the footer."""
     ws.set_paper(9)  # A4
     ws.set_portrait()
@@ -49,7 +80,7 @@ def _page_setup(ws: Any, inv: Invoice, seller: Seller) -> None:
     ws.center_horizontally()
     ws.hide_gridlines(2)
     ws.set_footer(f"&L&8{seller.name} - {inv.number}&R&8Page &P of &N")
-    for col, width in enumerate(COLUMN_WIDTHS):
+    for col, width in enumerate(widths):
         ws.set_column(col, col, width)
 
 

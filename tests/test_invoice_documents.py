@@ -785,3 +785,40 @@ def test_a_rule_not_subject_to_vat_needs_the_seller_s_legal_registration(tmp_pat
     message = str(refused.value)
     assert message.startswith(f"{seller}, entry chamber_of_commerce: ")
     assert "rules.export" in message and "BR-CO-26" in message
+
+
+def test_a_large_quantity_stays_in_its_column(issued, tmp_path):
+    """A billion requests (S3, Lambda, DynamoDB) printed "123,456,789,012.35" 30 mm wide in the
+    22 mm quantity column, over the line's description."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.invoice_pdf import COLUMNS, FONT, LEFT, PAD
+
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    big = replace(
+        inv.lines[0],
+        description="Amazon DynamoDB – read request units of the order history table",
+        display_quantity=D("123456789012.35"),
+        unit="ReadRequestUnits",
+        display_unit_price=D("1234567.8912"),
+    )
+    inv = replace(inv, lines=(big, *inv.lines[1:]))
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    starts, x = {}, LEFT
+    for head, width, _ in COLUMNS:
+        starts[head], x = (x, x + width * 72 / 25.4), x + width * 72 / 25.4
+    drawn = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            left, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
+            width = pdfmetrics.stringWidth(text.strip(), FONT, size * tm[0])
+            drawn.append((text.strip(), y, left, left + width))
+
+    PdfReader(pdf).pages[0].extract_text(visitor_text=visit)
+    [y] = [y for text, y, _, _ in drawn if text.startswith("Amazon DynamoDB")]
+    row = {text: (a, b) for text, at, a, b in drawn if at == y}
+    for head, text in (("Quantity", "123,456,789,012.35"), ("Unit price", "1,234,567.8912")):
+        left, right = starts[head]
+        assert left + PAD / 2 <= row[text][0] and row[text][1] <= right, (head, row[text])

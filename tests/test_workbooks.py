@@ -577,3 +577,25 @@ def test_whole_quantities_rates_and_prices_show_no_bare_decimal_point(tmp_path):
     for price, text in ((D(150), "JPY 150"), (D("0.0125"), "JPY 0.0125"), (D(-3), "JPY -3")):
         assert shown(float(price), fmt.price_for(price).num_format) == text
     assert shown(0.055, fmt.rate_for(D("5.5")).num_format) == "5.5%"
+
+
+def test_a_large_quantity_and_amount_fit_their_columns(tmp_path):
+    """A column narrower than its number shows "########" in Excel: 4,512,345,678 requests in the
+    quantity column (11 characters wide), EUR 12,345,678.90 in the amounts' (16)."""
+    rows = [
+        line("C003", "12345678.9", service="Amazon S3", quantity="4512345678"),
+        line("C003", "10", service="Amazon EC2", quantity="0.25", unit_price="40"),
+    ]
+    con, invoices, invoicing = make(tmp_path, rows)
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    cached = openpyxl.load_workbook(path, data_only=True)["Invoice"]
+    texts = [
+        (c.column_letter, shown(cached[c.coordinate].value, c.number_format))
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(cached[c.coordinate].value, int | float) and c.number_format != "General"
+    ]
+    assert ("B", "4,512,345,678") in texts and ("F", "EUR 12,345,678.90") in texts
+    too_wide = [(col, t) for col, t in texts if len(t) > ws.column_dimensions[col].width]
+    assert too_wide == []
