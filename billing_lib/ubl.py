@@ -48,7 +48,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from billing_lib.invoice_model import country_name
+from billing_lib.invoice_model import country_names
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
@@ -312,7 +312,7 @@ def _buyer_party(party: etree._Element, inv: Invoice) -> None:
     _endpoint(party, b.peppol_id, b.email)
     _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
     _cbc(_cac(party, "PartyName"), "Name", b.name)
-    _address(party, b.address, b.postal_code, b.city, b.country)
+    _address(party, b.address, b.postal_code, b.city, b.country, inv.seller.country)
     if b.vat_number and inv.show_buyer_vat_number and not _not_subject(inv):  # BR-O-02
         scheme = _cac(party, "PartyTaxScheme")
         _cbc(scheme, "CompanyID", compact_vat_number(b.vat_number))
@@ -336,14 +336,16 @@ def _address(
     postal_code: str | None,
     city: str | None,
     country: str,
+    seller_country: str | None = None,
 ) -> None:
     """The first address line as street; the other lines, less those holding the postcode, the
-    city or the country's English name, as additional street and address line; ``postal_code``
+    city or the country's name (``country_names``: "Germany", "Deutschland", a Dutch seller's
+    "Duitsland"), as additional street and address line; ``postal_code``
     and ``city`` as given (customers.yaml / seller.yaml: never guessed from the lines); the
     country code."""
     address = _cac(party, "PostalAddress")
     lines = [x.strip() for x in lines if x.strip()]
-    known = [x for x in (postal_code, city, country_name(country)) if x]
+    known = [x for x in (postal_code, city, *country_names(country, seller_country)) if x]
     extra = [x for x in lines[1:] if not any(k.casefold() in x.casefold() for k in known)]
     if lines:
         _cbc(address, "StreetName", lines[0])

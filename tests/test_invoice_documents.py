@@ -264,6 +264,26 @@ def test_the_buyer_s_country_is_named_once_and_only_for_a_buyer_abroad(folder, i
     assert bare.buyer_address() == ["Industriestraße 41", "47119 Duisburg", "Germany"]
 
 
+@pytest.mark.parametrize(
+    "customer, written",
+    [("C006", "Deutschland"), ("C006", "DUITSLAND"), ("C007", "Schweiz"), ("C005", "Belgique")],
+)
+def test_a_country_written_in_its_own_or_the_seller_s_language_is_not_named_again(
+    issued, customer, written
+):
+    """An address copied from the customer's letterhead ends in "Deutschland" (or a Dutch
+    reseller's "Duitsland"): the invoice added "Germany" below it, and the e-invoice gave
+    "Deutschland" as an additional street name."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == customer)
+    address = (*inv.buyer.address[:2], written)
+    inv = replace(inv, buyer=replace(inv.buyer, address=address))
+    assert inv.buyer_address() == list(address)
+    doc = etree.fromstring(ubl_document(inv, seller))
+    street = "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/cbc:AdditionalStreetName"
+    assert doc.xpath(street, namespaces=NS) == []
+
+
 def credit_balance_invoice(inv: Invoice) -> Invoice:
     """``inv`` with every figure negated but still an invoice: a month whose credits exceed its
     charges."""
