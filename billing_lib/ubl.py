@@ -52,6 +52,7 @@ from billing_lib.invoice_model import country_names
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
+from billing_lib.peppol_ids import compact_identifier
 from billing_lib.run_files import atomic_target
 from billing_lib.vat_numbers import compact_vat_number
 from billing_lib.workbooks import workbook_name
@@ -365,7 +366,10 @@ def _legal(party: etree._Element, name: str, registration: str | None, country: 
     _cbc(legal, "RegistrationName", name)
     if registration:
         scheme = REGISTER_SCHEMES.get(country)
-        value = registration.replace(" ", "") if scheme else registration
+        # "0456.789.133" as ten digits (PEPPOL-COMMON-R043), where valid for the scheme
+        value = (
+            compact_identifier(scheme, registration.replace(" ", "")) if scheme else registration
+        )
         if scheme:
             _cbc(legal, "CompanyID", value, schemeID=scheme)
         else:

@@ -842,3 +842,19 @@ def test_a_large_quantity_stays_in_its_column(issued, tmp_path):
     for head, text in (("Quantity", "123,456,789,012.35"), ("Unit price", "1,234,567.8912")):
         left, right = starts[head]
         assert left + PAD / 2 <= row[text][0] and row[text][1] <= right, (head, row[text])
+
+
+def test_a_belgian_enterprise_number_as_belgians_write_it_is_compact_in_the_e_invoice(issued):
+    """The legal registration 0456.789.133 went into the e-invoice as written, with scheme 0208:
+    PEPPOL-COMMON-R043 (fatal) asks ten digits."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    inv = replace(inv, buyer=replace(inv.buyer, registration="0456.789.133"))
+    data = ubl_document(inv, seller)
+    legal = "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID"
+    assert value(etree.fromstring(data), legal) == "0456789133"
+    assert peppol_findings(data) == []
+    written = replace(inv, buyer=replace(inv.buyer, peppol_id="0208:0456.789.133"))
+    assert [f.split(":")[0] for f in peppol_findings(ubl_document(written, seller))] == [
+        "PEPPOL-COMMON-R043"  # what the check finds in a document holding it as written
+    ]

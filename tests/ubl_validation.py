@@ -130,6 +130,29 @@ class _Doc:
 _PEPPOL_EAS = re.compile(r"^\d{4}$")
 
 
+#: The form Peppol's rules ask of the identifiers of a few ICD schemes, wherever they stand
+#: (EndpointID, PartyIdentification/ID, legal CompanyID): PEPPOL-COMMON-R041 (0192, Norwegian
+#: organisation number), R043 (0208, Belgian enterprise number), R049 (0007, Swedish
+#: organisation number). Their check digits are the parameters' check (billing_lib.peppol_ids).
+_ICD_FORMS = {
+    "0192": ("PEPPOL-COMMON-R041", re.compile(r"^[0-9]{9}$")),
+    "0208": ("PEPPOL-COMMON-R043", re.compile(r"^[0-9]{10}$")),
+    "0007": ("PEPPOL-COMMON-R049", re.compile(r"^[0-9]{10}$")),
+}
+
+
+def _icd_forms(d: _Doc) -> list[str]:
+    ids = d.root.xpath(
+        "//cbc:EndpointID | //cac:PartyIdentification/cbc:ID | //cbc:CompanyID", namespaces=_NS
+    )
+    return [
+        f"{rule}: identifier {el.text!r} of scheme {el.get('schemeID')} is not in its form"
+        for el in ids
+        for rule, form in [_ICD_FORMS.get(el.get("schemeID") or "", ("", None))]
+        if form is not None and not form.match((el.text or "").strip())
+    ]
+
+
 def _peppol_rules(d: _Doc) -> list[str]:
     schemes = d.root.xpath("//cbc:EndpointID/@schemeID", namespaces=_NS)
     checks = [
@@ -159,7 +182,7 @@ def _peppol_rules(d: _Doc) -> list[str]:
             "PEPPOL-EN16931-R020: the seller's electronic address is required",
         ),
     ]
-    return [message for ok, message in checks if not ok]
+    return [message for ok, message in checks if not ok] + _icd_forms(d)
 
 
 def _dutch_rules(d: _Doc) -> list[str]:
