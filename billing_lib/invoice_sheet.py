@@ -26,6 +26,8 @@ COLUMN_WIDTHS = (52, 11, 10, 14, 8, 16)
 AMOUNT = 5  # the amounts' column (F)
 #: Characters of a detail's value that fit its columns (E and F) within the print area.
 DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
+#: Characters of a buyer's line that fit columns A to C, left of the details' labels in D.
+BUYER_CHARACTERS = sum(COLUMN_WIDTHS[:3]) - 2
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
@@ -128,11 +130,16 @@ def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
 
 
 def _buyer_lines(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
-    lines = [("Bill to", fmt.bold), (inv.buyer.name, fmt.bold)]
-    lines += [(a, fmt.text) for a in inv.buyer_address()]
+    """ "Bill to", the buyer's name, address and VAT number; a line longer than columns A to C
+    on rows of its own (the details' labels in column D would cut it off)."""
+    lines = [(inv.buyer.name, fmt.bold)] + [(a, fmt.text) for a in inv.buyer_address()]
     if inv.show_buyer_vat_number and inv.buyer.vat_number:
         lines.append((f"VAT {inv.buyer.vat_number}", fmt.text))
-    return lines
+    return [("Bill to", fmt.bold)] + [
+        (part, f)
+        for text, f in lines
+        for part in textwrap.wrap(text, BUYER_CHARACTERS, break_on_hyphens=False) or [text]
+    ]
 
 
 def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:

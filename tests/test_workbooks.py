@@ -608,3 +608,26 @@ def test_a_large_quantity_and_amount_fit_their_columns(tmp_path):
             for i in range(d.min, d.max + 1)
         }
         assert [(col, t) for col, t in texts if len(t) > widths[col]] == [], sheet
+
+
+def test_a_long_buyer_name_and_address_line_are_on_rows_of_their_own(tmp_path):
+    """Written in one cell, a buyer's name longer than columns A to C ran under the details'
+    labels in column D, which cut it off: the printed invoice named the customer in part."""
+    from dataclasses import replace
+
+    from billing_lib.invoice_sheet import BUYER_CHARACTERS
+
+    con, [inv], invoicing = make(tmp_path, ROWS)
+    name = (
+        "Gemeenschappelijke Regeling Omgevingsdienst Noordzeekanaalgebied, "
+        "afdeling Bedrijfsvoering en Informatievoorziening"
+    )
+    street = "Ceciliastraat 12, bedrijfsverzamelgebouw De Zeekant, ingang B, derde verdieping"
+    buyer = replace(inv.buyer, name=name, address=(street, *inv.buyer.address[1:]))
+    [path, _, _] = write_workbooks(con, [replace(inv, buyer=buyer)], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    column = [c.value for (c,) in ws.iter_rows(max_col=1)]
+    start = column.index("Bill to") + 1
+    parts = [p for p in column[start : column.index("Description")] if p]
+    assert name in " ".join(parts) and street in " ".join(parts)
+    assert all(len(p) <= BUYER_CHARACTERS for p in parts), parts
