@@ -14,9 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Literal
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
+from babel.languages import get_official_languages
 
 from billing_lib.money import ZERO, round_money
 
@@ -150,13 +152,15 @@ class Invoice:
     def buyer_address(self) -> list[str]:
         """The buyer's address as printed: its lines as given, then the country's English name
         when the buyer is abroad (another country than the seller's) and the last line does not
-        already name it. A domestic address carries no country, as a letter's would not."""
+        already name it (in English, its own languages or the seller's: ``country_names``). A
+        domestic address carries no country, as a letter's would not."""
         lines = [a for a in self.buyer.address if a.strip()]
         if not self.buyer.country or self.buyer.country == self.seller.country:
             return lines
         name = country_name(self.buyer.country) or self.buyer.country
-        if lines and name.casefold() in lines[-1].casefold():
-            return lines
+        names = country_names(self.buyer.country, self.seller.country)
+        if lines and any(n.casefold() in lines[-1].casefold() for n in (name, *names)):
+            return lines  # "Belgium", "Boston, MA 02210, United States", "Deutschland"
         return [*lines, name]
 
     def subtotals(self) -> list[tuple[str, str, Decimal]]:
@@ -171,6 +175,25 @@ class Invoice:
 def country_name(code: str) -> str | None:
     """The English name of the ISO 3166 country ``code`` (babel's CLDR data), None if unknown."""
     return Locale("en").territories.get(code)
+
+
+@cache
+def country_names(code: str, seller_country: str | None = None) -> tuple[str, ...]:
+    """The names an address may give the country ``code`` in (babel's CLDR data): English, its
+    own official languages' ("Deutschland"; "Schweiz", "Suisse", "Svizzera") and the seller's
+    country's ("Duitsland", as a Dutch reseller writes it)."""
+    languages = ["en", *get_official_languages(code, de_facto=True)]
+    if seller_country:
+        languages += get_official_languages(seller_country, de_facto=True)
+    names = []
+    for language in dict.fromkeys(languages):
+        try:
+            name = Locale.parse(language).territories.get(code)
+        except (ValueError, UnknownLocaleError):  # a language CLDR has no locale data for
+            continue
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def national_vat_note(inv: Invoice) -> str | None:

@@ -241,6 +241,15 @@ def unit_price_text(value: Decimal) -> str:
     return text
 
 
+def fitted_size(text: str, width: float, size: float = 8.5, bold: bool = False) -> float:
+    """``size``, or the smaller font size at which ``text`` fits ``width`` (points): a figure
+    wider than its column (a quantity of 123,456,789,012.35 requests) is drawn smaller rather
+    than over the next column's text."""
+    _fonts()
+    drawn = pdfmetrics.stringWidth(text, BOLD if bold else FONT, size)
+    return size if drawn <= width else size * width / drawn
+
+
 def rate_text(rate: Decimal) -> str:
     """``21 %``, ``0 %``, ``5.5 %``."""
     return f"{rate.normalize():f} %" if rate else "0 %"
@@ -493,8 +502,9 @@ class _Document:
                 amount_text(line.amount, inv.currency),
             ]
             for (_, width, right), value in zip(COLUMNS[1:], cells, strict=True):
-                if value and right:
-                    self.text(x + width * mm - PAD, value, right=True)
+                if value and right:  # a billion requests in a smaller size, within its column
+                    size = fitted_size(value, width * mm - 2 * PAD)
+                    self.text(x + width * mm - PAD, value, size, right=True)
                 elif value:  # the unit, on as many rows as it takes
                     top = self.y
                     for part in unit_parts:
@@ -515,9 +525,9 @@ class _Document:
                 self.canvas.line(PAGE_W - RIGHT - 40 * mm, self.y, PAGE_W - RIGHT, self.y)
                 self.y -= 3.5 * mm
                 self.text(PAGE_W - RIGHT - 24 * mm, "Subtotal", bold=True, right=True)
-                self.text(
-                    PAGE_W - RIGHT - PAD, amount_text(total, inv.currency), bold=True, right=True
-                )
+                subtotal = amount_text(total, inv.currency)
+                size = fitted_size(subtotal, 24 * mm - 3 * PAD, bold=True)  # beside its label
+                self.text(PAGE_W - RIGHT - PAD, subtotal, size, bold=True, right=True)
                 self.y -= 6 * mm
 
     def vat_and_totals(self) -> None:

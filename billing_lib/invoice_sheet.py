@@ -26,12 +26,14 @@ COLUMN_WIDTHS = (52, 11, 10, 14, 8, 16)
 AMOUNT = 5  # the amounts' column (F)
 #: Characters of a detail's value that fit its columns (E and F) within the print area.
 DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
+#: Characters of a buyer's line that fit columns A to C, left of the details' labels in D.
+BUYER_CHARACTERS = sum(COLUMN_WIDTHS[:3]) - 2
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
     """The printable invoice (or credit note) on ``ws``; ``seller`` is the seller block as
     printed (a credit note prints the corrected invoice's)."""
-    _page_setup(ws, inv, seller)
+    _page_setup(ws, inv, seller, column_widths(inv))
     row = _parties(ws, inv, seller, fmt)
     row, cells = _lines(ws, row, inv, fmt)
     row, vat_rows = _vat_summary(ws, row, inv, cells.rows_by_rate, fmt)
@@ -40,7 +42,38 @@ def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceForma
     ws.print_area(0, 0, row, AMOUNT)
 
 
-def _page_setup(ws: Any, inv: Invoice, seller: Seller) -> None:
+def column_widths(inv: Invoice) -> tuple[int, ...]:
+    """``COLUMN_WIDTHS``, a number column widened where one of its figures would not fit (Excel
+    shows "########" for a number wider than its column): 4,512,345,678 requests in the quantity
+    column, EUR 12,345,678.90 in the amounts'. In characters, with one to spare."""
+    places = decimal_places(inv.currency)
+
+    def money(value: Decimal, currency: str = inv.currency, decimals: int = places) -> int:
+        return len(f"{currency} {value:,.{decimals}f}") + 1
+
+    def plain(value: Decimal) -> int:
+        return len(f"{value.normalize():,f}") + 1
+
+    quantities = [plain(ln.display_quantity) for ln in inv.lines if ln.display_quantity]
+    prices = [
+        money(p, decimals=max(places, -int(p.normalize().as_tuple().exponent)))
+        for p in (ln.display_unit_price for ln in inv.lines)
+        if p is not None
+    ]
+    amounts = [ln.amount for ln in inv.lines] + [t for _, _, t in inv.subtotals()]
+    amounts += [v.amount for v in inv.vat] + [inv.net, inv.vat_total, inv.gross]
+    national = (
+        [money(inv.national_vat.amount, inv.national_vat.currency, 2)] if inv.national_vat else []
+    )
+    needed = {
+        1: quantities,
+        3: prices + [money(v.base) for v in inv.vat],
+        AMOUNT: [money(a) for a in amounts] + national,
+    }
+    return tuple(max([w, *needed.get(col, [])]) for col, w in enumerate(COLUMN_WIDTHS))
+
+
+def _page_setup(ws: Any, inv: Invoice, seller: Seller, widths: tuple[int, ...]) -> None:
     """A4 portrait, one page wide, no gridlines, the number and page in the footer."""
     ws.set_paper(9)  # A4
     ws.set_portrait()
@@ -49,7 +82,7 @@ def _page_setup(ws: Any, inv: Invoice, seller: Seller) -> None:
     ws.center_horizontally()
     ws.hide_gridlines(2)
     ws.set_footer(f"&L&8{seller.name} - {inv.number}&R&8Page &P of &N")
-    for col, width in enumerate(COLUMN_WIDTHS):
+    for col, width in enumerate(widths):
         ws.set_column(col, col, width)
 
 
@@ -97,11 +130,16 @@ def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
 
 
 def _buyer_lines(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
-    lines = [("Bill to", fmt.bold), (inv.buyer.name, fmt.bold)]
-    lines += [(a, fmt.text) for a in inv.buyer_address()]
+    """ "Bill to", the buyer's name, address and VAT number; a line longer than columns A to C
+    on rows of its own (the details' labels in column D would cut it off)."""
+    lines = [(inv.buyer.name, fmt.bold)] + [(a, fmt.text) for a in inv.buyer_address()]
     if inv.show_buyer_vat_number and inv.buyer.vat_number:
         lines.append((f"VAT {inv.buyer.vat_number}", fmt.text))
-    return lines
+    return [("Bill to", fmt.bold)] + [
+        (part, f)
+        for text, f in lines
+        for part in textwrap.wrap(text, BUYER_CHARACTERS, break_on_hyphens=False) or [text]
+    ]
 
 
 def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
@@ -181,12 +219,14 @@ def _line(ws: Any, row: int, line: InvoiceLine, fmt: InvoiceFormats) -> None:
     """One invoice line: quantity, unit and unit price only where the line has them."""
     ws.write_string(row, 0, line.description, fmt.wrap)
     if line.display_quantity is not None:
-        ws.write_number(row, 1, number(line.display_quantity), fmt.qty)
+        quantity = line.display_quantity
+        ws.write_number(row, 1, number(quantity), fmt.quantity_for(quantity))
     if line.unit:
         ws.write_string(row, 2, line.unit, fmt.text)
     if line.display_unit_price is not None:
-        ws.write_number(row, 3, number(line.display_unit_price), fmt.price)
-    ws.write_number(row, 4, number(line.vat_rate / 100), fmt.pct)
+        price = line.display_unit_price
+        ws.write_number(row, 3, number(price), fmt.price_for(price))
+    ws.write_number(row, 4, number(line.vat_rate / 100), fmt.rate_for(line.vat_rate))
     ws.write_number(row, AMOUNT, number(line.amount), fmt.money)
 
 
@@ -222,7 +262,7 @@ def _vat_summary(
         ws.write_string(row, 0, f"{vat.label} ({vat.vat_code})", fmt.text)
         lines = cell_ranges(rows_by_rate.get(vat.rate, []), AMOUNT)
         _rounded(ws, row, 3, f"SUM({lines})", inv.currency, fmt.money, vat.base)
-        ws.write_number(row, 4, number(vat.rate / 100), fmt.pct)
+        ws.write_number(row, 4, number(vat.rate / 100), fmt.rate_for(vat.rate))
         base_times_rate = f"{cell(row, 3)}*{cell(row, 4)}"
         _rounded(ws, row, AMOUNT, base_times_rate, inv.currency, fmt.money, vat.amount)
         vat_rows.append(row)

@@ -42,9 +42,34 @@ SCHEMES: dict[str, tuple[str, Callable[[str], bool]]] = {
 }
 
 
+#: EAS scheme -> the compact form of a valid identifier, as Peppol addresses it and its rules ask
+#: (PEPPOL-COMMON-R041, R043, R049: digits only): the check digits above accept the number as
+#: people write it ("0456.789.133", "556036-0793", "DE 123 456 788"), which no directory knows.
+COMPACT: dict[str, Callable[[str], str]] = {
+    "0007": se_orgnr.compact,
+    "0088": ean.compact,
+    "0192": no_orgnr.compact,
+    "0208": be_vat.compact,
+    "9925": lambda v: "BE" + be_vat.compact(v),
+    "9930": lambda v: "DE" + de_vat.compact(v),
+    "9944": lambda v: "NL" + btw.compact(v),
+}
+
+
+def compact_identifier(scheme: str, identifier: str) -> str:
+    """``identifier`` in the compact form its ICD or EAS ``scheme`` has (``COMPACT``), when it is
+    valid for the scheme (``SCHEMES``); else as written."""
+    rule, compact = SCHEMES.get(scheme), COMPACT.get(scheme)
+    if rule is None or compact is None or not rule[1](identifier):
+        return identifier
+    return compact(identifier)
+
+
 def checked_peppol_id(value: str | None) -> str | None:
-    """``value`` if its identifier is valid for its scheme (or its scheme has no rule here);
-    ValueError saying what the scheme expects otherwise (pydantic names the file and entry)."""
+    """``value`` in its compact form (``compact_identifier``: ``0208:0456789133`` for
+    ``0208:0456.789.133``) if its identifier is valid for its scheme (or its scheme has no rule
+    here, as written); ValueError saying what the scheme expects otherwise (pydantic names the
+    file and entry)."""
     if value is None:
         return value
     scheme, _, identifier = value.partition(":")
@@ -54,4 +79,4 @@ def checked_peppol_id(value: str | None) -> str | None:
             f"expected {rule[0]} after scheme {scheme} (its check digits or form do not match: "
             "the e-invoice would go to an address no one has)"
         )
-    return value
+    return f"{scheme}:{compact_identifier(scheme, identifier)}"

@@ -43,12 +43,21 @@ def amount_digits(places: int, optional: int = 0) -> str:
     return f"#,##0{decimals}"
 
 
-def money_format(currency: str, places: int | None = None, optional: int = 0) -> str:
+def money_format(
+    currency: str, places: int | None = None, optional: int = 0, least: int = 0
+) -> str:
     """Number format with the currency code, e.g. ``"EUR" #,##0.00`` (the currency's decimals
-    unless ``places`` is given); ``optional`` extra decimals shown only when present (unit
-    prices)."""
-    body = amount_digits(decimal_places(currency) if places is None else places, optional)
+    unless ``places`` is given, and at least ``least``); ``optional`` extra decimals shown only
+    when present (unit prices)."""
+    places = decimal_places(currency) if places is None else places
+    required = max(places, least)
+    body = amount_digits(required, places + optional - required)
     return f'"{currency}" {body};"{currency}" -{body}'
+
+
+def _whole(value: Decimal, places: int = 0) -> bool:
+    """``value`` has no more than ``places`` decimals (trailing zeros aside)."""
+    return value == value.quantize(Decimal(1).scaleb(-places)) if value.is_finite() else False
 
 
 def round_formula(expression: str, currency: str) -> str:
@@ -112,13 +121,33 @@ class InvoiceFormats:
         self.money_total = f(
             num_format=money_format(currency), bold=True, top=1, bottom=6, font_size=10
         )
-        self.price = f(num_format=money_format(currency, optional=4))
-        self.qty = f(num_format="#,##0.####")
+        # Decimals shown only when present (#) would leave a bare decimal point on a whole
+        # number ("744." Hrs, "21.%", "JPY 150."), so a whole figure gets a format without one:
+        # quantity_for, price_for, rate_for.
+        self.price = f(num_format=money_format(currency, optional=4, least=1))
+        self.price_whole = self.money
+        self.qty = f(num_format="#,##0.0###")
+        self.qty_whole = f(num_format="#,##0")
         self.int = f(num_format="0")
-        self.pct = f(num_format="0.##%", align="right")
+        self.pct = f(num_format="0.0#%", align="right")
+        self.pct_whole = f(num_format="0%", align="right")
+        self.places = decimal_places(currency)
         self.total_label = f(bold=True, font_size=10, align="right")
         self.sub_label = f(bold=True, align="right")
         self.mention = f(italic=True, bold=True, text_wrap=True)
         if national:  # only then, so other workbooks keep their styles as they were
             self.national_money = f(num_format=money_format(national), bold=True)
             self.rate = f(num_format="0.0000######")
+
+    def quantity_for(self, value: Decimal) -> Any:
+        """The format of a quantity: ``#,##0`` when whole, else up to 4 decimals."""
+        return self.qty_whole if _whole(value) else self.qty
+
+    def price_for(self, value: Decimal) -> Any:
+        """The format of a unit price: the currency's decimals when it has no more (EUR 5.30,
+        JPY 150), else up to 4 decimals (EUR 3.922, JPY 0.0125)."""
+        return self.price_whole if _whole(value, self.places) else self.price
+
+    def rate_for(self, rate: Decimal) -> Any:
+        """The format of a VAT rate in percent (21 -> ``21%``, 5.5 -> ``5.5%``)."""
+        return self.pct_whole if _whole(rate) else self.pct

@@ -17,7 +17,9 @@ Mapping choices (docs/invoices-and-ledger.md):
 - the VAT category and exemption reason code come from the invoice's VAT lines (vat_rules.yaml
   ``category``, ``exemption_code``), the reason text is the invoice's VAT mention;
 - the electronic addresses (``EndpointID``) are ``peppol_id`` of seller.yaml and customers.yaml,
-  or else the party's email (scheme EM);
+  or else the party's email (scheme EM). Peppol has no e-mail addresses (its EAS list lacks EM,
+  PEPPOL-EN16931-CL008), so a document addressed by e-mail claims EN 16931 only
+  (CustomizationID ``urn:cen.eu:en16931:2017``), not Peppol BIS Billing 3.0;
 - the buyer reference is the customer's ``reference`` (its PO or contract number, also given as
   the order reference), else the customer number; payment is by credit transfer (SEPA, code 58,
   for EUR) to the seller's IBAN with the invoice number as payment reference;
@@ -46,10 +48,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from billing_lib.invoice_model import country_name
+from billing_lib.invoice_model import country_names
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
+from billing_lib.peppol_ids import compact_identifier
 from billing_lib.run_files import atomic_target
 from billing_lib.vat_numbers import compact_vat_number
 from billing_lib.workbooks import workbook_name
@@ -59,6 +62,8 @@ NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+#: The CustomizationID of an e-invoice that is EN 16931's only: one addressed by e-mail.
+EN16931 = "urn:cen.eu:en16931:2017"
 PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 #: VAT categories that need an exemption reason (EN 16931 BR-AE-10, BR-E-10, BR-G-10, ...).
 _EXEMPT = ("E", "AE", "K", "G", "O")
@@ -118,7 +123,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     def money(parent: etree._Element, tag: str, value: Decimal) -> None:
         _cbc(parent, tag, money_text(sign * value), currencyID=cur)
 
-    _cbc(root, "CustomizationID", CUSTOMIZATION)
+    _cbc(root, "CustomizationID", CUSTOMIZATION if _peppol(inv, seller) else EN16931)
     _cbc(root, "ProfileID", PROFILE)
     _cbc(root, "ID", inv.number)
     _cbc(root, "IssueDate", inv.issue_date.isoformat())
@@ -270,6 +275,16 @@ def _note(inv: Invoice) -> str | None:
     return None
 
 
+def _peppol(inv: Invoice, seller: Seller) -> bool:
+    """Whether the document can travel over Peppol and so claims Peppol BIS Billing 3.0: no
+    party is addressed by its e-mail. Peppol's electronic address schemes (EAS) have no e-mail
+    scheme (EM; PEPPOL-EN16931-CL008 refuses it), so an e-invoice for a customer without a
+    ``peppol_id`` is an EN 16931 invoice sent by e-mail, and says so (CustomizationID
+    ``urn:cen.eu:en16931:2017``)."""
+    parties = ((seller.peppol_id, seller.email), (inv.buyer.peppol_id, inv.buyer.email))
+    return not any(email and not peppol_id for peppol_id, email in parties)
+
+
 def _not_subject(inv: Invoice) -> bool:
     """The invoice is not subject to VAT (category O): EN 16931 BR-O-02 wants neither party's VAT
     identifier in its e-invoice (the PDF and the workbook print them as for any invoice)."""
@@ -298,7 +313,7 @@ def _buyer_party(party: etree._Element, inv: Invoice) -> None:
     _endpoint(party, b.peppol_id, b.email)
     _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
     _cbc(_cac(party, "PartyName"), "Name", b.name)
-    _address(party, b.address, b.postal_code, b.city, b.country)
+    _address(party, b.address, b.postal_code, b.city, b.country, inv.seller.country)
     if b.vat_number and inv.show_buyer_vat_number and not _not_subject(inv):  # BR-O-02
         scheme = _cac(party, "PartyTaxScheme")
         _cbc(scheme, "CompanyID", compact_vat_number(b.vat_number))
@@ -322,14 +337,16 @@ def _address(
     postal_code: str | None,
     city: str | None,
     country: str,
+    seller_country: str | None = None,
 ) -> None:
     """The first address line as street; the other lines, less those holding the postcode, the
-    city or the country's English name, as additional street and address line; ``postal_code``
+    city or the country's name (``country_names``: "Germany", "Deutschland", a Dutch seller's
+    "Duitsland"), as additional street and address line; ``postal_code``
     and ``city`` as given (customers.yaml / seller.yaml: never guessed from the lines); the
     country code."""
     address = _cac(party, "PostalAddress")
     lines = [x.strip() for x in lines if x.strip()]
-    known = [x for x in (postal_code, city, country_name(country)) if x]
+    known = [x for x in (postal_code, city, *country_names(country, seller_country)) if x]
     extra = [x for x in lines[1:] if not any(k.casefold() in x.casefold() for k in known)]
     if lines:
         _cbc(address, "StreetName", lines[0])
@@ -349,7 +366,10 @@ def _legal(party: etree._Element, name: str, registration: str | None, country: 
     _cbc(legal, "RegistrationName", name)
     if registration:
         scheme = REGISTER_SCHEMES.get(country)
-        value = registration.replace(" ", "") if scheme else registration
+        # "0456.789.133" as ten digits (PEPPOL-COMMON-R043), where valid for the scheme
+        value = (
+            compact_identifier(scheme, registration.replace(" ", "")) if scheme else registration
+        )
         if scheme:
             _cbc(legal, "CompanyID", value, schemeID=scheme)
         else:

@@ -57,15 +57,37 @@ def write_usage_sheets(
 
 
 def _usage_header(
-    ws: Any, row: int, columns: tuple[tuple[str, str, str], ...], currency: str, fmt: InvoiceFormats
+    ws: Any,
+    row: int,
+    columns: tuple[tuple[str, str, str], ...],
+    currency: str,
+    fmt: InvoiceFormats,
+    rows: Sequence[Sequence[Any]] = (),
 ) -> None:
-    """Column widths and the header row of a usage sheet (amounts' headers name the currency)."""
+    """Column widths and the header row of a usage sheet (amounts' headers name the currency).
+    A quantity, price or amount column is widened where a figure of ``rows`` would not fit
+    (Excel shows "########"): 4,512,345,678 requests."""
     widths = {"text": 22, "date": 11, "quantity": 12, "price": 14, "int": 9}
     for col, (header, _, kind) in enumerate(columns):
         width = 40 if header in ("Invoice line", "Description") else widths[kind]
+        if kind in ("quantity", "price"):
+            code, places = (len(currency) + 1, fmt.places) if kind == "price" else (0, 0)
+            width = max([width, *(code + _shown_length(r[col], places) for r in rows)])
         ws.set_column(col, col, width)
         shown = f"{header} ({currency})" if header in ("Unit price", "Amount") else header
         ws.write_string(row, col, shown, fmt.head if kind in ("text", "date") else fmt.head_num)
+
+
+def _shown_length(value: Any, places: int = 0) -> int:
+    """Characters of an exact decimal text (``4512345678.000000000000``) as a usage sheet shows
+    it: thousands separators, at least ``places`` and at most 4 decimals (a width unit is wider
+    than a character of the sheets' 9-point Arial)."""
+    if value is None:
+        return 0
+    whole, _, decimals = str(value).lstrip("-").partition(".")
+    shown = max(min(len(decimals.rstrip("0")), 4), places)
+    sign = str(value).startswith("-")
+    return sign + len(whole) + (len(whole) - 1) // 3 + (shown + 1 if shown else 0)
 
 
 def _detail_sheets(
@@ -82,7 +104,7 @@ def _detail_sheets(
         chunk = rows[start : start + MAX_DETAIL_ROWS]
         ws = wb.add_worksheet(sheet_name(title, used), worksheet_class=RowWorksheet)
         ws.freeze_panes(1, 0)
-        _usage_header(ws, 0, DETAIL_COLUMNS, currency, fmt)
+        _usage_header(ws, 0, DETAIL_COLUMNS, currency, fmt, chunk)
         write = _row_writer(ws, DETAIL_COLUMNS, fmt)
         for row, values in enumerate(chunk, start=1):
             write(row, values)
@@ -116,9 +138,20 @@ def _row_writer(
         else (col, False, float, number[kind])
         for col, (_, _, kind) in enumerate(columns)
     ]
+    # a whole quantity, or an amount or price with no more than the currency's decimals, in a
+    # format without optional decimals: else Excel shows "744." (the exact decimal text decides)
+    whole = {"quantity": (fmt.qty_whole, 0), "price": (fmt.price_whole, fmt.places)}
+    exact = [(col, *whole[kind]) for col, (_, _, kind) in enumerate(columns) if kind in whole]
 
     def write(row: int, values: Sequence[Any]) -> None:
-        ws.write_values(row, cells, values)
+        row_cells = cells
+        for col, whole_format, places in exact:
+            value = values[col]
+            if value is not None and len(str(value).partition(".")[2].rstrip("0")) <= places:
+                if row_cells is cells:
+                    row_cells = list(cells)
+                row_cells[col] = (col, False, float, whole_format)
+        ws.write_values(row, row_cells, values)
 
     return write
 
@@ -150,7 +183,7 @@ def _summary_sheet(
         ),
         fmt.bold,
     )
-    _usage_header(ws, 1, columns, currency, fmt)
+    _usage_header(ws, 1, columns, currency, fmt, rows)
     ws.freeze_panes(2, 0)
     write = _row_writer(ws, columns, fmt)
     for row, values in enumerate(rows, start=2):

@@ -355,3 +355,26 @@ def test_peppol_ids_of_their_schemes_or_of_schemes_without_a_rule_are_read(tmp_p
         assert load_customers(write_params(tmp_path, customers=customers))["C2"].peppol_id == (
             peppol_id
         )
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("0208:0456.789.133", "0208:0456789133"),
+        ("0208:BE0456.789.133", "0208:0456789133"),
+        ("0007:556036-0793", "0007:5560360793"),
+        ("9944:NL8123.45.678.B01", "9944:NL812345678B01"),
+        ("9930:DE123456788", "9930:DE123456788"),
+    ],
+)
+def test_a_peppol_id_written_as_people_write_it_is_read_in_its_compact_form(
+    tmp_path, written, read
+):
+    """A Belgian enterprise number as Belgians write it (0456.789.133) passed the check digits and
+    went into the e-invoice as written: an EndpointID that fails PEPPOL-COMMON-R043 (fatal: ten
+    digits) and that no Peppol directory knows."""
+    customers = CUSTOMERS.replace(
+        "    vat_rule: eu_reverse_charge\n",
+        f'    vat_rule: eu_reverse_charge\n    peppol_id: "{written}"\n',
+    )
+    assert load_customers(write_params(tmp_path, customers=customers))["C2"].peppol_id == read

@@ -177,10 +177,15 @@ def test_parties_payment_and_references_come_from_the_parameters(folder, issued)
     assert value(doc, "cac:PaymentMeans/cbc:PaymentMeansCode") == "58"
     assert value(doc, "cac:PaymentMeans/cbc:PaymentID") == inv.number
     assert value(doc, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID") == "NL91ABNA0417164300"
-    # without a peppol_id, the customer's email is its electronic address
+    # without a peppol_id, the customer's email is its electronic address: an EN 16931 invoice
+    # sent by e-mail, not a Peppol one (Peppol's address schemes have no EM, PEPPOL-EN16931-CL008)
     bakery = xml_of(folder, by_customer["C003"])
     assert value(bakery, buyer + "cbc:EndpointID") == "info@goudenkorst.example"
     assert value(bakery, buyer + "cbc:EndpointID/@schemeID") == "EM"
+    assert value(bakery, "cbc:CustomizationID") == "urn:cen.eu:en16931:2017"
+    assert value(doc, "cbc:CustomizationID") == (
+        "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+    )
     # a USD invoice is paid by credit transfer, not SEPA
     assert value(xml_of(folder, by_customer["C008"]), "cac:PaymentMeans/cbc:PaymentMeansCode") == (
         "30"
@@ -257,6 +262,26 @@ def test_the_buyer_s_country_is_named_once_and_only_for_a_buyer_abroad(folder, i
         buyer=replace(by_customer["C006"].buyer, address=("Industriestraße 41", "47119 Duisburg")),
     )
     assert bare.buyer_address() == ["Industriestraße 41", "47119 Duisburg", "Germany"]
+
+
+@pytest.mark.parametrize(
+    "customer, written",
+    [("C006", "Deutschland"), ("C006", "DUITSLAND"), ("C007", "Schweiz"), ("C005", "Belgique")],
+)
+def test_a_country_written_in_its_own_or_the_seller_s_language_is_not_named_again(
+    issued, customer, written
+):
+    """An address copied from the customer's letterhead ends in "Deutschland" (or a Dutch
+    reseller's "Duitsland"): the invoice added "Germany" below it, and the e-invoice gave
+    "Deutschland" as an additional street name."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == customer)
+    address = (*inv.buyer.address[:2], written)
+    inv = replace(inv, buyer=replace(inv.buyer, address=address))
+    assert inv.buyer_address() == list(address)
+    doc = etree.fromstring(ubl_document(inv, seller))
+    street = "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/cbc:AdditionalStreetName"
+    assert doc.xpath(street, namespaces=NS) == []
 
 
 def credit_balance_invoice(inv: Invoice) -> Invoice:
@@ -780,3 +805,56 @@ def test_a_rule_not_subject_to_vat_needs_the_seller_s_legal_registration(tmp_pat
     message = str(refused.value)
     assert message.startswith(f"{seller}, entry chamber_of_commerce: ")
     assert "rules.export" in message and "BR-CO-26" in message
+
+
+def test_a_large_quantity_stays_in_its_column(issued, tmp_path):
+    """A billion requests (S3, Lambda, DynamoDB) printed "123,456,789,012.35" 30 mm wide in the
+    22 mm quantity column, over the line's description."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.invoice_pdf import COLUMNS, FONT, LEFT, PAD
+
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    big = replace(
+        inv.lines[0],
+        description="Amazon DynamoDB – read request units of the order history table",
+        display_quantity=D("123456789012.35"),
+        unit="ReadRequestUnits",
+        display_unit_price=D("1234567.8912"),
+    )
+    inv = replace(inv, lines=(big, *inv.lines[1:]))
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    starts, x = {}, LEFT
+    for head, width, _ in COLUMNS:
+        starts[head], x = (x, x + width * 72 / 25.4), x + width * 72 / 25.4
+    drawn = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            left, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
+            width = pdfmetrics.stringWidth(text.strip(), FONT, size * tm[0])
+            drawn.append((text.strip(), y, left, left + width))
+
+    PdfReader(pdf).pages[0].extract_text(visitor_text=visit)
+    [y] = [y for text, y, _, _ in drawn if text.startswith("Amazon DynamoDB")]
+    row = {text: (a, b) for text, at, a, b in drawn if at == y}
+    for head, text in (("Quantity", "123,456,789,012.35"), ("Unit price", "1,234,567.8912")):
+        left, right = starts[head]
+        assert left + PAD / 2 <= row[text][0] and row[text][1] <= right, (head, row[text])
+
+
+def test_a_belgian_enterprise_number_as_belgians_write_it_is_compact_in_the_e_invoice(issued):
+    """The legal registration 0456.789.133 went into the e-invoice as written, with scheme 0208:
+    PEPPOL-COMMON-R043 (fatal) asks ten digits."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    inv = replace(inv, buyer=replace(inv.buyer, registration="0456.789.133"))
+    data = ubl_document(inv, seller)
+    legal = "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID"
+    assert value(etree.fromstring(data), legal) == "0456789133"
+    assert peppol_findings(data) == []
+    written = replace(inv, buyer=replace(inv.buyer, peppol_id="0208:0456.789.133"))
+    assert [f.split(":")[0] for f in peppol_findings(ubl_document(written, seller))] == [
+        "PEPPOL-COMMON-R043"  # what the check finds in a document holding it as written
+    ]

@@ -10,13 +10,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import build_invoices, load_invoicing, write_invoice_data
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, parameters_copy, setup
-from tests.workbook_formulas import evaluate, formulas, label_cell
+from tests.workbook_formulas import evaluate, formulas, label_cell, shown
 
 D = Decimal
 NASTY = ['=HYPERLINK("http://evil.example","click")', "@SUM(A1)", "+1+2", "-3-4", "=1+1"]
@@ -548,3 +549,85 @@ def test_a_long_reference_is_on_rows_of_its_own_within_the_print_area(tmp_path):
     assert " ".join(parts) == reference and len(parts) == 4
     assert all(len(p) <= DETAIL_CHARACTERS for p in parts)
     assert ws.cell(rows[-1] + 1, 4).value == "Currency"
+
+
+def test_whole_quantities_rates_and_prices_show_no_bare_decimal_point(tmp_path):
+    """The format ``#,##0.####`` shows 744 Hrs as "744." in Excel and LibreOffice, and ``0.##%``
+    the VAT rate 21 % as "21.%": every whole quantity and every rate of every invoice read so."""
+    from xlsxwriter import Workbook
+
+    from billing_lib.sheet_formats import InvoiceFormats
+
+    rows = [*ROWS, line("C003", "12.5", service="Amazon S3", quantity="2.5")]
+    con, invoices, invoicing = make(tmp_path, rows)
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    wb = openpyxl.load_workbook(path)
+    texts = {
+        (ws.title, c.coordinate): shown(c.value, c.number_format)
+        for ws in wb
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, int | float) and c.number_format != "General"
+    }
+    assert [(at, t) for at, t in texts.items() if re.search(r"\.(?!\d)", t)] == []
+    rows = {c.value: c.row for (c,) in wb["Invoice"].iter_rows(max_col=1)}
+    s3, ec2 = rows["Amazon S3"], rows["Amazon EC2"]
+    assert [texts["Invoice", f"{col}{s3}"] for col in "BE"] == ["3.5", "21%"]
+    assert [texts["Invoice", f"{col}{ec2}"] for col in "BDE"] == ["2", "EUR 5.0025", "21%"]
+    fmt = InvoiceFormats(Workbook(str(tmp_path / "x.xlsx")), "JPY")
+    for price, text in ((D(150), "JPY 150"), (D("0.0125"), "JPY 0.0125"), (D(-3), "JPY -3")):
+        assert shown(float(price), fmt.price_for(price).num_format) == text
+    assert shown(0.055, fmt.rate_for(D("5.5")).num_format) == "5.5%"
+
+
+def test_a_large_quantity_and_amount_fit_their_columns(tmp_path):
+    """A column narrower than its number shows "########" in Excel: 4,512,345,678 requests in the
+    quantity column (11 characters wide), EUR 12,345,678.90 in the amounts' (16)."""
+    rows = [
+        line("C003", "12345678.9", service="Amazon S3", quantity="4512345678"),
+        line("C003", "10", service="Amazon EC2", quantity="0.25", unit_price="40"),
+    ]
+    con, invoices, invoicing = make(tmp_path, rows)
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    for sheet, wide in (
+        ("Invoice", [("B", "4,512,345,678"), ("F", "EUR 12,345,678.90")]),
+        ("Usage Amazon Web Services", [("I", "4,512,345,678"), ("L", "EUR 12,345,678.90")]),
+    ):
+        ws = openpyxl.load_workbook(path)[sheet]
+        cached = openpyxl.load_workbook(path, data_only=True)[sheet]
+        texts = [
+            (c.column_letter, shown(cached[c.coordinate].value, c.number_format))
+            for row in ws.iter_rows()
+            for c in row
+            if isinstance(cached[c.coordinate].value, int | float) and c.number_format != "General"
+        ]
+        assert set(wide) <= set(texts), (sheet, texts)
+        widths = {  # a run of columns of one width is one <col min max> element
+            get_column_letter(i): d.width
+            for d in ws.column_dimensions.values()
+            for i in range(d.min, d.max + 1)
+        }
+        assert [(col, t) for col, t in texts if len(t) > widths[col]] == [], sheet
+
+
+def test_a_long_buyer_name_and_address_line_are_on_rows_of_their_own(tmp_path):
+    """Written in one cell, a buyer's name longer than columns A to C ran under the details'
+    labels in column D, which cut it off: the printed invoice named the customer in part."""
+    from dataclasses import replace
+
+    from billing_lib.invoice_sheet import BUYER_CHARACTERS
+
+    con, [inv], invoicing = make(tmp_path, ROWS)
+    name = (
+        "Gemeenschappelijke Regeling Omgevingsdienst Noordzeekanaalgebied, "
+        "afdeling Bedrijfsvoering en Informatievoorziening"
+    )
+    street = "Ceciliastraat 12, bedrijfsverzamelgebouw De Zeekant, ingang B, derde verdieping"
+    buyer = replace(inv.buyer, name=name, address=(street, *inv.buyer.address[1:]))
+    [path, _, _] = write_workbooks(con, [replace(inv, buyer=buyer)], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    column = [c.value for (c,) in ws.iter_rows(max_col=1)]
+    start = column.index("Bill to") + 1
+    parts = [p for p in column[start : column.index("Description")] if p]
+    assert name in " ".join(parts) and street in " ".join(parts)
+    assert all(len(p) <= BUYER_CHARACTERS for p in parts), parts

@@ -124,8 +124,43 @@ class _Doc:
         return str(self.root.xpath(path, namespaces=_NS))
 
 
+#: Peppol's Electronic Address Scheme list (PEPPOL-EN16931-CL008) holds ISO 6523 ICDs and
+#: Peppol's own 99xx codes, four digits each; the EN 16931 list's letter codes, e-mail (EM) among
+#: them, are not Peppol addresses (OpenPEPPOL peppol-bis-invoice-3, PEPPOL-EN16931-UBL.sch).
+_PEPPOL_EAS = re.compile(r"^\d{4}$")
+
+
+#: The form Peppol's rules ask of the identifiers of a few ICD schemes, wherever they stand
+#: (EndpointID, PartyIdentification/ID, legal CompanyID): PEPPOL-COMMON-R041 (0192, Norwegian
+#: organisation number), R043 (0208, Belgian enterprise number), R049 (0007, Swedish
+#: organisation number). Their check digits are the parameters' check (billing_lib.peppol_ids).
+_ICD_FORMS = {
+    "0192": ("PEPPOL-COMMON-R041", re.compile(r"^[0-9]{9}$")),
+    "0208": ("PEPPOL-COMMON-R043", re.compile(r"^[0-9]{10}$")),
+    "0007": ("PEPPOL-COMMON-R049", re.compile(r"^[0-9]{10}$")),
+}
+
+
+def _icd_forms(d: _Doc) -> list[str]:
+    ids = d.root.xpath(
+        "//cbc:EndpointID | //cac:PartyIdentification/cbc:ID | //cbc:CompanyID", namespaces=_NS
+    )
+    return [
+        f"{rule}: identifier {el.text!r} of scheme {el.get('schemeID')} is not in its form"
+        for el in ids
+        for rule, form in [_ICD_FORMS.get(el.get("schemeID") or "", ("", None))]
+        if form is not None and not form.match((el.text or "").strip())
+    ]
+
+
 def _peppol_rules(d: _Doc) -> list[str]:
+    schemes = d.root.xpath("//cbc:EndpointID/@schemeID", namespaces=_NS)
     checks = [
+        (
+            all(_PEPPOL_EAS.match(s) for s in schemes),
+            "PEPPOL-EN16931-CL008: an electronic address scheme is not in Peppol's EAS list "
+            f"(schemes {sorted(set(schemes))})",
+        ),
         (
             bool(_PROFILE.match(d.text("cbc:ProfileID"))),
             "PEPPOL-EN16931-R001: ProfileID is not a Peppol business process",
@@ -147,7 +182,7 @@ def _peppol_rules(d: _Doc) -> list[str]:
             "PEPPOL-EN16931-R020: the seller's electronic address is required",
         ),
     ]
-    return [message for ok, message in checks if not ok]
+    return [message for ok, message in checks if not ok] + _icd_forms(d)
 
 
 def _dutch_rules(d: _Doc) -> list[str]:
@@ -176,9 +211,11 @@ def _dutch_rules(d: _Doc) -> list[str]:
 
 
 def peppol_findings(xml: bytes) -> list[str]:
-    """The Peppol BIS and Dutch (NL-R) rules, of those written out here, that ``xml`` fails."""
+    """The Peppol BIS rules (for a document that claims Peppol BIS Billing 3.0 in its
+    CustomizationID; an EN 16931 one sent by e-mail is not held to them) and the Dutch (NL-R)
+    rules, of those written out here, that ``xml`` fails."""
     d = _Doc(xml)
-    out = _peppol_rules(d)
+    out = _peppol_rules(d) if d.text("cbc:CustomizationID") == _CUSTOMIZATION else []
     if d.text(_SELLER + _COUNTRY) == "NL":
         out += _dutch_rules(d)
     return out

@@ -56,3 +56,30 @@ def formulas(ws) -> dict[str, str]:
 def label_cell(ws, text):
     """The totals' label in column E (the last one: the lines' header says VAT too)."""
     return [c for (c,) in ws.iter_rows(min_col=5, max_col=5) if c.value == text][-1]
+
+
+def shown(value: float, number_format: str) -> str:
+    """The text Excel shows for the number ``value`` in a cell of ``number_format``, for the
+    formats the workbooks use: a positive and a negative section, quoted text, ``#,##0`` with
+    decimals that are required (``0``) or shown only when present (``#``), and ``%``. As Excel
+    does, the decimal point is shown whenever the format has one, even with no decimal after it
+    (``0.##`` shows 744 as ``744.``)."""
+    sections = number_format.split(";")
+    section = sections[1] if value < 0 and len(sections) > 1 else sections[0]
+    literal = re.findall(r'"([^"]*)"', section)
+    body = re.sub(r'"[^"]*"\s*', "", section)
+    number = D(str(abs(value) if len(sections) > 1 else value))
+    if body.endswith("%"):
+        number, body, suffix = number * 100, body[:-1], "%"
+    else:
+        suffix = ""
+    sign = "-" if body.startswith("-") else ""
+    body = body.lstrip("-")
+    whole, _, decimals = body.partition(".")
+    required, optional = decimals.count("0"), decimals.count("#")
+    rounded = number.quantize(D(1).scaleb(-(required + optional)), rounding=ROUND_HALF_UP)
+    text = f"{rounded:{',' if ',' in whole else ''}f}"
+    head, _, tail = text.partition(".")
+    tail = tail.rstrip("0").ljust(required, "0")
+    prefix = f"{literal[0]} " if literal else ""
+    return f"{prefix}{sign}{head}{'.' if '.' in body else ''}{tail}{suffix}"
