@@ -143,16 +143,39 @@ def execute(
         ) from None
     except DeadKernelError as exc:
         where, cell = _keep_dead(exc, output, params.period)
-        raise RunError(
-            f"the billing run for {params.period} stopped{cell}: the notebook's kernel died (its "
-            "process ended: killed, by the system when memory ran out, or crashed; the system "
-            f"log says which)\n(nothing was published{where}). Run it again when the cause is "
-            "gone."
-        ) from None
+        raise _kernel_died(params.period, cell, where) from None
+    except RuntimeError as exc:
+        if _died_starting(exc):
+            raise _kernel_died(params.period, " before its first cell", "") from None
+        if str(exc).startswith("Kernel didn't respond"):
+            raise RunError(
+                f"the billing run for {params.period} stopped before its first cell: the "
+                f"notebook's kernel did not start ({exc}: the machine too busy, or the kernel "
+                "stuck as it started)\n(nothing was published). Run it again."
+            ) from None
+        raise
     finally:
         end_kernels()
         discard(staging)
         lock.release()
+
+
+def _kernel_died(period: str, cell: str, where: str) -> RunError:
+    """The error of a run whose notebook kernel's process ended (``cell``: where, ``where``: the
+    clause naming the notebook kept, ``_keep_dead``)."""
+    return RunError(
+        f"the billing run for {period} stopped{cell}: the notebook's kernel died (its "
+        "process ended: killed, by the system when memory ran out, or crashed; the system "
+        f"log says which)\n(nothing was published{where}). Run it again when the cause is "
+        "gone."
+    )
+
+
+def _died_starting(exc: RuntimeError) -> bool:
+    """Whether ``exc`` is jupyter_client's word for a kernel whose process ended before it
+    answered its first request (killed as it started): not a ``DeadKernelError``, which nbclient
+    raises only for a kernel that dies while running a cell."""
+    return str(exc).startswith("Kernel died before replying to kernel_info")
 
 
 def _keep_failed(executed: Path, output: Path, period: str) -> str:

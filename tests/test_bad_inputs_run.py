@@ -492,8 +492,9 @@ def test_billing_run_names_the_file_a_file_size_limit_stops(same_numbers, forks)
     )
 
 
-def _kernel_of(pid: int, timeout: float = 120) -> int:
-    """The pid of the notebook kernel ``billing run`` (``pid``) started, once it runs."""
+def _kernel_of(pid: int, timeout: float = 120, poll: float = 0.1) -> int:
+    """The pid of the notebook kernel ``billing run`` (``pid``) started, once it runs (looked
+    for every ``poll`` seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in psutil.Process(pid).children(recursive=True):
@@ -502,7 +503,7 @@ def _kernel_of(pid: int, timeout: float = 120) -> int:
                     return child.pid
             except psutil.NoSuchProcess:
                 continue
-        time.sleep(0.1)
+        time.sleep(poll)
     raise AssertionError("billing run started no kernel")
 
 
@@ -557,6 +558,24 @@ def test_a_billing_run_whose_kernel_died_says_so_and_keeps_its_notebook(same_num
     failed = same_numbers / "outputs" / f".failed-{PERIOD}.ipynb"
     assert f"the executed notebook is kept as {failed}" in err
     assert json.loads(failed.read_text(encoding="utf-8"))["cells"]
+
+
+@pytest.mark.slow  # `billing run` started, its kernel killed as it starts
+def test_a_billing_run_whose_kernel_died_as_it_started_says_so(unchanged, forks):
+    """A kernel killed before it answered its first request ended ``billing run`` in
+    jupyter_client's traceback, "RuntimeError: Kernel died before replying to kernel_info",
+    exit status 1 (nbclient raises its DeadKernelError only for a kernel running a cell)."""
+    proc = start(unchanged, "billing", BILLING_RUN)
+    try:
+        os.kill(_kernel_of(proc.pid, poll=0.005), signal.SIGKILL)  # still importing ipykernel
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert f"error: the billing run for {PERIOD} stopped before its first cell" in err
+    assert "the notebook's kernel died" in err and "nothing was published" in err
 
 
 def test_billing_run_prints_the_warnings_the_review_does_not_list(project, tmp_path):
