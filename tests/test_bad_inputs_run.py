@@ -542,10 +542,17 @@ def test_a_billing_run_whose_kernel_died_says_so_and_keeps_its_notebook(same_num
     """A kernel killed (by the system when memory ran out) ended ``billing run`` in 30 lines of
     nbclient's traceback, "DeadKernelError: Kernel died", exit status 1, and no notebook to
     read: a scheduler's log showed a fault of the code."""
-    proc = start(same_numbers, "billing", BILLING_RUN)
+    marker = same_numbers.parent / "numbering"
+    with pytest.MonkeyPatch.context() as mp:  # the kernel stops once it has numbered (faults.py)
+        mp.setenv("BILLING_PAUSE_AT", "numbers-planned")
+        mp.setenv("BILLING_PAUSE_MARKER", str(marker))
+        proc = start(same_numbers, "billing", BILLING_RUN)
     try:
         kernel = _kernel_of(proc.pid)
-        time.sleep(1)  # the kernel starts and executes the notebook's first cells
+        deadline = time.monotonic() + 120
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert int(marker.read_text(encoding="utf-8")) == kernel  # paused in a cell of the kernel
         os.kill(kernel, signal.SIGKILL)
         _, err = proc.communicate(timeout=120)
     finally:
