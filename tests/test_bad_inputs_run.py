@@ -537,6 +537,21 @@ def test_an_interrupted_billing_run_ends_its_kernel_and_publishes_nothing(
     assert _gone(kernel), f"kernel {kernel} still runs after billing run ended"
 
 
+def _kernel_killed(proc: forked.Forked, kernel: Callable[[], int]) -> str:
+    """The standard error of ``billing run`` (``proc``) once the kernel ``kernel()`` names is
+    killed: status 2, one message saying the kernel died and nothing was published."""
+    try:
+        os.kill(kernel(), signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert "the notebook's kernel died" in err and "nothing was published" in err
+    return err
+
+
 @pytest.mark.slow  # `billing run` started, then its kernel killed
 def test_a_billing_run_whose_kernel_died_says_so_and_keeps_its_notebook(same_numbers, forks):
     """A kernel killed (by the system when memory ran out) ended ``billing run`` in 30 lines of
@@ -547,21 +562,17 @@ def test_a_billing_run_whose_kernel_died_says_so_and_keeps_its_notebook(same_num
         mp.setenv("BILLING_PAUSE_AT", "numbers-planned")
         mp.setenv("BILLING_PAUSE_MARKER", str(marker))
         proc = start(same_numbers, "billing", BILLING_RUN)
-    try:
+
+    def paused_kernel() -> int:
         kernel = _kernel_of(proc.pid)
         deadline = time.monotonic() + 120
         while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert int(marker.read_text(encoding="utf-8")) == kernel  # paused in a cell of the kernel
-        os.kill(kernel, signal.SIGKILL)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 2, err[-3000:]
-    assert "Traceback" not in err, err[-3000:]
-    assert f"error: the billing run for {PERIOD} stopped" in err
-    assert "the notebook's kernel died" in err and "nothing was published" in err
+        return kernel
+
+    err = _kernel_killed(proc, paused_kernel)
+    assert f"error: the billing run for {PERIOD} stopped in or after cell [" in err
     failed = same_numbers / "outputs" / f".failed-{PERIOD}.ipynb"
     assert f"the executed notebook is kept as {failed}" in err
     assert json.loads(failed.read_text(encoding="utf-8"))["cells"]
@@ -573,16 +584,9 @@ def test_a_billing_run_whose_kernel_died_as_it_started_says_so(unchanged, forks)
     jupyter_client's traceback, "RuntimeError: Kernel died before replying to kernel_info",
     exit status 1 (nbclient raises its DeadKernelError only for a kernel running a cell)."""
     proc = start(unchanged, "billing", BILLING_RUN)
-    try:
-        os.kill(_kernel_of(proc.pid, poll=0.005), signal.SIGKILL)  # still importing ipykernel
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 2, err[-3000:]
-    assert "Traceback" not in err, err[-3000:]
+    # killed while it still imports ipykernel
+    err = _kernel_killed(proc, lambda: _kernel_of(proc.pid, poll=0.005))
     assert f"error: the billing run for {PERIOD} stopped before its first cell" in err
-    assert "the notebook's kernel died" in err and "nothing was published" in err
 
 
 def test_billing_run_prints_the_warnings_the_review_does_not_list(project, tmp_path):
