@@ -226,12 +226,39 @@ def _manifest(folder: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+#: The files of which one makes ``YYYY-MM/`` a published run folder. Not the manifest alone: a
+#: run folder whose manifest was lost (deleted, not copied back) still holds issued numbers.
+RUN_FILES = (MANIFEST, INVOICE_DATA, FINALISED_MARKER)
+
+
 def run_folders(output: Path) -> list[Path]:
-    """The published run folders ``output/YYYY-MM/`` (with a manifest), in period order."""
+    """The published run folders ``output/YYYY-MM/`` (holding a manifest, ``invoices.json`` or
+    a ``FINALISED`` marker), in period order."""
     return sorted(
         p
         for p in Path(output).iterdir()
-        if p.is_dir() and PERIOD_FOLDER.match(p.name) and (p / MANIFEST).is_file()
+        if p.is_dir() and PERIOD_FOLDER.match(p.name) and any((p / f).is_file() for f in RUN_FILES)
+    )
+
+
+def unreadable_manifest(folder: Path) -> RunError:
+    """The RunError for a run folder whose manifest is lost or damaged: its numbers cannot be
+    checked against the register, nor the reports it billed against a later month's."""
+    path = folder / MANIFEST
+    if not path.exists():
+        state = "missing"
+    else:
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+            state = "not a run's manifest (a JSON object)"
+        except (OSError, ValueError):
+            state = "cannot be read (damaged, or cut short by a copy)"
+    return RunError(
+        f"{path}: {state}, though {folder.name}/ holds a run ({INVOICE_DATA} or "
+        f"{FINALISED_MARKER}); whether the register knows its invoice numbers, and which reports "
+        "it billed, cannot be checked, so a run now could issue those numbers or bill those "
+        "reports again. Nothing was changed. Restore it from a backup (billing register rebuild "
+        f"reads the folder's {INVOICE_DATA} without it)"
     )
 
 
@@ -259,7 +286,9 @@ def check_register_knows_folders(output: Path) -> None:
     finalised = set(register.finalised_periods()) if register else set()
     problems = _series_problems(register) if register else []
     for folder in run_folders(output):
-        manifest = _manifest(folder) or {}
+        manifest = _manifest(folder)
+        if manifest is None:  # skipped, a lost register was not noticed and the series restarted
+            raise unreadable_manifest(folder)
         for inv in manifest.get("invoices", []):
             number, customer = inv.get("invoice_number"), inv.get("customer_id")
             e = entries.get(number)
@@ -513,6 +542,12 @@ def _add_run(found: _Found, folder: Path) -> None:
         raise RunError(
             f"{data}: missing, though {folder / MANIFEST} lists invoices; the register cannot "
             "be rebuilt from this folder (restore it from a backup)"
+        )
+    elif not manifest:  # its numbers are in neither file: rebuilt without them, they restart
+        raise RunError(
+            f"{folder}: neither {MANIFEST} nor {INVOICE_DATA} can be read, so which invoice "
+            "numbers this run issued is unknown; the register cannot be rebuilt from this "
+            "folder (restore them from a backup)"
         )
     else:
         invoices = {}

@@ -593,3 +593,46 @@ def test_several_invoices_are_credited_at_once_or_none_is(outputs):
         ("NWC2026-000002", "NW2026-000003", -done[1].original.gross),
     ]
     assert [e.refers_to for e in credit_notes(outputs)] == [ORIGINAL, "NW2026-000003"]
+
+
+@pytest.mark.parametrize("damage", ["lost", "cut short"])
+def test_a_run_folder_whose_manifest_is_lost_is_rebuilt_by_its_invoices_and_named(
+    outputs, damage, capsys
+):
+    """The register and the finalised October run's ``manifest.json`` lost: the rebuild skipped
+    the folder ("rebuilt ... from 0 run folders", exit 0) and every command skipped it when
+    checking the register, so the next run numbered its invoices NW2026-000001 to 000009 a
+    second time. The rebuild reads the folder's invoices.json (as it did for a manifest cut
+    short); every other command names the manifest, with nothing changed."""
+    from billing_lib.recovery import open_output
+
+    manifest = outputs / PERIOD / "manifest.json"
+    if damage == "lost":
+        manifest.unlink()
+    else:
+        manifest.write_bytes(manifest.read_bytes()[:200])
+    register = outputs / "invoice_register.sqlite"
+    issued = sorted((e.invoice_number, e.status) for e in open_register(register).entries())
+    register.unlink()
+    capsys.readouterr()
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 0
+    assert "from 1 run folders and 0 credit notes (finalised: 2026-10)" in capsys.readouterr().out
+    assert sorted((e.invoice_number, e.status) for e in open_register(register).entries()) == (
+        issued
+    )
+    register.unlink()
+    before = snapshot(outputs)
+    said = "missing" if damage == "lost" else r"cannot be read \(damaged"
+    with pytest.raises(RunError, match=rf"manifest.json: {said}.*, though {PERIOD}/ holds a run"):
+        open_output(outputs, "billing run")
+    assert snapshot(outputs) == before
+
+
+def test_a_run_folder_with_neither_manifest_nor_invoices_is_not_rebuilt_without_them(outputs):
+    """Only its FINALISED marker left: which numbers it issued is unknown, so the rebuild
+    refuses rather than restart the series."""
+    (outputs / PERIOD / "manifest.json").unlink()
+    (outputs / PERIOD / "invoices.json").unlink()
+    (outputs / "invoice_register.sqlite").unlink()
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 2
+    assert not (outputs / "invoice_register.sqlite").exists()
