@@ -264,14 +264,15 @@ def unreadable_manifest(folder: Path) -> RunError:
 
 def correction_folders(output: Path) -> list[Path]:
     """The published credit notes and reissued invoices ``output/corrections/<number>/`` (with a
-    manifest)."""
+    manifest, or, the manifest lost, the credit note's or invoice's data file)."""
     folder = Path(output) / CORRECTIONS
     if not folder.is_dir():
         return []
+    files = (MANIFEST, CREDIT_NOTE_DATA, INVOICE_DATA)
     return sorted(
         p
         for p in folder.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+        if p.is_dir() and not p.name.startswith(".") and any((p / f).is_file() for f in files)
     )
 
 
@@ -328,8 +329,13 @@ def _correction_problems(output: Path, entries: dict[str, RegisterEntry]) -> lis
         # user to a rebuild; it is the folder that needs restoring
         manifest = _manifest(folder)
         if manifest is None:
+            state = (
+                "missing (deleted, or left out of a copy)"
+                if not (folder / MANIFEST).exists()
+                else "cannot be read (damaged, or cut short by a copy)"
+            )
             raise RunError(
-                f"{folder / MANIFEST}: cannot be read (damaged, or cut short by a copy), so "
+                f"{folder / MANIFEST}: {state}, so "
                 f"whether the register knows the number {CORRECTIONS}/{folder.name}/ holds cannot "
                 "be checked; nothing was changed. Restore the file from a backup"
             )
