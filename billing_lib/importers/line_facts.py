@@ -90,6 +90,19 @@ def in_period_sql(period: str) -> str:
     )
 
 
+def begins_in_period_sql(period: str) -> str:
+    """SQL true for a line that begins in ``period``: its charge starts in the month, or its
+    billing period meets it (a late credit of last month on this month's AWS bill)."""
+    first, last = month_days(period, "period")
+    after = date.fromordinal(last.toordinal() + 1)
+    return (
+        f"(ChargePeriodStart >= {timestamp_literal(first)} AND "
+        f"ChargePeriodStart < {timestamp_literal(after)}) OR "
+        f"(BillingPeriodStart IS NOT NULL AND "
+        f"{_overlaps('BillingPeriodStart', 'BillingPeriodEnd', first, after)})"
+    )
+
+
 def sign_rule_sql(spec: FormatSpec) -> str:
     """SQL true for a line of ``__new`` whose quantity and cost contradict: a negative priced
     quantity with a positive cost (any line), or a positive quantity with a negative cost on a
