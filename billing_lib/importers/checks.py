@@ -7,7 +7,6 @@ the file (and row, column and value where there is one) and the way out.
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from decimal import ROUND_DOWN, Decimal
 
 import duckdb
@@ -22,7 +21,6 @@ from billing_lib.importers.line_facts import (
 )
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import QUOTED_COLUMN, FormatSpec
-from billing_lib.periods import month_days
 
 MAX_SHOWN = 20
 
@@ -60,18 +58,16 @@ def check_in_period(
     report of the month with some lines outside it (a late credit for September in October's AWS
     bill, a licence change of late September on October's invoice) is fine: its lines outside
     the month are billed in it and the run warns about them. ``facts`` (line_facts, counted with
-    this period): the lines are read only when some are outside the period or begin before it.
+    this period): the lines are read only when some are outside the period, or most begin before
+    it.
 
     Last month's invoice is refused too: its lines meet this month when its charge cycles run
     into it (licences renewing on their anniversaries, 12 September to 11 October), so the
     charges of lines that *begin* before the month count as well (``_check_begun_before``)."""
-    first, _ = month_days(period, "period")
+    begun_before = facts is None or facts.most_begun_before()
     if facts is not None and (
         facts.first_start is None
-        or (
-            facts.in_period == sum(g.lines for g in facts.groups)
-            and facts.first_start >= datetime.combine(first, time())
-        )
+        or (facts.in_period == sum(g.lines for g in facts.groups) and not begun_before)
     ):
         return
     inside = f"COALESCE({in_period_sql(period)}, false)"
@@ -94,7 +90,8 @@ def check_in_period(
             "folder (a late vendor credit for an earlier month is entered in custom_lines.yaml)"
         )
     _check_charges_in_period(con, src, spec, period, inside)
-    _check_begun_before(con, src, spec, period)
+    if begun_before:
+        _check_begun_before(con, src, spec, period)
 
 
 def _check_begun_before(
