@@ -69,6 +69,7 @@ def open_output(
     False: the rebuild) the register knows every run folder. Returns the lock and what was
     cleaned, one line each."""
     output = Path(output)
+    check_not_in_a_run_folder(output)
     if output.exists() and not output.is_dir():  # mkdir's "File exists" read as a folder
         raise RunError(
             f"{output}: is a file, not a folder; the outputs folder holds the run folders and "
@@ -93,6 +94,42 @@ def open_output(
         lock.release()
         raise
     return lock, cleaned
+
+
+def _what_folder(folder: Path) -> str | None:
+    """What ``folder`` is, when it is a folder of an outputs folder rather than one: a run
+    folder (``YYYY-MM/`` holding a run's files), a credit note's or reissued invoice's folder,
+    or ``corrections/`` (beside an invoice register)."""
+    if not folder.is_dir():
+        return None
+    if PERIOD_FOLDER.match(folder.name) and any((folder / f).is_file() for f in RUN_FILES):
+        return f"the run folder of {folder.name}"
+    if folder.name == CORRECTIONS and (folder.parent / REGISTER).is_file():
+        return "the folder of its credit notes and reissued invoices"
+    if folder.parent.name == CORRECTIONS and any(
+        (folder / f).is_file() for f in (MANIFEST, CREDIT_NOTE_DATA, INVOICE_DATA)
+    ):
+        return f"the folder of the correction {folder.name}"
+    return None
+
+
+def check_not_in_a_run_folder(output: Path) -> None:
+    """RunError when ``output`` is, or is in, a run folder or the corrections of an outputs
+    folder (``--output outputs/2026-10``): a run there started a register of its own, so it
+    issued the series' numbers a second time, and wrote into a finalised run folder."""
+    given = Path(output)
+    resolved = given.resolve()
+    for folder in (resolved, *resolved.parents):
+        what = _what_folder(folder)
+        if what is not None:
+            parent = folder.parent.parent if folder.parent.name == CORRECTIONS else folder.parent
+            where = what if folder == resolved else f"in {what} ({folder})"
+            raise RunError(
+                f"{given}: is not an outputs folder: it is {where} of the outputs folder "
+                f"{parent}. A run or correction there would begin an invoice register "
+                f"of its own and issue numbers {parent / REGISTER} has issued already. Give the "
+                f"outputs folder itself (--output {parent}); nothing was written"
+            )
 
 
 def _check_writable(output: Path) -> None:

@@ -20,13 +20,14 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import cli, corrections
+from billing_lib import cli, corrections, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import RunError
 from billing_lib.invoices import read_invoice_data
 from billing_lib.numbering import open_register
 from billing_lib.ubl import CAC, CBC
 from tests.console_scripts import BEAN_CHECK
+from tests.notebook_project import REPO
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 from tests.workbook_formulas import evaluate, label_cell
 
@@ -636,3 +637,23 @@ def test_a_run_folder_with_neither_manifest_nor_invoices_is_not_rebuilt_without_
     (outputs / "invoice_register.sqlite").unlink()
     assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 2
     assert not (outputs / "invoice_register.sqlite").exists()
+
+
+@pytest.mark.parametrize("given", ["2026-10", "2026-10/invoices", "corrections"])
+def test_a_run_folder_given_for_the_outputs_folder_is_refused(outputs, given):
+    """``--output outputs/2026-10`` (the month's folder for the outputs folder): the next month's
+    run created a register inside the finalised October folder, numbered its invoices
+    NW2026-000001 to 000009 a second time and published itself there. Every command refuses a
+    run folder, a folder in one, or the corrections folder, naming it, with nothing written."""
+    from billing_lib.recovery import open_output
+
+    if given == "corrections":
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+    before = snapshot(outputs)
+    folder = outputs / given
+    with pytest.raises(RunError, match=r"is not an outputs folder: it is .* of the outputs folder"):
+        open_output(folder, "billing run")
+    reports = REPO / "samples" / PERIOD / "reports"
+    with pytest.raises(RunError, match=rf"{folder}: is not an outputs folder"):
+        run.run_all("2026-11", reports, REPO / "parameters", folder)
+    assert snapshot(outputs) == before
