@@ -264,13 +264,15 @@ def _manifest(folder: Path) -> dict | None:
 
 
 #: The files of which one makes ``YYYY-MM/`` a published run folder. Not the manifest alone: a
-#: run folder whose manifest was lost (deleted, not copied back) still holds issued numbers.
-RUN_FILES = (MANIFEST, INVOICE_DATA, FINALISED_MARKER)
+#: run folder whose manifest was lost (deleted, not copied back) still holds its invoice numbers
+#: in ``invoices.json``. A folder holding neither (a ``FINALISED`` marker and a summary, what the
+#: review reads of an earlier month) holds no number to check.
+RUN_FILES = (MANIFEST, INVOICE_DATA)
 
 
 def run_folders(output: Path) -> list[Path]:
-    """The published run folders ``output/YYYY-MM/`` (holding a manifest, ``invoices.json`` or
-    a ``FINALISED`` marker), in period order."""
+    """The published run folders ``output/YYYY-MM/`` (holding a manifest or ``invoices.json``),
+    in period order."""
     return sorted(
         p
         for p in Path(output).iterdir()
@@ -291,8 +293,8 @@ def unreadable_manifest(folder: Path) -> RunError:
         except (OSError, ValueError):
             state = "cannot be read (damaged, or cut short by a copy)"
     return RunError(
-        f"{path}: {state}, though {folder.name}/ holds a run ({INVOICE_DATA} or "
-        f"{FINALISED_MARKER}); whether the register knows its invoice numbers, and which reports "
+        f"{path}: {state}, though {folder.name}/ holds a run's {INVOICE_DATA}; whether the "
+        "register knows its invoice numbers, and which reports "
         "it billed, cannot be checked, so a run now could issue those numbers or bill those "
         "reports again. Nothing was changed. Restore it from a backup (billing register rebuild "
         f"reads the folder's {INVOICE_DATA} without it)"
@@ -588,9 +590,9 @@ def _add_run(found: _Found, folder: Path) -> None:
         )
     elif not manifest:  # its numbers are in neither file: rebuilt without them, they restart
         raise RunError(
-            f"{folder}: neither {MANIFEST} nor {INVOICE_DATA} can be read, so which invoice "
-            "numbers this run issued is unknown; the register cannot be rebuilt from this "
-            "folder (restore them from a backup)"
+            f"{folder}: its {MANIFEST} cannot be read and it holds no {INVOICE_DATA}, so which "
+            "invoice numbers this run issued is unknown; the register cannot be rebuilt from "
+            "this folder (restore them from a backup)"
         )
     else:
         invoices = {}

@@ -629,13 +629,17 @@ def test_a_run_folder_whose_manifest_is_lost_is_rebuilt_by_its_invoices_and_name
     assert snapshot(outputs) == before
 
 
-def test_a_run_folder_with_neither_manifest_nor_invoices_is_not_rebuilt_without_them(outputs):
-    """Only its FINALISED marker left: which numbers it issued is unknown, so the rebuild
-    refuses rather than restart the series."""
-    (outputs / PERIOD / "manifest.json").unlink()
+def test_a_run_folder_with_neither_manifest_nor_invoices_is_not_rebuilt_without_them(
+    outputs, capsys
+):
+    """Its manifest cut short and its invoices.json lost: which numbers it issued is unknown, so
+    the rebuild refuses rather than restart the series."""
+    manifest = outputs / PERIOD / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:200])
     (outputs / PERIOD / "invoices.json").unlink()
     (outputs / "invoice_register.sqlite").unlink()
     assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 2
+    assert "holds no invoices.json, so which invoice numbers" in capsys.readouterr().err
     assert not (outputs / "invoice_register.sqlite").exists()
 
 
