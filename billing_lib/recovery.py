@@ -69,6 +69,7 @@ def open_output(
     False: the rebuild) the register knows every run folder. Returns the lock and what was
     cleaned, one line each."""
     output = Path(output)
+    check_not_in_a_run_folder(output)
     if output.exists() and not output.is_dir():  # mkdir's "File exists" read as a folder
         raise RunError(
             f"{output}: is a file, not a folder; the outputs folder holds the run folders and "
@@ -93,6 +94,42 @@ def open_output(
         lock.release()
         raise
     return lock, cleaned
+
+
+def _what_folder(folder: Path) -> str | None:
+    """What ``folder`` is, when it is a folder of an outputs folder rather than one: a run
+    folder (``YYYY-MM/`` holding a run's files), a credit note's or reissued invoice's folder,
+    or ``corrections/`` (beside an invoice register)."""
+    if not folder.is_dir():
+        return None
+    if PERIOD_FOLDER.match(folder.name) and any((folder / f).is_file() for f in RUN_FILES):
+        return f"the run folder of {folder.name}"
+    if folder.name == CORRECTIONS and (folder.parent / REGISTER).is_file():
+        return "the folder of its credit notes and reissued invoices"
+    if folder.parent.name == CORRECTIONS and any(
+        (folder / f).is_file() for f in (MANIFEST, CREDIT_NOTE_DATA, INVOICE_DATA)
+    ):
+        return f"the folder of the correction {folder.name}"
+    return None
+
+
+def check_not_in_a_run_folder(output: Path) -> None:
+    """RunError when ``output`` is, or is in, a run folder or the corrections of an outputs
+    folder (``--output outputs/2026-10``): a run there started a register of its own, so it
+    issued the series' numbers a second time, and wrote into a finalised run folder."""
+    given = Path(output)
+    resolved = given.resolve()
+    for folder in (resolved, *resolved.parents):
+        what = _what_folder(folder)
+        if what is not None:
+            parent = folder.parent.parent if folder.parent.name == CORRECTIONS else folder.parent
+            where = what if folder == resolved else f"in {what} ({folder})"
+            raise RunError(
+                f"{given}: is not an outputs folder: it is {where} of the outputs folder "
+                f"{parent}. A run or correction there would begin an invoice register "
+                f"of its own and issue numbers {parent / REGISTER} has issued already. Give the "
+                f"outputs folder itself (--output {parent}); nothing was written"
+            )
 
 
 def _check_writable(output: Path) -> None:
@@ -226,25 +263,55 @@ def _manifest(folder: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+#: The files of which one makes ``YYYY-MM/`` a published run folder. Not the manifest alone: a
+#: run folder whose manifest was lost (deleted, not copied back) still holds its invoice numbers
+#: in ``invoices.json``. A folder holding neither (a ``FINALISED`` marker and a summary, what the
+#: review reads of an earlier month) holds no number to check.
+RUN_FILES = (MANIFEST, INVOICE_DATA)
+
+
 def run_folders(output: Path) -> list[Path]:
-    """The published run folders ``output/YYYY-MM/`` (with a manifest), in period order."""
+    """The published run folders ``output/YYYY-MM/`` (holding a manifest or ``invoices.json``),
+    in period order."""
     return sorted(
         p
         for p in Path(output).iterdir()
-        if p.is_dir() and PERIOD_FOLDER.match(p.name) and (p / MANIFEST).is_file()
+        if p.is_dir() and PERIOD_FOLDER.match(p.name) and any((p / f).is_file() for f in RUN_FILES)
+    )
+
+
+def unreadable_manifest(folder: Path) -> RunError:
+    """The RunError for a run folder whose manifest is lost or damaged: its numbers cannot be
+    checked against the register, nor the reports it billed against a later month's."""
+    path = folder / MANIFEST
+    if not path.exists():
+        state = "missing"
+    else:
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+            state = "not a run's manifest (a JSON object)"
+        except (OSError, ValueError):
+            state = "cannot be read (damaged, or cut short by a copy)"
+    return RunError(
+        f"{path}: {state}, though {folder.name}/ holds a run's {INVOICE_DATA}; whether the "
+        "register knows its invoice numbers, and which reports "
+        "it billed, cannot be checked, so a run now could issue those numbers or bill those "
+        "reports again. Nothing was changed. Restore it from a backup (billing register rebuild "
+        f"reads the folder's {INVOICE_DATA} without it)"
     )
 
 
 def correction_folders(output: Path) -> list[Path]:
     """The published credit notes and reissued invoices ``output/corrections/<number>/`` (with a
-    manifest)."""
+    manifest, or, the manifest lost, the credit note's or invoice's data file)."""
     folder = Path(output) / CORRECTIONS
     if not folder.is_dir():
         return []
+    files = (MANIFEST, CREDIT_NOTE_DATA, INVOICE_DATA)
     return sorted(
         p
         for p in folder.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+        if p.is_dir() and not p.name.startswith(".") and any((p / f).is_file() for f in files)
     )
 
 
@@ -259,7 +326,9 @@ def check_register_knows_folders(output: Path) -> None:
     finalised = set(register.finalised_periods()) if register else set()
     problems = _series_problems(register) if register else []
     for folder in run_folders(output):
-        manifest = _manifest(folder) or {}
+        manifest = _manifest(folder)
+        if manifest is None:  # skipped, a lost register was not noticed and the series restarted
+            raise unreadable_manifest(folder)
         for inv in manifest.get("invoices", []):
             number, customer = inv.get("invoice_number"), inv.get("customer_id")
             e = entries.get(number)
@@ -299,8 +368,13 @@ def _correction_problems(output: Path, entries: dict[str, RegisterEntry]) -> lis
         # user to a rebuild; it is the folder that needs restoring
         manifest = _manifest(folder)
         if manifest is None:
+            state = (
+                "missing (deleted, or left out of a copy)"
+                if not (folder / MANIFEST).exists()
+                else "cannot be read (damaged, or cut short by a copy)"
+            )
             raise RunError(
-                f"{folder / MANIFEST}: cannot be read (damaged, or cut short by a copy), so "
+                f"{folder / MANIFEST}: {state}, so "
                 f"whether the register knows the number {CORRECTIONS}/{folder.name}/ holds cannot "
                 "be checked; nothing was changed. Restore the file from a backup"
             )
@@ -513,6 +587,12 @@ def _add_run(found: _Found, folder: Path) -> None:
         raise RunError(
             f"{data}: missing, though {folder / MANIFEST} lists invoices; the register cannot "
             "be rebuilt from this folder (restore it from a backup)"
+        )
+    elif not manifest:  # its numbers are in neither file: rebuilt without them, they restart
+        raise RunError(
+            f"{folder}: its {MANIFEST} cannot be read and it holds no {INVOICE_DATA}, so which "
+            "invoice numbers this run issued is unknown; the register cannot be rebuilt from "
+            "this folder (restore them from a backup)"
         )
     else:
         invoices = {}

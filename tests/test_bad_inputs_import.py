@@ -760,6 +760,57 @@ def test_next_months_invoice_with_one_late_change_of_the_month_is_refused(tmp_pa
     assert import_reports(open_store(), [bad], period="2026-11")[0].rows == 19
 
 
+def test_last_months_invoice_whose_cycles_run_into_the_month_is_refused(tmp_path):
+    """September's Partner Center invoice of licences renewing on their anniversaries (5 Sep to
+    4 Oct, 12 Sep to 11 Oct): every cycle meets October, so it passed as October's, and
+    September's EUR 21,530.84 was billed in October beside October's own invoice, with only
+    "18 rated lines are charged outside 2026-10" among the warnings."""
+
+    def edit(header, rows):
+        for i, row in enumerate(rows):
+            set_value(header, rows, i, "InvoiceNumber", "G052026093")
+            day = max(int(row[header.index("ChargeStartDate")].split("/")[1]), 5)
+            for col, value in (
+                ("ChargeStartDate", f"9/{day}/2026"),
+                ("OrderDate", f"9/{day}/2026"),
+            ):
+                set_value(header, rows, i, col, value)
+            set_value(header, rows, i, "ChargeEndDate", f"10/{day - 1}/2026")
+
+    bad = edited(RECON, tmp_path / "ms-invoice-reconciliation-G052026093.csv", edit)
+    err = import_error(bad, period="2026-10")
+    assert str(err).startswith(
+        f"{bad} (Microsoft Partner Center new-commerce invoice reconciliation): 19 of its 19 "
+        "lines, with 100.0% of its charges (EUR 21714.94 of 21714.94), begin before the run's "
+        "period 2026-10 (from 2026-09-05 to 2026-09-26); none begins in 2026-10. A report of an "
+        "earlier month (last month's invoice, whose charge cycles run into 2026-10)? Bill it "
+        "with --period 2026-09, or remove it from the reports folder."
+    )
+    assert len(err.problems) == 19 and err.problems[0].value == "2026-09-12, cost 247.2"
+    assert err.problems[0].column == "ChargePeriodStart (from 'ChargeStartDate')"
+    assert import_reports(open_store(), [bad], period="2026-09")[0].rows == 19
+
+
+def test_this_months_invoice_with_one_large_purchase_of_the_month_before_is_read(tmp_path):
+    # a reservation bought on 30 September, on October's invoice, carries most of its money: the
+    # lines begun before October are most of its charges, not most of its lines
+    def edit(header, rows):
+        for col, value in (
+            ("ChargeStartDate", "9/30/2026"),
+            ("ChargeEndDate", "9/29/2027"),
+            ("UnitPrice", "40000"),
+            ("EffectiveUnitPrice", "40000"),
+            ("Quantity", "1"),
+            ("BillableQuantity", "1"),
+            ("Subtotal", "40000"),
+            ("Total", "40000"),
+        ):
+            set_value(header, rows, 0, col, value)
+
+    good = edited(RECON, tmp_path / "recon.csv", edit)
+    assert import_reports(open_store(), [good], period="2026-10")[0].rows == 19
+
+
 def test_a_report_with_a_few_lines_of_the_month_before_is_read(tmp_path):
     # October's invoice with two late changes of September (their cycles ended in September)
     def edit(header, rows):

@@ -3,7 +3,8 @@ by its vendor invoice id (billing_lib.billed_reports.check_invoices_not_billed).
 writes the customer's current name into each download, so October's invoice reconciliation
 downloaded in November after a customer's rename is not the file October's manifest lists; its
 licence cycles (5 October to 4 November, a subscription's anniversary) are charged in November,
-so the period check let it through, and November billed October's licences a second time."""
+so the period check let it through (it now refuses a report whose lines mostly begin before the
+month, too), and November billed October's licences a second time."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from billing_lib import run
+from billing_lib.billed_reports import check_invoices_not_billed
 from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
 from tests.notebook_project import REPO
 
 SAMPLE = REPO / "samples" / "2026-10" / "reports"
@@ -56,6 +60,18 @@ def test_a_vendor_invoice_billed_last_month_downloaded_again_is_refused(tmp_path
     (november / VMWARE.format("11")).write_text(vmware.replace("2026-10", "2026-11"))
     with pytest.raises(InputError) as err:
         run.run_all("2026-11", november, params, out, confirm_jumps="C001,C002,C004,C005")
+    # its lines all begin in October: refused by the period check first (importers.checks)
+    assert str(err.value).startswith(
+        f"{november / RECON} (Microsoft Partner Center new-commerce invoice reconciliation): 19 "
+        "of its 19 lines, with 100.0% of its charges (EUR 21714.94 of 21714.94), begin before "
+        "the run's period 2026-11"
+    )
+    assert not (out / "2026-11").exists()
+    # and by its vendor invoice id, whatever the period check makes of its lines
+    con = open_store()
+    import_reports(con, [november / RECON])
+    with pytest.raises(InputError) as err:
+        check_invoices_not_billed(con, out, "2026-11", november)
     text = str(err.value)
     assert text.startswith(
         "the reports of 2026-11 hold lines of vendor invoices a run of another period (2026-10) "

@@ -20,13 +20,14 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import cli, corrections
+from billing_lib import cli, corrections, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import RunError
 from billing_lib.invoices import read_invoice_data
 from billing_lib.numbering import open_register
 from billing_lib.ubl import CAC, CBC
 from tests.console_scripts import BEAN_CHECK
+from tests.notebook_project import REPO
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 from tests.workbook_formulas import evaluate, label_cell
 
@@ -593,3 +594,70 @@ def test_several_invoices_are_credited_at_once_or_none_is(outputs):
         ("NWC2026-000002", "NW2026-000003", -done[1].original.gross),
     ]
     assert [e.refers_to for e in credit_notes(outputs)] == [ORIGINAL, "NW2026-000003"]
+
+
+@pytest.mark.parametrize("damage", ["lost", "cut short"])
+def test_a_run_folder_whose_manifest_is_lost_is_rebuilt_by_its_invoices_and_named(
+    outputs, damage, capsys
+):
+    """The register and the finalised October run's ``manifest.json`` lost: the rebuild skipped
+    the folder ("rebuilt ... from 0 run folders", exit 0) and every command skipped it when
+    checking the register, so the next run numbered its invoices NW2026-000001 to 000009 a
+    second time. The rebuild reads the folder's invoices.json (as it did for a manifest cut
+    short); every other command names the manifest, with nothing changed."""
+    from billing_lib.recovery import open_output
+
+    manifest = outputs / PERIOD / "manifest.json"
+    if damage == "lost":
+        manifest.unlink()
+    else:
+        manifest.write_bytes(manifest.read_bytes()[:200])
+    register = outputs / "invoice_register.sqlite"
+    issued = sorted((e.invoice_number, e.status) for e in open_register(register).entries())
+    register.unlink()
+    capsys.readouterr()
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 0
+    assert "from 1 run folders and 0 credit notes (finalised: 2026-10)" in capsys.readouterr().out
+    assert sorted((e.invoice_number, e.status) for e in open_register(register).entries()) == (
+        issued
+    )
+    register.unlink()
+    before = snapshot(outputs)
+    said = "missing" if damage == "lost" else r"cannot be read \(damaged"
+    with pytest.raises(RunError, match=rf"manifest.json: {said}.*, though {PERIOD}/ holds a run"):
+        open_output(outputs, "billing run")
+    assert snapshot(outputs) == before
+
+
+def test_a_run_folder_with_neither_manifest_nor_invoices_is_not_rebuilt_without_them(
+    outputs, capsys
+):
+    """Its manifest cut short and its invoices.json lost: which numbers it issued is unknown, so
+    the rebuild refuses rather than restart the series."""
+    manifest = outputs / PERIOD / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:200])
+    (outputs / PERIOD / "invoices.json").unlink()
+    (outputs / "invoice_register.sqlite").unlink()
+    assert cli.main(["register", "rebuild", "--output", str(outputs)]) == 2
+    assert "holds no invoices.json, so which invoice numbers" in capsys.readouterr().err
+    assert not (outputs / "invoice_register.sqlite").exists()
+
+
+@pytest.mark.parametrize("given", ["2026-10", "2026-10/invoices", "corrections"])
+def test_a_run_folder_given_for_the_outputs_folder_is_refused(outputs, given):
+    """``--output outputs/2026-10`` (the month's folder for the outputs folder): the next month's
+    run created a register inside the finalised October folder, numbered its invoices
+    NW2026-000001 to 000009 a second time and published itself there. Every command refuses a
+    run folder, a folder in one, or the corrections folder, naming it, with nothing written."""
+    from billing_lib.recovery import open_output
+
+    if given == "corrections":
+        issue_credit_note(outputs, ORIGINAL, ISSUED)
+    before = snapshot(outputs)
+    folder = outputs / given
+    with pytest.raises(RunError, match=r"is not an outputs folder: it is .* of the outputs folder"):
+        open_output(folder, "billing run")
+    reports = REPO / "samples" / PERIOD / "reports"
+    with pytest.raises(RunError, match=rf"{folder}: is not an outputs folder"):
+        run.run_all("2026-11", reports, REPO / "parameters", folder)
+    assert snapshot(outputs) == before

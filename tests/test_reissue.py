@@ -780,7 +780,7 @@ def test_a_reissue_dated_before_the_last_number_of_its_series_is_refused(outputs
     assert snapshot(outputs / "corrections") == files
 
 
-def test_a_reissued_invoice_whose_manifest_is_damaged_is_named_and_rebuilt_as_an_invoice(
+def test_a_reissued_invoice_whose_manifest_is_damaged_or_lost_is_named_and_rebuilt_as_an_invoice(
     outputs, corrected
 ):
     # its manifest.json cut short by a copy: every command said "credit note None (corrects
@@ -798,6 +798,15 @@ def test_a_reissued_invoice_whose_manifest_is_damaged_is_named_and_rebuilt_as_an
         "Restore the file from a backup"
     )
     before = register_rows(outputs)
+    (outputs / "invoice_register.sqlite").unlink()
+    rebuilt = rebuild_register(outputs)
+    assert rebuilt[0].endswith("1 credit notes and 1 reissued invoices (finalised: 2026-10)")
+    assert register_rows(outputs) == before
+    # lost, not damaged: the folder was skipped by every command and by the rebuild, which
+    # dropped the number, and the next month's run issued it a second time
+    manifest.unlink()
+    with pytest.raises(RunError, match=r"manifest.json: missing \(deleted, or left out of a copy"):
+        check_register_knows_folders(outputs)
     (outputs / "invoice_register.sqlite").unlink()
     rebuilt = rebuild_register(outputs)
     assert rebuilt[0].endswith("1 credit notes and 1 reissued invoices (finalised: 2026-10)")

@@ -13,7 +13,12 @@ import duckdb
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.engine import resolve_columns
-from billing_lib.importers.line_facts import LineFacts, in_period_sql, sign_rule_sql
+from billing_lib.importers.line_facts import (
+    LineFacts,
+    begins_in_period_sql,
+    in_period_sql,
+    sign_rule_sql,
+)
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import QUOTED_COLUMN, FormatSpec
 
@@ -53,9 +58,16 @@ def check_in_period(
     report of the month with some lines outside it (a late credit for September in October's AWS
     bill, a licence change of late September on October's invoice) is fine: its lines outside
     the month are billed in it and the run warns about them. ``facts`` (line_facts, counted with
-    this period): the lines are read only when some are outside the period."""
+    this period): the lines are read only when some are outside the period, or most begin before
+    it.
+
+    Last month's invoice is refused too: its lines meet this month when its charge cycles run
+    into it (licences renewing on their anniversaries, 12 September to 11 October), so the
+    charges of lines that *begin* before the month count as well (``_check_begun_before``)."""
+    begun_before = facts is None or facts.most_begun_before()
     if facts is not None and (
-        facts.first_start is None or facts.in_period == sum(g.lines for g in facts.groups)
+        facts.first_start is None
+        or (facts.in_period == sum(g.lines for g in facts.groups) and not begun_before)
     ):
         return
     inside = f"COALESCE({in_period_sql(period)}, false)"
@@ -77,7 +89,21 @@ def check_in_period(
             f"another month? Bill it with --period {months[0]}, or remove it from the reports "
             "folder (a late vendor credit for an earlier month is entered in custom_lines.yaml)"
         )
-    _check_charges_in_period(con, src, spec, period, inside, n_in)
+    _check_charges_in_period(con, src, spec, period, inside)
+    if begun_before:
+        _check_begun_before(con, src, spec, period)
+
+
+def _check_begun_before(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, period: str
+) -> None:
+    """InputError when the lines of ``src`` that begin before ``period`` (their charge starting
+    before it, their billing period, if any, not meeting it) are more than half of its lines and
+    carry more than ``OUTSIDE_SHARE`` of its charges in a currency: last month's invoice, whose
+    charge cycles run into this month. Both, so that October's invoice holding one large
+    purchase of 30 September (a reservation) is still read."""
+    begun = f"COALESCE({begins_in_period_sql(period)}, false)"
+    _check_charges_in_period(con, src, spec, period, begun, begun_before=True)
 
 
 def _check_charges_in_period(
@@ -86,11 +112,15 @@ def _check_charges_in_period(
     spec: FormatSpec,
     period: str,
     inside: str,
-    n_in: int,
+    *,
+    begun_before: bool = False,
 ) -> None:
     """The money half of ``check_in_period``: InputError when the lines charged outside
     ``period`` (SQL ``inside`` false) carry more than ``OUTSIDE_SHARE`` of the report's charges
-    (positive BilledCost: credits would cancel charges) in one of its currencies."""
+    (positive BilledCost: credits would cancel charges) in one of its currencies. With
+    ``begun_before`` (``inside``: the line begins in the period), only when they are also more
+    than half of its lines in that currency, and said so."""
+    most_lines = "AND sum(n_out) * 2 > sum(n)" if begun_before else ""
     rows = con.execute(
         f"""WITH m AS (
               SELECT BillingCurrency AS currency, strftime(ChargePeriodStart, '%Y-%m') AS month,
@@ -104,24 +134,43 @@ def _check_charges_in_period(
                    min(lo), max(hi), arg_max(month, COALESCE(outside, 0))
             FROM m GROUP BY currency
             HAVING sum(charged) > 0 AND COALESCE(sum(outside), 0) > {OUTSIDE_SHARE} * sum(charged)
+                   {most_lines}
             ORDER BY COALESCE(sum(outside), 0) / sum(charged) DESC, currency"""
     ).fetchall()
     if not rows:
         return
     currency, n_out, n, charged, outside, lo, hi, month = rows[0]
     share = (Decimal(outside) / Decimal(charged) * 100).quantize(Decimal("0.1"), ROUND_DOWN)
-    lines_in = f"{n_in} line is" if n_in == 1 else f"{n_in} lines are"
-    raise InputError(
+    n_in = n - n_out
+    figures = (
         f"{src.name} ({spec.title}): {n_out} of its {n} lines, with {share}% of its charges "
-        f"({currency} {_amount(outside)} of {_amount(charged)}), are charged outside the run's "
-        f"period {period} (from {lo.date()} to {hi.date()}); only {lines_in} charged in "
-        f"{period}. A report of another month (next month's invoice in this month's folder)? "
-        f"Bill it with --period {month}, or remove it from the reports folder. A report of "
-        f"{period} has few lines of other months (a late licence change, a late credit), billed "
-        f"in {period} with a warning; one whose lines outside the month carry more than "
-        f"{int(OUTSIDE_SHARE * 100)}% of its charges is refused",
-        _rows_outside(con, src, spec, period, inside),
+        f"({currency} {_amount(outside)} of {_amount(charged)})"
     )
+    if begun_before:
+        lines_in = (
+            "none begins" if not n_in else f"only {n_in} {'begins' if n_in == 1 else 'begin'}"
+        )
+        message = (
+            f"{figures}, begin before the run's period {period} (from {lo.date()} to "
+            f"{hi.date()}); {lines_in} in {period}. A report of an earlier month (last month's "
+            f"invoice, whose charge cycles run into {period})? Bill it with --period {month}, or "
+            f"remove it from the reports folder. A report of {period} has few lines begun "
+            f"before it (a late licence change, a purchase of the month's last day), billed in "
+            f"{period} with a warning; one where they are most of its lines and carry more than "
+            f"{int(OUTSIDE_SHARE * 100)}% of its charges is refused"
+        )
+    else:
+        lines_in = f"{n_in} line is" if n_in == 1 else f"{n_in} lines are"
+        message = (
+            f"{figures}, are charged outside the run's period {period} (from {lo.date()} to "
+            f"{hi.date()}); only {lines_in} charged in {period}. A report of another month "
+            f"(next month's invoice in this month's folder)? Bill it with --period {month}, or "
+            f"remove it from the reports folder. A report of {period} has few lines of other "
+            f"months (a late licence change, a late credit), billed in {period} with a warning; "
+            f"one whose lines outside the month carry more than {int(OUTSIDE_SHARE * 100)}% of "
+            "its charges is refused"
+        )
+    raise InputError(message, _rows_outside(con, src, spec, period, inside))
 
 
 def _rows_outside(

@@ -66,6 +66,15 @@ class LineFacts:
     last_end: datetime | None
     groups: tuple[FactGroup, ...] = field(default=(), compare=False)
     without_line_id: int = 0
+    #: per currency, the lines that do not begin in the period (``begins_in_period_sql``; empty:
+    #: no period given)
+    begun_before: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def most_begun_before(self) -> bool:
+        """Whether in some currency most lines do not begin in the period (``check_in_period``
+        reads the lines only then)."""
+        lines = {g.currency: g.currency_lines for g in self.groups}
+        return any(n * 2 > lines.get(c, 0) for c, n in self.begun_before.items())
 
 
 def _overlaps(start: str, end: str, first: date, after: date) -> str:
@@ -85,6 +94,19 @@ def in_period_sql(period: str) -> str:
     after = date.fromordinal(last.toordinal() + 1)
     return (
         f"{_overlaps('ChargePeriodStart', 'ChargePeriodEnd', first, after)} OR "
+        f"(BillingPeriodStart IS NOT NULL AND "
+        f"{_overlaps('BillingPeriodStart', 'BillingPeriodEnd', first, after)})"
+    )
+
+
+def begins_in_period_sql(period: str) -> str:
+    """SQL true for a line that begins in ``period``: its charge starts in the month, or its
+    billing period meets it (a late credit of last month on this month's AWS bill)."""
+    first, last = month_days(period, "period")
+    after = date.fromordinal(last.toordinal() + 1)
+    return (
+        f"(ChargePeriodStart >= {timestamp_literal(first)} AND "
+        f"ChargePeriodStart < {timestamp_literal(after)}) OR "
         f"(BillingPeriodStart IS NOT NULL AND "
         f"{_overlaps('BillingPeriodStart', 'BillingPeriodEnd', first, after)})"
     )
@@ -115,6 +137,7 @@ def line_facts(
     rules = [condition for condition, column, _, _ in violation_rules() if column not in _KEYS]
     on_keys = [condition for condition, column, _, _ in violation_rules() if column in _KEYS]
     inside = f"count_if({in_period_sql(period)})" if period else "NULL"
+    begun = f"count_if(NOT COALESCE({begins_in_period_sql(period)}, false))" if period else "0"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {FACTS} AS
             SELECT ChargeCategory, BillingCurrency, count(*) AS lines, sum(BilledCost) AS cost,
@@ -125,17 +148,22 @@ def line_facts(
                      AS first_start,
                    max(ChargePeriodEnd) FILTER ({date_in_range_sql("ChargePeriodEnd")})
                      AS last_end,
-                   count(*) - count(x_VendorLineId) AS without_line_id
+                   count(*) - count(x_VendorLineId) AS without_line_id,
+                   {begun} AS begun_before
             FROM __new GROUP BY ALL"""
     )
     # the rules on the keys once per group; the sums per currency by DuckDB, exact
     rows = con.execute(
         f"""SELECT ChargeCategory, BillingCurrency, lines, cost, sum(lines) OVER cur,
                    sum(cost) OVER cur, broken, wrong_signs, in_period, first_start, last_end,
-                   ({_or(on_keys)}) IS TRUE, without_line_id
+                   ({_or(on_keys)}) IS TRUE, without_line_id, begun_before
             FROM {FACTS} WINDOW cur AS (PARTITION BY BillingCurrency) ORDER BY 1, 2"""
     ).fetchall()
     starts = [r[9] for r in rows if r[9] is not None]
+    begun_before: dict[str, int] = {}
+    for r in rows:
+        if r[13]:
+            begun_before[r[1]] = begun_before.get(r[1], 0) + r[13]
     ends = [r[10] for r in rows if r[10] is not None]
     # count_if over a group whose condition is NULL on every line is NULL: counted as none
     return LineFacts(
@@ -146,4 +174,5 @@ def line_facts(
         max(ends, default=None),
         tuple(FactGroup(r[0], r[1], r[2], r[3], int(r[4]), r[5]) for r in rows),
         sum(r[12] for r in rows),
+        begun_before,
     )
