@@ -17,8 +17,9 @@ from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
 from billing_lib.importers.reader import open_sources
 from billing_lib.importers.report_names import (
-    REPORT_SUFFIXES,
+    refuse_reports_in_subfolders,
     refuse_reports_not_read,
+    reports_in_subfolders,
     reports_not_read,
 )
 from billing_lib.periods import PERIOD_PATTERN, month_days
@@ -188,12 +189,7 @@ def _subfolders_with_reports(folder: Path) -> str:
     """A hint naming the subfolders of ``folder`` that hold vendor report files (the month's
     folder given for its ``reports/``); empty when there are none. Reports are not read from
     subfolders: a run bills exactly the files of the folder it is given."""
-    held = sorted(
-        p.name
-        for p in folder.iterdir()
-        if p.is_dir()
-        and any(q.is_file() and q.name.lower().endswith(REPORT_SUFFIXES) for q in p.iterdir())
-    )
+    held = sorted(reports_in_subfolders(folder))
     if not held:
         return ""
     names = ", ".join(f"{folder / n}" for n in held)
@@ -247,6 +243,7 @@ def check_parameters(
     refuse_reports_not_read(
         [(f"{reports_dir / n}", why) for n, why in reports_not_read(reports_dir)]
     )
+    refuse_reports_in_subfolders(reports_dir)
     found: list[tuple[str, str]] = []
     # a zip whole, then per member; a CSV.gz also by its content, a re-encoded CSV by its text
     digests: list[Digest] = []

@@ -161,6 +161,36 @@ def test_a_reports_folder_without_known_reports_is_refused(folders, tmp_path):
         check(folders)
 
 
+def test_reports_in_a_subfolder_of_the_reports_folder_are_refused_naming_it(folders):
+    """AWS Data Exports lay a month out as <export>/data/BILLING_PERIOD=2026-10/*.parquet; that
+    tree copied into the month's folder beside the Microsoft files was listed among the run's
+    warnings as "a subfolder" and every AWS charge was on no invoice."""
+    reports = folders["reports"]
+    data = reports / "aws-export" / "data" / "BILLING_PERIOD=2026-10"
+    data.mkdir(parents=True)
+    (data / "aws-export-00001.snappy.parquet").write_bytes(b"PAR1")
+    (reports / "aws-export" / "metadata").mkdir()
+    (reports / "aws-export" / "metadata" / "manifest.json").write_text("{}")
+    (reports / "archive").mkdir()  # a subfolder holding no report: listed only, as before
+    (reports / "archive" / "notes.txt").write_text("September's notes")
+    (reports / "platform").mkdir()  # the platforms' exports: read by the review and the sync
+    (reports / "platform" / "subscriptions.csv").write_text("a,b\n")
+    with pytest.raises(InputError) as caught:
+        check(folders)
+    message = str(caught.value)
+    assert message.startswith(
+        f"{reports / 'aws-export'}: a subfolder holding 1 vendor report file(s) "
+        "(aws-export/data/BILLING_PERIOD=2026-10/aws-export-00001.snappy.parquet): a run reads "
+        "the reports of the folder it is given, not of its subfolders, so their charges would "
+        "be on no invoice"
+    ), message
+    assert [p.file for p in caught.value.problems] == [
+        str(data / "aws-export-00001.snappy.parquet")
+    ]
+    shutil.rmtree(reports / "aws-export")
+    assert check(folders).reports_found == (("cur.csv", "AWS Cost and Usage Report (legacy)"),)
+
+
 def test_a_missing_parameters_folder_is_refused(folders, tmp_path):
     with pytest.raises(ParameterError, match="entry parameters.*no such parameters folder"):
         check(folders, parameters=tmp_path / "nope")

@@ -33,7 +33,11 @@ READING_RULES = """\
   and folders such as `.git`) is listed among the run's warnings with its reason, and in
   `billing import`'s output for the members of a zip it is given. A file or zip member that looks
   like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`) is
-  refused, by `billing import` and by `billing run`, naming the zip and the member.
+  refused, by `billing import` and by `billing run`, naming the zip and the member. A
+  subfolder holding report files at any depth (an AWS Data Exports tree,
+  `<export>/data/BILLING_PERIOD=2026-10/*.parquet`, copied into the month's folder) is refused by
+  `billing run`, naming it and its files: listed among the warnings, its charges were on no
+  invoice.
 - **Reports without money** (VMware usage): a format with a `contract_price` is priced from the
   reseller's contract in `parameters/vendor_prices.yaml` by product and month; a line with no
   price is refused naming the product and the month, before anything is written. Units the

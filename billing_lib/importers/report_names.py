@@ -7,7 +7,8 @@ zip it makes (``__MACOSX/``), folder settings. Anything else that is not read (a
 invoice, a subfolder, a zip's other members) is named with its reason (``files_not_read``, among
 a run's warnings), so that nothing is left out unseen; but the subfolder ``platform/`` of the
 provisioning platforms' exports (docs/monthly-close.md), which the review and
-``billing customers sync`` read. A spreadsheet workbook is refused instead
+``billing customers sync`` read. A subfolder holding report files is refused by a run
+(``refuse_reports_in_subfolders``), and so is a spreadsheet workbook
 (``WORKBOOK_SUFFIXES``): it is most likely a report saved from Excel, and leaving it unread would
 leave its charges off every invoice.
 """
@@ -40,6 +41,9 @@ LOOKS_LIKE_A_REPORT = re.compile(
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 #: The folder of metadata macOS puts into a zip it makes (a folder of its own once unzipped).
 MACOS_ZIP_FOLDER = "__MACOSX"
+#: Subfolders of a reports folder that hold no vendor reports by design: macOS's zip metadata,
+#: the provisioning platforms' exports.
+NOT_REPORT_FOLDERS = (MACOS_ZIP_FOLDER, PLATFORM_FOLDER)
 #: Names (lower case) of the folder settings Windows and macOS write into any folder.
 SYSTEM_FILES = ("desktop.ini", "thumbs.db", ".ds_store")
 
@@ -106,6 +110,53 @@ def report_files(folder: Path) -> list[Path]:
     ]
 
 
+def reports_in_subfolders(folder: Path) -> dict[str, list[str]]:
+    """Per subfolder of ``folder`` (but hidden ones, macOS's zip folder and ``platform/``), the
+    files at any depth below it that the import would read were they in ``folder``
+    (``REPORT_SUFFIXES``), named relative to ``folder``: a run reads the folder it is given, so
+    their charges would be on no invoice (``refuse_reports_in_subfolders``)."""
+    held: dict[str, list[str]] = {}
+    for sub in sorted(Path(folder).iterdir()):
+        if not sub.is_dir() or sub.name.startswith(".") or sub.name in NOT_REPORT_FOLDERS:
+            continue
+        files = sorted(
+            q.relative_to(folder).as_posix()
+            for q in sub.rglob("*")
+            if q.is_file()
+            and q.name.lower().endswith(REPORT_SUFFIXES)
+            and not left_by_a_program(q.name)
+            and not any(part.startswith(".") for part in q.relative_to(sub).parts)
+        )
+        if files:
+            held[sub.name] = files
+    return held
+
+
+def refuse_reports_in_subfolders(folder: Path) -> None:
+    """InputError naming each subfolder of the reports folder ``folder`` that holds report
+    files (``reports_in_subfolders``): AWS Data Exports lay a month out as
+    ``<export>/data/BILLING_PERIOD=2026-10/*.parquet``, and a copy of that tree in the month's
+    folder was listed among the warnings while that vendor's charges were on no invoice."""
+    held = reports_in_subfolders(folder)
+    if not held:
+        return
+    name, files = next(iter(held.items()))
+    count = sum(len(f) for f in held.values())
+    raise InputError(
+        f"{Path(folder) / name}: a subfolder holding {len(files)} vendor report file(s) "
+        f"({files[0]}{', ...' if len(files) > 1 else ''})"
+        + (f"; {len(held)} such subfolders, {count} files" if len(held) > 1 else "")
+        + ": a run reads the reports of the folder it is given, not of its subfolders, so "
+        f"their charges would be on no invoice. Move the month's reports into {folder} itself "
+        "(each file once), and other months' files out of it",
+        [
+            Problem(str(Path(folder) / f), None, None, None, f"a report in {folder} itself")
+            for files in held.values()
+            for f in files
+        ],
+    )
+
+
 def zip_members(zf: zipfile.ZipFile, path: Path) -> list[str]:
     """The members of the zip ``path`` the import reads, in name order; InputError when it holds
     a spreadsheet workbook."""
@@ -126,7 +177,7 @@ def files_not_read(folder: Path) -> list[tuple[str, str]]:
         if p.name.startswith("."):
             continue  # hidden (.git, .gitignore): kept by tools, never a vendor's report
         if p.is_dir():
-            if p.name not in (MACOS_ZIP_FOLDER, PLATFORM_FOLDER):
+            if p.name not in NOT_REPORT_FOLDERS:
                 found.append((p.name, "a subfolder: the reports are read from the folder itself"))
         elif why := why_not_read(p.name, REPORT_SUFFIXES):
             found.append((p.name, why))
