@@ -26,7 +26,7 @@ from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRate, ExchangeRates, neighbours_in, span_text
 from billing_lib.invoice_files import billed_nets
 from billing_lib.invoice_model import Invoice
-from billing_lib.money import minor_unit
+from billing_lib.money import minor_unit, round_money
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, months_from, run_periods
@@ -808,6 +808,36 @@ def short_reports(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     ]
 
 
+def charged_after_the_month(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
+    """Vendor lines billed in ``period`` whose charge begins after the month, per report and
+    currency: a date mistyped (a daily usage file's 10/5/2027) or next month's charges, billed on
+    this month's invoices at the prices of their dates with only the rating's general warning
+    about lines outside the month (which also counts the usual late credits of earlier months)."""
+    last = month_days(period)[1]
+    rows = con.execute(
+        """SELECT source_file, currency, count(*), min(charge_date), max(charge_date),
+                  sum(amount)
+           FROM rated_lines WHERE line_kind = 'vendor' AND charge_date > $1
+           GROUP BY ALL ORDER BY 1, 2""",
+        [last],
+    ).fetchall()
+    return [
+        Finding(
+            "charged after the month",
+            _name(file),
+            f"{n} line(s) charged from {lo.isoformat()} to {hi.isoformat()}, after {period}, "
+            f"are billed on this month's invoices ({currency} {round_money(amount, currency)}): "
+            "a date mistyped, or next month's charges?",
+            _source_lines(
+                con,
+                "line_kind = 'vendor' AND charge_date > ? AND source_file = ? AND currency = ?",
+                [last, file, currency],
+            ),
+        )
+        for file, currency, n, lo, hi, amount in rows
+    ]
+
+
 #: Formats whose reports always have the vendor's invoice id column, filled on every line once
 #: the vendor has invoiced the month and empty before. Not: an EA cost export (no such column),
 #: FOCUS 1.0 (none either), VMware's usage (no vendor invoice).
@@ -1152,6 +1182,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     )
     found += missing_reports(billing_accounts(run.report_lines), run.output, previous)
     found += short_reports(run.con, run.period)
+    found += charged_after_the_month(run.con, run.period)
     found += estimated_reports(run.report_lines)
     found += months_not_billed(run.output, run.period)
     found += months_not_finalised(run.output, run.period)

@@ -4,6 +4,7 @@ Partner Center, exchange rates set before the month, and the printed list."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from datetime import date
@@ -312,6 +313,29 @@ def test_a_report_whose_usage_ends_before_the_month_does_is_listed(tmp_path):
         "its 322 usage line(s) of 2026-10 run to 2026-10-14, the month to 2026-10-31: "
         "downloaded before the month ended, or a part of the report missing?",
     )
+
+
+def test_a_line_charged_after_the_month_is_listed(tmp_path):
+    # one day of a daily usage file with its year mistyped: billed in October at its prices of
+    # 2027 with only the rating's general warning about lines outside the month
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    usage = reports / "ms-daily-rated-usage-G052026103.csv"
+    with open(usage, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    day = rows[0].index("UsageDate")
+    assert rows[6][day] == "10/1/2026"
+    rows[6][day] = "10/5/2027"  # row 7 of the file as a spreadsheet shows it
+    with open(usage, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    br = invoiced(tmp_path / "out", reports=reports)
+    check, finding = one_finding(br, "charged after the month")
+    assert check == usage.name
+    assert finding.startswith(
+        "1 line(s) charged from 2027-10-05 to 2027-10-05, after 2026-10, are billed on this "
+        "month's invoices (EUR "
+    ), finding
+    assert [f.lines for f in found(br, "charged after the month")] == [(f"{usage.name} row 7",)]
 
 
 def test_a_vendor_billed_last_month_and_absent_now_is_listed(tmp_path, sample_outputs):
