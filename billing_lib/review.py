@@ -838,72 +838,6 @@ def charged_after_the_month(con: duckdb.DuckDBPyConnection, period: str) -> list
     ]
 
 
-#: What makes a line of this run the same charge as a line an earlier month's run billed: the
-#: vendor's line id where both have one, else the charge itself (``SAME_CHARGE``).
-SAME_CHARGE = """
-    n.vendor = b.vendor AND n.charge_date = b.charge_date
-    AND CASE WHEN n.vendor_line_id IS NOT NULL AND b.vendor_line_id IS NOT NULL
-             THEN n.vendor_line_id = b.vendor_line_id
-             ELSE n.subscription IS NOT DISTINCT FROM b.subscription
-              AND n.sku IS NOT DISTINCT FROM b.sku AND n.service IS NOT DISTINCT FROM b.service
-              AND n.quantity IS NOT DISTINCT FROM b.quantity
-              AND n.vendor_cost = b.vendor_cost AND n.vendor_currency = b.vendor_currency END"""
-
-
-def billed_by_an_earlier_run(
-    con: duckdb.DuckDBPyConnection, output: Path, period: str, rated_file: str
-) -> list[Finding]:
-    """Vendor lines billed now whose charge falls in an earlier month that a published run of
-    this outputs folder billed, and that are the same charge as one of that run's lines
-    (``SAME_CHARGE``), per report and month: a month-to-date or custom-range export (20 September
-    to 19 October after September was billed from its own) bills the overlap a second time, and
-    formats without a vendor invoice id cannot be refused by it (``billed_reports``)."""
-    first = month_days(period)[0]
-    months = [
-        m
-        for (m,) in con.execute(
-            """SELECT DISTINCT strftime(charge_date, '%Y-%m') FROM rated_lines
-               WHERE line_kind = 'vendor' AND charge_date < $1 ORDER BY 1""",
-            [first],
-        ).fetchall()
-    ]
-    out = []
-    for month in months:
-        billed = output / month / rated_file
-        if not billed.is_file():
-            continue
-        with named_if_damaged([billed]):
-            rows = con.execute(
-                f"""SELECT n.source_file, n.source_row, n.vendor_currency, n.vendor_cost
-                    FROM rated_lines n
-                    WHERE n.line_kind = 'vendor' AND strftime(n.charge_date, '%Y-%m') = $1
-                      AND EXISTS (SELECT 1 FROM read_parquet($2) b
-                                  WHERE b.line_kind = 'vendor' AND {SAME_CHARGE})
-                    ORDER BY 1, 2""",
-                [month, str(billed)],
-            ).fetchall()
-        files: dict[str, list[tuple]] = {}
-        for file, row, currency, cost in rows:
-            files.setdefault(file, []).append((row, currency, cost))
-        for file, found in files.items():
-            costs = ", ".join(
-                f"{c} {round_money(sum(x[2] for x in found if x[1] == c), c)}"
-                for c in sorted({x[1] for x in found})
-            )
-            out.append(
-                Finding(
-                    "billed by an earlier run",
-                    _name(file),
-                    f"{len(found)} line(s) charged in {month} are the same charges as lines the "
-                    f"run of {month} billed (the vendor's line id, or the same subscription, "
-                    f"product, day, quantity and cost; vendor cost {costs}): billed twice? An "
-                    f"export of a range overlapping {month} bills the overlap again",
-                    tuple(f"{_name(file)} row {r}" for r, _, _ in found),
-                )
-            )
-    return out
-
-
 #: Formats whose reports always have the vendor's invoice id column, filled on every line once
 #: the vendor has invoiced the month and empty before. Not: an EA cost export (no such column),
 #: FOCUS 1.0 (none either), VMware's usage (no vendor invoice).
@@ -1249,7 +1183,6 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += missing_reports(billing_accounts(run.report_lines), run.output, previous)
     found += short_reports(run.con, run.period)
     found += charged_after_the_month(run.con, run.period)
-    found += billed_by_an_earlier_run(run.con, run.output, run.period, run.rated_file)
     found += estimated_reports(run.report_lines)
     found += months_not_billed(run.output, run.period)
     found += months_not_finalised(run.output, run.period)

@@ -338,43 +338,6 @@ def test_a_line_charged_after_the_month_is_listed(tmp_path):
     assert [f.lines for f in found(br, "charged after the month")] == [(f"{usage.name} row 7",)]
 
 
-def test_charges_an_earlier_run_billed_are_listed(tmp_path, sample_outputs):
-    # September billed (its rated lines: October's a month earlier); October's daily usage file
-    # downloaded for a range reaching into September: three of its lines are September's billed
-    # charges again (no line id: the same subscription, product, day, quantity and cost), a
-    # fourth a September charge September's run did not have
-    september = tmp_path / "out" / "2026-09"
-    september.mkdir(parents=True)
-    con = duckdb.connect()
-    con.execute(
-        f"""COPY (SELECT * REPLACE (CAST(charge_date - INTERVAL 1 MONTH AS DATE) AS charge_date)
-                  FROM read_parquet('{sample_outputs / "2026-10" / "rated_lines.parquet"}'))
-            TO '{september / "rated_lines.parquet"}' (FORMAT parquet)"""
-    )
-    con.close()
-    reports = tmp_path / "reports"
-    shutil.copytree(SAMPLE_REPORTS, reports)
-    usage = reports / "ms-daily-rated-usage-G052026103.csv"
-    with open(usage, encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    day = rows[0].index("UsageDate")
-    assert [r[day] for r in rows[2:6]] == ["10/1/2026"] * 4
-    for r in rows[2:5]:
-        r[day] = "9/1/2026"  # rows 3 to 5 of the file
-    rows[5][day] = "9/30/2026"  # and a charge September's run did not bill
-    rows[5][rows[0].index("Quantity")] = "7.77"
-    rows[5][rows[0].index("BillingPreTaxTotal")] = "1.23"
-    with open(usage, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
-    br = invoiced(tmp_path / "out", reports=reports)
-    [f] = found(br, "billed by an earlier run")
-    assert f.subject == usage.name
-    assert f.finding.startswith(
-        "3 line(s) charged in 2026-09 are the same charges as lines the run of 2026-09 billed"
-    ), f.finding
-    assert f.lines == tuple(f"{usage.name} row {r}" for r in (3, 4, 5))
-
-
 def test_a_vendor_billed_last_month_and_absent_now_is_listed(tmp_path, sample_outputs):
     # September (finalised) billed AWS, Microsoft and VMware; October's VMware report is left out
     finalised(tmp_path / "out", "2026-09", "")
