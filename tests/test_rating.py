@@ -961,7 +961,7 @@ def _month_with_priced_and_passed_on_credits(tmp_path):
         tmp_path,
         plan(
             "{id: all, kind: markup, percent: 10, credits: price}",
-            "{id: refunds, kind: markup, percent: 10, match: {charge_type: Refund}}",
+            "{id: refunds, kind: pass_through, match: {charge_type: Refund}}",
         ),
         [
             line(BilledCost="20"),
