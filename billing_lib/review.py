@@ -26,7 +26,7 @@ from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRate, ExchangeRates, neighbours_in, span_text
 from billing_lib.invoice_files import billed_nets
 from billing_lib.invoice_model import Invoice
-from billing_lib.money import minor_unit
+from billing_lib.money import minor_unit, round_money
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import month_days, months_from, run_periods
@@ -34,6 +34,7 @@ from billing_lib.pricing import CustomLine, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.commitments import EFFECTIVE, NOT_BILLED, Side, commitment_splits
 from billing_lib.rating.custom import billed_in
+from billing_lib.rating.rated_file import MINIMUM_COUNTS
 from billing_lib.rating.spans import Span, spans
 from billing_lib.run_files import (
     MANIFEST,
@@ -341,6 +342,46 @@ def margins(
             Finding("low margin", str(inv.customer_id), text, (f"invoice {inv.invoice_number}",))
         )
     return out
+
+
+def absorbed_credits(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Customers whose minimum fee absorbed vendor credits (``rating.MINIMUM_COUNTS``): a fee
+    tops up its lines' revenue, credits included (docs/pricing.md), so usage of 11.00 and a
+    credit of -200.00 passed on give a top-up of 264.00: the customer pays the minimum, 75.00,
+    and the credit goes to the reseller. The part absorbed is what the top-up holds beyond the
+    usage's own shortfall: min(top-up, -credits)."""
+    rows = con.execute(
+        f"""SELECT customer_id, plan_id, rule_id, currency, minimum, used, credits
+            FROM {MINIMUM_COUNTS} WHERE credits < 0 AND used < minimum
+            ORDER BY customer_id, plan_id, rule_id"""
+    ).fetchall()
+    out = []
+    for customer, plan, rule, currency, minimum, used, credits in rows:
+        top_up = Decimal(minimum) - Decimal(used)
+        absorbed = min(top_up, -Decimal(credits))
+        out.append(
+            Finding(
+                "minimum fee absorbs credits",
+                customer,
+                f"the minimum fee {plan}/{rule} of {currency} {_shown(minimum, currency)} counts "
+                f"its credits of {_shown(credits, currency)} as revenue (usage "
+                f"{_shown(Decimal(used) - Decimal(credits), currency)}): its top-up of "
+                f"{_shown(top_up, currency)} absorbs {currency} {_shown(absorbed, currency)} of "
+                "them, so the customer pays the minimum and the credit goes to the reseller. "
+                "Tell the customer, or give the credit back with a custom line",
+                _source_lines(
+                    con,
+                    "customer_id = ? AND line_kind = 'vendor' AND charge_category = 'Credit'",
+                    [customer],
+                ),
+            )
+        )
+    return out
+
+
+def _shown(amount: Decimal, currency: str) -> str:
+    """``amount`` in the decimals of ``currency`` (the rated figures are exact: 12 places)."""
+    return str(round_money(Decimal(amount), currency))
 
 
 def rule_gaps(plans: dict, period: str) -> list[Finding]:
@@ -1144,6 +1185,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     )
     found += margins(run.con, run.settings.min_margin_percent, run.invoice_totals)
     found += no_vendor_lines(customer_sums(run.con), run.invoice_totals)
+    found += absorbed_credits(run.con)
     earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
     found += new_products(run.con, [p for p in earlier if p.is_file()], catch_all_rules(run.plans))
     found += control_totals(run.control_totals)
