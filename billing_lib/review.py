@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
+from billing_lib.customers import Customer
 from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRate, ExchangeRates, neighbours_in, span_text
 from billing_lib.invoice_files import billed_nets
@@ -29,8 +30,8 @@ from billing_lib.invoice_model import Invoice
 from billing_lib.money import minor_unit, round_money
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
-from billing_lib.periods import month_days, months_from, run_periods
-from billing_lib.pricing import CustomLine, catch_all_rules
+from billing_lib.periods import days_text, month_days, months_from, run_periods
+from billing_lib.pricing import PLANS_FILE, CustomLine, PlanAssignment, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.commitments import EFFECTIVE, NOT_BILLED, Side, commitment_splits
 from billing_lib.rating.custom import billed_in
@@ -284,6 +285,56 @@ def no_vendor_lines(sums: list[tuple], invoices: pd.DataFrame) -> list[Finding]:
                 customer,
                 text + "; are its accounts missing from accounts.csv?",
                 (f"invoice {invoice.invoice_number}",) if invoice is not None else (),
+            )
+        )
+    return out
+
+
+def no_plan(
+    customers: dict[str, Customer],
+    assignments: tuple[PlanAssignment, ...],
+    period: str,
+    invoices: pd.DataFrame,
+) -> list[Finding]:
+    """Customers of customers.yaml on no price plan on the month's last day, the day minimum
+    fees apply: a customer whose group no assignment names (``group: smb-nl`` for the plans'
+    ``smb``, too far from it to be refused as a typo when loaded) was billed no minimum fee
+    without a word in a month without its lines (with lines the rating stops, naming them). Not
+    refused: a customer billed only for services (custom lines) needs no plan. A former customer
+    (every plan of it ended before the month) and one whose first plan starts after it are
+    left out."""
+    first, last = month_days(period)
+    numbers = {str(r.customer_id): r.invoice_number for r in invoices.itertuples()}
+    out = []
+    for cid, customer in sorted(customers.items()):
+        spans = [a for a in assignments if a.customer_id == cid]
+        if any(a.valid_from <= last <= a.valid_to for a in spans):
+            continue
+        if spans and (
+            all(a.valid_to < first for a in spans) or all(a.valid_from > last for a in spans)
+        ):
+            continue
+        ended = [a for a in spans if first <= a.valid_to < last]
+        if ended:
+            a = max(ended, key=lambda a: a.valid_to)
+            why = f"its plan {a.plan_id} ended on {a.valid_to.isoformat()}"
+        elif spans:
+            why = "none of its plans is in force then: " + ", ".join(
+                f"{a.plan_id} {days_text(a.valid_from, a.valid_to)}" for a in spans
+            )
+        elif customer.group is not None:
+            why = f"no plan is assigned to its group {customer.group!r} nor to it"
+        else:
+            why = "it has no group and no plan of its own"
+        invoice = numbers.get(cid)
+        out.append(
+            Finding(
+                "no price plan",
+                cid,
+                f"on no price plan on {last.isoformat()} ({why}; {PLANS_FILE}): billed no "
+                "minimum fee, and a vendor line of it would stop the rating. Assign it a plan, "
+                "or leave it so if it is billed for services only",
+                (f"invoice {invoice}",) if invoice is not None else (),
             )
         )
     return out
@@ -1168,6 +1219,9 @@ class RunFacts:
     register: list[RegisterEntry] = field(default_factory=list)
     #: the invoices the run built (their VAT in the national currency, ``Invoice.national_vat``)
     invoices: list[Invoice] = field(default_factory=list)
+    #: the customers (customers.yaml) and their plans (``pricing.Pricing.assignments``)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    assignments: tuple[PlanAssignment, ...] = ()
 
 
 def run_findings(run: RunFacts) -> list[Finding]:
@@ -1186,6 +1240,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += margins(run.con, run.settings.min_margin_percent, run.invoice_totals)
     found += no_vendor_lines(customer_sums(run.con), run.invoice_totals)
     found += absorbed_credits(run.con)
+    found += no_plan(run.customers, run.assignments, run.period, run.invoice_totals)
     earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
     found += new_products(run.con, [p for p in earlier if p.is_file()], catch_all_rules(run.plans))
     found += control_totals(run.control_totals)
