@@ -304,7 +304,7 @@ def no_plan(
     (every plan of it ended before the month) and one whose first plan starts after it are
     left out."""
     first, last = month_days(period)
-    numbers = {str(r.customer_id): r.invoice_number for r in invoices.itertuples()}
+    numbers = {str(r.customer_id): str(r.invoice_number) for r in invoices.itertuples()}
     out = []
     for cid, customer in sorted(customers.items()):
         spans = [a for a in assignments if a.customer_id == cid]
