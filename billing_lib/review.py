@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
+from billing_lib.customers import Customer
 from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRate, ExchangeRates, neighbours_in, span_text
 from billing_lib.invoice_files import billed_nets
@@ -29,11 +30,12 @@ from billing_lib.invoice_model import Invoice
 from billing_lib.money import minor_unit, round_money
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
-from billing_lib.periods import month_days, months_from, run_periods
-from billing_lib.pricing import CustomLine, catch_all_rules
+from billing_lib.periods import days_text, month_days, months_from, run_periods
+from billing_lib.pricing import PLANS_FILE, CustomLine, PlanAssignment, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.commitments import EFFECTIVE, NOT_BILLED, Side, commitment_splits
 from billing_lib.rating.custom import billed_in
+from billing_lib.rating.rated_file import MINIMUM_COUNTS
 from billing_lib.rating.spans import Span, spans
 from billing_lib.run_files import (
     MANIFEST,
@@ -288,6 +290,56 @@ def no_vendor_lines(sums: list[tuple], invoices: pd.DataFrame) -> list[Finding]:
     return out
 
 
+def no_plan(
+    customers: dict[str, Customer],
+    assignments: tuple[PlanAssignment, ...],
+    period: str,
+    invoices: pd.DataFrame,
+) -> list[Finding]:
+    """Customers of customers.yaml on no price plan on the month's last day, the day minimum
+    fees apply: a customer whose group no assignment names (``group: smb-nl`` for the plans'
+    ``smb``, too far from it to be refused as a typo when loaded) was billed no minimum fee
+    without a word in a month without its lines (with lines the rating stops, naming them). Not
+    refused: a customer billed only for services (custom lines) needs no plan. A former customer
+    (every plan of it ended before the month) and one whose first plan starts after it are
+    left out."""
+    first, last = month_days(period)
+    numbers = {str(r.customer_id): str(r.invoice_number) for r in invoices.itertuples()}
+    out = []
+    for cid, customer in sorted(customers.items()):
+        spans = [a for a in assignments if a.customer_id == cid]
+        if any(a.valid_from <= last <= a.valid_to for a in spans):
+            continue
+        if spans and (
+            all(a.valid_to < first for a in spans) or all(a.valid_from > last for a in spans)
+        ):
+            continue
+        ended = [a for a in spans if first <= a.valid_to < last]
+        if ended:
+            a = max(ended, key=lambda a: a.valid_to)
+            why = f"its plan {a.plan_id} ended on {a.valid_to.isoformat()}"
+        elif spans:
+            why = "none of its plans is in force then: " + ", ".join(
+                f"{a.plan_id} {days_text(a.valid_from, a.valid_to)}" for a in spans
+            )
+        elif customer.group is not None:
+            why = f"no plan is assigned to its group {customer.group!r} nor to it"
+        else:
+            why = "it has no group and no plan of its own"
+        invoice = numbers.get(cid)
+        out.append(
+            Finding(
+                "no price plan",
+                cid,
+                f"on no price plan on {last.isoformat()} ({why}; {PLANS_FILE}): billed no "
+                "minimum fee, and a vendor line of it would stop the rating. Assign it a plan, "
+                "or leave it so if it is billed for services only",
+                (f"invoice {invoice}",) if invoice is not None else (),
+            )
+        )
+    return out
+
+
 def margins(
     con: duckdb.DuckDBPyConnection, min_margin_percent: Decimal, invoices: pd.DataFrame
 ) -> list[Finding]:
@@ -341,6 +393,46 @@ def margins(
             Finding("low margin", str(inv.customer_id), text, (f"invoice {inv.invoice_number}",))
         )
     return out
+
+
+def absorbed_credits(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Customers whose minimum fee absorbed vendor credits (``rating.MINIMUM_COUNTS``): a fee
+    tops up its lines' revenue, credits included (docs/pricing.md), so usage of 11.00 and a
+    credit of -200.00 passed on give a top-up of 264.00: the customer pays the minimum, 75.00,
+    and the credit goes to the reseller. The part absorbed is what the top-up holds beyond the
+    usage's own shortfall: min(top-up, -credits)."""
+    rows = con.execute(
+        f"""SELECT customer_id, plan_id, rule_id, currency, minimum, used, credits
+            FROM {MINIMUM_COUNTS} WHERE credits < 0 AND used < minimum
+            ORDER BY customer_id, plan_id, rule_id"""
+    ).fetchall()
+    out = []
+    for customer, plan, rule, currency, minimum, used, credits in rows:
+        top_up = Decimal(minimum) - Decimal(used)
+        absorbed = min(top_up, -Decimal(credits))
+        out.append(
+            Finding(
+                "minimum fee absorbs credits",
+                customer,
+                f"the minimum fee {plan}/{rule} of {currency} {_shown(minimum, currency)} counts "
+                f"its credits of {_shown(credits, currency)} as revenue (usage "
+                f"{_shown(Decimal(used) - Decimal(credits), currency)}): its top-up of "
+                f"{_shown(top_up, currency)} absorbs {currency} {_shown(absorbed, currency)} of "
+                "them, so the customer pays the minimum and the credit goes to the reseller. "
+                "Tell the customer, or give the credit back with a custom line",
+                _source_lines(
+                    con,
+                    "customer_id = ? AND line_kind = 'vendor' AND charge_category = 'Credit'",
+                    [customer],
+                ),
+            )
+        )
+    return out
+
+
+def _shown(amount: Decimal, currency: str) -> str:
+    """``amount`` in the decimals of ``currency`` (the rated figures are exact: 12 places)."""
+    return str(round_money(Decimal(amount), currency))
 
 
 def rule_gaps(plans: dict, period: str) -> list[Finding]:
@@ -1157,6 +1249,9 @@ class RunFacts:
     register: list[RegisterEntry] = field(default_factory=list)
     #: the invoices the run built (their VAT in the national currency, ``Invoice.national_vat``)
     invoices: list[Invoice] = field(default_factory=list)
+    #: the customers (customers.yaml) and their plans (``pricing.Pricing.assignments``)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    assignments: tuple[PlanAssignment, ...] = ()
 
 
 def run_findings(run: RunFacts) -> list[Finding]:
@@ -1174,6 +1269,8 @@ def run_findings(run: RunFacts) -> list[Finding]:
     )
     found += margins(run.con, run.settings.min_margin_percent, run.invoice_totals)
     found += no_vendor_lines(customer_sums(run.con), run.invoice_totals)
+    found += absorbed_credits(run.con)
+    found += no_plan(run.customers, run.assignments, run.period, run.invoice_totals)
     earlier = [run.output / p / run.rated_file for p in finalised_before(run.output, run.period)]
     found += new_products(run.con, [p for p in earlier if p.is_file()], catch_all_rules(run.plans))
     found += control_totals(run.control_totals)

@@ -429,6 +429,8 @@ class BillingRun:
                 numbering=self.results.numbering,
                 register=self.register().entries(),
                 invoices=self.results.invoices,
+                customers=self.settings.customers,
+                assignments=self.settings.pricing.assignments,
             )
             self.results.review = review.run_findings(facts)
         return self.results.review

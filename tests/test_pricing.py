@@ -247,6 +247,58 @@ def test_a_price_for_credits_only_that_its_credits_setting_never_applies_is_refu
     load(tmp_path / "at-cost", plans.replace("kind: markup, percent: 50", "kind: pass_through"))
 
 
+@pytest.mark.parametrize(
+    "match",
+    [
+        "{charge_type: Refund}",
+        "{vendor: aws, charge_type: credit}",
+        "{vendor: microsoft, charge_type: Cancel Immediate}",
+        "{vendor: microsoft, charge_type: RoundingAdjustment}",
+        "{vendor: google, charge_type: Adjustment/Credit}",
+    ],
+)
+def test_a_price_for_a_charge_type_only_credits_carry_that_its_credits_never_apply_is_refused(
+    tmp_path, match
+):
+    """A markup of ``charge_type: Refund`` (a type the imports map to ChargeCategory Credit
+    only) with credits passed on at cost: its markup never applied, the refunds went at cost in
+    silence, as with ``charge_category: Credit``."""
+    rule = f"{{id: refunds, kind: markup, percent: 10, match: {match}"
+    plans = GOOD.replace(
+        "{id: all, kind: markup, percent: 10}",
+        f"{{id: all, kind: markup, percent: 10}}\n      - {rule}}}",
+    )
+    expect(
+        error(tmp_path / "refused", plans),
+        "price_plans.yaml",
+        "plans[id=usd].rules[id=refunds]",
+        "the rule matches only credits (charge_type ",
+        "which the imports map to ChargeCategory Credit or Adjustment only), but its credits: "
+        "pass_on",
+        "credits: price",
+    )
+    load(tmp_path / "price", plans.replace(f"{rule}}}", f"{rule}, credits: price}}"))
+
+
+@pytest.mark.parametrize(
+    "match",
+    [
+        "{charge_type: Fee}",  # an AWS purchase
+        "{vendor: microsoft, charge_type: new}",  # a purchase, or by its sign a credit
+        "{vendor: google, charge_type: Usage/Discount}",
+        "{charge_type: Refund, charge_category: Usage}",
+    ],
+)
+def test_a_price_for_a_charge_type_charges_carry_too_loads(tmp_path, match):
+    rule = f"{{id: types, kind: markup, percent: 10, match: {match}}}"
+    plans = GOOD.replace(
+        "{id: all, kind: markup, percent: 10}",
+        f"{{id: all, kind: markup, percent: 10}}\n      - {rule}",
+    )
+    assert rule in plans
+    assert [r.id for r in load(tmp_path, plans).plans["usd"].rules] == ["all", "types"]
+
+
 @pytest.mark.parametrize("typed", ["SMB", "smbb"])
 def test_a_customer_s_group_that_only_nearly_names_a_plan_s_group_is_refused(tmp_path, typed):
     """``group: SMB`` for the plans' ``smb``: the customer was on no plan, so a month without its

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 from rating_helpers import line, rated_store, write_parameters
 
-from billing_lib import analysis
+from billing_lib import analysis, review
 from billing_lib.errors import ControlTotalError, InputError, ParameterError, RunError
 from billing_lib.rating import (
     RATED_COLUMNS,
@@ -738,6 +738,61 @@ assignments:
     ]
 
 
+def test_a_minimum_fee_that_absorbs_credits_says_so_on_its_line_and_in_the_review(tmp_path):
+    """A minimum tops up its lines' revenue, credits passed on included: usage of 11.00 and an
+    AWS credit of -200.00 gave "used -189.00" and a top-up of 264.00, so the customer paid 75.00
+    and never saw the credit. The rule stays; the line says what it counted ("used 11.00,
+    credits -200.00") and the review lists the credit absorbed. A credit the usage's margin
+    above the minimum covers in part is absorbed in part (C2: 70.00 of -100.00)."""
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: min, kind: minimum_fee, amount: '75', currency: EUR, description: Minimum}",
+        ),
+        [
+            line(BillingCurrency="EUR", BilledCost="11"),
+            line(BillingCurrency="EUR", ChargeCategory="Credit", BilledCost="-200"),
+            line(SubAccountId="222", BillingCurrency="EUR", BilledCost="105"),
+            line(
+                SubAccountId="222",
+                BillingCurrency="EUR",
+                ChargeCategory="Credit",
+                BilledCost="-100.004",
+            ),
+        ],
+    )
+    got = con.execute(
+        "SELECT customer_id, amount, description FROM rated_lines WHERE line_kind = 'minimum' "
+        "ORDER BY customer_id"
+    ).fetchall()
+    assert got == [
+        ("C1", D(264), "Minimum (minimum 75.00 EUR, used 11.00, credits -200.00)"),
+        ("C2", D(70), "Minimum (minimum 75.00 EUR, used 105.00, credits -100.00)"),
+    ]
+    found = [(f.check, f.subject, f.finding, f.lines) for f in review.absorbed_credits(con)]
+    assert found == [
+        (
+            "minimum fee absorbs credits",
+            "C1",
+            "the minimum fee p/min of EUR 75.00 counts its credits of -200.00 as revenue (usage "
+            "11.00): its top-up of 264.00 absorbs EUR 200.00 of them, so the customer pays the "
+            "minimum and the credit goes to the reseller. Tell the customer, or give the credit "
+            "back with a custom line",
+            ("test.csv row 3",),
+        ),
+        (
+            "minimum fee absorbs credits",
+            "C2",
+            "the minimum fee p/min of EUR 75.00 counts its credits of -100.00 as revenue (usage "
+            "105.00): its top-up of 70.00 absorbs EUR 70.00 of them, so the customer pays the "
+            "minimum and the credit goes to the reseller. Tell the customer, or give the credit "
+            "back with a custom line",
+            ("test.csv row 5",),
+        ),
+    ]
+
+
 def test_custom_lines_fees_prorated_one_offs_and_credits(tmp_path):
     custom = """custom_lines:
   - {id: sup, customer: C1, kind: fee, description: Support, unit_price: '310', currency: EUR,
@@ -961,7 +1016,7 @@ def _month_with_priced_and_passed_on_credits(tmp_path):
         tmp_path,
         plan(
             "{id: all, kind: markup, percent: 10, credits: price}",
-            "{id: refunds, kind: markup, percent: 10, match: {charge_type: Refund}}",
+            "{id: refunds, kind: pass_through, match: {charge_type: Refund}}",
         ),
         [
             line(BilledCost="20"),

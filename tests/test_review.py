@@ -14,11 +14,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from rating_helpers import write_parameters
 
 from billing_lib import cli, headless, numbering, review, run, run_parameters
+from billing_lib.customers import load_customers
 from billing_lib.display import listed
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.numbering_records import RegisterEntry
+from billing_lib.pricing import load_pricing
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.run_files import REGISTER
 
@@ -802,3 +805,49 @@ def test_a_credit_note_of_an_older_month_issued_after_the_last_close_is_listed()
     ]
     # November's review (October the previous month) names C001's credit note, as before
     assert [f.subject for f in review.credited_not_replaced("2026-10", register[:4])] == ["C001"]
+
+
+def test_a_customer_on_no_price_plan_is_listed(tmp_path):
+    """A customer whose group no assignment names (C3's ``enterprise``, too far from ``smb`` to be
+    refused as a typo) was on no plan: in a month without its lines it was billed no minimum fee
+    without a word. Listed, as is one whose plan ended within the month (C2); a customer on a
+    plan on the month's last day is not (C1), nor one whose plans all ended before the month."""
+    plans = """plans:
+  - id: std
+    rules:
+      - {id: all, kind: pass_through}
+      - {id: min, kind: minimum_fee, amount: '75', currency: EUR}
+assignments:
+  - {plan: std, group: smb, valid_to: 2026-10-20}
+  - {plan: std, customer: C1, valid_from: 2026-10-21}
+"""
+    params = write_parameters(tmp_path, plans)
+    customers = load_customers(params)
+    pricing = load_pricing(params, customers)
+    invoices = pd.DataFrame({"customer_id": ["C2"], "invoice_number": ["NW2026-000002"]})
+    found = [
+        (f.check, f.subject, f.finding, f.lines)
+        for f in review.no_plan(customers, pricing.assignments, "2026-10", invoices)
+    ]
+    tail = (
+        "price_plans.yaml): billed no minimum fee, and a vendor line of it would stop the "
+        "rating. Assign it a plan, or leave it so if it is billed for services only"
+    )
+    assert found == [
+        (
+            "no price plan",
+            "C2",
+            f"on no price plan on 2026-10-31 (its plan std ended on 2026-10-20; {tail}",
+            ("invoice NW2026-000002",),
+        ),
+        (
+            "no price plan",
+            "C3",
+            "on no price plan on 2026-10-31 (no plan is assigned to its group 'enterprise' nor "
+            f"to it; {tail}",
+            (),
+        ),
+    ]
+    assert [
+        f.subject for f in review.no_plan(customers, pricing.assignments, "2026-11", invoices)
+    ] == ["C3"]

@@ -30,6 +30,59 @@ CREDIT_CATEGORIES = ("Credit", "Adjustment")
 #: Rule kinds with a price of their own (not cost, not excluded): what ``credits`` decides for
 #: credit lines.
 PRICED_KINDS = ("markup", "list_price", "fixed_price", "tiered", "volume")
+#: The vendors' own charge types (``x_VendorChargeType``, in lower case without spaces) as the
+#: importers map them (billing_lib/importers/formats): of AWS (both CURs) those it takes, Credit
+#: and Refund to ChargeCategory Credit; of Microsoft any, refund (Azure cost exports, the invoice
+#: reconciliation file), removequantity, cancelimmediate, cancel, credit, customercredit and any
+#: "...adjustment" to Credit or Adjustment only (the reconciliation file; an Azure export maps
+#: every type but usage, purchase, tax and unused commitments so; the daily rated usage file by
+#: the sign alone, a refund being negative); of VMware only usage. A FOCUS provider's charge type
+#: is its ChargeCategory[/ChargeSubcategory]: Credit... and Adjustment... are credits.
+AWS_CHARGE_TYPES = frozenset(
+    {
+        *("usage", "discountedusage", "savingsplancoveredusage", "savingsplannegation"),
+        *("edpdiscount", "bundleddiscount", "privateratediscount", "discount"),
+        *("distributordiscount", "sppdiscount", "rivolumediscount", "fee", "rifee"),
+        *("savingsplanupfrontfee", "savingsplanrecurringfee", "flatratesubscription", "tax"),
+        *("credit", "refund"),
+    }
+)
+MICROSOFT_CREDIT_TYPES = frozenset(
+    {"refund", "removequantity", "cancelimmediate", "cancel", "credit", "customercredit"}
+)
+FOCUS_CATEGORIES = ("usage", "purchase", "tax", "credit", "adjustment")
+
+
+def _carried(vendor: str, charge_type: str) -> tuple[bool, bool]:
+    """(a line of ``vendor`` can have ``charge_type``, such a line is always a credit)."""
+    kind = charge_type.lower().replace(" ", "")
+    if vendor == "aws":
+        return kind in AWS_CHARGE_TYPES, kind in ("credit", "refund")
+    if vendor == "microsoft":
+        return True, kind in MICROSOFT_CREDIT_TYPES or kind.endswith("adjustment")
+    if vendor == "vmware":
+        return kind == "usage", False
+    category = kind.split("/")[0]
+    return category in FOCUS_CATEGORIES, category in ("credit", "adjustment")
+
+
+def credits_only(scope: Scope) -> str | None:
+    """Why every line ``scope`` matches is a credit (ChargeCategory Credit or Adjustment: the
+    lines a rule's ``credits`` decides for), or None when a charge may match it: its
+    ``charge_category``, or a ``charge_type`` that every vendor able to carry it (the rule's
+    ``vendor``, else any) maps to Credit or Adjustment only (``_carried``)."""
+    if scope.charge_category in CREDIT_CATEGORIES:
+        return f"charge_category {scope.charge_category}"
+    if scope.charge_type is None or scope.charge_category is not None:
+        return None
+    vendors = [scope.vendor] if scope.vendor else ["aws", "microsoft", "vmware", "focus"]
+    carried = [_carried(v, scope.charge_type) for v in vendors]
+    if any(can and not credit for can, credit in carried) or not any(c for _, c in carried):
+        return None
+    return (
+        f"charge_type {scope.charge_type}, which the imports map to ChargeCategory Credit or "
+        "Adjustment only"
+    )
 
 
 def _exact(value: Any) -> Any:
@@ -157,11 +210,11 @@ class _Rule(Strict):
         (``charge_category: Credit`` or ``Adjustment``) must price them (``credits: price``):
         passed on at cost or kept, its price never applied, without a word."""
         kind = getattr(self, "kind", None)
-        category = self.match.charge_category
-        if kind in PRICED_KINDS and category in CREDIT_CATEGORIES and self.credits != "price":
+        why = credits_only(self.match) if kind in PRICED_KINDS else None
+        if why is not None and self.credits != "price":
             does = "keeps them" if self.credits == "keep" else "passes them on at cost"
             raise ValueError(
-                f"the rule matches only credits (charge_category {category}), but its credits: "
+                f"the rule matches only credits ({why}), but its credits: "
                 f"{self.credits} {does}, so its {kind} never applies; write credits: price to "
                 "price them by it, or kind: pass_through (at cost) or kind: exclude (kept)"
             )

@@ -144,9 +144,16 @@ def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> s
 
 
 def _top_up_columns() -> str:
-    """The rated_lines columns of a minimum top-up line of ``got`` (``minimum_lines_sql``): the
-    minimum less ``used``, both shown in the currency's decimals."""
+    """The rated_lines columns of a minimum top-up line of ``minimum_counts_sql``: the minimum
+    less ``used``, both shown in the currency's decimals; where credits were counted, the usage
+    and the credits apart ("used 11.00, credits -200.00"), so that a credit the minimum absorbs
+    is not hidden in a net "used -189.00"."""
     zero = f"CAST(0 AS {DEC})"
+    used = (
+        f"CASE WHEN credits = 0 THEN {money_text_sql('used', 'currency')} "
+        f"ELSE {money_text_sql('used - credits', 'currency')} || ', credits ' || "
+        f"{money_text_sql('credits', 'currency')} END"
+    )
     return f"""customer_id, period, last_day AS charge_date,
                  'minimum' AS line_kind, 'reseller' AS vendor, NULL AS provider, NULL AS publisher,
                  NULL AS service, NULL AS sku, NULL AS charge_category, NULL AS subscription,
@@ -154,7 +161,7 @@ def _top_up_columns() -> str:
                  COALESCE(rule_product_group, 'services') AS product_group,
                  COALESCE(rule_description, 'Minimum monthly fee')
                    || ' (minimum ' || {money_text_sql("minimum", "currency")} || ' ' || currency
-                   || ', used ' || {money_text_sql("used", "currency")} || ')' AS description,
+                   || ', used ' || {used} || ')' AS description,
                  CAST(1 AS {DEC}) AS quantity, 'month' AS unit,
                  CAST(minimum - used AS {DEC}) AS unit_price,
                  CAST(minimum - used AS {DEC}) AS amount, {zero} AS cost,
@@ -163,24 +170,50 @@ def _top_up_columns() -> str:
                  CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id"""
 
 
-def minimum_lines_sql(source: str, rules: str) -> str:
-    """Top-up lines (``rated_lines`` columns) for every minimum fee of ``rules`` (a relation with
-    MINIMUM_RULE_COLUMNS) that the vendor lines of ``source`` do not reach: ``source`` holds the
-    rated lines (or their sums) of the customers' period with ``line_key``, the invoice line of
-    the customer's line_grouping each is summed into (``line_labels.line_key_sql``; NULL: not
-    known). What a fee counts as ``used`` is what the invoice will print: each invoice line (one
-    product group, line key and credit) wholly in the fee's scope rounded as the invoice rounds it
-    (``money.round_money_sql``, the currency's minor unit), plus the part in scope of lines the
-    scope splits (or of lines without a key) rounded once; the top-up is the minimum less that,
-    so an invoice of only the scope's lines shows exactly the minimum, and "used" the sum of its
-    printed lines (the unrounded revenue gave 75.01 or 74.99). Only the lines of customers with
-    a minimum fee are summed. The one place the rating and the what-if compute minimum fees."""
+#: Columns of ``minimum_counts_sql``: each minimum fee in force with what it counts.
+MINIMUM_COUNT_COLUMNS = (
+    "period",
+    "last_day",
+    "customer_id",
+    "plan_id",
+    "rule_id",
+    "minimum",
+    "currency",
+    "rule_description",
+    "rule_product_group",
+    "used",
+    "credits",
+)
+
+
+def minimum_counts_sql(source: str, rules: str) -> str:
+    """Per minimum fee of ``rules`` (a relation with MINIMUM_RULE_COLUMNS), what it counts of the
+    vendor lines of ``source`` (MINIMUM_COUNT_COLUMNS): ``used``, the revenue in its scope, and
+    of it ``credits``, the vendor credits (ChargeCategory Credit: passed on at cost or priced)
+    that the top-up thus absorbs. ``source`` holds the rated lines (or their sums) of the
+    customers' period with ``line_key``, the invoice line of the customer's line_grouping each is
+    summed into (``line_labels.line_key_sql``; NULL: not known). What a fee counts is what the
+    invoice will print: each invoice line (one product group, line key and credit) wholly in the
+    fee's scope rounded as the invoice rounds it (``money.round_money_sql``, the currency's minor
+    unit), plus the part in scope of lines the scope splits (or of lines without a key) rounded
+    once, charges and credits each; the top-up is the minimum less that, so an invoice of only
+    the scope's lines shows exactly the minimum, and "used" the sum of its printed lines (the
+    unrounded revenue gave 75.01 or 74.99). Only the lines of customers with a minimum fee are
+    summed. The one place the rating, the what-if and the review count minimum fees."""
     scope = " AND ".join(
         f"(m.m_{k} IS NULL OR {scope_equal(f'm.m_{k}', f'i.{k}', k)})" for k in MINIMUM_SCOPE
     )
     rule = "m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id"
     invoice_line = "i.period, i.product_group, i.line_key, i.line_credit"
-    cols = ", ".join(RATED_COLUMNS)
+
+    def counted(credit: str) -> str:
+        whole = round_money_sql("line_amount", "currency")
+        rest = round_money_sql(
+            f"sum(CASE WHEN whole OR NOT ({credit}) THEN 0 ELSE in_scope END)",
+            "any_value(currency)",
+        )
+        return f"sum(CASE WHEN whole AND ({credit}) THEN {whole} ELSE 0 END) + {rest}"
+
     return f"""
         WITH m AS ({rules}),
         rev AS (SELECT customer_id, period, product_group, line_key,
@@ -198,16 +231,22 @@ def minimum_lines_sql(source: str, rules: str) -> str:
                  FROM m JOIN inv i ON i.customer_id = m.customer_id AND i.period = m.period
                    AND {scope}
                  GROUP BY {rule}, {invoice_line}),
-        counted AS (SELECT {rule},
-                        sum(CASE WHEN whole THEN {round_money_sql("line_amount", "currency")}
-                                 ELSE 0 END)
-                        + {
-        round_money_sql("sum(CASE WHEN whole THEN 0 ELSE in_scope END)", "any_value(currency)")
-    } AS used
-                 FROM part m GROUP BY {rule}),
-        got AS (SELECT m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id, m.minimum,
-                       m.currency, m.rule_description, m.rule_product_group,
-                       CAST(COALESCE(u.used, 0) AS {DEC}) AS used
-                FROM m LEFT JOIN counted u USING (period, last_day, customer_id, plan_id, rule_id))
-        SELECT {cols} FROM (SELECT {_top_up_columns()} FROM got WHERE used < minimum)
+        counted AS (SELECT {rule}, {counted("NOT line_credit")} AS charges,
+                           {counted("line_credit")} AS credits
+                    FROM part m GROUP BY {rule})
+        SELECT m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id, m.minimum,
+               m.currency, m.rule_description, m.rule_product_group,
+               CAST(COALESCE(u.charges + u.credits, 0) AS {DEC}) AS used,
+               CAST(COALESCE(u.credits, 0) AS {DEC}) AS credits
+        FROM m LEFT JOIN counted u USING (period, last_day, customer_id, plan_id, rule_id)"""
+
+
+def minimum_lines_sql(source: str, rules: str, counts: str | None = None) -> str:
+    """Top-up lines (``rated_lines`` columns) for every minimum fee of ``rules`` (a relation with
+    MINIMUM_RULE_COLUMNS) that the vendor lines of ``source`` do not reach, counted by
+    ``minimum_counts_sql`` (or read from ``counts``, a relation of its rows)."""
+    cols = ", ".join(RATED_COLUMNS)
+    got = counts or f"({minimum_counts_sql(source, rules)})"
+    return f"""
+        SELECT {cols} FROM (SELECT {_top_up_columns()} FROM {got} WHERE used < minimum)
         ORDER BY period, customer_id, rule_id"""

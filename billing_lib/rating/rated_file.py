@@ -44,6 +44,7 @@ from billing_lib.rating.codes import (
 from billing_lib.rating.custom import (
     custom_rows,
     custom_table,
+    minimum_counts_sql,
     minimum_lines_sql,
     minimum_rules_sql,
 )
@@ -136,16 +137,29 @@ def keyed_decoder(
     return decode
 
 
+#: The minimum fees in force with what each counts (``custom.minimum_counts_sql``: the revenue
+#: and the credits in it), for the review's minimum fees that absorb credits.
+MINIMUM_COUNTS = "rating_minimum_counts"
+
+
 def top_ups(
     con: duckdb.DuckDBPyConnection, used: list[str], period: str, last: date, tiered: bool
 ) -> None:
     """The minimum-fee top-ups appended to ``rating_custom_lines``, when some customer has a
     minimum fee: its revenue summed from its own vendor lines first, per invoice line of its
-    line_grouping (``REVENUE_SQL``), so the top-ups count the lines as the invoices round them."""
+    line_grouping (``REVENUE_SQL``), so the top-ups count the lines as the invoices round them.
+    What each fee counted is kept in ``MINIMUM_COUNTS`` (empty without minimum fees)."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE rating_minimums AS {minimum_rules_sql(period, last)}"
     )
     if not one(con, "SELECT count(*) FROM rating_minimums")[0]:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {MINIMUM_COUNTS} AS "
+            + minimum_counts_sql(
+                "(SELECT *, CAST(NULL AS VARCHAR) AS line_key FROM rating_custom_lines)",
+                "SELECT * FROM rating_minimums",
+            )
+        )
         return
     keys = (
         "(SELECT * FROM rating_keys_rated "
@@ -170,7 +184,9 @@ def top_ups(
             key_columns=extra,
         )
     )
-    lines = minimum_lines_sql("rating_revenue", "SELECT * FROM rating_minimums")
+    counts = minimum_counts_sql("rating_revenue", "SELECT * FROM rating_minimums")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {MINIMUM_COUNTS} AS {counts}")
+    lines = minimum_lines_sql("rating_revenue", "SELECT * FROM rating_minimums", MINIMUM_COUNTS)
     con.execute(f"INSERT INTO rating_custom_lines {lines}")
 
 
