@@ -208,6 +208,13 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
             "plans[id=std].rules[id=min]",
             "the minimum 100.005 has more decimals than EUR shows (2)",
         ),
+        (  # its lines give money back: the whole minimum billed beside the credits
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR}',
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR, '
+            "match: {charge_category: Credit}}",
+            "plans[id=std].rules[id=min].match",
+            "a minimum fee cannot be scoped to charge_category Credit",
+        ),
         (
             "  - {plan: usd, customer: C3, valid_from: 2026-10-01}",
             "  - {plan: std, customer: C1}\n  - {plan: std, customer: C1, valid_from: 2026-10-10}",

@@ -368,6 +368,13 @@ class MinimumFeeRule(_Rule):
             raise ValueError(
                 "a minimum fee cannot be scoped by charge_type (rated lines do not keep it)"
             )
+        if value.charge_category in CREDIT_CATEGORIES:
+            # its lines give money back: the fee would bill the whole minimum plus the credits
+            raise ValueError(
+                f"a minimum fee cannot be scoped to charge_category {value.charge_category} (the "
+                "lines give money back: it would bill the whole minimum beside them); scope it "
+                "to the charges, e.g. charge_category Usage, or leave charge_category out"
+            )
         return value
 
 
