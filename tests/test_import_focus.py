@@ -312,22 +312,24 @@ AZURE_REFUND_FOCUS = (
 )
 
 
-@pytest.mark.parametrize(
-    "rule, billed",
-    [
-        ("{id: all, kind: markup, percent: 10, credits: keep}", []),
-        (
-            "{id: all, kind: fixed_price, unit_price: '60', currency: EUR, prorate: false, credits: price}",
-            [-60],
-        ),
-    ],
-    ids=["kept", "priced-per-seat"],
+KEEP = "{id: all, kind: markup, percent: 10, credits: keep}"
+SEAT = (
+    "{id: all, kind: fixed_price, unit_price: '60', currency: EUR, prorate: false, credits: price}"
 )
-def test_an_azure_refund_rates_alike_from_the_cost_export_and_from_focus(tmp_path, rule, billed):
-    """One Azure refund, from the cost export (C1) and from the FOCUS export (C2): a Credit from
-    both, so a rule's credits setting treats them alike. Through FOCUS it was a Purchase of no
-    quantity: billed at the markup under ``credits: keep`` (kept from the cost export), and
-    refused by a seat price (no quantity) that refunds one seat from the cost export."""
+REFUNDS = "{id: refunds, kind: pass_through, match: {charge_type: Refund}}"
+
+
+@pytest.mark.parametrize(
+    "rules, billed",
+    [([KEEP], []), ([SEAT], [("all", -60)]), ([KEEP, REFUNDS], [("refunds", Decimal("-55.2"))])],
+    ids=["kept", "priced-per-seat", "refund-rule"],
+)
+def test_an_azure_refund_rates_alike_from_the_cost_export_and_from_focus(tmp_path, rules, billed):
+    """One Azure refund, from the cost export (C1) and from the FOCUS export (C2): a Credit of
+    charge type Refund from both, so a rule's credits setting and a rule for refunds treat them
+    alike. Through FOCUS it was a Purchase of no quantity and of charge type Purchase: billed at
+    the markup under ``credits: keep`` (kept from the cost export), refused by a seat price (no
+    quantity) that refunds one seat from the cost export, and missed by a rule for refunds."""
     from rating_helpers import ACCOUNTS, rated_store, write_parameters
 
     from billing_lib.rating import rate_lines
@@ -341,17 +343,18 @@ def test_an_azure_refund_rates_alike_from_the_cost_export_and_from_focus(tmp_pat
         "microsoft,c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7,C1,,,\n"
         "microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001,C2,,,\n"
     )
-    plans = f"plans:\n  - id: p\n    rules:\n      - {rule}\nassignments:\n  - {{plan: p, group: smb}}\n"
+    listed = "".join(f"      - {r}\n" for r in rules)
+    plans = f"plans:\n  - id: p\n    rules:\n{listed}assignments:\n  - {{plan: p, group: smb}}\n"
     params = write_parameters(tmp_path / "parameters", plans, accounts=accounts)
     con = open_store()
     import_reports(con, [export, focus])
     con, pricing, customers = rated_store(params, [], con)
     rate_lines(con, pricing, customers, "2026-10")
     got = con.execute(
-        "SELECT customer_id, charge_category, quantity, amount FROM rated_lines "
+        "SELECT customer_id, charge_category, quantity, rule_id, amount FROM rated_lines "
         "WHERE line_kind = 'vendor' ORDER BY customer_id"
     ).fetchall()
-    assert got == [(c, "Credit", -1, b) for c in ("C1", "C2") for b in billed]
+    assert got == [(c, "Credit", -1, *b) for c in ("C1", "C2") for b in billed]
     kept = con.execute("SELECT x_CustomerId, reason FROM excluded_lines ORDER BY 1").fetchall()
     assert kept == (
         [] if billed else [(c, "credit kept by reseller (rule all)") for c in ("C1", "C2")]
