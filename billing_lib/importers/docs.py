@@ -32,8 +32,8 @@ READING_RULES = """\
   PDF, a subfolder but `platform/` of the platforms' exports, a zip's JSON; not hidden files
   and folders such as `.git`) is listed among the run's warnings with its reason, and in
   `billing import`'s output for the files and members of a zip it is given (`billing import
-  <folder>/*` lists a legacy CUR manifest `.json` so, as a run does). A file or zip member that looks
-  like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`) is
+  <folder>/*` lists a legacy CUR manifest `.json` so, as a run does). A file or zip member that
+  looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`) is
   refused, by `billing import` and by `billing run`, naming the zip and the member.
 - **Reports without money** (VMware usage): a format with a `contract_price` is priced from the
   reseller's contract in `parameters/vendor_prices.yaml` by product and month; a line with no
