@@ -113,7 +113,8 @@ def _split_not_read(files: list[Path]) -> tuple[list[Path], list[tuple[str, str]
     members of the zips given that it does not read, to be printed as a run lists them among its
     warnings. A file of another ending than a report's (a legacy CUR manifest ``.json``, notes
     given by ``billing import <folder>/*``) is not read, as in a reports folder or a zip: it was
-    sniffed as a report and failed as an unknown format. InputError before anything is read when
+    sniffed as a report and failed as an unknown format; nor is a folder (the reports folder's
+    ``platform/``), which failed the command. InputError before anything is read when
     one of them looks like a vendor report (``report.csv.bz2``, a ``.7z``): its charges would be
     on no invoice while the command exits 0; and when none of the files is read. Files a program
     leaves beside any file (``~$report.csv``, ``._report.csv``) are skipped, as in a folder."""
@@ -132,6 +133,8 @@ def _split_not_read(files: list[Path]) -> tuple[list[Path], list[tuple[str, str]
         if path.is_file() and left_by_a_program(path.name):
             continue  # Excel's lock file, macOS metadata: skipped as in a reports folder
         why = why_not_read(path.name, REPORT_SUFFIXES) if path.is_file() else None
+        if path.is_dir():
+            why = "a folder: the import reads files; give its reports (billing import FOLDER/*)"
         if why is not None:
             found.append((str(path), why))
             continue
