@@ -44,15 +44,15 @@ def _import_command(args: argparse.Namespace) -> int:
             "no such parameters folder (--parameters); give the folder holding accounts.csv "
             "and vendor_prices.yaml, or leave the option out",
         )
-    not_read = _members_not_read(args.files)
+    files, not_read = _split_not_read(args.files)
     accounts = None
     if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
         accounts = load_account_mappings(params, load_customers(params))
-    con = open_run_store(files_size(args.files))
+    con = open_run_store(files_size(files))
     with writing(store_location(con)):  # a full disk under the store names its file
         reports = import_reports(
             con,
-            args.files,
+            files,
             fmt=args.format,
             default_currency=currency,
             vendor_prices=load_vendor_prices(params) if params.is_dir() else None,
@@ -96,7 +96,7 @@ def _print_reports(
             )
             print(f"    {cat}: {n} lines ({costs})")
     if not_read:
-        print("not read (members of the zips given that are no vendor reports):")
+        print("not read (files and members of the zips given that are no vendor reports):")
         for name, why in not_read:
             print(f"  {name}: {why}")
     if unmapped:
@@ -108,21 +108,53 @@ def _print_reports(
             )
 
 
-def _members_not_read(files: list[Path]) -> list[tuple[str, str]]:
-    """(``zip!member``, why) of the members of the zips among ``files`` that the import does not
-    read, to be printed as a run lists them among its warnings; InputError before anything is
-    read when one of them looks like a vendor report (``report.csv.bz2``, a ``.7z``): its
-    charges would be on no invoice while the command exits 0."""
-    from billing_lib.importers.report_names import refuse_reports_not_read, zip_members_not_read
+def _split_not_read(files: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files given that the import reads, and (name, why) of those it does not and of the
+    members of the zips given that it does not read, to be printed as a run lists them among its
+    warnings. A file of another ending than a report's (a legacy CUR manifest ``.json``, notes
+    given by ``billing import <folder>/*``) is not read, as in a reports folder or a zip: it was
+    sniffed as a report and failed as an unknown format; nor is a folder (the reports folder's
+    ``platform/``), which failed the command. InputError before anything is read when
+    one of them looks like a vendor report (``report.csv.bz2``, a ``.7z``): its charges would be
+    on no invoice while the command exits 0; and when none of the files is read. Files a program
+    leaves beside any file (``~$report.csv``, ``._report.csv``) are skipped, as in a folder."""
+    from billing_lib.errors import InputError, Problem
+    from billing_lib.importers.report_names import (
+        REPORT_SUFFIXES,
+        left_by_a_program,
+        refuse_reports_not_read,
+        why_not_read,
+        zip_members_not_read,
+    )
 
-    found = [
-        member
-        for path in map(Path, files)
-        if path.name.lower().endswith(".zip") and path.is_file()
-        for member in zip_members_not_read(path)
-    ]
+    read: list[Path] = []
+    found: list[tuple[str, str]] = []
+    for path in map(Path, files):
+        if path.is_file() and left_by_a_program(path.name):
+            continue  # Excel's lock file, macOS metadata: skipped as in a reports folder
+        why = why_not_read(path.name, REPORT_SUFFIXES) if path.is_file() else None
+        if path.is_dir():
+            why = "a folder: the import reads files; give its reports (billing import FOLDER/*)"
+        if why is not None:
+            found.append((str(path), why))
+            continue
+        read.append(path)
+        if path.name.lower().endswith(".zip") and path.is_file():
+            found += zip_members_not_read(path)
     refuse_reports_not_read(found)
-    return found
+    if not read:
+        found = found or [
+            (str(p), "a file a program left (a lock file, macOS metadata)") for p in files
+        ]
+        raise InputError(
+            f"no vendor report to import among the files given ({len(found)}): "
+            f"{found[0][0]}: {found[0][1]}",
+            [
+                Problem(name, None, None, None, "a report as .csv, .csv.gz, .tsv, .parquet or .zip")
+                for name, _ in found
+            ],
+        )
+    return read, found
 
 
 def _run_command(args: argparse.Namespace) -> int:

@@ -165,7 +165,7 @@ def test_members_of_a_zip_not_read_are_printed(tmp_path, capsys):
     assert main(["import", str(month), "--parameters", PARAMETERS]) == 0
     out = capsys.readouterr().out
     assert (
-        "not read (members of the zips given that are no vendor reports):\n"
+        "not read (files and members of the zips given that are no vendor reports):\n"
         f"  {month}!README.txt: not a vendor report (.txt; the import reads .csv, .csv.gz, .tsv, "
         ".parquet, .zip)\n"
     ) in out
@@ -216,3 +216,35 @@ def test_billing_run_refuses_a_file_of_the_folder_that_looks_like_a_report(tmp_p
     err = capsys.readouterr().err
     assert f"{reports / 'cur-00001.csv.bz2'}: looks like a vendor report but is not read" in err
     assert "notes.txt" not in err
+
+
+def test_files_given_that_are_no_vendor_reports_are_listed_as_in_a_folder(tmp_path, capsys):
+    """`billing import <folder>/*` over a month holding a legacy CUR manifest (.json) and notes:
+    the manifest was sniffed as a report and the command failed with 'unknown format ... found
+    columns: ["{\\"reportKeys\\"...'; a subfolder failed it ('is a folder'). Files of an ending
+    the import does not read and folders are listed as not read, as a run lists them in a folder
+    (or a zip), and the reports are read."""
+    (tmp_path / VMWARE.name).write_bytes(VMWARE.read_bytes())
+    manifest = tmp_path / "cur-Manifest.json"
+    manifest.write_text('{"reportKeys": ["cur/20261001-20261101/cur-00001.csv.gz"]}')
+    (tmp_path / "notes.txt").write_text("a note")
+    (tmp_path / "platform").mkdir()  # the platforms' exports (docs/monthly-close.md)
+    files = sorted(str(p) for p in tmp_path.iterdir())
+    assert main(["import", *files, "--parameters", PARAMETERS]) == 0
+    out = capsys.readouterr().out
+    assert "EUR: 14 rows, cost 5574.096 read" in out
+    assert (
+        f"  {manifest}: not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, "
+        ".parquet, .zip)\n"
+    ) in out
+    assert f"{tmp_path / 'notes.txt'}: not a vendor report (.txt;" in out
+    assert f"{tmp_path / 'platform'}: a folder: the import reads files" in out
+    # none of the files a report: an error naming them, not a success that imported nothing
+    assert main(["import", str(manifest)]) == 2
+    err = capsys.readouterr().err
+    assert f"{manifest}: not a vendor report (.json;" in err
+    # one that looks like a report the import cannot open is refused, as in a zip or a folder
+    packed = tmp_path / "cur-00001.csv.bz2"
+    packed.write_bytes(b"BZh91AY&SY")
+    assert main(["import", str(packed), str(tmp_path / VMWARE.name)]) == 2
+    assert f"{packed}: looks like a vendor report but is not read" in capsys.readouterr().err

@@ -294,10 +294,71 @@ def test_a_focus_1_0_correction_gives_money_back_as_microsoft_writes_a_refund(tm
     ).fetchall()
     assert got == [
         ("Usage", Decimal(3), Decimal("12.5")),
-        ("Purchase", None, Decimal("-40.12")),  # money back: no quantity of its own
+        # a refund: a Credit, its quantity signed as its cost, as the cost export has it
+        ("Credit", Decimal(-1), Decimal("-40.12")),
         ("Usage", Decimal(1), Decimal("2.5")),  # a correction that charges keeps its quantity
     ]
     assert report.currencies[0].cost_after == Decimal("-25.12")
+
+
+#: An Azure marketplace refund (tests/data/azure-cost-details/mca-actual-cost-2026-10.csv row 4)
+#: as Microsoft's FOCUS export writes it: Purchase, ChargeClass Correction, quantity positive.
+AZURE_REFUND_FOCUS = (
+    "BilledCost,BillingAccountId,BillingCurrency,ChargeCategory,ChargeClass,ChargeFrequency,"
+    "ChargePeriodEnd,ChargePeriodStart,EffectiveCost,PricingQuantity,ProviderName,"
+    "PublisherName,SubAccountId\n"
+    "-55.20,ba1,EUR,Purchase,Correction,One-Time,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,"
+    "-55.20,1,Microsoft,Acme Backup Ltd,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+)
+
+
+KEEP = "{id: all, kind: markup, percent: 10, credits: keep}"
+SEAT = (
+    "{id: all, kind: fixed_price, unit_price: '60', currency: EUR, prorate: false, credits: price}"
+)
+REFUNDS = "{id: refunds, kind: pass_through, match: {charge_type: Refund}}"
+
+
+@pytest.mark.parametrize(
+    "rules, billed",
+    [([KEEP], []), ([SEAT], [("all", -60)]), ([KEEP, REFUNDS], [("refunds", Decimal("-55.2"))])],
+    ids=["kept", "priced-per-seat", "refund-rule"],
+)
+def test_an_azure_refund_rates_alike_from_the_cost_export_and_from_focus(tmp_path, rules, billed):
+    """One Azure refund, from the cost export (C1) and from the FOCUS export (C2): a Credit of
+    charge type Refund from both, so a rule's credits setting and a rule for refunds treat them
+    alike. Through FOCUS it was a Purchase of no quantity and of charge type Purchase: billed at
+    the markup under ``credits: keep`` (kept from the cost export), refused by a seat price (no
+    quantity) that refunds one seat from the cost export, and missed by a rule for refunds."""
+    from rating_helpers import ACCOUNTS, rated_store, write_parameters
+
+    from billing_lib.rating import rate_lines
+
+    focus = tmp_path / "focus.csv"
+    focus.write_text(AZURE_REFUND_FOCUS, encoding="utf-8")
+    export = tmp_path / "mca.csv"
+    mca = (SAMPLES.parent / "azure-cost-details" / "mca-actual-cost-2026-10.csv").read_text()
+    export.write_text("\n".join(mca.splitlines()[i] for i in (0, 3)) + "\n", encoding="utf-8")
+    accounts = ACCOUNTS + (
+        "microsoft,c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7,C1,,,\n"
+        "microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001,C2,,,\n"
+    )
+    listed = "".join(f"      - {r}\n" for r in rules)
+    plans = f"plans:\n  - id: p\n    rules:\n{listed}assignments:\n  - {{plan: p, group: smb}}\n"
+    params = write_parameters(tmp_path / "parameters", plans, accounts=accounts)
+    con = open_store()
+    import_reports(con, [export, focus])
+    con, pricing, customers = rated_store(params, [], con)
+    rate_lines(con, pricing, customers, "2026-10")
+    got = con.execute(
+        "SELECT customer_id, charge_category, quantity, rule_id, amount FROM rated_lines "
+        "WHERE line_kind = 'vendor' ORDER BY customer_id"
+    ).fetchall()
+    assert got == [(c, "Credit", -1, *b) for c in ("C1", "C2") for b in billed]
+    kept = con.execute("SELECT x_CustomerId, reason FROM excluded_lines ORDER BY 1").fetchall()
+    assert kept == (
+        [] if billed else [(c, "credit kept by reseller (rule all)") for c in ("C1", "C2")]
+    )
 
 
 def test_a_negative_purchase_that_is_no_correction_is_still_refused(tmp_path):
