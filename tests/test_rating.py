@@ -892,6 +892,25 @@ def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tm
         rate(tmp_path / "c", plan("{id: ms, kind: list_price, discount_percent: 5}"), [line(**MS)])
 
 
+def test_a_line_listed_at_0_with_a_cost_under_a_list_price_is_refused(tmp_path):
+    # An Azure marketplace purchase is listed at 0 (pay-as-you-go cost) in the cost exports: a
+    # list-price rule wide enough to catch it billed it 0.00, its cost lost without a word. A
+    # line listed at 0 that costs nothing (free usage) prices 0.
+    rule = "{id: ms, kind: list_price, discount_percent: 5}"
+    free = line(**MS, ListCost="0", BilledCost="0")
+    listed = line(**MS, ListCost="10", BilledCost="8")
+    con, _ = rate(tmp_path / "ok", plan(rule), [listed, free])
+    assert [r[2] for r in rated(con)] == [D("9.50"), 0]
+    purchase = line(**MS, ListCost="0", BilledCost="1200", ServiceName="Marketplace")
+    with pytest.raises(
+        ParameterError,
+        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=ms\]: the rule prices by the "
+        r"vendor's list price, but test.csv row 4 lists 0 and costs 1200 EUR: it would be billed "
+        r"0.00",
+    ):
+        rate(tmp_path / "mp", plan(rule), [listed, free, purchase])
+
+
 NOV_1 = datetime(2026, 11, 1)
 
 

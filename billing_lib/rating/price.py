@@ -199,20 +199,24 @@ def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> 
 
 def unpriceable_sql(used: list[str]) -> str:
     """The first line its rule cannot price (plan, rule, file, row, what it lacks, its vendor cost
-    and currency): a list-price line without a list price (ListCost, or unit x quantity), or a
-    line priced per unit (``COUNTED``) without a PricingQuantity whose vendor cost (on the rule's
-    basis) is not 0 - an AWS savings plan fee or reservation fee carries none, and was billed
-    0.00 in silence: its cost was lost. One pass over the lines of such keys for both."""
+    and currency): a list-price line without a list price (ListCost, or unit x quantity) or
+    with a list price of 0 and a vendor cost (an Azure marketplace purchase, listed at 0 in the
+    cost exports, was billed 0.00 in silence), or a line priced per unit (``COUNTED``) without a
+    PricingQuantity whose vendor cost (on the rule's basis) is not 0 - an AWS savings plan fee or
+    reservation fee carries none, and was billed 0.00 in silence: its cost was lost. One pass
+    over the lines of such keys for both."""
     cost = vendor_cost_sql()
     # only the keys of such pricings join the lines (none in most months: no pass over them)
     keys = f"(SELECT * FROM rating_keys_rated WHERE pricing IN {('list_price', *COUNTED)})"
+    no_list = "l.ListCost IS NULL AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)"
+    zero_list = "COALESCE(l.ListCost = 0, l.ListUnitPrice = 0 OR l.PricingQuantity = 0)"
     return f"""
         SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow,
-               CASE WHEN k.pricing = 'list_price' THEN 'list' ELSE 'quantity' END,
+               CASE WHEN k.pricing <> 'list_price' THEN 'quantity'
+                    WHEN {no_list} THEN 'list' ELSE 'zero list' END,
                CAST({cost} AS VARCHAR), l.BillingCurrency
         FROM {lines_with_keys(keys, used)}
-        WHERE k.pricing = 'list_price' AND l.ListCost IS NULL
-                AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)
+        WHERE k.pricing = 'list_price' AND ({no_list} OR {zero_list} AND {cost} <> 0)
            OR k.pricing IN {COUNTED} AND l.PricingQuantity IS NULL AND {cost} <> 0
         ORDER BY l.x_SourceFile, l.x_SourceRow
         LIMIT 1"""
@@ -351,6 +355,15 @@ def check_priceable(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list
             "(ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
         )
     shown = format(Decimal(cost).normalize(), "f")
+    if lacks == "zero list":
+        raise ParameterError(
+            pricing.plans_path,
+            entry,
+            f"the rule prices by the vendor's list price, but {file} row {row} lists 0 and "
+            f"costs {shown} {currency}: it would be billed 0.00 (a marketplace purchase or a "
+            "fee the vendor lists at 0); narrow the rule's match, and price such lines by a "
+            "rule of their own",
+        )
     raise ParameterError(
         pricing.plans_path,
         entry,
