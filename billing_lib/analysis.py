@@ -16,7 +16,7 @@ import pandas as pd
 from billing_lib import whatif
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.invoice_files import billed_nets
-from billing_lib.invoices import INVOICE_DATA, read_invoice_data
+from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
@@ -74,31 +74,53 @@ def billed_lines(
     """SQL of the rated lines of the runs' ``files`` as billed now (``run_files.billed_now``): a
     customer's lines of an invoice that a credit note cancelled left out, the lines of the invoice
     that replaced it (``billing reissue``) in; and every Parquet file it reads. With
-    ``credited_cost``, the lines of a cancelled invoice that no reissued one replaced stay, at
-    amount 0: their vendor cost was bought and booked (the run's purchase entry; the credit note
-    reverses only the sale), so the month shows it as cost without revenue, not as a customer
-    gone with its cost (the margin overstated by it)."""
+    ``credited_cost``, the vendor lines of a cancelled invoice that no invoice replacing one of
+    the month bills (by report name and row: none replaced it, or a corrected accounts.csv moved
+    them away from its customer) stay under that customer at amount 0: their vendor cost was
+    bought and booked (the run's purchase entry; the credit note reverses only the sale, a
+    reissue books no cost), so the month shows it as cost without revenue, not as cost gone
+    (the margin overstated by it). So do the other lines (fees, top-ups: no cost) of a customer
+    whose invoice none replaced."""
     parts, read = [], []
     for run in files:
         dropped, replacing = billed_now(Path(output), run.parent.name)
-        zeroed: list[str] = []
+        source = f"read_parquet({ql(str(run))})"
+        if dropped:
+            listed = ", ".join(ql(c) for c in dropped)
+            parts.append(f"SELECT * FROM {source} WHERE customer_id NOT IN ({listed})")
+        else:
+            parts.append(f"SELECT * FROM {source}")
         if credited_cost and dropped:
-            reissued = {str(read_manifest(f.parent).get("customer_id")) for f in replacing}
-            zeroed = [c for c in dropped if c not in reissued]
-            dropped = [c for c in dropped if c in reissued]
-        where = (
-            f" WHERE customer_id NOT IN ({', '.join(ql(c) for c in dropped)})" if dropped else ""
-        )
-        columns = (
-            f"* REPLACE (CASE WHEN customer_id IN ({', '.join(ql(c) for c in zeroed)}) "
-            f"THEN CAST(0 AS {DEC}) ELSE amount END AS amount)"
-            if zeroed
-            else "*"
-        )
-        parts.append(f"SELECT {columns} FROM read_parquet({ql(str(run))}){where}")
+            parts.append(_cost_kept(source, dropped, replacing))
         parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in replacing]
         read += [run, *replacing]
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", read
+
+
+def _cost_kept(source: str, dropped: list[str], replacing: list[Path]) -> str:
+    """SQL of the lines of ``source`` (a run's rated lines) of the ``dropped`` customers that
+    ``billed_lines`` keeps at amount 0: the vendor lines no ``replacing`` file bills (by report
+    name, as ``reissue`` compares them, and row), and every line of a customer none replaced."""
+    reissued = sorted({str(read_manifest(f.parent).get("customer_id")) for f in replacing})
+    billed = " UNION ALL ".join(
+        f"SELECT {CUSTOMER_SOURCE_FILE} AS f, source_row AS n FROM read_parquet({ql(str(f))}) r "
+        "WHERE line_kind = 'vendor'"
+        for f in replacing
+    )
+    vendor_kept = (
+        f"NOT EXISTS (SELECT 1 FROM ({billed}) b WHERE b.f = {CUSTOMER_SOURCE_FILE} "
+        "AND b.n = r.source_row)"
+        if billed
+        else "true"
+    )
+    others_kept = (
+        f"r.customer_id NOT IN ({', '.join(ql(c) for c in reissued)})" if reissued else "true"
+    )
+    return (
+        f"SELECT r.* REPLACE (CAST(0 AS {DEC}) AS amount) FROM {source} r "
+        f"WHERE r.customer_id IN ({', '.join(ql(c) for c in dropped)}) "
+        f"AND CASE WHEN r.line_kind = 'vendor' THEN {vendor_kept} ELSE {others_kept} END"
+    )
 
 
 def billed_run_file(output: Path, periods: list[str], name: str) -> tuple[str, list[Path]]:

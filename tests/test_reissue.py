@@ -270,10 +270,14 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     assert review.number_order(later, register) == []
 
 
-def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(outputs, corrected, capsys):
+def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(
+    finalised_sample_outputs, outputs, corrected, capsys
+):
     """accounts.csv edited by mistake: C002's AWS account vll-dev given to C001. The invoice
     replacing NW2026-000002 (``billing reissue`` on the command line) bills less, and the lines
-    it no longer bills are printed and recorded."""
+    it no longer bills are printed and recorded. The margin analysis keeps their cost (the run
+    booked it; C001's invoice that stands does not bill them) under C002 at revenue 0: it had
+    dropped out, the month's cost 115.71 USD (in EUR) short and its margin overstated by it."""
     accounts = corrected / "accounts.csv"
     text = accounts.read_text(encoding="utf-8")
     assert "aws,518204736307,C002," in text
@@ -314,6 +318,39 @@ def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(outputs, corr
     ) in printed
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["vendor_lines_moved"] == [moved]
+    run = analysis.load_summary(finalised_sample_outputs, [PERIOD])
+    now = analysis.load_summary(outputs, [PERIOD])
+    for column in ("cost", "lines"):
+        assert now.groupby("currency")[column].sum().equals(run.groupby("currency")[column].sum())
+    c002 = now[now["customer_id"] == "C002"]
+    assert c002["cost"].sum() == run.loc[run["customer_id"] == "C002", "cost"].sum()
+    assert c002["amount"].sum() == sum((ln.unrounded_amount for ln in new.lines), D(0))
+    aws = c002[c002["vendor"] == "aws"]
+    assert aws["lines"].sum() == then[0] and aws["cost"].sum() > 0
+
+
+def test_lines_moved_to_an_invoice_reissued_from_one_credited_count_once(
+    finalised_sample_outputs, outputs, corrected
+):
+    """NW2026-000002 (C002) credited and not reissued; NW2026-000001 (C001) credited too and
+    reissued with C002's AWS account vll-dev given to C001 (no invoice that stands bills those
+    lines, so nothing refuses it). Their cost is on C001's new invoice and no longer also kept
+    under C002 at revenue 0: the margin analysis counted it twice."""
+    issue_credit_note(outputs, "NW2026-000001", CREDITED, "vll-dev is Dijkstra's")
+    accounts = corrected / "accounts.csv"
+    text = accounts.read_text(encoding="utf-8")
+    accounts.write_text(text.replace("aws,518204736307,C002,", "aws,518204736307,C001,"))
+    done = reissue_invoice(outputs, "NW2026-000001", corrected, REPORTS, REISSUED)
+    assert done.invoice.customer_id == "C001" and done.invoice.net > done.replaces.net
+    run = analysis.load_summary(finalised_sample_outputs, [PERIOD])
+    now = analysis.load_summary(outputs, [PERIOD])
+    for column in ("cost", "lines"):
+        assert now.groupby("currency")[column].sum().equals(run.groupby("currency")[column].sum())
+    c002 = now[now["customer_id"] == "C002"]
+    assert set(c002["amount"]) == {D(0)}
+    moved = run[(run["customer_id"] == "C002") & (run["vendor"] == "aws")]["cost"].sum()
+    kept = c002[c002["vendor"] == "aws"]["cost"].sum()
+    assert 0 < kept < moved
 
 
 @pytest.mark.slow  # three billings of the month (a module scheduled early)
