@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from billing_lib import whatif
+from billing_lib.charts import service_sql
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.invoice_files import billed_nets
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
@@ -150,10 +151,11 @@ def billed_run_file(output: Path, periods: list[str], name: str) -> tuple[str, l
 
 def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
     """Cost, revenue (``amount``) and the number of rated lines (``lines``) per SUMMARY_KEYS of
-    the finished runs of ``periods``, summed by DuckDB from the runs' ``rated_lines.parquet``
-    (exact decimals) and named (``customer_name``). Only these sums become a DataFrame: a month
-    of ten million rated lines is a few thousand rows here, not gigabytes in pandas; the
-    what-if reads the one customer's lines itself (``repricer``)."""
+    the finished runs of ``periods`` (the service as ``charts.service_sql`` names it), summed
+    by DuckDB from the runs' ``rated_lines.parquet`` (exact decimals) and named
+    (``customer_name``). Only these sums become a DataFrame: a month of ten million rated lines
+    is a few thousand rows here, not gigabytes in pandas; the what-if reads the one customer's
+    lines itself (``repricer``)."""
     files = rated_files(output, periods)
     lines, read = billed_lines(Path(output), files, credited_cost=True)
     keys = ", ".join(SUMMARY_KEYS)
@@ -165,7 +167,8 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
                     f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
                                CAST(sum(amount) AS {DEC}) AS amount,
                                CAST(count(*) AS BIGINT) AS lines
-                        FROM {lines} GROUP BY {keys} ORDER BY {keys}"""
+                        FROM (SELECT * REPLACE ({service_sql()} AS service) FROM {lines})
+                        GROUP BY {keys} ORDER BY {keys}"""
                 )
                 .to_arrow_table()
                 .to_pandas()
