@@ -24,6 +24,7 @@ from billing_lib.rating import DEC
 from billing_lib.run_files import (
     RATED_PARQUET,
     billed_now,
+    corrections_of,
     named_if_damaged,
     read_manifest,
 )
@@ -278,15 +279,25 @@ def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFram
 
 
 def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
-    """Customer id -> name as the runs' invoices show it (``invoices.json``; the latest run's name
-    where a customer was renamed), so summaries read "C001 Dijkstra Architecten B.V."."""
-    names: dict[str, str] = {}
-    for period in sorted(periods):
-        path = Path(output) / period / INVOICE_DATA
-        if path.is_file():
-            _, invoices = read_invoice_data(path)
-            names.update({i.customer_id: i.buyer.name for i in invoices.values()})
-    return names
+    """Customer id -> name as its latest issued invoice of the runs of ``periods`` shows it (the
+    runs' ``invoices.json`` and those of the invoices replacing a credited one, ``billing
+    reissue``: a name corrected by the reissue, or a customer renamed since, is the name now),
+    so summaries read "C001 Dijkstra Architecten B.V."."""
+    issued: dict[str, tuple[tuple, str]] = {}
+    for k, period in enumerate(sorted(periods)):
+        folders = [Path(output) / period]
+        folders += [
+            f for f, m in corrections_of(Path(output), period) if m.get("kind") == "reissue"
+        ]
+        for j, folder in enumerate(folders):
+            path = folder / INVOICE_DATA
+            if not path.is_file():
+                continue
+            for i in read_invoice_data(path)[1].values():
+                when = (i.issue_date, k, j)
+                if i.customer_id not in issued or issued[i.customer_id][0] <= when:
+                    issued[i.customer_id] = (when, i.buyer.name)
+    return {c: name for c, (_, name) in issued.items()}
 
 
 def resolve(path: str | Path) -> Path:

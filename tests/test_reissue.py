@@ -512,7 +512,11 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     """Credited, C002's lines of the run earn nothing in the margin summary, and next month's
     review ("custom line not billed") finds its fee billed in no month; reissued with a
     goodwill credit added for October, the new invoice's lines are in the summary (the what-if
-    re-prices those) and the fee and the credit are billed."""
+    re-prices those) and the fee and the credit are billed; the customer is named as the new
+    invoice names it (its name corrected with the reissue: it was the credited invoice's)."""
+    customers = corrected / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    customers.write_text(text.replace("Van Leeuwen Logistiek B.V.", "Van Leeuwen Logistics B.V."))
     lines = corrected / "custom_lines.yaml"
     lines.write_text(
         lines.read_text(encoding="utf-8")
@@ -553,6 +557,11 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     assert sums["lines"](billed) == sums["lines"](run) + 1  # the goodwill credit's line
     now = analysis.revenue_against_invoices(outputs, billed).set_index("customer_id")
     assert now.loc["C002", "invoiced"] == done.invoice.net  # the reissued invoice's
+    assert done.invoice.buyer.name == "Van Leeuwen Logistics B.V."
+    assert set(billed.loc[billed["customer_id"] == "C002", "customer_name"]) == {
+        done.invoice.buyer.name
+    }
+    assert now.loc["C002", "customer_name"] == done.invoice.buyer.name
     assert abs(now.loc["C002", "rounding"]) <= D("0.005") * len(done.invoice.lines)
     repriced = analysis.repricer(outputs)(billed, "C002", D(10))
     fee = repriced[repriced["line_kind"] == "fee"]
