@@ -341,6 +341,33 @@ def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
         con.close()
 
 
+def credited_not_replaced(output: Path, period: str, customer: str) -> str | None:
+    """Why ``customer`` has nothing billed in ``period`` now, when so: every invoice of its
+    month (the run's, then each reissued one) cancelled by a credit note, the last one named
+    with its credit note; None when an invoice of it stands (or it had none). What the what-if
+    says instead of "no lines": it re-prices the invoices that stand."""
+    corrections = corrections_of(Path(output), period)
+    notes = {
+        str(m.get("corrects")): str(m.get("credit_note"))
+        for _, m in corrections
+        if m.get("kind") != "reissue"
+    }
+    invoices = read_manifest(Path(output) / period).get("invoices", [])
+    chain = [str(i.get("invoice_number")) for i in invoices if i.get("customer_id") == customer]
+    chain += [
+        str(m.get("invoice"))
+        for _, m in corrections
+        if m.get("kind") == "reissue" and str(m.get("customer_id")) == customer
+    ]
+    if not chain or any(n not in notes for n in chain):
+        return None
+    return (
+        f"{customer} in {period}: invoice {chain[-1]} was cancelled by credit note "
+        f"{notes[chain[-1]]} and not reissued, so nothing of that month is billed now to "
+        "re-price (its vendor cost stays in the summary, at revenue 0)"
+    )
+
+
 def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.DataFrame]:
     """The margin explorer's what-if over finished runs in ``output``: given the selection (rows
     of ``load_summary``, or rated lines: what matters is their periods), a customer and a
@@ -353,7 +380,9 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
     priced, invoice lines). Every vendor's lines, as a run prices
     them all: a minimum fee tops up the revenue of its whole scope, and a VMware minimum topped
     up from the Microsoft lines alone would bill the whole fee to a customer whose VMware lines
-    reach it (the explorer shows the chosen vendors' lines of it). RunError naming the file when
+    reach it (the explorer shows the chosen vendors' lines of it). A month of the customer that
+    a credit note cancelled and none replaced has no line: the frame's ``attrs["not_billed"]``
+    says so (``credited_not_replaced``), for the explorer to name. RunError naming the file when
     a run folder has none (a run older than it: bill that period again)."""
     output = Path(output)
 
@@ -384,6 +413,9 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
                 repriced = whatif.reprice(con, "_lines", rules, terms, customer, markup)
         finally:
             con.close()
+        repriced.attrs["not_billed"] = [
+            why for p in periods if (why := credited_not_replaced(output, p, customer))
+        ]
         if "customer_name" in selection.columns:  # as load_summary names them, for the summaries
             names = dict(zip(selection["customer_id"], selection["customer_name"], strict=True))
             repriced["customer_name"] = repriced["customer_id"].map(names)

@@ -290,12 +290,24 @@ class MarginExplorer:
             self.what_if_area.outputs = ()
             return
         left_out = set(self.vendors.options) - set(self.vendors.value)
-        now, repriced = (
-            self._chosen(self.reprice(lines, customer, None), left_out),  # as billed
-            self._chosen(self.reprice(lines, customer, markup), left_out),
-        )
+        try:
+            now, repriced = (
+                self._chosen(self.reprice(lines, customer, None), left_out),  # as billed
+                self._chosen(self.reprice(lines, customer, markup), left_out),
+            )
+        except ParameterError as error:  # a markup the what-if cannot price exactly
+            self.comparison = pd.DataFrame()
+            self.what_if_text.value = html.escape(str(error))
+            self.what_if_area.outputs = ()
+            return
         self.comparison = compare_margins(now, repriced)
-        self.what_if_text.value = describe_change(self.comparison, markup)
+        # the months a credit note cancelled and none replaced: nothing to re-price, said so
+        notes = [html.escape(str(n)) for n in now.attrs.get("not_billed", [])]
+        if self.comparison.empty and notes:
+            self.what_if_text.value = "<br>".join(notes)
+            self.what_if_area.outputs = ()
+            return
+        self.what_if_text.value = "<br>".join([describe_change(self.comparison, markup), *notes])
         self.figures["what_if"] = charts.what_if_bars(self.comparison)
         self.what_if_area.outputs = (_mime(self.figures["what_if"]),)
 

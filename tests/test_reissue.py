@@ -34,6 +34,7 @@ from billing_lib.reissue import reissue_invoice, reissue_invoices
 from billing_lib.review import previous_net
 from billing_lib.run_state import load_settings
 from billing_lib.ubl import CBC, NS_INVOICE
+from billing_lib.widgets import MarginExplorer
 from tests.console_scripts import BEAN_CHECK
 from tests.notebook_project import PERIOD, REPO
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
@@ -601,6 +602,22 @@ def test_the_what_if_invents_no_minimum_fee_for_a_credited_invoice(credited_mont
     for markup in (None, D(10)):
         repriced = reprice(chosen, "C002", markup)
         assert repriced.empty, repriced[["line_kind", "description", "amount"]]
+
+
+def test_the_explorer_names_the_credit_note_of_a_month_with_nothing_to_reprice(credited_month):
+    """Choosing C002, whose October invoice a credit note cancelled and none replaced, the
+    what-if said "no lines selected" (its summary rows, at revenue 0, are selected): it names
+    the invoice and the credit note instead."""
+    summary = analysis.load_summary(credited_month, [PERIOD])
+    explorer = MarginExplorer(summary, analysis.repricer(credited_month), D(10))
+    explorer.what_if_customer.value = "C002"
+    assert explorer.comparison.empty and explorer.what_if_area.outputs == ()
+    assert explorer.what_if_text.value == (
+        "C002 in 2026-10: invoice NW2026-000002 was cancelled by credit note NWC2026-000001 and "
+        "not reissued, so nothing of that month is billed now to re-price (its vendor cost "
+        "stays in the summary, at revenue 0)"
+    )
+    assert analysis.credited_not_replaced(credited_month, PERIOD, "C001") is None
 
 
 def test_the_what_if_tops_up_the_minimum_fees_the_reissued_invoice_was_billed_with(
