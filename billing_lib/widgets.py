@@ -132,7 +132,8 @@ def check_markup(value: object) -> float:
     """The margin notebook's ``markup`` parameter (what the explorer starts with) as a number of
     percent within MARKUP_RANGE; ParameterError naming the parameter otherwise: ``-r markup 15%``
     is no number, and a markup beyond the bounds would be clamped by the widget without a word
-    (the what-if showing another markup than the one asked)."""
+    (the what-if showing another markup than the one asked), and one of more decimals than the
+    what-if prices exactly (``whatif.MARKUP_DECIMALS``) would be rounded."""
     low, high = MARKUP_RANGE
     try:
         number = None if isinstance(value, bool) else float(str(value).strip())
@@ -149,6 +150,14 @@ def check_markup(value: object) -> float:
             MARGIN_PARAMETERS,
             "markup",
             f"expected a number of percent on cost from {low} to {high}; got {value!r}",
+        )
+    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -whatif.MARKUP_DECIMALS:
+        raise ParameterError(
+            MARGIN_PARAMETERS,
+            "markup",
+            f"expected a number of percent on cost with at most {whatif.MARKUP_DECIMALS} "
+            f"decimals (the what-if prices exactly to that); got {value!r}",
         )
     return number
 
