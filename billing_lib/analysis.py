@@ -201,8 +201,9 @@ def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFram
     the excluded), vendor, account (of the unmapped) and vendor currency, in that currency
     (BilledCost, exact: the ledger's unbilled-cost account, each of its postings rounded). A
     loss the rated lines cannot show: the reseller paid for these lines and billed nobody. A run
-    older than that record gives its excluded cost per vendor currency only. Text left empty
-    where it does not apply (no customer of an unmapped account)."""
+    older than that record gives its excluded cost per vendor currency only. Then, negative,
+    what an invoice replacing a credited one bills of those lines now (``_billed_since``). Text
+    left empty where it does not apply (no customer of an unmapped account)."""
     rows = []
     for period in [f.parent.name for f in rated_files(output, periods)]:
         manifest = read_manifest(Path(output) / period)
@@ -246,7 +247,53 @@ def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFram
                     Decimal(str(u.get("cost"))),
                 )
             )
+        rows += _billed_since(Path(output), period)
     return pd.DataFrame(rows, columns=list(UNBILLED_COLUMNS))
+
+
+def _billed_since(output: Path, period: str) -> list[tuple]:
+    """``unbilled_cost``'s rows of the vendor lines of ``period`` that an invoice replacing a
+    credited one bills now and the run billed to nobody (a corrected accounts.csv mapped an
+    unmapped account, or gave an excluded line a customer): negative, per invoice, vendor and
+    vendor currency, so the list adds up to the cost still billed to no customer (the summaries
+    count those lines' cost on that invoice) while each run's rows stay as its ledger booked
+    them."""
+    _, replacing = billed_now(output, period)
+    run = output / period / RATED_PARQUET
+    if not replacing or not run.is_file():
+        return []
+    rows = []
+    con = duckdb.connect()
+    try:
+        for path in replacing:
+            manifest = read_manifest(path.parent)
+            with named_if_damaged([run, path]):
+                found = con.execute(
+                    f"""SELECT vendor, vendor_currency, count(*), sum(billed_cost)
+                        FROM read_parquet(?) n WHERE line_kind = 'vendor' AND NOT EXISTS (
+                          SELECT 1 FROM read_parquet(?) r WHERE r.line_kind = 'vendor'
+                          AND r.source_row = n.source_row
+                          AND {CUSTOMER_SOURCE_FILE} = {CUSTOMER_SOURCE_FILE.replace("r.", "n.")})
+                        GROUP BY ALL ORDER BY ALL""",
+                    [str(path), str(run)],
+                ).fetchall()
+            rows += [
+                (
+                    period,
+                    f"billed since on {manifest.get('invoice')} (billing reissue), billed to "
+                    "nobody by the run",
+                    str(manifest.get("customer_id")),
+                    vendor,
+                    "",
+                    currency,
+                    -lines,
+                    -cost,
+                )
+                for vendor, currency, lines, cost in found
+            ]
+    finally:
+        con.close()
+    return rows
 
 
 def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFrame:

@@ -354,6 +354,32 @@ def test_lines_moved_to_an_invoice_reissued_from_one_credited_count_once(
     assert 0 < kept < moved
 
 
+def test_an_unmapped_account_a_reissue_bills_is_no_longer_listed_as_billed_to_nobody(
+    outputs, corrected
+):
+    """The run left AWS account poc-sandbox-ams unmapped (62 lines, USD 9.91 billed to nobody);
+    accounts.csv corrected, NW2026-000002's replacement bills them to C002. The margin summary
+    counts their cost on C002, and the notebook's "vendor cost billed to no customer" still
+    listed it: counted twice. The run's row stays (its ledger booked it so), followed by the
+    reissue's, negative, so the list adds up to what is still billed to no one."""
+    with open(corrected / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write("aws,285396417058,C002,,,poc-sandbox-ams\n")
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert done.moved_lines == (
+        "aws: 62 vendor lines, cost USD 9.91, billed now and not on NW2026-000002",
+    )
+    unbilled = analysis.unbilled_cost(outputs, [PERIOD])
+    unmapped = unbilled[unbilled["vendor_currency"] == "USD"].set_index("reason")
+    assert unmapped.loc["unmapped account", ["lines", "cost"]].tolist() == [62, D("9.9079999992")]
+    since = "billed since on NW2026-000010 (billing reissue), billed to nobody by the run"
+    assert unmapped.loc[since, ["customer_id", "vendor", "lines", "cost"]].tolist() == [
+        "C002",
+        "aws",
+        -62,
+        D("-9.9079999992"),
+    ]
+
+
 @pytest.mark.slow  # three billings of the month (a module scheduled early)
 def test_a_reissued_invoice_is_credited_and_reissued_again_and_the_register_rebuilt(
     outputs, corrected
