@@ -399,6 +399,8 @@ def credited_not_replaced(output: Path, period: str, customer: str) -> str | Non
         for _, m in corrections
         if m.get("kind") != "reissue"
     }
+    if not notes:  # no credit note of the month: its run's manifest is not read
+        return None
     invoices = read_manifest(Path(output) / period).get("invoices", [])
     chain = [str(i.get("invoice_number")) for i in invoices if i.get("customer_id") == customer]
     chain += [
