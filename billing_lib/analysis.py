@@ -14,15 +14,17 @@ import duckdb
 import pandas as pd
 
 from billing_lib import whatif
+from billing_lib.charts import service_sql
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.invoice_files import billed_nets
-from billing_lib.invoices import INVOICE_DATA, read_invoice_data
+from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
 from billing_lib.run_files import (
     RATED_PARQUET,
     billed_now,
+    corrections_of,
     named_if_damaged,
     read_manifest,
 )
@@ -74,31 +76,53 @@ def billed_lines(
     """SQL of the rated lines of the runs' ``files`` as billed now (``run_files.billed_now``): a
     customer's lines of an invoice that a credit note cancelled left out, the lines of the invoice
     that replaced it (``billing reissue``) in; and every Parquet file it reads. With
-    ``credited_cost``, the lines of a cancelled invoice that no reissued one replaced stay, at
-    amount 0: their vendor cost was bought and booked (the run's purchase entry; the credit note
-    reverses only the sale), so the month shows it as cost without revenue, not as a customer
-    gone with its cost (the margin overstated by it)."""
+    ``credited_cost``, the vendor lines of a cancelled invoice that no invoice replacing one of
+    the month bills (by report name and row: none replaced it, or a corrected accounts.csv moved
+    them away from its customer) stay under that customer at amount 0: their vendor cost was
+    bought and booked (the run's purchase entry; the credit note reverses only the sale, a
+    reissue books no cost), so the month shows it as cost without revenue, not as cost gone
+    (the margin overstated by it). So do the other lines (fees, top-ups: no cost) of a customer
+    whose invoice none replaced."""
     parts, read = [], []
     for run in files:
         dropped, replacing = billed_now(Path(output), run.parent.name)
-        zeroed: list[str] = []
+        source = f"read_parquet({ql(str(run))})"
+        if dropped:
+            listed = ", ".join(ql(c) for c in dropped)
+            parts.append(f"SELECT * FROM {source} WHERE customer_id NOT IN ({listed})")
+        else:
+            parts.append(f"SELECT * FROM {source}")
         if credited_cost and dropped:
-            reissued = {str(read_manifest(f.parent).get("customer_id")) for f in replacing}
-            zeroed = [c for c in dropped if c not in reissued]
-            dropped = [c for c in dropped if c in reissued]
-        where = (
-            f" WHERE customer_id NOT IN ({', '.join(ql(c) for c in dropped)})" if dropped else ""
-        )
-        columns = (
-            f"* REPLACE (CASE WHEN customer_id IN ({', '.join(ql(c) for c in zeroed)}) "
-            f"THEN CAST(0 AS {DEC}) ELSE amount END AS amount)"
-            if zeroed
-            else "*"
-        )
-        parts.append(f"SELECT {columns} FROM read_parquet({ql(str(run))}){where}")
+            parts.append(_cost_kept(source, dropped, replacing))
         parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in replacing]
         read += [run, *replacing]
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", read
+
+
+def _cost_kept(source: str, dropped: list[str], replacing: list[Path]) -> str:
+    """SQL of the lines of ``source`` (a run's rated lines) of the ``dropped`` customers that
+    ``billed_lines`` keeps at amount 0: the vendor lines no ``replacing`` file bills (by report
+    name, as ``reissue`` compares them, and row), and every line of a customer none replaced."""
+    reissued = sorted({str(read_manifest(f.parent).get("customer_id")) for f in replacing})
+    billed = " UNION ALL ".join(
+        f"SELECT {CUSTOMER_SOURCE_FILE} AS f, source_row AS n FROM read_parquet({ql(str(f))}) r "
+        "WHERE line_kind = 'vendor'"
+        for f in replacing
+    )
+    vendor_kept = (
+        f"NOT EXISTS (SELECT 1 FROM ({billed}) b WHERE b.f = {CUSTOMER_SOURCE_FILE} "
+        "AND b.n = r.source_row)"
+        if billed
+        else "true"
+    )
+    others_kept = (
+        f"r.customer_id NOT IN ({', '.join(ql(c) for c in reissued)})" if reissued else "true"
+    )
+    return (
+        f"SELECT r.* REPLACE (CAST(0 AS {DEC}) AS amount) FROM {source} r "
+        f"WHERE r.customer_id IN ({', '.join(ql(c) for c in dropped)}) "
+        f"AND CASE WHEN r.line_kind = 'vendor' THEN {vendor_kept} ELSE {others_kept} END"
+    )
 
 
 def billed_run_file(output: Path, periods: list[str], name: str) -> tuple[str, list[Path]]:
@@ -128,10 +152,11 @@ def billed_run_file(output: Path, periods: list[str], name: str) -> tuple[str, l
 
 def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
     """Cost, revenue (``amount``) and the number of rated lines (``lines``) per SUMMARY_KEYS of
-    the finished runs of ``periods``, summed by DuckDB from the runs' ``rated_lines.parquet``
-    (exact decimals) and named (``customer_name``). Only these sums become a DataFrame: a month
-    of ten million rated lines is a few thousand rows here, not gigabytes in pandas; the
-    what-if reads the one customer's lines itself (``repricer``)."""
+    the finished runs of ``periods`` (the service as ``charts.service_sql`` names it), summed
+    by DuckDB from the runs' ``rated_lines.parquet`` (exact decimals) and named
+    (``customer_name``). Only these sums become a DataFrame: a month of ten million rated lines
+    is a few thousand rows here, not gigabytes in pandas; the what-if reads the one customer's
+    lines itself (``repricer``)."""
     files = rated_files(output, periods)
     lines, read = billed_lines(Path(output), files, credited_cost=True)
     keys = ", ".join(SUMMARY_KEYS)
@@ -143,7 +168,8 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
                     f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
                                CAST(sum(amount) AS {DEC}) AS amount,
                                CAST(count(*) AS BIGINT) AS lines
-                        FROM {lines} GROUP BY {keys} ORDER BY {keys}"""
+                        FROM (SELECT * REPLACE ({service_sql()} AS service) FROM {lines})
+                        GROUP BY {keys} ORDER BY {keys}"""
                 )
                 .to_arrow_table()
                 .to_pandas()
@@ -175,8 +201,9 @@ def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFram
     the excluded), vendor, account (of the unmapped) and vendor currency, in that currency
     (BilledCost, exact: the ledger's unbilled-cost account, each of its postings rounded). A
     loss the rated lines cannot show: the reseller paid for these lines and billed nobody. A run
-    older than that record gives its excluded cost per vendor currency only. Text left empty
-    where it does not apply (no customer of an unmapped account)."""
+    older than that record gives its excluded cost per vendor currency only. Then, negative,
+    what an invoice replacing a credited one bills of those lines now (``_billed_since``). Text
+    left empty where it does not apply (no customer of an unmapped account)."""
     rows = []
     for period in [f.parent.name for f in rated_files(output, periods)]:
         manifest = read_manifest(Path(output) / period)
@@ -220,7 +247,53 @@ def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFram
                     Decimal(str(u.get("cost"))),
                 )
             )
+        rows += _billed_since(Path(output), period)
     return pd.DataFrame(rows, columns=list(UNBILLED_COLUMNS))
+
+
+def _billed_since(output: Path, period: str) -> list[tuple]:
+    """``unbilled_cost``'s rows of the vendor lines of ``period`` that an invoice replacing a
+    credited one bills now and the run billed to nobody (a corrected accounts.csv mapped an
+    unmapped account, or gave an excluded line a customer): negative, per invoice, vendor and
+    vendor currency, so the list adds up to the cost still billed to no customer (the summaries
+    count those lines' cost on that invoice) while each run's rows stay as its ledger booked
+    them."""
+    _, replacing = billed_now(output, period)
+    run = output / period / RATED_PARQUET
+    if not replacing or not run.is_file():
+        return []
+    rows = []
+    con = duckdb.connect()
+    try:
+        for path in replacing:
+            manifest = read_manifest(path.parent)
+            with named_if_damaged([run, path]):
+                found = con.execute(
+                    f"""SELECT vendor, vendor_currency, count(*), sum(billed_cost)
+                        FROM read_parquet(?) n WHERE line_kind = 'vendor' AND NOT EXISTS (
+                          SELECT 1 FROM read_parquet(?) r WHERE r.line_kind = 'vendor'
+                          AND r.source_row = n.source_row
+                          AND {CUSTOMER_SOURCE_FILE} = {CUSTOMER_SOURCE_FILE.replace("r.", "n.")})
+                        GROUP BY ALL ORDER BY ALL""",
+                    [str(path), str(run)],
+                ).fetchall()
+            rows += [
+                (
+                    period,
+                    f"billed since on {manifest.get('invoice')} (billing reissue), billed to "
+                    "nobody by the run",
+                    str(manifest.get("customer_id")),
+                    vendor,
+                    "",
+                    currency,
+                    -lines,
+                    -cost,
+                )
+                for vendor, currency, lines, cost in found
+            ]
+    finally:
+        con.close()
+    return rows
 
 
 def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFrame:
@@ -253,15 +326,25 @@ def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFram
 
 
 def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
-    """Customer id -> name as the runs' invoices show it (``invoices.json``; the latest run's name
-    where a customer was renamed), so summaries read "C001 Dijkstra Architecten B.V."."""
-    names: dict[str, str] = {}
-    for period in sorted(periods):
-        path = Path(output) / period / INVOICE_DATA
-        if path.is_file():
-            _, invoices = read_invoice_data(path)
-            names.update({i.customer_id: i.buyer.name for i in invoices.values()})
-    return names
+    """Customer id -> name as its latest issued invoice of the runs of ``periods`` shows it (the
+    runs' ``invoices.json`` and those of the invoices replacing a credited one, ``billing
+    reissue``: a name corrected by the reissue, or a customer renamed since, is the name now),
+    so summaries read "C001 Dijkstra Architecten B.V."."""
+    issued: dict[str, tuple[tuple, str]] = {}
+    for k, period in enumerate(sorted(periods)):
+        folders = [Path(output) / period]
+        folders += [
+            f for f, m in corrections_of(Path(output), period) if m.get("kind") == "reissue"
+        ]
+        for j, folder in enumerate(folders):
+            path = folder / INVOICE_DATA
+            if not path.is_file():
+                continue
+            for i in read_invoice_data(path)[1].values():
+                when = (i.issue_date, k, j)
+                if i.customer_id not in issued or issued[i.customer_id][0] <= when:
+                    issued[i.customer_id] = (when, i.buyer.name)
+    return {c: name for c, (_, name) in issued.items()}
 
 
 def resolve(path: str | Path) -> Path:
@@ -305,6 +388,35 @@ def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
         con.close()
 
 
+def credited_not_replaced(output: Path, period: str, customer: str) -> str | None:
+    """Why ``customer`` has nothing billed in ``period`` now, when so: every invoice of its
+    month (the run's, then each reissued one) cancelled by a credit note, the last one named
+    with its credit note; None when an invoice of it stands (or it had none). What the what-if
+    says instead of "no lines": it re-prices the invoices that stand."""
+    corrections = corrections_of(Path(output), period)
+    notes = {
+        str(m.get("corrects")): str(m.get("credit_note"))
+        for _, m in corrections
+        if m.get("kind") != "reissue"
+    }
+    if not notes:  # no credit note of the month: its run's manifest is not read
+        return None
+    invoices = read_manifest(Path(output) / period).get("invoices", [])
+    chain = [str(i.get("invoice_number")) for i in invoices if i.get("customer_id") == customer]
+    chain += [
+        str(m.get("invoice"))
+        for _, m in corrections
+        if m.get("kind") == "reissue" and str(m.get("customer_id")) == customer
+    ]
+    if not chain or any(n not in notes for n in chain):
+        return None
+    return (
+        f"{customer} in {period}: invoice {chain[-1]} was cancelled by credit note "
+        f"{notes[chain[-1]]} and not reissued, so nothing of that month is billed now to "
+        "re-price (its vendor cost stays in the summary, at revenue 0)"
+    )
+
+
 def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.DataFrame]:
     """The margin explorer's what-if over finished runs in ``output``: given the selection (rows
     of ``load_summary``, or rated lines: what matters is their periods), a customer and a
@@ -317,7 +429,9 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
     priced, invoice lines). Every vendor's lines, as a run prices
     them all: a minimum fee tops up the revenue of its whole scope, and a VMware minimum topped
     up from the Microsoft lines alone would bill the whole fee to a customer whose VMware lines
-    reach it (the explorer shows the chosen vendors' lines of it). RunError naming the file when
+    reach it (the explorer shows the chosen vendors' lines of it). A month of the customer that
+    a credit note cancelled and none replaced has no line: the frame's ``attrs["not_billed"]``
+    says so (``credited_not_replaced``), for the explorer to name. RunError naming the file when
     a run folder has none (a run older than it: bill that period again)."""
     output = Path(output)
 
@@ -348,6 +462,9 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
                 repriced = whatif.reprice(con, "_lines", rules, terms, customer, markup)
         finally:
             con.close()
+        repriced.attrs["not_billed"] = [
+            why for p in periods if (why := credited_not_replaced(output, p, customer))
+        ]
         if "customer_name" in selection.columns:  # as load_summary names them, for the summaries
             names = dict(zip(selection["customer_id"], selection["customer_name"], strict=True))
             repriced["customer_name"] = repriced["customer_id"].map(names)

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from billing_lib.money import round_money
+from billing_lib.sql import ql
 from billing_lib.store import register_frame, scratch_or
 
 TEMPLATE_NAME = "billing"
@@ -32,6 +33,26 @@ DIMENSIONS = {
     "service": "service",
     "currency": "currency",
 }
+
+#: What the lines that are no vendor's service are summed under by the ``service`` dimension
+#: (their ``service`` is empty: a summary showed them as one row named NaN), per line kind.
+KIND_SERVICES = {
+    "fee": "fees (custom lines)",
+    "one_off": "one-offs (custom lines)",
+    "credit": "credits (custom lines)",
+    "minimum": "minimum fee top-ups",
+}
+#: A vendor line whose report names no service.
+NO_SERVICE = "(no service)"
+
+
+def service_sql(service: str = "service", kind: str = "line_kind") -> str:
+    """SQL of a rated line's service as summaries show it: its ``service``, else what its line
+    kind is (KIND_SERVICES: a fee, a credit and a top-up of one product group are three rows,
+    not one without a name), else NO_SERVICE."""
+    kinds = " ".join(f"WHEN {ql(k)} THEN {ql(v)}" for k, v in KIND_SERVICES.items())
+    return f"COALESCE({service}, CASE {kind} {kinds} END, {ql(NO_SERVICE)})"
+
 
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 
@@ -101,15 +122,20 @@ def summarise_table(
     """``summarise`` over a table of the store (``rated_lines`` of a run): the lines stay in DuckDB
     and only the small summary becomes a DataFrame, so a month of millions of lines fits.
     ``names``: customer id -> name, for the customer column's labels. ``summed``: the table's
-    rows are sums already (``analysis.load_summary``) with their rated lines in ``lines``."""
+    rows are sums already (``analysis.load_summary``) with their rated lines in ``lines``. A
+    rated line's service is ``service_sql``'s (fees and top-ups named, not NaN)."""
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown:
         raise ValueError(
             f"unknown summary dimension(s) {unknown}; expected some of {sorted(DIMENSIONS)}"
         )
     keys = list(dict.fromkeys([*by, "currency"]))
-    select = ", ".join(f'"{DIMENSIONS[k]}" AS "{k}"' for k in keys)
-    group = ", ".join(f'"{k}"' for k in keys)
+    columns = {k: f'"{DIMENSIONS[k]}"' for k in keys}
+    if "service" in keys and "line_kind" in con.sql(f"SELECT * FROM {table} LIMIT 0").columns:
+        columns["service"] = service_sql()  # rated lines (a summary's rows are named already)
+    select = ", ".join(f'{c} AS "{k}"' for k, c in columns.items())
+    # by position: a key named as its column ("service") would group by the column, not the key
+    group = ", ".join(str(k + 1) for k in range(len(keys)))
     out = (
         con.sql(
             f"""SELECT {select},

@@ -19,7 +19,7 @@ customers' row groups.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
@@ -59,14 +59,31 @@ LINE_CREDIT = "(line_kind = 'vendor' AND COALESCE(charge_category, '') = 'Credit
 Markup = Decimal | int | str | None
 
 
+#: The most decimals of a what-if markup in percent: its factor on cost (``1 + markup / 100``)
+#: is a DECIMAL(18,8) in the SQL, so a seventh decimal would be rounded away without a word.
+MARKUP_DECIMALS = 6
+
+
 def markup_factor(markup_percent: Decimal | int | str) -> Decimal:
-    """``1 + markup / 100`` for a markup from -100 to MAX_WHAT_IF percent (ParameterError else)."""
-    pct = Decimal(str(markup_percent))
+    """``1 + markup / 100`` for a markup from -100 to MAX_WHAT_IF percent with at most
+    MARKUP_DECIMALS decimals (ParameterError else: the factor would not be the markup asked)."""
+    try:
+        pct = Decimal(str(markup_percent).strip())
+    except InvalidOperation:
+        pct = Decimal("NaN")
     if not pct.is_finite() or not Decimal(-100) <= pct <= MAX_WHAT_IF:
         raise ParameterError(
             "what-if",
             "markup",
             f"expected a markup from -100 to {MAX_WHAT_IF} %; got {markup_percent!r}",
+        )
+    exponent = pct.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MARKUP_DECIMALS:
+        raise ParameterError(
+            "what-if",
+            "markup",
+            f"expected a markup with at most {MARKUP_DECIMALS} decimals (its factor on cost is "
+            f"exact to 8 places); got {str(markup_percent)!r}",
         )
     return 1 + pct / 100
 

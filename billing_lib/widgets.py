@@ -132,7 +132,8 @@ def check_markup(value: object) -> float:
     """The margin notebook's ``markup`` parameter (what the explorer starts with) as a number of
     percent within MARKUP_RANGE; ParameterError naming the parameter otherwise: ``-r markup 15%``
     is no number, and a markup beyond the bounds would be clamped by the widget without a word
-    (the what-if showing another markup than the one asked)."""
+    (the what-if showing another markup than the one asked), and one of more decimals than the
+    what-if prices exactly (``whatif.MARKUP_DECIMALS``) would be rounded."""
     low, high = MARKUP_RANGE
     try:
         number = None if isinstance(value, bool) else float(str(value).strip())
@@ -149,6 +150,14 @@ def check_markup(value: object) -> float:
             MARGIN_PARAMETERS,
             "markup",
             f"expected a number of percent on cost from {low} to {high}; got {value!r}",
+        )
+    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -whatif.MARKUP_DECIMALS:
+        raise ParameterError(
+            MARGIN_PARAMETERS,
+            "markup",
+            f"expected a number of percent on cost with at most {whatif.MARKUP_DECIMALS} "
+            f"decimals (the what-if prices exactly to that); got {value!r}",
         )
     return number
 
@@ -290,12 +299,24 @@ class MarginExplorer:
             self.what_if_area.outputs = ()
             return
         left_out = set(self.vendors.options) - set(self.vendors.value)
-        now, repriced = (
-            self._chosen(self.reprice(lines, customer, None), left_out),  # as billed
-            self._chosen(self.reprice(lines, customer, markup), left_out),
-        )
+        try:
+            now, repriced = (
+                self._chosen(self.reprice(lines, customer, None), left_out),  # as billed
+                self._chosen(self.reprice(lines, customer, markup), left_out),
+            )
+        except ParameterError as error:  # a markup the what-if cannot price exactly
+            self.comparison = pd.DataFrame()
+            self.what_if_text.value = html.escape(str(error))
+            self.what_if_area.outputs = ()
+            return
         self.comparison = compare_margins(now, repriced)
-        self.what_if_text.value = describe_change(self.comparison, markup)
+        # the months a credit note cancelled and none replaced: nothing to re-price, said so
+        notes = [html.escape(str(n)) for n in now.attrs.get("not_billed", [])]
+        if self.comparison.empty and notes:
+            self.what_if_text.value = "<br>".join(notes)
+            self.what_if_area.outputs = ()
+            return
+        self.what_if_text.value = "<br>".join([describe_change(self.comparison, markup), *notes])
         self.figures["what_if"] = charts.what_if_bars(self.comparison)
         self.what_if_area.outputs = (_mime(self.figures["what_if"]),)
 

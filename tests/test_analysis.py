@@ -45,6 +45,25 @@ def test_the_summary_adds_up_to_the_rated_lines_per_customer_vendor_and_product(
     assert all(" " in c for c in named["customer"])  # "C001 Dijkstra Architecten B.V."
 
 
+def test_fees_credits_and_top_ups_are_named_by_service_not_nan(sample_outputs):
+    """Custom lines and minimum-fee top-ups have no vendor service: grouped by service they were
+    one row named NaN per currency (EUR 821.89: fees, a one-off and top-ups less a credit), which
+    the notebook's "services that lost money" could not name, and a credit never showed there."""
+    summary = analysis.load_summary(sample_outputs)
+    assert summary["service"].notna().all()
+    by_service = charts.summarise(summary, ["service"]).set_index(["service", "currency"])
+    named = {s: by_service.loc[(s, "EUR"), "revenue"] for s in charts.KIND_SERVICES.values()}
+    assert named == {
+        "fees (custom lines)": D(530),
+        "one-offs (custom lines)": D(475),
+        "credits (custom lines)": D(-200),
+        "minimum fee top-ups": D("16.89"),
+    }
+    assert by_service.loc[("fees (custom lines)", "USD"), "revenue"] == D(300)
+    lost = by_service[by_service["margin"] < 0]
+    assert list(lost.index) == [("credits (custom lines)", "EUR")]
+
+
 def test_the_runs_overview_counts_rated_lines_not_summary_rows(sample_outputs):
     overview = analysis.runs_overview(analysis.load_summary(sample_outputs))
     con = _lines(sample_outputs)

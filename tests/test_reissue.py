@@ -34,6 +34,7 @@ from billing_lib.reissue import reissue_invoice, reissue_invoices
 from billing_lib.review import previous_net
 from billing_lib.run_state import load_settings
 from billing_lib.ubl import CBC, NS_INVOICE
+from billing_lib.widgets import MarginExplorer
 from tests.console_scripts import BEAN_CHECK
 from tests.notebook_project import PERIOD, REPO
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
@@ -270,10 +271,14 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     assert review.number_order(later, register) == []
 
 
-def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(outputs, corrected, capsys):
+def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(
+    finalised_sample_outputs, outputs, corrected, capsys
+):
     """accounts.csv edited by mistake: C002's AWS account vll-dev given to C001. The invoice
     replacing NW2026-000002 (``billing reissue`` on the command line) bills less, and the lines
-    it no longer bills are printed and recorded."""
+    it no longer bills are printed and recorded. The margin analysis keeps their cost (the run
+    booked it; C001's invoice that stands does not bill them) under C002 at revenue 0: it had
+    dropped out, the month's cost 115.71 USD (in EUR) short and its margin overstated by it."""
     accounts = corrected / "accounts.csv"
     text = accounts.read_text(encoding="utf-8")
     assert "aws,518204736307,C002," in text
@@ -314,6 +319,65 @@ def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(outputs, corr
     ) in printed
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["vendor_lines_moved"] == [moved]
+    run = analysis.load_summary(finalised_sample_outputs, [PERIOD])
+    now = analysis.load_summary(outputs, [PERIOD])
+    for column in ("cost", "lines"):
+        assert now.groupby("currency")[column].sum().equals(run.groupby("currency")[column].sum())
+    c002 = now[now["customer_id"] == "C002"]
+    assert c002["cost"].sum() == run.loc[run["customer_id"] == "C002", "cost"].sum()
+    assert c002["amount"].sum() == sum((ln.unrounded_amount for ln in new.lines), D(0))
+    aws = c002[c002["vendor"] == "aws"]
+    assert aws["lines"].sum() == then[0] and aws["cost"].sum() > 0
+
+
+def test_lines_moved_to_an_invoice_reissued_from_one_credited_count_once(
+    finalised_sample_outputs, outputs, corrected
+):
+    """NW2026-000002 (C002) credited and not reissued; NW2026-000001 (C001) credited too and
+    reissued with C002's AWS account vll-dev given to C001 (no invoice that stands bills those
+    lines, so nothing refuses it). Their cost is on C001's new invoice and no longer also kept
+    under C002 at revenue 0: the margin analysis counted it twice."""
+    issue_credit_note(outputs, "NW2026-000001", CREDITED, "vll-dev is Dijkstra's")
+    accounts = corrected / "accounts.csv"
+    text = accounts.read_text(encoding="utf-8")
+    accounts.write_text(text.replace("aws,518204736307,C002,", "aws,518204736307,C001,"))
+    done = reissue_invoice(outputs, "NW2026-000001", corrected, REPORTS, REISSUED)
+    assert done.invoice.customer_id == "C001" and done.invoice.net > done.replaces.net
+    run = analysis.load_summary(finalised_sample_outputs, [PERIOD])
+    now = analysis.load_summary(outputs, [PERIOD])
+    for column in ("cost", "lines"):
+        assert now.groupby("currency")[column].sum().equals(run.groupby("currency")[column].sum())
+    c002 = now[now["customer_id"] == "C002"]
+    assert set(c002["amount"]) == {D(0)}
+    moved = run[(run["customer_id"] == "C002") & (run["vendor"] == "aws")]["cost"].sum()
+    kept = c002[c002["vendor"] == "aws"]["cost"].sum()
+    assert 0 < kept < moved
+
+
+def test_an_unmapped_account_a_reissue_bills_is_no_longer_listed_as_billed_to_nobody(
+    outputs, corrected
+):
+    """The run left AWS account poc-sandbox-ams unmapped (62 lines, USD 9.91 billed to nobody);
+    accounts.csv corrected, NW2026-000002's replacement bills them to C002. The margin summary
+    counts their cost on C002, and the notebook's "vendor cost billed to no customer" still
+    listed it: counted twice. The run's row stays (its ledger booked it so), followed by the
+    reissue's, negative, so the list adds up to what is still billed to no one."""
+    with open(corrected / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write("aws,285396417058,C002,,,poc-sandbox-ams\n")
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert done.moved_lines == (
+        "aws: 62 vendor lines, cost USD 9.91, billed now and not on NW2026-000002",
+    )
+    unbilled = analysis.unbilled_cost(outputs, [PERIOD])
+    unmapped = unbilled[unbilled["vendor_currency"] == "USD"].set_index("reason")
+    assert unmapped.loc["unmapped account", ["lines", "cost"]].tolist() == [62, D("9.9079999992")]
+    since = "billed since on NW2026-000010 (billing reissue), billed to nobody by the run"
+    assert unmapped.loc[since, ["customer_id", "vendor", "lines", "cost"]].tolist() == [
+        "C002",
+        "aws",
+        -62,
+        D("-9.9079999992"),
+    ]
 
 
 @pytest.mark.slow  # three billings of the month (a module scheduled early)
@@ -475,7 +539,11 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     """Credited, C002's lines of the run earn nothing in the margin summary, and next month's
     review ("custom line not billed") finds its fee billed in no month; reissued with a
     goodwill credit added for October, the new invoice's lines are in the summary (the what-if
-    re-prices those) and the fee and the credit are billed."""
+    re-prices those) and the fee and the credit are billed; the customer is named as the new
+    invoice names it (its name corrected with the reissue: it was the credited invoice's)."""
+    customers = corrected / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    customers.write_text(text.replace("Van Leeuwen Logistiek B.V.", "Van Leeuwen Logistics B.V."))
     lines = corrected / "custom_lines.yaml"
     lines.write_text(
         lines.read_text(encoding="utf-8")
@@ -516,6 +584,11 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     assert sums["lines"](billed) == sums["lines"](run) + 1  # the goodwill credit's line
     now = analysis.revenue_against_invoices(outputs, billed).set_index("customer_id")
     assert now.loc["C002", "invoiced"] == done.invoice.net  # the reissued invoice's
+    assert done.invoice.buyer.name == "Van Leeuwen Logistics B.V."
+    assert set(billed.loc[billed["customer_id"] == "C002", "customer_name"]) == {
+        done.invoice.buyer.name
+    }
+    assert now.loc["C002", "customer_name"] == done.invoice.buyer.name
     assert abs(now.loc["C002", "rounding"]) <= D("0.005") * len(done.invoice.lines)
     repriced = analysis.repricer(outputs)(billed, "C002", D(10))
     fee = repriced[repriced["line_kind"] == "fee"]
@@ -555,6 +628,22 @@ def test_the_what_if_invents_no_minimum_fee_for_a_credited_invoice(credited_mont
     for markup in (None, D(10)):
         repriced = reprice(chosen, "C002", markup)
         assert repriced.empty, repriced[["line_kind", "description", "amount"]]
+
+
+def test_the_explorer_names_the_credit_note_of_a_month_with_nothing_to_reprice(credited_month):
+    """Choosing C002, whose October invoice a credit note cancelled and none replaced, the
+    what-if said "no lines selected" (its summary rows, at revenue 0, are selected): it names
+    the invoice and the credit note instead."""
+    summary = analysis.load_summary(credited_month, [PERIOD])
+    explorer = MarginExplorer(summary, analysis.repricer(credited_month), D(10))
+    explorer.what_if_customer.value = "C002"
+    assert explorer.comparison.empty and explorer.what_if_area.outputs == ()
+    assert explorer.what_if_text.value == (
+        "C002 in 2026-10: invoice NW2026-000002 was cancelled by credit note NWC2026-000001 and "
+        "not reissued, so nothing of that month is billed now to re-price (its vendor cost "
+        "stays in the summary, at revenue 0)"
+    )
+    assert analysis.credited_not_replaced(credited_month, PERIOD, "C001") is None
 
 
 def test_the_what_if_tops_up_the_minimum_fees_the_reissued_invoice_was_billed_with(

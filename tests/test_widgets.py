@@ -5,6 +5,7 @@ from decimal import Decimal as D
 import pandas as pd
 import pytest
 
+from billing_lib import whatif
 from billing_lib.errors import ParameterError
 from billing_lib.widgets import MarginExplorer, compare_margins
 from tests.rated_frames import LINES
@@ -115,6 +116,11 @@ def test_compare_margins_keeps_customers_without_a_what_if():
         (-150.0, "expected a number of percent on cost from -100 to 1000; got -150.0"),
         (True, "expected a number of percent on cost, e.g. 10 or 12.5; got True"),
         (float("nan"), "expected a number of percent on cost, e.g. 10 or 12.5; got nan"),
+        (
+            "12.3456789",
+            "expected a number of percent on cost with at most 6 decimals (the what-if prices "
+            "exactly to that); got '12.3456789'",
+        ),
     ],
 )
 def test_a_markup_parameter_that_is_no_percent_in_range_is_named(markup, expected):
@@ -129,3 +135,29 @@ def test_a_markup_parameter_given_as_text_of_a_number_is_read():
     """``-r markup 12.5`` arrives as text: the number it writes."""
     assert MarginExplorer(LINES, markup_on_cost, "12.5").markup_value() == D("12.5")
     assert MarginExplorer(LINES, markup_on_cost, D(1000)).markup_value() == D(1000)
+
+
+def test_a_markup_of_more_decimals_than_the_what_if_prices_is_refused_not_rounded():
+    """The factor on cost is a DECIMAL(18,8): 10.1234567 % re-priced at 10.123457 % without a
+    word. The what-if says what it can price instead of showing another markup's margin."""
+    ex = MarginExplorer(LINES, markup_on_cost)
+    ex.what_if_customer.value = "C1"
+    ex.markup.value = 12.123456
+    assert "at 12.123456 % markup" in ex.what_if_text.value
+    with pytest.raises(ParameterError, match="at most 6 decimals"):
+        whatif.markup_factor("10.1234567")
+    assert whatif.markup_factor("10.12345600") == D("1.1012345600")
+
+    def exact(lines: pd.DataFrame, customer: str, markup: D | None) -> pd.DataFrame:
+        if markup is not None:
+            whatif.markup_factor(markup)
+        return markup_on_cost(lines, customer, markup)
+
+    ex = MarginExplorer(LINES, exact)
+    ex.what_if_customer.value = "C1"
+    ex.markup.value = 10.1234567
+    assert ex.comparison.empty and ex.what_if_area.outputs == ()
+    assert ex.what_if_text.value == (
+        "what-if, entry markup: expected a markup with at most 6 decimals (its factor on cost is "
+        "exact to 8 places); got &#x27;10.1234567&#x27;"
+    )
