@@ -83,25 +83,34 @@ def check_lines_not_billed_elsewhere(
         for file, month, dropped in files
     )
     params = [d for _ in files for d in days]
-    # the n-th line of a key in this run matches the n-th of another run: counted, not joined
-    numbered = (
-        f"row_number() OVER (PARTITION BY {', '.join(LINE_KEY)} ORDER BY source_file, source_row)"
-    )
-    rows = con.execute(
-        f"""WITH here AS (SELECT {", ".join(LINE_KEY)}, source_file, source_row, {numbered} AS n
-                          FROM {table} WHERE line_kind = 'vendor'),
-                there AS (SELECT *, row_number() OVER (PARTITION BY month, {", ".join(LINE_KEY)}
-                                                     ORDER BY source_file, source_row) AS n
-                          FROM ({others}))
-            SELECT h.source_file, h.source_row, h.charge_date, t.month, t.source_file,
-                   t.source_row, count(*) OVER () AS shared
-            FROM here h JOIN there t
-              ON {" AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in LINE_KEY)}
-             AND h.n = t.n
-            ORDER BY h.source_file, h.source_row, t.month
-            LIMIT {MAX_SHOWN}""",
+    keys = ", ".join(LINE_KEY)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _billed_elsewhere AS
+            SELECT *, row_number() OVER (PARTITION BY month, {keys}
+                                         ORDER BY source_file, source_row) AS n
+            FROM ({others})""",
         params,
-    ).fetchall()
+    )
+    try:
+        # the n-th line of a key in this run matches the n-th of another run: counted, not
+        # joined; only this run's lines of the days another run holds are numbered
+        rows = con.execute(
+            f"""WITH here AS (
+                    SELECT {keys}, source_file, source_row,
+                           row_number() OVER (PARTITION BY {keys}
+                                              ORDER BY source_file, source_row) AS n
+                    FROM {table} WHERE line_kind = 'vendor'
+                      AND charge_date IN (SELECT DISTINCT charge_date FROM _billed_elsewhere))
+                SELECT h.source_file, h.source_row, h.charge_date, t.month, t.source_file,
+                       t.source_row, count(*) OVER () AS shared
+                FROM here h JOIN _billed_elsewhere t
+                  ON {" AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in LINE_KEY)}
+                 AND h.n = t.n
+                ORDER BY h.source_file, h.source_row, t.month
+                LIMIT {MAX_SHOWN}"""
+        ).fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _billed_elsewhere")
     if not rows:
         return
     shared, months = rows[0][6], sorted({r[3] for r in rows})
