@@ -129,7 +129,7 @@ VENDOR_INVOICES_SQL = """
     GROUP BY ALL ORDER BY 1, 2, 3"""
 
 
-def _name(file: str, reports: Path) -> str:
+def report_name(file: str, reports: Path) -> str:
     """``file`` (a line's x_SourceFile) as the manifest names reports: within ``reports``."""
     try:
         return Path(file).relative_to(reports).as_posix()
@@ -144,7 +144,7 @@ def vendor_invoices(con: duckdb.DuckDBPyConnection, reports: Path) -> list[dict]
     invoice is one month's."""
     found: dict[tuple[str, str], list[str]] = {}
     for vendor, invoice, file, _, _ in con.execute(VENDOR_INVOICES_SQL).fetchall():
-        found.setdefault((vendor, invoice), []).append(_name(file, Path(reports)))
+        found.setdefault((vendor, invoice), []).append(report_name(file, Path(reports)))
     return [{"vendor": v, "invoice": i, "files": f} for (v, i), f in found.items()]
 
 
@@ -179,7 +179,7 @@ def check_invoices_not_billed(
         final = "finalised" if (folder / FINALISED_MARKER).is_file() else "not finalised"
         problems.append(
             Problem(
-                _name(file, Path(reports)),
+                report_name(file, Path(reports)),
                 row,
                 "InvoiceId",
                 f"{n} line(s) of {vendor} invoice {invoice}, billed in {month} by the run in "

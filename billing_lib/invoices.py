@@ -293,7 +293,7 @@ def _national_vat_problems(
     rate its VAT is stated in the national currency at (``_national_vat``)."""
     national = invoicing.national_currency
     try:
-        rule = invoicing.vat.rule_for(customer, invoicing.seller.country)
+        rule = invoicing.vat.rule_for(customer, invoicing.seller.country, day=day)
     except ParameterError:
         return []  # named by _party_problems
     if rule.rate <= 0 or customer.invoice_currency == national:
@@ -451,7 +451,8 @@ def _invoice(
     line ``rows``."""
     first, last = month_days(period)
     seller = invoicing.seller
-    rule = invoicing.vat.rule_for(customer, seller.country)
+    # the rate in force at the end of the supply period, whenever the month is billed
+    rule = invoicing.vat.rule_for(customer, seller.country, day=last)
     groups = invoicing.products.product_groups
     currency = customer.invoice_currency
     lines = sorted(
@@ -562,7 +563,7 @@ def _finish(invoice: Invoice, invoicing: Invoicing, rates: ExchangeRates | None 
     """The VAT per rate (``vat_per_rate``) and the totals (``invoice_totals``) of ``invoice``'s
     rounded lines, with the VAT rule's label and codes on each VAT line, and the VAT in the
     national currency where it is needed (``_national_vat``)."""
-    rule = invoicing.vat.rules[invoice.vat_rule]
+    rule = invoicing.vat.rules[invoice.vat_rule].on(invoice.supply_end)
     vat = tuple(
         VatLine(
             rate, rule.label, rule.vat_code, base, amount, rule.ubl_category, rule.exemption_code

@@ -128,7 +128,7 @@ def sales_lines(inv: Invoice) -> list[SalesLine]:
 def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
     """The entry of one invoice or credit note, from its rounded figures only (``sales_lines``)."""
     products = invoicing.products
-    rule = invoicing.vat.rules[inv.vat_rule]
+    rule = invoicing.vat.rules[inv.vat_rule].on(inv.supply_end)
     postings = []
     for line in sales_lines(inv):
         if line.product_group is not None:

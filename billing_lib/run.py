@@ -43,6 +43,7 @@ from billing_lib import (
     whatif,
     workbooks,
 )
+from billing_lib.billed_lines import check_lines_not_billed_elsewhere
 from billing_lib.billed_reports import check_invoices_not_billed
 from billing_lib.customer_sync import add_suggestions, read_exports
 from billing_lib.customers import UNMAPPED_SQL, assign_customers, register_account_map
@@ -223,6 +224,10 @@ class BillingRun:
                 self.settings.customers,
                 self.params.period,
                 target,
+            )
+            # a line an export of another month holds too (a range ending on the 1st inclusive)
+            check_lines_not_billed_elsewhere(
+                self.con, self.params.output, self.params.period, self.params.reports
             )
         summary = frame(
             self.con,

@@ -11,6 +11,7 @@ reported as an error rather than invoiced without VAT.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -51,6 +53,23 @@ def vat_territory(country: str) -> str:
     return _VAT_TERRITORY.get(country, country)
 
 
+def _exact_rate(value: object) -> object:
+    if isinstance(value, float):
+        raise ValueError('write the rate as text ("21"), a float is not exact')  # noqa: TRY004 (pydantic wants ValueError)
+    return value
+
+
+class RateChange(BaseModel):
+    """A rule's rate from ``valid_from`` on (a member state changing its rate on 1 January),
+    with the label and journal VAT code that go with it (left out: the rule's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    valid_from: date
+    rate: Annotated[Decimal, BeforeValidator(_exact_rate)] = Field(ge=0, le=100)
+    label: PrintedText | None = None
+    vat_code: str | None = Field(None, min_length=1)
+
+
 class VatRule(BaseModel):
     """One way of charging VAT: the rate in percent, the code the journal carries, the legal
     mention printed on the invoice and whether the buyer's VAT number is required / shown."""
@@ -71,26 +90,30 @@ class VatRule(BaseModel):
     #: The VATEX exemption reason code the e-invoice gives with the mention (e.g. VATEX-EU-AE);
     #: EN 16931 wants a code or a text for E, AE, K, G and O.
     exemption_code: str | None = Field(None, pattern=r"^VATEX-[A-Z0-9-]+$")
+    #: The rate (label, VAT code) from a date on, in date order: ``rate`` is the one before the
+    #: first. A month is invoiced at the rate in force on its supply period's last day
+    #: (``on``), whenever it is billed: the rate was one per rule, so December billed in
+    #: January after the file was changed for January took January's rate.
+    rate_changes: tuple[RateChange, ...] = ()
 
     @field_validator("rate", mode="before")
     @classmethod
     def _exact(cls, value: object) -> object:
-        if isinstance(value, float):
-            raise ValueError('write the rate as text ("21"), a float is not exact')  # noqa: TRY004 (pydantic wants ValueError)
-        return value
+        return _exact_rate(value)
 
     @model_validator(mode="after")
     def _category(self) -> VatRule:
-        if self.ubl_category == "S" and self.rate <= 0:
-            raise ValueError("category S (standard rate) needs a rate above 0")
-        if 0 < self.rate < 1:  # 21 % written as a fraction invoiced a hundredth of the VAT
-            meant = f"{(self.rate * 100).normalize():f}"
+        days = [c.valid_from for c in self.rate_changes]
+        if days != sorted(set(days)):
             raise ValueError(
-                f"a VAT rate of {self.rate} % is no VAT rate (none is below 1 %); the rate is in "
-                f"percent: write {meant} for {meant} %"
+                "rate_changes must be in date order, one per valid_from; got "
+                + ", ".join(d.isoformat() for d in days)
             )
-        if self.ubl_category != "S" and self.rate != 0:
-            raise ValueError(f"category {self.ubl_category} needs rate 0 (only S carries VAT)")
+        for rate, where in [
+            (self.rate, ""),
+            *((c.rate, f" (rate_changes from {c.valid_from})") for c in self.rate_changes),
+        ]:
+            self._rate_problem(rate, where)
         if self.ubl_category in EXEMPT and not (self.exemption_code or self.mention):
             raise ValueError(
                 f"category {self.ubl_category} needs a mention or an exemption_code (EN 16931 "
@@ -99,6 +122,33 @@ class VatRule(BaseModel):
         if self.ubl_category in BUYER_ACCOUNTS:
             self._buyer_accounts()
         return self
+
+    def _rate_problem(self, rate: Decimal, where: str) -> None:
+        """A rate the rule's category cannot have, or one written as a fraction."""
+        if self.ubl_category == "S" and rate <= 0:
+            raise ValueError(f"category S (standard rate) needs a rate above 0{where}")
+        if 0 < rate < 1:  # 21 % written as a fraction invoiced a hundredth of the VAT
+            meant = f"{(rate * 100).normalize():f}"
+            raise ValueError(
+                f"a VAT rate of {rate} % is no VAT rate (none is below 1 %){where}; the rate is "
+                f"in percent: write {meant} for {meant} %"
+            )
+        if self.ubl_category != "S" and rate != 0:
+            raise ValueError(f"category {self.ubl_category} needs rate 0 (only S carries VAT)")
+
+    def on(self, day: date) -> VatRule:
+        """The rule as in force on ``day``: the rate, label and VAT code of the last
+        ``rate_changes`` entry from on or before it, else its own."""
+        change = next((c for c in reversed(self.rate_changes) if c.valid_from <= day), None)
+        if change is None:
+            return self
+        return self.model_copy(
+            update={
+                "rate": change.rate,
+                "label": change.label or self.label,
+                "vat_code": change.vat_code or self.vat_code,
+            }
+        )
 
     def _buyer_accounts(self) -> None:
         """A reverse charge (AE) or an intra-EU supply (K): the printed invoice must say so in
@@ -144,9 +194,14 @@ class VatRules(BaseModel):
     national_currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
 
     def rule_for(
-        self, customer: Customer, seller_country: str, source: str = CUSTOMERS_FILE
+        self,
+        customer: Customer,
+        seller_country: str,
+        source: str = CUSTOMERS_FILE,
+        day: date | None = None,
     ) -> VatRule:
-        """The rule of ``customer``: its own ``vat_rule`` or the one its country implies. A rule the
+        """The rule of ``customer``: its own ``vat_rule`` or the one its country implies, as in
+        force on ``day`` (its rate changes, ``VatRule.on``; None: its own rate). A rule the
         file does not define, or a customer lacking what the rule needs, is a ParameterError."""
         entry = f"customers[id={customer.id}]"
         _, implied = self.place_of(customer.country, seller_country)
@@ -186,7 +241,7 @@ class VatRules(BaseModel):
         problem = self.place_of_supply_problem(rule, customer, seller_country)
         if problem:
             raise ParameterError(source, f"{entry}.vat_rule", problem)
-        return rule
+        return rule if day is None else rule.on(day)
 
     def place_of(self, country: str, seller_country: str) -> tuple[str, str]:
         """Where a customer in ``country`` is seen from the seller (its own country, another EU

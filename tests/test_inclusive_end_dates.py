@@ -125,3 +125,26 @@ def test_binary_timestamps_of_inclusive_dates_keep_their_day(tmp_path):
     spec = spec_named("azure_cost_export_partner")
     typed = typed_expr("date", "date", True, {"date": "TIMESTAMP"}, spec)
     assert _unreadable_sql("date", typed, "TIMESTAMP", "date") == "false"
+
+
+@pytest.mark.parametrize(
+    ("source", "times"),
+    [
+        (
+            SAMPLE / "ms-invoice-reconciliation-G052026103.csv",
+            {"ChargeStartDate": "00:00:00+13:00", "ChargeEndDate": "23:59:59-05:00"},
+        ),
+        (
+            SAMPLE / "ms-daily-rated-usage-G052026103.csv",
+            {"UsageDate": "00:00:00+13:00", "ChargeEndDate": "23:00:00-0500"},
+        ),
+    ],
+    ids=["ms_invoice_reconciliation", "ms_daily_rated_usage"],
+)
+def test_an_offset_on_an_inclusive_date_keeps_the_day_written(tmp_path, source, times):
+    """A date written with a time and a UTC offset (a tool in UTC+13 printing 1 January as
+    2027-01-01T00:00:00+13:00) is the day written: converted to UTC it was the day before (and
+    an end at 23:59:59-05:00 the day after), moving licences and usage of a month's 1st into the
+    month before and lengthening charge periods by a day."""
+    plain = periods(source)
+    assert periods(with_times(source, tmp_path / source.name, times, _iso_time)) == plain

@@ -391,7 +391,12 @@ def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(tmp_pat
     # the analyst enters a one-off dated in September and a fee from 1 September
     out = tmp_path / "out"
     finalised(out, "2026-09", "")
-    shutil.copy(sample_outputs / "2026-10" / "rated_lines.parquet", out / "2026-09")
+    # its lines charged in September (October's lines as they were would be billed twice)
+    duckdb.sql(
+        f"""COPY (SELECT * REPLACE (CAST(charge_date - INTERVAL 1 MONTH AS DATE) AS charge_date)
+                  FROM '{sample_outputs / "2026-10" / "rated_lines.parquet"}')
+            TO '{out / "2026-09" / "rated_lines.parquet"}' (FORMAT parquet)"""
+    )
     (out / "2026-09" / "manifest.json").write_text("{}")
     numbering.open_register(out / REGISTER).finalise("2026-09")
     params = tmp_path / "parameters"

@@ -87,7 +87,8 @@ READING_RULES = """\
   Apr); a seat's list price prorated by the negative days was a credit of the charge.
   A column a format types as `date` (an inclusive end date such as Microsoft's `ChargeEndDate`)
   keeps only its day: a time printed with it (`11/11/2026 11:59:59 PM`) is dropped before the
-  model's end-exclusive day is added.
+  model's end-exclusive day is added, and so is a UTC offset: the day is the one written
+  (`2027-01-01T00:00:00+13:00` is 1 January, not 31 December in UTC).
 - **Currency**: every line needs a three-letter BillingCurrency. A FOCUS file without that column
   imports only when the caller gives the currency (`billing run --currency EUR`, `billing import
   --currency EUR`, the notebook's parameter `currency`, `default_currency="EUR"`; recorded in the

@@ -22,6 +22,8 @@ _NULL_OF = {"decimal": f"NULL::{SQL_AMOUNT}", "timestamp": "NULL::TIMESTAMP", "d
 #: A date-time text that carries its own UTC offset (or Z): read as an instant and converted to UTC.
 _ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 _OFFSET_RE = r"^.*\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
+#: The offset (or Z) at the end of such a text.
+_OFFSET_END_RE = r"\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
 
 
 def absent_text_sql(col: str, null_values: list[str]) -> str:
@@ -56,6 +58,18 @@ def timestamp_from_text(col: str, spec: FormatSpec) -> str:
     )
 
 
+def wall_clock_text(col: str) -> str:
+    """SQL of the text ``col`` without the UTC offset (or Z) that ends a date-time, for a date
+    column: its day is the day written, whatever the zone. Converted to UTC, 1 January written
+    by a tool in UTC+13 (2027-01-01T00:00:00+13:00) was 31 December, and an inclusive end at
+    23:59:59-05:00 the next day. The offset regex needs a ':', so values without one skip it."""
+    v = f"trim({col})"
+    return (
+        f"CASE WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
+        f"THEN regexp_replace({v}, {ql(_OFFSET_END_RE)}, '') ELSE {col} END"
+    )
+
+
 def typed_expr(
     name: str, kind: str | None, present: bool, raw_types: dict[str, str], spec: FormatSpec
 ) -> str:
@@ -84,8 +98,8 @@ def typed_expr(
             )
         return f"TRY_CAST({'trim(' + col + ')' if is_text else col} AS {SQL_AMOUNT})"
     if kind in ("timestamp", "date"):
-        if is_text:
-            expr = timestamp_from_text(col, spec)
+        if is_text:  # a date is the day written: its offset dropped, not converted
+            expr = timestamp_from_text(wall_clock_text(col) if kind == "date" else col, spec)
         elif raw.startswith("TIMESTAMP WITH TIME ZONE") or raw == "TIMESTAMPTZ":
             expr = f"timezone('UTC', {col})"
         else:

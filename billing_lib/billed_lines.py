@@ -1,0 +1,136 @@
+"""Vendor lines that a published run of another period billed already, refused before this run
+takes an invoice number.
+
+A report may hold lines charged outside its month: an export whose date range ends on 1
+January inclusive (an Azure cost export or a FOCUS export of a chosen range) holds the first day
+of January, which December's run bills (with a warning, priced as of that day). January's export
+holds the same day again, and January's run billed it a second time without a word: neither file
+was billed before (``billed_reports``), and such exports carry no vendor invoice id to tell them
+by. Two runs holding a line of the same day is always one of them billing outside its month, so
+the lines of this run are compared with those of every other published run on the days both
+hold: a line is the same when its vendor, charge day, line id, subscription, SKU, service, charge
+category, quantity, billed cost and vendor currency are (what the rated lines keep of a vendor
+line; the import compares whole lines within a run the same way, importers/line_content). Each
+other month counts as it is billed now: an invoice a credit note cancelled no longer holds its
+lines, the invoice that replaced it does (``run_files.billed_now``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from billing_lib.billed_reports import report_name
+from billing_lib.errors import InputError, Problem
+from billing_lib.periods import run_periods
+from billing_lib.run_files import MANIFEST, RATED_PARQUET, billed_now
+from billing_lib.sql import ql
+
+#: The rated lines' columns a vendor line is told apart by (its identity and its money).
+LINE_KEY = (
+    "vendor",
+    "charge_date",
+    "vendor_line_id",
+    "subscription",
+    "sku",
+    "service",
+    "charge_category",
+    "quantity",
+    "billed_cost",
+    "vendor_currency",
+)
+#: Lines shown in the message (the count says how many there are).
+MAX_SHOWN = 20
+
+
+def _key(alias: str) -> str:
+    return ", ".join(f"{alias}.{c}" for c in LINE_KEY)
+
+
+def check_lines_not_billed_elsewhere(
+    con: duckdb.DuckDBPyConnection,
+    output: Path,
+    period: str,
+    reports: Path,
+    table: str = "rated_lines",
+) -> None:
+    """InputError naming each vendor line of ``table`` (this run's rated lines of ``period``)
+    that the published run of another period in ``output`` billed already: same identity and
+    amounts on the same charge day (as many times as both hold it); its file named within
+    ``reports``. Days neither run shares are not read: other runs' files are filtered on this
+    run's charge days."""
+    output = Path(output)
+    days = con.execute(
+        f"SELECT min(charge_date), max(charge_date) FROM {table} WHERE line_kind = 'vendor'"
+    ).fetchall()[0]
+    if days[0] is None:
+        return
+    files: list[tuple[str, str, list[str]]] = []  # (file, month, customers no longer billed)
+    for month in run_periods(output, MANIFEST):
+        rated = output / month / RATED_PARQUET
+        if month == period or not rated.is_file():
+            continue
+        dropped, replacing = billed_now(output, month)
+        files.append((str(rated), month, dropped))
+        files += [(str(f), month, []) for f in replacing if f.is_file()]
+    if not files:
+        return
+    others = " UNION ALL ".join(
+        f"""SELECT {ql(month)} AS month, {_key("o")}, o.source_file, o.source_row
+            FROM read_parquet({ql(file)}) o
+            WHERE o.line_kind = 'vendor' AND o.charge_date BETWEEN ? AND ?
+              AND o.customer_id NOT IN ({", ".join(ql(c) for c in dropped) or "''"})"""
+        for file, month, dropped in files
+    )
+    params = [d for _ in files for d in days]
+    keys = ", ".join(LINE_KEY)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _billed_elsewhere AS
+            SELECT *, row_number() OVER (PARTITION BY month, {keys}
+                                         ORDER BY source_file, source_row) AS n
+            FROM ({others})""",
+        params,
+    )
+    try:
+        # the n-th line of a key in this run matches the n-th of another run: counted, not
+        # joined; only this run's lines of the days another run holds are numbered
+        rows = con.execute(
+            f"""WITH here AS (
+                    SELECT {keys}, source_file, source_row,
+                           row_number() OVER (PARTITION BY {keys}
+                                              ORDER BY source_file, source_row) AS n
+                    FROM {table} WHERE line_kind = 'vendor'
+                      AND charge_date IN (SELECT DISTINCT charge_date FROM _billed_elsewhere))
+                SELECT h.source_file, h.source_row, h.charge_date, t.month, t.source_file,
+                       t.source_row, count(*) OVER () AS shared
+                FROM here h JOIN _billed_elsewhere t
+                  ON {" AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in LINE_KEY)}
+                 AND h.n = t.n
+                ORDER BY h.source_file, h.source_row, t.month
+                LIMIT {MAX_SHOWN}"""
+        ).fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _billed_elsewhere")
+    if not rows:
+        return
+    shared, months = rows[0][6], sorted({r[3] for r in rows})
+    problems = [
+        Problem(
+            report_name(file, Path(reports)),
+            row,
+            "ChargePeriodStart",
+            f"a line charged {day.isoformat()} that the run of {month} ({output / month}) "
+            f"billed already from {Path(other_file or '').name}, row {other_row}",
+            f"a line billed in one month only ({shared} line(s) shared)",
+        )
+        for file, row, day, month, other_file, other_row, _ in rows
+    ]
+    raise InputError(
+        f"the reports of {period} hold {shared} vendor line(s) that the run of "
+        f"{', '.join(months)} billed already (the same charge on the same day: one of the two "
+        "exports reaches into the other's month, e.g. a date range ending on the 1st "
+        f"inclusive); billing them in {period} would bill them a second time. Nothing was "
+        "billed or written. Export the months so that they do not overlap (each month from its "
+        "1st to its last day) and bill the month that is not finalised again",
+        problems,
+    )
