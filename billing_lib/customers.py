@@ -31,7 +31,7 @@ from billing_lib.errors import ParameterError
 from billing_lib.line_labels import check_grouping
 from billing_lib.model import line_vendor
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
-from billing_lib.peppol_ids import checked_peppol_id
+from billing_lib.peppol_ids import checked_peppol_id, checked_registration
 from billing_lib.periods import first_common_day
 from billing_lib.printed_texts import PrintedText
 from billing_lib.spreadsheet_numbers import in_scientific_notation
@@ -104,8 +104,11 @@ class Customer(BaseModel):
         None, description="Postcode as in the address, for the e-invoice's structured address"
     )
     city: PrintedText | None = Field(None, description="City as in the address, for the e-invoice")
-    chamber_of_commerce: PrintedText | None = Field(
-        None, description="Company register number (KvK, KBO), the e-invoice's legal registration"
+    chamber_of_commerce: Annotated[PrintedText | None, AfterValidator(checked_registration)] = (
+        Field(
+            None,
+            description="Company register number (KvK, KBO, CVR), the e-invoice's legal registration",
+        )
     )
     peppol_id: Annotated[str | None, AfterValidator(checked_peppol_id)] = Field(
         None,

@@ -34,7 +34,7 @@ from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
 from billing_lib.parameter_files import Strict, pydantic_problem, read_yaml
-from billing_lib.peppol_ids import checked_peppol_id
+from billing_lib.peppol_ids import checked_peppol_id, checked_registration
 from billing_lib.printed_texts import PrintedText
 from billing_lib.vat import VatRules, load_vat_rules
 from billing_lib.vat_numbers import checked_vat_number
@@ -80,7 +80,7 @@ class Seller(Strict):
     address: list[PrintedText] = Field(min_length=1)
     country: Annotated[str, AfterValidator(checked_country)] = Field(pattern=r"^[A-Z]{2}$")
     vat_number: Annotated[str, BeforeValidator(checked_vat_number)] = Field(min_length=4)
-    chamber_of_commerce: PrintedText | None = None
+    chamber_of_commerce: Annotated[PrintedText | None, AfterValidator(checked_registration)] = None
     email: Annotated[str | None, BeforeValidator(checked_email)] = None
     phone: PrintedText | None = None
     website: PrintedText | None = None

@@ -52,7 +52,7 @@ from billing_lib.invoice_model import country_names
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
-from billing_lib.peppol_ids import compact_identifier
+from billing_lib.peppol_ids import REGISTER_SCHEMES, compact_identifier
 from billing_lib.run_files import atomic_target
 from billing_lib.vat_numbers import compact_vat_number
 from billing_lib.workbooks import workbook_name
@@ -70,8 +70,6 @@ _EXEMPT = ("E", "AE", "K", "G", "O")
 #: The VAT category "not subject to VAT" (services outside the scope of EU VAT): its e-invoice
 #: gives no VAT rate and no VAT identifier (EN 16931 BR-O-02, BR-O-05, BR-48).
 NOT_SUBJECT = "O"
-#: ISO 6523 ICD of a company register number, by country (legal entity CompanyID schemeID).
-REGISTER_SCHEMES = {"NL": "0106", "BE": "0208", "DK": "0184", "FI": "0212", "SE": "0007"}
 #: Characters XML 1.0 cannot hold (they would make lxml refuse the text).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 

@@ -858,3 +858,24 @@ def test_a_belgian_enterprise_number_as_belgians_write_it_is_compact_in_the_e_in
     assert [f.split(":")[0] for f in peppol_findings(ubl_document(written, seller))] == [
         "PEPPOL-COMMON-R043"  # what the check finds in a document holding it as written
     ]
+
+
+def test_a_danish_cvr_number_as_danes_write_it_is_in_the_form_peppol_asks(issued):
+    """A CVR number (scheme 0184) written "DK 13 58 56 28" or "dk13585628" passed its check digits
+    and went into the e-invoice as written: PEPPOL-COMMON-R042 (fatal) asks 8 digits, or DK and 8
+    digits, as electronic address and as legal registration alike."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    buyer = replace(inv.buyer, country="DK", registration="dk 13 58 56 28")
+    data = ubl_document(replace(inv, buyer=buyer), seller)
+    assert peppol_findings(data) == []
+    doc = etree.fromstring(data)
+    legal = "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID"
+    assert (value(doc, legal), doc.xpath(f"string({legal}/@schemeID)", namespaces=NS)) == (
+        "DK13585628",
+        "0184",
+    )
+    written = replace(inv, buyer=replace(buyer, peppol_id="0184:dk13585628"))
+    assert [f.split(":")[0] for f in peppol_findings(ubl_document(written, seller))] == [
+        "PEPPOL-COMMON-R042"  # what the check finds in a document holding it as written
+    ]
