@@ -344,6 +344,14 @@ def figure_problems(invoice: Invoice) -> list[str]:
     return out
 
 
+def payment_terms_text(days: int) -> str:
+    """The payment terms as the documents word them: ``due on receipt`` for 0 days (a customer
+    read "(0 days)"), ``1 day``, ``30 days``."""
+    if days == 0:
+        return "due on receipt"
+    return f"{days} day" if days == 1 else f"{days} days"
+
+
 def refers_to_label(inv: Invoice) -> str:
     """How the documents label ``inv.refers_to``: the invoice a credit note cancels ("Corrects
     invoice"), or the credited invoice that an invoice replaces (``billing reissue``)."""

@@ -16,7 +16,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from billing_lib.invoice_model import national_vat_note, refers_to_label
+from billing_lib.invoice_model import national_vat_note, payment_terms_text, refers_to_label
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
@@ -349,7 +349,7 @@ def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
         text = [
             (
                 f"Please pay {amount} by {inv.due_date.isoformat()} "
-                f"({inv.payment_terms_days} days) quoting {inv.number}."
+                f"({payment_terms_text(inv.payment_terms_days)}) quoting {inv.number}."
             )
         ]
     if inv.kind == "invoice" and inv.note:  # an invoice that replaces a credited one
@@ -368,8 +368,8 @@ def _credit_note_lines(inv: Invoice, amount: str) -> list[str]:
                 f"{amount} in your favour: {amount} is charged to your account."
             ),
             (
-                f"Please pay {amount} by {inv.due_date.isoformat()} ({inv.payment_terms_days} "
-                f"days) quoting {inv.number}, unless that credit balance was not yet refunded to "
+                f"Please pay {amount} by {inv.due_date.isoformat()} "
+                f"({payment_terms_text(inv.payment_terms_days)}) quoting {inv.number}, unless that credit balance was not yet refunded to "
                 "you or set off against an invoice: then it is cancelled and nothing is to be paid."
             ),
         ]

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from billing_lib.invoice_model import country_names
+from billing_lib.invoice_model import country_names, payment_terms_text
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
@@ -248,11 +248,9 @@ def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:
     _cbc(_cac(account, "FinancialInstitutionBranch"), "ID", seller.payment.bic)
     if inv.payable:
         terms = _cac(root, "PaymentTerms")
-        _cbc(
-            terms,
-            "Note",
-            f"Payment within {inv.payment_terms_days} days, by {inv.due_date.isoformat()}",
-        )
+        days = inv.payment_terms_days
+        within = f"Payment within {payment_terms_text(days)}" if days else "Due on receipt"
+        _cbc(terms, "Note", f"{within}, by {inv.due_date.isoformat()}")
 
 
 def _note(inv: Invoice) -> str | None:

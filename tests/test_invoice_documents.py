@@ -31,6 +31,7 @@ from billing_lib.invoice_pdf import (
     right_to_left,
     unit_price_text,
 )
+from billing_lib.invoice_sheet import payment_lines
 from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VatRule
@@ -879,3 +880,29 @@ def test_a_danish_cvr_number_as_danes_write_it_is_in_the_form_peppol_asks(issued
     assert [f.split(":")[0] for f in peppol_findings(ubl_document(written, seller))] == [
         "PEPPOL-COMMON-R042"  # what the check finds in a document holding it as written
     ]
+
+
+@pytest.mark.parametrize(
+    ("days", "terms", "ubl_terms"),
+    [
+        (0, "(due on receipt)", "Due on receipt, by 2026-11-01"),
+        (1, "(1 day)", "Payment within 1 day, by 2026-11-02"),
+        (14, "(14 days)", "Payment within 14 days, by 2026-11-15"),
+    ],
+)
+def test_payment_terms_read_as_a_person_writes_them(issued, days, terms, ubl_terms):
+    """A customer with payment_terms_days 0 (due on receipt) read "by 2026-11-01 (0 days)" on its
+    invoice and "Payment within 0 days" in its e-invoice; one with 1 day read "(1 days)". So did
+    a credit note charging back a credit balance."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    inv = replace(inv, payment_terms_days=days, due_date=inv.issue_date + timedelta(days=days))
+    due = inv.due_date.isoformat()
+    assert f"Please pay EUR 90.75 by {due} {terms} quoting {inv.number}." in payment_lines(
+        inv, seller
+    )
+    assert value(etree.fromstring(ubl_document(inv, seller)), "cac:PaymentTerms/cbc:Note") == (
+        ubl_terms
+    )
+    note = negated(credit_balance_invoice(inv), "NWC2026-000002", inv.issue_date, None)
+    assert f"by {due} {terms} quoting NWC2026-000002" in " ".join(payment_lines(note, seller))
