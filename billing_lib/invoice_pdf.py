@@ -418,12 +418,17 @@ class _Document:
                 anchor="ne",
                 mask="auto",
             )
-        self.text(LEFT, s.name, 13, bold=True)
+        title = "CREDIT NOTE" if inv.kind == "credit_note" else "INVOICE"
+        # the name on as many lines as it takes, clear of the title (or the logo above it)
+        beside = LOGO_BOX[0] if logo is not None else pdfmetrics.stringWidth(title, BOLD, 15)
+        for part in self.wrapped(s.name, WIDTH - beside - 6 * mm, 13, bold=True):
+            self.text(LEFT, part, 13, bold=True)
+            self.y -= 5.5 * mm
+        name_end = self.y + 5.5 * mm
         title_y = top - (LOGO_BOX[1] + 2 * mm if logo is not None else 0)
         self.y = title_y
-        title = "CREDIT NOTE" if inv.kind == "credit_note" else "INVOICE"
         self.text(PAGE_W - RIGHT, title, 15, bold=True, right=True)
-        self.y = top - 6 * mm
+        self.y = name_end - 6 * mm
         details = list(s.address) + [f"VAT {s.vat_number}"]
         if s.chamber_of_commerce:
             details.append(f"Chamber of Commerce (KvK) {s.chamber_of_commerce}")

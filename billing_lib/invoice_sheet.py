@@ -28,6 +28,8 @@ AMOUNT = 5  # the amounts' column (F)
 DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
 #: Characters of a buyer's line that fit columns A to C, left of the details' labels in D.
 BUYER_CHARACTERS = sum(COLUMN_WIDTHS[:3]) - 2
+#: Characters of the seller's name (bold, 14 pt) that fit left of the title (columns A to D).
+SELLER_CHARACTERS = 50
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
@@ -120,7 +122,9 @@ def _detail(ws: Any, row: int, label: str, value: Any, f: Any, fmt: InvoiceForma
 
 
 def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
-    lines: list[tuple[str, Any]] = [(seller.name, fmt.seller)]
+    """The seller block; a long name on rows of its own (it ran into the title's cell)."""
+    name = textwrap.wrap(seller.name, SELLER_CHARACTERS, break_on_hyphens=False) or [seller.name]
+    lines: list[tuple[str, Any]] = [(part, fmt.seller) for part in name]
     lines += [(a, fmt.text) for a in seller.address]
     lines.append((f"VAT {seller.vat_number}", fmt.text))
     if seller.chamber_of_commerce:

@@ -906,3 +906,53 @@ def test_payment_terms_read_as_a_person_writes_them(issued, days, terms, ubl_ter
     )
     note = negated(credit_balance_invoice(inv), "NWC2026-000002", inv.issue_date, None)
     assert f"by {due} {terms} quoting NWC2026-000002" in " ".join(payment_lines(note, seller))
+
+
+def drawn_boxes(path: Path) -> list[tuple[float, float, float, str]]:
+    """(left, right, baseline, text) of each text the PDF's first page draws (points)."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.invoice_pdf import BOLD, FONT
+
+    boxes: list[tuple[float, float, float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        drawn = text.strip()
+        if drawn:
+            face = BOLD if "Bold" in str((font or {}).get("/BaseFont", "")) else FONT
+            x, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
+            boxes.append((x, x + pdfmetrics.stringWidth(drawn, face, size * tm[0]), y, drawn))
+
+    PdfReader(path).pages[0].extract_text(visitor_text=visit)
+    return boxes
+
+
+LONG_SELLER = "Northwind Cloud Infrastructure and Managed Services Europe B.V. (Utrecht)"
+
+
+@pytest.mark.parametrize("kind", ["invoice", "credit_note"])
+def test_a_long_seller_name_is_wrapped_clear_of_the_title_and_the_page_number(
+    issued, tmp_path, kind
+):
+    """A seller name of more than about 50 characters ran under the PDF's INVOICE title, the
+    footer's name under "Page 1 of 1", and the workbook's name was cut off by its title cell."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    seller = seller.model_copy(update={"name": LONG_SELLER})
+    if kind == "credit_note":
+        inv = negated(inv, "NWC2026-000002", inv.issue_date, None)
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    boxes = drawn_boxes(pdf)
+    title = "CREDIT NOTE" if kind == "credit_note" else "INVOICE"
+    page = next(b for b in boxes if b[3] == "Page 1 of 1")
+    [head] = [b for b in boxes if b[3] == title]
+    for fixed in (head, page):
+        near = [b for b in boxes if b is not fixed and abs(b[2] - fixed[2]) < 12]
+        assert [b[3] for b in near if b[0] < fixed[1] and fixed[0] < b[1]] == [], fixed[3]
+    assert squeezed(LONG_SELLER) in squeezed(pdf_text(pdf))
+    book = tmp_path / "invoice.xlsx"
+    write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), seller, book)
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    name = [ws.cell(r, 1).value for r in (1, 2)]
+    assert " ".join(name) == LONG_SELLER and all(len(part) <= 50 for part in name)
+    assert ws["F1"].value == "CREDIT NOTE" and ws["A2"].font.b
