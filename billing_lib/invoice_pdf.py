@@ -59,6 +59,9 @@ COLUMNS = (
     ("Amount", 22, True),
 )
 PAD = 1.5 * mm
+#: Height of a product group's heading and of its subtotal: a heading is kept on the page of the
+#: group's first line, a subtotal on the page of its last.
+HEADING_HEIGHT, SUBTOTAL_HEIGHT = 5.5 * mm, 8 * mm
 LOGO_BOX = (45 * mm, 18 * mm)
 
 
@@ -486,16 +489,19 @@ class _Document:
         total = Decimal(0)
         lines = list(inv.lines)
         for i, line in enumerate(lines):
-            if line.product_group != group:
-                group, total = line.product_group, Decimal(0)
-                self.room(14 * mm, header=True)
-                self.y -= 1 * mm
-                self.text(LEFT + PAD, line.heading, 9, bold=True)
-                self.y -= 4.5 * mm
             parts = self.wrapped(line.description, COLUMNS[0][1] * mm - 2 * PAD)
             unit_parts = self.wrapped(line.unit, COLUMNS[2][1] * mm - 2 * PAD) if line.unit else []
             rows = max(len(parts), len(unit_parts))  # a long unit (10K Transactions) wraps too
-            self.room(rows * 3.8 * mm + 2 * mm, header=True)
+            height = rows * 3.8 * mm + 2 * mm
+            if i + 1 == len(lines) or lines[i + 1].product_group != line.product_group:
+                height += SUBTOTAL_HEIGHT  # the group's last line: with its subtotal
+            if line.product_group != group:
+                group, total = line.product_group, Decimal(0)
+                self.room(HEADING_HEIGHT + height, header=True)  # with its first line
+                self.y -= 1 * mm
+                self.text(LEFT + PAD, line.heading, 9, bold=True)
+                self.y -= HEADING_HEIGHT - 1 * mm
+            self.room(height, header=True)
             x = LEFT + COLUMNS[0][1] * mm
             cells = [
                 quantity_text(line.display_quantity) if line.display_quantity is not None else "",
@@ -524,8 +530,7 @@ class _Document:
             self.y = top - rows * 3.8 * mm - 0.8 * mm
             total += line.amount
             if i + 1 == len(lines) or lines[i + 1].product_group != group:
-                self.room(8 * mm)
-                self.y += 1.5 * mm
+                self.y += 1.5 * mm  # room kept with the line above
                 self.canvas.setLineWidth(0.3)
                 self.canvas.line(PAGE_W - RIGHT - 40 * mm, self.y, PAGE_W - RIGHT, self.y)
                 self.y -= 3.5 * mm

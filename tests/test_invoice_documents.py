@@ -956,3 +956,48 @@ def test_a_long_seller_name_is_wrapped_clear_of_the_title_and_the_page_number(
     name = [ws.cell(r, 1).value for r in (1, 2)]
     assert " ".join(name) == LONG_SELLER and all(len(part) <= 50 for part in name)
     assert ws["F1"].value == "CREDIT NOTE" and ws["A2"].font.b
+
+
+def page_texts(path: Path) -> list[list[str]]:
+    """Each page's texts, top to bottom (the footer left out)."""
+    pages = []
+    for page in PdfReader(path).pages:
+        drawn: list[tuple[float, float, str]] = []
+
+        def visit(text, cm, tm, font, size, drawn=drawn):
+            if text.strip():
+                drawn.append((-(tm[5] * cm[3] + cm[5]), tm[4] * cm[0] + cm[4], text.strip()))
+
+        page.extract_text(visitor_text=visit)
+        footer = max(y for y, _, _ in drawn)  # the lowest baseline
+        pages.append([t for y, _, t in sorted(drawn) if y < footer])
+    return pages
+
+
+def test_a_group_heading_stays_with_its_first_line_and_a_subtotal_with_its_last(issued, tmp_path):
+    """A product group's heading was printed alone at the foot of a page when its first line was
+    taller than the room kept for it (a long description on several rows), and a subtotal could
+    open a page alone, away from the lines it adds up."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    filler = replace(
+        inv.lines[0], product_group="a", heading="Group A heading", description="EC2 hours"
+    )
+    tall = replace(
+        filler,
+        product_group="b",
+        heading="Group B heading",
+        description="Amazon Elastic Compute Cloud running Linux on demand " * 5 + "end",
+    )
+    seen = 0
+    for k in range(28, 40):  # the filler moves the second group over the foot of page 1
+        lines = (*[filler] * k, tall, replace(tall, description="last of B"))
+        [pdf, _] = write_documents([replace(inv, lines=lines)], seller, tmp_path / str(k), None)
+        pages = page_texts(pdf)
+        for texts in pages[:-1]:
+            assert texts[-1] not in ("Group A heading", "Group B heading"), (k, texts[-3:])
+        for texts in pages[1:]:
+            body = texts[texts.index("Amount") + 1 :] if "Amount" in texts else texts
+            assert body[0] != "Subtotal", (k, body[:3])
+        seen += len(pages) > 1
+    assert seen  # the layouts tried do break pages
