@@ -116,6 +116,7 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
             d.get("city"),
             d.get("registration"),
             d.get("peppol_id"),
+            d.get("state"),  # None in records written before it was kept
         )
 
     def line(ln: dict[str, Any]) -> InvoiceLine:

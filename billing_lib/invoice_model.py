@@ -21,6 +21,7 @@ from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 
 from billing_lib.money import ZERO, round_money
+from billing_lib.postal_addresses import postal_lines
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class Party:
     #: Company register number (Chamber of Commerce) and Peppol electronic address, for UBL.
     registration: str | None = None
     peppol_id: str | None = None
+    #: State, province or territory (US, CA, AU), for UBL (BT-39, BT-54) and the printed address.
+    state: str | None = None
+
+    def printed_address(self) -> list[str]:
+        """The address lines as printed: with the state where its country's post wants it
+        (``postal_addresses.postal_lines``)."""
+        return postal_lines(self.address, self.country, self.city, self.state, self.postal_code)
 
 
 @dataclass(frozen=True)
@@ -154,7 +162,7 @@ class Invoice:
         when the buyer is abroad (another country than the seller's) and the last line does not
         already name it (in English, its own languages or the seller's: ``country_names``). A
         domestic address carries no country, as a letter's would not."""
-        lines = [a for a in self.buyer.address if a.strip()]
+        lines = self.buyer.printed_address()
         if not self.buyer.country or self.buyer.country == self.seller.country:
             return lines
         name = country_name(self.buyer.country) or self.buyer.country

@@ -19,6 +19,7 @@ from typing import Any
 from billing_lib.invoice_model import national_vat_note, payment_terms_text, refers_to_label
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
+from billing_lib.postal_addresses import postal_lines
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
 
 #: Widths of the invoice sheet's columns: description, quantity, unit, unit price, VAT, amount.
@@ -125,12 +126,20 @@ def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
     """The seller block; a long name on rows of its own (it ran into the title's cell)."""
     name = textwrap.wrap(seller.name, SELLER_CHARACTERS, break_on_hyphens=False) or [seller.name]
     lines: list[tuple[str, Any]] = [(part, fmt.seller) for part in name]
-    lines += [(a, fmt.text) for a in seller.address]
+    lines += [(a, fmt.text) for a in seller_address(seller)]
     lines.append((f"VAT {seller.vat_number}", fmt.text))
     if seller.chamber_of_commerce:
         lines.append((f"Chamber of Commerce (KvK) {seller.chamber_of_commerce}", fmt.text))
     lines += [(x, fmt.text) for x in (seller.email, seller.phone, seller.website) if x]
     return lines
+
+
+def seller_address(seller: Seller) -> list[str]:
+    """The seller's address lines as printed (with its state where its country's post wants it:
+    ``postal_addresses.postal_lines``)."""
+    return postal_lines(
+        seller.address, seller.country, seller.city, seller.state, seller.postal_code
+    )
 
 
 def _buyer_lines(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
@@ -373,8 +382,9 @@ def _credit_note_lines(inv: Invoice, amount: str) -> list[str]:
             ),
             (
                 f"Please pay {amount} by {inv.due_date.isoformat()} "
-                f"({payment_terms_text(inv.payment_terms_days)}) quoting {inv.number}, unless that credit balance was not yet refunded to "
-                "you or set off against an invoice: then it is cancelled and nothing is to be paid."
+                f"({payment_terms_text(inv.payment_terms_days)}) quoting {inv.number}, unless "
+                "that credit balance was not yet refunded to you or set off against an invoice: "
+                "then it is cancelled and nothing is to be paid."
             ),
         ]
     elif inv.gross < 0:

@@ -479,6 +479,7 @@ def _invoice(
                 customer.city,
                 customer.chamber_of_commerce,
                 customer.peppol_id,
+                customer.state,
             ),
             seller=Party(
                 seller.name,
@@ -490,6 +491,7 @@ def _invoice(
                 seller.city,
                 seller.chamber_of_commerce,
                 seller.peppol_id,
+                seller.state,
             ),
             customer_reference=customer.reference,
             vat_rule=rule.name,

@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 
 from pydantic import ValidationInfo
-
 from stdnum import ean
 from stdnum.be import vat as be_vat
 from stdnum.de import vat as de_vat

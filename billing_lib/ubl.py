@@ -290,7 +290,7 @@ def _not_subject(inv: Invoice) -> bool:
 def _seller_party(party: etree._Element, inv: Invoice, seller: Seller) -> None:
     _endpoint(party, seller.peppol_id, seller.email)
     _cbc(_cac(party, "PartyName"), "Name", seller.name)
-    _address(party, seller.address, seller.postal_code, seller.city, seller.country)
+    _address(party, seller.address, seller.postal_code, seller.city, seller.country, seller.state)
     if not _not_subject(inv):  # BR-O-02; the legal registration identifies the seller
         scheme = _cac(party, "PartyTaxScheme")
         _cbc(scheme, "CompanyID", compact_vat_number(seller.vat_number))
@@ -309,7 +309,7 @@ def _buyer_party(party: etree._Element, inv: Invoice) -> None:
     _endpoint(party, b.peppol_id, b.email)
     _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
     _cbc(_cac(party, "PartyName"), "Name", b.name)
-    _address(party, b.address, b.postal_code, b.city, b.country, inv.seller.country)
+    _address(party, b.address, b.postal_code, b.city, b.country, b.state, inv.seller.country)
     if b.vat_number and inv.show_buyer_vat_number and not _not_subject(inv):  # BR-O-02
         scheme = _cac(party, "PartyTaxScheme")
         _cbc(scheme, "CompanyID", compact_vat_number(b.vat_number))
@@ -333,13 +333,14 @@ def _address(
     postal_code: str | None,
     city: str | None,
     country: str,
+    state: str | None,
     seller_country: str | None = None,
 ) -> None:
     """The first address line as street; the other lines, less those holding the postcode, the
     city or the country's name (``country_names``: "Germany", "Deutschland", a Dutch seller's
     "Duitsland"), as additional street and address line; ``postal_code``
     and ``city`` as given (customers.yaml / seller.yaml: never guessed from the lines); the
-    country code."""
+    ``state`` as country subdivision; the country code."""
     address = _cac(party, "PostalAddress")
     lines = [x.strip() for x in lines if x.strip()]
     known = [x for x in (postal_code, city, *country_names(country, seller_country)) if x]
@@ -352,6 +353,8 @@ def _address(
         _cbc(address, "CityName", city)
     if postal_code:
         _cbc(address, "PostalZone", postal_code)
+    if state:  # BT-39 / BT-54: a US, Canadian or Australian state, not inside the postcode
+        _cbc(address, "CountrySubentity", state)
     if extra[1:]:
         _cbc(_cac(address, "AddressLine"), "Line", ", ".join(extra[1:]))
     _cbc(_cac(address, "Country"), "IdentificationCode", country)

@@ -410,3 +410,29 @@ def test_a_register_number_its_e_invoice_scheme_refuses_is_named(
     for valid in ("13585628", "DK 13 58 56 28") if country == "DK" else ():
         fine = customers.replace(registration, valid)
         assert load_customers(write_params(tmp_path, fine))["C2"].chamber_of_commerce == valid
+
+
+@pytest.mark.parametrize(
+    ("lines", "key", "expected"),
+    [
+        (
+            '    postal_code: "MA 02210"\n',
+            "postal_code",
+            "expected a ZIP code (02210 or 02210-1234);",
+        ),
+        ("    state: Massachusetts\n", "state", "expected the code of a US state (AA, AE, AK,"),
+    ],
+)
+def test_a_us_state_in_the_zip_code_or_by_its_name_is_refused(tmp_path, lines, key, expected):
+    """The state went into postal_code ("MA 02210"): the e-invoice's PostalZone was no ZIP code
+    and its CountrySubentity (BT-54) empty. It has its own key, state, with the state's code."""
+    customers = CUSTOMERS.replace(
+        "    country: DE\n    vat_number: DE123456788\n",
+        "    country: US\n    vat_number: null\n" + lines,
+    ).replace("vat_rule: eu_reverse_charge", "vat_rule: export")
+    with pytest.raises(ParameterError) as raised:
+        load_customers(write_params(tmp_path, customers=customers))
+    assert f"entry customers[id=C2].{key}: {expected}" in str(raised.value)
+    fine = customers.replace(lines, '    postal_code: "02210"\n    state: MA\n')
+    loaded = load_customers(write_params(tmp_path, customers=fine))["C2"]
+    assert (loaded.postal_code, loaded.state) == ("02210", "MA")

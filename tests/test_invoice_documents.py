@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from billing_lib import run
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
-from billing_lib.invoice_model import negated
+from billing_lib.invoice_model import country_name, negated
 from billing_lib.invoice_pdf import (
     amount_text,
     missing_glyphs,
@@ -1001,3 +1001,63 @@ def test_a_group_heading_stays_with_its_first_line_and_a_subtotal_with_its_last(
             assert body[0] != "Subtotal", (k, body[:3])
         seen += len(pages) > 1
     assert seen  # the layouts tried do break pages
+
+
+def test_a_us_state_is_the_e_invoice_s_country_subentity_not_part_of_the_zip_code(folder, issued):
+    """The state of a US customer reached the e-invoice only inside its postal code ("MA 02210"):
+    UBL has cac:PostalAddress/cbc:CountrySubentity (BT-54) for it."""
+    _, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C008")
+    address = "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/"
+    doc = xml_of(folder, inv)
+    assert (
+        value(doc, address + "cbc:PostalZone"),
+        value(doc, address + "cbc:CountrySubentity"),
+    ) == (
+        "02210",
+        "MA",
+    )
+    assert fatal_rules(etree.tostring(doc)) == []
+
+
+@pytest.mark.parametrize(
+    ("country", "lines", "city", "state", "postal_code", "printed"),
+    [
+        ("US", ("200 Seaport Blvd", "Boston 02210"), "Boston", "MA", "02210", "Boston, MA 02210"),
+        (
+            "CA",
+            ("1 King St W", "Toronto M5H 1A1"),
+            "Toronto",
+            "ON",
+            "M5H 1A1",
+            "Toronto ON  M5H 1A1",
+        ),
+        ("AU", ("1 Martin Place",), "Sydney", "NSW", "2000", "Sydney NSW 2000"),
+        (
+            "US",
+            ("200 Seaport Blvd", "Boston, MA 02210"),
+            "Boston",
+            "MA",
+            "02210",
+            "Boston, MA 02210",
+        ),
+    ],
+)
+def test_the_printed_address_carries_the_state_as_the_country_s_post_writes_it(
+    issued, tmp_path, country, lines, city, state, postal_code, printed
+):
+    """A customer's state given as ``state`` (not in the address lines) was printed nowhere; the
+    PDF and the workbook print the locality line as the country's post writes it, once."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C008")
+    buyer = replace(
+        inv.buyer, country=country, address=lines, city=city, state=state, postal_code=postal_code
+    )
+    inv = replace(inv, buyer=buyer)
+    assert inv.buyer_address()[-2:] == [printed, country_name(country)]
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    assert pdf_text(pdf).count(" ".join(printed.split())) == 1  # its whitespace squeezed
+    book = tmp_path / "note.xlsx"
+    write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), seller, book)
+    cells = [c.value for row in openpyxl.load_workbook(book).worksheets[0].iter_rows() for c in row]
+    assert cells.count(printed) == 1
