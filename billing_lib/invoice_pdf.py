@@ -38,7 +38,7 @@ from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_model import national_vat_note, refers_to_label
-from billing_lib.invoice_sheet import payment_lines, seller_address
+from billing_lib.invoice_sheet import payment_lines, registration_text, seller_address
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import minor_unit
 from billing_lib.run_files import atomic_target
@@ -434,7 +434,7 @@ class _Document:
         self.y = name_end - 6 * mm
         details = seller_address(s) + [f"VAT {s.vat_number}"]
         if s.chamber_of_commerce:
-            details.append(f"Chamber of Commerce (KvK) {s.chamber_of_commerce}")
+            details.append(registration_text(s))
         details += [x for x in (s.email, s.phone, s.website) if x]
         for d in details:
             self.text(LEFT, d)

@@ -129,9 +129,31 @@ def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
     lines += [(a, fmt.text) for a in seller_address(seller)]
     lines.append((f"VAT {seller.vat_number}", fmt.text))
     if seller.chamber_of_commerce:
-        lines.append((f"Chamber of Commerce (KvK) {seller.chamber_of_commerce}", fmt.text))
+        lines.append((registration_text(seller), fmt.text))
     lines += [(x, fmt.text) for x in (seller.email, seller.phone, seller.website) if x]
     return lines
+
+
+#: What the seller's ``chamber_of_commerce`` is called in its country (a Danish seller's CVR
+#: number was printed as "Chamber of Commerce (KvK)"); elsewhere ``REGISTRATION``.
+REGISTRATION_LABELS = {
+    "NL": "Chamber of Commerce (KvK)",
+    "BE": "Enterprise number (KBO/BCE)",
+    "DK": "CVR no.",
+    "DE": "Commercial register",
+    "AT": "Commercial register (Firmenbuch)",
+    "SE": "Org. no.",
+    "FI": "Business ID (Y-tunnus)",
+    "NO": "Org. no.",
+    "GB": "Company no.",
+}
+REGISTRATION = "Company registration no."
+
+
+def registration_text(seller: Seller) -> str:
+    """The seller's register number with its name in the seller's country: ``CVR no. 13585628``."""
+    label = REGISTRATION_LABELS.get(seller.country, REGISTRATION)
+    return f"{label} {seller.chamber_of_commerce}"
 
 
 def seller_address(seller: Seller) -> list[str]:

@@ -1061,3 +1061,26 @@ def test_the_printed_address_carries_the_state_as_the_country_s_post_writes_it(
     write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), seller, book)
     cells = [c.value for row in openpyxl.load_workbook(book).worksheets[0].iter_rows() for c in row]
     assert cells.count(printed) == 1
+
+
+def test_the_seller_s_register_number_is_named_as_its_country_names_it(issued, tmp_path):
+    """A Danish or a German reseller's register number was printed "Chamber of Commerce (KvK)",
+    the Dutch register's name, on every PDF and workbook."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    dutch = pdf_text(write_documents([inv], seller, tmp_path / "nl", None)[0])
+    assert "Chamber of Commerce (KvK) 81234567" in dutch
+    for country, registration, printed in (
+        ("DK", "13585628", "CVR no. 13585628"),
+        ("DE", "HRB 12345 Amtsgericht Köln", "Commercial register HRB 12345 Amtsgericht Köln"),
+        ("FR", "RCS Paris 732 829 320", "Company registration no. RCS Paris 732 829 320"),
+    ):
+        abroad = seller.model_copy(update={"country": country, "chamber_of_commerce": registration})
+        [pdf, _] = write_documents([inv], abroad, tmp_path / country, None)
+        assert printed in pdf_text(pdf) and "KvK" not in pdf_text(pdf)
+        book = tmp_path / country / "note.xlsx"
+        write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), abroad, book)
+        cells = [
+            c.value for row in openpyxl.load_workbook(book).worksheets[0].iter_rows() for c in row
+        ]
+        assert printed in cells
