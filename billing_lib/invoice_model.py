@@ -142,6 +142,8 @@ class Invoice:
     note: str | None = None
     #: The VAT in the seller's national currency, for a VAT-bearing invoice in another currency.
     national_vat: NationalVat | None = None
+    #: The issue date of the invoice ``refers_to`` names (a credit note's: EN 16931 BT-26).
+    refers_to_date: date | None = None
 
     @property
     def credit_balance(self) -> bool:
@@ -296,6 +298,7 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
         number=number,
         kind="credit_note",
         refers_to=original.number,
+        refers_to_date=original.issue_date,
         issue_date=issue_date,
         due_date=(
             issue_date + timedelta(days=original.payment_terms_days)

@@ -139,11 +139,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     period = _cac(root, "InvoicePeriod")
     _cbc(period, "StartDate", inv.supply_start.isoformat())
     _cbc(period, "EndDate", inv.supply_end.isoformat())
-    if inv.customer_reference:
-        _cbc(_cac(root, "OrderReference"), "ID", inv.customer_reference)
-    if inv.refers_to:  # the invoice a credit note cancels, or that this invoice replaces
-        ref = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
-        _cbc(ref, "ID", inv.refers_to)
+    _references(root, inv)
     if pdf is not None:
         doc = _cac(root, "AdditionalDocumentReference")
         _cbc(doc, "ID", inv.number)
@@ -197,6 +193,18 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         price = _cac(el, "Price")
         _cbc(price, "PriceAmount", money_text(abs(amount)), currencyID=cur)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _references(root: etree._Element, inv: Invoice) -> None:
+    """The order reference (the customer's PO), and the invoice a credit note cancels or that
+    this invoice replaces (BT-25), with its issue date where known (BT-26)."""
+    if inv.customer_reference:
+        _cbc(_cac(root, "OrderReference"), "ID", inv.customer_reference)
+    if inv.refers_to:
+        ref = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
+        _cbc(ref, "ID", inv.refers_to)
+        if inv.refers_to_date is not None:  # the number and date identify it
+            _cbc(ref, "IssueDate", inv.refers_to_date.isoformat())
 
 
 def _tax_totals(root: etree._Element, inv: Invoice, sign: int) -> None:

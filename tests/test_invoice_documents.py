@@ -23,6 +23,7 @@ from pypdf import PdfReader
 from billing_lib import run
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
+from billing_lib.invoice_files import invoice_from_record, invoice_record
 from billing_lib.invoice_model import country_name, negated
 from billing_lib.invoice_pdf import (
     amount_text,
@@ -1084,3 +1085,22 @@ def test_the_seller_s_register_number_is_named_as_its_country_names_it(issued, t
             c.value for row in openpyxl.load_workbook(book).worksheets[0].iter_rows() for c in row
         ]
         assert printed in cells
+
+
+def test_a_credit_note_names_the_credited_invoice_by_number_and_issue_date(issued):
+    """The UBL credit note referred to the credited invoice by its number only (BT-25): its issue
+    date (BT-26) is what lets the customer's books find it when numbers repeat across years or
+    series. Kept in credit_note.json's record, so a rewritten document says the same."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    note = negated(inv, "NWC2026-000001", inv.issue_date + timedelta(days=19), "Wrong plan")
+    assert invoice_from_record(json.loads(json.dumps(invoice_record(note)))) == note
+    data = ubl_document(note, seller)
+    ref = "cac:BillingReference/cac:InvoiceDocumentReference/"
+    doc = etree.fromstring(data)
+    assert (value(doc, ref + "cbc:ID"), value(doc, ref + "cbc:IssueDate")) == (
+        inv.number,
+        inv.issue_date.isoformat(),
+    )
+    assert schema_errors(data) == [] and fatal_rules(data) == [] and peppol_findings(data) == []
+    assert "refers_to_date" not in invoice_record(inv)  # an invoice's record is as before
