@@ -128,14 +128,15 @@ def postal_lines(
     postal_code: str | None,
 ) -> list[str]:
     """The address ``lines`` as printed: as given, unless ``state`` is given for a country whose
-    post wants it and no line names it; then the last line holding the city or the postcode is
+    post wants it and no line names it (its code, in capitals: "Sa" in a street name is not
+    South Australia); then the last line holding the city or the postcode is
     the locality line as that post writes it (``_LOCALITY``), or, without one, the locality line
     (or the state alone) is added."""
     out = [x for x in lines if x.strip()]
     pattern = _LOCALITY.get(country)
     if not state or pattern is None:
         return out
-    if any(re.search(rf"(?<!\w){re.escape(state)}(?!\w)", x, re.IGNORECASE) for x in out):
+    if any(re.search(rf"(?<!\w){re.escape(state)}(?!\w)", x) for x in out):  # "Boston, MA"
         return out
     if not (city and postal_code):
         return [*out, state]
