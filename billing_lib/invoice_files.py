@@ -91,11 +91,16 @@ def _plain(value: Any) -> Any:
 
 
 def invoice_record(invoice: Invoice) -> dict[str, Any]:
-    """``invoice`` as plain JSON data (amounts as exact decimal text); ``national_vat`` only
-    where the invoice has one (the records of invoices in the national currency are as before)."""
+    """``invoice`` as plain JSON data (amounts as exact decimal text); ``national_vat``,
+    ``refers_to_date`` and a party's ``state`` only where the invoice has them (other records are
+    as before)."""
     record = _plain(asdict(invoice))
-    if record["national_vat"] is None:
-        del record["national_vat"]
+    for key in ("national_vat", "refers_to_date"):
+        if record[key] is None:
+            del record[key]
+    for party in ("buyer", "seller"):
+        if record[party]["state"] is None:
+            del record[party]["state"]
     return record
 
 
@@ -116,6 +121,7 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
             d.get("city"),
             d.get("registration"),
             d.get("peppol_id"),
+            d.get("state"),  # None in records written before it was kept
         )
 
     def line(ln: dict[str, Any]) -> InvoiceLine:
@@ -182,6 +188,7 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
         margin=Decimal(data["margin"]),
         payment_terms_days=int(data["payment_terms_days"]),
         refers_to=data.get("refers_to"),
+        refers_to_date=day(data["refers_to_date"]) if data.get("refers_to_date") else None,
         note=data.get("note"),
         national_vat=(
             NationalVat(

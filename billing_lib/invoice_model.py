@@ -21,6 +21,7 @@ from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 
 from billing_lib.money import ZERO, round_money
+from billing_lib.postal_addresses import postal_lines
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class Party:
     #: Company register number (Chamber of Commerce) and Peppol electronic address, for UBL.
     registration: str | None = None
     peppol_id: str | None = None
+    #: State, province or territory (US, CA, AU), for UBL (BT-39, BT-54) and the printed address.
+    state: str | None = None
+
+    def printed_address(self) -> list[str]:
+        """The address lines as printed: with the state where its country's post wants it
+        (``postal_addresses.postal_lines``)."""
+        return postal_lines(self.address, self.country, self.city, self.state, self.postal_code)
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,8 @@ class Invoice:
     note: str | None = None
     #: The VAT in the seller's national currency, for a VAT-bearing invoice in another currency.
     national_vat: NationalVat | None = None
+    #: The issue date of the invoice ``refers_to`` names (a credit note's: EN 16931 BT-26).
+    refers_to_date: date | None = None
 
     @property
     def credit_balance(self) -> bool:
@@ -154,7 +164,7 @@ class Invoice:
         when the buyer is abroad (another country than the seller's) and the last line does not
         already name it (in English, its own languages or the seller's: ``country_names``). A
         domestic address carries no country, as a letter's would not."""
-        lines = [a for a in self.buyer.address if a.strip()]
+        lines = self.buyer.printed_address()
         if not self.buyer.country or self.buyer.country == self.seller.country:
             return lines
         name = country_name(self.buyer.country) or self.buyer.country
@@ -288,6 +298,7 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
         number=number,
         kind="credit_note",
         refers_to=original.number,
+        refers_to_date=original.issue_date,
         issue_date=issue_date,
         due_date=(
             issue_date + timedelta(days=original.payment_terms_days)
@@ -342,6 +353,14 @@ def figure_problems(invoice: Invoice) -> list[str]:
                 f"{money_text(invoice.vat_total)} at {national.rate} gives {money_text(given)}"
             )
     return out
+
+
+def payment_terms_text(days: int) -> str:
+    """The payment terms as the documents word them: ``due on receipt`` for 0 days (a customer
+    read "(0 days)"), ``1 day``, ``30 days``."""
+    if days == 0:
+        return "due on receipt"
+    return f"{days} day" if days == 1 else f"{days} days"
 
 
 def refers_to_label(inv: Invoice) -> str:

@@ -38,7 +38,7 @@ from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_model import national_vat_note, refers_to_label
-from billing_lib.invoice_sheet import payment_lines
+from billing_lib.invoice_sheet import payment_lines, registration_text, seller_address
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import minor_unit
 from billing_lib.run_files import atomic_target
@@ -59,6 +59,9 @@ COLUMNS = (
     ("Amount", 22, True),
 )
 PAD = 1.5 * mm
+#: Height of a product group's heading and of its subtotal: a heading is kept on the page of the
+#: group's first line, a subtotal on the page of its last.
+HEADING_HEIGHT, SUBTOTAL_HEIGHT = 5.5 * mm, 8 * mm
 LOGO_BOX = (45 * mm, 18 * mm)
 
 
@@ -418,15 +421,20 @@ class _Document:
                 anchor="ne",
                 mask="auto",
             )
-        self.text(LEFT, s.name, 13, bold=True)
+        title = "CREDIT NOTE" if inv.kind == "credit_note" else "INVOICE"
+        # the name on as many lines as it takes, clear of the title (or the logo above it)
+        beside = LOGO_BOX[0] if logo is not None else pdfmetrics.stringWidth(title, BOLD, 15)
+        for part in self.wrapped(s.name, WIDTH - beside - 6 * mm, 13, bold=True):
+            self.text(LEFT, part, 13, bold=True)
+            self.y -= 5.5 * mm
+        name_end = self.y + 5.5 * mm
         title_y = top - (LOGO_BOX[1] + 2 * mm if logo is not None else 0)
         self.y = title_y
-        title = "CREDIT NOTE" if inv.kind == "credit_note" else "INVOICE"
         self.text(PAGE_W - RIGHT, title, 15, bold=True, right=True)
-        self.y = top - 6 * mm
-        details = list(s.address) + [f"VAT {s.vat_number}"]
+        self.y = name_end - 6 * mm
+        details = seller_address(s) + [f"VAT {s.vat_number}"]
         if s.chamber_of_commerce:
-            details.append(f"Chamber of Commerce (KvK) {s.chamber_of_commerce}")
+            details.append(registration_text(s))
         details += [x for x in (s.email, s.phone, s.website) if x]
         for d in details:
             self.text(LEFT, d)
@@ -481,16 +489,19 @@ class _Document:
         total = Decimal(0)
         lines = list(inv.lines)
         for i, line in enumerate(lines):
-            if line.product_group != group:
-                group, total = line.product_group, Decimal(0)
-                self.room(14 * mm, header=True)
-                self.y -= 1 * mm
-                self.text(LEFT + PAD, line.heading, 9, bold=True)
-                self.y -= 4.5 * mm
             parts = self.wrapped(line.description, COLUMNS[0][1] * mm - 2 * PAD)
             unit_parts = self.wrapped(line.unit, COLUMNS[2][1] * mm - 2 * PAD) if line.unit else []
             rows = max(len(parts), len(unit_parts))  # a long unit (10K Transactions) wraps too
-            self.room(rows * 3.8 * mm + 2 * mm, header=True)
+            height = rows * 3.8 * mm + 2 * mm
+            if i + 1 == len(lines) or lines[i + 1].product_group != line.product_group:
+                height += SUBTOTAL_HEIGHT  # the group's last line: with its subtotal
+            if line.product_group != group:
+                group, total = line.product_group, Decimal(0)
+                self.room(HEADING_HEIGHT + height, header=True)  # with its first line
+                self.y -= 1 * mm
+                self.text(LEFT + PAD, line.heading, 9, bold=True)
+                self.y -= HEADING_HEIGHT - 1 * mm
+            self.room(height, header=True)
             x = LEFT + COLUMNS[0][1] * mm
             cells = [
                 quantity_text(line.display_quantity) if line.display_quantity is not None else "",
@@ -519,8 +530,7 @@ class _Document:
             self.y = top - rows * 3.8 * mm - 0.8 * mm
             total += line.amount
             if i + 1 == len(lines) or lines[i + 1].product_group != group:
-                self.room(8 * mm)
-                self.y += 1.5 * mm
+                self.y += 1.5 * mm  # room kept with the line above
                 self.canvas.setLineWidth(0.3)
                 self.canvas.line(PAGE_W - RIGHT - 40 * mm, self.y, PAGE_W - RIGHT, self.y)
                 self.y -= 3.5 * mm

@@ -16,9 +16,10 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from billing_lib.invoice_model import national_vat_note, refers_to_label
+from billing_lib.invoice_model import national_vat_note, payment_terms_text, refers_to_label
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
+from billing_lib.postal_addresses import postal_lines
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
 
 #: Widths of the invoice sheet's columns: description, quantity, unit, unit price, VAT, amount.
@@ -28,6 +29,8 @@ AMOUNT = 5  # the amounts' column (F)
 DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
 #: Characters of a buyer's line that fit columns A to C, left of the details' labels in D.
 BUYER_CHARACTERS = sum(COLUMN_WIDTHS[:3]) - 2
+#: Characters of the seller's name (bold, 14 pt) that fit left of the title (columns A to D).
+SELLER_CHARACTERS = 50
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
@@ -120,13 +123,45 @@ def _detail(ws: Any, row: int, label: str, value: Any, f: Any, fmt: InvoiceForma
 
 
 def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
-    lines: list[tuple[str, Any]] = [(seller.name, fmt.seller)]
-    lines += [(a, fmt.text) for a in seller.address]
+    """The seller block; a long name on rows of its own (it ran into the title's cell)."""
+    name = textwrap.wrap(seller.name, SELLER_CHARACTERS, break_on_hyphens=False) or [seller.name]
+    lines: list[tuple[str, Any]] = [(part, fmt.seller) for part in name]
+    lines += [(a, fmt.text) for a in seller_address(seller)]
     lines.append((f"VAT {seller.vat_number}", fmt.text))
     if seller.chamber_of_commerce:
-        lines.append((f"Chamber of Commerce (KvK) {seller.chamber_of_commerce}", fmt.text))
+        lines.append((registration_text(seller), fmt.text))
     lines += [(x, fmt.text) for x in (seller.email, seller.phone, seller.website) if x]
     return lines
+
+
+#: What the seller's ``chamber_of_commerce`` is called in its country (a Danish seller's CVR
+#: number was printed as "Chamber of Commerce (KvK)"); elsewhere ``REGISTRATION``.
+REGISTRATION_LABELS = {
+    "NL": "Chamber of Commerce (KvK)",
+    "BE": "Enterprise number (KBO/BCE)",
+    "DK": "CVR no.",
+    "DE": "Commercial register",
+    "AT": "Commercial register (Firmenbuch)",
+    "SE": "Org. no.",
+    "FI": "Business ID (Y-tunnus)",
+    "NO": "Org. no.",
+    "GB": "Company no.",
+}
+REGISTRATION = "Company registration no."
+
+
+def registration_text(seller: Seller) -> str:
+    """The seller's register number with its name in the seller's country: ``CVR no. 13585628``."""
+    label = REGISTRATION_LABELS.get(seller.country, REGISTRATION)
+    return f"{label} {seller.chamber_of_commerce}"
+
+
+def seller_address(seller: Seller) -> list[str]:
+    """The seller's address lines as printed (with its state where its country's post wants it:
+    ``postal_addresses.postal_lines``)."""
+    return postal_lines(
+        seller.address, seller.country, seller.city, seller.state, seller.postal_code
+    )
 
 
 def _buyer_lines(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
@@ -349,7 +384,7 @@ def payment_lines(inv: Invoice, seller: Seller) -> list[str]:
         text = [
             (
                 f"Please pay {amount} by {inv.due_date.isoformat()} "
-                f"({inv.payment_terms_days} days) quoting {inv.number}."
+                f"({payment_terms_text(inv.payment_terms_days)}) quoting {inv.number}."
             )
         ]
     if inv.kind == "invoice" and inv.note:  # an invoice that replaces a credited one
@@ -368,9 +403,10 @@ def _credit_note_lines(inv: Invoice, amount: str) -> list[str]:
                 f"{amount} in your favour: {amount} is charged to your account."
             ),
             (
-                f"Please pay {amount} by {inv.due_date.isoformat()} ({inv.payment_terms_days} "
-                f"days) quoting {inv.number}, unless that credit balance was not yet refunded to "
-                "you or set off against an invoice: then it is cancelled and nothing is to be paid."
+                f"Please pay {amount} by {inv.due_date.isoformat()} "
+                f"({payment_terms_text(inv.payment_terms_days)}) quoting {inv.number}, unless "
+                "that credit balance was not yet refunded to you or set off against an invoice: "
+                "then it is cancelled and nothing is to be paid."
             ),
         ]
     elif inv.gross < 0:

@@ -480,6 +480,7 @@ def _invoice(
                 customer.city,
                 customer.chamber_of_commerce,
                 customer.peppol_id,
+                customer.state,
             ),
             seller=Party(
                 seller.name,
@@ -491,6 +492,7 @@ def _invoice(
                 seller.city,
                 seller.chamber_of_commerce,
                 seller.peppol_id,
+                seller.state,
             ),
             customer_reference=customer.reference,
             vat_rule=rule.name,

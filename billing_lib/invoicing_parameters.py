@@ -34,7 +34,8 @@ from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.fx import FX_PLAUSIBILITY_FACTOR
 from billing_lib.parameter_files import Strict, pydantic_problem, read_yaml
-from billing_lib.peppol_ids import checked_peppol_id
+from billing_lib.peppol_ids import checked_peppol_id, checked_registration
+from billing_lib.postal_addresses import checked_postal_code, checked_state
 from billing_lib.printed_texts import PrintedText
 from billing_lib.vat import VatRules, load_vat_rules
 from billing_lib.vat_numbers import checked_vat_number
@@ -80,13 +81,15 @@ class Seller(Strict):
     address: list[PrintedText] = Field(min_length=1)
     country: Annotated[str, AfterValidator(checked_country)] = Field(pattern=r"^[A-Z]{2}$")
     vat_number: Annotated[str, BeforeValidator(checked_vat_number)] = Field(min_length=4)
-    chamber_of_commerce: PrintedText | None = None
+    chamber_of_commerce: Annotated[PrintedText | None, AfterValidator(checked_registration)] = None
     email: Annotated[str | None, BeforeValidator(checked_email)] = None
     phone: PrintedText | None = None
     website: PrintedText | None = None
-    #: Postcode and city as in ``address``, for the e-invoice's structured address.
-    postal_code: PrintedText | None = None
+    #: Postcode and city as in ``address``, for the e-invoice's structured address, and the
+    #: state (province, territory: US, CA, AU) for it and the printed address.
+    postal_code: Annotated[PrintedText | None, AfterValidator(checked_postal_code)] = None
     city: PrintedText | None = None
+    state: Annotated[PrintedText | None, AfterValidator(checked_state)] = None
     #: Peppol electronic address '<EAS scheme>:<id>' (e.g. 0106:81234567, the KvK number).
     peppol_id: Annotated[str | None, AfterValidator(checked_peppol_id)] = Field(
         None, pattern=PEPPOL_ID

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from pydantic import ValidationInfo
 from stdnum import ean
 from stdnum.be import vat as be_vat
 from stdnum.de import vat as de_vat
@@ -42,18 +43,61 @@ SCHEMES: dict[str, tuple[str, Callable[[str], bool]]] = {
 }
 
 
+def _cvr(value: str) -> str:
+    """A CVR number in a form PEPPOL-COMMON-R042 accepts: its 8 digits, after ``DK`` where it was
+    written with it (``DK 13 58 56 28`` -> ``DK13585628``): a participant registered with the
+    prefix is addressed with it."""
+    prefix = "DK" if value.strip().upper().startswith("DK") else ""
+    return prefix + cvr.compact(value)
+
+
 #: EAS scheme -> the compact form of a valid identifier, as Peppol addresses it and its rules ask
-#: (PEPPOL-COMMON-R041, R043, R049: digits only): the check digits above accept the number as
-#: people write it ("0456.789.133", "556036-0793", "DE 123 456 788"), which no directory knows.
+#: (PEPPOL-COMMON-R041, R042, R043, R049: digits only, a CVR number's with or without DK): the
+#: check digits above accept the number as people write it ("0456.789.133", "556036-0793",
+#: "DE 123 456 788", "13 58 56 28"), which no directory knows.
 COMPACT: dict[str, Callable[[str], str]] = {
     "0007": se_orgnr.compact,
     "0088": ean.compact,
+    "0184": _cvr,
     "0192": no_orgnr.compact,
     "0208": be_vat.compact,
     "9925": lambda v: "BE" + be_vat.compact(v),
     "9930": lambda v: "DE" + de_vat.compact(v),
     "9944": lambda v: "NL" + btw.compact(v),
 }
+
+
+#: ISO 6523 ICD of a company register number, by country: the scheme of the e-invoice's legal
+#: registration (``PartyLegalEntity/CompanyID``) of a party in that country.
+REGISTER_SCHEMES = {"NL": "0106", "BE": "0208", "DK": "0184", "FI": "0212", "SE": "0007"}
+
+
+def registration_problem(country: str | None, registration: str) -> str | None:
+    """What is wrong with ``registration`` (``chamber_of_commerce``) as the register number of a
+    company in ``country``, whose e-invoice states it with its scheme (``REGISTER_SCHEMES``; spaces
+    aside, as the e-invoice drops them); None where it is valid or its scheme has no rule here. A
+    number that fails its scheme's form or check digits makes an e-invoice Peppol refuses
+    (PEPPOL-COMMON-R042 for a Danish CVR number, R043, R049)."""
+    scheme = REGISTER_SCHEMES.get(country or "")
+    rule = SCHEMES.get(scheme or "")
+    if scheme is None or rule is None or rule[1](registration.replace(" ", "")):
+        return None
+    return (
+        f"expected {rule[0]} (the e-invoice states it as the legal registration of a company in "
+        f"{country}, scheme {scheme}); got {registration!r}"
+    )
+
+
+def checked_registration(value: str | None, info: ValidationInfo) -> str | None:
+    """``value`` (a ``chamber_of_commerce``) as given, if it is a valid register number of the
+    entry's ``country`` (``registration_problem``); ValueError saying what is expected otherwise
+    (pydantic names the file and entry). Read ``AS_ISSUED`` (``invoices.json``), taken as it is."""
+    if value is None or (info.context or {}).get("as_issued"):
+        return value
+    problem = registration_problem(info.data.get("country"), value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def compact_identifier(scheme: str, identifier: str) -> str:

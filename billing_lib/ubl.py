@@ -48,11 +48,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from billing_lib.invoice_model import country_names
+from billing_lib.invoice_model import country_names, payment_terms_text
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
-from billing_lib.peppol_ids import compact_identifier
+from billing_lib.peppol_ids import REGISTER_SCHEMES, compact_identifier
 from billing_lib.run_files import atomic_target
 from billing_lib.vat_numbers import compact_vat_number
 from billing_lib.workbooks import workbook_name
@@ -70,8 +70,6 @@ _EXEMPT = ("E", "AE", "K", "G", "O")
 #: The VAT category "not subject to VAT" (services outside the scope of EU VAT): its e-invoice
 #: gives no VAT rate and no VAT identifier (EN 16931 BR-O-02, BR-O-05, BR-48).
 NOT_SUBJECT = "O"
-#: ISO 6523 ICD of a company register number, by country (legal entity CompanyID schemeID).
-REGISTER_SCHEMES = {"NL": "0106", "BE": "0208", "DK": "0184", "FI": "0212", "SE": "0007"}
 #: Characters XML 1.0 cannot hold (they would make lxml refuse the text).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -141,11 +139,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     period = _cac(root, "InvoicePeriod")
     _cbc(period, "StartDate", inv.supply_start.isoformat())
     _cbc(period, "EndDate", inv.supply_end.isoformat())
-    if inv.customer_reference:
-        _cbc(_cac(root, "OrderReference"), "ID", inv.customer_reference)
-    if inv.refers_to:  # the invoice a credit note cancels, or that this invoice replaces
-        ref = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
-        _cbc(ref, "ID", inv.refers_to)
+    _references(root, inv)
     if pdf is not None:
         doc = _cac(root, "AdditionalDocumentReference")
         _cbc(doc, "ID", inv.number)
@@ -201,6 +195,18 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def _references(root: etree._Element, inv: Invoice) -> None:
+    """The order reference (the customer's PO), and the invoice a credit note cancels or that
+    this invoice replaces (BT-25), with its issue date where known (BT-26)."""
+    if inv.customer_reference:
+        _cbc(_cac(root, "OrderReference"), "ID", inv.customer_reference)
+    if inv.refers_to:
+        ref = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
+        _cbc(ref, "ID", inv.refers_to)
+        if inv.refers_to_date is not None:  # the number and date identify it
+            _cbc(ref, "IssueDate", inv.refers_to_date.isoformat())
+
+
 def _tax_totals(root: etree._Element, inv: Invoice, sign: int) -> None:
     """The VAT total with a subtotal per rate (BG-23) and, for an invoice whose VAT is also
     stated in the seller's national currency, a second total in it with only its amount (BT-111,
@@ -250,11 +256,9 @@ def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:
     _cbc(_cac(account, "FinancialInstitutionBranch"), "ID", seller.payment.bic)
     if inv.payable:
         terms = _cac(root, "PaymentTerms")
-        _cbc(
-            terms,
-            "Note",
-            f"Payment within {inv.payment_terms_days} days, by {inv.due_date.isoformat()}",
-        )
+        days = inv.payment_terms_days
+        within = f"Payment within {payment_terms_text(days)}" if days else "Due on receipt"
+        _cbc(terms, "Note", f"{within}, by {inv.due_date.isoformat()}")
 
 
 def _note(inv: Invoice) -> str | None:
@@ -294,7 +298,7 @@ def _not_subject(inv: Invoice) -> bool:
 def _seller_party(party: etree._Element, inv: Invoice, seller: Seller) -> None:
     _endpoint(party, seller.peppol_id, seller.email)
     _cbc(_cac(party, "PartyName"), "Name", seller.name)
-    _address(party, seller.address, seller.postal_code, seller.city, seller.country)
+    _address(party, seller.address, seller.postal_code, seller.city, seller.country, seller.state)
     if not _not_subject(inv):  # BR-O-02; the legal registration identifies the seller
         scheme = _cac(party, "PartyTaxScheme")
         _cbc(scheme, "CompanyID", compact_vat_number(seller.vat_number))
@@ -313,7 +317,7 @@ def _buyer_party(party: etree._Element, inv: Invoice) -> None:
     _endpoint(party, b.peppol_id, b.email)
     _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
     _cbc(_cac(party, "PartyName"), "Name", b.name)
-    _address(party, b.address, b.postal_code, b.city, b.country, inv.seller.country)
+    _address(party, b.address, b.postal_code, b.city, b.country, b.state, inv.seller.country)
     if b.vat_number and inv.show_buyer_vat_number and not _not_subject(inv):  # BR-O-02
         scheme = _cac(party, "PartyTaxScheme")
         _cbc(scheme, "CompanyID", compact_vat_number(b.vat_number))
@@ -337,13 +341,14 @@ def _address(
     postal_code: str | None,
     city: str | None,
     country: str,
+    state: str | None,
     seller_country: str | None = None,
 ) -> None:
     """The first address line as street; the other lines, less those holding the postcode, the
     city or the country's name (``country_names``: "Germany", "Deutschland", a Dutch seller's
     "Duitsland"), as additional street and address line; ``postal_code``
     and ``city`` as given (customers.yaml / seller.yaml: never guessed from the lines); the
-    country code."""
+    ``state`` as country subdivision; the country code."""
     address = _cac(party, "PostalAddress")
     lines = [x.strip() for x in lines if x.strip()]
     known = [x for x in (postal_code, city, *country_names(country, seller_country)) if x]
@@ -356,6 +361,8 @@ def _address(
         _cbc(address, "CityName", city)
     if postal_code:
         _cbc(address, "PostalZone", postal_code)
+    if state:  # BT-39 / BT-54: a US, Canadian or Australian state, not inside the postcode
+        _cbc(address, "CountrySubentity", state)
     if extra[1:]:
         _cbc(_cac(address, "AddressLine"), "Line", ", ".join(extra[1:]))
     _cbc(_cac(address, "Country"), "IdentificationCode", country)

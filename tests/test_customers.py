@@ -365,6 +365,9 @@ def test_peppol_ids_of_their_schemes_or_of_schemes_without_a_rule_are_read(tmp_p
         ("0007:556036-0793", "0007:5560360793"),
         ("9944:NL8123.45.678.B01", "9944:NL812345678B01"),
         ("9930:DE123456788", "9930:DE123456788"),
+        # PEPPOL-COMMON-R042: a CVR number is 8 digits, or DK and 8 digits; nothing else
+        ("0184:dk13585628", "0184:DK13585628"),
+        ("0184:DK13585628", "0184:DK13585628"),
     ],
 )
 def test_a_peppol_id_written_as_people_write_it_is_read_in_its_compact_form(
@@ -378,3 +381,58 @@ def test_a_peppol_id_written_as_people_write_it_is_read_in_its_compact_form(
         f'    vat_rule: eu_reverse_charge\n    peppol_id: "{written}"\n',
     )
     assert load_customers(write_params(tmp_path, customers=customers))["C2"].peppol_id == read
+
+
+@pytest.mark.parametrize(
+    ("country", "vat_number", "registration", "expected"),
+    [
+        ("DK", "DK13585628", "13585629", "expected a Danish CVR number (the e-invoice states it"),
+        ("DK", "DK13585628", "CVR 13585628", "expected a Danish CVR number"),
+        ("BE", "BE0456789133", "0456.789.134", "expected a Belgian enterprise number"),
+        ("NL", "NL000000008B01", "KvK 3012345", "expected a Dutch Chamber of Commerce (KvK)"),
+    ],
+)
+def test_a_register_number_its_e_invoice_scheme_refuses_is_named(
+    tmp_path, country, vat_number, registration, expected
+):
+    """The e-invoice states chamber_of_commerce as the legal registration with its country's
+    scheme (0184 for a Danish CVR number): one that fails the scheme's form or check digits was
+    written as given, and Peppol refused the e-invoice (PEPPOL-COMMON-R042, R043: fatal)."""
+    customers = CUSTOMERS.replace(
+        "    country: DE\n    vat_number: DE123456788\n",
+        f"    country: {country}\n    vat_number: {vat_number}\n"
+        f'    chamber_of_commerce: "{registration}"\n',
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_customers(write_params(tmp_path, customers=customers))
+    assert f"entry customers[id=C2].chamber_of_commerce: {expected}" in str(raised.value)
+    assert repr(registration) in str(raised.value)
+    for valid in ("13585628", "DK 13 58 56 28") if country == "DK" else ():
+        fine = customers.replace(registration, valid)
+        assert load_customers(write_params(tmp_path, fine))["C2"].chamber_of_commerce == valid
+
+
+@pytest.mark.parametrize(
+    ("lines", "key", "expected"),
+    [
+        (
+            '    postal_code: "MA 02210"\n',
+            "postal_code",
+            "expected a ZIP code (02210 or 02210-1234);",
+        ),
+        ("    state: Massachusetts\n", "state", "expected the code of a US state (AA, AE, AK,"),
+    ],
+)
+def test_a_us_state_in_the_zip_code_or_by_its_name_is_refused(tmp_path, lines, key, expected):
+    """The state went into postal_code ("MA 02210"): the e-invoice's PostalZone was no ZIP code
+    and its CountrySubentity (BT-54) empty. It has its own key, state, with the state's code."""
+    customers = CUSTOMERS.replace(
+        "    country: DE\n    vat_number: DE123456788\n",
+        "    country: US\n    vat_number: null\n" + lines,
+    ).replace("vat_rule: eu_reverse_charge", "vat_rule: export")
+    with pytest.raises(ParameterError) as raised:
+        load_customers(write_params(tmp_path, customers=customers))
+    assert f"entry customers[id=C2].{key}: {expected}" in str(raised.value)
+    fine = customers.replace(lines, '    postal_code: "02210"\n    state: MA\n')
+    loaded = load_customers(write_params(tmp_path, customers=fine))["C2"]
+    assert (loaded.postal_code, loaded.state) == ("02210", "MA")

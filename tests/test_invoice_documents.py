@@ -23,7 +23,8 @@ from pypdf import PdfReader
 from billing_lib import run
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
-from billing_lib.invoice_model import negated
+from billing_lib.invoice_files import invoice_from_record, invoice_record
+from billing_lib.invoice_model import country_name, negated
 from billing_lib.invoice_pdf import (
     amount_text,
     missing_glyphs,
@@ -31,6 +32,7 @@ from billing_lib.invoice_pdf import (
     right_to_left,
     unit_price_text,
 )
+from billing_lib.invoice_sheet import payment_lines
 from billing_lib.invoices import Invoice, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VatRule
@@ -858,3 +860,247 @@ def test_a_belgian_enterprise_number_as_belgians_write_it_is_compact_in_the_e_in
     assert [f.split(":")[0] for f in peppol_findings(ubl_document(written, seller))] == [
         "PEPPOL-COMMON-R043"  # what the check finds in a document holding it as written
     ]
+
+
+def test_a_danish_cvr_number_as_danes_write_it_is_in_the_form_peppol_asks(issued):
+    """A CVR number (scheme 0184) written "DK 13 58 56 28" or "dk13585628" passed its check digits
+    and went into the e-invoice as written: PEPPOL-COMMON-R042 (fatal) asks 8 digits, or DK and 8
+    digits, as electronic address and as legal registration alike."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    buyer = replace(inv.buyer, country="DK", registration="dk 13 58 56 28")
+    data = ubl_document(replace(inv, buyer=buyer), seller)
+    assert peppol_findings(data) == []
+    doc = etree.fromstring(data)
+    legal = "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID"
+    assert (value(doc, legal), doc.xpath(f"string({legal}/@schemeID)", namespaces=NS)) == (
+        "DK13585628",
+        "0184",
+    )
+    written = replace(inv, buyer=replace(buyer, peppol_id="0184:dk13585628"))
+    assert [f.split(":")[0] for f in peppol_findings(ubl_document(written, seller))] == [
+        "PEPPOL-COMMON-R042"  # what the check finds in a document holding it as written
+    ]
+
+
+@pytest.mark.parametrize(
+    ("days", "terms", "ubl_terms"),
+    [
+        (0, "(due on receipt)", "Due on receipt, by 2026-11-01"),
+        (1, "(1 day)", "Payment within 1 day, by 2026-11-02"),
+        (14, "(14 days)", "Payment within 14 days, by 2026-11-15"),
+    ],
+)
+def test_payment_terms_read_as_a_person_writes_them(issued, days, terms, ubl_terms):
+    """A customer with payment_terms_days 0 (due on receipt) read "by 2026-11-01 (0 days)" on its
+    invoice and "Payment within 0 days" in its e-invoice; one with 1 day read "(1 days)". So did
+    a credit note charging back a credit balance."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    inv = replace(inv, payment_terms_days=days, due_date=inv.issue_date + timedelta(days=days))
+    due = inv.due_date.isoformat()
+    assert f"Please pay EUR 90.75 by {due} {terms} quoting {inv.number}." in payment_lines(
+        inv, seller
+    )
+    assert value(etree.fromstring(ubl_document(inv, seller)), "cac:PaymentTerms/cbc:Note") == (
+        ubl_terms
+    )
+    note = negated(credit_balance_invoice(inv), "NWC2026-000002", inv.issue_date, None)
+    assert f"by {due} {terms} quoting NWC2026-000002" in " ".join(payment_lines(note, seller))
+
+
+def drawn_boxes(path: Path) -> list[tuple[float, float, float, str]]:
+    """(left, right, baseline, text) of each text the PDF's first page draws (points)."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.invoice_pdf import BOLD, FONT
+
+    boxes: list[tuple[float, float, float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        drawn = text.strip()
+        if drawn:
+            face = BOLD if "Bold" in str((font or {}).get("/BaseFont", "")) else FONT
+            x, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
+            boxes.append((x, x + pdfmetrics.stringWidth(drawn, face, size * tm[0]), y, drawn))
+
+    PdfReader(path).pages[0].extract_text(visitor_text=visit)
+    return boxes
+
+
+LONG_SELLER = "Northwind Cloud Infrastructure and Managed Services Europe B.V. (Utrecht)"
+
+
+@pytest.mark.parametrize("kind", ["invoice", "credit_note"])
+def test_a_long_seller_name_is_wrapped_clear_of_the_title_and_the_page_number(
+    issued, tmp_path, kind
+):
+    """A seller name of more than about 50 characters ran under the PDF's INVOICE title, the
+    footer's name under "Page 1 of 1", and the workbook's name was cut off by its title cell."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    seller = seller.model_copy(update={"name": LONG_SELLER})
+    if kind == "credit_note":
+        inv = negated(inv, "NWC2026-000002", inv.issue_date, None)
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    boxes = drawn_boxes(pdf)
+    title = "CREDIT NOTE" if kind == "credit_note" else "INVOICE"
+    page = next(b for b in boxes if b[3] == "Page 1 of 1")
+    [head] = [b for b in boxes if b[3] == title]
+    for fixed in (head, page):
+        near = [b for b in boxes if b is not fixed and abs(b[2] - fixed[2]) < 12]
+        assert [b[3] for b in near if b[0] < fixed[1] and fixed[0] < b[1]] == [], fixed[3]
+    assert squeezed(LONG_SELLER) in squeezed(pdf_text(pdf))
+    book = tmp_path / "invoice.xlsx"
+    write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), seller, book)
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    name = [ws.cell(r, 1).value for r in (1, 2)]
+    assert " ".join(name) == LONG_SELLER and all(len(part) <= 50 for part in name)
+    assert ws["F1"].value == "CREDIT NOTE" and ws["A2"].font.b
+
+
+def page_texts(path: Path) -> list[list[str]]:
+    """Each page's texts, top to bottom (the footer left out)."""
+    pages = []
+    for page in PdfReader(path).pages:
+        drawn: list[tuple[float, float, str]] = []
+
+        def visit(text, cm, tm, font, size, drawn=drawn):
+            if text.strip():
+                drawn.append((-(tm[5] * cm[3] + cm[5]), tm[4] * cm[0] + cm[4], text.strip()))
+
+        page.extract_text(visitor_text=visit)
+        footer = max(y for y, _, _ in drawn)  # the lowest baseline
+        pages.append([t for y, _, t in sorted(drawn) if y < footer])
+    return pages
+
+
+def test_a_group_heading_stays_with_its_first_line_and_a_subtotal_with_its_last(issued, tmp_path):
+    """A product group's heading was printed alone at the foot of a page when its first line was
+    taller than the room kept for it (a long description on several rows), and a subtotal could
+    open a page alone, away from the lines it adds up."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    filler = replace(
+        inv.lines[0], product_group="a", heading="Group A heading", description="EC2 hours"
+    )
+    tall = replace(
+        filler,
+        product_group="b",
+        heading="Group B heading",
+        description="Amazon Elastic Compute Cloud running Linux on demand " * 5 + "end",
+    )
+    seen = 0
+    for k in range(28, 40):  # the filler moves the second group over the foot of page 1
+        lines = (*[filler] * k, tall, replace(tall, description="last of B"))
+        [pdf, _] = write_documents([replace(inv, lines=lines)], seller, tmp_path / str(k), None)
+        pages = page_texts(pdf)
+        for texts in pages[:-1]:
+            assert texts[-1] not in ("Group A heading", "Group B heading"), (k, texts[-3:])
+        for texts in pages[1:]:
+            body = texts[texts.index("Amount") + 1 :] if "Amount" in texts else texts
+            assert body[0] != "Subtotal", (k, body[:3])
+        seen += len(pages) > 1
+    assert seen  # the layouts tried do break pages
+
+
+def test_a_us_state_is_the_e_invoice_s_country_subentity_not_part_of_the_zip_code(folder, issued):
+    """The state of a US customer reached the e-invoice only inside its postal code ("MA 02210"):
+    UBL has cac:PostalAddress/cbc:CountrySubentity (BT-54) for it."""
+    _, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C008")
+    address = "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/"
+    doc = xml_of(folder, inv)
+    assert (
+        value(doc, address + "cbc:PostalZone"),
+        value(doc, address + "cbc:CountrySubentity"),
+    ) == (
+        "02210",
+        "MA",
+    )
+    assert fatal_rules(etree.tostring(doc)) == []
+
+
+@pytest.mark.parametrize(
+    ("country", "lines", "city", "state", "postal_code", "printed"),
+    [
+        ("US", ("200 Seaport Blvd", "Boston 02210"), "Boston", "MA", "02210", "Boston, MA 02210"),
+        (
+            "CA",
+            ("1 King St W", "Toronto M5H 1A1"),
+            "Toronto",
+            "ON",
+            "M5H 1A1",
+            "Toronto ON  M5H 1A1",
+        ),
+        ("AU", ("1 Martin Place",), "Sydney", "NSW", "2000", "Sydney NSW 2000"),
+        (
+            "US",
+            ("200 Seaport Blvd", "Boston, MA 02210"),
+            "Boston",
+            "MA",
+            "02210",
+            "Boston, MA 02210",
+        ),
+    ],
+)
+def test_the_printed_address_carries_the_state_as_the_country_s_post_writes_it(
+    issued, tmp_path, country, lines, city, state, postal_code, printed
+):
+    """A customer's state given as ``state`` (not in the address lines) was printed nowhere; the
+    PDF and the workbook print the locality line as the country's post writes it, once."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C008")
+    buyer = replace(
+        inv.buyer, country=country, address=lines, city=city, state=state, postal_code=postal_code
+    )
+    inv = replace(inv, buyer=buyer)
+    assert inv.buyer_address()[-2:] == [printed, country_name(country)]
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    assert pdf_text(pdf).count(" ".join(printed.split())) == 1  # its whitespace squeezed
+    book = tmp_path / "note.xlsx"
+    write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), seller, book)
+    cells = [c.value for row in openpyxl.load_workbook(book).worksheets[0].iter_rows() for c in row]
+    assert cells.count(printed) == 1
+
+
+def test_the_seller_s_register_number_is_named_as_its_country_names_it(issued, tmp_path):
+    """A Danish or a German reseller's register number was printed "Chamber of Commerce (KvK)",
+    the Dutch register's name, on every PDF and workbook."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    dutch = pdf_text(write_documents([inv], seller, tmp_path / "nl", None)[0])
+    assert "Chamber of Commerce (KvK) 81234567" in dutch
+    for country, registration, printed in (
+        ("DK", "13585628", "CVR no. 13585628"),
+        ("DE", "HRB 12345 Amtsgericht Köln", "Commercial register HRB 12345 Amtsgericht Köln"),
+        ("FR", "RCS Paris 732 829 320", "Company registration no. RCS Paris 732 829 320"),
+    ):
+        abroad = seller.model_copy(update={"country": country, "chamber_of_commerce": registration})
+        [pdf, _] = write_documents([inv], abroad, tmp_path / country, None)
+        assert printed in pdf_text(pdf) and "KvK" not in pdf_text(pdf)
+        book = tmp_path / country / "note.xlsx"
+        write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), abroad, book)
+        cells = [
+            c.value for row in openpyxl.load_workbook(book).worksheets[0].iter_rows() for c in row
+        ]
+        assert printed in cells
+
+
+def test_a_credit_note_names_the_credited_invoice_by_number_and_issue_date(issued):
+    """The UBL credit note referred to the credited invoice by its number only (BT-25): its issue
+    date (BT-26) is what lets the customer's books find it when numbers repeat across years or
+    series. Kept in credit_note.json's record, so a rewritten document says the same."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    note = negated(inv, "NWC2026-000001", inv.issue_date + timedelta(days=19), "Wrong plan")
+    assert invoice_from_record(json.loads(json.dumps(invoice_record(note)))) == note
+    data = ubl_document(note, seller)
+    ref = "cac:BillingReference/cac:InvoiceDocumentReference/"
+    doc = etree.fromstring(data)
+    assert (value(doc, ref + "cbc:ID"), value(doc, ref + "cbc:IssueDate")) == (
+        inv.number,
+        inv.issue_date.isoformat(),
+    )
+    assert schema_errors(data) == [] and fatal_rules(data) == [] and peppol_findings(data) == []
+    assert "refers_to_date" not in invoice_record(inv)  # an invoice's record is as before

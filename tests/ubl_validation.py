@@ -132,10 +132,12 @@ _PEPPOL_EAS = re.compile(r"^\d{4}$")
 
 #: The form Peppol's rules ask of the identifiers of a few ICD schemes, wherever they stand
 #: (EndpointID, PartyIdentification/ID, legal CompanyID): PEPPOL-COMMON-R041 (0192, Norwegian
-#: organisation number), R043 (0208, Belgian enterprise number), R049 (0007, Swedish
-#: organisation number). Their check digits are the parameters' check (billing_lib.peppol_ids).
+#: organisation number), R042 (0184, Danish CVR number: 8 digits, or DK and 8 digits), R043
+#: (0208, Belgian enterprise number), R049 (0007, Swedish organisation number). Their check
+#: digits are the parameters' check (billing_lib.peppol_ids).
 _ICD_FORMS = {
     "0192": ("PEPPOL-COMMON-R041", re.compile(r"^[0-9]{9}$")),
+    "0184": ("PEPPOL-COMMON-R042", re.compile(r"^(DK)?[0-9]{8}$")),
     "0208": ("PEPPOL-COMMON-R043", re.compile(r"^[0-9]{10}$")),
     "0007": ("PEPPOL-COMMON-R049", re.compile(r"^[0-9]{10}$")),
 }
