@@ -1,8 +1,7 @@
 """Rules resolved per line *key*, not per line.
 
-A key is what decides a line's price: customer, vendor, charge category (an adjustment that charges
-apart from one giving money back: ``adjustment_charge_sql``), vendor currency, the date segment of
-its charge date, and those of provider, publisher, service, sku and charge type that
+A key is what decides a line's price: customer, vendor, charge category, vendor currency, the date
+segment of its charge date, and those of provider, publisher, service, sku and charge type that
 some rule matches on - a few thousand keys even for ten million lines. Tables, each built by the
 SQL of the function named after it:
 
@@ -39,16 +38,6 @@ SCOPE_TO_LINE = {
 }
 #: Key columns every key has; the other scope fields only when a rule uses them (``used_scope``).
 _ALWAYS = ("vendor", "charge_category")
-
-
-def adjustment_charge_sql(line: str = "l") -> str:
-    """SQL true for a customer line ``line`` that is an adjustment charging (positive cost:
-    Azure's RoundingAdjustment of +0.01), not giving money back. The ``credits`` policy is about
-    money back: such a line is billed at cost whatever the policy, priced like a charge under
-    ``credits: price`` (kept, it was excluded as a credit: the reseller bore a charge it never
-    billed). A credit of positive cost takes a credit back and goes where the credit went (kept:
-    the reseller, which kept the credit, bears it). Part of the key (``adjustment_charge``)."""
-    return f"COALESCE({line}.ChargeCategory = 'Adjustment' AND {line}.BilledCost > 0, false)"
 
 
 def used_scope(pricing: Pricing) -> list[str]:
@@ -111,7 +100,6 @@ def rating_line_keys_sql(used: list[str]) -> str:
         SELECT row_number() OVER () AS key_id, * FROM (
           SELECT l.x_CustomerId AS customer, l.x_Vendor AS vendor,
                  l.ChargeCategory AS charge_category,
-                 {adjustment_charge_sql()} AS adjustment_charge,
                  {optional},
                  l.BillingCurrency AS vendor_currency, c.segment, min(c.day) AS charge_date,
                  count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
@@ -152,8 +140,7 @@ def rating_key_rules_sql(source: str = "rating_key_plans", target: str = "rating
 def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys") -> str:
     """Each key with its action, the pricing applied, the reason of an exclusion, the invoice
     currency and the exchange rate (NULL when missing)."""
-    # the lines the credits policy decides: money back (adjustment_charge_sql)
-    credit = f"k.charge_category IN {CREDIT_CATEGORIES} AND NOT k.adjustment_charge"
+    credit = f"k.charge_category IN {CREDIT_CATEGORIES}"
     return f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
         SELECT k.*, c.currency,
@@ -167,8 +154,7 @@ def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys
                WHEN k.kind = 'exclude' THEN 'excluded by rule ' || k.rule_id || ': ' || k.reason
                WHEN {credit} AND k.credits = 'keep'
                  THEN 'credit kept by reseller (rule ' || k.rule_id || ')' END AS excluded_reason,
-          CASE WHEN k.charge_category IN {CREDIT_CATEGORIES} AND k.credits <> 'price'
-                 THEN 'pass_on'
+          CASE WHEN {credit} AND k.credits = 'pass_on' THEN 'pass_on'
                ELSE k.kind END AS pricing,
           CASE WHEN k.vendor_currency = c.currency THEN CAST(1 AS {DEC}) ELSE f.rate END AS fx_rate
         FROM {source} k JOIN price_customers c ON c.customer_id = k.customer
@@ -248,7 +234,6 @@ def key_join(used: list[str], line: str = "l", key: str = "k") -> str:
         f"{line}.BillingCurrency = {key}.vendor_currency",
         f"{line}.x_Vendor = {key}.vendor",
         f"{line}.ChargeCategory = {key}.charge_category",
-        f"{adjustment_charge_sql(line)} = {key}.adjustment_charge",
     ]
     conds += [f"{line}.{SCOPE_TO_LINE[k]} IS NOT DISTINCT FROM {key}.{k}" for k in used]
     return " AND ".join(conds)
