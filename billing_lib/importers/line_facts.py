@@ -90,23 +90,31 @@ def _overlaps(start: str, end: str, first: date, after: date) -> str:
 def in_period_sql(period: str) -> str:
     """SQL true for a line charged in ``period`` (``YYYY-MM``): its charge period or its billing
     period meets the month."""
-    first, last = month_days(period, "period")
-    after = date.fromordinal(last.toordinal() + 1)
-    return (
-        f"{_overlaps('ChargePeriodStart', 'ChargePeriodEnd', first, after)} OR "
-        f"(BillingPeriodStart IS NOT NULL AND "
-        f"{_overlaps('BillingPeriodStart', 'BillingPeriodEnd', first, after)})"
-    )
+    first, after = _month_bounds(period)
+    charge = _overlaps("ChargePeriodStart", "ChargePeriodEnd", first, after)
+    return f"{charge} OR {_billed_in(first, after)}"
 
 
 def begins_in_period_sql(period: str) -> str:
     """SQL true for a line that begins in ``period``: its charge starts in the month, or its
     billing period meets it (a late credit of last month on this month's AWS bill)."""
-    first, last = month_days(period, "period")
-    after = date.fromordinal(last.toordinal() + 1)
+    first, after = _month_bounds(period)
     return (
         f"(ChargePeriodStart >= {timestamp_literal(first)} AND "
-        f"ChargePeriodStart < {timestamp_literal(after)}) OR "
+        f"ChargePeriodStart < {timestamp_literal(after)}) OR {_billed_in(first, after)}"
+    )
+
+
+def _month_bounds(period: str) -> tuple[date, date]:
+    """The first day of ``period`` and the first day after it."""
+    first, last = month_days(period, "period")
+    return first, date.fromordinal(last.toordinal() + 1)
+
+
+def _billed_in(first: date, after: date) -> str:
+    """SQL true for a line whose billing period (where the format has one) meets the days from
+    ``first`` to before ``after``."""
+    return (
         f"(BillingPeriodStart IS NOT NULL AND "
         f"{_overlaps('BillingPeriodStart', 'BillingPeriodEnd', first, after)})"
     )

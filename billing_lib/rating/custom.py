@@ -33,6 +33,9 @@ MINIMUM_RULE_COLUMNS = (
     *(f"m_{k}" for k in MINIMUM_SCOPE),
     "line_grouping",
 )
+#: The columns naming a minimum fee in force (its customer, period, rule and amount): the first of
+#: ``MINIMUM_RULE_COLUMNS``, up to its scope.
+_FEE_COLUMNS = MINIMUM_RULE_COLUMNS[: MINIMUM_RULE_COLUMNS.index("rule_product_group") + 1]
 
 
 def round12(value: Decimal) -> Decimal:
@@ -171,19 +174,7 @@ def _top_up_columns() -> str:
 
 
 #: Columns of ``minimum_counts_sql``: each minimum fee in force with what it counts.
-MINIMUM_COUNT_COLUMNS = (
-    "period",
-    "last_day",
-    "customer_id",
-    "plan_id",
-    "rule_id",
-    "minimum",
-    "currency",
-    "rule_description",
-    "rule_product_group",
-    "used",
-    "credits",
-)
+MINIMUM_COUNT_COLUMNS = (*_FEE_COLUMNS, "used", "credits")
 
 
 def minimum_counts_sql(source: str, rules: str) -> str:
