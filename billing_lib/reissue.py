@@ -323,7 +323,9 @@ class _Billed:
             )
         finally:
             con.close()
-        return replace(inv, refers_to=entry.invoice_number, note=note)
+        # the invoice replaced by its number and issue date (BT-25, BT-26), as a credit note's
+        replaced = date.fromisoformat(entry.issue_date) if entry.issue_date else None
+        return replace(inv, refers_to=entry.invoice_number, refers_to_date=replaced, note=note)
 
     def write(self, folder: Path, inv: Invoice) -> list[Path]:
         """Every file of ``inv`` into ``folder`` but the manifest: the customer's rated lines,

@@ -235,6 +235,9 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     assert doc.xpath("string(cbc:InvoiceTypeCode)", namespaces=NS) == "380"
     ref = "string(cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID)"
     assert doc.xpath(ref, namespaces=NS) == ORIGINAL
+    # and its issue date (BT-26), as a credit note names the invoice it credits
+    issued = "string(cac:BillingReference/cac:InvoiceDocumentReference/cbc:IssueDate)"
+    assert doc.xpath(issued, namespaces=NS) == register_rows(outputs)[1][6] == "2026-11-01"
     assert doc.xpath("string(cac:LegalMonetaryTotal/cbc:PayableAmount)", namespaces=NS) == "6778.77"
 
     # the register: final at once, referring to the invoice replaced; the manifest says so
