@@ -737,6 +737,15 @@ def test_a_long_unit_is_printed_whole_on_rows_of_its_own(issued, tmp_path):
     assert joined == squeezed(unit)
 
 
+def _in_category(inv: Invoice, category: str, exemption: str) -> tuple[Invoice, Invoice]:
+    """``inv`` with every VAT line in ``category`` (exempt by ``exemption``), and its credit
+    note: the two documents an e-invoice rule of that category is checked on."""
+    changed = replace(
+        inv, vat=tuple(replace(v, category=category, exemption_code=exemption) for v in inv.vat)
+    )
+    return changed, negated(changed, "NWC2026-000001", inv.issue_date, "test")
+
+
 def test_an_intra_eu_supply_names_the_country_delivered_to(issued):
     """Category K (intra-EU supply, a rule vat_rules.yaml allows) failed EN 16931 BR-IC-12 on every
     e-invoice: it needs the deliver-to country (BT-80), which the document did not give. It is the
@@ -744,10 +753,7 @@ def test_an_intra_eu_supply_names_the_country_delivered_to(issued):
     give no delivery."""
     seller, invoices = issued
     inv = next(i for i in invoices.values() if i.customer_id == "C006")
-    intra = replace(
-        inv, vat=tuple(replace(v, category="K", exemption_code="VATEX-EU-IC") for v in inv.vat)
-    )
-    for document in (intra, negated(intra, "NWC2026-000001", inv.issue_date, "test")):
+    for document in _in_category(inv, "K", "VATEX-EU-IC"):
         data = ubl_document(document, seller)
         assert schema_errors(data) == []
         assert fatal_rules(data) == [], document.kind
@@ -765,10 +771,7 @@ def test_services_outside_the_scope_of_vat_give_an_e_invoice_en16931_accepts(iss
     (BT-30, BR-CO-26); the PDF still prints both VAT numbers."""
     seller, invoices = issued
     inv = next(i for i in invoices.values() if i.customer_id == "C007")
-    outside = replace(
-        inv, vat=tuple(replace(v, category="O", exemption_code="VATEX-EU-O") for v in inv.vat)
-    )
-    for document in (outside, negated(outside, "NWC2026-000001", inv.issue_date, "test")):
+    for document in _in_category(inv, "O", "VATEX-EU-O"):
         data = ubl_document(document, seller)
         assert schema_errors(data) == []
         assert fatal_rules(data) == [], document.kind
