@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib.util
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import fields, is_dataclass
 from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -86,32 +86,69 @@ def _drawable() -> frozenset[int]:
     return frozenset(regular.face.charToGlyph) & frozenset(bold.face.charToGlyph)
 
 
-def _texts(value: object, leave_out: str = "") -> Iterator[str]:
+#: How ``_texts`` walks a value of a type (``_walk_of``): a dataclass's fields, a dict's values,
+#: the items of a list or tuple, or nothing (a number, a date).
+_WALKS: dict[type, tuple[str, tuple[str, ...]]] = {}
+
+
+def _walk_of(cls: type) -> tuple[str, tuple[str, ...]]:
+    """("fields", names), ("values", ()), ("items", ()) or ("", ()) for a value of ``cls``,
+    asked once per type (``dataclasses.fields`` per value made the walk of 500 invoices take a
+    second of the manifest's step)."""
+    if cls not in _WALKS:
+        if is_dataclass(cls):
+            _WALKS[cls] = ("fields", tuple(f.name for f in fields(cls)))
+        else:
+            kind = "values" if issubclass(cls, dict) else ""
+            _WALKS[cls] = (kind or ("items" if issubclass(cls, (list, tuple)) else ""), ())
+    return _WALKS[cls]
+
+
+def _texts(value: object, leave_out: str = "") -> list[str]:
     """Every string in ``value`` (dataclasses, dicts, lists and tuples walked through), but the
-    field ``leave_out`` of the outermost dataclass."""
-    if isinstance(value, str):
-        yield value
-    elif is_dataclass(value) and not isinstance(value, type):
-        for f in fields(value):
-            if f.name != leave_out:
-                yield from _texts(getattr(value, f.name))
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _texts(item)
+    field ``leave_out`` of the outermost dataclass, in the order met."""
+    found: list[str] = []
+
+    def walk(item: Any, leave_out: str = "") -> None:
+        if isinstance(item, str):
+            found.append(item)
+            return
+        kind, names = _walk_of(type(item))
+        if kind == "fields":
+            for name in names:
+                if name != leave_out:
+                    walk(getattr(item, name))
+        elif kind:
+            for each in item.values() if kind == "values" else item:
+                walk(each)
+
+    walk(value, leave_out)
+    return found
 
 
-def _undrawable(texts: Iterable[str]) -> dict[str, str]:
-    """Each character of ``texts`` the font has no glyph for (whitespace aside), with the first
-    text holding it."""
-    drawable, missing = _drawable(), {}
+#: Printable ASCII: DejaVu Sans draws it all, and none of it is right to left, so neither check
+#: looks at it (nearly every text of an invoice is only that).
+PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F))
+
+
+def _characters(texts: Iterable[str]) -> dict[str, str]:
+    """Each character of ``texts`` other than printable ASCII, with the first text holding it,
+    in the order met: what both checks of a document look at, gathered in one walk."""
+    found: dict[str, str] = {}
     for text in texts:
-        for ch in dict.fromkeys(text):  # each character once, in the order of the text
-            if ord(ch) not in drawable and not ch.isspace() and ch not in missing:
-                missing[ch] = text
-    return missing
+        if text.isascii() and text.isprintable():
+            continue
+        for ch in text:
+            if ch not in PLAIN and ch not in found:
+                found[ch] = text
+    return found
+
+
+def _undrawable(chars: dict[str, str]) -> dict[str, str]:
+    """Each character of ``chars`` (``_characters``) the font has no glyph for (whitespace
+    aside), with the first text holding it."""
+    drawable = _drawable()
+    return {ch: text for ch, text in chars.items() if ord(ch) not in drawable and not ch.isspace()}
 
 
 def _first_text(found: dict[str, str]) -> str:
@@ -131,20 +168,18 @@ def _glyphs_warning(what: str, missing: dict[str, str]) -> str:
     )
 
 
-def _right_to_left(texts: Iterable[str]) -> dict[str, str]:
+def _right_to_left(chars: dict[str, str]) -> dict[str, str]:
     """Each letter of a right-to-left script (bidirectional class R or AL: Hebrew, Arabic,
-    Syriac, Thaana) of ``texts`` the font draws, with the first text holding it."""
-    drawable, found = _drawable(), {}
-    for text in texts:
-        for ch in dict.fromkeys(text):
-            if (
-                ch not in found
-                and unicodedata.bidirectional(ch) in ("R", "AL")
-                and unicodedata.category(ch).startswith("L")
-                and ord(ch) in drawable  # else missing_glyphs names it
-            ):
-                found[ch] = text
-    return found
+    Syriac, Thaana) of ``chars`` (``_characters``) the font draws, with the first text holding
+    it."""
+    drawable = _drawable()
+    return {
+        ch: text
+        for ch, text in chars.items()
+        if unicodedata.bidirectional(ch) in ("R", "AL")
+        and unicodedata.category(ch).startswith("L")
+        and ord(ch) in drawable  # else missing_glyphs names it
+    }
 
 
 def _right_to_left_warning(what: str, found: dict[str, str]) -> str:
@@ -163,33 +198,29 @@ def right_to_left(invoices: Iterable[Invoice], seller: Seller) -> list[str]:
     ``drawString`` neither reorders such text nor joins Arabic letters, and DejaVu Sans has
     glyphs for them, so ``missing_glyphs`` says nothing. (Shaping it takes a bidi and an Arabic
     shaping library the project does not carry; docs/invoices-and-ledger.md.)"""
-    return _per_document(invoices, seller, _right_to_left, _right_to_left_warning)
+    return font_warnings(invoices, seller)[1]
 
 
 def missing_glyphs(invoices: Iterable[Invoice], seller: Seller) -> list[str]:
     """A warning per invoice whose PDF would print a character as an empty box (a customer's
     name in Chinese, a vendor's product in Thai), and one for the seller's own details: the PDF
     is drawn in DejaVu Sans, which has no glyphs for those scripts, and nothing else says so."""
-    return _per_document(invoices, seller, _undrawable, _glyphs_warning)
+    return font_warnings(invoices, seller)[0]
 
 
-def _per_document(
-    invoices: Iterable[Invoice],
-    seller: Seller,
-    found_in: Callable[[Iterable[str]], dict[str, str]],
-    warning: Callable[[str, dict[str, str]], str],
-) -> list[str]:
-    """``warning`` for the seller's details and for each invoice (its seller left out: said
-    once) where ``found_in`` finds something in their texts."""
-    found = []
-    own = found_in(_texts(seller.model_dump(exclude={"logo"})))
-    if own:
-        found.append(warning("seller.yaml", own))
-    for inv in invoices:
-        hit = found_in(_texts(inv, leave_out="seller"))
-        if hit:
-            found.append(warning(f"{inv.number} ({inv.customer_id})", hit))
-    return found
+def font_warnings(invoices: Iterable[Invoice], seller: Seller) -> tuple[list[str], list[str]]:
+    """(``missing_glyphs``, ``right_to_left``) from one walk of the seller's details and of each
+    invoice (its seller left out: said once)."""
+    missing, reversed_ = [], []
+    documents = [("seller.yaml", _texts(seller.model_dump(exclude={"logo"})))]
+    documents += [(f"{inv.number} ({inv.customer_id})", _texts(inv, "seller")) for inv in invoices]
+    for what, texts in documents:
+        chars = _characters(texts)
+        if hit := _undrawable(chars):
+            missing.append(_glyphs_warning(what, hit))
+        if hit := _right_to_left(chars):
+            reversed_.append(_right_to_left_warning(what, hit))
+    return missing, reversed_
 
 
 #: Compressed streams a process keeps: every PDF embeds the same subsets of the fonts (reportlab's

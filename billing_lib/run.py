@@ -60,7 +60,7 @@ from billing_lib.importers import (
     report_files,
     reports_size,
 )
-from billing_lib.invoice_pdf import missing_glyphs, right_to_left
+from billing_lib.invoice_pdf import font_warnings
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.periods import month_days
 from billing_lib.publishing import (
@@ -264,8 +264,8 @@ class BillingRun:
         # right-to-left text it draws reversed (a name in Arabic, a product in Hebrew)
         if self.results.invoices:
             seller = self.settings.invoicing.seller
-            listed += missing_glyphs(self.results.invoices, seller)
-            listed += right_to_left(self.results.invoices, seller)
+            missing, reversed_ = font_warnings(self.results.invoices, seller)
+            listed += missing + reversed_
         return pd.DataFrame({"warning": listed})
 
     def excluded(self) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import base64
 import csv
 import json
 import shutil
+import unicodedata
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -26,6 +27,8 @@ from billing_lib.errors import ParameterError
 from billing_lib.invoice_files import invoice_from_record, invoice_record
 from billing_lib.invoice_model import country_name, negated
 from billing_lib.invoice_pdf import (
+    PLAIN,
+    _drawable,
     amount_text,
     missing_glyphs,
     quantity_text,
@@ -603,6 +606,13 @@ def test_characters_the_pdf_font_cannot_draw_are_named_not_printed_as_boxes(issu
         "for 東 京 支 店 ไ ท ย (in 'Bakkerij De Gouden Korst 東京支店'): the PDF prints empty "
         "boxes for them; the workbook and the e-invoice hold the text",
     ]
+
+
+def test_the_font_draws_every_printable_ascii_character_the_checks_skip():
+    """The glyph and right-to-left checks skip printable ASCII (``invoice_pdf.PLAIN``): true only
+    while the PDFs' font draws all of it and none of it is right to left."""
+    assert {ord(ch) for ch in PLAIN} <= _drawable()
+    assert not [ch for ch in PLAIN if unicodedata.bidirectional(ch) in ("R", "AL")]
 
 
 def test_a_run_lists_the_invoices_whose_pdf_cannot_draw_a_character(tmp_path):
