@@ -143,12 +143,20 @@ class CommitmentSplit:
 def commitment_splits(con: duckdb.DuckDBPyConnection) -> list[CommitmentSplit]:
     """The covered usage of each commitment whose used part its fee's pricing bills to nobody,
     twice or to another customer (``rating_commitments``; none when the rating made no such
-    table). Commitments without a fee line in the month are not compared."""
+    table). Commitments without a fee line in the month are not compared, nor usage whose used
+    part is below half a cent: neither is read (at 10M lines, turning every group into Python
+    objects took 1.5 s of the review)."""
     try:
         rows = con.execute(
             """SELECT vendor, commitment, currency, fee, account, customer, basis, moved, lines,
-                      rows FROM rating_commitments
-               ORDER BY vendor, commitment, currency, fee, account, customer NULLS LAST, basis"""
+                      rows FROM rating_commitments u
+               WHERE (fee OR abs(moved) >= ?)
+                 AND EXISTS (SELECT 1 FROM rating_commitments f
+                             WHERE f.fee AND f.vendor IS NOT DISTINCT FROM u.vendor
+                               AND f.commitment IS NOT DISTINCT FROM u.commitment
+                               AND f.currency IS NOT DISTINCT FROM u.currency)
+               ORDER BY vendor, commitment, currency, fee, account, customer NULLS LAST, basis""",
+            [HALF_CENT],
         ).fetchall()
     except duckdb.CatalogException:
         return []
@@ -169,7 +177,6 @@ def commitment_splits(con: duckdb.DuckDBPyConnection) -> list[CommitmentSplit]:
             continue
         pairs = [(f.customer, f.basis) for f in fees]
         for u in usage:
-            outcome = _disagree((u.customer, u.basis), pairs) if abs(u.moved) >= HALF_CENT else None
-            if outcome:
+            if outcome := _disagree((u.customer, u.basis), pairs):
                 out.append(CommitmentSplit(vendor, commitment, currency, u, tuple(fees), outcome))
     return out
