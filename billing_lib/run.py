@@ -49,7 +49,7 @@ from billing_lib.customer_sync import add_suggestions, read_exports
 from billing_lib.customers import UNMAPPED_SQL, assign_customers, register_account_map
 from billing_lib.display import shown
 from billing_lib.documents import document_writer
-from billing_lib.errors import ParameterError
+from billing_lib.errors import InputError, ParameterError
 from billing_lib.faults import pause_point
 from billing_lib.importers import (
     charged_months,
@@ -79,6 +79,7 @@ from billing_lib.run_manifest import manifest_record, row_counts, write_manifest
 from billing_lib.run_parameters import (
     NOTEBOOK_PARAMETERS,
     RunParameters,
+    changed_since_checked,
     check_parameters,
     check_staging,
     customer_list,
@@ -154,6 +155,16 @@ class BillingRun:
                 period=self.params.period,
                 default_currency=self.params.currency,
                 accounts=self.loaded.account_mappings if self.loaded else None,
+            )
+        changed = changed_since_checked(
+            self.params, [(report.file, report.checksum) for report in self.imports]
+        )
+        if changed:
+            forget_imports(self.con)
+            self.imports = []
+            raise InputError(
+                f"{changed}: start the run again from its parameters (the notebook's parameters "
+                "cell, or `billing run`), so that the reports are checked as they are now"
             )
         self.results.not_read = files_not_read(self.params.reports)
         # a report of a vendor invoice an earlier month billed, its bytes changed since

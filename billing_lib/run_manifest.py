@@ -14,7 +14,6 @@ import duckdb
 from billing_lib import review
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT
 from billing_lib.billed_reports import vendor_invoices
-from billing_lib.importers import report_files
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
 from billing_lib.run_state import required
 from billing_lib.store import frame, relation_exists
@@ -75,7 +74,9 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
             "issue_date": p.issue_date,
             "currency": p.currency,
         },
-        "inputs": checksums(report_files(p.reports), p.reports),
+        # the reports as checked and imported (``changed_since_checked``), not hashed again:
+        # bytes saved over them since are not what the invoices bill
+        "inputs": [{"file": f, "sha256": d, "bytes": n} for f, d, n in p.report_digests],
         # each report's content once decompressed (a zip's members each): the same report
         # gzipped again is caught as billed by the later months (billed_reports)
         "input_contents": [{"file": f, "sha256": d} for f, d in p.report_contents],

@@ -120,6 +120,12 @@ class RunParameters:
     #: (file name, sha256 of its text) per CSV report whose text is not its content as it is
     #: (UTF-16, a BOM, CRLF line ends: importers.text_digest), the same way
     report_texts: tuple[tuple[str, str], ...] = ()
+    #: (file name, sha256, bytes) per file of the reports folder read (a zip whole): the
+    #: manifest's ``inputs``, as checked here (``check_not_billed_before``) and imported
+    report_digests: tuple[tuple[str, str, int], ...] = ()
+    #: (name, sha256 of its bytes) per vendor report read (a zip's members each): the import
+    #: must read these bytes (``changed_since_checked``)
+    source_checksums: tuple[tuple[str, str], ...] = ()
 
     @property
     def run_folder(self) -> Path:
@@ -249,14 +255,21 @@ def check_parameters(
     digests: list[Digest] = []
     contents: list[tuple[str, str]] = []
     texts: list[tuple[str, str]] = []
+    whole: list[tuple[str, str, int]] = []
+    sources_read: list[tuple[str, str]] = []
     for path in files:
-        if path.name.lower().endswith(".zip"):
+        size, zipped = path.stat().st_size, path.name.lower().endswith(".zip")
+        if zipped:
             digests.append(Digest(path.name, sha256_of(path)))
+            whole.append((str(path.relative_to(reports_dir)), digests[-1].sha256, size))
         with open_sources(path) as sources:
             for src in sources:
                 shown = src.name.removeprefix(f"{reports_dir}{os.sep}")
                 found.append((shown, detect_format(src).title))
                 digests.append(Digest(shown, src.checksum))
+                sources_read.append((src.name, src.checksum))
+                if not zipped:  # the file itself (its bytes' sha256), not a zip's member
+                    whole.append((str(path.relative_to(reports_dir)), src.checksum, size))
                 if src.content != src.checksum:
                     digests.append(Digest(shown, src.content, CONTENT))
                 contents.append((shown, src.content))
@@ -276,7 +289,23 @@ def check_parameters(
         default_currency,
         tuple(contents),
         tuple(texts),
+        tuple(sorted(whole)),
+        tuple(sources_read),
     )
+
+
+def changed_since_checked(params: RunParameters, imported: list[tuple[str, str]]) -> str | None:
+    """Why the reports ``imported`` ((name, sha256) each, as the import read them) are not those
+    ``check_parameters`` checked, or None: a report saved again, added or replaced after the
+    run's parameters were checked (the notebook's parameters cell) was checked against the
+    months billed before in its earlier bytes, and the manifest would list those."""
+    checked = dict(params.source_checksums)
+    for name, sha256 in imported:
+        if name not in checked:
+            return f"{name}: not in the reports folder when the run's parameters were checked"
+        if checked[name] != sha256:
+            return f"{name}: changed since the run's parameters were checked (its sha256 differs)"
+    return None
 
 
 #: Files that make a folder a parameters folder (what a run reads first).

@@ -5,6 +5,8 @@ new results, and the import imports afresh."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -104,6 +106,37 @@ def test_an_import_that_fails_when_run_again_leaves_nothing_of_the_first(params,
     assert br.con.execute("SELECT count(*) FROM lines").fetchall() == [(0,)]
     with pytest.raises(RunError, match=r"the step import_reports\(\) has not run yet"):
         br.map_customers()
+
+
+def test_a_report_saved_again_after_the_parameters_were_checked_is_refused(params, tmp_path):
+    """The parameters cell checks each report against the months billed before and records its
+    sha256 for the manifest; a report saved over (or added) after it was imported unchecked, and
+    the manifest hashed the files again at the end, listing bytes the invoices did not bill."""
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    br = run.start("2026-10", str(reports), str(params), str(tmp_path / "out"))
+    br.load_parameters()
+    vmware = reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
+    checked = vmware.read_bytes()
+    vmware.write_bytes(checked + b"\n")  # saved again, with an empty last line
+    with pytest.raises(InputError, match=rf"{vmware}: changed since the run's parameters"):
+        br.import_reports()
+    assert br.con.execute("SELECT count(*) FROM lines").fetchall() == [(0,)]
+    renamed = vmware.rename(reports / "vmware-2026-10.csv")  # renamed: not the file checked
+    renamed.write_bytes(checked)
+    with pytest.raises(InputError, match=r"vmware-2026-10.csv: not in the reports folder when"):
+        br.import_reports()
+    renamed.rename(vmware)
+    through(br, "import_reports", "map_customers", "rate", "build_invoices")
+    vmware.write_bytes(checked + b"\n")  # after the import: the invoices bill what was read
+    through(br, "write_outputs", "ledger_balance", "write_manifest", "publish")
+    manifest = json.loads((tmp_path / "out" / "2026-10" / "manifest.json").read_text())
+    listed = {i["file"]: (i["sha256"], i["bytes"]) for i in manifest["inputs"]}
+    assert listed[vmware.name] == (hashlib.sha256(checked).hexdigest(), len(checked))
+    assert sorted(listed) == sorted(p.name for p in SAMPLE_REPORTS.iterdir())
+    for report in SAMPLE_REPORTS.iterdir():
+        data = report.read_bytes()
+        assert listed[report.name] == (hashlib.sha256(data).hexdigest(), len(data))
 
 
 def test_the_rating_run_again_after_the_mapping_rates_from_the_new_mapping(params, tmp_path):
