@@ -28,8 +28,9 @@ SourceKind = Literal["decimal", "timestamp", "date", "json"]
 ColumnChoice = str | list[str]
 #: A double-quoted column name in a mapping's SQL (the columns an expression reads).
 QUOTED_COLUMN = re.compile(r'"([^"]+)"')
-# Columns the engine fills itself: they need no mapping.
-ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow")
+# Columns the engine fills itself: they need no mapping (``x_FollowsCredits``: from the mapped
+# line, model.DERIVED_COLUMNS; a format's mapping of it is refused).
+ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow", "x_FollowsCredits")
 
 
 class ColumnMap(BaseModel):
@@ -246,6 +247,9 @@ class FormatSpec(BaseModel):
         unknown = sorted(set(self.columns) - set(LINE_COLUMN_NAMES))
         if unknown:
             raise ValueError(f"columns not in the line model: {unknown}")
+        derived = sorted(set(self.columns) & {"x_FollowsCredits"})
+        if derived:
+            raise ValueError(f"columns the importer computes, not mapped: {derived}")
         missing = sorted(set(LINE_COLUMN_NAMES) - set(self.columns) - set(ENGINE_COLUMNS))
         if missing:
             raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")

@@ -1,9 +1,12 @@
 """Rules resolved per line *key*, not per line.
 
-A key is what decides a line's price: customer, vendor, charge category, vendor currency, the date
-segment of its charge date, and those of provider, publisher, service, sku and charge type that
-some rule matches on - a few thousand keys even for ten million lines. Tables, each built by the
-SQL of the function named after it:
+A key is what decides a line's price: customer, vendor, charge category, whether the rule's
+``credits`` setting decides it (``x_FollowsCredits``: a positive adjustment is a charge, a plain
+column of the line set at import: an expression computed in the line-to-key join made DuckDB
+spill past 60 GB at a million lines, benchmarks/README.md), vendor currency, the date segment of
+its charge date, and those of provider, publisher, service, sku and charge type that some rule
+matches on - a few thousand keys even for ten million lines. Tables, each built by the SQL of
+the function named after it:
 
 - ``rating_calendar(day, segment)``: each charge date and its date segment;
 - ``rating_line_keys``: one row per distinct key (``key_id``), its first charge date and lines;
@@ -99,7 +102,7 @@ def rating_line_keys_sql(used: list[str]) -> str:
         CREATE OR REPLACE TEMP TABLE rating_line_keys AS
         SELECT row_number() OVER () AS key_id, * FROM (
           SELECT l.x_CustomerId AS customer, l.x_Vendor AS vendor,
-                 l.ChargeCategory AS charge_category,
+                 l.ChargeCategory AS charge_category, l.x_FollowsCredits AS follows_credits,
                  {optional},
                  l.BillingCurrency AS vendor_currency, c.segment, min(c.day) AS charge_date,
                  count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
@@ -139,8 +142,11 @@ def rating_key_rules_sql(source: str = "rating_key_plans", target: str = "rating
 
 def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys") -> str:
     """Each key with its action, the pricing applied, the reason of an exclusion, the invoice
-    currency and the exchange rate (NULL when missing)."""
-    credit = f"k.charge_category IN {CREDIT_CATEGORIES}"
+    currency and the exchange rate (NULL when missing). The ``credits`` setting decides the
+    keys that follow it (``follows_credits``: credits, and adjustments giving money back); an
+    adjustment that charges (positive) is billed at cost under ``pass_on`` and ``keep`` alike,
+    and priced by the rule under ``price``, as its credits are."""
+    credit = "k.follows_credits"
     return f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
         SELECT k.*, c.currency,
@@ -154,7 +160,8 @@ def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys
                WHEN k.kind = 'exclude' THEN 'excluded by rule ' || k.rule_id || ': ' || k.reason
                WHEN {credit} AND k.credits = 'keep'
                  THEN 'credit kept by reseller (rule ' || k.rule_id || ')' END AS excluded_reason,
-          CASE WHEN {credit} AND k.credits = 'pass_on' THEN 'pass_on'
+          CASE WHEN k.charge_category IN {CREDIT_CATEGORIES} AND k.credits <> 'price'
+                 THEN 'pass_on'
                ELSE k.kind END AS pricing,
           CASE WHEN k.vendor_currency = c.currency THEN CAST(1 AS {DEC}) ELSE f.rate END AS fx_rate
         FROM {source} k JOIN price_customers c ON c.customer_id = k.customer
@@ -227,13 +234,15 @@ def _unpriced_error(pricing: Pricing, bad: list[tuple]) -> ParameterError:
 
 def key_join(used: list[str], line: str = "l", key: str = "k") -> str:
     """Join condition of a customer line (joined to ``rating_calendar c``) to its key: the columns
-    the rules use and the date segment (NULL-safe on the optional columns)."""
+    the rules use and the date segment (NULL-safe on the optional columns); plain columns only
+    (module docstring)."""
     conds = [
         f"{line}.x_CustomerId = {key}.customer",
         f"c.segment = {key}.segment",
         f"{line}.BillingCurrency = {key}.vendor_currency",
         f"{line}.x_Vendor = {key}.vendor",
         f"{line}.ChargeCategory = {key}.charge_category",
+        f"{line}.x_FollowsCredits = {key}.follows_credits",
     ]
     conds += [f"{line}.{SCOPE_TO_LINE[k]} IS NOT DISTINCT FROM {key}.{k}" for k in used]
     return " AND ".join(conds)
