@@ -139,6 +139,15 @@ LINE_COLUMNS: tuple[Column, ...] = (
     ),
     Column("x_VendorLineId", "VARCHAR", False, "Vendor's own id of the line, where it has one"),
     Column(
+        "x_PricingDate",
+        "DATE",
+        False,
+        "Day whose plan, rule and exchange rate price the line: its charge date (the day of "
+        "ChargePeriodStart), but for a credit of a Partner Center licence cycle the cycle's first "
+        "day (the charge it gives back was priced on it); filled by the importer "
+        "(``DERIVED_COLUMNS``)",
+    ),
+    Column(
         "x_FollowsCredits",
         "BOOLEAN",
         False,
@@ -164,9 +173,11 @@ CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
 #: Line-model columns the importer computes from a line's other columns once they are mapped
 #: (``derived_select_sql``), so that the rating joins each line to its key on plain columns
 #: (a computed expression in that join made DuckDB spill past 60 GB at a million lines,
-#: benchmarks/README.md, twentieth pass): ``x_FollowsCredits`` from the category and the sign of
-#: BilledCost.
+#: benchmarks/README.md, twentieth pass). ``x_PricingDate`` starts from the format's own mapping
+#: (``ms_invoice_reconciliation``: a licence credit's cycle start; none elsewhere), never after
+#: the charge date; ``x_FollowsCredits`` from the category and the sign of BilledCost.
 DERIVED_COLUMNS: dict[str, str] = {
+    "x_PricingDate": 'least("x_PricingDate", CAST("ChargePeriodStart" AS DATE))',
     "x_FollowsCredits": (
         """COALESCE("ChargeCategory" = 'Credit' """
         """OR ("ChargeCategory" = 'Adjustment' AND "BilledCost" <= 0), false)"""
@@ -176,7 +187,7 @@ DERIVED_COLUMNS: dict[str, str] = {
 
 def derived_select_sql(source: str) -> str:
     """SELECT of every line-model column of ``source`` (a relation of them, the derived columns
-    NULL) in model order, ``DERIVED_COLUMNS`` computed."""
+    as mapped: NULL or the format's value) in model order, ``DERIVED_COLUMNS`` computed."""
     cols = ", ".join(
         f'CAST({DERIVED_COLUMNS[c.name]} AS {c.sql_type}) AS "{c.name}"'
         if c.name in DERIVED_COLUMNS

@@ -119,7 +119,7 @@ def load_lines(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> No
     )
     con.register("__test_lines", arrow)
     select = ", ".join(f'CAST("{c.name}" AS {c.sql_type}) AS "{c.name}"' for c in LINE_COLUMNS)
-    # the columns the importer derives from the others, as it does
+    # the columns the importer derives from the others, as it does (a pricing date given is kept)
     con.execute(f"INSERT INTO lines {derived_select_sql(f'(SELECT {select} FROM __test_lines)')}")
     con.unregister("__test_lines")
 

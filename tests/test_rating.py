@@ -895,8 +895,8 @@ def test_rated_lines_keep_the_contract_columns_and_types(tmp_path):
 def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tmp_path):
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry assignments: customer 'C3' has lines charged on "
-        r"2026-10-01 but no price plan",
+        match=r"price_plans.yaml, entry assignments: customer 'C3' has lines priced on "
+        r"2026-10-01 \(their charge date; .*\) but no price plan",
     ):
         rate(tmp_path / "a", plan("{id: all, kind: pass_through}"), [line(SubAccountId="333")])
     with pytest.raises(

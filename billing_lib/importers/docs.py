@@ -190,6 +190,7 @@ def _cell(text: str) -> str:
 #: What the importer fills a derived column with (model.DERIVED_COLUMNS) where a format does not
 #: map it.
 _FILLED = {
+    "x_PricingDate": "ChargePeriodStart's day (filled by the importer)",
     "x_FollowsCredits": "ChargeCategory Credit, or Adjustment with BilledCost 0 or less (filled by "
     "the importer)",
 }

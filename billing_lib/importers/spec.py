@@ -31,6 +31,9 @@ QUOTED_COLUMN = re.compile(r'"([^"]+)"')
 # Columns the engine fills itself: they need no mapping (``x_FollowsCredits``: from the mapped
 # line, model.DERIVED_COLUMNS; a format's mapping of it is refused).
 ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow", "x_FollowsCredits")
+# Columns a format may map or leave out: without a mapping the engine fills them from the mapped
+# line (model.DERIVED_COLUMNS: x_PricingDate is then the charge date).
+OPTIONAL_COLUMNS = ("x_PricingDate",)
 
 
 class ColumnMap(BaseModel):
@@ -250,7 +253,9 @@ class FormatSpec(BaseModel):
         derived = sorted(set(self.columns) & {"x_FollowsCredits"})
         if derived:
             raise ValueError(f"columns the importer computes, not mapped: {derived}")
-        missing = sorted(set(LINE_COLUMN_NAMES) - set(self.columns) - set(ENGINE_COLUMNS))
+        missing = sorted(
+            set(LINE_COLUMN_NAMES) - set(self.columns) - set(ENGINE_COLUMNS) - set(OPTIONAL_COLUMNS)
+        )
         if missing:
             raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")
         if self.line_id_by_file and not self.file_keyed_lines:

@@ -1,15 +1,17 @@
 """Rules resolved per line *key*, not per line.
 
 A key is what decides a line's price: customer, vendor, charge category, whether the rule's
-``credits`` setting decides it (``x_FollowsCredits``: a positive adjustment is a charge, a plain
-column of the line set at import: an expression computed in the line-to-key join made DuckDB
-spill past 60 GB at a million lines, benchmarks/README.md), vendor currency, the date segment of
-its charge date, and those of provider, publisher, service, sku and charge type that some rule
-matches on - a few thousand keys even for ten million lines. Tables, each built by the SQL of
-the function named after it:
+``credits`` setting decides it (``x_FollowsCredits``: a positive adjustment is a charge), vendor
+currency, the date segment of its pricing date (``x_PricingDate``: its charge date, or a licence
+credit's cycle start), and those of provider, publisher, service, sku and charge type that some
+rule matches on - a few thousand keys even for ten million lines. Both are plain columns of the
+line, set at import: a line joins its key on plain columns only (an expression computed in that
+join made DuckDB spill past 60 GB at a million lines, benchmarks/README.md). Tables, each built
+by the SQL of the function named after it:
 
-- ``rating_calendar(day, segment)``: each charge date and its date segment;
-- ``rating_line_keys``: one row per distinct key (``key_id``), its first charge date and lines;
+- ``rating_calendar(day, segment)``: each pricing date and its date segment;
+- ``rating_line_keys``: one row per distinct key (``key_id``), its first pricing date
+  (``charge_date``) and lines;
 - ``rating_key_plans``: the key with its customer's plan on that date (own beats group);
 - ``rating_key_rules``: the key with the most specific rule of that plan matching it;
 - ``rating_keys``: the key with its action (``rate``, ``exclude``, ``no plan``, ``no rule``),
@@ -80,11 +82,12 @@ def segment_starts(pricing: Pricing) -> list[date]:
 
 
 def rating_calendar_sql() -> str:
-    """Each charge date of the customer lines and the segment (start) it falls in."""
+    """Each pricing date (``x_PricingDate``) of the customer lines and the segment (start) it
+    falls in."""
     return """
         CREATE OR REPLACE TEMP TABLE rating_calendar AS
         SELECT d.day, CAST(COALESCE(max(x.cut), DATE '0001-01-01') AS DATE) AS segment
-        FROM (SELECT DISTINCT CAST(ChargePeriodStart AS DATE) AS day FROM customer_lines) d
+        FROM (SELECT DISTINCT x_PricingDate AS day FROM customer_lines) d
         LEFT JOIN rating_segment_starts x ON x.cut <= d.day GROUP BY d.day"""
 
 
@@ -108,7 +111,7 @@ def rating_line_keys_sql(used: list[str]) -> str:
                  count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
                  count_if(l.CommitmentDiscountId IS NOT NULL) AS commitment_lines,
                  max(l.ChargePeriodEnd) AS last_end
-          FROM customer_lines l JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE)
+          FROM customer_lines l JOIN rating_calendar c ON c.day = l.x_PricingDate
           WHERE l.x_CustomerId IS NOT NULL GROUP BY ALL)"""
 
 
@@ -214,8 +217,9 @@ def _unpriced_error(pricing: Pricing, bad: list[tuple]) -> ParameterError:
         return ParameterError(
             pricing.plans_path,
             "assignments",
-            f"customer {customer!r} has lines charged on {day} but no price plan is "
-            "assigned to it (or its group) on that date",
+            f"customer {customer!r} has lines priced on {day} (their charge date; a licence "
+            "credit's: the start of the cycle it gives back) but no price plan is assigned to it "
+            "(or its group) on that date",
         )
     names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type")
     shown = "; ".join(
@@ -249,8 +253,9 @@ def key_join(used: list[str], line: str = "l", key: str = "k") -> str:
 
 
 def lines_with_keys(key_table: str, used: list[str]) -> str:
-    """FROM clause: customer lines with their date segment and their key in ``key_table``."""
+    """FROM clause: customer lines with the date segment of their pricing date and their key in
+    ``key_table``."""
     return (
-        "customer_lines l JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE) "
+        "customer_lines l JOIN rating_calendar c ON c.day = l.x_PricingDate "
         f"JOIN {key_table} k ON {key_join(used)}"
     )
