@@ -138,6 +138,23 @@ LINE_COLUMNS: tuple[Column, ...] = (
         "Vendor's own line type (lineItem/LineItemType, ChargeType)",
     ),
     Column("x_VendorLineId", "VARCHAR", False, "Vendor's own id of the line, where it has one"),
+    Column(
+        "x_PricingDate",
+        "DATE",
+        False,
+        "Day whose plan, rule and exchange rate price the line: its charge date (the day of "
+        "ChargePeriodStart), but for a credit of a Partner Center licence cycle the cycle's first "
+        "day (the charge it gives back was priced on it); filled by the importer "
+        "(``DERIVED_COLUMNS``)",
+    ),
+    Column(
+        "x_FollowsCredits",
+        "BOOLEAN",
+        False,
+        "Whether a price rule's ``credits`` setting decides the line: a Credit (also one taken"
+        " back, positive), or an Adjustment giving money back (BilledCost 0 or less); a positive"
+        " Adjustment is a charge; filled by the importer (``DERIVED_COLUMNS``)",
+    ),
     Column("x_SourceFile", "VARCHAR", True, "File the line was read from"),
     Column(
         "x_SourceRow",
@@ -152,6 +169,32 @@ LINE_COLUMN_TYPES: dict[str, str] = {c.name: c.sql_type for c in LINE_COLUMNS}
 
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
+
+#: Line-model columns the importer computes from a line's other columns once they are mapped
+#: (``derived_select_sql``), so that the rating joins each line to its key on plain columns
+#: (a computed expression in that join made DuckDB spill past 60 GB at a million lines,
+#: benchmarks/README.md, twentieth pass). ``x_PricingDate`` starts from the format's own mapping
+#: (``ms_invoice_reconciliation``: a licence credit's cycle start; none elsewhere), never after
+#: the charge date; ``x_FollowsCredits`` from the category and the sign of BilledCost.
+DERIVED_COLUMNS: dict[str, str] = {
+    "x_PricingDate": 'least("x_PricingDate", CAST("ChargePeriodStart" AS DATE))',
+    "x_FollowsCredits": (
+        """COALESCE("ChargeCategory" = 'Credit' """
+        """OR ("ChargeCategory" = 'Adjustment' AND "BilledCost" <= 0), false)"""
+    ),
+}
+
+
+def derived_select_sql(source: str) -> str:
+    """SELECT of every line-model column of ``source`` (a relation of them, the derived columns
+    as mapped: NULL or the format's value) in model order, ``DERIVED_COLUMNS`` computed."""
+    cols = ", ".join(
+        f'CAST({DERIVED_COLUMNS[c.name]} AS {c.sql_type}) AS "{c.name}"'
+        if c.name in DERIVED_COLUMNS
+        else f'"{c.name}"'
+        for c in LINE_COLUMNS
+    )
+    return f"SELECT {cols} FROM {source}"
 
 
 def lines_table_sql(table: str = "lines") -> str:

@@ -16,7 +16,7 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
-from billing_lib.model import LINE_COLUMNS
+from billing_lib.model import LINE_COLUMNS, derived_select_sql
 from billing_lib.pricing import load_pricing
 from billing_lib.store import open_store
 
@@ -118,8 +118,9 @@ def load_lines(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> No
         }
     )
     con.register("__test_lines", arrow)
-    select = ", ".join(f'CAST("{c.name}" AS {c.sql_type})' for c in LINE_COLUMNS)
-    con.execute(f"INSERT INTO lines SELECT {select} FROM __test_lines")
+    select = ", ".join(f'CAST("{c.name}" AS {c.sql_type}) AS "{c.name}"' for c in LINE_COLUMNS)
+    # the columns the importer derives from the others, as it does (a pricing date given is kept)
+    con.execute(f"INSERT INTO lines {derived_select_sql(f'(SELECT {select} FROM __test_lines)')}")
     con.unregister("__test_lines")
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from rating_helpers import write_parameters
 
 from billing_lib.customers import (
     assign_customers,
@@ -19,6 +20,8 @@ from billing_lib.customers import (
 )
 from billing_lib.errors import InputError
 from billing_lib.importers import import_reports
+from billing_lib.pricing import load_pricing
+from billing_lib.rating import rate_lines
 from billing_lib.store import open_store
 from tests.sample_totals import own_totals, report_totals
 
@@ -138,6 +141,38 @@ def test_mca_export_without_partner_columns_is_keyed_by_subscription():
         ("Adjustment", None, D("0.01")),
     ]
     assert str(rows[0][4]) == "2026-10-01 00:00:00"  # ISO dates
+
+
+def test_a_rounding_adjustment_is_billed_at_cost_where_the_reseller_keeps_credits(tmp_path):
+    """The MCA export under a plan that keeps credits (``credits: keep``): the refund of -55.20 is
+    the reseller's, but the RoundingAdjustment of +0.01 is a charge Microsoft made, billed to the
+    customer at cost. It was kept as a credit: the reseller bore a charge it never billed."""
+    plans = (
+        "plans:\n  - id: p\n    rules:\n"
+        "      - {id: azure, kind: markup, percent: 10, credits: keep}\n"
+        "assignments:\n  - {plan: p, group: smb}\n"
+    )
+    accounts = (
+        "vendor,account_id,customer_id,valid_from,valid_to,note\n"
+        "microsoft,c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7,C1,,,\n"
+    )
+    params = write_parameters(tmp_path, plans, accounts=accounts)
+    con = open_store()
+    import_reports(con, [MCA_ACTUAL])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    rate_lines(con, load_pricing(params, customers), customers, "2026-10")
+    billed = con.execute(
+        "SELECT source_row, charge_category, amount FROM rated_lines ORDER BY source_row"
+    ).fetchall()
+    assert billed == [
+        (2, "Usage", D("4.663296")),
+        (3, "Purchase", D("121.44")),
+        (5, "Adjustment", D("0.01")),
+    ]
+    kept = con.execute("SELECT x_SourceRow, BilledCost, reason FROM excluded_lines").fetchall()
+    assert kept == [(4, D("-55.20"), "credit kept by reseller (rule azure)")]
 
 
 def test_tags_in_quoted_json_fields():

@@ -37,15 +37,17 @@ assignments:
 PREMIUM = {"ProductId": "CFQ7TTC0LCHC", "SkuId": "0002", "UnitPrice": "20.60"}
 
 
-def rated(tmp: Path, rows: list[dict[str, str]]) -> list[dict]:
-    """The vendor lines of ``rows`` rated for 2026-10 under ``PLANS``, in file order."""
-    params = write_parameters(tmp / "params", PLANS, accounts=ACCOUNTS)
+def rated(
+    tmp: Path, rows: list[dict[str, str]], plans: str = PLANS, period: str = "2026-10"
+) -> list[dict]:
+    """The vendor lines of ``rows`` rated for ``period`` under ``plans``, in file order."""
+    params = write_parameters(tmp / "params", plans, accounts=ACCOUNTS)
     con = open_store()
     import_reports(con, [write_reconciliation(tmp / "r.csv", rows)])
     customers = load_customers(params)
     register_account_map(con, load_account_mappings(params, customers))
     assign_customers(con)
-    rate_lines(con, load_pricing(params, customers), customers, "2026-10")
+    rate_lines(con, load_pricing(params, customers), customers, period)
     cur = con.execute(
         "SELECT r.rule_id, r.quantity, r.amount, l.ListCost, l.PricingQuantity, "
         "l.ChargePeriodStart, l.ChargePeriodEnd "
@@ -203,4 +205,71 @@ def test_times_on_the_inclusive_charge_dates_change_no_price(tmp_path):
     assert [(x["ChargePeriodEnd"].isoformat(), x["amount"]) for x in with_times] == [
         ("2026-11-12T00:00:00", D(264)),  # 12 x 22, one month
         ("2026-11-12T00:00:00", D("48.967741935484")),  # 3 x 22 x 23/31
+    ]
+
+
+#: The Business Premium seat from 22.00 to 23.00 on 1 January 2027 (a rule ended, one begun).
+NEW_YEAR_PRICE = """
+plans:
+  - id: p
+    rules:
+      - {id: licences, kind: list_price, uplift_percent: 3, credits: price,
+         match: {vendor: microsoft}}
+      - {id: seat-2026, kind: fixed_price, unit_price: "22.00", currency: EUR, credits: price,
+         match: {vendor: microsoft, sku: "CFQ7TTC0LCHC:0002"}, valid_to: 2026-12-31}
+      - {id: seat-2027, kind: fixed_price, unit_price: "23.00", currency: EUR, credits: price,
+         match: {vendor: microsoft, sku: "CFQ7TTC0LCHC:0002"}, valid_from: 2027-01-01}
+assignments:
+  - {plan: p, group: smb}
+"""
+
+
+def test_a_credit_of_a_term_begun_before_a_price_change_is_priced_as_its_charge(tmp_path):
+    """An annual term of 10 Business Premium seats begun 28 Dec 2026 (billed in December at
+    22.00), 2 seats removed on 2 Jan 2027 for the rest of the term (to 27 Dec 2027), where the
+    seat price is 23.00 from 1 January: the credit gives back what the term's charge billed for
+    them, at 22.00. Priced by its own date it was credited at 23.00: 2 x 1.00 x (11 + 26/31)
+    = 23.68 more than the customer had paid. The same with monthly billing of the term: the
+    cycle 28 Dec - 27 Jan was charged at 22.00, so its credit too; the next cycle's charge (28
+    Jan) is priced at 23.00, its own date's."""
+    common = {**PREMIUM, "Quantity": "2", "BillableQuantity": "2"}
+    rows = [
+        reconciliation_row(
+            1,
+            **common,
+            ChargeType="removeQuantity",
+            EffectiveUnitPrice="-226.46",
+            Subtotal="-452.92",
+            ChargeStartDate="1/2/2027",
+            ChargeEndDate="12/27/2027",
+            BillingFrequency="Annual",
+        ),
+        reconciliation_row(
+            2,
+            **common,
+            ChargeType="removeQuantity",
+            EffectiveUnitPrice="-17.94",
+            Subtotal="-35.88",
+            ChargeStartDate="1/2/2027",
+            ChargeEndDate="1/27/2027",
+        ),
+        reconciliation_row(
+            3,
+            **common,
+            ChargeType="cycleCharge",
+            EffectiveUnitPrice="20.60",
+            Subtotal="41.20",
+            ChargeStartDate="1/28/2027",
+            ChargeEndDate="2/27/2027",
+        ),
+    ]
+    lines = rated(tmp_path, rows, NEW_YEAR_PRICE, "2027-01")
+    assert [x["rule_id"] for x in lines] == ["seat-2026", "seat-2026", "seat-2027"]
+    # 2 Jan - 28 Dec: 11 whole months to 2 Dec, then 26 of December's 31 days, at 22.00:
+    # -(2 x 22 x 11 + 2 x 22 x 26/31) = -484 - 36.903225806451(61..); 2 Jan - 28 Jan: 26 of
+    # January's 31 days; the next cycle a whole month at 23.00
+    assert [x["amount"] for x in lines] == [
+        D("-520.903225806452"),
+        D("-36.903225806452"),
+        D(46),
     ]

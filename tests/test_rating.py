@@ -547,6 +547,54 @@ def test_credits_passed_on_kept_or_priced_per_rule(tmp_path):
     ]
 
 
+def test_credits_kept_keep_money_back_but_bill_a_positive_adjustment_at_cost(tmp_path):
+    """``credits: keep`` keeps what gives money back: credits and refunds, a credit taken back
+    (positive) with them, and negative adjustments. A positive adjustment (Azure's
+    RoundingAdjustment of +0.01, a positive Partner Center price adjustment) is a charge: it was
+    excluded as 'credit kept by reseller', the reseller bearing a charge it never billed. It is
+    billed at cost, as under ``pass_on``; lines of both signs of one customer, vendor and
+    category are told apart (one rating key before)."""
+    con, _ = rate(
+        tmp_path,
+        plan("{id: all, kind: markup, percent: 10, credits: keep}"),
+        [
+            line(**MS, ChargeCategory="Adjustment", BilledCost="0.01"),
+            line(**MS, ChargeCategory="Adjustment", BilledCost="-0.02"),
+            line(**MS, ChargeCategory="Credit", BilledCost="-5"),
+            line(**MS, ChargeCategory="Credit", BilledCost="5"),
+            line(**MS, BilledCost="10"),
+        ],
+    )
+    assert rated(con) == [("C1", "all", D("0.01")), ("C1", "all", D(11))]
+    assert frame(con, "SELECT BilledCost FROM excluded_lines ORDER BY x_SourceRow")[
+        "BilledCost"
+    ].tolist() == [D("-0.02"), D(-5), D(5)]
+
+
+def test_a_positive_adjustment_is_priced_by_the_rule_with_credits_priced(tmp_path):
+    """Under ``credits: price`` an adjustment of either sign is priced by the rule like a charge
+    (markup 10 %); under ``pass_on`` both go at cost."""
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: priced, kind: markup, percent: 10, credits: price, match: {vendor: microsoft}}",
+            "{id: passed, kind: markup, percent: 10}",
+        ),
+        [
+            line(**MS, ChargeCategory="Adjustment", BilledCost="2"),
+            line(**MS, ChargeCategory="Adjustment", BilledCost="-1"),
+            line(ChargeCategory="Adjustment", BilledCost="2", BillingCurrency="EUR"),
+            line(ChargeCategory="Adjustment", BilledCost="-1", BillingCurrency="EUR"),
+        ],
+    )
+    assert rated(con) == [
+        ("C1", "priced", D("2.2")),
+        ("C1", "priced", D("-1.1")),
+        ("C1", "passed", D(2)),
+        ("C1", "passed", D(-1)),
+    ]
+
+
 def test_most_specific_rule_wins_and_customer_deals_beat_general_rules(tmp_path):
     con, _ = rate(
         tmp_path,
@@ -847,8 +895,8 @@ def test_rated_lines_keep_the_contract_columns_and_types(tmp_path):
 def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tmp_path):
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry assignments: customer 'C3' has lines charged on "
-        r"2026-10-01 but no price plan",
+        match=r"price_plans.yaml, entry assignments: customer 'C3' has lines priced on "
+        r"2026-10-01 \(their charge date; .*\) but no price plan",
     ):
         rate(tmp_path / "a", plan("{id: all, kind: pass_through}"), [line(SubAccountId="333")])
     with pytest.raises(

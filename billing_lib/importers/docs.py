@@ -187,9 +187,18 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+#: What the importer fills a derived column with (model.DERIVED_COLUMNS) where a format does not
+#: map it.
+_FILLED = {
+    "x_PricingDate": "ChargePeriodStart's day (filled by the importer)",
+    "x_FollowsCredits": "ChargeCategory Credit, or Adjustment with BilledCost 0 or less (filled by "
+    "the importer)",
+}
+
+
 def _source(spec: FormatSpec, target: str) -> str:
     if target not in spec.columns:
-        return "(filled by the importer)"
+        return _FILLED.get(target, "(filled by the importer)")
     m = spec.column_map(target)
     if target == "Tags" and spec.tag_columns:
         example = "user:CostCenter" if spec.tag_columns.endswith("/") else "user_cost_center"

@@ -34,7 +34,12 @@ from billing_lib.importers.spec import (
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
 from billing_lib.importers.values import absent_text_sql, check_rows, check_types, typed_expr
-from billing_lib.model import LINE_COLUMN_NAMES, LINE_COLUMNS
+from billing_lib.model import (
+    DERIVED_COLUMNS,
+    LINE_COLUMN_NAMES,
+    LINE_COLUMNS,
+    derived_select_sql,
+)
 from billing_lib.sql import qi, ql
 
 __all__ = [
@@ -476,6 +481,8 @@ def _map_lines(
             expr = ql(src.name)
         elif col.name == "x_SourceRow":
             expr = "__row"
+        elif col.name in DERIVED_COLUMNS and col.name not in spec.columns:
+            expr = "NULL"  # computed from the mapped line (derived_select_sql)
         else:
             expr = mapping_sql(spec, present, col.name, default_sql)
         if col.name == "Tags":
@@ -547,19 +554,19 @@ def _insert_lines(
     con: duckdb.DuckDBPyConnection, exprs: list[str], into: str | None, start: int | None = None
 ) -> None:
     """The mapped lines appended to ``into`` from rowid ``start`` on (``__new`` a view of them),
-    or into the table ``__staged`` (``__new`` a view of it)."""
+    or into the table ``__staged`` (``__new`` a view of it); the ``DERIVED_COLUMNS`` computed
+    from the mapped line (``derived_select_sql``)."""
+    mapped = f"(SELECT {', '.join(exprs)} FROM __typed)"
     if into:
         start = next_rowid(con, into) if start is None else start
-        con.execute(
-            f"INSERT INTO {qi(into)} ({line_columns_sql()}) SELECT {', '.join(exprs)} FROM __typed"
-        )
+        con.execute(f"INSERT INTO {qi(into)} ({line_columns_sql()}) {derived_select_sql(mapped)}")
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW __new AS SELECT {line_columns_sql()} FROM {qi(into)} "
             f"WHERE rowid >= {int(start)}"
         )
     else:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __staged AS SELECT {', '.join(exprs)} FROM __typed; "
+            f"CREATE OR REPLACE TEMP TABLE __staged AS {derived_select_sql(mapped)}; "
             "CREATE OR REPLACE TEMP VIEW __new AS SELECT * FROM __staged"
         )
 

@@ -28,8 +28,12 @@ SourceKind = Literal["decimal", "timestamp", "date", "json"]
 ColumnChoice = str | list[str]
 #: A double-quoted column name in a mapping's SQL (the columns an expression reads).
 QUOTED_COLUMN = re.compile(r'"([^"]+)"')
-# Columns the engine fills itself: they need no mapping.
-ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow")
+# Columns the engine fills itself: they need no mapping (``x_FollowsCredits``: from the mapped
+# line, model.DERIVED_COLUMNS; a format's mapping of it is refused).
+ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow", "x_FollowsCredits")
+# Columns a format may map or leave out: without a mapping the engine fills them from the mapped
+# line (model.DERIVED_COLUMNS: x_PricingDate is then the charge date).
+OPTIONAL_COLUMNS = ("x_PricingDate",)
 
 
 class ColumnMap(BaseModel):
@@ -246,7 +250,12 @@ class FormatSpec(BaseModel):
         unknown = sorted(set(self.columns) - set(LINE_COLUMN_NAMES))
         if unknown:
             raise ValueError(f"columns not in the line model: {unknown}")
-        missing = sorted(set(LINE_COLUMN_NAMES) - set(self.columns) - set(ENGINE_COLUMNS))
+        derived = sorted(set(self.columns) & {"x_FollowsCredits"})
+        if derived:
+            raise ValueError(f"columns the importer computes, not mapped: {derived}")
+        missing = sorted(
+            set(LINE_COLUMN_NAMES) - set(self.columns) - set(ENGINE_COLUMNS) - set(OPTIONAL_COLUMNS)
+        )
         if missing:
             raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")
         if self.line_id_by_file and not self.file_keyed_lines:

@@ -25,7 +25,10 @@ MAX_PERCENT = Decimal(1000)
 #: Weight of the customer field in a rule's specificity (more than all other fields together).
 CUSTOMER_WEIGHT = 10
 #: Charge categories whose lines follow a rule's ``credits`` policy (credits, refunds, price
-#: adjustments).
+#: adjustments): those that give money back. A credit of positive cost takes a credit back and
+#: follows the policy as the credit did; an adjustment of positive cost is a charge, billed at
+#: cost but under ``credits: price`` (the line's ``x_FollowsCredits``, ``model.DERIVED_COLUMNS``;
+#: ``rating.keys.rating_keys_sql``).
 CREDIT_CATEGORIES = ("Credit", "Adjustment")
 #: Rule kinds with a price of their own (not cost, not excluded): what ``credits`` decides for
 #: credit lines.

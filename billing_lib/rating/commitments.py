@@ -94,7 +94,7 @@ def commitment_lines_sql(used: list[str]) -> str:
                min_by({{'file': l.x_SourceFile, 'row': l.x_SourceRow}}, l.x_SourceRow,
                       {ROWS_KEPT}) AS rows
         FROM customer_lines l
-        LEFT JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE)
+        LEFT JOIN rating_calendar c ON c.day = l.x_PricingDate
         LEFT JOIN rating_keys k ON {key_join(used)}
         WHERE l.CommitmentDiscountId IS NOT NULL
           AND l.ChargeCategory IN ('Usage', 'Purchase')

@@ -1,12 +1,17 @@
 """Rules resolved per line *key*, not per line.
 
-A key is what decides a line's price: customer, vendor, charge category, vendor currency, the date
-segment of its charge date, and those of provider, publisher, service, sku and charge type that
-some rule matches on - a few thousand keys even for ten million lines. Tables, each built by the
-SQL of the function named after it:
+A key is what decides a line's price: customer, vendor, charge category, whether the rule's
+``credits`` setting decides it (``x_FollowsCredits``: a positive adjustment is a charge), vendor
+currency, the date segment of its pricing date (``x_PricingDate``: its charge date, or a licence
+credit's cycle start), and those of provider, publisher, service, sku and charge type that some
+rule matches on - a few thousand keys even for ten million lines. Both are plain columns of the
+line, set at import: a line joins its key on plain columns only (an expression computed in that
+join made DuckDB spill past 60 GB at a million lines, benchmarks/README.md). Tables, each built
+by the SQL of the function named after it:
 
-- ``rating_calendar(day, segment)``: each charge date and its date segment;
-- ``rating_line_keys``: one row per distinct key (``key_id``), its first charge date and lines;
+- ``rating_calendar(day, segment)``: each pricing date and its date segment;
+- ``rating_line_keys``: one row per distinct key (``key_id``), its first pricing date
+  (``charge_date``) and lines;
 - ``rating_key_plans``: the key with its customer's plan on that date (own beats group);
 - ``rating_key_rules``: the key with the most specific rule of that plan matching it;
 - ``rating_keys``: the key with its action (``rate``, ``exclude``, ``no plan``, ``no rule``),
@@ -77,11 +82,12 @@ def segment_starts(pricing: Pricing) -> list[date]:
 
 
 def rating_calendar_sql() -> str:
-    """Each charge date of the customer lines and the segment (start) it falls in."""
+    """Each pricing date (``x_PricingDate``) of the customer lines and the segment (start) it
+    falls in."""
     return """
         CREATE OR REPLACE TEMP TABLE rating_calendar AS
         SELECT d.day, CAST(COALESCE(max(x.cut), DATE '0001-01-01') AS DATE) AS segment
-        FROM (SELECT DISTINCT CAST(ChargePeriodStart AS DATE) AS day FROM customer_lines) d
+        FROM (SELECT DISTINCT x_PricingDate AS day FROM customer_lines) d
         LEFT JOIN rating_segment_starts x ON x.cut <= d.day GROUP BY d.day"""
 
 
@@ -99,13 +105,13 @@ def rating_line_keys_sql(used: list[str]) -> str:
         CREATE OR REPLACE TEMP TABLE rating_line_keys AS
         SELECT row_number() OVER () AS key_id, * FROM (
           SELECT l.x_CustomerId AS customer, l.x_Vendor AS vendor,
-                 l.ChargeCategory AS charge_category,
+                 l.ChargeCategory AS charge_category, l.x_FollowsCredits AS follows_credits,
                  {optional},
                  l.BillingCurrency AS vendor_currency, c.segment, min(c.day) AS charge_date,
                  count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
                  count_if(l.CommitmentDiscountId IS NOT NULL) AS commitment_lines,
                  max(l.ChargePeriodEnd) AS last_end
-          FROM customer_lines l JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE)
+          FROM customer_lines l JOIN rating_calendar c ON c.day = l.x_PricingDate
           WHERE l.x_CustomerId IS NOT NULL GROUP BY ALL)"""
 
 
@@ -139,8 +145,11 @@ def rating_key_rules_sql(source: str = "rating_key_plans", target: str = "rating
 
 def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys") -> str:
     """Each key with its action, the pricing applied, the reason of an exclusion, the invoice
-    currency and the exchange rate (NULL when missing)."""
-    credit = f"k.charge_category IN {CREDIT_CATEGORIES}"
+    currency and the exchange rate (NULL when missing). The ``credits`` setting decides the
+    keys that follow it (``follows_credits``: credits, and adjustments giving money back); an
+    adjustment that charges (positive) is billed at cost under ``pass_on`` and ``keep`` alike,
+    and priced by the rule under ``price``, as its credits are."""
+    credit = "k.follows_credits"
     return f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
         SELECT k.*, c.currency,
@@ -154,7 +163,8 @@ def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys
                WHEN k.kind = 'exclude' THEN 'excluded by rule ' || k.rule_id || ': ' || k.reason
                WHEN {credit} AND k.credits = 'keep'
                  THEN 'credit kept by reseller (rule ' || k.rule_id || ')' END AS excluded_reason,
-          CASE WHEN {credit} AND k.credits = 'pass_on' THEN 'pass_on'
+          CASE WHEN k.charge_category IN {CREDIT_CATEGORIES} AND k.credits <> 'price'
+                 THEN 'pass_on'
                ELSE k.kind END AS pricing,
           CASE WHEN k.vendor_currency = c.currency THEN CAST(1 AS {DEC}) ELSE f.rate END AS fx_rate
         FROM {source} k JOIN price_customers c ON c.customer_id = k.customer
@@ -207,8 +217,9 @@ def _unpriced_error(pricing: Pricing, bad: list[tuple]) -> ParameterError:
         return ParameterError(
             pricing.plans_path,
             "assignments",
-            f"customer {customer!r} has lines charged on {day} but no price plan is "
-            "assigned to it (or its group) on that date",
+            f"customer {customer!r} has lines priced on {day} (their charge date; a licence "
+            "credit's: the start of the cycle it gives back) but no price plan is assigned to it "
+            "(or its group) on that date",
         )
     names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type")
     shown = "; ".join(
@@ -227,21 +238,24 @@ def _unpriced_error(pricing: Pricing, bad: list[tuple]) -> ParameterError:
 
 def key_join(used: list[str], line: str = "l", key: str = "k") -> str:
     """Join condition of a customer line (joined to ``rating_calendar c``) to its key: the columns
-    the rules use and the date segment (NULL-safe on the optional columns)."""
+    the rules use and the date segment (NULL-safe on the optional columns); plain columns only
+    (module docstring)."""
     conds = [
         f"{line}.x_CustomerId = {key}.customer",
         f"c.segment = {key}.segment",
         f"{line}.BillingCurrency = {key}.vendor_currency",
         f"{line}.x_Vendor = {key}.vendor",
         f"{line}.ChargeCategory = {key}.charge_category",
+        f"{line}.x_FollowsCredits = {key}.follows_credits",
     ]
     conds += [f"{line}.{SCOPE_TO_LINE[k]} IS NOT DISTINCT FROM {key}.{k}" for k in used]
     return " AND ".join(conds)
 
 
 def lines_with_keys(key_table: str, used: list[str]) -> str:
-    """FROM clause: customer lines with their date segment and their key in ``key_table``."""
+    """FROM clause: customer lines with the date segment of their pricing date and their key in
+    ``key_table``."""
     return (
-        "customer_lines l JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE) "
+        "customer_lines l JOIN rating_calendar c ON c.day = l.x_PricingDate "
         f"JOIN {key_table} k ON {key_join(used)}"
     )

@@ -143,7 +143,8 @@ def costed_sql(used: list[str], keys: str, period: str) -> str:
     return f"""
         SELECT *, {cost} AS cost FROM (
             SELECT l.x_CustomerId AS customer_id, CAST({ql(period)} AS VARCHAR) AS period,
-                   c.day AS charge_date, 'vendor' AS line_kind, l.x_Vendor AS vendor,
+                   CAST(l.ChargePeriodStart AS DATE) AS charge_date, 'vendor' AS line_kind,
+                   l.x_Vendor AS vendor,
                    l.ProviderName AS provider, l.PublisherName AS publisher,
                    l.ServiceName AS service, l.SkuId AS sku, l.ChargeCategory AS charge_category,
                    COALESCE(l.ResourceId, l.SubAccountId) AS subscription,
@@ -386,7 +387,7 @@ def not_billed_sql(used: list[str]) -> str:
                CASE WHEN k.charge_category <> 'Tax' THEN k.plan_id END AS plan_id,
                CASE WHEN k.charge_category <> 'Tax' THEN k.rule_id END AS rule_id
         FROM customer_lines l
-        LEFT JOIN rating_calendar c ON c.day = CAST(l.ChargePeriodStart AS DATE)
+        LEFT JOIN rating_calendar c ON c.day = l.x_PricingDate
           AND l.ChargeCategory IN (SELECT charge_category FROM rating_keys_excluded)
         LEFT JOIN rating_keys_excluded k ON {key_join(used)}
         WHERE l.x_CustomerId IS NULL OR k.customer IS NOT NULL"""
