@@ -135,7 +135,9 @@ READING_RULES = """\
   of ResourceId, else of a FOCUS SubAccountId, in any case: Microsoft keys the same usage by
   tenant in Partner Center's files and by subscription in FOCUS), in one charge month coming from
   more than one format are refused, naming the account or subscription, the month and both
-  files (`importers/usage_sources.py`). Other
+  files (`importers/usage_sources.py`). The invoice file's Azure plan rows name no subscription:
+  they are compared with a FOCUS or EA/MCA export's Usage by the customer `accounts.csv` maps the
+  tenant and the subscription to (in a run, or `billing import --parameters`). Other
   charge categories are not compared: the invoice file's licences beside the daily file's Azure
   usage are read.
 - **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
