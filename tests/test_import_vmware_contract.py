@@ -777,3 +777,15 @@ def test_a_row_without_units_is_refused_naming_its_units_not_the_contract(
     assert [(p.row, p.column, p.value) for p in err.value.problems] == [(row, column, None)]
     assert err.value.problems[0].expected.startswith(f"the units of {product!r} in 2026-10")
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_a_billing_api_sku_without_a_contract_price_is_named_in_its_own_column(prices, tmp_path):
+    """The billing API names the product in Sku Name; the problem named a 'Product' column the
+    file does not have."""
+    source = DATA / "billing-api-raw-usage-2026-10.csv"
+    report = tmp_path / source.name
+    report.write_text(source.read_text(encoding="utf-8").replace('"VCF-CLD-FDN-5"', '"VCF-X"'))
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [report], vendor_prices=prices)
+    assert "has none for: VCF-X in 2026-10" in str(err.value)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(2, "Sku Name", "VCF-X")]
