@@ -141,9 +141,11 @@ READING_RULES = """\
   charge categories are not compared: the invoice file's licences beside the daily file's Azure
   usage are read.
 - **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
-  for a month has lines"); in a run (or `billing import --period`), a report none of whose lines
-  is charged in the run's month by its charge or billing period (a September report in an
-  October run; a late credit for an earlier month is entered in `custom_lines.yaml`), or whose
+  for a month has lines"); a CSV row in which every required column naming a line (not an amount
+  or the currency) is empty, as in a totals row or a row of empty cells a spreadsheet left ("rows
+  that are no line of the report"); in a run (or `billing import --period`), a report none of
+  whose lines is charged in the run's month by its charge or billing period (a September report
+  in an October run; a late credit for an earlier month is entered in `custom_lines.yaml`), or whose
   lines charged outside the month carry more than half of its charges (positive BilledCost, in a
   currency): next month's Partner Center invoice, which bills one late change of this month
   beside next month's licences. A report with a few lines outside the month (a licence change of
