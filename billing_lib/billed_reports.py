@@ -21,10 +21,12 @@ caught by the vendor invoice ids of its lines (``vendor_invoices``, listed in ea
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
+import pyarrow as pa
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.periods import run_periods
@@ -122,11 +124,26 @@ def check_not_billed_before(output: Path, period: str, reports: Path, found: lis
 
 
 #: The vendor invoices of a run's lines: per vendor and vendor invoice id (the report's
-#: InvoiceNumber, bill_invoice_id, InvoiceId), the files holding it and its first row there.
+#: InvoiceNumber, bill_invoice_id, InvoiceId), the files holding it, and the first and last day
+#: its lines there are charged (ChargePeriodStart).
 VENDOR_INVOICES_SQL = """
-    SELECT x_Vendor, InvoiceId, x_SourceFile, count(*), min(x_SourceRow)
+    SELECT x_Vendor, InvoiceId, x_SourceFile,
+           min(CAST(ChargePeriodStart AS DATE)), max(CAST(ChargePeriodStart AS DATE))
     FROM lines WHERE coalesce(InvoiceId, '') <> ''
     GROUP BY ALL ORDER BY 1, 2, 3"""
+
+#: The run's lines of the vendor invoices ``__billed_invoices`` lists (vendor, invoice, month,
+#: files, first, last: an earlier run's), per vendor invoice, file and earlier run: those charged
+#: on a day from ``first`` to ``last``, or any day where the earlier manifest gives none.
+BILLED_AGAIN_SQL = """
+    SELECT l.x_Vendor, l.InvoiceId, l.x_SourceFile, count(*), min(l.x_SourceRow),
+           min(CAST(l.ChargePeriodStart AS DATE)), max(CAST(l.ChargePeriodStart AS DATE)),
+           b.month, b.files, b.first, b.last
+    FROM lines l JOIN __billed_invoices b
+      ON l.x_Vendor = b.vendor AND l.InvoiceId = b.invoice
+     AND (b.first IS NULL OR l.ChargePeriodStart IS NULL
+          OR CAST(l.ChargePeriodStart AS DATE) BETWEEN b.first AND b.last)
+    GROUP BY ALL ORDER BY l.x_SourceFile, l.x_Vendor, l.InvoiceId, b.month"""
 
 
 def report_name(file: str, reports: Path) -> str:
@@ -139,52 +156,98 @@ def report_name(file: str, reports: Path) -> str:
 
 def vendor_invoices(con: duckdb.DuckDBPyConnection, reports: Path) -> list[dict]:
     """The vendor invoices the run's lines are billed on (``manifest.json`` ``vendor_invoices``,
-    with the reports holding each, named within ``reports``), so a later month can tell a report
-    of an invoice billed already (``check_invoices_not_billed``) once its bytes differ: a vendor
-    invoice is one month's."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for vendor, invoice, file, _, _ in con.execute(VENDOR_INVOICES_SQL).fetchall():
-        found.setdefault((vendor, invoice), []).append(report_name(file, Path(reports)))
-    return [{"vendor": v, "invoice": i, "files": f} for (v, i), f in found.items()]
+    with the reports holding each, named within ``reports``, and the first and last day its
+    lines are charged: ``charged``), so a later month can tell a report of an invoice billed
+    already (``check_invoices_not_billed``) once its bytes differ. A vendor invoice need not be
+    one calendar month's (an MCA billing period from the 5th to the 4th): the days tell which of
+    its lines the run billed."""
+    found: dict[tuple[str, str], dict] = {}
+    for vendor, invoice, file, first, last in con.execute(VENDOR_INVOICES_SQL).fetchall():
+        entry = found.setdefault(
+            (vendor, invoice), {"vendor": vendor, "invoice": invoice, "files": []}
+        )
+        entry["files"].append(report_name(file, Path(reports)))
+        if first is not None:
+            was = entry.get("charged") or [first.isoformat(), last.isoformat()]
+            entry["charged"] = [min(was[0], first.isoformat()), max(was[1], last.isoformat())]
+    return list(found.values())
+
+
+def _charged(listed: dict) -> tuple[date, date] | tuple[None, None]:
+    """The first and last day a manifest's ``vendor_invoices`` entry says its lines are charged;
+    none where it says nothing readable (a run before they were recorded): all its days."""
+    days = listed.get("charged")
+    if isinstance(days, list) and len(days) == 2:
+        try:
+            return date.fromisoformat(str(days[0])), date.fromisoformat(str(days[1]))
+        except ValueError:
+            pass
+    return None, None
 
 
 def check_invoices_not_billed(
     con: duckdb.DuckDBPyConnection, output: Path, period: str, reports: Path
 ) -> None:
     """InputError naming each report whose lines carry a vendor invoice id (Partner Center's
-    InvoiceNumber, AWS's bill_invoice_id) that a published run of another period billed, with
-    that period and run folder. A vendor's invoice is one month's, and its late changes come on a
-    later invoice of their own. The sha256 comparison (``check_not_billed_before``) misses the
-    report downloaded again: Partner Center writes the customer's current name into each
+    InvoiceNumber, AWS's bill_invoice_id) that a published run of another period billed, on the
+    days that run billed of it (its manifest's ``charged``; every day for a manifest without),
+    with that period and run folder. The sha256 comparison (``check_not_billed_before``) misses
+    the report downloaded again: Partner Center writes the customer's current name into each
     download, so October's reconciliation downloaded in November after a customer's rename has
     other bytes, and its licence cycles (5 October to 4 November) are charged in November, so it
-    passes the period check and was billed a second time."""
-    billed: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    passes the period check and was billed a second time. The days because a vendor invoice need
+    not be one calendar month's: an MCA billing profile billed from the 5th to the 4th puts 1-4
+    October on September's invoice, and October's export of those days was refused whole."""
+    billed: list[tuple[str, str, str, str, date | None, date | None]] = []
     for month in run_periods(output, MANIFEST):
         if month == period:
             continue
         for listed in read_manifest(Path(output) / month).get("vendor_invoices") or []:
             if isinstance(listed, dict) and listed.get("invoice"):
+                files = ", ".join(str(f) for f in listed.get("files") or []) or "its reports"
+                first, last = _charged(listed)
                 key = (str(listed.get("vendor")), str(listed["invoice"]))
-                billed.setdefault(key, (month, [str(f) for f in listed.get("files") or []]))
+                billed.append((*key, month, files, first, last))
     if not billed:
         return
-    problems, months = [], set()
-    for vendor, invoice, file, n, row in con.execute(VENDOR_INVOICES_SQL).fetchall():
-        if (vendor, invoice) not in billed:
-            continue
-        month, files = billed[(vendor, invoice)]
+    table = pa.table(
+        {
+            name: pa.array([b[n] for b in billed], kind)
+            for n, (name, kind) in enumerate(
+                [
+                    ("vendor", pa.string()),
+                    ("invoice", pa.string()),
+                    ("month", pa.string()),
+                    ("files", pa.string()),
+                    ("first", pa.date32()),
+                    ("last", pa.date32()),
+                ]
+            )
+        }
+    )
+    con.register("__billed_invoices", table)
+    try:
+        found = con.execute(BILLED_AGAIN_SQL).fetchall()
+    finally:
+        con.unregister("__billed_invoices")
+    problems, months, named = [], set(), set()
+    for vendor, invoice, file, n, row, lo, hi, month, files, first, last in found:
+        if (vendor, invoice, file) in named:
+            continue  # named with the first run that billed those days
+        named.add((vendor, invoice, file))
         months.add(month)
         folder = Path(output) / month
         final = "finalised" if (folder / FINALISED_MARKER).is_file() else "not finalised"
+        days = f" charged {lo} to {hi}" if lo is not None else ""
+        then = f" (its lines charged {first} to {last})" if first is not None else ""
         problems.append(
             Problem(
                 report_name(file, Path(reports)),
                 row,
                 "InvoiceId",
-                f"{n} line(s) of {vendor} invoice {invoice}, billed in {month} by the run in "
-                f"{folder} ({final}) from {', '.join(files) or 'its reports'}",
-                f"an invoice of {period}",
+                f"{n} line(s) of {vendor} invoice {invoice}{days}, billed in {month}{then} by "
+                f"the run in {folder} ({final}) from {files}",
+                f"an invoice of {period}, or days of the invoice no other run billed",
             )
         )
     if problems:

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from billing_lib import run
-from billing_lib.billed_reports import check_invoices_not_billed
+from billing_lib.billed_reports import check_invoices_not_billed, vendor_invoices
 from billing_lib.errors import InputError
-from billing_lib.importers import import_reports
+from billing_lib.importers import import_reports, report_files
 from billing_lib.store import open_store
 from tests.notebook_project import REPO
 
@@ -53,7 +53,12 @@ def test_a_vendor_invoice_billed_last_month_downloaded_again_is_refused(tmp_path
     run.run_all("2026-10", october, params, out, finalise=True)
     manifest = json.loads((out / "2026-10" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["vendor_invoices"] == [
-        {"vendor": "microsoft", "invoice": "G052026103", "files": [RECON]}
+        {
+            "vendor": "microsoft",
+            "invoice": "G052026103",
+            "files": [RECON],
+            "charged": ["2026-10-02", "2026-10-26"],
+        }
     ]
     _recon(november / RECON, rename="Dijkstra & Partners Architecten B.V.")
     vmware = (SAMPLE / VMWARE.format("10")).read_text(encoding="utf-8")
@@ -79,7 +84,88 @@ def test_a_vendor_invoice_billed_last_month_downloaded_again_is_refused(tmp_path
     )
     assert (
         f"  - {RECON}, row 2, column 'InvoiceId': found '19 line(s) of microsoft invoice "
-        f"G052026103, billed in 2026-10 by the run in {out / '2026-10'} (finalised) from {RECON}'; "
-        "expected an invoice of 2026-11"
+        "G052026103 charged 2026-10-02 to 2026-10-26, billed in 2026-10 (its lines charged "
+        f"2026-10-02 to 2026-10-26) by the run in {out / '2026-10'} (finalised) from {RECON}'; "
+        "expected an invoice of 2026-11, or days of the invoice no other run billed"
     ) in text.splitlines()
     assert not (out / "2026-11").exists()
+
+
+def _mca(target: Path, days: list[tuple[str, str]]) -> Path:
+    """The MCA actual-cost export's usage row, once per (day, invoiceId) of ``days``: a
+    pay-as-you-go billing profile whose billing period runs from the 5th to the 4th (its sign-up
+    day), exported per calendar month as Cost Management does."""
+    source = REPO / "tests" / "data" / "azure-cost-details" / "mca-actual-cost-2026-10.csv"
+    with open(source, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    usage = next(r for r in rows if r["chargeType"] == "Usage")
+    target.parent.mkdir(exist_ok=True)
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(usage))
+        writer.writeheader()
+        for day, invoice in days:
+            start = "09/05/2026" if invoice == "E0500SEP" else "10/05/2026"
+            end = "10/04/2026" if invoice == "E0500SEP" else "11/04/2026"
+            writer.writerow(
+                usage
+                | {"invoiceId": invoice, "date": day, "billingPeriodStartDate": start}
+                | {"billingPeriodEndDate": end}
+            )
+    return target
+
+
+def _published(out: Path, period: str, reports: Path) -> None:
+    """A published run of ``period`` as its manifest records the vendor invoices it billed."""
+    con = open_store()
+    import_reports(con, report_files(reports))
+    (out / period).mkdir(parents=True)
+    manifest = {"vendor_invoices": vendor_invoices(con, reports)}
+    (out / period / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_vendor_invoice_whose_billing_period_spans_two_months_is_billed_in_each(tmp_path):
+    """A vendor invoice is not one calendar month's: an MCA billing profile billed from the 5th to
+    the 4th puts 1-4 October on September's invoice E0500SEP. September's run billed that
+    invoice's days of September; October's export holds its days of October, which no run billed,
+    and was refused whole as 'vendor invoices a run of another period billed already'."""
+    out = tmp_path / "out"
+    september = [(f"2026-09-{d:02d}", "E0500SEP") for d in (5, 30)]
+    _mca(tmp_path / "r09" / "mca-2026-09.csv", [("2026-09-01", "E0500AUG"), *september])
+    _published(out, "2026-09", tmp_path / "r09")
+    october = tmp_path / "r10"
+    days = [("2026-10-01", "E0500SEP"), ("2026-10-04", "E0500SEP"), ("2026-10-05", "E0500OCT")]
+    _mca(october / "mca-2026-10.csv", days)
+    con = open_store()
+    import_reports(con, report_files(october), period="2026-10")
+    check_invoices_not_billed(con, out, "2026-10", october)  # read: other days of E0500SEP
+    # September's days of the invoice again (the export of September given in October) refused
+    _mca(october / "mca-2026-10.csv", [("2026-10-05", "E0500OCT"), ("2026-09-30", "E0500SEP")])
+    con = open_store()
+    import_reports(con, report_files(october))
+    with pytest.raises(InputError) as err:
+        check_invoices_not_billed(con, out, "2026-10", october)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == ("mca-2026-10.csv", 3, "InvoiceId")
+    assert problem.value == (
+        f"1 line(s) of microsoft invoice E0500SEP charged 2026-09-30 to 2026-09-30, billed in "
+        f"2026-09 (its lines charged 2026-09-05 to 2026-09-30) by the run in {out / '2026-09'} "
+        "(not finalised) from mca-2026-09.csv"
+    )
+    # the manifest records the days each vendor invoice's lines are charged
+    manifest = json.loads((out / "2026-09" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["vendor_invoices"][1] == {
+        "vendor": "microsoft",
+        "invoice": "E0500SEP",
+        "files": ["mca-2026-09.csv"],
+        "charged": ["2026-09-05", "2026-09-30"],
+    }
+    # a run published before the days were recorded billed every day of its invoices
+    del manifest["vendor_invoices"][1]["charged"]
+    (out / "2026-09" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    _mca(october / "mca-2026-10.csv", days)
+    con = open_store()
+    import_reports(con, report_files(october), period="2026-10")
+    with pytest.raises(InputError) as err:
+        check_invoices_not_billed(con, out, "2026-10", october)
+    assert [p.row for p in err.value.problems] == [2]
+    assert "charged 2026-10-01 to 2026-10-04, billed in 2026-09 by" in err.value.problems[0].value

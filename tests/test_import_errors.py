@@ -337,3 +337,61 @@ def test_a_parquet_column_without_a_name_is_ignored_when_empty_and_refused_with_
         f"{full}: column {position} of the Parquet file has no name and holds values"
     )
     assert err.value.problems[0].column == f"column {position}"
+
+
+def _with_row(source: Path, target: Path, values: dict[str, str]) -> Path:
+    """``source`` with a last row holding only ``values`` (by column), as a spreadsheet user
+    adds a totals row, or leaves a row of empty cells."""
+    with open(source, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with open(target, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([*rows, {c: values.get(c, "") for c in rows[0]}])
+    return target
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "found", "identifying"),
+    [
+        (
+            "ms-invoice-reconciliation-G052026103.csv",
+            {"Subtotal": "21530.84", "Total": "21530.84", "Currency": "EUR"},
+            "a row whose columns read hold only Subtotal '21530.84', Total '21530.84', "
+            "Currency 'EUR'",
+            "CustomerId, ChargeType, ChargeStartDate, ChargeEndDate, ProductId",
+        ),
+        (
+            "ms-invoice-reconciliation-G052026103.csv",
+            {},
+            "a row whose columns read are all empty",
+            "CustomerId, ChargeType, ChargeStartDate, ChargeEndDate, ProductId",
+        ),
+        (
+            "ms-daily-rated-usage-G052026103.csv",
+            {"BillingPreTaxTotal": "900.520261", "ProductName": "Total"},
+            "a row whose columns read hold only BillingPreTaxTotal '900.520261'",
+            "CustomerId, UsageDate",
+        ),
+    ],
+    ids=["recon-totals", "recon-empty", "daily-totals"],
+)
+def test_a_totals_or_empty_row_is_refused_as_no_line_of_the_report(
+    tmp_path, name, values, found, identifying
+):
+    """A totals row a spreadsheet user added under a report (or a row of empty cells it saved)
+    was refused as a line with a bad value: 'BillingFrequency: expected Monthly, Annual or
+    Triennial', 'ChargePeriodStart: expected a value', sending the user to look for a licence's
+    billing cycle. It is named as what it is."""
+    source = SAMPLE_REPORTS / name
+    rows = len(source.read_text(encoding="utf-8-sig").splitlines())
+    bad = _with_row(source, tmp_path / name, values)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [bad])
+    assert str(err.value).startswith(f"{bad} (")
+    assert f"): rows that are no line of the report: {identifying} empty, " in str(err.value)
+    assert "a totals row, or a row a spreadsheet left" in str(err.value)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column, problem.value) == (rows + 1, None, found)
+    assert _lines(con) == (0, None)

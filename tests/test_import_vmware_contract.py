@@ -737,3 +737,55 @@ def test_two_sites_reports_of_one_name_in_a_zip_s_folders_are_two_sites(prices, 
         ("2026-10:file ams/customer-monthly-usage-2026-10.tsv:acme:Flex Core - Standard:Core",),
         ("2026-10:file utr/customer-monthly-usage-2026-10.tsv:acme:Flex Core - Standard:Core",),
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "empty", "column", "product", "row"),
+    [
+        (CUSTOMER_MONTHLY, ("\t42\n", "\t\n"), "Units to be Reported", "VMware Cloud Director", 2),
+        (
+            DATA / "billing-api-raw-usage-2026-10.csv",
+            ('"0","64","VMware', '"0","","VMware'),
+            "Billable Qty",
+            "VCF-CLD-FDN-5",
+            2,
+        ),
+        (
+            DATA / "msp-usage-report-2026-10.csv",
+            (",35712,35712", ",35712,"),
+            "Effective Usage",
+            "VCF-CLD-FDN-5",
+            2,
+        ),
+    ],
+    ids=["usage-meter", "billing-api", "partner-navigator"],
+)
+def test_a_row_without_units_is_refused_naming_its_units_not_the_contract(
+    prices, tmp_path, source, empty, column, product, row
+):
+    """A row whose units are empty has no cost to compute: it was refused as a product
+    "vendor_prices.yaml has none for", sending the user to a contract that does price it."""
+    text = source.read_text(encoding="utf-8").replace(*empty, 1)
+    report = tmp_path / source.name
+    report.write_text(text, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [report], vendor_prices=prices)
+    message = str(err.value)
+    assert message.startswith(f"{report}: rows without units ({column}): ")
+    assert "has none for" not in message
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(row, column, None)]
+    assert err.value.problems[0].expected.startswith(f"the units of {product!r} in 2026-10")
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_a_billing_api_sku_without_a_contract_price_is_named_in_its_own_column(prices, tmp_path):
+    """The billing API names the product in Sku Name; the problem named a 'Product' column the
+    file does not have."""
+    source = DATA / "billing-api-raw-usage-2026-10.csv"
+    report = tmp_path / source.name
+    report.write_text(source.read_text(encoding="utf-8").replace('"VCF-CLD-FDN-5"', '"VCF-X"'))
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [report], vendor_prices=prices)
+    assert "has none for: VCF-X in 2026-10" in str(err.value)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(2, "Sku Name", "VCF-X")]

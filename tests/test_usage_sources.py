@@ -213,3 +213,50 @@ def test_a_focus_export_of_other_azure_subscriptions_beside_the_daily_file_is_re
     focus = _azure_focus_of_daily(tmp_path / "azure-focus-2026-10.csv", lambda s: s[:-2] + "99")
     reports = import_reports(open_store(), [DAILY, focus], period="2026-10")
     assert [r.rows for r in reports] == [248, 248]
+
+
+def _mapping(account: str, customer: str = "C002"):
+    from billing_lib.customers import AccountMapping
+
+    return AccountMapping(vendor="microsoft", account_id=account, customer_id=customer)
+
+
+@pytest.mark.parametrize("focus_first", [False, True], ids=["invoice-first", "focus-first"])
+def test_azure_usage_in_the_invoice_file_and_a_focus_export_of_one_customer_is_refused(
+    tmp_path, focus_first
+):
+    """The invoice file keys its Azure plan rows by the customer's tenant and names no Azure
+    subscription; FOCUS keys the same usage by the subscription. Compared by tenant only, the two
+    never met: Van Leeuwen's October Azure usage was billed from both, every charge twice. The
+    customer is what accounts.csv maps the tenant and the subscription to."""
+    recon = _recon_with_azure_usage(tmp_path / RECON.name, TENANT)
+    focus = _azure_focus_of_daily(tmp_path / "azure-focus-2026-10.csv")
+    accounts = [_mapping(TENANT), _mapping(SUBSCRIPTION)]
+    first, second = (focus, recon) if focus_first else (recon, focus)
+    err = _refused(first, second, period="2026-10", accounts=accounts)
+    text = str(err)
+    assert text.startswith(
+        f"{second}: the Usage of microsoft customer C002 in 2026-10 comes from more than one "
+        f"report format: {first} ("
+    )
+    assert f"tenant {TENANT}" in text and f"Azure subscription {SUBSCRIPTION}" in text
+    assert "accounts.csv maps both to C002" in text and "would be billed twice" in text
+    [problem] = err.problems
+    if focus_first:
+        assert (problem.file, problem.column, problem.value) == (str(recon), "SubAccountId", TENANT)
+    else:
+        assert (problem.file, problem.column, problem.value) == (
+            str(focus),
+            "SubAccountId",
+            f"/subscriptions/{SUBSCRIPTION}",
+        )
+
+
+def test_azure_usage_in_the_invoice_file_and_a_focus_export_of_two_customers_is_read(tmp_path):
+    """Another customer's subscription in the FOCUS export, or no accounts.csv to tell: read."""
+    recon = _recon_with_azure_usage(tmp_path / RECON.name, TENANT)
+    focus = _azure_focus_of_daily(tmp_path / "azure-focus-2026-10.csv")
+    other = [_mapping(TENANT), _mapping(SUBSCRIPTION, "C004")]
+    for accounts in (other, None):
+        reports = import_reports(open_store(), [recon, focus], period="2026-10", accounts=accounts)
+        assert [r.rows for r in reports] == [21, 248]

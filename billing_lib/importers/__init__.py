@@ -112,7 +112,8 @@ def import_reports(
     most of whose charges are outside it, is refused (checks.check_in_period); a ``period``
     that is no ``YYYY-MM`` month before any file is read (it names the contract's prices of a
     report naming no month). ``accounts`` (``accounts.csv``) tell the customer of an Azure
-    subscription, for a purchase both files bill (purchase_sources)."""
+    subscription, for a purchase both files bill (purchase_sources) and for Azure usage in both
+    the invoice file and a FOCUS or EA/MCA export (usage_sources)."""
     if period is not None:
         month_days(period, "period")
     ensure_tables(con)
@@ -133,7 +134,7 @@ def import_reports(
                         )
                     checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
-        check_usage_from_one_format(con)
+        check_usage_from_one_format(con, accounts)
         check_purchases_from_one_source(con, accounts)
         con.execute("COMMIT")
     except BaseException:

@@ -135,13 +135,17 @@ READING_RULES = """\
   of ResourceId, else of a FOCUS SubAccountId, in any case: Microsoft keys the same usage by
   tenant in Partner Center's files and by subscription in FOCUS), in one charge month coming from
   more than one format are refused, naming the account or subscription, the month and both
-  files (`importers/usage_sources.py`). Other
+  files (`importers/usage_sources.py`). The invoice file's Azure plan rows name no subscription:
+  they are compared with a FOCUS or EA/MCA export's Usage by the customer `accounts.csv` maps the
+  tenant and the subscription to (in a run, or `billing import --parameters`). Other
   charge categories are not compared: the invoice file's licences beside the daily file's Azure
   usage are read.
 - **Refused although readable**: a report with a header and no rows ("no rows; a vendor report
-  for a month has lines"); in a run (or `billing import --period`), a report none of whose lines
-  is charged in the run's month by its charge or billing period (a September report in an
-  October run; a late credit for an earlier month is entered in `custom_lines.yaml`), or whose
+  for a month has lines"); a CSV row in which every required column naming a line (not an amount
+  or the currency) is empty, as in a totals row or a row of empty cells a spreadsheet left ("rows
+  that are no line of the report"); in a run (or `billing import --period`), a report none of
+  whose lines is charged in the run's month by its charge or billing period (a September report
+  in an October run; a late credit for an earlier month is entered in `custom_lines.yaml`), or whose
   lines charged outside the month carry more than half of its charges (positive BilledCost, in a
   currency): next month's Partner Center invoice, which bills one late change of this month
   beside next month's licences. A report with a few lines outside the month (a licence change of

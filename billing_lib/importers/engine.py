@@ -33,7 +33,13 @@ from billing_lib.importers.spec import (
     tag_columns_of,
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
-from billing_lib.importers.values import absent_text_sql, check_rows, check_types, typed_expr
+from billing_lib.importers.values import (
+    MAX_EXAMPLES_PER_COLUMN,
+    absent_text_sql,
+    check_rows,
+    check_types,
+    typed_expr,
+)
 from billing_lib.model import (
     DERIVED_COLUMNS,
     LINE_COLUMN_NAMES,
@@ -264,6 +270,60 @@ def _check_unnamed(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
     )
 
 
+def _identifying(spec: FormatSpec, present: list[str]) -> list[str]:
+    """The required columns of ``spec`` that every line of the vendor's report fills and a totals
+    row does not: those present in the file that are neither amounts (decimal) nor the currency."""
+    currency = set(QUOTED_COLUMN.findall(spec.currency))
+    return [
+        c
+        for entry in spec.required
+        for c in choices(entry)
+        if c in present and spec.types.get(c) != "decimal" and c not in currency
+    ]
+
+
+def _check_no_line_rows(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, present: list[str]
+) -> None:
+    """Refuse a CSV's rows that are no line of the report: every required column that names the
+    line (``_identifying``) empty, as in a totals row a spreadsheet user added under the report
+    or a row of empty cells a spreadsheet saved. Each line the vendor writes fills them; checked
+    per line, such a row was refused for the first rule it broke ("BillingFrequency: expected
+    Monthly, Annual or Triennial"), which sent the user looking for a licence's billing cycle.
+    Parquet is written by tools, not spreadsheets: not read again for this."""
+    columns = _identifying(spec, present)
+    if src.kind != "csv" or not columns:
+        return
+    empty = " AND ".join(f"{qi(c)} IS NULL" for c in columns)
+    order = {h.casefold(): n for n, h in reversed(list(enumerate(src.header)))}
+    shown = sorted(
+        (c for c in present if c not in columns), key=lambda c: order.get(c.casefold(), 1 << 30)
+    )
+    found = con.execute(
+        f"SELECT __row, [{', '.join(f'CAST({qi(c)} AS VARCHAR)' for c in shown) or 'NULL'}] "
+        f"FROM __numbered WHERE {empty} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
+    ).fetchall()
+    if not found:
+        return
+
+    def held(values: list[str | None]) -> str:
+        filled = [f"{c} {v!r}" for c, v in zip(shown, values or [], strict=False) if v]
+        if filled:
+            return f"a row whose columns read hold only {', '.join(filled)}"
+        return "a row whose columns read are all empty"
+
+    names = ", ".join(columns)
+    raise InputError(
+        f"{src.name} ({spec.title}): rows that are no line of the report: {names} empty, which "
+        "every line the vendor writes fills (a totals row, or a row a spreadsheet left under the "
+        "report?). Delete those rows, or export the report again as the vendor writes it",
+        [
+            Problem(src.name, row, None, held(values), f"a line of the report, with {names}")
+            for row, values in found
+        ],
+    )
+
+
 def _numbered_view(con: duckdb.DuckDBPyConnection, src: SourceFile, raw: str) -> None:
     """``__numbered``: the records of ``raw`` plus ``__row``, the record's spreadsheet row
     (header = 1, blank lines counted as the rows they are in a spreadsheet, though DuckDB skips
@@ -376,6 +436,7 @@ def stage_source(
     )
     _numbered_view(con, src, raw)
     _check_unnamed(con, src)
+    _check_no_line_rows(con, src, spec, present)
 
     typed = {c: typed_expr(c, spec.types.get(c), c in actual, raw_types, spec) for c in wanted}
     typed_cols = ["__row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]

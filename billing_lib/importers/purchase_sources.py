@@ -65,7 +65,7 @@ ONE_SOURCE = (
 )
 
 
-def _microsoft_accounts(accounts: Sequence[AccountMapping] | None) -> pa.Table:
+def microsoft_accounts(accounts: Sequence[AccountMapping] | None) -> pa.Table:
     """The Microsoft rows of ``accounts`` (accounts.csv) as a table for the query: tenant or
     subscription, customer and the inclusive days of the mapping."""
     rows = [m for m in accounts or () if m.vendor == "microsoft"]
@@ -92,7 +92,7 @@ def check_purchases_from_one_source(
     exports = [f for f in COST_EXPORTS if f in formats]
     if INVOICE_FILE not in formats or not exports:
         return
-    con.register("__purchase_accounts", _microsoft_accounts(accounts))
+    con.register("__purchase_accounts", microsoft_accounts(accounts))
     try:
         both = con.execute(
             f"""WITH p AS (

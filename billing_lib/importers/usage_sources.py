@@ -9,17 +9,26 @@ with its price (``vmware_usage_meter``) or without (``vmware_usage_meter_report`
 layouts cannot be matched one to one, so the import refuses the month's Usage lines of one vendor
 account, or of one Azure subscription, coming from more than one format, naming both files
 (Microsoft keys the same usage by the customer's tenant in one layout and by the subscription in
-another: Partner Center's files against FOCUS). Purchases (licences in the invoice
+another: Partner Center's files against FOCUS). The invoice file's Azure plan rows name no Azure
+subscription at all: they are compared with a FOCUS or EA/MCA export's by the customer
+``accounts.csv`` maps the tenant and the subscription to. Purchases (licences in the invoice
 file beside Azure usage in the daily file), credits, taxes and adjustments are not compared.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import duckdb
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.purchase_sources import INVOICE_FILE, microsoft_accounts
 from billing_lib.importers.spec import spec_named
 from billing_lib.sql import ql
+
+if TYPE_CHECKING:  # the parameters' model, imported by the run that passes them
+    from billing_lib.customers import AccountMapping
 
 #: What a vendor's usage may come from, for the way out of the message.
 ONE_SOURCE = {
@@ -79,7 +88,14 @@ SUBSCRIPTION_COLUMN_SQL = (
 )
 
 
-def check_usage_from_one_format(con: duckdb.DuckDBPyConnection) -> None:
+#: The formats keying Microsoft usage by the Azure subscription alone, with no tenant: Cost
+#: Management's FOCUS export and the EA/MCA cost export.
+BY_SUBSCRIPTION = ("focus", "azure_cost_export")
+
+
+def check_usage_from_one_format(
+    con: duckdb.DuckDBPyConnection, accounts: Sequence[AccountMapping] | None = None
+) -> None:
     """Refuse the store's lines when the Usage of one vendor account (``x_Vendor`` +
     ``SubAccountId``) or of one Azure subscription (``SUBSCRIPTION_SQL``) in one charge month
     comes from more than one report format, naming the account or subscription, the month and
@@ -89,7 +105,9 @@ def check_usage_from_one_format(con: duckdb.DuckDBPyConnection) -> None:
     as a FOCUS export and as the daily file is billed twice. Runs once the reports of an import
     are in ``lines``; reads nothing when no two formats of one vendor were imported (the common
     case), and otherwise only the lines of those formats, summed per account or subscription,
-    month and format in one scan (grouping sets)."""
+    month and format in one scan (grouping sets). ``accounts`` (accounts.csv's mappings) tell
+    the customer of the invoice file's Azure plan rows, which name no subscription, and of a
+    FOCUS or EA/MCA export's subscriptions, which name no tenant (``_check_customer_usage``)."""
     shared = _vendor_formats(con)
     if not shared:
         return
@@ -119,6 +137,8 @@ def check_usage_from_one_format(con: duckdb.DuckDBPyConnection) -> None:
             ORDER BY by_subscription, min(first), vendor, key, month"""
     ).fetchall()
     if not found:
+        if INVOICE_FILE in shared.get("microsoft", ()):
+            _check_customer_usage(con, accounts)
         return
     # an account's clash says it all; a subscription's only where no account clashes
     by_subscription = found[0][0]
@@ -152,5 +172,84 @@ def check_usage_from_one_format(con: duckdb.DuckDBPyConnection) -> None:
         f"more than one report format: {given}{more}. They detail the same usage in layouts that "
         f"share no line id{keyed}, so it would be billed twice. Give one source of it: "
         f"{ONE_SOURCE.get(vendor, 'one report format')}",
+        problems,
+    )
+
+
+def _check_customer_usage(
+    con: duckdb.DuckDBPyConnection, accounts: Sequence[AccountMapping] | None
+) -> None:
+    """Refuse the invoice file's Azure plan Usage of a customer and month beside a FOCUS or
+    EA/MCA export's Usage of that customer and month: the invoice file keys its rows by the
+    customer's tenant and names no Azure subscription, the exports key theirs by the
+    subscription and name no tenant, so no account or subscription of the two ever matched and
+    the month's Azure usage was billed from both. The customer is the one ``accounts`` map the
+    tenant and the subscription (or the line's SubAccountId) to on the charge day; without
+    accounts.csv nothing tells it."""
+    if not any(m.vendor == "microsoft" for m in accounts or ()):
+        return
+    formats = (INVOICE_FILE, *BY_SUBSCRIPTION)
+    con.register("__usage_accounts", microsoft_accounts(accounts))
+    try:
+        found = con.execute(
+            f"""WITH u AS (
+                  SELECT DISTINCT l.rowid AS id, x_Format AS format, x_SourceFile AS file,
+                         x_SourceRow AS row, SubAccountId AS account,
+                         {SUBSCRIPTION_SQL} AS subscription,
+                         strftime(ChargePeriodStart, '%Y-%m') AS month, m.customer_id AS customer
+                  FROM lines l JOIN __usage_accounts m
+                    ON m.account_id IN (l.SubAccountId, {SUBSCRIPTION_SQL})
+                   AND CAST(l.ChargePeriodStart AS DATE)
+                       BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
+                           AND COALESCE(m.valid_to, DATE '9999-12-31')
+                  WHERE x_Vendor = 'microsoft' AND ChargeCategory = 'Usage'
+                    AND x_Format IN ({", ".join(ql(f) for f in formats)})),
+                f AS (
+                  SELECT customer, month, format, min(id) AS first, count(*) AS n,
+                         arg_min(file, id) AS file, arg_min(row, id) AS row,
+                         arg_min(account, id) AS account,
+                         arg_min(COALESCE(subscription, account), id) AS subscription
+                  FROM u GROUP BY customer, month, format)
+                SELECT customer, month,
+                       list((format, file, row, n, account, subscription) ORDER BY first)
+                FROM f GROUP BY customer, month
+                HAVING bool_or(format = {ql(INVOICE_FILE)})
+                   AND bool_or(format <> {ql(INVOICE_FILE)})
+                ORDER BY min(first), customer, month"""
+        ).fetchall()
+    finally:
+        con.unregister("__usage_accounts")
+    if not found:
+        return
+
+    def keyed(fmt: str, account: str, subscription: str) -> str:
+        return f"tenant {account}" if fmt == INVOICE_FILE else f"Azure subscription {subscription}"
+
+    problems = [
+        Problem(
+            file,
+            row,
+            "SubAccountId",
+            account,
+            f"the Usage of microsoft customer {customer} in {month} from one report format "
+            f"(it is in {sources[0][1]} too, as {spec_named(sources[0][0]).title}, "
+            f"{keyed(sources[0][0], sources[0][4], sources[0][5])})",
+        )
+        for customer, month, sources in found
+        for _, file, row, _, account, _ in sources[1:]
+    ]
+    customer, month, sources = found[0]
+    given = " and ".join(
+        f"{file} ({spec_named(fmt).title}, {n} Usage lines of {keyed(fmt, account, sub)})"
+        for fmt, file, _, n, account, sub in sources
+    )
+    more = f" ({len(found)} customers and months in all)" if len(found) > 1 else ""
+    raise InputError(
+        f"{sources[-1][1]}: the Usage of microsoft customer {customer} in {month} comes from "
+        f"more than one report format: {given}{more}. accounts.csv maps both to {customer}: the "
+        "invoice file's Azure plan rows name the customer's tenant and no Azure subscription, the "
+        "export names the subscription and no tenant, so they detail the same usage in layouts "
+        "that share no line id and it would be billed twice. Give one source of it: "
+        f"{ONE_SOURCE['microsoft']}",
         problems,
     )
