@@ -1107,3 +1107,31 @@ def test_a_credit_note_names_the_credited_invoice_by_number_and_issue_date(issue
     )
     assert schema_errors(data) == [] and fatal_rules(data) == [] and peppol_findings(data) == []
     assert "refers_to_date" not in invoice_record(inv)  # an invoice's record is as before
+
+
+VERY_LONG_SELLER = (
+    "Northwind Cloud Infrastructure, Managed Hosting and Software Licensing Services Europe "
+    "B.V. (trading as Northwind Cloud Benelux, Utrecht branch)"
+)
+
+
+@pytest.mark.parametrize("kind", ["invoice", "credit_note"])
+def test_a_very_long_seller_name_in_the_footer_stays_clear_of_the_page_number(
+    issued, tmp_path, kind
+):
+    """A seller name of more than about 120 characters ran under "Page 1 of 1" in the PDF's
+    footer: the footer's name is cut short (with an ellipsis) left of the page number, and the
+    document's number stays in it."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    seller = seller.model_copy(update={"name": VERY_LONG_SELLER})
+    if kind == "credit_note":
+        inv = negated(inv, "NWC2026-000002", inv.issue_date, None)
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    boxes = drawn_boxes(pdf)
+    page = next(b for b in boxes if b[3] == "Page 1 of 1")
+    [footer] = [b for b in boxes if b is not page and abs(b[2] - page[2]) < 1]
+    assert footer[1] < page[0] - 5, (footer, page)  # clear of "Page 1 of 1", with a gap
+    assert footer[3].endswith(inv.number) and footer[3].startswith("Northwind Cloud")
+    assert "…" in footer[3]
+    assert squeezed(VERY_LONG_SELLER) in squeezed(pdf_text(pdf))  # whole at the top
