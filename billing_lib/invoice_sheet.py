@@ -31,6 +31,8 @@ DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
 BUYER_CHARACTERS = sum(COLUMN_WIDTHS[:3]) - 2
 #: Characters of the seller's name (bold, 14 pt) that fit left of the title (columns A to D).
 SELLER_CHARACTERS = 50
+#: Characters of the seller's name that the footer (8 pt) holds left of "Page n of N".
+FOOTER_CHARACTERS = 80
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
@@ -84,9 +86,20 @@ def _page_setup(ws: Any, inv: Invoice, seller: Seller, widths: tuple[int, ...]) 
     ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.7)
     ws.center_horizontally()
     ws.hide_gridlines(2)
-    ws.set_footer(f"&L&8{seller.name} - {inv.number}&R&8Page &P of &N")
+    ws.set_footer(f"&L&8{footer_name(seller.name)} - {inv.number}&R&8Page &P of &N")
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
+
+
+def footer_name(name: str) -> str:
+    """The seller's name as the footer's text: cut short with an ellipsis after
+    ``FOOTER_CHARACTERS`` (a longer one ran under "Page 1 of 1", and a footer of more than 255
+    characters is dropped by Excel), each ``&`` doubled (Excel reads ``&T`` in "AT&T" as the time
+    of printing, and drops the ``&`` of "Jansen & Zn.")."""
+    if len(name) > FOOTER_CHARACTERS:
+        cut = textwrap.shorten(name, FOOTER_CHARACTERS, placeholder="…")
+        name = cut if cut != "…" else name[: FOOTER_CHARACTERS - 1] + "…"  # one long word
+    return name.replace("&", "&&")
 
 
 # -- parties -------------------------------------------------------------------------------------

@@ -1135,3 +1135,38 @@ def test_a_very_long_seller_name_in_the_footer_stays_clear_of_the_page_number(
     assert footer[3].endswith(inv.number) and footer[3].startswith("Northwind Cloud")
     assert "…" in footer[3]
     assert squeezed(VERY_LONG_SELLER) in squeezed(pdf_text(pdf))  # whole at the top
+
+
+def raw_footer(book: Path) -> str:
+    """The invoice sheet's footer as the file stores it (Excel's codes: &L, &P, && ...)."""
+    import zipfile
+
+    with zipfile.ZipFile(book) as z:
+        xml = etree.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    [footer] = xml.iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}oddFooter")
+    return footer.text or ""
+
+
+@pytest.mark.parametrize(
+    ("name", "left"),
+    [
+        ("Jansen & Zn. AT&T Cloud B.V.", "Jansen && Zn. AT&&T Cloud B.V."),
+        (
+            VERY_LONG_SELLER,
+            "Northwind Cloud Infrastructure, Managed Hosting and Software Licensing Services…",
+        ),
+    ],
+)
+def test_the_workbook_footer_prints_the_seller_s_name_as_written_clear_of_the_page_number(
+    issued, tmp_path, name, left
+):
+    """The workbook's footer took the seller's name as Excel codes: "AT&T" printed the time of
+    printing after "AT" and "Jansen & Zn." lost its ampersand (a literal & is && in a footer);
+    a name of more than about 120 characters ran under "Page 1 of 1" (over 255 characters in
+    all Excel drops the footer). The name is cut short where long, as in the PDF."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    book = tmp_path / "note.xlsx"
+    seller = seller.model_copy(update={"name": name})
+    write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), seller, book)
+    assert raw_footer(book) == f"&L&8{left} - {inv.number}&R&8Page &P of &N"
