@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import itertools
 import json
 import shutil
 from dataclasses import replace
@@ -1170,3 +1171,44 @@ def test_the_workbook_footer_prints_the_seller_s_name_as_written_clear_of_the_pa
     seller = seller.model_copy(update={"name": name})
     write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), seller, book)
     assert raw_footer(book) == f"&L&8{left} - {inv.number}&R&8Page &P of &N"
+
+
+def test_the_workbook_s_pages_keep_a_group_heading_with_its_first_line(issued, tmp_path):
+    """The printed workbook broke its pages wherever a page was full (Excel's automatic breaks):
+    a product group's heading could end a page, its lines on the next, where the PDF keeps them
+    together. Its pages now break before the heading (and never between a group's last line and
+    its subtotal), each page holding no more rows than an A4 page prints at the sheet's scale."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    filler = replace(
+        inv.lines[0], product_group="a", heading="Group A heading", description="EC2 hours"
+    )
+    tall = replace(
+        filler,
+        product_group="b",
+        heading="Group B heading",
+        description="Amazon Elastic Compute Cloud running Linux on demand " * 3 + "end",
+    )
+    headings = {"Group A heading", "Group B heading", "VAT summary", "Payment"}
+    for k in (*range(26, 34), 110):  # the filler moves group B over the foot of page 1
+        lines = (*[filler] * k, tall, replace(tall, description="last of B"))
+        note = replace(inv, lines=lines, kind="credit_note", refers_to="NW1")
+        book = tmp_path / f"{k}.xlsx"
+        write_credit_note_workbook(note, seller, book)
+        ws = openpyxl.load_workbook(book).worksheets[0]
+        starts = [b.id for b in ws.row_breaks.brk]  # 0-based: the row each new page begins with
+        assert starts, k  # a long invoice's pages are broken where the sheet says
+        widths = [ws.column_dimensions[c].width for c in "ABCDEF"]
+        scale = min(1, (595.28 - 1.1 * 72) / sum((int(w * 7 + 0.5) + 5) * 0.75 for w in widths))
+        rows_per_page = (841.89 - 1.3 * 72) / int(scale * 100) * 100 / 15
+        bounds = [0, *starts, ws.max_row]
+        for first, end in itertools.pairwise(bounds):
+            texts = [
+                (ws.cell(r, 1).value, ws.cell(r, 5).value)
+                for r in range(first + 1, end + 1)
+                if ws.cell(r, 1).value or ws.cell(r, 5).value
+            ]
+            assert end - first + (first > 0) <= rows_per_page, (k, first, end)
+            if end < ws.max_row:
+                assert texts[-1][0] not in headings, (k, texts[-2:])
+            assert texts[0][1] != "Subtotal", (k, texts[:2])
