@@ -34,6 +34,9 @@ BUYER_CHARACTERS = sum(COLUMN_WIDTHS[:3]) - 2
 SELLER_CHARACTERS = 50
 #: Characters of a line's description (Arial 9) that column A holds on one row of its wrapped text.
 DESCRIPTION_CHARACTERS = 60
+#: Characters of a text written from column A that fit the print area (columns A to F) in the
+#: sheet's Arial 9: the payment block, the VAT mention, the VAT in the national currency.
+TEXT_CHARACTERS = 100
 #: Characters of the seller's name that the footer (8 pt) holds left of "Page n of N".
 FOOTER_CHARACTERS = 80
 
@@ -368,8 +371,7 @@ def _totals(
     _rounded(
         ws, row, AMOUNT, vat_times_rate, national.currency, fmt.national_money, national.amount
     )
-    ws.write_string(row + 1, 0, national_vat_note(inv) or "", fmt.text)
-    return row + 3
+    return _text_rows(ws, row + 1, national_vat_note(inv) or "", fmt.text) + 1
 
 
 # -- payment -------------------------------------------------------------------------------------
@@ -381,26 +383,26 @@ def _payment(
     """The VAT mention (reverse charge, export) and the payment block (on one page: ``cells``
     keeps its rows with its heading); the last row written."""
     if inv.vat_mention:
-        ws.set_row(row, 24)
-        cells.tall[row] = 24
-        ws.write_string(row, 0, inv.vat_mention, fmt.mention)
-        row += 1
+        row = _text_rows(ws, row, inv.vat_mention, fmt.mention)
     if inv.show_buyer_vat_number and inv.buyer.vat_number and inv.vat_mention:
-        ws.write_string(
-            row,
-            0,
-            f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}",
-            fmt.text,
-        )
-        row += 1
+        supplier = f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}"
+        row = _text_rows(ws, row, supplier, fmt.text)
     row += 1
     ws.write_string(row, 0, "Payment", fmt.bold)
-    row += 1
+    start = row + 1
     for text in payment_lines(inv, seller):
-        ws.write_string(row, 0, text, fmt.text)
-        cells.kept.add(row)
-        row += 1
+        row = _text_rows(ws, row + 1, text, fmt.text) - 1
+    cells.kept.update(range(start, row + 1))
     return row
+
+
+def _text_rows(ws: Any, row: int, text: str, f: Any) -> int:
+    """``text`` from column A, on rows of ``TEXT_CHARACTERS`` at most (a longer text ran over the
+    print area's right edge and was cut off there); the next free row."""
+    parts = textwrap.wrap(text, TEXT_CHARACTERS, break_on_hyphens=False) or [text]
+    for i, part in enumerate(parts):
+        ws.write_string(row + i, 0, part, f)
+    return row + len(parts)
 
 
 def payment_lines(inv: Invoice, seller: Seller) -> list[str]:

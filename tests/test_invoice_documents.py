@@ -25,7 +25,7 @@ from billing_lib import run
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_files import invoice_from_record, invoice_record
-from billing_lib.invoice_model import country_name, negated
+from billing_lib.invoice_model import NationalVat, country_name, national_vat_note, negated
 from billing_lib.invoice_pdf import (
     amount_text,
     missing_glyphs,
@@ -1212,3 +1212,64 @@ def test_the_workbook_s_pages_keep_a_group_heading_with_its_first_line(issued, t
             if end < ws.max_row:
                 assert texts[-1][0] not in headings, (k, texts[-2:])
             assert texts[0][1] != "Subtotal", (k, texts[:2])
+
+
+def overflowing_texts(book: Path) -> list[str]:
+    """The invoice sheet's texts that run past its print area's right edge (column F) when
+    printed: each string in the sheet's Arial 9 (metrically Helvetica; bold, the wider, for all)
+    from its cell's left edge, against the columns' width in points."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.print_pages import column_points
+
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    widths = [column_points(ws.column_dimensions[c].width) for c in "ABCDEF"]
+    out = []
+    for row in ws.iter_rows(max_col=6):
+        for c in row:
+            if c.data_type == "s" and not c.alignment.wrap_text and c.font.sz == 9:
+                room = sum(widths[c.column - 1 :]) - 4  # the cell's padding
+                if pdfmetrics.stringWidth(c.value, "Helvetica-Bold", 9) > room:
+                    out.append(c.value)
+    return out
+
+
+def test_the_workbook_s_long_texts_are_printed_whole_within_the_page(issued, tmp_path):
+    """The payment block, the VAT mention and the VAT in the national currency were written as
+    one cell each, running to the right over the empty cells: a text longer than the page's
+    width (a credit note charging back a credit balance: "... unless that credit balance was not
+    yet refunded to you ...", 200 characters; the Art. 230 note of an invoice in GBP) was cut off
+    at the print area's edge. They continue on rows of their own, as the PDF wraps them."""
+    seller, invoices = issued
+    c001 = next(i for i in invoices.values() if i.customer_id == "C001")
+    balance = replace(credit_balance_invoice(c001), number="NW2026-000012")
+    note = negated(balance, "NWC2026-000002", date(2026, 12, 3), "Goodwill credit entered twice")
+    c006 = next(i for i in invoices.values() if i.customer_id == "C006")
+    mention = (
+        "Reverse charge: VAT to be accounted for by the recipient, Art. 196 Directive "
+        "2006/112/EC (Steuerschuldnerschaft des Leistungsempfängers, § 13b UStG)"
+    )
+    abroad = replace(c006, vat_mention=mention)
+    national = replace(
+        c001,
+        currency="GBP",
+        national_vat=NationalVat(
+            "EUR",
+            D("1.1507"),
+            date(2026, 10, 31),
+            D("626.49"),
+            "ECB euro "
+            "foreign exchange reference rate of 2026-10-30, published by the European Central Bank",
+        ),
+    )
+    for k, doc in enumerate((note, abroad, national)):
+        book = write_credit_note_workbook(doc, seller, tmp_path / f"{k}.xlsx")
+        assert overflowing_texts(book) == [], doc.number
+        cells = " ".join(
+            str(c.value)
+            for row in openpyxl.load_workbook(book).worksheets[0].iter_rows()
+            for c in row
+            if c.value is not None
+        )
+        texts = payment_lines(doc, seller) + [doc.vat_mention or "", national_vat_note(doc) or ""]
+        assert all(t in cells for t in texts), doc.number  # whole, on as many rows as it takes
