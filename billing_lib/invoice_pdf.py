@@ -330,10 +330,29 @@ def write_invoice_pdf(inv: Invoice, seller: Seller, path: Path, logo: Path | Non
     return Path(path)
 
 
+#: Room kept between the footer's text and its page number.
+FOOTER_GAP = 6 * mm
+
+
+def footer_text(name: str, document: str, width: float, size: float = 7) -> str:
+    """``Northwind B.V. - Invoice NW2026-000001``, the seller's name cut short with an ellipsis
+    where the whole would be wider than ``width`` (points, at ``size``): a name of more than about
+    120 characters ran under the footer's "Page 1 of 1". The document's number is kept whole;
+    the name is printed whole at the top of the first page."""
+    _fonts()
+    tail = f" - {document}"
+    if pdfmetrics.stringWidth(name + tail, FONT, size) <= width:
+        return name + tail
+    cut = name
+    while cut and pdfmetrics.stringWidth(cut.rstrip(" ,;-") + "…" + tail, FONT, size) > width:
+        cut = cut[:-1]
+    return cut.rstrip(" ,;-") + "…" + tail
+
+
 class _NumberedCanvas(canvas.Canvas):
     """A canvas that prints "Page n of N" in every footer (the pages are kept until saved)."""
 
-    def __init__(self, *args: Any, footer: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, footer: tuple[str, str] = ("", ""), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
         self._footer = footer
@@ -344,11 +363,13 @@ class _NumberedCanvas(canvas.Canvas):
 
     def save(self) -> None:
         total = len(self._pages)
+        pages = pdfmetrics.stringWidth(f"Page {total} of {total}", FONT, 7)
+        footer = footer_text(*self._footer, WIDTH - pages - FOOTER_GAP)
         for state in self._pages:
             self.__dict__.update(state)
             self.setFont(FONT, 7)
             self.setFillGray(0.35)
-            self.drawString(LEFT, BOTTOM - 9 * mm, self._footer)
+            self.drawString(LEFT, BOTTOM - 9 * mm, footer)
             self.drawRightString(
                 PAGE_W - RIGHT,
                 BOTTOM - 9 * mm,
@@ -371,7 +392,7 @@ class _Document:
             pagesize=(PAGE_W, PAGE_H),
             invariant=1,
             pageCompression=1,
-            footer=f"{seller.name} - {kind} {inv.number}",
+            footer=(seller.name, f"{kind} {inv.number}"),
         )
         stamp = created.strftime("D:%Y%m%d%H%M%S+00'00'")
         self.canvas.setDateFormatter(lambda *_: stamp)

@@ -20,6 +20,7 @@ from billing_lib.invoice_model import national_vat_note, payment_terms_text, ref
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
 from billing_lib.postal_addresses import postal_lines
+from billing_lib.print_pages import MARGINS, ROW, page_breaks, page_height, wrapped_height
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
 
 #: Widths of the invoice sheet's columns: description, quantity, unit, unit price, VAT, amount.
@@ -31,18 +32,32 @@ DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
 BUYER_CHARACTERS = sum(COLUMN_WIDTHS[:3]) - 2
 #: Characters of the seller's name (bold, 14 pt) that fit left of the title (columns A to D).
 SELLER_CHARACTERS = 50
+#: Characters of a line's description (Arial 9) that column A holds on one row of its wrapped text.
+DESCRIPTION_CHARACTERS = 60
+#: Characters of a text written from column A that fit the print area (columns A to F) in the
+#: sheet's Arial 9: the payment block, the VAT mention, the VAT in the national currency.
+TEXT_CHARACTERS = 100
+#: Characters of the seller's name that the footer (8 pt) holds left of "Page n of N".
+FOOTER_CHARACTERS = 80
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
     """The printable invoice (or credit note) on ``ws``; ``seller`` is the seller block as
     printed (a credit note prints the corrected invoice's)."""
-    _page_setup(ws, inv, seller, column_widths(inv))
+    widths = column_widths(inv)
+    _page_setup(ws, inv, seller, widths)
     row = _parties(ws, inv, seller, fmt)
     row, cells = _lines(ws, row, inv, fmt)
+    summary = row
+    # the seller's name in 14 pt, beside the title in 16 pt
+    cells.tall |= dict.fromkeys(range(len(_seller_name(seller.name))), 18.75) | {0: 21.0}
     row, vat_rows = _vat_summary(ws, row, inv, cells.rows_by_rate, fmt)
     row = _totals(ws, row, inv, cells.subtotal_rows, vat_rows, fmt)
-    row = _payment(ws, row, inv, seller, fmt)
+    cells.kept.update(range(summary + 1, row - 1))  # the VAT summary and totals on one page
+    row = _payment(ws, row, inv, seller, fmt, cells)
     ws.print_area(0, 0, row, AMOUNT)
+    heights = [cells.tall.get(r, ROW) for r in range(row + 1)]
+    ws.set_h_pagebreaks(page_breaks(heights, cells.kept, page_height(widths)))
 
 
 def column_widths(inv: Invoice) -> tuple[int, ...]:
@@ -81,12 +96,23 @@ def _page_setup(ws: Any, inv: Invoice, seller: Seller, widths: tuple[int, ...]) 
     ws.set_paper(9)  # A4
     ws.set_portrait()
     ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.7)
+    ws.set_margins(**MARGINS)
     ws.center_horizontally()
     ws.hide_gridlines(2)
-    ws.set_footer(f"&L&8{seller.name} - {inv.number}&R&8Page &P of &N")
+    ws.set_footer(f"&L&8{footer_name(seller.name)} - {inv.number}&R&8Page &P of &N")
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
+
+
+def footer_name(name: str) -> str:
+    """The seller's name as the footer's text: cut short with an ellipsis after
+    ``FOOTER_CHARACTERS`` (a longer one ran under "Page 1 of 1", and a footer of more than 255
+    characters is dropped by Excel), each ``&`` doubled (Excel reads ``&T`` in "AT&T" as the time
+    of printing, and drops the ``&`` of "Jansen & Zn.")."""
+    if len(name) > FOOTER_CHARACTERS:
+        cut = textwrap.shorten(name, FOOTER_CHARACTERS, placeholder="…")
+        name = cut if cut != "…" else name[: FOOTER_CHARACTERS - 1] + "…"  # one long word
+    return name.replace("&", "&&")
 
 
 # -- parties -------------------------------------------------------------------------------------
@@ -124,8 +150,7 @@ def _detail(ws: Any, row: int, label: str, value: Any, f: Any, fmt: InvoiceForma
 
 def _seller_lines(seller: Seller, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
     """The seller block; a long name on rows of its own (it ran into the title's cell)."""
-    name = textwrap.wrap(seller.name, SELLER_CHARACTERS, break_on_hyphens=False) or [seller.name]
-    lines: list[tuple[str, Any]] = [(part, fmt.seller) for part in name]
+    lines: list[tuple[str, Any]] = [(part, fmt.seller) for part in _seller_name(seller.name)]
     lines += [(a, fmt.text) for a in seller_address(seller)]
     lines.append((f"VAT {seller.vat_number}", fmt.text))
     if seller.chamber_of_commerce:
@@ -148,6 +173,11 @@ REGISTRATION_LABELS = {
     "GB": "Company no.",
 }
 REGISTRATION = "Company registration no."
+
+
+def _seller_name(name: str) -> list[str]:
+    """The seller's name on rows of ``SELLER_CHARACTERS`` at most."""
+    return textwrap.wrap(name, SELLER_CHARACTERS, break_on_hyphens=False) or [name]
 
 
 def registration_text(seller: Seller) -> str:
@@ -208,6 +238,10 @@ class _LineCells:
 
     subtotal_rows: list[int] = field(default_factory=list)
     rows_by_rate: dict[Decimal, list[int]] = field(default_factory=dict)
+    #: Printed heights (points) of the rows taller than ``print_pages.ROW``, and the rows a page
+    #: may not begin with (``print_pages.page_breaks``).
+    tall: dict[int, float] = field(default_factory=dict)
+    kept: set[int] = field(default_factory=set)
 
 
 def _lines(ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats) -> tuple[int, _LineCells]:
@@ -240,7 +274,9 @@ def _section(
     for r, line in zip(rows, lines, strict=True):
         _line(ws, r, line, fmt)
         cells.rows_by_rate.setdefault(line.vat_rate, []).append(r)
+        cells.tall[r] = wrapped_height(line.description, DESCRIPTION_CHARACTERS)
     row = rows[-1] + 1
+    cells.kept.update((rows[0], row))  # the heading with the first line, the subtotal with the last
     ws.write_string(row, 4, "Subtotal", fmt.sub_label)
     subtotal = sum((line.amount for line in lines), ZERO)
     _rounded(
@@ -335,34 +371,38 @@ def _totals(
     _rounded(
         ws, row, AMOUNT, vat_times_rate, national.currency, fmt.national_money, national.amount
     )
-    ws.write_string(row + 1, 0, national_vat_note(inv) or "", fmt.text)
-    return row + 3
+    return _text_rows(ws, row + 1, national_vat_note(inv) or "", fmt.text) + 1
 
 
 # -- payment -------------------------------------------------------------------------------------
 
 
-def _payment(ws: Any, row: int, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> int:
-    """The VAT mention (reverse charge, export) and the payment block; the last row written."""
+def _payment(
+    ws: Any, row: int, inv: Invoice, seller: Seller, fmt: InvoiceFormats, cells: _LineCells
+) -> int:
+    """The VAT mention (reverse charge, export) and the payment block (on one page: ``cells``
+    keeps its rows with its heading); the last row written."""
     if inv.vat_mention:
-        ws.set_row(row, 24)
-        ws.write_string(row, 0, inv.vat_mention, fmt.mention)
-        row += 1
+        row = _text_rows(ws, row, inv.vat_mention, fmt.mention)
     if inv.show_buyer_vat_number and inv.buyer.vat_number and inv.vat_mention:
-        ws.write_string(
-            row,
-            0,
-            f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}",
-            fmt.text,
-        )
-        row += 1
+        supplier = f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}"
+        row = _text_rows(ws, row, supplier, fmt.text)
     row += 1
     ws.write_string(row, 0, "Payment", fmt.bold)
-    row += 1
+    start = row + 1
     for text in payment_lines(inv, seller):
-        ws.write_string(row, 0, text, fmt.text)
-        row += 1
+        row = _text_rows(ws, row + 1, text, fmt.text) - 1
+    cells.kept.update(range(start, row + 1))
     return row
+
+
+def _text_rows(ws: Any, row: int, text: str, f: Any) -> int:
+    """``text`` from column A, on rows of ``TEXT_CHARACTERS`` at most (a longer text ran over the
+    print area's right edge and was cut off there); the next free row."""
+    parts = textwrap.wrap(text, TEXT_CHARACTERS, break_on_hyphens=False) or [text]
+    for i, part in enumerate(parts):
+        ws.write_string(row + i, 0, part, f)
+    return row + len(parts)
 
 
 def payment_lines(inv: Invoice, seller: Seller) -> list[str]:

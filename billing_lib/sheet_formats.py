@@ -134,7 +134,7 @@ class InvoiceFormats:
         self.places = decimal_places(currency)
         self.total_label = f(bold=True, font_size=10, align="right")
         self.sub_label = f(bold=True, align="right")
-        self.mention = f(italic=True, bold=True, text_wrap=True)
+        self.mention = f(italic=True, bold=True)  # on rows of its own where long
         if national:  # only then, so other workbooks keep their styles as they were
             self.national_money = f(num_format=money_format(national), bold=True)
             self.rate = f(num_format="0.0000######")

@@ -19,6 +19,7 @@ from typing import Any
 
 import xlsxwriter
 
+from billing_lib.invoice_sheet import footer_name
 from billing_lib.invoices import Invoice
 from billing_lib.row_worksheet import Column, RowWorksheet
 from billing_lib.sheet_formats import InvoiceFormats, sheet_name
@@ -51,9 +52,23 @@ def write_usage_sheets(
             else f"Usage {known.name if known else vendor.vendor}"
         )
         if usage.summarised:
-            _summary_sheet(wb, vendor, inv.currency, title, detail_name, fmt, used)
+            ws = _summary_sheet(wb, vendor, inv.currency, title, detail_name, fmt, used)
+            _print_setup(ws, 1, inv)
         else:
-            _detail_sheets(wb, vendor.rows, inv.currency, title, fmt, used)
+            for ws in _detail_sheets(wb, vendor.rows, inv.currency, title, fmt, used):
+                _print_setup(ws, 0, inv)
+
+
+def _print_setup(ws: Any, header_row: int, inv: Invoice) -> None:
+    """A4 landscape (the sheets are wide), one page wide, the header row on every page and a
+    footer naming the invoice, the sheet and the page: without a page setup a printed usage sheet
+    ran over several pages side by side, its header on the first page only."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.repeat_rows(header_row)
+    ws.set_footer(f"&L&8{footer_name(inv.seller.name)} - {inv.number} - &A&R&8Page &P of &N")
 
 
 def _usage_header(
@@ -97,9 +112,10 @@ def _detail_sheets(
     title: str,
     fmt: InvoiceFormats,
     used: set[str],
-) -> None:
-    """Every rated line of one vendor; beyond MAX_DETAIL_ROWS the lines continue on another
-    sheet."""
+) -> list[RowWorksheet]:
+    """Every rated line of one vendor, on the sheets returned; beyond MAX_DETAIL_ROWS the lines
+    continue on another sheet."""
+    sheets = []
     for start in range(0, len(rows), MAX_DETAIL_ROWS):
         chunk = rows[start : start + MAX_DETAIL_ROWS]
         ws = wb.add_worksheet(sheet_name(title, used), worksheet_class=RowWorksheet)
@@ -109,6 +125,8 @@ def _detail_sheets(
         for row, values in enumerate(chunk, start=1):
             write(row, values)
         ws.autofilter(0, 0, len(chunk), len(DETAIL_COLUMNS) - 1)
+        sheets.append(ws)
+    return sheets
 
 
 #: Excel's day 0 (day 1 is 1900-01-01), and the first day after the 29 February 1900 its
@@ -164,7 +182,7 @@ def _summary_sheet(
     detail_name: str,
     fmt: InvoiceFormats,
     used: set[str],
-) -> None:
+) -> RowWorksheet:
     """One vendor's rated lines summarised per ``USAGE_GROUP`` (or without the resource, counting
     the resources, where that would give more than ``usage_detail_max_lines`` rows). A note above
     the header names the file with every line."""
@@ -189,3 +207,4 @@ def _summary_sheet(
     for row, values in enumerate(rows, start=2):
         write(row, values)
     ws.autofilter(1, 0, len(rows) + 1, len(columns) - 1)
+    return ws

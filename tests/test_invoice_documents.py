@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import itertools
 import json
 import shutil
 import unicodedata
@@ -25,7 +26,7 @@ from billing_lib import run
 from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_files import invoice_from_record, invoice_record
-from billing_lib.invoice_model import country_name, negated
+from billing_lib.invoice_model import NationalVat, country_name, national_vat_note, negated
 from billing_lib.invoice_pdf import (
     PLAIN,
     _drawable,
@@ -1117,3 +1118,168 @@ def test_a_credit_note_names_the_credited_invoice_by_number_and_issue_date(issue
     )
     assert schema_errors(data) == [] and fatal_rules(data) == [] and peppol_findings(data) == []
     assert "refers_to_date" not in invoice_record(inv)  # an invoice's record is as before
+
+
+VERY_LONG_SELLER = (
+    "Northwind Cloud Infrastructure, Managed Hosting and Software Licensing Services Europe "
+    "B.V. (trading as Northwind Cloud Benelux, Utrecht branch)"
+)
+
+
+@pytest.mark.parametrize("kind", ["invoice", "credit_note"])
+def test_a_very_long_seller_name_in_the_footer_stays_clear_of_the_page_number(
+    issued, tmp_path, kind
+):
+    """A seller name of more than about 120 characters ran under "Page 1 of 1" in the PDF's
+    footer: the footer's name is cut short (with an ellipsis) left of the page number, and the
+    document's number stays in it."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    seller = seller.model_copy(update={"name": VERY_LONG_SELLER})
+    if kind == "credit_note":
+        inv = negated(inv, "NWC2026-000002", inv.issue_date, None)
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    boxes = drawn_boxes(pdf)
+    page = next(b for b in boxes if b[3] == "Page 1 of 1")
+    [footer] = [b for b in boxes if b is not page and abs(b[2] - page[2]) < 1]
+    assert footer[1] < page[0] - 5, (footer, page)  # clear of "Page 1 of 1", with a gap
+    assert footer[3].endswith(inv.number) and footer[3].startswith("Northwind Cloud")
+    assert "…" in footer[3]
+    assert squeezed(VERY_LONG_SELLER) in squeezed(pdf_text(pdf))  # whole at the top
+
+
+def raw_footer(book: Path) -> str:
+    """The invoice sheet's footer as the file stores it (Excel's codes: &L, &P, && ...)."""
+    import zipfile
+
+    with zipfile.ZipFile(book) as z:
+        xml = etree.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    [footer] = xml.iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}oddFooter")
+    return footer.text or ""
+
+
+@pytest.mark.parametrize(
+    ("name", "left"),
+    [
+        ("Jansen & Zn. AT&T Cloud B.V.", "Jansen && Zn. AT&&T Cloud B.V."),
+        (
+            VERY_LONG_SELLER,
+            "Northwind Cloud Infrastructure, Managed Hosting and Software Licensing Services…",
+        ),
+    ],
+)
+def test_the_workbook_footer_prints_the_seller_s_name_as_written_clear_of_the_page_number(
+    issued, tmp_path, name, left
+):
+    """The workbook's footer took the seller's name as Excel codes: "AT&T" printed the time of
+    printing after "AT" and "Jansen & Zn." lost its ampersand (a literal & is && in a footer);
+    a name of more than about 120 characters ran under "Page 1 of 1" (over 255 characters in
+    all Excel drops the footer). The name is cut short where long, as in the PDF."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    book = tmp_path / "note.xlsx"
+    seller = seller.model_copy(update={"name": name})
+    write_credit_note_workbook(replace(inv, kind="credit_note", refers_to="NW1"), seller, book)
+    assert raw_footer(book) == f"&L&8{left} - {inv.number}&R&8Page &P of &N"
+
+
+def test_the_workbook_s_pages_keep_a_group_heading_with_its_first_line(issued, tmp_path):
+    """The printed workbook broke its pages wherever a page was full (Excel's automatic breaks):
+    a product group's heading could end a page, its lines on the next, where the PDF keeps them
+    together. Its pages now break before the heading (and never between a group's last line and
+    its subtotal), each page holding no more rows than an A4 page prints at the sheet's scale."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    filler = replace(
+        inv.lines[0], product_group="a", heading="Group A heading", description="EC2 hours"
+    )
+    tall = replace(
+        filler,
+        product_group="b",
+        heading="Group B heading",
+        description="Amazon Elastic Compute Cloud running Linux on demand " * 3 + "end",
+    )
+    headings = {"Group A heading", "Group B heading", "VAT summary", "Payment"}
+    for k in (*range(26, 34), 110):  # the filler moves group B over the foot of page 1
+        lines = (*[filler] * k, tall, replace(tall, description="last of B"))
+        note = replace(inv, lines=lines, kind="credit_note", refers_to="NW1")
+        book = tmp_path / f"{k}.xlsx"
+        write_credit_note_workbook(note, seller, book)
+        ws = openpyxl.load_workbook(book).worksheets[0]
+        starts = [b.id for b in ws.row_breaks.brk]  # 0-based: the row each new page begins with
+        assert starts, k  # a long invoice's pages are broken where the sheet says
+        widths = [ws.column_dimensions[c].width for c in "ABCDEF"]
+        scale = min(1, (595.28 - 1.1 * 72) / sum((int(w * 7 + 0.5) + 5) * 0.75 for w in widths))
+        rows_per_page = (841.89 - 1.3 * 72) / int(scale * 100) * 100 / 15
+        bounds = [0, *starts, ws.max_row]
+        for first, end in itertools.pairwise(bounds):
+            texts = [
+                (ws.cell(r, 1).value, ws.cell(r, 5).value)
+                for r in range(first + 1, end + 1)
+                if ws.cell(r, 1).value or ws.cell(r, 5).value
+            ]
+            assert end - first + (first > 0) <= rows_per_page, (k, first, end)
+            if end < ws.max_row:
+                assert texts[-1][0] not in headings, (k, texts[-2:])
+            assert texts[0][1] != "Subtotal", (k, texts[:2])
+
+
+def overflowing_texts(book: Path) -> list[str]:
+    """The invoice sheet's texts that run past its print area's right edge (column F) when
+    printed: each string in the sheet's Arial 9 (metrically Helvetica; bold, the wider, for all)
+    from its cell's left edge, against the columns' width in points."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.print_pages import column_points
+
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    widths = [column_points(ws.column_dimensions[c].width) for c in "ABCDEF"]
+    out = []
+    for row in ws.iter_rows(max_col=6):
+        for c in row:
+            if c.data_type == "s" and not c.alignment.wrap_text and c.font.sz == 9:
+                room = sum(widths[c.column - 1 :]) - 4  # the cell's padding
+                if pdfmetrics.stringWidth(c.value, "Helvetica-Bold", 9) > room:
+                    out.append(c.value)
+    return out
+
+
+def test_the_workbook_s_long_texts_are_printed_whole_within_the_page(issued, tmp_path):
+    """The payment block, the VAT mention and the VAT in the national currency were written as
+    one cell each, running to the right over the empty cells: a text longer than the page's
+    width (a credit note charging back a credit balance: "... unless that credit balance was not
+    yet refunded to you ...", 200 characters; the Art. 230 note of an invoice in GBP) was cut off
+    at the print area's edge. They continue on rows of their own, as the PDF wraps them."""
+    seller, invoices = issued
+    c001 = next(i for i in invoices.values() if i.customer_id == "C001")
+    balance = replace(credit_balance_invoice(c001), number="NW2026-000012")
+    note = negated(balance, "NWC2026-000002", date(2026, 12, 3), "Goodwill credit entered twice")
+    c006 = next(i for i in invoices.values() if i.customer_id == "C006")
+    mention = (
+        "Reverse charge: VAT to be accounted for by the recipient, Art. 196 Directive "
+        "2006/112/EC (Steuerschuldnerschaft des Leistungsempfängers, § 13b UStG)"
+    )
+    abroad = replace(c006, vat_mention=mention)
+    national = replace(
+        c001,
+        currency="GBP",
+        national_vat=NationalVat(
+            "EUR",
+            D("1.1507"),
+            date(2026, 10, 31),
+            D("626.49"),
+            "ECB euro "
+            "foreign exchange reference rate of 2026-10-30, published by the European Central Bank",
+        ),
+    )
+    for k, doc in enumerate((note, abroad, national)):
+        book = write_credit_note_workbook(doc, seller, tmp_path / f"{k}.xlsx")
+        assert overflowing_texts(book) == [], doc.number
+        cells = " ".join(
+            str(c.value)
+            for row in openpyxl.load_workbook(book).worksheets[0].iter_rows()
+            for c in row
+            if c.value is not None
+        )
+        texts = payment_lines(doc, seller) + [doc.vat_mention or "", national_vat_note(doc) or ""]
+        assert all(t in cells for t in texts), doc.number  # whole, on as many rows as it takes

@@ -631,3 +631,25 @@ def test_a_long_buyer_name_and_address_line_are_on_rows_of_their_own(tmp_path):
     parts = [p for p in column[start : column.index("Description")] if p]
     assert name in " ".join(parts) and street in " ".join(parts)
     assert all(len(p) <= BUYER_CHARACTERS for p in parts), parts
+
+
+@pytest.mark.parametrize(("limit", "header_row"), [("1000", 1), ("44", 2)])
+def test_the_usage_sheets_print_on_a4_landscape_one_page_wide_with_their_header_on_each_page(
+    tmp_path, limit, header_row
+):
+    """The usage sheets had no page setup: printed, their 15 columns ran over several pages
+    side by side, on the printer's default paper, the header row only on the first page and no
+    footer saying whose invoice a page belongs to. They print as the invoice sheet does: A4,
+    landscape (they are wide), one page wide, the header row on every page, a footer with the
+    invoice number, the sheet's name and the page."""
+    con, [inv], invoicing = make(tmp_path, big_rows(), with_limit(tmp_path, limit))
+    [path, *_] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets[1:]:
+        assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "landscape", ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1)
+        assert ws.page_setup.fitToHeight == 0
+        assert ws.print_title_rows == f"${header_row}:${header_row}", ws.title
+        footer = ws.oddFooter
+        assert inv.number in footer.left.text and "&A" in footer.left.text, ws.title
+        assert footer.right.text == "Page &P of &N"

@@ -1,0 +1,73 @@
+"""Where the printed invoice sheet's pages break: manual page breaks that keep a product group's
+heading with its first line and a subtotal with the line above it, as the PDF does.
+
+Excel and LibreOffice break a sheet's pages where a page is full, whatever the rows hold: a
+group's heading could end a page with its lines on the next one. A sheet can only say where
+pages break (``set_h_pagebreaks``), not which rows stay together, so the breaks are placed here,
+from the rows' heights as printed: A4 with the sheet's margins, scaled to fit one page wide
+(``fit_scale``), a page filled to ``FILL`` of its height at most, so that the row heights
+estimated here (a wrapped description, Excel's own row heights) leave the spreadsheet no cause
+for a break of its own before ours.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+#: A4 in points, and the invoice sheet's margins (inches, as ``set_margins`` takes them).
+A4_WIDTH, A4_HEIGHT = 595.28, 841.89
+MARGINS = {"left": 0.6, "right": 0.5, "top": 0.6, "bottom": 0.7}
+#: A row's height (points) as Excel gives it without a height of its own (Calibri 11, the
+#: workbook's default font), and a wrapped line's in the sheet's Arial 9.
+ROW, WRAPPED_LINE = 15.0, 12.0
+#: The share of a page the breaks fill at most: the heights here are estimates.
+FILL = 0.9
+
+
+def column_points(width: float) -> float:
+    """A column of ``width`` characters in points (Excel: 7 pixels a character of Calibri 11 and
+    5 of padding, 0.75 point a pixel)."""
+    return (math.floor(width * 7 + 0.5) + 5) * 0.75
+
+
+def fit_scale(widths: Sequence[float]) -> float:
+    """The scale (at most 1) at which ``fit_to_pages(1, 0)`` prints columns of ``widths``
+    (characters) one A4 page wide: a whole percent, as Excel sets it."""
+    printable = A4_WIDTH - (MARGINS["left"] + MARGINS["right"]) * 72
+    return min(100, math.floor(100 * printable / sum(map(column_points, widths)))) / 100
+
+
+def page_height(widths: Sequence[float]) -> float:
+    """The rows' height (points, unscaled) the breaks put on one A4 page at most."""
+    printable = A4_HEIGHT - (MARGINS["top"] + MARGINS["bottom"]) * 72
+    return FILL * printable / fit_scale(widths)
+
+
+def wrapped_height(text: str, characters: int) -> float:
+    """The height of a row whose wrapped cell holds ``text`` in a column of about ``characters``
+    characters of the sheet's Arial 9 (Excel fits a wrapped row's height to its lines)."""
+    lines = max(1, math.ceil(len(text) / characters))
+    return max(ROW, lines * WRAPPED_LINE)
+
+
+def page_breaks(
+    heights: Sequence[float], kept: set[int], page: float, repeated: float = ROW
+) -> list[int]:
+    """The rows (0-based) a new page begins with, for rows of ``heights`` (points) on pages of
+    ``page`` points; each page after the first also prints the repeated header row
+    (``repeated``). A page does not begin with a row of ``kept`` (a group's first line: its
+    heading would end the page above; a subtotal): the break comes before the nearest row above
+    it that may begin a page. Rows kept together over more than a page break where the page is
+    full."""
+    breaks: list[int] = []
+    start, used, r = 0, 0.0, 0
+    while r < len(heights):
+        if used + heights[r] <= page or r == start:
+            used += heights[r]
+            r += 1
+            continue
+        b = next((x for x in range(r, start, -1) if x not in kept), r)
+        breaks.append(b)
+        start, used, r = b, repeated, b
+    return breaks
