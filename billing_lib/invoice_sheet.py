@@ -20,7 +20,14 @@ from billing_lib.invoice_model import national_vat_note, payment_terms_text, ref
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
 from billing_lib.postal_addresses import postal_lines
-from billing_lib.print_pages import MARGINS, ROW, page_breaks, page_height, wrapped_height
+from billing_lib.print_pages import (
+    MARGINS,
+    ROW,
+    fit_scale,
+    page_breaks,
+    page_height,
+    wrapped_height,
+)
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
 
 #: Widths of the invoice sheet's columns: description, quantity, unit, unit price, VAT, amount.
@@ -95,7 +102,9 @@ def _page_setup(ws: Any, inv: Invoice, seller: Seller, widths: tuple[int, ...]) 
     """A4 portrait, one page wide, no gridlines, the number and page in the footer."""
     ws.set_paper(9)  # A4
     ws.set_portrait()
-    ws.fit_to_pages(1, 0)
+    # one page wide by a scale of its own, not ``fit_to_pages``: Excel ignores a sheet's manual
+    # page breaks (``print_pages.page_breaks``) when it fits the sheet to pages
+    ws.set_print_scale(round(fit_scale(widths) * 100))
     ws.set_margins(**MARGINS)
     ws.center_horizontally()
     ws.hide_gridlines(2)

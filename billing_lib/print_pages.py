@@ -32,8 +32,9 @@ def column_points(width: float) -> float:
 
 
 def fit_scale(widths: Sequence[float]) -> float:
-    """The scale (at most 1) at which ``fit_to_pages(1, 0)`` prints columns of ``widths``
-    (characters) one A4 page wide: a whole percent, as Excel sets it."""
+    """The scale (at most 1) at which columns of ``widths`` (characters) print one A4 page wide:
+    a whole percent, as Excel takes it. The invoice sheet prints at this scale rather than
+    "fit to one page wide", under which Excel ignores manual page breaks."""
     printable = A4_WIDTH - (MARGINS["left"] + MARGINS["right"]) * 72
     return min(100, math.floor(100 * printable / sum(map(column_points, widths)))) / 100
 

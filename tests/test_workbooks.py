@@ -13,8 +13,10 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from billing_lib.errors import ParameterError
+from billing_lib.invoice_sheet import column_widths
 from billing_lib.invoices import build_invoices, load_invoicing, write_invoice_data
 from billing_lib.numbering import open_register
+from billing_lib.print_pages import fit_scale
 from billing_lib.workbooks import write_workbooks
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, parameters_copy, setup
 from tests.workbook_formulas import evaluate, formulas, label_cell, shown
@@ -56,9 +58,10 @@ def test_the_invoice_sheet_prints_on_a4_and_its_formulas_give_the_stored_totals(
     cached = openpyxl.load_workbook(path, data_only=True)
     ws, wsv = wb["Invoice"], cached["Invoice"]
     assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "portrait"
-    # fit to one page wide (1 is the file format's default, so it is left out), any number high
-    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1)
-    assert ws.page_setup.fitToHeight == 0 and ws.print_area
+    # one page wide by a print scale, not "fit to": Excel ignores manual page breaks under it
+    assert not (ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage)
+    assert ws.page_setup.scale == round(fit_scale(column_widths(inv)) * 100) <= 100
+    assert ws.print_area
 
     written = formulas(ws)
     assert len(written) == 8  # 3 subtotals, VAT base and amount, net, VAT, total
