@@ -16,10 +16,11 @@ from billing_lib.errors import RunError
 
 
 def _held_by_another(output: Path) -> int:
-    """The lock of ``output`` taken through a file description of its own (as another process
-    would hold it), its text not written yet; the descriptor, to close."""
-    fd = os.open(output / locking.LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    """The lock of ``output`` (the folder) taken through a file description of its own (as
+    another process would hold it), its text not written yet; the descriptor, to close."""
+    fd = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    (output / locking.LOCK_FILE).touch()
     return fd
 
 
@@ -49,3 +50,34 @@ def test_a_lock_whose_holder_never_says_who_it_is_is_refused_as_unknown(tmp_path
     lock = locking.acquire(tmp_path)  # free again once its holder let go
     assert lock.current
     lock.release()
+
+
+def _refused_elsewhere(output: Path) -> None:
+    """``locking.acquire`` as another process asks: this process's own lock put out of sight."""
+    key = output.resolve()
+    mine = locking._HELD.pop(key)
+    try:
+        locking.acquire(output)
+    finally:
+        locking._HELD[key] = mine
+
+
+def test_the_holder_writes_its_text_again_when_the_lock_file_was_deleted(tmp_path):
+    """A clean-up deleted ``.billing.lock`` while a run held the folder: the holder writes its
+    text again when it checks its lock (before numbering and publishing), so a run refused from
+    then on names it."""
+    lock = locking.acquire(tmp_path, "billing run --period 2026-11")
+    try:
+        (tmp_path / locking.LOCK_FILE).unlink()
+        with pytest.raises(RunError, match="another billing run .*: holder unknown: its text"):
+            _refused_elsewhere(tmp_path)
+        lock.check()
+        text = json.loads((tmp_path / locking.LOCK_FILE).read_text())
+        assert (text["run_id"], text["command"]) == (lock.run_id, "billing run --period 2026-11")
+        lock.note(staging=".staging-2026-11-0badf00d")
+        (tmp_path / locking.LOCK_FILE).unlink()
+        lock.note(kernel="started")
+        text = json.loads((tmp_path / locking.LOCK_FILE).read_text())
+        assert text["staging"] == ".staging-2026-11-0badf00d" and text["run_id"] == lock.run_id
+    finally:
+        lock.release()
