@@ -845,6 +845,29 @@ def test_a_run_changed_since_it_was_published_is_not_finalised(case_with_novembe
         finalise_published(out, "2026-12")
 
 
+def test_a_run_folder_that_cannot_be_written_is_named_by_billing_finalise(
+    case_with_november, capsys
+):
+    """Its ``FINALISED`` marker cannot be written (a read-only folder; a full disk alike):
+    ``billing finalise`` ended in a PermissionError's traceback, exit status 1. It names the file
+    and the way out; nothing is finalised, and once the folder is writable it finalises."""
+    out = case_with_november / "outputs"
+    before, said = published(out), content(out)
+    capsys.readouterr()
+    with read_only(out / "2026-11"):
+        assert cli.main(finalise(out)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {out / '2026-11' / 'FINALISED'}: the folder cannot be written (read-only or no "
+        "permission)"
+    ), err
+    assert "Nothing was finalised; the run folder is as it was" in err
+    assert "make it writable for this user" in err and "Traceback" not in err
+    assert published(out) == before and content(out) == said
+    assert not [p for p in (out / "2026-11").iterdir() if p.name.startswith(".")]
+    assert cli.main(finalise(out)) == 0
+
+
 @pytest.mark.parametrize(
     ("point", "kept"), [("finalise-begun", False), ("finalise-marker-written", True)]
 )
