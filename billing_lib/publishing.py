@@ -170,9 +170,10 @@ def writing_error(
     text = str(exc)
     file = getattr(exc, "filename", None) or duckdb_file(text) or where
     temporary = Path(tempfile.gettempdir()).resolve() in Path(file).resolve().parents
-    # a file of the staging folder is named as where it would have been published, and the
+    # a file of a staging folder is named as where it would have been published (``<period>``
+    # of a run, ``corrections/<number>`` of a credit note or reissued invoice), and the
     # temporary file of ``atomic_target`` as the file it was to replace
-    file = re.sub(r"\.staging-(\d{4}-\d{2})-[0-9a-f]+", r"\1", str(file))
+    file = re.sub(r"\.staging-([^/]+?)-[0-9a-f]{8}(?:-work)?(?=/|$)", r"\1", str(file))
     file = re.sub(r"(^|/)\.([^/]+)\.[0-9a-f]{12}\.tmp$", r"\1\2", file)
     reason = getattr(exc, "strerror", None) or text
     return RunError(

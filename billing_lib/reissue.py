@@ -41,6 +41,7 @@ from billing_lib.accounting_exports import (
     write_package_journals,
 )
 from billing_lib.corrections import (
+    NOT_ISSUED,
     holding_output,
     invoice_entry,
     invoice_folder,
@@ -62,7 +63,7 @@ from billing_lib.ledger import beancount_problems, sales_entry, write_beancount,
 from billing_lib.money import round_money
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
 from billing_lib.periods import month_days
-from billing_lib.publishing import checksums, package_versions
+from billing_lib.publishing import checksums, package_versions, writing
 from billing_lib.run_files import (
     CORRECTIONS,
     INVOICE_DATA,
@@ -214,8 +215,10 @@ def _reissue(
     # the register changes only under the lock this process holds: the numbers follow in order
     first, _ = register.reissue_number(replaced[0].entry.series, replaced[0].entry.invoice_number)
     numbers = [_following(first, k) for k in range(len(replaced))]
-    scratch = output / CORRECTIONS / f".staging-{secrets.token_hex(4)}-work"
-    scratch.mkdir(parents=True)
+    # named as the folder the first invoice becomes (``writing_error``); removed when killed
+    scratch = output / CORRECTIONS / f".staging-{first}-{secrets.token_hex(4)}-work"
+    with writing(scratch, NOT_ISSUED):  # a read-only corrections/: named (it was a traceback)
+        scratch.mkdir(parents=True)
     try:
         billed = _rate(scratch, periods[0], customers, reports, parameters, issued)
         for r in replaced:

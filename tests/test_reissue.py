@@ -37,6 +37,7 @@ from billing_lib.ubl import CBC, NS_INVOICE
 from billing_lib.widgets import MarginExplorer
 from tests.console_scripts import BEAN_CHECK
 from tests.notebook_project import PERIOD, REPO
+from tests.read_only import read_only
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 from tests.workbook_formulas import evaluate, label_cell
 
@@ -534,6 +535,30 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, corrected
     register = open_register(outputs / "invoice_register.sqlite")
     assert register.reissue_number("NW2026", ORIGINAL) == ("NW2026-000010", "NWC2026-000001")
     assert register.replacements_of(ORIGINAL) == []
+
+
+def test_a_corrections_folder_that_cannot_be_written_is_named_by_the_command(
+    outputs, corrected, capsys
+):
+    """``corrections/`` read-only (a full disk alike): ``billing reissue`` ended in a
+    PermissionError's traceback, exit status 1. It names the folder the invoice would be in and
+    the way out; no number is used."""
+    before = register_rows(outputs)
+    command = [
+        "reissue",
+        *("--output", str(outputs), "--invoice", ORIGINAL, "--issue-date", REISSUED.isoformat()),
+        *("--parameters", str(corrected), "--reports", str(REPORTS)),
+    ]
+    capsys.readouterr()
+    with read_only(outputs / "corrections"):
+        assert cli.main(command) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {outputs / 'corrections' / 'NW2026-000010'}: the folder cannot be written "
+        "(read-only or no permission)"
+    ), err
+    assert "Nothing was issued; no credit note or invoice number was used" in err
+    assert_nothing_reissued(outputs, before)
 
 
 def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
