@@ -18,7 +18,6 @@ import platform
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -39,6 +38,7 @@ from billing_lib.run_files import (
     marker_text,
     sha256s_of,
 )
+from billing_lib.scratch import in_scratch
 
 if TYPE_CHECKING:  # pandas only for a type: the `billing` commands start without it
     import pandas as pd
@@ -161,15 +161,16 @@ def writing_error(
     """A RunError for a failed write (disk full, file too large, read-only or forbidden folder)
     naming the file, what was left (``outcome``) and the way out, or None when ``exc`` is no such
     fault. ``where`` is named when the exception does not say which file. A file of the temporary
-    directory (the run's store, its rated lines until published) has its own way out
-    (``TMPDIR``)."""
+    directory (a file of the run's scratch folders: its store, its rated lines until published)
+    has its own way out (``TMPDIR``)."""
     fault = write_fault(exc)
     if fault is None:
         return None
     what, output_way, temporary_way = fault
     text = str(exc)
     file = getattr(exc, "filename", None) or duckdb_file(text) or where
-    temporary = Path(tempfile.gettempdir()).resolve() in Path(file).resolve().parents
+    # not any file of the temporary directory: an outputs folder may be in it too
+    temporary = in_scratch(file)
     # a file of a staging folder is named as where it would have been published (``<period>``
     # of a run, ``corrections/<number>`` of a credit note or reissued invoice), and the
     # temporary file of ``atomic_target`` as the file it was to replace
