@@ -14,6 +14,7 @@ import duckdb
 from billing_lib import review
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT
 from billing_lib.billed_reports import vendor_invoices
+from billing_lib.errors import RunError
 from billing_lib.importers import report_files
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
 from billing_lib.run_state import required
@@ -49,6 +50,56 @@ def unbilled_costs(con: duckdb.DuckDBPyConnection) -> list[dict]:
     )
 
 
+def reports_as_found(reports: Path) -> dict[str, tuple[int, int, int]]:
+    """Each report file of ``reports`` by name, with its inode, size and modification time: a
+    file written again since has others."""
+    found = {}
+    for path in report_files(reports):
+        st = path.stat()
+        found[path.name] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def check_reports_as_read(br: BillingRun, inputs: list[dict]) -> None:
+    """RunError when the reports folder is not as the run read it (``inputs``: its files now,
+    with sha256): a report changed, added or removed since the import (a sync or download
+    writing into the folder meanwhile). The manifest would record the sha256 of bytes the run
+    never read: ``billing reissue`` would take the new report for the one the month billed, and
+    a report added would be listed as billed, so the next month would refuse it. A report read
+    as one file is compared by the sha256 the import took of it; a zip (its members read) by
+    its inode, size and time."""
+    p = br.params
+    read = required(br.results.reports_read, "import_reports")
+    imported = {
+        Path(file).name: checksum
+        for file, checksum in br.con.execute("SELECT file, checksum FROM imports").fetchall()
+        if "!" not in Path(file).name  # a zip's member: the zip is compared
+    }
+    now = {str(i["file"]): str(i["sha256"]) for i in inputs}
+    problems = []
+    for name in sorted(set(read) | set(now)):
+        if name not in now:
+            problems.append(f"{name}: removed since the run read it")
+        elif name not in read:
+            problems.append(f"{name}: added since the run read the folder; not billed")
+        elif name in imported:
+            if imported[name] != now[name]:
+                problems.append(
+                    f"{name}: changed since the run read it (sha256 {imported[name][:16]}... "
+                    f"then, {now[name][:16]}... now)"
+                )
+        elif reports_as_found(p.reports).get(name) != read[name]:
+            problems.append(f"{name}: changed since the run read it (written again)")
+    if problems:
+        raise RunError(
+            f"{p.reports}: the reports folder changed while the run read it, so the invoices "
+            "bill the reports as they were read, not what the folder holds now:\n  - "
+            + "\n  - ".join(problems)
+            + "\nNothing was published and no invoice number was used. Run again once the "
+            "folder is complete (a sync or a download still under way?)"
+        )
+
+
 def write_manifest(folder: Path, manifest: dict) -> None:
     """``manifest`` as ``<folder>/manifest.json`` (dates, paths and decimals as text)."""
     (folder / MANIFEST).write_text(
@@ -60,6 +111,8 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
     """The contents of ``manifest.json`` (every file of ``folder`` but the manifest itself
     with its sha256)."""
     p = br.params
+    inputs = checksums(report_files(p.reports), p.reports)
+    check_reports_as_read(br, inputs)
     return {
         "period": p.period,
         "run_id": br.run_id,
@@ -75,7 +128,7 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
             "issue_date": p.issue_date,
             "currency": p.currency,
         },
-        "inputs": checksums(report_files(p.reports), p.reports),
+        "inputs": inputs,
         # each report's content once decompressed (a zip's members each): the same report
         # gzipped again is caught as billed by the later months (billed_reports)
         "input_contents": [{"file": f, "sha256": d} for f, d in p.report_contents],
