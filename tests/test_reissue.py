@@ -23,7 +23,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, cli, review
+from billing_lib import analysis, charts, cli, review, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -467,6 +467,31 @@ def test_other_reports_than_the_run_read_are_refused_naming_each(outputs, correc
     message = str(raised.value)
     assert f"{reports}: not the reports NW2026-000002 was billed from" in message
     assert "ms-invoice-reconciliation-G052026103.csv: missing" in message
+    assert f"{vmware.name}: differs from the file that run read" in message
+    assert_nothing_reissued(outputs, before)
+
+
+def test_a_report_changed_while_the_reissue_reads_it_is_refused(
+    outputs, corrected, tmp_path, monkeypatch
+):
+    """The reports checked against the finalised run's, then a report written into the folder
+    (a sync) before the reissue imported them: the invoice billed other bytes than the run read,
+    and its manifest recorded those of the folder when it was written. Compared again with what
+    the import read, it is refused naming the file; no folder is written, no number taken."""
+    reports = Path(shutil.copytree(REPORTS, tmp_path / "reports"))
+    vmware = next(reports.glob("vmware-*.csv"))
+    importing = run.BillingRun.import_reports
+
+    def written_meanwhile(br: run.BillingRun):  # checked already, not imported yet
+        vmware.write_bytes(vmware.read_bytes() + b"\n")
+        return importing(br)
+
+    monkeypatch.setattr(run.BillingRun, "import_reports", written_meanwhile)
+    before = register_rows(outputs)
+    with pytest.raises(RunError) as raised:
+        reissue_invoice(outputs, ORIGINAL, corrected, reports, REISSUED)
+    message = str(raised.value)
+    assert f"{reports}: not the reports NW2026-000002 was billed from" in message, message
     assert f"{vmware.name}: differs from the file that run read" in message
     assert_nothing_reissued(outputs, before)
 
