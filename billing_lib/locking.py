@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from billing_lib.errors import RunError
+from billing_lib.errors import RunError, write_fault
 from billing_lib.faults import pause_point
 
 LOCK_FILE = ".billing.lock"
@@ -140,16 +140,26 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
         folder_fd = os.open(key, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise RunError(f"{key}: the outputs folder cannot be opened ({exc.strerror})") from None
+    _lock_folder(key, folder_fd, wait)
+    fd = _holder_text(path, info, folder_fd)
+    lock = OutputLock(key, fd, run_id, info, folder_fd=folder_fd)
+    _HELD[key] = lock
+    return lock
+
+
+def _lock_folder(key: Path, folder_fd: int, wait: float) -> None:
+    """Take the flock of the open outputs folder ``folder_fd``, waiting up to ``wait`` seconds;
+    RunError naming the holder when another keeps it (``folder_fd`` closed then)."""
     deadline = time.monotonic() + max(0.0, float(wait))
     waiting = False
     while True:
         try:
             fcntl.flock(folder_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            return
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 os.close(folder_fd)
-                holder = describe_holder(path, HOLDER_TEXT_SECONDS)
+                holder = describe_holder(key / LOCK_FILE, HOLDER_TEXT_SECONDS)
                 waited = f" (waited {wait:g} s)" if wait else ""
                 raise RunError(
                     f"{key}: another billing run is using this outputs folder{waited}: {holder}. "
@@ -168,20 +178,36 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
                 "keeps two runs from writing it at once. Give the run an outputs folder on a "
                 "local file system (--output)"
             ) from None
+
+
+def _holder_text(path: Path, info: dict, folder_fd: int) -> int:
+    """The lock file ``path`` opened and ``info`` written into it, under the flock of
+    ``folder_fd``; RunError naming the file when it cannot be (``folder_fd`` closed then: the
+    lock is free again)."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        os.close(folder_fd)  # frees the lock
+        os.close(folder_fd)
         raise RunError(
-            f"{key}: the outputs folder cannot be written ({exc.strerror}): the lock file "
-            f"{LOCK_FILE} cannot be created there. Nothing was published; an earlier run folder is "
-            "as it was. Way out: make the folder exist and be writable for this user, or give the "
-            "run another output folder (--output)"
+            f"{path.parent}: the outputs folder cannot be written ({exc.strerror}): the lock "
+            f"file {LOCK_FILE} cannot be created there. Nothing was published; an earlier run "
+            "folder is as it was. Way out: make the folder exist and be writable for this user, "
+            "or give the run another output folder (--output)"
         ) from None
-    lock = OutputLock(key, fd, run_id, info, folder_fd=folder_fd)
-    _write_info(fd, info)
-    _HELD[key] = lock
-    return lock
+    try:
+        _write_info(fd, info)
+    except OSError as exc:  # a full disk, a file-size limit: named, not a traceback
+        os.close(fd)
+        os.close(folder_fd)
+        fault = write_fault(exc)
+        if fault is None:
+            raise
+        what, way, _ = fault
+        raise RunError(
+            f"{path}: {what} ({exc.strerror}): the lock's text cannot be written. Nothing was "
+            f"changed. Way out: {way}."
+        ) from None
+    return fd
 
 
 def check_held_for(output: Path, staging: Path) -> dict:

@@ -3,9 +3,11 @@ runs racing for the lock are in tests/test_bad_inputs_numbering.py."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -81,3 +83,39 @@ def test_the_holder_writes_its_text_again_when_the_lock_file_was_deleted(tmp_pat
         assert text["staging"] == ".staging-2026-11-0badf00d" and text["run_id"] == lock.run_id
     finally:
         lock.release()
+
+
+def test_a_full_disk_is_named_when_the_lock_is_taken(tmp_path):
+    """A full disk: taking the lock wrote the holder's text into ``.billing.lock`` and every
+    command (run, credit note, finalise) ended in OSError's traceback, "No space left on
+    device". The file is named, with the disk full and the way out; the lock is free again."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        out = disk / "outputs"
+        out.mkdir()
+        fill = os.open(disk / "fill", os.O_WRONLY | os.O_CREAT)
+        try:
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fill, b"\0" * 4096)
+        finally:
+            os.close(fill)
+        with pytest.raises(RunError) as err:
+            locking.acquire(out)
+        assert str(err.value).startswith(
+            f"{out / locking.LOCK_FILE}: the disk is full (No space left on device)"
+        ), err.value
+        assert "free space on that file system" in str(err.value)
+        assert locking.held(out) is None
+        (disk / "fill").unlink()
+        locking.acquire(out).release()  # free: nothing of the refused one held on
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], check=False)
