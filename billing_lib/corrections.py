@@ -276,6 +276,9 @@ def publish_correction(
             )
         if before_publish is not None:
             before_publish(staging)
+        lock = held(output)
+        if lock is not None:  # still the folder it locked
+            lock.check()
         register.begin_publishing(run_id, f"{CORRECTIONS}/{number}", plan)
         begun = True
         pause_point(f"{point}-publishing-begun")

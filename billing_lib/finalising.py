@@ -72,6 +72,7 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
             )
         numbers = tuple(sorted((manifest.get("numbering") or {}).get("numbers", {}).values()))
         register = Register(output / REGISTER)
+        lock.check()  # still the folder it locked
         register.begin_publishing(lock.run_id, period, {"kind": "finalise", "period": period})
         try:
             pause_point("finalise-begun")

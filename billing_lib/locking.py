@@ -56,14 +56,27 @@ class OutputLock:
     folder_fd: int = -1
 
     def check(self) -> None:
-        """RunError when this run no longer holds the lock. The holder's text is written again
-        when its file was deleted or replaced since (a clean-up of the folder), so that a run
-        refused from now on names the holder."""
+        """RunError when this run no longer holds the lock, or the folder at ``output`` is no
+        longer the one it locked (moved aside, another put in its place: a second run may hold
+        that one, and this run would write into it by its path). The holder's text is written
+        again when its file was deleted or replaced since (a clean-up of the folder), so that a
+        run refused from now on names the holder."""
         if not self.current:
             raise RunError(
                 f"{self.output}: this run (run id {self.run_id}) no longer holds the lock of the "
                 "outputs folder (it was released, or a newer run started in this process); start "
                 "the run again"
+            )
+        try:
+            same = os.path.samestat(os.fstat(self.folder_fd), os.stat(self.output))
+        except OSError:
+            same = False
+        if not same:
+            raise RunError(
+                f"{self.output}: the outputs folder was moved or replaced while this run (run id "
+                f"{self.run_id}) held it, so it is not the folder this run locked; nothing was "
+                "published and no invoice number recorded. Put the folder back, or start the run "
+                "again on the folder now there"
             )
         if self._reopen_text():
             _write_info(self.fd, self.info)

@@ -119,3 +119,25 @@ def test_a_full_disk_is_named_when_the_lock_is_taken(tmp_path):
         locking.acquire(out).release()  # free: nothing of the refused one held on
     finally:
         subprocess.run(["umount", "--lazy", str(disk)], check=False)
+
+
+def test_a_run_whose_outputs_folder_was_replaced_meanwhile_may_not_publish(tmp_path):
+    """The outputs folder moved aside and another put in its place (restored from a copy, an
+    archive step) while a run held it: a second run locks the new folder, and the first one, its
+    lock on the old folder, would have published into the new one by its path beside the second.
+    The holder checks before numbering and publishing that the folder is still the one it
+    locked."""
+    out = tmp_path / "outputs"
+    out.mkdir()
+    lock = locking.acquire(out, "billing run --period 2026-11")
+    try:
+        lock.check()  # still its folder
+        out.rename(tmp_path / "outputs-archived")
+        out.mkdir()
+        with pytest.raises(
+            RunError,
+            match=r"outputs: the outputs folder was moved or replaced while this run .* held it",
+        ):
+            lock.check()
+    finally:
+        lock.release()
