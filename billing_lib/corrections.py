@@ -66,7 +66,7 @@ from billing_lib.ledger import (
 from billing_lib.locking import OutputLock, held
 from billing_lib.money import ZERO
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order
-from billing_lib.publishing import checksums, package_versions
+from billing_lib.publishing import checksums, package_versions, writing
 from billing_lib.run_files import (
     CORRECTIONS,
     CREDIT_NOTE_DATA,
@@ -237,6 +237,10 @@ def _credited_original(
     return original
 
 
+#: What a credit note or reissued invoice that failed to write leaves, as its message says.
+NOT_ISSUED = "Nothing was issued; no credit note or invoice number was used."
+
+
 def publish_correction(
     output: Path,
     register: Register,
@@ -253,15 +257,18 @@ def publish_correction(
     (``recovery``). The folder and its files."""
     number = str(plan["number"])
     corrections = output / CORRECTIONS
-    corrections.mkdir(parents=True, exist_ok=True)
-    staging = corrections / f".staging-{secrets.token_hex(4)}"
+    # named as the folder it becomes (``writing_error``); removed by the next run when killed
+    staging = corrections / f".staging-{number}-{secrets.token_hex(4)}"
     target = corrections / number
     point = str(plan["kind"]).replace("_", "-")
     published: Path | None = None
     begun = False
     try:
-        staging.mkdir()
-        files = write(staging)
+        # a read-only corrections/ or a full disk: named, with the way out (it was a traceback)
+        with writing(staging, NOT_ISSUED):
+            corrections.mkdir(parents=True, exist_ok=True)
+            staging.mkdir()
+            files = write(staging)
         if target.exists():
             raise RunError(
                 f"{target} exists although the register never issued {number}; the register and "
@@ -269,6 +276,9 @@ def publish_correction(
             )
         if before_publish is not None:
             before_publish(staging)
+        lock = held(output)
+        if lock is not None:  # still the folder it locked
+            lock.check()
         register.begin_publishing(run_id, f"{CORRECTIONS}/{number}", plan)
         begun = True
         pause_point(f"{point}-publishing-begun")

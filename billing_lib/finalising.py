@@ -24,7 +24,7 @@ from pathlib import Path
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.numbering import Register
-from billing_lib.publishing import check_not_finalised
+from billing_lib.publishing import check_not_finalised, writing
 from billing_lib.run_files import (
     FINALISED_MARKER,
     MANIFEST,
@@ -34,6 +34,8 @@ from billing_lib.run_files import (
     read_manifest,
 )
 from billing_lib.run_parameters import check_period
+
+NOT_FINALISED = "Nothing was finalised; the run folder is as it was."
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,13 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
             )
         numbers = tuple(sorted((manifest.get("numbering") or {}).get("numbers", {}).values()))
         register = Register(output / REGISTER)
+        lock.check()  # still the folder it locked
         register.begin_publishing(lock.run_id, period, {"kind": "finalise", "period": period})
         try:
             pause_point("finalise-begun")
-            with atomic_target(folder / FINALISED_MARKER) as tmp:
+            # a read-only folder or a full disk: named, with the way out (it was a traceback)
+            marker = folder / FINALISED_MARKER
+            with writing(marker, NOT_FINALISED), atomic_target(marker) as tmp:
                 stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
                 tmp.write_text(f"finalised {stamp}\n", encoding="utf-8")
             pause_point("finalise-marker-written")

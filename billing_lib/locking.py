@@ -1,11 +1,15 @@
-"""One run at a time per outputs folder: an exclusive OS lock on ``<output>/.billing.lock``.
+"""One run at a time per outputs folder: an exclusive OS lock on the outputs folder itself.
 
 A billing run, ``billing credit-note`` and ``billing register rebuild`` hold the lock for their
 whole life; it guards the run folders, ``corrections/`` and the invoice register beside them. It
-is an ``fcntl.flock`` on the open file, so the operating system frees it when the process ends,
-``kill -9`` included: a killed run never leaves a stale lock. The file's text (pid, command, start
-time, run id) only serves the message a second run prints; the lock itself is the flock. The file
-stays in the folder (removing it would let two processes lock two different files).
+is an ``fcntl.flock`` on the open outputs folder (a directory cannot be deleted while it holds the
+register and run folders, nor by one of its own files being deleted), so the operating system
+frees it when the process ends, ``kill -9`` included: a killed run never leaves a stale lock. It
+was a flock on the file ``.billing.lock``: a clean-up that deleted that file while a run held it
+let the next run create a new file, lock that one and run at the same time. The file
+``<output>/.billing.lock`` now holds only the holder's text (pid, command, start time, run id) for
+the message a second run prints; the holder writes it again when it finds it deleted or replaced
+(``OutputLock.check``, before publishing).
 
 A second run on the same folder refuses at once, naming the folder and the holder, or waits up to
 ``wait`` seconds when asked (``--wait``). ``billing run`` holds the lock in its own process and
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from billing_lib.errors import RunError
+from billing_lib.errors import RunError, write_fault
 from billing_lib.faults import pause_point
 
 LOCK_FILE = ".billing.lock"
@@ -41,25 +45,63 @@ class OutputLock:
     """This process's exclusive lock on ``output`` for the run ``run_id``."""
 
     output: Path
+    #: the open lock file (``LOCK_FILE``): the holder's text only
     fd: int
     run_id: str
     info: dict = field(default_factory=dict)
     #: False once released, or taken over by a newer run of this process (a notebook's first
     #: cell run again): the older run may no longer publish.
     current: bool = True
+    #: the open outputs folder: the flock
+    folder_fd: int = -1
 
     def check(self) -> None:
-        """RunError when this run no longer holds the lock."""
+        """RunError when this run no longer holds the lock, or the folder at ``output`` is no
+        longer the one it locked (moved aside, another put in its place: a second run may hold
+        that one, and this run would write into it by its path). The holder's text is written
+        again when its file was deleted or replaced since (a clean-up of the folder), so that a
+        run refused from now on names the holder."""
         if not self.current:
             raise RunError(
                 f"{self.output}: this run (run id {self.run_id}) no longer holds the lock of the "
                 "outputs folder (it was released, or a newer run started in this process); start "
                 "the run again"
             )
+        try:
+            same = os.path.samestat(os.fstat(self.folder_fd), os.stat(self.output))
+        except OSError:
+            same = False
+        if not same:
+            raise RunError(
+                f"{self.output}: the outputs folder was moved or replaced while this run (run id "
+                f"{self.run_id}) held it, so it is not the folder this run locked; nothing was "
+                "published and no invoice number recorded. Put the folder back, or start the run "
+                "again on the folder now there"
+            )
+        if self._reopen_text():
+            _write_info(self.fd, self.info)
+
+    def _reopen_text(self) -> bool:
+        """Open the lock file anew when the one open here is no longer at its path (deleted or
+        replaced); whether it was."""
+        path = self.output / LOCK_FILE
+        try:
+            if os.path.samestat(os.fstat(self.fd), os.stat(path)):
+                return False
+        except OSError:
+            pass
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            return False  # the text is for messages only; the flock on the folder holds anyway
+        os.close(self.fd)
+        self.fd = fd
+        return True
 
     def note(self, **info: str) -> None:
         """Add to what the lock file says about the holder (e.g. the staging folder)."""
         self.info.update(info)
+        self._reopen_text()
         _write_info(self.fd, self.info)
 
     def release(self) -> None:
@@ -70,9 +112,10 @@ class OutputLock:
         _HELD.pop(self.output, None)
         try:
             os.ftruncate(self.fd, 0)
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            fcntl.flock(self.folder_fd, fcntl.LOCK_UN)
         finally:
             os.close(self.fd)
+            os.close(self.folder_fd)
 
 
 #: The lock this process holds, per resolved outputs folder.
@@ -100,30 +143,36 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
     earlier = _HELD.get(key)
     if earlier is not None and earlier.current:
         earlier.current = False
-        lock = OutputLock(key, earlier.fd, run_id, info)
+        lock = OutputLock(key, earlier.fd, run_id, info, folder_fd=earlier.folder_fd)
+        lock._reopen_text()
         _write_info(lock.fd, info)
         _HELD[key] = lock
         return lock
     path = key / LOCK_FILE
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        folder_fd = os.open(key, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        raise RunError(
-            f"{key}: the outputs folder cannot be written ({exc.strerror}): the lock file "
-            f"{LOCK_FILE} cannot be created there. Nothing was published; an earlier run folder is "
-            "as it was. Way out: make the folder exist and be writable for this user, or give the "
-            "run another output folder (--output)"
-        ) from None
+        raise RunError(f"{key}: the outputs folder cannot be opened ({exc.strerror})") from None
+    _lock_folder(key, folder_fd, wait)
+    fd = _holder_text(path, info, folder_fd)
+    lock = OutputLock(key, fd, run_id, info, folder_fd=folder_fd)
+    _HELD[key] = lock
+    return lock
+
+
+def _lock_folder(key: Path, folder_fd: int, wait: float) -> None:
+    """Take the flock of the open outputs folder ``folder_fd``, waiting up to ``wait`` seconds;
+    RunError naming the holder when another keeps it (``folder_fd`` closed then)."""
     deadline = time.monotonic() + max(0.0, float(wait))
     waiting = False
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            fcntl.flock(folder_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                holder = describe_holder(path, HOLDER_TEXT_SECONDS)
-                os.close(fd)
+                os.close(folder_fd)
+                holder = describe_holder(key / LOCK_FILE, HOLDER_TEXT_SECONDS)
                 waited = f" (waited {wait:g} s)" if wait else ""
                 raise RunError(
                     f"{key}: another billing run is using this outputs folder{waited}: {holder}. "
@@ -135,10 +184,43 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
                 waiting = True
                 pause_point("lock-waiting")
             time.sleep(POLL_SECONDS)
-    lock = OutputLock(key, fd, run_id, info)
-    _write_info(fd, info)
-    _HELD[key] = lock
-    return lock
+        except OSError as exc:  # a file system that cannot lock a folder
+            os.close(folder_fd)
+            raise RunError(
+                f"{key}: the outputs folder cannot be locked ({exc.strerror}); only that lock "
+                "keeps two runs from writing it at once. Give the run an outputs folder on a "
+                "local file system (--output)"
+            ) from None
+
+
+def _holder_text(path: Path, info: dict, folder_fd: int) -> int:
+    """The lock file ``path`` opened and ``info`` written into it, under the flock of
+    ``folder_fd``; RunError naming the file when it cannot be (``folder_fd`` closed then: the
+    lock is free again)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        os.close(folder_fd)
+        raise RunError(
+            f"{path.parent}: the outputs folder cannot be written ({exc.strerror}): the lock "
+            f"file {LOCK_FILE} cannot be created there. Nothing was published; an earlier run "
+            "folder is as it was. Way out: make the folder exist and be writable for this user, "
+            "or give the run another output folder (--output)"
+        ) from None
+    try:
+        _write_info(fd, info)
+    except OSError as exc:  # a full disk, a file-size limit: named, not a traceback
+        os.close(fd)
+        os.close(folder_fd)
+        fault = write_fault(exc)
+        if fault is None:
+            raise
+        what, way, _ = fault
+        raise RunError(
+            f"{path}: {what} ({exc.strerror}): the lock's text cannot be written. Nothing was "
+            f"changed. Way out: {way}."
+        ) from None
+    return fd
 
 
 def check_held_for(output: Path, staging: Path) -> dict:
@@ -147,7 +229,7 @@ def check_held_for(output: Path, staging: Path) -> dict:
     otherwise."""
     path = Path(output).resolve() / LOCK_FILE
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
         fd = None
     if fd is not None:
@@ -178,6 +260,11 @@ def describe_holder(path: Path, wait: float = 0) -> str:
         time.sleep(0.01)
         info = _read_info(path)
     if not info:
+        if not Path(path).exists():
+            return (
+                f"holder unknown: its text, {LOCK_FILE}, was deleted while it held the folder; "
+                "it is written again when the holder publishes"
+            )
         return "holder unknown"
     return (
         f"pid {info.get('pid', '?')} on {info.get('host', '?')}, started "

@@ -18,7 +18,6 @@ import platform
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -39,6 +38,7 @@ from billing_lib.run_files import (
     marker_text,
     sha256s_of,
 )
+from billing_lib.scratch import in_scratch
 
 if TYPE_CHECKING:  # pandas only for a type: the `billing` commands start without it
     import pandas as pd
@@ -151,31 +151,42 @@ def new_staging(output: Path, period: str) -> Path:
     return staging
 
 
-def writing_error(exc: BaseException, where: Path | str) -> RunError | None:
+#: What a failed write of a run leaves, as its message says.
+RUN_NOT_PUBLISHED = "Nothing was published; an earlier run folder is as it was."
+
+
+def writing_error(
+    exc: BaseException, where: Path | str, outcome: str = RUN_NOT_PUBLISHED
+) -> RunError | None:
     """A RunError for a failed write (disk full, file too large, read-only or forbidden folder)
-    naming the file and the way out, or None when ``exc`` is no such fault. ``where`` is named
-    when the exception does not say which file. A file of the temporary directory (the run's
-    store, its rated lines until published) has its own way out (``TMPDIR``)."""
+    naming the file, what was left (``outcome``) and the way out, or None when ``exc`` is no such
+    fault. ``where`` is named when the exception does not say which file. A file of the temporary
+    directory (a file of the run's scratch folders: its store, its rated lines until published)
+    has its own way out (``TMPDIR``)."""
     fault = write_fault(exc)
     if fault is None:
         return None
     what, output_way, temporary_way = fault
     text = str(exc)
     file = getattr(exc, "filename", None) or duckdb_file(text) or where
-    temporary = Path(tempfile.gettempdir()).resolve() in Path(file).resolve().parents
-    # a file of the staging folder is named as where it would have been published
-    file = re.sub(r"\.staging-(\d{4}-\d{2})-[0-9a-f]+", r"\1", str(file))
+    # not any file of the temporary directory: an outputs folder may be in it too
+    temporary = in_scratch(file)
+    # a file of a staging folder is named as where it would have been published (``<period>``
+    # of a run, ``corrections/<number>`` of a credit note or reissued invoice), and the
+    # temporary file of ``atomic_target`` as the file it was to replace
+    file = re.sub(r"\.staging-([^/]+?)-[0-9a-f]{8}(?:-work)?(?=/|$)", r"\1", str(file))
+    file = re.sub(r"(^|/)\.([^/]+)\.[0-9a-f]{12}\.tmp$", r"\1\2", file)
     reason = getattr(exc, "strerror", None) or text
     return RunError(
-        f"{file}: {what} ({reason}). Nothing was published; an earlier run folder is as it "
-        f"was. Way out: {temporary_way if temporary else output_way}."
+        f"{file}: {what} ({reason}). {outcome} Way out: "
+        f"{temporary_way if temporary else output_way}."
     )
 
 
 @contextmanager
-def writing(where: Path | str) -> Iterator[None]:
+def writing(where: Path | str, outcome: str = RUN_NOT_PUBLISHED) -> Iterator[None]:
     """Writes inside the block that fail for lack of room or permission become a RunError
-    naming the file (``writing_error``); other errors pass unchanged."""
+    naming the file and what was left (``writing_error``); other errors pass unchanged."""
     import duckdb
     from xlsxwriter.exceptions import FileCreateError
 
@@ -189,7 +200,7 @@ def writing(where: Path | str) -> Iterator[None]:
         FileCreateError,
     ) as exc:
         cause = exc.args[0] if isinstance(exc, FileCreateError) and exc.args else exc
-        err = writing_error(cause if isinstance(cause, BaseException) else exc, where)
+        err = writing_error(cause if isinstance(cause, BaseException) else exc, where, outcome)
         if err is None:
             raise
         raise err from None

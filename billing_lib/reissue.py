@@ -41,6 +41,7 @@ from billing_lib.accounting_exports import (
     write_package_journals,
 )
 from billing_lib.corrections import (
+    NOT_ISSUED,
     holding_output,
     invoice_entry,
     invoice_folder,
@@ -62,7 +63,7 @@ from billing_lib.ledger import beancount_problems, sales_entry, write_beancount,
 from billing_lib.money import round_money
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
 from billing_lib.periods import month_days
-from billing_lib.publishing import checksums, package_versions
+from billing_lib.publishing import checksums, package_versions, writing
 from billing_lib.run_files import (
     CORRECTIONS,
     INVOICE_DATA,
@@ -75,7 +76,7 @@ from billing_lib.run_files import (
     outputs_problems,
     read_manifest,
 )
-from billing_lib.run_manifest import write_manifest
+from billing_lib.run_manifest import check_reports_as_read, write_manifest
 from billing_lib.run_state import RunSettings
 from billing_lib.sql import ql
 from billing_lib.vendor_prices import VENDOR_PRICES_FILE
@@ -214,10 +215,16 @@ def _reissue(
     # the register changes only under the lock this process holds: the numbers follow in order
     first, _ = register.reissue_number(replaced[0].entry.series, replaced[0].entry.invoice_number)
     numbers = [_following(first, k) for k in range(len(replaced))]
-    scratch = output / CORRECTIONS / f".staging-{secrets.token_hex(4)}-work"
-    scratch.mkdir(parents=True)
+    # named as the folder the first invoice becomes (``writing_error``); removed when killed
+    scratch = output / CORRECTIONS / f".staging-{first}-{secrets.token_hex(4)}-work"
+    with writing(scratch, NOT_ISSUED):  # a read-only corrections/: named (it was a traceback)
+        scratch.mkdir(parents=True)
     try:
         billed = _rate(scratch, periods[0], customers, reports, parameters, issued)
+        for r in replaced:  # checked before, and again as read: a report written meanwhile
+            _check_reports(
+                reports, r.manifest.get("inputs", []), r.folder, r.entry.invoice_number, billed
+            )
         for r in replaced:
             _check_vendor_cost(r, billed.rated, parameters)
         _refuse_billed_twice(output, periods[0], billed.rated)
@@ -296,6 +303,8 @@ class _Billed:
     parameters: Path
     minimum_fees: Path
     terms: Path
+    #: the report files as the import read them, with sha256 (``checksums``)
+    inputs: list[dict]
 
     def invoice(self, entry: RegisterEntry, number: str, issued: date, note: str) -> Invoice:
         """The invoice ``number`` of ``entry``'s customer and period from its rated lines,
@@ -408,6 +417,10 @@ def _rate(
     try:
         br.load_parameters()
         br.import_reports()
+        # the reports as the import read them: what the manifest records, and what is compared
+        # with the finalised run's (a report written into the folder meanwhile is refused)
+        inputs = checksums(report_files(reports), reports)
+        check_reports_as_read(br, inputs)
         br.map_customers()
         br.rate()
         br.con.execute(
@@ -421,7 +434,7 @@ def _rate(
         if br.results.rating is not None and br.results.rating.rated_file is not None:
             release_target(br.results.rating.rated_file)
         br.con.close()
-    return _Billed(br.settings, rated, reports, parameters, fees, terms)
+    return _Billed(br.settings, rated, reports, parameters, fees, terms, inputs)
 
 
 def _publish(
@@ -443,7 +456,15 @@ def _publish(
         from_where = (billed.reports, billed.parameters)
         date_format = billed.settings.accounting_exports.quickbooks_online.date_format
         manifest = _write_manifest(
-            staging, inv, old.credit_note, reason, run_id, files, from_where, moved, date_format
+            staging,
+            inv,
+            old.credit_note,
+            reason,
+            run_id,
+            files,
+            (*from_where, billed.inputs),
+            moved,
+            date_format,
         )
         return [*files, manifest]
 
@@ -656,15 +677,23 @@ def _check_vendor_cost(old: _Replaced, now: Path, parameters: Path) -> None:
     )
 
 
-def _check_reports(reports: Path, inputs: list[dict], folder: Path, invoice_number: str) -> None:
+def _check_reports(
+    reports: Path,
+    inputs: list[dict],
+    folder: Path,
+    invoice_number: str,
+    billed: _Billed | None = None,
+) -> None:
     """RunError unless ``reports`` holds exactly the report files the run of ``folder`` read,
-    each with the sha256 its manifest recorded: the new invoice bills the same vendor lines."""
+    each with the sha256 its manifest recorded: the new invoice bills the same vendor lines.
+    ``billed``: the reports as the reissue's import read them (else as the folder holds them)."""
     if not reports.is_dir():
         raise RunError(
             f"{reports}: no such reports folder; give the reports {folder.name} was billed from "
             "(--reports)"
         )
-    have = {c["file"]: c["sha256"] for c in checksums(report_files(reports), reports)}
+    read = billed.inputs if billed is not None else checksums(report_files(reports), reports)
+    have = {c["file"]: c["sha256"] for c in read}
     want = {str(c["file"]): str(c["sha256"]) for c in inputs}
     problems = [f"{name}: missing" for name in sorted(set(want) - set(have))]
     problems += [f"{name}: not read by that run" for name in sorted(set(have) - set(want))]
@@ -688,15 +717,16 @@ def _write_manifest(
     reason: str | None,
     run_id: str,
     files: list[Path],
-    billed_from: tuple[Path, Path],
+    billed_from: tuple[Path, Path, list[dict]],
     moved: list[str],
     date_format: str,
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
-    (``billed_from``: the reports and parameters folders, their files with sha256), its totals,
+    (``billed_from``: the reports and parameters folders, and the reports as read, their files
+    with sha256), its totals,
     its QuickBooks file's ``date_format`` (what a credit note of it writes) and the sha256 of
     every file written."""
-    reports, parameters = billed_from
+    reports, parameters, inputs = billed_from
     settings = [
         p for p in sorted(parameters.iterdir()) if p.is_file() and not p.name.startswith(".")
     ]
@@ -714,7 +744,7 @@ def _write_manifest(
             "reason": reason,
             "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "parameters": {"reports": str(reports), "parameters": str(parameters)},
-            "inputs": checksums(report_files(reports), reports),
+            "inputs": inputs,
             "parameter_files": checksums(settings, parameters),
             "totals": summary_row(inv),
             "vendor_lines_moved": moved,

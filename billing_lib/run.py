@@ -75,7 +75,12 @@ from billing_lib.publishing import (
 from billing_lib.recovery import open_output
 from billing_lib.review import Finding
 from billing_lib.run_files import RATED_PARQUET, SUMMARY_CSV, link_or_copy
-from billing_lib.run_manifest import manifest_record, row_counts, write_manifest
+from billing_lib.run_manifest import (
+    manifest_record,
+    reports_as_found,
+    row_counts,
+    write_manifest,
+)
 from billing_lib.run_parameters import (
     NOTEBOOK_PARAMETERS,
     RunParameters,
@@ -142,6 +147,9 @@ class BillingRun:
         charges (a report of another month is refused, importers.checks.check_in_period). Run
         again, it imports the reports afresh (the earlier import's lines are removed first)."""
         self._begin("import_reports")
+        # what the manifest's sha256 must be of: a report changed while the run reads it is
+        # refused before the run is published (run_manifest.check_reports_as_read)
+        self.results.reports_read = reports_as_found(self.params.reports)
         with writing(store_location(self.con)):  # a full disk under the store names its file
             if self.imports:  # imported before in this run (a cell run again): start afresh
                 self.imports = []

@@ -14,7 +14,10 @@ import duckdb
 from billing_lib import review
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT
 from billing_lib.billed_reports import vendor_invoices
+from billing_lib.errors import RunError
+from billing_lib.importers import report_files
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
+from billing_lib.run_files import sha256_of
 from billing_lib.run_state import required
 from billing_lib.store import frame, relation_exists
 
@@ -48,6 +51,50 @@ def unbilled_costs(con: duckdb.DuckDBPyConnection) -> list[dict]:
     )
 
 
+def reports_as_found(reports: Path) -> dict[str, tuple[int, int, int]]:
+    """Each report file of ``reports`` by name, with its inode, size and modification time: a
+    file written again since has others."""
+    found = {}
+    for path in report_files(reports):
+        st = path.stat()
+        found[path.name] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def check_reports_as_read(br: BillingRun) -> None:
+    """RunError when the reports folder is not as the run read it: a report changed, added or
+    removed since the import (a sync or download writing into the folder meanwhile). The
+    manifest would record the sha256 of bytes the run never read: ``billing reissue`` would
+    take the new report for the one the month billed, and a report added would be listed as
+    billed, so the next month would refuse it. A file whose inode, size or time is not as the
+    import found it is hashed again and compared with the sha256 the run read
+    (``RunParameters.report_digests``, which the import checked: ``changed_since_checked``);
+    the others are not read again (810 MB at the 10M benchmark month)."""
+    p = br.params
+    read = required(br.results.reports_read, "import_reports")
+    digests = {name: sha256 for name, sha256, _ in p.report_digests}
+    now = reports_as_found(p.reports)
+    problems = []
+    for name in sorted(set(read) | set(now)):
+        if name not in now:
+            problems.append(f"{name}: removed since the run read it")
+        elif name not in read or name not in digests:
+            problems.append(f"{name}: added since the run read the folder; not billed")
+        elif now[name] != read[name] and (sha256 := sha256_of(p.reports / name)) != digests[name]:
+            problems.append(
+                f"{name}: changed since the run read it (sha256 {digests[name][:16]}... then, "
+                f"{sha256[:16]}... now)"
+            )
+    if problems:
+        raise RunError(
+            f"{p.reports}: the reports folder changed while the run read it, so the invoices "
+            "bill the reports as they were read, not what the folder holds now:\n  - "
+            + "\n  - ".join(problems)
+            + "\nNothing was published and no invoice number was used. Run again once the "
+            "folder is complete (a sync or a download still under way?)"
+        )
+
+
 def write_manifest(folder: Path, manifest: dict) -> None:
     """``manifest`` as ``<folder>/manifest.json`` (dates, paths and decimals as text)."""
     (folder / MANIFEST).write_text(
@@ -59,6 +106,7 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
     """The contents of ``manifest.json`` (every file of ``folder`` but the manifest itself
     with its sha256)."""
     p = br.params
+    check_reports_as_read(br)
     return {
         "period": p.period,
         "run_id": br.run_id,
@@ -74,8 +122,8 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
             "issue_date": p.issue_date,
             "currency": p.currency,
         },
-        # the reports as checked and imported (``changed_since_checked``), not hashed again:
-        # bytes saved over them since are not what the invoices bill
+        # the reports as checked and imported (``changed_since_checked``), and as the folder still
+        # holds them (``check_reports_as_read``): not hashed a third time
         "inputs": [{"file": f, "sha256": d, "bytes": n} for f, d, n in p.report_digests],
         # each report's content once decompressed (a zip's members each): the same report
         # gzipped again is caught as billed by the later months (billed_reports)

@@ -139,7 +139,7 @@ def parameters_not_read(folder: Path, settings: RunSettings) -> list[str]:
 #: from them all and is voided by any step.
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("load_parameters", ("parameter_files", "parameters_not_read")),
-    ("import_reports", ("control_totals", "not_read", "report_lines")),
+    ("import_reports", ("reports_read", "control_totals", "not_read", "report_lines")),
     ("map_customers", ("unmapped",)),
     ("rate", ("rating", "rated_summary")),
     ("build_invoices", ("confirmed_jumps", "invoices", "numbering", "invoice_totals")),
@@ -155,6 +155,8 @@ class RunResults:
     parameter_files: pd.DataFrame | None = None
     #: warnings for the files of the parameters folder a run does not read
     parameters_not_read: list[str] = field(default_factory=list)
+    #: each report file of the reports folder as the import found it (``reports_as_found``)
+    reports_read: dict[str, tuple[int, int, int]] | None = None
     control_totals: pd.DataFrame | None = None
     #: (name, why) of what the reports folder holds besides reports (``files_not_read``)
     not_read: list[tuple[str, str]] = field(default_factory=list)

@@ -96,6 +96,17 @@ def scratch_when_needed(kind: str) -> Iterator[Callable[[], Path]]:
             release(made[0])
 
 
+def in_scratch(path: Path | str) -> bool:
+    """Whether ``path`` is in a folder ``owned_folder`` makes (of any process): a file the run
+    keeps in the temporary directory, not one of the outputs folder (which may be in it too)."""
+    base = Path(tempfile.gettempdir()).resolve()
+    resolved = Path(path).resolve()
+    if base not in resolved.parents:
+        return False
+    top = base / resolved.relative_to(base).parts[0]
+    return top.name.startswith("billing-") and (top / OWNER_LOCK).exists()
+
+
 def remove_if_abandoned(folder: Path) -> bool:
     """Remove ``folder`` when no process holds its lock (its owner ended); True if removed. A
     folder without the lock file (being made, or not one of ours) is left alone."""

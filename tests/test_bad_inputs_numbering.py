@@ -350,6 +350,32 @@ def test_a_second_run_refuses_at_once_and_one_asked_to_wait_runs_after(case, cap
     assert numbers_of(out, "2026-12") == [f"NW2026-{i:06d}" for i in range(19, 28)]
 
 
+def test_deleting_the_lock_file_while_a_run_holds_the_folder_lets_no_second_run_start(case, capsys):
+    """A clean-up deleting ``.billing.lock`` while a run held it: the lock was a flock on that
+    file, so the next run created a new one, locked it and ran at the same time (removing the
+    first run's staging folder as a killed run's). The lock is on the folder itself now."""
+    out = case / "outputs"
+    resume = case / "resume"
+    first = start_run(case, "2026-11", pause="numbers-planned", resume=resume)
+    wait_paused(first, case)
+    (out / LOCK).unlink()
+    before, register = tree(out), register_bytes(out)
+    capsys.readouterr()
+    assert run_in_process(case, "2026-12") == 2
+    err = capsys.readouterr().err
+    assert f"error: {out.resolve()}: another billing run is using this outputs folder" in err
+    assert f"holder unknown: its text, {LOCK}, was deleted while it held the folder" in err
+    assert cli.main(credit_note(out)[1:]) == 2  # nor a credit note
+    assert "another billing run is using this outputs folder" in capsys.readouterr().err
+    assert tree(out) == before and register_bytes(out) == register  # its staging untouched
+    resume.touch()
+    assert first.wait(timeout=300) == 0
+    assert run_in_process(case, "2026-12") == 0
+    issued(out)
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    assert numbers_of(out, "2026-12") == [f"NW2026-{i:06d}" for i in range(19, 28)]
+
+
 # -- kill -9 -------------------------------------------------------------------------------------
 
 BEFORE_THE_FOLDER_IS_IN_PLACE = ("locked", "numbers-planned", "publishing-begun")
@@ -817,6 +843,29 @@ def test_a_run_changed_since_it_was_published_is_not_finalised(case_with_novembe
     assert published(out) == before and content(out) == said
     with pytest.raises(RunError, match=r"no published run of 2026-12 .* bill it first"):
         finalise_published(out, "2026-12")
+
+
+def test_a_run_folder_that_cannot_be_written_is_named_by_billing_finalise(
+    case_with_november, capsys
+):
+    """Its ``FINALISED`` marker cannot be written (a read-only folder; a full disk alike):
+    ``billing finalise`` ended in a PermissionError's traceback, exit status 1. It names the file
+    and the way out; nothing is finalised, and once the folder is writable it finalises."""
+    out = case_with_november / "outputs"
+    before, said = published(out), content(out)
+    capsys.readouterr()
+    with read_only(out / "2026-11"):
+        assert cli.main(finalise(out)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {out / '2026-11' / 'FINALISED'}: the folder cannot be written (read-only or no "
+        "permission)"
+    ), err
+    assert "Nothing was finalised; the run folder is as it was" in err
+    assert "make it writable for this user" in err and "Traceback" not in err
+    assert published(out) == before and content(out) == said
+    assert not [p for p in (out / "2026-11").iterdir() if p.name.startswith(".")]
+    assert cli.main(finalise(out)) == 0
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,14 @@ tests start the installed command as a new program)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -32,6 +34,7 @@ from billing_lib.errors import BillingError, ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.numbering import _COLUMNS
 from billing_lib.publishing import writing_error
+from billing_lib.scratch import scratch_folder
 from tests import forked
 from tests.notebook_project import PERIOD, copy_project
 
@@ -457,6 +460,22 @@ def test_a_file_duckdb_could_not_write_is_named():
     )
     err = writing_error(OSError(text), "/out/.staging-2026-10-8ae04363")
     assert str(err).startswith("/out/2026-10/rated lines.parquet: the file is larger than")
+
+
+def test_an_outputs_folder_in_the_temporary_directory_gets_the_outputs_way_out(tmp_path):
+    """Any file under the temporary directory was taken for the run's store or scratch: an
+    outputs folder there (``--output /tmp/billing``, a container's) that could not be written was
+    told to "set TMPDIR", which changes nothing for it. Only a file of the process's own scratch
+    folders gets that way out."""
+    assert Path(tempfile.gettempdir()).resolve() in tmp_path.resolve().parents
+    marker = tmp_path / "outputs" / PERIOD / "FINALISED"
+    err = writing_error(PermissionError(errno.EACCES, "Permission denied", str(marker)), marker)
+    assert str(err).endswith(
+        "Way out: make it writable for this user, or give the run another output folder (--output)."
+    ), err
+    with scratch_folder("store") as folder:
+        err = writing_error(OSError(errno.ENOSPC, "No space left", str(folder / "x.db")), folder)
+    assert "set TMPDIR to a folder on one with room" in str(err)
 
 
 @pytest.mark.slow  # the run in a process of its own, under a file-size limit

@@ -28,6 +28,7 @@ from billing_lib.numbering import open_register
 from billing_lib.ubl import CAC, CBC
 from tests.console_scripts import BEAN_CHECK
 from tests.notebook_project import REPO
+from tests.read_only import read_only
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 from tests.workbook_formulas import evaluate, label_cell
 
@@ -411,6 +412,25 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, monkeypat
     monkeypatch.undo()
     assert_nothing_issued(outputs)
     # the number was not used: the retry gets the first of the series
+    assert issue_credit_note(outputs, ORIGINAL, ISSUED).note.number == "NWC2026-000001"
+
+
+def test_a_corrections_folder_that_cannot_be_written_is_named_by_the_command(outputs, capsys):
+    """``corrections/`` read-only (made by another user, a permission set by hand; a full disk
+    alike): ``billing credit-note`` ended in a PermissionError's traceback, exit status 1. It
+    names the folder the credit note would be in and the way out; no number is used."""
+    (outputs / "corrections").mkdir()
+    command = ["credit-note", "--output", str(outputs), "--invoice", ORIGINAL]
+    with read_only(outputs / "corrections"):
+        assert cli.main([*command, "--issue-date", ISSUED.isoformat()]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {outputs / 'corrections' / 'NWC2026-000001'}: the folder cannot be written "
+        "(read-only or no permission)"
+    ), err
+    assert "Nothing was issued; no credit note or invoice number was used" in err
+    assert "make it writable for this user" in err
+    assert_nothing_issued(outputs)
     assert issue_credit_note(outputs, ORIGINAL, ISSUED).note.number == "NWC2026-000001"
 
 

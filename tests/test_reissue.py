@@ -23,7 +23,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, cli, review
+from billing_lib import analysis, charts, cli, review, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -37,6 +37,7 @@ from billing_lib.ubl import CBC, NS_INVOICE
 from billing_lib.widgets import MarginExplorer
 from tests.console_scripts import BEAN_CHECK
 from tests.notebook_project import PERIOD, REPO
+from tests.read_only import read_only
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 from tests.workbook_formulas import evaluate, label_cell
 
@@ -470,6 +471,31 @@ def test_other_reports_than_the_run_read_are_refused_naming_each(outputs, correc
     assert_nothing_reissued(outputs, before)
 
 
+def test_a_report_changed_while_the_reissue_reads_it_is_refused(
+    outputs, corrected, tmp_path, monkeypatch
+):
+    """The reports checked against the finalised run's, then a report written into the folder
+    (a sync) before the reissue imported them: the invoice billed other bytes than the run read,
+    and its manifest recorded those of the folder when it was written. Compared again with what
+    the import read, it is refused naming the file; no folder is written, no number taken."""
+    reports = Path(shutil.copytree(REPORTS, tmp_path / "reports"))
+    vmware = next(reports.glob("vmware-*.csv"))
+    importing = run.BillingRun.import_reports
+
+    def written_meanwhile(br: run.BillingRun):  # checked already, not imported yet
+        vmware.write_bytes(vmware.read_bytes() + b"\n")
+        return importing(br)
+
+    monkeypatch.setattr(run.BillingRun, "import_reports", written_meanwhile)
+    before = register_rows(outputs)
+    with pytest.raises(RunError) as raised:
+        reissue_invoice(outputs, ORIGINAL, corrected, reports, REISSUED)
+    message = str(raised.value)
+    assert f"{reports}: not the reports NW2026-000002 was billed from" in message, message
+    assert f"{vmware.name}: differs from the file that run read" in message
+    assert_nothing_reissued(outputs, before)
+
+
 def test_the_credited_invoice_s_files_lost_or_changed_since_are_refused(outputs, corrected):
     """The run's rated lines (what the new invoice's lines are compared with) lost, or its
     invoices changed: named, nothing issued (a DuckDB traceback before)."""
@@ -534,6 +560,30 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, corrected
     register = open_register(outputs / "invoice_register.sqlite")
     assert register.reissue_number("NW2026", ORIGINAL) == ("NW2026-000010", "NWC2026-000001")
     assert register.replacements_of(ORIGINAL) == []
+
+
+def test_a_corrections_folder_that_cannot_be_written_is_named_by_the_command(
+    outputs, corrected, capsys
+):
+    """``corrections/`` read-only (a full disk alike): ``billing reissue`` ended in a
+    PermissionError's traceback, exit status 1. It names the folder the invoice would be in and
+    the way out; no number is used."""
+    before = register_rows(outputs)
+    command = [
+        "reissue",
+        *("--output", str(outputs), "--invoice", ORIGINAL, "--issue-date", REISSUED.isoformat()),
+        *("--parameters", str(corrected), "--reports", str(REPORTS)),
+    ]
+    capsys.readouterr()
+    with read_only(outputs / "corrections"):
+        assert cli.main(command) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {outputs / 'corrections' / 'NW2026-000010'}: the folder cannot be written "
+        "(read-only or no permission)"
+    ), err
+    assert "Nothing was issued; no credit note or invoice number was used" in err
+    assert_nothing_reissued(outputs, before)
 
 
 def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(

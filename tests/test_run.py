@@ -427,6 +427,79 @@ def test_a_report_a_run_of_another_period_billed_is_refused_naming_that_run(
     assert snapshot(out) == before  # no 2026-11 folder, the register as it was
 
 
+#: AWS accounts of parameters/accounts.csv (C001, C002)
+MAPPED = ("402719385610", "518204736291")
+
+
+def _cur(cost: str, account: str = MAPPED[0], line: str = "id-1") -> str:
+    return CUR_HEADER + CUR_ROW.replace("id-1,999,111", f"{line},999999999999,{account}").replace(
+        "1.25", cost
+    )
+
+
+@pytest.mark.parametrize("touched_only", [False, True])
+def test_a_report_changed_while_the_run_read_it_is_refused_before_it_is_published(
+    tmp_path, touched_only
+):
+    """A sync or download writing into the reports folder while the run reads it (AWS updates a
+    month's CUR several times a day): the invoices bill the report as it was imported, and the
+    manifest recorded the sha256 of the file as it was when the manifest was written, so the
+    run folder said it billed bytes it never read (``billing reissue`` then took the new report
+    for the one the month billed; a report added meanwhile was listed as billed, so the next
+    month refused it as billed already). The run refuses before anything is published, naming
+    each file changed, added or removed; a report only touched (the same bytes) passes."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "cur.csv").write_text(_cur("10.25"))
+    (reports / "cur-b.csv").write_text(_cur("3.50", MAPPED[1], "id-2"))
+    with zipfile.ZipFile(reports / "cur-z.zip", "w") as zf:
+        zf.writestr("cur-z.csv", _cur("2.75", MAPPED[1], "id-3"))
+    out = tmp_path / "outputs"
+    br = run.start("2026-10", reports, REPO / "parameters", out)
+    try:
+        br.load_parameters()
+        br.import_reports()
+        if touched_only:  # the same bytes written again
+            (reports / "cur.csv").write_text((reports / "cur.csv").read_text())
+        else:
+            (reports / "cur.csv").write_text(_cur("99.25"))  # the vendor's newer version
+            (reports / "cur-c.csv").write_text(_cur("1.00", MAPPED[1], "id-4"))
+            (reports / "cur-b.csv").unlink()
+            zipped = hashlib.sha256((reports / "cur-z.zip").read_bytes()).hexdigest()
+            with zipfile.ZipFile(reports / "cur-z.zip", "w") as zf:
+                zf.writestr("cur-z.csv", _cur("7.75", MAPPED[1], "id-3"))
+            rezipped = hashlib.sha256((reports / "cur-z.zip").read_bytes()).hexdigest()
+        for step in ("map_customers", "rate", "build_invoices", "write_outputs", "ledger_balance"):
+            getattr(br, step)()
+        if touched_only:
+            br.write_manifest()
+            assert br.publish().startswith("published 2026-10")
+            return
+        with pytest.raises(RunError) as err:
+            br.write_manifest()
+    finally:
+        if br.lock is not None:
+            br.lock.release()
+    assert str(err.value).splitlines() == [
+        f"{reports}: the reports folder changed while the run read it, so the invoices bill the "
+        "reports as they were read, not what the folder holds now:",
+        "  - cur-b.csv: removed since the run read it",
+        "  - cur-c.csv: added since the run read the folder; not billed",
+        f"  - cur-z.zip: changed since the run read it (sha256 {zipped[:16]}... then, "
+        f"{rezipped[:16]}... now)",
+        f"  - cur.csv: changed since the run read it (sha256 {_sha(_cur('10.25'))[:16]}... then, "
+        f"{_sha(_cur('99.25'))[:16]}... now)",
+        "Nothing was published and no invoice number was used. Run again once the folder is "
+        "complete (a sync or a download still under way?)",
+    ]
+    assert not (out / "2026-10").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def test_a_rerun_from_a_store_in_a_database_file_writes_the_same_files_byte_for_byte(
     sample_outputs, tmp_path, monkeypatch
 ):
