@@ -171,8 +171,9 @@ class BillingRun:
             forget_imports(self.con)
             self.imports = []
             raise InputError(
-                f"{changed}: start the run again from its parameters (the notebook's parameters "
-                "cell, or `billing run`), so that the reports are checked as they are now"
+                f"{changed}; nothing was imported: start again (the notebook from its "
+                "parameters cell, or the command) once the folder holds the reports to bill, so "
+                "that they are checked as they are (a sync or a download still under way?)"
             )
         self.results.not_read = files_not_read(self.params.reports)
         # a report of a vendor invoice an earlier month billed, its bytes changed since
