@@ -39,11 +39,13 @@ import duckdb
 from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, RunError
 from billing_lib.invoice_model import Invoice, VatLine, money_text
+from billing_lib.invoices import CUSTOMER_SOURCE_FILE
 from billing_lib.invoicing_parameters import Invoicing, beancount_name
 from billing_lib.line_labels import key_columns, line_key_sql
 from billing_lib.money import ZERO, round_money, round_money_sql
 from billing_lib.periods import month_days
 from billing_lib.run_files import atomic_target, journal_name, ledger_name
+from billing_lib.sql import ql
 from billing_lib.store import relation_exists
 
 #: The beancount plugin that opens each account on its first posting (each ledger file declares
@@ -286,6 +288,120 @@ def purchase_entries(
                     f"COST-{period}-{vendor}-{currency}",
                     vendor_name,
                     f"{vendor_name} vendor report {period} ({currency})",
+                    kept,
+                )
+            )
+    return entries
+
+
+def moved_cost_entries(
+    rated: Path,
+    booked: list[Path],
+    customer_id: str,
+    period: str,
+    invoicing: Invoicing,
+    day: date,
+    number: str,
+) -> list[Entry]:
+    """The entries an invoice replacing a credited one (``number``, dated ``day``; its rated lines
+    ``rated``) books for its vendor lines of ``period`` that the month's purchase entries booked
+    as billed to no customer: lines on none of ``booked`` (the run's rated lines and those of
+    every invoice of the period reissued before it), i.e. the run's unmapped or excluded lines
+    that a corrected accounts.csv gives the customer now. One entry per vendor and vendor
+    currency (journal ``PURCH``, ``COST-<number>-<vendor>-<currency>``): the unbilled-cost
+    account credited with their BilledCost (rounded half-up once, as the run rounds it), each
+    product group's cost account debited with what they add to the new invoice's cost of sales
+    (the invoice's cost with them less without them, each rounded per invoice line as
+    ``rated_costs``), the prepaid account with their BilledCost beyond their cost, the cents
+    left to the rounding account. So the books' cost of sales is the invoices' and the
+    unbilled cost what no invoice bills, as the margin analysis reads them
+    (``analysis.unbilled_cost``). None when every line was booked as billed."""
+    products = invoicing.products
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"CREATE VIEW new_lines AS SELECT * FROM read_parquet({ql(str(rated))}) "
+            f"WHERE customer_id = {ql(customer_id)} AND period = {ql(period)}"
+        )
+        files = ", ".join(ql(str(p)) for p in booked)
+        held = (
+            f"SELECT source_file, source_row FROM read_parquet([{files}], union_by_name = true) "
+            "WHERE line_kind = 'vendor'"
+            if booked
+            else "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row WHERE false"
+        )
+        here, there = CUSTOMER_SOURCE_FILE, CUSTOMER_SOURCE_FILE.replace("r.", "b.")
+        unbooked = (
+            f"line_kind = 'vendor' AND NOT EXISTS (SELECT 1 FROM ({held}) b "
+            f"WHERE b.source_row = r.source_row AND {there} = {here})"
+        )
+        con.execute(f"CREATE VIEW unbooked AS SELECT * FROM new_lines r WHERE {unbooked}")
+        moved = con.execute(
+            """SELECT vendor, vendor_currency, sum(billed_cost), sum(vendor_cost) FROM unbooked
+               GROUP BY ALL ORDER BY ALL"""
+        ).fetchall()
+        if not moved:
+            return []
+        con.execute("CREATE VIEW rated_lines AS SELECT * FROM new_lines")
+        with_them = rated_costs(con, period, [customer_id], invoicing)
+        con.execute(
+            "CREATE OR REPLACE VIEW rated_lines AS SELECT * FROM new_lines r "
+            f"WHERE NOT ({unbooked})"
+        )
+        without = {
+            (v, c, g): r for v, c, g, r, _, _ in rated_costs(con, period, [customer_id], invoicing)
+        }
+    finally:
+        con.close()
+    entries = []
+    for vendor, currency, billed, cost in moved:
+        name = products.vendors[vendor].name
+        since = f"{period}: billed since on {number}"
+        postings = [
+            Posting(
+                products.product_groups[group].cost_account,
+                round_money(rounded - without.get((v, c, group), ZERO), currency),
+                currency,
+                f"Cost of sales {products.product_groups[group].heading} {since}",
+            )
+            for v, c, group, rounded, _, _ in with_them
+            if (v, c) == (vendor, currency)
+        ]
+        postings.append(
+            Posting(
+                products.prepaid_account,
+                round_money(billed - cost, currency),
+                currency,
+                f"{name} billed minus cost of the month (commitments) {since}",
+            )
+        )
+        unbilled = round_money(billed, currency)
+        postings.append(
+            Posting(
+                products.rounding_account,
+                unbilled - sum((p.amount for p in postings), ZERO),
+                currency,
+                f"{name} rounding differences {since} (cost rounded per invoice line)",
+            )
+        )
+        postings.append(
+            Posting(
+                products.unbilled_cost_account,
+                -unbilled,
+                currency,
+                f"{name} not billed to customers {since}",
+            )
+        )
+        kept = tuple(p for p in postings if p.amount)
+        if kept:
+            entries.append(
+                Entry(
+                    day,
+                    "PURCH",
+                    f"COST-{number}-{vendor}-{currency}",
+                    name,
+                    f"{name} cost of {period} billed to no customer by the run, billed since on "
+                    f"{number} ({currency})",
                     kept,
                 )
             )

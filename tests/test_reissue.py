@@ -23,7 +23,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, cli, review
+from billing_lib import analysis, charts, cli, ledger, review
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -381,6 +381,75 @@ def test_an_unmapped_account_a_reissue_bills_is_no_longer_listed_as_billed_to_no
         -62,
         D("-9.9079999992"),
     ]
+
+
+def _journal_rows(path: Path, currency: str, accounts: set[str] | None = None) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [
+            r
+            for r in csv.DictReader(fh)
+            if r["currency"] == currency and (accounts is None or r["account"] in accounts)
+        ]
+
+
+def _booked(rows: list[dict]) -> Decimal:
+    return sum((D(r["debit"] or 0) - D(r["credit"] or 0) for r in rows), D(0))
+
+
+def test_a_reissue_moves_the_cost_the_run_billed_to_nobody_to_cost_of_sales(outputs, corrected):
+    """The run left AWS account poc-sandbox-ams unmapped: its purchase entry booked the 62 lines'
+    USD 9.91 on 7095 "Vendor cost not billed to customers". accounts.csv corrected, the invoice
+    replacing NW2026-000002 bills them to C002 and the margin analysis counts their cost on C002,
+    but the books kept it on 7095: cost of sales short by it, the unbilled cost overstated. The
+    reissue's journal now moves it (PURCH, dated the issue date): 7095 credited, the product
+    group's cost account debited with the cost the new invoice carries for them, so that the
+    books' cost of sales is the invoices' and 7095 what the analysis still lists billed to no
+    one. Credited and reissued again, the cost is not moved a second time."""
+    with open(corrected / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write("aws,285396417058,C002,,,poc-sandbox-ams\n")
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    journal = done.folder / f"journal_{done.invoice.number}.csv"
+    run_journal = outputs / PERIOD / f"journal_{PERIOD}.csv"
+    moved = [r for r in _journal_rows(journal, "USD") if r["journal"] == "PURCH"]
+    assert {(r["date"], r["entry_id"]) for r in moved} == {
+        ("2026-12-04", "COST-NW2026-000010-aws-USD")
+    }
+    assert _booked(moved) == 0
+    assert _booked([r for r in moved if r["account"] == "7095"]) == D("-9.91")
+    # cost of sales: what the new invoice's lines cost less what the run booked for C002's
+    invoicing = load_settings(corrected).invoicing
+    con = duckdb.connect()
+
+    def cost(path: Path) -> Decimal:
+        con.execute(f"CREATE OR REPLACE VIEW rated_lines AS SELECT * FROM read_parquet('{path}')")
+        rows = ledger.rated_costs(con, PERIOD, ["C002"], invoicing)
+        return sum((r[3] for r in rows if r[1] == "USD"), D(0))
+
+    more = cost(done.folder / "rated_lines.parquet") - cost(
+        outputs / PERIOD / "rated_lines.parquet"
+    )
+    con.close()
+    assert more > 0
+    assert _booked([r for r in moved if r["account"] == "7010"]) == more
+    # the books' unbilled cost (USD) is what the analysis lists, each posting rounded
+    unbilled = analysis.unbilled_cost(outputs, [PERIOD])
+    listed = unbilled[unbilled["vendor_currency"] == "USD"]["cost"]
+    books = _booked(_journal_rows(run_journal, "USD", {"7095"})) + _booked(
+        _journal_rows(journal, "USD", {"7095"})
+    )
+    assert abs(books - sum(listed, D(0))) < D("0.01")
+    assert books == _booked(_journal_rows(run_journal, "USD", {"7095"})) - D("9.91")
+    ledger_file = done.folder / f"ledger_{done.invoice.number}.beancount"
+    assert subprocess.run([BEAN_CHECK, str(ledger_file)], capture_output=True).returncode == 0
+    assert "COST-NW2026-000010-aws-USD" in ledger_file.read_text(encoding="utf-8")
+    # the packages' files book it too (QuickBooks shortens the id to 21 characters)
+    quickbooks = (done.folder / f"quickbooks_journal_{done.invoice.number}.csv").read_text()
+    assert "Vendor cost not billed to customers" in quickbooks
+    # credited and reissued again: moved once
+    issue_credit_note(outputs, done.invoice.number, REISSUED, "again")
+    again = reissue_invoice(outputs, done.invoice.number, corrected, REPORTS, REISSUED)
+    second = again.folder / f"journal_{again.invoice.number}.csv"
+    assert [r for r in _journal_rows(second, "USD") if r["journal"] == "PURCH"] == []
 
 
 @pytest.mark.slow  # three billings of the month (a module scheduled early)
