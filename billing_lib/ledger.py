@@ -303,93 +303,109 @@ def moved_cost_entries(
     day: date,
     number: str,
 ) -> list[Entry]:
-    """The entries an invoice replacing a credited one (``number``, dated ``day``; its rated lines
-    ``rated``) books for its vendor lines of ``period`` that the month's purchase entries booked
-    as billed to no customer: lines on none of ``booked`` (the run's rated lines and those of
-    every invoice of the period reissued before it), i.e. the run's unmapped or excluded lines
-    that a corrected accounts.csv gives the customer now. One entry per vendor and vendor
-    currency (journal ``PURCH``, ``COST-<number>-<vendor>-<currency>``): the unbilled-cost
-    account credited with their BilledCost (rounded half-up once, as the run rounds it), each
-    product group's cost account debited with what they add to the new invoice's cost of sales
-    (the invoice's cost with them less without them, each rounded per invoice line as
-    ``rated_costs``), the prepaid account with their BilledCost beyond their cost, the cents
-    left to the rounding account. So the books' cost of sales is the invoices' and the
-    unbilled cost what no invoice bills, as the margin analysis reads them
-    (``analysis.unbilled_cost``). None when every line was booked as billed."""
+    """The entries with which an invoice replacing a credited one (``number``, dated ``day``; its
+    rated lines ``rated``) brings the books' cost of its vendor lines of ``period`` to what it
+    invoices, one per vendor and vendor currency (journal ``PURCH``,
+    ``COST-<number>-<vendor>-<currency>``); none when the books have it so already.
+
+    The month's purchase entries booked each vendor line once: on a customer's invoice (the cost
+    account of its product group, at its vendor cost, the rest of its BilledCost on the prepaid
+    account) or billed to no customer (unmapped or excluded: the unbilled-cost account, at its
+    BilledCost). ``booked`` are the rated lines that booked them, in order: the run's, then each
+    invoice of the period reissued before this one (a line takes its latest booking). A line on
+    none of them (an account unmapped at the run that a corrected accounts.csv maps now) moves
+    from the unbilled-cost account (its BilledCost, rounded half-up once) to cost of sales; a
+    line booked on one (the run's invoice replaced, or another customer's) whose product group or
+    vendor cost is other now (a price plan's ``product_group`` or cost basis corrected) moves
+    between cost accounts and the prepaid account. Cost of sales: per product group, the new
+    invoice's cost (``rated_costs``: each invoice line rounded) less the same of the lines' latest
+    bookings, grouped as this customer's; the prepaid account: the change of BilledCost beyond
+    vendor cost, rounded once; the cents left to the rounding account. So the books' cost of
+    sales per account is the invoices', and the unbilled cost what no invoice bills, as the margin
+    analysis reads them (``analysis.load_summary``, ``analysis.unbilled_cost``)."""
     products = invoicing.products
+    here = CUSTOMER_SOURCE_FILE
     con = duckdb.connect()
     try:
         con.execute(
             f"CREATE VIEW new_lines AS SELECT * FROM read_parquet({ql(str(rated))}) "
-            f"WHERE customer_id = {ql(customer_id)} AND period = {ql(period)}"
+            f"WHERE customer_id = {ql(customer_id)} AND period = {ql(period)} "
+            "AND line_kind = 'vendor'"
         )
-        files = ", ".join(ql(str(p)) for p in booked)
-        held = (
-            f"SELECT source_file, source_row FROM read_parquet([{files}], union_by_name = true) "
-            "WHERE line_kind = 'vendor'"
+        union = " UNION ALL BY NAME ".join(
+            f"SELECT *, {k} AS booked_in, {here} AS k_file FROM read_parquet({ql(str(p))}) r "
+            f"WHERE line_kind = 'vendor' AND period = {ql(period)}"
+            for k, p in enumerate(booked)
+        )
+        con.execute(
+            f"CREATE VIEW booked AS {union}"
             if booked
-            else "SELECT NULL::VARCHAR AS source_file, NULL::BIGINT AS source_row WHERE false"
+            else "CREATE VIEW booked AS SELECT *, 0 AS booked_in, '' AS k_file FROM new_lines "
+            "WHERE false"
         )
-        here, there = CUSTOMER_SOURCE_FILE, CUSTOMER_SOURCE_FILE.replace("r.", "b.")
-        unbooked = (
-            f"line_kind = 'vendor' AND NOT EXISTS (SELECT 1 FROM ({held}) b "
-            f"WHERE b.source_row = r.source_row AND {there} = {here})"
+        con.execute(
+            f"""CREATE VIEW keyed AS SELECT *, {here} AS k_file FROM new_lines r;
+                CREATE VIEW latest AS SELECT k_file, source_row, max(booked_in) AS booked_in
+                FROM booked WHERE (k_file, source_row) IN (SELECT (k_file, source_row) FROM keyed)
+                GROUP BY ALL;
+                CREATE VIEW old_lines AS
+                SELECT b.* EXCLUDE (booked_in, k_file) REPLACE ({ql(customer_id)} AS customer_id)
+                FROM booked b JOIN latest USING (k_file, source_row, booked_in);
+                CREATE VIEW unbooked AS SELECT * FROM keyed
+                WHERE (k_file, source_row) NOT IN (SELECT (k_file, source_row) FROM latest)"""
         )
-        con.execute(f"CREATE VIEW unbooked AS SELECT * FROM new_lines r WHERE {unbooked}")
-        moved = con.execute(
-            """SELECT vendor, vendor_currency, sum(billed_cost), sum(vendor_cost) FROM unbooked
+        sums = con.execute(
+            """SELECT vendor, vendor_currency, sum(unbilled), sum(beyond) FROM (
+                 SELECT vendor, vendor_currency, 0 AS unbilled, billed_cost - vendor_cost AS beyond
+                 FROM new_lines
+                 UNION ALL SELECT vendor, vendor_currency, 0, vendor_cost - billed_cost
+                 FROM old_lines
+                 UNION ALL SELECT vendor, vendor_currency, billed_cost, 0 FROM unbooked)
                GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
-        if not moved:
-            return []
-        con.execute("CREATE VIEW rated_lines AS SELECT * FROM new_lines")
-        with_them = rated_costs(con, period, [customer_id], invoicing)
-        con.execute(
-            "CREATE OR REPLACE VIEW rated_lines AS SELECT * FROM new_lines r "
-            f"WHERE NOT ({unbooked})"
-        )
-        without = {
-            (v, c, g): r for v, c, g, r, _, _ in rated_costs(con, period, [customer_id], invoicing)
-        }
+        costs: dict[tuple[str, str, str], Decimal] = {}
+        for lines, sign in (("new_lines", 1), ("old_lines", -1)):
+            con.execute(f"CREATE OR REPLACE VIEW rated_lines AS SELECT * FROM {lines}")
+            for v, c, group, rounded, _, _ in rated_costs(con, period, [customer_id], invoicing):
+                costs[v, c, group] = costs.get((v, c, group), ZERO) + sign * rounded
     finally:
         con.close()
     entries = []
-    for vendor, currency, billed, cost in moved:
+    for vendor, currency, unbilled, beyond in sums:
         name = products.vendors[vendor].name
-        since = f"{period}: billed since on {number}"
+        since = f"{period}: as invoiced on {number}"
         postings = [
             Posting(
                 products.product_groups[group].cost_account,
-                round_money(rounded - without.get((v, c, group), ZERO), currency),
+                round_money(amount, currency),
                 currency,
                 f"Cost of sales {products.product_groups[group].heading} {since}",
             )
-            for v, c, group, rounded, _, _ in with_them
+            for (v, c, group), amount in sorted(costs.items())
             if (v, c) == (vendor, currency)
         ]
         postings.append(
             Posting(
                 products.prepaid_account,
-                round_money(billed - cost, currency),
+                round_money(beyond, currency),
                 currency,
                 f"{name} billed minus cost of the month (commitments) {since}",
-            )
-        )
-        unbilled = round_money(billed, currency)
-        postings.append(
-            Posting(
-                products.rounding_account,
-                unbilled - sum((p.amount for p in postings), ZERO),
-                currency,
-                f"{name} rounding differences {since} (cost rounded per invoice line)",
             )
         )
         postings.append(
             Posting(
                 products.unbilled_cost_account,
-                -unbilled,
+                -round_money(unbilled, currency),
                 currency,
-                f"{name} not billed to customers {since}",
+                f"{name} not billed to customers {period}: billed since on {number}",
+            )
+        )
+        postings.append(
+            Posting(
+                products.rounding_account,
+                -sum((p.amount for p in postings), ZERO),
+                currency,
+                f"{name} rounding differences {since} (cost rounded per invoice line)",
             )
         )
         kept = tuple(p for p in postings if p.amount)
@@ -400,8 +416,7 @@ def moved_cost_entries(
                     "PURCH",
                     f"COST-{number}-{vendor}-{currency}",
                     name,
-                    f"{name} cost of {period} billed to no customer by the run, billed since on "
-                    f"{number} ({currency})",
+                    f"{name} cost of {period} as invoiced on {number} ({currency})",
                     kept,
                 )
             )

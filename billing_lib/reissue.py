@@ -18,9 +18,9 @@ with its usage sheets and detail file, PDF and UBL in ``invoices/``, ``invoice_s
 beancount, and Xero's and QuickBooks Online's import files as the run writes them) and a
 manifest. The vendor's cost was booked by the finalised run's purchase entries and is not booked
 again: a vendor line costing another amount now (a contract price of ``vendor_prices.yaml``
-changed for the month) is refused. The cost of the lines the run billed to no customer (an
-account unmapped then) is moved from the unbilled-cost account to cost of sales by entries of
-the reissue's journal (``ledger.moved_cost_entries``). As a credit note, it holds the lock of
+changed for the month) is refused. Where the new invoice bills a line the run billed to no
+customer (an account unmapped then) or in another product group, entries of the reissue's
+journal move its cost (``ledger.moved_cost_entries``). As a credit note, it holds the lock of
 the outputs folder throughout, is staged and renamed into place, and its number is recorded,
 final, only then (``recovery`` finishes a kill between the two). It can itself be credited and
 reissued; the finalised run folder is only read.
@@ -341,10 +341,9 @@ class _Billed:
         minimum fees in force and terms (what the margin notebook's what-if recomputes the
         top-ups from and prices and rounds by, as a run folder's), workbook with usage sheets,
         PDF and UBL, summary row, data and sales entry (CSV journal, beancount, Xero,
-        QuickBooks), with the entries moving the cost of its vendor lines that the month's
-        purchase entries booked as billed to no customer (on none of ``booked``, the rated lines
-        of the run and of the invoices of the period reissued before it) to cost of sales
-        (``ledger.moved_cost_entries``)."""
+        QuickBooks), with the entries that bring the cost the month's purchase entries booked
+        for its vendor lines (``booked``: the rated lines of the run and of the invoices of the
+        period reissued before it) to what it invoices (``ledger.moved_cost_entries``)."""
         invoicing = self.settings.invoicing
         rated = folder / RATED_PARQUET
         fees = folder / MINIMUM_FEES_PARQUET
@@ -464,9 +463,9 @@ def _publish(
         missing = [str(p) for p in booked if not p.is_file()]
         if missing:
             raise RunError(
-                f"{', '.join(missing)}: missing, so the vendor lines the month's purchase entries "
-                "booked as billed cannot be told from those billed to no customer (restore it "
-                "from a backup); nothing was issued"
+                f"{', '.join(missing)}: missing, so how the month's purchase entries booked the "
+                "cost of the new invoice's vendor lines cannot be read (restore it from a "
+                "backup); nothing was issued"
             )
         files = billed.write(staging, inv, booked)
         moved.extend(moved_lines(old.folder / RATED_PARQUET, staging / RATED_PARQUET, old.invoice))

@@ -355,6 +355,9 @@ def test_lines_moved_to_an_invoice_reissued_from_one_credited_count_once(
     moved = run[(run["customer_id"] == "C002") & (run["vendor"] == "aws")]["cost"].sum()
     kept = c002[c002["vendor"] == "aws"]["cost"].sum()
     assert 0 < kept < moved
+    # the run booked their cost on 7010 (on C002's invoice), where C001's new invoice has it
+    journal = done.folder / f"journal_{done.invoice.number}.csv"
+    assert {r["journal"] for r in _journal_rows(journal, "USD")} <= {"SALES"}
 
 
 def test_an_unmapped_account_a_reissue_bills_is_no_longer_listed_as_billed_to_nobody(
@@ -450,6 +453,32 @@ def test_a_reissue_moves_the_cost_the_run_billed_to_nobody_to_cost_of_sales(outp
     again = reissue_invoice(outputs, done.invoice.number, corrected, REPORTS, REISSUED)
     second = again.folder / f"journal_{again.invoice.number}.csv"
     assert [r for r in _journal_rows(second, "USD") if r["journal"] == "PURCH"] == []
+
+
+def test_a_reissue_moves_the_cost_of_lines_whose_product_group_it_corrects(outputs, corrected):
+    """The enterprise plan's Azure rule corrected to its own product group (Microsoft Azure,
+    revenue 8030, cost 7030; it billed them under Microsoft, 8020 and 7020): the new invoice
+    books C002's Azure revenue on 8030, but their cost stayed on 7020 where the run booked it,
+    so the books' gross margin per product group was not the invoices'. The reissue's journal
+    moves the cost of those lines (the new invoice's cost of them, rounded per invoice line)
+    from 7020 to 7030; nothing to or from 7095, whose lines are as the run booked them."""
+    plans = corrected / "price_plans.yaml"
+    text = plans.read_text(encoding="utf-8")
+    old = "{id: azure, kind: markup, percent: 7, match: {vendor: microsoft, publisher: Microsoft}}"
+    assert old in text
+    plans.write_text(
+        text.replace(old, old.replace("percent: 7,", "percent: 7, product_group: azure,")),
+        encoding="utf-8",
+    )
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert "Microsoft Azure" in {ln.heading for ln in done.invoice.lines}
+    azure = sum((ln.cost for ln in done.invoice.lines if ln.product_group == "azure"), D(0))
+    assert azure > 0
+    journal = done.folder / f"journal_{done.invoice.number}.csv"
+    moved = [r for r in _journal_rows(journal, "EUR") if r["journal"] == "PURCH"]
+    assert {r["entry_id"] for r in moved} == {"COST-NW2026-000010-microsoft-EUR"}
+    assert {r["account"]: _booked([r]) for r in moved} == {"7030": azure, "7020": -azure}
+    assert _journal_rows(journal, "USD") == []  # AWS: as the run booked it
 
 
 @pytest.mark.slow  # three billings of the month (a module scheduled early)
