@@ -620,6 +620,16 @@ def read_entry(journal: Path, entry_id: str) -> Entry:
     return entry
 
 
+def cost_entry_ids(journal: Path, number: str) -> list[str]:
+    """The ids of the entries with which the invoice ``number`` (one replacing a credited
+    invoice) moved cost (``moved_cost_entries``: ``COST-<number>-...``) in the CSV journal
+    ``journal``, in the journal's order."""
+    prefix = f"COST-{number}-"
+    with open(journal, newline="", encoding="utf-8") as fh:
+        ids = [r["entry_id"] for r in csv.DictReader(fh) if r["entry_id"].startswith(prefix)]
+    return list(dict.fromkeys(ids))
+
+
 def beancount_postings(ledger: Path, entry_id: str) -> list[tuple[str, Decimal, str]]:
     """(account, amount, currency) of each posting of the transaction with ``entry_id`` in a
     beancount ledger, read by beancount's own loader (RunError when the ledger has errors or holds

@@ -78,7 +78,6 @@ from billing_lib.run_files import (
     RATED_PARQUET,
     SUMMARY_CSV,
     billed_now,
-    corrections_of,
     journal_name,
     ledger_name,
     outputs_problems,
@@ -455,11 +454,8 @@ def _publish(
 
     def write(staging: Path) -> list[Path]:
         period = old.entry.period
-        booked = [output / period / RATED_PARQUET] + [
-            folder / RATED_PARQUET
-            for folder, m in corrections_of(output, period)
-            if m.get("kind") == "reissue"
-        ]
+        # a credited reissue's credit note undid its cost moves: the invoices that stand
+        booked = [output / period / RATED_PARQUET, *billed_now(output, period)[1]]
         missing = [str(p) for p in booked if not p.is_file()]
         if missing:
             raise RunError(

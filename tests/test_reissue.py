@@ -448,11 +448,35 @@ def test_a_reissue_moves_the_cost_the_run_billed_to_nobody_to_cost_of_sales(outp
     # the packages' files book it too (QuickBooks shortens the id to 21 characters)
     quickbooks = (done.folder / f"quickbooks_journal_{done.invoice.number}.csv").read_text()
     assert "Vendor cost not billed to customers" in quickbooks
-    # credited and reissued again: moved once
-    issue_credit_note(outputs, done.invoice.number, REISSUED, "again")
+    # the reissued invoice credited: the credit note reverses its sale and its cost moved, so
+    # the books are as the run booked them, as the analysis reads the month again
+    note = issue_credit_note(outputs, done.invoice.number, REISSUED, "again")
+    credit = note.folder / f"journal_{note.note.number}.csv"
+    back = [r for r in _journal_rows(credit, "USD") if r["journal"] == "PURCH"]
+    assert {r["entry_id"] for r in back} == {"COST-NWC2026-000002-aws-USD"}
+    assert {r["account"]: _booked([r]) for r in back} == {
+        r["account"]: -_booked([r]) for r in moved
+    }
+    unbilled = analysis.unbilled_cost(outputs, [PERIOD])
+    listed = sum(unbilled[unbilled["vendor_currency"] == "USD"]["cost"], D(0))
+    books = sum(
+        (_booked(_journal_rows(f, "USD", {"7095"})) for f in (run_journal, journal, credit)), D(0)
+    )
+    assert abs(books - listed) < D("0.01")
+    bean = note.folder / f"ledger_{note.note.number}.beancount"
+    assert "COST-NWC2026-000002-aws-USD" in bean.read_text(encoding="utf-8")
+    xero = (note.folder / f"xero_manual_journal_{note.note.number}_EUR.csv").read_text()
+    assert "reverses COST-NW2026-000010-aws-USD" in xero
+    assert "(USD 9.91 at 0.9187)" in xero and "(USD -9.91 at 0.9187)" in xero
+    quickbooks = (note.folder / f"quickbooks_journal_{note.note.number}.csv").read_text()
+    assert "Vendor cost not billed to customers" in quickbooks
+    # and reissued again: moved again, once in all
     again = reissue_invoice(outputs, done.invoice.number, corrected, REPORTS, REISSUED)
     second = again.folder / f"journal_{again.invoice.number}.csv"
-    assert [r for r in _journal_rows(second, "USD") if r["journal"] == "PURCH"] == []
+    assert _booked(_journal_rows(second, "USD", {"7095"})) == D("-9.91")
+    assert sum(
+        (_booked(_journal_rows(f, "USD", {"7095"})) for f in (journal, credit, second)), D(0)
+    ) == D("-9.91")
 
 
 def test_a_reissue_moves_the_cost_of_lines_whose_product_group_it_corrects(outputs, corrected):
