@@ -368,6 +368,7 @@ def write_reversed_packages(
     reversal: Entry,
     folder: Path,
     date_format: str | None = None,
+    more: Iterable[tuple[Entry, Entry]] = (),
 ) -> list[Path]:
     """The rows of ``original``'s entry in the run's package ``files`` (``package_files``),
     reversed for ``reversal`` (a credit note's entry) into ``folder``: the same accounts, tax
@@ -376,45 +377,57 @@ def write_reversed_packages(
     note's journal words it. The QuickBooks dates are written in ``date_format``, the one the
     original's file was written in (its manifest's ``QUICKBOOKS_DATE_FORMAT``); a folder from
     before manifests recorded it has it told from the file's dates. An entry that is not in a
-    file gives no file."""
+    file gives no file. ``more``: further (entry, reversal) pairs reversed into the same files
+    (a reissued invoice's cost moves, ``ledger.moved_cost_entries``; their Xero rows found by
+    their narration, which starts with the entry's id)."""
     written = []
-    receivable = (original.postings[0].description, reversal.postings[0].description)
+    pairs = [(original, reversal), *more]
     for path in files:
         with open(path, newline="", encoding="utf-8") as fh:
-            header, *rows = list(csv.reader(fh))
+            header, *found = list(csv.reader(fh))
+        rows = []
         if tuple(header) == XERO_COLUMNS:
-            narration = csv_text(_narration(original))
-            rows = [
-                [
-                    csv_text(_narration(reversal)),
-                    reversal.date.strftime("%d/%m/%Y"),
-                    _converted_negated(_reworded(r[2], receivable) if i == 0 else r[2]),
-                    *r[3:5],
-                    money_text(-Decimal(r[5])),
-                    *r[6:],
+            for was, now in pairs:
+                receivable = (was.postings[0].description, now.postings[0].description)
+                narration = csv_text(_narration(was))
+                rows += [
+                    [
+                        csv_text(_narration(now)),
+                        now.date.strftime("%d/%m/%Y"),
+                        _converted_negated(_reworded(r[2], receivable) if i == 0 else r[2]),
+                        *r[3:5],
+                        money_text(-Decimal(r[5])),
+                        *r[6:],
+                    ]
+                    for i, r in enumerate(
+                        r
+                        for r in found
+                        if r[0] == narration
+                        or (not was.narration and r[0].startswith(f"{was.entry_id} "))
+                    )
                 ]
-                for i, r in enumerate(r for r in rows if r[0] == narration)
-            ]
             # the file's currency (``..._EUR.csv``, or ``..._EUR_2.csv`` past 300 lines): the
             # credit note's one entry is one file of it
             currency = _XERO_CURRENCY.search(path.stem)
             suffix = currency.group(1) if currency else path.stem.rsplit("_", 1)[-1]
             target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
         elif tuple(header) == QUICKBOOKS_COLUMNS:
-            form = date_format or _date_format([r[1] for r in rows], original.date)
-            number = journal_number(reversal.entry_id)
-            rows = [
-                [
-                    number,
-                    reversal.date.strftime(form),
-                    r[2],
-                    _reworded(r[3], receivable) if i == 0 else r[3],
-                    r[5],
-                    r[4],
-                    *r[6:],
+            form = date_format or _date_format([r[1] for r in found], original.date)
+            for was, now in pairs:
+                receivable = (was.postings[0].description, now.postings[0].description)
+                number = journal_number(now.entry_id)
+                rows += [
+                    [
+                        number,
+                        now.date.strftime(form),
+                        r[2],
+                        _reworded(r[3], receivable) if i == 0 else r[3],
+                        r[5],
+                        r[4],
+                        *r[6:],
+                    ]
+                    for i, r in enumerate(r for r in found if r[0] == journal_number(was.entry_id))
                 ]
-                for i, r in enumerate(r for r in rows if r[0] == journal_number(original.entry_id))
-            ]
             target = Path(folder) / f"quickbooks_journal_{reversal.entry_id}.csv"
         else:
             raise ParameterError(path, None, f"not a Xero or QuickBooks journal file: {header}")

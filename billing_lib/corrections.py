@@ -56,6 +56,7 @@ from billing_lib.ledger import (
     Entry,
     beancount_postings,
     beancount_problems,
+    cost_entry_ids,
     read_entry,
     reversing_entry,
     sales_lines,
@@ -101,6 +102,9 @@ class Original:
     #: the date format of the run's QuickBooks file, as its manifest records it (None: not
     #: recorded, told from the file's dates)
     quickbooks_date_format: str | None = None
+    #: an invoice replacing a credited one: the entries with which it moved cost
+    #: (``ledger.moved_cost_entries``), as its journal has them (checked against its ledger)
+    cost_entries: tuple[Entry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -425,6 +429,15 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
         accounts = {
             p.account: name for p, (name, _, _) in zip(sales.postings, postings, strict=True)
         }
+    cost_entries = []
+    for cost_id in cost_entry_ids(journal, invoice_number) if not in_run else []:
+        cost = read_entry(journal, cost_id)
+        booked = beancount_postings(ledger, cost_id)
+        if [(a, c) for _, a, c in booked] != [(p.amount, p.currency) for p in cost.postings]:
+            problems.append(f"{ledger}: the transaction of {cost_id} is not the journal's entry")
+            continue
+        accounts |= {p.account: name for p, (name, _, _) in zip(cost.postings, booked, strict=True)}
+        cost_entries.append(cost)
     if problems:
         raise RunError(
             f"{invoice_number}: the invoice rebuilt from {folder} is not the one issued; no credit "
@@ -432,7 +445,16 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             "was issued:\n  - " + "\n  - ".join(problems)
         )
     date_format = manifest.get(QUICKBOOKS_DATE_FORMAT)
-    return Original(invoice, seller, sales, accounts, folder, tuple(packages), date_format)
+    return Original(
+        invoice,
+        seller,
+        sales,
+        accounts,
+        folder,
+        tuple(packages),
+        date_format,
+        tuple(cost_entries),
+    )
 
 
 def invoice_folder(output: Path, entry: RegisterEntry) -> tuple[Path, str]:
@@ -565,14 +587,34 @@ def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list
         raise RunError(
             f"{kind}: the reversing entry does not carry the credit note's total {note.gross}"
         )
+    # a reissued invoice's cost moves undone: its lines' cost back where it was booked before
+    costs = [
+        (
+            cost,
+            replace(
+                reversing_entry(
+                    cost,
+                    cost.entry_id.replace(f"COST-{inv.number}-", f"COST-{note.number}-", 1),
+                    note.issue_date,
+                    "",
+                    f"reverses {cost.entry_id} (credit note {note.number} cancels {inv.number})",
+                    cost.postings[0].description,
+                ),
+                invoice_number=None,
+            ),
+        )
+        for cost in original.cost_entries
+    ]
     files = [
         write_credit_note_workbook(note, original.seller, folder / workbook_name(note)),
         *write_documents([note], original.seller, folder, None, _logo(original)),
         write_invoice_summary([note], folder / SUMMARY_CSV),
         write_invoice_data([note], original.seller, folder / CREDIT_NOTE_DATA),
-        write_csv_journal([entry], None, folder / journal_name(note.number)),
+        write_csv_journal(
+            [entry, *(c for _, c in costs)], None, folder / journal_name(note.number)
+        ),
         write_beancount_file(
-            [entry],
+            [entry, *(c for _, c in costs)],
             original.seller.name,
             original.accounts,
             folder / ledger_name(note.number),
@@ -585,7 +627,7 @@ def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list
     # the invoice's entry as the run booked it, with the narration its package files carry
     booked = replace(original.entry, payee=inv.buyer.name, narration=sales_narration(inv))
     files += write_reversed_packages(
-        list(original.packages), booked, entry, folder, original.quickbooks_date_format
+        list(original.packages), booked, entry, folder, original.quickbooks_date_format, costs
     )
     manifest = {
         "kind": "credit_note",

@@ -39,11 +39,13 @@ import duckdb
 from billing_lib.customers import Customer
 from billing_lib.errors import ControlTotalError, RunError
 from billing_lib.invoice_model import Invoice, VatLine, money_text
+from billing_lib.invoices import CUSTOMER_SOURCE_FILE
 from billing_lib.invoicing_parameters import Invoicing, beancount_name
 from billing_lib.line_labels import key_columns, line_key_sql
 from billing_lib.money import ZERO, round_money, round_money_sql
 from billing_lib.periods import month_days
 from billing_lib.run_files import atomic_target, journal_name, ledger_name
+from billing_lib.sql import ql
 from billing_lib.store import relation_exists
 
 #: The beancount plugin that opens each account on its first posting (each ledger file declares
@@ -292,6 +294,135 @@ def purchase_entries(
     return entries
 
 
+def moved_cost_entries(
+    rated: Path,
+    booked: list[Path],
+    customer_id: str,
+    period: str,
+    invoicing: Invoicing,
+    day: date,
+    number: str,
+) -> list[Entry]:
+    """The entries with which an invoice replacing a credited one (``number``, dated ``day``; its
+    rated lines ``rated``) brings the books' cost of its vendor lines of ``period`` to what it
+    invoices, one per vendor and vendor currency (journal ``PURCH``,
+    ``COST-<number>-<vendor>-<currency>``); none when the books have it so already.
+
+    The month's purchase entries booked each vendor line once: on a customer's invoice (the cost
+    account of its product group, at its vendor cost, the rest of its BilledCost on the prepaid
+    account) or billed to no customer (unmapped or excluded: the unbilled-cost account, at its
+    BilledCost). ``booked`` are the rated lines that booked them, in order: the run's, then each
+    invoice of the period reissued before this one (a line takes its latest booking). A line on
+    none of them (an account unmapped at the run that a corrected accounts.csv maps now) moves
+    from the unbilled-cost account (its BilledCost, rounded half-up once) to cost of sales; a
+    line booked on one (the run's invoice replaced, or another customer's) whose product group or
+    vendor cost is other now (a price plan's ``product_group`` or cost basis corrected) moves
+    between cost accounts and the prepaid account. Cost of sales: per product group, the new
+    invoice's cost (``rated_costs``: each invoice line rounded) less the same of the lines' latest
+    bookings, grouped as this customer's; the prepaid account: the change of BilledCost beyond
+    vendor cost, rounded once; the cents left to the rounding account. So the books' cost of
+    sales per account is the invoices', and the unbilled cost what no invoice bills, as the margin
+    analysis reads them (``analysis.load_summary``, ``analysis.unbilled_cost``)."""
+    products = invoicing.products
+    here = CUSTOMER_SOURCE_FILE
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"CREATE VIEW new_lines AS SELECT * FROM read_parquet({ql(str(rated))}) "
+            f"WHERE customer_id = {ql(customer_id)} AND period = {ql(period)} "
+            "AND line_kind = 'vendor'"
+        )
+        union = " UNION ALL BY NAME ".join(
+            f"SELECT *, {k} AS booked_in, {here} AS k_file FROM read_parquet({ql(str(p))}) r "
+            f"WHERE line_kind = 'vendor' AND period = {ql(period)}"
+            for k, p in enumerate(booked)
+        )
+        con.execute(
+            f"CREATE VIEW booked AS {union}"
+            if booked
+            else "CREATE VIEW booked AS SELECT *, 0 AS booked_in, '' AS k_file FROM new_lines "
+            "WHERE false"
+        )
+        con.execute(
+            f"""CREATE VIEW keyed AS SELECT *, {here} AS k_file FROM new_lines r;
+                CREATE VIEW latest AS SELECT k_file, source_row, max(booked_in) AS booked_in
+                FROM booked WHERE (k_file, source_row) IN (SELECT (k_file, source_row) FROM keyed)
+                GROUP BY ALL;
+                CREATE VIEW old_lines AS
+                SELECT b.* EXCLUDE (booked_in, k_file) REPLACE ({ql(customer_id)} AS customer_id)
+                FROM booked b JOIN latest USING (k_file, source_row, booked_in);
+                CREATE VIEW unbooked AS SELECT * FROM keyed
+                WHERE (k_file, source_row) NOT IN (SELECT (k_file, source_row) FROM latest)"""
+        )
+        sums = con.execute(
+            """SELECT vendor, vendor_currency, sum(unbilled), sum(beyond) FROM (
+                 SELECT vendor, vendor_currency, 0 AS unbilled, billed_cost - vendor_cost AS beyond
+                 FROM new_lines
+                 UNION ALL SELECT vendor, vendor_currency, 0, vendor_cost - billed_cost
+                 FROM old_lines
+                 UNION ALL SELECT vendor, vendor_currency, billed_cost, 0 FROM unbooked)
+               GROUP BY ALL ORDER BY ALL"""
+        ).fetchall()
+        costs: dict[tuple[str, str, str], Decimal] = {}
+        for lines, sign in (("new_lines", 1), ("old_lines", -1)):
+            con.execute(f"CREATE OR REPLACE VIEW rated_lines AS SELECT * FROM {lines}")
+            for v, c, group, rounded, _, _ in rated_costs(con, period, [customer_id], invoicing):
+                costs[v, c, group] = costs.get((v, c, group), ZERO) + sign * rounded
+    finally:
+        con.close()
+    entries = []
+    for vendor, currency, unbilled, beyond in sums:
+        name = products.vendors[vendor].name
+        since = f"{period}: as invoiced on {number}"
+        postings = [
+            Posting(
+                products.product_groups[group].cost_account,
+                round_money(amount, currency),
+                currency,
+                f"Cost of sales {products.product_groups[group].heading} {since}",
+            )
+            for (v, c, group), amount in sorted(costs.items())
+            if (v, c) == (vendor, currency)
+        ]
+        postings.append(
+            Posting(
+                products.prepaid_account,
+                round_money(beyond, currency),
+                currency,
+                f"{name} billed minus cost of the month (commitments) {since}",
+            )
+        )
+        postings.append(
+            Posting(
+                products.unbilled_cost_account,
+                -round_money(unbilled, currency),
+                currency,
+                f"{name} not billed to customers {period}: billed since on {number}",
+            )
+        )
+        postings.append(
+            Posting(
+                products.rounding_account,
+                -sum((p.amount for p in postings), ZERO),
+                currency,
+                f"{name} rounding differences {since} (cost rounded per invoice line)",
+            )
+        )
+        kept = tuple(p for p in postings if p.amount)
+        if kept:
+            entries.append(
+                Entry(
+                    day,
+                    "PURCH",
+                    f"COST-{number}-{vendor}-{currency}",
+                    name,
+                    f"{name} cost of {period} as invoiced on {number} ({currency})",
+                    kept,
+                )
+            )
+    return entries
+
+
 def build_entries(
     con: duckdb.DuckDBPyConnection,
     invoices: list[Invoice],
@@ -487,6 +618,16 @@ def read_entry(journal: Path, entry_id: str) -> Entry:
     if any(entry.balance().values()):
         raise RunError(f"{journal}: entry {entry_id} does not balance: {entry.balance()}")
     return entry
+
+
+def cost_entry_ids(journal: Path, number: str) -> list[str]:
+    """The ids of the entries with which the invoice ``number`` (one replacing a credited
+    invoice) moved cost (``moved_cost_entries``: ``COST-<number>-...``) in the CSV journal
+    ``journal``, in the journal's order."""
+    prefix = f"COST-{number}-"
+    with open(journal, newline="", encoding="utf-8") as fh:
+        ids = [r["entry_id"] for r in csv.DictReader(fh) if r["entry_id"].startswith(prefix)]
+    return list(dict.fromkeys(ids))
 
 
 def beancount_postings(ledger: Path, entry_id: str) -> list[tuple[str, Decimal, str]]:

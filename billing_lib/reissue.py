@@ -18,10 +18,12 @@ with its usage sheets and detail file, PDF and UBL in ``invoices/``, ``invoice_s
 beancount, and Xero's and QuickBooks Online's import files as the run writes them) and a
 manifest. The vendor's cost was booked by the finalised run's purchase entries and is not booked
 again: a vendor line costing another amount now (a contract price of ``vendor_prices.yaml``
-changed for the month) is refused. As a credit note, it holds the lock of the outputs folder
-throughout, is staged and renamed into place, and its number is recorded, final, only then
-(``recovery`` finishes a kill between the two). It can itself be credited and reissued; the
-finalised run folder is only read.
+changed for the month) is refused. Where the new invoice bills a line the run billed to no
+customer (an account unmapped then) or in another product group, entries of the reissue's
+journal move its cost (``ledger.moved_cost_entries``). As a credit note, it holds the lock of
+the outputs folder throughout, is staged and renamed into place, and its number is recorded,
+final, only then (``recovery`` finishes a kill between the two). It can itself be credited and
+reissued; the finalised run folder is only read.
 """
 
 from __future__ import annotations
@@ -59,7 +61,13 @@ from billing_lib.invoice_files import (
 )
 from billing_lib.invoice_model import Invoice, money_text
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, build_invoices
-from billing_lib.ledger import beancount_problems, sales_entry, write_beancount, write_csv_journal
+from billing_lib.ledger import (
+    beancount_problems,
+    moved_cost_entries,
+    sales_entry,
+    write_beancount,
+    write_csv_journal,
+)
 from billing_lib.money import round_money
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
 from billing_lib.periods import month_days
@@ -336,12 +344,14 @@ class _Billed:
         replaced = date.fromisoformat(entry.issue_date) if entry.issue_date else None
         return replace(inv, refers_to=entry.invoice_number, refers_to_date=replaced, note=note)
 
-    def write(self, folder: Path, inv: Invoice) -> list[Path]:
+    def write(self, folder: Path, inv: Invoice, booked: list[Path]) -> list[Path]:
         """Every file of ``inv`` into ``folder`` but the manifest: the customer's rated lines,
         minimum fees in force and terms (what the margin notebook's what-if recomputes the
         top-ups from and prices and rounds by, as a run folder's), workbook with usage sheets,
         PDF and UBL, summary row, data and sales entry (CSV journal, beancount, Xero,
-        QuickBooks)."""
+        QuickBooks), with the entries that bring the cost the month's purchase entries booked
+        for its vendor lines (``booked``: the rated lines of the run and of the invoices of the
+        period reissued before it) to what it invoices (``ledger.moved_cost_entries``)."""
         invoicing = self.settings.invoicing
         rated = folder / RATED_PARQUET
         fees = folder / MINIMUM_FEES_PARQUET
@@ -366,8 +376,13 @@ class _Billed:
             )
         finally:
             con.close()
-        sales = sales_entry(inv, invoicing)
-        ledger = write_beancount([sales], invoicing, folder / ledger_name(inv.number))
+        sales = [
+            sales_entry(inv, invoicing),
+            *moved_cost_entries(
+                rated, booked, inv.customer_id, inv.period, invoicing, inv.issue_date, inv.number
+            ),
+        ]
+        ledger = write_beancount(sales, invoicing, folder / ledger_name(inv.number))
         problems = beancount_problems(ledger)
         if problems:
             raise RunError(f"{ledger}: beancount refuses the invoice's ledger: {problems}")
@@ -378,9 +393,9 @@ class _Billed:
             *files,
             write_invoice_summary([inv], folder / SUMMARY_CSV),
             write_invoice_data([inv], invoicing.seller, folder / INVOICE_DATA),
-            write_csv_journal([sales], invoicing, folder / journal_name(inv.number)),
+            write_csv_journal(sales, invoicing, folder / journal_name(inv.number)),
             ledger,
-            *write_package_journals([sales], invoicing, exports, folder, inv.number, conversion),
+            *write_package_journals(sales, invoicing, exports, folder, inv.number, conversion),
             rated,
             fees,
             terms,
@@ -451,7 +466,17 @@ def _publish(
     moved: list[str] = []
 
     def write(staging: Path) -> list[Path]:
-        files = billed.write(staging, inv)
+        period = old.entry.period
+        # a credited reissue's credit note undid its cost moves: the invoices that stand
+        booked = [output / period / RATED_PARQUET, *billed_now(output, period)[1]]
+        missing = [str(p) for p in booked if not p.is_file()]
+        if missing:
+            raise RunError(
+                f"{', '.join(missing)}: missing, so how the month's purchase entries booked the "
+                "cost of the new invoice's vendor lines cannot be read (restore it from a "
+                "backup); nothing was issued"
+            )
+        files = billed.write(staging, inv, booked)
         moved.extend(moved_lines(old.folder / RATED_PARQUET, staging / RATED_PARQUET, old.invoice))
         from_where = (billed.reports, billed.parameters)
         date_format = billed.settings.accounting_exports.quickbooks_online.date_format

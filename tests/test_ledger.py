@@ -17,7 +17,7 @@ import pytest
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import build_invoices, write_invoice_data, write_invoice_summary
-from billing_lib.ledger import build_entries, write_ledger
+from billing_lib.ledger import build_entries, moved_cost_entries, write_ledger
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
 from tests.console_scripts import BEAN_CHECK
@@ -513,3 +513,52 @@ def test_a_month_that_invoices_no_customer_still_books_the_vendors_bill(tmp_path
         ("COST-2026-10-aws-USD", "7095", "12.34", "", "USD"),
         ("COST-2026-10-aws-USD", "1610", "", "17.89", "USD"),
     ]
+
+
+def test_a_reissue_s_cost_entries_move_what_it_bills_from_where_it_was_booked(tmp_path):
+    """``moved_cost_entries`` of an invoice replacing a credited one: a line the run billed to
+    no one (on no booked rated lines) moves from 7095 to its group's cost account at its
+    BilledCost (9.00 of cost, 12.50 billed: 3.50 on 1450); a line the run booked in group aws
+    and now in group azure moves from 7010 to 7030; a line as booked moves nothing."""
+    con, _, invoicing = setup(
+        [
+            line("C002", "20", service="EC2", cost="15.555", source_row=2),
+            line("C002", "10", service="S3", cost="8", source_row=3),
+            line(
+                "C002",
+                "11",
+                service="RDS",
+                cost="9",
+                vendor_cost="9",
+                billed_cost="12.5",
+                source_row=4,
+            ),
+        ]
+    )
+    new = tmp_path / "new.parquet"
+    con.execute(
+        f"COPY (SELECT * REPLACE (CASE WHEN service = 'S3' THEN 'azure' ELSE product_group END "
+        f"AS product_group) FROM rated_lines) TO '{new}' (FORMAT parquet)"
+    )
+    run = tmp_path / "run.parquet"  # the run: EC2 and S3 of C003 (S3 in aws), RDS unmapped
+    con.execute(
+        f"COPY (SELECT * FROM rated_lines WHERE service <> 'RDS') TO '{run}' (FORMAT parquet)"
+    )
+    con.close()
+    [entry] = moved_cost_entries(
+        new, [run], "C002", PERIOD, invoicing, date(2026, 12, 4), "NW2026-000010"
+    )
+    assert (entry.journal, entry.entry_id, entry.date) == (
+        "PURCH",
+        "COST-NW2026-000010-aws-EUR",
+        date(2026, 12, 4),
+    )
+    assert {p.account: p.amount for p in entry.postings} == {
+        "7010": D("9.00") - D("8.00"),  # RDS in, S3 out
+        "7030": D("8.00"),
+        "1450": D("3.50"),
+        "7095": D("-12.50"),
+    }
+    assert not any(entry.balance().values())
+    # booked as it is billed: nothing to move
+    assert moved_cost_entries(new, [new], "C002", PERIOD, invoicing, ISSUED, "NW2026-000010") == []

@@ -841,6 +841,46 @@ def test_a_minimum_fee_that_absorbs_credits_says_so_on_its_line_and_in_the_revie
     ]
 
 
+def test_a_credit_lowers_the_base_of_one_minimum_fee_only_the_widest(tmp_path):
+    """A plan-wide minimum of 75.00 and one of 20.00 for S3 both counted an S3 credit of -50.00
+    against S3 usage of 30.00: each saw "used -20.00" and topped up (95.00 + 40.00), so the
+    customer paid 115.00, 40.00 more than with the plan-wide minimum alone and more than without
+    the credit (75.00). A credit lowers the base of exactly one minimum: the widest whose scope
+    holds it (the fewest match fields, then the rule id), so every minimum is still met (the
+    invoice >= 75.00, S3's charges >= 20.00) and the credit is absorbed once."""
+    con, _ = rate(
+        tmp_path,
+        plan(
+            "{id: all, kind: pass_through}",
+            "{id: min, kind: minimum_fee, amount: '75', currency: EUR, description: Minimum}",
+            "{id: min-s3, kind: minimum_fee, amount: '20', currency: EUR, "
+            "description: S3 minimum, match: {service: Amazon S3}}",
+        ),
+        [
+            line(BillingCurrency="EUR", ServiceName="Amazon S3", BilledCost="30"),
+            line(
+                BillingCurrency="EUR",
+                ServiceName="Amazon S3",
+                ChargeCategory="Credit",
+                BilledCost="-50",
+            ),
+        ],
+    )
+    got = con.execute(
+        "SELECT customer_id, rule_id, amount, description FROM rated_lines "
+        "WHERE line_kind = 'minimum' AND customer_id = 'C1' ORDER BY rule_id"
+    ).fetchall()
+    assert got == [("C1", "min", D(95), "Minimum (minimum 75.00 EUR, used 30.00, credits -50.00)")]
+    (total,) = con.execute(
+        "SELECT sum(amount) FROM rated_lines WHERE customer_id = 'C1'"
+    ).fetchone()
+    assert total == D(75)
+    found = [f.finding for f in review.absorbed_credits(con) if f.subject == "C1"]
+    assert [f.split(":")[0] for f in found] == [
+        "the minimum fee p/min of EUR 75.00 counts its credits of -50.00 as revenue (usage 30.00)"
+    ]
+
+
 def test_custom_lines_fees_prorated_one_offs_and_credits(tmp_path):
     custom = """custom_lines:
   - {id: sup, customer: C1, kind: fee, description: Support, unit_price: '310', currency: EUR,

@@ -23,7 +23,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, cli, review, run
+from billing_lib import analysis, charts, cli, ledger, review, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, InputError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -356,6 +356,9 @@ def test_lines_moved_to_an_invoice_reissued_from_one_credited_count_once(
     moved = run[(run["customer_id"] == "C002") & (run["vendor"] == "aws")]["cost"].sum()
     kept = c002[c002["vendor"] == "aws"]["cost"].sum()
     assert 0 < kept < moved
+    # the run booked their cost on 7010 (on C002's invoice), where C001's new invoice has it
+    journal = done.folder / f"journal_{done.invoice.number}.csv"
+    assert {r["journal"] for r in _journal_rows(journal, "USD")} <= {"SALES"}
 
 
 def test_an_unmapped_account_a_reissue_bills_is_no_longer_listed_as_billed_to_nobody(
@@ -382,6 +385,125 @@ def test_an_unmapped_account_a_reissue_bills_is_no_longer_listed_as_billed_to_no
         -62,
         D("-9.9079999992"),
     ]
+
+
+def _journal_rows(path: Path, currency: str, accounts: set[str] | None = None) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [
+            r
+            for r in csv.DictReader(fh)
+            if r["currency"] == currency and (accounts is None or r["account"] in accounts)
+        ]
+
+
+def _booked(rows: list[dict]) -> Decimal:
+    return sum((D(r["debit"] or 0) - D(r["credit"] or 0) for r in rows), D(0))
+
+
+def test_a_reissue_moves_the_cost_the_run_billed_to_nobody_to_cost_of_sales(outputs, corrected):
+    """The run left AWS account poc-sandbox-ams unmapped: its purchase entry booked the 62 lines'
+    USD 9.91 on 7095 "Vendor cost not billed to customers". accounts.csv corrected, the invoice
+    replacing NW2026-000002 bills them to C002 and the margin analysis counts their cost on C002,
+    but the books kept it on 7095: cost of sales short by it, the unbilled cost overstated. The
+    reissue's journal now moves it (PURCH, dated the issue date): 7095 credited, the product
+    group's cost account debited with the cost the new invoice carries for them, so that the
+    books' cost of sales is the invoices' and 7095 what the analysis still lists billed to no
+    one. Credited and reissued again, the cost is not moved a second time."""
+    with open(corrected / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write("aws,285396417058,C002,,,poc-sandbox-ams\n")
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    journal = done.folder / f"journal_{done.invoice.number}.csv"
+    run_journal = outputs / PERIOD / f"journal_{PERIOD}.csv"
+    moved = [r for r in _journal_rows(journal, "USD") if r["journal"] == "PURCH"]
+    assert {(r["date"], r["entry_id"]) for r in moved} == {
+        ("2026-12-04", "COST-NW2026-000010-aws-USD")
+    }
+    assert _booked(moved) == 0
+    assert _booked([r for r in moved if r["account"] == "7095"]) == D("-9.91")
+    # cost of sales: what the new invoice's lines cost less what the run booked for C002's
+    invoicing = load_settings(corrected).invoicing
+    con = duckdb.connect()
+
+    def cost(path: Path) -> Decimal:
+        con.execute(f"CREATE OR REPLACE VIEW rated_lines AS SELECT * FROM read_parquet('{path}')")
+        rows = ledger.rated_costs(con, PERIOD, ["C002"], invoicing)
+        return sum((r[3] for r in rows if r[1] == "USD"), D(0))
+
+    more = cost(done.folder / "rated_lines.parquet") - cost(
+        outputs / PERIOD / "rated_lines.parquet"
+    )
+    con.close()
+    assert more > 0
+    assert _booked([r for r in moved if r["account"] == "7010"]) == more
+    # the books' unbilled cost (USD) is what the analysis lists, each posting rounded
+    unbilled = analysis.unbilled_cost(outputs, [PERIOD])
+    listed = unbilled[unbilled["vendor_currency"] == "USD"]["cost"]
+    books = _booked(_journal_rows(run_journal, "USD", {"7095"})) + _booked(
+        _journal_rows(journal, "USD", {"7095"})
+    )
+    assert abs(books - sum(listed, D(0))) < D("0.01")
+    assert books == _booked(_journal_rows(run_journal, "USD", {"7095"})) - D("9.91")
+    ledger_file = done.folder / f"ledger_{done.invoice.number}.beancount"
+    assert subprocess.run([BEAN_CHECK, str(ledger_file)], capture_output=True).returncode == 0
+    assert "COST-NW2026-000010-aws-USD" in ledger_file.read_text(encoding="utf-8")
+    # the packages' files book it too (QuickBooks shortens the id to 21 characters)
+    quickbooks = (done.folder / f"quickbooks_journal_{done.invoice.number}.csv").read_text()
+    assert "Vendor cost not billed to customers" in quickbooks
+    # the reissued invoice credited: the credit note reverses its sale and its cost moved, so
+    # the books are as the run booked them, as the analysis reads the month again
+    note = issue_credit_note(outputs, done.invoice.number, REISSUED, "again")
+    credit = note.folder / f"journal_{note.note.number}.csv"
+    back = [r for r in _journal_rows(credit, "USD") if r["journal"] == "PURCH"]
+    assert {r["entry_id"] for r in back} == {"COST-NWC2026-000002-aws-USD"}
+    assert {r["account"]: _booked([r]) for r in back} == {
+        r["account"]: -_booked([r]) for r in moved
+    }
+    unbilled = analysis.unbilled_cost(outputs, [PERIOD])
+    listed = sum(unbilled[unbilled["vendor_currency"] == "USD"]["cost"], D(0))
+    books = sum(
+        (_booked(_journal_rows(f, "USD", {"7095"})) for f in (run_journal, journal, credit)), D(0)
+    )
+    assert abs(books - listed) < D("0.01")
+    bean = note.folder / f"ledger_{note.note.number}.beancount"
+    assert "COST-NWC2026-000002-aws-USD" in bean.read_text(encoding="utf-8")
+    xero = (note.folder / f"xero_manual_journal_{note.note.number}_EUR.csv").read_text()
+    assert "reverses COST-NW2026-000010-aws-USD" in xero
+    assert "(USD 9.91 at 0.9187)" in xero and "(USD -9.91 at 0.9187)" in xero
+    quickbooks = (note.folder / f"quickbooks_journal_{note.note.number}.csv").read_text()
+    assert "Vendor cost not billed to customers" in quickbooks
+    # and reissued again: moved again, once in all
+    again = reissue_invoice(outputs, done.invoice.number, corrected, REPORTS, REISSUED)
+    second = again.folder / f"journal_{again.invoice.number}.csv"
+    assert _booked(_journal_rows(second, "USD", {"7095"})) == D("-9.91")
+    assert sum(
+        (_booked(_journal_rows(f, "USD", {"7095"})) for f in (journal, credit, second)), D(0)
+    ) == D("-9.91")
+
+
+def test_a_reissue_moves_the_cost_of_lines_whose_product_group_it_corrects(outputs, corrected):
+    """The enterprise plan's Azure rule corrected to its own product group (Microsoft Azure,
+    revenue 8030, cost 7030; it billed them under Microsoft, 8020 and 7020): the new invoice
+    books C002's Azure revenue on 8030, but their cost stayed on 7020 where the run booked it,
+    so the books' gross margin per product group was not the invoices'. The reissue's journal
+    moves the cost of those lines (the new invoice's cost of them, rounded per invoice line)
+    from 7020 to 7030; nothing to or from 7095, whose lines are as the run booked them."""
+    plans = corrected / "price_plans.yaml"
+    text = plans.read_text(encoding="utf-8")
+    old = "{id: azure, kind: markup, percent: 7, match: {vendor: microsoft, publisher: Microsoft}}"
+    assert old in text
+    plans.write_text(
+        text.replace(old, old.replace("percent: 7,", "percent: 7, product_group: azure,")),
+        encoding="utf-8",
+    )
+    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert "Microsoft Azure" in {ln.heading for ln in done.invoice.lines}
+    azure = sum((ln.cost for ln in done.invoice.lines if ln.product_group == "azure"), D(0))
+    assert azure > 0
+    journal = done.folder / f"journal_{done.invoice.number}.csv"
+    moved = [r for r in _journal_rows(journal, "EUR") if r["journal"] == "PURCH"]
+    assert {r["entry_id"] for r in moved} == {"COST-NW2026-000010-microsoft-EUR"}
+    assert {r["account"]: _booked([r]) for r in moved} == {"7030": azure, "7020": -azure}
+    assert _journal_rows(journal, "USD") == []  # AWS: as the run booked it
 
 
 @pytest.mark.slow  # three billings of the month (a module scheduled early)

@@ -189,13 +189,25 @@ def minimum_counts_sql(source: str, rules: str) -> str:
     unit), plus the part in scope of lines the scope splits (or of lines without a key) rounded
     once, charges and credits each; the top-up is the minimum less that, so an invoice of only
     the scope's lines shows exactly the minimum, and "used" the sum of its printed lines (the
-    unrounded revenue gave 75.01 or 74.99). Only the lines of customers with a minimum fee are
-    summed. The one place the rating, the what-if and the review count minimum fees."""
+    unrounded revenue gave 75.01 or 74.99). A credit in the scopes of several fees counts for
+    one only, the widest (the fewest match fields, then the rule id): a plan-wide minimum and an
+    S3 minimum both counting an S3 credit each topped up by it, the credit absorbed twice; so
+    every minimum is still met and the credit lowers one base. Only the lines of customers with
+    a minimum fee are summed. The one place the rating, the what-if and the review count minimum
+    fees."""
     scope = " AND ".join(
         f"(m.m_{k} IS NULL OR {scope_equal(f'm.m_{k}', f'i.{k}', k)})" for k in MINIMUM_SCOPE
     )
     rule = "m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id"
-    invoice_line = "i.period, i.product_group, i.line_key, i.line_credit"
+    # the pairs of a fee and the part of an invoice line in its scope, by their columns
+    paired = "period, last_day, customer_id, plan_id, rule_id, product_group, line_key, line_credit"
+    # a part of an invoice line (a row of rev): a credit counts for one fee only, the widest
+    rev_row = ", ".join(
+        f"i.{c}"
+        for c in ("customer_id", "period", "product_group", "line_key", "line_credit")
+        + MINIMUM_SCOPE
+    )
+    width = " + ".join(f"(m.m_{k} IS NOT NULL)::INTEGER" for k in MINIMUM_SCOPE)
 
     def counted(credit: str) -> str:
         whole = round_money_sql("line_amount", "currency")
@@ -216,12 +228,16 @@ def minimum_counts_sql(source: str, rules: str) -> str:
         inv AS (SELECT *, sum(amount) OVER w AS line_amount, count(*) OVER w AS line_parts
                 FROM rev WINDOW w AS (PARTITION BY customer_id, period, product_group, line_key,
                                                    line_credit)),
-        part AS (SELECT {rule}, {invoice_line}, any_value(m.currency) AS currency,
-                        count(*) = any_value(i.line_parts) AND i.line_key IS NOT NULL AS whole,
-                        any_value(i.line_amount) AS line_amount, sum(i.amount) AS in_scope
+        pair AS (SELECT {rule}, i.product_group, i.line_key, i.line_credit, m.currency,
+                        i.line_parts, i.line_amount, i.amount
                  FROM m JOIN inv i ON i.customer_id = m.customer_id AND i.period = m.period
                    AND {scope}
-                 GROUP BY {rule}, {invoice_line}),
+                 QUALIFY NOT i.line_credit OR row_number() OVER (
+                   PARTITION BY {rev_row} ORDER BY {width}, m.rule_id) = 1),
+        part AS (SELECT {paired}, any_value(currency) AS currency,
+                        count(*) = any_value(line_parts) AND line_key IS NOT NULL AS whole,
+                        any_value(line_amount) AS line_amount, sum(amount) AS in_scope
+                 FROM pair GROUP BY {paired}),
         counted AS (SELECT {rule}, {counted("NOT line_credit")} AS charges,
                            {counted("line_credit")} AS credits
                     FROM part m GROUP BY {rule})
