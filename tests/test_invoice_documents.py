@@ -37,7 +37,7 @@ from billing_lib.invoice_pdf import (
     unit_price_text,
 )
 from billing_lib.invoice_sheet import payment_lines
-from billing_lib.invoices import Invoice, read_invoice_data
+from billing_lib.invoices import Invoice, InvoiceLine, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VatRule
 from billing_lib.workbooks import write_credit_note_workbook
@@ -989,24 +989,28 @@ def page_texts(path: Path) -> list[list[str]]:
     return pages
 
 
+def _two_groups(inv: Invoice, filler: int, tall: int) -> tuple[InvoiceLine, ...]:
+    """``filler`` lines of group A, then group B's two lines, the first a description ``tall``
+    times the length of a line (wrapped on several rows)."""
+    a = replace(inv.lines[0], product_group="a", heading="Group A heading", description="EC2 hours")
+    b = replace(
+        a,
+        product_group="b",
+        heading="Group B heading",
+        description="Amazon Elastic Compute Cloud running Linux on demand " * tall + "end",
+    )
+    return (*[a] * filler, b, replace(b, description="last of B"))
+
+
 def test_a_group_heading_stays_with_its_first_line_and_a_subtotal_with_its_last(issued, tmp_path):
     """A product group's heading was printed alone at the foot of a page when its first line was
     taller than the room kept for it (a long description on several rows), and a subtotal could
     open a page alone, away from the lines it adds up."""
     seller, invoices = issued
     inv = next(i for i in invoices.values() if i.customer_id == "C002")
-    filler = replace(
-        inv.lines[0], product_group="a", heading="Group A heading", description="EC2 hours"
-    )
-    tall = replace(
-        filler,
-        product_group="b",
-        heading="Group B heading",
-        description="Amazon Elastic Compute Cloud running Linux on demand " * 5 + "end",
-    )
     seen = 0
     for k in range(28, 40):  # the filler moves the second group over the foot of page 1
-        lines = (*[filler] * k, tall, replace(tall, description="last of B"))
+        lines = _two_groups(inv, k, 5)
         [pdf, _] = write_documents([replace(inv, lines=lines)], seller, tmp_path / str(k), None)
         pages = page_texts(pdf)
         for texts in pages[:-1]:
@@ -1190,18 +1194,9 @@ def test_the_workbook_s_pages_keep_a_group_heading_with_its_first_line(issued, t
     its subtotal), each page holding no more rows than an A4 page prints at the sheet's scale."""
     seller, invoices = issued
     inv = next(i for i in invoices.values() if i.customer_id == "C002")
-    filler = replace(
-        inv.lines[0], product_group="a", heading="Group A heading", description="EC2 hours"
-    )
-    tall = replace(
-        filler,
-        product_group="b",
-        heading="Group B heading",
-        description="Amazon Elastic Compute Cloud running Linux on demand " * 3 + "end",
-    )
     headings = {"Group A heading", "Group B heading", "VAT summary", "Payment"}
     for k in (*range(26, 34), 110):  # the filler moves group B over the foot of page 1
-        lines = (*[filler] * k, tall, replace(tall, description="last of B"))
+        lines = _two_groups(inv, k, 3)
         note = replace(inv, lines=lines, kind="credit_note", refers_to="NW1")
         book = tmp_path / f"{k}.xlsx"
         write_credit_note_workbook(note, seller, book)
