@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from rating_helpers import write_parameters
 
 from billing_lib.customers import (
@@ -15,6 +16,7 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
+from billing_lib.errors import ParameterError
 from billing_lib.importers import import_reports
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
@@ -273,3 +275,68 @@ def test_a_credit_of_a_term_begun_before_a_price_change_is_priced_as_its_charge(
         D("-36.903225806452"),
         D(46),
     ]
+
+
+def _annual_credit(currency: str = "EUR") -> list[dict[str, str]]:
+    """2 Business Premium seats removed on 2 Jan 2027 from an annual term begun 28 Dec 2026."""
+    return [
+        reconciliation_row(
+            1,
+            **PREMIUM,
+            Quantity="2",
+            BillableQuantity="2",
+            ChargeType="removeQuantity",
+            EffectiveUnitPrice="-226.46",
+            Subtotal="-452.92",
+            Currency=currency,
+            ChargeStartDate="1/2/2027",
+            ChargeEndDate="12/27/2027",
+            BillingFrequency="Annual",
+        )
+    ]
+
+
+def test_a_credit_whose_cycle_began_before_the_first_rate_is_refused_saying_why_that_day(tmp_path):
+    """A USD licence credit of 2 Jan 2027 is priced at the rate of its cycle's start, 28 Dec
+    2026; the rates begin on 1 January. The refusal named 28 Dec without a word of why a line of
+    January needs December's rate: it now names the credit (file, row, its own date), the cycle
+    it gives back and the row to add."""
+    rates = (
+        "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+        "USD,EUR,0.95,2027-01-01,2027-01-31,test\n"
+    )
+    params = write_parameters(tmp_path / "params", NEW_YEAR_PRICE, rates=rates, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit("USD"))])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    text = str(err.value)
+    assert "no exchange rate from USD to EUR valid on 2026-12-28" in text
+    assert "r.csv row 2" in text and "charged from 2027-01-02" in text
+    assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
+    assert "'USD,EUR,<rate>,<valid_from>,<valid_to>,<source>' covering 2026-12-28" in text
+
+
+def test_a_credit_whose_cycle_began_before_the_customer_s_plan_is_refused_saying_why(tmp_path):
+    """The customer's plan starts on 1 January 2027; its licence credit of 2 January gives back
+    part of a term begun 28 Dec 2026, priced on that day: refused naming the credit, the cycle
+    and what to add (the assignment from that day)."""
+    plans = NEW_YEAR_PRICE.replace(
+        "{plan: p, group: smb}", "{plan: p, group: smb, valid_from: 2027-01-01}"
+    )
+    params = write_parameters(tmp_path / "params", plans, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit())])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    text = str(err.value)
+    assert "customer 'C1' has lines priced on 2026-12-28" in text
+    assert "r.csv row 2" in text and "charged from 2027-01-02" in text
+    assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
+    assert "valid_from 2026-12-28 or earlier" in text

@@ -936,7 +936,8 @@ def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tm
     with pytest.raises(
         ParameterError,
         match=r"price_plans.yaml, entry assignments: customer 'C3' has lines priced on "
-        r"2026-10-01 \(their charge date; .*\) but no price plan",
+        r"2026-10-01 \(their charge date\) but no price plan is assigned .*; add an "
+        r"assignment of the customer \(or its group\) with valid_from 2026-10-01 or earlier",
     ):
         rate(tmp_path / "a", plan("{id: all, kind: pass_through}"), [line(SubAccountId="333")])
     with pytest.raises(
