@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from rating_helpers import write_parameters
 
+from billing_lib import review
 from billing_lib.customers import (
     assign_customers,
     load_account_mappings,
@@ -340,3 +341,48 @@ def test_a_credit_whose_cycle_began_before_the_customer_s_plan_is_refused_saying
     assert "r.csv row 2" in text and "charged from 2027-01-02" in text
     assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
     assert "valid_from 2026-12-28 or earlier" in text
+
+
+def test_the_review_lists_the_earlier_rate_a_licence_credit_was_priced_with(tmp_path):
+    """A USD licence credit of 2 Jan 2027 is converted at December's rate, that of its cycle's
+    start (28 Dec 2026), beside a cycle charge of 28 January at January's. The review's "old
+    exchange rate" matched rated lines by their own charge date: it found January's rate for the
+    credit and listed nothing, though December's converted it. It now lists December's rate for
+    the credit, saying why, and not January's."""
+    rates = (
+        "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+        "USD,EUR,0.93,2026-12-01,2026-12-31,test December\n"
+        "USD,EUR,0.95,2027-01-01,2027-01-31,test January\n"
+    )
+    charge = reconciliation_row(
+        2,
+        **PREMIUM,
+        Quantity="2",
+        BillableQuantity="2",
+        ChargeType="cycleCharge",
+        EffectiveUnitPrice="20.60",
+        Subtotal="41.20",
+        Currency="USD",
+        ChargeStartDate="1/28/2027",
+        ChargeEndDate="2/27/2027",
+    )
+    params = write_parameters(tmp_path / "params", NEW_YEAR_PRICE, rates=rates, accounts=ACCOUNTS)
+    con = open_store()
+    report = write_reconciliation(tmp_path / "r.csv", [*_annual_credit("USD"), charge])
+    import_reports(con, [report])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    assert con.execute(
+        "SELECT source_row, fx_rate FROM rated_lines WHERE line_kind = 'vendor' ORDER BY 1"
+    ).fetchall() == [(2, D("0.93")), (3, D("0.95"))]
+    assert [(f.subject, f.finding, f.lines) for f in review.stale_rates(con, "2027-01")] == [
+        (
+            "USD->EUR",
+            "rate 0.93 valid from 2026-12-01 (test December) priced 1 line(s) of 2027-01: "
+            "licence credit(s) priced as of the start of the cycle they give back (from "
+            "2026-12-28), as that cycle's charge was; check it is the rate of that day",
+            ("r.csv row 2",),
+        )
+    ]
