@@ -386,3 +386,30 @@ def test_the_review_lists_the_earlier_rate_a_licence_credit_was_priced_with(tmp_
             ("r.csv row 2",),
         )
     ]
+
+
+def test_a_credit_whose_cycle_began_before_its_rule_is_refused_saying_why(tmp_path):
+    """The plan's rules for Microsoft begin on 1 January 2027: a licence credit of 2 January
+    priced on its cycle's start, 28 Dec 2026, has no rule; the refusal listed it "on 2026-12-28"
+    without a word of why a line of January needs a rule of December."""
+    plans = """
+plans:
+  - id: p
+    rules:
+      - {id: seat-2027, kind: fixed_price, unit_price: "23.00", currency: EUR, credits: price,
+         match: {vendor: microsoft}, valid_from: 2027-01-01}
+assignments:
+  - {plan: p, group: smb}
+"""
+    params = write_parameters(tmp_path / "params", plans, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit())])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    text = str(err.value)
+    assert "charge_category 'Credit' on 2026-12-28 (1 lines" in text
+    assert "r.csv row 2" in text and "charged from 2027-01-02" in text
+    assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text

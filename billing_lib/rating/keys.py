@@ -268,9 +268,20 @@ def _unpriced_error(
             f"assignment of the customer (or its group) with valid_from {day} or earlier",
         )
     names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type")
+
+    def why(b: tuple) -> str:  # ", the pricing date of ... docs/pricing.md)", or ")"
+        text = cycle_credit_text(
+            con,
+            b[2],
+            "l.x_CustomerId = ? AND l.ChargeCategory = ?",
+            [customer, b[8]],
+            "by the rule that priced it",
+        )
+        return text.replace(" (", ", ", 1) if text else ")"
+
     shown = "; ".join(
         ", ".join(f"{n} {v!r}" for n, v in zip(names, b[4:10], strict=True) if v is not None)
-        + f" on {b[2]} ({b[10]} lines)"
+        + f" on {b[2]} ({b[10]} lines{why(b)}"
         for b in bad
         if b[0] == "no rule"
     )
