@@ -613,7 +613,8 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
             text += (
                 (": " if credits == n else f", {credits} of them ")
                 + "licence credit(s) priced as of the start of the cycle they give back (from "
-                f"{cycle.isoformat()}), as that cycle's charge was; check it is the rate of that day"
+                f"{cycle.isoformat()}), as that cycle's charge was; check it is the rate of "
+                "that day"
             )
         lines = tuple(
             f"{_name(f)} row {r}" for f, r in zip(files or [], numbers or [], strict=True)
