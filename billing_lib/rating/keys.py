@@ -252,7 +252,7 @@ def _unpriced_error(
     """The error for keys without a plan (the first one) or without a rule (those listed)."""
     action, customer, day, plan = bad[0][:4]
     if action == "no plan":
-        why = cycle_credit_text(
+        cycle = cycle_credit_text(
             con,
             day,
             "l.x_CustomerId = ?",
@@ -263,7 +263,7 @@ def _unpriced_error(
             pricing.plans_path,
             "assignments",
             f"customer {customer!r} has lines priced on {day} "
-            + (why.removeprefix(" ") if why else "(their charge date)")
+            + (cycle.removeprefix(" ") if cycle else "(their charge date)")
             + " but no price plan is assigned to it (or its group) on that date; add an "
             f"assignment of the customer (or its group) with valid_from {day} or earlier",
         )
