@@ -98,15 +98,17 @@ class ExchangeRates:
 
 
 def missing_rate_error(
-    path: Path | str, from_currency: str, to_currency: str, day: date
+    path: Path | str, from_currency: str, to_currency: str, day: date, why: str = ""
 ) -> ParameterError:
-    """The error for a line that needs a rate the table does not have."""
+    """The error for a line that needs a rate the table does not have; ``why`` says why a line
+    needs the rate of that day where it is not the line's own (a licence credit: its cycle's
+    start, ``rating.keys.cycle_credit_text``)."""
     return ParameterError(
         path,
         f"{from_currency}->{to_currency} on {day.isoformat()}",
-        f"no exchange rate from {from_currency} to {to_currency} valid on {day.isoformat()}; "
-        f"add a row '{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' "
-        "covering that date",
+        f"no exchange rate from {from_currency} to {to_currency} valid on {day.isoformat()}"
+        f"{why}; add a row '{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' "
+        f"covering {day.isoformat()}",
     )
 
 

@@ -573,28 +573,54 @@ def unmatched_rules(warnings: list[str]) -> list[Finding]:
 
 def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     """Exchange rates that priced lines of ``period`` but were set before it (valid from an earlier
-    month, or from no date): nobody gave a rate for this month."""
+    month, or from no date): nobody gave a rate for this month. A line's rate is that of its
+    pricing date (``x_PricingDate``): its charge date, but for a licence credit the first day of
+    the cycle it gives back (docs/pricing.md, item 4), whose rate is listed with the credits'
+    lines, to be checked as the rate of that day rather than replaced by the month's."""
     first, _ = month_days(period)
     rows = con.execute(
-        """SELECT f.from_currency, f.to_currency, f.rate, f.valid_from, f.source, count(*)
-            FROM rated_lines r JOIN _fx_rates f
-              ON f.from_currency = r.vendor_currency AND f.to_currency = r.currency
-             AND r.charge_date BETWEEN f.valid_from AND f.valid_to
-            WHERE r.line_kind = 'vendor' AND r.vendor_currency <> r.currency
-              AND f.valid_from < ?
-            GROUP BY ALL ORDER BY 1, 2, 4""",
+        """WITH credits AS (
+              SELECT x_SourceFile AS file, x_SourceRow AS row, x_PricingDate AS day
+              FROM customer_lines WHERE x_PricingDate < CAST(ChargePeriodStart AS DATE)),
+            priced AS (
+              SELECT r.vendor_currency, r.currency, r.source_file, r.source_row, c.day AS cycle,
+                     COALESCE(c.day, r.charge_date) AS day
+              FROM rated_lines r
+              LEFT JOIN credits c ON c.file = r.source_file AND c.row = r.source_row
+              WHERE r.line_kind = 'vendor' AND r.vendor_currency <> r.currency)
+           SELECT f.from_currency, f.to_currency, f.rate, f.valid_from, f.source, count(*),
+                  count(p.cycle), min(p.cycle),
+                  list(p.source_file ORDER BY p.source_file, p.source_row)
+                    FILTER (WHERE p.cycle IS NOT NULL),
+                  list(p.source_row ORDER BY p.source_file, p.source_row)
+                    FILTER (WHERE p.cycle IS NOT NULL)
+            FROM priced p JOIN _fx_rates f
+              ON f.from_currency = p.vendor_currency AND f.to_currency = p.currency
+             AND p.day BETWEEN f.valid_from AND f.valid_to
+            WHERE f.valid_from < ?
+            GROUP BY f.from_currency, f.to_currency, f.rate, f.valid_from, f.source
+            ORDER BY 1, 2, 4""",
         [first],
     ).fetchall()
-    return [
-        Finding(
-            "old exchange rate",
-            f"{a}->{b}",
+    out = []
+    for a, b, rate, since, source, n, credits, cycle, files, numbers in rows:
+        text = (
             f"rate {Decimal(rate).normalize():f} valid from "
             f"{'no date' if since.year == 1 else since.isoformat()} ({source}) priced {n} line(s) "
-            f"of {period}",
+            f"of {period}"
         )
-        for a, b, rate, since, source, n in rows
-    ]
+        if credits:
+            text += (
+                (": " if credits == n else f", {credits} of them ")
+                + "licence credit(s) priced as of the start of the cycle they give back (from "
+                f"{cycle.isoformat()}), as that cycle's charge was; check it is the rate of "
+                "that day"
+            )
+        lines = tuple(
+            f"{_name(f)} row {r}" for f, r in zip(files or [], numbers or [], strict=True)
+        )
+        out.append(Finding("old exchange rate", f"{a}->{b}", text, lines))
+    return out
 
 
 def stale_national_rates(

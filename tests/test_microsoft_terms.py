@@ -7,14 +7,17 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from rating_helpers import write_parameters
 
+from billing_lib import review
 from billing_lib.customers import (
     assign_customers,
     load_account_mappings,
     load_customers,
     register_account_map,
 )
+from billing_lib.errors import ParameterError
 from billing_lib.importers import import_reports
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
@@ -273,3 +276,140 @@ def test_a_credit_of_a_term_begun_before_a_price_change_is_priced_as_its_charge(
         D("-36.903225806452"),
         D(46),
     ]
+
+
+def _annual_credit(currency: str = "EUR") -> list[dict[str, str]]:
+    """2 Business Premium seats removed on 2 Jan 2027 from an annual term begun 28 Dec 2026."""
+    return [
+        reconciliation_row(
+            1,
+            **PREMIUM,
+            Quantity="2",
+            BillableQuantity="2",
+            ChargeType="removeQuantity",
+            EffectiveUnitPrice="-226.46",
+            Subtotal="-452.92",
+            Currency=currency,
+            ChargeStartDate="1/2/2027",
+            ChargeEndDate="12/27/2027",
+            BillingFrequency="Annual",
+        )
+    ]
+
+
+def test_a_credit_whose_cycle_began_before_the_first_rate_is_refused_saying_why_that_day(tmp_path):
+    """A USD licence credit of 2 Jan 2027 is priced at the rate of its cycle's start, 28 Dec
+    2026; the rates begin on 1 January. The refusal named 28 Dec without a word of why a line of
+    January needs December's rate: it now names the credit (file, row, its own date), the cycle
+    it gives back and the row to add."""
+    rates = (
+        "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+        "USD,EUR,0.95,2027-01-01,2027-01-31,test\n"
+    )
+    params = write_parameters(tmp_path / "params", NEW_YEAR_PRICE, rates=rates, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit("USD"))])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    text = str(err.value)
+    assert "no exchange rate from USD to EUR valid on 2026-12-28" in text
+    assert "r.csv row 2" in text and "charged from 2027-01-02" in text
+    assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
+    assert "'USD,EUR,<rate>,<valid_from>,<valid_to>,<source>' covering 2026-12-28" in text
+
+
+def test_a_credit_whose_cycle_began_before_the_customer_s_plan_is_refused_saying_why(tmp_path):
+    """The customer's plan starts on 1 January 2027; its licence credit of 2 January gives back
+    part of a term begun 28 Dec 2026, priced on that day: refused naming the credit, the cycle
+    and what to add (the assignment from that day)."""
+    plans = NEW_YEAR_PRICE.replace(
+        "{plan: p, group: smb}", "{plan: p, group: smb, valid_from: 2027-01-01}"
+    )
+    params = write_parameters(tmp_path / "params", plans, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit())])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    text = str(err.value)
+    assert "customer 'C1' has lines priced on 2026-12-28" in text
+    assert "r.csv row 2" in text and "charged from 2027-01-02" in text
+    assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
+    assert "valid_from 2026-12-28 or earlier" in text
+
+
+def test_the_review_lists_the_earlier_rate_a_licence_credit_was_priced_with(tmp_path):
+    """A USD licence credit of 2 Jan 2027 is converted at December's rate, that of its cycle's
+    start (28 Dec 2026), beside a cycle charge of 28 January at January's. The review's "old
+    exchange rate" matched rated lines by their own charge date: it found January's rate for the
+    credit and listed nothing, though December's converted it. It now lists December's rate for
+    the credit, saying why, and not January's."""
+    rates = (
+        "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+        "USD,EUR,0.93,2026-12-01,2026-12-31,test December\n"
+        "USD,EUR,0.95,2027-01-01,2027-01-31,test January\n"
+    )
+    charge = reconciliation_row(
+        2,
+        **PREMIUM,
+        Quantity="2",
+        BillableQuantity="2",
+        ChargeType="cycleCharge",
+        EffectiveUnitPrice="20.60",
+        Subtotal="41.20",
+        Currency="USD",
+        ChargeStartDate="1/28/2027",
+        ChargeEndDate="2/27/2027",
+    )
+    params = write_parameters(tmp_path / "params", NEW_YEAR_PRICE, rates=rates, accounts=ACCOUNTS)
+    con = open_store()
+    report = write_reconciliation(tmp_path / "r.csv", [*_annual_credit("USD"), charge])
+    import_reports(con, [report])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    assert con.execute(
+        "SELECT source_row, fx_rate FROM rated_lines WHERE line_kind = 'vendor' ORDER BY 1"
+    ).fetchall() == [(2, D("0.93")), (3, D("0.95"))]
+    assert [(f.subject, f.finding, f.lines) for f in review.stale_rates(con, "2027-01")] == [
+        (
+            "USD->EUR",
+            "rate 0.93 valid from 2026-12-01 (test December) priced 1 line(s) of 2027-01: "
+            "licence credit(s) priced as of the start of the cycle they give back (from "
+            "2026-12-28), as that cycle's charge was; check it is the rate of that day",
+            ("r.csv row 2",),
+        )
+    ]
+
+
+def test_a_credit_whose_cycle_began_before_its_rule_is_refused_saying_why(tmp_path):
+    """The plan's rules for Microsoft begin on 1 January 2027: a licence credit of 2 January
+    priced on its cycle's start, 28 Dec 2026, has no rule; the refusal listed it "on 2026-12-28"
+    without a word of why a line of January needs a rule of December."""
+    plans = """
+plans:
+  - id: p
+    rules:
+      - {id: seat-2027, kind: fixed_price, unit_price: "23.00", currency: EUR, credits: price,
+         match: {vendor: microsoft}, valid_from: 2027-01-01}
+assignments:
+  - {plan: p, group: smb}
+"""
+    params = write_parameters(tmp_path / "params", plans, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit())])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    text = str(err.value)
+    assert "charge_category 'Credit' on 2026-12-28 (1 lines" in text
+    assert "r.csv row 2" in text and "charged from 2027-01-02" in text
+    assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text

@@ -407,6 +407,42 @@ def test_tiers_changed_mid_month_count_the_month_s_volume_at_each_day_s_prices(
     ]
 
 
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        # 1 Oct: 0 -> 80 at the plan's tiers, 80 x 1.00; 20 Oct: 80 -> 160 at the customer's,
+        # 20 x 0.90 + 60 x 0.45 (restarted at 0 it was 80 x 0.90 = 72: the better deal billed
+        # 152 where the plan's tiers alone bill 130)
+        ("tiered", [D(80), D(45)]),
+        # the month's 160 units are in the second tier: 80 x 0.50, 80 x 0.45 (restarted, each
+        # half in the first: 80 x 1.00 and 80 x 0.90)
+        ("volume", [D(40), D(36)]),
+    ],
+)
+def test_a_customer_s_own_tiers_from_mid_month_count_the_month_s_volume_with_the_plan_s(
+    tmp_path, kind, expected
+):
+    """A customer's own tiers from the 16th (a negotiated deal, ``match: {customer: C1}``)
+    follow the plan's tiers of the same match for that customer. The month's quantity counted
+    per scope with the customer in it: the deal restarted the volume at 0 and charged the first
+    tier again, more than the plan's tiers alone. It now counts on, as a price change does."""
+    general = "[{up_to: 100, unit_price: '1.00'}, {unit_price: '0.50'}]"
+    deal = "[{up_to: 100, unit_price: '0.90'}, {unit_price: '0.45'}]"
+    con, _ = rate(
+        tmp_path,
+        plan(
+            f"{{id: pts, kind: {kind}, currency: EUR, tiers: {general}}}",
+            f"{{id: c1-pts, kind: {kind}, currency: EUR, tiers: {deal}, "
+            "match: {customer: C1}, valid_from: 2026-10-16}",
+        ),
+        [
+            line(**MS, PricingQuantity=80, ChargePeriodStart=datetime(2026, 10, 1)),
+            line(**MS, PricingQuantity=80, ChargePeriodStart=datetime(2026, 10, 20)),
+        ],
+    )
+    assert rated(con) == [("C1", "pts", expected[0]), ("C1", "c1-pts", expected[1])]
+
+
 @pytest.mark.parametrize("kind", ["tiered", "volume"])
 def test_a_tier_refuses_to_add_up_quantities_of_different_units(tmp_path, kind):
     """35,712 core-hours priced per unit (no points) beside a customer's VMware points: a tier
@@ -936,7 +972,8 @@ def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tm
     with pytest.raises(
         ParameterError,
         match=r"price_plans.yaml, entry assignments: customer 'C3' has lines priced on "
-        r"2026-10-01 \(their charge date; .*\) but no price plan",
+        r"2026-10-01 \(their charge date\) but no price plan is assigned .*; add an "
+        r"assignment of the customer \(or its group\) with valid_from 2026-10-01 or earlier",
     ):
         rate(tmp_path / "a", plan("{id: all, kind: pass_through}"), [line(SubAccountId="333")])
     with pytest.raises(

@@ -200,31 +200,88 @@ def check_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
         [SHOWN],
     ).fetchall()
     if bad:
-        raise _unpriced_error(pricing, bad)
+        raise _unpriced_error(con, pricing, bad)
     missing = first_or_none(
         con,
         """SELECT vendor_currency, currency, min(charge_date) FROM rating_keys
            WHERE action = 'rate' AND fx_rate IS NULL GROUP BY ALL ORDER BY 1, 2 LIMIT 1""",
     )
     if missing:
-        raise missing_rate_error(pricing.fx.path, missing[0], missing[1], missing[2])
+        why = cycle_credit_text(
+            con,
+            missing[2],
+            "l.BillingCurrency = ? AND l.x_CustomerId IN "
+            "(SELECT customer_id FROM price_customers WHERE currency = ?)",
+            [missing[0], missing[1]],
+            "at the rate it was converted at",
+        )
+        raise missing_rate_error(pricing.fx.path, missing[0], missing[1], missing[2], why)
 
 
-def _unpriced_error(pricing: Pricing, bad: list[tuple]) -> ParameterError:
+def cycle_credit_text(
+    con: duckdb.DuckDBPyConnection, day: date, where: str, params: list, what: str
+) -> str:
+    """Why lines are priced on ``day`` when it is no line's own charge date: the first licence
+    credit (``x_PricingDate`` before its charge date, ``customer_lines l`` filtered by ``where``)
+    priced on that day, named by file and row, its own date and the cycle it gives back, whose
+    first day is ``day`` (docs/pricing.md, item 4); "" when a line of that day's own charge
+    date is among them."""
+    found = first_or_none(
+        con,
+        f"""SELECT l.x_SourceFile, l.x_SourceRow, CAST(l.ChargePeriodStart AS DATE),
+                   CAST(l.ChargePeriodEnd - INTERVAL 1 DAY AS DATE)
+            FROM customer_lines l
+            WHERE l.x_PricingDate = ? AND l.x_PricingDate < CAST(l.ChargePeriodStart AS DATE)
+              AND {where}
+            ORDER BY l.x_SourceFile, l.x_SourceRow LIMIT 1""",
+        [day, *params],
+    )
+    if not found:
+        return ""
+    file, row, own, end = found
+    return (
+        f" (the pricing date of {file} row {row}, a licence credit charged from {own}: it is "
+        f"priced as of the start of the cycle it gives back ({day} to {end}), as that cycle's "
+        f"charge was, {what}; docs/pricing.md)"
+    )
+
+
+def _unpriced_error(
+    con: duckdb.DuckDBPyConnection, pricing: Pricing, bad: list[tuple]
+) -> ParameterError:
     """The error for keys without a plan (the first one) or without a rule (those listed)."""
     action, customer, day, plan = bad[0][:4]
     if action == "no plan":
+        cycle = cycle_credit_text(
+            con,
+            day,
+            "l.x_CustomerId = ?",
+            [customer],
+            "by the plan that priced it",
+        )
         return ParameterError(
             pricing.plans_path,
             "assignments",
-            f"customer {customer!r} has lines priced on {day} (their charge date; a licence "
-            "credit's: the start of the cycle it gives back) but no price plan is assigned to it "
-            "(or its group) on that date",
+            f"customer {customer!r} has lines priced on {day} "
+            + (cycle.removeprefix(" ") if cycle else "(their charge date)")
+            + " but no price plan is assigned to it (or its group) on that date; add an "
+            f"assignment of the customer (or its group) with valid_from {day} or earlier",
         )
     names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type")
+
+    def why(b: tuple) -> str:  # ", the pricing date of ... docs/pricing.md)", or ")"
+        text = cycle_credit_text(
+            con,
+            b[2],
+            "l.x_CustomerId = ? AND l.ChargeCategory = ?",
+            [customer, b[8]],
+            "by the rule that priced it",
+        )
+        return text.replace(" (", ", ", 1) if text else ")"
+
     shown = "; ".join(
         ", ".join(f"{n} {v!r}" for n, v in zip(names, b[4:10], strict=True) if v is not None)
-        + f" on {b[2]} ({b[10]} lines)"
+        + f" on {b[2]} ({b[10]} lines{why(b)}"
         for b in bad
         if b[0] == "no rule"
     )

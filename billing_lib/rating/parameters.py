@@ -64,13 +64,16 @@ def _validity(plan: Plan, rule: Any) -> tuple[date, date]:
 
 def tier_scope(rule: Any) -> str | None:
     """The scope a tiered or volume rule counts the month's quantity in (with the customer and
-    plan): its match as the rating compares it (``Scope.folded``), so two entries of one scope
-    that follow each other in the month (the tiers' prices changed from a date) count one
-    cumulative volume, each line priced at the tiers of its own entry (docs/pricing.md); None
-    for other rules."""
+    plan): its match as the rating compares it (``Scope.folded``) but the customer, so two
+    entries of one scope that follow each other in the month (the tiers' prices changed from a
+    date, or a customer's own tiers from a date after the plan's) count one cumulative volume,
+    each line priced at the tiers of its own entry (docs/pricing.md); None for other rules. The
+    quantity is counted per customer anyway: with the customer in the scope, a customer's own
+    tiers from the 16th restarted the month at 0 and charged the first tier again."""
     if not isinstance(rule, TieredRule):
         return None
-    return json.dumps(rule.match.folded(), sort_keys=True)
+    scope = {k: v for k, v in rule.match.folded().items() if k != "customer"}
+    return json.dumps(scope, sort_keys=True)
 
 
 def _rules_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
