@@ -608,7 +608,7 @@ class _Document:
         self.text(end, "VAT amount", 8, bold=True, right=True)
         self.y -= 6 * mm
         for v in inv.vat:
-            self.text(LEFT + PAD, f"{v.label} ({v.vat_code})")
+            self.text(LEFT + PAD, v.label)  # the journal's VAT code is the seller's own
             self.text(end - 58 * mm, amount_text(v.base, inv.currency), right=True)
             self.text(end - 36 * mm, rate_text(v.rate), right=True)
             self.text(end, amount_text(v.amount, inv.currency), right=True)

@@ -339,7 +339,7 @@ def _vat_summary(
     row += 1
     vat_rows = []
     for vat in inv.vat:
-        ws.write_string(row, 0, f"{vat.label} ({vat.vat_code})", fmt.text)
+        ws.write_string(row, 0, vat.label, fmt.text)  # not the journal's VAT code: the seller's
         lines = cell_ranges(rows_by_rate.get(vat.rate, []), AMOUNT)
         _rounded(ws, row, 3, f"SUM({lines})", inv.currency, fmt.money, vat.base)
         ws.write_number(row, 4, number(vat.rate / 100), fmt.rate_for(vat.rate))

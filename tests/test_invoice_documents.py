@@ -239,7 +239,7 @@ def test_the_pdf_shows_the_number_every_line_and_the_totals(folder, issued):
             if line.display_unit_price is not None:
                 assert unit_price_text(line.display_unit_price) in text
         for v in inv.vat:
-            assert f"{v.label} ({v.vat_code})" in text
+            assert v.label in text
         for label, amount in (("Net", inv.net), ("VAT", inv.vat_total)):
             assert f"{label} {amount_text(amount, inv.currency)}" in text
         assert f"Total {inv.currency} {amount_text(inv.gross, inv.currency)}" in text
@@ -1118,6 +1118,35 @@ def test_a_credit_note_names_the_credited_invoice_by_number_and_issue_date(issue
     )
     assert schema_errors(data) == [] and fatal_rules(data) == [] and peppol_findings(data) == []
     assert "refers_to_date" not in invoice_record(inv)  # an invoice's record is as before
+
+
+def test_the_customer_s_documents_state_the_vat_rate_and_mention_not_the_journal_s_vat_code(
+    folder, issued, tmp_path
+):
+    """The VAT summary of the workbook and the PDF printed the seller's internal journal VAT code
+    beside the rate ("VAT 21 % (NL-21)", "VAT reverse charged (EU-RC)"): a code of the seller's
+    accounting package, meaning nothing to the customer. They state the rule's label, the rate
+    and, where the rule has one, its legal mention; the code stays in the journal."""
+    seller, invoices = issued
+    for customer in ("C001", "C005", "C008"):  # domestic, reverse charge, export
+        inv = next(i for i in invoices.values() if i.customer_id == customer)
+        [code] = {v.vat_code for v in inv.vat}
+        text = pdf_text(folder / "invoices" / f"{inv.number}_{customer}.pdf")
+        book = tmp_path / f"{customer}.xlsx"
+        write_credit_note_workbook(replace(inv, kind="invoice"), seller, book)
+        cells = [
+            str(c.value)
+            for row in openpyxl.load_workbook(book).worksheets[0].iter_rows()
+            for c in row
+            if c.value is not None
+        ]
+        xml = (folder / "invoices" / f"{inv.number}_{customer}.xml").read_text()
+        assert code not in text and not any(code in c for c in cells) and code not in xml
+        for v in inv.vat:
+            assert v.label in text and v.label in cells, (customer, v.label)
+        if inv.vat_mention:
+            assert squeezed(inv.vat_mention) in squeezed(text)
+            assert squeezed(inv.vat_mention) in squeezed(" ".join(cells))
 
 
 VERY_LONG_SELLER = (
