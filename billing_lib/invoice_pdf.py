@@ -37,7 +37,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
-from billing_lib.invoice_model import national_vat_note, refers_to_label
+from billing_lib.invoice_model import national_vat_note, refers_to_label, refers_to_text
 from billing_lib.invoice_sheet import payment_lines, registration_text, seller_address
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import minor_unit
@@ -508,7 +508,7 @@ class _Document:
         if inv.customer_reference:
             meta.append(("Your reference", inv.customer_reference))
         if inv.refers_to:
-            meta.append((refers_to_label(inv), inv.refers_to))
+            meta.append((refers_to_label(inv), refers_to_text(inv)))
         meta.append(("Currency", inv.currency))
         self.text(LEFT, "Bill to", bold=True)
         self.y -= 4.5 * mm

@@ -16,7 +16,12 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from billing_lib.invoice_model import national_vat_note, payment_terms_text, refers_to_label
+from billing_lib.invoice_model import (
+    national_vat_note,
+    payment_terms_text,
+    refers_to_label,
+    refers_to_text,
+)
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
 from billing_lib.postal_addresses import postal_lines
@@ -233,7 +238,7 @@ def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
         details.append(("Your reference", lines[0], fmt.meta))
         details += [("", more, fmt.meta) for more in lines[1:]]
     if inv.refers_to:
-        details.append((refers_to_label(inv), inv.refers_to, fmt.meta))
+        details.append((refers_to_label(inv), refers_to_text(inv), fmt.meta))
     details.append(("Currency", inv.currency, fmt.meta))
     return details
 
@@ -445,10 +450,11 @@ def _credit_note_lines(inv: Invoice, amount: str) -> list[str]:
     """What a credit note does to the customer's account: the invoice's charges credited; or,
     when it cancels a credit balance (its total positive), that balance charged back, to pay by
     the due date (unless it was neither refunded nor set off yet); then the reason."""
+    credited = refers_to_text(inv)  # by number and issue date
     if inv.gross > 0:
         text = [
             (
-                f"This credit note cancels invoice {inv.refers_to} and its credit balance of "
+                f"This credit note cancels invoice {credited} and its credit balance of "
                 f"{amount} in your favour: {amount} is charged to your account."
             ),
             (
@@ -459,11 +465,11 @@ def _credit_note_lines(inv: Invoice, amount: str) -> list[str]:
             ),
         ]
     elif inv.gross < 0:
-        cancels = f"This credit note cancels invoice {inv.refers_to}."
+        cancels = f"This credit note cancels invoice {credited}."
         text = [f"{cancels} {amount} is credited to your account."]
     else:
         text = [
-            f"This credit note cancels invoice {inv.refers_to}, whose charges and credits balanced "
+            f"This credit note cancels invoice {credited}, whose charges and credits balanced "
             "out: nothing is credited or charged."
         ]
     if inv.note:

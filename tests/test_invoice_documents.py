@@ -344,8 +344,9 @@ def test_a_credit_note_cancelling_a_credit_balance_charges_it_and_asks_for_payme
         if c.value is not None
     ]
     charged = (
-        "This credit note cancels invoice NW2026-000012 and its credit balance of EUR 3,127.29 "
-        "in your favour: EUR 3,127.29 is charged to your account."
+        f"This credit note cancels invoice NW2026-000012 of {balance.issue_date.isoformat()} and "
+        "its credit balance of EUR 3,127.29 in your favour: EUR 3,127.29 is charged to your "
+        "account."
     )
     pay = (
         f"Please pay EUR 3,127.29 by {due} ({note.payment_terms_days} days) quoting NWC2026-000002"
@@ -1147,6 +1148,39 @@ def test_the_customer_s_documents_state_the_vat_rate_and_mention_not_the_journal
         if inv.vat_mention:
             assert squeezed(inv.vat_mention) in squeezed(text)
             assert squeezed(inv.vat_mention) in squeezed(" ".join(cells))
+
+
+def sheet_details(book: Path) -> dict[str, str]:
+    """The invoice sheet's details (label in column D, value in E)."""
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    return {ws.cell(r, 4).value: ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
+
+
+def test_every_document_names_the_invoice_credited_or_replaced_by_number_and_date(issued, tmp_path):
+    """The PDF and the workbook named the invoice a credit note corrects (and the one a reissued
+    invoice replaces) by its number only, where the e-invoice gives its issue date too (BT-26):
+    numbers repeat across years and series, and the customer's books find an invoice by both.
+    Every document now says "invoice <number> of <date>"."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    of = f"{inv.number} of {inv.issue_date.isoformat()}"
+    note = negated(inv, "NWC2026-000001", inv.issue_date + timedelta(days=19), "Wrong plan")
+    [pdf, xml] = write_documents([note], seller, tmp_path, None)
+    text = pdf_text(pdf)
+    assert f"Corrects invoice {of}" in text, text
+    assert f"This credit note cancels invoice {of}." in text
+    book = write_credit_note_workbook(note, seller, tmp_path / "note.xlsx")
+    assert sheet_details(book)["Corrects invoice"] == of
+    assert value(etree.parse(str(xml)).getroot(), "cbc:Note").startswith(f"Cancels invoice {of}.")
+    # an invoice replacing a credited one (billing reissue)
+    new = replace(inv, number="NW2026-000010", refers_to=inv.number, refers_to_date=inv.issue_date)
+    [pdf, _] = write_documents([new], seller, tmp_path / "new", None)
+    assert f"Replaces invoice {of}" in pdf_text(pdf)
+    book = write_credit_note_workbook(new, seller, tmp_path / "new.xlsx")
+    assert sheet_details(book)["Replaces invoice"] == of
+    # a record written before the date was kept: the number alone, as before
+    [pdf, _] = write_documents([replace(note, refers_to_date=None)], seller, tmp_path / "o", None)
+    assert f"Corrects invoice {inv.number} Currency" in pdf_text(pdf)
 
 
 VERY_LONG_SELLER = (
