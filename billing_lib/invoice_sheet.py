@@ -66,10 +66,12 @@ def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceForma
     row, vat_rows = _vat_summary(ws, row, inv, cells.rows_by_rate, fmt)
     row = _totals(ws, row, inv, cells.subtotal_rows, vat_rows, fmt)
     cells.kept.update(range(summary + 1, row - 1))  # the VAT summary and totals on one page
+    cells.spacers.add(row - 1)  # the blank row after them
     row = _payment(ws, row, inv, seller, fmt, cells)
     ws.print_area(0, 0, row, AMOUNT)
     heights = [cells.tall.get(r, ROW) for r in range(row + 1)]
-    ws.set_h_pagebreaks(page_breaks(heights, cells.kept, page_height(widths)))
+    breaks = page_breaks(heights, cells.kept, page_height(widths), spacers=cells.spacers)
+    ws.set_h_pagebreaks(breaks)
 
 
 def column_widths(inv: Invoice) -> tuple[int, ...]:
@@ -252,10 +254,12 @@ class _LineCells:
 
     subtotal_rows: list[int] = field(default_factory=list)
     rows_by_rate: dict[Decimal, list[int]] = field(default_factory=dict)
-    #: Printed heights (points) of the rows taller than ``print_pages.ROW``, and the rows a page
-    #: may not begin with (``print_pages.page_breaks``).
+    #: Printed heights (points) of the rows taller than ``print_pages.ROW``, the rows a page may
+    #: not begin with, and the blank rows that end a page rather than begin one
+    #: (``print_pages.page_breaks``).
     tall: dict[int, float] = field(default_factory=dict)
     kept: set[int] = field(default_factory=set)
+    spacers: set[int] = field(default_factory=set)
 
 
 def _lines(ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats) -> tuple[int, _LineCells]:
@@ -297,6 +301,7 @@ def _section(
         ws, row, AMOUNT, f"SUM({cell_ranges(rows, AMOUNT)})", currency, fmt.money_bold, subtotal
     )
     cells.subtotal_rows.append(row)
+    cells.spacers.add(row + 1)  # the blank row after the subtotal
     return row + 2
 
 
@@ -396,11 +401,14 @@ def _payment(
 ) -> int:
     """The VAT mention (reverse charge, export) and the payment block (on one page: ``cells``
     keeps its rows with its heading); the last row written."""
+    mention = row
     if inv.vat_mention:
         row = _text_rows(ws, row, inv.vat_mention, fmt.mention)
     if inv.show_buyer_vat_number and inv.buyer.vat_number and inv.vat_mention:
         supplier = f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}"
         row = _text_rows(ws, row, supplier, fmt.text)
+    cells.kept.update(range(mention + 1, row))  # its rows and the VAT numbers under it together
+    cells.spacers.add(row)  # the blank row before the payment block
     row += 1
     ws.write_string(row, 0, "Payment", fmt.bold)
     start = row + 1

@@ -1346,3 +1346,42 @@ def test_the_workbook_s_long_texts_are_printed_whole_within_the_page(issued, tmp
         )
         texts = payment_lines(doc, seller) + [doc.vat_mention or "", national_vat_note(doc) or ""]
         assert all(t in cells for t in texts), doc.number  # whole, on as many rows as it takes
+
+
+def test_a_workbook_page_begins_with_neither_a_blank_row_nor_a_mention_s_second_row(
+    issued, tmp_path
+):
+    """The workbook's page breaks (print_pages.page_breaks) kept a group's heading with its
+    first line and a subtotal with its last, but a page could begin with the blank row after a
+    subtotal (or before the payment block), or with the second row of a VAT mention wrapped over
+    two rows, its first row ending the page above. Neither begins a page now: the blank row ends
+    the page above, the mention's rows (and the VAT numbers under it) stay together."""
+    seller, invoices = issued
+    c006 = next(i for i in invoices.values() if i.customer_id == "C006")
+    mention = (
+        "Reverse charge: VAT to be accounted for by the recipient, Art. 196 Directive "
+        "2006/112/EC (Steuerschuldnerschaft des Leistungsempfängers, § 13b UStG)"
+    )
+    one = c006.lines[0]
+    blank_starts, mention_starts = [], []
+    # single-line groups (heading, line, subtotal, blank) move the page's foot over every kind of
+    # row; one group of n lines moves the summary, the mention and the payment block over it
+    for k in [*range(40, 48), *range(112, 132)]:
+        lines = tuple(
+            replace(one, product_group=f"g{g:02}", heading=f"Group {g}", description=f"Line {g}")
+            if k < 100
+            else replace(one, description=f"Line {g}")
+            for g in range(k % 100)
+        )
+        doc = replace(c006, lines=lines, vat_mention=mention, kind="credit_note", refers_to="NW1")
+        book = write_credit_note_workbook(doc, seller, tmp_path / f"{k}.xlsx")
+        ws = openpyxl.load_workbook(book).worksheets[0]
+        rows = {r: [c.value for c in ws[r][:6] if c.value is not None] for r in range(1, 400)}
+        [second] = [r + 1 for r, v in rows.items() if v and str(v[0]).startswith("Reverse")]
+        assert rows[second] and "13b UStG" in str(rows[second][0])  # wrapped onto a second row
+        for b in ws.row_breaks.brk:  # b.id: the row (0-based) a page begins with
+            if not rows[b.id + 1]:
+                blank_starts.append((k, b.id))
+            if b.id + 1 in (second, second + 1):  # the mention's second row, the VAT numbers
+                mention_starts.append((k, b.id))
+    assert blank_starts == [] and mention_starts == [], (blank_starts, mention_starts)
