@@ -121,6 +121,14 @@ class VatRule(BaseModel):
             )
         if self.ubl_category in BUYER_ACCOUNTS:
             self._buyer_accounts()
+        elif self.ubl_category in EXEMPT and not self.mention:
+            # the VATEX code alone: the PDF and the workbook said "VAT 0 %" and nowhere why
+            raise ValueError(
+                f"category {self.ubl_category} needs a mention, printed on every invoice (e.g. "
+                "'Outside the scope of EU VAT', 'Exempt from VAT, Art. 135 Directive "
+                "2006/112/EC'): an invoice without VAT must say why, Art. 226(11) Directive "
+                "2006/112/EC; the exemption_code is in the e-invoice only"
+            )
         return self
 
     def _rate_problem(self, rate: Decimal, where: str) -> None:
