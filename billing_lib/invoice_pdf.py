@@ -638,11 +638,12 @@ class _Document:
                 mention.append(
                     f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}"
                 )
-        for m in mention:
-            for part in self.wrapped(m, WIDTH, bold=True):
-                self.room(5 * mm)
-                self.text(LEFT, part, bold=True)
-                self.y -= 4 * mm
+        # the mention and the VAT numbers under it on one page (a page ended between them)
+        parts = [part for m in mention for part in self.wrapped(m, WIDTH, bold=True)]
+        self.room(len(parts) * 4 * mm + mm)
+        for part in parts:
+            self.text(LEFT, part, bold=True)
+            self.y -= 4 * mm
         self.y -= 3 * mm
 
     def payment(self) -> None:

@@ -1385,3 +1385,28 @@ def test_a_workbook_page_begins_with_neither_a_blank_row_nor_a_mention_s_second_
             if b.id + 1 in (second, second + 1):  # the mention's second row, the VAT numbers
                 mention_starts.append((k, b.id))
     assert blank_starts == [] and mention_starts == [], (blank_starts, mention_starts)
+
+
+def test_the_pdf_keeps_the_vat_mention_and_the_vat_numbers_on_one_page(issued, tmp_path):
+    """The PDF made room for each printed row of the VAT mention on its own: a page could end
+    inside a reverse-charge mention wrapped over rows, or between it and "Supplier VAT ...;
+    customer VAT ..." (the customer's VAT number the mention needs, Art. 226(4)). The mention
+    and the VAT numbers are drawn on one page."""
+    seller, invoices = issued
+    c006 = next(i for i in invoices.values() if i.customer_id == "C006")
+    mention = (
+        "Reverse charge: VAT to be accounted for by the recipient, Art. 196 Directive "
+        "2006/112/EC (Steuerschuldnerschaft des Leistungsempfängers, § 13b UStG), the buyer "
+        "declares and pays the VAT in Germany"
+    )
+    one = c006.lines[0]
+    split = []
+    for n in range(20, 27):  # the lines move the mention over the foot of page 1
+        lines = tuple(replace(one, description=f"Line {g}") for g in range(n))
+        doc = replace(c006, lines=lines, vat_mention=mention)
+        [pdf, _] = write_documents([doc], seller, tmp_path / str(n), None)
+        pages = page_texts(pdf)
+        [start] = [i for i, p in enumerate(pages) if any(t.startswith("Reverse") for t in p)]
+        if not any(t.startswith("Supplier VAT") for t in pages[start]):
+            split.append(n)
+    assert split == []
