@@ -367,3 +367,14 @@ def refers_to_label(inv: Invoice) -> str:
     """How the documents label ``inv.refers_to``: the invoice a credit note cancels ("Corrects
     invoice"), or the credited invoice that an invoice replaces (``billing reissue``)."""
     return "Corrects invoice" if inv.kind == "credit_note" else "Replaces invoice"
+
+
+def refers_to_text(inv: Invoice) -> str:
+    """The invoice ``inv.refers_to`` names, as every document prints it: its number and issue
+    date ("NW2026-000002 of 2026-11-01"), as the e-invoice gives both (BT-25, BT-26): numbers
+    repeat across years and series, and the customer's books find an invoice by both. The number
+    alone for a record written before the date was kept."""
+    number = inv.refers_to or ""
+    if inv.refers_to_date is None:
+        return number
+    return f"{number} of {inv.refers_to_date.isoformat()}"

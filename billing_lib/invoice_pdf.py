@@ -37,7 +37,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
-from billing_lib.invoice_model import national_vat_note, refers_to_label
+from billing_lib.invoice_model import national_vat_note, refers_to_label, refers_to_text
 from billing_lib.invoice_sheet import payment_lines, registration_text, seller_address
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import minor_unit
@@ -508,7 +508,7 @@ class _Document:
         if inv.customer_reference:
             meta.append(("Your reference", inv.customer_reference))
         if inv.refers_to:
-            meta.append((refers_to_label(inv), inv.refers_to))
+            meta.append((refers_to_label(inv), refers_to_text(inv)))
         meta.append(("Currency", inv.currency))
         self.text(LEFT, "Bill to", bold=True)
         self.y -= 4.5 * mm
@@ -608,7 +608,7 @@ class _Document:
         self.text(end, "VAT amount", 8, bold=True, right=True)
         self.y -= 6 * mm
         for v in inv.vat:
-            self.text(LEFT + PAD, f"{v.label} ({v.vat_code})")
+            self.text(LEFT + PAD, v.label)  # the journal's VAT code is the seller's own
             self.text(end - 58 * mm, amount_text(v.base, inv.currency), right=True)
             self.text(end - 36 * mm, rate_text(v.rate), right=True)
             self.text(end, amount_text(v.amount, inv.currency), right=True)
@@ -638,11 +638,12 @@ class _Document:
                 mention.append(
                     f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}"
                 )
-        for m in mention:
-            for part in self.wrapped(m, WIDTH, bold=True):
-                self.room(5 * mm)
-                self.text(LEFT, part, bold=True)
-                self.y -= 4 * mm
+        # the mention and the VAT numbers under it on one page (a page ended between them)
+        parts = [part for m in mention for part in self.wrapped(m, WIDTH, bold=True)]
+        self.room(len(parts) * 4 * mm + mm)
+        for part in parts:
+            self.text(LEFT, part, bold=True)
+            self.y -= 4 * mm
         self.y -= 3 * mm
 
     def payment(self) -> None:

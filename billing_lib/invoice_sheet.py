@@ -16,7 +16,12 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from billing_lib.invoice_model import national_vat_note, payment_terms_text, refers_to_label
+from billing_lib.invoice_model import (
+    national_vat_note,
+    payment_terms_text,
+    refers_to_label,
+    refers_to_text,
+)
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import ZERO, decimal_places
 from billing_lib.postal_addresses import postal_lines
@@ -61,10 +66,12 @@ def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceForma
     row, vat_rows = _vat_summary(ws, row, inv, cells.rows_by_rate, fmt)
     row = _totals(ws, row, inv, cells.subtotal_rows, vat_rows, fmt)
     cells.kept.update(range(summary + 1, row - 1))  # the VAT summary and totals on one page
+    cells.spacers.add(row - 1)  # the blank row after them
     row = _payment(ws, row, inv, seller, fmt, cells)
     ws.print_area(0, 0, row, AMOUNT)
     heights = [cells.tall.get(r, ROW) for r in range(row + 1)]
-    ws.set_h_pagebreaks(page_breaks(heights, cells.kept, page_height(widths)))
+    breaks = page_breaks(heights, cells.kept, page_height(widths), spacers=cells.spacers)
+    ws.set_h_pagebreaks(breaks)
 
 
 def column_widths(inv: Invoice) -> tuple[int, ...]:
@@ -233,7 +240,7 @@ def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
         details.append(("Your reference", lines[0], fmt.meta))
         details += [("", more, fmt.meta) for more in lines[1:]]
     if inv.refers_to:
-        details.append((refers_to_label(inv), inv.refers_to, fmt.meta))
+        details.append((refers_to_label(inv), refers_to_text(inv), fmt.meta))
     details.append(("Currency", inv.currency, fmt.meta))
     return details
 
@@ -247,10 +254,12 @@ class _LineCells:
 
     subtotal_rows: list[int] = field(default_factory=list)
     rows_by_rate: dict[Decimal, list[int]] = field(default_factory=dict)
-    #: Printed heights (points) of the rows taller than ``print_pages.ROW``, and the rows a page
-    #: may not begin with (``print_pages.page_breaks``).
+    #: Printed heights (points) of the rows taller than ``print_pages.ROW``, the rows a page may
+    #: not begin with, and the blank rows that end a page rather than begin one
+    #: (``print_pages.page_breaks``).
     tall: dict[int, float] = field(default_factory=dict)
     kept: set[int] = field(default_factory=set)
+    spacers: set[int] = field(default_factory=set)
 
 
 def _lines(ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats) -> tuple[int, _LineCells]:
@@ -292,6 +301,7 @@ def _section(
         ws, row, AMOUNT, f"SUM({cell_ranges(rows, AMOUNT)})", currency, fmt.money_bold, subtotal
     )
     cells.subtotal_rows.append(row)
+    cells.spacers.add(row + 1)  # the blank row after the subtotal
     return row + 2
 
 
@@ -339,7 +349,7 @@ def _vat_summary(
     row += 1
     vat_rows = []
     for vat in inv.vat:
-        ws.write_string(row, 0, f"{vat.label} ({vat.vat_code})", fmt.text)
+        ws.write_string(row, 0, vat.label, fmt.text)  # not the journal's VAT code: the seller's
         lines = cell_ranges(rows_by_rate.get(vat.rate, []), AMOUNT)
         _rounded(ws, row, 3, f"SUM({lines})", inv.currency, fmt.money, vat.base)
         ws.write_number(row, 4, number(vat.rate / 100), fmt.rate_for(vat.rate))
@@ -391,11 +401,14 @@ def _payment(
 ) -> int:
     """The VAT mention (reverse charge, export) and the payment block (on one page: ``cells``
     keeps its rows with its heading); the last row written."""
+    mention = row
     if inv.vat_mention:
         row = _text_rows(ws, row, inv.vat_mention, fmt.mention)
     if inv.show_buyer_vat_number and inv.buyer.vat_number and inv.vat_mention:
         supplier = f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}"
         row = _text_rows(ws, row, supplier, fmt.text)
+    cells.kept.update(range(mention + 1, row))  # its rows and the VAT numbers under it together
+    cells.spacers.add(row)  # the blank row before the payment block
     row += 1
     ws.write_string(row, 0, "Payment", fmt.bold)
     start = row + 1
@@ -445,10 +458,11 @@ def _credit_note_lines(inv: Invoice, amount: str) -> list[str]:
     """What a credit note does to the customer's account: the invoice's charges credited; or,
     when it cancels a credit balance (its total positive), that balance charged back, to pay by
     the due date (unless it was neither refunded nor set off yet); then the reason."""
+    credited = refers_to_text(inv)  # by number and issue date
     if inv.gross > 0:
         text = [
             (
-                f"This credit note cancels invoice {inv.refers_to} and its credit balance of "
+                f"This credit note cancels invoice {credited} and its credit balance of "
                 f"{amount} in your favour: {amount} is charged to your account."
             ),
             (
@@ -459,11 +473,11 @@ def _credit_note_lines(inv: Invoice, amount: str) -> list[str]:
             ),
         ]
     elif inv.gross < 0:
-        cancels = f"This credit note cancels invoice {inv.refers_to}."
+        cancels = f"This credit note cancels invoice {credited}."
         text = [f"{cancels} {amount} is credited to your account."]
     else:
         text = [
-            f"This credit note cancels invoice {inv.refers_to}, whose charges and credits balanced "
+            f"This credit note cancels invoice {credited}, whose charges and credits balanced "
             "out: nothing is credited or charged."
         ]
     if inv.note:

@@ -13,7 +13,7 @@ for a break of its own before ours.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 #: A4 in points, and the invoice sheet's margins (inches, as ``set_margins`` takes them).
 A4_WIDTH, A4_HEIGHT = 595.28, 841.89
@@ -53,22 +53,28 @@ def wrapped_height(text: str, characters: int) -> float:
 
 
 def page_breaks(
-    heights: Sequence[float], kept: set[int], page: float, repeated: float = ROW
+    heights: Sequence[float],
+    kept: set[int],
+    page: float,
+    repeated: float = ROW,
+    spacers: Collection[int] = (),
 ) -> list[int]:
     """The rows (0-based) a new page begins with, for rows of ``heights`` (points) on pages of
     ``page`` points; each page after the first also prints the repeated header row
     (``repeated``). A page does not begin with a row of ``kept`` (a group's first line: its
-    heading would end the page above; a subtotal): the break comes before the nearest row above
-    it that may begin a page. Rows kept together over more than a page break where the page is
-    full."""
+    heading would end the page above; a subtotal; a wrapped text's second row): the break comes
+    before the nearest row above it that may begin a page. Nor with a row of ``spacers`` (the
+    blank row after a subtotal or before the payment block: a page began with an empty row): a
+    blank row that does not fit ends the page all the same, in the room ``FILL`` leaves (it
+    prints nothing). Rows kept together over more than a page break where the page is full."""
     breaks: list[int] = []
     start, used, r = 0, 0.0, 0
     while r < len(heights):
-        if used + heights[r] <= page or r == start:
+        if used + heights[r] <= page or r == start or r in spacers:
             used += heights[r]
             r += 1
             continue
-        b = next((x for x in range(r, start, -1) if x not in kept), r)
+        b = next((x for x in range(r, start, -1) if x not in kept and x not in spacers), r)
         breaks.append(b)
         start, used, r = b, repeated, b
     return breaks

@@ -190,6 +190,14 @@ class _Replaced:
     folder: Path
     invoice: Invoice
     manifest: dict
+    #: the credit note's issue date (ISO), None where the register has none
+    credit_note_date: str | None = None
+
+
+def _dated(number: str, issued: str | None) -> str:
+    """An invoice or credit note as the reissued invoice's note names it: "<number> of <date>"
+    (the number alone without a date)."""
+    return f"{number} of {issued}" if issued else number
 
 
 def _reissue(
@@ -236,9 +244,10 @@ def _reissue(
         for r in replaced:
             _check_vendor_cost(r, billed.rated, parameters)
         _refuse_billed_twice(output, periods[0], billed.rated)
-        notes = [
-            f"This invoice replaces invoice {r.entry.invoice_number}, cancelled by credit note "
-            f"{r.credit_note}." + (f" Reason: {reason}" if reason else "")
+        notes = [  # each invoice by number and issue date, as the details name the one replaced
+            f"This invoice replaces invoice {_dated(r.entry.invoice_number, r.entry.issue_date)}, "
+            f"cancelled by credit note {_dated(r.credit_note, r.credit_note_date)}."
+            + (f" Reason: {reason}" if reason else "")
             for r in replaced
         ]
         invoices = [
@@ -295,7 +304,8 @@ def _replaced(output: Path, register: Register, invoice_number: str, issued: dat
             "(restore it from a backup); nothing was issued:\n  - " + "\n  - ".join(problems)
         )
     invoice = read_invoice_data(folder / INVOICE_DATA)[1][invoice_number]
-    return _Replaced(entry, credit_note, folder, invoice, manifest)
+    credit_note_date = credited.issue_date if credited is not None else None
+    return _Replaced(entry, credit_note, folder, invoice, manifest, credit_note_date)
 
 
 @dataclass(frozen=True)

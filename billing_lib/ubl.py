@@ -48,7 +48,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from billing_lib.invoice_model import country_names, payment_terms_text
+from billing_lib.invoice_model import country_names, payment_terms_text, refers_to_text
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, Party, Seller, money_text
 from billing_lib.money import decimal_places
@@ -266,10 +266,10 @@ def _note(inv: Invoice) -> str | None:
         reason = f" Reason: {inv.note}" if inv.note else ""
         if inv.payable:
             return (
-                f"Cancels invoice {inv.refers_to} and its credit balance in the customer's favour: "
-                f"charged back, to pay by {inv.due_date.isoformat()}.{reason}"
+                f"Cancels invoice {refers_to_text(inv)} and its credit balance in the customer's "
+                f"favour: charged back, to pay by {inv.due_date.isoformat()}.{reason}"
             )
-        return f"Cancels invoice {inv.refers_to}.{reason}"
+        return f"Cancels invoice {refers_to_text(inv)}.{reason}"
     if inv.note:  # an invoice that replaces a credited one says so
         return inv.note
     if inv.credit_balance:

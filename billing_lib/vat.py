@@ -11,6 +11,7 @@ reported as an error rather than invoiced without VAT.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -114,6 +115,14 @@ class VatRule(BaseModel):
             *((c.rate, f" (rate_changes from {c.valid_from})") for c in self.rate_changes),
         ]:
             self._rate_problem(rate, where)
+        for rate, label, where in [
+            (self.rate, self.label, ""),
+            *(
+                (c.rate, c.label or self.label, f" (rate_changes from {c.valid_from})")
+                for c in self.rate_changes
+            ),
+        ]:
+            self._label_problem(rate, label, where)
         if self.ubl_category in EXEMPT and not (self.exemption_code or self.mention):
             raise ValueError(
                 f"category {self.ubl_category} needs a mention or an exemption_code (EN 16931 "
@@ -121,6 +130,14 @@ class VatRule(BaseModel):
             )
         if self.ubl_category in BUYER_ACCOUNTS:
             self._buyer_accounts()
+        elif self.ubl_category in EXEMPT and not self.mention:
+            # the VATEX code alone: the PDF and the workbook said "VAT 0 %" and nowhere why
+            raise ValueError(
+                f"category {self.ubl_category} needs a mention, printed on every invoice (e.g. "
+                "'Outside the scope of EU VAT', 'Exempt from VAT, Art. 135 Directive "
+                "2006/112/EC'): an invoice without VAT must say why, Art. 226(11) Directive "
+                "2006/112/EC; the exemption_code is in the e-invoice only"
+            )
         return self
 
     def _rate_problem(self, rate: Decimal, where: str) -> None:
@@ -135,6 +152,18 @@ class VatRule(BaseModel):
             )
         if self.ubl_category != "S" and rate != 0:
             raise ValueError(f"category {self.ubl_category} needs rate 0 (only S carries VAT)")
+
+    @staticmethod
+    def _label_problem(rate: Decimal, label: str, where: str) -> None:
+        """A label stating another rate than the one it is printed beside: the VAT summary of
+        the workbook and the PDF prints the label, then the rate (a rate change without a label
+        of its own kept the rule's: "VAT 21 %" beside 22 %). A label stating no rate fits any."""
+        for stated in re.findall(r"(\d+(?:[.,]\d+)?)\s*%", label):
+            if Decimal(stated.replace(",", ".")) != rate:
+                raise ValueError(
+                    f"label {label!r} states {stated} % but the rate is {rate.normalize():f} %"
+                    f"{where}: give the label of that rate (the invoice prints it beside the rate)"
+                )
 
     def on(self, day: date) -> VatRule:
         """The rule as in force on ``day``: the rate, label and VAT code of the last

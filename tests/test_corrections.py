@@ -156,7 +156,7 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     details = {ws.cell(r, 4).value: ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
     assert (
         details["Credit note number"] == "NWC2026-000001"
-        and details["Corrects invoice"] == ORIGINAL
+        and details["Corrects invoice"] == f"{ORIGINAL} of {note.refers_to_date.isoformat()}"
     )
     for ref, formula in (
         (c.coordinate, c.value) for row in ws.iter_rows() for c in row if c.data_type == "f"

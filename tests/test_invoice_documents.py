@@ -239,7 +239,7 @@ def test_the_pdf_shows_the_number_every_line_and_the_totals(folder, issued):
             if line.display_unit_price is not None:
                 assert unit_price_text(line.display_unit_price) in text
         for v in inv.vat:
-            assert f"{v.label} ({v.vat_code})" in text
+            assert v.label in text
         for label, amount in (("Net", inv.net), ("VAT", inv.vat_total)):
             assert f"{label} {amount_text(amount, inv.currency)}" in text
         assert f"Total {inv.currency} {amount_text(inv.gross, inv.currency)}" in text
@@ -344,8 +344,9 @@ def test_a_credit_note_cancelling_a_credit_balance_charges_it_and_asks_for_payme
         if c.value is not None
     ]
     charged = (
-        "This credit note cancels invoice NW2026-000012 and its credit balance of EUR 3,127.29 "
-        "in your favour: EUR 3,127.29 is charged to your account."
+        f"This credit note cancels invoice NW2026-000012 of {balance.issue_date.isoformat()} and "
+        "its credit balance of EUR 3,127.29 in your favour: EUR 3,127.29 is charged to your "
+        "account."
     )
     pay = (
         f"Please pay EUR 3,127.29 by {due} ({note.payment_terms_days} days) quoting NWC2026-000002"
@@ -1124,6 +1125,68 @@ def test_a_credit_note_names_the_credited_invoice_by_number_and_issue_date(issue
     assert "refers_to_date" not in invoice_record(inv)  # an invoice's record is as before
 
 
+def test_the_customer_s_documents_state_the_vat_rate_and_mention_not_the_journal_s_vat_code(
+    folder, issued, tmp_path
+):
+    """The VAT summary of the workbook and the PDF printed the seller's internal journal VAT code
+    beside the rate ("VAT 21 % (NL-21)", "VAT reverse charged (EU-RC)"): a code of the seller's
+    accounting package, meaning nothing to the customer. They state the rule's label, the rate
+    and, where the rule has one, its legal mention; the code stays in the journal."""
+    seller, invoices = issued
+    for customer in ("C001", "C005", "C008"):  # domestic, reverse charge, export
+        inv = next(i for i in invoices.values() if i.customer_id == customer)
+        [code] = {v.vat_code for v in inv.vat}
+        text = pdf_text(folder / "invoices" / f"{inv.number}_{customer}.pdf")
+        book = tmp_path / f"{customer}.xlsx"
+        write_credit_note_workbook(replace(inv, kind="invoice"), seller, book)
+        cells = [
+            str(c.value)
+            for row in openpyxl.load_workbook(book).worksheets[0].iter_rows()
+            for c in row
+            if c.value is not None
+        ]
+        xml = (folder / "invoices" / f"{inv.number}_{customer}.xml").read_text()
+        assert code not in text and not any(code in c for c in cells) and code not in xml
+        for v in inv.vat:
+            assert v.label in text and v.label in cells, (customer, v.label)
+        if inv.vat_mention:
+            assert squeezed(inv.vat_mention) in squeezed(text)
+            assert squeezed(inv.vat_mention) in squeezed(" ".join(cells))
+
+
+def sheet_details(book: Path) -> dict[str, str]:
+    """The invoice sheet's details (label in column D, value in E)."""
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    return {ws.cell(r, 4).value: ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
+
+
+def test_every_document_names_the_invoice_credited_or_replaced_by_number_and_date(issued, tmp_path):
+    """The PDF and the workbook named the invoice a credit note corrects (and the one a reissued
+    invoice replaces) by its number only, where the e-invoice gives its issue date too (BT-26):
+    numbers repeat across years and series, and the customer's books find an invoice by both.
+    Every document now says "invoice <number> of <date>"."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")
+    of = f"{inv.number} of {inv.issue_date.isoformat()}"
+    note = negated(inv, "NWC2026-000001", inv.issue_date + timedelta(days=19), "Wrong plan")
+    [pdf, xml] = write_documents([note], seller, tmp_path, None)
+    text = pdf_text(pdf)
+    assert f"Corrects invoice {of}" in text, text
+    assert f"This credit note cancels invoice {of}." in text
+    book = write_credit_note_workbook(note, seller, tmp_path / "note.xlsx")
+    assert sheet_details(book)["Corrects invoice"] == of
+    assert value(etree.parse(str(xml)).getroot(), "cbc:Note").startswith(f"Cancels invoice {of}.")
+    # an invoice replacing a credited one (billing reissue)
+    new = replace(inv, number="NW2026-000010", refers_to=inv.number, refers_to_date=inv.issue_date)
+    [pdf, _] = write_documents([new], seller, tmp_path / "new", None)
+    assert f"Replaces invoice {of}" in pdf_text(pdf)
+    book = write_credit_note_workbook(new, seller, tmp_path / "new.xlsx")
+    assert sheet_details(book)["Replaces invoice"] == of
+    # a record written before the date was kept: the number alone, as before
+    [pdf, _] = write_documents([replace(note, refers_to_date=None)], seller, tmp_path / "o", None)
+    assert f"Corrects invoice {inv.number} Currency" in pdf_text(pdf)
+
+
 VERY_LONG_SELLER = (
     "Northwind Cloud Infrastructure, Managed Hosting and Software Licensing Services Europe "
     "B.V. (trading as Northwind Cloud Benelux, Utrecht branch)"
@@ -1278,3 +1341,67 @@ def test_the_workbook_s_long_texts_are_printed_whole_within_the_page(issued, tmp
         )
         texts = payment_lines(doc, seller) + [doc.vat_mention or "", national_vat_note(doc) or ""]
         assert all(t in cells for t in texts), doc.number  # whole, on as many rows as it takes
+
+
+def test_a_workbook_page_begins_with_neither_a_blank_row_nor_a_mention_s_second_row(
+    issued, tmp_path
+):
+    """The workbook's page breaks (print_pages.page_breaks) kept a group's heading with its
+    first line and a subtotal with its last, but a page could begin with the blank row after a
+    subtotal (or before the payment block), or with the second row of a VAT mention wrapped over
+    two rows, its first row ending the page above. Neither begins a page now: the blank row ends
+    the page above, the mention's rows (and the VAT numbers under it) stay together."""
+    seller, invoices = issued
+    c006 = next(i for i in invoices.values() if i.customer_id == "C006")
+    mention = (
+        "Reverse charge: VAT to be accounted for by the recipient, Art. 196 Directive "
+        "2006/112/EC (Steuerschuldnerschaft des Leistungsempfängers, § 13b UStG)"
+    )
+    one = c006.lines[0]
+    blank_starts, mention_starts = [], []
+    # single-line groups (heading, line, subtotal, blank) move the page's foot over every kind of
+    # row; one group of n lines moves the summary, the mention and the payment block over it
+    for k in [*range(40, 48), *range(112, 132)]:
+        lines = tuple(
+            replace(one, product_group=f"g{g:02}", heading=f"Group {g}", description=f"Line {g}")
+            if k < 100
+            else replace(one, description=f"Line {g}")
+            for g in range(k % 100)
+        )
+        doc = replace(c006, lines=lines, vat_mention=mention, kind="credit_note", refers_to="NW1")
+        book = write_credit_note_workbook(doc, seller, tmp_path / f"{k}.xlsx")
+        ws = openpyxl.load_workbook(book).worksheets[0]
+        rows = {r: [c.value for c in ws[r][:6] if c.value is not None] for r in range(1, 400)}
+        [second] = [r + 1 for r, v in rows.items() if v and str(v[0]).startswith("Reverse")]
+        assert rows[second] and "13b UStG" in str(rows[second][0])  # wrapped onto a second row
+        for b in ws.row_breaks.brk:  # b.id: the row (0-based) a page begins with
+            if not rows[b.id + 1]:
+                blank_starts.append((k, b.id))
+            if b.id + 1 in (second, second + 1):  # the mention's second row, the VAT numbers
+                mention_starts.append((k, b.id))
+    assert blank_starts == [] and mention_starts == [], (blank_starts, mention_starts)
+
+
+def test_the_pdf_keeps_the_vat_mention_and_the_vat_numbers_on_one_page(issued, tmp_path):
+    """The PDF made room for each printed row of the VAT mention on its own: a page could end
+    inside a reverse-charge mention wrapped over rows, or between it and "Supplier VAT ...;
+    customer VAT ..." (the customer's VAT number the mention needs, Art. 226(4)). The mention
+    and the VAT numbers are drawn on one page."""
+    seller, invoices = issued
+    c006 = next(i for i in invoices.values() if i.customer_id == "C006")
+    mention = (
+        "Reverse charge: VAT to be accounted for by the recipient, Art. 196 Directive "
+        "2006/112/EC (Steuerschuldnerschaft des Leistungsempfängers, § 13b UStG), the buyer "
+        "declares and pays the VAT in Germany"
+    )
+    one = c006.lines[0]
+    split = []
+    for n in range(20, 27):  # the lines move the mention over the foot of page 1
+        lines = tuple(replace(one, description=f"Line {g}") for g in range(n))
+        doc = replace(c006, lines=lines, vat_mention=mention)
+        [pdf, _] = write_documents([doc], seller, tmp_path / str(n), None)
+        pages = page_texts(pdf)
+        [start] = [i for i, p in enumerate(pages) if any(t.startswith("Reverse") for t in p)]
+        if not any(t.startswith("Supplier VAT") for t in pages[start]):
+            split.append(n)
+    assert split == []

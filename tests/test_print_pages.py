@@ -23,3 +23,14 @@ def test_the_sheet_s_scale_and_a_wrapped_row_s_height():
     assert fit_scale((10,)) == 1
     assert wrapped_height("EC2 hours", 60) == 15
     assert wrapped_height("x" * 150, 60) == 36  # three lines of Arial 9
+
+
+def test_a_blank_row_ends_a_page_rather_than_begin_one():
+    # ten rows of 10 points on pages of 45: the page is full at row 4, a blank row (after a
+    # subtotal): it began the next page; it ends this one (blank, in the room FILL leaves) and
+    # the next page begins with the row after it
+    assert page_breaks([10] * 10, set(), 45, repeated=0) == [4, 8]
+    assert page_breaks([10] * 10, set(), 45, repeated=0, spacers={4}) == [5, 9]
+    # the row after the blank kept with the one above it: the break comes before that one, and
+    # never at a blank row on the way
+    assert page_breaks([10] * 10, {5}, 45, repeated=0, spacers={4}) == [3, 7]

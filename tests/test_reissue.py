@@ -131,7 +131,8 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     assert (done.replaces.number, done.credit_note) == (ORIGINAL, "NWC2026-000001")
     assert (inv.issue_date, inv.due_date) == (REISSUED, date(2027, 1, 3))
     assert inv.note == (
-        "This invoice replaces invoice NW2026-000002, cancelled by credit note NWC2026-000001. "
+        f"This invoice replaces invoice NW2026-000002 of {done.replaces.issue_date.isoformat()}, "
+        f"cancelled by credit note NWC2026-000001 of {CREDITED.isoformat()}. "
         "Reason: Managed services at 350.00 from October"
     )
     # the correction and nothing else: 100.00 less managed services, the rest as invoiced
@@ -216,7 +217,10 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     texts = [c.value for r in ws.iter_rows() for c in r if isinstance(c.value, str)]
     assert inv.note in " ".join(texts) and "Havenweg 10" in texts  # the note on rows of its own
     details = {ws.cell(r, 4).value: ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
-    assert (details["Invoice number"], details["Replaces invoice"]) == ("NW2026-000010", ORIGINAL)
+    assert (details["Invoice number"], details["Replaces invoice"]) == (
+        "NW2026-000010",
+        f"{ORIGINAL} of {done.replaces.issue_date.isoformat()}",
+    )
     for ref, formula in (
         (c.coordinate, c.value) for r in ws.iter_rows() for c in r if c.data_type == "f"
     ):
@@ -227,7 +231,11 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     # the PDF and the UBL invoice: valid, referring to the invoice replaced, the same total
     text = pdf_text(folder / "invoices" / "NW2026-000010_C002.pdf")
     assert "Invoice number NW2026-000010" in text and f"Replaces invoice {ORIGINAL}" in text
-    assert "replaces invoice NW2026-000002, cancelled by credit note NWC2026-000001" in text
+    assert f"Replaces invoice {ORIGINAL} of {done.replaces.issue_date.isoformat()}" in text
+    assert (
+        "replaces invoice NW2026-000002 of 2026-11-01, cancelled by credit note NWC2026-000001"
+        in text
+    )
     assert "Total EUR 6,778.77" in text
     data = (folder / "invoices" / "NW2026-000010_C002.xml").read_bytes()
     assert schema_errors(data) == [] and rule_findings(data) == [] and peppol_findings(data) == []

@@ -160,6 +160,27 @@ def test_a_reverse_charge_rule_that_would_print_no_mention_or_vat_number_is_refu
         load_vat_rules(params)
 
 
+@pytest.mark.parametrize(
+    ("category", "code"), [("G", "VATEX-EU-G"), ("E", "VATEX-EU-132"), ("O", "VATEX-EU-O")]
+)
+def test_a_rule_without_vat_that_would_print_no_reason_is_refused(tmp_path, category, code):
+    """A rule charging no VAT for a reason (E exempt, G export, O outside the scope) with its
+    VATEX code and ``mention: null`` was accepted: the code is in the e-invoice only, so the PDF
+    and the workbook said "VAT 0 %" and nowhere why, where Art. 226(11) Directive 2006/112/EC
+    asks the invoice to name the exemption. The rules file is refused when loaded."""
+    params = parameters_copy(tmp_path)
+    data = yaml.safe_load((params / "vat_rules.yaml").read_text())
+    data["rules"]["export"].update(category=category, exemption_code=code)
+    (params / "vat_rules.yaml").write_text(yaml.safe_dump(data))
+    assert load_vat_rules(params).rules["export"].ubl_category == category
+    data["rules"]["export"]["mention"] = None
+    (params / "vat_rules.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(
+        ParameterError, match=rf"rules\.export: .*category {category} needs a mention"
+    ):
+        load_vat_rules(params)
+
+
 def test_a_business_in_monaco_is_under_the_reverse_charge_with_its_french_vat_number():
     """Monaco is in France's VAT territory (Art. 7(1) Directive 2006/112/EC): its businesses have
     FR VAT numbers and buy cloud services under the reverse charge like a French one. MC is no

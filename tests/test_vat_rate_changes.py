@@ -81,3 +81,37 @@ def test_a_bad_rate_change_is_refused_naming_the_entry(tmp_path, change, expecte
     text = str(err.value)
     assert "vat_rules.yaml" in text and "rules.domestic" in text, text
     assert expected in text, text
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (  # the change without a label of its own: the rule's "VAT 21 %" beside 22 %
+            {"rate_changes": [{"valid_from": "2027-01-01", "rate": "22"}]},
+            r"label 'VAT 21 %' states 21 % but the rate is 22 % \(rate_changes from 2027-01-01\)",
+        ),
+        ({"rate": "9"}, r"label 'VAT 21 %' states 21 % but the rate is 9 %"),
+        (
+            {"rate_changes": [{**CHANGE, "label": "VAT 21 %"}]},
+            r"label 'VAT 21 %' states 21 % but the rate is 22 % \(rate_changes from 2027-01-01\)",
+        ),
+    ],
+)
+def test_a_label_stating_another_rate_than_the_rule_s_is_refused(tmp_path, rule, expected):
+    """The VAT summary prints a rule's label beside its rate: a rate change without a label of
+    its own kept the rule's ("left out: the rule's"), so January was invoiced "VAT 21 %" beside
+    22 % and a VAT amount of 22 %. A label whose percentage is not the rate is refused when
+    vat_rules.yaml is loaded, naming the entry; a label stating no rate ("VAT reverse charged")
+    is any rate's."""
+    params = parameters_copy(tmp_path)
+    path = params / "vat_rules.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["rules"]["domestic"].update(rule)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ParameterError, match=expected) as err:
+        load_vat_rules(params)
+    assert "rules.domestic" in str(err.value)
+    data["rules"]["domestic"]["label"] = "Dutch VAT"  # no rate stated: the change's rate
+    data["rules"]["domestic"].pop("rate_changes", None)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    assert load_vat_rules(params).rules["domestic"].label == "Dutch VAT"
