@@ -395,3 +395,45 @@ def test_a_totals_or_empty_row_is_refused_as_no_line_of_the_report(
     [problem] = err.value.problems
     assert (problem.row, problem.column, problem.value) == (rows + 1, None, found)
     assert _lines(con) == (0, None)
+
+
+def test_a_column_the_format_reads_named_twice_in_the_header_is_refused(tmp_path):
+    """A spreadsheet edit that pastes a column in again (``...,line_item_unblended_cost``): the
+    first was read and the other's values ignored in silence, whichever held the vendor's."""
+    cost = cur2.COLUMNS.index("line_item_unblended_cost") + 1
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*cur2.COLUMNS, "Line_Item_Unblended_Cost", "line_item_unblended_cost"])
+    for r in cur2.records():
+        w.writerow([*(r.get(c, "") for c in cur2.COLUMNS), "1", "2"])
+    path = tmp_path / "pasted.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    last = len(cur2.COLUMNS) + 2
+    assert [(p.file, p.row, p.column) for p in err.value.problems] == [
+        (str(path), 1, "line_item_unblended_cost")
+    ] * 2
+    assert "pasted.csv (AWS Cost and Usage Report 2.0" in str(err.value)
+    assert "names a column it reads twice" in str(err.value)
+    assert (cost, last) == (21, 44)
+    assert [p.value for p in err.value.problems] == [
+        "'line_item_unblended_cost' at column 21 (U) and 'Line_Item_Unblended_Cost' at column 43 "
+        "(AQ)",
+        "'line_item_unblended_cost' at column 21 (U) and 'line_item_unblended_cost' at column 44 "
+        "(AR)",
+    ]
+    assert _lines(con) == (0, None)
+
+
+def test_a_column_the_format_does_not_read_may_repeat(tmp_path):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*cur2.COLUMNS, "my_note", "My_Note"])
+    for r in cur2.records():
+        w.writerow([*(r.get(c, "") for c in cur2.COLUMNS), "a", "b"])
+    path = tmp_path / "notes.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    [report] = import_reports(open_store(), [path])
+    assert report.rows == 15

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+from xlsxwriter.utility import xl_col_to_name
 
 from billing_lib.errors import InputError, Problem, duckdb_file, write_fault
 from billing_lib.importers.contract import attach_contract_prices
@@ -270,6 +271,40 @@ def _check_unnamed(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
     )
 
 
+def _check_repeated(src: SourceFile, spec: FormatSpec, read: set[str]) -> None:
+    """Refuse a header that names a column the format reads twice (``BilledCost,...,BilledCost``,
+    or ignoring case): only the first would be read, and the values of the other ignored in
+    silence, whichever of the two holds the vendor's. A vendor writes each column once; a
+    spreadsheet edit (a column pasted or copied in) does not. Two spellings of one tag key
+    (a legacy CUR's ``resourceTags/user:Name`` and ``user:name``) are the vendor's: tag keys are
+    case-sensitive, and ``spec.tags_sql`` reads both."""
+    tags = set(tag_columns_of(spec, src.header))
+    problems = []
+    for first, position, name in src.repeated:
+        column = src.header[first - 1]
+        if column not in read and src.header[position - 1] not in read:
+            continue
+        if column in tags and name != column:
+            continue
+        problems.append(
+            Problem(
+                src.name,
+                1,
+                column,
+                f"{column!r} at column {first} ({xl_col_to_name(first - 1)}) and {name!r} at "
+                f"column {position} ({xl_col_to_name(position - 1)})",
+                "each column once, as the vendor exports it: delete the repeated column, or "
+                "export the report again",
+            )
+        )
+    if problems:
+        raise InputError(
+            f"{src.name} ({spec.title}): the header (row 1) names a column it reads twice; only "
+            "the first would be read and the other's values ignored",
+            problems,
+        )
+
+
 def _identifying(spec: FormatSpec, present: list[str]) -> list[str]:
     """The required columns of ``spec`` that every line of the vendor's report fills and a totals
     row does not: those present in the file that are neither amounts (decimal) nor the currency."""
@@ -399,6 +434,7 @@ def stage_source(
     actual = resolve_columns(wanted, src.header)
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
+    _check_repeated(src, spec, set(actual.values()))
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None
     # Parquet is columnar and compressed: reading the referenced columns again in each pass is
