@@ -437,3 +437,83 @@ def test_a_column_the_format_does_not_read_may_repeat(tmp_path):
     path.write_text(buf.getvalue(), encoding="utf-8")
     [report] = import_reports(open_store(), [path])
     assert report.rows == 15
+
+
+def test_an_amount_with_digit_separators_is_refused_not_read_without_them(tmp_path):
+    """DuckDB reads '_' between digits as a separator: '1_2.5' was billed as 12.5. No vendor
+    writes one (nor a spreadsheet: '12,50' and '1,000' are refused as they always were)."""
+    rows = cur2.records()
+    rows[0]["line_item_unblended_cost"] = "1_2.5"
+    rows[3]["line_item_unblended_cost"] = "1_000"
+    rows[5]["line_item_unblended_cost"] = "0.5_0"
+    path = tmp_path / "separators.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (2, "line_item_unblended_cost", "1_2.5"),
+        (5, "line_item_unblended_cost", "1_000"),
+        (7, "line_item_unblended_cost", "0.5_0"),
+    ]
+    assert (
+        "separators.csv, row 2, column 'line_item_unblended_cost': found '1_2.5'; expected a "
+        "decimal number without digit separators ('_')" in str(err.value)
+    )
+    assert _lines(con) == (0, None)
+
+
+def test_a_date_of_words_duckdb_reads_is_refused(tmp_path):
+    """DuckDB reads 'epoch' and 'infinity' as dates (its strptime as 1900-01-01, within the years
+    of a billing period): a line was charged on 1 January 1900."""
+    rows = cur2.records()
+    rows[0]["line_item_usage_start_date"] = "epoch"
+    rows[2]["line_item_usage_end_date"] = "infinity"
+    rows[4]["bill_billing_period_start_date"] = "-Infinity"
+    path = tmp_path / "words.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
+        (2, "line_item_usage_start_date", "epoch"),
+        (4, "line_item_usage_end_date", "infinity"),
+        (6, "bill_billing_period_start_date", "-Infinity"),
+    ]
+    assert (
+        "words.csv, row 2, column 'line_item_usage_start_date': found 'epoch'; expected a valid "
+        "date and time" in str(err.value)
+    )
+    assert _lines(con) == (0, None)
+
+
+def test_a_format_whose_dates_begin_with_a_word_is_refused_when_loaded():
+    """The importer reads a date that does not begin with a digit as unreadable (above): a
+    format declaring one ('Oct 01 2026') could never be read, so it is refused when loaded."""
+    from pydantic import ValidationError
+
+    from billing_lib.importers.spec import FormatSpec, spec_named
+
+    data = spec_named("focus").model_dump(exclude_unset=True)
+    FormatSpec.model_validate(data)
+    with pytest.raises(ValidationError, match=r"timestamp_formats must begin with a number"):
+        FormatSpec.model_validate({**data, "timestamp_formats": ["%m/%d/%Y", "%b %d %Y"]})
+
+
+def test_a_utc_offset_no_place_has_is_refused(tmp_path):
+    """DuckDB reads any two-digit offset: '+99:00' moved a charge four days back. Offsets run
+    from -12:00 to +14:00; one beyond (or minutes past 59) is no vendor's."""
+    rows = cur2.records()
+    rows[0]["line_item_usage_start_date"] = "2024-05-01T00:00:00+99:00"
+    rows[2]["line_item_usage_end_date"] = "2024-05-04T00:00:00-00:60"
+    rows[4]["line_item_usage_start_date"] = "2024-05-01T10:00:00+14:00"  # Kiribati: read
+    path = tmp_path / "offsets.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
+        (2, "line_item_usage_start_date", "2024-05-01T00:00:00+99:00"),
+        (4, "line_item_usage_end_date", "2024-05-04T00:00:00-00:60"),
+    ]
+    assert "expected a valid date and time" in str(err.value)

@@ -77,9 +77,15 @@ READING_RULES = """\
   `0.4838709677419368`) is rounded once, half away from zero, to 12; control totals are the sums
   of those values. Parquet amounts stored as binary floats are read through their shortest
   round-trip text. `12,50` or `n/a` is an error naming row and column; every bad value in the
-  file is listed.
+  file is listed. So is a digit separator, which DuckDB would read (`1_2.5` as 12.5, `1_000`):
+  no vendor writes one. An exponent (`1.81E-8`, as AWS and Azure write), a leading `+` or `.`
+  (`.5`), a trailing `.` and spaces around the number are read: each is one number whichever
+  way it is read.
 - **Dates and times**: ISO 8601 and the formats a spec lists. A value with a UTC offset or `Z` is
   converted to UTC; a value without one is taken as UTC (as the vendors document their exports).
+  An offset no place has (beyond 14 hours, `+99:00`, or past 59 minutes, `-00:60`), which DuckDB
+  reads as so many hours, is refused with row and column, and so is a date that does not begin
+  with a digit (DuckDB reads the words `epoch` and `infinity` as 1 January 1900).
   Impossible values (hour 30, month 13) are refused with row and column, never corrected: the
   FOCUS specification's example `commitment_discount_purchase_scenario_3.csv` has
   `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in

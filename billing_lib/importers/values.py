@@ -24,6 +24,9 @@ _ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 _OFFSET_RE = r"^.*\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
 #: The offset (or Z) at the end of such a text.
 _OFFSET_END_RE = r"\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
+#: Such a text whose offset is one a place has: at most 14 hours (UTC-12:00 to UTC+14:00), minutes
+#: below 60. DuckDB reads any two digits ('+99:00' is 99 hours): another is unreadable.
+_REAL_OFFSET_RE = r"^.*\d\s*([Zz]|[+-]((0\d|1[0-3])(:?[0-5]\d)?|14(:?00)?))$"
 
 
 def absent_text_sql(col: str, null_values: list[str]) -> str:
@@ -41,12 +44,16 @@ def absent_text_sql(col: str, null_values: list[str]) -> str:
 def timestamp_from_text(col: str, spec: FormatSpec) -> str:
     """Text -> TIMESTAMP (UTC). Values with an offset or Z are instants: converted to UTC. Values
     without one are taken as UTC, as the vendors document their exports; only the spec's formats
-    and ISO 8601 are accepted, never a guess between day-first and month-first."""
+    and ISO 8601 are accepted, never a guess between day-first and month-first. Every one begins
+    with a digit: a value that does not is unreadable (DuckDB reads the words 'epoch' and
+    'infinity' as dates, its strptime as 1900-01-01 whatever the format)."""
     v = f"trim({col})"
     naive = [f"TRY_STRPTIME({v}, {ql(f)})" for f in spec.timestamp_formats]
     general = (
-        f"CASE WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
-        f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) "
+        f"CASE WHEN NOT left({v}, 1) BETWEEN '0' AND '9' THEN NULL "
+        f"WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
+        f"THEN CASE WHEN regexp_full_match({v}, {ql(_REAL_OFFSET_RE)}) "
+        f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) END "
         f"ELSE COALESCE({', '.join([*naive, f'TRY_CAST({v} AS TIMESTAMP)'])}) END"
     )
     # Speed only, same values: the commonest vendor form (2026-10-01T00:00:00Z, the whole AWS CUR)
@@ -66,8 +73,33 @@ def wall_clock_text(col: str) -> str:
     v = f"trim({col})"
     return (
         f"CASE WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
+        f"AND regexp_full_match({v}, {ql(_REAL_OFFSET_RE)}) "
         f"THEN regexp_replace({v}, {ql(_OFFSET_END_RE)}, '') ELSE {col} END"
     )
+
+
+def _decimal_expr(col: str, raw: str) -> str:
+    """SQL typing the raw column ``col`` (quoted; of DuckDB type ``raw``) as an amount."""
+    if raw in ("DOUBLE", "FLOAT", "REAL"):
+        # Parquet writers store some amounts as binary floats: go through the shortest text
+        # that round-trips (1.81e-08), so the DECIMAL is what the vendor printed.
+        text = f"TRY_CAST(CAST({col} AS VARCHAR) AS {SQL_AMOUNT})"
+        if raw != "DOUBLE" or SQL_AMOUNT != "DECIMAL(38,12)":
+            return text
+        # The same value without the text, five times faster, where that is provably it: below
+        # 2048 two numbers with 12 decimals are more than a DOUBLE's step apart, so a direct
+        # cast that converts back to the same DOUBLE is the one 12-decimal number that does,
+        # which is the shortest text itself. Every other value takes the text.
+        direct = f"CAST({col} AS {SQL_AMOUNT})"
+        return (
+            f"CASE WHEN abs({col}) < 2048 AND CAST({direct} AS DOUBLE) = {col} THEN "
+            f"{direct} ELSE {text} END"
+        )
+    if raw != "VARCHAR":
+        return f"TRY_CAST({col} AS {SQL_AMOUNT})"
+    # DuckDB reads '_' between digits as a separator ('1_2.5' is 12.5): no vendor writes one,
+    # so such a value is unreadable, not read without it. A substring test per value.
+    return f"CASE WHEN NOT contains({col}, '_') THEN TRY_CAST(trim({col}) AS {SQL_AMOUNT}) END"
 
 
 def typed_expr(
@@ -81,22 +113,7 @@ def typed_expr(
     raw = raw_types.get(name, "VARCHAR")
     is_text = raw == "VARCHAR"
     if kind == "decimal":
-        if raw in ("DOUBLE", "FLOAT", "REAL"):
-            # Parquet writers store some amounts as binary floats: go through the shortest text
-            # that round-trips (1.81e-08), so the DECIMAL is what the vendor printed.
-            text = f"TRY_CAST(CAST({col} AS VARCHAR) AS {SQL_AMOUNT})"
-            if raw != "DOUBLE" or SQL_AMOUNT != "DECIMAL(38,12)":
-                return text
-            # The same value without the text, five times faster, where that is provably it: below
-            # 2048 two numbers with 12 decimals are more than a DOUBLE's step apart, so a direct
-            # cast that converts back to the same DOUBLE is the one 12-decimal number that does,
-            # which is the shortest text itself. Every other value takes the text.
-            direct = f"CAST({col} AS {SQL_AMOUNT})"
-            return (
-                f"CASE WHEN abs({col}) < 2048 AND CAST({direct} AS DOUBLE) = {col} THEN "
-                f"{direct} ELSE {text} END"
-            )
-        return f"TRY_CAST({'trim(' + col + ')' if is_text else col} AS {SQL_AMOUNT})"
+        return _decimal_expr(col, raw)
     if kind in ("timestamp", "date"):
         if is_text:  # a date is the day written: its offset dropped, not converted
             expr = timestamp_from_text(wall_clock_text(col) if kind == "date" else col, spec)
@@ -136,6 +153,8 @@ def out_of_range(value: str | None) -> bool:
 
 
 def _value_expected(kind: str, value: str | None, spec: FormatSpec) -> str:
+    if kind == "decimal" and "_" in (value or ""):
+        return "a decimal number without digit separators ('_')"
     if kind == "decimal" and out_of_range(value):
         return "an amount within DECIMAL(38,12), less than 10^26 in size: the value is out of range"
     return _expected_text(kind, spec)
