@@ -160,21 +160,35 @@ def test_every_unparsable_number_and_date_is_listed(tmp_path):
 def test_a_date_beyond_the_years_of_a_billing_period_is_named(tmp_path):
     """A date DuckDB parses but no billing month holds (the year 29023, as a stray digit makes
     it; the year 1066): refused with its row and column, not a TypeError from Python, which
-    cannot hold the year 29023."""
+    cannot hold the year 29023. The value shown is the file's, under the file's column: a short
+    date DuckDB reads as the year 5 ('05/01/24') was shown as found '0005-01-24 00:00:00', a
+    text the user could not find in the file."""
     rows = cur2.records()
     rows[1]["line_item_usage_end_date"] = "29023-05-02T00:00:00Z"
     rows[4]["line_item_usage_start_date"] = "1066-10-14T00:00:00Z"
+    rows[6]["line_item_usage_start_date"] = "05/01/24"
     path = tmp_path / "far-dates.csv"
     path.write_text(_text(rows), encoding="utf-8")
     con = open_store()
     with pytest.raises(InputError) as err:
         import_reports(con, [path])
-    found = {(p.row, p.column, p.value) for p in err.value.problems}
+    found = {(p.row, p.column, p.value, p.expected) for p in err.value.problems}
+    years = "a date in the years 1900 to 2999"
     assert found == {
-        (3, "ChargePeriodEnd (from 'line_item_usage_end_date')", "29023-05-02 00:00:00"),
-        (6, "ChargePeriodStart (from 'line_item_usage_start_date')", "1066-10-14 00:00:00"),
+        (
+            3,
+            "line_item_usage_end_date",
+            "29023-05-02T00:00:00Z",
+            f"{years} (read as 29023-05-02 00:00:00)",
+        ),
+        (
+            6,
+            "line_item_usage_start_date",
+            "1066-10-14T00:00:00Z",
+            f"{years} (read as 1066-10-14 00:00:00)",
+        ),
+        (8, "line_item_usage_start_date", "05/01/24", f"{years} (read as 0005-01-24 00:00:00)"),
     }
-    assert {p.expected for p in err.value.problems} == {"a date in the years 1900 to 2999"}
     assert _lines(con) == (0, None)
 
 

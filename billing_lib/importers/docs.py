@@ -85,7 +85,9 @@ READING_RULES = """\
   converted to UTC; a value without one is taken as UTC (as the vendors document their exports).
   An offset no place has (beyond 14 hours, `+99:00`, or past 59 minutes, `-00:60`), which DuckDB
   reads as so many hours, is refused with row and column, and so is a date that does not begin
-  with a digit (DuckDB reads the words `epoch` and `infinity` as 1 January 1900).
+  with a digit (DuckDB reads the words `epoch` and `infinity` as 1 January 1900). A date before
+  1900 or after 2999 is refused with the file's text and what it was read as (`05/01/24` in an
+  ISO format is read as the year 5).
   Impossible values (hour 30, month 13) are refused with row and column, never corrected: the
   FOCUS specification's example `commitment_discount_purchase_scenario_3.csv` has
   `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in

@@ -11,6 +11,7 @@ import duckdb
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
+from billing_lib.model import DATES_BEFORE, DATES_FROM
 from billing_lib.money import SQL_AMOUNT
 from billing_lib.sql import qi, ql
 
@@ -152,7 +153,18 @@ def out_of_range(value: str | None) -> bool:
     return not number.is_nan() and (number.is_infinite() or abs(number) >= AMOUNT_LIMIT)
 
 
-def _value_expected(kind: str, value: str | None, spec: FormatSpec) -> str:
+#: The dates a line may hold (model.DATES_FROM .. DATES_BEFORE), as the bounds of a BETWEEN.
+_FIRST_DATE, _LAST_DATE = (
+    f"TIMESTAMP '{DATES_FROM}'",
+    f"TIMESTAMP '{int(DATES_BEFORE[:4]) - 1}-12-31 23:59:59.999999'",
+)
+
+
+def _value_expected(kind: str, value: str | None, spec: FormatSpec, read: str | None) -> str:
+    """What ``value`` (the file's text) should be; ``read``: what it typed to, if it did."""
+    if kind in ("timestamp", "date") and read is not None:
+        years = f"{DATES_FROM[:4]} to {int(DATES_BEFORE[:4]) - 1}"
+        return f"a date in the years {years} (read as {read})"
     if kind == "decimal" and "_" in (value or ""):
         return "a decimal number without digit separators ('_')"
     if kind == "decimal" and out_of_range(value):
@@ -173,6 +185,12 @@ def _unreadable_sql(name: str, expr: str, raw_type: str, kind: str | None = None
         f"CAST(TRY_CAST({col} AS TIMESTAMP) AS DATE)",
     ):
         return "false"
+    if kind in ("timestamp", "date") and raw_type == "VARCHAR":
+        # a date no billing period holds is refused here, with the file's text: the line model's
+        # own check (model.violation_rules) shows the date as read, which for a short date DuckDB
+        # reads as the year 5 ('05/01/24') is no text the file has
+        between = f"({expr}) BETWEEN {_FIRST_DATE} AND {_LAST_DATE}"
+        return f"{col} IS NOT NULL AND NOT COALESCE({between}, false)"
     return f"{col} IS NOT NULL AND ({expr}) IS NULL"
 
 
@@ -206,13 +224,16 @@ def check_types(
         if not n:
             continue
         unreadable = _unreadable_sql(c, e, raw_types.get(c, "VARCHAR"), spec.types.get(c))
+        # the date as read, for one out of range (an amount is not typed again: a NaN DOUBLE
+        # fails the direct cast of typed_expr's fast path)
+        as_read = f"CAST(({e}) AS VARCHAR)" if spec.types[c] in ("timestamp", "date") else "NULL"
         rows = con.execute(
-            f"SELECT __row, CAST({qi(c)} AS VARCHAR) FROM __numbered WHERE {unreadable} "
-            f"ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
+            f"SELECT __row, CAST({qi(c)} AS VARCHAR), {as_read} FROM __numbered "
+            f"WHERE {unreadable} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
         ).fetchall()
         problems += [
-            Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec))
-            for row, val in rows
+            Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec, read))
+            for row, val, read in rows
         ]
     if problems:
         raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
