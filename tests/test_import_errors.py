@@ -531,3 +531,26 @@ def test_a_utc_offset_no_place_has_is_refused(tmp_path):
         (4, "line_item_usage_end_date", "2024-05-04T00:00:00-00:60"),
     ]
     assert "expected a valid date and time" in str(err.value)
+
+
+def test_a_parquet_file_with_a_column_the_format_reads_twice_is_refused(tmp_path):
+    """A tool can write two columns of one name to Parquet (pandas after a concat): DuckDB read
+    the first and ignored the other in silence."""
+    table = pq.read_table(SAMPLE_REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet")
+    cost = table.schema.get_field_index("line_item_unblended_cost")
+    doubled = table.append_column(
+        "line_item_unblended_cost", pa.array(["0"] * table.num_rows, pa.string())
+    )
+    path = tmp_path / "doubled.parquet"
+    pq.write_table(doubled, path)
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (
+            None,
+            "line_item_unblended_cost",
+            f"'line_item_unblended_cost' at column {cost + 1} and 'line_item_unblended_cost' at "
+            f"column {table.num_columns + 1}",
+        )
+    ]
+    assert "doubled.parquet (AWS Cost and Usage Report 2.0" in str(err.value)

@@ -59,10 +59,10 @@ READING_RULES = """\
   column without a name that holds values. A column the format reads named twice in the header,
   also in another case (`BilledCost,...,BilledCost`: a column pasted in again by a spreadsheet
   edit; a vendor writes each once), is refused naming the column and both positions: only the
-  first was read, the other's values ignored. A column not read may repeat, and so may a tag key
-  in two spellings (a legacy CUR's `resourceTags/user:Name` and `resourceTags/user:name`: AWS
-  tag keys are case-sensitive): the repeat is read with a suffix (`resourceTags/user:name_2`);
-  two such tag columns are one tag, `user_name`.
+  first was read, the other's values ignored; likewise in a Parquet file. A column not read may
+  repeat, and so may a tag key in two spellings (a legacy CUR's `resourceTags/user:Name` and
+  `resourceTags/user:name`: AWS tag keys are case-sensitive): the repeat is read with a suffix
+  (`resourceTags/user:name_2`); two such tag columns are one tag, `user_name`.
 - **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
   when another tool appended to the file; such a file is read from a copy with LF line ends, its
   rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled

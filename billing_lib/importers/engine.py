@@ -286,21 +286,26 @@ def _check_repeated(src: SourceFile, spec: FormatSpec, read: set[str]) -> None:
             continue
         if column in tags and name != column:
             continue
+        csv = src.kind == "csv"  # a Parquet file has no header row, nor column letters
+        places = [
+            f"column {n}" + (f" ({xl_col_to_name(n - 1)})" if csv else "")
+            for n in (first, position)
+        ]
         problems.append(
             Problem(
                 src.name,
-                1,
+                1 if csv else None,
                 column,
-                f"{column!r} at column {first} ({xl_col_to_name(first - 1)}) and {name!r} at "
-                f"column {position} ({xl_col_to_name(position - 1)})",
+                f"{column!r} at {places[0]} and {name!r} at {places[1]}",
                 "each column once, as the vendor exports it: delete the repeated column, or "
                 "export the report again",
             )
         )
     if problems:
+        header = "the header (row 1)" if src.kind == "csv" else "the Parquet file"
         raise InputError(
-            f"{src.name} ({spec.title}): the header (row 1) names a column it reads twice; only "
-            "the first would be read and the other's values ignored",
+            f"{src.name} ({spec.title}): {header} names a column it reads twice; only the first "
+            "would be read and the other's values ignored",
             problems,
         )
 

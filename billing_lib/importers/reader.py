@@ -391,6 +391,7 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
             unnamed=unnamed,
             content=checksum,
             text=checksum,
+            repeated=_repeats(list(schema.names)),
         )
     header, encoding, delimiter, repeated = _csv_header(path, name)
     checksum = sha256_of(path)
