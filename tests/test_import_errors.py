@@ -554,3 +554,23 @@ def test_a_parquet_file_with_a_column_the_format_reads_twice_is_refused(tmp_path
         )
     ]
     assert "doubled.parquet (AWS Cost and Usage Report 2.0" in str(err.value)
+
+
+def test_a_row_with_more_values_than_the_header_names_the_first_column_beyond_it(tmp_path):
+    """A value beyond the header's last column was reported with its row only, and the text
+    found began with the blank line before it."""
+    lines = _text().splitlines()
+    width = len(cur2.COLUMNS)
+    lines[3] += ",stray"
+    lines.insert(5, "")  # a blank line: row 6, the short row after it row 7
+    lines[6] = lines[6].rsplit(",", 1)[0]
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert [(p.row, p.column) for p in err.value.problems] == [
+        (4, f"column {width + 1} (AQ), beyond the header's last"),
+        (7, cur2.COLUMNS[-1]),
+    ]
+    assert width + 1 == 43
+    assert err.value.problems[1].value.startswith("li")

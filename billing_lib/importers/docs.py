@@ -53,15 +53,16 @@ READING_RULES = """\
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,
-  is refused; every such row is listed, not only the first. A header column without a name (a
-  separator ending every line, as a spreadsheet leaves) is ignored when it holds nothing; one
-  holding a value is refused naming its position and the first row with one, as is a Parquet
-  column without a name that holds values. A column the format reads named twice in the header,
-  also in another case (`BilledCost,...,BilledCost`: a column pasted in again by a spreadsheet
-  edit; a vendor writes each once), is refused naming the column and both positions: only the
-  first was read, the other's values ignored; likewise in a Parquet file. A column not read may
-  repeat, and so may a tag key in two spellings (a legacy CUR's `resourceTags/user:Name` and
-  `resourceTags/user:name`: AWS tag keys are case-sensitive): the repeat is read with a suffix
+  is refused; every such row is listed, not only the first, with the column where it breaks (a
+  value beyond the header's last column by its place: `column 43 (AQ)`). A header column
+  without a name (a separator ending every line, as a spreadsheet leaves) is ignored when it
+  holds nothing; one holding a value is refused naming its position and the first row with one,
+  as is a Parquet column without a name that holds values. A column the format reads named twice
+  in the header, also in another case (`BilledCost,...,BilledCost`: a column pasted in again by a
+  spreadsheet edit; a vendor writes each once), is refused naming the column and both positions:
+  only the first was read, the other's values ignored; likewise in a Parquet file. A column not
+  read may repeat, and so may a tag key in two spellings (a legacy CUR's `resourceTags/user:Name`
+  and `resourceTags/user:name`: AWS tag keys are case-sensitive): the repeat is read with a suffix
   (`resourceTags/user:name_2`); two such tag columns are one tag, `user_name`.
 - **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
   when another tool appended to the file; such a file is read from a copy with LF line ends, its

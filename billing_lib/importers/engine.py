@@ -213,7 +213,7 @@ def _check_rejects(con: duckdb.DuckDBPyConnection, src: SourceFile, table: str) 
     line and, where DuckDB knows it, the column."""
     rows = con.execute(
         f"SELECT line, arg_min(column_name, column_idx), arg_min(error_type, column_idx), "
-        f"any_value(csv_line), arg_min(error_message, column_idx) FROM {table} "
+        f"any_value(csv_line), arg_min(error_message, column_idx), min(column_idx) FROM {table} "
         f"GROUP BY line ORDER BY line LIMIT 200"
     ).fetchall()
     if not rows:
@@ -222,13 +222,22 @@ def _check_rejects(con: duckdb.DuckDBPyConnection, src: SourceFile, table: str) 
         Problem(
             src.name,
             int(line),
-            None if etype in ("TOO MANY COLUMNS", "INVALID ENCODING") else col,
-            (text or "")[:120],
+            _reject_column(etype, col, position),
+            # DuckDB's text of a row after blank lines begins with them
+            (text or "").lstrip("\r\n")[:120],
             f"{_REJECT_EXPECTED.get(etype, etype.lower())} ({message.strip()})",
         )
-        for line, col, etype, text, message in rows
+        for line, col, etype, text, message, position in rows
     ]
     raise InputError(f"{src.name}: rows that are not well-formed CSV", problems)
+
+
+def _reject_column(etype: str, column: str | None, position: int | None) -> str | None:
+    """The column a malformed row is named by: DuckDB's, or for a row with more values than
+    the header has columns the place of the first value beyond them (number and letter)."""
+    if etype == "TOO MANY COLUMNS" and position:
+        return f"column {position} ({xl_col_to_name(position - 1)}), beyond the header's last"
+    return None if etype in ("TOO MANY COLUMNS", "INVALID ENCODING") else column
 
 
 def _csv_unnamed(src: SourceFile) -> tuple[str, ...]:
