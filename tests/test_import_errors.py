@@ -160,21 +160,35 @@ def test_every_unparsable_number_and_date_is_listed(tmp_path):
 def test_a_date_beyond_the_years_of_a_billing_period_is_named(tmp_path):
     """A date DuckDB parses but no billing month holds (the year 29023, as a stray digit makes
     it; the year 1066): refused with its row and column, not a TypeError from Python, which
-    cannot hold the year 29023."""
+    cannot hold the year 29023. The value shown is the file's, under the file's column: a short
+    date DuckDB reads as the year 5 ('05/01/24') was shown as found '0005-01-24 00:00:00', a
+    text the user could not find in the file."""
     rows = cur2.records()
     rows[1]["line_item_usage_end_date"] = "29023-05-02T00:00:00Z"
     rows[4]["line_item_usage_start_date"] = "1066-10-14T00:00:00Z"
+    rows[6]["line_item_usage_start_date"] = "05/01/24"
     path = tmp_path / "far-dates.csv"
     path.write_text(_text(rows), encoding="utf-8")
     con = open_store()
     with pytest.raises(InputError) as err:
         import_reports(con, [path])
-    found = {(p.row, p.column, p.value) for p in err.value.problems}
+    found = {(p.row, p.column, p.value, p.expected) for p in err.value.problems}
+    years = "a date in the years 1900 to 2999"
     assert found == {
-        (3, "ChargePeriodEnd (from 'line_item_usage_end_date')", "29023-05-02 00:00:00"),
-        (6, "ChargePeriodStart (from 'line_item_usage_start_date')", "1066-10-14 00:00:00"),
+        (
+            3,
+            "line_item_usage_end_date",
+            "29023-05-02T00:00:00Z",
+            f"{years} (read as 29023-05-02 00:00:00)",
+        ),
+        (
+            6,
+            "line_item_usage_start_date",
+            "1066-10-14T00:00:00Z",
+            f"{years} (read as 1066-10-14 00:00:00)",
+        ),
+        (8, "line_item_usage_start_date", "05/01/24", f"{years} (read as 0005-01-24 00:00:00)"),
     }
-    assert {p.expected for p in err.value.problems} == {"a date in the years 1900 to 2999"}
     assert _lines(con) == (0, None)
 
 
@@ -395,3 +409,168 @@ def test_a_totals_or_empty_row_is_refused_as_no_line_of_the_report(
     [problem] = err.value.problems
     assert (problem.row, problem.column, problem.value) == (rows + 1, None, found)
     assert _lines(con) == (0, None)
+
+
+def test_a_column_the_format_reads_named_twice_in_the_header_is_refused(tmp_path):
+    """A spreadsheet edit that pastes a column in again (``...,line_item_unblended_cost``): the
+    first was read and the other's values ignored in silence, whichever held the vendor's."""
+    cost = cur2.COLUMNS.index("line_item_unblended_cost") + 1
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*cur2.COLUMNS, "Line_Item_Unblended_Cost", "line_item_unblended_cost"])
+    for r in cur2.records():
+        w.writerow([*(r.get(c, "") for c in cur2.COLUMNS), "1", "2"])
+    path = tmp_path / "pasted.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    last = len(cur2.COLUMNS) + 2
+    assert [(p.file, p.row, p.column) for p in err.value.problems] == [
+        (str(path), 1, "line_item_unblended_cost")
+    ] * 2
+    assert "pasted.csv (AWS Cost and Usage Report 2.0" in str(err.value)
+    assert "names a column it reads twice" in str(err.value)
+    assert (cost, last) == (21, 44)
+    assert [p.value for p in err.value.problems] == [
+        "'line_item_unblended_cost' at column 21 (U) and 'Line_Item_Unblended_Cost' at column 43 "
+        "(AQ)",
+        "'line_item_unblended_cost' at column 21 (U) and 'line_item_unblended_cost' at column 44 "
+        "(AR)",
+    ]
+    assert _lines(con) == (0, None)
+
+
+def test_a_column_the_format_does_not_read_may_repeat(tmp_path):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*cur2.COLUMNS, "my_note", "My_Note"])
+    for r in cur2.records():
+        w.writerow([*(r.get(c, "") for c in cur2.COLUMNS), "a", "b"])
+    path = tmp_path / "notes.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    [report] = import_reports(open_store(), [path])
+    assert report.rows == 15
+
+
+def test_an_amount_with_digit_separators_is_refused_not_read_without_them(tmp_path):
+    """DuckDB reads '_' between digits as a separator: '1_2.5' was billed as 12.5. No vendor
+    writes one (nor a spreadsheet: '12,50' and '1,000' are refused as they always were)."""
+    rows = cur2.records()
+    rows[0]["line_item_unblended_cost"] = "1_2.5"
+    rows[3]["line_item_unblended_cost"] = "1_000"
+    rows[5]["line_item_unblended_cost"] = "0.5_0"
+    path = tmp_path / "separators.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (2, "line_item_unblended_cost", "1_2.5"),
+        (5, "line_item_unblended_cost", "1_000"),
+        (7, "line_item_unblended_cost", "0.5_0"),
+    ]
+    assert (
+        "separators.csv, row 2, column 'line_item_unblended_cost': found '1_2.5'; expected a "
+        "decimal number without digit separators ('_')" in str(err.value)
+    )
+    assert _lines(con) == (0, None)
+
+
+def test_a_date_of_words_duckdb_reads_is_refused(tmp_path):
+    """DuckDB reads 'epoch' and 'infinity' as dates (its strptime as 1900-01-01, within the years
+    of a billing period): a line was charged on 1 January 1900."""
+    rows = cur2.records()
+    rows[0]["line_item_usage_start_date"] = "epoch"
+    rows[2]["line_item_usage_end_date"] = "infinity"
+    rows[4]["bill_billing_period_start_date"] = "-Infinity"
+    path = tmp_path / "words.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
+        (2, "line_item_usage_start_date", "epoch"),
+        (4, "line_item_usage_end_date", "infinity"),
+        (6, "bill_billing_period_start_date", "-Infinity"),
+    ]
+    assert (
+        "words.csv, row 2, column 'line_item_usage_start_date': found 'epoch'; expected a valid "
+        "date and time" in str(err.value)
+    )
+    assert _lines(con) == (0, None)
+
+
+def test_a_format_whose_dates_begin_with_a_word_is_refused_when_loaded():
+    """The importer reads a date that does not begin with a digit as unreadable (above): a
+    format declaring one ('Oct 01 2026') could never be read, so it is refused when loaded."""
+    from pydantic import ValidationError
+
+    from billing_lib.importers.spec import FormatSpec, spec_named
+
+    data = spec_named("focus").model_dump(exclude_unset=True)
+    FormatSpec.model_validate(data)
+    with pytest.raises(ValidationError, match=r"timestamp_formats must begin with a number"):
+        FormatSpec.model_validate({**data, "timestamp_formats": ["%m/%d/%Y", "%b %d %Y"]})
+
+
+def test_a_utc_offset_no_place_has_is_refused(tmp_path):
+    """DuckDB reads any two-digit offset: '+99:00' moved a charge four days back. Offsets run
+    from -12:00 to +14:00; one beyond (or minutes past 59) is no vendor's."""
+    rows = cur2.records()
+    rows[0]["line_item_usage_start_date"] = "2024-05-01T00:00:00+99:00"
+    rows[2]["line_item_usage_end_date"] = "2024-05-04T00:00:00-00:60"
+    rows[4]["line_item_usage_start_date"] = "2024-05-01T10:00:00+14:00"  # Kiribati: read
+    path = tmp_path / "offsets.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
+        (2, "line_item_usage_start_date", "2024-05-01T00:00:00+99:00"),
+        (4, "line_item_usage_end_date", "2024-05-04T00:00:00-00:60"),
+    ]
+    assert "expected a valid date and time" in str(err.value)
+
+
+def test_a_parquet_file_with_a_column_the_format_reads_twice_is_refused(tmp_path):
+    """A tool can write two columns of one name to Parquet (pandas after a concat): DuckDB read
+    the first and ignored the other in silence."""
+    table = pq.read_table(SAMPLE_REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet")
+    cost = table.schema.get_field_index("line_item_unblended_cost")
+    doubled = table.append_column(
+        "line_item_unblended_cost", pa.array(["0"] * table.num_rows, pa.string())
+    )
+    path = tmp_path / "doubled.parquet"
+    pq.write_table(doubled, path)
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (
+            None,
+            "line_item_unblended_cost",
+            f"'line_item_unblended_cost' at column {cost + 1} and 'line_item_unblended_cost' at "
+            f"column {table.num_columns + 1}",
+        )
+    ]
+    assert "doubled.parquet (AWS Cost and Usage Report 2.0" in str(err.value)
+
+
+def test_a_row_with_more_values_than_the_header_names_the_first_column_beyond_it(tmp_path):
+    """A value beyond the header's last column was reported with its row only, and the text
+    found began with the blank line before it."""
+    lines = _text().splitlines()
+    width = len(cur2.COLUMNS)
+    lines[3] += ",stray"
+    lines.insert(5, "")  # a blank line: row 6, the short row after it row 7
+    lines[6] = lines[6].rsplit(",", 1)[0]
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert [(p.row, p.column) for p in err.value.problems] == [
+        (4, f"column {width + 1} (AQ), beyond the header's last"),
+        (7, cur2.COLUMNS[-1]),
+    ]
+    assert width + 1 == 43
+    assert err.value.problems[1].value.startswith("li")

@@ -53,13 +53,17 @@ READING_RULES = """\
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,
-  is refused; every such row is listed, not only the first. A header column without a name (a
-  separator ending every line, as a spreadsheet leaves) is ignored when it holds nothing; one
-  holding a value is refused naming its position and the first row with one, as is a Parquet
-  column without a name that holds values. A column name repeated, also in another case (a
-  legacy CUR's `resourceTags/user:Name` and `resourceTags/user:name`: AWS tag keys are
-  case-sensitive), is read with a suffix (`resourceTags/user:name_2`); two such tag columns
-  are one tag, `user_name`.
+  is refused; every such row is listed, not only the first, with the column where it breaks (a
+  value beyond the header's last column by its place: `column 43 (AQ)`). A header column
+  without a name (a separator ending every line, as a spreadsheet leaves) is ignored when it
+  holds nothing; one holding a value is refused naming its position and the first row with one,
+  as is a Parquet column without a name that holds values. A column the format reads named twice
+  in the header, also in another case (`BilledCost,...,BilledCost`: a column pasted in again by a
+  spreadsheet edit; a vendor writes each once), is refused naming the column and both positions:
+  only the first was read, the other's values ignored; likewise in a Parquet file. A column not
+  read may repeat, and so may a tag key in two spellings (a legacy CUR's `resourceTags/user:Name`
+  and `resourceTags/user:name`: AWS tag keys are case-sensitive): the repeat is read with a suffix
+  (`resourceTags/user:name_2`); two such tag columns are one tag, `user_name`.
 - **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
   when another tool appended to the file; such a file is read from a copy with LF line ends, its
   rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled
@@ -74,9 +78,17 @@ READING_RULES = """\
   `0.4838709677419368`) is rounded once, half away from zero, to 12; control totals are the sums
   of those values. Parquet amounts stored as binary floats are read through their shortest
   round-trip text. `12,50` or `n/a` is an error naming row and column; every bad value in the
-  file is listed.
+  file is listed. So is a digit separator, which DuckDB would read (`1_2.5` as 12.5, `1_000`):
+  no vendor writes one. An exponent (`1.81E-8`, as AWS and Azure write), a leading `+` or `.`
+  (`.5`), a trailing `.` and spaces around the number are read: each is one number whichever
+  way it is read.
 - **Dates and times**: ISO 8601 and the formats a spec lists. A value with a UTC offset or `Z` is
   converted to UTC; a value without one is taken as UTC (as the vendors document their exports).
+  An offset no place has (beyond 14 hours, `+99:00`, or past 59 minutes, `-00:60`), which DuckDB
+  reads as so many hours, is refused with row and column, and so is a date that does not begin
+  with a digit (DuckDB reads the words `epoch` and `infinity` as 1 January 1900). A date before
+  1900 or after 2999 is refused with the file's text and what it was read as (`05/01/24` in an
+  ISO format is read as the year 5).
   Impossible values (hour 30, month 13) are refused with row and column, never corrected: the
   FOCUS specification's example `commitment_discount_purchase_scenario_3.csv` has
   `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+from xlsxwriter.utility import xl_col_to_name
 
 from billing_lib.errors import InputError, Problem, duckdb_file, write_fault
 from billing_lib.importers.contract import attach_contract_prices
@@ -212,7 +213,7 @@ def _check_rejects(con: duckdb.DuckDBPyConnection, src: SourceFile, table: str) 
     line and, where DuckDB knows it, the column."""
     rows = con.execute(
         f"SELECT line, arg_min(column_name, column_idx), arg_min(error_type, column_idx), "
-        f"any_value(csv_line), arg_min(error_message, column_idx) FROM {table} "
+        f"any_value(csv_line), arg_min(error_message, column_idx), min(column_idx) FROM {table} "
         f"GROUP BY line ORDER BY line LIMIT 200"
     ).fetchall()
     if not rows:
@@ -221,13 +222,22 @@ def _check_rejects(con: duckdb.DuckDBPyConnection, src: SourceFile, table: str) 
         Problem(
             src.name,
             int(line),
-            None if etype in ("TOO MANY COLUMNS", "INVALID ENCODING") else col,
-            (text or "")[:120],
+            _reject_column(etype, col, position),
+            # DuckDB's text of a row after blank lines begins with them
+            (text or "").lstrip("\r\n")[:120],
             f"{_REJECT_EXPECTED.get(etype, etype.lower())} ({message.strip()})",
         )
-        for line, col, etype, text, message in rows
+        for line, col, etype, text, message, position in rows
     ]
     raise InputError(f"{src.name}: rows that are not well-formed CSV", problems)
+
+
+def _reject_column(etype: str, column: str | None, position: int | None) -> str | None:
+    """The column a malformed row is named by: DuckDB's, or for a row with more values than
+    the header has columns the place of the first value beyond them (number and letter)."""
+    if etype == "TOO MANY COLUMNS" and position:
+        return f"column {position} ({xl_col_to_name(position - 1)}), beyond the header's last"
+    return None if etype in ("TOO MANY COLUMNS", "INVALID ENCODING") else column
 
 
 def _csv_unnamed(src: SourceFile) -> tuple[str, ...]:
@@ -268,6 +278,45 @@ def _check_unnamed(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
             )
         ],
     )
+
+
+def _check_repeated(src: SourceFile, spec: FormatSpec, read: set[str]) -> None:
+    """Refuse a header that names a column the format reads twice (``BilledCost,...,BilledCost``,
+    or ignoring case): only the first would be read, and the values of the other ignored in
+    silence, whichever of the two holds the vendor's. A vendor writes each column once; a
+    spreadsheet edit (a column pasted or copied in) does not. Two spellings of one tag key
+    (a legacy CUR's ``resourceTags/user:Name`` and ``user:name``) are the vendor's: tag keys are
+    case-sensitive, and ``spec.tags_sql`` reads both."""
+    tags = set(tag_columns_of(spec, src.header))
+    problems = []
+    for first, position, name in src.repeated:
+        column = src.header[first - 1]
+        if column not in read and src.header[position - 1] not in read:
+            continue
+        if column in tags and name != column:
+            continue
+        csv = src.kind == "csv"  # a Parquet file has no header row, nor column letters
+        places = [
+            f"column {n}" + (f" ({xl_col_to_name(n - 1)})" if csv else "")
+            for n in (first, position)
+        ]
+        problems.append(
+            Problem(
+                src.name,
+                1 if csv else None,
+                column,
+                f"{column!r} at {places[0]} and {name!r} at {places[1]}",
+                "each column once, as the vendor exports it: delete the repeated column, or "
+                "export the report again",
+            )
+        )
+    if problems:
+        header = "the header (row 1)" if src.kind == "csv" else "the Parquet file"
+        raise InputError(
+            f"{src.name} ({spec.title}): {header} names a column it reads twice; only the first "
+            "would be read and the other's values ignored",
+            problems,
+        )
 
 
 def _identifying(spec: FormatSpec, present: list[str]) -> list[str]:
@@ -399,6 +448,7 @@ def stage_source(
     actual = resolve_columns(wanted, src.header)
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
+    _check_repeated(src, spec, set(actual.values()))
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None
     # Parquet is columnar and compressed: reading the referenced columns again in each pass is

@@ -69,6 +69,10 @@ class SourceFile:
     #: report saved again as UTF-16, with a BOM or CRLF line ends); ``content`` for a file whose
     #: content is its text as it is (UTF-8 without BOM, LF lines) and for Parquet
     text: str = ""
+    #: Header columns whose name repeats an earlier one's, ignoring case, as (1-based position of
+    #: the first, of the repeat, the name as the file writes the repeat): read under
+    #: ``_unique``'s names (Cost, Cost_2), so the engine can refuse a repeated column it reads.
+    repeated: tuple[tuple[int, int, str], ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -216,10 +220,12 @@ def unnamed_column(position: int) -> str:
     return f"(unnamed column {position})"
 
 
-def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str, str]:
-    """Header columns, encoding and field separator (comma, or tab for a tab-separated export)
-    of a CSV, or an InputError saying what is wrong with it. A column without a name gets
-    ``unnamed_column``'s."""
+def _csv_header(
+    path: Path, name: str
+) -> tuple[tuple[str, ...], str, str, tuple[tuple[int, int, str], ...]]:
+    """Header columns, encoding, field separator (comma, or tab for a tab-separated export) and
+    repeated columns (``SourceFile.repeated``) of a CSV, or an InputError saying what is wrong
+    with it. A column without a name gets ``unnamed_column``'s."""
     try:
         with _open_bytes(path) as fh:
             head = fh.read(_HEADER_BYTES)
@@ -257,8 +263,20 @@ def _csv_header(path: Path, name: str) -> tuple[tuple[str, ...], str, str]:
                 )
     if not any(header):
         raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
-    header = _unique([h or unnamed_column(i) for i, h in enumerate(header, 1)])
-    return tuple(header), encoding, delimiter
+    named = [h or unnamed_column(i) for i, h in enumerate(header, 1)]
+    return tuple(_unique(named)), encoding, delimiter, _repeats(named)
+
+
+def _repeats(names: list[str]) -> tuple[tuple[int, int, str], ...]:
+    """(position of the first, position of the repeat, the repeat's name) of each column whose
+    name repeats an earlier one's ignoring case (positions 1-based)."""
+    first: dict[str, int] = {}
+    out = []
+    for position, n in enumerate(names, 1):
+        at = first.setdefault(n.casefold(), position)
+        if at != position:
+            out.append((at, position, n))
+    return tuple(out)
 
 
 def _decode_head(head: bytes, name: str) -> tuple[str, str]:
@@ -373,8 +391,9 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
             unnamed=unnamed,
             content=checksum,
             text=checksum,
+            repeated=_repeats(list(schema.names)),
         )
-    header, encoding, delimiter = _csv_header(path, name)
+    header, encoding, delimiter, repeated = _csv_header(path, name)
     checksum = sha256_of(path)
     try:
         blanks, physical, mixed, content, text = _line_scan(path, encoding, checksum)
@@ -394,6 +413,7 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
         unnamed=unnamed,
         content=content,
         text=text,
+        repeated=repeated,
     )
     if mixed and scratch is not None:
         return _one_line_ending(src, scratch())

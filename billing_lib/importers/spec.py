@@ -36,6 +36,10 @@ ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow", "x_FollowsCredits")
 OPTIONAL_COLUMNS = ("x_PricingDate",)
 
 
+#: The strptime directives a date format may begin with: a number (values.timestamp_from_text).
+_DIGIT_DIRECTIVES = ("%Y", "%y", "%m", "%d", "%-m", "%-d")
+
+
 class ColumnMap(BaseModel):
     """Where a line-model column comes from: a source column (or alternatives), a literal, SQL."""
 
@@ -258,6 +262,12 @@ class FormatSpec(BaseModel):
         )
         if missing:
             raise ValueError(f"line-model columns without a mapping (map them to null): {missing}")
+        wordy = [f for f in self.timestamp_formats if not f.startswith(_DIGIT_DIRECTIVES)]
+        if wordy:
+            raise ValueError(
+                f"timestamp_formats must begin with a number (%Y, %y, %m, %d; the importer reads "
+                f"a date that does not as unreadable, values.timestamp_from_text): {wordy}"
+            )
         if self.line_id_by_file and not self.file_keyed_lines:
             raise ValueError(
                 f"x_VendorLineId reads {FILE_NAME_COLUMN}: say why in file_keyed_lines"

@@ -11,6 +11,7 @@ import duckdb
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
+from billing_lib.model import DATES_BEFORE, DATES_FROM
 from billing_lib.money import SQL_AMOUNT
 from billing_lib.sql import qi, ql
 
@@ -24,6 +25,9 @@ _ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 _OFFSET_RE = r"^.*\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
 #: The offset (or Z) at the end of such a text.
 _OFFSET_END_RE = r"\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
+#: Such a text whose offset is one a place has: at most 14 hours (UTC-12:00 to UTC+14:00), minutes
+#: below 60. DuckDB reads any two digits ('+99:00' is 99 hours): another is unreadable.
+_REAL_OFFSET_RE = r"^.*\d\s*([Zz]|[+-]((0\d|1[0-3])(:?[0-5]\d)?|14(:?00)?))$"
 
 
 def absent_text_sql(col: str, null_values: list[str]) -> str:
@@ -41,12 +45,16 @@ def absent_text_sql(col: str, null_values: list[str]) -> str:
 def timestamp_from_text(col: str, spec: FormatSpec) -> str:
     """Text -> TIMESTAMP (UTC). Values with an offset or Z are instants: converted to UTC. Values
     without one are taken as UTC, as the vendors document their exports; only the spec's formats
-    and ISO 8601 are accepted, never a guess between day-first and month-first."""
+    and ISO 8601 are accepted, never a guess between day-first and month-first. Every one begins
+    with a digit: a value that does not is unreadable (DuckDB reads the words 'epoch' and
+    'infinity' as dates, its strptime as 1900-01-01 whatever the format)."""
     v = f"trim({col})"
     naive = [f"TRY_STRPTIME({v}, {ql(f)})" for f in spec.timestamp_formats]
     general = (
-        f"CASE WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
-        f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) "
+        f"CASE WHEN NOT left({v}, 1) BETWEEN '0' AND '9' THEN NULL "
+        f"WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
+        f"THEN CASE WHEN regexp_full_match({v}, {ql(_REAL_OFFSET_RE)}) "
+        f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) END "
         f"ELSE COALESCE({', '.join([*naive, f'TRY_CAST({v} AS TIMESTAMP)'])}) END"
     )
     # Speed only, same values: the commonest vendor form (2026-10-01T00:00:00Z, the whole AWS CUR)
@@ -66,8 +74,33 @@ def wall_clock_text(col: str) -> str:
     v = f"trim({col})"
     return (
         f"CASE WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
+        f"AND regexp_full_match({v}, {ql(_REAL_OFFSET_RE)}) "
         f"THEN regexp_replace({v}, {ql(_OFFSET_END_RE)}, '') ELSE {col} END"
     )
+
+
+def _decimal_expr(col: str, raw: str) -> str:
+    """SQL typing the raw column ``col`` (quoted; of DuckDB type ``raw``) as an amount."""
+    if raw in ("DOUBLE", "FLOAT", "REAL"):
+        # Parquet writers store some amounts as binary floats: go through the shortest text
+        # that round-trips (1.81e-08), so the DECIMAL is what the vendor printed.
+        text = f"TRY_CAST(CAST({col} AS VARCHAR) AS {SQL_AMOUNT})"
+        if raw != "DOUBLE" or SQL_AMOUNT != "DECIMAL(38,12)":
+            return text
+        # The same value without the text, five times faster, where that is provably it: below
+        # 2048 two numbers with 12 decimals are more than a DOUBLE's step apart, so a direct
+        # cast that converts back to the same DOUBLE is the one 12-decimal number that does,
+        # which is the shortest text itself. Every other value takes the text.
+        direct = f"CAST({col} AS {SQL_AMOUNT})"
+        return (
+            f"CASE WHEN abs({col}) < 2048 AND CAST({direct} AS DOUBLE) = {col} THEN "
+            f"{direct} ELSE {text} END"
+        )
+    if raw != "VARCHAR":
+        return f"TRY_CAST({col} AS {SQL_AMOUNT})"
+    # DuckDB reads '_' between digits as a separator ('1_2.5' is 12.5): no vendor writes one,
+    # so such a value is unreadable, not read without it. A substring test per value.
+    return f"CASE WHEN NOT contains({col}, '_') THEN TRY_CAST(trim({col}) AS {SQL_AMOUNT}) END"
 
 
 def typed_expr(
@@ -81,22 +114,7 @@ def typed_expr(
     raw = raw_types.get(name, "VARCHAR")
     is_text = raw == "VARCHAR"
     if kind == "decimal":
-        if raw in ("DOUBLE", "FLOAT", "REAL"):
-            # Parquet writers store some amounts as binary floats: go through the shortest text
-            # that round-trips (1.81e-08), so the DECIMAL is what the vendor printed.
-            text = f"TRY_CAST(CAST({col} AS VARCHAR) AS {SQL_AMOUNT})"
-            if raw != "DOUBLE" or SQL_AMOUNT != "DECIMAL(38,12)":
-                return text
-            # The same value without the text, five times faster, where that is provably it: below
-            # 2048 two numbers with 12 decimals are more than a DOUBLE's step apart, so a direct
-            # cast that converts back to the same DOUBLE is the one 12-decimal number that does,
-            # which is the shortest text itself. Every other value takes the text.
-            direct = f"CAST({col} AS {SQL_AMOUNT})"
-            return (
-                f"CASE WHEN abs({col}) < 2048 AND CAST({direct} AS DOUBLE) = {col} THEN "
-                f"{direct} ELSE {text} END"
-            )
-        return f"TRY_CAST({'trim(' + col + ')' if is_text else col} AS {SQL_AMOUNT})"
+        return _decimal_expr(col, raw)
     if kind in ("timestamp", "date"):
         if is_text:  # a date is the day written: its offset dropped, not converted
             expr = timestamp_from_text(wall_clock_text(col) if kind == "date" else col, spec)
@@ -135,7 +153,20 @@ def out_of_range(value: str | None) -> bool:
     return not number.is_nan() and (number.is_infinite() or abs(number) >= AMOUNT_LIMIT)
 
 
-def _value_expected(kind: str, value: str | None, spec: FormatSpec) -> str:
+#: The dates a line may hold (model.DATES_FROM .. DATES_BEFORE), as the bounds of a BETWEEN.
+_FIRST_DATE, _LAST_DATE = (
+    f"TIMESTAMP '{DATES_FROM}'",
+    f"TIMESTAMP '{int(DATES_BEFORE[:4]) - 1}-12-31 23:59:59.999999'",
+)
+
+
+def _value_expected(kind: str, value: str | None, spec: FormatSpec, read: str | None) -> str:
+    """What ``value`` (the file's text) should be; ``read``: what it typed to, if it did."""
+    if kind in ("timestamp", "date") and read is not None:
+        years = f"{DATES_FROM[:4]} to {int(DATES_BEFORE[:4]) - 1}"
+        return f"a date in the years {years} (read as {read})"
+    if kind == "decimal" and "_" in (value or ""):
+        return "a decimal number without digit separators ('_')"
     if kind == "decimal" and out_of_range(value):
         return "an amount within DECIMAL(38,12), less than 10^26 in size: the value is out of range"
     return _expected_text(kind, spec)
@@ -154,6 +185,12 @@ def _unreadable_sql(name: str, expr: str, raw_type: str, kind: str | None = None
         f"CAST(TRY_CAST({col} AS TIMESTAMP) AS DATE)",
     ):
         return "false"
+    if kind in ("timestamp", "date") and raw_type == "VARCHAR":
+        # a date no billing period holds is refused here, with the file's text: the line model's
+        # own check (model.violation_rules) shows the date as read, which for a short date DuckDB
+        # reads as the year 5 ('05/01/24') is no text the file has
+        between = f"({expr}) BETWEEN {_FIRST_DATE} AND {_LAST_DATE}"
+        return f"{col} IS NOT NULL AND NOT COALESCE({between}, false)"
     return f"{col} IS NOT NULL AND ({expr}) IS NULL"
 
 
@@ -187,13 +224,16 @@ def check_types(
         if not n:
             continue
         unreadable = _unreadable_sql(c, e, raw_types.get(c, "VARCHAR"), spec.types.get(c))
+        # the date as read, for one out of range (an amount is not typed again: a NaN DOUBLE
+        # fails the direct cast of typed_expr's fast path)
+        as_read = f"CAST(({e}) AS VARCHAR)" if spec.types[c] in ("timestamp", "date") else "NULL"
         rows = con.execute(
-            f"SELECT __row, CAST({qi(c)} AS VARCHAR) FROM __numbered WHERE {unreadable} "
-            f"ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
+            f"SELECT __row, CAST({qi(c)} AS VARCHAR), {as_read} FROM __numbered "
+            f"WHERE {unreadable} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
         ).fetchall()
         problems += [
-            Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec))
-            for row, val in rows
+            Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec, read))
+            for row, val, read in rows
         ]
     if problems:
         raise InputError(f"{src.name} ({spec.title}): values that cannot be read", problems)
