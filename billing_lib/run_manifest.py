@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from billing_lib import review
-from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT
+from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT, XERO_DATE_FORMAT
 from billing_lib.billed_reports import vendor_invoices
 from billing_lib.errors import RunError
 from billing_lib.importers import report_files
@@ -138,6 +138,7 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         # the QuickBooks file's dates, which a credit note's reversal writes alike (a date such
         # as 12/12/2026 reads the same in either format)
         QUICKBOOKS_DATE_FORMAT: br.settings.accounting_exports.quickbooks_online.date_format,
+        XERO_DATE_FORMAT: br.settings.accounting_exports.xero.date_format,
         "counts": counts,
         "control_totals": records(required(br.results.control_totals, "import_reports")),
         "billing_accounts": review.billing_accounts(br.report_lines()),
