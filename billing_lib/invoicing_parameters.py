@@ -231,6 +231,9 @@ class VendorAccounts(Strict):
     #: VAT account a package keeps for both sides); None: a tax the reseller cannot recover (a
     #: US sales tax), booked as cost on ``unbilled_cost_account``.
     input_vat_account: str | None = None
+    #: The VAT code the journal carries on that input VAT posting (the VAT return is filed from
+    #: the CSV journal's vat_code column; map it to the package's code for deductible VAT).
+    input_vat_code: str = Field(default="INPUT-VAT", min_length=1)
 
 
 class Products(Strict):

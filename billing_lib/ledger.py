@@ -252,6 +252,7 @@ def purchase_entries(
                     round_money(sum(input_vat, ZERO), currency),
                     currency,
                     f"{vendor_name} input VAT charged on its bill {period}",
+                    products.vendors[vendor].input_vat_code,
                 )
             )
         # what the vendor bills for the month's lines beyond their cost: amortised commitments

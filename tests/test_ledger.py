@@ -550,6 +550,10 @@ def test_a_vendor_s_recoverable_vat_is_booked_as_input_vat_not_as_cost(tmp_path)
     ]
     described = {r["account"]: r["description"] for r in read_journal(csv_path)}
     assert described["1510"] == "Amazon Web Services input VAT charged on its bill 2026-10"
+    # the VAT return is filed from the vat_code column (docs/invoices-and-ledger.md): the input
+    # VAT carries the vendor's input_vat_code (default INPUT-VAT), the cost none
+    codes = {(r["account"], r["vat_code"]) for r in read_journal(csv_path)}
+    assert codes == {("7095", ""), ("1510", "INPUT-VAT"), ("1610", ""), ("1620", "")}
 
 
 def test_a_reissue_s_cost_entries_move_what_it_bills_from_where_it_was_booked(tmp_path):
