@@ -5,7 +5,9 @@ cents, in the columns, date format, decimal separator and sign convention each p
 - **Xero, manual journal import** (Accounting > Manual Journals > Import; help.xero.com
   "Add or post multiple manual journals"): the template's columns ``*Narration, *Date,
   Description, *AccountCode, *TaxRate, *Amount, TrackingName1, TrackingOption1, TrackingName2,
-  TrackingOption2`` (``*`` = mandatory); date ``dd/mm/yyyy``; one signed ``Amount`` per line,
+  TrackingOption2`` (``*`` = mandatory); date ``dd/mm/yyyy`` as Xero's help documents it, or
+  ``mm/dd/yyyy`` for a US organisation (Xero reads the dates as the organisation's regional
+  settings write them; ``xero.date_format``, as QuickBooks' below); one signed ``Amount`` per line,
   positive = debit, negative = credit, decimal point; rows with the same narration and date make
   one journal; at most 300 lines per file; the tax rate by its full name as in Xero's tax
   settings. A manual journal is in the organisation's base currency. With ``base_currency`` set
@@ -86,6 +88,11 @@ QUICKBOOKS_COLUMNS = (
 QUICKBOOKS_MAX_NUMBER = 21
 #: The manifest key (a run's, a reissued invoice's) of its QuickBooks file's date format.
 QUICKBOOKS_DATE_FORMAT = "quickbooks_date_format"
+#: The same of its Xero files' date format.
+XERO_DATE_FORMAT = "xero_date_format"
+#: The date formats the packages' imports read: day first (UK, AU, NZ, CA...) or month first
+#: (a US organisation or company file).
+DATE_FORMATS = r"^(%d/%m/%Y|%m/%d/%Y)$"
 
 
 class XeroSettings(Strict):
@@ -94,6 +101,9 @@ class XeroSettings(Strict):
     #: The organisation's base currency: one file in it, other currencies converted (module
     #: docstring); None: one file per currency.
     base_currency: Currency | None = None
+    #: strftime format of ``*Date``: %d/%m/%Y (as Xero's help documents; UK, AU, NZ...) or
+    #: %m/%d/%Y (a US organisation, whose import reads the dates month first).
+    date_format: str = Field(default="%d/%m/%Y", pattern=DATE_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -172,7 +182,7 @@ def conversion_of(
 
 class QuickBooksSettings(Strict):
     #: strftime format of Journal Date: %d/%m/%Y (UK, AU, CA...) or %m/%d/%Y (US).
-    date_format: str = Field(default="%d/%m/%Y", pattern=r"^(%d/%m/%Y|%m/%d/%Y)$")
+    date_format: str = Field(default="%d/%m/%Y", pattern=DATE_FORMATS)
 
 
 class ExportSettings(Strict):
@@ -217,11 +227,14 @@ def _narration(entry: Entry) -> str:
 
 
 def xero_files(
-    entries: list[Entry], tax_rate: str, conversion: Conversion | None = None
+    entries: list[Entry],
+    tax_rate: str,
+    conversion: Conversion | None = None,
+    date_format: str = "%d/%m/%Y",
 ) -> dict[str, list[list[str]]]:
     """Rows of the Xero manual-journal files per currency (all in ``conversion``'s base currency
-    when given): a list of files (each a list of rows without the header), an entry never split
-    between two files."""
+    when given), dated in ``date_format``: a list of files (each a list of rows without the
+    header), an entry never split between two files."""
     if conversion is not None:
         entries = [conversion.entry(e) for e in entries]
     files: dict[str, list[list[list[str]]]] = {}
@@ -233,7 +246,7 @@ def xero_files(
             rows = [
                 [
                     csv_text(_narration(entry)),
-                    entry.date.strftime("%d/%m/%Y"),
+                    entry.date.strftime(date_format),
                     csv_text(ln.description),
                     ln.account,
                     tax_rate,
@@ -329,7 +342,7 @@ def write_package_journals(
     QuickBooks Online file of ``entries`` in ``folder``, named after ``name`` (the period); the
     paths written."""
     folder = Path(folder)
-    xero = xero_files(entries, settings.xero.tax_rate, conversion)
+    xero = xero_files(entries, settings.xero.tax_rate, conversion, settings.xero.date_format)
     written = [
         _write(folder / f"xero_manual_journal_{name}_{suffix}.csv", XERO_COLUMNS, rows)
         for suffix, rows in sorted(xero.items())
@@ -369,6 +382,7 @@ def write_reversed_packages(
     folder: Path,
     date_format: str | None = None,
     more: Iterable[tuple[Entry, Entry]] = (),
+    xero_date_format: str | None = None,
 ) -> list[Path]:
     """The rows of ``original``'s entry in the run's package ``files`` (``package_files``),
     reversed for ``reversal`` (a credit note's entry) into ``folder``: the same accounts, tax
@@ -376,7 +390,9 @@ def write_reversed_packages(
     swapped, dated and numbered as the credit note, its receivable line worded as the credit
     note's journal words it. The QuickBooks dates are written in ``date_format``, the one the
     original's file was written in (its manifest's ``QUICKBOOKS_DATE_FORMAT``); a folder from
-    before manifests recorded it has it told from the file's dates. An entry that is not in a
+    before manifests recorded it has it told from the file's dates. The Xero dates likewise in
+    ``xero_date_format`` (the manifest's ``XERO_DATE_FORMAT``), else as the file's dates tell
+    (a run's purchase entries dated the period's last day). An entry that is not in a
     file gives no file. ``more``: further (entry, reversal) pairs reversed into the same files
     (a reissued invoice's cost moves, ``ledger.moved_cost_entries``; their Xero rows found by
     their narration, which starts with the entry's id)."""
@@ -387,13 +403,14 @@ def write_reversed_packages(
             header, *found = list(csv.reader(fh))
         rows = []
         if tuple(header) == XERO_COLUMNS:
+            xero_form = xero_date_format or _date_format([r[1] for r in found], original.date)
             for was, now in pairs:
                 receivable = (was.postings[0].description, now.postings[0].description)
                 narration = csv_text(_narration(was))
                 rows += [
                     [
                         csv_text(_narration(now)),
-                        now.date.strftime("%d/%m/%Y"),
+                        now.date.strftime(xero_form),
                         _converted_negated(_reworded(r[2], receivable) if i == 0 else r[2]),
                         *r[3:5],
                         money_text(-Decimal(r[5])),

@@ -197,7 +197,9 @@ UNBILLED_COLUMNS = (
 def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
     """The vendor cost of the finished runs of ``periods`` that no invoice bills, as each run's
     manifest recorded it: its excluded lines (internal use, vendor taxes, credits the reseller
-    keeps; ``run_manifest.unbilled_costs``) and its unmapped accounts, per reason, customer (of
+    keeps; ``run_manifest.unbilled_costs``: a vendor's recoverable VAT is no cost, the ledger
+    books it as input VAT) and its unmapped accounts (less, in a negative row, the recoverable
+    VAT of their lines, ``run_manifest.input_vat``), per reason, customer (of
     the excluded), vendor, account (of the unmapped) and vendor currency, in that currency
     (BilledCost, exact: the ledger's unbilled-cost account, each of its postings rounded). A
     loss the rated lines cannot show: the reseller paid for these lines and billed nobody. A run
@@ -231,10 +233,12 @@ def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFram
                     Decimal(str(e.get("cost"))),
                 )
             )
+        named = {}
         for u in manifest.get("unmapped", []):
             account = f"{u.get('account_id')}" + (
                 f" ({u['account_name']})" if u.get("account_name") else ""
             )
+            named[u.get("vendor"), u.get("account_id")] = account
             rows.append(
                 (
                     period,
@@ -247,6 +251,21 @@ def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFram
                     Decimal(str(u.get("cost"))),
                 )
             )
+        # the VAT on an unmapped account's lines that the ledger booked as input VAT: no cost
+        rows += [
+            (
+                period,
+                f"of which recoverable VAT, booked on {v.get('account')} (input VAT)",
+                "",
+                v.get("vendor"),
+                named.get((v.get("vendor"), v.get("account_id")), str(v.get("account_id"))),
+                v.get("vendor_currency"),
+                -int(v.get("lines") or 0),
+                -Decimal(str(v.get("amount"))),
+            )
+            for v in manifest.get("input_vat", [])
+            if v.get("source") == "unmapped account"
+        ]
         rows += _billed_since(Path(output), period)
     return pd.DataFrame(rows, columns=list(UNBILLED_COLUMNS))
 

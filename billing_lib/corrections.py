@@ -37,6 +37,7 @@ import duckdb
 
 from billing_lib.accounting_exports import (
     QUICKBOOKS_DATE_FORMAT,
+    XERO_DATE_FORMAT,
     package_files,
     write_reversed_packages,
 )
@@ -105,6 +106,9 @@ class Original:
     #: an invoice replacing a credited one: the entries with which it moved cost
     #: (``ledger.moved_cost_entries``), as its journal has them (checked against its ledger)
     cost_entries: tuple[Entry, ...] = ()
+    #: the date format of the run's Xero files, as its manifest records it (None: not recorded,
+    #: told from the files' dates)
+    xero_date_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -454,6 +458,7 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
         tuple(packages),
         date_format,
         tuple(cost_entries),
+        manifest.get(XERO_DATE_FORMAT),
     )
 
 
@@ -627,7 +632,13 @@ def _write(folder: Path, note: Invoice, original: Original, run_id: str) -> list
     # the invoice's entry as the run booked it, with the narration its package files carry
     booked = replace(original.entry, payee=inv.buyer.name, narration=sales_narration(inv))
     files += write_reversed_packages(
-        list(original.packages), booked, entry, folder, original.quickbooks_date_format, costs
+        list(original.packages),
+        booked,
+        entry,
+        folder,
+        original.quickbooks_date_format,
+        costs,
+        original.xero_date_format,
     )
     manifest = {
         "kind": "credit_note",

@@ -12,7 +12,9 @@ without having been reviewed. ``finalise_published`` finalises the very folder t
 3. the register records that the finalising began (``begin_publishing``, plan kind
    ``finalise``), the folder gets its ``FINALISED`` marker, and the register makes the period's
    numbers final (``commit_publishing``). Killed in between, the next command finishes it when
-   the marker is there and forgets it when not (``recovery``).
+   the marker is there and forgets it when not (``recovery``); a register that cannot be written
+   after the marker is says the folder is final and the register not yet (``not_recorded``),
+   and ``billing finalise`` asked again finishes it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
-from billing_lib.numbering import Register
+from billing_lib.numbering import Register, UnwritableRegister
 from billing_lib.publishing import check_not_finalised, writing
 from billing_lib.run_files import (
     FINALISED_MARKER,
@@ -52,7 +54,7 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
     """Finalise ``output/period`` as published (module docstring). RunError, with nothing
     changed, when there is no published run of ``period``, it is finalised already, or a file of
     it is missing or changed since it was published."""
-    from billing_lib.recovery import open_output
+    from billing_lib.recovery import finished_finalising, open_output
 
     period = check_period(period, "billing finalise", "--period")
     output = Path(output)
@@ -61,6 +63,10 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
     try:
         folder = output / period
         manifest = _published_manifest(folder, output, period)
+        if any(line.startswith(finished_finalising(period)) for line in cleaned):
+            # a finalise whose register write failed, recorded now: what was asked is done
+            numbers = tuple(sorted((manifest.get("numbering") or {}).get("numbers", {}).values()))
+            return Finalised(folder, numbers, tuple(cleaned))
         check_not_finalised(output, period)
         _check_same_run(folder, asked, manifest)
         problems = outputs_problems(folder, manifest)
@@ -86,10 +92,28 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
             if not (folder / FINALISED_MARKER).exists():
                 register.abandon_publishing(lock.run_id)
             raise
-        register.commit_publishing(lock.run_id)
+        try:
+            register.commit_publishing(lock.run_id)
+        except RunError as exc:
+            raise not_recorded(folder, output, period, exc) from None
     finally:
         lock.release()
     return Finalised(folder, numbers, tuple(cleaned))
+
+
+def not_recorded(folder: Path, output: Path, period: str, exc: RunError) -> RunError:
+    """The error of a register that cannot record the finalising once the folder got its
+    FINALISED marker: the folder is final (what every command judges by: no run replaces it), the
+    register's numbers not yet; the next command on ``output`` records them (``recovery``), the
+    repeated ``billing finalise`` too (``finalise_published``). Not "nothing was changed"."""
+    problem = exc.problem if isinstance(exc, UnwritableRegister) else str(exc).rstrip(".")
+    return RunError(
+        f"{folder}: finalised (its {FINALISED_MARKER} marker is written: the run folder is final "
+        f"and is never billed again), but the invoice register could not record it: {problem}; "
+        f"then run billing finalise --period {period} --output {output} again: it records the "
+        "month's invoice numbers as final (as does any billing command on that outputs folder). "
+        "Do not bill the month again; corrections are credit notes."
+    )
 
 
 def _run_id(folder: Path) -> str | None:

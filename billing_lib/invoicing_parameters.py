@@ -226,6 +226,14 @@ class ProductGroup(Strict):
 class VendorAccounts(Strict):
     name: PrintedText
     payable_account: str
+    #: Where the VAT the vendor charges on the reseller's purchase (its ChargeCategory Tax lines,
+    #: never billed to customers) is booked when it is recoverable input VAT (an asset, or the
+    #: VAT account a package keeps for both sides); None: a tax the reseller cannot recover (a
+    #: US sales tax), booked as cost on ``unbilled_cost_account``.
+    input_vat_account: str | None = None
+    #: The VAT code the journal carries on that input VAT posting (the VAT return is filed from
+    #: the CSV journal's vat_code column; map it to the package's code for deductible VAT).
+    input_vat_code: str = Field(default="INPUT-VAT", min_length=1)
 
 
 class Products(Strict):
@@ -334,6 +342,12 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
         need(group.cost_account, f"product_groups.{key}.cost_account", ("expense",))
     for key, vendor in products.vendors.items():
         need(vendor.payable_account, f"vendors.{key}.payable_account", ("liability",))
+        if vendor.input_vat_account is not None:
+            need(
+                vendor.input_vat_account,
+                f"vendors.{key}.input_vat_account",
+                ("asset", "liability"),
+            )
     for key, rule in vat.rules.items():
         need(
             rule.vat_account, f"rules.{key}.vat_account", ("liability",), folder / "vat_rules.yaml"

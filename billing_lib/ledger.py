@@ -14,7 +14,9 @@ Two kinds of entry (docs/invoices-and-ledger.md has a worked example):
   rounded half-up, then added: ``rated_costs``), in the vendor's currency and not converted (the
   accounting package converts at its own rates, and each entry balances in one currency); vendor
   cost billed to no customer (internal use, vendor taxes, credits the reseller keeps, unmapped
-  accounts) debit the unbilled-cost account; what the vendor bills beyond the rated lines' cost
+  accounts) debit the unbilled-cost account, but for the VAT a vendor charges that is
+  recoverable input VAT (its Tax lines, the vendor's ``input_vat_account``), debited there; what
+  the vendor bills beyond the rated lines' cost
   (amortised commitments, when the plan prices EffectiveCost) the prepaid account, rounded once.
   The cents left between the payable and these (the invoices round cost per line, the vendor its
   bill once) go to the rounding account (``products.yaml`` ``rounding_account``), so the entry
@@ -214,25 +216,14 @@ def purchase_entries(
     products = invoicing.products
     _, last = month_days(period)
     rated = rated_costs(con, period, customer_ids, invoicing)
-    other: list[tuple[str, str, str, Decimal]] = []
-    if relation_exists(con, "excluded_lines"):
-        other += con.execute(
-            """SELECT x_Vendor, BillingCurrency, CASE WHEN reason = 'vendor tax' THEN 'vendor tax'
-                      ELSE 'not billed to customers' END, sum(BilledCost)
-               FROM excluded_lines GROUP BY ALL ORDER BY ALL"""
-        ).fetchall()
-    if relation_exists(con, "unmapped_lines"):
-        other += con.execute(
-            """SELECT x_Vendor, BillingCurrency, 'unmapped accounts', sum(BilledCost)
-               FROM unmapped_lines GROUP BY ALL ORDER BY ALL"""
-        ).fetchall()
+    other = unbilled_lines(con, invoicing)
     keys = sorted({(v, c) for v, c, *_ in rated} | {(v, c) for v, c, *_ in other})
     entries = []
     for vendor, currency in keys:
         vendor_name = products.vendors[vendor].name
         mine = [r for r in rated if (r[0], r[1]) == (vendor, currency)]
         billed = sum((r[5] for r in mine), ZERO)
-        billed += sum((b for v, c, _, b in other if (v, c) == (vendor, currency)), ZERO)
+        billed += sum((b for v, c, _, _, b in other if (v, c) == (vendor, currency)), ZERO)
         postings = [
             Posting(
                 products.product_groups[group].cost_account,
@@ -242,16 +233,28 @@ def purchase_entries(
             )
             for _, _, group, rounded, _, _ in mine
         ]
-        for v, c, what, cost in other:
-            if (v, c) == (vendor, currency):
-                postings.append(
-                    Posting(
-                        products.unbilled_cost_account,
-                        round_money(cost, currency),
-                        currency,
-                        f"{vendor_name} {what} {period}",
-                    )
+        postings += [
+            Posting(
+                products.unbilled_cost_account,
+                round_money(cost, currency),
+                currency,
+                f"{vendor_name} {what} {period}",
+            )
+            for v, c, what, input_vat, cost in other
+            if (v, c) == (vendor, currency) and not input_vat
+        ]
+        # the vendor's recoverable VAT on its bill: one posting, rounded once
+        input_vat = [b for v, c, _, vat, b in other if (v, c) == (vendor, currency) and vat]
+        if input_vat:
+            postings.append(
+                Posting(
+                    str(products.vendors[vendor].input_vat_account),
+                    round_money(sum(input_vat, ZERO), currency),
+                    currency,
+                    f"{vendor_name} input VAT charged on its bill {period}",
+                    products.vendors[vendor].input_vat_code,
                 )
+            )
         # what the vendor bills for the month's lines beyond their cost: amortised commitments
         commitments = sum((r[5] - r[4] for r in mine), ZERO)
         postings.append(
@@ -292,6 +295,35 @@ def purchase_entries(
                 )
             )
     return entries
+
+
+def unbilled_lines(
+    con: duckdb.DuckDBPyConnection, invoicing: Invoicing
+) -> list[tuple[str, str, str, bool, Decimal]]:
+    """The vendor lines of the run that no invoice bills (``excluded_lines``, ``unmapped_lines``)
+    per vendor, vendor currency and what they are (not billed to customers, vendor tax,
+    unmapped accounts): whether they are the vendor's recoverable input VAT (its Tax lines, the
+    vendor with an ``input_vat_account`` in products.yaml: booked there, not as cost) and their
+    BilledCost, exact."""
+    recoverable = sorted(k for k, v in invoicing.products.vendors.items() if v.input_vat_account)
+    out: list[tuple[str, str, str, bool, Decimal]] = []
+    if relation_exists(con, "excluded_lines"):
+        out += con.execute(
+            """SELECT x_Vendor, BillingCurrency, CASE WHEN reason = 'vendor tax' THEN 'vendor tax'
+                      ELSE 'not billed to customers' END AS what,
+                      reason = 'vendor tax' AND list_contains(?, x_Vendor), sum(BilledCost)
+               FROM excluded_lines GROUP BY ALL ORDER BY ALL""",
+            [recoverable],
+        ).fetchall()
+    if relation_exists(con, "unmapped_lines"):
+        out += con.execute(
+            """SELECT x_Vendor, BillingCurrency, 'unmapped accounts',
+                      COALESCE(ChargeCategory = 'Tax', false) AND list_contains(?, x_Vendor),
+                      sum(BilledCost)
+               FROM unmapped_lines GROUP BY ALL ORDER BY ALL""",
+            [recoverable],
+        ).fetchall()
+    return out
 
 
 def moved_cost_entries(

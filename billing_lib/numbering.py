@@ -52,6 +52,7 @@ __all__ = [
     "RegisterEntry",
     "format_number",
     "open_register",
+    "UnwritableRegister",
     "unwritable_register",
 ]
 
@@ -336,14 +337,26 @@ def open_register(path: Path) -> Register:
     return register
 
 
+class UnwritableRegister(RunError):
+    """A register that cannot be written (read-only file or folder, full disk): ``problem`` names
+    the file, the cause and the way out; the message adds that nothing was reserved or changed
+    (what a caller that changed something already words otherwise: ``finalising``)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.problem = (
+            f"{path}: the invoice-number register cannot be written ({reason}). Make the file "
+            f"and its folder writable for this user (chmod u+w {path} {path.parent}) and check "
+            "the disk has room"
+        )
+        super().__init__(
+            f"{self.problem}, then run again; no invoice number was reserved and nothing was "
+            "changed."
+        )
+
+
 def unwritable_register(path: Path, reason: str) -> RunError:
-    """The one message for a register that cannot be written (read-only file or folder, full
-    disk): the file, the cause and the way out; nothing was reserved or changed."""
-    return RunError(
-        f"{path}: the invoice-number register cannot be written ({reason}). Make the file and "
-        f"its folder writable for this user (chmod u+w {path} {path.parent}) and check the disk "
-        "has room, then run again; no invoice number was reserved and nothing was changed."
-    )
+    """The one message for a register that cannot be written (``UnwritableRegister``)."""
+    return UnwritableRegister(path, reason)
 
 
 def check_dated_in_order(register: Register, series: str, issued: date, what: str) -> None:

@@ -191,6 +191,12 @@ def _finish_publishing(output: Path, tolerate_bad_register: bool) -> list[str]:
     return done
 
 
+def finished_finalising(period: str) -> str:
+    """How a cleanup that recorded ``period`` as finalised begins its line (``billing finalise``
+    asked again finds what it asked for done by it)."""
+    return f"recorded {period} as finalised in the register"
+
+
 def _finish_finalising(register: Register, run_id: str, folder: Path) -> str:
     """A ``billing finalise`` killed after it began: its folder's FINALISED marker says whether
     it got as far as finalising the folder (then the register records it) or not (then nothing
@@ -198,8 +204,8 @@ def _finish_finalising(register: Register, run_id: str, folder: Path) -> str:
     if (folder / FINALISED_MARKER).is_file():
         register.commit_publishing(run_id)
         return (
-            f"recorded {folder.name} as finalised in the register: billing finalise was killed "
-            "after finalising its folder"
+            f"{finished_finalising(folder.name)}: billing finalise was killed, or could not "
+            "write the register, after finalising its folder"
         )
     register.abandon_publishing(run_id)
     return f"{folder.name} is not finalised: billing finalise was killed before finalising it"

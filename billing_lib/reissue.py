@@ -39,6 +39,7 @@ import duckdb
 
 from billing_lib.accounting_exports import (
     QUICKBOOKS_DATE_FORMAT,
+    XERO_DATE_FORMAT,
     conversion_of,
     write_package_journals,
 )
@@ -489,7 +490,8 @@ def _publish(
         files = billed.write(staging, inv, booked)
         moved.extend(moved_lines(old.folder / RATED_PARQUET, staging / RATED_PARQUET, old.invoice))
         from_where = (billed.reports, billed.parameters)
-        date_format = billed.settings.accounting_exports.quickbooks_online.date_format
+        exports = billed.settings.accounting_exports
+        date_format = (exports.quickbooks_online.date_format, exports.xero.date_format)
         manifest = _write_manifest(
             staging,
             inv,
@@ -754,13 +756,12 @@ def _write_manifest(
     files: list[Path],
     billed_from: tuple[Path, Path, list[dict]],
     moved: list[str],
-    date_format: str,
+    date_format: tuple[str, str],
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
     (``billed_from``: the reports and parameters folders, and the reports as read, their files
-    with sha256), its totals,
-    its QuickBooks file's ``date_format`` (what a credit note of it writes) and the sha256 of
-    every file written."""
+    with sha256), its totals, its QuickBooks and Xero files' ``date_format`` (what a credit
+    note of it writes) and the sha256 of every file written."""
     reports, parameters, inputs = billed_from
     settings = [
         p for p in sorted(parameters.iterdir()) if p.is_file() and not p.name.startswith(".")
@@ -784,7 +785,8 @@ def _write_manifest(
             "totals": summary_row(inv),
             "vendor_lines_moved": moved,
             "packages": package_versions(),
-            QUICKBOOKS_DATE_FORMAT: date_format,
+            QUICKBOOKS_DATE_FORMAT: date_format[0],
+            XERO_DATE_FORMAT: date_format[1],
             "outputs": checksums(files, folder),
         },
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from billing_lib import review
-from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT
+from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT, XERO_DATE_FORMAT
 from billing_lib.billed_reports import vendor_invoices
 from billing_lib.errors import RunError
 from billing_lib.importers import report_files
@@ -22,6 +22,7 @@ from billing_lib.run_state import required
 from billing_lib.store import frame, relation_exists
 
 if TYPE_CHECKING:
+    from billing_lib.invoicing_parameters import Invoicing
     from billing_lib.run import BillingRun
 
 #: The store's tables a manifest counts the rows of.
@@ -33,11 +34,21 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in COUNTED_TABLES}
 
 
-def unbilled_costs(con: duckdb.DuckDBPyConnection) -> list[dict]:
+def _recoverable(invoicing: Invoicing | None) -> dict[str, str]:
+    """Per vendor with recoverable VAT, its input VAT account (products.yaml)."""
+    vendors = invoicing.products.vendors if invoicing else {}
+    return {k: v.input_vat_account for k, v in vendors.items() if v.input_vat_account}
+
+
+def unbilled_costs(
+    con: duckdb.DuckDBPyConnection, invoicing: Invoicing | None = None
+) -> list[dict]:
     """The customer lines of the run that no invoice bills (``excluded_lines``: internal use,
     vendor taxes, credits the reseller keeps) per reason, customer, vendor and vendor currency:
     their lines and BilledCost, exact (what the ledger books on the unbilled-cost account), for
-    the margin notebook's "cost billed to no customer" (``analysis.unbilled_cost``)."""
+    the margin notebook's "cost billed to no customer" (``analysis.unbilled_cost``). The VAT of a
+    vendor whose VAT is recoverable is no cost (the ledger books it as input VAT): left out, and
+    listed by ``input_vat``."""
     if not relation_exists(con, "excluded_lines"):
         return []
     return records(
@@ -46,9 +57,46 @@ def unbilled_costs(con: duckdb.DuckDBPyConnection) -> list[dict]:
             """SELECT reason, x_CustomerId AS customer_id, x_Vendor AS vendor,
                       BillingCurrency AS vendor_currency, count(*) AS lines,
                       sum(BilledCost) AS cost
-               FROM excluded_lines GROUP BY ALL ORDER BY ALL""",
+               FROM excluded_lines
+               WHERE NOT (reason = 'vendor tax' AND list_contains(?, x_Vendor))
+               GROUP BY ALL ORDER BY ALL""",
+            [sorted(_recoverable(invoicing))],
         )
     )
+
+
+def input_vat(con: duckdb.DuckDBPyConnection, invoicing: Invoicing) -> list[dict]:
+    """The VAT the vendors with recoverable VAT charged on the run's bills (their Tax lines: the
+    customers' lines excluded as vendor tax, and those of unmapped accounts, by account id) per
+    vendor, vendor currency and input VAT account: lines and amount, exact (what the ledger
+    books there, each bill's rounded once). ``analysis.unbilled_cost`` leaves the unmapped
+    accounts' share out of their cost billed to no customer."""
+    accounts = _recoverable(invoicing)
+    if not accounts:
+        return []
+    parts = []
+    if relation_exists(con, "excluded_lines"):
+        parts.append(
+            """SELECT 'vendor tax' AS source, CAST(NULL AS VARCHAR) AS account_id, x_Vendor,
+                      BillingCurrency, BilledCost FROM excluded_lines WHERE reason = 'vendor tax'"""
+        )
+    if relation_exists(con, "unmapped_lines"):
+        parts.append(
+            """SELECT 'unmapped account', SubAccountId, x_Vendor, BillingCurrency, BilledCost
+               FROM unmapped_lines WHERE ChargeCategory = 'Tax'"""
+        )
+    if not parts:
+        return []
+    found = frame(
+        con,
+        f"""SELECT source, account_id, x_Vendor AS vendor, BillingCurrency AS vendor_currency,
+                   count(*) AS lines, sum(BilledCost) AS amount
+            FROM ({" UNION ALL ".join(parts)}) WHERE list_contains(?, x_Vendor)
+            GROUP BY ALL ORDER BY source DESC, vendor, vendor_currency, account_id""",
+        [sorted(accounts)],
+    )
+    found.insert(4, "account", found["vendor"].map(accounts))
+    return records(found)
 
 
 def reports_as_found(reports: Path) -> dict[str, tuple[int, int, int]]:
@@ -138,6 +186,7 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         # the QuickBooks file's dates, which a credit note's reversal writes alike (a date such
         # as 12/12/2026 reads the same in either format)
         QUICKBOOKS_DATE_FORMAT: br.settings.accounting_exports.quickbooks_online.date_format,
+        XERO_DATE_FORMAT: br.settings.accounting_exports.xero.date_format,
         "counts": counts,
         "control_totals": records(required(br.results.control_totals, "import_reports")),
         "billing_accounts": review.billing_accounts(br.report_lines()),
@@ -146,7 +195,8 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         "vendor_invoices": vendor_invoices(br.con, p.reports),
         "unmapped": records(required(br.results.unmapped, "map_customers")),
         "conservation": records(br.conservation()),
-        "unbilled": unbilled_costs(br.con),
+        "unbilled": unbilled_costs(br.con, br.settings.invoicing),
+        "input_vat": input_vat(br.con, br.settings.invoicing),
         "warnings": list(br.warnings()["warning"]),
         "confirmed_jumps": br.results.confirmed_jumps or [],
         "review": [

@@ -104,6 +104,19 @@ def parameters_copy(tmp: Path) -> Path:
     return target
 
 
+def input_vat_parameters(tmp_path: Path, vendor: str = "aws") -> Path:
+    """A copy of the parameters whose ``vendor`` charges recoverable input VAT, booked on 1510."""
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    old = f'payable_account: "{ {"aws": "1610", "microsoft": "1620"}[vendor] }"}}'
+    assert old in text and '"1510"' in text
+    products.write_text(
+        text.replace(old, old[:-1] + ', input_vat_account: "1510"}', 1), encoding="utf-8"
+    )
+    return params
+
+
 def setup(rows: list[dict[str, object]], parameters: Path = PARAMETERS):
     """(connection with rated_lines, customers, invoicing) for ``rows``."""
     con = duckdb.connect()

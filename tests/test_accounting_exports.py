@@ -507,3 +507,50 @@ def test_two_codes_of_one_account_name_are_refused_since_quickbooks_would_merge_
     assert "'Revenue Microsoft'" in message and "QuickBooks" in message
     products.write_text(text.replace(f'"{other_name}"', "Revenue Microsoft CSP"), encoding="utf-8")
     assert load_invoicing(params).account("8021").name == "Revenue Microsoft CSP"
+
+
+def test_a_us_xero_organisation_gets_its_dates_month_first(written, tmp_path):
+    """Xero's import reads a date as the organisation's regional settings write it: a US
+    organisation month first. Every Xero file was written dd/mm/yyyy, so 01/11/2026 (the
+    invoices' issue date, 1 November) was booked on 11 January and 31/10/2026 (the purchase
+    entries) refused. ``xero.date_format`` is set as QuickBooks' is."""
+    from billing_lib.accounting_exports import QuickBooksSettings, XeroSettings
+
+    invoices, invoicing, _ = written
+    settings = load_export_settings(tmp_path)
+    assert settings.xero.date_format == "%d/%m/%Y"  # the day-first default Xero documents
+    (tmp_path / "accounting_exports.yaml").write_text(
+        "xero: {date_format: '%m/%d/%Y'}\n", encoding="utf-8"
+    )
+    us = load_export_settings(tmp_path)
+    assert us == ExportSettings(xero=XeroSettings(date_format="%m/%d/%Y"))
+    (tmp_path / "accounting_exports.yaml").write_text(
+        "xero: {date_format: '%Y-%m-%d'}\n", encoding="utf-8"
+    )
+    with pytest.raises(ParameterError, match=r"accounting_exports\.yaml.*xero.*date_format"):
+        load_export_settings(tmp_path)
+    con, _, _ = setup(ROWS)
+    entries = build_entries(con, invoices, invoicing)
+    paths = write_package_journals(entries, invoicing, us, tmp_path / "us", PERIOD)
+    dates = {r["*Date"] for p in paths if p.name.startswith("xero") for r in _read(p)[1]}
+    assert dates == {"11/01/2026", "10/31/2026"}  # issue date 1 November, purchases 31 October
+    _, quickbooks = _read(next(p for p in paths if p.name.startswith("quickbooks")))
+    assert {r["Journal Date"] for r in quickbooks} == {"01/11/2026", "31/10/2026"}
+    assert us.quickbooks_online == QuickBooksSettings()  # each package its own setting
+
+
+def test_a_credit_note_dates_its_xero_reversal_as_the_run_wrote_the_xero_file(tmp_path):
+    """A month billed for a US Xero organisation (month first) and credited on 3 December: the
+    reversal was written 03/12/2026, 12 March to that organisation; it is 12/03/2026, the
+    format the run's manifest records (the parameters may say otherwise by then)."""
+    from billing_lib.corrections import issue_credit_note
+
+    params, _, out = _finalised_one_line_month(
+        tmp_path, "xero: {base_currency: EUR, date_format: '%m/%d/%Y'}\n"
+    )
+    (params / "accounting_exports.yaml").write_text("xero: {base_currency: EUR}\n")
+    _, run_rows = _read(out / "2026-10" / "xero_manual_journal_2026-10_EUR.csv")
+    assert {r["*Date"] for r in run_rows} == {"11/01/2026", "10/31/2026"}
+    note = issue_credit_note(out, "NW2026-000001", date(2026, 12, 3), "Wrong price")
+    _, rows = _read(note.folder / "xero_manual_journal_NWC2026-000001_EUR.csv")
+    assert rows and {r["*Date"] for r in rows} == {"12/03/2026"}

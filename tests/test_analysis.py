@@ -311,3 +311,104 @@ def test_an_output_folder_that_is_missing_or_a_file_is_named(tmp_path):
 def test_an_output_folder_without_a_run_says_so(tmp_path):
     with pytest.raises(analysis.RunError, match="no finished run in this folder .*bill a month"):
         analysis.load_summary(tmp_path)
+
+
+def test_a_vendor_s_recoverable_vat_is_no_cost_in_the_books_nor_in_the_analysis(tmp_path):
+    """The sample month billed for a reseller whose AWS tax is recoverable input VAT (products.yaml
+    ``vendors.aws.input_vat_account``): the AWS bill's 28.27 USD of tax was debited to 7095 as
+    cost, and the margin notebook listed it as cost billed to no customer. It is on 1510 now, the
+    list leaves it out and still adds up to 7095, and no revenue account carries it."""
+    import json
+
+    from tests import numbering_runner
+    from tests.notebook_project import REPO
+
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params, ignore=shutil.ignore_patterns("local"))
+    products = params / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    aws = 'payable_account: "1610"}'
+    products.write_text(text.replace(aws, aws[:-1] + ', input_vat_account: "1510"}'))
+    out = tmp_path / "outputs"
+    reports = REPO / "samples" / PERIOD / "reports"
+    assert numbering_runner.main([PERIOD, str(reports), str(params), str(out)]) == 0
+    with open(out / PERIOD / f"journal_{PERIOD}.csv", encoding="utf-8") as fh:
+        journal = list(csv.DictReader(fh))
+    on = {
+        a: [(r["entry_id"], r["debit"], r["credit"]) for r in journal if r["account"] == a]
+        for a in ("1510", "7095")
+    }
+    assert on["1510"] == [(f"COST-{PERIOD}-aws-USD", "28.27", "")]
+    assert not any("tax" in r["description"].lower() for r in journal if r["account"] == "7095")
+    assert not any(r["account"].startswith("8") and "tax" in r["description"] for r in journal)
+    unbilled = analysis.unbilled_cost(out)
+    assert "vendor tax" not in set(unbilled["reason"])
+    for vendor, currency in {("aws", "USD"), ("microsoft", "EUR"), ("vmware", "EUR")}:
+        booked = sum(
+            (
+                D(d or 0) - D(c or 0)
+                for e, d, c in on["7095"]
+                if e == f"COST-{PERIOD}-{vendor}-{currency}"
+            ),
+            D(0),
+        )
+        mine = unbilled[(unbilled["vendor"] == vendor) & (unbilled["vendor_currency"] == currency)]
+        assert abs(mine["cost"].sum() - booked) <= D("0.005") * len(mine), (vendor, currency)
+    manifest = json.loads((out / PERIOD / "manifest.json").read_text(encoding="utf-8"))
+    [recorded] = manifest["input_vat"]
+    assert D(recorded.pop("amount")) == D("28.27")  # exact, as the ledger's sum before rounding
+    assert recorded == {
+        "source": "vendor tax",
+        "account_id": None,
+        "vendor": "aws",
+        "vendor_currency": "USD",
+        "account": "1510",
+        "lines": 1,
+    }
+
+
+def test_an_unmapped_account_s_recoverable_vat_is_taken_off_its_cost_billed_to_nobody(
+    sample_outputs, tmp_path
+):
+    """The ledger books the Tax lines of an unmapped account of a vendor with recoverable VAT
+    on the input VAT account, not on 7095: the run records them (``run_manifest.input_vat``) and
+    the list of cost billed to no customer takes them off that account's row, so it still adds up
+    to 7095."""
+    import json
+
+    from billing_lib.invoicing_parameters import load_invoicing
+    from billing_lib.run_manifest import input_vat, unbilled_costs
+    from tests.invoice_helpers import input_vat_parameters
+
+    invoicing = load_invoicing(input_vat_parameters(tmp_path))
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE excluded_lines AS SELECT * FROM (VALUES
+             ('vendor tax', 'C008', 'aws', 'USD', CAST(2.10 AS DECIMAL(38,12))),
+             ('vendor tax', 'C001', 'microsoft', 'EUR', CAST(4.20 AS DECIMAL(38,12))))
+           t(reason, x_CustomerId, x_Vendor, BillingCurrency, BilledCost);
+           CREATE TABLE unmapped_lines AS SELECT * FROM (VALUES
+             ('285396417058', 'aws', 'USD', 'Tax', CAST(1.50 AS DECIMAL(38,12))),
+             ('285396417058', 'aws', 'USD', 'Usage', CAST(8.408 AS DECIMAL(38,12))))
+           t(SubAccountId, x_Vendor, BillingCurrency, ChargeCategory, BilledCost)"""
+    )
+    assert [(r["vendor"], D(r["cost"])) for r in unbilled_costs(con, invoicing)] == [
+        ("microsoft", D("4.20"))  # Microsoft's tax is no recoverable VAT here: a cost
+    ]
+    recorded = input_vat(con, invoicing)
+    assert [(r["source"], r["account_id"], r["account"], D(r["amount"])) for r in recorded] == [
+        ("vendor tax", None, "1510", D("2.10")),
+        ("unmapped account", "285396417058", "1510", D("1.50")),
+    ]
+    out = tmp_path / "outputs"
+    shutil.copytree(sample_outputs / PERIOD, out / PERIOD)
+    manifest_path = out / PERIOD / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["input_vat"] = [r for r in recorded if r["source"] == "unmapped account"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    unbilled = analysis.unbilled_cost(out)
+    sandbox = unbilled[unbilled["account"] == "285396417058 (poc-sandbox-ams)"]
+    assert sandbox[["reason", "lines", "cost"]].values.tolist() == [
+        ["unmapped account", 62, D("9.9079999992")],
+        ["of which recoverable VAT, booked on 1510 (input VAT)", -1, D("-1.50")],
+    ]

@@ -868,6 +868,52 @@ def test_a_run_folder_that_cannot_be_written_is_named_by_billing_finalise(
     assert cli.main(finalise(out)) == 0
 
 
+def test_a_register_that_cannot_record_a_finalised_folder_is_said_so(
+    case_with_november, capsys, monkeypatch
+):
+    """The register cannot be written after the folder got its FINALISED marker (a full disk,
+    the file made read-only meanwhile): the message said "nothing was changed", yet the folder was
+    final, the next command recorded the month as final and ``billing finalise`` again said it
+    was finalised already. It says the folder is finalised and the register not yet, and the
+    way out; ``billing finalise`` again, the register writable, records it and says so."""
+    import billing_lib.finalising as finalising
+
+    out = case_with_november / "outputs"
+    held = contextlib.ExitStack()
+
+    def pause(point: str) -> None:
+        if point == "finalise-marker-written":
+            held.enter_context(read_only(out / REGISTER))
+
+    monkeypatch.setattr(finalising, "pause_point", pause)
+    capsys.readouterr()
+    with held:
+        assert cli.main(finalise(out)) == 2
+    err = capsys.readouterr().err
+    assert "nothing was changed" not in err and "Nothing was finalised" not in err, err
+    assert err.startswith(
+        f"error: {out / '2026-11'}: finalised (its FINALISED marker is written: the run folder is "
+        "final and is never billed again), but the invoice register could not record it: "
+        f"{out / REGISTER}: the invoice-number register cannot be written ("
+    ), err
+    assert (
+        f"then run billing finalise --period 2026-11 --output {out} again: it records the "
+        "month's invoice numbers as final" in err
+    ), err
+    assert (out / "2026-11" / "FINALISED").is_file()
+    assert ("2026-11",) not in content(out)["finalised"] and content(out)["publishing"] != []
+    monkeypatch.undo()
+    assert cli.main(finalise(out)) == 0
+    printed = capsys.readouterr().out
+    assert "cleaned up: recorded 2026-11 as finalised in the register" in printed
+    assert f"finalised {out / '2026-11'} as published: 9 invoice number(s) final" in printed
+    said = content(out)
+    assert ("2026-11",) in said["finalised"] and said["publishing"] == []
+    assert {r[5] for r in said["numbers"] if r[2] == "2026-11"} == {"final"}
+    with pytest.raises(RunError, match=r"the run for 2026-11 is finalised"):
+        finalise_published(out, "2026-11")
+
+
 @pytest.mark.parametrize(
     ("point", "kept"), [("finalise-begun", False), ("finalise-marker-written", True)]
 )

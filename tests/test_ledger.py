@@ -21,7 +21,7 @@ from billing_lib.ledger import build_entries, moved_cost_entries, write_ledger
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
 from tests.console_scripts import BEAN_CHECK
-from tests.invoice_helpers import ISSUED, PERIOD, line, setup
+from tests.invoice_helpers import ISSUED, PERIOD, input_vat_parameters, line, setup
 
 D = Decimal
 
@@ -497,7 +497,7 @@ def test_a_month_that_invoices_no_customer_still_books_the_vendors_bill(tmp_path
     con, _, invoicing = setup(ROWS)
     con.execute(
         "CREATE TABLE unmapped_lines AS SELECT 'aws' AS x_Vendor, 'USD' AS BillingCurrency, "
-        "CAST(12.34 AS DECIMAL(38,12)) AS BilledCost"
+        "'Usage' AS ChargeCategory, CAST(12.34 AS DECIMAL(38,12)) AS BilledCost"
     )
     con.execute(
         "CREATE TABLE excluded_lines AS SELECT 'aws' AS x_Vendor, 'USD' AS BillingCurrency, "
@@ -513,6 +513,47 @@ def test_a_month_that_invoices_no_customer_still_books_the_vendors_bill(tmp_path
         ("COST-2026-10-aws-USD", "7095", "12.34", "", "USD"),
         ("COST-2026-10-aws-USD", "1610", "", "17.89", "USD"),
     ]
+
+
+def test_a_vendor_s_recoverable_vat_is_booked_as_input_vat_not_as_cost(tmp_path):
+    """The VAT a vendor charges the reseller on its own purchase (ChargeCategory Tax: excluded as
+    "vendor tax", or a line of an unmapped account) was debited to 7095 "Vendor cost not billed
+    to customers", an expense, though it is recoverable input VAT. With the vendor's
+    ``input_vat_account`` in products.yaml it is debited there (one posting per bill, rounded
+    once), never on revenue; without it (a US sales tax the reseller cannot recover) it stays a
+    cost on 7095."""
+    con, _, invoicing = setup(ROWS, input_vat_parameters(tmp_path))
+    con.execute(
+        """CREATE TABLE excluded_lines AS SELECT * FROM (VALUES
+             ('aws', 'USD', 'vendor tax', 'Tax', CAST(2.104 AS DECIMAL(38,12))),
+             ('aws', 'USD', 'internal', 'Usage', CAST(5.554 AS DECIMAL(38,12))),
+             ('microsoft', 'EUR', 'vendor tax', 'Tax', CAST(4.20 AS DECIMAL(38,12))))
+           t(x_Vendor, BillingCurrency, reason, ChargeCategory, BilledCost)"""
+    )
+    con.execute(
+        """CREATE TABLE unmapped_lines AS SELECT * FROM (VALUES
+             ('aws', 'USD', 'Usage', CAST(12.34 AS DECIMAL(38,12))),
+             ('aws', 'USD', 'Tax', CAST(1.003 AS DECIMAL(38,12))))
+           t(x_Vendor, BillingCurrency, ChargeCategory, BilledCost)"""
+    )
+    csv_path, _ = write_ledger(con, [], invoicing, tmp_path / "out", period=PERIOD)
+    booked = [
+        (r["entry_id"], r["account"], r["debit"], r["credit"]) for r in read_journal(csv_path)
+    ]
+    assert booked == [
+        ("COST-2026-10-aws-USD", "7095", "5.55", ""),  # not billed to customers
+        ("COST-2026-10-aws-USD", "7095", "12.34", ""),  # unmapped accounts, their VAT apart
+        ("COST-2026-10-aws-USD", "1510", "3.11", ""),  # 2.104 + 1.003, rounded once
+        ("COST-2026-10-aws-USD", "1610", "", "21.00"),  # 5.554 + 12.34 + 3.107 = 21.001
+        ("COST-2026-10-microsoft-EUR", "7095", "4.20", ""),  # Microsoft's tax: no input VAT
+        ("COST-2026-10-microsoft-EUR", "1620", "", "4.20"),
+    ]
+    described = {r["account"]: r["description"] for r in read_journal(csv_path)}
+    assert described["1510"] == "Amazon Web Services input VAT charged on its bill 2026-10"
+    # the VAT return is filed from the vat_code column (docs/invoices-and-ledger.md): the input
+    # VAT carries the vendor's input_vat_code (default INPUT-VAT), the cost none
+    codes = {(r["account"], r["vat_code"]) for r in read_journal(csv_path)}
+    assert codes == {("7095", ""), ("1510", "INPUT-VAT"), ("1610", ""), ("1620", "")}
 
 
 def test_a_reissue_s_cost_entries_move_what_it_bills_from_where_it_was_booked(tmp_path):
