@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from rating_helpers import write_parameters
+from rating_helpers import RATES, write_parameters
 
 from billing_lib import review
 from billing_lib.customers import (
@@ -297,6 +297,20 @@ def _annual_credit(currency: str = "EUR") -> list[dict[str, str]]:
     ]
 
 
+def _credit_refused(tmp_path: Path, plans: str, rates: str = RATES, currency: str = "EUR") -> str:
+    """The refusal's text of rating January 2027's ``_annual_credit`` under ``plans`` and
+    ``rates``."""
+    params = write_parameters(tmp_path / "params", plans, rates=rates, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit(currency))])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
+    return str(err.value)
+
+
 def test_a_credit_whose_cycle_began_before_the_first_rate_is_refused_saying_why_that_day(tmp_path):
     """A USD licence credit of 2 Jan 2027 is priced at the rate of its cycle's start, 28 Dec
     2026; the rates begin on 1 January. The refusal named 28 Dec without a word of why a line of
@@ -306,15 +320,7 @@ def test_a_credit_whose_cycle_began_before_the_first_rate_is_refused_saying_why_
         "from_currency,to_currency,rate,valid_from,valid_to,source\n"
         "USD,EUR,0.95,2027-01-01,2027-01-31,test\n"
     )
-    params = write_parameters(tmp_path / "params", NEW_YEAR_PRICE, rates=rates, accounts=ACCOUNTS)
-    con = open_store()
-    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit("USD"))])
-    customers = load_customers(params)
-    register_account_map(con, load_account_mappings(params, customers))
-    assign_customers(con)
-    with pytest.raises(ParameterError) as err:
-        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
-    text = str(err.value)
+    text = _credit_refused(tmp_path, NEW_YEAR_PRICE, rates=rates, currency="USD")
     assert "no exchange rate from USD to EUR valid on 2026-12-28" in text
     assert "r.csv row 2" in text and "charged from 2027-01-02" in text
     assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
@@ -328,15 +334,7 @@ def test_a_credit_whose_cycle_began_before_the_customer_s_plan_is_refused_saying
     plans = NEW_YEAR_PRICE.replace(
         "{plan: p, group: smb}", "{plan: p, group: smb, valid_from: 2027-01-01}"
     )
-    params = write_parameters(tmp_path / "params", plans, accounts=ACCOUNTS)
-    con = open_store()
-    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit())])
-    customers = load_customers(params)
-    register_account_map(con, load_account_mappings(params, customers))
-    assign_customers(con)
-    with pytest.raises(ParameterError) as err:
-        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
-    text = str(err.value)
+    text = _credit_refused(tmp_path, plans)
     assert "customer 'C1' has lines priced on 2026-12-28" in text
     assert "r.csv row 2" in text and "charged from 2027-01-02" in text
     assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
@@ -401,15 +399,7 @@ plans:
 assignments:
   - {plan: p, group: smb}
 """
-    params = write_parameters(tmp_path / "params", plans, accounts=ACCOUNTS)
-    con = open_store()
-    import_reports(con, [write_reconciliation(tmp_path / "r.csv", _annual_credit())])
-    customers = load_customers(params)
-    register_account_map(con, load_account_mappings(params, customers))
-    assign_customers(con)
-    with pytest.raises(ParameterError) as err:
-        rate_lines(con, load_pricing(params, customers), customers, "2027-01")
-    text = str(err.value)
+    text = _credit_refused(tmp_path, plans)
     assert "charge_category 'Credit' on 2026-12-28 (1 lines" in text
     assert "r.csv row 2" in text and "charged from 2027-01-02" in text
     assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
