@@ -282,19 +282,23 @@ def purchase_entries(
                 f"{vendor_name} report {period}",
             )
         )
-        kept = tuple(p for p in postings if p.amount)
-        if kept:
-            entries.append(
-                Entry(
-                    last,
-                    "PURCH",
-                    f"COST-{period}-{vendor}-{currency}",
-                    vendor_name,
-                    f"{vendor_name} vendor report {period} ({currency})",
-                    kept,
-                )
-            )
+        entries += _purchase_entry(
+            last,
+            f"COST-{period}-{vendor}-{currency}",
+            vendor_name,
+            f"{vendor_name} vendor report {period} ({currency})",
+            postings,
+        )
     return entries
+
+
+def _purchase_entry(
+    day: date, reference: str, vendor_name: str, narration: str, postings: list[Posting]
+) -> list[Entry]:
+    """The ``PURCH`` entry of ``postings`` but those of 0 (none when every one is 0): a
+    vendor's cost of a month, or what a reissue moves of it."""
+    kept = tuple(p for p in postings if p.amount)
+    return [Entry(day, "PURCH", reference, vendor_name, narration, kept)] if kept else []
 
 
 def unbilled_lines(
@@ -440,18 +444,13 @@ def moved_cost_entries(
                 f"{name} rounding differences {since} (cost rounded per invoice line)",
             )
         )
-        kept = tuple(p for p in postings if p.amount)
-        if kept:
-            entries.append(
-                Entry(
-                    day,
-                    "PURCH",
-                    f"COST-{number}-{vendor}-{currency}",
-                    name,
-                    f"{name} cost of {period} as invoiced on {number} ({currency})",
-                    kept,
-                )
-            )
+        entries += _purchase_entry(
+            day,
+            f"COST-{number}-{vendor}-{currency}",
+            name,
+            f"{name} cost of {period} as invoiced on {number} ({currency})",
+            postings,
+        )
     return entries
 
 
