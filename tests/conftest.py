@@ -18,13 +18,13 @@ workers share (under a file lock: the other worker waits for it, then reads the 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.folder_digest import digest
 from tests.notebook_project import PERIOD, REPO
 
 
@@ -48,15 +48,6 @@ def _bill_sample_month(base: Path, finalise: bool) -> Path:
     if finalise:
         shutil.rmtree(parameters)
     return base / "outputs"
-
-
-def digest(folder: Path) -> str:
-    """sha256 over every file's relative path and bytes: equal digests, equal folders."""
-    h = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
 
 
 def _read_only(outputs: Path) -> Iterator[Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
@@ -24,6 +25,7 @@ from billing_lib.numbering_records import RegisterEntry
 from billing_lib.pricing import load_pricing
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.run_files import REGISTER
+from tests.folder_digest import digest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
@@ -70,9 +72,21 @@ def checks(br: run.BillingRun) -> list[tuple[str, str]]:
     return [(f.check, f.subject) for f in br.review_findings()]
 
 
-def test_the_sample_month_alone_needs_no_look(tmp_path):
+@pytest.fixture(scope="module")
+def sample_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[run.BillingRun]:
+    """The sample month invoiced with the committed parameters into an empty outputs folder, once
+    for the module: the tests that only read such a run (its review, computed once and kept by
+    the run) share it instead of invoicing the same month each (about a second of CPU each).
+    Read only: its outputs folder must be as the run left it at the end."""
+    br = invoiced(tmp_path_factory.mktemp("alone") / "out")
+    before = digest(br.params.output)
+    yield br
+    assert digest(br.params.output) == before, "a test changed the shared run's outputs folder"
+
+
+def test_the_sample_month_alone_needs_no_look(sample_alone):
     # its catch-all rules (id other) matched nothing: every line had a rule written for it
-    br = invoiced(tmp_path / "out")
+    br = sample_alone
     assert checks(br) == []
     assert list(br.review().columns) == ["check", "subject", "finding", "lines"]
     # the notebook says so in words, not as an empty table
@@ -386,7 +400,9 @@ def test_an_exchange_rate_that_moved_more_than_fx_change_percent_is_listed(
     assert not found(invoiced(tmp_path / "out2", params=params), "exchange rate moved")
 
 
-def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(tmp_path, sample_outputs):
+def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(
+    tmp_path, sample_outputs, sample_alone
+):
     # September was billed and finalised (October's run folder stands in for it); afterwards
     # the analyst enters a one-off dated in September and a fee from 1 September
     out = tmp_path / "out"
@@ -425,9 +441,8 @@ def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(tmp_pat
         ),
     ]
     # the custom lines September's run billed (a fee since 2025, one since January) are not listed
-    assert not found(
-        invoiced(tmp_path / "out2", params=REPO / "parameters"), "custom line not billed"
-    )
+    # (the sample month alone: invoiced with the committed parameters into an empty folder)
+    assert not found(sample_alone, "custom line not billed")
 
 
 def test_a_month_without_a_run_or_not_finalised_since_the_first_one_billed_is_listed(tmp_path):
@@ -573,7 +588,7 @@ def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     )
 
 
-def test_a_percentage_written_as_a_fraction_is_listed(tmp_path):
+def test_a_percentage_written_as_a_fraction_is_listed(tmp_path, sample_alone):
     # azure's 8 % typed as 0.08: a markup of 0.08 %, billed without a word
     params = tmp_path / "parameters"
     shutil.copytree(REPO / "parameters", params)
@@ -588,7 +603,7 @@ def test_a_percentage_written_as_a_fraction_is_listed(tmp_path):
         "percent 0.08 means 0.08 %, not 8.00 %: percentages are written in percent (12 for 12 %), "
         "not as fractions",
     )
-    assert not found(invoiced(tmp_path / "committed"), "percent below 1")
+    assert not found(sample_alone, "percent below 1")  # the committed parameters
 
 
 def test_numbers_out_of_the_order_of_their_dates_are_listed(tmp_path):
