@@ -7,11 +7,14 @@ the chain credit -> reissue -> credit -> reissue, and the register rebuilt from 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,12 +33,13 @@ from billing_lib.invoices import read_invoice_data
 from billing_lib.money import round_money
 from billing_lib.numbering import NumberPlan, open_register
 from billing_lib.recovery import check_register_knows_folders, rebuild_register
-from billing_lib.reissue import reissue_invoice, reissue_invoices
+from billing_lib.reissue import ReissuedInvoice, reissue_invoice, reissue_invoices
 from billing_lib.review import previous_net
 from billing_lib.run_state import load_settings
 from billing_lib.ubl import CBC, NS_INVOICE
 from billing_lib.widgets import MarginExplorer
 from tests.console_scripts import BEAN_CHECK
+from tests.folder_digest import digest
 from tests.notebook_project import PERIOD, REPO
 from tests.read_only import read_only
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
@@ -68,9 +72,14 @@ def outputs(credited_month, tmp_path) -> Path:
 def corrected(tmp_path) -> Path:
     """The sample parameters corrected: C002's managed services 350.00 a month (not 450.00),
     and its new street address."""
+    return corrected_parameters(tmp_path)
+
+
+def corrected_parameters(folder: Path) -> Path:
+    """``folder/parameters``: the sample parameters corrected (``corrected``)."""
     params = Path(
         shutil.copytree(
-            REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+            REPO / "parameters", folder / "parameters", ignore=shutil.ignore_patterns("local")
         )
     )
     lines = params / "custom_lines.yaml"
@@ -83,6 +92,59 @@ def corrected(tmp_path) -> Path:
     assert "[Havenweg 8, 3089 JR Rotterdam]" in text
     customers.write_text(text.replace("Havenweg 8,", "Havenweg 10,"), encoding="utf-8")
     return params
+
+
+@dataclass(frozen=True)
+class Reissued:
+    """``credited_month`` with NW2026-000002 reissued from ``parameters`` (dated ``REISSUED``,
+    no reason), made once for the tests that begin with that same reissue: each takes a
+    ``copy`` (a folder copy costs milliseconds, a reissue about a second and a half of CPU)."""
+
+    outputs: Path
+    parameters: Path
+    done: ReissuedInvoice
+
+    def copy(self, to: Path) -> tuple[Path, ReissuedInvoice]:
+        """A private copy of the outputs folder at ``to``, and the reissue's result with its
+        folder and files in that copy."""
+        out = Path(shutil.copytree(self.outputs, to))
+        moved = dataclasses.replace(
+            self.done,
+            folder=out / self.done.folder.relative_to(self.outputs),
+            files=tuple(out / f.relative_to(self.outputs) for f in self.done.files),
+        )
+        return out, moved
+
+
+def _reissued(credited: Path, folder: Path, edit: Callable[[Path], None]) -> Iterator[Reissued]:
+    """``Reissued`` in ``folder``, its corrected parameters changed by ``edit`` first; at the end
+    the outputs folder and the parameters must be as they were (read only: tests copy them)."""
+    params = corrected_parameters(folder)
+    edit(params)
+    out = Path(shutil.copytree(credited, folder / "outputs"))
+    done = reissue_invoice(out, ORIGINAL, params, REPORTS, REISSUED)
+    before = digest(out), digest(params)
+    yield Reissued(out, params, done)
+    assert (digest(out), digest(params)) == before, "a test changed a shared reissue: copy it"
+
+
+@pytest.fixture(scope="module")
+def reissued(credited_month, tmp_path_factory) -> Iterator[Reissued]:
+    """NW2026-000002 reissued from the corrected parameters."""
+    yield from _reissued(credited_month, tmp_path_factory.mktemp("r"), lambda params: None)
+
+
+def _map_sandbox(params: Path) -> None:
+    """accounts.csv corrected: AWS account poc-sandbox-ams (unmapped by the run) is C002's."""
+    with open(params / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write("aws,285396417058,C002,,,poc-sandbox-ams\n")
+
+
+@pytest.fixture(scope="module")
+def reissued_with_sandbox(credited_month, tmp_path_factory) -> Iterator[Reissued]:
+    """NW2026-000002 reissued from the corrected parameters with poc-sandbox-ams mapped to C002
+    (``_map_sandbox``)."""
+    yield from _reissued(credited_month, tmp_path_factory.mktemp("rs"), _map_sandbox)
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -370,16 +432,15 @@ def test_lines_moved_to_an_invoice_reissued_from_one_credited_count_once(
 
 
 def test_an_unmapped_account_a_reissue_bills_is_no_longer_listed_as_billed_to_nobody(
-    outputs, corrected
+    reissued_with_sandbox, tmp_path
 ):
     """The run left AWS account poc-sandbox-ams unmapped (62 lines, USD 9.91 billed to nobody);
     accounts.csv corrected, NW2026-000002's replacement bills them to C002. The margin summary
     counts their cost on C002, and the notebook's "vendor cost billed to no customer" still
     listed it: counted twice. The run's row stays (its ledger booked it so), followed by the
     reissue's, negative, so the list adds up to what is still billed to no one."""
-    with open(corrected / "accounts.csv", "a", encoding="utf-8") as fh:
-        fh.write("aws,285396417058,C002,,,poc-sandbox-ams\n")
-    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    # accounts.csv corrected (_map_sandbox), NW2026-000002 reissued: the module's shared reissue
+    outputs, done = reissued_with_sandbox.copy(tmp_path / "outputs")
     assert done.moved_lines == (
         "aws: 62 vendor lines, cost USD 9.91, billed now and not on NW2026-000002",
     )
@@ -408,7 +469,9 @@ def _booked(rows: list[dict]) -> Decimal:
     return sum((D(r["debit"] or 0) - D(r["credit"] or 0) for r in rows), D(0))
 
 
-def test_a_reissue_moves_the_cost_the_run_billed_to_nobody_to_cost_of_sales(outputs, corrected):
+def test_a_reissue_moves_the_cost_the_run_billed_to_nobody_to_cost_of_sales(
+    reissued_with_sandbox, tmp_path
+):
     """The run left AWS account poc-sandbox-ams unmapped: its purchase entry booked the 62 lines'
     USD 9.91 on 7095 "Vendor cost not billed to customers". accounts.csv corrected, the invoice
     replacing NW2026-000002 bills them to C002 and the margin analysis counts their cost on C002,
@@ -417,9 +480,9 @@ def test_a_reissue_moves_the_cost_the_run_billed_to_nobody_to_cost_of_sales(outp
     group's cost account debited with the cost the new invoice carries for them, so that the
     books' cost of sales is the invoices' and 7095 what the analysis still lists billed to no
     one. Credited and reissued again, the cost is not moved a second time."""
-    with open(corrected / "accounts.csv", "a", encoding="utf-8") as fh:
-        fh.write("aws,285396417058,C002,,,poc-sandbox-ams\n")
-    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    # accounts.csv corrected (_map_sandbox), NW2026-000002 reissued: the module's shared reissue
+    outputs, done = reissued_with_sandbox.copy(tmp_path / "outputs")
+    corrected = reissued_with_sandbox.parameters  # read only
     journal = done.folder / f"journal_{done.invoice.number}.csv"
     run_journal = outputs / PERIOD / f"journal_{PERIOD}.csv"
     moved = [r for r in _journal_rows(journal, "USD") if r["journal"] == "PURCH"]
@@ -516,7 +579,7 @@ def test_a_reissue_moves_the_cost_of_lines_whose_product_group_it_corrects(outpu
 
 @pytest.mark.slow  # three billings of the month (a module scheduled early)
 def test_a_reissued_invoice_is_credited_and_reissued_again_and_the_register_rebuilt(
-    outputs, corrected
+    outputs, reissued, tmp_path
 ):
     def left() -> list[tuple[str, str]]:
         """Next month's review: October's invoices credited and not replaced."""
@@ -531,7 +594,9 @@ def test_a_reissued_invoice_is_credited_and_reissued_again_and_the_register_rebu
             "billing reissue --invoice NW2026-000002",
         )
     ]
-    first = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    # NW2026-000002 reissued (the module's shared reissue): ``outputs`` is now a copy of it
+    outputs, first = reissued.copy(tmp_path / "reissued")
+    corrected = reissued.parameters  # read only
     assert left() == []
     note = issue_credit_note(outputs, first.invoice.number, date(2026, 12, 5), "VAT number")
     assert [subject for subject, _ in left()] == ["C002"]
@@ -1052,12 +1117,12 @@ def test_a_reissue_dated_before_the_last_number_of_its_series_is_refused(outputs
 
 
 def test_a_reissued_invoice_whose_manifest_is_damaged_or_lost_is_named_and_rebuilt_as_an_invoice(
-    outputs, corrected
+    reissued, tmp_path
 ):
     # its manifest.json cut short by a copy: every command said "credit note None (corrects
     # None) is not in the register" and sent the user to a rebuild, which refused the folder
     # as a credit note without its credit_note.json
-    done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    outputs, done = reissued.copy(tmp_path / "outputs")  # NW2026-000002 reissued
     number = done.invoice.number
     manifest = outputs / "corrections" / number / "manifest.json"
     manifest.write_bytes(manifest.read_bytes()[:100])
