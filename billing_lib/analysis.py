@@ -10,7 +10,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from billing_lib import whatif
@@ -30,7 +29,7 @@ from billing_lib.run_files import (
 )
 from billing_lib.run_parameters import check_period, path_parameter
 from billing_lib.sql import ql
-from billing_lib.store import register_frame
+from billing_lib.store import register_frame, scratch_connection
 
 #: Where the margin notebook's parameters come from, for error messages.
 MARGIN_PARAMETERS = "margin_analysis parameters"
@@ -160,22 +159,18 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     files = rated_files(output, periods)
     lines, read = billed_lines(Path(output), files, credited_cost=True)
     keys = ", ".join(SUMMARY_KEYS)
-    con = duckdb.connect()
-    try:
-        with named_if_damaged(read):
-            summary = (
-                con.sql(
-                    f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
+    with scratch_connection() as con, named_if_damaged(read):
+        summary = (
+            con.sql(
+                f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
                                CAST(sum(amount) AS {DEC}) AS amount,
                                CAST(count(*) AS BIGINT) AS lines
                         FROM (SELECT * REPLACE ({service_sql()} AS service) FROM {lines})
                         GROUP BY {keys} ORDER BY {keys}"""
-                )
-                .to_arrow_table()
-                .to_pandas()
             )
-    finally:
-        con.close()
+            .to_arrow_table()
+            .to_pandas()
+        )
     names = customer_names(Path(output), sorted({f.parent.name for f in files}))
     summary["customer_name"] = summary["customer_id"].map(names)
     return summary
@@ -282,8 +277,7 @@ def _billed_since(output: Path, period: str) -> list[tuple]:
     if not replacing or not run.is_file():
         return []
     rows = []
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         for path in replacing:
             manifest = read_manifest(path.parent)
             with named_if_damaged([run, path]):
@@ -310,8 +304,6 @@ def _billed_since(output: Path, period: str) -> list[tuple]:
                 )
                 for vendor, currency, lines, cost in found
             ]
-    finally:
-        con.close()
     return rows
 
 
@@ -396,15 +388,12 @@ def period_list(periods: object) -> list[str] | None:
 
 def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
     """Rated lines, customers and vendors per loaded period (of ``load_summary``'s rows)."""
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         register_frame(con, "summary", summary)
         return con.sql("""SELECT period, CAST(sum(lines) AS BIGINT) AS rated_lines,
                                  count(DISTINCT customer_id) AS customers,
                                  string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
                           FROM summary GROUP BY period ORDER BY period""").to_df()
-    finally:
-        con.close()
 
 
 def credited_not_replaced(output: Path, period: str, customer: str) -> str | None:
@@ -471,16 +460,12 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
         lines, rated = billed_lines(output, [output / p / RATED_PARQUET for p in periods])
         rules, fees = billed_run_file(output, periods, whatif.MINIMUM_FEES_PARQUET)
         terms, terms_read = billed_run_file(output, periods, whatif.TERMS_PARQUET)
-        con = duckdb.connect()
-        try:
-            with named_if_damaged([*rated, *fees, *terms_read]):
-                con.execute(
-                    f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} WHERE customer_id = ?",
-                    [customer],
-                )
-                repriced = whatif.reprice(con, "_lines", rules, terms, customer, markup)
-        finally:
-            con.close()
+        with scratch_connection() as con, named_if_damaged([*rated, *fees, *terms_read]):
+            con.execute(
+                f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} WHERE customer_id = ?",
+                [customer],
+            )
+            repriced = whatif.reprice(con, "_lines", rules, terms, customer, markup)
         repriced.attrs["not_billed"] = [
             why for p in periods if (why := credited_not_replaced(output, p, customer))
         ]

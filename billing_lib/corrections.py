@@ -33,8 +33,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-
 from billing_lib.accounting_exports import (
     QUICKBOOKS_DATE_FORMAT,
     XERO_DATE_FORMAT,
@@ -84,6 +82,7 @@ from billing_lib.run_files import (
     read_manifest,
 )
 from billing_lib.run_parameters import issued_too_far_ahead
+from billing_lib.store import scratch_connection
 from billing_lib.workbooks import INVOICE_FOLDER, workbook_name, write_credit_note_workbook
 
 
@@ -501,8 +500,7 @@ def _summary_problems(path: Path, invoice: Invoice) -> list[str]:
 def _rated_problems(path: Path, invoice: Invoice) -> list[str]:
     """The invoice's lines against the run's rated lines: per product group, the unrounded sum
     and the number of rated lines."""
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         rated = {
             g: (a, n)
             for g, a, n in con.execute(
@@ -512,8 +510,6 @@ def _rated_problems(path: Path, invoice: Invoice) -> list[str]:
                 [str(path), invoice.period, invoice.customer_id],
             ).fetchall()
         }
-    finally:
-        con.close()
     lines: dict[str, tuple[Decimal, int]] = {}
     for ln in invoice.lines:
         a, n = lines.get(ln.product_group, (ZERO, 0))

@@ -241,17 +241,17 @@ def summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:
     note's or a reissued invoice's); RunError naming the file and row when it cannot be read."""
     import duckdb
 
-    con = duckdb.connect()
-    try:
-        rows = con.execute(
-            "SELECT customer_id, currency, CAST(net_amount AS DECIMAL(18,3)) "
-            "FROM read_csv(?, all_varchar = true, header = true)",
-            [str(path)],
-        ).fetchall()
-    except duckdb.Error as exc:
-        raise RunError(f"{path}: cannot read the invoices' summary: {exc}") from exc
-    finally:
-        con.close()
+    from billing_lib.store import scratch_connection
+
+    with scratch_connection() as con:
+        try:
+            rows = con.execute(
+                "SELECT customer_id, currency, CAST(net_amount AS DECIMAL(18,3)) "
+                "FROM read_csv(?, all_varchar = true, header = true)",
+                [str(path)],
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise RunError(f"{path}: cannot read the invoices' summary: {exc}") from exc
     blank = next((n for n, row in enumerate(rows, start=2) if None in row), None)
     if blank is not None:
         raise RunError(

@@ -48,7 +48,7 @@ from billing_lib.money import ZERO, round_money, round_money_sql
 from billing_lib.periods import month_days
 from billing_lib.run_files import atomic_target, journal_name, ledger_name
 from billing_lib.sql import ql
-from billing_lib.store import relation_exists
+from billing_lib.store import relation_exists, scratch_connection
 
 #: The beancount plugin that opens each account on its first posting (each ledger file declares
 #: it; ``write_beancount_file`` says why).
@@ -361,10 +361,9 @@ def moved_cost_entries(
     analysis reads them (``analysis.load_summary``, ``analysis.unbilled_cost``)."""
     products = invoicing.products
     here = CUSTOMER_SOURCE_FILE
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         con.execute(
-            f"CREATE VIEW new_lines AS SELECT * FROM read_parquet({ql(str(rated))}) "
+            f"CREATE TEMP VIEW new_lines AS SELECT * FROM read_parquet({ql(str(rated))}) "
             f"WHERE customer_id = {ql(customer_id)} AND period = {ql(period)} "
             "AND line_kind = 'vendor'"
         )
@@ -374,20 +373,20 @@ def moved_cost_entries(
             for k, p in enumerate(booked)
         )
         con.execute(
-            f"CREATE VIEW booked AS {union}"
+            f"CREATE TEMP VIEW booked AS {union}"
             if booked
-            else "CREATE VIEW booked AS SELECT *, 0 AS booked_in, '' AS k_file FROM new_lines "
+            else "CREATE TEMP VIEW booked AS SELECT *, 0 AS booked_in, '' AS k_file FROM new_lines "
             "WHERE false"
         )
         con.execute(
-            f"""CREATE VIEW keyed AS SELECT *, {here} AS k_file FROM new_lines r;
-                CREATE VIEW latest AS SELECT k_file, source_row, max(booked_in) AS booked_in
+            f"""CREATE TEMP VIEW keyed AS SELECT *, {here} AS k_file FROM new_lines r;
+                CREATE TEMP VIEW latest AS SELECT k_file, source_row, max(booked_in) AS booked_in
                 FROM booked WHERE (k_file, source_row) IN (SELECT (k_file, source_row) FROM keyed)
                 GROUP BY ALL;
-                CREATE VIEW old_lines AS
+                CREATE TEMP VIEW old_lines AS
                 SELECT b.* EXCLUDE (booked_in, k_file) REPLACE ({ql(customer_id)} AS customer_id)
                 FROM booked b JOIN latest USING (k_file, source_row, booked_in);
-                CREATE VIEW unbooked AS SELECT * FROM keyed
+                CREATE TEMP VIEW unbooked AS SELECT * FROM keyed
                 WHERE (k_file, source_row) NOT IN (SELECT (k_file, source_row) FROM latest)"""
         )
         sums = con.execute(
@@ -401,11 +400,9 @@ def moved_cost_entries(
         ).fetchall()
         costs: dict[tuple[str, str, str], Decimal] = {}
         for lines, sign in (("new_lines", 1), ("old_lines", -1)):
-            con.execute(f"CREATE OR REPLACE VIEW rated_lines AS SELECT * FROM {lines}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW rated_lines AS SELECT * FROM {lines}")
             for v, c, group, rounded, _, _ in rated_costs(con, period, [customer_id], invoicing):
                 costs[v, c, group] = costs.get((v, c, group), ZERO) + sign * rounded
-    finally:
-        con.close()
     entries = []
     for vendor, currency, unbilled, beyond in sums:
         name = products.vendors[vendor].name

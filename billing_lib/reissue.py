@@ -88,6 +88,7 @@ from billing_lib.run_files import (
 from billing_lib.run_manifest import check_reports_as_read, write_manifest
 from billing_lib.run_state import RunSettings
 from billing_lib.sql import ql
+from billing_lib.store import scratch_connection, scratch_cursor
 from billing_lib.vendor_prices import VENDOR_PRICES_FILE
 from billing_lib.whatif import MINIMUM_FEES_PARQUET, TERMS_PARQUET, write_minimum_fees, write_terms
 from billing_lib.workbooks import INVOICE_FOLDER, write_workbooks
@@ -413,10 +414,11 @@ class _Billed:
         ]
 
     def _lines_of(self, customer: str) -> duckdb.DuckDBPyConnection:
-        """A DuckDB whose ``rated_lines`` are ``customer``'s."""
-        con = duckdb.connect()
+        """A connection (``store.scratch_cursor``, for the caller to close) whose
+        ``rated_lines`` are ``customer``'s."""
+        con = scratch_cursor()
         con.execute(
-            f"CREATE VIEW rated_lines AS SELECT * FROM read_parquet({ql(str(self.rated))}) "
+            f"CREATE TEMP VIEW rated_lines AS SELECT * FROM read_parquet({ql(str(self.rated))}) "
             f"WHERE customer_id = {ql(customer)}"
         )
         return con
@@ -535,8 +537,7 @@ def moved_lines(then: Path, now: Path, replaced: Invoice) -> list[str]:
     custom_lines.yaml) billed on one side only, each by its id, with its amount: a fee an edit
     moved to another customer (or dropped) shows too. A custom line whose amount changed is on
     both sides (the correction), not here."""
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         lines = (
             "SELECT vendor, vendor_currency, vendor_cost, source_row, "
             f"{CUSTOMER_SOURCE_FILE} AS source_file FROM read_parquet(?) r "
@@ -562,8 +563,6 @@ def moved_lines(then: Path, now: Path, replaced: Invoice) -> list[str]:
             "UNION ALL SELECT 'now', * FROM n ANTI JOIN t USING (rule_id) ORDER BY 1 DESC, 2",
             [str(then), *key, str(now), *key],
         ).fetchall()
-    finally:
-        con.close()
 
     def where(side: str) -> str:
         if side == "then":
@@ -617,8 +616,7 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
         + ")"
         for path, out in live
     )
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         rows = con.execute(
             f"""WITH n AS ({_keyed_lines(f"read_parquet({ql(str(rated))})")}),
                     l AS ({sources})
@@ -626,8 +624,6 @@ def _refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
                        CASE WHEN n.custom THEN n.k_file END AS custom_id, count(*)
                 FROM n JOIN l USING (custom, k_file, k_row) GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
-    finally:
-        con.close()
     if not rows:
         return
     # the invoice that bills each customer's lines of each file
@@ -673,8 +669,7 @@ def _check_vendor_cost(old: _Replaced, now: Path, parameters: Path) -> None:
         "WHERE customer_id = ? AND period = ? AND line_kind = 'vendor'"
     )
     key = [old.invoice.customer_id, old.invoice.period]
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         rows = con.execute(
             f"WITH t AS ({lines}), n AS ({lines}) "
             "SELECT t.vendor, t.vendor_currency, count(*), sum(t.billed_cost), "
@@ -684,8 +679,6 @@ def _check_vendor_cost(old: _Replaced, now: Path, parameters: Path) -> None:
             "OR t.vendor_currency IS DISTINCT FROM n.vendor_currency GROUP BY ALL ORDER BY ALL",
             [str(old.folder / RATED_PARQUET), *key, str(now), *key],
         ).fetchall()
-    finally:
-        con.close()
     if not rows:
         return
     prices = parameters / VENDOR_PRICES_FILE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,13 +130,49 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def scratch_or(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """``con`` when given, else a new in-memory database closed afterwards: for code that sums or
-    reads a little on the caller's connection when it has one (a new database costs about 25 ms,
-    more than such work)."""
+    """``con`` when given, else a scratch connection closed afterwards (``scratch_connection``):
+    for code that sums or reads a little on the caller's connection when it has one."""
     if con is not None:
         yield con
         return
-    own = duckdb.connect()
+    with scratch_connection() as own:
+        yield own
+
+
+#: The process's scratch database (``scratch_connection``) and the process that made it.
+_SCRATCH: tuple[int, duckdb.DuckDBPyConnection] | None = None
+_SCRATCH_LOCK = threading.Lock()
+#: Scratch databases a forked process inherited: never used nor closed there (their threads are
+#: the parent's), only kept from being collected.
+_INHERITED: list[duckdb.DuckDBPyConnection] = []
+
+
+def scratch_cursor() -> duckdb.DuckDBPyConnection:
+    """A connection of its own to an in-memory DuckDB this process keeps, for the caller to
+    close: for a few statements that read files or registered frames. A new database costs about
+    20 ms of CPU, more than such work (hundreds of them in the test suite); a connection to a
+    kept one costs 0.01 ms. What its statements make must be the connection's own (``TEMP``
+    tables and views, ``register``: gone when it closes), and they change no setting (settings
+    are the database's); with those, its statements read and answer as on a new database."""
+    global _SCRATCH
+    with _SCRATCH_LOCK:
+        if _SCRATCH is None or _SCRATCH[0] != os.getpid():
+            if _SCRATCH is not None:
+                _INHERITED.append(_SCRATCH[1])
+            _SCRATCH = (os.getpid(), duckdb.connect())
+        try:
+            own = _SCRATCH[1].cursor()
+            own.execute("SELECT 1").fetchall()
+        except duckdb.Error:  # invalidated by a fatal error of an earlier user: a new one
+            _SCRATCH = (os.getpid(), duckdb.connect())
+            own = _SCRATCH[1].cursor()
+    return own
+
+
+@contextmanager
+def scratch_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """``scratch_cursor``, closed when the block ends."""
+    own = scratch_cursor()
     try:
         yield own
     finally:

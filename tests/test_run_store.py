@@ -178,3 +178,34 @@ def test_a_failed_write_of_the_store_is_no_fault_of_the_report_being_read(error)
     with pytest.raises(duckdb.IOException):  # not "cannot be parsed as CSV"
         _raise_duckdb(csv, exc)
     assert unreadable_parquet(parquet, duckdb.IOException("IO Error: Invalid Thrift header"))
+
+
+def test_a_scratch_connection_keeps_nothing_for_the_next_and_a_forked_process_has_its_own():
+    with store.scratch_connection() as con:
+        con.execute("CREATE TEMP VIEW rated_lines AS SELECT 1 AS x")
+        assert con.execute("SELECT x FROM rated_lines").fetchall() == [(1,)]
+        # another user meanwhile: none of it
+        with store.scratch_connection() as other, pytest.raises(duckdb.CatalogException):
+            other.execute("SELECT * FROM rated_lines")
+    with store.scratch_connection() as con:
+        with pytest.raises(duckdb.CatalogException):
+            con.execute("SELECT * FROM rated_lines")
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (
+            duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
+        )
+    kept = store._SCRATCH
+    assert kept is not None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a database of its own, the parent's never touched
+        try:
+            with store.scratch_connection() as con:
+                answer = con.execute("SELECT 42").fetchone()
+            inherited = store._INHERITED[-1] is kept[1]
+            ok = answer == (42,) and store._SCRATCH is not kept and inherited
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert store._SCRATCH is kept
