@@ -115,8 +115,10 @@ def attach_contract_prices(
     spec: FormatSpec,
     typed_select: str,
     period: str | None = None,
+    typed_from: str = "__numbered",
 ) -> None:
-    """Recreate ``__typed`` (``typed_select`` over ``__numbered``) with the contract columns, and
+    """Recreate ``__typed`` (``typed_select`` over ``typed_from``: ``__numbered`` or its
+    ``values.typing_source``) with the contract columns, and
     refuse the file when a line has no month or needs a price that the contract does not give."""
     cp = spec.contract_price
     assert cp is not None
@@ -157,7 +159,7 @@ def attach_contract_prices(
                 FROM (SELECT *, CAST({cp.product} AS VARCHAR) AS __contract_product,
                              {month} AS __contract_month, COALESCE(({cp.needed}), false) AS
                              __contract_needed
-                      FROM (SELECT {typed_select} FROM __numbered))) t
+                      FROM (SELECT {typed_select} FROM {typed_from}))) t
           LEFT JOIN {prices} p ON __pv = {ql(cp.vendor)} AND __pp = __contract_key
             AND __contract_month BETWEEN __pf AND __pt
           LEFT JOIN {ppu} u ON __uv = {ql(cp.vendor)} AND __up = __contract_key

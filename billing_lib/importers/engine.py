@@ -40,6 +40,7 @@ from billing_lib.importers.values import (
     check_rows,
     check_types,
     typed_expr,
+    typing_source,
 )
 from billing_lib.model import (
     DERIVED_COLUMNS,
@@ -488,29 +489,35 @@ def stage_source(
     _check_unnamed(con, src)
     _check_no_line_rows(con, src, spec, present)
 
-    typed = {c: typed_expr(c, spec.types.get(c), c in actual, raw_types, spec) for c in wanted}
+    # over __numbered and the text each text date column is typed from (values.typing_source)
+    typed_from = typing_source(spec.types, present, raw_types)
+    typed = {
+        c: typed_expr(c, spec.types.get(c), c in actual, raw_types, spec, layered=True)
+        for c in wanted
+    }
     typed_cols = ["__row"] + [f"{e} AS {qi(c)}" for c, e in typed.items()]
     if spec.line_id_by_file:
         typed_cols.append(f"{ql(src.file_name)} AS {qi(FILE_NAME_COLUMN)}")
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM __numbered"
+        f"CREATE OR REPLACE TEMP VIEW __typed AS SELECT {', '.join(typed_cols)} FROM {typed_from}"
     )
 
     largest = check_types(
-        con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types
+        con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types, typed_from
     )
     check_spreadsheet_damage(con, src, spec, set(present), raw_types)
     if spec.row_checks:
         check_rows(con, src, spec)
     if spec.contract_price:
-        attach_contract_prices(con, src, spec, ", ".join(typed_cols), period)
+        attach_contract_prices(con, src, spec, ", ".join(typed_cols), period, typed_from)
     default_sql = default_currency_sql(spec, set(actual), default_currency)
     if largest >= OVERFLOW_RISK:
         check_overflow(con, src, spec, set(actual), default_sql)
     _map_lines(con, src, spec, set(actual), default_sql, into, start)
     facts = line_facts(con, spec, period)
     check_model(con, src, spec, set(actual), facts)
-    report = control_totals(con, src, spec, default_sql, facts, _read_columns(spec, typed))
+    read = _read_columns(spec, typed, typed_from)
+    report = control_totals(con, src, spec, default_sql, facts, read)
     return report, facts
 
 
@@ -546,15 +553,15 @@ def _text_columns(
     return maybe_empty | (text - {g[0] for g in groups})
 
 
-def _read_columns(spec: FormatSpec, typed: dict[str, str]) -> str:
-    """The typed columns the format's cost and currency read, as a relation over ``__numbered``
+def _read_columns(spec: FormatSpec, typed: dict[str, str], typed_from: str) -> str:
+    """The typed columns the format's cost and currency read, as a relation over ``typed_from``
     (``__typed`` when contract prices are attached): the same values as ``__typed`` has, but
     DuckDB binds only these columns' typing, not every column's (a few milliseconds a file)."""
     used = sorted(set(QUOTED_COLUMN.findall(f"{spec.cost} {spec.currency}")))
     if spec.contract_price or not set(used) <= set(typed):
         return "__typed"
     columns = ", ".join(f"{typed[c]} AS {qi(c)}" for c in used) or "1 AS __none"
-    return f"(SELECT {columns} FROM __numbered)"
+    return f"(SELECT {columns} FROM {typed_from})"
 
 
 def default_currency_sql(spec: FormatSpec, present: set[str], default_currency: str | None) -> str:
