@@ -109,6 +109,8 @@ def _decimal_expr(col: str, raw: str) -> str:
     return f"CASE WHEN NOT contains({col}, '_') THEN TRY_CAST(trim({col}) AS {SQL_AMOUNT}) END"
 
 
+#: Prefix of the columns ``check_types`` types text values into, once each.
+TYPED_PREFIX = "__typed "
 #: Prefix of the columns ``typing_source`` adds to ``__numbered``: the text a text date or
 #: date-time column is typed from (``_typing_text``).
 TEXT_PREFIX = "__text "
@@ -254,27 +256,40 @@ def check_types(
     if not typed:
         return 0.0
     raw_types = raw_types or {}
+    # A text date's or amount's typing is read twice below (a BETWEEN is two comparisons; an
+    # amount's test and its size): typed once, by name, in a layer over ``source``. Binary
+    # Parquet values are tested without their typing (``_unreadable_sql``): left as they are.
+    layered = {
+        c: qi(TYPED_PREFIX + c)
+        for c in typed
+        if raw_types.get(c, "VARCHAR") == "VARCHAR"
+        and spec.types.get(c) in ("decimal", "timestamp", "date")
+    }
+    value = {c: layered.get(c, e) for c, e in typed.items()}
+    if layered:
+        values = ", ".join(f"{typed[c]} AS {v}" for c, v in layered.items())
+        source = f"(SELECT *, {values} FROM {source})"
     counts = ", ".join(
-        f"count_if({_unreadable_sql(c, e, raw_types.get(c, 'VARCHAR'), spec.types.get(c))})"
-        for c, e in typed.items()
+        f"count_if({_unreadable_sql(c, value[c], raw_types.get(c, 'VARCHAR'), spec.types.get(c))})"
+        for c in typed
     )
     sizes = [
-        f"max(abs(TRY_CAST({qi(c) if raw_types.get(c) in ('DOUBLE', 'FLOAT', 'REAL') else e} AS "
+        f"max(abs(TRY_CAST({qi(c) if raw_types.get(c) in ('DOUBLE', 'FLOAT', 'REAL') else v} AS "
         f"DOUBLE)))"
-        for c, e in typed.items()
+        for c, v in value.items()
         if spec.types.get(c) == "decimal"
     ]
     *failing, largest = con.execute(
         f"SELECT {counts}, greatest({', '.join(sizes) or 'NULL'}, 0) FROM {source}"
     ).fetchall()[0]
     problems: list[Problem] = []
-    for (c, e), n in zip(typed.items(), failing, strict=True):
+    for (c, v), n in zip(value.items(), failing, strict=True):
         if not n:
             continue
-        unreadable = _unreadable_sql(c, e, raw_types.get(c, "VARCHAR"), spec.types.get(c))
+        unreadable = _unreadable_sql(c, v, raw_types.get(c, "VARCHAR"), spec.types.get(c))
         # the date as read, for one out of range (an amount is not typed again: a NaN DOUBLE
         # fails the direct cast of typed_expr's fast path)
-        as_read = f"CAST(({e}) AS VARCHAR)" if spec.types[c] in ("timestamp", "date") else "NULL"
+        as_read = f"CAST(({v}) AS VARCHAR)" if spec.types[c] in ("timestamp", "date") else "NULL"
         rows = con.execute(
             f"SELECT __row, CAST({qi(c)} AS VARCHAR), {as_read} FROM {source} "
             f"WHERE {unreadable} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
