@@ -25,6 +25,17 @@ def _text(rows=None, delimiter=","):
     return buf.getvalue()
 
 
+def _refused(tmp_path, name, rows):
+    """The import's refusal of ``rows`` written as the CSV ``name`` (pytest's ExceptionInfo), and
+    the store it left."""
+    path = tmp_path / name
+    path.write_text(_text(rows), encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    return err, con
+
+
 def _lines(con):
     return con.execute("SELECT count(*), sum(BilledCost) FROM lines").fetchone()
 
@@ -140,10 +151,7 @@ def test_every_unparsable_number_and_date_is_listed(tmp_path):
     rows[0]["line_item_unblended_cost"] = "12,50"
     rows[6]["line_item_unblended_cost"] = "n/a"
     rows[9]["line_item_usage_start_date"] = "2024-13-01T00:00:00Z"
-    path = tmp_path / "bad-values.csv"
-    path.write_text(_text(rows), encoding="utf-8")
-    with pytest.raises(InputError) as err:
-        import_reports(open_store(), [path])
+    err, _ = _refused(tmp_path, "bad-values.csv", rows)
     found = {(p.row, p.column, p.value) for p in err.value.problems}
     assert found == {
         (2, "line_item_unblended_cost", "12,50"),
@@ -167,11 +175,7 @@ def test_a_date_beyond_the_years_of_a_billing_period_is_named(tmp_path):
     rows[1]["line_item_usage_end_date"] = "29023-05-02T00:00:00Z"
     rows[4]["line_item_usage_start_date"] = "1066-10-14T00:00:00Z"
     rows[6]["line_item_usage_start_date"] = "05/01/24"
-    path = tmp_path / "far-dates.csv"
-    path.write_text(_text(rows), encoding="utf-8")
-    con = open_store()
-    with pytest.raises(InputError) as err:
-        import_reports(con, [path])
+    err, con = _refused(tmp_path, "far-dates.csv", rows)
     found = {(p.row, p.column, p.value, p.expected) for p in err.value.problems}
     years = "a date in the years 1900 to 2999"
     assert found == {
@@ -239,10 +243,7 @@ def test_same_file_twice_in_one_batch(tmp_path):
 def test_mixed_currencies_in_a_single_currency_report(tmp_path):
     rows = cur2.records()
     rows[4]["line_item_currency_code"] = "EUR"
-    path = tmp_path / "mixed.csv"
-    path.write_text(_text(rows), encoding="utf-8")
-    with pytest.raises(InputError) as err:
-        import_reports(open_store(), [path])
+    err, _ = _refused(tmp_path, "mixed.csv", rows)
     assert (
         "mixed.csv (AWS Cost and Usage Report 2.0 (Data Exports)): one currency expected per file, "
         "found ['EUR', 'USD']" in str(err.value)
@@ -460,11 +461,7 @@ def test_an_amount_with_digit_separators_is_refused_not_read_without_them(tmp_pa
     rows[0]["line_item_unblended_cost"] = "1_2.5"
     rows[3]["line_item_unblended_cost"] = "1_000"
     rows[5]["line_item_unblended_cost"] = "0.5_0"
-    path = tmp_path / "separators.csv"
-    path.write_text(_text(rows), encoding="utf-8")
-    con = open_store()
-    with pytest.raises(InputError) as err:
-        import_reports(con, [path])
+    err, con = _refused(tmp_path, "separators.csv", rows)
     assert [(p.row, p.column, p.value) for p in err.value.problems] == [
         (2, "line_item_unblended_cost", "1_2.5"),
         (5, "line_item_unblended_cost", "1_000"),
@@ -484,11 +481,7 @@ def test_a_date_of_words_duckdb_reads_is_refused(tmp_path):
     rows[0]["line_item_usage_start_date"] = "epoch"
     rows[2]["line_item_usage_end_date"] = "infinity"
     rows[4]["bill_billing_period_start_date"] = "-Infinity"
-    path = tmp_path / "words.csv"
-    path.write_text(_text(rows), encoding="utf-8")
-    con = open_store()
-    with pytest.raises(InputError) as err:
-        import_reports(con, [path])
+    err, con = _refused(tmp_path, "words.csv", rows)
     assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
         (2, "line_item_usage_start_date", "epoch"),
         (4, "line_item_usage_end_date", "infinity"),
@@ -521,11 +514,7 @@ def test_a_utc_offset_no_place_has_is_refused(tmp_path):
     rows[0]["line_item_usage_start_date"] = "2024-05-01T00:00:00+99:00"
     rows[2]["line_item_usage_end_date"] = "2024-05-04T00:00:00-00:60"
     rows[4]["line_item_usage_start_date"] = "2024-05-01T10:00:00+14:00"  # Kiribati: read
-    path = tmp_path / "offsets.csv"
-    path.write_text(_text(rows), encoding="utf-8")
-    con = open_store()
-    with pytest.raises(InputError) as err:
-        import_reports(con, [path])
+    err, _ = _refused(tmp_path, "offsets.csv", rows)
     assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
         (2, "line_item_usage_start_date", "2024-05-01T00:00:00+99:00"),
         (4, "line_item_usage_end_date", "2024-05-04T00:00:00-00:60"),
