@@ -9,11 +9,15 @@ CreditNote states them positive, so they are written with the sign changed back.
 
 Mapping choices (docs/invoices-and-ledger.md):
 
-- each invoice line is one UBL line of quantity 1 (unit C62, -1 for a negative amount) priced at
-  its amount: the rated lines behind an invoice line have vendor units (GB-Mo, Licenses, Hrs)
-  with no UN/ECE Rec 20 code, and a net price must not be negative (BR-27). The quantity, unit
-  and unit price the invoice shows are in the item's description (a credit note's quantity with
-  the sign of the amount it states, the cancelled invoice's, so the two agree);
+- each invoice line is one UBL line. Where the invoice shows a quantity and a unit price for it
+  and its unit means one UN/ECE Rec 20 unit (``unit_codes``: Licenses C62, Hrs HUR, GB E34,
+  month MON), the line states that quantity, unit and price (85 C62 at 33.072: the workbook's
+  and the PDF's figures); else quantity 1 (unit C62, -1 for a negative amount) priced at its
+  amount: a line of several prices shows none, and a vendor unit such as GB-Mo or a VMware
+  Point has no Rec 20 code. A net price must not be negative (BR-27), so the quantity takes the
+  amount's sign. The quantity, unit and unit price the invoice shows are also in the item's
+  description (a credit note's quantity with the sign of the amount it states, the cancelled
+  invoice's, so the two agree);
 - the VAT category and exemption reason code come from the invoice's VAT lines (vat_rules.yaml
   ``category``, ``exemption_code``), the reason text is the invoice's VAT mention;
 - the electronic addresses (``EndpointID``) are ``peppol_id`` of seller.yaml and customers.yaml,
@@ -50,10 +54,11 @@ from lxml import etree
 
 from billing_lib.invoice_model import country_names, payment_terms_text, refers_to_text
 from billing_lib.invoice_pdf import line_detail
-from billing_lib.invoices import Invoice, Party, Seller, money_text
+from billing_lib.invoices import Invoice, InvoiceLine, Party, Seller, money_text
 from billing_lib.money import decimal_places
 from billing_lib.peppol_ids import REGISTER_SCHEMES, compact_identifier
 from billing_lib.run_files import atomic_target
+from billing_lib.unit_codes import rec20_code
 from billing_lib.vat_numbers import compact_vat_number
 from billing_lib.workbooks import workbook_name
 
@@ -169,12 +174,8 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         amount = sign * line.amount
         el = _cac(root, "CreditNoteLine" if credit else "InvoiceLine")
         _cbc(el, "ID", str(n))
-        _cbc(
-            el,
-            "CreditedQuantity" if credit else "InvoicedQuantity",
-            "-1" if amount < 0 else "1",
-            unitCode="C62",
-        )
+        quantity, unit_code, unit_price = line_quantity(line, amount)
+        _cbc(el, "CreditedQuantity" if credit else "InvoicedQuantity", quantity, unitCode=unit_code)
         _cbc(el, "LineExtensionAmount", money_text(amount), currencyID=cur)
         item = _cac(el, "Item")
         # the quantity with the sign of the amount stated (a credit note's, changed back)
@@ -191,8 +192,28 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
             _cbc(classified, "Percent", _percent(line.vat_rate))
         _cbc(_cac(classified, "TaxScheme"), "ID", "VAT")
         price = _cac(el, "Price")
-        _cbc(price, "PriceAmount", money_text(abs(amount)), currencyID=cur)
+        _cbc(price, "PriceAmount", unit_price, currencyID=cur)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def line_quantity(line: InvoiceLine, amount: Decimal) -> tuple[str, str, str]:
+    """(quantity, Rec 20 unit code, net price) of the e-invoice line of ``line`` stating
+    ``amount`` (a credit note's with its sign changed): the quantity and unit price the invoice
+    shows, where it shows both and its unit has a Rec 20 code (``unit_codes``), else quantity 1
+    (unit C62, one) at the amount. The price is never negative (BR-27), so the quantity takes
+    the amount's sign; shown quantity x shown price rounds to the amount (``display_figures``),
+    within Peppol's 0.02 (PEPPOL-EN16931-R120)."""
+    sign = -1 if amount < 0 else 1
+    code = rec20_code(line.unit)
+    shown, price = line.display_quantity, line.display_unit_price
+    if code is None or shown is None or price is None or not shown:
+        return str(sign), "C62", money_text(abs(amount))
+    return _decimal_text(sign * abs(shown)), code, _decimal_text(abs(price))
+
+
+def _decimal_text(value: Decimal) -> str:
+    """``value`` as xsd:decimal text: positional, never an exponent."""
+    return format(value, "f")
 
 
 def _references(root: etree._Element, inv: Invoice) -> None:

@@ -13,7 +13,7 @@ import shutil
 import unicodedata
 from dataclasses import replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import openpyxl
@@ -121,6 +121,60 @@ def test_the_ubl_lines_are_the_invoice_s_lines(folder, issued):
         assert [D(value(ln, "cbc:LineExtensionAmount")) for ln in lines] == [
             ln.amount for ln in inv.lines
         ]
+
+
+def ubl_figures(doc: etree._Element) -> list[tuple[str, str, str, str]]:
+    """(quantity, unit code, net price, net amount) of each line of a UBL document."""
+    return [
+        (q.text, q.get("unitCode"), value(ln, "cac:Price/cbc:PriceAmount"), amount)
+        for ln in doc.xpath("cac:InvoiceLine | cac:CreditNoteLine", namespaces=NS)
+        for q in ln.xpath("cbc:InvoicedQuantity | cbc:CreditedQuantity", namespaces=NS)
+        for amount in [value(ln, "cbc:LineExtensionAmount")]
+    ]
+
+
+def test_the_ubl_lines_state_the_quantity_and_price_the_invoice_shows_in_a_unit_ubl_knows(
+    folder, issued
+):
+    """A line showing its quantity and unit price in a unit with a UN/ECE Rec 20 code states
+    them (seats, hours, days, gigabytes), its price never negative (BR-27); one with several
+    prices, or a unit with no code (GB-Mo, a VMware Point), states 1 at its amount. Either
+    way quantity x price rounds to the amount, as on the invoice (PEPPOL-EN16931-R120)."""
+    _, invoices = issued
+    seen = {}
+    for inv in invoices.values():
+        for line, figures in zip(inv.lines, ubl_figures(xml_of(folder, inv)), strict=True):
+            seen[(inv.customer_id, line.description)] = figures
+            quantity, _, price, amount = figures
+            computed = (D(quantity) * D(price)).quantize(D("0.01"), ROUND_HALF_UP)
+            assert computed == D(amount), (inv.number, line.description)
+            assert D(price) >= 0
+    assert seen[("C002", "Microsoft 365 E3 (no Teams)")] == ("85", "C62", "33.072", "2811.12")
+    assert seen[("C002", "Exchange Online (Plan 1) – credit")] == ("-5", "C62", "3.34", "-16.70")
+    assert seen[("C007", "Virtual Machines")] == ("744", "HUR", "0.1141", "84.89")
+    assert seen[("C006", "IoT Hub")] == ("31", "DAY", "0.7028", "21.79")
+    assert seen[("C006", "Onboarding IoT workload")] == ("5", "HUR", "95.00", "475.00")
+    assert seen[("C008", "AWS Data Transfer")] == ("9367.78", "E34", "0.0981", "918.98")
+    # several prices: no price to state; a unit without a code: not stated in another unit
+    assert seen[("C001", "Amazon Elastic Compute Cloud")] == ("1", "C62", "793.43", "793.43")
+    assert seen[("C004", "NSX Advanced")] == ("1", "C62", "336.30", "336.30")
+    assert seen[("C004", "Service credit (SLA, incident 14 October)")] == (
+        "-1",
+        "C62",
+        "200.00",
+        "-200.00",
+    )
+
+
+def test_a_ubl_line_whose_price_does_not_give_its_amount_fails_peppol_s_rule(issued):
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    k = next(k for k, ln in enumerate(inv.lines) if ln.description == "Microsoft Teams Enterprise")
+    wrong = replace(inv.lines[k], display_unit_price=D("5.31"))
+    data = ubl_document(replace(inv, lines=(*inv.lines[:k], wrong, *inv.lines[k + 1 :])), seller)
+    assert [f for f in peppol_findings(data) if "R120" in f] == [
+        f"PEPPOL-EN16931-R120: line {k + 1}: 85 x 5.31 / 1 = 451.35, not its net amount 450.50"
+    ]
 
 
 def test_every_ubl_document_passes_the_ubl_schema_and_the_en16931_rules(folder):
@@ -395,6 +449,9 @@ def test_a_ubl_credit_note_s_lines_describe_the_amounts_it_states(issued):
     note = negated(inv, "NWC2026-000002", inv.issue_date, None)
     credit = lines(etree.fromstring(ubl_document(note, seller)), "CreditNote")
     assert credit == invoice
+    assert ubl_figures(etree.fromstring(ubl_document(note, seller))) == ubl_figures(
+        etree.fromstring(ubl_document(inv, seller))
+    )
     assert "Managed services: 1 each x -200.00 EUR" in credit
     assert "Microsoft: 60 Licenses x 3.922 EUR" in credit
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -184,7 +185,27 @@ def _peppol_rules(d: _Doc) -> list[str]:
             "PEPPOL-EN16931-R020: the seller's electronic address is required",
         ),
     ]
-    return [message for ok, message in checks if not ok] + _icd_forms(d)
+    return [message for ok, message in checks if not ok] + _icd_forms(d) + _line_amounts(d)
+
+
+def _line_amounts(d: _Doc) -> list[str]:
+    """PEPPOL-EN16931-R120: a line's net amount is its quantity x (net price / base quantity),
+    within 0.02 (no line allowances or charges are written)."""
+    out = []
+    for n, line in enumerate(
+        d.root.xpath("cac:InvoiceLine | cac:CreditNoteLine", namespaces=_NS), 1
+    ):
+        quantity = line.xpath("cbc:InvoicedQuantity | cbc:CreditedQuantity", namespaces=_NS)[0]
+        price = Decimal(line.xpath("string(cac:Price/cbc:PriceAmount)", namespaces=_NS))
+        base = line.xpath("string(cac:Price/cbc:BaseQuantity)", namespaces=_NS) or "1"
+        amount = Decimal(line.xpath("string(cbc:LineExtensionAmount)", namespaces=_NS))
+        computed = Decimal(quantity.text) * price / Decimal(base)
+        if abs(computed - amount) > Decimal("0.02"):
+            out.append(
+                f"PEPPOL-EN16931-R120: line {n}: {quantity.text} x {price} / {base} = "
+                f"{computed}, not its net amount {amount}"
+            )
+    return out
 
 
 def _dutch_rules(d: _Doc) -> list[str]:
