@@ -403,3 +403,63 @@ assignments:
     assert "charge_category 'Credit' on 2026-12-28 (1 lines" in text
     assert "r.csv row 2" in text and "charged from 2027-01-02" in text
     assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
+
+
+#: Business Premium seats at 22.00 to 31 Dec 2026 and 23.00 from 1 Jan 2027.
+MID_CYCLE_PRICE = NEW_YEAR_PRICE
+
+
+def _added_then_removed(added: str, removed: str, subscription: str | None = None) -> list[dict]:
+    """3 seats added on ``added`` to a monthly cycle 28 Dec 2026 - 27 Jan 2027 and 3 removed on
+    ``removed`` (of the subscription ``subscription``, else the same one)."""
+    common = {**PREMIUM, "Quantity": "3", "BillableQuantity": "3", "ChargeEndDate": "1/27/2027"}
+    other = {"SubscriptionId": subscription} if subscription else {}
+    return [
+        reconciliation_row(
+            1,
+            **common,
+            ChargeType="addQuantity",
+            EffectiveUnitPrice="15.28",
+            Subtotal="45.84",
+            ChargeStartDate=added,
+        ),
+        reconciliation_row(
+            2,
+            **common,
+            **other,
+            ChargeType="removeQuantity",
+            EffectiveUnitPrice="-13.29",
+            Subtotal="-39.87",
+            ChargeStartDate=removed,
+        ),
+    ]
+
+
+def test_seats_removed_within_7_days_of_their_addition_are_credited_at_its_price(tmp_path):
+    """New commerce lets seats added be removed within 7 days. 3 seats added on 5 Jan 2027 to a
+    cycle begun 28 Dec (charged at January's 23.00, their own date's) and removed on 8 Jan are
+    credited at 23.00 too: the customer pays the 3 days it held them, 3 x 23.00 x 3/31. Priced
+    on the cycle's first day (22.00, the price of the seats held since then) the credit gave
+    back 3 x 1.00 x 20/31 less than the addition had charged."""
+    lines = rated(tmp_path, _added_then_removed("1/5/2027", "1/8/2027"), MID_CYCLE_PRICE, "2027-01")
+    assert [x["rule_id"] for x in lines] == ["seat-2027", "seat-2027"]
+    added, removed = (x["amount"] for x in lines)
+    # 5-27 Jan: 23 of January's 31 days, 3 x 23 x 23/31 = 51.1935483870967(74..); 8-27 Jan: 20
+    assert (added, removed) == (D("51.193548387097"), D("-44.516129032258"))
+    assert added + removed == D("6.677419354839")  # 3 x 23.00 x 3/31
+
+
+@pytest.mark.parametrize(
+    ("added", "removed", "subscription"),
+    [
+        ("1/1/2027", "1/9/2027", None),  # 8 days after: seats held since the cycle began
+        ("1/5/2027", "1/8/2027", "0b7c2f1e-5d4a-4e3b-9c8d-7a6f5e4d3c2b"),  # another subscription
+    ],
+)
+def test_a_removal_without_an_addition_7_days_before_is_priced_on_the_cycle_start(
+    tmp_path, added, removed, subscription
+):
+    lines = rated(
+        tmp_path, _added_then_removed(added, removed, subscription), MID_CYCLE_PRICE, "2027-01"
+    )
+    assert [x["rule_id"] for x in lines] == ["seat-2027", "seat-2026"]
