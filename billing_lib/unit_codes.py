@@ -15,11 +15,11 @@ from __future__ import annotations
 #: data (4L megabyte, E34 gigabyte, E35 terabyte).
 REC20_CODES: dict[str, str] = {
     **dict.fromkeys(
-        ("license", "licence", "seat", "user", "each", "unit", "item", "piece", "pc", "pcs"),
+        ("license", "licence", "seat", "user", "each", "unit", "item", "piece", "pc"),
         "C62",
     ),
-    **dict.fromkeys(("hour", "hr", "hrs", "h"), "HUR"),
-    **dict.fromkeys(("day", "days"), "DAY"),
+    **dict.fromkeys(("hour", "hr", "h"), "HUR"),
+    "day": "DAY",
     **dict.fromkeys(("week", "wk"), "WEE"),
     **dict.fromkeys(("month", "mo", "mon"), "MON"),
     **dict.fromkeys(("year", "yr"), "ANN"),
