@@ -405,10 +405,6 @@ assignments:
     assert "the start of the cycle it gives back (2026-12-28 to 2027-12-27)" in text
 
 
-#: Business Premium seats at 22.00 to 31 Dec 2026 and 23.00 from 1 Jan 2027.
-MID_CYCLE_PRICE = NEW_YEAR_PRICE
-
-
 def _added_then_removed(added: str, removed: str, subscription: str | None = None) -> list[dict]:
     """3 seats added on ``added`` to a monthly cycle 28 Dec 2026 - 27 Jan 2027 and 3 removed on
     ``removed`` (of the subscription ``subscription``, else the same one)."""
@@ -441,7 +437,7 @@ def test_seats_removed_within_7_days_of_their_addition_are_credited_at_its_price
     credited at 23.00 too: the customer pays the 3 days it held them, 3 x 23.00 x 3/31. Priced
     on the cycle's first day (22.00, the price of the seats held since then) the credit gave
     back 3 x 1.00 x 20/31 less than the addition had charged."""
-    lines = rated(tmp_path, _added_then_removed("1/5/2027", "1/8/2027"), MID_CYCLE_PRICE, "2027-01")
+    lines = rated(tmp_path, _added_then_removed("1/5/2027", "1/8/2027"), NEW_YEAR_PRICE, "2027-01")
     assert [x["rule_id"] for x in lines] == ["seat-2027", "seat-2027"]
     added, removed = (x["amount"] for x in lines)
     # 5-27 Jan: 23 of January's 31 days, 3 x 23 x 23/31 = 51.1935483870967(74..); 8-27 Jan: 20
@@ -460,6 +456,6 @@ def test_a_removal_without_an_addition_7_days_before_is_priced_on_the_cycle_star
     tmp_path, added, removed, subscription
 ):
     lines = rated(
-        tmp_path, _added_then_removed(added, removed, subscription), MID_CYCLE_PRICE, "2027-01"
+        tmp_path, _added_then_removed(added, removed, subscription), NEW_YEAR_PRICE, "2027-01"
     )
     assert [x["rule_id"] for x in lines] == ["seat-2027", "seat-2026"]
