@@ -83,8 +83,21 @@ def open_run_store(reports_bytes: int = 0) -> duckdb.DuckDBPyConnection:
     con = open_store(folder / STORE_FILE, memory_limit=limit, threads=threads)
     # the file is thrown away: no checkpoint when the connection closes
     con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    keep_allocated(con, memory)
     _remove_with(con, folder)
     return con
+
+
+def keep_allocated(con: duckdb.DuckDBPyConnection, memory: int) -> None:
+    """Let the store ``con`` keep the memory it allocated, up to its memory limit of ``memory``
+    bytes, for as long as it is open. A month beyond the limit sorts and joins beyond it, and by
+    default DuckDB gives memory back to the system after each task that used more than 128 MB
+    and faults it in again for the next one: at ten million lines the rating spent a fifth of
+    its CPU in the kernel, and took 40 s instead of 46-52 s with the memory kept
+    (benchmarks/README.md, issue 13's twenty-fourth pass). Only the memory used is taken, not the
+    limit: the peak stays the same."""
+    con.execute(f"SET block_allocator_memory = '{int(memory)}B'")
+    con.execute(f"SET allocator_flush_threshold = '{int(memory)}B'")
 
 
 def store_location(con: duckdb.DuckDBPyConnection) -> str:

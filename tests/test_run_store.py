@@ -57,6 +57,16 @@ def test_a_month_within_the_memory_limit_is_stored_in_memory_a_larger_one_in_a_f
     assert path.name == store.STORE_FILE and path.parent.parent == tmp_dir
     assert path.parent.name.startswith(f"billing-{store.STORE_KIND}-")
     assert large.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "95.3 MiB"
+    # the large month's store keeps the memory it allocated, up to its limit
+    kept = (
+        "SELECT parse_formatted_bytes(current_setting('block_allocator_memory')), "
+        "parse_formatted_bytes(current_setting('allocator_flush_threshold'))"
+    )
+    limit = "SELECT parse_formatted_bytes(current_setting('memory_limit'))"
+    blocks, flush = large.execute(kept).fetchone()
+    (memory,) = large.execute(limit).fetchone()
+    assert flush == memory and memory - 2**18 <= blocks <= memory  # shown to a tenth of a MiB
+    assert small.execute(kept).fetchone() == (0, 128 * 2**20)  # DuckDB's defaults
     large.execute("INSERT INTO lines (x_SourceRow) SELECT range FROM range(1000)")
     assert large.execute("SELECT count(*) FROM lines").fetchone() == (1000,)
     del large
