@@ -93,9 +93,9 @@ def keep_allocated(con: duckdb.DuckDBPyConnection, memory: int) -> None:
     bytes, for as long as it is open. A month beyond the limit sorts and joins beyond it, and by
     default DuckDB gives memory back to the system after each task that used more than 128 MB
     and faults it in again for the next one: at ten million lines the rating spent a fifth of
-    its CPU in the kernel, and took 40 s instead of 46-52 s with the memory kept
+    its CPU in the kernel, and took 37-40 s with the memory kept against 44-61 s without
     (benchmarks/README.md, issue 13's twenty-fourth pass). Only the memory used is taken, not the
-    limit: the peak stays the same."""
+    limit: the peak did not rise (it fell by about 60 MB)."""
     con.execute(f"SET block_allocator_memory = '{int(memory)}B'")
     con.execute(f"SET allocator_flush_threshold = '{int(memory)}B'")
 
