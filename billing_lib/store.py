@@ -92,8 +92,9 @@ def keep_allocated(con: duckdb.DuckDBPyConnection, memory: int) -> None:
     """Let the store ``con`` keep the memory it allocated, up to its memory limit of ``memory``
     bytes, for as long as it is open. A month beyond the limit sorts and joins beyond it, and by
     default DuckDB gives memory back to the system after each task that used more than 128 MB
-    and faults it in again for the next one: at ten million lines the rating spent a fifth of
-    its CPU in the kernel, and took 37-40 s with the memory kept against 44-61 s without
+    and faults it in again for the next one: at ten million lines the process spent 19-22 CPU-s
+    in the kernel (15-16 with the memory kept), and the rating took 37-40 s with the memory kept
+    against 44-61 s without
     (benchmarks/README.md, issue 13's twenty-fourth pass). Only the memory used is taken, not the
     limit: the peak did not rise (it fell by about 60 MB)."""
     con.execute(f"SET block_allocator_memory = '{int(memory)}B'")
