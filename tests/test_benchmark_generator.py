@@ -142,9 +142,9 @@ def test_the_floor_queries_price_every_aws_line_as_the_reference_and_sort_by_cus
     results = {v: floor_benchmark.child(month, v, tmp_path / v) for v in floor_benchmark.VARIANTS}
     sums = results["sums"]["totals"]
     assert sums and all(k.split("|")[0] for k in sums)
-    for variant in ("lines", "sorted", "narrow"):
+    for variant in ("lines", "sorted", "narrow", "narrow_store"):
         assert run_benchmark.compare(results[variant]["totals"], sums) == [], variant
-    for variant in ("sorted", "narrow"):
+    for variant in ("sorted", "narrow", "narrow_store"):
         path = tmp_path / variant / "lines.parquet"
         written = duckdb.sql(
             f"SELECT customer_id, source_row FROM read_parquet('{path}')"
@@ -152,6 +152,7 @@ def test_the_floor_queries_price_every_aws_line_as_the_reference_and_sort_by_cus
         assert written == sorted(written, key=lambda r: (r[0] is None, r[0] or "", r[1]))
         assert len(written) == sum(v[0] for v in sums.values())
     assert results["repeated"]["repeated"] == 0
+    assert results["narrow_store"]["repeated"] == 0
 
 
 def test_the_floors_repeated_line_check_finds_a_line_id_seen_twice(month, tmp_path):
