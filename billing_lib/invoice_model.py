@@ -11,6 +11,7 @@ every figure negated (``negated``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -169,7 +170,7 @@ class Invoice:
             return lines
         name = country_name(self.buyer.country) or self.buyer.country
         names = country_names(self.buyer.country, self.seller.country)
-        if lines and any(n.casefold() in lines[-1].casefold() for n in (name, *names)):
+        if lines and names_in(lines[-1], (name, *names)):
             return lines  # "Belgium", "Boston, MA 02210, United States", "Deutschland"
         return [*lines, name]
 
@@ -180,6 +181,13 @@ class Invoice:
             heading, total = out.get(line.product_group, (line.heading, ZERO))
             out[line.product_group] = (heading, total + line.amount)
         return [(g, h, t) for g, (h, t) in out.items()]
+
+
+def names_in(text: str, names: tuple[str | None, ...] | list[str | None]) -> bool:
+    """Whether ``text`` holds one of ``names`` as a word of its own, in any case ("10713 Berlin",
+    "Boston, MA 02210, United States"), not inside a longer word: "Berliner Straße 44" does not
+    name the city Berlin, "Belgiëlei 12" not the country België, "Brasilia" not Brasil."""
+    return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text, re.IGNORECASE) for n in names if n)
 
 
 def country_name(code: str) -> str | None:

@@ -52,7 +52,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from billing_lib.invoice_model import country_names, payment_terms_text, refers_to_text
+from billing_lib.invoice_model import (
+    country_names,
+    names_in,
+    payment_terms_text,
+    refers_to_text,
+)
 from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, InvoiceLine, Party, Seller, money_text
 from billing_lib.money import decimal_places
@@ -367,13 +372,14 @@ def _address(
 ) -> None:
     """The first address line as street; the other lines, less those holding the postcode, the
     city or the country's name (``country_names``: "Germany", "Deutschland", a Dutch seller's
-    "Duitsland"), as additional street and address line; ``postal_code``
+    "Duitsland") as a word of its own (``names_in``: a street named after the city, "Berliner
+    Straße 44" in Berlin, is a street), as additional street and address line; ``postal_code``
     and ``city`` as given (customers.yaml / seller.yaml: never guessed from the lines); the
     ``state`` as country subdivision; the country code."""
     address = _cac(party, "PostalAddress")
     lines = [x.strip() for x in lines if x.strip()]
-    known = [x for x in (postal_code, city, *country_names(country, seller_country)) if x]
-    extra = [x for x in lines[1:] if not any(k.casefold() in x.casefold() for k in known)]
+    known = (postal_code, city, *country_names(country, seller_country))
+    extra = [x for x in lines[1:] if not names_in(x, known)]  # "Berliner Straße 44" stays
     if lines:
         _cbc(address, "StreetName", lines[0])
     if extra:

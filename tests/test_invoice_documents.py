@@ -344,6 +344,52 @@ def test_a_country_written_in_its_own_or_the_seller_s_language_is_not_named_agai
     assert doc.xpath(street, namespaces=NS) == []
 
 
+@pytest.mark.parametrize(
+    "customer, address, city, postal_code",
+    [
+        ("C006", ("Haus 3, 2. OG", "Berliner Straße 44", "10713 Berlin"), "Berlin", "10713"),
+        ("C005", ("Diamond House", "Belgiëlei 12", "2018 Antwerpen"), "Antwerpen", "2018"),
+    ],
+)
+def test_a_street_named_after_the_city_or_country_stays_in_the_e_invoice_address(
+    issued, customer, address, city, postal_code
+):
+    """The e-invoice left out every address line after the first that held the city's, the
+    postcode's or the country's name anywhere, even inside a word: the buyer's street,
+    "Berliner Straße 44" in Berlin or "Belgiëlei 12" (België), was missing from its address."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == customer)
+    buyer = replace(inv.buyer, address=address, city=city, postal_code=postal_code)
+    inv = replace(inv, buyer=buyer)
+    data = ubl_document(inv, seller)
+    doc = etree.fromstring(data)
+    postal = "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/"
+    assert value(doc, postal + "cbc:StreetName") == address[0]
+    assert value(doc, postal + "cbc:AdditionalStreetName") == address[1]
+    assert value(doc, postal + "cbc:CityName") == city
+    assert doc.xpath(postal + "cac:AddressLine", namespaces=NS) == []  # the city's line left out
+    assert schema_errors(data) == [] and fatal_rules(data) == []
+
+
+def test_a_city_named_like_the_country_inside_a_word_still_gets_the_country_line(issued):
+    """A city written "Brasilia" (without its accent) holds "Brasil", Brazil in Portuguese: the
+    printed address ended with the city's line, without the country a letter from abroad needs."""
+    _, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C008")
+    buyer = replace(
+        inv.buyer,
+        address=("SAUS Quadra 1, Bloco M", "70070-010 Brasilia - DF"),
+        country="BR",
+        state=None,
+        city="Brasilia",
+        postal_code="70070-010",
+    )
+    assert replace(inv, buyer=buyer).buyer_address() == [*buyer.address, "Brazil"]
+    # a line naming the country as a word of its own still counts
+    named = replace(buyer, address=(*buyer.address[:1], "70070-010 Brasilia - DF, Brasil"))
+    assert replace(inv, buyer=named).buyer_address() == list(named.address)
+
+
 def credit_balance_invoice(inv: Invoice) -> Invoice:
     """``inv`` with every figure negated but still an invoice: a month whose credits exceed its
     charges."""
