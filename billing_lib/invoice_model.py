@@ -21,7 +21,7 @@ from typing import Literal
 from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 
-from billing_lib.money import ZERO, round_money
+from billing_lib.money import ZERO, decimal_places, round_money
 from billing_lib.postal_addresses import postal_lines
 
 
@@ -216,16 +216,24 @@ def country_names(code: str, seller_country: str | None = None) -> tuple[str, ..
 
 def national_vat_note(inv: Invoice) -> str | None:
     """What the invoice says of its VAT in the national currency (``Invoice.national_vat``), as
-    the workbook and the PDF print it: the amount, how it was converted and why; None without."""
+    the workbook and the PDF print it: the amount, how it was converted and why; None without.
+    The amounts read as the document's others do ("EUR 1,197.14", beside the "VAT in EUR"
+    total 1,197.14): they read "EUR 1197.14 (USD 1303.08 ...)" under it."""
     n = inv.national_vat
     if n is None:
         return None
     source = f": {n.source}" if n.source else ""
     return (
-        f"VAT in {n.currency}: {n.currency} {money_text(n.amount)} ({inv.currency} "
-        f"{money_text(inv.vat_total)} at {n.rate} {n.currency} per {inv.currency}, the exchange "
-        f"rate of {n.rate_date.isoformat()}{source}; Art. 230 Directive 2006/112/EC)"
+        f"VAT in {n.currency}: {n.currency} {_grouped(n.amount, n.currency)} ({inv.currency} "
+        f"{_grouped(inv.vat_total, inv.currency)} at {n.rate} {n.currency} per {inv.currency}, "
+        f"the exchange rate of {n.rate_date.isoformat()}{source}; Art. 230 Directive 2006/112/EC)"
     )
+
+
+def _grouped(value: Decimal, currency: str) -> str:
+    """``1,234.50``: a rounded amount with thousands separators and ``currency``'s decimals, as
+    the PDF's and the workbook's amounts and payment lines show it (``-0.00`` never)."""
+    return f"{value if value else abs(value):,.{decimal_places(currency)}f}"
 
 
 def money_text(value: Decimal) -> str:

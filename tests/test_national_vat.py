@@ -25,7 +25,7 @@ from billing_lib.accounting_exports import Conversion
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
 from billing_lib.fx import load_exchange_rates
-from billing_lib.invoice_model import NationalVat, figure_problems, negated
+from billing_lib.invoice_model import NationalVat, figure_problems, national_vat_note, negated
 from billing_lib.invoice_pdf import pdf_name, write_invoice_pdf
 from billing_lib.invoices import (
     build_invoices,
@@ -222,6 +222,28 @@ def test_the_pdf_and_the_workbook_state_the_vat_in_eur(tmp_path):
     cs = openpyxl.load_workbook(path).worksheets[0]
     [cell] = [c for row in cs.iter_rows() for c in row if c.value == "VAT in EUR"]
     assert evaluate(cs, cs.cell(cell.row, 6).value) == D("-258.91")
+
+
+def test_the_vat_in_eur_note_writes_its_amounts_as_the_totals_above_it(tmp_path):
+    """The note under the totals read "VAT in EUR: EUR 2416.47 (GBP 2100.00 at ...)" right
+    under "VAT 2,100.00" and "VAT in EUR 2,416.47": the one place of the PDF and the workbook
+    whose amounts had no thousands separators."""
+    rows = [line("C009", "10000", currency="GBP")]
+    con, invoicing, _, invoices = invoiced(tmp_path, rows=rows)
+    gbp = invoices["C009"]
+    assert (gbp.vat_total, gbp.national_vat.amount) == (D("2100.00"), D("2416.47"))
+    note = (
+        "VAT in EUR: EUR 2,416.47 (GBP 2,100.00 at 1.1507 EUR per GBP, the exchange rate of "
+        "2026-10-31: test rate; Art. 230 Directive 2006/112/EC)"
+    )
+    pdf = write_invoice_pdf(gbp, invoicing.seller, tmp_path / pdf_name(gbp))
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+    assert "VAT in EUR 2,416.47" in text and note in text
+    write_workbooks(con, [gbp], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(tmp_path / "out" / "invoices" / workbook_name(gbp)).worksheets[0]
+    assert note in " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    credit = negated(gbp, "NWC2026-000001", ISSUED, "Wrong price")
+    assert national_vat_note(credit).startswith("VAT in EUR: EUR -2,416.47 (GBP -2,100.00 at")
 
 
 def test_the_xero_journal_books_the_same_eur_vat(tmp_path):
