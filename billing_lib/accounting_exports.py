@@ -27,8 +27,8 @@ cents, in the columns, date format, decimal separator and sign convention each p
   characters: the entry's id, a longer one shortened with a digest of it, ``journal_number``,
   so the same entry has the same number in every run); debit and credit as positive amounts,
   one of them empty; the account by its name (products.yaml ``accounts``; ``load_invoicing``
-  refuses two codes of one name, which QuickBooks would merge), an asset or liability account
-  in an entry in another currency than the company file's home currency as
+  refuses two codes of one name, which QuickBooks would merge), the receivable and payable
+  accounts in an entry in another currency than the company file's home currency as
   ``<name> - <currency>`` (QuickBooks keeps A/R and A/P per currency; ``quickbooks_account``);
   the customer's name
   on receivable lines and the vendor's on payable lines (QuickBooks requires a Name on A/R and
@@ -187,7 +187,7 @@ class QuickBooksSettings(Strict):
     #: strftime format of Journal Date: %d/%m/%Y (UK, AU, CA...) or %m/%d/%Y (US).
     date_format: str = Field(default="%d/%m/%Y", pattern=DATE_FORMATS)
     #: The company file's home currency; None: the seller's national currency. An entry in
-    #: another currency names its asset and liability accounts "<name> - <currency>"
+    #: another currency names its A/R and A/P accounts "<name> - <currency>"
     #: (``quickbooks_account``).
     home_currency: Currency | None = None
 
@@ -296,15 +296,29 @@ def journal_number(entry_id: str) -> str:
 
 def quickbooks_account(code: str, currency: str, home: str, invoicing: Invoicing) -> str:
     """QuickBooks' Account Name of ``code`` on a line in ``currency``: its name in products.yaml,
-    and for an asset or liability account in another currency than the company file's ``home``
-    currency "<name> - <currency>" ("Accounts receivable - USD"). A QuickBooks Online account has
-    one currency (income and expense accounts the home currency's), and an entry's A/R and A/P
-    accounts must be in its currency, as QuickBooks keeps an A/R and an A/P account per
-    currency ("Accounts Receivable (A/R) - USD"): booked on the EUR invoices' "Accounts
-    receivable", the USD invoice's journal was refused."""
+    and for the receivable account or a vendor's payable account in another currency than the
+    company file's ``home`` currency "<name> - <currency>" ("Accounts receivable - USD").
+    QuickBooks Online keeps an A/R and an A/P account per currency ("Accounts Receivable (A/R) -
+    USD") and refuses a journal entry whose A/R or A/P account is in another currency than the
+    entry: booked on the EUR invoices' "Accounts receivable", the USD invoice's journal was
+    refused. Other accounts keep their names: income and expense accounts are in the home
+    currency, which an entry in any currency may post to, and so may the other balance-sheet
+    accounts (VAT payable stays one account in the currency the VAT return is made in)."""
     account = invoicing.account(code)
-    foreign = currency != home and account.type in ("asset", "liability")
-    return f"{account.name} - {currency}" if foreign else account.name
+    return (
+        f"{account.name} - {currency}"
+        if _quickbooks_named(code, invoicing) and currency != home
+        else account.name
+    )
+
+
+def _quickbooks_named(code: str, invoicing: Invoicing) -> bool:
+    """Whether ``code`` is an A/R or A/P account to QuickBooks (the receivable account or a
+    vendor's payable account): its lines carry a Name, and it is kept per currency."""
+    products = invoicing.products
+    return code == products.receivable_account or code in {
+        v.payable_account for v in products.vendors.values()
+    }
 
 
 def quickbooks_rows(
@@ -318,9 +332,7 @@ def quickbooks_rows(
     named by ``quickbooks_account`` for a company file in ``home_currency`` (None: the seller's
     national currency); a RunError when two entries would share a Journal No. (QuickBooks
     would make one journal of them)."""
-    products = invoicing.products
     home = home_currency or invoicing.national_currency
-    payable = {v.payable_account for v in products.vendors.values()}
     rows = []
     numbered: dict[str, str] = {}
     for entry in entries:
@@ -333,7 +345,7 @@ def quickbooks_rows(
             )
         numbered[number] = entry.entry_id
         for ln in _lines(entry):
-            named = ln.account == products.receivable_account or ln.account in payable
+            named = _quickbooks_named(ln.account, invoicing)
             rows.append(
                 [
                     number,

@@ -570,9 +570,9 @@ def test_quickbooks_books_an_entry_in_another_currency_on_that_currency_s_accoun
     EUR invoices, and the AWS bills in EUR and USD both on "Payable Amazon Web Services": one of
     the two currencies' journals could not be imported as it was. An entry in another currency
     than the company file's home currency (``quickbooks_online.home_currency``, by default the
-    seller's national currency) names its asset and liability accounts "<name> - <currency>", as
-    QuickBooks names the A/R and A/P accounts it keeps per currency; income and expense
-    accounts keep their names."""
+    seller's national currency) names its A/R and A/P accounts "<name> - <currency>", as
+    QuickBooks names the A/R and A/P accounts it keeps per currency; the other accounts keep
+    their names."""
     invoices, invoicing, files = written
     _, rows = _read(files["quickbooks_journal_2026-10.csv"])
     usd = next(i for i in invoices if i.currency == "USD")
@@ -590,13 +590,16 @@ def test_quickbooks_books_an_entry_in_another_currency_on_that_currency_s_accoun
         "EUR": "Payable Amazon Web Services",
         "USD": "Payable Amazon Web Services - USD",
     }
-    # each account name in one currency, and the USD revenue on the (home currency) revenue
+    # every A/R and A/P account in one currency; the others (revenue, cost, VAT: the home
+    # currency's, which an entry in any currency may post to) keep their names
     currencies: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         currencies[r["Account Name"]].add(r["Currency Code"])
+    named = {r["Account Name"] for r in rows if r["Name"]}
+    assert all(len(currencies[a]) == 1 for a in named)
     shared = {a for a, c in currencies.items() if len(c) > 1}
-    kinds = {a.name: a.type for a in invoicing.products.accounts.values()}
-    assert shared and all(kinds[a] in ("income", "expense") for a in shared)
+    accounts = {a.name for a in invoicing.products.accounts.values()}
+    assert shared and shared <= accounts and not shared & named
     # a company file whose home currency is USD: the EUR entries name the currency instead
     settings = ExportSettings.model_validate({"quickbooks_online": {"home_currency": "USD"}})
     con, _, _ = setup(ROWS)
