@@ -27,7 +27,10 @@ cents, in the columns, date format, decimal separator and sign convention each p
   characters: the entry's id, a longer one shortened with a digest of it, ``journal_number``,
   so the same entry has the same number in every run); debit and credit as positive amounts,
   one of them empty; the account by its name (products.yaml ``accounts``; ``load_invoicing``
-  refuses two codes of one name, which QuickBooks would merge); the customer's name
+  refuses two codes of one name, which QuickBooks would merge), the receivable and payable
+  accounts in an entry in another currency than the company file's home currency as
+  ``<name> - <currency>`` (QuickBooks keeps A/R and A/P per currency; ``quickbooks_account``);
+  the customer's name
   on receivable lines and the vendor's on payable lines (QuickBooks requires a Name on A/R and
   A/P lines); date ``dd/mm/yyyy`` by default (``%m/%d/%Y`` for a US company file).
 
@@ -183,6 +186,10 @@ def conversion_of(
 class QuickBooksSettings(Strict):
     #: strftime format of Journal Date: %d/%m/%Y (UK, AU, CA...) or %m/%d/%Y (US).
     date_format: str = Field(default="%d/%m/%Y", pattern=DATE_FORMATS)
+    #: The company file's home currency; None: the seller's national currency. An entry in
+    #: another currency names its A/R and A/P accounts "<name> - <currency>"
+    #: (``quickbooks_account``).
+    home_currency: Currency | None = None
 
 
 class ExportSettings(Strict):
@@ -287,13 +294,45 @@ def journal_number(entry_id: str) -> str:
     return f"{entry_id[: QUICKBOOKS_MAX_NUMBER - _NUMBER_DIGEST - 1]}-{digest}"
 
 
-def quickbooks_rows(
-    entries: list[Entry], invoicing: Invoicing, date_format: str, period: str
-) -> list[list[str]]:
-    """Rows of the QuickBooks Online journal-entries file (without the header); a RunError when
-    two entries would share a Journal No. (QuickBooks would make one journal of them)."""
+def quickbooks_account(code: str, currency: str, home: str, invoicing: Invoicing) -> str:
+    """QuickBooks' Account Name of ``code`` on a line in ``currency``: its name in products.yaml,
+    and for the receivable account or a vendor's payable account in another currency than the
+    company file's ``home`` currency "<name> - <currency>" ("Accounts receivable - USD").
+    QuickBooks Online keeps an A/R and an A/P account per currency ("Accounts Receivable (A/R) -
+    USD") and refuses a journal entry whose A/R or A/P account is in another currency than the
+    entry: booked on the EUR invoices' "Accounts receivable", the USD invoice's journal was
+    refused. Other accounts keep their names: income and expense accounts are in the home
+    currency, which an entry in any currency may post to, and so may the other balance-sheet
+    accounts (VAT payable stays one account in the currency the VAT return is made in)."""
+    account = invoicing.account(code)
+    return (
+        f"{account.name} - {currency}"
+        if _quickbooks_named(code, invoicing) and currency != home
+        else account.name
+    )
+
+
+def _quickbooks_named(code: str, invoicing: Invoicing) -> bool:
+    """Whether ``code`` is an A/R or A/P account to QuickBooks (the receivable account or a
+    vendor's payable account): its lines carry a Name, and it is kept per currency."""
     products = invoicing.products
-    payable = {v.payable_account for v in products.vendors.values()}
+    return code == products.receivable_account or code in {
+        v.payable_account for v in products.vendors.values()
+    }
+
+
+def quickbooks_rows(
+    entries: list[Entry],
+    invoicing: Invoicing,
+    date_format: str,
+    period: str,
+    home_currency: str | None = None,
+) -> list[list[str]]:
+    """Rows of the QuickBooks Online journal-entries file (without the header), the accounts
+    named by ``quickbooks_account`` for a company file in ``home_currency`` (None: the seller's
+    national currency); a RunError when two entries would share a Journal No. (QuickBooks
+    would make one journal of them)."""
+    home = home_currency or invoicing.national_currency
     rows = []
     numbered: dict[str, str] = {}
     for entry in entries:
@@ -306,12 +345,12 @@ def quickbooks_rows(
             )
         numbered[number] = entry.entry_id
         for ln in _lines(entry):
-            named = ln.account == products.receivable_account or ln.account in payable
+            named = _quickbooks_named(ln.account, invoicing)
             rows.append(
                 [
                     number,
                     entry.date.strftime(date_format),
-                    invoicing.account(ln.account).name,
+                    quickbooks_account(ln.account, ln.currency, home, invoicing),
                     csv_text(ln.description),
                     money_text(ln.amount) if ln.amount > 0 else "",
                     money_text(-ln.amount) if ln.amount < 0 else "",
@@ -347,7 +386,8 @@ def write_package_journals(
         _write(folder / f"xero_manual_journal_{name}_{suffix}.csv", XERO_COLUMNS, rows)
         for suffix, rows in sorted(xero.items())
     ]
-    rows = quickbooks_rows(entries, invoicing, settings.quickbooks_online.date_format, name)
+    qbo = settings.quickbooks_online
+    rows = quickbooks_rows(entries, invoicing, qbo.date_format, name, qbo.home_currency)
     written.append(_write(folder / f"quickbooks_journal_{name}.csv", QUICKBOOKS_COLUMNS, rows))
     return written
 

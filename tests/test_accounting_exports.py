@@ -129,19 +129,21 @@ def test_quickbooks_journal_entries_balanced_named_and_equal_to_the_invoices(wri
     for r in rows:
         assert len(r["Journal No."]) <= 21
         datetime.strptime(r["Journal Date"], "%d/%m/%Y")
-        assert r["Account Name"] in names
+        # an entry in USD names its A/R and A/P accounts "<name> - USD" (the home currency EUR's
+        # own; test_quickbooks_books_an_entry_in_another_currency_on_that_currency_s_accounts)
+        assert r["Account Name"].removesuffix(" - USD") in names
         assert bool(r["Debits"]) != bool(r["Credits"])
         amount = r["Debits"] or r["Credits"]
         assert AMOUNT.match(amount) and not amount.startswith("-")
         journals[r["Journal No."]] += D(r["Debits"] or 0) - D(r["Credits"] or 0)
         currencies[r["Journal No."]].add(r["Currency Code"])
-        if r["Account Name"] == "Accounts receivable" or r["Account Name"].startswith("Payable"):
+        if r["Account Name"].startswith(("Accounts receivable", "Payable")):
             assert r["Name"]  # QuickBooks asks a customer / vendor on A/R and A/P lines
     assert set(journals.values()) == {D(0)}
     assert all(len(c) == 1 for c in currencies.values())
     for inv in invoices:
         mine = [r for r in rows if r["Journal No."] == inv.number]
-        receivable = [r for r in mine if r["Account Name"] == "Accounts receivable"]
+        receivable = [r for r in mine if r["Account Name"].startswith("Accounts receivable")]
         assert [r["Name"] for r in receivable] == [inv.buyer.name]
         assert D(receivable[0]["Debits"] or 0) - D(receivable[0]["Credits"] or 0) == inv.gross
     assert len(journals) == len({r["Journal No."] for r in rows})
@@ -207,7 +209,9 @@ def test_quickbooks_names_the_customer_exactly_however_its_name_starts(tmp_path)
     ]
     paths = write_package_journals(entries, invoicing, ExportSettings(), tmp_path / "out", PERIOD)
     _, rows = _read(next(p for p in paths if p.name.startswith("quickbooks")))
-    receivable = {r["Journal No."]: r for r in rows if r["Account Name"] == "Accounts receivable"}
+    receivable = {
+        r["Journal No."]: r for r in rows if r["Account Name"].startswith("Accounts receivable")
+    }
     for inv in invoices:
         assert receivable[inv.number]["Name"] == names.get(inv.customer_id, inv.buyer.name)
         assert receivable[inv.number]["Description"].startswith("'-")
@@ -554,3 +558,55 @@ def test_a_credit_note_dates_its_xero_reversal_as_the_run_wrote_the_xero_file(tm
     note = issue_credit_note(out, "NW2026-000001", date(2026, 12, 3), "Wrong price")
     _, rows = _read(note.folder / "xero_manual_journal_NWC2026-000001_EUR.csv")
     assert rows and {r["*Date"] for r in rows} == {"12/03/2026"}
+
+
+def test_quickbooks_books_an_entry_in_another_currency_on_that_currency_s_accounts(
+    written, tmp_path
+):
+    """A QuickBooks Online account has one currency (income and expense accounts the home
+    currency's), and a journal entry with A/R or A/P must post them to accounts of the entry's
+    currency: "The transaction needs to be in the same currency as the A/R and A/P accounts you
+    use". The file booked the USD invoice of C008 on "Accounts receivable", the account of the
+    EUR invoices, and the AWS bills in EUR and USD both on "Payable Amazon Web Services": one of
+    the two currencies' journals could not be imported as it was. An entry in another currency
+    than the company file's home currency (``quickbooks_online.home_currency``, by default the
+    seller's national currency) names its A/R and A/P accounts "<name> - <currency>", as
+    QuickBooks names the A/R and A/P accounts it keeps per currency; the other accounts keep
+    their names."""
+    invoices, invoicing, files = written
+    _, rows = _read(files["quickbooks_journal_2026-10.csv"])
+    usd = next(i for i in invoices if i.currency == "USD")
+    receivable = {
+        r["Journal No."]: r["Account Name"] for r in rows if r["Account Name"].startswith("Acc")
+    }
+    assert receivable[usd.number] == "Accounts receivable - USD"
+    assert {receivable[i.number] for i in invoices if i.currency == "EUR"} == {
+        "Accounts receivable"
+    }
+    payable = {
+        r["Currency Code"]: r["Account Name"] for r in rows if r["Name"] == "Amazon Web Services"
+    }
+    assert payable == {
+        "EUR": "Payable Amazon Web Services",
+        "USD": "Payable Amazon Web Services - USD",
+    }
+    # every A/R and A/P account in one currency; the others (revenue, cost, VAT: the home
+    # currency's, which an entry in any currency may post to) keep their names
+    currencies: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        currencies[r["Account Name"]].add(r["Currency Code"])
+    named = {r["Account Name"] for r in rows if r["Name"]}
+    assert all(len(currencies[a]) == 1 for a in named)
+    shared = {a for a, c in currencies.items() if len(c) > 1}
+    accounts = {a.name for a in invoicing.products.accounts.values()}
+    assert shared and shared <= accounts and not shared & named
+    # a company file whose home currency is USD: the EUR entries name the currency instead
+    settings = ExportSettings.model_validate({"quickbooks_online": {"home_currency": "USD"}})
+    con, _, _ = setup(ROWS)
+    entries = build_entries(con, invoices, invoicing)
+    us = write_package_journals(entries, invoicing, settings, tmp_path / "us", PERIOD)
+    _, rows = _read(us[-1])
+    assert {r["Account Name"] for r in rows if r["Name"] == usd.buyer.name} == {
+        "Accounts receivable"
+    }
+    assert "Accounts receivable - EUR" in {r["Account Name"] for r in rows}
