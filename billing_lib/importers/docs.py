@@ -33,8 +33,10 @@ READING_RULES = """\
   and folders such as `.git`) is listed among the run's warnings with its reason, and in
   `billing import`'s output for the files and members of a zip it is given (`billing import
   <folder>/*` lists a legacy CUR manifest `.json` so, as a run does). A file or zip member that
-  looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`) is
-  refused, by `billing import` and by `billing run`, naming the zip and the member. A
+  looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`), or
+  whose first line is a vendor report's header under another ending (a report saved from Excel
+  as "Unicode Text", a `.txt`), is refused, by `billing import` and by `billing run`, naming
+  the zip and the member. A
   subfolder holding report files at any depth (an AWS Data Exports tree,
   `<export>/data/BILLING_PERIOD=2026-10/*.parquet`, copied into the month's folder) is refused by
   `billing run`, naming it and its files: listed among the warnings, its charges were on no
