@@ -68,8 +68,9 @@ READING_RULES = """\
   (`resourceTags/user:name_2`); two such tag columns are one tag, `user_name`.
 - **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
   when another tool appended to the file; such a file is read from a copy with LF line ends, its
-  rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled
-  quotes (`"{""project"":""p1""}"`, JSON tags) and line breaks.
+  rows and checksum those of the vendor's file), or a CR alone (Excel for Mac's "CSV
+  (Macintosh)"; its rows numbered with its blank lines too). Values in double quotes may hold
+  commas, doubled quotes (`"{""project"":""p1""}"`, JSON tags) and line breaks.
 - **Missing values**: an empty field, in a CSV (`,,` or `,"",`) or a Parquet text column (`''`,
   as pyarrow and pandas write every empty field): read as absent in every column, exactly as a
   NULL (an empty date or amount is none, an empty `previousInvoiceId` no correction). Only
