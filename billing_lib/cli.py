@@ -123,7 +123,7 @@ def _split_not_read(files: list[Path]) -> tuple[list[Path], list[tuple[str, str]
         REPORT_SUFFIXES,
         left_by_a_program,
         refuse_reports_not_read,
-        why_not_read,
+        why_file_not_read,
         zip_members_not_read,
     )
 
@@ -132,7 +132,7 @@ def _split_not_read(files: list[Path]) -> tuple[list[Path], list[tuple[str, str]
     for path in map(Path, files):
         if path.is_file() and left_by_a_program(path.name):
             continue  # Excel's lock file, macOS metadata: skipped as in a reports folder
-        why = why_not_read(path.name, REPORT_SUFFIXES) if path.is_file() else None
+        why = why_file_not_read(path, REPORT_SUFFIXES) if path.is_file() else None
         if path.is_dir():
             why = "a folder: the import reads files; give its reports (billing import FOLDER/*)"
         if why is not None:

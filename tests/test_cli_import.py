@@ -3,6 +3,8 @@ unmapped accounts; a bad file exits non-zero with the error naming file, row and
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import json
 import zipfile
@@ -248,3 +250,55 @@ def test_files_given_that_are_no_vendor_reports_are_listed_as_in_a_folder(tmp_pa
     packed.write_bytes(b"BZh91AY&SY")
     assert main(["import", str(packed), str(tmp_path / VMWARE.name)]) == 2
     assert f"{packed}: looks like a vendor report but is not read" in capsys.readouterr().err
+
+
+DAILY = REPORTS / "ms-daily-rated-usage-G052026103.csv"
+
+
+def _saved_as_text(report: Path) -> bytes:
+    """``report`` as Excel saves it as "Unicode Text (*.txt)": UTF-16 LE with a BOM, tabs, CRLF."""
+    rows = report.read_text(encoding="utf-8").splitlines()
+    text = "\r\n".join(
+        "\t".join(next(csv.reader([row]))) for row in rows
+    )  # the same values, separated by tabs
+    return codecs.BOM_UTF16_LE + (text + "\r\n").encode("utf-16-le")
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("ms-daily-rated-usage-G052026103.txt", _saved_as_text(DAILY)),  # Excel's Unicode Text
+        ("ms-daily-rated-usage-G052026103.dat", DAILY.read_bytes()),  # the CSV under a .dat
+    ],
+)
+def test_billing_run_refuses_a_report_saved_under_another_ending_by_its_header(
+    tmp_path, capsys, name, data
+):
+    """A month's Partner Center daily usage saved from Excel as "Unicode Text" (a .txt) in the
+    reports folder was listed among the run's warnings only ("not a vendor report (.txt; ...)"),
+    and the month published with its EUR 900.52 of Azure usage on no invoice. A file the import
+    does not read whose first line is a vendor report's header is refused, as a `cur.csv.bz2`
+    is; a text file that is no report is still only listed."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / VMWARE.name).write_bytes(VMWARE.read_bytes())
+    (reports / name).write_bytes(data)
+    (reports / "notes.txt").write_text("a file that is no report is listed, not refused")
+    run = ["run", "--period", "2026-10", "--reports", str(reports), "--parameters", PARAMETERS]
+    assert main([*run, "--output", str(tmp_path / "outputs"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{reports / name}: looks like a vendor report but is not read" in err
+    assert "Microsoft Partner Center new-commerce daily rated usage" in err
+    assert "its charges would be on no invoice" in err
+    assert "notes.txt" not in err
+    assert not (tmp_path / "outputs").exists()
+    # billing import given it beside a report, and in a zip, likewise
+    assert main(["import", str(reports / name), str(VMWARE), "--parameters", PARAMETERS]) == 2
+    assert (
+        f"{reports / name}: looks like a vendor report but is not read" in capsys.readouterr().err
+    )
+    month = _month_zip(tmp_path / "october.zip", **{f"azure/{name}": data, "README.txt": b"x"})
+    assert main(["import", str(month), "--parameters", PARAMETERS]) == 2
+    err = capsys.readouterr().err
+    assert f"{month}!azure/{name}: looks like a vendor report but is not read" in err
+    assert "README.txt" not in err

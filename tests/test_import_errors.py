@@ -563,3 +563,32 @@ def test_a_row_with_more_values_than_the_header_names_the_first_column_beyond_it
     ]
     assert width + 1 == 43
     assert err.value.problems[1].value.startswith("li")
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_rows_are_numbered_as_a_spreadsheet_shows_them_whatever_the_line_ends(tmp_path, end):
+    """A file whose lines end in a CR alone (Excel for Mac's "CSV (Macintosh)") with a blank
+    line in it: DuckDB skips the blank line, and the line scan, which counts LF, found none, so
+    every row after it was named one too early (a bad value in row 8 was 'row 7')."""
+    rows = cur2.records()
+    rows[5]["line_item_unblended_cost"] = "n/a"  # row 7, row 8 after the blank line
+    lines = _text(rows).splitlines()
+    lines.insert(3, "")  # row 4
+    path = tmp_path / "mac.csv"
+    path.write_bytes((end.join(lines) + end).encode("utf-8"))
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (8, "line_item_unblended_cost", "n/a")
+    ]
+
+
+def test_a_file_whose_lines_end_in_a_cr_alone_is_read_row_by_row(tmp_path):
+    """The same file without a blank line: read, each line at its row (the row numbers' check
+    of such a file found no blank line and failed on an empty list of them)."""
+    path = tmp_path / "mac.csv"
+    path.write_bytes(_text().replace("\n", "\r").encode("utf-8"))
+    con = open_store()
+    import_reports(con, [path])
+    rows = [r[0] for r in con.execute("SELECT x_SourceRow FROM lines ORDER BY 1").fetchall()]
+    assert rows == list(range(2, 2 + len(cur2.records())))

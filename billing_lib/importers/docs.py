@@ -33,8 +33,10 @@ READING_RULES = """\
   and folders such as `.git`) is listed among the run's warnings with its reason, and in
   `billing import`'s output for the files and members of a zip it is given (`billing import
   <folder>/*` lists a legacy CUR manifest `.json` so, as a run does). A file or zip member that
-  looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`) is
-  refused, by `billing import` and by `billing run`, naming the zip and the member. A
+  looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`), or
+  whose first line is a vendor report's header under another ending (a report saved from Excel
+  as "Unicode Text", a `.txt`), is refused, by `billing import` and by `billing run`, naming
+  the zip and the member. A
   subfolder holding report files at any depth (an AWS Data Exports tree,
   `<export>/data/BILLING_PERIOD=2026-10/*.parquet`, copied into the month's folder) is refused by
   `billing run`, naming it and its files: listed among the warnings, its charges were on no
@@ -66,8 +68,9 @@ READING_RULES = """\
   (`resourceTags/user:name_2`); two such tag columns are one tag, `user_name`.
 - **Line ends and quotes**: LF, CRLF, or both in one file (CRLF lines and a last line in LF, as
   when another tool appended to the file; such a file is read from a copy with LF line ends, its
-  rows and checksum those of the vendor's file). Values in double quotes may hold commas, doubled
-  quotes (`"{""project"":""p1""}"`, JSON tags) and line breaks.
+  rows and checksum those of the vendor's file), or a CR alone (Excel for Mac's "CSV
+  (Macintosh)"; its rows numbered with its blank lines too). Values in double quotes may hold
+  commas, doubled quotes (`"{""project"":""p1""}"`, JSON tags) and line breaks.
 - **Missing values**: an empty field, in a CSV (`,,` or `,"",`) or a Parquet text column (`''`,
   as pyarrow and pandas write every empty field): read as absent in every column, exactly as a
   NULL (an empty date or amount is none, an empty `previousInvoiceId` no correction). Only

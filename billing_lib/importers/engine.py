@@ -389,15 +389,18 @@ def _numbered_view(con: duckdb.DuckDBPyConnection, src: SourceFile, raw: str) ->
     records, first = con.execute(f"SELECT count(*), COALESCE(min(rowid), 0) FROM {raw}").fetchall()[
         0
     ]
-    if src.kind != "csv" or not src.blank_lines:
+    # lines ended by a CR alone (Excel for Mac's "CSV (Macintosh)"): the line scan counts LF and
+    # finds one line, so it cannot have found the blank ones; the csv module reads such lines
+    cr_only = src.kind == "csv" and records > 0 and src.physical_lines <= 1
+    blanks = src.blank_lines if src.kind == "csv" else ()
+    if cr_only or (blanks and records + 1 + len(blanks) != src.physical_lines):
+        blanks = blank_records(src)  # quoted values span lines: count records, not lines
+    if not blanks:
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW __numbered AS "
             f"SELECT rowid - {int(first)} + {src.first_data_row} AS __row, * FROM {raw}"
         )
         return
-    blanks = src.blank_lines
-    if records + 1 + len(blanks) != src.physical_lines:
-        blanks = blank_records(src)  # quoted values span lines: count records, not lines
     # Record i (0-based) is on row i + 2 + (blank rows before it); the j-th blank row R_j comes
     # before it when R_j - j < i + 2, so an ASOF join on a = R_j - j finds how many do.
     con.execute("CREATE OR REPLACE TEMP TABLE __blanks (a BIGINT, n BIGINT)")

@@ -15,11 +15,15 @@ leave its charges off every invoice.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.spec import all_specs, choices
 from billing_lib.platform_exports import PLATFORM_FOLDER
 
 #: Endings of the files the import reads (a zip: its ``MEMBER_SUFFIXES`` members).
@@ -37,6 +41,12 @@ MAX_ZIP_DEPTH = 2
 LOOKS_LIKE_A_REPORT = re.compile(
     r"\.(csv|tsv|parquet)\.|\.(gz|bz2|xz|zst|zstd|lz4|7z|rar|tar|tgz|z)$", re.IGNORECASE
 )
+#: How much of a file or member not read is looked at for a vendor report's header (a legacy
+#: CUR's header runs to tens of kilobytes).
+HEADER_BYTES = 1 << 20
+#: How the reason a file or member is not read begins when its first line is a vendor report's
+#: header (``report_by_header``): refused like a report in a container the import cannot open.
+BY_HEADER = "a vendor report by its header"
 #: Endings of spreadsheet workbooks: refused in a reports folder or zip (module docstring).
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 #: The folder of metadata macOS puts into a zip it makes (a folder of its own once unzipped).
@@ -69,6 +79,52 @@ def why_not_read(name: str, suffixes: tuple[str, ...]) -> str | None:
         return None
     ending = Path(lower).suffix or "no ending"
     return f"not a vendor report ({ending}; the import reads {', '.join(suffixes)})"
+
+
+def report_by_header(head: bytes) -> str | None:
+    """The title of the vendor report format whose signature columns the first line of ``head``
+    (the first bytes of a file not read) names, whatever its separator (comma, tab, semicolon,
+    pipe) and text (UTF-8, UTF-16 with a BOM, a code page); None for anything else. A report
+    saved under an ending the import does not read (Excel's "Unicode Text" and "Text (Tab
+    delimited)" are ``.txt``) was listed among a run's warnings only, its charges on no invoice."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = head.decode("utf-16", errors="replace")
+    else:
+        text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    for separator in (",", "\t", ";", "|"):
+        names = {n.strip().casefold() for n in next(csv.reader([first], delimiter=separator), [])}
+        for spec in all_specs():
+            if all(any(c.casefold() in names for c in choices(e)) for e in spec.signature):
+                return spec.title
+    return None
+
+
+def why_not_read_bytes(name: str, suffixes: tuple[str, ...], head: bytes) -> str | None:
+    """``why_not_read`` of the file or member ``name`` whose first bytes are ``head``, saying so
+    when they are a vendor report's header (``BY_HEADER``)."""
+    why = why_not_read(name, suffixes)
+    title = report_by_header(head) if why is not None else None
+    if why is None or title is None:
+        return why
+    ending = Path(name.lower()).suffix or "no ending"
+    return (
+        f"{BY_HEADER} ({title}) in a {ending} file, which the import does not read; save it as "
+        "CSV UTF-8 (.csv), or give the vendor's own file"
+    )
+
+
+def why_file_not_read(path: Path, suffixes: tuple[str, ...]) -> str | None:
+    """``why_not_read_bytes`` of the file ``path``, its first ``HEADER_BYTES`` read only when it
+    is not read (an unreadable one: ``why_not_read``)."""
+    if why_not_read(path.name, suffixes) is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEADER_BYTES)
+    except OSError:
+        head = b""
+    return why_not_read_bytes(path.name, suffixes, head)
 
 
 def workbook_refused(names: list[str]) -> None:
@@ -179,7 +235,7 @@ def files_not_read(folder: Path) -> list[tuple[str, str]]:
         if p.is_dir():
             if p.name not in NOT_REPORT_FOLDERS:
                 found.append((p.name, "a subfolder: the reports are read from the folder itself"))
-        elif why := why_not_read(p.name, REPORT_SUFFIXES):
+        elif why := why_file_not_read(p, REPORT_SUFFIXES):
             found.append((p.name, why))
         elif p.name.lower().endswith(".zip"):
             found += _members_not_read(p)
@@ -204,7 +260,8 @@ def _zip_not_read(zf: zipfile.ZipFile, shown: str, depth: int) -> list[tuple[str
     found: list[tuple[str, str]] = []
     for m in (m for m in zf.namelist() if not m.endswith("/")):
         if why := why_not_read(m, MEMBER_SUFFIXES):
-            found.append((f"{shown}!{m}", why))
+            head = _head(zf, m)
+            found.append((f"{shown}!{m}", why_not_read_bytes(m, MEMBER_SUFFIXES, head) or why))
         elif m.lower().endswith(".zip") and not left_by_a_program(m) and depth < MAX_ZIP_DEPTH:
             try:
                 with zf.open(m) as fh, zipfile.ZipFile(fh) as inner:
@@ -214,16 +271,25 @@ def _zip_not_read(zf: zipfile.ZipFile, shown: str, depth: int) -> list[tuple[str
     return found
 
 
+def _head(zf: zipfile.ZipFile, member: str) -> bytes:
+    """The first ``HEADER_BYTES`` of ``member`` of ``zf``; none when they cannot be read."""
+    try:
+        with zf.open(member) as fh:
+            return fh.read(HEADER_BYTES)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError):
+        return b""  # damaged or encrypted: listed by its name, as before
+
+
 def zip_members_not_read(path: Path) -> list[tuple[str, str]]:
     """(``path!member``, why) of every member of the zip ``path`` (and of a zip in it) that the
     import does not read, as a run lists them among its warnings: for ``billing import``."""
     return _members_not_read(Path(path), str(path))
 
 
-def looks_like_a_report(name: str) -> bool:
-    """Whether the file or member ``name``, not read, looks like a vendor report
-    (``LOOKS_LIKE_A_REPORT``)."""
-    return bool(LOOKS_LIKE_A_REPORT.search(name.rsplit("!", 1)[-1]))
+def looks_like_a_report(name: str, why: str = "") -> bool:
+    """Whether the file or member ``name``, not read for the reason ``why``, looks like a vendor
+    report: by its name (``LOOKS_LIKE_A_REPORT``) or by its header (``BY_HEADER``)."""
+    return why.startswith(BY_HEADER) or bool(LOOKS_LIKE_A_REPORT.search(name.rsplit("!", 1)[-1]))
 
 
 def reports_not_read(folder: Path) -> list[tuple[str, str]]:
@@ -233,7 +299,7 @@ def reports_not_read(folder: Path) -> list[tuple[str, str]]:
     return [
         (name, why)
         for name, why in files_not_read(folder)
-        if looks_like_a_report(name) and not (folder / name).is_dir()
+        if looks_like_a_report(name, why) and not (folder / name).is_dir()
     ]
 
 
@@ -242,14 +308,14 @@ def refuse_reports_not_read(found: list[tuple[str, str]]) -> None:
     ``zip!member``) that looks like a vendor report the import cannot open (``cur.csv.bz2``, a
     ``.7z``): left unread, its charges would be on no invoice while the run or import goes
     through with only a warning."""
-    reports = [(name, why) for name, why in found if looks_like_a_report(name)]
+    reports = [(name, why) for name, why in found if looks_like_a_report(name, why)]
     if not reports:
         return
     raise InputError(
         f"{reports[0][0]}: looks like a vendor report but is not read: {reports[0][1]}"
         + (f" ({len(reports)} such files or members)" if len(reports) > 1 else "")
-        + "; its charges would be on no invoice. Unpack it and give the report as .csv, "
-        ".csv.gz, .tsv, .parquet or .zip (a zip in the zip is read)",
+        + "; its charges would be on no invoice. Give the report as .csv, .csv.gz, .tsv, "
+        ".parquet or .zip (unpacked, or saved as CSV; a zip in the zip is read)",
         [
             Problem(name, None, None, None, "a report as .csv, .csv.gz, .tsv, .parquet or .zip")
             for name, _ in reports
