@@ -610,6 +610,36 @@ def test_two_fees_of_one_description_one_after_the_other_load(tmp_path):
     assert len(load(tmp_path, custom=custom).custom_lines) == 5
 
 
+@pytest.mark.parametrize(
+    ("old_prorate", "new_prorate"), [("false", "false"), ("true", "false"), ("false", "true")]
+)
+def test_a_fee_not_prorated_whose_price_changes_within_a_month_is_refused(
+    tmp_path, old_prorate, new_prorate
+):
+    """A fee not prorated (``prorate: false``) bills every month it is valid on any day of in
+    full: the old price ended on 15 October and the new one from 16 October billed October twice
+    (100.00 + 120.00 for one month of support; one prorated and one not, 1.5 months), without a
+    word. Refused, naming both; one after the other from a month's first day loads."""
+    custom = CUSTOM.replace(
+        "valid_from: 2026-01-01}",
+        f"valid_from: 2026-01-01, valid_to: 2026-10-15, prorate: {old_prorate}}}",
+    )
+    custom += (
+        "  - {id: sup-c1-new, customer: C1, kind: fee, description: managed support,\n"
+        f'     currency: EUR, unit_price: "120", valid_from: 2026-10-16, prorate: {new_prorate}}}\n'
+    )
+    expect(
+        error(tmp_path, custom=custom),
+        "custom_lines.yaml",
+        "custom_lines[id=sup-c1-new] and custom_lines[id=sup-c1]",
+        "two fees of customer 'C1' described 'Managed support' in one month (2026-10: ",
+        "not prorated",
+        "first day of a month",
+    )
+    whole_months = custom.replace("2026-10-15", "2026-10-31").replace("2026-10-16", "2026-11-01")
+    assert len(load(tmp_path, custom=whole_months).custom_lines) == 4
+
+
 def test_a_match_value_with_spaces_around_it_matches_as_written_without_them(tmp_path):
     """``charge_type: 'Refund '`` (a space typed after it) matched no line, and the catch-all
     rule priced refunds in silence: the text fields are compared without spaces around them."""

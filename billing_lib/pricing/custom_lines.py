@@ -130,6 +130,7 @@ def _check_fees_once(path: Path, lines: list[CustomLine]) -> None:
         for a, b in combinations(same, 2):
             first = first_common_day(a.valid_from, a.valid_to, b.valid_from, b.valid_to)
             if first is None:
+                _check_month_shared(path, a, b)
                 continue
             last = min(a.valid_to or date.max, b.valid_to or date.max)
             raise ParameterError(
@@ -139,3 +140,26 @@ def _check_fees_once(path: Path, lines: list[CustomLine]) -> None:
                 f"dates ({days_text(first, last)}) would both be billed; end one's valid_to "
                 "before the other's valid_from (a new price), or describe them apart",
             )
+
+
+def _check_month_shared(path: Path, a: CustomLine, b: CustomLine) -> None:
+    """Two fees of one customer and description one after the other (no day in common) where
+    either is not prorated must not meet in one month: a fee not prorated bills every month it
+    is valid on any day of in full, so a price changed on the 16th billed that month twice
+    (the old fee whole and the new one whole, or whole and prorated)."""
+    if a.prorate and b.prorate:
+        return
+    earlier, later = sorted((a, b), key=lambda c: c.valid_from or date.min)
+    end, start = earlier.valid_to, later.valid_from
+    if end is None or start is None or (end.year, end.month) != (start.year, start.month):
+        return
+    raise ParameterError(
+        path,
+        f"custom_lines[id={b.id}] and custom_lines[id={a.id}]",
+        f"two fees of customer {a.customer!r} described {a.description!r} in one month "
+        f"({start:%Y-%m}: one ends on {end.isoformat()}, the other starts on "
+        f"{start.isoformat()}), and a fee not prorated (prorate: false) bills in full every "
+        "month it is valid on any day of, so that month would be billed twice; end the old fee "
+        "on a month's last day and start the new one on the first day of a month, or prorate "
+        "both",
+    )
