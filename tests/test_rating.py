@@ -443,6 +443,54 @@ def test_a_customer_s_own_tiers_from_mid_month_count_the_month_s_volume_with_the
     assert rated(con) == [("C1", "pts", expected[0]), ("C1", "c1-pts", expected[1])]
 
 
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        # 1 Oct: 0 -> 80 on plan p, 80 x 1.00; 20 Oct: 80 -> 160 on the customer's own plan q,
+        # 20 x 0.90 + 60 x 0.45 (restarted at 0 on plan q it was 80 x 0.90 = 72: moving to the
+        # better plan billed 152 where staying on p billed 130)
+        ("tiered", [D(80), D(45)]),
+        # the month's 160 units are in the second tier: 80 x 0.50 and 80 x 0.45
+        ("volume", [D(40), D(36)]),
+    ],
+)
+def test_a_customer_moved_to_another_plan_mid_month_counts_the_month_s_volume_on(
+    tmp_path, kind, expected
+):
+    """A customer moved to a plan of its own from the 16th (``assignments``, docs/pricing.md "A
+    customer on its own plan") whose tiers have the scope of its old plan's: the month's volume
+    counted per plan restarted at 0 on the new plan and charged its first tier again. It counts
+    on, as for a price change or a customer's own tiers within one plan; each line at its own
+    plan's tiers. Another customer of the old plan counts on its own."""
+    general = "[{up_to: 100, unit_price: '1.00'}, {unit_price: '0.50'}]"
+    deal = "[{up_to: 100, unit_price: '0.90'}, {unit_price: '0.45'}]"
+    plans = f"""plans:
+  - id: p
+    rules:
+      - {{id: pts, kind: {kind}, currency: EUR, tiers: {general}}}
+  - id: q
+    rules:
+      - {{id: pts-q, kind: {kind}, currency: EUR, tiers: {deal}}}
+assignments:
+  - {{plan: p, group: smb}}
+  - {{plan: q, customer: C1, valid_from: 2026-10-16}}
+"""
+    con, _ = rate(
+        tmp_path,
+        plans,
+        [
+            line(**MS, PricingQuantity=80, ChargePeriodStart=datetime(2026, 10, 1)),
+            line(**MS, PricingQuantity=80, ChargePeriodStart=datetime(2026, 10, 20)),
+            line(**{**MS, "SubAccountId": "tenant-2"}, PricingQuantity=30),  # C2 on its own
+        ],
+    )
+    assert rated(con) == [
+        ("C1", "pts", expected[0]),
+        ("C1", "pts-q", expected[1]),
+        ("C2", "pts", D(30)),
+    ]
+
+
 @pytest.mark.parametrize("kind", ["tiered", "volume"])
 def test_a_tier_refuses_to_add_up_quantities_of_different_units(tmp_path, kind):
     """35,712 core-hours priced per unit (no points) beside a customer's VMware points: a tier

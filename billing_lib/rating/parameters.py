@@ -63,10 +63,11 @@ def _validity(plan: Plan, rule: Any) -> tuple[date, date]:
 
 
 def tier_scope(rule: Any) -> str | None:
-    """The scope a tiered or volume rule counts the month's quantity in (with the customer and
-    plan): its match as the rating compares it (``Scope.folded``) but the customer, so two
+    """The scope a tiered or volume rule counts the month's quantity in (with the customer, in
+    any plan): its match as the rating compares it (``Scope.folded``) but the customer, so two
     entries of one scope that follow each other in the month (the tiers' prices changed from a
-    date, or a customer's own tiers from a date after the plan's) count one cumulative volume,
+    date, a customer's own tiers from a date after the plan's, or the customer moved to another
+    plan whose rule has that scope) count one cumulative volume,
     each line priced at the tiers of its own entry (docs/pricing.md); None for other rules. The
     quantity is counted per customer anyway: with the customer in the scope, a customer's own
     tiers from the 16th restarted the month at 0 and charged the first tier again."""

@@ -248,10 +248,12 @@ def tier_amount_sql() -> str:
                              ELSE CAST({graduated} AS {DEC}) END)) AS {DEC})"""
 
 
-#: What a tier counts the month's quantity per: the customer, and the plan and scope of the rule
+#: What a tier counts the month's quantity per: the customer and the scope of the rule
 #: (``parameters.tier_scope``): entries of one scope following each other in the month (the
-#: tiers changed from a date) count one cumulative volume, each line at its own entry's tiers.
-TIER_COUNT = "customer_id, plan_id, tier_scope"
+#: tiers changed from a date, or the customer moved to another plan) count one cumulative volume,
+#: each line at its own entry's tiers. Not per plan: a customer moved to a plan of its own on the
+#: 16th restarted the month at 0 there and was charged the first tier twice.
+TIER_COUNT = "customer_id, tier_scope"
 
 
 def tiered_sql(source: str) -> str:
