@@ -103,10 +103,16 @@ def fixed_price_sql() -> str:
 
 def list_cost_sql() -> str:
     """The vendor's list cost of a list-price line (prorated and signed as the vendor did), else
-    unit x quantity; NULL on other lines."""
+    unit x quantity; NULL on other lines. A line giving money back (a negative cost) whose list
+    cost is positive is priced negative, as ``fixed_price_sql`` prices a refund of seats: an AWS
+    refund or credit (a Credit priced by ``credits: price``) carries the positive usage amount
+    and public on-demand rate (or cost) of the usage it gives back, and was billed as a charge.
+    The sign is taken from the operands' signs, so the product's macro is planned once."""
+    listed = "COALESCE(ListCost, _xmul(ListUnitPrice, PricingQuantity))"
+    positive = "COALESCE(sign(ListCost), sign(ListUnitPrice) * sign(PricingQuantity)) > 0"
     return (
         "CASE WHEN pricing = 'list_price' "
-        "THEN COALESCE(ListCost, _xmul(ListUnitPrice, PricingQuantity)) END"
+        f"THEN (CASE WHEN billed_cost < 0 AND {positive} THEN -1 ELSE 1 END) * {listed} END"
     )
 
 
