@@ -10,11 +10,19 @@ from decimal import Decimal
 
 import pytest
 
-from billing_lib.errors import InputError
+from billing_lib.customers import (
+    assign_customers,
+    load_account_mappings,
+    load_customers,
+    register_account_map,
+)
+from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import import_reports
-from billing_lib.pricing import CREDIT_CATEGORIES
+from billing_lib.pricing import CREDIT_CATEGORIES, load_pricing
+from billing_lib.rating import rate_lines
 from billing_lib.store import open_store
 from tests import cur2_sample as cur2
+from tests.rating_helpers import write_parameters
 
 LEGACY_HEADER = (
     "identity/LineItemId,identity/TimeInterval,lineItem/UsageAccountId,lineItem/LineItemType,"
@@ -108,3 +116,124 @@ def test_a_line_item_type_the_import_does_not_know_is_refused_naming_row_and_val
         problem.expected
     )
     assert con.execute("SELECT count(*) FROM lines").fetchone()[0] == 0
+
+
+LIST_PRICE_PLANS = """
+plans:
+  - id: list
+    name: AWS at its public on-demand price less 5 %, refunds and credits at that price
+    rules:
+      - {id: aws-list, kind: list_price, discount_percent: 5, credits: price, match: {vendor: aws}}
+assignments:
+  - {plan: list, group: enterprise}
+"""
+
+
+def test_a_refund_priced_by_its_list_price_gives_money_back(tmp_path):
+    """AWS prints a refund (and a credit) with a positive usage amount and the public on-demand
+    rate of the usage it gives back, and a negative cost. Under a list price with ``credits:
+    price`` the refund is the list price of that usage, negative: it was the list price itself,
+    so a refund of USD 5.00 was billed as a charge of USD 4.75 (the usage and its refund billed
+    9.50 instead of 0)."""
+    on_demand = {"pricing_public_on_demand_rate": "0.5"}
+    rows = [
+        ("Usage", "10", "5.00", on_demand | {"pricing_public_on_demand_cost": "5.00"}),
+        ("Refund", "10", "-5.00", on_demand),  # no public on-demand cost: rate x amount
+        ("Refund", "10", "-5.00", on_demand | {"pricing_public_on_demand_cost": "5.00"}),
+        ("Credit", "4", "-2.00", on_demand),
+    ]
+    base = cur2.records()[0]
+    path = cur2.write_csv(
+        tmp_path / "cur2-2024-05.csv",
+        [
+            base
+            | {
+                "identity_line_item_id": f"li-{i}",
+                "line_item_line_item_type": kind,
+                "line_item_usage_amount": amount,
+                "line_item_unblended_cost": cost,
+            }
+            | extra
+            for i, (kind, amount, cost, extra) in enumerate(rows)
+        ],
+    )
+    params = write_parameters(
+        tmp_path / "parameters",
+        LIST_PRICE_PLANS,
+        accounts="vendor,account_id,customer_id,valid_from,valid_to,note\naws,444455556666,C3,,,\n",
+    )
+    con = open_store()
+    import_reports(con, [path])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    rate_lines(con, load_pricing(params, customers), customers, "2024-05")
+    got = con.execute(
+        "SELECT source_row, billed_cost, amount FROM rated_lines WHERE line_kind = 'vendor' "
+        "ORDER BY source_row"
+    ).fetchall()
+    assert got == [
+        (2, Decimal("5.00"), Decimal("4.75")),
+        (3, Decimal("-5.00"), Decimal("-4.75")),
+        (4, Decimal("-5.00"), Decimal("-4.75")),
+        (5, Decimal("-2.00"), Decimal("-1.90")),
+    ]
+
+
+UNIT_PRICE_PLANS = """
+plans:
+  - id: units
+    name: AWS per unit
+    rules:
+      - {id: aws-units, kind: fixed_price, unit_price: "0.03", currency: USD, match: {vendor: aws}}
+assignments:
+  - {plan: units, group: enterprise}
+"""
+
+
+def test_a_commitment_s_upfront_fee_has_no_quantity_a_unit_price_could_bill(tmp_path):
+    """A Savings Plan's upfront fee and a reserved instance's (a Fee with the reservation's ARN)
+    carry a usage amount of 1: priced per unit, USD 1000.00 was billed 0.03, the fee's cost lost
+    without a word, where the recurring fees (no quantity) are refused. They have no quantity,
+    as the other commitment fees, and a unit price refuses them; a fee that is no commitment
+    (support) keeps its quantity."""
+    base = cur2.records()[0]
+    rows = [
+        ("SavingsPlanUpfrontFee", "1", "1000.00", {"savings_plan_savings_plan_a_r_n": cur2.SP_ARN}),
+        ("Fee", "1", "500.00", {"reservation_reservation_a_r_n": cur2.RI_ARN}),
+        ("Fee", "1", "100.00", {}),
+    ]
+    path = cur2.write_csv(
+        tmp_path / "cur2-2024-05.csv",
+        [
+            base
+            | {
+                "identity_line_item_id": f"li-{i}",
+                "line_item_line_item_type": kind,
+                "line_item_usage_amount": amount,
+                "line_item_unblended_cost": cost,
+            }
+            | extra
+            for i, (kind, amount, cost, extra) in enumerate(rows)
+        ],
+    )
+    params = write_parameters(
+        tmp_path / "parameters",
+        UNIT_PRICE_PLANS,
+        accounts="vendor,account_id,customer_id,valid_from,valid_to,note\naws,444455556666,C3,,,\n",
+    )
+    con = open_store()
+    import_reports(con, [path])
+    assert con.execute("SELECT x_SourceRow, PricingQuantity FROM lines ORDER BY 1").fetchall() == [
+        (2, None),
+        (3, None),
+        (4, Decimal(1)),
+    ]
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as caught:
+        rate_lines(con, load_pricing(params, customers), customers, "2024-05")
+    assert "cur2-2024-05.csv row 2 has none and costs 1000 USD: it would be billed 0.00" in str(
+        caught.value
+    )

@@ -103,10 +103,20 @@ def fixed_price_sql() -> str:
 
 def list_cost_sql() -> str:
     """The vendor's list cost of a list-price line (prorated and signed as the vendor did), else
-    unit x quantity; NULL on other lines."""
+    unit x quantity; NULL on other lines. A credit (charge category Credit: an AWS Refund or
+    Credit priced by ``credits: price``) giving money back (a negative cost) whose list cost is
+    positive is priced negative, as ``fixed_price_sql`` prices a refund of seats: it carries the
+    positive usage amount and public on-demand rate (or cost) of the usage it gives back, and
+    was billed as a charge. Not a Usage line with a negative cost (a Savings Plan negation, a
+    discount): what the customer of a list price owes for those is the usage's list price, not
+    the reseller's commitment or discount. The sign is taken from the operands' signs, so the
+    product's macro is planned once."""
+    listed = "COALESCE(ListCost, _xmul(ListUnitPrice, PricingQuantity))"
+    positive = "COALESCE(sign(ListCost), sign(ListUnitPrice) * sign(PricingQuantity)) > 0"
+    back = f"charge_category = 'Credit' AND billed_cost < 0 AND {positive}"
     return (
         "CASE WHEN pricing = 'list_price' "
-        "THEN COALESCE(ListCost, _xmul(ListUnitPrice, PricingQuantity)) END"
+        f"THEN (CASE WHEN {back} THEN -1 ELSE 1 END) * {listed} END"
     )
 
 
