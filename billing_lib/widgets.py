@@ -65,26 +65,35 @@ def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFram
     beside them the rated lines' unrounded sums, labelled so (``rated_revenue``,
     ``what_if_rated_revenue``). ``current`` and ``what_if`` are a repricer's lines (the current
     ones at markup None) or ``whatif.reprice_totals``. Exact Decimals; the what-if columns are
-    empty for customers not re-priced."""
+    empty for customers not re-priced, and a customer and currency that only the what-if bills
+    (a minimum fee's top-up the markup needs, where nothing of the chosen vendors is billed now)
+    is 0 now."""
     names: dict[str, str] = {}
     for part in (current, what_if):
         if "customer_name" in part.columns:
             names |= dict(zip(part["customer_id"], part["customer_name"], strict=True))
     pct = """CASE WHEN {r}.revenue <= 0 THEN NULL
                   ELSE round(100 * ({r}.revenue - {r}.cost) / {r}.revenue, 1) END"""
+    zero = f"CAST(0 AS {DEC})"
     with scratch_connection() as con:  # one scratch connection for the queries
         out = (
             con.sql(
-                f"""SELECT now.customer_id AS customer, now.currency, now.revenue,
+                f"""WITH n AS {_invoiced(con, current)}, w AS {_invoiced(con, what_if)},
+               -- nothing billed now of what the what-if bills (a top-up it needs): 0 now
+               now AS (SELECT customer_id, currency, COALESCE(n.cost, {zero}) AS cost,
+                              COALESCE(n.rated, {zero}) AS rated,
+                              COALESCE(n.revenue, {zero}) AS revenue
+                       FROM n FULL JOIN (SELECT customer_id, currency FROM w)
+                         USING (customer_id, currency))
+               SELECT customer_id AS customer, currency, now.revenue,
                       now.revenue - now.cost AS margin, {pct.format(r="now")} AS margin_pct,
                       now.rated AS rated_revenue,
                       w.revenue AS what_if_revenue, w.revenue - w.cost AS what_if_margin,
                       {pct.format(r="w")} AS what_if_margin_pct,
                       w.rated AS what_if_rated_revenue,
                       (w.revenue - w.cost) - (now.revenue - now.cost) AS margin_change
-               FROM {_invoiced(con, current)} now
-               LEFT JOIN {_invoiced(con, what_if)} w USING (customer_id, currency)
-               ORDER BY now.customer_id, now.currency"""
+               FROM now LEFT JOIN w USING (customer_id, currency)
+               ORDER BY customer_id, currency"""
             )
             .to_arrow_table()
             .to_pandas()
@@ -288,11 +297,11 @@ class MarginExplorer:
         customer = self.what_if_customer.value
         markup = self.markup_value()
         r = self.rated
-        lines = r[
-            r["period"].isin(self.periods.value)
-            & r["vendor"].isin(self.vendors.value)
-            & (r["customer_id"] == customer)
-        ]
+        # the customer's months of the chosen periods, whatever vendors are chosen: the
+        # repricer re-prices each whole (every vendor's lines, as a run would), and a month
+        # without a line of the chosen vendors now gets a top-up (vendor "reseller") at
+        # another markup; the vendors not chosen are left out of what is shown (``_chosen``)
+        lines = r[r["period"].isin(self.periods.value) & (r["customer_id"] == customer)]
         if customer is None or lines.empty:
             self.comparison = pd.DataFrame()
             self.what_if_text.value = "no lines of this customer in the selection"
@@ -312,8 +321,10 @@ class MarginExplorer:
         self.comparison = compare_margins(now, repriced)
         # the months a credit note cancelled and none replaced: nothing to re-price, said so
         notes = [html.escape(str(n)) for n in now.attrs.get("not_billed", [])]
-        if self.comparison.empty and notes:
-            self.what_if_text.value = "<br>".join(notes)
+        if self.comparison.empty:  # nothing of the chosen vendors, now or with the markup
+            self.what_if_text.value = (
+                "<br>".join(notes) or "no lines of this customer in the selection"
+            )
             self.what_if_area.outputs = ()
             return
         self.what_if_text.value = "<br>".join([describe_change(self.comparison, markup), *notes])

@@ -13,6 +13,7 @@ import pytest
 from billing_lib import analysis, charts
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_files import billed_nets
+from billing_lib.money import round_money
 from billing_lib.run import RATED_PARQUET
 from billing_lib.store import frame
 from billing_lib.widgets import MarginExplorer, compare_margins
@@ -143,6 +144,31 @@ def test_the_what_if_shows_a_top_up_the_run_did_not_need(sample_outputs):
         sum(repriced["amount"]),
     )
     assert row["what_if_rated_revenue"] != D(75)
+
+
+def test_the_what_if_of_the_vendor_reseller_shows_a_top_up_where_nothing_of_it_is_billed_now(
+    sample_outputs,
+):
+    """The what-if re-prices the customer's months of the chosen periods, whatever vendors are
+    chosen: C007 has no top-up now (no line of the vendor ``reseller``), and with ``reseller``
+    alone chosen, -90 % shows the top-up a run would bill (it said "no lines of this customer in
+    the selection"; over several months, a month without a line of the chosen vendors now was
+    left out, its new top-up with it, and the change read 0.00)."""
+    summary = analysis.load_summary(sample_outputs)
+    mine = summary[summary["customer_id"] == "C007"]
+    repriced = analysis.repricer(sample_outputs)(mine, "C007", D(-90))
+    [top_up] = repriced.loc[repriced["line_kind"] == "minimum", "amount"]
+    ex = MarginExplorer(summary, analysis.repricer(sample_outputs), D(10))
+    ex.what_if_customer.value = "C007"
+    ex.vendors.value = ("reseller",)
+    ex.markup.value = -90.0
+    [row] = ex.comparison.to_dict("records")
+    printed = round_money(top_up, "EUR")  # the invoice line the top-up is, as the invoice rounds
+    assert (row["revenue"], row["margin"], row["rated_revenue"]) == (0, 0, 0)
+    assert (row["what_if_revenue"], row["what_if_margin"]) == (printed, printed)
+    assert row["margin_change"] == printed > 0
+    assert f"margin EUR 0.00 (n/a) &rarr; EUR {printed}" in ex.what_if_text.value
+    assert f"change <b>+{printed}</b>" in ex.what_if_text.value
 
 
 def test_the_what_if_states_the_net_each_invoice_prints(sample_outputs):
