@@ -853,8 +853,8 @@ def test_a_charge_of_a_negative_quantity_at_a_positive_cost_is_refused(tmp_path)
     [p] = err.problems
     assert (p.row, p.file) == (usage + 2, str(bad))
     assert p.column == (
-        "PricingQuantity (from 'line_item_line_item_type', 'line_item_usage_amount') / "
-        "BilledCost (from 'line_item_unblended_cost')"
+        "PricingQuantity (from 'line_item_line_item_type', 'reservation_reservation_a_r_n', "
+        "'line_item_usage_amount') / BilledCost (from 'line_item_unblended_cost')"
     )
     assert p.value.startswith("quantity -") and "(Usage, Usage)" in p.value
 
