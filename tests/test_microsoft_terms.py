@@ -459,3 +459,36 @@ def test_a_removal_without_an_addition_7_days_before_is_priced_on_the_cycle_star
         tmp_path, _added_then_removed(added, removed, subscription), NEW_YEAR_PRICE, "2027-01"
     )
     assert [x["rule_id"] for x in lines] == ["seat-2027", "seat-2026"]
+
+
+def _trial(n: int, charge_type: str, unit_price: str, subtotal: str) -> dict[str, str]:
+    """A row of 25 Business Premium seats for the cycle 5 Oct - 4 Nov 2026."""
+    return reconciliation_row(
+        n,
+        **{**PREMIUM, "UnitPrice": unit_price},
+        ChargeType=charge_type,
+        Quantity="25",
+        BillableQuantity="25",
+        EffectiveUnitPrice=unit_price,
+        Subtotal=subtotal,
+        ChargeStartDate="10/5/2026",
+        ChargeEndDate="11/4/2026",
+    )
+
+
+def test_a_free_trial_and_its_conversion_bill_the_paid_seats_once(tmp_path):
+    """A free trial of 25 seats converted to paid on the day: Microsoft prints the trial (new, at
+    a unit price of 0), the trial given back on conversion (convertTrial, 0) and the paid seats
+    (convertTrial, 20.60). Only the paid seats are billed at the seat price, 25 x 22.00: the two
+    free rows counted their 25 seats too, and the customer paid 1650.00 for 550.00 of seats (a
+    trial not converted was billed in full, a trial cancelled credited in full)."""
+    rows = [
+        _trial(1, "new", "0", "0"),
+        _trial(2, "convertTrial", "0", "0"),
+        _trial(3, "convertTrial", "20.60", "515.00"),
+        _trial(4, "cancelImmediate", "0", "0"),
+    ]
+    lines = rated(tmp_path, rows)
+    assert [x["rule_id"] for x in lines] == ["seat"] * 4
+    assert [x["PricingQuantity"] for x in lines] == [0, 0, 25, 0]
+    assert [x["amount"] for x in lines] == [0, 0, D("550"), 0]
