@@ -278,3 +278,58 @@ def test_a_quoted_json_value_spanning_lines_in_a_mixed_file(tmp_path):
     assert first == {"project": "p1", "note": "two lines"}
     # one record is one spreadsheet row, however many lines its quoted values span
     assert [r[0] for r in _lines(con, "x_SourceRow")] == list(range(2, 11))
+
+
+# -- one commitment, two views -------------------------------------------------------------------
+
+
+def _rows_of(path: Path, rows: list[int], out: Path) -> Path:
+    """``out``: the header of ``path`` and its spreadsheet rows ``rows`` (2 is the first)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out.write_text("\n".join([lines[0], *(lines[r - 1] for r in rows)]) + "\n", encoding="utf-8")
+    return out
+
+
+def test_a_reservation_billed_as_bought_and_as_amortized_cost_is_refused(tmp_path):
+    """Van Leeuwen's reservation (order 2f6b8c1d...): the actual-cost export's purchase (EUR 63.48)
+    and the usage it covers at 0, the amortized-cost export's covered usage at its share
+    (2.0477420352) and the unused hours (0.2559677544). The two files share no row, so both were
+    read and the reservation billed twice: 63.48 + 2.30 of cost Microsoft never invoiced. Each
+    file alone is read."""
+    actual = _rows_of(MPA_ACTUAL, [4, 5], tmp_path / "actual.csv")
+    amortized = _rows_of(MPA_AMORTIZED, [3, 4, 5], tmp_path / "amortized.csv")
+    # the purchase row as an amortized export may list it, at 0: it bills nothing
+    purchase = _csv_rows(MPA_ACTUAL)[4]
+    purchase[_csv_rows(MPA_ACTUAL)[0].index("costInBillingCurrency")] = "0"
+    with_purchase = tmp_path / "amortized-with-purchase.csv"
+    with open(with_purchase, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([*_csv_rows(amortized), purchase])
+    for alone in (actual, amortized, with_purchase):
+        [report] = import_reports(open_store(), [alone])
+        assert report.rows in (2, 3, 4)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [actual, amortized])
+    assert "2f6b8c1d-4e3a-4b5c-9d7e-8f0a1b2c3d4e" in str(err.value)
+    assert "billed twice" in str(err.value)
+    assert [(p.file, p.row, p.column) for p in err.value.problems] == [
+        (str(actual), 3, "CommitmentDiscountId")
+    ]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_the_amortized_export_marks_the_lines_carrying_a_commitment_s_cost():
+    """The amortized export's covered usage and unused lines with a cost carry the order bought
+    (from benefitId), as the actual export's purchase does; the unused line of 0 and usage
+    without a commitment carry none."""
+    con = open_store()
+    import_reports(con, [MPA_AMORTIZED])
+    assert [r[0] for r in _lines(con, "CommitmentDiscountId")] == [
+        None,
+        "2f6b8c1d-4e3a-4b5c-9d7e-8f0a1b2c3d4e",
+        None,
+        "2f6b8c1d-4e3a-4b5c-9d7e-8f0a1b2c3d4e",
+        "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c5b",
+        "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c5b",
+        None,
+    ]

@@ -259,3 +259,15 @@ def test_a_run_matches_by_the_parameters_accounts(tmp_path):
     br.load_parameters()
     with pytest.raises(InputError, match="export's subscription to C010"):
         br.import_reports()
+
+
+def test_a_reservation_in_the_invoice_file_and_amortized_in_a_cost_export_is_refused(tmp_path):
+    """The invoice file bills Van Leeuwen's reservation as bought (EUR 63.48); the partner's
+    amortized-cost export bills it again spread over the usage it covers and its unused hours
+    (EUR 2.30). No purchase and no usage is in both, so both were read: the reservation billed
+    twice (importers/commitment_views.py)."""
+    amortized = REPO / "tests" / "data" / "azure-cost-details" / "mpa-amortized-cost-2026-10.csv"
+    recon = _recon_with(tmp_path / "recon.csv")
+    err = _refused(recon, amortized)
+    assert f"order {RESERVATION}" in str(err) and "amortized" in str(err)
+    assert [(p.file, p.row) for p in err.problems] == [(str(recon), 21)]

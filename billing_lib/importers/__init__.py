@@ -16,6 +16,7 @@ import duckdb
 from billing_lib.errors import InputError
 from billing_lib.importers.amounts import install_amount_macros
 from billing_lib.importers.checks import check_has_rows, check_in_period, check_signs
+from billing_lib.importers.commitment_views import check_commitments_in_one_view
 from billing_lib.importers.contract import use_vendor_prices
 from billing_lib.importers.duplicates import (
     ROW_HASH,
@@ -100,7 +101,8 @@ def import_reports(
     Every file is checked (format, types, model rules, control totals, duplicates), and then the
     month's usage of each vendor account against coming from two report formats
     (usage_sources) and each Microsoft purchase against coming from both the invoice file and an
-    Azure cost export (purchase_sources), inside one
+    Azure cost export (purchase_sources), and each Microsoft reservation or savings plan against
+    being billed both as bought and as amortized cost (commitment_views), inside one
     transaction that is committed only when all pass and rolled back at the first problem, so
     the store is left as it was. Each file's lines go into ``lines`` once, checked there, instead
     of being staged in a table of their own and copied (a copy of 10 million lines costs tens of
@@ -136,6 +138,7 @@ def import_reports(
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
         check_usage_from_one_format(con, accounts)
         check_purchases_from_one_source(con, accounts)
+        check_commitments_in_one_view(con)
         con.execute("COMMIT")
     except BaseException:
         rollback(con)
