@@ -185,7 +185,7 @@ def _customers_sync_command(args: argparse.Namespace) -> int:
     from billing_lib import customer_sync
 
     proposal, changes = customer_sync.sync(
-        args.period, args.reports, args.parameters, args.platform
+        args.period, args.reports, args.parameters, args.platform, args.output
     )
     diff_file = args.diff or Path(args.output) / f"customers-sync-{proposal.period}.diff"
     print("\n".join(proposal.summary()))

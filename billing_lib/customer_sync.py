@@ -48,8 +48,10 @@ from billing_lib.customers import (
 )
 from billing_lib.errors import RunError
 from billing_lib.importers import import_reports, report_files
+from billing_lib.numbering import Register
 from billing_lib.periods import month_days
 from billing_lib.platform_exports import PLATFORM_FOLDER, PlatformExports, read_platform_folder
+from billing_lib.run_files import REGISTER
 from billing_lib.run_parameters import check_period
 from billing_lib.store import open_store
 from billing_lib.vendor_prices import load_vendor_prices
@@ -158,8 +160,12 @@ def _csv_line(values: list[str]) -> str:
     return buf.getvalue()
 
 
-def _next_ids(customers: dict[str, Customer]) -> Iterator[str]:
-    """Fresh customer ids in the style of the existing ones (C010 -> C011, C0300 -> C0301)."""
+def _next_ids(
+    customers: dict[str, Customer], invoiced: frozenset[str] = frozenset()
+) -> Iterator[str]:
+    """Fresh customer ids in the style of the existing ones (C010 -> C011, C0300 -> C0301),
+    none of ``invoiced``: an id the invoice register holds numbers for, of a customer since
+    removed from customers.yaml, would give a new company that customer's invoices and history."""
     pattern = re.compile(r"^([A-Za-z_-]*)(\d+)$")
     numbered = [m for m in (pattern.match(i) for i in customers) if m is not None]
     if numbered:
@@ -168,10 +174,20 @@ def _next_ids(customers: dict[str, Customer]) -> Iterator[str]:
         n = max(int(m[2]) for m in numbered if m[1] == prefix)
     else:
         prefix, width, n = "C", 3, 0
+    taken = customers.keys() | invoiced
     while True:
         n += 1
-        if f"{prefix}{n:0{width}d}" not in customers:
+        if f"{prefix}{n:0{width}d}" not in taken:
             yield f"{prefix}{n:0{width}d}"
+
+
+def invoiced_customer_ids(output: Path | None) -> frozenset[str]:
+    """The customer ids the invoice register of the outputs folder ``output`` holds numbers for
+    (invoices, credit notes, void numbers held for them); none without a register."""
+    path = None if output is None else Path(output) / REGISTER
+    if path is None or not path.is_file():
+        return frozenset()
+    return frozenset(e.customer_id for e in Register(path).entries() if e.customer_id)
 
 
 def _mapped_in(mappings: list[AccountMapping], first: date, last: date) -> set[tuple[str, str]]:
@@ -205,14 +221,16 @@ def propose(
     mappings: list[AccountMapping],
     accounts: dict[tuple[str, str], Account],
     exports: PlatformExports | None,
+    invoiced: frozenset[str] = frozenset(),
 ) -> Proposal:
-    """The changes to customers.yaml and accounts.csv for ``period``; nothing is written."""
+    """The changes to customers.yaml and accounts.csv for ``period``; nothing is written. New
+    customers get ids neither in ``customers`` nor ``invoiced`` (``invoiced_customer_ids``)."""
     first, last = month_days(period)
     proposal = Proposal(period)
     proposal.fixes, mappings = _fixes(mappings, accounts, first, last)
     matcher = Matcher(customers, mappings, exports, (first, last))
     mapped = _mapped_in(mappings, first, last)
-    ids = _next_ids(customers)
+    ids = _next_ids(customers, invoiced)
     stubs: dict[str, Stub] = {}
     for key in sorted(accounts):
         a = accounts[key]
@@ -494,10 +512,15 @@ def read_exports(reports: Path, platform: Path | None) -> PlatformExports | None
 
 
 def sync(
-    period: str, reports: Path, parameters: Path, platform: Path | None = None
+    period: str,
+    reports: Path,
+    parameters: Path,
+    platform: Path | None = None,
+    output: Path | None = None,
 ) -> tuple[Proposal, Changes]:
     """Import the month's vendor reports (for the accounts they bill), read the platforms' exports
-    and propose; nothing is written."""
+    and propose; nothing is written. ``output``: the outputs folder, whose invoice register's
+    customer ids no new customer is given."""
     period = check_period(period, "billing customers sync", "--period")
     customers = load_customers(parameters)
     mappings = load_account_mappings(parameters, customers)
@@ -516,7 +539,14 @@ def sync(
         ).fetchall()
     finally:
         con.close()
-    proposal = propose(period, customers, mappings, accounts_of_month(seen, exports), exports)
+    proposal = propose(
+        period,
+        customers,
+        mappings,
+        accounts_of_month(seen, exports),
+        exports,
+        invoiced_customer_ids(output),
+    )
     return proposal, changes(parameters, proposal)
 
 
@@ -526,13 +556,14 @@ def unmapped_suggestions(
     customers: dict[str, Customer],
     mappings: list[AccountMapping],
     exports: PlatformExports | None,
+    invoiced: frozenset[str] = frozenset(),
 ) -> dict[tuple[str, str], tuple[str, str]]:
     """For the run's unmapped report: per (vendor, account) the exact accounts.csv line to add and
     the customer it would match (with the rule), or that it needs a new customer."""
     accounts = accounts_of_month(unmapped, exports)
     wanted = {(v, a) for v, a, _ in unmapped}
     accounts = {k: v for k, v in accounts.items() if k in wanted}
-    proposal = propose(period, customers, mappings, accounts, exports)
+    proposal = propose(period, customers, mappings, accounts, exports, invoiced)
     out = {}
     for r in proposal.rows:
         if r.rule == "new customer stub":
@@ -622,6 +653,7 @@ def add_suggestions(
     customers: dict[str, Customer],
     mappings: list[AccountMapping],
     reports: Path,
+    output: Path | None = None,
 ) -> None:
     """Add to the run's unmapped report (columns vendor, account_id, account_name) the exact
     accounts.csv line to add per account and the customer it would match, from the lines and any
@@ -635,6 +667,7 @@ def add_suggestions(
         customers,
         mappings,
         read_exports(reports, None),
+        invoiced_customer_ids(output),
     )
     unmapped["add_to_accounts_csv"] = [found[(v, a)][0] for v, a, _ in keys]
     unmapped["would_match"] = [found[(v, a)][1] for v, a, _ in keys]

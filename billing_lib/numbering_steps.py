@@ -78,7 +78,7 @@ class RegisterSteps:
                 number = self._next(db, series)
                 self._insert(db, series, number, "invoice", period, customer, None, issue_date, now)
             out[customer] = format_number(series, number)
-        self._release(db, series, freed, now)
+        self._release(db, series, period, freed, now)
         self._release_other_series(db, series, period, now)
         return out
 
@@ -96,7 +96,7 @@ class RegisterSteps:
         ).fetchall()
         for other in sorted({s for s, _ in held}):
             numbers = [n for s, n in held if s == other]
-            self._release(db, other, numbers, now, rerun_in_series(series))
+            self._release(db, other, period, numbers, now, rerun_in_series(series))
 
     def _record_plan(self, db: sqlite3.Connection, plan: NumberPlan, finalise: bool) -> None:
         got = self._reserve(
@@ -263,12 +263,18 @@ class RegisterSteps:
     def _release(
         db: sqlite3.Connection,
         series: str,
+        period: str,
         freed: list[int],
         now: str,
         why: str = NO_INVOICE_IN_RERUN,
     ) -> None:
-        """Numbers no invoice of the rerun needs: taken back from the end of the series, kept as
-        ``void`` (with the reason) in the middle, so no number disappears unexplained."""
+        """Numbers no invoice of the rerun of ``period`` needs: taken back from the end of the
+        series, kept as ``void`` (with the reason) in the middle, so no number disappears
+        unexplained. Only ``period``'s void numbers are taken back: another month's are listed
+        void in its run folder's manifest (a finalised one's for good), and were given again
+        (a series left by a ``invoice_series`` change, then a reissue in it: the number the
+        finalised month says was never issued was issued, and the register could no longer be
+        rebuilt)."""
         for number in freed:
             db.execute(
                 "UPDATE numbers SET status = 'void', updated = ?, note = ? WHERE series = ? AND "
@@ -278,8 +284,9 @@ class RegisterSteps:
         while True:
             last = db.execute(
                 "SELECT n.number FROM series s JOIN numbers n ON n.series = s.series "
-                "AND n.number = s.last_number WHERE s.series = ? AND n.status = 'void'",
-                [series],
+                "AND n.number = s.last_number WHERE s.series = ? AND n.status = 'void' "
+                "AND n.period = ?",
+                [series, period],
             ).fetchone()
             if last is None:
                 break

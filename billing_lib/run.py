@@ -226,6 +226,7 @@ class BillingRun:
             self.settings.customers,
             self.settings.account_mappings,
             self.params.reports,
+            self.params.output,
         )
         self.results.unmapped = unmapped
         return unmapped

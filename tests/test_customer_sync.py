@@ -10,6 +10,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from billing_lib import cli, customer_sync, run
@@ -664,3 +665,39 @@ def test_an_unmapped_line_of_a_vendor_products_yaml_lacks_stops_invoicing_naming
         caught.value
     )
     assert not out.exists() or not any(out.rglob("*.xlsx"))
+
+
+def test_a_new_customer_is_not_given_the_id_of_a_removed_customer_the_register_invoiced(
+    tmp_path, capsys
+):
+    """C011 (poc-sandbox-ams) was invoiced, then removed from customers.yaml and accounts.csv
+    when it left. The next new account's stub was C011 again: the new company got the removed
+    one's invoice numbers, credit notes and history in the register, the margin analysis and
+    the review (not listed as a new customer), and a reissue of the old company's invoice
+    would bill the new one. The id is skipped, by sync and by the run's unmapped report."""
+    from billing_lib.numbering import open_register
+
+    params = shutil.copytree(
+        REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+    )
+    out = tmp_path / "out"
+    open_register(out / "invoice_register.sqlite").reserve(
+        "NW2026", "2026-09", ["C001", "C011"], date(2026, 10, 1)
+    )
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--parameters", str(params), "--output", str(out),
+    ]  # fmt: skip
+    assert cli.main(args) == 0
+    said = capsys.readouterr().out
+    assert "  add   aws,285396417058,C012,,,poc-sandbox-ams" in said
+    assert "C011" not in said
+    unmapped = pd.DataFrame(
+        {"vendor": ["aws"], "account_id": ["285396417058"], "account_name": ["poc-sandbox-ams"]}
+    )
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    customer_sync.add_suggestions(
+        unmapped, "2026-10", customers, mappings, SAMPLE_REPORTS, output=out
+    )
+    assert unmapped["add_to_accounts_csv"].tolist() == ["aws,285396417058,C012,,,poc-sandbox-ams"]

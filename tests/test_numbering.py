@@ -284,14 +284,39 @@ def test_a_rerun_in_another_series_frees_the_numbers_of_the_earlier_series(tmp_p
         ("NX2026-000001", "C1", "final"),
         ("NX2026-000002", "C2", "final"),
     ]
-    # November rerun in the new series: its NW2026-000003 is the last of NW2026, given back,
-    # and the void numbers before it with it (no number of NW2026 was ever issued)
+    # November rerun in the new series: its NW2026-000003 is the last of NW2026, given back;
+    # October's void numbers before it stay void, as October's manifest lists them
     publish_plan(reg, reg.plan("NX2026", "2026-11", ["C1"], date(2026, 12, 1)), "run-4")
     assert numbers(reg) == [
+        ("NW2026-000001", "C1", "void"),
+        ("NW2026-000002", "C2", "void"),
         ("NX2026-000001", "C1", "final"),
         ("NX2026-000002", "C2", "final"),
         ("NX2026-000003", "C1", "reserved"),
     ]
+
+
+def test_a_void_number_of_another_month_is_not_given_back_to_be_issued_again(tmp_path):
+    """October rerun without C3 keeps its NW2026-000003 void (November's 000004 after it) and
+    finalises: its manifest lists 000003 as never issued. November rerun after seller.yaml's
+    invoice_series changed gave back its 000004 and, at the end of the series then, October's
+    000003 too: the next reissue of an October invoice was NW2026-000003, a number the finalised
+    month records as void, and `billing register rebuild` refused ("in both 2026-10/manifest.json
+    and corrections/NW2026-000003/invoices.json")."""
+    reg = open_register(tmp_path / "r.sqlite")
+    publish_plan(reg, reg.plan("NW2026", "2026-10", ["C1", "C2", "C3"], ISSUED), "run-1")
+    publish_plan(reg, reg.plan("NW2026", "2026-11", ["C1"], date(2026, 12, 1)), "run-2")
+    october = reg.plan("NW2026", "2026-10", ["C1", "C2"], ISSUED)
+    assert october.void == ("NW2026-000003",)  # what October's manifest lists
+    publish_plan(reg, october, "run-3", finalise=True)
+    publish_plan(reg, reg.plan("NX2026", "2026-11", ["C1"], date(2026, 12, 1)), "run-4")
+    assert [(e.invoice_number, e.status) for e in reg.entries() if e.series == "NW2026"] == [
+        ("NW2026-000001", "final"),
+        ("NW2026-000002", "final"),
+        ("NW2026-000003", "void"),
+    ]
+    issue(reg, "NW2026-000001", date(2026, 12, 2), "wrong plan")
+    assert reg.reissue_number("NW2026", "NW2026-000001")[0] == "NW2026-000004"
 
 
 @pytest.mark.parametrize(
