@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from datetime import date
@@ -568,7 +569,9 @@ def main(argv: list[str] | None = None) -> int:
         # naming the file, instead of the signal killing the command without a word
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe fails here, in ``_reader_gone``, not at the exit
+        return code
     except BillingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         signum = getattr(exc, "signum", None)
@@ -576,6 +579,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was published", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The exit of a command whose output's reader went away (``billing register list | head``):
+    128 + SIGPIPE, as a shell reports it, without the traceback Python printed, and with the
+    standard output pointed at /dev/null, so flushing it at exit does not fail again. The
+    command stopped where it was writing; a run publishes nothing unfinished."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import codecs
 import csv
 import io
 import json
+import os
+import subprocess
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from billing_lib.cli import main
+from tests.console_scripts import BILLING
 from tests.notebook_project import REPO
 
 REPORTS = REPO / "samples" / "2026-10" / "reports"
@@ -302,3 +305,25 @@ def test_billing_run_refuses_a_report_saved_under_another_ending_by_its_header(
     err = capsys.readouterr().err
     assert f"{month}!azure/{name}: looks like a vendor report but is not read" in err
     assert "README.txt" not in err
+
+
+def test_output_piped_into_a_reader_that_stopped_ends_without_a_traceback():
+    """``billing import ... | head -1``: once the reader has closed the pipe, the command ended
+    in a BrokenPipeError traceback (or "Exception ignored ... BrokenPipeError" at its exit); it
+    now ends quietly with 141 (128 + SIGPIPE), as a shell reports a command a closed pipe
+    stopped. The pipe's reading end is closed before the command writes, so it always fails."""
+    reports = sorted(str(p) for p in (REPO / "samples" / "2026-10" / "reports").iterdir())
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        command = subprocess.run(
+            [BILLING, "import", *reports],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert "Traceback" not in command.stderr and "BrokenPipe" not in command.stderr
+    assert command.returncode == 141, command.stderr
