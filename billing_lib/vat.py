@@ -4,9 +4,10 @@ Cloud and software services to a business are taxed where the customer is establ
 Directive 2006/112/EC), so the rule follows from the customer's country against the seller's:
 the same country is ``domestic`` (Dutch VAT), another EU member state is ``eu_reverse_charge``
 (0 %, the customer accounts for the VAT, both VAT numbers on the invoice, Art. 196 and 226(4)),
-anywhere else is ``export`` (0 %, outside the scope of EU VAT). A customer's ``vat_rule`` in
-customers.yaml overrides the derived rule. Sales to EU consumers (OSS) are not supported and are
-reported as an error rather than invoiced without VAT.
+anywhere else, including a part of a member state outside the EU's VAT territory (the Canary
+Islands, by the postcode: Art. 6), is ``export`` (0 %, outside the scope of EU VAT). A customer's
+``vat_rule`` in customers.yaml overrides the derived rule. Sales to EU consumers (OSS) are not
+supported and are reported as an error rather than invoiced without VAT.
 """
 
 from __future__ import annotations
@@ -49,9 +50,45 @@ _VAT_PREFIX = {"GR": "EL"}
 _VAT_TERRITORY = {"MC": "FR"}
 
 
+#: Parts of member states outside the EU's VAT territory (Art. 6 Directive 2006/112/EC), by the
+#: postcode prefixes of their addresses: an address there has its member state's country code
+#: (ISO 3166 has none for the Canary Islands; EN 16931 takes ES), so the country alone made a
+#: business in Las Palmas a reverse charge (Art. 196) and refused ``export`` for it.
+_OUTSIDE_VAT_TERRITORY: dict[str, tuple[tuple[str, str], ...]] = {
+    "DE": (("27498", "Heligoland"), ("78266", "Büsingen am Hochrhein")),
+    "ES": (
+        ("35", "the Canary Islands"),
+        ("38", "the Canary Islands"),
+        ("51", "Ceuta"),
+        ("52", "Melilla"),
+    ),
+    "FI": (("22", "the Åland Islands"),),
+    # the outermost regions and overseas collectivities (Art. 6(1)(c); 980xx is Monaco's)
+    "FR": tuple(
+        (code, "a French overseas territory")
+        for code in (*map(str, range(971, 979)), "984", "986", "987", "988")
+    ),
+    "GR": (("63086", "Mount Athos"),),
+}
+
+
 def vat_territory(country: str) -> str:
     """The member state whose VAT territory ``country`` is in (``MC`` -> ``FR``), else itself."""
     return _VAT_TERRITORY.get(country, country)
+
+
+def outside_vat_territory(country: str, postal_code: str | None) -> str | None:
+    """The part of ``country`` outside the EU's VAT territory that ``postal_code`` is in
+    (``ES``, ``35002`` -> the Canary Islands; Art. 6 Directive 2006/112/EC), else None."""
+    code = re.sub(r"\s", "", postal_code or "")
+    return next(
+        (
+            name
+            for prefix, name in _OUTSIDE_VAT_TERRITORY.get(country, ())
+            if code.startswith(prefix)
+        ),
+        None,
+    )
 
 
 def _exact_rate(value: object) -> object:
@@ -233,7 +270,7 @@ class VatRules(BaseModel):
         force on ``day`` (its rate changes, ``VatRule.on``; None: its own rate). A rule the
         file does not define, or a customer lacking what the rule needs, is a ParameterError."""
         entry = f"customers[id={customer.id}]"
-        _, implied = self.place_of(customer.country, seller_country)
+        _, implied = self.place_of(customer.country, seller_country, customer.postal_code)
         name = customer.vat_rule or implied
         if not customer.vat_rule and implied == "eu_reverse_charge" and not customer.vat_number:
             raise ParameterError(
@@ -272,10 +309,20 @@ class VatRules(BaseModel):
             raise ParameterError(source, f"{entry}.vat_rule", problem)
         return rule if day is None else rule.on(day)
 
-    def place_of(self, country: str, seller_country: str) -> tuple[str, str]:
+    def place_of(
+        self, country: str, seller_country: str, postal_code: str | None = None
+    ) -> tuple[str, str]:
         """Where a customer in ``country`` is seen from the seller (its own country, another EU
         member state, outside the EU) and the VAT rule that place gives; a country in a member
-        state's VAT territory (``vat_territory``: Monaco, France's) counts as that state."""
+        state's VAT territory (``vat_territory``: Monaco, France's) counts as that state, an
+        address in a part of one outside it (``outside_vat_territory``: the Canary Islands) as
+        outside the EU."""
+        excluded = outside_vat_territory(country, postal_code)
+        if excluded:
+            return (
+                f"outside the EU's VAT territory ({excluded}, Art. 6 Directive 2006/112/EC)",
+                "export",
+            )
         territory = vat_territory(country)
         if territory == seller_country:
             return "the seller's own country", "domestic"
@@ -295,9 +342,11 @@ class VatRules(BaseModel):
         that is not owed, or leave out VAT that is (other categories are not checked)."""
         country, eu = customer.country, self.eu_countries
         territory = vat_territory(country)
+        if outside_vat_territory(country, customer.postal_code):
+            territory = ""  # in no member state's VAT territory
         prefix = _VAT_PREFIX.get(seller_country, seller_country)
         number = compact_vat_number(customer.vat_number or "")
-        where, implied = self.place_of(country, seller_country)
+        where, implied = self.place_of(country, seller_country, customer.postal_code)
         category = rule.ubl_category
         if category == "S" and territory != seller_country and not number.startswith(prefix):
             return (

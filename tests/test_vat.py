@@ -196,3 +196,28 @@ def test_a_business_in_monaco_is_under_the_reverse_charge_with_its_french_vat_nu
         rule_of("C006", vat_rule=None, country="MC", vat_number="DE298765435")
     customer = CUSTOMERS["C006"].model_copy(update={"vat_rule": None, **monaco})
     assert RULES.rule_for(customer, "FR").name == "domestic"  # a French seller's own territory
+
+
+def test_a_business_in_the_canary_islands_is_outside_the_scope_not_under_the_reverse_charge():
+    """The Canary Islands, Ceuta, Melilla, the French overseas departments, Heligoland, Büsingen,
+    the Åland Islands and Mount Athos belong to a member state but not to the EU's VAT territory
+    (Art. 6 Directive 2006/112/EC): a business there is outside the scope of EU VAT, as one in
+    Switzerland. Their addresses carry the member state's code (ES for Las Palmas: ISO 3166 has
+    none for the islands), so a Canary business with its Spanish tax number was invoiced under
+    the reverse charge (Art. 196, VAT "to be accounted for by the recipient" in Spain, where none
+    is due), and giving it ``export`` was refused ("the customer is in ES ... its rule is
+    eu_reverse_charge")."""
+    canary = {"country": "ES", "vat_number": "ESB35123454", "postal_code": "35002"}
+    assert rule_of("C006", vat_rule=None, **canary) == "export"
+    assert rule_of("C006", vat_rule="export", **canary) == "export"
+    with pytest.raises(ParameterError, match=r"the Canary Islands, Art\. 6 .*its rule is export"):
+        rule_of("C006", vat_rule="eu_reverse_charge", **canary)
+    assert rule_of("C006", vat_rule=None, country="ES", postal_code="38001") == "export"
+    assert rule_of("C006", vat_rule=None, country="FR", postal_code="97400") == "export"
+    assert rule_of("C006", vat_rule=None, country="DE", postal_code="27498") == "export"
+    # the mainland, and Monaco's French postcodes, are in the VAT territory
+    assert rule_of("C006", vat_rule=None, **{**canary, "postal_code": "28001"}) == (
+        "eu_reverse_charge"
+    )
+    monaco = {"country": "MC", "vat_number": "FR40303265045", "postal_code": "98000"}
+    assert rule_of("C006", vat_rule=None, **monaco) == "eu_reverse_charge"
