@@ -789,3 +789,34 @@ def test_a_billing_api_sku_without_a_contract_price_is_named_in_its_own_column(p
         import_reports(open_store(), [report], vendor_prices=prices)
     assert "has none for: VCF-X in 2026-10" in str(err.value)
     assert [(p.row, p.column, p.value) for p in err.value.problems] == [(2, "Sku Name", "VCF-X")]
+
+
+def test_a_customer_s_usage_meter_month_and_billing_api_month_are_refused_as_one_usage(prices):
+    """The Usage Meter report keys a customer by its label, the Cloud Partner Navigator billing
+    API by its Org Id: no account of the two ever matched, so Van Leeuwen's October given as both
+    was billed twice (841.536 EUR of Usage Meter points and 2.0691 EUR of core- and TiB-hours on
+    one invoice). accounts.csv maps both to C002: refused naming both files; mapped to two
+    customers, both import."""
+    from billing_lib.customers import AccountMapping
+
+    label = AccountMapping(vendor="vmware", account_id="vanleeuwen-logistiek", customer_id="C002")
+    org = "3f9b2c1e-7a4d-4e8f-9b0a-1c2d3e4f5a6b"
+    billing_api = DATA / "billing-api-raw-usage-2026-10.csv"
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(
+            con,
+            [CUSTOMER_MONTHLY, billing_api],
+            vendor_prices=prices,
+            accounts=[label, AccountMapping(vendor="vmware", account_id=org, customer_id="C002")],
+        )
+    message = str(err.value)
+    assert message.startswith(f"{billing_api}: the Usage of vmware customer C002 in 2026-10 ")
+    assert str(CUSTOMER_MONTHLY) in message and "billed twice" in message
+    assert [(p.file, p.row, p.value) for p in err.value.problems] == [(str(billing_api), 2, org)]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    other = AccountMapping(vendor="vmware", account_id=org, customer_id="C009")
+    reports = import_reports(
+        con, [CUSTOMER_MONTHLY, billing_api], vendor_prices=prices, accounts=[label, other]
+    )
+    assert [r.rows for r in reports] == [14, 4]
