@@ -820,3 +820,41 @@ def test_a_customer_s_usage_meter_month_and_billing_api_month_are_refused_as_one
         con, [CUSTOMER_MONTHLY, billing_api], vendor_prices=prices, accounts=[label, other]
     )
     assert [r.rows for r in reports] == [14, 4]
+
+
+def test_a_contract_price_changing_mid_month_prices_each_hour_of_the_billing_api_by_its_day(
+    tmp_path,
+):
+    """VCF-CLD-FDN-5 at 0.0118 EUR a core-hour until 15 October and 0.0200 from 16 October: the
+    billing API's hour of 20 October cost 64 x 0.0200 = 1.28 EUR, not 0.7552 at the price of 1
+    October (the reseller pays the new price and billed the old one); the hour of 1 October keeps
+    0.0118. A monthly report still takes the price of its month's first day."""
+    contract = (DATA / "vendor_prices.yaml").read_text(encoding="utf-8")
+    old = '{product: VCF-CLD-FDN-5, per: unit, unit: core-hour, price: "0.0118", currency: EUR, '
+    assert old + "valid_from: 2026-01-01}" in contract
+    (tmp_path / "vendor_prices.yaml").write_text(
+        contract.replace(
+            old + "valid_from: 2026-01-01}",
+            old + "valid_from: 2026-01-01, valid_to: 2026-10-15}\n"
+            '    - {product: VCF-CLD-FDN-5, per: unit, unit: core-hour, price: "0.0200", '
+            "currency: EUR, valid_from: 2026-10-16}",
+        ),
+        encoding="utf-8",
+    )
+    source = DATA / "billing-api-raw-usage-2026-10.csv"
+    report = tmp_path / source.name
+    report.write_text(
+        source.read_text(encoding="utf-8").replace("2026-10-01 01:00:00", "2026-10-20 01:00:00")
+    )
+    con = open_store()
+    import_reports(con, [report], vendor_prices=load_vendor_prices(tmp_path))
+    got = con.execute(
+        "SELECT strftime(ChargePeriodStart, '%Y-%m-%d %H'), SkuId, ListUnitPrice, BilledCost "
+        "FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [
+        ("2026-10-01 00", "VCF-CLD-FDN-5", D("0.0118"), D("0.7552")),
+        ("2026-10-20 01", "VCF-CLD-FDN-5", D("0.02"), D("1.28")),
+        ("2026-10-01 00", "VSAN-ADD-ON-TIB", D("0.0302"), D("0.5587")),
+        ("2026-10-01 00", "VCF-CLD-FDN-5", D("0.0118"), D("2.2656")),
+    ]
