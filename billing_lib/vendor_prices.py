@@ -4,9 +4,10 @@ that carry usage but no money.
 VMware's Usage Meter and Broadcom's portals report units and points; what the provider pays is in
 its rental contract with its aggregator: a price per point or per unit, per product, for a span of
 months, and the points each unit of a product counts for. Both are effective-dated like the price
-plans: the entry valid on the first day of the month a line is for is used, and two entries for one
-product may not overlap. The importer looks the prices up in DuckDB (``register_vendor_prices``);
-a line with no price is an error naming the product and the month before anything is written.
+plans: the entry valid on the line's day is used (a billing API hour's own day; the first day of
+the month of a monthly report), and two entries for one product may not overlap. The importer
+looks the prices up in DuckDB (``register_vendor_prices``); a line with no price is an error
+naming the product and the month before anything is written.
 """
 
 from __future__ import annotations

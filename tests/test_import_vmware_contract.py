@@ -789,3 +789,72 @@ def test_a_billing_api_sku_without_a_contract_price_is_named_in_its_own_column(p
         import_reports(open_store(), [report], vendor_prices=prices)
     assert "has none for: VCF-X in 2026-10" in str(err.value)
     assert [(p.row, p.column, p.value) for p in err.value.problems] == [(2, "Sku Name", "VCF-X")]
+
+
+def test_a_customer_s_usage_meter_month_and_billing_api_month_are_refused_as_one_usage(prices):
+    """The Usage Meter report keys a customer by its label, the Cloud Partner Navigator billing
+    API by its Org Id: no account of the two ever matched, so Van Leeuwen's October given as both
+    was billed twice (841.536 EUR of Usage Meter points and 2.0691 EUR of core- and TiB-hours on
+    one invoice). accounts.csv maps both to C002: refused naming both files; mapped to two
+    customers, both import."""
+    from billing_lib.customers import AccountMapping
+
+    label = AccountMapping(vendor="vmware", account_id="vanleeuwen-logistiek", customer_id="C002")
+    org = "3f9b2c1e-7a4d-4e8f-9b0a-1c2d3e4f5a6b"
+    billing_api = DATA / "billing-api-raw-usage-2026-10.csv"
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(
+            con,
+            [CUSTOMER_MONTHLY, billing_api],
+            vendor_prices=prices,
+            accounts=[label, AccountMapping(vendor="vmware", account_id=org, customer_id="C002")],
+        )
+    message = str(err.value)
+    assert message.startswith(f"{billing_api}: the Usage of vmware customer C002 in 2026-10 ")
+    assert str(CUSTOMER_MONTHLY) in message and "billed twice" in message
+    assert [(p.file, p.row, p.value) for p in err.value.problems] == [(str(billing_api), 2, org)]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    other = AccountMapping(vendor="vmware", account_id=org, customer_id="C009")
+    reports = import_reports(
+        con, [CUSTOMER_MONTHLY, billing_api], vendor_prices=prices, accounts=[label, other]
+    )
+    assert [r.rows for r in reports] == [14, 4]
+
+
+def test_a_contract_price_changing_mid_month_prices_each_hour_of_the_billing_api_by_its_day(
+    tmp_path,
+):
+    """VCF-CLD-FDN-5 at 0.0118 EUR a core-hour until 15 October and 0.0200 from 16 October: the
+    billing API's hour of 20 October cost 64 x 0.0200 = 1.28 EUR, not 0.7552 at the price of 1
+    October (the reseller pays the new price and billed the old one); the hour of 1 October keeps
+    0.0118. A monthly report still takes the price of its month's first day."""
+    contract = (DATA / "vendor_prices.yaml").read_text(encoding="utf-8")
+    old = '{product: VCF-CLD-FDN-5, per: unit, unit: core-hour, price: "0.0118", currency: EUR, '
+    assert old + "valid_from: 2026-01-01}" in contract
+    (tmp_path / "vendor_prices.yaml").write_text(
+        contract.replace(
+            old + "valid_from: 2026-01-01}",
+            old + "valid_from: 2026-01-01, valid_to: 2026-10-15}\n"
+            '    - {product: VCF-CLD-FDN-5, per: unit, unit: core-hour, price: "0.0200", '
+            "currency: EUR, valid_from: 2026-10-16}",
+        ),
+        encoding="utf-8",
+    )
+    source = DATA / "billing-api-raw-usage-2026-10.csv"
+    report = tmp_path / source.name
+    report.write_text(
+        source.read_text(encoding="utf-8").replace("2026-10-01 01:00:00", "2026-10-20 01:00:00")
+    )
+    con = open_store()
+    import_reports(con, [report], vendor_prices=load_vendor_prices(tmp_path))
+    got = con.execute(
+        "SELECT strftime(ChargePeriodStart, '%Y-%m-%d %H'), SkuId, ListUnitPrice, BilledCost "
+        "FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [
+        ("2026-10-01 00", "VCF-CLD-FDN-5", D("0.0118"), D("0.7552")),
+        ("2026-10-20 01", "VCF-CLD-FDN-5", D("0.02"), D("1.28")),
+        ("2026-10-01 00", "VSAN-ADD-ON-TIB", D("0.0302"), D("0.5587")),
+        ("2026-10-01 00", "VCF-CLD-FDN-5", D("0.0118"), D("2.2656")),
+    ]

@@ -2,7 +2,9 @@
 
 A format that declares ``contract_price`` gets four more columns in the engine's ``__typed`` view,
 looked up in the reseller's ``parameters/vendor_prices.yaml`` (``billing_lib.vendor_prices``) by
-product and month: ``__contract_points`` (points of the line: the file's own, else units x points
+product and day (the day of the format's ``month`` where a row gives one: a billing API hour's own
+day, so a price changed mid-month prices each hour by its day; else the first of the month):
+``__contract_points`` (points of the line: the file's own, else units x points
 per unit), ``__contract_price``, ``__contract_currency`` and ``__contract_cost`` (points x price per
 point, or units x price per unit; exact, unrounded), and ``__contract_unit`` (the unit the entry
 converting the report's units names: the price's per unit, else the points'). The format's SQL
@@ -146,7 +148,7 @@ def attach_contract_prices(
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW __typed AS
         SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut, __contract_ppu,
-                          __contract_key, __pu, __pe, __uu, __ue),
+                          __contract_key, __contract_day, __pu, __pe, __uu, __ue),
                CASE __contract_per
                  WHEN 'point' THEN {AMOUNT_MUL}(__contract_points, __contract_price)
                  WHEN 'unit' THEN {AMOUNT_MUL}({cp.units}, __contract_price) END
@@ -158,12 +160,13 @@ def attach_contract_prices(
           FROM (SELECT *, {key} AS __contract_key
                 FROM (SELECT *, CAST({cp.product} AS VARCHAR) AS __contract_product,
                              {month} AS __contract_month, COALESCE(({cp.needed}), false) AS
-                             __contract_needed
+                             __contract_needed, COALESCE(CAST(({cp.month}) AS DATE), {month})
+                             AS __contract_day
                       FROM (SELECT {typed_select} FROM {typed_from}))) t
           LEFT JOIN {prices} p ON __pv = {ql(cp.vendor)} AND __pp = __contract_key
-            AND __contract_month BETWEEN __pf AND __pt
+            AND __contract_day BETWEEN __pf AND __pt
           LEFT JOIN {ppu} u ON __uv = {ql(cp.vendor)} AND __up = __contract_key
-            AND __contract_month BETWEEN __uf AND __ut)
+            AND __contract_day BETWEEN __uf AND __ut)
     """)
     _check_month_of_file(con, src, own_month, period)
     no_month = con.execute(

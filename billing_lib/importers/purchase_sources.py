@@ -65,10 +65,12 @@ ONE_SOURCE = (
 )
 
 
-def microsoft_accounts(accounts: Sequence[AccountMapping] | None) -> pa.Table:
-    """The Microsoft rows of ``accounts`` (accounts.csv) as a table for the query: tenant or
-    subscription, customer and the inclusive days of the mapping."""
-    rows = [m for m in accounts or () if m.vendor == "microsoft"]
+def microsoft_accounts(
+    accounts: Sequence[AccountMapping] | None, vendor: str = "microsoft"
+) -> pa.Table:
+    """The Microsoft (or ``vendor``'s) rows of ``accounts`` (accounts.csv) as a table for the
+    query: tenant or subscription (account), customer and the inclusive days of the mapping."""
+    rows = [m for m in accounts or () if m.vendor == vendor]
     return pa.table(
         {
             "account_id": pa.array([m.account_id for m in rows], pa.string()),

@@ -5,7 +5,9 @@ A vendor details the same usage in several layouts that share no line id: Micros
 reconciliation file lists the Azure plan's billed usage per meter, the daily rated usage file the
 same charges per day and resource, and an Azure cost export (partner) the same again; AWS writes
 a CUR 2.0, a legacy CUR and a FOCUS export of one payer; VMware's Usage Meter exports one month
-with its price (``vmware_usage_meter``) or without (``vmware_usage_meter_report``). Rows of two
+with its price (``vmware_usage_meter``) or without (``vmware_usage_meter_report``), and Cloud
+Partner Navigator the same usage again, keyed by the Org Id where Usage Meter names the customer
+label (compared by the customer ``accounts.csv`` maps both to). Rows of two
 layouts cannot be matched one to one, so the import refuses the month's Usage lines of one vendor
 account, or of one Azure subscription, coming from more than one format, naming both files
 (Microsoft keys the same usage by the customer's tenant in one layout and by the subscription in
@@ -139,6 +141,8 @@ def check_usage_from_one_format(
     if not found:
         if INVOICE_FILE in shared.get("microsoft", ()):
             _check_customer_usage(con, accounts)
+        if "vmware" in shared:
+            _check_vmware_customer_usage(con, accounts, shared["vmware"])
         return
     # an account's clash says it all; a subscription's only where no account clashes
     by_subscription = found[0][0]
@@ -251,5 +255,75 @@ def _check_customer_usage(
         "export names the subscription and no tenant, so they detail the same usage in layouts "
         "that share no line id and it would be billed twice. Give one source of it: "
         f"{ONE_SOURCE['microsoft']}",
+        problems,
+    )
+
+
+def _check_vmware_customer_usage(
+    con: duckdb.DuckDBPyConnection,
+    accounts: Sequence[AccountMapping] | None,
+    formats: Sequence[str],
+) -> None:
+    """Refuse a VMware customer's Usage of one month coming from more than one report format
+    under different accounts: Usage Meter's reports key a customer by its label, Cloud Partner
+    Navigator's billing API by its Org Id, so no account of the two ever matched and a month
+    given as both was billed twice. The customer is the one ``accounts`` map each line's
+    SubAccountId to on its charge day; without accounts.csv nothing tells it."""
+    if not any(m.vendor == "vmware" for m in accounts or ()):
+        return
+    con.register("__usage_accounts", microsoft_accounts(accounts, "vmware"))
+    try:
+        found = con.execute(
+            f"""WITH u AS (
+                  SELECT l.rowid AS id, x_Format AS format, x_SourceFile AS file,
+                         x_SourceRow AS row, SubAccountId AS account,
+                         strftime(ChargePeriodStart, '%Y-%m') AS month, m.customer_id AS customer,
+                         list_value(min(l.rowid) OVER (PARTITION BY x_SourceFile), x_SourceRow)
+                           AS place
+                  FROM lines l JOIN __usage_accounts m
+                    ON m.account_id = l.SubAccountId
+                   AND CAST(l.ChargePeriodStart AS DATE)
+                       BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
+                           AND COALESCE(m.valid_to, DATE '9999-12-31')
+                  WHERE x_Vendor = 'vmware' AND ChargeCategory = 'Usage'
+                    AND x_Format IN ({", ".join(ql(f) for f in formats)})),
+                f AS (
+                  SELECT customer, month, format, min(id) AS first, count(*) AS n,
+                         arg_min(file, place) AS file, arg_min(row, place) AS row,
+                         arg_min(account, place) AS account
+                  FROM u GROUP BY customer, month, format)
+                SELECT customer, month, list((format, file, row, n, account) ORDER BY first)
+                FROM f GROUP BY customer, month HAVING count(*) > 1
+                ORDER BY min(first), customer, month"""
+        ).fetchall()
+    finally:
+        con.unregister("__usage_accounts")
+    if not found:
+        return
+    problems = [
+        Problem(
+            file,
+            row,
+            "SubAccountId",
+            account,
+            f"the Usage of vmware customer {customer} in {month} from one report format (it is "
+            f"in {sources[0][1]} too, as {spec_named(sources[0][0]).title}, account "
+            f"{sources[0][4]})",
+        )
+        for customer, month, sources in found
+        for _, file, row, _, account in sources[1:]
+    ]
+    customer, month, sources = found[0]
+    given = " and ".join(
+        f"{file} ({spec_named(fmt).title}, {n} Usage lines of account {account})"
+        for fmt, file, _, n, account in sources
+    )
+    more = f" ({len(found)} customers and months in all)" if len(found) > 1 else ""
+    raise InputError(
+        f"{sources[-1][1]}: the Usage of vmware customer {customer} in {month} comes from more "
+        f"than one report format: {given}{more}. accounts.csv maps both accounts to {customer}: "
+        "Usage Meter names the customer by its label, Cloud Partner Navigator by its Org Id, so "
+        "they detail the same usage in layouts that share no line id and it would be billed "
+        f"twice. Give one source of it: {ONE_SOURCE['vmware']}",
         problems,
     )
