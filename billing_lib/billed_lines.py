@@ -10,9 +10,13 @@ by. Two runs holding a line of the same day is always one of them billing outsid
 the lines of this run are compared with those of every other published run on the days both
 hold: a line is the same when its vendor, charge day, line id, subscription, SKU, service, charge
 category, quantity, billed cost and vendor currency are (what the rated lines keep of a vendor
-line; the import compares whole lines within a run the same way, importers/line_content). Each
-other month counts as it is billed now: an invoice a credit note cancelled no longer holds its
-lines, the invoice that replaced it does (``run_files.billed_now``)."""
+line; the import compares whole lines within a run the same way, importers/line_content). A
+line with a vendor line id (AWS's identity_line_item_id and interval) is the same by its vendor,
+charge day and line id alone, whatever its amounts, as the import holds a repeated line id with
+another cost within a run: AWS restating a line of October that November's report holds again at
+another cost was billed a second time in full. Each other month counts as it is billed now: an
+invoice a credit note cancelled no longer holds its lines, the invoice that replaced it does
+(``run_files.billed_now``)."""
 
 from __future__ import annotations
 
@@ -39,12 +43,25 @@ LINE_KEY = (
     "billed_cost",
     "vendor_currency",
 )
+#: What tells a line with a vendor line id apart: the other columns of ``LINE_KEY`` (its
+#: amounts) may be restated by the vendor, and it is the same line.
+LINE_ID_KEY = ("vendor", "charge_date", "vendor_line_id")
 #: Lines shown in the message (the count says how many there are).
 MAX_SHOWN = 20
 
 
 def _key(alias: str) -> str:
-    return ", ".join(f"{alias}.{c}" for c in LINE_KEY)
+    """``LINE_KEY`` of the lines of ``alias``: only ``LINE_ID_KEY`` for a line with a vendor line
+    id (the rest NULL), plus its content as it is (``content``), to say when it was restated."""
+    return (
+        ", ".join(
+            f"{alias}.{c}"
+            if c in LINE_ID_KEY
+            else f"CASE WHEN {alias}.vendor_line_id IS NULL THEN {alias}.{c} END AS {c}"
+            for c in LINE_KEY
+        )
+        + f", row({', '.join(f'{alias}.{c}' for c in LINE_KEY)}) AS content"
+    )
 
 
 def check_lines_not_billed_elsewhere(
@@ -96,13 +113,14 @@ def check_lines_not_billed_elsewhere(
         # joined; only this run's lines of the days another run holds are numbered
         rows = con.execute(
             f"""WITH here AS (
-                    SELECT {keys}, source_file, source_row,
-                           row_number() OVER (PARTITION BY {keys}
-                                              ORDER BY source_file, source_row) AS n
-                    FROM {table} WHERE line_kind = 'vendor'
-                      AND charge_date IN (SELECT DISTINCT charge_date FROM _billed_elsewhere))
+                    SELECT *, row_number() OVER (PARTITION BY {keys}
+                                                 ORDER BY source_file, source_row) AS n
+                    FROM (SELECT {_key("h")}, h.source_file, h.source_row
+                          FROM {table} h WHERE h.line_kind = 'vendor' AND h.charge_date IN
+                               (SELECT DISTINCT charge_date FROM _billed_elsewhere)))
                 SELECT h.source_file, h.source_row, h.charge_date, t.month, t.source_file,
-                       t.source_row, count(*) OVER () AS shared
+                       t.source_row, count(*) OVER () AS shared,
+                       h.content IS DISTINCT FROM t.content AS restated
                 FROM here h JOIN _billed_elsewhere t
                   ON {" AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in LINE_KEY)}
                  AND h.n = t.n
@@ -120,10 +138,11 @@ def check_lines_not_billed_elsewhere(
             row,
             "ChargePeriodStart",
             f"a line charged {day.isoformat()} that the run of {month} ({output / month}) "
-            f"billed already from {Path(other_file or '').name}, row {other_row}",
+            f"billed already from {Path(other_file or '').name}, row {other_row}"
+            + (", with other values (the same line id: restated?)" if restated else ""),
             f"a line billed in one month only ({shared} line(s) shared)",
         )
-        for file, row, day, month, other_file, other_row, _ in rows
+        for file, row, day, month, other_file, other_row, _, restated in rows
     ]
     raise InputError(
         f"the reports of {period} hold {shared} vendor line(s) that the run of "

@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from billing_lib import run
@@ -62,3 +64,67 @@ def test_a_line_the_run_of_another_month_billed_is_refused_not_billed_twice(tmp_
     november = _export(tmp_path / "r11", "2026-11", ["2026-11-02", "2026-11-03"])
     run.run_all("2026-11", november, params, out)
     run.run_all("2026-10", october, params, out)
+
+
+CUR = REPO / "samples" / "2026-10" / "reports" / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+
+
+def _cur(folder: Path, month: str, rows: list[dict]) -> Path:
+    """An AWS CUR 2.0 of ``rows`` (the sample's columns) in ``folder``."""
+    folder.mkdir()
+    table = pq.read_table(CUR)
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), folder / f"cur-{month}.parquet")
+    return folder
+
+
+def _a_month_later(row: dict) -> dict:
+    """``row`` of October as the same usage in November: its days, interval, line id and
+    invoice moved."""
+    start, end = row["line_item_usage_start_date"], row["line_item_usage_end_date"]
+    return row | {
+        "identity_line_item_id": "nov" + row["identity_line_item_id"][3:],
+        "identity_time_interval": row["identity_time_interval"].replace("2026-10", "2026-11"),
+        "line_item_usage_start_date": start.replace(month=11),
+        "line_item_usage_end_date": end.replace(month=11),
+        "bill_billing_period_start_date": row["bill_billing_period_start_date"].replace(month=11),
+        "bill_billing_period_end_date": row["bill_billing_period_end_date"].replace(month=12),
+        "bill_invoice_id": "EUINNL26-3141592",
+    }
+
+
+def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_path):
+    """A vendor line keeps its line id (AWS's identity_line_item_id and its interval) when AWS
+    restates its amounts: October billed it at 5.52, November's report holds it again at 6.07,
+    and November billed it a second time in full (only 'charged outside 2026-11' among the
+    warnings), since the lines were compared by their amounts too. Inside one run the same line
+    id and interval with another cost is refused as a repeat; across months it is now too."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    out = tmp_path / "out"
+    rows = [
+        r
+        for r in pq.read_table(CUR).to_pylist()
+        if r["line_item_usage_account_id"] == "402719385610"
+        and r["line_item_line_item_type"] == "Usage"
+        and r["line_item_usage_start_date"].day <= 3
+    ]
+    run.run_all("2026-10", _cur(tmp_path / "r10", "2026-10", rows), params, out)
+    restated = rows[0] | {"line_item_unblended_cost": 6.072, "bill_invoice_id": "EUINNL26-3141592"}
+    november = _cur(tmp_path / "r11", "2026-11", [*map(_a_month_later, rows), restated])
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    text = str(err.value)
+    assert text.startswith(
+        "the reports of 2026-11 hold 1 vendor line(s) that the run of 2026-10 billed already"
+    ), text
+    [problem] = err.value.problems
+    assert (problem.file, problem.row) == ("cur-2026-11.parquet", len(rows) + 1)
+    assert problem.value == (
+        f"a line charged 2026-10-01 that the run of 2026-10 ({out / '2026-10'}) billed already "
+        "from cur-2026-10.parquet, row 1, with other values (the same line id: restated?)"
+    )
+    assert not (out / "2026-11").exists()
+    # without it November is billed
+    shutil.rmtree(november)
+    run.run_all("2026-11", _cur(november, "2026-11", [*map(_a_month_later, rows)]), params, out)
