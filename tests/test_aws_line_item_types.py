@@ -237,3 +237,49 @@ def test_a_commitment_s_upfront_fee_has_no_quantity_a_unit_price_could_bill(tmp_
     assert "cur2-2024-05.csv row 2 has none and costs 1000 USD: it would be billed 0.00" in str(
         caught.value
     )
+
+
+UNIT_PRICE_CREDITS_PLANS = """
+plans:
+  - id: units
+    name: AWS per unit, credits at the unit price
+    rules:
+      - {id: aws-units, kind: fixed_price, unit_price: "0.03", currency: USD, credits: price,
+         match: {vendor: aws}}
+assignments:
+  - {plan: units, group: enterprise}
+"""
+
+
+def test_a_credit_of_usage_amount_0_is_refused_by_a_unit_price_not_billed_0(tmp_path):
+    """AWS prints credits with a usage amount of 0 and a negative cost. Priced per unit
+    (``credits: price``) they were priced 0 x the unit price: USD 1.50 of credits billed 0.00,
+    the customer's money lost without a word. They are refused, as a line without a quantity."""
+    path = _cur2(
+        tmp_path, [("Usage", "24", "10.00"), ("Credit", "0", "-1.00"), ("Credit", "0", "-0.50")]
+    )
+    params = write_parameters(
+        tmp_path / "parameters",
+        UNIT_PRICE_CREDITS_PLANS,
+        accounts="vendor,account_id,customer_id,valid_from,valid_to,note\naws,444455556666,C3,,,\n",
+    )
+    con = open_store()
+    import_reports(con, [path])
+    assert con.execute(
+        "SELECT x_SourceRow, ChargeCategory, PricingQuantity, BilledCost FROM lines ORDER BY 1"
+    ).fetchall() == [
+        (2, "Usage", Decimal(24), Decimal("10.00")),
+        (3, "Credit", Decimal(0), Decimal("-1.00")),
+        (4, "Credit", Decimal(0), Decimal("-0.50")),
+    ]
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    with pytest.raises(ParameterError) as caught:
+        rate_lines(con, load_pricing(params, customers), customers, "2024-05")
+    message = str(caught.value)
+    assert "rules[id=aws-units]: the rule prices per unit (PricingQuantity), but " in message
+    assert (
+        "cur2-2024-05.csv row 3 has a quantity of 0 and costs -1 USD: it would be billed 0.00"
+        in message
+    )

@@ -1090,6 +1090,42 @@ def test_a_line_with_a_cost_but_no_quantity_under_a_unit_price_is_refused(tmp_pa
         rate(tmp_path / "fee", plan(rule, "{id: other, kind: pass_through}"), [*rows, fee])
 
 
+@pytest.mark.parametrize("kind", ["fixed_price", "tiered", "volume"])
+@pytest.mark.parametrize(
+    ("category", "cost"), [("Credit", "-1.00"), ("Usage", "5.00")], ids=["credit", "charge"]
+)
+def test_a_line_with_a_cost_but_a_quantity_of_0_under_a_unit_price_is_refused(
+    tmp_path, kind, category, cost
+):
+    # An AWS credit carries a usage amount of 0: priced per unit (credits: price) it was priced
+    # 0 x the unit price, 0.00, the customer's credit lost without a word (a charge of quantity 0
+    # with a cost: the reseller's cost lost). A line of quantity 0 that costs nothing prices 0.
+    prices = (
+        "unit_price: '22.00'"
+        if kind == "fixed_price"
+        else "tiers: [{up_to: 10, unit_price: '2.00'}, {unit_price: '1.00'}]"
+    )
+    rule = (
+        f"{{id: units, kind: {kind}, currency: EUR, {prices}, credits: price, "
+        "match: {vendor: aws}}"
+    )
+    rows = [
+        line(PricingQuantity=3, BilledCost="5", BillingCurrency="EUR", ChargePeriodEnd=NOV_1),
+        line(PricingQuantity=0, BilledCost="0", BillingCurrency="EUR", ChargeCategory=category),
+    ]
+    con, _ = rate(tmp_path / "ok", plan(rule, "{id: other, kind: pass_through}"), rows)
+    assert [r[2] for r in rated(con)] == [D("66.00") if kind == "fixed_price" else D(6), 0]
+    bad = line(PricingQuantity=0, BilledCost=cost, BillingCurrency="EUR", ChargeCategory=category)
+    shown = cost.rstrip("0").rstrip(".")
+    with pytest.raises(
+        ParameterError,
+        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=units\]: the rule prices per "
+        rf"unit \(PricingQuantity\), but test.csv row 4 has a quantity of 0 and costs {shown} "
+        r"EUR: it would be billed 0.00",
+    ):
+        rate(tmp_path / "bad", plan(rule, "{id: other, kind: pass_through}"), [*rows, bad])
+
+
 def test_a_rule_that_matches_nothing_is_a_warning(tmp_path):
     _, report = rate(
         tmp_path,

@@ -47,6 +47,7 @@ money = st.decimals(
 ).map(lambda d: d.normalize() if d else Decimal(0))
 some_quantity = st.decimals(min_value=0, max_value=500, places=4)
 quantity = st.one_of(st.none(), some_quantity)
+positive_quantity = st.decimals(min_value=Decimal("0.0001"), max_value=500, places=4)
 accounts = {
     "aws": ["111", "222", "333", "999"],
     "microsoft": ["tenant-1", "tenant-2", "tenant-3", "tenant-x"],
@@ -60,8 +61,8 @@ def vendor_line(draw):
     start = datetime(2026, 10, 1) + timedelta(hours=draw(st.integers(0, 30 * 24)))
     service = draw(st.sampled_from(["S3", "EBS", "EC2", None]))
     sku = draw(st.sampled_from(["SEAT", "X", None]))
-    # a line priced per unit (seat, tier, volume rules) without a quantity but with a cost is
-    # refused (test_rating.py): those lines have one
+    # a line priced per unit (seat, tier, volume rules) without a quantity, or with one of 0,
+    # but with a cost is refused (test_rating.py): those lines have one above 0
     per_unit = (vendor, service) in (("aws", "S3"), ("aws", "EBS"))
     per_unit = per_unit or (vendor, sku) == ("microsoft", "SEAT")
     return line(
@@ -79,7 +80,7 @@ def vendor_line(draw):
         # the aws rule prices EffectiveCost: a line without one is refused (test_rating.py)
         EffectiveCost=draw(money if vendor == "aws" else st.one_of(st.none(), money)),
         ListCost=draw(money),
-        PricingQuantity=draw(some_quantity if per_unit else quantity),
+        PricingQuantity=draw(positive_quantity if per_unit else quantity),
         ChargePeriodStart=start,
         ChargePeriodEnd=start + timedelta(hours=draw(st.integers(1, 24 * 40))),
     )

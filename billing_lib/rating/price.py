@@ -213,9 +213,10 @@ def unpriceable_sql(used: list[str]) -> str:
     and currency): a list-price line without a list price (ListCost, or unit x quantity) or
     with a list price of 0 and a vendor cost (an Azure marketplace purchase, listed at 0 in the
     cost exports, was billed 0.00 in silence), or a line priced per unit (``COUNTED``) without a
-    PricingQuantity whose vendor cost (on the rule's basis) is not 0 - an AWS savings plan fee or
-    reservation fee carries none, and was billed 0.00 in silence: its cost was lost. One pass
-    over the lines of such keys for both."""
+    PricingQuantity or with one of 0 whose vendor cost (on the rule's basis) is not 0 - an AWS
+    savings plan fee or reservation fee carries none, an AWS credit or refund a usage amount of
+    0, and each was billed 0.00 in silence: the reseller's cost or the customer's credit was
+    lost. One pass over the lines of such keys for both."""
     cost = vendor_cost_sql()
     # only the keys of such pricings join the lines (none in most months: no pass over them)
     keys = f"(SELECT * FROM rating_keys_rated WHERE pricing IN {('list_price', *COUNTED)})"
@@ -223,12 +224,13 @@ def unpriceable_sql(used: list[str]) -> str:
     zero_list = "COALESCE(l.ListCost = 0, l.ListUnitPrice = 0 OR l.PricingQuantity = 0)"
     return f"""
         SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow,
-               CASE WHEN k.pricing <> 'list_price' THEN 'quantity'
+               CASE WHEN k.pricing <> 'list_price' AND l.PricingQuantity IS NULL THEN 'quantity'
+                    WHEN k.pricing <> 'list_price' THEN 'zero quantity'
                     WHEN {no_list} THEN 'list' ELSE 'zero list' END,
                CAST({cost} AS VARCHAR), l.BillingCurrency
         FROM {lines_with_keys(keys, used)}
         WHERE k.pricing = 'list_price' AND ({no_list} OR {zero_list} AND {cost} <> 0)
-           OR k.pricing IN {COUNTED} AND l.PricingQuantity IS NULL AND {cost} <> 0
+           OR k.pricing IN {COUNTED} AND COALESCE(l.PricingQuantity, 0) = 0 AND {cost} <> 0
         ORDER BY l.x_SourceFile, l.x_SourceRow
         LIMIT 1"""
 
@@ -377,10 +379,11 @@ def check_priceable(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list
             "fee the vendor lists at 0); narrow the rule's match, and price such lines by a "
             "rule of their own",
         )
+    has = "none" if lacks == "quantity" else "a quantity of 0"
     raise ParameterError(
         pricing.plans_path,
         entry,
-        f"the rule prices per unit (PricingQuantity), but {file} row {row} has none and costs "
+        f"the rule prices per unit (PricingQuantity), but {file} row {row} has {has} and costs "
         f"{shown} {currency}: it would be billed 0.00; narrow the rule's match to the lines "
         "with a quantity (a service, sku or charge_type), and price the others by a rule of "
         "their own (an exclude rule with a reason, if the unit price covers them)",
