@@ -20,6 +20,9 @@ invoice a credit note cancelled no longer holds its lines, the invoice that repl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -64,6 +67,21 @@ def _key(alias: str) -> str:
     )
 
 
+def other_runs(output: Path, period: str) -> list[tuple[str, str, list[str]]]:
+    """The rated lines' files of the published runs of the other periods in ``output``, each
+    month as billed now (``run_files.billed_now``): (file, month, customers whose lines in that
+    file are billed no longer)."""
+    files: list[tuple[str, str, list[str]]] = []
+    for month in run_periods(output, MANIFEST):
+        rated = output / month / RATED_PARQUET
+        if month == period or not rated.is_file():
+            continue
+        dropped, replacing = billed_now(output, month)
+        files.append((str(rated), month, dropped))
+        files += [(str(f), month, []) for f in replacing if f.is_file()]
+    return files
+
+
 def check_lines_not_billed_elsewhere(
     con: duckdb.DuckDBPyConnection,
     output: Path,
@@ -82,14 +100,7 @@ def check_lines_not_billed_elsewhere(
     ).fetchall()[0]
     if days[0] is None:
         return
-    files: list[tuple[str, str, list[str]]] = []  # (file, month, customers no longer billed)
-    for month in run_periods(output, MANIFEST):
-        rated = output / month / RATED_PARQUET
-        if month == period or not rated.is_file():
-            continue
-        dropped, replacing = billed_now(output, month)
-        files.append((str(rated), month, dropped))
-        files += [(str(f), month, []) for f in replacing if f.is_file()]
+    files = other_runs(output, period)
     if not files:
         return
     others = " UNION ALL ".join(
@@ -153,3 +164,102 @@ def check_lines_not_billed_elsewhere(
         "1st to its last day) and bill the month that is not finalised again",
         problems,
     )
+
+
+@dataclass(frozen=True)
+class SplitDay:
+    """A day of one vendor account that this run and the run of another period both bill lines
+    of, none with a vendor line id: their billed costs (vendor currency, unrounded), the other
+    run's reports and this run's (file, row) lines."""
+
+    day: date
+    vendor: str
+    account: str
+    currency: str
+    month: str
+    billed_there: Decimal
+    reports_there: tuple[str, ...]
+    billed_here: Decimal
+    rows_here: tuple[tuple[str, int], ...]
+
+
+def days_billed_elsewhere(
+    con: duckdb.DuckDBPyConnection, output: Path, period: str, table: str = "rated_lines"
+) -> list[SplitDay]:
+    """Days this run (``table``, its rated lines; ``customer_lines`` for their accounts) bills
+    lines of that the published run of another period in ``output`` billed lines of too, for the
+    same vendor, subscription (the resource, else the account) and vendor currency, both without
+    a vendor line id: an export of a range ending on the 1st inclusive holds the next month's
+    first day in part, the next month's export holds it whole. Not refused: the lines differ
+    (identical ones ``check_lines_not_billed_elsewhere`` refuses), and two values of one day may
+    be two real charges. Per day, vendor, account (``SubAccountId``), currency and other month."""
+    output = Path(output)
+    days = con.execute(
+        f"""SELECT min(charge_date), max(charge_date) FROM {table}
+            WHERE line_kind = 'vendor' AND vendor_line_id IS NULL"""
+    ).fetchall()[0]
+    files = other_runs(output, period) if days[0] is not None else []
+    if not files:
+        return []
+    others = " UNION ALL ".join(
+        f"""SELECT {ql(month)} AS month, o.vendor, o.subscription, o.charge_date,
+                   o.vendor_currency, o.billed_cost, o.source_file
+            FROM read_parquet({ql(file)}) o
+            WHERE o.line_kind = 'vendor' AND o.vendor_line_id IS NULL
+              AND o.charge_date BETWEEN ? AND ?
+              AND o.customer_id NOT IN ({", ".join(ql(c) for c in dropped) or "''"})"""
+        for file, month, dropped in files
+    )
+    key = "vendor, subscription, charge_date, vendor_currency"
+    rows = con.execute(
+        f"""WITH there AS ({others}),
+            here AS (
+                SELECT h.vendor, h.subscription, h.charge_date, h.vendor_currency, h.billed_cost,
+                       h.source_file, h.source_row, c.SubAccountId AS account
+                FROM {table} h JOIN customer_lines c
+                  ON c.x_SourceFile = h.source_file AND c.x_SourceRow = h.source_row
+                WHERE h.line_kind = 'vendor' AND h.vendor_line_id IS NULL
+                  AND ({key}) IN (SELECT ({key}) FROM there)),
+            accounts AS (SELECT DISTINCT {key}, account FROM here),
+            billed_there AS (
+                SELECT a.vendor, a.account, a.charge_date, a.vendor_currency, t.month,
+                       sum(t.billed_cost) AS billed,
+                       list(DISTINCT t.source_file ORDER BY t.source_file) AS files
+                FROM there t JOIN accounts a USING ({key}) GROUP BY ALL),
+            billed_here AS (
+                SELECT vendor, account, charge_date, vendor_currency, sum(billed_cost) AS billed,
+                       list(source_file ORDER BY source_file, source_row) AS files,
+                       list(source_row ORDER BY source_file, source_row) AS rows
+                FROM here GROUP BY ALL)
+            SELECT t.charge_date, t.vendor, t.account, t.vendor_currency, t.month, t.billed,
+                   t.files, h.billed, h.files, h.rows
+            FROM billed_there t JOIN billed_here h
+              USING (vendor, account, charge_date, vendor_currency)
+            ORDER BY t.charge_date, t.vendor, t.account, t.vendor_currency, t.month""",
+        [d for _ in files for d in days],
+    ).fetchall()
+    return [
+        SplitDay(
+            day,
+            vendor,
+            account or "",
+            currency,
+            month,
+            Decimal(there),
+            tuple(Path(f or "").name for f in files_there),
+            Decimal(here),
+            tuple(zip(files_here, rows_here, strict=True)),
+        )
+        for (
+            day,
+            vendor,
+            account,
+            currency,
+            month,
+            there,
+            files_there,
+            here,
+            files_here,
+            rows_here,
+        ) in rows
+    ]

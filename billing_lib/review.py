@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 from pydantic import Field
 
+from billing_lib.billed_lines import days_billed_elsewhere, other_runs
 from billing_lib.customers import Customer
 from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRate, ExchangeRates, neighbours_in, span_text
@@ -956,6 +957,33 @@ def charged_after_the_month(con: duckdb.DuckDBPyConnection, period: str) -> list
     ]
 
 
+def split_days(con: duckdb.DuckDBPyConnection, output: Path, period: str) -> list[Finding]:
+    """Days of a vendor account, in formats without vendor line ids (FOCUS, Azure cost exports,
+    Partner Center daily rated usage), that the published run of another period billed some
+    lines of too (``billed_lines.days_billed_elsewhere``): October's export ending on 1
+    November inclusive held that day in part (4.00), November's holds it whole (10.00), and
+    both billed it. Identical lines are refused before; lines that differ may be two real
+    charges, so they are listed, not refused. Each month counts as billed now."""
+    files = [Path(f) for f, _, _ in other_runs(output, period)]
+    with named_if_damaged(files):
+        split = days_billed_elsewhere(con, output, period)
+    return [
+        Finding(
+            "day billed by two runs",
+            f"{s.vendor} {s.account}",
+            f"{s.day.isoformat()}: the run of {s.month} ({output / s.month}) billed "
+            f"{s.currency} {_shown(s.billed_there, s.currency)} of this day already "
+            f"({', '.join(s.reports_there)}); this run bills {s.currency} "
+            f"{_shown(s.billed_here, s.currency)} of it: a day split between two reports may be "
+            "billed twice. If both reports hold the same charges, export each month from its "
+            "1st to its last day and bill again the month that is not finalised, or give the "
+            "part billed twice back with a custom line",
+            tuple(f"{_name(f)} row {r}" for f, r in s.rows_here),
+        )
+        for s in split
+    ]
+
+
 #: Formats whose reports always have the vendor's invoice id column, filled on every line once
 #: the vendor has invoiced the month and empty before. Not: an EA cost export (no such column),
 #: FOCUS 1.0 (none either), VMware's usage (no vendor invoice).
@@ -1306,6 +1334,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += missing_reports(billing_accounts(run.report_lines), run.output, previous)
     found += short_reports(run.con, run.period)
     found += charged_after_the_month(run.con, run.period)
+    found += split_days(run.con, run.output, run.period)
     found += estimated_reports(run.report_lines)
     found += months_not_billed(run.output, run.period)
     found += months_not_finalised(run.output, run.period)

@@ -6,6 +6,7 @@ vendor invoice id to tell them by, and neither file was billed before."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -23,18 +24,27 @@ HEADER = (
 )
 
 
-def _export(folder: Path, month: str, days: list[str]) -> Path:
+def _export(folder: Path, month: str, days: list[str], costs: dict[str, str] | None = None) -> Path:
     """An AWS FOCUS export of Dijkstra's account (C001) with a line of 10.00 USD per day of
-    ``days`` (YYYY-MM-DD)."""
+    ``days`` (YYYY-MM-DD), or of the cost ``costs`` gives the day."""
     folder.mkdir()
     rows = [
         f"111122223333,402719385610,AWS,Usage,{d}T00:00:00Z,{d}T23:00:00Z,"
-        "Amazon Elastic Compute Cloud,10.00,USD"
+        f"Amazon Elastic Compute Cloud,{(costs or {}).get(d, '10.00')},USD"
         for d in days
     ]
     path = folder / f"focus-{month}.csv"
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     return folder
+
+
+SPLIT = "day billed by two runs"
+
+
+def _review(folder: Path, check: str) -> list[dict]:
+    """The findings of ``check`` in the review of the run published in ``folder``."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return [f for f in manifest["review"] if f["check"] == check]
 
 
 def test_a_line_the_run_of_another_month_billed_is_refused_not_billed_twice(tmp_path):
@@ -62,8 +72,46 @@ def test_a_line_the_run_of_another_month_billed_is_refused_not_billed_twice(tmp_
     # exported without the day October billed, November is billed; October's own rerun is too
     shutil.rmtree(november)
     november = _export(tmp_path / "r11", "2026-11", ["2026-11-02", "2026-11-03"])
-    run.run_all("2026-11", november, params, out)
-    run.run_all("2026-10", october, params, out)
+    # and with no day billed by both, nothing for the review either
+    assert _review(run.run_all("2026-11", november, params, out), SPLIT) == []
+    assert _review(run.run_all("2026-10", october, params, out), SPLIT) == []
+
+
+def test_a_day_billed_in_part_by_another_month_is_listed_in_the_review(tmp_path):
+    """October's export ran to 1 November inclusive and held that day in part (4.00), which
+    October billed; November's export holds the whole day (10.00), and November billed it with
+    no refusal (the lines differ: two values of one day may be two real charges) and nothing in
+    its review: 4.00 billed twice. Not refused, listed: billed in either order, the second run's
+    review names the day, the account, both amounts and both reports."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    october = _export(
+        tmp_path / "r10",
+        "2026-10",
+        [f"2026-10-{d:02d}" for d in (1, 2, 3)] + ["2026-11-01"],
+        {"2026-11-01": "4.00"},
+    )
+    november = _export(tmp_path / "r11", "2026-11", ["2026-11-01", "2026-11-02", "2026-11-03"])
+    for first, second in [("2026-10", "2026-11"), ("2026-11", "2026-10")]:
+        out = tmp_path / f"out-{first}"
+        reports = {"2026-10": october, "2026-11": november}
+        assert _review(run.run_all(first, reports[first], params, out), SPLIT) == []
+        [finding] = _review(run.run_all(second, reports[second], params, out), SPLIT)
+        billed, bills = ("4.00", "10.00") if first == "2026-10" else ("10.00", "4.00")
+        row = 2 if second == "2026-11" else 5
+        assert finding == {
+            "check": SPLIT,
+            "subject": "aws 402719385610",
+            "finding": (
+                f"2026-11-01: the run of {first} ({out / first}) billed USD {billed} of this "
+                f"day already (focus-{first}.csv); this run bills USD {bills} of it: a day split "
+                "between two reports may be billed twice. If both reports hold the same charges, "
+                "export each month from its 1st to its last day and bill again the month that "
+                "is not finalised, or give the part billed twice back with a custom line"
+            ),
+            "lines": [f"focus-{second}.csv row {row}"],
+        }, finding
 
 
 CUR = REPO / "samples" / "2026-10" / "reports" / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
