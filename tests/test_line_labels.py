@@ -507,6 +507,23 @@ def test_lines_by_sku_without_a_sku_of_one_description_are_named_after_their_ser
     )
 
 
+def test_lines_by_service_and_sku_name_a_product_once(tmp_path):
+    """Grouped by ``[vendor, service, sku]``, a Microsoft SKU whose description is its product's
+    name read "Exchange Online (Plan 1) / Exchange Online (Plan 1)"; a description that says more
+    stays beside the name."""
+    rows = [
+        line("C002", "156.88", vendor="microsoft", service="Exchange Online (Plan 1)",
+             sku="CFQ7TTC0LH16:0001", description="Exchange Online (Plan 1)"),
+        line("C002", "0.88", vendor="microsoft", service="Storage", sku="DZH318Z0BPS6:0001",
+             description="Storage - Hot LRS Data Stored", source_row=3),
+    ]  # fmt: skip
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "service", "sku"])
+    assert sorted(ln.description for ln in inv.lines) == [
+        "Exchange Online (Plan 1)",
+        "Storage / Storage - Hot LRS Data Stored",
+    ]
+
+
 @pytest.mark.parametrize("key", ["provider", "publisher"])
 def test_lines_by_publisher_without_one_are_named_after_the_vendor_not_one_service(tmp_path, key):
     """Lines without a provider (publisher) of several services are one line, as the grouping
