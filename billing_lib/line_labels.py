@@ -172,10 +172,18 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
                 f"ELSE concat_ws({ql(NAME_DASH)}, {product}, g_name) END"
             )
         elif key == "sku":
-            parts.append(
-                f"CASE WHEN n_descriptions = 1 AND g_description IS DISTINCT FROM g_sku "
+            # a line without a SKU is its service's (``_key_sql``): named after the service,
+            # not one of its descriptions ("$0.09 per GB ..." on an invoice in EUR), and not
+            # twice where the grouping shows the service already
+            no_sku = "NULL" if "service" in grouping else shared
+            sku = (
+                f"CASE WHEN g_sku IS NULL THEN {no_sku} "
+                f"WHEN n_descriptions = 1 AND g_description IS DISTINCT FROM g_sku "
                 f"THEN g_description ELSE concat_ws(' ', {shared}, {short_id_sql('g_sku')}) END"
             )
+            # nor a SKU's description that is the service's name ("Exchange Online (Plan 1) /
+            # Exchange Online (Plan 1)")
+            parts.append(f"NULLIF({sku}, {service})" if "service" in grouping else sku)
         else:
             parts.append(f"COALESCE(g_{key}, {shared})")
     rest = "concat_ws(' / ', " + ", ".join(parts) + ")" if parts else None

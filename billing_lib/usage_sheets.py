@@ -195,7 +195,8 @@ def _summary_sheet(
         0,
         0,
         (
-            f"Summary of {lines:,} rated lines: one row per invoice line, service, SKU, "
+            f"Summary of {lines:,} rated line{'' if lines == 1 else 's'}: one row per invoice "
+            "line, service, SKU, "
             f"description, {per} and unit. Every line, with its charge date, resource, tags and "
             f"source row, is in {detail_name} beside this workbook."
         ),

@@ -474,6 +474,56 @@ def test_lines_by_sku_without_a_sku_are_one_line_per_service_named_after_it(tmp_
     }
 
 
+@pytest.mark.parametrize(
+    ("grouping", "texts"),
+    [
+        (["vendor", "sku"], ["AWS Data Transfer", "Amazon Simple Storage Service"]),
+        (["vendor", "service", "sku"], ["AWS Data Transfer", "Amazon Simple Storage Service"]),
+    ],
+)
+def test_lines_by_sku_without_a_sku_of_one_description_are_named_after_their_service(
+    tmp_path, grouping, texts
+):
+    """A service's lines without a SKU all of one description (the sample month's data transfer
+    of C001: every line "$0.09 per GB - first 10 TB / month data transfer out") are one line per
+    service, as docs/invoices-and-ledger.md names it: "AWS Data Transfer". It read as that
+    description, the vendor's price in USD on an invoice in EUR; grouped by service and SKU it read
+    "AWS Data Transfer / $0.09 per GB ...", and with two descriptions "Amazon Simple Storage
+    Service / Amazon Simple Storage Service"."""
+
+    def aws(amount, service, description, row):
+        return line("C002", amount, service=service, sku=None, description=description,
+                    source_row=row)  # fmt: skip
+
+    rows = [
+        aws("40", "AWS Data Transfer", "$0.09 per GB - first 10 TB / month data transfer out", 2),
+        aws("60", "AWS Data Transfer", "$0.09 per GB - first 10 TB / month data transfer out", 3),
+        aws("100", "Amazon Simple Storage Service", "S3 standard", 4),
+        aws("200", "Amazon Simple Storage Service", "S3 requests", 5),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, grouping)
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == list(
+        zip(texts, [D(100), D(300)], strict=True)
+    )
+
+
+def test_lines_by_service_and_sku_name_a_product_once(tmp_path):
+    """Grouped by ``[vendor, service, sku]``, a Microsoft SKU whose description is its product's
+    name read "Exchange Online (Plan 1) / Exchange Online (Plan 1)"; a description that says more
+    stays beside the name."""
+    rows = [
+        line("C002", "156.88", vendor="microsoft", service="Exchange Online (Plan 1)",
+             sku="CFQ7TTC0LH16:0001", description="Exchange Online (Plan 1)"),
+        line("C002", "0.88", vendor="microsoft", service="Storage", sku="DZH318Z0BPS6:0001",
+             description="Storage - Hot LRS Data Stored", source_row=3),
+    ]  # fmt: skip
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "service", "sku"])
+    assert sorted(ln.description for ln in inv.lines) == [
+        "Exchange Online (Plan 1)",
+        "Storage / Storage - Hot LRS Data Stored",
+    ]
+
+
 @pytest.mark.parametrize("key", ["provider", "publisher"])
 def test_lines_by_publisher_without_one_are_named_after_the_vendor_not_one_service(tmp_path, key):
     """Lines without a provider (publisher) of several services are one line, as the grouping

@@ -348,6 +348,15 @@ def test_above_the_limit_the_usage_sheets_are_summarised_and_add_up_to_the_invoi
     assert [c.value for c in wb["Other charges"][3]][6] == "Managed service fee"
 
 
+def test_a_summary_of_one_rated_line_says_line(tmp_path):
+    """Above the limit, a sheet of one rated line read "Summary of 1 rated lines"."""
+    con, [inv], invoicing = make(tmp_path, big_rows(), with_limit(tmp_path, "44"))
+    [path, _, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    wb = openpyxl.load_workbook(path)
+    assert wb["Other charges"]["A1"].value.startswith("Summary of 1 rated line: one row per")
+    assert wb["Usage Amazon Web Services"]["A1"].value.startswith("Summary of 43 rated lines:")
+
+
 def test_the_detail_file_holds_every_rated_line_exactly(tmp_path):
     rows = big_rows()
     con, [inv], invoicing = make(tmp_path, rows, with_limit(tmp_path, "0"))
