@@ -31,8 +31,9 @@ LEGACY_HEADER = (
 )
 
 
-def _cur2(tmp_path, kinds: list[tuple[str, str, str]]):
-    """A CUR 2.0 CSV of the sample's first row once per (type, usage amount, cost)."""
+def _cur2(tmp_path, kinds: list[tuple[str, str, str]] | list[tuple[str, str, str, dict]]):
+    """A CUR 2.0 CSV of the sample's first row once per (type, usage amount, cost[, more
+    columns])."""
     base = cur2.records()[0]
     rows = [
         base
@@ -42,9 +43,26 @@ def _cur2(tmp_path, kinds: list[tuple[str, str, str]]):
             "line_item_usage_amount": amount,
             "line_item_unblended_cost": cost,
         }
-        for i, (kind, amount, cost) in enumerate(kinds)
+        | (more[0] if more else {})
+        for i, (kind, amount, cost, *more) in enumerate(kinds)
     ]
     return cur2.write_csv(tmp_path / "cur2-2024-05.csv", rows)
+
+
+def _mapped_store(tmp_path, plans: str, path):
+    """A store with ``path`` imported and its account (444455556666) mapped to C3 under
+    ``plans``: the store, the pricing and the customers, for ``rate_lines``."""
+    params = write_parameters(
+        tmp_path / "parameters",
+        plans,
+        accounts="vendor,account_id,customer_id,valid_from,valid_to,note\naws,444455556666,C3,,,\n",
+    )
+    con = open_store()
+    import_reports(con, [path])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    return con, load_pricing(params, customers), customers
 
 
 def _legacy(tmp_path, kinds: list[tuple[str, str, str]]):
@@ -142,32 +160,8 @@ def test_a_refund_priced_by_its_list_price_gives_money_back(tmp_path):
         ("Refund", "10", "-5.00", on_demand | {"pricing_public_on_demand_cost": "5.00"}),
         ("Credit", "4", "-2.00", on_demand),
     ]
-    base = cur2.records()[0]
-    path = cur2.write_csv(
-        tmp_path / "cur2-2024-05.csv",
-        [
-            base
-            | {
-                "identity_line_item_id": f"li-{i}",
-                "line_item_line_item_type": kind,
-                "line_item_usage_amount": amount,
-                "line_item_unblended_cost": cost,
-            }
-            | extra
-            for i, (kind, amount, cost, extra) in enumerate(rows)
-        ],
-    )
-    params = write_parameters(
-        tmp_path / "parameters",
-        LIST_PRICE_PLANS,
-        accounts="vendor,account_id,customer_id,valid_from,valid_to,note\naws,444455556666,C3,,,\n",
-    )
-    con = open_store()
-    import_reports(con, [path])
-    customers = load_customers(params)
-    register_account_map(con, load_account_mappings(params, customers))
-    assign_customers(con)
-    rate_lines(con, load_pricing(params, customers), customers, "2024-05")
+    con, pricing, customers = _mapped_store(tmp_path, LIST_PRICE_PLANS, _cur2(tmp_path, rows))
+    rate_lines(con, pricing, customers, "2024-05")
     got = con.execute(
         "SELECT source_row, billed_cost, amount FROM rated_lines WHERE line_kind = 'vendor' "
         "ORDER BY source_row"
@@ -197,43 +191,19 @@ def test_a_commitment_s_upfront_fee_has_no_quantity_a_unit_price_could_bill(tmp_
     without a word, where the recurring fees (no quantity) are refused. They have no quantity,
     as the other commitment fees, and a unit price refuses them; a fee that is no commitment
     (support) keeps its quantity."""
-    base = cur2.records()[0]
     rows = [
         ("SavingsPlanUpfrontFee", "1", "1000.00", {"savings_plan_savings_plan_a_r_n": cur2.SP_ARN}),
         ("Fee", "1", "500.00", {"reservation_reservation_a_r_n": cur2.RI_ARN}),
         ("Fee", "1", "100.00", {}),
     ]
-    path = cur2.write_csv(
-        tmp_path / "cur2-2024-05.csv",
-        [
-            base
-            | {
-                "identity_line_item_id": f"li-{i}",
-                "line_item_line_item_type": kind,
-                "line_item_usage_amount": amount,
-                "line_item_unblended_cost": cost,
-            }
-            | extra
-            for i, (kind, amount, cost, extra) in enumerate(rows)
-        ],
-    )
-    params = write_parameters(
-        tmp_path / "parameters",
-        UNIT_PRICE_PLANS,
-        accounts="vendor,account_id,customer_id,valid_from,valid_to,note\naws,444455556666,C3,,,\n",
-    )
-    con = open_store()
-    import_reports(con, [path])
+    con, pricing, customers = _mapped_store(tmp_path, UNIT_PRICE_PLANS, _cur2(tmp_path, rows))
     assert con.execute("SELECT x_SourceRow, PricingQuantity FROM lines ORDER BY 1").fetchall() == [
         (2, None),
         (3, None),
         (4, Decimal(1)),
     ]
-    customers = load_customers(params)
-    register_account_map(con, load_account_mappings(params, customers))
-    assign_customers(con)
     with pytest.raises(ParameterError) as caught:
-        rate_lines(con, load_pricing(params, customers), customers, "2024-05")
+        rate_lines(con, pricing, customers, "2024-05")
     assert "cur2-2024-05.csv row 2 has none and costs 1000 USD: it would be billed 0.00" in str(
         caught.value
     )
@@ -258,13 +228,7 @@ def test_a_credit_of_usage_amount_0_is_refused_by_a_unit_price_not_billed_0(tmp_
     path = _cur2(
         tmp_path, [("Usage", "24", "10.00"), ("Credit", "0", "-1.00"), ("Credit", "0", "-0.50")]
     )
-    params = write_parameters(
-        tmp_path / "parameters",
-        UNIT_PRICE_CREDITS_PLANS,
-        accounts="vendor,account_id,customer_id,valid_from,valid_to,note\naws,444455556666,C3,,,\n",
-    )
-    con = open_store()
-    import_reports(con, [path])
+    con, pricing, customers = _mapped_store(tmp_path, UNIT_PRICE_CREDITS_PLANS, path)
     assert con.execute(
         "SELECT x_SourceRow, ChargeCategory, PricingQuantity, BilledCost FROM lines ORDER BY 1"
     ).fetchall() == [
@@ -272,11 +236,8 @@ def test_a_credit_of_usage_amount_0_is_refused_by_a_unit_price_not_billed_0(tmp_
         (3, "Credit", Decimal(0), Decimal("-1.00")),
         (4, "Credit", Decimal(0), Decimal("-0.50")),
     ]
-    customers = load_customers(params)
-    register_account_map(con, load_account_mappings(params, customers))
-    assign_customers(con)
     with pytest.raises(ParameterError) as caught:
-        rate_lines(con, load_pricing(params, customers), customers, "2024-05")
+        rate_lines(con, pricing, customers, "2024-05")
     message = str(caught.value)
     assert "rules[id=aws-units]: the rule prices per unit (PricingQuantity), but " in message
     assert (

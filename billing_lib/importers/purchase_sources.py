@@ -65,11 +65,16 @@ ONE_SOURCE = (
 )
 
 
-def microsoft_accounts(
-    accounts: Sequence[AccountMapping] | None, vendor: str = "microsoft"
-) -> pa.Table:
-    """The Microsoft (or ``vendor``'s) rows of ``accounts`` (accounts.csv) as a table for the
-    query: tenant or subscription (account), customer and the inclusive days of the mapping."""
+#: SQL: the mapping ``m`` (a ``vendor_accounts`` row) is in force on the charge day of line ``l``.
+MAPPED_ON_CHARGE_DAY = """CAST(l.ChargePeriodStart AS DATE)
+                   BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
+                       AND COALESCE(m.valid_to, DATE '9999-12-31')"""
+
+
+def vendor_accounts(accounts: Sequence[AccountMapping] | None, vendor: str) -> pa.Table:
+    """``vendor``'s rows of ``accounts`` (accounts.csv) as a table for a query (with
+    ``MAPPED_ON_CHARGE_DAY``): account (a tenant, subscription, label or Org Id), customer and
+    the inclusive days of the mapping."""
     rows = [m for m in accounts or () if m.vendor == vendor]
     return pa.table(
         {
@@ -94,7 +99,7 @@ def check_purchases_from_one_source(
     exports = [f for f in COST_EXPORTS if f in formats]
     if INVOICE_FILE not in formats or not exports:
         return
-    con.register("__purchase_accounts", microsoft_accounts(accounts))
+    con.register("__purchase_accounts", vendor_accounts(accounts, "microsoft"))
     try:
         both = con.execute(
             f"""WITH p AS (
@@ -106,10 +111,7 @@ def check_purchases_from_one_source(
                      COALESCE(ChargeDescription, ServiceName, SkuId) AS what,
                      m.customer_id AS customer
               FROM lines l LEFT JOIN __purchase_accounts m
-                ON m.account_id = l.SubAccountId
-               AND CAST(l.ChargePeriodStart AS DATE)
-                   BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
-                       AND COALESCE(m.valid_to, DATE '9999-12-31')
+                ON m.account_id = l.SubAccountId AND {MAPPED_ON_CHARGE_DAY}
               WHERE x_Format IN ({", ".join(ql(f) for f in [INVOICE_FILE, *exports])})
                 AND x_Vendor = 'microsoft' AND ChargeCategory = 'Purchase'),
             pairs AS (

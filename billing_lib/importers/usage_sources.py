@@ -25,7 +25,11 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.purchase_sources import INVOICE_FILE, microsoft_accounts
+from billing_lib.importers.purchase_sources import (
+    INVOICE_FILE,
+    MAPPED_ON_CHARGE_DAY,
+    vendor_accounts,
+)
 from billing_lib.importers.spec import spec_named
 from billing_lib.sql import ql
 
@@ -193,7 +197,7 @@ def _check_customer_usage(
     if not any(m.vendor == "microsoft" for m in accounts or ()):
         return
     formats = (INVOICE_FILE, *BY_SUBSCRIPTION)
-    con.register("__usage_accounts", microsoft_accounts(accounts))
+    con.register("__usage_accounts", vendor_accounts(accounts, "microsoft"))
     try:
         found = con.execute(
             f"""WITH u AS (
@@ -203,9 +207,7 @@ def _check_customer_usage(
                          strftime(ChargePeriodStart, '%Y-%m') AS month, m.customer_id AS customer
                   FROM lines l JOIN __usage_accounts m
                     ON m.account_id IN (l.SubAccountId, {SUBSCRIPTION_SQL})
-                   AND CAST(l.ChargePeriodStart AS DATE)
-                       BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
-                           AND COALESCE(m.valid_to, DATE '9999-12-31')
+                   AND {MAPPED_ON_CHARGE_DAY}
                   WHERE x_Vendor = 'microsoft' AND ChargeCategory = 'Usage'
                     AND x_Format IN ({", ".join(ql(f) for f in formats)})),
                 f AS (
@@ -271,7 +273,7 @@ def _check_vmware_customer_usage(
     SubAccountId to on its charge day; without accounts.csv nothing tells it."""
     if not any(m.vendor == "vmware" for m in accounts or ()):
         return
-    con.register("__usage_accounts", microsoft_accounts(accounts, "vmware"))
+    con.register("__usage_accounts", vendor_accounts(accounts, "vmware"))
     try:
         found = con.execute(
             f"""WITH u AS (
@@ -281,10 +283,7 @@ def _check_vmware_customer_usage(
                          list_value(min(l.rowid) OVER (PARTITION BY x_SourceFile), x_SourceRow)
                            AS place
                   FROM lines l JOIN __usage_accounts m
-                    ON m.account_id = l.SubAccountId
-                   AND CAST(l.ChargePeriodStart AS DATE)
-                       BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
-                           AND COALESCE(m.valid_to, DATE '9999-12-31')
+                    ON m.account_id = l.SubAccountId AND {MAPPED_ON_CHARGE_DAY}
                   WHERE x_Vendor = 'vmware' AND ChargeCategory = 'Usage'
                     AND x_Format IN ({", ".join(ql(f) for f in formats)})),
                 f AS (
