@@ -35,6 +35,15 @@ _VAT_PREFIXES = {
 }
 
 
+def code_meant(value: str) -> str | None:
+    """``the code of United Kingdom is GB`` for an old or informal code CLDR maps to one ISO 3166
+    code (UK), else None."""
+    meant = get_global("territory_aliases").get(value, [])
+    if len(meant) == 1 and meant[0] in ISO_3166:
+        return f"the code of {Locale('en').territories[meant[0]]} is {meant[0]}"
+    return None
+
+
 def country_problem(value: str) -> str | None:
     """What is wrong with ``value`` as an ISO 3166-1 alpha-2 code, naming the code meant where
     it is a VAT prefix (EL -> GR) or an old or informal code CLDR maps to one (UK -> GB); None
@@ -46,10 +55,9 @@ def country_problem(value: str) -> str | None:
         what, code = _VAT_PREFIXES[value]
         hint = f": {value} is {what}, its country code is {code}"
     else:
-        meant = get_global("territory_aliases").get(value, [])
-        if len(meant) == 1 and meant[0] in ISO_3166:
-            name = Locale("en").territories[meant[0]]
-            hint = f": {value} is not one, the code of {name} is {meant[0]}"
+        meant = code_meant(value)
+        if meant:
+            hint = f": {value} is not one, {meant}"
     return (
         f"expected an ISO 3166-1 country code{hint} (the country decides the VAT rule and goes "
         "into the e-invoice)"

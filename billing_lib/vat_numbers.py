@@ -26,6 +26,8 @@ from stdnum.exceptions import (
     ValidationError,
 )
 
+from billing_lib.countries import ISO_3166, code_meant
+
 if TYPE_CHECKING:  # python-stdnum's protocol of a number's module, for types only
     from stdnum.util import NumberValidationModule
 
@@ -33,6 +35,10 @@ if TYPE_CHECKING:  # python-stdnum's protocol of a number's module, for types on
 _SEPARATORS = re.compile(r"[\s.\-/]")
 #: The prefix of Greece's VAT numbers, not its ISO code (GR); python-stdnum's EU rules take it.
 _GREECE = "el"
+#: The prefixes EN 16931 BR-CO-09 allows a VAT identifier (BT-31, BT-48): an ISO 3166-1 alpha-2
+#: code, Greece's EL or Northern Ireland's XI. Two other letters ("UK", "EIN") passed as a
+#: country python-stdnum has no rules for, and every e-invoice stating the number was refused.
+VAT_PREFIXES = ISO_3166 | {"EL", "XI"}
 
 
 def compact_vat_number(number: str) -> str:
@@ -55,10 +61,16 @@ def vat_number_problem(number: str) -> str | None:
     the prefix (an Australian ABN): either form passes."""
     compact = compact_vat_number(number)
     prefix = compact[:2]
+    wanted = (
+        "a VAT number starting with its country's two letters (e.g. NL, BE, DE; EL for "
+        "Greece), as the e-invoice needs it"
+    )
     if not re.fullmatch(r"[A-Z]{2}", prefix):
-        return (
-            "a VAT number starting with its country's two letters (e.g. NL, BE, DE; EL for "
-            "Greece), as the e-invoice needs it"
+        return wanted
+    if prefix not in VAT_PREFIXES:  # "UK 123 4567 89": every e-invoice fails BR-CO-09
+        meant = code_meant(prefix)
+        return f"{wanted} (EN 16931 BR-CO-09): {prefix} is not one" + (
+            f", {meant}" if meant else ""
         )
     rules = _rules(prefix.lower())
     if rules is None:

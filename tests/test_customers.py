@@ -224,6 +224,20 @@ def test_a_bad_field_names_the_customer(tmp_path):
             "expected a VAT number starting with its country's two letters (e.g. NL, BE, DE; EL "
             "for Greece), as the e-invoice needs it; got 123456788",
         ),
+        # two letters that are no country's: the e-invoice's VAT identifier fails EN 16931
+        # BR-CO-09 (an ISO 3166-1 code, EL or XI), fatal, however a British number is written
+        (
+            "UK 123 4567 89",
+            "expected a VAT number starting with its country's two letters (e.g. NL, BE, DE; EL "
+            "for Greece), as the e-invoice needs it (EN 16931 BR-CO-09): UK is not one, the code "
+            "of United Kingdom is GB; got 'UK 123 4567 89'",
+        ),
+        (
+            "EIN 12-3456789",
+            "expected a VAT number starting with its country's two letters (e.g. NL, BE, DE; EL "
+            "for Greece), as the e-invoice needs it (EN 16931 BR-CO-09): EI is not one; "
+            "got 'EIN 12-3456789'",
+        ),
     ],
 )
 def test_a_vat_number_that_is_not_valid_is_refused_naming_the_customer(tmp_path, number, expected):
