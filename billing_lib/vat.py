@@ -43,6 +43,41 @@ EXEMPT = ("E", "AE", "K", "G", "O")
 #: VAT categories whose customer accounts for the VAT (reverse charge, intra-EU supply): the
 #: invoice must carry a mention and the customer's VAT number (``VatRule._buyer_accounts``).
 BUYER_ACCOUNTS = ("AE", "K")
+#: The VATEX exemption reason codes (CEF VATEX code list, as EN 16931 BR-CL-22 takes them in
+#: CEN/TC 434's validation artefacts 1.3.16): a code of the form but not of the list (a typo,
+#: "VATEX-EU-RC") made every e-invoice of the rule fail BR-CL-22.
+_VATEX_LIST = """
+    VATEX-EU-79-C VATEX-EU-132 VATEX-EU-132-1A VATEX-EU-132-1B VATEX-EU-132-1C VATEX-EU-132-1D
+    VATEX-EU-132-1E VATEX-EU-132-1F VATEX-EU-132-1G VATEX-EU-132-1H VATEX-EU-132-1I
+    VATEX-EU-132-1J VATEX-EU-132-1K VATEX-EU-132-1L VATEX-EU-132-1M VATEX-EU-132-1N
+    VATEX-EU-132-1O VATEX-EU-132-1P VATEX-EU-132-1Q VATEX-EU-135-1 VATEX-EU-143 VATEX-EU-143-1A
+    VATEX-EU-143-1B VATEX-EU-143-1C VATEX-EU-143-1D VATEX-EU-143-1E VATEX-EU-143-1F
+    VATEX-EU-143-1FA VATEX-EU-143-1G VATEX-EU-143-1H VATEX-EU-143-1I VATEX-EU-143-1J
+    VATEX-EU-143-1K VATEX-EU-143-1L VATEX-EU-144 VATEX-EU-146-1E VATEX-EU-148 VATEX-EU-148-A
+    VATEX-EU-148-B VATEX-EU-148-C VATEX-EU-148-D VATEX-EU-148-E VATEX-EU-148-F VATEX-EU-148-G
+    VATEX-EU-151 VATEX-EU-151-1A VATEX-EU-151-1AA VATEX-EU-151-1B VATEX-EU-151-1C
+    VATEX-EU-151-1D VATEX-EU-151-1E VATEX-EU-153 VATEX-EU-159 VATEX-EU-309 VATEX-EU-AE
+    VATEX-EU-D VATEX-EU-F VATEX-EU-G VATEX-EU-I VATEX-EU-IC VATEX-EU-J VATEX-EU-O
+    VATEX-FR-FRANCHISE VATEX-FR-CNWVAT VATEX-FR-AE VATEX-FR-CGI261-1 VATEX-FR-CGI261-2
+    VATEX-FR-CGI261-3 VATEX-FR-CGI261-4 VATEX-FR-CGI261-5 VATEX-FR-CGI261-7 VATEX-FR-CGI261-8
+    VATEX-FR-CGI261A VATEX-FR-CGI261B VATEX-FR-CGI261C-1 VATEX-FR-CGI261C-2 VATEX-FR-CGI261C-3
+    VATEX-FR-CGI261D-1 VATEX-FR-CGI261D-1BIS VATEX-FR-CGI261D-2 VATEX-FR-CGI261D-3
+    VATEX-FR-CGI261D-4 VATEX-FR-CGI261E-1 VATEX-FR-CGI261E-2 VATEX-FR-CGI277A VATEX-FR-CGI275
+    VATEX-FR-298SEXDECIESA VATEX-FR-CGI295"""
+VATEX_CODES = frozenset(_VATEX_LIST.split())
+#: The codes only one VAT category may give, with the Peppol BIS Billing 3.0 rule that says so
+#: (PEPPOL-EN16931-P0104 to P0111, fatal): a rule whose category changed and whose code did not
+#: (export's VATEX-EU-G under O) made every Peppol e-invoice of it refused by the access point.
+VATEX_CATEGORY = {
+    "VATEX-EU-G": ("G", "P0104"),
+    "VATEX-EU-O": ("O", "P0105"),
+    "VATEX-EU-IC": ("K", "P0106"),
+    "VATEX-EU-AE": ("AE", "P0107"),
+    "VATEX-EU-D": ("E", "P0108"),
+    "VATEX-EU-F": ("E", "P0109"),
+    "VATEX-EU-I": ("E", "P0110"),
+    "VATEX-EU-J": ("E", "P0111"),
+}
 #: VAT number prefixes that differ from the ISO country code (Greece uses EL).
 _VAT_PREFIX = {"GR": "EL"}
 #: Countries within another member state's VAT territory (Art. 7(1) Directive 2006/112/EC):
@@ -160,6 +195,7 @@ class VatRule(BaseModel):
             ),
         ]:
             self._label_problem(rate, label, where)
+        self._exemption_problem()
         if self.ubl_category in EXEMPT and not (self.exemption_code or self.mention):
             raise ValueError(
                 f"category {self.ubl_category} needs a mention or an exemption_code (EN 16931 "
@@ -189,6 +225,26 @@ class VatRule(BaseModel):
             )
         if self.ubl_category != "S" and rate != 0:
             raise ValueError(f"category {self.ubl_category} needs rate 0 (only S carries VAT)")
+
+    def _exemption_problem(self) -> None:
+        """An ``exemption_code`` the e-invoice's rules refuse: not in the VATEX list (EN 16931
+        BR-CL-22), or the code of another category (Peppol PEPPOL-EN16931-P0104 to P0111)."""
+        code, category = self.exemption_code, self.ubl_category
+        if code is None:
+            return
+        if code not in VATEX_CODES:
+            raise ValueError(
+                f"exemption_code {code} is not a code of the VATEX list (e.g. VATEX-EU-AE, "
+                "VATEX-EU-G, VATEX-EU-O, VATEX-EU-IC, VATEX-EU-132-1I): its e-invoices would fail "
+                "EN 16931 BR-CL-22"
+            )
+        owner, rule = VATEX_CATEGORY.get(code, (category, ""))
+        if owner != category:
+            raise ValueError(
+                f"exemption_code {code} is the code of category {owner}, not {category}: Peppol "
+                f"refuses its e-invoices (PEPPOL-EN16931-{rule}); give category {owner} or the "
+                f"code of category {category}"
+            )
 
     @staticmethod
     def _label_problem(rate: Decimal, label: str, where: str) -> None:

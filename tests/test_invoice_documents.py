@@ -39,10 +39,16 @@ from billing_lib.invoice_pdf import (
 from billing_lib.invoice_sheet import payment_lines
 from billing_lib.invoices import Invoice, InvoiceLine, read_invoice_data
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
-from billing_lib.vat import VatRule
+from billing_lib.vat import VATEX_CODES, VatRule
 from billing_lib.workbooks import write_credit_note_workbook
 from tests.notebook_project import PERIOD, REPO
-from tests.ubl_validation import fatal_rules, peppol_findings, rule_findings, schema_errors
+from tests.ubl_validation import (
+    en16931_vatex_codes,
+    fatal_rules,
+    peppol_findings,
+    rule_findings,
+    schema_errors,
+)
 
 D = Decimal
 NS = {"cac": CAC, "cbc": CBC}
@@ -642,6 +648,24 @@ def test_an_element_out_of_order_fails_the_schema(issued):
         ({"rate": "21", "category": "AE", "mention": "x"}, "category AE needs rate 0"),
         ({"rate": "0", "category": "G"}, "category G needs a mention or an exemption_code"),
         ({"rate": "0", "category": "E", "exemption_code": "exempt"}, "VATEX"),
+        # a code of the form, but not of the VATEX list: EN 16931 BR-CL-22 (fatal)
+        (
+            {"rate": "0", "category": "G", "mention": "x", "exemption_code": "VATEX-EU-RC"},
+            "exemption_code VATEX-EU-RC is not a code of the VATEX list .*BR-CL-22",
+        ),
+        # export's code kept when the category became O: Peppol's PEPPOL-EN16931-P0104 (fatal)
+        (
+            {"rate": "0", "category": "O", "mention": "x", "exemption_code": "VATEX-EU-G"},
+            "exemption_code VATEX-EU-G is the code of category G, not O: .*P0104",
+        ),
+        (
+            {"rate": "0", "category": "G", "mention": "x", "exemption_code": "VATEX-EU-IC"},
+            "exemption_code VATEX-EU-IC is the code of category K, not G: .*P0106",
+        ),
+        (
+            {"rate": "0", "category": "E", "mention": "x", "exemption_code": "VATEX-EU-AE"},
+            "exemption_code VATEX-EU-AE is the code of category AE, not E: .*P0107",
+        ),
     ],
 )
 def test_a_vat_rule_s_e_invoice_category_is_checked(rule, expected):
@@ -650,6 +674,9 @@ def test_a_vat_rule_s_e_invoice_category_is_checked(rule, expected):
         VatRule.model_validate({**base, **rule})
     assert VatRule.model_validate({**base, "rate": "0"}).ubl_category == "Z"
     assert VatRule.model_validate({**base, "rate": "9"}).ubl_category == "S"
+    for category, code in [("E", "VATEX-EU-132-1I"), ("O", "VATEX-EU-O"), ("E", "VATEX-EU-J")]:
+        exempt = {**base, "rate": "0", "mention": "x", "category": category}
+        assert VatRule.model_validate({**exempt, "exemption_code": code}).exemption_code == code
 
 
 def test_no_e_invoice_where_en16931_cannot_state_the_amounts(issued, tmp_path):
@@ -901,6 +928,24 @@ def test_services_outside_the_scope_of_vat_give_an_e_invoice_en16931_accepts(iss
     doc = etree.fromstring(ubl_document(inv, seller))
     assert len(doc.xpath("//cac:PartyTaxScheme", namespaces=NS)) == 2
     assert doc.xpath("//cac:ClassifiedTaxCategory/cbc:Percent", namespaces=NS) != []
+
+
+def test_the_vatex_codes_a_rule_may_give_are_those_en16931_accepts():
+    assert en16931_vatex_codes() == VATEX_CODES
+
+
+def test_an_exemption_code_of_another_category_fails_peppol_s_rule(issued):
+    """Export's VATEX-EU-G kept under category O passes EN 16931 (the code is in the VATEX list)
+    but Peppol refuses it (PEPPOL-EN16931-P0104, fatal): vat_rules.yaml refuses that rule when
+    loaded (``test_a_vat_rule_s_e_invoice_category_is_checked``)."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")  # addressed over Peppol
+    [changed, _] = _in_category(inv, "O", "VATEX-EU-G")
+    data = ubl_document(changed, seller)
+    assert fatal_rules(data) == []
+    assert peppol_findings(data) == [
+        "PEPPOL-EN16931-P0104: tax category G is the one of VATEX-EU-G, not O"
+    ]
 
 
 def test_a_rule_not_subject_to_vat_needs_the_seller_s_legal_registration(tmp_path):

@@ -185,7 +185,38 @@ def _peppol_rules(d: _Doc) -> list[str]:
             "PEPPOL-EN16931-R020: the seller's electronic address is required",
         ),
     ]
-    return [message for ok, message in checks if not ok] + _icd_forms(d) + _line_amounts(d)
+    return (
+        [message for ok, message in checks if not ok]
+        + _icd_forms(d)
+        + _line_amounts(d)
+        + _exemption_categories(d)
+    )
+
+
+#: PEPPOL-EN16931-P0104 to P0111: the VATEX codes only one VAT category may give.
+_VATEX_CATEGORY = {
+    "VATEX-EU-G": ("G", "P0104"),
+    "VATEX-EU-O": ("O", "P0105"),
+    "VATEX-EU-IC": ("K", "P0106"),
+    "VATEX-EU-AE": ("AE", "P0107"),
+    **{
+        f"VATEX-EU-{x}": ("E", f"P01{n}")
+        for x, n in (("D", "08"), ("F", "09"), ("I", 10), ("J", 11))
+    },
+}
+
+
+def _exemption_categories(d: _Doc) -> list[str]:
+    out = []
+    for category in d.root.xpath("//cac:TaxCategory[cbc:TaxExemptionReasonCode]", namespaces=_NS):
+        code = category.findtext(f"{{{_NS['cbc']}}}TaxExemptionReasonCode").strip().upper()
+        given = category.findtext(f"{{{_NS['cbc']}}}ID").strip()
+        wanted, rule = _VATEX_CATEGORY.get(code, (given, ""))
+        if given != wanted:
+            out.append(
+                f"PEPPOL-EN16931-{rule}: tax category {wanted} is the one of {code}, not {given}"
+            )
+    return out
 
 
 def _line_amounts(d: _Doc) -> list[str]:
@@ -242,3 +273,11 @@ def peppol_findings(xml: bytes) -> list[str]:
     if d.text(_SELLER + _COUNTRY) == "NL":
         out += _dutch_rules(d)
     return out
+
+
+def en16931_vatex_codes() -> set[str]:
+    """The VATEX codes EN 16931 BR-CL-22 accepts, read from the CEN schematron's test."""
+    text = (artefacts() / "EN16931-UBL-validation.xslt").read_text(encoding="utf-8")
+    at = text.index('<xsl:attribute name="id">BR-CL-22</xsl:attribute>')
+    test = text[text.rindex("<xsl:when test=", 0, at) : at]
+    return set(re.findall(r"VATEX-[A-Z0-9-]+", test))
