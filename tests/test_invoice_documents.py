@@ -623,10 +623,22 @@ def test_the_peppol_rules_written_out_catch_a_missing_address_and_reference(issu
         "PEPPOL-EN16931-R010",
         "NL-R-002",
         "NL-R-004",
-        "NL-R-005",
     ]
     # the customer number stands in for a missing reference (R003 holds)
     assert fatal_rules(ubl_document(bare, seller)) == []
+    # NL-R-003 and NL-R-005 judge a legal entity id where one is given (OpenPeppol's rules have
+    # the CompanyID as their context): none passes them, one of another scheme fails them
+    assert peppol_findings(ubl_document(bare, seller.model_copy(update={"city": "Utrecht"}))) == [
+        "PEPPOL-EN16931-R010: the buyer's electronic address is required",
+        "NL-R-004: the Dutch party's address has no CityName",
+    ]
+    doc = etree.fromstring(ubl_document(inv, seller))
+    for el in doc.xpath("//cac:PartyLegalEntity/cbc:CompanyID", namespaces=NS):
+        el.set("schemeID", "0060")
+    assert [f.split(":")[0] for f in peppol_findings(etree.tostring(doc))] == [
+        "NL-R-003",
+        "NL-R-005",
+    ]
 
 
 def test_an_element_out_of_order_fails_the_schema(issued):

@@ -104,6 +104,7 @@ _SELLER = "cac:AccountingSupplierParty/cac:Party/"
 _BUYER = "cac:AccountingCustomerParty/cac:Party/"
 _COUNTRY = "cac:PostalAddress/cac:Country/cbc:IdentificationCode"
 _KVK = ("0106", "0190")
+_LEGAL_ID = "cac:PartyLegalEntity/cbc:CompanyID"
 _PAYMENT_MEANS = ("30", "48", "49", "57", "58", "59")
 
 
@@ -252,9 +253,11 @@ def _dutch_rules(d: _Doc) -> list[str]:
         for part in ("StreetName", "CityName", "PostalZone"):
             if not d.has(party + f"cac:PostalAddress/cbc:{part}"):
                 out.append(f"{rule}: the Dutch party's address has no {part}")
-    if d.scheme(_SELLER) not in _KVK:
+    # NL-R-003 and NL-R-005 judge a legal entity id where one is given (their context is the
+    # CompanyID): a party without one passes them (e_invoice_parties leaves it optional)
+    if d.has(_SELLER + _LEGAL_ID) and d.scheme(_SELLER) not in _KVK:
         out.append("NL-R-003: the seller's legal entity id is a KvK (0106) or OIN (0190) number")
-    if buyer_dutch and d.scheme(_BUYER) not in _KVK:
+    if buyer_dutch and d.has(_BUYER + _LEGAL_ID) and d.scheme(_BUYER) not in _KVK:
         out.append("NL-R-005: a Dutch buyer's legal entity id is a KvK (0106) or OIN (0190) number")
     codes = d.root.xpath("cac:PaymentMeans/cbc:PaymentMeansCode/text()", namespaces=_NS)
     if d.kind == "Invoice" and not codes:
