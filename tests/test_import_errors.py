@@ -522,6 +522,28 @@ def test_a_utc_offset_no_place_has_is_refused(tmp_path):
     assert "expected a valid date and time" in str(err.value)
 
 
+def test_a_time_followed_by_a_zone_name_or_other_word_is_refused_not_read_as_utc(tmp_path):
+    """DuckDB's TIMESTAMP cast drops any word after the time: '00:00:00 Europe/Amsterdam' (22:00
+    UTC the day before), 'UTC+2', a 12-hour clock's 'PM' after an ISO date, or 'garbage' were
+    all read as that wall clock in UTC, moving a charge by hours (across a month's end) in
+    silence. A zone is written as an offset or Z; only the names of UTC itself are read."""
+    rows = cur2.records()
+    rows[0]["line_item_usage_start_date"] = "2024-05-01T00:00:00 Europe/Amsterdam"
+    rows[1]["line_item_usage_start_date"] = "2024-05-01 00:00:00 UTC+2"
+    rows[2]["line_item_usage_end_date"] = "2024-05-04 01:00:00 PM"
+    rows[3]["line_item_usage_end_date"] = "2024-05-06 00:00:00 garbage"
+    rows[4]["line_item_usage_start_date"] = "2024-05-01 10:00:00 UTC"  # BigQuery's text: read
+    err, con = _refused(tmp_path, "zones.csv", rows)
+    assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
+        (2, "line_item_usage_start_date", "2024-05-01T00:00:00 Europe/Amsterdam"),
+        (3, "line_item_usage_start_date", "2024-05-01 00:00:00 UTC+2"),
+        (4, "line_item_usage_end_date", "2024-05-04 01:00:00 PM"),
+        (5, "line_item_usage_end_date", "2024-05-06 00:00:00 garbage"),
+    ]
+    assert "a time zone as an offset (+02:00) or Z (a zone's name or other word" in str(err.value)
+    assert _lines(con) == (0, None)
+
+
 def test_a_parquet_file_with_a_column_the_format_reads_twice_is_refused(tmp_path):
     """A tool can write two columns of one name to Parquet (pandas after a concat): DuckDB read
     the first and ignored the other in silence."""

@@ -151,6 +151,21 @@ def test_a_day_first_date_is_refused_with_row_and_column(tmp_path):
     assert (3, "ChargeStartDate") in problems
 
 
+def test_an_empty_charge_end_date_is_refused_with_row_and_column(tmp_path):
+    """Row 3 adds 3 seats on 20 Oct to a cycle ending 11 Nov (23 of 31 days). With its
+    ChargeEndDate emptied the line had no end: its list cost was the whole cycle's (61.80, not
+    45.85), a seat price billed a whole month and an annual renewal one month of twelve, in
+    silence. Microsoft prints the cycle's end on every billed line."""
+    lines = INVOICE.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace(",10/20/2026,11/11/2026,", ",10/20/2026,,")
+    bad = tmp_path / "no-end.csv"
+    bad.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(3, "ChargeEndDate", None)]
+    assert "the last day of the charge cycle" in str(err.value)
+
+
 # -- daily rated usage -----------------------------------------------------------------------
 
 

@@ -89,7 +89,10 @@ READING_RULES = """\
   converted to UTC; a value without one is taken as UTC (as the vendors document their exports).
   An offset no place has (beyond 14 hours, `+99:00`, or past 59 minutes, `-00:60`), which DuckDB
   reads as so many hours, is refused with row and column, and so is a date that does not begin
-  with a digit (DuckDB reads the words `epoch` and `infinity` as 1 January 1900). A date before
+  with a digit (DuckDB reads the words `epoch` and `infinity` as 1 January 1900), and a time
+  followed by a zone's name or another word (`00:00:00 Europe/Amsterdam`, `UTC+2`, `PM` after an
+  ISO date), which DuckDB drops, reading the wall clock as UTC; only `UTC` and `GMT` themselves
+  are read so (BigQuery's text of a timestamp). A date before
   1900 or after 2999 is refused with the file's text and what it was read as (`05/01/24` in an
   ISO format is read as the year 5).
   Impossible values (hour 30, month 13) are refused with row and column, never corrected: the

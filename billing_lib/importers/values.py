@@ -4,6 +4,7 @@ with its row and column, before any line is mapped."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -52,16 +53,29 @@ def timestamp_from_text(col: str, spec: FormatSpec) -> str:
     return _timestamp_from_trimmed(f"trim({col})", spec)
 
 
+#: A text DuckDB's TIMESTAMP cast reads as written: digits and the separators of an ISO date and
+#: time, then at most the name of UTC itself (' UTC', ' GMT': BigQuery's text of a timestamp).
+_WITHOUT_ZONE_NAME_RE = r"[0-9T:. /-]*( (?i:utc|gmt))?"
+
+
+def _without_zone_name(v: str) -> str:
+    """SQL true for the text ``v`` that DuckDB's TIMESTAMP cast reads as written. The cast drops
+    any other word after the time, unread: '00:00:00 Europe/Amsterdam', 'UTC+2', an ISO date's
+    'PM' or 'garbage' were read as that wall clock in UTC, hours off in silence."""
+    return f"regexp_full_match({v}, {ql(_WITHOUT_ZONE_NAME_RE)})"
+
+
 def _timestamp_from_trimmed(v: str, spec: FormatSpec) -> str:
     """``timestamp_from_text`` of the trimmed text ``v``, which it reads ten times or more: a
     column of ``typing_source`` rather than an expression, so that DuckDB binds it once."""
     naive = [f"TRY_STRPTIME({v}, {ql(f)})" for f in spec.timestamp_formats]
+    iso = f"CASE WHEN {_without_zone_name(v)} THEN TRY_CAST({v} AS TIMESTAMP) END"
     general = (
         f"CASE WHEN NOT left({v}, 1) BETWEEN '0' AND '9' THEN NULL "
         f"WHEN contains({v}, ':') AND regexp_full_match({v}, {ql(_OFFSET_RE)}) "
         f"THEN CASE WHEN regexp_full_match({v}, {ql(_REAL_OFFSET_RE)}) "
         f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) END "
-        f"ELSE COALESCE({', '.join([*naive, f'TRY_CAST({v} AS TIMESTAMP)'])}) END"
+        f"ELSE COALESCE({', '.join([*naive, iso])}) END"
     )
     # Speed only, same values: the commonest vendor form (2026-10-01T00:00:00Z, the whole AWS CUR)
     # read by one strptime instead of a regex per value; anything it does not read takes the
@@ -188,6 +202,10 @@ def _expected_text(kind: str, spec: FormatSpec) -> str:
     return f"a valid {'date' if kind == 'date' else 'date and time'} ({fmts})"
 
 
+#: What a date or time holding a word (a zone's name, AM/PM after an ISO date) should be.
+_ZONE_TEXT = "; a time zone as an offset (+02:00) or Z (a zone's name or other word is not read)"
+
+
 #: DECIMAL(38,12) holds amounts below 10^26 in size.
 AMOUNT_LIMIT = Decimal(10) ** 26
 
@@ -217,6 +235,9 @@ def _value_expected(kind: str, value: str | None, spec: FormatSpec, read: str | 
         return "a decimal number without digit separators ('_')"
     if kind == "decimal" and out_of_range(value):
         return "an amount within DECIMAL(38,12), less than 10^26 in size: the value is out of range"
+    text = (value or "").strip()
+    if kind in ("timestamp", "date") and text[:1].isdigit() and re.search("[A-SU-Za-z]", text):
+        return _expected_text(kind, spec) + _ZONE_TEXT
     return _expected_text(kind, spec)
 
 
