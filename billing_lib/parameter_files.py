@@ -18,6 +18,7 @@ import difflib
 import hashlib
 import io
 import pickle
+import re
 import threading
 import types
 import typing
@@ -93,6 +94,7 @@ def _parse(path: Path, raw: bytes) -> object:
                 return None
             _check_expanded_size(path, node)
             _check_repeated_keys(path, node)
+            _check_number_forms(path, loader, node)
             try:
                 return loader.construct_document(node)
             except ValueError as exc:
@@ -129,6 +131,45 @@ def _check_repeated_keys(path: Path, root: yaml.Node) -> None:
                         "the last value and drop the first without a word: give the key once",
                     )
                 first[name] = line
+
+
+#: YAML 1.1's number forms that read as another number than the digits written, with why: a
+#: leading 0 (octal), 0x, 0b, and a colon (base 60: ``1:30`` is 90).
+_OTHER_NUMBER_FORMS = (
+    (re.compile(r"[-+]?0[0-7_]+"), "a leading 0 makes it an octal number"),
+    (re.compile(r"[-+]?0x[0-9a-fA-F_]+"), "0x makes it a hexadecimal number"),
+    (re.compile(r"[-+]?0b[01_]+"), "0b makes it a binary number"),
+    (
+        re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"),
+        "a colon makes it a base-60 number (1:30 is 1 x 60 + 30)",
+    ),
+)
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _check_number_forms(path: Path, loader: Any, root: yaml.Node) -> None:
+    """Refuse an unquoted number YAML 1.1 reads as another than written: ``amount: 075`` is the
+    octal 61 and ``quantity: 1:30`` (an hour and a half) the base-60 90, so a minimum fee of
+    75.00 billed 61.00 and 1.5 hours billed as 90, without a word. Nobody means those forms in a
+    parameters file; quoted, the text is read as written."""
+    for node in _nodes(root):
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in _NUMBER_TAGS or node.style:
+            continue
+        why = next((w for form, w in _OTHER_NUMBER_FORMS if form.fullmatch(node.value)), None)
+        if why is None:
+            continue
+        number = (
+            loader.construct_yaml_int(node)
+            if node.tag == _NUMBER_TAGS[0]
+            else loader.construct_yaml_float(node)
+        )
+        raise ParameterError(
+            path,
+            f"line {node.start_mark.line + 1}",
+            f"YAML reads {node.value} as the number {number} ({why}); write the number as you "
+            "mean it, without a leading 0 or a colon (75, 1.5), or in quotes if it is text "
+            f"('{node.value}')",
+        )
 
 
 #: YAML's tag of a value it reads as a date or time (``2026-10-31``, ``2026-10-31 12:00``).
