@@ -488,10 +488,23 @@ def _problem(
         message = f"expected {PATTERN_WORDS[err['ctx']['pattern']]}"
     elif err["type"] in KIND_WORDS:
         message = f"expected {KIND_WORDS[err['type']]}"
+    elif err["type"] == "string_type" and isinstance(err.get("input"), bool | int | float):
+        quote = "put the text in quotes, as in country: 'NO' or vat_account: '1500'"
+        message = f"expected text; {_yaml_reads(err['input'])}: {quote}"
     shown = err.get("input")
     got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
     value = None if isinstance(shown, dict | list) else str(shown)
     return Problem(file, row, entry, value, f"{message}{got}")
+
+
+def _yaml_reads(value: bool | int | float) -> str:
+    """Why a text key got ``value``: YAML 1.1 reads an unquoted ``NO`` (Norway), ``off`` or
+    ``yes`` as a boolean and digits as a number, so the text written is not what arrived."""
+    if value is False:
+        return "YAML reads an unquoted no, off or false (in any case: NO, Off) as false"
+    if value is True:
+        return "YAML reads an unquoted yes, on or true (in any case: YES, On) as true"
+    return "YAML reads an unquoted number as a number"
 
 
 def entry_name(loc: tuple, data: object) -> str:

@@ -101,6 +101,26 @@ def test_a_value_of_another_kind_is_told_what_the_key_takes(tmp_path, key, value
 
 
 @pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (False, "YAML reads an unquoted no, off or false (in any case: NO, Off) as false"),
+        (True, "YAML reads an unquoted yes, on or true (in any case: YES, On) as true"),
+        (1500, "YAML reads an unquoted number as a number"),
+    ],
+    ids=["norway", "yes", "number"],
+)
+def test_text_yaml_read_as_a_boolean_or_number_is_told_to_be_quoted(tmp_path, value, expected):
+    """``country: NO`` (Norway) is the boolean false to YAML; "Input should be a valid string;
+    got False" told neither what was expected nor why."""
+    with pytest.raises(ParameterError) as raised:
+        validate(_Address, tmp_path / "customers.yaml", {"country": value})
+    assert str(raised.value) == (
+        f"{tmp_path / 'customers.yaml'}, entry country: expected text; {expected}: put the "
+        f"text in quotes, as in country: 'NO' or vat_account: '1500'; got {value!r}"
+    )
+
+
+@pytest.mark.parametrize(
     "found",
     ["custom_lines.yml", "Custom_Lines.yaml", "custom-lines.yaml", "custom_lines.yaml.txt"],
 )
