@@ -329,9 +329,42 @@ def csv_rows(
             f"found {reader.fieldnames}",
         )
     header = [h for h in reader.fieldnames or [] if h]
+    _check_known_columns(path, header, (*required, *optional))
     for n, raw in enumerate(reader, start=2):
         _check_no_extra_cells(path, n, header, raw)
         yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
+
+
+def _check_known_columns(path: Path, header: list[str], known: tuple[str, ...]) -> None:
+    """ParameterError for a header cell that is no column the file has, or one given twice: its
+    values were not read (or the last one only) without a word, so an account's end under
+    ``valid_until`` left its mapping open and its usage after the end billed to the customer it
+    had left."""
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            what = f"{name!r} is given twice"
+        elif name not in known:
+            close = [k for k in known if _column_key(k) == _column_key(name)]
+            close = close or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            what = f"{name!r} is not one the run reads" + (
+                f" (did you mean {close[0]!r}?)" if close else ""
+            )
+        else:
+            seen.add(name)
+            continue
+        raise ParameterError(
+            path,
+            "row 1",
+            f"the column {what}; expected the columns {', '.join(known)}, each once (a "
+            "column of another name is not read: rename it, or put what it holds into a "
+            "column the file has)",
+        )
+
+
+def _column_key(name: str) -> str:
+    """A column name as a person may write it (``Valid To``, ``valid-to``) compared."""
+    return "_".join(name.replace("-", " ").split()).lower()
 
 
 def _check_no_extra_cells(

@@ -179,6 +179,31 @@ def test_a_mapping_saved_in_a_spreadsheets_code_page_names_the_row(tmp_path):
         load_account_mappings(params, load_customers(params))
 
 
+@pytest.mark.parametrize(
+    ("header", "what"),
+    [
+        ("valid_until", "'valid_until' is not one the run reads (did you mean 'valid_to'?)"),
+        ("Valid To", "'Valid To' is not one the run reads (did you mean 'valid_to'?)"),
+        ("valid_from", "'valid_from' is given twice"),
+    ],
+    ids=["misspelt", "as-a-person-writes-it", "twice"],
+)
+def test_a_column_of_the_mapping_the_run_does_not_read_is_refused(tmp_path, header, what):
+    """An account that left Alpha on the 14th, its end under a header ``valid_until``: the
+    column was not read, the mapping had no end, and usage of the 20th was billed to Alpha
+    without a word."""
+    (tmp_path / "customers.yaml").write_text(CUSTOMERS)
+    (tmp_path / "accounts.csv").write_text(
+        f"vendor,account_id,customer_id,valid_from,{header},note\naws,111,C1,,2026-10-14,left\n"
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(tmp_path, load_customers(tmp_path))
+    assert str(raised.value).startswith(
+        f"{tmp_path / 'accounts.csv'}, entry row 1: the column {what}; expected the columns "
+        "vendor, account_id, customer_id, valid_from, valid_to, note, each once"
+    )
+
+
 def test_reverse_charge_without_a_vat_number_is_refused(tmp_path):
     params = write_params(
         tmp_path, customers=CUSTOMERS.replace("    vat_number: DE123456788\n", "")
