@@ -128,6 +128,21 @@ def test_a_vendor_by_another_name_and_an_aws_id_as_the_console_shows_it_map_thei
     assert got == [(2, "C1"), (3, "C2"), (4, "C1")]
 
 
+def test_a_microsoft_tenant_id_in_braces_maps_its_lines(tmp_path):
+    """``{AB12CD34-...}`` as the registry, PowerShell and some portals copy a GUID: it mapped no
+    line, and the unmapped report proposed a new customer for a tenant accounts.csv holds."""
+    params = write_params(
+        tmp_path, accounts="microsoft,{AB12CD34-0000-4000-8000-000000000001},C1,,,\n"
+    )
+    customers = load_customers(params)
+    con = open_store()
+    add_line(con, "microsoft", "ab12cd34-0000-4000-8000-000000000001", "2026-10-02", "1.10", 2)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    got = con.execute("SELECT x_SourceRow, x_CustomerId FROM customer_lines").fetchall()
+    assert got == [(2, "C1")]
+
+
 def test_one_account_mapped_under_two_names_of_its_vendor_is_refused(tmp_path):
     params = write_params(tmp_path, accounts="microsoft,T-1,C1,,,\nazure,t-1,C2,,,\n")
     with pytest.raises(
