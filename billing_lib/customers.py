@@ -210,6 +210,8 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
     same_account: dict[tuple[str, str], list[tuple[int, AccountMapping]]] = {}
     columns = ("vendor", "account_id", "customer_id")
     for n, clean in csv_rows(path, columns, ("valid_from", "valid_to", "note")):
+        if not any(clean.values()):
+            continue  # a row a spreadsheet saves as ,,,,, (as exchange_rates.csv's)
         m = validate(AccountMapping, path, clean, row=n)
         if m.customer_id not in customers:
             raise ParameterError(

@@ -521,6 +521,8 @@ def _problem(
         message = f"expected {PATTERN_WORDS[err['ctx']['pattern']]}"
     elif err["type"] in KIND_WORDS:
         message = f"expected {KIND_WORDS[err['type']]}"
+    elif err["type"] == "string_type" and err.get("input") is None:
+        return Problem(file, row, entry, None, f"expected a value; the {_empty(row)} is empty")
     elif err["type"] == "string_type" and isinstance(err.get("input"), bool | int | float):
         quote = "put the text in quotes, as in country: 'NO' or vat_account: '1500'"
         message = f"expected text; {_yaml_reads(err['input'])}: {quote}"
@@ -528,6 +530,11 @@ def _problem(
     got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
     value = None if isinstance(shown, dict | list) else str(shown)
     return Problem(file, row, entry, value, f"{message}{got}")
+
+
+def _empty(row: int | None) -> str:
+    """What an empty value is: a CSV file's cell, or a YAML file's entry (``name:`` alone)."""
+    return "entry" if row is None else "cell"
 
 
 def _yaml_reads(value: bool | int | float) -> str:

@@ -219,6 +219,22 @@ def test_a_column_of_the_mapping_the_run_does_not_read_is_refused(tmp_path, head
     )
 
 
+def test_empty_rows_a_spreadsheet_saves_are_skipped_and_an_empty_cell_is_named(tmp_path):
+    """A spreadsheet saves rows it once formatted as ``,,,,,``: they stopped the run with
+    "Input should be a valid string; got None" for each column, as a row missing its customer
+    still is, told in words."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\n,,,,,\n,,,,,\n")
+    [mapping] = load_account_mappings(params, load_customers(params))
+    assert (mapping.account_id, mapping.customer_id) == ("111", "C1")
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\naws,222,,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 3, column customer_id: expected a value; the cell "
+        "is empty"
+    )
+
+
 def test_reverse_charge_without_a_vat_number_is_refused(tmp_path):
     params = write_params(
         tmp_path, customers=CUSTOMERS.replace("    vat_number: DE123456788\n", "")
