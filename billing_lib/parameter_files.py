@@ -86,8 +86,10 @@ def read_yaml(path: Path) -> object:
 def _parse(path: Path, raw: bytes) -> object:
     """``raw``, the bytes of ``path``, decoded as ``path.read_text(encoding="utf-8")`` decodes
     them (universal newlines) and parsed, with the checks of ``read_yaml``."""
+    text = ""
     try:
-        loader = _LOADER(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read())
+        text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read()
+        loader = _LOADER(text)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -102,11 +104,31 @@ def _parse(path: Path, raw: bytes) -> object:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
+        raise _tab(path, text, exc) or ParameterError(path, None, f"not valid YAML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ParameterError(path, None, f"expected UTF-8 text: {exc}") from exc
     except RecursionError:
         raise ParameterError(path, None, TOO_DEEP) from None
+
+
+TAB = "\t"
+
+
+def _tab(path: Path, text: str, error: yaml.YAMLError) -> ParameterError | None:
+    """The error for YAML refused on a line a tab indents (an editor's tab key), named by line
+    and column: YAML's own words name a "<unicode string>" and, depending on where the tab is,
+    a character "that cannot start any token"; None for another error."""
+    mark = getattr(error, "problem_mark", None)
+    lines = text.splitlines()
+    line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    indent = line[: len(line) - len(line.lstrip())]
+    if mark is None or TAB not in indent:
+        return None
+    return ParameterError(
+        path,
+        f"line {mark.line + 1}, column {indent.index(TAB) + 1}",
+        "a tab; YAML indents with spaces only: replace the tab with spaces",
+    )
 
 
 def _check_repeated_keys(path: Path, root: yaml.Node) -> None:

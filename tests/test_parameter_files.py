@@ -226,6 +226,19 @@ def test_numbers_without_a_leading_zero_or_colon_are_read_as_written(tmp_path):
     }
 
 
+def test_a_tab_indenting_yaml_is_named_by_line_and_column(tmp_path):
+    """An editor's tab before a key: YAML's own message named a "<unicode string>" and a
+    character "that cannot start any token", never the tab."""
+    path = tmp_path / "customers.yaml"
+    path.write_text("customers:\n  - id: C001\n\tcountry: NL\n")
+    with pytest.raises(ParameterError) as raised:
+        read_yaml(path)
+    assert str(raised.value).startswith(
+        f"{path}, entry line 3, column 1: a tab; YAML indents with spaces only: replace the tab "
+        "with spaces"
+    )
+
+
 def test_a_merge_key_overriding_an_anchor_is_not_a_repeat(tmp_path):
     path = tmp_path / "price_plans.yaml"
     path.write_text("base: &b {percent: 10, basis: cost}\nrule: {<<: *b, percent: 12}\n")
