@@ -155,11 +155,15 @@ class AccountMapping(BaseModel):
         AWS lines, and by the names the FOCUS importer reads as one vendor (``VENDOR_NAMES``), so
         that ``azure`` maps Azure subscriptions (their lines are ``microsoft``) instead of leaving
         them unmapped. Microsoft tenant and subscription ids are GUIDs, the same whatever their
-        case; every Microsoft format keys its lines in lower case. An AWS account id as the AWS
-        console shows it, ``4027-1938-5610``, is the id ``402719385610`` of the reports."""
+        case; every Microsoft format keys its lines in lower case, without the braces the
+        registry and PowerShell write around a GUID (``{AB12...}`` mapped no line). An AWS account
+        id as the AWS console shows it, ``4027-1938-5610``, is the id ``402719385610`` of the
+        reports."""
         self.vendor = line_vendor(self.vendor)
         if self.vendor == "microsoft":
             self.account_id = self.account_id.lower()
+            if re.fullmatch(r"\{\s*[0-9a-f-]{36}\s*\}", self.account_id):
+                self.account_id = self.account_id[1:-1].strip()
         if self.vendor == "aws" and re.fullmatch(r"\d{4}([- ]?)\d{4}\1\d{4}", self.account_id):
             self.account_id = re.sub(r"[- ]", "", self.account_id)
         return self
@@ -206,6 +210,8 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
     same_account: dict[tuple[str, str], list[tuple[int, AccountMapping]]] = {}
     columns = ("vendor", "account_id", "customer_id")
     for n, clean in csv_rows(path, columns, ("valid_from", "valid_to", "note")):
+        if not any(clean.values()):
+            continue  # a row a spreadsheet saves as ,,,,, (as exchange_rates.csv's)
         m = validate(AccountMapping, path, clean, row=n)
         if m.customer_id not in customers:
             raise ParameterError(

@@ -18,6 +18,7 @@ import difflib
 import hashlib
 import io
 import pickle
+import re
 import threading
 import types
 import typing
@@ -85,14 +86,17 @@ def read_yaml(path: Path) -> object:
 def _parse(path: Path, raw: bytes) -> object:
     """``raw``, the bytes of ``path``, decoded as ``path.read_text(encoding="utf-8")`` decodes
     them (universal newlines) and parsed, with the checks of ``read_yaml``."""
+    text = ""
     try:
-        loader = _LOADER(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read())
+        text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read()
+        loader = _LOADER(text)
         try:
             node = loader.get_single_node()
             if node is None:
                 return None
             _check_expanded_size(path, node)
             _check_repeated_keys(path, node)
+            _check_number_forms(path, loader, node)
             try:
                 return loader.construct_document(node)
             except ValueError as exc:
@@ -100,11 +104,31 @@ def _parse(path: Path, raw: bytes) -> object:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise ParameterError(path, None, f"not valid YAML: {exc}") from exc
+        raise _tab(path, text, exc) or ParameterError(path, None, f"not valid YAML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ParameterError(path, None, f"expected UTF-8 text: {exc}") from exc
     except RecursionError:
         raise ParameterError(path, None, TOO_DEEP) from None
+
+
+TAB = "\t"
+
+
+def _tab(path: Path, text: str, error: yaml.YAMLError) -> ParameterError | None:
+    """The error for YAML refused on a line a tab indents (an editor's tab key), named by line
+    and column: YAML's own words name a "<unicode string>" and, depending on where the tab is,
+    a character "that cannot start any token"; None for another error."""
+    mark = getattr(error, "problem_mark", None)
+    lines = text.splitlines()
+    line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    indent = line[: len(line) - len(line.lstrip())]
+    if mark is None or TAB not in indent:
+        return None
+    return ParameterError(
+        path,
+        f"line {mark.line + 1}, column {indent.index(TAB) + 1}",
+        "a tab; YAML indents with spaces only: replace the tab with spaces",
+    )
 
 
 def _check_repeated_keys(path: Path, root: yaml.Node) -> None:
@@ -129,6 +153,45 @@ def _check_repeated_keys(path: Path, root: yaml.Node) -> None:
                         "the last value and drop the first without a word: give the key once",
                     )
                 first[name] = line
+
+
+#: YAML 1.1's number forms that read as another number than the digits written, with why: a
+#: leading 0 (octal), 0x, 0b, and a colon (base 60: ``1:30`` is 90).
+_OTHER_NUMBER_FORMS = (
+    (re.compile(r"[-+]?0[0-7_]+"), "a leading 0 makes it an octal number"),
+    (re.compile(r"[-+]?0x[0-9a-fA-F_]+"), "0x makes it a hexadecimal number"),
+    (re.compile(r"[-+]?0b[01_]+"), "0b makes it a binary number"),
+    (
+        re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"),
+        "a colon makes it a base-60 number (1:30 is 1 x 60 + 30)",
+    ),
+)
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _check_number_forms(path: Path, loader: Any, root: yaml.Node) -> None:
+    """Refuse an unquoted number YAML 1.1 reads as another than written: ``amount: 075`` is the
+    octal 61 and ``quantity: 1:30`` (an hour and a half) the base-60 90, so a minimum fee of
+    75.00 billed 61.00 and 1.5 hours billed as 90, without a word. Nobody means those forms in a
+    parameters file; quoted, the text is read as written."""
+    for node in _nodes(root):
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in _NUMBER_TAGS or node.style:
+            continue
+        why = next((w for form, w in _OTHER_NUMBER_FORMS if form.fullmatch(node.value)), None)
+        if why is None:
+            continue
+        number = (
+            loader.construct_yaml_int(node)
+            if node.tag == _NUMBER_TAGS[0]
+            else loader.construct_yaml_float(node)
+        )
+        raise ParameterError(
+            path,
+            f"line {node.start_mark.line + 1}",
+            f"YAML reads {node.value} as the number {number} ({why}); write the number as you "
+            "mean it, without a leading 0 or a colon (75, 1.5), or in quotes if it is text "
+            f"('{node.value}')",
+        )
 
 
 #: YAML's tag of a value it reads as a date or time (``2026-10-31``, ``2026-10-31 12:00``).
@@ -288,9 +351,42 @@ def csv_rows(
             f"found {reader.fieldnames}",
         )
     header = [h for h in reader.fieldnames or [] if h]
+    _check_known_columns(path, header, (*required, *optional))
     for n, raw in enumerate(reader, start=2):
         _check_no_extra_cells(path, n, header, raw)
         yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
+
+
+def _check_known_columns(path: Path, header: list[str], known: tuple[str, ...]) -> None:
+    """ParameterError for a header cell that is no column the file has, or one given twice: its
+    values were not read (or the last one only) without a word, so an account's end under
+    ``valid_until`` left its mapping open and its usage after the end billed to the customer it
+    had left."""
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            what = f"{name!r} is given twice"
+        elif name not in known:
+            close = [k for k in known if _column_key(k) == _column_key(name)]
+            close = close or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            what = f"{name!r} is not one the run reads" + (
+                f" (did you mean {close[0]!r}?)" if close else ""
+            )
+        else:
+            seen.add(name)
+            continue
+        raise ParameterError(
+            path,
+            "row 1",
+            f"the column {what}; expected the columns {', '.join(known)}, each once (a "
+            "column of another name is not read: rename it, or put what it holds into a "
+            "column the file has)",
+        )
+
+
+def _column_key(name: str) -> str:
+    """A column name as a person may write it (``Valid To``, ``valid-to``) compared."""
+    return "_".join(name.replace("-", " ").split()).lower()
 
 
 def _check_no_extra_cells(
@@ -447,10 +543,30 @@ def _problem(
         message = f"expected {PATTERN_WORDS[err['ctx']['pattern']]}"
     elif err["type"] in KIND_WORDS:
         message = f"expected {KIND_WORDS[err['type']]}"
+    elif err["type"] == "string_type" and err.get("input") is None:
+        return Problem(file, row, entry, None, f"expected a value; the {_empty(row)} is empty")
+    elif err["type"] == "string_type" and isinstance(err.get("input"), bool | int | float):
+        quote = "put the text in quotes, as in country: 'NO' or vat_account: '1500'"
+        message = f"expected text; {_yaml_reads(err['input'])}: {quote}"
     shown = err.get("input")
     got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
     value = None if isinstance(shown, dict | list) else str(shown)
     return Problem(file, row, entry, value, f"{message}{got}")
+
+
+def _empty(row: int | None) -> str:
+    """What an empty value is: a CSV file's cell, or a YAML file's entry (``name:`` alone)."""
+    return "entry" if row is None else "cell"
+
+
+def _yaml_reads(value: bool | int | float) -> str:
+    """Why a text key got ``value``: YAML 1.1 reads an unquoted ``NO`` (Norway), ``off`` or
+    ``yes`` as a boolean and digits as a number, so the text written is not what arrived."""
+    if value is False:
+        return "YAML reads an unquoted no, off or false (in any case: NO, Off) as false"
+    if value is True:
+        return "YAML reads an unquoted yes, on or true (in any case: YES, On) as true"
+    return "YAML reads an unquoted number as a number"
 
 
 def entry_name(loc: tuple, data: object) -> str:

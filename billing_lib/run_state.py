@@ -123,6 +123,8 @@ def parameters_not_read(folder: Path, settings: RunSettings) -> list[str]:
     used = {*PARAMETER_FILES, *([Path(logo).name] if logo and "/" not in logo else [])}
     out = []
     for path in sorted(Path(folder).iterdir()):
+        if path.is_dir() and not path.name.startswith("."):
+            out += _parameters_in_subfolder(Path(folder), path)
         if not path.is_file() or path.name.startswith(".") or path.name in used:
             continue
         close = difflib.get_close_matches(path.name.lower(), PARAMETER_FILES, n=1, cutoff=0.6)
@@ -131,6 +133,20 @@ def parameters_not_read(folder: Path, settings: RunSettings) -> list[str]:
             + (f" (this looks like a copy of {close[0]}: edit that one)" if close else "")
         )
     return out
+
+
+def _parameters_in_subfolder(folder: Path, sub: Path) -> list[str]:
+    """A warning for a subfolder of the parameters ``folder`` holding parameters files (the
+    git-ignored ``parameters/local/`` of the README): a run of ``folder`` bills with its own
+    files, and the prices edited in the subfolder changed nothing without a word."""
+    found = sorted(p.name for p in sub.iterdir() if p.is_file() and p.name in PARAMETER_FILES)
+    if not found:
+        return []
+    return [
+        f"parameters folder: {sub.name}/ holds parameters files ({', '.join(found)}) this run "
+        f"does not read; it reads those of {folder}: to bill with them, run with --parameters "
+        f"{sub}"
+    ]
 
 
 #: The steps of a run in order, each with the ``RunResults`` fields it produces. A step run again

@@ -128,6 +128,21 @@ def test_a_vendor_by_another_name_and_an_aws_id_as_the_console_shows_it_map_thei
     assert got == [(2, "C1"), (3, "C2"), (4, "C1")]
 
 
+def test_a_microsoft_tenant_id_in_braces_maps_its_lines(tmp_path):
+    """``{AB12CD34-...}`` as the registry, PowerShell and some portals copy a GUID: it mapped no
+    line, and the unmapped report proposed a new customer for a tenant accounts.csv holds."""
+    params = write_params(
+        tmp_path, accounts="microsoft,{AB12CD34-0000-4000-8000-000000000001},C1,,,\n"
+    )
+    customers = load_customers(params)
+    con = open_store()
+    add_line(con, "microsoft", "ab12cd34-0000-4000-8000-000000000001", "2026-10-02", "1.10", 2)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    got = con.execute("SELECT x_SourceRow, x_CustomerId FROM customer_lines").fetchall()
+    assert got == [(2, "C1")]
+
+
 def test_one_account_mapped_under_two_names_of_its_vendor_is_refused(tmp_path):
     params = write_params(tmp_path, accounts="microsoft,T-1,C1,,,\nazure,t-1,C2,,,\n")
     with pytest.raises(
@@ -177,6 +192,47 @@ def test_a_mapping_saved_in_a_spreadsheets_code_page_names_the_row(tmp_path):
     with pytest.raises(ParameterError, match=r"accounts.csv, entry row 4: expected UTF-8 text; "
                        r"found the byte 0xfc \(save the file as CSV UTF-8\)"):  # fmt: skip
         load_account_mappings(params, load_customers(params))
+
+
+@pytest.mark.parametrize(
+    ("header", "what"),
+    [
+        ("valid_until", "'valid_until' is not one the run reads (did you mean 'valid_to'?)"),
+        ("Valid To", "'Valid To' is not one the run reads (did you mean 'valid_to'?)"),
+        ("valid_from", "'valid_from' is given twice"),
+    ],
+    ids=["misspelt", "as-a-person-writes-it", "twice"],
+)
+def test_a_column_of_the_mapping_the_run_does_not_read_is_refused(tmp_path, header, what):
+    """An account that left Alpha on the 14th, its end under a header ``valid_until``: the
+    column was not read, the mapping had no end, and usage of the 20th was billed to Alpha
+    without a word."""
+    (tmp_path / "customers.yaml").write_text(CUSTOMERS)
+    (tmp_path / "accounts.csv").write_text(
+        f"vendor,account_id,customer_id,valid_from,{header},note\naws,111,C1,,2026-10-14,left\n"
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(tmp_path, load_customers(tmp_path))
+    assert str(raised.value).startswith(
+        f"{tmp_path / 'accounts.csv'}, entry row 1: the column {what}; expected the columns "
+        "vendor, account_id, customer_id, valid_from, valid_to, note, each once"
+    )
+
+
+def test_empty_rows_a_spreadsheet_saves_are_skipped_and_an_empty_cell_is_named(tmp_path):
+    """A spreadsheet saves rows it once formatted as ``,,,,,``: they stopped the run with
+    "Input should be a valid string; got None" for each column, as a row missing its customer
+    still is, told in words."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\n,,,,,\n,,,,,\n")
+    [mapping] = load_account_mappings(params, load_customers(params))
+    assert (mapping.account_id, mapping.customer_id) == ("111", "C1")
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\naws,222,,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 3, column customer_id: expected a value; the cell "
+        "is empty"
+    )
 
 
 def test_reverse_charge_without_a_vat_number_is_refused(tmp_path):

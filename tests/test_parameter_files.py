@@ -101,6 +101,26 @@ def test_a_value_of_another_kind_is_told_what_the_key_takes(tmp_path, key, value
 
 
 @pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (False, "YAML reads an unquoted no, off or false (in any case: NO, Off) as false"),
+        (True, "YAML reads an unquoted yes, on or true (in any case: YES, On) as true"),
+        (1500, "YAML reads an unquoted number as a number"),
+    ],
+    ids=["norway", "yes", "number"],
+)
+def test_text_yaml_read_as_a_boolean_or_number_is_told_to_be_quoted(tmp_path, value, expected):
+    """``country: NO`` (Norway) is the boolean false to YAML; "Input should be a valid string;
+    got False" told neither what was expected nor why."""
+    with pytest.raises(ParameterError) as raised:
+        validate(_Address, tmp_path / "customers.yaml", {"country": value})
+    assert str(raised.value) == (
+        f"{tmp_path / 'customers.yaml'}, entry country: expected text; {expected}: put the "
+        f"text in quotes, as in country: 'NO' or vat_account: '1500'; got {value!r}"
+    )
+
+
+@pytest.mark.parametrize(
     "found",
     ["custom_lines.yml", "Custom_Lines.yaml", "custom-lines.yaml", "custom_lines.yaml.txt"],
 )
@@ -159,6 +179,64 @@ def test_a_date_that_is_no_day_of_the_calendar_is_named_by_file_and_line(
         read_yaml(path)
     assert str(raised.value).startswith(f"{path}, entry line {line}: {value!r} is not a date")
     assert "YYYY-MM-DD" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "written", "read_as"),
+    [
+        (
+            'custom_lines:\n  - {id: a, quantity: 1:30, unit: hour, unit_price: "95.00"}\n',
+            2,
+            "1:30",
+            "90",
+        ),
+        ("rules:\n  - id: smb-minimum\n    amount: 075\n", 3, "075", "61"),
+        ("tiers:\n  - {up_to: 0500, unit_price: '1.10'}\n", 2, "0500", "320"),
+        ("rules:\n  - {id: seat, unit_price: 1:30.5}\n", 2, "1:30.5", "90.5"),
+        ("usage_detail_max_lines: 0x3E8\n", 1, "0x3E8", "1000"),
+        ("accounts:\n  01300: {name: Accounts receivable}\n", 2, "01300", "704"),
+    ],
+    ids=["hours-as-base-60", "octal-amount", "octal-tier", "base-60-float", "hex", "octal-key"],
+)
+def test_a_number_yaml_reads_as_another_is_refused_naming_its_line(
+    tmp_path, text, line, written, read_as
+):
+    """YAML 1.1 reads an unquoted 075 as the octal 61 and 1:30 as the base-60 90: a minimum fee
+    of 75.00 billed 61.00, an hour and a half of work billed as 90 hours, without a word."""
+    path = tmp_path / "price_plans.yaml"
+    path.write_text(text)
+    with pytest.raises(ParameterError) as raised:
+        read_yaml(path)
+    assert str(raised.value).startswith(
+        f"{path}, entry line {line}: YAML reads {written} as the number {read_as}"
+    )
+
+
+def test_numbers_without_a_leading_zero_or_colon_are_read_as_written(tmp_path):
+    path = tmp_path / "price_plans.yaml"
+    path.write_text("a: 0\nb: 0.5\nc: -0.25\nd: 1_000\ne: '075'\nf: 10:30 text\ng: 08\n")
+    assert read_yaml(path) == {
+        "a": 0,
+        "b": 0.5,
+        "c": -0.25,
+        "d": 1000,
+        "e": "075",
+        "f": "10:30 text",
+        "g": "08",
+    }
+
+
+def test_a_tab_indenting_yaml_is_named_by_line_and_column(tmp_path):
+    """An editor's tab before a key: YAML's own message named a "<unicode string>" and a
+    character "that cannot start any token", never the tab."""
+    path = tmp_path / "customers.yaml"
+    path.write_text("customers:\n  - id: C001\n\tcountry: NL\n")
+    with pytest.raises(ParameterError) as raised:
+        read_yaml(path)
+    assert str(raised.value).startswith(
+        f"{path}, entry line 3, column 1: a tab; YAML indents with spaces only: replace the tab "
+        "with spaces"
+    )
 
 
 def test_a_merge_key_overriding_an_anchor_is_not_a_repeat(tmp_path):

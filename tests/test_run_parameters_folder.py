@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from billing_lib import run
+from billing_lib.run_state import load_settings, parameters_not_read
 from tests.notebook_project import PERIOD, REPO
 
 
@@ -42,3 +43,22 @@ def test_a_copy_of_a_parameters_file_is_named_with_the_file_the_run_reads(tmp_pa
         assert br.warnings()["warning"].tolist()[:3] == br.results.parameters_not_read
     finally:
         br.lock.release()
+
+
+def test_a_local_folder_of_parameters_beside_the_files_the_run_reads_is_named(tmp_path):
+    """README: keep the reseller's own files in ``parameters/local/`` and run with ``--parameters
+    parameters/local``. A run of ``parameters`` (the notebook's default) billed with the sample
+    files and said nothing of the local prices edited beside them."""
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    (params / "local").mkdir()
+    for name in ("price_plans.yaml", "customers.yaml"):
+        shutil.copy(params / name, params / "local" / name)
+    (params / "archive").mkdir()
+    (params / "archive" / "notes.txt").write_text("old\n")
+    assert parameters_not_read(params, load_settings(params)) == [
+        "parameters folder: local/ holds parameters files (customers.yaml, price_plans.yaml) "
+        f"this run does not read; it reads those of {params}: to bill with them, run with "
+        f"--parameters {params / 'local'}"
+    ]
