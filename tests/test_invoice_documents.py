@@ -653,19 +653,20 @@ def test_a_vat_rule_s_e_invoice_category_is_checked(rule, expected):
 
 
 def test_no_e_invoice_where_en16931_cannot_state_the_amounts(issued, tmp_path):
-    """EN 16931 allows two decimals: a KWD invoice (fils, three decimals) gets its PDF only, and
-    the reason; a JPY (no decimals) or EUR one gets both."""
+    """EN 16931 allows two decimals: a KWD or JOD invoice (fils, three decimals) gets its PDF
+    only, and the reason; a JPY (no decimals) or EUR one gets both."""
     seller, invoices = issued
     inv = next(iter(invoices.values()))
     for currency, suffixes in (
         ("KWD", [".pdf"]),
+        ("JOD", [".pdf"]),
         ("JPY", [".pdf", ".xml"]),
         ("EUR", [".pdf", ".xml"]),
     ):
         other = replace(inv, currency=currency)
         written = document_writer(seller, tmp_path / currency, None)(other)
         assert [p.suffix for p in written] == suffixes
-        assert (ubl_unavailable(other) is None) == (currency != "KWD")
+        assert (ubl_unavailable(other) is None) == (currency not in ("KWD", "JOD"))
     assert "EN 16931 allows amounts with at most 2 decimals and KWD has 3" in str(
         ubl_unavailable(replace(inv, currency="KWD"))
     )

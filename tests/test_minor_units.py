@@ -10,9 +10,10 @@ import csv
 import json
 import re
 import shutil
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 import yaml
@@ -22,6 +23,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from billing_lib import run
+from billing_lib.money import decimal_places, round_money, round_money_sql
 from billing_lib.ubl import CBC
 from tests.invoice_helpers import PARAMETERS, PERIOD, REPO
 from tests.workbook_formulas import evaluate, formulas, label_cell
@@ -341,3 +343,30 @@ def test_the_notebook_s_tables_show_each_currency_in_its_decimals(billed):
             assert places(row[column]) == PLACES[currency]
     eur = shown[shown["currency"] == "EUR"].iloc[0]
     assert places(eur["net"]) == 2
+
+
+#: Every ISO 4217 currency whose minor unit is not 2 (the ISO 4217 list of 2018-08-29, table A.1:
+#: 0 for the yen, the won, the CFA and CFP francs, the dong...; 3 for the dinars and the Omani
+#: rial; 4 for the Chilean and Uruguayan units of account).
+ISO_4217_NOT_TWO = {
+    **dict.fromkeys(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"], 0),
+    **dict.fromkeys(["RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"], 0),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
+}
+
+
+@pytest.mark.parametrize(("currency", "minor"), sorted(ISO_4217_NOT_TWO.items()))
+def test_every_currency_rounds_to_its_iso_4217_minor_unit(currency: str, minor: int):
+    """The table of minor units held 8 of the 26 ISO 4217 currencies without two decimals: a
+    Jordanian customer's line of JOD 41.2745 was invoiced as 41.27 (its third decimal gone from
+    every document) and got an EN 16931 e-invoice in two decimals; a line of VND 1234567.5 (the
+    dong has no minor unit) was invoiced as 1234567.50. Python's rounding and the rating's SQL
+    (the minimum-fee top-up) agree."""
+    assert decimal_places(currency) == minor
+    amount = D("1234567.12345")
+    want = amount.quantize(D(1).scaleb(-minor), rounding=ROUND_HALF_UP)
+    assert round_money(amount, currency) == want
+    sql = round_money_sql(f"CAST('{amount}' AS DECIMAL(38,12))", f"'{currency}'")
+    [(rounded,)] = duckdb.sql(f"SELECT {sql}").fetchall()
+    assert rounded == want
