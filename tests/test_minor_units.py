@@ -10,6 +10,7 @@ import csv
 import json
 import re
 import shutil
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -23,15 +24,18 @@ from lxml import etree
 from pypdf import PdfReader
 
 from billing_lib import run
+from billing_lib.invoices import read_invoice_data
 from billing_lib.money import decimal_places, round_money, round_money_sql
-from billing_lib.ubl import CBC
+from billing_lib.ubl import CAC, CBC, ubl_document
 from tests.invoice_helpers import PARAMETERS, PERIOD, REPO
+from tests.ubl_validation import peppol_findings, rule_findings
 from tests.workbook_formulas import evaluate, formulas, label_cell
 
 D = Decimal
 SAMPLE = REPO / "samples" / PERIOD / "reports"
 #: The currencies billed here and their decimals (ISO 4217 minor units).
 PLACES = {"JPY": 0, "KWD": 3}
+NS = {"cac": CAC, "cbc": CBC}
 
 
 def dutch_customer(id_: str, name: str, address: tuple[str, str, str], vat: str, currency: str):
@@ -370,3 +374,28 @@ def test_every_currency_rounds_to_its_iso_4217_minor_unit(currency: str, minor: 
     sql = round_money_sql(f"CAST('{amount}' AS DECIMAL(38,12))", f"'{currency}'")
     [(rounded,)] = duckdb.sql(f"SELECT {sql}").fetchall()
     assert rounded == want
+
+
+def test_a_yen_e_invoice_over_peppol_states_lines_whose_quantity_x_price_is_their_amount(billed):
+    """Peppol (PEPPOL-EN16931-R120) wants each line's quantity x net price within 0.02 of its
+    amount. A yen line shows its unit price where quantity x price rounds to the yen amount, up
+    to half a yen away: 9 Licenses x 676.9568 = 6092.6112 beside 6093, so the JPY e-invoice of a
+    customer reached over Peppol was refused."""
+    folder, invoices = billed
+    seller, stored = read_invoice_data(folder / "invoices.json")
+    inv = stored[invoices["JPY"]["number"]]
+    over_peppol = replace(
+        inv, buyer=replace(inv.buyer, peppol_id="0106:83456789", registration="83456789")
+    )
+    xml = ubl_document(over_peppol, seller)
+    assert peppol_findings(xml) == []
+    assert [f for f in rule_findings(xml) if f.flag == "fatal"] == []
+    # the lines that do multiply out keep their quantity and price
+    doc = etree.fromstring(xml)
+    hours = doc.xpath("//cac:InvoiceLine[cbc:InvoicedQuantity/@unitCode='HUR']", namespaces=NS)
+    assert [(h.findtext(f"{{{CBC}}}InvoicedQuantity"), price(h)) for h in hours] == [("3", "12345")]
+
+
+def price(line: etree._Element) -> str:
+    """The net price (BT-146) of a UBL invoice line."""
+    return line.findtext(f"{{{CAC}}}Price/{{{CBC}}}PriceAmount")
