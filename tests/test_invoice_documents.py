@@ -298,7 +298,7 @@ def test_the_pdf_shows_the_number_every_line_and_the_totals(folder, issued):
             if line.display_quantity is not None:
                 assert quantity_text(line.display_quantity) in text
             if line.display_unit_price is not None:
-                assert unit_price_text(line.display_unit_price) in text
+                assert unit_price_text(line.display_unit_price, inv.currency) in text
         for v in inv.vat:
             assert v.label in text
         for label, amount in (("Net", inv.net), ("VAT", inv.vat_total)):
@@ -528,8 +528,13 @@ def test_display_of_quantities_and_prices():
     assert quantity_text(D("349.9999999986")) == "350"
     assert quantity_text(D("5619.3548387094")) == "5,619.3548"
     assert quantity_text(D("0")) == "0"
-    assert unit_price_text(D("0.192178241667")) == "0.1922"
-    assert unit_price_text(D("450")) == "450.00"
+    assert unit_price_text(D("450"), "EUR") == "450.00"
+    assert unit_price_text(D("0.192178241667"), "EUR") == "0.1922"
+    # in the currency's decimals, as the workbook shows it (JPY 12,345, KWD 0.500), not cents
+    assert unit_price_text(D("12345"), "JPY") == "12,345"
+    assert unit_price_text(D("0.6767"), "JPY") == "0.6767"
+    assert unit_price_text(D("0.5"), "KWD") == "0.500"
+    assert unit_price_text(D("0.24055"), "KWD") == "0.2406"
     assert amount_text(D("-0.00"), "EUR") == "0.00"
     assert amount_text(D("1234567.5"), "EUR") == "1,234,567.50"
 
