@@ -40,7 +40,7 @@ from billing_lib.errors import ParameterError
 from billing_lib.invoice_model import national_vat_note, refers_to_label, refers_to_text
 from billing_lib.invoice_sheet import payment_lines, registration_text, seller_address
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
-from billing_lib.money import minor_unit
+from billing_lib.money import decimal_places, minor_unit
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import fixed_created
 from billing_lib.workbooks import workbook_name
@@ -266,13 +266,16 @@ def quantity_text(value: Decimal) -> str:
     return f"{q:,f}" if q else "0"
 
 
-def unit_price_text(value: Decimal) -> str:
-    """A shown unit price (``InvoiceLine.display_unit_price``): 2 to 4 decimals (half-up)."""
-    q = value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+def unit_price_text(value: Decimal, currency: str) -> str:
+    """A shown unit price (``InvoiceLine.display_unit_price``) in ``currency``: its decimals, up
+    to 4 where the price has more (half-up), as the workbook shows it: EUR 5.30 and 0.1922,
+    JPY 12,345 (a yen has no sen), KWD 0.500."""
+    places = decimal_places(currency)
+    q = value.quantize(Decimal(1).scaleb(-max(places, 4)), rounding=ROUND_HALF_UP)
     text = f"{q:,f}"
-    while text.endswith("0") and len(text.split(".")[1]) > 2:
+    while "." in text and text.endswith("0") and len(text.split(".")[1]) > places:
         text = text[:-1]
-    return text
+    return text.removesuffix(".")
 
 
 def fitted_size(text: str, width: float, size: float = 8.5, bold: bool = False) -> float:
@@ -296,7 +299,7 @@ def line_detail(line: InvoiceLine, currency: str) -> str | None:
         return None
     text = quantity_text(line.display_quantity) + (f" {line.unit}" if line.unit else "")
     if line.display_unit_price is not None:
-        text += f" x {unit_price_text(line.display_unit_price)} {currency}"
+        text += f" x {unit_price_text(line.display_unit_price, currency)} {currency}"
     return text
 
 
@@ -558,7 +561,7 @@ class _Document:
             cells = [
                 quantity_text(line.display_quantity) if line.display_quantity is not None else "",
                 line.unit or "",
-                unit_price_text(line.display_unit_price)
+                unit_price_text(line.display_unit_price, inv.currency)
                 if line.display_unit_price is not None
                 else "",
                 rate_text(line.vat_rate),

@@ -291,7 +291,7 @@ def _national_vat_problems(
 ) -> list[str]:
     """A VAT-bearing invoice in another currency than the national one without the exchange
     rate its VAT is stated in the national currency at (``_national_vat``)."""
-    national = invoicing.national_currency
+    national = invoicing.national_currency_on(day)
     try:
         rule = invoicing.vat.rule_for(customer, invoicing.seller.country, day=day)
     except ParameterError:
@@ -598,7 +598,7 @@ def _national_vat(
     the month at), rounded half-up once (``national_vat_amount``). None when the invoice is in the
     national currency or carries no VAT rate above 0. RunError without ``rates`` (the caller's
     checks, ``_national_vat_problems``, name that first)."""
-    national = invoicing.national_currency
+    national = invoicing.national_currency_on(invoice.supply_end)
     if invoice.currency == national or not any(v.rate > 0 for v in invoice.vat):
         return None
     if rates is None:

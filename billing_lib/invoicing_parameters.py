@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -279,18 +280,35 @@ class Invoicing:
 
     @property
     def national_currency(self) -> str:
-        """The currency the seller declares VAT in: vat_rules.yaml ``national_currency``, else
-        its country's (``territory_currency``; checked by ``load_invoicing``)."""
-        return self.vat.national_currency or territory_currency(self.seller.country) or ""
+        """The currency the seller declares VAT in today (``national_currency_on``)."""
+        return self.national_currency_on(date.today())
+
+    def national_currency_on(self, day: date) -> str:
+        """The currency the seller declares VAT in on ``day`` (a supply period's last day):
+        vat_rules.yaml ``national_currency``, else its country's then (``territory_currency``;
+        checked by ``load_invoicing``)."""
+        return self.vat.national_currency or territory_currency(self.seller.country, day) or ""
 
 
-def territory_currency(country: str) -> str | None:
-    """The currency in use in ``country`` (ISO 3166 alpha-2; CLDR, through babel), None when
-    CLDR names none."""
+#: Changeovers to the euro after the CLDR data babel ships: babel 2.18 still names the lev for
+#: Bulgaria, which adopted the euro on 2026-01-01 (Council of the EU, 8 July 2025).
+_EURO_SINCE = {"BG": date(2026, 1, 1)}
+
+
+def territory_currency(country: str, day: date | None = None) -> str | None:
+    """The currency in use in ``country`` (ISO 3166 alpha-2; CLDR, through babel, and
+    ``_EURO_SINCE``) on ``day`` (None: today), None when CLDR names none. Of two in use that
+    day (the old one's last weeks of circulation: Croatia's kuna to 2023-01-14) the one that
+    stays."""
     from babel.numbers import get_territory_currencies
 
-    found = get_territory_currencies(country)
-    return found[0] if found else None
+    day = day or date.today()
+    since = _EURO_SINCE.get(country)
+    if since is not None and day >= since:
+        return "EUR"
+    found = get_territory_currencies(country, start_date=day, include_details=True)
+    staying = [f for f in found if f["to"] is None] or found
+    return str(staying[0]["currency"]) if staying else None
 
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -15,8 +15,17 @@ SQL_AMOUNT = "DECIMAL(38,12)"
 
 ZERO = Decimal(0)
 
-# ISO 4217 minor units for the currencies where it is not 2.
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+# ISO 4217 minor units for every currency where it is not 2 (ISO 4217 table A.1): a currency
+# missing here is rounded to cents, so a JOD invoice lost its fils and a VND one showed hundredths
+# of a dong.
+_MINOR_UNITS = {
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI"), 0
+    ),
+    **dict.fromkeys(("VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}
 
 
 def decimal_places(currency: str) -> int:

@@ -48,7 +48,6 @@ from billing_lib.run_files import (
 REVIEW_FILE = "review.yaml"
 #: Source rows shown per finding; the rest are counted.
 LINES_SHOWN = 5
-CENT = Decimal("0.01")
 
 
 class ReviewSettings(Strict):
@@ -140,9 +139,10 @@ def month_jumps(
     factor: Decimal,
     confirmed: tuple[str, ...],
 ) -> list[str]:
-    """Customers whose month (rated revenue, rounded to cents) is ``factor`` times larger or smaller
-    than their net in the previous finalised month; raises RunError for those not ``confirmed``
-    (before any invoice number is taken) and returns the confirmed ones' descriptions."""
+    """Customers whose month (rated revenue, rounded to its currency's minor unit) is ``factor``
+    times larger or smaller than their net in the previous finalised month; raises RunError for
+    those not ``confirmed`` (before any invoice number is taken) and returns the confirmed ones'
+    descriptions."""
     if not previous:
         return []
     now = con.execute(
@@ -151,7 +151,7 @@ def month_jumps(
     jumps: list[tuple[str, str]] = []
     for customer, currency, amount in now:
         before = previous.get((customer, currency))
-        net = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+        net = round_money(Decimal(amount), currency)
         if not before or not net:
             continue
         if abs(net) >= factor * abs(before) or abs(net) * factor <= abs(before):
@@ -274,7 +274,7 @@ def no_vendor_lines(sums: list[tuple], invoices: pd.DataFrame) -> list[Finding]:
         net = (
             Decimal(str(invoice.net))
             if invoice is not None
-            else Decimal(revenue).quantize(CENT, ROUND_HALF_UP)
+            else round_money(Decimal(revenue), currency)
         )
         held = " and ".join(_KINDS.get(k, k) for k in kinds)
         text = f"invoiced {currency} {net} for {held} only, without a vendor line"
@@ -363,7 +363,7 @@ def margins(
                 "negative margin",
                 customer,
                 f"{n} line(s) priced below cost by {plan}/{rule}: margin {currency} "
-                f"{Decimal(margin).quantize(CENT, rounding=ROUND_HALF_UP)}",
+                f"{round_money(Decimal(margin), currency)}",
                 _source_lines(
                     con,
                     "customer_id = ? AND plan_id = ? AND rule_id = ? AND line_kind = 'vendor' "
@@ -1088,7 +1088,7 @@ def commitments(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     twice, or to the fee's customer for another customer's usage (``rating.commitments``)."""
     out = []
     for s in commitment_splits(con):
-        amount = f"{s.currency} {s.usage.moved.quantize(CENT, rounding=ROUND_HALF_UP)}"
+        amount = f"{s.currency} {round_money(s.usage.moved, s.currency)}"
         fee = " and ".join(_priced(f) for f in s.fees)
         if s.outcome == "twice":
             what = f"{amount} of it is billed twice, in the usage and again in the fee"
@@ -1143,7 +1143,7 @@ def charge_spans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
         rows = tuple(f"{_name(f)} row {r}" for f, r in sorted(r for s in group for r in s.rows))
         if kind == "account":
             [s] = group
-            cost = Decimal(s.cost or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+            cost = round_money(Decimal(s.cost or 0), s.currency or "")
             text = (
                 f"{n} usage line(s) charged from {first} to {end} ({s.currency} {cost}) are "
                 f"billed wholly to {s.before or 'no customer'}, the account's customer on "

@@ -86,6 +86,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 #: Most decimals of an amount in an EN 16931 e-invoice (BR-DEC-09 ... BR-DEC-23).
 MAX_DECIMALS = 2
+#: How far a line's quantity x net price may be from its net amount (PEPPOL-EN16931-R120).
+LINE_AMOUNT_SLACK = Decimal("0.02")
 
 
 def ubl_unavailable(inv: Invoice) -> str | None:
@@ -207,11 +209,19 @@ def line_quantity(line: InvoiceLine, amount: Decimal) -> tuple[str, str, str]:
     shows, where it shows both and its unit has a Rec 20 code (``unit_codes``), else quantity 1
     (unit C62, one) at the amount. The price is never negative (BR-27), so the quantity takes
     the amount's sign; shown quantity x shown price rounds to the amount (``display_figures``),
-    within Peppol's 0.02 (PEPPOL-EN16931-R120)."""
+    within Peppol's 0.02 (PEPPOL-EN16931-R120). A currency without cents rounds quantity x
+    price to the amount up to half its unit away (9 x 676.9568 JPY = 6092.6112 beside 6093):
+    such a line states 1 at its amount too, its quantity and price staying in its description."""
     sign = -1 if amount < 0 else 1
     code = rec20_code(line.unit)
     shown, price = line.display_quantity, line.display_unit_price
-    if code is None or shown is None or price is None or not shown:
+    if (
+        code is None
+        or shown is None
+        or price is None
+        or not shown
+        or abs(sign * abs(shown) * abs(price) - amount) > LINE_AMOUNT_SLACK
+    ):
         return str(sign), "C62", money_text(abs(amount))
     return _decimal_text(sign * abs(shown)), code, _decimal_text(abs(price))
 

@@ -173,14 +173,21 @@ def test_the_ubl_lines_state_the_quantity_and_price_the_invoice_shows_in_a_unit_
 
 
 def test_a_ubl_line_whose_price_does_not_give_its_amount_fails_peppol_s_rule(issued):
+    """The check is sharp: a price that does not give the amount fails it. The e-invoice never
+    states one: a line whose shown price is more than 0.02 off states 1 at its amount."""
     seller, invoices = issued
     inv = next(i for i in invoices.values() if i.customer_id == "C002")
     k = next(k for k, ln in enumerate(inv.lines) if ln.description == "Microsoft Teams Enterprise")
-    wrong = replace(inv.lines[k], display_unit_price=D("5.31"))
-    data = ubl_document(replace(inv, lines=(*inv.lines[:k], wrong, *inv.lines[k + 1 :])), seller)
-    assert [f for f in peppol_findings(data) if "R120" in f] == [
+    doc = etree.fromstring(ubl_document(inv, seller))
+    line = doc.xpath("cac:InvoiceLine", namespaces=NS)[k]
+    line.find(f"{{{CAC}}}Price/{{{CBC}}}PriceAmount").text = "5.31"
+    assert [f for f in peppol_findings(etree.tostring(doc)) if "R120" in f] == [
         f"PEPPOL-EN16931-R120: line {k + 1}: 85 x 5.31 / 1 = 451.35, not its net amount 450.50"
     ]
+    wrong = replace(inv.lines[k], display_unit_price=D("5.31"))
+    data = ubl_document(replace(inv, lines=(*inv.lines[:k], wrong, *inv.lines[k + 1 :])), seller)
+    assert peppol_findings(data) == []
+    assert ubl_figures(etree.fromstring(data))[k] == ("1", "C62", "450.50", "450.50")
 
 
 def test_every_ubl_document_passes_the_ubl_schema_and_the_en16931_rules(folder):
@@ -297,7 +304,7 @@ def test_the_pdf_shows_the_number_every_line_and_the_totals(folder, issued):
             if line.display_quantity is not None:
                 assert quantity_text(line.display_quantity) in text
             if line.display_unit_price is not None:
-                assert unit_price_text(line.display_unit_price) in text
+                assert unit_price_text(line.display_unit_price, inv.currency) in text
         for v in inv.vat:
             assert v.label in text
         for label, amount in (("Net", inv.net), ("VAT", inv.vat_total)):
@@ -527,8 +534,13 @@ def test_display_of_quantities_and_prices():
     assert quantity_text(D("349.9999999986")) == "350"
     assert quantity_text(D("5619.3548387094")) == "5,619.3548"
     assert quantity_text(D("0")) == "0"
-    assert unit_price_text(D("0.192178241667")) == "0.1922"
-    assert unit_price_text(D("450")) == "450.00"
+    assert unit_price_text(D("450"), "EUR") == "450.00"
+    assert unit_price_text(D("0.192178241667"), "EUR") == "0.1922"
+    # in the currency's decimals, as the workbook shows it (JPY 12,345, KWD 0.500), not cents
+    assert unit_price_text(D("12345"), "JPY") == "12,345"
+    assert unit_price_text(D("0.6767"), "JPY") == "0.6767"
+    assert unit_price_text(D("0.5"), "KWD") == "0.500"
+    assert unit_price_text(D("0.24055"), "KWD") == "0.2406"
     assert amount_text(D("-0.00"), "EUR") == "0.00"
     assert amount_text(D("1234567.5"), "EUR") == "1,234,567.50"
 
@@ -692,19 +704,20 @@ def test_a_vat_rule_s_e_invoice_category_is_checked(rule, expected):
 
 
 def test_no_e_invoice_where_en16931_cannot_state_the_amounts(issued, tmp_path):
-    """EN 16931 allows two decimals: a KWD invoice (fils, three decimals) gets its PDF only, and
-    the reason; a JPY (no decimals) or EUR one gets both."""
+    """EN 16931 allows two decimals: a KWD or JOD invoice (fils, three decimals) gets its PDF
+    only, and the reason; a JPY (no decimals) or EUR one gets both."""
     seller, invoices = issued
     inv = next(iter(invoices.values()))
     for currency, suffixes in (
         ("KWD", [".pdf"]),
+        ("JOD", [".pdf"]),
         ("JPY", [".pdf", ".xml"]),
         ("EUR", [".pdf", ".xml"]),
     ):
         other = replace(inv, currency=currency)
         written = document_writer(seller, tmp_path / currency, None)(other)
         assert [p.suffix for p in written] == suffixes
-        assert (ubl_unavailable(other) is None) == (currency != "KWD")
+        assert (ubl_unavailable(other) is None) == (currency not in ("KWD", "JOD"))
     assert "EN 16931 allows amounts with at most 2 decimals and KWD has 3" in str(
         ubl_unavailable(replace(inv, currency="KWD"))
     )

@@ -10,9 +10,11 @@ import csv
 import json
 import re
 import shutil
-from decimal import Decimal
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 import yaml
@@ -22,14 +24,18 @@ from lxml import etree
 from pypdf import PdfReader
 
 from billing_lib import run
-from billing_lib.ubl import CBC
+from billing_lib.invoices import read_invoice_data
+from billing_lib.money import decimal_places, round_money, round_money_sql
+from billing_lib.ubl import CAC, CBC, ubl_document
 from tests.invoice_helpers import PARAMETERS, PERIOD, REPO
+from tests.ubl_validation import peppol_findings, rule_findings
 from tests.workbook_formulas import evaluate, formulas, label_cell
 
 D = Decimal
 SAMPLE = REPO / "samples" / PERIOD / "reports"
 #: The currencies billed here and their decimals (ISO 4217 minor units).
 PLACES = {"JPY": 0, "KWD": 3}
+NS = {"cac": CAC, "cbc": CBC}
 
 
 def dutch_customer(id_: str, name: str, address: tuple[str, str, str], vat: str, currency: str):
@@ -297,6 +303,8 @@ def test_the_pdf_and_the_e_invoice_state_the_same_amounts(billed):
         gross = f"{D(inv['gross']):,.{PLACES[currency]}f}"
         assert f"Please pay {currency} {gross} by" in text
         assert f"Total {currency}\n{gross}" in text
+        if currency == "JPY":  # the yen has no sen: its price as the workbook's JPY 12,345
+            assert "3\nhour\n12,345\n21 %" in text
         if PLACES[currency] > 2:  # EN 16931 allows two decimals: no e-invoice, the run warns
             assert not pdf.with_suffix(".xml").exists()
             continue
@@ -341,3 +349,55 @@ def test_the_notebook_s_tables_show_each_currency_in_its_decimals(billed):
             assert places(row[column]) == PLACES[currency]
     eur = shown[shown["currency"] == "EUR"].iloc[0]
     assert places(eur["net"]) == 2
+
+
+#: Every ISO 4217 currency whose minor unit is not 2 (the ISO 4217 list of 2018-08-29, table A.1:
+#: 0 for the yen, the won, the CFA and CFP francs, the dong...; 3 for the dinars and the Omani
+#: rial; 4 for the Chilean and Uruguayan units of account).
+ISO_4217_NOT_TWO = {
+    **dict.fromkeys(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"], 0),
+    **dict.fromkeys(["RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"], 0),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
+}
+
+
+@pytest.mark.parametrize(("currency", "minor"), sorted(ISO_4217_NOT_TWO.items()))
+def test_every_currency_rounds_to_its_iso_4217_minor_unit(currency: str, minor: int):
+    """The table of minor units held 8 of the 26 ISO 4217 currencies without two decimals: a
+    Jordanian customer's line of JOD 41.2745 was invoiced as 41.27 (its third decimal gone from
+    every document) and got an EN 16931 e-invoice in two decimals; a line of VND 1234567.5 (the
+    dong has no minor unit) was invoiced as 1234567.50. Python's rounding and the rating's SQL
+    (the minimum-fee top-up) agree."""
+    assert decimal_places(currency) == minor
+    amount = D("1234567.12345")
+    want = amount.quantize(D(1).scaleb(-minor), rounding=ROUND_HALF_UP)
+    assert round_money(amount, currency) == want
+    sql = round_money_sql(f"CAST('{amount}' AS DECIMAL(38,12))", f"'{currency}'")
+    [(rounded,)] = duckdb.sql(f"SELECT {sql}").fetchall()
+    assert rounded == want
+
+
+def test_a_yen_e_invoice_over_peppol_states_lines_whose_quantity_x_price_is_their_amount(billed):
+    """Peppol (PEPPOL-EN16931-R120) wants each line's quantity x net price within 0.02 of its
+    amount. A yen line shows its unit price where quantity x price rounds to the yen amount, up
+    to half a yen away: 9 Licenses x 676.9568 = 6092.6112 beside 6093, so the JPY e-invoice of a
+    customer reached over Peppol was refused."""
+    folder, invoices = billed
+    seller, stored = read_invoice_data(folder / "invoices.json")
+    inv = stored[invoices["JPY"]["number"]]
+    over_peppol = replace(
+        inv, buyer=replace(inv.buyer, peppol_id="0106:83456789", registration="83456789")
+    )
+    xml = ubl_document(over_peppol, seller)
+    assert peppol_findings(xml) == []
+    assert [f for f in rule_findings(xml) if f.flag == "fatal"] == []
+    # the lines that do multiply out keep their quantity and price
+    doc = etree.fromstring(xml)
+    hours = doc.xpath("//cac:InvoiceLine[cbc:InvoicedQuantity/@unitCode='HUR']", namespaces=NS)
+    assert [(h.findtext(f"{{{CBC}}}InvoicedQuantity"), price(h)) for h in hours] == [("3", "12345")]
+
+
+def price(line: etree._Element) -> str:
+    """The net price (BT-146) of a UBL invoice line."""
+    return line.findtext(f"{{{CAC}}}Price/{{{CBC}}}PriceAmount")

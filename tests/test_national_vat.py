@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -28,11 +29,13 @@ from billing_lib.fx import load_exchange_rates
 from billing_lib.invoice_model import NationalVat, figure_problems, national_vat_note, negated
 from billing_lib.invoice_pdf import pdf_name, write_invoice_pdf
 from billing_lib.invoices import (
+    _national_vat,
     build_invoices,
     load_invoicing,
     read_invoice_data,
     write_invoice_data,
 )
+from billing_lib.invoicing_parameters import territory_currency
 from billing_lib.ledger import build_entries
 from billing_lib.numbering import open_register
 from billing_lib.ubl import CAC, CBC, ubl_document
@@ -150,6 +153,29 @@ def test_the_national_currency_defaults_to_the_seller_country_s(tmp_path):
     path.write_text(yaml.safe_dump(rules))
     with pytest.raises(ParameterError, match="national_currency"):
         load_invoicing(params)
+
+
+def test_a_bulgarian_seller_declares_vat_in_euro_from_2026(tmp_path):
+    """Bulgaria adopted the euro on 2026-01-01 (Council of the EU, 8 July 2025; 1.95583 lev);
+    babel's CLDR data still named the lev, so a Bulgarian seller without national_currency had
+    every EUR invoice of 2026 state its VAT in BGN too, and the run refused it without a
+    EUR->BGN rate. The national currency is the one in use on the supply period's last day."""
+    assert territory_currency("BG", date(2025, 12, 31)) == "BGN"
+    assert territory_currency("BG", date(2026, 1, 1)) == "EUR"
+    assert territory_currency("HR", date(2022, 12, 31)) == "HRK"  # CLDR's own changeover
+    assert territory_currency("HR", date(2023, 1, 1)) == "EUR"
+    assert territory_currency("NL", date(2026, 10, 31)) == "EUR"
+    _, invoicing, rates, invoices = invoiced(tmp_path)
+    bulgarian = replace(
+        invoicing,
+        seller=invoicing.seller.model_copy(update={"country": "BG"}),
+        vat=invoicing.vat.model_copy(update={"national_currency": None}),
+    )
+    assert bulgarian.national_currency_on(date(2026, 10, 31)) == "EUR"
+    assert bulgarian.national_currency_on(date(2025, 12, 31)) == "BGN"
+    eur = invoices["C003"]  # a Dutch customer's EUR invoice of 2026-10, 21 % VAT
+    assert eur.currency == "EUR" and eur.vat_total > 0
+    assert _national_vat(eur, bulgarian, rates) is None
 
 
 def value(doc, path: str) -> list[tuple[str, str | None]]:

@@ -119,6 +119,24 @@ def test_a_month_ten_times_the_previous_finalised_one_stops_before_numbers_are_t
     assert sorted(p.name for p in out.iterdir()) == [".billing.lock", "2026-09"]
 
 
+def test_a_jump_quotes_the_month_in_its_currency_s_decimals():
+    """The review quoted every amount in cents: a yen customer's month as JPY 65536.40 (a
+    fraction of a yen, beside last month's 3000), a dinar customer's as KWD 201.96 (its fils
+    dropped, beside 2.019)."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE rated_lines AS
+           SELECT * FROM (VALUES ('C011', 'JPY', 65536.4::DECIMAL(38,12)),
+                                 ('C012', 'KWD', 201.9604::DECIMAL(38,12)))
+           t(customer_id, currency, amount)"""
+    )
+    previous = {("C011", "JPY"): D("3000"), ("C012", "KWD"): D("2.019")}
+    assert review.month_jumps(con, previous, "2026-09", D(10), ("C011", "C012")) == [
+        "C011: JPY 65536 against 3000 in 2026-09 (x21.8)",
+        "C012: KWD 201.960 against 2.019 in 2026-09 (x100.0)",
+    ]
+
+
 def test_a_confirmed_jump_is_billed_and_listed_with_the_other_month_on_month_findings(tmp_path):
     out = tmp_path / "out"
     finalised(
