@@ -1020,24 +1020,40 @@ def estimated_reports(reports: list[ReportLines]) -> list[Finding]:
 
 
 def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str) -> list[Finding]:
-    """Licences Microsoft billed this month per subscription (the invoice reconciliation's
+    """Licences Microsoft billed per subscription as the month ends (the invoice reconciliation's
     quantities, credits negative whichever way the file prints them) against the seat count Partner
     Center shows for it (``platform_exports.PartnerCenterSubscription``; 0 when not active). Only
     subscriptions billed as licences this month or active in Partner Center with seats are
-    compared."""
+    compared.
+
+    The seats as the month ends are those of the subscription's latest whole charge of the month
+    (a purchase that is not an ``addQuantity``: cycle charge, renewal, new purchase, trial
+    conversion) and the changes charged on or after its day: a change before it (seats added on
+    the 5th to a cycle renewing on the 20th) is in that charge's quantity already, and summed with
+    it read as seats over-billed. A subscription billed once a term (annual, triennial) whose
+    month holds only changes (seats added mid-term) tells nothing of its seats: not compared."""
     if not subscriptions:
         return []
+    whole = (
+        "ChargeCategory = 'Purchase' "
+        "AND lower(replace(x_VendorChargeType, ' ', '')) IS DISTINCT FROM 'addquantity'"
+    )
     billed = {
-        sub: (Decimal(q), customer, tuple(f"{_name(f)} row {r}" for f, r in rows))
-        for sub, q, customer, rows in con.execute(
-            """SELECT lower(ResourceId),
-                      sum(PricingQuantity),  -- a credit's quantity is negative (importer)
+        sub: (Decimal(q), customer, tuple(f"{_name(f)} row {r}" for f, r in rows), has_whole)
+        for sub, q, customer, rows, has_whole in con.execute(
+            f"""SELECT sub, sum(PricingQuantity),  -- a credit's quantity is negative (importer)
                       any_value(x_CustomerId),
-                      list((x_SourceFile, x_SourceRow) ORDER BY x_SourceRow)
-               FROM customer_lines
-               WHERE x_Format = 'ms_invoice_reconciliation' AND lower(PricingUnit) = 'licenses'
-                 AND ResourceId IS NOT NULL
-               GROUP BY 1"""
+                      list((x_SourceFile, x_SourceRow) ORDER BY x_SourceRow),
+                      any_value(since IS NOT NULL)
+               FROM (SELECT lower(ResourceId) AS sub, PricingQuantity, x_CustomerId,
+                            x_SourceFile, x_SourceRow, ChargePeriodStart,
+                            max(CASE WHEN {whole} THEN ChargePeriodStart END)
+                              OVER (PARTITION BY lower(ResourceId)) AS since
+                     FROM customer_lines
+                     WHERE x_Format = 'ms_invoice_reconciliation'
+                       AND lower(PricingUnit) = 'licenses' AND ResourceId IS NOT NULL)
+               WHERE since IS NULL OR ChargePeriodStart >= since
+               GROUP BY sub"""
         ).fetchall()
     }
     out = []
@@ -1058,7 +1074,9 @@ def seat_counts(con: duckdb.DuckDBPyConnection, subscriptions: list, period: str
                     )
                 )
             continue
-        quantity, customer, rows = got
+        quantity, customer, rows, has_whole = got
+        if not has_whole and s.billing_cycle != "monthly":
+            continue  # only changes of a term billed once: its seats are not in the month
         if quantity != seats:
             side = "over-billed" if quantity > seats else "under-billed"
             out.append(

@@ -18,14 +18,28 @@ import pytest
 from rating_helpers import write_parameters
 
 from billing_lib import cli, headless, numbering, review, run, run_parameters
-from billing_lib.customers import load_customers
+from billing_lib.customers import (
+    assign_customers,
+    load_account_mappings,
+    load_customers,
+    register_account_map,
+)
 from billing_lib.display import listed
 from billing_lib.errors import ParameterError, RunError
+from billing_lib.importers import import_reports
 from billing_lib.numbering_records import RegisterEntry
+from billing_lib.platform_exports import PartnerCenterSubscription
 from billing_lib.pricing import load_pricing
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.run_files import REGISTER
+from billing_lib.store import open_store
 from tests.folder_digest import digest
+from tests.test_microsoft_credit_signs import (
+    ACCOUNTS,
+    TENANT,
+    reconciliation_row,
+    write_reconciliation,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
@@ -889,3 +903,59 @@ assignments:
     assert [
         f.subject for f in review.no_plan(customers, pricing.assignments, "2026-11", invoices)
     ] == ["C3"]
+
+
+def _billed_seats(tmp_path: Path, rows: list[dict[str, str]], pc: list) -> list[str]:
+    """The seat findings of ``rows`` (an invoice reconciliation file) against the Partner Center
+    subscriptions ``pc``."""
+    no_plans = "plans: []\nassignments: []\n"
+    params = write_parameters(tmp_path / "params", no_plans, accounts=ACCOUNTS)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", rows)])
+    register_account_map(con, load_account_mappings(params, load_customers(params)))
+    assign_customers(con)
+    return [f.finding for f in review.seat_counts(con, pc, "2026-10")]
+
+
+def test_seats_are_compared_as_the_month_ends_not_summed_over_its_cycles(tmp_path):
+    """Seats Microsoft billed are the seats in force at the month's end: the latest whole charge
+    (a cycle charge, renewal or purchase) and the changes on or after it. 3 seats added on
+    5 October to a monthly subscription renewing on the 20th (5-19 Oct), then its cycle charge of
+    the 15 seats (20 Oct - 19 Nov), with 15 in Partner Center, read as 18 billed, over-billed; and
+    an annual subscription billed once a term, whose month holds only 2 seats added mid-term, as 2
+    billed against its 37, under-billed. Neither differs from Partner Center."""
+    monthly, annual = "7c2d9e4b-0000-4c6d-8e5b-2f9a0c7d3e14", "7c2d9e4b-0000-4c6d-8e5b-2f9a0c7d3e15"
+
+    def sub(sub_id: str, seats: int, cycle: str) -> PartnerCenterSubscription:
+        return PartnerCenterSubscription(
+            sub_id, TENANT, "CFQ7TTC0LH16:0001", "Exchange Online (Plan 1)", "EXO", D(seats),
+            "Licenses", "active", cycle, "P1Y", "2027-06-30T00:00:00Z", "pc.json",
+        )  # fmt: skip
+
+    common = {"UnitPrice": "4.00", "UnitType": "Licenses"}
+    rows = [
+        reconciliation_row(
+            1, **common, SubscriptionId=monthly, ChargeType="addQuantity", Quantity="3",
+            BillableQuantity="3", EffectiveUnitPrice="1.935484", Subtotal="5.79",
+            ChargeStartDate="10/5/2026", ChargeEndDate="10/19/2026",
+        ),
+        reconciliation_row(
+            2, **common, SubscriptionId=monthly, ChargeType="cycleCharge", Quantity="15",
+            BillableQuantity="15", EffectiveUnitPrice="4.00", Subtotal="60.00",
+            ChargeStartDate="10/20/2026", ChargeEndDate="11/19/2026",
+        ),
+        reconciliation_row(
+            3, UnitPrice="48.00", UnitType="Licenses", SubscriptionId=annual,
+            ChargeType="addQuantity", Quantity="2", BillableQuantity="2",
+            EffectiveUnitPrice="28.93", Subtotal="57.86", ChargeStartDate="10/20/2026",
+            ChargeEndDate="6/30/2027", BillingFrequency="Annual",
+        ),
+    ]  # fmt: skip
+    in_partner_center = [sub(monthly, 15, "monthly"), sub(annual, 37, "annual")]
+    assert _billed_seats(tmp_path, rows, in_partner_center) == []
+    # still told: the monthly one at 12 seats, 15 billed from 20 October
+    (tmp_path / "b").mkdir()
+    assert _billed_seats(tmp_path / "b", rows, [sub(monthly, 12, "monthly")]) == [
+        f"subscription {monthly} (Exchange Online (Plan 1)): 15 licences billed, 12 seats in "
+        "Partner Center (active): over-billed"
+    ]
