@@ -373,3 +373,32 @@ def test_a_negative_purchase_that_is_no_correction_is_still_refused(tmp_path):
         import_reports(open_store(), [path])
     assert "contradicting signs" in str(err.value) and "ChargeClass" in str(err.value)
     assert [p.row for p in err.value.problems] == [2]
+
+
+def test_an_empty_charge_period_end_is_refused_where_the_file_has_the_column(tmp_path):
+    """FOCUS: ChargePeriodEnd must not be empty. A row that leaves it empty had no end, so a seat
+    price billed it a whole month; a file without the column at all reads as before."""
+    path = tmp_path / "focus.csv"
+    path.write_text(
+        "SubAccountId,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,BilledCost,BillingCurrency\n"
+        "s1,Purchase,2026-10-20,2026-11-01,40.12,EUR\n"
+        "s1,Purchase,2026-10-20,,22.00,EUR\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (3, "ChargePeriodEnd")
+    assert "must not be empty" in str(err.value)
+
+    without = tmp_path / "focus-without-end.csv"
+    without.write_text(
+        "SubAccountId,ChargeCategory,ChargePeriodStart,BilledCost,BillingCurrency\n"
+        "s1,Purchase,2026-10-20,22.00,EUR\n",
+        encoding="utf-8",
+    )
+    con = open_store()
+    import_reports(con, [without])
+    assert con.execute("SELECT count(*) FROM lines WHERE ChargePeriodEnd IS NULL").fetchone() == (
+        1,
+    )

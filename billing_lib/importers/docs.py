@@ -263,7 +263,8 @@ def _ids_shapes(spec: FormatSpec) -> str:
 def _row_checks(spec: FormatSpec) -> list[str]:
     """The docs lines of the rows a format refuses (``row_checks``)."""
     return [
-        f"- Rows refused, naming row and column `{c.column}`, unless it holds: "
+        f"- Rows refused, naming row and column `{c.column}`"
+        f"{' (in a file that has the column)' if c.if_in_file else ''}, unless it holds: "
         f"{' '.join(c.expected.replace('{detail}', '').split())}"
         for c in spec.row_checks
     ]

@@ -137,6 +137,11 @@ class RowCheck(BaseModel):
     detail: str | None = Field(
         None, description="SQL: text about the row that helps put it right (or NULL)"
     )
+    if_in_file: bool = Field(
+        False,
+        description="Check only a file that has ``column``: a format whose files may lack it "
+        "altogether (FOCUS's own examples) reads it as NULL, which the check must not refuse",
+    )
 
 
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
