@@ -182,13 +182,19 @@ def rated_costs(
     ``customer_ids``: the cost of sales as the invoices round it (the vendor cost of each invoice
     line rounded half-up to the vendor currency's minor unit, then added: the invoices' cost to
     the cent where the invoice is in the vendor's currency), the exact vendor cost and the exact
-    BilledCost."""
+    BilledCost.
+
+    An invoice line of several vendors (a grouping without ``vendor``, a product group they
+    share) is rounded once, as the invoice rounds it, and shared among them: each vendor its own
+    part rounded, the cent that leaves to the vendor of the largest part. Rounded per vendor, the
+    line's cost 1.004 + 1.004 was booked 2.00 against the invoice's 2.01."""
     groupings = _groupings(invoicing, customer_ids)
     keyed = key_columns(groupings)
     # a vendor line's key never reads its description (a fee's would): none, unless grouped by it
     columns = ", ".join(keyed + ([] if "description" in keyed else ["NULL AS description"]))
     credit = "(line_kind = 'vendor' AND COALESCE(charge_category, '') = 'Credit')"
-    rounded = round_money_sql("sum(vendor_cost)", "vendor_currency")
+    own = round_money_sql("sum(vendor_cost)", "vendor_currency")
+    line_total = round_money_sql("sum(vendor_cost) OVER line", "vendor_currency")
     return con.execute(
         f"""WITH grouped AS (
               SELECT customer_id, vendor, vendor_currency, product_group, {credit} AS line_credit,
@@ -196,15 +202,23 @@ def rated_costs(
               FROM rated_lines
               WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id)
               GROUP BY ALL),
-            lines AS (
-              SELECT vendor, vendor_currency, product_group, {rounded} AS rounded,
-                     sum(vendor_cost) AS vendor_cost, sum(billed_cost) AS billed_cost
+            parts AS (
+              SELECT customer_id, vendor, vendor_currency, product_group, line_credit, line_key,
+                     {own} AS own, sum(vendor_cost) AS vendor_cost,
+                     sum(billed_cost) AS billed_cost
               FROM (SELECT *, {line_key_sql(groupings)} AS line_key FROM grouped)
               GROUP BY customer_id, vendor, vendor_currency, product_group, line_credit,
-                       line_key)
-           SELECT vendor, vendor_currency, product_group, sum(rounded), sum(vendor_cost),
+                       line_key),
+            shared AS (
+              SELECT *, {line_total} - sum(own) OVER line AS cents,
+                     row_number() OVER (line ORDER BY abs(vendor_cost) DESC, vendor) AS nth
+              FROM parts
+              WINDOW line AS (PARTITION BY customer_id, vendor_currency, product_group,
+                                           line_credit, line_key))
+           SELECT vendor, vendor_currency, product_group,
+                  sum(own + CASE WHEN nth = 1 THEN cents ELSE 0 END), sum(vendor_cost),
                   sum(billed_cost)
-           FROM lines GROUP BY ALL ORDER BY ALL""",
+           FROM shared GROUP BY ALL ORDER BY ALL""",
         [period, customer_ids],
     ).fetchall()
 

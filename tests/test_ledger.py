@@ -21,7 +21,14 @@ from billing_lib.ledger import build_entries, moved_cost_entries, write_ledger
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
 from tests.console_scripts import BEAN_CHECK
-from tests.invoice_helpers import ISSUED, PERIOD, input_vat_parameters, line, setup
+from tests.invoice_helpers import (
+    ISSUED,
+    PERIOD,
+    input_vat_parameters,
+    line,
+    parameters_copy,
+    setup,
+)
 
 D = Decimal
 
@@ -603,3 +610,40 @@ def test_a_reissue_s_cost_entries_move_what_it_bills_from_where_it_was_booked(tm
     assert not any(entry.balance().values())
     # booked as it is billed: nothing to move
     assert moved_cost_entries(new, [new], "C002", PERIOD, invoicing, ISSUED, "NW2026-000010") == []
+
+
+def test_an_invoice_line_of_two_vendors_books_the_cost_the_invoice_carries(tmp_path):
+    """A customer grouped by a tag, and a product group two vendors share (a rule's
+    ``product_group: services`` for a VMware and a Microsoft line): one invoice line "R&D" of
+    both, its cost 1.004 + 1.004 = 2.008 -> 2.01 on the invoice. The purchase entries rounded
+    each vendor's part of the line on its own (1.00 + 1.00), so cost of sales 7090 was 2.00 and
+    the books' margin a cent above the invoice's. The line's rounded cost is now shared among
+    its vendors (the rounding's cent on the vendor of the larger part), and the vendor's bill
+    (1.004 -> 1.00) leaves that cent on the rounding account."""
+    params = parameters_copy(tmp_path)
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    start, end = text.index("  - id: C003"), text.index("  - id: C004")
+    block = text[start:end].rstrip("\n") + "\n    line_grouping: [tag:CostCenter]\n\n"
+    customers.write_text(text[:start] + block + text[end:], encoding="utf-8")
+    tags = '{"CostCenter": "R&D"}'
+    rows = [
+        line("C003", "2", vendor="vmware", product_group="services", cost="1.004", tags=tags),
+        line("C003", "2", vendor="microsoft", product_group="services", cost="1.0041", tags=tags),
+    ]
+    con, customers_, invoicing = setup(rows, params)
+    [inv] = build_invoices(
+        con, customers_, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    assert [(ln.description, ln.cost) for ln in inv.lines] == [("R&D", D("2.01"))]
+    entries = build_entries(con, [inv], invoicing)
+    booked = {
+        e.entry_id: {p.account: p.amount for p in e.postings}
+        for e in entries
+        if e.journal == "PURCH"
+    }
+    assert sum(b.get("7090", D(0)) for b in booked.values()) == inv.cost
+    assert booked == {
+        "COST-2026-10-microsoft-EUR": {"7090": D("1.01"), "7099": D("-0.01"), "1620": D("-1.00")},
+        "COST-2026-10-vmware-EUR": {"7090": D("1.00"), "1630": D("-1.00")},
+    }
