@@ -330,6 +330,34 @@ def test_a_what_if_the_widgets_ask_for_names_what_it_cannot_read(sample_outputs,
     assert ex.comparison.empty and ex.what_if_area.outputs == ()
 
 
+def test_a_month_billed_again_since_the_summary_was_loaded_is_not_mixed_into_it(
+    sample_outputs, tmp_path
+):
+    """The margin notebook open while the month is billed again (C002's fee corrected): the
+    summary loaded before, set against the invoices and the what-if read now, showed C002's
+    100.00 less as "rounding" and a what-if "now" of another run than the totals above it."""
+    from billing_lib import run
+    from tests.notebook_project import REPO
+
+    outputs, _ = _damaged_copy(sample_outputs, tmp_path, "minimum_fees.parquet")
+    good = (sample_outputs / PERIOD / "minimum_fees.parquet").read_bytes()
+    (outputs / PERIOD / "minimum_fees.parquet").write_bytes(good)
+    summary = analysis.load_summary(outputs)
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    fees = params / "custom_lines.yaml"
+    fees.write_text(fees.read_text().replace('unit_price: "450.00"', 'unit_price: "350.00"'))
+    run.run_all(PERIOD, REPO / "samples" / PERIOD / "reports", params, outputs)
+    changed = rf"the runs of \['{PERIOD}'\] changed since the summary was loaded"
+    with pytest.raises(analysis.RunError, match=changed):
+        analysis.revenue_against_invoices(outputs, summary)
+    with pytest.raises(analysis.RunError, match=changed):
+        analysis.repricer(outputs)(summary, "C002", D(10))
+    again = analysis.load_summary(outputs)
+    rounding = analysis.revenue_against_invoices(outputs, again).set_index("customer_id")
+    assert abs(rounding.loc["C002", "rounding"]) < D("0.01")
+
+
 def test_the_revenue_differs_from_the_invoices_by_their_lines_rounding_only(sample_outputs):
     """The totals above sum the rated lines unrounded; each invoice line is rounded to the cent:
     per customer the difference is at most half a cent per invoice line (C002: 5702.29 invoiced
