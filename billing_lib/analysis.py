@@ -173,7 +173,39 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
         )
     names = customer_names(Path(output), sorted({f.parent.name for f in files}))
     summary["customer_name"] = summary["customer_id"].map(names)
+    summary.attrs["runs"] = run_stamps(Path(output), [f.parent.name for f in files])
     return summary
+
+
+def run_stamps(output: Path, periods: list[str]) -> dict[str, tuple[str, ...]]:
+    """Per period: its run's id and the folders of its corrections (credit notes, reissued
+    invoices), what the month as billed now is read from; another run published, or a
+    correction added, changes it."""
+    return {
+        p: (
+            str(read_manifest(output / p).get("run_id")),
+            *(f.name for f, _ in corrections_of(output, p)),
+        )
+        for p in periods
+    }
+
+
+def check_loaded(output: Path, summary: pd.DataFrame) -> None:
+    """RunError when a month of ``summary`` (``load_summary``'s ``attrs["runs"]``) is billed
+    otherwise now than when it was loaded (billed again, a credit note or reissue since): the
+    invoices and the what-if read now would be set against another run's totals, a notebook
+    left open showing both as one month. A frame without the record is not checked."""
+    loaded = summary.attrs.get("runs")
+    if not loaded:
+        return
+    now = run_stamps(Path(output), list(loaded))
+    changed = sorted(p for p, stamp in loaded.items() if now[p] != tuple(stamp))
+    if changed:
+        raise RunError(
+            f"{output}: the runs of {changed} changed since the summary was loaded (billed "
+            "again, or a credit note or reissued invoice since); run the notebook again from "
+            "its first cell to see the months as billed now"
+        )
 
 
 #: The columns of ``unbilled_cost``.
@@ -314,6 +346,7 @@ def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFram
     billed now) and their difference. Every invoice line is its rated lines' sum rounded half-up
     to the cent (docs/rounding.md), so the two differ by at most half a cent per invoice line:
     why the totals above (sums of lines) and the invoices can differ by a cent."""
+    check_loaded(Path(output), summary)
     revenue: dict[tuple[str, str, str], Decimal] = {}
     for p, c, cur, amount in summary[["period", "customer_id", "currency", "amount"]].itertuples(
         index=False, name=None
@@ -444,6 +477,7 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
     output = Path(output)
 
     def reprice(selection: pd.DataFrame, customer: str, markup: Decimal | None) -> pd.DataFrame:
+        check_loaded(output, selection)
         periods = sorted(set(selection["period"]))
         needed = {
             whatif.MINIMUM_FEES_PARQUET: "the minimum fees the run used",

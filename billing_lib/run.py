@@ -519,7 +519,10 @@ class BillingRun:
     @contextmanager
     def _cleanup_on_failure(self) -> Iterator[None]:
         """A failing write removes the run's own staging folder: nothing half-written remains. A
-        write that fails for lack of room or permission is a RunError naming the file."""
+        write that fails for lack of room or permission is a RunError naming the file. The steps
+        whose files went with it (``build_invoices``' invoice_summary.csv on) are void too: run
+        again, a later cell would stage into a new, empty folder and publish a run without them
+        (a manifest alone, over the earlier run)."""
         try:
             with writing(self.staging or self.params.output):
                 yield
@@ -527,6 +530,7 @@ class BillingRun:
             if self.owns_staging:
                 discard(self.staging)
                 self.staging = None
+                self.results.void_from("build_invoices")
             raise
 
 

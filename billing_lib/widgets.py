@@ -23,7 +23,7 @@ import plotly.io as pio
 
 from billing_lib import charts, whatif
 from billing_lib.analysis import MARGIN_PARAMETERS
-from billing_lib.errors import ParameterError
+from billing_lib.errors import BillingError, ParameterError
 from billing_lib.money import round_money
 from billing_lib.rating import DEC
 from billing_lib.store import register_frame, scratch_connection
@@ -313,7 +313,10 @@ class MarginExplorer:
                 self._chosen(self.reprice(lines, customer, None), left_out),  # as billed
                 self._chosen(self.reprice(lines, customer, markup), left_out),
             )
-        except ParameterError as error:  # a markup the what-if cannot price exactly
+        except BillingError as error:
+            # a markup the what-if cannot price exactly, a run's file it cannot read: said in
+            # its text, as a widget's callback raising shows in no cell (the kernel's log only)
+            # and the text would keep the figures of the customer or periods chosen before
             self.comparison = pd.DataFrame()
             self.what_if_text.value = html.escape(str(error))
             self.what_if_area.outputs = ()

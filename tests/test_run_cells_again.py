@@ -152,3 +152,65 @@ def test_the_rating_run_again_after_the_mapping_rates_from_the_new_mapping(param
     br.rate()
     customers = br.con.execute("SELECT DISTINCT customer_id FROM rated_lines").fetchall()
     assert ("C003",) not in customers and ("C004",) in customers
+
+
+def test_a_manifest_refused_leaves_no_empty_run_to_publish(params, tmp_path):
+    """write_manifest refused (a report added while the run read the folder) removes the staging
+    folder with every file staged; the same cell run again once the folder is as read wrote the
+    manifest into a new, empty staging folder, and publish swapped in a run folder of a manifest
+    alone over the earlier run, its invoice numbers recorded. The steps whose files went must
+    run again."""
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    out = tmp_path / "out"
+    br = run.start("2026-10", str(reports), str(params), str(out))
+    br.load_parameters()
+    through(br, *STEPS, "ledger_balance")
+    added = reports / "copy.csv"
+    shutil.copy(reports / "vmware-usage-meter-customer-monthly-usage-2026-10.csv", added)
+    with pytest.raises(RunError, match="added since the run read the folder"):
+        br.write_manifest()
+    added.unlink()
+    with pytest.raises(RunError, match=r"the step build_invoices\(\) has not run yet"):
+        br.write_outputs()
+    for step in ("ledger_balance", "write_manifest"):
+        with pytest.raises(RunError, match=r"the step write_outputs\(\) has not run yet"):
+            getattr(br, step)()
+    with pytest.raises(RunError, match=r"no manifest\.json; only a complete run is published"):
+        br.publish()
+    assert not (out / "2026-10").exists()
+    through(br, "build_invoices", "write_outputs", "ledger_balance", "write_manifest", "publish")
+    published = out / "2026-10"
+    assert (published / "invoice_summary.csv").is_file()
+    assert (published / "invoices" / "NW2026-000009_C009.pdf").is_file()
+
+
+def test_write_outputs_interrupted_then_run_again_publishes_every_file(
+    params, tmp_path, monkeypatch
+):
+    """write_outputs interrupted (Ctrl-C, the kernel's interrupt) removes the staging folder, with
+    the invoice_summary.csv build_invoices staged; run again, it wrote the rest into a new
+    staging folder and the run was published without invoice_summary.csv (what the margin
+    notebook reads the invoices' nets from)."""
+    out = tmp_path / "out"
+    br = started(params, out)
+    through(br, *STEPS[:-1])
+    real = run.workbooks.write_workbooks
+
+    def interrupted(*args, **kwargs):
+        monkeypatch.setattr(run.workbooks, "write_workbooks", real)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run.workbooks, "write_workbooks", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        br.write_outputs()
+    with pytest.raises(RunError, match=r"the step build_invoices\(\) has not run yet"):
+        br.write_outputs()
+    through(br, "build_invoices", "write_outputs", "ledger_balance", "write_manifest", "publish")
+    published = out / "2026-10"
+    manifest = json.loads((published / "manifest.json").read_text())
+    files = {o["file"] for o in manifest["outputs"]}
+    assert "invoice_summary.csv" in files and (published / "invoice_summary.csv").is_file()
+    assert [i["invoice_number"] for i in manifest["invoices"]] == [
+        f"NW2026-{n:06d}" for n in range(1, 10)
+    ]
