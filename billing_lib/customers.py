@@ -266,8 +266,13 @@ def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountM
 
 def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``customer_lines``: every line of ``lines`` with ``x_CustomerId`` (NULL when its
-    account maps to no customer on the line's charge date). Row count equals ``lines`` by
+    account maps to no customer on the line's pricing date). Row count equals ``lines`` by
     construction: mappings never overlap, so the join matches at most one mapping per line.
+
+    The pricing date (``x_PricingDate``; the charge date for a line stored without one) is the
+    charge date but for a Partner Center licence credit, whose is the first day of the cycle it
+    gives back: the credit belongs to the customer that cycle's charge was billed to, also when
+    the tenant moved to another customer since (docs/pricing.md, "The plan").
 
     A view, not a table: the join with a few thousand mappings costs far less than a copy of
     every line (seconds per million lines), and the rating reads it only a few times."""
@@ -277,8 +282,9 @@ def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
            SELECT l.*, m.customer_id AS x_CustomerId
            FROM lines l LEFT JOIN account_map m
              ON m.vendor = l.x_Vendor AND m.account_id = l.SubAccountId
-            AND CAST(l.ChargePeriodStart AS DATE) BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
-                                                      AND COALESCE(m.valid_to, DATE '9999-12-31')"""
+            AND COALESCE(l.x_PricingDate, CAST(l.ChargePeriodStart AS DATE))
+                BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
+                    AND COALESCE(m.valid_to, DATE '9999-12-31')"""
     )
 
 
