@@ -148,6 +148,10 @@ class AccountMapping(BaseModel):
     valid_from: date | None = None
     valid_to: date | None = None
     note: str | None = None
+    #: Its row in accounts.csv (header = 1) where read from it: what ``billing customers sync``
+    #: edits. Not the position in the list: a row a spreadsheet saves empty (``,,,,,``) is no
+    #: mapping but is a row.
+    row: int | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _as_the_lines_name_them(self) -> AccountMapping:
@@ -213,6 +217,7 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         if not any(clean.values()):
             continue  # a row a spreadsheet saves as ,,,,, (as exchange_rates.csv's)
         m = validate(AccountMapping, path, clean, row=n)
+        m.row = n
         if m.customer_id not in customers:
             raise ParameterError(
                 path,
