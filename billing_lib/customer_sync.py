@@ -288,8 +288,14 @@ def _fixes(
         for i in rows:
             if fixed[i] is mappings[i]:  # a row is fixed for one account only
                 fixed[i] = mappings[i].model_copy(update={"account_id": key[1]})
-                fixes.append(Fix(i + 2, mappings[i], key[1], reason))
+                fixes.append(Fix(_row(mappings, i), mappings[i], key[1], reason))
     return fixes, fixed
+
+
+def _row(mappings: list[AccountMapping], i: int) -> int:
+    """The accounts.csv row of ``mappings[i]`` (header = 1): the row it was read from; for
+    mappings not read from the file, its position."""
+    return mappings[i].row or i + 2
 
 
 def _closings(
@@ -304,7 +310,8 @@ def _closings(
         s.entitlement_id.lower() for s in exports.subscriptions if s.entitlement_id
     }
     out = []
-    for row, m in enumerate(mappings, start=2):
+    for i, m in enumerate(mappings):
+        row = _row(mappings, i)
         if m.valid_to is not None and m.valid_to < first:
             continue  # closed before the month
         if m.valid_to is not None and m.valid_to <= last:

@@ -148,6 +148,10 @@ class AccountMapping(BaseModel):
     valid_from: date | None = None
     valid_to: date | None = None
     note: str | None = None
+    #: Its row in accounts.csv (header = 1) where read from it: what ``billing customers sync``
+    #: edits. Not the position in the list: a row a spreadsheet saves empty (``,,,,,``) is no
+    #: mapping but is a row.
+    row: int | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _as_the_lines_name_them(self) -> AccountMapping:
@@ -213,6 +217,7 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         if not any(clean.values()):
             continue  # a row a spreadsheet saves as ,,,,, (as exchange_rates.csv's)
         m = validate(AccountMapping, path, clean, row=n)
+        m.row = n
         if m.customer_id not in customers:
             raise ParameterError(
                 path,
@@ -266,8 +271,13 @@ def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountM
 
 def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``customer_lines``: every line of ``lines`` with ``x_CustomerId`` (NULL when its
-    account maps to no customer on the line's charge date). Row count equals ``lines`` by
+    account maps to no customer on the line's pricing date). Row count equals ``lines`` by
     construction: mappings never overlap, so the join matches at most one mapping per line.
+
+    The pricing date (``x_PricingDate``; the charge date for a line stored without one) is the
+    charge date but for a Partner Center licence credit, whose is the first day of the cycle it
+    gives back: the credit belongs to the customer that cycle's charge was billed to, also when
+    the tenant moved to another customer since (docs/pricing.md, "The plan").
 
     A view, not a table: the join with a few thousand mappings costs far less than a copy of
     every line (seconds per million lines), and the rating reads it only a few times."""
@@ -277,8 +287,9 @@ def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
            SELECT l.*, m.customer_id AS x_CustomerId
            FROM lines l LEFT JOIN account_map m
              ON m.vendor = l.x_Vendor AND m.account_id = l.SubAccountId
-            AND CAST(l.ChargePeriodStart AS DATE) BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
-                                                      AND COALESCE(m.valid_to, DATE '9999-12-31')"""
+            AND COALESCE(l.x_PricingDate, CAST(l.ChargePeriodStart AS DATE))
+                BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
+                    AND COALESCE(m.valid_to, DATE '9999-12-31')"""
     )
 
 

@@ -239,6 +239,32 @@ def test_a_note_over_two_lines_does_not_move_the_closing_to_another_row(tmp_path
     assert [m.valid_to for m in reloaded[:3]] == [None, None, date(2026, 10, 31)]
 
 
+def test_an_empty_row_a_spreadsheet_saved_does_not_move_the_closing_to_another_row(
+    tmp_path, platform
+):
+    """An empty row (``,,,,,``, as a spreadsheet saves a blank line: skipped when the mappings
+    are read) above the account that left: the closing the summary names (vll-dev, row 5) is
+    the row changed; counted by the mappings read, it closed the row above, vll-prod, which
+    stays in the organisation and whose November lines then went unmapped, while vll-dev's
+    mapping stayed open."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    prod = "aws,402719385610,C001,,,dijkstra-prod\n"
+    accounts.write_text(accounts.read_text().replace(prod, prod + ",,,,,\n"))
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    exports = read_platform_folder(platform)
+    p = customer_sync.propose("2026-10", customers, mappings, {}, exports)
+    assert [(c.row, c.mapping.account_id) for c in p.closings][:1] == [(5, "518204736307")]
+    new = customer_sync.changes(params, p).accounts
+    assert "aws,518204736291,C002,,,vll-prod (owns the Compute Savings Plan)\n" in new
+    assert "aws,518204736307,C002,,2026-10-31,vll-dev\n" in new
+    accounts.write_text(new)
+    reloaded = {m.account_id: m.valid_to for m in load_account_mappings(params, customers)}
+    assert reloaded["518204736291"] is None
+    assert reloaded["518204736307"] == date(2026, 10, 31)
+
+
 @pytest.mark.slow  # the sample month's reports read and matched three times
 def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_to_do(
     tmp_path, platform, capsys

@@ -22,7 +22,12 @@ from billing_lib.importers import import_reports
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
 from billing_lib.store import open_store
-from tests.test_microsoft_credit_signs import ACCOUNTS, reconciliation_row, write_reconciliation
+from tests.test_microsoft_credit_signs import (
+    ACCOUNTS,
+    TENANT,
+    reconciliation_row,
+    write_reconciliation,
+)
 
 D = Decimal
 PLANS = """
@@ -492,3 +497,48 @@ def test_a_free_trial_and_its_conversion_bill_the_paid_seats_once(tmp_path):
     assert [x["rule_id"] for x in lines] == ["seat"] * 4
     assert [x["PricingQuantity"] for x in lines] == [0, 0, 25, 0]
     assert [x["amount"] for x in lines] == [0, 0, D("550"), 0]
+
+
+def test_a_licence_credit_after_its_tenant_moved_goes_to_the_customer_its_charge_billed(tmp_path):
+    """A tenant mapped to C1 until 15 Oct and to C2 from 16 Oct (accounts.csv). Its monthly cycle
+    1-31 Oct was charged on 1 Oct, to C1; 2 seats removed on 20 Oct give back part of that charge,
+    priced on the cycle's first day (docs/pricing.md: a line is priced, and its account mapped, as
+    on that day). Mapped by its own date the credit went to C2, which never paid for the seats:
+    C1 paid 2 x 22.00 = 44.00 and C2 got 2 x 22.00 x 12/31 = 17.03 back, on C2's plan of 1 Oct."""
+    accounts = (
+        "vendor,account_id,customer_id,valid_from,valid_to,note\n"
+        f"microsoft,{TENANT},C1,,2026-10-15,\n"
+        f"microsoft,{TENANT},C2,2026-10-16,,\n"
+    )
+    common = {**PREMIUM, "Quantity": "2", "BillableQuantity": "2", "ChargeEndDate": "10/31/2026"}
+    rows = [
+        reconciliation_row(
+            1,
+            **common,
+            ChargeType="cycleCharge",
+            EffectiveUnitPrice="20.60",
+            Subtotal="41.20",
+            ChargeStartDate="10/1/2026",
+        ),
+        reconciliation_row(
+            2,
+            **common,
+            ChargeType="removeQuantity",
+            EffectiveUnitPrice="-7.97",
+            Subtotal="-15.94",
+            ChargeStartDate="10/20/2026",
+        ),
+    ]
+    params = write_parameters(tmp_path / "params", PLANS, accounts=accounts)
+    con = open_store()
+    import_reports(con, [write_reconciliation(tmp_path / "r.csv", rows)])
+    customers = load_customers(params)
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    rate_lines(con, load_pricing(params, customers), customers, "2026-10")
+    billed = con.execute(
+        "SELECT source_row, customer_id, amount FROM rated_lines WHERE line_kind = 'vendor' "
+        "ORDER BY source_row"
+    ).fetchall()
+    # 2 x 22.00; 20-31 Oct: 12 of October's 31 days, -(2 x 22.00 x 12/31) = -17.0322580645(16..)
+    assert billed == [(2, "C1", D(44)), (3, "C1", D("-17.032258064516"))]
