@@ -208,17 +208,26 @@ def net_changes(
             )
             continue
         if before == 0:
-            continue
-        change = ((net - before) / abs(before) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        if abs(change) > percent:
-            out.append(
-                Finding(
-                    "net moved",
-                    customer,
-                    f"net {currency} {net} against {before} in {previous_period} ({change:+}%)",
-                    (f"invoice {number}",),
-                )
+            # no % of 0: a net from 0.00 (a month its credits covered, or credited since) is a
+            # move of any size, which the jump check's factor does not see either
+            if net == 0:
+                continue
+            moved = f"from {before}: no %"
+        else:
+            change = ((net - before) / abs(before) * 100).quantize(
+                Decimal(1), rounding=ROUND_HALF_UP
             )
+            if abs(change) <= percent:
+                continue
+            moved = f"{change:+}%"
+        out.append(
+            Finding(
+                "net moved",
+                customer,
+                f"net {currency} {net} against {before} in {previous_period} ({moved})",
+                (f"invoice {number}",),
+            )
+        )
     for (customer, currency), before in sorted(previous.items()):
         if (customer, currency) not in now:
             out.append(

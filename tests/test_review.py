@@ -180,6 +180,40 @@ def test_a_confirmed_jump_is_billed_and_listed_with_the_other_month_on_month_fin
     assert found[("net moved", "C001")].lines == ("invoice NW2026-000001",)
 
 
+def test_a_net_that_moved_from_zero_is_listed(tmp_path):
+    """C001's September was invoiced 0.00 (its usage covered by a credit) and October bills it
+    EUR 2584.54: the review said nothing (no % of 0, so the customer was skipped), and neither
+    did the jump check (no factor of 0). It is listed, without a %; a month of 0.00 after one of
+    0.00 is not."""
+    out = tmp_path / "out"
+    finalised(
+        out,
+        "2026-09",
+        "C001,NW2026-000001,EUR,0.00,0.00,0.00,0.00,0.00\n"
+        "C002,NW2026-000002,EUR,5000.00,0,0,0,0\n"
+        "C003,NW2026-000003,EUR,75.00,0,0,0,0\n"
+        "C004,NW2026-000004,EUR,14000.00,0,0,0,0\n"
+        "C005,NW2026-000005,EUR,9740.82,0,0,0,0\n"
+        "C006,NW2026-000006,EUR,968.10,0,0,0,0\n"
+        "C007,NW2026-000007,EUR,138.35,0,0,0,0\n"
+        "C008,NW2026-000008,USD,2045.85,0,0,0,0\n"
+        "C009,NW2026-000009,EUR,1337.86,0,0,0,0\n",
+    )
+    br = invoiced(out)
+    assert [(f.check, f.subject, f.finding, f.lines) for f in br.review_findings()] == [
+        (
+            "net moved",
+            "C001",
+            "net EUR 2584.54 against 0.00 in 2026-09 (from 0.00: no %)",
+            ("invoice NW2026-000001",),
+        )
+    ]
+    zero = pd.DataFrame(
+        {"customer_id": ["C001"], "currency": ["EUR"], "net": [D("0.00")], "invoice_number": ["X"]}
+    )
+    assert review.net_changes(zero, {("C001", "EUR"): D("0.00")}, "2026-09", D(25)) == []
+
+
 def test_only_finalised_months_before_the_run_are_compared(tmp_path):
     out = tmp_path / "out"
     finalised(out, "2026-08", "C001,NW2026-000001,EUR,100.00,0,0,0,0\n")
