@@ -330,6 +330,49 @@ def test_an_exchange_rate_set_before_the_month_is_listed(tmp_path):
     assert stale[0].finding.startswith("rate 0.9215 valid from 2026-09-01 (ECB 2026-08-31) priced ")
 
 
+def test_a_late_line_of_last_month_priced_at_last_month_s_rate_is_no_old_rate(tmp_path):
+    """October's AWS report holding one usage line of 30 September (late usage, billed at the
+    prices of its day) was converted at September's rate, as it should be, and the review said
+    "rate 0.915 valid from 2026-09-01 ... priced 1 line(s) of 2026-10", whose way out is to add
+    the month's rate, which the file has. A rate of an earlier day that priced only lines of
+    that day is not an old rate of the month; the lines are the rating's warning about lines
+    outside the month."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    rates = params / "exchange_rates.csv"
+    rates.write_text(
+        rates.read_text().replace(
+            "source\n", "source\nUSD,EUR,0.9150,2026-09-01,2026-09-30,ECB 2026-08-31\n"
+        )
+    )
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    aws = reports / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (SELECT * EXCLUDE (n) REPLACE (
+                CASE WHEN n = 1 THEN TIMESTAMPTZ '2026-09-30 00:00:00+00'
+                     ELSE line_item_usage_start_date END AS line_item_usage_start_date,
+                CASE WHEN n = 1 THEN TIMESTAMPTZ '2026-09-30 01:00:00+00'
+                     ELSE line_item_usage_end_date END AS line_item_usage_end_date)
+              FROM (SELECT *, row_number() OVER () AS n
+                    FROM read_parquet('{SAMPLE_REPORTS / aws.name}')))
+            TO '{aws}' (FORMAT parquet)"""
+    )
+    con.close()
+    br = invoiced(tmp_path / "out", reports=reports, params=params)
+    assert any("charged outside 2026-10" in w for w in br.warnings()["warning"])
+    assert found(br, "old exchange rate") == []
+    # without October's rates, September's open-ended rate prices the month: listed
+    rates.write_text(
+        "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+        "USD,EUR,0.9150,2026-09-01,,ECB 2026-08-31\n"
+    )
+    stale_month = invoiced(tmp_path / "out2", reports=reports, params=params)
+    [stale] = found(stale_month, "old exchange rate")
+    assert stale.finding.startswith("rate 0.915 valid from 2026-09-01 (ECB 2026-08-31) priced ")
+
+
 @pytest.mark.parametrize(
     ("valid_from", "listed"), [("2026-09-01", True), ("", True), ("2026-10-01", False)]
 )
