@@ -140,9 +140,9 @@ def month_jumps(
     confirmed: tuple[str, ...],
 ) -> list[str]:
     """Customers whose month (rated revenue, rounded to its currency's minor unit) is ``factor``
-    times larger or smaller than their net in the previous finalised month; raises RunError for
-    those not ``confirmed`` (before any invoice number is taken) and returns the confirmed ones'
-    descriptions."""
+    times larger or smaller (0.00 included) than their net in the previous finalised month;
+    raises RunError for those not ``confirmed`` (before any invoice number is taken) and returns
+    the confirmed ones' descriptions."""
     if not previous:
         return []
     now = con.execute(
@@ -152,7 +152,7 @@ def month_jumps(
     for customer, currency, amount in now:
         before = previous.get((customer, currency))
         net = round_money(Decimal(amount), currency)
-        if not before or not net:
+        if not before:  # no factor of 0 (net_changes lists a move from 0.00)
             continue
         if abs(net) >= factor * abs(before) or abs(net) * factor <= abs(before):
             jumps.append(

@@ -133,6 +133,24 @@ def test_a_month_ten_times_the_previous_finalised_one_stops_before_numbers_are_t
     assert sorted(p.name for p in out.iterdir()) == [".billing.lock", "2026-09"]
 
 
+def test_a_month_of_zero_after_a_billed_month_stops_as_a_jump():
+    """C005's month rated to 0.00 (every line priced at 0 by a rule typed wrong) after 9740.82
+    in the finalised September went through, while a month of 0.01 stopped: the jump check
+    skipped a month of 0. Zero is more than ``jump_factor`` times smaller."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE rated_lines AS
+           SELECT * FROM (VALUES ('C005', 'EUR', 0.004::DECIMAL(38,12)),
+                                 ('C006', 'EUR', 0.01::DECIMAL(38,12)))
+           t(customer_id, currency, amount)"""
+    )
+    previous = {("C005", "EUR"): D("9740.82"), ("C006", "EUR"): D("968.10")}
+    with pytest.raises(RunError) as refused:
+        review.month_jumps(con, previous, "2026-09", D(10), ())
+    assert "  - C005: EUR 0.00 against 9740.82 in 2026-09 (x0.0)\n" in str(refused.value)
+    assert "--confirm-jump C005,C006" in str(refused.value)
+
+
 def test_a_jump_quotes_the_month_in_its_currency_s_decimals():
     """The review quoted every amount in cents: a yen customer's month as JPY 65536.40 (a
     fraction of a yen, beside last month's 3000), a dinar customer's as KWD 201.96 (its fils
