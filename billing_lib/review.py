@@ -140,9 +140,9 @@ def month_jumps(
     confirmed: tuple[str, ...],
 ) -> list[str]:
     """Customers whose month (rated revenue, rounded to its currency's minor unit) is ``factor``
-    times larger or smaller than their net in the previous finalised month; raises RunError for
-    those not ``confirmed`` (before any invoice number is taken) and returns the confirmed ones'
-    descriptions."""
+    times larger or smaller (0.00 included) than their net in the previous finalised month;
+    raises RunError for those not ``confirmed`` (before any invoice number is taken) and returns
+    the confirmed ones' descriptions."""
     if not previous:
         return []
     now = con.execute(
@@ -152,7 +152,7 @@ def month_jumps(
     for customer, currency, amount in now:
         before = previous.get((customer, currency))
         net = round_money(Decimal(amount), currency)
-        if not before or not net:
+        if not before:  # no factor of 0 (net_changes lists a move from 0.00)
             continue
         if abs(net) >= factor * abs(before) or abs(net) * factor <= abs(before):
             jumps.append(
@@ -208,17 +208,26 @@ def net_changes(
             )
             continue
         if before == 0:
-            continue
-        change = ((net - before) / abs(before) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        if abs(change) > percent:
-            out.append(
-                Finding(
-                    "net moved",
-                    customer,
-                    f"net {currency} {net} against {before} in {previous_period} ({change:+}%)",
-                    (f"invoice {number}",),
-                )
+            # no % of 0: a net from 0.00 (a month its credits covered, or credited since) is a
+            # move of any size, which the jump check's factor does not see either
+            if net == 0:
+                continue
+            moved = f"from {before}: no %"
+        else:
+            change = ((net - before) / abs(before) * 100).quantize(
+                Decimal(1), rounding=ROUND_HALF_UP
             )
+            if abs(change) <= percent:
+                continue
+            moved = f"{change:+}%"
+        out.append(
+            Finding(
+                "net moved",
+                customer,
+                f"net {currency} {net} against {before} in {previous_period} ({moved})",
+                (f"invoice {number}",),
+            )
+        )
     for (customer, currency), before in sorted(previous.items()):
         if (customer, currency) not in now:
             out.append(
@@ -577,7 +586,9 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
     month, or from no date): nobody gave a rate for this month. A line's rate is that of its
     pricing date (``x_PricingDate``): its charge date, but for a licence credit the first day of
     the cycle it gives back (docs/pricing.md, item 4), whose rate is listed with the credits'
-    lines, to be checked as the rate of that day rather than replaced by the month's."""
+    lines, to be checked as the rate of that day rather than replaced by the month's. A late
+    line charged before the month (usage of 30 September in October's report) is converted at
+    the rate of its own day, as it should be: not listed (the rating warns of such lines)."""
     first, _ = month_days(period)
     rows = con.execute(
         """WITH credits AS (
@@ -588,7 +599,9 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
                      COALESCE(c.day, r.charge_date) AS day
               FROM rated_lines r
               LEFT JOIN credits c ON c.file = r.source_file AND c.row = r.source_row
-              WHERE r.line_kind = 'vendor' AND r.vendor_currency <> r.currency)
+              WHERE r.line_kind = 'vendor' AND r.vendor_currency <> r.currency
+                -- a late line of an earlier day has that day's rate, no old one of the month
+                AND (c.day IS NOT NULL OR r.charge_date >= $1))
            SELECT f.from_currency, f.to_currency, f.rate, f.valid_from, f.source, count(*),
                   count(p.cycle), min(p.cycle),
                   list(p.source_file ORDER BY p.source_file, p.source_row)
@@ -598,7 +611,7 @@ def stale_rates(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
             FROM priced p JOIN _fx_rates f
               ON f.from_currency = p.vendor_currency AND f.to_currency = p.currency
              AND p.day BETWEEN f.valid_from AND f.valid_to
-            WHERE f.valid_from < ?
+            WHERE f.valid_from < $1
             GROUP BY f.from_currency, f.to_currency, f.rate, f.valid_from, f.source
             ORDER BY 1, 2, 4""",
         [first],

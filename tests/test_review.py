@@ -133,6 +133,24 @@ def test_a_month_ten_times_the_previous_finalised_one_stops_before_numbers_are_t
     assert sorted(p.name for p in out.iterdir()) == [".billing.lock", "2026-09"]
 
 
+def test_a_month_of_zero_after_a_billed_month_stops_as_a_jump():
+    """C005's month rated to 0.00 (every line priced at 0 by a rule typed wrong) after 9740.82
+    in the finalised September went through, while a month of 0.01 stopped: the jump check
+    skipped a month of 0. Zero is more than ``jump_factor`` times smaller."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE rated_lines AS
+           SELECT * FROM (VALUES ('C005', 'EUR', 0.004::DECIMAL(38,12)),
+                                 ('C006', 'EUR', 0.01::DECIMAL(38,12)))
+           t(customer_id, currency, amount)"""
+    )
+    previous = {("C005", "EUR"): D("9740.82"), ("C006", "EUR"): D("968.10")}
+    with pytest.raises(RunError) as refused:
+        review.month_jumps(con, previous, "2026-09", D(10), ())
+    assert "  - C005: EUR 0.00 against 9740.82 in 2026-09 (x0.0)\n" in str(refused.value)
+    assert "--confirm-jump C005,C006" in str(refused.value)
+
+
 def test_a_jump_quotes_the_month_in_its_currency_s_decimals():
     """The review quoted every amount in cents: a yen customer's month as JPY 65536.40 (a
     fraction of a yen, beside last month's 3000), a dinar customer's as KWD 201.96 (its fils
@@ -178,6 +196,40 @@ def test_a_confirmed_jump_is_billed_and_listed_with_the_other_month_on_month_fin
         found[("net moved", "C001")].finding == "net EUR 2584.54 against 100.00 in 2026-09 (+2485%)"
     )
     assert found[("net moved", "C001")].lines == ("invoice NW2026-000001",)
+
+
+def test_a_net_that_moved_from_zero_is_listed(tmp_path):
+    """C001's September was invoiced 0.00 (its usage covered by a credit) and October bills it
+    EUR 2584.54: the review said nothing (no % of 0, so the customer was skipped), and neither
+    did the jump check (no factor of 0). It is listed, without a %; a month of 0.00 after one of
+    0.00 is not."""
+    out = tmp_path / "out"
+    finalised(
+        out,
+        "2026-09",
+        "C001,NW2026-000001,EUR,0.00,0.00,0.00,0.00,0.00\n"
+        "C002,NW2026-000002,EUR,5000.00,0,0,0,0\n"
+        "C003,NW2026-000003,EUR,75.00,0,0,0,0\n"
+        "C004,NW2026-000004,EUR,14000.00,0,0,0,0\n"
+        "C005,NW2026-000005,EUR,9740.82,0,0,0,0\n"
+        "C006,NW2026-000006,EUR,968.10,0,0,0,0\n"
+        "C007,NW2026-000007,EUR,138.35,0,0,0,0\n"
+        "C008,NW2026-000008,USD,2045.85,0,0,0,0\n"
+        "C009,NW2026-000009,EUR,1337.86,0,0,0,0\n",
+    )
+    br = invoiced(out)
+    assert [(f.check, f.subject, f.finding, f.lines) for f in br.review_findings()] == [
+        (
+            "net moved",
+            "C001",
+            "net EUR 2584.54 against 0.00 in 2026-09 (from 0.00: no %)",
+            ("invoice NW2026-000001",),
+        )
+    ]
+    zero = pd.DataFrame(
+        {"customer_id": ["C001"], "currency": ["EUR"], "net": [D("0.00")], "invoice_number": ["X"]}
+    )
+    assert review.net_changes(zero, {("C001", "EUR"): D("0.00")}, "2026-09", D(25)) == []
 
 
 def test_only_finalised_months_before_the_run_are_compared(tmp_path):
@@ -294,6 +346,49 @@ def test_an_exchange_rate_set_before_the_month_is_listed(tmp_path):
     stale = found(br, "old exchange rate")
     assert len(stale) == 1 and stale[0].subject == "USD->EUR"
     assert stale[0].finding.startswith("rate 0.9215 valid from 2026-09-01 (ECB 2026-08-31) priced ")
+
+
+def test_a_late_line_of_last_month_priced_at_last_month_s_rate_is_no_old_rate(tmp_path):
+    """October's AWS report holding one usage line of 30 September (late usage, billed at the
+    prices of its day) was converted at September's rate, as it should be, and the review said
+    "rate 0.915 valid from 2026-09-01 ... priced 1 line(s) of 2026-10", whose way out is to add
+    the month's rate, which the file has. A rate of an earlier day that priced only lines of
+    that day is not an old rate of the month; the lines are the rating's warning about lines
+    outside the month."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    rates = params / "exchange_rates.csv"
+    rates.write_text(
+        rates.read_text().replace(
+            "source\n", "source\nUSD,EUR,0.9150,2026-09-01,2026-09-30,ECB 2026-08-31\n"
+        )
+    )
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    aws = reports / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (SELECT * EXCLUDE (n) REPLACE (
+                CASE WHEN n = 1 THEN TIMESTAMPTZ '2026-09-30 00:00:00+00'
+                     ELSE line_item_usage_start_date END AS line_item_usage_start_date,
+                CASE WHEN n = 1 THEN TIMESTAMPTZ '2026-09-30 01:00:00+00'
+                     ELSE line_item_usage_end_date END AS line_item_usage_end_date)
+              FROM (SELECT *, row_number() OVER () AS n
+                    FROM read_parquet('{SAMPLE_REPORTS / aws.name}')))
+            TO '{aws}' (FORMAT parquet)"""
+    )
+    con.close()
+    br = invoiced(tmp_path / "out", reports=reports, params=params)
+    assert any("charged outside 2026-10" in w for w in br.warnings()["warning"])
+    assert found(br, "old exchange rate") == []
+    # without October's rates, September's open-ended rate prices the month: listed
+    rates.write_text(
+        "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+        "USD,EUR,0.9150,2026-09-01,,ECB 2026-08-31\n"
+    )
+    stale_month = invoiced(tmp_path / "out2", reports=reports, params=params)
+    [stale] = found(stale_month, "old exchange rate")
+    assert stale.finding.startswith("rate 0.915 valid from 2026-09-01 (ECB 2026-08-31) priced ")
 
 
 @pytest.mark.parametrize(
