@@ -11,8 +11,8 @@ Two kinds of entry (docs/invoices-and-ledger.md has a worked example):
   currency: the vendor payable credit = everything the vendor's report bills for the month
   (BilledCost of the rated, excluded and unmapped lines, so it matches the vendor's invoice);
   cost of sales debit per product group = the invoices' cost (each invoice line's vendor cost
-  rounded half-up, then added: ``rated_costs``), in the vendor's currency and not converted (the
-  accounting package converts at its own rates, and each entry balances in one currency); vendor
+  rounded half-up, then added: ``rated_costs``), in the vendor's currency (each entry balances
+  in it; stated in the national currency beside it, below); vendor
   cost billed to no customer (internal use, vendor taxes, credits the reseller keeps, unmapped
   accounts) debit the unbilled-cost account, but for the VAT a vendor charges that is
   recoverable input VAT (its Tax lines, the vendor's ``input_vat_account``), debited there; what
