@@ -375,3 +375,21 @@ def test_the_sample_month_s_journal_states_every_entry_in_eur_as_its_xero_file(s
             or r["*Narration"].startswith(f"Invoice {entry_id} ")
         ]
         assert booked == [(r["account"], national(r)) for r in mine if national(r)], entry_id
+
+
+def test_a_vendor_bill_in_usd_without_a_rate_of_the_period_s_last_day_is_named(tmp_path):
+    """The journal states the AWS bill in USD in EUR at the rate of 2026-10-31: without one the
+    ledger stops, naming the pair, the day and why (the run ends in that message)."""
+    from billing_lib.errors import ParameterError
+    from billing_lib.fx import ExchangeRates
+    from tests.invoice_helpers import setup
+
+    con, _, invoicing = setup([])
+    con.execute(
+        "CREATE TABLE unmapped_lines AS SELECT 'aws' AS x_Vendor, 'USD' AS BillingCurrency, "
+        "'Usage' AS ChargeCategory, CAST(12.34 AS DECIMAL(38,12)) AS BilledCost"
+    )
+    rates = ExchangeRates(tmp_path / "exchange_rates.csv")
+    with pytest.raises(ParameterError, match=r"USD->EUR on 2026-10-31.*national currency EUR"):
+        write_ledger(con, [], invoicing, tmp_path / "out", period=PERIOD, rates=rates)
+    assert not (tmp_path / "out" / "journal_2026-10.csv").exists()
