@@ -535,7 +535,8 @@ def _fmt(sums: dict[str, tuple[Decimal, int]]) -> str:
 def _entry_problems(journal: Path, entry: Entry, invoice: Invoice) -> list[str]:
     """The invoice's journal entry against its figures: the receivable first (= gross), then a
     credit per product group (= its subtotal) and per VAT line, worded as ``ledger.sales_lines``
-    words them (the receivable's wording names the buyer and is not compared)."""
+    words them (the receivable's wording names the buyer and is not compared); its VAT in the
+    national currency the invoice's (``Invoice.national_vat``), where the journal states it."""
     want = [
         ("receivable" if i == 0 else line.description, line.amount, invoice.currency)
         for i, line in enumerate(sales_lines(invoice))
@@ -550,6 +551,23 @@ def _entry_problems(journal: Path, entry: Entry, invoice: Invoice) -> list[str]:
                 f"{journal}: the entry of {invoice.number} is {_postings(have)}; the invoice "
                 f"gives {_postings(want)}"
             )
+        ]
+    stated, rate = invoice.national_vat, entry.national
+    if stated is None or rate is None:  # a journal written before its national columns
+        return []
+    vat = -sum(
+        (
+            p.national or Decimal(0)
+            for p, line in zip(entry.postings, sales_lines(invoice), strict=True)
+            if line.vat
+        ),
+        Decimal(0),
+    )
+    if (vat, rate.currency, rate.rate) != (stated.amount, stated.currency, stated.rate):
+        return [
+            f"{journal}: the entry of {invoice.number} states its VAT as {rate.currency} "
+            f"{money_text(vat)} at {rate.rate}; the invoice as {stated.currency} "
+            f"{money_text(stated.amount)} at {stated.rate}"
         ]
     return []
 

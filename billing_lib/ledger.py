@@ -11,8 +11,8 @@ Two kinds of entry (docs/invoices-and-ledger.md has a worked example):
   currency: the vendor payable credit = everything the vendor's report bills for the month
   (BilledCost of the rated, excluded and unmapped lines, so it matches the vendor's invoice);
   cost of sales debit per product group = the invoices' cost (each invoice line's vendor cost
-  rounded half-up, then added: ``rated_costs``), in the vendor's currency and not converted (the
-  accounting package converts at its own rates, and each entry balances in one currency); vendor
+  rounded half-up, then added: ``rated_costs``), in the vendor's currency (each entry balances
+  in it; stated in the national currency beside it, below); vendor
   cost billed to no customer (internal use, vendor taxes, credits the reseller keeps, unmapped
   accounts) debit the unbilled-cost account, but for the VAT a vendor charges that is
   recoverable input VAT (its Tax lines, the vendor's ``input_vat_account``), debited there; what
@@ -21,6 +21,15 @@ Two kinds of entry (docs/invoices-and-ledger.md has a worked example):
   The cents left between the payable and these (the invoices round cost per line, the vendor its
   bill once) go to the rounding account (``products.yaml`` ``rounding_account``), so the entry
   balances exactly and the prepaid account holds commitments only.
+
+Every entry is also stated in the seller's national currency (the one the invoices state their
+national VAT in, ``Invoicing.national_currency_on``): each posting converted at one rate per
+entry (``NationalRate``: a sales entry at the invoice's own, ``Invoice.national_vat``, else at
+exchange_rates.csv's of the supply period's last day; a purchase entry at exchange_rates.csv's of
+the period's last day: the rates the Xero base-currency journal converts at) and rounded half-up,
+the cents the roundings leave on a row of the rounding account, as the Xero journal books them
+(``in_national``). So the VAT rows in the national currency are the invoice's national VAT, and
+the entry balances in it too.
 
 Writers: a generic CSV journal for accounting packages and the same entries as a beancount v3
 ledger that ``bean-check`` verifies independently. Both are written to a temporary name and
@@ -39,7 +48,8 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.customers import Customer
-from billing_lib.errors import ControlTotalError, RunError
+from billing_lib.errors import ControlTotalError, ParameterError, RunError
+from billing_lib.fx import ExchangeRates, missing_rate_error
 from billing_lib.invoice_model import Invoice, VatLine, money_text
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE
 from billing_lib.invoicing_parameters import Invoicing, beancount_name
@@ -53,7 +63,9 @@ from billing_lib.store import relation_exists, scratch_connection
 #: The beancount plugin that opens each account on its first posting (each ledger file declares
 #: it; ``write_beancount_file`` says why).
 AUTO_ACCOUNTS = "beancount.plugins.auto_accounts"
-JOURNAL_COLUMNS = (
+#: The CSV journal's columns as journals were written before the national-currency columns (an
+#: earlier run folder's journal, which ``read_entry`` still reads).
+EARLIER_JOURNAL_COLUMNS = (
     "date",
     "journal",
     "entry_id",
@@ -66,6 +78,16 @@ JOURNAL_COLUMNS = (
     "customer_id",
     "invoice_number",
 )
+#: Appended to them: each row in the seller's national currency (``in_national``), so an importer
+#: that maps the earlier columns by position or name reads the file as before.
+NATIONAL_COLUMNS = (
+    "national_currency",
+    "exchange_rate",
+    "rate_date",
+    "national_debit",
+    "national_credit",
+)
+JOURNAL_COLUMNS = EARLIER_JOURNAL_COLUMNS + NATIONAL_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -77,11 +99,26 @@ class Posting:
     currency: str
     description: str
     vat_code: str | None = None
+    #: The amount in the seller's national currency (the entry's ``national``), signed as
+    #: ``amount``; None where it is not known (a journal written before it was).
+    national: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class NationalRate:
+    """One unit of an entry's currency is worth ``rate`` units of the seller's national
+    ``currency``: exchange_rates.csv's rate of ``day`` (1 for an entry in that currency)."""
+
+    currency: str
+    rate: Decimal
+    day: date
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One balanced journal entry."""
+    """One balanced journal entry, in its own currency and, with ``national``, in the seller's
+    national currency too (each posting's ``national``, and ``conversion``: the cents the
+    conversion's roundings leave, 0 in the entry's currency, on the rounding account)."""
 
     date: date
     journal: str
@@ -91,12 +128,92 @@ class Entry:
     postings: tuple[Posting, ...]
     customer_id: str | None = None
     invoice_number: str | None = None
+    national: NationalRate | None = None
+    conversion: Posting | None = None
 
     def balance(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
         for p in self.postings:
             out[p.currency] = out.get(p.currency, ZERO) + p.amount
         return out
+
+    def national_balance(self) -> Decimal:
+        """Debits less credits in the national currency (0: balanced; 0 without ``national``)."""
+        rows = (*self.postings, *([self.conversion] if self.conversion else []))
+        return sum((p.national or ZERO for p in rows), ZERO)
+
+
+def national_rate(
+    currency: str, national: str, day: date, rates: ExchangeRates | None
+) -> NationalRate | None:
+    """The rate an entry in ``currency`` is stated in the ``national`` currency at: 1 in that
+    currency, else exchange_rates.csv's rate of ``day`` (None without ``rates``: an entry built
+    outside a run, whose journal then leaves the national columns empty). A ParameterError
+    naming the pair and the day when exchange_rates.csv has none."""
+    if currency == national:
+        return NationalRate(national, Decimal(1), day)
+    if rates is None:
+        return None
+    try:
+        return NationalRate(national, rates.rate(currency, national, day), day)
+    except ParameterError:
+        raise missing_rate_error(
+            rates.path,
+            currency,
+            national,
+            day,
+            f" (the journal states every entry in the national currency {national} too, at "
+            "the rate of its period's last day)",
+        ) from None
+
+
+def in_national(
+    entry: Entry,
+    rate: NationalRate | None,
+    rounding_account: str,
+    vat: tuple[str, Decimal] | None = None,
+) -> Entry:
+    """``entry`` stated in the national currency at ``rate`` (as it is without one): each
+    posting's amount x rate rounded half-up once, and the cents those roundings leave on a
+    posting of the rounding account of 0 in the entry's currency (``Entry.conversion``),
+    described and placed as the Xero base-currency journal books them
+    (``accounting_exports.Conversion.entry``): every other row is its own amount converted and
+    the entry balances. ``vat``: (VAT account, the invoice's national VAT signed as its VAT
+    postings) that those postings are made to add up to, on the largest (an invoice has one
+    VAT line, whose conversion it is already)."""
+    if rate is None or not entry.postings:
+        return entry
+    postings = [
+        replace(
+            p,
+            national=(
+                p.amount
+                if p.currency == rate.currency
+                else round_money(p.amount * rate.rate, rate.currency)
+            ),
+        )
+        for p in entry.postings
+    ]
+    if vat is not None:
+        account, total = vat
+        mine = [i for i, p in enumerate(postings) if p.account == account]
+        off = total - sum((postings[i].national or ZERO for i in mine), ZERO)
+        if mine and off:
+            i = max(mine, key=lambda i: abs(postings[i].amount))
+            postings[i] = replace(postings[i], national=(postings[i].national or ZERO) + off)
+    rest = sum((p.national or ZERO for p in postings), ZERO)
+    conversion = (
+        Posting(
+            rounding_account,
+            round_money(ZERO, postings[0].currency),
+            postings[0].currency,
+            f"Rounding differences converting to {rate.currency} on {rate.day.isoformat()}",
+            national=-rest,
+        )
+        if rest
+        else None
+    )
+    return replace(entry, postings=tuple(postings), national=rate, conversion=conversion)
 
 
 @dataclass(frozen=True)
@@ -129,8 +246,11 @@ def sales_lines(inv: Invoice) -> list[SalesLine]:
     return out
 
 
-def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
-    """The entry of one invoice or credit note, from its rounded figures only (``sales_lines``)."""
+def sales_entry(inv: Invoice, invoicing: Invoicing, rates: ExchangeRates | None = None) -> Entry:
+    """The entry of one invoice or credit note, from its rounded figures only (``sales_lines``),
+    in the national currency too (``in_national``) at the rate the invoice states its national VAT
+    at (``Invoice.national_vat``; its VAT rows are that VAT), else at exchange_rates.csv's
+    ``rates`` of its supply period's last day (a 0 % invoice in USD)."""
     products = invoicing.products
     rule = invoicing.vat.rules[inv.vat_rule].on(inv.supply_end)
     postings = []
@@ -143,7 +263,7 @@ def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
         else:
             account, vat_code = products.receivable_account, None
         postings.append(Posting(account, line.amount, inv.currency, line.description, vat_code))
-    return Entry(
+    entry = Entry(
         inv.issue_date,
         "SALES",
         inv.number,
@@ -152,6 +272,20 @@ def sales_entry(inv: Invoice, invoicing: Invoicing) -> Entry:
         tuple(p for p in postings if p.amount or p.account == products.receivable_account),
         inv.customer_id,
         inv.number,
+    )
+    stated = inv.national_vat
+    if stated is None:
+        national = invoicing.national_currency_on(inv.supply_end)
+        return in_national(
+            entry,
+            national_rate(inv.currency, national, inv.supply_end, rates),
+            products.rounding_account,
+        )
+    return in_national(
+        entry,
+        NationalRate(stated.currency, stated.rate, stated.rate_date),
+        products.rounding_account,
+        (rule.vat_account, -stated.amount),
     )
 
 
@@ -224,11 +358,17 @@ def rated_costs(
 
 
 def purchase_entries(
-    con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str], invoicing: Invoicing
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    customer_ids: list[str],
+    invoicing: Invoicing,
+    rates: ExchangeRates | None = None,
 ) -> list[Entry]:
-    """One entry per vendor and vendor currency for the month (see the module docstring)."""
+    """One entry per vendor and vendor currency for the month (see the module docstring), in the
+    national currency too at ``rates``' rate of the period's last day (``national_rate``)."""
     products = invoicing.products
     _, last = month_days(period)
+    national = invoicing.national_currency_on(last)
     rated = rated_costs(con, period, customer_ids, invoicing)
     other = unbilled_lines(con, invoicing)
     keys = sorted({(v, c) for v, c, *_ in rated} | {(v, c) for v, c, *_ in other})
@@ -302,17 +442,29 @@ def purchase_entries(
             vendor_name,
             f"{vendor_name} vendor report {period} ({currency})",
             postings,
+            national_rate(currency, national, last, rates),
+            products.rounding_account,
         )
     return entries
 
 
 def _purchase_entry(
-    day: date, reference: str, vendor_name: str, narration: str, postings: list[Posting]
+    day: date,
+    reference: str,
+    vendor_name: str,
+    narration: str,
+    postings: list[Posting],
+    rate: NationalRate | None,
+    rounding_account: str,
 ) -> list[Entry]:
     """The ``PURCH`` entry of ``postings`` but those of 0 (none when every one is 0): a
-    vendor's cost of a month, or what a reissue moves of it."""
+    vendor's cost of a month, or what a reissue moves of it; in the national currency at
+    ``rate`` (``in_national``)."""
     kept = tuple(p for p in postings if p.amount)
-    return [Entry(day, "PURCH", reference, vendor_name, narration, kept)] if kept else []
+    if not kept:
+        return []
+    entry = Entry(day, "PURCH", reference, vendor_name, narration, kept)
+    return [in_national(entry, rate, rounding_account)]
 
 
 def unbilled_lines(
@@ -352,6 +504,7 @@ def moved_cost_entries(
     invoicing: Invoicing,
     day: date,
     number: str,
+    rates: ExchangeRates | None = None,
 ) -> list[Entry]:
     """The entries with which an invoice replacing a credited one (``number``, dated ``day``; its
     rated lines ``rated``) brings the books' cost of its vendor lines of ``period`` to what it
@@ -372,9 +525,13 @@ def moved_cost_entries(
     bookings, grouped as this customer's; the prepaid account: the change of BilledCost beyond
     vendor cost, rounded once; the cents left to the rounding account. So the books' cost of
     sales per account is the invoices', and the unbilled cost what no invoice bills, as the margin
-    analysis reads them (``analysis.load_summary``, ``analysis.unbilled_cost``)."""
+    analysis reads them (``analysis.load_summary``, ``analysis.unbilled_cost``). In the national
+    currency too at ``rates``' rate of ``period``'s last day, as the month's purchase entries
+    and the reissue's Xero journal convert (``national_rate``)."""
     products = invoicing.products
     here = CUSTOMER_SOURCE_FILE
+    _, last = month_days(period)
+    national = invoicing.national_currency_on(last)
     with scratch_connection() as con:
         con.execute(
             f"CREATE TEMP VIEW new_lines AS SELECT * FROM read_parquet({ql(str(rated))}) "
@@ -461,6 +618,8 @@ def moved_cost_entries(
             name,
             f"{name} cost of {period} as invoiced on {number} ({currency})",
             postings,
+            national_rate(currency, national, last, rates),
+            products.rounding_account,
         )
     return entries
 
@@ -470,18 +629,26 @@ def build_entries(
     invoices: list[Invoice],
     invoicing: Invoicing,
     period: str | None = None,
+    rates: ExchangeRates | None = None,
 ) -> list[Entry]:
     """Every entry of the run: sales per invoice (in number order), then purchases per vendor of
     each invoiced period and of the run's ``period``: a month that invoices no customer (every
-    line unmapped or excluded) still books the vendors' bills."""
-    entries = [sales_entry(inv, invoicing) for inv in sorted(invoices, key=lambda i: i.number)]
+    line unmapped or excluded) still books the vendors' bills. Each in the national currency too,
+    converted at ``rates`` where it is in another (without them, where an invoice does not give
+    its rate, not: the journal's national columns are left empty)."""
+    entries = [
+        sales_entry(inv, invoicing, rates) for inv in sorted(invoices, key=lambda i: i.number)
+    ]
     invoiced = [i for i in invoices if i.kind == "invoice"]
     for month in sorted({i.period for i in invoiced} | ({period} if period else set())):
         ids = sorted({i.customer_id for i in invoiced if i.period == month})
-        entries += purchase_entries(con, month, ids, invoicing)
+        entries += purchase_entries(con, month, ids, invoicing, rates)
     for e in entries:
-        if any(e.balance().values()):
-            raise ControlTotalError(f"journal entry {e.entry_id} does not balance: {e.balance()}")
+        if any(e.balance().values()) or e.national_balance():
+            raise ControlTotalError(
+                f"journal entry {e.entry_id} does not balance: {e.balance()}, in the national "
+                f"currency {e.national_balance()}"
+            )
     return entries
 
 
@@ -492,12 +659,14 @@ def write_ledger(
     folder: Path,
     more: Callable[[list[Entry], str], list[Path]] | None = None,
     period: str | None = None,
+    rates: ExchangeRates | None = None,
 ) -> list[Path]:
     """``journal_<period>.csv`` and ``ledger_<period>.beancount`` in ``folder``, and whatever
     ``more(entries, period name)`` writes of the same entries (the accounting packages' files,
     billing_lib.accounting_exports); the paths. ``period``: the run's month, named and its
-    purchases booked even when no customer is invoiced (``build_entries``)."""
-    entries = build_entries(con, invoices, invoicing, period)
+    purchases booked even when no customer is invoiced (``build_entries``); ``rates``: the
+    run's exchange rates, at which entries in other currencies are stated in the national one."""
+    entries = build_entries(con, invoices, invoicing, period, rates)
     periods = sorted({i.period for i in invoices} | ({period} if period else set())) or ["empty"]
     name = periods[0] if len(periods) == 1 else f"{periods[0]}_{periods[-1]}"
     written = [
@@ -509,16 +678,17 @@ def write_ledger(
 
 def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: Path) -> Path:
     """One row per posting: debit or credit (never both, never negative), account code, VAT code,
-    customer and invoice number, so an accounting package can import it line by line."""
+    customer and invoice number, so an accounting package can import it line by line; then
+    (``NATIONAL_COLUMNS``, appended so the earlier columns stay where they were) the national
+    currency, the entry's rate and its date, and the row's debit or credit in that currency,
+    and after an entry's rows the row of its conversion's cents (``in_national``). An entry
+    without ``national`` (one read from a journal written before) leaves them empty."""
     with atomic_target(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(JOURNAL_COLUMNS)
         for e in entries:
-            for p in e.postings:
-                debit = money_text(p.amount) if p.amount > 0 else ""
-                credit = money_text(-p.amount) if p.amount < 0 else ""
-                if not p.amount:
-                    debit = money_text(p.amount)
+            for p in (*e.postings, *([e.conversion] if e.conversion else [])):
+                debit, credit = _sides(p.amount, p.amount)
                 writer.writerow(
                     [
                         e.date.isoformat(),
@@ -532,9 +702,26 @@ def write_csv_journal(entries: list[Entry], invoicing: Invoicing | None, path: P
                         p.vat_code or "",
                         e.customer_id or "",
                         e.invoice_number or "",
+                        *_national_cells(e.national, p),
                     ]
                 )
     return path
+
+
+def _sides(amount: Decimal, side: Decimal) -> tuple[str, str]:
+    """(debit, credit) of ``amount``: one filled, never negative; 0 as a debit of 0.00, or (a
+    converted amount that rounds to 0) on the side of ``side``, its row's own amount."""
+    if amount > 0 or (not amount and side >= 0):
+        return money_text(amount if amount else abs(amount)), ""
+    return "", money_text(-amount)
+
+
+def _national_cells(rate: NationalRate | None, p: Posting) -> list[str]:
+    """The cells of ``NATIONAL_COLUMNS`` of ``p`` (empty without a rate or national amount)."""
+    if rate is None or p.national is None:
+        return [""] * len(NATIONAL_COLUMNS)
+    debit, credit = _sides(p.national, p.amount)
+    return [rate.currency, str(rate.rate), rate.day.isoformat(), debit, credit]
 
 
 #: First characters a spreadsheet opening the CSV reads as a formula (OWASP, CSV injection).
@@ -620,8 +807,10 @@ def write_beancount_file(
 
 def read_entry(journal: Path, entry_id: str) -> Entry:
     """The entry ``entry_id`` of a CSV journal that ``write_csv_journal`` wrote, exactly as
-    written (debit positive, credit negative). RunError when it is missing, spread over several
-    dates or journals, or does not balance."""
+    written (debit positive, credit negative), with its national amounts; one of a journal
+    written before those columns (``EARLIER_JOURNAL_COLUMNS``) reads as it did, without them.
+    RunError when it is missing, spread over several dates or journals, or does not balance
+    (in the national currency either)."""
     journal = Path(journal)
     with open(journal, newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["entry_id"] == entry_id]
@@ -633,19 +822,31 @@ def read_entry(journal: Path, entry_id: str) -> Entry:
             f"{journal}: the rows of {entry_id} disagree on date, journal, customer or invoice: "
             f"{heads}"
         )
-    postings = []
+    postings, conversion, national = [], None, _national_rate_of(journal, entry_id, rows)
     for r in rows:
-        if bool(r["debit"]) == bool(r["credit"]) and (r["debit"] or r["credit"]):
+        amount = _amount(journal, entry_id, r, "debit", "credit")
+        if national is not None and not (r["national_debit"] or r["national_credit"]):
             raise RunError(
-                f"{journal}: a row of {entry_id} (account {r['account']}) has both a debit and a "
-                "credit"
+                f"{journal}: a row of {entry_id} (account {r['account']}) has a rate but no "
+                "national amount"
             )
-        amount = Decimal(r["debit"]) if r["debit"] else -Decimal(r["credit"] or "0")
-        postings.append(
-            Posting(
-                r["account"], amount, r["currency"], _plain(r["description"]), r["vat_code"] or None
-            )
+        converted = (
+            _amount(journal, entry_id, r, "national_debit", "national_credit")
+            if national is not None
+            else None
         )
+        posting = Posting(
+            r["account"],
+            amount,
+            r["currency"],
+            _plain(r["description"]),
+            r["vat_code"] or None,
+            converted,
+        )
+        if not amount and converted:  # the conversion's cents (``in_national``)
+            conversion = posting
+        else:
+            postings.append(posting)
     day, name, customer, invoice = heads.pop()
     entry = Entry(
         date.fromisoformat(day),
@@ -656,10 +857,52 @@ def read_entry(journal: Path, entry_id: str) -> Entry:
         tuple(postings),
         customer or None,
         invoice or None,
+        national,
+        conversion,
     )
-    if any(entry.balance().values()):
-        raise RunError(f"{journal}: entry {entry_id} does not balance: {entry.balance()}")
+    if any(entry.balance().values()) or entry.national_balance():
+        raise RunError(
+            f"{journal}: entry {entry_id} does not balance: {entry.balance()}, in the national "
+            f"currency {entry.national_balance()}"
+        )
     return entry
+
+
+def _amount(journal: Path, entry_id: str, row: dict[str, str], debit: str, credit: str) -> Decimal:
+    """The row's ``debit`` less its ``credit`` column; RunError when both are filled."""
+    if row[debit] and row[credit]:
+        raise RunError(
+            f"{journal}: a row of {entry_id} (account {row['account']}) has both a {debit} and "
+            f"a {credit}"
+        )
+    return Decimal(row[debit]) if row[debit] else -Decimal(row[credit] or "0")
+
+
+def _national_rate_of(
+    journal: Path, entry_id: str, rows: list[dict[str, str]]
+) -> NationalRate | None:
+    """The rate the rows of ``entry_id`` state the national currency at; None in a journal written
+    before those columns (``EARLIER_JOURNAL_COLUMNS``) or for an entry written without them.
+    RunError when its rows disagree."""
+    found = {
+        (r.get("national_currency") or "", r.get("exchange_rate") or "", r.get("rate_date") or "")
+        for r in rows
+    }
+    if len(found) != 1:
+        raise RunError(
+            f"{journal}: the rows of {entry_id} disagree on the national currency, rate or date: "
+            f"{sorted(found)}"
+        )
+    currency, rate, day = found.pop()
+    if not (currency or rate or day):
+        return None
+    try:
+        return NationalRate(currency, Decimal(rate), date.fromisoformat(day))
+    except (ArithmeticError, ValueError):
+        raise RunError(
+            f"{journal}: entry {entry_id} has national currency {currency!r}, exchange_rate "
+            f"{rate!r}, rate_date {day!r}; expected a currency, a number and a date"
+        ) from None
 
 
 def cost_entry_ids(journal: Path, number: str) -> list[str]:
@@ -714,14 +957,27 @@ def reversing_entry(
     receivable_description: str,
 ) -> Entry:
     """The entry that cancels ``original``: the same accounts, currencies and VAT codes with every
-    amount negated (so debits become credits to the cent), dated ``day``. The first posting (the
-    receivable of a sales entry) gets ``receivable_description``; the others keep theirs."""
+    amount negated (so debits become credits to the cent), its national amounts too (at the
+    original's rate, so the national VAT is cancelled exactly), dated ``day``. The first posting
+    (the receivable of a sales entry) gets ``receivable_description``; the others keep theirs."""
     postings = tuple(
-        replace(
-            p, amount=-p.amount, description=receivable_description if i == 0 else p.description
-        )
+        replace(_negated(p), description=receivable_description if i == 0 else p.description)
         for i, p in enumerate(original.postings)
     )
     return Entry(
-        day, original.journal, entry_id, payee, narration, postings, original.customer_id, entry_id
+        day,
+        original.journal,
+        entry_id,
+        payee,
+        narration,
+        postings,
+        original.customer_id,
+        entry_id,
+        original.national,
+        _negated(original.conversion) if original.conversion else None,
     )
+
+
+def _negated(p: Posting) -> Posting:
+    """``p`` with its amount and its national amount negated (at the original's rate)."""
+    return replace(p, amount=-p.amount, national=None if p.national is None else -p.national)

@@ -388,10 +388,18 @@ class _Billed:
             )
         finally:
             con.close()
+        fx = self.settings.pricing.fx
         sales = [
-            sales_entry(inv, invoicing),
+            sales_entry(inv, invoicing, fx),
             *moved_cost_entries(
-                rated, booked, inv.customer_id, inv.period, invoicing, inv.issue_date, inv.number
+                rated,
+                booked,
+                inv.customer_id,
+                inv.period,
+                invoicing,
+                inv.issue_date,
+                inv.number,
+                fx,
             ),
         ]
         ledger = write_beancount(sales, invoicing, folder / ledger_name(inv.number))
@@ -400,7 +408,7 @@ class _Billed:
             raise RunError(f"{ledger}: beancount refuses the invoice's ledger: {problems}")
         exports = self.settings.accounting_exports
         end = month_days(inv.period)[1]
-        conversion = conversion_of(exports, end, self.settings.pricing.fx, invoicing)
+        conversion = conversion_of(exports, end, fx, invoicing)
         return [
             *files,
             write_invoice_summary([inv], folder / SUMMARY_CSV),

@@ -651,6 +651,6 @@ def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path
         )
 
     written += ledger.write_ledger(
-        br.con, built, invoicing, folder, packages, period=br.params.period
+        br.con, built, invoicing, folder, packages, br.params.period, br.settings.pricing.fx
     )
     return [Path(p) for p in written]

@@ -75,6 +75,12 @@ def test_the_journal_balances_per_currency_and_equals_the_invoices(tmp_path):
         "vat_code",
         "customer_id",
         "invoice_number",
+        # appended: the row in the national currency (tests/test_journal_national.py)
+        "national_currency",
+        "exchange_rate",
+        "rate_date",
+        "national_debit",
+        "national_credit",
     ]
     balance: dict[str, Decimal] = {}
     for r in rows:
