@@ -6,7 +6,7 @@ exact name (the order and the rules: ``billing_lib.customer_sync``)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -40,30 +40,54 @@ def _email_domain(email: str | None) -> str | None:
 DOMAIN = re.compile(r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)+)\b")
 
 
+#: SQL of the Microsoft subscriptions of the store's lines with the tenant they are under (lines
+#: keyed by the tenant that name their subscription, ``x_SubscriptionId``).
+SUBSCRIPTION_TENANTS_SQL = """
+SELECT DISTINCT x_SubscriptionId, SubAccountId FROM lines
+WHERE x_Vendor = 'microsoft' AND x_SubscriptionId IS NOT NULL AND SubAccountId IS NOT NULL
+  AND x_SubscriptionId <> SubAccountId
+"""
+
+
 def accounts_of_month(
-    seen: Iterable[tuple[str, str, str | None]], exports: PlatformExports | None
+    seen: Iterable[tuple[str, str, str | None]],
+    exports: PlatformExports | None,
+    tenants: Mapping[str, str] | None = None,
 ) -> dict[tuple[str, str], Account]:
     """Accounts from the vendor reports (``seen``: vendor, account id, name) and the platforms'
-    exports, by (vendor, account id)."""
+    exports, by (vendor, account id). ``tenants``: Microsoft subscription -> the tenant the
+    month's lines name it under (``SUBSCRIPTION_TENANTS_SQL``), beside the Partner Center
+    export's: a subscription is matched by its tenant first, so that a row proposed for it
+    (which maps the subscription's lines before its tenant's row) names the customer its
+    tenant's row bills, never one a tag or name matched (the row would move the subscription's
+    Partner Center lines away from the tenant's customer)."""
     found: dict[tuple[str, str], Account] = {}
     for vendor, account, name in seen:
         a = _account(found, vendor, account)
         a.name = a.name or (name or "")
         a.sources.append("vendor reports")
+    subs = {k.lower(): v.lower() for k, v in (tenants or {}).items()}
     if exports is None:
+        _add_tenants(found, subs)
         return found
     _add_partner_center(found, exports)
     _add_aws(found, exports)
-    subs = {s.id.lower(): s.tenant_id for s in exports.subscriptions}
+    subs.update({s.id.lower(): s.tenant_id for s in exports.subscriptions})
     subs.update(
         {s.entitlement_id.lower(): s.tenant_id for s in exports.subscriptions if s.entitlement_id}
     )
     for (vendor, account), a in found.items():
         if vendor == "aws":
             a.tags = exports.aws_tags.get(account, {})
+    _add_tenants(found, subs)
+    return found
+
+
+def _add_tenants(found: dict[tuple[str, str], Account], subs: Mapping[str, str]) -> None:
+    """The tenant of each Microsoft subscription account in ``subs`` (subscription -> tenant)."""
+    for (vendor, account), a in found.items():
         if vendor == "microsoft" and account.lower() in subs:
             a.tenant = subs[account.lower()]
-    return found
 
 
 def _account(found: dict[tuple[str, str], Account], vendor: str, account: str) -> Account:

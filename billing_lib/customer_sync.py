@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,13 +38,21 @@ from pathlib import Path
 import pandas as pd
 from ruamel.yaml import YAML
 
-from billing_lib.account_matching import TAG_KEYS, Account, Matcher, accounts_of_month
+from billing_lib.account_matching import (
+    SUBSCRIPTION_TENANTS_SQL,
+    TAG_KEYS,
+    Account,
+    Matcher,
+    accounts_of_month,
+)
 from billing_lib.customers import (
+    ACCOUNTS_SEEN_SQL,
     STUB_ADDRESS,
     AccountMapping,
     Customer,
     load_account_mappings,
     load_customers,
+    register_account_map,
 )
 from billing_lib.errors import RunError
 from billing_lib.importers import import_reports, report_files
@@ -540,17 +548,16 @@ def sync(
             vendor_prices=load_vendor_prices(parameters),
             period=period,
         )
-        seen = con.execute(
-            "SELECT x_Vendor, SubAccountId, any_value(SubAccountName) FROM lines "
-            "WHERE SubAccountId IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
-        ).fetchall()
+        register_account_map(con, mappings)
+        seen = con.execute(ACCOUNTS_SEEN_SQL).fetchall()
+        tenants = dict(con.execute(SUBSCRIPTION_TENANTS_SQL).fetchall())
     finally:
         con.close()
     proposal = propose(
         period,
         customers,
         mappings,
-        accounts_of_month(seen, exports),
+        accounts_of_month(seen, exports, tenants),
         exports,
         invoiced_customer_ids(output),
     )
@@ -564,10 +571,12 @@ def unmapped_suggestions(
     mappings: list[AccountMapping],
     exports: PlatformExports | None,
     invoiced: frozenset[str] = frozenset(),
+    tenants: Mapping[str, str] | None = None,
 ) -> dict[tuple[str, str], tuple[str, str]]:
     """For the run's unmapped report: per (vendor, account) the exact accounts.csv line to add and
-    the customer it would match (with the rule), or that it needs a new customer."""
-    accounts = accounts_of_month(unmapped, exports)
+    the customer it would match (with the rule), or that it needs a new customer. ``tenants``:
+    Microsoft subscription -> its tenant in the month's lines (``accounts_of_month``)."""
+    accounts = accounts_of_month(unmapped, exports, tenants)
     wanted = {(v, a) for v, a, _ in unmapped}
     accounts = {k: v for k, v in accounts.items() if k in wanted}
     proposal = propose(period, customers, mappings, accounts, exports, invoiced)
@@ -661,10 +670,12 @@ def add_suggestions(
     mappings: list[AccountMapping],
     reports: Path,
     output: Path | None = None,
+    tenants: Mapping[str, str] | None = None,
 ) -> None:
     """Add to the run's unmapped report (columns vendor, account_id, account_name) the exact
     accounts.csv line to add per account and the customer it would match, from the lines and any
-    platform exports in ``<reports>/platform/``."""
+    platform exports in ``<reports>/platform/``. ``tenants``: Microsoft subscription -> its tenant
+    in the month's lines (``accounts_of_month``)."""
     # an account no report names has no name: NaN in pandas' string columns, None here
     names = [n if isinstance(n, str) else None for n in unmapped["account_name"]]
     keys = list(zip(unmapped["vendor"], unmapped["account_id"], names, strict=True))
@@ -675,6 +686,7 @@ def add_suggestions(
         mappings,
         read_exports(reports, None),
         invoiced_customer_ids(output),
+        tenants,
     )
     unmapped["add_to_accounts_csv"] = [found[(v, a)][0] for v, a, _ in keys]
     unmapped["would_match"] = [found[(v, a)][1] for v, a, _ in keys]

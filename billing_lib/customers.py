@@ -269,10 +269,30 @@ def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountM
             con.unregister("__account_map_rows")
 
 
+#: SQL of the day a line of ``lines l`` is mapped on (its pricing date, the charge date for a line
+#: stored without one), and whether the mapping ``m`` holds on it.
+MAPPING_DAY = "COALESCE(l.x_PricingDate, CAST(l.ChargePeriodStart AS DATE))"
+
+
+def mapped_on_day_sql(m: str) -> str:
+    """SQL: the mapping ``m`` (a row of ``account_map``) holds on the day the line ``l`` is mapped
+    on."""
+    return (
+        f"{MAPPING_DAY} BETWEEN COALESCE({m}.valid_from, DATE '0001-01-01') "
+        f"AND COALESCE({m}.valid_to, DATE '9999-12-31')"
+    )
+
+
 def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``customer_lines``: every line of ``lines`` with ``x_CustomerId`` (NULL when its
     account maps to no customer on the line's pricing date). Row count equals ``lines`` by
-    construction: mappings never overlap, so the join matches at most one mapping per line.
+    construction: mappings never overlap, so each join matches at most one mapping per line.
+
+    A line is mapped by its most specific key accounts.csv has on that day: its subscription
+    (``x_SubscriptionId``: the licence or Azure subscription of a line keyed by the customer's
+    tenant) before its account (``SubAccountId``). A tenant shared by customers (a subsidiary
+    billed apart) has a row per subscription billed to another customer; the tenant's row maps
+    the rest. The subscription's row was ignored and its lines billed to the tenant's customer.
 
     The pricing date (``x_PricingDate``; the charge date for a line stored without one) is the
     charge date but for a Partner Center licence credit, whose is the first day of the cycle it
@@ -280,18 +300,33 @@ def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
     the tenant moved to another customer since (docs/pricing.md, "The plan").
 
     A view, not a table: the join with a few thousand mappings costs far less than a copy of
-    every line (seconds per million lines), and the rating reads it only a few times."""
+    every line (seconds per million lines), and the rating reads it only a few times. Both joins
+    are hash joins on plain columns against the small mapping table, in the one scan of
+    ``lines``; a line without a subscription probes nothing in the first."""
     drop_relation(con, "customer_lines")
     con.execute(
-        """CREATE VIEW customer_lines AS
-           SELECT l.*, m.customer_id AS x_CustomerId
-           FROM lines l LEFT JOIN account_map m
+        f"""CREATE VIEW customer_lines AS
+           SELECT l.*, COALESCE(s.customer_id, m.customer_id) AS x_CustomerId
+           FROM lines l
+           LEFT JOIN account_map s
+             ON s.vendor = l.x_Vendor AND s.account_id = l.x_SubscriptionId
+            AND {mapped_on_day_sql("s")}
+           LEFT JOIN account_map m
              ON m.vendor = l.x_Vendor AND m.account_id = l.SubAccountId
-            AND COALESCE(l.x_PricingDate, CAST(l.ChargePeriodStart AS DATE))
-                BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
-                    AND COALESCE(m.valid_to, DATE '9999-12-31')"""
+            AND {mapped_on_day_sql("m")}"""
     )
 
+
+#: The accounts of the store's lines that a subscription's row does not map on every line's day
+#: (vendor, account id, name): those a row of the account's own may be proposed for (``billing
+#: customers sync``). A tenant whose every line its subscriptions' rows map needs no row.
+ACCOUNTS_SEEN_SQL = f"""
+SELECT l.x_Vendor, l.SubAccountId, any_value(l.SubAccountName) FROM lines l
+LEFT JOIN account_map s
+  ON s.vendor = l.x_Vendor AND s.account_id = l.x_SubscriptionId AND {mapped_on_day_sql("s")}
+WHERE l.SubAccountId IS NOT NULL AND s.customer_id IS NULL
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
 
 UNMAPPED_SQL = """
 SELECT x_Vendor AS vendor, SubAccountId AS account_id, any_value(SubAccountName) AS account_name,

@@ -139,6 +139,14 @@ LINE_COLUMNS: tuple[Column, ...] = (
     ),
     Column("x_VendorLineId", "VARCHAR", False, "Vendor's own id of the line, where it has one"),
     Column(
+        "x_SubscriptionId",
+        "VARCHAR",
+        False,
+        "Microsoft subscription the line bills where its SubAccountId is the customer's tenant "
+        "(Partner Center's licence subscription, the Azure subscription; lower case): its "
+        "accounts.csv row maps the line before the tenant's (a tenant shared by customers)",
+    ),
+    Column(
         "x_PricingDate",
         "DATE",
         False,

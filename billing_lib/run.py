@@ -43,6 +43,7 @@ from billing_lib import (
     whatif,
     workbooks,
 )
+from billing_lib.account_matching import SUBSCRIPTION_TENANTS_SQL
 from billing_lib.billed_lines import check_lines_not_billed_elsewhere
 from billing_lib.billed_reports import check_invoices_not_billed
 from billing_lib.customer_sync import add_suggestions, read_exports
@@ -219,7 +220,14 @@ class BillingRun:
         unmapped["files"] = unmapped["files"].map(
             lambda f: ", ".join(self._shown(x) for x in f.split(", "))
         )
-        # the exact accounts.csv line to add per account and the customer it would match
+        # the exact accounts.csv line to add per account and the customer it would match; a
+        # Microsoft subscription by its tenant's customer first (the lines scanned for the
+        # tenants only when a Microsoft account is unmapped)
+        tenants = (
+            dict(self.con.execute(SUBSCRIPTION_TENANTS_SQL).fetchall())
+            if unmapped["vendor"].eq("microsoft").any()
+            else None
+        )
         add_suggestions(
             unmapped,
             self.params.period,
@@ -227,6 +235,7 @@ class BillingRun:
             self.settings.account_mappings,
             self.params.reports,
             self.params.output,
+            tenants,
         )
         self.results.unmapped = unmapped
         return unmapped

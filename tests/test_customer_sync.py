@@ -727,3 +727,48 @@ def test_a_new_customer_is_not_given_the_id_of_a_removed_customer_the_register_i
         unmapped, "2026-10", customers, mappings, SAMPLE_REPORTS, output=out
     )
     assert unmapped["add_to_accounts_csv"].tolist() == ["aws,285396417058,C012,,,poc-sandbox-ams"]
+
+
+def test_a_subscription_is_proposed_for_its_tenants_customer_named_in_the_months_lines(tmp_path):
+    """An Azure subscription unmapped in a FOCUS export whose name matches another customer
+    exactly, and which the month's Partner Center lines name under Zorggroep's tenant (C004): a
+    subscription's row now maps its Partner Center lines before its tenant's, so a row for the
+    customer its name matched would move them away from C004. It is proposed for C004, by its
+    tenant."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    sub = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c04"
+    seen = [("microsoft", sub, customers["C002"].name)]
+    by_name = customer_sync.unmapped_suggestions(seen, "2026-10", customers, mappings, None)
+    assert by_name[("microsoft", sub)][1].startswith("C002 ")  # by its name, as before
+    found = customer_sync.unmapped_suggestions(
+        seen,
+        "2026-10",
+        customers,
+        mappings,
+        None,
+        tenants={sub: "570032ed-7e4a-4bb0-9409-2afd36814937"},
+    )
+    assert found[("microsoft", sub)][0].startswith(f"microsoft,{sub},C004,")
+    assert "tenant id 570032ed-7e4a-4bb0-9409-2afd36814937" in found[("microsoft", sub)][1]
+
+
+def test_sync_proposes_no_row_for_a_tenant_its_subscriptions_rows_map(tmp_path):
+    """A tenant accounts.csv has no row for, whose every line a row of its subscription maps:
+    nothing of it is unmapped, so no row (and no new customer) is proposed for it."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    shutil.copy(
+        REPO / "samples" / "2026-10" / "reports" / "ms-daily-rated-usage-G052026103.csv", reports
+    )
+    accounts = params / "accounts.csv"
+    text = accounts.read_text().replace(
+        "microsoft,570032ed-7e4a-4bb0-9409-2afd36814937,C004,,,",
+        "microsoft,9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c04,C004,,,",
+    )
+    accounts.write_text(text)
+    proposal, _ = customer_sync.sync("2026-10", reports, params)
+    assert not [r for r in proposal.rows if r.account_id.startswith("570032ed")]
+    assert not proposal.stubs

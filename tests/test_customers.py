@@ -46,11 +46,14 @@ def write_params(tmp_path: Path, customers: str = CUSTOMERS, accounts: str = "")
     return tmp_path
 
 
-def add_line(con, vendor: str, account: str, start: str, cost: str, row: int) -> None:
+def add_line(
+    con, vendor: str, account: str, start: str, cost: str, row: int, subscription: str | None = None
+) -> None:
     values = {c: None for c in LINE_COLUMN_NAMES}
     values.update(
         x_Vendor=vendor,
         SubAccountId=account,
+        x_SubscriptionId=subscription,
         ChargePeriodStart=datetime.fromisoformat(start),
         BilledCost=Decimal(cost),
         BillingCurrency="USD",
@@ -90,6 +93,45 @@ def test_an_account_that_moves_mid_month_follows_the_charge_date(tmp_path):
     [unmapped] = con.execute(UNMAPPED_SQL).fetchall()
     assert unmapped[:2] == ("aws", "999")
     assert unmapped[4:6] == (2, Decimal("4.45"))
+
+
+def test_a_subscription_row_wins_over_its_tenants_row_on_its_dates(tmp_path):
+    """A tenant shared by two customers (a subsidiary billed apart): the row of one of its
+    subscriptions maps that subscription's lines on the row's dates, the tenant's row the rest.
+    The subscription's row was ignored and all went to the tenant's customer without a word.
+    Every line stays once: billed + unmapped = the lines' total."""
+    params = write_params(
+        tmp_path,
+        accounts=(
+            "microsoft,tenant-1,C1,,,shared tenant\n"
+            "microsoft,sub-b,C2,2026-10-10,,subsidiary from the 10th\n"
+            "microsoft,sub-c,C2,,,subscription of an unmapped tenant\n"
+        ),
+    )
+    customers = load_customers(params)
+    con = open_store()
+    add_line(con, "microsoft", "tenant-1", "2026-10-09", "1.10", 2, "sub-b")  # before its row
+    add_line(con, "microsoft", "tenant-1", "2026-10-10", "2.20", 3, "sub-b")
+    add_line(con, "microsoft", "tenant-1", "2026-10-31", "3.30", 4, "sub-b")
+    add_line(con, "microsoft", "tenant-1", "2026-10-10", "4.40", 5, "sub-a")  # no row of its own
+    add_line(con, "microsoft", "tenant-1", "2026-10-10", "5.50", 6)  # names no subscription
+    add_line(con, "microsoft", "tenant-2", "2026-10-10", "6.60", 7, "sub-c")
+    add_line(con, "microsoft", "tenant-2", "2026-10-10", "7.70", 8, "sub-d")
+    register_account_map(con, load_account_mappings(params, customers))
+    assign_customers(con)
+    got = con.execute("SELECT x_SourceRow, x_CustomerId FROM customer_lines ORDER BY 1").fetchall()
+    assert got == [(2, "C1"), (3, "C2"), (4, "C2"), (5, "C1"), (6, "C1"), (7, "C2"), (8, None)]
+    by_customer = dict(
+        con.execute(
+            "SELECT x_CustomerId, sum(BilledCost) FROM customer_lines GROUP BY 1"
+        ).fetchall()
+    )
+    assert by_customer == {"C1": Decimal("11.00"), "C2": Decimal("12.10"), None: Decimal("7.70")}
+    # the unmapped report names the tenant, as before
+    [unmapped] = con.execute(UNMAPPED_SQL).fetchall()
+    assert unmapped[:2] == ("microsoft", "tenant-2")
+    assert unmapped[4:6] == (1, Decimal("7.70"))
+    assert sum(by_customer.values()) == Decimal("30.80")
 
 
 def test_a_vendor_written_in_capitals_maps_its_lines(tmp_path):

@@ -336,3 +336,127 @@ def test_the_same_meter_twice_is_still_a_repeated_row(tmp_path):
         import_reports(duckdb.connect(), [path])
     assert "MeterDescription" in str(err.value)
     assert [p.row for p in err.value.problems] == [len(rows) + 4]
+
+
+# -- a tenant shared by customers: a subscription's accounts.csv row wins over its tenant's ------
+
+MPA = (
+    Path(__file__).resolve().parent / "data" / "azure-cost-details" / "mpa-actual-cost-2026-10.csv"
+)
+PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
+
+
+def _customer_lines(tmp_path: Path, paths: list[Path], rows: str) -> duckdb.DuckDBPyConnection:
+    """The reports imported and their lines mapped by the sample's accounts.csv plus ``rows``."""
+    from billing_lib.customers import (
+        assign_customers,
+        load_account_mappings,
+        load_customers,
+        register_account_map,
+    )
+    from billing_lib.store import open_store
+
+    params = tmp_path / "parameters"
+    params.mkdir()
+    for name in ("customers.yaml", "accounts.csv"):
+        (params / name).write_bytes((PARAMETERS / name).read_bytes())
+    with (params / "accounts.csv").open("a", encoding="utf-8") as out:
+        out.write(rows)
+    con = open_store()
+    import_reports(con, paths)
+    register_account_map(con, load_account_mappings(params, load_customers(params)))
+    assign_customers(con)
+    return con
+
+
+def _by_customer(con, where: str = "true") -> dict:
+    return {
+        customer: (n, cost)
+        for customer, n, cost in con.execute(
+            f"SELECT x_CustomerId, count(*), sum(BilledCost) FROM customer_lines WHERE {where} "
+            "GROUP BY 1"
+        ).fetchall()
+    }
+
+
+def _file_rows(path: Path, keep) -> tuple[int, D]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if keep(r)]
+    cost = "BillingPreTaxTotal" if "BillingPreTaxTotal" in rows[0] else "costInBillingCurrency"
+    return len(rows), sum((D(r.get(cost) or r.get("Subtotal")) for r in rows), D(0))
+
+
+def test_an_azure_subscription_row_wins_over_its_tenants_in_the_daily_file(tmp_path):
+    """Zorggroep Amstelland's tenant (C004) with one Azure subscription billed to Van Leeuwen
+    (C002) from 16 October: that subscription's days from the 16th go to C002, its earlier days
+    and the tenant's other lines stay with C004. The row was ignored: all 93 lines (EUR 643.53)
+    went to C004."""
+    sub = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c04"
+    con = _customer_lines(tmp_path, [USAGE], f"microsoft,{sub},C002,2026-10-16,,shared tenant\n")
+    moved = _file_rows(
+        USAGE, lambda r: r["EntitlementId"] == sub and int(r["UsageDate"].split("/")[1]) >= 16
+    )
+    stayed = _file_rows(
+        USAGE, lambda r: r["EntitlementId"] == sub and int(r["UsageDate"].split("/")[1]) < 16
+    )
+    assert moved[0] == 48 and stayed[0] == 45  # 3 meters a day, 16 and 15 days
+    tenant_c004 = "SubAccountId = '570032ed-7e4a-4bb0-9409-2afd36814937'"
+    assert _by_customer(con, tenant_c004) == {"C002": moved, "C004": stayed}
+    # control totals: every line once, to the file's own sum
+    everything = _by_customer(con)
+    assert None not in everything
+    assert sum(n for n, _ in everything.values()) == 248
+    assert sum(c for _, c in everything.values()) == D("900.520261")
+
+
+def test_a_whole_subscription_row_moves_all_its_usage(tmp_path):
+    sub = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c04"
+    con = _customer_lines(tmp_path, [USAGE], f"microsoft,{sub.upper()},C002,,,\n")
+    got = _by_customer(con, f"x_SubscriptionId = '{sub}'")
+    assert got == {"C002": (93, D("643.526990"))}
+
+
+def test_a_licence_subscription_row_splits_a_tenants_licences(tmp_path):
+    """A Microsoft 365 tenant whose Teams licences belong to another company of the group: the
+    licence subscription's row maps that subscription's invoice lines, the tenant's row the
+    tenant's other licences."""
+    teams = "5e6f7a8b-0004-4c1d-9e2f-3a4b5c6d7e42"
+    con = _customer_lines(tmp_path, [INVOICE], f"microsoft,{teams},C002,,,Teams of the group\n")
+    tenant_c004 = "SubAccountId = '570032ed-7e4a-4bb0-9409-2afd36814937'"
+    assert _by_customer(con, tenant_c004) == {
+        "C002": (1, D("1200.00")),
+        "C004": (2, D("6739.20") + D("222.00")),
+    }
+    total = _by_customer(con)
+    assert sum(c for _, c in total.values()) == D("21530.84")
+
+
+@pytest.mark.parametrize(("since", "customer"), [("2026-10-02", "C006"), ("2026-10-03", "C007")])
+def test_a_licence_subscription_row_maps_a_credit_on_its_pricing_date(tmp_path, since, customer):
+    """A subscription bought on 2 October and cancelled on the 5th: the cancellation gives back
+    the charge of the cycle begun on the 2nd and is mapped on that day (its pricing date), as by
+    a tenant's row. A subscription row from the 3rd leaves both with the tenant's customer (C007):
+    the credit goes where the charge went, not to the customer of its own date."""
+    sub = "c7d8e9f0-0007-4a1b-8c2d-3e4f5a6b7c71"
+    con = _customer_lines(tmp_path, [INVOICE], f"microsoft,{sub},C006,{since},,\n")
+    got = con.execute(
+        "SELECT x_VendorChargeType, x_CustomerId, BilledCost FROM customer_lines "
+        f"WHERE x_SubscriptionId = '{sub}' ORDER BY 1"
+    ).fetchall()
+    assert got == [
+        ("cancelImmediate", customer, D("-167.40")),
+        ("new", customer, D("185.40")),
+    ]
+
+
+def test_an_azure_subscription_row_wins_over_its_tenants_in_the_partner_cost_export(tmp_path):
+    """The partner's (MPA) cost export keys its lines by the tenant; the row of one of its
+    subscriptions maps that subscription's usage and purchases."""
+    sub = "a7e19c3d-5b2f-4e08-8c6d-1f3e5a7b9c02"
+    con = _customer_lines(tmp_path, [MPA], f"microsoft,{sub},C001,,,\n")
+    moved = _file_rows(MPA, lambda r: r["SubscriptionId"].lower() == sub)
+    got = _by_customer(con)
+    assert got["C001"] == moved
+    assert moved[0] == 4
+    assert set(got) == {"C001", "C002"}
+    assert sum(c for _, c in got.values()) == _file_rows(MPA, lambda r: True)[1]

@@ -215,6 +215,7 @@ _FILLED = {
     "x_PricingDate": "ChargePeriodStart's day (filled by the importer)",
     "x_FollowsCredits": "ChargeCategory Credit, or Adjustment with BilledCost 0 or less (filled by "
     "the importer)",
+    "x_SubscriptionId": "-",
 }
 
 

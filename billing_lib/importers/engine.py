@@ -25,6 +25,7 @@ from billing_lib.importers.reader import SourceFile, blank_records, duckdb_sourc
 from billing_lib.importers.report import ImportReport, control_totals
 from billing_lib.importers.spec import (
     FILE_NAME_COLUMN,
+    OPTIONAL_COLUMNS,
     QUOTED_COLUMN,
     FormatSpec,
     all_specs,
@@ -602,8 +603,10 @@ def _map_lines(
             expr = ql(src.name)
         elif col.name == "x_SourceRow":
             expr = "__row"
-        elif col.name in DERIVED_COLUMNS and col.name not in spec.columns:
-            expr = "NULL"  # computed from the mapped line (derived_select_sql)
+        elif col.name not in spec.columns and (
+            col.name in DERIVED_COLUMNS or col.name in OPTIONAL_COLUMNS
+        ):
+            expr = "NULL"  # computed from the mapped line (derived_select_sql), or none
         else:
             expr = mapping_sql(spec, present, col.name, default_sql)
         if col.name == "Tags":

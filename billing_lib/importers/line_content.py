@@ -29,8 +29,17 @@ MAX_SHOWN = 20
 #: was read, the vendor's invoice id, which the unbilled (estimated) export of the same usage
 #: leaves empty, the vendor's line id, which an export without its id columns lacks, and the
 #: resource's tags, which are the tags of the day of the download (a tag added to a resource, the
-#: keys in another order), not of the charge.
-NOT_CONTENT = ("x_SourceFile", "x_SourceRow", "InvoiceId", "x_VendorLineId", "Tags")
+#: keys in another order), not of the charge; and the subscription the customer mapping reads
+#: first (``x_SubscriptionId``), which the line's ResourceId names already (a daily file with or
+#: without its EntitlementId column bills the same).
+NOT_CONTENT = (
+    "x_SourceFile",
+    "x_SourceRow",
+    "InvoiceId",
+    "x_VendorLineId",
+    "Tags",
+    "x_SubscriptionId",
+)
 #: Descriptive columns -> the ids that identify what they describe: a name or description is part
 #: of a line's content only when the line has none of its ids. Vendors write each download with
 #: the current names (Partner Center's CustomerName and PartnerName after a rename, a meter's or
