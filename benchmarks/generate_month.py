@@ -236,12 +236,13 @@ assignments:
   - {{plan: enterprise, group: enterprise}}
 """
 #: (from, to, rate) for the month: vendor currencies USD (AWS) and EUR (Microsoft) to invoice
-#: currencies.
+#: currencies, and GBP to the seller's EUR (the journal states every entry in EUR too).
 FX_RATES = (
     ("USD", "EUR", "0.921400000000"),
     ("USD", "GBP", "0.781250000000"),
     ("EUR", "GBP", "0.847900000000"),
     ("EUR", "USD", "1.085300000000"),
+    ("GBP", "EUR", "1.179384361363"),
 )
 
 

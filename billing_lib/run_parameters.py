@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from billing_lib.billed_reports import CONTENT, TEXT, Digest, check_not_billed_before
@@ -137,6 +137,12 @@ def check_issue_date(issue_date: object, period: str) -> date:
     empty for the day after ``period``); ParameterError for another value or a date before the
     period's last day (a typo of the month or year: invoices dated before what they bill)."""
     last = month_days(period)[1]
+    if isinstance(issue_date, datetime):  # papermill -y 'issue_date: 2026-11-01T10:00:00'
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "issue_date",
+            f"expected a date without a time (YYYY-MM-DD); got {issue_date.isoformat()}",
+        )
     if isinstance(issue_date, date):
         issued = issue_date
     elif isinstance(issue_date, str) and issue_date.strip():

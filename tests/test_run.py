@@ -8,6 +8,7 @@ import hashlib
 import json
 import shutil
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,13 @@ def test_finalise_must_be_a_boolean(folders):
 def test_a_bad_issue_date_is_refused(folders):
     with pytest.raises(ParameterError, match="entry issue_date.*YYYY-MM-DD"):
         check(folders, issue_date="1/11/2026")
+
+
+def test_an_issue_date_with_a_time_is_refused_naming_the_entry(folders):
+    """papermill -y 'issue_date: 2026-11-01T10:00:00' gives a datetime: it ended in a TypeError
+    comparing it with the period's last day."""
+    with pytest.raises(ParameterError, match="entry issue_date: expected a date without a time"):
+        check(folders, issue_date=datetime(2026, 11, 1, 10, 0))
 
 
 @pytest.mark.parametrize("issued", ["2026-10-15", "2025-11-01"])
