@@ -1,6 +1,8 @@
 """Margin analysis over finished runs (``notebooks/margin_analysis.ipynb``): the runs found, their
-rated lines summed per customer, vendor, product and service from ``rated_lines.parquet`` with
-exact decimals, and the what-if re-pricer the margin explorer uses. A month is analysed as it is
+rated lines summed per customer, vendor, product and service from ``rated_lines.parquet`` as the
+invoices state them (each invoice line rounded once and shared, ``invoiced_shares``: the
+invoices' and the journal's figures to the cent), and the what-if re-pricer the margin explorer
+uses. A month is analysed as it is
 billed now: the lines of an invoice a credit note cancelled are left out, those of the invoice
 that replaced it (``billing reissue``) are in."""
 
