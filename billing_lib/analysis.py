@@ -1,22 +1,26 @@
 """Margin analysis over finished runs (``notebooks/margin_analysis.ipynb``): the runs found, their
-rated lines summed per customer, vendor, product and service from ``rated_lines.parquet`` with
-exact decimals, and the what-if re-pricer the margin explorer uses. A month is analysed as it is
+rated lines summed per customer, vendor, product and service from ``rated_lines.parquet`` as the
+invoices state them (each invoice line rounded once and shared, ``invoiced_shares``: the
+invoices' and the journal's figures to the cent), and the what-if re-pricer the margin explorer
+uses. A month is analysed as it is
 billed now: the lines of an invoice a credit note cancelled are left out, those of the invoice
 that replaced it (``billing reissue``) are in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
 from billing_lib import whatif
-from billing_lib.charts import service_sql
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.invoice_files import billed_nets
+from billing_lib.invoiced_shares import KEYS, Invoiced, summary_sql
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
+from billing_lib.money import round_money
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
@@ -42,7 +46,7 @@ def finished_runs(output: Path) -> list[str]:
 
 #: The margin notebook's grain: one row per period, customer, invoice currency, vendor, product
 #: group and service (every summary and chart of the notebook is a sum over these rows).
-SUMMARY_KEYS = ("period", "customer_id", "currency", "vendor", "product_group", "service")
+SUMMARY_KEYS = KEYS
 
 
 def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
@@ -82,20 +86,33 @@ def billed_lines(
     reissue moves only the cost of the lines it bills, ``ledger.moved_cost_entries``), so the
     month shows it as cost without revenue, not as cost gone (the margin overstated by it). So
     do the other lines (fees, top-ups: no cost) of a customer whose invoice none replaced."""
+    parts, read = _billed_parts(Path(output), files, credited_cost)
+    return "(" + " UNION ALL BY NAME ".join(p.sql for p, _ in parts) + ")", read
+
+
+def _billed_parts(
+    output: Path, files: list[Path], credited_cost: bool
+) -> tuple[list[tuple[Invoiced, Path]], list[Path]]:
+    """``billed_lines``' parts, each the lines of one set of invoices (``Invoiced``, its
+    groupings not read yet) with the run folder whose terms (``whatif.TERMS_PARQUET``) grouped
+    its invoice lines: a run's, its lines of cancelled invoices kept at amount 0, a reissued
+    invoice's (its own terms where its folder holds them, else the run's); and every Parquet
+    file they read."""
     parts, read = [], []
     for run in files:
-        dropped, replacing = billed_now(Path(output), run.parent.name)
+        dropped, replacing = billed_now(output, run.parent.name)
         source = f"read_parquet({ql(str(run))})"
-        if dropped:
-            listed = ", ".join(ql(c) for c in dropped)
-            parts.append(f"SELECT * FROM {source} WHERE customer_id NOT IN ({listed})")
-        else:
-            parts.append(f"SELECT * FROM {source}")
+        where = f" WHERE customer_id NOT IN ({', '.join(map(ql, dropped))})" if dropped else ""
+        parts.append((Invoiced(f"(SELECT * FROM {source}{where})", "run"), run.parent))
         if credited_cost and dropped:
-            parts.append(_cost_kept(source, dropped, replacing))
-        parts += [f"SELECT * FROM read_parquet({ql(str(f))})" for f in replacing]
+            kept = _cost_kept(source, dropped, replacing)
+            parts.append((Invoiced(f"({kept})", "credited"), run.parent))
+        for f in replacing:
+            own = f.parent if (f.parent / whatif.TERMS_PARQUET).is_file() else run.parent
+            sql = f"(SELECT * FROM read_parquet({ql(str(f))}))"
+            parts.append((Invoiced(sql, f.parent.name), own))
         read += [run, *replacing]
-    return "(" + " UNION ALL BY NAME ".join(parts) + ")", read
+    return parts, read
 
 
 def _cost_kept(source: str, dropped: list[str], replacing: list[Path]) -> str:
@@ -151,30 +168,45 @@ def billed_run_file(output: Path, periods: list[str], name: str) -> tuple[str, l
 
 def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame:
     """Cost, revenue (``amount``) and the number of rated lines (``lines``) per SUMMARY_KEYS of
-    the finished runs of ``periods`` (the service as ``charts.service_sql`` names it), summed
-    by DuckDB from the runs' ``rated_lines.parquet`` (exact decimals) and named
-    (``customer_name``). Only these sums become a DataFrame: a month of ten million rated lines
-    is a few thousand rows here, not gigabytes in pandas; the what-if reads the one customer's
-    lines itself (``repricer``)."""
+    the finished runs of ``periods`` (the service as ``charts.service_sql`` names it), as the
+    invoices state them: each invoice line's revenue and cost rounded once, then shared among
+    its vendors and services (``invoiced_shares``), so per customer and month the revenue is the
+    invoices' net to the cent, and every total and margin shown adds up to theirs. Summed by
+    DuckDB from the runs' ``rated_lines.parquet``, named (``customer_name``). Only these sums
+    become a DataFrame: a month of ten million rated lines is a few thousand rows here, not
+    gigabytes in pandas; the what-if reads the one customer's lines itself (``repricer``). A
+    run without ``what_if_terms.parquet`` (older than it) is grouped by the default
+    line_grouping, listed in ``attrs["default_grouping"]``: its invoices may differ by a cent,
+    which ``revenue_against_invoices`` shows."""
     files = rated_files(output, periods)
-    lines, read = billed_lines(Path(output), files, credited_cost=True)
-    keys = ", ".join(SUMMARY_KEYS)
+    parts, read = _billed_parts(Path(output), files, credited_cost=True)
+    folders = list(dict.fromkeys(folder for _, folder in parts))
+    terms = {folder: _groupings(folder) for folder in folders}
+    invoiced = [replace(p, groupings=terms[folder] or {}) for p, folder in parts]
     with scratch_connection() as con, named_if_damaged(read):
-        summary = (
-            con.sql(
-                f"""SELECT {keys}, CAST(sum(cost) AS {DEC}) AS cost,
-                               CAST(sum(amount) AS {DEC}) AS amount,
-                               CAST(count(*) AS BIGINT) AS lines
-                        FROM (SELECT * REPLACE ({service_sql()} AS service) FROM {lines})
-                        GROUP BY {keys} ORDER BY {keys}"""
-            )
-            .to_arrow_table()
-            .to_pandas()
-        )
+        summary = con.sql(summary_sql(invoiced)).to_arrow_table().to_pandas()
     names = customer_names(Path(output), sorted({f.parent.name for f in files}))
     summary["customer_name"] = summary["customer_id"].map(names)
     summary.attrs["runs"] = run_stamps(Path(output), [f.parent.name for f in files])
+    summary.attrs["default_grouping"] = sorted(
+        {f.parent.name for f in files if terms[f.parent] is None}
+    )
     return summary
+
+
+def _groupings(folder: Path) -> dict[str, tuple[str, ...]] | None:
+    """Each customer's line_grouping as the run (or reissue) in ``folder`` stored it
+    (``whatif.TERMS_PARQUET``); None when the folder holds none (a run older than it)."""
+    path = folder / whatif.TERMS_PARQUET
+    if not path.is_file():
+        return None
+    with scratch_connection() as con, named_if_damaged([path]):
+        rows = con.execute(
+            "SELECT customer_id, line_grouping FROM read_parquet(?) "
+            "WHERE line_grouping IS NOT NULL",
+            [str(path)],
+        ).fetchall()
+    return {str(c): tuple(g) for c, g in rows}
 
 
 def run_stamps(output: Path, periods: list[str]) -> dict[str, tuple[str, ...]]:
@@ -340,12 +372,12 @@ def _billed_since(output: Path, period: str) -> list[tuple]:
 
 
 def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFrame:
-    """Per period, customer and invoice currency of ``summary`` (``load_summary``): the revenue
-    of the rated lines (exact, unrounded), the net its invoices state (the run's
-    ``invoice_summary.csv`` with the month's credit notes and reissued invoices: the month as
-    billed now) and their difference. Every invoice line is its rated lines' sum rounded half-up
-    to the cent (docs/rounding.md), so the two differ by at most half a cent per invoice line:
-    why the totals above (sums of lines) and the invoices can differ by a cent."""
+    """Per period, customer and invoice currency of ``summary`` (``load_summary``): its revenue,
+    the net its invoices state (the run's ``invoice_summary.csv`` with the month's credit notes
+    and reissued invoices: the month as billed now) and their ``difference``, which is 0: the
+    summary shares each invoice line as the invoice rounds it. The margin notebook's check that
+    its figures are the invoices' (``equal_to_the_cent``); a month loaded without the run's
+    line groupings (``attrs["default_grouping"]``) would show its cents here."""
     check_loaded(Path(output), summary)
     revenue: dict[tuple[str, str, str], Decimal] = {}
     for p, c, cur, amount in summary[["period", "customer_id", "currency", "amount"]].itertuples(
@@ -366,7 +398,19 @@ def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFram
         rev, net = revenue.get(key, Decimal(0)), invoiced.get(key, Decimal(0))
         rows.append((key[0], key[1], names.get(key[1]), key[2], rev, net, net - rev))
     columns = ["period", "customer_id", "customer_name", "currency", "revenue", "invoiced"]
-    return pd.DataFrame(rows, columns=[*columns, "rounding"])
+    return pd.DataFrame(rows, columns=[*columns, "difference"])
+
+
+def equal_to_the_cent(against: pd.DataFrame) -> str:
+    """The margin notebook's sentence on ``revenue_against_invoices``' table when every
+    difference is 0: the invoices counted and their nets per currency, which the totals above
+    equal to the cent."""
+    totals = against.groupby("currency", sort=True)["invoiced"].sum()
+    nets = ", ".join(f"{c} {round_money(n, str(c)):,f}" for c, n in totals.items())
+    return (
+        f"Equal to the cent: the revenue above is the invoices' net for every customer and "
+        f"month ({len(against)} customer months, net {nets})."
+    )
 
 
 def customer_names(output: Path, periods: list[str]) -> dict[str, str]:

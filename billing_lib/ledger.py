@@ -54,7 +54,7 @@ from billing_lib.invoice_model import Invoice, VatLine, money_text
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE
 from billing_lib.invoicing_parameters import Invoicing, beancount_name
 from billing_lib.line_labels import key_columns, line_key_sql
-from billing_lib.money import ZERO, round_money, round_money_sql
+from billing_lib.money import ZERO, round_money, shared_rounding_sql
 from billing_lib.periods import month_days
 from billing_lib.run_files import atomic_target, journal_name, ledger_name
 from billing_lib.sql import ql
@@ -320,15 +320,15 @@ def rated_costs(
 
     An invoice line of several vendors (a grouping without ``vendor``, a product group they
     share) is rounded once, as the invoice rounds it, and shared among them: each vendor its own
-    part rounded, the cent that leaves to the vendor of the largest part. Rounded per vendor, the
+    part rounded, the cent that leaves to the vendor of the largest part
+    (``money.shared_rounding_sql``, the margin analysis's rule too). Rounded per vendor, the
     line's cost 1.004 + 1.004 was booked 2.00 against the invoice's 2.01."""
     groupings = _groupings(invoicing, customer_ids)
     keyed = key_columns(groupings)
     # a vendor line's key never reads its description (a fee's would): none, unless grouped by it
     columns = ", ".join(keyed + ([] if "description" in keyed else ["NULL AS description"]))
     credit = "(line_kind = 'vendor' AND COALESCE(charge_category, '') = 'Credit')"
-    own = round_money_sql("sum(vendor_cost)", "vendor_currency")
-    line_total = round_money_sql("sum(vendor_cost) OVER line", "vendor_currency")
+    share = shared_rounding_sql("vendor_cost", "vendor_currency", "line", "vendor")
     return con.execute(
         f"""WITH grouped AS (
               SELECT customer_id, vendor, vendor_currency, product_group, {credit} AS line_credit,
@@ -338,19 +338,16 @@ def rated_costs(
               GROUP BY ALL),
             parts AS (
               SELECT customer_id, vendor, vendor_currency, product_group, line_credit, line_key,
-                     {own} AS own, sum(vendor_cost) AS vendor_cost,
-                     sum(billed_cost) AS billed_cost
+                     sum(vendor_cost) AS vendor_cost, sum(billed_cost) AS billed_cost
               FROM (SELECT *, {line_key_sql(groupings)} AS line_key FROM grouped)
               GROUP BY customer_id, vendor, vendor_currency, product_group, line_credit,
                        line_key),
             shared AS (
-              SELECT *, {line_total} - sum(own) OVER line AS cents,
-                     row_number() OVER (line ORDER BY abs(vendor_cost) DESC, vendor) AS nth
+              SELECT *, {share} AS cost_of_sales
               FROM parts
               WINDOW line AS (PARTITION BY customer_id, vendor_currency, product_group,
                                            line_credit, line_key))
-           SELECT vendor, vendor_currency, product_group,
-                  sum(own + CASE WHEN nth = 1 THEN cents ELSE 0 END), sum(vendor_cost),
+           SELECT vendor, vendor_currency, product_group, sum(cost_of_sales), sum(vendor_cost),
                   sum(billed_cost)
            FROM shared GROUP BY ALL ORDER BY ALL""",
         [period, customer_ids],

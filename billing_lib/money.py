@@ -72,3 +72,23 @@ def money_text_sql(amount: str, currency: str) -> str:
     """SQL: the DECIMAL ``amount`` as text in the decimals of ``currency`` (75.00 EUR, 30000 JPY),
     rounded as ``round_money_sql``."""
     return _by_places(amount, currency, text=True)
+
+
+def shared_rounding_sql(
+    exact: str, currency: str, line: str, ties: str, total: str | None = None
+) -> str:
+    """SQL of a part's share of its invoice line as the invoice rounds the line, over rows that
+    are the parts of lines (``line``: a window, ``PARTITION BY`` the line's keys, or its name):
+    the part's unrounded ``exact`` rounded half-up (``round_money_sql``), and the cents those
+    roundings leave against the line's ``total`` (default: the line's ``exact`` sum rounded
+    once, as the invoice rounds it) to the part of the largest absolute ``exact`` (``ties``:
+    the columns that order parts of equal size). The shares add up to the line to the cent:
+    rounded each on its own, two parts of 1.004 were 2.00 of a line of 2.01 (docs/rounding.md).
+    One rule for the ledger's cost of sales (``ledger.rated_costs``) and the margin analysis
+    (``analysis.load_summary``)."""
+    own = round_money_sql(exact, currency)
+    whole = total or round_money_sql(f"sum({exact}) OVER ({line})", currency)
+    return (
+        f"{own} + CASE WHEN row_number() OVER ({line} ORDER BY abs({exact}) DESC, {ties}) = 1 "
+        f"THEN {whole} - sum({own}) OVER ({line}) ELSE 0 END"
+    )

@@ -19,6 +19,7 @@ customers' row groups.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import line_key_sql
-from billing_lib.money import round_money_sql
+from billing_lib.money import shared_rounding_sql
 from billing_lib.periods import month_days
 from billing_lib.pricing import CREDIT_CATEGORIES
 from billing_lib.rating import (
@@ -134,7 +135,7 @@ def reprice_totals(
         [factor, customer_id, customer_id],
     )
     top_ups = minimum_lines_sql("_whatif_sums", f"SELECT * FROM {rules} WHERE customer_id = ?")
-    parts = "customer_id, period, currency, product_group, line_key, line_credit"
+    parts = f"{_LINE}, vendor"
     return frame(
         con,
         TOTALS_SQL.format(
@@ -144,6 +145,7 @@ def reprice_totals(
                           SELECT *, {line_key} AS line_key, {LINE_CREDIT} AS line_credit
                           FROM ({top_ups})))""",
             lines="sum(lines)",
+            where="",
         ),
         [customer_id],
     )
@@ -188,27 +190,39 @@ def _line_key(con: duckdb.DuckDBPyConnection, terms: str, customer_id: str) -> s
     return line_key_sql(groupings, column="period")
 
 
-#: Per customer, period and currency of ``{source}`` (lines with ``line_key`` and
-#: ``line_credit``, as ``reprice`` gives them): the rated lines, their cost, their unrounded sum
-#: (``amount``), the net the invoice prints (``invoiced``: the sum of each invoice line,
-#: one product group, line key and credit, rounded half-up to the currency's minor unit, as
-#: ``invoices`` rounds it; docs/rounding.md) and the cost it states (``invoiced_cost``: each
-#: invoice line's cost rounded the same way, as the invoice's cost and margin and the ledger's
-#: cost of sales are). What ``widgets.compare_margins`` compares.
+#: An invoice line of ``TOTALS_SQL``'s lines: one customer's, period's, product group's, line key
+#: and credit (its currency is the invoice's).
+_LINE = "customer_id, period, currency, product_group, line_key, line_credit"
+#: Per customer, period and currency of ``{source}`` (lines with ``vendor``, ``line_key`` and
+#: ``line_credit``, as ``reprice`` gives them) but the vendors ``{where}`` leaves out: the rated
+#: lines, their cost, their unrounded sum (``amount``), the net the invoice prints
+#: (``invoiced``: each invoice line, one product group, line key and credit, rounded half-up to
+#: the currency's minor unit, as ``invoices`` rounds it; docs/rounding.md) and the cost it states
+#: (``invoiced_cost``: each invoice line's cost rounded the same way, as the invoice's cost and
+#: margin and the ledger's cost of sales are). An invoice line of several vendors is shared among
+#: them as the margin summary shares it (``money.shared_rounding_sql``), so the vendors chosen
+#: show their shares of it, and all of them the invoice's figures. What
+#: ``widgets.compare_margins`` compares.
 TOTALS_SQL = f"""
     SELECT customer_id, period, currency, CAST(sum(lines) AS BIGINT) AS lines,
            CAST(sum(cost) AS {DEC}) AS cost, CAST(sum(amount) AS {DEC}) AS amount,
-           CAST(sum({round_money_sql("amount", "currency")}) AS {DEC}) AS invoiced,
-           CAST(sum({round_money_sql("cost", "currency")}) AS {DEC}) AS invoiced_cost
-    FROM (SELECT customer_id, period, currency, product_group, line_key, line_credit,
-                 {{lines}} AS lines, sum(cost) AS cost, sum(amount) AS amount
-          FROM {{source}} GROUP BY ALL)
-    GROUP BY ALL ORDER BY ALL"""
+           CAST(sum(invoiced) AS {DEC}) AS invoiced,
+           CAST(sum(invoiced_cost) AS {DEC}) AS invoiced_cost
+    FROM (SELECT *, {shared_rounding_sql("amount", "currency", "line", "vendor")} AS invoiced,
+                 {shared_rounding_sql("cost", "currency", "line", "vendor")} AS invoiced_cost
+          FROM (SELECT {_LINE}, vendor, {{lines}} AS lines, sum(cost) AS cost,
+                       sum(amount) AS amount
+                FROM {{source}} GROUP BY ALL)
+          WINDOW line AS (PARTITION BY {_LINE}))
+    {{where}}
+    GROUP BY customer_id, period, currency ORDER BY ALL"""
 
 
-def totals_sql(source: str) -> str:
-    """``TOTALS_SQL`` of the lines ``source`` (with ``line_key`` and ``line_credit``)."""
-    return TOTALS_SQL.format(source=source, lines="count(*)")
+def totals_sql(source: str, left_out: Collection[str] = ()) -> str:
+    """``TOTALS_SQL`` of the lines ``source`` (with ``vendor``, ``line_key`` and
+    ``line_credit``), without the vendors ``left_out`` (their shares of the invoice lines)."""
+    where = f"WHERE vendor NOT IN ({', '.join(ql(v) for v in sorted(left_out))})"
+    return TOTALS_SQL.format(source=source, lines="count(*)", where=where if left_out else "")
 
 
 def _reprice_into(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,22 +43,27 @@ def _mime(fig: go.Figure) -> dict:
     return {"output_type": "display_data", "data": bundle, "metadata": {}}
 
 
-def _invoiced(con: duckdb.DuckDBPyConnection, lines: pd.DataFrame) -> str:
+def _invoiced(
+    con: duckdb.DuckDBPyConnection, lines: pd.DataFrame, left_out: Collection[str] = ()
+) -> str:
     """SQL of the cost the invoices state (each invoice line's rounded: the invoice's margin is
     net less that), the rated lines' unrounded revenue (``rated``) and the net the invoices print
     (``revenue``) per customer and currency of ``lines``: a repricer's lines
-    (``whatif.reprice``: each invoice line rounded, ``whatif.TOTALS_SQL``) or their totals
+    (``whatif.reprice``: each invoice line rounded, ``whatif.TOTALS_SQL``; the vendors
+    ``left_out`` not counted, their shares of a line shared with others neither) or their totals
     already (``whatif.reprice_totals``)."""
     name = f"_lines_{id(lines)}"
     register_frame(con, name, lines)
-    totals = name if "invoiced" in lines.columns else f"({whatif.totals_sql(name)})"
+    totals = name if "invoiced" in lines.columns else f"({whatif.totals_sql(name, left_out)})"
     return f"""(SELECT customer_id, currency, CAST(sum(invoiced_cost) AS {DEC}) AS cost,
                        CAST(sum(amount) AS {DEC}) AS rated,
                        CAST(sum(invoiced) AS {DEC}) AS revenue
                 FROM {totals} GROUP BY ALL)"""
 
 
-def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFrame:
+def compare_margins(
+    current: pd.DataFrame, what_if: pd.DataFrame, left_out: Collection[str] = ()
+) -> pd.DataFrame:
     """Per customer and currency: the net the invoices print now and with the re-priced lines
     (``revenue``, ``what_if_revenue``: each invoice line rounded as the invoices round it,
     docs/rounding.md), the margin on it, its percentage of the net, and the change in margin;
@@ -67,7 +72,8 @@ def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFram
     ones at markup None) or ``whatif.reprice_totals``. Exact Decimals; the what-if columns are
     empty for customers not re-priced, and a customer and currency that only the what-if bills
     (a minimum fee's top-up the markup needs, where nothing of the chosen vendors is billed now)
-    is 0 now."""
+    is 0 now. The vendors ``left_out`` (of the explorer's list) are not counted: the others show
+    their shares of each invoice line, as the margin summary does (``whatif.TOTALS_SQL``)."""
     names: dict[str, str] = {}
     for part in (current, what_if):
         if "customer_name" in part.columns:
@@ -78,7 +84,8 @@ def compare_margins(current: pd.DataFrame, what_if: pd.DataFrame) -> pd.DataFram
     with scratch_connection() as con:  # one scratch connection for the queries
         out = (
             con.sql(
-                f"""WITH n AS {_invoiced(con, current)}, w AS {_invoiced(con, what_if)},
+                f"""WITH n AS {_invoiced(con, current, left_out)},
+                         w AS {_invoiced(con, what_if, left_out)},
                -- nothing billed now of what the what-if bills (a top-up it needs): 0 now
                now AS (SELECT customer_id, currency, COALESCE(n.cost, {zero}) AS cost,
                               COALESCE(n.rated, {zero}) AS rated,
@@ -300,7 +307,8 @@ class MarginExplorer:
         # the customer's months of the chosen periods, whatever vendors are chosen: the
         # repricer re-prices each whole (every vendor's lines, as a run would), and a month
         # without a line of the chosen vendors now gets a top-up (vendor "reseller") at
-        # another markup; the vendors not chosen are left out of what is shown (``_chosen``)
+        # another markup; the vendors not chosen are left out of what is shown, each chosen
+        # one with its share of an invoice line shared with them (``compare_margins``)
         lines = r[r["period"].isin(self.periods.value) & (r["customer_id"] == customer)]
         if customer is None or lines.empty:
             self.comparison = pd.DataFrame()
@@ -310,8 +318,8 @@ class MarginExplorer:
         left_out = set(self.vendors.options) - set(self.vendors.value)
         try:
             now, repriced = (
-                self._chosen(self.reprice(lines, customer, None), left_out),  # as billed
-                self._chosen(self.reprice(lines, customer, markup), left_out),
+                self.reprice(lines, customer, None),  # as billed
+                self.reprice(lines, customer, markup),
             )
         except BillingError as error:
             # a markup the what-if cannot price exactly, a run's file it cannot read: said in
@@ -321,7 +329,7 @@ class MarginExplorer:
             self.what_if_text.value = html.escape(str(error))
             self.what_if_area.outputs = ()
             return
-        self.comparison = compare_margins(now, repriced)
+        self.comparison = compare_margins(now, repriced, left_out)
         # the months a credit note cancelled and none replaced: nothing to re-price, said so
         notes = [html.escape(str(n)) for n in now.attrs.get("not_billed", [])]
         if self.comparison.empty:  # nothing of the chosen vendors, now or with the markup
@@ -333,10 +341,6 @@ class MarginExplorer:
         self.what_if_text.value = "<br>".join([describe_change(self.comparison, markup), *notes])
         self.figures["what_if"] = charts.what_if_bars(self.comparison)
         self.what_if_area.outputs = (_mime(self.figures["what_if"]),)
-
-    @staticmethod
-    def _chosen(lines: pd.DataFrame, left_out: set[str]) -> pd.DataFrame:
-        return lines[~lines["vendor"].isin(left_out)]
 
     def widget(self) -> w.Widget:
         """The whole explorer as one widget to display."""

@@ -13,6 +13,7 @@ import pytest
 from billing_lib import analysis, charts
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_files import billed_nets
+from billing_lib.invoices import build_invoices
 from billing_lib.money import round_money
 from billing_lib.run import RATED_PARQUET
 from billing_lib.store import frame
@@ -29,7 +30,7 @@ def _lines(outputs):
     return con
 
 
-def test_the_summary_adds_up_to_the_rated_lines_per_customer_vendor_and_product(sample_outputs):
+def test_the_summary_counts_the_rated_lines_per_customer_vendor_and_product(sample_outputs):
     summary = analysis.load_summary(sample_outputs)
     con = _lines(sample_outputs)
     assert len(summary) < con.execute("SELECT count(*) FROM rated_lines").fetchall()[0][0]
@@ -40,7 +41,13 @@ def test_the_summary_adds_up_to_the_rated_lines_per_customer_vendor_and_product(
     for by in (["customer"], ["vendor"], ["product"], ["service"], ["period", "customer"]):
         from_lines = charts.summarise_table(con, "rated_lines", by)
         from_summary = charts.summarise(summary.drop(columns="customer_name"), by)
-        assert from_summary.equals(from_lines), by  # exact sums, the same rated-line counts
+        keys = [*from_lines.columns[: len(by)], "currency", "lines"]
+        assert from_summary[keys].equals(from_lines[keys]), by  # the same rated-line counts
+        # the invoice lines' rounding, shared: within a cent of the rated lines' sums per row
+        # of a few invoice lines, never more than half a cent per rated line
+        for column in ("revenue", "cost"):
+            off = (from_summary[column] - from_lines[column]).abs()
+            assert all(off <= D("0.005") * from_lines["lines"]), (by, column)
     assert isinstance(summary["cost"].iloc[0], D)
     named = charts.summarise(summary, ["customer"])
     assert all(" " in c for c in named["customer"])  # "C001 Dijkstra Architecten B.V."
@@ -354,29 +361,150 @@ def test_a_month_billed_again_since_the_summary_was_loaded_is_not_mixed_into_it(
     with pytest.raises(analysis.RunError, match=changed):
         analysis.repricer(outputs)(summary, "C002", D(10))
     again = analysis.load_summary(outputs)
-    rounding = analysis.revenue_against_invoices(outputs, again).set_index("customer_id")
-    assert abs(rounding.loc["C002", "rounding"]) < D("0.01")
+    against = analysis.revenue_against_invoices(outputs, again).set_index("customer_id")
+    assert against.loc["C002", "difference"] == 0
 
 
-def test_the_revenue_differs_from_the_invoices_by_their_lines_rounding_only(sample_outputs):
-    """The totals above sum the rated lines unrounded; each invoice line is rounded to the cent:
-    per customer the difference is at most half a cent per invoice line (C002: 5702.29 invoiced
-    against 5702.297449768571 rated)."""
+def test_the_summary_is_each_invoice_to_the_cent(sample_outputs):
+    """The summary shares each invoice line as the invoice rounds it: per customer and month its
+    revenue is the invoice's net and its cost the invoice's cost, to the cent (C002 showed
+    5702.30, the sum of its rated lines, against the invoice's 5702.29; the EUR cost 31189.84
+    against the invoices' 31189.87), and so per currency the invoices' totals."""
     from billing_lib.invoices import read_invoice_data
 
     summary = analysis.load_summary(sample_outputs)
     table = analysis.revenue_against_invoices(sample_outputs, summary).set_index("customer_id")
-    _, invoices = read_invoice_data(sample_outputs / "2026-10" / "invoices.json")
+    _, invoices = read_invoice_data(sample_outputs / PERIOD / "invoices.json")
     assert sorted(table.index) == sorted(i.customer_id for i in invoices.values())
+    totals: dict[str, list[D]] = {}
     for inv in invoices.values():
+        mine = summary[summary["customer_id"] == inv.customer_id]
         row = table.loc[inv.customer_id]
-        assert (row["invoiced"], row["currency"]) == (inv.net, inv.currency)
-        assert (
-            row["revenue"] == summary.loc[summary["customer_id"] == inv.customer_id, "amount"].sum()
+        assert (row["revenue"], row["invoiced"], row["currency"]) == (
+            inv.net,
+            inv.net,
+            inv.currency,
         )
-        assert abs(row["rounding"]) <= D("0.005") * len(inv.lines)
-    assert table.loc["C002", "rounding"] == D("-0.007449768571")
+        assert row["difference"] == 0
+        assert (mine["amount"].sum(), mine["cost"].sum()) == (inv.net, inv.cost), inv.customer_id
+        total = totals.setdefault(inv.currency, [D(0), D(0)])
+        total[0] += inv.net
+        total[1] += inv.cost
+    assert table.loc["C002", "revenue"] == D("5702.29")
     assert table.loc["C002", "customer_name"] == "Van Leeuwen Logistiek B.V."
+    by_currency = charts.summarise(summary, ["currency"]).set_index("currency")
+    for currency, (net, cost) in totals.items():
+        assert (by_currency.loc[currency, "revenue"], by_currency.loc[currency, "cost"]) == (
+            net,
+            cost,
+        )
+    assert by_currency.loc["EUR", "cost"] == D("31189.87")
+    assert "Equal to the cent" in analysis.equal_to_the_cent(table.reset_index())
+
+
+def test_every_figure_shown_is_in_cents_and_its_margin_is_revenue_less_cost(sample_outputs):
+    """Each row of the summary is a share of invoice lines in cents, so every total the notebook
+    shows, at any level, is in cents and its margin is exactly its revenue less its cost (a
+    margin of sums rounded once was not always the shown revenue less the shown cost)."""
+    summary = analysis.load_summary(sample_outputs)
+    cents = D("0.01")
+    for column in ("amount", "cost"):
+        assert all(v == v.quantize(cents) for v in summary[column]), column
+    for by in (["customer"], ["vendor"], ["product"], ["service"], ["period", "customer"]):
+        shown = charts.summarise(summary, by)
+        assert all(shown["margin"] == shown["revenue"] - shown["cost"]), by
+        assert all(v == v.quantize(cents) for v in shown["margin"]), by
+
+
+def test_the_cost_per_vendor_and_product_group_is_the_journal_s_cost_of_sales(sample_outputs):
+    """Where the vendor bills in the invoices' currency (Microsoft and VMware in EUR), the
+    summary's cost per vendor and product group is the journal's cost of sales posted for it, to
+    the cent (each invoice line's cost rounded once, shared as ``ledger.rated_costs`` shares it)."""
+    from billing_lib.customers import load_customers
+    from billing_lib.invoices import load_invoicing
+    from tests.notebook_project import REPO
+
+    customers = load_customers(REPO / "parameters")
+    groups = load_invoicing(REPO / "parameters", customers).products.product_groups
+    summary = analysis.load_summary(sample_outputs)
+    con = _lines(sample_outputs)
+    same = {
+        v
+        for (v,) in con.execute(
+            "SELECT vendor FROM rated_lines WHERE line_kind = 'vendor' GROUP BY vendor "
+            "HAVING bool_and(vendor_currency = currency)"
+        ).fetchall()
+    }
+    assert same == {"microsoft", "vmware"}
+    booked: dict[tuple[str, str], D] = {}
+    with open(sample_outputs / PERIOD / f"journal_{PERIOD}.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["journal"] == "PURCH" and row["description"].startswith("Cost of sales"):
+                key = (row["entry_id"].split("-")[3], row["account"])
+                booked[key] = booked.get(key, D(0)) + D(row["debit"] or 0) - D(row["credit"] or 0)
+    shown: dict[tuple[str, str], D] = {}
+    for vendor, group, cost in summary[["vendor", "product_group", "cost"]].itertuples(
+        index=False, name=None
+    ):
+        if vendor in same:
+            key = (vendor, groups[group].cost_account)
+            shown[key] = shown.get(key, D(0)) + cost
+    assert shown and shown == {k: v for k, v in booked.items() if k[0] in same}
+
+
+def test_an_invoice_line_of_two_vendors_is_shared_as_the_invoice_rounds_it(tmp_path):
+    """C003 grouped by a tag: one invoice line "R&D" of a VMware line (1.004, cost 0.804) and two
+    Microsoft services (0.5021 + 0.502, cost 0.4021 + 0.402): 2.0081 -> 2.01 on the invoice, cost
+    1.6081 -> 1.61. Each row rounded on its own gave 2.00 and 1.60. The line is shared among its
+    vendors (each part rounded, the cent to the largest part, as the ledger shares cost of
+    sales), then each vendor's share among its services the same way."""
+    from billing_lib.invoice_files import write_invoice_summary
+    from billing_lib.ledger import rated_costs
+    from billing_lib.numbering import open_register
+    from billing_lib.sql import ql
+    from tests.invoice_helpers import ISSUED, line, parameters_copy, setup
+
+    params = parameters_copy(tmp_path)
+    customers_file = params / "customers.yaml"
+    text = customers_file.read_text(encoding="utf-8")
+    start, end = text.index("  - id: C003"), text.index("  - id: C004")
+    block = text[start:end].rstrip("\n") + "\n    line_grouping: [tag:CostCenter]\n\n"
+    customers_file.write_text(text[:start] + block + text[end:], encoding="utf-8")
+    tags = '{"CostCenter": "R&D"}'
+    shared = {"product_group": "services", "tags": tags}
+    rows = [
+        line("C003", "1.004", vendor="vmware", service="vCloud", cost="0.804", **shared),
+        line("C003", "0.5021", vendor="microsoft", service="M365", cost="0.4021", **shared),
+        line("C003", "0.502", vendor="microsoft", service="Azure", cost="0.402", **shared),
+    ]
+    con, customers, invoicing = setup(rows, params)
+    [inv] = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    assert [(ln.amount, ln.cost) for ln in inv.lines] == [(D("2.01"), D("1.61"))]
+    folder = tmp_path / "outputs" / PERIOD
+    folder.mkdir(parents=True)
+    con.execute(f"COPY rated_lines TO {ql(str(folder / RATED_PARQUET))} (FORMAT parquet)")
+    con.execute(
+        f"""COPY (SELECT '{PERIOD}' AS period, 'C003' AS customer_id,
+                         ['tag:CostCenter'] AS line_grouping, [] AS priced_credits)
+            TO {ql(str(folder / "what_if_terms.parquet"))} (FORMAT parquet)"""
+    )
+    (folder / "manifest.json").write_text('{"run_id": "test"}', encoding="utf-8")
+    write_invoice_summary([inv], folder / "invoice_summary.csv")
+    summary = analysis.load_summary(tmp_path / "outputs")
+    got = summary[["vendor", "service", "amount", "cost"]].values.tolist()
+    assert got == [
+        ["microsoft", "Azure", D("0.50"), D("0.40")],
+        ["microsoft", "M365", D("0.51"), D("0.41")],
+        ["vmware", "vCloud", D("1.00"), D("0.80")],
+    ]
+    booked = {v: c for v, _, _, c, _, _ in rated_costs(con, PERIOD, ["C003"], invoicing)}
+    assert booked == {"microsoft": D("0.81"), "vmware": D("0.80")}
+    against = analysis.revenue_against_invoices(tmp_path / "outputs", summary)
+    assert against[["revenue", "invoiced", "difference"]].values.tolist() == [
+        [D("2.01"), D("2.01"), D(0)]
+    ]
 
 
 def test_an_output_folder_that_is_missing_or_a_file_is_named(tmp_path):

@@ -161,3 +161,30 @@ def test_a_markup_of_more_decimals_than_the_what_if_prices_is_refused_not_rounde
         "what-if, entry markup: expected a markup with at most 6 decimals (its factor on cost is "
         "exact to 8 places); got &#x27;10.1234567&#x27;"
     )
+
+
+def test_the_what_if_of_some_vendors_shows_their_share_of_an_invoice_line_they_share():
+    """An invoice line of two vendors (a grouping by tag): 1.004 + 1.0041 prints 2.01, cost
+    0.804 + 0.8041 states 1.61. With all vendors chosen the what-if's "now" is the invoice's;
+    with Microsoft alone its share, as the margin summary shares the line (1.01 and 0.81: each
+    part rounded, the cent to the larger part), not its part rounded alone (1.00 and 0.80)."""
+    lines = pd.DataFrame(
+        {
+            "period": ["2026-10", "2026-10"],
+            "customer_id": ["C1", "C1"],
+            "currency": ["EUR", "EUR"],
+            "vendor": ["vmware", "microsoft"],
+            "product_group": ["services", "services"],
+            "line_key": ["R&D", "R&D"],
+            "line_credit": [False, False],
+            "amount": [D("1.004"), D("1.0041")],
+            "cost": [D("0.804"), D("0.8041")],
+        }
+    )
+    [both] = compare_margins(lines, lines).to_dict("records")
+    assert (both["revenue"], both["margin"]) == (D("2.01"), D("0.40"))
+    [microsoft] = compare_margins(lines, lines, {"vmware"}).to_dict("records")
+    assert (microsoft["revenue"], microsoft["margin"]) == (D("1.01"), D("0.20"))
+    assert microsoft["rated_revenue"] == D("1.0041")
+    [vmware] = compare_margins(lines, lines, {"microsoft"}).to_dict("records")
+    assert (vmware["revenue"], vmware["margin"]) == (D("1.00"), D("0.20"))
