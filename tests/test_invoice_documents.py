@@ -511,7 +511,7 @@ def test_a_ubl_credit_note_s_lines_describe_the_amounts_it_states(issued):
     assert ubl_figures(etree.fromstring(ubl_document(note, seller))) == ubl_figures(
         etree.fromstring(ubl_document(inv, seller))
     )
-    assert "Managed services: 1 each x -200.00 EUR" in credit
+    assert "Managed services: -1 each x 200.00 EUR" in credit
     assert "Microsoft: 60 Licenses x 3.922 EUR" in credit
 
 
@@ -1578,3 +1578,37 @@ def test_the_pdf_keeps_the_vat_mention_and_the_vat_numbers_on_one_page(issued, t
         if not any(t.startswith("Supplier VAT") for t in pages[start]):
             split.append(n)
     assert split == []
+
+
+def test_a_custom_credit_reads_as_a_vendor_credit_does_a_negative_quantity_at_its_price(
+    folder, issued, tmp_path
+):
+    """A custom line of kind credit (custom_lines.yaml: C004's SLA credit of 200.00) printed
+    "1 each x -200.00" on the PDF and the workbook, while its e-invoice line stated -1 at 200.00
+    (BR-27: no negative price) under the description "1 each x -200.00 EUR", and a vendor credit
+    reads "-5 Licenses x 3.34". Its credit note then printed "-1 each x -200.00 = 200.00". Every
+    document now states -1 x 200.00 = -200.00 (the credit note 1 x 200.00 = 200.00)."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C004")
+    [sla] = [ln for ln in inv.lines if ln.description.startswith("Service credit")]
+    assert (sla.display_quantity, sla.unit, sla.display_unit_price, sla.amount) == (
+        D(-1),
+        "each",
+        D("200.00"),
+        D("-200.00"),
+    )
+    text = pdf_text(folder / "invoices" / f"{inv.number}_{inv.customer_id}.pdf")
+    assert "-1 each 200.00 21 % -200.00 Service credit (SLA, incident 14 October)" in text
+    ws = openpyxl.load_workbook(folder / "invoices" / f"{inv.number}_{inv.customer_id}.xlsx")[
+        "Invoice"
+    ]
+    [row] = [r for r in ws.iter_rows(values_only=True) if r[0] == sla.description]
+    assert row[1:4] + row[5:] == (-1, "each", 200, -200)
+    doc = xml_of(folder, inv)
+    assert "Managed services: -1 each x 200.00 EUR" in [
+        e.text for e in doc.xpath("//cac:Item/cbc:Description", namespaces=NS)
+    ]
+    note = negated(inv, "NWC2026-000002", inv.issue_date, None)
+    document_writer(seller, tmp_path, None)(note)
+    path = tmp_path / f"{note.number}_{note.customer_id}.pdf"
+    assert "1 each 200.00 21 % 200.00 Service credit (SLA, incident 14 October)" in pdf_text(path)

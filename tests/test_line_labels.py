@@ -118,6 +118,10 @@ def test_a_unit_price_is_shown_only_where_it_gives_the_amount():
         D(-5),
         D("3.34"),
     )
+    # so does a line of one negative price, a custom credit: -1 x 200.00, never 1 x -200.00
+    assert display_figures(D(1), D("-200"), D("-200.00"), "EUR") == (D(-1), D("200.00"))
+    # a line of several prices netting negative keeps its quantity: it is no credit
+    assert display_figures(D(100), None, D("-5.00"), "EUR") == (D(100), None)
     assert display_figures(None, None, D("10.00"), "EUR") == (None, None)
 
 
