@@ -14,6 +14,7 @@ import pytest
 from billing_lib.errors import InputError
 from billing_lib.importers import import_reports
 from billing_lib.store import open_store
+from tests import cur2_sample as cur2
 from tests.notebook_project import REPO
 from tests.sample_totals import SAMPLES, expected, report_totals
 
@@ -98,6 +99,20 @@ def test_damaged_containers(tmp_path):
     bad_parquet.write_bytes(b"PAR1 garbage")
     with pytest.raises(InputError, match="bad.parquet: not a readable Parquet file"):
         import_reports(open_store(), [bad_parquet])
+
+
+def test_a_compressed_file_under_a_csv_name_is_named_as_what_it_is(tmp_path):
+    """An AWS ``-00001.csv.gz`` saved without its ``.gz`` (a browser or S3 client that dropped
+    it), or a Parquet or zip file under ``.csv``: refused naming what the bytes are and the name
+    to give it, not as UTF-16 text or a non-UTF-8 code page."""
+    azure = SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+    renamed = tmp_path / "northwind-00001.csv"
+    renamed.write_bytes(gzip.compress(azure.read_bytes(), mtime=0))
+    with pytest.raises(InputError, match=r"northwind-00001.csv: gzip-compressed .*\.csv\.gz"):
+        import_reports(open_store(), [renamed])
+    parquet = cur2.write_parquet(tmp_path / "cur-00001.csv")
+    with pytest.raises(InputError, match=r"cur-00001.csv: a Parquet file .*\.parquet"):
+        import_reports(open_store(), [parquet])
 
 
 def damaged_deflate_stream(data: bytes) -> bytes:

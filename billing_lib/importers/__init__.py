@@ -18,6 +18,7 @@ from billing_lib.importers.amounts import install_amount_macros
 from billing_lib.importers.checks import check_has_rows, check_in_period, check_signs
 from billing_lib.importers.commitment_views import check_commitments_in_one_view
 from billing_lib.importers.contract import use_vendor_prices
+from billing_lib.importers.deliveries import check_one_delivery
 from billing_lib.importers.duplicates import (
     ROW_HASH,
     check_not_imported,
@@ -136,6 +137,7 @@ def import_reports(
                         )
                     checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
+        check_one_delivery(con)
         check_usage_from_one_format(con, accounts)
         check_purchases_from_one_source(con, accounts)
         check_commitments_in_one_view(con)

@@ -23,7 +23,9 @@ READING_RULES = """\
 - **Containers**: CSV (also `.tsv`), CSV.gz, zip (each CSV/CSV.gz/TSV/Parquet member is a report
   of its own, named `archive.zip!member`; a zip member is read the same way,
   `a.zip!cur.zip!cur.csv`, as a zipped CUR in the month's zip; a zip in that is refused) and
-  Parquet.
+  Parquet, told by the file's ending. A `.csv` or `.tsv` file whose bytes are gzip, Parquet or a
+  zip (an AWS `-00001.csv.gz` saved without its `.gz`) is refused naming what it is and the
+  ending to give it.
 - **The reports folder** (`importers/report_names.py`): its files are read, not its subfolders.
   Files a program leaves beside any file are skipped: Excel's lock file of an open file (`~$`),
   macOS metadata (`._name`, a zip's `__MACOSX/`), `.DS_Store`, `Thumbs.db`, `desktop.ini`. A
@@ -143,8 +145,12 @@ READING_RULES = """\
   month-to-date exports), naming the shared rows of both; the store keeps a hash of each such line
   (`imported_rows`) for it. Lines without the line id their format has (an AWS CUR exported
   without its identity columns) are compared so with every earlier line of their format, and a
-  repeat inside their file is a line equal in every value. A batch of files is all-or-nothing: if
-  one fails, `lines` is unchanged.
+  repeat inside their file is a line equal in every value. AWS gives each delivery of a CUR
+  month line ids of its own, so two deliveries of one payer's month (an early, partial one
+  beside the restated one; two executions' folders of a Data Export; two assemblies of a legacy
+  CUR) are refused by payer and billing period, naming both, unless they are parts of one
+  delivery (`importers/deliveries.py`). A batch of files is all-or-nothing: if one fails,
+  `lines` is unchanged.
 - **One format per account's usage**: the same usage in two layouts shares no line id (Microsoft's
   invoice reconciliation file with Azure plan rows, the daily rated usage file and a partner's
   Azure cost export; an AWS CUR 2.0, a legacy CUR and a FOCUS export; a Usage Meter month with and
@@ -286,6 +292,18 @@ def _effective_cost_columns(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _one_delivery(spec: FormatSpec) -> list[str]:
+    """The docs line of a format whose reports are one delivery per billing account and month."""
+    if not spec.one_delivery:
+        return []
+    return [
+        "- One delivery per billing account (BillingAccountId) and billing period: two reports "
+        "of one that are not parts of one delivery (one folder, one name but for a `-00001` or "
+        f"`-1` part number) are refused, naming both (lines without a billing account are not "
+        f"compared): {_cell(spec.one_delivery)}"
+    ]
+
+
 def _money_back(spec: FormatSpec) -> str:
     """The docs line naming the lines that give money back on a positive quantity."""
     if spec.money_back_marks:
@@ -320,6 +338,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         ),
         f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
         f"- Duplicate key inside one file: {_duplicate_key(spec)}",
+        *_one_delivery(spec),
         _money_back(spec),
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",

@@ -89,3 +89,24 @@ class ExportParts:
         earlier = tuple(numbers.values())
         numbers[part.number] = src.name
         return earlier
+
+
+#: A part number at the end of a delivery's file name: AWS Data Exports' ``-00001`` and a legacy
+#: CUR's ``-1``, ``-2`` ... (``deliveries``).
+_DELIVERY_PART = re.compile(r"^(.+)-(\d+)$")
+
+
+def delivery_part(name: str) -> ExportPart:
+    """The delivery the file or zip member ``name`` is a part of by its name, for the formats
+    whose reports are told apart by delivery (``FormatSpec.one_delivery``): its zip and folder,
+    its name without a trailing ``-<digits>`` part number, and its ending; ``number`` that part
+    number ('' for a name without one, a delivery of its own)."""
+    member = _ZIP_MEMBER.match(name)
+    container, inner = (member.group(1), member.group(2)) if member else ("", name)
+    path = PurePath(inner.replace("\\", "/"))
+    ending = _ENDING.search(path.name)
+    base = path.name[: ending.start()] if ending else path.name
+    suffix = ending.group(0).lower() if ending else ""
+    if m := _DELIVERY_PART.match(base):
+        return ExportPart((container, str(path.parent), m.group(1).lower(), suffix), m.group(2))
+    return ExportPart((container, str(path.parent), base.lower(), suffix), "")

@@ -237,6 +237,7 @@ def _csv_header(
         raise InputError(
             f"{name}: the file is empty; expected a header row with the vendor's column names"
         )
+    _check_not_binary(head, name)
     text, encoding = _decode_head(head, name)
     first_line = text.splitlines()[0] if text.splitlines() else ""
     header = next(csv.reader([first_line]), [])
@@ -265,6 +266,27 @@ def _csv_header(
         raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
     named = [h or unnamed_column(i) for i, h in enumerate(header, 1)]
     return tuple(_unique(named)), encoding, delimiter, _repeats(named)
+
+
+#: The first bytes of the containers the import reads by their name, and the ending that name
+#: needs: an AWS ``-00001.csv.gz`` saved without its ``.gz`` was refused as UTF-16 text.
+_CONTAINERS = (
+    (b"\x1f\x8b", "gzip-compressed", ".csv.gz"),
+    (b"PAR1", "a Parquet file", ".parquet"),
+    (b"PK\x03\x04", "a zip archive", ".zip"),
+)
+
+
+def _check_not_binary(head: bytes, name: str) -> None:
+    """InputError when the first bytes of the text file ``name`` are those of a container the
+    import reads under another ending (``_CONTAINERS``), naming what it is and the ending."""
+    for magic, what, ending in _CONTAINERS:
+        if head.startswith(magic):
+            raise InputError(
+                f"{name}: {what} (its first bytes say so), under a name the import reads as "
+                f"CSV text; give it its own ending ({ending}), as the vendor delivered it",
+                [Problem(name, None, None, None, f"a file named *{ending}")],
+            )
 
 
 def _repeats(names: list[str]) -> tuple[tuple[int, int, str], ...]:

@@ -208,6 +208,13 @@ class FormatSpec(BaseModel):
         description="Why identical rows are legitimate in this format: then they are imported "
         "(each is a line), otherwise a repeated key refuses the file",
     )
+    one_delivery: str | None = Field(
+        None,
+        description="Why the format's line ids cannot tell two deliveries of one month apart: "
+        "then two reports of one billing account (BillingAccountId) and billing period "
+        "(BillingPeriodStart, else the charge month) that are not parts of one delivery are "
+        "refused (deliveries), rather than both billed",
+    )
     positive_quantity_credits: list[str] = Field(
         [],
         description="Vendor charge types (x_VendorChargeType) that give money back on a positive "
