@@ -439,8 +439,12 @@ def test_a_report_a_run_of_another_period_billed_is_refused_naming_that_run(
 MAPPED = ("402719385610", "518204736291")
 
 
-def _cur(cost: str, account: str = MAPPED[0], line: str = "id-1") -> str:
-    return CUR_HEADER + CUR_ROW.replace("id-1,999,111", f"{line},999999999999,{account}").replace(
+def _cur(
+    cost: str, account: str = MAPPED[0], line: str = "id-1", payer: str = "999999999999"
+) -> str:
+    """A legacy CUR of one line; reports of one month beside each other are of payers of their
+    own (two of one payer's month are two deliveries, refused: importers/deliveries.py)."""
+    return CUR_HEADER + CUR_ROW.replace("id-1,999,111", f"{line},{payer},{account}").replace(
         "1.25", cost
     )
 
@@ -459,9 +463,9 @@ def test_a_report_changed_while_the_run_read_it_is_refused_before_it_is_publishe
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "cur.csv").write_text(_cur("10.25"))
-    (reports / "cur-b.csv").write_text(_cur("3.50", MAPPED[1], "id-2"))
+    (reports / "cur-b.csv").write_text(_cur("3.50", MAPPED[1], "id-2", "999999999992"))
     with zipfile.ZipFile(reports / "cur-z.zip", "w") as zf:
-        zf.writestr("cur-z.csv", _cur("2.75", MAPPED[1], "id-3"))
+        zf.writestr("cur-z.csv", _cur("2.75", MAPPED[1], "id-3", "999999999993"))
     out = tmp_path / "outputs"
     br = run.start("2026-10", reports, REPO / "parameters", out)
     try:
@@ -471,11 +475,11 @@ def test_a_report_changed_while_the_run_read_it_is_refused_before_it_is_publishe
             (reports / "cur.csv").write_text((reports / "cur.csv").read_text())
         else:
             (reports / "cur.csv").write_text(_cur("99.25"))  # the vendor's newer version
-            (reports / "cur-c.csv").write_text(_cur("1.00", MAPPED[1], "id-4"))
+            (reports / "cur-c.csv").write_text(_cur("1.00", MAPPED[1], "id-4", "999999999994"))
             (reports / "cur-b.csv").unlink()
             zipped = hashlib.sha256((reports / "cur-z.zip").read_bytes()).hexdigest()
             with zipfile.ZipFile(reports / "cur-z.zip", "w") as zf:
-                zf.writestr("cur-z.csv", _cur("7.75", MAPPED[1], "id-3"))
+                zf.writestr("cur-z.csv", _cur("7.75", MAPPED[1], "id-3", "999999999993"))
             rezipped = hashlib.sha256((reports / "cur-z.zip").read_bytes()).hexdigest()
         for step in ("map_customers", "rate", "build_invoices", "write_outputs", "ledger_balance"):
             getattr(br, step)()

@@ -72,7 +72,9 @@ def check_one_delivery(con: duckdb.DuckDBPyConnection) -> None:
             f"{spec.one_delivery}. Give the latest delivery's files only (those its "
             "Manifest.json lists: a Data Export's metadata/BILLING_PERIOD=YYYY-MM/<export>-"
             "Manifest.json, or the legacy CUR's <report>-Manifest.json beside its assembly "
-            "folders, naming the latest assemblyId)",
+            "folders, naming the latest assemblyId). The parts of one delivery are read "
+            "together as AWS names them, in one folder: <name>-00001, <name>-00002 (or -1, -2); "
+            "parts renamed otherwise are taken for deliveries",
             [
                 Problem(name, None, None, None, f"the only delivery of {account}'s {month}")
                 for files in deliveries
