@@ -58,6 +58,7 @@ from billing_lib.importers import (
     files_not_read,
     forget_imports,
     import_reports,
+    manifest_files,
     report_files,
     reports_size,
 )
@@ -157,7 +158,8 @@ class BillingRun:
                 forget_imports(self.con)
             self.imports = import_reports(
                 self.con,
-                report_files(self.params.reports),
+                # with the deliveries' manifests, which check that each is given whole
+                [*report_files(self.params.reports), *manifest_files(self.params.reports)],
                 vendor_prices=self.loaded.vendor_prices
                 if self.loaded
                 else load_vendor_prices(self.params.parameters),

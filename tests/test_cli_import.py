@@ -224,14 +224,15 @@ def test_billing_run_refuses_a_file_of_the_folder_that_looks_like_a_report(tmp_p
 
 
 def test_files_given_that_are_no_vendor_reports_are_listed_as_in_a_folder(tmp_path, capsys):
-    """`billing import <folder>/*` over a month holding a legacy CUR manifest (.json) and notes:
-    the manifest was sniffed as a report and the command failed with 'unknown format ... found
-    columns: ["{\\"reportKeys\\"...'; a subfolder failed it ('is a folder'). Files of an ending
-    the import does not read and folders are listed as not read, as a run lists them in a folder
-    (or a zip), and the reports are read."""
+    """`billing import <folder>/*` over a month holding a JSON file and notes: a legacy CUR
+    manifest (.json) was sniffed as a report and the command failed with 'unknown format ...
+    found columns: ["{\\"reportKeys\\"...'; a subfolder failed it ('is a folder'). Files of an
+    ending the import does not read and folders are listed as not read, as a run lists them in
+    a folder (or a zip), and the reports are read. A delivery's manifest (`-Manifest.json`) is
+    read as one: given without the data files it lists, it names them."""
     (tmp_path / VMWARE.name).write_bytes(VMWARE.read_bytes())
-    manifest = tmp_path / "cur-Manifest.json"
-    manifest.write_text('{"reportKeys": ["cur/20261001-20261101/cur-00001.csv.gz"]}')
+    manifest = tmp_path / "export-settings.json"
+    manifest.write_text('{"format": "csv"}')
     (tmp_path / "notes.txt").write_text("a note")
     (tmp_path / "platform").mkdir()  # the platforms' exports (docs/monthly-close.md)
     files = sorted(str(p) for p in tmp_path.iterdir())
@@ -248,6 +249,12 @@ def test_files_given_that_are_no_vendor_reports_are_listed_as_in_a_folder(tmp_pa
     assert main(["import", str(manifest)]) == 2
     err = capsys.readouterr().err
     assert f"{manifest}: not a vendor report (.json;" in err
+    cur = tmp_path / "cur-Manifest.json"
+    cur.write_text('{"reportKeys": ["cur/20261001-20261101/a1/cur-1.csv.gz"]}')
+    assert main(["import", str(cur), str(tmp_path / VMWARE.name)]) == 2
+    err = capsys.readouterr().err
+    assert f"{cur}: 1 of the 1 data files it lists are not among the reports (cur-1.csv.gz)" in err
+    cur.unlink()
     # one that looks like a report the import cannot open is refused, as in a zip or a folder
     packed = tmp_path / "cur-00001.csv.bz2"
     packed.write_bytes(b"BZh91AY&SY")

@@ -42,10 +42,16 @@ from billing_lib.importers.line_content import (
     content_key,
     remember_rows,
 )
+from billing_lib.importers.manifests import Manifest, check_manifests, manifests_of
 from billing_lib.importers.purchase_sources import check_purchases_from_one_source
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
-from billing_lib.importers.report_names import files_not_read, report_files
+from billing_lib.importers.report_names import (
+    files_not_read,
+    is_manifest,
+    manifest_files,
+    report_files,
+)
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.importers.usage_sources import check_usage_from_one_format
 from billing_lib.periods import month_days
@@ -64,6 +70,7 @@ __all__ = [
     "import_reports",
     "files_not_read",
     "forget_imports",
+    "manifest_files",
     "report_files",
     "spec_named",
 ]
@@ -125,10 +132,14 @@ def import_reports(
     reports: list[ImportReport] = []
     checksums: dict[str, str] = {}
     parts = ExportParts()
+    manifests: list[Manifest] = []
     optimizers = disabled_optimizers(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for path in (Path(p) for p in paths):
+            manifests += manifests_of(path)
+            if is_manifest(path.name):
+                continue  # a delivery's manifest: checked below, never read as a report
             with open_sources(path) as sources:
                 for src in sources:
                     if src.checksum in checksums:
@@ -137,6 +148,7 @@ def import_reports(
                         )
                     checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
+        check_manifests(con, manifests, [r.file for r in reports])
         check_one_delivery(con)
         check_usage_from_one_format(con, accounts)
         check_purchases_from_one_source(con, accounts)

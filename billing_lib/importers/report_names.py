@@ -56,6 +56,16 @@ MACOS_ZIP_FOLDER = "__MACOSX"
 NOT_REPORT_FOLDERS = (MACOS_ZIP_FOLDER, PLATFORM_FOLDER)
 #: Names (lower case) of the folder settings Windows and macOS write into any folder.
 SYSTEM_FILES = ("desktop.ini", "thumbs.db", ".ds_store")
+#: How the name of an AWS delivery's manifest ends (lower case): Data Exports'
+#: ``<export>-Manifest.json``, a legacy CUR's ``<report>-Manifest.json`` (``manifests``).
+MANIFEST_SUFFIX = "-manifest.json"
+
+
+def is_manifest(name: str) -> bool:
+    """Whether the file or zip member ``name`` is an AWS delivery's manifest by its name: read
+    to check the delivery's files (``manifests``), never as a report."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.lower().endswith(MANIFEST_SUFFIX) and not left_by_a_program(name)
 
 
 def left_by_a_program(name: str) -> bool:
@@ -77,6 +87,8 @@ def why_not_read(name: str, suffixes: tuple[str, ...]) -> str | None:
     lower = name.lower()
     if left_by_a_program(name) or lower.endswith(suffixes) or lower.endswith(WORKBOOK_SUFFIXES):
         return None
+    if is_manifest(name):
+        return None  # read as the delivery's manifest
     ending = Path(lower).suffix or "no ending"
     return f"not a vendor report ({ending}; the import reads {', '.join(suffixes)})"
 
@@ -164,6 +176,12 @@ def report_files(folder: Path) -> list[Path]:
         for p in files
         if p.name.lower().endswith(REPORT_SUFFIXES) and not left_by_a_program(p.name)
     ]
+
+
+def manifest_files(folder: Path) -> list[Path]:
+    """The AWS delivery manifests in the reports folder ``folder`` (not recursive), in name
+    order: given to the import beside ``report_files`` (``manifests``)."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_manifest(p.name))
 
 
 def reports_in_subfolders(folder: Path) -> dict[str, list[str]]:

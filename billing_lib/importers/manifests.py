@@ -1,0 +1,205 @@
+"""A delivery's manifest, read beside its data files: what makes the one-delivery check exact.
+
+AWS writes a manifest with each delivery of an export: Data Exports (CUR 2.0, FOCUS)
+``metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json``, whose ``dataFiles`` are "the full S3
+URIs of the export data files" ("We recommend identifying which files to ingest by
+programmatically reading this list", the Data Exports manifest file reference); a legacy CUR
+``<report>-Manifest.json`` at the top of the report's month and in each assembly folder, whose
+``reportKeys`` are the S3 keys of the assembly's files (with ``assemblyId``, ``billingPeriod``).
+Without it, only the part numbers of the files given tell one delivery from another
+(``deliveries``, ``export_parts.delivery_part``), and ``-00001`` given alone of three parts
+imports as a whole month. A manifest among the reports (a ``-Manifest.json`` file given, or a
+zip member so named) is never read as a report; the import is refused when a data file it lists
+is not among the reports, and when a data file of its export (the same name but for the part
+number) and billing month is that it does not list: a part of an older delivery. Neither kind
+of manifest states row counts or totals, so there are none to check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import duckdb
+
+from billing_lib.errors import InputError, Problem
+from billing_lib.importers.export_parts import delivery_part
+from billing_lib.importers.report_names import MAX_ZIP_DEPTH, is_manifest, left_by_a_program
+from billing_lib.sql import ql
+
+#: The month in a manifest's keys: Data Exports' partition, a legacy CUR's month folder.
+_PARTITION = re.compile(r"BILLING_PERIOD=(\d{4})-(\d{2})")
+_MONTH_FOLDER = re.compile(r"(?:^|/)(\d{4})(\d{2})01-\d{8}/")
+#: The month of a line's billing period, else of its charge (as ``deliveries``).
+_MONTH = "strftime(COALESCE(BillingPeriodStart, ChargePeriodStart), '%Y-%m')"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A delivery's manifest: ``name`` as shown (a path, or ``archive.zip!member``), the data
+    files it lists (``files``, as written), the names of the exports they belong to
+    (``exports``: file names without part number and ending, lower case) and the billing month
+    (``YYYY-MM``; None when it names none)."""
+
+    name: str
+    files: tuple[str, ...]
+    exports: frozenset[str]
+    month: str | None
+
+
+def read_manifest(name: str, data: bytes) -> Manifest:
+    """The manifest ``name`` of the bytes ``data``; InputError when it is no JSON object listing
+    data files (``dataFiles`` or ``reportKeys``): its delivery could not be checked."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc, why = None, f"not JSON ({exc})"
+    else:
+        why = "no list of data files (dataFiles, or a legacy CUR's reportKeys)"
+    files = None
+    if isinstance(doc, dict):
+        listed = doc.get("dataFiles", doc.get("reportKeys"))
+        if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
+            files = tuple(listed)
+    if files is None:
+        raise InputError(
+            f"{name}: not a delivery manifest AWS writes: {why}. It is read to check that "
+            "every data file of the delivery is given; download it again with the delivery, "
+            "or move it out of the reports"
+        )
+    own = PurePosixPath(name.rsplit("!", 1)[-1]).name
+    exports = {_export(f) for f in files} | {own[: -len("-manifest.json")].lower()}
+    return Manifest(name, files, frozenset(exports), _month(doc, [name, *files]))
+
+
+def _export(key: str) -> str:
+    """The export (or legacy report) name of the data file ``key``: its file name without part
+    number and ending, lower case."""
+    return delivery_part(PurePosixPath(key).name).export[2]
+
+
+def _month(doc: dict, keys: list[str]) -> str | None:
+    """The billing month a manifest is of: its ``billingPeriod.start`` (``20231101T000000.000Z``
+    or ISO), else the partition or month folder in its own name or its keys."""
+    start = (
+        doc.get("billingPeriod", {}).get("start")
+        if isinstance(doc.get("billingPeriod"), dict)
+        else None
+    )
+    if isinstance(start, str) and (m := re.match(r"(\d{4})-?(\d{2})", start)):
+        return f"{m.group(1)}-{m.group(2)}"
+    for key in keys:
+        if m := _PARTITION.search(key) or _MONTH_FOLDER.search(key):
+            return f"{m.group(1)}-{m.group(2)}"
+    return None
+
+
+def manifests_of(path: Path) -> list[Manifest]:
+    """The manifests of a path given to the import: itself when it is one, or the manifests
+    among the members of a zip (and of a zip in it, as the import reads them)."""
+    path = Path(path)
+    if is_manifest(path.name):
+        try:
+            return [read_manifest(str(path), path.read_bytes())]
+        except OSError as exc:
+            raise InputError(f"{path}: the manifest cannot be read: {exc}") from exc
+    if not path.name.lower().endswith(".zip"):
+        return []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return _zip_manifests(zf, str(path), 1)
+    except (OSError, zipfile.BadZipFile):
+        return []  # the import names a zip it cannot open
+
+
+def _zip_manifests(zf: zipfile.ZipFile, shown: str, depth: int) -> list[Manifest]:
+    found: list[Manifest] = []
+    for member in (m for m in zf.namelist() if not m.endswith("/") and not left_by_a_program(m)):
+        if is_manifest(member):
+            found.append(read_manifest(f"{shown}!{member}", zf.read(member)))
+        elif member.lower().endswith(".zip") and depth < MAX_ZIP_DEPTH:
+            with zf.open(member) as fh, zipfile.ZipFile(fh) as inner:
+                found += _zip_manifests(inner, f"{shown}!{member}", depth + 1)
+    return found
+
+
+def _parts(name: str) -> list[str]:
+    """The path of a report inside its container, as folder and file names: a zip member's path;
+    a file's name alone (the folder it was copied to is no S3 key)."""
+    inner = name.rsplit("!", 1)[-1] if "!" in name else Path(name).name
+    return [p for p in inner.replace("\\", "/").split("/") if p]
+
+
+def _tail(a: list[str], b: list[str]) -> int:
+    """How many trailing folder and file names ``a`` and ``b`` share."""
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
+
+
+def check_manifests(
+    con: duckdb.DuckDBPyConnection, manifests: list[Manifest], reports: list[str]
+) -> None:
+    """InputError when a data file a manifest lists is not among ``reports`` (the names of the
+    reports imported), or a report of a manifest's export and month is not among its files
+    (module docstring). A listed file is the report sharing the most trailing folder and file
+    names with it (one at least: its file name), so that of two executions' folders in one zip
+    the one the manifest names is taken. Reads ``lines`` only for reports a manifest does not
+    list whose name is of its export, one grouped query, to tell their billing month."""
+    for manifest in manifests:
+        listed: set[str] = set()
+        missing: list[str] = []
+        for key in manifest.files:
+            parts = key.split("://", 1)[-1].split("/")
+            scores = {r: _tail(parts, _parts(r)) for r in reports}
+            best = max(scores.values(), default=0)
+            if best == 0:
+                missing.append(key)
+            listed |= {r for r, s in scores.items() if s == best and best}
+        if missing:
+            shown = ", ".join(PurePosixPath(k).name for k in missing)
+            raise InputError(
+                f"{manifest.name}: {len(missing)} of the {len(manifest.files)} data files it "
+                f"lists are not among the reports ({shown}): "
+                "the delivery's charges in them would be on no invoice. Give every data file "
+                "the manifest lists (download the delivery again), or leave its manifest out "
+                "to bill the files given as they are",
+                [Problem(k, None, None, None, "among the reports") for k in missing],
+            )
+        _refuse_not_listed(con, manifest, [r for r in reports if r not in listed])
+
+
+def _refuse_not_listed(
+    con: duckdb.DuckDBPyConnection, manifest: Manifest, others: list[str]
+) -> None:
+    """InputError naming the first of ``others`` (reports the manifest does not list) that is a
+    data file of the manifest's export and month: another delivery's file."""
+    candidates = [r for r in others if _export(_parts(r)[-1]) in manifest.exports]
+    if not candidates:
+        return
+    months: dict[str, list[str]] = {}
+    if manifest.month is not None:
+        names = ", ".join(ql(r) for r in candidates)
+        months = dict(
+            con.execute(
+                f"SELECT x_SourceFile, list(DISTINCT {_MONTH}) FROM lines "
+                f"WHERE x_SourceFile IN ({names}) GROUP BY ALL"
+            ).fetchall()
+        )
+    stale = [r for r in candidates if manifest.month is None or manifest.month in months.get(r, [])]
+    if not stale:
+        return
+    export = _export(_parts(stale[0])[-1])
+    month = manifest.month or "its month"
+    raise InputError(
+        f"{stale[0]}: a data file of {export} for {month} that its manifest {manifest.name} "
+        f"does not list ({len(manifest.files)} files): a file of another delivery of the "
+        "month (an older one, left beside the latest), whose charges the latest restates. "
+        "Give only the files the manifest lists"
+        + (f" ({len(stale)} files it does not list)" if len(stale) > 1 else ""),
+        [Problem(r, None, None, None, f"listed by {manifest.name}") for r in stale],
+    )

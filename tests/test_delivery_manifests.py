@@ -1,0 +1,206 @@
+"""A delivery's manifest beside its data files: AWS Data Exports write
+``metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`` listing the delivery's data files
+(``dataFiles``), a legacy CUR ``<report>-Manifest.json`` listing them (``reportKeys``). Given
+with the reports, it makes the delivery check exact: a part it lists that is missing (two thirds
+of the month never billed) and a data file of its export and month that it does not list (an
+older delivery's part left beside) are refused, naming the manifest and the files."""
+
+import json
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.importers.report_names import files_not_read, manifest_files
+from billing_lib.store import open_store
+from tests import cur2_sample as cur2
+from tests.test_cur_deliveries import _billed, _gz, _legacy_parts, _legacy_rows, _renumbered
+
+BUCKET = "s3://northwind-billing/cur/northwind"
+ARN = "arn:aws:bcm-data-exports:us-east-1:111122223333:export/northwind-1a2b"
+PERIOD = "BILLING_PERIOD=2024-05"
+
+
+def _data_exports_manifest(path: Path, files: list[str]) -> Path:
+    """A Data Exports manifest listing ``files`` (names under the export's data folder) as AWS
+    documents its fields: executionId, exportArn, columns, dataFiles (full S3 URIs)."""
+    path.write_text(
+        json.dumps(
+            {
+                "executionId": "20240602T0508Z",
+                "exportArn": ARN,
+                "columns": [{"name": c, "type": "string"} for c in cur2.COLUMNS[:3]],
+                "dataFiles": [f"{BUCKET}/data/{PERIOD}/{f}" for f in files],
+                "additionalOutputFiles": [],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _three_parts(tmp_path: Path, prefix: str = "a") -> list[Path]:
+    rows = _renumbered(cur2.records(), prefix)
+    return [
+        cur2.write_csv(tmp_path / f"northwind-{i:05d}.csv.gz", part)
+        for i, part in enumerate((rows[:6], rows[6:12], rows[12:]), 1)
+    ]
+
+
+def test_a_delivery_with_parts_missing_is_refused_naming_the_manifest_and_the_parts(tmp_path):
+    parts = _three_parts(tmp_path)
+    names = [p.name for p in parts]
+    manifest = _data_exports_manifest(tmp_path / "northwind-Manifest.json", names)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [parts[0], manifest], period="2024-05")
+    text = str(err.value)
+    assert str(manifest) in text
+    assert "northwind-00002.csv.gz" in text and "northwind-00003.csv.gz" in text
+    assert "2 of the 3 data files it lists" in text
+    assert {p.file for p in err.value.problems} == {
+        f"{BUCKET}/data/{PERIOD}/northwind-00002.csv.gz",
+        f"{BUCKET}/data/{PERIOD}/northwind-00003.csv.gz",
+    }
+    assert _billed(con) == (0, 0)
+
+
+def test_a_delivery_with_every_part_its_manifest_lists_imports_the_manifest_not_as_a_report(
+    tmp_path,
+):
+    parts = _three_parts(tmp_path)
+    manifest = _data_exports_manifest(tmp_path / "northwind-Manifest.json", [p.name for p in parts])
+    con = open_store()
+    reports = import_reports(con, [*parts, manifest], period="2024-05")
+    assert [r.file for r in reports] == [str(p) for p in parts]
+    total = sum(Decimal(r["line_item_unblended_cost"]) for r in cur2.records())
+    assert _billed(con) == (len(cur2.ROWS), total)
+
+
+def test_a_part_of_an_older_delivery_the_manifest_does_not_list_is_refused(tmp_path):
+    """Overwrite mode: the restated month came in two parts, the early one in three; the early
+    one's -00003 left in the folder has the newer parts' name and layout, so the part numbers
+    take it for a part of the same delivery. The manifest lists two."""
+    rows = _renumbered(cur2.records(), "n")
+    new = [
+        cur2.write_csv(tmp_path / "northwind-00001.csv.gz", rows[:9]),
+        cur2.write_csv(tmp_path / "northwind-00002.csv.gz", rows[9:]),
+    ]
+    old = cur2.write_csv(tmp_path / "northwind-00003.csv.gz", _renumbered(cur2.records()[:5], "o"))
+    manifest = _data_exports_manifest(tmp_path / "northwind-Manifest.json", [p.name for p in new])
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [*new, old, manifest], period="2024-05")
+    text = str(err.value)
+    assert f"{old}: a data file of northwind for 2024-05 that its manifest" in text
+    assert str(manifest) in text
+    assert _billed(con) == (0, 0)
+    # without the manifest the part numbers cannot tell: as before, read as one delivery
+    import_reports(con, [*new, old], period="2024-05")
+    assert _billed(con)[0] == len(rows) + 5
+
+
+def test_another_export_s_file_beside_the_manifest_is_not_refused(tmp_path):
+    parts = _three_parts(tmp_path)
+    manifest = _data_exports_manifest(tmp_path / "northwind-Manifest.json", [p.name for p in parts])
+    other = _renumbered(cur2.records(), "b")
+    for r in other:
+        r["bill_payer_account_id"] = "222233334444"
+    lumen = cur2.write_csv(tmp_path / "lumen-00001.csv.gz", other)
+    con = open_store()
+    import_reports(con, [*parts, lumen, manifest], period="2024-05")
+    assert _billed(con)[0] == 2 * len(cur2.ROWS)
+
+
+def test_a_manifest_in_a_zip_picks_the_delivery_it_lists_among_two(tmp_path):
+    """Create-new-file mode copied as one zip: two executions' folders and the manifest of the
+    latest. The older execution's file is refused by the manifest, naming it."""
+    data = f"cur/northwind/data/{PERIOD}"
+    early = _gz(_renumbered(cur2.records()[:8], "a"), tmp_path, "early.csv.gz")
+    full = _gz(_renumbered(cur2.records(), "b"), tmp_path, "full.csv.gz")
+    manifest = _data_exports_manifest(
+        tmp_path / "m.json", ["20240602T0508Z/northwind-00001.csv.gz"]
+    ).read_bytes()
+    archive = tmp_path / "northwind.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"{data}/20240510T0312Z/northwind-00001.csv.gz", early)
+        zf.writestr(f"{data}/20240602T0508Z/northwind-00001.csv.gz", full)
+        zf.writestr(f"cur/northwind/metadata/{PERIOD}/northwind-Manifest.json", manifest)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [archive], period="2024-05")
+    text = str(err.value)
+    assert text.startswith(f"{archive}!{data}/20240510T0312Z/northwind-00001.csv.gz: ")
+    assert f"{archive}!cur/northwind/metadata/{PERIOD}/northwind-Manifest.json" in text
+    assert _billed(con) == (0, 0)
+
+
+def test_a_legacy_cur_assembly_missing_a_part_is_refused_by_its_manifest(tmp_path):
+    rows, header = _legacy_rows()
+    month = "cur/northwind/20231101-20231201"
+    assembly = f"{month}/7c1e9d03-assembly-2"
+    parts = _legacy_parts(rows, header, 3)
+    manifest = {
+        "assemblyId": "7c1e9d03-assembly-2",
+        "account": "111122223333",
+        "reportName": "northwind",
+        "bucket": "northwind-billing",
+        "billingPeriod": {"start": "20231101T000000.000Z", "end": "20231201T000000.000Z"},
+        "reportKeys": [f"{assembly}/northwind-{i}.csv.gz" for i in (1, 2, 3)],
+    }
+    archive = tmp_path / "northwind-legacy.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"{assembly}/northwind-1.csv.gz", parts[0])
+        zf.writestr(f"{assembly}/northwind-2.csv.gz", parts[1])
+        zf.writestr(f"{month}/northwind-Manifest.json", json.dumps(manifest))
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [archive], period="2023-11")
+    text = str(err.value)
+    assert f"{archive}!{month}/northwind-Manifest.json" in text
+    assert "1 of the 3 data files it lists" in text and "northwind-3.csv.gz" in text
+    assert _billed(con) == (0, 0)
+
+
+def test_a_manifest_that_is_no_readable_json_is_refused_naming_it(tmp_path):
+    parts = _three_parts(tmp_path)
+    manifest = tmp_path / "northwind-Manifest.json"
+    manifest.write_text('{"dataFiles": ["s3://b/northwind-00001.csv.gz"', encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError, match="northwind-Manifest.json: not a delivery manifest"):
+        import_reports(con, [*parts, manifest], period="2024-05")
+
+
+def test_a_manifest_is_read_from_the_reports_folder_not_listed_as_not_read(tmp_path):
+    (tmp_path / "northwind-Manifest.json").write_text('{"dataFiles": []}', encoding="utf-8")
+    (tmp_path / "settings.json").write_text("{}", encoding="utf-8")
+    assert manifest_files(tmp_path) == [tmp_path / "northwind-Manifest.json"]
+    assert [name for name, _ in files_not_read(tmp_path)] == ["settings.json"]
+
+
+def _focus(path: Path, sub_account: str, cost: str) -> Path:
+    header = (
+        "BilledCost,BillingAccountId,BillingCurrency,BillingPeriodStart,BillingPeriodEnd,"
+        "ChargeCategory,ChargePeriodStart,ChargePeriodEnd,SubAccountId,ServiceName,ResourceId"
+    )
+    row = (
+        f"{cost},/providers/Microsoft.Billing/billingAccounts/8611537,EUR,2026-10-01T00:00:00Z,"
+        f"2026-11-01T00:00:00Z,Usage,2026-10-05T00:00:00Z,2026-10-06T00:00:00Z,{sub_account},"
+        f"Virtual Machines,/subscriptions/{sub_account}/vm1"
+    )
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    return path
+
+
+def test_two_focus_exports_of_one_billing_account_s_month_are_both_billed(tmp_path):
+    """Why FOCUS is not checked by billing account and period: an Azure cost export is made at
+    a scope (a subscription, a resource group), so two exports of one billing account's month
+    are two halves of it, not two deliveries (docs/formats.md, FOCUS)."""
+    a = _focus(tmp_path / "sub-a-focus.csv", "0f6c3a1e-sub-a", "10.00")
+    b = _focus(tmp_path / "sub-b-focus.csv", "7d2e9b4f-sub-b", "12.50")
+    con = open_store()
+    import_reports(con, [a, b], period="2026-10")
+    assert _billed(con) == (2, Decimal("22.50"))
