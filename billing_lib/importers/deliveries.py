@@ -12,7 +12,14 @@ period that are not parts of one delivery (``export_parts.delivery_part``: one f
 for its ``-00001`` or ``-1`` part number, each number once) are refused, naming the files. A line
 without a billing account (an export whose query left out ``bill_payer_account_id``) is not
 compared: two payers' months would be one there (an account that moved between organisations in
-the month is in both).
+the month is in both). The part numbers cannot tell a delivery missing a part, nor an older
+delivery's part left under the latest one's name; a delivery's manifest given with the reports
+makes that exact (``manifests``).
+
+FOCUS is not checked so: its BillingAccountId is the account receiving the invoice, while an
+export covers a scope that can be narrower (an Azure subscription or resource group), so two
+exports of one billing account's month are not two deliveries; its InvoiceId is shared by every
+delivery of the month (focus.yaml).
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ READING_RULES = """\
   PDF, a subfolder but `platform/` of the platforms' exports, a zip's JSON; not hidden files
   and folders such as `.git`) is listed among the run's warnings with its reason, and in
   `billing import`'s output for the files and members of a zip it is given (`billing import
-  <folder>/*` lists a legacy CUR manifest `.json` so, as a run does). A file or zip member that
+  <folder>/*` lists a `.json` so, as a run does; but an AWS delivery's `-Manifest.json`, which
+  is read as below, never as a report). A file or zip member that
   looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`), or
   whose first line is a vendor report's header under another ending (a report saved from Excel
   as "Unicode Text", a `.txt`), is refused, by `billing import` and by `billing run`, naming
@@ -149,8 +150,21 @@ READING_RULES = """\
   month line ids of its own, so two deliveries of one payer's month (an early, partial one
   beside the restated one; two executions' folders of a Data Export; two assemblies of a legacy
   CUR) are refused by payer and billing period, naming both, unless they are parts of one
-  delivery (`importers/deliveries.py`). A batch of files is all-or-nothing: if one fails,
-  `lines` is unchanged.
+  delivery (`importers/deliveries.py`). The part numbers cannot tell a delivery missing a part
+  (`-00001` given alone of three: two thirds of the month on no invoice) nor an older
+  delivery's part left beside the latest under the same name; the delivery's manifest makes
+  the check exact. A file or zip member named `<export>-Manifest.json` among the reports (Data
+  Exports' `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`, listing the delivery's
+  files in `dataFiles`; a legacy CUR's `<report>-Manifest.json`, listing them in `reportKeys`)
+  is read: a data file it lists that is not among the reports, and a report of its export (the
+  same name but for the part number) and billing month that it does not list, refuse the import
+  naming the manifest and the files (`importers/manifests.py`). A listed file is matched by
+  its name and as many of its folders as the copy kept (of two executions' folders in one zip,
+  the one the manifest names). A `-Manifest.json` that is no JSON listing data files is
+  refused. AWS's manifests state no row counts or totals to check. FOCUS exports are not
+  compared by billing account and period: an export covers a scope (an Azure subscription or
+  resource group), so two exports of one billing account's month are not two deliveries
+  (the FOCUS section). A batch of files is all-or-nothing: if one fails, `lines` is unchanged.
 - **One format per account's usage**: the same usage in two layouts shares no line id (Microsoft's
   invoice reconciliation file with Azure plan rows, the daily rated usage file and a partner's
   Azure cost export; an AWS CUR 2.0, a legacy CUR and a FOCUS export; a Usage Meter month with and
