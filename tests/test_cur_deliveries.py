@@ -156,3 +156,20 @@ def test_the_parts_of_one_legacy_cur_assembly_are_one_report(tmp_path):
     import_reports(con, [archive], period="2023-11")
     total = sum(Decimal(r["lineItem/UnblendedCost"] or "0") for r in rows)
     assert _billed(con) == (len(rows), total)
+
+
+def test_two_member_accounts_own_exports_of_one_payer_s_month_are_two_reports(tmp_path):
+    """A member account may export its own costs: its report names the payer as billing account,
+    as the payer's and every other member's do, but holds its own account's lines only. Two such
+    exports share no usage account and are not two deliveries."""
+    rows = cur2.records()
+    accounts = sorted({r["line_item_usage_account_id"] for r in rows})
+    mine = [r for r in rows if r["line_item_usage_account_id"] == accounts[0]]
+    others = [r for r in rows if r["line_item_usage_account_id"] != accounts[0]]
+    for r in others:
+        r["line_item_usage_account_id"] = "555566667777"
+    first = cur2.write_csv(tmp_path / "member-a-00001.csv.gz", mine)
+    second = cur2.write_csv(tmp_path / "member-b-00001.csv.gz", _renumbered(others, "b"))
+    con = open_store()
+    import_reports(con, [first, second], period="2024-05")
+    assert _billed(con)[0] == len(cur2.ROWS)

@@ -9,7 +9,9 @@ different Cost and Usage Reports"), so a report given twice is not found by its 
 (``duplicates.check_not_imported``): an early, partial delivery beside the restated month billed
 its days twice. Two reports of such a format, one billing account (the payer) and one billing
 period that are not parts of one delivery (``export_parts.delivery_part``: one folder, one name but
-for its ``-00001`` or ``-1`` part number, each number once) are refused, naming the files. A line
+for its ``-00001`` or ``-1`` part number, each number once) and that hold lines of one usage account
+are refused, naming the files. Member accounts' own exports of one payer's month (each with its
+own account's lines only: AWS lets a member account export its own costs) are two reports. A line
 without a billing account (an export whose query left out ``bill_payer_account_id``) is not
 compared: two payers' months would be one there (an account that moved between organisations in
 the month is in both). The part numbers cannot tell a delivery missing a part, nor an older
@@ -62,10 +64,13 @@ def check_one_delivery(con: duckdb.DuckDBPyConnection) -> None:
     reports = con.execute(f"SELECT count(*) FROM imports WHERE format IN ({formats})").fetchall()
     if reports[0][0] < 2:
         return
+    # per usage account: member accounts' own exports of one payer's month (each of its account
+    # alone) are two reports, not two deliveries; a delivery again repeats the accounts it had
     found = con.execute(
         f"""SELECT x_Format, BillingAccountId, {_MONTH} AS month, list(DISTINCT x_SourceFile)
             FROM lines WHERE x_Format IN ({formats}) AND BillingAccountId IS NOT NULL
-            GROUP BY ALL HAVING count(DISTINCT x_SourceFile) > 1 ORDER BY ALL"""
+            GROUP BY x_Format, BillingAccountId, month, SubAccountId
+            HAVING count(DISTINCT x_SourceFile) > 1 ORDER BY ALL"""
     ).fetchall()
     for fmt, account, month, files in found:
         deliveries = _deliveries(files)
