@@ -104,12 +104,14 @@ def _key_sql(grouping: tuple[str, ...]) -> str:
             parts.append(f"COALESCE({key}, '')")
     if not parts:
         parts.append("COALESCE(description, '')")
+    # a custom credit is never summed into a fee or one-off of its description (its own line,
+    # as a vendor credit's): it hid the credit and counted its quantity as a charge's
     return (
         "CASE WHEN line_kind = 'vendor' THEN concat_ws("
         + _SEP
         + ", "
         + ", ".join(parts)
-        + ") ELSE 'custom' || "
+        + ") ELSE CASE WHEN line_kind = 'credit' THEN 'custom credit' ELSE 'custom' END || "
         + _SEP
         + " || COALESCE(description, line_kind) END"
     )
@@ -277,14 +279,20 @@ def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
         "CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group, invoice_line) > 1 "
         f"THEN invoice_line || ' (' || {short} || ')' ELSE invoice_line END"
     )
+    # a custom credit reading as a fee or one-off of its section reads as a vendor credit does
+    credit = (
+        "CASE WHEN line_kind = 'credit' AND count(*) OVER (PARTITION BY customer_id, "
+        f"product_group, text) > 1 THEN text || {ql(CREDIT_SUFFIX)} ELSE text END"
+    )
     return f"""
         SELECT customer_id, product_group, line_key, line_credit, {told_apart} AS invoice_line
-        FROM (SELECT customer_id, product_group, line_key, line_credit,
-                     COALESCE({clean_text_sql(_text_sql(grouping))}, vendor_name) AS invoice_line
+        FROM (SELECT customer_id, product_group, line_key, line_credit, {credit} AS invoice_line
+        FROM (SELECT customer_id, product_group, line_key, line_credit, line_kind,
+                     COALESCE({clean_text_sql(_text_sql(grouping))}, vendor_name) AS text
               FROM (SELECT * REPLACE ({cleaned}), count(DISTINCT g_vendor)
                                 OVER (PARTITION BY customer_id, product_group)
                                 AS vendors_in_group
-                    FROM {groups}))"""
+                    FROM {groups})))"""
 
 
 def labelled_sql(

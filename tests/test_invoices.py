@@ -474,3 +474,41 @@ def test_a_product_group_products_yaml_lacks_is_refused_when_the_parameters_are_
     )
     with pytest.raises(ParameterError, match=r"custom_lines\[id=c001-management\]\.product_group"):
         load_settings(params)
+
+
+def test_a_custom_credit_described_as_a_fee_is_a_line_of_its_own_not_summed_into_the_fee(
+    tmp_path,
+):
+    """A custom credit with the description of a fee of the same product group (a credit of
+    50.00 on "Managed services" beside the 450.00 fee) was summed into the fee's line:
+    "Managed services 2 each 400.00", the credit nowhere and its quantity counted as a charge's.
+    It is a line of its own, as a vendor credit is, told apart from the fee by " – credit"."""
+    rows = [
+        line("C003", "10.00"),
+        line(
+            "C003",
+            "450",
+            kind="fee",
+            product_group="managed_services",
+            description="Managed services",
+            unit="each",
+        ),
+        line(
+            "C003",
+            "-50",
+            kind="credit",
+            product_group="managed_services",
+            description="Managed services",
+            unit="each",
+        ),
+    ]
+    [inv], _ = build(rows, tmp_path)
+    assert [
+        (ln.description, ln.display_quantity, ln.unit, ln.display_unit_price, ln.amount)
+        for ln in inv.lines
+        if ln.product_group == "managed_services"
+    ] == [
+        ("Managed services", D(1), "each", D("450.00"), D("450.00")),
+        ("Managed services – credit", D(-1), "each", D("50.00"), D("-50.00")),
+    ]
+    assert inv.net == D("410.00")

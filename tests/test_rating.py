@@ -992,12 +992,35 @@ def test_custom_lines_fees_prorated_one_offs_and_credits(tmp_path):
     ]
     sup = frame(con, "SELECT * FROM rated_lines WHERE rule_id = 'sup'").iloc[0]
     assert (sup["description"], sup["vendor"], sup["line_kind"], sup["cost"]) == (
-        "Support (21 of 31 days)",
+        "Support (2026-10-11 to 2026-10-31: 21 of 31 days)",
         "reseller",
         "fee",
         0,
     )
     assert report.counts["rated_credit"] == 1
+
+
+def test_a_prorated_fee_names_the_days_it_is_billed_for(tmp_path):
+    """A fee whose price changes on the 16th of a month of 30 days (100.00 to 15 November,
+    120.00 from the 16th, both prorated) gave two lines both described "Support (15 of 30
+    days)": the invoice summed them into one line "Support (15 of 30 days) 2 each 110.00", as
+    if two fees of the same 15 days. Each prorated fee's text names its days."""
+    custom = """custom_lines:
+  - {id: old, customer: C1, kind: fee, description: Support, unit_price: '100', currency: EUR,
+     valid_from: 2026-01-01, valid_to: 2026-11-15}
+  - {id: new, customer: C1, kind: fee, description: Support, unit_price: '120', currency: EUR,
+     valid_from: 2026-11-16}
+  - {id: day, customer: C2, kind: fee, description: Visit, unit_price: '30', currency: EUR,
+     valid_from: 2026-11-30}
+"""
+    con, _ = rate(tmp_path, plan("{id: all, kind: pass_through}"), [], custom, "2026-11")
+    assert frame(
+        con, "SELECT rule_id, description, amount FROM rated_lines ORDER BY customer_id, rule_id"
+    ).values.tolist() == [
+        ["new", "Support (2026-11-16 to 2026-11-30: 15 of 30 days)", D(60)],
+        ["old", "Support (2026-11-01 to 2026-11-15: 15 of 30 days)", D(50)],
+        ["day", "Visit (2026-11-30: 1 of 30 days)", D(1)],
+    ]
 
 
 def test_rated_lines_keep_the_contract_columns_and_types(tmp_path):

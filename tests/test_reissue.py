@@ -1036,7 +1036,7 @@ def test_a_custom_line_an_edit_moved_here_from_an_invoice_that_stands_is_refused
     c002, c001 = reissue_invoices(
         outputs, [ORIGINAL, "NW2026-000001"], corrected, REPORTS, REISSUED
     )
-    fee = "Cloud management (render farm) (16 of 31 days)"
+    fee = "Cloud management (render farm) (2026-10-16 to 2026-10-31: 16 of 31 days)"
     assert fee in [ln.description for ln in c002.invoice.lines]
     assert fee not in [ln.description for ln in c001.invoice.lines]
     assert c001.moved_lines == (

@@ -45,7 +45,9 @@ def round12(value: Decimal) -> Decimal:
 
 def _fee(c: CustomLine, first: date, last: date) -> tuple[Decimal, date, str] | None:
     """Amount, day and text of a monthly fee in the month ``first``..``last`` (None: not in
-    force), prorated by its valid days in the month."""
+    force), prorated by its valid days in the month. A prorated part names its days ("Support
+    (2026-11-16 to 2026-11-30: 15 of 30 days)"): a price changed on the 16th of a month of 30
+    days gave two lines "(15 of 30 days)" that the invoice summed into one, "2 each"."""
     days_in_month = (last - first).days + 1
     lo, hi = max(first, c.valid_from or first), min(last, c.valid_to or last)
     if lo > hi:
@@ -54,7 +56,8 @@ def _fee(c: CustomLine, first: date, last: date) -> tuple[Decimal, date, str] | 
     base = c.quantity * c.unit_price
     if not c.prorate or days == days_in_month:
         return (base if not c.prorate else round12(base * days / days_in_month)), lo, c.description
-    text = f"{c.description} ({days} of {days_in_month} days)"
+    span = lo.isoformat() if lo == hi else f"{lo.isoformat()} to {hi.isoformat()}"
+    text = f"{c.description} ({span}: {days} of {days_in_month} days)"
     return round12(base * days / days_in_month), lo, text
 
 
