@@ -12,6 +12,7 @@ Thresholds live in the optional ``parameters/review.yaml`` (``ReviewSettings``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,7 +29,7 @@ from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRate, ExchangeRates, neighbours_in, span_text
 from billing_lib.invoice_files import billed_nets
 from billing_lib.invoice_model import Invoice
-from billing_lib.money import minor_unit, round_money
+from billing_lib.money import ZERO, minor_unit, round_money
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import days_text, month_days, months_from, run_periods
@@ -132,26 +133,33 @@ def _times(now: Decimal, before: Decimal) -> Decimal:
     return (abs(now) / abs(before)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def invoice_nets(invoices: Sequence[Invoice]) -> dict[tuple[str, str], Decimal]:
+    """Net per (customer, currency) of ``invoices``, as each states it (the sum of its rounded
+    lines, the figure of invoice_summary.csv): drafts (``invoices.draft_invoices``) included."""
+    nets: dict[tuple[str, str], Decimal] = {}
+    for i in invoices:
+        nets[i.customer_id, i.currency] = nets.get((i.customer_id, i.currency), ZERO) + i.net
+    return nets
+
+
 def month_jumps(
-    con: duckdb.DuckDBPyConnection,
+    nets: Mapping[tuple[str, str], Decimal],
     previous: dict[tuple[str, str], Decimal],
     previous_period: str | None,
     factor: Decimal,
     confirmed: tuple[str, ...],
 ) -> list[str]:
-    """Customers whose month (rated revenue, rounded to its currency's minor unit) is ``factor``
-    times larger or smaller (0.00 included) than their net in the previous finalised month;
-    raises RunError for those not ``confirmed`` (before any invoice number is taken) and returns
-    the confirmed ones' descriptions."""
+    """Customers whose month (``nets``: the invoices' nets, ``invoice_nets``) is ``factor`` times
+    larger or smaller (0.00 included) than their net in the previous finalised month; raises
+    RunError for those not ``confirmed`` and returns the confirmed ones' descriptions. The run
+    calls it on its draft invoices, before any invoice number is taken: the figure judged and
+    quoted is the one the customer receives, not the rated lines' sum rounded once (which
+    differs by up to half a cent per invoice line, docs/rounding.md)."""
     if not previous:
         return []
-    now = con.execute(
-        "SELECT customer_id, currency, sum(amount) FROM rated_lines GROUP BY ALL ORDER BY 1, 2"
-    ).fetchall()
     jumps: list[tuple[str, str]] = []
-    for customer, currency, amount in now:
+    for (customer, currency), net in sorted(nets.items()):
         before = previous.get((customer, currency))
-        net = round_money(Decimal(amount), currency)
         if not before:  # no factor of 0 (net_changes lists a move from 0.00)
             continue
         if abs(net) >= factor * abs(before) or abs(net) * factor <= abs(before):
