@@ -469,6 +469,7 @@ class BillingRun:
                 invoices=self.results.invoices,
                 customers=self.settings.customers,
                 assignments=self.settings.pricing.assignments,
+                account_mappings=self.settings.account_mappings,
             )
             self.results.review = review.run_findings(facts)
         return self.results.review

@@ -251,6 +251,72 @@ def test_a_confirmed_jump_is_billed_and_listed_with_the_other_month_on_month_fin
         found[("net moved", "C001")].finding == "net EUR 2584.54 against 100.00 in 2026-09 (+2485%)"
     )
     assert found[("net moved", "C001")].lines == ("invoice NW2026-000001",)
+    # last month's invoice named; why C011 got none the review cannot tell (no accounts.csv row)
+    assert found[("no invoice", "C011")].finding == (
+        "no invoice this month; EUR 50.00 in 2026-09 (NW2026-000009)"
+    )
+    assert found[("no invoice", "C011")].lines == ("invoice NW2026-000009",)
+
+
+#: The sample month's invoice nets, September finalised with them (no jump, no net moved).
+SEPTEMBER_AS_OCTOBER = OCTOBER_BUT_C009.replace("EUR,100.00", "EUR,1337.86")
+
+
+def _c008_without_support(tmp_path: Path, mapping_ends: bool) -> Path:
+    """A copy of the parameters whose C008 (one AWS account, USD, no minimum fee) has its support
+    fee ended on 30 September, and with ``mapping_ends`` its accounts.csv row too."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    edits = [
+        (
+            "custom_lines.yaml",
+            "currency: USD, valid_from: 2026-01-01,",
+            "currency: USD, valid_from: 2026-01-01, valid_to: 2026-09-30,",
+        )
+    ]
+    if mapping_ends:
+        edits.append(
+            ("accounts.csv", "aws,852963741025,C008,,,", "aws,852963741025,C008,,2026-09-30,")
+        )
+    for name, old, new in edits:
+        text = (params / name).read_text()
+        assert text.count(old) == 1
+        (params / name).write_text(text.replace(old, new))
+    return params
+
+
+def test_no_invoice_names_last_month_s_invoice_and_an_account_mapping_that_ended(tmp_path):
+    """C008 left in September: its support fee and its accounts.csv row end on 30 September.
+    The review said only "no invoice this month"; it names September's invoice and the mapping
+    that ended (the account's October lines are in the unmapped report)."""
+    params = _c008_without_support(tmp_path, mapping_ends=True)
+    finalised(tmp_path / "out", "2026-09", SEPTEMBER_AS_OCTOBER)
+    br = invoiced(tmp_path / "out", params=params)
+    [f] = found(br, "no invoice")
+    assert (f.subject, f.lines) == ("C008", ("invoice NW2026-000008",))
+    assert f.finding == (
+        "no invoice this month; USD 2045.85 in 2026-09 (NW2026-000008); its accounts.csv "
+        "mapping ended: aws 852963741025 on 2026-09-30"
+    )
+
+
+def test_no_invoice_says_when_none_of_the_customer_s_accounts_has_a_line(tmp_path):
+    """C008's support fee ended, and the AWS report left out of the reports folder: C008, billed
+    for its one AWS account only, gets no invoice, and the review names the account mapped to it
+    that has no line this month."""
+    params = _c008_without_support(tmp_path, mapping_ends=False)
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    for aws in reports.glob("aws-cur2-*"):
+        aws.unlink()
+    finalised(tmp_path / "out", "2026-09", SEPTEMBER_AS_OCTOBER)
+    br = invoiced(tmp_path / "out", reports=reports, params=params, confirm="C001,C006,C009")
+    by_customer = {f.subject: f for f in found(br, "no invoice")}
+    assert by_customer["C008"].finding == (
+        "no invoice this month; USD 2045.85 in 2026-09 (NW2026-000008); no line of its "
+        "account(s) aws 852963741025 in this month's reports: is a report missing from the "
+        "reports folder?"
+    )
 
 
 def test_a_net_that_moved_from_zero_is_listed(tmp_path):
