@@ -270,3 +270,18 @@ def billed_nets(output: Path, period: str) -> dict[tuple[str, str], Decimal]:
         for customer, currency, amount in summary_nets(folder / SUMMARY_CSV):
             net[customer, currency] = net.get((customer, currency), Decimal(0)) + amount
     return net
+
+
+def billed_numbers(output: Path, period: str) -> dict[str, list[str]]:
+    """Invoice numbers per customer that ``period`` bills now: its run's and its reissued
+    invoices' (``invoice_summary.csv``), less those a credit note cancelled since."""
+    corrections = corrections_of(output, period)
+    credited = {m.get("corrects") for _, m in corrections if m.get("kind") != "reissue"}
+    folders = [Path(output) / period, *(f for f, m in corrections if m.get("kind") == "reissue")]
+    numbers: dict[str, list[str]] = {}
+    for folder in folders:
+        with (folder / SUMMARY_CSV).open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if row.get("invoice_number") and row["invoice_number"] not in credited:
+                    numbers.setdefault(row["customer_id"], []).append(row["invoice_number"])
+    return numbers

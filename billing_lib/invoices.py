@@ -111,6 +111,7 @@ __all__ = [
     "atomic_target",
     "build_invoices",
     "credit_note",
+    "draft_invoices",
     "figure_problems",
     "invoice_from_record",
     "invoice_record",
@@ -119,6 +120,7 @@ __all__ = [
     "load_invoicing",
     "money_text",
     "negated",
+    "numbered",
     "read_invoice_data",
     "summary_row",
     "write_invoice_data",
@@ -397,12 +399,35 @@ def build_invoices(
     rates: ExchangeRates | None = None,
 ) -> list[Invoice]:
     """One invoice per customer with rated lines in ``period`` (every vendor on one invoice), in
-    customer id order. Checks everything first, then plans the invoice numbers from the register
-    (a rerun of an unfinalised period keeps its numbers; the register records them only when the
-    run is published), then builds the invoices. ``numbers`` (customer id -> number) instead of
-    the register: the number ``billing reissue`` took for its one customer. ``rates``
-    (exchange_rates.csv) give a VAT-bearing invoice in another currency than the national one its
-    VAT in the national currency (``_national_vat``); without them such an invoice is refused."""
+    customer id order: ``draft_invoices``, then the numbers planned from the register (a rerun
+    of an unfinalised period keeps its numbers; the register records them only when the run is
+    published) and given (``numbered``). ``numbers`` (customer id -> number) instead of the
+    register: the number ``billing reissue`` took for its one customer."""
+    drafts = draft_invoices(con, customers, invoicing, period, issue_date, rates)
+    if not drafts:
+        return []
+    if numbers is None:
+        if register is None:
+            raise TypeError("build_invoices needs the register or the numbers")
+        ids = [d.customer_id for d in drafts]
+        numbers = register.plan(invoice_series(invoicing, period), period, ids, issue_date).numbers
+    return numbered(drafts, numbers)
+
+
+def draft_invoices(
+    con: duckdb.DuckDBPyConnection,
+    customers: dict[str, Customer],
+    invoicing: Invoicing,
+    period: str,
+    issue_date: date,
+    rates: ExchangeRates | None = None,
+) -> list[Invoice]:
+    """The invoices of ``period`` as ``build_invoices`` gives them but unnumbered (number ""),
+    every figure final: what a run checks before it plans a number (the month-on-month jump
+    compares these nets, ``review.month_jumps``). Checks everything first (ParameterError listing
+    each problem). ``rates`` (exchange_rates.csv) give a VAT-bearing invoice in another currency
+    than the national one its VAT in the national currency (``_national_vat``); without them
+    such an invoice is refused."""
     problems = _problems(con, period, customers, invoicing, rates)
     if problems:
         raise ParameterError(
@@ -420,21 +445,22 @@ def build_invoices(
         return []
     summed = summed_lines_sql(*_label_inputs(customers, invoicing, period, ids), _LINE_SUMS)
     rows = con.execute(_LINE_SQL.format(sql=summed)).fetchall()
-    if numbers is None:
-        if register is None:
-            raise TypeError("build_invoices needs the register or the numbers")
-        numbers = register.plan(invoice_series(invoicing, period), period, ids, issue_date).numbers
-    elif sorted(numbers) != ids:
-        raise RunError(f"numbers for {sorted(numbers)}; the rated lines are of {ids}")
     lines_of: dict[str, list[tuple]] = {}
     for row in rows:
         lines_of.setdefault(row[0], []).append(row)
     return [
-        _invoice(
-            cid, customers[cid], numbers[cid], lines_of[cid], invoicing, period, issue_date, rates
-        )
+        _invoice(cid, customers[cid], "", lines_of[cid], invoicing, period, issue_date, rates)
         for cid in ids
     ]
+
+
+def numbered(drafts: list[Invoice], numbers: dict[str, str]) -> list[Invoice]:
+    """``drafts`` (``draft_invoices``) with their numbers (customer id -> number); RunError
+    unless ``numbers`` holds exactly their customers. The figures are not computed again."""
+    ids = [d.customer_id for d in drafts]
+    if sorted(numbers) != ids:
+        raise RunError(f"numbers for {sorted(numbers)}; the rated lines are of {ids}")
+    return [replace(d, number=numbers[d.customer_id]) for d in drafts]
 
 
 def _invoice(
@@ -574,9 +600,7 @@ def _finish(invoice: Invoice, invoicing: Invoicing, rates: ExchangeRates | None 
     )
     totals = invoice_totals(invoice.lines, vat)
     if totals.net != sum((v.base for v in vat), ZERO):
-        raise ControlTotalError(
-            f"invoice {invoice.number}: net {totals.net} differs from the VAT bases"
-        )
+        raise ControlTotalError(f"{_called(invoice)}: net {totals.net} differs from the VAT bases")
     finished = replace(
         invoice,
         vat=vat,
@@ -587,6 +611,13 @@ def _finish(invoice: Invoice, invoicing: Invoicing, rates: ExchangeRates | None 
         margin=totals.margin,
     )
     return replace(finished, national_vat=_national_vat(finished, invoicing, rates))
+
+
+def _called(invoice: Invoice) -> str:
+    """How a message names ``invoice``: by its number, a draft (not numbered yet) by customer."""
+    if invoice.number:
+        return f"invoice {invoice.number}"
+    return f"the invoice of {invoice.customer_id}"
 
 
 def _national_vat(
@@ -603,7 +634,7 @@ def _national_vat(
         return None
     if rates is None:
         raise RunError(
-            f"invoice {invoice.number}: its VAT must be stated in {national} too, and no "
+            f"{_called(invoice)}: its VAT must be stated in {national} too, and no "
             "exchange rates were given"
         )
     day = invoice.supply_end

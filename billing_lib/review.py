@@ -12,6 +12,7 @@ Thresholds live in the optional ``parameters/review.yaml`` (``ReviewSettings``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,12 +24,12 @@ import pandas as pd
 from pydantic import Field
 
 from billing_lib.billed_lines import days_billed_elsewhere, other_runs
-from billing_lib.customers import Customer
+from billing_lib.customers import AccountMapping, Customer
 from billing_lib.errors import RunError
 from billing_lib.fx import ExchangeRate, ExchangeRates, neighbours_in, span_text
-from billing_lib.invoice_files import billed_nets
+from billing_lib.invoice_files import billed_nets, billed_numbers
 from billing_lib.invoice_model import Invoice
-from billing_lib.money import minor_unit, round_money
+from billing_lib.money import ZERO, minor_unit, round_money
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import days_text, month_days, months_from, run_periods
@@ -128,30 +129,42 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
     return {key: amount.quantize(minor_unit(key[1])) for key, amount in net.items()}
 
 
+def previous_numbers(output: Path, previous: str | None) -> dict[str, list[str]]:
+    """The invoice numbers per customer that the previous finalised month bills now."""
+    return billed_numbers(output, previous) if previous else {}
+
+
 def _times(now: Decimal, before: Decimal) -> Decimal:
     return (abs(now) / abs(before)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def invoice_nets(invoices: Sequence[Invoice]) -> dict[tuple[str, str], Decimal]:
+    """Net per (customer, currency) of ``invoices``, as each states it (the sum of its rounded
+    lines, the figure of invoice_summary.csv): drafts (``invoices.draft_invoices``) included."""
+    nets: dict[tuple[str, str], Decimal] = {}
+    for i in invoices:
+        nets[i.customer_id, i.currency] = nets.get((i.customer_id, i.currency), ZERO) + i.net
+    return nets
+
+
 def month_jumps(
-    con: duckdb.DuckDBPyConnection,
+    nets: Mapping[tuple[str, str], Decimal],
     previous: dict[tuple[str, str], Decimal],
     previous_period: str | None,
     factor: Decimal,
     confirmed: tuple[str, ...],
 ) -> list[str]:
-    """Customers whose month (rated revenue, rounded to its currency's minor unit) is ``factor``
-    times larger or smaller (0.00 included) than their net in the previous finalised month;
-    raises RunError for those not ``confirmed`` (before any invoice number is taken) and returns
-    the confirmed ones' descriptions."""
+    """Customers whose month (``nets``: the invoices' nets, ``invoice_nets``) is ``factor`` times
+    larger or smaller (0.00 included) than their net in the previous finalised month; raises
+    RunError for those not ``confirmed`` and returns the confirmed ones' descriptions. The run
+    calls it on its draft invoices, before any invoice number is taken: the figure judged and
+    quoted is the one the customer receives, not the rated lines' sum rounded once (which
+    differs by up to half a cent per invoice line, docs/rounding.md)."""
     if not previous:
         return []
-    now = con.execute(
-        "SELECT customer_id, currency, sum(amount) FROM rated_lines GROUP BY ALL ORDER BY 1, 2"
-    ).fetchall()
     jumps: list[tuple[str, str]] = []
-    for customer, currency, amount in now:
+    for (customer, currency), net in sorted(nets.items()):
         before = previous.get((customer, currency))
-        net = round_money(Decimal(amount), currency)
         if not before:  # no factor of 0 (net_changes lists a move from 0.00)
             continue
         if abs(net) >= factor * abs(before) or abs(net) * factor <= abs(before):
@@ -185,9 +198,13 @@ def net_changes(
     previous: dict[tuple[str, str], Decimal],
     previous_period: str | None,
     percent: Decimal,
+    numbers: dict[str, list[str]] | None = None,
+    reasons: dict[str, str] | None = None,
 ) -> list[Finding]:
     """Customers whose net moved more than ``percent`` against the previous finalised month, new
-    customers (invoiced now, not then) and customers who got no invoice (invoiced then, not now)."""
+    customers (invoiced now, not then) and customers who got no invoice (invoiced then, not now:
+    with the previous month's invoice ``numbers`` per customer, ``previous_numbers``, and the
+    likely reason where the review can tell, ``no_invoice_reasons``)."""
     if previous_period is None:
         return []
     out: list[Finding] = []
@@ -230,12 +247,60 @@ def net_changes(
         )
     for (customer, currency), before in sorted(previous.items()):
         if (customer, currency) not in now:
+            then = (numbers or {}).get(customer, [])
+            why = (reasons or {}).get(customer)
             out.append(
                 Finding(
                     "no invoice",
                     customer,
-                    f"no invoice this month; {currency} {before} in {previous_period}",
+                    f"no invoice this month; {currency} {before} in {previous_period}"
+                    + (f" ({', '.join(then)})" if then else "")
+                    + (f"; {why}" if why else ""),
+                    tuple(f"invoice {n}" for n in then),
                 )
+            )
+    return out
+
+
+def no_invoice_reasons(
+    con: duckdb.DuckDBPyConnection,
+    mappings: Sequence[AccountMapping],
+    customers: set[str],
+    period: str,
+) -> dict[str, str]:
+    """Why ``customers`` (invoiced in the previous finalised month, not now) likely got no
+    invoice, where accounts.csv tells: every mapping of theirs ended before ``period`` (their
+    lines, if any, are unmapped now), or none of the accounts mapped to them in ``period`` has a
+    line in the month's reports (a report left out?). One look-up of those accounts' lines, and
+    only when a customer got no invoice."""
+    first, last = month_days(period)
+    mine = [m for m in mappings if m.customer_id in customers]
+    if not mine:
+        return {}
+    ids = sorted({m.account_id for m in mine})
+    seen = set(
+        con.execute(
+            """SELECT x_Vendor, SubAccountId FROM lines WHERE list_contains(?, SubAccountId)
+               UNION
+               SELECT x_Vendor, x_SubscriptionId FROM lines
+               WHERE list_contains(?, x_SubscriptionId)""",
+            [ids, ids],
+        ).fetchall()
+    )
+    out: dict[str, str] = {}
+    for customer in sorted(customers):
+        of = [m for m in mine if m.customer_id == customer]
+        held = [m for m in of if (m.valid_from or first) <= last and (m.valid_to or last) >= first]
+        ended = [m for m in of if m.valid_to is not None and m.valid_to < first]
+        if not held and ended:
+            out[customer] = "its accounts.csv mapping ended: " + ", ".join(
+                f"{m.vendor} {m.account_id} on {m.valid_to}" for m in ended
+            )
+        elif held and not any((m.vendor, m.account_id) in seen for m in held):
+            out[customer] = (
+                "no line of its account(s) "
+                + ", ".join(f"{m.vendor} {m.account_id}" for m in held)
+                + " in this month's reports: is a report missing from the reports folder?"
             )
     return out
 
@@ -1337,6 +1402,8 @@ class RunFacts:
     #: the customers (customers.yaml) and their plans (``pricing.Pricing.assignments``)
     customers: dict[str, Customer] = field(default_factory=dict)
     assignments: tuple[PlanAssignment, ...] = ()
+    #: accounts.csv (``customers.load_account_mappings``): why a customer got no invoice
+    account_mappings: Sequence[AccountMapping] = ()
 
 
 def run_findings(run: RunFacts) -> list[Finding]:
@@ -1346,11 +1413,16 @@ def run_findings(run: RunFacts) -> list[Finding]:
         Finding("confirmed jump", text.partition(": ")[0], text.partition(": ")[2])
         for text in run.confirmed_jumps
     ]
+    before = previous_net(run.output, previous)
+    invoiced_now = {str(c) for c in run.invoice_totals["customer_id"]} if previous else set()
+    without = {c for c, _ in before if c not in invoiced_now}
     found += net_changes(
         run.invoice_totals,
-        previous_net(run.output, previous),
+        before,
         previous,
         run.settings.net_change_percent,
+        previous_numbers(run.output, previous) if without else None,
+        no_invoice_reasons(run.con, run.account_mappings, without, run.period) if without else None,
     )
     found += margins(run.con, run.settings.min_margin_percent, run.invoice_totals)
     found += no_vendor_lines(customer_sums(run.con), run.invoice_totals)

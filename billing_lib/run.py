@@ -329,31 +329,34 @@ class BillingRun:
     def build_invoices(self) -> pd.DataFrame:
         """One invoice per customer with rated lines, numbered from the register (a rerun of an
         unfinalised period keeps its numbers); writes ``invoice_summary.csv`` into the staging
-        folder and returns its rows: the totals as on the invoices."""
+        folder and returns its rows: the totals as on the invoices. The invoices are built first
+        unnumbered (``invoices.draft_invoices``, one pass over the month's lines), so that the
+        jump check judges the nets they state before the register is opened or a staging folder
+        made; numbering them recomputes no figure."""
         required(self.results.rating, "rate")
         self._begin("build_invoices")
-        self.results.confirmed_jumps = self._check_jumps()
+        drafts = invoices.draft_invoices(
+            self.con,
+            self.settings.customers,
+            self.settings.invoicing,
+            self.params.period,
+            self.params.issue_date,
+            rates=self.settings.pricing.fx,
+        )
+        self.results.confirmed_jumps = self._check_jumps(drafts)
         folder = self._staging()
         with self._cleanup_on_failure():
             if self.lock is not None:
                 self.lock.check()
-            built = invoices.build_invoices(
-                self.con,
-                self.settings.customers,
-                self.settings.invoicing,
-                self.params.period,
-                self.register(),
-                self.params.issue_date,
-                rates=self.settings.pricing.fx,
-            )
-            self.results.invoices = built
             # what the register records when the run is published (the numbers printed above)
             self.results.numbering = self.register().plan(
                 invoices.invoice_series(self.settings.invoicing, self.params.period),
                 self.params.period,
-                [i.customer_id for i in built],
+                [i.customer_id for i in drafts],
                 self.params.issue_date,
             )
+            built = invoices.numbered(drafts, self.results.numbering.numbers)
+            self.results.invoices = built
             pause_point("numbers-planned")
             summary = invoices.write_invoice_summary(built, folder / SUMMARY_CSV)
         totals = read_invoice_summary(summary, self.con)
@@ -468,6 +471,7 @@ class BillingRun:
                 invoices=self.results.invoices,
                 customers=self.settings.customers,
                 assignments=self.settings.pricing.assignments,
+                account_mappings=self.settings.account_mappings,
             )
             self.results.review = review.run_findings(facts)
         return self.results.review
@@ -478,12 +482,13 @@ class BillingRun:
         """Customer id -> name (customers.yaml), so tables read "C001 Dijkstra Architecten B.V."."""
         return {cid: c.name for cid, c in (self.loaded.customers if self.loaded else {}).items()}
 
-    def _check_jumps(self) -> list[str]:
-        """Refuse (before invoice numbers are taken) a customer's month that moved by an order of
-        magnitude against the previous finalised month, unless confirmed."""
+    def _check_jumps(self, drafts: list[invoices.Invoice]) -> list[str]:
+        """Refuse (before invoice numbers are taken) a customer's month whose invoice (``drafts``,
+        not numbered yet) moved by an order of magnitude against the previous finalised month,
+        unless confirmed."""
         previous = review.previous_period(self.params.output, self.params.period)
         return review.month_jumps(
-            self.con,
+            review.invoice_nets(drafts),
             review.previous_net(self.params.output, previous),
             previous,
             self.settings.review.jump_factor,

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from rating_helpers import write_parameters
 
-from billing_lib import cli, headless, numbering, review, run, run_parameters
+from billing_lib import cli, headless, invoices, numbering, review, run, run_parameters
 from billing_lib.customers import (
     assign_customers,
     load_account_mappings,
@@ -34,6 +34,8 @@ from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.run_files import REGISTER
 from billing_lib.store import open_store
 from tests.folder_digest import digest
+from tests.invoice_helpers import line
+from tests.invoice_helpers import setup as invoice_setup
 from tests.test_microsoft_credit_signs import (
     ACCOUNTS,
     TENANT,
@@ -137,16 +139,10 @@ def test_a_month_of_zero_after_a_billed_month_stops_as_a_jump():
     """C005's month rated to 0.00 (every line priced at 0 by a rule typed wrong) after 9740.82
     in the finalised September went through, while a month of 0.01 stopped: the jump check
     skipped a month of 0. Zero is more than ``jump_factor`` times smaller."""
-    con = duckdb.connect()
-    con.execute(
-        """CREATE TABLE rated_lines AS
-           SELECT * FROM (VALUES ('C005', 'EUR', 0.004::DECIMAL(38,12)),
-                                 ('C006', 'EUR', 0.01::DECIMAL(38,12)))
-           t(customer_id, currency, amount)"""
-    )
+    now = {("C005", "EUR"): D("0.00"), ("C006", "EUR"): D("0.01")}
     previous = {("C005", "EUR"): D("9740.82"), ("C006", "EUR"): D("968.10")}
     with pytest.raises(RunError) as refused:
-        review.month_jumps(con, previous, "2026-09", D(10), ())
+        review.month_jumps(now, previous, "2026-09", D(10), ())
     assert "  - C005: EUR 0.00 against 9740.82 in 2026-09 (x0.0)\n" in str(refused.value)
     assert "--confirm-jump C005,C006" in str(refused.value)
 
@@ -154,19 +150,78 @@ def test_a_month_of_zero_after_a_billed_month_stops_as_a_jump():
 def test_a_jump_quotes_the_month_in_its_currency_s_decimals():
     """The review quoted every amount in cents: a yen customer's month as JPY 65536.40 (a
     fraction of a yen, beside last month's 3000), a dinar customer's as KWD 201.96 (its fils
-    dropped, beside 2.019)."""
-    con = duckdb.connect()
-    con.execute(
-        """CREATE TABLE rated_lines AS
-           SELECT * FROM (VALUES ('C011', 'JPY', 65536.4::DECIMAL(38,12)),
-                                 ('C012', 'KWD', 201.9604::DECIMAL(38,12)))
-           t(customer_id, currency, amount)"""
-    )
+    dropped, beside 2.019). It quotes the invoices' nets, in their currencies' minor units."""
+    now = {("C011", "JPY"): D("65536"), ("C012", "KWD"): D("201.960")}
     previous = {("C011", "JPY"): D("3000"), ("C012", "KWD"): D("2.019")}
-    assert review.month_jumps(con, previous, "2026-09", D(10), ("C011", "C012")) == [
+    assert review.month_jumps(now, previous, "2026-09", D(10), ("C011", "C012")) == [
         "C011: JPY 65536 against 3000 in 2026-09 (x21.8)",
         "C012: KWD 201.960 against 2.019 in 2026-09 (x100.0)",
     ]
+
+
+#: The sample month's invoice nets but C009's (1337.86, its rated lines summing to 1337.854...).
+OCTOBER_BUT_C009 = (
+    "C001,NW2026-000001,EUR,2584.54,0,0,0,0\n"
+    "C002,NW2026-000002,EUR,5702.29,0,0,0,0\n"
+    "C003,NW2026-000003,EUR,75.00,0,0,0,0\n"
+    "C004,NW2026-000004,EUR,14078.36,0,0,0,0\n"
+    "C005,NW2026-000005,EUR,9740.82,0,0,0,0\n"
+    "C006,NW2026-000006,EUR,968.10,0,0,0,0\n"
+    "C007,NW2026-000007,EUR,138.35,0,0,0,0\n"
+    "C008,NW2026-000008,USD,2045.85,0,0,0,0\n"
+    "C009,NW2026-000009,EUR,100.00,0,0,0,0\n"
+)
+
+
+def test_a_jump_quotes_the_invoice_s_net_not_the_rated_lines_rounded_once(tmp_path):
+    """C009's October jump read EUR 1337.85 (its rated lines summed, then rounded) while its
+    invoice, invoice_summary.csv and the review's "net moved" say 1337.86 (each invoice line
+    rounded, docs/rounding.md). The jump quotes the invoice's net, refused as confirmed."""
+    out = tmp_path / "out"
+    finalised(out, "2026-09", OCTOBER_BUT_C009)
+    with pytest.raises(RunError) as refused:
+        invoiced(out)
+    assert "  - C009: EUR 1337.86 against 100.00 in 2026-09 (x13.4)\n" in str(refused.value)
+    assert "--confirm-jump C009" in str(refused.value)
+    assert sorted(p.name for p in out.iterdir()) == [".billing.lock", "2026-09"]
+    finalised(tmp_path / "confirmed", "2026-09", OCTOBER_BUT_C009)
+    br = invoiced(tmp_path / "confirmed", confirm="C009")
+    [invoice] = [i for i in br.results.invoices if i.customer_id == "C009"]
+    assert invoice.net == D("1337.86")
+    confirmed = ("C009", "EUR 1337.86 against 100.00 in 2026-09 (x13.4)")
+    assert one_finding(br, "confirmed jump") == confirmed
+    assert one_finding(br, "net moved")[1].startswith("net EUR 1337.86 against 100.00 in 2026-09")
+
+
+def _finely_grouped_nets(amounts: list[str]) -> dict[tuple[str, str], D]:
+    """The invoice nets of C001's month of rated lines of ``amounts``, each line a resource of
+    its own and C001's invoice grouped by resource (one invoice line per rated line)."""
+    rows = [line("C001", a, subscription=f"i-{n:05d}") for n, a in enumerate(amounts)]
+    con, customers, invoicing = invoice_setup(rows)
+    customers["C001"] = customers["C001"].model_copy(
+        update={"line_grouping": ["vendor", "service", "subscription"]}
+    )
+    drafts = invoices.draft_invoices(con, customers, invoicing, "2026-10", date(2026, 11, 1))
+    assert [i.number for i in drafts] == [""]  # not numbered: no number is planned for a check
+    return review.invoice_nets(drafts)
+
+
+def test_a_finely_grouped_month_jumps_by_its_invoice_s_net():
+    """2000 lines of 0.005, each an invoice line of its own: rated 10.00, invoiced 20.00 (each
+    line 0.01). Against 2.00 the invoice is x10, a jump, though the rated sum is x5."""
+    nets = _finely_grouped_nets(["0.005"] * 2000)
+    assert nets == {("C001", "EUR"): D("20.00")}
+    with pytest.raises(RunError) as refused:
+        review.month_jumps(nets, {("C001", "EUR"): D("2.00")}, "2026-09", D(10), ())
+    assert "  - C001: EUR 20.00 against 2.00 in 2026-09 (x10.0)\n" in str(refused.value)
+
+
+def test_a_finely_grouped_month_whose_rated_sum_jumps_and_invoice_does_not_passes():
+    """10.00 and 2000 lines of 0.0049: rated 19.80 (x10 against 1.98), invoiced 10.00 (each
+    small line 0.00; x5.1): what the customer receives did not jump, and the run goes on."""
+    nets = _finely_grouped_nets(["10.00"] + ["0.0049"] * 2000)
+    assert nets == {("C001", "EUR"): D("10.00")}
+    assert review.month_jumps(nets, {("C001", "EUR"): D("1.98")}, "2026-09", D(10), ()) == []
 
 
 def test_a_confirmed_jump_is_billed_and_listed_with_the_other_month_on_month_findings(tmp_path):
@@ -196,6 +251,72 @@ def test_a_confirmed_jump_is_billed_and_listed_with_the_other_month_on_month_fin
         found[("net moved", "C001")].finding == "net EUR 2584.54 against 100.00 in 2026-09 (+2485%)"
     )
     assert found[("net moved", "C001")].lines == ("invoice NW2026-000001",)
+    # last month's invoice named; why C011 got none the review cannot tell (no accounts.csv row)
+    assert found[("no invoice", "C011")].finding == (
+        "no invoice this month; EUR 50.00 in 2026-09 (NW2026-000009)"
+    )
+    assert found[("no invoice", "C011")].lines == ("invoice NW2026-000009",)
+
+
+#: The sample month's invoice nets, September finalised with them (no jump, no net moved).
+SEPTEMBER_AS_OCTOBER = OCTOBER_BUT_C009.replace("EUR,100.00", "EUR,1337.86")
+
+
+def _c008_without_support(tmp_path: Path, mapping_ends: bool) -> Path:
+    """A copy of the parameters whose C008 (one AWS account, USD, no minimum fee) has its support
+    fee ended on 30 September, and with ``mapping_ends`` its accounts.csv row too."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    edits = [
+        (
+            "custom_lines.yaml",
+            "currency: USD, valid_from: 2026-01-01,",
+            "currency: USD, valid_from: 2026-01-01, valid_to: 2026-09-30,",
+        )
+    ]
+    if mapping_ends:
+        edits.append(
+            ("accounts.csv", "aws,852963741025,C008,,,", "aws,852963741025,C008,,2026-09-30,")
+        )
+    for name, old, new in edits:
+        text = (params / name).read_text()
+        assert text.count(old) == 1
+        (params / name).write_text(text.replace(old, new))
+    return params
+
+
+def test_no_invoice_names_last_month_s_invoice_and_an_account_mapping_that_ended(tmp_path):
+    """C008 left in September: its support fee and its accounts.csv row end on 30 September.
+    The review said only "no invoice this month"; it names September's invoice and the mapping
+    that ended (the account's October lines are in the unmapped report)."""
+    params = _c008_without_support(tmp_path, mapping_ends=True)
+    finalised(tmp_path / "out", "2026-09", SEPTEMBER_AS_OCTOBER)
+    br = invoiced(tmp_path / "out", params=params)
+    [f] = found(br, "no invoice")
+    assert (f.subject, f.lines) == ("C008", ("invoice NW2026-000008",))
+    assert f.finding == (
+        "no invoice this month; USD 2045.85 in 2026-09 (NW2026-000008); its accounts.csv "
+        "mapping ended: aws 852963741025 on 2026-09-30"
+    )
+
+
+def test_no_invoice_says_when_none_of_the_customer_s_accounts_has_a_line(tmp_path):
+    """C008's support fee ended, and the AWS report left out of the reports folder: C008, billed
+    for its one AWS account only, gets no invoice, and the review names the account mapped to it
+    that has no line this month."""
+    params = _c008_without_support(tmp_path, mapping_ends=False)
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    for aws in reports.glob("aws-cur2-*"):
+        aws.unlink()
+    finalised(tmp_path / "out", "2026-09", SEPTEMBER_AS_OCTOBER)
+    br = invoiced(tmp_path / "out", reports=reports, params=params, confirm="C001,C006,C009")
+    by_customer = {f.subject: f for f in found(br, "no invoice")}
+    assert by_customer["C008"].finding == (
+        "no invoice this month; USD 2045.85 in 2026-09 (NW2026-000008); no line of its "
+        "account(s) aws 852963741025 in this month's reports: is a report missing from the "
+        "reports folder?"
+    )
 
 
 def test_a_net_that_moved_from_zero_is_listed(tmp_path):
