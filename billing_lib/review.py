@@ -1173,11 +1173,13 @@ def _account_move(s: Span, first: str, end: str) -> str:
     # the subscription's row starts or ends on the day: the day before, or on it, the customer
     # may be the tenant's (no row of the subscription's own then)
     by = f"its tenant {s.tenant}'s row" if s.before_by_tenant else "its own row"
+    # mappings not read from accounts.csv (made in code) have no row number
+    row = "its accounts.csv row" if s.mapping_row is None else f"accounts.csv row {s.mapping_row}"
     return (
         f"{lines} charged from {first} to {end} ({s.currency} {cost}) are billed wholly to "
         f"{s.before or 'no customer'}, the subscription's customer on {first} (accounts.csv, "
-        f"{by}); from {s.cut.isoformat()} accounts.csv row {s.mapping_row} gives the "
-        f"subscription to {s.after or 'no customer'}"
+        f"{by}); from {s.cut.isoformat()} {row} gives the subscription to "
+        f"{s.after or 'no customer'}"
     )
 
 
