@@ -9,6 +9,7 @@ Lines whose account maps to no customer are kept and reported as unmapped, never
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -245,24 +246,31 @@ def _overlap(a: AccountMapping, b: AccountMapping) -> bool:
     return first_common_day(a.valid_from, a.valid_to, b.valid_from, b.valid_to) is not None
 
 
+def account_map_table(mappings: Iterable[AccountMapping]) -> pa.Table:
+    """The mappings as a table of ``account_map``'s columns, ``row`` their accounts.csv row (for
+    the review to name it). One Arrow table, not one INSERT per mapping (executemany takes
+    seconds for thousands)."""
+    rows = list(mappings)
+    return pa.table(
+        {
+            "vendor": pa.array([m.vendor for m in rows], pa.string()),
+            "account_id": pa.array([m.account_id for m in rows], pa.string()),
+            "customer_id": pa.array([m.customer_id for m in rows], pa.string()),
+            "valid_from": pa.array([m.valid_from for m in rows], pa.date32()),
+            "valid_to": pa.array([m.valid_to for m in rows], pa.date32()),
+            "row": pa.array([m.row for m in rows], pa.int64()),
+        }
+    )
+
+
 def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountMapping]) -> None:
-    """Put the mappings into the table ``account_map``."""
+    """Put the mappings into the table ``account_map`` (``account_map_table``'s columns)."""
     con.execute(
         "CREATE OR REPLACE TABLE account_map (vendor VARCHAR, account_id VARCHAR, "
-        "customer_id VARCHAR, valid_from DATE, valid_to DATE)"
+        'customer_id VARCHAR, valid_from DATE, valid_to DATE, "row" BIGINT)'
     )
     if mappings:
-        # One Arrow table, not one INSERT per mapping (executemany takes seconds for thousands).
-        table = pa.table(
-            {
-                "vendor": pa.array([m.vendor for m in mappings], pa.string()),
-                "account_id": pa.array([m.account_id for m in mappings], pa.string()),
-                "customer_id": pa.array([m.customer_id for m in mappings], pa.string()),
-                "valid_from": pa.array([m.valid_from for m in mappings], pa.date32()),
-                "valid_to": pa.array([m.valid_to for m in mappings], pa.date32()),
-            }
-        )
-        con.register("__account_map_rows", table)
+        con.register("__account_map_rows", account_map_table(mappings))
         try:
             con.execute("INSERT INTO account_map SELECT * FROM __account_map_rows")
         finally:
@@ -274,13 +282,37 @@ def register_account_map(con: duckdb.DuckDBPyConnection, mappings: list[AccountM
 MAPPING_DAY = "COALESCE(l.x_PricingDate, CAST(l.ChargePeriodStart AS DATE))"
 
 
-def mapped_on_day_sql(m: str) -> str:
-    """SQL: the mapping ``m`` (a row of ``account_map``) holds on the day the line ``l`` is mapped
-    on."""
+def mapped_on_day_sql(m: str, day: str = MAPPING_DAY) -> str:
+    """SQL: the mapping ``m`` (a row of ``account_map``) holds on ``day`` (by default the day the
+    line ``l`` is mapped on)."""
     return (
-        f"{MAPPING_DAY} BETWEEN COALESCE({m}.valid_from, DATE '0001-01-01') "
+        f"{day} BETWEEN COALESCE({m}.valid_from, DATE '0001-01-01') "
         f"AND COALESCE({m}.valid_to, DATE '9999-12-31')"
     )
+
+
+def customer_joins_sql(
+    table: str = "account_map", day: str = MAPPING_DAY, s: str = "s", m: str = "m"
+) -> str:
+    """SQL: the LEFT JOINs of ``table`` (``account_map``'s columns) that tell the customer of the
+    line ``l`` on ``day``: ``s`` the row of its subscription (``x_SubscriptionId``), ``m`` the row
+    of its account (``SubAccountId``); the customer is ``customer_sql(s, m)``. The one rule every
+    query deciding a line's customer uses (``assign_customers``, the review's account moves, the
+    checks of the same usage or purchase in two reports), so that none of them maps a line by its
+    tenant where the invoice bills it by its subscription. Hash joins on plain columns against
+    the small mapping table, in one scan of the lines."""
+    return (
+        f"LEFT JOIN {table} {s} ON {s}.vendor = l.x_Vendor "
+        f"AND {s}.account_id = l.x_SubscriptionId AND {mapped_on_day_sql(s, day)} "
+        f"LEFT JOIN {table} {m} ON {m}.vendor = l.x_Vendor "
+        f"AND {m}.account_id = l.SubAccountId AND {mapped_on_day_sql(m, day)}"
+    )
+
+
+def customer_sql(s: str = "s", m: str = "m") -> str:
+    """SQL: the line's customer from ``customer_joins_sql``'s rows: its subscription's row before
+    its account's; NULL when neither maps it."""
+    return f"COALESCE({s}.customer_id, {m}.customer_id)"
 
 
 def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
@@ -306,14 +338,8 @@ def assign_customers(con: duckdb.DuckDBPyConnection) -> None:
     drop_relation(con, "customer_lines")
     con.execute(
         f"""CREATE VIEW customer_lines AS
-           SELECT l.*, COALESCE(s.customer_id, m.customer_id) AS x_CustomerId
-           FROM lines l
-           LEFT JOIN account_map s
-             ON s.vendor = l.x_Vendor AND s.account_id = l.x_SubscriptionId
-            AND {mapped_on_day_sql("s")}
-           LEFT JOIN account_map m
-             ON m.vendor = l.x_Vendor AND m.account_id = l.SubAccountId
-            AND {mapped_on_day_sql("m")}"""
+           SELECT l.*, {customer_sql()} AS x_CustomerId
+           FROM lines l {customer_joins_sql()}"""
     )
 
 

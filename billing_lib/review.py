@@ -1223,29 +1223,58 @@ def _price(span: Span, before: bool) -> str:
     return ", ".join(parts)
 
 
+def _account_move(s: Span, first: str, end: str) -> str:
+    """What an account move (``Span`` of kind account) bills, and who from its day on: by the
+    tenant's row or the account's, or by the subscription's row (named: it maps the
+    subscription's lines before its tenant's)."""
+    cost = round_money(Decimal(s.cost or 0), s.currency or "")
+    lines = f"{s.lines} {(s.category or 'usage').lower()} line(s)"
+    if s.tenant is None:
+        return (
+            f"{lines} charged from {first} to {end} ({s.currency} {cost}) are billed wholly to "
+            f"{s.before or 'no customer'}, the account's customer on {first} (accounts.csv); from "
+            f"{s.cut.isoformat()} it belongs to {s.after or 'no customer'}"
+        )
+    # the subscription's row starts or ends on the day: the day before, or on it, the customer
+    # may be the tenant's (no row of the subscription's own then)
+    by = f"its tenant {s.tenant}'s row" if s.before_by_tenant else "its own row"
+    # mappings not read from accounts.csv (made in code) have no row number
+    row = "its accounts.csv row" if s.mapping_row is None else f"accounts.csv row {s.mapping_row}"
+    return (
+        f"{lines} charged from {first} to {end} ({s.currency} {cost}) are billed wholly to "
+        f"{s.before or 'no customer'}, the subscription's customer on {first} (accounts.csv, "
+        f"{by}); from {s.cut.isoformat()} {row} gives the subscription to "
+        f"{s.after or 'no customer'}"
+    )
+
+
 def charge_spans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     """Usage lines whose charge period runs across a day from which the price (rule, plan,
     exchange rate) or the customer of their account (``accounts.csv``) changes: billed wholly as
     on their first day (``rating.spans``), per customer, vendor and change, or per account."""
     groups: dict[tuple, list[Span]] = {}
     for s in spans(con):
-        key = (s.kind, s.customer, s.vendor, s.account, s.cut, _price(s, True), _price(s, False))
+        category = s.category if s.kind == "account" else None  # a move per charge category
+        key = (
+            s.kind,
+            s.customer,
+            s.vendor,
+            s.account,
+            s.cut,
+            _price(s, True),
+            _price(s, False),
+            category,
+        )
         groups.setdefault(key, []).append(s)
     out = []
-    for (kind, customer, vendor, account, cut, before, after), group in groups.items():
+    for (kind, customer, vendor, account, cut, before, after, _), group in groups.items():
         first = min(s.first_day for s in group).isoformat()
         end = (max(s.last_end for s in group) - timedelta(microseconds=1)).date().isoformat()
         n = sum(s.lines for s in group)
         rows = tuple(f"{_name(f)} row {r}" for f, r in sorted(r for s in group for r in s.rows))
         if kind == "account":
             [s] = group
-            cost = round_money(Decimal(s.cost or 0), s.currency or "")
-            text = (
-                f"{n} usage line(s) charged from {first} to {end} ({s.currency} {cost}) are "
-                f"billed wholly to {s.before or 'no customer'}, the account's customer on "
-                f"{first} (accounts.csv); from {cut.isoformat()} it belongs to "
-                f"{s.after or 'no customer'}"
-            )
+            text = _account_move(s, first, end)
             subject = f"{vendor} {account}"
         else:
             products = ", ".join(sorted({s.product or "-" for s in group}))

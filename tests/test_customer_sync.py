@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -772,3 +773,51 @@ def test_sync_proposes_no_row_for_a_tenant_its_subscriptions_rows_map(tmp_path):
     proposal, _ = customer_sync.sync("2026-10", reports, params)
     assert not [r for r in proposal.rows if r.account_id.startswith("570032ed")]
     assert not proposal.stubs
+
+
+def test_a_subscription_row_alone_bills_and_the_tenant_row_proposed_swallows_nothing(tmp_path):
+    """accounts.csv has a row for one Azure subscription of Zorggroep's tenant (given to Van
+    Leeuwen, C002) and none for the tenant. A run bills the subscription's 93 daily lines (EUR
+    643.53) to C002 and reports the tenant's licences as unmapped; the row the unmapped report
+    and `billing customers sync` propose for the tenant maps only those: once added, the
+    subscription's lines stay with C002 (its row comes first), nothing is left unmapped."""
+    params = Path(
+        shutil.copytree(
+            REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+        )
+    )
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name in ("ms-daily-rated-usage-G052026103.csv", "ms-invoice-reconciliation-G052026103.csv"):
+        shutil.copy(SAMPLE_REPORTS / name, reports)
+    tenant, sub = "570032ed-7e4a-4bb0-9409-2afd36814937", "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c04"
+    accounts = params / "accounts.csv"
+    accounts.write_text(
+        accounts.read_text().replace(f"microsoft,{tenant},C004,,,", f"microsoft,{sub},C002,,,")
+    )
+
+    def billed(out: str) -> tuple[object, dict]:
+        br = run.start("2026-10", str(reports), str(params), str(tmp_path / out))
+        br.load_parameters()
+        br.import_reports()
+        unmapped = br.map_customers()
+        br.rate()
+        got = br.con.execute(
+            "SELECT x_CustomerId, count(*), sum(BilledCost) FROM customer_lines "
+            "WHERE SubAccountId = ? GROUP BY 1",
+            [tenant],
+        ).fetchall()
+        return unmapped, {c: (n, cost) for c, n, cost in got}
+
+    unmapped, by_customer = billed("out1")
+    assert unmapped[["vendor", "account_id", "lines"]].values.tolist() == [["microsoft", tenant, 3]]
+    [row] = unmapped["add_to_accounts_csv"]
+    assert row.startswith(f"microsoft,{tenant},C004,,,")
+    assert by_customer[None][0] == 3 and by_customer["C002"] == (93, Decimal("643.526990"))
+    proposal, _ = customer_sync.sync("2026-10", reports, params)
+    assert [(r.account_id, r.customer_id) for r in proposal.rows] == [(tenant, "C004")]
+    with accounts.open("a", encoding="utf-8") as fh:
+        fh.write(row + "\n")
+    unmapped, by_customer = billed("out2")
+    assert unmapped.empty
+    assert by_customer["C002"] == (93, Decimal("643.526990")) and by_customer["C004"][0] == 3

@@ -271,3 +271,35 @@ def test_a_reservation_in_the_invoice_file_and_amortized_in_a_cost_export_is_ref
     err = _refused(recon, amortized)
     assert f"order {RESERVATION}" in str(err) and "amortized" in str(err)
     assert [(p.file, p.row) for p in err.problems] == [(str(recon), 21)]
+
+
+#: The invoice file's Partner Center subscription of Northwind's SaaS (``NORTHWIND_SAAS``).
+SAAS_SUBSCRIPTION = NORTHWIND_SAAS["SubscriptionId"]
+
+
+def test_a_purchase_whose_subscription_row_maps_it_apart_from_its_tenant_is_refused(tmp_path):
+    """The tenant is C001's, the SaaS subscription's own accounts.csv row gives it to C010, as
+    the export's subscription: both lines are billed to C010, so the SaaS was billed twice to
+    it. The customer was taken from the tenant's row alone (C001): the two never met."""
+    recon = _recon_with(tmp_path / RECON.name, **NORTHWIND_SAAS)
+    accounts = _mapped(
+        (NORTHWIND, "C001"), (SAAS_SUBSCRIPTION, "C010"), (NORTHWIND_SUBSCRIPTION, "C010")
+    )
+    err = _refused_with([recon, MCA], accounts)
+    assert (
+        f"the same customer (accounts.csv maps the invoice file's subscription {SAAS_SUBSCRIPTION} "
+        "and the export's subscription to C010)" in str(err)
+    )
+    assert [(p.file, p.row) for p in err.problems] == [(str(MCA), 3)]
+
+
+def test_a_purchase_whose_subscription_row_maps_it_to_another_customer_is_read(tmp_path):
+    """The tenant's row and the export's subscription are C010's, the SaaS subscription's own
+    row gives it to C001: the invoice bills it to C001, the export's line to C010, two
+    customers' purchases, as for a tenant of another customer. It was refused as C010's."""
+    recon = _recon_with(tmp_path / RECON.name, **NORTHWIND_SAAS)
+    accounts = _mapped(
+        (NORTHWIND, "C010"), (SAAS_SUBSCRIPTION, "C001"), (NORTHWIND_SUBSCRIPTION, "C010")
+    )
+    reports = import_reports(open_store(), [recon, MCA], accounts=accounts)
+    assert [r.rows for r in reports] == [20, 4]

@@ -29,9 +29,10 @@ TENANT = "88825278-08a8-4728-94af-fd0e00ff815f"
 LICENCES_ONLY = "de6799dd-16e2-4542-8982-fcd5407b50a3"
 
 
-def _recon_with_azure_usage(path: Path, tenant: str) -> Path:
+def _recon_with_azure_usage(path: Path, tenant: str, plan: str | None = None) -> Path:
     """The sample invoice reconciliation file plus two Azure plan (usage-based) rows of
-    ``tenant``, as a real invoice lists them beside the licences."""
+    ``tenant``, as a real invoice lists them beside the licences; ``plan``: their SubscriptionId
+    (the Azure plan's), else the first row's."""
     with open(RECON, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     usage = {
@@ -54,7 +55,7 @@ def _recon_with_azure_usage(path: Path, tenant: str) -> Path:
         "UnitType": "1 Hour",
         "PricingCurrency": "USD",
         "PCToBCExchangeRate": "0.9187",
-    }
+    } | ({"SubscriptionId": plan} if plan else {})
     added = [
         {**rows[0], **usage, "SkuName": sku, "Subtotal": cost, "Total": cost}
         | {"EffectiveUnitPrice": "0.1955", "AlternateId": alt, "MeterDescription": meter}
@@ -260,3 +261,33 @@ def test_azure_usage_in_the_invoice_file_and_a_focus_export_of_two_customers_is_
     for accounts in (other, None):
         reports = import_reports(open_store(), [recon, focus], period="2026-10", accounts=accounts)
         assert [r.rows for r in reports] == [21, 248]
+
+
+#: The Azure plan subscription of Van Leeuwen's tenant, the invoice file's Azure plan rows' key.
+AZURE_PLAN = "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
+
+
+def test_the_same_azure_usage_of_a_plan_mapped_apart_from_its_tenant_is_refused(tmp_path):
+    """The tenant is C004's; the Azure plan's own accounts.csv row and the FOCUS export's
+    subscription are C002's: the invoice bills both to C002, the same usage twice. The invoice
+    file's rows were taken as the tenant's customer's (C004), so the two never met."""
+    recon = _recon_with_azure_usage(tmp_path / RECON.name, TENANT, AZURE_PLAN)
+    focus = _azure_focus_of_daily(tmp_path / "azure-focus-2026-10.csv")
+    accounts = [_mapping(TENANT, "C004"), _mapping(AZURE_PLAN), _mapping(SUBSCRIPTION)]
+    err = _refused(recon, focus, period="2026-10", accounts=accounts)
+    assert str(err).startswith(
+        f"{focus}: the Usage of microsoft customer C002 in 2026-10 comes from more than one "
+        f"report format: {recon} ("
+    )
+    assert "accounts.csv maps both to C002" in str(err)
+
+
+def test_azure_usage_of_a_plan_mapped_to_another_customer_than_its_tenant_is_read(tmp_path):
+    """The tenant and the FOCUS export's subscription are C002's, the Azure plan's own row gives
+    it to C004: the invoice bills the two to two customers, as for another customer's
+    subscription. It was refused as C002's."""
+    recon = _recon_with_azure_usage(tmp_path / RECON.name, TENANT, AZURE_PLAN)
+    focus = _azure_focus_of_daily(tmp_path / "azure-focus-2026-10.csv")
+    accounts = [_mapping(TENANT), _mapping(AZURE_PLAN, "C004"), _mapping(SUBSCRIPTION)]
+    reports = import_reports(open_store(), [recon, focus], period="2026-10", accounts=accounts)
+    assert [r.rows for r in reports] == [21, 248]

@@ -11,9 +11,10 @@ where one of the two lines has no order id (a marketplace product), the same cus
 month, product (its id or name) and amount. The invoice file names the customer by its tenant,
 and so does the partner's (MPA) export; an EA/MCA export and Cost Management's FOCUS export name
 the Azure subscription instead, so there the customer is the same when the invoice file's
-SubscriptionId is that subscription, or when ``accounts.csv`` maps the tenant and the
-subscription to one customer on the charge day (``accounts``). Two purchases of different
-orders, products, amounts or customers are both billed.
+SubscriptionId is that subscription, or when ``accounts.csv`` maps the invoice file's line and
+the export's subscription to one customer, each taken as the run maps it (the line's
+subscription's row before its tenant's, on its mapping day: ``customers.customer_joins_sql``).
+Two purchases of different orders, products, amounts or customers are both billed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
+from billing_lib.customers import account_map_table, customer_joins_sql, customer_sql
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.spec import spec_named
 from billing_lib.sql import ql
@@ -54,7 +56,7 @@ PRODUCT_SQL = (
 SAME_CUSTOMER = {
     "tenant": "its tenant",
     "subscription": "the invoice file's SubscriptionId is the export's subscription",
-    "customer": "accounts.csv maps the tenant and the export's subscription to {customer}",
+    "customer": "accounts.csv maps {key} and the export's subscription to {customer}",
 }
 #: The way out of the refusal.
 ONE_SOURCE = (
@@ -65,25 +67,12 @@ ONE_SOURCE = (
 )
 
 
-#: SQL: the mapping ``m`` (a ``vendor_accounts`` row) is in force on the charge day of line ``l``.
-MAPPED_ON_CHARGE_DAY = """CAST(l.ChargePeriodStart AS DATE)
-                   BETWEEN COALESCE(m.valid_from, DATE '0001-01-01')
-                       AND COALESCE(m.valid_to, DATE '9999-12-31')"""
-
-
 def vendor_accounts(accounts: Sequence[AccountMapping] | None, vendor: str) -> pa.Table:
-    """``vendor``'s rows of ``accounts`` (accounts.csv) as a table for a query (with
-    ``MAPPED_ON_CHARGE_DAY``): account (a tenant, subscription, label or Org Id), customer and
-    the inclusive days of the mapping."""
-    rows = [m for m in accounts or () if m.vendor == vendor]
-    return pa.table(
-        {
-            "account_id": pa.array([m.account_id for m in rows], pa.string()),
-            "customer_id": pa.array([m.customer_id for m in rows], pa.string()),
-            "valid_from": pa.array([m.valid_from for m in rows], pa.date32()),
-            "valid_to": pa.array([m.valid_to for m in rows], pa.date32()),
-        }
-    )
+    """``vendor``'s rows of ``accounts`` (accounts.csv) as a table of ``account_map``'s columns,
+    for a query to take a line's customer as the run does (``customers.customer_joins_sql``: the
+    subscription's row before the tenant's, on the line's mapping day). Not ``account_map``
+    itself: ``billing import`` checks reports without a run's store."""
+    return account_map_table(m for m in accounts or () if m.vendor == vendor)
 
 
 def check_purchases_from_one_source(
@@ -109,9 +98,9 @@ def check_purchases_from_one_source(
                      strftime(ChargePeriodStart, '%Y-%m') AS month, {ORDER_SQL} AS ord,
                      {PRODUCT_SQL} AS products, BilledCost AS cost, BillingCurrency AS currency,
                      COALESCE(ChargeDescription, ServiceName, SkuId) AS what,
-                     m.customer_id AS customer
-              FROM lines l LEFT JOIN __purchase_accounts m
-                ON m.account_id = l.SubAccountId AND {MAPPED_ON_CHARGE_DAY}
+                     {customer_sql()} AS customer,
+                     CASE WHEN s.customer_id IS NOT NULL THEN l.x_SubscriptionId END AS mapped_by
+              FROM lines l {customer_joins_sql("__purchase_accounts")}
               WHERE x_Format IN ({", ".join(ql(f) for f in [INVOICE_FILE, *exports])})
                 AND x_Vendor = 'microsoft' AND ChargeCategory = 'Purchase'),
             pairs AS (
@@ -122,7 +111,7 @@ def check_purchases_from_one_source(
                           WHEN i.account = e.account THEN 'tenant'
                           WHEN i.subscription = e.account THEN 'subscription'
                           ELSE 'customer' END AS matched,
-                     i.customer
+                     i.customer, i.mapped_by
               FROM p i JOIN p e
                 ON i.format = {ql(INVOICE_FILE)} AND e.format <> {ql(INVOICE_FILE)}
                AND i.month = e.month
@@ -133,7 +122,7 @@ def check_purchases_from_one_source(
                                   OR i.customer = e.customer)
                    END)
             SELECT file, row, format, invoice, invoice_row, account, name, month, what,
-                   currency, cost, ord, matched, customer
+                   currency, cost, ord, matched, customer, mapped_by
             FROM pairs
             QUALIFY row_number() OVER (PARTITION BY id ORDER BY invoice_id) = 1
             ORDER BY id"""
@@ -150,18 +139,19 @@ def check_purchases_from_one_source(
             order or f"{cost.normalize():f}",
             f"a purchase not billed in {invoice} too (it is its row {invoice_row})",
         )
-        for file, row, _, invoice, invoice_row, _, _, _, _, _, cost, order, _, _ in both
+        for file, row, _, invoice, invoice_row, _, _, _, _, _, cost, order, *_ in both
     ]
     (file, row, fmt, invoice, invoice_row, account, name, month, what, currency, cost, order) = (
         both[0][:12]
     )
-    how, customer = both[0][12:]
+    how, customer, mapped_by = both[0][12:]
+    key = f"the invoice file's subscription {mapped_by}" if mapped_by else "the tenant"
+    same = SAME_CUSTOMER[how].format(customer=customer, key=key) if how else ""
     named = f" ({name})" if name and name != account else ""
     matched = (
         f"reservation or savings plan order {order}"
         if order
-        else f"the same customer ({SAME_CUSTOMER[how].format(customer=customer)}), product and "
-        "amount; no order id in one of them"
+        else f"the same customer ({same}), product and amount; no order id in one of them"
     )
     more = f" ({len(both)} purchases in all)" if len(both) > 1 else ""
     raise InputError(

@@ -24,12 +24,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from billing_lib.customers import customer_joins_sql, customer_sql, mapped_on_day_sql
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.purchase_sources import (
-    INVOICE_FILE,
-    MAPPED_ON_CHARGE_DAY,
-    vendor_accounts,
-)
+from billing_lib.importers.purchase_sources import INVOICE_FILE, vendor_accounts
 from billing_lib.importers.spec import spec_named
 from billing_lib.sql import ql
 
@@ -192,8 +189,11 @@ def _check_customer_usage(
     customer's tenant and names no Azure subscription, the exports key theirs by the
     subscription and name no tenant, so no account or subscription of the two ever matched and
     the month's Azure usage was billed from both. The customer is the one ``accounts`` map the
-    tenant and the subscription (or the line's SubAccountId) to on the charge day; without
-    accounts.csv nothing tells it."""
+    line to as the run does (``customers.customer_joins_sql``: the row of the subscription it
+    names, the invoice file's Azure plan, before its tenant's or its own account's, on its
+    mapping day), else the row of the bare Azure subscription a FOCUS export's SubAccountId
+    names; without accounts.csv nothing tells it. The tenant's row alone missed the same usage
+    billed twice to the customer an Azure plan's row gives it to, and refused two customers'."""
     if not any(m.vendor == "microsoft" for m in accounts or ()):
         return
     formats = (INVOICE_FILE, *BY_SUBSCRIPTION)
@@ -201,15 +201,18 @@ def _check_customer_usage(
     try:
         found = con.execute(
             f"""WITH u AS (
-                  SELECT DISTINCT l.rowid AS id, x_Format AS format, x_SourceFile AS file,
+                  SELECT l.rowid AS id, x_Format AS format, x_SourceFile AS file,
                          x_SourceRow AS row, SubAccountId AS account,
                          {SUBSCRIPTION_SQL} AS subscription,
-                         strftime(ChargePeriodStart, '%Y-%m') AS month, m.customer_id AS customer
-                  FROM lines l JOIN __usage_accounts m
-                    ON m.account_id IN (l.SubAccountId, {SUBSCRIPTION_SQL})
-                   AND {MAPPED_ON_CHARGE_DAY}
+                         strftime(ChargePeriodStart, '%Y-%m') AS month,
+                         COALESCE({customer_sql()}, b.customer_id) AS customer
+                  FROM lines l {customer_joins_sql("__usage_accounts")}
+                  LEFT JOIN __usage_accounts b
+                    ON b.vendor = l.x_Vendor AND b.account_id = {SUBSCRIPTION_SQL}
+                   AND {mapped_on_day_sql("b")}
                   WHERE x_Vendor = 'microsoft' AND ChargeCategory = 'Usage'
-                    AND x_Format IN ({", ".join(ql(f) for f in formats)})),
+                    AND x_Format IN ({", ".join(ql(f) for f in formats)})
+                    AND COALESCE({customer_sql()}, b.customer_id) IS NOT NULL),
                 f AS (
                   SELECT customer, month, format, min(id) AS first, count(*) AS n,
                          arg_min(file, id) AS file, arg_min(row, id) AS row,
@@ -269,8 +272,8 @@ def _check_vmware_customer_usage(
     """Refuse a VMware customer's Usage of one month coming from more than one report format
     under different accounts: Usage Meter's reports key a customer by its label, Cloud Partner
     Navigator's billing API by its Org Id, so no account of the two ever matched and a month
-    given as both was billed twice. The customer is the one ``accounts`` map each line's
-    SubAccountId to on its charge day; without accounts.csv nothing tells it."""
+    given as both was billed twice. The customer is the one ``accounts`` map each line to as the
+    run does (``customers.customer_joins_sql``); without accounts.csv nothing tells it."""
     if not any(m.vendor == "vmware" for m in accounts or ()):
         return
     con.register("__usage_accounts", vendor_accounts(accounts, "vmware"))
@@ -279,13 +282,14 @@ def _check_vmware_customer_usage(
             f"""WITH u AS (
                   SELECT l.rowid AS id, x_Format AS format, x_SourceFile AS file,
                          x_SourceRow AS row, SubAccountId AS account,
-                         strftime(ChargePeriodStart, '%Y-%m') AS month, m.customer_id AS customer,
+                         strftime(ChargePeriodStart, '%Y-%m') AS month,
+                         {customer_sql()} AS customer,
                          list_value(min(l.rowid) OVER (PARTITION BY x_SourceFile), x_SourceRow)
                            AS place
-                  FROM lines l JOIN __usage_accounts m
-                    ON m.account_id = l.SubAccountId AND {MAPPED_ON_CHARGE_DAY}
+                  FROM lines l {customer_joins_sql("__usage_accounts")}
                   WHERE x_Vendor = 'vmware' AND ChargeCategory = 'Usage'
-                    AND x_Format IN ({", ".join(ql(f) for f in formats)})),
+                    AND x_Format IN ({", ".join(ql(f) for f in formats)})
+                    AND {customer_sql()} IS NOT NULL),
                 f AS (
                   SELECT customer, month, format, min(id) AS first, count(*) AS n,
                          arg_min(file, place) AS file, arg_min(row, place) AS row,

@@ -10,9 +10,12 @@ as documented; ``mark_spans`` keeps for the review what it could not split:
 - ``price``: keys (``rating.keys``) of usage whose lines run past a day where a plan, rule,
   assignment or exchange rate starts or ends, and that would be priced otherwise from that day
   (the key resolved again for it): per key, from the keys alone;
-- ``account``: usage lines of an account whose ``accounts.csv`` mapping starts or ends inside
-  their charge period, per account and day; the lines are read only when a mapping starts or ends
-  inside the month.
+- ``account``: usage lines, and licence cycles (recurring purchases), whose customer changes
+  inside their charge period: a mapping of their account or of their subscription starts or ends
+  there, and the customer the day before and on it, taken as ``assign_customers`` takes it (a
+  subscription's ``accounts.csv`` row before its tenant's), differ; per account or subscription,
+  day and charge category. The lines are read only when a mapping starts or ends inside the
+  month.
 
 Both in ``rating_spans`` (``spans`` reads it); information only, the invoices stay as rated.
 """
@@ -25,6 +28,7 @@ from decimal import Decimal
 
 import duckdb
 
+from billing_lib.customers import customer_joins_sql, customer_sql
 from billing_lib.pricing import Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import (
@@ -113,6 +117,8 @@ def price_spans_sql(used: list[str]) -> str:
                AS first_day, max(l.ChargePeriodEnd) AS last_end, k.cut, k.before, k.after,
                k.rate_before, k.rate_after, k.vendor_currency || '->' || k.currency AS pair,
                count(*) AS lines, sum(l.BilledCost) AS cost, l.BillingCurrency AS currency,
+               'Usage' AS category, CAST(NULL AS VARCHAR) AS tenant,
+               CAST(NULL AS BOOLEAN) AS before_by_tenant, CAST(NULL AS BIGINT) AS mapping_row,
                min_by({{'file': l.x_SourceFile, 'row': l.x_SourceRow}}, l.x_SourceRow,
                       {ROWS_KEPT}) AS rows
         FROM {lines_with_keys(spanned, used)}
@@ -121,35 +127,65 @@ def price_spans_sql(used: list[str]) -> str:
 
 
 def account_boundaries_sql(first: date, last: date) -> str:
-    """The days inside ``first`` .. ``last`` on which an account's mapping starts or ends (the day
-    after its ``valid_to``), with its customer the day before and on that day."""
-    on = (
-        "{m}.vendor = b.vendor AND {m}.account_id = b.account_id AND {day} BETWEEN "
-        "COALESCE({m}.valid_from, DATE '0001-01-01') AND COALESCE({m}.valid_to, DATE '9999-12-31')"
-    )
+    """The days inside ``first`` .. ``last`` on which a mapping of a vendor account or
+    subscription starts or ends (the day after its ``valid_to``)."""
     inside = f"BETWEEN DATE '{first.isoformat()}' + 1 AND DATE '{last.isoformat()}'"
     return f"""
-        SELECT b.vendor, b.account_id, b.cut, m.customer_id AS before, n.customer_id AS after
-        FROM (SELECT vendor, account_id, valid_from AS cut FROM account_map
-              WHERE valid_from {inside}
-              UNION SELECT vendor, account_id, CAST(valid_to + 1 AS DATE) FROM account_map
-              WHERE CAST(valid_to + 1 AS DATE) {inside}) b
-        LEFT JOIN account_map m ON {on.format(m="m", day="b.cut - 1")}
-        LEFT JOIN account_map n ON {on.format(m="n", day="b.cut")}"""
+        SELECT vendor, account_id, valid_from AS cut FROM account_map WHERE valid_from {inside}
+        UNION SELECT vendor, account_id, CAST(valid_to + 1 AS DATE) FROM account_map
+        WHERE CAST(valid_to + 1 AS DATE) {inside}"""
 
 
+#: The lines a move can span: usage, and a licence's (or any recurring fee's) cycle, which is a
+#: charge for days too (a licence cycle of 1-31 October billed wholly to the customer of the 1st).
+SPANNABLE_SQL = (
+    "(l.ChargeCategory = 'Usage' "
+    "OR (l.ChargeCategory = 'Purchase' AND l.ChargeFrequency = 'Recurring'))"
+)
+
+#: Each line whose charge period runs across a day a mapping of its account or of its
+#: subscription starts or ends (``rating_account_boundaries``) and whose customer changes on it,
+#: the customer the day before and on it taken as ``assign_customers`` takes it (the
+#: subscription's row before the account's: ``customer_joins_sql``); per the key whose row
+#: decides (the subscription while a row of its own maps it on either day), that row's
+#: accounts.csv row, day and charge category. One scan of the lines, which only runs when a
+#: mapping starts or ends inside the month.
 ACCOUNT_SPANS_SQL = f"""
-    SELECT 'account', b.before, l.x_Vendor, NULL, l.SubAccountId,
-           CAST(min(l.ChargePeriodStart) AS DATE), max(l.ChargePeriodEnd), b.cut, b.before,
-           b.after, NULL, NULL, NULL, count(*), sum(l.BilledCost), l.BillingCurrency,
-           min_by({{'file': l.x_SourceFile, 'row': l.x_SourceRow}}, l.x_SourceRow, {ROWS_KEPT})
-    FROM lines l JOIN rating_account_boundaries b
-      ON l.x_Vendor = b.vendor AND l.SubAccountId = b.account_id
-    WHERE l.ChargeCategory = 'Usage'
-      -- only a line running past the midnight after its start can span a day (hourly and
-      -- daily lines do not): tested in the scan, before the join
-      AND l.ChargePeriodEnd > date_trunc('day', l.ChargePeriodStart) + INTERVAL 1 DAY
-      AND l.ChargePeriodStart < b.cut AND l.ChargePeriodEnd > b.cut
+    WITH c AS (
+      SELECT DISTINCT l.rowid AS id, l.x_Vendor, l.SubAccountId, l.x_SubscriptionId,
+             l.ChargeCategory, l.ChargePeriodStart, l.ChargePeriodEnd, l.BilledCost,
+             l.BillingCurrency, l.x_SourceFile, l.x_SourceRow, unnest([t.cut, s.cut]) AS cut
+      FROM lines l
+      LEFT JOIN rating_account_boundaries t
+        ON t.vendor = l.x_Vendor AND t.account_id = l.SubAccountId
+       AND l.ChargePeriodStart < t.cut AND l.ChargePeriodEnd > t.cut
+      LEFT JOIN rating_account_boundaries s
+        ON s.vendor = l.x_Vendor AND s.account_id = l.x_SubscriptionId
+       AND l.ChargePeriodStart < s.cut AND l.ChargePeriodEnd > s.cut
+      WHERE {SPANNABLE_SQL}
+        -- only a line running past the midnight after its start can span a day (hourly and
+        -- daily lines do not): tested in the scan, before the joins
+        AND l.ChargePeriodEnd > date_trunc('day', l.ChargePeriodStart) + INTERVAL 1 DAY
+        AND (t.cut IS NOT NULL OR s.cut IS NOT NULL)),
+    m AS (
+      SELECT l.*, {customer_sql("sb", "mb")} AS before, {customer_sql("sa", "ma")} AS after,
+             sb.customer_id IS NOT NULL OR sa.customer_id IS NOT NULL AS by_subscription,
+             sb.customer_id IS NULL AND mb.customer_id IS NOT NULL AS before_by_tenant,
+             CASE WHEN sb.customer_id IS NOT NULL OR sa.customer_id IS NOT NULL
+                  THEN COALESCE(sa."row", sb."row") ELSE COALESCE(ma."row", mb."row") END
+               AS mapping_row
+      FROM c l
+      {customer_joins_sql("account_map", "l.cut - 1", "sb", "mb")}
+      {customer_joins_sql("account_map", "l.cut", "sa", "ma")}
+      WHERE l.cut IS NOT NULL)
+    SELECT 'account', before, x_Vendor, NULL,
+           CASE WHEN by_subscription THEN x_SubscriptionId ELSE SubAccountId END,
+           CAST(min(ChargePeriodStart) AS DATE), max(ChargePeriodEnd), cut, before, after,
+           NULL, NULL, NULL, count(*), sum(BilledCost), BillingCurrency, ChargeCategory,
+           CASE WHEN by_subscription THEN SubAccountId END,
+           CASE WHEN by_subscription THEN before_by_tenant END, mapping_row,
+           min_by({{'file': x_SourceFile, 'row': x_SourceRow}}, x_SourceRow, {ROWS_KEPT})
+    FROM m WHERE before IS DISTINCT FROM after
     GROUP BY ALL"""
 
 
@@ -158,7 +194,8 @@ EMPTY_SPANS_SQL = f"""
     CREATE OR REPLACE TEMP TABLE rating_spans (kind VARCHAR, customer VARCHAR, vendor VARCHAR,
       product VARCHAR, account VARCHAR, first_day DATE, last_end TIMESTAMP, cut DATE,
       before VARCHAR, after VARCHAR, rate_before {DEC}, rate_after {DEC}, pair VARCHAR,
-      lines BIGINT, cost {DEC}, currency VARCHAR, rows STRUCT(file VARCHAR, "row" BIGINT)[])"""
+      lines BIGINT, cost {DEC}, currency VARCHAR, category VARCHAR, tenant VARCHAR,
+      before_by_tenant BOOLEAN, mapping_row BIGINT, rows STRUCT(file VARCHAR, "row" BIGINT)[])"""
 
 
 def mark_spans(con: duckdb.DuckDBPyConnection, pricing: Pricing, first: date, last: date) -> None:
@@ -189,8 +226,8 @@ def mark_spans(con: duckdb.DuckDBPyConnection, pricing: Pricing, first: date, la
         if one(con, "SELECT count(*) FROM rating_price_spans")[0]:
             parts.append(price_spans_sql(used_scope(pricing)))
     if moves:
-        columns = ("vendor", "account_id", "cut", "before", "after")
-        types = ("VARCHAR", "VARCHAR", "DATE", "VARCHAR", "VARCHAR")
+        columns = ("vendor", "account_id", "cut")
+        types = ("VARCHAR", "VARCHAR", "DATE")
         put_table(
             con,
             "rating_account_boundaries",
@@ -230,6 +267,15 @@ class Span:
     lines: int
     cost: Decimal | None
     currency: str | None
+    #: The lines' charge category: Usage, or Purchase (a licence cycle) for an account move.
+    category: str | None
+    #: For a move of a subscription's row (``account`` the subscription): the tenant it is under.
+    tenant: str | None
+    #: For a move of a subscription's row: its customer before the day was its tenant's row's.
+    before_by_tenant: bool | None
+    #: The accounts.csv row whose start or end is the move (the row in force from ``cut``, else
+    #: the one ending before it).
+    mapping_row: int | None
     rows: tuple[tuple[str, int], ...]
 
 
