@@ -272,16 +272,17 @@ def billed_nets(output: Path, period: str) -> dict[tuple[str, str], Decimal]:
     return net
 
 
-def billed_numbers(output: Path, period: str) -> dict[str, list[str]]:
-    """Invoice numbers per customer that ``period`` bills now: its run's and its reissued
-    invoices' (``invoice_summary.csv``), less those a credit note cancelled since."""
+def billed_numbers(output: Path, period: str) -> dict[tuple[str, str], list[str]]:
+    """Invoice numbers per (customer, currency) that ``period`` bills now: its run's and its
+    reissued invoices' (``invoice_summary.csv``), less those a credit note cancelled since."""
     corrections = corrections_of(output, period)
     credited = {m.get("corrects") for _, m in corrections if m.get("kind") != "reissue"}
     folders = [Path(output) / period, *(f for f, m in corrections if m.get("kind") == "reissue")]
-    numbers: dict[str, list[str]] = {}
+    numbers: dict[tuple[str, str], list[str]] = {}
     for folder in folders:
         with (folder / SUMMARY_CSV).open(newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
                 if row.get("invoice_number") and row["invoice_number"] not in credited:
-                    numbers.setdefault(row["customer_id"], []).append(row["invoice_number"])
+                    key = (row["customer_id"], row.get("currency") or "")
+                    numbers.setdefault(key, []).append(row["invoice_number"])
     return numbers

@@ -129,8 +129,8 @@ def previous_net(output: Path, previous: str | None) -> dict[tuple[str, str], De
     return {key: amount.quantize(minor_unit(key[1])) for key, amount in net.items()}
 
 
-def previous_numbers(output: Path, previous: str | None) -> dict[str, list[str]]:
-    """The invoice numbers per customer that the previous finalised month bills now."""
+def previous_numbers(output: Path, previous: str | None) -> dict[tuple[str, str], list[str]]:
+    """The invoice numbers per (customer, currency) that the previous finalised month bills now."""
     return billed_numbers(output, previous) if previous else {}
 
 
@@ -198,31 +198,37 @@ def net_changes(
     previous: dict[tuple[str, str], Decimal],
     previous_period: str | None,
     percent: Decimal,
-    numbers: dict[str, list[str]] | None = None,
+    numbers: dict[tuple[str, str], list[str]] | None = None,
     reasons: dict[str, str] | None = None,
 ) -> list[Finding]:
     """Customers whose net moved more than ``percent`` against the previous finalised month, new
-    customers (invoiced now, not then) and customers who got no invoice (invoiced then, not now:
-    with the previous month's invoice ``numbers`` per customer, ``previous_numbers``, and the
-    likely reason where the review can tell, ``no_invoice_reasons``)."""
+    customers (invoiced now, not then), customers who got no invoice (invoiced then, not now:
+    with the previous month's invoice ``numbers`` per customer and currency,
+    ``previous_numbers``, and the likely reason where the review can tell,
+    ``no_invoice_reasons``), and customers invoiced in both months in another currency (their
+    nets, one per currency, cannot be compared: listed once, not as a new customer and a
+    customer without an invoice)."""
     if previous_period is None:
         return []
     out: list[Finding] = []
     now = {
-        (str(r.customer_id), str(r.currency)): (Decimal(str(r.net)), r.invoice_number)
+        (str(r.customer_id), str(r.currency)): (Decimal(str(r.net)), str(r.invoice_number))
         for r in invoices.itertuples()
     }
+    then_customers = {c for c, _ in previous}
+    now_customers = {c for c, _ in now}
     for (customer, currency), (net, number) in sorted(now.items()):
         before = previous.get((customer, currency))
         if before is None:
-            out.append(
-                Finding(
-                    "new customer",
-                    customer,
-                    f"first invoice: {currency} {net} (none in {previous_period})",
-                    (f"invoice {number}",),
+            if customer not in then_customers:
+                out.append(
+                    Finding(
+                        "new customer",
+                        customer,
+                        f"first invoice: {currency} {net} (none in {previous_period})",
+                        (f"invoice {number}",),
+                    )
                 )
-            )
             continue
         if before == 0:
             # no % of 0: a net from 0.00 (a month its credits covered, or credited since) is a
@@ -245,9 +251,23 @@ def net_changes(
                 (f"invoice {number}",),
             )
         )
+    for customer in sorted(then_customers & now_customers):
+        out += _currency_change(customer, now, previous, previous_period, numbers or {})
+    return out + _no_invoices(previous, now_customers, previous_period, numbers, reasons)
+
+
+def _no_invoices(
+    previous: dict[tuple[str, str], Decimal],
+    now_customers: set[str],
+    previous_period: str,
+    numbers: dict[tuple[str, str], list[str]] | None,
+    reasons: dict[str, str] | None,
+) -> list[Finding]:
+    """The customers of ``previous`` without an invoice now (``net_changes``)."""
+    out = []
     for (customer, currency), before in sorted(previous.items()):
-        if (customer, currency) not in now:
-            then = (numbers or {}).get(customer, [])
+        if customer not in now_customers:
+            then = (numbers or {}).get((customer, currency), [])
             why = (reasons or {}).get(customer)
             out.append(
                 Finding(
@@ -260,6 +280,51 @@ def net_changes(
                 )
             )
     return out
+
+
+def _currency_change(
+    customer: str,
+    now: dict[tuple[str, str], tuple[Decimal, str]],
+    previous: dict[tuple[str, str], Decimal],
+    previous_period: str,
+    numbers: dict[tuple[str, str], list[str]],
+) -> list[Finding]:
+    """A customer invoiced in both months whose invoice currencies differ (``invoice_currency``
+    of customers.yaml changed): EUR 450.00 then, USD 480.00 now. Looked up per currency, it
+    read as a new customer and as one without an invoice."""
+    new = sorted(c for k, c in now if k == customer and (k, c) not in previous)
+    gone = sorted(c for k, c in previous if k == customer and (k, c) not in now)
+    if not new and not gone:
+        return []
+    then_numbers = [n for c in gone for n in numbers.get((customer, c), [])]
+    now_text = ", ".join(f"{c} {now[customer, c][0]} ({now[customer, c][1]})" for c in new)
+    then_text = ", ".join(
+        f"{c} {previous[customer, c]}"
+        + (f" ({', '.join(numbers[customer, c])})" if numbers.get((customer, c)) else "")
+        for c in gone
+    )
+    if new and gone:
+        text = (
+            f"invoiced in {', '.join(new)} this month ({now_text}), in {', '.join(gone)} in "
+            f"{previous_period} ({then_text}): its invoice currency changed, so the nets are "
+            "not compared. Check customers.yaml invoice_currency and the custom lines' "
+            "currency, and tell the customer"
+        )
+    elif new:
+        text = (
+            f"also invoiced in {', '.join(new)} this month ({now_text}), not in {previous_period}"
+        )
+    else:
+        text = f"no {', '.join(gone)} invoice this month; {then_text} in {previous_period}"
+    return [
+        Finding(
+            "currency changed",
+            customer,
+            text,
+            tuple(f"invoice {now[customer, c][1]}" for c in new)
+            + tuple(f"invoice {n}" for n in then_numbers),
+        )
+    ]
 
 
 def no_invoice_reasons(
@@ -301,6 +366,26 @@ def no_invoice_reasons(
                 "no line of its account(s) "
                 + ", ".join(f"{m.vendor} {m.account_id}" for m in held)
                 + " in this month's reports: is a report missing from the reports folder?"
+            )
+    return out
+
+
+def currency_reasons(
+    customers: Mapping[str, Customer],
+    previous: Mapping[tuple[str, str], Decimal],
+    without: set[str],
+) -> dict[str, str]:
+    """For customers invoiced in the previous finalised month and not now (``without``), whose
+    invoice currency in customers.yaml is none of the currencies they were invoiced in then: the
+    change, read before what ``no_invoice_reasons`` tells (its accounts, its lines)."""
+    out = {}
+    for customer in sorted(without):
+        known = customers.get(customer)
+        then = sorted(c for k, c in previous if k == customer)
+        if known is not None and known.invoice_currency not in then:
+            out[customer] = (
+                f"its invoice currency is now {known.invoice_currency} (customers.yaml), "
+                f"{', '.join(then)} then"
             )
     return out
 
@@ -1435,6 +1520,19 @@ class RunFacts:
     account_mappings: Sequence[AccountMapping] = ()
 
 
+def _reasons(
+    run: RunFacts, before: Mapping[tuple[str, str], Decimal], without: set[str]
+) -> dict[str, str]:
+    """Why the customers ``without`` an invoice now got none: a currency change first, then
+    what accounts.csv tells (``currency_reasons``, ``no_invoice_reasons``)."""
+    out = currency_reasons(run.customers, before, without)
+    for customer, why in no_invoice_reasons(
+        run.con, run.account_mappings, without, run.period
+    ).items():
+        out[customer] = f"{out[customer]}; {why}" if customer in out else why
+    return out
+
+
 def run_findings(run: RunFacts) -> list[Finding]:
     """Every check of the review on one run, in the order the notebook lists them."""
     previous = previous_period(run.output, run.period)
@@ -1443,15 +1541,19 @@ def run_findings(run: RunFacts) -> list[Finding]:
         for text in run.confirmed_jumps
     ]
     before = previous_net(run.output, previous)
-    invoiced_now = {str(c) for c in run.invoice_totals["customer_id"]} if previous else set()
-    without = {c for c, _ in before if c not in invoiced_now}
+    invoiced_now = (
+        {(str(r.customer_id), str(r.currency)) for r in run.invoice_totals.itertuples()}
+        if previous
+        else set()
+    )
+    without = {c for c, _ in before if c not in {c for c, _ in invoiced_now}}
     found += net_changes(
         run.invoice_totals,
         before,
         previous,
         run.settings.net_change_percent,
-        previous_numbers(run.output, previous) if without else None,
-        no_invoice_reasons(run.con, run.account_mappings, without, run.period) if without else None,
+        previous_numbers(run.output, previous) if set(before) - invoiced_now else None,
+        _reasons(run, before, without) if without else None,
     )
     found += margins(run.con, run.settings.min_margin_percent, run.invoice_totals)
     found += no_vendor_lines(customer_sums(run.con), run.invoice_totals)

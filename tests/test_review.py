@@ -319,6 +319,49 @@ def test_no_invoice_says_when_none_of_the_customer_s_accounts_has_a_line(tmp_pat
     )
 
 
+def test_a_customer_invoiced_in_another_currency_than_last_month_is_listed_once(tmp_path):
+    """C008 was invoiced in EUR in September and is in USD in October (its invoice_currency
+    changed). Looked up per currency, the review read it as a new customer ("first invoice")
+    and as one without an invoice, without a number or a reason. It is one finding, naming
+    both invoices and the change."""
+    finalised(
+        tmp_path / "out",
+        "2026-09",
+        SEPTEMBER_AS_OCTOBER.replace("C008,NW2026-000008,USD", "C008,NW2026-000008,EUR"),
+    )
+    br = invoiced(tmp_path / "out")
+    [f] = br.review_findings()
+    totals = br.results.invoice_totals
+    [number] = totals.loc[totals["customer_id"] == "C008", "invoice_number"]
+    assert (f.check, f.subject) == ("currency changed", "C008")
+    assert f.finding == (
+        f"invoiced in USD this month (USD 2045.85 ({number})), in EUR in 2026-09 (EUR 2045.85 "
+        "(NW2026-000008)): its invoice currency changed, so the nets are not compared. Check "
+        "customers.yaml invoice_currency and the custom lines' currency, and tell the customer"
+    )
+    assert f.lines == (f"invoice {number}", "invoice NW2026-000008")
+
+
+def test_no_invoice_of_a_customer_whose_invoice_currency_changed_says_so(tmp_path):
+    """C008, invoiced in EUR in September, is in USD in customers.yaml now and got no invoice
+    (its fee and mapping ended): the finding names September's EUR invoice and the change."""
+    params = _c008_without_support(tmp_path, mapping_ends=True)
+    finalised(
+        tmp_path / "out",
+        "2026-09",
+        SEPTEMBER_AS_OCTOBER.replace("C008,NW2026-000008,USD", "C008,NW2026-000008,EUR"),
+    )
+    br = invoiced(tmp_path / "out", params=params)
+    [f] = found(br, "no invoice")
+    assert (f.subject, f.lines) == ("C008", ("invoice NW2026-000008",))
+    assert f.finding == (
+        "no invoice this month; EUR 2045.85 in 2026-09 (NW2026-000008); its invoice currency is "
+        "now USD (customers.yaml), EUR then; its accounts.csv mapping ended: aws 852963741025 "
+        "on 2026-09-30"
+    )
+    assert not found(br, "currency changed") and not found(br, "new customer")
+
+
 def test_a_net_that_moved_from_zero_is_listed(tmp_path):
     """C001's September was invoiced 0.00 (its usage covered by a credit) and October bills it
     EUR 2584.54: the review said nothing (no % of 0, so the customer was skipped), and neither
