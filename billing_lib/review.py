@@ -938,6 +938,128 @@ def custom_lines_not_billed(
     ]
 
 
+def _text_key(text: str) -> str:
+    """A description as compared: its case and spaces aside (as for two fees, docs/pricing.md)."""
+    return " ".join(text.split()).casefold()
+
+
+def _charge(c: CustomLine) -> str:
+    """``2 hour x 95.00 = EUR 190.00``: a one-off's or credit's amount as entered."""
+    amount = round_money(c.quantity * c.unit_price, c.currency)
+    return f"{c.quantity.normalize():f} {c.unit} x {c.unit_price} = {c.currency} {amount}"
+
+
+def repeated_one_offs(
+    con: duckdb.DuckDBPyConnection,
+    custom_lines: tuple[CustomLine, ...],
+    output: Path,
+    period: str,
+    rated_file: str,
+) -> list[Finding]:
+    """One-offs and credits of ``custom_lines.yaml`` billed in ``period`` that look entered
+    twice: two entries (different ids) of one customer and kind with the same description
+    (case and spaces aside), date, quantity and unit price, which the invoice merges into one
+    line ("2 hour x 95.00"); and one billed in an earlier month's published run (as billed now)
+    already: the same id (its date moved into this month) or an entry of the same customer,
+    kind, description, quantity and amount (copied into this month). They may be real charges,
+    so they are listed, not refused."""
+    first, last = month_days(period)
+    billed = [c for c in custom_lines if c.kind != "fee" and billed_in(c, first, last) is not None]
+    if not billed:
+        return []
+    out = []
+    same: dict[tuple, list[CustomLine]] = {}
+    for c in billed:
+        key = (c.customer, c.kind, _text_key(c.description), c.on, c.quantity, c.unit_price)
+        same.setdefault(key, []).append(c)
+    for group in same.values():
+        if len(group) < 2:
+            continue
+        c = group[0]
+        ids = " and ".join(f"custom_lines[id={g.id}]" for g in group)
+        out.append(
+            Finding(
+                "one-off entered twice",
+                f"{', '.join(g.id for g in group)} ({c.customer})",
+                f"{ids}: {len(group)} {c.kind.replace('_', '-')}s of {c.customer} "
+                f"{c.description!r} on {c.on.isoformat() if c.on else '-'}, each {_charge(c)}, "
+                "are all billed (in one invoice line): the same charge entered twice? Remove "
+                "one; if they are separate charges, make their descriptions tell them apart",
+            )
+        )
+    out += _billed_before(con, billed, output, period, rated_file)
+    return out
+
+
+def _billed_before(
+    con: duckdb.DuckDBPyConnection,
+    billed: list[CustomLine],
+    output: Path,
+    period: str,
+    rated_file: str,
+) -> list[Finding]:
+    """The one-offs and credits ``billed`` now that an earlier published run (as billed now)
+    billed already: by id, or alike (customer, kind, description, quantity and amount). One
+    read of the earlier runs' custom lines of those customers."""
+    earlier = {
+        p: output / p / rated_file
+        for p in run_periods(output, MANIFEST)
+        if p < period and (output / p / rated_file).is_file()
+    }
+    if not earlier:
+        return []
+    counted: dict[str, tuple[str, list[str]]] = {}
+    for month, file in earlier.items():
+        dropped, replacing = billed_now(output, month)
+        counted[str(file)] = (month, dropped)
+        counted |= {str(f): (month, []) for f in replacing}
+    with named_if_damaged([Path(f) for f in counted]):
+        rows = con.execute(
+            """SELECT filename, customer_id, line_kind, rule_id, description, quantity, amount,
+                      charge_date
+               FROM read_parquet(?, filename = true, union_by_name = true)
+               WHERE line_kind IN ('one_off', 'credit') AND list_contains(?, customer_id)
+               ORDER BY charge_date, rule_id""",
+            [list(counted), sorted({c.customer for c in billed})],
+        ).fetchall()
+    finalised = set(run_periods(output, FINALISED_MARKER))
+    out = []
+    for c in billed:
+        amount = billed_in(c, *month_days(period))[0]  # type: ignore[index]
+        for name, customer, kind, rule, text, quantity, then, day in rows:
+            month, dropped = counted[name]
+            if customer != c.customer or kind != c.kind or customer in dropped:
+                continue
+            alike = (
+                _text_key(text or "") == _text_key(c.description)
+                and Decimal(quantity) == c.quantity
+                and Decimal(then) == amount
+            )
+            if rule != c.id and not alike:
+                continue
+            state = "finalised" if month in finalised else "published, not finalised"
+            what = (
+                "the same entry, its date moved into this month?"
+                if rule == c.id
+                else f"an identical {c.kind.replace('_', '-')}, {rule}: the same charge "
+                "copied into this month?"
+            )
+            out.append(
+                Finding(
+                    "one-off billed before",
+                    f"{c.id} ({c.customer})",
+                    f"custom_lines[id={c.id}], {c.description!r} on "
+                    f"{c.on.isoformat() if c.on else '-'}, {_charge(c)}, is billed in {period}; "
+                    f"the run of {month} ({state}) billed {what} It was dated "
+                    f"{day.isoformat()} there. If so, remove it from custom_lines.yaml; if it "
+                    "is a second charge, make the descriptions tell them apart (a charge every "
+                    "month is a fee)",
+                )
+            )
+            break
+    return out
+
+
 def months_not_billed(output: Path, period: str) -> list[Finding]:
     """Months between the first this outputs folder billed and ``period`` that have no run: their
     usage, fees and one-offs are on no invoice (a month forgotten, or its folder removed), and the
@@ -1575,6 +1697,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += custom_lines_not_billed(
         run.con, run.custom_lines, run.output, run.period, run.rated_file
     )
+    found += repeated_one_offs(run.con, run.custom_lines, run.output, run.period, run.rated_file)
     found += seat_counts(run.con, run.subscriptions, run.period)
     found += commitments(run.con)
     found += charge_spans(run.con)

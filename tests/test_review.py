@@ -736,6 +736,78 @@ def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(
     assert not found(sample_alone, "custom line not billed")
 
 
+def test_two_identical_one_offs_of_a_customer_are_listed(tmp_path):
+    """Two one-offs with different ids but the same customer, description, date, quantity and
+    unit price are both billed, merged into one invoice line ("4 hour x 95.00"), without a word.
+    They may be two real charges, so the run bills them; the review names both entries."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    custom = params / "custom_lines.yaml"
+    entry = (
+        "  - {{id: {id}, customer: C006, kind: one_off, description: {text},\n"
+        '     quantity: 2, unit: hour, unit_price: "95.00", currency: EUR, date: 2026-10-20}}\n'
+    )
+    custom.write_text(
+        custom.read_text()
+        + entry.format(id="c006-extra-hours", text="Extra hours")
+        + entry.format(id="c006-extra-hours-2", text="extra  Hours")
+        + entry.format(id="c006-extra-day", text="Extra hours").replace("10-20", "10-21")
+    )
+    br = invoiced(tmp_path / "out", params=params)
+    assert [(f.check, f.subject, f.finding) for f in br.review_findings()] == [
+        (
+            "one-off entered twice",
+            "c006-extra-hours, c006-extra-hours-2 (C006)",
+            "custom_lines[id=c006-extra-hours] and custom_lines[id=c006-extra-hours-2]: 2 "
+            "one-offs of C006 'Extra hours' on 2026-10-20, each 2 hour x 95.00 = EUR 190.00, "
+            "are all billed (in one invoice line): the same charge entered twice? Remove one; "
+            "if they are separate charges, make their descriptions tell them apart",
+        )
+    ]
+
+
+def test_a_one_off_billed_in_an_earlier_month_and_again_now_is_listed(tmp_path, sample_outputs):
+    """September's run billed C006's onboarding (dated 2026-09-08) and C004's SLA credit (dated
+    2026-09-30). Now the onboarding is entered again under a new id, dated in October, and the
+    credit's date was moved into October: both are billed a second time, and listed."""
+    out = tmp_path / "out"
+    finalised(out, "2026-09", "")
+    duckdb.sql(
+        f"""COPY (SELECT * REPLACE (CAST(charge_date - INTERVAL 1 MONTH AS DATE) AS charge_date)
+                  FROM '{sample_outputs / "2026-10" / "rated_lines.parquet"}')
+            TO '{out / "2026-09" / "rated_lines.parquet"}' (FORMAT parquet)"""
+    )
+    (out / "2026-09" / "manifest.json").write_text("{}")
+    numbering.open_register(out / REGISTER).finalise("2026-09")
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    custom = params / "custom_lines.yaml"
+    text = custom.read_text()
+    assert text.count("id: c006-onboarding,") == 1
+    custom.write_text(text.replace("id: c006-onboarding,", "id: c006-onboarding-oct,"))
+    br = invoiced(out, params=params)
+    assert [(f.subject, f.finding) for f in found(br, "one-off billed before")] == [
+        (
+            "c006-onboarding-oct (C006)",
+            "custom_lines[id=c006-onboarding-oct], 'Onboarding IoT workload' on 2026-10-08, 5 "
+            "hour x 95.00 = EUR 475.00, is billed in 2026-10; the run of 2026-09 (finalised) "
+            "billed an identical one-off, c006-onboarding: the same charge copied into this "
+            "month? It was dated 2026-09-08 there. If so, remove it from custom_lines.yaml; if "
+            "it is a second charge, make the descriptions tell them apart (a charge every "
+            "month is a fee)",
+        ),
+        (
+            "c004-sla-credit (C004)",
+            "custom_lines[id=c004-sla-credit], 'Service credit (SLA, incident 14 October)' on "
+            "2026-10-31, 1 each x 200.00 = EUR 200.00, is billed in 2026-10; the run of 2026-09 "
+            "(finalised) billed the same entry, its date moved into this month? It was dated "
+            "2026-09-30 there. If so, remove it from custom_lines.yaml; if it is a second "
+            "charge, make the descriptions tell them apart (a charge every month is a fee)",
+        ),
+    ]
+    assert not found(br, "one-off entered twice")
+
+
 def test_a_month_without_a_run_or_not_finalised_since_the_first_one_billed_is_listed(tmp_path):
     """July and August billed, September forgotten: October's review says so (its month-on-month
     checks compared October with August without a word, and September's fees were on no
