@@ -55,7 +55,7 @@ from billing_lib.customers import (
     register_account_map,
 )
 from billing_lib.errors import RunError
-from billing_lib.importers import import_reports, report_files
+from billing_lib.importers import import_reports, manifest_files, report_files
 from billing_lib.numbering import Register
 from billing_lib.periods import month_days
 from billing_lib.platform_exports import PLATFORM_FOLDER, PlatformExports, read_platform_folder
@@ -533,7 +533,8 @@ def sync(
     platform: Path | None = None,
     output: Path | None = None,
 ) -> tuple[Proposal, Changes]:
-    """Import the month's vendor reports (for the accounts they bill), read the platforms' exports
+    """Import the month's vendor reports (for the accounts they bill; with the AWS deliveries'
+    manifests among them, checked as by a run), read the platforms' exports
     and propose; nothing is written. ``output``: the outputs folder, whose invoice register's
     customer ids no new customer is given."""
     period = check_period(period, "billing customers sync", "--period")
@@ -544,7 +545,9 @@ def sync(
     try:
         import_reports(
             con,
-            report_files(reports),
+            # with the deliveries' manifests, as a run: each delivery checked whole, the
+            # manifests never read as reports
+            [*report_files(reports), *manifest_files(reports)],
             vendor_prices=load_vendor_prices(parameters),
             period=period,
         )

@@ -62,6 +62,7 @@ from billing_lib.importers import (
     report_files,
     reports_size,
 )
+from billing_lib.importers.manifests import Manifest
 from billing_lib.invoice_pdf import font_warnings
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.periods import month_days
@@ -152,6 +153,7 @@ class BillingRun:
         # what the manifest's sha256 must be of: a report changed while the run reads it is
         # refused before the run is published (run_manifest.check_reports_as_read)
         self.results.reports_read = reports_as_found(self.params.reports)
+        manifests: list[Manifest] = []
         with writing(store_location(self.con)):  # a full disk under the store names its file
             if self.imports:  # imported before in this run (a cell run again): start afresh
                 self.imports = []
@@ -166,9 +168,12 @@ class BillingRun:
                 period=self.params.period,
                 default_currency=self.params.currency,
                 accounts=self.loaded.account_mappings if self.loaded else None,
+                manifests_read=manifests,
             )
         changed = changed_since_checked(
-            self.params, [(report.file, report.checksum) for report in self.imports]
+            self.params,
+            [(report.file, report.checksum) for report in self.imports],
+            [(m.name, m.sha256) for m in manifests],
         )
         if changed:
             forget_imports(self.con)

@@ -15,7 +15,8 @@ from billing_lib import review
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT, XERO_DATE_FORMAT
 from billing_lib.billed_reports import vendor_invoices
 from billing_lib.errors import RunError
-from billing_lib.importers import report_files
+from billing_lib.importers import manifest_files, report_files
+from billing_lib.importers.report_names import is_manifest
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
 from billing_lib.run_files import sha256_of
 from billing_lib.run_state import required
@@ -100,10 +101,10 @@ def input_vat(con: duckdb.DuckDBPyConnection, invoicing: Invoicing) -> list[dict
 
 
 def reports_as_found(reports: Path) -> dict[str, tuple[int, int, int]]:
-    """Each report file of ``reports`` by name, with its inode, size and modification time: a
-    file written again since has others."""
+    """Each report file and AWS delivery manifest of ``reports`` by name, with its inode, size
+    and modification time: a file written again since has others."""
     found = {}
-    for path in report_files(reports):
+    for path in [*report_files(reports), *manifest_files(reports)]:
         st = path.stat()
         found[path.name] = (st.st_ino, st.st_size, st.st_mtime_ns)
     return found
@@ -117,21 +118,29 @@ def check_reports_as_read(br: BillingRun) -> None:
     billed, so the next month would refuse it. A file whose inode, size or time is not as the
     import found it is hashed again and compared with the sha256 the run read
     (``RunParameters.report_digests``, which the import checked: ``changed_since_checked``);
-    the others are not read again (810 MB at the 10M benchmark month)."""
+    the others are not read again (810 MB at the 10M benchmark month). The deliveries'
+    manifests in the folder likewise (``RunParameters.delivery_manifests``): the manifest would
+    record a delivery check the import did not make; one in a zip is the zip's."""
     p = br.params
     read = required(br.results.reports_read, "import_reports")
     digests = {name: sha256 for name, sha256, _ in p.report_digests}
+    digests |= {n: d for n, d in p.delivery_manifests if ".zip!" not in n.lower()}
     now = reports_as_found(p.reports)
     problems = []
     for name in sorted(set(read) | set(now)):
+        what, unused = (
+            ("a delivery manifest ", "no delivery was checked by it")
+            if is_manifest(name)
+            else ("", "not billed")
+        )
         if name not in now:
-            problems.append(f"{name}: removed since the run read it")
+            problems.append(f"{name}: {what}removed since the run read it")
         elif name not in read or name not in digests:
-            problems.append(f"{name}: added since the run read the folder; not billed")
+            problems.append(f"{name}: {what}added since the run read the folder; {unused}")
         elif now[name] != read[name] and (sha256 := sha256_of(p.reports / name)) != digests[name]:
             problems.append(
-                f"{name}: changed since the run read it (sha256 {digests[name][:16]}... then, "
-                f"{sha256[:16]}... now)"
+                f"{name}: {what}changed since the run read it (sha256 {digests[name][:16]}... "
+                f"then, {sha256[:16]}... now)"
             )
     if problems:
         raise RunError(
@@ -179,6 +188,10 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         # each CSV report's text where it is not its content as it is (UTF-16, a BOM, CRLF line
         # ends): the same report saved again so is caught too (billed_reports)
         "input_texts": [{"file": f, "sha256": d} for f, d in p.report_texts],
+        # the AWS delivery manifests the import checked the deliveries by (a zip's members as
+        # ``x.zip!member``): not billed, so not among the inputs the later months compare with
+        # (billed_reports); a run folder written before has none
+        "delivery_manifests": [{"file": f, "sha256": d} for f, d in p.delivery_manifests],
         "parameter_files": required(br.results.parameter_files, "load_parameters").to_dict(
             "records"
         ),

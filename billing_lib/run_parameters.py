@@ -15,8 +15,10 @@ from billing_lib.billed_reports import CONTENT, TEXT, Digest, check_not_billed_b
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
 from billing_lib.importers.engine import detect_format
+from billing_lib.importers.manifests import manifests_of
 from billing_lib.importers.reader import open_sources
 from billing_lib.importers.report_names import (
+    manifest_files,
     refuse_reports_in_subfolders,
     refuse_reports_not_read,
     reports_in_subfolders,
@@ -126,6 +128,10 @@ class RunParameters:
     #: (name, sha256 of its bytes) per vendor report read (a zip's members each): the import
     #: must read these bytes (``changed_since_checked``)
     source_checksums: tuple[tuple[str, str], ...] = ()
+    #: (name, sha256 of its bytes) per AWS delivery manifest of the reports folder (a file, or a
+    #: zip's member ``x.zip!member``), named as the reports are: not billed, but what the import
+    #: checks the deliveries by, so it must read these bytes and the manifest records them
+    delivery_manifests: tuple[tuple[str, str], ...] = ()
 
     @property
     def run_folder(self) -> Path:
@@ -282,6 +288,13 @@ def check_parameters(
                 if src.text and src.text != src.content:
                     digests.append(Digest(shown, src.text, TEXT))
                     texts.append((shown, src.text))
+    # the deliveries' manifests as checked here: the import must read the same (a manifest that
+    # cannot be read is refused here already)
+    delivery = [
+        (m.name.removeprefix(f"{reports_dir}{os.sep}"), m.sha256)
+        for path in [*files, *manifest_files(reports_dir)]
+        for m in manifests_of(path)
+    ]
     check_not_finalised(output_dir, period)
     check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
@@ -297,20 +310,48 @@ def check_parameters(
         tuple(texts),
         tuple(sorted(whole)),
         tuple(sources_read),
+        tuple(sorted(delivery)),
     )
 
 
-def changed_since_checked(params: RunParameters, imported: list[tuple[str, str]]) -> str | None:
+def changed_since_checked(
+    params: RunParameters,
+    imported: list[tuple[str, str]],
+    manifests: list[tuple[str, str]] | None = None,
+) -> str | None:
     """Why the reports ``imported`` ((name, sha256) each, as the import read them) are not those
     ``check_parameters`` checked, or None: a report saved again, added or replaced after the
     run's parameters were checked (the notebook's parameters cell) was checked against the
-    months billed before in its earlier bytes, and the manifest would list those."""
+    months billed before in its earlier bytes, and the manifest would list those. ``manifests``
+    (given: (name, sha256) of each delivery manifest the import read) likewise: the manifest
+    would record a delivery check the import did not make."""
     checked = dict(params.source_checksums)
     for name, sha256 in imported:
         if name not in checked:
             return f"{name}: not in the reports folder when the run's parameters were checked"
         if checked[name] != sha256:
             return f"{name}: changed since the run's parameters were checked (its sha256 differs)"
+    if manifests is None:
+        return None
+    folder = f"{params.reports}{os.sep}"
+    read = {name.removeprefix(folder): (name, sha256) for name, sha256 in manifests}
+    for shown, sha256 in params.delivery_manifests:
+        if shown not in read:
+            return (
+                f"{folder}{shown}: a delivery manifest removed since the run's parameters were "
+                "checked"
+            )
+        if read[shown][1] != sha256:
+            return (
+                f"{read[shown][0]}: changed since the run's parameters were checked (its sha256 "
+                "differs; a delivery manifest)"
+            )
+    for shown, (name, _) in read.items():
+        if shown not in dict(params.delivery_manifests):
+            return (
+                f"{name}: a delivery manifest not in the reports folder when the run's "
+                "parameters were checked"
+            )
     return None
 
 

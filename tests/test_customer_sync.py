@@ -821,3 +821,20 @@ def test_a_subscription_row_alone_bills_and_the_tenant_row_proposed_swallows_not
     unmapped, by_customer = billed("out2")
     assert unmapped.empty
     assert by_customer["C002"] == (93, Decimal("643.526990")) and by_customer["C004"][0] == 3
+
+
+def test_a_delivery_manifest_among_the_reports_checks_the_delivery_and_is_no_report(tmp_path):
+    """As a run: the AWS delivery's -Manifest.json in the reports folder is read to check that
+    every part it lists is given (here one of three), never as a report."""
+    from tests.test_delivery_manifests import _data_exports_manifest, _three_parts
+
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    parts = _three_parts(reports)
+    manifest = _data_exports_manifest(reports / "northwind-Manifest.json", [p.name for p in parts])
+    assert customer_sync.sync("2024-05", reports, params)[0].rows  # the accounts of the month
+    parts[2].unlink()
+    with pytest.raises(InputError) as err:
+        customer_sync.sync("2024-05", reports, params)
+    assert f"{manifest}: 1 of the 3 data files it lists are not among the reports" in str(err.value)

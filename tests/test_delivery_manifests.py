@@ -204,3 +204,45 @@ def test_two_focus_exports_of_one_billing_account_s_month_are_both_billed(tmp_pa
     con = open_store()
     import_reports(con, [a, b], period="2026-10")
     assert _billed(con) == (2, Decimal("22.50"))
+
+
+def _flag_encrypted(archive: Path, member: str) -> None:
+    """Set the "encrypted" flag of ``member`` in its local header and central directory entry
+    of ``archive``, as a zip made with a password has it (Python's zipfile writes none)."""
+    data = bytearray(archive.read_bytes())
+    name = member.encode()
+    for signature, flags, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
+        at = data.find(signature)
+        while at >= 0:
+            if data[at + name_at : at + name_at + len(name)] == name:
+                data[at + flags] |= 0x01
+            at = data.find(signature, at + 1)
+    archive.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["a wrong CRC", "encrypted"])
+def test_a_manifest_in_a_zip_that_cannot_be_read_is_refused_naming_the_zip_and_member(
+    tmp_path, damage
+):
+    """Its delivery cannot be checked: skipped, -00001 alone of three parts was billed as the
+    whole month."""
+    rows = _renumbered(cur2.records(), "a")
+    part = _gz(rows[:6], tmp_path, "part.csv.gz")
+    member = f"cur/northwind/metadata/{PERIOD}/northwind-Manifest.json"
+    listed = [f"northwind-{i:05d}.csv.gz" for i in (1, 2, 3)]
+    manifest = _data_exports_manifest(tmp_path / "m.json", listed).read_bytes()
+    archive = tmp_path / "northwind.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # stored: the manifest's bytes as they are
+        zf.writestr(member, manifest)
+        zf.writestr(f"cur/northwind/data/{PERIOD}/northwind-00001.csv.gz", part)
+    if damage == "encrypted":
+        _flag_encrypted(archive, member)
+    else:
+        archive.write_bytes(archive.read_bytes().replace(b"exportArn", b"exportArm", 1))
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [archive], period="2024-05")
+    text = str(err.value)
+    assert text.startswith(f"{archive}!{member}: the delivery's manifest cannot be read from ")
+    assert "expected" in text and "download" in text
+    assert _billed(con) == (0, 0)

@@ -546,3 +546,60 @@ def test_a_rerun_from_a_store_in_a_database_file_writes_the_same_files_byte_for_
     assert {n: (first / n).read_bytes() for n in names} == {
         n: (second / n).read_bytes() for n in names
     }
+
+
+def _delivery_manifest(path, files: list[str], execution: str = "20261102T0508Z") -> str:
+    """A Data Exports manifest of the reports ``files``; its sha256."""
+    path.write_text(
+        json.dumps(
+            {"executionId": execution, "dataFiles": [f"s3://b/cur/data/{f}" for f in files]}
+        ),
+        encoding="utf-8",
+    )
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("when", ["before the import", "after the import"])
+def test_a_delivery_manifest_the_run_used_is_recorded_and_one_changed_meanwhile_is_refused(
+    tmp_path, when
+):
+    """The run folder's manifest.json lists the delivery manifests the import checked the
+    deliveries with (``delivery_manifests``, not among the reports billed: ``inputs``); one
+    changed between the run's start and its import, or after the import, is refused as a
+    report is (the run would record a check it never made)."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "cur.csv").write_text(_cur("10.25"))
+    manifest = reports / "cur-Manifest.json"
+    checked = _delivery_manifest(manifest, ["cur.csv"])
+    out = tmp_path / "outputs"
+    br = run.start("2026-10", reports, REPO / "parameters", out)
+    try:
+        br.load_parameters()
+        if when == "before the import":
+            newer = _delivery_manifest(manifest, ["cur.csv"], "20261103T0508Z")
+            with pytest.raises(InputError, match=rf"{manifest}: changed since the run's param"):
+                br.import_reports()
+            _delivery_manifest(manifest, ["cur.csv"])  # as checked: the run goes on
+        br.import_reports()
+        for step in ("map_customers", "rate", "build_invoices", "write_outputs", "ledger_balance"):
+            getattr(br, step)()
+        if when == "after the import":
+            newer = _delivery_manifest(manifest, ["cur.csv"], "20261103T0508Z")
+            with pytest.raises(RunError) as err:
+                br.write_manifest()
+            assert (
+                f"  - cur-Manifest.json: a delivery manifest changed since the run read it "
+                f"(sha256 {checked[:16]}... then, {newer[:16]}... now)"
+            ) in str(err.value).splitlines()
+            _delivery_manifest(manifest, ["cur.csv"])  # as read: the run goes on
+            for step in ("build_invoices", "write_outputs", "ledger_balance"):
+                getattr(br, step)()
+        br.write_manifest()
+        assert br.publish().startswith("published 2026-10")
+    finally:
+        if br.lock is not None:
+            br.lock.release()
+    recorded = json.loads((out / "2026-10" / "manifest.json").read_text())
+    assert recorded["delivery_manifests"] == [{"file": "cur-Manifest.json", "sha256": checked}]
+    assert [i["file"] for i in recorded["inputs"]] == ["cur.csv"]

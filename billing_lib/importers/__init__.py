@@ -103,6 +103,7 @@ def import_reports(
     vendor_prices: VendorPrices | None = None,
     period: str | None = None,
     accounts: Sequence[AccountMapping] | None = None,
+    manifests_read: list[Manifest] | None = None,
 ) -> list[ImportReport]:
     """Import every file in ``paths`` into ``lines``, all or nothing.
 
@@ -123,7 +124,10 @@ def import_reports(
     that is no ``YYYY-MM`` month before any file is read (it names the contract's prices of a
     report naming no month). ``accounts`` (``accounts.csv``) tell the customer of an Azure
     subscription, for a purchase both files bill (purchase_sources) and for Azure usage in both
-    the invoice file and a FOCUS or EA/MCA export (usage_sources)."""
+    the invoice file and a FOCUS or EA/MCA export (usage_sources). ``manifests_read``, when
+    given, receives the AWS delivery manifests the import checked the deliveries by (a
+    ``-Manifest.json`` among ``paths`` or in a zip of them), as read (with their sha256), once
+    the import is committed."""
     if period is not None:
         month_days(period, "period")
     ensure_tables(con)
@@ -154,6 +158,8 @@ def import_reports(
         check_purchases_from_one_source(con, accounts)
         check_commitments_in_one_view(con)
         con.execute("COMMIT")
+        if manifests_read is not None:
+            manifests_read.extend(manifests)
     except BaseException:
         rollback(con)
         restore_optimizers(con, optimizers)  # left as the failed insert had it (engine)

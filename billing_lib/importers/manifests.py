@@ -11,15 +11,19 @@ Without it, only the part numbers of the files given tell one delivery from anot
 imports as a whole month. A manifest among the reports (a ``-Manifest.json`` file given, or a
 zip member so named) is never read as a report; the import is refused when a data file it lists
 is not among the reports, and when a data file of its export (the same name but for the part
-number) and billing month is that it does not list: a part of an older delivery. Neither kind
-of manifest states row counts or totals, so there are none to check.
+number) and billing month is that it does not list: a part of an older delivery. A manifest
+that cannot be read (no JSON, no list of data files, a zip member damaged or encrypted) is
+refused, naming it: never skipped, which would leave its delivery unchecked. Neither kind of
+manifest states row counts or totals, so there are none to check.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -42,12 +46,14 @@ class Manifest:
     """A delivery's manifest: ``name`` as shown (a path, or ``archive.zip!member``), the data
     files it lists (``files``, as written), the names of the exports they belong to
     (``exports``: file names without part number and ending, lower case) and the billing month
-    (``YYYY-MM``; None when it names none)."""
+    (``YYYY-MM``; None when it names none); ``sha256``: of its bytes as read, which a run
+    records (``run_manifest``) and compares with the manifest it checked at its start."""
 
     name: str
     files: tuple[str, ...]
     exports: frozenset[str]
     month: str | None
+    sha256: str = ""
 
 
 def read_manifest(name: str, data: bytes) -> Manifest:
@@ -72,7 +78,8 @@ def read_manifest(name: str, data: bytes) -> Manifest:
         )
     own = PurePosixPath(name.rsplit("!", 1)[-1]).name
     exports = {_export(f) for f in files} | {own[: -len("-manifest.json")].lower()}
-    return Manifest(name, files, frozenset(exports), _month(doc, [name, *files]))
+    month = _month(doc, [name, *files])
+    return Manifest(name, files, frozenset(exports), month, hashlib.sha256(data).hexdigest())
 
 
 def _export(key: str) -> str:
@@ -97,33 +104,73 @@ def _month(doc: dict, keys: list[str]) -> str | None:
     return None
 
 
+#: What reading a zip member can raise: damaged data (a wrong CRC, a broken deflate stream, cut
+#: short), a member encrypted (RuntimeError) or compressed by a method zipfile has not.
+_MEMBER_ERRORS = (
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+)
+#: What a manifest that cannot be read is refused with: what was expected.
+_EXPECTED = (
+    "the manifest AWS wrote with the delivery, readable, to check that every data file of the "
+    "delivery is given; download it again with the delivery, or move it out of the reports "
+    "to bill the files given as they are"
+)
+
+
 def manifests_of(path: Path) -> list[Manifest]:
     """The manifests of a path given to the import: itself when it is one, or the manifests
-    among the members of a zip (and of a zip in it, as the import reads them)."""
+    among the members of a zip (and of a zip in it, as the import reads them). InputError naming
+    the file, or the zip and member, when a manifest cannot be read: never skipped, since its
+    delivery would go unchecked. A zip that cannot be opened gives none (the import names it)."""
     path = Path(path)
     if is_manifest(path.name):
         try:
-            return [read_manifest(str(path), path.read_bytes())]
+            data = path.read_bytes()
         except OSError as exc:
-            raise InputError(f"{path}: the manifest cannot be read: {exc}") from exc
+            raise InputError(
+                f"{path}: the delivery's manifest cannot be read ({exc}); expected {_EXPECTED}"
+            ) from exc
+        return [read_manifest(str(path), data)]
     if not path.name.lower().endswith(".zip"):
         return []
     try:
-        with zipfile.ZipFile(path) as zf:
-            return _zip_manifests(zf, str(path), 1)
+        zf = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile):
         return []  # the import names a zip it cannot open
+    with zf:
+        return _zip_manifests(zf, str(path), 1)
 
 
 def _zip_manifests(zf: zipfile.ZipFile, shown: str, depth: int) -> list[Manifest]:
     found: list[Manifest] = []
     for member in (m for m in zf.namelist() if not m.endswith("/") and not left_by_a_program(m)):
         if is_manifest(member):
-            found.append(read_manifest(f"{shown}!{member}", zf.read(member)))
+            found.append(read_manifest(f"{shown}!{member}", _manifest_bytes(zf, shown, member)))
         elif member.lower().endswith(".zip") and depth < MAX_ZIP_DEPTH:
-            with zf.open(member) as fh, zipfile.ZipFile(fh) as inner:
-                found += _zip_manifests(inner, f"{shown}!{member}", depth + 1)
+            try:  # a manifest in it that cannot be read is an InputError, not caught here
+                with zf.open(member) as fh, zipfile.ZipFile(fh) as inner:
+                    found += _zip_manifests(inner, f"{shown}!{member}", depth + 1)
+            except _MEMBER_ERRORS:
+                continue  # the import names a zip in the zip it cannot open
     return found
+
+
+def _manifest_bytes(zf: zipfile.ZipFile, shown: str, member: str) -> bytes:
+    """The bytes of the manifest ``member`` of the zip ``zf`` (shown as ``shown``); InputError
+    naming the zip and member when they cannot be read (``_MEMBER_ERRORS``)."""
+    try:
+        return zf.read(member)
+    except _MEMBER_ERRORS as exc:
+        raise InputError(
+            f"{shown}!{member}: the delivery's manifest cannot be read from {shown} ({exc}); "
+            f"expected {_EXPECTED}",
+            [Problem(f"{shown}!{member}", None, None, None, "a readable delivery manifest")],
+        ) from exc
 
 
 def _parts(name: str) -> list[str]:
