@@ -959,12 +959,12 @@ def test_the_what_if_tops_up_the_minimum_fees_the_reissued_invoice_was_billed_wi
     )
     done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
     billed = {ln.description: ln.amount for ln in done.invoice.lines}
-    assert any("minimum 1000.00" in text for text in billed), billed
+    assert any("minimum EUR 1,000.00" in text for text in billed), billed
     summary = analysis.load_summary(outputs, [PERIOD])
     repriced = analysis.repricer(outputs)(summary, "C002", D(0))
     top_ups = repriced[repriced["line_kind"] == "minimum"]
     assert list(top_ups["rule_id"]) == ["c002-vcd-minimum"]
-    assert "minimum 1000.00" in top_ups["description"].iloc[0]
+    assert "minimum EUR 1,000.00" in top_ups["description"].iloc[0]
 
 
 # -- several invoices of a month at once -----------------------------------------------------------
