@@ -74,6 +74,24 @@ def money_text_sql(amount: str, currency: str) -> str:
     return _by_places(amount, currency, text=True)
 
 
+#: Thousands separators ``money_grouped_sql`` can insert: a DECIMAL(38, x) has at most 38 digits.
+_SEPARATORS = 12
+
+
+def money_grouped_sql(amount: str, currency: str) -> str:
+    """SQL: the DECIMAL ``amount`` as the invoice prints an amount beside its currency, "EUR
+    1,500.00", "JPY 30,000", "KWD -1,234.568": the currency, then the amount rounded half-up to
+    its decimals (``money_text_sql``) with thousands separators (``-0.00`` never), as
+    ``invoice_pdf.amount_text`` and the workbook print them. Exact: text from the DECIMAL, no
+    float. For texts built in SQL for every customer at once (a minimum fee's line). Each
+    ``regexp_replace`` puts one separator before the last three digits of the integer part
+    without one (DuckDB's RE2 has no look-ahead to place them all at once)."""
+    text = money_text_sql(amount, currency)
+    for _ in range(_SEPARATORS):
+        text = f"regexp_replace({text}, '^(-?[0-9]+)([0-9]{{3}})', '\\1,\\2')"
+    return f"({currency} || ' ' || {text})"
+
+
 def shared_rounding_sql(
     exact: str, currency: str, line: str, ties: str, total: str | None = None
 ) -> str:

@@ -315,6 +315,28 @@ def test_the_pdf_shows_the_number_every_line_and_the_totals(folder, issued):
         assert seller.payment.instructions in text
 
 
+def test_a_minimum_fee_s_line_prints_its_amounts_as_the_invoice_prints_amounts(folder, issued):
+    """The sample's minimum-fee top-ups (C003, C005) read "(minimum 75.00 EUR, used 58.71)",
+    the currency after the minimum and missing beside "used", while the rest of the invoice
+    prints "EUR 3,127.29". They now print every amount as the invoice does, in the workbook, the
+    PDF and the e-invoice alike (``money.money_grouped_sql``)."""
+    _, invoices = issued
+    got = {
+        inv.customer_id: [ln.description for ln in inv.lines if " (minimum " in ln.description]
+        for inv in invoices.values()
+    }
+    assert {c: texts for c, texts in got.items() if texts} == {
+        "C003": ["Minimum monthly fee for cloud services (minimum EUR 75.00, used EUR 58.71)"],
+        "C005": ["VMware Cloud Director minimum (minimum EUR 60.00, used EUR 59.40)"],
+    }
+    for inv in invoices.values():
+        for text in got[inv.customer_id]:
+            stem = folder / "invoices" / f"{inv.number}_{inv.customer_id}"
+            assert squeezed(text) in squeezed(pdf_text(stem.with_suffix(".pdf")))
+            sheet = openpyxl.load_workbook(stem.with_suffix(".xlsx"), read_only=True)["Invoice"]
+            assert text in {c for row in sheet.iter_rows(values_only=True) for c in row}
+
+
 def test_the_buyer_s_country_is_named_once_and_only_for_a_buyer_abroad(folder, issued):
     _, invoices = issued
     by_customer = {inv.customer_id: inv for inv in invoices.values()}

@@ -765,7 +765,7 @@ def test_minimum_fees_per_customer_and_per_service(tmp_path):
         "SELECT description FROM rated_lines WHERE line_kind = 'minimum' "
         "ORDER BY customer_id, rule_id",
     )
-    assert text["description"][0] == "Minimum fee (minimum 50.00 EUR, used 42.50)"
+    assert text["description"][0] == "Minimum fee (minimum EUR 50.00, used EUR 42.50)"
 
 
 def test_a_customer_s_own_minimum_fee_replaces_the_plan_s_of_the_same_scope(tmp_path):
@@ -860,13 +860,69 @@ assignments:
     # C2 (by vendor): one line 74.1551, printed 74.16; A is part of it: 43.7149 rounded once.
     # C3: 12345.6 JPY printed 12346. C4 (by the tag team): a line per team, as C1.
     assert got == [
-        ("C1", "min", D("0.85"), "Minimum (minimum 75.00 EUR, used 74.15)"),
-        ("C1", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
-        ("C2", "min", D("0.84"), "Minimum (minimum 75.00 EUR, used 74.16)"),
-        ("C2", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
-        ("C3", "min", D(17654), "Minimum (minimum 30000 JPY, used 12346)"),
-        ("C4", "min", D("0.85"), "Minimum (minimum 75.00 EUR, used 74.15)"),
-        ("C4", "min-a", D("6.29"), "Minimum monthly fee (minimum 50.00 EUR, used 43.71)"),
+        ("C1", "min", D("0.85"), "Minimum (minimum EUR 75.00, used EUR 74.15)"),
+        ("C1", "min-a", D("6.29"), "Minimum monthly fee (minimum EUR 50.00, used EUR 43.71)"),
+        ("C2", "min", D("0.84"), "Minimum (minimum EUR 75.00, used EUR 74.16)"),
+        ("C2", "min-a", D("6.29"), "Minimum monthly fee (minimum EUR 50.00, used EUR 43.71)"),
+        ("C3", "min", D(17654), "Minimum (minimum JPY 30,000, used JPY 12,346)"),
+        ("C4", "min", D("0.85"), "Minimum (minimum EUR 75.00, used EUR 74.15)"),
+        ("C4", "min-a", D("6.29"), "Minimum monthly fee (minimum EUR 50.00, used EUR 43.71)"),
+    ]
+
+
+def test_a_minimum_fee_s_line_prints_its_amounts_as_the_invoice_prints_amounts(tmp_path):
+    """A minimum's line read "(minimum 1500.00 EUR, used 11.00, credits -200.00)" beside the
+    invoice's "EUR 1,500.00": the currency after the minimum, none beside "used" and "credits",
+    no thousands separators. Each amount now reads as the invoice prints one, in the currency's
+    decimals: none for JPY, three for KWD."""
+    plans = """plans:
+  - id: p
+    rules:
+      - {id: all, kind: pass_through}
+      - {id: min, kind: minimum_fee, amount: '1500.00', currency: EUR, description: Minimum}
+  - id: jp
+    rules:
+      - {id: all, kind: pass_through}
+      - {id: min, kind: minimum_fee, amount: '3000000', currency: JPY, description: Minimum}
+  - id: kw
+    rules:
+      - {id: all, kind: pass_through}
+      - {id: min, kind: minimum_fee, amount: '2500.125', currency: KWD, description: Minimum}
+assignments:
+  - {plan: p, group: smb}
+  - {plan: jp, customer: C3}
+  - {plan: kw, customer: C5}
+"""
+    customers = MINIMUM_CUSTOMERS + (
+        "  - {id: C5, name: Epsilon W.L.L., address: [Souq 5], country: KW, "
+        "invoice_currency: KWD}\n"
+    )
+    accounts = "vendor,account_id,customer_id,valid_from,valid_to,note\n" + "".join(
+        f"aws,{n}{n}{n},C{n},,,\n" for n in (1, 2, 3, 5)
+    )
+    params = write_parameters(tmp_path, plans, customers=customers, accounts=accounts)
+    eur = {"BillingCurrency": "EUR"}
+    con, pricing, customers_ = rated_store(
+        params,
+        [
+            line(**eur, BilledCost="11"),
+            line(**eur, ChargeCategory="Credit", BilledCost="-200"),
+            line(**eur, SubAccountId="222", BilledCost="1234.5"),
+            line(SubAccountId="333", BillingCurrency="JPY", BilledCost="1234567.6"),
+            line(SubAccountId="555", BillingCurrency="KWD", BilledCost="1234.5675"),
+        ],
+    )
+    rate_lines(con, pricing, customers_, "2026-10")
+    got = con.execute(
+        "SELECT customer_id, amount, description FROM rated_lines WHERE line_kind = 'minimum' "
+        "ORDER BY customer_id"
+    ).fetchall()
+    assert got == [
+        ("C1", D(1689), "Minimum (minimum EUR 1,500.00, used EUR 11.00, credits EUR -200.00)"),
+        ("C2", D("265.5"), "Minimum (minimum EUR 1,500.00, used EUR 1,234.50)"),
+        ("C3", D(1765432), "Minimum (minimum JPY 3,000,000, used JPY 1,234,568)"),
+        ("C4", D(1500), "Minimum (minimum EUR 1,500.00, used EUR 0.00)"),
+        ("C5", D("1265.557"), "Minimum (minimum KWD 2,500.125, used KWD 1,234.568)"),
     ]
 
 
@@ -899,8 +955,8 @@ def test_a_minimum_fee_that_absorbs_credits_says_so_on_its_line_and_in_the_revie
         "ORDER BY customer_id"
     ).fetchall()
     assert got == [
-        ("C1", D(264), "Minimum (minimum 75.00 EUR, used 11.00, credits -200.00)"),
-        ("C2", D(70), "Minimum (minimum 75.00 EUR, used 105.00, credits -100.00)"),
+        ("C1", D(264), "Minimum (minimum EUR 75.00, used EUR 11.00, credits EUR -200.00)"),
+        ("C2", D(70), "Minimum (minimum EUR 75.00, used EUR 105.00, credits EUR -100.00)"),
     ]
     found = [(f.check, f.subject, f.finding, f.lines) for f in review.absorbed_credits(con)]
     assert found == [
@@ -954,7 +1010,9 @@ def test_a_credit_lowers_the_base_of_one_minimum_fee_only_the_widest(tmp_path):
         "SELECT customer_id, rule_id, amount, description FROM rated_lines "
         "WHERE line_kind = 'minimum' AND customer_id = 'C1' ORDER BY rule_id"
     ).fetchall()
-    assert got == [("C1", "min", D(95), "Minimum (minimum 75.00 EUR, used 30.00, credits -50.00)")]
+    assert got == [
+        ("C1", "min", D(95), "Minimum (minimum EUR 75.00, used EUR 30.00, credits EUR -50.00)")
+    ]
     (total,) = con.execute(
         "SELECT sum(amount) FROM rated_lines WHERE customer_id = 'C1'"
     ).fetchone()
@@ -1391,7 +1449,7 @@ def test_the_notebooks_what_if_reads_minimum_fees_written_before_they_held_the_g
     # at cost: A and B 10.005 each, two invoice lines (vendor and service) printed
     # 10.01 + 10.01 = 20.02
     assert top_ups["amount"].to_dict() == {"2026-09": D("9.98"), "2026-10": D("9.98")}
-    assert set(top_ups["description"].str.slice(-11)) == {"used 20.02)"}
+    assert set(top_ups["description"].str.slice(-15)) == {"used EUR 20.02)"}
 
 
 def test_the_notebooks_what_if_keeps_the_customers_name_for_the_summaries(tmp_path):

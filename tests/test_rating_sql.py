@@ -13,7 +13,8 @@ import pytest
 from rating_helpers import line, rated_store, write_parameters
 
 from billing_lib.errors import ControlTotalError
-from billing_lib.money import money_text_sql, round_money, round_money_sql
+from billing_lib.invoice_pdf import amount_text
+from billing_lib.money import money_grouped_sql, money_text_sql, round_money, round_money_sql
 from billing_lib.rating import RATED_COLUMNS, SQL_MACROS, rate_lines
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import resolve_keys, segment_starts
@@ -182,6 +183,35 @@ def test_the_top_up_s_rounding_in_sql_is_round_money(sql):
             assert (
                 D(text) == expected and D(text).as_tuple().exponent == expected.as_tuple().exponent
             )
+
+
+def test_an_amount_printed_in_sql_is_the_invoice_s_print_of_it(sql):
+    """``money.money_grouped_sql`` (a minimum fee's text, built in SQL for every customer) prints
+    an amount as the invoice does: the currency, then ``invoice_pdf.amount_text`` (thousands
+    separators, the currency's decimals rounded half-up, never "-0.00"), exactly for amounts of
+    26 integer digits too."""
+    rng = random.Random(11)
+    amounts = ["1500", "-200", "0", "-0.001", "999.995", "-999.995", "1234567.8915", "0.0005"]
+    amounts += ["99999999999999999999999999.999999999999", "-1000000000000000000000000"]
+    amounts += [
+        str(D(rng.randrange(-(10**15), 10**15)).scaleb(-rng.randrange(0, 8))) for _ in range(300)
+    ]
+    for currency in ("EUR", "JPY", "KWD"):
+        rows = sql.execute(
+            f"""SELECT a, {money_grouped_sql("CAST(a AS DECIMAL(38,12))", "c")}
+                FROM unnest(?) t(a), (SELECT CAST(? AS VARCHAR) AS c)""",
+            [amounts, currency],
+        ).fetchall()
+        with localcontext() as ctx:
+            ctx.prec = 80
+            wrong = [
+                (a, text)
+                for a, text in rows
+                if text != f"{currency} {amount_text(round_money(D(a), currency), currency)}"
+            ]
+        assert wrong == []
+    kwd = money_grouped_sql("CAST(-1500.5 AS DECIMAL(38,12))", "'KWD'")
+    assert sql.execute(f"SELECT {kwd}").fetchone() == ("KWD -1,500.500",)
 
 
 # -- the intermediate tables of one rating --------------------------------------------------------

@@ -30,8 +30,9 @@ from billing_lib import analysis, charts, cli, ledger, review, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, InputError, RunError
 from billing_lib.invoices import read_invoice_data
-from billing_lib.money import round_money
+from billing_lib.money import money_text_sql, round_money
 from billing_lib.numbering import NumberPlan, open_register
+from billing_lib.rating import custom
 from billing_lib.recovery import check_register_knows_folders, rebuild_register
 from billing_lib.reissue import ReissuedInvoice, reissue_invoice, reissue_invoices
 from billing_lib.review import previous_net
@@ -343,6 +344,50 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
     assert finding.finding.endswith("; dated 2026-12-04 or later (--issue-date) they are in order")
     later = NumberPlan("NW2026", "2026-11", "2026-12-04", {"C001": "NW2026-000011"})
     assert review.number_order(later, register) == []
+
+
+OLD_MINIMUM_TEXT = "Minimum monthly fee for cloud services (minimum 75.00 EUR, used 58.71)"
+NEW_MINIMUM_TEXT = "Minimum monthly fee for cloud services (minimum EUR 75.00, used EUR 58.71)"
+_TOP_UP_COLUMNS = custom._top_up_columns
+
+
+def _top_up_columns_before_grouping() -> str:
+    """``rating.custom._top_up_columns`` as runs wrote it before the minimum's text printed its
+    amounts as the invoice does ("minimum 75.00 EUR, used 58.71")."""
+    new = _TOP_UP_COLUMNS()
+    old = (
+        f"' (minimum ' || {money_text_sql('minimum', 'currency')} || ' ' || currency "
+        f"|| ', used ' || {money_text_sql('used', 'currency')} || ')' AS description"
+    )
+    start, end = new.index("' (minimum '"), new.index(" AS description") + len(" AS description")
+    return new[:start] + old + new[end:]
+
+
+def test_a_run_folder_with_the_old_minimum_text_credits_and_reissues(tmp_path, monkeypatch):
+    """The minimum fee's text changed ("minimum 75.00 EUR, used 58.71" to "minimum EUR 75.00,
+    used EUR 58.71"); nothing keys on it across runs. A run folder billed before credits its
+    invoice with the text it was sent, and the reissue bills the new text: the same figures."""
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    out = tmp_path / "outputs"
+    with monkeypatch.context() as m:
+        m.setattr(custom, "_top_up_columns", _top_up_columns_before_grouping)
+        run.run_all(PERIOD, REPORTS, params, out, finalise=True)
+    _, invoices = read_invoice_data(out / PERIOD / "invoices.json")
+    (sent,) = [i for i in invoices.values() if i.customer_id == "C003"]
+    assert OLD_MINIMUM_TEXT in [ln.description for ln in sent.lines]
+    credited = issue_credit_note(out, sent.number, CREDITED, "the minimum's text")
+    assert [ln.description for ln in credited.note.lines] == [ln.description for ln in sent.lines]
+    assert credited.note.net == -sent.net
+    done = reissue_invoice(out, sent.number, params, REPORTS, REISSUED)
+    texts = [ln.description for ln in done.invoice.lines]
+    assert NEW_MINIMUM_TEXT in texts and OLD_MINIMUM_TEXT not in texts
+    sent_texts = [ln.description for ln in sent.lines]
+    assert texts == [NEW_MINIMUM_TEXT if t == OLD_MINIMUM_TEXT else t for t in sent_texts]
+    assert [ln.amount for ln in done.invoice.lines] == [ln.amount for ln in sent.lines]
+    assert (done.invoice.net, done.invoice.gross) == (sent.net, sent.gross)
+    assert done.moved_lines == ()
 
 
 def test_vendor_lines_an_edited_accounts_csv_moved_away_are_listed(
@@ -914,12 +959,12 @@ def test_the_what_if_tops_up_the_minimum_fees_the_reissued_invoice_was_billed_wi
     )
     done = reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
     billed = {ln.description: ln.amount for ln in done.invoice.lines}
-    assert any("minimum 1000.00" in text for text in billed), billed
+    assert any("minimum EUR 1,000.00" in text for text in billed), billed
     summary = analysis.load_summary(outputs, [PERIOD])
     repriced = analysis.repricer(outputs)(summary, "C002", D(0))
     top_ups = repriced[repriced["line_kind"] == "minimum"]
     assert list(top_ups["rule_id"]) == ["c002-vcd-minimum"]
-    assert "minimum 1000.00" in top_ups["description"].iloc[0]
+    assert "minimum EUR 1,000.00" in top_ups["description"].iloc[0]
 
 
 # -- several invoices of a month at once -----------------------------------------------------------

@@ -344,7 +344,7 @@ def sample_invoices(con, parameters: Path) -> dict:
 @pytest.mark.parametrize(("uplift", "lines"), [("3.5", "34.78 + 24.22"), ("30.1", "43.71 + 30.44")])
 def test_a_minimum_fee_tops_up_the_printed_lines_to_the_minimum_exactly(tmp_path, uplift, lines):
     """The top-up was the minimum less the unrounded revenue: lines of 34.776 and 24.219 printed
-    34.78 + 24.22 beside "(minimum 75.00 EUR, used 59.00) 16.01", net 75.01; at 30.1 % 43.71 +
+    34.78 + 24.22 beside "(minimum EUR 75.00, used EUR 59.00) 16.01", net 75.01; at 30.1 % 43.71 +
     30.44, "used 74.16" and 0.84, net 74.99. It is now the minimum less the printed lines (the
     invoice lines rounded as the invoice rounds them), and "used" is their sum."""
     rule = {
@@ -359,7 +359,7 @@ def test_a_minimum_fee_tops_up_the_printed_lines_to_the_minimum_exactly(tmp_path
     (top_up,) = [ln for ln in invoice.lines if ln.description.startswith("Minimum")]
     used = sum(vendor, D(0))
     assert " + ".join(str(a) for a in sorted(vendor, reverse=True)) == lines
-    assert top_up.description.endswith(f"(minimum 75.00 EUR, used {used})")
+    assert top_up.description.endswith(f"(minimum EUR 75.00, used EUR {used})")
     assert top_up.amount == top_up.unrounded_amount == D(75) - used
     assert invoice.net == D("75.00")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from billing_lib.money import money_text_sql, round_money_sql
+from billing_lib.money import money_grouped_sql, round_money_sql
 from billing_lib.pricing import CustomLine, Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.parameters import MINIMUM_SCOPE, scope_equal
@@ -151,14 +151,17 @@ def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> s
 
 def _top_up_columns() -> str:
     """The rated_lines columns of a minimum top-up line of ``minimum_counts_sql``: the minimum
-    less ``used``, both shown in the currency's decimals; where credits were counted, the usage
-    and the credits apart ("used 11.00, credits -200.00"), so that a credit the minimum absorbs
-    is not hidden in a net "used -189.00"."""
+    less ``used``, both printed as the invoice prints amounts (``money_grouped_sql``: "minimum
+    EUR 1,500.00, used EUR 58.71"; it read "minimum 1500.00 EUR, used 58.71" beside the
+    invoice's "EUR 3,127.29"); where credits were counted, the usage and the credits apart
+    ("used EUR 11.00, credits EUR -200.00"), so that a credit the minimum absorbs is not hidden
+    in a net "used EUR -189.00". The text is only shown: nothing keys on it across runs (a
+    credit note or reissue of an older month reads the stored text; docs/pricing.md)."""
     zero = f"CAST(0 AS {DEC})"
     used = (
-        f"CASE WHEN credits = 0 THEN {money_text_sql('used', 'currency')} "
-        f"ELSE {money_text_sql('used - credits', 'currency')} || ', credits ' || "
-        f"{money_text_sql('credits', 'currency')} END"
+        f"CASE WHEN credits = 0 THEN {money_grouped_sql('used', 'currency')} "
+        f"ELSE {money_grouped_sql('used - credits', 'currency')} || ', credits ' || "
+        f"{money_grouped_sql('credits', 'currency')} END"
     )
     return f"""customer_id, period, last_day AS charge_date,
                  'minimum' AS line_kind, 'reseller' AS vendor, NULL AS provider, NULL AS publisher,
@@ -166,7 +169,7 @@ def _top_up_columns() -> str:
                  NULL AS subscription_name, NULL AS tags,
                  COALESCE(rule_product_group, 'services') AS product_group,
                  COALESCE(rule_description, 'Minimum monthly fee')
-                   || ' (minimum ' || {money_text_sql("minimum", "currency")} || ' ' || currency
+                   || ' (minimum ' || {money_grouped_sql("minimum", "currency")}
                    || ', used ' || {used} || ')' AS description,
                  CAST(1 AS {DEC}) AS quantity, 'month' AS unit,
                  CAST(minimum - used AS {DEC}) AS unit_price,
