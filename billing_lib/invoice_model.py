@@ -224,15 +224,16 @@ def national_vat_note(inv: Invoice) -> str | None:
         return None
     source = f": {n.source}" if n.source else ""
     return (
-        f"VAT in {n.currency}: {n.currency} {_grouped(n.amount, n.currency)} ({inv.currency} "
-        f"{_grouped(inv.vat_total, inv.currency)} at {n.rate} {n.currency} per {inv.currency}, "
+        f"VAT in {n.currency}: {n.currency} {amount_text(n.amount, n.currency)} ({inv.currency} "
+        f"{amount_text(inv.vat_total, inv.currency)} at {n.rate} {n.currency} per {inv.currency}, "
         f"the exchange rate of {n.rate_date.isoformat()}{source}; Art. 230 Directive 2006/112/EC)"
     )
 
 
-def _grouped(value: Decimal, currency: str) -> str:
+def amount_text(value: Decimal, currency: str) -> str:
     """``1,234.50``: a rounded amount with thousands separators and ``currency``'s decimals, as
-    the PDF's and the workbook's amounts and payment lines show it (``-0.00`` never)."""
+    the PDF's and the workbook's amounts and payment lines show it (``-0.00`` never; in SQL:
+    ``money.money_grouped_sql``)."""
     return f"{value if value else abs(value):,.{decimal_places(currency)}f}"
 
 

@@ -37,10 +37,15 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
-from billing_lib.invoice_model import national_vat_note, refers_to_label, refers_to_text
+from billing_lib.invoice_model import (
+    amount_text,
+    national_vat_note,
+    refers_to_label,
+    refers_to_text,
+)
 from billing_lib.invoice_sheet import payment_lines, registration_text, seller_address
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
-from billing_lib.money import decimal_places, minor_unit
+from billing_lib.money import decimal_places
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import fixed_created
 from billing_lib.workbooks import workbook_name
@@ -251,12 +256,6 @@ def _reuse_compressed_streams() -> None:
 def pdf_name(inv: Invoice) -> str:
     """``NW2026-000001_C003.pdf``: beside the workbook, with the same stem."""
     return Path(workbook_name(inv)).with_suffix(".pdf").name
-
-
-def amount_text(value: Decimal, currency: str) -> str:
-    """``1,234.50``: a rounded amount with thousands separators and the currency's decimals."""
-    places = -int(minor_unit(currency).as_tuple().exponent)
-    return f"{value:,.{places}f}" if value else f"{abs(value):,.{places}f}"
 
 
 def quantity_text(value: Decimal) -> str:
