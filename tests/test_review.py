@@ -691,14 +691,12 @@ def test_an_exchange_rate_that_moved_more_than_fx_change_percent_is_listed(
     assert not found(invoiced(tmp_path / "out2", params=params), "exchange rate moved")
 
 
-def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(
-    tmp_path, sample_outputs, sample_alone
-):
-    # September was billed and finalised (October's run folder stands in for it); afterwards
-    # the analyst enters a one-off dated in September and a fee from 1 September
+def _september_finalised(tmp_path: Path, sample_outputs: Path) -> tuple[Path, Path]:
+    """An outputs folder whose September was billed and finalised (October's run folder stands
+    in for it, its lines charged a month earlier: October's lines as they were would be billed
+    twice), and a copy of the parameters to edit."""
     out = tmp_path / "out"
     finalised(out, "2026-09", "")
-    # its lines charged in September (October's lines as they were would be billed twice)
     duckdb.sql(
         f"""COPY (SELECT * REPLACE (CAST(charge_date - INTERVAL 1 MONTH AS DATE) AS charge_date)
                   FROM '{sample_outputs / "2026-10" / "rated_lines.parquet"}')
@@ -708,6 +706,15 @@ def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(
     numbering.open_register(out / REGISTER).finalise("2026-09")
     params = tmp_path / "parameters"
     shutil.copytree(REPO / "parameters", params)
+    return out, params
+
+
+def test_a_custom_line_of_a_month_billed_before_it_was_entered_is_listed(
+    tmp_path, sample_outputs, sample_alone
+):
+    # September was billed and finalised (October's run folder stands in for it); afterwards
+    # the analyst enters a one-off dated in September and a fee from 1 September
+    out, params = _september_finalised(tmp_path, sample_outputs)
     custom = params / "custom_lines.yaml"
     custom.write_text(
         custom.read_text()
@@ -770,17 +777,7 @@ def test_a_one_off_billed_in_an_earlier_month_and_again_now_is_listed(tmp_path, 
     """September's run billed C006's onboarding (dated 2026-09-08) and C004's SLA credit (dated
     2026-09-30). Now the onboarding is entered again under a new id, dated in October, and the
     credit's date was moved into October: both are billed a second time, and listed."""
-    out = tmp_path / "out"
-    finalised(out, "2026-09", "")
-    duckdb.sql(
-        f"""COPY (SELECT * REPLACE (CAST(charge_date - INTERVAL 1 MONTH AS DATE) AS charge_date)
-                  FROM '{sample_outputs / "2026-10" / "rated_lines.parquet"}')
-            TO '{out / "2026-09" / "rated_lines.parquet"}' (FORMAT parquet)"""
-    )
-    (out / "2026-09" / "manifest.json").write_text("{}")
-    numbering.open_register(out / REGISTER).finalise("2026-09")
-    params = tmp_path / "parameters"
-    shutil.copytree(REPO / "parameters", params)
+    out, params = _september_finalised(tmp_path, sample_outputs)
     custom = params / "custom_lines.yaml"
     text = custom.read_text()
     assert text.count("id: c006-onboarding,") == 1
