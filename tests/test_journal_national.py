@@ -19,13 +19,9 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from billing_lib.accounting_exports import Conversion
-from billing_lib.customers import load_customers
-from billing_lib.fx import load_exchange_rates
-from billing_lib.invoices import build_invoices, load_invoicing
 from billing_lib.ledger import (
     EARLIER_JOURNAL_COLUMNS,
     JOURNAL_COLUMNS,
@@ -34,9 +30,9 @@ from billing_lib.ledger import (
     write_csv_journal,
     write_ledger,
 )
-from billing_lib.numbering import open_register
 from billing_lib.publishing import sha256s_of
-from tests.invoice_helpers import ISSUED, PERIOD, line, parameters_copy, rated_table
+from tests.invoice_helpers import PERIOD, line, parameters_copy
+from tests.test_national_vat import invoiced_with
 
 D = Decimal
 NEW_COLUMNS = (
@@ -68,25 +64,11 @@ def usd_parameters(tmp_path: Path, customer: str = "C003") -> Path:
 
 def billed(tmp_path: Path, rows=ROWS):
     """(connection, invoicing, rates, invoices by customer, journal rows) of ``rows``."""
-    params = usd_parameters(tmp_path)
-    con = duckdb.connect()
-    rated_table(con, rows)
-    customers = load_customers(params)
-    invoicing = load_invoicing(params, customers)
-    rates = load_exchange_rates(params)
-    invoices = build_invoices(
-        con,
-        customers,
-        invoicing,
-        PERIOD,
-        open_register(tmp_path / "reg.sqlite"),
-        ISSUED,
-        rates=rates,
-    )
+    con, invoicing, rates, invoices = invoiced_with(tmp_path, usd_parameters(tmp_path), rows)
     journal, _ = write_ledger(
-        con, invoices, invoicing, tmp_path / "out", rates=rates, period=PERIOD
+        con, list(invoices.values()), invoicing, tmp_path / "out", rates=rates, period=PERIOD
     )
-    return con, invoicing, rates, {i.customer_id: i for i in invoices}, read(journal), journal
+    return con, invoicing, rates, invoices, read(journal), journal
 
 
 def read(path: Path) -> list[dict[str, str]]:

@@ -73,7 +73,12 @@ def parameters(tmp_path, rates: str = RATES, in_gbp: tuple[str, ...] = ("C009",)
 def invoiced(tmp_path, rows=ROWS, **kwargs):
     """(connection, invoicing, rates, invoices by customer) of ``rows`` billed with
     ``parameters(tmp_path, **kwargs)``."""
-    params = parameters(tmp_path, **kwargs)
+    return invoiced_with(tmp_path, parameters(tmp_path, **kwargs), rows)
+
+
+def invoiced_with(tmp_path, params, rows):
+    """(connection, invoicing, rates, invoices by customer) of ``rows`` billed with the
+    parameters folder ``params``."""
     con = duckdb.connect()
     rated_table(con, rows)
     customers = load_customers(params)
