@@ -320,9 +320,10 @@ def changed_since_checked(
     manifests: list[tuple[str, str]] | None = None,
 ) -> str | None:
     """Why the reports ``imported`` ((name, sha256) each, as the import read them) are not those
-    ``check_parameters`` checked, or None: a report saved again, added or replaced after the
-    run's parameters were checked (the notebook's parameters cell) was checked against the
-    months billed before in its earlier bytes, and the manifest would list those. ``manifests``
+    ``check_parameters`` checked, or None: a report saved again, added, replaced or removed (a
+    zip's member too) after the run's parameters were checked (the notebook's parameters cell)
+    was checked against the months billed before in its earlier bytes, and the manifest would
+    list those (a report removed: as billed, though no invoice bills its lines). ``manifests``
     (given: (name, sha256) of each delivery manifest the import read) likewise: the manifest
     would record a delivery check the import did not make."""
     checked = dict(params.source_checksums)
@@ -331,8 +332,19 @@ def changed_since_checked(
             return f"{name}: not in the reports folder when the run's parameters were checked"
         if checked[name] != sha256:
             return f"{name}: changed since the run's parameters were checked (its sha256 differs)"
-    if manifests is None:
-        return None
+    # removed meanwhile: the manifest would list it as billed (``report_digests``,
+    # ``report_contents``), so the next month would refuse it as billed already and a reissue
+    # would compare against it
+    imported_names = {name for name, _ in imported}
+    for name in checked:
+        if name not in imported_names:
+            return f"{name}: removed since the run started (its parameters were checked with it)"
+    return None if manifests is None else _manifests_changed(params, manifests)
+
+
+def _manifests_changed(params: RunParameters, manifests: list[tuple[str, str]]) -> str | None:
+    """Why the delivery manifests the import read ((name, sha256) each) are not those
+    ``check_parameters`` checked (``RunParameters.delivery_manifests``), or None."""
     folder = f"{params.reports}{os.sep}"
     read = {name.removeprefix(folder): (name, sha256) for name, sha256 in manifests}
     for shown, sha256 in params.delivery_manifests:

@@ -508,6 +508,54 @@ def test_a_report_changed_while_the_run_read_it_is_refused_before_it_is_publishe
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
 
 
+@pytest.mark.parametrize("removed", ["a report", "a zip's member"])
+def test_a_report_removed_between_the_run_s_start_and_its_import_is_refused(tmp_path, removed):
+    """A report removed from the reports folder after the run's parameters were checked (they
+    list the reports and their sha256) and before the import: the import read the others only,
+    yet the manifest's ``inputs`` listed it as billed (the run folder said it billed a report it
+    never read, the next month refused that report as billed already, and ``billing reissue``
+    compared against it). The import refuses, naming it, as a report changed or added at that
+    point; nothing is imported, and a run started again bills what the folder holds."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "cur.csv").write_text(_cur("10.25"))
+    (reports / "cur-b.csv").write_text(_cur("3.50", MAPPED[1], "id-2", "999999999992"))
+    with zipfile.ZipFile(reports / "cur-z.zip", "w") as zf:
+        zf.writestr("z1.csv", _cur("2.75", MAPPED[1], "id-3", "999999999993"))
+        zf.writestr("z2.csv", _cur("1.75", MAPPED[1], "id-4", "999999999994"))
+    out = tmp_path / "outputs"
+    br = run.start("2026-10", reports, REPO / "parameters", out)
+    try:
+        br.load_parameters()
+        if removed == "a report":
+            (reports / "cur-b.csv").unlink()
+            gone = reports / "cur-b.csv"
+        else:
+            with zipfile.ZipFile(reports / "cur-z.zip", "w") as zf:
+                zf.writestr("z1.csv", _cur("2.75", MAPPED[1], "id-3", "999999999993"))
+            gone = f"{reports / 'cur-z.zip'}!z2.csv"
+        with pytest.raises(InputError) as err:
+            br.import_reports()
+        assert str(err.value).startswith(
+            f"{gone}: removed since the run started (its parameters were checked with it); "
+            "nothing was imported: start again"
+        ), str(err.value)
+        assert br.imports == []
+    finally:
+        if br.lock is not None:
+            br.lock.release()
+    assert not (out / "2026-10").exists()
+    published = run.run_all("2026-10", reports, REPO / "parameters", out)
+    recorded = json.loads((published / "manifest.json").read_text())
+    billed = [c["file"] for c in recorded["input_contents"]]
+    assert billed == (
+        ["cur-z.zip!z1.csv", "cur-z.zip!z2.csv", "cur.csv"]
+        if removed == "a report"
+        else ["cur-b.csv", "cur-z.zip!z1.csv", "cur.csv"]
+    )
+    assert [i["file"] for i in recorded["inputs"]] == sorted({b.split("!")[0] for b in billed})
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
