@@ -574,10 +574,10 @@ def absorbed_credits(con: duckdb.DuckDBPyConnection) -> list[Finding]:
             Finding(
                 "minimum fee absorbs credits",
                 customer,
-                f"the minimum fee {plan}/{rule} of {currency} {_shown(minimum, currency)} counts "
-                f"its credits of {_shown(credits, currency)} as revenue (usage "
-                f"{_shown(Decimal(used) - Decimal(credits), currency)}): its top-up of "
-                f"{_shown(top_up, currency)} absorbs {currency} {_shown(absorbed, currency)} of "
+                f"the minimum fee {plan}/{rule} of {_money(minimum, currency)} counts "
+                f"its credits of {_money(credits, currency)} as revenue (usage "
+                f"{_money(Decimal(used) - Decimal(credits), currency)}): its top-up of "
+                f"{_money(top_up, currency)} absorbs {_money(absorbed, currency)} of "
                 "them, so the customer pays the minimum and the credit goes to the reseller. "
                 "Tell the customer, or give the credit back with a custom line",
                 _source_lines(
@@ -588,6 +588,11 @@ def absorbed_credits(con: duckdb.DuckDBPyConnection) -> list[Finding]:
             )
         )
     return out
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """``amount`` with its currency, as every amount of a finding reads: ``EUR 75.00``."""
+    return f"{currency} {_shown(amount, currency)}"
 
 
 def _shown(amount: Decimal, currency: str) -> str:
@@ -1257,9 +1262,9 @@ def split_days(con: duckdb.DuckDBPyConnection, output: Path, period: str) -> lis
             "day billed by two runs",
             f"{s.vendor} {s.account}",
             f"{s.day.isoformat()}: the run of {s.month} ({output / s.month}) billed "
-            f"{s.currency} {_shown(s.billed_there, s.currency)} of this day already "
-            f"({', '.join(s.reports_there)}); this run bills {s.currency} "
-            f"{_shown(s.billed_here, s.currency)} of it: a day split between two reports may be "
+            f"{_money(s.billed_there, s.currency)} of this day already "
+            f"({', '.join(s.reports_there)}); this run bills "
+            f"{_money(s.billed_here, s.currency)} of it: a day split between two reports may be "
             "billed twice. If both reports hold the same charges, export each month from its "
             "1st to its last day and bill again the month that is not finalised, or give the "
             "part billed twice back with a custom line",

@@ -963,19 +963,19 @@ def test_a_minimum_fee_that_absorbs_credits_says_so_on_its_line_and_in_the_revie
         (
             "minimum fee absorbs credits",
             "C1",
-            "the minimum fee p/min of EUR 75.00 counts its credits of -200.00 as revenue (usage "
-            "11.00): its top-up of 264.00 absorbs EUR 200.00 of them, so the customer pays the "
-            "minimum and the credit goes to the reseller. Tell the customer, or give the credit "
-            "back with a custom line",
+            "the minimum fee p/min of EUR 75.00 counts its credits of EUR -200.00 as revenue "
+            "(usage EUR 11.00): its top-up of EUR 264.00 absorbs EUR 200.00 of them, "
+            "so the customer pays the minimum and the credit goes to the reseller. "
+            "Tell the customer, or give the credit back with a custom line",
             ("test.csv row 3",),
         ),
         (
             "minimum fee absorbs credits",
             "C2",
-            "the minimum fee p/min of EUR 75.00 counts its credits of -100.00 as revenue (usage "
-            "105.00): its top-up of 70.00 absorbs EUR 70.00 of them, so the customer pays the "
-            "minimum and the credit goes to the reseller. Tell the customer, or give the credit "
-            "back with a custom line",
+            "the minimum fee p/min of EUR 75.00 counts its credits of EUR -100.00 as revenue "
+            "(usage EUR 105.00): its top-up of EUR 70.00 absorbs EUR 70.00 of them, "
+            "so the customer pays the minimum and the credit goes to the reseller. "
+            "Tell the customer, or give the credit back with a custom line",
             ("test.csv row 5",),
         ),
     ]
@@ -1019,7 +1019,8 @@ def test_a_credit_lowers_the_base_of_one_minimum_fee_only_the_widest(tmp_path):
     assert total == D(75)
     found = [f.finding for f in review.absorbed_credits(con) if f.subject == "C1"]
     assert [f.split(":")[0] for f in found] == [
-        "the minimum fee p/min of EUR 75.00 counts its credits of -50.00 as revenue (usage 30.00)"
+        "the minimum fee p/min of EUR 75.00 counts its credits of EUR -50.00 as revenue "
+        "(usage EUR 30.00)"
     ]
 
 
