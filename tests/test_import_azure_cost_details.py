@@ -333,3 +333,62 @@ def test_the_amortized_export_marks_the_lines_carrying_a_commitment_s_cost():
         "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c5b",
         None,
     ]
+
+
+#: The columns the 2019-11-01 version of the MCA and MPA cost-details layouts names otherwise
+#: (Microsoft Learn, dataset-schema/usage-details-mca-2019-11-01.md and the "Version 2019-11-01"
+#: table of cost-usage-details-mca-partner.md: the resource as InstanceName, the product name as
+#: product, the normalised location as Location).
+VERSION_2019_11_01 = {
+    "ResourceId": "InstanceName",
+    "ProductName": "product",
+    "location": "Location",
+}
+
+
+def _as_version_2019_11_01(path: Path, out: Path, subscription: tuple[str, str] | None = None):
+    """``path`` with its header as version 2019-11-01 names the columns; ``subscription`` (old,
+    new) moves its lines to another Azure subscription."""
+    rows = _csv_rows(path)
+    header = [VERSION_2019_11_01.get(c, c) for c in rows[0]]
+    body = [[v.replace(*subscription) if subscription else v for v in r] for r in rows[1:]]
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows([header, *body])
+    return out
+
+
+@pytest.mark.parametrize("path", [MCA_ACTUAL, MPA_ACTUAL], ids=lambda p: p.name)
+def test_a_version_2019_11_01_export_keeps_each_line_s_resource(tmp_path, path):
+    """Cost Management still offers the 2019-11-01 dataset version, which names the Azure
+    Resource Manager id of a line's resource ``InstanceName`` (Microsoft Learn, dataset schema
+    "usage-details-mca-2019-11-01": "InstanceName | Unique identifier of the Azure Resource
+    Manager resource"; the same column in cost-usage-details-mca-partner "Version 2019-11-01").
+    Read by ResourceId alone, the MCA export's lines had no resource and the partner export's
+    the subscription instead: every VM and disk of a subscription one invoice line under
+    `line_grouping: [vendor, subscription]`, the usage sheets without a resource."""
+    old = _as_version_2019_11_01(path, tmp_path / path.name)
+    current, before = open_store(), open_store()
+    import_reports(current, [path])
+    import_reports(before, [old])
+    columns = "x_SourceRow, ResourceId, ResourceName, ChargeDescription, BilledCost"
+    assert _lines(before, columns) == _lines(current, columns)
+    assert any(r[0] and r[0].startswith("/subscriptions/") for r in _lines(before, "ResourceId"))
+
+
+def test_a_version_2019_11_01_mca_export_of_the_daily_file_s_subscription_is_refused(tmp_path):
+    """The same Azure usage as the daily rated usage file and as an EA/MCA export is refused by
+    the Azure subscription of the export's resource ids (docs/guarantees.md). A 2019-11-01 MCA
+    export names its resources in InstanceName: its lines had no resource id, no subscription was
+    compared, and the subscription's October usage was billed from both files."""
+    daily = SAMPLE / "ms-daily-rated-usage-G052026103.csv"
+    subscription = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c02"  # an EntitlementId of the daily file
+    mca = _as_version_2019_11_01(
+        MCA_ACTUAL,
+        tmp_path / "mca-2019-11-01.csv",
+        ("c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7", subscription),
+    )
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [daily, mca])
+    assert f"the Usage of microsoft Azure subscription {subscription}" in str(err.value)
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)

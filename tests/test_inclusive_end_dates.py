@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from billing_lib.errors import InputError
 from billing_lib.importers import import_reports
 from billing_lib.importers.spec import spec_named
 from billing_lib.importers.values import _unreadable_sql, typed_expr
@@ -148,3 +149,33 @@ def test_an_offset_on_an_inclusive_date_keeps_the_day_written(tmp_path, source, 
     month before and lengthening charge periods by a day."""
     plain = periods(source)
     assert periods(with_times(source, tmp_path / source.name, times, _iso_time)) == plain
+
+
+def _daily_ending(dst: Path, end: str) -> Path:
+    """The sample month's daily rated usage file with every ChargeEndDate ``end``."""
+    with open(SAMPLE / "ms-daily-rated-usage-G052026103.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    with open(dst, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, header or [], lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows({**r, "ChargeEndDate": end} for r in rows)
+    return dst
+
+
+def test_a_daily_file_s_billing_period_ending_on_the_next_month_s_first_is_its_month(tmp_path):
+    """Microsoft Learn, "daily-rated usage reconciliation files", ChargeEndDate: "Billing end
+    date. It could be the end of the month or the first of the following month. The charges,
+    however, are based on the Usage Date, not this date." October's file printing 11/1/2026 was
+    read as billed up to 2 November: its billing period met November, so the file given again
+    in November's reports folder was read as November's report and its EUR 900.52 of October
+    usage billed a second time. A period from the first of a month to the first of the next is
+    that month, as the same file ending 10/31/2026 says."""
+    first = _daily_ending(tmp_path / "ms-daily-rated-usage-first.csv", "11/1/2026")
+    last = _daily_ending(tmp_path / "ms-daily-rated-usage-last.csv", "10/31/2026")
+    assert periods(first) == periods(last)
+    assert {str(r[4]) for r in periods(first)} == {"2026-11-01 00:00:00"}
+    for path in (first, last):
+        with pytest.raises(InputError, match="no line is charged in the run's period 2026-11"):
+            import_reports(open_store(), [path], period="2026-11")
+        import_reports(open_store(), [path], period="2026-10")
