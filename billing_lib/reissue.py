@@ -5,7 +5,8 @@ A finalised invoice is never changed under its number. It is cancelled in full b
 (``billing credit-note``, ``corrections.py``), and what is really owed is invoiced anew. That new
 invoice bills the same customer for the same supply period, so it comes from the same vendor
 lines: ``reissue_invoice`` imports the period's reports again (refused unless every file is the
-one the finalised run read, by name and sha256), maps and rates them with the parameters as they
+one the finalised run read, by name and sha256, and every AWS delivery manifest among them one
+the run checked the delivery by), maps and rates them with the parameters as they
 are now (the correction: a price plan, the customer's address or VAT number) and builds the one
 customer's invoice. It is numbered with the next number of the original's series, refers to the
 original ("Corrects invoice ..." in the details, a UBL BillingReference), says which invoice and
@@ -33,7 +34,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 
@@ -52,8 +53,9 @@ from billing_lib.corrections import (
     publish_correction,
 )
 from billing_lib.documents import document_writer
-from billing_lib.errors import RunError
-from billing_lib.importers.report_names import report_files
+from billing_lib.errors import InputError, RunError
+from billing_lib.importers.manifests import read_manifest as read_delivery_manifest
+from billing_lib.importers.report_names import manifest_files, report_files
 from billing_lib.invoice_files import (
     read_invoice_data,
     summary_row,
@@ -84,6 +86,7 @@ from billing_lib.run_files import (
     ledger_name,
     outputs_problems,
     read_manifest,
+    sha256_of,
 )
 from billing_lib.run_manifest import check_reports_as_read, write_manifest
 from billing_lib.run_state import RunSettings
@@ -228,8 +231,9 @@ def _reissue(
     recorded = replaced[0].manifest.get("parameters", {})
     reports = Path(reports or recorded.get("reports", ""))
     parameters = Path(parameters or recorded.get("parameters", ""))
+    delivery = _Delivery(periods[0], read_manifest(output / periods[0]).get("delivery_manifests"))
     for r in replaced:
-        _check_reports(reports, r.manifest.get("inputs", []), r.folder, r.entry.invoice_number)
+        _check_reports(reports, r.manifest, r.folder, r.entry.invoice_number, delivery)
     # the register changes only under the lock this process holds: the numbers follow in order
     first, _ = register.reissue_number(replaced[0].entry.series, replaced[0].entry.invoice_number)
     numbers = [_following(first, k) for k in range(len(replaced))]
@@ -240,9 +244,7 @@ def _reissue(
     try:
         billed = _rate(scratch, periods[0], customers, reports, parameters, issued)
         for r in replaced:  # checked before, and again as read: a report written meanwhile
-            _check_reports(
-                reports, r.manifest.get("inputs", []), r.folder, r.entry.invoice_number, billed
-            )
+            _check_reports(reports, r.manifest, r.folder, r.entry.invoice_number, delivery, billed)
         for r in replaced:
             _check_vendor_cost(r, billed.rated, parameters)
         _refuse_billed_twice(output, periods[0], billed.rated)
@@ -325,6 +327,9 @@ class _Billed:
     terms: Path
     #: the report files as the import read them, with sha256 (``checksums``)
     inputs: list[dict]
+    #: the AWS delivery manifests the import checked the deliveries by (file, or a zip's member
+    #: ``x.zip!member``, with sha256), as a run's manifest records them
+    manifests: list[dict]
 
     def invoice(self, entry: RegisterEntry, number: str, issued: date, note: str) -> Invoice:
         """The invoice ``number`` of ``entry``'s customer and period from its rated lines,
@@ -457,6 +462,7 @@ def _rate(
         # with the finalised run's (a report written into the folder meanwhile is refused)
         check_reports_as_read(br)
         inputs = [{"file": f, "sha256": d, "bytes": n} for f, d, n in br.params.report_digests]
+        manifests = [{"file": f, "sha256": d} for f, d in br.params.delivery_manifests]
         br.map_customers()
         br.rate()
         br.con.execute(
@@ -470,7 +476,7 @@ def _rate(
         if br.results.rating is not None and br.results.rating.rated_file is not None:
             release_target(br.results.rating.rated_file)
         br.con.close()
-    return _Billed(br.settings, rated, reports, parameters, fees, terms, inputs)
+    return _Billed(br.settings, rated, reports, parameters, fees, terms, inputs, manifests)
 
 
 def _publish(
@@ -509,7 +515,7 @@ def _publish(
             reason,
             run_id,
             files,
-            (*from_where, billed.inputs),
+            (*from_where, billed.inputs, billed.manifests),
             moved,
             date_format,
         )
@@ -715,21 +721,35 @@ def _check_vendor_cost(old: _Replaced, now: Path, parameters: Path) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _Delivery:
+    """The AWS delivery manifests the finalised run of ``period`` checked its reports'
+    deliveries by (its manifest's ``delivery_manifests``; None: a run folder written before
+    recorded none, and the manifests are not compared)."""
+
+    period: str
+    checked: list[dict] | None
+
+
 def _check_reports(
     reports: Path,
-    inputs: list[dict],
+    manifest: dict,
     folder: Path,
     invoice_number: str,
+    delivery: _Delivery,
     billed: _Billed | None = None,
 ) -> None:
-    """RunError unless ``reports`` holds exactly the report files the run of ``folder`` read,
-    each with the sha256 its manifest recorded: the new invoice bills the same vendor lines.
-    ``billed``: the reports as the reissue's import read them (else as the folder holds them)."""
+    """RunError unless ``reports`` holds exactly the report files the run of ``folder`` read
+    (``manifest``: its manifest.json), each with the sha256 its manifest recorded: the new
+    invoice bills the same vendor lines. A delivery manifest among them must be one the run of
+    the month checked (``_manifest_problems``). ``billed``: the reports and manifests as the
+    reissue's import read them (else as the folder holds them)."""
     if not reports.is_dir():
         raise RunError(
             f"{reports}: no such reports folder; give the reports {folder.name} was billed from "
             "(--reports)"
         )
+    inputs = manifest.get("inputs", [])
     read = billed.inputs if billed is not None else checksums(report_files(reports), reports)
     have = {c["file"]: c["sha256"] for c in read}
     want = {str(c["file"]): str(c["sha256"]) for c in inputs}
@@ -740,12 +760,78 @@ def _check_reports(
         for name in sorted(set(want) & set(have))
         if want[name] != have[name]
     ]
-    if problems:
+    delivered = _manifest_problems(reports, manifest, delivery, billed)
+    if problems or delivered:
+        way_out = (
+            f"\nA delivery manifest checks the delivery of the reports beside it; these reports "
+            f"are those the run of {delivery.period} billed (by sha256), whose delivery that run "
+            "checked: put back the manifest it checked, or move it out of the reports folder"
+        )
         raise RunError(
             f"{reports}: not the reports {invoice_number} was billed from ({folder / MANIFEST}); "
             "the invoice replacing it must bill the same vendor lines, so nothing was issued:\n  - "
-            + "\n  - ".join(problems)
+            + "\n  - ".join(problems + delivered)
+            + (way_out if delivered else "")
         )
+
+
+def _manifest_problems(
+    reports: Path, manifest: dict, delivery: _Delivery, billed: _Billed | None
+) -> list[str]:
+    """Each AWS delivery manifest of ``reports`` (as the reissue's import read them, ``billed``,
+    else as the folder holds them) that is not one the run of the month checked, by name and
+    sha256: a manifest AWS wrote since (the month refreshed: new parts, or the same names
+    restated) describes another delivery than the run's reports, and the import would check them
+    by it (refusing them with a way out that leads nowhere, or recording a check of another
+    delivery). A manifest the run checked that is gone is no problem: the reports are the run's
+    (``_check_reports``), whose delivery it checked. One in a zip is the zip's (a report). With
+    each, the data files it lists that ``manifest``'s run did not read."""
+    if delivery.checked is None:  # a run folder written before recorded none: as before
+        return []
+    want = {
+        str(c["file"]): str(c["sha256"])
+        for c in delivery.checked
+        if ".zip!" not in str(c["file"]).lower()
+    }
+    if billed is not None:
+        have = {
+            str(c["file"]): str(c["sha256"])
+            for c in billed.manifests
+            if ".zip!" not in str(c["file"]).lower()
+        }
+    else:
+        have = {p.name: sha256_of(p) for p in manifest_files(reports)}
+    problems = []
+    for name in sorted(have):
+        if name not in want:
+            what = f"a delivery manifest the run of {delivery.period} did not check the delivery by"
+        elif want[name] != have[name]:
+            what = (
+                f"differs from the delivery manifest the run of {delivery.period} checked the "
+                f"delivery by (sha256 {want[name][:16]}... then, {have[name][:16]}... now)"
+            )
+        else:
+            continue
+        problems.append(f"{name}: {what}{_not_read(reports / name, manifest)}")
+    return problems
+
+
+def _not_read(path: Path, manifest: dict) -> str:
+    """ "; it lists X, which that run did not read": the data files the delivery manifest
+    ``path`` lists that are not among the reports of the run of ``manifest`` (a report or a
+    zip's member, by file name); empty when there are none or it cannot be read."""
+    try:
+        listed = read_delivery_manifest(str(path), path.read_bytes()).files
+    except (OSError, InputError):
+        return ""
+    read = {
+        PurePosixPath(str(c["file"]).rsplit("!", 1)[-1]).name
+        for c in [*manifest.get("inputs", []), *manifest.get("input_contents", [])]
+    }
+    names = [n for n in dict.fromkeys(PurePosixPath(f).name for f in listed) if n not in read]
+    if not names:
+        return ""
+    return f"; it lists {', '.join(names)}, which that run did not read"
 
 
 def _write_manifest(
@@ -755,15 +841,16 @@ def _write_manifest(
     reason: str | None,
     run_id: str,
     files: list[Path],
-    billed_from: tuple[Path, Path, list[dict]],
+    billed_from: tuple[Path, Path, list[dict], list[dict]],
     moved: list[str],
     date_format: tuple[str, str],
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
-    (``billed_from``: the reports and parameters folders, and the reports as read, their files
-    with sha256), its totals, its QuickBooks and Xero files' ``date_format`` (what a credit
-    note of it writes) and the sha256 of every file written."""
-    reports, parameters, inputs = billed_from
+    (``billed_from``: the reports and parameters folders, the reports as read, their files
+    with sha256, and the delivery manifests the import checked them by), its totals, its
+    QuickBooks and Xero files' ``date_format`` (what a credit note of it writes) and the sha256
+    of every file written."""
+    reports, parameters, inputs, manifests = billed_from
     settings = [
         p for p in sorted(parameters.iterdir()) if p.is_file() and not p.name.startswith(".")
     ]
@@ -782,6 +869,7 @@ def _write_manifest(
             "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "parameters": {"reports": str(reports), "parameters": str(parameters)},
             "inputs": inputs,
+            "delivery_manifests": manifests,
             "parameter_files": checksums(settings, parameters),
             "totals": summary_row(inv),
             "vendor_lines_moved": moved,
