@@ -926,6 +926,58 @@ def test_a_long_unit_is_printed_whole_on_rows_of_its_own(issued, tmp_path):
     assert joined == squeezed(unit)
 
 
+def cut_off_cells(book: Path) -> list[str]:
+    """The invoice sheet's texts cut off where printed: a left-aligned string cell, not wrapped,
+    wider (in the sheet's Arial 9, metrically Helvetica; bold where bold) than its column and the
+    empty cells to its right."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.print_pages import column_points
+
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    widths = [column_points(ws.column_dimensions[c].width) for c in "ABCDEF"]
+    out = []
+    for row in ws.iter_rows(max_col=6):
+        for c in row:
+            if c.data_type != "s" or c.alignment.wrap_text or c.alignment.horizontal == "right":
+                continue
+            end = next((x.column - 1 for x in row[c.column :] if x.value is not None), 6)
+            room = sum(widths[c.column - 1 : end]) - 4  # the cell's padding
+            font = "Helvetica-Bold" if c.font.b else "Helvetica"
+            if pdfmetrics.stringWidth(c.value, font, c.font.sz or 9) > room:
+                out.append(c.value)
+    return out
+
+
+@pytest.mark.parametrize("unit", ["ReadCapacityUnit-Hrs", "10K Transactions (Write Operations)"])
+def test_a_long_unit_is_printed_whole_in_the_workbook(issued, tmp_path, unit):
+    """The workbook's unit column (C) holds about ten characters: a longer unit (AWS DynamoDB's
+    "ReadCapacityUnit-Hrs", an Azure meter's "10K Transactions (Write Operations)") was cut off
+    by the unit price beside it ("ReadCapaci"), where the PDF prints it whole on rows of its
+    own. It wraps in its cell, its row as tall as its lines, as the PDF's."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    first = next(ln for ln in inv.lines if ln.display_unit_price is not None)
+    lines = tuple(replace(ln, unit=unit) if ln is first else ln for ln in inv.lines)
+    note = replace(inv, lines=lines, kind="credit_note", refers_to="NW1")
+    book = write_credit_note_workbook(note, seller, tmp_path / "long-unit.xlsx")
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    [row] = [r for r in ws.iter_rows(max_col=6) if r[2].value == unit]
+    assert row[3].value is not None  # the unit price beside it
+    assert cut_off_cells(book) == []
+    assert row[2].alignment.wrap_text
+    # the sample's units fit their column: written as they were
+    sample = write_credit_note_workbook(
+        replace(inv, kind="credit_note", refers_to="NW1"), seller, tmp_path / "sample.xlsx"
+    )
+    units = [
+        r[2]
+        for r in openpyxl.load_workbook(sample).worksheets[0].iter_rows(max_col=6)
+        if r[2].value
+    ]
+    assert cut_off_cells(sample) == [] and not any(c.alignment.wrap_text for c in units[1:])
+
+
 def _in_category(inv: Invoice, category: str, exemption: str) -> tuple[Invoice, Invoice]:
     """``inv`` with every VAT line in ``category`` (exempt by ``exemption``), and its credit
     note: the two documents an e-invoice rule of that category is checked on."""
