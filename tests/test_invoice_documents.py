@@ -1401,6 +1401,32 @@ def test_the_customer_s_documents_state_the_vat_rate_and_mention_not_the_journal
             assert squeezed(inv.vat_mention) in squeezed(" ".join(cells))
 
 
+GERMAN_LABEL = "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge)"
+
+
+def test_a_long_vat_label_is_printed_clear_of_the_taxable_amount(issued, tmp_path):
+    """The PDF's VAT summary drew the rule's label on one line from the left edge: a label of
+    some length, the wording a German invoice gives reverse charge (§ 14a UStG), ran under the
+    taxable amount beside it (EUR 9,740.82 printed over "Charge)"). It wraps left of the
+    amount, as the workbook's label runs over the empty cells up to it."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")  # reverse charge
+    inv = replace(inv, vat=tuple(replace(v, label=GERMAN_LABEL) for v in inv.vat))
+    note = negated(inv, "NWC2026-000002", date(2026, 12, 3), None)
+    for k, doc in enumerate((inv, note)):
+        [pdf, _] = write_documents([doc], seller, tmp_path / str(k), None)
+        boxes = drawn_boxes(pdf)
+        taxable = amount_text(doc.vat[0].base, doc.currency)
+        [label] = [b for b in boxes if GERMAN_LABEL.startswith(b[3])]  # its first row
+        [amount] = [b for b in boxes if b[3] == taxable and abs(b[2] - label[2]) < 1]
+        beside = [b for b in boxes if abs(b[2] - amount[2]) < 8 and b is not amount]
+        assert [b[3] for b in beside if b[0] < amount[1] and amount[0] < b[1]] == [], doc.kind
+        rows = [b for b in boxes if b[0] == label[0] and label[2] - 12 < b[2] <= label[2]]
+        assert " ".join(b[3] for b in sorted(rows, key=lambda b: -b[2])) == GERMAN_LABEL
+        book = write_credit_note_workbook(doc, seller, tmp_path / f"{k}.xlsx")
+        assert cut_off_cells(book) == []
+
+
 def sheet_details(book: Path) -> dict[str, str]:
     """The invoice sheet's details (label in column D, value in E)."""
     ws = openpyxl.load_workbook(book).worksheets[0]
