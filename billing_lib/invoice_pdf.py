@@ -597,23 +597,28 @@ class _Document:
     def vat_and_totals(self) -> None:
         inv = self.inv
         national = inv.national_vat
-        self.room((len(inv.vat) + (12 if national else 9)) * 5 * mm)
+        end = PAGE_W - RIGHT - PAD
+        labels = [self.vat_label(v.label, amount_text(v.base, inv.currency)) for v in inv.vat]
+        extra = sum(len(parts) - 1 for parts in labels)
+        self.room((len(inv.vat) + extra + (12 if national else 9)) * 5 * mm)
         self.y -= 2 * mm
         self.text(LEFT, "VAT summary", 9, bold=True)
         self.y -= 5 * mm
         self.canvas.setFillColorRGB(0.91, 0.93, 0.96)
         self.canvas.rect(LEFT, self.y - 1.8 * mm, WIDTH, 5.5 * mm, stroke=0, fill=1)
-        end = PAGE_W - RIGHT - PAD
         self.text(LEFT + PAD, "VAT", 8, bold=True)
         self.text(end - 58 * mm, "Taxable amount", 8, bold=True, right=True)
         self.text(end - 36 * mm, "Rate", 8, bold=True, right=True)
         self.text(end, "VAT amount", 8, bold=True, right=True)
         self.y -= 6 * mm
-        for v in inv.vat:
-            self.text(LEFT + PAD, v.label)  # the journal's VAT code is the seller's own
+        for v, (first, *more) in zip(inv.vat, labels, strict=True):
+            self.text(LEFT + PAD, first)  # the journal's VAT code is the seller's own
             self.text(end - 58 * mm, amount_text(v.base, inv.currency), right=True)
             self.text(end - 36 * mm, rate_text(v.rate), right=True)
             self.text(end, amount_text(v.amount, inv.currency), right=True)
+            for part in more:  # a long label on rows of its own, left of the amounts
+                self.y -= 4 * mm
+                self.text(LEFT + PAD, part)
             self.y -= 4.5 * mm
         self.y -= 3 * mm
         for label, value, size in (
@@ -647,6 +652,13 @@ class _Document:
             self.text(LEFT, part, bold=True)
             self.y -= 4 * mm
         self.y -= 3 * mm
+
+    def vat_label(self, label: str, taxable: str) -> list[str]:
+        """A VAT line's label (vat_rules.yaml) on as many rows as it takes left of its taxable
+        amount ``taxable``: a label of some length, a German "Steuerschuldnerschaft des
+        Leistungsempfängers (Reverse Charge)", ran under the amount."""
+        room = WIDTH - 58 * mm - pdfmetrics.stringWidth(taxable, FONT, 8.5) - 2 * PAD - 3 * mm
+        return self.wrapped(label, room)
 
     def payment(self) -> None:
         parts = [p for t in payment_lines(self.inv, self.seller) for p in self.wrapped(t, WIDTH)]

@@ -28,7 +28,9 @@ from billing_lib.postal_addresses import postal_lines
 from billing_lib.print_pages import (
     MARGINS,
     ROW,
+    WRAPPED_LINE,
     fit_scale,
+    fitted_rows,
     page_breaks,
     page_height,
     wrapped_height,
@@ -37,6 +39,7 @@ from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number,
 
 #: Widths of the invoice sheet's columns: description, quantity, unit, unit price, VAT, amount.
 COLUMN_WIDTHS = (52, 11, 10, 14, 8, 16)
+UNIT = 2  # the units' column (C)
 AMOUNT = 5  # the amounts' column (F)
 #: Characters of a detail's value that fit its columns (E and F) within the print area.
 DETAIL_CHARACTERS = sum(COLUMN_WIDTHS[4:]) - 2
@@ -290,9 +293,13 @@ def _section(
         ws.write_blank(row, col, None, fmt.section)
     rows = list(range(row + 1, row + 1 + len(lines)))
     for r, line in zip(rows, lines, strict=True):
-        _line(ws, r, line, fmt)
+        unit_rows = fitted_rows(line.unit, COLUMN_WIDTHS[UNIT]) if line.unit else 1
+        _line(ws, r, line, fmt, wrap_unit=unit_rows > 1)
         cells.rows_by_rate.setdefault(line.vat_rate, []).append(r)
-        cells.tall[r] = wrapped_height(line.description, DESCRIPTION_CHARACTERS)
+        cells.tall[r] = max(
+            wrapped_height(line.description, DESCRIPTION_CHARACTERS),
+            unit_rows * WRAPPED_LINE,
+        )
     row = rows[-1] + 1
     cells.kept.update((rows[0], row))  # the heading with the first line, the subtotal with the last
     ws.write_string(row, 4, "Subtotal", fmt.sub_label)
@@ -305,14 +312,18 @@ def _section(
     return row + 2
 
 
-def _line(ws: Any, row: int, line: InvoiceLine, fmt: InvoiceFormats) -> None:
-    """One invoice line: quantity, unit and unit price only where the line has them."""
+def _line(
+    ws: Any, row: int, line: InvoiceLine, fmt: InvoiceFormats, wrap_unit: bool = False
+) -> None:
+    """One invoice line: quantity, unit and unit price only where the line has them; a unit
+    wider than its column (AWS's "ReadCapacityUnit-Hrs") wrapped in it, as the PDF prints it
+    on rows of its own: the unit price beside it cut it off."""
     ws.write_string(row, 0, line.description, fmt.wrap)
     if line.display_quantity is not None:
         quantity = line.display_quantity
         ws.write_number(row, 1, number(quantity), fmt.quantity_for(quantity))
     if line.unit:
-        ws.write_string(row, 2, line.unit, fmt.text)
+        ws.write_string(row, UNIT, line.unit, fmt.wrap if wrap_unit else fmt.text)
     if line.display_unit_price is not None:
         price = line.display_unit_price
         ws.write_number(row, 3, number(price), fmt.price_for(price))

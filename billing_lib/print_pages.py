@@ -15,12 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 
+from reportlab.pdfbase import pdfmetrics
+
 #: A4 in points, and the invoice sheet's margins (inches, as ``set_margins`` takes them).
 A4_WIDTH, A4_HEIGHT = 595.28, 841.89
 MARGINS = {"left": 0.6, "right": 0.5, "top": 0.6, "bottom": 0.7}
 #: A row's height (points) as Excel gives it without a height of its own (Calibri 11, the
 #: workbook's default font), and a wrapped line's in the sheet's Arial 9.
 ROW, WRAPPED_LINE = 15.0, 12.0
+#: A cell's padding (points) left and right of its text.
+CELL_PADDING = 4.0
 #: The share of a page the breaks fill at most: the heights here are estimates.
 FILL = 0.9
 
@@ -43,6 +47,18 @@ def page_height(widths: Sequence[float]) -> float:
     """The rows' height (points, unscaled) the breaks put on one A4 page at most."""
     printable = A4_HEIGHT - (MARGINS["top"] + MARGINS["bottom"]) * 72
     return FILL * printable / fit_scale(widths)
+
+
+def text_points(text: str, size: float = 9) -> float:
+    """The printed width (points) of ``text`` in the sheet's Arial at ``size`` (metrically
+    Helvetica, whose metrics reportlab ships)."""
+    return pdfmetrics.stringWidth(text, "Helvetica", size)
+
+
+def fitted_rows(text: str, width: float) -> int:
+    """The rows a wrapped cell of ``text`` takes in a column of ``width`` characters (its
+    padding left out): one where it fits."""
+    return max(1, math.ceil(text_points(text) / (column_points(width) - CELL_PADDING)))
 
 
 def wrapped_height(text: str, characters: int) -> float:

@@ -926,6 +926,58 @@ def test_a_long_unit_is_printed_whole_on_rows_of_its_own(issued, tmp_path):
     assert joined == squeezed(unit)
 
 
+def cut_off_cells(book: Path) -> list[str]:
+    """The invoice sheet's texts cut off where printed: a left-aligned string cell, not wrapped,
+    wider (in the sheet's Arial 9, metrically Helvetica; bold where bold) than its column and the
+    empty cells to its right."""
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.print_pages import column_points
+
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    widths = [column_points(ws.column_dimensions[c].width) for c in "ABCDEF"]
+    out = []
+    for row in ws.iter_rows(max_col=6):
+        for c in row:
+            if c.data_type != "s" or c.alignment.wrap_text or c.alignment.horizontal == "right":
+                continue
+            end = next((x.column - 1 for x in row[c.column :] if x.value is not None), 6)
+            room = sum(widths[c.column - 1 : end]) - 4  # the cell's padding
+            font = "Helvetica-Bold" if c.font.b else "Helvetica"
+            if pdfmetrics.stringWidth(c.value, font, c.font.sz or 9) > room:
+                out.append(c.value)
+    return out
+
+
+@pytest.mark.parametrize("unit", ["ReadCapacityUnit-Hrs", "10K Transactions (Write Operations)"])
+def test_a_long_unit_is_printed_whole_in_the_workbook(issued, tmp_path, unit):
+    """The workbook's unit column (C) holds about ten characters: a longer unit (AWS DynamoDB's
+    "ReadCapacityUnit-Hrs", an Azure meter's "10K Transactions (Write Operations)") was cut off
+    by the unit price beside it ("ReadCapaci"), where the PDF prints it whole on rows of its
+    own. It wraps in its cell, its row as tall as its lines, as the PDF's."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    first = next(ln for ln in inv.lines if ln.display_unit_price is not None)
+    lines = tuple(replace(ln, unit=unit) if ln is first else ln for ln in inv.lines)
+    note = replace(inv, lines=lines, kind="credit_note", refers_to="NW1")
+    book = write_credit_note_workbook(note, seller, tmp_path / "long-unit.xlsx")
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    [row] = [r for r in ws.iter_rows(max_col=6) if r[2].value == unit]
+    assert row[3].value is not None  # the unit price beside it
+    assert cut_off_cells(book) == []
+    assert row[2].alignment.wrap_text
+    # the sample's units fit their column: written as they were
+    sample = write_credit_note_workbook(
+        replace(inv, kind="credit_note", refers_to="NW1"), seller, tmp_path / "sample.xlsx"
+    )
+    units = [
+        r[2]
+        for r in openpyxl.load_workbook(sample).worksheets[0].iter_rows(max_col=6)
+        if r[2].value
+    ]
+    assert cut_off_cells(sample) == [] and not any(c.alignment.wrap_text for c in units[1:])
+
+
 def _in_category(inv: Invoice, category: str, exemption: str) -> tuple[Invoice, Invoice]:
     """``inv`` with every VAT line in ``category`` (exempt by ``exemption``), and its credit
     note: the two documents an e-invoice rule of that category is checked on."""
@@ -1347,6 +1399,32 @@ def test_the_customer_s_documents_state_the_vat_rate_and_mention_not_the_journal
         if inv.vat_mention:
             assert squeezed(inv.vat_mention) in squeezed(text)
             assert squeezed(inv.vat_mention) in squeezed(" ".join(cells))
+
+
+GERMAN_LABEL = "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge)"
+
+
+def test_a_long_vat_label_is_printed_clear_of_the_taxable_amount(issued, tmp_path):
+    """The PDF's VAT summary drew the rule's label on one line from the left edge: a label of
+    some length, the wording a German invoice gives reverse charge (§ 14a UStG), ran under the
+    taxable amount beside it (EUR 9,740.82 printed over "Charge)"). It wraps left of the
+    amount, as the workbook's label runs over the empty cells up to it."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C005")  # reverse charge
+    inv = replace(inv, vat=tuple(replace(v, label=GERMAN_LABEL) for v in inv.vat))
+    note = negated(inv, "NWC2026-000002", date(2026, 12, 3), None)
+    for k, doc in enumerate((inv, note)):
+        [pdf, _] = write_documents([doc], seller, tmp_path / str(k), None)
+        boxes = drawn_boxes(pdf)
+        taxable = amount_text(doc.vat[0].base, doc.currency)
+        [label] = [b for b in boxes if GERMAN_LABEL.startswith(b[3])]  # its first row
+        [amount] = [b for b in boxes if b[3] == taxable and abs(b[2] - label[2]) < 1]
+        beside = [b for b in boxes if abs(b[2] - amount[2]) < 8 and b is not amount]
+        assert [b[3] for b in beside if b[0] < amount[1] and amount[0] < b[1]] == [], doc.kind
+        rows = [b for b in boxes if b[0] == label[0] and label[2] - 12 < b[2] <= label[2]]
+        assert " ".join(b[3] for b in sorted(rows, key=lambda b: -b[2])) == GERMAN_LABEL
+        book = write_credit_note_workbook(doc, seller, tmp_path / f"{k}.xlsx")
+        assert cut_off_cells(book) == []
 
 
 def sheet_details(book: Path) -> dict[str, str]:
