@@ -142,15 +142,19 @@ class Conversion:
         cents the roundings leave on a posting of its own to the rounding account, so it still
         balances and every other line is its own amount converted (left on the largest line, a
         credit balance's cent landed on a revenue line, its largest). An entry in the base
-        currency as it is. ParameterError for a missing rate."""
+        currency as it is. An entry stated in the base currency at a rate of its own
+        (``Entry.national``: a reissue's cost move, at the rate the month's purchase entry
+        booked the cost at) is converted at that rate, as the CSV journal states it.
+        ParameterError for a missing rate."""
         if all(p.currency == self.base for p in entry.postings):
             return entry
+        own = entry.national if entry.national and entry.national.currency == self.base else None
         converted: list[Posting] = []
         for p in entry.postings:
             if p.currency == self.base:
                 converted.append(p)
                 continue
-            rate = self.rate(p.currency)
+            rate = own.rate if own is not None else self.rate(p.currency)
             converted.append(
                 replace(
                     p,

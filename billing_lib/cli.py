@@ -248,6 +248,7 @@ def _credit_note_command(args: argparse.Namespace) -> int:
 
 
 def _reissue_command(args: argparse.Namespace) -> int:
+    from billing_lib.booked_rates import CONFIRM_OPTION
     from billing_lib.invoices import money_text
     from billing_lib.reissue import reissue_invoices
 
@@ -259,6 +260,7 @@ def _reissue_command(args: argparse.Namespace) -> int:
         _issue_date(args, "reissue"),
         args.reason,
         wait=args.wait,
+        confirm_rate_change=args.confirm_rate_change,
     )
     for line in done[0].cleaned:
         print(f"cleaned up: {line}")
@@ -284,6 +286,10 @@ def _reissue_command(args: argparse.Namespace) -> int:
                 print(f"    {text}")
         else:
             print(f"  the same vendor lines and custom lines as on {old.number}")
+        if one.rate_changes:
+            print(f"  exchange rate changed since the run, converted at it ({CONFIRM_OPTION}):")
+            for text in one.rate_changes:
+                print(f"    {text}")
         print(f"  written to {one.folder}:")
         for path in one.files:
             print(f"    {path.relative_to(one.folder)}")
@@ -527,6 +533,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ri.add_argument(
         "--reason", default=None, help="why the invoice is replaced (printed on the new invoice)"
+    )
+    ri.add_argument(
+        "--confirm-rate-change",
+        action="store_true",
+        help="convert the new invoice at an exchange rate of the month changed in "
+        "exchange_rates.csv since the run (refused without it; recorded in its manifest)",
     )
     _wait_option(ri)
     ri.set_defaults(func=_reissue_command)

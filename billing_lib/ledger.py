@@ -502,6 +502,7 @@ def moved_cost_entries(
     day: date,
     number: str,
     rates: ExchangeRates | None = None,
+    booked_rates: dict[tuple[str, str], NationalRate] | None = None,
 ) -> list[Entry]:
     """The entries with which an invoice replacing a credited one (``number``, dated ``day``; its
     rated lines ``rated``) brings the books' cost of its vendor lines of ``period`` to what it
@@ -522,9 +523,15 @@ def moved_cost_entries(
     bookings, grouped as this customer's; the prepaid account: the change of BilledCost beyond
     vendor cost, rounded once; the cents left to the rounding account. So the books' cost of
     sales per account is the invoices', and the unbilled cost what no invoice bills, as the margin
-    analysis reads them (``analysis.load_summary``, ``analysis.unbilled_cost``). In the national
-    currency too at ``rates``' rate of ``period``'s last day, as the month's purchase entries
-    and the reissue's Xero journal convert (``national_rate``)."""
+    analysis reads them (``analysis.load_summary``, ``analysis.unbilled_cost``).
+
+    In the national currency too at the rate the month's purchase entry of the vendor and
+    currency booked that cost at (``booked_rates``, ``booked_rates.purchase_rates`` of the run's
+    journal), not exchange_rates.csv's as it is now: moved at a rate edited since (0.9300 for
+    0.9187), USD 9.91 left 7095 as EUR 9.22 where EUR 9.10 had been booked, and the account
+    kept EUR -0.12 at a USD balance of 0. ``rates``' rate of ``period``'s last day
+    (``national_rate``) only for a purchase entry the run stated without one (a journal written
+    before the national columns)."""
     products = invoicing.products
     here = CUSTOMER_SOURCE_FILE
     _, last = month_days(period)
@@ -615,7 +622,8 @@ def moved_cost_entries(
             name,
             f"{name} cost of {period} as invoiced on {number} ({currency})",
             postings,
-            national_rate(currency, national, last, rates),
+            (booked_rates or {}).get((vendor, currency))
+            or national_rate(currency, national, last, rates),
             products.rounding_account,
         )
     return entries

@@ -21,7 +21,10 @@ manifest. The vendor's cost was booked by the finalised run's purchase entries a
 again: a vendor line costing another amount now (a contract price of ``vendor_prices.yaml``
 changed for the month) is refused. Where the new invoice bills a line the run billed to no
 customer (an account unmapped then) or in another product group, entries of the reissue's
-journal move its cost (``ledger.moved_cost_entries``). As a credit note, it holds the lock of
+journal move its cost (``ledger.moved_cost_entries``), in the national currency at the rate the
+month's purchase entries booked it at. An exchange_rates.csv row of the month edited since the
+run that converts the new invoice otherwise is refused, naming the row and both rates, unless
+confirmed as the correction (``booked_rates``). As a credit note, it holds the lock of
 the outputs folder throughout, is staged and renamed into place, and its number is recorded,
 final, only then (``recovery`` finishes a kill between the two). It can itself be credited and
 reissued; the finalised run folder is only read.
@@ -44,6 +47,7 @@ from billing_lib.accounting_exports import (
     conversion_of,
     write_package_journals,
 )
+from billing_lib.booked_rates import CONFIRM_OPTION, purchase_rates, rate_changes
 from billing_lib.corrections import (
     NOT_ISSUED,
     holding_output,
@@ -65,8 +69,10 @@ from billing_lib.invoice_files import (
 from billing_lib.invoice_model import Invoice, money_text
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, build_invoices
 from billing_lib.ledger import (
+    NationalRate,
     beancount_problems,
     moved_cost_entries,
+    read_entry,
     sales_entry,
     write_beancount,
     write_csv_journal,
@@ -121,6 +127,9 @@ class ReissuedInvoice:
     moved_lines: tuple[str, ...] = ()
     #: what was cleaned up from killed runs before the invoice was reissued
     cleaned: tuple[str, ...] = ()
+    #: the exchange rates edited since the run that convert it otherwise, confirmed as the
+    #: correction (``booked_rates.rate_changes``; one text per pair and rate)
+    rate_changes: tuple[str, ...] = ()
 
 
 def reissue_invoice(
@@ -133,6 +142,7 @@ def reissue_invoice(
     *,
     before_publish: Callable[[Path], None] | None = None,
     wait: float = 0,
+    confirm_rate_change: bool = False,
 ) -> ReissuedInvoice:
     """Invoice anew the period's charges of the customer of ``invoice_number``, a finalised
     invoice that a credit note cancelled (``reissue_invoices`` of one)."""
@@ -145,6 +155,7 @@ def reissue_invoice(
         reason,
         before_publish=before_publish,
         wait=wait,
+        confirm_rate_change=confirm_rate_change,
     )[0]
 
 
@@ -158,6 +169,7 @@ def reissue_invoices(
     *,
     before_publish: Callable[[Path], None] | None = None,
     wait: float = 0,
+    confirm_rate_change: bool = False,
 ) -> list[ReissuedInvoice]:
     """Invoice anew the period's charges of the customers of ``invoice_numbers``: finalised
     invoices of one period, each cancelled by a credit note, billed from ``reports`` (default:
@@ -167,9 +179,10 @@ def reissue_invoices(
     holds the lock of ``output`` throughout (refused when a run holds it, or after waiting
     ``wait`` seconds). RunError, with nothing written and no number used, when any invoice is not
     final, not credited or already replaced, the invoices are of several periods, a report
-    differs from the run's, or a customer has nothing to bill: every invoice is checked, rated
-    and built before the first is issued. ``before_publish`` (tests) is called with each staging
-    folder just before it is renamed into place."""
+    differs from the run's, a customer has nothing to bill, or (unless ``confirm_rate_change``)
+    an exchange rate edited since the run converts an invoice otherwise (``_check_rates``):
+    every invoice is checked, rated and built before the first is issued. ``before_publish``
+    (tests) is called with each staging folder just before it is renamed into place."""
     output = Path(output)
     with holding_output(output, wait) as (lock, cleaned):
         done = _reissue(
@@ -181,6 +194,7 @@ def reissue_invoices(
             (reason or "").strip() or None,
             lock.run_id,
             before_publish,
+            confirm_rate_change,
         )
     return [replace(d, cleaned=tuple(cleaned)) if k == 0 else d for k, d in enumerate(done)]
 
@@ -214,6 +228,7 @@ def _reissue(
     reason: str | None,
     run_id: str,
     before_publish: Callable[[Path], None] | None,
+    confirm_rate_change: bool = False,
 ) -> list[ReissuedInvoice]:
     register = outputs_register(output)
     if not invoice_numbers or len(set(invoice_numbers)) != len(invoice_numbers):
@@ -258,9 +273,10 @@ def _reissue(
             billed.invoice(r.entry, number, issued, note)
             for r, number, note in zip(replaced, numbers, notes, strict=True)
         ]
+        changed = _check_rates(output, replaced, invoices, billed, confirm_rate_change)
         return [
-            _publish(output, register, run_id, r, inv, billed, reason, before_publish)
-            for r, inv in zip(replaced, invoices, strict=True)
+            _publish(output, register, run_id, r, inv, billed, reason, before_publish, notes)
+            for r, inv, notes in zip(replaced, invoices, changed, strict=True)
         ]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -361,14 +377,22 @@ class _Billed:
         replaced = date.fromisoformat(entry.issue_date) if entry.issue_date else None
         return replace(inv, refers_to=entry.invoice_number, refers_to_date=replaced, note=note)
 
-    def write(self, folder: Path, inv: Invoice, booked: list[Path]) -> list[Path]:
+    def write(
+        self,
+        folder: Path,
+        inv: Invoice,
+        booked: list[Path],
+        booked_rates: dict[tuple[str, str], NationalRate],
+    ) -> list[Path]:
         """Every file of ``inv`` into ``folder`` but the manifest: the customer's rated lines,
         minimum fees in force and terms (what the margin notebook's what-if recomputes the
         top-ups from and prices and rounds by, as a run folder's), workbook with usage sheets,
         PDF and UBL, summary row, data and sales entry (CSV journal, beancount, Xero,
         QuickBooks), with the entries that bring the cost the month's purchase entries booked
         for its vendor lines (``booked``: the rated lines of the run and of the invoices of the
-        period reissued before it) to what it invoices (``ledger.moved_cost_entries``)."""
+        period reissued before it) to what it invoices (``ledger.moved_cost_entries``), stated in
+        the national currency at the rates those purchase entries booked it at
+        (``booked_rates``)."""
         invoicing = self.settings.invoicing
         rated = folder / RATED_PARQUET
         fees = folder / MINIMUM_FEES_PARQUET
@@ -405,6 +429,7 @@ class _Billed:
                 inv.issue_date,
                 inv.number,
                 fx,
+                booked_rates,
             ),
         ]
         ledger = write_beancount(sales, invoicing, folder / ledger_name(inv.number))
@@ -488,22 +513,25 @@ def _publish(
     billed: _Billed,
     reason: str | None,
     before_publish: Callable[[Path], None] | None,
+    rates_changed: list[str],
 ) -> ReissuedInvoice:
-    """``inv``, replacing ``old``, written and published (``publish_correction``)."""
+    """``inv``, replacing ``old``, written and published (``publish_correction``);
+    ``rates_changed``: the exchange rates edited since the run that convert it (confirmed)."""
     moved: list[str] = []
 
     def write(staging: Path) -> list[Path]:
         period = old.entry.period
         # a credited reissue's credit note undid its cost moves: the invoices that stand
         booked = [output / period / RATED_PARQUET, *billed_now(output, period)[1]]
-        missing = [str(p) for p in booked if not p.is_file()]
+        journal = output / period / journal_name(period)  # the rates the cost was booked at
+        missing = [str(p) for p in [*booked, journal] if not p.is_file()]
         if missing:
             raise RunError(
                 f"{', '.join(missing)}: missing, so how the month's purchase entries booked the "
                 "cost of the new invoice's vendor lines cannot be read (restore it from a "
                 "backup); nothing was issued"
             )
-        files = billed.write(staging, inv, booked)
+        files = billed.write(staging, inv, booked, purchase_rates(journal, period))
         moved.extend(moved_lines(old.folder / RATED_PARQUET, staging / RATED_PARQUET, old.invoice))
         from_where = (billed.reports, billed.parameters)
         exports = billed.settings.accounting_exports
@@ -518,6 +546,7 @@ def _publish(
             (*from_where, billed.inputs, billed.manifests),
             moved,
             date_format,
+            rates_changed,
         )
         return [*files, manifest]
 
@@ -539,6 +568,7 @@ def _publish(
         billed.reports,
         billed.parameters,
         tuple(moved),
+        rate_changes=tuple(rates_changed),
     )
 
 
@@ -731,6 +761,62 @@ class _Delivery:
     checked: list[dict] | None
 
 
+def _check_rates(
+    output: Path,
+    replaced: list[_Replaced],
+    invoices: list[Invoice],
+    billed: _Billed,
+    confirmed: bool,
+) -> list[list[str]]:
+    """Per invoice, the exchange_rates.csv rows edited since the finalised run that convert the
+    new invoice otherwise than the run converted the one it replaces
+    (``booked_rates.rate_changes``: a vendor line's price in the invoice currency, the invoice's
+    national amounts); a RunError naming them unless ``confirmed``.
+
+    Refused by default, unlike a corrected price plan: a past day's rate is a fact the month's
+    other invoices, its purchase entries and its Xero file state too, and the reissue rebooks
+    only this invoice, so an edit made for another reason (the file refreshed from another
+    source, the wrong row changed) would reprice a closed month and spend a number in silence.
+    Not refused outright: a rate that was wrong for the month can only be corrected on the
+    invoice itself (its VAT in the national currency), so ``--confirm-rate-change`` lets it
+    through, stated in the command's output and the new invoice's manifest."""
+    fx = billed.settings.pricing.fx
+    invoicing = billed.settings.invoicing
+    found: list[list[str]] = []
+    for r, inv in zip(replaced, invoices, strict=True):
+        _, name = invoice_folder(output, r.entry)
+        journal = r.folder / journal_name(name)
+        same = journal.is_file() and r.invoice.currency == inv.currency
+        then = read_entry(journal, r.entry.invoice_number).national if same else None
+        now = sales_entry(inv, invoicing, fx).national
+        found.append(
+            rate_changes(
+                r.folder / RATED_PARQUET,
+                billed.rated,
+                (r.invoice.customer_id, r.invoice.period),
+                (then, now),
+                inv.currency,
+                fx,
+            )
+        )
+    if confirmed or not any(found):
+        return found
+    listed = [
+        f"{r.entry.invoice_number}: {text}"
+        for r, texts in zip(replaced, found, strict=True)
+        for text in texts
+    ]
+    raise RunError(
+        f"{fx.path}: an exchange rate of {replaced[0].entry.period} was changed since the "
+        "finalised run, and the new invoice would be converted at it, so nothing was issued:\n  - "
+        + "\n  - ".join(listed)
+        + "\nThe month's other invoices, its purchase entries and its Xero file keep the rate the "
+        "run read. Restore the row as the run read it and reissue; or, if that rate was wrong and "
+        f"this invoice is to be converted at the corrected one, reissue with {CONFIRM_OPTION} "
+        "(the new invoice's manifest records it)"
+    )
+
+
 def _check_reports(
     reports: Path,
     manifest: dict,
@@ -844,12 +930,14 @@ def _write_manifest(
     billed_from: tuple[Path, Path, list[dict], list[dict]],
     moved: list[str],
     date_format: tuple[str, str],
+    rates_changed: list[str] | None = None,
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
     (``billed_from``: the reports and parameters folders, the reports as read, their files
     with sha256, and the delivery manifests the import checked them by), its totals, its
-    QuickBooks and Xero files' ``date_format`` (what a credit note of it writes) and the sha256
-    of every file written."""
+    QuickBooks and Xero files' ``date_format`` (what a credit note of it writes), the exchange
+    rates edited since the run that it was confirmed to convert at (``rates_changed``) and the
+    sha256 of every file written."""
     reports, parameters, inputs, manifests = billed_from
     settings = [
         p for p in sorted(parameters.iterdir()) if p.is_file() and not p.name.startswith(".")
@@ -873,6 +961,7 @@ def _write_manifest(
             "parameter_files": checksums(settings, parameters),
             "totals": summary_row(inv),
             "vendor_lines_moved": moved,
+            "exchange_rates_changed": rates_changed or [],
             "packages": package_versions(),
             QUICKBOOKS_DATE_FORMAT: date_format[0],
             XERO_DATE_FORMAT: date_format[1],
