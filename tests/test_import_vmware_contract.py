@@ -936,3 +936,16 @@ def test_a_customer_s_usage_meter_month_and_hourly_usage_month_are_refused_as_on
             open_store(), [CUSTOMER_MONTHLY, HOURLY], vendor_prices=prices, accounts=accounts
         )
     assert str(err.value).startswith(f"{HOURLY}: the Usage of vmware customer C002 in 2026-10 ")
+
+
+def test_two_hourly_usage_downloads_of_the_same_hours_are_refused(prices, tmp_path):
+    """A line of the Hourly Usage Report is its license key, SKU and hour, whatever file it
+    comes from: a download of the first half of October beside the whole month's (their other
+    hours differ, so their content is not the same) bills 1 October 00:00 once, refused naming
+    the row and the file that billed it, instead of billing the overlapping hours twice."""
+    half = tmp_path / "hourly-usage-report-2026-10-first-half.csv"
+    lines = HOURLY.read_text(encoding="utf-8").splitlines(keepends=True)
+    half.write_text("".join(lines[:2]), encoding="utf-8")
+    with pytest.raises(InputError, match="already imported from another file") as err:
+        import_reports(open_store(), [HOURLY, half], vendor_prices=prices)
+    assert [(p.file, p.row) for p in err.value.problems] == [(str(half), 2)]
