@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -480,6 +481,37 @@ def test_a_partner_navigator_usage_report_of_another_month_by_its_file_name_is_r
     shutil.copy(DATA / "msp-usage-report-2026-10.csv", path)
     with pytest.raises(InputError, match="says the usage is of 2026-09, the run is for 2026-10"):
         import_reports(open_store(), [path], vendor_prices=prices, period="2026-10")
+
+
+def test_a_zip_of_another_month_with_a_folder_per_site_is_refused_for_its_month(prices, tmp_path):
+    """September's zip in October's folder, holding each site's Customer Monthly Usage report in
+    a folder of its own (the layout this page advises for sites: "a zip member's path in the
+    zip: a folder per site"; Usage Meter 3.6 saves a report "as a ZIP file" on request). The
+    month was looked for in the member's own name only, so the zip's 2026-09 was passed over
+    and September's usage was billed as October's (5,574.096 EUR); the same zip without the
+    folder was refused. The month of the innermost name giving one counts: the member's, its
+    folders', then the zip's."""
+    zipped = tmp_path / "customer-monthly-usage-2026-09.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.write(CUSTOMER_MONTHLY, "ams/customer-monthly-usage.tsv")
+    con = open_store()
+    with pytest.raises(InputError, match="says the usage is of 2026-09, the run is for 2026-10"):
+        import_reports(con, [zipped], vendor_prices=prices, period="2026-10")
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # a folder of the zip naming the month counts before the zip's own name
+    yearly = tmp_path / "usage-meter-2026.zip"
+    with zipfile.ZipFile(yearly, "w") as zf:
+        zf.write(CUSTOMER_MONTHLY, "2026-09/ams/customer-monthly-usage.tsv")
+    with pytest.raises(InputError, match="says the usage is of 2026-09"):
+        import_reports(open_store(), [yearly], vendor_prices=prices, period="2026-10")
+    # October's zip is October's, and the folders the zip was given from do not count
+    given_from = tmp_path / "2026-09"
+    given_from.mkdir()
+    october = given_from / "customer-monthly-usage-2026-10.zip"
+    with zipfile.ZipFile(october, "w") as zf:
+        zf.write(CUSTOMER_MONTHLY, "ams/customer-monthly-usage.tsv")
+    [report] = import_reports(open_store(), [october], vendor_prices=prices, period="2026-10")
+    assert report.currencies[0].cost_after == D("5574.096")
 
 
 def test_a_report_naming_its_month_in_its_rows_is_not_judged_by_its_file_name(prices, tmp_path):
