@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -482,6 +483,37 @@ def test_a_partner_navigator_usage_report_of_another_month_by_its_file_name_is_r
         import_reports(open_store(), [path], vendor_prices=prices, period="2026-10")
 
 
+def test_a_zip_of_another_month_with_a_folder_per_site_is_refused_for_its_month(prices, tmp_path):
+    """September's zip in October's folder, holding each site's Customer Monthly Usage report in
+    a folder of its own (the layout this page advises for sites: "a zip member's path in the
+    zip: a folder per site"; Usage Meter 3.6 saves a report "as a ZIP file" on request). The
+    month was looked for in the member's own name only, so the zip's 2026-09 was passed over
+    and September's usage was billed as October's (5,574.096 EUR); the same zip without the
+    folder was refused. The month of the innermost name giving one counts: the member's, its
+    folders', then the zip's."""
+    zipped = tmp_path / "customer-monthly-usage-2026-09.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.write(CUSTOMER_MONTHLY, "ams/customer-monthly-usage.tsv")
+    con = open_store()
+    with pytest.raises(InputError, match="says the usage is of 2026-09, the run is for 2026-10"):
+        import_reports(con, [zipped], vendor_prices=prices, period="2026-10")
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # a folder of the zip naming the month counts before the zip's own name
+    yearly = tmp_path / "usage-meter-2026.zip"
+    with zipfile.ZipFile(yearly, "w") as zf:
+        zf.write(CUSTOMER_MONTHLY, "2026-09/ams/customer-monthly-usage.tsv")
+    with pytest.raises(InputError, match="says the usage is of 2026-09"):
+        import_reports(open_store(), [yearly], vendor_prices=prices, period="2026-10")
+    # October's zip is October's, and the folders the zip was given from do not count
+    given_from = tmp_path / "2026-09"
+    given_from.mkdir()
+    october = given_from / "customer-monthly-usage-2026-10.zip"
+    with zipfile.ZipFile(october, "w") as zf:
+        zf.write(CUSTOMER_MONTHLY, "ams/customer-monthly-usage.tsv")
+    [report] = import_reports(open_store(), [october], vendor_prices=prices, period="2026-10")
+    assert report.currencies[0].cost_after == D("5574.096")
+
+
 def test_a_report_naming_its_month_in_its_rows_is_not_judged_by_its_file_name(prices, tmp_path):
     """A Month column in the rows is the report's month; a file name of another month (a
     download date, say) does not refuse it."""
@@ -858,3 +890,94 @@ def test_a_contract_price_changing_mid_month_prices_each_hour_of_the_billing_api
         ("2026-10-01 00", "VSAN-ADD-ON-TIB", D("0.0302"), D("0.5587")),
         ("2026-10-01 00", "VCF-CLD-FDN-5", D("0.0118"), D("2.2656")),
     ]
+
+
+# -- the Cloud Services Console's Hourly Usage Report ----------------------------------------------
+
+HOURLY = DATA / "hourly-usage-report-2026-10.csv"
+KEY = "4J0QH-8A2DL-M8Y9C-0U1K2-3PQ4R"
+
+
+def test_the_console_s_hourly_usage_report_is_priced_from_the_contract_per_hour(prices):
+    """VMware Cloud Services Console, "Hourly Usage Report" (GUID-288D3AA8-9C8B-479A-8C03-
+    EE3D60089C75): Product, SKU, Usage Hour (the start of the collection hour, '2024-06-17
+    5:00:00'), License Key, Quantity, Unit of Measurement; usage per license key and hour, no
+    customer and no price. It was refused as 'not a known vendor report format', so a VCF
+    provider's hours could not be billed at all. Each row is one hour of its key's SKU at the
+    contract's price per unit on that day: 64 cores x 0.0118 EUR a core-hour = 0.7552."""
+    con = open_store()
+    [report] = import_reports(con, [HOURLY], vendor_prices=prices)
+    assert report.format == "vmware_hourly_usage"
+    rows = con.execute(
+        "SELECT SubAccountId, SkuId, ServiceName, strftime(ChargePeriodStart, '%Y-%m-%d %H:%M'), "
+        "strftime(ChargePeriodEnd, '%H:%M'), strftime(BillingPeriodStart, '%Y-%m-%d'), "
+        "ConsumedQuantity, ConsumedUnit, PricingQuantity, PricingUnit, ListUnitPrice, BilledCost, "
+        "BillingCurrency FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert rows[0] == (
+        KEY,
+        "VCF-CLD-FDN-5",
+        "VMware Cloud Foundation",
+        "2026-10-01 00:00",
+        "01:00",
+        "2026-10-01",
+        D("64"),
+        "Core",
+        D("64"),
+        "core-hour",
+        D("0.0118"),
+        D("0.7552"),
+        "EUR",
+    )
+    assert [(r[0], r[3], r[11]) for r in rows[1:]] == [
+        (KEY, "2026-10-01 01:00", D("0.7552")),
+        (KEY, "2026-10-17 05:00", D("0.8496")),
+        ("1M2NA-0B8TK-Q8Z4D-2V6L0-9HX7S", "2026-10-01 00:00", D("2.2656")),
+    ]
+    assert report.currencies[0].cost_after == D("4.6256")
+
+
+def test_an_hourly_usage_row_with_its_license_key_hidden_is_refused(prices, tmp_path):
+    """The console hides a license key behind # when Usage Meter lacks the permission to read it
+    on the vCenter Server (same page: "assign the proper permissions"). Every such row would be
+    one account '#####...' whatever customer's key it is: refused naming row and column."""
+    report = tmp_path / HOURLY.name
+    report.write_text(
+        HOURLY.read_text(encoding="utf-8").replace(KEY, "#####-#####-#####-#####-#####", 1)
+    )
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [report], vendor_prices=prices)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (2, "License Key")
+    assert "permission" in problem.expected
+
+
+def test_a_customer_s_usage_meter_month_and_hourly_usage_month_are_refused_as_one_usage(prices):
+    """The Customer Monthly Usage report and the console's Hourly Usage Report of the same meter
+    are the same usage (the console builds its report from the data the registered Usage Meter
+    sends): a customer whose label and license key accounts.csv maps to one customer is refused
+    naming both files, rather than billed twice."""
+    from billing_lib.customers import AccountMapping
+
+    accounts = [
+        AccountMapping(vendor="vmware", account_id="vanleeuwen-logistiek", customer_id="C002"),
+        AccountMapping(vendor="vmware", account_id=KEY, customer_id="C002"),
+    ]
+    with pytest.raises(InputError) as err:
+        import_reports(
+            open_store(), [CUSTOMER_MONTHLY, HOURLY], vendor_prices=prices, accounts=accounts
+        )
+    assert str(err.value).startswith(f"{HOURLY}: the Usage of vmware customer C002 in 2026-10 ")
+
+
+def test_two_hourly_usage_downloads_of_the_same_hours_are_refused(prices, tmp_path):
+    """A line of the Hourly Usage Report is its license key, SKU and hour, whatever file it
+    comes from: a download of the first half of October beside the whole month's (their other
+    hours differ, so their content is not the same) bills 1 October 00:00 once, refused naming
+    the row and the file that billed it, instead of billing the overlapping hours twice."""
+    half = tmp_path / "hourly-usage-report-2026-10-first-half.csv"
+    lines = HOURLY.read_text(encoding="utf-8").splitlines(keepends=True)
+    half.write_text("".join(lines[:2]), encoding="utf-8")
+    with pytest.raises(InputError, match="already imported from another file") as err:
+        import_reports(open_store(), [HOURLY, half], vendor_prices=prices)
+    assert [(p.file, p.row) for p in err.value.problems] == [(str(half), 2)]

@@ -68,9 +68,17 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _month_in_name(src: SourceFile) -> str | None:
-    """The one ``YYYY-MM`` in the file name (Usage Meter exports are named by month), else None."""
-    found = {m[0] for m in _YEAR_MONTH.findall(Path(src.name).name)}
-    return found.pop() if len(found) == 1 else None
+    """The one ``YYYY-MM`` of the innermost name that gives one (Usage Meter exports are named by
+    month), else None: a file's own name; a zip member's own name, then its folders in the zip,
+    then the zip's name (``customer-monthly-usage-2026-09.zip!ams/usage.tsv`` is September's).
+    The folders the file or zip was given from are not read (``reports/2026-10/``)."""
+    outer, *inner = src.name.split("!")
+    names = [Path(outer).name] + [part for member in inner for part in member.split("/")]
+    for name in reversed(names):
+        found = {m[0] for m in _YEAR_MONTH.findall(name)}
+        if found:
+            return found.pop() if len(found) == 1 else None
+    return None
 
 
 def _month_of_file(src: SourceFile, period: str | None) -> str | None:

@@ -46,7 +46,8 @@ ONE_SOURCE = {
     "vmware": (
         "the Usage Meter report with its price (vmware_usage_meter) or the one priced from "
         "vendor_prices.yaml (vmware_usage_meter_report), or the Cloud Partner Navigator or "
-        "billing usage export, not two of them"
+        "billing usage export, or the Cloud Services Console's Hourly Usage Report, not two of "
+        "them"
     ),
 }
 
