@@ -92,12 +92,16 @@ def _plain(value: Any) -> Any:
 
 def invoice_record(invoice: Invoice) -> dict[str, Any]:
     """``invoice`` as plain JSON data (amounts as exact decimal text); ``national_vat``,
-    ``refers_to_date`` and a party's ``state`` only where the invoice has them (other records are
-    as before)."""
+    ``refers_to_date``, a party's ``state`` and a line's ``charge_start`` and ``charge_end`` only
+    where the invoice has them (other records are as before)."""
     record = _plain(asdict(invoice))
     for key in ("national_vat", "refers_to_date"):
         if record[key] is None:
             del record[key]
+    for ln in record["lines"]:
+        for key in ("charge_start", "charge_end"):
+            if ln[key] is None:
+                del ln[key]
     for party in ("buyer", "seller"):
         if record[party]["state"] is None:
             del record[party]["state"]
@@ -139,6 +143,9 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
             unit_price=dec(ln["unit_price"]),
             display_quantity=dec(ln.get("display_quantity")),
             display_unit_price=dec(ln.get("display_unit_price")),
+            # None in records written before lines named their charge period
+            charge_start=date.fromisoformat(ln["charge_start"]) if "charge_start" in ln else None,
+            charge_end=date.fromisoformat(ln["charge_end"]) if "charge_end" in ln else None,
         )
         if "display_quantity" in ln:
             return read

@@ -70,6 +70,11 @@ class InvoiceLine:
     #: (at most 4 places) only where display quantity x price gives ``amount``.
     display_quantity: Decimal | None = None
     display_unit_price: Decimal | None = None
+    #: The charge period (first and last day) the line pays for where it is not the invoice's
+    #: supply period, named in ``description`` (``line_labels.period_sql``) and given as the
+    #: e-invoice line's period (BG-26, ``ubl``); None for a line of the supply period.
+    charge_start: date | None = None
+    charge_end: date | None = None
 
 
 @dataclass(frozen=True)

@@ -384,7 +384,7 @@ _LINE_SUMS = """sum(amount) AS s_amount, sum(cost) AS s_cost, count(*) AS n_line
 #: One row per invoice line, in this column order.
 _LINE_SQL = """
     SELECT customer_id, product_group, invoice_line, s_amount, s_cost, n_lines, n_units, one_unit,
-           s_quantity, n_prices, one_price, all_units, line_credit
+           s_quantity, n_prices, one_price, all_units, line_credit, line_start, line_end
     FROM ({sql}) ORDER BY customer_id, product_group, invoice_line, line_key"""
 
 
@@ -543,7 +543,7 @@ def _invoice_line(
 ) -> InvoiceLine:
     """One invoice line from its row of ``_LINE_SQL``: the amount rounded half-up; quantity and
     unit only where every rated line has the same unit, the unit price only where quantity x
-    price gives the printed amount."""
+    price gives the printed amount; the charge period its text names, if any."""
     (
         _,
         group,
@@ -558,6 +558,8 @@ def _invoice_line(
         unit_price,
         all_units,
         credit,
+        start,
+        end,
     ) = row
     one_unit = units == 1 and all_units
     one_price = one_unit and prices == 1
@@ -584,6 +586,8 @@ def _invoice_line(
         unit_price=unit_price if priced else None,
         display_quantity=shown_quantity,
         display_unit_price=shown_price,
+        charge_start=start,
+        charge_end=end,
     )
 
 

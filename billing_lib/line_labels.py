@@ -14,6 +14,10 @@ the account name, the last segment of an ARN or Azure resource URI). A raw id is
 text: without a name the text is the product name and a short id. The ids stay in the usage
 sheets (column Subscription / resource). Where two lines of one invoice section would read the
 same, a short id tells them apart.
+
+A vendor line names the charge period it pays for where that is not the invoice's supply period
+(the month): "Exchange Online (Plan 1) – credit (2026-10-04 to 2026-10-31)", a licence cycle
+"(2026-10-26 to 2026-11-25)", a year paid up front (``period_sql``).
 """
 
 from __future__ import annotations
@@ -204,6 +208,43 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
     )
 
 
+#: The aggregates of an invoice line's rated lines its charge period is made of (``period_sql``):
+#: the first day charged, the last (``charge_end``: the last day of a period longer than a day,
+#: NULL on a line within one day), whether some line is of one day, the periods billed.
+_PERIOD_SUMS = """min(charge_date) AS g_first_day,
+               max(COALESCE(charge_end, charge_date)) AS g_last_day,
+               bool_or(charge_end IS NULL) AS g_day_lines, min(period) AS g_period_from,
+               max(period) AS g_period_to"""
+
+
+def period_sql() -> tuple[str, str]:
+    """SQL of the first and the last day (inclusive) of the charge period an invoice line names,
+    over its group's ``_PERIOD_SUMS``; both NULL where it names none: a line of the reseller's
+    own (its text is its own), or one whose period is the supply period (the billed month).
+
+    An invoice line sums rated lines that may each have a period of their own (a cycle charge
+    and seats added later in the cycle; usage beside a licence). It names the span from the
+    first start to the last end, which holds every one of its lines, so it is never false for
+    one of them. A line within one day (hourly or daily usage) counts as the month it is
+    billed in: usage makes up the month, so lines of usage alone name nothing, and a licence of
+    the month beside them neither; a day outside the month (an export ending on the 1st
+    inclusive) widens the span to it, which the text then says. Splitting the line by period
+    instead would make one invoice line of a licence two, and give every day of usage a line."""
+    first = "CAST(g_period_from || '-01' AS DATE)"
+    last = "last_day(CAST(g_period_to || '-01' AS DATE))"
+    start = f"least(g_first_day, CASE WHEN g_day_lines THEN {first} END)"
+    end = f"greatest(g_last_day, CASE WHEN g_day_lines THEN {last} END)"
+    named = f"line_kind = 'vendor' AND ({start} <> {first} OR {end} <> {last})"
+    return f"CASE WHEN {named} THEN {start} END", f"CASE WHEN {named} THEN {end} END"
+
+
+def period_text_sql(start: str, end: str) -> str:
+    """SQL of the text a line's charge period adds to it: " (2026-10-26 to 2026-11-25)", ISO
+    dates as the invoice's supply period reads; '' without one."""
+    days = f"strftime({start}, '%Y-%m-%d') || ' to ' || strftime({end}, '%Y-%m-%d')"
+    return f"COALESCE(' (' || {days} || ')', '')"
+
+
 def _groups_sql(grouping: tuple[str, ...], source: str, sums: str = "") -> str:
     """One row per invoice line of ``source`` (rows with ``line_key``, ``line_credit`` and
     ``vendor_name``): the values its text is made of, and ``sums`` (more aggregates, with their
@@ -227,7 +268,7 @@ def _groups_sql(grouping: tuple[str, ...], source: str, sums: str = "") -> str:
                any_value(sku) AS g_sku, any_value(provider) AS g_provider,
                any_value(publisher) AS g_publisher,
                any_value(COALESCE(description, line_kind)) AS g_description,
-               count(DISTINCT description) AS n_descriptions{extra}
+               count(DISTINCT description) AS n_descriptions, {_PERIOD_SUMS}{extra}
         FROM {source} GROUP BY customer_id, product_group, line_key, line_credit"""
 
 
@@ -262,11 +303,12 @@ def _keyed_sql(source: str, grouping: tuple[str, ...], where: str, names: dict[s
 
 
 def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
-    """Per row of ``groups`` (``_groups_sql``): its key columns and ``invoice_line``, the text;
-    two lines of one section that would read the same get a short id of their key. The vendor's
-    texts are normalised first (``clean_text_sql``: a tab or newline one space, a blank name
-    NULL, so the next name stands in), and the text once more as a whole: every document
-    prints the same one line, never an empty one."""
+    """Per row of ``groups`` (``_groups_sql``): its key columns, ``invoice_line``, the text, and
+    ``line_start`` and ``line_end``, the charge period it names (``period_sql``; NULL: none);
+    two lines of one section that would read the same get a short id of their key, before the
+    period. The vendor's texts are normalised first (``clean_text_sql``: a tab or newline one
+    space, a blank name NULL, so the next name stands in), and the text once more as a whole:
+    every document prints the same one line, never an empty one."""
     texts = ["g_service", "g_name", "g_sku", "g_provider", "g_publisher", "g_description"]
     texts += [
         f"g_tag_{n}"
@@ -275,20 +317,24 @@ def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
     ]
     cleaned = ", ".join(f"{clean_text_sql(c)} AS {c}" for c in texts)
     short = short_id_sql("replace(line_key, chr(31), '/')")
+    span = period_text_sql("line_start", "line_end")
     told_apart = clean_text_sql(
-        "CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group, invoice_line) > 1 "
-        f"THEN invoice_line || ' (' || {short} || ')' ELSE invoice_line END"
+        "CASE WHEN count(*) OVER (PARTITION BY customer_id, product_group, invoice_line, "
+        f"line_start, line_end) > 1 THEN invoice_line || ' (' || {short} || ')' "
+        f"ELSE invoice_line END || {span}"
     )
     # a custom credit reading as a fee or one-off of its section reads as a vendor credit does
     credit = (
         "CASE WHEN line_kind = 'credit' AND count(*) OVER (PARTITION BY customer_id, "
         f"product_group, text) > 1 THEN text || {ql(CREDIT_SUFFIX)} ELSE text END"
     )
+    start, end = period_sql()
+    keys = "customer_id, product_group, line_key, line_credit"
     return f"""
-        SELECT customer_id, product_group, line_key, line_credit, {told_apart} AS invoice_line
-        FROM (SELECT customer_id, product_group, line_key, line_credit, {credit} AS invoice_line
-        FROM (SELECT customer_id, product_group, line_key, line_credit, line_kind,
-                     COALESCE({clean_text_sql(_text_sql(grouping))}, vendor_name) AS text
+        SELECT {keys}, {told_apart} AS invoice_line, line_start, line_end
+        FROM (SELECT {keys}, {credit} AS invoice_line, line_start, line_end
+        FROM (SELECT {keys}, line_kind, COALESCE({clean_text_sql(_text_sql(grouping))},
+                     vendor_name) AS text, {start} AS line_start, {end} AS line_end
               FROM (SELECT * REPLACE ({cleaned}), count(DISTINCT g_vendor)
                                 OVER (PARTITION BY customer_id, product_group)
                                 AS vendors_in_group

@@ -133,7 +133,8 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
     def money(parent: etree._Element, tag: str, value: Decimal) -> None:
         _cbc(parent, tag, money_text(sign * value), currencyID=cur)
 
-    _cbc(root, "CustomizationID", CUSTOMIZATION if _peppol(inv, seller) else EN16931)
+    peppol = _peppol(inv, seller)
+    _cbc(root, "CustomizationID", CUSTOMIZATION if peppol else EN16931)
     _cbc(root, "ProfileID", PROFILE)
     _cbc(root, "ID", inv.number)
     _cbc(root, "IssueDate", inv.issue_date.isoformat())
@@ -184,6 +185,10 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         quantity, unit_code, unit_price = line_quantity(line, amount)
         _cbc(el, "CreditedQuantity" if credit else "InvoicedQuantity", quantity, unitCode=unit_code)
         _cbc(el, "LineExtensionAmount", money_text(amount), currencyID=cur)
+        if line_period_given(line, inv, peppol):
+            line_period = _cac(el, "InvoicePeriod")
+            _cbc(line_period, "StartDate", line.charge_start.isoformat())  # type: ignore[union-attr]
+            _cbc(line_period, "EndDate", line.charge_end.isoformat())  # type: ignore[union-attr]
         item = _cac(el, "Item")
         # the quantity with the sign of the amount stated (a credit note's, changed back)
         shown = line.display_quantity
@@ -201,6 +206,18 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         price = _cac(el, "Price")
         _cbc(price, "PriceAmount", unit_price, currencyID=cur)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def line_period_given(line: InvoiceLine, inv: Invoice, peppol: bool) -> bool:
+    """Whether the e-invoice line states its charge period (BG-26: BT-134, BT-135), which its
+    text names (``InvoiceLine.charge_start``): EN 16931 allows any period ending on or after its
+    start (BR-30); Peppol BIS 3.0 only one within the invoice period (PEPPOL-EN16931-R110, R111,
+    fatal), so a Peppol e-invoice leaves out a licence cycle running into the next month and
+    its text alone names it."""
+    if line.charge_start is None or line.charge_end is None:
+        return False
+    within = inv.supply_start <= line.charge_start and line.charge_end <= inv.supply_end
+    return within or not peppol
 
 
 def line_quantity(line: InvoiceLine, amount: Decimal) -> tuple[str, str, str]:

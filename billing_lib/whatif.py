@@ -225,6 +225,11 @@ def totals_sql(source: str, left_out: Collection[str] = ()) -> str:
     return TOTALS_SQL.format(source=source, lines="count(*)", where=where if left_out else "")
 
 
+#: rated_lines columns a run folder's rated_lines.parquet written before them lacks, and their
+#: value there: the what-if reads finished runs of any age.
+LATER_COLUMNS = {"charge_end": "CAST(NULL AS DATE)"}
+
+
 def _reprice_into(
     con: duckdb.DuckDBPyConnection,
     lines: str,
@@ -237,8 +242,11 @@ def _reprice_into(
     factor, repriced = _factor(markup_percent)
     install_macros(con)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {lines}").fetchall()}
     columns = ", ".join(
-        f"CASE WHEN {repriced} THEN {new_amount} ELSE amount END AS amount"
+        f"{LATER_COLUMNS[c]} AS {c}"
+        if c in LATER_COLUMNS and c not in have
+        else f"CASE WHEN {repriced} THEN {new_amount} ELSE amount END AS amount"
         if c == "amount"
         else f"CASE WHEN {repriced} THEN _xdiv({new_amount}, quantity) ELSE unit_price END "
         "AS unit_price"

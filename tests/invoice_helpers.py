@@ -48,6 +48,7 @@ def line(
         "customer_id": customer,
         "period": PERIOD,
         "charge_date": date(2026, 10, 15),
+        "charge_end": None,
         "line_kind": kind,
         "vendor": vendor if kind == "vendor" else "reseller",
         "provider": None,

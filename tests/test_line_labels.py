@@ -319,7 +319,7 @@ def test_no_line_of_the_sample_month_reads_as_a_raw_id(sample_outputs):
         for ln in inv["lines"]
     ]
     assert "Virtual Machines – vm-tms-app01" in texts
-    assert "Microsoft 365 Business Premium – credit" in texts
+    assert "Microsoft 365 Business Premium – credit (2026-10-05 to 2026-11-01)" in texts
     units = {
         ln["description"]: ln["unit"]
         for inv in json.loads((folder / "invoices.json").read_text())["invoices"]

@@ -398,6 +398,7 @@ CONTRACT = [
     ("customer_id", "VARCHAR"),
     ("period", "VARCHAR"),
     ("charge_date", "DATE"),
+    ("charge_end", "DATE"),
     ("line_kind", "VARCHAR"),
     ("vendor", "VARCHAR"),
     ("provider", "VARCHAR"),

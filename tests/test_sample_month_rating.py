@@ -380,7 +380,9 @@ def test_a_rule_s_description_is_the_lines_text_and_the_invoice_s_where_it_shows
     ).fetchall()
     assert described == text
     lines = {ln.description: ln.amount for ln in sample_invoices(con, params)["C006"].lines}
-    assert lines["Microsoft Teams Premium"] == D("99.00") and text not in lines
+    # the cycle of 22 October - 21 November is named (docs/invoices-and-ledger.md)
+    cycle = " (2026-10-22 to 2026-11-21)"
+    assert lines["Microsoft Teams Premium" + cycle] == D("99.00") and text + cycle not in lines
     customers = params / "customers.yaml"
     customers.write_text(
         customers.read_text().replace(
@@ -389,4 +391,4 @@ def test_a_rule_s_description_is_the_lines_text_and_the_invoice_s_where_it_shows
         )
     )
     lines = {ln.description: ln.amount for ln in sample_invoices(con, params)["C006"].lines}
-    assert lines[text] == D("99.00")
+    assert lines[text + cycle] == D("99.00")

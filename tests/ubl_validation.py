@@ -190,6 +190,7 @@ def _peppol_rules(d: _Doc) -> list[str]:
         [message for ok, message in checks if not ok]
         + _icd_forms(d)
         + _line_amounts(d)
+        + _line_periods(d)
         + _exemption_categories(d)
     )
 
@@ -237,6 +238,24 @@ def _line_amounts(d: _Doc) -> list[str]:
                 f"PEPPOL-EN16931-R120: line {n}: {quantity.text} x {price} / {base} = "
                 f"{computed}, not its net amount {amount}"
             )
+    return out
+
+
+def _line_periods(d: _Doc) -> list[str]:
+    """PEPPOL-EN16931-R110, R111 (fatal): a line's period (BG-26) starts and ends within the
+    invoice period (BG-14), where the document gives one."""
+    start = d.text("cac:InvoicePeriod/cbc:StartDate")
+    end = d.text("cac:InvoicePeriod/cbc:EndDate")
+    out = []
+    for n, line in enumerate(
+        d.root.xpath("cac:InvoiceLine | cac:CreditNoteLine", namespaces=_NS), 1
+    ):
+        first = line.xpath("string(cac:InvoicePeriod/cbc:StartDate)", namespaces=_NS)
+        last = line.xpath("string(cac:InvoicePeriod/cbc:EndDate)", namespaces=_NS)
+        if first and start and not start <= first <= (end or first):
+            out.append(f"PEPPOL-EN16931-R110: line {n} starts {first}, outside {start}..{end}")
+        if last and end and not (start or last) <= last <= end:
+            out.append(f"PEPPOL-EN16931-R111: line {n} ends {last}, outside {start}..{end}")
     return out
 
 

@@ -163,7 +163,7 @@ def _top_up_columns() -> str:
         f"ELSE {money_grouped_sql('used - credits', 'currency')} || ', credits ' || "
         f"{money_grouped_sql('credits', 'currency')} END"
     )
-    return f"""customer_id, period, last_day AS charge_date,
+    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
                  'minimum' AS line_kind, 'reseller' AS vendor, NULL AS provider, NULL AS publisher,
                  NULL AS service, NULL AS sku, NULL AS charge_category, NULL AS subscription,
                  NULL AS subscription_name, NULL AS tags,

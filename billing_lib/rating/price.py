@@ -141,6 +141,17 @@ def unit_price_sql() -> str:
                    ELSE _xdiv(amount, quantity) END"""
 
 
+def charge_end_sql(start: str = "l.ChargePeriodStart", end: str = "l.ChargePeriodEnd") -> str:
+    """The last day of a charge period (``end`` exclusive, as the line model has it) that ends on
+    a later day than it starts (a licence cycle, a credit from a day to the cycle's end, a month
+    of usage); NULL for a line within one day (hourly and daily usage, which makes up the month,
+    and a line without an end), so the rated file's column costs nearly nothing where most lines
+    are usage. ``rated_lines.charge_date`` is the first day; the invoices name the period where
+    it is not their supply period (``line_labels``)."""
+    last = f"CAST({end} - INTERVAL 1 MICROSECOND AS DATE)"
+    return f"CASE WHEN {last} > CAST({start} AS DATE) THEN {last} END"
+
+
 def costed_sql(used: list[str], keys: str, period: str) -> str:
     """The vendor lines of the keys ``keys`` with the columns of the rated lines, their key's
     pricing columns and the line's cost (in the invoice currency)."""
@@ -153,7 +164,8 @@ def costed_sql(used: list[str], keys: str, period: str) -> str:
     return f"""
         SELECT *, {cost} AS cost FROM (
             SELECT l.x_CustomerId AS customer_id, CAST({ql(period)} AS VARCHAR) AS period,
-                   CAST(l.ChargePeriodStart AS DATE) AS charge_date, 'vendor' AS line_kind,
+                   CAST(l.ChargePeriodStart AS DATE) AS charge_date,
+                   {charge_end_sql()} AS charge_end, 'vendor' AS line_kind,
                    l.x_Vendor AS vendor,
                    l.ProviderName AS provider, l.PublisherName AS publisher,
                    l.ServiceName AS service, l.SkuId AS sku, l.ChargeCategory AS charge_category,
@@ -200,7 +212,8 @@ def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> 
         else amounts_sql(costed)
     )
     return f"""
-        SELECT customer_id, period, charge_date, line_kind, vendor, provider, publisher, service,
+        SELECT customer_id, period, charge_date, charge_end, line_kind, vendor, provider,
+               publisher, service,
                sku, charge_category, subscription, subscription_name, tags, product_group,
                description, quantity, unit, unit_price, amount, cost, vendor_cost, billed_cost,
                vendor_currency, fx_rate, currency, plan_id, rule_id, source_file, source_row,

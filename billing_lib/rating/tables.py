@@ -19,6 +19,7 @@ RATED_COLUMNS: dict[str, str] = {
     "customer_id": "VARCHAR",
     "period": "VARCHAR",
     "charge_date": "DATE",
+    "charge_end": "DATE",
     "line_kind": "VARCHAR",
     "vendor": "VARCHAR",
     "provider": "VARCHAR",
