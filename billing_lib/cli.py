@@ -174,6 +174,9 @@ def _run_command(args: argparse.Namespace) -> int:
         say=print,
         currency=args.currency or "",
     )
+    args.done = f"the run for {args.period.strip()} was published" + (
+        f" and finalised in {folder}" if args.finalise else f" in {folder}"
+    )
     print(run_report(folder))
     print(
         f"run for {args.period.strip()} published in {folder}"
@@ -192,6 +195,7 @@ def _customers_sync_command(args: argparse.Namespace) -> int:
     print("\n".join(proposal.summary()))
     if args.apply:
         customer_sync.apply(args.parameters, changes, diff_file)
+        args.done = f"{diff_file} was applied to {args.parameters}"
         print(f"applied {diff_file} to {args.parameters}/customers.yaml and accounts.csv")
         return 0
     if proposal.empty:
@@ -229,6 +233,10 @@ def _credit_note_command(args: argparse.Namespace) -> int:
 
     issued = _issue_date(args, "credit-note")
     notes = issue_credit_notes(args.output, args.invoice, issued, args.reason, wait=args.wait)
+    args.done = "; ".join(
+        f"credit note {d.note.number} was issued for invoice {d.original.number} in {d.folder}"
+        for d in notes
+    )
     for line in notes[0].cleaned:
         print(f"cleaned up: {line}")
     for done in notes:
@@ -259,6 +267,10 @@ def _reissue_command(args: argparse.Namespace) -> int:
         _issue_date(args, "reissue"),
         args.reason,
         wait=args.wait,
+    )
+    args.done = "; ".join(
+        f"invoice {d.invoice.number} was issued replacing invoice {d.replaces.number} in {d.folder}"
+        for d in done
     )
     for line in done[0].cleaned:
         print(f"cleaned up: {line}")
@@ -294,6 +306,7 @@ def _finalise_command(args: argparse.Namespace) -> int:
     from billing_lib.finalising import finalise_published
 
     done = finalise_published(args.output, args.period, wait=args.wait)
+    args.done = f"{done.folder} was finalised, its invoice numbers final"
     for line in done.cleaned:
         print(f"cleaned up: {line}")
     numbers = done.numbers
@@ -334,7 +347,9 @@ def _register_rebuild_command(args: argparse.Namespace) -> int:
     try:
         for line in cleaned:
             print(f"cleaned up: {line}")
-        for line in rebuild_register(args.output):
+        rebuilt = rebuild_register(args.output)
+        args.done = f"{args.output / 'invoice_register.sqlite'} was rebuilt"
+        for line in rebuilt:
             print(line)
     finally:
         lock.release()
@@ -577,7 +592,11 @@ def main(argv: list[str] | None = None) -> int:
         signum = getattr(exc, "signum", None)
         return 128 + signum if signum else 2  # 130 / 143 after SIGINT / SIGTERM, as a shell
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was published", file=sys.stderr)
+        done = getattr(args, "done", None)  # set by a command once its change is made
+        if done:  # only what it printed was cut short: to be rerun, it would be refused
+            print(f"error: interrupted (SIGINT) once {done}", file=sys.stderr)
+        else:
+            print("error: interrupted; nothing was published", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return _reader_gone()

@@ -56,6 +56,7 @@ from billing_lib.customers import (
 )
 from billing_lib.errors import RunError
 from billing_lib.importers import import_reports, manifest_files, report_files
+from billing_lib.interrupts import held_off
 from billing_lib.numbering import Register
 from billing_lib.periods import month_days
 from billing_lib.platform_exports import PLATFORM_FOLDER, PlatformExports, read_platform_folder
@@ -506,13 +507,15 @@ def apply(parameters: Path, proposed: Changes, reviewed: Path) -> None:
             "run without --apply and review it again"
         )
     check_loadable(parameters, proposed)
-    for name, text in ((CUSTOMERS, proposed.customers), (ACCOUNTS, proposed.accounts)):
-        target = Path(parameters) / name
-        if target.read_text(encoding="utf-8") == text:
-            continue
-        tmp = target.with_name(f".{name}.sync")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+    # Ctrl-C between the two files left customers.yaml applied and accounts.csv not
+    with held_off(f"{reviewed} was applied to {parameters}"):
+        for name, text in ((CUSTOMERS, proposed.customers), (ACCOUNTS, proposed.accounts)):
+            target = Path(parameters) / name
+            if target.read_text(encoding="utf-8") == text:
+                continue
+            tmp = target.with_name(f".{name}.sync")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
 
 
 # -- entry points -----------------------------------------------------------------------------
