@@ -187,6 +187,8 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _customers_sync_command(args: argparse.Namespace) -> int:
     from billing_lib import customer_sync
+    from billing_lib.errors import RunError
+    from billing_lib.publishing import writing
 
     proposal, changes = customer_sync.sync(
         args.period, args.reports, args.parameters, args.platform, args.output
@@ -202,8 +204,14 @@ def _customers_sync_command(args: argparse.Namespace) -> int:
         print("nothing to change")
         return 0
     customer_sync.check_loadable(args.parameters, changes)
-    diff_file.parent.mkdir(parents=True, exist_ok=True)
-    diff_file.write_text(changes.diff, encoding="utf-8")
+    if diff_file.parent.exists() and not diff_file.parent.is_dir():  # a typo: no traceback
+        raise RunError(
+            f"{diff_file.parent}: a file, not a folder; nothing was written. Give the folder "
+            "for the proposal (--output, default outputs) or its file (--diff)"
+        )
+    with writing(diff_file, "Nothing was written."):
+        diff_file.parent.mkdir(parents=True, exist_ok=True)
+        diff_file.write_text(changes.diff, encoding="utf-8")
     print(
         f"proposal written to {diff_file} (nothing changed yet); review it, then run the same "
         "command with --apply"

@@ -337,6 +337,20 @@ def test_apply_to_a_read_only_parameters_folder_is_named_and_changes_nothing(
     assert cli.main([*args, "--apply"]) == 0  # writable again: applied
 
 
+def test_an_outputs_path_that_is_a_file_is_named(tmp_path, platform, capsys):
+    """``--output`` naming a file (a typo, the register's file): "FileExistsError" traceback."""
+    (tmp_path / "out").write_text("")
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--platform", str(platform), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'out'}: a file, not a folder"), err
+    assert "nothing was written" in err and "Traceback" not in err
+
+
 def test_a_subscription_goes_to_the_customer_its_tenant_has_in_the_month(tmp_path, platform):
     """Dijkstra's tenant was Lumen Media's until September (its row below Dijkstra's): the Azure
     plan subscription of the tenant is proposed for Dijkstra, not for Lumen Media, which left."""
