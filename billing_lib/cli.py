@@ -11,7 +11,7 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from billing_lib.errors import BillingError, ParameterError
 
@@ -380,8 +380,18 @@ def _wait_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _WholeOptions(argparse.ArgumentParser):
+    """A parser (and, as their class, its subcommands') that takes options only as written in
+    full: argparse took the start of one for the option (``--f`` for ``--finalise``), so a typo
+    of `billing run` finalised the month."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="billing", description=__doc__)
+    parser = _WholeOptions(prog="billing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser(
         "import", help="recognise vendor report files and print their control totals"
