@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from billing_lib import peppol_ids
 from billing_lib.customers import (
     UNMAPPED_SQL,
     assign_customers,
@@ -14,7 +15,6 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
-from billing_lib import peppol_ids
 from billing_lib.errors import ParameterError
 from billing_lib.model import LINE_COLUMN_NAMES, VENDOR_NAMES
 from billing_lib.store import open_store
