@@ -11,7 +11,7 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from billing_lib.errors import BillingError, ParameterError
 
@@ -174,6 +174,9 @@ def _run_command(args: argparse.Namespace) -> int:
         say=print,
         currency=args.currency or "",
     )
+    args.done = f"the run for {args.period.strip()} was published" + (
+        f" and finalised in {folder}" if args.finalise else f" in {folder}"
+    )
     print(run_report(folder))
     print(
         f"run for {args.period.strip()} published in {folder}"
@@ -184,6 +187,8 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _customers_sync_command(args: argparse.Namespace) -> int:
     from billing_lib import customer_sync
+    from billing_lib.errors import RunError
+    from billing_lib.publishing import writing
 
     proposal, changes = customer_sync.sync(
         args.period, args.reports, args.parameters, args.platform, args.output
@@ -192,14 +197,21 @@ def _customers_sync_command(args: argparse.Namespace) -> int:
     print("\n".join(proposal.summary()))
     if args.apply:
         customer_sync.apply(args.parameters, changes, diff_file)
+        args.done = f"{diff_file} was applied to {args.parameters}"
         print(f"applied {diff_file} to {args.parameters}/customers.yaml and accounts.csv")
         return 0
     if proposal.empty:
         print("nothing to change")
         return 0
     customer_sync.check_loadable(args.parameters, changes)
-    diff_file.parent.mkdir(parents=True, exist_ok=True)
-    diff_file.write_text(changes.diff, encoding="utf-8")
+    if diff_file.parent.exists() and not diff_file.parent.is_dir():  # a typo: no traceback
+        raise RunError(
+            f"{diff_file.parent}: a file, not a folder; nothing was written. Give the folder "
+            "for the proposal (--output, default outputs) or its file (--diff)"
+        )
+    with writing(diff_file, "Nothing was written."):
+        diff_file.parent.mkdir(parents=True, exist_ok=True)
+        diff_file.write_text(changes.diff, encoding="utf-8")
     print(
         f"proposal written to {diff_file} (nothing changed yet); review it, then run the same "
         "command with --apply"
@@ -229,6 +241,10 @@ def _credit_note_command(args: argparse.Namespace) -> int:
 
     issued = _issue_date(args, "credit-note")
     notes = issue_credit_notes(args.output, args.invoice, issued, args.reason, wait=args.wait)
+    args.done = "; ".join(
+        f"credit note {d.note.number} was issued for invoice {d.original.number} in {d.folder}"
+        for d in notes
+    )
     for line in notes[0].cleaned:
         print(f"cleaned up: {line}")
     for done in notes:
@@ -261,6 +277,10 @@ def _reissue_command(args: argparse.Namespace) -> int:
         args.reason,
         wait=args.wait,
         confirm_rate_change=args.confirm_rate_change,
+    )
+    args.done = "; ".join(
+        f"invoice {d.invoice.number} was issued replacing invoice {d.replaces.number} in {d.folder}"
+        for d in done
     )
     for line in done[0].cleaned:
         print(f"cleaned up: {line}")
@@ -300,6 +320,7 @@ def _finalise_command(args: argparse.Namespace) -> int:
     from billing_lib.finalising import finalise_published
 
     done = finalise_published(args.output, args.period, wait=args.wait)
+    args.done = f"{done.folder} was finalised, its invoice numbers final"
     for line in done.cleaned:
         print(f"cleaned up: {line}")
     numbers = done.numbers
@@ -340,7 +361,9 @@ def _register_rebuild_command(args: argparse.Namespace) -> int:
     try:
         for line in cleaned:
             print(f"cleaned up: {line}")
-        for line in rebuild_register(args.output):
+        rebuilt = rebuild_register(args.output)
+        args.done = f"{args.output / 'invoice_register.sqlite'} was rebuilt"
+        for line in rebuilt:
             print(line)
     finally:
         lock.release()
@@ -363,8 +386,18 @@ def _wait_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _WholeOptions(argparse.ArgumentParser):
+    """A parser (and, as their class, its subcommands') that takes options only as written in
+    full: argparse took the start of one for the option (``--f`` for ``--finalise``), so a typo
+    of `billing run` finalised the month."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="billing", description=__doc__)
+    parser = _WholeOptions(prog="billing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser(
         "import", help="recognise vendor report files and print their control totals"
@@ -589,7 +622,11 @@ def main(argv: list[str] | None = None) -> int:
         signum = getattr(exc, "signum", None)
         return 128 + signum if signum else 2  # 130 / 143 after SIGINT / SIGTERM, as a shell
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was published", file=sys.stderr)
+        done = getattr(args, "done", None)  # set by a command once its change is made
+        if done:  # only what it printed was cut short: to be rerun, it would be refused
+            print(f"error: interrupted (SIGINT) once {done}", file=sys.stderr)
+        else:
+            print("error: interrupted; nothing was published", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return _reader_gone()

@@ -42,6 +42,7 @@ from billing_lib.accounting_exports import (
 from billing_lib.documents import write_documents
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.faults import pause_point
+from billing_lib.interrupts import held_off
 from billing_lib.invoice_files import (
     read_invoice_data,
     summary_row,
@@ -261,7 +262,8 @@ def publish_correction(
     it, ``<staging>-work``, is removed with it), the register records the plan, the folder is
     renamed into place, and only then is the number recorded. A failure at any point leaves no
     folder and no number used; a kill after the rename is finished by the next command
-    (``recovery``). The folder and its files."""
+    (``recovery``); Ctrl-C is held off from the plan to the number recorded
+    (``interrupts.held_off``). The folder and its files."""
     number = str(plan["number"])
     corrections = output / CORRECTIONS
     # named as the folder it becomes (``writing_error``); removed by the next run when killed
@@ -286,14 +288,16 @@ def publish_correction(
         lock = held(output)
         if lock is not None:  # still the folder it locked
             lock.check()
-        register.begin_publishing(run_id, f"{CORRECTIONS}/{number}", plan)
-        begun = True
-        pause_point(f"{point}-publishing-begun")
-        staging.rename(target)
-        published = target
-        pause_point(f"{point}-moved-in")
-        register.commit_publishing(run_id)
-        begun = False
+        with held_off(_issued(plan, target)):
+            register.begin_publishing(run_id, f"{CORRECTIONS}/{number}", plan)
+            begun = True
+            pause_point(f"{point}-publishing-begun")
+            staging.rename(target)
+            published = target
+            pause_point(f"{point}-moved-in")
+            register.commit_publishing(run_id)
+            begun = False
+            published = None  # issued: an interrupt held off till now leaves it in place
     except BaseException:
         if published is not None:  # the register could not record it: take the folder back
             shutil.rmtree(published, ignore_errors=True)
@@ -305,6 +309,13 @@ def publish_correction(
             if scratch.exists():
                 shutil.rmtree(scratch, ignore_errors=True)
     return target, [target / f.relative_to(staging) for f in files]
+
+
+def _issued(plan: dict, target: Path) -> str:
+    """What publishing the correction ``plan`` in ``target`` did, for an interrupt's message."""
+    kind = "credit note" if plan["kind"] == "credit_note" else "invoice"
+    verb = "issued for invoice" if plan["kind"] == "credit_note" else "issued replacing invoice"
+    return f"{kind} {plan['number']} was {verb} {plan['refers_to']} in {target}"
 
 
 def outputs_register(output: Path) -> Register:

@@ -54,8 +54,9 @@ from billing_lib.customers import (
     load_customers,
     register_account_map,
 )
-from billing_lib.errors import RunError
+from billing_lib.errors import RunError, write_fault
 from billing_lib.importers import import_reports, manifest_files, report_files
+from billing_lib.interrupts import held_off
 from billing_lib.numbering import Register
 from billing_lib.periods import month_days
 from billing_lib.platform_exports import PLATFORM_FOLDER, PlatformExports, read_platform_folder
@@ -506,13 +507,46 @@ def apply(parameters: Path, proposed: Changes, reviewed: Path) -> None:
             "run without --apply and review it again"
         )
     check_loadable(parameters, proposed)
-    for name, text in ((CUSTOMERS, proposed.customers), (ACCOUNTS, proposed.accounts)):
-        target = Path(parameters) / name
-        if target.read_text(encoding="utf-8") == text:
-            continue
-        tmp = target.with_name(f".{name}.sync")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+    # Ctrl-C between the two files left customers.yaml applied and accounts.csv not
+    with held_off(f"{reviewed} was applied to {parameters}"):
+        _replace_both(
+            Path(parameters), {CUSTOMERS: proposed.customers, ACCOUNTS: proposed.accounts}
+        )
+
+
+def _replace_both(parameters: Path, texts: dict[str, str]) -> None:
+    """Replace the files of ``parameters`` named in ``texts`` (name -> new text) with their new
+    text, both or neither: each is written beside its file first, and a file that cannot be
+    replaced puts back the one replaced before it. RunError naming the file when the folder or a
+    file cannot be written (read-only, full): half a proposal applied, accounts mapped to a
+    customer stub not written, or the stub without its accounts, bills wrong."""
+    olds = {n: (parameters / n).read_text(encoding="utf-8") for n in texts}
+    changed = {n: t for n, t in texts.items() if olds[n] != t}
+    tmps = {n: parameters / f".{n}.sync" for n in changed}
+    done: list[str] = []
+    name = ""
+    try:
+        for name, text in changed.items():
+            tmps[name].write_text(text, encoding="utf-8")
+        for name in changed:
+            os.replace(tmps[name], parameters / name)
+            done.append(name)
+    except OSError as exc:
+        for back in done:  # the folder took the new file: it takes the old one back
+            tmps[back].write_text(olds[back], encoding="utf-8")
+            os.replace(tmps[back], parameters / back)
+        fault = write_fault(exc)
+        if fault is None:
+            raise
+        raise RunError(
+            f"{parameters / name}: {fault[0]} ({exc.strerror or exc}). Nothing was applied; "
+            f"{CUSTOMERS} and {ACCOUNTS} are as they were. Way out: make the parameters folder "
+            "and its files writable for this user (or free space), then apply again"
+        ) from None
+    finally:
+        for tmp in tmps.values():
+            if tmp.exists():
+                tmp.unlink()
 
 
 # -- entry points -----------------------------------------------------------------------------

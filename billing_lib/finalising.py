@@ -14,7 +14,8 @@ without having been reviewed. ``finalise_published`` finalises the very folder t
    numbers final (``commit_publishing``). Killed in between, the next command finishes it when
    the marker is there and forgets it when not (``recovery``); a register that cannot be written
    after the marker is says the folder is final and the register not yet (``not_recorded``),
-   and ``billing finalise`` asked again finishes it.
+   and ``billing finalise`` asked again finishes it. Ctrl-C is held off these steps
+   (``interrupts.held_off``): it ends the command once the month is final.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
+from billing_lib.interrupts import held_off
 from billing_lib.numbering import Register, UnwritableRegister
 from billing_lib.publishing import check_not_finalised, writing
 from billing_lib.run_files import (
@@ -79,23 +81,24 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
         numbers = tuple(sorted((manifest.get("numbering") or {}).get("numbers", {}).values()))
         register = Register(output / REGISTER)
         lock.check()  # still the folder it locked
-        register.begin_publishing(lock.run_id, period, {"kind": "finalise", "period": period})
-        try:
-            pause_point("finalise-begun")
-            # a read-only folder or a full disk: named, with the way out (it was a traceback)
-            marker = folder / FINALISED_MARKER
-            with writing(marker, NOT_FINALISED), atomic_target(marker) as tmp:
-                stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
-                tmp.write_text(f"finalised {stamp}\n", encoding="utf-8")
-            pause_point("finalise-marker-written")
-        except BaseException:
-            if not (folder / FINALISED_MARKER).exists():
-                register.abandon_publishing(lock.run_id)
-            raise
-        try:
-            register.commit_publishing(lock.run_id)
-        except RunError as exc:
-            raise not_recorded(folder, output, period, exc) from None
+        with held_off(f"{folder} was finalised, its invoice numbers final"):
+            register.begin_publishing(lock.run_id, period, {"kind": "finalise", "period": period})
+            try:
+                pause_point("finalise-begun")
+                # a read-only folder or a full disk: named, with the way out (it was a traceback)
+                marker = folder / FINALISED_MARKER
+                with writing(marker, NOT_FINALISED), atomic_target(marker) as tmp:
+                    stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
+                    tmp.write_text(f"finalised {stamp}\n", encoding="utf-8")
+                pause_point("finalise-marker-written")
+            except BaseException:
+                if not (folder / FINALISED_MARKER).exists():
+                    register.abandon_publishing(lock.run_id)
+                raise
+            try:
+                register.commit_publishing(lock.run_id)
+            except RunError as exc:
+                raise not_recorded(folder, output, period, exc) from None
     finally:
         lock.release()
     return Finalised(folder, numbers, tuple(cleaned))

@@ -2,7 +2,8 @@
 
 A customer's or the seller's ``peppol_id`` (``<EAS scheme>:<identifier>``) is where the e-invoice
 is delivered: an identifier with a digit mistyped is an address no one has, and the access point
-returns the invoice undelivered. For the schemes of the CEF EAS code list whose identifiers have
+returns the invoice undelivered; a scheme not in the EAS code list, an address no access point
+takes (``EAS_SCHEMES``). For the schemes of the CEF EAS code list whose identifiers have
 check digits or a fixed form, python-stdnum checks them; other schemes are taken as written.
 """
 
@@ -19,6 +20,20 @@ from stdnum.dk import cvr
 from stdnum.nl import btw
 from stdnum.no import orgnr as no_orgnr
 from stdnum.se import orgnr as se_orgnr
+
+#: The four-digit schemes of the CEF Electronic Address Scheme code list as the CEN EN 16931
+#: validation artefacts 1.3.16 give it (BR-CL-25), which Peppol delivers to
+#: (PEPPOL-EN16931-CL008; the list's letter codes, e-mail ``EM`` among them, are no Peppol
+#: addresses). ``tests/test_customers.py`` compares it with the artefacts the tests validate by.
+_EAS_CODES = (
+    "0002 0007 0009 0037 0060 0088 0096 0097 0106 0130 0135 0142 0147 0151 0154 0158 0170 0177 "
+    "0183 0184 0188 0190 0191 0192 0193 0194 0195 0196 0198 0199 0200 0201 0202 0203 0204 0205 "
+    "0208 0209 0210 0211 0212 0213 0215 0216 0217 0218 0219 0220 0221 0225 0230 0235 0240 0242 "
+    "0244 0245 0246 0248 9910 9913 9914 9915 9918 9919 9920 9922 9923 9924 9925 9926 9927 9928 "
+    "9929 9930 9931 9932 9933 9934 9935 9936 9937 9938 9939 9940 9941 9942 9943 9944 9945 9946 "
+    "9947 9948 9949 9950 9951 9952 9953 9957 9959 "
+)
+EAS_SCHEMES = frozenset(_EAS_CODES.split())
 
 
 def _pattern(regex: str) -> Callable[[str], bool]:
@@ -117,6 +132,12 @@ def checked_peppol_id(value: str | None) -> str | None:
     if value is None:
         return value
     scheme, _, identifier = value.partition(":")
+    if scheme not in EAS_SCHEMES:
+        raise ValueError(
+            f"scheme {scheme} is not in Peppol's electronic address scheme list (the CEF EAS "
+            "code list: 0106 for a Dutch KvK number, 0208 for a Belgian enterprise number, "
+            "9930 for a German VAT number, ...); every access point refuses the e-invoice"
+        )
     rule = SCHEMES.get(scheme)
     if rule is not None and not rule[1](identifier):
         raise ValueError(

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from billing_lib.errors import RunError, duckdb_file, write_fault
 from billing_lib.faults import pause_point
+from billing_lib.interrupts import held_off
 from billing_lib.locking import OutputLock, acquire, held
 from billing_lib.numbering import Register, open_register
 from billing_lib.run_files import (
@@ -233,21 +234,24 @@ def publish(staging: Path, output: Path, period: str, lock: OutputLock | None = 
     target = output / period
     check_not_finalised(output, period)
     numbering, run_id = _numbering_of(staging)
-    register = None
-    if numbering is not None:
-        register = open_register(output / REGISTER)
-        register.begin_publishing(run_id, period, numbering)
-        pause_point("publishing-begun")
-    try:
-        old = _swap_in(staging, target, output, period)
-    except BaseException:
+    final = numbering is not None and numbering["finalise"]
+    done = f"the run for {period} was published{' and finalised' if final else ''} in {target}"
+    with held_off(done + ("" if numbering is None else ", its invoice numbers recorded")):
+        register = None
+        if numbering is not None:
+            register = open_register(output / REGISTER)
+            register.begin_publishing(run_id, period, numbering)
+            pause_point("publishing-begun")
+        try:
+            old = _swap_in(staging, target, output, period)
+        except BaseException:
+            if register is not None:
+                register.abandon_publishing(run_id)
+            raise
         if register is not None:
-            register.abandon_publishing(run_id)
-        raise
-    if register is not None:
-        _record(register, run_id, staging, target, old)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+            _record(register, run_id, staging, target, old)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     return target
 
 

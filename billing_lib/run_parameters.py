@@ -161,7 +161,7 @@ def check_issue_date(issue_date: object, period: str) -> date:
                 f"expected YYYY-MM-DD or empty; got {issue_date!r}",
             ) from exc
     elif isinstance(issue_date, str):
-        return last + timedelta(days=1)
+        return _default_issue_date(period, last + timedelta(days=1))
     else:
         raise ParameterError(
             NOTEBOOK_PARAMETERS,
@@ -180,6 +180,22 @@ def check_issue_date(issue_date: object, period: str) -> date:
     problem = issued_too_far_ahead(issued)
     if problem:
         raise ParameterError(NOTEBOOK_PARAMETERS, "issue_date", problem)
+    return issued
+
+
+def _default_issue_date(period: str, issued: date) -> date:
+    """``issued``, the day after ``period``, as the invoices' date; ParameterError naming the
+    period when that is too far ahead (``issued_too_far_ahead``): a month that has not begun (a
+    year typed one too high) failed in the notebook on an issue date nobody gave."""
+    today = date.today()
+    if issued_too_far_ahead(issued, today):
+        raise ParameterError(
+            NOTEBOOK_PARAMETERS,
+            "period",
+            f"{period} has not begun (today is {today.isoformat()}): its invoices would be "
+            f"dated {issued.isoformat()}, {(issued - today).days} days ahead; a typo of the year "
+            "or month? Give the month to bill (YYYY-MM)",
+        )
     return issued
 
 

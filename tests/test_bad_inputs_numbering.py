@@ -968,3 +968,81 @@ def test_billing_finalise_waiting_for_a_rerun_does_not_finalise_the_rerun(
     assert {r[5] for r in said["numbers"] if r[2] == "2026-11"} == {"reserved"}
     capsys.readouterr()
     assert cli.main(finalise(out)) == 0  # asked again, once the rerun is reviewed
+
+
+# -- Ctrl-C (SIGINT) once a command's change has begun to take effect ----------------------------
+
+
+def interrupted(proc: subprocess.Popen | forked.Forked, root: Path, resume: Path) -> str:
+    """The standard error of ``proc`` sent SIGINT (Ctrl-C) where it paused, then let go on."""
+    wait_paused(proc, root)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # the signal is handled before the pause looks for ``resume`` again
+    resume.touch()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    return err
+
+
+@pytest.mark.parametrize("point", ["run-moved-in", "numbers-recorded"])
+def test_billing_run_interrupted_as_it_publishes_says_it_published(case_with_november, point):
+    """Ctrl-C once the new run folder was moved into place: ``billing run`` said "nothing was
+    published; an earlier run folder is as it was", exit 130, while the new run was in place
+    (and the earlier one in ``.replaced-*``) and the next command recorded its numbers: a
+    ``billing finalise`` then finalised the run the analyst was told was not published. The
+    interrupt waits until the run is published whole, and the message says so."""
+    case = case_with_november
+    out = case / "outputs"
+    resume = case / "resume"
+    cmd = [BILLING, "run", "--quiet", "--period", "2026-11", "--reports",
+           str(case / "reports" / "2026-11"), "--parameters", str(case / "parameters"),
+           "--output", str(out)]  # fmt: skip
+    earlier = _manifest(out / "2026-11")["run_id"]
+    err = interrupted(start(cmd, case, point, resume), case, resume)
+    assert "nothing was published" not in err, err
+    now = _manifest(out / "2026-11")["run_id"]
+    assert now != earlier
+    assert err.startswith(
+        f"error: interrupted (SIGINT) once the run for 2026-11 was published in {out / '2026-11'}"
+    ), err
+    assert not list(out.glob(".replaced-*")) and content(out)["publishing"] == []
+    issued(out)
+
+
+def test_billing_finalise_interrupted_once_the_folder_is_marked_says_it_finalised(
+    case_with_november,
+):
+    """Ctrl-C once the run folder got its FINALISED marker: the command said "nothing was
+    published" while the folder was final (and the register not yet)."""
+    case = case_with_november
+    out = case / "outputs"
+    resume = case / "resume"
+    proc = forked_start("billing", finalise(out), case, "finalise-marker-written", resume)
+    err = interrupted(proc, case, resume)
+    assert err.startswith(f"error: interrupted (SIGINT) once {out / '2026-11'} was finalised"), err
+    said = content(out)
+    assert ("2026-11",) in said["finalised"] and said["publishing"] == []
+    assert {r[5] for r in said["numbers"] if r[2] == "2026-11"} == {"final"}
+
+
+def test_a_credit_note_interrupted_while_printing_says_it_was_issued(case, capsys, monkeypatch):
+    """Ctrl-C while ``billing credit-note`` printed what it issued: "interrupted; nothing was
+    published", though the credit note was issued (and asked again, refused as credited)."""
+
+    def interrupted_printing(*args: object, file: object = None, **kwargs: object) -> None:
+        if file is None:  # what the command prints; its error goes on to standard error
+            raise KeyboardInterrupt
+        print(*args, file=file, **kwargs)
+
+    monkeypatch.setattr(cli, "print", interrupted_printing, raising=False)
+    out = case / "outputs"
+    capsys.readouterr()
+    assert cli.main(credit_note(out)[1:]) == 130
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert "nothing was published" not in err, err
+    assert err.startswith(
+        "error: interrupted (SIGINT) once credit note NWC2026-000001 was issued for invoice "
+        f"NW2026-000002 in {out / 'corrections' / 'NWC2026-000001'}"
+    ), err

@@ -18,6 +18,7 @@ from billing_lib import cli, customer_sync, run
 from billing_lib.customers import load_account_mappings, load_customers
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.platform_exports import read_platform_folder
+from tests.read_only import read_only
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_REPORTS = REPO / "samples" / "2026-10" / "reports"
@@ -306,6 +307,48 @@ def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_t
         "customers sync 2026-10: 0 account(s) matched to known customers, 0 new customer stub(s) "
         "with 0 account(s), 0 mapping(s) closed\nnothing to change\n"
     )
+
+
+@pytest.mark.parametrize("target", ["parameters", "parameters/accounts.csv"])
+def test_apply_to_a_read_only_parameters_folder_is_named_and_changes_nothing(
+    tmp_path, platform, capsys, target
+):
+    """``--apply`` to parameters that cannot be written (a read-only share, a file locked): a
+    traceback ("OSError: [Errno 30] Read-only file system: .../.customers.yaml.sync"), exit
+    status 1; with accounts.csv alone locked, customers.yaml was written and accounts.csv not,
+    half a proposal applied. Now one message naming the file, and neither file changed."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params, ignore=shutil.ignore_patterns("local"))
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--platform", str(platform), "--parameters", str(params), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert cli.main(args) == 0
+    before = {p.name: p.read_bytes() for p in params.iterdir()}
+    capsys.readouterr()
+    with read_only(tmp_path / target):
+        assert cli.main([*args, "--apply"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    failed = "accounts.csv" if target.endswith("accounts.csv") else "customers.yaml"
+    assert err.startswith(f"error: {params / failed}: the folder cannot be written"), err
+    assert "Nothing was applied" in err and "make the parameters folder" in err, err
+    assert {p.name: p.read_bytes() for p in params.iterdir()} == before
+    assert cli.main([*args, "--apply"]) == 0  # writable again: applied
+
+
+def test_an_outputs_path_that_is_a_file_is_named(tmp_path, platform, capsys):
+    """``--output`` naming a file (a typo, the register's file): "FileExistsError" traceback."""
+    (tmp_path / "out").write_text("")
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--platform", str(platform), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'out'}: a file, not a folder"), err
+    assert "nothing was written" in err and "Traceback" not in err
 
 
 def test_a_subscription_goes_to_the_customer_its_tenant_has_in_the_month(tmp_path, platform):

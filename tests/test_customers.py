@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from billing_lib import peppol_ids
 from billing_lib.customers import (
     UNMAPPED_SQL,
     assign_customers,
@@ -455,6 +456,43 @@ def test_a_peppol_id_with_a_digit_mistyped_is_refused(tmp_path, peppol_id, expec
     with pytest.raises(ParameterError) as raised:
         load_customers(write_params(tmp_path, customers=customers))
     assert f"entry customers[id=C2].peppol_id: {expected}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("peppol_id", "expected"),
+    [
+        # 0106 (KvK) with a digit dropped and one added: four digits, no scheme
+        ("0016:30123456", "scheme 0016 is not in Peppol's electronic address scheme list"),
+        ("9999:12345678", "scheme 9999 is not in Peppol's electronic address scheme list"),
+        # a scheme of the EN 16931 list Peppol does not deliver to (9901 was retired, Danish CVR
+        # is 0184 now)
+        ("9902:13585628", "scheme 9902 is not in Peppol's electronic address scheme list"),
+    ],
+)
+def test_a_peppol_id_of_a_scheme_peppol_does_not_know_is_refused(tmp_path, peppol_id, expected):
+    """The scheme is the first half of the address (BR-CL-25, PEPPOL-EN16931-CL008): one not in
+    the CEF EAS code list made an e-invoice every access point refuses, written without a word
+    (only schemes with a check of their own were checked)."""
+    customers = CUSTOMERS.replace(
+        "    vat_rule: eu_reverse_charge\n",
+        f'    vat_rule: eu_reverse_charge\n    peppol_id: "{peppol_id}"\n',
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_customers(write_params(tmp_path, customers=customers))
+    assert f"entry customers[id=C2].peppol_id: {expected}" in str(raised.value)
+
+
+def test_the_schemes_read_are_the_en_16931_code_list_s():
+    """The EAS list the parameters are checked by is the CEN validation artefacts' (BR-CL-25),
+    Peppol's four-digit codes of it: an update of the artefacts that adds or retires a scheme
+    fails here, not in a customer's access point."""
+    from tests.ubl_validation import artefacts
+
+    xslt = (artefacts() / "EN16931-UBL-validation.xslt").read_text(encoding="utf-8")
+    before = xslt[: xslt.index('<xsl:attribute name="id">BR-CL-25<')]
+    listed = re.findall(r"' (0002 [0-9A-Z ]+) '", before)[-1]
+    codes = {c for c in listed.split() if c.isdigit()}
+    assert codes == set(peppol_ids.EAS_SCHEMES)
 
 
 def test_peppol_ids_of_their_schemes_or_of_schemes_without_a_rule_are_read(tmp_path):

@@ -1287,3 +1287,21 @@ def test_seats_are_compared_as_the_month_ends_not_summed_over_its_cycles(tmp_pat
         f"subscription {monthly} (Exchange Online (Plan 1)): 15 licences billed, 12 seats in "
         "Partner Center (active): over-billed"
     ]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        ["run", "--period", "2026-10", "--reports", "r", "--f"],
+        ["run", "--period", "2026-10", "--reports", "r", "--final"],
+        ["credit-note", "--invoice", "NW2026-000002", "--reas", "typo"],
+    ],
+)
+def test_a_shortened_option_is_refused_not_taken_for_the_one_it_begins(given, capsys):
+    """argparse takes the start of an option for the option (``--f`` for ``--finalise``): a
+    typo or half-remembered option of `billing run` finalised the month, its numbers and folder
+    immutable. Every option is given whole."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.build_parser().parse_args(given)
+    assert stopped.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import gc
 import hashlib
 import json
 import shutil
+import subprocess
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from billing_lib import analysis, publishing, run, run_parameters
 from billing_lib.errors import InputError, ParameterError, RunError
+from tests.console_scripts import BILLING
 from tests.notebook_project import REPO
 
 CUR_HEADER = (
@@ -144,6 +146,31 @@ def test_an_issue_date_far_in_the_future_is_refused_as_a_typo(folders):
     assert issued_too_far_ahead(date(2027, 1, 31), date(2026, 12, 1)) is None
     with pytest.raises(ParameterError, match="entry issue_date: 2099-11-01 is .* days after today"):
         check(folders, issue_date="2099-11-01")
+
+
+def test_a_month_in_the_future_is_refused_as_the_period_not_the_issue_date(folders):
+    """``billing run --period 2027-05`` typed for 2026-05, no ``--issue-date``: the command started
+    the notebook's kernel, which stopped in cell [3] on "entry issue_date: 2027-06-01 is 181
+    days after today ... give the date they are issued", a date the analyst never gave. The
+    period is named, before anything starts."""
+    from datetime import date
+
+    today = date.today()
+    period = f"{today.year + 1}-{today.month:02d}"  # a year typed one too high
+    with pytest.raises(ParameterError, match=f"entry period: {period} has not begun"):
+        check(folders, period=period)
+    argv = [BILLING, "run", "--quiet", "--period", period]
+    for name, folder in folders.items():
+        argv += [f"--{name}", str(folder)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.startswith(
+        f"error: billing_run parameters, entry period: {period} has not begun (today is "
+        f"{today.isoformat()}): its invoices would be dated "
+    ), result.stderr
+    assert "a typo of the year or month? Give the month to bill" in result.stderr
+    assert "issue_date" not in result.stderr and "cell" not in result.stderr
+    assert not folders["output"].exists()  # no kernel started, nothing kept
 
 
 def test_a_reports_folder_without_known_reports_is_refused(folders, tmp_path):
