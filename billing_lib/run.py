@@ -64,6 +64,7 @@ from billing_lib.importers import (
 )
 from billing_lib.importers.manifests import Manifest
 from billing_lib.invoice_pdf import font_warnings
+from billing_lib.invoiced_shares import Invoiced, summary_sql
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.periods import month_days
 from billing_lib.publishing import (
@@ -327,9 +328,16 @@ class BillingRun:
 
     def summary(self, by: list[str]) -> pd.DataFrame:
         """Cost, revenue and margin of the rated lines per ``by`` (``charts.DIMENSIONS``) and
-        currency, summed in DuckDB: the charts' input without the month's lines in pandas."""
+        currency, summed in DuckDB (the charts' input without the month's lines in pandas), as
+        the invoices state them: each invoice line (the customer's line_grouping) rounded once
+        and shared among its vendors, products and services (``invoiced_shares``, as the margin
+        notebook's ``analysis.load_summary``), so a customer's revenue and cost are its
+        invoice's net and cost and a vendor's cost (in the invoice currency) the journal's cost
+        of sales. Summed unrounded, C002's point read 5702.30 under an invoice of 5702.29."""
         required(self.results.rating, "rate")
-        return charts.summarise_table(self.con, "rated_lines", by, self._names())
+        groupings = {cid: tuple(c.line_grouping) for cid, c in self.settings.customers.items()}
+        shares = summary_sql([Invoiced("rated_lines", "run", groupings)])
+        return charts.summarise_table(self.con, f"({shares})", by, self._names(), summed=True)
 
     def build_invoices(self) -> pd.DataFrame:
         """One invoice per customer with rated lines, numbered from the register (a rerun of an

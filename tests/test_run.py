@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import zipfile
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -678,3 +679,40 @@ def test_a_delivery_manifest_the_run_used_is_recorded_and_one_changed_meanwhile_
     recorded = json.loads((out / "2026-10" / "manifest.json").read_text())
     assert recorded["delivery_manifests"] == [{"file": "cur-Manifest.json", "sha256": checked}]
     assert [i["file"] for i in recorded["inputs"]] == ["cur.csv"]
+
+
+def test_the_run_s_insight_charts_state_the_invoices_figures(tmp_path):
+    """The billing-run notebook's charts (``BillingRun.summary``) summed the rated lines
+    unrounded: C002's point read revenue 5702.30 and margin 883.59 under the invoice table
+    stating 5702.29 and 883.58 (C004's cost 13189.92 against 13189.94, C008's USD 2045.86
+    against 2045.85), and VMware's cost 5387.47 against the 5387.49 its journal entry books as
+    cost of sales. Each invoice line is rounded once and shared, as the margin notebook does."""
+    br = run.start(
+        "2026-10",
+        REPO / "samples" / "2026-10" / "reports",
+        REPO / "parameters",
+        tmp_path / "outputs",
+    )
+    try:
+        for step in ("load_parameters", "import_reports", "map_customers", "rate"):
+            getattr(br, step)()
+        invoices = br.build_invoices().set_index("customer_id")
+        by_customer = br.summary(["customer"])
+        by_vendor = br.summary(["vendor"]).set_index(["vendor", "currency"])
+    finally:
+        if br.lock is not None:
+            br.lock.release()
+    shown = by_customer.assign(customer=by_customer["customer"].str.split().str[0])
+    shown = shown.set_index("customer")
+    assert sorted(shown.index) == sorted(invoices.index)
+    for customer, inv in invoices.iterrows():
+        row = shown.loc[customer]
+        assert (row["currency"], row["revenue"], row["cost"], row["margin"]) == (
+            inv["currency"],
+            inv["net"],
+            inv["cost"],
+            inv["margin"],
+        ), customer
+    assert shown.loc["C002", "revenue"] == Decimal("5702.29")
+    assert by_vendor.loc[("vmware", "EUR"), "cost"] == Decimal("5387.49")  # the journal's
+    assert by_vendor["lines"].sum() == 877  # every rated line counted once
