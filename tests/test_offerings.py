@@ -18,6 +18,7 @@ from tests.test_sample_month_rating import (
     rate_sample,
     recipes,
     sample_invoices,
+    totals,
 )
 
 BP_SKU = "CFQ7TTC0LCHC:0002"  # Microsoft 365 Business Premium
@@ -185,3 +186,30 @@ def test_unit_prices_of_a_price_list_are_seat_prices(tmp_path):
     _, invoices = billed(tmp_path, [rule])
     assert amounts(invoices["C006"])["Microsoft 365 Business Standard"] == 18 * D("12.05")
     assert amounts(invoices["C003"])["Microsoft 365 Business Standard"] == 2 * D("12.05")
+
+
+@pytest.mark.slow  # the sample month rated twice
+def test_a_markup_by_region(tmp_path):
+    """(e) AWS used in Frankfurt (eu-central-1) at 20 % on cost for the small-business plan,
+    Azure in West Europe (written in another case) at 5 %: a rule's ``region`` matches the
+    line's RegionId whatever its case; lines elsewhere keep the plan's rules. docs/pricing.md's
+    recipe "A markup by region"."""
+    plan, rules = recipes()["markup-by-region"]
+    before = totals(rate_sample(apply_recipe(tmp_path / "before", plan, []))[0])
+    con, invoices = billed(tmp_path / "after", rules, plan)
+    c006 = amounts(invoices["C006"])
+    assert c006["Amazon Elastic Compute Cloud"] == cents(ec2_in_eur(con, "C006") * D("1.20"))
+    azure = dict(
+        con.execute(
+            """SELECT ServiceName, sum(BilledCost) FROM customer_lines
+               WHERE x_CustomerId = 'C006' AND PublisherName = 'Microsoft' GROUP BY 1"""
+        ).fetchall()
+    )
+    assert {s: c006[s] for s in azure} == {s: cents(v * D("1.05")) for s, v in azure.items()}
+    used = dict(con.execute("SELECT rule_id, count(*) FROM rated_lines GROUP BY 1").fetchall())
+    assert "aws-us-east" not in used and used["aws-frankfurt"] > 0
+    # the AWS credit C001 got is still kept (rule aws-15), refunds passed on (aws-refunds)
+    assert used["aws-refunds"] == 1 and "aws-15" not in used and "aws-12" not in used
+    after = totals(con)
+    changed = {c for c in before if after[c] != before[c]}
+    assert changed == {"C001", "C006", "C007", "C009"}  # smb customers with AWS or Azure
