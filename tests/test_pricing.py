@@ -63,6 +63,41 @@ def test_a_good_plan_loads_with_exact_numbers(tmp_path):
     ]
 
 
+def test_rules_of_two_regions_do_not_tie_and_one_of_a_region_beats_the_others(tmp_path):
+    """``region`` is a match field like the others: trimmed, counted in the specificity (S3 of a
+    region beats the plan's S3 tiers), and two rules that differ in it match no line together;
+    two of one region (whatever its case) tie, as would a region's rule and another of as many
+    fields (AWS EC2) that a line could match both of."""
+    s3 = "match: {provider: AWS, service: Amazon S3, region: "
+    regions = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        "{id: rest, kind: pass_through}\n"
+        f"      - {{id: s3-fra, kind: markup, percent: 20, {s3}' eu-central-1'}}}}\n"
+        f"      - {{id: s3-iad, kind: markup, percent: 14, {s3}us-east-1}}}}",
+    )
+    rules = {r.id: r for r in load(tmp_path / "two", regions).plans["std"].rules}
+    assert rules["s3-fra"].match.region == "eu-central-1"
+    assert rules["s3-fra"].specificity == 3 > rules["s3"].specificity
+    for name, plans, pair in [
+        (
+            "tie",
+            regions.replace("region: us-east-1", "region: EU-Central-1"),
+            "s3-fra] and rules[id=s3-iad",
+        ),
+        (
+            "ec2",
+            regions.replace(f"{s3}us-east-1", "match: {provider: AWS, region: us-east-1"),
+            "aws-ec2] and rules[id=s3-iad",
+        ),
+    ]:
+        expect(
+            error(tmp_path / name, plans),
+            "price_plans.yaml",
+            f"plans[id=std].rules[id={pair}]",
+            "equally specific",
+        )
+
+
 def test_float_percent_is_read_by_its_text_not_its_binary_value(tmp_path):
     pricing = load(tmp_path, GOOD.replace("percent: 12.5", "percent: 0.1"))
     assert pricing.plans["std"].rules[0].percent == Decimal("0.1")
@@ -168,6 +203,19 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
             "{id: rest, kind: pass_through, match: {provder: AWS}}",
             "plans[id=std].rules[id=rest].match.provder",
             "unknown key 'provder'; did you mean 'provider'?",
+        ),
+        (  # a blank region matched no line: the catch-all priced the region's in silence
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {region: ' '}}",
+            "plans[id=std].rules[id=rest].match.region",
+            "a blank value matches nothing",
+        ),
+        (  # rated lines keep no region: a minimum of one region could count nothing
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR}',
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR, '
+            "match: {region: eu-west-1}}",
+            "plans[id=std].rules[id=min].match",
+            "a minimum fee cannot be scoped by region",
         ),
         (
             "match: {customer: C2}",

@@ -1,7 +1,7 @@
 """The rules of a price plan (``parameters/price_plans.yaml``), validated when they are loaded.
 
 A rule has a scope (``match``: any of vendor, provider, publisher, service, sku, charge_category,
-charge_type, customer) and validity dates; the most specific rule matching a line wins (see
+charge_type, region, customer) and validity dates; the most specific rule matching a line wins (see
 ``specificity``). Every percentage and price is an exact ``Decimal``; YAML floats are read through
 their shortest text (``12.5`` -> ``Decimal('12.5')``), but quoting prices is recommended.
 """
@@ -134,6 +134,10 @@ class Scope(Strict):
     charge_type: str | None = Field(
         default=None, description="Vendor's own line type, e.g. Refund, Credit"
     )
+    region: str | None = Field(
+        default=None,
+        description="The line's RegionId: AWS's region code, Azure's resource location",
+    )
     customer: str | None = None
 
     @field_validator("vendor")
@@ -145,7 +149,7 @@ class Scope(Strict):
         and the catch-all rule priced them in silence."""
         return line_vendor(value) if value is not None else None
 
-    @field_validator("provider", "publisher", "service", "sku", "charge_type", "customer")
+    @field_validator("provider", "publisher", "service", "sku", "charge_type", "region", "customer")
     @classmethod
     def _trimmed(cls, value: str | None) -> str | None:
         """The text without spaces around it, as vendors' values are compared: ``charge_type:
@@ -367,10 +371,11 @@ class MinimumFeeRule(_Rule):
     @field_validator("match")
     @classmethod
     def _scope(cls, value: Scope) -> Scope:
-        if value.charge_type is not None:
-            raise ValueError(
-                "a minimum fee cannot be scoped by charge_type (rated lines do not keep it)"
-            )
+        for field in ("charge_type", "region"):
+            if getattr(value, field) is not None:
+                raise ValueError(
+                    f"a minimum fee cannot be scoped by {field} (rated lines do not keep it)"
+                )
         if value.charge_category in CREDIT_CATEGORIES:
             # its lines give money back: the fee would bill the whole minimum plus the credits
             raise ValueError(

@@ -40,6 +40,7 @@ SCOPE_TO_LINE = {
     "sku": "SkuId",
     "charge_category": "ChargeCategory",
     "charge_type": "x_VendorChargeType",
+    "region": "RegionId",
 }
 #: Key columns every key has; the other scope fields only when a rule uses them (``used_scope``).
 _ALWAYS = ("vendor", "charge_category")
@@ -194,7 +195,7 @@ def check_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
         raise ParameterError(pricing.plans_path, None, "two equally specific rules match one line")
     bad = con.execute(
         """SELECT action, customer, charge_date, plan_id, vendor, provider, service, sku,
-                  charge_category, charge_type, lines FROM rating_keys
+                  charge_category, charge_type, region, lines FROM rating_keys
            WHERE action IN ('no plan', 'no rule') ORDER BY action, customer, charge_date
            LIMIT ?""",
         [SHOWN],
@@ -267,7 +268,7 @@ def _unpriced_error(
             + " but no price plan is assigned to it (or its group) on that date; add an "
             f"assignment of the customer (or its group) with valid_from {day} or earlier",
         )
-    names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type")
+    names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type", "region")
 
     def why(b: tuple) -> str:  # ", the pricing date of ... docs/pricing.md)", or ")"
         text = cycle_credit_text(
@@ -280,8 +281,8 @@ def _unpriced_error(
         return text.replace(" (", ", ", 1) if text else ")"
 
     shown = "; ".join(
-        ", ".join(f"{n} {v!r}" for n, v in zip(names, b[4:10], strict=True) if v is not None)
-        + f" on {b[2]} ({b[10]} lines{why(b)}"
+        ", ".join(f"{n} {v!r}" for n, v in zip(names, b[4:11], strict=True) if v is not None)
+        + f" on {b[2]} ({b[11]} lines{why(b)}"
         for b in bad
         if b[0] == "no rule"
     )

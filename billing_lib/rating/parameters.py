@@ -28,9 +28,11 @@ KEY_COLUMNS = (
     "sku",
     "charge_category",
     "charge_type",
+    "region",
 )
-#: Scope fields a minimum fee can have (rated lines do not keep the vendor's charge type).
-MINIMUM_SCOPE = KEY_COLUMNS[:-1]
+#: Scope fields a minimum fee can have (rated lines keep neither the vendor's charge type nor
+#: the region).
+MINIMUM_SCOPE = KEY_COLUMNS[:-2]
 _LOW, _HIGH = date(1, 1, 1), date(9999, 12, 31)
 
 
