@@ -662,7 +662,13 @@ def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path
         invoicing.seller, folder / workbooks.INVOICE_FOLDER, invoicing.folder
     )
     written += workbooks.write_workbooks(
-        br.con, built, invoicing, folder, also=documents, rated=rated
+        br.con,
+        built,
+        invoicing,
+        folder,
+        also=documents,
+        rated=rated,
+        rates=br.settings.pricing.fx,
     )
     if built:
         written.append(

@@ -33,8 +33,10 @@ import duckdb
 import xlsxwriter
 
 from billing_lib.customers import Customer
+from billing_lib.fx import ExchangeRates
 from billing_lib.invoice_sheet import write_invoice_sheet
 from billing_lib.invoices import Invoice, Invoicing, Seller
+from billing_lib.not_billed import not_billed
 from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
 from billing_lib.scratch import scratch_folder
@@ -72,6 +74,7 @@ def write_workbooks(
     also: Callable[[Invoice], list[Path]] | None = None,
     rated: Path | None = None,
     summary: bool = True,
+    rates: ExchangeRates | None = None,
 ) -> list[Path]:
     """One workbook per invoice in ``folder/invoices/``, each with its usage detail file beside
     it, and the run summary in ``folder``; the paths written (per invoice its workbook, its
@@ -83,7 +86,9 @@ def write_workbooks(
     processes, which read their shares from it; without it they get a copy of ``rated_lines``.
     (The run keeps the same invoices as data beside them, ``invoices.write_invoice_data``, for
     ``billing credit-note``.) ``summary``: False for a reissued invoice, whose folder holds no
-    run's summary."""
+    run's summary; ``rates``: the run's exchange rates, at which the summary's vendor cost billed
+    to no customer is stated in the national currency as the journal states it
+    (``not_billed``)."""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
     target = folder / INVOICE_FOLDER
@@ -106,8 +111,11 @@ def write_workbooks(
                 written.append(csv_detail_path(details[inv.number]))
         written += paths[1:]
     if invoices and summary:
+        unbilled = not_billed(con, invoices, invoicing, rates)
         with writing(folder / SUMMARY_WORKBOOK):
-            written.append(write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK))
+            written.append(
+                write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK, unbilled)
+            )
     return written
 
 

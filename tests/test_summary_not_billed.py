@@ -1,0 +1,142 @@
+"""run_summary.xlsx's vendor cost billed to no customer (sheet "Not billed") and the Customers
+sheet's reconciliation of the invoices' margin with the margin the journal books, read from the
+sample month's real run and checked against the journal that run wrote."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal as D
+
+import openpyxl
+
+from billing_lib.invoicing_parameters import load_invoicing
+from tests.notebook_project import PERIOD, REPO
+from tests.workbook_formulas import evaluate
+
+
+def _journal(outputs) -> list[dict[str, str]]:
+    with open(outputs / PERIOD / f"journal_{PERIOD}.csv", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _signed(row: dict[str, str], national: bool = False) -> D:
+    debit, credit = ("national_debit", "national_credit") if national else ("debit", "credit")
+    return D(row[debit] or 0) - D(row[credit] or 0)
+
+
+def _cents(value) -> D:
+    return D(str(value)).quantize(D("0.01"))
+
+
+def test_the_not_billed_sheet_lists_per_account_and_reason_what_7095_books(sample_outputs):
+    """The unmapped AWS account (USD 9.91), Northwind's own lab (excluded by a rule), kept
+    credits and the AWS vendor tax: each row names vendor, report, account and reason; each
+    subtotal is one journal posting on 7095, in the vendor's currency and in EUR as the journal
+    converts it (USD at 0.9187)."""
+    wb = openpyxl.load_workbook(sample_outputs / PERIOD / "run_summary.xlsx", data_only=True)
+    assert wb.sheetnames == ["Customers", "Product groups", "Not billed"]
+    ws = wb["Not billed"]
+    head = [c.value for c in ws[1]]
+    assert head == [
+        "Vendor",
+        "Booked as",
+        "Reason",
+        "Customer",
+        "Vendor account",
+        "Report",
+        "Lines",
+        "Currency",
+        "Cost",
+        "Rate",
+        "Cost in EUR",
+    ]
+    rows = [dict(zip(head, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
+    [unmapped] = [r for r in rows if r["Reason"] and r["Reason"].startswith("unmapped account")]
+    assert (unmapped["Vendor"], unmapped["Vendor account"], unmapped["Report"]) == (
+        "Amazon Web Services",
+        "285396417058 (poc-sandbox-ams)",
+        "aws-cur2-northwind-2026-10-00001.snappy.parquet",
+    )
+    assert (unmapped["Lines"], unmapped["Currency"], _cents(unmapped["Cost"])) == (
+        62,
+        "USD",
+        D("9.91"),
+    )
+    reasons = {r["Reason"] for r in rows if r["Reason"]}
+    assert "vendor tax" in reasons
+    assert any(r.startswith("excluded by rule internal:") for r in reasons)
+    internal = [r for r in rows if (r["Reason"] or "").startswith("excluded by rule internal")]
+    assert {r["Customer"] for r in internal} == {
+        "C010 Northwind Cloud B.V. (internal lab and test accounts)"
+    }
+    assert not any("/" in (r["Report"] or "") for r in rows)  # the file's name, not its path
+
+    booked = [r for r in rows if r["Vendor"] and r["Vendor"].startswith("Booked on 7095")]
+    journal = [r for r in _journal(sample_outputs) if r["account"] == "7095"]
+    assert [
+        (r["Booked as"], r["Currency"], _cents(r["Cost"]), _cents(r["Cost in EUR"])) for r in booked
+    ] == [(j["description"], j["currency"], _signed(j), _signed(j, national=True)) for j in journal]
+    totals = {
+        r["Currency"]: (_cents(r["Cost"]), _cents(r["Cost in EUR"]))
+        for r in rows
+        if r["Vendor"] == "Total"
+    }
+    assert totals == {
+        c: (
+            sum((_signed(j) for j in journal if j["currency"] == c), D(0)),
+            sum((_signed(j, True) for j in journal if j["currency"] == c), D(0)),
+        )
+        for c in ("EUR", "USD")
+    }
+    assert totals["USD"] == (D("51.83"), D("47.61"))
+    # every detail row's cost adds up to its subtotal, rounded once as the journal rounds it
+    formulas = openpyxl.load_workbook(sample_outputs / PERIOD / "run_summary.xlsx")["Not billed"]
+    for r, row in enumerate(ws.iter_rows(min_row=2), start=2):
+        if row[0].value and str(row[0].value).startswith("Booked on"):
+            assert formulas.cell(r, 9).value.startswith("=ROUND(SUM(I")
+            assert evaluate(formulas, formulas.cell(r, 9).value) == _cents(row[8].value)
+
+
+def test_the_customers_sheet_reconciles_the_invoices_margin_with_the_books(sample_outputs):
+    """Per currency: the margin on the invoices, the cost booked in another currency than
+    invoiced (AWS bills in USD what EUR invoices carry), less the vendor cost billed to no one
+    (7095) and the vendors' rounding differences (7099), is the margin the journal's entries in
+    that currency book: revenue less cost of sales, 7095 and 7099, to the cent."""
+    invoicing = load_invoicing(REPO / "parameters")
+    products = invoicing.products
+    revenue = {g.revenue_account for g in products.product_groups.values()}
+    cost = {g.cost_account for g in products.product_groups.values()}
+    journal = _journal(sample_outputs)
+    books: dict[str, D] = {}
+    for j in journal:
+        if j["account"] in revenue | cost | {products.unbilled_cost_account, "7099"}:
+            books[j["currency"]] = books.get(j["currency"], D(0)) - _signed(j)
+    path = sample_outputs / PERIOD / "run_summary.xlsx"
+    ws = openpyxl.load_workbook(path, data_only=True)["Customers"]
+    sheet = openpyxl.load_workbook(path)["Customers"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    margins = {r[5]: _cents(r[10]) for r in rows if r[0] == "Total"}
+    assert margins == {"EUR": D("3435.45"), "USD": D("444.15")}
+    found: dict[str, dict[str, D]] = {}
+    at: dict[str, list[int]] = {}
+    for r, row in enumerate(rows, start=2):
+        if row[1] and row[5] in margins and row[0] != "Total" and row[4] is None:
+            found.setdefault(row[5], {})[row[1]] = _cents(row[10])
+            at.setdefault(row[5], []).append(r)
+    for currency, numbers in at.items():
+        # the invoices' margin is the total row's; the books' margin adds up the rows above it
+        total = next(r for r, row in enumerate(rows, start=2) if row[:6:5] == ["Total", currency])
+        assert sheet.cell(numbers[0], 11).value == f"=K{total}"
+        assert sheet.cell(numbers[-1], 11).value == f"=ROUND(SUM(K{numbers[0]}:K{numbers[-2]}),2)"
+    for currency, lines in found.items():
+        [first, *_, last] = lines
+        assert lines[first] == margins[currency], currency
+        assert last.startswith("Margin in the books") and lines[last] == books[currency]
+        assert sum(list(lines.values())[:-1], D(0)) == lines[last], currency
+        [not_billed] = [v for k, v in lines.items() if "billed to no customer" in k]
+        assert -not_billed == sum(
+            (_signed(j) for j in journal if j["account"] == "7095" and j["currency"] == currency),
+            D(0),
+        )
+    assert set(found) == {"EUR", "USD"}
+    assert books == {"EUR": D("6619.86"), "USD": D("-3831.57")}
