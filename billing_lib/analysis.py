@@ -21,6 +21,7 @@ from billing_lib.invoice_files import billed_nets
 from billing_lib.invoiced_shares import KEYS, Invoiced, summary_sql
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
 from billing_lib.money import round_money
+from billing_lib.notebook_parameters import check_injected
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
@@ -37,6 +38,9 @@ from billing_lib.store import register_frame, scratch_connection
 
 #: Where the margin notebook's parameters come from, for error messages.
 MARGIN_PARAMETERS = "margin_analysis parameters"
+
+#: The names of ``margin_analysis.ipynb``'s parameters cell, in its order.
+MARGIN_PARAMETER_NAMES = ("output", "periods", "markup")
 
 
 def finished_runs(output: Path) -> list[str]:
@@ -438,7 +442,10 @@ def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
 def resolve(path: str | Path) -> Path:
     """The ``output`` parameter as an absolute path (relative ones from the project folder), a
     folder that exists; ParameterError naming it otherwise: a mistyped folder, or a file, read
-    as "no finished run; runs found: []", as if no month had been billed."""
+    as "no finished run; runs found: []", as if no month had been billed. In a notebook kernel,
+    a name papermill injected that is not one of the notebook's parameters (``-r period 2026-10``
+    for ``periods``: every month analysed) is refused first."""
+    check_injected(MARGIN_PARAMETER_NAMES, "margin_analysis.ipynb", MARGIN_PARAMETERS)
     folder = path_parameter("output", path, MARGIN_PARAMETERS)
     if folder.is_dir():
         return folder

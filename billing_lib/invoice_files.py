@@ -25,6 +25,7 @@ from billing_lib.invoice_model import (
 )
 from billing_lib.invoicing_parameters import Seller
 from billing_lib.line_labels import display_figures
+from billing_lib.periods import PERIOD_PATTERN
 from billing_lib.run_files import SUMMARY_CSV, atomic_target, corrections_of
 from billing_lib.vat_numbers import AS_ISSUED
 
@@ -243,6 +244,17 @@ def read_invoice_data(path: Path) -> tuple[Seller, dict[str, Invoice]]:
     return seller, invoices
 
 
+def _way_out(folder: Path) -> str:
+    """What to do about a file of the run (or correction) ``folder`` that is missing or damaged."""
+    again = (
+        f", or bill {folder.name} again if it is not finalised"
+        if PERIOD_PATTERN.fullmatch(folder.name)
+        else ""
+    )
+    what = "the run folder" if again else "the folder"
+    return f"; restore {what} {folder} from a backup{again}"
+
+
 def summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:
     """(customer, currency, net) of each row of an ``invoice_summary.csv`` (a run's, a credit
     note's or a reissued invoice's); RunError naming the file and row when it cannot be read."""
@@ -250,6 +262,8 @@ def summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:
 
     from billing_lib.store import scratch_connection
 
+    if not Path(path).is_file():
+        raise RunError(f"{path}: the invoices' summary not found{_way_out(Path(path).parent)}")
     with scratch_connection() as con:
         try:
             rows = con.execute(
@@ -258,7 +272,11 @@ def summary_nets(path: Path) -> list[tuple[str, str, Decimal]]:
                 [str(path)],
             ).fetchall()
         except duckdb.Error as exc:
-            raise RunError(f"{path}: cannot read the invoices' summary: {exc}") from exc
+            # DuckDB's first line: the statement and the sniffer's search space under it are noise
+            raise RunError(
+                f"{path}: the invoices' summary cannot be read (damaged or cut short: "
+                f"{str(exc).splitlines()[0]}){_way_out(Path(path).parent)}"
+            ) from exc
     blank = next((n for n, row in enumerate(rows, start=2) if None in row), None)
     if blank is not None:
         raise RunError(

@@ -66,6 +66,7 @@ from billing_lib.importers.manifests import Manifest
 from billing_lib.invoice_pdf import font_warnings
 from billing_lib.invoiced_shares import Invoiced, summary_sql
 from billing_lib.locking import OutputLock, check_held_for
+from billing_lib.notebook_parameters import check_injected
 from billing_lib.periods import month_days
 from billing_lib.publishing import (
     MANIFEST,
@@ -87,6 +88,7 @@ from billing_lib.run_manifest import (
 )
 from billing_lib.run_parameters import (
     NOTEBOOK_PARAMETERS,
+    RUN_PARAMETER_NAMES,
     RunParameters,
     changed_since_checked,
     check_parameters,
@@ -583,7 +585,9 @@ def start(
     folder); empty means this run locks the outputs folder (refused when another run holds it,
     or after waiting ``wait`` seconds), creates its own staging folder and publishes it in its
     last step. ``currency``: the billing currency of FOCUS reports without a BillingCurrency
-    column (empty: every report states its own)."""
+    column (empty: every report states its own). In a notebook kernel, a name papermill injected
+    that is not one of the notebook's parameters (``-p finalize True``) is refused first."""
+    check_injected(RUN_PARAMETER_NAMES, "billing_run.ipynb", NOTEBOOK_PARAMETERS)
     params = check_parameters(period, reports, parameters, output, finalise, issue_date, currency)
     confirmed = customer_list("confirm_jumps", confirm_jumps)
     given = check_staging(staging, params.output)

@@ -31,6 +31,20 @@ from billing_lib.run_files import sha256_of
 #: Where papermill's parameters come from, for error messages.
 NOTEBOOK_PARAMETERS = "billing_run parameters"
 
+#: The names of ``billing_run.ipynb``'s parameters cell, in its order (papermill injects any other
+#: name it is given with a warning only: ``injected.check_injected`` refuses it).
+RUN_PARAMETER_NAMES = (
+    "period",
+    "reports",
+    "parameters",
+    "output",
+    "finalise",
+    "issue_date",
+    "staging",
+    "confirm_jumps",
+    "currency",
+)
+
 
 def project_dir(start: Path | None = None) -> Path:
     """The folder relative parameters are resolved against: the nearest folder from ``start`` (the

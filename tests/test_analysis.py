@@ -15,7 +15,7 @@ from billing_lib.errors import ParameterError
 from billing_lib.invoice_files import billed_nets
 from billing_lib.invoices import build_invoices
 from billing_lib.money import round_money
-from billing_lib.run import RATED_PARQUET
+from billing_lib.run import RATED_PARQUET, SUMMARY_CSV
 from billing_lib.store import frame
 from billing_lib.widgets import MarginExplorer, compare_margins
 from tests.notebook_project import PERIOD
@@ -301,6 +301,30 @@ def test_a_damaged_rated_lines_file_is_named_with_the_way_out(sample_outputs, tm
             f"); restore the run folder {damaged.parent} from a backup, or bill {PERIOD} again if "
             "it is not finalised"
         )
+
+
+def test_a_run_folder_without_its_invoice_summary_is_named_with_the_way_out(
+    sample_outputs, tmp_path
+):
+    """The notebook's "The invoices, to the cent" cell read a run folder missing its
+    invoice_summary.csv as DuckDB's "IO Error: No files found that match the pattern" with the
+    SQL statement under it; a damaged one (cut short) as a "Binder Error" of its columns."""
+    outputs, damaged = _damaged_copy(sample_outputs, tmp_path, SUMMARY_CSV)
+    summary = analysis.load_summary(outputs)
+    way_out = (
+        f"; restore the run folder {damaged.parent} from a backup, or bill {PERIOD} again if it "
+        "is not finalised"
+    )
+    for cut in (True, False):
+        if not cut:
+            damaged.unlink()
+        with pytest.raises(analysis.RunError) as raised:
+            analysis.revenue_against_invoices(outputs, summary)
+        message = str(raised.value)
+        assert "\n" not in message and "LINE 1" not in message, message
+        what = "cannot be read (damaged or cut short: " if cut else "not found"
+        assert message.startswith(f"{damaged}: the invoices' summary {what}"), message
+        assert message.endswith(way_out), message
 
 
 def test_a_damaged_minimum_fees_file_is_named_by_the_what_if(sample_outputs, tmp_path):
