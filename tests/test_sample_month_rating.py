@@ -290,7 +290,12 @@ def apply_recipe(tmp_path: Path, plan_id: str, rules: list[dict]) -> Path:
 @pytest.mark.slow  # the sample month rated under each recipe of docs/pricing.md
 def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
     found = recipes()
-    assert set(found) == {"add-product", "markup-from-a-date", "customer-discount"}
+    assert set(found) == {
+        "add-product",
+        "markup-from-a-date",
+        "customer-discount",
+        "management-fee",
+    }
     before = totals(sample[0])
     changes = {}
     for name, (plan, rules) in found.items():
@@ -323,6 +328,9 @@ def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
         == {"C009": cents(-D("971.812606452") * USD_EUR_1_15 * D("0.10"))}
         == {"C009": D("-89.55")}
     )
+    # C006's management fee: 10 % of its vendor lines as its invoice prints them
+    # (tests/test_percent_fee_run.py reads them off the invoice)
+    assert changes["management-fee"] == {"C006": D("49.31")}
 
 
 def sample_invoices(con, parameters: Path) -> dict:
