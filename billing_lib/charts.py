@@ -41,6 +41,7 @@ KIND_SERVICES = {
     "one_off": "one-offs (custom lines)",
     "credit": "credits (custom lines)",
     "minimum": "minimum fee top-ups",
+    "percent_fee": "percent fees",
 }
 #: A vendor line whose report names no service.
 NO_SERVICE = "(no service)"

@@ -33,7 +33,7 @@ from billing_lib.money import ZERO, minor_unit, round_money
 from billing_lib.numbering_records import NumberPlan, RegisterEntry
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.periods import days_text, month_days, months_from, run_periods
-from billing_lib.pricing import PLANS_FILE, CustomLine, PlanAssignment, catch_all_rules
+from billing_lib.pricing import FEE_KINDS, PLANS_FILE, CustomLine, PlanAssignment, catch_all_rules
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.rating.commitments import EFFECTIVE, NOT_BILLED, Side, commitment_splits
 from billing_lib.rating.custom import billed_in
@@ -417,7 +417,13 @@ def customer_sums(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 
 #: How the vendor-line check names the kinds of lines an invoice holds.
-_KINDS = {"minimum": "minimum fees", "fee": "fees", "one_off": "one-offs", "credit": "credits"}
+_KINDS = {
+    "minimum": "minimum fees",
+    "percent_fee": "percent fees",
+    "fee": "fees",
+    "one_off": "one-offs",
+    "credit": "credits",
+}
 
 
 def no_vendor_lines(sums: list[tuple], invoices: pd.DataFrame) -> list[Finding]:
@@ -563,7 +569,8 @@ def absorbed_credits(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     usage's own shortfall: min(top-up, -credits)."""
     rows = con.execute(
         f"""SELECT customer_id, plan_id, rule_id, currency, minimum, used, credits
-            FROM {MINIMUM_COUNTS} WHERE credits < 0 AND used < minimum
+            FROM {MINIMUM_COUNTS}
+            WHERE fee_kind = 'minimum_fee' AND credits < 0 AND used < minimum
             ORDER BY customer_id, plan_id, rule_id"""
     ).fetchall()
     out = []
@@ -610,7 +617,7 @@ def rule_gaps(plans: dict, period: str) -> list[Finding]:
     for plan in plans.values():
         versions: dict[tuple, list] = {}
         for rule in plan.rules:
-            if rule.kind != "minimum_fee":
+            if rule.kind not in FEE_KINDS:  # a fee prices no line: no gap between its dates
                 versions.setdefault(tuple(sorted(rule.match.folded().items())), []).append(rule)
         for rules in versions.values():
             scope = rules[0].match.fields().items()
@@ -636,7 +643,11 @@ def rule_gaps(plans: dict, period: str) -> list[Finding]:
 
 
 #: Rule fields that hold a percentage, by rule kind.
-PERCENT_FIELDS = {"markup": ("percent",), "list_price": ("discount_percent", "uplift_percent")}
+PERCENT_FIELDS = {
+    "markup": ("percent",),
+    "list_price": ("discount_percent", "uplift_percent"),
+    "percent_fee": ("percent",),
+}
 
 
 def percent_fractions(plans: dict, period: str) -> list[Finding]:

@@ -5,10 +5,11 @@ One implementation for the billing run's store (``reprice_customer``: the benchm
 the run) and for finished runs read back from their folders (``analysis.repricer``: the margin
 notebook): credits and adjustments the plan passes on at cost keep their amount, those it prices
 like a charge (``credits: price``) are priced by the markup as the rating would, custom lines
-stay, and the minimum-fee top-ups are recomputed from the minimum fees in force
-(``rating.minimum_lines_sql``, the rating's own SQL), so the margin shown is the one a run with
-that markup would invoice. Each line keeps the invoice line it is summed into (``line_key``,
-``line_credit``, by the customer's line_grouping), so ``TOTALS_SQL`` states the net the invoice
+stay, and the fees' lines (minimum-fee top-ups, percent fees) are recomputed from the fees in
+force (``rating.minimum_lines_sql``, the rating's own SQL, from the re-priced lines as the
+invoice would print them), so the margin shown is the one a run with that markup would invoice.
+Each line keeps the invoice line it is summed into (``line_key``, ``line_credit``, by the
+customer's line_grouping), so ``TOTALS_SQL`` states the net the invoice
 would print (``invoiced``: each invoice line rounded, docs/rounding.md) beside the rated lines'
 unrounded sum (``amount``). What the what-if needs of the price plans and customers beyond the
 minimum fees (the line_grouping, the rules whose credits are priced) is ``terms_sql``; a run
@@ -50,6 +51,8 @@ REPRICED = (
     f"line_kind = 'vendor' AND (COALESCE(charge_category, '') NOT IN {CREDIT_CATEGORIES} "
     "OR COALESCE(list_contains(_priced, {'plan_id': plan_id, 'rule_id': rule_id}), false))"
 )
+#: The line kinds of the fees' lines, which the what-if bills again from the re-priced lines.
+FEE_LINES = ("minimum", "percent_fee")
 #: SQL of a rated line's ``line_credit``: a vendor credit is an invoice line of its own
 #: (``line_labels``: beside the charges of the same key).
 LINE_CREDIT = "(line_kind = 'vendor' AND COALESCE(charge_category, '') = 'Credit')"
@@ -123,6 +126,7 @@ def reprice_totals(
     per the minimum fees' scope and invoice line (``minimum_lines_sql`` reads the sums as it
     reads lines), so a customer of 80,000 lines costs one grouped pass over its row groups."""
     factor, repriced = _factor(markup_percent)
+    rules = fee_rules(con, rules)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
     line_key = _line_key(con, terms, customer_id)
     con.execute(
@@ -169,12 +173,29 @@ def _factor(markup_percent: Markup) -> tuple[str, str]:
 
 
 def _with_terms(lines: str, terms: str) -> str:
-    """The customer's lines of ``lines`` but its top-ups (a query parameter: the customer, twice),
-    with ``_priced``: the rules whose credits its terms of the line's period price."""
+    """The customer's lines of ``lines`` but its fees' lines (``FEE_LINES``: billed again from
+    the re-priced lines; a query parameter: the customer, twice), with ``_priced``: the rules
+    whose credits its terms of the line's period price."""
+    kinds = ", ".join(ql(k) for k in FEE_LINES)
     return f"""(SELECT l.*, t.priced_credits AS _priced FROM {lines} l
                 LEFT JOIN (SELECT period, priced_credits FROM {terms} WHERE customer_id = ?) t
                   ON t.period = l.period
-                WHERE l.customer_id = ? AND l.line_kind <> 'minimum')"""
+                WHERE l.customer_id = ? AND l.line_kind NOT IN ({kinds}))"""
+
+
+#: Columns of the fees in force (``rating.MINIMUM_RULE_COLUMNS``) a run folder's
+#: minimum_fees.parquet written before percent fees lacks, and their value there: every row of
+#: it is a minimum fee.
+LATER_FEE_COLUMNS = {"fee_kind": "'minimum_fee'", "percent": "CAST(NULL AS DECIMAL(18,6))"}
+
+
+def fee_rules(con: duckdb.DuckDBPyConnection, rules: str) -> str:
+    """The relation ``rules`` of the fees in force with the columns of percent fees
+    (``LATER_FEE_COLUMNS``) where it lacks them (a run folder older than percent fees: minimum
+    fees only, as it was billed)."""
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rules}").fetchall()}
+    added = "".join(f", {v} AS {c}" for c, v in LATER_FEE_COLUMNS.items() if c not in have)
+    return f"(SELECT *{added} FROM {rules})" if added else rules
 
 
 def _line_key(con: duckdb.DuckDBPyConnection, terms: str, customer_id: str) -> str:
@@ -241,6 +262,7 @@ def _reprice_into(
     """The re-priced lines of ``reprice`` into the temp table ``_whatif``."""
     factor, repriced = _factor(markup_percent)
     install_macros(con)
+    rules = fee_rules(con, rules)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
     have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {lines}").fetchall()}
     columns = ", ".join(

@@ -290,7 +290,7 @@ def apply_recipe(tmp_path: Path, plan_id: str, rules: list[dict]) -> Path:
 @pytest.mark.slow  # the sample month rated under each recipe of docs/pricing.md
 def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
     found = recipes()
-    everyday = ("add-product", "markup-from-a-date", "customer-discount")
+    everyday = ("add-product", "markup-from-a-date", "customer-discount", "management-fee")
     offerings = ("bundle", "s3-allowance", "introductory-discount", "committed-spend")
     # the offerings and the markup by region are billed by tests/test_offerings.py
     assert set(found) == {*everyday, *offerings, "markup-by-region"}
@@ -327,6 +327,9 @@ def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
         == {"C009": cents(-D("971.812606452") * USD_EUR_1_15 * D("0.10"))}
         == {"C009": D("-89.55")}
     )
+    # C006's management fee: 10 % of its vendor lines as its invoice prints them
+    # (tests/test_percent_fee_run.py reads them off the invoice)
+    assert changes["management-fee"] == {"C006": D("49.31")}
 
 
 def sample_invoices(con, parameters: Path) -> dict:

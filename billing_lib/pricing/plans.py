@@ -17,7 +17,7 @@ from billing_lib.customers import CUSTOMERS_FILE, Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Strict, read_yaml, validate
 from billing_lib.periods import days_text
-from billing_lib.pricing.rules import Plan, _Rule
+from billing_lib.pricing.rules import FEE_KINDS, Plan, Rule, _Rule
 
 PLANS_FILE = "price_plans.yaml"
 
@@ -71,9 +71,16 @@ def _fields_text(rule: _Rule) -> str:
     return ("a customer and " if "customer" in scope else "") + f"{n} other match field(s) each"
 
 
+def _competes(rule: Rule) -> str:
+    """What a rule competes with for a line: the pricing rules with each other, the fees with
+    the fees of their own kind (a minimum fee and a percent fee of one scope both apply)."""
+    return rule.kind if rule.kind in FEE_KINDS else "price"
+
+
 def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None:
     """Unique ids, known customers in scopes, and no two equally specific rules that could both
-    match one line on one date (same for minimum fees among themselves)."""
+    match one line on one date (same for minimum fees, and for percent fees, among
+    themselves)."""
     seen: set[str] = set()
     for rule in plan.rules:
         entry = f"plans[id={plan.id}].rules[id={rule.id}]"
@@ -91,7 +98,7 @@ def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None
                 path, entry, "the rule's dates lie outside its plan's valid_from/valid_to"
             )
     for a, b in combinations(plan.rules, 2):
-        if (a.kind == "minimum_fee") != (b.kind == "minimum_fee") or a.specificity != b.specificity:
+        if _competes(a) != _competes(b) or a.specificity != b.specificity:
             continue
         fa, fb = a.match.folded(), b.match.folded()
         if any(fa[k] != fb[k] for k in fa.keys() & fb.keys()):

@@ -348,6 +348,26 @@ class ExcludeRule(_Rule):
     reason: str = Field(min_length=1)
 
 
+def _fee_scope(value: Scope, what: str) -> Scope:
+    """The scope of a fee (a minimum fee, a percent fee): the vendor lines whose revenue it
+    counts. Not by ``charge_type`` or ``region`` (rated lines keep neither), nor by a charge category of
+    lines that give money back (Credit, Adjustment)."""
+    for field in ("charge_type", "region"):
+        if getattr(value, field) is not None:
+            raise ValueError(f"a {what} cannot be scoped by {field} (rated lines do not keep it)")
+    if value.charge_category in CREDIT_CATEGORIES:
+        if what == "minimum fee":  # the whole minimum billed beside the credits
+            why = "it would bill the whole minimum beside them"
+        else:  # a base of credits only is never above 0
+            why = "its base would be below 0 and it would bill nothing"
+        raise ValueError(
+            f"a {what} cannot be scoped to charge_category {value.charge_category} (the lines "
+            f"give money back: {why}); scope it to the charges, e.g. charge_category Usage, or "
+            "leave charge_category out"
+        )
+    return value
+
+
 class MinimumFeeRule(_Rule):
     """If the month's revenue of a customer's vendor lines in scope is below ``amount``, a
     ``minimum`` line tops it up. Applies to the customers on the plan on the period's last day."""
@@ -371,25 +391,69 @@ class MinimumFeeRule(_Rule):
     @field_validator("match")
     @classmethod
     def _scope(cls, value: Scope) -> Scope:
-        for field in ("charge_type", "region"):
-            if getattr(value, field) is not None:
-                raise ValueError(
-                    f"a minimum fee cannot be scoped by {field} (rated lines do not keep it)"
-                )
-        if value.charge_category in CREDIT_CATEGORIES:
-            # its lines give money back: the fee would bill the whole minimum plus the credits
+        return _fee_scope(value, "minimum fee")
+
+
+#: The most a percent fee may be, in percent: a fee of more than the spend it is a percentage of
+#: is a typing mistake (10 for 10 %, never 1000).
+MAX_FEE_PERCENT = Decimal(100)
+
+
+class PercentFeeRule(_Rule):
+    """A ``percent_fee`` line of ``percent`` % of the month's revenue of a customer's vendor lines
+    in scope as the invoice prints them (each invoice line rounded to the currency's minor unit,
+    credits lowering it), rounded once half-up to the minor unit; cost 0; none where that base is
+    0 or less. In each customer's invoice currency (no ``currency``: it is a share of the
+    customer's own lines). Applies to the customers on the plan on the period's last day, as a
+    minimum fee; it counts the vendor lines only (not a minimum's top-up, which counts no fee)."""
+
+    kind: Literal["percent_fee"]
+    percent: Percent
+    currency: Any = Field(
+        default=None, description="Refused: the fee is in each customer's invoice currency"
+    )
+
+    @field_validator("percent")
+    @classmethod
+    def _range(cls, value: Decimal) -> Decimal:
+        if value <= 0:
             raise ValueError(
-                f"a minimum fee cannot be scoped to charge_category {value.charge_category} (the "
-                "lines give money back: it would bill the whole minimum beside them); scope it "
-                "to the charges, e.g. charge_category Usage, or leave charge_category out"
+                f"a percent fee of {value} % bills nothing or gives money back; expected more "
+                f"than 0 and at most {MAX_FEE_PERCENT} %"
+            )
+        if value > MAX_FEE_PERCENT:
+            raise ValueError(
+                f"a percent fee of {value} % is more than the spend it is a percentage of; "
+                f"expected more than 0 and at most {MAX_FEE_PERCENT} %"
             )
         return value
+
+    @field_validator("currency")
+    @classmethod
+    def _no_currency(cls, value: Any) -> Any:
+        """Only run for a currency given: a percentage of a customer's lines is in its invoice
+        currency, and a currency here could only disagree with some customer's."""
+        raise ValueError(
+            f"a percent fee has no currency (got {value!r}): it is billed in each customer's "
+            "invoice currency, as a percentage of the lines of that invoice; leave currency out"
+        )
+
+    @field_validator("match")
+    @classmethod
+    def _scope(cls, value: Scope) -> Scope:
+        return _fee_scope(value, "percent fee")
+
+
+#: Rule kinds that price no line but bill a line of their own per customer from the month's
+#: vendor lines in their scope (``rating.custom``): the minimum fee and the percent fee.
+FEE_KINDS = ("minimum_fee", "percent_fee")
+FeeRule = MinimumFeeRule | PercentFeeRule
 
 
 PricingRule = (
     MarkupRule | ListPriceRule | FixedPriceRule | TieredRule | PassThroughRule | ExcludeRule
 )
-Rule = Annotated[PricingRule | MinimumFeeRule, Field(discriminator="kind")]
+Rule = Annotated[PricingRule | MinimumFeeRule | PercentFeeRule, Field(discriminator="kind")]
 
 
 class Plan(Strict):
@@ -407,5 +471,5 @@ def catch_all_rules(plans: dict[str, Plan]) -> list[tuple[str, str]]:
         (plan.id, rule.id)
         for plan in plans.values()
         for rule in plan.rules
-        if rule.kind != "minimum_fee" and not rule.match.fields()
+        if rule.kind not in FEE_KINDS and not rule.match.fields()
     )

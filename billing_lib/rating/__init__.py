@@ -3,8 +3,9 @@
 ``rate_lines`` creates three relations from ``customer_lines``:
 
 - ``rated_lines`` (docs/architecture.md): one row per billed vendor line, plus the custom lines
-  (fees, one-offs, credits) and minimum-fee top-ups; a view over the Parquet file the rating
-  writes once in customer order by one sorted COPY (``rated_file``), which the run publishes;
+  (fees, one-offs, credits), minimum-fee top-ups and percent fees; a view over the Parquet file
+  the rating writes once in customer order by one sorted COPY (``rated_file``), which the run
+  publishes;
 - ``excluded_lines``: customer lines not billed (vendor taxes, exclude rules, credits the reseller
   keeps), every column of ``customer_lines`` plus ``reason``, ``plan_id``, ``rule_id``;
 - ``unmapped_lines``: customer lines without a customer.

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from billing_lib.errors import ControlTotalError
-from billing_lib.pricing import Pricing, catch_all_rules
+from billing_lib.pricing import FEE_KINDS, Pricing, catch_all_rules
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.tables import one
 
@@ -155,13 +155,14 @@ def warnings(
 
 
 def minimum_fees_ending_within(pricing: Pricing, period: str, first: date, last: date) -> list[str]:
-    """Minimum fees whose dates start or end inside the month: a minimum applies to a month in
-    force on its last day, whole (docs/pricing.md), so one ending on the 30th is not billed at
-    all and one starting on the 31st is billed in full; said, not silent."""
+    """Fees (minimum and percent fees) whose dates start or end inside the month: a fee applies
+    to a month in force on its last day, whole (docs/pricing.md), so one ending on the 30th is
+    not billed at all and one starting on the 31st is billed in full (a percent fee on the whole
+    month's lines); said, not silent."""
     out = []
     for plan in pricing.plans.values():
         for rule in plan.rules:
-            if rule.kind != "minimum_fee":
+            if rule.kind not in FEE_KINDS:
                 continue
             ends = rule.valid_to is not None and first <= rule.valid_to < last
             starts = rule.valid_from is not None and first < rule.valid_from <= last
@@ -171,10 +172,15 @@ def minimum_fees_ending_within(pricing: Pricing, period: str, first: date, last:
                 rule.valid_to is None or rule.valid_to >= last
             )
             when = f"ends on {rule.valid_to}" if ends else f"starts on {rule.valid_from}"
+            what, whole = (
+                ("minimum fee", "a minimum applies to a month in force on its last day")
+                if rule.kind == "minimum_fee"
+                else ("percent fee", "a percent fee applies to a month in force on its last day")
+            )
+            lines = ", to the whole month's lines," if rule.kind == "percent_fee" else ", whole,"
             out.append(
-                f"{pricing.plans_path}, {pricing.rule_entry(plan.id, rule.id)}: the minimum fee "
-                f"{when}, within {period}; a minimum applies to a month in force on its last day "
-                f"({last}), whole, not prorated: "
+                f"{pricing.plans_path}, {pricing.rule_entry(plan.id, rule.id)}: the {what} "
+                f"{when}, within {period}; {whole} ({last}){lines} not prorated: "
                 + ("billed in full for the month" if applies else f"not billed for {period}")
             )
     return out

@@ -1,5 +1,6 @@
 """Lines the reseller adds: custom fees, one-offs and credits (``custom_lines.yaml``), and the
-minimum-fee top-ups - the SQL the what-if shares (``minimum_rules_sql``, ``minimum_lines_sql``)."""
+lines of the price plans' fees, minimum-fee top-ups and percent fees - the SQL the what-if shares
+(``minimum_rules_sql``, ``minimum_lines_sql``)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ import duckdb
 from billing_lib.money import money_grouped_sql, round_money_sql
 from billing_lib.pricing import CustomLine, Pricing
 from billing_lib.rating.exact import DEC
-from billing_lib.rating.parameters import MINIMUM_SCOPE, scope_equal
+from billing_lib.rating.parameters import MINIMUM_SCOPE, PERCENT, scope_equal
 from billing_lib.rating.tables import RATED_COLUMNS, put_table
 from billing_lib.sql import ql
 
 _TWELVE = Decimal("0.000000000001")
 
-#: Columns of ``minimum_rules_sql``: the minimum fees in force per customer and period (the run
-#: writes them beside its rated lines, ``MINIMUM_FEES_PARQUET``, for the what-if).
+#: Columns of ``minimum_rules_sql``: the fees in force per customer and period, minimum fees and
+#: percent fees (``fee_kind``; a minimum fee's ``minimum`` and ``currency``, a percent fee's
+#: ``percent``). The run writes them beside its rated lines, ``MINIMUM_FEES_PARQUET``, for the
+#: what-if; one written before percent fees has neither ``fee_kind`` nor ``percent``: every row
+#: a minimum fee (``whatif.fee_rules``).
 MINIMUM_RULE_COLUMNS = (
     "period",
     "last_day",
@@ -28,6 +32,8 @@ MINIMUM_RULE_COLUMNS = (
     "rule_id",
     "minimum",
     "currency",
+    "fee_kind",
+    "percent",
     "rule_description",
     "rule_product_group",
     *(f"m_{k}" for k in MINIMUM_SCOPE),
@@ -119,13 +125,15 @@ def date_sql(day: date) -> str:
 
 
 def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> str:
-    """The minimum-fee rules in force for each customer (or ``customer`` only) in ``period``: the
-    customer's plan on the period's last day (``last``) and its minimum rules valid that day, with
-    their scope (``m_vendor`` ... ``m_charge_category``; NULL = any). Of the rules of one scope
-    (the same match fields apart from the customer, whatever their case) the customer's own
-    replaces the plan's general one, as a rule for one customer beats the others (a negotiated
-    minimum was billed beside the plan's); rules of different scopes each apply. With the
-    customer's ``line_grouping``, which the top-ups count the invoice lines by. Reads the
+    """The fee rules (minimum and percent fees, ``fee_kind``) in force for each customer (or
+    ``customer`` only) in ``period``: the customer's plan on the period's last day (``last``) and
+    its fee rules valid that day, with their scope (``m_vendor`` ... ``m_charge_category``; NULL
+    = any). Of the rules of one kind and scope (the same match fields apart from the customer,
+    whatever their case) the customer's own replaces the plan's general one, as a rule for one
+    customer beats the others (a negotiated minimum was billed beside the plan's); rules of
+    different scopes each apply, and a minimum fee and a percent fee of one scope both apply.
+    A percent fee's ``currency`` is the customer's invoice currency. With the
+    customer's ``line_grouping``, which the fees count the invoice lines by. Reads the
     ``price_*`` tables of ``register_pricing``. Columns MINIMUM_RULE_COLUMNS. A query to embed in
     others, so its values are quoted literals (``ql``, ``date_sql``), not parameters."""
     only = f"AND a.customer_id = {ql(customer)}" if customer is not None else ""
@@ -138,13 +146,14 @@ def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> s
                     QUALIFY row_number() OVER (PARTITION BY a.customer_id
                                                ORDER BY a.level DESC) = 1)
         SELECT {ql(period)} AS period, {day} AS last_day, cp.customer_id, x.plan_id,
-               x.rule_id, x.minimum, x.currency, x.rule_description, x.rule_product_group, {scope},
-               (SELECT c.line_grouping FROM price_customers c
-                WHERE c.customer_id = cp.customer_id) AS line_grouping
+               x.rule_id, x.minimum, COALESCE(x.currency, c.currency) AS currency, x.fee_kind,
+               x.percent, x.rule_description, x.rule_product_group, {scope},
+               c.line_grouping
         FROM cp JOIN price_minimums x ON x.plan_id = cp.plan_id
           AND {day} BETWEEN x.valid_from AND x.valid_to
           AND (x.m_customer IS NULL OR x.m_customer = cp.customer_id)
-        QUALIFY row_number() OVER (PARTITION BY cp.customer_id, {same_scope}
+          LEFT JOIN price_customers c ON c.customer_id = cp.customer_id
+        QUALIFY row_number() OVER (PARTITION BY cp.customer_id, x.fee_kind, {same_scope}
                                    ORDER BY x.m_customer IS NULL, x.rule_id) = 1
         ORDER BY cp.customer_id, x.rule_id"""
 
@@ -179,12 +188,42 @@ def _top_up_columns() -> str:
                  CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id"""
 
 
-#: Columns of ``minimum_counts_sql``: each minimum fee in force with what it counts.
+def _percent_fee_sql(base: str, percent: str, currency: str) -> str:
+    """SQL of a percent fee: ``percent`` % of ``base`` (the printed lines in its scope), rounded
+    once half-up to the minor unit of ``currency`` (``money.round_money_sql``). Exact: the
+    DECIMAL product (12 + 6 + 2 places), no division, which DuckDB would do as DOUBLE."""
+    exact = f"CAST({base} AS {DEC}) * CAST({percent} AS {PERCENT}) * CAST(0.01 AS DECIMAL(3,2))"
+    return round_money_sql(exact, currency)
+
+
+def _percent_fee_columns() -> str:
+    """The rated_lines columns of a percent fee's line (``fee``: its amount), from a row of
+    ``minimum_counts_sql``: "Cloud management fee 10 % of EUR 4,230.55", the percent as written
+    (no trailing zeros) and the base as the invoice prints amounts (``money_grouped_sql``). Its
+    cost is 0; its product group the rule's, else services (as a minimum fee's)."""
+    zero = f"CAST(0 AS {DEC})"
+    shown = f"rtrim(rtrim(CAST(CAST(percent AS {PERCENT}) AS VARCHAR), '0'), '.')"
+    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
+                 'percent_fee' AS line_kind, 'reseller' AS vendor, NULL AS provider,
+                 NULL AS publisher, NULL AS service, NULL AS sku, NULL AS charge_category,
+                 NULL AS subscription, NULL AS subscription_name, NULL AS tags,
+                 COALESCE(rule_product_group, 'services') AS product_group,
+                 COALESCE(rule_description, 'Management fee') || ' ' || {shown} || ' % of '
+                   || {money_grouped_sql("used", "currency")} AS description,
+                 CAST(1 AS {DEC}) AS quantity, 'month' AS unit, CAST(fee AS {DEC}) AS unit_price,
+                 CAST(fee AS {DEC}) AS amount, {zero} AS cost, {zero} AS vendor_cost,
+                 {zero} AS billed_cost, currency AS vendor_currency, CAST(1 AS {DEC}) AS fx_rate,
+                 currency, plan_id, rule_id, NULL AS source_file,
+                 CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id"""
+
+
+#: Columns of ``minimum_counts_sql``: each fee in force with what it counts.
 MINIMUM_COUNT_COLUMNS = (*_FEE_COLUMNS, "used", "credits")
 
 
 def minimum_counts_sql(source: str, rules: str) -> str:
-    """Per minimum fee of ``rules`` (a relation with MINIMUM_RULE_COLUMNS), what it counts of the
+    """Per fee of ``rules`` (a relation with MINIMUM_RULE_COLUMNS; ``fee_kind`` NULL is a minimum
+    fee), what it counts of the
     vendor lines of ``source`` (MINIMUM_COUNT_COLUMNS): ``used``, the revenue in its scope, and
     of it ``credits``, the vendor credits (ChargeCategory Credit: passed on at cost or priced)
     that the top-up thus absorbs. ``source`` holds the rated lines (or their sums) of the
@@ -198,9 +237,11 @@ def minimum_counts_sql(source: str, rules: str) -> str:
     unrounded revenue gave 75.01 or 74.99). A credit in the scopes of several fees counts for
     one only, the widest (the fewest match fields, then the rule id): a plan-wide minimum and an
     S3 minimum both counting an S3 credit each topped up by it, the credit absorbed twice; so
-    every minimum is still met and the credit lowers one base. Only the lines of customers with
-    a minimum fee are summed. The one place the rating, the what-if and the review count minimum
-    fees."""
+    every minimum is still met and the credit lowers one base. A percent fee counts every line
+    in its scope, credits too (a credit lowers the spend it is a percentage of, whichever other
+    fee counts it). Fees count vendor lines only, never another fee's line. Only the lines of
+    customers with a fee are summed. The one place the rating, the what-if and the review count
+    the fees."""
     scope = " AND ".join(
         f"(m.m_{k} IS NULL OR {scope_equal(f'm.m_{k}', f'i.{k}', k)})" for k in MINIMUM_SCOPE
     )
@@ -224,7 +265,8 @@ def minimum_counts_sql(source: str, rules: str) -> str:
         return f"sum(CASE WHEN whole AND ({credit}) THEN {whole} ELSE 0 END) + {rest}"
 
     return f"""
-        WITH m AS ({rules}),
+        WITH m AS (SELECT * REPLACE (COALESCE(fee_kind, 'minimum_fee') AS fee_kind)
+                   FROM ({rules})),
         rev AS (SELECT customer_id, period, product_group, line_key,
                        COALESCE(charge_category, '') = 'Credit' AS line_credit, vendor, provider,
                        publisher, service, sku, charge_category, sum(amount) AS amount
@@ -238,8 +280,8 @@ def minimum_counts_sql(source: str, rules: str) -> str:
                         i.line_parts, i.line_amount, i.amount
                  FROM m JOIN inv i ON i.customer_id = m.customer_id AND i.period = m.period
                    AND {scope}
-                 QUALIFY NOT i.line_credit OR row_number() OVER (
-                   PARTITION BY {rev_row} ORDER BY {width}, m.rule_id) = 1),
+                 QUALIFY NOT i.line_credit OR m.fee_kind <> 'minimum_fee' OR row_number() OVER (
+                   PARTITION BY {rev_row}, m.fee_kind ORDER BY {width}, m.rule_id) = 1),
         part AS (SELECT {paired}, any_value(currency) AS currency,
                         count(*) = any_value(line_parts) AND line_key IS NOT NULL AS whole,
                         any_value(line_amount) AS line_amount, sum(amount) AS in_scope
@@ -248,18 +290,28 @@ def minimum_counts_sql(source: str, rules: str) -> str:
                            {counted("line_credit")} AS credits
                     FROM part m GROUP BY {rule})
         SELECT m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id, m.minimum,
-               m.currency, m.rule_description, m.rule_product_group,
+               m.currency, m.fee_kind, m.percent, m.rule_description, m.rule_product_group,
                CAST(COALESCE(u.charges + u.credits, 0) AS {DEC}) AS used,
                CAST(COALESCE(u.credits, 0) AS {DEC}) AS credits
         FROM m LEFT JOIN counted u USING (period, last_day, customer_id, plan_id, rule_id)"""
 
 
 def minimum_lines_sql(source: str, rules: str, counts: str | None = None) -> str:
-    """Top-up lines (``rated_lines`` columns) for every minimum fee of ``rules`` (a relation with
-    MINIMUM_RULE_COLUMNS) that the vendor lines of ``source`` do not reach, counted by
-    ``minimum_counts_sql`` (or read from ``counts``, a relation of its rows)."""
+    """The fees' lines (``rated_lines`` columns) of ``rules`` (a relation with
+    MINIMUM_RULE_COLUMNS), counted by ``minimum_counts_sql`` from the vendor lines of ``source``
+    (or read from ``counts``, a relation of its rows): a top-up for every minimum fee they do not
+    reach, and a line for every percent fee of a base above 0 whose fee is not 0.00 (a base of
+    credits above the charges gives no money back). In order of period, customer and rule."""
     cols = ", ".join(RATED_COLUMNS)
     got = counts or f"({minimum_counts_sql(source, rules)})"
+    fee = _percent_fee_sql("used", "percent", "currency")
     return f"""
-        SELECT {cols} FROM (SELECT {_top_up_columns()} FROM {got} WHERE used < minimum)
+        WITH got AS (SELECT * FROM {got})
+        SELECT {cols} FROM (
+            SELECT {_top_up_columns()} FROM got
+            WHERE fee_kind = 'minimum_fee' AND used < minimum
+            UNION ALL
+            SELECT {_percent_fee_columns()} FROM (
+                SELECT *, {fee} AS fee FROM got WHERE fee_kind = 'percent_fee' AND used > 0)
+            WHERE fee > 0)
         ORDER BY period, customer_id, rule_id"""

@@ -26,7 +26,7 @@ import duckdb
 
 from billing_lib.errors import ParameterError
 from billing_lib.fx import missing_rate_error
-from billing_lib.pricing import CREDIT_CATEGORIES, MinimumFeeRule, Pricing
+from billing_lib.pricing import CREDIT_CATEGORIES, FEE_KINDS, Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.parameters import KEY_COLUMNS, scope_equal
 from billing_lib.rating.tables import SHOWN, first_or_none, one, put_table
@@ -54,7 +54,7 @@ def used_scope(pricing: Pricing) -> list[str]:
         f
         for plan in pricing.plans.values()
         for r in plan.rules
-        if not isinstance(r, MinimumFeeRule)
+        if r.kind not in FEE_KINDS
         for f in r.match.fields()
     }
     return [k for k in KEY_COLUMNS if k in used and k not in _ALWAYS]

@@ -1,7 +1,8 @@
 """The price plans as temp tables for the rating's and the what-if's SQL.
 
 ``register_pricing`` creates ``price_rules`` (one row per pricing rule, its scope as ``m_*``
-columns, NULL = any), ``price_tiers``, ``price_minimums``, ``price_assignments`` (per customer,
+columns, NULL = any), ``price_tiers``, ``price_minimums`` (the fees: minimum and percent fees, by
+``fee_kind``), ``price_assignments`` (per customer,
 groups expanded), ``price_customers`` (invoice currency, line_grouping) and ``_fx_rates``
 (``fx.register``)."""
 
@@ -15,7 +16,7 @@ from typing import Any
 import duckdb
 
 from billing_lib.customers import Customer
-from billing_lib.pricing import MinimumFeeRule, Plan, Pricing, TieredRule
+from billing_lib.pricing import FEE_KINDS, MinimumFeeRule, PercentFeeRule, Plan, Pricing, TieredRule
 from billing_lib.rating.exact import DEC, install_macros
 from billing_lib.rating.tables import put_table
 
@@ -30,10 +31,12 @@ KEY_COLUMNS = (
     "charge_type",
     "region",
 )
-#: Scope fields a minimum fee can have (rated lines keep neither the vendor's charge type nor
-#: the region).
+#: Scope fields a fee (minimum or percent) can have (rated lines keep neither the vendor's
+#: charge type nor the region).
 MINIMUM_SCOPE = KEY_COLUMNS[:-2]
 _LOW, _HIGH = date(1, 1, 1), date(9999, 12, 31)
+#: A percent fee's percent (at most 6 decimals, up to 100: ``pricing.rules.Percent``).
+PERCENT = "DECIMAL(18,6)"
 
 
 def scope_equal(rule_value: str, line_value: str, field: str) -> str:
@@ -81,10 +84,7 @@ def tier_scope(rule: Any) -> str | None:
 
 def _rules_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
     rules = [
-        (plan, r)
-        for plan in pricing.plans.values()
-        for r in plan.rules
-        if not isinstance(r, MinimumFeeRule)
+        (plan, r) for plan in pricing.plans.values() for r in plan.rules if r.kind not in FEE_KINDS
     ]
     scope = {
         f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in rules])
@@ -129,11 +129,13 @@ def _tiers_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
 
 
 def _minimums_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
+    """The fees (``FEE_KINDS``): a minimum fee's ``minimum`` and ``currency``, a percent fee's
+    ``percent`` (in each customer's invoice currency: ``currency`` NULL), by ``fee_kind``."""
     minimums = [
         (plan, r)
         for plan in pricing.plans.values()
         for r in plan.rules
-        if isinstance(r, MinimumFeeRule)
+        if isinstance(r, MinimumFeeRule | PercentFeeRule)
     ]
     scope = {
         f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in minimums])
@@ -145,8 +147,10 @@ def _minimums_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
         **scope,
         "valid_from": ("DATE", [_validity(p, r)[0] for p, r in minimums]),
         "valid_to": ("DATE", [_validity(p, r)[1] for p, r in minimums]),
-        "minimum": (DEC, [r.amount for _, r in minimums]),
+        "minimum": (DEC, [getattr(r, "amount", None) for _, r in minimums]),
         "currency": ("VARCHAR", [r.currency for _, r in minimums]),
+        "fee_kind": ("VARCHAR", [r.kind for _, r in minimums]),
+        "percent": (PERCENT, [getattr(r, "percent", None) for _, r in minimums]),
         "rule_description": ("VARCHAR", [r.description for _, r in minimums]),
         "rule_product_group": ("VARCHAR", [r.product_group for _, r in minimums]),
     }

@@ -76,10 +76,10 @@ PLAIN_COLUMNS = ("amount", "cost", "vendor_cost", "billed_cost", "source_row", "
 #: Long text of its own on most lines that no stage filters on: written without min/max.
 UNFILTERED_COLUMNS = ("subscription", "vendor_line_id")
 
-#: The revenue per customer, minimum-fee scope and invoice line (``{line_key}``: its key under the
+#: The revenue per customer, fee scope and invoice line (``{line_key}``: its key under the
 #: customer's line_grouping, made on the sums per the columns it reads, ``{key_columns}``;
 #: ``custom.minimum_lines_sql`` sums it again per rule and invoice line) of the vendor lines of
-#: the customers with a minimum fee (``{vendor}``).
+#: the customers with a fee, minimum or percent (``{vendor}``).
 REVENUE_SQL = """
     CREATE OR REPLACE TEMP TABLE rating_revenue AS
     SELECT *, {line_key} AS line_key FROM (
@@ -183,10 +183,10 @@ MINIMUM_COUNTS = "rating_minimum_counts"
 def top_ups(
     con: duckdb.DuckDBPyConnection, used: list[str], period: str, last: date, tiered: bool
 ) -> None:
-    """The minimum-fee top-ups appended to ``rating_custom_lines``, when some customer has a
-    minimum fee: its revenue summed from its own vendor lines first, per invoice line of its
-    line_grouping (``REVENUE_SQL``), so the top-ups count the lines as the invoices round them.
-    What each fee counted is kept in ``MINIMUM_COUNTS`` (empty without minimum fees)."""
+    """The fees' lines (minimum-fee top-ups, percent fees) appended to ``rating_custom_lines``,
+    when some customer has a fee: its revenue summed from its own vendor lines first, per invoice
+    line of its line_grouping (``REVENUE_SQL``), so the fees count the lines as the invoices
+    round them. What each fee counted is kept in ``MINIMUM_COUNTS`` (empty without fees)."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE rating_minimums AS {minimum_rules_sql(period, last)}"
     )
