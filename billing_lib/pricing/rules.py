@@ -350,8 +350,8 @@ class ExcludeRule(_Rule):
 
 def _fee_scope(value: Scope, what: str) -> Scope:
     """The scope of a fee (a minimum fee, a percent fee): the vendor lines whose revenue it
-    counts. Not by ``charge_type`` or ``region`` (rated lines keep neither), nor by a charge category of
-    lines that give money back (Credit, Adjustment)."""
+    counts. Not by ``charge_type`` or ``region`` (rated lines keep neither), nor by a charge
+    category of lines that give money back (Credit, Adjustment)."""
     for field in ("charge_type", "region"):
         if getattr(value, field) is not None:
             raise ValueError(f"a {what} cannot be scoped by {field} (rated lines do not keep it)")
