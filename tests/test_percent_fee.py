@@ -226,6 +226,11 @@ GOOD = plan("{id: all, kind: pass_through}", "{id: mgmt, kind: percent_fee, perc
             "mgmt].match",
             "a percent fee cannot be scoped by charge_type",
         ),
+        (  # rated lines keep no region: the fee's base would count nothing
+            "percent: 10, match: {region: eu-west-1}",
+            "mgmt].match",
+            "a percent fee cannot be scoped by region",
+        ),
         (
             "percent: 10, match: {charge_category: Credit}",
             "mgmt].match",
