@@ -42,6 +42,7 @@ KIND_SERVICES = {
     "credit": "credits (custom lines)",
     "minimum": "minimum fee top-ups",
     "percent_fee": "percent fees",
+    "allowance": "allowances",
 }
 #: A vendor line whose report names no service.
 NO_SERVICE = "(no service)"

@@ -420,6 +420,7 @@ def customer_sums(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 _KINDS = {
     "minimum": "minimum fees",
     "percent_fee": "percent fees",
+    "allowance": "allowances",
     "fee": "fees",
     "one_off": "one-offs",
     "credit": "credits",

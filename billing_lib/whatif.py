@@ -52,7 +52,7 @@ REPRICED = (
     "OR COALESCE(list_contains(_priced, {'plan_id': plan_id, 'rule_id': rule_id}), false))"
 )
 #: The line kinds of the fees' lines, which the what-if bills again from the re-priced lines.
-FEE_LINES = ("minimum", "percent_fee")
+FEE_LINES = ("minimum", "percent_fee", "allowance")
 #: SQL of a rated line's ``line_credit``: a vendor credit is an invoice line of its own
 #: (``line_labels``: beside the charges of the same key).
 LINE_CREDIT = "(line_kind = 'vendor' AND COALESCE(charge_category, '') = 'Credit')"

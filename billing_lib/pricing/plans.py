@@ -77,6 +77,34 @@ def _competes(rule: Rule) -> str:
     return rule.kind if rule.kind in FEE_KINDS else "price"
 
 
+def _check_allowances(path: Path, plan: Plan) -> None:
+    """No two allowances of a plan that could both cover one line of a customer on one date:
+    each gives back up to its amount of the spend in its scope, so together they gave more than
+    that spend (50.00 of everything and 20.00 of AWS, 30.00 spent on AWS: 50.00 back). A
+    customer's own of the plan's scope replaces the plan's (``rating.minimum_rules_sql``): no
+    conflict."""
+    allowances = [r for r in plan.rules if r.kind == "allowance"]
+    for a, b in combinations(allowances, 2):
+        fa, fb = a.match.folded(), b.match.folded()
+        if any(fa[k] != fb[k] for k in fa.keys() & fb.keys()):
+            continue  # they differ in a field both scope: no line is covered by both
+        if not _overlap(a.valid_from, a.valid_to, b.valid_from, b.valid_to):
+            continue
+        if fa.keys() - {"customer"} == fb.keys() - {"customer"}:
+            continue  # one scope: the customer's own replaces the plan's (equal ones refused)
+        both = {**a.match.fields(), **b.match.fields()}
+        both.pop("customer", None)
+        example = ", ".join(f"{k} {v!r}" for k, v in both.items()) or "every line"
+        raise ParameterError(
+            path,
+            f"plans[id={plan.id}].rules[id={a.id}] and rules[id={b.id}]",
+            f"the two allowances both cover {example} on overlapping dates, and together would "
+            "give more than the spend they cover; give them scopes that cannot meet (e.g. "
+            "vendor aws and vendor microsoft) or end one's valid_to before the other's "
+            "valid_from",
+        )
+
+
 def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None:
     """Unique ids, known customers in scopes, and no two equally specific rules that could both
     match one line on one date (same for minimum fees, and for percent fees, among
@@ -114,6 +142,7 @@ def _check_rules(path: Path, plan: Plan, customers: dict[str, Customer]) -> None
             f"{example} on overlapping dates; make one more specific (add a match field) or end "
             "one's valid_to before the other's valid_from",
         )
+    _check_allowances(path, plan)
 
 
 def _assignment_span(

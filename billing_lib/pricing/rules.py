@@ -349,19 +349,22 @@ class ExcludeRule(_Rule):
 
 
 def _fee_scope(value: Scope, what: str) -> Scope:
-    """The scope of a fee (a minimum fee, a percent fee): the vendor lines whose revenue it
-    counts. Not by ``charge_type`` or ``region`` (rated lines keep neither), nor by a charge
-    category of lines that give money back (Credit, Adjustment)."""
+    """The scope of a fee (a minimum fee, a percent fee, an allowance): the vendor lines whose
+    revenue it counts. Not by ``charge_type`` or ``region`` (rated lines keep neither), nor by a
+    charge category of lines that give money back (Credit, Adjustment)."""
+    a = "an" if what[0] in "aeiou" else "a"
     for field in ("charge_type", "region"):
         if getattr(value, field) is not None:
-            raise ValueError(f"a {what} cannot be scoped by {field} (rated lines do not keep it)")
+            raise ValueError(f"{a} {what} cannot be scoped by {field} (rated lines do not keep it)")
     if value.charge_category in CREDIT_CATEGORIES:
         if what == "minimum fee":  # the whole minimum billed beside the credits
             why = "it would bill the whole minimum beside them"
+        elif what == "allowance":  # credits only are no spend to cover
+            why = "the spend it covers would be below 0 and it would give nothing"
         else:  # a base of credits only is never above 0
             why = "its base would be below 0 and it would bill nothing"
         raise ValueError(
-            f"a {what} cannot be scoped to charge_category {value.charge_category} (the lines "
+            f"{a} {what} cannot be scoped to charge_category {value.charge_category} (the lines "
             f"give money back: {why}); scope it to the charges, e.g. charge_category Usage, or "
             "leave charge_category out"
         )
@@ -444,16 +447,49 @@ class PercentFeeRule(_Rule):
         return _fee_scope(value, "percent fee")
 
 
+class AllowanceRule(_Rule):
+    """An allowance in money ("the first 50.00 EUR of Azure a month included"): an ``allowance``
+    line of -min(``amount``, the month's revenue of a customer's vendor lines in scope as the
+    invoice prints them, credits lowering it), so it never gives more than the spend it covers;
+    none where that spend is 0 or less. Cost 0. ``amount`` in ``currency``, the customer's
+    invoice currency (not converted, as a minimum fee's), in its minor unit. Applies to the
+    customers on the plan on the period's last day, as the other fees; like them it counts the
+    vendor lines only, and no fee counts it (docs/pricing.md, "Allowances")."""
+
+    kind: Literal["allowance"]
+    amount: Money = Field(gt=0)
+    currency: Currency
+
+    @model_validator(mode="after")
+    def _shown(self) -> AllowanceRule:
+        """Given in the currency's minor unit, as the invoice prints it (as a minimum)."""
+        places = decimal_places(self.currency)
+        if -self.amount.normalize().as_tuple().exponent > places:  # type: ignore[operator]
+            raise ValueError(
+                f"the allowance {self.amount} has more decimals than {self.currency} shows "
+                f"({places}); give it in {self.currency}'s minor unit"
+            )
+        return self
+
+    @field_validator("match")
+    @classmethod
+    def _scope(cls, value: Scope) -> Scope:
+        return _fee_scope(value, "allowance")
+
+
 #: Rule kinds that price no line but bill a line of their own per customer from the month's
-#: vendor lines in their scope (``rating.custom``): the minimum fee and the percent fee.
-FEE_KINDS = ("minimum_fee", "percent_fee")
-FeeRule = MinimumFeeRule | PercentFeeRule
+#: vendor lines in their scope (``rating.custom``): the minimum fee, the percent fee and the
+#: allowance.
+FEE_KINDS = ("minimum_fee", "percent_fee", "allowance")
+FeeRule = MinimumFeeRule | PercentFeeRule | AllowanceRule
 
 
 PricingRule = (
     MarkupRule | ListPriceRule | FixedPriceRule | TieredRule | PassThroughRule | ExcludeRule
 )
-Rule = Annotated[PricingRule | MinimumFeeRule | PercentFeeRule, Field(discriminator="kind")]
+Rule = Annotated[
+    PricingRule | MinimumFeeRule | PercentFeeRule | AllowanceRule, Field(discriminator="kind")
+]
 
 
 class Plan(Strict):

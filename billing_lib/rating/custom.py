@@ -217,8 +217,9 @@ def _percent_fee_columns() -> str:
                  CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id"""
 
 
-#: Columns of ``minimum_counts_sql``: each fee in force with what it counts.
-MINIMUM_COUNT_COLUMNS = (*_FEE_COLUMNS, "used", "credits")
+#: Columns of ``minimum_counts_sql``: each fee in force with what it counts (``covered_group``:
+#: the product group of the lines it counts when they are of one, else NULL).
+MINIMUM_COUNT_COLUMNS = (*_FEE_COLUMNS, "used", "credits", "covered_group")
 
 
 def minimum_counts_sql(source: str, rules: str) -> str:
@@ -287,24 +288,53 @@ def minimum_counts_sql(source: str, rules: str) -> str:
                         any_value(line_amount) AS line_amount, sum(amount) AS in_scope
                  FROM pair GROUP BY {paired}),
         counted AS (SELECT {rule}, {counted("NOT line_credit")} AS charges,
-                           {counted("line_credit")} AS credits
+                           {counted("line_credit")} AS credits,
+                           CASE WHEN count(DISTINCT product_group) = 1
+                                THEN any_value(product_group) END AS covered_group
                     FROM part m GROUP BY {rule})
         SELECT m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id, m.minimum,
                m.currency, m.fee_kind, m.percent, m.rule_description, m.rule_product_group,
                CAST(COALESCE(u.charges + u.credits, 0) AS {DEC}) AS used,
-               CAST(COALESCE(u.credits, 0) AS {DEC}) AS credits
+               CAST(COALESCE(u.credits, 0) AS {DEC}) AS credits, u.covered_group
         FROM m LEFT JOIN counted u USING (period, last_day, customer_id, plan_id, rule_id)"""
+
+
+def _allowance_columns() -> str:
+    """The rated_lines columns of an allowance's line (``given``: what it gives back, above 0),
+    from a row of ``minimum_counts_sql``: -``given``, "Azure included (EUR 50.00 a month, used
+    EUR 80.00)", the amounts as the invoice prints them. Its cost is 0; its product group the
+    rule's, else the one of the lines it covers (it lowers their revenue, and prints in their
+    section), else services (lines of several groups)."""
+    zero = f"CAST(0 AS {DEC})"
+    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
+                 'allowance' AS line_kind, 'reseller' AS vendor, NULL AS provider,
+                 NULL AS publisher, NULL AS service, NULL AS sku, NULL AS charge_category,
+                 NULL AS subscription, NULL AS subscription_name, NULL AS tags,
+                 COALESCE(rule_product_group, covered_group, 'services') AS product_group,
+                 COALESCE(rule_description, 'Allowance') || ' ('
+                   || {money_grouped_sql("minimum", "currency")} || ' a month, used '
+                   || {money_grouped_sql("used", "currency")} || ')' AS description,
+                 CAST(1 AS {DEC}) AS quantity, 'month' AS unit,
+                 CAST(-given AS {DEC}) AS unit_price, CAST(-given AS {DEC}) AS amount,
+                 {zero} AS cost, {zero} AS vendor_cost, {zero} AS billed_cost,
+                 currency AS vendor_currency, CAST(1 AS {DEC}) AS fx_rate, currency, plan_id,
+                 rule_id, NULL AS source_file, CAST(NULL AS BIGINT) AS source_row,
+                 NULL AS vendor_line_id"""
 
 
 def minimum_lines_sql(source: str, rules: str, counts: str | None = None) -> str:
     """The fees' lines (``rated_lines`` columns) of ``rules`` (a relation with
     MINIMUM_RULE_COLUMNS), counted by ``minimum_counts_sql`` from the vendor lines of ``source``
     (or read from ``counts``, a relation of its rows): a top-up for every minimum fee they do not
-    reach, and a line for every percent fee of a base above 0 whose fee is not 0.00 (a base of
-    credits above the charges gives no money back). In order of period, customer and rule."""
+    reach, a line for every percent fee of a base above 0 whose fee is not 0.00 (a base of
+    credits above the charges gives no money back), and one for every allowance of a spend
+    above 0, of -min(amount, spend). In order of period, customer and rule."""
     cols = ", ".join(RATED_COLUMNS)
     got = counts or f"({minimum_counts_sql(source, rules)})"
     fee = _percent_fee_sql("used", "percent", "currency")
+    # both in the minor unit already (a sum of printed lines; an amount refused otherwise):
+    # rounded once more so that no figure off it can reach the invoice
+    given = round_money_sql("least(minimum, used)", "currency")
     return f"""
         WITH got AS (SELECT * FROM {got})
         SELECT {cols} FROM (
@@ -313,5 +343,8 @@ def minimum_lines_sql(source: str, rules: str, counts: str | None = None) -> str
             UNION ALL
             SELECT {_percent_fee_columns()} FROM (
                 SELECT *, {fee} AS fee FROM got WHERE fee_kind = 'percent_fee' AND used > 0)
-            WHERE fee > 0)
+            WHERE fee > 0
+            UNION ALL
+            SELECT {_allowance_columns()} FROM (
+                SELECT *, {given} AS given FROM got WHERE fee_kind = 'allowance' AND used > 0))
         ORDER BY period, customer_id, rule_id"""

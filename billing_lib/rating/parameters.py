@@ -16,7 +16,15 @@ from typing import Any
 import duckdb
 
 from billing_lib.customers import Customer
-from billing_lib.pricing import FEE_KINDS, MinimumFeeRule, PercentFeeRule, Plan, Pricing, TieredRule
+from billing_lib.pricing import (
+    FEE_KINDS,
+    AllowanceRule,
+    MinimumFeeRule,
+    PercentFeeRule,
+    Plan,
+    Pricing,
+    TieredRule,
+)
 from billing_lib.rating.exact import DEC, install_macros
 from billing_lib.rating.tables import put_table
 
@@ -130,12 +138,14 @@ def _tiers_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
 
 def _minimums_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
     """The fees (``FEE_KINDS``): a minimum fee's ``minimum`` and ``currency``, a percent fee's
-    ``percent`` (in each customer's invoice currency: ``currency`` NULL), by ``fee_kind``."""
+    ``percent`` (in each customer's invoice currency: ``currency`` NULL), an allowance's
+    ``amount`` (in ``minimum``: a run folder's minimum_fees.parquet keeps its columns) and
+    ``currency``, by ``fee_kind``."""
     minimums = [
         (plan, r)
         for plan in pricing.plans.values()
         for r in plan.rules
-        if isinstance(r, MinimumFeeRule | PercentFeeRule)
+        if isinstance(r, MinimumFeeRule | PercentFeeRule | AllowanceRule)
     ]
     scope = {
         f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in minimums])
