@@ -83,8 +83,8 @@ def test_a_free_allowance_of_100_gb_of_s3_a_month_then_a_price_per_gb(tmp_path):
     """(b) The first 100 GB-months of S3 free each month, per customer, then 0.025 EUR a
     GB-month: a graduated tier at 0.00. ``charge_category: Usage`` makes it more specific than
     the plan's AWS refunds rule (vendor and charge_type), which it would tie with. Awkward:
-    beyond the allowance the price is a list price of ours, never the cost plus a markup; a free
-    allowance in money (the first 50 EUR of Azure) cannot be written."""
+    beyond the allowance the price is a list price of ours, never the cost plus a markup (an
+    allowance in money is ``kind: allowance``, below)."""
     plan, rules = recipes()["s3-allowance"]
     _, invoices = billed(tmp_path, rules, plan)
     s3 = "Amazon Simple Storage Service"
@@ -93,6 +93,37 @@ def test_a_free_allowance_of_100_gb_of_s3_a_month_then_a_price_per_gb(tmp_path):
     # C009 until 15 Oct, C001 (its own accounts and, from 16 Oct, the render farm's): each its own
     assert amounts(invoices["C009"])[s3] == cents((D("3580.645161291") - 100) * D("0.025"))
     assert amounts(invoices["C001"])[s3] == cents((D("5619.3548387094") - 100) * D("0.025"))
+
+
+def test_an_allowance_in_money_of_azure_a_month(tmp_path):
+    """(b2) Rheinwerk's bundle includes the first 50.00 EUR of Azure a month: an allowance gives
+    back the Azure lines as its invoice prints them, up to 50.00, in their section (their
+    product group) and no more. Its Azure (Bandwidth, IoT Hub at cost + 8 %) prints 47.46: all
+    of it is given back; at an allowance of 30.00, 30.00. Nothing else on the invoice moves, and
+    no other customer's invoice."""
+    plan, rules = recipes()["azure-allowance"]
+    before = totals(rate_sample(apply_recipe(tmp_path / "before", plan, []))[0])
+    con, invoices = billed(tmp_path / "after", rules, plan)
+    c006 = amounts(invoices["C006"])
+    azure = dict(
+        con.execute(
+            """SELECT ServiceName, sum(BilledCost) FROM customer_lines
+               WHERE x_CustomerId = 'C006' AND PublisherName = 'Microsoft' GROUP BY 1"""
+        ).fetchall()
+    )
+    printed = [cents(v * D("1.08")) for v in azure.values()]
+    assert sorted(printed) == [D("21.79"), D("25.67")]
+    text = "Azure included (EUR 50.00 a month, used EUR 47.46)"
+    assert c006[text] == -sum(printed) == D("-47.46")
+    [line] = [ln for ln in invoices["C006"].lines if ln.description == text]
+    assert (line.product_group, line.cost) == ("microsoft", D(0))
+    after = totals(con)
+    assert {c: after[c] - before[c] for c in before if after[c] != before[c]} == {
+        "C006": D("-47.46")
+    }
+    smaller = [{**rules[0], "amount": "30.00"}]
+    c006 = amounts(billed(tmp_path / "smaller", smaller, plan)[1]["C006"])
+    assert c006["Azure included (EUR 30.00 a month, used EUR 47.46)"] == D("-30.00")
 
 
 def test_an_introductory_discount_on_azure_for_a_customer_s_first_three_months(tmp_path):
