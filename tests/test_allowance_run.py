@@ -1,0 +1,135 @@
+"""docs/pricing.md's Azure allowance (``kind: allowance``) billed end to end on the sample month:
+its line on the invoice as data, the workbook, the PDF, the UBL e-invoice (a negative line, valid
+under EN 16931 and Peppol), the journal (its product group's revenue account) and the summary;
+credited by a credit note and reissued at a corrected amount; and the margin notebook's what-if
+stating the invoice's net to the cent."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from decimal import Decimal as D
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+import yaml
+from lxml import etree
+from pypdf import PdfReader
+
+from billing_lib import analysis, run
+from billing_lib.corrections import issue_credit_note
+from billing_lib.invoice_files import read_invoice_data
+from billing_lib.reissue import reissue_invoice
+from billing_lib.ubl import CBC
+from billing_lib.whatif import totals_sql
+from tests.notebook_project import PERIOD, REPO
+from tests.test_sample_month_rating import apply_recipe, recipes
+from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
+
+REPORTS = REPO / "samples" / PERIOD / "reports"
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+TEXT = "Azure included (EUR 50.00 a month, used EUR 47.46)"
+
+
+@pytest.fixture(scope="module")
+def billed(tmp_path_factory) -> tuple[Path, Path]:
+    """(outputs, parameters): the sample month billed and finalised with the recipe."""
+    base = tmp_path_factory.mktemp("allowance")
+    plan, rules = recipes()["azure-allowance"]
+    params = apply_recipe(base, plan, rules)
+    run.run_all(PERIOD, REPORTS, params, base / "outputs", finalise=True)
+    return base / "outputs", params
+
+
+def _invoice(folder: Path, customer: str = "C006"):
+    [inv] = [
+        i
+        for i in read_invoice_data(folder / "invoices.json")[1].values()
+        if i.customer_id == customer
+    ]
+    return inv
+
+
+def _invoiced(frame) -> D:
+    con = duckdb.connect()
+    con.register("lines", frame)
+    [net] = [r[0] for r in con.execute(f"SELECT invoiced FROM ({totals_sql('lines')})").fetchall()]
+    con.close()
+    return D(net)
+
+
+def test_the_allowance_is_stated_on_every_document_of_the_invoice(billed):
+    outputs, _ = billed
+    folder = outputs / PERIOD
+    inv = _invoice(folder)
+    [line] = [ln for ln in inv.lines if ln.description == TEXT]
+    assert line.amount == line.unrounded_amount == D("-47.46")
+    assert (line.product_group, line.cost) == ("microsoft", D(0))
+    assert inv.net == sum((ln.amount for ln in inv.lines), D(0))
+    stem = folder / "invoices" / f"{inv.number}_C006"
+
+    sheet = openpyxl.load_workbook(stem.with_suffix(".xlsx"), data_only=True).worksheets[0]
+    [row] = [[c.value for c in r] for r in sheet.iter_rows() if TEXT in [c.value for c in r]]
+    assert -47.46 in row
+    text = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(stem.with_suffix(".pdf")).pages).split()
+    )
+    assert TEXT in text and "-47.46" in text
+
+    xml = etree.parse(str(stem.with_suffix(".xml")))
+    [el] = [
+        e
+        for e in xml.iter(f"{{{CAC}}}InvoiceLine")
+        if e.findtext(f"{{{CAC}}}Item/{{{CBC}}}Name") == TEXT
+    ]
+    assert el.findtext(f"{{{CBC}}}LineExtensionAmount") == "-47.46"
+    assert el.findtext(f"{{{CBC}}}InvoicedQuantity") == "-1"
+    assert el.findtext(f"{{{CAC}}}Price/{{{CBC}}}PriceAmount") == "47.46"
+    data = stem.with_suffix(".xml").read_bytes()
+    assert schema_errors(data) == [] and rule_findings(data) == [] and peppol_findings(data) == []
+
+    # the journal: the Microsoft revenue (8020) of the invoice is its Microsoft lines less it
+    journal = list(csv.DictReader((folder / f"journal_{PERIOD}.csv").open(encoding="utf-8")))
+    revenue = [r for r in journal if r["account"] == "8020" and inv.number in str(r)]
+    microsoft = sum((ln.amount for ln in inv.lines if ln.product_group == "microsoft"), D(0))
+    assert sum((D(r["credit"] or 0) - D(r["debit"] or 0) for r in revenue), D(0)) == microsoft
+    [summary] = [
+        r
+        for r in csv.DictReader((folder / "invoice_summary.csv").open(encoding="utf-8"))
+        if r["customer_id"] == "C006"
+    ]
+    assert D(summary["net_amount"]) == inv.net
+
+
+def test_a_credit_note_cancels_the_allowance_and_a_reissue_gives_the_corrected_one(
+    billed, tmp_path
+):
+    outputs = Path(shutil.copytree(billed[0], tmp_path / "outputs"))
+    original = _invoice(outputs / PERIOD)
+    selection = analysis.load_summary(outputs, [PERIOD])
+    what_if = analysis.repricer(outputs)(selection, "C006", None)
+    assert _invoiced(what_if) == original.net
+
+    credited = issue_credit_note(outputs, original.number, reason="Allowance is 30.00")
+    [back] = [ln for ln in credited.note.lines if ln.description == TEXT]
+    assert back.amount == D("47.46")
+
+    params = Path(shutil.copytree(billed[1], tmp_path / "parameters"))
+    plans = params / "price_plans.yaml"
+    data = yaml.safe_load(plans.read_text(encoding="utf-8"))
+    [smb] = [p for p in data["plans"] if p["id"] == "smb"]
+    [rule] = [r for r in smb["rules"] if r["kind"] == "allowance"]
+    rule["amount"] = "30.00"
+    plans.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    done = reissue_invoice(outputs, original.number, params, REPORTS, reason="30.00")
+    changed = {ln.description: ln.amount for ln in done.invoice.lines}
+    was = {ln.description: ln.amount for ln in original.lines}
+    assert {k: v for k, v in changed.items() if was.get(k) != v} == {
+        "Azure included (EUR 30.00 a month, used EUR 47.46)": D("-30.00")
+    }
+    assert done.invoice.net == original.net + D("47.46") - D("30.00")
+    selection = analysis.load_summary(outputs, [PERIOD])
+    what_if = analysis.repricer(outputs)(selection, "C006", None)
+    assert _invoiced(what_if) == done.invoice.net
