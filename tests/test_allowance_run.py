@@ -18,7 +18,7 @@ import yaml
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, run
+from billing_lib import analysis, charts, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.invoice_files import read_invoice_data
 from billing_lib.reissue import reissue_invoice
@@ -109,6 +109,9 @@ def test_a_credit_note_cancels_the_allowance_and_a_reissue_gives_the_corrected_o
     outputs = Path(shutil.copytree(billed[0], tmp_path / "outputs"))
     original = _invoice(outputs / PERIOD)
     selection = analysis.load_summary(outputs, [PERIOD])
+    by_service = charts.summarise(selection, ["customer", "service"])
+    [given] = by_service.loc[by_service["service"] == "allowances", "revenue"].tolist()
+    assert given == D("-47.46")  # the margin summary names it (not a service called NaN)
     what_if = analysis.repricer(outputs)(selection, "C006", None)
     assert _invoiced(what_if) == original.net
 
