@@ -135,3 +135,26 @@ def rated_store(
     load_lines(con, rows)
     assign_customers(con)
     return con, load_pricing(params, customers), customers
+
+
+def group_plan(*rules: str) -> str:
+    """price_plans.yaml of one plan ``p`` of ``rules`` (YAML flow mappings), assigned to group
+    smb."""
+    body = "\n".join(f"      - {r}" for r in rules)
+    return f"plans:\n  - id: p\n    rules:\n{body}\nassignments:\n  - {{plan: p, group: smb}}\n"
+
+
+def rated_month(tmp_path: Path, plans: str, rows: list[dict], customers: str, accounts: str):
+    """(store, rating report) of ``rows`` rated for 2026-10 by ``plans``."""
+    from billing_lib.rating import rate_lines
+
+    params = write_parameters(tmp_path, plans, customers=customers, accounts=accounts)
+    con, pricing, loaded = rated_store(params, rows)
+    return con, rate_lines(con, pricing, loaded, "2026-10")
+
+
+def cents(x: Decimal) -> Decimal:
+    """``x`` half-up at 2 places, as the invoice prints a EUR amount."""
+    from decimal import ROUND_HALF_UP
+
+    return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

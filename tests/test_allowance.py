@@ -6,17 +6,15 @@ count the vendor lines only, as it does; recomputed by the what-if; refused when
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
-from rating_helpers import line, rated_store, write_parameters
+from rating_helpers import cents, group_plan, line, rated_month, write_parameters
 
 from billing_lib import analysis, review
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
 from billing_lib.pricing import load_pricing
-from billing_lib.rating import rate_lines
 from billing_lib.run import RATED_PARQUET
 from billing_lib.sql import ql
 from billing_lib.store import frame
@@ -45,16 +43,8 @@ EUR = {"BillingCurrency": "EUR"}
 ALLOWANCE = "{id: incl, kind: allowance, amount: '50.00', currency: EUR}"
 
 
-def plan(*rules: str) -> str:
-    body = "\n".join(f"      - {r}" for r in rules)
-    return f"plans:\n  - id: p\n    rules:\n{body}\nassignments:\n  - {{plan: p, group: smb}}\n"
-
-
 def rate(tmp_path, plans: str, rows: list[dict]):
-    params = write_parameters(tmp_path, plans, customers=CUSTOMERS, accounts=ACCOUNTS)
-    con, pricing, customers = rated_store(params, rows)
-    report = rate_lines(con, pricing, customers, "2026-10")
-    return con, report
+    return rated_month(tmp_path, plans, rows, CUSTOMERS, ACCOUNTS)
 
 
 def allowances(con) -> list[tuple]:
@@ -161,7 +151,7 @@ def test_minimum_and_percent_fees_count_the_vendor_lines_before_the_allowance(tm
     C2's 200.00: no top-up, fee 20.00, allowance -50.00, invoice 170.00."""
     con, _ = rate(
         tmp_path,
-        plan(
+        group_plan(
             "{id: all, kind: pass_through}",
             "{id: min, kind: minimum_fee, amount: '75', currency: EUR, description: Minimum}",
             "{id: mgmt, kind: percent_fee, percent: 10}",
@@ -192,7 +182,7 @@ def test_a_customer_s_own_allowance_replaces_the_plan_s_of_its_scope(tmp_path):
     cannot meet (AWS, Microsoft) each applies; one in force on the month's last day only."""
     con, report = rate(
         tmp_path,
-        plan(
+        group_plan(
             "{id: all, kind: pass_through}",
             "{id: incl, kind: allowance, amount: '5', currency: EUR, match: {vendor: aws}}",
             "{id: c1-incl, kind: allowance, amount: '8', currency: EUR, "
@@ -215,7 +205,7 @@ def test_a_customer_s_own_allowance_replaces_the_plan_s_of_its_scope(tmp_path):
     assert said.endswith("not billed for 2026-10")
 
 
-GOOD = plan("{id: all, kind: pass_through}", ALLOWANCE)
+GOOD = group_plan("{id: all, kind: pass_through}", ALLOWANCE)
 
 
 @pytest.mark.parametrize(
@@ -256,7 +246,7 @@ def test_a_bad_allowance_is_refused_naming_the_file_entry_and_field(
     if field in ("amount", "currency"):
         was = "amount: '50.00'" if field == "amount" else "currency: EUR"
         rule = ALLOWANCE.replace(was, change)
-    plans = plan("{id: all, kind: pass_through}", rule)
+    plans = group_plan("{id: all, kind: pass_through}", rule)
     params = write_parameters(tmp_path, plans, customers=CUSTOMERS, accounts=ACCOUNTS)
     with pytest.raises(ParameterError) as err:
         load_pricing(params, load_customers(params))
@@ -269,7 +259,7 @@ def test_two_allowances_that_could_cover_one_line_are_refused(tmp_path):
     """Two allowances both covering a line (everything and AWS) would together give more than
     the spend they cover: refused naming both. Scopes that cannot meet, and a customer's own of
     the plan's scope (it replaces it), are no conflict; nor are dates that do not overlap."""
-    both = plan(
+    both = group_plan(
         "{id: all, kind: pass_through}",
         ALLOWANCE,
         "{id: incl-aws, kind: allowance, amount: '20', currency: EUR, match: {vendor: aws}}",
@@ -280,7 +270,7 @@ def test_two_allowances_that_could_cover_one_line_are_refused(tmp_path):
     text = str(err.value)
     assert "entry plans[id=p].rules[id=incl] and rules[id=incl-aws]" in text, text
     assert "both cover vendor 'aws'" in text, text
-    fine = plan(
+    fine = group_plan(
         "{id: all, kind: pass_through}",
         "{id: incl, kind: allowance, amount: '5', currency: EUR, match: {vendor: microsoft}, "
         "valid_from: 2026-10-01}",
@@ -298,7 +288,7 @@ def test_the_review_knows_the_allowance(tmp_path):
     """No false findings: the allowance is neither a rule that priced nothing nor a gap between
     dated versions of a pricing rule; a customer with an allowance and its lines has vendor
     lines."""
-    plans = plan(
+    plans = group_plan(
         "{id: all, kind: pass_through}",
         "{id: incl, kind: allowance, amount: '5', currency: EUR, valid_to: 2026-10-10}",
         "{id: incl-2, kind: allowance, amount: '7', currency: EUR, valid_from: 2026-10-20}",
@@ -315,10 +305,6 @@ def test_the_review_knows_the_allowance(tmp_path):
 # -- the what-if ------------------------------------------------------------------------------
 
 
-def _cents(x: D) -> D:
-    return x.quantize(D("0.01"), rounding=ROUND_HALF_UP)
-
-
 @pytest.mark.parametrize("markup", [None, "50", "10", "0", "-100", "300"])
 def test_the_what_if_recomputes_the_allowance_as_the_run_does(tmp_path, markup):
     """The margin notebook's what-if (a run folder read back) and the benchmark's (the run's
@@ -327,7 +313,7 @@ def test_the_what_if_recomputes_the_allowance_as_the_run_does(tmp_path, markup):
     invoice would print. C1: usage of 20 USD (18 EUR at cost), a credit of -4.50, at 10 %."""
     con, _ = rate(
         tmp_path,
-        plan(
+        group_plan(
             "{id: all, kind: markup, percent: 10}",
             "{id: incl, kind: allowance, amount: '30', currency: EUR}",
             "{id: mgmt, kind: percent_fee, percent: 15}",
@@ -351,9 +337,9 @@ def test_the_what_if_recomputes_the_allowance_as_the_run_does(tmp_path, markup):
     totals = reprice_customer(con, "C1", markup, totals=True)
     assert totals.equals(frame(con, totals_sql("_whatif")))
     assert margin(totals) == margin(on_the_run)
-    printed = _cents(18 * (1 + D(markup or 10) / 100)) - D("4.50")
+    printed = cents(18 * (1 + D(markup or 10) / 100)) - D("4.50")
     given = min(D(30), printed) if printed > 0 else D(0)
-    fee = _cents(printed * D("0.15")) if printed > 0 else D(0)
+    fee = cents(printed * D("0.15")) if printed > 0 else D(0)
     kinds = on_the_run.groupby("line_kind")["amount"].sum().to_dict()
     assert kinds.get("allowance", D(0)) == -given
     assert ("allowance" in kinds) == (given > 0)
@@ -363,7 +349,7 @@ def test_the_what_if_recomputes_the_allowance_as_the_run_does(tmp_path, markup):
         run_net = con.execute(
             "SELECT sum(amount) FROM rated_lines WHERE customer_id = 'C1'"
         ).fetchone()[0]
-        assert invoiced == run_net == _cents(D("15.30") * D("0.15"))
+        assert invoiced == run_net == cents(D("15.30") * D("0.15"))
     got = con.execute(
         "SELECT DISTINCT rule_id, fee_kind, minimum, currency FROM read_parquet(?) ORDER BY ALL",
         [str(folder / MINIMUM_FEES_PARQUET)],

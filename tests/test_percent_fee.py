@@ -7,17 +7,15 @@ which does not count it; recomputed by the what-if; refused when written wrong
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
-from rating_helpers import line, rated_store, write_parameters
+from rating_helpers import cents, group_plan, line, rated_month, write_parameters
 
 from billing_lib import analysis, review
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
 from billing_lib.pricing import load_pricing
-from billing_lib.rating import rate_lines
 from billing_lib.run import RATED_PARQUET
 from billing_lib.sql import ql
 from billing_lib.store import frame
@@ -44,16 +42,8 @@ ACCOUNTS = "vendor,account_id,customer_id,valid_from,valid_to,note\n" + "".join(
 EUR = {"BillingCurrency": "EUR"}
 
 
-def plan(*rules: str) -> str:
-    body = "\n".join(f"      - {r}" for r in rules)
-    return f"plans:\n  - id: p\n    rules:\n{body}\nassignments:\n  - {{plan: p, group: smb}}\n"
-
-
 def rate(tmp_path, plans: str, rows: list[dict]):
-    params = write_parameters(tmp_path, plans, customers=CUSTOMERS, accounts=ACCOUNTS)
-    con, pricing, customers = rated_store(params, rows)
-    report = rate_lines(con, pricing, customers, "2026-10")
-    return con, report
+    return rated_month(tmp_path, plans, rows, CUSTOMERS, ACCOUNTS)
 
 
 def fees(con, customer: str | None = None) -> list[tuple]:
@@ -129,7 +119,7 @@ def test_credits_in_its_scope_lower_the_base_of_every_percent_fee_and_none_below
     s3 = {**EUR, "ServiceName": "Amazon S3"}
     con, _ = rate(
         tmp_path,
-        plan(
+        group_plan(
             "{id: all, kind: pass_through}",
             "{id: mgmt, kind: percent_fee, percent: 10}",
             "{id: mgmt-s3, kind: percent_fee, percent: 10, match: {service: Amazon S3}}",
@@ -158,7 +148,7 @@ def test_a_minimum_fee_and_a_percent_fee_each_count_the_vendor_lines_only(tmp_pa
     top-up, fee 20.00."""
     con, _ = rate(
         tmp_path,
-        plan(
+        group_plan(
             "{id: all, kind: pass_through}",
             "{id: min, kind: minimum_fee, amount: '75', currency: EUR, description: Minimum}",
             "{id: mgmt, kind: percent_fee, percent: 10}",
@@ -188,7 +178,7 @@ def test_a_customer_s_own_percent_fee_replaces_the_plan_s_and_dates_are_the_mont
     said in the warnings); a minimum fee of the same scope is no conflict."""
     con, report = rate(
         tmp_path,
-        plan(
+        group_plan(
             "{id: all, kind: pass_through}",
             "{id: mgmt, kind: percent_fee, percent: 10}",
             "{id: c1-mgmt, kind: percent_fee, percent: 8, match: {customer: C1}}",
@@ -210,7 +200,7 @@ def test_a_customer_s_own_percent_fee_replaces_the_plan_s_and_dates_are_the_mont
     )
 
 
-GOOD = plan("{id: all, kind: pass_through}", "{id: mgmt, kind: percent_fee, percent: 10}")
+GOOD = group_plan("{id: all, kind: pass_through}", "{id: mgmt, kind: percent_fee, percent: 10}")
 
 
 @pytest.mark.parametrize(
@@ -273,7 +263,7 @@ def test_the_review_knows_the_percent_fee(tmp_path):
     """No false findings: the fee is neither a rule that priced nothing, nor a gap between two
     dated versions of a pricing rule; a fee of 0.1 (meant as 10 %?) is named as any percentage
     below 1; a customer with a fee and its lines has vendor lines."""
-    plans = plan(
+    plans = group_plan(
         "{id: all, kind: pass_through}",
         "{id: mgmt, kind: percent_fee, percent: 10, valid_to: 2026-10-10}",
         "{id: mgmt-2, kind: percent_fee, percent: '0.1', valid_from: 2026-10-20}",
@@ -298,7 +288,7 @@ def _month_with_both_fees(tmp_path):
     another customer."""
     con, _ = rate(
         tmp_path,
-        plan(
+        group_plan(
             "{id: all, kind: markup, percent: 10}",
             "{id: min, kind: minimum_fee, amount: '30', currency: EUR}",
             "{id: mgmt, kind: percent_fee, percent: 15}",
@@ -321,10 +311,6 @@ def _run_folder(con, tmp_path, customer: str = "C1"):
     return folder
 
 
-def _cents(x: D) -> D:
-    return x.quantize(D("0.01"), rounding=ROUND_HALF_UP)
-
-
 @pytest.mark.parametrize("markup", [None, "50", "10", "0", "-100", "12.345", "300"])
 def test_the_what_if_recomputes_the_percent_fee_as_the_run_does(tmp_path, markup):
     """The margin notebook's what-if (a run folder read back) and the benchmark's (the run's
@@ -341,9 +327,9 @@ def test_the_what_if_recomputes_the_percent_fee_as_the_run_does(tmp_path, markup
     totals = reprice_customer(con, "C1", markup, totals=True)
     assert totals.equals(frame(con, totals_sql("_whatif")))
     assert margin(totals) == margin(on_the_run)
-    usage = _cents(18 * (1 + D(markup or 10) / 100))
+    usage = cents(18 * (1 + D(markup or 10) / 100))
     printed = usage - D("4.50")
-    fee = _cents(printed * D("0.15")) if printed > 0 else D(0)
+    fee = cents(printed * D("0.15")) if printed > 0 else D(0)
     top_up = max(D(0), D(30) - printed)
     kinds = on_the_run.groupby("line_kind")["amount"].sum().to_dict()
     assert kinds.get("percent_fee", D(0)) == fee
@@ -355,7 +341,7 @@ def test_the_what_if_recomputes_the_percent_fee_as_the_run_does(tmp_path, markup
         run_net = con.execute(
             "SELECT sum(amount) FROM rated_lines WHERE customer_id = 'C1'"
         ).fetchone()[0]
-        assert invoiced == run_net == D("30.00") + _cents(D("15.30") * D("0.15"))
+        assert invoiced == run_net == D("30.00") + cents(D("15.30") * D("0.15"))
 
 
 def test_a_run_folder_written_before_percent_fees_reads_as_before(tmp_path):
@@ -363,7 +349,7 @@ def test_a_run_folder_written_before_percent_fees_reads_as_before(tmp_path):
     minimum fee) reads as before: its minimum fees are topped up, nothing else is billed."""
     con, _ = rate(
         tmp_path,
-        plan(
+        group_plan(
             "{id: all, kind: markup, percent: 10}",
             "{id: min, kind: minimum_fee, amount: '30', currency: EUR}",
         ),
