@@ -18,14 +18,13 @@ import yaml
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, run
+from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
-from billing_lib.invoice_files import read_invoice_data
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
 from billing_lib.whatif import totals_sql
 from tests.notebook_project import PERIOD, REPO
-from tests.test_sample_month_rating import apply_recipe, recipes
+from tests.test_sample_month_rating import billed_with_recipe, invoice_of
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 
 REPORTS = REPO / "samples" / PERIOD / "reports"
@@ -36,20 +35,11 @@ TEXT = "Azure included (EUR 50.00 a month, used EUR 47.46)"
 @pytest.fixture(scope="module")
 def billed(tmp_path_factory) -> tuple[Path, Path]:
     """(outputs, parameters): the sample month billed and finalised with the recipe."""
-    base = tmp_path_factory.mktemp("allowance")
-    plan, rules = recipes()["azure-allowance"]
-    params = apply_recipe(base, plan, rules)
-    run.run_all(PERIOD, REPORTS, params, base / "outputs", finalise=True)
-    return base / "outputs", params
+    return billed_with_recipe(tmp_path_factory.mktemp("allowance"), "azure-allowance")
 
 
 def _invoice(folder: Path, customer: str = "C006"):
-    [inv] = [
-        i
-        for i in read_invoice_data(folder / "invoices.json")[1].values()
-        if i.customer_id == customer
-    ]
-    return inv
+    return invoice_of(folder, customer)
 
 
 def _invoiced(frame) -> D:

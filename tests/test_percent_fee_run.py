@@ -18,14 +18,13 @@ import yaml
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, run
+from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
-from billing_lib.invoice_files import read_invoice_data
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
 from billing_lib.whatif import totals_sql
 from tests.notebook_project import PERIOD, REPO
-from tests.test_sample_month_rating import apply_recipe, recipes
+from tests.test_sample_month_rating import billed_with_recipe, invoice_of
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 
 REPORTS = REPO / "samples" / PERIOD / "reports"
@@ -39,20 +38,11 @@ BASE = D("493.10")
 @pytest.fixture(scope="module")
 def billed(tmp_path_factory) -> tuple[Path, Path]:
     """(outputs, parameters): the sample month billed and finalised with the recipe's fee."""
-    base = tmp_path_factory.mktemp("percent-fee")
-    plan, rules = recipes()["management-fee"]
-    params = apply_recipe(base, plan, rules)
-    run.run_all(PERIOD, REPORTS, params, base / "outputs", finalise=True)
-    return base / "outputs", params
+    return billed_with_recipe(tmp_path_factory.mktemp("percent-fee"), "management-fee")
 
 
 def _invoice(folder: Path, customer: str = "C006"):
-    [inv] = [
-        i
-        for i in read_invoice_data(folder / "invoices.json")[1].values()
-        if i.customer_id == customer
-    ]
-    return inv
+    return invoice_of(folder, customer)
 
 
 def _cents(x: D) -> D:

@@ -400,3 +400,26 @@ def test_a_rule_s_description_is_the_lines_text_and_the_invoice_s_where_it_shows
     )
     lines = {ln.description: ln.amount for ln in sample_invoices(con, params)["C006"].lines}
     assert lines[text + cycle] == D("99.00")
+
+
+def billed_with_recipe(base: Path, name: str) -> tuple[Path, Path]:
+    """(outputs, parameters): the sample month billed and finalised in ``base`` with the docs
+    recipe ``name`` applied to the parameters."""
+    from billing_lib import run
+
+    plan, rules = recipes()[name]
+    params = apply_recipe(base, plan, rules)
+    run.run_all("2026-10", REPORTS, params, base / "outputs", finalise=True)
+    return base / "outputs", params
+
+
+def invoice_of(folder: Path, customer: str):
+    """The invoice of ``customer`` in the run folder ``folder`` (its invoices.json)."""
+    from billing_lib.invoice_files import read_invoice_data
+
+    [inv] = [
+        i
+        for i in read_invoice_data(folder / "invoices.json")[1].values()
+        if i.customer_id == customer
+    ]
+    return inv
