@@ -20,18 +20,18 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from billing_lib.invoices import Invoice, Invoicing
-from billing_lib.money import ZERO, decimal_places
-from billing_lib.not_billed import Booked, BooksMargin, NotBilled, NotBilledLine
+from billing_lib.money import ZERO
+from billing_lib.not_billed import NotBilled
+from billing_lib.not_billed_sheet import not_billed_sheet, reconciliation
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import (
     WORKBOOK_OPTIONS,
-    amount_digits,
     cell,
-    cell_ranges,
     fixed_created,
     number,
     round_formula,
 )
+from billing_lib.summary_formats import COST, CURRENCY, MARGIN, REVENUE, SummaryFormats, header
 
 CUSTOMER_COLUMNS = (
     "Customer",
@@ -57,49 +57,6 @@ PRODUCT_GROUP_COLUMNS = (
     "Margin",
     "Margin %",
 )
-NOT_BILLED_COLUMNS = (
-    "Vendor",
-    "Booked as",
-    "Reason",
-    "Customer",
-    "Vendor account",
-    "Report",
-    "Lines",
-    "Currency",
-    "Cost",
-    "Rate",
-    "Cost in {national}",
-)
-#: The Not billed sheet's columns: currency, cost, rate, cost in the national currency.
-_NB_CURRENCY, _NB_COST, _NB_RATE, _NB_NATIONAL = 7, 8, 9, 10
-#: The Customers sheet's columns: currency, the first amount (revenue), cost, margin.
-_CURRENCY, _REVENUE, _COST, _MARGIN = 5, 6, 9, 10
-
-
-class _Formats:
-    """The summary's cell formats; amounts per number of decimals, made when first needed."""
-
-    def __init__(self, wb: xlsxwriter.Workbook) -> None:
-        self._wb = wb
-        self._amounts: dict[tuple[int, bool], Any] = {}
-        self.head = wb.add_format(
-            {"bold": True, "bottom": 1, "bg_color": "#E8EEF4", "text_wrap": True}
-        )
-        self.pct = wb.add_format({"num_format": "0.0%"})
-        self.bold = wb.add_format({"bold": True, "top": 1})
-        self.rate = wb.add_format({"num_format": "0.0000######"})
-
-    def money(self, currency: str, total: bool = False) -> Any:
-        """``#,##0.00;-#,##0.00`` with the currency's decimals; bold with a top border for a
-        total."""
-        key = (decimal_places(currency), total)
-        if key not in self._amounts:
-            digits = amount_digits(key[0])
-            props: dict[str, Any] = {"num_format": f"{digits};-{digits}"}
-            if total:
-                props.update(bold=True, top=1)
-            self._amounts[key] = self._wb.add_format(props)
-        return self._amounts[key]
 
 
 def write_summary_workbook(
@@ -118,23 +75,23 @@ def write_summary_workbook(
                 "created": fixed_created(period),
             }
         )
-        fmt = _Formats(wb)
+        fmt = SummaryFormats(wb)
         rows = sorted(invoices, key=lambda i: i.number)
         customers = wb.add_worksheet("Customers")
         total_rows = _customers_sheet(customers, rows, fmt)
         _product_groups_sheet(wb.add_worksheet("Product groups"), rows, invoicing, fmt)
         if not_billed is not None:
             ws = wb.add_worksheet("Not billed")
-            totals = _not_billed_sheet(ws, not_billed, invoicing, fmt)
+            totals = not_billed_sheet(ws, not_billed, invoicing, fmt)
             start = max(total_rows.values(), default=len(rows)) + 2
-            _reconciliation(customers, start, not_billed.margins, totals, total_rows, fmt)
+            reconciliation(customers, start, not_billed.margins, totals, total_rows, fmt)
         wb.close()
     return path
 
 
-def _customers_sheet(ws: Any, rows: list[Invoice], fmt: _Formats) -> dict[str, int]:
+def _customers_sheet(ws: Any, rows: list[Invoice], fmt: SummaryFormats) -> dict[str, int]:
     """A row per invoice, then a total row per currency; those rows by currency."""
-    _header(ws, CUSTOMER_COLUMNS, fmt)
+    header(ws, CUSTOMER_COLUMNS, fmt)
     ws.set_column(0, 0, 10)
     ws.set_column(1, 1, 34)
     ws.set_column(2, 5, 12)
@@ -152,12 +109,12 @@ def _customers_sheet(ws: Any, rows: list[Invoice], fmt: _Formats) -> dict[str, i
         for col, text in enumerate(texts):
             ws.write_string(r, col, text)
         for col, value in zip(
-            range(_REVENUE, _MARGIN), (inv.net, inv.vat_total, inv.gross, inv.cost), strict=True
+            range(REVENUE, MARGIN), (inv.net, inv.vat_total, inv.gross, inv.cost), strict=True
         ):
             ws.write_number(r, col, number(value), fmt.money(inv.currency))
-        margin = round_formula(f"{cell(r, _REVENUE)}-{cell(r, _COST)}", inv.currency)
-        ws.write_formula(r, _MARGIN, margin, fmt.money(inv.currency), number(inv.margin))
-        _margin_percent(ws, r, _REVENUE, _MARGIN, inv.margin, inv.net, fmt)
+        margin = round_formula(f"{cell(r, REVENUE)}-{cell(r, COST)}", inv.currency)
+        ws.write_formula(r, MARGIN, margin, fmt.money(inv.currency), number(inv.margin))
+        _margin_percent(ws, r, REVENUE, MARGIN, inv.margin, inv.net, fmt)
     ws.autofilter(0, 0, len(rows), len(CUSTOMER_COLUMNS) - 1)
     totals = {}
     for r, currency in enumerate(sorted({i.currency for i in rows}), start=len(rows) + 2):
@@ -167,17 +124,17 @@ def _customers_sheet(ws: Any, rows: list[Invoice], fmt: _Formats) -> dict[str, i
 
 
 def _currency_total(
-    ws: Any, row: int, currency: str, mine: list[Invoice], rows: list[Invoice], fmt: _Formats
+    ws: Any, row: int, currency: str, mine: list[Invoice], rows: list[Invoice], fmt: SummaryFormats
 ) -> None:
     """The total row of one currency: SUMIF over the invoice rows of that currency."""
     ws.write_string(row, 0, "Total", fmt.bold)
-    ws.write_string(row, _CURRENCY, currency, fmt.bold)
+    ws.write_string(row, CURRENCY, currency, fmt.bold)
     sums = [
         sum((getattr(i, name) for i in mine), ZERO)
         for name in ("net", "vat_total", "gross", "cost", "margin")
     ]
     currencies = f"$F$2:$F${len(rows) + 1}"
-    for col, value in zip(range(_REVENUE, _MARGIN + 1), sums, strict=True):
+    for col, value in zip(range(REVENUE, MARGIN + 1), sums, strict=True):
         column = xl_col_to_name(col)
         ws.write_formula(
             row,
@@ -186,15 +143,15 @@ def _currency_total(
             fmt.money(currency, total=True),
             number(value),
         )
-    _margin_percent(ws, row, _REVENUE, _MARGIN, sums[4], sums[0], fmt)
+    _margin_percent(ws, row, REVENUE, MARGIN, sums[4], sums[0], fmt)
 
 
 def _product_groups_sheet(
-    ws: Any, rows: list[Invoice], invoicing: Invoicing, fmt: _Formats
+    ws: Any, rows: list[Invoice], invoicing: Invoicing, fmt: SummaryFormats
 ) -> None:
     """Revenue, cost and margin per currency and product group, with the group's heading and
     revenue account (products.yaml)."""
-    _header(ws, PRODUCT_GROUP_COLUMNS, fmt)
+    header(ws, PRODUCT_GROUP_COLUMNS, fmt)
     ws.set_column(0, 3, 16)
     ws.set_column(4, 7, 14)
     ws.freeze_panes(1, 0)
@@ -217,11 +174,6 @@ def _product_groups_sheet(
     ws.autofilter(0, 0, len(totals), len(PRODUCT_GROUP_COLUMNS) - 1)
 
 
-def _header(ws: Any, columns: tuple[str, ...], fmt: _Formats) -> None:
-    for col, h in enumerate(columns):
-        ws.write_string(0, col, h, fmt.head)
-
-
 def _margin_percent(
     ws: Any,
     row: int,
@@ -229,7 +181,7 @@ def _margin_percent(
     margin_col: int,
     margin: Decimal,
     revenue: Decimal,
-    fmt: _Formats,
+    fmt: SummaryFormats,
 ) -> None:
     """Margin / revenue in the column after the margin's; blank for a revenue of 0 or less (a
     credit balance: a loss over a negative revenue read as a margin of 278.8 %)."""
@@ -241,151 +193,3 @@ def _margin_percent(
         fmt.pct,
         float(margin / revenue) if revenue > 0 else "",
     )
-
-
-def _not_billed_sheet(
-    ws: Any, data: NotBilled, invoicing: Invoicing, fmt: _Formats
-) -> dict[str, str]:
-    """The lines of each journal posting on the unbilled-cost account, then the posting: the
-    lines' cost rounded once (``ROUND(SUM(...))``), in the national currency at the entry's rate
-    (the journal's figure; rounded per posting, not lines x rate); then a total per currency.
-    The cells of those totals per currency (for the Customers sheet's reconciliation)."""
-    _header(ws, tuple(c.format(national=data.national) for c in NOT_BILLED_COLUMNS), fmt)
-    for first, last, width in ((0, 1, 22), (2, 2, 44), (3, 3, 30), (4, 5, 30), (6, 7, 9)):
-        ws.set_column(first, last, width)
-    ws.set_column(_NB_COST, _NB_NATIONAL, 14)
-    ws.freeze_panes(1, 0)
-    account = invoicing.products.unbilled_cost_account
-    vendors = invoicing.products.vendors
-    r, subtotals = 1, dict[str, list[int]]()
-    for b in data.booked:
-        mine = [
-            ln
-            for ln in data.lines
-            if (ln.vendor, ln.currency, ln.booked_as) == (b.vendor, b.currency, b.booked_as)
-        ]
-        for ln in mine:
-            _not_billed_line(ws, r, ln, vendors[ln.vendor].name, fmt)
-            r += 1
-        subtotals.setdefault(b.currency, []).append(r)
-        _booked_row(ws, r, b, account, r - len(mine), data.national, fmt)
-        r += 2
-    totals = {}
-    for currency, at in sorted(subtotals.items()):
-        ws.write_string(r, 0, "Total", fmt.bold)
-        ws.write_string(r, _NB_CURRENCY, currency, fmt.bold)
-        for col, unit in ((_NB_COST, currency), (_NB_NATIONAL, data.national)):
-            values = [b.amount if col == _NB_COST else b.national for b in data.booked]
-            shown = [v for b, v in zip(data.booked, values, strict=True) if b.currency == currency]
-            if any(v is None for v in shown):
-                continue
-            ws.write_formula(
-                r,
-                col,
-                f"=SUM({cell_ranges(at, col)})",
-                fmt.money(unit, total=True),
-                number(sum((v or ZERO for v in shown), ZERO)),
-            )
-        totals[currency] = cell(r, _NB_COST)
-        r += 1
-    nationals = [b.national for b in data.booked]
-    if len(subtotals) > 1 and None not in nationals:
-        ws.write_string(r, 0, f"Total in {data.national}", fmt.bold)
-        at = [row for rows in subtotals.values() for row in rows]
-        ws.write_formula(
-            r,
-            _NB_NATIONAL,
-            f"=SUM({cell_ranges(at, _NB_NATIONAL)})",
-            fmt.money(data.national, total=True),
-            number(sum((n or ZERO for n in nationals), ZERO)),
-        )
-    return totals
-
-
-def _not_billed_line(ws: Any, r: int, ln: NotBilledLine, vendor: str, fmt: _Formats) -> None:
-    texts = (vendor, ln.booked_as, ln.reason, ln.customer, ln.account, ln.report)
-    for col, text in enumerate(texts):
-        ws.write_string(r, col, text)
-    ws.write_number(r, 6, ln.lines)
-    ws.write_string(r, _NB_CURRENCY, ln.currency)
-    ws.write_number(r, _NB_COST, number(ln.cost), fmt.money(ln.currency))
-
-
-def _booked_row(
-    ws: Any, r: int, b: Booked, account: str, first: int, national: str, fmt: _Formats
-) -> None:
-    """The journal's posting: the lines above it rounded once, and in the national currency."""
-    ws.write_string(r, 0, f"Booked on {account}", fmt.bold)
-    ws.write_string(r, 1, b.description, fmt.bold)
-    ws.write_string(r, _NB_CURRENCY, b.currency, fmt.bold)
-    above = f"{cell(first, _NB_COST)}:{cell(r - 1, _NB_COST)}" if first < r else "0"
-    ws.write_formula(
-        r,
-        _NB_COST,
-        round_formula(f"SUM({above})", b.currency),
-        fmt.money(b.currency, total=True),
-        number(b.amount),
-    )
-    if b.rate is not None and b.national is not None:
-        ws.write_number(r, _NB_RATE, number(b.rate), fmt.rate)
-        ws.write_number(r, _NB_NATIONAL, number(b.national), fmt.money(national, total=True))
-
-
-#: The reconciliation's rows: text and the ``BooksMargin`` field, sign (cost less margin).
-_RECONCILIATION = (
-    ("Margin on the invoices", "invoices", 1),
-    (
-        "Cost on these invoices bought in another currency (booked in the vendor's)",
-        "bought_elsewhere",
-        1,
-    ),
-    ("Cost bought in {c} for invoices in another currency", "bought_here", -1),
-    ("Vendor cost billed to no customer (sheet Not billed)", "not_billed", -1),
-    ("Rounding differences on the vendors' bills", "rounding", -1),
-)
-
-
-def _reconciliation(
-    ws: Any,
-    row: int,
-    margins: tuple[BooksMargin, ...],
-    not_billed: dict[str, str],
-    total_rows: dict[str, int],
-    fmt: _Formats,
-) -> None:
-    """Per currency, below the totals: the margin on the invoices (the total row's), the cost
-    the journal books in another currency than invoiced, less the cost billed to no customer
-    (the Not billed sheet's total) and the vendors' rounding differences, = the margin the
-    journal's entries in that currency book (revenue less cost of sales, unbilled cost and
-    rounding differences). Rows of 0 are left out, but the invoices' margin and the books'."""
-    ws.write_string(row, 1, "Margin on the invoices and in the books (journal)", fmt.bold)
-    r = row + 1
-    for m in margins:
-        first = r
-        for text, name, sign in _RECONCILIATION:
-            value = sign * getattr(m, name)
-            if not value and name != "invoices":
-                continue
-            ws.write_string(r, 1, text.format(c=m.currency))
-            ws.write_string(r, _CURRENCY, m.currency)
-            formula = None
-            if name == "invoices" and m.currency in total_rows:
-                formula = f"={cell(total_rows[m.currency], _MARGIN)}"
-            elif name == "not_billed" and m.currency in not_billed:
-                formula = f"=-'Not billed'!{not_billed[m.currency]}"
-            if formula:
-                ws.write_formula(r, _MARGIN, formula, fmt.money(m.currency), number(value))
-            else:
-                ws.write_number(r, _MARGIN, number(value), fmt.money(m.currency))
-            r += 1
-        text = f"Margin in the books ({m.currency} entries of the journal)"
-        ws.write_string(r, 1, text, fmt.bold)
-        ws.write_string(r, _CURRENCY, m.currency, fmt.bold)
-        ws.write_formula(
-            r,
-            _MARGIN,
-            round_formula(f"SUM({cell(first, _MARGIN)}:{cell(r - 1, _MARGIN)})", m.currency),
-            fmt.money(m.currency, total=True),
-            number(m.books),
-        )
-        r += 2
