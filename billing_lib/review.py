@@ -645,7 +645,7 @@ def rule_gaps(plans: dict, period: str) -> list[Finding]:
 
 #: Rule fields that hold a percentage, by rule kind.
 PERCENT_FIELDS = {
-    "markup": ("percent",),
+    "markup": ("percent", "discount_percent"),
     "list_price": ("discount_percent", "uplift_percent"),
     "percent_fee": ("percent",),
 }

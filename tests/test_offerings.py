@@ -25,6 +25,8 @@ from tests.test_sample_month_rating import (
 BP_SKU = "CFQ7TTC0LCHC:0002"  # Microsoft 365 Business Premium
 EXCHANGE_SKU = "CFQ7TTC0LH16:0001"  # Exchange Online (Plan 1)
 STANDARD_SKU = "CFQ7TTC0LDPB:0001"  # Microsoft 365 Business Standard
+#: The sample month's EC2 usage in USD of the customers the offerings price.
+EC2_USD = {"C006": D("114.2784"), "C001": D("768.636")}
 
 
 def billed(tmp_path: Path, rules: list[dict], plan: str = "smb"):
@@ -52,7 +54,7 @@ def ec2_in_eur(con, customer: str) -> D:
              AND ServiceName = 'Amazon Elastic Compute Cloud'""",
         [customer],
     ).fetchone()
-    assert sum(halves) == D("114.2784")
+    assert sum(halves) == EC2_USD[customer]
     return halves[0] * USD_EUR_1_15 + halves[1] * USD_EUR_16_31
 
 
@@ -129,8 +131,8 @@ def test_an_allowance_in_money_of_azure_a_month(tmp_path):
 def test_an_introductory_discount_on_azure_for_a_customer_s_first_three_months(tmp_path):
     """(c) 20 % off Azure for C006 from October to December: a rule for the customer with
     dates, off Microsoft's list price (the Azure lines carry it); from January the plan's
-    8 % on cost applies again. 20 % off *our* price (cost + 8 %) is cost - 13.6 %, and a markup
-    below 0 is refused: a discount below cost is written on the list price only."""
+    8 % on cost applies again. 20 % off *our* price (cost + 8 %) is cost - 13.6 %: a markup
+    below 0 is refused (a minus typed by mistake), its message naming ``discount_percent``."""
     plan, rules = recipes()["introductory-discount"]
     con, invoices = billed(tmp_path / "list", rules, plan)
     listed = dict(
@@ -146,6 +148,46 @@ def test_an_introductory_discount_on_azure_for_a_customer_s_first_three_months(t
     below_cost["match"] = rules[0]["match"]
     with pytest.raises(ParameterError, match=r"rules\[id=c006-azure-intro\]\.percent"):
         billed(tmp_path / "markup", [below_cost])
+
+
+def test_a_discount_off_the_aws_bill_prices_below_cost(tmp_path):
+    """(j) "3 % off your AWS bill": a markup with ``discount_percent`` prices C001's AWS at cost
+    x 0.97, below what the reseller pays (its partner discount pays for it). On the cost, not
+    on the list price: covered by a savings plan, the list price is the on-demand price, and
+    list - 3 % was billed above the cost the customer was promised a discount on."""
+    plan, rules = recipes()["aws-discount"]
+    con, invoices = billed(tmp_path, rules, plan)
+    c001 = amounts(invoices["C001"])
+    assert c001["Amazon Elastic Compute Cloud"] == cents(ec2_in_eur(con, "C001") * D("0.97"))
+    [(cost, amount)] = con.execute(
+        """SELECT sum(cost), sum(amount) FROM rated_lines
+           WHERE rule_id = 'c001-aws-discount' AND charge_category = 'Usage'"""
+    ).fetchall()
+    assert cents(amount) == cents(cost * D("0.97")) and amount < cost  # each line at 12 places
+    # the AWS credit C001 got is still kept, as the plan's AWS rules keep credits
+    kept = con.execute(
+        "SELECT count(*) FROM excluded_lines WHERE x_CustomerId = 'C001' AND reason LIKE '%kept%'"
+    ).fetchone()
+    assert kept == (1,)
+
+
+def test_a_markup_has_either_a_percent_or_a_discount_percent(tmp_path):
+    """A markup states its percent above cost or its discount below it, never both or neither;
+    a discount of more than 100 % would bill money out and is refused naming the field."""
+    match = {"customer": "C001", "vendor": "aws"}
+    refused = (
+        ({"percent": 5, "discount_percent": 3}, r"rules\[id=x\]"),
+        ({}, r"rules\[id=x\]"),
+        ({"discount_percent": 101}, r"rules\[id=x\]\.discount_percent"),
+        ({"discount_percent": -3}, r"rules\[id=x\]\.discount_percent"),
+    )
+    for n, (fields, where) in enumerate(refused):
+        rule = {"id": "x", "kind": "markup", "match": match, **fields}
+        with pytest.raises(ParameterError, match=where):
+            billed(tmp_path / str(n), [rule])
+    negative = {"id": "x", "kind": "markup", "percent": -3, "match": match}
+    with pytest.raises(ParameterError, match="for a price below cost write discount_percent"):
+        billed(tmp_path / "negative", [negative])
 
 
 def test_a_committed_monthly_spend_with_usage_above_it_at_10_percent(tmp_path):

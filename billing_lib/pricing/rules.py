@@ -249,16 +249,37 @@ def _percent(value: Decimal, low: Decimal, high: Decimal, what: str) -> Decimal:
 
 
 class MarkupRule(_Rule):
-    """Price = cost x (1 + percent / 100), cost being BilledCost or EffectiveCost."""
+    """Price = cost x (1 + percent / 100), or cost x (1 - discount_percent / 100) for a price
+    below cost ("3 % off your AWS bill"), cost being BilledCost or EffectiveCost. A negative
+    ``percent`` stays refused: a minus typed by mistake would bill below cost in silence."""
 
     kind: Literal["markup"]
-    percent: Percent
+    percent: Percent | None = None
+    discount_percent: Percent | None = None
     basis: Basis = "BilledCost"
 
     @field_validator("percent")
     @classmethod
-    def _range(cls, value: Decimal) -> Decimal:
-        return _percent(value, Decimal(0), MAX_PERCENT, "markup")
+    def _range(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError(
+                f"a negative markup ({value} %) is not allowed; expected 0 to {MAX_PERCENT} %; "
+                f"for a price below cost write discount_percent: {-value}"
+            )
+        return None if value is None else _percent(value, Decimal(0), MAX_PERCENT, "markup")
+
+    @field_validator("discount_percent")
+    @classmethod
+    def _discount(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else _percent(value, Decimal(0), Decimal(100), "discount")
+
+    @model_validator(mode="after")
+    def _one(self) -> MarkupRule:
+        if (self.percent is None) == (self.discount_percent is None):
+            raise ValueError(
+                "give exactly one of percent (above cost) or discount_percent (below cost)"
+            )
+        return self
 
 
 class ListPriceRule(_Rule):

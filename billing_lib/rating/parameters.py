@@ -58,13 +58,12 @@ def scope_equal(rule_value: str, line_value: str, field: str) -> str:
 
 def factor(rule: Any) -> Decimal | None:
     """The multiplier of a markup or list-price rule (1 + percent / 100, 1 - discount / 100)."""
-    if rule.kind == "markup":
-        return 1 + rule.percent / 100
-    if rule.kind == "list_price":
-        if rule.discount_percent is not None:
-            return 1 - rule.discount_percent / 100
-        return 1 + rule.uplift_percent / 100
-    return None
+    if rule.kind not in ("markup", "list_price"):
+        return None
+    if rule.discount_percent is not None:
+        return 1 - rule.discount_percent / 100
+    up = rule.percent if rule.kind == "markup" else rule.uplift_percent
+    return 1 + up / 100
 
 
 def _validity(plan: Plan, rule: Any) -> tuple[date, date]:
