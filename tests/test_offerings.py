@@ -292,3 +292,50 @@ def test_a_markup_by_region(tmp_path):
     after = totals(con)
     changed = {c for c in before if after[c] != before[c]}
     assert changed == {"C001", "C006", "C007", "C009"}  # smb customers with AWS or Azure
+
+
+def ec2_by_tag(con, customer: str) -> D:
+    """The customer's EC2 usage priced by hand: each line's cost (USD) at the rate of its half of
+    October, times 1.20 where it is tagged ``user_project: renderfarm``, else the smb plan's AWS
+    markup of its half (15 %, then 12 % from the 16th)."""
+    rows = con.execute(
+        """SELECT ChargePeriodStart >= DATE '2026-10-16',
+                  json_extract_string(Tags, '$.user_project') = 'renderfarm', sum(BilledCost)
+           FROM customer_lines WHERE x_CustomerId = ? AND ChargeCategory = 'Usage'
+             AND ServiceName = 'Amazon Elastic Compute Cloud' GROUP BY ALL""",
+        [customer],
+    ).fetchall()
+    rate = {False: USD_EUR_1_15, True: USD_EUR_16_31}
+    plan = {False: D("1.15"), True: D("1.12")}
+    return sum(
+        (cost * rate[late] * (D("1.20") if farm else plan[late]) for late, farm, cost in rows),
+        D(0),
+    )
+
+
+@pytest.mark.slow  # the sample month rated twice
+def test_a_markup_by_tag(tmp_path):
+    """(f) The render farm on AWS (EC2 tagged user_project renderfarm) at 20 % on cost, Rheinwerk's
+    Azure tagged project sensors (its key and value written in other cases) at 5 %: a rule's
+    ``tag`` matches the lines with that tag whatever its case; the others keep the plan's rules.
+    docs/pricing.md's recipe "A markup by tag"."""
+    plan, rules = recipes()["markup-by-tag"]
+    before = totals(rate_sample(apply_recipe(tmp_path / "before", plan, []))[0])
+    con, invoices = billed(tmp_path / "after", rules, plan)
+    ec2 = "Amazon Elastic Compute Cloud"
+    c001, c009, c006 = (amounts(invoices[c]) for c in ("C001", "C009", "C006"))
+    assert c001[ec2] == cents(ec2_by_tag(con, "C001")) == D("837.35")
+    assert c009[ec2] == cents(ec2_by_tag(con, "C009")) == D("568.26")
+    assert c006[ec2] == cents(ec2_by_tag(con, "C006"))  # tagged sensor-gateway: the plan's
+    azure = dict(
+        con.execute(
+            """SELECT ServiceName, sum(BilledCost) FROM customer_lines
+               WHERE x_CustomerId = 'C006' AND PublisherName = 'Microsoft' GROUP BY 1"""
+        ).fetchall()
+    )
+    assert {s: c006[s] for s in azure} == {s: cents(v * D("1.05")) for s, v in azure.items()}
+    assert (c006["Bandwidth"], c006["IoT Hub"]) == (D("24.96"), D("21.18"))
+    used = dict(con.execute("SELECT rule_id, count(*) FROM rated_lines GROUP BY 1").fetchall())
+    assert (used["aws-renderfarm"], used["azure-sensors"]) == (16 + 15, 31 + 31)
+    after = totals(con)
+    assert {c for c in before if after[c] != before[c]} == {"C001", "C006", "C009"}

@@ -4,7 +4,7 @@ every bad input."""
 from decimal import Decimal
 
 import pytest
-from rating_helpers import CUSTOMERS, write_parameters
+from rating_helpers import CUSTOMERS, group_plan, write_parameters
 
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
@@ -216,6 +216,76 @@ def expect(text: str, file: str, entry: str, *fragments: str) -> None:
             "match: {region: eu-west-1}}",
             "plans[id=std].rules[id=min].match",
             "a minimum fee cannot be scoped by region",
+        ),
+        (  # a tag is a mapping of keys to values
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {tag: managed-by}}",
+            "plans[id=std].rules[id=rest].match.tag",
+            "expected a mapping of tag keys to values, e.g. tag: {managed-by: msp}",
+        ),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {tag: {}}}",
+            "plans[id=std].rules[id=rest].match.tag",
+            "an empty tag matches every line",
+        ),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {tag: {' ': msp}}}",
+            "plans[id=std].rules[id=rest].match.tag",
+            "a blank tag key matches nothing",
+        ),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {tag: {managed-by: ' '}}}",
+            "plans[id=std].rules[id=rest].match.tag",
+            "the value of tag 'managed-by' is blank: a blank value matches nothing",
+        ),
+        (  # YAML reads 2026 as a number, 010 as 8, 1.10 as 1.1: never the tag's text
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {tag: {year: 2026}}}",
+            "plans[id=std].rules[id=rest].match.tag",
+            "the value of tag 'year' is 2026, not text: quote it ('2026')",
+        ),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {tag: {Env: prod, env: dev}}}",
+            "plans[id=std].rules[id=rest].match.tag",
+            "tag 'env' is given twice (as 'Env' and 'env'); keys are compared whatever",
+        ),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {tag: {"
+            + ", ".join(f"k{n}: v" for n in range(21))
+            + "}}}",
+            "plans[id=std].rules[id=rest].match.tag",
+            "at most 20 tags",
+        ),
+        (  # a fee counts its scope's invoice lines as printed; a tag splits none of them
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR}',
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR, '
+            "match: {tag: {managed-by: msp}}}",
+            "plans[id=std].rules[id=min].match",
+            "a minimum fee cannot be scoped by tag",
+        ),
+        (
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR}',
+            "{id: min, kind: percent_fee, percent: 5, match: {tag: {managed-by: msp}}}",
+            "plans[id=std].rules[id=min].match",
+            "a percent fee cannot be scoped by tag",
+        ),
+        (
+            '{id: min, kind: minimum_fee, amount: "100", currency: EUR}',
+            '{id: min, kind: allowance, amount: "10", currency: EUR, '
+            "match: {tag: {managed-by: msp}}}",
+            "plans[id=std].rules[id=min].match",
+            "an allowance cannot be scoped by tag",
+        ),
+        (
+            "{id: rest, kind: pass_through}",
+            "{id: rest, kind: pass_through, match: {tags: {env: prod}}}",
+            "plans[id=std].rules[id=rest].match.tags",
+            "unknown key 'tags'; did you mean 'tag'?",
         ),
         (
             "match: {customer: C2}",
@@ -713,4 +783,68 @@ def test_a_match_value_with_spaces_around_it_matches_as_written_without_them(tmp
         "price_plans.yaml",
         "plans[id=std].rules[id=blank].match.sku",
         "leave the field out",
+    )
+
+
+def test_each_tag_pair_is_a_match_field_compared_whatever_the_case_of_key_and_value(tmp_path):
+    """``tag`` holds key/value pairs a line's Tags must all have: each pair counts as a match
+    field (two tags beat one, and a rule of a tag beats the plan's rule of the same other
+    fields), keys and values are trimmed and compared whatever their case (``folded``), and a
+    rule for one customer still beats a rule of every other field and tags."""
+    tagged = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        "{id: rest, kind: pass_through}\n"
+        "      - {id: ec2-msp, kind: markup, percent: 20, match: {provider: AWS, "
+        "service: Amazon EC2, tag: {' Managed-By ': ' MSP '}}}\n"
+        "      - {id: msp-prod, kind: markup, percent: 25, match: {provider: AWS, "
+        "service: Amazon EC2, tag: {managed-by: msp, env: prod}}}\n"
+        "      - {id: c1-aws, kind: markup, percent: 5, match: {customer: C1}}\n"
+        "      - {id: wide, kind: markup, percent: 30, match: {vendor: aws, provider: AWS, "
+        "publisher: AWS, service: Amazon EC2, sku: X, charge_category: Usage, charge_type: "
+        "Usage, region: eu-west-1, tag: {a: '1', b: '2', c: '3', d: '4'}}}",
+    )
+    rules = {r.id: r for r in load(tmp_path, tagged).plans["std"].rules}
+    assert rules["ec2-msp"].match.tag == {"Managed-By": "MSP"}
+    assert rules["ec2-msp"].match.folded() == {
+        "provider": "aws",
+        "service": "amazon ec2",
+        "tag:managed-by": "msp",
+    }
+    assert rules["aws-ec2"].specificity == 2 < rules["ec2-msp"].specificity == 3
+    assert rules["msp-prod"].specificity == 4
+    assert rules["c1-aws"].specificity > rules["wide"].specificity == 12
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "tie"),
+    [
+        ("tag: {env: prod}", "tag: {env: dev}", False),  # no line has both values
+        ("tag: {env: prod}", "tag: {ENV: ' Prod'}", True),  # one scope, written otherwise
+        ("tag: {env: prod}", "tag: {project: x}", True),  # a line may carry both tags
+        ("tag: {env: prod}", "service: Amazon EC2", True),  # an EC2 line tagged env prod
+        ("vendor: microsoft, tag: {env: prod}", "vendor: aws, service: Amazon EC2", False),
+        ("tag: {env: prod, project: x}", "vendor: aws, service: Amazon EC2", True),
+        ("tag: {env: prod, project: x}", "vendor: aws, tag: {env: prod}", True),
+        ("tag: {env: prod, project: x}", "vendor: aws, tag: {ENV: dev}", False),
+        ("tag: {env: prod}", "vendor: aws, tag: {env: prod}", False),  # 1 field and 2
+    ],
+)
+def test_two_equally_specific_rules_a_line_could_match_by_its_tags_are_refused(tmp_path, a, b, tie):
+    """A tag rule ties as every other rule does: refused when loaded where a line could match
+    it and another rule of as many match fields (each tag pair one), compared on the folded
+    fields; accepted where a field both have differs, or one has more fields."""
+    plans = group_plan(
+        "{id: all, kind: markup, percent: 10}",
+        f"{{id: a, kind: markup, percent: 20, match: {{{a}}}}}",
+        f"{{id: b, kind: markup, percent: 30, match: {{{b}}}}}",
+    )
+    if not tie:
+        load(tmp_path, plans)
+        return
+    expect(
+        error(tmp_path, plans),
+        "price_plans.yaml",
+        "plans[id=p].rules[id=a] and rules[id=b]",
+        "equally specific",
+        "tag:",
     )

@@ -2,10 +2,11 @@
 (``parameters/custom_lines.yaml``), validated when they are loaded.
 
 A plan is a list of rules; each rule has a scope (``match``: any of vendor, provider, publisher,
-service, sku, charge_category, charge_type, region, customer) and validity dates. For a line, the
-rules of its customer's plan on the line's charge date whose scope matches compete, and the most
-specific (most scope fields) wins. Two rules with the same number of fields that could both match
-one line on one date are refused here, so the rating never has to pick silently.
+service, sku, charge_category, charge_type, region, tag, customer) and validity dates. For a line,
+the rules of its customer's plan on the line's charge date whose scope matches compete, and the
+most specific (most scope fields, each tag pair one) wins. Two rules with the same number of
+fields that could both match one line on one date are refused here, so the rating never has to
+pick silently.
 ``billing_lib.rating`` applies the rules in DuckDB SQL; this package only checks and holds them:
 ``rules`` (the rule kinds), ``plans`` (plans and assignments), ``custom_lines``.
 

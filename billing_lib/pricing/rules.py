@@ -1,9 +1,9 @@
 """The rules of a price plan (``parameters/price_plans.yaml``), validated when they are loaded.
 
 A rule has a scope (``match``: any of vendor, provider, publisher, service, sku, charge_category,
-charge_type, region, customer) and validity dates; the most specific rule matching a line wins (see
-``specificity``). Every percentage and price is an exact ``Decimal``; YAML floats are read through
-their shortest text (``12.5`` -> ``Decimal('12.5')``), but quoting prices is recommended.
+charge_type, region, tag, customer) and validity dates; the most specific rule matching a line wins
+(see ``specificity``). Every percentage and price is an exact ``Decimal``; YAML floats are read
+through their shortest text (``12.5`` -> ``Decimal('12.5')``), but quoting prices is recommended.
 """
 
 from __future__ import annotations
@@ -22,8 +22,14 @@ from billing_lib.printed_texts import PrintedText
 
 #: A markup or uplift above this is refused as a typing error (1000 % = eleven times the cost).
 MAX_PERCENT = Decimal(1000)
-#: Weight of the customer field in a rule's specificity (more than all other fields together).
-CUSTOMER_WEIGHT = 10
+#: The most tags one rule may match on (``Scope.tag``), so that the customer's weight stays above
+#: every other field together.
+MAX_TAGS = 20
+#: Weight of the customer field in a rule's specificity (more than all other fields together: the
+#: eight fields of the line's key and ``MAX_TAGS`` tags).
+CUSTOMER_WEIGHT = 100
+#: A tag pair's name among a scope's fields (``Scope.fields``): ``tag:`` and its key.
+TAG_FIELD = "tag:"
 #: Charge categories whose lines follow a rule's ``credits`` policy (credits, refunds, price
 #: adjustments): those that give money back. A credit of positive cost takes a credit back and
 #: follows the policy as the credit did; an adjustment of positive cost is a charge, billed at
@@ -122,6 +128,25 @@ Percent = Annotated[Decimal, BeforeValidator(_exact), Field(allow_inf_nan=False,
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
+def _tag_pair(key: Any, value: Any) -> tuple[str, str]:
+    """A tag's key and value of a rule's match, trimmed; a blank key or value is refused (it
+    matches nothing), and so is one YAML did not read as text (``2026``, ``010`` as 8, ``1.10``
+    as 1.1: never the tag's text)."""
+    if not isinstance(key, str):
+        raise ValueError(f"the tag key {key!r} is not text: quote it ('{key}')")
+    if not key.strip():
+        raise ValueError(f"a blank tag key matches nothing (got {key!r}); give the key")
+    key = key.strip()
+    if not isinstance(value, str):
+        raise ValueError(f"the value of tag {key!r} is {value!r}, not text: quote it ('{value}')")
+    if not value.strip():
+        raise ValueError(
+            f"the value of tag {key!r} is blank: a blank value matches nothing; leave the tag "
+            "out to match every value"
+        )
+    return key, value.strip()
+
+
 class Scope(Strict):
     """Which lines a rule is for; a field left out matches every value."""
 
@@ -137,6 +162,13 @@ class Scope(Strict):
     region: str | None = Field(
         default=None,
         description="The line's RegionId: AWS's region code, Azure's resource location",
+    )
+    tag: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "Tags the line's Tags must all have, key: value (keys and values compared whatever "
+            "their case)"
+        ),
     )
     customer: str | None = None
 
@@ -162,6 +194,33 @@ class Scope(Strict):
             )
         return value.strip()
 
+    @field_validator("tag", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        """Each key and value trimmed, as the other fields' values (``_tag_pair``); refused: no
+        mapping, an empty one, a key given twice in two cases (one key: tag keys are compared
+        whatever their case), more than ``MAX_TAGS``."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError(
+                "expected a mapping of tag keys to values, e.g. tag: {managed-by: msp}"
+            )
+        if not value:
+            raise ValueError("an empty tag matches every line: leave tag out, or give key: value")
+        if len(value) > MAX_TAGS:
+            raise ValueError(f"a rule matches at most {MAX_TAGS} tags; got {len(value)}")
+        tags = dict(_tag_pair(key, text) for key, text in value.items())
+        seen: dict[str, str] = {}
+        for key in tags:
+            if key.lower() in seen:
+                raise ValueError(
+                    f"tag {key.lower()!r} is given twice (as {seen[key.lower()]!r} and {key!r}); "
+                    "keys are compared whatever their case, so give it once"
+                )
+            seen[key.lower()] = key
+        return tags
+
     @field_validator("charge_category")
     @classmethod
     def _category(cls, value: str | None) -> str | None:
@@ -176,13 +235,22 @@ class Scope(Strict):
         return value
 
     def fields(self) -> dict[str, str]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+        """The match fields given, as written; each tag pair a field of its own (``TAG_FIELD``
+        and its key: ``tag:managed-by``), as it counts in the specificity."""
+        scope = {k: v for k, v in self.model_dump(exclude={"tag"}).items() if v is not None}
+        return scope | {f"{TAG_FIELD}{k}": v for k, v in (self.tag or {}).items()}
 
     def folded(self) -> dict[str, str]:
         """``fields`` as the rating compares them: in lower case but the customer (an id), since
         a line's service, SKU or charge type matches a rule whatever their case (``service:
-        amazon ec2`` priced nothing, and the catch-all priced EC2 in silence)."""
-        return {k: v if k == "customer" else v.lower() for k, v in self.fields().items()}
+        amazon ec2`` priced nothing, and the catch-all priced EC2 in silence); a tag's key in
+        lower case too (Azure's tag keys are case-insensitive, AWS's are lower case once
+        imported: docs/pricing.md)."""
+        return {k.lower(): v if k == "customer" else v.lower() for k, v in self.fields().items()}
+
+    def folded_tags(self) -> dict[str, str]:
+        """The tags as the rating compares them: key and value in lower case."""
+        return {k.lower(): v.lower() for k, v in (self.tag or {}).items()}
 
 
 class _Rule(Strict):
@@ -371,12 +439,20 @@ class ExcludeRule(_Rule):
 
 def _fee_scope(value: Scope, what: str) -> Scope:
     """The scope of a fee (a minimum fee, a percent fee, an allowance): the vendor lines whose
-    revenue it counts. Not by ``charge_type`` or ``region`` (rated lines keep neither), nor by a
-    charge category of lines that give money back (Credit, Adjustment)."""
+    revenue it counts. Not by ``charge_type`` or ``region`` (rated lines keep neither), nor by
+    ``tag`` (a fee counts its scope's invoice lines as the invoice prints them, each rounded,
+    and an invoice line sums lines of any tags), nor by a charge category of lines that give
+    money back (Credit, Adjustment)."""
     a = "an" if what[0] in "aeiou" else "a"
     for field in ("charge_type", "region"):
         if getattr(value, field) is not None:
             raise ValueError(f"{a} {what} cannot be scoped by {field} (rated lines do not keep it)")
+    if value.tag is not None:
+        raise ValueError(
+            f"{a} {what} cannot be scoped by tag: it counts the invoice lines of its scope as "
+            "the invoice prints them, and an invoice line sums lines of any tags; scope it by "
+            "vendor, provider, publisher, service, sku or charge_category"
+        )
     if value.charge_category in CREDIT_CATEGORIES:
         if what == "minimum fee":  # the whole minimum billed beside the credits
             why = "it would bill the whole minimum beside them"

@@ -27,7 +27,7 @@ import duckdb
 from billing_lib.pricing import Pricing
 from billing_lib.rating.effective_cost import PRICED_ON_EFFECTIVE_COST
 from billing_lib.rating.exact import DEC
-from billing_lib.rating.keys import key_join, used_scope
+from billing_lib.rating.keys import key_join, lines_source, used_scope
 
 EFFECTIVE, BILLED, NOT_BILLED = "EffectiveCost", "BilledCost", "not billed"
 #: How a key prices its lines' cost: EffectiveCost, BilledCost, or not billed (excluded).
@@ -93,7 +93,7 @@ def commitment_lines_sql(used: list[str]) -> str:
                count(*) AS lines,
                min_by({{'file': l.x_SourceFile, 'row': l.x_SourceRow}}, l.x_SourceRow,
                       {ROWS_KEPT}) AS rows
-        FROM customer_lines l
+        FROM {lines_source(used)} l
         LEFT JOIN rating_calendar c ON c.day = l.x_PricingDate
         LEFT JOIN rating_keys k ON {key_join(used)}
         WHERE l.CommitmentDiscountId IS NOT NULL

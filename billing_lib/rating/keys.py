@@ -3,11 +3,17 @@
 A key is what decides a line's price: customer, vendor, charge category, whether the rule's
 ``credits`` setting decides it (``x_FollowsCredits``: a positive adjustment is a charge), vendor
 currency, the date segment of its pricing date (``x_PricingDate``: its charge date, or a licence
-credit's cycle start), and those of provider, publisher, service, sku and charge type that some
-rule matches on - a few thousand keys even for ten million lines. Both are plain columns of the
-line, set at import: a line joins its key on plain columns only (an expression computed in that
-join made DuckDB spill past 60 GB at a million lines, benchmarks/README.md). Tables, each built
-by the SQL of the function named after it:
+credit's cycle start), and those of provider, publisher, service, sku, charge type and region
+that some rule matches on - a few thousand keys even for ten million lines. Both are plain columns
+of the line, set at import: a line joins its key on plain columns only (an expression computed in
+that join made DuckDB spill past 60 GB at a million lines, benchmarks/README.md).
+
+A rule may match a resource tag (``match: {tag: {key: value}}``): the value of each tag key some
+rule of the month matches on is a key column of its own (``tag_1`` ...: ``parameters.tag_columns``),
+read from the line's Tags once per scan into a column of the view ``rating_tagged_lines``
+(``tagged_lines_sql``), which the lines are then read from and joined to their keys by, a column
+as the others. A month whose plans match no tag reads ``customer_lines`` and keys as before.
+Tables, each built by the SQL of the function named after it:
 
 - ``rating_calendar(day, segment)``: each pricing date and its date segment;
 - ``rating_line_keys``: one row per distinct key (``key_id``), its first pricing date
@@ -20,6 +26,7 @@ by the SQL of the function named after it:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import duckdb
@@ -28,8 +35,9 @@ from billing_lib.errors import ParameterError
 from billing_lib.fx import missing_rate_error
 from billing_lib.pricing import CREDIT_CATEGORIES, FEE_KINDS, Pricing
 from billing_lib.rating.exact import DEC
-from billing_lib.rating.parameters import KEY_COLUMNS, scope_equal
+from billing_lib.rating.parameters import KEY_COLUMNS, scope_equal, tag_columns
 from billing_lib.rating.tables import SHOWN, first_or_none, one, put_table
+from billing_lib.sql import ql
 
 #: The line column each scope field is compared with.
 SCOPE_TO_LINE = {
@@ -44,12 +52,14 @@ SCOPE_TO_LINE = {
 }
 #: Key columns every key has; the other scope fields only when a rule uses them (``used_scope``).
 _ALWAYS = ("vendor", "charge_category")
+#: The customer lines with a column per tag key some rule matches on (``tagged_lines_sql``).
+TAGGED_LINES = "rating_tagged_lines"
 
 
 def used_scope(pricing: Pricing) -> list[str]:
     """The optional scope fields some pricing rule matches on: only these are part of a line's key
     (fewer keys: one per customer, vendor, category, currency and date segment in the common
-    case)."""
+    case), then a column per tag key some rule matches on (``parameters.tag_columns``)."""
     used = {
         f
         for plan in pricing.plans.values()
@@ -57,7 +67,50 @@ def used_scope(pricing: Pricing) -> list[str]:
         if r.kind not in FEE_KINDS
         for f in r.match.fields()
     }
-    return [k for k in KEY_COLUMNS if k in used and k not in _ALWAYS]
+    return [k for k in KEY_COLUMNS if k in used and k not in _ALWAYS] + list(tag_columns(pricing))
+
+
+def tags_of(used: list[str]) -> list[str]:
+    """The tag columns of ``used`` (``used_scope``)."""
+    return [k for k in used if k not in KEY_COLUMNS]
+
+
+def line_column(field: str) -> str:
+    """The line column a key column is compared with: ``SCOPE_TO_LINE``'s, or a tag's column of
+    ``rating_tagged_lines`` (``x_tag_1`` for ``tag_1``)."""
+    return SCOPE_TO_LINE.get(field) or f"x_{field}"
+
+
+def lines_source(used: list[str]) -> str:
+    """The relation the customer lines are read from to join their keys: ``customer_lines``, or
+    where a rule matches a tag ``rating_tagged_lines`` (the same rows with the tags' columns)."""
+    return TAGGED_LINES if tags_of(used) else "customer_lines"
+
+
+def tag_value_sql(key: str, tags: str = "Tags") -> str:
+    """SQL: the value of the tag ``key`` (in lower case) of a line's ``tags`` (a JSON object,
+    docs/formats.md), in lower case as the rating compares it; NULL where it has no such key. The
+    key is found whatever its case: in the Tags text in lower case (one JSON parse a line), or,
+    where the text holds a JSON escape (``\\u00C9``, a letter lower() does not fold in the
+    text), among its keys each in lower case (dearer, and rare). A line with the key in two cases
+    (AWS's keys are case-sensitive: ``Name`` and ``name`` in a FOCUS export) gives the first."""
+    path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    found = f"list_filter(json_keys({tags}), lambda k: lower(k) = {ql(key)})[1]"
+    quoted = f"""replace(replace({found}, '\\', '\\\\'), '"', '\\"')"""
+    escaped = f"""lower(json_extract_string({tags}, '$."' || {quoted} || '"'))"""
+    return (
+        f"CASE WHEN contains({tags}, '\\u') THEN {escaped} "
+        f"ELSE json_extract_string(lower({tags}), {ql(path)}) END"
+    )
+
+
+def tagged_lines_sql(tags: dict[str, str]) -> str:
+    """The view ``rating_tagged_lines``: ``customer_lines`` with the value of each tag of ``tags``
+    (key column -> tag key, ``parameters.tag_columns``) as its ``line_column``. A view: each scan
+    of the lines reads the tags as it reads the line (no copy of the lines), and the join to the
+    keys compares a column."""
+    columns = "".join(f", {tag_value_sql(key)} AS {line_column(c)}" for c, key in tags.items())
+    return f"CREATE OR REPLACE TEMP VIEW {TAGGED_LINES} AS SELECT *{columns} FROM customer_lines"
 
 
 def segment_starts(pricing: Pricing) -> list[date]:
@@ -98,9 +151,12 @@ def rating_line_keys_sql(used: list[str]) -> str:
     many belong to a commitment (``rating.commitments``) and their last charge end
     (``rating.spans``)."""
     optional = ",\n               ".join(
-        f"l.{SCOPE_TO_LINE[k]} AS {k}" if k in used else f"CAST(NULL AS VARCHAR) AS {k}"
-        for k in KEY_COLUMNS
-        if k not in _ALWAYS
+        [
+            f"l.{SCOPE_TO_LINE[k]} AS {k}" if k in used else f"CAST(NULL AS VARCHAR) AS {k}"
+            for k in KEY_COLUMNS
+            if k not in _ALWAYS
+        ]
+        + [f"l.{line_column(k)} AS {k}" for k in tags_of(used)]
     )
     return f"""
         CREATE OR REPLACE TEMP TABLE rating_line_keys AS
@@ -112,7 +168,7 @@ def rating_line_keys_sql(used: list[str]) -> str:
                  count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
                  count_if(l.CommitmentDiscountId IS NOT NULL) AS commitment_lines,
                  max(l.ChargePeriodEnd) AS last_end
-          FROM customer_lines l JOIN rating_calendar c ON c.day = l.x_PricingDate
+          FROM {lines_source(used)} l JOIN rating_calendar c ON c.day = l.x_PricingDate
           WHERE l.x_CustomerId IS NOT NULL GROUP BY ALL)"""
 
 
@@ -125,10 +181,16 @@ def rating_key_plans_sql(source: str = "rating_line_keys", target: str = "rating
         QUALIFY row_number() OVER (PARTITION BY k.key_id ORDER BY a.level DESC NULLS LAST) = 1"""
 
 
-def rating_key_rules_sql(source: str = "rating_key_plans", target: str = "rating_key_rules") -> str:
+def rating_key_rules_sql(
+    source: str = "rating_key_plans",
+    target: str = "rating_key_rules",
+    tags: Sequence[str] = (),
+) -> str:
     """Each key with the most specific rule of its plan that matches it on its charge date, and
-    how many rules tie for that (``ties``)."""
-    fields = (*KEY_COLUMNS, "customer")
+    how many rules tie for that (``ties``); ``tags`` the tag columns of the keys and rules
+    (``tags_of``: a rule without a tag's value matches whatever the key's, one with it only a
+    key of that value, not one without the tag)."""
+    fields = (*KEY_COLUMNS, *tags, "customer")
     scope = " AND ".join(
         f"(r.m_{k} IS NULL OR {scope_equal(f'r.m_{k}', f'k.{k}', k)})" for k in fields
     )
@@ -178,9 +240,12 @@ def resolve_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
     raises ParameterError for keys without plan, rule or exchange rate."""
     put_table(con, "rating_segment_starts", {"cut": ("DATE", segment_starts(pricing))})
     con.execute(rating_calendar_sql())
-    con.execute(rating_line_keys_sql(used_scope(pricing)))
+    used = used_scope(pricing)
+    if tags_of(used):
+        con.execute(tagged_lines_sql(tag_columns(pricing)))
+    con.execute(rating_line_keys_sql(used))
     con.execute(rating_key_plans_sql())
-    con.execute(rating_key_rules_sql())
+    con.execute(rating_key_rules_sql(tags=tags_of(used)))
     con.execute(rating_keys_sql())
     check_keys(con, pricing)
 
@@ -193,11 +258,12 @@ def check_keys(con: duckdb.DuckDBPyConnection, pricing: Pricing) -> None:
     )[0]
     if ties:  # pragma: no cover - load_price_plans refuses such rules
         raise ParameterError(pricing.plans_path, None, "two equally specific rules match one line")
+    tags = "".join(f", {c}" for c in tag_columns(pricing))
     bad = con.execute(
-        """SELECT action, customer, charge_date, plan_id, vendor, provider, service, sku,
-                  charge_category, charge_type, region, lines FROM rating_keys
-           WHERE action IN ('no plan', 'no rule') ORDER BY action, customer, charge_date
-           LIMIT ?""",
+        f"""SELECT action, customer, charge_date, plan_id, vendor, provider, service, sku,
+                   charge_category, charge_type, region, lines{tags} FROM rating_keys
+            WHERE action IN ('no plan', 'no rule') ORDER BY action, customer, charge_date
+            LIMIT ?""",
         [SHOWN],
     ).fetchall()
     if bad:
@@ -268,7 +334,8 @@ def _unpriced_error(
             + " but no price plan is assigned to it (or its group) on that date; add an "
             f"assignment of the customer (or its group) with valid_from {day} or earlier",
         )
-    names = ("vendor", "provider", "service", "sku", "charge_category", "charge_type", "region")
+    names = ["vendor", "provider", "service", "sku", "charge_category", "charge_type", "region"]
+    names += [f"tag {key}" for key in tag_columns(pricing).values()]
 
     def why(b: tuple) -> str:  # ", the pricing date of ... docs/pricing.md)", or ")"
         text = cycle_credit_text(
@@ -281,7 +348,9 @@ def _unpriced_error(
         return text.replace(" (", ", ", 1) if text else ")"
 
     shown = "; ".join(
-        ", ".join(f"{n} {v!r}" for n, v in zip(names, b[4:11], strict=True) if v is not None)
+        ", ".join(
+            f"{n} {v!r}" for n, v in zip(names, (*b[4:11], *b[12:]), strict=True) if v is not None
+        )
         + f" on {b[2]} ({b[11]} lines{why(b)}"
         for b in bad
         if b[0] == "no rule"
@@ -306,7 +375,7 @@ def key_join(used: list[str], line: str = "l", key: str = "k") -> str:
         f"{line}.ChargeCategory = {key}.charge_category",
         f"{line}.x_FollowsCredits = {key}.follows_credits",
     ]
-    conds += [f"{line}.{SCOPE_TO_LINE[k]} IS NOT DISTINCT FROM {key}.{k}" for k in used]
+    conds += [f"{line}.{line_column(k)} IS NOT DISTINCT FROM {key}.{k}" for k in used]
     return " AND ".join(conds)
 
 
@@ -314,6 +383,6 @@ def lines_with_keys(key_table: str, used: list[str]) -> str:
     """FROM clause: customer lines with the date segment of their pricing date and their key in
     ``key_table``."""
     return (
-        "customer_lines l JOIN rating_calendar c ON c.day = l.x_PricingDate "
+        f"{lines_source(used)} l JOIN rating_calendar c ON c.day = l.x_PricingDate "
         f"JOIN {key_table} k ON {key_join(used)}"
     )

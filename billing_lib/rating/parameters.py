@@ -1,10 +1,10 @@
 """The price plans as temp tables for the rating's and the what-if's SQL.
 
 ``register_pricing`` creates ``price_rules`` (one row per pricing rule, its scope as ``m_*``
-columns, NULL = any), ``price_tiers``, ``price_minimums`` (the fees: minimum and percent fees, by
-``fee_kind``), ``price_assignments`` (per customer,
-groups expanded), ``price_customers`` (invoice currency, line_grouping) and ``_fx_rates``
-(``fx.register``)."""
+columns, NULL = any; a column ``m_tag_<n>`` per tag key some rule matches on: ``tag_columns``),
+``price_tiers``, ``price_minimums`` (the fees: minimum and percent fees, by ``fee_kind``),
+``price_assignments`` (per customer, groups expanded), ``price_customers`` (invoice currency,
+line_grouping) and ``_fx_rates`` (``fx.register``)."""
 
 from __future__ import annotations
 
@@ -40,8 +40,11 @@ KEY_COLUMNS = (
     "region",
 )
 #: Scope fields a fee (minimum or percent) can have (rated lines keep neither the vendor's
-#: charge type nor the region).
+#: charge type nor the region; a fee's scope has no tag: ``pricing.rules._fee_scope``).
 MINIMUM_SCOPE = KEY_COLUMNS[:-2]
+#: The key column (and ``price_rules``' ``m_`` column) of the n-th tag key some rule matches on
+#: (``used_tags``), from 1: ``tag_1`` ...; the line's value is ``x_tag_1`` (``rating.keys``).
+TAG_COLUMN = "tag_{}"
 _LOW, _HIGH = date(1, 1, 1), date(9999, 12, 31)
 #: A percent fee's percent (at most 6 decimals, up to 100: ``pricing.rules.Percent``).
 PERCENT = "DECIMAL(18,6)"
@@ -54,6 +57,26 @@ def scope_equal(rule_value: str, line_value: str, field: str) -> str:
     if field == "customer":
         return f"{rule_value} = {line_value}"
     return f"lower({rule_value}) = lower({line_value})"
+
+
+def used_tags(pricing: Pricing) -> list[str]:
+    """The tag keys some pricing rule matches on (``Scope.tag``), in lower case (as the rating
+    compares them) and sorted: the n-th is the key column ``TAG_COLUMN.format(n)``. Empty for a
+    month whose plans match no tag: its keys are those of before."""
+    return sorted(
+        {
+            key
+            for plan in pricing.plans.values()
+            for r in plan.rules
+            if r.kind not in FEE_KINDS
+            for key in r.match.folded_tags()
+        }
+    )
+
+
+def tag_columns(pricing: Pricing) -> dict[str, str]:
+    """Key column -> tag key (lower case) of ``used_tags``: ``{"tag_1": "env"}``."""
+    return {TAG_COLUMN.format(n): key for n, key in enumerate(used_tags(pricing), start=1)}
 
 
 def factor(rule: Any) -> Decimal | None:
@@ -96,6 +119,11 @@ def _rules_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
     scope = {
         f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in rules])
         for k in (*KEY_COLUMNS, "customer")
+    }
+    # a column per tag key some rule matches on (the value in lower case, as the key's)
+    scope |= {
+        f"m_{column}": ("VARCHAR", [r.match.folded_tags().get(key) for _, r in rules])
+        for column, key in tag_columns(pricing).items()
     }
     return {
         "plan_id": ("VARCHAR", [p.id for p, _ in rules]),

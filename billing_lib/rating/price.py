@@ -25,7 +25,14 @@ from billing_lib.errors import ParameterError
 from billing_lib.line_labels import resource_name_sql
 from billing_lib.pricing import Pricing
 from billing_lib.rating.exact import DEC
-from billing_lib.rating.keys import key_join, lines_with_keys, used_scope
+from billing_lib.rating.keys import (
+    key_join,
+    line_column,
+    lines_source,
+    lines_with_keys,
+    tags_of,
+    used_scope,
+)
 from billing_lib.rating.tables import RATED_COLUMNS, first_or_none
 from billing_lib.sql import ql
 
@@ -408,13 +415,15 @@ def not_billed_sql(used: list[str]) -> str:
     of every line: about 20 s at ten million lines, benchmarks/README.md), the lines that are
     not billed - those of an excluded key, with the reason, plan and rule (none for vendor
     taxes), and those without a customer. Only lines of a category some excluded key has look
-    for a key; ``excluded_lines`` and ``unmapped_lines`` are split from it."""
+    for a key; ``excluded_lines`` and ``unmapped_lines`` are split from it. Every column of
+    ``customer_lines`` (not the tags' columns the key's join reads, ``keys.lines_source``)."""
+    tags = ", ".join(line_column(k) for k in tags_of(used))
     return f"""
         CREATE OR REPLACE TEMP TABLE rating_not_billed AS
-        SELECT l.*, k.excluded_reason AS reason,
+        SELECT l.*{f" EXCLUDE ({tags})" if tags else ""}, k.excluded_reason AS reason,
                CASE WHEN k.charge_category <> 'Tax' THEN k.plan_id END AS plan_id,
                CASE WHEN k.charge_category <> 'Tax' THEN k.rule_id END AS rule_id
-        FROM customer_lines l
+        FROM {lines_source(used)} l
         LEFT JOIN rating_calendar c ON c.day = l.x_PricingDate
           AND l.ChargeCategory IN (SELECT charge_category FROM rating_keys_excluded)
         LEFT JOIN rating_keys_excluded k ON {key_join(used)}

@@ -36,6 +36,7 @@ from billing_lib.rating.keys import (
     rating_key_plans_sql,
     rating_key_rules_sql,
     rating_keys_sql,
+    tags_of,
     used_scope,
 )
 from billing_lib.rating.tables import one, put_table
@@ -216,7 +217,8 @@ def mark_spans(con: duckdb.DuckDBPyConnection, pricing: Pricing, first: date, la
         put_table(con, "rating_span_cuts", cuts)
         con.execute(PROBES_SQL)
         con.execute(rating_key_plans_sql("rating_span_probes", "rating_span_plans"))
-        con.execute(rating_key_rules_sql("rating_span_plans", "rating_span_rules"))
+        tags = tags_of(used_scope(pricing))
+        con.execute(rating_key_rules_sql("rating_span_plans", "rating_span_rules", tags))
         con.execute(rating_keys_sql("rating_span_rules", "rating_span_keys"))
         con.execute(
             f"{PRICE_SPANS_SQL}; DROP TABLE rating_span_probes; DROP TABLE rating_span_plans; "
