@@ -27,7 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from billing_lib.errors import ParameterError
-from billing_lib.money import minor_unit, round_money
+from billing_lib.money import grouped_sql, minor_unit, round_money
 from billing_lib.printed_texts import clean_text, clean_text_sql
 from billing_lib.sql import ql
 
@@ -441,6 +441,17 @@ def display_quantity(quantity: Decimal) -> Decimal:
     if shown == shown.to_integral_value():
         return shown.quantize(Decimal(1))
     return shown
+
+
+def display_quantity_sql(quantity: str) -> str:
+    """SQL of ``display_quantity`` as text, as the PDF prints a shown quantity
+    (``invoice_pdf.quantity_text``): the DECIMAL ``quantity`` half-up to 2 places (4 where 2
+    show 0), trailing zeros dropped, thousands separators: "15", "14.5", "1,234.57". Exact:
+    from the DECIMAL, no float noise."""
+    two = f"CAST({quantity} AS DECIMAL(38,2))"  # DuckDB's cast rounds half away from zero
+    four = f"CAST({quantity} AS DECIMAL(38,4))"
+    shown = f"CAST(CASE WHEN {two} = 0 AND {quantity} <> 0 THEN {four} ELSE {two} END AS VARCHAR)"
+    return grouped_sql(f"rtrim(rtrim({shown}, '0'), '.')")
 
 
 #: A unit of measure naming a pack of one (Microsoft's "1 Hour", "1 GB/Month", "1/Day",

@@ -295,11 +295,11 @@ def test_a_line_in_its_scope_without_a_quantity_that_costs_something_is_refused(
         ("unit_price: '-2', currency: EUR", "support].unit_price", "greater than 0"),
         ("unit_price: '2.0000000000001', currency: EUR", "support].unit_price", "12 decimal"),
         ("unit_price: '2.00', currency: USD", "support].currency", "customer 'C1'"),
-        ("unit_price: '2.00', currency: eur", "support].currency", "pattern"),
+        ("unit_price: '2.00', currency: eur", "support].currency", "three-letter currency code"),
         ("currency: EUR", "support].unit_price", "Field required"),
         ("unit_price: '2.00'", "support].currency", "Field required"),
         ("unit_price: '2.00', currency: EUR, unit: ' '", "support].unit", "not blank"),
-        ("unit_price: '2.00', currency: EUR, seats: 15", "support].seats", "Extra inputs"),
+        ("unit_price: '2.00', currency: EUR, seats: 15", "support].seats", "unknown key 'seats'"),
         (
             "unit_price: '2.00', currency: EUR, match: {charge_type: cycleCharge}",
             "support].match",
