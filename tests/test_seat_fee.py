@@ -103,7 +103,7 @@ def test_a_seat_fee_counts_the_seat_months_of_its_lines_as_a_seat_price_does(tmp
             "seat",
             D("2.00"),
             cents(2 * months),
-            "Support per seat (74.23 seats, EUR 2.00 a seat)",
+            "Support per seat (74.226 seats, EUR 2.00 a seat)",
         )
     ]
     assert cents(2 * months) == D("148.45")

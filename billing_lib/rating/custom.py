@@ -362,11 +362,13 @@ def _seat_fee_columns() -> str:
     0; ``fee``: its amount), from a row of ``minimum_counts_sql`` with seats: quantity the
     seat-months, unit the rule's, unit price the rule's price per unit (in ``minimum``), so the
     invoice shows "15 seat x 2.00"; text "Support per seat (14.5 seats, EUR 2.00 a seat)", the
-    seats as the invoice shows a quantity (``line_labels.display_quantity_sql``) and the price
-    as the invoice prints amounts, in more decimals where it has more
-    (``money.price_grouped_sql``). Its cost is 0; its product group the rule's, else services."""
+    seats as the invoice shows the quantity (``line_labels.display_quantity_sql``: 2 places, 3
+    or 4 where 2 do not give the amount at the price, "14.226 seats" for 28.45 at 2.00) and the
+    price as the invoice prints amounts, in more decimals where it has more
+    (``money.price_grouped_sql``), so the seats shown x the price give the amount. Its cost is
+    0; its product group the rule's, else services."""
     zero = f"CAST(0 AS {DEC})"
-    shown = display_quantity_sql("seats")
+    shown = display_quantity_sql("seats", "minimum", "fee", "currency")
     unit = "COALESCE(unit, 'seat')"
     units = f"CASE WHEN {shown} = '1' OR {unit} LIKE '%s' THEN {unit} ELSE {unit} || 's' END"
     return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
