@@ -207,7 +207,10 @@ def fee_rules(con: duckdb.DuckDBPyConnection, rules: str) -> str:
     their vendor lines' periods, which count the seats, are not in the rated lines anyway."""
     have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rules}").fetchall()}
     added = "".join(f", {v} AS {c}" for c, v in LATER_FEE_COLUMNS.items() if c not in have)
-    return f"(SELECT * FROM (SELECT *{added} FROM {rules}) WHERE fee_kind <> 'seat_fee')"
+    # a row of an older file read beside a newer one (UNION ALL BY NAME) has no fee_kind: a
+    # minimum fee, kept
+    kept = "COALESCE(fee_kind, 'minimum_fee') <> 'seat_fee'"
+    return f"(SELECT * FROM (SELECT *{added} FROM {rules}) WHERE {kept})"
 
 
 def _line_key(con: duckdb.DuckDBPyConnection, terms: str, customer_id: str) -> str:

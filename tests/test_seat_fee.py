@@ -13,7 +13,7 @@ from decimal import Decimal as D
 import pytest
 from rating_helpers import cents, group_plan, line, rated_month, write_parameters
 
-from billing_lib import analysis, review
+from billing_lib import analysis, review, whatif
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
 from billing_lib.pricing import load_pricing
@@ -412,4 +412,41 @@ def test_the_what_if_bills_the_seat_fee_as_the_run_did_whatever_the_markup(tmp_p
     assert kept == [
         ("mgmt", "percent_fee", None, None, None),
         ("support", "seat_fee", D("2.00"), "seat", True),
+    ]
+
+
+def test_the_what_if_reads_an_older_fees_file_beside_a_newer_one(tmp_path):
+    """The margin notebook reads a month's fees from the run's minimum_fees.parquet and a
+    reissue's beside it (``analysis.billed_run_file``, by name): a row of a file written before
+    fee kinds has none, and is a minimum fee that the what-if still tops up, beside the seat fee
+    it keeps."""
+    con, _ = rate(
+        tmp_path,
+        group_plan(
+            "{id: all, kind: markup, percent: 10}",
+            "{id: min, kind: minimum_fee, amount: '300', currency: EUR}",
+            SUPPORT,
+        ),
+        [seats(12, datetime(2026, 10, 12), datetime(2026, 11, 12), "200")],
+    )
+    folder = _run_folder(con, tmp_path)
+    fees_file, old, new = (str(folder / n) for n in (MINIMUM_FEES_PARQUET, "old.pq", "new.pq"))
+    con.execute(
+        f"""COPY (SELECT * EXCLUDE (fee_kind, percent, unit, prorate) FROM read_parquet(
+              {ql(fees_file)}) WHERE fee_kind = 'minimum_fee') TO {ql(old)} (FORMAT parquet)"""
+    )
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet({ql(fees_file)}) WHERE fee_kind = 'seat_fee') "
+        f"TO {ql(new)} (FORMAT parquet)"
+    )
+    rules = (
+        f"(SELECT * FROM read_parquet({ql(old)}) "
+        f"UNION ALL BY NAME SELECT * FROM read_parquet({ql(new)}))"
+    )
+    terms = f"read_parquet({ql(str(folder / TERMS_PARQUET))})"
+    lines = whatif.reprice(con, "rated_lines", rules, terms, "C1", D(0))
+    assert sorted(zip(lines["line_kind"], lines["amount"], strict=True)) == [
+        ("minimum", D(100)),  # 300 less the licences at cost: the seat fee is not spend
+        ("seat_fee", D(24)),
+        ("vendor", D(200)),
     ]
