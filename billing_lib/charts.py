@@ -43,6 +43,7 @@ KIND_SERVICES = {
     "minimum": "minimum fee top-ups",
     "percent_fee": "percent fees",
     "allowance": "allowances",
+    "seat_fee": "seat fees",
 }
 #: A vendor line whose report names no service.
 NO_SERVICE = "(no service)"

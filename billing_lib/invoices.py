@@ -241,7 +241,7 @@ def _group_sources(invoicing: Invoicing, group: str | None, sources: list[dict])
         rule = f"{plans}, plans[id={s['plan']}].rules[id={s['rule']}]"
         if s["kind"] == "vendor" and s["own"]:
             named.append(f"the vendor {group!r} ({rule} sets no product_group)")
-        elif s["kind"] in ("vendor", "minimum", "percent_fee", "allowance"):
+        elif s["kind"] in ("vendor", "minimum", "percent_fee", "allowance", "seat_fee"):
             named.append(f"{rule}.product_group")
         else:
             named.append(f"{custom}, custom_lines[id={s['rule']}].product_group")

@@ -86,10 +86,28 @@ def money_grouped_sql(amount: str, currency: str) -> str:
     float. For texts built in SQL for every customer at once (a minimum fee's line). Each
     ``regexp_replace`` puts one separator before the last three digits of the integer part
     without one (DuckDB's RE2 has no look-ahead to place them all at once)."""
-    text = money_text_sql(amount, currency)
+    return f"({currency} || ' ' || {grouped_sql(money_text_sql(amount, currency))})"
+
+
+def grouped_sql(text: str) -> str:
+    """SQL: the number ``text`` (a VARCHAR expression, no separators) with thousands separators
+    in its integer part ("1234567.5" -> "1,234,567.5")."""
     for _ in range(_SEPARATORS):
         text = f"regexp_replace({text}, '^(-?[0-9]+)([0-9]{{3}})', '\\1,\\2')"
-    return f"({currency} || ' ' || {text})"
+    return text
+
+
+def price_grouped_sql(price: str, currency: str) -> str:
+    """SQL: the DECIMAL ``price`` (a price per unit, up to 12 places) as ``money_grouped_sql``
+    prints an amount, but exact: in the currency's decimals where it has no more ("EUR 2.00"),
+    else in its own, trailing zeros dropped ("EUR 2.005", "JPY 0.5"), never rounded to a price
+    the customer is not charged."""
+    exact = f"rtrim(CAST(CAST({price} AS {SQL_AMOUNT}) AS VARCHAR), '0')"
+    text = (
+        f"CASE WHEN {round_money_sql(price, currency)} = {price} "
+        f"THEN {money_text_sql(price, currency)} ELSE {exact} END"
+    )
+    return f"({currency} || ' ' || {grouped_sql(text)})"
 
 
 def shared_rounding_sql(

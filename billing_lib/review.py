@@ -421,6 +421,7 @@ _KINDS = {
     "minimum": "minimum fees",
     "percent_fee": "percent fees",
     "allowance": "allowances",
+    "seat_fee": "seat fees",
     "fee": "fees",
     "one_off": "one-offs",
     "credit": "credits",

@@ -5,9 +5,11 @@ One implementation for the billing run's store (``reprice_customer``: the benchm
 the run) and for finished runs read back from their folders (``analysis.repricer``: the margin
 notebook): credits and adjustments the plan passes on at cost keep their amount, those it prices
 like a charge (``credits: price``) are priced by the markup as the rating would, custom lines
-stay, and the fees' lines (minimum-fee top-ups, percent fees) are recomputed from the fees in
-force (``rating.minimum_lines_sql``, the rating's own SQL, from the re-priced lines as the
-invoice would print them), so the margin shown is the one a run with that markup would invoice.
+stay, and the fees' lines (minimum-fee top-ups, percent fees, allowances) are recomputed from
+the fees in force (``rating.minimum_lines_sql``, the rating's own SQL, from the re-priced lines
+as the invoice would print them), so the margin shown is the one a run with that markup would
+invoice. A seat fee's line stays as the run billed it: its seats are the licence lines'
+quantities over their periods, which a markup does not change.
 Each line keeps the invoice line it is summed into (``line_key``, ``line_credit``, by the
 customer's line_grouping), so ``TOTALS_SQL`` states the net the invoice
 would print (``invoiced``: each invoice line rounded, docs/rounding.md) beside the rated lines'
@@ -52,6 +54,8 @@ REPRICED = (
     "OR COALESCE(list_contains(_priced, {'plan_id': plan_id, 'rule_id': rule_id}), false))"
 )
 #: The line kinds of the fees' lines, which the what-if bills again from the re-priced lines.
+#: Not a seat fee's (``seat_fee``): its seat-months count the licence lines' quantities and
+#: charge periods, which no markup changes, so the what-if keeps the line the run billed.
 FEE_LINES = ("minimum", "percent_fee", "allowance")
 #: SQL of a rated line's ``line_credit``: a vendor credit is an invoice line of its own
 #: (``line_labels``: beside the charges of the same key).
@@ -184,18 +188,29 @@ def _with_terms(lines: str, terms: str) -> str:
 
 
 #: Columns of the fees in force (``rating.MINIMUM_RULE_COLUMNS``) a run folder's
-#: minimum_fees.parquet written before percent fees lacks, and their value there: every row of
-#: it is a minimum fee.
-LATER_FEE_COLUMNS = {"fee_kind": "'minimum_fee'", "percent": "CAST(NULL AS DECIMAL(18,6))"}
+#: minimum_fees.parquet written before percent fees (or seat fees) lacks, and their value there:
+#: every row of one before percent fees is a minimum fee, none of one before seat fees a seat
+#: fee.
+LATER_FEE_COLUMNS = {
+    "fee_kind": "'minimum_fee'",
+    "percent": "CAST(NULL AS DECIMAL(18,6))",
+    "unit": "CAST(NULL AS VARCHAR)",
+    "prorate": "CAST(NULL AS BOOLEAN)",
+}
 
 
 def fee_rules(con: duckdb.DuckDBPyConnection, rules: str) -> str:
-    """The relation ``rules`` of the fees in force with the columns of percent fees
+    """The relation ``rules`` of the fees in force with the columns of later fees
     (``LATER_FEE_COLUMNS``) where it lacks them (a run folder older than percent fees: minimum
-    fees only, as it was billed)."""
+    fees only, as it was billed), but the seat fees: a markup changes no seat a licence line
+    counts, so the what-if keeps the run's seat fee lines as they are (``FEE_LINES``), and
+    their vendor lines' periods, which count the seats, are not in the rated lines anyway."""
     have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rules}").fetchall()}
     added = "".join(f", {v} AS {c}" for c, v in LATER_FEE_COLUMNS.items() if c not in have)
-    return f"(SELECT *{added} FROM {rules})" if added else rules
+    # a row of an older file read beside a newer one (UNION ALL BY NAME) has no fee_kind: a
+    # minimum fee, kept
+    kept = "COALESCE(fee_kind, 'minimum_fee') <> 'seat_fee'"
+    return f"(SELECT * FROM (SELECT *{added} FROM {rules}) WHERE {kept})"
 
 
 def _line_key(con: duckdb.DuckDBPyConnection, terms: str, customer_id: str) -> str:

@@ -60,9 +60,10 @@ def test_fees_credits_and_top_ups_are_named_by_service_not_nan(sample_outputs):
     summary = analysis.load_summary(sample_outputs)
     assert summary["service"].notna().all()
     by_service = charts.summarise(summary, ["service"]).set_index(["service", "currency"])
-    # the sample month bills no percent fee nor allowance (tests/test_percent_fee_run.py and
-    # tests/test_allowance_run.py name their services)
-    kinds = {k: s for k, s in charts.KIND_SERVICES.items() if k not in ("percent_fee", "allowance")}
+    # the sample month bills no percent fee, allowance nor seat fee (tests/test_percent_fee_run.py,
+    # tests/test_allowance_run.py and tests/test_seat_fee_run.py name their services)
+    fees = ("percent_fee", "allowance", "seat_fee")
+    kinds = {k: s for k, s in charts.KIND_SERVICES.items() if k not in fees}
     named = {s: by_service.loc[(s, "EUR"), "revenue"] for s in kinds.values()}
     assert named == {
         "fees (custom lines)": D(530),

@@ -125,6 +125,25 @@ def test_a_unit_price_is_shown_only_where_it_gives_the_amount():
     assert display_figures(None, None, D("10.00"), "EUR") == (None, None)
 
 
+def test_a_fractional_quantity_is_shown_to_as_many_places_as_give_the_amount_at_its_price():
+    """A seat fee of 14.225806451613 seat-months at 2.00 is 28.45: 14.23 x 2.00 gives 28.46, so
+    its price was not shown and its e-invoice line stated 1 at 28.45; 14.226 x 2.00 = 28.452
+    gives 28.45. Up to 4 places (a quantity is not shown finer), else 2 places without a
+    price, as before."""
+    assert display_figures(D("14.225806451613"), D(2), D("28.45"), "EUR") == (
+        D("14.226"),
+        D("2.00"),
+    )
+    assert display_figures(D("9.870967741935"), D(2), D("19.74"), "EUR") == (D("9.87"), D("2.00"))
+    # 3 places would not do (1.234 x 100.00 = 123.40): 4
+    assert display_figures(D("1.23449"), D(100), D("123.45"), "EUR") == (D("1.2345"), D("100.00"))
+    # the price of no quantity of up to 4 places gives the amount: none shown, 2 places
+    assert display_figures(D("744.000049"), D("0.192178241667"), D("142.98"), "EUR") == (
+        D(744),
+        None,
+    )
+
+
 def _build(rows, tmp_path, grouping):
     con, customers, invoicing = setup(rows)
     customers["C002"] = customers["C002"].model_copy(update={"line_grouping": grouping})

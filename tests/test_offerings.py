@@ -8,7 +8,6 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-import yaml
 
 from billing_lib.errors import ParameterError
 from tests.test_sample_month_rating import (
@@ -223,31 +222,68 @@ def test_a_customer_price_for_a_product_until_a_date_then_the_plan_s(tmp_path):
     assert line == cents(12 * 20 + D(3 * 22 * 23) / 31) == D("288.97")
 
 
-def test_a_fee_per_licence_seat_is_a_fee_whose_quantity_is_typed(tmp_path):
-    """(g) Support at 2.00 per Microsoft seat: a custom fee of 15 seats (C001's Business
-    Premium seats this month). Awkward: the quantity is typed each month, not counted from the
-    month's licences."""
-    params = apply_recipe(tmp_path, "smb", [])
-    path = params / "custom_lines.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["custom_lines"].append(
-        {
-            "id": "c001-seat-support",
-            "customer": "C001",
-            "kind": "fee",
-            "description": "Support per Microsoft seat",
-            "quantity": 15,
-            "unit": "seat",
-            "unit_price": "2.00",
-            "currency": "EUR",
-            "valid_from": "2026-10-01",
-            "product_group": "support",
-        }
+#: The sample's Microsoft 365 licence lines (publisher Microsoft Corporation) of the
+#: small-business customers: (seats, charge period's first day, last day exclusive), a credit's
+#: seats negative as the Partner Center file gives them.
+LICENCES = {
+    "C001": [(12, "2026-10-12", "2026-11-12"), (3, "2026-10-20", "2026-11-12")],
+    "C003": [(2, "2026-10-07", "2026-11-07"), (6, "2026-10-18", "2026-11-18")],
+    "C006": [(18, "2026-10-05", "2026-11-05"), (10, "2026-10-22", "2026-11-22")],
+    "C007": [(9, "2026-10-02", "2026-11-02"), (-9, "2026-10-05", "2026-11-02"),
+             (9, "2026-10-26", "2026-11-26")],
+    "C009": [(14, "2026-10-09", "2026-11-09")],
+}  # fmt: skip
+
+
+def test_support_per_licence_seat_follows_the_licences(tmp_path):
+    """(g) Support at 2.00 per Microsoft 365 seat and month for every small-business customer:
+    a seat fee counts the month's seat-months of the licence lines, so nobody types the seats
+    and a seat added or removed mid-month counts. C001's 12 seats for a month and 3 added on
+    20 Oct (23 of 31 days): 14.225806451613 seat-months, 28.45; C007's 9 seats cancelled on 5
+    Oct give back 9 x 28/31 beside its 9 Exchange seats. Each line under "Support", cost 0, its
+    text and figures checkable (14.226 x 2.00 = 28.45); no other line of any invoice moves. The
+    enterprise plan's customers (C005's annual term among them) have no seat fee."""
+    plan, rules = recipes()["seat-support"]
+    before = totals(rate_sample(apply_recipe(tmp_path / "before", plan, []))[0])
+    con, invoices = billed(tmp_path / "after", rules, plan)
+    got = con.execute(
+        """SELECT x_CustomerId, CAST(PricingQuantity AS INTEGER),
+                  strftime(ChargePeriodStart, '%Y-%m-%d'), strftime(ChargePeriodEnd, '%Y-%m-%d')
+           FROM customer_lines WHERE PublisherName = 'Microsoft Corporation'
+             AND x_CustomerId IN ('C001', 'C003', 'C006', 'C007', 'C009')
+           ORDER BY 1, 3, 2 DESC"""
+    ).fetchall()
+    assert got == [(c, *ln) for c, lines in LICENCES.items() for ln in lines]
+    # whole months count 1; the days of a part over the days of October, at 12 places half-up
+    months = {
+        "C001": 12 + D("2.225806451613"),  # 3 x 23/31
+        "C003": D(8),
+        "C006": D(28),
+        "C007": 9 - D("8.129032258065") + 9,  # 9 x 28/31 given back
+        "C009": D(14),
+    }
+    fees = con.execute(
+        "SELECT customer_id, quantity, unit, unit_price, amount, description, product_group, "
+        "cost FROM rated_lines WHERE line_kind = 'seat_fee' ORDER BY 1"
+    ).fetchall()
+    texts = {"C001": "14.226", "C003": "8", "C006": "28", "C007": "9.87", "C009": "14"}
+    assert fees == [
+        (c, m, "seat", 2, cents(2 * m), f"Support per seat ({texts[c]} seats, EUR 2.00 a seat)",
+         "support", 0)
+        for c, m in months.items()
+    ]  # fmt: skip
+    assert [f[4] for f in fees] == [D("28.45"), D(16), D(56), D("19.74"), D(28)]
+    after = totals(con)
+    assert {c: after[c] - before[c] for c in before if after[c] != before[c]} == {
+        c: cents(2 * m) for c, m in months.items()
+    }
+    [line] = [ln for ln in invoices["C001"].lines if ln.product_group == "support"]
+    assert (line.heading, line.amount, line.cost) == ("Support", D("28.45"), D(0))
+    assert (line.display_quantity, line.unit, line.display_unit_price) == (
+        D("14.226"),
+        "seat",
+        D("2.00"),
     )
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    c001 = sample_invoices(rate_sample(params)[0], params)["C001"]
-    assert amounts(c001)["Support per Microsoft seat"] == D("30.00")
-    assert c001.net == D("2584.54") + D("30.00")
 
 
 def test_unit_prices_of_a_price_list_are_seat_prices(tmp_path):

@@ -438,11 +438,11 @@ class ExcludeRule(_Rule):
 
 
 def _fee_scope(value: Scope, what: str) -> Scope:
-    """The scope of a fee (a minimum fee, a percent fee, an allowance): the vendor lines whose
-    revenue it counts. Not by ``charge_type`` or ``region`` (rated lines keep neither), nor by
-    ``tag`` (a fee counts its scope's invoice lines as the invoice prints them, each rounded,
-    and an invoice line sums lines of any tags), nor by a charge category of lines that give
-    money back (Credit, Adjustment)."""
+    """The scope of a fee (a minimum fee, a percent fee, an allowance, a seat fee): the vendor
+    lines whose revenue (or seats) it counts. Not by ``charge_type`` or ``region`` (rated lines
+    keep neither), nor by ``tag`` (a fee counts its scope's invoice lines as the invoice prints
+    them, each rounded, and an invoice line sums lines of any tags), nor by a charge category of
+    lines that give money back (Credit, Adjustment)."""
     a = "an" if what[0] in "aeiou" else "a"
     for field in ("charge_type", "region"):
         if getattr(value, field) is not None:
@@ -458,6 +458,8 @@ def _fee_scope(value: Scope, what: str) -> Scope:
             why = "it would bill the whole minimum beside them"
         elif what == "allowance":  # credits only are no spend to cover
             why = "the spend it covers would be below 0 and it would give nothing"
+        elif what == "seat fee":  # seats given back only
+            why = "its seats would count below 0 and it would bill nothing"
         else:  # a base of credits only is never above 0
             why = "its base would be below 0 and it would bill nothing"
         raise ValueError(
@@ -574,18 +576,42 @@ class AllowanceRule(_Rule):
         return _fee_scope(value, "allowance")
 
 
+class SeatFeeRule(_Rule):
+    """A price per licence seat and month on the vendor lines in scope ("support at 2.00 EUR per
+    Microsoft 365 seat"): one ``seat_fee`` line per customer of quantity the month's seat-months
+    of those lines, each line's PricingQuantity x its charge period's months as a seat price
+    (``FixedPriceRule``, ``prorate`` as its) counts them, credits giving back (a seat removed
+    mid-cycle its prorated share); amount ``unit_price`` x that, rounded once half-up to the
+    minor unit; none where the seat-months are 0 or less (docs/pricing.md, "Seat fees"). Cost
+    0. ``unit_price`` in ``currency``, the customer's invoice currency (not converted, as a
+    seat price's). Applies to the customers on the plan on the period's last day, as the other
+    fees; like them it counts the vendor lines only, and no fee counts it."""
+
+    kind: Literal["seat_fee"]
+    unit_price: Money = Field(gt=0)
+    currency: Currency
+    unit: PrintedText = "seat"
+    prorate: bool = True
+
+    @field_validator("match")
+    @classmethod
+    def _scope(cls, value: Scope) -> Scope:
+        return _fee_scope(value, "seat fee")
+
+
 #: Rule kinds that price no line but bill a line of their own per customer from the month's
-#: vendor lines in their scope (``rating.custom``): the minimum fee, the percent fee and the
-#: allowance.
-FEE_KINDS = ("minimum_fee", "percent_fee", "allowance")
-FeeRule = MinimumFeeRule | PercentFeeRule | AllowanceRule
+#: vendor lines in their scope (``rating.custom``): the minimum fee, the percent fee, the
+#: allowance and the seat fee.
+FEE_KINDS = ("minimum_fee", "percent_fee", "allowance", "seat_fee")
+FeeRule = MinimumFeeRule | PercentFeeRule | AllowanceRule | SeatFeeRule
 
 
 PricingRule = (
     MarkupRule | ListPriceRule | FixedPriceRule | TieredRule | PassThroughRule | ExcludeRule
 )
 Rule = Annotated[
-    PricingRule | MinimumFeeRule | PercentFeeRule | AllowanceRule, Field(discriminator="kind")
+    PricingRule | MinimumFeeRule | PercentFeeRule | AllowanceRule | SeatFeeRule,
+    Field(discriminator="kind"),
 ]
 
 

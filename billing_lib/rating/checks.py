@@ -155,10 +155,10 @@ def warnings(
 
 
 def minimum_fees_ending_within(pricing: Pricing, period: str, first: date, last: date) -> list[str]:
-    """Fees (minimum and percent fees, allowances) whose dates start or end inside the month: a
-    fee applies to a month in force on its last day, whole (docs/pricing.md), so one ending on
-    the 30th is not billed at all and one starting on the 31st is billed in full (a percent fee
-    or an allowance on the whole month's lines); said, not silent."""
+    """Fees (minimum and percent fees, allowances, seat fees) whose dates start or end inside the
+    month: a fee applies to a month in force on its last day, whole (docs/pricing.md), so one
+    ending on the 30th is not billed at all and one starting on the 31st is billed in full (a
+    percent fee, an allowance or a seat fee on the whole month's lines); said, not silent."""
     out = []
     for plan in pricing.plans.values():
         for rule in plan.rules:
@@ -172,7 +172,7 @@ def minimum_fees_ending_within(pricing: Pricing, period: str, first: date, last:
                 rule.valid_to is None or rule.valid_to >= last
             )
             when = f"ends on {rule.valid_to}" if ends else f"starts on {rule.valid_from}"
-            what = rule.kind.replace("_", " ")  # minimum fee, percent fee, allowance
+            what = rule.kind.replace("_", " ")  # minimum fee, percent fee, allowance, seat fee
             short = "a minimum" if rule.kind == "minimum_fee" else f"a {what}"
             whole = f"{short.replace('a a', 'an a')} applies to a month in force on its last day"
             lines = ", whole," if rule.kind == "minimum_fee" else ", to the whole month's lines,"

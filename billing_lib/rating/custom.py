@@ -1,6 +1,6 @@
 """Lines the reseller adds: custom fees, one-offs and credits (``custom_lines.yaml``), and the
-lines of the price plans' fees, minimum-fee top-ups and percent fees - the SQL the what-if shares
-(``minimum_rules_sql``, ``minimum_lines_sql``)."""
+lines of the price plans' fees, minimum-fee top-ups, percent fees, allowances and seat fees - the
+SQL the what-if shares (``minimum_rules_sql``, ``minimum_lines_sql``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 import duckdb
 
-from billing_lib.money import money_grouped_sql, round_money_sql
+from billing_lib.line_labels import display_quantity_sql
+from billing_lib.money import money_grouped_sql, price_grouped_sql, round_money_sql
 from billing_lib.pricing import CustomLine, Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.parameters import MINIMUM_SCOPE, PERCENT, scope_equal
@@ -19,11 +20,13 @@ from billing_lib.sql import ql
 
 _TWELVE = Decimal("0.000000000001")
 
-#: Columns of ``minimum_rules_sql``: the fees in force per customer and period, minimum fees and
-#: percent fees (``fee_kind``; a minimum fee's ``minimum`` and ``currency``, a percent fee's
-#: ``percent``). The run writes them beside its rated lines, ``MINIMUM_FEES_PARQUET``, for the
-#: what-if; one written before percent fees has neither ``fee_kind`` nor ``percent``: every row
-#: a minimum fee (``whatif.fee_rules``).
+#: Columns of ``minimum_rules_sql``: the fees in force per customer and period, minimum fees,
+#: percent fees, allowances and seat fees (``fee_kind``; a minimum fee's ``minimum`` and
+#: ``currency``, a percent fee's ``percent``, an allowance's amount in ``minimum``, a seat fee's
+#: price per unit in ``minimum``, its ``unit`` and ``prorate``). The run writes them beside its
+#: rated lines, ``MINIMUM_FEES_PARQUET``, for the what-if; one written before percent fees has
+#: neither ``fee_kind`` nor ``percent``: every row a minimum fee, and one written before seat
+#: fees no ``unit`` nor ``prorate`` (``whatif.fee_rules``).
 MINIMUM_RULE_COLUMNS = (
     "period",
     "last_day",
@@ -34,6 +37,8 @@ MINIMUM_RULE_COLUMNS = (
     "currency",
     "fee_kind",
     "percent",
+    "unit",
+    "prorate",
     "rule_description",
     "rule_product_group",
     *(f"m_{k}" for k in MINIMUM_SCOPE),
@@ -125,7 +130,8 @@ def date_sql(day: date) -> str:
 
 
 def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> str:
-    """The fee rules (minimum and percent fees, ``fee_kind``) in force for each customer (or
+    """The fee rules (minimum and percent fees, allowances, seat fees: ``fee_kind``) in force for
+    each customer (or
     ``customer`` only) in ``period``: the customer's plan on the period's last day (``last``) and
     its fee rules valid that day, with their scope (``m_vendor`` ... ``m_charge_category``; NULL
     = any). Of the rules of one kind and scope (the same match fields apart from the customer,
@@ -147,7 +153,7 @@ def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> s
                                                ORDER BY a.level DESC) = 1)
         SELECT {ql(period)} AS period, {day} AS last_day, cp.customer_id, x.plan_id,
                x.rule_id, x.minimum, COALESCE(x.currency, c.currency) AS currency, x.fee_kind,
-               x.percent, x.rule_description, x.rule_product_group, {scope},
+               x.percent, x.unit, x.prorate, x.rule_description, x.rule_product_group, {scope},
                c.line_grouping
         FROM cp JOIN price_minimums x ON x.plan_id = cp.plan_id
           AND {day} BETWEEN x.valid_from AND x.valid_to
@@ -222,7 +228,7 @@ def _percent_fee_columns() -> str:
 MINIMUM_COUNT_COLUMNS = (*_FEE_COLUMNS, "used", "credits", "covered_group")
 
 
-def minimum_counts_sql(source: str, rules: str) -> str:
+def minimum_counts_sql(source: str, rules: str, seats: bool = False) -> str:
     """Per fee of ``rules`` (a relation with MINIMUM_RULE_COLUMNS; ``fee_kind`` NULL is a minimum
     fee), what it counts of the
     vendor lines of ``source`` (MINIMUM_COUNT_COLUMNS): ``used``, the revenue in its scope, and
@@ -242,7 +248,11 @@ def minimum_counts_sql(source: str, rules: str) -> str:
     in its scope, credits too (a credit lowers the spend it is a percentage of, whichever other
     fee counts it). Fees count vendor lines only, never another fee's line. Only the lines of
     customers with a fee are summed. The one place the rating, the what-if and the review count
-    the fees."""
+    the fees. With ``seats`` (some seat fee in force; ``source`` then has the ``SEAT_COLUMNS`` of
+    ``price.seat_columns_sql``) each row has ``seats`` too, the seat-months of the vendor lines
+    in a seat fee's scope (prorated or not as the fee says; NULL: none, and for the other
+    fees), charges and credits alike, and ``unpriced``, the first of them that has no quantity
+    and a cost (``price.check_seat_lines``)."""
     scope = " AND ".join(
         f"(m.m_{k} IS NULL OR {scope_equal(f'm.m_{k}', f'i.{k}', k)})" for k in MINIMUM_SCOPE
     )
@@ -265,12 +275,35 @@ def minimum_counts_sql(source: str, rules: str) -> str:
         )
         return f"sum(CASE WHEN whole AND ({credit}) THEN {whole} ELSE 0 END) + {rest}"
 
+    seat_sums = (
+        ", sum(seat_months) AS seat_months, sum(seat_months_whole) AS seat_months_whole, "
+        "min(seat_unpriced) AS seat_unpriced"
+        if seats
+        else ""
+    )
+    # the seat-months of the lines in each seat fee's scope: no rounding, no invoice line
+    seated = (
+        f""",
+        seated AS (SELECT {rule}, sum(CASE WHEN m.prorate THEN i.seat_months
+                                            ELSE i.seat_months_whole END) AS seats,
+                          min(i.seat_unpriced) AS unpriced
+                   FROM m JOIN rev i ON i.customer_id = m.customer_id AND i.period = m.period
+                     AND {scope}
+                   WHERE m.fee_kind = 'seat_fee' GROUP BY {rule})"""
+        if seats
+        else ""
+    )
+    seat_join = (
+        "LEFT JOIN seated s USING (period, last_day, customer_id, plan_id, rule_id)"
+        if seats
+        else ""
+    )
     return f"""
         WITH m AS (SELECT * REPLACE (COALESCE(fee_kind, 'minimum_fee') AS fee_kind)
                    FROM ({rules})),
         rev AS (SELECT customer_id, period, product_group, line_key,
                        COALESCE(charge_category, '') = 'Credit' AS line_credit, vendor, provider,
-                       publisher, service, sku, charge_category, sum(amount) AS amount
+                       publisher, service, sku, charge_category, sum(amount) AS amount{seat_sums}
                 FROM {source}
                 WHERE line_kind = 'vendor' AND customer_id IN (SELECT customer_id FROM m)
                 GROUP BY ALL),
@@ -291,12 +324,14 @@ def minimum_counts_sql(source: str, rules: str) -> str:
                            {counted("line_credit")} AS credits,
                            CASE WHEN count(DISTINCT product_group) = 1
                                 THEN any_value(product_group) END AS covered_group
-                    FROM part m GROUP BY {rule})
+                    FROM part m GROUP BY {rule}){seated}
         SELECT m.period, m.last_day, m.customer_id, m.plan_id, m.rule_id, m.minimum,
-               m.currency, m.fee_kind, m.percent, m.rule_description, m.rule_product_group,
-               CAST(COALESCE(u.charges + u.credits, 0) AS {DEC}) AS used,
-               CAST(COALESCE(u.credits, 0) AS {DEC}) AS credits, u.covered_group
-        FROM m LEFT JOIN counted u USING (period, last_day, customer_id, plan_id, rule_id)"""
+               m.currency, m.fee_kind, m.percent, m.unit, m.prorate, m.rule_description,
+               m.rule_product_group, CAST(COALESCE(u.charges + u.credits, 0) AS {DEC}) AS used,
+               CAST(COALESCE(u.credits, 0) AS {DEC}) AS credits,
+               u.covered_group{", s.seats, s.unpriced" if seats else ""}
+        FROM m LEFT JOIN counted u USING (period, last_day, customer_id, plan_id, rule_id)
+        {seat_join}"""
 
 
 def _allowance_columns() -> str:
@@ -322,19 +357,63 @@ def _allowance_columns() -> str:
                  NULL AS vendor_line_id"""
 
 
-def minimum_lines_sql(source: str, rules: str, counts: str | None = None) -> str:
+def _seat_fee_columns() -> str:
+    """The rated_lines columns of a seat fee's line (``seats``: the seat-months it counts, above
+    0; ``fee``: its amount), from a row of ``minimum_counts_sql`` with seats: quantity the
+    seat-months, unit the rule's, unit price the rule's price per unit (in ``minimum``), so the
+    invoice shows "15 seat x 2.00"; text "Support per seat (14.5 seats, EUR 2.00 a seat)", the
+    seats as the invoice shows the quantity (``line_labels.display_quantity_sql``: 2 places, 3
+    or 4 where 2 do not give the amount at the price, "14.226 seats" for 28.45 at 2.00) and the
+    price as the invoice prints amounts, in more decimals where it has more
+    (``money.price_grouped_sql``), so the seats shown x the price give the amount. Its cost is
+    0; its product group the rule's, else services."""
+    zero = f"CAST(0 AS {DEC})"
+    shown = display_quantity_sql("seats", "minimum", "fee", "currency")
+    unit = "COALESCE(unit, 'seat')"
+    units = f"CASE WHEN {shown} = '1' OR {unit} LIKE '%s' THEN {unit} ELSE {unit} || 's' END"
+    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
+                 'seat_fee' AS line_kind, 'reseller' AS vendor, NULL AS provider,
+                 NULL AS publisher, NULL AS service, NULL AS sku, NULL AS charge_category,
+                 NULL AS subscription, NULL AS subscription_name, NULL AS tags,
+                 COALESCE(rule_product_group, 'services') AS product_group,
+                 COALESCE(rule_description, 'Support per seat') || ' (' || {shown} || ' '
+                   || {units} || ', ' || {price_grouped_sql("minimum", "currency")} || ' a '
+                   || {unit} || ')' AS description,
+                 CAST(seats AS {DEC}) AS quantity, {unit} AS unit,
+                 CAST(minimum AS {DEC}) AS unit_price, CAST(fee AS {DEC}) AS amount,
+                 {zero} AS cost, {zero} AS vendor_cost, {zero} AS billed_cost,
+                 currency AS vendor_currency, CAST(1 AS {DEC}) AS fx_rate, currency, plan_id,
+                 rule_id, NULL AS source_file, CAST(NULL AS BIGINT) AS source_row,
+                 NULL AS vendor_line_id"""
+
+
+def minimum_lines_sql(
+    source: str, rules: str, counts: str | None = None, seats: bool = False
+) -> str:
     """The fees' lines (``rated_lines`` columns) of ``rules`` (a relation with
     MINIMUM_RULE_COLUMNS), counted by ``minimum_counts_sql`` from the vendor lines of ``source``
     (or read from ``counts``, a relation of its rows): a top-up for every minimum fee they do not
     reach, a line for every percent fee of a base above 0 whose fee is not 0.00 (a base of
     credits above the charges gives no money back), and one for every allowance of a spend
-    above 0, of -min(amount, spend). In order of period, customer and rule."""
+    above 0, of -min(amount, spend); with ``seats`` (counted with seats) one for every seat
+    fee of seat-months above 0, of its price x them rounded once half-up, none at 0.00. In
+    order of period, customer and rule."""
     cols = ", ".join(RATED_COLUMNS)
-    got = counts or f"({minimum_counts_sql(source, rules)})"
+    got = counts or f"({minimum_counts_sql(source, rules, seats)})"
     fee = _percent_fee_sql("used", "percent", "currency")
     # both in the minor unit already (a sum of printed lines; an amount refused otherwise):
     # rounded once more so that no figure off it can reach the invoice
     given = round_money_sql("least(minimum, used)", "currency")
+    # exact: DECIMAL(38,12) x DECIMAL(38,12) is a DECIMAL(38,24), rounded once to the minor unit
+    seat_fee = round_money_sql(f"CAST(minimum AS {DEC}) * CAST(seats AS {DEC})", "currency")
+    seat_fees = (
+        f"""UNION ALL
+            SELECT {_seat_fee_columns()} FROM (
+                SELECT *, {seat_fee} AS fee FROM got WHERE fee_kind = 'seat_fee' AND seats > 0)
+            WHERE fee > 0"""
+        if seats
+        else ""
+    )
     return f"""
         WITH got AS (SELECT * FROM {got})
         SELECT {cols} FROM (
@@ -346,5 +425,6 @@ def minimum_lines_sql(source: str, rules: str, counts: str | None = None) -> str
             WHERE fee > 0
             UNION ALL
             SELECT {_allowance_columns()} FROM (
-                SELECT *, {given} AS given FROM got WHERE fee_kind = 'allowance' AND used > 0))
+                SELECT *, {given} AS given FROM got WHERE fee_kind = 'allowance' AND used > 0)
+            {seat_fees})
         ORDER BY period, customer_id, rule_id"""

@@ -2,9 +2,9 @@
 
 ``register_pricing`` creates ``price_rules`` (one row per pricing rule, its scope as ``m_*``
 columns, NULL = any; a column ``m_tag_<n>`` per tag key some rule matches on: ``tag_columns``),
-``price_tiers``, ``price_minimums`` (the fees: minimum and percent fees, by ``fee_kind``),
-``price_assignments`` (per customer, groups expanded), ``price_customers`` (invoice currency,
-line_grouping) and ``_fx_rates`` (``fx.register``)."""
+``price_tiers``, ``price_minimums`` (the fees: minimum and percent fees, allowances and seat fees,
+by ``fee_kind``), ``price_assignments`` (per customer, groups expanded), ``price_customers``
+(invoice currency, line_grouping) and ``_fx_rates`` (``fx.register``)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from billing_lib.pricing import (
     PercentFeeRule,
     Plan,
     Pricing,
+    SeatFeeRule,
     TieredRule,
 )
 from billing_lib.rating.exact import DEC, install_macros
@@ -167,12 +168,13 @@ def _minimums_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
     """The fees (``FEE_KINDS``): a minimum fee's ``minimum`` and ``currency``, a percent fee's
     ``percent`` (in each customer's invoice currency: ``currency`` NULL), an allowance's
     ``amount`` (in ``minimum``: a run folder's minimum_fees.parquet keeps its columns) and
-    ``currency``, by ``fee_kind``."""
+    ``currency``, a seat fee's ``unit_price`` (in ``minimum`` too), ``currency``, ``unit`` and
+    ``prorate``, by ``fee_kind``."""
     minimums = [
         (plan, r)
         for plan in pricing.plans.values()
         for r in plan.rules
-        if isinstance(r, MinimumFeeRule | PercentFeeRule | AllowanceRule)
+        if isinstance(r, MinimumFeeRule | PercentFeeRule | AllowanceRule | SeatFeeRule)
     ]
     scope = {
         f"m_{k}": ("VARCHAR", [r.match.fields().get(k) for _, r in minimums])
@@ -184,10 +186,18 @@ def _minimums_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
         **scope,
         "valid_from": ("DATE", [_validity(p, r)[0] for p, r in minimums]),
         "valid_to": ("DATE", [_validity(p, r)[1] for p, r in minimums]),
-        "minimum": (DEC, [getattr(r, "amount", None) for _, r in minimums]),
+        "minimum": (
+            DEC,
+            [
+                getattr(r, "unit_price" if r.kind == "seat_fee" else "amount", None)
+                for _, r in minimums
+            ],
+        ),
         "currency": ("VARCHAR", [r.currency for _, r in minimums]),
         "fee_kind": ("VARCHAR", [r.kind for _, r in minimums]),
         "percent": (PERCENT, [getattr(r, "percent", None) for _, r in minimums]),
+        "unit": ("VARCHAR", [getattr(r, "unit", None) for _, r in minimums]),
+        "prorate": ("BOOLEAN", [getattr(r, "prorate", None) for _, r in minimums]),
         "rule_description": ("VARCHAR", [r.description for _, r in minimums]),
         "rule_product_group": ("VARCHAR", [r.product_group for _, r in minimums]),
     }

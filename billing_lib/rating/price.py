@@ -64,12 +64,18 @@ def quantity_sql() -> str:
     )
 
 
-def fixed_parts_sql() -> str:
-    """The parts of a seat price (``fixed_price_sql``) as columns of their own, NULL on other
-    lines: ``fixed`` (price per month x quantity), ``months`` (whole months from the start of the
-    charge period), ``seconds`` (of the rest of the period after them) and ``month_seconds`` (of
-    the month that rest starts in). ``date_diff('month')`` counts month boundaries: the whole
-    months are that, or one less where that many months from the start pass the end."""
+def fixed_parts_sql(
+    when: str = "pricing = 'fixed_price'",
+    fixed: str = "price * COALESCE(PricingQuantity, 0)",
+    prefix: str = "",
+) -> str:
+    """The parts of a seat price (``fixed_price_sql``) as columns of their own, NULL on the lines
+    not ``when``: ``fixed`` (price per month x quantity), ``months`` (whole months from the start
+    of the charge period), ``seconds`` (of the rest of the period after them) and
+    ``month_seconds`` (of the month that rest starts in), each name after ``prefix``. A seat
+    fee counts its lines' seat-months by the same parts, ``fixed`` the quantity alone
+    (``seat_columns_sql``). ``date_diff('month')`` counts month boundaries: the whole months
+    are that, or one less where that many months from the start pass the end."""
     start, end = "ChargePeriodStart", "ChargePeriodEnd"
     crossed = f"CAST(date_diff('month', {start}, {end}) AS INTEGER)"
     months = (
@@ -78,34 +84,62 @@ def fixed_parts_sql() -> str:
     )
     rest = f"({start} + to_months({months}))"
     parts = {
-        "fixed": f"CAST(price * COALESCE(PricingQuantity, 0) AS {DEC})",
+        "fixed": f"CAST({fixed} AS {DEC})",
         "months": months,
         "seconds": f"date_diff('second', {rest}, {end})",
         "month_seconds": f"(86400 * day(last_day({rest})))",
     }
     return ", ".join(
-        f"CASE WHEN pricing = 'fixed_price' THEN {sql} END AS {name}" for name, sql in parts.items()
+        f"CASE WHEN {when} THEN {sql} END AS {prefix}{name}" for name, sql in parts.items()
     )
 
 
-def fixed_price_sql() -> str:
+def fixed_price_sql(prefix: str = "", prorate: str = "prorate") -> str:
     """A seat price per month x quantity, prorated: the whole months of the charge period
     counted, then the seconds of the rest over the seconds of the month the rest starts in (a
     period shorter than a month: its seconds over those of the month it starts in; a triennial
     change of 512 days: 16 months and 24 days of a February's 29, not 512 days over a month's).
     A vendor refund of seats (a positive quantity with a negative cost: Microsoft
-    removeQuantity) is priced negative. Not prorated (``prorate: false``), the rest counts as a
-    whole month, and a period counts one month at least (it counted one month whatever the
+    removeQuantity) is priced negative. Not prorated (``prorate``, SQL: false), the rest counts
+    as a whole month, and a period counts one month at least (it counted one month whatever the
     period: an annual term paid up front was billed 1/12 of its price). Of the columns of
-    ``fixed_parts_sql``: the division's operands are columns, so its macro (which repeats them)
-    is planned on column references."""
-    whole = "greatest(1, months + CASE WHEN seconds > 0 THEN 1 ELSE 0 END)"
+    ``fixed_parts_sql`` (named after ``prefix``): the division's operands are columns, so its
+    macro (which repeats them) is planned on column references."""
+    fixed, months, seconds = f"{prefix}fixed", f"{prefix}months", f"{prefix}seconds"
+    whole = f"greatest(1, {months} + CASE WHEN {seconds} > 0 THEN 1 ELSE 0 END)"
     refund_sign = "(CASE WHEN billed_cost < 0 AND PricingQuantity > 0 THEN -1 ELSE 1 END)"
     return f"""{refund_sign} * CASE
-            WHEN ChargePeriodEnd IS NULL THEN fixed
-            WHEN NOT prorate THEN fixed * {whole}
-            WHEN seconds = 0 THEN fixed * months
-            ELSE fixed * months + _xdiv(fixed * seconds, month_seconds) END"""
+            WHEN ChargePeriodEnd IS NULL THEN {fixed}
+            WHEN NOT {prorate} THEN {fixed} * {whole}
+            WHEN {seconds} = 0 THEN {fixed} * {months}
+            ELSE {fixed} * {months} + _xdiv({fixed} * {seconds}, {prefix}month_seconds) END"""
+
+
+#: The columns a vendor line gets for the seat fees (``seat_columns_sql``), summed per rule by
+#: ``custom.minimum_counts_sql``.
+SEAT_COLUMNS = ("seat_months", "seat_months_whole", "seat_unpriced")
+
+
+def seat_columns_sql(costed: str) -> str:
+    """The lines of ``costed`` (``costed_sql``) with ``SEAT_COLUMNS``: the seat-months a seat fee
+    counts of each, its PricingQuantity x its charge period's months exactly as a seat price
+    counts them (``fixed_price_sql`` of a price of 1: a refund of seats negative, an annual term
+    12), prorated (``seat_months``) and not (``seat_months_whole``), NULL on a line without a
+    quantity; and ``seat_unpriced``, on a line without a PricingQuantity (or of 0) whose vendor
+    cost is not 0, the line as a struct (``file``, ``row``, ``no_quantity``, ``cost``,
+    ``currency``) for the error that names it (``check_seat_lines``). Only for the months
+    with a seat fee (``rated_file.top_ups``): two layers, the parts then the months."""
+    quantity = "COALESCE(PricingQuantity, 0)"
+    unpriced = (
+        f"CASE WHEN {quantity} = 0 AND vendor_cost <> 0 THEN {{'file': source_file, "
+        "'row': source_row, 'no_quantity': PricingQuantity IS NULL, 'cost': vendor_cost, "
+        "'currency': vendor_currency} END"
+    )
+    return f"""
+        SELECT * EXCLUDE (s_fixed, s_months, s_seconds, s_month_seconds),
+               {fixed_price_sql("s_", "true")} AS seat_months,
+               {fixed_price_sql("s_", "false")} AS seat_months_whole, {unpriced} AS seat_unpriced
+        FROM (SELECT *, {fixed_parts_sql(f"{quantity} <> 0", quantity, "s_")} FROM ({costed}))"""
 
 
 def list_cost_sql() -> str:
@@ -204,14 +238,20 @@ def amounts_sql(costed: str) -> str:
                   FROM ({costed}))))"""
 
 
-def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> str:
+def priced_sql(
+    used: list[str], keys: str, period: str, tiers: bool = False, seats: bool = False
+) -> str:
     """The vendor lines of the keys ``keys`` (a table or a parenthesised query of
     ``rating_keys`` rows) priced for ``period``: the rated_lines columns (``RATED_COLUMNS``), then
     the line's ``key_id``, ``pricing``, ``tier_scope`` and ``charge_start`` (the last three for
-    the tier pricing, ``tiered_sql``); amount and unit price NULL for tiered and volume lines,
-    and for every line when ``tiers`` (keys of such pricings only, priced by ``tiered_sql``:
-    their amounts' SQL is not planned). Unsorted."""
+    the tier pricing, ``tiered_sql``), then with ``seats`` the ``SEAT_COLUMNS``
+    (``seat_columns_sql``); amount and unit price NULL for tiered and volume lines, and for
+    every line when ``tiers`` (keys of such pricings only, priced by ``tiered_sql``: their
+    amounts' SQL is not planned). Unsorted."""
     costed = costed_sql(used, keys, period)
+    if seats:
+        costed = seat_columns_sql(costed)
+    seat_columns = "".join(f", {c}" for c in SEAT_COLUMNS) if seats else ""
     rows = (
         f"SELECT *, CAST(NULL AS {DEC}) AS amount, CAST(NULL AS {DEC}) AS unit_price "
         f"FROM ({costed})"
@@ -225,6 +265,7 @@ def priced_sql(used: list[str], keys: str, period: str, tiers: bool = False) -> 
                description, quantity, unit, unit_price, amount, cost, vendor_cost, billed_cost,
                vendor_currency, fx_rate, currency, plan_id, rule_id, source_file, source_row,
                vendor_line_id, key_id, pricing, tier_scope, ChargePeriodStart AS charge_start
+               {seat_columns}
         FROM ({rows})"""
 
 
@@ -358,18 +399,29 @@ def units_named(pricing: Pricing) -> Iterator[None]:
 
 
 def vendor_sql(
-    used: list[str], keys: str, period: str, tiered: bool, with_key: bool = False
+    used: list[str],
+    keys: str,
+    period: str,
+    tiered: bool,
+    with_key: bool = False,
+    seats: bool = False,
 ) -> str:
     """The priced vendor lines of the keys ``keys`` (``priced_sql``), tiered and volume lines
     priced by their tiers when ``tiered`` (some key has such a pricing); rated_lines columns
-    (and the line's ``key_id`` after them when ``with_key``), unsorted. The tier window runs over
-    the tiered lines only (a second join of the lines, to the tiered keys), never over every
-    line."""
-    cols = ", ".join([*RATED_COLUMNS, *(["key_id"] if with_key else [])])
+    (and the line's ``key_id`` after them when ``with_key``, the ``SEAT_COLUMNS`` when
+    ``seats``), unsorted. The tier window runs over the tiered lines only (a second join of the
+    lines, to the tiered keys), never over every line."""
+    cols = ", ".join(
+        [*RATED_COLUMNS, *(["key_id"] if with_key else []), *(SEAT_COLUMNS if seats else ())]
+    )
     if not tiered:
-        return f"SELECT {cols} FROM ({priced_sql(used, keys, period)})"
-    flat = priced_sql(used, f"(SELECT * FROM {keys} WHERE pricing NOT IN {TIERED})", period)
-    tiers = priced_sql(used, f"(SELECT * FROM {keys} WHERE pricing IN {TIERED})", period, True)
+        return f"SELECT {cols} FROM ({priced_sql(used, keys, period, seats=seats)})"
+    flat = priced_sql(
+        used, f"(SELECT * FROM {keys} WHERE pricing NOT IN {TIERED})", period, seats=seats
+    )
+    tiers = priced_sql(
+        used, f"(SELECT * FROM {keys} WHERE pricing IN {TIERED})", period, True, seats
+    )
     return f"""
         SELECT {cols} FROM ({flat})
         UNION ALL SELECT {cols} FROM ({tiered_sql(one_unit_sql(tiers))})"""
@@ -407,6 +459,32 @@ def check_priceable(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list
         f"{shown} {currency}: it would be billed 0.00; narrow the rule's match to the lines "
         "with a quantity (a service, sku or charge_type), and price the others by a rule of "
         "their own (an exclude rule with a reason, if the unit price covers them)",
+    )
+
+
+def check_seat_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, counts: str) -> None:
+    """ParameterError for the first line a seat fee counts that has no PricingQuantity (or one
+    of 0) and a vendor cost: it would count no seat, as a price per unit would bill it 0.00
+    (``check_priceable``). ``counts``: the seat fees' counts (``custom.minimum_counts_sql`` with
+    seats: ``unpriced``, the first such line in the fee's scope)."""
+    bad = first_or_none(
+        con,
+        f"""SELECT plan_id, rule_id, unpriced.file, unpriced.row, unpriced.no_quantity,
+                   CAST(unpriced.cost AS VARCHAR), unpriced.currency
+            FROM {counts} WHERE fee_kind = 'seat_fee' AND unpriced IS NOT NULL
+            ORDER BY unpriced.file, unpriced.row, plan_id, rule_id LIMIT 1""",
+    )
+    if not bad:
+        return
+    plan_id, rule_id, file, row, no_quantity, cost, currency = bad
+    shown = format(Decimal(cost).normalize(), "f")
+    has = "none" if no_quantity else "a quantity of 0"
+    raise ParameterError(
+        pricing.plans_path,
+        pricing.rule_entry(plan_id, rule_id),
+        f"the seat fee counts the seats of its lines (PricingQuantity), but {file} row {row} "
+        f"has {has} and costs {shown} {currency}: it would count no seat; narrow the fee's "
+        "match to the licence lines (a publisher, service or sku)",
     )
 
 

@@ -55,7 +55,13 @@ from billing_lib.rating.custom import (
     minimum_rules_sql,
 )
 from billing_lib.rating.keys import used_scope
-from billing_lib.rating.price import TIERED, check_priceable, units_named, vendor_sql
+from billing_lib.rating.price import (
+    TIERED,
+    check_priceable,
+    check_seat_lines,
+    units_named,
+    vendor_sql,
+)
 from billing_lib.rating.tables import RATED_COLUMNS, one
 from billing_lib.run_files import RATED_PARQUET
 from billing_lib.scratch import owned_folder, release
@@ -79,13 +85,19 @@ UNFILTERED_COLUMNS = ("subscription", "vendor_line_id")
 #: The revenue per customer, fee scope and invoice line (``{line_key}``: its key under the
 #: customer's line_grouping, made on the sums per the columns it reads, ``{key_columns}``;
 #: ``custom.minimum_lines_sql`` sums it again per rule and invoice line) of the vendor lines of
-#: the customers with a fee, minimum or percent (``{vendor}``).
+#: the customers with a fee (``{vendor}``), and when some seat fee is in force their seats
+#: (``{seats}``: the sums of ``price.SEAT_COLUMNS``, ``SEAT_SUMS``; empty otherwise).
 REVENUE_SQL = """
     CREATE OR REPLACE TEMP TABLE rating_revenue AS
     SELECT *, {line_key} AS line_key FROM (
         SELECT customer_id, period, vendor, provider, publisher, service, sku, charge_category,
-               product_group{key_columns}, sum(amount) AS amount
+               product_group{key_columns}, sum(amount) AS amount{seats}
         FROM ({vendor}) GROUP BY ALL)"""
+#: ``{seats}`` of ``REVENUE_SQL`` in a month with a seat fee.
+SEAT_SUMS = (
+    ", sum(seat_months) AS seat_months, sum(seat_months_whole) AS seat_months_whole, "
+    "min(seat_unpriced) AS seat_unpriced"
+)
 
 
 def rated_query_sql(vendor: str) -> str:
@@ -181,16 +193,28 @@ MINIMUM_COUNTS = "rating_minimum_counts"
 
 
 def top_ups(
-    con: duckdb.DuckDBPyConnection, used: list[str], period: str, last: date, tiered: bool
+    con: duckdb.DuckDBPyConnection,
+    pricing: Pricing,
+    used: list[str],
+    period: str,
+    last: date,
+    tiered: bool,
 ) -> None:
-    """The fees' lines (minimum-fee top-ups, percent fees) appended to ``rating_custom_lines``,
-    when some customer has a fee: its revenue summed from its own vendor lines first, per invoice
-    line of its line_grouping (``REVENUE_SQL``), so the fees count the lines as the invoices
-    round them. What each fee counted is kept in ``MINIMUM_COUNTS`` (empty without fees)."""
+    """The fees' lines (minimum-fee top-ups, percent fees, allowances, seat fees) appended to
+    ``rating_custom_lines``, when some customer has a fee: its revenue summed from its own
+    vendor lines first, per invoice line of its line_grouping (``REVENUE_SQL``), so the fees
+    count the lines as the invoices round them; and their seat-months, only when some seat fee
+    is in force (``price.seat_columns_sql``: no SQL of them otherwise), a line without a
+    quantity that costs something in a seat fee's scope refused (``price.check_seat_lines``).
+    What each fee counted is kept in ``MINIMUM_COUNTS`` (empty without fees)."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE rating_minimums AS {minimum_rules_sql(period, last)}"
     )
-    if not one(con, "SELECT count(*) FROM rating_minimums")[0]:
+    fees, seat_fees = one(
+        con, "SELECT count(*), count(*) FILTER (WHERE fee_kind = 'seat_fee') FROM rating_minimums"
+    )
+    seats = seat_fees > 0
+    if not fees:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {MINIMUM_COUNTS} AS "
             + minimum_counts_sql(
@@ -217,14 +241,19 @@ def top_ups(
         extra += ", CAST(NULL AS VARCHAR) AS description"
     con.execute(
         REVENUE_SQL.format(
-            vendor=vendor_sql(used, keys, period, tiered),
+            vendor=vendor_sql(used, keys, period, tiered, seats=seats),
             line_key=line_key_sql(groupings),
             key_columns=extra,
+            seats=SEAT_SUMS if seats else "",
         )
     )
-    counts = minimum_counts_sql("rating_revenue", "SELECT * FROM rating_minimums")
+    counts = minimum_counts_sql("rating_revenue", "SELECT * FROM rating_minimums", seats)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {MINIMUM_COUNTS} AS {counts}")
-    lines = minimum_lines_sql("rating_revenue", "SELECT * FROM rating_minimums", MINIMUM_COUNTS)
+    if seats:
+        check_seat_lines(con, pricing, MINIMUM_COUNTS)
+    lines = minimum_lines_sql(
+        "rating_revenue", "SELECT * FROM rating_minimums", MINIMUM_COUNTS, seats
+    )
     con.execute(f"INSERT INTO rating_custom_lines {lines}")
 
 
@@ -246,7 +275,7 @@ def write_rated(
     tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
     custom_table(con, custom_rows(pricing, period, first, last))
     with units_named(pricing):  # a tier of mixed units stops the query that prices it
-        top_ups(con, used, period, last, tiered)
+        top_ups(con, pricing, used, period, last, tiered)
         coded = one(con, "SELECT count(*) FROM lines")[0] > CODED_LINES
         if coded:
             create_codes(con, "lines", "rating_keys_rated", "rating_custom_lines")
