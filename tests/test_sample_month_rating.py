@@ -292,7 +292,7 @@ def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
     found = recipes()
     everyday = ("add-product", "markup-from-a-date", "customer-discount", "management-fee")
     offerings = ("bundle", "s3-allowance", "introductory-discount", "committed-spend")
-    offerings += ("azure-allowance",)
+    offerings += ("azure-allowance", "price-list")
     # the offerings and the markup by region are billed by tests/test_offerings.py
     assert set(found) == {*everyday, *offerings, "markup-by-region"}
     before = totals(sample[0])
