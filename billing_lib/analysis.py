@@ -8,10 +8,10 @@ that replaced it (``billing reissue``) are in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
@@ -509,7 +509,19 @@ def credited_not_replaced(output: Path, period: str, customer: str) -> str | Non
     )
 
 
-def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.DataFrame]:
+class Repricer(Protocol):
+    """``repricer``'s what-if: (selection, customer, markup, unit_price_places) -> lines."""
+
+    def __call__(
+        self,
+        selection: pd.DataFrame,
+        customer: str,
+        markup: Decimal | None,
+        unit_price_places: int | None = None,
+    ) -> pd.DataFrame: ...
+
+
+def repricer(output: Path) -> Repricer:
     """The margin explorer's what-if over finished runs in ``output``: given the selection (rows
     of ``load_summary``, or rated lines: what matters is their periods), a customer and a
     markup (None: the lines as billed, keyed to their invoice lines the same way, for the
@@ -524,10 +536,17 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
     reach it (the explorer shows the chosen vendors' lines of it). A month of the customer that
     a credit note cancelled and none replaced has no line: the frame's ``attrs["not_billed"]``
     says so (``credited_not_replaced``), for the explorer to name. RunError naming the file when
-    a run folder has none (a run older than it: bill that period again)."""
+    a run folder has none (a run older than it: bill that period again). ``unit_price_places``:
+    the re-priced lines priced per unit, as a run prices a markup rule with that field
+    (``whatif.reprice``)."""
     output = Path(output)
 
-    def reprice(selection: pd.DataFrame, customer: str, markup: Decimal | None) -> pd.DataFrame:
+    def reprice(
+        selection: pd.DataFrame,
+        customer: str,
+        markup: Decimal | None,
+        unit_price_places: int | None = None,
+    ) -> pd.DataFrame:
         check_loaded(output, selection)
         periods = sorted(set(selection["period"]))
         needed = {
@@ -550,7 +569,9 @@ def repricer(output: Path) -> Callable[[pd.DataFrame, str, Decimal | None], pd.D
                 f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} WHERE customer_id = ?",
                 [customer],
             )
-            repriced = whatif.reprice(con, "_lines", rules, terms, customer, markup)
+            repriced = whatif.reprice(
+                con, "_lines", rules, terms, customer, markup, unit_price_places
+            )
         repriced.attrs["not_billed"] = [
             why for p in periods if (why := credited_not_replaced(output, p, customer))
         ]

@@ -9,7 +9,10 @@ stay, and the fees' lines (minimum-fee top-ups, percent fees, allowances) are re
 the fees in force (``rating.minimum_lines_sql``, the rating's own SQL, from the re-priced lines
 as the invoice would print them), so the margin shown is the one a run with that markup would
 invoice. A seat fee's line stays as the run billed it: its seats are the licence lines'
-quantities over their periods, which a markup does not change.
+quantities over their periods, which a markup does not change. With ``unit_price_places`` the
+re-priced lines are priced per unit as a run prices the lines of a markup rule with that field
+(``rating.price.price_list_sql``, the rating's own SQL): quantity x the unit price rounded
+half-up to those places.
 Each line keeps the invoice line it is summed into (``line_key``, ``line_credit``, by the
 customer's line_grouping), so ``TOTALS_SQL`` states the net the invoice
 would print (``invoiced``: each invoice line rounded, docs/rounding.md) beside the rated lines'
@@ -33,7 +36,7 @@ from billing_lib.errors import ParameterError
 from billing_lib.line_labels import line_key_sql
 from billing_lib.money import shared_rounding_sql
 from billing_lib.periods import month_days
-from billing_lib.pricing import CREDIT_CATEGORIES
+from billing_lib.pricing import CREDIT_CATEGORIES, MAX_UNIT_PLACES
 from billing_lib.rating import (
     DEC,
     MINIMUM_SCOPE,
@@ -42,6 +45,7 @@ from billing_lib.rating import (
     minimum_lines_sql,
     minimum_rules_sql,
 )
+from billing_lib.rating.price import price_list_sql
 from billing_lib.sql import ql
 from billing_lib.store import frame
 
@@ -96,6 +100,22 @@ def markup_factor(markup_percent: Decimal | int | str) -> Decimal:
     return 1 + pct / 100
 
 
+def check_unit_places(value: object) -> int | None:
+    """The what-if's ``unit_price_places``: None (the re-priced lines unrounded, as a markup rule
+    without it), or a whole number of places from 0 to MAX_UNIT_PLACES (as a rule's); a
+    ParameterError naming it else."""
+    if value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UNIT_PLACES
+    ):
+        return value
+    raise ParameterError(
+        "what-if",
+        "unit_price_places",
+        f"expected a whole number of decimal places from 0 to {MAX_UNIT_PLACES}, or none; got "
+        f"{value!r}",
+    )
+
+
 def reprice(
     con: duckdb.DuckDBPyConnection,
     lines: str,
@@ -103,6 +123,7 @@ def reprice(
     terms: str,
     customer_id: str,
     markup_percent: Markup,
+    unit_price_places: int | None = None,
 ) -> pd.DataFrame:
     """``customer_id``'s rated lines of the relation ``lines`` (rated_lines columns) re-priced at
     ``markup_percent`` (None: as the run priced them), with the minimum-fee top-ups of ``rules``
@@ -110,8 +131,8 @@ def reprice(
     customer's ``terms`` (``terms_sql``'s columns) telling the credits priced and the invoice
     lines; exact Decimals, every rated_lines column, then ``line_key`` and ``line_credit`` (the
     invoice line each is summed into). The re-priced lines' rule is 'what-if'. ``lines`` is not
-    changed."""
-    _reprice_into(con, lines, rules, terms, customer_id, markup_percent)
+    changed. ``unit_price_places``: the re-priced lines priced per unit (module docstring)."""
+    _reprice_into(con, lines, rules, terms, customer_id, markup_percent, unit_price_places)
     return frame(
         con, "SELECT * FROM _whatif ORDER BY period, line_kind, source_file, source_row, rule_id"
     )
@@ -124,22 +145,30 @@ def reprice_totals(
     terms: str,
     customer_id: str,
     markup_percent: Markup,
+    unit_price_places: int | None = None,
 ) -> pd.DataFrame:
     """``reprice`` summed in DuckDB: the same figures as ``TOTALS_SQL`` over ``reprice``'s lines.
     No line is stored: each re-priced amount is cast to 12 places as in ``reprice`` and summed
     per the minimum fees' scope and invoice line (``minimum_lines_sql`` reads the sums as it
-    reads lines), so a customer of 80,000 lines costs one grouped pass over its row groups."""
+    reads lines), so a customer of 80,000 lines costs one grouped pass over its row groups.
+    ``unit_price_places``: the re-priced lines priced per unit (``_per_unit``)."""
     factor, repriced = _factor(markup_percent)
+    places = _places(unit_price_places, repriced)
     rules = fee_rules(con, rules)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
+    amount, source = f"CASE WHEN {repriced} THEN {new_amount} ELSE amount END", None
+    if places is not None:  # the factor a parameter of the lines' query, before the customer's
+        amount, source = (
+            "amount",
+            _per_unit(con, lines, terms, repriced, places, factor, customer_id),
+        )
     line_key = _line_key(con, terms, customer_id)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _whatif_sums AS
             SELECT {SUMMED_BY}, {line_key} AS line_key, {LINE_CREDIT} AS line_credit,
                    count(*) AS lines, CAST(sum(cost) AS {DEC}) AS cost,
-                   CAST(sum(CASE WHEN {repriced} THEN {new_amount} ELSE amount END) AS {DEC})
-                     AS amount
-            FROM {_with_terms(lines, terms)} GROUP BY ALL""",
+                   CAST(sum({amount}) AS {DEC}) AS amount
+            FROM {source or _with_terms(lines, terms)} GROUP BY ALL""",
         [factor, customer_id, customer_id],
     )
     top_ups = minimum_lines_sql("_whatif_sums", f"SELECT * FROM {rules} WHERE customer_id = ?")
@@ -174,6 +203,57 @@ def _factor(markup_percent: Markup) -> tuple[str, str]:
     if markup_percent is None:
         return "1", "false"
     return str(markup_factor(markup_percent)), REPRICED
+
+
+def _per_unit(
+    con: duckdb.DuckDBPyConnection,
+    lines: str,
+    terms: str,
+    repriced: str,
+    places: int,
+    factor: str,
+    customer_id: str,
+) -> str:
+    """The customer's lines of ``_with_terms`` with those ``repriced`` priced as a run prices the
+    lines of a markup rule with ``unit_price_places: places``: cost x the factor (a query
+    parameter, before the customer's two), its unit price (``_xdiv``, 12 places) rounded half-up
+    to ``places`` and quantity x that (``rating.price.price_list_sql``); the others as they are;
+    ``unit_places`` the places on the lines re-priced. ParameterError, as the run refuses such a
+    rule's line, for the first line re-priced to an amount without a quantity (none, or 0):
+    it has no unit price to round."""
+    new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
+    marked = f"""
+        SELECT * REPLACE (CASE WHEN {repriced} THEN {new_amount} ELSE amount END AS amount),
+               CASE WHEN {repriced} THEN {int(places)} END AS unit_places
+        FROM {_with_terms(lines, terms)}"""
+    found = con.execute(
+        f"""SELECT source_file, source_row, CAST(amount AS VARCHAR), currency FROM ({marked})
+            WHERE unit_places IS NOT NULL AND COALESCE(quantity, 0) = 0 AND amount <> 0
+            ORDER BY source_file, source_row LIMIT 1""",
+        [factor, customer_id, customer_id],
+    ).fetchone()
+    if found:
+        file, row, amount, currency = found
+        raise ParameterError(
+            "what-if",
+            "unit_price_places",
+            f"the what-if prices per unit ({places} places), but {file} row {row} has no "
+            f"quantity (or 0) and would be billed {Decimal(amount).normalize():f} {currency}: "
+            "it has no unit price to round, and a run would refuse a rule pricing it so; try "
+            "the markup without unit_price_places",
+        )
+    unit = f"""
+        SELECT * REPLACE (CASE WHEN unit_places IS NOT NULL THEN _xdiv(amount, quantity)
+                               ELSE unit_price END AS unit_price)
+        FROM ({marked})"""
+    return f"({price_list_sql(unit, [int(places)])})"
+
+
+def _places(unit_price_places: object, repriced: str) -> int | None:
+    """``check_unit_places``, None where no line is re-priced (the lines as the run priced them:
+    each rule's own ``unit_price_places`` already applied)."""
+    places = check_unit_places(unit_price_places)
+    return None if repriced == "false" else places
 
 
 def _with_terms(lines: str, terms: str) -> str:
@@ -273,20 +353,27 @@ def _reprice_into(
     terms: str,
     customer_id: str,
     markup_percent: Markup,
+    unit_price_places: int | None = None,
 ) -> None:
     """The re-priced lines of ``reprice`` into the temp table ``_whatif``."""
     factor, repriced = _factor(markup_percent)
+    places = _places(unit_price_places, repriced)
     install_macros(con)
     rules = fee_rules(con, rules)
     new_amount = f"CAST(cost * CAST(? AS DECIMAL(18,8)) AS {DEC})"
+    amount = f"CASE WHEN {repriced} THEN {new_amount} ELSE amount END"
+    unit_price = f"CASE WHEN {repriced} THEN _xdiv({new_amount}, quantity) ELSE unit_price END"
+    source, factors = _with_terms(lines, terms), [factor, factor]
+    if places is not None:  # priced per unit in the lines' query (its one factor parameter)
+        source = _per_unit(con, lines, terms, repriced, places, factor, customer_id)
+        amount, unit_price, factors = "amount", "unit_price", [factor]
     have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {lines}").fetchall()}
     columns = ", ".join(
         f"{LATER_COLUMNS[c]} AS {c}"
         if c in LATER_COLUMNS and c not in have
-        else f"CASE WHEN {repriced} THEN {new_amount} ELSE amount END AS amount"
+        else f"{amount} AS amount"
         if c == "amount"
-        else f"CASE WHEN {repriced} THEN _xdiv({new_amount}, quantity) ELSE unit_price END "
-        "AS unit_price"
+        else f"{unit_price} AS unit_price"
         if c == "unit_price"
         else f"CASE WHEN {repriced} THEN 'what-if' ELSE rule_id END AS rule_id"
         if c == "rule_id"
@@ -294,9 +381,8 @@ def _reprice_into(
         for c, t in RATED_COLUMNS.items()
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _whatif AS SELECT {columns} "
-        f"FROM {_with_terms(lines, terms)}",
-        [factor, factor, customer_id, customer_id],
+        f"CREATE OR REPLACE TEMP TABLE _whatif AS SELECT {columns} FROM {source}",
+        [*factors, customer_id, customer_id],
     )
     line_key = _line_key(con, terms, customer_id)
     keyed = f"(SELECT *, {line_key} AS line_key FROM _whatif)"
@@ -340,9 +426,11 @@ def reprice_customer(
     customer_id: str,
     markup_percent: Markup,
     totals: bool = False,
+    unit_price_places: int | None = None,
 ) -> pd.DataFrame:
     """``reprice`` (or ``reprice_totals`` with ``totals``) on the connection ``rating.rate_lines``
-    ran on: its ``rated_lines``, the minimum fees of its price plans and its customers' terms."""
+    ran on: its ``rated_lines``, the minimum fees of its price plans and its customers' terms;
+    ``unit_price_places`` as ``reprice``'s."""
     # the first line's period (every line of a run has the run's): no scan of every line
     found = con.execute(
         "SELECT period FROM rated_lines WHERE period IS NOT NULL LIMIT 1"
@@ -355,7 +443,7 @@ def reprice_customer(
     rules = f"({minimum_rules_sql(period, month_days(period, 'rating')[1], customer_id)})"
     terms = f"({terms_sql(period, customer_id)})"
     how = reprice_totals if totals else reprice
-    return how(con, "rated_lines", rules, terms, customer_id, markup_percent)
+    return how(con, "rated_lines", rules, terms, customer_id, markup_percent, unit_price_places)
 
 
 def margin(lines: pd.DataFrame) -> dict[str, Decimal]:

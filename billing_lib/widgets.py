@@ -1,5 +1,5 @@
 """Interactive margin analysis over finished runs: choose periods, customers and vendors, and try
-another markup for one customer.
+another markup for one customer, its unit prices rounded to a price list's or not.
 
 The callbacks are plain methods (``on_filter_change``, ``on_what_if``) that tests drive by setting
 ``.value`` on the widgets and calling ``.click()``. Charts go into ``Output`` widgets as plotly
@@ -25,6 +25,7 @@ from billing_lib import charts, whatif
 from billing_lib.analysis import MARGIN_PARAMETERS
 from billing_lib.errors import BillingError, ParameterError
 from billing_lib.money import round_money
+from billing_lib.pricing import MAX_UNIT_PLACES
 from billing_lib.rating import DEC
 from billing_lib.store import register_frame, scratch_connection
 
@@ -33,7 +34,15 @@ from billing_lib.store import register_frame, scratch_connection
 #: ``line_credit``, the invoice line each is summed into: ``whatif.reprice``), of every vendor
 #: where it re-prices the whole month as a run would (``analysis.repricer``: minimum fees topped
 #: up from all their scope's lines); the explorer leaves out those of the vendors not chosen.
-Repricer = Callable[[pd.DataFrame, str, Decimal | None], pd.DataFrame]
+#: Given a fourth argument, the places the re-priced unit prices are rounded to (a markup rule's
+#: ``unit_price_places``: ``analysis.repricer``); never given one where none is chosen.
+Repricer = Callable[..., pd.DataFrame]
+#: The what-if's choices of unit prices: unrounded (a markup rule without ``unit_price_places``),
+#: or rounded half-up to 0 to 6 places (``pricing.MAX_UNIT_PLACES``).
+UNIT_PRICE_CHOICES = [
+    ("unrounded", None),
+    *((f"{n} places", n) for n in range(MAX_UNIT_PLACES + 1)),
+]
 
 
 def _mime(fig: go.Figure) -> dict:
@@ -118,9 +127,15 @@ def _percent(value: Any) -> str:
     return "n/a" if pd.isna(value) else f"{value} %"
 
 
-def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
-    """One sentence per currency, as HTML: margin now -> with the markup, and the change (cents),
-    on the net the invoices print; then that net, and the rated lines' unrounded revenue."""
+def describe_change(
+    comparison: pd.DataFrame, markup: Decimal, unit_price_places: int | None = None
+) -> str:
+    """One sentence per currency, as HTML: margin now -> with the markup (and its unit prices
+    rounded to ``unit_price_places``, where given), and the change (cents), on the net the
+    invoices print; then that net, and the rated lines' unrounded revenue."""
+    how = f"{markup:f} % markup"
+    if unit_price_places is not None:
+        how += f", unit prices to {unit_price_places} places"
     parts = []
     for row in comparison.to_dict("records"):
         currency = row["currency"]
@@ -129,7 +144,7 @@ def describe_change(comparison: pd.DataFrame, markup: Decimal) -> str:
         pct_now = _percent(row["margin_pct"])
         pct_new = _percent(row["what_if_margin_pct"])
         parts.append(
-            f"<b>{html.escape(str(row['customer']))}</b> at {markup:f} % markup: margin "
+            f"<b>{html.escape(str(row['customer']))}</b> at {how}: margin "
             f"{currency} {round_money(row['margin'], currency):,f} ({pct_now}) &rarr; "
             f"{currency} {round_money(row['what_if_margin'], currency):,f} ({pct_new}), "
             f"change <b>{sign}{change:,f}</b>; invoiced net {currency} "
@@ -238,6 +253,9 @@ class MarginExplorer:
             step=0.5,
             description="Markup %",
         )
+        self.unit_places = w.Dropdown(
+            options=UNIT_PRICE_CHOICES, value=None, description="Unit prices"
+        )
         self.apply = w.Button(description="Re-price", button_style="primary", icon="calculator")
         self.what_if_text = w.HTML()
         self.what_if_area = w.Output()
@@ -247,6 +265,7 @@ class MarginExplorer:
         for control in (self.periods, self.vendors):  # the what-if's lines are of these
             control.observe(self.on_what_if, names="value")
         self.markup.observe(self.on_what_if, names="value")
+        self.unit_places.observe(self.on_what_if, names="value")
         self.what_if_customer.observe(self.on_what_if, names="value")
         self.apply.on_click(self.on_what_if)
         self.on_filter_change()
@@ -299,10 +318,14 @@ class MarginExplorer:
             return Decimal(0)
 
     def on_what_if(self, change: object = None) -> None:
-        """Re-price the chosen customer's selected lines with the markup; show the margin change
-        on the net the invoices print, now (its lines as billed, the same way) and with it."""
+        """Re-price the chosen customer's selected lines with the markup (their unit prices
+        rounded to the places chosen, if any, as a markup rule's ``unit_price_places``); show the
+        margin change on the net the invoices print, now (its lines as billed, the same way) and
+        with it."""
         customer = self.what_if_customer.value
         markup = self.markup_value()
+        places = self.unit_places.value
+        rounded = () if places is None else (places,)
         r = self.rated
         # the customer's months of the chosen periods, whatever vendors are chosen: the
         # repricer re-prices each whole (every vendor's lines, as a run would), and a month
@@ -319,7 +342,7 @@ class MarginExplorer:
         try:
             now, repriced = (
                 self.reprice(lines, customer, None),  # as billed
-                self.reprice(lines, customer, markup),
+                self.reprice(lines, customer, markup, *rounded),
             )
         except BillingError as error:
             # a markup the what-if cannot price exactly, a run's file it cannot read: said in
@@ -338,7 +361,9 @@ class MarginExplorer:
             )
             self.what_if_area.outputs = ()
             return
-        self.what_if_text.value = "<br>".join([describe_change(self.comparison, markup), *notes])
+        self.what_if_text.value = "<br>".join(
+            [describe_change(self.comparison, markup, places), *notes]
+        )
         self.figures["what_if"] = charts.what_if_bars(self.comparison)
         self.what_if_area.outputs = (_mime(self.figures["what_if"]),)
 
@@ -348,7 +373,7 @@ class MarginExplorer:
         what_if = w.VBox(
             [
                 w.HTML("<h4>What if</h4>"),
-                w.HBox([self.what_if_customer, self.markup, self.apply]),
+                w.HBox([self.what_if_customer, self.markup, self.unit_places, self.apply]),
                 self.what_if_text,
                 self.what_if_area,
             ]

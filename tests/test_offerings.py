@@ -4,26 +4,43 @@ needs no code change" holds for, and how (docs/pricing.md, "Offerings"). Each te
 invoice the offering gives against arithmetic done by hand."""
 
 import re
+import shutil
 from decimal import Decimal as D
 from pathlib import Path
 
+import duckdb
+import openpyxl
 import pytest
+from lxml import etree
+from pypdf import PdfReader
 
+from billing_lib import analysis
+from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import ParameterError
+from billing_lib.reissue import reissue_invoice
+from billing_lib.ubl import CBC
+from billing_lib.whatif import totals_sql
+from tests.notebook_project import PERIOD
 from tests.test_sample_month_rating import (
+    REPORTS,
     USD_EUR_1_15,
     USD_EUR_16_31,
     apply_recipe,
+    billed_with_recipe,
     cents,
+    invoice_of,
     rate_sample,
     recipes,
     sample_invoices,
     totals,
 )
 
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+
 BP_SKU = "CFQ7TTC0LCHC:0002"  # Microsoft 365 Business Premium
 EXCHANGE_SKU = "CFQ7TTC0LH16:0001"  # Exchange Online (Plan 1)
 STANDARD_SKU = "CFQ7TTC0LDPB:0001"  # Microsoft 365 Business Standard
+BS_TEXT = "Microsoft 365 Business Standard"
 #: The sample month's EC2 usage in USD of the customers the offerings price.
 EC2_USD = {"C006": D("114.2784"), "C001": D("768.636")}
 
@@ -42,6 +59,16 @@ def amounts(invoice) -> dict[str, D]:
              for ln in invoice.lines]  # fmt: skip
     assert len({t for t, _ in texts}) == len(texts)
     return dict(texts)
+
+
+def invoiced(lines) -> D:
+    """The net the what-if's ``lines`` state (``whatif.totals_sql``: each invoice line
+    rounded)."""
+    con = duckdb.connect()
+    con.register("lines", lines)
+    [net] = [r[0] for r in con.execute(f"SELECT invoiced FROM ({totals_sql('lines')})").fetchall()]
+    con.close()
+    return D(net)
 
 
 def ec2_in_eur(con, customer: str) -> D:
@@ -286,21 +313,80 @@ def test_support_per_licence_seat_follows_the_licences(tmp_path):
     )
 
 
-def test_unit_prices_of_a_price_list_are_seat_prices(tmp_path):
+@pytest.fixture(scope="module")
+def price_list(tmp_path_factory) -> tuple[Path, Path]:
+    """(outputs, parameters): the sample month billed and finalised with the recipe."""
+    return billed_with_recipe(tmp_path_factory.mktemp("price-list"), "price-list")
+
+
+def _shown(invoice, text: str) -> tuple[D, D | None, D | None]:
+    """(amount, shown quantity, shown unit price) of the invoice line ``text`` (``amounts``)."""
+    [ln] = [ln for ln in invoice.lines if ln.description.startswith(text)]
+    return ln.amount, ln.display_quantity, ln.display_unit_price
+
+
+def test_unit_prices_of_a_price_list_are_the_rule_s_rounded_to_the_cent(price_list):
     """(i) Licence prices rounded to a price list: list + 3 % gives Business Standard 12.051 a
-    seat (18 seats: 216.92); the price list's 12.05 is a seat price per SKU (18 x 12.05). A
-    rounding setting for list-price rules does not exist: one rule per SKU."""
-    rule = {
-        "id": "m365-bs-seat",
-        "kind": "fixed_price",
-        "unit_price": "12.05",
-        "currency": "EUR",
-        "credits": "price",
-        "match": {"vendor": "microsoft", "publisher": "Microsoft Corporation", "sku": STANDARD_SKU},
+    seat, 18 seats 216.918 (printed 216.92); with ``unit_price_places: 2`` on the list-price
+    rule every licence it prices is billed at quantity x its unit price rounded half-up, "18 x
+    12.05" 216.90 on the invoice, the workbook, the PDF and the UBL; Teams Premium 9.682 -> 9.68,
+    Business Basic 5.768 -> 5.77 (rounded up: 34.62, where 34.608 printed 34.61). The business
+    premium seats keep the plan's seat price, and the what-if as billed states the net."""
+    outputs, _ = price_list
+    folder = outputs / PERIOD
+    c006, c003 = invoice_of(folder, "C006"), invoice_of(folder, "C003")
+    assert _shown(c006, "Microsoft 365 Business Standard") == (D("216.90"), 18, D("12.05"))
+    assert _shown(c006, "Microsoft Teams Premium") == (D("96.80"), 10, D("9.68"))
+    assert _shown(c003, "Microsoft 365 Business Standard") == (D("24.10"), 2, D("12.05"))
+    assert _shown(c003, "Microsoft 365 Business Basic") == (D("34.62"), 6, D("5.77"))
+    assert _shown(invoice_of(folder, "C001"), "Microsoft 365 Business Premium")[0] == cents(
+        12 * 22 + D(3 * 22 * 23) / 31
+    )
+    stem = folder / "invoices" / f"{c006.number}_C006"
+    sheet = openpyxl.load_workbook(stem.with_suffix(".xlsx"), data_only=True).worksheets[0]
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    [row] = [r for r in rows if any(str(v).startswith(BS_TEXT) for v in r)]
+    assert 12.05 in row and 216.9 in row and 18 in row
+    pdf = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(stem.with_suffix(".pdf")).pages).split()
+    )
+    assert "12.05" in pdf and "216.90" in pdf
+    xml = etree.parse(str(stem.with_suffix(".xml")))
+    [el] = [
+        e
+        for e in xml.iter(f"{{{CAC}}}InvoiceLine")
+        if e.findtext(f"{{{CAC}}}Item/{{{CBC}}}Name", "").startswith(
+            "Microsoft 365 Business Standard"
+        )
+    ]
+    assert el.findtext(f"{{{CBC}}}InvoicedQuantity") == "18"
+    assert el.findtext(f"{{{CAC}}}Price/{{{CBC}}}PriceAmount") == "12.05"
+    assert el.findtext(f"{{{CBC}}}LineExtensionAmount") == "216.90"
+    what_if = analysis.repricer(outputs)(analysis.load_summary(outputs, [PERIOD]), "C006", None)
+    assert invoiced(what_if) == c006.net
+
+
+def test_a_month_billed_at_unrounded_prices_is_credited_and_reissued_at_the_price_list(
+    finalised_sample_outputs, tmp_path
+):
+    """The sample month billed at list + 3 % unrounded, C006 credited and invoiced anew with the
+    recipe's parameters (``billing reissue``): the credit note gives back the 216.92 and 96.82
+    billed, the reissued invoice bills 18 x 12.05 and 10 x 9.68, and nothing else moves."""
+    outputs = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+    original = invoice_of(outputs / PERIOD, "C006")
+    note = issue_credit_note(outputs, original.number, reason="price list").note
+    assert _shown(note, "Microsoft 365 Business Standard")[0] == D("-216.92")
+    plan, rules = recipes()["price-list"]
+    params = apply_recipe(tmp_path, plan, rules)
+    done = reissue_invoice(outputs, original.number, params, REPORTS, reason="price list")
+    was, now = amounts(original), amounts(done.invoice)
+    changed = {text: amount for text, amount in now.items() if was[text] != amount}
+    assert changed == {
+        "Microsoft 365 Business Standard": D("216.90"),
+        "Microsoft Teams Premium": D("96.80"),
     }
-    _, invoices = billed(tmp_path, [rule])
-    assert amounts(invoices["C006"])["Microsoft 365 Business Standard"] == 18 * D("12.05")
-    assert amounts(invoices["C003"])["Microsoft 365 Business Standard"] == 2 * D("12.05")
+    assert _shown(done.invoice, "Microsoft 365 Business Standard")[1:] == (18, D("12.05"))
+    assert done.invoice.net == original.net - D("0.02") - D("0.02")
 
 
 @pytest.mark.slow  # the sample month rated twice

@@ -292,7 +292,7 @@ def test_the_docs_recipes_work_on_the_sample_month(tmp_path, sample):
     found = recipes()
     everyday = ("add-product", "markup-from-a-date", "customer-discount", "management-fee")
     offerings = ("bundle", "s3-allowance", "introductory-discount", "committed-spend")
-    offerings += ("azure-allowance", "aws-discount", "seat-support")
+    offerings += ("azure-allowance", "aws-discount", "seat-support", "price-list")
     # the offerings and the markups by region and by tag are billed by tests/test_offerings.py
     assert set(found) == {*everyday, *offerings, "markup-by-region", "markup-by-tag"}
     before = totals(sample[0])

@@ -93,6 +93,28 @@ def test_the_what_if_follows_the_chosen_periods_and_vendors_at_once():
     assert ex.what_if_text.value == "no lines of this customer in the selection"
 
 
+def test_the_what_if_prices_unit_prices_to_the_places_chosen():
+    """ "Unit prices" passes the places chosen to the re-pricer (a markup rule's
+    ``unit_price_places``: ``analysis.repricer``), and the text says so; "unrounded" passes none,
+    so a re-pricer of three arguments still serves."""
+    calls = []
+
+    def priced(lines: pd.DataFrame, customer: str, markup: D | None, *places: int):
+        calls.append((markup, places))
+        return markup_on_cost(lines, customer, markup)
+
+    ex = MarginExplorer(LINES, priced)
+    ex.what_if_customer.value = "C1"
+    assert calls[-2:] == [(None, ()), (D(10), ())]
+    assert [v for _, v in ex.unit_places.options] == [None, 0, 1, 2, 3, 4, 5, 6]
+    ex.unit_places.value = 2  # observed: re-prices without pressing the button
+    assert calls[-2:] == [(None, ()), (D(10), (2,))]
+    assert "at 10 % markup, unit prices to 2 places: margin" in ex.what_if_text.value
+    ex.unit_places.value = None
+    assert calls[-1] == (D(10), ())
+    assert "at 10 % markup: margin" in ex.what_if_text.value
+
+
 def test_a_loss_making_markup_is_shown_as_a_negative_change():
     ex = MarginExplorer(LINES, markup_on_cost)
     ex.what_if_customer.value = "C2"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from itertools import pairwise
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
@@ -39,6 +39,12 @@ CREDIT_CATEGORIES = ("Credit", "Adjustment")
 #: Rule kinds with a price of their own (not cost, not excluded): what ``credits`` decides for
 #: credit lines.
 PRICED_KINDS = ("markup", "list_price", "fixed_price", "tiered", "volume")
+#: Rule kinds whose unit price ``unit_price_places`` rounds: those priced from the line's cost or
+#: list price (a seat or tier price is a price list's price already).
+UNIT_PRICED_KINDS = ("markup", "list_price")
+#: The most decimal places ``unit_price_places`` rounds a unit price to (a price list's prices
+#: have 2 to 4; the rating's amounts 12).
+MAX_UNIT_PLACES = 6
 #: The vendors' own charge types (``x_VendorChargeType``, in lower case without spaces) as the
 #: importers map them (billing_lib/importers/formats): of AWS (both CURs) those it takes, Credit
 #: and Refund to ChargeCategory Credit; of Microsoft any, refund (Azure cost exports, the invoice
@@ -272,6 +278,32 @@ class _Rule(Strict):
             "Credit/Adjustment lines: pass on at cost, keep (excluded), or price by the rule"
         ),
     )
+    unit_price_places: int | None = Field(
+        default=None,
+        description=(
+            "markup and list_price rules: each line billed at quantity x its unit price rounded "
+            f"half-up to this many decimal places (0 to {MAX_UNIT_PLACES}), a price list's price"
+        ),
+    )
+
+    @field_validator("unit_price_places", mode="before")
+    @classmethod
+    def _unit_places(cls, value: Any) -> Any:
+        """A whole number of places from 0 to MAX_UNIT_PLACES, on a markup or list-price rule only
+        (a YAML ``2.0``, ``'2'`` or ``true`` is refused, not read as 2 or 1)."""
+        kinds = get_args(cls.model_fields["kind"].annotation)
+        if value is not None and not set(kinds) <= set(UNIT_PRICED_KINDS):
+            raise ValueError(
+                f"a {' or '.join(kinds)} rule has no unit_price_places: only the unit price a "
+                "markup or list_price rule gives (its cost or list price per unit) is rounded to "
+                "a price list's; leave it out"
+            )
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and not (whole and 0 <= value <= MAX_UNIT_PLACES):
+            raise ValueError(
+                f"expected a whole number of decimal places from 0 to {MAX_UNIT_PLACES}, e.g. 2"
+            )
+        return value
 
     @model_validator(mode="after")
     def _dates(self) -> _Rule:

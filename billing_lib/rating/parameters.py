@@ -139,6 +139,7 @@ def _rules_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
         "price": (DEC, [getattr(r, "unit_price", None) for _, r in rules]),
         "prorate": ("BOOLEAN", [getattr(r, "prorate", False) for _, r in rules]),
         "credits": ("VARCHAR", [r.credits for _, r in rules]),
+        "unit_places": ("INTEGER", [r.unit_price_places for _, r in rules]),
         "reason": ("VARCHAR", [getattr(r, "reason", None) for _, r in rules]),
         "rule_description": ("VARCHAR", [r.description for _, r in rules]),
         "rule_product_group": ("VARCHAR", [r.product_group for _, r in rules]),

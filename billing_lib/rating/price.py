@@ -15,7 +15,7 @@ layer's column is computed (CASE) only on the lines whose pricing needs it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -23,7 +23,7 @@ import duckdb
 
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import resource_name_sql
-from billing_lib.pricing import Pricing
+from billing_lib.pricing import UNIT_PRICED_KINDS, Pricing
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import (
     key_join,
@@ -40,6 +40,8 @@ from billing_lib.sql import ql
 COUNTED = ("fixed_price", "tiered", "volume")
 #: Pricings priced by the month's quantity per customer and rule (``tiered_sql``).
 TIERED = ("tiered", "volume")
+#: Pricings whose unit price a rule's ``unit_price_places`` rounds (``price_list_sql``).
+UNIT_PRICED = UNIT_PRICED_KINDS
 #: Starts the message of the error ``one_unit_sql`` makes the rating's query raise.
 MIXED_UNITS = "billing: a tier of mixed units "
 
@@ -182,6 +184,36 @@ def unit_price_sql() -> str:
                    ELSE _xdiv(amount, quantity) END"""
 
 
+def rounded_sql(value: str, places: str, used: Sequence[int]) -> str:
+    """SQL: the DECIMAL ``value`` rounded half-up (away from zero at an exact tie: DuckDB's cast
+    of a DECIMAL to fewer places) to ``places`` decimals, an SQL expression whose values are among
+    ``used``, as a DEC (NULL for another value). ``value`` is repeated once per place: give a
+    column."""
+    cases = " ".join(
+        f"WHEN {n} THEN CAST(CAST({value} AS DECIMAL(38,{n})) AS {DEC})" for n in sorted(set(used))
+    )
+    return f"CASE {places} {cases} END"
+
+
+def price_list_sql(source: str, places: Sequence[int]) -> str:
+    """The lines of ``source`` (with ``amount``, ``unit_price`` and ``unit_places``: the places
+    of the rule of a markup or list-price line, NULL on others) priced as a price list prices
+    them where ``unit_places`` is set: the unit price (the amount for one unit, ``unit_price_sql``,
+    at 12 places) rounded half-up to the rule's places, and the amount quantity x that price, at
+    12 places (docs/rounding.md); a credit of a negative quantity gets the price of a charge, so
+    a seat removed gives back what it was charged. A line without a quantity (or of 0: refused
+    by ``check_priceable`` unless it bills 0) keeps its amount. Two layers of column references:
+    the unit price rounded, then the product."""
+    per_unit = "unit_places IS NOT NULL AND quantity <> 0"
+    return f"""
+        SELECT * REPLACE (CASE WHEN {per_unit} THEN _xmul(quantity, unit_price) ELSE amount END
+                          AS amount)
+        FROM (SELECT * REPLACE (CASE WHEN {per_unit}
+                                     THEN {rounded_sql("unit_price", "unit_places", places)}
+                                     ELSE unit_price END AS unit_price)
+              FROM ({source}))"""
+
+
 def charge_end_sql(start: str = "l.ChargePeriodStart", end: str = "l.ChargePeriodEnd") -> str:
     """The last day of a charge period (``end`` exclusive, as the line model has it) that ends on
     a later day than it starts (a licence cycle, a credit from a day to the cycle's end, a month
@@ -193,15 +225,22 @@ def charge_end_sql(start: str = "l.ChargePeriodStart", end: str = "l.ChargePerio
     return f"CASE WHEN {last} > CAST({start} AS DATE) THEN {last} END"
 
 
-def costed_sql(used: list[str], keys: str, period: str) -> str:
+def costed_sql(used: list[str], keys: str, period: str, places: Sequence[int] = ()) -> str:
     """The vendor lines of the keys ``keys`` with the columns of the rated lines, their key's
-    pricing columns and the line's cost (in the invoice currency)."""
+    pricing columns and the line's cost (in the invoice currency); with ``places`` (the
+    ``unit_price_places`` some key's rule has) also ``unit_places``, those of the line's markup
+    or list price, NULL on other lines (credits passed on at cost or kept among them)."""
     name = resource_name_sql("l.ResourceId", "l.ResourceName", "l.SubAccountName")
     description = (
         "COALESCE(k.rule_description, l.ChargeDescription, l.ServiceName, l.SkuId, "
         "l.ChargeCategory)"
     )
     cost = "CASE WHEN fx_rate = 1 THEN vendor_cost ELSE _xmul(vendor_cost, fx_rate) END"
+    unit_places = (
+        f", CASE WHEN k.pricing IN {UNIT_PRICED} THEN k.unit_places END AS unit_places"
+        if places
+        else ""
+    )
     return f"""
         SELECT *, {cost} AS cost FROM (
             SELECT l.x_CustomerId AS customer_id, CAST({ql(period)} AS VARCHAR) AS period,
@@ -220,15 +259,17 @@ def costed_sql(used: list[str], keys: str, period: str) -> str:
                    l.x_SourceRow AS source_row, l.x_VendorLineId AS vendor_line_id, k.key_id,
                    k.pricing, k.tier_scope,
                    k.price, k.factor, k.prorate, l.ChargePeriodStart, l.ChargePeriodEnd,
-                   l.PricingQuantity, l.ListCost, l.ListUnitPrice
+                   l.PricingQuantity, l.ListCost, l.ListUnitPrice{unit_places}
             FROM {lines_with_keys(keys, used)})"""
 
 
-def amounts_sql(costed: str) -> str:
+def amounts_sql(costed: str, places: Sequence[int] = ()) -> str:
     """The lines of ``costed`` (``costed_sql``) with their ``amount`` and ``unit_price``, layered
     (module docstring): list cost and seat parts, then list and seat amounts, then the amount,
-    then the unit price."""
-    return f"""
+    then the unit price; with ``places`` (some rule's ``unit_price_places``) the lines of such
+    rules then priced by their rounded unit price (``price_list_sql``), else without that
+    layer."""
+    priced = f"""
         SELECT *, {unit_price_sql()} AS unit_price FROM (
           SELECT *, {amount_sql()} AS amount FROM (
             SELECT *, CASE WHEN pricing = 'list_price' THEN _xmul(list_cost, factor) END
@@ -236,10 +277,16 @@ def amounts_sql(costed: str) -> str:
                    CASE WHEN pricing = 'fixed_price' THEN {fixed_price_sql()} END AS fixed_amount
             FROM (SELECT *, {list_cost_sql()} AS list_cost, {fixed_parts_sql()}
                   FROM ({costed}))))"""
+    return price_list_sql(priced, places) if places else priced
 
 
 def priced_sql(
-    used: list[str], keys: str, period: str, tiers: bool = False, seats: bool = False
+    used: list[str],
+    keys: str,
+    period: str,
+    tiers: bool = False,
+    seats: bool = False,
+    places: Sequence[int] = (),
 ) -> str:
     """The vendor lines of the keys ``keys`` (a table or a parenthesised query of
     ``rating_keys`` rows) priced for ``period``: the rated_lines columns (``RATED_COLUMNS``), then
@@ -247,8 +294,9 @@ def priced_sql(
     the tier pricing, ``tiered_sql``), then with ``seats`` the ``SEAT_COLUMNS``
     (``seat_columns_sql``); amount and unit price NULL for tiered and volume lines, and for
     every line when ``tiers`` (keys of such pricings only, priced by ``tiered_sql``: their
-    amounts' SQL is not planned). Unsorted."""
-    costed = costed_sql(used, keys, period)
+    amounts' SQL is not planned). Unsorted. ``places``: the ``unit_price_places`` of the keys'
+    rules (``amounts_sql``)."""
+    costed = costed_sql(used, keys, period, () if tiers else places)
     if seats:
         costed = seat_columns_sql(costed)
     seat_columns = "".join(f", {c}" for c in SEAT_COLUMNS) if seats else ""
@@ -256,7 +304,7 @@ def priced_sql(
         f"SELECT *, CAST(NULL AS {DEC}) AS amount, CAST(NULL AS {DEC}) AS unit_price "
         f"FROM ({costed})"
         if tiers
-        else amounts_sql(costed)
+        else amounts_sql(costed, places)
     )
     return f"""
         SELECT customer_id, period, charge_date, charge_end, line_kind, vendor, provider,
@@ -269,7 +317,7 @@ def priced_sql(
         FROM ({rows})"""
 
 
-def unpriceable_sql(used: list[str]) -> str:
+def unpriceable_sql(used: list[str], places: bool = False) -> str:
     """The first line its rule cannot price (plan, rule, file, row, what it lacks, its vendor cost
     and currency): a list-price line without a list price (ListCost, or unit x quantity) or
     with a list price of 0 and a vendor cost (an Azure marketplace purchase, listed at 0 in the
@@ -277,21 +325,40 @@ def unpriceable_sql(used: list[str]) -> str:
     PricingQuantity or with one of 0 whose vendor cost (on the rule's basis) is not 0 - an AWS
     savings plan fee or reservation fee carries none, an AWS credit or refund a usage amount of
     0, and each was billed 0.00 in silence: the reseller's cost or the customer's credit was
-    lost. One pass over the lines of such keys for both."""
+    lost. One pass over the lines of such keys for both. With ``places`` (some key's rule has
+    ``unit_price_places``) also a line of such a markup or list price without a PricingQuantity
+    or with one of 0 that costs (a markup) or lists (a list price) something: it has no unit
+    price to round (``price_list_sql``); else that part of the query is left out."""
     cost = vendor_cost_sql()
     # only the keys of such pricings join the lines (none in most months: no pass over them)
-    keys = f"(SELECT * FROM rating_keys_rated WHERE pricing IN {('list_price', *COUNTED)})"
+    pricings = f"pricing IN {('list_price', *COUNTED)}"
+    if places:
+        pricings += f" OR pricing IN {UNIT_PRICED} AND unit_places IS NOT NULL"
+    keys = f"(SELECT * FROM rating_keys_rated WHERE {pricings})"
     no_list = "l.ListCost IS NULL AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)"
     zero_list = "COALESCE(l.ListCost = 0, l.ListUnitPrice = 0 OR l.PricingQuantity = 0)"
-    return f"""
-        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow,
-               CASE WHEN k.pricing <> 'list_price' AND l.PricingQuantity IS NULL THEN 'quantity'
+    listed = f"k.pricing = 'list_price' AND ({no_list} OR {zero_list} AND {cost} <> 0)"
+    counted = f"k.pricing IN {COUNTED} AND COALESCE(l.PricingQuantity, 0) = 0 AND {cost} <> 0"
+    lacks = f"""CASE WHEN k.pricing <> 'list_price' AND l.PricingQuantity IS NULL THEN 'quantity'
                     WHEN k.pricing <> 'list_price' THEN 'zero quantity'
-                    WHEN {no_list} THEN 'list' ELSE 'zero list' END,
-               CAST({cost} AS VARCHAR), l.BillingCurrency
+                    WHEN {no_list} THEN 'list' ELSE 'zero list' END"""
+    where = f"{listed} OR {counted}"
+    if places:
+        billed = f"CASE WHEN k.pricing = 'list_price' THEN COALESCE(l.ListCost, 0) ELSE {cost} END"
+        unit = (
+            f"k.pricing IN {UNIT_PRICED} AND k.unit_places IS NOT NULL "
+            f"AND COALESCE(l.PricingQuantity, 0) = 0 AND {billed} <> 0"
+        )
+        lacks = f"""CASE WHEN {listed} OR {counted} THEN {lacks}
+                         WHEN l.PricingQuantity IS NULL THEN 'unit quantity'
+                         ELSE 'unit zero quantity' END"""
+        where += f" OR {unit}"
+    return f"""
+        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow, {lacks},
+               CAST({cost} AS VARCHAR), l.BillingCurrency, k.pricing, k.unit_places,
+               CAST(l.ListCost AS VARCHAR)
         FROM {lines_with_keys(keys, used)}
-        WHERE k.pricing = 'list_price' AND ({no_list} OR {zero_list} AND {cost} <> 0)
-           OR k.pricing IN {COUNTED} AND COALESCE(l.PricingQuantity, 0) = 0 AND {cost} <> 0
+        WHERE {where}
         ORDER BY l.x_SourceFile, l.x_SourceRow
         LIMIT 1"""
 
@@ -405,19 +472,26 @@ def vendor_sql(
     tiered: bool,
     with_key: bool = False,
     seats: bool = False,
+    places: Sequence[int] = (),
 ) -> str:
     """The priced vendor lines of the keys ``keys`` (``priced_sql``), tiered and volume lines
-    priced by their tiers when ``tiered`` (some key has such a pricing); rated_lines columns
-    (and the line's ``key_id`` after them when ``with_key``, the ``SEAT_COLUMNS`` when
-    ``seats``), unsorted. The tier window runs over the tiered lines only (a second join of the
-    lines, to the tiered keys), never over every line."""
+    priced by their tiers when ``tiered`` (some key has such a pricing), those of a rule with
+    ``unit_price_places`` by their rounded unit price when ``places`` (the places such keys'
+    rules have: ``unit_places_used``); rated_lines columns (and the line's ``key_id`` after them
+    when ``with_key``, the ``SEAT_COLUMNS`` when ``seats``), unsorted. The tier window runs over
+    the tiered lines only (a second join of the lines, to the tiered keys), never over every
+    line."""
     cols = ", ".join(
         [*RATED_COLUMNS, *(["key_id"] if with_key else []), *(SEAT_COLUMNS if seats else ())]
     )
     if not tiered:
-        return f"SELECT {cols} FROM ({priced_sql(used, keys, period, seats=seats)})"
+        return f"SELECT {cols} FROM ({priced_sql(used, keys, period, seats=seats, places=places)})"
     flat = priced_sql(
-        used, f"(SELECT * FROM {keys} WHERE pricing NOT IN {TIERED})", period, seats=seats
+        used,
+        f"(SELECT * FROM {keys} WHERE pricing NOT IN {TIERED})",
+        period,
+        seats=seats,
+        places=places,
     )
     tiers = priced_sql(
         used, f"(SELECT * FROM {keys} WHERE pricing IN {TIERED})", period, True, seats
@@ -427,13 +501,42 @@ def vendor_sql(
         UNION ALL SELECT {cols} FROM ({tiered_sql(one_unit_sql(tiers))})"""
 
 
-def check_priceable(con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str]) -> None:
-    """ParameterError for the first line its rule cannot price (``unpriceable_sql``)."""
-    bad = first_or_none(con, unpriceable_sql(used))
+def unit_places_used(con: duckdb.DuckDBPyConnection, keys: str = "rating_keys_rated") -> list[int]:
+    """The ``unit_price_places`` of the rules of the markup and list-price keys ``keys`` (a
+    table of ``rating_keys`` rows), each once: none in a month without them, whose rating then
+    plans no rounding (``amounts_sql``)."""
+    return [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT unit_places FROM {keys} "
+            f"WHERE pricing IN {UNIT_PRICED} AND unit_places IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
+
+
+def check_priceable(
+    con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str], places: bool = False
+) -> None:
+    """ParameterError for the first line its rule cannot price (``unpriceable_sql``; ``places``:
+    some key's rule has ``unit_price_places``)."""
+    bad = first_or_none(con, unpriceable_sql(used, places))
     if not bad:
         return
-    plan_id, rule_id, file, row, lacks, cost, currency = bad
+    plan_id, rule_id, file, row, lacks, cost, currency, kind, unit_places, listed = bad
     entry = pricing.rule_entry(plan_id, rule_id)
+    if lacks.startswith("unit "):
+        has = "no PricingQuantity" if lacks == "unit quantity" else "a PricingQuantity of 0"
+        amount = listed if kind == "list_price" else cost
+        does = "lists" if kind == "list_price" else "costs"
+        raise ParameterError(
+            pricing.plans_path,
+            entry,
+            f"the rule prices per unit (unit_price_places: {unit_places}), but {file} row {row} "
+            f"has {has} and {does} {format(Decimal(amount).normalize(), 'f')} {currency}: it "
+            "has no unit price to round; narrow the rule's match to the lines with a quantity "
+            "(a service, sku or charge_type), and price the others by a rule of their own "
+            "without unit_price_places",
+        )
     if lacks == "list":
         raise ParameterError(
             pricing.plans_path,

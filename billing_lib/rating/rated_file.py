@@ -59,6 +59,7 @@ from billing_lib.rating.price import (
     TIERED,
     check_priceable,
     check_seat_lines,
+    unit_places_used,
     units_named,
     vendor_sql,
 )
@@ -199,10 +200,12 @@ def top_ups(
     period: str,
     last: date,
     tiered: bool,
+    places: list[int] | None = None,
 ) -> None:
     """The fees' lines (minimum-fee top-ups, percent fees, allowances, seat fees) appended to
     ``rating_custom_lines``, when some customer has a fee: its revenue summed from its own
-    vendor lines first, per invoice line of its line_grouping (``REVENUE_SQL``), so the fees
+    vendor lines first (priced as ``vendor_sql`` prices them, ``places`` the rules'
+    ``unit_price_places``), per invoice line of its line_grouping (``REVENUE_SQL``), so the fees
     count the lines as the invoices round them; and their seat-months, only when some seat fee
     is in force (``price.seat_columns_sql``: no SQL of them otherwise), a line without a
     quantity that costs something in a seat fee's scope refused (``price.check_seat_lines``).
@@ -241,7 +244,7 @@ def top_ups(
         extra += ", CAST(NULL AS VARCHAR) AS description"
     con.execute(
         REVENUE_SQL.format(
-            vendor=vendor_sql(used, keys, period, tiered, seats=seats),
+            vendor=vendor_sql(used, keys, period, tiered, seats=seats, places=places or []),
             line_key=line_key_sql(groupings),
             key_columns=extra,
             seats=SEAT_SUMS if seats else "",
@@ -271,17 +274,20 @@ def write_rated(
         "CREATE OR REPLACE TEMP TABLE rating_keys_rated AS "
         "SELECT * FROM rating_keys WHERE action = 'rate'"
     )
-    check_priceable(con, pricing, used)
+    places = unit_places_used(con)  # none: the rating plans no rounding of unit prices
+    check_priceable(con, pricing, used, bool(places))
     tiered = one(con, f"SELECT count(*) FROM rating_keys_rated WHERE pricing IN {TIERED}")[0] > 0
     custom_table(con, custom_rows(pricing, period, first, last))
     with units_named(pricing):  # a tier of mixed units stops the query that prices it
-        top_ups(con, pricing, used, period, last, tiered)
+        top_ups(con, pricing, used, period, last, tiered, places)
         coded = one(con, "SELECT count(*) FROM lines")[0] > CODED_LINES
         if coded:
             create_codes(con, "lines", "rating_keys_rated", "rating_custom_lines")
         drop_rated_lines(con)
         target.parent.mkdir(parents=True, exist_ok=True)
-        vendor = vendor_sql(used, "rating_keys_rated", period, tiered, with_key=coded)
+        vendor = vendor_sql(
+            used, "rating_keys_rated", period, tiered, with_key=coded, places=places
+        )
         if coded:
             write_rated_file(con, vendor, "rating_keys_rated", period, target)
         else:
