@@ -39,7 +39,6 @@ CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 
 BP_SKU = "CFQ7TTC0LCHC:0002"  # Microsoft 365 Business Premium
 EXCHANGE_SKU = "CFQ7TTC0LH16:0001"  # Exchange Online (Plan 1)
-STANDARD_SKU = "CFQ7TTC0LDPB:0001"  # Microsoft 365 Business Standard
 BS_TEXT = "Microsoft 365 Business Standard"
 #: The sample month's EC2 usage in USD of the customers the offerings price.
 EC2_USD = {"C006": D("114.2784"), "C001": D("768.636")}
