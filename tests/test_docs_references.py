@@ -5,6 +5,7 @@ pointing at nothing."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -47,3 +48,34 @@ def cited_tests_missing(page: Path) -> list[str]:
 def test_every_test_the_docs_cite_exists():
     found = {p.name: cited_tests_missing(p) for p in PAGES}
     assert {page: refs for page, refs in found.items() if refs} == {}
+
+
+#: The project's own text files (not the venv, git's objects or a run's outputs).
+_TEXT = (".md", ".py", ".yaml", ".yml", ".toml", ".ipynb", ".csv", ".cfg", "Makefile")
+_SKIP = {".venv", ".git", "outputs", "data", "node_modules", "__pycache__", ".mypy_cache"}
+_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.M)
+
+
+def conflict_markers(root: Path) -> list[str]:
+    """``path:line`` of each line of the project's text files that begins like a merge conflict's
+    marker (``<<<<<<< HEAD``, ``>>>>>>> branch``): a merge left half-done."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d not in _SKIP]
+        for name in files:
+            if not name.endswith(_TEXT):
+                continue
+            path = Path(folder, name)
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for m in _MARKER.finditer(text):
+                found.append(f"{path.relative_to(root)}:{text.count(chr(10), 0, m.start()) + 1}")
+    return sorted(found)
+
+
+def test_no_file_holds_a_merge_conflict_marker(tmp_path):
+    """docs/guarantees.md held both sides of a merge, markers and all, for a session: every page
+    and source file is searched for them (and a planted one is found)."""
+    assert conflict_markers(REPO) == []
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "page.md").write_text("a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> h1\n")
+    assert conflict_markers(tmp_path) == ["docs/page.md:2", "docs/page.md:6"]
