@@ -152,7 +152,12 @@ def invoice_from_record(data: dict[str, Any]) -> Invoice:
             return read
         # written before lines carried their shown figures: the same rule gives them
         shown = display_figures(
-            read.quantity, read.unit_price, read.amount, data["currency"], read.amount < 0
+            read.quantity,
+            read.unit_price,
+            read.amount,
+            data["currency"],
+            read.amount < 0,
+            exact=read.unrounded_amount,
         )
         return replace(read, display_quantity=shown[0], display_unit_price=shown[1])
 

@@ -571,6 +571,7 @@ def _invoice_line(
         rounded,
         currency,
         credit,
+        exact=amount,
     )
     return InvoiceLine(
         product_group=group,

@@ -494,20 +494,24 @@ def display_figures(
     amount: Decimal,
     currency: str,
     credit: bool = False,
+    exact: Decimal | None = None,
 ) -> tuple[Decimal | None, Decimal | None]:
     """(quantity, unit price) an invoice line shows for the exact ``quantity`` (None: the line
     mixes units), its one exact ``unit_price`` (None: several prices) and its rounded ``amount``.
     A credit line shows its quantity with the amount's sign, and so does a line of one negative
     price (a custom line of kind credit: ``1 x -200.00`` reads ``-1 x 200.00``, as a vendor
-    credit and the e-invoice, whose price is never negative, state it). The price, at most 4
-    places (at least the currency's), is shown only where shown quantity x shown price rounds to
-    the amount; where the quantity at 2 places does not give it, at 3 or 4 places (a seat fee's
+    credit and the e-invoice, whose price is never negative, state it). Where the amount rounds
+    to nothing, the sign is that of ``exact``, the amount before rounding: a credit of 0.5 at
+    -0.004 (-0.002) reads ``-0.5 x 0.004`` beside 0.00. The price, at most 4 places (at least
+    the currency's), is shown only where shown quantity x shown price rounds to the amount;
+    where the quantity at 2 places does not give it, at 3 or 4 places (a seat fee's
     14.225806451613 seat-months at 2.00, 28.45: 14.226, as 14.23 gives 28.46), as the seat
     fee's text shows it (``rating.custom``)."""
     if quantity is None:
         return None, None
     negative_price = unit_price is not None and unit_price < 0
-    sign = -1 if (credit or negative_price) and amount < 0 < quantity else 1
+    signed = amount if amount or exact is None else exact
+    sign = -1 if (credit or negative_price) and signed < 0 < quantity else 1
     shown = display_quantity(quantity * sign)
     if unit_price is None or not shown:
         return shown, None

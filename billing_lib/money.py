@@ -39,8 +39,11 @@ def minor_unit(currency: str) -> Decimal:
 
 
 def round_money(amount: Decimal, currency: str = "EUR") -> Decimal:
-    """Round half-up to the currency's minor unit (2.675 -> 2.68, -2.675 -> -2.68)."""
-    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    """Round half-up to the currency's minor unit (2.675 -> 2.68, -2.675 -> -2.68); an amount
+    that rounds to nothing is 0.00 whatever its sign (-0.002 -> 0.00, never ``Decimal('-0.00')``,
+    which a workbook cell or an amount's text would show as "-0.00")."""
+    rounded = amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    return rounded if rounded else abs(rounded)
 
 
 def _by_places(amount: str, currency: str, text: bool) -> str:

@@ -15,7 +15,8 @@ Mapping choices (docs/invoices-and-ledger.md):
   and the PDF's figures); else quantity 1 (unit C62, -1 for a negative amount) priced at its
   amount: a line of several prices shows none, and a vendor unit such as GB-Mo or a VMware
   Point has no Rec 20 code. A net price must not be negative (BR-27), so the quantity takes the
-  amount's sign. The quantity, unit and unit price the invoice shows are also in the item's
+  amount's sign (where the amount rounds to 0.00, that of the quantity x price the invoice
+  shows: -0.5 at 0.004). The quantity, unit and unit price the invoice shows are also in the item's
   description (a credit note's quantity with the sign of the amount it states, the cancelled
   invoice's, so the two agree);
 - the VAT category and exemption reason code come from the invoice's VAT lines (vat_rules.yaml
@@ -182,7 +183,10 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
         amount = sign * line.amount
         el = _cac(root, "CreditNoteLine" if credit else "InvoiceLine")
         _cbc(el, "ID", str(n))
-        quantity, unit_code, unit_price = line_quantity(line, amount)
+        # the line as the document states it: a credit note's quantity with its sign changed back
+        shown = line.display_quantity
+        stated = replace(line, display_quantity=sign * shown if shown is not None else None)
+        quantity, unit_code, unit_price = line_quantity(stated, amount)
         _cbc(el, "CreditedQuantity" if credit else "InvoicedQuantity", quantity, unitCode=unit_code)
         _cbc(el, "LineExtensionAmount", money_text(amount), currencyID=cur)
         if line_period_given(line, inv, peppol):
@@ -190,11 +194,7 @@ def ubl_document(inv: Invoice, seller: Seller, pdf: Path | None = None) -> bytes
             _cbc(line_period, "StartDate", line.charge_start.isoformat())  # type: ignore[union-attr]
             _cbc(line_period, "EndDate", line.charge_end.isoformat())  # type: ignore[union-attr]
         item = _cac(el, "Item")
-        # the quantity with the sign of the amount stated (a credit note's, changed back)
-        shown = line.display_quantity
-        detail = line_detail(
-            replace(line, display_quantity=sign * shown if shown is not None else None), cur
-        )
+        detail = line_detail(stated, cur)
         _cbc(item, "Description", f"{line.heading}: {detail}" if detail else line.heading)
         _cbc(item, "Name", line.description)
         category, _ = categories[line.vat_rate]
@@ -222,16 +222,22 @@ def line_period_given(line: InvoiceLine, inv: Invoice, peppol: bool) -> bool:
 
 def line_quantity(line: InvoiceLine, amount: Decimal) -> tuple[str, str, str]:
     """(quantity, Rec 20 unit code, net price) of the e-invoice line of ``line`` stating
-    ``amount`` (a credit note's with its sign changed): the quantity and unit price the invoice
-    shows, where it shows both and its unit has a Rec 20 code (``unit_codes``), else quantity 1
-    (unit C62, one) at the amount. The price is never negative (BR-27), so the quantity takes
-    the amount's sign; shown quantity x shown price rounds to the amount (``display_figures``),
-    within Peppol's 0.02 (PEPPOL-EN16931-R120). A currency without cents rounds quantity x
-    price to the amount up to half its unit away (9 x 676.9568 JPY = 6092.6112 beside 6093):
-    such a line states 1 at its amount too, its quantity and price staying in its description."""
-    sign = -1 if amount < 0 else 1
+    ``amount`` (a credit note's: ``line`` with its shown quantity and ``amount`` with their
+    signs changed back): the quantity and unit price the invoice shows, where it shows both and
+    its unit has a Rec 20 code (``unit_codes``), else quantity 1 (unit C62, one) at the amount.
+    The price is never negative (BR-27), so the quantity takes the amount's sign, or, where the
+    amount rounds to nothing (-0.5 x 0.004 = -0.002: 0.00), the sign of shown quantity x shown
+    price, the sign the invoice shows (-0.5, not +0.5); shown quantity x shown price rounds to
+    the amount (``display_figures``), within Peppol's 0.02 (PEPPOL-EN16931-R120). A currency
+    without cents rounds quantity x price to the amount up to half its unit away (9 x 676.9568
+    JPY = 6092.6112 beside 6093): such a line states 1 at its amount too, its quantity and price
+    staying in its description."""
     code = rec20_code(line.unit)
     shown, price = line.display_quantity, line.display_unit_price
+    if amount or shown is None or price is None:
+        sign = -1 if amount < 0 else 1
+    else:
+        sign = -1 if (shown < 0) != (price < 0) and shown and price else 1
     if (
         code is None
         or shown is None

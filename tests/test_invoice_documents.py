@@ -11,6 +11,7 @@ import itertools
 import json
 import shutil
 import unicodedata
+import zipfile
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -37,10 +38,12 @@ from billing_lib.invoice_pdf import (
     unit_price_text,
 )
 from billing_lib.invoice_sheet import payment_lines
-from billing_lib.invoices import Invoice, InvoiceLine, read_invoice_data
+from billing_lib.invoices import Invoice, InvoiceLine, build_invoices, read_invoice_data
+from billing_lib.numbering import open_register
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VATEX_CODES, VatRule
-from billing_lib.workbooks import write_credit_note_workbook
+from billing_lib.workbooks import write_credit_note_workbook, write_invoice_workbook
+from tests import invoice_helpers as helpers
 from tests.notebook_project import PERIOD, REPO
 from tests.ubl_validation import (
     en16931_vatex_codes,
@@ -536,6 +539,76 @@ def test_a_ubl_credit_note_s_lines_describe_the_amounts_it_states(issued):
     )
     assert "Managed services: -1 each x 200.00 EUR" in credit
     assert "Microsoft: 60 Licenses x 3.922 EUR" in credit
+
+
+def test_a_credit_line_that_rounds_to_nothing_states_the_quantity_the_invoice_shows(tmp_path):
+    """A credit of half a seat at a tiny price (-0.5 x 0.004 = -0.002) rounds to 0.00: the
+    invoice, its workbook, its PDF and its e-invoice all show quantity -0.5 at 0.004 and amount
+    0.00 (never "-0.00"), and so does a custom credit of 0.5 at -0.004. The e-invoice took the
+    quantity's sign from the rounded amount, 0.00, and stated +0.5; its price stays positive
+    (BR-27) and quantity x price within 0.02 of the amount (PEPPOL-EN16931-R120). A credit note
+    of it states the invoice's figures (UBL's sign convention), its text too."""
+    rows = [
+        helpers.line("C001", "40.00", vendor="microsoft", service="Microsoft 365 E3",
+             quantity="10", unit="Licenses", unit_price="4.00"),
+        helpers.line("C001", "-0.002", vendor="microsoft", service="Exchange Online (Plan 1)",
+             charge_category="Credit", quantity="-0.5", unit="Licenses", unit_price="0.004"),
+        helpers.line("C001", "-0.002", kind="credit", product_group="managed_services",
+             description="Goodwill credit", quantity="0.5", unit="each", unit_price="-0.004"),
+    ]  # fmt: skip
+    con, customers, invoicing = helpers.setup(rows)
+    register = open_register(tmp_path / "register.sqlite")
+    [inv] = build_invoices(con, customers, invoicing, helpers.PERIOD, register, helpers.ISSUED)
+    seller = invoicing.seller
+    tiny = [ln for ln in inv.lines if not ln.amount]
+    assert [ln.description for ln in tiny] == [
+        "Exchange Online (Plan 1) – credit",
+        "Goodwill credit",
+    ]
+    for ln in tiny:
+        assert (ln.display_quantity, ln.display_unit_price) == (D("-0.5"), D("0.004"))
+        assert str(ln.amount) == "0.00"
+    assert inv.net == D("40.00")
+
+    note = negated(inv, "NWC2026-000002", inv.issue_date, None)
+    written = {}
+    for doc in (inv, note):
+        data = ubl_document(doc, seller)
+        assert schema_errors(data) == [] and rule_findings(data) == [], doc.kind
+        assert peppol_findings(data) == [], doc.kind
+        root = etree.fromstring(data)
+        figures = ubl_figures(root)
+        texts = [e.text for e in root.xpath("//cac:Item/cbc:Description", namespaces=NS)]
+        written[doc.kind] = (figures, texts)
+        for k, ln in enumerate(inv.lines):
+            if ln in tiny:
+                quantity, *rest = figures[k]
+                assert (D(quantity), *rest) == (D("-0.5"), "C62", "0.004", "0.00"), doc.kind
+    assert written["credit_note"] == written["invoice"]
+    assert "Microsoft: -0.5 Licenses x 0.004 EUR" in written["credit_note"][1]
+
+    [pdf, _] = write_documents([inv], seller, tmp_path / "docs", None)
+    text = pdf_text(pdf)
+    assert "-0.00" not in text and "-0.004" not in text
+    # each drawn string is a line of the text: the figures come before the description
+    assert "-0.5 Licenses 0.004 21 % 0.00 Exchange Online (Plan 1) – credit" in text
+    assert "-0.5 each 0.004 21 % 0.00 Goodwill credit" in text
+    books = {
+        -1: write_invoice_workbook(inv, seller, {}, None, tmp_path / "invoice.xlsx"),
+        1: write_credit_note_workbook(note, seller, tmp_path / "note.xlsx"),
+    }
+    for sign, book in books.items():  # a credit note shows the quantity with its sign changed
+        cells = {
+            row[0].value: [c.value for c in row[1:6]]
+            for row in openpyxl.load_workbook(book).worksheets[0].iter_rows()
+            if row[0].value in ("Exchange Online (Plan 1) – credit", "Goodwill credit")
+        }
+        assert len(cells) == 2
+        for quantity, _, price, _, amount in cells.values():
+            assert (quantity, price, amount) == (sign * 0.5, 0.004, 0), book.name
+        # no cell holds -0 (openpyxl reads it as 0; a spreadsheet may show "-0.00")
+        with zipfile.ZipFile(book) as xlsx:
+            assert "<v>-0</v>" not in xlsx.read("xl/worksheets/sheet1.xml").decode(), book.name
 
 
 def test_vendor_text_is_drawn_as_it_is_never_as_markup_and_in_any_script(issued, tmp_path):

@@ -120,6 +120,16 @@ def test_a_unit_price_is_shown_only_where_it_gives_the_amount():
     )
     # so does a line of one negative price, a custom credit: -1 x 200.00, never 1 x -200.00
     assert display_figures(D(1), D("-200"), D("-200.00"), "EUR") == (D(-1), D("200.00"))
+    # one rounding to nothing takes the sign of its exact amount: 0.5 x -0.004 = -0.002 reads
+    # -0.5 x 0.004 beside 0.00 (the e-invoice states that quantity at that price, BR-27)
+    assert display_figures(D("0.5"), D("-0.004"), D("0.00"), "EUR", exact=D("-0.002")) == (
+        D("-0.5"),
+        D("0.004"),
+    )
+    assert display_figures(D("0.5"), D("0.004"), D("0.00"), "EUR", exact=D("0.002")) == (
+        D("0.5"),
+        D("0.004"),
+    )
     # a line of several prices netting negative keeps its quantity: it is no credit
     assert display_figures(D(100), None, D("-5.00"), "EUR") == (D(100), None)
     assert display_figures(None, None, D("10.00"), "EUR") == (None, None)

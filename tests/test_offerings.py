@@ -391,10 +391,11 @@ def test_a_month_billed_at_unrounded_prices_is_credited_and_reissued_at_the_pric
 @pytest.mark.slow  # the sample month rated twice
 def test_a_markup_by_region(tmp_path):
     """(e) AWS used in Frankfurt (eu-central-1) at 20 % on cost for the small-business plan,
-    Azure in West Europe (written in another case) at 5 %: a rule's ``region`` matches the
-    line's RegionId whatever its case; lines elsewhere keep the plan's rules. docs/pricing.md's
-    recipe "A markup by region"."""
+    Azure in West Europe (written as the portal shows it, the lines' westeurope) at 5 %: a
+    rule's ``region`` matches the line's RegionId whatever its case, Azure's in any spelling;
+    lines elsewhere keep the plan's rules. docs/pricing.md's recipe "A markup by region"."""
     plan, rules = recipes()["markup-by-region"]
+    assert rules[-1]["match"]["region"] == "West Europe"
     before = totals(rate_sample(apply_recipe(tmp_path / "before", plan, []))[0])
     con, invoices = billed(tmp_path / "after", rules, plan)
     c006 = amounts(invoices["C006"])

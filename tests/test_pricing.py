@@ -98,6 +98,53 @@ def test_rules_of_two_regions_do_not_tie_and_one_of_a_region_beats_the_others(tm
         )
 
 
+def test_an_azure_region_is_read_in_any_spelling_microsoft_writes(tmp_path):
+    """A Microsoft rule's ``region`` is Azure's programmatic name however it is written (the
+    lines hold it so: billing_lib.azure_regions), and so is a rule of no vendor naming an Azure
+    region; AWS's codes and another vendor's data centres stay as written. Two rules of one
+    region written two ways tie."""
+    spelt = {
+        "ms-display": "{vendor: microsoft, region: West Europe, service: Virtual Machines}",
+        "ms-legacy": "{vendor: Azure, region: EU West, service: Storage}",
+        "ms-upper": "{vendor: microsoft, region: EASTUS2, service: Storage}",
+        "ms-new": "{vendor: microsoft, region: Atlantis Central, service: Storage}",
+        "any-legacy": "{region: US East 2, service: Virtual Machines, charge_category: Usage}",
+        "any-dc": "{region: Amsterdam DC1, service: Virtual Machines, charge_category: Usage}",
+        "aws-code": "{vendor: aws, region: EU-Central-1, service: Amazon Athena}",
+        "vmware-dc": "{vendor: vmware, region: West Europe, service: vSAN}",
+    }
+    rules = "".join(
+        f"\n      - {{id: {k}, kind: markup, percent: 5, match: {v}}}" for k, v in spelt.items()
+    )
+    plans = GOOD.replace("{id: rest, kind: pass_through}", "{id: rest, kind: pass_through}" + rules)
+    loaded = {r.id: r.match.region for r in load(tmp_path / "spelt", plans).plans["std"].rules}
+    assert {k: loaded[k] for k in spelt} == {
+        "ms-display": "westeurope",
+        "ms-legacy": "westeurope",
+        "ms-upper": "eastus2",
+        "ms-new": "atlantiscentral",
+        "any-legacy": "eastus2",
+        "any-dc": "Amsterdam DC1",
+        "aws-code": "EU-Central-1",
+        "vmware-dc": "West Europe",
+    }
+    tie = GOOD.replace(
+        "{id: rest, kind: pass_through}",
+        "{id: rest, kind: pass_through}\n"
+        "      - {id: we, kind: markup, percent: 5,\n"
+        "         match: {vendor: microsoft, region: West Europe, service: Storage}}\n"
+        "      - {id: euw, kind: markup, percent: 6,\n"
+        "         match: {vendor: microsoft, region: EU West, service: Storage}}",
+    )
+    expect(
+        error(tmp_path / "tie", tie),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=we] and rules[id=euw]",
+        "equally specific",
+        "region 'westeurope'",
+    )
+
+
 def test_float_percent_is_read_by_its_text_not_its_binary_value(tmp_path):
     pricing = load(tmp_path, GOOD.replace("percent: 12.5", "percent: 0.1"))
     assert pricing.plans["std"].rules[0].percent == Decimal("0.1")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import duckdb
 
+from billing_lib.azure_regions import AZURE_REGION_MACRO
 from billing_lib.money import SQL_AMOUNT
 from billing_lib.sql_macros import install_once
 
@@ -47,10 +48,14 @@ CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL}(a, b) AS
                  lambda p: _amount_mul12(p.a, p.b))[1];
 CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL_DOUBLE}(a, b) AS CAST(a AS DOUBLE) * CAST(b AS DOUBLE);
 """
+#: Every macro the formats' mappings call.
+IMPORT_MACROS = AMOUNT_MACROS + AZURE_REGION_MACRO
 
 
 def install_amount_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """``AMOUNT_MACROS`` on ``con`` unless it has them; call it outside a transaction
-    (``import_reports`` does, before it begins its own): temp macros made inside one that is
-    rolled back (a refused report) are gone (``sql_macros.install_once``)."""
-    install_once(con, AMOUNT_MACROS, f"SELECT {AMOUNT_MUL_DOUBLE}(1, 1)")
+    """``AMOUNT_MACROS`` and the Azure region macro the Microsoft formats' mappings call
+    (``azure_regions.AZURE_REGION_MACRO``) on ``con`` unless it has them, in one statement and
+    one probe; call it outside a transaction (``import_reports`` does, before it begins its own):
+    temp macros made inside one that is rolled back (a refused report) are gone
+    (``sql_macros.install_once``)."""
+    install_once(con, IMPORT_MACROS, f"SELECT {AMOUNT_MUL_DOUBLE}(1, 1), _azure_region('x')")

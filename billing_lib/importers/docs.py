@@ -116,6 +116,14 @@ READING_RULES = """\
   run's `manifest.json`). A file's own currency is never overridden. Formats marked single-currency
   refuse a file mixing currencies, listing the rows that differ from the file's main currency.
 - **Tags**: always a JSON object (text); no tags is NULL.
+- **Azure regions**: a Microsoft line's `RegionId` (every Microsoft format, and FOCUS lines of
+  provider Microsoft) is Azure's programmatic region name, whichever spelling the export wrote:
+  `westeurope` for `westeurope` (cost details, FOCUS RegionId), `West Europe` (display name),
+  `WESTEUROPE`, `EU West` (legacy EA and partner usage names, MeterRegion), `eastus2` for the EA
+  export's `EastUS2` and for `US East 2` (the SQL macro `_azure_region`; the table of legacy names
+  and its source in `billing_lib/azure_regions.py`). A spelling not in the table is kept in lower
+  case without spaces (`Zone 1` reads `zone1`), never refused: a region Azure opens later does
+  not stop a run. Other vendors' regions are kept as written (AWS's `eu-central-1`).
 - **Parts of one export**: a large export comes as several files, cut wherever a size is reached:
   AWS Data Exports `<export-name>-00001.csv.gz`, `-00002` ... (five digits), Azure Cost
   Management's partitioned exports `part_0_0001.csv`, `part_1_0001.csv` ..., other tools

@@ -13,8 +13,16 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from billing_lib.azure_regions import rule_region
 from billing_lib.model import CHARGE_CATEGORIES, line_vendor
 from billing_lib.money import decimal_places
 from billing_lib.parameter_files import Strict
@@ -226,6 +234,15 @@ class Scope(Strict):
                 )
             seen[key.lower()] = key
         return tags
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Azure's region by its programmatic name, as Microsoft's lines hold it
+        (``azure_regions.rule_region``): ``region: West Europe`` and ``region: EU West`` matched
+        no line (they read ``westeurope``), and the plan's other rules priced them in silence.
+        Runs after ``_trimmed`` (declared after it) and the vendor's validator (a field before)."""
+        return None if value is None else rule_region(value, info.data.get("vendor"))
 
     @field_validator("charge_category")
     @classmethod
