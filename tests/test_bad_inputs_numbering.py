@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_lib import cli
+from billing_lib import cli, locking
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import RunError
 from billing_lib.finalising import finalise_published
@@ -350,10 +350,15 @@ def test_a_second_run_refuses_at_once_and_one_asked_to_wait_runs_after(case, cap
     assert numbers_of(out, "2026-12") == [f"NW2026-{i:06d}" for i in range(19, 28)]
 
 
-def test_deleting_the_lock_file_while_a_run_holds_the_folder_lets_no_second_run_start(case, capsys):
+def test_deleting_the_lock_file_while_a_run_holds_the_folder_lets_no_second_run_start(
+    case, capsys, monkeypatch
+):
     """A clean-up deleting ``.billing.lock`` while a run held it: the lock was a flock on that
     file, so the next run created a new one, locked it and ran at the same time (removing the
-    first run's staging folder as a killed run's). The lock is on the folder itself now."""
+    first run's staging folder as a killed run's). The lock is on the folder itself now. (The
+    refused commands here, in this process, wait 0.1 s, not a second, for the holder's text: the
+    paused holder never writes it again.)"""
+    monkeypatch.setattr(locking, "HOLDER_TEXT_SECONDS", 0.1)
     out = case / "outputs"
     resume = case / "resume"
     first = start_run(case, "2026-11", pause="numbers-planned", resume=resume)
