@@ -6,26 +6,29 @@ stating the invoice's net to the cent."""
 
 from __future__ import annotations
 
-import csv
 import shutil
 from decimal import Decimal as D
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pytest
 import yaml
-from lxml import etree
-from pypdf import PdfReader
 
 from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
 from billing_lib.whatif import totals_sql
+from tests.invoice_readback import (
+    pdf_words,
+    revenue_booked,
+    sheet_row,
+    summary_net,
+    ubl_findings,
+    ubl_line,
+)
 from tests.notebook_project import PERIOD, REPO
 from tests.test_sample_month_rating import billed_with_recipe, invoice_of
-from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 
 REPORTS = REPO / "samples" / PERIOD / "reports"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -60,37 +63,20 @@ def test_the_allowance_is_stated_on_every_document_of_the_invoice(billed):
     assert inv.net == sum((ln.amount for ln in inv.lines), D(0))
     stem = folder / "invoices" / f"{inv.number}_C006"
 
-    sheet = openpyxl.load_workbook(stem.with_suffix(".xlsx"), data_only=True).worksheets[0]
-    [row] = [[c.value for c in r] for r in sheet.iter_rows() if TEXT in [c.value for c in r]]
-    assert -47.46 in row
-    text = " ".join(
-        " ".join(p.extract_text() for p in PdfReader(stem.with_suffix(".pdf")).pages).split()
-    )
+    assert -47.46 in sheet_row(stem, lambda v: v == TEXT)
+    text = pdf_words(stem)
     assert TEXT in text and "-47.46" in text
 
-    xml = etree.parse(str(stem.with_suffix(".xml")))
-    [el] = [
-        e
-        for e in xml.iter(f"{{{CAC}}}InvoiceLine")
-        if e.findtext(f"{{{CAC}}}Item/{{{CBC}}}Name") == TEXT
-    ]
+    el = ubl_line(stem, lambda name: name == TEXT)
     assert el.findtext(f"{{{CBC}}}LineExtensionAmount") == "-47.46"
     assert el.findtext(f"{{{CBC}}}InvoicedQuantity") == "-1"
     assert el.findtext(f"{{{CAC}}}Price/{{{CBC}}}PriceAmount") == "47.46"
-    data = stem.with_suffix(".xml").read_bytes()
-    assert schema_errors(data) == [] and rule_findings(data) == [] and peppol_findings(data) == []
+    assert ubl_findings(stem) == []
 
     # the journal: the Microsoft revenue (8020) of the invoice is its Microsoft lines less it
-    journal = list(csv.DictReader((folder / f"journal_{PERIOD}.csv").open(encoding="utf-8")))
-    revenue = [r for r in journal if r["account"] == "8020" and inv.number in str(r)]
     microsoft = sum((ln.amount for ln in inv.lines if ln.product_group == "microsoft"), D(0))
-    assert sum((D(r["credit"] or 0) - D(r["debit"] or 0) for r in revenue), D(0)) == microsoft
-    [summary] = [
-        r
-        for r in csv.DictReader((folder / "invoice_summary.csv").open(encoding="utf-8"))
-        if r["customer_id"] == "C006"
-    ]
-    assert D(summary["net_amount"]) == inv.net
+    assert revenue_booked(folder, "8020", inv.number) == microsoft
+    assert summary_net(folder, "C006") == inv.net
 
 
 def test_a_credit_note_cancels_the_allowance_and_a_reissue_gives_the_corrected_one(

@@ -9,10 +9,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pytest
-from lxml import etree
-from pypdf import PdfReader
 
 from billing_lib import analysis
 from billing_lib.corrections import issue_credit_note
@@ -20,6 +17,7 @@ from billing_lib.errors import ParameterError
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
 from billing_lib.whatif import totals_sql
+from tests.invoice_readback import pdf_words, sheet_row, ubl_line
 from tests.notebook_project import PERIOD
 from tests.test_sample_month_rating import (
     REPORTS,
@@ -342,22 +340,11 @@ def test_unit_prices_of_a_price_list_are_the_rule_s_rounded_to_the_cent(price_li
         12 * 22 + D(3 * 22 * 23) / 31
     )
     stem = folder / "invoices" / f"{c006.number}_C006"
-    sheet = openpyxl.load_workbook(stem.with_suffix(".xlsx"), data_only=True).worksheets[0]
-    rows = [[c.value for c in r] for r in sheet.iter_rows()]
-    [row] = [r for r in rows if any(str(v).startswith(BS_TEXT) for v in r)]
+    row = sheet_row(stem, lambda v: str(v).startswith(BS_TEXT))
     assert 12.05 in row and 216.9 in row and 18 in row
-    pdf = " ".join(
-        " ".join(p.extract_text() for p in PdfReader(stem.with_suffix(".pdf")).pages).split()
-    )
+    pdf = pdf_words(stem)
     assert "12.05" in pdf and "216.90" in pdf
-    xml = etree.parse(str(stem.with_suffix(".xml")))
-    [el] = [
-        e
-        for e in xml.iter(f"{{{CAC}}}InvoiceLine")
-        if e.findtext(f"{{{CAC}}}Item/{{{CBC}}}Name", "").startswith(
-            "Microsoft 365 Business Standard"
-        )
-    ]
+    el = ubl_line(stem, lambda name: name.startswith(BS_TEXT))
     assert el.findtext(f"{{{CBC}}}InvoicedQuantity") == "18"
     assert el.findtext(f"{{{CAC}}}Price/{{{CBC}}}PriceAmount") == "12.05"
     assert el.findtext(f"{{{CBC}}}LineExtensionAmount") == "216.90"

@@ -12,20 +12,24 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pytest
 import yaml
-from lxml import etree
-from pypdf import PdfReader
 
 from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
 from billing_lib.whatif import totals_sql
+from tests.invoice_readback import (
+    pdf_words,
+    revenue_booked,
+    sheet_row,
+    summary_net,
+    ubl_findings,
+    ubl_line,
+)
 from tests.notebook_project import PERIOD, REPO
 from tests.test_sample_month_rating import billed_with_recipe, invoice_of
-from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 
 REPORTS = REPO / "samples" / PERIOD / "reports"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -67,36 +71,18 @@ def test_the_fee_is_stated_on_every_document_of_the_invoice(billed):
     stem = folder / "invoices" / f"{inv.number}_C006"
 
     # the workbook's invoice sheet and the PDF print the line and its amount
-    sheet = openpyxl.load_workbook(stem.with_suffix(".xlsx"), data_only=True).worksheets[0]
-    rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    [row] = [r for r in rows if fee.description in r]
-    assert 49.31 in row
-    text = " ".join(
-        " ".join(p.extract_text() for p in PdfReader(stem.with_suffix(".pdf")).pages).split()
-    )
+    assert 49.31 in sheet_row(stem, lambda v: v == fee.description)
+    text = pdf_words(stem)
     assert f"{fee.description} " in text and "49.31" in text
 
     # the UBL invoice line
-    xml = etree.parse(str(stem.with_suffix(".xml")))
-    [line] = [
-        el
-        for el in xml.iter(f"{{{CAC}}}InvoiceLine")
-        if el.findtext(f"{{{CAC}}}Item/{{{CBC}}}Name") == fee.description
-    ]
+    line = ubl_line(stem, lambda name: name == fee.description)
     assert line.findtext(f"{{{CBC}}}LineExtensionAmount") == "49.31"
-    data = stem.with_suffix(".xml").read_bytes()
-    assert schema_errors(data) == [] and rule_findings(data) == [] and peppol_findings(data) == []
+    assert ubl_findings(stem) == []
 
     # the journal: its revenue on the managed services account (C006 has no other line there)
-    journal = list(csv.DictReader((folder / f"journal_{PERIOD}.csv").open(encoding="utf-8")))
-    revenue = [r for r in journal if r["account"] == "8100" and inv.number in str(r)]
-    assert sum((D(r["credit"] or 0) - D(r["debit"] or 0) for r in revenue), D(0)) == D("49.31")
-    [summary] = [
-        r
-        for r in csv.DictReader((folder / "invoice_summary.csv").open(encoding="utf-8"))
-        if r["customer_id"] == "C006"
-    ]
-    assert D(summary["net_amount"]) == inv.net
+    assert revenue_booked(folder, "8100", inv.number) == D("49.31")
+    assert summary_net(folder, "C006") == inv.net
 
 
 def _invoiced(frame) -> D:
