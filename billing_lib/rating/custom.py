@@ -164,6 +164,26 @@ def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> s
         ORDER BY cp.customer_id, x.rule_id"""
 
 
+def _fee_line_sql(
+    kind: str, group: str, description: str, quantity: str, unit: str, price: str, amount: str
+) -> str:
+    """The rated_lines columns of a fee's line (``kind``: its line_kind) from a row of
+    ``minimum_counts_sql``: the reseller's line of the month's last day, of cost 0 in the invoice
+    currency, with the SQL of its product group, text, quantity, unit, unit price and amount."""
+    zero = f"CAST(0 AS {DEC})"
+    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
+                 '{kind}' AS line_kind, 'reseller' AS vendor, NULL AS provider,
+                 NULL AS publisher, NULL AS service, NULL AS sku, NULL AS charge_category,
+                 NULL AS subscription, NULL AS subscription_name, NULL AS tags,
+                 {group} AS product_group, {description} AS description,
+                 CAST({quantity} AS {DEC}) AS quantity, {unit} AS unit,
+                 CAST({price} AS {DEC}) AS unit_price, CAST({amount} AS {DEC}) AS amount,
+                 {zero} AS cost, {zero} AS vendor_cost, {zero} AS billed_cost,
+                 currency AS vendor_currency, CAST(1 AS {DEC}) AS fx_rate, currency, plan_id,
+                 rule_id, NULL AS source_file, CAST(NULL AS BIGINT) AS source_row,
+                 NULL AS vendor_line_id"""
+
+
 def _top_up_columns() -> str:
     """The rated_lines columns of a minimum top-up line of ``minimum_counts_sql``: the minimum
     less ``used``, both printed as the invoice prints amounts (``money_grouped_sql``: "minimum
@@ -172,26 +192,22 @@ def _top_up_columns() -> str:
     ("used EUR 11.00, credits EUR -200.00"), so that a credit the minimum absorbs is not hidden
     in a net "used EUR -189.00". The text is only shown: nothing keys on it across runs (a
     credit note or reissue of an older month reads the stored text; docs/pricing.md)."""
-    zero = f"CAST(0 AS {DEC})"
     used = (
         f"CASE WHEN credits = 0 THEN {money_grouped_sql('used', 'currency')} "
         f"ELSE {money_grouped_sql('used - credits', 'currency')} || ', credits ' || "
         f"{money_grouped_sql('credits', 'currency')} END"
     )
-    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
-                 'minimum' AS line_kind, 'reseller' AS vendor, NULL AS provider, NULL AS publisher,
-                 NULL AS service, NULL AS sku, NULL AS charge_category, NULL AS subscription,
-                 NULL AS subscription_name, NULL AS tags,
-                 COALESCE(rule_product_group, 'services') AS product_group,
-                 COALESCE(rule_description, 'Minimum monthly fee')
+    return _fee_line_sql(
+        "minimum",
+        "COALESCE(rule_product_group, 'services')",
+        f"""COALESCE(rule_description, 'Minimum monthly fee')
                    || ' (minimum ' || {money_grouped_sql("minimum", "currency")}
-                   || ', used ' || {used} || ')' AS description,
-                 CAST(1 AS {DEC}) AS quantity, 'month' AS unit,
-                 CAST(minimum - used AS {DEC}) AS unit_price,
-                 CAST(minimum - used AS {DEC}) AS amount, {zero} AS cost,
-                 {zero} AS vendor_cost, {zero} AS billed_cost, currency AS vendor_currency,
-                 CAST(1 AS {DEC}) AS fx_rate, currency, plan_id, rule_id, NULL AS source_file,
-                 CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id"""
+                   || ', used ' || {used} || ')'""",
+        "1",
+        "'month'",
+        "minimum - used",
+        "minimum - used",
+    )
 
 
 def _percent_fee_sql(base: str, percent: str, currency: str) -> str:
@@ -207,20 +223,17 @@ def _percent_fee_columns() -> str:
     ``minimum_counts_sql``: "Cloud management fee 10 % of EUR 4,230.55", the percent as written
     (no trailing zeros) and the base as the invoice prints amounts (``money_grouped_sql``). Its
     cost is 0; its product group the rule's, else services (as a minimum fee's)."""
-    zero = f"CAST(0 AS {DEC})"
     shown = f"rtrim(rtrim(CAST(CAST(percent AS {PERCENT}) AS VARCHAR), '0'), '.')"
-    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
-                 'percent_fee' AS line_kind, 'reseller' AS vendor, NULL AS provider,
-                 NULL AS publisher, NULL AS service, NULL AS sku, NULL AS charge_category,
-                 NULL AS subscription, NULL AS subscription_name, NULL AS tags,
-                 COALESCE(rule_product_group, 'services') AS product_group,
-                 COALESCE(rule_description, 'Management fee') || ' ' || {shown} || ' % of '
-                   || {money_grouped_sql("used", "currency")} AS description,
-                 CAST(1 AS {DEC}) AS quantity, 'month' AS unit, CAST(fee AS {DEC}) AS unit_price,
-                 CAST(fee AS {DEC}) AS amount, {zero} AS cost, {zero} AS vendor_cost,
-                 {zero} AS billed_cost, currency AS vendor_currency, CAST(1 AS {DEC}) AS fx_rate,
-                 currency, plan_id, rule_id, NULL AS source_file,
-                 CAST(NULL AS BIGINT) AS source_row, NULL AS vendor_line_id"""
+    return _fee_line_sql(
+        "percent_fee",
+        "COALESCE(rule_product_group, 'services')",
+        f"""COALESCE(rule_description, 'Management fee') || ' ' || {shown} || ' % of '
+                   || {money_grouped_sql("used", "currency")}""",
+        "1",
+        "'month'",
+        "fee",
+        "fee",
+    )
 
 
 #: Columns of ``minimum_counts_sql``: each fee in force with what it counts (``covered_group``:
@@ -340,21 +353,17 @@ def _allowance_columns() -> str:
     EUR 80.00)", the amounts as the invoice prints them. Its cost is 0; its product group the
     rule's, else the one of the lines it covers (it lowers their revenue, and prints in their
     section), else services (lines of several groups)."""
-    zero = f"CAST(0 AS {DEC})"
-    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
-                 'allowance' AS line_kind, 'reseller' AS vendor, NULL AS provider,
-                 NULL AS publisher, NULL AS service, NULL AS sku, NULL AS charge_category,
-                 NULL AS subscription, NULL AS subscription_name, NULL AS tags,
-                 COALESCE(rule_product_group, covered_group, 'services') AS product_group,
-                 COALESCE(rule_description, 'Allowance') || ' ('
+    return _fee_line_sql(
+        "allowance",
+        "COALESCE(rule_product_group, covered_group, 'services')",
+        f"""COALESCE(rule_description, 'Allowance') || ' ('
                    || {money_grouped_sql("minimum", "currency")} || ' a month, used '
-                   || {money_grouped_sql("used", "currency")} || ')' AS description,
-                 CAST(1 AS {DEC}) AS quantity, 'month' AS unit,
-                 CAST(-given AS {DEC}) AS unit_price, CAST(-given AS {DEC}) AS amount,
-                 {zero} AS cost, {zero} AS vendor_cost, {zero} AS billed_cost,
-                 currency AS vendor_currency, CAST(1 AS {DEC}) AS fx_rate, currency, plan_id,
-                 rule_id, NULL AS source_file, CAST(NULL AS BIGINT) AS source_row,
-                 NULL AS vendor_line_id"""
+                   || {money_grouped_sql("used", "currency")} || ')'""",
+        "1",
+        "'month'",
+        "-given",
+        "-given",
+    )
 
 
 def _seat_fee_columns() -> str:
@@ -367,24 +376,20 @@ def _seat_fee_columns() -> str:
     price as the invoice prints amounts, in more decimals where it has more
     (``money.price_grouped_sql``), so the seats shown x the price give the amount. Its cost is
     0; its product group the rule's, else services."""
-    zero = f"CAST(0 AS {DEC})"
     shown = display_quantity_sql("seats", "minimum", "fee", "currency")
     unit = "COALESCE(unit, 'seat')"
     units = f"CASE WHEN {shown} = '1' OR {unit} LIKE '%s' THEN {unit} ELSE {unit} || 's' END"
-    return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
-                 'seat_fee' AS line_kind, 'reseller' AS vendor, NULL AS provider,
-                 NULL AS publisher, NULL AS service, NULL AS sku, NULL AS charge_category,
-                 NULL AS subscription, NULL AS subscription_name, NULL AS tags,
-                 COALESCE(rule_product_group, 'services') AS product_group,
-                 COALESCE(rule_description, 'Support per seat') || ' (' || {shown} || ' '
+    return _fee_line_sql(
+        "seat_fee",
+        "COALESCE(rule_product_group, 'services')",
+        f"""COALESCE(rule_description, 'Support per seat') || ' (' || {shown} || ' '
                    || {units} || ', ' || {price_grouped_sql("minimum", "currency")} || ' a '
-                   || {unit} || ')' AS description,
-                 CAST(seats AS {DEC}) AS quantity, {unit} AS unit,
-                 CAST(minimum AS {DEC}) AS unit_price, CAST(fee AS {DEC}) AS amount,
-                 {zero} AS cost, {zero} AS vendor_cost, {zero} AS billed_cost,
-                 currency AS vendor_currency, CAST(1 AS {DEC}) AS fx_rate, currency, plan_id,
-                 rule_id, NULL AS source_file, CAST(NULL AS BIGINT) AS source_row,
-                 NULL AS vendor_line_id"""
+                   || {unit} || ')'""",
+        "seats",
+        unit,
+        "minimum",
+        "fee",
+    )
 
 
 def minimum_lines_sql(
