@@ -125,7 +125,7 @@ def line_key_sql(groupings: dict[tuple[str, ...], list[str]], column: str = "cus
     """SQL of a rated line's ``line_key`` as the invoices key it (which invoice line of its
     product group and credit it is summed into), by the line_grouping ``groupings`` gives the
     value of ``column`` (a customer id; a period for one customer's months); NULL for others.
-    For the minimum-fee top-ups, computed before the invoices are built (``rating.custom``)."""
+    For the minimum-fee top-ups, computed before the invoices are built (``rating.fees``)."""
     cases = " ".join(
         f"WHEN list_contains([{', '.join(ql(v) for v in values)}], {column}) "
         f"THEN {_key_sql(grouping)}"
@@ -506,7 +506,7 @@ def display_figures(
     the currency's), is shown only where shown quantity x shown price rounds to the amount;
     where the quantity at 2 places does not give it, at 3 or 4 places (a seat fee's
     14.225806451613 seat-months at 2.00, 28.45: 14.226, as 14.23 gives 28.46), as the seat
-    fee's text shows it (``rating.custom``)."""
+    fee's text shows it (``rating.fees``)."""
     if quantity is None:
         return None, None
     negative_price = unit_price is not None and unit_price < 0

@@ -32,7 +32,7 @@ from billing_lib.errors import BillingError, InputError, RunError
 from billing_lib.invoices import read_invoice_data
 from billing_lib.money import money_text_sql, round_money
 from billing_lib.numbering import NumberPlan, open_register
-from billing_lib.rating import custom
+from billing_lib.rating import fees
 from billing_lib.recovery import check_register_knows_folders, rebuild_register
 from billing_lib.reissue import ReissuedInvoice, reissue_invoice, reissue_invoices
 from billing_lib.review import previous_net
@@ -348,11 +348,11 @@ def test_the_credited_invoice_is_billed_anew_with_the_corrected_parameters(outpu
 
 OLD_MINIMUM_TEXT = "Minimum monthly fee for cloud services (minimum 75.00 EUR, used 58.71)"
 NEW_MINIMUM_TEXT = "Minimum monthly fee for cloud services (minimum EUR 75.00, used EUR 58.71)"
-_TOP_UP_COLUMNS = custom._top_up_columns
+_TOP_UP_COLUMNS = fees._top_up_columns
 
 
 def _top_up_columns_before_grouping() -> str:
-    """``rating.custom._top_up_columns`` as runs wrote it before the minimum's text printed its
+    """``rating.fees._top_up_columns`` as runs wrote it before the minimum's text printed its
     amounts as the invoice does ("minimum 75.00 EUR, used 58.71")."""
     new = _TOP_UP_COLUMNS()
     old = (
@@ -372,7 +372,7 @@ def test_a_run_folder_with_the_old_minimum_text_credits_and_reissues(tmp_path, m
     )
     out = tmp_path / "outputs"
     with monkeypatch.context() as m:
-        m.setattr(custom, "_top_up_columns", _top_up_columns_before_grouping)
+        m.setattr(fees, "_top_up_columns", _top_up_columns_before_grouping)
         run.run_all(PERIOD, REPORTS, params, out, finalise=True)
     _, invoices = read_invoice_data(out / PERIOD / "invoices.json")
     (sent,) = [i for i in invoices.values() if i.customer_id == "C003"]

@@ -649,7 +649,7 @@ class SeatFeeRule(_Rule):
 
 
 #: Rule kinds that price no line but bill a line of their own per customer from the month's
-#: vendor lines in their scope (``rating.custom``): the minimum fee, the percent fee, the
+#: vendor lines in their scope (``rating.fees``): the minimum fee, the percent fee, the
 #: allowance and the seat fee.
 FEE_KINDS = ("minimum_fee", "percent_fee", "allowance", "seat_fee")
 FeeRule = MinimumFeeRule | PercentFeeRule | AllowanceRule | SeatFeeRule

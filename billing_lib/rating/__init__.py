@@ -27,8 +27,8 @@ codes through the sort), ``rate`` (``rate_lines``).
 """
 
 from billing_lib.rating.checks import CurrencyBalance, RatingReport
-from billing_lib.rating.custom import MINIMUM_RULE_COLUMNS, minimum_lines_sql, minimum_rules_sql
 from billing_lib.rating.exact import DEC, SQL_MACROS, install_macros
+from billing_lib.rating.fees import MINIMUM_RULE_COLUMNS, minimum_lines_sql, minimum_rules_sql
 from billing_lib.rating.frames import rated_frame
 from billing_lib.rating.parameters import MINIMUM_SCOPE, register_pricing
 from billing_lib.rating.rate import rate_lines

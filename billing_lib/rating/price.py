@@ -118,7 +118,7 @@ def fixed_price_sql(prefix: str = "", prorate: str = "prorate") -> str:
 
 
 #: The columns a vendor line gets for the seat fees (``seat_columns_sql``), summed per rule by
-#: ``custom.minimum_counts_sql``.
+#: ``fees.minimum_counts_sql``.
 SEAT_COLUMNS = ("seat_months", "seat_months_whole", "seat_unpriced")
 
 
@@ -568,7 +568,7 @@ def check_priceable(
 def check_seat_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, counts: str) -> None:
     """ParameterError for the first line a seat fee counts that has no PricingQuantity (or one
     of 0) and a vendor cost: it would count no seat, as a price per unit would bill it 0.00
-    (``check_priceable``). ``counts``: the seat fees' counts (``custom.minimum_counts_sql`` with
+    (``check_priceable``). ``counts``: the seat fees' counts (``fees.minimum_counts_sql`` with
     seats: ``unpriced``, the first such line in the fee's scope)."""
     bad = first_or_none(
         con,

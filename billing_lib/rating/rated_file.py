@@ -47,13 +47,8 @@ from billing_lib.rating.codes import (
     encoded_sql,
     key_values_sql,
 )
-from billing_lib.rating.custom import (
-    custom_rows,
-    custom_table,
-    minimum_counts_sql,
-    minimum_lines_sql,
-    minimum_rules_sql,
-)
+from billing_lib.rating.custom import custom_rows, custom_table
+from billing_lib.rating.fees import minimum_counts_sql, minimum_lines_sql, minimum_rules_sql
 from billing_lib.rating.keys import used_scope
 from billing_lib.rating.price import (
     TIERED,
@@ -85,7 +80,7 @@ UNFILTERED_COLUMNS = ("subscription", "vendor_line_id")
 
 #: The revenue per customer, fee scope and invoice line (``{line_key}``: its key under the
 #: customer's line_grouping, made on the sums per the columns it reads, ``{key_columns}``;
-#: ``custom.minimum_lines_sql`` sums it again per rule and invoice line) of the vendor lines of
+#: ``fees.minimum_lines_sql`` sums it again per rule and invoice line) of the vendor lines of
 #: the customers with a fee (``{vendor}``), and when some seat fee is in force their seats
 #: (``{seats}``: the sums of ``price.SEAT_COLUMNS``, ``SEAT_SUMS``; empty otherwise).
 REVENUE_SQL = """
@@ -188,7 +183,7 @@ def keyed_decoder(
     return decode
 
 
-#: The minimum fees in force with what each counts (``custom.minimum_counts_sql``: the revenue
+#: The minimum fees in force with what each counts (``fees.minimum_counts_sql``: the revenue
 #: and the credits in it), for the review's minimum fees that absorb credits.
 MINIMUM_COUNTS = "rating_minimum_counts"
 
