@@ -1,7 +1,8 @@
 """One published invoice's files read back as its customer and the accountant see them: the row of
 the workbook's invoice sheet holding a line, the PDF's words, the UBL e-invoice's line (and the
 document's findings under the schema, EN 16931 and Peppol), the revenue the journal books on an
-account for the invoice, and the net the run's invoice_summary.csv states. Shared by the tests
+account for the invoice, the net the run's invoice_summary.csv states, and the net the what-if
+states. Shared by the tests
 that follow one line of an offering (a fee, an allowance, a price list) to every document."""
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import openpyxl
 from lxml import etree
 from pypdf import PdfReader
 
 from billing_lib.ubl import CBC
+from billing_lib.whatif import totals_sql
 from tests.notebook_project import PERIOD
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
 
@@ -72,3 +75,13 @@ def summary_net(folder: Path, customer: str) -> Decimal:
     path = folder / "invoice_summary.csv"
     [row] = [r for r in csv.DictReader(path.open(encoding="utf-8")) if r["customer_id"] == customer]
     return Decimal(row["net_amount"])
+
+
+def what_if_net(lines: Any) -> Decimal:
+    """The net the margin notebook's what-if states for its re-priced ``lines`` (a frame): each
+    invoice line rounded as the invoice rounds it (``whatif.totals_sql``)."""
+    con = duckdb.connect()
+    con.register("lines", lines)
+    [net] = [r[0] for r in con.execute(f"SELECT invoiced FROM ({totals_sql('lines')})").fetchall()]
+    con.close()
+    return Decimal(net)

@@ -10,7 +10,6 @@ import shutil
 from decimal import Decimal as D
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -18,7 +17,6 @@ from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
-from billing_lib.whatif import totals_sql
 from tests.invoice_readback import (
     pdf_words,
     revenue_booked,
@@ -26,6 +24,7 @@ from tests.invoice_readback import (
     summary_net,
     ubl_findings,
     ubl_line,
+    what_if_net,
 )
 from tests.notebook_project import PERIOD, REPO
 from tests.test_sample_month_rating import billed_with_recipe, invoice_of
@@ -43,14 +42,6 @@ def billed(tmp_path_factory) -> tuple[Path, Path]:
 
 def _invoice(folder: Path, customer: str = "C006"):
     return invoice_of(folder, customer)
-
-
-def _invoiced(frame) -> D:
-    con = duckdb.connect()
-    con.register("lines", frame)
-    [net] = [r[0] for r in con.execute(f"SELECT invoiced FROM ({totals_sql('lines')})").fetchall()]
-    con.close()
-    return D(net)
 
 
 def test_the_allowance_is_stated_on_every_document_of_the_invoice(billed):
@@ -89,7 +80,7 @@ def test_a_credit_note_cancels_the_allowance_and_a_reissue_gives_the_corrected_o
     [given] = by_service.loc[by_service["service"] == "allowances", "revenue"].tolist()
     assert given == D("-47.46")  # the margin summary names it (not a service called NaN)
     what_if = analysis.repricer(outputs)(selection, "C006", None)
-    assert _invoiced(what_if) == original.net
+    assert what_if_net(what_if) == original.net
 
     credited = issue_credit_note(outputs, original.number, reason="Allowance is 30.00")
     [back] = [ln for ln in credited.note.lines if ln.description == TEXT]
@@ -111,4 +102,4 @@ def test_a_credit_note_cancels_the_allowance_and_a_reissue_gives_the_corrected_o
     assert done.invoice.net == original.net + D("47.46") - D("30.00")
     selection = analysis.load_summary(outputs, [PERIOD])
     what_if = analysis.repricer(outputs)(selection, "C006", None)
-    assert _invoiced(what_if) == done.invoice.net
+    assert what_if_net(what_if) == done.invoice.net

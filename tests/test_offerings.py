@@ -8,7 +8,6 @@ import shutil
 from decimal import Decimal as D
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from billing_lib import analysis
@@ -16,8 +15,7 @@ from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import ParameterError
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
-from billing_lib.whatif import totals_sql
-from tests.invoice_readback import pdf_words, sheet_row, ubl_line
+from tests.invoice_readback import pdf_words, sheet_row, ubl_line, what_if_net
 from tests.notebook_project import PERIOD
 from tests.test_sample_month_rating import (
     REPORTS,
@@ -56,16 +54,6 @@ def amounts(invoice) -> dict[str, D]:
              for ln in invoice.lines]  # fmt: skip
     assert len({t for t, _ in texts}) == len(texts)
     return dict(texts)
-
-
-def invoiced(lines) -> D:
-    """The net the what-if's ``lines`` state (``whatif.totals_sql``: each invoice line
-    rounded)."""
-    con = duckdb.connect()
-    con.register("lines", lines)
-    [net] = [r[0] for r in con.execute(f"SELECT invoiced FROM ({totals_sql('lines')})").fetchall()]
-    con.close()
-    return D(net)
 
 
 def ec2_in_eur(con, customer: str) -> D:
@@ -349,7 +337,7 @@ def test_unit_prices_of_a_price_list_are_the_rule_s_rounded_to_the_cent(price_li
     assert el.findtext(f"{{{CAC}}}Price/{{{CBC}}}PriceAmount") == "12.05"
     assert el.findtext(f"{{{CBC}}}LineExtensionAmount") == "216.90"
     what_if = analysis.repricer(outputs)(analysis.load_summary(outputs, [PERIOD]), "C006", None)
-    assert invoiced(what_if) == c006.net
+    assert what_if_net(what_if) == c006.net
 
 
 def test_a_month_billed_at_unrounded_prices_is_credited_and_reissued_at_the_price_list(

@@ -11,7 +11,6 @@ from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -19,7 +18,6 @@ from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
-from billing_lib.whatif import totals_sql
 from tests.invoice_readback import (
     pdf_words,
     revenue_booked,
@@ -27,6 +25,7 @@ from tests.invoice_readback import (
     summary_net,
     ubl_findings,
     ubl_line,
+    what_if_net,
 )
 from tests.notebook_project import PERIOD, REPO
 from tests.test_sample_month_rating import billed_with_recipe, invoice_of
@@ -85,15 +84,6 @@ def test_the_fee_is_stated_on_every_document_of_the_invoice(billed):
     assert summary_net(folder, "C006") == inv.net
 
 
-def _invoiced(frame) -> D:
-    """The net the invoice would print, of the what-if's lines (``whatif.TOTALS_SQL``)."""
-    con = duckdb.connect()
-    con.register("lines", frame)
-    [net] = [r[0] for r in con.execute(f"SELECT invoiced FROM ({totals_sql('lines')})").fetchall()]
-    con.close()
-    return D(net)
-
-
 def test_a_credit_note_cancels_the_fee_and_a_reissue_bills_the_corrected_percent(billed, tmp_path):
     outputs = Path(shutil.copytree(billed[0], tmp_path / "outputs"))
     original = _invoice(outputs / PERIOD)
@@ -102,7 +92,7 @@ def test_a_credit_note_cancels_the_fee_and_a_reissue_bills_the_corrected_percent
     [fee] = by_service.loc[by_service["service"] == "percent fees", "revenue"].tolist()
     assert fee == D("49.31")  # the margin summary names it (not a service called NaN)
     what_if = analysis.repricer(outputs)(selection, "C006", None)
-    assert _invoiced(what_if) == original.net  # the run's figures, the fee recomputed
+    assert what_if_net(what_if) == original.net  # the run's figures, the fee recomputed
 
     credited = issue_credit_note(outputs, original.number, reason="Management fee is 12 %")
     [back] = [ln for ln in credited.note.lines if ln.description.startswith(FEE)]
@@ -129,8 +119,8 @@ def test_a_credit_note_cancels_the_fee_and_a_reissue_bills_the_corrected_percent
     # the month as billed now: the reissue's fees, recomputed by the what-if at its net
     selection = analysis.load_summary(outputs, [PERIOD])
     what_if = analysis.repricer(outputs)(selection, "C006", None)
-    assert _invoiced(what_if) == done.invoice.net
+    assert what_if_net(what_if) == done.invoice.net
     cheaper = analysis.repricer(outputs)(selection, "C006", D(0))
     [fee] = cheaper.loc[cheaper["line_kind"] == "percent_fee", "amount"].tolist()
     at_cost = cheaper.loc[cheaper["line_kind"] == "vendor"]  # 12 % of the lines at cost
-    assert D("0") < fee < D("59.17") and fee == _cents(_invoiced(at_cost) * D("0.12"))
+    assert D("0") < fee < D("59.17") and fee == _cents(what_if_net(at_cost) * D("0.12"))

@@ -12,7 +12,6 @@ import shutil
 from decimal import Decimal as D
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -20,7 +19,6 @@ from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CBC
-from billing_lib.whatif import totals_sql
 from tests.invoice_readback import (
     pdf_words,
     revenue_booked,
@@ -28,6 +26,7 @@ from tests.invoice_readback import (
     summary_net,
     ubl_findings,
     ubl_line,
+    what_if_net,
 )
 from tests.notebook_project import PERIOD, REPO
 from tests.test_sample_month_rating import billed_with_recipe, invoice_of
@@ -43,15 +42,6 @@ TEXT = "Support per seat (14.226 seats, EUR 2.00 a seat)"
 def billed(tmp_path_factory) -> tuple[Path, Path]:
     """(outputs, parameters): the sample month billed and finalised with the recipe."""
     return billed_with_recipe(tmp_path_factory.mktemp("seat-fee"), "seat-support")
-
-
-def _invoiced(frame) -> D:
-    """The net the invoice would print, of the what-if's lines (``whatif.TOTALS_SQL``)."""
-    con = duckdb.connect()
-    con.register("lines", frame)
-    [net] = [r[0] for r in con.execute(f"SELECT invoiced FROM ({totals_sql('lines')})").fetchall()]
-    con.close()
-    return D(net)
 
 
 def test_the_seat_fee_is_stated_on_every_document_of_the_invoice(billed):
@@ -94,7 +84,7 @@ def test_a_credit_note_cancels_the_seat_fee_and_a_reissue_bills_the_corrected_pr
     assert c001 == D("28.45")  # the margin summary names it (not a service called NaN)
     assert sum(seat_fees["revenue"], D(0)) == D("148.19")  # every small-business customer's
     what_if = analysis.repricer(outputs)(selection, "C001", None)
-    assert _invoiced(what_if) == original.net
+    assert what_if_net(what_if) == original.net
     # a markup changes no seat: the what-if at 50 % keeps the line the run billed
     dearer = analysis.repricer(outputs)(selection, "C001", D(50))
     [kept] = dearer.loc[dearer["line_kind"] == "seat_fee"].itertuples()
@@ -125,4 +115,4 @@ def test_a_credit_note_cancels_the_seat_fee_and_a_reissue_bills_the_corrected_pr
     assert done.invoice.net == original.net - D("28.45") + D("35.56")
     selection = analysis.load_summary(outputs, [PERIOD])
     what_if = analysis.repricer(outputs)(selection, "C001", None)
-    assert _invoiced(what_if) == done.invoice.net
+    assert what_if_net(what_if) == done.invoice.net
