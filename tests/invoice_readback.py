@@ -18,12 +18,10 @@ import openpyxl
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib.ubl import CBC
+from billing_lib.ubl import CAC, CBC
 from billing_lib.whatif import totals_sql
 from tests.notebook_project import PERIOD
 from tests.ubl_validation import peppol_findings, rule_findings, schema_errors
-
-CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 
 
 def sheet_row(stem: Path, holds: Callable[[Any], bool]) -> list[Any]:

@@ -16,7 +16,7 @@ import yaml
 from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
 from billing_lib.reissue import reissue_invoice
-from billing_lib.ubl import CBC
+from billing_lib.ubl import CAC, CBC
 from tests.invoice_readback import (
     pdf_words,
     revenue_booked,
@@ -26,11 +26,9 @@ from tests.invoice_readback import (
     ubl_line,
     what_if_net,
 )
-from tests.notebook_project import PERIOD, REPO
-from tests.test_sample_month_rating import billed_with_recipe, invoice_of
+from tests.notebook_project import PERIOD
+from tests.test_sample_month_rating import REPORTS, billed_with_recipe, invoice_of
 
-REPORTS = REPO / "samples" / PERIOD / "reports"
-CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 TEXT = "Azure included (EUR 50.00 a month, used EUR 47.46)"
 
 

@@ -14,7 +14,7 @@ from billing_lib import analysis
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import ParameterError
 from billing_lib.reissue import reissue_invoice
-from billing_lib.ubl import CBC
+from billing_lib.ubl import CAC, CBC
 from tests.invoice_readback import pdf_words, sheet_row, ubl_line, what_if_net
 from tests.notebook_project import PERIOD
 from tests.test_sample_month_rating import (
@@ -30,8 +30,6 @@ from tests.test_sample_month_rating import (
     sample_invoices,
     totals,
 )
-
-CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 
 BP_SKU = "CFQ7TTC0LCHC:0002"  # Microsoft 365 Business Premium
 EXCHANGE_SKU = "CFQ7TTC0LH16:0001"  # Exchange Online (Plan 1)

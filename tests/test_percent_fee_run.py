@@ -27,11 +27,9 @@ from tests.invoice_readback import (
     ubl_line,
     what_if_net,
 )
-from tests.notebook_project import PERIOD, REPO
-from tests.test_sample_month_rating import billed_with_recipe, invoice_of
+from tests.notebook_project import PERIOD
+from tests.test_sample_month_rating import REPORTS, billed_with_recipe, invoice_of
 
-REPORTS = REPO / "samples" / PERIOD / "reports"
-CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 FEE = "Cloud management fee 10 % of EUR "
 #: C006's vendor lines as its invoice prints them (AWS with its refund, Microsoft 365, Azure):
 #: what the fee is 10 % of.

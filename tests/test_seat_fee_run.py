@@ -18,7 +18,7 @@ import yaml
 from billing_lib import analysis, charts
 from billing_lib.corrections import issue_credit_note
 from billing_lib.reissue import reissue_invoice
-from billing_lib.ubl import CBC
+from billing_lib.ubl import CAC, CBC
 from tests.invoice_readback import (
     pdf_words,
     revenue_booked,
@@ -28,11 +28,9 @@ from tests.invoice_readback import (
     ubl_line,
     what_if_net,
 )
-from tests.notebook_project import PERIOD, REPO
-from tests.test_sample_month_rating import billed_with_recipe, invoice_of
+from tests.notebook_project import PERIOD
+from tests.test_sample_month_rating import REPORTS, billed_with_recipe, invoice_of
 
-REPORTS = REPO / "samples" / PERIOD / "reports"
-CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 #: C001's 12 seats for 12 Oct - 12 Nov and 3 added for 20 Oct - 12 Nov: 12 + 3 x 23/31 seat-months.
 SEAT_MONTHS = 12 + D("2.225806451613")
 TEXT = "Support per seat (14.226 seats, EUR 2.00 a seat)"
