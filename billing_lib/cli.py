@@ -186,7 +186,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def _customers_sync_command(args: argparse.Namespace) -> int:
-    from billing_lib import customer_sync
+    from billing_lib import customer_files, customer_sync
     from billing_lib.errors import RunError
     from billing_lib.publishing import writing
 
@@ -196,14 +196,14 @@ def _customers_sync_command(args: argparse.Namespace) -> int:
     diff_file = args.diff or Path(args.output) / f"customers-sync-{proposal.period}.diff"
     print("\n".join(proposal.summary()))
     if args.apply:
-        customer_sync.apply(args.parameters, changes, diff_file)
+        customer_files.apply(args.parameters, changes, diff_file)
         args.done = f"{diff_file} was applied to {args.parameters}"
         print(f"applied {diff_file} to {args.parameters}/customers.yaml and accounts.csv")
         return 0
     if proposal.empty:
         print("nothing to change")
         return 0
-    customer_sync.check_loadable(args.parameters, changes)
+    customer_files.check_loadable(args.parameters, changes)
     if diff_file.parent.exists() and not diff_file.parent.is_dir():  # a typo: no traceback
         raise RunError(
             f"{diff_file.parent}: a file, not a folder; nothing was written. Give the folder "

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from billing_lib import cli, customer_sync, run
+from billing_lib import cli, customer_files, customer_sync, run, sync_proposal
+from billing_lib.account_matching import accounts_of_month
 from billing_lib.customers import load_account_mappings, load_customers
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.platform_exports import read_platform_folder
@@ -147,13 +148,13 @@ def platform(tmp_path: Path) -> Path:
     return folder
 
 
-def proposal_for(platform: Path, seen: list[tuple[str, str, str | None]]) -> customer_sync.Proposal:
+def proposal_for(platform: Path, seen: list[tuple[str, str, str | None]]) -> sync_proposal.Proposal:
     params = REPO / "parameters"
     customers = load_customers(params)
     mappings = load_account_mappings(params, customers)
     exports = read_platform_folder(platform)
-    accounts = customer_sync.accounts_of_month(seen, exports)
-    return customer_sync.propose("2026-10", customers, mappings, accounts, exports)
+    accounts = accounts_of_month(seen, exports)
+    return sync_proposal.propose("2026-10", customers, mappings, accounts, exports)
 
 
 def test_accounts_are_matched_by_tenant_tag_domain_and_exact_name_and_the_rest_get_stubs(platform):
@@ -189,7 +190,7 @@ def test_accounts_that_left_get_their_open_mapping_closed_at_the_end_of_the_mont
 
 def test_the_files_keep_every_other_line_and_comment_as_they_were(platform):
     p = proposal_for(platform, [])
-    changes = customer_sync.changes(REPO / "parameters", p)
+    changes = customer_files.changes(REPO / "parameters", p)
     old_acc = (REPO / "parameters" / "accounts.csv").read_text().splitlines()
     new_acc = changes.accounts.splitlines()
     assert [n for n, (a, b) in enumerate(zip(old_acc, new_acc, strict=False)) if a != b] == [
@@ -230,9 +231,9 @@ def test_a_note_over_two_lines_does_not_move_the_closing_to_another_row(tmp_path
     customers = load_customers(params)
     mappings = load_account_mappings(params, customers)
     exports = read_platform_folder(platform)
-    p = customer_sync.propose("2026-10", customers, mappings, {}, exports)
+    p = sync_proposal.propose("2026-10", customers, mappings, {}, exports)
     assert [(c.row, c.mapping.account_id) for c in p.closings][:1] == [(4, "518204736307")]
-    new = customer_sync.changes(params, p).accounts
+    new = customer_files.changes(params, p).accounts
     assert two_lines in new
     assert "aws,518204736291,C002,,,vll-prod (owns the Compute Savings Plan)\n" in new
     assert "aws,518204736307,C002,,2026-10-31,vll-dev\n" in new
@@ -256,9 +257,9 @@ def test_an_empty_row_a_spreadsheet_saved_does_not_move_the_closing_to_another_r
     customers = load_customers(params)
     mappings = load_account_mappings(params, customers)
     exports = read_platform_folder(platform)
-    p = customer_sync.propose("2026-10", customers, mappings, {}, exports)
+    p = sync_proposal.propose("2026-10", customers, mappings, {}, exports)
     assert [(c.row, c.mapping.account_id) for c in p.closings][:1] == [(5, "518204736307")]
-    new = customer_sync.changes(params, p).accounts
+    new = customer_files.changes(params, p).accounts
     assert "aws,518204736291,C002,,,vll-prod (owns the Compute Savings Plan)\n" in new
     assert "aws,518204736307,C002,,2026-10-31,vll-dev\n" in new
     accounts.write_text(new)
@@ -370,11 +371,11 @@ def test_a_subscription_goes_to_the_customer_its_tenant_has_in_the_month(tmp_pat
     mappings = load_account_mappings(params, customers)
     exports = read_platform_folder(platform)
     seen = [("microsoft", AZURE_SUB, "Azure plan")]
-    accounts_seen = customer_sync.accounts_of_month(seen, exports)
-    p = customer_sync.propose("2026-10", customers, mappings, accounts_seen, exports)
+    accounts_seen = accounts_of_month(seen, exports)
+    p = sync_proposal.propose("2026-10", customers, mappings, accounts_seen, exports)
     [sub] = [r for r in p.rows if r.account_id == AZURE_SUB]
     assert (sub.customer_id, sub.rule) == ("C001", f"tenant id {DIJKSTRA_TENANT}")
-    p = customer_sync.propose("2026-09", customers, mappings, accounts_seen, exports)
+    p = sync_proposal.propose("2026-09", customers, mappings, accounts_seen, exports)
     [sub] = [r for r in p.rows if r.account_id == AZURE_SUB]
     assert sub.customer_id == "C009"
 
@@ -565,9 +566,7 @@ def test_without_platform_exports_the_reports_accounts_are_matched_and_nothing_i
         ("vmware", "acme-cloud", "acme-cloud"),  # a VMware customer label no row maps
         ("aws", "300000000009", "Lumen Media B.V."),  # named exactly like a customer
     ]
-    p = customer_sync.propose(
-        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
-    )
+    p = sync_proposal.propose("2026-10", customers, mappings, accounts_of_month(seen, None), None)
     assert [(r.csv_line(), r.rule) for r in p.rows] == [
         ("aws,300000000009,C009,,,Lumen Media B.V.", "exact name 'Lumen Media B.V.'"),
         ("vmware,acme-cloud,C011,,,acme-cloud", "new customer stub"),
@@ -591,14 +590,12 @@ def test_an_account_mapped_from_a_later_month_is_proposed_up_to_the_day_before(t
     customers = load_customers(params)
     mappings = load_account_mappings(params, customers)
     seen = [("aws", "285396417058", "poc-sandbox-ams"), ("aws", "300000000009", "gk-shop")]
-    p = customer_sync.propose(
-        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
-    )
+    p = sync_proposal.propose("2026-10", customers, mappings, accounts_of_month(seen, None), None)
     assert [r.csv_line() for r in p.rows] == [
         "aws,285396417058,C011,,2026-10-31,poc-sandbox-ams",
         "aws,300000000009,C012,2026-10-01,2026-11-14,gk-shop",
     ]
-    customer_sync.check_loadable(params, customer_sync.changes(params, p))  # no overlap
+    customer_files.check_loadable(params, customer_files.changes(params, p))  # no overlap
     found = customer_sync.unmapped_suggestions(seen[:1], "2026-10", customers, mappings, None)
     assert found[("aws", "285396417058")][0] == "aws,285396417058,C011,,2026-10-31,poc-sandbox-ams"
 
@@ -666,9 +663,7 @@ def test_sync_fixes_a_row_in_another_case_or_without_its_zeros_instead_of_a_new_
     customers = load_customers(params)
     mappings = load_account_mappings(params, customers)
     seen = [("vmware", "schelde-data", "schelde-data"), ("aws", "002719385610", "bakery-web")]
-    p = customer_sync.propose(
-        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
-    )
+    p = sync_proposal.propose("2026-10", customers, mappings, accounts_of_month(seen, None), None)
     assert (p.rows, p.stubs, p.closings) == ([], [], [])
     assert p.summary() == [
         "customers sync 2026-10: 0 account(s) matched to known customers, 0 new customer stub(s) "
@@ -680,7 +675,7 @@ def test_sync_fixes_a_row_in_another_case_or_without_its_zeros_instead_of_a_new_
         "accounts.csv maps Schelde-Data to C005: this account in another case (ids are compared "
         "exactly); write it as the report does, schelde-data",
     ]
-    changes = customer_sync.changes(params, p)
+    changes = customer_files.changes(params, p)
     assert [line for line in changes.diff.splitlines() if line[:1] in "+-"] == [
         "--- a/accounts.csv",
         "+++ b/accounts.csv",
@@ -691,10 +686,10 @@ def test_sync_fixes_a_row_in_another_case_or_without_its_zeros_instead_of_a_new_
     ]
     diff = tmp_path / "reviewed.diff"
     diff.write_text(changes.diff)
-    customer_sync.apply(params, changes, diff)
+    customer_files.apply(params, changes, diff)
     mappings = load_account_mappings(params, customers)
-    again = customer_sync.propose(
-        "2026-10", customers, mappings, customer_sync.accounts_of_month(seen, None), None
+    again = sync_proposal.propose(
+        "2026-10", customers, mappings, accounts_of_month(seen, None), None
     )
     assert again.empty
 
