@@ -28,38 +28,38 @@ from billing_lib.pricing.custom_lines import (
     CustomLinesFile,
     load_custom_lines,
 )
+from billing_lib.pricing.fee_rules import (
+    FEE_KINDS,
+    AllowanceRule,
+    FeeRule,
+    MinimumFeeRule,
+    PercentFeeRule,
+    SeatFeeRule,
+)
 from billing_lib.pricing.plans import (
     PLANS_FILE,
     Assignment,
+    Plan,
     PlanAssignment,
     PricePlansFile,
+    Rule,
+    catch_all_rules,
     load_price_plans,
 )
 from billing_lib.pricing.rules import (
-    CREDIT_CATEGORIES,
-    CUSTOMER_WEIGHT,
-    FEE_KINDS,
     MAX_PERCENT,
     MAX_UNIT_PLACES,
     UNIT_PRICED_KINDS,
-    AllowanceRule,
     ExcludeRule,
-    FeeRule,
     FixedPriceRule,
     ListPriceRule,
     MarkupRule,
-    MinimumFeeRule,
     PassThroughRule,
-    PercentFeeRule,
-    Plan,
     PricingRule,
-    Rule,
-    Scope,
-    SeatFeeRule,
     Tier,
     TieredRule,
-    catch_all_rules,
 )
+from billing_lib.pricing.scope import CREDIT_CATEGORIES, CUSTOMER_WEIGHT, Scope
 
 __all__ = [
     "CREDIT_CATEGORIES",

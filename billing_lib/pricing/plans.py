@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import combinations
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -17,9 +18,40 @@ from billing_lib.customers import CUSTOMERS_FILE, Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Strict, read_yaml, validate
 from billing_lib.periods import days_text
-from billing_lib.pricing.rules import FEE_KINDS, Plan, Rule, _Rule
+from billing_lib.pricing.fee_rules import (
+    FEE_KINDS,
+    AllowanceRule,
+    MinimumFeeRule,
+    PercentFeeRule,
+    SeatFeeRule,
+)
+from billing_lib.pricing.rules import PricingRule, _Rule
 
 PLANS_FILE = "price_plans.yaml"
+
+Rule = Annotated[
+    PricingRule | MinimumFeeRule | PercentFeeRule | AllowanceRule | SeatFeeRule,
+    Field(discriminator="kind"),
+]
+
+
+class Plan(Strict):
+    id: str = Field(min_length=1)
+    name: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    rules: list[Rule] = Field(min_length=1)
+
+
+def catch_all_rules(plans: dict[str, Plan]) -> list[tuple[str, str]]:
+    """(plan, rule) of the pricing rules that match anything (no match field): what prices a
+    product no rule was written for."""
+    return sorted(
+        (plan.id, rule.id)
+        for plan in plans.values()
+        for rule in plan.rules
+        if rule.kind not in FEE_KINDS and not rule.match.fields()
+    )
 
 
 class Assignment(Strict):

@@ -41,7 +41,7 @@ KEY_COLUMNS = (
     "region",
 )
 #: Scope fields a fee (minimum or percent) can have (rated lines keep neither the vendor's
-#: charge type nor the region; a fee's scope has no tag: ``pricing.rules._fee_scope``).
+#: charge type nor the region; a fee's scope has no tag: ``pricing.fee_rules._fee_scope``).
 MINIMUM_SCOPE = KEY_COLUMNS[:-2]
 #: The key column (and ``price_rules``' ``m_`` column) of the n-th tag key some rule matches on
 #: (``used_tags``), from 1: ``tag_1`` ...; the line's value is ``x_tag_1`` (``rating.keys``).
