@@ -354,7 +354,8 @@ def _register_list_command(args: argparse.Namespace) -> int:
 
 
 def _register_rebuild_command(args: argparse.Namespace) -> int:
-    from billing_lib.recovery import check_something_to_rebuild, open_output, rebuild_register
+    from billing_lib.recovery import open_output
+    from billing_lib.register_rebuild import check_something_to_rebuild, rebuild_register
 
     check_something_to_rebuild(args.output)  # before the lock file is written into a wrong folder
     lock, cleaned = open_output(args.output, wait=args.wait, create=False, check=False)

@@ -331,7 +331,7 @@ def outputs_register(output: Path) -> Register:
         raise RunError(f"{output}: {what}; {way}")
     path = output / REGISTER
     if not path.is_file():
-        from billing_lib.recovery import check_register_knows_folders
+        from billing_lib.register_check import check_register_knows_folders
 
         check_register_knows_folders(output)  # run folders without their register: it was lost
         raise RunError(f"{path}: no invoice register here; {way}")

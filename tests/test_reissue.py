@@ -33,7 +33,8 @@ from billing_lib.invoices import read_invoice_data
 from billing_lib.money import money_text_sql, round_money
 from billing_lib.numbering import NumberPlan, open_register
 from billing_lib.rating import fees
-from billing_lib.recovery import check_register_knows_folders, rebuild_register
+from billing_lib.register_check import check_register_knows_folders
+from billing_lib.register_rebuild import rebuild_register
 from billing_lib.reissue import ReissuedInvoice, reissue_invoice, reissue_invoices
 from billing_lib.review import previous_net
 from billing_lib.run_state import load_settings
