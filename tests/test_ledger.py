@@ -9,6 +9,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -616,6 +617,50 @@ def test_a_reissue_s_cost_entries_move_what_it_bills_from_where_it_was_booked(tm
     assert not any(entry.balance().values())
     # booked as it is billed: nothing to move
     assert moved_cost_entries(new, [new], "C002", PERIOD, invoicing, ISSUED, "NW2026-000010") == []
+
+
+def test_a_reissue_grouped_otherwise_moves_the_cost_its_new_lines_round_to(tmp_path):
+    """The run grouped C002's lines by subscription and booked their cost so: two EC2 lines of
+    1.004, one per subscription, 1.00 + 1.00 = 2.00 on 7010. Its customers.yaml grouping is
+    by service now, and the reissued invoice carries one line of 2.008, cost 2.01. The cost
+    moves compared the new invoice's 2.01 with the booked lines grouped as the customer is
+    grouped now (2.01 too) and moved nothing: the books kept 2.00 where the invoices (and the
+    margin analysis, which groups each folder by its own ``what_if_terms.parquet``) have 2.01.
+    The booked lines are grouped as the run that booked them grouped them."""
+    con, customers, invoicing = setup(
+        [
+            line("C002", "2", service="EC2", cost="1.004", subscription="a", source_row=2),
+            line("C002", "2", service="EC2", cost="1.004", subscription="b", source_row=3),
+        ]
+    )
+    by_service = customers["C002"].model_copy(update={"line_grouping": ["vendor", "service"]})
+    invoicing = replace(invoicing, customers={**invoicing.customers, "C002": by_service})
+    new = tmp_path / "new.parquet"
+    con.execute(f"COPY rated_lines TO '{new}' (FORMAT parquet)")
+    run = tmp_path / "2026-10"
+    run.mkdir()
+    con.execute(f"COPY rated_lines TO '{run / 'rated_lines.parquet'}' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT '{PERIOD}' AS period, 'C002' AS customer_id, "
+        "['vendor', 'subscription'] AS line_grouping) "
+        f"TO '{run / 'what_if_terms.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+    [entry] = moved_cost_entries(
+        new, [run / "rated_lines.parquet"], "C002", PERIOD, invoicing, ISSUED, "NW2026-000010"
+    )
+    assert {p.account: p.amount for p in entry.postings} == {
+        "7010": D("0.01"),
+        "7099": D("-0.01"),
+    }
+    # a run folder without the groupings (older than what_if_terms.parquet): as grouped now
+    (run / "what_if_terms.parquet").unlink()
+    assert (
+        moved_cost_entries(
+            new, [run / "rated_lines.parquet"], "C002", PERIOD, invoicing, ISSUED, "NW2026-000010"
+        )
+        == []
+    )
 
 
 def test_an_invoice_line_of_two_vendors_books_the_cost_the_invoice_carries(tmp_path):
