@@ -827,12 +827,11 @@ def write_beancount_file(
     ``bean-check`` on its own; a main file declares the plugin (or opens the accounts) itself,
     since beancount reads the options and plugins of the top file only
     (docs/invoices-and-ledger.md)."""
-    currencies = sorted({p.currency for e in entries for p in e.postings})
     lines = [
         f"; {title}: {what}, written by billing_lib.ledger",
         f"option {_q('title')} {_q(title)}",
     ]
-    lines += [f"option {_q('operating_currency')} {_q(c)}" for c in currencies[:1]]
+    lines += [f"option {_q('operating_currency')} {_q(c)}" for c in _operating(entries)]
     lines.append(f"plugin {_q(AUTO_ACCOUNTS)}")
     for e in entries:
         lines.append("")
@@ -851,6 +850,15 @@ def write_beancount_file(
     with atomic_target(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _operating(entries: list[Entry]) -> list[str]:
+    """The ledger's operating currency: the seller's national currency its entries are stated
+    in (``Entry.national``, the books' currency), else the first of its currencies by name (a
+    journal written before the national amounts). By name alone, a credit note of a USD invoice
+    reported in USD and a Swedish seller's month of SEK and EUR in EUR."""
+    national = sorted({e.national.currency for e in entries if e.national is not None})
+    return national[:1] or sorted({p.currency for e in entries for p in e.postings})[:1]
 
 
 # -- reading a run's journal back, for corrections ----------------------------------------------

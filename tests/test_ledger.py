@@ -18,7 +18,16 @@ import pytest
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import build_invoices, write_invoice_data, write_invoice_summary
-from billing_lib.ledger import build_entries, moved_cost_entries, write_ledger
+from billing_lib.ledger import (
+    Entry,
+    NationalRate,
+    Posting,
+    beancount_problems,
+    build_entries,
+    moved_cost_entries,
+    write_beancount_file,
+    write_ledger,
+)
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
 from tests.console_scripts import BEAN_CHECK
@@ -176,6 +185,38 @@ def test_bean_check_accepts_the_ledger_and_rejects_an_unbalanced_one(tmp_path):
         [str(BEAN_CHECK), str(broken)], check=False, capture_output=True, text=True
     )
     assert bad.returncode != 0 and "does not balance" in (bad.stdout + bad.stderr)
+
+
+def test_a_ledger_s_operating_currency_is_the_national_currency_its_entries_are_stated_in(
+    tmp_path,
+):
+    """A ledger file's ``operating_currency`` (what Fava and bean-query report in when the file
+    is opened on its own) is the seller's national currency, the one the CSV journal states
+    every entry in. It was the first of its currencies by name: the credit note of the USD
+    invoice NW2026-000008 gave "USD", and a Swedish seller's month of SEK and EUR invoices
+    "EUR"."""
+    usd = Entry(
+        date(2026, 12, 3),
+        "SALES",
+        "NWC2026-000001",
+        "Harborview Analytics Inc.",
+        "Credit note NWC2026-000001 period 2026-10 corrects NW2026-000008",
+        (
+            Posting("1300", D("-2045.85"), "USD", "Credit note", None, D("-1879.52")),
+            Posting("8010", D("2045.85"), "USD", "AWS", "EXPORT", D("1879.52")),
+        ),
+        "C008",
+        "NWC2026-000001",
+        NationalRate("EUR", D("0.9187"), date(2026, 10, 31)),
+    )
+    accounts = {"1300": "Assets:1300-Accounts-receivable", "8010": "Income:8010-Revenue-AWS"}
+    ledger = write_beancount_file([usd], "Northwind", accounts, tmp_path / "l.beancount", "x")
+    assert 'option "operating_currency" "EUR"' in ledger.read_text()
+    assert beancount_problems(ledger) == []
+    # without national amounts (a journal written before them): its first currency, as before
+    plain = replace(usd, national=None)
+    ledger = write_beancount_file([plain], "Northwind", accounts, tmp_path / "p.beancount", "x")
+    assert 'option "operating_currency" "USD"' in ledger.read_text()
 
 
 def snapshot(folder: Path) -> dict[str, str]:
