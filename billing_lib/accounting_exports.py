@@ -334,9 +334,8 @@ def quickbooks_rows(
 ) -> list[list[str]]:
     """Rows of the QuickBooks Online journal-entries file (without the header), the accounts
     named by ``quickbooks_account`` for a company file in ``home_currency`` (None: the seller's
-    national currency); a RunError when two entries would share a Journal No. (QuickBooks
-    would make one journal of them)."""
-    home = home_currency or invoicing.national_currency
+    national currency, ``_home``); a RunError when two entries would share a Journal No.
+    (QuickBooks would make one journal of them)."""
     rows = []
     numbered: dict[str, str] = {}
     for entry in entries:
@@ -348,6 +347,7 @@ def quickbooks_rows(
                 "import them as one journal; no file is written"
             )
         numbered[number] = entry.entry_id
+        home = home_currency or _home(entry, invoicing)
         for ln in _lines(entry):
             named = _quickbooks_named(ln.account, invoicing)
             rows.append(
@@ -363,6 +363,17 @@ def quickbooks_rows(
                 ]
             )
     return rows
+
+
+def _home(entry: Entry, invoicing: Invoicing) -> str:
+    """The seller's national currency of ``entry``: the one the CSV journal states it in
+    (``Entry.national``, of its period's last day), else the one of its date. Not today's: a
+    Bulgarian seller's December 2025 in lev, written in 2026 (the euro in use that day), named
+    its lev receivable "Accounts receivable - BGN" as if the lev were foreign, and the file
+    depended on the day it was written."""
+    if entry.national is not None:
+        return entry.national.currency
+    return invoicing.national_currency_on(entry.date)
 
 
 def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> Path:

@@ -59,6 +59,7 @@ from billing_lib.periods import month_days
 from billing_lib.run_files import atomic_target, journal_name, ledger_name
 from billing_lib.sql import ql
 from billing_lib.store import relation_exists, scratch_connection
+from billing_lib.whatif import TERMS_PARQUET
 
 #: The beancount plugin that opens each account on its first posting (each ledger file declares
 #: it; ``write_beancount_file`` says why).
@@ -298,32 +299,61 @@ def sales_narration(inv: Invoice) -> str:
     )
 
 
-def _groupings(invoicing: Invoicing, customer_ids: list[str]) -> dict[tuple[str, ...], list[str]]:
-    """The customers ``customer_ids`` per line_grouping (customers.yaml, as the invoices group
-    their lines; the default grouping for a customer the parameters do not hold)."""
+def _groupings(
+    invoicing: Invoicing,
+    customer_ids: list[str],
+    stored: dict[str, tuple[str, ...]] | None = None,
+) -> dict[tuple[str, ...], list[str]]:
+    """The customers ``customer_ids`` per line_grouping: as ``stored`` (the groupings a run
+    folder recorded, ``booked_groupings``) gives it, else customers.yaml's (as the invoices
+    group their lines; the default grouping for a customer the parameters do not hold)."""
     default = tuple(Customer.model_fields["line_grouping"].get_default(call_default_factory=True))
     out: dict[tuple[str, ...], list[str]] = {}
     for cid in customer_ids:
         customer = invoicing.customers.get(cid)
-        out.setdefault(tuple(customer.line_grouping) if customer else default, []).append(cid)
+        grouping = (stored or {}).get(cid) or (
+            tuple(customer.line_grouping) if customer else default
+        )
+        out.setdefault(tuple(grouping), []).append(cid)
     return out
 
 
+def booked_groupings(rated: Path, period: str) -> dict[str, tuple[str, ...]]:
+    """Each customer's line_grouping of ``period`` as the run (or reissued invoice) whose rated
+    lines are ``rated`` grouped its invoices (``what_if_terms.parquet`` beside them, which the
+    margin analysis groups each folder by); empty for a folder written before it was kept."""
+    path = Path(rated).parent / TERMS_PARQUET
+    if not path.is_file():
+        return {}
+    with scratch_connection() as con:
+        rows = con.execute(
+            "SELECT customer_id, line_grouping FROM read_parquet(?) "
+            "WHERE period = ? AND line_grouping IS NOT NULL",
+            [str(path), period],
+        ).fetchall()
+    return {str(c): tuple(g) for c, g in rows}
+
+
 def rated_costs(
-    con: duckdb.DuckDBPyConnection, period: str, customer_ids: list[str], invoicing: Invoicing
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    customer_ids: list[str],
+    invoicing: Invoicing,
+    stored: dict[str, tuple[str, ...]] | None = None,
 ) -> list[tuple[str, str, str, Decimal, Decimal, Decimal]]:
     """Per vendor, vendor currency and product group of ``period``'s vendor lines of
     ``customer_ids``: the cost of sales as the invoices round it (the vendor cost of each invoice
     line rounded half-up to the vendor currency's minor unit, then added: the invoices' cost to
     the cent where the invoice is in the vendor's currency), the exact vendor cost and the exact
-    BilledCost.
+    BilledCost. Invoice lines as customers.yaml groups them, or as ``stored`` gives a customer's
+    grouping (a run folder's, ``booked_groupings``).
 
     An invoice line of several vendors (a grouping without ``vendor``, a product group they
     share) is rounded once, as the invoice rounds it, and shared among them: each vendor its own
     part rounded, the cent that leaves to the vendor of the largest part
     (``money.shared_rounding_sql``, the margin analysis's rule too). Rounded per vendor, the
     line's cost 1.004 + 1.004 was booked 2.00 against the invoice's 2.01."""
-    groupings = _groupings(invoicing, customer_ids)
+    groupings = _groupings(invoicing, customer_ids, stored)
     keyed = key_columns(groupings)
     # a vendor line's key never reads its description (a fee's would): none, unless grouped by it
     columns = ", ".join(keyed + ([] if "description" in keyed else ["NULL AS description"]))
@@ -520,10 +550,13 @@ def moved_cost_entries(
     vendor cost is other now (a price plan's ``product_group`` or cost basis corrected) moves
     between cost accounts and the prepaid account. Cost of sales: per product group, the new
     invoice's cost (``rated_costs``: each invoice line rounded) less the same of the lines' latest
-    bookings, grouped as this customer's; the prepaid account: the change of BilledCost beyond
-    vendor cost, rounded once; the cents left to the rounding account. So the books' cost of
-    sales per account is the invoices', and the unbilled cost what no invoice bills, as the margin
-    analysis reads them (``analysis.load_summary``, ``analysis.unbilled_cost``).
+    bookings, each grouped into invoice lines as the folder that booked it grouped its customer's
+    invoice (``booked_groupings``: grouped as customers.yaml has the customer now, a regrouped
+    customer's cent stayed where the run booked it, off the invoices); the prepaid account: the
+    change of BilledCost beyond vendor cost, rounded once; the cents left to the rounding
+    account. So the books' cost of sales per account is the invoices', and the unbilled cost
+    what no invoice bills, as the margin analysis reads them (``analysis.load_summary``,
+    ``analysis.unbilled_cost``).
 
     In the national currency too at the rate the month's purchase entry of the vendor and
     currency booked that cost at (``booked_rates``, ``booked_rates.purchase_rates`` of the run's
@@ -559,8 +592,8 @@ def moved_cost_entries(
                 FROM booked WHERE (k_file, source_row) IN (SELECT (k_file, source_row) FROM keyed)
                 GROUP BY ALL;
                 CREATE TEMP VIEW old_lines AS
-                SELECT b.* EXCLUDE (booked_in, k_file) REPLACE ({ql(customer_id)} AS customer_id)
-                FROM booked b JOIN latest USING (k_file, source_row, booked_in);
+                SELECT b.* EXCLUDE (k_file) FROM booked b
+                JOIN latest USING (k_file, source_row, booked_in);
                 CREATE TEMP VIEW unbooked AS SELECT * FROM keyed
                 WHERE (k_file, source_row) NOT IN (SELECT (k_file, source_row) FROM latest)"""
         )
@@ -574,10 +607,23 @@ def moved_cost_entries(
                GROUP BY ALL ORDER BY ALL"""
         ).fetchall()
         costs: dict[tuple[str, str, str], Decimal] = {}
-        for lines, sign in (("new_lines", 1), ("old_lines", -1)):
-            con.execute(f"CREATE OR REPLACE TEMP VIEW rated_lines AS SELECT * FROM {lines}")
-            for v, c, group, rounded, _, _ in rated_costs(con, period, [customer_id], invoicing):
-                costs[v, c, group] = costs.get((v, c, group), ZERO) + sign * rounded
+        con.execute("CREATE OR REPLACE TEMP VIEW rated_lines AS SELECT * FROM new_lines")
+        for v, c, group, rounded, _, _ in rated_costs(con, period, [customer_id], invoicing):
+            costs[v, c, group] = costs.get((v, c, group), ZERO) + rounded
+        # the booked cost: each booking's lines grouped as the run (or reissue) that booked them
+        # grouped that customer's invoice
+        for k, who in con.execute(
+            "SELECT DISTINCT booked_in, customer_id FROM old_lines ORDER BY ALL"
+        ).fetchall():
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW rated_lines AS SELECT * EXCLUDE (booked_in) "
+                f"FROM old_lines WHERE booked_in = {int(k)}"
+            )
+            grouping = booked_groupings(booked[k], period).get(who)
+            for v, c, group, rounded, _, _ in rated_costs(
+                con, period, [who], invoicing, {who: grouping} if grouping else None
+            ):
+                costs[v, c, group] = costs.get((v, c, group), ZERO) - rounded
     entries = []
     for vendor, currency, unbilled, beyond in sums:
         name = products.vendors[vendor].name
@@ -781,12 +827,11 @@ def write_beancount_file(
     ``bean-check`` on its own; a main file declares the plugin (or opens the accounts) itself,
     since beancount reads the options and plugins of the top file only
     (docs/invoices-and-ledger.md)."""
-    currencies = sorted({p.currency for e in entries for p in e.postings})
     lines = [
         f"; {title}: {what}, written by billing_lib.ledger",
         f"option {_q('title')} {_q(title)}",
     ]
-    lines += [f"option {_q('operating_currency')} {_q(c)}" for c in currencies[:1]]
+    lines += [f"option {_q('operating_currency')} {_q(c)}" for c in _operating(entries)]
     lines.append(f"plugin {_q(AUTO_ACCOUNTS)}")
     for e in entries:
         lines.append("")
@@ -805,6 +850,15 @@ def write_beancount_file(
     with atomic_target(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _operating(entries: list[Entry]) -> list[str]:
+    """The ledger's operating currency: the seller's national currency its entries are stated
+    in (``Entry.national``, the books' currency), else the first of its currencies by name (a
+    journal written before the national amounts). By name alone, a credit note of a USD invoice
+    reported in USD and a Swedish seller's month of SEK and EUR in EUR."""
+    national = sorted({e.national.currency for e in entries if e.national is not None})
+    return national[:1] or sorted({p.currency for e in entries for p in e.postings})[:1]
 
 
 # -- reading a run's journal back, for corrections ----------------------------------------------

@@ -30,7 +30,7 @@ from billing_lib.accounting_exports import (
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.invoices import build_invoices
-from billing_lib.ledger import build_entries, sales_entry
+from billing_lib.ledger import Entry, NationalRate, Posting, build_entries, sales_entry
 from billing_lib.numbering import open_register
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, setup
 
@@ -610,3 +610,64 @@ def test_quickbooks_books_an_entry_in_another_currency_on_that_currency_s_accoun
         "Accounts receivable"
     }
     assert "Accounts receivable - EUR" in {r["Account Name"] for r in rows}
+
+
+def test_quickbooks_names_the_accounts_by_the_entries_national_currency_not_today_s(tmp_path):
+    """Without ``home_currency`` the company file's home currency is the seller's national
+    currency: the one the entries are stated in (the CSV journal's ``national_currency``, of
+    each entry's period), not the one of the day the file is written. A Bulgarian seller
+    without ``national_currency`` in vat_rules.yaml billing December 2025 in lev: its CSV
+    journal states the month in BGN, but the QuickBooks file, written in 2026 (the euro in use
+    that day), named the lev receivable "Accounts receivable - BGN" and the payable "Payable
+    Amazon Web Services - BGN", as if the lev were a foreign currency; the same month billed
+    on 31 December named them plainly. Each entry now takes its own national currency."""
+    _, _, invoicing = setup([])
+    bulgarian = replace(
+        invoicing,
+        seller=invoicing.seller.model_copy(update={"country": "BG"}),
+        vat=invoicing.vat.model_copy(update={"national_currency": None}),
+    )
+    assert bulgarian.national_currency == "EUR"  # written in 2026 or later
+    products = bulgarian.products
+    day = date(2025, 12, 31)
+    lev = NationalRate("BGN", D(1), day)
+    sale = Entry(
+        date(2026, 1, 1),
+        "SALES",
+        "NW2025-000001",
+        "Bakkerij De Gouden Korst",
+        "Invoice NW2025-000001 period 2025-12",
+        (
+            Posting(products.receivable_account, D("10.00"), "BGN", "Invoice", None, D("10.00")),
+            Posting("8010", D("-10.00"), "BGN", "Amazon Web Services", None, D("-10.00")),
+        ),
+        "C003",
+        "NW2025-000001",
+        lev,
+    )
+    bill = Entry(
+        day,
+        "PURCH",
+        "COST-2025-12-aws-BGN",
+        "Amazon Web Services",
+        "Amazon Web Services vendor report 2025-12 (BGN)",
+        (
+            Posting("7010", D("8.00"), "BGN", "Cost of sales", None, D("8.00")),
+            Posting(
+                products.vendors["aws"].payable_account, D("-8.00"), "BGN", "AWS", None, D("-8.00")
+            ),
+        ),
+        national=lev,
+    )
+    rows = quickbooks_rows([sale, bill], bulgarian, "%d/%m/%Y", "2025-12")
+    named = {r[2] for r in rows if r[6]}
+    assert named == {"Accounts receivable", "Payable Amazon Web Services"}
+    # an entry in another currency than its own national one still names that currency
+    usd = replace(
+        sale,
+        entry_id="NW2025-000002",
+        postings=tuple(replace(p, currency="USD") for p in sale.postings),
+        national=NationalRate("BGN", D("1.7"), day),
+    )
+    rows = quickbooks_rows([usd], bulgarian, "%d/%m/%Y", "2025-12")
+    assert {r[2] for r in rows if r[6]} == {"Accounts receivable - USD"}

@@ -225,6 +225,20 @@ def test_a_credit_note_after_finalising_refers_to_the_original(tmp_path):
     assert [ln.amount for ln in note.lines] == [D("-30.34")]
 
 
+def test_a_credit_note_from_python_is_numbered_in_the_series_of_its_issue_year(tmp_path):
+    """A credit note is numbered in the credit-note series of the year it is issued in
+    (docs/invoices-and-ledger.md, "The credit note"), as ``billing credit-note`` numbers it.
+    ``invoices.credit_note`` took the year of the run's period instead: issued on 5 January
+    2027 in the run of December 2026 it was NWC2026-000001, a 2027 document in the 2026
+    series, beside the NWC2027 numbers ``billing credit-note`` gives that day."""
+    [inv], register = build([line("C003", "30.34")], tmp_path)
+    register.reserve("NW2026", PERIOD, [inv.customer_id], inv.issue_date)  # published
+    register.finalise(PERIOD)
+    _, _, invoicing = setup([])
+    note = credit_note(inv, register, invoicing, "2026-12", date(2027, 1, 5), "wrong price plan")
+    assert note.number == "NWC2027-000001" and note.issue_date == date(2027, 1, 5)
+
+
 def test_invoices_json_gives_back_the_very_same_invoices(tmp_path):
     rows = [
         line("C003", "5.0025"),

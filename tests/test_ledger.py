@@ -9,6 +9,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,16 @@ import pytest
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import build_invoices, write_invoice_data, write_invoice_summary
-from billing_lib.ledger import build_entries, moved_cost_entries, write_ledger
+from billing_lib.ledger import (
+    Entry,
+    NationalRate,
+    Posting,
+    beancount_problems,
+    build_entries,
+    moved_cost_entries,
+    write_beancount_file,
+    write_ledger,
+)
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
 from tests.console_scripts import BEAN_CHECK
@@ -175,6 +185,38 @@ def test_bean_check_accepts_the_ledger_and_rejects_an_unbalanced_one(tmp_path):
         [str(BEAN_CHECK), str(broken)], check=False, capture_output=True, text=True
     )
     assert bad.returncode != 0 and "does not balance" in (bad.stdout + bad.stderr)
+
+
+def test_a_ledger_s_operating_currency_is_the_national_currency_its_entries_are_stated_in(
+    tmp_path,
+):
+    """A ledger file's ``operating_currency`` (what Fava and bean-query report in when the file
+    is opened on its own) is the seller's national currency, the one the CSV journal states
+    every entry in. It was the first of its currencies by name: the credit note of the USD
+    invoice NW2026-000008 gave "USD", and a Swedish seller's month of SEK and EUR invoices
+    "EUR"."""
+    usd = Entry(
+        date(2026, 12, 3),
+        "SALES",
+        "NWC2026-000001",
+        "Harborview Analytics Inc.",
+        "Credit note NWC2026-000001 period 2026-10 corrects NW2026-000008",
+        (
+            Posting("1300", D("-2045.85"), "USD", "Credit note", None, D("-1879.52")),
+            Posting("8010", D("2045.85"), "USD", "AWS", "EXPORT", D("1879.52")),
+        ),
+        "C008",
+        "NWC2026-000001",
+        NationalRate("EUR", D("0.9187"), date(2026, 10, 31)),
+    )
+    accounts = {"1300": "Assets:1300-Accounts-receivable", "8010": "Income:8010-Revenue-AWS"}
+    ledger = write_beancount_file([usd], "Northwind", accounts, tmp_path / "l.beancount", "x")
+    assert 'option "operating_currency" "EUR"' in ledger.read_text()
+    assert beancount_problems(ledger) == []
+    # without national amounts (a journal written before them): its first currency, as before
+    plain = replace(usd, national=None)
+    ledger = write_beancount_file([plain], "Northwind", accounts, tmp_path / "p.beancount", "x")
+    assert 'option "operating_currency" "USD"' in ledger.read_text()
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -616,6 +658,50 @@ def test_a_reissue_s_cost_entries_move_what_it_bills_from_where_it_was_booked(tm
     assert not any(entry.balance().values())
     # booked as it is billed: nothing to move
     assert moved_cost_entries(new, [new], "C002", PERIOD, invoicing, ISSUED, "NW2026-000010") == []
+
+
+def test_a_reissue_grouped_otherwise_moves_the_cost_its_new_lines_round_to(tmp_path):
+    """The run grouped C002's lines by subscription and booked their cost so: two EC2 lines of
+    1.004, one per subscription, 1.00 + 1.00 = 2.00 on 7010. Its customers.yaml grouping is
+    by service now, and the reissued invoice carries one line of 2.008, cost 2.01. The cost
+    moves compared the new invoice's 2.01 with the booked lines grouped as the customer is
+    grouped now (2.01 too) and moved nothing: the books kept 2.00 where the invoices (and the
+    margin analysis, which groups each folder by its own ``what_if_terms.parquet``) have 2.01.
+    The booked lines are grouped as the run that booked them grouped them."""
+    con, customers, invoicing = setup(
+        [
+            line("C002", "2", service="EC2", cost="1.004", subscription="a", source_row=2),
+            line("C002", "2", service="EC2", cost="1.004", subscription="b", source_row=3),
+        ]
+    )
+    by_service = customers["C002"].model_copy(update={"line_grouping": ["vendor", "service"]})
+    invoicing = replace(invoicing, customers={**invoicing.customers, "C002": by_service})
+    new = tmp_path / "new.parquet"
+    con.execute(f"COPY rated_lines TO '{new}' (FORMAT parquet)")
+    run = tmp_path / "2026-10"
+    run.mkdir()
+    con.execute(f"COPY rated_lines TO '{run / 'rated_lines.parquet'}' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT '{PERIOD}' AS period, 'C002' AS customer_id, "
+        "['vendor', 'subscription'] AS line_grouping) "
+        f"TO '{run / 'what_if_terms.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+    [entry] = moved_cost_entries(
+        new, [run / "rated_lines.parquet"], "C002", PERIOD, invoicing, ISSUED, "NW2026-000010"
+    )
+    assert {p.account: p.amount for p in entry.postings} == {
+        "7010": D("0.01"),
+        "7099": D("-0.01"),
+    }
+    # a run folder without the groupings (older than what_if_terms.parquet): as grouped now
+    (run / "what_if_terms.parquet").unlink()
+    assert (
+        moved_cost_entries(
+            new, [run / "rated_lines.parquet"], "C002", PERIOD, invoicing, ISSUED, "NW2026-000010"
+        )
+        == []
+    )
 
 
 def test_an_invoice_line_of_two_vendors_books_the_cost_the_invoice_carries(tmp_path):
