@@ -34,8 +34,8 @@ cents, in the columns, date format, decimal separator and sign convention each p
   on receivable lines and the vendor's on payable lines (QuickBooks requires a Name on A/R and
   A/P lines); date ``dd/mm/yyyy`` by default (``%m/%d/%Y`` for a US company file).
 
-Text a spreadsheet would read as a formula gets an apostrophe before it (``ledger.csv_text``) in
-the free-text columns (narration, description), not in QuickBooks' ``Name``: QuickBooks matches
+Text a spreadsheet would read as a formula gets an apostrophe before it (``journal_files.csv_text``)
+in the free-text columns (narration, description), not in QuickBooks' ``Name``: QuickBooks matches
 that cell, as it is, to a customer or vendor of the company file, so "'@EasePay B.V." named no
 customer of "@EasePay B.V.". The files are for the packages' importers, which read every cell as
 text; a file opened in a spreadsheet first may read such a name as a formula.
@@ -58,7 +58,8 @@ from pydantic import Field
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoices import Invoicing, money_text
-from billing_lib.ledger import Entry, Posting, csv_text
+from billing_lib.journal_entries import Entry, Posting
+from billing_lib.journal_files import csv_text
 from billing_lib.money import round_money
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.pricing.rules import Currency
@@ -449,7 +450,7 @@ def write_reversed_packages(
     ``xero_date_format`` (the manifest's ``XERO_DATE_FORMAT``), else as the file's dates tell
     (a run's purchase entries dated the period's last day). An entry that is not in a
     file gives no file. ``more``: further (entry, reversal) pairs reversed into the same files
-    (a reissued invoice's cost moves, ``ledger.moved_cost_entries``; their Xero rows found by
+    (a reissued invoice's cost moves, ``moved_cost.moved_cost_entries``; their Xero rows found by
     their narration, which starts with the entry's id)."""
     written = []
     pairs = [(original, reversal), *more]

@@ -87,7 +87,7 @@ def billed_lines(
     the month bills (by report name and row: none replaced it, or a corrected accounts.csv moved
     them away from its customer) stay under that customer at amount 0: their vendor cost was
     bought and booked (the run's purchase entry; the credit note reverses only the sale, a
-    reissue moves only the cost of the lines it bills, ``ledger.moved_cost_entries``), so the
+    reissue moves only the cost of the lines it bills, ``moved_cost.moved_cost_entries``), so the
     month shows it as cost without revenue, not as cost gone (the margin overstated by it). So
     do the other lines (fees, top-ups: no cost) of a customer whose invoice none replaced."""
     parts, read = _billed_parts(Path(output), files, credited_cost)

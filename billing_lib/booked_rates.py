@@ -6,7 +6,7 @@ every document of the month already states: the invoices' prices of vendor lines
 currency and their VAT in the national currency, the journal's national amounts, the Xero
 file. So:
 
-- cost the month's purchase entries booked and a reissue moves (``ledger.moved_cost_entries``)
+- cost the month's purchase entries booked and a reissue moves (``moved_cost.moved_cost_entries``)
   is stated in the national currency at the rate it was booked at (``purchase_rates``, from the
   run's journal), whatever the file says now: the accounts it leaves balance in both currencies;
 - a rate row edited since the run that converts the new invoice otherwise (a vendor line's price,
@@ -25,7 +25,8 @@ from pathlib import Path
 from billing_lib.errors import ParameterError
 from billing_lib.fx import ExchangeRates, span_text
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE
-from billing_lib.ledger import NationalRate, read_entry
+from billing_lib.journal_entries import NationalRate
+from billing_lib.journal_readback import read_entry
 from billing_lib.store import scratch_connection
 
 #: The option that lets a reissue convert at a rate edited since the run.

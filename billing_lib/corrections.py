@@ -52,18 +52,15 @@ from billing_lib.invoice_files import (
 from billing_lib.invoice_model import Invoice, figure_problems, money_text, negated
 from billing_lib.invoice_pdf import logo_path
 from billing_lib.invoicing_parameters import Seller
-from billing_lib.ledger import (
-    Entry,
+from billing_lib.journal_entries import Entry, reversing_entry
+from billing_lib.journal_files import write_beancount_file, write_csv_journal
+from billing_lib.journal_readback import (
     beancount_postings,
     beancount_problems,
     cost_entry_ids,
     read_entry,
-    reversing_entry,
-    sales_lines,
-    sales_narration,
-    write_beancount_file,
-    write_csv_journal,
 )
+from billing_lib.ledger import sales_lines, sales_narration
 from billing_lib.locking import OutputLock, held
 from billing_lib.money import ZERO
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order
@@ -104,7 +101,7 @@ class Original:
     #: recorded, told from the file's dates)
     quickbooks_date_format: str | None = None
     #: an invoice replacing a credited one: the entries with which it moved cost
-    #: (``ledger.moved_cost_entries``), as its journal has them (checked against its ledger)
+    #: (``moved_cost.moved_cost_entries``), as its journal has them (checked against its ledger)
     cost_entries: tuple[Entry, ...] = ()
     #: the date format of the run's Xero files, as its manifest records it (None: not recorded,
     #: told from the files' dates)

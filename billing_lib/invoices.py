@@ -340,7 +340,7 @@ def _vendor_problems(
 ) -> list[str]:
     """Vendor costs of a vendor that products.yaml gives no payable account: of rated lines, and
     of lines not billed to a customer (excluded, unmapped), which the ledger books as the
-    vendor's bill all the same (``ledger.purchase_entries``)."""
+    vendor's bill all the same (``cost_entries.purchase_entries``)."""
     counts = [
         (vendor, "rated lines with a vendor cost", count)
         for vendor, count in con.execute(

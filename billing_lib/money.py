@@ -123,7 +123,7 @@ def shared_rounding_sql(
     once, as the invoice rounds it) to the part of the largest absolute ``exact`` (``ties``:
     the columns that order parts of equal size). The shares add up to the line to the cent:
     rounded each on its own, two parts of 1.004 were 2.00 of a line of 2.01 (docs/rounding.md).
-    One rule for the ledger's cost of sales (``ledger.rated_costs``) and the margin analysis
+    One rule for the ledger's cost of sales (``cost_entries.rated_costs``) and the margin analysis
     (``analysis.load_summary``)."""
     own = round_money_sql(exact, currency)
     whole = total or round_money_sql(f"sum({exact}) OVER ({line})", currency)

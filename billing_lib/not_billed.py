@@ -3,12 +3,12 @@ summary (``summary_workbook``): what the reseller paid and invoiced nobody (unma
 lines excluded by a rule, credits it keeps, vendor taxes it cannot recover) per vendor, report,
 account and reason, and per currency the reconciliation of the invoices' margin with the books'.
 
-The figures are the journal's own: the postings of ``ledger.purchase_entries`` (the function the
-journal is written from) on the unbilled-cost account (each rounded half-up once, and stated in
-the national currency at the rate of the period's last day, as the journal states it), on the
-cost accounts and on the rounding account. The detail rows are exact (BilledCost); each group of
-them adds up, rounded once, to its posting. A vendor's recoverable VAT is no cost (booked on its
-input VAT account) and is not listed.
+The figures are the journal's own: the postings of ``cost_entries.purchase_entries`` (the function
+the journal is written from) on the unbilled-cost account (each rounded half-up once, and stated in
+the national currency at the rate of the period's last day, as the journal states it), on the cost
+accounts and on the rounding account. The detail rows are exact (BilledCost); each group of them
+adds up, rounded once, to its posting. A vendor's recoverable VAT is no cost (booked on its input
+VAT account) and is not listed.
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ from pathlib import PurePosixPath
 
 import duckdb
 
+from billing_lib.cost_entries import purchase_entries, rated_costs
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoice_model import Invoice
 from billing_lib.invoicing_parameters import Invoicing
-from billing_lib.ledger import Entry, purchase_entries, rated_costs
+from billing_lib.journal_entries import Entry
 from billing_lib.money import ZERO
 from billing_lib.periods import month_days
 from billing_lib.store import relation_exists
 
 #: What the journal's posting on the unbilled-cost account says of a group of lines
-#: (``ledger.unbilled_lines``): excluded lines, vendor taxes and unmapped accounts.
+#: (``cost_entries.unbilled_lines``): excluded lines, vendor taxes and unmapped accounts.
 EXCLUDED, TAX, UNMAPPED = "not billed to customers", "vendor tax", "unmapped accounts"
 
 
@@ -144,7 +145,7 @@ def _booked(entry: Entry, account: str) -> list[Booked]:
 
 
 def _lines(con: duckdb.DuckDBPyConnection, invoicing: Invoicing) -> list[NotBilledLine]:
-    """The detail of ``ledger.unbilled_lines``: per vendor, currency, report, account and
+    """The detail of ``cost_entries.unbilled_lines``: per vendor, currency, report, account and
     reason, leaving out the vendors' recoverable VAT (no cost)."""
     recoverable = sorted(k for k, v in invoicing.products.vendors.items() if v.input_vat_account)
     parts = []

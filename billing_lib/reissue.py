@@ -21,7 +21,7 @@ manifest. The vendor's cost was booked by the finalised run's purchase entries a
 again: a vendor line costing another amount now (a contract price of ``vendor_prices.yaml``
 changed for the month) is refused. Where the new invoice bills a line the run billed to no
 customer (an account unmapped then) or in another product group, entries of the reissue's
-journal move its cost (``ledger.moved_cost_entries``), in the national currency at the rate the
+journal move its cost (``moved_cost.moved_cost_entries``), in the national currency at the rate the
 month's purchase entries booked it at. An exchange_rates.csv row of the month edited since the
 run that converts the new invoice otherwise is refused, naming the row and both rates, unless
 confirmed as the correction (``booked_rates``). As a credit note, it holds the lock of
@@ -68,16 +68,12 @@ from billing_lib.invoice_files import (
 )
 from billing_lib.invoice_model import Invoice, money_text
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, build_invoices
-from billing_lib.ledger import (
-    NationalRate,
-    beancount_problems,
-    moved_cost_entries,
-    read_entry,
-    sales_entry,
-    write_beancount,
-    write_csv_journal,
-)
+from billing_lib.journal_entries import NationalRate
+from billing_lib.journal_files import write_beancount, write_csv_journal
+from billing_lib.journal_readback import beancount_problems, read_entry
+from billing_lib.ledger import sales_entry
 from billing_lib.money import round_money
+from billing_lib.moved_cost import moved_cost_entries
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
 from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions, writing
@@ -390,8 +386,8 @@ class _Billed:
         PDF and UBL, summary row, data and sales entry (CSV journal, beancount, Xero,
         QuickBooks), with the entries that bring the cost the month's purchase entries booked
         for its vendor lines (``booked``: the rated lines of the run and of the invoices of the
-        period reissued before it) to what it invoices (``ledger.moved_cost_entries``), stated in
-        the national currency at the rates those purchase entries booked it at
+        period reissued before it) to what it invoices (``moved_cost.moved_cost_entries``),
+        stated in the national currency at the rates those purchase entries booked it at
         (``booked_rates``)."""
         invoicing = self.settings.invoicing
         rated = folder / RATED_PARQUET

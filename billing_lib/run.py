@@ -36,6 +36,7 @@ from billing_lib import (
     accounting_exports,
     charts,
     invoices,
+    journal_entries,
     ledger,
     numbering,
     rating,
@@ -679,7 +680,7 @@ def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path
             invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA)
         )
 
-    def packages(entries: list[ledger.Entry], name: str) -> list[Path]:
+    def packages(entries: list[journal_entries.Entry], name: str) -> list[Path]:
         settings = br.settings.accounting_exports
         period_end = month_days(br.params.period)[1]
         conversion = accounting_exports.conversion_of(

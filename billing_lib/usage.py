@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from billing_lib.customers import Customer
 from billing_lib.invoices import Invoice, Invoicing, labelled_lines
-from billing_lib.ledger import FORMULA_STARTS
+from billing_lib.journal_files import FORMULA_STARTS
 from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
 from billing_lib.sql import ql
@@ -281,7 +281,8 @@ def csv_detail_path(detail: Path) -> Path:
     return detail.with_name(detail.name.removesuffix(USAGE_DETAIL_SUFFIX) + USAGE_CSV_SUFFIX)
 
 
-#: A text that begins with a character a spreadsheet reads as a formula (``ledger.csv_text``).
+#: A text that begins with a character a spreadsheet reads as a formula
+#: (``journal_files.csv_text``).
 _FORMULA_START = "^([" + re.escape("".join(FORMULA_STARTS)) + "])"
 
 

@@ -30,7 +30,8 @@ from billing_lib.accounting_exports import (
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.invoices import build_invoices
-from billing_lib.ledger import Entry, NationalRate, Posting, build_entries, sales_entry
+from billing_lib.journal_entries import Entry, NationalRate, Posting
+from billing_lib.ledger import build_entries, sales_entry
 from billing_lib.numbering import open_register
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, setup
 
@@ -331,7 +332,7 @@ def test_a_credit_note_reverses_an_invoice_from_the_second_xero_file_of_its_curr
     from decimal import Decimal
 
     from billing_lib.accounting_exports import XERO_COLUMNS, write_reversed_packages
-    from billing_lib.ledger import Entry, Posting
+    from billing_lib.journal_entries import Entry, Posting
 
     def entry(number: str, day: date, sign: int, narration: str) -> Entry:
         postings = (
@@ -375,7 +376,7 @@ def test_a_credit_note_reverses_an_entry_whose_id_is_longer_than_a_quickbooks_nu
     file; the credit note looked its rows up by the id itself, found none and wrote no
     QuickBooks reversal, leaving the invoice receivable in QuickBooks."""
     from billing_lib.accounting_exports import write_reversed_packages
-    from billing_lib.ledger import reversing_entry
+    from billing_lib.journal_entries import reversing_entry
 
     invoices, invoicing, files = written
     long_id = "NWSERIESLONG2026-000000001"

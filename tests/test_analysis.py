@@ -447,7 +447,8 @@ def test_every_figure_shown_is_in_cents_and_its_margin_is_revenue_less_cost(samp
 def test_the_cost_per_vendor_and_product_group_is_the_journal_s_cost_of_sales(sample_outputs):
     """Where the vendor bills in the invoices' currency (Microsoft and VMware in EUR), the
     summary's cost per vendor and product group is the journal's cost of sales posted for it, to
-    the cent (each invoice line's cost rounded once, shared as ``ledger.rated_costs`` shares it)."""
+    the cent (each invoice line's cost rounded once, shared as ``cost_entries.rated_costs``
+    shares it)."""
     from billing_lib.customers import load_customers
     from billing_lib.invoices import load_invoicing
     from tests.notebook_project import REPO
@@ -486,8 +487,8 @@ def test_an_invoice_line_of_two_vendors_is_shared_as_the_invoice_rounds_it(tmp_p
     1.6081 -> 1.61. Each row rounded on its own gave 2.00 and 1.60. The line is shared among its
     vendors (each part rounded, the cent to the largest part, as the ledger shares cost of
     sales), then each vendor's share among its services the same way."""
+    from billing_lib.cost_entries import rated_costs
     from billing_lib.invoice_files import write_invoice_summary
-    from billing_lib.ledger import rated_costs
     from billing_lib.numbering import open_register
     from billing_lib.sql import ql
     from tests.invoice_helpers import ISSUED, line, parameters_copy, setup

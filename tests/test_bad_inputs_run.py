@@ -366,7 +366,7 @@ def test_the_customers_workbook_shows_the_source_file_name_not_the_resellers_fol
 
 
 def test_the_journal_csv_neutralises_formula_like_descriptions(tmp_path):
-    from billing_lib.ledger import csv_text
+    from billing_lib.journal_files import csv_text
 
     assert csv_text("=HYPERLINK(1)") == "'=HYPERLINK(1)" and csv_text("@SUM(A1)") == "'@SUM(A1)"
     assert csv_text("-3-4") == "'-3-4" and csv_text("AWS EC2") == "AWS EC2"

@@ -22,14 +22,10 @@ from pathlib import Path
 import pytest
 
 from billing_lib.accounting_exports import Conversion
-from billing_lib.ledger import (
-    EARLIER_JOURNAL_COLUMNS,
-    JOURNAL_COLUMNS,
-    read_entry,
-    reversing_entry,
-    write_csv_journal,
-    write_ledger,
-)
+from billing_lib.journal_entries import reversing_entry
+from billing_lib.journal_files import EARLIER_JOURNAL_COLUMNS, JOURNAL_COLUMNS, write_csv_journal
+from billing_lib.journal_readback import read_entry
+from billing_lib.ledger import write_ledger
 from billing_lib.publishing import sha256s_of
 from tests.invoice_helpers import PERIOD, line, parameters_copy
 from tests.test_national_vat import invoiced_with

@@ -18,16 +18,11 @@ import pytest
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import build_invoices, write_invoice_data, write_invoice_summary
-from billing_lib.ledger import (
-    Entry,
-    NationalRate,
-    Posting,
-    beancount_problems,
-    build_entries,
-    moved_cost_entries,
-    write_beancount_file,
-    write_ledger,
-)
+from billing_lib.journal_entries import Entry, NationalRate, Posting
+from billing_lib.journal_files import write_beancount_file
+from billing_lib.journal_readback import beancount_problems
+from billing_lib.ledger import build_entries, write_ledger
+from billing_lib.moved_cost import moved_cost_entries
 from billing_lib.numbering import open_register
 from billing_lib.workbooks import write_workbooks
 from tests.console_scripts import BEAN_CHECK
@@ -482,7 +477,7 @@ def test_account_codes_that_start_with_a_small_letter_or_a_sign_give_a_ledger_be
     journal keeps the codes as they are."""
     from beancount import loader
 
-    from billing_lib.ledger import beancount_account
+    from billing_lib.journal_files import beancount_account
     from tests.invoice_helpers import parameters_copy
 
     params = parameters_copy(tmp_path)
@@ -517,7 +512,7 @@ def test_two_codes_that_differ_in_punctuation_only_are_refused_at_load(tmp_path,
     one account, and bean-check content. The chart is refused when loaded, naming the file, both
     codes and the name they share; codes of other names stay apart."""
     from billing_lib.invoicing_parameters import load_invoicing
-    from billing_lib.ledger import beancount_account
+    from billing_lib.journal_files import beancount_account
     from tests.invoice_helpers import parameters_copy
 
     params = parameters_copy(tmp_path)

@@ -26,7 +26,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, cli, ledger, review, run
+from billing_lib import analysis, charts, cli, cost_entries, review, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, InputError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -543,7 +543,7 @@ def test_a_reissue_moves_the_cost_the_run_billed_to_nobody_to_cost_of_sales(
 
     def cost(path: Path) -> Decimal:
         con.execute(f"CREATE OR REPLACE VIEW rated_lines AS SELECT * FROM read_parquet('{path}')")
-        rows = ledger.rated_costs(con, PERIOD, ["C002"], invoicing)
+        rows = cost_entries.rated_costs(con, PERIOD, ["C002"], invoicing)
         return sum((r[3] for r in rows if r[1] == "USD"), D(0))
 
     more = cost(done.folder / "rated_lines.parquet") - cost(

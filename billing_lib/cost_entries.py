@@ -1,0 +1,246 @@
+"""The purchase entries (journal ``PURCH``): per vendor and vendor currency, the vendor payable
+against the invoices' cost of sales per product group (``rated_costs``: each invoice line's
+vendor cost rounded as the invoice rounds it), the unbilled cost, recoverable input VAT, the
+prepaid part and the rounding cents (ledger's docstring has the whole rule)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from billing_lib.customers import Customer
+from billing_lib.fx import ExchangeRates
+from billing_lib.invoicing_parameters import Invoicing
+from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national, national_rate
+from billing_lib.line_labels import key_columns, line_key_sql
+from billing_lib.money import ZERO, round_money, shared_rounding_sql
+from billing_lib.periods import month_days
+from billing_lib.store import relation_exists, scratch_connection
+from billing_lib.whatif import TERMS_PARQUET
+
+
+def _groupings(
+    invoicing: Invoicing,
+    customer_ids: list[str],
+    stored: dict[str, tuple[str, ...]] | None = None,
+) -> dict[tuple[str, ...], list[str]]:
+    """The customers ``customer_ids`` per line_grouping: as ``stored`` (the groupings a run
+    folder recorded, ``booked_groupings``) gives it, else customers.yaml's (as the invoices
+    group their lines; the default grouping for a customer the parameters do not hold)."""
+    default = tuple(Customer.model_fields["line_grouping"].get_default(call_default_factory=True))
+    out: dict[tuple[str, ...], list[str]] = {}
+    for cid in customer_ids:
+        customer = invoicing.customers.get(cid)
+        grouping = (stored or {}).get(cid) or (
+            tuple(customer.line_grouping) if customer else default
+        )
+        out.setdefault(tuple(grouping), []).append(cid)
+    return out
+
+
+def booked_groupings(rated: Path, period: str) -> dict[str, tuple[str, ...]]:
+    """Each customer's line_grouping of ``period`` as the run (or reissued invoice) whose rated
+    lines are ``rated`` grouped its invoices (``what_if_terms.parquet`` beside them, which the
+    margin analysis groups each folder by); empty for a folder written before it was kept."""
+    path = Path(rated).parent / TERMS_PARQUET
+    if not path.is_file():
+        return {}
+    with scratch_connection() as con:
+        rows = con.execute(
+            "SELECT customer_id, line_grouping FROM read_parquet(?) "
+            "WHERE period = ? AND line_grouping IS NOT NULL",
+            [str(path), period],
+        ).fetchall()
+    return {str(c): tuple(g) for c, g in rows}
+
+
+def rated_costs(
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    customer_ids: list[str],
+    invoicing: Invoicing,
+    stored: dict[str, tuple[str, ...]] | None = None,
+) -> list[tuple[str, str, str, Decimal, Decimal, Decimal]]:
+    """Per vendor, vendor currency and product group of ``period``'s vendor lines of
+    ``customer_ids``: the cost of sales as the invoices round it (the vendor cost of each invoice
+    line rounded half-up to the vendor currency's minor unit, then added: the invoices' cost to
+    the cent where the invoice is in the vendor's currency), the exact vendor cost and the exact
+    BilledCost. Invoice lines as customers.yaml groups them, or as ``stored`` gives a customer's
+    grouping (a run folder's, ``booked_groupings``).
+
+    An invoice line of several vendors (a grouping without ``vendor``, a product group they
+    share) is rounded once, as the invoice rounds it, and shared among them: each vendor its own
+    part rounded, the cent that leaves to the vendor of the largest part
+    (``money.shared_rounding_sql``, the margin analysis's rule too). Rounded per vendor, the
+    line's cost 1.004 + 1.004 was booked 2.00 against the invoice's 2.01."""
+    groupings = _groupings(invoicing, customer_ids, stored)
+    keyed = key_columns(groupings)
+    # a vendor line's key never reads its description (a fee's would): none, unless grouped by it
+    columns = ", ".join(keyed + ([] if "description" in keyed else ["NULL AS description"]))
+    credit = "(line_kind = 'vendor' AND COALESCE(charge_category, '') = 'Credit')"
+    share = shared_rounding_sql("vendor_cost", "vendor_currency", "line", "vendor")
+    return con.execute(
+        f"""WITH grouped AS (
+              SELECT customer_id, vendor, vendor_currency, product_group, {credit} AS line_credit,
+                     {columns}, sum(vendor_cost) AS vendor_cost, sum(billed_cost) AS billed_cost
+              FROM rated_lines
+              WHERE period = ? AND line_kind = 'vendor' AND list_contains(?, customer_id)
+              GROUP BY ALL),
+            parts AS (
+              SELECT customer_id, vendor, vendor_currency, product_group, line_credit, line_key,
+                     sum(vendor_cost) AS vendor_cost, sum(billed_cost) AS billed_cost
+              FROM (SELECT *, {line_key_sql(groupings)} AS line_key FROM grouped)
+              GROUP BY customer_id, vendor, vendor_currency, product_group, line_credit,
+                       line_key),
+            shared AS (
+              SELECT *, {share} AS cost_of_sales
+              FROM parts
+              WINDOW line AS (PARTITION BY customer_id, vendor_currency, product_group,
+                                           line_credit, line_key))
+           SELECT vendor, vendor_currency, product_group, sum(cost_of_sales), sum(vendor_cost),
+                  sum(billed_cost)
+           FROM shared GROUP BY ALL ORDER BY ALL""",
+        [period, customer_ids],
+    ).fetchall()
+
+
+def purchase_entries(
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    customer_ids: list[str],
+    invoicing: Invoicing,
+    rates: ExchangeRates | None = None,
+) -> list[Entry]:
+    """One entry per vendor and vendor currency for the month (see the module docstring), in the
+    national currency too at ``rates``' rate of the period's last day (``national_rate``)."""
+    products = invoicing.products
+    _, last = month_days(period)
+    national = invoicing.national_currency_on(last)
+    rated = rated_costs(con, period, customer_ids, invoicing)
+    other = unbilled_lines(con, invoicing)
+    keys = sorted({(v, c) for v, c, *_ in rated} | {(v, c) for v, c, *_ in other})
+    entries = []
+    for vendor, currency in keys:
+        vendor_name = products.vendors[vendor].name
+        mine = [r for r in rated if (r[0], r[1]) == (vendor, currency)]
+        billed = sum((r[5] for r in mine), ZERO)
+        billed += sum((b for v, c, _, _, b in other if (v, c) == (vendor, currency)), ZERO)
+        postings = [
+            Posting(
+                products.product_groups[group].cost_account,
+                round_money(rounded, currency),  # already rounded: its exponent only
+                currency,
+                f"Cost of sales {products.product_groups[group].heading} {period}",
+            )
+            for _, _, group, rounded, _, _ in mine
+        ]
+        postings += [
+            Posting(
+                products.unbilled_cost_account,
+                round_money(cost, currency),
+                currency,
+                f"{vendor_name} {what} {period}",
+            )
+            for v, c, what, input_vat, cost in other
+            if (v, c) == (vendor, currency) and not input_vat
+        ]
+        # the vendor's recoverable VAT on its bill: one posting, rounded once
+        input_vat = [b for v, c, _, vat, b in other if (v, c) == (vendor, currency) and vat]
+        if input_vat:
+            postings.append(
+                Posting(
+                    str(products.vendors[vendor].input_vat_account),
+                    round_money(sum(input_vat, ZERO), currency),
+                    currency,
+                    f"{vendor_name} input VAT charged on its bill {period}",
+                    products.vendors[vendor].input_vat_code,
+                )
+            )
+        # what the vendor bills for the month's lines beyond their cost: amortised commitments
+        commitments = sum((r[5] - r[4] for r in mine), ZERO)
+        postings.append(
+            Posting(
+                products.prepaid_account,
+                round_money(commitments, currency),
+                currency,
+                f"{vendor_name} billed minus cost of the month (commitments) {period}",
+            )
+        )
+        payable = round_money(billed, currency)
+        postings.append(
+            Posting(
+                products.rounding_account,
+                payable - sum((p.amount for p in postings), ZERO),
+                currency,
+                f"{vendor_name} rounding differences {period} (cost rounded per invoice line)",
+            )
+        )
+        postings.append(
+            Posting(
+                products.vendors[vendor].payable_account,
+                -payable,
+                currency,
+                f"{vendor_name} report {period}",
+            )
+        )
+        entries += purchase_entry(
+            last,
+            f"COST-{period}-{vendor}-{currency}",
+            vendor_name,
+            f"{vendor_name} vendor report {period} ({currency})",
+            postings,
+            national_rate(currency, national, last, rates),
+            products.rounding_account,
+        )
+    return entries
+
+
+def purchase_entry(
+    day: date,
+    reference: str,
+    vendor_name: str,
+    narration: str,
+    postings: list[Posting],
+    rate: NationalRate | None,
+    rounding_account: str,
+) -> list[Entry]:
+    """The ``PURCH`` entry of ``postings`` but those of 0 (none when every one is 0): a
+    vendor's cost of a month, or what a reissue moves of it; in the national currency at
+    ``rate`` (``in_national``)."""
+    kept = tuple(p for p in postings if p.amount)
+    if not kept:
+        return []
+    entry = Entry(day, "PURCH", reference, vendor_name, narration, kept)
+    return [in_national(entry, rate, rounding_account)]
+
+
+def unbilled_lines(
+    con: duckdb.DuckDBPyConnection, invoicing: Invoicing
+) -> list[tuple[str, str, str, bool, Decimal]]:
+    """The vendor lines of the run that no invoice bills (``excluded_lines``, ``unmapped_lines``)
+    per vendor, vendor currency and what they are (not billed to customers, vendor tax,
+    unmapped accounts): whether they are the vendor's recoverable input VAT (its Tax lines, the
+    vendor with an ``input_vat_account`` in products.yaml: booked there, not as cost) and their
+    BilledCost, exact."""
+    recoverable = sorted(k for k, v in invoicing.products.vendors.items() if v.input_vat_account)
+    out: list[tuple[str, str, str, bool, Decimal]] = []
+    if relation_exists(con, "excluded_lines"):
+        out += con.execute(
+            """SELECT x_Vendor, BillingCurrency, CASE WHEN reason = 'vendor tax' THEN 'vendor tax'
+                      ELSE 'not billed to customers' END AS what,
+                      reason = 'vendor tax' AND list_contains(?, x_Vendor), sum(BilledCost)
+               FROM excluded_lines GROUP BY ALL ORDER BY ALL""",
+            [recoverable],
+        ).fetchall()
+    if relation_exists(con, "unmapped_lines"):
+        out += con.execute(
+            """SELECT x_Vendor, BillingCurrency, 'unmapped accounts',
+                      COALESCE(ChargeCategory = 'Tax', false) AND list_contains(?, x_Vendor),
+                      sum(BilledCost)
+               FROM unmapped_lines GROUP BY ALL ORDER BY ALL""",
+            [recoverable],
+        ).fetchall()
+    return out
