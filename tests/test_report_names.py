@@ -139,3 +139,25 @@ def test_a_run_lists_what_its_reports_folder_holds_besides_reports(tmp_path):
         "import reads .csv, .csv.gz, .tsv, .parquet, .zip)"
     )
     assert not any(RECONCILIATION in w for w in listed)
+
+
+def test_a_file_not_read_whose_first_line_is_one_long_field_is_listed(tmp_path):
+    """A file not read whose first line holds more than the csv module's field limit (128 KiB)
+    between two separators (a minified JSON of a partner API, the sheet XML of a workbook renamed
+    .zip) ended the run's and ``billing import``'s listing of what is not read in a traceback
+    (``_csv.Error: field larger than field limit``)."""
+    minified = '{"items": [' + ", ".join(['{"id": "' + "x" * 60 + '"}'] * 4000) + "]}"
+    (tmp_path / "partner-center-invoice.json").write_text(minified, encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "october.zip", "w") as zf:
+        zf.writestr("api/invoice.json", minified)
+        zf.write(SAMPLE_REPORTS / RECONCILIATION, RECONCILIATION)
+    assert files_not_read(tmp_path) == [
+        (
+            "october.zip!api/invoice.json",
+            "not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, .parquet, .zip)",
+        ),
+        (
+            "partner-center-invoice.json",
+            "not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, .parquet, .zip)",
+        ),
+    ]

@@ -105,11 +105,22 @@ def report_by_header(head: bytes) -> str | None:
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     for separator in (",", "\t", ";", "|"):
-        names = {n.strip().casefold() for n in next(csv.reader([first], delimiter=separator), [])}
+        names = {n.strip().casefold() for n in _fields(first, separator)}
         for spec in all_specs():
             if all(any(c.casefold() in names for c in choices(e)) for e in spec.signature):
                 return spec.title
     return None
+
+
+def _fields(line: str, separator: str) -> list[str]:
+    """The fields of ``line`` split at ``separator``; none when one is longer than the csv
+    module reads (``csv.field_size_limit``, 128 KiB): a minified JSON or a workbook's sheet XML
+    on one line is no report's header, and its error ended the listing of the files not read
+    in a traceback."""
+    try:
+        return next(csv.reader([line], delimiter=separator), [])
+    except csv.Error:
+        return []
 
 
 def why_not_read_bytes(name: str, suffixes: tuple[str, ...], head: bytes) -> str | None:
