@@ -30,12 +30,14 @@ READING_RULES = """\
   Files a program leaves beside any file are skipped: Excel's lock file of an open file (`~$`),
   macOS metadata (`._name`, a zip's `__MACOSX/`), `.DS_Store`, `Thumbs.db`, `desktop.ini`. A
   spreadsheet workbook (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`), in the folder or in a zip, is
-  refused: its charges would be on no invoice; save it as CSV. Anything else not read (a vendor's
-  PDF, a subfolder but `platform/` of the platforms' exports, a zip's JSON; not hidden files
-  and folders such as `.git`) is listed among the run's warnings with its reason, and in
-  `billing import`'s output for the files and members of a zip it is given (`billing import
-  <folder>/*` lists a `.json` so, as a run does; but an AWS delivery's `-Manifest.json`, which
-  is read as below, never as a report). A file or zip member that
+  refused: its charges would be on no invoice; save it as CSV. So is one given to `billing
+  import` by name, or saved under a report's ending (`.csv`, `.zip`), told by its bytes: an
+  OLE2 file, a zip holding `xl/workbook.xml` or an OpenDocument spreadsheet. Anything else
+  not read (a vendor's PDF, a subfolder but `platform/` of the platforms' exports, a zip's
+  JSON; not hidden files and folders such as `.git`) is listed among the run's warnings with
+  its reason, and in `billing import`'s output for the files and members of a zip it is given
+  (`billing import <folder>/*` lists a `.json` so, as a run does; but an AWS delivery's
+  `-Manifest.json`, which is read as below, never as a report). A file or zip member that
   looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`), or
   whose first line is a vendor report's header under another ending (a report saved from Excel
   as "Unicode Text", a `.txt`), is refused, by `billing import` and by `billing run`, naming

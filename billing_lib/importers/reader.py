@@ -26,7 +26,12 @@ import pyarrow.parquet as pq
 from isal import igzip, igzip_lib
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.report_names import MAX_ZIP_DEPTH, zip_members
+from billing_lib.importers.report_names import (
+    MAX_ZIP_DEPTH,
+    is_workbook,
+    workbooks_error,
+    zip_members,
+)
 from billing_lib.importers.text_digest import TextDigest, text_sha256
 from billing_lib.run_files import sha256_of
 from billing_lib.scratch import scratch_when_needed
@@ -393,6 +398,7 @@ def _one_lf(chunks: Iterable[AnyStr], crlf: AnyStr, lf: AnyStr) -> Iterator[AnyS
 
 
 def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) -> SourceFile:
+    _refuse_workbook(path, name)
     lower = path.name.lower()
     if lower.endswith(".parquet"):
         try:
@@ -440,6 +446,14 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
     if mixed and scratch is not None:
         return _one_line_ending(src, scratch())
     return src
+
+
+def _refuse_workbook(path: Path, name: str) -> None:
+    """InputError when the file ``path`` (shown as ``name``) is a spreadsheet workbook by its
+    name or bytes (``report_names.is_workbook``): given to the import by name or saved under a
+    report's ending, it is refused as the workbook it is, as in a reports folder."""
+    if is_workbook(path):
+        raise workbooks_error([name])
 
 
 def _check_parquet_unnamed(path: Path, name: str, names: list[str]) -> None:
@@ -526,6 +540,7 @@ def _zip_sources(
     """The tables of the zip ``path`` (shown as ``name``), its members extracted into
     ``members_dir``; a zip among them (a zipped CUR in the month's zip) is read the same way, as
     ``name!member!inner``, down to ``MAX_ZIP_DEPTH`` zips in zips."""
+    _refuse_workbook(path, name)
     try:
         with zipfile.ZipFile(path) as zf:
             members = zip_members(zf, Path(name))
