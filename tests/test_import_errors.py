@@ -47,6 +47,30 @@ def test_empty_file(tmp_path):
         import_reports(open_store(), [path])
 
 
+@pytest.mark.parametrize(
+    "first_line",
+    [
+        "<!DOCTYPE html><html><body>" + "x" * 200_000 + "</body></html>",  # a portal's page
+        '"' + ",".join(cur2.COLUMNS) + "x" * 200_000,  # a quote that is never closed
+    ],
+    ids=["html-page", "unclosed-quote"],
+)
+def test_a_first_line_of_one_field_too_long_to_read_is_refused_naming_the_file(
+    tmp_path, first_line
+):
+    """A first line holding more than the csv module's field limit (128 KiB) in one field (a
+    portal's sign-in page on one line saved as the report, a header whose quote never closes)
+    ended the import in a traceback (``_csv.Error: field larger than field limit``)."""
+    path = tmp_path / "october.csv"
+    path.write_text(first_line + "\n" + "a,b\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert str(err.value).startswith(f"{path}: the first row is no header of column names")
+    (problem,) = err.value.problems
+    assert (problem.file, problem.row) == (str(path), 1)
+    assert "the vendor's column names" in problem.expected
+
+
 def test_header_only_is_refused(tmp_path):
     path = tmp_path / "header.csv"
     path.write_text(",".join(cur2.COLUMNS) + "\n", encoding="utf-8")

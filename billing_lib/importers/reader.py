@@ -245,11 +245,11 @@ def _csv_header(
     _check_not_binary(head, name)
     text, encoding = _decode_head(head, name)
     first_line = text.splitlines()[0] if text.splitlines() else ""
-    header = next(csv.reader([first_line]), [])
+    header = _header_fields(first_line, ",", name)
     delimiter = ","
     if sum(1 for h in header if h.strip()) <= 1 and "\t" in first_line:
         # tab-separated text (VMware Usage Meter's export): unambiguous, read as it is
-        header, delimiter = next(csv.reader([first_line], delimiter="\t"), []), "\t"
+        header, delimiter = _header_fields(first_line, "\t", name), "\t"
     header = [h.strip().lstrip("\ufeff") for h in header]
     if sum(1 for h in header if h) <= 1:  # a trailing separator adds a column without a name
         for delim, label in ((";", "semicolons"), ("|", "pipes")):
@@ -271,6 +271,29 @@ def _csv_header(
         raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
     named = [h or unnamed_column(i) for i, h in enumerate(header, 1)]
     return tuple(_unique(named)), encoding, delimiter, _repeats(named)
+
+
+def _header_fields(first_line: str, delimiter: str, name: str) -> list[str]:
+    """The column names of the first line of the CSV ``name``, split at ``delimiter``, or an
+    InputError naming row 1 when one is longer than the csv module reads (128 KiB): a portal's
+    page on one line saved as the report, a header whose quote never closes. Its error was a
+    traceback."""
+    try:
+        return next(csv.reader([first_line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise InputError(
+            f"{name}: the first row is no header of column names ({exc}: "
+            f"{len(first_line):,} characters, a quote never closed or no CSV text)",
+            [
+                Problem(
+                    name,
+                    1,
+                    None,
+                    first_line[:120],
+                    "the vendor's column names, separated by commas; download the report again",
+                )
+            ],
+        ) from exc
 
 
 #: The first bytes of the containers the import reads by their name, and the ending that name
