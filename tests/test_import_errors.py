@@ -119,6 +119,30 @@ def test_latin1_bytes_name_the_row(tmp_path):
     assert err.value.problems[0].row == 4 and "re-export the report as UTF-8" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("record", "padding"), [(2, 0), (14, 80_000)], ids=["in-the-first-mebibyte", "beyond-it"]
+)
+def test_a_byte_that_is_not_utf8_is_named_by_row_and_column(tmp_path, record, padding):
+    """Excel's "CSV (Comma delimited)" writes the code page (Windows-1252): a customer's name with
+    an accent is no UTF-8. The row alone was named (and a quoted value spanning lines made it
+    the wrong row), never the column: it names the column the byte stands in now, in the first
+    MiB the import looks at first and beyond it (DuckDB's reader)."""
+    rows = cur2.records()
+    for row in rows:
+        row["resource_tags"] = '{"note": "a long, quoted\nvalue"}'
+        row["line_item_resource_id"] = "r" * padding
+    rows[record]["line_item_line_item_description"] = "Frais de réservation"
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes(_text(rows).encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "cp1252.csv" in str(err.value)
+    assert [(p.row, p.column) for p in err.value.problems] == [
+        (record + 2, "line_item_line_item_description")
+    ]
+    assert "UTF-8" in err.value.problems[0].expected
+
+
 def test_utf16_little_endian_with_bom_is_read(tmp_path):
     path = tmp_path / "unicode.csv"
     path.write_bytes(_text().encode("utf-16"))  # Python writes the BOM, little-endian here

@@ -53,8 +53,9 @@ READING_RULES = """\
   (`unit:`): a report row giving another (`contract_price.unit`, Usage Meter's Unit of Measure),
   or an entry naming none, is refused naming file, row and column.
 - **Text**: UTF-8 with or without BOM; UTF-16 little-endian with BOM (Excel's "Unicode text") is
-  read too. UTF-16 big-endian, text without a byte-order mark containing NUL bytes, and any byte
-  that is not UTF-8 (latin-1 exports) are refused with the row. Comma-separated; tab-separated
+  read too. UTF-16 big-endian and text without a byte-order mark containing NUL bytes are
+  refused with the row; any byte that is not UTF-8 (latin-1 exports, Excel's Windows-1252 "CSV
+  (Comma delimited)") with the row and the column it stands in. Comma-separated; tab-separated
   only for the formats whose vendor exports tabs (VMware Usage Meter). A header separated by
   semicolons or pipes is refused (a spreadsheet re-save), not guessed.
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank

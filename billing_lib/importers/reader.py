@@ -24,6 +24,7 @@ from typing import IO, Any, AnyStr, cast
 import numpy as np
 import pyarrow.parquet as pq
 from isal import igzip, igzip_lib
+from xlsxwriter.utility import xl_col_to_name
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.report_names import (
@@ -360,20 +361,42 @@ def _decode_head(head: bytes, name: str) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         # A cut in the middle of a multi-byte character at the end of the sample is fine.
         if exc.start < len(head) - 4:
-            line = head[: exc.start].count(b"\n") + 1
+            row, column = _row_and_column_at_end(head[: exc.start].decode("utf-8-sig"))
             raise InputError(
                 f"{name}: not UTF-8 text",
                 [
                     Problem(
                         name,
-                        line,
-                        None,
+                        row,
+                        column,
                         repr(head[exc.start : exc.start + 4]),
                         "UTF-8 text (with or without BOM); re-export the report as UTF-8",
                     )
                 ],
             ) from exc
         return head[: exc.start].decode("utf-8-sig"), "utf-8"
+
+
+def _row_and_column_at_end(text: str) -> tuple[int, str | None]:
+    """The spreadsheet row (header = 1, blank lines counted) and the column in which the CSV
+    ``text`` ends: where the byte after it stands (a byte that is not UTF-8, as Excel's
+    Windows-1252 "CSV (Comma delimited)" writes an accent). Read as CSV, so a quoted value
+    spanning lines is one row (counting line breaks named a later row); the column by its
+    header name, or by its place in the header row itself. Commas, or tabs for a header of tabs
+    alone (VMware Usage Meter); no column where the text is no CSV the csv module reads."""
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error:
+        return text.count("\n") + 1, None
+    if not records or text.endswith(("\n", "\r")):
+        records.append([""])  # the byte begins a record of its own
+    row, place = len(records), max(len(records[-1]), 1)
+    header = [h.strip().lstrip("\ufeff") for h in records[0]]
+    if row > 1 and place <= len(header) and header[place - 1]:
+        return row, header[place - 1]
+    return row, f"column {place} ({xl_col_to_name(place - 1)})"
 
 
 def _unique(names: list[str]) -> list[str]:
