@@ -57,7 +57,8 @@ READING_RULES = """\
   refused with the row; any byte that is not UTF-8 (latin-1 exports, Excel's Windows-1252 "CSV
   (Comma delimited)") with the row and the column it stands in. Comma-separated; tab-separated
   only for the formats whose vendor exports tabs (VMware Usage Meter). A header separated by
-  semicolons or pipes is refused (a spreadsheet re-save), not guessed.
+  semicolons or pipes is refused (a spreadsheet re-save), not guessed, and so is a first line
+  holding one field over 128 KiB (a portal's page saved as the report), naming row 1.
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,
