@@ -47,6 +47,30 @@ def test_empty_file(tmp_path):
         import_reports(open_store(), [path])
 
 
+@pytest.mark.parametrize(
+    "first_line",
+    [
+        "<!DOCTYPE html><html><body>" + "x" * 200_000 + "</body></html>",  # a portal's page
+        '"' + ",".join(cur2.COLUMNS) + "x" * 200_000,  # a quote that is never closed
+    ],
+    ids=["html-page", "unclosed-quote"],
+)
+def test_a_first_line_of_one_field_too_long_to_read_is_refused_naming_the_file(
+    tmp_path, first_line
+):
+    """A first line holding more than the csv module's field limit (128 KiB) in one field (a
+    portal's sign-in page on one line saved as the report, a header whose quote never closes)
+    ended the import in a traceback (``_csv.Error: field larger than field limit``)."""
+    path = tmp_path / "october.csv"
+    path.write_text(first_line + "\n" + "a,b\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert str(err.value).startswith(f"{path}: the first row is no header of column names")
+    (problem,) = err.value.problems
+    assert (problem.file, problem.row) == (str(path), 1)
+    assert "the vendor's column names" in problem.expected
+
+
 def test_header_only_is_refused(tmp_path):
     path = tmp_path / "header.csv"
     path.write_text(",".join(cur2.COLUMNS) + "\n", encoding="utf-8")
@@ -93,6 +117,30 @@ def test_latin1_bytes_name_the_row(tmp_path):
         import_reports(open_store(), [path])
     assert "latin1.csv: not UTF-8 text" in str(err.value)
     assert err.value.problems[0].row == 4 and "re-export the report as UTF-8" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("record", "padding"), [(2, 0), (14, 80_000)], ids=["in-the-first-mebibyte", "beyond-it"]
+)
+def test_a_byte_that_is_not_utf8_is_named_by_row_and_column(tmp_path, record, padding):
+    """Excel's "CSV (Comma delimited)" writes the code page (Windows-1252): a customer's name with
+    an accent is no UTF-8. The row alone was named (and a quoted value spanning lines made it
+    the wrong row), never the column: it names the column the byte stands in now, in the first
+    MiB the import looks at first and beyond it (DuckDB's reader)."""
+    rows = cur2.records()
+    for row in rows:
+        row["resource_tags"] = '{"note": "a long, quoted\nvalue"}'
+        row["line_item_resource_id"] = "r" * padding
+    rows[record]["line_item_line_item_description"] = "Frais de réservation"
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes(_text(rows).encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    assert "cp1252.csv" in str(err.value)
+    assert [(p.row, p.column) for p in err.value.problems] == [
+        (record + 2, "line_item_line_item_description")
+    ]
+    assert "UTF-8" in err.value.problems[0].expected
 
 
 def test_utf16_little_endian_with_bom_is_read(tmp_path):

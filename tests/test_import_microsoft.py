@@ -166,6 +166,91 @@ def test_an_empty_charge_end_date_is_refused_with_row_and_column(tmp_path):
     assert "the last day of the charge cycle" in str(err.value)
 
 
+def _rewritten(source: Path, target: Path, edit) -> Path:
+    """``source`` written to ``target`` with ``edit(row_number, row)`` applied to each record
+    (a dict; spreadsheet rows, the first record is row 2), ``None`` to drop a column."""
+    with open(source, newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    for number, record in enumerate(records, start=2):
+        edit(number, record)
+    columns = [c for c in records[0] if records[0][c] is not None]
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+    return target
+
+
+def _no_rate_on_row(row: int, rate: str = "PCToBCExchangeRate", **values: str):
+    def edit(number: int, record: dict) -> None:
+        if number == row:
+            record.update(values, **{rate: ""})
+
+    return edit
+
+
+def _without_rate(number: int, record: dict) -> None:
+    record["PCToBCExchangeRate"] = None
+
+
+AZURE_EXPORTS = Path(__file__).resolve().parent / "data" / "azure-cost-details"
+AZURE_RATE = "exchangeRatePricingToBilling"
+
+
+@pytest.mark.parametrize(
+    ("source", "edit", "rows", "column"),
+    [
+        (USAGE, _no_rate_on_row(2), [2], "PCToBCExchangeRate"),
+        (USAGE, _without_rate, list(range(2, 22)), "PCToBCExchangeRate"),
+        (INVOICE, _no_rate_on_row(3, PricingCurrency="USD"), [3], "PCToBCExchangeRate"),
+        (
+            AZURE_EXPORTS / "mpa-actual-cost-2026-10.csv",
+            _no_rate_on_row(3, AZURE_RATE),
+            [3],
+            AZURE_RATE,
+        ),
+        (
+            AZURE_EXPORTS / "mca-actual-cost-2026-10.csv",
+            _no_rate_on_row(2, AZURE_RATE),
+            [2],
+            AZURE_RATE,
+        ),
+    ],
+    ids=[
+        "daily-empty-rate",
+        "daily-column-deleted",
+        "invoice-usd-priced-empty-rate",
+        "partner-cost-export",
+        "mca-cost-export",
+    ],
+)
+def test_a_row_priced_in_another_currency_without_its_exchange_rate_is_refused(
+    tmp_path, source, edit, rows, column
+):
+    """A row priced in USD (PricingCurrency) and billed in EUR whose exchange rate from the one
+    to the other is empty, or a file whose rate column was deleted, had its unit prices converted
+    at 1: ListUnitPrice and ListCost were the USD figures labelled EUR (ListCost 5.52 for
+    5.071224 on row 2 of the daily file), and a list_price rule billed them so, in silence."""
+    bad = _rewritten(source, tmp_path / "no-rate.csv", edit)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    assert [p.row for p in err.value.problems] == rows
+    assert {p.column for p in err.value.problems} == {column}
+    assert "the exchange rate from the pricing currency USD to the billing currency EUR" in str(
+        err.value
+    )
+
+
+def test_a_row_priced_in_its_billing_currency_needs_no_exchange_rate(tmp_path):
+    """The invoice file's licences are priced in EUR and billed in EUR: an empty rate is 1."""
+    ok = _rewritten(INVOICE, tmp_path / "no-rate.csv", _no_rate_on_row(3))
+    con, report = _import(ok)
+    assert report.currencies[0].cost_after == D("21530.84")
+    assert con.execute("SELECT ListUnitPrice FROM lines WHERE x_SourceRow = 3").fetchone() == (
+        D("20.60"),
+    )
+
+
 # -- daily rated usage -----------------------------------------------------------------------
 
 

@@ -139,3 +139,68 @@ def test_a_run_lists_what_its_reports_folder_holds_besides_reports(tmp_path):
         "import reads .csv, .csv.gz, .tsv, .parquet, .zip)"
     )
     assert not any(RECONCILIATION in w for w in listed)
+
+
+def test_a_file_not_read_whose_first_line_is_one_long_field_is_listed(tmp_path):
+    """A file not read whose first line holds more than the csv module's field limit (128 KiB)
+    between two separators (a minified JSON of a partner API, the sheet XML of a workbook renamed
+    .zip) ended the run's and ``billing import``'s listing of what is not read in a traceback
+    (``_csv.Error: field larger than field limit``)."""
+    minified = '{"items": [' + ", ".join(['{"id": "' + "x" * 60 + '"}'] * 4000) + "]}"
+    (tmp_path / "partner-center-invoice.json").write_text(minified, encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "october.zip", "w") as zf:
+        zf.writestr("api/invoice.json", minified)
+        zf.write(SAMPLE_REPORTS / RECONCILIATION, RECONCILIATION)
+    assert files_not_read(tmp_path) == [
+        (
+            "october.zip!api/invoice.json",
+            "not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, .parquet, .zip)",
+        ),
+        (
+            "partner-center-invoice.json",
+            "not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, .parquet, .zip)",
+        ),
+    ]
+
+
+def _workbook(path: Path) -> Path:
+    """A real workbook (Office Open XML) at ``path`` holding the reconciliation's rows, as Excel
+    saves a report opened in it."""
+    import csv
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    with open(SAMPLE_REPORTS / RECONCILIATION, encoding="utf-8", newline="") as fh:
+        for row in csv.reader(fh):
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["october.xlsx", "october.csv", "october.zip", "october.CSV"])
+def test_a_workbook_given_to_the_import_is_refused_as_a_workbook_whatever_its_name(tmp_path, name):
+    """A workbook given by its name (``billing import october.xlsx``), or saved under a report's
+    ending, was refused as "a zip archive ... give it its own ending (.zip)": renamed so, it was
+    then read as a zip of no report (and ``billing import`` ended in a traceback). It is refused
+    as the workbook it is, with the way out: save the sheet as CSV UTF-8."""
+    path = _workbook(tmp_path / name)
+    con = open_store()
+    try:
+        with pytest.raises(InputError) as raised:
+            import_reports(con, [path])
+        assert str(raised.value).startswith(f"{path}: a spreadsheet workbook"), raised.value
+        assert "save the sheet as CSV UTF-8" in raised.value.problems[0].expected
+        assert con.execute("SELECT count(*) FROM lines").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
+def test_an_excel_97_workbook_under_a_csv_name_is_refused_as_a_workbook(tmp_path):
+    """An ``.xls`` (an OLE2 compound file) saved as ``.csv`` was refused as "NUL bytes: UTF-16
+    text without a byte-order mark"."""
+    path = tmp_path / "october.csv"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    with pytest.raises(InputError, match=r"october\.csv: a spreadsheet workbook"):
+        import_reports(open_store(), [path])

@@ -30,12 +30,14 @@ READING_RULES = """\
   Files a program leaves beside any file are skipped: Excel's lock file of an open file (`~$`),
   macOS metadata (`._name`, a zip's `__MACOSX/`), `.DS_Store`, `Thumbs.db`, `desktop.ini`. A
   spreadsheet workbook (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`), in the folder or in a zip, is
-  refused: its charges would be on no invoice; save it as CSV. Anything else not read (a vendor's
-  PDF, a subfolder but `platform/` of the platforms' exports, a zip's JSON; not hidden files
-  and folders such as `.git`) is listed among the run's warnings with its reason, and in
-  `billing import`'s output for the files and members of a zip it is given (`billing import
-  <folder>/*` lists a `.json` so, as a run does; but an AWS delivery's `-Manifest.json`, which
-  is read as below, never as a report). A file or zip member that
+  refused: its charges would be on no invoice; save it as CSV. So is one given to `billing
+  import` by name, or saved under a report's ending (`.csv`, `.zip`), told by its bytes: an
+  OLE2 file, a zip holding `xl/workbook.xml` or an OpenDocument spreadsheet. Anything else
+  not read (a vendor's PDF, a subfolder but `platform/` of the platforms' exports, a zip's
+  JSON; not hidden files and folders such as `.git`) is listed among the run's warnings with
+  its reason, and in `billing import`'s output for the files and members of a zip it is given
+  (`billing import <folder>/*` lists a `.json` so, as a run does; but an AWS delivery's
+  `-Manifest.json`, which is read as below, never as a report). A file or zip member that
   looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`), or
   whose first line is a vendor report's header under another ending (a report saved from Excel
   as "Unicode Text", a `.txt`), is refused, by `billing import` and by `billing run`, naming
@@ -51,10 +53,12 @@ READING_RULES = """\
   (`unit:`): a report row giving another (`contract_price.unit`, Usage Meter's Unit of Measure),
   or an entry naming none, is refused naming file, row and column.
 - **Text**: UTF-8 with or without BOM; UTF-16 little-endian with BOM (Excel's "Unicode text") is
-  read too. UTF-16 big-endian, text without a byte-order mark containing NUL bytes, and any byte
-  that is not UTF-8 (latin-1 exports) are refused with the row. Comma-separated; tab-separated
+  read too. UTF-16 big-endian and text without a byte-order mark containing NUL bytes are
+  refused with the row; any byte that is not UTF-8 (latin-1 exports, Excel's Windows-1252 "CSV
+  (Comma delimited)") with the row and the column it stands in. Comma-separated; tab-separated
   only for the formats whose vendor exports tabs (VMware Usage Meter). A header separated by
-  semicolons or pipes is refused (a spreadsheet re-save), not guessed.
+  semicolons or pipes is refused (a spreadsheet re-save), not guessed, and so is a first line
+  holding one field over 128 KiB (a portal's page saved as the report), naming row 1.
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,

@@ -24,9 +24,15 @@ from typing import IO, Any, AnyStr, cast
 import numpy as np
 import pyarrow.parquet as pq
 from isal import igzip, igzip_lib
+from xlsxwriter.utility import xl_col_to_name
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.report_names import MAX_ZIP_DEPTH, zip_members
+from billing_lib.importers.report_names import (
+    MAX_ZIP_DEPTH,
+    is_workbook,
+    workbooks_error,
+    zip_members,
+)
 from billing_lib.importers.text_digest import TextDigest, text_sha256
 from billing_lib.run_files import sha256_of
 from billing_lib.scratch import scratch_when_needed
@@ -240,11 +246,11 @@ def _csv_header(
     _check_not_binary(head, name)
     text, encoding = _decode_head(head, name)
     first_line = text.splitlines()[0] if text.splitlines() else ""
-    header = next(csv.reader([first_line]), [])
+    header = _header_fields(first_line, ",", name)
     delimiter = ","
     if sum(1 for h in header if h.strip()) <= 1 and "\t" in first_line:
         # tab-separated text (VMware Usage Meter's export): unambiguous, read as it is
-        header, delimiter = next(csv.reader([first_line], delimiter="\t"), []), "\t"
+        header, delimiter = _header_fields(first_line, "\t", name), "\t"
     header = [h.strip().lstrip("\ufeff") for h in header]
     if sum(1 for h in header if h) <= 1:  # a trailing separator adds a column without a name
         for delim, label in ((";", "semicolons"), ("|", "pipes")):
@@ -266,6 +272,29 @@ def _csv_header(
         raise InputError(f"{name}: the first row is blank; expected the vendor's column names")
     named = [h or unnamed_column(i) for i, h in enumerate(header, 1)]
     return tuple(_unique(named)), encoding, delimiter, _repeats(named)
+
+
+def _header_fields(first_line: str, delimiter: str, name: str) -> list[str]:
+    """The column names of the first line of the CSV ``name``, split at ``delimiter``, or an
+    InputError naming row 1 when one is longer than the csv module reads (128 KiB): a portal's
+    page on one line saved as the report, a header whose quote never closes. Its error was a
+    traceback."""
+    try:
+        return next(csv.reader([first_line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise InputError(
+            f"{name}: the first row is no header of column names ({exc}: "
+            f"{len(first_line):,} characters, a quote never closed or no CSV text)",
+            [
+                Problem(
+                    name,
+                    1,
+                    None,
+                    first_line[:120],
+                    "the vendor's column names, separated by commas; download the report again",
+                )
+            ],
+        ) from exc
 
 
 #: The first bytes of the containers the import reads by their name, and the ending that name
@@ -332,20 +361,42 @@ def _decode_head(head: bytes, name: str) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         # A cut in the middle of a multi-byte character at the end of the sample is fine.
         if exc.start < len(head) - 4:
-            line = head[: exc.start].count(b"\n") + 1
+            row, column = _row_and_column_at_end(head[: exc.start].decode("utf-8-sig"))
             raise InputError(
                 f"{name}: not UTF-8 text",
                 [
                     Problem(
                         name,
-                        line,
-                        None,
+                        row,
+                        column,
                         repr(head[exc.start : exc.start + 4]),
                         "UTF-8 text (with or without BOM); re-export the report as UTF-8",
                     )
                 ],
             ) from exc
         return head[: exc.start].decode("utf-8-sig"), "utf-8"
+
+
+def _row_and_column_at_end(text: str) -> tuple[int, str | None]:
+    """The spreadsheet row (header = 1, blank lines counted) and the column in which the CSV
+    ``text`` ends: where the byte after it stands (a byte that is not UTF-8, as Excel's
+    Windows-1252 "CSV (Comma delimited)" writes an accent). Read as CSV, so a quoted value
+    spanning lines is one row (counting line breaks named a later row); the column by its
+    header name, or by its place in the header row itself. Commas, or tabs for a header of tabs
+    alone (VMware Usage Meter); no column where the text is no CSV the csv module reads."""
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error:
+        return text.count("\n") + 1, None
+    if not records or text.endswith(("\n", "\r")):
+        records.append([""])  # the byte begins a record of its own
+    row, place = len(records), max(len(records[-1]), 1)
+    header = [h.strip().lstrip("\ufeff") for h in records[0]]
+    if row > 1 and place <= len(header) and header[place - 1]:
+        return row, header[place - 1]
+    return row, f"column {place} ({xl_col_to_name(place - 1)})"
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -393,6 +444,7 @@ def _one_lf(chunks: Iterable[AnyStr], crlf: AnyStr, lf: AnyStr) -> Iterator[AnyS
 
 
 def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) -> SourceFile:
+    _refuse_workbook(path, name)
     lower = path.name.lower()
     if lower.endswith(".parquet"):
         try:
@@ -440,6 +492,14 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
     if mixed and scratch is not None:
         return _one_line_ending(src, scratch())
     return src
+
+
+def _refuse_workbook(path: Path, name: str) -> None:
+    """InputError when the file ``path`` (shown as ``name``) is a spreadsheet workbook by its
+    name or bytes (``report_names.is_workbook``): given to the import by name or saved under a
+    report's ending, it is refused as the workbook it is, as in a reports folder."""
+    if is_workbook(path):
+        raise workbooks_error([name])
 
 
 def _check_parquet_unnamed(path: Path, name: str, names: list[str]) -> None:
@@ -526,6 +586,7 @@ def _zip_sources(
     """The tables of the zip ``path`` (shown as ``name``), its members extracted into
     ``members_dir``; a zip among them (a zipped CUR in the month's zip) is read the same way, as
     ``name!member!inner``, down to ``MAX_ZIP_DEPTH`` zips in zips."""
+    _refuse_workbook(path, name)
     try:
         with zipfile.ZipFile(path) as zf:
             members = zip_members(zf, Path(name))

@@ -49,6 +49,10 @@ HEADER_BYTES = 1 << 20
 BY_HEADER = "a vendor report by its header"
 #: Endings of spreadsheet workbooks: refused in a reports folder or zip (module docstring).
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+#: The first bytes of an Excel 97-2003 workbook (``.xls``: an OLE2 compound file).
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: How the ``mimetype`` member of an OpenDocument spreadsheet (``.ods``) begins.
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 #: The folder of metadata macOS puts into a zip it makes (a folder of its own once unzipped).
 MACOS_ZIP_FOLDER = "__MACOSX"
 #: Subfolders of a reports folder that hold no vendor reports by design: macOS's zip metadata,
@@ -105,11 +109,22 @@ def report_by_header(head: bytes) -> str | None:
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     for separator in (",", "\t", ";", "|"):
-        names = {n.strip().casefold() for n in next(csv.reader([first], delimiter=separator), [])}
+        names = {n.strip().casefold() for n in _fields(first, separator)}
         for spec in all_specs():
             if all(any(c.casefold() in names for c in choices(e)) for e in spec.signature):
                 return spec.title
     return None
+
+
+def _fields(line: str, separator: str) -> list[str]:
+    """The fields of ``line`` split at ``separator``; none when one is longer than the csv
+    module reads (``csv.field_size_limit``, 128 KiB): a minified JSON or a workbook's sheet XML
+    on one line is no report's header, and its error ended the listing of the files not read
+    in a traceback."""
+    try:
+        return next(csv.reader([line], delimiter=separator), [])
+    except csv.Error:
+        return []
 
 
 def why_not_read_bytes(name: str, suffixes: tuple[str, ...], head: bytes) -> str | None:
@@ -144,13 +159,42 @@ def workbook_refused(names: list[str]) -> None:
     workbooks = [
         n for n in names if n.lower().endswith(WORKBOOK_SUFFIXES) and not left_by_a_program(n)
     ]
-    if not workbooks:
-        return
+    if workbooks:
+        raise workbooks_error(workbooks)
+
+
+def is_workbook(path: Path) -> bool:
+    """Whether the file ``path`` is a spreadsheet workbook by its name or by its bytes, whatever
+    its ending: an Excel 97-2003 ``.xls`` (an OLE2 compound file), or a zip holding an Office
+    Open XML workbook (``xl/workbook.xml``; ``.bin`` in an ``.xlsb``) or an OpenDocument
+    spreadsheet (its ``mimetype`` member). Given by name (``billing import october.xlsx``) or
+    saved under a report's ending, a workbook was refused as "a zip archive" to be renamed
+    ``.zip``, and so renamed, read as a zip holding no report."""
+    if path.name.lower().endswith(WORKBOOK_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(OLE2_MAGIC))
+        if head.startswith(OLE2_MAGIC):
+            return True
+        if not head.startswith(b"PK\x03\x04"):
+            return False
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if names & {"xl/workbook.xml", "xl/workbook.bin"}:
+                return True
+            return "mimetype" in names and zf.read("mimetype").startswith(ODS_MIMETYPE)
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError):
+        return False  # unreadable: the import names what is wrong with it
+
+
+def workbooks_error(workbooks: list[str]) -> InputError:
+    """The InputError naming the spreadsheet workbooks ``workbooks`` among the reports."""
     expected = (
         "the vendor's report as CSV, CSV.gz, zip or Parquet: download it as CSV from the "
         "vendor's portal or save the sheet as CSV UTF-8, and move the workbook out of the folder"
     )
-    raise InputError(
+    return InputError(
         f"{workbooks[0]}: a spreadsheet workbook among the reports; its charges would be on no "
         f"invoice, since the import reads CSV, CSV.gz, zip and Parquet files"
         + (f" ({len(workbooks)} workbooks)" if len(workbooks) > 1 else ""),
