@@ -14,7 +14,6 @@ from pathlib import Path
 from billing_lib.billed_reports import CONTENT, TEXT, Digest, check_not_billed_before
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import report_files
-from billing_lib.importers.engine import detect_format
 from billing_lib.importers.manifests import manifests_of
 from billing_lib.importers.reader import open_sources
 from billing_lib.importers.report_names import (
@@ -24,6 +23,7 @@ from billing_lib.importers.report_names import (
     reports_in_subfolders,
     reports_not_read,
 )
+from billing_lib.importers.source_checks import detect_format
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised
 from billing_lib.run_files import sha256_of

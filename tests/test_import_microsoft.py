@@ -298,8 +298,8 @@ def test_partner_earned_credit_and_currency_conversion_by_hand():
 
 
 def test_daily_rated_usage_is_not_mistaken_for_another_format():
-    from billing_lib.importers.engine import detect_format
     from billing_lib.importers.reader import open_sources
+    from billing_lib.importers.source_checks import detect_format
 
     for path, name in ((USAGE, "ms_daily_rated_usage"), (INVOICE, "ms_invoice_reconciliation")):
         with open_sources(path) as (src,):

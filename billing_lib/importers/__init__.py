@@ -27,11 +27,9 @@ from billing_lib.importers.duplicates import (
 )
 from billing_lib.importers.engine import (
     FILE_RELATIONS,
-    detect_format,
     disabled_optimizers,
     drop_staging,
     next_rowid,
-    reads_invoice_ids,
     restore_optimizers,
     stage_source,
     unreadable_parquet,
@@ -52,6 +50,7 @@ from billing_lib.importers.report_names import (
     manifest_files,
     report_files,
 )
+from billing_lib.importers.source_checks import detect_format, reads_invoice_ids
 from billing_lib.importers.spec import FormatSpec, all_specs, spec_named
 from billing_lib.importers.usage_sources import check_usage_from_one_format
 from billing_lib.periods import month_days

@@ -12,7 +12,6 @@ from decimal import ROUND_DOWN, Decimal
 import duckdb
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.engine import resolve_columns
 from billing_lib.importers.line_facts import (
     LineFacts,
     begins_in_period_sql,
@@ -20,6 +19,7 @@ from billing_lib.importers.line_facts import (
     sign_rule_sql,
 )
 from billing_lib.importers.reader import SourceFile
+from billing_lib.importers.source_checks import resolve_columns
 from billing_lib.importers.spec import QUOTED_COLUMN, FormatSpec
 
 MAX_SHOWN = 20

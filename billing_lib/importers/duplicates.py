@@ -14,8 +14,8 @@ from __future__ import annotations
 import duckdb
 
 from billing_lib.errors import InputError, Problem
-from billing_lib.importers.engine import resolve_columns
 from billing_lib.importers.reader import SourceFile, file_name_of
+from billing_lib.importers.source_checks import resolve_columns
 from billing_lib.importers.spec import FormatSpec
 from billing_lib.importers.values import absent_text_sql
 from billing_lib.model import LINE_COLUMN_NAMES

@@ -4,17 +4,17 @@ Steps for one file: recognise the format from the header, check required columns
 referenced columns as text, type them (collecting every unparsable value), map them to the line
 model, check the model's rules, and compare control totals before and after. Only then are the lines
 added to the ``lines`` table; a failure leaves the store as it was.
+What a table must be before its lines are read is ``source_checks``'.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from xlsxwriter.utility import xl_col_to_name
 
 from billing_lib.errors import InputError, Problem, duckdb_file, write_fault
 from billing_lib.importers.contract import attach_contract_prices
@@ -23,20 +23,25 @@ from billing_lib.importers.line_checks import OVERFLOW_RISK, check_model, check_
 from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
 from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
 from billing_lib.importers.report import ImportReport, control_totals
+from billing_lib.importers.source_checks import (
+    check_no_line_rows,
+    check_rejects,
+    check_repeated,
+    check_required,
+    check_unnamed,
+    csv_unnamed,
+    resolve_columns,
+)
 from billing_lib.importers.spec import (
     FILE_NAME_COLUMN,
     OPTIONAL_COLUMNS,
     QUOTED_COLUMN,
     FormatSpec,
-    all_specs,
-    choice_text,
-    choices,
     mapping_sql,
     tag_columns_of,
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
 from billing_lib.importers.values import (
-    MAX_EXAMPLES_PER_COLUMN,
     absent_text_sql,
     check_rows,
     check_types,
@@ -53,25 +58,31 @@ from billing_lib.sql import qi, ql
 
 __all__ = [
     "FILE_RELATIONS",
-    "reads_invoice_ids",
     "ROW_NUMBER_COLUMN",
     "STAGING_RELATIONS",
-    "detect_format",
     "drop_staging",
     "line_columns_sql",
     "next_rowid",
-    "resolve_columns",
     "stage_source",
 ]
 
+
 _DUCKDB_LINE = re.compile(r"Line:\s*(\d+)")
+
+
 #: Column of the ``__raw_parquet`` view holding the record's 0-based place in the Parquet file.
 ROW_NUMBER_COLUMN = "__file_row"
+
+
 #: The file's records: a CSV's text is parsed once into the table ``__raw``; a Parquet file is
 #: read through the view ``__raw_parquet`` in each pass.
 RAW_TABLE, RAW_VIEW = "__raw", "__raw_parquet"
+
+
 #: The table of malformed CSV rows DuckDB sets aside while reading (and its ``_scan`` table).
 REJECTS = "__rejects"
+
+
 #: Temporary relations the engine creates while staging one file, each always of one kind (TABLE
 #: or VIEW), so that dropping them needs no catalog lookup: one costs a millisecond or more, on a
 #: small file more than its data, and an import drops its staging three times a file.
@@ -87,6 +98,8 @@ STAGING_RELATIONS = {
     REJECTS: "TABLE",
     f"{REJECTS}_scan": "TABLE",
 }
+
+
 #: The relations over the file's own records, not needed once its lines are mapped.
 FILE_RELATIONS = (
     "__typed",
@@ -97,85 +110,6 @@ FILE_RELATIONS = (
     REJECTS,
     f"{REJECTS}_scan",
 )
-
-
-def resolve_columns(names: Iterable[str], header: Iterable[str]) -> dict[str, str]:
-    """Spec column name -> the file's own spelling, for the names the file has. An exact match
-    wins; otherwise a unique case-insensitive one (Azure writes ``CostInBillingCurrency`` in one
-    export and ``costInBillingCurrency`` in another)."""
-    header = list(header)
-    exact = set(header)
-    folded: dict[str, list[str]] = {}
-    for h in header:
-        folded.setdefault(h.casefold(), []).append(h)
-    found = {}
-    for n in names:
-        if n in exact:
-            found[n] = n
-        elif len(folded.get(n.casefold(), [])) == 1:
-            found[n] = folded[n.casefold()][0]
-    return found
-
-
-def reads_invoice_ids(spec: FormatSpec, header: Iterable[str]) -> bool:
-    """Whether a file of ``header`` has a column the format's InvoiceId comes from: a report
-    without one (Data Exports lets a user leave ``bill_invoice_id`` out) says nothing about
-    whether the vendor has invoiced its lines."""
-    m = spec.column_map("InvoiceId")
-    names = m.alternatives() or QUOTED_COLUMN.findall(m.sql or "")
-    return bool(resolve_columns(names, header))
-
-
-def _missing(entries: list, header: tuple[str, ...]) -> list[str]:
-    """Signature or required entries none of whose alternatives the header has."""
-    return [choice_text(e) for e in entries if not resolve_columns(choices(e), header)]
-
-
-def detect_format(src: SourceFile) -> FormatSpec:
-    """The format whose signature columns all stand in the header, or an error listing what each
-    known format expects and what the file has."""
-    for spec in all_specs():
-        if not _missing(spec.signature, src.header):
-            return spec
-    lines = [f"{src.name}: not a known vendor report format."]
-    for spec in all_specs():
-        expects = [choice_text(e) for e in spec.signature]
-        lines.append(
-            f"  {spec.title} ({spec.name}) expects columns {expects}; "
-            f"missing {_missing(spec.signature, src.header)}"
-        )
-    lines.append(
-        f"  found columns: {list(src.header)[:40]}{' ...' if len(src.header) > 40 else ''}"
-    )
-    raise InputError("\n".join(lines))
-
-
-def _check_required(src: SourceFile, spec: FormatSpec, default_currency: str | None) -> None:
-    if src.kind == "csv" and src.delimiter not in spec.delimiters:
-        raise InputError(
-            f"{src.name} ({spec.title}): the columns are separated by tabs, not commas",
-            [
-                Problem(
-                    src.name, 1, None, None, "comma-separated columns as the vendor exports them"
-                )
-            ],
-        )
-    missing = _missing(spec.required, src.header)
-    stand_in = spec.default_currency_column
-    if stand_in in missing and default_currency:
-        missing.remove(stand_in)
-    if missing:
-        hint = ""
-        if stand_in in missing:
-            hint = (
-                " (FOCUS requires it: export the data with it, or give the billing currency of "
-                "the files without it: `billing run --currency EUR`, `billing import --currency "
-                "EUR`, notebook parameter currency)"
-            )
-        raise InputError(
-            f"{src.name} ({spec.title}): missing required column(s) {missing}{hint}.\n"
-            f"  expected: {[choice_text(e) for e in spec.required]}\n  found: {list(src.header)}"
-        )
 
 
 def store_write_failed(src: SourceFile, exc: BaseException) -> bool:
@@ -199,182 +133,6 @@ def _raise_duckdb(src: SourceFile, exc: Exception) -> None:
         f"{src.name}: the file cannot be parsed as comma-separated {src.encoding.upper()} text",
         [Problem(src.name, row, None, None, f"a well-formed CSV row ({detail})")],
     ) from exc
-
-
-_REJECT_EXPECTED = {
-    "TOO MANY COLUMNS": "as many values as the header has columns",
-    "MISSING COLUMNS": "as many values as the header has columns",
-    "UNQUOTED VALUE": "a value in matching double quotes",
-    "INVALID ENCODING": "UTF-8 text (re-export the report as UTF-8)",
-    "LINE SIZE OVER MAXIMUM": "a line shorter than DuckDB's maximum line size",
-}
-
-
-def _check_rejects(con: duckdb.DuckDBPyConnection, src: SourceFile, table: str) -> None:
-    """Every malformed CSV row DuckDB set aside (ragged rows, bad quotes, bad bytes), with its
-    line and, where DuckDB knows it, the column."""
-    rows = con.execute(
-        f"SELECT line, arg_min(column_name, column_idx), arg_min(error_type, column_idx), "
-        f"any_value(csv_line), arg_min(error_message, column_idx), min(column_idx) FROM {table} "
-        f"GROUP BY line ORDER BY line LIMIT 200"
-    ).fetchall()
-    if not rows:
-        return
-    problems = [
-        Problem(
-            src.name,
-            int(line),
-            _reject_column(etype, col, position),
-            # DuckDB's text of a row after blank lines begins with them
-            (text or "").lstrip("\r\n")[:120],
-            f"{_REJECT_EXPECTED.get(etype, etype.lower())} ({message.strip()})",
-        )
-        for line, col, etype, text, message, position in rows
-    ]
-    raise InputError(f"{src.name}: rows that are not well-formed CSV", problems)
-
-
-def _reject_column(etype: str, column: str | None, position: int | None) -> str | None:
-    """The column a malformed row is named by: DuckDB's, or for a row with more values than
-    the header has columns the place of the first value beyond them (number and letter)."""
-    if etype == "TOO MANY COLUMNS" and position:
-        return f"column {position} ({xl_col_to_name(position - 1)}), beyond the header's last"
-    # a byte that is not UTF-8 is named by its column too: where the accent Excel's code page
-    # wrote stands (DuckDB names it right, in quoted values as well)
-    return None if etype == "TOO MANY COLUMNS" else column
-
-
-def _csv_unnamed(src: SourceFile) -> tuple[str, ...]:
-    """The columns of a CSV's header without a name (none for Parquet: reader checks them)."""
-    return src.unnamed if src.kind == "csv" else ()
-
-
-def _check_unnamed(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
-    """Refuse a CSV whose header has a column without a name holding a value: no format reads it,
-    so the value would be lost in silence. Columns without a name that hold nothing (a comma
-    ending every line, as a spreadsheet leaves) are ignored. (A Parquet file's are checked when it
-    is opened: reader.)"""
-    unnamed = _csv_unnamed(src)
-    if not unnamed:
-        return
-    found = con.execute(
-        f"SELECT __row, [{', '.join(qi(u) for u in unnamed)}] FROM __numbered "
-        f"WHERE {' OR '.join(f'{qi(u)} IS NOT NULL' for u in unnamed)} "
-        "ORDER BY __row LIMIT 1"
-    ).fetchall()
-    if not found:
-        return
-    row, values = found[0]
-    name, value = next((u, v) for u, v in zip(unnamed, values, strict=True) if v is not None)
-    position = src.header.index(name) + 1
-    raise InputError(
-        f"{src.name}: column {position} of the header (row 1) has no name, and row {row} holds "
-        f"a value in it ({value!r}); a column without a name is not read, so its values would be "
-        "lost. Give the column its name in the header, or delete it if the vendor's report has "
-        "no such column",
-        [
-            Problem(
-                src.name,
-                1,
-                f"column {position}",
-                "",
-                f"a column name, for a column that holds values (row {row}: {value!r})",
-            )
-        ],
-    )
-
-
-def _check_repeated(src: SourceFile, spec: FormatSpec, read: set[str]) -> None:
-    """Refuse a header that names a column the format reads twice (``BilledCost,...,BilledCost``,
-    or ignoring case): only the first would be read, and the values of the other ignored in
-    silence, whichever of the two holds the vendor's. A vendor writes each column once; a
-    spreadsheet edit (a column pasted or copied in) does not. Two spellings of one tag key
-    (a legacy CUR's ``resourceTags/user:Name`` and ``user:name``) are the vendor's: tag keys are
-    case-sensitive, and ``spec.tags_sql`` reads both."""
-    tags = set(tag_columns_of(spec, src.header))
-    problems = []
-    for first, position, name in src.repeated:
-        column = src.header[first - 1]
-        if column not in read and src.header[position - 1] not in read:
-            continue
-        if column in tags and name != column:
-            continue
-        csv = src.kind == "csv"  # a Parquet file has no header row, nor column letters
-        places = [
-            f"column {n}" + (f" ({xl_col_to_name(n - 1)})" if csv else "")
-            for n in (first, position)
-        ]
-        problems.append(
-            Problem(
-                src.name,
-                1 if csv else None,
-                column,
-                f"{column!r} at {places[0]} and {name!r} at {places[1]}",
-                "each column once, as the vendor exports it: delete the repeated column, or "
-                "export the report again",
-            )
-        )
-    if problems:
-        header = "the header (row 1)" if src.kind == "csv" else "the Parquet file"
-        raise InputError(
-            f"{src.name} ({spec.title}): {header} names a column it reads twice; only the first "
-            "would be read and the other's values ignored",
-            problems,
-        )
-
-
-def _identifying(spec: FormatSpec, present: list[str]) -> list[str]:
-    """The required columns of ``spec`` that every line of the vendor's report fills and a totals
-    row does not: those present in the file that are neither amounts (decimal) nor the currency."""
-    currency = set(QUOTED_COLUMN.findall(spec.currency))
-    return [
-        c
-        for entry in spec.required
-        for c in choices(entry)
-        if c in present and spec.types.get(c) != "decimal" and c not in currency
-    ]
-
-
-def _check_no_line_rows(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, present: list[str]
-) -> None:
-    """Refuse a CSV's rows that are no line of the report: every required column that names the
-    line (``_identifying``) empty, as in a totals row a spreadsheet user added under the report
-    or a row of empty cells a spreadsheet saved. Each line the vendor writes fills them; checked
-    per line, such a row was refused for the first rule it broke ("BillingFrequency: expected
-    Monthly, Annual or Triennial"), which sent the user looking for a licence's billing cycle.
-    Parquet is written by tools, not spreadsheets: not read again for this."""
-    columns = _identifying(spec, present)
-    if src.kind != "csv" or not columns:
-        return
-    empty = " AND ".join(f"{qi(c)} IS NULL" for c in columns)
-    order = {h.casefold(): n for n, h in reversed(list(enumerate(src.header)))}
-    shown = sorted(
-        (c for c in present if c not in columns), key=lambda c: order.get(c.casefold(), 1 << 30)
-    )
-    found = con.execute(
-        f"SELECT __row, [{', '.join(f'CAST({qi(c)} AS VARCHAR)' for c in shown) or 'NULL'}] "
-        f"FROM __numbered WHERE {empty} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
-    ).fetchall()
-    if not found:
-        return
-
-    def held(values: list[str | None]) -> str:
-        filled = [f"{c} {v!r}" for c, v in zip(shown, values or [], strict=False) if v]
-        if filled:
-            return f"a row whose columns read hold only {', '.join(filled)}"
-        return "a row whose columns read are all empty"
-
-    names = ", ".join(columns)
-    raise InputError(
-        f"{src.name} ({spec.title}): rows that are no line of the report: {names} empty, which "
-        "every line the vendor writes fills (a totals row, or a row a spreadsheet left under the "
-        "report?). Delete those rows, or export the report again as the vendor writes it",
-        [
-            Problem(src.name, row, None, held(values), f"a line of the report, with {names}")
-            for row, values in found
-        ],
-    )
 
 
 def _numbered_view(con: duckdb.DuckDBPyConnection, src: SourceFile, raw: str) -> None:
@@ -450,12 +208,12 @@ def stage_source(
     ``start``: ``next_rowid(con, into)`` when the caller has it already.
     ``period`` (``YYYY-MM``) is the month of a report priced from the reseller's contract that
     names no month itself (billing_lib.importers.contract)."""
-    _check_required(src, spec, default_currency)
+    check_required(src, spec, default_currency)
     wanted = sorted(spec.referenced_columns() | set(tag_columns_of(spec, src.header)))
     actual = resolve_columns(wanted, src.header)
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
-    _check_repeated(src, spec, set(actual.values()))
+    check_repeated(src, spec, set(actual.values()))
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None
     # Parquet is columnar and compressed: reading the referenced columns again in each pass is
@@ -467,7 +225,7 @@ def stage_source(
     text = _text_columns(con, src, spec, source)
     select = ", ".join(
         [f"{_read_as(actual[c], text, spec)} AS {qi(c)}" for c in present]
-        + [qi(u) for u in _csv_unnamed(src)]  # checked to hold nothing (_check_unnamed)
+        + [qi(u) for u in csv_unnamed(src)]  # checked to hold nothing (check_unnamed)
         + [f"{e} AS {qi(n)}" for n, e in constants.items()]
         + [f"{e} AS {qi(n)}" for n, e in (extra_raw or {}).items()]
     )
@@ -486,14 +244,14 @@ def stage_source(
     except duckdb.Error as exc:
         _raise_duckdb(src, exc)
     if rejects:
-        _check_rejects(con, src, rejects)  # its tables go with FILE_RELATIONS
+        check_rejects(con, src, rejects)  # its tables go with FILE_RELATIONS
     # a CSV is read as text (duckdb_source): every column VARCHAR, typed_expr's default
     raw_types = (
         {} if src.kind == "csv" else {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
     )
     _numbered_view(con, src, raw)
-    _check_unnamed(con, src)
-    _check_no_line_rows(con, src, spec, present)
+    check_unnamed(con, src)
+    check_no_line_rows(con, src, spec, present)
 
     # over __numbered and the text each text date column is typed from (values.typing_source)
     typed_from = typing_source(spec.types, present, raw_types)
