@@ -302,6 +302,16 @@ def _keyed_sql(source: str, grouping: tuple[str, ...], where: str, names: dict[s
                  FROM {source} r WHERE {where})"""
 
 
+#: The vendors whose lines share a product group (a section): only vendor lines count. The
+#: reseller's own allowance, fee or credit in a vendor's section (an Azure allowance in the
+#: microsoft group) counted as a second vendor, and every line of the section read "Microsoft /
+#: Bandwidth"; its own lines keep their text (``_text_sql``).
+_VENDORS_IN_GROUP = (
+    "count(DISTINCT CASE WHEN line_kind = 'vendor' THEN g_vendor END) "
+    "OVER (PARTITION BY customer_id, product_group)"
+)
+
+
 def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
     """Per row of ``groups`` (``_groups_sql``): its key columns, ``invoice_line``, the text, and
     ``line_start`` and ``line_end``, the charge period it names (``period_sql``; NULL: none);
@@ -335,9 +345,7 @@ def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
         FROM (SELECT {keys}, {credit} AS invoice_line, line_start, line_end
         FROM (SELECT {keys}, line_kind, COALESCE({clean_text_sql(_text_sql(grouping))},
                      vendor_name) AS text, {start} AS line_start, {end} AS line_end
-              FROM (SELECT * REPLACE ({cleaned}), count(DISTINCT g_vendor)
-                                OVER (PARTITION BY customer_id, product_group)
-                                AS vendors_in_group
+              FROM (SELECT * REPLACE ({cleaned}), {_VENDORS_IN_GROUP} AS vendors_in_group
                     FROM {groups})))"""
 
 

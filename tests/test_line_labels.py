@@ -578,3 +578,37 @@ def test_lines_by_publisher_without_one_are_named_after_the_vendor_not_one_servi
         ("Exchange Online", D(32)),  # one service: its name
         ("Microsoft Corporation", D(24)),
     ]
+
+
+def test_a_fee_in_a_vendor_s_section_does_not_put_the_vendor_s_name_before_its_lines(tmp_path):
+    """An allowance, fee or credit of the reseller in a vendor's product group (the
+    azure-allowance offering gives back Azure in the microsoft section) counted as a second
+    vendor of the section: every Microsoft line read "Microsoft / Bandwidth", "Microsoft /
+    Microsoft 365 Business Standard". Only a section of two vendors' lines names the vendor."""
+    rows = [
+        line("C002", "25.67", vendor="microsoft", service="Bandwidth"),
+        line("C002", "216.92", vendor="microsoft", service="Microsoft 365 Business Standard"),
+        line(
+            "C002",
+            "-47.46",
+            kind="allowance",
+            product_group="microsoft",
+            description="Azure included (EUR 50.00 a month, used EUR 47.46)",
+        ),  # fmt: skip
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "service"])
+    assert sorted(ln.description for ln in inv.lines) == [
+        "Azure included (EUR 50.00 a month, used EUR 47.46)",
+        "Bandwidth",
+        "Microsoft 365 Business Standard",
+    ]
+    mixed = [
+        *rows[:2],
+        line("C002", "5", vendor="aws", service="Amazon EC2", product_group="microsoft"),
+    ]
+    [inv], _, _ = _build(mixed, tmp_path / "mixed", ["vendor", "service"])
+    assert sorted(ln.description for ln in inv.lines) == [
+        "Amazon Web Services / Amazon EC2",
+        "Microsoft / Bandwidth",
+        "Microsoft / Microsoft 365 Business Standard",
+    ]
