@@ -185,7 +185,7 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
             sku = (
                 f"CASE WHEN g_sku IS NULL THEN {no_sku} "
                 f"WHEN n_descriptions = 1 AND g_description IS DISTINCT FROM g_sku "
-                f"THEN g_description ELSE concat_ws(' ', {shared}, {short_id_sql('g_sku')}) END"
+                f"THEN g_description ELSE {_sku_text(service, shared)} END"
             )
             # nor a SKU's description that is the service's name ("Exchange Online (Plan 1) /
             # Exchange Online (Plan 1)")
@@ -205,6 +205,30 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
     return (
         f"CASE WHEN line_kind <> 'vendor' THEN g_description "
         f"WHEN line_credit THEN {label} || {ql(CREDIT_SUFFIX)} ELSE {label} END"
+    )
+
+
+#: Most services a line of one SKU names (``_sku_text``); more are counted ("and 4 more").
+SKU_SERVICES = 3
+
+
+def _sku_text(service: str, shared: str) -> str:
+    """SQL of the text of a line of one SKU of several descriptions: its service's name (or the
+    vendor's, for several services) and the SKU's short id, "Amazon Elastic Compute Cloud
+    m5.large"; but a short id that is only a number (Microsoft's SkuId, the 0001 of the Azure
+    plan's DZH318Z0BPS6:0001) names nothing, and the line read "Microsoft 0001": such a line is
+    named after its service, or its services ("Storage, Virtual Machines")."""
+    short = short_id_sql("g_sku")
+    n = SKU_SERVICES
+    services = (
+        f"CASE WHEN len(g_services) > {n} THEN array_to_string(g_services[1:{n}], ', ') "
+        f"|| ' and ' || (len(g_services) - {n}) || ' more' "
+        "ELSE array_to_string(g_services, ', ') END"
+    )
+    named = f"CASE WHEN n_services > 1 THEN {services} ELSE {service} END"
+    return (
+        f"CASE WHEN regexp_full_match({short}, '[0-9]+') THEN {named} "
+        f"ELSE concat_ws(' ', {shared}, {short}) END"
     )
 
 
@@ -258,6 +282,8 @@ def _groups_sql(grouping: tuple[str, ...], source: str, sums: str = "") -> str:
         if key.startswith("tag:"):
             tags.append(f"any_value({_tag_sql(key[4:])}) AS g_tag_{n}")
         n += 1
+    if "sku" in grouping:  # a SKU of several services may be named after them (``_sku_text``)
+        tags.append("list_sort(list(DISTINCT service) FILTER (service IS NOT NULL)) AS g_services")
     extra = "".join(f", {t}" for t in [*tags, *([sums] if sums else [])])
     return f"""
         SELECT customer_id, product_group, line_key, line_credit,

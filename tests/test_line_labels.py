@@ -612,3 +612,31 @@ def test_a_fee_in_a_vendor_s_section_does_not_put_the_vendor_s_name_before_its_l
         "Microsoft / Bandwidth",
         "Microsoft / Microsoft 365 Business Standard",
     ]
+
+
+def test_a_microsoft_sku_is_named_after_its_services_not_its_bare_sku_number(tmp_path):
+    """Grouped by ``[vendor, sku]``, the Azure plan's SKU DZH318Z0BPS6:0001, which Microsoft's
+    usage of every Azure service carries, read "Microsoft 0001" on the sample month's invoices of
+    C002, C004 and C006: the vendor's name and the SKU's short id, here Microsoft's bare SkuId.
+    A SKU whose short id is only a number is named after its service, or its services."""
+
+    def azure(amount, service, description, row, customer="C002"):
+        return line(customer, amount, vendor="microsoft", service=service,
+                    sku="DZH318Z0BPS6:0001", description=description, source_row=row)  # fmt: skip
+
+    rows = [
+        azure("142.98", "Virtual Machines", "Virtual Machines - Dsv5 Series - D4s v5", 2),
+        azure("0.50", "Storage", "Storage - Hot LRS Data Stored", 3),
+        azure("0.38", "Storage", "Storage - Hot LRS Write Operations", 4),
+        line("C002", "5", vendor="microsoft", service="Virtual Machines", sku="DZH318Z0BPS6:0002",
+             description="Virtual Machines - D2s v5", source_row=5),
+        line("C002", "6", vendor="microsoft", service="Virtual Machines", sku="DZH318Z0BPS6:0002",
+             description="Virtual Machines - D4s v5", source_row=6),
+    ]  # fmt: skip
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "sku"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Storage, Virtual Machines", D("143.86")),
+        ("Virtual Machines", D(11)),
+    ]
+    for ln in inv.lines:
+        assert line_text_problems(ln.description, ln.display_quantity) == []
