@@ -1786,3 +1786,31 @@ def test_a_custom_credit_reads_as_a_vendor_credit_does_a_negative_quantity_at_it
     document_writer(seller, tmp_path, None)(note)
     path = tmp_path / f"{note.number}_{note.customer_id}.pdf"
     assert "1 each 200.00 21 % 200.00 Service credit (SLA, incident 14 October)" in pdf_text(path)
+
+
+def test_a_long_product_group_heading_is_wrapped_within_the_page(issued, tmp_path):
+    """A product group's heading (products.yaml) was drawn on one line whatever its length: a
+    reseller's "Microsoft 365 and Dynamics 365 licences bought under the Cloud Solution Provider
+    programme, new commerce" ran past the right margin and off the page. It wraps, clear of the
+    group's first line, and still stays on the page of that line."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    heading = (
+        "Microsoft 365 and Dynamics 365 licences bought under the Cloud Solution Provider "
+        "programme, new commerce"
+    )
+    lines = tuple(
+        replace(ln, heading=heading) if ln.product_group == "microsoft" else ln for ln in inv.lines
+    )
+    [pdf, _] = write_documents([replace(inv, lines=lines)], seller, tmp_path, None)
+    right_margin = float(PdfReader(pdf).pages[0].mediabox.width) - 18 * 72 / 25.4
+    assert [t for edge, t in drawn_right_edges(pdf) if edge > right_margin + 0.5] == []
+    assert squeezed(heading) in squeezed(pdf_text(pdf))
+    boxes = [b for page in page_texts(pdf) for b in page]
+    first = next(i for i, t in enumerate(boxes) if t.startswith("Microsoft 365 and"))
+    assert boxes[first + 1] != "Exchange Online (Plan 1)"  # the heading's second row first
+    tops = drawn_boxes(pdf)
+    parts = [b for b in tops if heading.startswith(b[3]) or b[3] in heading]
+    following = [b for b in tops if b[3] == "Exchange Online (Plan 1)"]
+    assert len(parts) == 2 and following
+    assert min(p[2] for p in parts) - following[0][2] >= 8  # a row apart (points)
