@@ -492,8 +492,10 @@ class _Document:
         if s.chamber_of_commerce:
             details.append(registration_text(s))
         details += [x for x in (s.email, s.phone, s.website) if x]
-        for d in details:
-            self.text(LEFT, d)
+        # beside the logo, wrapped clear of it as the name is (a long address line ran under it)
+        room = WIDTH - LOGO_BOX[0] - 6 * mm if logo is not None else WIDTH
+        for part in (p for d in details for p in self.wrapped(d, room)):
+            self.text(LEFT, part)
             self.y -= 4 * mm
         self.y = min(self.y, title_y - 6 * mm) - 4 * mm
 

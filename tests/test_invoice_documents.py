@@ -1814,3 +1814,25 @@ def test_a_long_product_group_heading_is_wrapped_within_the_page(issued, tmp_pat
     following = [b for b in tops if b[3] == "Exchange Online (Plan 1)"]
     assert len(parts) == 2 and following
     assert min(p[2] for p in parts) - following[0][2] >= 8  # a row apart (points)
+
+
+def test_a_long_seller_detail_is_wrapped_clear_of_the_logo(issued, tmp_path):
+    """The seller's name was wrapped clear of the logo (top right), but not the address, VAT,
+    register and contact lines under it, which begin beside the logo: an address line of some
+    length ("Catharijnesingel 30, Gebouw De Inktpot, vierde verdieping, kamer 4.12 (ingang
+    achterzijde)") was drawn under the logo. They wrap as the name does."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    Image.new("RGB", (300, 100), (20, 60, 140)).save(tmp_path / "logo.png")
+    street = (
+        "Catharijnesingel 30, Gebouw De Inktpot, vierde verdieping, kamer 4.12 (ingang achterzijde)"
+    )
+    seller = seller.model_copy(
+        update={"logo": "logo.png", "address": [street, "3511 GB Utrecht", "The Netherlands"]}
+    )
+    [pdf, _] = write_documents([inv], seller, tmp_path, tmp_path)
+    logo_left = (210 - 18 - 45) * 72 / 25.4
+    logo_bottom = (297 - 16 - 18) * 72 / 25.4
+    under_logo = [b[3] for b in drawn_boxes(pdf) if b[2] > logo_bottom and b[1] > logo_left]
+    assert under_logo == []
+    assert squeezed(street) in squeezed(pdf_text(pdf))
