@@ -1836,3 +1836,31 @@ def test_a_long_seller_detail_is_wrapped_clear_of_the_logo(issued, tmp_path):
     under_logo = [b[3] for b in drawn_boxes(pdf) if b[2] > logo_bottom and b[1] > logo_left]
     assert under_logo == []
     assert squeezed(street) in squeezed(pdf_text(pdf))
+
+
+def test_a_reissued_invoice_s_files_are_dated_its_issue_date_not_the_month_s_end(issued, tmp_path):
+    """The PDF's and the workbook's creation date is fixed (identical bytes on a rerun): the last
+    second of the period for a run's invoice, the issue date for a credit note. An invoice
+    ``billing reissue`` issues weeks later took the period's end too: NW2026-000010, issued
+    2026-12-04 to replace NW2026-000002 of 2026-11-01 (cancelled by a credit note of 2026-12-03),
+    said it was created on 2026-10-31, before the invoice it replaces. It is dated its issue
+    date, as a credit note is; a run's invoices keep the period's end."""
+    from billing_lib.workbooks import write_invoice_workbook
+
+    seller, invoices = issued
+    original = next(i for i in invoices.values() if i.customer_id == "C002")
+    reissued = replace(
+        original,
+        number="NW2026-000010",
+        issue_date=date(2026, 12, 4),
+        due_date=date(2027, 1, 3),
+        refers_to=original.number,
+        refers_to_date=original.issue_date,
+        note="This invoice replaces invoice NW2026-000002 of 2026-11-01.",
+    )
+    for inv, created in ((reissued, "20261204000000"), (original, "20261031235959")):
+        [pdf, _] = write_documents([inv], seller, tmp_path / inv.number, None)
+        assert PdfReader(pdf).metadata["/CreationDate"].startswith(f"D:{created}")
+        book = write_invoice_workbook(inv, seller, {}, None, tmp_path / inv.number / "x.xlsx")
+        stamp = openpyxl.load_workbook(book).properties.created.strftime("%Y%m%d%H%M%S")
+        assert stamp == created, inv.number
