@@ -216,8 +216,10 @@ def _sku_text(service: str, shared: str) -> str:
     """SQL of the text of a line of one SKU of several descriptions: its service's name (or the
     vendor's, for several services) and the SKU's short id, "Amazon Elastic Compute Cloud
     m5.large"; but a short id that is only a number (Microsoft's SkuId, the 0001 of the Azure
-    plan's DZH318Z0BPS6:0001) names nothing, and the line read "Microsoft 0001": such a line is
-    named after its service, or its services ("Storage, Virtual Machines")."""
+    plan's DZH318Z0BPS6:0001) or a cut opaque code (AWS's product/sku DQ578CGN99KG6ECF,
+    "…99KG6ECF") names nothing, and the line read "Microsoft 0001": such a line is named after
+    its service, or its services ("Storage, Virtual Machines"); two that then read the same get
+    a short id to tell them apart (``_texts_sql``)."""
     short = short_id_sql("g_sku")
     n = SKU_SERVICES
     services = (
@@ -227,7 +229,7 @@ def _sku_text(service: str, shared: str) -> str:
     )
     named = f"CASE WHEN n_services > 1 THEN {services} ELSE {service} END"
     return (
-        f"CASE WHEN regexp_full_match({short}, '[0-9]+') THEN {named} "
+        f"CASE WHEN regexp_full_match({short}, '[0-9]+|….*') THEN {named} "
         f"ELSE concat_ws(' ', {shared}, {short}) END"
     )
 

@@ -640,3 +640,27 @@ def test_a_microsoft_sku_is_named_after_its_services_not_its_bare_sku_number(tmp
     ]
     for ln in inv.lines:
         assert line_text_problems(ln.description, ln.display_quantity) == []
+
+
+def test_an_aws_product_sku_is_no_part_of_a_line_s_name(tmp_path):
+    """AWS's product/sku is an opaque code (DQ578CGN99KG6ECF): grouped by ``[vendor, sku]``, a
+    SKU whose lines have several descriptions (usage a Savings Plan covers and its negation)
+    read "Amazon Elastic Compute Cloud …99KG6ECF", a cut id. A SKU whose short id is cut (an
+    opaque code of more than 12 characters) is named after its service, as one that is a bare
+    number; a readable usage type ("m5.large") stays beside it."""
+
+    def ec2(amount, sku, description, row):
+        return line("C002", amount, service="Amazon Elastic Compute Cloud", sku=sku,
+                    description=description, source_row=row)  # fmt: skip
+
+    rows = [
+        ec2("13.79", "DQ578CGN99KG6ECF", "Compute Savings Plans covered usage: m6i.xlarge", 2),
+        ec2("0", "DQ578CGN99KG6ECF", "SavingsPlanNegation used by AccountId", 3),
+        ec2("5", "EU-BoxUsage:m5.large", "m5.large a", 4),
+        ec2("6", "EU-BoxUsage:m5.large", "m5.large b", 5),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "sku"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Amazon Elastic Compute Cloud", D("13.79")),
+        ("Amazon Elastic Compute Cloud m5.large", D(11)),
+    ]
