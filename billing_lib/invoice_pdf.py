@@ -67,6 +67,8 @@ PAD = 1.5 * mm
 #: Height of a product group's heading and of its subtotal: a heading is kept on the page of the
 #: group's first line, a subtotal on the page of its last.
 HEADING_HEIGHT, SUBTOTAL_HEIGHT = 5.5 * mm, 8 * mm
+#: Each further row of a heading wrapped over several (``_Document.heading_rows``).
+HEADING_ROW = 4.2 * mm
 LOGO_BOX = (45 * mm, 18 * mm)
 
 
@@ -490,8 +492,10 @@ class _Document:
         if s.chamber_of_commerce:
             details.append(registration_text(s))
         details += [x for x in (s.email, s.phone, s.website) if x]
-        for d in details:
-            self.text(LEFT, d)
+        # beside the logo, wrapped clear of it as the name is (a long address line ran under it)
+        room = WIDTH - LOGO_BOX[0] - 6 * mm if logo is not None else WIDTH
+        for part in (p for d in details for p in self.wrapped(d, room)):
+            self.text(LEFT, part)
             self.y -= 4 * mm
         self.y = min(self.y, title_y - 6 * mm) - 4 * mm
 
@@ -551,10 +555,7 @@ class _Document:
                 height += SUBTOTAL_HEIGHT  # the group's last line: with its subtotal
             if line.product_group != group:
                 group, total = line.product_group, Decimal(0)
-                self.room(HEADING_HEIGHT + height, header=True)  # with its first line
-                self.y -= 1 * mm
-                self.text(LEFT + PAD, line.heading, 9, bold=True)
-                self.y -= HEADING_HEIGHT - 1 * mm
+                self.heading(line.heading, height)
             self.room(height, header=True)
             x = LEFT + COLUMNS[0][1] * mm
             cells = [
@@ -593,6 +594,19 @@ class _Document:
                 size = fitted_size(subtotal, 24 * mm - 3 * PAD, bold=True)  # beside its label
                 self.text(PAGE_W - RIGHT - PAD, subtotal, size, bold=True, right=True)
                 self.y -= 6 * mm
+
+    def heading(self, heading: str, first_line: float) -> None:
+        """A product group's heading (products.yaml), on the page of its first line (of height
+        ``first_line``) and on as many rows as it takes within the table: a long one
+        ("Microsoft 365 and Dynamics 365 licences bought under the Cloud Solution Provider
+        programme, new commerce") ran past the right margin, off the page."""
+        parts = self.wrapped(heading, WIDTH - 2 * PAD, 9, bold=True)
+        self.room(HEADING_HEIGHT + (len(parts) - 1) * HEADING_ROW + first_line, header=True)
+        self.y -= 1 * mm
+        for k, part in enumerate(parts):
+            self.y -= HEADING_ROW if k else 0
+            self.text(LEFT + PAD, part, 9, bold=True)
+        self.y -= HEADING_HEIGHT - 1 * mm
 
     def vat_and_totals(self) -> None:
         inv = self.inv

@@ -185,7 +185,7 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
             sku = (
                 f"CASE WHEN g_sku IS NULL THEN {no_sku} "
                 f"WHEN n_descriptions = 1 AND g_description IS DISTINCT FROM g_sku "
-                f"THEN g_description ELSE concat_ws(' ', {shared}, {short_id_sql('g_sku')}) END"
+                f"THEN g_description ELSE {_sku_text(service, shared)} END"
             )
             # nor a SKU's description that is the service's name ("Exchange Online (Plan 1) /
             # Exchange Online (Plan 1)")
@@ -205,6 +205,32 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
     return (
         f"CASE WHEN line_kind <> 'vendor' THEN g_description "
         f"WHEN line_credit THEN {label} || {ql(CREDIT_SUFFIX)} ELSE {label} END"
+    )
+
+
+#: Most services a line of one SKU names (``_sku_text``); more are counted ("and 4 more").
+SKU_SERVICES = 3
+
+
+def _sku_text(service: str, shared: str) -> str:
+    """SQL of the text of a line of one SKU of several descriptions: its service's name (or the
+    vendor's, for several services) and the SKU's short id, "Amazon Elastic Compute Cloud
+    m5.large"; but a short id that is only a number (Microsoft's SkuId, the 0001 of the Azure
+    plan's DZH318Z0BPS6:0001) or a cut opaque code (AWS's product/sku DQ578CGN99KG6ECF,
+    "…99KG6ECF") names nothing, and the line read "Microsoft 0001": such a line is named after
+    its service, or its services ("Storage, Virtual Machines"); two that then read the same get
+    a short id to tell them apart (``_texts_sql``)."""
+    short = short_id_sql("g_sku")
+    n = SKU_SERVICES
+    services = (
+        f"CASE WHEN len(g_services) > {n} THEN array_to_string(g_services[1:{n}], ', ') "
+        f"|| ' and ' || (len(g_services) - {n}) || ' more' "
+        "ELSE array_to_string(g_services, ', ') END"
+    )
+    named = f"CASE WHEN n_services > 1 THEN {services} ELSE {service} END"
+    return (
+        f"CASE WHEN regexp_full_match({short}, '[0-9]+|….*') THEN {named} "
+        f"ELSE concat_ws(' ', {shared}, {short}) END"
     )
 
 
@@ -258,6 +284,8 @@ def _groups_sql(grouping: tuple[str, ...], source: str, sums: str = "") -> str:
         if key.startswith("tag:"):
             tags.append(f"any_value({_tag_sql(key[4:])}) AS g_tag_{n}")
         n += 1
+    if "sku" in grouping:  # a SKU of several services may be named after them (``_sku_text``)
+        tags.append("list_sort(list(DISTINCT service) FILTER (service IS NOT NULL)) AS g_services")
     extra = "".join(f", {t}" for t in [*tags, *([sums] if sums else [])])
     return f"""
         SELECT customer_id, product_group, line_key, line_credit,
@@ -302,6 +330,16 @@ def _keyed_sql(source: str, grouping: tuple[str, ...], where: str, names: dict[s
                  FROM {source} r WHERE {where})"""
 
 
+#: The vendors whose lines share a product group (a section): only vendor lines count. The
+#: reseller's own allowance, fee or credit in a vendor's section (an Azure allowance in the
+#: microsoft group) counted as a second vendor, and every line of the section read "Microsoft /
+#: Bandwidth"; its own lines keep their text (``_text_sql``).
+_VENDORS_IN_GROUP = (
+    "count(DISTINCT CASE WHEN line_kind = 'vendor' THEN g_vendor END) "
+    "OVER (PARTITION BY customer_id, product_group)"
+)
+
+
 def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
     """Per row of ``groups`` (``_groups_sql``): its key columns, ``invoice_line``, the text, and
     ``line_start`` and ``line_end``, the charge period it names (``period_sql``; NULL: none);
@@ -335,9 +373,7 @@ def _texts_sql(grouping: tuple[str, ...], groups: str) -> str:
         FROM (SELECT {keys}, {credit} AS invoice_line, line_start, line_end
         FROM (SELECT {keys}, line_kind, COALESCE({clean_text_sql(_text_sql(grouping))},
                      vendor_name) AS text, {start} AS line_start, {end} AS line_end
-              FROM (SELECT * REPLACE ({cleaned}), count(DISTINCT g_vendor)
-                                OVER (PARTITION BY customer_id, product_group)
-                                AS vendors_in_group
+              FROM (SELECT * REPLACE ({cleaned}), {_VENDORS_IN_GROUP} AS vendors_in_group
                     FROM {groups})))"""
 
 

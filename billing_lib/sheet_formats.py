@@ -29,9 +29,12 @@ WORKBOOK_OPTIONS = {
 
 
 def fixed_created(invoice_or_period: Invoice | str) -> datetime:
-    """The workbook's 'created' property: the last second of the period (fixed, so reruns give
-    identical bytes)."""
-
+    """The workbook's (and the PDF's) creation date: the last second of the period (fixed, so
+    reruns give identical bytes); for an invoice that replaces a credited one (``billing
+    reissue``, issued weeks after the month) its issue date, as a credit note's: it said it was
+    created at the month's end, before the invoice it replaces was issued."""
+    if not isinstance(invoice_or_period, str) and invoice_or_period.refers_to:
+        return datetime.combine(invoice_or_period.issue_date, time())
     period = invoice_or_period if isinstance(invoice_or_period, str) else invoice_or_period.period
     last = month_days(period)[1]
     return datetime.combine(last, time(23, 59, 59))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -286,6 +287,18 @@ def csv_detail_path(detail: Path) -> Path:
 _FORMULA_START = "^([" + re.escape("".join(FORMULA_STARTS)) + "])"
 
 
+def _plain_decimal_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A decimal column as positional text: Arrow writes a value below a millionth in scientific
+    notation (the sample's Savings Plan negations, amount 0 at 12 places, read "0E-12", which a
+    spreadsheet shows as 0.00E+00); a column holding such values is written out by Python's
+    Decimal, those values only (most detail files hold none, and stay on Arrow's path)."""
+    text = pc.cast(column, pa.string())
+    if not pc.any(pc.match_substring(text, "E")).as_py():
+        return text
+    plain = [v if v is None or "E" not in v else format(Decimal(v), "f") for v in text.to_pylist()]
+    return pa.chunked_array([pa.array(plain, pa.string())])
+
+
 def write_detail_csv(table: pa.Table, path: Path) -> None:
     """``table`` (a detail file's lines) as CSV for a spreadsheet: UTF-8 with a byte-order mark
     (Excel reads the accents), a header of the column names, dates as YYYY-MM-DD, quantities and
@@ -295,7 +308,7 @@ def write_detail_csv(table: pa.Table, path: Path) -> None:
     columns = []
     for column in table.columns:
         if pa.types.is_decimal(column.type):
-            text = pc.cast(column, pa.string())
+            text = _plain_decimal_text(column)
             text = pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1")
             column = pc.replace_substring_regex(text, r"\.$", "")
         elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):

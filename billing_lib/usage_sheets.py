@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import xlsxwriter
@@ -157,21 +158,46 @@ def _row_writer(
         for col, (_, _, kind) in enumerate(columns)
     ]
     # a whole quantity, or an amount or price with no more than the currency's decimals, in a
-    # format without optional decimals: else Excel shows "744." (the exact decimal text decides)
-    whole = {"quantity": (fmt.qty_whole, 0), "price": (fmt.price_whole, fmt.places)}
+    # format without optional decimals: else Excel shows "744." (the exact decimal text decides);
+    # so is one that is so at the decimals its format shows (``_shown_whole``)
+    price_shown = fmt.places + QUANTITY_SHOWN if fmt.places else QUANTITY_SHOWN
+    whole = {
+        "quantity": (fmt.qty_whole, 0, QUANTITY_SHOWN),
+        "price": (fmt.price_whole, fmt.places, price_shown),
+    }
     exact = [(col, *whole[kind]) for col, (_, _, kind) in enumerate(columns) if kind in whole]
 
     def write(row: int, values: Sequence[Any]) -> None:
         row_cells = cells
-        for col, whole_format, places in exact:
+        for col, whole_format, places, shown in exact:
             value = values[col]
-            if value is not None and len(str(value).partition(".")[2].rstrip("0")) <= places:
+            if value is not None and _shown_whole(value, places, shown):
                 if row_cells is cells:
                     row_cells = list(cells)
                 row_cells[col] = (col, False, float, whole_format)
         ws.write_values(row, row_cells, values)
 
     return write
+
+
+#: The decimals a usage sheet's fractional quantity shows (``#,##0.0###``); a price shows as many
+#: more than its currency's.
+QUANTITY_SHOWN = 4
+
+
+def _shown_whole(value: Any, places: int, shown: int) -> bool:
+    """Whether ``value`` has no more than ``places`` decimals, or has none more once rounded
+    half-up to the ``shown`` decimals its fractional format shows: a vendor's 31 daily storage
+    lines sum to 349.9999999986 GB-months, which ``#,##0.0###`` showed as "350.0" (one decimal is
+    always shown), the invoice as 350."""
+    decimals = str(value).partition(".")[2]
+    if len(decimals.rstrip("0")) <= places:
+        return True
+    if len(decimals) <= shown or "e" in decimals.lower():
+        return False
+    exact = Decimal(str(value))
+    rounded = exact.quantize(Decimal(1).scaleb(-shown), rounding=ROUND_HALF_UP)
+    return rounded == rounded.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _summary_sheet(

@@ -1786,3 +1786,81 @@ def test_a_custom_credit_reads_as_a_vendor_credit_does_a_negative_quantity_at_it
     document_writer(seller, tmp_path, None)(note)
     path = tmp_path / f"{note.number}_{note.customer_id}.pdf"
     assert "1 each 200.00 21 % 200.00 Service credit (SLA, incident 14 October)" in pdf_text(path)
+
+
+def test_a_long_product_group_heading_is_wrapped_within_the_page(issued, tmp_path):
+    """A product group's heading (products.yaml) was drawn on one line whatever its length: a
+    reseller's "Microsoft 365 and Dynamics 365 licences bought under the Cloud Solution Provider
+    programme, new commerce" ran past the right margin and off the page. It wraps, clear of the
+    group's first line, and still stays on the page of that line."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C002")
+    heading = (
+        "Microsoft 365 and Dynamics 365 licences bought under the Cloud Solution Provider "
+        "programme, new commerce"
+    )
+    lines = tuple(
+        replace(ln, heading=heading) if ln.product_group == "microsoft" else ln for ln in inv.lines
+    )
+    [pdf, _] = write_documents([replace(inv, lines=lines)], seller, tmp_path, None)
+    right_margin = float(PdfReader(pdf).pages[0].mediabox.width) - 18 * 72 / 25.4
+    assert [t for edge, t in drawn_right_edges(pdf) if edge > right_margin + 0.5] == []
+    assert squeezed(heading) in squeezed(pdf_text(pdf))
+    boxes = [b for page in page_texts(pdf) for b in page]
+    first = next(i for i, t in enumerate(boxes) if t.startswith("Microsoft 365 and"))
+    assert boxes[first + 1] != "Exchange Online (Plan 1)"  # the heading's second row first
+    tops = drawn_boxes(pdf)
+    parts = [b for b in tops if heading.startswith(b[3]) or b[3] in heading]
+    following = [b for b in tops if b[3] == "Exchange Online (Plan 1)"]
+    assert len(parts) == 2 and following
+    assert min(p[2] for p in parts) - following[0][2] >= 8  # a row apart (points)
+
+
+def test_a_long_seller_detail_is_wrapped_clear_of_the_logo(issued, tmp_path):
+    """The seller's name was wrapped clear of the logo (top right), but not the address, VAT,
+    register and contact lines under it, which begin beside the logo: an address line of some
+    length ("Catharijnesingel 30, Gebouw De Inktpot, vierde verdieping, kamer 4.12 (ingang
+    achterzijde)") was drawn under the logo. They wrap as the name does."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C003")
+    Image.new("RGB", (300, 100), (20, 60, 140)).save(tmp_path / "logo.png")
+    street = (
+        "Catharijnesingel 30, Gebouw De Inktpot, vierde verdieping, kamer 4.12 (ingang achterzijde)"
+    )
+    seller = seller.model_copy(
+        update={"logo": "logo.png", "address": [street, "3511 GB Utrecht", "The Netherlands"]}
+    )
+    [pdf, _] = write_documents([inv], seller, tmp_path, tmp_path)
+    logo_left = (210 - 18 - 45) * 72 / 25.4
+    logo_bottom = (297 - 16 - 18) * 72 / 25.4
+    under_logo = [b[3] for b in drawn_boxes(pdf) if b[2] > logo_bottom and b[1] > logo_left]
+    assert under_logo == []
+    assert squeezed(street) in squeezed(pdf_text(pdf))
+
+
+def test_a_reissued_invoice_s_files_are_dated_its_issue_date_not_the_month_s_end(issued, tmp_path):
+    """The PDF's and the workbook's creation date is fixed (identical bytes on a rerun): the last
+    second of the period for a run's invoice, the issue date for a credit note. An invoice
+    ``billing reissue`` issues weeks later took the period's end too: NW2026-000010, issued
+    2026-12-04 to replace NW2026-000002 of 2026-11-01 (cancelled by a credit note of 2026-12-03),
+    said it was created on 2026-10-31, before the invoice it replaces. It is dated its issue
+    date, as a credit note is; a run's invoices keep the period's end."""
+    from billing_lib.workbooks import write_invoice_workbook
+
+    seller, invoices = issued
+    original = next(i for i in invoices.values() if i.customer_id == "C002")
+    reissued = replace(
+        original,
+        number="NW2026-000010",
+        issue_date=date(2026, 12, 4),
+        due_date=date(2027, 1, 3),
+        refers_to=original.number,
+        refers_to_date=original.issue_date,
+        note="This invoice replaces invoice NW2026-000002 of 2026-11-01.",
+    )
+    for inv, created in ((reissued, "20261204000000"), (original, "20261031235959")):
+        [pdf, _] = write_documents([inv], seller, tmp_path / inv.number, None)
+        assert PdfReader(pdf).metadata["/CreationDate"].startswith(f"D:{created}")
+        book = write_invoice_workbook(inv, seller, {}, None, tmp_path / inv.number / "x.xlsx")
+        stamp = openpyxl.load_workbook(book).properties.created.strftime("%Y%m%d%H%M%S")
+        assert stamp == created, inv.number

@@ -578,3 +578,89 @@ def test_lines_by_publisher_without_one_are_named_after_the_vendor_not_one_servi
         ("Exchange Online", D(32)),  # one service: its name
         ("Microsoft Corporation", D(24)),
     ]
+
+
+def test_a_fee_in_a_vendor_s_section_does_not_put_the_vendor_s_name_before_its_lines(tmp_path):
+    """An allowance, fee or credit of the reseller in a vendor's product group (the
+    azure-allowance offering gives back Azure in the microsoft section) counted as a second
+    vendor of the section: every Microsoft line read "Microsoft / Bandwidth", "Microsoft /
+    Microsoft 365 Business Standard". Only a section of two vendors' lines names the vendor."""
+    rows = [
+        line("C002", "25.67", vendor="microsoft", service="Bandwidth"),
+        line("C002", "216.92", vendor="microsoft", service="Microsoft 365 Business Standard"),
+        line(
+            "C002",
+            "-47.46",
+            kind="allowance",
+            product_group="microsoft",
+            description="Azure included (EUR 50.00 a month, used EUR 47.46)",
+        ),  # fmt: skip
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "service"])
+    assert sorted(ln.description for ln in inv.lines) == [
+        "Azure included (EUR 50.00 a month, used EUR 47.46)",
+        "Bandwidth",
+        "Microsoft 365 Business Standard",
+    ]
+    mixed = [
+        *rows[:2],
+        line("C002", "5", vendor="aws", service="Amazon EC2", product_group="microsoft"),
+    ]
+    [inv], _, _ = _build(mixed, tmp_path / "mixed", ["vendor", "service"])
+    assert sorted(ln.description for ln in inv.lines) == [
+        "Amazon Web Services / Amazon EC2",
+        "Microsoft / Bandwidth",
+        "Microsoft / Microsoft 365 Business Standard",
+    ]
+
+
+def test_a_microsoft_sku_is_named_after_its_services_not_its_bare_sku_number(tmp_path):
+    """Grouped by ``[vendor, sku]``, the Azure plan's SKU DZH318Z0BPS6:0001, which Microsoft's
+    usage of every Azure service carries, read "Microsoft 0001" on the sample month's invoices of
+    C002, C004 and C006: the vendor's name and the SKU's short id, here Microsoft's bare SkuId.
+    A SKU whose short id is only a number is named after its service, or its services."""
+
+    def azure(amount, service, description, row, customer="C002"):
+        return line(customer, amount, vendor="microsoft", service=service,
+                    sku="DZH318Z0BPS6:0001", description=description, source_row=row)  # fmt: skip
+
+    rows = [
+        azure("142.98", "Virtual Machines", "Virtual Machines - Dsv5 Series - D4s v5", 2),
+        azure("0.50", "Storage", "Storage - Hot LRS Data Stored", 3),
+        azure("0.38", "Storage", "Storage - Hot LRS Write Operations", 4),
+        line("C002", "5", vendor="microsoft", service="Virtual Machines", sku="DZH318Z0BPS6:0002",
+             description="Virtual Machines - D2s v5", source_row=5),
+        line("C002", "6", vendor="microsoft", service="Virtual Machines", sku="DZH318Z0BPS6:0002",
+             description="Virtual Machines - D4s v5", source_row=6),
+    ]  # fmt: skip
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "sku"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Storage, Virtual Machines", D("143.86")),
+        ("Virtual Machines", D(11)),
+    ]
+    for ln in inv.lines:
+        assert line_text_problems(ln.description, ln.display_quantity) == []
+
+
+def test_an_aws_product_sku_is_no_part_of_a_line_s_name(tmp_path):
+    """AWS's product/sku is an opaque code (DQ578CGN99KG6ECF): grouped by ``[vendor, sku]``, a
+    SKU whose lines have several descriptions (usage a Savings Plan covers and its negation)
+    read "Amazon Elastic Compute Cloud …99KG6ECF", a cut id. A SKU whose short id is cut (an
+    opaque code of more than 12 characters) is named after its service, as one that is a bare
+    number; a readable usage type ("m5.large") stays beside it."""
+
+    def ec2(amount, sku, description, row):
+        return line("C002", amount, service="Amazon Elastic Compute Cloud", sku=sku,
+                    description=description, source_row=row)  # fmt: skip
+
+    rows = [
+        ec2("13.79", "DQ578CGN99KG6ECF", "Compute Savings Plans covered usage: m6i.xlarge", 2),
+        ec2("0", "DQ578CGN99KG6ECF", "SavingsPlanNegation used by AccountId", 3),
+        ec2("5", "EU-BoxUsage:m5.large", "m5.large a", 4),
+        ec2("6", "EU-BoxUsage:m5.large", "m5.large b", 5),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "sku"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Amazon Elastic Compute Cloud", D("13.79")),
+        ("Amazon Elastic Compute Cloud m5.large", D(11)),
+    ]

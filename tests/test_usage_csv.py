@@ -50,6 +50,19 @@ def test_a_detail_table_is_written_as_a_spreadsheet_reads_it(tmp_path):
     assert (tmp_path / "again.usage.csv").read_bytes() == data
 
 
+def test_a_zero_or_tiny_amount_is_written_without_an_exponent(tmp_path):
+    """Arrow writes a DECIMAL(38,12) below a millionth in scientific notation: the sample month's
+    Savings Plan negations (amount 0) read "0E-12" in C002's and C004's usage CSV, which Excel
+    shows as 0.00E+00, and 0.000000123456 would read "1.23456E-7". Plain decimals, as every other
+    amount."""
+    amounts = [D(0), D("0.000000123456"), D("-0.000000500000"), D("0.000001"), D("2.5"), None]
+    table = pa.table({"amount": pa.array(amounts, pa.decimal128(38, 12)), "row": range(6)})
+    path = tmp_path / "x.usage.csv"
+    write_detail_csv(table, path)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == ["0", "0.000000123456", "-0.0000005", "0.000001", "2.5", ""]
+
+
 def test_the_run_writes_each_invoice_s_lines_as_csv_too(tmp_path, sample_outputs):
     params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
     seller = params / "seller.yaml"

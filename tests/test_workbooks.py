@@ -592,6 +592,31 @@ def test_whole_quantities_rates_and_prices_show_no_bare_decimal_point(tmp_path):
     assert shown(0.055, fmt.rate_for(D("5.5")).num_format) == "5.5%"
 
 
+def test_a_usage_quantity_of_vendor_float_noise_shows_as_the_whole_number_it_is(tmp_path):
+    """AWS states 350 GB-months of storage as 31 daily lines summing to 349.9999999986: the usage
+    sheet (a row per line, or a summary row) showed "350.0" in the format of a fractional
+    quantity (``#,##0.0###``, one decimal always shown), "5,200.0" for 5200.0000000009, where
+    the invoice shows 350. A quantity whole at the 4 decimals a usage sheet shows gets the
+    whole format."""
+    rows = [
+        line("C003", "8.6", service="Amazon S3", quantity="349.9999999986", unit="GB-Mo"),
+        line("C003", "127.76", service="Amazon S3", quantity="5200.0000000009", unit="GB-Mo",
+             source_row=3),
+        line("C003", "1.5", service="Amazon EC2", quantity="2.25", source_row=4),
+    ]  # fmt: skip
+    con, invoices, invoicing = make(tmp_path, rows)
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Usage Amazon Web Services"]
+    header = [c.value for c in next(ws.iter_rows(max_row=1))]
+    column = header.index("Quantity") + 1
+    texts = sorted(
+        shown(c.value, c.number_format)
+        for (c,) in ws.iter_rows(min_row=2, min_col=column, max_col=column)
+        if c.value is not None
+    )
+    assert texts == ["2.25", "350", "5,200"]
+
+
 def test_a_large_quantity_and_amount_fit_their_columns(tmp_path):
     """A column narrower than its number shows "########" in Excel: 4,512,345,678 requests in the
     quantity column (11 characters wide), EUR 12,345,678.90 in the amounts' (16)."""
