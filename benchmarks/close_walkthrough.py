@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import generate_month as gm  # a sibling script: this folder is on sys.path when it runs
 
-from billing_lib import customer_sync, run
+from billing_lib import customer_files, customer_sync, run
 from billing_lib.periods import month_days
 from billing_lib.publishing import FINALISED_MARKER
 from samples.generate import MS_INVOICE_COLUMNS, write_csv
@@ -423,7 +423,7 @@ def walk_through(work: Path, workbooks: bool = False) -> Walk:
     walk.sync_summary = proposal.summary()
     diff = walk.work / "outputs" / f"customers-sync-{MONTHS[1]}.diff"
     diff.write_text(changes.diff, encoding="utf-8")  # what the analyst reviews
-    customer_sync.apply(params, changes, diff)
+    customer_files.apply(params, changes, diff)
     walk.timed("customers sync 2026-10 and apply", t)
     t = time.perf_counter()
     br = bill(walk, MONTHS[1], folders[MONTHS[1]], finalise=False, workbooks=False)

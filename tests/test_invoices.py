@@ -348,7 +348,8 @@ def test_a_customer_still_as_billing_customers_sync_proposed_it_is_not_invoiced(
 
 def customers_text_of_a_stub() -> str:
     """customers.yaml as billing customers sync writes it with one stub."""
-    from billing_lib.customer_sync import Proposal, Stub, customers_text
+    from billing_lib.customer_files import customers_text
+    from billing_lib.sync_proposal import Proposal, Stub
 
     proposal = Proposal("2026-10", stubs=[Stub("C011", "poc-sandbox-ams", "aws account 1")])
     return customers_text("customers: []\n", proposal, "NL", "EUR")
