@@ -244,17 +244,22 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
     and currency, periods in order. ``summary`` is ``summarise(rated, ["period", "customer"])``.
     The period axis lists every period in calendar order: a category axis orders its periods as
     the traces first name them, so a first customer without October put October after
-    November."""
+    November. Each trace names every period, without a value (a gap) where the customer had no
+    line: a line from September straight to November read as a figure for an October it was
+    not billed in."""
     if measure not in ("margin", "revenue", "cost"):
         raise ValueError(f"measure must be margin, revenue or cost; got {measure!r}")
     fig = go.Figure()
+    periods = sorted({str(p) for p in summary["period"]})
     ordered = summary.sort_values(["customer", "currency", "period"])
     for (customer, currency), part in ordered.groupby(["customer", "currency"], sort=True):
+        shown = dict(zip((str(p) for p in part["period"]), _money(part[measure]), strict=True))
         fig.add_trace(
             go.Scatter(
-                x=[str(p) for p in part["period"]],
-                y=_money(part[measure]),
+                x=periods,
+                y=[shown.get(p) for p in periods],
                 mode="lines+markers",
+                connectgaps=False,
                 name=f"{customer} ({currency})",
             )
         )
@@ -264,7 +269,7 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
         yaxis_title=f"{measure} (invoice currency)",
         xaxis_type="category",
         xaxis_categoryorder="array",
-        xaxis_categoryarray=sorted({str(p) for p in summary["period"]}),
+        xaxis_categoryarray=periods,
         height=380,
     )
     return fig

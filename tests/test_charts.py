@@ -114,6 +114,27 @@ def test_the_trend_s_period_axis_is_in_calendar_order_whatever_customer_comes_fi
         ]
     )
     fig = charts.margin_trend(charts.summarise(lines, ["period", "customer"]))
-    assert [list(t.x) for t in fig.data] == [["2026-09", "2026-11"], ["2026-10"]]
+    # every trace names every period (a gap where it has none), in calendar order
+    assert [list(t.x) for t in fig.data] == [["2026-09", "2026-10", "2026-11"]] * 2
     assert fig.layout.xaxis.categoryorder == "array"
     assert list(fig.layout.xaxis.categoryarray) == ["2026-09", "2026-10", "2026-11"]
+
+
+def test_a_month_without_a_customer_s_invoice_is_a_gap_in_its_trend_not_a_line_across_it():
+    """C1 billed in September and November, not in October: its line went straight from
+    September's margin to November's, through October, which read as a margin of about 2.50 in
+    a month it had none. Each customer's trace now names every period shown, with no value
+    (a gap, ``connectgaps`` off) where it had no line."""
+    lines = rated(
+        [
+            ("2026-09", "C1", "aws", "compute", "Amazon EC2", "EUR", D(10), D(12)),
+            ("2026-11", "C1", "aws", "compute", "Amazon EC2", "EUR", D(10), D(13)),
+            ("2026-10", "C2", "aws", "compute", "Amazon EC2", "EUR", D(10), D(11)),
+        ]
+    )
+    fig = charts.margin_trend(charts.summarise(lines, ["period", "customer"]))
+    c1, c2 = fig.data
+    assert list(c1.x) == list(c2.x) == ["2026-09", "2026-10", "2026-11"]
+    assert list(c1.y) == [2.0, None, 3.0]
+    assert list(c2.y) == [None, 1.0, None]
+    assert not c1.connectgaps
