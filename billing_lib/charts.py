@@ -167,12 +167,14 @@ def _money(values: pd.Series) -> list[float]:
 def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
     """One point per customer (per invoice currency): cost on x, revenue on y, and the break-even
     line revenue = cost. Points above the line make money. ``summary`` is
-    ``summarise(rated, ["customer"])``."""
+    ``summarise(rated, ["customer"])``. The line spans every point, negative ones too (a credit
+    balance, a refund above the usage): drawn from 0 only, it did not reach them."""
     fig = go.Figure()
-    top = 0.0
+    top = bottom = 0.0
     for currency, part in summary.groupby("currency", sort=True):
         cost, revenue = _money(part["cost"]), _money(part["revenue"])
         top = max([top, *cost, *revenue])
+        bottom = min([bottom, *cost, *revenue])
         fig.add_trace(
             go.Scatter(
                 x=cost,
@@ -191,11 +193,11 @@ def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
                 marker={"size": 11},
             )
         )
-    edge = round(top * 1.1, 2) or 1.0
+    edge, low = round(top * 1.1, 2) or 1.0, round(bottom * 1.1, 2) if bottom < 0 else 0.0
     fig.add_trace(
         go.Scatter(
-            x=[0.0, edge],
-            y=[0.0, edge],
+            x=[low, edge],
+            y=[low, edge],
             mode="lines",
             name="break-even",
             line={"dash": "dash", "color": "#888888"},

@@ -138,3 +138,19 @@ def test_a_month_without_a_customer_s_invoice_is_a_gap_in_its_trend_not_a_line_a
     assert list(c1.y) == [2.0, None, 3.0]
     assert list(c2.y) == [None, 1.0, None]
     assert not c1.connectgaps
+
+
+def test_the_break_even_line_reaches_a_customer_of_negative_figures():
+    """A customer whose month is a credit balance (revenue -200.00 at cost 0, or a refund above
+    its usage: cost -50.00, revenue -40.00) sits below or left of 0; the break-even line began
+    at 0 and did not reach it, so whether it made money could not be read off the chart."""
+    lines = LINES.iloc[:2].assign(
+        customer_id=["C1", "C2"], amount=[D("-200.00"), D("-40.00")], cost=[D(0), D("-50.00")]
+    )
+    fig = charts.cost_revenue_scatter(charts.summarise(lines, ["customer"]))
+    even = fig.data[-1]
+    assert even.name == "break-even"
+    assert list(even.x) == list(even.y) == [-220.0, 1.0]  # 10 % beyond the lowest figure
+    # only positive figures: from 0, as before
+    even = charts.cost_revenue_scatter(charts.summarise(LINES, ["customer"])).data[-1]
+    assert list(even.x) == [0.0, 298.11]
