@@ -12,6 +12,7 @@ notebook stores only the figure's data, not plotly.js or a large template.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -47,6 +48,14 @@ KIND_SERVICES = {
 }
 #: A vendor line whose report names no service.
 NO_SERVICE = "(no service)"
+#: What a margin percentage without a value reads (a revenue of 0 or less has none to take a
+#: percentage of: ``summarise``'s ``margin_pct`` is empty there), in the charts and tables.
+NO_PERCENT = "n/a"
+
+
+def percent_label(value: Any) -> str:
+    """A margin percentage as a chart labels it ("15.1%"), NO_PERCENT where it has none."""
+    return NO_PERCENT if value is None or pd.isna(value) else f"{value}%"
 
 
 def service_sql(service: str = "service", kind: str = "line_kind") -> str:
@@ -184,7 +193,7 @@ def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
                 text=list(part["customer"]),
                 textposition="top center",
                 customdata=[
-                    [str(m), "" if p is None or pd.isna(p) else f"{p}%"]
+                    [str(m), percent_label(p)]
                     for m, p in zip(_money(part["margin"]), part["margin_pct"], strict=True)
                 ],
                 hovertemplate="%{text}<br>cost %{x:,.2f}<br>revenue %{y:,.2f}<br>margin "
@@ -218,7 +227,7 @@ def margin_bars(summary: pd.DataFrame, by: str) -> go.Figure:
     margin % as bar text. ``summary`` is ``summarise(rated, [by])``."""
     fig = go.Figure()
     for currency, part in summary.groupby("currency", sort=True):
-        pct = ["" if p is None or pd.isna(p) else f"{p}%" for p in part["margin_pct"]]
+        pct = [percent_label(p) for p in part["margin_pct"]]
         fig.add_trace(
             go.Bar(
                 x=[str(v) for v in part[by]],

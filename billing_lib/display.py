@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from billing_lib.charts import NO_PERCENT
 from billing_lib.errors import BillingError
 from billing_lib.money import decimal_places
 from billing_lib.run_parameters import project_dir
@@ -18,11 +19,11 @@ if TYPE_CHECKING:
     from billing_lib.run import BillingRun
 
 
-#: What a percentage column (``margin_pct``, ``what_if_margin_pct``: a name ending in
-#: PERCENT_SUFFIX) shows where it has no value: a margin over a revenue of 0 or less, which
-#: ``charts.summarise`` leaves empty (a customer whose month a credit note cancelled, the
-#: credits of the custom lines). pandas showed it as NaN, a division by zero to the analyst.
-NO_PERCENT = "n/a"
+#: A percentage column (``margin_pct``, ``what_if_margin_pct``: a name ending in
+#: PERCENT_SUFFIX) shows NO_PERCENT where it has no value: a margin over a revenue of 0 or
+#: less, which ``charts.summarise`` leaves empty (a customer whose month a credit note
+#: cancelled, the credits of the custom lines). pandas showed it as NaN, a division by zero to
+#: the analyst.
 PERCENT_SUFFIX = "_pct"
 
 

@@ -317,7 +317,7 @@ class MarginExplorer:
             f"<td>{round_money(r['cost'], r['currency']):,f}</td>"
             f"<td>{round_money(r['revenue'], r['currency']):,f}</td>"
             f"<td>{round_money(r['margin'], r['currency']):,f}</td>"
-            f"<td>{'' if pd.isna(r['margin_pct']) else r['margin_pct']}</td></tr>"
+            f"<td>{charts.NO_PERCENT if pd.isna(r['margin_pct']) else r['margin_pct']}</td></tr>"
             for r in per_currency.to_dict("records")
         )
         self.totals.value = (

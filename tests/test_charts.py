@@ -154,3 +154,14 @@ def test_the_break_even_line_reaches_a_customer_of_negative_figures():
     # only positive figures: from 0, as before
     even = charts.cost_revenue_scatter(charts.summarise(LINES, ["customer"])).data[-1]
     assert list(even.x) == [0.0, 298.11]
+
+
+def test_a_margin_percent_of_no_revenue_reads_n_a_in_the_charts():
+    """A customer whose month a credit note cancelled (cost 463.44 at revenue 0.00): its point's
+    hover read "margin -463.44 ()" and its bar had no label, the percentage of a zero revenue
+    left unsaid; both read n/a, as the tables and the what-if's text do."""
+    lines = LINES.iloc[:1].assign(amount=[D("0.00")], cost=[D("463.44")])
+    scatter = charts.cost_revenue_scatter(charts.summarise(lines, ["customer"]))
+    assert [list(c) for c in scatter.data[0].customdata] == [["-463.44", "n/a"]]
+    bars = charts.margin_bars(charts.summarise(lines, ["vendor"]), "vendor")
+    assert list(bars.data[0].text) == ["n/a"]
