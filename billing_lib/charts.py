@@ -12,6 +12,7 @@ notebook stores only the figure's data, not plotly.js or a large template.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -47,6 +48,14 @@ KIND_SERVICES = {
 }
 #: A vendor line whose report names no service.
 NO_SERVICE = "(no service)"
+#: What a margin percentage without a value reads (a revenue of 0 or less has none to take a
+#: percentage of: ``summarise``'s ``margin_pct`` is empty there), in the charts and tables.
+NO_PERCENT = "n/a"
+
+
+def percent_label(value: Any) -> str:
+    """A margin percentage as a chart labels it ("15.1%"), NO_PERCENT where it has none."""
+    return NO_PERCENT if value is None or pd.isna(value) else f"{value}%"
 
 
 def service_sql(service: str = "service", kind: str = "line_kind") -> str:
@@ -167,12 +176,14 @@ def _money(values: pd.Series) -> list[float]:
 def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
     """One point per customer (per invoice currency): cost on x, revenue on y, and the break-even
     line revenue = cost. Points above the line make money. ``summary`` is
-    ``summarise(rated, ["customer"])``."""
+    ``summarise(rated, ["customer"])``. The line spans every point, negative ones too (a credit
+    balance, a refund above the usage): drawn from 0 only, it did not reach them."""
     fig = go.Figure()
-    top = 0.0
+    top = bottom = 0.0
     for currency, part in summary.groupby("currency", sort=True):
         cost, revenue = _money(part["cost"]), _money(part["revenue"])
         top = max([top, *cost, *revenue])
+        bottom = min([bottom, *cost, *revenue])
         fig.add_trace(
             go.Scatter(
                 x=cost,
@@ -182,7 +193,7 @@ def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
                 text=list(part["customer"]),
                 textposition="top center",
                 customdata=[
-                    [str(m), "" if p is None or pd.isna(p) else f"{p}%"]
+                    [str(m), percent_label(p)]
                     for m, p in zip(_money(part["margin"]), part["margin_pct"], strict=True)
                 ],
                 hovertemplate="%{text}<br>cost %{x:,.2f}<br>revenue %{y:,.2f}<br>margin "
@@ -191,11 +202,11 @@ def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
                 marker={"size": 11},
             )
         )
-    edge = round(top * 1.1, 2) or 1.0
+    edge, low = round(top * 1.1, 2) or 1.0, round(bottom * 1.1, 2) if bottom < 0 else 0.0
     fig.add_trace(
         go.Scatter(
-            x=[0.0, edge],
-            y=[0.0, edge],
+            x=[low, edge],
+            y=[low, edge],
             mode="lines",
             name="break-even",
             line={"dash": "dash", "color": "#888888"},
@@ -216,7 +227,7 @@ def margin_bars(summary: pd.DataFrame, by: str) -> go.Figure:
     margin % as bar text. ``summary`` is ``summarise(rated, [by])``."""
     fig = go.Figure()
     for currency, part in summary.groupby("currency", sort=True):
-        pct = ["" if p is None or pd.isna(p) else f"{p}%" for p in part["margin_pct"]]
+        pct = [percent_label(p) for p in part["margin_pct"]]
         fig.add_trace(
             go.Bar(
                 x=[str(v) for v in part[by]],
@@ -244,17 +255,22 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
     and currency, periods in order. ``summary`` is ``summarise(rated, ["period", "customer"])``.
     The period axis lists every period in calendar order: a category axis orders its periods as
     the traces first name them, so a first customer without October put October after
-    November."""
+    November. Each trace names every period, without a value (a gap) where the customer had no
+    line: a line from September straight to November read as a figure for an October it was
+    not billed in."""
     if measure not in ("margin", "revenue", "cost"):
         raise ValueError(f"measure must be margin, revenue or cost; got {measure!r}")
     fig = go.Figure()
+    periods = sorted({str(p) for p in summary["period"]})
     ordered = summary.sort_values(["customer", "currency", "period"])
     for (customer, currency), part in ordered.groupby(["customer", "currency"], sort=True):
+        shown = dict(zip((str(p) for p in part["period"]), _money(part[measure]), strict=True))
         fig.add_trace(
             go.Scatter(
-                x=[str(p) for p in part["period"]],
-                y=_money(part[measure]),
+                x=periods,
+                y=[shown.get(p) for p in periods],
                 mode="lines+markers",
+                connectgaps=False,
                 name=f"{customer} ({currency})",
             )
         )
@@ -264,7 +280,7 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
         yaxis_title=f"{measure} (invoice currency)",
         xaxis_type="category",
         xaxis_categoryorder="array",
-        xaxis_categoryarray=sorted({str(p) for p in summary["period"]}),
+        xaxis_categoryarray=periods,
         height=380,
     )
     return fig

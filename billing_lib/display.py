@@ -10,12 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from billing_lib.charts import NO_PERCENT
 from billing_lib.errors import BillingError
 from billing_lib.money import decimal_places
 from billing_lib.run_parameters import project_dir
 
 if TYPE_CHECKING:
     from billing_lib.run import BillingRun
+
+
+#: A percentage column (``margin_pct``, ``what_if_margin_pct``: a name ending in
+#: PERCENT_SUFFIX) shows NO_PERCENT where it has no value: a margin over a revenue of 0 or
+#: less, which ``charts.summarise`` leaves empty (a customer whose month a credit note
+#: cancelled, the credits of the custom lines). pandas showed it as NaN, a division by zero to
+#: the analyst.
+PERCENT_SUFFIX = "_pct"
 
 
 def display_money(
@@ -26,8 +35,12 @@ def display_money(
     3 for KWD, as the invoices state them; ``places`` where a frame or row names none), or
     unrounded (``places=None``, trailing zeros dropped) for control totals; the columns ``exact``
     unrounded whatever ``places`` (sums beside the minor units they round to). A KWD invoice's
-    net 42.412 showed as 42.41, a yen amount as 13763.00."""
+    net 42.412 showed as 42.41, a yen amount as 13763.00. A percentage without a value (no
+    revenue to divide by) reads NO_PERCENT, not NaN."""
     out = df.copy()
+    for col in out.columns:
+        if str(col).endswith(PERCENT_SUFFIX):
+            out[col] = [NO_PERCENT if v is None or pd.isna(v) else v for v in out[col]]
     named = next((c for c in ("currency", "vendor_currency") if c in df.columns), None)
     row_places = [
         decimal_places(c) if isinstance(c, str) and c else places

@@ -52,6 +52,13 @@ def _mime(fig: go.Figure) -> dict:
     return {"output_type": "display_data", "data": bundle, "metadata": {}}
 
 
+def _registered(con: duckdb.DuckDBPyConnection, lines: pd.DataFrame) -> str:
+    """``lines`` registered on ``con`` under a name of its own, which it returns."""
+    name = f"_lines_{id(lines)}"
+    register_frame(con, name, lines)
+    return name
+
+
 def _invoiced(
     con: duckdb.DuckDBPyConnection, lines: pd.DataFrame, left_out: Collection[str] = ()
 ) -> str:
@@ -61,8 +68,7 @@ def _invoiced(
     (``whatif.reprice``: each invoice line rounded, ``whatif.TOTALS_SQL``; the vendors
     ``left_out`` not counted, their shares of a line shared with others neither) or their totals
     already (``whatif.reprice_totals``)."""
-    name = f"_lines_{id(lines)}"
-    register_frame(con, name, lines)
+    name = _registered(con, lines)
     totals = name if "invoiced" in lines.columns else f"({whatif.totals_sql(name, left_out)})"
     return f"""(SELECT customer_id, currency, CAST(sum(invoiced_cost) AS {DEC}) AS cost,
                        CAST(sum(amount) AS {DEC}) AS rated,
@@ -81,8 +87,11 @@ def compare_margins(
     ones at markup None) or ``whatif.reprice_totals``. Exact Decimals; the what-if columns are
     empty for customers not re-priced, and a customer and currency that only the what-if bills
     (a minimum fee's top-up the markup needs, where nothing of the chosen vendors is billed now)
-    is 0 now. The vendors ``left_out`` (of the explorer's list) are not counted: the others show
-    their shares of each invoice line, as the margin summary does (``whatif.TOTALS_SQL``)."""
+    is 0 now; likewise one re-priced (in ``what_if``, of any vendor) that bills nothing of the
+    chosen vendors with the markup (a top-up billed now that the markup makes unneeded) is 0
+    with it, not empty (which the explorer's text could not round). The vendors ``left_out``
+    (of the explorer's list) are not counted: the others show their shares of each invoice
+    line, as the margin summary does (``whatif.TOTALS_SQL``)."""
     names: dict[str, str] = {}
     for part in (current, what_if):
         if "customer_name" in part.columns:
@@ -94,13 +103,20 @@ def compare_margins(
         out = (
             con.sql(
                 f"""WITH n AS {_invoiced(con, current, left_out)},
-                         w AS {_invoiced(con, what_if, left_out)},
+                         wi AS {_invoiced(con, what_if, left_out)},
                -- nothing billed now of what the what-if bills (a top-up it needs): 0 now
                now AS (SELECT customer_id, currency, COALESCE(n.cost, {zero}) AS cost,
                               COALESCE(n.rated, {zero}) AS rated,
                               COALESCE(n.revenue, {zero}) AS revenue
-                       FROM n FULL JOIN (SELECT customer_id, currency FROM w)
-                         USING (customer_id, currency))
+                       FROM n FULL JOIN (SELECT customer_id, currency FROM wi)
+                         USING (customer_id, currency)),
+               -- re-priced, nothing of the chosen vendors with the markup (a top-up it ends): 0
+               w AS (SELECT customer_id, currency, COALESCE(wi.cost, {zero}) AS cost,
+                            COALESCE(wi.rated, {zero}) AS rated,
+                            COALESCE(wi.revenue, {zero}) AS revenue
+                     FROM wi FULL JOIN (SELECT DISTINCT customer_id, currency
+                                       FROM {_registered(con, what_if)})
+                       USING (customer_id, currency))
                SELECT customer_id AS customer, currency, now.revenue,
                       now.revenue - now.cost AS margin, {pct.format(r="now")} AS margin_pct,
                       now.rated AS rated_revenue,
@@ -301,7 +317,7 @@ class MarginExplorer:
             f"<td>{round_money(r['cost'], r['currency']):,f}</td>"
             f"<td>{round_money(r['revenue'], r['currency']):,f}</td>"
             f"<td>{round_money(r['margin'], r['currency']):,f}</td>"
-            f"<td>{'' if pd.isna(r['margin_pct']) else r['margin_pct']}</td></tr>"
+            f"<td>{charts.NO_PERCENT if pd.isna(r['margin_pct']) else r['margin_pct']}</td></tr>"
             for r in per_currency.to_dict("records")
         )
         self.totals.value = (

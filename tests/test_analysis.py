@@ -182,6 +182,35 @@ def test_the_what_if_of_the_vendor_reseller_shows_a_top_up_where_nothing_of_it_i
     assert f"change <b>+{printed}</b>" in ex.what_if_text.value
 
 
+def test_the_what_if_of_the_vendor_reseller_shows_a_top_up_billed_now_that_the_markup_ends(
+    sample_outputs,
+):
+    """C003 is topped up to its minimum of 75.00 now (its Microsoft lines 58.71 at a cost of
+    57.00, 16.29 of the vendor ``reseller``); at 1000 % they bill 627.00 and no top-up is
+    needed. With ``reseller`` alone chosen, the what-if has no line of it: the callback raised a
+    TypeError (round_money of None), which JupyterLab shows in no cell, and the what-if text
+    kept the figures chosen before. It is a top-up of 0.00 with the markup, the change -16.29."""
+    summary = analysis.load_summary(sample_outputs)
+    ex = MarginExplorer(summary, analysis.repricer(sample_outputs), D(10))
+    ex.what_if_customer.value = "C003"
+    ex.vendors.value = ("reseller",)
+    [row] = ex.comparison.to_dict("records")
+    assert (row["revenue"], row["what_if_revenue"]) == (D("16.29"), D("12.30"))  # 75 - 62.70
+    ex.markup.value = 1000.0
+    [row] = ex.comparison.to_dict("records")
+    assert (row["revenue"], row["margin"]) == (D("16.29"), D("16.29"))
+    assert (row["what_if_revenue"], row["what_if_margin"], row["what_if_rated_revenue"]) == (
+        0,
+        0,
+        0,
+    )
+    assert row["margin_change"] == D("-16.29")
+    assert "at 1000 % markup: margin EUR 16.29 (100.0 %) &rarr; EUR 0.00 (n/a)" in (
+        ex.what_if_text.value
+    )
+    assert "change <b>-16.29</b>" in ex.what_if_text.value
+
+
 def test_the_what_if_states_the_net_each_invoice_prints(sample_outputs):
     """The what-if's revenue is the net the invoice would print (each invoice line rounded), not
     the rated lines' sum: at the markup as billed (None) it is each customer's invoice net of

@@ -114,6 +114,54 @@ def test_the_trend_s_period_axis_is_in_calendar_order_whatever_customer_comes_fi
         ]
     )
     fig = charts.margin_trend(charts.summarise(lines, ["period", "customer"]))
-    assert [list(t.x) for t in fig.data] == [["2026-09", "2026-11"], ["2026-10"]]
+    # every trace names every period (a gap where it has none), in calendar order
+    assert [list(t.x) for t in fig.data] == [["2026-09", "2026-10", "2026-11"]] * 2
     assert fig.layout.xaxis.categoryorder == "array"
     assert list(fig.layout.xaxis.categoryarray) == ["2026-09", "2026-10", "2026-11"]
+
+
+def test_a_month_without_a_customer_s_invoice_is_a_gap_in_its_trend_not_a_line_across_it():
+    """C1 billed in September and November, not in October: its line went straight from
+    September's margin to November's, through October, which read as a margin of about 2.50 in
+    a month it had none. Each customer's trace now names every period shown, with no value
+    (a gap, ``connectgaps`` off) where it had no line."""
+    lines = rated(
+        [
+            ("2026-09", "C1", "aws", "compute", "Amazon EC2", "EUR", D(10), D(12)),
+            ("2026-11", "C1", "aws", "compute", "Amazon EC2", "EUR", D(10), D(13)),
+            ("2026-10", "C2", "aws", "compute", "Amazon EC2", "EUR", D(10), D(11)),
+        ]
+    )
+    fig = charts.margin_trend(charts.summarise(lines, ["period", "customer"]))
+    c1, c2 = fig.data
+    assert list(c1.x) == list(c2.x) == ["2026-09", "2026-10", "2026-11"]
+    assert list(c1.y) == [2.0, None, 3.0]
+    assert list(c2.y) == [None, 1.0, None]
+    assert not c1.connectgaps
+
+
+def test_the_break_even_line_reaches_a_customer_of_negative_figures():
+    """A customer whose month is a credit balance (revenue -200.00 at cost 0, or a refund above
+    its usage: cost -50.00, revenue -40.00) sits below or left of 0; the break-even line began
+    at 0 and did not reach it, so whether it made money could not be read off the chart."""
+    lines = LINES.iloc[:2].assign(
+        customer_id=["C1", "C2"], amount=[D("-200.00"), D("-40.00")], cost=[D(0), D("-50.00")]
+    )
+    fig = charts.cost_revenue_scatter(charts.summarise(lines, ["customer"]))
+    even = fig.data[-1]
+    assert even.name == "break-even"
+    assert list(even.x) == list(even.y) == [-220.0, 1.0]  # 10 % beyond the lowest figure
+    # only positive figures: from 0, as before
+    even = charts.cost_revenue_scatter(charts.summarise(LINES, ["customer"])).data[-1]
+    assert list(even.x) == [0.0, 298.11]
+
+
+def test_a_margin_percent_of_no_revenue_reads_n_a_in_the_charts():
+    """A customer whose month a credit note cancelled (cost 463.44 at revenue 0.00): its point's
+    hover read "margin -463.44 ()" and its bar had no label, the percentage of a zero revenue
+    left unsaid; both read n/a, as the tables and the what-if's text do."""
+    lines = LINES.iloc[:1].assign(amount=[D("0.00")], cost=[D("463.44")])
+    scatter = charts.cost_revenue_scatter(charts.summarise(lines, ["customer"]))
+    assert [list(c) for c in scatter.data[0].customdata] == [["-463.44", "n/a"]]
+    bars = charts.margin_bars(charts.summarise(lines, ["vendor"]), "vendor")
+    assert list(bars.data[0].text) == ["n/a"]

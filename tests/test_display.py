@@ -77,3 +77,26 @@ def test_money_is_shown_in_the_decimals_of_each_row_s_currency():
     assert display_money(df, places=None)["net"].tolist() == ["968.095", "13763.5", "42.4125"]
     excluded = pd.DataFrame({"vendor_currency": ["JPY"], "vendor_cost": [D("100.4")]})
     assert display_money(excluded)["vendor_cost"].tolist() == ["100"]
+
+
+def test_a_percentage_of_no_revenue_is_shown_as_n_a_not_nan():
+    """A customer whose month a credit note cancelled (cost 463.44 at revenue 0.00) and the
+    credits of the custom lines (-200.00 at cost 0) have no margin percent (``charts.summarise``
+    leaves it empty); the notebooks' tables showed it as NaN, a division by zero to the analyst."""
+    from decimal import Decimal as D
+
+    from billing_lib import charts
+    from billing_lib.display import display_money
+    from tests.rated_frames import LINES
+
+    lines = LINES.iloc[:2].assign(amount=[D("0.00"), D("-200.00")], cost=[D("463.44"), D(0)])
+    lines = lines.assign(customer_id=["C006", "C001"])
+    shown = display_money(charts.summarise(lines, ["customer"]))
+    assert shown["margin_pct"].tolist() == ["n/a", "n/a"]
+    assert shown["margin"].tolist() == ["-200.00", "-463.44"]
+    assert "NaN" not in shown.to_string()
+    # a percentage there is shown as it was
+    assert display_money(charts.summarise(LINES, ["customer"]))["margin_pct"].tolist() == [
+        15.1,
+        -5.3,
+    ]

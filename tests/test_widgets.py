@@ -210,3 +210,11 @@ def test_the_what_if_of_some_vendors_shows_their_share_of_an_invoice_line_they_s
     assert microsoft["rated_revenue"] == D("1.0041")
     [vmware] = compare_margins(lines, lines, {"microsoft"}).to_dict("records")
     assert (vmware["revenue"], vmware["margin"]) == (D("1.00"), D("0.20"))
+
+
+def test_the_explorer_s_totals_read_n_a_for_a_margin_percent_of_no_revenue():
+    """Its totals table left the percent of a revenue of 0 blank, where the tables, charts and
+    what-if text read n/a."""
+    lines = LINES.assign(amount=[D(0)] * len(LINES))
+    ex = MarginExplorer(lines, markup_on_cost)
+    assert ex.totals.value.count("<td>n/a</td>") == 2  # EUR and USD
