@@ -290,13 +290,15 @@ _FORMULA_START = "^([" + re.escape("".join(FORMULA_STARTS)) + "])"
 def _plain_decimal_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A decimal column as positional text: Arrow writes a value below a millionth in scientific
     notation (the sample's Savings Plan negations, amount 0 at 12 places, read "0E-12", which a
-    spreadsheet shows as 0.00E+00); a column holding such values is written out by Python's
-    Decimal, those values only (most detail files hold none, and stay on Arrow's path)."""
-    text = pc.cast(column, pa.string())
-    if not pc.any(pc.match_substring(text, "E")).as_py():
-        return text
-    plain = [v if v is None or "E" not in v else format(Decimal(v), "f") for v in text.to_pylist()]
-    return pa.chunked_array([pa.array(plain, pa.string())])
+    spreadsheet shows as 0.00E+00); such values only are written out by Python's Decimal and
+    put in their places, the others stay as Arrow wrote them (the whole column of a share of
+    250,000 lines through Python took 0.18 s against 0.06 s; most detail files hold none)."""
+    text = pc.cast(column, pa.string()).combine_chunks()
+    exponent = pc.match_substring(text, "E")  # NULL on a NULL value: kept as it is
+    if not pc.any(exponent).as_py():
+        return pa.chunked_array([text])
+    written = [format(Decimal(str(v)), "f") for v in pc.filter(text, exponent).to_pylist()]
+    return pa.chunked_array([pc.replace_with_mask(text, exponent, pa.array(written, pa.string()))])
 
 
 def write_detail_csv(table: pa.Table, path: Path) -> None:
