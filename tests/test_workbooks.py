@@ -690,3 +690,32 @@ def test_the_usage_sheets_print_on_a4_landscape_one_page_wide_with_their_header_
         footer = ws.oddFooter
         assert inv.number in footer.left.text and "&A" in footer.left.text, ws.title
         assert footer.right.text == "Page &P of &N"
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "shown", "whole"),
+    [
+        ("349.9999999986", 0, 4, True),  # rounds up to 350.0000 through every nine
+        ("349.99994", 0, 4, False),  # the fifth decimal rounds down: 349.9999
+        ("349.99984", 0, 4, False),  # 349.9998
+        ("350.00004", 0, 4, True),  # 350.0000
+        ("350.00005", 0, 4, False),  # half-up: 350.0001
+        ("-349.99995", 0, 4, True),  # away from zero: -350.0000
+        ("12.3400001", 2, 6, True),  # a price of 2 places at 6 shown: 12.340000
+        ("12.3450001", 2, 6, False),
+        ("12.3499996", 2, 6, True),  # 12.350000
+        ("1.5", 0, 4, False),
+        ("2.000000000000", 0, 4, True),
+    ],
+)
+def test_a_value_is_whole_where_its_format_s_decimals_round_it_so(value, places, shown, whole):
+    """Whether a usage sheet's quantity or price gets the format without decimals, told by its
+    digits: the same as rounding it half-up to the decimals its fractional format shows and
+    looking at those beyond ``places`` (carries through nines, ties away from zero)."""
+    from billing_lib.usage_sheets import _shown_whole
+
+    exact = Decimal(value)
+    at_shown = exact.quantize(Decimal(1).scaleb(-shown), rounding=ROUND_HALF_UP)
+    rounded = at_shown.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    assert (len(value.partition(".")[2].rstrip("0")) <= places or at_shown == rounded) is whole
+    assert _shown_whole(exact, places, shown) is whole
