@@ -192,15 +192,13 @@ def _shown_whole(value: Any, places: int, shown: int) -> bool:
     decimals = str(value).partition(".")[2]
     if len(decimals.rstrip("0")) <= places:
         return True
-    if len(decimals) <= shown or "e" in decimals.lower():
+    if len(decimals) <= shown or "E" in decimals:
         return False
     # rounded half-up at ``shown``, the decimals from ``places`` on are zeros: they are zeros
     # and the next digit rounds down, or nines the next digit carries over (by the digits: a
     # Decimal's quantize cost 2.5 us a cell, a tenth of a million-line month's usage sheets)
-    between, next_digit = decimals[places:shown], decimals[shown]
-    if next_digit < "5":
-        return between.count("0") == len(between)
-    return between.count("9") == len(between)
+    between = decimals[places:shown]
+    return between.count("0" if decimals[shown] < "5" else "9") == len(between)
 
 
 def _summary_sheet(
