@@ -13,7 +13,8 @@ written all the same and failed fatal rules of Peppol's schematron:
 (NL-R-003 and NL-R-005 judge a legal registration number only where one is given:
 ``chamber_of_commerce`` stays optional.) The seller's are checked when seller.yaml is loaded (they
 concern every invoice), a customer's when it is invoiced, with the other problems that stop
-invoicing (``invoices._party_problems``), so that a customer without lines does not stop a run.
+invoicing (``invoice_problems._party_problems``), so that a customer without lines does not stop
+a run.
 """
 
 from __future__ import annotations

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from billing_lib.corrections import invoice_folder, outputs_register
 from billing_lib.errors import RunError
 from billing_lib.invoice_files import read_invoice_data
 from billing_lib.journal_files import csv_text
 from billing_lib.numbering import RegisterEntry
+from billing_lib.original_invoice import invoice_folder, outputs_register
 from billing_lib.run_files import (
     CORRECTIONS,
     CREDIT_NOTE_DATA,

@@ -49,14 +49,7 @@ from billing_lib.accounting_exports import (
     write_package_journals,
 )
 from billing_lib.booked_rates import purchase_rates
-from billing_lib.corrections import (
-    NOT_ISSUED,
-    holding_output,
-    invoice_entry,
-    invoice_folder,
-    outputs_register,
-    publish_correction,
-)
+from billing_lib.corrections import NOT_ISSUED, holding_output, publish_correction
 from billing_lib.documents import document_writer
 from billing_lib.errors import RunError
 from billing_lib.invoice_files import (
@@ -73,6 +66,7 @@ from billing_lib.journal_readback import beancount_problems
 from billing_lib.ledger import sales_entry
 from billing_lib.moved_cost import moved_cost_entries
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
+from billing_lib.original_invoice import invoice_entry, invoice_folder, outputs_register
 from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions, writing
 from billing_lib.reissue_checks import (

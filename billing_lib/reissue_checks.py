@@ -11,9 +11,6 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from billing_lib.booked_rates import CONFIRM_OPTION, rate_changes
-from billing_lib.corrections import (
-    invoice_folder,
-)
 from billing_lib.errors import InputError, RunError
 from billing_lib.importers.manifests import read_manifest as read_delivery_manifest
 from billing_lib.importers.report_names import manifest_files, report_files
@@ -22,6 +19,7 @@ from billing_lib.invoices import CUSTOMER_SOURCE_FILE
 from billing_lib.journal_readback import read_entry
 from billing_lib.ledger import sales_entry
 from billing_lib.money import round_money
+from billing_lib.original_invoice import invoice_folder
 from billing_lib.publishing import checksums
 from billing_lib.run_files import (
     MANIFEST,

@@ -64,10 +64,10 @@ from billing_lib.importers import (
     reports_size,
 )
 from billing_lib.importers.manifests import Manifest
-from billing_lib.invoice_pdf import font_warnings
 from billing_lib.invoiced_shares import Invoiced, summary_sql
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.notebook_parameters import check_injected
+from billing_lib.pdf_fonts import font_warnings
 from billing_lib.periods import month_days
 from billing_lib.publishing import (
     MANIFEST,
@@ -290,8 +290,8 @@ class BillingRun:
         """What the analyst should look at though the run went through: price-plan rules that
         matched no line this month, lines charged outside the period, invoices without a UBL
         e-invoice (``ubl.ubl_unavailable``) or whose PDF cannot draw a character
-        (``invoice_pdf.missing_glyphs``) or prints right-to-left text reversed
-        (``invoice_pdf.right_to_left``), files of the reports folder that were not read
+        (``pdf_fonts.missing_glyphs``) or prints right-to-left text reversed
+        (``pdf_fonts.right_to_left``), files of the reports folder that were not read
         (``files_not_read``: a lock file, a vendor's PDF, a subfolder)."""
         listed = [*self.results.parameters_not_read]
         listed += [f"reports folder: {name} not read: {why}" for name, why in self.results.not_read]

@@ -28,18 +28,11 @@ from billing_lib.documents import document_writer, write_documents
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_files import invoice_from_record, invoice_record
 from billing_lib.invoice_model import NationalVat, country_name, national_vat_note, negated
-from billing_lib.invoice_pdf import (
-    PLAIN,
-    _drawable,
-    amount_text,
-    missing_glyphs,
-    quantity_text,
-    right_to_left,
-    unit_price_text,
-)
+from billing_lib.invoice_pdf import amount_text, quantity_text, unit_price_text
 from billing_lib.invoice_sheet import payment_lines
 from billing_lib.invoices import Invoice, InvoiceLine, build_invoices, read_invoice_data
 from billing_lib.numbering import open_register
+from billing_lib.pdf_fonts import PLAIN, _drawable, missing_glyphs, right_to_left
 from billing_lib.ubl import CAC, CBC, ubl_document, ubl_unavailable
 from billing_lib.vat import VATEX_CODES, VatRule
 from billing_lib.workbooks import write_credit_note_workbook, write_invoice_workbook

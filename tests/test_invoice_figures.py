@@ -8,13 +8,13 @@ import csv
 from dataclasses import replace
 from decimal import Decimal
 
-from billing_lib.corrections import _entry_problems, _summary_problems
 from billing_lib.invoice_files import SUMMARY_COLUMNS, summary_row, write_invoice_summary
 from billing_lib.invoice_model import InvoiceLine, figure_problems, vat_per_rate
 from billing_lib.invoices import build_invoices
 from billing_lib.journal_readback import read_entry
 from billing_lib.ledger import sales_entry, sales_lines, write_ledger
 from billing_lib.numbering import open_register
+from billing_lib.original_invoice import _entry_problems, _summary_problems
 from tests.invoice_helpers import ISSUED, PERIOD, line, setup
 
 D = Decimal

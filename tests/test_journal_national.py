@@ -311,7 +311,7 @@ def test_a_credit_note_of_a_run_written_before_the_national_columns(tmp_path):
 def test_a_credit_note_refuses_a_journal_whose_national_vat_is_not_the_invoice_s(tmp_path):
     """The credit note checks the run's journal entry against the invoice: its VAT rows in EUR
     must be the invoice's VAT in EUR (a journal edited since is named)."""
-    from billing_lib.corrections import _entry_problems
+    from billing_lib.original_invoice import _entry_problems
 
     *_, invoices, _, journal = billed(tmp_path)
     usd = invoices["C003"]
