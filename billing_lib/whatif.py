@@ -171,7 +171,12 @@ def reprice_totals(
             FROM {source or _with_terms(lines, terms)} GROUP BY ALL""",
         [factor, customer_id, customer_id],
     )
-    top_ups = minimum_lines_sql("_whatif_sums", f"SELECT * FROM {rules} WHERE customer_id = ?")
+    top_ups = minimum_lines_sql(
+        "_whatif_sums",
+        f"SELECT * FROM {rules} WHERE customer_id = ?",
+        kinds=fee_kinds(con, rules, customer_id),
+        texts=False,  # summed: no text shows
+    )
     parts = f"{_LINE}, vendor"
     return frame(
         con,
@@ -293,6 +298,17 @@ def fee_rules(con: duckdb.DuckDBPyConnection, rules: str) -> str:
     return f"(SELECT * FROM (SELECT *{added} FROM {rules}) WHERE {kept})"
 
 
+def fee_kinds(con: duckdb.DuckDBPyConnection, rules: str, customer_id: str) -> list[str]:
+    """The kinds of the fees ``rules`` (``fee_rules``) has for ``customer_id``: the fees'
+    lines are billed by the SQL of those only (``rating.minimum_lines_sql``)."""
+    [(kinds,)] = con.execute(
+        f"SELECT list(DISTINCT kind ORDER BY kind) FROM (SELECT COALESCE(fee_kind, "
+        f"'minimum_fee') AS kind FROM {rules} WHERE customer_id = ?)",
+        [customer_id],
+    ).fetchall()
+    return kinds or []  # NULL: none
+
+
 def _line_key(con: duckdb.DuckDBPyConnection, terms: str, customer_id: str) -> str:
     """SQL of a line's ``line_key`` (``line_labels.line_key_sql``) by the line_grouping the
     ``terms`` give ``customer_id`` per period; NULL where they give none."""
@@ -386,7 +402,11 @@ def _reprice_into(
     )
     line_key = _line_key(con, terms, customer_id)
     keyed = f"(SELECT *, {line_key} AS line_key FROM _whatif)"
-    top_ups = minimum_lines_sql(keyed, f"SELECT * FROM {rules} WHERE customer_id = ?")
+    top_ups = minimum_lines_sql(
+        keyed,
+        f"SELECT * FROM {rules} WHERE customer_id = ?",
+        kinds=fee_kinds(con, rules, customer_id),
+    )
     con.execute(f"INSERT INTO _whatif BY NAME {top_ups}", [customer_id])
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _whatif AS "

@@ -6,15 +6,17 @@ count the vendor lines only, as it does; recomputed by the what-if; refused when
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
 from rating_helpers import cents, group_plan, line, rated_month, write_parameters
 
-from billing_lib import analysis, review
+from billing_lib import analysis, review, whatif
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
 from billing_lib.pricing import load_pricing
+from billing_lib.rating import minimum_rules_sql
 from billing_lib.run import RATED_PARQUET
 from billing_lib.sql import ql
 from billing_lib.store import frame
@@ -355,3 +357,34 @@ def test_the_what_if_recomputes_the_allowance_as_the_run_does(tmp_path, markup):
         [str(folder / MINIMUM_FEES_PARQUET)],
     ).fetchall()
     assert got == [("incl", "allowance", D(30), "EUR"), ("mgmt", "percent_fee", None, "EUR")]
+
+
+@pytest.mark.parametrize("markup", [None, "10", "300"])
+def test_the_what_if_sums_its_fees_by_the_sql_of_the_kinds_in_force_only(tmp_path, markup):
+    """The what-if's sums (``reprice_totals``) bill the fees by the SQL of the kinds the
+    customer has (``rating.minimum_lines_sql`` with ``kinds``) and without their texts: the same
+    figures as the re-priced lines of every kind with their texts, summed. C1 has a minimum fee,
+    an allowance and a percent fee; C2 none, beside it: its sums are its lines' alone."""
+    con, _ = rate(
+        tmp_path,
+        group_plan(
+            "{id: all, kind: markup, percent: 10}",
+            "{id: floor, kind: minimum_fee, amount: '90', currency: EUR, match: {customer: C1}}",
+            "{id: incl, kind: allowance, amount: '3', currency: EUR, match: {customer: C1}}",
+            "{id: mgmt, kind: percent_fee, percent: 15, match: {customer: C1}}",
+        ),
+        [
+            line(**EUR, BilledCost="20"),
+            line(**EUR, ChargeCategory="Credit", BilledCost="-5"),
+            line(**EUR, SubAccountId="222", BilledCost="50"),
+        ],
+    )
+    assert whatif.fee_kinds(
+        con, whatif.fee_rules(con, f"({minimum_rules_sql('2026-10', date(2026, 10, 31))})"), "C1"
+    ) == ["allowance", "minimum_fee", "percent_fee"]
+    for customer in ("C1", "C2"):
+        lines = reprice_customer(con, customer, markup)  # every kind's SQL, with texts
+        totals = reprice_customer(con, customer, markup, totals=True)
+        assert totals.equals(frame(con, totals_sql("_whatif")))
+        kinds = set(lines["line_kind"])
+        assert ("minimum" in kinds or "allowance" in kinds) == (customer == "C1")

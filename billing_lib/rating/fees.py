@@ -5,6 +5,7 @@ rating and the what-if share (``minimum_rules_sql``, ``minimum_counts_sql``,
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from billing_lib.line_labels import display_quantity_sql
@@ -80,12 +81,21 @@ def minimum_rules_sql(period: str, last: date, customer: str | None = None) -> s
 
 
 def _fee_line_sql(
-    kind: str, group: str, description: str, quantity: str, unit: str, price: str, amount: str
+    kind: str,
+    group: str,
+    description: str,
+    quantity: str,
+    unit: str,
+    price: str,
+    amount: str,
+    texts: bool = True,
 ) -> str:
     """The rated_lines columns of a fee's line (``kind``: its line_kind) from a row of
     ``minimum_counts_sql``: the reseller's line of the month's last day, of cost 0 in the invoice
-    currency, with the SQL of its product group, text, quantity, unit, unit price and amount."""
+    currency, with the SQL of its product group, text, quantity, unit, unit price and amount.
+    Without ``texts`` its text is its rule's id (``minimum_lines_sql``)."""
     zero = f"CAST(0 AS {DEC})"
+    description = description if texts else "rule_id"
     return f"""customer_id, period, last_day AS charge_date, CAST(NULL AS DATE) AS charge_end,
                  '{kind}' AS line_kind, 'reseller' AS vendor, NULL AS provider,
                  NULL AS publisher, NULL AS service, NULL AS sku, NULL AS charge_category,
@@ -99,7 +109,7 @@ def _fee_line_sql(
                  NULL AS vendor_line_id"""
 
 
-def _top_up_columns() -> str:
+def _top_up_columns(texts: bool = True) -> str:
     """The rated_lines columns of a minimum top-up line of ``minimum_counts_sql``: the minimum
     less ``used``, both printed as the invoice prints amounts (``money_grouped_sql``: "minimum
     EUR 1,500.00, used EUR 58.71"; it read "minimum 1500.00 EUR, used 58.71" beside the
@@ -122,6 +132,7 @@ def _top_up_columns() -> str:
         "'month'",
         "minimum - used",
         "minimum - used",
+        texts,
     )
 
 
@@ -133,7 +144,7 @@ def _percent_fee_sql(base: str, percent: str, currency: str) -> str:
     return round_money_sql(exact, currency)
 
 
-def _percent_fee_columns() -> str:
+def _percent_fee_columns(texts: bool = True) -> str:
     """The rated_lines columns of a percent fee's line (``fee``: its amount), from a row of
     ``minimum_counts_sql``: "Cloud management fee 10 % of EUR 4,230.55", the percent as written
     (no trailing zeros) and the base as the invoice prints amounts (``money_grouped_sql``). Its
@@ -148,6 +159,7 @@ def _percent_fee_columns() -> str:
         "'month'",
         "fee",
         "fee",
+        texts,
     )
 
 
@@ -262,7 +274,7 @@ def minimum_counts_sql(source: str, rules: str, seats: bool = False) -> str:
         {seat_join}"""
 
 
-def _allowance_columns() -> str:
+def _allowance_columns(texts: bool = True) -> str:
     """The rated_lines columns of an allowance's line (``given``: what it gives back, above 0),
     from a row of ``minimum_counts_sql``: -``given``, "Azure included (EUR 50.00 a month, used
     EUR 80.00)", the amounts as the invoice prints them. Its cost is 0; its product group the
@@ -278,10 +290,11 @@ def _allowance_columns() -> str:
         "'month'",
         "-given",
         "-given",
+        texts,
     )
 
 
-def _seat_fee_columns() -> str:
+def _seat_fee_columns(texts: bool = True) -> str:
     """The rated_lines columns of a seat fee's line (``seats``: the seat-months it counts, above
     0; ``fee``: its amount), from a row of ``minimum_counts_sql`` with seats: quantity the
     seat-months, unit the rule's, unit price the rule's price per unit (in ``minimum``), so the
@@ -304,11 +317,61 @@ def _seat_fee_columns() -> str:
         unit,
         "minimum",
         "fee",
+        texts,
     )
 
 
+def _top_ups_sql(texts: bool) -> str:
+    """The minimum fees' lines of ``minimum_lines_sql``'s ``got``: each one not reached."""
+    return f"""SELECT {_top_up_columns(texts)} FROM got
+               WHERE fee_kind = 'minimum_fee' AND used < minimum"""
+
+
+def _percent_fees_sql(texts: bool) -> str:
+    """The percent fees' lines of ``got``: a base above 0, a fee not 0.00 (a base of credits
+    above the charges gives no money back)."""
+    fee = _percent_fee_sql("used", "percent", "currency")
+    return f"""SELECT {_percent_fee_columns(texts)} FROM (
+                 SELECT *, {fee} AS fee FROM got WHERE fee_kind = 'percent_fee' AND used > 0)
+               WHERE fee > 0"""
+
+
+def _allowances_sql(texts: bool) -> str:
+    """The allowances' lines of ``got``: -min(amount, spend) of a spend above 0."""
+    # both in the minor unit already (a sum of printed lines; an amount refused otherwise):
+    # rounded once more so that no figure off it can reach the invoice
+    given = round_money_sql("least(minimum, used)", "currency")
+    return f"""SELECT {_allowance_columns(texts)} FROM (
+                 SELECT *, {given} AS given FROM got WHERE fee_kind = 'allowance' AND used > 0)"""
+
+
+def _seat_fees_sql(texts: bool) -> str:
+    """The seat fees' lines of ``got`` (counted with seats): seat-months above 0 at the rule's
+    price, none at 0.00."""
+    # exact: DECIMAL(38,12) x DECIMAL(38,12) is a DECIMAL(38,24), rounded once to the minor unit
+    fee = round_money_sql(f"CAST(minimum AS {DEC}) * CAST(seats AS {DEC})", "currency")
+    return f"""SELECT {_seat_fee_columns(texts)} FROM (
+                 SELECT *, {fee} AS fee FROM got WHERE fee_kind = 'seat_fee' AND seats > 0)
+               WHERE fee > 0"""
+
+
+#: The fee kinds ``minimum_lines_sql`` bills (``fee_kind``), each its own part of the query.
+FEE_KINDS = ("minimum_fee", "percent_fee", "allowance", "seat_fee")
+_FEE_PARTS = {
+    "minimum_fee": _top_ups_sql,
+    "percent_fee": _percent_fees_sql,
+    "allowance": _allowances_sql,
+    "seat_fee": _seat_fees_sql,
+}
+
+
 def minimum_lines_sql(
-    source: str, rules: str, counts: str | None = None, seats: bool = False
+    source: str,
+    rules: str,
+    counts: str | None = None,
+    seats: bool = False,
+    kinds: Collection[str] = FEE_KINDS,
+    texts: bool = True,
 ) -> str:
     """The fees' lines (``rated_lines`` columns) of ``rules`` (a relation with
     MINIMUM_RULE_COLUMNS), counted by ``minimum_counts_sql`` from the vendor lines of ``source``
@@ -317,34 +380,25 @@ def minimum_lines_sql(
     credits above the charges gives no money back), and one for every allowance of a spend
     above 0, of -min(amount, spend); with ``seats`` (counted with seats) one for every seat
     fee of seat-months above 0, of its price x them rounded once half-up, none at 0.00. In
-    order of period, customer and rule."""
+    order of period, customer and rule. ``kinds``: the fee kinds some rule of ``rules`` has;
+    the SQL of the others is left out (it is most of the query's planning, which is most of its
+    time on a month's few fees: a seat fee's, a percent fee's and an allowance's texts and
+    roundings where only minimum fees are in force). Without ``texts`` each line's
+    ``description`` is its rule's id, not the text the invoice prints: for sums of the lines
+    (the what-if's), where the texts' SQL is a third of the query to plan and shows nowhere. It
+    keeps two fees' lines apart in their invoice lines (``line_labels.line_key_sql`` keys a fee
+    by its text) as their texts do but where two fees' texts are equal; their amounts are in the
+    currency's minor unit, so the invoice lines' sums are the same."""
     cols = ", ".join(RATED_COLUMNS)
     got = counts or f"({minimum_counts_sql(source, rules, seats)})"
-    fee = _percent_fee_sql("used", "percent", "currency")
-    # both in the minor unit already (a sum of printed lines; an amount refused otherwise):
-    # rounded once more so that no figure off it can reach the invoice
-    given = round_money_sql("least(minimum, used)", "currency")
-    # exact: DECIMAL(38,12) x DECIMAL(38,12) is a DECIMAL(38,24), rounded once to the minor unit
-    seat_fee = round_money_sql(f"CAST(minimum AS {DEC}) * CAST(seats AS {DEC})", "currency")
-    seat_fees = (
-        f"""UNION ALL
-            SELECT {_seat_fee_columns()} FROM (
-                SELECT *, {seat_fee} AS fee FROM got WHERE fee_kind = 'seat_fee' AND seats > 0)
-            WHERE fee > 0"""
-        if seats
-        else ""
-    )
+    billed = [
+        _FEE_PARTS[kind](texts)
+        for kind in FEE_KINDS
+        if kind in kinds and (seats or kind != "seat_fee")
+    ]
+    if not billed:  # no fee in force: no line, of the columns the lines have
+        billed = [f"SELECT {_top_up_columns(texts)} FROM got WHERE false"]
     return f"""
         WITH got AS (SELECT * FROM {got})
-        SELECT {cols} FROM (
-            SELECT {_top_up_columns()} FROM got
-            WHERE fee_kind = 'minimum_fee' AND used < minimum
-            UNION ALL
-            SELECT {_percent_fee_columns()} FROM (
-                SELECT *, {fee} AS fee FROM got WHERE fee_kind = 'percent_fee' AND used > 0)
-            WHERE fee > 0
-            UNION ALL
-            SELECT {_allowance_columns()} FROM (
-                SELECT *, {given} AS given FROM got WHERE fee_kind = 'allowance' AND used > 0)
-            {seat_fees})
+        SELECT {cols} FROM ({" UNION ALL ".join(billed)})
         ORDER BY period, customer_id, rule_id"""

@@ -208,10 +208,12 @@ def top_ups(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE rating_minimums AS {minimum_rules_sql(period, last)}"
     )
-    fees, seat_fees = one(
-        con, "SELECT count(*), count(*) FILTER (WHERE fee_kind = 'seat_fee') FROM rating_minimums"
+    fees, kinds = one(
+        con,
+        "SELECT count(*), list(DISTINCT COALESCE(fee_kind, 'minimum_fee')) FROM rating_minimums",
     )
-    seats = seat_fees > 0
+    kinds = kinds or []  # NULL: no fee
+    seats = "seat_fee" in kinds
     if not fees:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {MINIMUM_COUNTS} AS "
@@ -250,7 +252,7 @@ def top_ups(
     if seats:
         check_seat_lines(con, pricing, MINIMUM_COUNTS)
     lines = minimum_lines_sql(
-        "rating_revenue", "SELECT * FROM rating_minimums", MINIMUM_COUNTS, seats
+        "rating_revenue", "SELECT * FROM rating_minimums", MINIMUM_COUNTS, seats, kinds
     )
     con.execute(f"INSERT INTO rating_custom_lines {lines}")
 
