@@ -1,7 +1,8 @@
 """The purchase entries (journal ``PURCH``): per vendor and vendor currency, the vendor payable
-against the invoices' cost of sales per product group (``rated_costs``: each invoice line's
-vendor cost rounded as the invoice rounds it), the unbilled cost, recoverable input VAT, the
-prepaid part and the rounding cents (ledger's docstring has the whole rule)."""
+(one posting per vendor invoice, ``vendor_bills``) against the invoices' cost of sales per
+product group (``rated_costs``: each invoice line's vendor cost rounded as the invoice rounds
+it), the unbilled cost, recoverable input VAT, the prepaid part and the rounding cents
+(ledger's docstring has the whole rule)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from billing_lib.line_labels import key_columns, line_key_sql
 from billing_lib.money import ZERO, round_money, shared_rounding_sql
 from billing_lib.periods import month_days
 from billing_lib.store import relation_exists, scratch_connection
+from billing_lib.vendor_bills import bills_of, vendor_bills
 from billing_lib.whatif import TERMS_PARQUET
 
 
@@ -121,6 +123,7 @@ def purchase_entries(
     national = invoicing.national_currency_on(last)
     rated = rated_costs(con, period, customer_ids, invoicing)
     other = unbilled_lines(con, invoicing)
+    found = vendor_bills(con)
     keys = sorted({(v, c) for v, c, *_ in rated} | {(v, c) for v, c, *_ in other})
     entries = []
     for vendor, currency in keys:
@@ -169,7 +172,9 @@ def purchase_entries(
                 f"{vendor_name} billed minus cost of the month (commitments) {period}",
             )
         )
-        payable = round_money(billed, currency)
+        # the vendor's invoices, each rounded once as the vendor rounds it (vendor_bills)
+        bills = bills_of(found, vendor, currency, billed, period)
+        payable = sum((b.payable for b in bills), ZERO)
         postings.append(
             Posting(
                 products.rounding_account,
@@ -178,14 +183,10 @@ def purchase_entries(
                 f"{vendor_name} rounding differences {period} (cost rounded per invoice line)",
             )
         )
-        postings.append(
-            Posting(
-                products.vendors[vendor].payable_account,
-                -payable,
-                currency,
-                f"{vendor_name} report {period}",
-            )
-        )
+        account = products.vendors[vendor].payable_account
+        postings += [
+            Posting(account, -b.payable, currency, b.text(vendor_name, period)) for b in bills
+        ]
         entries += purchase_entry(
             last,
             f"COST-{period}-{vendor}-{currency}",
