@@ -15,7 +15,7 @@ import pytest
 from billing_lib.cost_entries import purchase_entries
 from billing_lib.errors import ControlTotalError
 from tests import numbering_runner
-from tests.invoice_helpers import line, setup
+from tests.invoice_helpers import input_vat_parameters, line, setup
 from tests.notebook_project import REPO
 
 D = Decimal
@@ -172,3 +172,56 @@ def test_imported_lines_that_do_not_add_up_to_the_booked_ones_stop_the_journal()
     _lines(con, [("aws", "EUR", "aws_cur_legacy", "111111111111", "EU-1", "2.004")])
     with pytest.raises(ControlTotalError, match=r"aws EUR 2026-10: the imported lines bill 2\.004"):
         purchase_entries(con, PERIOD, ["C003"], invoicing)
+
+
+def test_recoverable_input_vat_is_booked_per_vendor_invoice_each_rounded_once(tmp_path):
+    """The VAT a vendor charges on two invoices (two payer accounts, 1.004 each: 1.00 on each
+    invoice) was booked as input VAT rounded once over the month, 2.01: the VAT return deducted
+    a cent no invoice states. Booked per invoice, as its payable is: 1.00 + 1.00, each posting
+    naming its invoice."""
+    con, _, invoicing = setup(
+        [line("C003", "9", service="EC2", cost="5")], input_vat_parameters(tmp_path)
+    )
+    columns = "x_Vendor, BillingCurrency, x_Format, BillingAccountId, InvoiceId"
+    con.execute(
+        f"""CREATE TABLE excluded_lines AS SELECT * FROM (VALUES
+             ('aws', 'EUR', 'aws_cur_legacy', '111111111111', 'EU-1', 'vendor tax', 'Tax',
+              CAST(1.004 AS DECIMAL(38,12))),
+             ('aws', 'EUR', 'aws_cur_legacy', '222222222222', 'EU-2', 'vendor tax', 'Tax',
+              CAST(1.004 AS DECIMAL(38,12))))
+           t({columns}, reason, ChargeCategory, BilledCost)"""
+    )
+    _lines(
+        con,
+        [
+            ("aws", "EUR", "aws_cur_legacy", "111111111111", "EU-1", "6.004"),
+            ("aws", "EUR", "aws_cur_legacy", "222222222222", "EU-2", "1.004"),
+        ],
+    )
+    [entry] = purchase_entries(con, PERIOD, ["C003"], invoicing)
+    booked = [(p.account, p.amount, p.description) for p in entry.postings]
+    assert booked == [
+        ("7010", D("5.00"), "Cost of sales Amazon Web Services 2026-10"),
+        (
+            "1510",
+            D("1.00"),
+            "Amazon Web Services input VAT charged on its invoice EU-1 (billing account "
+            "111111111111) 2026-10",
+        ),
+        (
+            "1510",
+            D("1.00"),
+            "Amazon Web Services input VAT charged on its invoice EU-2 (billing account "
+            "222222222222) 2026-10",
+        ),
+        (
+            "1610",
+            D("-6.00"),
+            "Amazon Web Services invoice EU-1 (billing account 111111111111) 2026-10",
+        ),
+        (
+            "1610",
+            D("-1.00"),
+            "Amazon Web Services invoice EU-2 (billing account 222222222222) 2026-10",
+        ),
+    ]
