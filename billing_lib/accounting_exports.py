@@ -23,16 +23,18 @@ cents, in the columns, date format, decimal separator and sign convention each p
   VAT on lines of their own.
 - **QuickBooks Online, journal entries import** (Settings > Import data > Journal entries;
   Intuit help "Import journal entries"): columns ``Journal No., Journal Date, Account Name,
-  Description, Debits, Credits, Name, Currency Code``; one journal per Journal No. (at most 21
-  characters: the entry's id, a longer one shortened with a digest of it, ``journal_number``,
-  so the same entry has the same number in every run); debit and credit as positive amounts,
-  one of them empty; the account by its name (products.yaml ``accounts``; ``load_invoicing``
-  refuses two codes of one name, which QuickBooks would merge), the receivable and payable
-  accounts in an entry in another currency than the company file's home currency as
-  ``<name> - <currency>`` (QuickBooks keeps A/R and A/P per currency; ``quickbooks_account``);
-  the customer's name
-  on receivable lines and the vendor's on payable lines (QuickBooks requires a Name on A/R and
-  A/P lines); date ``dd/mm/yyyy`` by default (``%m/%d/%Y`` for a US company file).
+  Description, Debits, Credits, Name, Currency Code, Exchange Rate``; an entry in another
+  currency than the home currency with the rate the journal states it at (``quickbooks_rate``),
+  which QuickBooks would otherwise take from its own list (or 1); one journal per Journal No.
+  (at most 21 characters: the entry's id, a longer one shortened with a digest of it,
+  ``journal_number``, so the same entry has the same number in every run); debit and credit
+  as positive amounts, one of them empty; the account by its name (products.yaml
+  ``accounts``; ``load_invoicing`` refuses two codes of one name, which QuickBooks would
+  merge), the receivable and payable accounts in an entry in another currency than the
+  company file's home currency as ``<name> - <currency>`` (QuickBooks keeps A/R and A/P per
+  currency; ``quickbooks_account``); the customer's name on receivable lines and the vendor's
+  on payable lines (QuickBooks requires a Name on A/R and A/P lines); date ``dd/mm/yyyy`` by
+  default (``%m/%d/%Y`` for a US company file).
 
 Text a spreadsheet would read as a formula gets an apostrophe before it (``journal_files.csv_text``)
 in the free-text columns (narration, description), not in QuickBooks' ``Name``: QuickBooks matches
@@ -45,7 +47,6 @@ from __future__ import annotations
 
 import csv
 import fnmatch
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -55,7 +56,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from billing_lib.errors import ParameterError, RunError
+from billing_lib.errors import ParameterError
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoices import Invoicing, money_text
 from billing_lib.journal_entries import Entry, Posting
@@ -63,6 +64,12 @@ from billing_lib.journal_files import csv_text
 from billing_lib.money import round_money
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.pricing.rules import Currency
+from billing_lib.quickbooks_journal import (
+    EARLIER_QUICKBOOKS_COLUMNS,
+    QUICKBOOKS_COLUMNS,
+    journal_number,
+    quickbooks_rows,
+)
 from billing_lib.run_files import atomic_target
 
 SETTINGS_FILE = "accounting_exports.yaml"
@@ -79,17 +86,6 @@ XERO_COLUMNS = (
     "TrackingOption2",
 )
 XERO_MAX_LINES = 300
-QUICKBOOKS_COLUMNS = (
-    "Journal No.",
-    "Journal Date",
-    "Account Name",
-    "Description",
-    "Debits",
-    "Credits",
-    "Name",
-    "Currency Code",
-)
-QUICKBOOKS_MAX_NUMBER = 21
 #: The manifest key (a run's, a reissued invoice's) of its QuickBooks file's date format.
 QUICKBOOKS_DATE_FORMAT = "quickbooks_date_format"
 #: The same of its Xero files' date format.
@@ -281,102 +277,6 @@ def xero_files(
     }
 
 
-#: Digits of an entry id's SHA-256 in a Journal No. shortened to QuickBooks' 21 characters.
-_NUMBER_DIGEST = 6
-
-
-def journal_number(entry_id: str) -> str:
-    """QuickBooks' Journal No. of the entry ``entry_id``: the id itself when it fits in 21
-    characters (an invoice number, ``COST-2026-10-aws-EUR``), else its first 14 characters, a
-    dash and 6 hex digits of its SHA-256 (``COST-2026-10-m-<6 hex>`` for
-    ``COST-2026-10-microsoft-EUR``). Derived from what the entry is, never from its place in the
-    file: a rerun of an unfinalised month (a report more or fewer, another order) gives the same
-    vendor bill the same number, so an accountant who imported the first run is not given the
-    bill a second time under another number. ``quickbooks_rows`` checks it is unique in a file."""
-    if len(entry_id) <= QUICKBOOKS_MAX_NUMBER:
-        return entry_id
-    digest = hashlib.sha256(entry_id.encode("utf-8")).hexdigest()[:_NUMBER_DIGEST]
-    return f"{entry_id[: QUICKBOOKS_MAX_NUMBER - _NUMBER_DIGEST - 1]}-{digest}"
-
-
-def quickbooks_account(code: str, currency: str, home: str, invoicing: Invoicing) -> str:
-    """QuickBooks' Account Name of ``code`` on a line in ``currency``: its name in products.yaml,
-    and for the receivable account or a vendor's payable account in another currency than the
-    company file's ``home`` currency "<name> - <currency>" ("Accounts receivable - USD").
-    QuickBooks Online keeps an A/R and an A/P account per currency ("Accounts Receivable (A/R) -
-    USD") and refuses a journal entry whose A/R or A/P account is in another currency than the
-    entry: booked on the EUR invoices' "Accounts receivable", the USD invoice's journal was
-    refused. Other accounts keep their names: income and expense accounts are in the home
-    currency, which an entry in any currency may post to, and so may the other balance-sheet
-    accounts (VAT payable stays one account in the currency the VAT return is made in)."""
-    account = invoicing.account(code)
-    return (
-        f"{account.name} - {currency}"
-        if _quickbooks_named(code, invoicing) and currency != home
-        else account.name
-    )
-
-
-def _quickbooks_named(code: str, invoicing: Invoicing) -> bool:
-    """Whether ``code`` is an A/R or A/P account to QuickBooks (the receivable account or a
-    vendor's payable account): its lines carry a Name, and it is kept per currency."""
-    products = invoicing.products
-    return code == products.receivable_account or code in {
-        v.payable_account for v in products.vendors.values()
-    }
-
-
-def quickbooks_rows(
-    entries: list[Entry],
-    invoicing: Invoicing,
-    date_format: str,
-    period: str,
-    home_currency: str | None = None,
-) -> list[list[str]]:
-    """Rows of the QuickBooks Online journal-entries file (without the header), the accounts
-    named by ``quickbooks_account`` for a company file in ``home_currency`` (None: the seller's
-    national currency, ``_home``); a RunError when two entries would share a Journal No.
-    (QuickBooks would make one journal of them)."""
-    rows = []
-    numbered: dict[str, str] = {}
-    for entry in entries:
-        number = journal_number(entry.entry_id)
-        if number in numbered:
-            raise RunError(
-                f"the QuickBooks journal of {period} would number the entries "
-                f"{numbered[number]} and {entry.entry_id} both {number}, and QuickBooks would "
-                "import them as one journal; no file is written"
-            )
-        numbered[number] = entry.entry_id
-        home = home_currency or _home(entry, invoicing)
-        for ln in _lines(entry):
-            named = _quickbooks_named(ln.account, invoicing)
-            rows.append(
-                [
-                    number,
-                    entry.date.strftime(date_format),
-                    quickbooks_account(ln.account, ln.currency, home, invoicing),
-                    csv_text(ln.description),
-                    money_text(ln.amount) if ln.amount > 0 else "",
-                    money_text(-ln.amount) if ln.amount < 0 else "",
-                    (entry.payee or "") if named else "",  # a key QuickBooks matches: exact
-                    ln.currency,
-                ]
-            )
-    return rows
-
-
-def _home(entry: Entry, invoicing: Invoicing) -> str:
-    """The seller's national currency of ``entry``: the one the CSV journal states it in
-    (``Entry.national``, of its period's last day), else the one of its date. Not today's: a
-    Bulgarian seller's December 2025 in lev, written in 2026 (the euro in use that day), named
-    its lev receivable "Accounts receivable - BGN" as if the lev were foreign, and the file
-    depended on the day it was written."""
-    if entry.national is not None:
-        return entry.national.currency
-    return invoicing.national_currency_on(entry.date)
-
-
 def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> Path:
     with atomic_target(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
@@ -392,10 +292,12 @@ def write_package_journals(
     folder: Path,
     name: str,
     conversion: Conversion | None = None,
+    rates: ExchangeRates | None = None,
 ) -> list[Path]:
     """The Xero files (one per currency, or one in ``conversion``'s base currency) and the
     QuickBooks Online file of ``entries`` in ``folder``, named after ``name`` (the period); the
-    paths written."""
+    paths written. ``rates``: the run's exchange rates, for QuickBooks' rate of an entry to a
+    home currency other than the national one (``quickbooks_rate``)."""
     folder = Path(folder)
     xero = xero_files(entries, settings.xero.tax_rate, conversion, settings.xero.date_format)
     written = [
@@ -403,7 +305,7 @@ def write_package_journals(
         for suffix, rows in sorted(xero.items())
     ]
     qbo = settings.quickbooks_online
-    rows = quickbooks_rows(entries, invoicing, qbo.date_format, name, qbo.home_currency)
+    rows = quickbooks_rows(entries, invoicing, qbo.date_format, name, qbo.home_currency, rates)
     written.append(_write(folder / f"quickbooks_journal_{name}.csv", QUICKBOOKS_COLUMNS, rows))
     return written
 
@@ -484,7 +386,7 @@ def write_reversed_packages(
             currency = _XERO_CURRENCY.search(path.stem)
             suffix = currency.group(1) if currency else path.stem.rsplit("_", 1)[-1]
             target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
-        elif tuple(header) == QUICKBOOKS_COLUMNS:
+        elif tuple(header) in (QUICKBOOKS_COLUMNS, EARLIER_QUICKBOOKS_COLUMNS):
             form = date_format or _date_format([r[1] for r in found], original.date)
             for was, now in pairs:
                 receivable = (was.postings[0].description, now.postings[0].description)

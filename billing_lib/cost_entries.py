@@ -1,7 +1,8 @@
 """The purchase entries (journal ``PURCH``): per vendor and vendor currency, the vendor payable
-against the invoices' cost of sales per product group (``rated_costs``: each invoice line's
-vendor cost rounded as the invoice rounds it), the unbilled cost, recoverable input VAT, the
-prepaid part and the rounding cents (ledger's docstring has the whole rule)."""
+(one posting per vendor invoice, ``vendor_bills``) against the invoices' cost of sales per
+product group (``rated_costs``: each invoice line's vendor cost rounded as the invoice rounds
+it), the unbilled cost, recoverable input VAT, the prepaid part and the rounding cents
+(ledger's docstring has the whole rule)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ from billing_lib.line_labels import key_columns, line_key_sql
 from billing_lib.money import ZERO, round_money, shared_rounding_sql
 from billing_lib.periods import month_days
 from billing_lib.store import relation_exists, scratch_connection
+from billing_lib.vendor_bills import (
+    VendorBill,
+    bill_sql,
+    bills_of,
+    has_bills,
+    invoiced_formats,
+    vendor_bills,
+)
 from billing_lib.whatif import TERMS_PARQUET
 
 
@@ -121,13 +130,14 @@ def purchase_entries(
     national = invoicing.national_currency_on(last)
     rated = rated_costs(con, period, customer_ids, invoicing)
     other = unbilled_lines(con, invoicing)
+    found = vendor_bills(con)
     keys = sorted({(v, c) for v, c, *_ in rated} | {(v, c) for v, c, *_ in other})
     entries = []
     for vendor, currency in keys:
         vendor_name = products.vendors[vendor].name
         mine = [r for r in rated if (r[0], r[1]) == (vendor, currency)]
         billed = sum((r[5] for r in mine), ZERO)
-        billed += sum((b for v, c, _, _, b in other if (v, c) == (vendor, currency)), ZERO)
+        billed += sum((r[-1] for r in other if (r[0], r[1]) == (vendor, currency)), ZERO)
         postings = [
             Posting(
                 products.product_groups[group].cost_account,
@@ -144,21 +154,10 @@ def purchase_entries(
                 currency,
                 f"{vendor_name} {what} {period}",
             )
-            for v, c, what, input_vat, cost in other
+            for v, c, what, input_vat, _, _, cost in other
             if (v, c) == (vendor, currency) and not input_vat
         ]
-        # the vendor's recoverable VAT on its bill: one posting, rounded once
-        input_vat = [b for v, c, _, vat, b in other if (v, c) == (vendor, currency) and vat]
-        if input_vat:
-            postings.append(
-                Posting(
-                    str(products.vendors[vendor].input_vat_account),
-                    round_money(sum(input_vat, ZERO), currency),
-                    currency,
-                    f"{vendor_name} input VAT charged on its bill {period}",
-                    products.vendors[vendor].input_vat_code,
-                )
-            )
+        postings += input_vat_postings(other, vendor, currency, invoicing, period)
         # what the vendor bills for the month's lines beyond their cost: amortised commitments
         commitments = sum((r[5] - r[4] for r in mine), ZERO)
         postings.append(
@@ -169,7 +168,9 @@ def purchase_entries(
                 f"{vendor_name} billed minus cost of the month (commitments) {period}",
             )
         )
-        payable = round_money(billed, currency)
+        # the vendor's invoices, each rounded once as the vendor rounds it (vendor_bills)
+        bills = bills_of(found, vendor, currency, billed, period)
+        payable = sum((b.payable for b in bills), ZERO)
         postings.append(
             Posting(
                 products.rounding_account,
@@ -178,14 +179,10 @@ def purchase_entries(
                 f"{vendor_name} rounding differences {period} (cost rounded per invoice line)",
             )
         )
-        postings.append(
-            Posting(
-                products.vendors[vendor].payable_account,
-                -payable,
-                currency,
-                f"{vendor_name} report {period}",
-            )
-        )
+        account = products.vendors[vendor].payable_account
+        postings += [
+            Posting(account, -b.payable, currency, b.text(vendor_name, period)) for b in bills
+        ]
         entries += purchase_entry(
             last,
             f"COST-{period}-{vendor}-{currency}",
@@ -196,6 +193,45 @@ def purchase_entries(
             products.rounding_account,
         )
     return entries
+
+
+def input_vat_postings(
+    other: list[tuple[str, str, str, bool, str | None, str | None, Decimal]],
+    vendor: str,
+    currency: str,
+    invoicing: Invoicing,
+    period: str,
+) -> list[Posting]:
+    """The recoverable VAT ``vendor`` charges in ``currency`` among ``other``
+    (``unbilled_lines``): one posting per vendor bill, rounded once as the bill states it
+    (rounded once over the month, two invoices' 1.004 each were deducted as 2.01 against the
+    invoices' 1.00 + 1.00)."""
+    bills: dict[tuple[str | None, str | None], Decimal] = {}
+    for v, c, _, vat, account, invoice, billed in other:
+        if (v, c) == (vendor, currency) and vat:
+            bills[account, invoice] = bills.get((account, invoice), ZERO) + billed
+    meta = invoicing.products.vendors[vendor]
+    return [
+        Posting(
+            str(meta.input_vat_account),
+            round_money(billed, currency),
+            currency,
+            VendorBill(currency, account, invoice, billed).vat_text(meta.name, period),
+            meta.input_vat_code,
+        )
+        for (account, invoice), billed in sorted(bills.items(), key=lambda b: _bill_order(b[0]))
+    ]
+
+
+def _bill_order(key: tuple[str | None, str | None]) -> tuple[str, str, str, str]:
+    """Bills in billing account and invoice order, those without either last (as SQL sorts)."""
+    account, invoice = key
+    return (
+        "1" if account is None else "0",
+        account or "",
+        "1" if invoice is None else "0",
+        invoice or "",
+    )
 
 
 def purchase_entry(
@@ -219,28 +255,40 @@ def purchase_entry(
 
 def unbilled_lines(
     con: duckdb.DuckDBPyConnection, invoicing: Invoicing
-) -> list[tuple[str, str, str, bool, Decimal]]:
+) -> list[tuple[str, str, str, bool, str | None, str | None, Decimal]]:
     """The vendor lines of the run that no invoice bills (``excluded_lines``, ``unmapped_lines``)
     per vendor, vendor currency and what they are (not billed to customers, vendor tax,
     unmapped accounts): whether they are the vendor's recoverable input VAT (its Tax lines, the
-    vendor with an ``input_vat_account`` in products.yaml: booked there, not as cost) and their
-    BilledCost, exact."""
+    vendor with an ``input_vat_account`` in products.yaml: booked there, not as cost), the
+    vendor bill that charges such VAT (billing account and invoice id, ``vendor_bills``; None
+    for other lines, and for tables without those columns) and their BilledCost, exact."""
     recoverable = sorted(k for k, v in invoicing.products.vendors.items() if v.input_vat_account)
-    out: list[tuple[str, str, str, bool, Decimal]] = []
-    if relation_exists(con, "excluded_lines"):
+    out: list[tuple[str, str, str, bool, str | None, str | None, Decimal]] = []
+    for table, what, vat in (
+        (
+            "excluded_lines",
+            "CASE WHEN reason = 'vendor tax' THEN 'vendor tax' ELSE 'not billed to customers' END",
+            "reason = 'vendor tax' AND list_contains($1, x_Vendor)",
+        ),
+        (
+            "unmapped_lines",
+            "'unmapped accounts'",
+            "COALESCE(ChargeCategory = 'Tax', false) AND list_contains($1, x_Vendor)",
+        ),
+    ):
+        if not relation_exists(con, table):
+            continue
+        billed = has_bills(con, table)
+        account, invoice = bill_sql("$2") if billed else ("NULL", "NULL")
         out += con.execute(
-            """SELECT x_Vendor, BillingCurrency, CASE WHEN reason = 'vendor tax' THEN 'vendor tax'
-                      ELSE 'not billed to customers' END AS what,
-                      reason = 'vendor tax' AND list_contains(?, x_Vendor), sum(BilledCost)
-               FROM excluded_lines GROUP BY ALL ORDER BY ALL""",
-            [recoverable],
-        ).fetchall()
-    if relation_exists(con, "unmapped_lines"):
-        out += con.execute(
-            """SELECT x_Vendor, BillingCurrency, 'unmapped accounts',
-                      COALESCE(ChargeCategory = 'Tax', false) AND list_contains(?, x_Vendor),
-                      sum(BilledCost)
-               FROM unmapped_lines GROUP BY ALL ORDER BY ALL""",
-            [recoverable],
+            f"""SELECT x_Vendor, BillingCurrency, what, input_vat,
+                       CASE WHEN input_vat THEN bill_account END,
+                       CASE WHEN input_vat THEN bill_invoice END, sum(BilledCost)
+                FROM (SELECT x_Vendor, BillingCurrency, BilledCost, {what} AS what,
+                             {vat} AS input_vat, {account} AS bill_account,
+                             {invoice} AS bill_invoice
+                      FROM {table})
+                GROUP BY ALL ORDER BY ALL""",
+            [recoverable, invoiced_formats()] if billed else [recoverable],
         ).fetchall()
     return out

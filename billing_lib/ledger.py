@@ -9,7 +9,8 @@ Two kinds of entry (docs/invoices-and-ledger.md has a worked example):
   invoice (credit balance) or a credit note has every side swapped.
 - **Purchases** (journal ``PURCH``, dated the period's last day), one per vendor and vendor
   currency: the vendor payable credit = everything the vendor's report bills for the month
-  (BilledCost of the rated, excluded and unmapped lines, so it matches the vendor's invoice);
+  (BilledCost of the rated, excluded and unmapped lines), one posting per vendor invoice
+  rounded once, so it matches the vendor's invoices (``vendor_bills``);
   cost of sales debit per product group = the invoices' cost (each invoice line's vendor cost
   rounded half-up, then added: ``rated_costs``), in the vendor's currency (each entry balances
   in it; stated in the national currency beside it, below); vendor

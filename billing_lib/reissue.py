@@ -437,7 +437,7 @@ class BilledAgain:
             write_invoice_data([inv], invoicing.seller, folder / INVOICE_DATA),
             write_csv_journal(sales, invoicing, folder / journal_name(inv.number)),
             ledger,
-            *write_package_journals(sales, invoicing, exports, folder, inv.number, conversion),
+            *write_package_journals(sales, invoicing, exports, folder, inv.number, conversion, fx),
             rated,
             fees,
             terms,

@@ -687,7 +687,7 @@ def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path
             settings, period_end, br.settings.pricing.fx, invoicing
         )
         return accounting_exports.write_package_journals(
-            entries, invoicing, settings, folder, name, conversion
+            entries, invoicing, settings, folder, name, conversion, br.settings.pricing.fx
         )
 
     written += ledger.write_ledger(

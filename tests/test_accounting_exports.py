@@ -122,6 +122,7 @@ def test_quickbooks_journal_entries_balanced_named_and_equal_to_the_invoices(wri
         "Credits",
         "Name",
         "Currency Code",
+        "Exchange Rate",
     ]
     assert tuple(header) == QUICKBOOKS_COLUMNS
     names = {a.name for a in invoicing.products.accounts.values()}
@@ -672,3 +673,146 @@ def test_quickbooks_names_the_accounts_by_the_entries_national_currency_not_toda
     )
     rows = quickbooks_rows([usd], bulgarian, "%d/%m/%Y", "2025-12")
     assert {r[2] for r in rows if r[6]} == {"Accounts receivable - USD"}
+
+
+def test_quickbooks_gives_an_entry_in_another_currency_the_rate_the_journal_states_it_at(
+    tmp_path,
+):
+    """An entry in another currency than the company file's home currency took QuickBooks'
+    own rate of its date (or 1, where QuickBooks has none): the USD invoice of C008 and the AWS
+    bill in USD were booked in EUR at another rate than the CSV journal and the Xero file state
+    them at, and the receivable in EUR did not reconcile with the invoice. The file now gives
+    QuickBooks' Exchange Rate column (home-currency units per unit of the entry's currency, as
+    Intuit defines it) on every line of such an entry: the rate the journal states it in the
+    national currency at (``national_rate``, USD->EUR 0.9187 of 31 October); empty for an
+    entry in the home currency. Read back, the file converts each entry as the journal does."""
+    con, customers, invoicing = setup(ROWS)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    rates = load_exchange_rates(PARAMETERS)
+    entries = build_entries(con, invoices, invoicing, rates=rates)
+    paths = write_package_journals(entries, invoicing, ExportSettings(), tmp_path / "out", PERIOD)
+    header, rows = _read(next(p for p in paths if p.name.startswith("quickbooks")))
+    assert header == [*QUICKBOOKS_COLUMNS] and header[-1] == "Exchange Rate"
+    assert header[:8] == [
+        "Journal No.",
+        "Journal Date",
+        "Account Name",
+        "Description",
+        "Debits",
+        "Credits",
+        "Name",
+        "Currency Code",
+    ]
+    by_entry = {journal_number(e.entry_id): e for e in entries}
+    stated = {r["Journal No."]: (r["Currency Code"], r["Exchange Rate"]) for r in rows}
+    usd = next(i for i in invoices if i.currency == "USD")
+    assert stated[usd.number] == ("USD", "0.9187")
+    assert stated["COST-2026-10-aws-USD"] == ("USD", "0.9187")
+    for number, (currency, rate) in stated.items():
+        entry = by_entry[number]
+        assert entry.national is not None
+        assert rate == ("" if currency == "EUR" else str(entry.national.rate))
+    for r in rows:  # one rate per journal, on every one of its lines
+        assert (r["Currency Code"], r["Exchange Rate"]) == stated[r["Journal No."]]
+
+
+def test_a_company_file_in_another_home_currency_gets_exchange_rates_csv_s_rate_to_it(tmp_path):
+    """A company file whose home currency is not the national one (``home_currency: USD`` for
+    a Dutch seller's US books): its EUR entries take exchange_rates.csv's EUR->USD rate of the
+    period's last day, the day the journal states them at; its USD entries none. Without that
+    rate the file is refused, naming the pair, the day and the setting, rather than left to
+    QuickBooks' own rate."""
+    from billing_lib.quickbooks_journal import quickbooks_rate
+
+    params = tmp_path / "parameters"
+    params.mkdir()
+    table = (PARAMETERS / "exchange_rates.csv").read_text(encoding="utf-8")
+    (params / "exchange_rates.csv").write_text(
+        table + "EUR,USD,1.0885,2026-10-16,2026-10-31,test rate\n", encoding="utf-8"
+    )
+    rates = load_exchange_rates(params)
+    con, customers, invoicing = setup(ROWS)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    entries = build_entries(con, invoices, invoicing, rates=rates)
+    settings = ExportSettings.model_validate({"quickbooks_online": {"home_currency": "USD"}})
+    paths = write_package_journals(
+        entries, invoicing, settings, tmp_path / "us", PERIOD, None, rates
+    )
+    _, rows = _read(paths[-1])
+    assert {(r["Currency Code"], r["Exchange Rate"]) for r in rows} == {
+        ("EUR", "1.0885"),
+        ("USD", ""),
+    }
+    eur = next(e for e in entries if e.postings[0].currency == "EUR")
+    with pytest.raises(ParameterError, match=r"EUR->USD on 2026-10-31.*home_currency"):
+        quickbooks_rate(eur, "EUR", "USD", load_exchange_rates(PARAMETERS))
+
+
+def test_a_credit_note_reverses_quickbooks_rows_with_their_rate_and_an_earlier_file_as_it_is(
+    tmp_path,
+):
+    """The reversal of a USD invoice keeps the Exchange Rate its run gave it (the credit note
+    cancels it at the invoice's rate); a run folder written before the column holds an
+    eight-column file, reversed in that layout rather than refused."""
+    from billing_lib.accounting_exports import write_reversed_packages
+    from billing_lib.journal_entries import reversing_entry
+    from billing_lib.quickbooks_journal import EARLIER_QUICKBOOKS_COLUMNS
+
+    rate = NationalRate("EUR", D("0.9187"), date(2026, 10, 31))
+    invoice = Entry(
+        date(2026, 11, 1),
+        "SALES",
+        "NW2026-000008",
+        "Harborview Analytics Inc.",
+        "Invoice NW2026-000008 period 2026-10",
+        (
+            Posting(
+                "1300", D("50.00"), "USD", "Invoice NW2026-000008 Harborview", None, D("45.94")
+            ),
+            Posting("8010", D("-50.00"), "USD", "Amazon Web Services 2026-10", None, D("-45.94")),
+        ),
+        "C008",
+        "NW2026-000008",
+        rate,
+    )
+    note = reversing_entry(
+        invoice,
+        "NWC2026-000001",
+        date(2026, 12, 3),
+        "Harborview Analytics Inc.",
+        "Credit note",
+        "Credit",
+    )
+    _, _, invoicing = setup([])
+    run = tmp_path / "run"
+    [run_file] = [
+        p
+        for p in write_package_journals([invoice], invoicing, ExportSettings(), run, PERIOD)
+        if p.name.startswith("quickbooks")
+    ]
+    out = tmp_path / "note"
+    out.mkdir()
+    [reversed_file] = write_reversed_packages([run_file], invoice, note, out, "%d/%m/%Y")
+    header, rows = _read(reversed_file)
+    assert tuple(header) == QUICKBOOKS_COLUMNS
+    assert [(r["Debits"], r["Credits"], r["Exchange Rate"]) for r in rows] == [
+        ("", "50.00", "0.9187"),
+        ("50.00", "", "0.9187"),
+    ]
+    # the same run file as written before the column: reversed in its eight columns
+    earlier = tmp_path / "earlier" / run_file.name
+    earlier.parent.mkdir()
+    with open(run_file, newline="", encoding="utf-8") as fh:
+        cut = [r[:-1] for r in csv.reader(fh)]
+    with open(earlier, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(cut)
+    out2 = tmp_path / "note2"
+    out2.mkdir()
+    [reversed_file] = write_reversed_packages([earlier], invoice, note, out2, "%d/%m/%Y")
+    header, rows = _read(reversed_file)
+    assert tuple(header) == EARLIER_QUICKBOOKS_COLUMNS
+    assert [(r["Debits"], r["Credits"]) for r in rows] == [("", "50.00"), ("50.00", "")]

@@ -1,0 +1,163 @@
+"""The QuickBooks Online journal-entries import file (Settings > Import data > Journal entries;
+Intuit help "Import journal entries"): its columns, the Journal No. of an entry, the account
+names QuickBooks keeps per currency, the exchange rate of an entry in another currency than the
+company file's home currency, and the rows (``accounting_exports`` writes the file and its
+reversal; its docstring has the layout)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from billing_lib.errors import ParameterError, RunError
+from billing_lib.fx import ExchangeRates, missing_rate_error
+from billing_lib.invoice_model import money_text
+from billing_lib.invoicing_parameters import Invoicing
+from billing_lib.journal_entries import Entry
+from billing_lib.journal_files import csv_text
+
+QUICKBOOKS_COLUMNS = (
+    "Journal No.",
+    "Journal Date",
+    "Account Name",
+    "Description",
+    "Debits",
+    "Credits",
+    "Name",
+    "Currency Code",
+    "Exchange Rate",
+)
+#: The QuickBooks file's columns before ``Exchange Rate`` was appended: a run folder written
+#: before holds such a file, which a credit note reverses as it is.
+EARLIER_QUICKBOOKS_COLUMNS = QUICKBOOKS_COLUMNS[:-1]
+QUICKBOOKS_MAX_NUMBER = 21
+
+#: Digits of an entry id's SHA-256 in a Journal No. shortened to QuickBooks' 21 characters.
+_NUMBER_DIGEST = 6
+
+
+def journal_number(entry_id: str) -> str:
+    """QuickBooks' Journal No. of the entry ``entry_id``: the id itself when it fits in 21
+    characters (an invoice number, ``COST-2026-10-aws-EUR``), else its first 14 characters, a
+    dash and 6 hex digits of its SHA-256 (``COST-2026-10-m-<6 hex>`` for
+    ``COST-2026-10-microsoft-EUR``). Derived from what the entry is, never from its place in the
+    file: a rerun of an unfinalised month (a report more or fewer, another order) gives the same
+    vendor bill the same number, so an accountant who imported the first run is not given the
+    bill a second time under another number. ``quickbooks_rows`` checks it is unique in a file."""
+    if len(entry_id) <= QUICKBOOKS_MAX_NUMBER:
+        return entry_id
+    digest = hashlib.sha256(entry_id.encode("utf-8")).hexdigest()[:_NUMBER_DIGEST]
+    return f"{entry_id[: QUICKBOOKS_MAX_NUMBER - _NUMBER_DIGEST - 1]}-{digest}"
+
+
+def quickbooks_account(code: str, currency: str, home: str, invoicing: Invoicing) -> str:
+    """QuickBooks' Account Name of ``code`` on a line in ``currency``: its name in products.yaml,
+    and for the receivable account or a vendor's payable account in another currency than the
+    company file's ``home`` currency "<name> - <currency>" ("Accounts receivable - USD").
+    QuickBooks Online keeps an A/R and an A/P account per currency ("Accounts Receivable (A/R) -
+    USD") and refuses a journal entry whose A/R or A/P account is in another currency than the
+    entry: booked on the EUR invoices' "Accounts receivable", the USD invoice's journal was
+    refused. Other accounts keep their names: income and expense accounts are in the home
+    currency, which an entry in any currency may post to, and so may the other balance-sheet
+    accounts (VAT payable stays one account in the currency the VAT return is made in)."""
+    account = invoicing.account(code)
+    return (
+        f"{account.name} - {currency}"
+        if _quickbooks_named(code, invoicing) and currency != home
+        else account.name
+    )
+
+
+def _quickbooks_named(code: str, invoicing: Invoicing) -> bool:
+    """Whether ``code`` is an A/R or A/P account to QuickBooks (the receivable account or a
+    vendor's payable account): its lines carry a Name, and it is kept per currency."""
+    products = invoicing.products
+    return code == products.receivable_account or code in {
+        v.payable_account for v in products.vendors.values()
+    }
+
+
+def quickbooks_rate(
+    entry: Entry, currency: str, home: str, rates: ExchangeRates | None = None
+) -> str:
+    """QuickBooks' Exchange Rate of ``entry``'s lines in ``currency`` for a company file in
+    ``home``: the home-currency units one unit of ``currency`` is worth, as Intuit defines it;
+    empty in the home currency. Without it QuickBooks converts at the rate its own list has for
+    the entry's date, or 1, and the entry's home-currency amounts were not those of the CSV
+    journal and the Xero file. The rate the journal states the entry in the national currency
+    at (``Entry.national``: the invoice's own, else exchange_rates.csv's of its period's last
+    day) where the home currency is the national one; else ``rates``' rate to ``home`` on that
+    rate's day (a ParameterError naming the pair when exchange_rates.csv has none); empty for
+    an entry stated in no national currency (one built without rates)."""
+    stated = entry.national
+    if currency == home or stated is None:
+        return ""
+    if stated.currency == home:
+        return f"{stated.rate:f}"
+    if rates is None:
+        return ""
+    try:
+        return f"{rates.rate(currency, home, stated.day):f}"
+    except ParameterError:
+        raise missing_rate_error(
+            rates.path,
+            currency,
+            home,
+            stated.day,
+            f" (the QuickBooks file states the {currency} entries at their rate to the company "
+            f"file's home currency {home}, accounting_exports.yaml "
+            "quickbooks_online.home_currency, of their period's last day)",
+        ) from None
+
+
+def quickbooks_rows(
+    entries: list[Entry],
+    invoicing: Invoicing,
+    date_format: str,
+    period: str,
+    home_currency: str | None = None,
+    rates: ExchangeRates | None = None,
+) -> list[list[str]]:
+    """Rows of the QuickBooks Online journal-entries file (without the header), the accounts
+    named by ``quickbooks_account`` for a company file in ``home_currency`` (None: the seller's
+    national currency, ``_home``), an entry in another currency at ``quickbooks_rate``; a
+    RunError when two entries would share a Journal No. (QuickBooks would make one journal of
+    them)."""
+    rows = []
+    numbered: dict[str, str] = {}
+    for entry in entries:
+        number = journal_number(entry.entry_id)
+        if number in numbered:
+            raise RunError(
+                f"the QuickBooks journal of {period} would number the entries "
+                f"{numbered[number]} and {entry.entry_id} both {number}, and QuickBooks would "
+                "import them as one journal; no file is written"
+            )
+        numbered[number] = entry.entry_id
+        home = home_currency or _home(entry, invoicing)
+        for ln in (p for p in entry.postings if p.amount):  # a line of nothing left out
+            named = _quickbooks_named(ln.account, invoicing)
+            rows.append(
+                [
+                    number,
+                    entry.date.strftime(date_format),
+                    quickbooks_account(ln.account, ln.currency, home, invoicing),
+                    csv_text(ln.description),
+                    money_text(ln.amount) if ln.amount > 0 else "",
+                    money_text(-ln.amount) if ln.amount < 0 else "",
+                    (entry.payee or "") if named else "",  # a key QuickBooks matches: exact
+                    ln.currency,
+                    quickbooks_rate(entry, ln.currency, home, rates),
+                ]
+            )
+    return rows
+
+
+def _home(entry: Entry, invoicing: Invoicing) -> str:
+    """The seller's national currency of ``entry``: the one the CSV journal states it in
+    (``Entry.national``, of its period's last day), else the one of its date. Not today's: a
+    Bulgarian seller's December 2025 in lev, written in 2026 (the euro in use that day), named
+    its lev receivable "Accounts receivable - BGN" as if the lev were foreign, and the file
+    depended on the day it was written."""
+    if entry.national is not None:
+        return entry.national.currency
+    return invoicing.national_currency_on(entry.date)
