@@ -29,11 +29,13 @@ from billing_lib.print_pages import (
     MARGINS,
     ROW,
     WRAPPED_LINE,
+    column_points,
     fit_scale,
     fitted_rows,
     page_breaks,
     page_height,
     wrapped_height,
+    wrapped_lines,
 )
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
 
@@ -54,6 +56,9 @@ DESCRIPTION_CHARACTERS = 60
 TEXT_CHARACTERS = 100
 #: Characters of the seller's name that the footer (8 pt) holds left of "Page n of N".
 FOOTER_CHARACTERS = 80
+#: A product group heading's font size (bold), and the height (points) of each of its lines
+#: wrapped (Excel gives a row of Arial 10 12.75 points).
+HEADING_SIZE, HEADING_LINE = 10, 13.0
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
@@ -62,7 +67,7 @@ def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceForma
     widths = column_widths(inv)
     _page_setup(ws, inv, seller, widths)
     row = _parties(ws, inv, seller, fmt)
-    row, cells = _lines(ws, row, inv, fmt)
+    row, cells = _lines(ws, row, inv, fmt, widths)
     summary = row
     # the seller's name in 14 pt, beside the title in 16 pt
     cells.tall |= dict.fromkeys(range(len(_seller_name(seller.name))), 18.75) | {0: 21.0}
@@ -265,9 +270,11 @@ class _LineCells:
     spacers: set[int] = field(default_factory=set)
 
 
-def _lines(ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats) -> tuple[int, _LineCells]:
-    """The lines' header, then each product group's section; the next free row and where the
-    lines went."""
+def _lines(
+    ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats, widths: tuple[int, ...]
+) -> tuple[int, _LineCells]:
+    """The lines' header, then each product group's section (``widths``: the sheet's columns);
+    the next free row and where the lines went."""
     headers = ("Description", "Quantity", "Unit", "Unit price", "VAT", f"Amount ({inv.currency})")
     for col, h in enumerate(headers):
         ws.write_string(row, col, h, fmt.head if col in (0, 2) else fmt.head_num)
@@ -275,8 +282,31 @@ def _lines(ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats) -> tuple[int, _
     row += 1
     cells = _LineCells()
     for _, group in groupby(inv.lines, key=lambda line: line.product_group):
-        row = _section(ws, row, list(group), cells, inv.currency, fmt)
+        lines = list(group)
+        _heading(ws, row, lines[0].heading, fmt, widths, cells)
+        row = _section(ws, row, lines, cells, inv.currency, fmt)
     return row, cells
+
+
+def _heading(
+    ws: Any, row: int, heading: str, fmt: InvoiceFormats, widths: tuple[int, ...], cells: _LineCells
+) -> None:
+    """A product group's heading across columns A to F: one wider than the print area (a
+    reseller's "Microsoft 365 and Dynamics 365 licences bought under the Cloud Solution Provider
+    programme, new commerce, billed monthly ...") was cut off at its right edge; it wraps in the
+    cells merged, its row as tall as its lines (a spreadsheet fits no merged cell's height)."""
+    room = sum(column_points(w) for w in widths)
+    rows = wrapped_lines(heading, room, HEADING_SIZE, bold=True)
+    if rows == 1:
+        ws.write_string(row, 0, heading, fmt.section)
+        for col in range(1, AMOUNT + 1):
+            ws.write_blank(row, col, None, fmt.section)
+        return
+    height = max(ROW, rows * HEADING_LINE + 2)
+    ws.set_row(row, height)
+    ws.merge_range(row, 0, row, AMOUNT, "", fmt.section_wrap)
+    ws.write_string(row, 0, heading, fmt.section_wrap)
+    cells.tall[row] = height
 
 
 def _section(
@@ -287,10 +317,8 @@ def _section(
     currency: str,
     fmt: InvoiceFormats,
 ) -> int:
-    """One product group: its heading, its lines and their subtotal; the next free row."""
-    ws.write_string(row, 0, lines[0].heading, fmt.section)
-    for col in range(1, AMOUNT + 1):
-        ws.write_blank(row, col, None, fmt.section)
+    """One product group's lines (under its heading, on ``row``) and their subtotal; the next
+    free row."""
     rows = list(range(row + 1, row + 1 + len(lines)))
     for r, line in zip(rows, lines, strict=True):
         unit_rows = fitted_rows(line.unit, COLUMN_WIDTHS[UNIT]) if line.unit else 1
