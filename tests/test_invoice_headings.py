@@ -1,13 +1,15 @@
 """A product group's heading as the customer reads it: whole in the workbook's invoice sheet however
-long."""
+long, and repeated at the top of a PDF page its group's lines run onto."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import openpyxl
+from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
+from billing_lib.documents import write_documents
 from billing_lib.invoice_sheet import HEADING_LINE
 from billing_lib.invoices import Invoice
 from billing_lib.numbering import open_register
@@ -72,3 +74,36 @@ def test_a_short_group_heading_stays_one_row_of_its_own(tmp_path):
     cell = _heading_cell(ws, inv.lines[0].heading)
     assert not cell.alignment.wrap_text and not ws.merged_cells.ranges
     assert ws.row_dimensions[cell.row].height is None
+
+
+def page_texts(path) -> list[list[str]]:
+    """Each page's drawn texts, top to bottom, left to right (the footer left out)."""
+    pages = []
+    for page in PdfReader(path).pages:
+        drawn: list[tuple[float, float, str]] = []
+
+        def visit(text, cm, tm, font, size, drawn=drawn):
+            if text.strip():
+                drawn.append((-(tm[5] * cm[3] + cm[5]), tm[4] * cm[0] + cm[4], text.strip()))
+
+        page.extract_text(visitor_text=visit)
+        footer = max(y for y, _, _ in drawn)  # the lowest baseline
+        pages.append([t for y, _, t in sorted(drawn) if y < footer])
+    return pages
+
+
+def test_a_group_running_onto_a_new_pdf_page_repeats_its_heading_continued(tmp_path):
+    """A product group's lines that ran onto a new page began it bare, under the table's column
+    header only: the customer could not tell which group the lines belonged to. The page now
+    begins with the column header, then the heading with " (continued)"; a page that begins with
+    a group's heading (its first line) prints it once, as it is."""
+    inv, seller = _invoice(tmp_path, lines=90)
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    pages = page_texts(pdf)
+    heading = inv.lines[0].heading
+    continued = [texts for texts in pages[1:] if any(t.startswith("Amazon EC2") for t in texts)]
+    assert pages[0].count(heading) == 1 and continued
+    for texts in continued:
+        body = texts[texts.index("Amount") + 1 :]
+        assert body[0] == f"{heading} (continued)", body[:2]
+        assert texts.count(f"{heading} (continued)") == 1
