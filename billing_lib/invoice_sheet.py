@@ -71,7 +71,7 @@ def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceForma
     summary = row
     # the seller's name in 14 pt, beside the title in 16 pt
     cells.tall |= dict.fromkeys(range(len(_seller_name(seller.name))), 18.75) | {0: 21.0}
-    row, vat_rows = _vat_summary(ws, row, inv, cells.rows_by_rate, fmt)
+    row, vat_rows = _vat_summary(ws, row, inv, cells, fmt, widths)
     row = _totals(ws, row, inv, cells.subtotal_rows, vat_rows, fmt)
     cells.kept.update(range(summary + 1, row - 1))  # the VAT summary and totals on one page
     cells.spacers.add(row - 1)  # the blank row after them
@@ -374,11 +374,12 @@ def _vat_summary(
     ws: Any,
     row: int,
     inv: Invoice,
-    rows_by_rate: dict[Decimal, list[int]],
+    cells: _LineCells,
     fmt: InvoiceFormats,
+    widths: tuple[int, ...],
 ) -> tuple[int, list[int]]:
-    """Per VAT rate the taxable amount (the sum of its lines) and the VAT on it; the next free row
-    and the VAT amounts' rows."""
+    """Per VAT rate the taxable amount (the sum of its lines, ``cells.rows_by_rate``) and the VAT
+    on it; the next free row and the VAT amounts' rows."""
     ws.write_string(row, 0, "VAT summary", fmt.bold)
     row += 1
     for col, h in ((0, "VAT"), (3, "Taxable amount"), (4, "Rate"), (AMOUNT, "VAT amount")):
@@ -388,8 +389,8 @@ def _vat_summary(
     row += 1
     vat_rows = []
     for vat in inv.vat:
-        ws.write_string(row, 0, vat.label, fmt.text)  # not the journal's VAT code: the seller's
-        lines = cell_ranges(rows_by_rate.get(vat.rate, []), AMOUNT)
+        _vat_label(ws, row, vat.label, fmt, widths, cells)
+        lines = cell_ranges(cells.rows_by_rate.get(vat.rate, []), AMOUNT)
         _rounded(ws, row, 3, f"SUM({lines})", inv.currency, fmt.money, vat.base)
         ws.write_number(row, 4, number(vat.rate / 100), fmt.rate_for(vat.rate))
         base_times_rate = f"{cell(row, 3)}*{cell(row, 4)}"
@@ -397,6 +398,24 @@ def _vat_summary(
         vat_rows.append(row)
         row += 1
     return row + 1, vat_rows
+
+
+def _vat_label(
+    ws: Any, row: int, label: str, fmt: InvoiceFormats, widths: tuple[int, ...], cells: _LineCells
+) -> None:
+    """A VAT rate's label (vat_rules.yaml; not the journal's VAT code: the seller's words) left
+    of its taxable amount in D: one wider than columns A to C (a German reseller's reverse-charge
+    wording in full) was cut off at D; it wraps in them merged, its row as tall as its lines, as
+    the PDF wraps it (``invoice_pdf._Document.vat_label``)."""
+    rows = wrapped_lines(label, sum(column_points(w) for w in widths[:3]))
+    if rows == 1:
+        ws.write_string(row, 0, label, fmt.text)
+        return
+    height = max(ROW, rows * WRAPPED_LINE + 3)
+    ws.set_row(row, height)
+    ws.merge_range(row, 0, row, 2, "", fmt.wrap)
+    ws.write_string(row, 0, label, fmt.wrap)
+    cells.tall[row] = height
 
 
 def _totals(
