@@ -122,6 +122,26 @@ def resource_label_sql(resource: str, name: str) -> str:
     )
 
 
+#: A rated line's kind (``rated_lines.line_kind``) as the usage sheets name it; a vendor line's
+#: is its charge category (FOCUS: Usage, Purchase, Credit, Adjustment, Tax).
+KIND_NAMES = {
+    "fee": "Fee",
+    "one_off": "One-off charge",
+    "credit": "Credit",
+    "minimum": "Minimum fee",
+    "percent_fee": "Percentage fee",
+    "allowance": "Allowance",
+    "seat_fee": "Seat fee",
+}
+
+
+def kind_name_sql(kind: str, category: str) -> str:
+    """SQL of a rated line's kind in the customer's words (``KIND_NAMES``): "vendor" and
+    "one_off" are codes of the rating, which the detail file keeps for machines."""
+    cases = " ".join(f"WHEN {ql(k)} THEN {ql(n)}" for k, n in KIND_NAMES.items())
+    return f"CASE {kind} WHEN 'vendor' THEN COALESCE({category}, 'Charge') {cases} ELSE {kind} END"
+
+
 def short_id_sql(value: str) -> str:
     """SQL of a short form of an id, to stand beside a name: its last path segment, longer than
     12 characters cut to an ellipsis and its last 8 (where generated ids differ most often)."""

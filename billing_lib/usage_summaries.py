@@ -25,7 +25,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Invoice line", "invoice_line", "text"),
     ("First charge date", "charge_date_min", "date"),
     ("Last charge date", "charge_date_max", "date"),
-    ("Kind", "line_kind", "text"),
+    ("Kind", "kind_name", "text"),
     ("Service", "service", "text"),
     ("SKU", "sku", "text"),
     ("Description", "description", "text"),
@@ -40,7 +40,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
 #: summarised without the resource, counting the resources (about 13 cells a row: a month of 500
 #: customers of thousands of resources each would otherwise write millions of cells again).
 SUMMARY_MAX_ROWS = 200
-USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", "unit", "line_kind")
+USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", "unit", "kind_name")
 _SUB = "subscription"
 _LABEL = "resource_label"
 #: The groups without the resource, per invoice (``part``) and vendor.
@@ -67,7 +67,7 @@ _ORDER = (
     "description",
     "_resource",
     "unit",
-    "line_kind",
+    "kind_name",
 )
 
 
