@@ -75,8 +75,9 @@ DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 #: The detail file's columns (snake_case, for machines), in the usage sheets' order after the
 #: vendor, the resource as its id (``subscription``); ``currency`` is the invoice's; last the
-#: resource's name (``subscription_name``, which the sheets show beside the id), added after the
-#: others so that a customer's tool reading them by position reads them as before.
+#: resource's name (``subscription_name``, which the sheets show beside the id) and the last day
+#: of a charge period longer than a day (``charge_end``: an annual licence's year), added after
+#: the others so that a customer's tool reading them by position reads them as before.
 DETAIL_FILE_COLUMNS = (
     "vendor",
     *(c for _, c, _ in DETAIL_COLUMNS[:2]),
@@ -87,6 +88,7 @@ DETAIL_FILE_COLUMNS = (
     "currency",
     *(c for _, c, _ in DETAIL_COLUMNS[12:]),
     "subscription_name",
+    "charge_end",
 )
 
 
