@@ -78,6 +78,10 @@ HEADING_HEIGHT, SUBTOTAL_HEIGHT = 5.5 * mm, 8 * mm
 HEADING_ROW = 4.2 * mm
 
 
+#: After a product group's heading repeated at the top of a page its lines continue on.
+CONTINUED = " (continued)"
+
+
 LOGO_BOX = (45 * mm, 18 * mm)
 
 
@@ -269,13 +273,16 @@ class _Document:
         else:
             self.canvas.drawString(x, self.y, s)
 
-    def room(self, height: float, header: bool = False) -> None:
-        """A new page when less than ``height`` is left (the table header repeated if asked)."""
-        if self.y - height < BOTTOM:
-            self.canvas.showPage()
-            self.y = PAGE_H - TOP
-            if header:
-                self.table_header()
+    def room(self, height: float, header: bool = False) -> bool:
+        """A new page when less than ``height`` is left (the table header repeated if asked);
+        whether one was begun."""
+        if self.y - height >= BOTTOM:
+            return False
+        self.canvas.showPage()
+        self.y = PAGE_H - TOP
+        if header:
+            self.table_header()
+        return True
 
     def wrapped(self, s: str, width: float, size: float = 8.5, bold: bool = False) -> list[str]:
         """``s`` broken into lines no wider than ``width`` (at spaces, else inside a word)."""
@@ -407,28 +414,9 @@ class _Document:
             if line.product_group != group:
                 group, total = line.product_group, Decimal(0)
                 self.heading(line.heading, height)
-            self.room(height, header=True)
-            x = LEFT + COLUMNS[0][1] * mm
-            cells = [
-                quantity_text(line.display_quantity) if line.display_quantity is not None else "",
-                line.unit or "",
-                unit_price_text(line.display_unit_price, inv.currency)
-                if line.display_unit_price is not None
-                else "",
-                rate_text(line.vat_rate),
-                amount_text(line.amount, inv.currency),
-            ]
-            for (_, width, right), value in zip(COLUMNS[1:], cells, strict=True):
-                if value and right:  # a billion requests in a smaller size, within its column
-                    size = fitted_size(value, width * mm - 2 * PAD)
-                    self.text(x + width * mm - PAD, value, size, right=True)
-                elif value:  # the unit, on as many rows as it takes
-                    top = self.y
-                    for part in unit_parts:
-                        self.text(x + PAD, part)
-                        self.y -= 3.8 * mm
-                    self.y = top
-                x += width * mm
+            if self.room(height, header=True):  # the group's lines run onto a new page
+                self.heading_rows(f"{line.heading}{CONTINUED}")
+            self.figures(line, unit_parts)
             top = self.y
             for part in parts:
                 self.text(LEFT + PAD, part)
@@ -436,15 +424,44 @@ class _Document:
             self.y = top - rows * 3.8 * mm - 0.8 * mm
             total += line.amount
             if i + 1 == len(lines) or lines[i + 1].product_group != group:
-                self.y += 1.5 * mm  # room kept with the line above
-                self.canvas.setLineWidth(0.3)
-                self.canvas.line(PAGE_W - RIGHT - 40 * mm, self.y, PAGE_W - RIGHT, self.y)
-                self.y -= 3.5 * mm
-                self.text(PAGE_W - RIGHT - 24 * mm, "Subtotal", bold=True, right=True)
-                subtotal = amount_text(total, inv.currency)
-                size = fitted_size(subtotal, 24 * mm - 3 * PAD, bold=True)  # beside its label
-                self.text(PAGE_W - RIGHT - PAD, subtotal, size, bold=True, right=True)
-                self.y -= 6 * mm
+                self.subtotal(total)
+
+    def figures(self, line: InvoiceLine, unit_parts: list[str]) -> None:
+        """A line's quantity, unit (on as many rows as ``unit_parts``), unit price, VAT rate and
+        amount, each in its column."""
+        x = LEFT + COLUMNS[0][1] * mm
+        cells = [
+            quantity_text(line.display_quantity) if line.display_quantity is not None else "",
+            line.unit or "",
+            unit_price_text(line.display_unit_price, self.inv.currency)
+            if line.display_unit_price is not None
+            else "",
+            rate_text(line.vat_rate),
+            amount_text(line.amount, self.inv.currency),
+        ]
+        for (_, width, right), value in zip(COLUMNS[1:], cells, strict=True):
+            if value and right:  # a billion requests in a smaller size, within its column
+                size = fitted_size(value, width * mm - 2 * PAD)
+                self.text(x + width * mm - PAD, value, size, right=True)
+            elif value:  # the unit, on as many rows as it takes
+                top = self.y
+                for part in unit_parts:
+                    self.text(x + PAD, part)
+                    self.y -= 3.8 * mm
+                self.y = top
+            x += width * mm
+
+    def subtotal(self, total: Decimal) -> None:
+        """A product group's subtotal under its last line, ruled off above."""
+        self.y += 1.5 * mm  # room kept with the line above
+        self.canvas.setLineWidth(0.3)
+        self.canvas.line(PAGE_W - RIGHT - 40 * mm, self.y, PAGE_W - RIGHT, self.y)
+        self.y -= 3.5 * mm
+        self.text(PAGE_W - RIGHT - 24 * mm, "Subtotal", bold=True, right=True)
+        subtotal = amount_text(total, self.inv.currency)
+        size = fitted_size(subtotal, 24 * mm - 3 * PAD, bold=True)  # beside its label
+        self.text(PAGE_W - RIGHT - PAD, subtotal, size, bold=True, right=True)
+        self.y -= 6 * mm
 
     def heading(self, heading: str, first_line: float) -> None:
         """A product group's heading (products.yaml), on the page of its first line (of height
@@ -453,6 +470,11 @@ class _Document:
         programme, new commerce") ran past the right margin, off the page."""
         parts = self.wrapped(heading, WIDTH - 2 * PAD, 9, bold=True)
         self.room(HEADING_HEIGHT + (len(parts) - 1) * HEADING_ROW + first_line, header=True)
+        self.heading_rows(heading)
+
+    def heading_rows(self, heading: str) -> None:
+        """``heading`` drawn where the cursor is, on as many rows as it takes within the table."""
+        parts = self.wrapped(heading, WIDTH - 2 * PAD, 9, bold=True)
         self.y -= 1 * mm
         for k, part in enumerate(parts):
             self.y -= HEADING_ROW if k else 0

@@ -29,11 +29,13 @@ from billing_lib.print_pages import (
     MARGINS,
     ROW,
     WRAPPED_LINE,
+    column_points,
     fit_scale,
     fitted_rows,
     page_breaks,
     page_height,
     wrapped_height,
+    wrapped_lines,
 )
 from billing_lib.sheet_formats import InvoiceFormats, cell, cell_ranges, number, round_formula
 
@@ -54,6 +56,9 @@ DESCRIPTION_CHARACTERS = 60
 TEXT_CHARACTERS = 100
 #: Characters of the seller's name that the footer (8 pt) holds left of "Page n of N".
 FOOTER_CHARACTERS = 80
+#: A product group heading's font size (bold), and the height (points) of each of its lines
+#: wrapped (Excel gives a row of Arial 10 12.75 points).
+HEADING_SIZE, HEADING_LINE = 10, 13.0
 
 
 def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> None:
@@ -62,11 +67,11 @@ def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceForma
     widths = column_widths(inv)
     _page_setup(ws, inv, seller, widths)
     row = _parties(ws, inv, seller, fmt)
-    row, cells = _lines(ws, row, inv, fmt)
+    row, cells = _lines(ws, row, inv, fmt, widths)
     summary = row
     # the seller's name in 14 pt, beside the title in 16 pt
     cells.tall |= dict.fromkeys(range(len(_seller_name(seller.name))), 18.75) | {0: 21.0}
-    row, vat_rows = _vat_summary(ws, row, inv, cells.rows_by_rate, fmt)
+    row, vat_rows = _vat_summary(ws, row, inv, cells, fmt, widths)
     row = _totals(ws, row, inv, cells.subtotal_rows, vat_rows, fmt)
     cells.kept.update(range(summary + 1, row - 1))  # the VAT summary and totals on one page
     cells.spacers.add(row - 1)  # the blank row after them
@@ -265,9 +270,11 @@ class _LineCells:
     spacers: set[int] = field(default_factory=set)
 
 
-def _lines(ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats) -> tuple[int, _LineCells]:
-    """The lines' header, then each product group's section; the next free row and where the
-    lines went."""
+def _lines(
+    ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats, widths: tuple[int, ...]
+) -> tuple[int, _LineCells]:
+    """The lines' header, then each product group's section (``widths``: the sheet's columns);
+    the next free row and where the lines went."""
     headers = ("Description", "Quantity", "Unit", "Unit price", "VAT", f"Amount ({inv.currency})")
     for col, h in enumerate(headers):
         ws.write_string(row, col, h, fmt.head if col in (0, 2) else fmt.head_num)
@@ -275,8 +282,31 @@ def _lines(ws: Any, row: int, inv: Invoice, fmt: InvoiceFormats) -> tuple[int, _
     row += 1
     cells = _LineCells()
     for _, group in groupby(inv.lines, key=lambda line: line.product_group):
-        row = _section(ws, row, list(group), cells, inv.currency, fmt)
+        lines = list(group)
+        _heading(ws, row, lines[0].heading, fmt, widths, cells)
+        row = _section(ws, row, lines, cells, inv.currency, fmt)
     return row, cells
+
+
+def _heading(
+    ws: Any, row: int, heading: str, fmt: InvoiceFormats, widths: tuple[int, ...], cells: _LineCells
+) -> None:
+    """A product group's heading across columns A to F: one wider than the print area (a
+    reseller's "Microsoft 365 and Dynamics 365 licences bought under the Cloud Solution Provider
+    programme, new commerce, billed monthly ...") was cut off at its right edge; it wraps in the
+    cells merged, its row as tall as its lines (a spreadsheet fits no merged cell's height)."""
+    room = sum(column_points(w) for w in widths)
+    rows = wrapped_lines(heading, room, HEADING_SIZE, bold=True)
+    if rows == 1:
+        ws.write_string(row, 0, heading, fmt.section)
+        for col in range(1, AMOUNT + 1):
+            ws.write_blank(row, col, None, fmt.section)
+        return
+    height = max(ROW, rows * HEADING_LINE + 2)
+    ws.set_row(row, height)
+    ws.merge_range(row, 0, row, AMOUNT, "", fmt.section_wrap)
+    ws.write_string(row, 0, heading, fmt.section_wrap)
+    cells.tall[row] = height
 
 
 def _section(
@@ -287,10 +317,8 @@ def _section(
     currency: str,
     fmt: InvoiceFormats,
 ) -> int:
-    """One product group: its heading, its lines and their subtotal; the next free row."""
-    ws.write_string(row, 0, lines[0].heading, fmt.section)
-    for col in range(1, AMOUNT + 1):
-        ws.write_blank(row, col, None, fmt.section)
+    """One product group's lines (under its heading, on ``row``) and their subtotal; the next
+    free row."""
     rows = list(range(row + 1, row + 1 + len(lines)))
     for r, line in zip(rows, lines, strict=True):
         unit_rows = fitted_rows(line.unit, COLUMN_WIDTHS[UNIT]) if line.unit else 1
@@ -346,11 +374,12 @@ def _vat_summary(
     ws: Any,
     row: int,
     inv: Invoice,
-    rows_by_rate: dict[Decimal, list[int]],
+    cells: _LineCells,
     fmt: InvoiceFormats,
+    widths: tuple[int, ...],
 ) -> tuple[int, list[int]]:
-    """Per VAT rate the taxable amount (the sum of its lines) and the VAT on it; the next free row
-    and the VAT amounts' rows."""
+    """Per VAT rate the taxable amount (the sum of its lines, ``cells.rows_by_rate``) and the VAT
+    on it; the next free row and the VAT amounts' rows."""
     ws.write_string(row, 0, "VAT summary", fmt.bold)
     row += 1
     for col, h in ((0, "VAT"), (3, "Taxable amount"), (4, "Rate"), (AMOUNT, "VAT amount")):
@@ -360,8 +389,8 @@ def _vat_summary(
     row += 1
     vat_rows = []
     for vat in inv.vat:
-        ws.write_string(row, 0, vat.label, fmt.text)  # not the journal's VAT code: the seller's
-        lines = cell_ranges(rows_by_rate.get(vat.rate, []), AMOUNT)
+        _vat_label(ws, row, vat.label, fmt, widths, cells)
+        lines = cell_ranges(cells.rows_by_rate.get(vat.rate, []), AMOUNT)
         _rounded(ws, row, 3, f"SUM({lines})", inv.currency, fmt.money, vat.base)
         ws.write_number(row, 4, number(vat.rate / 100), fmt.rate_for(vat.rate))
         base_times_rate = f"{cell(row, 3)}*{cell(row, 4)}"
@@ -369,6 +398,24 @@ def _vat_summary(
         vat_rows.append(row)
         row += 1
     return row + 1, vat_rows
+
+
+def _vat_label(
+    ws: Any, row: int, label: str, fmt: InvoiceFormats, widths: tuple[int, ...], cells: _LineCells
+) -> None:
+    """A VAT rate's label (vat_rules.yaml; not the journal's VAT code: the seller's words) left
+    of its taxable amount in D: one wider than columns A to C (a German reseller's reverse-charge
+    wording in full) was cut off at D; it wraps in them merged, its row as tall as its lines, as
+    the PDF wraps it (``invoice_pdf._Document.vat_label``)."""
+    rows = wrapped_lines(label, sum(column_points(w) for w in widths[:3]))
+    if rows == 1:
+        ws.write_string(row, 0, label, fmt.text)
+        return
+    height = max(ROW, rows * WRAPPED_LINE + 3)
+    ws.set_row(row, height)
+    ws.merge_range(row, 0, row, 2, "", fmt.wrap)
+    ws.write_string(row, 0, label, fmt.wrap)
+    cells.tall[row] = height
 
 
 def _totals(

@@ -73,19 +73,73 @@ def _tag_sql(tag: str, column: str = "tags") -> str:
     return f"json_extract_string({column}, {ql(path)})"
 
 
-def resource_name_sql(resource_id: str, resource_name: str, account_name: str) -> str:
+#: The tag keys that hold an AWS resource's Name tag, as the line model keeps tags: the CUR 2.0's
+#: ``resource_tags`` key (a legacy CUR's ``resourceTags/user:Name`` is read under it too), and
+#: the FOCUS export's ``Tags`` key.
+NAME_TAGS = ("user_name", "user:Name")
+
+
+def name_tag_sql(tags: str) -> str:
+    """SQL of the resource's Name tag in the JSON object ``tags`` (``NAME_TAGS``), NULL without
+    one or where it is blank. The JSON is read only on a line whose tags hold the key's text
+    (it runs on every rated line; most have no such tag)."""
+    held = " OR ".join(f"contains({tags}, {ql(chr(34) + key + chr(34))})" for key in NAME_TAGS)
+    values = ", ".join(
+        f"json_extract_string({tags}, {ql('$.' + chr(34) + key + chr(34))})" for key in NAME_TAGS
+    )
+    return f"CASE WHEN {held} THEN NULLIF(trim(COALESCE({values})), '') END"
+
+
+def resource_name_sql(
+    resource_id: str, resource_name: str, account_name: str, tags: str | None = None
+) -> str:
     """SQL of the readable name of what a vendor line is for (``rated_lines.subscription_name``):
-    the resource's name where the line has a resource (the last segment of an ARN or of an Azure
-    resource URI, trailing slashes ignored; a Microsoft subscription's description), else the
-    account's name. It runs on every rated line: one regular expression takes the segment and
-    skips the trailing slashes (with an ``rtrim`` first the expression took 2.5-2.9 CPU-s at three
-    million lines, this way 0.8)."""
+    the resource's name where the line has a resource (its Name tag in ``tags`` where the vendor
+    gives it no name but its id: an EC2 instance "web-prod-01", not "i-0abc..."; else the last
+    segment of an ARN or of an Azure resource URI, trailing slashes ignored; a Microsoft
+    subscription's description), else the account's name. It runs on every rated line: one
+    regular expression takes the segment and skips the trailing slashes (with an ``rtrim``
+    first the expression took 2.5-2.9 CPU-s at three million lines, this way 0.8)."""
     named = f"COALESCE({resource_name}, {resource_id})"
-    return (
-        f"CASE WHEN {resource_id} IS NULL THEN {account_name} "
-        f"WHEN {named} LIKE 'arn:%' OR {named} LIKE '/%' "
+    own = (
+        f"CASE WHEN {named} LIKE 'arn:%' OR {named} LIKE '/%' "
         f"THEN NULLIF(regexp_extract({named}, '([^/:]+)/*$', 1), '') ELSE {named} END"
     )
+    if tags:  # the Name tag first, where the vendor names the resource by its id only
+        unnamed = f"{resource_name} IS NULL OR {resource_name} = {resource_id}"
+        own = f"COALESCE(CASE WHEN {unnamed} THEN {name_tag_sql(tags)} END, {own})"
+    return f"CASE WHEN {resource_id} IS NULL THEN {account_name} ELSE {own} END"
+
+
+def resource_label_sql(resource: str, name: str) -> str:
+    """SQL of a rated line's resource as the usage sheets show it: "web-prod-01 (i-0abc...)",
+    its name (``subscription_name``) with its id beside it, so that the customer recognises it
+    and can still look it up; the id alone where the line has no name, or where the id holds
+    the name already (the last segment of an ARN or of an Azure resource URI)."""
+    return (
+        f"CASE WHEN {name} IS NULL OR {resource} IS NULL OR contains({resource}, {name}) "
+        f"THEN {resource} ELSE {name} || ' (' || {resource} || ')' END"
+    )
+
+
+#: A rated line's kind (``rated_lines.line_kind``) as the usage sheets name it; a vendor line's
+#: is its charge category (FOCUS: Usage, Purchase, Credit, Adjustment, Tax).
+KIND_NAMES = {
+    "fee": "Fee",
+    "one_off": "One-off charge",
+    "credit": "Credit",
+    "minimum": "Minimum fee",
+    "percent_fee": "Percentage fee",
+    "allowance": "Allowance",
+    "seat_fee": "Seat fee",
+}
+
+
+def kind_name_sql(kind: str, category: str) -> str:
+    """SQL of a rated line's kind in the customer's words (``KIND_NAMES``): "vendor" and
+    "one_off" are codes of the rating, which the detail file keeps for machines."""
+    cases = " ".join(f"WHEN {ql(k)} THEN {ql(n)}" for k, n in KIND_NAMES.items())
+    return f"CASE {kind} WHEN 'vendor' THEN COALESCE({category}, 'Charge') {cases} ELSE {kind} END"
 
 
 def short_id_sql(value: str) -> str:

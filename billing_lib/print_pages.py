@@ -61,6 +61,24 @@ def fitted_rows(text: str, width: float) -> int:
     return max(1, math.ceil(text_points(text) / (column_points(width) - CELL_PADDING)))
 
 
+def wrapped_lines(text: str, points: float, size: float = 9, bold: bool = False) -> int:
+    """The lines ``text`` takes when wrapped at spaces (a word wider than the line broken
+    inside it) in a cell ``points`` wide (its padding left out), in the sheet's Arial at
+    ``size``: as a spreadsheet wraps a cell's text, by the printed widths of its words."""
+    font = "Helvetica-Bold" if bold else "Helvetica"
+    room = points - CELL_PADDING
+    lines, used = 1, 0.0
+    for k, word in enumerate(text.split(" ")):
+        drawn = pdfmetrics.stringWidth(word if not k else " " + word, font, size)
+        if used and used + drawn > room:
+            lines, used = lines + 1, 0.0
+            drawn = pdfmetrics.stringWidth(word, font, size)
+        while drawn > room:  # one word wider than the cell
+            lines, drawn = lines + 1, drawn - room
+        used += drawn
+    return lines
+
+
 def wrapped_height(text: str, characters: int) -> float:
     """The height of a row whose wrapped cell holds ``text`` in a column of about ``characters``
     characters of the sheet's Arial 9 (Excel fits a wrapped row's height to its lines)."""

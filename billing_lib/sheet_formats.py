@@ -119,6 +119,7 @@ class InvoiceFormats:
         self.head = f(bold=True, bottom=1, bg_color="#E8EEF4", text_wrap=True)
         self.head_num = f(bold=True, bottom=1, bg_color="#E8EEF4", align="right", text_wrap=True)
         self.section = f(bold=True, font_size=10, top=1)
+        self.section_wrap = f(bold=True, font_size=10, top=1, text_wrap=True)
         self.money = f(num_format=money_format(currency))
         self.money_bold = f(num_format=money_format(currency), bold=True, top=1)
         self.money_total = f(

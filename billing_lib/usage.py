@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from billing_lib.customers import Customer
 from billing_lib.invoices import Invoice, Invoicing, labelled_lines
 from billing_lib.journal_files import FORMULA_STARTS
+from billing_lib.line_labels import kind_name_sql, resource_label_sql
 from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
 from billing_lib.sql import ql
@@ -46,15 +47,22 @@ USAGE_DETAIL_SUFFIX = ".usage.parquet"
 #: Suffix of the same lines as CSV (seller.yaml ``usage_detail_csv``).
 USAGE_CSV_SUFFIX = ".usage.csv"
 
+#: The column of a share's lines (``share_lines``) holding a line's resource as the usage sheets
+#: show it: its name with its id beside it (``line_labels.resource_label_sql``).
+RESOURCE_LABEL = "resource_label"
+#: The column of a share's lines holding a line's kind as the usage sheets name it
+#: (``line_labels.kind_name_sql``).
+KIND_NAME = "kind_name"
+
 #: Usage-sheet columns: (header, rated_lines column or expression, kind).
 DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Invoice line", "invoice_line", "text"),
     ("Charge date", "charge_date", "date"),
-    ("Kind", "line_kind", "text"),
+    ("Kind", KIND_NAME, "text"),
     ("Service", "service", "text"),
     ("SKU", "sku", "text"),
     ("Description", "description", "text"),
-    ("Subscription / resource", "subscription", "text"),
+    ("Subscription / resource", RESOURCE_LABEL, "text"),
     ("Tags", "tags", "text"),
     ("Quantity", "quantity", "quantity"),
     ("Unit", "unit", "text"),
@@ -66,12 +74,21 @@ DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 #: The detail file's columns (snake_case, for machines), in the usage sheets' order after the
-#: vendor; ``currency`` is the invoice's.
+#: vendor, the resource as its id (``subscription``); ``currency`` is the invoice's; last the
+#: resource's name (``subscription_name``, which the sheets show beside the id) and the last day
+#: of a charge period longer than a day (``charge_end``: an annual licence's year), added after
+#: the others so that a customer's tool reading them by position reads them as before.
 DETAIL_FILE_COLUMNS = (
     "vendor",
-    *(c for _, c, _ in DETAIL_COLUMNS[:12]),
+    *(c for _, c, _ in DETAIL_COLUMNS[:2]),
+    "line_kind",
+    *(c for _, c, _ in DETAIL_COLUMNS[3:6]),
+    "subscription",
+    *(c for _, c, _ in DETAIL_COLUMNS[7:12]),
     "currency",
     *(c for _, c, _ in DETAIL_COLUMNS[12:]),
+    "subscription_name",
+    "charge_end",
 )
 
 
@@ -148,8 +165,9 @@ def share_lines(
     the invoice's index in ``invoices``, then DETAIL_ORDER): ``part``, ``vendor_id`` (the vendor
     as rated_lines has it) and DETAIL_FILE_COLUMNS, ``vendor`` the vendor's name as the detail
     file shows it. The detail files are slices of it and the usage sheets' rows are read from
-    it (``usage_rows``). The texts of the invoice lines come from a narrow pass over the lines,
-    joined to them; the lines are sorted by pyarrow (``sorted_lines``)."""
+    it (``usage_rows``), with ``RESOURCE_LABEL`` and ``KIND_NAME``, which the detail files leave
+    out. The texts of the invoice lines come from a narrow pass over the lines, joined to them;
+    the lines are sorted by pyarrow (``sorted_lines``)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _usage_parts (customer_id VARCHAR, part INTEGER)")
     try:
         con.executemany(
@@ -168,8 +186,12 @@ def share_lines(
             else f"l.{c}"
             for c in DETAIL_FILE_COLUMNS
         )
+        label = resource_label_sql("l.subscription", "l.subscription_name")
+        kind = kind_name_sql("l.line_kind", "l.charge_category")
         lines = con.sql(
-            f"SELECT p.part, l.vendor AS vendor_id, {columns} FROM ({keyed}) AS l "
+            f"SELECT p.part, l.vendor AS vendor_id, {columns}, {label} AS {RESOURCE_LABEL}, "
+            f"{kind} AS {KIND_NAME} "
+            f"FROM ({keyed}) AS l "
             f"JOIN ({texts}) AS t USING (customer_id, product_group, line_key, line_credit) "
             "JOIN _usage_parts p USING (customer_id)"
         ).to_arrow_table()
@@ -266,7 +288,7 @@ def write_share_details(lines: pa.Table, targets: list[Path], also_csv: bool = F
     if not targets:
         return
     targets[0].parent.mkdir(parents=True, exist_ok=True)
-    detail = lines.drop_columns(["vendor_id"])
+    detail = lines.drop_columns(["vendor_id", RESOURCE_LABEL, KIND_NAME])
     # where each part's lines begin (``part`` ascending)
     starts = np.searchsorted(detail.column("part").to_numpy(), np.arange(len(targets) + 1))
     detail = detail.drop_columns(["part"])

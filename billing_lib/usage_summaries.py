@@ -25,7 +25,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Invoice line", "invoice_line", "text"),
     ("First charge date", "charge_date_min", "date"),
     ("Last charge date", "charge_date_max", "date"),
-    ("Kind", "line_kind", "text"),
+    ("Kind", "kind_name", "text"),
     ("Service", "service", "text"),
     ("SKU", "sku", "text"),
     ("Description", "description", "text"),
@@ -40,12 +40,22 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
 #: summarised without the resource, counting the resources (about 13 cells a row: a month of 500
 #: customers of thousands of resources each would otherwise write millions of cells again).
 SUMMARY_MAX_ROWS = 200
-USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", "unit", "line_kind")
+USAGE_GROUP = ("invoice_line", "service", "sku", "description", "subscription", "unit", "kind_name")
 _SUB = "subscription"
+_LABEL = "resource_label"
 #: The groups without the resource, per invoice (``part``) and vendor.
 _COUNTED = ("part", "vendor_id", *(c for c in USAGE_GROUP if c != "subscription"))
 #: The columns of a share's lines the summaries read.
-_USED = ["part", "vendor_id", *USAGE_GROUP, "charge_date", "quantity", "unit_price", "amount"]
+_USED = [
+    "part",
+    "vendor_id",
+    *USAGE_GROUP,
+    "resource_label",
+    "charge_date",
+    "quantity",
+    "unit_price",
+    "amount",
+]
 #: The rows' order within an invoice: the vendors by id, the reseller's lines last, then the group.
 _ORDER = (
     "part",
@@ -57,7 +67,7 @@ _ORDER = (
     "description",
     "_resource",
     "unit",
-    "line_kind",
+    "kind_name",
 )
 
 
@@ -107,8 +117,11 @@ def _summed(lines: pa.Table, keys: tuple[str, ...], counted: bool) -> pa.Table:
         ("amount", "sum"),
         ([], "count_all"),
     ]
+    # the resource as the sheets show it, its name beside its id (``usage.RESOURCE_LABEL``):
+    # the one of the group's (or its one resource's) lines
+    sums.append((_LABEL, "min"))
     if counted:
-        sums += [(_SUB, "count_distinct"), (_SUB, "count"), (_SUB, "min")]
+        sums += [(_SUB, "count_distinct"), (_SUB, "count")]
     g = lines.group_by(list(keys), use_threads=False).aggregate(sums)
     price = g["unit_price_min"]
     one_price = pc.and_(
@@ -121,12 +134,12 @@ def _summed(lines: pa.Table, keys: tuple[str, ...], counted: bool) -> pa.Table:
     for column in ("quantity_sum", "amount_sum"):
         g = g.set_column(g.schema.get_field_index(column), column, g[column].cast(text))
     if not counted:
-        g = g.append_column("resource", g[_SUB])
+        g = g.append_column("resource", g[f"{_LABEL}_min"])
         return g.append_column("_resource", g[_SUB])
     n = g[f"{_SUB}_count_distinct"]
     resources = [
         f"{k} resources" if k is not None and k > 1 else one
-        for k, one in zip(n.to_pylist(), g[f"{_SUB}_min"].to_pylist(), strict=True)
+        for k, one in zip(n.to_pylist(), g[f"{_LABEL}_min"].to_pylist(), strict=True)
     ]
     g = g.append_column("resource", pa.array(resources, text))
     g = g.append_column("_resource", pa.nulls(g.num_rows, text))

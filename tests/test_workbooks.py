@@ -380,6 +380,8 @@ def test_the_detail_file_holds_every_rated_line_exactly(tmp_path):
         ("source_file", "VARCHAR"),
         ("source_row", "BIGINT"),
         ("vendor_line_id", "VARCHAR"),
+        ("subscription_name", "VARCHAR"),
+        ("charge_end", "DATE"),
     ]
     read = con.execute("SELECT * FROM read_parquet(?)", [str(detail)]).fetchall()
     assert len(read) == len(rows) == con.execute("SELECT count(*) FROM rated_lines").fetchone()[0]

@@ -230,7 +230,7 @@ def costed_sql(used: list[str], keys: str, period: str, places: Sequence[int] = 
     pricing columns and the line's cost (in the invoice currency); with ``places`` (the
     ``unit_price_places`` some key's rule has) also ``unit_places``, those of the line's markup
     or list price, NULL on other lines (credits passed on at cost or kept among them)."""
-    name = resource_name_sql("l.ResourceId", "l.ResourceName", "l.SubAccountName")
+    name = resource_name_sql("l.ResourceId", "l.ResourceName", "l.SubAccountName", "l.Tags")
     description = (
         "COALESCE(k.rule_description, l.ChargeDescription, l.ServiceName, l.SkuId, "
         "l.ChargeCategory)"
