@@ -32,6 +32,7 @@ from billing_lib.journal_readback import (
 from billing_lib.ledger import sales_lines
 from billing_lib.money import ZERO
 from billing_lib.numbering import Register, RegisterEntry
+from billing_lib.numbering_records import not_final_way_out
 from billing_lib.run_files import (
     CORRECTIONS,
     FINALISED_MARKER,
@@ -135,10 +136,8 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
     if entry.status != "final":
         raise RunError(
             f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
-            "correct it by "
-            f"running {entry.period} again (billing run --period {entry.period} ...), or finalise "
-            "that run "
-            "first (--finalise). Credit notes are for invoices that are final."
+            f"{not_final_way_out(entry.period, Path(output))}. Credit notes are for invoices "
+            "that are final."
         )
     done = register.credit_notes_of(invoice_number)
     if done:

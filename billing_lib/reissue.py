@@ -66,6 +66,7 @@ from billing_lib.journal_readback import beancount_problems
 from billing_lib.ledger import sales_entry
 from billing_lib.moved_cost import moved_cost_entries
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
+from billing_lib.numbering_records import not_final_way_out
 from billing_lib.original_invoice import invoice_entry, invoice_folder, outputs_register
 from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions, writing
@@ -291,8 +292,8 @@ def _replaced(
     if entry.status != "final":
         raise RunError(
             f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
-            f"correct it by running {entry.period} again (billing run --period {entry.period} "
-            "...); an invoice is reissued only once it is final and credited"
+            f"{not_final_way_out(entry.period, output)}; an invoice is reissued only once it is "
+            "final and credited"
         )
     _, credit_note = register.reissue_number(entry.series, invoice_number)
     credited = register.entry(credit_note)

@@ -350,6 +350,27 @@ def test_an_invoice_of_a_run_not_finalised_is_refused(sample_outputs, tmp_path):
     assert_nothing_issued(outputs)
 
 
+def test_an_invoice_of_a_run_not_finalised_names_billing_finalise_as_the_way_out(
+    sample_outputs, tmp_path, capsys
+):
+    """The way out of a month not final is to finalise the run reviewed, as it is (``billing
+    finalise``): the refusals said "finalise that run first (--finalise)", the option of
+    ``billing run``, which bills the month again and finalises whatever changed since the
+    review."""
+    outputs = Path(shutil.copytree(sample_outputs, tmp_path / "outputs"))
+    way_out = f"billing finalise --period {PERIOD} --output {outputs}"
+    for command in (["credit-note"], ["reissue"]):
+        code = cli.main([*command, "--output", str(outputs), "--invoice", ORIGINAL])
+        err = capsys.readouterr().err
+        assert code == 2 and way_out in err, err
+        assert "--finalise" not in err, err
+    register = open_register(outputs / "invoice_register.sqlite")
+    with pytest.raises(RunError) as refused:
+        register.credit_note_number("NWC2026", ORIGINAL)
+    assert way_out in str(refused.value) and "--finalise" not in str(refused.value)
+    assert_nothing_issued(outputs)
+
+
 def test_an_unknown_invoice_is_refused(outputs):
     with pytest.raises(RunError, match="NW2026-000042: unknown: the register has no such number"):
         issue_credit_note(outputs, "NW2026-000042", ISSUED)
