@@ -49,7 +49,8 @@ from billing_lib.accounting_exports import (
     write_package_journals,
 )
 from billing_lib.booked_rates import purchase_rates
-from billing_lib.corrections import NOT_ISSUED, holding_output, publish_correction
+from billing_lib.correction_batches import NOT_ISSUED, issued_in_turn
+from billing_lib.corrections import holding_output, publish_correction
 from billing_lib.documents import document_writer
 from billing_lib.errors import RunError
 from billing_lib.invoice_files import (
@@ -265,10 +266,18 @@ def _reissue(
             for r, number, note in zip(replaced, numbers, notes, strict=True)
         ]
         changed = check_rates(output, replaced, invoices, billed, confirm_rate_change)
-        return [
-            _publish(output, register, run_id, r, inv, billed, reason, before_publish, notes)
-            for r, inv, notes in zip(replaced, invoices, changed, strict=True)
-        ]
+        return issued_in_turn(
+            list(zip(replaced, invoices, changed, strict=True)),
+            invoice_numbers,
+            lambda one: _publish(
+                output, register, run_id, one[0], one[1], billed, reason, before_publish, one[2]
+            ),
+            lambda d: (
+                f"invoice {d.invoice.number} was issued replacing invoice "
+                f"{d.replaces.number} in {d.folder}"
+            ),
+            "reissue",
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -6,6 +6,7 @@ leaving no folder and no number used."""
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import shutil
@@ -434,6 +435,43 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, monkeypat
     assert_nothing_issued(outputs)
     # the number was not used: the retry gets the first of the series
     assert issue_credit_note(outputs, ORIGINAL, ISSUED).note.number == "NWC2026-000001"
+
+
+def test_a_batch_failing_after_its_first_credit_note_says_which_were_issued(
+    outputs, monkeypatch, capsys
+):
+    """``billing credit-note --invoice A --invoice B`` whose second credit note cannot be written
+    (the disk full by then): the first is issued, and the command said only "Nothing was issued;
+    no credit note or invoice number was used", so the analyst gave both again and was refused
+    for A as credited already, or believed A was not. It names what was issued and what to give
+    again."""
+    write = corrections.write_csv_journal
+    calls = []
+
+    def full_after_the_first(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[-1]))
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(corrections, "write_csv_journal", full_after_the_first)
+    command = ["credit-note", "--output", str(outputs), "--invoice", ORIGINAL]
+    code = cli.main([*command, "--invoice", "NW2026-000003", "--issue-date", "2026-12-03"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert [e.invoice_number for e in credit_notes(outputs)] == ["NWC2026-000001"]
+    assert "no room" in err or "No space" in err, err
+    assert "Nothing was issued" not in err, err
+    assert (
+        f"credit note NWC2026-000001 was issued for invoice {ORIGINAL} in "
+        f"{outputs / 'corrections' / 'NWC2026-000001'} before this failure" in err
+    ), err
+    assert "not for NW2026-000003: give it again (billing credit-note --invoice NW2026-000003" in (
+        err
+    ), err
+    monkeypatch.undo()
+    again = issue_credit_note(outputs, "NW2026-000003", ISSUED)
+    assert again.note.number == "NWC2026-000002"  # no number lost
 
 
 def test_a_corrections_folder_that_cannot_be_written_is_named_by_the_command(outputs, capsys):

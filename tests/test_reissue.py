@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import hashlib
 import json
 import shutil
@@ -26,7 +27,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, cli, cost_entries, review, run
+from billing_lib import analysis, charts, cli, cost_entries, reissue, review, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, InputError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -1020,6 +1021,44 @@ def test_a_batch_is_checked_whole_before_any_invoice_is_issued(outputs, correcte
         "NWC2026-000001",
         "NWC2026-000002",
     ]
+
+
+def test_a_batch_failing_after_its_first_invoice_says_which_were_issued(
+    outputs, corrected, monkeypatch, capsys
+):
+    """``billing reissue --invoice A --invoice B`` whose second invoice cannot be written (the
+    disk full by then): the first stands, issued and recorded, and the command said only
+    "Nothing was issued; no credit note or invoice number was used". It names what was issued
+    and what to give again."""
+    issue_credit_note(outputs, "NW2026-000003", CREDITED, "Wrong plan")
+    write = reissue.write_csv_journal
+    calls = []
+
+    def full_after_the_first(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[-1]))
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(reissue, "write_csv_journal", full_after_the_first)
+    given = ["--invoice", ORIGINAL, "--invoice", "NW2026-000003"]
+    code = cli.main(
+        ["reissue", "--output", str(outputs), *given, "--parameters", str(corrected)]
+        + ["--reports", str(REPORTS), "--issue-date", REISSUED.isoformat()]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Nothing was issued" not in err, err
+    assert (
+        f"invoice NW2026-000010 was issued replacing invoice {ORIGINAL} in "
+        f"{outputs / 'corrections' / 'NW2026-000010'} before this failure" in err
+    ), err
+    assert "not for NW2026-000003: give it again (billing reissue --invoice NW2026-000003" in (
+        err
+    ), err
+    monkeypatch.undo()
+    again = reissue_invoice(outputs, "NW2026-000003", corrected, REPORTS, REISSUED)
+    assert again.invoice.number == "NW2026-000011"  # no number lost
 
 
 @pytest.mark.slow  # three billings of the month (a module scheduled early)
