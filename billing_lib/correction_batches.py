@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from billing_lib.errors import RunError
+from billing_lib.interrupts import InterruptedAfter
 
 #: What a credit note or reissued invoice that failed to write leaves, as its message says.
 NOT_ISSUED = "Nothing was issued; no credit note or invoice number was used."
@@ -50,11 +51,11 @@ def issued_in_turn(
         try:
             done.append(issue(item))
         except (RunError, KeyboardInterrupt) as exc:
-            if not done:
+            # interrupted once this one was issued (its message says so): the next are left
+            left = list(invoices[len(done) + isinstance(exc, InterruptedAfter) :])
+            if not left or not (done or isinstance(exc, InterruptedAfter)):
                 raise
-            raise stopped_part_way(
-                exc, [said(d) for d in done], list(invoices[len(done) :]), command
-            ) from None
+            raise stopped_part_way(exc, [said(d) for d in done], left, command) from None
     return done
 
 
@@ -69,9 +70,10 @@ def stopped_part_way(
     else:
         what = str(exc).replace(NOT_ISSUED, "That one was not issued; its number was not used.")
     given = " ".join(f"--invoice {n}" for n in left)
+    before = f"{'; '.join(issued)} before this failure; " if issued else ""
     return StoppedPartWay(
-        f"{what.rstrip()}\nOf the invoices given, {'; '.join(issued)} before this failure; not "
-        f"for {', '.join(left)}: give {'it' if len(left) == 1 else 'them'} again (billing "
-        f"{command} {given} ...) once that is fixed, not the ones issued",
+        f"{what.rstrip()}\nOf the invoices given, {before}not for {', '.join(left)}: give "
+        f"{'it' if len(left) == 1 else 'them'} again (billing {command} {given} ...) once that "
+        "is fixed, not the ones issued",
         None if signum is None else int(signum),
     )
