@@ -77,6 +77,7 @@ from billing_lib.reissue_checks import (
     check_reports,
     check_vendor_cost,
     moved_lines,
+    nothing_to_bill,
     refuse_billed_twice,
 )
 from billing_lib.run_files import (
@@ -357,12 +358,7 @@ class BilledAgain:
         try:
             (lines,) = con.execute("SELECT count(*) FROM rated_lines").fetchone() or (0,)
             if not lines:
-                raise RunError(
-                    f"{customer} has no rated lines in {period} with the parameters in "
-                    f"{self.parameters} (billed from {self.reports}); there is nothing to "
-                    f"invoice in place of {entry.invoice_number}. Check accounts.csv and the "
-                    "price plans"
-                )
+                raise nothing_to_bill(entry, self.parameters, self.reports, self.settings)
             [inv] = build_invoices(
                 con,
                 self.settings.customers,

@@ -1023,6 +1023,21 @@ def test_a_batch_is_checked_whole_before_any_invoice_is_issued(outputs, correcte
     ]
 
 
+def test_a_customer_taken_out_of_customers_yaml_is_named_as_what_to_restore(outputs, corrected):
+    """C002 taken out of the parameters since its invoice (its customers.yaml entry, accounts
+    and fee): the refusal said "Check accounts.csv and the price plans", not the customers.yaml
+    entry that is missing."""
+    before = register_rows(outputs)
+    _without_c002(corrected)
+    with pytest.raises(RunError) as refused:
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    text = str(refused.value)
+    assert text.startswith("C002 has no rated lines in 2026-10"), text
+    assert f"C002 is not in {corrected / 'customers.yaml'}" in text, text
+    assert "restore its entry" in text, text
+    assert_nothing_reissued(outputs, before)
+
+
 def test_a_batch_failing_after_its_first_invoice_says_which_were_issued(
     outputs, corrected, monkeypatch, capsys
 ):
