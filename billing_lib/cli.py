@@ -318,6 +318,10 @@ def _reissue_command(args: argparse.Namespace) -> int:
                 print(f"    {text}")
         else:
             print(f"  the same vendor lines and custom lines as on {old.number}")
+        if one.buyer_changed:
+            print(f"  the buyer not as on {old.number} (check customers.yaml if not meant):")
+            for text in one.buyer_changed:
+                print(f"    {text}")
         if one.rate_changes:
             print(f"  exchange rate changed since the run, converted at it ({CONFIRM_OPTION}):")
             for text in one.rate_changes:

@@ -73,6 +73,7 @@ from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions, writing
 from billing_lib.reissue_checks import (
     Delivery,
+    buyer_changes,
     check_rates,
     check_reports,
     check_vendor_cost,
@@ -123,6 +124,8 @@ class ReissuedInvoice:
     #: the exchange rates edited since the run that convert it otherwise, confirmed as the
     #: correction (``booked_rates.rate_changes``; one text per pair and rate)
     rate_changes: tuple[str, ...] = ()
+    #: the buyer's fields printed otherwise than on the invoice replaced (``buyer_changes``)
+    buyer_changed: tuple[str, ...] = ()
 
 
 def reissue_invoice(
@@ -516,6 +519,7 @@ def _publish(
     """``inv``, replacing ``old``, written and published (``publish_correction``);
     ``rates_changed``: the exchange rates edited since the run that convert it (confirmed)."""
     moved: list[str] = []
+    buyer = buyer_changes(old.invoice, inv)
 
     def write(staging: Path) -> list[Path]:
         period = old.entry.period
@@ -542,7 +546,7 @@ def _publish(
             run_id,
             files,
             (*from_where, billed.inputs, billed.manifests),
-            moved,
+            (moved, buyer),
             date_format,
             rates_changed,
         )
@@ -567,6 +571,7 @@ def _publish(
         billed.parameters,
         tuple(moved),
         rate_changes=tuple(rates_changed),
+        buyer_changed=tuple(buyer),
     )
 
 
@@ -578,13 +583,14 @@ def _write_manifest(
     run_id: str,
     files: list[Path],
     billed_from: tuple[Path, Path, list[dict], list[dict]],
-    moved: list[str],
+    changed: tuple[list[str], list[str]],
     date_format: tuple[str, str],
     rates_changed: list[str] | None = None,
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
     (``billed_from``: the reports and parameters folders, the reports as read, their files
-    with sha256, and the delivery manifests the import checked them by), its totals, its
+    with sha256, and the delivery manifests the import checked them by), its totals, what
+    ``changed`` from the invoice replaced (the lines moved, the buyer's fields), its
     QuickBooks and Xero files' ``date_format`` (what a credit note of it writes), the exchange
     rates edited since the run that it was confirmed to convert at (``rates_changed``) and the
     sha256 of every file written."""
@@ -610,7 +616,8 @@ def _write_manifest(
             "delivery_manifests": manifests,
             "parameter_files": checksums(settings, parameters),
             "totals": summary_row(inv),
-            "vendor_lines_moved": moved,
+            "vendor_lines_moved": changed[0],
+            "buyer_changed": changed[1],
             "exchange_rates_changed": rates_changed or [],
             "packages": package_versions(),
             QUICKBOOKS_DATE_FORMAT: date_format[0],

@@ -6,7 +6,7 @@ elsewhere (``moved_lines``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -409,3 +409,21 @@ def nothing_to_bill(
         f"{customer} has no rated lines in {period} with the parameters in {parameters} (billed "
         f"from {reports}); there is nothing to invoice in place of {entry.invoice_number}. {why}"
     )
+
+
+def buyer_changes(replaced: Invoice, new: Invoice) -> list[str]:
+    """The buyer's fields (as customers.yaml gives them: name, address, VAT number, ..., VAT
+    rule, reference) the invoice ``new`` prints otherwise than the invoice it replaces, one text
+    each ("vat_number: 'NL...' -> 'NL...'"): shown and recorded as the lines an edit moved are,
+    so that a careless edit of customers.yaml does not go onto the invoice unseen."""
+
+    def shown(value: object) -> str:
+        return repr(", ".join(value) if isinstance(value, tuple) else value)
+
+    then, now = replaced.buyer, new.buyer
+    pairs = [(f.name, getattr(then, f.name), getattr(now, f.name)) for f in fields(then)]
+    pairs += [
+        ("vat_rule", replaced.vat_rule, new.vat_rule),
+        ("reference", replaced.customer_reference, new.customer_reference),
+    ]
+    return [f"{name}: {shown(a)} -> {shown(b)}" for name, a, b in pairs if a != b]

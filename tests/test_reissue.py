@@ -1023,6 +1023,46 @@ def test_a_batch_is_checked_whole_before_any_invoice_is_issued(outputs, correcte
     ]
 
 
+def test_the_buyer_s_name_and_vat_number_changed_since_the_invoice_are_listed(
+    outputs, corrected, capsys
+):
+    """customers.yaml edited since NW2026-000002: C002's name and VAT number (a correction, or a
+    careless edit: another company's number pasted in). The new invoice carries them, as it
+    should, but the command said nothing of it, where it lists the vendor and custom lines an
+    edit of accounts.csv or custom_lines.yaml moved; a wrong VAT number went out unseen. The
+    buyer's fields not as on the invoice replaced are printed and recorded in the manifest."""
+    customers = corrected / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    assert "name: Van Leeuwen Logistiek B.V." in text and "NL823456730B01" in text
+    customers.write_text(
+        text.replace(
+            "name: Van Leeuwen Logistiek B.V.", "name: Van Leeuwen Logistics B.V."
+        ).replace("NL823456730B01", "NL823456717B01"),
+        encoding="utf-8",
+    )
+    argv = ["reissue", "--output", str(outputs), "--invoice", ORIGINAL]
+    code = cli.main([*argv, "--parameters", str(corrected), "--issue-date", "2026-12-04"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    changed = [
+        "name: 'Van Leeuwen Logistiek B.V.' -> 'Van Leeuwen Logistics B.V.'",
+        "address: 'Havenweg 8, 3089 JR Rotterdam' -> 'Havenweg 10, 3089 JR Rotterdam'",
+        "vat_number: 'NL823456730B01' -> 'NL823456717B01'",
+    ]
+    assert (
+        "  the buyer not as on NW2026-000002 (check customers.yaml if not meant):\n"
+        + "".join(f"    {c}\n" for c in changed)
+    ) in printed, printed
+    folder = outputs / "corrections" / "NW2026-000010"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["buyer_changed"] == changed
+    [new] = read_invoice_data(folder / "invoices.json")[1].values()
+    assert (new.buyer.name, new.buyer.vat_number) == (
+        "Van Leeuwen Logistics B.V.",
+        "NL823456717B01",
+    )
+
+
 def test_a_customer_taken_out_of_customers_yaml_is_named_as_what_to_restore(outputs, corrected):
     """C002 taken out of the parameters since its invoice (its customers.yaml entry, accounts
     and fee): the refusal said "Check accounts.csv and the price plans", not the customers.yaml
