@@ -145,8 +145,8 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             f"{invoice_number} is already corrected by credit note {done[0].invoice_number} "
             "(issued "
             f"{done[0].issue_date}, {Path(output) / CORRECTIONS / done[0].invoice_number}); an "
-            "invoice is "
-            "credited in full only once"
+            "invoice is credited in full only once. "
+            + _after_credit(register, invoice_number, Path(output))
         )
     manifest = read_manifest(folder)
     data = folder / INVOICE_DATA
@@ -222,6 +222,22 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
         date_format,
         tuple(cost_entries),
         manifest.get(XERO_DATE_FORMAT),
+    )
+
+
+def _after_credit(register: Register, invoice_number: str, output: Path) -> str:
+    """The way out of a second credit note for ``invoice_number``: bill what is owed with
+    ``billing reissue``, or, where an invoice replaces it already, correct that one."""
+    replaced = register.replacements_of(invoice_number)
+    if replaced:
+        number = replaced[0].invoice_number
+        return (
+            f"Since it is replaced by invoice {number}, correct that one: billing credit-note "
+            f"--output {output} --invoice {number}"
+        )
+    return (
+        "What is still owed is billed by a new invoice replacing it: billing reissue --output "
+        f"{output} --invoice {invoice_number}"
     )
 
 

@@ -393,6 +393,35 @@ def test_a_second_credit_note_for_the_same_invoice_is_refused(outputs):
     assert snapshot(outputs / "corrections") == before
 
 
+def test_a_second_credit_note_names_the_way_out_reissue_or_the_replacement(outputs):
+    """The refusal of a second credit note said only "an invoice is credited in full only
+    once": what is owed is billed by ``billing reissue``, and once it is reissued, a correction
+    is a credit note of the invoice that replaced it."""
+    issue_credit_note(outputs, ORIGINAL, ISSUED)
+    with pytest.raises(RunError) as refused:
+        issue_credit_note(outputs, ORIGINAL, ISSUED, "again")
+    assert f"billing reissue --output {outputs} --invoice {ORIGINAL}" in str(refused.value)
+    register = open_register(outputs / "invoice_register.sqlite")
+    register.begin_publishing("t", "corrections/NW2026-000010", _reissue_plan())
+    register.commit_publishing("t")  # as billing reissue records its invoice
+    with pytest.raises(RunError) as refused:
+        issue_credit_note(outputs, ORIGINAL, ISSUED, "again")
+    text = str(refused.value)
+    assert "it is replaced by invoice NW2026-000010" in text, text
+    assert f"billing credit-note --output {outputs} --invoice NW2026-000010" in text, text
+
+
+def _reissue_plan() -> dict:
+    return {
+        "kind": "reissue",
+        "series": "NW2026",
+        "number": "NW2026-000010",
+        "refers_to": ORIGINAL,
+        "issue_date": "2026-12-04",
+        "note": None,
+    }
+
+
 def test_a_date_before_the_invoice_is_refused(outputs):
     with pytest.raises(
         RunError, match="issued on 2026-11-01; a credit note cannot be dated 2026-10-31"
