@@ -32,7 +32,7 @@ from billing_lib.journal_readback import (
 from billing_lib.ledger import sales_lines
 from billing_lib.money import ZERO
 from billing_lib.numbering import Register, RegisterEntry
-from billing_lib.numbering_records import not_final_way_out
+from billing_lib.numbering_records import format_number, not_final_way_out
 from billing_lib.run_files import (
     CORRECTIONS,
     FINALISED_MARKER,
@@ -105,11 +105,20 @@ def invoice_entry(register: Register, invoice_number: str, then: str) -> Registe
             if entry.kind == "credit_note"
             else f"a void number, never issued ({entry.note})"
         )
-        typed = invoice_number.strip().upper()
+        typed = _as_numbered(invoice_number)
         if entry is None and typed != invoice_number and register.entry(typed) is not None:
             what += f" (did you mean {typed}?)"
         raise RunError(f"{invoice_number}: {what} ({register.path}). {then}")
     return entry
+
+
+def _as_numbered(typed: str) -> str:
+    """``typed`` as the register writes its numbers: in upper case, without spaces, the number
+    in six digits (``nw2026-2`` -> ``NW2026-000002``), for the "did you mean" of a refusal."""
+    series, _, number = typed.strip().upper().rpartition("-")
+    return (
+        format_number(series, int(number)) if series and number.isdigit() else typed.strip().upper()
+    )
 
 
 def load_original(output: Path, invoice_number: str, register: Register) -> Original:

@@ -372,6 +372,19 @@ def test_an_invoice_of_a_run_not_finalised_names_billing_finalise_as_the_way_out
     assert_nothing_issued(outputs)
 
 
+def test_an_invoice_number_typed_without_its_zeros_is_named_as_meant(outputs):
+    """``--invoice NW2026-2`` (the number as said aloud, its zeros left out): "unknown: the
+    register has no such number", where the case of a number typed in lower case was named
+    as meant."""
+    for typed in ("NW2026-2", "nw2026-02", " NW2026-000002"):
+        with pytest.raises(RunError, match=r"unknown: .*\(did you mean NW2026-000002\?\)"):
+            issue_credit_note(outputs, typed, ISSUED)
+    with pytest.raises(RunError) as refused:
+        issue_credit_note(outputs, "NW2026-42", ISSUED)
+    assert "did you mean" not in str(refused.value)
+    assert_nothing_issued(outputs)
+
+
 def test_an_unknown_invoice_is_refused(outputs):
     with pytest.raises(RunError, match="NW2026-000042: unknown: the register has no such number"):
         issue_credit_note(outputs, "NW2026-000042", ISSUED)
