@@ -182,7 +182,19 @@ def _run_command(args: argparse.Namespace) -> int:
         f"run for {args.period.strip()} published in {folder}"
         + (" (finalised)" if args.finalise else "")
     )
+    if not args.finalise:
+        print(_finalise_hint(folder, args.period.strip(), args.output))
     return 0
+
+
+def _finalise_hint(folder: Path, period: str, output: Path) -> str:
+    """The command that finalises the run just published, by its id: ``billing finalise
+    --run`` refuses the month billed again after this review (another price, another report)."""
+    run_id = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("run_id")
+    return (
+        f"once reviewed, finalise this run as it is: billing finalise --period {period} "
+        f"--output {output} --run {run_id}"
+    )
 
 
 def _customers_sync_command(args: argparse.Namespace) -> int:
@@ -306,6 +318,10 @@ def _reissue_command(args: argparse.Namespace) -> int:
                 print(f"    {text}")
         else:
             print(f"  the same vendor lines and custom lines as on {old.number}")
+        if one.buyer_changed:
+            print(f"  the buyer not as on {old.number} (check customers.yaml if not meant):")
+            for text in one.buyer_changed:
+                print(f"    {text}")
         if one.rate_changes:
             print(f"  exchange rate changed since the run, converted at it ({CONFIRM_OPTION}):")
             for text in one.rate_changes:
@@ -319,14 +335,15 @@ def _reissue_command(args: argparse.Namespace) -> int:
 def _finalise_command(args: argparse.Namespace) -> int:
     from billing_lib.finalising import finalise_published
 
-    done = finalise_published(args.output, args.period, wait=args.wait)
+    done = finalise_published(args.output, args.period, wait=args.wait, run_id=args.run)
     args.done = f"{done.folder} was finalised, its invoice numbers final"
     for line in done.cleaned:
         print(f"cleaned up: {line}")
     numbers = done.numbers
     shown = f" ({numbers[0]} to {numbers[-1]})" if numbers else ""
     print(
-        f"finalised {done.folder} as published: {len(numbers)} invoice number(s) final{shown}; "
+        f"finalised {done.folder} (run {done.run_id}) as published: {len(numbers)} invoice "
+        f"number(s) final{shown}; "
         "corrections are credit notes from now on (billing credit-note)"
     )
     return 0
@@ -503,6 +520,13 @@ def build_parser() -> argparse.ArgumentParser:
         "what was reviewed). billing run --finalise bills the month again instead.",
     )
     fin.add_argument("--period", required=True, help="month of the published run, YYYY-MM")
+    fin.add_argument(
+        "--run",
+        default=None,
+        metavar="RUN_ID",
+        help="the id of the run reviewed (billing run prints it): refused, with nothing "
+        "finalised, when the month was billed again since",
+    )
     _output_option(fin, "outputs folder of the runs (holds invoice_register.sqlite and PERIOD/)")
     _wait_option(fin)
     fin.set_defaults(func=_finalise_command)

@@ -35,6 +35,7 @@ from pathlib import Path
 from billing_lib.accounting_exports import (
     write_reversed_packages,
 )
+from billing_lib.correction_batches import NOT_ISSUED, issued_in_turn
 from billing_lib.documents import write_documents
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.faults import pause_point
@@ -124,10 +125,18 @@ def issue_credit_notes(
         register = outputs_register(output)
         # each rebuilt and checked first (its files hashed once): all or none
         originals = [_credited_original(output, n, issued, register) for n in invoice_numbers]
-        done = [
-            _issue(output, register, original, issued, reason, lock.run_id, before_publish)
-            for original in originals
-        ]
+        done = issued_in_turn(
+            originals,
+            invoice_numbers,
+            lambda original: _issue(
+                output, register, original, issued, reason, lock.run_id, before_publish
+            ),
+            lambda d: (
+                f"credit note {d.note.number} was issued for invoice {d.original.number} "
+                f"in {d.folder}"
+            ),
+            "credit-note",
+        )
     return [replace(d, cleaned=tuple(cleaned)) if k == 0 else d for k, d in enumerate(done)]
 
 
@@ -202,10 +211,6 @@ def _credited_original(
     series = f"{original.seller.credit_note_series}{issued.year}"
     check_dated_in_order(register, series, issued, f"the credit note for {invoice_number}")
     return original
-
-
-#: What a credit note or reissued invoice that failed to write leaves, as its message says.
-NOT_ISSUED = "Nothing was issued; no credit note or invoice number was used."
 
 
 def publish_correction(

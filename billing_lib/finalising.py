@@ -50,17 +50,24 @@ class Finalised:
     folder: Path
     numbers: tuple[str, ...]
     cleaned: tuple[str, ...] = ()
+    #: the id of the run finalised (its manifest's ``run_id``)
+    run_id: str | None = None
 
 
-def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
+def finalise_published(
+    output: Path, period: str, wait: float = 0, run_id: str | None = None
+) -> Finalised:
     """Finalise ``output/period`` as published (module docstring). RunError, with nothing
-    changed, when there is no published run of ``period``, it is finalised already, or a file of
-    it is missing or changed since it was published."""
+    changed, when there is no published run of ``period``, it is not the run ``run_id`` (the run
+    reviewed, as ``billing run`` printed it: billed again since), it is finalised already, or a
+    file of it is missing or changed since it was published."""
     from billing_lib.recovery import finished_finalising, open_output
 
     period = check_period(period, "billing finalise", "--period")
     output = Path(output)
-    asked = _run_id(output / period)  # the run published when finalising was asked for
+    reviewed = (run_id or "").strip() or None
+    # the run reviewed, else the one published when finalising was asked for
+    asked = reviewed or _run_id(output / period)
     lock, cleaned = open_output(output, "billing finalise", wait=wait, create=False)
     try:
         folder = output / period
@@ -68,9 +75,9 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
         if any(line.startswith(finished_finalising(period)) for line in cleaned):
             # a finalise whose register write failed, recorded now: what was asked is done
             numbers = tuple(sorted((manifest.get("numbering") or {}).get("numbers", {}).values()))
-            return Finalised(folder, numbers, tuple(cleaned))
+            return Finalised(folder, numbers, tuple(cleaned), str(manifest.get("run_id")))
         check_not_finalised(output, period)
-        _check_same_run(folder, asked, manifest)
+        _check_same_run(folder, asked, manifest, output, reviewed is not None)
         problems = outputs_problems(folder, manifest)
         if problems:
             raise RunError(
@@ -101,7 +108,7 @@ def finalise_published(output: Path, period: str, wait: float = 0) -> Finalised:
                 raise not_recorded(folder, output, period, exc) from None
     finally:
         lock.release()
-    return Finalised(folder, numbers, tuple(cleaned))
+    return Finalised(folder, numbers, tuple(cleaned), str(manifest.get("run_id")))
 
 
 def not_recorded(folder: Path, output: Path, period: str, exc: RunError) -> RunError:
@@ -128,11 +135,22 @@ def _run_id(folder: Path) -> str | None:
         return None
 
 
-def _check_same_run(folder: Path, asked: str | None, manifest: dict) -> None:
-    """RunError when the run published now is not the one published when ``billing finalise``
-    was given (``asked``): billed again while it waited for the lock (``--wait``), it is not what
-    was reviewed."""
+def _check_same_run(
+    folder: Path, asked: str | None, manifest: dict, output: Path, given: bool = False
+) -> None:
+    """RunError when the run published now is not ``asked``: the run reviewed (``given``,
+    ``--run``), billed again since, or the one published when ``billing finalise`` was given,
+    billed again while it waited for the lock (``--wait``); either way not what was
+    reviewed."""
     now = str(manifest.get("run_id"))
+    if given and asked != now:
+        raise RunError(
+            f"{folder}: billed again since run {asked} was published (the run given with --run, "
+            f"the one reviewed); the run published now is run {now} (published "
+            f"{manifest.get('created')}), which is not what was reviewed; nothing was finalised. "
+            f"Review the run now published (its billing_run.html, or billing run's output), then "
+            f"finalise it: billing finalise --period {folder.name} --output {output} --run {now}"
+        )
     if asked != now:
         raise RunError(
             f"{folder}: billed again while billing finalise waited for the outputs folder (run "

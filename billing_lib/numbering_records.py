@@ -4,6 +4,7 @@ stored (``RegisterEntry``), the numbers a run plans (``NumberPlan``) and a numbe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -74,6 +75,17 @@ def rerun_in_series(series: str) -> str:
     """Why a number is void: the month was rerun in ``series`` (seller.yaml's invoice_series
     changed), so its numbers of the earlier series are on no invoice."""
     return f"the month was rerun in series {series}"
+
+
+def not_final_way_out(period: str, output: Path) -> str:
+    """What to do with an invoice of ``period``'s run that is published, not finalised: bill it
+    again, or finalise the run as it was reviewed (``billing finalise``; ``billing run
+    --finalise`` bills the month again, so it finalises whatever changed since the review)."""
+    return (
+        f"correct it by running {period} again (billing run --period {period} ...), or, once "
+        f"the published run is reviewed, finalise it as it is (billing finalise --period "
+        f"{period} --output {output})"
+    )
 
 
 def void_note(why: str) -> str:

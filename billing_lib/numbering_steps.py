@@ -13,6 +13,7 @@ from billing_lib.numbering_records import (
     NO_INVOICE_IN_RERUN,
     NumberPlan,
     format_number,
+    not_final_way_out,
     rerun_in_series,
     void_note,
 )
@@ -189,9 +190,8 @@ class RegisterSteps:
             raise RunError(f"{self.path}: {original} is not an invoice in the register")
         if row[1] != "final":
             raise RunError(
-                f"{self.path}: {original} (period {row[3]}) is not finalised; correct it by "
-                "running "
-                f"{row[3]} again, or finalise that run first (billing run --finalise)"
+                f"{self.path}: {original} (period {row[3]}) is not finalised; "
+                + not_final_way_out(row[3], self.path.parent)
             )
         return row[0], row[3]
 

@@ -32,6 +32,7 @@ from billing_lib.journal_readback import (
 from billing_lib.ledger import sales_lines
 from billing_lib.money import ZERO
 from billing_lib.numbering import Register, RegisterEntry
+from billing_lib.numbering_records import format_number, not_final_way_out
 from billing_lib.run_files import (
     CORRECTIONS,
     FINALISED_MARKER,
@@ -104,11 +105,20 @@ def invoice_entry(register: Register, invoice_number: str, then: str) -> Registe
             if entry.kind == "credit_note"
             else f"a void number, never issued ({entry.note})"
         )
-        typed = invoice_number.strip().upper()
+        typed = _as_numbered(invoice_number)
         if entry is None and typed != invoice_number and register.entry(typed) is not None:
             what += f" (did you mean {typed}?)"
         raise RunError(f"{invoice_number}: {what} ({register.path}). {then}")
     return entry
+
+
+def _as_numbered(typed: str) -> str:
+    """``typed`` as the register writes its numbers: in upper case, without spaces, the number
+    in six digits (``nw2026-2`` -> ``NW2026-000002``), for the "did you mean" of a refusal."""
+    series, _, number = typed.strip().upper().rpartition("-")
+    return (
+        format_number(series, int(number)) if series and number.isdigit() else typed.strip().upper()
+    )
 
 
 def load_original(output: Path, invoice_number: str, register: Register) -> Original:
@@ -135,10 +145,8 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
     if entry.status != "final":
         raise RunError(
             f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
-            "correct it by "
-            f"running {entry.period} again (billing run --period {entry.period} ...), or finalise "
-            "that run "
-            "first (--finalise). Credit notes are for invoices that are final."
+            f"{not_final_way_out(entry.period, Path(output))}. Credit notes are for invoices "
+            "that are final."
         )
     done = register.credit_notes_of(invoice_number)
     if done:
@@ -146,8 +154,8 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
             f"{invoice_number} is already corrected by credit note {done[0].invoice_number} "
             "(issued "
             f"{done[0].issue_date}, {Path(output) / CORRECTIONS / done[0].invoice_number}); an "
-            "invoice is "
-            "credited in full only once"
+            "invoice is credited in full only once. "
+            + _after_credit(register, invoice_number, Path(output))
         )
     manifest = read_manifest(folder)
     data = folder / INVOICE_DATA
@@ -223,6 +231,22 @@ def load_original(output: Path, invoice_number: str, register: Register) -> Orig
         date_format,
         tuple(cost_entries),
         manifest.get(XERO_DATE_FORMAT),
+    )
+
+
+def _after_credit(register: Register, invoice_number: str, output: Path) -> str:
+    """The way out of a second credit note for ``invoice_number``: bill what is owed with
+    ``billing reissue``, or, where an invoice replaces it already, correct that one."""
+    replaced = register.replacements_of(invoice_number)
+    if replaced:
+        number = replaced[0].invoice_number
+        return (
+            f"Since it is replaced by invoice {number}, correct that one: billing credit-note "
+            f"--output {output} --invoice {number}"
+        )
+    return (
+        "What is still owed is billed by a new invoice replacing it: billing reissue --output "
+        f"{output} --invoice {invoice_number}"
     )
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "RECORDED_PACKAGES",
     "REGISTER",
     "check_not_finalised",
+    "check_register_not_finalised",
     "checksums",
     "discard",
     "jsonable",
@@ -96,6 +97,32 @@ def check_not_finalised(output: Path, period: str) -> None:
             "(billing credit-note --invoice NUMBER) and bill it anew with the corrected "
             "parameters (billing reissue --invoice NUMBER)."
         )
+
+
+def check_register_not_finalised(output: Path, period: str) -> None:
+    """RunError when the invoice register of ``output`` has ``period`` as finalised while its
+    run folder has no ``FINALISED`` marker (deleted by hand, a copy that left it out): the month
+    is final, and a rerun would be refused only once it had imported and rated the month, at
+    numbering. ``billing finalise`` writes the marker again (the run's files checked first)."""
+    path = Path(output) / REGISTER
+    if not path.is_file() or not Register(path).is_finalised(period):
+        return
+    folder = Path(output) / period
+    if (folder / FINALISED_MARKER).exists():
+        return
+    where = "its run folder is missing" if not folder.is_dir() else f"{folder} has no"
+    marker = f"{FINALISED_MARKER} marker" + ("" if folder.is_dir() else f" ({folder})")
+    raise RunError(
+        f"{path} has {period} as finalised (its invoice numbers final), but {where} "
+        f"{marker}: deleted, or left out of a copy? The month cannot be billed again. "
+        + (
+            f"Put the marker back: billing finalise --period {period} --output {output} "
+            "(it checks the run's files first); "
+            if folder.is_dir()
+            else "Restore the run folder from a backup; "
+        )
+        + "an invoice of it is corrected with a credit note (billing credit-note)."
+    )
 
 
 def checksums(files: list[Path], base: Path) -> list[dict[str, Any]]:

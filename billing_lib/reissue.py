@@ -49,7 +49,8 @@ from billing_lib.accounting_exports import (
     write_package_journals,
 )
 from billing_lib.booked_rates import purchase_rates
-from billing_lib.corrections import NOT_ISSUED, holding_output, publish_correction
+from billing_lib.correction_batches import NOT_ISSUED, issued_in_turn
+from billing_lib.corrections import holding_output, publish_correction
 from billing_lib.documents import document_writer
 from billing_lib.errors import RunError
 from billing_lib.invoice_files import (
@@ -66,15 +67,18 @@ from billing_lib.journal_readback import beancount_problems
 from billing_lib.ledger import sales_entry
 from billing_lib.moved_cost import moved_cost_entries
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
+from billing_lib.numbering_records import not_final_way_out
 from billing_lib.original_invoice import invoice_entry, invoice_folder, outputs_register
 from billing_lib.periods import month_days
 from billing_lib.publishing import checksums, package_versions, writing
 from billing_lib.reissue_checks import (
     Delivery,
+    buyer_changes,
     check_rates,
     check_reports,
     check_vendor_cost,
     moved_lines,
+    nothing_to_bill,
     refuse_billed_twice,
 )
 from billing_lib.run_files import (
@@ -120,6 +124,8 @@ class ReissuedInvoice:
     #: the exchange rates edited since the run that convert it otherwise, confirmed as the
     #: correction (``booked_rates.rate_changes``; one text per pair and rate)
     rate_changes: tuple[str, ...] = ()
+    #: the buyer's fields printed otherwise than on the invoice replaced (``buyer_changes``)
+    buyer_changed: tuple[str, ...] = ()
 
 
 def reissue_invoice(
@@ -264,10 +270,18 @@ def _reissue(
             for r, number, note in zip(replaced, numbers, notes, strict=True)
         ]
         changed = check_rates(output, replaced, invoices, billed, confirm_rate_change)
-        return [
-            _publish(output, register, run_id, r, inv, billed, reason, before_publish, notes)
-            for r, inv, notes in zip(replaced, invoices, changed, strict=True)
-        ]
+        return issued_in_turn(
+            list(zip(replaced, invoices, changed, strict=True)),
+            invoice_numbers,
+            lambda one: _publish(
+                output, register, run_id, one[0], one[1], billed, reason, before_publish, one[2]
+            ),
+            lambda d: (
+                f"invoice {d.invoice.number} was issued replacing invoice "
+                f"{d.replaces.number} in {d.folder}"
+            ),
+            "reissue",
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -291,8 +305,8 @@ def _replaced(
     if entry.status != "final":
         raise RunError(
             f"{invoice_number} belongs to the run of {entry.period}, which is not finalised: "
-            f"correct it by running {entry.period} again (billing run --period {entry.period} "
-            "...); an invoice is reissued only once it is final and credited"
+            f"{not_final_way_out(entry.period, output)}; an invoice is reissued only once it is "
+            "final and credited"
         )
     _, credit_note = register.reissue_number(entry.series, invoice_number)
     credited = register.entry(credit_note)
@@ -347,12 +361,7 @@ class BilledAgain:
         try:
             (lines,) = con.execute("SELECT count(*) FROM rated_lines").fetchone() or (0,)
             if not lines:
-                raise RunError(
-                    f"{customer} has no rated lines in {period} with the parameters in "
-                    f"{self.parameters} (billed from {self.reports}); there is nothing to "
-                    f"invoice in place of {entry.invoice_number}. Check accounts.csv and the "
-                    "price plans"
-                )
+                raise nothing_to_bill(entry, self.parameters, self.reports, self.settings)
             [inv] = build_invoices(
                 con,
                 self.settings.customers,
@@ -510,6 +519,7 @@ def _publish(
     """``inv``, replacing ``old``, written and published (``publish_correction``);
     ``rates_changed``: the exchange rates edited since the run that convert it (confirmed)."""
     moved: list[str] = []
+    buyer = buyer_changes(old.invoice, inv)
 
     def write(staging: Path) -> list[Path]:
         period = old.entry.period
@@ -536,7 +546,7 @@ def _publish(
             run_id,
             files,
             (*from_where, billed.inputs, billed.manifests),
-            moved,
+            (moved, buyer),
             date_format,
             rates_changed,
         )
@@ -561,6 +571,7 @@ def _publish(
         billed.parameters,
         tuple(moved),
         rate_changes=tuple(rates_changed),
+        buyer_changed=tuple(buyer),
     )
 
 
@@ -572,13 +583,14 @@ def _write_manifest(
     run_id: str,
     files: list[Path],
     billed_from: tuple[Path, Path, list[dict], list[dict]],
-    moved: list[str],
+    changed: tuple[list[str], list[str]],
     date_format: tuple[str, str],
     rates_changed: list[str] | None = None,
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
     (``billed_from``: the reports and parameters folders, the reports as read, their files
-    with sha256, and the delivery manifests the import checked them by), its totals, its
+    with sha256, and the delivery manifests the import checked them by), its totals, what
+    ``changed`` from the invoice replaced (the lines moved, the buyer's fields), its
     QuickBooks and Xero files' ``date_format`` (what a credit note of it writes), the exchange
     rates edited since the run that it was confirmed to convert at (``rates_changed``) and the
     sha256 of every file written."""
@@ -604,7 +616,8 @@ def _write_manifest(
             "delivery_manifests": manifests,
             "parameter_files": checksums(settings, parameters),
             "totals": summary_row(inv),
-            "vendor_lines_moved": moved,
+            "vendor_lines_moved": changed[0],
+            "buyer_changed": changed[1],
             "exchange_rates_changed": rates_changed or [],
             "packages": package_versions(),
             QUICKBOOKS_DATE_FORMAT: date_format[0],

@@ -6,7 +6,7 @@ elsewhere (``moved_lines``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,9 @@ from billing_lib.store import scratch_connection
 from billing_lib.vendor_prices import VENDOR_PRICES_FILE
 
 if TYPE_CHECKING:  # a reissue's own types; the reissue imports this module
+    from billing_lib.numbering import RegisterEntry
     from billing_lib.reissue import BilledAgain, ReplacedInvoice
+    from billing_lib.run_state import RunSettings
 
 
 #: The kinds of the rated lines of custom_lines.yaml (``rating.custom``), as a SQL list: a custom
@@ -388,3 +390,40 @@ def _not_read(path: Path, manifest: dict) -> str:
     if not names:
         return ""
     return f"; it lists {', '.join(names)}, which that run did not read"
+
+
+def nothing_to_bill(
+    entry: RegisterEntry, parameters: Path, reports: Path, settings: RunSettings
+) -> RunError:
+    """The refusal of a reissue whose customer (``entry``'s) has no rated line now: what to
+    check, its customers.yaml entry first when the parameters no longer hold it (a customer
+    taken out after it was invoiced: its accounts and fees go with it)."""
+    customer, period = str(entry.customer_id), entry.period
+    why = (
+        "Check accounts.csv and the price plans"
+        if customer in settings.customers
+        else f"{customer} is not in {parameters / 'customers.yaml'} (taken out since it was "
+        "invoiced?): restore its entry, with its accounts.csv rows and fees, to bill it again"
+    )
+    return RunError(
+        f"{customer} has no rated lines in {period} with the parameters in {parameters} (billed "
+        f"from {reports}); there is nothing to invoice in place of {entry.invoice_number}. {why}"
+    )
+
+
+def buyer_changes(replaced: Invoice, new: Invoice) -> list[str]:
+    """The buyer's fields (as customers.yaml gives them: name, address, VAT number, ..., VAT
+    rule, reference) the invoice ``new`` prints otherwise than the invoice it replaces, one text
+    each ("vat_number: 'NL...' -> 'NL...'"): shown and recorded as the lines an edit moved are,
+    so that a careless edit of customers.yaml does not go onto the invoice unseen."""
+
+    def shown(value: object) -> str:
+        return repr(", ".join(value) if isinstance(value, tuple) else value)
+
+    then, now = replaced.buyer, new.buyer
+    pairs = [(f.name, getattr(then, f.name), getattr(now, f.name)) for f in fields(then)]
+    pairs += [
+        ("vat_rule", replaced.vat_rule, new.vat_rule),
+        ("reference", replaced.customer_reference, new.customer_reference),
+    ]
+    return [f"{name}: {shown(a)} -> {shown(b)}" for name, a, b in pairs if a != b]

@@ -25,7 +25,7 @@ from billing_lib.importers.report_names import (
 )
 from billing_lib.importers.source_checks import detect_format
 from billing_lib.periods import PERIOD_PATTERN, month_days
-from billing_lib.publishing import check_not_finalised
+from billing_lib.publishing import check_not_finalised, check_register_not_finalised
 from billing_lib.run_files import sha256_of
 
 #: Where papermill's parameters come from, for error messages.
@@ -326,6 +326,7 @@ def check_parameters(
         for m in manifests_of(path)
     ]
     check_not_finalised(output_dir, period)
+    check_register_not_finalised(output_dir, period)
     check_not_billed_before(output_dir, period, reports_dir, digests)
     return RunParameters(
         period,

@@ -815,10 +815,11 @@ def finalise(out: Path, period: str = "2026-11") -> list[str]:
 def test_a_published_run_is_finalised_as_it_is_and_then_only_credited(case_with_november, capsys):
     out = case_with_november / "outputs"
     before = published(out)
+    run_id = _manifest(out / "2026-11")["run_id"]
     assert cli.main(finalise(out)) == 0
     printed = capsys.readouterr().out
     assert (
-        f"finalised {out / '2026-11'} as published: 9 invoice number(s) final "
+        f"finalised {out / '2026-11'} (run {run_id}) as published: 9 invoice number(s) final "
         "(NW2026-000010 to NW2026-000018)" in printed
     )
     after = published(out)
@@ -848,6 +849,36 @@ def test_a_run_changed_since_it_was_published_is_not_finalised(case_with_novembe
     assert published(out) == before and content(out) == said
     with pytest.raises(RunError, match=r"no published run of 2026-12 .* bill it first"):
         finalise_published(out, "2026-12")
+
+
+def test_a_run_billed_again_after_its_review_is_not_finalised_for_the_reviewed_one(
+    case_with_november, capsys
+):
+    """November reviewed, then billed again with a price edited (a colleague, a scheduled
+    rerun): ``billing finalise`` finalised the rerun's folder, which nobody had reviewed, as
+    "the published run you reviewed". Given the run reviewed (``--run``, the id ``billing run``
+    prints with the command to finalise it), it refuses any other, naming both, with nothing
+    finalised; given the rerun's id, once that is reviewed, it finalises it."""
+    case = case_with_november
+    out = case / "outputs"
+    reviewed = _manifest(out / "2026-11")["run_id"]
+    plans = case / "parameters" / "price_plans.yaml"
+    plans.write_text(plans.read_text().replace("percent: 12,", "percent: 22,", 1))
+    assert run_in_process(case, "2026-11") == 0
+    rerun = _manifest(out / "2026-11")["run_id"]
+    assert rerun != reviewed
+    before, said = published(out), content(out)
+    capsys.readouterr()
+    assert cli.main([*finalise(out), "--run", reviewed]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out / '2026-11'}: billed again since run {reviewed} was published" in err
+    assert f"the run published now is run {rerun}" in err
+    assert "nothing was finalised" in err
+    assert f"billing finalise --period 2026-11 --output {out} --run {rerun}" in err
+    assert published(out) == before and content(out) == said
+    assert cli.main([*finalise(out), "--run", rerun]) == 0
+    assert f"finalised {out / '2026-11'} (run {rerun}) as published" in capsys.readouterr().out
+    assert ("2026-11",) in content(out)["finalised"]
 
 
 def test_a_run_folder_that_cannot_be_written_is_named_by_billing_finalise(
@@ -911,7 +942,11 @@ def test_a_register_that_cannot_record_a_finalised_folder_is_said_so(
     assert cli.main(finalise(out)) == 0
     printed = capsys.readouterr().out
     assert "cleaned up: recorded 2026-11 as finalised in the register" in printed
-    assert f"finalised {out / '2026-11'} as published: 9 invoice number(s) final" in printed
+    run_id = _manifest(out / "2026-11")["run_id"]
+    assert (
+        f"finalised {out / '2026-11'} (run {run_id}) as published: 9 invoice number(s) final"
+        in (printed)
+    )
     said = content(out)
     assert ("2026-11",) in said["finalised"] and said["publishing"] == []
     assert {r[5] for r in said["numbers"] if r[2] == "2026-11"} == {"final"}

@@ -80,6 +80,12 @@ def test_the_run_prints_its_control_totals_invoices_and_ledger_balance(published
     assert "9 invoices" in out and "NW2026-000001 C001 Dijkstra Architecten B.V. EUR" in out
     assert "EUR debit 67824.18 = credit 67824.18" in out
     assert f"published in {project / 'outputs' / '2026-10'}" in out
+    # the command that finalises this run, and no rerun of it, once it is reviewed
+    run_id = json.loads((project / "outputs" / "2026-10" / "manifest.json").read_text())["run_id"]
+    assert (
+        f"once reviewed, finalise this run as it is: billing finalise --period 2026-10 "
+        f"--output outputs --run {run_id}" in out
+    )
     # nothing on stderr: not ipykernel's "running over TCP without encryption" warning either
     assert result.stderr == ""
 

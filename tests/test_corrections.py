@@ -6,6 +6,7 @@ leaving no folder and no number used."""
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import shutil
@@ -350,6 +351,40 @@ def test_an_invoice_of_a_run_not_finalised_is_refused(sample_outputs, tmp_path):
     assert_nothing_issued(outputs)
 
 
+def test_an_invoice_of_a_run_not_finalised_names_billing_finalise_as_the_way_out(
+    sample_outputs, tmp_path, capsys
+):
+    """The way out of a month not final is to finalise the run reviewed, as it is (``billing
+    finalise``): the refusals said "finalise that run first (--finalise)", the option of
+    ``billing run``, which bills the month again and finalises whatever changed since the
+    review."""
+    outputs = Path(shutil.copytree(sample_outputs, tmp_path / "outputs"))
+    way_out = f"billing finalise --period {PERIOD} --output {outputs}"
+    for command in (["credit-note"], ["reissue"]):
+        code = cli.main([*command, "--output", str(outputs), "--invoice", ORIGINAL])
+        err = capsys.readouterr().err
+        assert code == 2 and way_out in err, err
+        assert "--finalise" not in err, err
+    register = open_register(outputs / "invoice_register.sqlite")
+    with pytest.raises(RunError) as refused:
+        register.credit_note_number("NWC2026", ORIGINAL)
+    assert way_out in str(refused.value) and "--finalise" not in str(refused.value)
+    assert_nothing_issued(outputs)
+
+
+def test_an_invoice_number_typed_without_its_zeros_is_named_as_meant(outputs):
+    """``--invoice NW2026-2`` (the number as said aloud, its zeros left out): "unknown: the
+    register has no such number", where the case of a number typed in lower case was named
+    as meant."""
+    for typed in ("NW2026-2", "nw2026-02", " NW2026-000002"):
+        with pytest.raises(RunError, match=r"unknown: .*\(did you mean NW2026-000002\?\)"):
+            issue_credit_note(outputs, typed, ISSUED)
+    with pytest.raises(RunError) as refused:
+        issue_credit_note(outputs, "NW2026-42", ISSUED)
+    assert "did you mean" not in str(refused.value)
+    assert_nothing_issued(outputs)
+
+
 def test_an_unknown_invoice_is_refused(outputs):
     with pytest.raises(RunError, match="NW2026-000042: unknown: the register has no such number"):
         issue_credit_note(outputs, "NW2026-000042", ISSUED)
@@ -369,6 +404,35 @@ def test_a_second_credit_note_for_the_same_invoice_is_refused(outputs):
         issue_credit_note(outputs, first.note.number, ISSUED)
     assert [e.invoice_number for e in credit_notes(outputs)] == ["NWC2026-000001"]
     assert snapshot(outputs / "corrections") == before
+
+
+def test_a_second_credit_note_names_the_way_out_reissue_or_the_replacement(outputs):
+    """The refusal of a second credit note said only "an invoice is credited in full only
+    once": what is owed is billed by ``billing reissue``, and once it is reissued, a correction
+    is a credit note of the invoice that replaced it."""
+    issue_credit_note(outputs, ORIGINAL, ISSUED)
+    with pytest.raises(RunError) as refused:
+        issue_credit_note(outputs, ORIGINAL, ISSUED, "again")
+    assert f"billing reissue --output {outputs} --invoice {ORIGINAL}" in str(refused.value)
+    register = open_register(outputs / "invoice_register.sqlite")
+    register.begin_publishing("t", "corrections/NW2026-000010", _reissue_plan())
+    register.commit_publishing("t")  # as billing reissue records its invoice
+    with pytest.raises(RunError) as refused:
+        issue_credit_note(outputs, ORIGINAL, ISSUED, "again")
+    text = str(refused.value)
+    assert "it is replaced by invoice NW2026-000010" in text, text
+    assert f"billing credit-note --output {outputs} --invoice NW2026-000010" in text, text
+
+
+def _reissue_plan() -> dict:
+    return {
+        "kind": "reissue",
+        "series": "NW2026",
+        "number": "NW2026-000010",
+        "refers_to": ORIGINAL,
+        "issue_date": "2026-12-04",
+        "note": None,
+    }
 
 
 def test_a_date_before_the_invoice_is_refused(outputs):
@@ -413,6 +477,43 @@ def test_a_crash_while_writing_leaves_no_folder_and_no_number(outputs, monkeypat
     assert_nothing_issued(outputs)
     # the number was not used: the retry gets the first of the series
     assert issue_credit_note(outputs, ORIGINAL, ISSUED).note.number == "NWC2026-000001"
+
+
+def test_a_batch_failing_after_its_first_credit_note_says_which_were_issued(
+    outputs, monkeypatch, capsys
+):
+    """``billing credit-note --invoice A --invoice B`` whose second credit note cannot be written
+    (the disk full by then): the first is issued, and the command said only "Nothing was issued;
+    no credit note or invoice number was used", so the analyst gave both again and was refused
+    for A as credited already, or believed A was not. It names what was issued and what to give
+    again."""
+    write = corrections.write_csv_journal
+    calls = []
+
+    def full_after_the_first(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[-1]))
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(corrections, "write_csv_journal", full_after_the_first)
+    command = ["credit-note", "--output", str(outputs), "--invoice", ORIGINAL]
+    code = cli.main([*command, "--invoice", "NW2026-000003", "--issue-date", "2026-12-03"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert [e.invoice_number for e in credit_notes(outputs)] == ["NWC2026-000001"]
+    assert "no room" in err or "No space" in err, err
+    assert "Nothing was issued" not in err, err
+    assert (
+        f"credit note NWC2026-000001 was issued for invoice {ORIGINAL} in "
+        f"{outputs / 'corrections' / 'NWC2026-000001'} before this failure" in err
+    ), err
+    assert "not for NW2026-000003: give it again (billing credit-note --invoice NW2026-000003" in (
+        err
+    ), err
+    monkeypatch.undo()
+    again = issue_credit_note(outputs, "NW2026-000003", ISSUED)
+    assert again.note.number == "NWC2026-000002"  # no number lost
 
 
 def test_a_corrections_folder_that_cannot_be_written_is_named_by_the_command(outputs, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import hashlib
 import json
 import shutil
@@ -26,7 +27,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, cli, cost_entries, review, run
+from billing_lib import analysis, charts, cli, cost_entries, reissue, review, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, InputError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -1020,6 +1021,99 @@ def test_a_batch_is_checked_whole_before_any_invoice_is_issued(outputs, correcte
         "NWC2026-000001",
         "NWC2026-000002",
     ]
+
+
+def test_the_buyer_s_name_and_vat_number_changed_since_the_invoice_are_listed(
+    outputs, corrected, capsys
+):
+    """customers.yaml edited since NW2026-000002: C002's name and VAT number (a correction, or a
+    careless edit: another company's number pasted in). The new invoice carries them, as it
+    should, but the command said nothing of it, where it lists the vendor and custom lines an
+    edit of accounts.csv or custom_lines.yaml moved; a wrong VAT number went out unseen. The
+    buyer's fields not as on the invoice replaced are printed and recorded in the manifest."""
+    customers = corrected / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    assert "name: Van Leeuwen Logistiek B.V." in text and "NL823456730B01" in text
+    customers.write_text(
+        text.replace(
+            "name: Van Leeuwen Logistiek B.V.", "name: Van Leeuwen Logistics B.V."
+        ).replace("NL823456730B01", "NL823456717B01"),
+        encoding="utf-8",
+    )
+    argv = ["reissue", "--output", str(outputs), "--invoice", ORIGINAL]
+    code = cli.main([*argv, "--parameters", str(corrected), "--issue-date", "2026-12-04"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    changed = [
+        "name: 'Van Leeuwen Logistiek B.V.' -> 'Van Leeuwen Logistics B.V.'",
+        "address: 'Havenweg 8, 3089 JR Rotterdam' -> 'Havenweg 10, 3089 JR Rotterdam'",
+        "vat_number: 'NL823456730B01' -> 'NL823456717B01'",
+    ]
+    assert (
+        "  the buyer not as on NW2026-000002 (check customers.yaml if not meant):\n"
+        + "".join(f"    {c}\n" for c in changed)
+    ) in printed, printed
+    folder = outputs / "corrections" / "NW2026-000010"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["buyer_changed"] == changed
+    [new] = read_invoice_data(folder / "invoices.json")[1].values()
+    assert (new.buyer.name, new.buyer.vat_number) == (
+        "Van Leeuwen Logistics B.V.",
+        "NL823456717B01",
+    )
+
+
+def test_a_customer_taken_out_of_customers_yaml_is_named_as_what_to_restore(outputs, corrected):
+    """C002 taken out of the parameters since its invoice (its customers.yaml entry, accounts
+    and fee): the refusal said "Check accounts.csv and the price plans", not the customers.yaml
+    entry that is missing."""
+    before = register_rows(outputs)
+    _without_c002(corrected)
+    with pytest.raises(RunError) as refused:
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    text = str(refused.value)
+    assert text.startswith("C002 has no rated lines in 2026-10"), text
+    assert f"C002 is not in {corrected / 'customers.yaml'}" in text, text
+    assert "restore its entry" in text, text
+    assert_nothing_reissued(outputs, before)
+
+
+def test_a_batch_failing_after_its_first_invoice_says_which_were_issued(
+    outputs, corrected, monkeypatch, capsys
+):
+    """``billing reissue --invoice A --invoice B`` whose second invoice cannot be written (the
+    disk full by then): the first stands, issued and recorded, and the command said only
+    "Nothing was issued; no credit note or invoice number was used". It names what was issued
+    and what to give again."""
+    issue_credit_note(outputs, "NW2026-000003", CREDITED, "Wrong plan")
+    write = reissue.write_csv_journal
+    calls = []
+
+    def full_after_the_first(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(args[-1]))
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(reissue, "write_csv_journal", full_after_the_first)
+    given = ["--invoice", ORIGINAL, "--invoice", "NW2026-000003"]
+    code = cli.main(
+        ["reissue", "--output", str(outputs), *given, "--parameters", str(corrected)]
+        + ["--reports", str(REPORTS), "--issue-date", REISSUED.isoformat()]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Nothing was issued" not in err, err
+    assert (
+        f"invoice NW2026-000010 was issued replacing invoice {ORIGINAL} in "
+        f"{outputs / 'corrections' / 'NW2026-000010'} before this failure" in err
+    ), err
+    assert "not for NW2026-000003: give it again (billing reissue --invoice NW2026-000003" in (
+        err
+    ), err
+    monkeypatch.undo()
+    again = reissue_invoice(outputs, "NW2026-000003", corrected, REPORTS, REISSUED)
+    assert again.invoice.number == "NW2026-000011"  # no number lost
 
 
 @pytest.mark.slow  # three billings of the month (a module scheduled early)

@@ -318,6 +318,34 @@ def test_a_finalised_marker_with_damaged_text_still_refuses_the_rerun(folders):
         check(folders)
 
 
+def test_a_finalised_month_whose_marker_was_deleted_is_refused_before_anything_is_read(
+    finalised_sample_outputs, tmp_path
+):
+    """The ``FINALISED`` marker of a finalised month deleted by hand (a clean-up, a copy that
+    left it out): the rerun read, imported and rated the whole month and was refused only at
+    numbering, by the register ("finalised; they cannot be numbered again"), with nothing said
+    of the marker. It is refused in the parameters step, naming the marker and the way out
+    (``billing finalise`` writes it again, the run's files checked); then the marker refuses it
+    as before."""
+    from billing_lib import cli
+
+    outputs = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+    marker = outputs / "2026-10" / publishing.FINALISED_MARKER
+    marker.unlink()
+    reports, parameters = REPO / "samples" / "2026-10" / "reports", REPO / "parameters"
+    with pytest.raises(RunError) as refused:
+        run_parameters.check_parameters("2026-10", reports, parameters, outputs)
+    text = str(refused.value)
+    assert f"{outputs / 'invoice_register.sqlite'} has 2026-10 as finalised" in text, text
+    assert f"no {publishing.FINALISED_MARKER} marker" in text, text
+    assert f"billing finalise --period 2026-10 --output {outputs}" in text, text
+    assert not marker.exists()
+    assert cli.main(["finalise", "--period", "2026-10", "--output", str(outputs)]) == 0
+    assert marker.is_file()
+    with pytest.raises(RunError, match="the run for 2026-10 is finalised"):
+        run_parameters.check_parameters("2026-10", reports, parameters, outputs)
+
+
 def test_a_report_billed_in_another_period_is_refused_but_not_by_the_period_s_own_rerun(folders):
     """The same file in the run folder of the period billed again is its rerun, not a repeat; in
     a run folder of another month, not finalised, the way out names billing that month again."""
