@@ -226,6 +226,8 @@ class MarginExplorer:
         self.figures: dict[str, go.Figure] = {}
         self.summary = pd.DataFrame()
         self.comparison = pd.DataFrame()
+        #: the as-billed side of the what-if per customer and periods chosen (``as_billed``)
+        self._as_billed: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
 
         def options(col: str) -> list[str]:
             return sorted(str(v) for v in rated[col].dropna().unique())
@@ -333,6 +335,16 @@ class MarginExplorer:
         except InvalidOperation:  # pragma: no cover - BoundedFloatText only holds numbers
             return Decimal(0)
 
+    def as_billed(self, lines: pd.DataFrame, customer: str) -> pd.DataFrame:
+        """The customer's ``lines`` (of the periods chosen) as billed, keyed to their invoice
+        lines as the what-if keys them (the repricer at markup None): priced once per customer
+        and periods, as they do not change with the markup or the unit price places, so that a
+        change of either re-prices once, not twice (the as-billed side is half of a what-if)."""
+        key = (customer, tuple(sorted(set(lines["period"]))))
+        if key not in self._as_billed:
+            self._as_billed[key] = self.reprice(lines, customer, None)
+        return self._as_billed[key]
+
     def on_what_if(self, change: object = None) -> None:
         """Re-price the chosen customer's selected lines with the markup (their unit prices
         rounded to the places chosen, if any, as a markup rule's ``unit_price_places``); show the
@@ -356,10 +368,8 @@ class MarginExplorer:
             return
         left_out = set(self.vendors.options) - set(self.vendors.value)
         try:
-            now, repriced = (
-                self.reprice(lines, customer, None),  # as billed
-                self.reprice(lines, customer, markup, *rounded),
-            )
+            now = self.as_billed(lines, customer)
+            repriced = self.reprice(lines, customer, markup, *rounded)
         except BillingError as error:
             # a markup the what-if cannot price exactly, a run's file it cannot read: said in
             # its text, as a widget's callback raising shows in no cell (the kernel's log only)

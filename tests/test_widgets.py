@@ -108,7 +108,7 @@ def test_the_what_if_prices_unit_prices_to_the_places_chosen():
     assert calls[-2:] == [(None, ()), (D(10), ())]
     assert [v for _, v in ex.unit_places.options] == [None, 0, 1, 2, 3, 4, 5, 6]
     ex.unit_places.value = 2  # observed: re-prices without pressing the button
-    assert calls[-2:] == [(None, ()), (D(10), (2,))]
+    assert calls[-1] == (D(10), (2,))
     assert "at 10 % markup, unit prices to 2 places: margin" in ex.what_if_text.value
     ex.unit_places.value = None
     assert calls[-1] == (D(10), ())
@@ -218,3 +218,34 @@ def test_the_explorer_s_totals_read_n_a_for_a_margin_percent_of_no_revenue():
     lines = LINES.assign(amount=[D(0)] * len(LINES))
     ex = MarginExplorer(lines, markup_on_cost)
     assert ex.totals.value.count("<td>n/a</td>") == 2  # EUR and USD
+
+
+def test_the_as_billed_side_is_priced_once_per_customer_and_periods():
+    """A what-if compares the lines as billed with them re-priced; the former do not change with
+    the markup or the unit price places, so a change of either re-prices once, not twice (half
+    of the analyst's wait); another customer or other periods price their own as billed."""
+    calls = []
+
+    def priced(lines: pd.DataFrame, customer: str, markup: D | None, *places: int):
+        calls.append((customer, tuple(sorted(set(lines["period"]))), markup))
+        return markup_on_cost(lines, customer, markup)
+
+    ex = MarginExplorer(LINES, priced)
+    ex.what_if_customer.value = "C1"
+    ex.markup.value = 25.0
+    ex.unit_places.value = 2
+    ex.markup.value = 30.0
+    both = ("2026-09", "2026-10")
+    assert calls == [("C1", both, None), ("C1", both, D(10)), ("C1", both, D(25))] + [
+        ("C1", both, D(25)),
+        ("C1", both, D(30)),
+    ]
+    assert ex.comparison.iloc[0]["what_if_margin"] - ex.comparison.iloc[0]["margin"] > 0
+    calls.clear()
+    ex.periods.value = ("2026-10",)
+    ex.apply.click()
+    ex.what_if_customer.value = "C2"
+    assert [c for c in calls if c[2] is None] == [
+        ("C1", ("2026-10",), None),
+        ("C2", ("2026-10",), None),
+    ]
