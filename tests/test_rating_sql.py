@@ -19,9 +19,10 @@ from billing_lib.rating import RATED_COLUMNS, SQL_MACROS, rate_lines
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.keys import resolve_keys, segment_starts
 from billing_lib.rating.parameters import register_pricing
-from billing_lib.rating.price import create_excluded_unmapped, tiered_sql
+from billing_lib.rating.price import create_excluded_unmapped
 from billing_lib.rating.rated_file import write_rated
 from billing_lib.rating.tables import put_table
+from billing_lib.rating.tiers import tiered_sql
 from billing_lib.store import open_store
 
 D = Decimal

@@ -17,7 +17,8 @@ rule's kind (``price``). Amounts stay unrounded at 12 decimal places (docs/round
 use ``_xdiv`` (``exact``), because DuckDB divides DECIMALs as DOUBLE.
 
 The modules: ``tables`` (the rated_lines contract), ``exact`` (exact division), ``parameters``
-(price plans as tables), ``keys``, ``price``, ``custom`` (custom lines and minimum fees, shared
+(price plans as tables), ``keys``, ``price``, ``tiers`` (tiered and volume prices),
+``price_checks`` (lines a rule cannot price), ``custom`` (custom lines and minimum fees, shared
 with the what-if), ``checks`` (conservation, counts, warnings), ``effective_cost`` (lines priced
 on an amortised cost they lack), ``commitments`` (Savings Plans and reservations priced on two
 views, for the review), ``spans`` (usage charged across a price change or an account move, for

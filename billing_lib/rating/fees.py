@@ -192,7 +192,7 @@ def minimum_counts_sql(source: str, rules: str, seats: bool = False) -> str:
     ``price.seat_columns_sql``) each row has ``seats`` too, the seat-months of the vendor lines
     in a seat fee's scope (prorated or not as the fee says; NULL: none, and for the other
     fees), charges and credits alike, and ``unpriced``, the first of them that has no quantity
-    and a cost (``price.check_seat_lines``)."""
+    and a cost (``price_checks.check_seat_lines``)."""
     scope = " AND ".join(
         f"(m.m_{k} IS NULL OR {scope_equal(f'm.m_{k}', f'i.{k}', k)})" for k in MINIMUM_SCOPE
     )

@@ -14,14 +14,10 @@ layer's column is computed (CASE) only on the lines whose pricing needs it.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from decimal import Decimal
+from collections.abc import Sequence
 
 import duckdb
 
-from billing_lib.errors import ParameterError
 from billing_lib.line_labels import resource_name_sql
 from billing_lib.pricing import UNIT_PRICED_KINDS, Pricing
 from billing_lib.rating.exact import DEC
@@ -33,17 +29,20 @@ from billing_lib.rating.keys import (
     tags_of,
     used_scope,
 )
-from billing_lib.rating.tables import RATED_COLUMNS, first_or_none
+from billing_lib.rating.tables import RATED_COLUMNS
+from billing_lib.rating.tiers import one_unit_sql, tiered_sql
 from billing_lib.sql import ql
 
 #: Pricings whose quantity counts (a seat, a tier's unit): none is 0.
 COUNTED = ("fixed_price", "tiered", "volume")
+
+
 #: Pricings priced by the month's quantity per customer and rule (``tiered_sql``).
 TIERED = ("tiered", "volume")
+
+
 #: Pricings whose unit price a rule's ``unit_price_places`` rounds (``price_list_sql``).
 UNIT_PRICED = UNIT_PRICED_KINDS
-#: Starts the message of the error ``one_unit_sql`` makes the rating's query raise.
-MIXED_UNITS = "billing: a tier of mixed units "
 
 
 def vendor_cost_sql() -> str:
@@ -317,154 +316,6 @@ def priced_sql(
         FROM ({rows})"""
 
 
-def unpriceable_sql(used: list[str], places: bool = False) -> str:
-    """The first line its rule cannot price (plan, rule, file, row, what it lacks, its vendor cost
-    and currency): a list-price line without a list price (ListCost, or unit x quantity) or
-    with a list price of 0 and a vendor cost (an Azure marketplace purchase, listed at 0 in the
-    cost exports, was billed 0.00 in silence), or a line priced per unit (``COUNTED``) without a
-    PricingQuantity or with one of 0 whose vendor cost (on the rule's basis) is not 0 - an AWS
-    savings plan fee or reservation fee carries none, an AWS credit or refund a usage amount of
-    0, and each was billed 0.00 in silence: the reseller's cost or the customer's credit was
-    lost. One pass over the lines of such keys for both. With ``places`` (some key's rule has
-    ``unit_price_places``) also a line of such a markup or list price without a PricingQuantity
-    or with one of 0 that costs (a markup) or lists (a list price) something: it has no unit
-    price to round (``price_list_sql``); else that part of the query is left out."""
-    cost = vendor_cost_sql()
-    # only the keys of such pricings join the lines (none in most months: no pass over them)
-    pricings = f"pricing IN {('list_price', *COUNTED)}"
-    if places:
-        pricings += f" OR pricing IN {UNIT_PRICED} AND unit_places IS NOT NULL"
-    keys = f"(SELECT * FROM rating_keys_rated WHERE {pricings})"
-    no_list = "l.ListCost IS NULL AND (l.ListUnitPrice IS NULL OR l.PricingQuantity IS NULL)"
-    zero_list = "COALESCE(l.ListCost = 0, l.ListUnitPrice = 0 OR l.PricingQuantity = 0)"
-    listed = f"k.pricing = 'list_price' AND ({no_list} OR {zero_list} AND {cost} <> 0)"
-    counted = f"k.pricing IN {COUNTED} AND COALESCE(l.PricingQuantity, 0) = 0 AND {cost} <> 0"
-    lacks = f"""CASE WHEN k.pricing <> 'list_price' AND l.PricingQuantity IS NULL THEN 'quantity'
-                    WHEN k.pricing <> 'list_price' THEN 'zero quantity'
-                    WHEN {no_list} THEN 'list' ELSE 'zero list' END"""
-    where = f"{listed} OR {counted}"
-    if places:
-        billed = f"CASE WHEN k.pricing = 'list_price' THEN COALESCE(l.ListCost, 0) ELSE {cost} END"
-        unit = (
-            f"k.pricing IN {UNIT_PRICED} AND k.unit_places IS NOT NULL "
-            f"AND COALESCE(l.PricingQuantity, 0) = 0 AND {billed} <> 0"
-        )
-        lacks = f"""CASE WHEN {listed} OR {counted} THEN {lacks}
-                         WHEN l.PricingQuantity IS NULL THEN 'unit quantity'
-                         ELSE 'unit zero quantity' END"""
-        where += f" OR {unit}"
-    return f"""
-        SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow, {lacks},
-               CAST({cost} AS VARCHAR), l.BillingCurrency, k.pricing, k.unit_places,
-               CAST(l.ListCost AS VARCHAR)
-        FROM {lines_with_keys(keys, used)}
-        WHERE {where}
-        ORDER BY l.x_SourceFile, l.x_SourceRow
-        LIMIT 1"""
-
-
-def tier_amount_sql() -> str:
-    """The amount of one tiered or volume line ``t`` (with ``counted``: its signed quantity,
-    ``cum_from``, ``cum_to``: the month's quantity before and after it, ``total``: the month's)
-    from its rule's tiers ``tiers`` (a list of ``price_tiers`` rows, ``tiered_sql``): a graduated
-    line pays each tier's price for the units between ``cum_from`` and ``cum_to``, negative when
-    the quantity falls (a credit priced by the rule), the first tier's price below 0, so a month's
-    lines add up to its net quantity priced graduated whatever their order; a volume line pays the
-    price of the tier the month's total falls in. NULL when the rule has no tier. A list, not a
-    correlated subquery of ``price_tiers``: the same sum, without the subquery's planning (a fifth
-    of a small month's rating)."""
-
-    def clamp(x: str) -> str:  # x within the tier (least/greatest skip NULL: no bound)
-        return f"least(greatest({x}, CASE WHEN p.tier_no > 0 THEN p.lower END), p.upper)"
-
-    graduated = f"p.tier_price * ({clamp('t.cum_to')} - {clamp('t.cum_from')})"
-    in_tier = (
-        "t.total > p.lower AND (p.upper IS NULL OR t.total <= p.upper)"
-        " OR (p.tier_no = 0 AND t.total <= 0)"
-    )
-    return f"""CAST(list_sum(list_transform(tiers, lambda p: CASE WHEN t.pricing = 'volume'
-                             THEN CASE WHEN {in_tier}
-                                       THEN CAST(p.tier_price * t.counted AS {DEC}) ELSE 0 END
-                             ELSE CAST({graduated} AS {DEC}) END)) AS {DEC})"""
-
-
-#: What a tier counts the month's quantity per: the customer and the scope of the rule
-#: (``parameters.tier_scope``): entries of one scope following each other in the month (the
-#: tiers changed from a date, or the customer moved to another plan) count one cumulative volume,
-#: each line at its own entry's tiers. Not per plan: a customer moved to a plan of its own on the
-#: 16th restarted the month at 0 there and was charged the first tier twice.
-TIER_COUNT = "customer_id, tier_scope"
-
-
-def tiered_sql(source: str) -> str:
-    """The tiered and volume lines of ``source`` (``priced_sql`` rows of such keys only) with their
-    amounts and unit prices: the month's quantity per customer and tier scope (``TIER_COUNT``),
-    lines in charge order (``tier_amount_sql``; each line joined to its own rule's tiers, those
-    in effect on its charge date). A line counts its quantity negative when the vendor gives money
-    back for a positive quantity (a return of seats printed so, as ``fixed_price_sql`` signs it).
-    A customer's lines of a tier scope must all be in ``source``."""
-    counted = "CASE WHEN billed_cost < 0 AND quantity > 0 THEN -quantity ELSE quantity END"
-    window = (
-        f"PARTITION BY {TIER_COUNT} ORDER BY charge_start, source_file, "
-        "source_row, vendor_line_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-    )
-    return f"""
-        SELECT * EXCLUDE (counted, cum_from, cum_to, total)
-               REPLACE (CASE WHEN quantity = 0 THEN CAST(0 AS {DEC})
-                             ELSE _xdiv(amount, quantity) END AS unit_price)
-        FROM (
-          SELECT t.* EXCLUDE (amount), {tier_amount_sql()} AS amount
-          FROM (SELECT *, sum(counted) OVER w - counted AS cum_from,
-                       sum(counted) OVER w AS cum_to,
-                       sum(counted) OVER (PARTITION BY {TIER_COUNT}) AS total
-                FROM (SELECT *, {counted} AS counted FROM ({source}))
-                WINDOW w AS ({window})) t
-          LEFT JOIN (SELECT plan_id, rule_id, list(p) AS tiers FROM price_tiers p GROUP BY ALL) r
-            ON r.plan_id = t.plan_id AND r.rule_id = t.rule_id)"""
-
-
-def one_unit_sql(source: str) -> str:
-    """The lines of ``source`` (``priced_sql`` rows of tiered and volume keys) as they are; the
-    query fails (DuckDB's ``error``: ``MIXED_UNITS`` and the customer, plan, rule and two of the
-    units as JSON, ``units_named``) when a customer's lines of one rule are in different units
-    (``unit``, the PricingUnit, compared without case and outer spaces; none is a unit of its
-    own): a tier adds the month's quantities up, and core-hours added to points price neither.
-    A window over these lines only, in the query that prices them."""
-    unit = "COALESCE(lower(trim(unit)), '')"
-    found = (
-        f"{ql(MIXED_UNITS)} || to_json({{'customer': customer_id, 'plan': plan_id, "
-        "'rule': rule_id, 'units': [unit_lo, unit_hi]})"
-    )
-    return f"""
-        SELECT * EXCLUDE (unit_lo, unit_hi)
-               REPLACE (CASE WHEN unit_lo <> unit_hi THEN error({found}) ELSE quantity END
-                        AS quantity)
-        FROM (SELECT *, min({unit}) OVER u AS unit_lo, max({unit}) OVER u AS unit_hi
-              FROM ({source}) WINDOW u AS (PARTITION BY {TIER_COUNT}))"""
-
-
-@contextmanager
-def units_named(pricing: Pricing) -> Iterator[None]:
-    """The error of ``one_unit_sql`` as a ParameterError naming the rule, the customer and the
-    units; any other error as it is."""
-    try:
-        yield
-    except duckdb.InvalidInputException as exc:
-        text = str(exc)
-        if MIXED_UNITS not in text:
-            raise
-        found = json.loads(text.split(MIXED_UNITS, 1)[1].splitlines()[0])
-        units = " and ".join(repr(u) if u else "no unit" for u in found["units"])
-        raise ParameterError(
-            pricing.plans_path,
-            pricing.rule_entry(found["plan"], found["rule"]),
-            "the rule's tiers count the month's quantity per customer, but the lines of "
-            f"customer {found['customer']!r} it prices are in different units ({units}, by "
-            "their PricingUnit), which do not add up; narrow its match to the lines of one unit "
-            "(a service or sku) and price the others by a rule of their own",
-        ) from exc
-
-
 def vendor_sql(
     used: list[str],
     keys: str,
@@ -501,96 +352,6 @@ def vendor_sql(
         UNION ALL SELECT {cols} FROM ({tiered_sql(one_unit_sql(tiers))})"""
 
 
-def unit_places_used(con: duckdb.DuckDBPyConnection, keys: str = "rating_keys_rated") -> list[int]:
-    """The ``unit_price_places`` of the rules of the markup and list-price keys ``keys`` (a
-    table of ``rating_keys`` rows), each once: none in a month without them, whose rating then
-    plans no rounding (``amounts_sql``)."""
-    return [
-        r[0]
-        for r in con.execute(
-            f"SELECT DISTINCT unit_places FROM {keys} "
-            f"WHERE pricing IN {UNIT_PRICED} AND unit_places IS NOT NULL ORDER BY 1"
-        ).fetchall()
-    ]
-
-
-def check_priceable(
-    con: duckdb.DuckDBPyConnection, pricing: Pricing, used: list[str], places: bool = False
-) -> None:
-    """ParameterError for the first line its rule cannot price (``unpriceable_sql``; ``places``:
-    some key's rule has ``unit_price_places``)."""
-    bad = first_or_none(con, unpriceable_sql(used, places))
-    if not bad:
-        return
-    plan_id, rule_id, file, row, lacks, cost, currency, kind, unit_places, listed = bad
-    entry = pricing.rule_entry(plan_id, rule_id)
-    if lacks.startswith("unit "):
-        has = "no PricingQuantity" if lacks == "unit quantity" else "a PricingQuantity of 0"
-        amount = listed if kind == "list_price" else cost
-        does = "lists" if kind == "list_price" else "costs"
-        raise ParameterError(
-            pricing.plans_path,
-            entry,
-            f"the rule prices per unit (unit_price_places: {unit_places}), but {file} row {row} "
-            f"has {has} and {does} {format(Decimal(amount).normalize(), 'f')} {currency}: it "
-            "has no unit price to round; narrow the rule's match to the lines with a quantity "
-            "(a service, sku or charge_type), and price the others by a rule of their own "
-            "without unit_price_places",
-        )
-    if lacks == "list":
-        raise ParameterError(
-            pricing.plans_path,
-            entry,
-            f"the rule prices by the vendor's list price, but {file} row {row} has none "
-            "(ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
-        )
-    shown = format(Decimal(cost).normalize(), "f")
-    if lacks == "zero list":
-        raise ParameterError(
-            pricing.plans_path,
-            entry,
-            f"the rule prices by the vendor's list price, but {file} row {row} lists 0 and "
-            f"costs {shown} {currency}: it would be billed 0.00 (a marketplace purchase or a "
-            "fee the vendor lists at 0); narrow the rule's match, and price such lines by a "
-            "rule of their own",
-        )
-    has = "none" if lacks == "quantity" else "a quantity of 0"
-    raise ParameterError(
-        pricing.plans_path,
-        entry,
-        f"the rule prices per unit (PricingQuantity), but {file} row {row} has {has} and costs "
-        f"{shown} {currency}: it would be billed 0.00; narrow the rule's match to the lines "
-        "with a quantity (a service, sku or charge_type), and price the others by a rule of "
-        "their own (an exclude rule with a reason, if the unit price covers them)",
-    )
-
-
-def check_seat_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, counts: str) -> None:
-    """ParameterError for the first line a seat fee counts that has no PricingQuantity (or one
-    of 0) and a vendor cost: it would count no seat, as a price per unit would bill it 0.00
-    (``check_priceable``). ``counts``: the seat fees' counts (``fees.minimum_counts_sql`` with
-    seats: ``unpriced``, the first such line in the fee's scope)."""
-    bad = first_or_none(
-        con,
-        f"""SELECT plan_id, rule_id, unpriced.file, unpriced.row, unpriced.no_quantity,
-                   CAST(unpriced.cost AS VARCHAR), unpriced.currency
-            FROM {counts} WHERE fee_kind = 'seat_fee' AND unpriced IS NOT NULL
-            ORDER BY unpriced.file, unpriced.row, plan_id, rule_id LIMIT 1""",
-    )
-    if not bad:
-        return
-    plan_id, rule_id, file, row, no_quantity, cost, currency = bad
-    shown = format(Decimal(cost).normalize(), "f")
-    has = "none" if no_quantity else "a quantity of 0"
-    raise ParameterError(
-        pricing.plans_path,
-        pricing.rule_entry(plan_id, rule_id),
-        f"the seat fee counts the seats of its lines (PricingQuantity), but {file} row {row} "
-        f"has {has} and costs {shown} {currency}: it would count no seat; narrow the fee's "
-        "match to the licence lines (a publisher, service or sku)",
-    )
-
-
 def not_billed_sql(used: list[str]) -> str:
     """``rating_not_billed``: in one pass over the customer lines (each pass reads every column
     of every line: about 20 s at ten million lines, benchmarks/README.md), the lines that are
@@ -616,6 +377,8 @@ def not_billed_sql(used: list[str]) -> str:
 EXCLUDED_LINES_SQL = """
     CREATE OR REPLACE TABLE excluded_lines AS
     SELECT * FROM rating_not_billed WHERE x_CustomerId IS NOT NULL"""
+
+
 UNMAPPED_LINES_SQL = """
     CREATE OR REPLACE TABLE unmapped_lines AS
     SELECT * EXCLUDE (reason, plan_id, rule_id) FROM rating_not_billed

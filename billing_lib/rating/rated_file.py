@@ -50,15 +50,10 @@ from billing_lib.rating.codes import (
 from billing_lib.rating.custom import custom_rows, custom_table
 from billing_lib.rating.fees import minimum_counts_sql, minimum_lines_sql, minimum_rules_sql
 from billing_lib.rating.keys import used_scope
-from billing_lib.rating.price import (
-    TIERED,
-    check_priceable,
-    check_seat_lines,
-    unit_places_used,
-    units_named,
-    vendor_sql,
-)
+from billing_lib.rating.price import TIERED, vendor_sql
+from billing_lib.rating.price_checks import check_priceable, check_seat_lines, unit_places_used
 from billing_lib.rating.tables import RATED_COLUMNS, one
+from billing_lib.rating.tiers import units_named
 from billing_lib.run_files import RATED_PARQUET
 from billing_lib.scratch import owned_folder, release
 from billing_lib.sql import ql
@@ -203,7 +198,7 @@ def top_ups(
     ``unit_price_places``), per invoice line of its line_grouping (``REVENUE_SQL``), so the fees
     count the lines as the invoices round them; and their seat-months, only when some seat fee
     is in force (``price.seat_columns_sql``: no SQL of them otherwise), a line without a
-    quantity that costs something in a seat fee's scope refused (``price.check_seat_lines``).
+    quantity that costs something in a seat fee's scope refused (``price_checks.check_seat_lines``).
     What each fee counted is kept in ``MINIMUM_COUNTS`` (empty without fees)."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE rating_minimums AS {minimum_rules_sql(period, last)}"
@@ -262,8 +257,8 @@ def write_rated(
 ) -> None:
     """``target`` (rated_lines.parquet) with the vendor lines whose key is rated, the custom lines
     and the minimum-fee top-ups; ``rated_lines`` a view over it. ParameterError for a line its
-    rule cannot price (``price.check_priceable``), and for a tiered or volume rule adding up a
-    customer's quantities of different units (``price.one_unit_sql``). A small month's lines
+    rule cannot price (``price_checks.check_priceable``), and for a tiered or volume rule adding
+    up a customer's quantities of different units (``tiers.one_unit_sql``). A small month's lines
     (``CODED_LINES``) are sorted without codes (``plain_query_sql``)."""
     first, last = month_days(period, "rating")
     used = used_scope(pricing)
