@@ -228,7 +228,7 @@ def check_repeated(src: SourceFile, spec: FormatSpec, read: set[str]) -> None:
         )
 
 
-def _identifying(spec: FormatSpec, present: list[str]) -> list[str]:
+def identifying_columns(spec: FormatSpec, present: list[str]) -> list[str]:
     """The required columns of ``spec`` that every line of the vendor's report fills and a totals
     row does not: those present in the file that are neither amounts (decimal) nor the currency."""
     currency = set(QUOTED_COLUMN.findall(spec.currency))
@@ -244,12 +244,13 @@ def check_no_line_rows(
     con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, present: list[str]
 ) -> None:
     """Refuse a CSV's rows that are no line of the report: every required column that names the
-    line (``_identifying``) empty, as in a totals row a spreadsheet user added under the report
-    or a row of empty cells a spreadsheet saved. Each line the vendor writes fills them; checked
-    per line, such a row was refused for the first rule it broke ("BillingFrequency: expected
-    Monthly, Annual or Triennial"), which sent the user looking for a licence's billing cycle.
+    line (``identifying_columns``) empty, as in a totals row a spreadsheet user added under the
+    report or a row of empty cells a spreadsheet saved (a VMware report's own total row is set
+    aside before: ``total_rows``). Each line the vendor writes fills them; checked per line,
+    such a row was refused for the first rule it broke ("BillingFrequency: expected Monthly,
+    Annual or Triennial"), which sent the user looking for a licence's billing cycle.
     Parquet is written by tools, not spreadsheets: not read again for this."""
-    columns = _identifying(spec, present)
+    columns = identifying_columns(spec, present)
     if src.kind != "csv" or not columns:
         return
     empty = " AND ".join(f"{qi(c)} IS NULL" for c in columns)
