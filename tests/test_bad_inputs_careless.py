@@ -1,0 +1,53 @@
+"""Careless input a billing analyst produces from the sample month (samples/2026-10) and the
+parameters: a report's column renamed, and others found by running `billing` on damaged copies.
+Each case is built in a temp folder and asserts that the file, row and column are named with
+what was expected, and that nothing is imported or billed from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+from billing_lib.store import open_store
+from billing_lib.vendor_prices import load_vendor_prices
+
+ROOT = Path(__file__).resolve().parents[1]
+VMWARE = (
+    ROOT
+    / "samples"
+    / "2026-10"
+    / "reports"
+    / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
+)
+VMWARE_DATA = ROOT / "tests" / "data" / "vmware-usage"
+
+
+def test_a_priced_usage_meter_report_with_its_points_column_renamed_is_not_priced_from_the_contract(
+    tmp_path,
+):
+    """`Billable Points` renamed in a spreadsheet ('Billable points (sum)'): the report no longer
+    had the columns of the priced layout (vmware_usage_meter), was taken for the priceless one
+    (vmware_usage_meter_report) and billed at the contract's prices, its own `Price per Point`
+    (here 0.95 a point) ignored without a word. It is refused naming the column."""
+    text = VMWARE.read_text(encoding="utf-8")
+    text = text.replace("Billable Points", "Billable points (sum)", 1).replace(
+        ",0.8640,", ",0.9500,"
+    )
+    bad = tmp_path / VMWARE.name
+    bad.write_text(text, encoding="utf-8")
+    con = open_store()
+    try:
+        import_reports(con, [bad], vendor_prices=load_vendor_prices(VMWARE_DATA))
+    except InputError as err:
+        message, found = str(err), err.problems
+    else:
+        raise AssertionError(
+            "imported at the contract's price: "
+            f"{con.execute('SELECT DISTINCT ListUnitPrice FROM lines').fetchall()}"
+        )
+    assert message.startswith(f"{bad} (")
+    assert {(p.file, p.column, p.value) for p in found} >= {(str(bad), "Price per Point", "0.9500")}
+    assert [p.row for p in found] == list(range(2, 16))
+    assert "vmware_usage_meter" in found[0].expected and "Billable Points" in found[0].expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
