@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from billing_lib.errors import ParameterError, Problem
 from billing_lib.run_files import NotUtf8Error, utf8_text
+from billing_lib.yaml_commas import check_comma_numbers
 
 #: Largest parameters YAML file read (bytes): a customers.yaml of 10,000 customers is about 4 MB.
 MAX_YAML_BYTES = 20_000_000
@@ -95,6 +96,7 @@ def _parse(path: Path, raw: bytes) -> object:
             if node is None:
                 return None
             _check_expanded_size(path, node)
+            check_comma_numbers(path, _nodes(node))  # before a cut number's key is judged
             _check_repeated_keys(path, node)
             _check_number_forms(path, loader, node)
             try:

@@ -5,10 +5,15 @@ what was expected, and that nothing is imported or billed from it."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from billing_lib.errors import InputError
+import pytest
+
+from billing_lib.customers import load_customers
+from billing_lib.errors import InputError, ParameterError
 from billing_lib.importers import import_reports
+from billing_lib.pricing.plans import load_price_plans
 from billing_lib.store import open_store
 from billing_lib.vendor_prices import load_vendor_prices
 
@@ -51,3 +56,34 @@ def test_a_priced_usage_meter_report_with_its_points_column_renamed_is_not_price
     assert [p.row for p in found] == list(range(2, 16))
     assert "vmware_usage_meter" in found[0].expected and "Billable Points" in found[0].expected
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "written", "line"),
+    [
+        ("kind: markup, percent: 15,", "kind: markup, percent: 15,5,", "15,5", 26),
+        ('unit_price: "22.00"', "unit_price: 22,00", "22,00", 36),
+        ('{up_to: 500, unit_price: "1.10"}', "{up_to: 1,500, unit_price: 1.10}", "1,500", 62),
+    ],
+    ids=["percent", "price", "thousands"],
+)
+def test_a_number_with_a_comma_in_a_flow_mapping_is_named_as_such(
+    tmp_path, old, new, written, line
+):
+    """`percent: 15,5` inside `{...}` (the sample's price plans write each rule so): YAML reads
+    the comma as the end of the entry, so percent 15 and a key 5. It was refused as 'entry
+    plans[id=smb].rules[id=aws-15].5: Keys should be strings; got 5', with no line and no word of
+    the comma, and `22,00` as the octal number 00. Named by its line, with the number as
+    written and how to write it."""
+    parameters = tmp_path / "parameters"
+    shutil.copytree(ROOT / "parameters", parameters)
+    plans = parameters / "price_plans.yaml"
+    text = plans.read_text(encoding="utf-8")
+    assert old in text
+    plans.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ParameterError) as err:
+        load_price_plans(parameters, load_customers(parameters))
+    message = str(err.value)
+    assert message.startswith(f"{plans}, entry line {line}, column ")
+    assert f"{written!r}" in message and "comma" in message
+    assert "a point" in message
