@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from billing_lib.errors import ParameterError, Problem
+from billing_lib.parameter_cells import check_no_tab
 from billing_lib.run_files import NotUtf8Error, utf8_text
 from billing_lib.yaml_commas import check_comma_numbers
 
@@ -356,6 +357,7 @@ def csv_rows(
     _check_known_columns(path, header, (*required, *optional))
     for n, raw in enumerate(reader, start=2):
         _check_no_extra_cells(path, n, header, raw)
+        check_no_tab(path, n, raw)
         yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
 
 

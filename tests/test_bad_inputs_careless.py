@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from billing_lib.customers import load_customers
+from billing_lib.customers import load_account_mappings, load_customers
 from billing_lib.errors import InputError, ParameterError
+from billing_lib.fx import load_exchange_rates
 from billing_lib.importers import import_reports
 from billing_lib.pricing.plans import load_price_plans
 from billing_lib.store import open_store
@@ -87,3 +88,43 @@ def test_a_number_with_a_comma_in_a_flow_mapping_is_named_as_such(
     assert message.startswith(f"{plans}, entry line {line}, column ")
     assert f"{written!r}" in message and "comma" in message
     assert "a point" in message
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "entry", "found"),
+    [
+        (
+            "accounts.csv",
+            "aws,402719385610,C001,",
+            "aws\t402719385610,C001,",
+            "row 2, column vendor",
+            "aws\t402719385610",
+        ),
+        (
+            "exchange_rates.csv",
+            "USD,EUR,0.9215,2026-10-01,",
+            "USD,EUR,0.9215\t2026-10-01,",
+            "row 2, column rate",
+            "0.9215\t2026-10-01",
+        ),
+    ],
+    ids=["accounts", "exchange-rates"],
+)
+def test_a_tab_inside_a_cell_of_a_parameters_csv_is_named_as_a_tab(
+    tmp_path, file, old, new, entry, found
+):
+    """A tab typed for a comma in a text editor: the cells after it moved one column to the
+    left, and the file was refused for what they then held ('customer_id: expected a value; the
+    cell is empty', 'valid_to: ... got 'dijkstra-prod''), not for the tab."""
+    parameters = tmp_path / "parameters"
+    shutil.copytree(ROOT / "parameters", parameters)
+    path = parameters / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ParameterError) as err:
+        customers = load_customers(parameters)
+        load_account_mappings(parameters, customers)
+        load_exchange_rates(parameters)
+    assert (err.value.file, err.value.entry) == (str(path), entry)
+    assert f"{found!r}" in str(err.value) and "a tab" in str(err.value)
