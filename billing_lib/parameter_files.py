@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from billing_lib.errors import ParameterError, Problem
 from billing_lib.parameter_cells import check_no_tab
+from billing_lib.parameter_paths import check_not_a_folder, empty_file
 from billing_lib.run_files import NotUtf8Error, utf8_text
 from billing_lib.yaml_commas import check_comma_numbers
 
@@ -62,6 +63,7 @@ def read_yaml(path: Path) -> object:
     bytes at the same path are parsed once (``_PARSED``)."""
     if not path.exists():
         raise ParameterError(path, None, "file not found")
+    check_not_a_folder(path)
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
         raise ParameterError(
@@ -326,6 +328,7 @@ def csv_rows(
     """The rows of a parameters CSV file (UTF-8, with or without BOM) with their spreadsheet row
     number (header = 1), values stripped and empty ones None; a ParameterError naming the file
     when a ``required`` column is missing (``optional``: the other columns it may have)."""
+    check_not_a_folder(path)
     try:
         text = utf8_text(path)
     except NotUtf8Error as exc:
@@ -448,7 +451,7 @@ M = typing.TypeVar("M", bound=BaseModel)
 def load_optional(path: Path, model: type[M]) -> M:
     """``model`` validated from the YAML file ``path``, or its defaults when there is no such
     file (settings files whose every key has a default)."""
-    if not path.is_file():
+    if not path.exists():
         return model()
     return validate(model, path, read_yaml(path) or {})
 
@@ -456,6 +459,8 @@ def load_optional(path: Path, model: type[M]) -> M:
 def validate(model: type[M], path: Path, data: object, row: int | None = None) -> M:
     """``model`` validated from ``data``; every problem in one ParameterError naming the entry
     (``row``: the spreadsheet row of a CSV file the data came from)."""
+    if data is None and row is None:
+        data = empty_file(path, model)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -15,7 +15,9 @@ from billing_lib.errors import InputError, ParameterError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.importers import import_reports
 from billing_lib.pricing.plans import load_price_plans
+from billing_lib.review.findings import load_review_settings
 from billing_lib.store import open_store
+from billing_lib.vat import load_vat_rules
 from billing_lib.vendor_prices import load_vendor_prices
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,3 +130,57 @@ def test_a_tab_inside_a_cell_of_a_parameters_csv_is_named_as_a_tab(
         load_exchange_rates(parameters)
     assert (err.value.file, err.value.entry) == (str(path), entry)
     assert f"{found!r}" in str(err.value) and "a tab" in str(err.value)
+
+
+def _parameters(tmp_path: Path) -> Path:
+    parameters = tmp_path / "parameters"
+    shutil.copytree(ROOT / "parameters", parameters)
+    return parameters
+
+
+def _load_all(parameters: Path) -> None:
+    """The parameters a run loads first, in its order."""
+    customers = load_customers(parameters)
+    load_account_mappings(parameters, customers)
+    load_price_plans(parameters, customers)
+    load_vat_rules(parameters)
+    load_exchange_rates(parameters)
+    load_review_settings(parameters)
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "keys"),
+    [
+        ("customers.yaml", "", "customers"),
+        ("price_plans.yaml", "# plans to follow\n", "plans"),
+    ],
+    ids=["empty", "comments-only"],
+)
+def test_an_empty_parameters_yaml_file_is_named_as_empty(tmp_path, file, text, keys):
+    """An empty customers.yaml (saved before it was written, or emptied by a failed copy) was
+    refused as 'entry (top level): Input should be a valid dictionary or instance of
+    CustomersFile; got None'."""
+    parameters = _parameters(tmp_path)
+    (parameters / file).write_text(text, encoding="utf-8")
+    with pytest.raises(ParameterError) as err:
+        _load_all(parameters)
+    assert (err.value.file, err.value.entry) == (str(parameters / file), None)
+    assert "empty" in str(err.value) and f"{keys}:" in str(err.value)
+    assert "CustomersFile" not in str(err.value) and "dictionary" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "file",
+    ["vat_rules.yaml", "price_plans.yaml", "accounts.csv", "exchange_rates.csv", "review.yaml"],
+)
+def test_a_parameters_file_that_is_a_folder_is_named_as_a_folder(tmp_path, file):
+    """A folder where the file should be (an unzipped download, a copy gone wrong) stopped the
+    run with Python's own 'IsADirectoryError: [Errno 21] Is a directory'; an optional file
+    (review.yaml) was taken as absent, its review thresholds as the defaults, without a word."""
+    parameters = _parameters(tmp_path)
+    (parameters / file).unlink()
+    (parameters / file).mkdir()
+    with pytest.raises(ParameterError) as err:
+        _load_all(parameters)
+    assert (err.value.file, err.value.entry) == (str(parameters / file), None)
+    assert "a folder" in str(err.value)
