@@ -184,3 +184,38 @@ def test_a_parameters_file_that_is_a_folder_is_named_as_a_folder(tmp_path, file)
         _load_all(parameters)
     assert (err.value.file, err.value.entry) == (str(parameters / file), None)
     assert "a folder" in str(err.value)
+
+
+REPORTS = ROOT / "samples" / "2026-10" / "reports"
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("ms-invoice-reconciliation-G052026103.csv", "SubscriptionId", "Subscription Id"),
+        ("ms-invoice-reconciliation-G052026103.csv", ",UnitPrice,", ",Unit_Price,"),
+        ("ms-daily-rated-usage-G052026103.csv", ",EntitlementId,", ",Entitlement Id,"),
+    ],
+    ids=["subscription", "unit-price", "entitlement"],
+)
+def test_a_column_the_format_reads_spelled_otherwise_in_the_header_is_refused(
+    tmp_path, name, old, new
+):
+    """A header 'tidied' in a spreadsheet (`Subscription Id` for `SubscriptionId`): the column
+    was not read and its values lost without a word: the lines had no subscription (a
+    subscription's row in accounts.csv no longer mapped them), no list price, no resource."""
+    source = REPORTS / name
+    text = source.read_text(encoding="utf-8-sig")
+    head, rest = text.split("\n", 1)
+    assert head.count(old) == 1
+    bad = tmp_path / name
+    bad.write_text(head.replace(old, new) + "\n" + rest, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [bad], period="2026-10")
+    assert str(err.value).startswith(f"{bad} (")
+    [problem] = err.value.problems
+    column = new.strip(",")
+    assert (problem.file, problem.row, problem.column) == (str(bad), 1, column)
+    assert repr(old.strip(",")) in problem.expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)

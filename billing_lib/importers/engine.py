@@ -28,6 +28,7 @@ from billing_lib.importers.source_checks import (
     check_rejects,
     check_repeated,
     check_required,
+    check_respelled,
     check_unnamed,
     csv_unnamed,
     resolve_columns,
@@ -214,6 +215,7 @@ def stage_source(
     actual = resolve_columns(wanted, src.header)
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
+    check_respelled(src, spec, wanted, actual)
     check_repeated(src, spec, set(actual.values()))
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None
