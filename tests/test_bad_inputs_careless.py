@@ -219,3 +219,57 @@ def test_a_column_the_format_reads_spelled_otherwise_in_the_header_is_refused(
     assert (problem.file, problem.row, problem.column) == (str(bad), 1, column)
     assert repr(old.strip(",")) in problem.expected
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "entry"),
+    [
+        (
+            "accounts.csv",
+            "microsoft,de6799dd-16e2-4542-8982-fcd5407b50a3,C001",
+            "micrsoft,de6799dd-16e2-4542-8982-fcd5407b50a3,C001",
+            "row 11, column vendor",
+        ),
+        (
+            "price_plans.yaml",
+            "{id: azure, kind: markup, percent: 8, match: {vendor: microsoft,",
+            "{id: azure, kind: markup, percent: 8, match: {vendor: micrsoft,",
+            "plans[id=smb].rules[id=azure].match.vendor",
+        ),
+        (
+            "accounts.csv",
+            "aws,402719385610,C001",
+            "vmwre,402719385610,C001",
+            "row 2, column vendor",
+        ),
+    ],
+    ids=["accounts", "price-plan", "accounts-vmware"],
+)
+def test_a_vendor_misspelt_in_the_parameters_is_refused_naming_the_one_meant(
+    tmp_path, file, old, new, entry
+):
+    """`micrsoft` in accounts.csv mapped no line: the tenant's licences and Azure were left
+    unmapped, on no invoice; in a price plan's match, the rule matched no line and Azure was
+    priced by the plan's catch-all rule (10 % instead of 8 %), without a word. A vendor name a
+    FOCUS export may bring (any provider) is still read; one a letter or two away from a vendor
+    the formats name is refused, naming it."""
+    parameters = _parameters(tmp_path)
+    path = parameters / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ParameterError) as err:
+        _load_all(parameters)
+    assert (err.value.file, err.value.entry) == (str(path), entry)
+    meant = "vmware" if "vmwre" in new else "microsoft"
+    assert f"did you mean {meant!r}" in str(err.value)
+
+
+def test_a_vendor_of_a_focus_export_the_formats_do_not_name_is_still_mapped(tmp_path):
+    parameters = _parameters(tmp_path)
+    path = parameters / "accounts.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "Hetzner Online,K0123456,C001,,,\n", encoding="utf-8"
+    )
+    mappings = load_account_mappings(parameters, load_customers(parameters))
+    assert ("hetzner online", "K0123456") in {(m.vendor, m.account_id) for m in mappings}
