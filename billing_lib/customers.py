@@ -30,7 +30,7 @@ from billing_lib.countries import checked_country
 from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import check_grouping
-from billing_lib.model import line_vendor
+from billing_lib.model import checked_vendor, line_vendor
 from billing_lib.parameter_files import csv_rows, read_yaml, validate
 from billing_lib.peppol_ids import checked_peppol_id, checked_registration
 from billing_lib.periods import first_common_day
@@ -172,6 +172,14 @@ class AccountMapping(BaseModel):
         if self.vendor == "aws" and re.fullmatch(r"\d{4}([- ]?)\d{4}\1\d{4}", self.account_id):
             self.account_id = re.sub(r"[- ]", "", self.account_id)
         return self
+
+    @field_validator("vendor")
+    @classmethod
+    def _vendor_not_misspelt(cls, value: str) -> str:
+        """The vendor is checked for a misspelling (``model.checked_vendor``) where the file
+        names it, the column of the message."""
+        checked_vendor(value)
+        return value
 
     @field_validator("account_id")
     @classmethod

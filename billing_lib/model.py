@@ -7,6 +7,7 @@ every violation with the vendor file and row it came from.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from billing_lib.money import SQL_AMOUNT
@@ -330,3 +331,24 @@ def line_vendor(name: str) -> str:
     ``VENDOR_NAMES`` (``Azure`` -> ``microsoft``)."""
     vendor = " ".join(name.split()).lower()
     return VENDOR_NAMES.get(vendor, vendor)
+
+
+#: The vendors the formats name (``x_Vendor``) and the other names of ``VENDOR_NAMES``.
+KNOWN_VENDORS = frozenset({"aws", "microsoft", "vmware", *VENDOR_NAMES, *VENDOR_NAMES.values()})
+
+
+def checked_vendor(name: str) -> str:
+    """``line_vendor(name)``; a ValueError naming the vendor meant when it is a letter or two away
+    from one the formats name (``micrsoft``): such a name maps no line (accounts.csv) and matches
+    none (a price plan's rule, whose lines a catch-all rule then prices), without a word. Any
+    other name is read: a FOCUS export names its provider as it likes (``hetzner online``)."""
+    vendor = line_vendor(name)
+    if vendor not in KNOWN_VENDORS:
+        close = difflib.get_close_matches(vendor, sorted(KNOWN_VENDORS), n=1, cutoff=0.75)
+        if close:
+            meant = line_vendor(close[0])
+            raise ValueError(
+                f"{name!r} is close to {meant!r} but not it; did you mean {meant!r}? (a vendor "
+                f"spelt otherwise maps and matches none of {meant}'s lines)"
+            )
+    return vendor

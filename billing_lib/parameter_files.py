@@ -31,7 +31,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from billing_lib.errors import ParameterError, Problem
+from billing_lib.parameter_cells import check_no_tab
+from billing_lib.parameter_paths import check_not_a_folder, empty_file
 from billing_lib.run_files import NotUtf8Error, utf8_text
+from billing_lib.yaml_commas import check_comma_numbers
 
 #: Largest parameters YAML file read (bytes): a customers.yaml of 10,000 customers is about 4 MB.
 MAX_YAML_BYTES = 20_000_000
@@ -60,6 +63,7 @@ def read_yaml(path: Path) -> object:
     bytes at the same path are parsed once (``_PARSED``)."""
     if not path.exists():
         raise ParameterError(path, None, "file not found")
+    check_not_a_folder(path)
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
         raise ParameterError(
@@ -95,6 +99,7 @@ def _parse(path: Path, raw: bytes) -> object:
             if node is None:
                 return None
             _check_expanded_size(path, node)
+            check_comma_numbers(path, _nodes(node))  # before a cut number's key is judged
             _check_repeated_keys(path, node)
             _check_number_forms(path, loader, node)
             try:
@@ -323,6 +328,7 @@ def csv_rows(
     """The rows of a parameters CSV file (UTF-8, with or without BOM) with their spreadsheet row
     number (header = 1), values stripped and empty ones None; a ParameterError naming the file
     when a ``required`` column is missing (``optional``: the other columns it may have)."""
+    check_not_a_folder(path)
     try:
         text = utf8_text(path)
     except NotUtf8Error as exc:
@@ -354,6 +360,7 @@ def csv_rows(
     _check_known_columns(path, header, (*required, *optional))
     for n, raw in enumerate(reader, start=2):
         _check_no_extra_cells(path, n, header, raw)
+        check_no_tab(path, n, raw)
         yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
 
 
@@ -444,7 +451,7 @@ M = typing.TypeVar("M", bound=BaseModel)
 def load_optional(path: Path, model: type[M]) -> M:
     """``model`` validated from the YAML file ``path``, or its defaults when there is no such
     file (settings files whose every key has a default)."""
-    if not path.is_file():
+    if not path.exists():
         return model()
     return validate(model, path, read_yaml(path) or {})
 
@@ -452,6 +459,8 @@ def load_optional(path: Path, model: type[M]) -> M:
 def validate(model: type[M], path: Path, data: object, row: int | None = None) -> M:
     """``model`` validated from ``data``; every problem in one ParameterError naming the entry
     (``row``: the spreadsheet row of a CSV file the data came from)."""
+    if data is None and row is None:
+        data = empty_file(path, model)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

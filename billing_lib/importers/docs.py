@@ -303,6 +303,19 @@ def _row_checks(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _total_row(spec: FormatSpec) -> list[str]:
+    """The docs line of a format whose reports may end with a total row (``total_row``)."""
+    if not spec.total_row:
+        return []
+    return [
+        f"- A total row under the lines is read as the report's control total, not as a line "
+        f"(a CSV's last row labelled `Total`, `Totals` or `Grand total` in its first column, no "
+        f"line named in it): each sum it prints must equal its column's over the lines, exactly, "
+        f"else the file is refused naming the row, the column and both figures; a row labelled "
+        f"so elsewhere (lines after it, a subtotal) is refused: {_cell(spec.total_row)}"
+    ]
+
+
 def _effective_cost_columns(spec: FormatSpec) -> list[str]:
     """The docs line naming the columns each commitment line's EffectiveCost is computed from."""
     if not spec.effective_cost_columns:
@@ -370,6 +383,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
         *_row_checks(spec),
+        *_total_row(spec),
         *_effective_cost_columns(spec),
         "",
         "| line-model column | from the vendor file |",

@@ -28,6 +28,7 @@ from billing_lib.importers.source_checks import (
     check_rejects,
     check_repeated,
     check_required,
+    check_respelled,
     check_unnamed,
     csv_unnamed,
     resolve_columns,
@@ -41,6 +42,7 @@ from billing_lib.importers.spec import (
     tag_columns_of,
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
+from billing_lib.importers.total_rows import check_total, label_select, set_aside
 from billing_lib.importers.values import (
     absent_text_sql,
     check_rows,
@@ -213,6 +215,7 @@ def stage_source(
     actual = resolve_columns(wanted, src.header)
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
+    check_respelled(src, spec, wanted, actual)
     check_repeated(src, spec, set(actual.values()))
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None
@@ -228,6 +231,7 @@ def stage_source(
         + [qi(u) for u in csv_unnamed(src)]  # checked to hold nothing (check_unnamed)
         + [f"{e} AS {qi(n)}" for n, e in constants.items()]
         + [f"{e} AS {qi(n)}" for n, e in (extra_raw or {}).items()]
+        + [f"{e} AS {qi(n)}" for n, e in label_select(spec, src).items()]
     )
     actual |= {n: n for n in constants}  # a column of the records from here on
     select = select or "1 AS __none"
@@ -251,6 +255,7 @@ def stage_source(
     )
     _numbered_view(con, src, raw)
     check_unnamed(con, src)
+    total = set_aside(con, src, spec, present, raw)  # the report's own total row is no line
     check_no_line_rows(con, src, spec, present)
 
     # over __numbered and the text each text date column is typed from (values.typing_source)
@@ -269,6 +274,7 @@ def stage_source(
     largest = check_types(
         con, src, spec, {c: typed[c] for c in present if c in spec.types}, raw_types, typed_from
     )
+    check_total(con, src, spec, total)
     check_spreadsheet_damage(con, src, spec, set(present), raw_types)
     if spec.row_checks:
         check_rows(con, src, spec)

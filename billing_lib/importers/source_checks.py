@@ -228,7 +228,38 @@ def check_repeated(src: SourceFile, spec: FormatSpec, read: set[str]) -> None:
         )
 
 
-def _identifying(spec: FormatSpec, present: list[str]) -> list[str]:
+def _spelling(name: str) -> str:
+    """A column name without case, spaces and punctuation: ``Subscription Id`` is
+    ``SubscriptionId``."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def check_respelled(src: SourceFile, spec: FormatSpec, wanted: list[str], found: dict) -> None:
+    """Refuse a header that spells a column the format reads otherwise (``Subscription Id``,
+    ``Unit_Price``: a header tidied in a spreadsheet): the column was not read and its values
+    lost without a word (lines without their subscription, list price or tags). ``found``: the
+    columns of ``wanted`` the header has (``resolve_columns``)."""
+    spelled = {_spelling(h): h for h in src.header if h not in found.values()}
+    problems = [
+        Problem(
+            src.name,
+            1 if src.kind == "csv" else None,
+            spelled[_spelling(c)],
+            spelled[_spelling(c)],
+            f"the column {c!r} as the vendor names it: under another spelling it is not read "
+            "and its values are lost; rename the column back, or export the report again",
+        )
+        for c in wanted
+        if c not in found and _spelling(c) in spelled
+    ]
+    if problems:
+        raise InputError(
+            f"{src.name} ({spec.title}): the header spells a column the format reads otherwise",
+            problems,
+        )
+
+
+def identifying_columns(spec: FormatSpec, present: list[str]) -> list[str]:
     """The required columns of ``spec`` that every line of the vendor's report fills and a totals
     row does not: those present in the file that are neither amounts (decimal) nor the currency."""
     currency = set(QUOTED_COLUMN.findall(spec.currency))
@@ -244,12 +275,13 @@ def check_no_line_rows(
     con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, present: list[str]
 ) -> None:
     """Refuse a CSV's rows that are no line of the report: every required column that names the
-    line (``_identifying``) empty, as in a totals row a spreadsheet user added under the report
-    or a row of empty cells a spreadsheet saved. Each line the vendor writes fills them; checked
-    per line, such a row was refused for the first rule it broke ("BillingFrequency: expected
-    Monthly, Annual or Triennial"), which sent the user looking for a licence's billing cycle.
+    line (``identifying_columns``) empty, as in a totals row a spreadsheet user added under the
+    report or a row of empty cells a spreadsheet saved (a VMware report's own total row is set
+    aside before: ``total_rows``). Each line the vendor writes fills them; checked per line,
+    such a row was refused for the first rule it broke ("BillingFrequency: expected Monthly,
+    Annual or Triennial"), which sent the user looking for a licence's billing cycle.
     Parquet is written by tools, not spreadsheets: not read again for this."""
-    columns = _identifying(spec, present)
+    columns = identifying_columns(spec, present)
     if src.kind != "csv" or not columns:
         return
     empty = " AND ".join(f"{qi(c)} IS NULL" for c in columns)

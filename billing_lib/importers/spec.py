@@ -231,6 +231,12 @@ class FormatSpec(BaseModel):
         description="When a line id takes its file's name (``__file_name`` in x_VendorLineId): "
         "why, in words for the messages that name it ('the report has no Usage Meter column')",
     )
+    total_row: str | None = Field(
+        None,
+        description="Why a report of the format may end with a total row (a label, Total, in "
+        "its first column, the sums in its numeric columns): the row is then no line, and each "
+        "sum it prints must be its column's over the lines (billing_lib.importers.total_rows)",
+    )
     ids: dict[str, str | IdShape | None] = Field(
         {},
         description="Id columns a spreadsheet rewrites when the file is re-saved in it: a value in "

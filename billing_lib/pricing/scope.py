@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from billing_lib.azure_regions import rule_region
-from billing_lib.model import CHARGE_CATEGORIES, line_vendor
+from billing_lib.model import CHARGE_CATEGORIES, checked_vendor
 from billing_lib.parameter_files import Strict
 
 #: The most tags one rule may match on (``Scope.tag``), so that the customer's weight stays above
@@ -149,7 +149,7 @@ class Scope(Strict):
         lower-cases its provider) and as accounts.csv reads it (``model.line_vendor``):
         ``vendor: AWS`` and ``vendor: azure`` (Azure's lines are ``microsoft``) matched no line,
         and the catch-all rule priced them in silence."""
-        return line_vendor(value) if value is not None else None
+        return checked_vendor(value) if value is not None else None
 
     @field_validator("provider", "publisher", "service", "sku", "charge_type", "region", "customer")
     @classmethod
