@@ -353,10 +353,12 @@ NEW_MINIMUM_TEXT = "Minimum monthly fee for cloud services (minimum EUR 75.00, u
 _TOP_UP_COLUMNS = fees._top_up_columns
 
 
-def _top_up_columns_before_grouping() -> str:
+def _top_up_columns_before_grouping(texts: bool = True) -> str:
     """``rating.fees._top_up_columns`` as runs wrote it before the minimum's text printed its
     amounts as the invoice does ("minimum 75.00 EUR, used 58.71")."""
-    new = _TOP_UP_COLUMNS()
+    new = _TOP_UP_COLUMNS(texts)
+    if not texts:  # the what-if's sums: no text
+        return new
     old = (
         f"' (minimum ' || {money_text_sql('minimum', 'currency')} || ' ' || currency "
         f"|| ', used ' || {money_text_sql('used', 'currency')} || ')' AS description"

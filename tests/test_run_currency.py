@@ -67,12 +67,15 @@ def test_a_currency_that_is_no_code_is_refused(given):
         check_currency(given)
 
 
-def test_the_command_passes_it_to_the_run(monkeypatch, capsys):
+def test_the_command_passes_it_to_the_run(monkeypatch, capsys, tmp_path):
     seen = {}
+    folder = tmp_path / "outputs" / PERIOD  # a published run's, as the command reads it back
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text('{"run_id": "r1"}', encoding="utf-8")
 
     def execute(*args, **kwargs):
         seen.update(kwargs)
-        return Path("outputs") / PERIOD
+        return folder
 
     monkeypatch.setattr(headless, "execute", execute)
     monkeypatch.setattr(headless, "run_report", lambda folder: "report")
