@@ -71,6 +71,13 @@ def _print_setup(ws: Any, header_row: int, inv: Invoice) -> None:
     ws.set_footer(f"&L&8{footer_name(inv.seller.name)} - {inv.number} - &A&R&8Page &P of &N")
 
 
+#: The usage sheets' column of a line's resource, and the most it is widened to for its labels
+#: (a resource's name with its id beside it: ``line_labels.resource_label_sql``); an ARN or an
+#: Azure resource path longer than that is cut on screen by the column after it.
+RESOURCE_HEADER = "Subscription / resource"
+RESOURCE_WIDTH = 60
+
+
 def _usage_header(
     ws: Any,
     row: int,
@@ -85,6 +92,8 @@ def _usage_header(
     widths = {"text": 22, "date": 11, "quantity": 12, "price": 14, "int": 9}
     for col, (header, _, kind) in enumerate(columns):
         width = 40 if header in ("Invoice line", "Description") else widths[kind]
+        if header == RESOURCE_HEADER:  # "web-prod-01 (i-0abc1234def567890)": up to a limit
+            width = min(RESOURCE_WIDTH, max([width, *(len(r[col] or "") for r in rows)]))
         if kind in ("quantity", "price"):
             code, places = (len(currency) + 1, fmt.places) if kind == "price" else (0, 0)
             width = max([width, *(code + _shown_length(r[col], places) for r in rows)])

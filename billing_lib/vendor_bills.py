@@ -21,6 +21,7 @@ import duckdb
 from billing_lib.errors import ControlTotalError
 from billing_lib.importers.spec import all_specs
 from billing_lib.money import ZERO, round_money
+from billing_lib.sql import qi
 from billing_lib.store import relation_exists
 
 
@@ -74,12 +75,9 @@ def bill_sql(formats: str) -> tuple[str, str]:
 def has_bills(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether ``table`` has the columns a line's bill is read from (a run's relations do;
     tables a test builds by hand may not)."""
-    found = {
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-        ).fetchall()
-    }
+    # DESCRIBE binds the one relation (information_schema.columns lists every column of the
+    # store's tables and views: 12 ms a call on the sample month's store, twice per table a run)
+    found = {r[0] for r in con.execute(f"DESCRIBE {qi(table)}").fetchall()}
     return {"x_Format", "BillingAccountId", "InvoiceId"} <= found
 
 

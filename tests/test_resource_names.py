@@ -155,3 +155,25 @@ def test_a_summarised_usage_sheet_names_the_resource_too(tmp_path):
     [book, _, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
     ws = openpyxl.load_workbook(book)["Usage Amazon Web Services"]
     assert _resources(ws, 2) == [f"web-prod-01 ({INSTANCE})", "arn:aws:s3:::dijkstra-data"]
+
+
+def test_the_usage_sheet_s_resource_column_is_as_wide_as_its_labels_up_to_a_limit(tmp_path):
+    """The column was 22 characters wide whatever it held: "web-prod-01 (i-0abc1234def567890)"
+    showed as "web-prod-01 (i-0abc123" beside a filled Tags column. It is as wide as its
+    longest label, up to ``RESOURCE_WIDTH``."""
+    from openpyxl.utils import get_column_letter
+
+    from billing_lib.usage_sheets import RESOURCE_HEADER, RESOURCE_WIDTH
+
+    con, [inv], invoicing = make(tmp_path, _named_rows())
+    [book, _, _] = write_workbooks(con, [inv], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(book)["Usage Amazon Web Services"]
+    header = [c.value for c in ws[1]]
+    letter = get_column_letter(header.index(RESOURCE_HEADER) + 1)
+    width = next(
+        d.width
+        for d in ws.column_dimensions.values()
+        if d.min <= header.index(RESOURCE_HEADER) + 1 <= d.max
+    )
+    longest = max(len(r) for r in _resources(ws, 1))
+    assert longest <= width <= RESOURCE_WIDTH, (letter, width, longest)
