@@ -132,25 +132,20 @@ def check_total(
         columns, total.figures.values(), row, added, strict=True
     ):
         if number is None:
-            problems.append(
-                Problem(
-                    src.name,
-                    total.row,
-                    column,
-                    value,
-                    "a decimal number (e.g. 12.34): the sum of the column over the report's lines",
-                )
-            )
+            expected = "a decimal number (e.g. 12.34)"
         elif number != (lines_sum or Decimal(0)):
-            problems.append(
-                Problem(
-                    src.name,
-                    total.row,
-                    column,
-                    value,
-                    f"{_figure(lines_sum)}, the sum of the column over the report's lines",
-                )
+            expected = _figure(lines_sum)
+        else:
+            continue
+        problems.append(
+            Problem(
+                src.name,
+                total.row,
+                column,
+                value,
+                f"{expected}: the sum of the column over the report's lines",
             )
+        )
     if problems:
         raise InputError(
             f"{src.name} ({spec.title}): the report's total row (row {total.row}) is not the sum "
