@@ -22,7 +22,6 @@ shows is formatted by ``billing_lib.display``.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,25 +31,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from billing_lib import (
-    accounting_exports,
-    charts,
-    invoices,
-    journal_entries,
-    ledger,
-    numbering,
-    rating,
-    review,
-    whatif,
-    workbooks,
-)
+from billing_lib import invoices, rating, review, whatif
 from billing_lib.account_matching import SUBSCRIPTION_TENANTS_SQL
 from billing_lib.billed_lines import check_lines_not_billed_elsewhere
 from billing_lib.billed_reports import check_invoices_not_billed
-from billing_lib.customer_sync import add_suggestions, read_exports
+from billing_lib.customer_sync import add_suggestions
 from billing_lib.customers import UNMAPPED_SQL, assign_customers, register_account_map
 from billing_lib.display import shown
-from billing_lib.documents import document_writer
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.faults import pause_point
 from billing_lib.importers import (
@@ -64,14 +51,10 @@ from billing_lib.importers import (
     reports_size,
 )
 from billing_lib.importers.manifests import Manifest
-from billing_lib.invoiced_shares import Invoiced, summary_sql
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.notebook_parameters import check_injected
-from billing_lib.pdf_fonts import font_warnings
-from billing_lib.periods import month_days
 from billing_lib.publishing import (
     MANIFEST,
-    REGISTER,
     checksums,
     discard,
     new_staging,
@@ -79,7 +62,6 @@ from billing_lib.publishing import (
     writing,
 )
 from billing_lib.recovery import open_output
-from billing_lib.review import Finding
 from billing_lib.run_files import RATED_PARQUET, SUMMARY_CSV, link_or_copy
 from billing_lib.run_manifest import (
     manifest_record,
@@ -87,6 +69,7 @@ from billing_lib.run_manifest import (
     row_counts,
     write_manifest,
 )
+from billing_lib.run_outputs import write_invoice_files
 from billing_lib.run_parameters import (
     NOTEBOOK_PARAMETERS,
     RUN_PARAMETER_NAMES,
@@ -106,14 +89,15 @@ from billing_lib.run_state import (
     required,
     step_index,
 )
+from billing_lib.run_views import RunViews
 from billing_lib.store import frame, open_run_store, store_location
-from billing_lib.ubl import ubl_unavailable
 from billing_lib.vendor_prices import load_vendor_prices
 
 
 @dataclass
-class BillingRun:
-    """State of one run as the notebook walks through it; each method is one step."""
+class BillingRun(RunViews):
+    """State of one run as the notebook walks through it; each method is one step (what it shows
+    between the steps: ``RunViews``)."""
 
     params: RunParameters
     staging: Path | None = None
@@ -139,11 +123,6 @@ class BillingRun:
     def __post_init__(self) -> None:
         if self.con is None:
             self.con = open_run_store(reports_size(self.params.reports))
-
-    @property
-    def settings(self) -> RunSettings:
-        """The parameters files of the run; the step ``load_parameters`` must have run."""
-        return required(self.loaded, "load_parameters")
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -281,67 +260,6 @@ class BillingRun:
         self.results.rated_summary = summary
         return summary
 
-    def conservation(self) -> pd.DataFrame:
-        """Per vendor currency: the imported cost = rated + excluded + unmapped (vendor cost, to
-        the last digit; rating stops the run when a difference is not 0)."""
-        return required(self.results.rating, "rate").conservation_frame()
-
-    def warnings(self) -> pd.DataFrame:
-        """What the analyst should look at though the run went through: price-plan rules that
-        matched no line this month, lines charged outside the period, invoices without a UBL
-        e-invoice (``ubl.ubl_unavailable``) or whose PDF cannot draw a character
-        (``pdf_fonts.missing_glyphs``) or prints right-to-left text reversed
-        (``pdf_fonts.right_to_left``), files of the reports folder that were not read
-        (``files_not_read``: a lock file, a vendor's PDF, a subfolder)."""
-        listed = [*self.results.parameters_not_read]
-        listed += [f"reports folder: {name} not read: {why}" for name, why in self.results.not_read]
-        listed += [
-            w.replace(f"{self.params.parameters}{os.sep}", "")
-            for w in required(self.results.rating, "rate").warnings
-        ]
-        # invoices whose amounts an EN 16931 e-invoice cannot state (three-decimal currencies)
-        listed += [r for inv in self.results.invoices or [] if (r := ubl_unavailable(inv))]
-        # characters the PDFs' font cannot draw (a name in Chinese, a product in Thai), and
-        # right-to-left text it draws reversed (a name in Arabic, a product in Hebrew)
-        if self.results.invoices:
-            seller = self.settings.invoicing.seller
-            missing, reversed_ = font_warnings(self.results.invoices, seller)
-            listed += missing + reversed_
-        return pd.DataFrame({"warning": listed})
-
-    def excluded(self) -> pd.DataFrame:
-        """Customer lines not billed, per reason and vendor currency (their cost stays with the
-        reseller or is a vendor tax; conservation: rated + excluded + unmapped = imported)."""
-        required(self.results.rating, "rate")
-        return frame(
-            self.con,
-            """
-            SELECT reason, x_Vendor AS vendor, BillingCurrency AS vendor_currency,
-                   count(*) AS lines, sum(BilledCost) AS vendor_cost
-            FROM excluded_lines GROUP BY ALL ORDER BY reason, vendor, vendor_currency""",
-        )
-
-    def rated(self) -> pd.DataFrame:
-        """The rated lines as a DataFrame (exact Decimals), for questions on a small month."""
-        required(self.results.rating, "rate")
-        return frame(
-            self.con,
-            "SELECT * FROM rated_lines ORDER BY customer_id, vendor, source_file, source_row",
-        )
-
-    def summary(self, by: list[str]) -> pd.DataFrame:
-        """Cost, revenue and margin of the rated lines per ``by`` (``charts.DIMENSIONS``) and
-        currency, summed in DuckDB (the charts' input without the month's lines in pandas), as
-        the invoices state them: each invoice line (the customer's line_grouping) rounded once
-        and shared among its vendors, products and services (``invoiced_shares``, as the margin
-        notebook's ``analysis.load_summary``), so a customer's revenue and cost are its
-        invoice's net and cost and a vendor's cost (in the invoice currency) the journal's cost
-        of sales. Summed unrounded, C002's point read 5702.30 under an invoice of 5702.29."""
-        required(self.results.rating, "rate")
-        groupings = {cid: tuple(c.line_grouping) for cid, c in self.settings.customers.items()}
-        shares = summary_sql([Invoiced("rated_lines", "run", groupings)])
-        return charts.summarise_table(self.con, f"({shares})", by, self._names(), summed=True)
-
     def build_invoices(self) -> pd.DataFrame:
         """One invoice per customer with rated lines, numbered from the register (a rerun of an
         unfinalised period keeps its numbers); writes ``invoice_summary.csv`` into the staging
@@ -380,12 +298,6 @@ class BillingRun:
         self.results.invoice_totals = totals
         return totals
 
-    def register(self) -> numbering.Register:
-        """The invoice-number register (SQLite, beside the run folders: it outlives every run)."""
-        if self.results.register is None:
-            self.results.register = numbering.open_register(self.params.output / REGISTER)
-        return self.results.register
-
     def write_outputs(self) -> pd.DataFrame:
         """Write the invoice workbooks, the summary workbook, ``invoice_summary.csv``, the ledger
         files and the rated lines (Parquet, for margin analysis) into the staging folder; the files
@@ -398,7 +310,7 @@ class BillingRun:
             # since the workbooks' processes read their shares of the rated lines from it
             rated = required(required(self.results.rating, "rate").rated_file, "rate")
             parquet = link_or_copy(rated, folder / RATED_PARQUET)
-            written = [*_write_invoice_files(folder, self, parquet), parquet]
+            written = [*write_invoice_files(folder, self, parquet), parquet]
             written.append(
                 whatif.write_minimum_fees(
                     self.con, self.params.period, folder / whatif.MINIMUM_FEES_PARQUET
@@ -450,53 +362,7 @@ class BillingRun:
             " (finalised)" if self.params.finalise else ""
         )
 
-    def report_lines(self) -> list[review.ReportLines]:
-        """The imported lines per report file and billing account, counted once (the manifest
-        records them per billing account; the review reads them)."""
-        required(self.results.control_totals, "import_reports")
-        if self.results.report_lines is None:
-            self.results.report_lines = review.report_lines(self.con)
-        return self.results.report_lines
-
-    def review(self) -> pd.DataFrame:
-        """What needs a human look before finalising, one row per finding with the lines behind it
-        (billing_lib/review.py); information only, the invoices stay as rated."""
-        return review.findings_frame(self.review_findings())
-
-    def review_findings(self) -> list[Finding]:
-        """The review's findings, computed once (the manifest and the notebook show the same)."""
-        if self.results.review is None:
-            exports = read_exports(self.params.reports, None)
-            facts = review.RunFacts(
-                con=self.con,
-                output=self.params.output,
-                period=self.params.period,
-                settings=self.settings.review,
-                plans=self.settings.pricing.plans,
-                control_totals=required(self.results.control_totals, "import_reports"),
-                invoice_totals=required(self.results.invoice_totals, "build_invoices"),
-                confirmed_jumps=self.results.confirmed_jumps or [],
-                subscriptions=exports.subscriptions if exports is not None else [],
-                warnings=list(self.warnings()["warning"]),
-                rated_file=RATED_PARQUET,
-                rates=self.settings.pricing.fx,
-                custom_lines=self.settings.pricing.custom_lines,
-                report_lines=self.report_lines(),
-                numbering=self.results.numbering,
-                register=self.register().entries(),
-                invoices=self.results.invoices,
-                customers=self.settings.customers,
-                assignments=self.settings.pricing.assignments,
-                account_mappings=self.settings.account_mappings,
-            )
-            self.results.review = review.run_findings(facts)
-        return self.results.review
-
     # -- helpers -------------------------------------------------------------------------------
-
-    def _names(self) -> dict[str, str]:
-        """Customer id -> name (customers.yaml), so tables read "C001 Dijkstra Architecten B.V."."""
-        return {cid: c.name for cid, c in (self.loaded.customers if self.loaded else {}).items()}
 
     def _check_jumps(self, drafts: list[invoices.Invoice]) -> list[str]:
         """Refuse (before invoice numbers are taken) a customer's month whose invoice (``drafts``,
@@ -510,10 +376,6 @@ class BillingRun:
             self.settings.review.jump_factor,
             self.confirm_jumps,
         )
-
-    def _shown(self, file: str) -> str:
-        """A report's name relative to the reports folder (stable across machines)."""
-        return file.removeprefix(f"{self.params.reports}{os.sep}")
 
     def _staging(self) -> Path:
         if self.staging is None:
@@ -649,48 +511,3 @@ def run_all(
         if br.lock is not None:
             br.lock.release()
     return br.params.run_folder
-
-
-# -- the hand-over to the invoicing stages (invoices, workbooks, documents, ledger, accounting
-# exports), kept together so the hand-over points are in one place -----------------------------
-
-
-def _write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path]:
-    """Invoice workbooks, PDFs and UBL e-invoices, the summary workbook, the invoices as data
-    (``invoices.json``, what ``billing credit-note`` rebuilds a finalised invoice from) and the
-    ledger files; the paths written. ``rated``: the run's rated lines as Parquet, already
-    written."""
-    built = br.results.invoices
-    invoicing = br.settings.invoicing
-    written = [folder / SUMMARY_CSV]
-    documents = document_writer(
-        invoicing.seller, folder / workbooks.INVOICE_FOLDER, invoicing.folder
-    )
-    written += workbooks.write_workbooks(
-        br.con,
-        built,
-        invoicing,
-        folder,
-        also=documents,
-        rated=rated,
-        rates=br.settings.pricing.fx,
-    )
-    if built:
-        written.append(
-            invoices.write_invoice_data(built, invoicing.seller, folder / invoices.INVOICE_DATA)
-        )
-
-    def packages(entries: list[journal_entries.Entry], name: str) -> list[Path]:
-        settings = br.settings.accounting_exports
-        period_end = month_days(br.params.period)[1]
-        conversion = accounting_exports.conversion_of(
-            settings, period_end, br.settings.pricing.fx, invoicing
-        )
-        return accounting_exports.write_package_journals(
-            entries, invoicing, settings, folder, name, conversion, br.settings.pricing.fx
-        )
-
-    written += ledger.write_ledger(
-        br.con, built, invoicing, folder, packages, br.params.period, br.settings.pricing.fx
-    )
-    return [Path(p) for p in written]

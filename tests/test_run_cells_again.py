@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from billing_lib import run
+from billing_lib import run, workbooks
 from billing_lib.errors import InputError, RunError
 from tests.notebook_project import REPO
 
@@ -195,13 +195,13 @@ def test_write_outputs_interrupted_then_run_again_publishes_every_file(
     out = tmp_path / "out"
     br = started(params, out)
     through(br, *STEPS[:-1])
-    real = run.workbooks.write_workbooks
+    real = workbooks.write_workbooks
 
     def interrupted(*args, **kwargs):
-        monkeypatch.setattr(run.workbooks, "write_workbooks", real)
+        monkeypatch.setattr(workbooks, "write_workbooks", real)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run.workbooks, "write_workbooks", interrupted)
+    monkeypatch.setattr(workbooks, "write_workbooks", interrupted)
     with pytest.raises(KeyboardInterrupt):
         br.write_outputs()
     with pytest.raises(RunError, match=r"the step build_invoices\(\) has not run yet"):
