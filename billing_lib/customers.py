@@ -31,7 +31,8 @@ from billing_lib.email_addresses import checked_email
 from billing_lib.errors import ParameterError
 from billing_lib.line_labels import check_grouping
 from billing_lib.model import checked_vendor, line_vendor
-from billing_lib.parameter_files import csv_rows, read_yaml, validate
+from billing_lib.parameter_csv import csv_rows
+from billing_lib.parameter_files import read_yaml, validate
 from billing_lib.peppol_ids import checked_peppol_id, checked_registration
 from billing_lib.periods import first_common_day
 from billing_lib.postal_addresses import checked_postal_code, checked_state

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from billing_lib.errors import ParameterError
-from billing_lib.parameter_files import csv_rows
+from billing_lib.parameter_csv import csv_rows
 from billing_lib.periods import first_common_day
 
 FX_FILE = "exchange_rates.csv"

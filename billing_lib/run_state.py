@@ -29,7 +29,7 @@ from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import FX_FILE
 from billing_lib.invoicing_parameters import PRODUCTS_FILE, SELLER_FILE
 from billing_lib.numbering import NumberPlan, Register
-from billing_lib.parameter_files import misnamed_file
+from billing_lib.parameter_paths import misnamed_file
 from billing_lib.pricing.custom_lines import CUSTOM_FILE
 from billing_lib.pricing.plans import PLANS_FILE
 from billing_lib.rating import RatingReport

@@ -14,16 +14,16 @@ import pytest
 from pydantic import Field
 
 from billing_lib.errors import ParameterError, Problem
+from billing_lib.parameter_csv import csv_rows
 from billing_lib.parameter_files import (
     MAX_YAML_DEPTH,
     PATTERN_WORDS,
     Strict,
-    csv_rows,
     load_optional,
-    misnamed_file,
     read_yaml,
     validate,
 )
+from billing_lib.parameter_paths import misnamed_file
 from billing_lib.periods import first_common_day
 
 LIBRARY = Path(__file__).resolve().parents[1] / "billing_lib"
