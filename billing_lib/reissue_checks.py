@@ -35,7 +35,8 @@ from billing_lib.vendor_prices import VENDOR_PRICES_FILE
 
 if TYPE_CHECKING:  # a reissue's own types; the reissue imports this module
     from billing_lib.numbering import RegisterEntry
-    from billing_lib.reissue import BilledAgain, ReplacedInvoice
+    from billing_lib.reissue import ReplacedInvoice
+    from billing_lib.reissue_billing import BilledAgain
     from billing_lib.run_state import RunSettings
 
 

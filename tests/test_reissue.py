@@ -27,7 +27,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from billing_lib import analysis, charts, cli, cost_entries, reissue, review, run
+from billing_lib import analysis, charts, cli, cost_entries, reissue_billing, review, run
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import BillingError, InputError, RunError
 from billing_lib.invoices import read_invoice_data
@@ -1088,7 +1088,7 @@ def test_a_batch_failing_after_its_first_invoice_says_which_were_issued(
     "Nothing was issued; no credit note or invoice number was used". It names what was issued
     and what to give again."""
     issue_credit_note(outputs, "NW2026-000003", CREDITED, "Wrong plan")
-    write = reissue.write_csv_journal
+    write = reissue_billing.write_csv_journal
     calls = []
 
     def full_after_the_first(*args, **kwargs):
@@ -1097,7 +1097,7 @@ def test_a_batch_failing_after_its_first_invoice_says_which_were_issued(
             raise OSError(errno.ENOSPC, "No space left on device", str(args[-1]))
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(reissue, "write_csv_journal", full_after_the_first)
+    monkeypatch.setattr(reissue_billing, "write_csv_journal", full_after_the_first)
     given = ["--invoice", ORIGINAL, "--invoice", "NW2026-000003"]
     code = cli.main(
         ["reissue", "--output", str(outputs), *given, "--parameters", str(corrected)]
