@@ -24,7 +24,7 @@ from billing_lib.invoice_model import (
     money_text,
 )
 from billing_lib.invoicing_parameters import Seller
-from billing_lib.line_labels import display_figures
+from billing_lib.line_figures import display_figures
 from billing_lib.periods import PERIOD_PATTERN
 from billing_lib.run_files import SUMMARY_CSV, atomic_target, corrections_of
 from billing_lib.vat_numbers import AS_ISSUED

@@ -68,7 +68,7 @@ class InvoiceLine:
     #: What the invoice shows (workbook, PDF, UBL, invoices.json readers): the quantity rounded
     #: for reading (2 places, whole where whole, 3 or 4 where that gives ``amount`` at the
     #: price; negative on a credit line) and the unit price (at most 4 places) only where
-    #: display quantity x price gives ``amount`` (``line_labels.display_figures``).
+    #: display quantity x price gives ``amount`` (``line_figures.display_figures``).
     display_quantity: Decimal | None = None
     display_unit_price: Decimal | None = None
     #: The charge period (first and last day) the line pays for where it is not the invoice's

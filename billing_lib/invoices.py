@@ -67,10 +67,9 @@ from billing_lib.invoicing_parameters import (
     VendorAccounts,
     load_invoicing,
 )
+from billing_lib.line_figures import display_figures, display_unit
 from billing_lib.line_labels import (
     check_grouping,
-    display_figures,
-    display_unit,
     keyed_sql,
     line_texts_sql,
     summed_lines_sql,

@@ -32,7 +32,7 @@ REC20_CODES: dict[str, str] = {
 
 
 def rec20_code(unit: str | None) -> str | None:
-    """The Rec 20 code of ``unit`` as an invoice line shows it (``line_labels.display_unit``),
+    """The Rec 20 code of ``unit`` as an invoice line shows it (``line_figures.display_unit``),
     or None where it names no single Rec 20 unit: "Licenses" -> C62, "Hrs" -> HUR, "GB" ->
     E34, "GB-Mo", "Point", "10 Hours" -> None."""
     if not unit:

@@ -14,13 +14,8 @@ import pytest
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoices import build_invoices, load_invoicing
-from billing_lib.line_labels import (
-    display_figures,
-    display_quantity,
-    display_unit,
-    line_text_problems,
-    resource_name_sql,
-)
+from billing_lib.line_figures import display_figures, display_quantity, display_unit
+from billing_lib.line_labels import line_text_problems, resource_name_sql
 from billing_lib.numbering import open_register
 from billing_lib.rating import rated_frame
 from billing_lib.run import run_all

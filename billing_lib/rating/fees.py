@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 
-from billing_lib.line_labels import display_quantity_sql
+from billing_lib.line_figures import display_quantity_sql
 from billing_lib.money import money_grouped_sql, price_grouped_sql, round_money_sql
 from billing_lib.rating.custom import date_sql
 from billing_lib.rating.exact import DEC
@@ -299,7 +299,7 @@ def _seat_fee_columns(texts: bool = True) -> str:
     0; ``fee``: its amount), from a row of ``minimum_counts_sql`` with seats: quantity the
     seat-months, unit the rule's, unit price the rule's price per unit (in ``minimum``), so the
     invoice shows "15 seat x 2.00"; text "Support per seat (14.5 seats, EUR 2.00 a seat)", the
-    seats as the invoice shows the quantity (``line_labels.display_quantity_sql``: 2 places, 3
+    seats as the invoice shows the quantity (``line_figures.display_quantity_sql``: 2 places, 3
     or 4 where 2 do not give the amount at the price, "14.226 seats" for 28.45 at 2.00) and the
     price as the invoice prints amounts, in more decimals where it has more
     (``money.price_grouped_sql``), so the seats shown x the price give the amount. Its cost is
