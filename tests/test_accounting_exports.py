@@ -816,3 +816,119 @@ def test_a_credit_note_reverses_quickbooks_rows_with_their_rate_and_an_earlier_f
     header, rows = _read(reversed_file)
     assert tuple(header) == EARLIER_QUICKBOOKS_COLUMNS
     assert [(r["Debits"], r["Credits"]) for r in rows] == [("", "50.00"), ("50.00", "")]
+
+
+def _quickbooks_home(rows: list[dict[str, str]], home: str) -> dict[tuple[str, str], Decimal]:
+    """Per (Journal No., account): the home-currency amount QuickBooks books from ``rows``,
+    converting each row at its Exchange Rate and rounding it half-up to the cent, as its import
+    does (debit +, credit -); a row in the home currency as it is."""
+    from billing_lib.money import round_money
+
+    booked: dict[tuple[str, str], Decimal] = defaultdict(D)
+    for r in rows:
+        amount = D(r["Debits"] or 0) - D(r["Credits"] or 0)
+        if r["Exchange Rate"]:
+            amount = round_money(amount * D(r["Exchange Rate"]), home)
+        booked[r["Journal No."], r["Account Name"]] += amount
+    return booked
+
+
+def test_quickbooks_books_a_usd_entry_in_the_home_currency_as_the_journal_states_it(tmp_path):
+    """QuickBooks converts each row of an entry in another currency at its Exchange Rate and
+    rounds it by itself. A USD invoice of two product groups of USD 0.55 each at 0.9187: its
+    receivable USD 1.10 is EUR 1.01, its revenue rows EUR 0.51 + 0.51 = 1.02; the CSV journal
+    books the cent on the rounding account 7099, the QuickBooks file did not: QuickBooks' EUR
+    journal did not balance and did not equal the journal. The file now carries the cent on
+    rows of the rounding account that net to USD 0.00 and convert to it, so QuickBooks' EUR
+    amounts per account are the journal's national ones, and the USD amounts stay the
+    invoice's."""
+    rows = [
+        line("C008", "0.55", currency="USD", cost="0.40"),
+        line("C008", "0.55", currency="USD", vendor="microsoft", service="M365", cost="0.40"),
+    ]
+    con, customers, invoicing = setup(rows)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    rates = load_exchange_rates(PARAMETERS)
+    entries = build_entries(con, invoices, invoicing, rates=rates)
+    [invoice] = invoices
+    [sale] = [e for e in entries if e.entry_id == invoice.number]
+    assert sale.conversion is not None  # the journal books a cent of conversion on 7099
+    paths = write_package_journals(entries, invoicing, ExportSettings(), tmp_path / "out", PERIOD)
+    _, qb = _read(next(p for p in paths if p.name.startswith("quickbooks")))
+    booked = _quickbooks_home(qb, "EUR")
+    for entry in entries:
+        number = journal_number(entry.entry_id)
+        stated: dict[str, Decimal] = defaultdict(D)
+        for p in (*entry.postings, *([entry.conversion] if entry.conversion else [])):
+            stated[invoicing.account(p.account).name] += p.national or D(0)
+        home = {a.removesuffix(" - USD"): v for (n, a), v in booked.items() if n == number}
+        assert home == {a: v for a, v in stated.items() if v or a in home}, number
+        assert sum(home.values()) == 0
+        # in USD each account as the entry books it: the rounding rows net to nothing
+        usd: dict[str, Decimal] = defaultdict(D)
+        for r in qb:
+            if r["Journal No."] == number:
+                usd[r["Account Name"].removesuffix(" - USD")] += D(r["Debits"] or 0) - D(
+                    r["Credits"] or 0
+                )
+        own: dict[str, Decimal] = defaultdict(D)
+        for p in entry.postings:
+            own[invoicing.account(p.account).name] += p.amount
+        assert {a: v for a, v in usd.items() if v} == {a: v for a, v in own.items() if v}
+    receivable = booked[invoice.number, "Accounts receivable - USD"]
+    assert receivable == D("1.01") == sale.postings[0].national
+
+
+def test_quickbooks_books_the_national_vat_the_invoice_states(tmp_path):
+    """A USD invoice with VAT states its VAT in EUR as the invoice does (``in_national`` makes
+    the VAT row that figure, a cent off the row converted by itself): QuickBooks, converting
+    the VAT row by itself, booked the other cent in VAT payable. The file carries the cent on
+    VAT rows that net to USD 0.00, so QuickBooks' VAT payable is the invoice's VAT in EUR."""
+    _, _, invoicing = setup([])
+    products = invoicing.products
+    rate = NationalRate("EUR", D("0.9187"), date(2026, 10, 31))
+    vat_account = invoicing.vat.rules["domestic"].on(date(2026, 10, 31)).vat_account
+    entry = Entry(
+        date(2026, 11, 1),
+        "SALES",
+        "NW2026-000011",
+        "Harborview Analytics Inc.",
+        "Invoice NW2026-000011 period 2026-10",
+        (
+            Posting(products.receivable_account, D("121.55"), "USD", "Invoice", None, D("111.67")),
+            Posting("8010", D("-100.45"), "USD", "Amazon Web Services", "V21", D("-92.28")),
+            # converted by itself 19.38; the invoice states VAT EUR 19.39
+            Posting(vat_account, D("-21.10"), "USD", "VAT 21%", "V21", D("-19.39")),
+        ),
+        "C008",
+        "NW2026-000011",
+        rate,
+    )
+    entry = in_national_kept(entry, products.rounding_account)
+    assert entry.national_balance() == 0
+    header = list(QUICKBOOKS_COLUMNS)
+    qb = [
+        dict(zip(header, r, strict=True))
+        for r in quickbooks_rows([entry], invoicing, "%d/%m/%Y", PERIOD)
+    ]
+    booked = _quickbooks_home(qb, "EUR")
+    vat_name = invoicing.account(vat_account).name
+    assert booked["NW2026-000011", vat_name] == D("-19.39")
+    assert sum(booked.values()) == 0
+    assert sum(D(r["Debits"] or 0) - D(r["Credits"] or 0) for r in qb) == 0
+    vat_usd = sum(
+        D(r["Debits"] or 0) - D(r["Credits"] or 0) for r in qb if r["Account Name"] == vat_name
+    )
+    assert vat_usd == D("-21.10")
+
+
+def in_national_kept(entry: Entry, rounding_account: str) -> Entry:
+    """``entry`` with its stated national amounts kept and the cents they leave on a
+    conversion row of ``rounding_account`` (as ``in_national`` books them)."""
+    rest = sum((p.national or D(0) for p in entry.postings), D(0))
+    if not rest:
+        return entry
+    conversion = Posting(rounding_account, D("0.00"), "USD", "Rounding", national=-rest)
+    return replace(entry, conversion=conversion)
