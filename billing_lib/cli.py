@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -393,11 +394,34 @@ def _output_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--output", default=Path("outputs"), type=Path, help=help_text)
 
 
+def _seconds(text: str) -> float:
+    """``--wait``'s value: a number of seconds, 0 or more (``-5``, ``nan`` and ``inf`` were
+    taken, a negative one as 0)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more; got {text!r}")
+    return seconds
+
+
+def _customer_ids(text: str) -> str:
+    """``--confirm-jump``'s value: one customer id or several, comma-separated (an empty value
+    confirmed nothing in silence). Whether each names a jump the run finds, the run checks
+    (``review.month_jumps``)."""
+    if not any(v.strip() for v in text.split(",")):
+        raise argparse.ArgumentTypeError(
+            f"expected customer ids, e.g. C001 or C001,C002; got {text!r}"
+        )
+    return text
+
+
 def _wait_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
         default=0,
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="when another run holds the outputs folder, wait up to SECONDS for it (default: "
         "refuse at once)",
@@ -464,10 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--confirm-jump",
         action="append",
+        type=_customer_ids,
         metavar="CUSTOMER",
         help="bill this customer although its month moved by an order of magnitude against the "
         "previous finalised month (parameters/review.yaml jump_factor); repeatable or "
-        "comma-separated",
+        "comma-separated; refused for a customer whose month did not move",
     )
     run.add_argument(
         "--currency",
