@@ -141,8 +141,10 @@ class Conversion:
         credit balance's cent landed on a revenue line, its largest). An entry in the base
         currency as it is. An entry stated in the base currency at a rate of its own
         (``Entry.national``: a reissue's cost move, at the rate the month's purchase entry
-        booked the cost at) is converted at that rate, as the CSV journal states it.
-        ParameterError for a missing rate."""
+        booked the cost at) is booked as the CSV journal states it: each row its national
+        amount (``in_national``: converted, but a VAT row the invoice's VAT in the national
+        currency, which the row converted by itself missed by a cent). ParameterError for a
+        missing rate."""
         if all(p.currency == self.base for p in entry.postings):
             return entry
         own = entry.national if entry.national and entry.national.currency == self.base else None
@@ -152,10 +154,11 @@ class Conversion:
                 converted.append(p)
                 continue
             rate = own.rate if own is not None else self.rate(p.currency)
+            stated = p.national if own is not None else None  # the VAT row: the invoice's VAT
             converted.append(
                 replace(
                     p,
-                    amount=round_money(p.amount * rate, self.base),
+                    amount=round_money(p.amount * rate, self.base) if stated is None else stated,
                     currency=self.base,
                     description=f"{p.description} ({p.currency} {money_text(p.amount)} at {rate})",
                 )

@@ -29,7 +29,7 @@ from billing_lib.accounting_exports import (
 )
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
-from billing_lib.invoices import build_invoices
+from billing_lib.invoices import Invoicing, build_invoices
 from billing_lib.journal_entries import Entry, NationalRate, Posting
 from billing_lib.ledger import build_entries, sales_entry
 from billing_lib.numbering import open_register
@@ -887,26 +887,7 @@ def test_quickbooks_books_the_national_vat_the_invoice_states(tmp_path):
     the VAT row by itself, booked the other cent in VAT payable. The file carries the cent on
     VAT rows that net to USD 0.00, so QuickBooks' VAT payable is the invoice's VAT in EUR."""
     _, _, invoicing = setup([])
-    products = invoicing.products
-    rate = NationalRate("EUR", D("0.9187"), date(2026, 10, 31))
-    vat_account = invoicing.vat.rules["domestic"].on(date(2026, 10, 31)).vat_account
-    entry = Entry(
-        date(2026, 11, 1),
-        "SALES",
-        "NW2026-000011",
-        "Harborview Analytics Inc.",
-        "Invoice NW2026-000011 period 2026-10",
-        (
-            Posting(products.receivable_account, D("121.55"), "USD", "Invoice", None, D("111.67")),
-            Posting("8010", D("-100.45"), "USD", "Amazon Web Services", "V21", D("-92.28")),
-            # converted by itself 19.38; the invoice states VAT EUR 19.39
-            Posting(vat_account, D("-21.10"), "USD", "VAT 21%", "V21", D("-19.39")),
-        ),
-        "C008",
-        "NW2026-000011",
-        rate,
-    )
-    entry = in_national_kept(entry, products.rounding_account)
+    entry, vat_account = _usd_invoice_with_vat(invoicing)
     assert entry.national_balance() == 0
     header = list(QUICKBOOKS_COLUMNS)
     qb = [
@@ -932,3 +913,48 @@ def in_national_kept(entry: Entry, rounding_account: str) -> Entry:
         return entry
     conversion = Posting(rounding_account, D("0.00"), "USD", "Rounding", national=-rest)
     return replace(entry, conversion=conversion)
+
+
+def _usd_invoice_with_vat(invoicing: Invoicing) -> tuple[Entry, str]:
+    """The sales entry of a USD invoice with VAT 21 % whose VAT in EUR, as the invoice states
+    it (19.39), is a cent off its VAT row converted by itself at 0.9187 (19.38); its VAT
+    account."""
+    products = invoicing.products
+    rate = NationalRate("EUR", D("0.9187"), date(2026, 10, 31))
+    vat_account = invoicing.vat.rules["domestic"].on(date(2026, 10, 31)).vat_account
+    entry = Entry(
+        date(2026, 11, 1),
+        "SALES",
+        "NW2026-000011",
+        "Harborview Analytics Inc.",
+        "Invoice NW2026-000011 period 2026-10",
+        (
+            Posting(products.receivable_account, D("121.55"), "USD", "Invoice", None, D("111.67")),
+            Posting("8010", D("-100.45"), "USD", "Amazon Web Services", "V21", D("-92.28")),
+            # converted by itself 19.38; the invoice states VAT EUR 19.39
+            Posting(vat_account, D("-21.10"), "USD", "VAT 21%", "V21", D("-19.39")),
+        ),
+        "C008",
+        "NW2026-000011",
+        rate,
+    )
+    entry = in_national_kept(entry, products.rounding_account)
+    return entry, vat_account
+
+
+def test_xero_in_the_base_currency_books_the_national_vat_the_invoice_states(tmp_path):
+    """The Xero file in the base currency converted each row by itself, the VAT row too: VAT
+    payable EUR 19.38 for a USD invoice stating its VAT as EUR 19.39, which the CSV journal
+    books (and the VAT return declares), and the cent on 7099 where the journal has none. An
+    entry stated in the base currency is booked as the journal states it."""
+    _, _, invoicing = setup([])
+    entry, vat_account = _usd_invoice_with_vat(invoicing)
+    conversion = Conversion("EUR", date(2026, 10, 31), load_exchange_rates(PARAMETERS), "7099")
+    [rows] = xero_files([entry], "No VAT", conversion).values()
+    booked = {r[3]: D(r[5]) for r in rows}
+    assert booked == {
+        invoicing.products.receivable_account: D("111.67"),
+        "8010": D("-92.28"),
+        vat_account: D("-19.39"),
+    }
+    assert [r[2] for r in rows][-1] == "VAT 21% (USD -21.10 at 0.9187)"
