@@ -25,7 +25,9 @@ cents, in the columns, date format, decimal separator and sign convention each p
   Intuit help "Import journal entries"): columns ``Journal No., Journal Date, Account Name,
   Description, Debits, Credits, Name, Currency Code, Exchange Rate``; an entry in another
   currency than the home currency with the rate the journal states it at (``quickbooks_rate``),
-  which QuickBooks would otherwise take from its own list (or 1); one journal per Journal No.
+  which QuickBooks would otherwise take from its own list (or 1), and the rows that make
+  QuickBooks' own conversion of each row add up to the journal's home-currency amounts
+  (``rounding_postings``); one journal per Journal No.
   (at most 21 characters: the entry's id, a longer one shortened with a digest of it,
   ``journal_number``, so the same entry has the same number in every run); debit and credit
   as positive amounts, one of them empty; the account by its name (products.yaml
