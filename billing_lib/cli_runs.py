@@ -8,23 +8,28 @@ import argparse
 import json
 from pathlib import Path
 
+from billing_lib.errors import ParameterError
+
 
 def run_command(args: argparse.Namespace) -> int:
     from billing_lib.headless import execute, run_report
 
-    folder = execute(
-        args.period,
-        args.reports,
-        args.parameters,
-        args.output,
-        finalise=args.finalise,
-        issue_date=args.issue_date or "",
-        progress_bar=not args.quiet,
-        confirm_jumps=",".join(args.confirm_jump or []),
-        wait=args.wait,
-        say=print,
-        currency=args.currency or "",
-    )
+    try:
+        folder = execute(
+            args.period,
+            args.reports,
+            args.parameters,
+            args.output,
+            finalise=args.finalise,
+            issue_date=args.issue_date or "",
+            progress_bar=not args.quiet,
+            confirm_jumps=",".join(args.confirm_jump or []),
+            wait=args.wait,
+            say=print,
+            currency=args.currency or "",
+        )
+    except ParameterError as exc:
+        raise as_option_error(exc) from None
     args.done = f"the run for {args.period.strip()} was published" + (
         f" and finalised in {folder}" if args.finalise else f" in {folder}"
     )
@@ -36,6 +41,30 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.finalise:
         print(finalise_hint(folder, args.period.strip(), args.output))
     return 0
+
+
+#: The option of ``billing run`` each notebook parameter it passes comes from.
+RUN_OPTIONS = {
+    "period": "--period",
+    "reports": "--reports",
+    "parameters": "--parameters",
+    "output": "--output",
+    "finalise": "--finalise",
+    "issue_date": "--issue-date",
+    "currency": "--currency",
+    "confirm_jumps": "--confirm-jump",
+}
+
+
+def as_option_error(exc: ParameterError) -> ParameterError:
+    """``exc`` naming the option of ``billing run`` the value was given by where it names the
+    notebook parameter it became ("billing_run parameters, entry period" for ``--period
+    26-10``, where ``billing finalise`` names its option); any other ParameterError as it is."""
+    from billing_lib.run_parameters import NOTEBOOK_PARAMETERS
+
+    if exc.file != NOTEBOOK_PARAMETERS or exc.entry not in RUN_OPTIONS:
+        return exc
+    return ParameterError("billing run", RUN_OPTIONS[exc.entry], exc.message, exc.problems)
 
 
 def finalise_hint(folder: Path, period: str, output: Path) -> str:
