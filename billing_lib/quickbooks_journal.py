@@ -140,9 +140,10 @@ def quickbooks_rows(
         postings = [p for p in entry.postings if p.amount]  # a line of nothing left out
         currencies = {p.currency for p in postings}
         if len(currencies) == 1:
-            rate = quickbooks_rate(entry, currencies.pop(), home, rates)
+            currency = currencies.pop()
+            rate = quickbooks_rate(entry, currency, home, rates)
             if rate:
-                postings += rounding_postings(entry, home, Decimal(rate), invoicing)
+                postings += rounding_postings(entry, currency, home, Decimal(rate), invoicing)
         for ln in postings:
             named = _quickbooks_named(ln.account, invoicing)
             rows.append(
@@ -162,9 +163,9 @@ def quickbooks_rows(
 
 
 def rounding_postings(
-    entry: Entry, home: str, rate: Decimal, invoicing: Invoicing
+    entry: Entry, currency: str, home: str, rate: Decimal, invoicing: Invoicing
 ) -> list[Posting]:
-    """The rows that make QuickBooks book ``entry`` (in one currency other than ``home``) in
+    """The rows that make QuickBooks book ``entry`` (in ``currency``, not ``home``) in
     ``home`` as the journal states it. QuickBooks converts each row at the Exchange Rate ``rate``
     and rounds it by itself, so the rows converted did not add up to the entry in ``home``: the
     cents the journal books on the rounding account (``Entry.conversion``) and a VAT row the
@@ -191,7 +192,6 @@ def rounding_postings(
         target[p.account] = target.get(p.account, ZERO) + (p.national or ZERO)
         booked[p.account] = booked.get(p.account, ZERO) + round_money(p.amount * rate, home)
         described.setdefault(p.account, p.description)
-    currency = entry.postings[0].currency
     out: list[Posting] = []
     for account, amount in target.items():
         cents = int((amount - booked[account]) / minor_unit(home))

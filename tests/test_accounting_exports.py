@@ -958,3 +958,35 @@ def test_xero_in_the_base_currency_books_the_national_vat_the_invoice_states(tmp
         vat_account: D("-19.39"),
     }
     assert [r[2] for r in rows][-1] == "VAT 21% (USD -21.10 at 0.9187)"
+
+
+@pytest.mark.parametrize(
+    ("currency", "home", "rate"),
+    [("USD", "EUR", "0.9187"), ("EUR", "USD", "1.0885"), ("JPY", "EUR", "0.006123"),
+     ("EUR", "JPY", "163.31"), ("USD", "EUR", "0.92"), ("GBP", "EUR", "1.1725")],
+)  # fmt: skip
+@pytest.mark.parametrize("sign", [1, -1])
+def test_quickbooks_rounding_rows_net_to_nothing_and_convert_to_one_unit(
+    currency, home, rate, sign
+):
+    """The rows that carry a rounding cent: nothing in the entry's currency, one minor unit of
+    the home currency converted row by row, and no row on a half unit, whose rounding would
+    depend on how QuickBooks breaks a tie."""
+    from billing_lib.money import minor_unit, round_money
+    from billing_lib.quickbooks_journal import _cent_rows
+
+    rows = _cent_rows(currency, home, D(rate), sign, "NW2026-000001")
+    assert len(rows) == 3 and sum(rows) == 0
+    assert all(r == r.quantize(minor_unit(currency)) for r in rows)
+    assert sum(round_money(r * D(rate), home) for r in rows) == sign * minor_unit(home)
+    assert all((abs(r) * D(rate) / minor_unit(home)) % 1 != D("0.5") for r in rows)
+
+
+@pytest.mark.parametrize("rate", ["2", "0.5"])
+def test_a_rate_that_cannot_carry_a_rounding_cent_is_refused_naming_the_entry(rate):
+    """At 2 every amount converts exactly, at 0.5 to whole or half cents only: no rows carry a
+    cent whatever QuickBooks does with a tie, and the file is refused rather than unbalanced."""
+    from billing_lib.quickbooks_journal import _cent_rows
+
+    with pytest.raises(RunError, match=rf"entry NW2026-000001 in EUR .* at {rate} "):
+        _cent_rows("USD", "EUR", D(rate), 1, "NW2026-000001")
