@@ -30,7 +30,7 @@ from billing_lib.accounting_exports import (
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.invoices import Invoicing, build_invoices
-from billing_lib.journal_entries import Entry, NationalRate, Posting
+from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national
 from billing_lib.ledger import build_entries, sales_entry
 from billing_lib.numbering import open_register
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, setup
@@ -882,10 +882,11 @@ def test_quickbooks_books_a_usd_entry_in_the_home_currency_as_the_journal_states
 
 
 def test_quickbooks_books_the_national_vat_the_invoice_states(tmp_path):
-    """A USD invoice with VAT states its VAT in EUR as the invoice does (``in_national`` makes
-    the VAT row that figure, a cent off the row converted by itself): QuickBooks, converting
-    the VAT row by itself, booked the other cent in VAT payable. The file carries the cent on
-    VAT rows that net to USD 0.00, so QuickBooks' VAT payable is the invoice's VAT in EUR."""
+    """A USD invoice with VAT at two rates states its VAT in EUR as the invoice does, USD 1.10
+    converted once (``in_national`` makes its VAT rows add up to it, EUR 1.01): QuickBooks,
+    converting each VAT row by itself, booked 1.02 in VAT payable and an entry that did not
+    balance in EUR. The file carries the cent on VAT rows that net to USD 0.00, so QuickBooks'
+    VAT payable is the invoice's VAT in EUR."""
     _, _, invoicing = setup([])
     entry, vat_account = _usd_invoice_with_vat(invoicing)
     assert entry.national_balance() == 0
@@ -896,31 +897,21 @@ def test_quickbooks_books_the_national_vat_the_invoice_states(tmp_path):
     ]
     booked = _quickbooks_home(qb, "EUR")
     vat_name = invoicing.account(vat_account).name
-    assert booked["NW2026-000011", vat_name] == D("-19.39")
+    assert booked["NW2026-000011", vat_name] == D("-1.01")
     assert sum(booked.values()) == 0
     assert sum(D(r["Debits"] or 0) - D(r["Credits"] or 0) for r in qb) == 0
     vat_usd = sum(
         D(r["Debits"] or 0) - D(r["Credits"] or 0) for r in qb if r["Account Name"] == vat_name
     )
-    assert vat_usd == D("-21.10")
-
-
-def in_national_kept(entry: Entry, rounding_account: str) -> Entry:
-    """``entry`` with its stated national amounts kept and the cents they leave on a
-    conversion row of ``rounding_account`` (as ``in_national`` books them)."""
-    rest = sum((p.national or D(0) for p in entry.postings), D(0))
-    if not rest:
-        return entry
-    conversion = Posting(rounding_account, D("0.00"), "USD", "Rounding", national=-rest)
-    return replace(entry, conversion=conversion)
+    assert vat_usd == D("-1.10")
 
 
 def _usd_invoice_with_vat(invoicing: Invoicing) -> tuple[Entry, str]:
-    """The sales entry of a USD invoice with VAT 21 % whose VAT in EUR, as the invoice states
-    it (19.39), is a cent off its VAT row converted by itself at 0.9187 (19.38); its VAT
-    account."""
+    """The sales entry of a USD invoice with VAT at two rates (USD 0.55 at 21 % on 2.62 and
+    0.55 at 9 % on 6.11), stated in EUR at 0.9187 by ``in_national``: its VAT in EUR is the
+    invoice's, USD 1.10 converted once (EUR 1.01), where its two VAT rows converted each by
+    itself make 0.51 + 0.51 = 1.02; the largest row carries the cent (0.50). Its VAT account."""
     products = invoicing.products
-    rate = NationalRate("EUR", D("0.9187"), date(2026, 10, 31))
     vat_account = invoicing.vat.rules["domestic"].on(date(2026, 10, 31)).vat_account
     entry = Entry(
         date(2026, 11, 1),
@@ -929,35 +920,41 @@ def _usd_invoice_with_vat(invoicing: Invoicing) -> tuple[Entry, str]:
         "Harborview Analytics Inc.",
         "Invoice NW2026-000011 period 2026-10",
         (
-            Posting(products.receivable_account, D("121.55"), "USD", "Invoice", None, D("111.67")),
-            Posting("8010", D("-100.45"), "USD", "Amazon Web Services", "V21", D("-92.28")),
-            # converted by itself 19.38; the invoice states VAT EUR 19.39
-            Posting(vat_account, D("-21.10"), "USD", "VAT 21%", "V21", D("-19.39")),
+            Posting(products.receivable_account, D("9.83"), "USD", "Invoice"),
+            Posting("8010", D("-2.62"), "USD", "Amazon Web Services", "V21"),
+            Posting("8020", D("-6.11"), "USD", "Microsoft", "V9"),
+            Posting(vat_account, D("-0.55"), "USD", "VAT 21% on 2.62", "V21"),
+            Posting(vat_account, D("-0.55"), "USD", "VAT 9% on 6.11", "V9"),
         ),
         "C008",
         "NW2026-000011",
-        rate,
     )
-    entry = in_national_kept(entry, products.rounding_account)
+    rate = NationalRate("EUR", D("0.9187"), date(2026, 10, 31))
+    entry = in_national(entry, rate, products.rounding_account, (vat_account, D("-1.01")))
+    assert [p.national for p in entry.postings][-2:] == [D("-0.50"), D("-0.51")]
+    assert entry.conversion is None and entry.national_balance() == 0
     return entry, vat_account
 
 
 def test_xero_in_the_base_currency_books_the_national_vat_the_invoice_states(tmp_path):
-    """The Xero file in the base currency converted each row by itself, the VAT row too: VAT
-    payable EUR 19.38 for a USD invoice stating its VAT as EUR 19.39, which the CSV journal
-    books (and the VAT return declares), and the cent on 7099 where the journal has none. An
-    entry stated in the base currency is booked as the journal states it."""
+    """The Xero file in the base currency converted each row by itself, the VAT rows too: VAT
+    payable EUR 1.02 for a USD invoice stating its VAT as EUR 1.01, which the CSV journal books
+    (and the VAT return declares), and the cent on 7099 where the journal has none. An entry
+    stated in the base currency is booked as the journal states it."""
     _, _, invoicing = setup([])
     entry, vat_account = _usd_invoice_with_vat(invoicing)
     conversion = Conversion("EUR", date(2026, 10, 31), load_exchange_rates(PARAMETERS), "7099")
     [rows] = xero_files([entry], "No VAT", conversion).values()
-    booked = {r[3]: D(r[5]) for r in rows}
+    booked: dict[str, Decimal] = defaultdict(D)
+    for r in rows:
+        booked[r[3]] += D(r[5])
     assert booked == {
-        invoicing.products.receivable_account: D("111.67"),
-        "8010": D("-92.28"),
-        vat_account: D("-19.39"),
+        invoicing.products.receivable_account: D("9.03"),
+        "8010": D("-2.41"),
+        "8020": D("-5.61"),
+        vat_account: D("-1.01"),
     }
-    assert [r[2] for r in rows][-1] == "VAT 21% (USD -21.10 at 0.9187)"
+    assert [r[2] for r in rows][-1] == "VAT 9% on 6.11 (USD -0.55 at 0.9187)"
 
 
 @pytest.mark.parametrize(
