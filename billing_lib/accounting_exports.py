@@ -25,7 +25,9 @@ cents, in the columns, date format, decimal separator and sign convention each p
   Intuit help "Import journal entries"): columns ``Journal No., Journal Date, Account Name,
   Description, Debits, Credits, Name, Currency Code, Exchange Rate``; an entry in another
   currency than the home currency with the rate the journal states it at (``quickbooks_rate``),
-  which QuickBooks would otherwise take from its own list (or 1); one journal per Journal No.
+  which QuickBooks would otherwise take from its own list (or 1), and the rows that make
+  QuickBooks' own conversion of each row add up to the journal's home-currency amounts
+  (``rounding_postings``); one journal per Journal No.
   (at most 21 characters: the entry's id, a longer one shortened with a digest of it,
   ``journal_number``, so the same entry has the same number in every run); debit and credit
   as positive amounts, one of them empty; the account by its name (products.yaml
@@ -141,8 +143,10 @@ class Conversion:
         credit balance's cent landed on a revenue line, its largest). An entry in the base
         currency as it is. An entry stated in the base currency at a rate of its own
         (``Entry.national``: a reissue's cost move, at the rate the month's purchase entry
-        booked the cost at) is converted at that rate, as the CSV journal states it.
-        ParameterError for a missing rate."""
+        booked the cost at) is booked as the CSV journal states it: each row its national
+        amount (``in_national``: converted, but a VAT row the invoice's VAT in the national
+        currency, which the row converted by itself missed by a cent). ParameterError for a
+        missing rate."""
         if all(p.currency == self.base for p in entry.postings):
             return entry
         own = entry.national if entry.national and entry.national.currency == self.base else None
@@ -152,10 +156,11 @@ class Conversion:
                 converted.append(p)
                 continue
             rate = own.rate if own is not None else self.rate(p.currency)
+            stated = p.national if own is not None else None  # the VAT row: the invoice's VAT
             converted.append(
                 replace(
                     p,
-                    amount=round_money(p.amount * rate, self.base),
+                    amount=round_money(p.amount * rate, self.base) if stated is None else stated,
                     currency=self.base,
                     description=f"{p.description} ({p.currency} {money_text(p.amount)} at {rate})",
                 )

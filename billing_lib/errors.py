@@ -63,6 +63,8 @@ class ParameterError(BillingError):
     ) -> None:
         self.file = str(file)
         self.entry = entry
+        #: what was expected, without the file and entry (``cli_runs`` names an option instead)
+        self.message = message
         #: every problem found, when the file was validated as a whole (parameter_files)
         self.problems = list(problems or [])
         where = f"{self.file}" + (f", entry {entry}" if entry else "")

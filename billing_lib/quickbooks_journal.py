@@ -7,13 +7,16 @@ reversal; its docstring has the layout)."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
+from decimal import Decimal
 
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates, missing_rate_error
 from billing_lib.invoice_model import money_text
 from billing_lib.invoicing_parameters import Invoicing
-from billing_lib.journal_entries import Entry
+from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national
 from billing_lib.journal_files import csv_text
+from billing_lib.money import ZERO, minor_unit, round_money
 
 QUICKBOOKS_COLUMNS = (
     "Journal No.",
@@ -134,7 +137,14 @@ def quickbooks_rows(
             )
         numbered[number] = entry.entry_id
         home = home_currency or _home(entry, invoicing)
-        for ln in (p for p in entry.postings if p.amount):  # a line of nothing left out
+        postings = [p for p in entry.postings if p.amount]  # a line of nothing left out
+        currencies = {p.currency for p in postings}
+        if len(currencies) == 1:
+            currency = currencies.pop()
+            rate = quickbooks_rate(entry, currency, home, rates)
+            if rate:
+                postings += rounding_postings(entry, currency, home, Decimal(rate), invoicing)
+        for ln in postings:
             named = _quickbooks_named(ln.account, invoicing)
             rows.append(
                 [
@@ -150,6 +160,71 @@ def quickbooks_rows(
                 ]
             )
     return rows
+
+
+def rounding_postings(
+    entry: Entry, currency: str, home: str, rate: Decimal, invoicing: Invoicing
+) -> list[Posting]:
+    """The rows that make QuickBooks book ``entry`` (in ``currency``, not ``home``) in
+    ``home`` as the journal states it. QuickBooks converts each row at the Exchange Rate ``rate``
+    and rounds it by itself, so the rows converted did not add up to the entry in ``home``: the
+    cents the journal books on the rounding account (``Entry.conversion``) and a VAT row the
+    journal makes the invoice's national VAT (``in_national``) were not booked, and QuickBooks'
+    entry in ``home`` did not balance. Per account whose rows convert to another amount than
+    the journal's, rows on it that net to 0 in the entry's currency (+2u, -u, -u, or the signs
+    swapped) and convert to one minor unit of ``home`` each (``_cent_rows``). The entry is
+    stated in ``home`` by ``in_national``: its own statement where ``home`` is its national
+    currency, else at ``rate`` (the rounding on products.yaml's ``rounding_account``)."""
+    rounding = invoicing.products.rounding_account
+    stated = (
+        entry
+        if entry.national is not None and entry.national.currency == home
+        else in_national(
+            replace(entry, national=None, conversion=None),
+            NationalRate(home, rate, entry.national.day if entry.national else entry.date),
+            rounding,
+        )
+    )
+    target: dict[str, Decimal] = {}
+    booked: dict[str, Decimal] = {}
+    described: dict[str, str] = {}
+    for p in (*stated.postings, *([stated.conversion] if stated.conversion else [])):
+        target[p.account] = target.get(p.account, ZERO) + (p.national or ZERO)
+        booked[p.account] = booked.get(p.account, ZERO) + round_money(p.amount * rate, home)
+        described.setdefault(p.account, p.description)
+    out: list[Posting] = []
+    for account, amount in target.items():
+        cents = int((amount - booked[account]) / minor_unit(home))
+        text = f"Rounding differences converting to {home} at {rate}"
+        if account != rounding:
+            text += f" ({described[account]})"
+        for _ in range(abs(cents)):
+            out += [
+                Posting(account, a, currency, text)
+                for a in _cent_rows(currency, home, rate, 1 if cents > 0 else -1, entry.entry_id)
+            ]
+    return out
+
+
+def _cent_rows(currency: str, home: str, rate: Decimal, sign: int, entry_id: str) -> list[Decimal]:
+    """Three amounts of ``currency`` adding up to 0 whose conversions at ``rate``, each rounded
+    half-up to ``home``'s minor unit, add up to ``sign`` minor units: +2u, -u, -u (or negated)
+    for the smallest u of ``currency`` whose conversion and twice it fall on no half unit, so
+    QuickBooks' rounding of a tie does not matter. A RunError where no u up to 1000 minor units
+    does (a rate that converts every amount exactly, or to half units only)."""
+    unit, home_unit = minor_unit(currency), minor_unit(home)
+    for n in range(1, 1001):
+        u = unit * n
+        if any((x * rate / home_unit) % 1 == Decimal("0.5") for x in (u, 2 * u)):
+            continue
+        moved = round_money(2 * u * rate, home) - 2 * round_money(u * rate, home)
+        if moved:
+            flip = 1 if moved * sign > 0 else -1
+            return [2 * u * flip, -u * flip, -u * flip]
+    raise RunError(
+        f"the QuickBooks journal cannot book entry {entry_id} in {home} as the journal states "
+        f"it: no amount of {currency} converts at {rate} to a rounding of one {home} minor unit"
+    )
 
 
 def _home(entry: Entry, invoicing: Invoicing) -> str:

@@ -29,8 +29,8 @@ from billing_lib.accounting_exports import (
 )
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
-from billing_lib.invoices import build_invoices
-from billing_lib.journal_entries import Entry, NationalRate, Posting
+from billing_lib.invoices import Invoicing, build_invoices
+from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national
 from billing_lib.ledger import build_entries, sales_entry
 from billing_lib.numbering import open_register
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, setup
@@ -816,3 +816,174 @@ def test_a_credit_note_reverses_quickbooks_rows_with_their_rate_and_an_earlier_f
     header, rows = _read(reversed_file)
     assert tuple(header) == EARLIER_QUICKBOOKS_COLUMNS
     assert [(r["Debits"], r["Credits"]) for r in rows] == [("", "50.00"), ("50.00", "")]
+
+
+def _quickbooks_home(rows: list[dict[str, str]], home: str) -> dict[tuple[str, str], Decimal]:
+    """Per (Journal No., account): the home-currency amount QuickBooks books from ``rows``,
+    converting each row at its Exchange Rate and rounding it half-up to the cent, as its import
+    does (debit +, credit -); a row in the home currency as it is."""
+    from billing_lib.money import round_money
+
+    booked: dict[tuple[str, str], Decimal] = defaultdict(D)
+    for r in rows:
+        amount = D(r["Debits"] or 0) - D(r["Credits"] or 0)
+        if r["Exchange Rate"]:
+            amount = round_money(amount * D(r["Exchange Rate"]), home)
+        booked[r["Journal No."], r["Account Name"]] += amount
+    return booked
+
+
+def test_quickbooks_books_a_usd_entry_in_the_home_currency_as_the_journal_states_it(tmp_path):
+    """QuickBooks converts each row of an entry in another currency at its Exchange Rate and
+    rounds it by itself. A USD invoice of two product groups of USD 0.55 each at 0.9187: its
+    receivable USD 1.10 is EUR 1.01, its revenue rows EUR 0.51 + 0.51 = 1.02; the CSV journal
+    books the cent on the rounding account 7099, the QuickBooks file did not: QuickBooks' EUR
+    journal did not balance and did not equal the journal. The file now carries the cent on
+    rows of the rounding account that net to USD 0.00 and convert to it, so QuickBooks' EUR
+    amounts per account are the journal's national ones, and the USD amounts stay the
+    invoice's."""
+    rows = [
+        line("C008", "0.55", currency="USD", cost="0.40"),
+        line("C008", "0.55", currency="USD", vendor="microsoft", service="M365", cost="0.40"),
+    ]
+    con, customers, invoicing = setup(rows)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    rates = load_exchange_rates(PARAMETERS)
+    entries = build_entries(con, invoices, invoicing, rates=rates)
+    [invoice] = invoices
+    [sale] = [e for e in entries if e.entry_id == invoice.number]
+    assert sale.conversion is not None  # the journal books a cent of conversion on 7099
+    paths = write_package_journals(entries, invoicing, ExportSettings(), tmp_path / "out", PERIOD)
+    _, qb = _read(next(p for p in paths if p.name.startswith("quickbooks")))
+    booked = _quickbooks_home(qb, "EUR")
+    for entry in entries:
+        number = journal_number(entry.entry_id)
+        stated: dict[str, Decimal] = defaultdict(D)
+        for p in (*entry.postings, *([entry.conversion] if entry.conversion else [])):
+            stated[invoicing.account(p.account).name] += p.national or D(0)
+        home = {a.removesuffix(" - USD"): v for (n, a), v in booked.items() if n == number}
+        assert home == {a: v for a, v in stated.items() if v or a in home}, number
+        assert sum(home.values()) == 0
+        # in USD each account as the entry books it: the rounding rows net to nothing
+        usd: dict[str, Decimal] = defaultdict(D)
+        for r in qb:
+            if r["Journal No."] == number:
+                usd[r["Account Name"].removesuffix(" - USD")] += D(r["Debits"] or 0) - D(
+                    r["Credits"] or 0
+                )
+        own: dict[str, Decimal] = defaultdict(D)
+        for p in entry.postings:
+            own[invoicing.account(p.account).name] += p.amount
+        assert {a: v for a, v in usd.items() if v} == {a: v for a, v in own.items() if v}
+    receivable = booked[invoice.number, "Accounts receivable - USD"]
+    assert receivable == D("1.01") == sale.postings[0].national
+
+
+def test_quickbooks_books_the_national_vat_the_invoice_states(tmp_path):
+    """A USD invoice with VAT at two rates states its VAT in EUR as the invoice does, USD 1.10
+    converted once (``in_national`` makes its VAT rows add up to it, EUR 1.01): QuickBooks,
+    converting each VAT row by itself, booked 1.02 in VAT payable and an entry that did not
+    balance in EUR. The file carries the cent on VAT rows that net to USD 0.00, so QuickBooks'
+    VAT payable is the invoice's VAT in EUR."""
+    _, _, invoicing = setup([])
+    entry, vat_account = _usd_invoice_with_vat(invoicing)
+    assert entry.national_balance() == 0
+    header = list(QUICKBOOKS_COLUMNS)
+    qb = [
+        dict(zip(header, r, strict=True))
+        for r in quickbooks_rows([entry], invoicing, "%d/%m/%Y", PERIOD)
+    ]
+    booked = _quickbooks_home(qb, "EUR")
+    vat_name = invoicing.account(vat_account).name
+    assert booked["NW2026-000011", vat_name] == D("-1.01")
+    assert sum(booked.values()) == 0
+    assert sum(D(r["Debits"] or 0) - D(r["Credits"] or 0) for r in qb) == 0
+    vat_usd = sum(
+        D(r["Debits"] or 0) - D(r["Credits"] or 0) for r in qb if r["Account Name"] == vat_name
+    )
+    assert vat_usd == D("-1.10")
+
+
+def _usd_invoice_with_vat(invoicing: Invoicing) -> tuple[Entry, str]:
+    """The sales entry of a USD invoice with VAT at two rates (USD 0.55 at 21 % on 2.62 and
+    0.55 at 9 % on 6.11), stated in EUR at 0.9187 by ``in_national``: its VAT in EUR is the
+    invoice's, USD 1.10 converted once (EUR 1.01), where its two VAT rows converted each by
+    itself make 0.51 + 0.51 = 1.02; the largest row carries the cent (0.50). Its VAT account."""
+    products = invoicing.products
+    vat_account = invoicing.vat.rules["domestic"].on(date(2026, 10, 31)).vat_account
+    entry = Entry(
+        date(2026, 11, 1),
+        "SALES",
+        "NW2026-000011",
+        "Harborview Analytics Inc.",
+        "Invoice NW2026-000011 period 2026-10",
+        (
+            Posting(products.receivable_account, D("9.83"), "USD", "Invoice"),
+            Posting("8010", D("-2.62"), "USD", "Amazon Web Services", "V21"),
+            Posting("8020", D("-6.11"), "USD", "Microsoft", "V9"),
+            Posting(vat_account, D("-0.55"), "USD", "VAT 21% on 2.62", "V21"),
+            Posting(vat_account, D("-0.55"), "USD", "VAT 9% on 6.11", "V9"),
+        ),
+        "C008",
+        "NW2026-000011",
+    )
+    rate = NationalRate("EUR", D("0.9187"), date(2026, 10, 31))
+    entry = in_national(entry, rate, products.rounding_account, (vat_account, D("-1.01")))
+    assert [p.national for p in entry.postings][-2:] == [D("-0.50"), D("-0.51")]
+    assert entry.conversion is None and entry.national_balance() == 0
+    return entry, vat_account
+
+
+def test_xero_in_the_base_currency_books_the_national_vat_the_invoice_states(tmp_path):
+    """The Xero file in the base currency converted each row by itself, the VAT rows too: VAT
+    payable EUR 1.02 for a USD invoice stating its VAT as EUR 1.01, which the CSV journal books
+    (and the VAT return declares), and the cent on 7099 where the journal has none. An entry
+    stated in the base currency is booked as the journal states it."""
+    _, _, invoicing = setup([])
+    entry, vat_account = _usd_invoice_with_vat(invoicing)
+    conversion = Conversion("EUR", date(2026, 10, 31), load_exchange_rates(PARAMETERS), "7099")
+    [rows] = xero_files([entry], "No VAT", conversion).values()
+    booked: dict[str, Decimal] = defaultdict(D)
+    for r in rows:
+        booked[r[3]] += D(r[5])
+    assert booked == {
+        invoicing.products.receivable_account: D("9.03"),
+        "8010": D("-2.41"),
+        "8020": D("-5.61"),
+        vat_account: D("-1.01"),
+    }
+    assert [r[2] for r in rows][-1] == "VAT 9% on 6.11 (USD -0.55 at 0.9187)"
+
+
+@pytest.mark.parametrize(
+    ("currency", "home", "rate"),
+    [("USD", "EUR", "0.9187"), ("EUR", "USD", "1.0885"), ("JPY", "EUR", "0.006123"),
+     ("EUR", "JPY", "163.31"), ("USD", "EUR", "0.92"), ("GBP", "EUR", "1.1725")],
+)  # fmt: skip
+@pytest.mark.parametrize("sign", [1, -1])
+def test_quickbooks_rounding_rows_net_to_nothing_and_convert_to_one_unit(
+    currency, home, rate, sign
+):
+    """The rows that carry a rounding cent: nothing in the entry's currency, one minor unit of
+    the home currency converted row by row, and no row on a half unit, whose rounding would
+    depend on how QuickBooks breaks a tie."""
+    from billing_lib.money import minor_unit, round_money
+    from billing_lib.quickbooks_journal import _cent_rows
+
+    rows = _cent_rows(currency, home, D(rate), sign, "NW2026-000001")
+    assert len(rows) == 3 and sum(rows) == 0
+    assert all(r == r.quantize(minor_unit(currency)) for r in rows)
+    assert sum(round_money(r * D(rate), home) for r in rows) == sign * minor_unit(home)
+    assert all((abs(r) * D(rate) / minor_unit(home)) % 1 != D("0.5") for r in rows)
+
+
+@pytest.mark.parametrize("rate", ["2", "0.5"])
+def test_a_rate_that_cannot_carry_a_rounding_cent_is_refused_naming_the_entry(rate):
+    """At 2 every amount converts exactly, at 0.5 to whole or half cents only: no rows carry a
+    cent whatever QuickBooks does with a tie, and the file is refused rather than unbalanced."""
+    from billing_lib.quickbooks_journal import _cent_rows
+
+    with pytest.raises(RunError, match=rf"entry NW2026-000001 in EUR .* at {rate} "):
+        _cent_rows("USD", "EUR", D(rate), 1, "NW2026-000001")

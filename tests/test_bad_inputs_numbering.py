@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_lib import cli, locking
+from billing_lib import cli, cli_corrections, locking
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import RunError
 from billing_lib.finalising import finalise_published
@@ -1075,7 +1075,7 @@ def test_a_credit_note_interrupted_while_printing_says_it_was_issued(case, capsy
             raise KeyboardInterrupt
         print(*args, file=file, **kwargs)
 
-    monkeypatch.setattr(cli, "print", interrupted_printing, raising=False)
+    monkeypatch.setattr(cli_corrections, "print", interrupted_printing, raising=False)
     out = case / "outputs"
     capsys.readouterr()
     assert cli.main(credit_note(out)[1:]) == 130

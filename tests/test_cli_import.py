@@ -334,3 +334,25 @@ def test_output_piped_into_a_reader_that_stopped_ends_without_a_traceback():
         os.close(write)
     assert "Traceback" not in command.stderr and "BrokenPipe" not in command.stderr
     assert command.returncode == 141, command.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--period", "26-10", "expected a month as YYYY-MM"),
+        ("--issue-date", "2026-02-30", "expected YYYY-MM-DD or empty; got '2026-02-30'"),
+        ("--issue-date", "2026-10-15", "2026-10-15 is before the end of 2026-10"),
+        ("--currency", "EURO", "expected a three-letter ISO 4217 code"),
+    ],
+)
+def test_billing_run_names_the_option_given_wrong(tmp_path, capsys, option, value, expected):
+    """`billing run --period 26-10` said "billing_run parameters, entry period": the notebook's
+    parameter, not the option typed (`billing finalise --period 26-10` names its option). The
+    command names its option; the notebook its parameter, as before."""
+    given = {"--period": "2026-10", "--reports": str(REPORTS), "--parameters": PARAMETERS}
+    given[option] = value
+    argv = [a for pair in given.items() for a in pair]
+    assert main(["run", *argv, "--output", str(tmp_path / "outputs"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: billing run, entry {option}: {expected}"), err
+    assert not (tmp_path / "outputs").exists()

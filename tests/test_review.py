@@ -310,7 +310,7 @@ def test_no_invoice_says_when_none_of_the_customer_s_accounts_has_a_line(tmp_pat
     for aws in reports.glob("aws-cur2-*"):
         aws.unlink()
     finalised(tmp_path / "out", "2026-09", SEPTEMBER_AS_OCTOBER)
-    br = invoiced(tmp_path / "out", reports=reports, params=params, confirm="C001,C006,C009")
+    br = invoiced(tmp_path / "out", reports=reports, params=params)
     by_customer = {f.subject: f for f in found(br, "no invoice")}
     assert by_customer["C008"].finding == (
         "no invoice this month; USD 2045.85 in 2026-09 (NW2026-000008); no line of its "
@@ -1305,3 +1305,61 @@ def test_a_shortened_option_is_refused_not_taken_for_the_one_it_begins(given, ca
         cli.build_parser().parse_args(given)
     assert stopped.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--period", "2026-10", "--reports", "r"],
+        ["finalise", "--period", "2026-10"],
+        ["credit-note", "--invoice", "NW2026-000002"],
+        ["register", "rebuild"],
+    ],
+)
+@pytest.mark.parametrize("wait", ["-5", "nan", "inf", "soon"])
+def test_a_wait_that_is_no_number_of_seconds_is_refused_naming_the_option(command, wait, capsys):
+    """``--wait -5`` was taken (and waited no time, as 0 does), ``--wait nan`` and ``inf`` too:
+    refused, naming the option and what it takes."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.build_parser().parse_args([*command, "--wait", wait])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --wait: expected a number of seconds, 0 or more" in err and wait in err
+    assert cli.build_parser().parse_args([*command, "--wait", "2.5"]).wait == 2.5
+
+
+@pytest.mark.parametrize("given", ["", ",", " "])
+def test_a_confirmed_jump_that_names_no_customer_is_refused_naming_the_option(given, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli.build_parser().parse_args(
+            ["run", "--period", "2026-10", "--reports", "r", "--confirm-jump", given]
+        )
+    assert stopped.value.code == 2
+    assert "argument --confirm-jump: expected customer ids" in capsys.readouterr().err
+
+
+def test_a_confirmed_jump_of_a_customer_whose_month_did_not_move_is_refused():
+    """``--confirm-jump C999`` (no such customer, or one whose month did not move) was taken in
+    silence: a confirmation left in a script, or given for the wrong customer, would let next
+    month's jump of it through unseen. A confirmation must name a jump the run finds."""
+    now = {("C001", "EUR"): D("2584.54"), ("C002", "EUR"): D("5702.29")}
+    previous = {("C001", "EUR"): D("100.00"), ("C002", "EUR"): D("5000.00")}
+    with pytest.raises(RunError) as refused:
+        review.month_jumps(now, previous, "2026-09", D(10), ("C001", "C999"))
+    text = str(refused.value)
+    assert text.startswith("--confirm-jump C999 (notebook parameter confirm_jumps):")
+    assert (
+        "a customer whose month moved by a factor of 10 or more against the finalised "
+        "2026-09 (C001)"
+        in text
+        and "nothing was invoiced" in text
+    )
+    with pytest.raises(RunError, match=r"--confirm-jump C002,C999 .*\(none\)"):
+        review.month_jumps(now, {("C002", "EUR"): D("5000")}, "2026-09", D(10), ("C002", "C999"))
+    with pytest.raises(RunError, match=r"--confirm-jump C001 .*no finalised month before"):
+        review.month_jumps(now, {}, None, D(10), ("C001",))
+    # the jump confirmed: billed
+    assert review.month_jumps(now, previous, "2026-09", D(10), ("C001",)) == [
+        "C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)"
+    ]
+    assert review.month_jumps(now, {}, None, D(10), ()) == []

@@ -166,7 +166,7 @@ def test_a_month_in_the_future_is_refused_as_the_period_not_the_issue_date(folde
     result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stderr.startswith(
-        f"error: billing_run parameters, entry period: {period} has not begun (today is "
+        f"error: billing run, entry --period: {period} has not begun (today is "
         f"{today.isoformat()}): its invoices would be dated "
     ), result.stderr
     assert "a typo of the year or month? Give the month to bill" in result.stderr

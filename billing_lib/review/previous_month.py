@@ -63,6 +63,7 @@ def month_jumps(
     quoted is the one the customer receives, not the rated lines' sum rounded once (which
     differs by up to half a cent per invoice line, docs/rounding.md)."""
     if not previous:
+        _refuse_unmoved(confirmed, [], previous_period, factor)
         return []
     jumps: list[tuple[str, str]] = []
     for (customer, currency), net in sorted(nets.items()):
@@ -79,6 +80,7 @@ def month_jumps(
                     ),
                 )
             )
+    _refuse_unmoved(confirmed, [c for c, _ in jumps], previous_period, factor)
     refused = [text for customer, text in jumps if customer not in confirmed]
     if refused:
         ids = ",".join(c for c, _ in jumps if c not in confirmed)
@@ -90,6 +92,29 @@ def month_jumps(
             f'`billing run ... --confirm-jump {ids}` (notebook parameter confirm_jumps = "{ids}")'
         )
     return [text for _, text in jumps]
+
+
+def _refuse_unmoved(
+    confirmed: tuple[str, ...], moved: list[str], previous_period: str | None, factor: Decimal
+) -> None:
+    """RunError when a customer ``confirmed`` is none of those whose month ``moved``: a
+    confirmation given for the wrong customer (a typo, no such customer) or left in a script
+    from an earlier month would let a later jump of that customer through unseen."""
+    stray = [c for c in dict.fromkeys(confirmed) if c not in moved]
+    if not stray:
+        return
+    ids = ",".join(stray)
+    against = (
+        f"against the finalised {previous_period} ({', '.join(moved) or 'none'})"
+        if previous_period
+        else "against the previous finalised month, but there is no finalised month before "
+        "this one to compare with"
+    )
+    raise RunError(
+        f"--confirm-jump {ids} (notebook parameter confirm_jumps): expected a customer whose "
+        f"month moved by a factor of {factor} or more {against}; nothing was invoiced. Confirm "
+        "only the customers a run names as moved"
+    )
 
 
 def previous_period(output: Path, period: str) -> str | None:

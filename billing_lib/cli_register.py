@@ -1,0 +1,44 @@
+"""The ``billing register`` commands: list the invoice-number register, rebuild a lost one."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register_list_command(args: argparse.Namespace) -> int:
+    from billing_lib.register_listing import (
+        SHOWN,
+        register_listing,
+        series_check,
+        write_listing_csv,
+    )
+
+    listing = register_listing(args.output, args.series, args.period, args.customer)
+    shown = listing[list(SHOWN)].copy()
+    shown["customer_name"] = shown["customer_name"].str.slice(0, 30)
+    shown["note"] = shown["note"].str.slice(0, 60)
+    print(shown.to_string(index=False) if len(shown) else "no numbers")
+    if args.series is None and args.period is None and args.customer is None:
+        for line in series_check(listing):
+            print(line)
+    if args.csv:
+        print(f"written to {write_listing_csv(listing, args.csv)}")
+    return 0
+
+
+def register_rebuild_command(args: argparse.Namespace) -> int:
+    from billing_lib.recovery import open_output
+    from billing_lib.register_rebuild import check_something_to_rebuild, rebuild_register
+
+    check_something_to_rebuild(args.output)  # before the lock file is written into a wrong folder
+    lock, cleaned = open_output(args.output, wait=args.wait, create=False, check=False)
+    try:
+        for line in cleaned:
+            print(f"cleaned up: {line}")
+        rebuilt = rebuild_register(args.output)
+        args.done = f"{args.output / 'invoice_register.sqlite'} was rebuilt"
+        for line in rebuilt:
+            print(line)
+    finally:
+        lock.release()
+    return 0
