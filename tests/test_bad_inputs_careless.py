@@ -273,3 +273,56 @@ def test_a_vendor_of_a_focus_export_the_formats_do_not_name_is_still_mapped(tmp_
     )
     mappings = load_account_mappings(parameters, load_customers(parameters))
     assert ("hetzner online", "K0123456") in {(m.vendor, m.account_id) for m in mappings}
+
+
+AZURE = ROOT / "tests" / "data" / "azure-cost-details"
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "expected"),
+    [
+        (REPORTS / "ms-invoice-reconciliation-G052026103.csv", ",Quantity,", ",Qty,", "Quantity"),
+        (REPORTS / "ms-daily-rated-usage-G052026103.csv", ",UnitPrice,", ",UnitPrc,", "UnitPrice"),
+        (
+            AZURE / "mca-actual-cost-2026-10.csv",
+            ",paygCostInBillingCurrency,",
+            ",paygAmtInBillingCurrency,",
+            "PaygCostInBillingCurrency",
+        ),
+        (
+            REPORTS / "vmware-usage-meter-customer-monthly-usage-2026-10.csv",
+            ",Unit of Measure,",
+            ",Units of Measure,",
+            "Unit of Measure",
+        ),
+        (
+            REPORTS / "ms-daily-rated-usage-G052026103.csv",
+            ",PCToBCExchangeRate,",
+            ",PCToBCExchangRate,",
+            "PCToBCExchangeRate",
+        ),
+    ],
+    ids=["qty", "abbreviated-price", "amt", "plural", "typo"],
+)
+def test_a_column_the_format_reads_renamed_to_a_word_like_it_is_refused(
+    tmp_path, path, old, new, expected
+):
+    """A header whose column a spreadsheet user renamed to another word (`Qty` for `Quantity`,
+    `Amt` for `Cost`, a plural, a typo): the format reads that column only where the file has it
+    (a fallback, or NULL), so the import went on without it: licences counted by the prorated
+    BillableQuantity, lines without a list price, Azure's list cost recomputed, without a word.
+    Refused naming the file, the column found and the column expected."""
+    text = path.read_text(encoding="utf-8-sig")
+    head, rest = text.split("\n", 1)
+    assert head.count(old) == 1
+    bad = tmp_path / path.name
+    bad.write_text(head.replace(old, new) + "\n" + rest, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [bad], period="2026-10", vendor_prices=load_vendor_prices(VMWARE_DATA))
+    assert str(err.value).startswith(f"{bad} (")
+    [problem] = err.value.problems
+    found = new.strip(",")
+    assert (problem.file, problem.row, problem.column, problem.value) == (str(bad), 1, found, found)
+    assert repr(expected) in problem.expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
