@@ -61,6 +61,30 @@ def test_a_priced_usage_meter_report_with_its_points_column_renamed_is_not_price
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
 
 
+@pytest.mark.parametrize("renamed", ["Unit Price", "Price/Point", "Point Price", "Cost per Point"])
+def test_a_usage_meter_report_with_its_price_column_renamed_is_not_priced_from_the_contract(
+    tmp_path, renamed
+):
+    """`Price per Point` renamed to a name of other words (`Unit Price`): the report was taken
+    for the priceless layout (vmware_usage_meter_report), which does not read the column, and
+    billed at the contract's 0.864 a point, the report's own 0.95 ignored without a word. A
+    report priced from the contract that carries a column of prices or amounts no layout reads
+    is refused naming the column and a value in it."""
+    text = VMWARE.read_text(encoding="utf-8")
+    text = text.replace("Price per Point", renamed, 1).replace(",0.8640,", ",0.9500,")
+    bad = tmp_path / VMWARE.name
+    bad.write_text(text, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [bad], vendor_prices=load_vendor_prices(VMWARE_DATA))
+    assert str(err.value).startswith(f"{bad} (")
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(bad), 1, renamed)
+    assert "0.9500" in problem.value
+    assert "vendor_prices.yaml" in problem.expected and "'Price per Point'" in problem.expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "written", "line"),
     [

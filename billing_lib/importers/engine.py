@@ -44,6 +44,7 @@ from billing_lib.importers.spec import (
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
 from billing_lib.importers.total_rows import check_total, label_select, set_aside
+from billing_lib.importers.unread_prices import check_unread_prices
 from billing_lib.importers.values import (
     absent_text_sql,
     check_rows,
@@ -218,6 +219,7 @@ def stage_source(
     actual |= read_as
     check_respelled(src, spec, wanted, actual)
     check_renamed(src, spec, wanted, actual)  # Qty for Quantity
+    check_unread_prices(con, src, spec, actual)  # Unit Price for Price per Point
     check_repeated(src, spec, set(actual.values()))
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None

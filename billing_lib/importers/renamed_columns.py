@@ -43,7 +43,7 @@ _SAME_WORD = {
 _TYPO_RATIO = 0.8
 
 
-def _words(name: str) -> list[str]:
+def words(name: str) -> list[str]:
     """The words of a column name, in lower case, abbreviations written out (``_SAME_WORD``)."""
     return [_SAME_WORD.get(w.lower(), w.lower()) for w in _WORD.findall(name)]
 
@@ -65,7 +65,7 @@ def _word_like(a: str, b: str) -> bool:
 def resembles(found: str, expected: str) -> bool:
     """Whether the header name ``found`` is ``expected`` renamed to a word like it: as many
     words, each like its counterpart (``Billable Qty`` and ``BillableQuantity``)."""
-    f, e = _words(found), _words(expected)
+    f, e = words(found), words(expected)
     return bool(e) and len(f) == len(e) and all(map(_word_like, f, e))
 
 
