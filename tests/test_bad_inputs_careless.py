@@ -350,3 +350,39 @@ def test_a_column_the_format_reads_renamed_to_a_word_like_it_is_refused(
     assert (problem.file, problem.row, problem.column, problem.value) == (str(bad), 1, found, found)
     assert repr(expected) in problem.expected
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected", "message"),
+    [
+        (",Currency,", ",Curr,", "Currency", "missing required column(s) ['Currency']"),
+        (
+            ",BillableQuantity,",
+            ",BillableQty,",
+            "BillableQuantity",
+            "not a known vendor report format",
+        ),
+    ],
+    ids=["required", "signature"],
+)
+def test_a_column_the_format_needs_renamed_to_a_word_like_it_is_named_beside_it(
+    tmp_path, old, new, expected, message
+):
+    """A column the format requires, or recognises the report by, renamed to a word like its own
+    (`Curr`, `BillableQty`): the report was refused listing every column expected and found (or
+    every format's), leaving the user to spot the one renamed among 47. The error names the
+    column found in row 1 and the one it stands for."""
+    source = REPORTS / "ms-invoice-reconciliation-G052026103.csv"
+    head, rest = source.read_text(encoding="utf-8-sig").split("\n", 1)
+    assert head.count(old) == 1
+    bad = tmp_path / source.name
+    bad.write_text(head.replace(old, new) + "\n" + rest, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [bad], period="2026-10")
+    assert message in str(err.value)
+    found = new.strip(",")
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (str(bad), 1, found, found)
+    assert repr(expected) in problem.expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)

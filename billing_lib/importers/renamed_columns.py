@@ -77,14 +77,13 @@ def _satisfied(spec: FormatSpec, found: dict[str, str]) -> set[str]:
     return {name for g in groups if any(n in found for n in g) for name in g}
 
 
-def check_renamed(src: SourceFile, spec: FormatSpec, wanted: list[str], found: dict) -> None:
-    """Refuse a header column no mapping reads whose name ``resembles`` one the format reads
-    and the file lacks. ``found``: the columns of ``wanted`` the header has, by the file's
-    spelling (``resolve_columns``, the header currency's column with it)."""
-    missing = [c for c in wanted if c not in found and c not in _satisfied(spec, found)]
-    if not missing:
-        return
-    read = set(found.values()) | set(tag_columns_of(spec, src.header)) | set(src.unnamed)
+def renamed_in_header(
+    src: SourceFile, spec: FormatSpec, missing: list[str], read: set[str], why: str
+) -> list[Problem]:
+    """A Problem (row 1) for each column of the header not in ``read`` whose name ``resembles``
+    one of ``missing``, the columns of ``spec`` the file lacks; ``why``: what became of the
+    column under its other name, for the message."""
+    read = read | set(tag_columns_of(spec, src.header)) | set(src.unnamed)
     currency = re.compile(spec.header_currency.header, re.I) if spec.header_currency else None
     problems = []
     for column in src.header:
@@ -99,11 +98,20 @@ def check_renamed(src: SourceFile, spec: FormatSpec, wanted: list[str], found: d
                     column,
                     column,
                     f"the column {like[0]!r} as the vendor names it (the file has no "
-                    f"{like[0]!r}, and {column!r} is no column the format reads): under another "
-                    "name it is not read and its values are lost; rename the column back, or "
-                    "export the report again",
+                    f"{like[0]!r}, and {column!r} is no column the format reads): {why}; "
+                    "rename the column back, or export the report again",
                 )
             )
+    return problems
+
+
+def check_renamed(src: SourceFile, spec: FormatSpec, wanted: list[str], found: dict) -> None:
+    """Refuse a header column no mapping reads whose name ``resembles`` one the format reads
+    and the file lacks. ``found``: the columns of ``wanted`` the header has, by the file's
+    spelling (``resolve_columns``, the header currency's column with it)."""
+    missing = [c for c in wanted if c not in found and c not in _satisfied(spec, found)]
+    why = "under another name it is not read and its values are lost"
+    problems = renamed_in_header(src, spec, missing, set(found.values()), why) if missing else []
     if problems:
         raise InputError(
             f"{src.name} ({spec.title}): the header names a column the format reads otherwise",
