@@ -14,6 +14,7 @@ from billing_lib.customers import load_account_mappings, load_customers
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.importers import import_reports
+from billing_lib.importers.renamed_columns import resembles
 from billing_lib.pricing.plans import load_price_plans
 from billing_lib.review.findings import load_review_settings
 from billing_lib.store import open_store
@@ -386,3 +387,26 @@ def test_a_column_the_format_needs_renamed_to_a_word_like_it_is_named_beside_it(
     assert (problem.file, problem.row, problem.column, problem.value) == (str(bad), 1, found, found)
     assert repr(expected) in problem.expected
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("found", "expected", "alike"),
+    [
+        ("Qty", "Quantity", True),
+        ("UnitPrc", "UnitPrice", True),
+        ("paygAmtInBillingCurrency", "PaygCostInBillingCurrency", True),
+        ("Units of Measure", "Unit of Measure", True),
+        ("PCToBCExchangRate", "PCToBCExchangeRate", True),
+        ("lineItem/BlendedCost", "lineItem/UnblendedCost", False),
+        ("ServiceSubcategory", "ServiceCategory", False),
+        ("Datacenter", "Date", False),
+        ("RegionName", "Region", False),
+        ("ProductOrderName", "ProductName", False),
+        ("resourceGroupName", "ResourceName", False),
+    ],
+)
+def test_a_column_is_taken_for_a_renamed_one_only_in_words_like_its_own(found, expected, alike):
+    """Real exports carry columns whose names are close to one a format reads and the file
+    lacks (an AWS CUR's BlendedCost beside UnblendedCost, FOCUS's ServiceSubcategory, Azure's
+    resourceGroupName): those are other columns, not renamed ones."""
+    assert resembles(found, expected) is alike

@@ -23,7 +23,8 @@ READING_RULES = """\
   to a word like the one missing (`BillableQty` for `BillableQuantity`, `Curr` for `Currency`).
 - **A column renamed** (`importers/renamed_columns.py`): a header column no mapping reads whose
   name is one the format reads and the file lacks in other words (as many words, each equal, an
-  abbreviation such as `Qty` or `Amt`, or a typo; `Cost`, `Amt` and `Amount` are one word) refuses
+  abbreviation such as `Qty`, `Amt` or `Desc`, or a typo from the same first letter; `Cost`, `Amt`
+  and `Amount` are one word) refuses
   the file naming both, even where the format could do without the column (an alternative, a
   fallback): its values would be lost in silence. Spelt otherwise (other case, spaces,
   punctuation: `Subscription Id`) it is refused as well. A layout priced from

@@ -49,13 +49,20 @@ def words(name: str) -> list[str]:
 
 
 def _word_like(a: str, b: str) -> bool:
-    """Whether two words are one: equal, the shorter an abbreviation of the longer (its letters
-    in order, from the same first letter: ``prc`` of ``price``, ``unit`` of ``units``), or, both
-    of five letters or more, a typo of one another."""
+    """Whether two words are one: equal; the shorter the beginning of the longer, of three
+    letters or more (``desc``, ``exch``, ``unit`` of ``units``); the shorter of four letters at
+    most, its first the longer's and no vowel after it, the longer's letters in order (``prc``
+    of ``price``, ``pts`` of ``points``: not ``date`` of ``datacenter``); or, both of five
+    letters or more and from the same first letter, a typo of one another (not ``blended`` of
+    ``unblended``, nor ``category`` of ``subcategory``)."""
     if a == b:
         return True
     short, long = sorted((a, b), key=len)
-    if len(short) >= 2 and short[0] == long[0]:
+    if len(short) >= 3 and long.startswith(short):
+        return True
+    if short[:1] != long[:1]:
+        return False
+    if 2 <= len(short) <= 4 and not set(short[1:]) & set("aeiou"):
         letters = iter(long)
         if all(ch in letters for ch in short):
             return True
