@@ -14,6 +14,7 @@ from billing_lib.customers import load_account_mappings, load_customers
 from billing_lib.errors import InputError, ParameterError
 from billing_lib.fx import load_exchange_rates
 from billing_lib.importers import import_reports
+from billing_lib.importers.renamed_columns import resembles
 from billing_lib.pricing.plans import load_price_plans
 from billing_lib.review.findings import load_review_settings
 from billing_lib.store import open_store
@@ -58,6 +59,30 @@ def test_a_priced_usage_meter_report_with_its_points_column_renamed_is_not_price
     assert {(p.file, p.column, p.value) for p in found} >= {(str(bad), "Price per Point", "0.9500")}
     assert [p.row for p in found] == list(range(2, 16))
     assert "vmware_usage_meter" in found[0].expected and "Billable Points" in found[0].expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("renamed", ["Unit Price", "Price/Point", "Point Price", "Cost per Point"])
+def test_a_usage_meter_report_with_its_price_column_renamed_is_not_priced_from_the_contract(
+    tmp_path, renamed
+):
+    """`Price per Point` renamed to a name of other words (`Unit Price`): the report was taken
+    for the priceless layout (vmware_usage_meter_report), which does not read the column, and
+    billed at the contract's 0.864 a point, the report's own 0.95 ignored without a word. A
+    report priced from the contract that carries a column of prices or amounts no layout reads
+    is refused naming the column and a value in it."""
+    text = VMWARE.read_text(encoding="utf-8")
+    text = text.replace("Price per Point", renamed, 1).replace(",0.8640,", ",0.9500,")
+    bad = tmp_path / VMWARE.name
+    bad.write_text(text, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [bad], vendor_prices=load_vendor_prices(VMWARE_DATA))
+    assert str(err.value).startswith(f"{bad} (")
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(bad), 1, renamed)
+    assert "0.9500" in problem.value
+    assert "vendor_prices.yaml" in problem.expected and "'Price per Point'" in problem.expected
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
 
 
@@ -273,3 +298,115 @@ def test_a_vendor_of_a_focus_export_the_formats_do_not_name_is_still_mapped(tmp_
     )
     mappings = load_account_mappings(parameters, load_customers(parameters))
     assert ("hetzner online", "K0123456") in {(m.vendor, m.account_id) for m in mappings}
+
+
+AZURE = ROOT / "tests" / "data" / "azure-cost-details"
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "expected"),
+    [
+        (REPORTS / "ms-invoice-reconciliation-G052026103.csv", ",Quantity,", ",Qty,", "Quantity"),
+        (REPORTS / "ms-daily-rated-usage-G052026103.csv", ",UnitPrice,", ",UnitPrc,", "UnitPrice"),
+        (
+            AZURE / "mca-actual-cost-2026-10.csv",
+            ",paygCostInBillingCurrency,",
+            ",paygAmtInBillingCurrency,",
+            "PaygCostInBillingCurrency",
+        ),
+        (
+            REPORTS / "vmware-usage-meter-customer-monthly-usage-2026-10.csv",
+            ",Unit of Measure,",
+            ",Units of Measure,",
+            "Unit of Measure",
+        ),
+        (
+            REPORTS / "ms-daily-rated-usage-G052026103.csv",
+            ",PCToBCExchangeRate,",
+            ",PCToBCExchangRate,",
+            "PCToBCExchangeRate",
+        ),
+    ],
+    ids=["qty", "abbreviated-price", "amt", "plural", "typo"],
+)
+def test_a_column_the_format_reads_renamed_to_a_word_like_it_is_refused(
+    tmp_path, path, old, new, expected
+):
+    """A header whose column a spreadsheet user renamed to another word (`Qty` for `Quantity`,
+    `Amt` for `Cost`, a plural, a typo): the format reads that column only where the file has it
+    (a fallback, or NULL), so the import went on without it: licences counted by the prorated
+    BillableQuantity, lines without a list price, Azure's list cost recomputed, without a word.
+    Refused naming the file, the column found and the column expected."""
+    text = path.read_text(encoding="utf-8-sig")
+    head, rest = text.split("\n", 1)
+    assert head.count(old) == 1
+    bad = tmp_path / path.name
+    bad.write_text(head.replace(old, new) + "\n" + rest, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [bad], period="2026-10", vendor_prices=load_vendor_prices(VMWARE_DATA))
+    assert str(err.value).startswith(f"{bad} (")
+    [problem] = err.value.problems
+    found = new.strip(",")
+    assert (problem.file, problem.row, problem.column, problem.value) == (str(bad), 1, found, found)
+    assert repr(expected) in problem.expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected", "message"),
+    [
+        (",Currency,", ",Curr,", "Currency", "missing required column(s) ['Currency']"),
+        (
+            ",BillableQuantity,",
+            ",BillableQty,",
+            "BillableQuantity",
+            "not a known vendor report format",
+        ),
+    ],
+    ids=["required", "signature"],
+)
+def test_a_column_the_format_needs_renamed_to_a_word_like_it_is_named_beside_it(
+    tmp_path, old, new, expected, message
+):
+    """A column the format requires, or recognises the report by, renamed to a word like its own
+    (`Curr`, `BillableQty`): the report was refused listing every column expected and found (or
+    every format's), leaving the user to spot the one renamed among 47. The error names the
+    column found in row 1 and the one it stands for."""
+    source = REPORTS / "ms-invoice-reconciliation-G052026103.csv"
+    head, rest = source.read_text(encoding="utf-8-sig").split("\n", 1)
+    assert head.count(old) == 1
+    bad = tmp_path / source.name
+    bad.write_text(head.replace(old, new) + "\n" + rest, encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [bad], period="2026-10")
+    assert message in str(err.value)
+    found = new.strip(",")
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (str(bad), 1, found, found)
+    assert repr(expected) in problem.expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("found", "expected", "alike"),
+    [
+        ("Qty", "Quantity", True),
+        ("UnitPrc", "UnitPrice", True),
+        ("paygAmtInBillingCurrency", "PaygCostInBillingCurrency", True),
+        ("Units of Measure", "Unit of Measure", True),
+        ("PCToBCExchangRate", "PCToBCExchangeRate", True),
+        ("lineItem/BlendedCost", "lineItem/UnblendedCost", False),
+        ("ServiceSubcategory", "ServiceCategory", False),
+        ("Datacenter", "Date", False),
+        ("RegionName", "Region", False),
+        ("ProductOrderName", "ProductName", False),
+        ("resourceGroupName", "ResourceName", False),
+    ],
+)
+def test_a_column_is_taken_for_a_renamed_one_only_in_words_like_its_own(found, expected, alike):
+    """Real exports carry columns whose names are close to one a format reads and the file
+    lacks (an AWS CUR's BlendedCost beside UnblendedCost, FOCUS's ServiceSubcategory, Azure's
+    resourceGroupName): those are other columns, not renamed ones."""
+    assert resembles(found, expected) is alike

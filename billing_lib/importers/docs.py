@@ -19,7 +19,17 @@ READING_RULES = """\
   the header. Column names match exactly, or else case-insensitively when only one header column
   fits (Azure writes `CostInBillingCurrency` in one export and `costInBillingCurrency` in another).
   A list entry (`A | B`) is satisfied by either name. An unknown file or a missing required column
-  gives an error listing the expected and the found columns.
+  gives an error listing the expected and the found columns, and naming a header column renamed
+  to a word like the one missing (`BillableQty` for `BillableQuantity`, `Curr` for `Currency`).
+- **A column renamed** (`importers/renamed_columns.py`): a header column no mapping reads whose
+  name is one the format reads and the file lacks in other words (as many words, each equal, an
+  abbreviation such as `Qty`, `Amt` or `Desc`, or a typo from the same first letter; `Cost`, `Amt`
+  and `Amount` are one word) refuses
+  the file naming both, even where the format could do without the column (an alternative, a
+  fallback): its values would be lost in silence. Spelt otherwise (other case, spaces,
+  punctuation: `Subscription Id`) it is refused as well. A layout priced from
+  `vendor_prices.yaml` refuses a column of prices or amounts it does not read that holds a value
+  (`importers/unread_prices.py`: a renamed `Price per Point`).
 - **Containers**: CSV (also `.tsv`), CSV.gz, zip (each CSV/CSV.gz/TSV/Parquet member is a report
   of its own, named `archive.zip!member`; a zip member is read the same way,
   `a.zip!cur.zip!cur.csv`, as a zipped CUR in the month's zip; a zip in that is refused) and

@@ -22,6 +22,7 @@ from billing_lib.importers.header_currency import header_currency
 from billing_lib.importers.line_checks import OVERFLOW_RISK, check_model, check_overflow
 from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
 from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
+from billing_lib.importers.renamed_columns import check_renamed
 from billing_lib.importers.report import ImportReport, control_totals
 from billing_lib.importers.source_checks import (
     check_no_line_rows,
@@ -43,6 +44,7 @@ from billing_lib.importers.spec import (
 )
 from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
 from billing_lib.importers.total_rows import check_total, label_select, set_aside
+from billing_lib.importers.unread_prices import check_unread_prices
 from billing_lib.importers.values import (
     absent_text_sql,
     check_rows,
@@ -216,6 +218,8 @@ def stage_source(
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
     check_respelled(src, spec, wanted, actual)
+    check_renamed(src, spec, wanted, actual)  # Qty for Quantity
+    check_unread_prices(con, src, spec, actual)  # Unit Price for Price per Point
     check_repeated(src, spec, set(actual.values()))
     present = [c for c in wanted if c in actual]
     rejects = REJECTS if src.kind == "csv" else None

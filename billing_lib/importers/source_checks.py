@@ -13,6 +13,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.reader import SourceFile
+from billing_lib.importers.renamed_columns import renamed_in_header
 from billing_lib.importers.spec import (
     QUOTED_COLUMN,
     FormatSpec,
@@ -75,7 +76,26 @@ def detect_format(src: SourceFile) -> FormatSpec:
     lines.append(
         f"  found columns: {list(src.header)[:40]}{' ...' if len(src.header) > 40 else ''}"
     )
-    raise InputError("\n".join(lines))
+    problems: dict[str, Problem] = {}
+    for spec in all_specs():
+        if 2 * len(_missing(spec.signature, src.header)) >= len(spec.signature):
+            continue  # a format whose signature the file mostly lacks: not the one meant
+        lacks = _lacking(spec.signature, src.header)
+        why = f"{spec.title} ({spec.name}) recognises the report by it"
+        for p in renamed_in_header(src, spec, lacks, _read(spec, src.header), why):
+            problems.setdefault(p.column or "", p)
+    raise InputError("\n".join(lines), list(problems.values()))
+
+
+def _lacking(entries: list, header: tuple[str, ...]) -> list[str]:
+    """The names of the signature or required entries none of whose alternatives the header
+    has."""
+    return [n for e in entries if not resolve_columns(choices(e), header) for n in choices(e)]
+
+
+def _read(spec: FormatSpec, header: tuple[str, ...]) -> set[str]:
+    """The columns of ``header`` the format reads, by the file's spelling."""
+    return set(resolve_columns(spec.referenced_columns(), header).values())
 
 
 def check_required(src: SourceFile, spec: FormatSpec, default_currency: str | None) -> None:
@@ -100,9 +120,12 @@ def check_required(src: SourceFile, spec: FormatSpec, default_currency: str | No
                 "the files without it: `billing run --currency EUR`, `billing import --currency "
                 "EUR`, notebook parameter currency)"
             )
+        lacks = [n for n in _lacking(spec.required, src.header) if n != stand_in or hint]
+        why = "the format requires it"
         raise InputError(
             f"{src.name} ({spec.title}): missing required column(s) {missing}{hint}.\n"
-            f"  expected: {[choice_text(e) for e in spec.required]}\n  found: {list(src.header)}"
+            f"  expected: {[choice_text(e) for e in spec.required]}\n  found: {list(src.header)}",
+            renamed_in_header(src, spec, lacks, _read(spec, src.header), why),
         )
 
 
