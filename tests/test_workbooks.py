@@ -127,6 +127,24 @@ def test_usage_sheets_per_vendor_trace_every_rated_line(tmp_path):
     }  # the invoice lines, unrounded
 
 
+def test_a_vendor_name_cut_after_an_apostrophe_still_names_a_sheet_excel_accepts(tmp_path):
+    """ "Usage " and the first 25 characters of "Amazon Web Services EMEA's Marketplace" end with
+    its apostrophe, which no sheet name may (Excel refuses it, xlsxwriter raised): the invoice's
+    workbook was not written and the run stopped."""
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    products.write_text(
+        text.replace(
+            "name: Amazon Web Services,", 'name: "Amazon Web Services EMEA\'s Marketplace",', 1
+        ),
+        encoding="utf-8",
+    )
+    con, invoices, invoicing = make(tmp_path, ROWS, params)
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    assert openpyxl.load_workbook(path).sheetnames[1] == "Usage Amazon Web Services EMEA"
+
+
 def test_a_rerun_writes_identical_bytes(tmp_path):
     con, invoices, invoicing = make(tmp_path, ROWS)
     first = [p.read_bytes() for p in write_workbooks(con, invoices, invoicing, tmp_path / "a")]
