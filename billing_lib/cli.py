@@ -17,6 +17,7 @@ from billing_lib.errors import BillingError, ParameterError
 
 if TYPE_CHECKING:
     from billing_lib.importers.report import ImportReport
+    from billing_lib.invoice_model import Invoice
 
 
 def _import_command(args: argparse.Namespace) -> int:
@@ -269,10 +270,20 @@ def _credit_note_command(args: argparse.Namespace) -> int:
             f"  {note.currency} net {money_text(note.net)} + VAT {money_text(note.vat_total)} = "
             f"{money_text(note.gross)} (the invoice: {money_text(done.original.gross)})"
         )
+        _print_font_warnings(note)  # a reason in Japanese
         print(f"  written to {done.folder}:")
         for path in done.files:
             print(f"    {path.name}")
     return 0
+
+
+def _print_font_warnings(inv: Invoice) -> None:
+    """What the PDF just written of ``inv`` cannot print as written (``pdf_fonts``), as a run
+    lists it among its warnings."""
+    from billing_lib.pdf_fonts import document_font_warnings
+
+    for warning in document_font_warnings(inv):
+        print(f"  warning: {warning}")
 
 
 def _reissue_command(args: argparse.Namespace) -> int:
@@ -326,6 +337,7 @@ def _reissue_command(args: argparse.Namespace) -> int:
             print(f"  exchange rate changed since the run, converted at it ({CONFIRM_OPTION}):")
             for text in one.rate_changes:
                 print(f"    {text}")
+        _print_font_warnings(inv)  # a customer renamed in Chinese
         print(f"  written to {one.folder}:")
         for path in one.files:
             print(f"    {path.relative_to(one.folder)}")

@@ -313,6 +313,21 @@ def test_a_reason_typed_over_several_lines_reads_the_same_in_every_document(outp
         ).fetchall() == [(reason,)]
 
 
+def test_the_command_says_when_the_credit_note_s_pdf_cannot_draw_its_reason(outputs, capsys):
+    """A reason in Japanese (or Thai) is printed as empty boxes in the credit note's PDF, whose
+    font has no glyphs for it; a run lists such an invoice among its warnings, the command said
+    nothing. It says so, as the run does, and which documents hold the text."""
+    argv = ["credit-note", "--output", str(outputs), "--invoice", ORIGINAL]
+    code = cli.main([*argv, "--issue-date", "2026-12-03", "--reason", "請求額の誤り"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "  warning: NWC2026-000001 (C002): the PDF's font (DejaVu Sans: Latin, Greek, Cyrillic) "
+        "has no glyph for 請 求 額 の 誤 り (in '請求額の誤り'): the PDF prints empty boxes for "
+        "them; the workbook and the e-invoice hold the text\n"
+    ) in out, out
+
+
 def test_the_next_credit_note_takes_the_next_number_of_its_issue_year(outputs):
     assert issue_credit_note(outputs, ORIGINAL, ISSUED).note.number == "NWC2026-000001"
     third = issue_credit_note(outputs, "NW2026-000003", date(2027, 1, 4), "duplicate").note
