@@ -1590,6 +1590,9 @@ def raw_footer(book: Path) -> str:
     ("name", "left"),
     [
         ("Jansen & Zn. AT&T Cloud B.V.", "Jansen && Zn. AT&&T Cloud B.V."),
+        # Excel reads the digits after the font size's code as the size: "&81&&1 ..." printed
+        # "&1 Cloud Services B.V." at 81 pt; a space parts them
+        ("1&1 Cloud Services B.V.", " 1&&1 Cloud Services B.V."),
         (
             VERY_LONG_SELLER,
             "Northwind Cloud Infrastructure, Managed Hosting and Software Licensing Services…",
