@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from billing_lib.invoice_model import Invoice
 
 
 def parsed_issue_date(args: argparse.Namespace, command: str) -> date | None:
@@ -45,10 +49,20 @@ def credit_note_command(args: argparse.Namespace) -> int:
             f"  {note.currency} net {money_text(note.net)} + VAT {money_text(note.vat_total)} = "
             f"{money_text(note.gross)} (the invoice: {money_text(done.original.gross)})"
         )
+        print_font_warnings(note)  # a reason in Japanese
         print(f"  written to {done.folder}:")
         for path in done.files:
             print(f"    {path.name}")
     return 0
+
+
+def print_font_warnings(inv: Invoice) -> None:
+    """What the PDF just written of ``inv`` cannot print as written (``pdf_fonts``), as a run
+    lists it among its warnings."""
+    from billing_lib.pdf_fonts import document_font_warnings
+
+    for warning in document_font_warnings(inv):
+        print(f"  warning: {warning}")
 
 
 def reissue_command(args: argparse.Namespace) -> int:
@@ -102,6 +116,7 @@ def reissue_command(args: argparse.Namespace) -> int:
             print(f"  exchange rate changed since the run, converted at it ({CONFIRM_OPTION}):")
             for text in one.rate_changes:
                 print(f"    {text}")
+        print_font_warnings(inv)  # a customer renamed in Chinese
         print(f"  written to {one.folder}:")
         for path in one.files:
             print(f"    {path.relative_to(one.folder)}")

@@ -56,6 +56,7 @@ from billing_lib.ledger import sales_narration
 from billing_lib.locking import OutputLock, held
 from billing_lib.numbering import Register, check_dated_in_order
 from billing_lib.original_invoice import Original, load_original, outputs_register
+from billing_lib.printed_texts import clean_text
 from billing_lib.publishing import checksums, package_versions, writing
 from billing_lib.run_files import (
     CORRECTIONS,
@@ -169,7 +170,9 @@ def _issue(
     before_publish: Callable[[Path], None] | None,
 ) -> IssuedCreditNote:
     """The credit note of the checked ``original``, numbered and published."""
-    reason = (reason or "").strip() or None
+    # one line, as every document prints it: a reason pasted with a line break or a tab made the
+    # PDF draw boxes and the e-invoice's note hold them (``printed_texts.clean_text``)
+    reason = clean_text(reason)
     inv = original.invoice
     invoice_number = inv.number
     series = f"{original.seller.credit_note_series}{issued.year}"

@@ -78,6 +78,10 @@ HEADING_HEIGHT, SUBTOTAL_HEIGHT = 5.5 * mm, 8 * mm
 HEADING_ROW = 4.2 * mm
 
 
+#: Room for a total's amount right of its label ("Total EUR"), which ends 36 mm left of it.
+TOTALS_WIDTH = 34 * mm
+
+
 #: After a product group's heading repeated at the top of a page its lines continue on.
 CONTINUED = " (continued)"
 
@@ -508,18 +512,21 @@ class _Document:
                 self.text(LEFT + PAD, part)
             self.y -= 4.5 * mm
         self.y -= 3 * mm
-        for label, value, size in (
-            ("Net", inv.net, 9),
-            ("VAT", inv.vat_total, 9),
-            (f"Total {inv.currency}", inv.gross, 10.5),
-        ):
-            self.text(end - 36 * mm, label, size, bold=True, right=True)
-            self.text(end, amount_text(value, inv.currency), size, True, True)
-            self.y -= 5 * mm
+        totals = [
+            ("Net", amount_text(inv.net, inv.currency), 9),
+            ("VAT", amount_text(inv.vat_total, inv.currency), 9),
+            (f"Total {inv.currency}", amount_text(inv.gross, inv.currency), 10.5),
+        ]
         if national is not None:  # Art. 230: the VAT in the seller's national currency too
-            self.text(end - 36 * mm, f"VAT in {national.currency}", 9, bold=True, right=True)
-            self.text(end, amount_text(national.amount, national.currency), 9, True, True)
+            totals.append(
+                (f"VAT in {national.currency}", amount_text(national.amount, national.currency), 9)
+            )
+        for label, value, size in totals:
+            self.text(end - 36 * mm, label, size, bold=True, right=True)
+            # IDR 1,802,458,013.57 in a smaller size, clear of its label
+            self.text(end, value, fitted_size(value, TOTALS_WIDTH, size, bold=True), True, True)
             self.y -= 5 * mm
+        if national is not None:
             for part in self.wrapped(national_vat_note(inv) or "", WIDTH, size=8):
                 self.room(4 * mm)
                 self.text(LEFT, part, 8)

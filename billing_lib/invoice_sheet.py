@@ -123,9 +123,16 @@ def _page_setup(ws: Any, inv: Invoice, seller: Seller, widths: tuple[int, ...]) 
     ws.set_margins(**MARGINS)
     ws.center_horizontally()
     ws.hide_gridlines(2)
-    ws.set_footer(f"&L&8{footer_name(seller.name)} - {inv.number}&R&8Page &P of &N")
+    ws.set_footer(f"&L{footer_text(footer_name(seller.name))} - {inv.number}&R&8Page &P of &N")
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
+
+
+def footer_text(text: str, size: int = 8) -> str:
+    """``text`` in a footer at ``size`` points: its font size's code, and a space after it where
+    ``text`` begins with a digit, since Excel reads the digits that follow the code as the size
+    (a seller "1&1 Cloud" printed "&1 Cloud" at 81 pt)."""
+    return f"&{size}{' ' if text[:1].isdigit() else ''}{text}"
 
 
 def footer_name(name: str) -> str:

@@ -50,6 +50,7 @@ from billing_lib.invoice_model import Invoice
 from billing_lib.numbering import Register, RegisterEntry, check_dated_in_order, format_number
 from billing_lib.numbering_records import not_final_way_out
 from billing_lib.original_invoice import invoice_entry, invoice_folder, outputs_register
+from billing_lib.printed_texts import clean_text
 from billing_lib.publishing import checksums, package_versions, writing
 from billing_lib.reissue_billing import BilledAgain, rate_again
 from billing_lib.reissue_checks import (
@@ -160,7 +161,7 @@ def reissue_invoices(
             parameters,
             reports,
             issue_date or date.today(),
-            (reason or "").strip() or None,
+            clean_text(reason),  # one line, as every document prints it
             lock.run_id,
             before_publish,
             confirm_rate_change,

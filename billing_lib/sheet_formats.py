@@ -90,8 +90,10 @@ def cell_ranges(rows: list[int], col: int) -> str:
 
 
 def sheet_name(text: str, used: set[str]) -> str:
-    """A unique sheet name of at most 31 characters without []:*?/\\."""
-    base = re.sub(r"[\[\]:*?/\\]", " ", text).strip()[:31] or "Sheet"
+    """A unique sheet name of at most 31 characters without []:*?/\\, neither beginning nor
+    ending with an apostrophe (Excel refuses such a name: a vendor's name cut after one,
+    "Usage Amazon Web Services EMEA'", stopped the workbook)."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", text).strip()[:31].strip(" '") or "Sheet"
     name, n = base, 2
     while name.lower() in used:
         suffix = f" ({n})"

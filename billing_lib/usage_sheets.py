@@ -19,7 +19,7 @@ from typing import Any
 
 import xlsxwriter
 
-from billing_lib.invoice_sheet import footer_name
+from billing_lib.invoice_sheet import footer_name, footer_text
 from billing_lib.invoices import Invoice
 from billing_lib.row_worksheet import Column, RowWorksheet
 from billing_lib.sheet_formats import InvoiceFormats, sheet_name
@@ -68,7 +68,8 @@ def _print_setup(ws: Any, header_row: int, inv: Invoice) -> None:
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
     ws.repeat_rows(header_row)
-    ws.set_footer(f"&L&8{footer_name(inv.seller.name)} - {inv.number} - &A&R&8Page &P of &N")
+    name = footer_text(footer_name(inv.seller.name))
+    ws.set_footer(f"&L{name} - {inv.number} - &A&R&8Page &P of &N")
 
 
 #: The usage sheets' column of a line's resource, and the most it is widened to for its labels

@@ -287,6 +287,47 @@ def test_a_run_s_package_file_changed_since_is_refused(outputs):
     assert_nothing_issued(outputs)
 
 
+def test_a_reason_typed_over_several_lines_reads_the_same_in_every_document(outputs):
+    """A reason pasted with a line break and a tab (``--reason $'Wrong price\\n\\tplan'``) was
+    printed as it came: the PDF drew boxes for the tab and the line break, the e-invoice's note
+    held them, the workbook showed spaces. It reads as one line in every document, the register
+    and credit_note.json, as the texts of the parameters do."""
+    done = issue_credit_note(outputs, ORIGINAL, ISSUED, " Wrong price\n\tplan\x0cfor  M365 \r\n")
+    reason = "Wrong price plan for M365"
+    assert done.note.note == reason
+    folder = done.folder
+    pdf = " ".join(
+        page.extract_text() for page in PdfReader(folder / "NWC2026-000001_C002.pdf").pages
+    )
+    assert f"Reason: {reason}\n" in pdf
+    xml = etree.parse(str(folder / "NWC2026-000001_C002.xml"))
+    [note] = xml.xpath("/*/cbc:Note/text()", namespaces={"cbc": CBC})
+    assert note.endswith(f"Reason: {reason}")
+    sheet = openpyxl.load_workbook(folder / "NWC2026-000001_C002.xlsx").active
+    assert f"Reason: {reason}" in [c.value for row in sheet.iter_rows() for c in row]
+    [record] = json.loads((folder / "credit_note.json").read_text(encoding="utf-8"))["invoices"]
+    assert record["note"] == reason
+    with sqlite3.connect(outputs / "invoice_register.sqlite") as db:
+        assert db.execute(
+            "SELECT note FROM numbers WHERE invoice_number = 'NWC2026-000001'"
+        ).fetchall() == [(reason,)]
+
+
+def test_the_command_says_when_the_credit_note_s_pdf_cannot_draw_its_reason(outputs, capsys):
+    """A reason in Japanese (or Thai) is printed as empty boxes in the credit note's PDF, whose
+    font has no glyphs for it; a run lists such an invoice among its warnings, the command said
+    nothing. It says so, as the run does, and which documents hold the text."""
+    argv = ["credit-note", "--output", str(outputs), "--invoice", ORIGINAL]
+    code = cli.main([*argv, "--issue-date", "2026-12-03", "--reason", "請求額の誤り"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "  warning: NWC2026-000001 (C002): the PDF's font (DejaVu Sans: Latin, Greek, Cyrillic) "
+        "has no glyph for 請 求 額 の 誤 り (in '請求額の誤り'): the PDF prints empty boxes for "
+        "them; the workbook and the e-invoice hold the text\n"
+    ) in out, out
+
+
 def test_the_next_credit_note_takes_the_next_number_of_its_issue_year(outputs):
     assert issue_credit_note(outputs, ORIGINAL, ISSUED).note.number == "NWC2026-000001"
     third = issue_credit_note(outputs, "NW2026-000003", date(2027, 1, 4), "duplicate").note

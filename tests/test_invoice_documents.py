@@ -1175,6 +1175,27 @@ def test_a_large_quantity_stays_in_its_column(issued, tmp_path):
         assert left + PAD / 2 <= row[text][0] and row[text][1] <= right, (head, row[text])
 
 
+def test_a_total_of_ten_digits_is_drawn_clear_of_its_label(issued, tmp_path):
+    """An invoice in rupiah (IDR, two decimals: EUR 100,000 is about IDR 1.8 billion) printed its
+    total "1,802,458,013.57" in 10.5 pt bold over the label "Total IDR" beside it; the lines'
+    figures and the subtotals were drawn smaller to fit, the totals were not."""
+    seller, invoices = issued
+    inv = next(i for i in invoices.values() if i.customer_id == "C008")
+    lines = tuple(
+        replace(ln, amount=amount, unrounded_amount=amount, display_unit_price=None)
+        for ln, amount in zip(inv.lines[:2], (D("1234567890.12"), D("567890123.45")), strict=True)
+    )
+    net = sum((ln.amount for ln in lines), D(0))
+    vat = tuple(replace(v, base=net) for v in inv.vat)
+    inv = replace(inv, currency="IDR", lines=lines, vat=vat, net=net, gross=net)
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    boxes = drawn_boxes(pdf)
+    for label in ("Net", "Total IDR"):
+        [(_, label_end, y, _)] = [b for b in boxes if b[3] == label]
+        [(amount_start, *_)] = [b for b in boxes if b[2] == y and b[3] == "1,802,458,013.57"]
+        assert label_end < amount_start, (label, label_end, amount_start)
+
+
 def test_a_belgian_enterprise_number_as_belgians_write_it_is_compact_in_the_e_invoice(issued):
     """The legal registration 0456.789.133 went into the e-invoice as written, with scheme 0208:
     PEPPOL-COMMON-R043 (fatal) asks ten digits."""
@@ -1569,6 +1590,9 @@ def raw_footer(book: Path) -> str:
     ("name", "left"),
     [
         ("Jansen & Zn. AT&T Cloud B.V.", "Jansen && Zn. AT&&T Cloud B.V."),
+        # Excel reads the digits after the font size's code as the size: "&81&&1 ..." printed
+        # "&1 Cloud Services B.V." at 81 pt; a space parts them
+        ("1&1 Cloud Services B.V.", " 1&&1 Cloud Services B.V."),
         (
             VERY_LONG_SELLER,
             "Northwind Cloud Infrastructure, Managed Hosting and Software Licensing Services…",

@@ -1025,6 +1025,43 @@ def test_a_batch_is_checked_whole_before_any_invoice_is_issued(outputs, correcte
     ]
 
 
+def test_a_reason_typed_over_several_lines_reads_as_one_line_in_every_document(outputs, corrected):
+    """``--reason`` pasted with a line break and a tab went onto the new invoice as it came: the
+    PDF drew boxes for them, the e-invoice's note held them. It reads as one line everywhere."""
+    done = reissue_invoice(
+        outputs, ORIGINAL, corrected, REPORTS, REISSUED, "Managed services\n\tat 350.00\r\n"
+    )
+    reason = "Reason: Managed services at 350.00"
+    [pdf] = [f for f in done.files if f.suffix == ".pdf"]
+    assert f"{reason}\n" in " ".join(p.extract_text() for p in PdfReader(pdf).pages)
+    [xml] = [f for f in done.files if f.suffix == ".xml"]
+    [note] = etree.parse(str(xml)).xpath("/*/cbc:Note/text()", namespaces={"cbc": CBC})
+    assert note.endswith(reason)
+    [row] = [r for r in register_rows(outputs) if r[0] == done.invoice.number]
+    assert row[-1].endswith(reason), row
+
+
+def test_the_command_says_when_the_new_invoice_s_pdf_cannot_draw_a_character(
+    outputs, corrected, capsys
+):
+    """C002 renamed with its name in Chinese beside it since the run: the new invoice's PDF
+    prints empty boxes for it, which a run lists among its warnings and the command did not."""
+    customers = corrected / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    customers.write_text(
+        text.replace("name: Van Leeuwen Logistiek B.V.", "name: Van Leeuwen Logistiek B.V. 物流"),
+        encoding="utf-8",
+    )
+    argv = ["reissue", "--output", str(outputs), "--invoice", ORIGINAL]
+    code = cli.main([*argv, "--parameters", str(corrected), "--issue-date", "2026-12-04"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        "  warning: NW2026-000010 (C002): the PDF's font (DejaVu Sans: Latin, Greek, Cyrillic) "
+        "has no glyph for 物 流 (in 'Van Leeuwen Logistiek B.V. 物流')"
+    ) in out, out
+
+
 def test_the_buyer_s_name_and_vat_number_changed_since_the_invoice_are_listed(
     outputs, corrected, capsys
 ):

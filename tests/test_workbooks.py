@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
 import pytest
+from lxml import etree
 from openpyxl.utils import get_column_letter
 
 from billing_lib.errors import ParameterError
@@ -125,6 +126,24 @@ def test_usage_sheets_per_vendor_trace_every_rated_line(tmp_path):
         "Amazon EC2": D("10.005"),
         "Amazon S3": D("20.004"),
     }  # the invoice lines, unrounded
+
+
+def test_a_vendor_name_cut_after_an_apostrophe_still_names_a_sheet_excel_accepts(tmp_path):
+    """ "Usage " and the first 25 characters of "Amazon Web Services EMEA's Marketplace" end with
+    its apostrophe, which no sheet name may (Excel refuses it, xlsxwriter raised): the invoice's
+    workbook was not written and the run stopped."""
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    products.write_text(
+        text.replace(
+            "name: Amazon Web Services,", 'name: "Amazon Web Services EMEA\'s Marketplace",', 1
+        ),
+        encoding="utf-8",
+    )
+    con, invoices, invoicing = make(tmp_path, ROWS, params)
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    assert openpyxl.load_workbook(path).sheetnames[1] == "Usage Amazon Web Services EMEA"
 
 
 def test_a_rerun_writes_identical_bytes(tmp_path):
@@ -670,6 +689,28 @@ def test_a_long_buyer_name_and_address_line_are_on_rows_of_their_own(tmp_path):
     parts = [p for p in column[start : column.index("Description")] if p]
     assert name in " ".join(parts) and street in " ".join(parts)
     assert all(len(p) <= BUYER_CHARACTERS for p in parts), parts
+
+
+def test_a_seller_name_beginning_with_a_digit_keeps_the_usage_sheets_footer_size(tmp_path):
+    """Excel reads the digits after a footer's font-size code as the size: a seller "1&1 Cloud
+    Services B.V." gave "&L&81&&1 Cloud ...", its name printed at 81 pt as "&1 Cloud ..."."""
+    import zipfile
+
+    params = parameters_copy(tmp_path)
+    seller = params / "seller.yaml"
+    text = seller.read_text(encoding="utf-8")
+    assert "name: Northwind Cloud B.V.\n" in text
+    seller.write_text(
+        text.replace("name: Northwind Cloud B.V.\n", 'name: "1&1 Cloud B.V."\n'), encoding="utf-8"
+    )
+    con, invoices, invoicing = make(tmp_path, ROWS, params)
+    [path, _, _] = write_workbooks(con, invoices, invoicing, tmp_path / "out")
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}oddFooter"
+    with zipfile.ZipFile(path) as z:
+        sheets = sorted(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+        footers = [next(etree.fromstring(z.read(n)).iter(main)).text for n in sheets]
+    assert len(footers) == len(SHEETS)
+    assert all(f.startswith("&L&8 1&&1 Cloud B.V. - ") for f in footers), footers
 
 
 @pytest.mark.parametrize(("limit", "header_row"), [("1000", 1), ("44", 2)])
