@@ -1363,3 +1363,35 @@ def test_a_confirmed_jump_of_a_customer_whose_month_did_not_move_is_refused():
         "C001: EUR 2584.54 against 100.00 in 2026-09 (x25.8)"
     ]
     assert review.month_jumps(now, {}, None, D(10), ()) == []
+
+
+@pytest.mark.parametrize(
+    "confirmed",
+    [("C001", "C999"), ("C999", "C001"), ("C999",), ("C002", "C001"), ("C001", "C002")],
+)
+def test_a_stray_confirmation_does_not_mask_another_customer_s_unconfirmed_jump(confirmed):
+    """C003's month moved tenfold and was not confirmed, while the analyst confirmed C999 (no
+    such customer) or C002 (whose month did not move): the run stopped on the stray
+    confirmation alone, C003 named only among "the customers that moved", without its figures
+    or the option that bills it; fixing the confirmation, the next run stopped again for C003.
+    One refusal names both, whatever the order of the options."""
+    now = {("C001", "EUR"): D("2584.54"), ("C002", "EUR"): D("5702.29"), ("C003", "EUR"): D("900")}
+    previous = {
+        ("C001", "EUR"): D("100.00"),
+        ("C002", "EUR"): D("5000.00"),
+        ("C003", "EUR"): D("90.00"),
+    }
+    with pytest.raises(RunError) as refused:
+        review.month_jumps(now, previous, "2026-09", D(10), confirmed)
+    text = str(refused.value)
+    stray = next(c for c in confirmed if c in ("C002", "C999"))
+    # the unconfirmed jump, with its figures and the option that bills it
+    assert "  - C003: EUR 900 against 90.00 in 2026-09 (x10.0)\n" in text
+    unconfirmed = "C003" if "C001" in confirmed else "C001,C003"
+    assert f"--confirm-jump {unconfirmed}`" in text and f'confirm_jumps = "{unconfirmed}"' in text
+    # a confirmed jump is not refused
+    assert ("  - C001: EUR 2584.54" in text) is ("C001" not in confirmed)
+    # the stray confirmation, naming it and the customers that did move
+    assert f"--confirm-jump {stray} (notebook parameter confirm_jumps): expected a customer" in text
+    assert "(C001, C003)" in text
+    assert text.count("nothing was invoiced") == 1

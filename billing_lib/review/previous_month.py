@@ -58,13 +58,42 @@ def month_jumps(
 ) -> list[str]:
     """Customers whose month (``nets``: the invoices' nets, ``invoice_nets``) is ``factor`` times
     larger or smaller (0.00 included) than their net in the previous finalised month; raises
-    RunError for those not ``confirmed`` and returns the confirmed ones' descriptions. The run
-    calls it on its draft invoices, before any invoice number is taken: the figure judged and
-    quoted is the one the customer receives, not the rated lines' sum rounded once (which
-    differs by up to half a cent per invoice line, docs/rounding.md)."""
-    if not previous:
-        _refuse_unmoved(confirmed, [], previous_period, factor)
-        return []
+    RunError for those not ``confirmed`` and for a customer ``confirmed`` whose month did not
+    move (``_stray_text``), both in one message: a stray confirmation stopped the run on its
+    own, and the unconfirmed jump beside it was found only by the next run. Returns the
+    confirmed ones' descriptions. The run calls it on its draft invoices, before any invoice
+    number is taken: the figure judged and quoted is the one the customer receives, not the
+    rated lines' sum rounded once (which differs by up to half a cent per invoice line,
+    docs/rounding.md)."""
+    jumps = _jumps(nets, previous, previous_period, factor)
+    moved = [c for c, _ in jumps]
+    refused = [(c, text) for c, text in jumps if c not in confirmed]
+    problems = []
+    if refused:
+        ids = ",".join(dict.fromkeys(c for c, _ in refused))
+        problems.append(
+            f"a customer's month moved by a factor of {factor} or more against the finalised "
+            f"{previous_period}; nothing was invoiced:\n  - "
+            + "\n  - ".join(text for _, text in refused)
+            + f"\nCheck the lines; if the figures are right, confirm with "
+            f'`billing run ... --confirm-jump {ids}` (notebook parameter confirm_jumps = "{ids}")'
+        )
+    stray = _stray_text(confirmed, moved, previous_period, factor, alone=not problems)
+    if stray:
+        problems.append(stray)
+    if problems:
+        raise RunError("\n".join(problems))
+    return [text for _, text in jumps]
+
+
+def _jumps(
+    nets: Mapping[tuple[str, str], Decimal],
+    previous: dict[tuple[str, str], Decimal],
+    previous_period: str | None,
+    factor: Decimal,
+) -> list[tuple[str, str]]:
+    """(customer, description) of each (customer, currency) of ``nets`` that moved by
+    ``factor`` or more against ``previous``, in customer order."""
     jumps: list[tuple[str, str]] = []
     for (customer, currency), net in sorted(nets.items()):
         before = previous.get((customer, currency))
@@ -80,40 +109,35 @@ def month_jumps(
                     ),
                 )
             )
-    _refuse_unmoved(confirmed, [c for c, _ in jumps], previous_period, factor)
-    refused = [text for customer, text in jumps if customer not in confirmed]
-    if refused:
-        ids = ",".join(c for c, _ in jumps if c not in confirmed)
-        raise RunError(
-            f"a customer's month moved by a factor of {factor} or more against the finalised "
-            f"{previous_period}; nothing was invoiced:\n  - "
-            + "\n  - ".join(refused)
-            + f"\nCheck the lines; if the figures are right, confirm with "
-            f'`billing run ... --confirm-jump {ids}` (notebook parameter confirm_jumps = "{ids}")'
-        )
-    return [text for _, text in jumps]
+    return jumps
 
 
-def _refuse_unmoved(
-    confirmed: tuple[str, ...], moved: list[str], previous_period: str | None, factor: Decimal
-) -> None:
-    """RunError when a customer ``confirmed`` is none of those whose month ``moved``: a
-    confirmation given for the wrong customer (a typo, no such customer) or left in a script
-    from an earlier month would let a later jump of that customer through unseen."""
+def _stray_text(
+    confirmed: tuple[str, ...],
+    moved: list[str],
+    previous_period: str | None,
+    factor: Decimal,
+    alone: bool,
+) -> str:
+    """The refusal of the customers ``confirmed`` that are none of those whose month ``moved``
+    (empty when there is none): a confirmation given for the wrong customer (a typo, no such
+    customer) or left in a script from an earlier month would let a later jump of that
+    customer through unseen. ``alone``: no other refusal says that nothing was invoiced."""
     stray = [c for c in dict.fromkeys(confirmed) if c not in moved]
     if not stray:
-        return
+        return ""
     ids = ",".join(stray)
     against = (
-        f"against the finalised {previous_period} ({', '.join(moved) or 'none'})"
+        f"against the finalised {previous_period} ({', '.join(dict.fromkeys(moved)) or 'none'})"
         if previous_period
         else "against the previous finalised month, but there is no finalised month before "
         "this one to compare with"
     )
-    raise RunError(
+    return (
         f"--confirm-jump {ids} (notebook parameter confirm_jumps): expected a customer whose "
-        f"month moved by a factor of {factor} or more {against}; nothing was invoiced. Confirm "
-        "only the customers a run names as moved"
+        f"month moved by a factor of {factor} or more {against}"
+        + ("; nothing was invoiced. " if alone else ". ")
+        + "Confirm only the customers a run names as moved"
     )
 
 
