@@ -210,8 +210,10 @@ def _cent_rows(currency: str, home: str, rate: Decimal, sign: int, entry_id: str
     """Three amounts of ``currency`` adding up to 0 whose conversions at ``rate``, each rounded
     half-up to ``home``'s minor unit, add up to ``sign`` minor units: +2u, -u, -u (or negated)
     for the smallest u of ``currency`` whose conversion and twice it fall on no half unit, so
-    QuickBooks' rounding of a tie does not matter. A RunError where no u up to 1000 minor units
-    does (a rate that converts every amount exactly, or to half units only)."""
+    QuickBooks' rounding of a tie does not matter. At a rate that converts every amount to
+    whole or half units only (0.5, 1.5, 1.25: no such u) ``_tie_rows``. A RunError where
+    neither finds one up to 1000 minor units (a rate that converts every amount exactly, at
+    which no conversion leaves a cent to carry)."""
     unit, home_unit = minor_unit(currency), minor_unit(home)
     for n in range(1, 1001):
         u = unit * n
@@ -221,10 +223,28 @@ def _cent_rows(currency: str, home: str, rate: Decimal, sign: int, entry_id: str
         if moved:
             flip = 1 if moved * sign > 0 else -1
             return [2 * u * flip, -u * flip, -u * flip]
+    tied = _tie_rows(unit, home_unit, rate, sign)
+    if tied:
+        return tied
     raise RunError(
         f"the QuickBooks journal cannot book entry {entry_id} in {home} as the journal states "
         f"it: no amount of {currency} converts at {rate} to a rounding of one {home} minor unit"
     )
+
+
+def _tie_rows(unit: Decimal, home_unit: Decimal, rate: Decimal, sign: int) -> list[Decimal]:
+    """+u, +u, -2u (negated for ``sign`` -1) for the smallest u (a multiple of ``unit``, up to
+    1000) that converts to k + 1/2 ``home_unit`` with k odd, 2u to the whole 2k + 1: QuickBooks
+    rounds each row's amount (a debit or a credit, positive) to k + 1, so the rows book
+    2(k + 1) - (2k + 1) = one unit on the side of ``sign``. k + 1 is even, so half-up and
+    half-even agree (1.5 cents is 2 either way); only an importer that rounded half down
+    would book the unit on the other side. Empty when there is no such u."""
+    for n in range(1, 1001):
+        u = unit * n
+        halves = u * rate / home_unit * 2  # the conversion of u in half units of home
+        if halves % 4 == 3:  # 2k + 1 with k odd
+            return [u * sign, u * sign, -2 * u * sign]
+    return []
 
 
 def _home(entry: Entry, invoicing: Invoicing) -> str:

@@ -979,11 +979,94 @@ def test_quickbooks_rounding_rows_net_to_nothing_and_convert_to_one_unit(
     assert all((abs(r) * D(rate) / minor_unit(home)) % 1 != D("0.5") for r in rows)
 
 
-@pytest.mark.parametrize("rate", ["2", "0.5"])
-def test_a_rate_that_cannot_carry_a_rounding_cent_is_refused_naming_the_entry(rate):
-    """At 2 every amount converts exactly, at 0.5 to whole or half cents only: no rows carry a
-    cent whatever QuickBooks does with a tie, and the file is refused rather than unbalanced."""
+def test_a_rate_that_converts_every_amount_exactly_carries_no_rounding_cent():
+    """At 2 every amount of USD converts to whole cents of EUR: no rows carry a cent (nor does
+    an entry at 2 ever need one, ``test_quickbooks_books_an_entry_at_a_rate_of_few_digits``),
+    and asking for them is refused naming the entry rather than writing an unbalanced file."""
     from billing_lib.quickbooks_journal import _cent_rows
 
-    with pytest.raises(RunError, match=rf"entry NW2026-000001 in EUR .* at {rate} "):
-        _cent_rows("USD", "EUR", D(rate), 1, "NW2026-000001")
+    with pytest.raises(RunError, match=r"entry NW2026-000001 in EUR .* at 2 "):
+        _cent_rows("USD", "EUR", D(2), 1, "NW2026-000001")
+
+
+def _tie_rounded(amount: Decimal, home: str, half_even: bool) -> Decimal:
+    """``amount`` rounded to ``home``'s minor unit as an importer rounds a debit or a credit
+    (a positive amount, its side kept): half-up, or half-even."""
+    from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP
+
+    from billing_lib.money import minor_unit
+
+    rule = ROUND_HALF_EVEN if half_even else ROUND_HALF_UP
+    magnitude = abs(amount).quantize(minor_unit(home), rounding=rule)
+    return magnitude if amount >= 0 else -magnitude
+
+
+@pytest.mark.parametrize("written", ["2", "2.0", "0.5", ".5", "1.5", "1.25", "1.08567"])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_quickbooks_books_an_entry_at_a_rate_of_few_digits(tmp_path, written, sign):
+    """exchange_rates.csv's USD->EUR rate as an accountant types it. At 0.5 (1.5, 1.25) every
+    USD amount converts to whole or half cents only, so the rows carrying the journal's
+    rounding cent could not avoid a half cent, and the QuickBooks file was refused ("no amount
+    of USD converts at 0.5 to a rounding of one EUR minor unit"): the run wrote no export. The
+    rate is read exactly, stated as it is in Exchange Rate, and QuickBooks' EUR amounts per
+    account are the journal's, whether it rounds a half cent half-up or half-even."""
+    from billing_lib.journal_entries import national_rate
+
+    (tmp_path / "exchange_rates.csv").write_text(
+        "from_currency,to_currency,rate,valid_from,valid_to,source\n"
+        f"USD,EUR,{written},2026-10-01,2026-10-31,typed by the accountant\n"
+    )
+    rate = load_exchange_rates(tmp_path).rate("USD", "EUR", date(2026, 10, 31))
+    assert rate == D(written)
+    _, _, invoicing = setup([])
+    products = invoicing.products
+    revenue = [("8010", "0.55"), ("8020", "0.55"), ("8010", "0.02"), ("8020", "0.02")]
+    entry = Entry(
+        date(2026, 11, 1),
+        "SALES",
+        "NW2026-000011",
+        "Harborview Analytics Inc.",
+        "Invoice NW2026-000011 period 2026-10",
+        (
+            Posting(products.receivable_account, sign * D("1.14"), "USD", "Invoice"),
+            *(Posting(a, -sign * D(v), "USD", "Revenue") for a, v in revenue),
+        ),
+        "C008",
+        "NW2026-000011",
+    )
+    stated = national_rate("USD", "EUR", date(2026, 10, 31), load_exchange_rates(tmp_path))
+    entry = in_national(entry, stated, products.rounding_account)
+    # the case that was refused: the journal books a cent of conversion at 0.5, 1.5 and 1.25
+    assert (entry.conversion is not None) is (written not in ("2", "2.0", "1.08567"))
+    header = list(QUICKBOOKS_COLUMNS)
+    qb = [
+        dict(zip(header, r, strict=True))
+        for r in quickbooks_rows([entry], invoicing, "%d/%m/%Y", PERIOD)
+    ]
+    assert {r["Exchange Rate"] for r in qb} == {f"{D(written):f}"}
+    assert D(qb[0]["Exchange Rate"]) == D(written)
+    journal: dict[str, Decimal] = defaultdict(D)
+    own: dict[str, Decimal] = defaultdict(D)
+    for p in (*entry.postings, *([entry.conversion] if entry.conversion else [])):
+        journal[invoicing.account(p.account).name] += p.national or D(0)
+        own[invoicing.account(p.account).name] += p.amount
+    booked: dict[str, Decimal] = defaultdict(D)
+    usd: dict[str, Decimal] = defaultdict(D)
+    for r in qb:
+        amount = D(r["Debits"] or 0) - D(r["Credits"] or 0)
+        name = r["Account Name"].removesuffix(" - USD")
+        booked[name] += _tie_rounded(amount * rate, "EUR", half_even=False)
+        usd[name] += amount
+    assert {a: v for a, v in booked.items() if v} == {a: v for a, v in journal.items() if v}
+    assert {a: v for a, v in usd.items() if v} == {a: v for a, v in own.items() if v}
+    # the rows that carry the cent book it whether QuickBooks rounds a half cent half-up or
+    # half-even (the entry's own rows are the journal's, each rounded half-up: docs/rounding.md)
+    carried = [
+        D(r["Debits"] or 0) - D(r["Credits"] or 0)
+        for r in qb
+        if r["Description"].startswith("Rounding differences converting to EUR at")
+    ]
+    assert bool(carried) is (entry.conversion is not None)
+    for half_even in (False, True):
+        cents = sum((_tie_rounded(a * rate, "EUR", half_even) for a in carried), D(0))
+        assert cents == (entry.conversion.national if entry.conversion else 0)
