@@ -71,6 +71,7 @@ from billing_lib.quickbooks_journal import (
     QUICKBOOKS_COLUMNS,
     journal_number,
     quickbooks_rows,
+    rounding_reversed,
 )
 from billing_lib.run_files import atomic_target
 
@@ -401,7 +402,7 @@ def write_reversed_packages(
                         number,
                         now.date.strftime(form),
                         r[2],
-                        _reworded(r[3], receivable) if i == 0 else r[3],
+                        _reworded(r[3], receivable) if i == 0 else rounding_reversed(r[3]),
                         r[5],
                         r[4],
                         *r[6:],

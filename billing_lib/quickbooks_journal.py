@@ -7,6 +7,7 @@ reversal; its docstring has the layout)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from decimal import Decimal
 
@@ -172,7 +173,9 @@ def rounding_postings(
     journal makes the invoice's national VAT (``in_national``) were not booked, and QuickBooks'
     entry in ``home`` did not balance. Per account whose rows convert to another amount than
     the journal's, rows on it that net to 0 in the entry's currency (+2u, -u, -u, or the signs
-    swapped) and convert to one minor unit of ``home`` each (``_cent_rows``). The entry is
+    swapped) and convert to one minor unit of ``home`` each (``_cent_rows``), each row saying
+    so ("Rounding differences converting to EUR at 1.5 (3 rows: USD 0.00, EUR 0.01 debit)"):
+    an accountant saw USD amounts booked as rounding. The entry is
     stated in ``home`` by ``in_national``: its own statement where ``home`` is its national
     currency, else at ``rate`` (the rounding on products.yaml's ``rounding_account``)."""
     rounding = invoicing.products.rounding_account
@@ -197,13 +200,31 @@ def rounding_postings(
         cents = int((amount - booked[account]) / minor_unit(home))
         text = f"Rounding differences converting to {home} at {rate}"
         if account != rounding:
-            text += f" ({described[account]})"
+            text += f", {described[account]}"
         for _ in range(abs(cents)):
-            out += [
-                Posting(account, a, currency, text)
-                for a in _cent_rows(currency, home, rate, 1 if cents > 0 else -1, entry.entry_id)
-            ]
+            rows = _cent_rows(currency, home, rate, 1 if cents > 0 else -1, entry.entry_id)
+            said = (
+                f"{text} ({len(rows)} rows: {currency} {money_text(round_money(ZERO, currency))}"
+                f", {home} {money_text(minor_unit(home))} {'debit' if cents > 0 else 'credit'})"
+            )
+            out += [Posting(account, a, currency, said) for a in rows]
     return out
+
+
+#: The end of a rounding row's description (``rounding_postings``): its rows and the side of
+#: the home-currency unit they book.
+_CARRIED = re.compile(r"( \(\d+ rows: [A-Z]{3} [\d.]+, [A-Z]{3} [\d.]+ )(debit|credit)\)$")
+
+
+def rounding_reversed(text: str) -> str:
+    """A QuickBooks row's description in the reversal of its entry (a credit note's file, its
+    debits and credits swapped): a rounding row's side named the other way ("EUR 0.01 debit"
+    becomes "EUR 0.01 credit"); any other description as it is."""
+    found = _CARRIED.search(text)
+    if found is None:
+        return text
+    side = "credit" if found.group(2) == "debit" else "debit"
+    return f"{text[: found.start()]}{found.group(1)}{side})"
 
 
 def _cent_rows(currency: str, home: str, rate: Decimal, sign: int, entry_id: str) -> list[Decimal]:

@@ -1070,3 +1070,97 @@ def test_quickbooks_books_an_entry_at_a_rate_of_few_digits(tmp_path, written, si
     for half_even in (False, True):
         cents = sum((_tie_rounded(a * rate, "EUR", half_even) for a in carried), D(0))
         assert cents == (entry.conversion.national if entry.conversion else 0)
+
+
+def test_quickbooks_rounding_rows_say_what_they_are_and_round_a_tie_half_up(tmp_path):
+    """The rows that carry the journal's rounding cent read "Rounding differences converting to
+    EUR at 1.5" three times, USD 0.01 and 0.01 debit beside 0.02 credit: an accountant saw USD
+    amounts booked as rounding, not that the three net to USD 0.00 and book EUR 0.01. Each now
+    says so. And the tie the journal rounds: USD 0.55 at 1.5 is EUR 0.825, half-up 0.83 as
+    docs/rounding.md writes (half-even would make it 0.82), the cent left on 7099."""
+    _, _, invoicing = setup([])
+    products = invoicing.products
+    entry = Entry(
+        date(2026, 11, 1),
+        "SALES",
+        "NW2026-000011",
+        "Harborview Analytics Inc.",
+        "Invoice NW2026-000011 period 2026-10",
+        (
+            Posting(products.receivable_account, D("1.10"), "USD", "Invoice"),
+            Posting("8010", D("-0.55"), "USD", "Amazon Web Services"),
+            Posting("8020", D("-0.55"), "USD", "Microsoft"),
+        ),
+        "C008",
+        "NW2026-000011",
+    )
+    rate = NationalRate("EUR", D("1.5"), date(2026, 10, 31))
+    entry = in_national(entry, rate, products.rounding_account)
+    assert [p.national for p in entry.postings] == [D("1.65"), D("-0.83"), D("-0.83")]
+    assert entry.conversion is not None and entry.conversion.national == D("0.01")
+    rows = quickbooks_rows([entry], invoicing, "%d/%m/%Y", PERIOD)
+    rounding = invoicing.account(products.rounding_account).name
+    label = "Rounding differences converting to EUR at 1.5 (3 rows: USD 0.00, EUR 0.01 debit)"
+    assert [r[2:] for r in rows[3:]] == [
+        [rounding, label, "0.01", "", "", "USD", "1.5"],
+        [rounding, label, "0.01", "", "", "USD", "1.5"],
+        [rounding, label, "", "0.02", "", "USD", "1.5"],
+    ]
+    # on another account than the rounding account: which of its rows it corrects, and the side
+    vat_entry, vat_account = _usd_invoice_with_vat(invoicing)
+    vat_rows = quickbooks_rows([vat_entry], invoicing, "%d/%m/%Y", PERIOD)
+    carried = [r for r in vat_rows if r[3].startswith("Rounding differences")]
+    assert {(r[2], r[3]) for r in carried} == {
+        (
+            invoicing.account(vat_account).name,
+            "Rounding differences converting to EUR at 0.9187, VAT 21% on 2.62 "
+            "(3 rows: USD 0.00, EUR 0.01 debit)",
+        )
+    }
+
+
+def test_a_credit_note_s_quickbooks_rounding_rows_name_the_side_they_book(tmp_path):
+    """The credit note's QuickBooks file reverses the invoice's rows, its rounding rows too: the
+    debit becomes a credit, and the rows' own words say so."""
+    from billing_lib.accounting_exports import write_reversed_packages
+    from billing_lib.journal_entries import reversing_entry
+
+    _, _, invoicing = setup([])
+    products = invoicing.products
+    invoice = in_national(
+        Entry(
+            date(2026, 11, 1),
+            "SALES",
+            "NW2026-000011",
+            "Harborview Analytics Inc.",
+            "Invoice NW2026-000011 period 2026-10",
+            (
+                Posting(products.receivable_account, D("1.10"), "USD", "Invoice"),
+                Posting("8010", D("-0.55"), "USD", "Amazon Web Services"),
+                Posting("8020", D("-0.55"), "USD", "Microsoft"),
+            ),
+            "C008",
+            "NW2026-000011",
+        ),
+        NationalRate("EUR", D("1.5"), date(2026, 10, 31)),
+        products.rounding_account,
+    )
+    note = reversing_entry(
+        invoice, "NWC2026-000001", date(2026, 12, 3), "Harborview Analytics Inc.", "Credit note",
+        "Credit",
+    )  # fmt: skip
+    [run_file] = [
+        p
+        for p in write_package_journals([invoice], invoicing, ExportSettings(), tmp_path, PERIOD)
+        if p.name.startswith("quickbooks")
+    ]
+    out = tmp_path / "note"
+    out.mkdir()
+    [reversed_file] = write_reversed_packages([run_file], invoice, note, out, "%d/%m/%Y")
+    _, rows = _read(reversed_file)
+    label = "Rounding differences converting to EUR at 1.5 (3 rows: USD 0.00, EUR 0.01 credit)"
+    assert [(r["Description"], r["Debits"], r["Credits"]) for r in rows[3:]] == [
+        (label, "", "0.01"),
+        (label, "", "0.01"),
+        (label, "0.02", ""),
+    ]
