@@ -979,6 +979,29 @@ def test_quickbooks_rounding_rows_net_to_nothing_and_convert_to_one_unit(
     assert all((abs(r) * D(rate) / minor_unit(home)) % 1 != D("0.5") for r in rows)
 
 
+@pytest.mark.parametrize(
+    ("currency", "home", "rate"),
+    [("USD", "EUR", "0.5"), ("USD", "EUR", "1.5"), ("USD", "EUR", "1.25"), ("USD", "EUR", "0.75"),
+     ("JPY", "EUR", "0.005"), ("KWD", "EUR", "2.5"), ("EUR", "JPY", "50")],
+)  # fmt: skip
+@pytest.mark.parametrize("sign", [1, -1])
+def test_at_a_rate_of_half_units_the_rounding_rows_book_one_unit_half_up_or_half_even(
+    currency, home, rate, sign
+):
+    """At a rate that converts every amount to whole or half minor units (no rows avoid a half
+    unit), the rows that carry a rounding unit: nothing in the entry's currency, and one minor
+    unit of ``home`` whether QuickBooks rounds each debit or credit half-up or half-even."""
+    from billing_lib.money import minor_unit
+    from billing_lib.quickbooks_journal import _cent_rows
+
+    rows = _cent_rows(currency, home, D(rate), sign, "NW2026-000001")
+    assert len(rows) == 3 and sum(rows) == 0
+    assert all(r == r.quantize(minor_unit(currency)) for r in rows)
+    for half_even in (False, True):
+        booked = sum((_tie_rounded(r * D(rate), home, half_even) for r in rows), D(0))
+        assert booked == sign * minor_unit(home), half_even
+
+
 def test_a_rate_that_converts_every_amount_exactly_carries_no_rounding_cent():
     """At 2 every amount of USD converts to whole cents of EUR: no rows carry a cent (nor does
     an entry at 2 ever need one, ``test_quickbooks_books_an_entry_at_a_rate_of_few_digits``),
