@@ -9,9 +9,10 @@ same pair must not overlap. Only the direct pair is used: an inverse rate is not
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -31,6 +32,7 @@ MAX_RATE_PLACES = 12
 #: before and after by date) may differ by at most this factor. Month-to-month moves of traded
 #: currencies stay far below 1.5; a misplaced decimal point (92.15 for 0.9215) is 100.
 FX_PLAUSIBILITY_FACTOR = Decimal("1.5")
+_RATE_FORM = re.compile(r"\s*-?(\d+(\.\d*)?|\.\d+)\s*")
 
 
 @dataclass(frozen=True)
@@ -136,12 +138,16 @@ def _date(path: Path, row: int, column: str, value: str | None) -> date | None:
 
 
 def _rate(path: Path, row: int, value: str | None) -> Decimal:
-    try:
-        rate = Decimal(value or "")
-    except InvalidOperation as exc:
+    """The rate as typed; only digits with one decimal point (and a sign, refused next as not
+    above 0): Python's Decimal also reads ``1e2``, ``1_000`` and ``Infinity``, which no rate
+    table writes and the journals would print as ``1E+2``."""
+    if not _RATE_FORM.fullmatch(value or ""):
         raise ParameterError(
-            path, f"row {row}, column rate", f"expected a decimal number like 0.9215; got {value!r}"
-        ) from exc
+            path,
+            f"row {row}, column rate",
+            f"expected a decimal number like 0.9215 (digits with one decimal point); got {value!r}",
+        )
+    rate = Decimal(value or "")
     if not rate.is_finite() or rate <= 0:
         raise ParameterError(
             path, f"row {row}, column rate", f"expected a rate above 0; got {value!r}"

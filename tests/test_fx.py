@@ -39,6 +39,15 @@ def test_rate_follows_the_date_and_same_currency_is_one(tmp_path):
     assert fx.rate("EUR", "EUR", date(2026, 10, 1)) == 1
 
 
+@pytest.mark.parametrize(
+    ("typed", "rate"),
+    [("2", "2"), ("2.0", "2.0"), ("0.5", "0.5"), (".5", "0.5"), (" 1.08567 ", "1.08567")],
+)
+def test_a_rate_typed_with_few_digits_loads_exactly(tmp_path, typed, rate):
+    fx = load_exchange_rates(write(tmp_path, f"USD,EUR,{typed},,,ECB\n"))
+    assert fx.rate("USD", "EUR", date(2026, 10, 1)) == Decimal(rate)
+
+
 def test_missing_rate_names_file_pair_and_date(tmp_path):
     fx = load_exchange_rates(write(tmp_path, "USD,EUR,0.9215,2026-10-01,2026-10-15,ECB\n"))
     with pytest.raises(ParameterError) as err:
@@ -56,6 +65,11 @@ def test_missing_rate_names_file_pair_and_date(tmp_path):
         ("USD,EUR,0,,,ECB\n", "row 2, column rate", "above 0"),
         ("USD,EUR,abc,,,ECB\n", "row 2, column rate", "decimal number"),
         ("USD,EUR,0.1234567890123,,,ECB\n", "row 2, column rate", "at most 12 decimal places"),
+        # Python's Decimal reads these; no rate table writes them, and 1e2 was printed "1E+2"
+        ("USD,EUR,1e2,,,ECB\n", "row 2, column rate", "digits with one decimal point"),
+        ("USD,EUR,1_000,,,ECB\n", "row 2, column rate", "digits with one decimal point"),
+        ("USD,EUR,+0.9,,,ECB\n", "row 2, column rate", "digits with one decimal point"),
+        ("USD,EUR,Infinity,,,ECB\n", "row 2, column rate", "digits with one decimal point"),
         ("usd,EUR,0.9,,,ECB\n", "row 2, column from_currency", "three-letter"),
         ("USD,EURO,0.9,,,ECB\n", "row 2, column to_currency", "three-letter"),
         ("USD,USD,1,,,ECB\n", "row 2", "to itself"),
