@@ -42,6 +42,7 @@ from billing_lib.invoice_sheet import payment_lines, registration_text, seller_a
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import decimal_places
 from billing_lib.pdf_fonts import BOLD, FONT, registered_fonts
+from billing_lib.printed_texts import printed
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import fixed_created
 from billing_lib.workbooks import workbook_name
@@ -218,7 +219,7 @@ class _NumberedCanvas(canvas.Canvas):
     def __init__(self, *args: Any, footer: tuple[str, str] = ("", ""), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
-        self._footer = footer
+        self._footer = (printed(footer[0]), printed(footer[1]))
 
     def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))
@@ -272,6 +273,7 @@ class _Document:
     ) -> None:
         self.canvas.setFont(BOLD if bold else FONT, size)
         self.canvas.setFillGray(0)
+        s = printed(s)  # as the workbook and the e-invoice print it
         if right:
             self.canvas.drawRightString(x, self.y, s)
         else:
@@ -293,7 +295,7 @@ class _Document:
         font = BOLD if bold else FONT
         out: list[str] = []
         line = ""
-        for word in s.split(" "):
+        for word in printed(s).split(" "):
             candidate = f"{line} {word}" if line else word
             if pdfmetrics.stringWidth(candidate, font, size) <= width:
                 line = candidate

@@ -1881,3 +1881,35 @@ def test_a_reissued_invoice_s_files_are_dated_its_issue_date_not_the_month_s_end
         book = write_invoice_workbook(inv, seller, {}, None, tmp_path / inv.number / "x.xlsx")
         stamp = openpyxl.load_workbook(book).properties.created.strftime("%Y%m%d%H%M%S")
         assert stamp == created, inv.number
+
+
+def test_a_noncharacter_is_left_out_of_the_pdf_the_workbook_and_the_e_invoice_alike(
+    issued, tmp_path
+):
+    """A text holding a Unicode noncharacter (U+FFFE, U+FFFF, U+FDD0, U+1FFFE) was dropped from
+    the e-invoice only (XML cannot hold U+FFFE): the PDF drew a box and the workbook wrote
+    ``_xFFFE_``, so the documents of one invoice printed different texts."""
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    name, product = "Acme\ufffe Holding\uffff B.V.", "Zeta\ufdd0 backup\U0001fffe"
+    inv = replace(
+        inv,
+        lines=(replace(inv.lines[0], description=product), *inv.lines[1:]),
+        buyer=replace(inv.buyer, name=name),
+    )
+    [pdf, xml] = write_documents([inv], seller, tmp_path, None)
+    book = write_invoice_workbook(inv, seller, {}, None, tmp_path / "invoice.xlsx")
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    cells = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    doc = etree.parse(str(xml)).getroot()
+    pdf_lines = [t.strip() for t in PdfReader(pdf).pages[0].extract_text().splitlines()]
+    printed = {
+        "pdf": [t for t in pdf_lines if t.startswith(("Acme", "Zeta"))],
+        "workbook": [t for t in cells if t.startswith(("Acme", "Zeta"))],
+        "e-invoice": [
+            value(doc, "cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name"),
+            value(doc, "cac:InvoiceLine[1]/cac:Item/cbc:Name"),
+        ],
+    }
+    assert printed == dict.fromkeys(printed, ["Acme Holding B.V.", "Zeta backup"])
+    assert not missing_glyphs([inv], seller)  # nothing left that the PDF prints as a box
