@@ -25,11 +25,9 @@ from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
 
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfdoc, pdfmetrics
-from reportlab.pdfgen import canvas
 
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_model import (
@@ -42,18 +40,21 @@ from billing_lib.invoice_sheet import payment_lines, registration_text, seller_a
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import decimal_places
 from billing_lib.pdf_fonts import BOLD, FONT, registered_fonts
+from billing_lib.pdf_pages import (
+    BOTTOM,
+    LEFT,
+    PAGE_H,
+    PAGE_W,
+    RIGHT,
+    TOP,
+    WIDTH,
+    NumberedCanvas,
+    cut_text,
+)
+from billing_lib.printed_texts import printed
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import fixed_created
 from billing_lib.workbooks import workbook_name
-
-PAGE_W, PAGE_H = 210 * mm, 297 * mm
-
-
-LEFT, RIGHT, TOP, BOTTOM = 18 * mm, 18 * mm, 16 * mm, 20 * mm
-
-
-WIDTH = PAGE_W - LEFT - RIGHT
-
 
 #: Table columns: (header, width in mm, right-aligned).
 COLUMNS = (
@@ -87,6 +88,10 @@ CONTINUED = " (continued)"
 
 
 LOGO_BOX = (45 * mm, 18 * mm)
+
+
+#: Room under the head of a page after the first (``_Document.continuation``), before its table.
+CONTINUATION_GAP = 5.5 * mm
 
 
 #: Compressed streams a process keeps: every PDF embeds the same subsets of the fonts (reportlab's
@@ -193,55 +198,6 @@ def write_invoice_pdf(inv: Invoice, seller: Seller, path: Path, logo: Path | Non
     return Path(path)
 
 
-#: Room kept between the footer's text and its page number.
-FOOTER_GAP = 6 * mm
-
-
-def footer_text(name: str, document: str, width: float, size: float = 7) -> str:
-    """``Northwind B.V. - Invoice NW2026-000001``, the seller's name cut short with an ellipsis
-    where the whole would be wider than ``width`` (points, at ``size``): a name of more than about
-    120 characters ran under the footer's "Page 1 of 1". The document's number is kept whole;
-    the name is printed whole at the top of the first page."""
-    registered_fonts()
-    tail = f" - {document}"
-    if pdfmetrics.stringWidth(name + tail, FONT, size) <= width:
-        return name + tail
-    cut = name
-    while cut and pdfmetrics.stringWidth(cut.rstrip(" ,;-") + "…" + tail, FONT, size) > width:
-        cut = cut[:-1]
-    return cut.rstrip(" ,;-") + "…" + tail
-
-
-class _NumberedCanvas(canvas.Canvas):
-    """A canvas that prints "Page n of N" in every footer (the pages are kept until saved)."""
-
-    def __init__(self, *args: Any, footer: tuple[str, str] = ("", ""), **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pages: list[dict] = []
-        self._footer = footer
-
-    def showPage(self) -> None:
-        self._pages.append(dict(self.__dict__))
-        self._startPage()  # type: ignore[attr-defined]  # reportlab's own, not in its stubs
-
-    def save(self) -> None:
-        total = len(self._pages)
-        pages = pdfmetrics.stringWidth(f"Page {total} of {total}", FONT, 7)
-        footer = footer_text(*self._footer, WIDTH - pages - FOOTER_GAP)
-        for state in self._pages:
-            self.__dict__.update(state)
-            self.setFont(FONT, 7)
-            self.setFillGray(0.35)
-            self.drawString(LEFT, BOTTOM - 9 * mm, footer)
-            self.drawRightString(
-                PAGE_W - RIGHT,
-                BOTTOM - 9 * mm,
-                f"Page {self._pageNumber} of {total}",  # type: ignore[attr-defined]
-            )
-            super().showPage()
-        super().save()
-
-
 class _Document:
     """One PDF, drawn top to bottom with a cursor ``y`` (points from the bottom of the page)."""
 
@@ -250,7 +206,7 @@ class _Document:
         _reuse_compressed_streams()
         self.inv, self.seller = inv, seller
         kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
-        self.canvas = _NumberedCanvas(
+        self.canvas = NumberedCanvas(
             target,
             pagesize=(PAGE_W, PAGE_H),
             invariant=1,
@@ -272,6 +228,7 @@ class _Document:
     ) -> None:
         self.canvas.setFont(BOLD if bold else FONT, size)
         self.canvas.setFillGray(0)
+        s = printed(s)  # as the workbook and the e-invoice print it
         if right:
             self.canvas.drawRightString(x, self.y, s)
         else:
@@ -284,16 +241,39 @@ class _Document:
             return False
         self.canvas.showPage()
         self.y = PAGE_H - TOP
+        self.continuation()
         if header:
             self.table_header()
         return True
+
+    def continuation(self) -> None:
+        """The head of a page after the first: the seller, the document's number (continued), the
+        customer and the issue date, ruled off. A page of totals alone said only in its footer
+        whose invoice it continued."""
+        inv, half = self.inv, WIDTH / 2 - 3 * mm
+        kind = "Credit note" if inv.kind == "credit_note" else "Invoice"
+        rows = (
+            (self.seller.name, f"{kind} {inv.number}{CONTINUED}", True),
+            (
+                f"{inv.buyer.name}, customer {inv.customer_id}",
+                f"Issue date {inv.issue_date}",
+                False,
+            ),
+        )
+        for left, right, bold in rows:
+            self.text(LEFT, cut_text(printed(left), half, 8.5, BOLD if bold else FONT), bold=bold)
+            self.text(PAGE_W - RIGHT, right, bold=bold, right=True)
+            self.y -= 4 * mm
+        self.y += 1.5 * mm
+        self.rule(0.3)
+        self.y -= CONTINUATION_GAP
 
     def wrapped(self, s: str, width: float, size: float = 8.5, bold: bool = False) -> list[str]:
         """``s`` broken into lines no wider than ``width`` (at spaces, else inside a word)."""
         font = BOLD if bold else FONT
         out: list[str] = []
         line = ""
-        for word in s.split(" "):
+        for word in printed(s).split(" "):
             candidate = f"{line} {word}" if line else word
             if pdfmetrics.stringWidth(candidate, font, size) <= width:
                 line = candidate
@@ -491,7 +471,15 @@ class _Document:
         end = PAGE_W - RIGHT - PAD
         labels = [self.vat_label(v.label, amount_text(v.base, inv.currency)) for v in inv.vat]
         extra = sum(len(parts) - 1 for parts in labels)
-        self.room((len(inv.vat) + extra + (12 if national else 9)) * 5 * mm)
+        note = self.wrapped(national_vat_note(inv) or "", WIDTH, size=8) if national else []
+        mention = self.mention_rows()
+        # the VAT summary, the totals, the note and the mention on one page (as drawn below; at
+        # least the room kept before): the mention could open the next page alone, away from
+        # the VAT it explains
+        totals_rows = 4 if national else 3
+        block = 16 + 4.5 * len(inv.vat) + 4 * extra + 5 * totals_rows
+        block += 4 * (len(note) + len(mention)) + 3
+        self.room(max((len(inv.vat) + extra + (12 if national else 9)) * 5 * mm, block * mm))
         self.y -= 2 * mm
         self.text(LEFT, "VAT summary", 9, bold=True)
         self.y -= 5 * mm
@@ -526,12 +514,21 @@ class _Document:
             # IDR 1,802,458,013.57 in a smaller size, clear of its label
             self.text(end, value, fitted_size(value, TOTALS_WIDTH, size, bold=True), True, True)
             self.y -= 5 * mm
-        if national is not None:
-            for part in self.wrapped(national_vat_note(inv) or "", WIDTH, size=8):
-                self.room(4 * mm)
-                self.text(LEFT, part, 8)
-                self.y -= 4 * mm
+        for part in note:
+            self.room(4 * mm)
+            self.text(LEFT, part, 8)
+            self.y -= 4 * mm
         self.y -= 2 * mm
+        # the mention and the VAT numbers under it on one page (a page ended between them)
+        self.room(len(mention) * 4 * mm + mm)
+        for part in mention:
+            self.text(LEFT, part, bold=True)
+            self.y -= 4 * mm
+        self.y -= 3 * mm
+
+    def mention_rows(self) -> list[str]:
+        """The VAT mention and, under it, the VAT numbers it needs, as printed rows."""
+        inv = self.inv
         mention = []
         if inv.vat_mention:
             mention.append(inv.vat_mention)
@@ -539,13 +536,7 @@ class _Document:
                 mention.append(
                     f"Supplier VAT {inv.seller.vat_number}; customer VAT {inv.buyer.vat_number}"
                 )
-        # the mention and the VAT numbers under it on one page (a page ended between them)
-        parts = [part for m in mention for part in self.wrapped(m, WIDTH, bold=True)]
-        self.room(len(parts) * 4 * mm + mm)
-        for part in parts:
-            self.text(LEFT, part, bold=True)
-            self.y -= 4 * mm
-        self.y -= 3 * mm
+        return [part for m in mention for part in self.wrapped(m, WIDTH, bold=True)]
 
     def vat_label(self, label: str, taxable: str) -> list[str]:
         """A VAT line's label (vat_rules.yaml) on as many rows as it takes left of its taxable

@@ -89,6 +89,16 @@ def name_tag_sql(tags: str) -> str:
     return f"CASE WHEN {held} THEN NULLIF(trim(COALESCE({values})), '') END"
 
 
+#: An id AWS generates for a resource (an EC2 instance ``i-0abc1234def567890``, a volume
+#: ``vol-...``, a NAT gateway ``nat-...``; 8 or 17 hexadecimal digits after its type), alone or as
+#: the last segment of an ARN: the id of a resource its owner did not name, never a name.
+_AWS_ID_FORM = (
+    r"(i|vol|snap|eni|nat|eipalloc|vpce|tgw|tgw-attach|vpn|ami|fs|fsap|igw|vpc|subnet|sg|rtb|lt)"
+    r"-[0-9a-f]{8}([0-9a-f]{9})?"
+)
+_AWS_ID = rf"(^|[/:]){_AWS_ID_FORM}/*$"
+
+
 def resource_name_sql(
     resource_id: str, resource_name: str, account_name: str, tags: str | None = None
 ) -> str:
@@ -96,16 +106,21 @@ def resource_name_sql(
     the resource's name where the line has a resource (its Name tag in ``tags`` where the vendor
     gives it no name but its id: an EC2 instance "web-prod-01", not "i-0abc..."; else the last
     segment of an ARN or of an Azure resource URI, trailing slashes ignored; a Microsoft
-    subscription's description), else the account's name. It runs on every rated line: one
-    regular expression takes the segment and skips the trailing slashes (with an ``rtrim``
-    first the expression took 2.5-2.9 CPU-s at three million lines, this way 0.8)."""
+    subscription's description), else the account's name. A resource named only by an id AWS
+    generated (``_AWS_ID``: an instance without a Name tag) is named by its account ("Amazon
+    Elastic Compute Cloud – vll-prod"): the invoice line printed the instance's id as its name.
+    It runs on every rated line: one regular expression takes the segment and skips the
+    trailing slashes (with an ``rtrim`` first the expression took 2.5-2.9 CPU-s at three million
+    lines, this way 0.8)."""
     named = f"COALESCE({resource_name}, {resource_id})"
+    unnamed = f"({resource_name} IS NULL OR {resource_name} = {resource_id})"
     own = (
-        f"CASE WHEN {named} LIKE 'arn:%' OR {named} LIKE '/%' "
+        f"CASE WHEN {unnamed} AND regexp_matches({resource_id}, {ql(_AWS_ID)}) "
+        f"THEN {account_name} "
+        f"WHEN {named} LIKE 'arn:%' OR {named} LIKE '/%' "
         f"THEN NULLIF(regexp_extract({named}, '([^/:]+)/*$', 1), '') ELSE {named} END"
     )
     if tags:  # the Name tag first, where the vendor names the resource by its id only
-        unnamed = f"{resource_name} IS NULL OR {resource_name} = {resource_id}"
         own = f"COALESCE(CASE WHEN {unnamed} THEN {name_tag_sql(tags)} END, {own})"
     return f"CASE WHEN {resource_id} IS NULL THEN {account_name} ELSE {own} END"
 
@@ -520,13 +535,15 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _ACCOUNT = re.compile(r"\d{6,}")
 _RAW = (
     ("an ARN", re.compile(r"(^|[\s(])arn:aws[a-z-]*:")),
+    ("an AWS resource id", re.compile(rf"(^|[\s(]){_AWS_ID_FORM}\b")),
     ("an Azure resource URI", re.compile(r"/subscriptions/[^/\s]+/", re.IGNORECASE)),
 )
 
 
 def line_text_problems(text: str, quantity: Decimal | None) -> list[str]:
     """What makes an invoice line unreadable: a text that is only a GUID or an account number, a
-    text holding an ARN or an Azure resource URI, a shown quantity with more than 4 decimals."""
+    text holding an ARN, an Azure resource URI or an id AWS generated (``_AWS_ID``), a shown
+    quantity with more than 4 decimals."""
     out = []
     bare = text.strip()
     if _GUID.fullmatch(bare):

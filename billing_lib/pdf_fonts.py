@@ -18,6 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 from billing_lib.invoices import Invoice, Seller
+from billing_lib.printed_texts import printed
 
 FONT, BOLD = "InvoiceSans", "InvoiceSans-Bold"
 
@@ -96,7 +97,7 @@ def _characters(texts: Iterable[str]) -> dict[str, str]:
     for text in texts:
         if text.isascii() and text.isprintable():
             continue
-        for ch in text:
+        for ch in printed(text):  # as the PDF prints it (no noncharacter)
             if ch not in PLAIN and ch not in found:
                 found[ch] = text
     return found

@@ -15,10 +15,12 @@ from typing import Any
 
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
 
 from billing_lib.invoices import Invoice
 from billing_lib.money import decimal_places
 from billing_lib.periods import month_days
+from billing_lib.printed_texts import printed
 
 #: Text stays text: a resource named ``=HYPERLINK(...)`` is never a formula, number or link.
 WORKBOOK_OPTIONS = {
@@ -26,6 +28,17 @@ WORKBOOK_OPTIONS = {
     "strings_to_numbers": False,
     "strings_to_urls": False,
 }
+
+
+class PrintedWorksheet(Worksheet):
+    """The invoice sheet: each text written as the PDF and the e-invoice print it (``printed``;
+    a noncharacter was written as ``_xFFFE_`` where the e-invoice dropped it)."""
+
+    def write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> Any:
+        return super().write_string(row, col, printed(string), cell_format)
+
+    def set_footer(self, footer: str = "", options: Any = None, margin: Any = None) -> None:
+        super().set_footer(printed(footer), options, margin)
 
 
 def fixed_created(invoice_or_period: Invoice | str) -> datetime:

@@ -46,7 +46,6 @@ schemas and the CEN EN 16931 UBL business rules (the compiled schematron shipped
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -63,6 +62,7 @@ from billing_lib.invoice_pdf import line_detail
 from billing_lib.invoices import Invoice, InvoiceLine, Party, Seller, money_text
 from billing_lib.money import decimal_places
 from billing_lib.peppol_ids import REGISTER_SCHEMES, compact_identifier
+from billing_lib.printed_texts import printed
 from billing_lib.run_files import atomic_target
 from billing_lib.unit_codes import rec20_code
 from billing_lib.vat_numbers import compact_vat_number
@@ -81,8 +81,6 @@ _EXEMPT = ("E", "AE", "K", "G", "O")
 #: The VAT category "not subject to VAT" (services outside the scope of EU VAT): its e-invoice
 #: gives no VAT rate and no VAT identifier (EN 16931 BR-O-02, BR-O-05, BR-48).
 NOT_SUBJECT = "O"
-#: Characters XML 1.0 cannot hold (they would make lxml refuse the text).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 #: Most decimals of an amount in an EN 16931 e-invoice (BR-DEC-09 ... BR-DEC-23).
@@ -461,13 +459,9 @@ def _percent(rate: Decimal) -> str:
     return f"{rate.normalize():f}" if rate else "0"
 
 
-def _clean(text: str) -> str:
-    return _NOT_XML.sub("", text)
-
-
 def _cbc(parent: etree._Element, tag: str, text: str, **attrs: str) -> etree._Element:
     el = etree.SubElement(parent, f"{{{CBC}}}{tag}", attrib=attrs)
-    el.text = _clean(text)
+    el.text = printed(text)  # as the PDF and the workbook print it; XML can hold it
     return el
 
 

@@ -40,7 +40,13 @@ from billing_lib.not_billed import not_billed
 from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
 from billing_lib.scratch import scratch_folder
-from billing_lib.sheet_formats import WORKBOOK_OPTIONS, InvoiceFormats, fixed_created, sheet_name
+from billing_lib.sheet_formats import (
+    WORKBOOK_OPTIONS,
+    InvoiceFormats,
+    PrintedWorksheet,
+    fixed_created,
+    sheet_name,
+)
 from billing_lib.sql import ql
 from billing_lib.summary_workbook import write_summary_workbook
 from billing_lib.usage import (
@@ -320,7 +326,8 @@ def write_invoice_workbook(
         wb = _document(tmp, inv, fixed_created(inv))
         fmt = InvoiceFormats(wb, inv.currency, _national(inv))
         used: set[str] = set()
-        write_invoice_sheet(wb.add_worksheet(sheet_name(_kind(inv), used)), inv, seller, fmt)
+        sheet = wb.add_worksheet(sheet_name(_kind(inv), used), worksheet_class=PrintedWorksheet)
+        write_invoice_sheet(sheet, inv, seller, fmt)
         if inv.kind == "invoice" and usage is not None:
             detail = path.with_name(path.stem + USAGE_DETAIL_SUFFIX)
             detail_name = csv_detail_path(detail).name if seller.usage_detail_csv else detail.name
@@ -338,7 +345,7 @@ def write_credit_note_workbook(note: Invoice, seller: Seller, path: Path) -> Pat
     with atomic_target(path) as tmp:
         wb = _document(tmp, note, datetime.combine(note.issue_date, time()))
         write_invoice_sheet(
-            wb.add_worksheet(sheet_name(_kind(note), set())),
+            wb.add_worksheet(sheet_name(_kind(note), set()), worksheet_class=PrintedWorksheet),
             note,
             seller,
             InvoiceFormats(wb, note.currency, _national(note)),

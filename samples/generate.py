@@ -199,6 +199,13 @@ def q(value: Decimal) -> Decimal:
     return value.quantize(PLACES, rounding=ROUND_HALF_UP).normalize()
 
 
+def instance_id(account: str, n: int = 1) -> str:
+    """An EC2 instance id as AWS writes it (``i-`` and 17 hexadecimal digits), made of the
+    account's id: the same on every run, and none of the instances has a Name tag, so the
+    invoices name them by their accounts (``line_labels.resource_name_sql``)."""
+    return f"i-0{account}{n:04x}"
+
+
 def _ts(day: date, days: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=days)
 
@@ -319,7 +326,7 @@ def aws_rows(rng: random.Random) -> list[dict[str, object]]:
                 f"EUC1-BoxUsage:{fleet.instance_type}",
                 "RunInstances",
                 f"${fleet.rate} per On Demand Linux {fleet.instance_type} Instance Hour",
-                resource=f"i-{fleet.account[-6:]}{fleet.instance_type.replace('.', '')[:6]}",
+                resource=instance_id(fleet.account),
                 tags=fleet.tags,
                 product_instance_type=fleet.instance_type,
                 product_product_family="Compute Instance",
@@ -339,7 +346,7 @@ def aws_rows(rng: random.Random) -> list[dict[str, object]]:
             "EUC1-BoxUsage:g5.xlarge",
             "RunInstances",
             "$1.212 per On Demand Linux g5.xlarge Instance Hour",
-            resource="i-0renderfarm-g5",
+            resource=instance_id(AWS_MOVING, 5),
             tags={"user_project": "renderfarm"},
             product_instance_type="g5.xlarge",
             product_product_family="Compute Instance",
@@ -364,7 +371,7 @@ def aws_rows(rng: random.Random) -> list[dict[str, object]]:
             pricing_unit="Hrs",
             line_item_usage_type="EUC1-BoxUsage:m6i.xlarge",
             line_item_operation="RunInstances",
-            line_item_resource_id="i-0vll-prod-m6i",
+            line_item_resource_id=instance_id("518204736291"),
             pricing_public_on_demand_rate=od_rate,
             pricing_public_on_demand_cost=od_cost,
             pricing_term="OnDemand",
@@ -387,7 +394,7 @@ def aws_rows(rng: random.Random) -> list[dict[str, object]]:
             pricing_unit="Hrs",
             line_item_usage_type="EUC1-BoxUsage:m6i.xlarge",
             line_item_operation="RunInstances",
-            line_item_resource_id="i-0vll-prod-m6i",
+            line_item_resource_id=instance_id("518204736291"),
             savings_plan_savings_plan_a_r_n=SP_ARN,
         )
         # Zorggroep's database on a reserved instance: 0 unblended, amortised in

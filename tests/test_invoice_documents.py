@@ -1881,3 +1881,72 @@ def test_a_reissued_invoice_s_files_are_dated_its_issue_date_not_the_month_s_end
         book = write_invoice_workbook(inv, seller, {}, None, tmp_path / inv.number / "x.xlsx")
         stamp = openpyxl.load_workbook(book).properties.created.strftime("%Y%m%d%H%M%S")
         assert stamp == created, inv.number
+
+
+def test_a_noncharacter_is_left_out_of_the_pdf_the_workbook_and_the_e_invoice_alike(
+    issued, tmp_path
+):
+    """A text holding a Unicode noncharacter (U+FFFE, U+FFFF, U+FDD0, U+1FFFE) was dropped from
+    the e-invoice only (XML cannot hold U+FFFE): the PDF drew a box and the workbook wrote
+    ``_xFFFE_``, so the documents of one invoice printed different texts."""
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    name, product = "Acme\ufffe Holding\uffff B.V.", "Zeta\ufdd0 backup\U0001fffe"
+    inv = replace(
+        inv,
+        lines=(replace(inv.lines[0], description=product), *inv.lines[1:]),
+        buyer=replace(inv.buyer, name=name),
+    )
+    [pdf, xml] = write_documents([inv], seller, tmp_path, None)
+    book = write_invoice_workbook(inv, seller, {}, None, tmp_path / "invoice.xlsx")
+    ws = openpyxl.load_workbook(book).worksheets[0]
+    cells = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    doc = etree.parse(str(xml)).getroot()
+    pdf_lines = [t.strip() for t in PdfReader(pdf).pages[0].extract_text().splitlines()]
+    printed = {
+        "pdf": [t for t in pdf_lines if t.startswith(("Acme", "Zeta"))],
+        "workbook": [t for t in cells if t.startswith(("Acme", "Zeta"))],
+        "e-invoice": [
+            value(doc, "cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name"),
+            value(doc, "cac:InvoiceLine[1]/cac:Item/cbc:Name"),
+        ],
+    }
+    assert printed == dict.fromkeys(printed, ["Acme Holding B.V.", "Zeta backup"])
+    assert not missing_glyphs([inv], seller)  # nothing left that the PDF prints as a box
+
+
+def test_a_page_after_the_first_names_the_invoice_and_keeps_the_totals_block_whole(
+    issued, tmp_path
+):
+    """The sample's NW2026-000002 printed its VAT summary and totals alone on page 2 under nothing
+    but the footer: a page taken from the PDF did not say whose invoice it continued. Each page
+    after the first begins with the seller, the document's number (continued), the customer and
+    the issue date; every page is numbered "Page n of N"; the VAT summary, the totals and the VAT
+    mention are drawn on one page (the mention could open the next page alone)."""
+    seller, invoices = issued
+    c006 = next(i for i in invoices.values() if i.customer_id == "C006")
+    mention = "Reverse charge: VAT to be accounted for by the recipient, Art. 196 " * 4
+    one = c006.lines[0]
+    alone = 0
+    for n in range(18, 32):  # the lines move the totals block over the foot of page 1
+        lines = tuple(replace(one, description=f"Line {g}") for g in range(n))
+        doc = replace(c006, lines=lines, vat_mention=mention)
+        [pdf, _] = write_documents([doc], seller, tmp_path / str(n), None)
+        pages = page_texts(pdf)
+        for texts in pages[1:]:
+            assert texts[:4] == [
+                seller.name,
+                f"Invoice {doc.number} (continued)",
+                f"{doc.buyer.name}, customer {doc.customer_id}",
+                f"Issue date {doc.issue_date.isoformat()}",
+            ], (n, texts[:4])
+        footers = [p.extract_text().rstrip().split("\n")[-1] for p in PdfReader(pdf).pages]
+        assert footers == [f"Page {k} of {len(pages)}" for k in range(1, len(pages) + 1)], n
+        [start] = [k for k, p in enumerate(pages) if "VAT summary" in p]
+        block = pages[start]
+        assert {"Net", "VAT", "Total EUR"} <= set(block), (n, block)
+        assert any(t.startswith("Reverse charge") for t in block), (n, block)
+        alone += (
+            start > 0 and "Line 0" not in block and not any(t.startswith("Line ") for t in block)
+        )
+    assert alone  # some layout puts the totals block on a page of its own

@@ -317,6 +317,20 @@ def test_the_notebooks_rated_lines_show_the_invoices_texts(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        ("Amazon Elastic Compute Cloud – i-0abc1234def567890", ["holds an AWS resource id"]),
+        ("EBS (vol-0123abcd)", ["holds an AWS resource id"]),
+        ("Amazon Elastic Compute Cloud – vll-prod", []),
+        ("Amazon Elastic Compute Cloud …def567890", []),  # a short id telling two lines apart
+        ("i-love-lamp-0123abcd", []),  # a name its owner chose
+    ],
+)
+def test_an_aws_resource_id_in_a_line_text_is_a_problem(text, problems):
+    assert line_text_problems(text, None) == [f"{text!r} {p}" for p in problems]
+
+
 # -- the check over whole months -------------------------------------------------------------------
 
 
@@ -343,6 +357,9 @@ def test_no_line_of_the_sample_month_reads_as_a_raw_id(sample_outputs):
         for ln in inv["lines"]
     ]
     assert "Virtual Machines – vm-tms-app01" in texts
+    # C002's EC2 instances have no Name tag: named by their accounts, not their ids
+    assert "Amazon Elastic Compute Cloud – vll-prod" in texts
+    assert "Amazon Elastic Compute Cloud – vll-dev" in texts
     assert "Microsoft 365 Business Premium – credit (2026-10-05 to 2026-11-01)" in texts
     units = {
         ln["description"]: ln["unit"]

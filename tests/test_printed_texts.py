@@ -21,6 +21,10 @@ CONTROL = (
     "expected a text on one line without control characters (tab, newline: the PDF prints them "
     "as boxes, the workbook and the e-invoice otherwise); found {!r}"
 )
+NONCHARACTER = (
+    "expected a text without Unicode noncharacters (U+FFFE, U+FFFF: the e-invoice cannot hold "
+    "them, the PDF prints them as boxes); found U+{}"
+)
 ONE_OFF = (
     "  - {{id: {id}, customer: C003, kind: one_off, description: {text}, quantity: '1', "
     "unit: each, unit_price: '30.00', currency: EUR, date: 2026-10-03}}\n"
@@ -70,6 +74,11 @@ def _edit(params: Path, name: str, old: str | None, new: str) -> None:
          CONTROL.format("\u2028") + "; got 'Northwind\\u2028Cloud'"),
         ("seller.yaml", "bank: ABN AMRO Bank N.V.", 'bank: "ABN\\aAMRO"', "payment.bank",
          CONTROL.format("\a") + "; got 'ABN\\x07AMRO'"),
+        # a noncharacter: dropped from the e-invoice only, a box in the PDF, _xFFFE_ in the workbook
+        ("customers.yaml", "name: Dijkstra Architecten B.V.", 'name: "Dijk\\uFFFEstra"',
+         "customers[id=C001].name", NONCHARACTER.format("FFFE") + "; got 'Dijk\\ufffestra'"),
+        ("products.yaml", "{heading: Support,", '{heading: "Support\\uFDD0",',
+         "product_groups.support.heading", NONCHARACTER.format("FDD0") + "; got 'Support\\ufdd0'"),
         ("products.yaml", "{heading: Support,", '{heading: " ",',
          "product_groups.support.heading", BLANK + "; got ' '"),
         ("products.yaml", "{name: VMware,", '{name: "VM\\x01ware",', "vendors.vmware.name",
@@ -111,6 +120,9 @@ def test_a_run_read_back_keeps_the_seller_s_texts_as_issued(sample_outputs, tmp_
         ("Data\r\n\x0ctransfer\x01\x7f\x85out\u2028", "Data transfer out"),
         ("Amazon  EC2", "Amazon EC2"),
         ("10\u00a0GB", "10\u00a0GB"),  # a no-break space is a character the font draws
+        # noncharacters: no document can carry them (XML has no U+FFFE), so none prints them
+        ("Amazon\ufffe S3\uffff \ufdd0backup\U0010ffff", "Amazon S3 backup"),
+        ("\ufffe\U0001ffff", None),
         (" \t\n ", None),
         ("", None),
         (None, None),

@@ -28,15 +28,25 @@ INSTANCE = "i-0abc1234def567890"
         ("arn:aws:rds:eu-central-1:1:db:x7", None, '{"user_name":"ehr-db"}', "ehr-db"),
         # a name the vendor gives the resource is its name (an Azure resource's)
         ("/subscriptions/s/vm-1", "vm-1", '{"user_name":"other"}', "vm-1"),
-        # without a Name tag, or a blank one: as before
-        (INSTANCE, INSTANCE, '{"user_project":"lab"}', INSTANCE),
-        (INSTANCE, INSTANCE, '{"user_name":"  "}', INSTANCE),
-        (INSTANCE, INSTANCE, None, INSTANCE),
+        # without a Name tag, or a blank one: an id AWS made is no name, the account's name
+        # stands in (the invoice line read "Amazon Elastic Compute Cloud – i-0abc1234def567890")
+        (INSTANCE, INSTANCE, '{"user_project":"lab"}', "acct"),
+        (INSTANCE, INSTANCE, '{"user_name":"  "}', "acct"),
+        (INSTANCE, INSTANCE, None, "acct"),
+        (INSTANCE, None, None, "acct"),
+        ("vol-0123abcd", "vol-0123abcd", None, "acct"),  # an id of the older, 8-digit form
+        ("arn:aws:ec2:eu-central-1:1:natgateway/nat-0abc1234def567890", None, None, "acct"),
+        # a name its owner chose is a name: a bucket, an RDS instance, one that reads like an id
+        ("vll-prod-data", "vll-prod-data", None, "vll-prod-data"),
+        ("arn:aws:rds:eu-central-1:1:db:ehr", None, None, "ehr"),
+        ("i-love-lamp-0123abcd", "i-love-lamp-0123abcd", None, "i-love-lamp-0123abcd"),
+        # an id the vendor gives a name of its own is named so
+        (INSTANCE, "web-prod-02", None, "web-prod-02"),
         # a line without a resource is the account's
         (None, None, '{"user_name":"web-prod-01"}', "acct"),
     ],
 )
-def test_a_resource_without_a_name_of_its_own_is_named_by_its_name_tag(
+def test_a_resource_without_a_name_of_its_own_is_named_by_its_name_tag_else_its_account(
     resource_id, resource_name, tags, name
 ):
     row = (
@@ -93,6 +103,13 @@ def test_a_rated_line_is_named_by_its_resource_s_name_tag(tmp_path):
             ResourceId=INSTANCE, ResourceName=INSTANCE, Tags='{"user_name":"web-prod-01"}'
         ),
         rating_helpers.line(ResourceId="i-0other", ResourceName="i-0other"),
+        # an instance without a Name tag: its account's name, not its id
+        rating_helpers.line(
+            ResourceId="i-0123456789abcdef0",
+            ResourceName="i-0123456789abcdef0",
+            SubAccountName="vll-prod",
+            Tags='{"user_project":"tms-prod"}',
+        ),
     ]
     con, _ = rating_helpers.rated_month(
         tmp_path, plans, rows, rating_helpers.CUSTOMERS, rating_helpers.ACCOUNTS
@@ -100,7 +117,11 @@ def test_a_rated_line_is_named_by_its_resource_s_name_tag(tmp_path):
     got = con.execute(
         "SELECT subscription, subscription_name FROM rated_lines ORDER BY subscription"
     ).fetchall()
-    assert got == [(INSTANCE, "web-prod-01"), ("i-0other", "i-0other")]
+    assert got == [
+        ("i-0123456789abcdef0", "vll-prod"),
+        (INSTANCE, "web-prod-01"),
+        ("i-0other", "i-0other"),
+    ]
 
 
 def _named_rows(count: int = 1) -> list[dict]:
