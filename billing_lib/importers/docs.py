@@ -68,7 +68,12 @@ READING_RULES = """\
   (Comma delimited)") with the row and the column it stands in. Comma-separated; tab-separated
   only for the formats whose vendor exports tabs (VMware Usage Meter). A header separated by
   semicolons or pipes is refused (a spreadsheet re-save), not guessed, and so is a first line
-  holding one field over 128 KiB (a portal's page saved as the report), naming row 1.
+  holding one field over 128 KiB (a portal's page saved as the report), naming row 1. Excel's
+  separator hint, a first line `sep=,` (`sep=` and a tab before a tab-separated header), is
+  skipped, as Excel does: the header is row 1 and the rows are numbered as Excel shows the file,
+  the rows of the report without the hint. A hint naming another separator than the header's
+  (`sep=;`), and a first line beginning like one that is none (`sep=,,,,`, the hint saved as a
+  row of cells), is refused naming row 1 (`importers/separator_hint.py`).
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,

@@ -36,6 +36,7 @@ from billing_lib.importers.report_names import (
     workbooks_error,
     zip_members,
 )
+from billing_lib.importers.separator_hint import hint_length, refuse_hint, without_hint
 from billing_lib.run_files import sha256_of
 from billing_lib.scratch import scratch_when_needed
 from billing_lib.sql import ql
@@ -327,7 +328,7 @@ def _one_line_ending(src: SourceFile, folder: Path) -> SourceFile:
     return replace(src, path=target, original=src.path)
 
 
-def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) -> SourceFile:
+def _describe(path: Path, name: str, scratch: Callable[[], Path]) -> SourceFile:
     _refuse_workbook(path, name)
     lower = path.name.lower()
     if lower.endswith(".parquet"):
@@ -351,6 +352,9 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
             text=checksum,
             repeated=_repeats(list(schema.names)),
         )
+    hinted = _without_hint(path, name, scratch)
+    if hinted is not None:
+        return hinted
     header, encoding, delimiter, repeated = _csv_header(path, name)
     checksum = sha256_of(path)
     try:
@@ -373,9 +377,32 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
         text=text,
         repeated=repeated,
     )
-    if mixed and scratch is not None:
+    if mixed:
         return _one_line_ending(src, scratch())
     return src
+
+
+def _without_hint(path: Path, name: str, scratch: Callable[[], Path]) -> SourceFile | None:
+    """The CSV ``path`` (shown as ``name``) read from a copy without its first line, Excel's
+    separator hint naming the separator its header has (``separator_hint``), its checksum that of
+    the file given; None for a CSV without the hint (or unreadable: ``_csv_header`` says why)."""
+    try:
+        with open_bytes(path) as fh:
+            head = fh.read(1024)
+    except READ_ERRORS:
+        return None
+    found = hint_length(head, name)
+    if found is None:
+        return None
+    bom, skip, hint = found
+    folder = scratch()
+    copy = without_hint(
+        byte_chunks(path), bom, skip, folder / f"{len(list(folder.iterdir())):04d}-nohint.csv"
+    )
+    src = _describe(copy, name, scratch)
+    if src.delimiter != hint:
+        refuse_hint(name, hint, src.delimiter)
+    return replace(src, checksum=sha256_of(path), original=path)
 
 
 def _refuse_workbook(path: Path, name: str) -> None:
