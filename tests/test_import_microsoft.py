@@ -197,6 +197,12 @@ AZURE_EXPORTS = Path(__file__).resolve().parent / "data" / "azure-cost-details"
 AZURE_RATE = "exchangeRatePricingToBilling"
 
 
+def _without_rate_and_pricing_currency(number: int, record: dict) -> None:
+    """The rate column deleted, and pricingCurrency with it: only the row's cost in the pricing
+    currency, unlike its cost in the billing currency, tells the two currencies apart."""
+    record[AZURE_RATE] = record["pricingCurrency"] = None
+
+
 @pytest.mark.parametrize(
     ("source", "edit", "rows", "column"),
     [
@@ -215,6 +221,18 @@ AZURE_RATE = "exchangeRatePricingToBilling"
             [2],
             AZURE_RATE,
         ),
+        (
+            AZURE_EXPORTS / "mpa-actual-cost-2026-10.csv",
+            _without_rate_and_pricing_currency,
+            [2, 3, 5, 6, 7, 8, 9, 10],
+            AZURE_RATE,
+        ),
+        (
+            AZURE_EXPORTS / "mca-actual-cost-2026-10.csv",
+            _without_rate_and_pricing_currency,
+            [2, 3, 4],
+            AZURE_RATE,
+        ),
     ],
     ids=[
         "daily-empty-rate",
@@ -222,6 +240,8 @@ AZURE_RATE = "exchangeRatePricingToBilling"
         "invoice-usd-priced-empty-rate",
         "partner-cost-export",
         "mca-cost-export",
+        "partner-cost-export-no-pricing-currency",
+        "mca-cost-export-no-pricing-currency",
     ],
 )
 def test_a_row_priced_in_another_currency_without_its_exchange_rate_is_refused(
@@ -236,9 +256,10 @@ def test_a_row_priced_in_another_currency_without_its_exchange_rate_is_refused(
         import_reports(duckdb.connect(), [bad])
     assert [p.row for p in err.value.problems] == rows
     assert {p.column for p in err.value.problems} == {column}
-    assert "the exchange rate from the pricing currency USD to the billing currency EUR" in str(
-        err.value
-    )
+    text = "the exchange rate from the pricing currency USD to the billing currency EUR"
+    if edit is _without_rate_and_pricing_currency:
+        text = "the exchange rate from the pricing currency (the file names none"
+    assert text in str(err.value)
 
 
 def test_a_row_priced_in_its_billing_currency_needs_no_exchange_rate(tmp_path):
