@@ -193,6 +193,12 @@ def _without_rate(number: int, record: dict) -> None:
     record["PCToBCExchangeRate"] = None
 
 
+def _without_rate_nor_pricing_currency(number: int, record: dict) -> None:
+    """The rate column deleted, and PricingCurrency with it: only the row's pre-tax total in the
+    pricing currency, unlike its total in the billing currency, tells the two apart."""
+    record["PCToBCExchangeRate"] = record["PricingCurrency"] = None
+
+
 AZURE_EXPORTS = Path(__file__).resolve().parent / "data" / "azure-cost-details"
 AZURE_RATE = "exchangeRatePricingToBilling"
 
@@ -208,6 +214,7 @@ def _without_rate_and_pricing_currency(number: int, record: dict) -> None:
     [
         (USAGE, _no_rate_on_row(2), [2], "PCToBCExchangeRate"),
         (USAGE, _without_rate, list(range(2, 22)), "PCToBCExchangeRate"),
+        (USAGE, _without_rate_nor_pricing_currency, list(range(2, 22)), "PCToBCExchangeRate"),
         (INVOICE, _no_rate_on_row(3, PricingCurrency="USD"), [3], "PCToBCExchangeRate"),
         (
             AZURE_EXPORTS / "mpa-actual-cost-2026-10.csv",
@@ -237,6 +244,7 @@ def _without_rate_and_pricing_currency(number: int, record: dict) -> None:
     ids=[
         "daily-empty-rate",
         "daily-column-deleted",
+        "daily-no-pricing-currency",
         "invoice-usd-priced-empty-rate",
         "partner-cost-export",
         "mca-cost-export",
@@ -257,7 +265,7 @@ def test_a_row_priced_in_another_currency_without_its_exchange_rate_is_refused(
     assert [p.row for p in err.value.problems] == rows
     assert {p.column for p in err.value.problems} == {column}
     text = "the exchange rate from the pricing currency USD to the billing currency EUR"
-    if edit is _without_rate_and_pricing_currency:
+    if edit in (_without_rate_and_pricing_currency, _without_rate_nor_pricing_currency):
         text = "the exchange rate from the pricing currency (the file names none"
     assert text in str(err.value)
 
