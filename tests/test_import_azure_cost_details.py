@@ -23,7 +23,7 @@ from billing_lib.importers import import_reports
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
 from billing_lib.store import open_store
-from tests.sample_totals import own_totals, report_totals
+from tests.sample_totals import model_amount, own_totals, report_totals
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data" / "azure-cost-details"
@@ -391,4 +391,119 @@ def test_a_version_2019_11_01_mca_export_of_the_daily_file_s_subscription_is_ref
     with pytest.raises(InputError) as err:
         import_reports(con, [daily, mca])
     assert f"the Usage of microsoft Azure subscription {subscription}" in str(err.value)
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+# -- the cost in the billing currency, never another cost column in its place --------------------
+
+
+def _edited(source: Path, target: Path, edit) -> Path:
+    rows = _csv_rows(source)
+    edit(rows)
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return target
+
+
+def _rename(rows: list[list[str]], column: str, to: str) -> None:
+    rows[0][rows[0].index(column)] = to
+
+
+def _drop(rows: list[list[str]], column: str) -> None:
+    at = rows[0].index(column)
+    for row in rows:
+        del row[at]
+
+
+@pytest.mark.parametrize(
+    ("source", "edit"),
+    [
+        # costInBillingCurrency renamed Cost, the EA layout's name: read as the EA layout
+        (MCA_ACTUAL, lambda rows: _rename(rows, "costInBillingCurrency", "Cost")),
+        # the same in a partner's export, which was then read as the EA/MCA layout
+        (MPA_ACTUAL, lambda rows: _rename(rows, "costInBillingCurrency", "Cost")),
+        # costInBillingCurrency deleted and costInUsd renamed Cost: USD billed as EUR
+        (
+            MCA_ACTUAL,
+            lambda rows: (
+                _drop(rows, "costInBillingCurrency"),
+                _rename(rows, "costInUsd", "Cost"),
+            ),
+        ),
+    ],
+    ids=["mca-renamed", "mpa-renamed", "mca-usd-as-cost"],
+)
+def test_a_cost_column_in_a_layout_that_names_its_billing_cost_otherwise_is_refused(
+    tmp_path, source, edit
+):
+    """Cost is the billing currency's cost only in the EA and pay-as-you-go layout (the real
+    export tests/data/vendor-samples/azure-ea, which has no costInUsd, costInPricingCurrency,
+    paygCost* or pricingCurrency); in the MCA and partner layouts it is no column of Microsoft's,
+    and was read as the cost, in whatever currency it holds, without a word."""
+    path = _edited(source, tmp_path / source.name, edit)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert "CostInBillingCurrency" in str(err.value).splitlines()[0]
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (str(path), 1, "CostInBillingCurrency")
+    assert problem.expected.startswith("the cost in the billing currency")
+    assert "costInPricingCurrency" in problem.expected
+    assert "Cost is not read in its place" in problem.expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_a_row_without_its_billing_cost_is_refused_not_costed_by_another_column(tmp_path):
+    """A file with both costInBillingCurrency and a Cost column: the row whose
+    costInBillingCurrency is empty took Cost (here the USD cost, 9.6 billed as EUR 9.60)."""
+
+    def edit(rows: list[list[str]]) -> None:
+        usd = rows[0].index("costInUsd")
+        for row in rows:
+            row.append("Cost" if row is rows[0] else row[usd])
+        rows[2][rows[0].index("costInBillingCurrency")] = ""
+
+    path = _edited(MCA_ACTUAL, tmp_path / MCA_ACTUAL.name, edit)
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [path])
+    [problem] = err.value.problems
+    assert (problem.row, problem.column, problem.value) == (3, "CostInBillingCurrency", None)
+    assert problem.expected.startswith("the cost in the billing currency")
+
+
+def test_the_ea_layout_s_cost_is_its_billing_cost(tmp_path):
+    """The real EA export names it Cost (beside BillingCurrency), as Microsoft documents for EA
+    and pay-as-you-go accounts: read, the total its own sum."""
+    ea = DATA.parent / "vendor-samples" / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+    con = open_store()
+    [report] = import_reports(con, [ea])
+    assert report.format == "azure_cost_export"
+    with open(ea, newline="", encoding="utf-8-sig") as fh:
+        total = sum(model_amount(r["Cost"]) for r in csv.DictReader(fh))
+    assert con.execute("SELECT sum(BilledCost) FROM lines").fetchone()[0] == total
+
+
+@pytest.mark.parametrize(
+    ("source", "column", "expected"),
+    [
+        (MCA_ACTUAL, "Cost | CostInBillingCurrency", "the column Cost or CostInBillingCurrency"),
+        (MPA_ACTUAL, "costInBillingCurrency", "the column costInBillingCurrency"),
+    ],
+    ids=["mca", "mpa"],
+)
+def test_an_export_without_its_billing_cost_is_refused_naming_the_column_in_row_1(
+    tmp_path, source, column, expected
+):
+    """costInBillingCurrency deleted, costInUsd and costInPricingCurrency left: refused as no
+    known format, listing every format's columns, but naming no row nor the column to look for."""
+    path = _edited(
+        source, tmp_path / source.name, lambda rows: _drop(rows, "costInBillingCurrency")
+    )
+    con = open_store()
+    with pytest.raises(InputError, match="not a known vendor report format") as err:
+        import_reports(con, [path])
+    problems = {p.column: p for p in err.value.problems}
+    problem = problems[column]
+    assert (problem.file, problem.row, problem.value) == (str(path), 1, None)
+    assert problem.expected.startswith(expected)
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)

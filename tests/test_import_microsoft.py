@@ -193,8 +193,20 @@ def _without_rate(number: int, record: dict) -> None:
     record["PCToBCExchangeRate"] = None
 
 
+def _without_rate_nor_pricing_currency(number: int, record: dict) -> None:
+    """The rate column deleted, and PricingCurrency with it: only the row's pre-tax total in the
+    pricing currency, unlike its total in the billing currency, tells the two apart."""
+    record["PCToBCExchangeRate"] = record["PricingCurrency"] = None
+
+
 AZURE_EXPORTS = Path(__file__).resolve().parent / "data" / "azure-cost-details"
 AZURE_RATE = "exchangeRatePricingToBilling"
+
+
+def _without_rate_and_pricing_currency(number: int, record: dict) -> None:
+    """The rate column deleted, and pricingCurrency with it: only the row's cost in the pricing
+    currency, unlike its cost in the billing currency, tells the two currencies apart."""
+    record[AZURE_RATE] = record["pricingCurrency"] = None
 
 
 @pytest.mark.parametrize(
@@ -202,6 +214,7 @@ AZURE_RATE = "exchangeRatePricingToBilling"
     [
         (USAGE, _no_rate_on_row(2), [2], "PCToBCExchangeRate"),
         (USAGE, _without_rate, list(range(2, 22)), "PCToBCExchangeRate"),
+        (USAGE, _without_rate_nor_pricing_currency, list(range(2, 22)), "PCToBCExchangeRate"),
         (INVOICE, _no_rate_on_row(3, PricingCurrency="USD"), [3], "PCToBCExchangeRate"),
         (
             AZURE_EXPORTS / "mpa-actual-cost-2026-10.csv",
@@ -215,13 +228,28 @@ AZURE_RATE = "exchangeRatePricingToBilling"
             [2],
             AZURE_RATE,
         ),
+        (
+            AZURE_EXPORTS / "mpa-actual-cost-2026-10.csv",
+            _without_rate_and_pricing_currency,
+            [2, 3, 5, 6, 7, 8, 9, 10],
+            AZURE_RATE,
+        ),
+        (
+            AZURE_EXPORTS / "mca-actual-cost-2026-10.csv",
+            _without_rate_and_pricing_currency,
+            [2, 3, 4],
+            AZURE_RATE,
+        ),
     ],
     ids=[
         "daily-empty-rate",
         "daily-column-deleted",
+        "daily-no-pricing-currency",
         "invoice-usd-priced-empty-rate",
         "partner-cost-export",
         "mca-cost-export",
+        "partner-cost-export-no-pricing-currency",
+        "mca-cost-export-no-pricing-currency",
     ],
 )
 def test_a_row_priced_in_another_currency_without_its_exchange_rate_is_refused(
@@ -236,9 +264,10 @@ def test_a_row_priced_in_another_currency_without_its_exchange_rate_is_refused(
         import_reports(duckdb.connect(), [bad])
     assert [p.row for p in err.value.problems] == rows
     assert {p.column for p in err.value.problems} == {column}
-    assert "the exchange rate from the pricing currency USD to the billing currency EUR" in str(
-        err.value
-    )
+    text = "the exchange rate from the pricing currency USD to the billing currency EUR"
+    if edit in (_without_rate_and_pricing_currency, _without_rate_nor_pricing_currency):
+        text = "the exchange rate from the pricing currency (the file names none"
+    assert text in str(err.value)
 
 
 def test_a_row_priced_in_its_billing_currency_needs_no_exchange_rate(tmp_path):

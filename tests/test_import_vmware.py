@@ -122,3 +122,42 @@ def test_two_currencies_in_one_report_are_refused(tmp_path):
     with pytest.raises(InputError, match="one currency expected per file") as err:
         import_reports(duckdb.connect(), [path])
     assert [(p.row, p.value) for p in err.value.problems] == [(4, "USD")]
+
+
+@pytest.mark.parametrize(
+    ("units", "points"), [("42", "-84"), ("-42", "84")], ids=["points-negative", "units-negative"]
+)
+def test_units_and_points_of_opposite_signs_are_refused_naming_both(tmp_path, units, points):
+    """A row's units and its billable points count the same usage: one positive and the other
+    negative (a sign lost or added by an edit) was billed as the points' sign says, a usage as a
+    credit of -72.58, without a word."""
+    header, rows = _rows()
+    rows[0]["Units to be Reported"], rows[0]["Billable Points"] = units, points
+    rows[3]["Units to be Reported"], rows[3]["Billable Points"] = "-42", "-126"  # a credit: fine
+    path = _write(tmp_path / "signs.csv", header, rows)
+    with pytest.raises(InputError, match="rows that cannot be billed right") as err:
+        import_reports(duckdb.connect(), [path])
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        str(path),
+        2,
+        "Billable Points",
+        points,
+    )
+    assert problem.expected.startswith(
+        f"Billable Points of the sign of Units to be Reported ({units})"
+    )
+
+
+def test_units_and_points_of_one_sign_import(tmp_path):
+    """A credit row (both negative) and a row of no points import as they read."""
+    header, rows = _rows()
+    rows[0]["Units to be Reported"], rows[0]["Billable Points"] = "-42", "-84"
+    rows[1]["Units to be Reported"], rows[1]["Billable Points"] = "0", "0"
+    path = _write(tmp_path / "credit.csv", header, rows)
+    con = duckdb.connect()
+    import_reports(con, [path])
+    assert con.execute(
+        "SELECT ChargeCategory, PricingQuantity, BilledCost FROM lines "
+        "WHERE SubAccountId = 'vanleeuwen-logistiek' AND SkuId = 'VMware Cloud Director'"
+    ).fetchall() == [("Credit", D(-84), D("-72.576"))]

@@ -142,6 +142,31 @@ def test_a_report_with_points_needs_no_points_per_unit(tmp_path):
     )
 
 
+def test_a_report_s_units_and_points_of_opposite_signs_are_refused_naming_both(tmp_path):
+    """A Usage Meter report with Billable Points: a row whose units and points have opposite
+    signs was a Usage line costing -48.50 (or a Credit costing +48.50), without a word."""
+    (tmp_path / "vendor_prices.yaml").write_text(
+        "vmware:\n  prices:\n"
+        "    - {product: vsan standard, per: point, price: '1', currency: EUR}\n"
+    )
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "Month,Customer Label,Product,Unit of Measure,Units to be Reported,Billable Points\n"
+        "2026-10,acme,vSAN Standard,TiB used,2,-48.5\n"
+        "2026-10,beta,vSAN Standard,TiB used,-1,-24\n"
+        "2026-10,gamma,vSAN Standard,TiB used,-2,48.5\n"
+    )
+    with pytest.raises(InputError, match="rows that cannot be billed right") as err:
+        import_reports(open_store(), [path], vendor_prices=load_vendor_prices(tmp_path))
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (2, "Billable Points", "-48.5"),
+        (4, "Billable Points", "48.5"),
+    ]
+    assert err.value.problems[1].expected.startswith(
+        "Billable Points of the sign of Units to be Reported (-2)"
+    )
+
+
 def test_a_price_per_point_without_points_per_unit_is_refused(tmp_path):
     (tmp_path / "vendor_prices.yaml").write_text(
         "vmware:\n  prices:\n    - {product: NSX Advanced, per: point, price: '1', currency: EUR}\n"

@@ -10,13 +10,13 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing_lib.importers.reader import (
-    _one_lf,
+from billing_lib.importers.line_scan import (
     _scan_byte_chunks,
     _scan_lines,
     _scan_text_chunks,
-    open_sources,
+    one_lf,
 )
+from billing_lib.importers.reader import open_sources
 from billing_lib.importers.text_digest import TextDigest, text_sha256
 
 PIECES = [b"a", b",", b'"', b"\n", b"\r", b"\r\n", "é".encode()]
@@ -74,7 +74,7 @@ def digest_of(data: bytes, chunks: list, utf16: bool = False) -> str:
     text = TextDigest()
     (_scan_text_chunks if utf16 else _scan_byte_chunks)(chunks, text)
     if text.late:
-        return text_sha256(_one_lf(chunks, b"\r\n", b"\n"))
+        return text_sha256(one_lf(chunks, b"\r\n", b"\n"))
     return text.hexdigest() or hashlib.sha256(data).hexdigest()
 
 

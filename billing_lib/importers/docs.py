@@ -20,7 +20,9 @@ READING_RULES = """\
   fits (Azure writes `CostInBillingCurrency` in one export and `costInBillingCurrency` in another).
   A list entry (`A | B`) is satisfied by either name. An unknown file or a missing required column
   gives an error listing the expected and the found columns, and naming a header column renamed
-  to a word like the one missing (`BillableQty` for `BillableQuantity`, `Curr` for `Currency`).
+  to a word like the one missing (`BillableQty` for `BillableQuantity`, `Curr` for `Currency`);
+  with no such column, an unknown file names in row 1 the columns it lacks of the formats it is
+  nearest to (an Azure export without `costInBillingCurrency`).
 - **A column renamed** (`importers/renamed_columns.py`): a header column no mapping reads whose
   name is one the format reads and the file lacks in other words (as many words, each equal, an
   abbreviation such as `Qty`, `Amt` or `Desc`, or a typo from the same first letter; `Cost`, `Amt`
@@ -68,7 +70,12 @@ READING_RULES = """\
   (Comma delimited)") with the row and the column it stands in. Comma-separated; tab-separated
   only for the formats whose vendor exports tabs (VMware Usage Meter). A header separated by
   semicolons or pipes is refused (a spreadsheet re-save), not guessed, and so is a first line
-  holding one field over 128 KiB (a portal's page saved as the report), naming row 1.
+  holding one field over 128 KiB (a portal's page saved as the report), naming row 1. Excel's
+  separator hint, a first line `sep=,` (`sep=` and a tab before a tab-separated header), is
+  skipped, as Excel does: the header is row 1 and the rows are numbered as Excel shows the file,
+  the rows of the report without the hint. A hint naming another separator than the header's
+  (`sep=;`), and a first line beginning like one that is none (`sep=,,,,`, the hint saved as a
+  row of cells), is refused naming row 1 (`importers/separator_hint.py`).
 - **Rows**: `x_SourceRow` is the row a spreadsheet shows: header = 1, first record = 2, and blank
   lines count as the rows they are (DuckDB skips them, the importer adds them back). In a Parquet
   file it is the 1-based record number. A row with too many or too few values, or a broken quote,
@@ -303,6 +310,17 @@ def _ids_shapes(spec: FormatSpec) -> str:
     return f", and {', '.join(shapes)}" if shapes else ""
 
 
+def _older_names(spec: FormatSpec) -> list[str]:
+    """The docs lines of the columns an older layout names otherwise (``older_names``)."""
+    return [
+        f"- `{o.name}` is read for `{column}` ({o.what}) only in {o.older_layout}: a file "
+        f"without `{column}` whose `{o.name}` stands beside any of "
+        f"{', '.join(f'`{c}`' for c in o.newer_columns)} is refused naming row 1 and "
+        f"`{column}`"
+        for column, o in spec.older_names.items()
+    ]
+
+
 def _row_checks(spec: FormatSpec) -> list[str]:
     """The docs lines of the rows a format refuses (``row_checks``)."""
     return [
@@ -392,6 +410,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
+        *_older_names(spec),
         *_row_checks(spec),
         *_total_row(spec),
         *_effective_cost_columns(spec),

@@ -26,6 +26,7 @@ from billing_lib.importers.renamed_columns import check_renamed
 from billing_lib.importers.report import ImportReport, control_totals
 from billing_lib.importers.source_checks import (
     check_no_line_rows,
+    check_older_names,
     check_rejects,
     check_repeated,
     check_required,
@@ -213,6 +214,7 @@ def stage_source(
     ``period`` (``YYYY-MM``) is the month of a report priced from the reseller's contract that
     names no month itself (billing_lib.importers.contract)."""
     check_required(src, spec, default_currency)
+    check_older_names(src, spec)  # Cost in an MCA export for its costInBillingCurrency
     wanted = sorted(spec.referenced_columns() | set(tag_columns_of(spec, src.header)))
     actual = resolve_columns(wanted, src.header)
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK

@@ -8,32 +8,35 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
-import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from itertools import count
 from pathlib import Path
-from typing import IO, Any, AnyStr, cast
+from typing import IO, cast
 
-import numpy as np
 import pyarrow.parquet as pq
-from isal import igzip, igzip_lib
+from isal import igzip_lib
 from xlsxwriter.utility import xl_col_to_name
 
 from billing_lib.errors import InputError, Problem
+from billing_lib.importers.line_scan import (
+    byte_chunks,
+    decoded_utf16,
+    line_scan,
+    one_lf,
+    open_bytes,
+)
 from billing_lib.importers.report_names import (
     MAX_ZIP_DEPTH,
     is_workbook,
     workbooks_error,
     zip_members,
 )
-from billing_lib.importers.text_digest import TextDigest, text_sha256
+from billing_lib.importers.separator_hint import hint_length, refuse_hint, without_hint
 from billing_lib.run_files import sha256_of
 from billing_lib.scratch import scratch_when_needed
 from billing_lib.sql import ql
@@ -98,108 +101,11 @@ def file_name_of(name: str) -> str:
     return name[at + 5 :] if at >= 0 else Path(name).name
 
 
-_BLANK_TEXT = re.compile(r"(?m)^\r?$")
-_LF, _CR = 10, 13
-
-
-def _scan_lines(
-    path: Path, encoding: str, content: Any = None, text: TextDigest | None = None
-) -> tuple[tuple[int, ...], int, bool]:
-    """Blank physical lines, the number of physical lines and whether line ends mix CRLF and LF,
-    with no per-line Python, so that row numbers can follow a spreadsheet even when DuckDB skips
-    blanks. ``content``: a hashlib object fed the decompressed bytes in the same pass; ``text``:
-    fed its lines, for the sha256 of its text (text_digest)."""
-    chunks = _byte_chunks(path)
-    if content is not None:
-        chunks = _hashed(chunks, content)
-    if encoding == "utf-16":
-        return _scan_text_chunks(_decoded_utf16(chunks), text)
-    return _scan_byte_chunks(chunks, text)
-
-
-def _hashed(chunks: Iterable[bytes], content: Any) -> Iterator[bytes]:
-    for chunk in chunks:
-        content.update(chunk)
-        yield chunk
-
-
-def _scan_byte_chunks(
-    chunks: Iterable[bytes], text: TextDigest | None = None
-) -> tuple[tuple[int, ...], int, bool]:
-    """``_scan_lines`` of UTF-8 (or single-byte) text: each chunk's line ends found at once by
-    numpy (a blank line is one of length 0, or a lone CR before its LF). About 2.5 times the
-    speed of searching the chunk for two-byte sequences (benchmarks/README.md)."""
-    blanks: list[int] = []
-    lines_before = crlf = 0
-    carry = b""
-    for chunk in chunks:
-        buf = carry + chunk if carry else chunk
-        end = buf.rfind(b"\n") + 1
-        complete, carry = buf[:end], buf[end:]
-        if not end:
-            continue
-        data = np.frombuffer(complete, dtype=np.uint8)
-        ends = np.flatnonzero(data == _LF)
-        after_cr = data[ends - 1] == _CR  # the first LF at 0 looks at the last byte, an LF
-        here = int(np.count_nonzero(after_cr))
-        crlf += here
-        if text is not None:
-            text.lines(complete, here > 0)
-        length = np.diff(ends, prepend=-1) - 1
-        blank = np.flatnonzero((length == 0) | ((length == 1) & after_cr))
-        blanks.extend((blank + lines_before + 1).tolist())
-        lines_before += len(ends)
-    if text is not None:
-        text.end(carry)
-    return tuple(blanks), lines_before + (1 if carry else 0), 0 < crlf < lines_before
-
-
-def _scan_text_chunks(
-    chunks: Iterable[str], text: TextDigest | None = None
-) -> tuple[tuple[int, ...], int, bool]:
-    """``_scan_lines`` of decoded text (UTF-16 files), one regex pass per chunk."""
-    blanks: list[int] = []
-    lines_before = crlf = 0
-    carry = ""
-    for chunk in chunks:
-        buf = carry + chunk
-        end = buf.rfind("\n") + 1
-        complete, carry = buf[:end], buf[end:]
-        if text is not None and complete:
-            text.lines(complete)
-        crlf += complete.count("\r\n")
-        last, counted = 0, lines_before
-        for m in _BLANK_TEXT.finditer(complete):
-            if m.start() >= len(complete):
-                break
-            counted += complete.count("\n", last, m.start())
-            last = m.start()
-            blanks.append(counted + 1)
-        lines_before += complete.count("\n")
-    if text is not None:
-        text.end(carry)
-    return tuple(blanks), lines_before + (1 if carry else 0), 0 < crlf < lines_before
-
-
-def _byte_chunks(path: Path) -> Iterator[bytes]:
-    """The decompressed content in 1 MiB pieces, as bytes (UTF-8: newlines are plain ASCII
-    bytes there)."""
-    with _open_bytes(path) as fh:
-        yield from iter(lambda: fh.read(1 << 20), b"")
-
-
-def _decoded_utf16(chunks: Iterable[bytes]) -> Iterator[str]:
-    """The decompressed content of a UTF-16 file in 1 MiB pieces, decoded."""
-    decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
-    for chunk in chunks:
-        yield decoder.decode(chunk)
-
-
 def blank_records(src: SourceFile) -> tuple[int, ...]:
     """Spreadsheet rows of blank records, read record by record with the csv module. Only used
     for the rare file that has both blank lines and quoted values spanning lines."""
     rows = []
-    with _open_bytes(src.path) as fh:
+    with open_bytes(src.path) as fh:
         text = io.TextIOWrapper(
             cast(IO[bytes], fh),  # a gzip or plain binary file
             encoding="utf-8-sig" if src.encoding == "utf-8" else src.encoding,
@@ -209,15 +115,6 @@ def blank_records(src: SourceFile) -> tuple[int, ...]:
             if not record:
                 rows.append(number)
     return tuple(rows)
-
-
-def _open_bytes(path: Path) -> io.BufferedIOBase:
-    """The file's bytes, decompressed when it is gzip: by ISA-L (``isal``), the same bytes and
-    errors as the standard library's gzip in about a quarter of its time (a CSV.gz is read to its
-    end before it is imported, benchmarks/README.md)."""
-    if _is_gzip(path):
-        return cast(io.BufferedIOBase, igzip.open(path, "rb"))
-    return open(path, "rb")
 
 
 def unnamed_column(position: int) -> str:
@@ -233,7 +130,7 @@ def _csv_header(
     repeated columns (``SourceFile.repeated``) of a CSV, or an InputError saying what is wrong
     with it. A column without a name gets ``unnamed_column``'s."""
     try:
-        with _open_bytes(path) as fh:
+        with open_bytes(path) as fh:
             head = fh.read(_HEADER_BYTES)
     except READ_ERRORS as exc:
         raise InputError(
@@ -422,28 +319,16 @@ def _one_line_ending(src: SourceFile, folder: Path) -> SourceFile:
     with open(target, "wb") as out:
         if src.encoding == "utf-16":
             encoder = codecs.getincrementalencoder("utf-16")()
-            for text in _one_lf(_decoded_utf16(_byte_chunks(src.path)), "\r\n", "\n"):
+            for text in one_lf(decoded_utf16(byte_chunks(src.path)), "\r\n", "\n"):
                 out.write(encoder.encode(text))
             out.write(encoder.encode("", final=True))
         else:
-            for data in _one_lf(_byte_chunks(src.path), b"\r\n", b"\n"):
+            for data in one_lf(byte_chunks(src.path), b"\r\n", b"\n"):
                 out.write(data)
     return replace(src, path=target, original=src.path)
 
 
-def _one_lf(chunks: Iterable[AnyStr], crlf: AnyStr, lf: AnyStr) -> Iterator[AnyStr]:
-    """``chunks`` with every CRLF as LF; a CR ending a chunk waits for the next one (it may be the
-    first half of a CRLF)."""
-    carry = crlf[:0]
-    for chunk in chunks:
-        buf = carry + chunk
-        cut = len(buf) - 1 if buf.endswith(crlf[:1]) else len(buf)
-        fixed, carry = buf[:cut].replace(crlf, lf), buf[cut:]
-        yield fixed
-    yield carry
-
-
-def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) -> SourceFile:
+def _describe(path: Path, name: str, scratch: Callable[[], Path]) -> SourceFile:
     _refuse_workbook(path, name)
     lower = path.name.lower()
     if lower.endswith(".parquet"):
@@ -467,10 +352,13 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
             text=checksum,
             repeated=_repeats(list(schema.names)),
         )
+    hinted = _without_hint(path, name, scratch)
+    if hinted is not None:
+        return hinted
     header, encoding, delimiter, repeated = _csv_header(path, name)
     checksum = sha256_of(path)
     try:
-        blanks, physical, mixed, content, text = _line_scan(path, encoding, checksum)
+        blanks, physical, mixed, content, text = line_scan(path, encoding, checksum)
     except READ_ERRORS as exc:
         raise InputError(f"{name}: cannot be read to the end: {exc}") from exc
     unnamed = tuple(h for i, h in enumerate(header, 1) if h == unnamed_column(i))
@@ -489,9 +377,32 @@ def _describe(path: Path, name: str, scratch: Callable[[], Path] | None = None) 
         text=text,
         repeated=repeated,
     )
-    if mixed and scratch is not None:
+    if mixed:
         return _one_line_ending(src, scratch())
     return src
+
+
+def _without_hint(path: Path, name: str, scratch: Callable[[], Path]) -> SourceFile | None:
+    """The CSV ``path`` (shown as ``name``) read from a copy without its first line, Excel's
+    separator hint naming the separator its header has (``separator_hint``), its checksum that of
+    the file given; None for a CSV without the hint (or unreadable: ``_csv_header`` says why)."""
+    try:
+        with open_bytes(path) as fh:
+            head = fh.read(1024)
+    except READ_ERRORS:
+        return None
+    found = hint_length(head, name)
+    if found is None:
+        return None
+    bom, skip, hint = found
+    folder = scratch()
+    copy = without_hint(
+        byte_chunks(path), bom, skip, folder / f"{len(list(folder.iterdir())):04d}-nohint.csv"
+    )
+    src = _describe(copy, name, scratch)
+    if src.delimiter != hint:
+        refuse_hint(name, hint, src.delimiter)
+    return replace(src, checksum=sha256_of(path), original=path)
 
 
 def _refuse_workbook(path: Path, name: str) -> None:
@@ -519,33 +430,6 @@ def _check_parquet_unnamed(path: Path, name: str, names: list[str]) -> None:
                 "report again with the vendor's column names",
                 [Problem(name, None, f"column {position}", "", "a column name")],
             )
-
-
-@lru_cache(maxsize=32)
-def _line_scan(
-    path: Path, encoding: str, checksum: str
-) -> tuple[tuple[int, ...], int, bool, str, str]:
-    """``_scan_lines`` of a file, the sha256 of its decompressed content (``checksum``, the
-    sha256 of its bytes, for a file that is not gzip) and that of its text (text_digest),
-    remembered by path and checksum: a billing run looks at each report twice (its parameters
-    check recognises the format, then the import reads it), and the scan decompresses the whole
-    file, seconds per million lines of a CSV.gz. Both sha256 are taken in the same pass
-    (billed_reports); the text's in a pass of its own only for a file whose text differs from its
-    content after its first lines (CRLF lines appended, no line end after the last line)."""
-    text = TextDigest()
-    if _is_gzip(path):
-        hashed = hashlib.sha256()
-        scan = _scan_lines(path, encoding, hashed, text)
-        content = hashed.hexdigest()
-    else:
-        scan, content = _scan_lines(path, encoding, text=text), checksum
-    if text.late:
-        return (*scan, content, text_sha256(_one_lf(_byte_chunks(path), b"\r\n", b"\n")))
-    return (*scan, content, text.hexdigest() or content)
-
-
-def _is_gzip(path: Path) -> bool:
-    return path.name.lower().endswith(".gz")
 
 
 @contextmanager

@@ -77,14 +77,38 @@ def detect_format(src: SourceFile) -> FormatSpec:
         f"  found columns: {list(src.header)[:40]}{' ...' if len(src.header) > 40 else ''}"
     )
     problems: dict[str, Problem] = {}
+    nearest = min(len(_missing(spec.signature, src.header)) for spec in all_specs())
     for spec in all_specs():
-        if 2 * len(_missing(spec.signature, src.header)) >= len(spec.signature):
+        missing = _missing(spec.signature, src.header)
+        if 2 * len(missing) >= len(spec.signature):
             continue  # a format whose signature the file mostly lacks: not the one meant
         lacks = _lacking(spec.signature, src.header)
         why = f"{spec.title} ({spec.name}) recognises the report by it"
-        for p in renamed_in_header(src, spec, lacks, _read(spec, src.header), why):
+        renamed = renamed_in_header(src, spec, lacks, _read(spec, src.header), why)
+        for p in renamed:
             problems.setdefault(p.column or "", p)
+        if not renamed and len(missing) == nearest:
+            for p in _deleted(src, spec):
+                problems.setdefault(p.column or "", p)
     raise InputError("\n".join(lines), list(problems.values()))
+
+
+def _deleted(src: SourceFile, spec: FormatSpec) -> list[Problem]:
+    """A Problem (row 1) for each signature column of ``spec`` the header lacks under any name:
+    of the format the file is nearest to, the column to look for (an Azure export whose
+    costInBillingCurrency was deleted was named among every format's columns, by no row)."""
+    return [
+        Problem(
+            src.name,
+            1 if src.kind == "csv" else None,
+            choice_text(entry),
+            None,
+            f"the column {' or '.join(choices(entry))}, by which {spec.title} ({spec.name}) "
+            "recognises the report: deleted, or renamed? Export the report again",
+        )
+        for entry in spec.signature
+        if not resolve_columns(choices(entry), src.header)
+    ]
 
 
 def _lacking(entries: list, header: tuple[str, ...]) -> list[str]:
@@ -126,6 +150,38 @@ def check_required(src: SourceFile, spec: FormatSpec, default_currency: str | No
             f"{src.name} ({spec.title}): missing required column(s) {missing}{hint}.\n"
             f"  expected: {[choice_text(e) for e in spec.required]}\n  found: {list(src.header)}",
             renamed_in_header(src, spec, lacks, _read(spec, src.header), why),
+        )
+
+
+def check_older_names(src: SourceFile, spec: FormatSpec) -> None:
+    """Refuse a file without a column of the format that has the name an older layout gives it
+    beside a column that layout never has (``FormatSpec.older_names``): an MCA export with a
+    Cost column and no costInBillingCurrency was costed by that column, in whatever currency it
+    held. Named by row 1 and the column missing; the older layout itself is read."""
+    problems = []
+    for column, older in spec.older_names.items():
+        found = resolve_columns([column, older.name, *older.newer_columns], src.header)
+        newer = [found[c] for c in older.newer_columns if c in found]
+        if column in found or older.name not in found or not newer:
+            continue
+        problems.append(
+            Problem(
+                src.name,
+                1 if src.kind == "csv" else None,
+                column,
+                None,
+                f"{older.what}, the column {column} of a layout with {', '.join(newer)}; "
+                f"{older.name} is its name only in {older.older_layout}, which has none of "
+                f"those columns: {column} renamed or deleted? {found[older.name]} is not read in "
+                "its place; export the report again",
+            )
+        )
+    if problems:
+        missing = ", ".join(p.column or "" for p in problems)
+        raise InputError(
+            f"{src.name} ({spec.title}): missing column(s) {missing}, the file's own "
+            "layout's; a column of an older layout's name is not read in place of one",
+            problems,
         )
 
 

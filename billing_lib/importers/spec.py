@@ -145,6 +145,23 @@ class RowCheck(BaseModel):
     )
 
 
+class OlderName(BaseModel):
+    """The name an older layout of the format gives a column (Azure's EA and pay-as-you-go
+    exports name their CostInBillingCurrency Cost), read in the column's place only in a file of
+    that layout: a file with a column of the layouts that name it as the format does is of one of
+    those, and a column of the older name in it is none of the vendor's (the column renamed, or
+    another currency's cost under its name). Refused then, naming row 1 and the column missing."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="The older layout's name of the column")
+    what: str = Field(description="What the column holds, in words for the messages")
+    older_layout: str = Field(description="The older layout, in words for the messages")
+    newer_columns: list[str] = Field(
+        description="Columns of the layouts that name the column as the format does, which the "
+        "older layout lacks"
+    )
+
+
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
 CONTRACT_COLUMNS = (
     "__contract_month",
@@ -256,6 +273,11 @@ class FormatSpec(BaseModel):
         description="Prefix of the columns that each hold one tag (the legacy CUR's "
         "resourceTags/user:CostCenter): every such column of a file is read into Tags, a JSON "
         "object keyed as the CUR 2.0 names them (user_cost_center), instead of the Tags mapping",
+    )
+    older_names: dict[str, OlderName] = Field(
+        {},
+        description="Column -> the name an older layout gives it, read in its place only in a "
+        "file of that layout (billing_lib.importers.source_checks.check_older_names)",
     )
     row_checks: list[RowCheck] = Field(
         [],

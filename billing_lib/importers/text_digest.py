@@ -78,7 +78,7 @@ class TextDigest:
 
 def text_sha256(chunks: Iterable[bytes]) -> str:
     """The sha256 of the text of a UTF-8 CSV whose decompressed content, with every CRLF made LF,
-    is ``chunks`` (reader's ``_one_lf``): its BOM left out, and a line end after its last line."""
+    is ``chunks`` (line_scan's ``one_lf``): its BOM left out, and a line end after its last line."""
     sha = hashlib.sha256()
     head: bytes | None = b""
     last = b"\n"
