@@ -97,6 +97,13 @@ _AWS_ID_FORM = (
     r"-[0-9a-f]{8}([0-9a-f]{9})?"
 )
 _AWS_ID = rf"(^|[/:]){_AWS_ID_FORM}/*$"
+#: An Elastic Load Balancing ARN: a load balancer (``loadbalancer/app/<name>/<id>``, ``net``,
+#: ``gwy``) or a target group (``targetgroup/<name>/<id>``) ends in the 16 hexadecimal digits
+#: AWS gave it, after the name its owner chose (a Classic Load Balancer's ends in its name).
+_ELB_NAME = (
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[^:]*:[^:]*:"
+    r"(?:loadbalancer/(?:app|net|gwy)|targetgroup)/([^/]+)/[0-9a-f]{16}/*$"
+)
 
 
 def resource_name_sql(
@@ -109,14 +116,19 @@ def resource_name_sql(
     subscription's description), else the account's name. A resource named only by an id AWS
     generated (``_AWS_ID``: an instance without a Name tag) is named by its account ("Amazon
     Elastic Compute Cloud – vll-prod"): the invoice line printed the instance's id as its name.
-    It runs on every rated line: one regular expression takes the segment and skips the
-    trailing slashes (with an ``rtrim`` first the expression took 2.5-2.9 CPU-s at three million
-    lines, this way 0.8)."""
+    A load balancer or target group is named by the segment before its id (``_ELB_NAME``:
+    "my-shop-alb", not "50dc6c495c0c9188"). It runs on every rated line: one regular expression
+    takes the segment and skips the trailing slashes (with an ``rtrim`` first the expression took
+    2.5-2.9 CPU-s at three million lines, this way 0.8); the load balancers' only where a ``LIKE``
+    finds one."""
     named = f"COALESCE({resource_name}, {resource_id})"
     unnamed = f"({resource_name} IS NULL OR {resource_name} = {resource_id})"
     own = (
         f"CASE WHEN {unnamed} AND regexp_matches({resource_id}, {ql(_AWS_ID)}) "
         f"THEN {account_name} "
+        f"WHEN {named} LIKE 'arn:%:elasticloadbalancing:%' "
+        f"AND regexp_matches({named}, {ql(_ELB_NAME)}) "
+        f"THEN regexp_extract({named}, {ql(_ELB_NAME)}, 1) "
         f"WHEN {named} LIKE 'arn:%' OR {named} LIKE '/%' "
         f"THEN NULLIF(regexp_extract({named}, '([^/:]+)/*$', 1), '') ELSE {named} END"
     )
