@@ -80,6 +80,23 @@ ELB = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:"
             None,
             "cn-tg",
         ),
+        # a listener and a listener rule are named after their load balancer
+        (f"{ELB}listener/app/my-shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2", None, "my-shop-alb"),
+        (f"{ELB}listener/net/my-shop-nlb/a1b2c3d4e5f60718/0123456789abcdef/", None, "my-shop-nlb"),
+        (
+            f"{ELB}listener-rule/app/my-shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/"
+            "9683b2d02a6cabee",
+            None,
+            "my-shop-alb",
+        ),
+        # an id too few or too many is not a listener's ARN: its last segment, as any ARN
+        (f"{ELB}listener/app/my-shop-alb/50dc6c495c0c9188", None, "50dc6c495c0c9188"),
+        (
+            f"{ELB}listener/app/my-shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
+            None,
+            "9683b2d02a6cabee",
+        ),
+        (f"{ELB}loadbalancer/app/a/50dc6c495c0c9188/f2f7dc8efc522ab2", None, "f2f7dc8efc522ab2"),
         # a Classic Load Balancer's ARN ends in its name
         (f"{ELB}loadbalancer/shop-classic", None, "shop-classic"),
         # a name the vendor gives, a Name tag's is the name still
