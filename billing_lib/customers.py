@@ -197,14 +197,26 @@ class AccountMapping(BaseModel):
 
 
 def load_customers(parameters: Path) -> dict[str, Customer]:
-    """Customers by id from ``parameters/customers.yaml``; ids must be unique."""
+    """Customers by id from ``parameters/customers.yaml``; ids must be unique, whatever their
+    case: with ``C001`` and ``c001`` both customers, an accounts.csv row or a custom line whose
+    id was typed in the wrong case billed the other customer without a word."""
     path = Path(parameters) / CUSTOMERS_FILE
     data = read_yaml(path)
     parsed = validate(CustomersFile, path, data)
     out: dict[str, Customer] = {}
+    folded: dict[str, str] = {}
     for c in parsed.customers:
         if c.id in out:
             raise ParameterError(path, f"customers[id={c.id}]", "the id is used twice")
+        other = folded.setdefault(c.id.casefold(), c.id)
+        if other != c.id:
+            raise ParameterError(
+                path,
+                f"customers[id={c.id}]",
+                f"the id differs from the id {other!r} only in case; expected ids that differ "
+                "in more than case (accounts.csv and custom_lines.yaml written in the wrong "
+                "case would bill the other customer)",
+            )
         check_grouping(c.line_grouping, c.id, path)  # at load, not after the rating
         if c.vat_rule == "eu_reverse_charge" and not c.vat_number:
             raise ParameterError(

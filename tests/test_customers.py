@@ -292,6 +292,18 @@ def test_a_duplicate_customer_id_is_refused(tmp_path):
         load_customers(params)
 
 
+def test_two_customer_ids_differing_only_in_case_are_refused(tmp_path):
+    """``C1`` and ``c1``: loaded as two customers, so an accounts.csv or custom line typed ``c1``
+    for ``C1`` billed the other customer without a word (and their files differ only in case,
+    one file on Windows and macOS)."""
+    params = write_params(tmp_path, customers=CUSTOMERS.replace("id: C2", "id: c1"))
+    with pytest.raises(ParameterError) as err:
+        load_customers(params)
+    message = str(err.value)
+    assert "customers.yaml" in message and "customers[id=c1]" in message
+    assert "differs from the id 'C1' only in case" in message
+
+
 def test_a_bad_field_names_the_customer(tmp_path):
     params = write_params(
         tmp_path,
