@@ -186,7 +186,13 @@ class AccountMapping(BaseModel):
     @classmethod
     def _not_rewritten_by_a_spreadsheet(cls, value: str) -> str:
         """An account id saved by a spreadsheet in scientific notation maps nothing: its lines
-        would be left unmapped, its customer's invoice short."""
+        would be left unmapped, its customer's invoice short; so does one with the apostrophe a
+        spreadsheet's user types to keep a number as text (``'402719385610``)."""
+        if value.startswith("'"):
+            raise ValueError(
+                "expected the account id without the apostrophe a spreadsheet uses to keep a "
+                f"number as text (write {value[1:]}): the row would map no line"
+            )
         if in_scientific_notation(value):
             raise ValueError(
                 "expected the account id as the vendor writes it (e.g. 402719385610), not a long "

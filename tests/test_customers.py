@@ -221,6 +221,19 @@ def test_an_unknown_customer_in_the_mapping_names_row_and_column(tmp_path):
         load_account_mappings(params, load_customers(params))
 
 
+def test_an_account_id_with_a_spreadsheet_s_text_apostrophe_names_row_and_column(tmp_path):
+    """``'402719385610``, the apostrophe a spreadsheet's user types to keep a number as text,
+    copied into accounts.csv: the row mapped no line, and the run listed 402719385610 as an
+    account accounts.csv lacks, though the row was there."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\naws,'402719385610,C1,,,\n")
+    with pytest.raises(ParameterError) as err:
+        load_account_mappings(params, load_customers(params))
+    assert "accounts.csv, entry row 3, column account_id: expected the account id without" in str(
+        err.value
+    )
+    assert 'got "\'402719385610"' in str(err.value)
+
+
 def test_a_bad_date_in_the_mapping_names_row_and_column(tmp_path):
     params = write_params(tmp_path, accounts="aws,111,C1,2026-13-01,,\n")
     with pytest.raises(ParameterError, match=r"row 2, column valid_from"):
