@@ -186,7 +186,13 @@ class AccountMapping(BaseModel):
     @classmethod
     def _not_rewritten_by_a_spreadsheet(cls, value: str) -> str:
         """An account id saved by a spreadsheet in scientific notation maps nothing: its lines
-        would be left unmapped, its customer's invoice short."""
+        would be left unmapped, its customer's invoice short; so does one with the apostrophe a
+        spreadsheet's user types to keep a number as text (``'402719385610``)."""
+        if value.startswith("'"):
+            raise ValueError(
+                "expected the account id without the apostrophe a spreadsheet uses to keep a "
+                f"number as text (write {value[1:]}): the row would map no line"
+            )
         if in_scientific_notation(value):
             raise ValueError(
                 "expected the account id as the vendor writes it (e.g. 402719385610), not a long "
@@ -197,14 +203,26 @@ class AccountMapping(BaseModel):
 
 
 def load_customers(parameters: Path) -> dict[str, Customer]:
-    """Customers by id from ``parameters/customers.yaml``; ids must be unique."""
+    """Customers by id from ``parameters/customers.yaml``; ids must be unique, whatever their
+    case: with ``C001`` and ``c001`` both customers, an accounts.csv row or a custom line whose
+    id was typed in the wrong case billed the other customer without a word."""
     path = Path(parameters) / CUSTOMERS_FILE
     data = read_yaml(path)
     parsed = validate(CustomersFile, path, data)
     out: dict[str, Customer] = {}
+    folded: dict[str, str] = {}
     for c in parsed.customers:
         if c.id in out:
             raise ParameterError(path, f"customers[id={c.id}]", "the id is used twice")
+        other = folded.setdefault(c.id.casefold(), c.id)
+        if other != c.id:
+            raise ParameterError(
+                path,
+                f"customers[id={c.id}]",
+                f"the id differs from the id {other!r} only in case; expected ids that differ "
+                "in more than case (accounts.csv and custom_lines.yaml written in the wrong "
+                "case would bill the other customer)",
+            )
         check_grouping(c.line_grouping, c.id, path)  # at load, not after the rating
         if c.vat_rule == "eu_reverse_charge" and not c.vat_number:
             raise ParameterError(

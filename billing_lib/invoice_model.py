@@ -23,6 +23,7 @@ from babel.languages import get_official_languages
 
 from billing_lib.money import ZERO, decimal_places, round_money
 from billing_lib.postal_addresses import postal_lines
+from billing_lib.printed_texts import clean_text
 
 
 @dataclass(frozen=True)
@@ -300,9 +301,11 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
     """The credit note ``number`` cancelling ``original`` in full: every line, VAT line and total
     negated (no rounding happens, so the cents are exactly the original's with the sign
     changed), dated ``issue_date``, referring to the original's number, with ``reason`` as its
-    note. Supply period, parties, VAT treatment and payment terms stay the original's. Due the
-    issue date, unless it cancels a credit balance: then the customer pays it back, due after the
-    original's payment terms."""
+    note, on one line as every document prints it (``clean_text``, whatever path it came by: a
+    reason pasted with a line break or a U+FFFE printed differently in each). Supply period,
+    parties, VAT treatment and payment terms stay the original's. Due the issue date, unless it
+    cancels a credit balance: then the customer pays it back, due after the original's payment
+    terms."""
     lines = tuple(
         replace(
             ln,
@@ -335,7 +338,7 @@ def negated(original: Invoice, number: str, issue_date: date, reason: str | None
         gross=-original.gross,
         cost=-original.cost,
         margin=-original.margin,
-        note=reason,
+        note=clean_text(reason),
         # at the original's rate: the credit note cancels the VAT the invoice stated
         national_vat=replace(national, amount=-national.amount) if national else None,
     )

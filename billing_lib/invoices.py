@@ -474,13 +474,15 @@ def credit_note(
     invoicing: Invoicing,
     period: str,
     issue_date: date,
-    reason: str,
+    reason: str | None,
 ) -> Invoice:
     """A credit note cancelling the finalised invoice ``original`` in full (every line, VAT and
     total negated, so the cents match the original exactly), issued in the run of ``period``
     and numbered in the credit-note series of its issue year, as ``billing credit-note``
     numbers it (``period``'s year put a credit note of 5 January 2027 issued in December's run
-    in the 2026 series); a corrected invoice is then issued in the normal way."""
+    in the 2026 series); a corrected invoice is then issued in the normal way. ``reason`` is
+    printed on one line, None when blank (``invoice_model.negated``), as the command prints
+    its ``--reason``."""
     series = f"{invoicing.seller.credit_note_series}{issue_date.year}"
     number = register.credit_note(series, period, original.number, issue_date)
     return negated(original, number, issue_date, reason)

@@ -108,7 +108,14 @@ def _parse(path: Path, raw: bytes) -> object:
     except yaml.YAMLError as exc:
         raise _tab(path, text, exc) or ParameterError(path, None, f"not valid YAML: {exc}") from exc
     except UnicodeDecodeError as exc:
-        raise ParameterError(path, None, f"expected UTF-8 text: {exc}") from exc
+        # as a parameters CSV names it: the line and the byte (an editor's save in its code
+        # page, "Architécten" in Windows-1252), not Python's position in bytes
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ParameterError(
+            path,
+            f"line {line}",
+            f"expected UTF-8 text; found the byte 0x{raw[exc.start]:02x} (save the file as UTF-8)",
+        ) from None
     except RecursionError:
         raise ParameterError(path, None, TOO_DEEP) from None
 

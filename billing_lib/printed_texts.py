@@ -41,6 +41,10 @@ _NONCHARACTERS = re.compile(
     "[\ufdd0-\ufdef\ud800-\udfff" + "".join(chr(c) for c in _PLANE_ENDS) + "]"
 )
 _NONCHARACTERS_RE2 = "[\\x{FDD0}-\\x{FDEF}" + "".join(f"\\x{{{c:X}}}" for c in _PLANE_ENDS) + "]"
+#: What ``printed`` drops (``NONCHARACTERS_RE2``) and what it makes a space (``CONTROL_RE2``: the
+#: characters of ``_CONTROL``), in RE2: for a column of texts at once (``printed_columns``).
+NONCHARACTERS_RE2 = _NONCHARACTERS_RE2
+CONTROL_RE2 = r"[\x00-\x1f\x7f-\x{9f}\x{2028}\x{2029}]"
 
 
 def text_problem(value: str) -> str | None:

@@ -26,6 +26,7 @@ from billing_lib.not_billed_sheet import not_billed_sheet, reconciliation
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import (
     WORKBOOK_OPTIONS,
+    PrintedWorksheet,
     cell,
     fixed_created,
     number,
@@ -77,11 +78,15 @@ def write_summary_workbook(
         )
         fmt = SummaryFormats(wb)
         rows = sorted(invoices, key=lambda i: i.number)
-        customers = wb.add_worksheet("Customers")
+        # every text as the invoices print it (``printed``): a vendor's account or report name
+        # with U+FFFE in it read _xFFFE_ in the sheet "Not billed"
+        printed = PrintedWorksheet
+        customers = wb.add_worksheet("Customers", worksheet_class=printed)
         total_rows = _customers_sheet(customers, rows, fmt)
-        _product_groups_sheet(wb.add_worksheet("Product groups"), rows, invoicing, fmt)
+        groups = wb.add_worksheet("Product groups", worksheet_class=printed)
+        _product_groups_sheet(groups, rows, invoicing, fmt)
         if not_billed is not None:
-            ws = wb.add_worksheet("Not billed")
+            ws = wb.add_worksheet("Not billed", worksheet_class=printed)
             totals = not_billed_sheet(ws, not_billed, invoicing, fmt)
             start = max(total_rows.values(), default=len(rows)) + 2
             reconciliation(customers, start, not_billed.margins, totals, total_rows, fmt)

@@ -37,6 +37,7 @@ from billing_lib.customers import Customer
 from billing_lib.invoices import Invoice, Invoicing, labelled_lines
 from billing_lib.journal_files import FORMULA_STARTS
 from billing_lib.line_labels import kind_name_sql, resource_label_sql
+from billing_lib.printed_columns import printed_column
 from billing_lib.publishing import writing
 from billing_lib.run_files import atomic_target
 from billing_lib.sql import ql
@@ -71,6 +72,13 @@ DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Source file", "source_file", "text"),
     ("Source row", "source_row", "int"),
     ("Vendor line id", "vendor_line_id", "text"),
+)
+
+#: The columns of a share's lines whose texts the usage sheets print as the invoice prints them
+#: (``printed_columns``): a vendor's texts, or made of them; the invoice line's text is clean
+#: already (``line_labels``). The detail files keep the vendor's texts as the vendor wrote them.
+PRINTED_COLUMNS = tuple(
+    c for _, c, kind in DETAIL_COLUMNS if kind == "text" and c != "invoice_line"
 )
 
 #: The detail file's columns (snake_case, for machines), in the usage sheets' order after the
@@ -242,7 +250,12 @@ def usage_rows(
     """Per invoice number: the usage sheets' rows of ``invoices`` read from their ``lines``
     (``share_lines``) for all of them at once: every line of those with at most ``limit`` rated
     lines (``usage_detail_max_lines``, read by DuckDB), the summaries of the others
-    (``usage_summaries``)."""
+    (``usage_summaries``). Their texts as the invoice documents print them (``printed_column``):
+    a noncharacter read ``_xFFFE_`` in a usage sheet, dropped on the invoice."""
+    for name in PRINTED_COLUMNS:
+        lines = lines.set_column(
+            lines.schema.get_field_index(name), name, printed_column(lines[name])
+        )
     small = [k for k, i in enumerate(invoices) if rated_line_count(i) <= limit]
     large = [k for k, i in enumerate(invoices) if rated_line_count(i) > limit]
     out = {i.number: InvoiceUsage(summarised=rated_line_count(i) > limit) for i in invoices}

@@ -221,6 +221,19 @@ def test_an_unknown_customer_in_the_mapping_names_row_and_column(tmp_path):
         load_account_mappings(params, load_customers(params))
 
 
+def test_an_account_id_with_a_spreadsheet_s_text_apostrophe_names_row_and_column(tmp_path):
+    """``'402719385610``, the apostrophe a spreadsheet's user types to keep a number as text,
+    copied into accounts.csv: the row mapped no line, and the run listed 402719385610 as an
+    account accounts.csv lacks, though the row was there."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\naws,'402719385610,C1,,,\n")
+    with pytest.raises(ParameterError) as err:
+        load_account_mappings(params, load_customers(params))
+    assert "accounts.csv, entry row 3, column account_id: expected the account id without" in str(
+        err.value
+    )
+    assert 'got "\'402719385610"' in str(err.value)
+
+
 def test_a_bad_date_in_the_mapping_names_row_and_column(tmp_path):
     params = write_params(tmp_path, accounts="aws,111,C1,2026-13-01,,\n")
     with pytest.raises(ParameterError, match=r"row 2, column valid_from"):
@@ -290,6 +303,18 @@ def test_a_duplicate_customer_id_is_refused(tmp_path):
     params = write_params(tmp_path, customers=CUSTOMERS.replace("id: C2", "id: C1"))
     with pytest.raises(ParameterError, match=r"customers\[id=C1\]: the id is used twice"):
         load_customers(params)
+
+
+def test_two_customer_ids_differing_only_in_case_are_refused(tmp_path):
+    """``C1`` and ``c1``: loaded as two customers, so an accounts.csv or custom line typed ``c1``
+    for ``C1`` billed the other customer without a word (and their files differ only in case,
+    one file on Windows and macOS)."""
+    params = write_params(tmp_path, customers=CUSTOMERS.replace("id: C2", "id: c1"))
+    with pytest.raises(ParameterError) as err:
+        load_customers(params)
+    message = str(err.value)
+    assert "customers.yaml" in message and "customers[id=c1]" in message
+    assert "differs from the id 'C1' only in case" in message
 
 
 def test_a_bad_field_names_the_customer(tmp_path):

@@ -239,6 +239,26 @@ def test_a_credit_note_from_python_is_numbered_in_the_series_of_its_issue_year(t
     assert note.number == "NWC2027-000001" and note.issue_date == date(2027, 1, 5)
 
 
+@pytest.mark.parametrize(
+    ("reason", "note"),
+    [
+        (" Wrong price\n\tplan\x0cfor\ufffe  M365 \r\n", "Wrong price plan for M365"),
+        (" \t\n", None),
+    ],
+)
+def test_a_credit_note_from_python_prints_its_reason_on_one_line(tmp_path, reason, note):
+    """``billing credit-note`` and ``billing reissue`` clean a reason (``clean_text``: one line,
+    no noncharacters, None when blank), ``invoices.credit_note`` kept it as given: pasted with a
+    line break, a tab or a U+FFFE it became a note the PDF, the workbook and the e-invoice each
+    printed their own way (a blank one an empty ``cbc:Note``)."""
+    [inv], register = build([line("C003", "30.34")], tmp_path)
+    register.reserve("NW2026", PERIOD, [inv.customer_id], inv.issue_date)  # published
+    register.finalise(PERIOD)
+    _, _, invoicing = setup([])
+    credited = credit_note(inv, register, invoicing, "2026-11", date(2026, 12, 1), reason)
+    assert credited.note == note
+
+
 def test_invoices_json_gives_back_the_very_same_invoices(tmp_path):
     rows = [
         line("C003", "5.0025"),

@@ -239,6 +239,20 @@ def test_a_tab_indenting_yaml_is_named_by_line_and_column(tmp_path):
     )
 
 
+def test_a_yaml_file_saved_in_a_code_page_is_named_by_line_and_byte(tmp_path):
+    """customers.yaml saved by an editor in Windows-1252 ("Architécten"): the message gave
+    Python's "can't decode byte 0xe9 in position 34: invalid continuation byte", a position in
+    bytes nobody can find, and no word of what to do; as accounts.csv's, the line and the byte."""
+    path = tmp_path / "customers.yaml"
+    text = "customers:\n  - id: C001\n    name: Dijkstra Archit\u00e9cten\n"
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.raises(ParameterError) as raised:
+        read_yaml(path)
+    assert str(raised.value) == (
+        f"{path}, entry line 3: expected UTF-8 text; found the byte 0xe9 (save the file as UTF-8)"
+    )
+
+
 def test_a_merge_key_overriding_an_anchor_is_not_a_repeat(tmp_path):
     path = tmp_path / "price_plans.yaml"
     path.write_text("base: &b {percent: 10, basis: cost}\nrule: {<<: *b, percent: 12}\n")

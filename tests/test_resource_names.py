@@ -58,6 +58,83 @@ def test_a_resource_without_a_name_of_its_own_is_named_by_its_name_tag_else_its_
     assert got == [(name,)]
 
 
+#: An Application Load Balancer as a CUR names it: its name, then the id AWS gave it.
+ALB = (
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-shop-alb/"
+    "50dc6c495c0c9188"
+)
+ELB = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:"
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "resource_name", "name"),
+    [
+        (ALB, None, "my-shop-alb"),
+        (ALB, ALB, "my-shop-alb"),  # a FOCUS export's ResourceName, the ARN again
+        (ALB + "/", None, "my-shop-alb"),
+        (f"{ELB}loadbalancer/net/my-shop-nlb/a1b2c3d4e5f60718", None, "my-shop-nlb"),
+        (f"{ELB}loadbalancer/gwy/inspection-gwlb/0f1e2d3c4b5a6978", None, "inspection-gwlb"),
+        (f"{ELB}targetgroup/shop-web-tg/73e2d6bc24d8a067", None, "shop-web-tg"),
+        (
+            "arn:aws-cn:elasticloadbalancing:cn-north-1:1:targetgroup/cn-tg/73e2d6bc24d8a067",
+            None,
+            "cn-tg",
+        ),
+        # a listener and a listener rule are named after their load balancer
+        (f"{ELB}listener/app/my-shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2", None, "my-shop-alb"),
+        (f"{ELB}listener/net/my-shop-nlb/a1b2c3d4e5f60718/0123456789abcdef/", None, "my-shop-nlb"),
+        (
+            f"{ELB}listener-rule/app/my-shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/"
+            "9683b2d02a6cabee",
+            None,
+            "my-shop-alb",
+        ),
+        # an id too few or too many is not a listener's ARN: its last segment, as any ARN
+        (f"{ELB}listener/app/my-shop-alb/50dc6c495c0c9188", None, "50dc6c495c0c9188"),
+        (
+            f"{ELB}listener/app/my-shop-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
+            None,
+            "9683b2d02a6cabee",
+        ),
+        (f"{ELB}loadbalancer/app/a/50dc6c495c0c9188/f2f7dc8efc522ab2", None, "f2f7dc8efc522ab2"),
+        # a Classic Load Balancer's ARN ends in its name
+        (f"{ELB}loadbalancer/shop-classic", None, "shop-classic"),
+        # a name the vendor gives, a Name tag's is the name still
+        (ALB, "shop-frontend", "shop-frontend"),
+        # the last segment is the name, not an id: kept (no other ARN changes)
+        (f"{ELB}targetgroup/shop-web-tg/blue", None, "blue"),
+        ("arn:aws:ecs:eu-west-1:1:service/prod-cluster/web", None, "web"),
+        ("arn:aws:ec2:eu-west-1:1:res/app/x/50dc6c495c0c9188", None, "50dc6c495c0c9188"),
+    ],
+)
+def test_a_load_balancer_is_named_by_its_name_not_the_id_after_it(resource_id, resource_name, name):
+    """An Elastic Load Balancing ARN ends in ``loadbalancer/app/<name>/<id>`` (``net``, ``gwy``)
+    or ``targetgroup/<name>/<id>``: the invoice line read "Elastic Load Balancing –
+    50dc6c495c0c9188", the id AWS generated, for the load balancer its owner named
+    my-shop-alb."""
+    row = "(SELECT CAST(? AS VARCHAR) AS i, CAST(? AS VARCHAR) AS n, CAST(? AS VARCHAR) AS a)"
+    sql = f"SELECT {resource_name_sql('i', 'n', 'a')} FROM {row}"
+    got = duckdb.connect().execute(sql, [resource_id, resource_name, "acct"]).fetchall()
+    assert got == [(name,)]
+
+
+def test_a_load_balancer_s_invoice_line_reads_its_name(tmp_path):
+    """A rated line of an Application Load Balancer is named as its owner named it; the usage
+    sheet shows the ARN, which holds the name (``resource_label_sql``)."""
+    plans = rating_helpers.group_plan("{id: all, kind: pass_through}")
+    rows = [
+        rating_helpers.line(
+            ServiceName="Elastic Load Balancing", ResourceId=ALB, ResourceName=None, Tags=None
+        )
+    ]
+    con, _ = rating_helpers.rated_month(
+        tmp_path, plans, rows, rating_helpers.CUSTOMERS, rating_helpers.ACCOUNTS
+    )
+    label = resource_label_sql("subscription", "subscription_name")
+    got = con.execute(f"SELECT subscription_name, {label} FROM rated_lines").fetchall()
+    assert got == [("my-shop-alb", ALB)]
+
+
 @pytest.mark.parametrize(
     ("resource", "name", "label"),
     [

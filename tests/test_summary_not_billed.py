@@ -10,7 +10,11 @@ from decimal import Decimal as D
 import openpyxl
 
 from billing_lib.invoicing_parameters import load_invoicing
+from billing_lib.not_billed import EXCLUDED, Booked, BooksMargin, NotBilled, NotBilledLine
+from billing_lib.summary_workbook import write_summary_workbook
+from tests.invoice_helpers import line
 from tests.notebook_project import PERIOD, REPO
+from tests.test_workbooks import make
 from tests.workbook_formulas import evaluate
 
 
@@ -140,3 +144,34 @@ def test_the_customers_sheet_reconciles_the_invoices_margin_with_the_books(sampl
         )
     assert set(found) == {"EUR", "USD"}
     assert books == {"EUR": D("6619.86"), "USD": D("-3831.57")}
+
+
+def test_the_summary_workbook_prints_a_vendor_s_texts_as_the_invoices_do(tmp_path):
+    """A vendor's account name or report name with a noncharacter (U+FFFE) or a control character
+    in it was written into the sheet "Not billed" as it came: Excel showed ``_xFFFE_`` and
+    ``_x000B_`` where the invoices and the usage sheets drop them (``printed``). Every sheet of
+    the run summary prints them so."""
+    _, [inv], invoicing = make(tmp_path, [line("C003", "5.0025", service="Amazon EC2")])
+    odd = NotBilledLine(
+        "aws",
+        "USD",
+        EXCLUDED,
+        "lab\x0baccount",
+        "",
+        "285396417058 (poc\ufffe-sandbox\U0001fffe)",
+        "cur\x85part-1.csv",
+        2,
+        D("9.91"),
+    )
+    booked = Booked("aws", "USD", EXCLUDED, "AWS\ufffe not billed", D("9.91"), None, None)
+    margin = BooksMargin("EUR", inv.margin, D(0), D(0), D(0), D(0))
+    data = NotBilled("EUR", (odd,), (booked,), (margin,))
+    path = write_summary_workbook([inv], invoicing, tmp_path / "run_summary.xlsx", data)
+    ws = openpyxl.load_workbook(path)["Not billed"]
+    assert [c.value for c in ws[2]][2:6] == [
+        "lab account",
+        "",
+        "285396417058 (poc-sandbox)",
+        "cur part-1.csv",
+    ]
+    assert ws.cell(3, 2).value == "AWS not billed"
