@@ -333,6 +333,17 @@ def _row_checks(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _row_warnings(spec: FormatSpec) -> list[str]:
+    """The docs lines of the rows a format imports but lists as warnings (``row_warnings``)."""
+    return [
+        f"- Rows imported but listed among the import report's warnings, naming row and columns "
+        f"{', '.join(f'`{c}`' for c in w.columns)}"
+        f"{' (in a file that has the first)' if w.if_in_file else ''}: "
+        f"`{' '.join(w.when.split())}`"
+        for w in spec.row_warnings
+    ]
+
+
 def _total_row(spec: FormatSpec) -> list[str]:
     """The docs line of a format whose reports may end with a total row (``total_row``)."""
     if not spec.total_row:
@@ -414,6 +425,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
         *_older_names(spec),
         *_row_checks(spec),
+        *_row_warnings(spec),
         *_total_row(spec),
         *_effective_cost_columns(spec),
         "",
