@@ -92,6 +92,8 @@ def print_reports(
                 f"{cur} {v.normalize():f}" for cur, v in r.cost_per_category[cat].items()
             )
             print(f"    {cat}: {n} lines ({costs})")
+        for warning in r.warnings:  # imported as the file says, but worth a look
+            print(f"  warning: {warning}")
     if not_read:
         print("not read (files and members of the zips given that are no vendor reports):")
         for name, why in not_read:

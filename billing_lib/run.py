@@ -167,6 +167,9 @@ class BillingRun(RunViews):
                 "that they are checked as they are (a sync or a download still under way?)"
             )
         self.results.not_read = files_not_read(self.params.reports)
+        self.results.import_warnings = [
+            f"{self._shown(r.file)}, {w}" for r in self.imports for w in r.warnings
+        ]
         # a report of a vendor invoice an earlier month billed, its bytes changed since
         check_invoices_not_billed(
             self.con, self.params.output, self.params.period, self.params.reports

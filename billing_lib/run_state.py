@@ -155,7 +155,10 @@ def _parameters_in_subfolder(folder: Path, sub: Path) -> list[str]:
 #: from them all and is voided by any step.
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("load_parameters", ("parameter_files", "parameters_not_read")),
-    ("import_reports", ("reports_read", "control_totals", "not_read", "report_lines")),
+    (
+        "import_reports",
+        ("reports_read", "control_totals", "not_read", "import_warnings", "report_lines"),
+    ),
     ("map_customers", ("unmapped",)),
     ("rate", ("rating", "rated_summary")),
     ("build_invoices", ("confirmed_jumps", "invoices", "numbering", "invoice_totals")),
@@ -176,6 +179,9 @@ class RunResults:
     control_totals: pd.DataFrame | None = None
     #: (name, why) of what the reports folder holds besides reports (``files_not_read``)
     not_read: list[tuple[str, str]] = field(default_factory=list)
+    #: rows the reports' import listed for the analyst (``ImportReport.warnings``), each after
+    #: its report's name
+    import_warnings: list[str] = field(default_factory=list)
     #: the imported lines per report file and billing account (``BillingRun.report_lines``)
     report_lines: list[review.ReportLines] | None = None
     unmapped: pd.DataFrame | None = None

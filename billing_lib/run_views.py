@@ -55,9 +55,13 @@ class RunViews:
         e-invoice (``ubl.ubl_unavailable``) or whose PDF cannot draw a character
         (``pdf_fonts.missing_glyphs``) or prints right-to-left text reversed
         (``pdf_fonts.right_to_left``), files of the reports folder that were not read
-        (``files_not_read``: a lock file, a vendor's PDF, a subfolder)."""
+        (``files_not_read``: a lock file, a vendor's PDF, a subfolder), rows a report's import
+        listed (``ImportReport.warnings``: VMware points that are not units x points per unit)."""
         listed = [*self.results.parameters_not_read]
         listed += [f"reports folder: {name} not read: {why}" for name, why in self.results.not_read]
+        # rows of a report imported as it says but worth a look (VMware points that are not
+        # units x points per unit)
+        listed += self.results.import_warnings
         listed += [
             w.replace(f"{self.params.parameters}{os.sep}", "")
             for w in required(self.results.rating, "rate").warnings

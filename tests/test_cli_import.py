@@ -37,6 +37,23 @@ def test_text_output_has_format_rows_cost_per_currency_and_category(capsys):
     assert "unmapped" not in out  # every VMware label of the sample month is mapped
 
 
+def test_rows_the_import_lists_are_printed_as_warnings(tmp_path, capsys):
+    """A VMware row whose Billable Points are not its units x points per unit imports, and its
+    warning is printed under its report's totals (and given in the JSON output)."""
+    text = VMWARE.read_text(encoding="utf-8").replace(",42,2,84,", ",42,2,80,", 1)
+    edited = tmp_path / VMWARE.name
+    edited.write_text(text, encoding="utf-8")
+    assert main(["import", str(edited), "--parameters", PARAMETERS]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  warning: row 2, columns 'Billable Points', 'Units to be Reported', 'Points per Unit': "
+        "Billable Points 80 are not Units to be Reported 42 x Points per Unit 2 = 84;" in out
+    )
+    assert main(["import", "--json", str(edited), "--parameters", PARAMETERS]) == 0
+    [report] = json.loads(capsys.readouterr().out)["files"]
+    assert [w[:6] for w in report["warnings"]] == ["row 2,"]
+
+
 def test_json_output_and_the_unmapped_account(capsys):
     assert main(["import", "--json", str(CUR2), str(VMWARE), "--parameters", PARAMETERS]) == 0
     out = json.loads(capsys.readouterr().out)

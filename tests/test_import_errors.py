@@ -522,6 +522,32 @@ def test_an_amount_with_digit_separators_is_refused_not_read_without_them(tmp_pa
     assert _lines(con) == (0, None)
 
 
+def test_an_amount_or_quantity_that_is_infinity_or_nan_is_named_as_no_number(tmp_path):
+    """'Infinity', 'inf', '-Infinity' and 'NaN' are no amounts: they were refused as "out of
+    range" (a size of 10^26 or more), as if the figure were merely too large, instead of saying
+    a number such as 12.34 was expected."""
+    rows = cur2.records()
+    rows[0]["line_item_unblended_cost"] = "Infinity"
+    rows[1]["line_item_usage_amount"] = "inf"
+    rows[2]["line_item_unblended_cost"] = "-Infinity"
+    rows[3]["line_item_usage_amount"] = "NaN"
+    err, con = _refused(tmp_path, "not-numbers.csv", rows)
+    assert sorted((p.row, p.column, p.value) for p in err.value.problems) == [
+        (2, "line_item_unblended_cost", "Infinity"),
+        (3, "line_item_usage_amount", "inf"),
+        (4, "line_item_unblended_cost", "-Infinity"),
+        (5, "line_item_usage_amount", "NaN"),
+    ]
+    for p in err.value.problems:
+        assert p.expected == "a decimal number (e.g. 12.34 or 1.5E-8), not Infinity or NaN", p
+    assert "out of range" not in str(err.value)
+    assert (
+        "not-numbers.csv, row 2, column 'line_item_unblended_cost': found 'Infinity'; expected a "
+        "decimal number (e.g. 12.34 or 1.5E-8), not Infinity or NaN" in str(err.value)
+    )
+    assert _lines(con) == (0, None)
+
+
 def test_a_date_of_words_duckdb_reads_is_refused(tmp_path):
     """DuckDB reads 'epoch' and 'infinity' as dates (its strptime as 1900-01-01, within the years
     of a billing period): a line was charged on 1 January 1900."""

@@ -199,6 +199,9 @@ def _without_rate_nor_pricing_currency(number: int, record: dict) -> None:
     record["PCToBCExchangeRate"] = record["PricingCurrency"] = None
 
 
+#: Row 3 of the invoice file priced in USD, its rate empty.
+_INVOICE_USD_NO_RATE = _no_rate_on_row(3, PricingCurrency="USD")
+
 AZURE_EXPORTS = Path(__file__).resolve().parent / "data" / "azure-cost-details"
 AZURE_RATE = "exchangeRatePricingToBilling"
 
@@ -215,7 +218,14 @@ def _without_rate_and_pricing_currency(number: int, record: dict) -> None:
         (USAGE, _no_rate_on_row(2), [2], "PCToBCExchangeRate"),
         (USAGE, _without_rate, list(range(2, 22)), "PCToBCExchangeRate"),
         (USAGE, _without_rate_nor_pricing_currency, list(range(2, 22)), "PCToBCExchangeRate"),
-        (INVOICE, _no_rate_on_row(3, PricingCurrency="USD"), [3], "PCToBCExchangeRate"),
+        (INVOICE, _INVOICE_USD_NO_RATE, [3], "PCToBCExchangeRate"),
+        (INVOICE, _without_rate_nor_pricing_currency, list(range(2, 21)), "PCToBCExchangeRate"),
+        (
+            INVOICE,
+            _no_rate_on_row(3, PricingCurrency=""),
+            [3],
+            "PCToBCExchangeRate",
+        ),
         (
             AZURE_EXPORTS / "mpa-actual-cost-2026-10.csv",
             _no_rate_on_row(3, AZURE_RATE),
@@ -246,6 +256,8 @@ def _without_rate_and_pricing_currency(number: int, record: dict) -> None:
         "daily-column-deleted",
         "daily-no-pricing-currency",
         "invoice-usd-priced-empty-rate",
+        "invoice-no-pricing-currency",
+        "invoice-empty-rate-and-pricing-currency",
         "partner-cost-export",
         "mca-cost-export",
         "partner-cost-export-no-pricing-currency",
@@ -267,7 +279,28 @@ def test_a_row_priced_in_another_currency_without_its_exchange_rate_is_refused(
     text = "the exchange rate from the pricing currency USD to the billing currency EUR"
     if edit in (_without_rate_and_pricing_currency, _without_rate_nor_pricing_currency):
         text = "the exchange rate from the pricing currency (the file names none"
+    if source == INVOICE and edit is not _INVOICE_USD_NO_RATE:
+        # no per-row total in the pricing currency (licences are prorated): the row's own
+        # PricingCurrency, which Partner Center prints on every line, is what tells
+        text = "the exchange rate from the pricing currency (the row names none: PricingCurrency"
     assert text in str(err.value)
+
+
+def test_an_invoice_row_with_no_price_to_convert_needs_neither_rate_nor_pricing_currency(tmp_path):
+    """Both columns deleted: only the rows with a UnitPrice to convert are refused (row 3); a row
+    whose UnitPrice is 0 (a free trial) converts nothing, and its Subtotal is the billing
+    currency's already."""
+
+    def edit(number: int, record: dict) -> None:
+        _without_rate_nor_pricing_currency(number, record)
+        if number != 3:
+            record["UnitPrice"] = "0"
+
+    bad = _rewritten(INVOICE, tmp_path / "free.csv", edit)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    assert [(p.row, p.column) for p in err.value.problems] == [(3, "PCToBCExchangeRate")]
+    assert "UnitPrice 20.6 may be in another currency than EUR" in str(err.value)
 
 
 def test_a_row_priced_in_its_billing_currency_needs_no_exchange_rate(tmp_path):

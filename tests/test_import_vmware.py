@@ -161,3 +161,46 @@ def test_units_and_points_of_one_sign_import(tmp_path):
         "SELECT ChargeCategory, PricingQuantity, BilledCost FROM lines "
         "WHERE SubAccountId = 'vanleeuwen-logistiek' AND SkuId = 'VMware Cloud Director'"
     ).fetchall() == [("Credit", D(-84), D("-72.576"))]
+
+
+def test_points_that_are_not_units_times_points_per_unit_are_listed_as_warnings(tmp_path):
+    """Billable Points of 0 against 64 cores, and 80 points for 42 VMs at 2 points each,
+    imported without a word. VMware documents no rule that the points are always units x points
+    per unit (bundles, minimums, rounding): each such row is billed as the report's points and
+    listed among the import report's warnings, naming row, columns and the product."""
+    header, rows = _rows()
+    rows[0]["Billable Points"] = "80"  # 42 VMs x 2 = 84
+    rows[1]["Billable Points"] = "0"  # 64 cores x 5 = 320
+    path = _write(tmp_path / "points.csv", header, rows)
+    con = duckdb.connect()
+    (report,) = import_reports(con, [path])
+    assert report.warnings == (
+        "row 2, columns 'Billable Points', 'Units to be Reported', 'Points per Unit': Billable "
+        "Points 80 are not Units to be Reported 42 x Points per Unit 2 = 84; billed as the "
+        "report's 80 points (a bundle, a minimum or rounding, or a figure edited?)",
+        "row 3, columns 'Billable Points', 'Units to be Reported', 'Points per Unit': Billable "
+        "Points 0 against Units to be Reported 64 (x Points per Unit 5 = 320); billed as the "
+        "report's 0 points (a bundle, a minimum or rounding, or a figure edited?)",
+    )
+    assert report.to_dict()["warnings"] == list(report.warnings)
+    assert con.execute(
+        "SELECT x_SourceRow, PricingQuantity, BilledCost FROM lines WHERE x_SourceRow < 4 "
+        "ORDER BY 1"
+    ).fetchall() == [(2, D(80), D("69.12")), (3, D(0), D(0))]
+
+
+def test_zero_points_against_units_are_listed_without_a_points_per_unit_column(tmp_path):
+    header, rows = _rows()
+    rows[4]["Billable Points"] = "0"
+    path = _write(tmp_path / "points.csv", [h for h in header if h != "Points per Unit"], rows)
+    (report,) = import_reports(duckdb.connect(), [path])
+    assert report.warnings == (
+        "row 6, columns 'Billable Points', 'Units to be Reported': Billable Points 0 against "
+        "Units to be Reported 118; billed as the report's 0 points (a bundle, a minimum or "
+        "rounding, or a figure edited?)",
+    )
+
+
+def test_the_sample_month_s_points_are_its_units_times_points_per_unit():
+    (report,) = import_reports(duckdb.connect(), [REPORT])
+    assert report.warnings == ()

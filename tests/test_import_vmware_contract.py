@@ -167,6 +167,31 @@ def test_a_report_s_units_and_points_of_opposite_signs_are_refused_naming_both(t
     )
 
 
+def test_a_report_s_zero_points_against_units_are_listed_as_a_warning(tmp_path):
+    """A Usage Meter report with Billable Points: 0 points for 2 TiB used billed nothing, without
+    a word. Listed among the import report's warnings (a bundle may count a product at 0 points),
+    naming row and columns; the row is billed as its points say."""
+    (tmp_path / "vendor_prices.yaml").write_text(
+        "vmware:\n  prices:\n"
+        "    - {product: vsan standard, per: point, price: '1', currency: EUR}\n"
+    )
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "Month,Customer Label,Product,Unit of Measure,Units to be Reported,Billable Points\n"
+        "2026-10,acme,vSAN Standard,TiB used,2,48\n"
+        "2026-10,beta,vSAN Standard,TiB used,2,0\n"
+        "2026-10,gamma,vSAN Standard,TiB used,0,0\n"
+    )
+    con = open_store()
+    [report] = import_reports(con, [path], vendor_prices=load_vendor_prices(tmp_path))
+    assert report.warnings == (
+        "row 3, columns 'Billable Points', 'Units to be Reported': Billable Points 0 against "
+        "Units to be Reported 2; billed as the report's 0 points (a bundle, a minimum or "
+        "rounding, or a figure edited?)",
+    )
+    assert con.execute("SELECT sum(BilledCost) FROM lines").fetchone() == (D(48),)
+
+
 def test_a_price_per_point_without_points_per_unit_is_refused(tmp_path):
     (tmp_path / "vendor_prices.yaml").write_text(
         "vmware:\n  prices:\n    - {product: NSX Advanced, per: point, price: '1', currency: EUR}\n"
@@ -305,6 +330,27 @@ def test_a_billing_run_prices_a_usage_meter_export_from_its_parameters(tmp_path)
     ).fetchone()
     # the sample month's VMware cost; the provider's own management stack (C010) is not billed
     assert (imported, rated, excluded) == (D("5574.096"), D("5387.472"), D("186.624"))
+
+
+def test_a_billing_run_lists_the_rows_its_import_warns_of(tmp_path):
+    """Billable Points of 0 against 64 cores in the sample month's report: the run bills the row
+    as the report says and lists it among its warnings, after the report's name."""
+    from billing_lib import run
+
+    reports = tmp_path / "reports"
+    shutil.copytree(SAMPLE.parent, reports)
+    text = SAMPLE.read_text(encoding="utf-8").replace(",Core,64,5,320,", ",Core,64,5,0,", 1)
+    (reports / SAMPLE.name).write_text(text, encoding="utf-8")
+    br = run.start("2026-10", str(reports), str(ROOT / "parameters"), str(tmp_path / "out"))
+    br.load_parameters()
+    br.import_reports()
+    br.map_customers()
+    br.rate()
+    assert [w for w in br.warnings()["warning"] if "Billable Points" in w] == [
+        f"{SAMPLE.name}, row 3, columns 'Billable Points', 'Units to be Reported', 'Points per "
+        "Unit': Billable Points 0 against Units to be Reported 64 (x Points per Unit 5 = 320); "
+        "billed as the report's 0 points (a bundle, a minimum or rounding, or a figure edited?)"
+    ]
 
 
 SITES_HEADER = "Usage Meter\tCustomer Label\tProduct\tUnit of Measure\tUnits to be Reported"

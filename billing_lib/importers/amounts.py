@@ -34,6 +34,8 @@ DEC = SQL_AMOUNT
 #: DECIMAL (``line_checks.check_overflow`` shows it).
 AMOUNT_MUL = "_amount_mul"
 AMOUNT_MUL_DOUBLE = "_amount_mul_double"
+#: An amount's exact text without the 12 places' trailing zeros (84, 18.5), for messages.
+NUMBER_TEXT = "_number_text"
 
 AMOUNT_MACROS = f"""
 CREATE OR REPLACE TEMP MACRO _amount_mul_wide(a, b) AS
@@ -47,6 +49,8 @@ CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL}(a, b) AS
   list_transform([{{'a': CAST(a AS {DEC}), 'b': CAST(b AS {DEC})}}],
                  lambda p: _amount_mul12(p.a, p.b))[1];
 CREATE OR REPLACE TEMP MACRO {AMOUNT_MUL_DOUBLE}(a, b) AS CAST(a AS DOUBLE) * CAST(b AS DOUBLE);
+CREATE OR REPLACE TEMP MACRO {NUMBER_TEXT}(a) AS
+  regexp_replace(regexp_replace(CAST(a AS VARCHAR), '(\\.[0-9]*?)0+$', '\\1'), '\\.$', '');
 """
 #: Every macro the formats' mappings call.
 IMPORT_MACROS = AMOUNT_MACROS + AZURE_REGION_MACRO
@@ -58,4 +62,8 @@ def install_amount_macros(con: duckdb.DuckDBPyConnection) -> None:
     one probe; call it outside a transaction (``import_reports`` does, before it begins its own):
     temp macros made inside one that is rolled back (a refused report) are gone
     (``sql_macros.install_once``)."""
-    install_once(con, IMPORT_MACROS, f"SELECT {AMOUNT_MUL_DOUBLE}(1, 1), _azure_region('x')")
+    install_once(
+        con,
+        IMPORT_MACROS,
+        f"SELECT {AMOUNT_MUL_DOUBLE}(1, 1), {NUMBER_TEXT}(1), _azure_region('x')",
+    )

@@ -232,9 +232,11 @@ READING_RULES = """\
   every such row and column (`importers/spreadsheet_damage.py`). Parquet keeps its types: only an
   id column it stores as a number (a tool that read the ids as numbers rewrote the file) is
   checked so.
-- **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per
-  point), does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range",
-  showing the amount's size and the exact amounts of the row it is computed from. Products of two
+- **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per point),
+  does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range", showing
+  the amount's size and the exact amounts of the row it is computed from. `Infinity`, `inf`,
+  `-Infinity` and `NaN` are no numbers, not amounts out of range: refused naming file, row and
+  column as expected "a decimal number (e.g. 12.34 or 1.5E-8), not Infinity or NaN". Products of two
   amounts (`_amount_mul` in the mappings, `importers/amounts.py`) are exact to 12 places, rounded
   half away from zero, up to that size (DuckDB's own product of two 12-place amounts stops at
   10^14). The rating's limit is lower: a price x quantity or cost x factor of 10^14 or more stops
@@ -331,6 +333,17 @@ def _row_checks(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _row_warnings(spec: FormatSpec) -> list[str]:
+    """The docs lines of the rows a format imports but lists as warnings (``row_warnings``)."""
+    return [
+        f"- Rows imported but listed among the import report's warnings, naming row and columns "
+        f"{', '.join(f'`{c}`' for c in w.columns)}"
+        f"{' (in a file that has the first)' if w.if_in_file else ''}: "
+        f"`{' '.join(w.when.split())}`"
+        for w in spec.row_warnings
+    ]
+
+
 def _total_row(spec: FormatSpec) -> list[str]:
     """The docs line of a format whose reports may end with a total row (``total_row``)."""
     if not spec.total_row:
@@ -412,6 +425,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
         *_older_names(spec),
         *_row_checks(spec),
+        *_row_warnings(spec),
         *_total_row(spec),
         *_effective_cost_columns(spec),
         "",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,7 @@ from billing_lib.importers.line_facts import FACTS, LineFacts, line_facts
 from billing_lib.importers.reader import SourceFile, blank_records, duckdb_source
 from billing_lib.importers.renamed_columns import check_renamed
 from billing_lib.importers.report import ImportReport, control_totals
+from billing_lib.importers.row_warnings import row_warnings
 from billing_lib.importers.source_checks import (
     check_no_line_rows,
     check_older_names,
@@ -284,6 +286,7 @@ def stage_source(
     check_spreadsheet_damage(con, src, spec, set(present), raw_types)
     if spec.row_checks:
         check_rows(con, src, spec)
+    warned = row_warnings(con, src, spec)  # listed in the report, not refused
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period, typed_from)
     default_sql = default_currency_sql(spec, set(actual), default_currency)
@@ -294,7 +297,7 @@ def stage_source(
     check_model(con, src, spec, set(actual), facts)
     read = _read_columns(spec, typed, typed_from)
     report = control_totals(con, src, spec, default_sql, facts, read)
-    return report, facts
+    return replace(report, warnings=warned) if warned else report, facts
 
 
 def _read_as(column: str, text: set[str], spec: FormatSpec) -> str:

@@ -42,6 +42,9 @@ class ImportReport:
     currencies: tuple[CurrencyTotal, ...]
     lines_per_category: dict[str, int] = field(default_factory=dict)
     cost_per_category: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    #: rows imported as the file says that the analyst should look at (``row N, columns ...:``
+    #: what is wrong; importers/row_warnings.py)
+    warnings: tuple[str, ...] = ()
 
     @property
     def balanced(self) -> bool:
@@ -70,6 +73,7 @@ class ImportReport:
                 cat: {cur: format(v, "f") for cur, v in by_cur.items()}
                 for cat, by_cur in self.cost_per_category.items()
             },
+            "warnings": list(self.warnings),
         }
 
 

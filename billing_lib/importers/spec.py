@@ -145,6 +145,25 @@ class RowCheck(BaseModel):
     )
 
 
+class RowWarning(BaseModel):
+    """Rows that import as the file says but that the analyst should look at: figures that do
+    not agree where the vendor documents no rule that they must (VMware's points against units x
+    points per unit: bundles, minimums, rounding), listed among the import report's warnings
+    with their row and columns, never in silence."""
+
+    model_config = ConfigDict(extra="forbid")
+    columns: list[str] = Field(description="The vendor columns the warning names")
+    when: str = Field(description="SQL over source columns: true on a row that is listed")
+    says: str = Field(
+        description="What is wrong with the row, in words; ``{detail}`` stands for the text "
+        "of ``detail``"
+    )
+    detail: str | None = Field(None, description="SQL: text about the row (or NULL)")
+    if_in_file: bool = Field(
+        False, description="Check only a file that has the first of ``columns``"
+    )
+
+
 class OlderName(BaseModel):
     """The name an older layout of the format gives a column (Azure's EA and pay-as-you-go
     exports name their CostInBillingCurrency Cost), read in the column's place only in a file of
@@ -284,6 +303,11 @@ class FormatSpec(BaseModel):
         description="Rows the mapping cannot bill right: the file is refused naming each row, "
         "its column and what was expected",
     )
+    row_warnings: list[RowWarning] = Field(
+        [],
+        description="Rows imported as the file says but listed among the import report's "
+        "warnings, naming row and columns (importers/row_warnings.py)",
+    )
     columns: dict[str, ColumnMap | str | None] = Field(
         description="Line-model column -> source: {column: name or [alternatives]}, "
         "{value: literal}, a SQL expression over quoted source columns, or null (not in this "
@@ -361,11 +385,14 @@ class FormatSpec(BaseModel):
             names |= set(choices(choice))
         for check in self.row_checks:
             names.add(check.column)
+        for warning in self.row_warnings:
+            names |= set(warning.columns)
         for expr in (
             self.cost,
             self.currency,
             *(self.contract_price.sql() if self.contract_price else []),
             *(f"{c.refuse} {c.found or ''} {c.detail or ''}" for c in self.row_checks),
+            *(f"{w.when} {w.detail or ''}" for w in self.row_warnings),
         ):
             names |= set(QUOTED_COLUMN.findall(expr))
         for target in self.columns:

@@ -211,12 +211,23 @@ AMOUNT_LIMIT = Decimal(10) ** 26
 
 
 def out_of_range(value: str | None) -> bool:
-    """True for a number too large for DECIMAL(38,12) or infinite: out of range, not unreadable."""
+    """True for a number too large for DECIMAL(38,12): out of range, not unreadable. Infinity
+    and NaN (``not_a_number``) are no numbers at all, not numbers out of range."""
     try:
         number = Decimal((value or "").strip())
     except ArithmeticError:
         return False
-    return not number.is_nan() and (number.is_infinite() or abs(number) >= AMOUNT_LIMIT)
+    return number.is_finite() and abs(number) >= AMOUNT_LIMIT
+
+
+def not_a_number(value: str | None) -> bool:
+    """True for the words Python and DuckDB read as special floats ('Infinity', 'inf',
+    '-Infinity', 'NaN'): no amount or quantity a vendor prints (a spreadsheet's or a script's
+    result of a division by zero)."""
+    try:
+        return not Decimal((value or "").strip()).is_finite()
+    except ArithmeticError:
+        return False
 
 
 #: The dates a line may hold (model.DATES_FROM .. DATES_BEFORE), as the bounds of a BETWEEN.
@@ -233,6 +244,8 @@ def _value_expected(kind: str, value: str | None, spec: FormatSpec, read: str | 
         return f"a date in the years {years} (read as {read})"
     if kind == "decimal" and "_" in (value or ""):
         return "a decimal number without digit separators ('_')"
+    if kind == "decimal" and not_a_number(value):
+        return _expected_text(kind, spec) + ", not Infinity or NaN"
     if kind == "decimal" and out_of_range(value):
         return "an amount within DECIMAL(38,12), less than 10^26 in size: the value is out of range"
     text = (value or "").strip()
