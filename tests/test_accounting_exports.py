@@ -1095,15 +1095,9 @@ def test_quickbooks_books_an_entry_at_a_rate_of_few_digits(tmp_path, written, si
         assert cents == (entry.conversion.national if entry.conversion else 0)
 
 
-def test_quickbooks_rounding_rows_say_what_they_are_and_round_a_tie_half_up(tmp_path):
-    """The rows that carry the journal's rounding cent read "Rounding differences converting to
-    EUR at 1.5" three times, USD 0.01 and 0.01 debit beside 0.02 credit: an accountant saw USD
-    amounts booked as rounding, not that the three net to USD 0.00 and book EUR 0.01. Each now
-    says so. And the tie the journal rounds: USD 0.55 at 1.5 is EUR 0.825, half-up 0.83 as
-    docs/rounding.md writes (half-even would make it 0.82), the cent left on 7099."""
-    _, _, invoicing = setup([])
-    products = invoicing.products
-    entry = Entry(
+def _two_halves_of_usd(products) -> Entry:
+    """An invoice of USD 1.10 whose two revenue rows of 0.55 each convert to a tie at 1.5."""
+    return Entry(
         date(2026, 11, 1),
         "SALES",
         "NW2026-000011",
@@ -1117,6 +1111,17 @@ def test_quickbooks_rounding_rows_say_what_they_are_and_round_a_tie_half_up(tmp_
         "C008",
         "NW2026-000011",
     )
+
+
+def test_quickbooks_rounding_rows_say_what_they_are_and_round_a_tie_half_up(tmp_path):
+    """The rows that carry the journal's rounding cent read "Rounding differences converting to
+    EUR at 1.5" three times, USD 0.01 and 0.01 debit beside 0.02 credit: an accountant saw USD
+    amounts booked as rounding, not that the three net to USD 0.00 and book EUR 0.01. Each now
+    says so. And the tie the journal rounds: USD 0.55 at 1.5 is EUR 0.825, half-up 0.83 as
+    docs/rounding.md writes (half-even would make it 0.82), the cent left on 7099."""
+    _, _, invoicing = setup([])
+    products = invoicing.products
+    entry = _two_halves_of_usd(products)
     rate = NationalRate("EUR", D("1.5"), date(2026, 10, 31))
     entry = in_national(entry, rate, products.rounding_account)
     assert [p.national for p in entry.postings] == [D("1.65"), D("-0.83"), D("-0.83")]
@@ -1151,20 +1156,7 @@ def test_a_credit_note_s_quickbooks_rounding_rows_name_the_side_they_book(tmp_pa
     _, _, invoicing = setup([])
     products = invoicing.products
     invoice = in_national(
-        Entry(
-            date(2026, 11, 1),
-            "SALES",
-            "NW2026-000011",
-            "Harborview Analytics Inc.",
-            "Invoice NW2026-000011 period 2026-10",
-            (
-                Posting(products.receivable_account, D("1.10"), "USD", "Invoice"),
-                Posting("8010", D("-0.55"), "USD", "Amazon Web Services"),
-                Posting("8020", D("-0.55"), "USD", "Microsoft"),
-            ),
-            "C008",
-            "NW2026-000011",
-        ),
+        _two_halves_of_usd(products),
         NationalRate("EUR", D("1.5"), date(2026, 10, 31)),
         products.rounding_account,
     )
