@@ -1,15 +1,17 @@
 """Contract prices for reports that carry usage but no money (VMware Usage Meter, Broadcom portals).
 
-A format that declares ``contract_price`` gets four more columns in the engine's ``__typed`` view,
+A format that declares ``contract_price`` gets more columns in the engine's ``__typed`` view,
 looked up in the reseller's ``parameters/vendor_prices.yaml`` (``billing_lib.vendor_prices``) by
 product and day (the day of the format's ``month`` where a row gives one: a billing API hour's own
 day, so a price changed mid-month prices each hour by its day; else the first of the month):
 ``__contract_points`` (points of the line: the file's own, else units x points
-per unit), ``__contract_price``, ``__contract_currency`` and ``__contract_cost`` (points x price per
-point, or units x price per unit; exact, unrounded), and ``__contract_unit`` (the unit the entry
+per unit), ``__contract_ppu`` and ``__contract_ppu_entry`` (the contract's points per unit and
+the entry giving them, ``vmware.points_per_unit[3]``, for warnings), ``__contract_price``,
+``__contract_currency`` and ``__contract_cost`` (points x price per point, or units x price per
+unit; exact, unrounded), and ``__contract_unit`` (the unit the entry
 converting the report's units names: the price's per unit, else the points'). The format's SQL
 uses them like source columns. Lines that need a price (the format's ``needed``) and have none
-stop the import, naming the product and the month, and so do units in another unit than the
+stop the import (``contract_missing``), and so do units in another unit than the
 contract's (``contract_units``), before anything is written.
 """
 
@@ -156,8 +158,9 @@ def attach_contract_prices(
     # the unit of the report's units by the contract: the price's (per unit), else the points'
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW __typed AS
-        SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut, __contract_ppu,
+        SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut,
                           __contract_key, __contract_day, __pu, __pe, __uu, __ue),
+               __ue AS __contract_ppu_entry,
                CASE __contract_per
                  WHEN 'point' THEN {AMOUNT_MUL}(__contract_points, __contract_price)
                  WHEN 'unit' THEN {AMOUNT_MUL}({cp.units}, __contract_price) END
