@@ -122,3 +122,21 @@ def test_a_row_with_a_blank_product_is_refused_naming_the_product_column(tmp_pat
     assert [(p.row, p.column, p.value) for p in err.value.problems] == [(3, "Product", None)]
     assert "the cell is blank" in err.value.problems[0].expected
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_a_product_name_is_keyed_alike_in_the_contract_and_the_report(tmp_path):
+    """The contract's names were case-folded in Python ('Straße' as 'strasse'), the report's
+    lowered in DuckDB ('straße'): a product named the same in both was refused as one no entry
+    names."""
+    prices = _prices(
+        tmp_path,
+        "vmware:\n  prices:\n"
+        "    - {product: 'Speicher Straße ', per: point, price: '1', currency: EUR}\n"
+        "  points_per_unit:\n"
+        "    - {product: SPEICHER STRAßE, unit: TiB used, points: 24}\n",
+    )
+    report = tmp_path / "r-2026-10.csv"
+    report.write_text(MONTHLY + "2026-10,acme,Speicher  Straße,TiB used,2\n", encoding="utf-8")
+    con = open_store()
+    import_reports(con, [report], vendor_prices=prices)
+    assert con.execute("SELECT BilledCost FROM lines").fetchone() == (D(48),)
