@@ -34,6 +34,13 @@ POINTS_TABLE = "_vendor_points"
 _LOW, _HIGH = date(1, 1, 1), date(9999, 12, 31)
 
 
+def product_key(name: str) -> str:
+    """``name`` as entries and report rows are matched: spaces trimmed and collapsed, lower case
+    as DuckDB lowers the report's (``importers.contract_missing.PRODUCT_KEY``); not ``casefold``,
+    which made ``Straße`` ``strasse`` on this side only."""
+    return " ".join(name.split()).lower()
+
+
 def _exact(value: object) -> object:
     """YAML gives 0.0725 as a float: take its shortest text, never its binary value."""
     return Decimal(repr(value)) if isinstance(value, float) else value
@@ -57,7 +64,7 @@ class _Dated(Strict):
         return self.valid_from or _LOW, self.valid_to or _HIGH
 
     def key(self) -> str:
-        return " ".join(self.product.split()).casefold()
+        return product_key(self.product)
 
 
 #: The unit a report's quantity is in, as the report names it (Usage Meter's Unit of Measure).
@@ -117,7 +124,7 @@ class VendorPrices:
     def entry_for(self, vendor: str, product: str, day: date) -> ContractPrice | None:
         """The price of ``product`` valid on ``day`` (for tests and messages)."""
         contract = self.contracts.get(vendor)
-        key = " ".join(product.split()).casefold()
+        key = product_key(product)
         for p in contract.prices if contract else []:
             if p.key() == key and p.span()[0] <= day <= p.span()[1]:
                 return p

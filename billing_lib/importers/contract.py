@@ -1,15 +1,17 @@
 """Contract prices for reports that carry usage but no money (VMware Usage Meter, Broadcom portals).
 
-A format that declares ``contract_price`` gets four more columns in the engine's ``__typed`` view,
+A format that declares ``contract_price`` gets more columns in the engine's ``__typed`` view,
 looked up in the reseller's ``parameters/vendor_prices.yaml`` (``billing_lib.vendor_prices``) by
 product and day (the day of the format's ``month`` where a row gives one: a billing API hour's own
 day, so a price changed mid-month prices each hour by its day; else the first of the month):
 ``__contract_points`` (points of the line: the file's own, else units x points
-per unit), ``__contract_price``, ``__contract_currency`` and ``__contract_cost`` (points x price per
-point, or units x price per unit; exact, unrounded), and ``__contract_unit`` (the unit the entry
+per unit), ``__contract_ppu`` and ``__contract_ppu_entry`` (the contract's points per unit and
+the entry giving them, ``vmware.points_per_unit[3]``, for warnings), ``__contract_price``,
+``__contract_currency`` and ``__contract_cost`` (points x price per point, or units x price per
+unit; exact, unrounded), and ``__contract_unit`` (the unit the entry
 converting the report's units names: the price's per unit, else the points'). The format's SQL
 uses them like source columns. Lines that need a price (the format's ``needed``) and have none
-stop the import, naming the product and the month, and so do units in another unit than the
+stop the import (``contract_missing``), and so do units in another unit than the
 contract's (``contract_units``), before anything is written.
 """
 
@@ -22,9 +24,10 @@ import duckdb
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.amounts import AMOUNT_MUL
+from billing_lib.importers.contract_missing import PRODUCT_KEY, check_priced
 from billing_lib.importers.contract_units import check_units
 from billing_lib.importers.reader import SourceFile
-from billing_lib.importers.spec import QUOTED_COLUMN, ContractPriceSpec, FormatSpec
+from billing_lib.importers.spec import FormatSpec
 from billing_lib.sql import ql
 from billing_lib.vendor_prices import (
     POINTS_TABLE,
@@ -138,7 +141,7 @@ def attach_contract_prices(
     month = own_month
     if fallback:
         month = f"COALESCE({month}, DATE {ql(fallback + '-01')})"
-    key = "lower(trim(regexp_replace(__contract_product, '\\s+', ' ', 'g')))"
+    key = PRODUCT_KEY
     by_points = f"{AMOUNT_MUL}({cp.units}, __contract_ppu)"
     points = f"COALESCE({cp.points}, {by_points})" if cp.points else by_points
     # the price tables' columns renamed, so that no source column (Price, points) can clash
@@ -155,8 +158,9 @@ def attach_contract_prices(
     # the unit of the report's units by the contract: the price's (per unit), else the points'
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW __typed AS
-        SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut, __contract_ppu,
+        SELECT * EXCLUDE (__pv, __pp, __pf, __pt, __uv, __up, __uf, __ut,
                           __contract_key, __contract_day, __pu, __pe, __uu, __ue),
+               __ue AS __contract_ppu_entry,
                CASE __contract_per
                  WHEN 'point' THEN {AMOUNT_MUL}(__contract_points, __contract_price)
                  WHEN 'unit' THEN {AMOUNT_MUL}({cp.units}, __contract_price) END
@@ -186,85 +190,9 @@ def attach_contract_prices(
             "name); give the period it is for (billing import --period YYYY-MM)",
             [Problem(src.name, no_month, "Month", None, "the month the usage is for")],
         )
-    _check_priced(con, src, cp)
-    check_units(con, src, cp, _prices_path(con))
-
-
-def _column(sql: str, default: str) -> str:
-    """The source column ``sql`` (a format's contract SQL) reads first, for a message."""
-    found = QUOTED_COLUMN.findall(sql)
-    return found[0] if found else default
-
-
-def _check_priced(con: duckdb.DuckDBPyConnection, src: SourceFile, cp: ContractPriceSpec) -> None:
-    """Refuse the lines that need a price and get no cost: rows without units (the cost is their
-    units, or points, x the price: the file's fault, named by its units column), and products
-    the contract gives no price, or no points per unit, for in the month (the contract's)."""
-    missing = con.execute(
-        f"""SELECT __contract_product, strftime(__contract_month, '%Y-%m'),
-                  CASE WHEN __contract_price IS NULL THEN 'price'
-                       WHEN ({cp.units}) IS NULL
-                            AND (__contract_per = 'unit' OR __contract_points IS NULL)
-                         THEN 'units'
-                       ELSE 'points' END,
-                  min(__row), count(*)
-           FROM __typed
-           WHERE __contract_needed AND __contract_product IS NOT NULL
-             AND (__contract_price IS NULL OR __contract_cost IS NULL)
-           GROUP BY 1, 2, 3 ORDER BY 4"""
-    ).fetchall()
-    if not missing:
-        return
-    where = _prices_path(con)
-    units = _column(cp.units, "units")
-    without = [m for m in missing if m[2] == "units"]
-    if without:
-        rows = con.execute(
-            f"""SELECT __row, __contract_product, strftime(__contract_month, '%Y-%m')
-               FROM __typed
-               WHERE __contract_needed AND __contract_product IS NOT NULL
-                 AND __contract_price IS NOT NULL AND __contract_cost IS NULL
-                 AND ({cp.units}) IS NULL
-                 AND (__contract_per = 'unit' OR __contract_points IS NULL)
-               ORDER BY __row LIMIT 20"""
-        ).fetchall()
-        raise InputError(
-            f"{src.name}: rows without units ({units}): a line's cost is its units (or points) x "
-            f"the contract price in {where}, and these rows give none, so they cannot be costed. "
-            "Export the report again as the vendor writes it",
-            [
-                Problem(
-                    src.name,
-                    row,
-                    units,
-                    None,
-                    f"the units of {product!r} in {month} (a number; the row gives none)",
-                )
-                for row, product, month in rows
-            ],
-        )
-    product_column = _column(cp.product, "Product")
-    problems = [
-        Problem(
-            src.name,
-            row,
-            product_column,
-            product,
-            (
-                f"a contract price for {product!r} in {month} in {where} ({cp.vendor}.prices)"
-                if what == "price"
-                else f"the points per unit of {product!r} in {month} in {where} "
-                f"({cp.vendor}.points_per_unit), the price being per point"
-            ),
-        )
-        for product, month, what, row, _ in missing
-    ]
-    listed = ", ".join(f"{p} in {m}" for p, m, _, _, _ in missing[:10])
     lacking = con.execute(f"SELECT lacking FROM {SOURCE_TABLE}").fetchall()[0][0]
-    raise InputError(
-        f"{src.name}: the report carries no price and {lacking} for: {listed}",
-        problems,
-    )
+    check_priced(con, src, cp, _prices_path(con), lacking)
+    check_units(con, src, cp, _prices_path(con))
 
 
 def _prices_path(con: duckdb.DuckDBPyConnection) -> str:

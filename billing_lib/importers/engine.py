@@ -286,9 +286,10 @@ def stage_source(
     check_spreadsheet_damage(con, src, spec, set(present), raw_types)
     if spec.row_checks:
         check_rows(con, src, spec)
-    warned = row_warnings(con, src, spec)  # listed in the report, not refused
     if spec.contract_price:
         attach_contract_prices(con, src, spec, ", ".join(typed_cols), period, typed_from)
+    # listed in the report, not refused; after the contract columns, which warnings may compare
+    warned = row_warnings(con, src, spec)
     default_sql = default_currency_sql(spec, set(actual), default_currency)
     if largest >= OVERFLOW_RISK:
         check_overflow(con, src, spec, set(actual), default_sql)

@@ -192,6 +192,8 @@ CONTRACT_COLUMNS = (
     "__contract_needed",
     "__contract_product",
     "__contract_unit",
+    "__contract_ppu",
+    "__contract_ppu_entry",
 )
 #: The name of the file a row is read from (a zip member's own name), a column every format's SQL
 #: may read like a source column (not read from the file): a report that cannot tell its lines

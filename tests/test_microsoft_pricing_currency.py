@@ -1,0 +1,115 @@
+"""A Partner Center invoice reconciliation row whose PricingCurrency cell holds only spaces reads
+as a blank cell, as an empty one does: refused without its exchange rate where it has a price to
+convert, saying the cell is blank (the message showed an empty currency, "from the pricing
+currency  to the billing currency EUR"); a row with nothing to convert needs neither."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from billing_lib.errors import InputError
+from billing_lib.importers import import_reports
+
+REPORTS = Path(__file__).resolve().parents[1] / "samples" / "2026-10" / "reports"
+INVOICE = REPORTS / "ms-invoice-reconciliation-G052026103.csv"
+
+
+def _with_row_3(target: Path, **values: str) -> Path:
+    """The sample invoice file with row 3 (the second record) given ``values``."""
+    with open(INVOICE, newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    records[1].update(values)
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return target
+
+
+def test_a_pricing_currency_of_spaces_without_a_rate_is_refused_saying_the_cell_is_blank(
+    tmp_path,
+):
+    bad = _with_row_3(tmp_path / "blank.csv", PricingCurrency="   ", PCToBCExchangeRate="")
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (3, "PCToBCExchangeRate")
+    assert "pricing currency  to" not in problem.expected
+    assert problem.expected.startswith(
+        "the exchange rate from the pricing currency (the row names none: PricingCurrency, which "
+        "Partner Center prints on every line, is blank (the cell holds only spaces), so UnitPrice "
+        "20.6 may be in another currency than EUR"
+    )
+
+
+def test_a_pricing_currency_of_spaces_on_a_row_with_nothing_to_convert_is_read_as_empty(
+    tmp_path,
+):
+    """UnitPrice 0 converts nothing: an empty PricingCurrency was accepted, one of spaces was
+    refused as if it named a currency other than EUR."""
+    rows = []
+    for blank in ("", "   "):
+        ok = _with_row_3(
+            tmp_path / f"free{len(blank)}.csv",
+            PricingCurrency=blank,
+            PCToBCExchangeRate="",
+            UnitPrice="0",
+        )
+        con = duckdb.connect()
+        import_reports(con, [ok])
+        rows.append(con.execute("SELECT BilledCost FROM lines WHERE x_SourceRow = 3").fetchone())
+    assert rows[0] == rows[1]
+
+
+AZURE = Path(__file__).resolve().parent / "data" / "azure-cost-details"
+
+
+@pytest.mark.parametrize(
+    ("source", "row", "currency", "rate"),
+    [
+        (
+            REPORTS / "ms-daily-rated-usage-G052026103.csv",
+            2,
+            "PricingCurrency",
+            "PCToBCExchangeRate",
+        ),
+        (
+            AZURE / "mpa-actual-cost-2026-10.csv",
+            3,
+            "pricingCurrency",
+            "exchangeRatePricingToBilling",
+        ),
+        (
+            AZURE / "mca-actual-cost-2026-10.csv",
+            2,
+            "pricingCurrency",
+            "exchangeRatePricingToBilling",
+        ),
+    ],
+    ids=["daily-rated-usage", "partner-cost-export", "mca-cost-export"],
+)
+def test_other_microsoft_files_say_a_pricing_currency_of_spaces_is_blank(
+    tmp_path, source, row, currency, rate
+):
+    named = "PricingCurrency" if "mca" in source.name else currency  # as the format names it
+    """A USD-priced row of a EUR file, its pricing currency cell spaces and its rate empty."""
+    with open(source, newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    records[row - 2].update({currency: "   ", rate: ""})
+    bad = tmp_path / source.name
+    with open(bad, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (row, rate)
+    assert problem.expected.startswith(
+        f"the exchange rate from the pricing currency (the row's {named} cell is blank, only "
+        "spaces, and the row's "
+    )
