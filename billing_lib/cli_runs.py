@@ -56,15 +56,18 @@ RUN_OPTIONS = {
 }
 
 
-def as_option_error(exc: ParameterError) -> ParameterError:
-    """``exc`` naming the option of ``billing run`` the value was given by where it names the
-    notebook parameter it became ("billing_run parameters, entry period" for ``--period
-    26-10``, where ``billing finalise`` names its option); any other ParameterError as it is."""
+def as_option_error(
+    exc: ParameterError, command: str = "billing run", options: dict[str, str] = RUN_OPTIONS
+) -> ParameterError:
+    """``exc`` naming the option of ``command`` (``options``: notebook parameter -> option) the
+    value was given by where it names the notebook parameter it became ("billing_run
+    parameters, entry period" for ``--period 26-10``, where ``billing finalise`` names its
+    option); any other ParameterError as it is."""
     from billing_lib.run_parameters import NOTEBOOK_PARAMETERS
 
-    if exc.file != NOTEBOOK_PARAMETERS or exc.entry not in RUN_OPTIONS:
+    if exc.file != NOTEBOOK_PARAMETERS or exc.entry not in options:
         return exc
-    return ParameterError("billing run", RUN_OPTIONS[exc.entry], exc.message, exc.problems)
+    return ParameterError(command, options[exc.entry], exc.message, exc.problems)
 
 
 def finalise_hint(folder: Path, period: str, output: Path) -> str:

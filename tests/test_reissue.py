@@ -774,6 +774,23 @@ def test_the_run_s_parameters_folder_gone_is_refused_naming_it(outputs):
     assert_nothing_reissued(outputs, before)
 
 
+@pytest.mark.parametrize("given", ["missing", "reports"])
+def test_a_parameters_folder_given_wrong_is_named_by_the_reissue_option(
+    outputs, tmp_path, capsys, given
+):
+    """``billing reissue --parameters`` given a folder that does not exist named the notebook's
+    parameter ("billing_run parameters, entry parameters"), and given the reports folder said
+    only "customers.yaml: file not found". Both name the option; nothing is reissued."""
+    folder = tmp_path / "nothere" if given == "missing" else REPORTS
+    before = register_rows(outputs)
+    argv = ["reissue", "--output", str(outputs), "--invoice", ORIGINAL, "--parameters"]
+    assert cli.main([*argv, str(folder), "--issue-date", "2026-12-04"]) == 2
+    err = capsys.readouterr().err
+    expected = "no such parameters folder" if given == "missing" else "holds vendor reports ("
+    assert err.startswith(f"error: billing reissue, entry --parameters: {folder}: {expected}"), err
+    assert_nothing_reissued(outputs, before)
+
+
 def _without_c002(parameters: Path) -> None:
     """C002 taken out of ``parameters`` (customers.yaml, accounts.csv, its fee)."""
     customers = parameters / "customers.yaml"
