@@ -8,6 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import ParameterError
 
 
@@ -76,7 +77,7 @@ def finalise_hint(folder: Path, period: str, output: Path) -> str:
     run_id = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("run_id")
     return (
         f"once reviewed, finalise this run as it is: billing finalise --period {period} "
-        f"--output {output} --run {run_id}"
+        f"--output {arg(output)} --run {run_id}"
     )
 
 
