@@ -15,7 +15,13 @@ from pathlib import Path
 
 from billing_lib.cli_corrections import credit_note_command, reissue_command
 from billing_lib.cli_import import import_command
-from billing_lib.cli_options import WholeOptions, customer_ids, output_option, wait_option
+from billing_lib.cli_options import (
+    WholeOptions,
+    customer_ids,
+    output_option,
+    refuse_unknown,
+    wait_option,
+)
 from billing_lib.cli_register import register_list_command, register_rebuild_command
 from billing_lib.cli_runs import customers_sync_command, finalise_command, run_command
 from billing_lib.errors import BillingError
@@ -241,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        refuse_unknown(parser, args, extra)
     if hasattr(signal, "SIGXFSZ"):
         # past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported
         # naming the file, instead of the signal killing the command without a word

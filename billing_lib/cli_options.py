@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 
 def output_option(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -56,3 +56,32 @@ class WholeOptions(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
+
+
+def refuse_unknown(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]
+) -> NoReturn:
+    """Exit 2 for the arguments in ``extra`` no option of the command takes, from the command's
+    own parser (its usage, "billing run: error: ..."), with the option meant where one is spelt
+    alike (``--finalize``: ``--finalise``). argparse refused them from the top parser, under a
+    usage that lists the commands, not the options of the one typed."""
+    import difflib
+
+    command = _command_parser(parser, args)
+    known = [o for a in command._actions for o in a.option_strings]
+    options = [e.split("=", 1)[0] for e in extra if e.startswith("-")]
+    meant = [m for o in options for m in difflib.get_close_matches(o, known, n=1, cutoff=0.7)]
+    hint = f" (did you mean {', '.join(meant)}?)" if meant else ""
+    command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+
+
+def _command_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` were parsed for: ``billing register list``'s."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = getattr(args, action.dest, None)
+            if chosen in action.choices:
+                return _command_parser(action.choices[chosen], args)
+    return parser
