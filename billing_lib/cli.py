@@ -20,6 +20,7 @@ from billing_lib.cli_options import (
     customer_ids,
     output_option,
     refuse_unknown,
+    run_id,
     wait_option,
 )
 from billing_lib.cli_register import register_list_command, register_rebuild_command
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     fin.add_argument(
         "--run",
         default=None,
+        type=run_id,
         metavar="RUN_ID",
         help="the id of the run reviewed (billing run prints it): refused, with nothing "
         "finalised, when the month was billed again since",

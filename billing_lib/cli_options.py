@@ -1,5 +1,6 @@
 """The options several ``billing`` commands share and how their values are checked: the
-outputs folder, ``--wait SECONDS``, customer ids, and options taken only as written in full."""
+outputs folder, ``--wait SECONDS``, customer ids, run ids, options taken only as written in full
+and the arguments no option of a command takes."""
 
 from __future__ import annotations
 
@@ -33,6 +34,16 @@ def customer_ids(text: str) -> str:
     if not any(v.strip() for v in text.split(",")):
         raise argparse.ArgumentTypeError(
             f"expected customer ids, e.g. C001 or C001,C002; got {text!r}"
+        )
+    return text
+
+
+def run_id(text: str) -> str:
+    """``billing finalise --run``'s value: a run's id. An empty one (``--run "$RUN_ID"`` with the
+    variable unset) was taken as no ``--run``, and the run published finalised unchecked."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected the id of the run reviewed (billing run prints it); got {text!r}"
         )
     return text
 

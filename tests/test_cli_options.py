@@ -34,3 +34,16 @@ def test_an_option_the_command_does_not_have_is_refused_by_the_command(
         f"billing {command}: error: unrecognized arguments: {typed} (did you mean {meant}?)" in err
     ), err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("given", ["", " "])
+def test_an_empty_run_id_is_refused_not_taken_for_none(tmp_path, capsys, given):
+    """``billing finalise --run "$RUN_ID"`` from a script whose variable was not set: the empty
+    id was taken as no ``--run`` at all, and whatever run was published was finalised without
+    the check that it is the one reviewed. Refused naming the option, before anything is read."""
+    with pytest.raises(SystemExit) as exited:
+        main(["finalise", "--period", "2026-10", "--output", str(tmp_path), "--run", given])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "billing finalise: error: argument --run: expected the id of the run reviewed" in err
+    assert list(tmp_path.iterdir()) == []
