@@ -86,6 +86,14 @@ def customers_sync_command(args: argparse.Namespace) -> int:
     from billing_lib.errors import RunError
     from billing_lib.publishing import writing
 
+    if args.diff is not None and args.diff.is_dir():  # before the month is read: no traceback
+        raise ParameterError(
+            "billing customers sync",
+            "--diff",
+            f"{args.diff}: a folder; expected the proposal's file, e.g. "
+            f"{args.diff / 'customers-sync.diff'} (or leave it out: OUTPUT/customers-sync-PERIOD"
+            ".diff)",
+        )
     proposal, changes = customer_sync.sync(
         args.period, args.reports, args.parameters, args.platform, args.output
     )
