@@ -189,3 +189,26 @@ def test_a_csv_given_as_a_folder_is_refused_before_anything_is_listed(outputs, t
     assert printed.out == ""
     assert "Traceback" not in err
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "given", "meant"),
+    [
+        ("--customer", "c002", "C002"),
+        ("--series", "nw2026", "NW2026"),
+        ("--customer", "C002 ", "C002"),
+    ],
+)
+def test_a_filter_typed_in_another_case_is_refused_with_the_one_meant(
+    outputs, capsys, option, given, meant
+):
+    """``--customer c002`` printed "no numbers" and exit 0, as for a customer never billed,
+    though C002 has numbers: refused naming the option and the value meant."""
+    assert cli.main(["register", "list", "--output", str(outputs), option, given]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing register list, entry {option}: no number for {given!r}; did you mean "
+        f"{meant}?"
+    ), err
+    assert cli.main(["register", "list", "--output", str(outputs), option, meant]) == 0
+    assert "no numbers" not in capsys.readouterr().out
