@@ -66,8 +66,12 @@ def print_font_warnings(inv: Invoice) -> None:
         print(f"  warning: {warning}")
 
 
-#: The option of ``billing reissue`` each folder it rates the month from comes from.
-REISSUE_OPTIONS = {"parameters": "--parameters", "reports": "--reports"}
+#: The option of ``billing reissue`` each value it rates the month with comes from.
+REISSUE_OPTIONS = {
+    "parameters": "--parameters",
+    "reports": "--reports",
+    "issue_date": "--issue-date",
+}
 
 
 def _reissued(args: argparse.Namespace) -> list[ReissuedInvoice]:
@@ -87,7 +91,7 @@ def _reissued(args: argparse.Namespace) -> list[ReissuedInvoice]:
             wait=args.wait,
             confirm_rate_change=args.confirm_rate_change,
         )
-    except ParameterError as exc:  # the folders as checked for a run: named by their options
+    except ParameterError as exc:  # as checked for a run: named by their options
         raise as_option_error(exc, "billing reissue", REISSUE_OPTIONS) from None
 
 
