@@ -18,6 +18,7 @@ from billing_lib.cli_import import import_command
 from billing_lib.cli_options import (
     WholeOptions,
     customer_ids,
+    invoice_number,
     output_option,
     refuse_unknown,
     run_id,
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--invoice",
         required=True,
         action="append",
+        type=invoice_number,
         help="number of the invoice to cancel, e.g. NW2026-000002; give it again for more "
         "(each checked before the first credit note is issued)",
     )
@@ -187,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--invoice",
         required=True,
         action="append",
+        type=invoice_number,
         help="number of the credited invoice, e.g. NW2026-000002; give it again for more "
         "invoices of the same period (the month is rated once for all)",
     )

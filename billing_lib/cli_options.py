@@ -38,6 +38,19 @@ def customer_ids(text: str) -> str:
     return text
 
 
+def invoice_number(text: str) -> str:
+    """``--invoice``'s value: one invoice number, without the spaces a copied cell brings
+    (``'NW2026-000004 '`` was unknown, "did you mean NW2026-000004?"). Several in one value
+    (``A,B``, as ``--confirm-jump`` takes them) were looked up as one unknown number."""
+    number = text.strip()
+    if not number or any(c == "," or c.isspace() for c in number):
+        raise argparse.ArgumentTypeError(
+            f"expected one invoice number, e.g. NW2026-000002 (give --invoice again for each "
+            f"more); got {text!r}"
+        )
+    return number
+
+
 def run_id(text: str) -> str:
     """``billing finalise --run``'s value: a run's id. An empty one (``--run "$RUN_ID"`` with the
     variable unset) was taken as no ``--run``, and the run published finalised unchecked."""

@@ -47,3 +47,28 @@ def test_an_empty_run_id_is_refused_not_taken_for_none(tmp_path, capsys, given):
     err = capsys.readouterr().err
     assert "billing finalise: error: argument --run: expected the id of the run reviewed" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["credit-note", "reissue"])
+def test_an_invoice_number_pasted_with_spaces_is_taken_without_them(command):
+    """A number copied from a spreadsheet cell with its trailing space was refused as unknown,
+    "did you mean NW2026-000004?" naming what looked like the number typed."""
+    from billing_lib.cli import build_parser
+
+    args = build_parser().parse_args([command, "--invoice", " NW2026-000004\t", "--invoice", "X"])
+    assert args.invoice == ["NW2026-000004", "X"]
+
+
+@pytest.mark.parametrize("command", ["credit-note", "reissue"])
+@pytest.mark.parametrize(
+    "given", ["NW2026-000005,NW2026-000006", "NW2026-000005 NW2026-000006", ""]
+)
+def test_several_numbers_in_one_invoice_option_are_refused_naming_the_way(command, given, capsys):
+    """``--invoice NW2026-000005,NW2026-000006`` (as ``--confirm-jump`` takes them) was looked up
+    as one number, "unknown: the register has no such number"; refused saying to repeat it."""
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--invoice", given])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"billing {command}: error: argument --invoice: expected one invoice number" in err
+    assert "give --invoice again for each" in err and repr(given) in err
