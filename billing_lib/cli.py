@@ -66,7 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--parameters", default=Path("parameters"), type=Path, help="parameters folder"
     )
-    output_option(run, "outputs folder; the run is published in OUTPUT/PERIOD/")
+    run.add_argument(
+        "--output",
+        default=None,
+        type=Path,
+        help="outputs folder; the run is published in OUTPUT/PERIOD/ (default: ./outputs, if "
+        "there is one: a new outputs folder, with a new invoice register, is made only when named)",
+    )
     run.add_argument(
         "--finalise",
         action="store_true",

@@ -15,6 +15,7 @@ from billing_lib.errors import ParameterError
 def run_command(args: argparse.Namespace) -> int:
     from billing_lib.headless import execute, run_report
 
+    args.output = default_output(args.output)
     try:
         folder = execute(
             args.period,
@@ -42,6 +43,25 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.finalise:
         print(finalise_hint(folder, args.period.strip(), args.output))
     return 0
+
+
+def default_output(given: Path | None) -> Path:
+    """The outputs folder of ``billing run``: ``given``, else ``outputs`` if the working directory
+    has one. Left out elsewhere (a scheduler's working directory, cron's home), ./outputs was
+    created with a new, empty invoice register, and the month numbered from 1 again: numbers the
+    real register had issued already. A new outputs folder is made only when named."""
+    if given is not None:
+        return given
+    default = Path("outputs")
+    if not default.is_dir():
+        raise ParameterError(
+            "billing run",
+            "--output",
+            f"left out, and the working directory {Path.cwd()} has no outputs folder (the "
+            "default, outputs); give --output, the outputs folder of the runs that holds "
+            "invoice_register.sqlite (a new one is made only when named)",
+        )
+    return default
 
 
 #: The option of ``billing run`` each notebook parameter it passes comes from.

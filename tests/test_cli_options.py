@@ -72,3 +72,26 @@ def test_several_numbers_in_one_invoice_option_are_refused_naming_the_way(comman
     err = capsys.readouterr().err
     assert f"billing {command}: error: argument --invoice: expected one invoice number" in err
     assert "give --invoice again for each" in err and repr(given) in err
+
+
+def test_a_run_with_the_output_left_out_creates_no_outputs_folder_of_its_own(
+    tmp_path, monkeypatch, capsys
+):
+    """``billing run`` from a scheduler whose working directory is not the project (cron's
+    home), ``--output`` left out: it created ./outputs there with a new, empty invoice register,
+    and billed the month from number 1 again, numbers the real register had issued already.
+    Left out, the option names an outputs folder that exists; a new one is made only when
+    named."""
+    from tests.notebook_project import REPO
+
+    monkeypatch.chdir(tmp_path)
+    reports, parameters = REPO / "samples" / "2026-10" / "reports", REPO / "parameters"
+    argv = ["run", "--period", "2026-10", "--reports", str(reports), "--parameters"]
+    assert main([*argv, str(parameters), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing run, entry --output: left out, and the working directory {tmp_path} "
+        "has no outputs folder"
+    ), err
+    assert "give --output" in err
+    assert list(tmp_path.iterdir()) == []
