@@ -905,6 +905,12 @@ def test_the_commands_printed_for_an_outputs_folder_with_spaces_run_as_printed(
     assert printed == ["finalise", "--period", "2026-10", "--output", str(out), "--run", run_id]
     assert cli.main(printed) == 0
     assert (out / "2026-10" / "FINALISED").is_file()
+    # the run folder given for the outputs folder: the outputs folder to give, quoted
+    reports, parameters = REPO / "samples" / "2026-10" / "reports", REPO / "parameters"
+    argv = ["run", "--period", "2026-10", "--reports", str(reports), "--parameters"]
+    assert cli.main([*argv, str(parameters), "--output", str(out / "2026-10"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"(--output {shlex.quote(str(out))})" in err, err
 
 
 def test_a_run_folder_that_cannot_be_written_is_named_by_billing_finalise(
