@@ -15,7 +15,15 @@ from pathlib import Path
 
 from billing_lib.cli_corrections import credit_note_command, reissue_command
 from billing_lib.cli_import import import_command
-from billing_lib.cli_options import WholeOptions, customer_ids, output_option, wait_option
+from billing_lib.cli_options import (
+    WholeOptions,
+    customer_ids,
+    invoice_number,
+    output_option,
+    refuse_unknown,
+    run_id,
+    wait_option,
+)
 from billing_lib.cli_register import register_list_command, register_rebuild_command
 from billing_lib.cli_runs import customers_sync_command, finalise_command, run_command
 from billing_lib.errors import BillingError
@@ -58,7 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--parameters", default=Path("parameters"), type=Path, help="parameters folder"
     )
-    output_option(run, "outputs folder; the run is published in OUTPUT/PERIOD/")
+    run.add_argument(
+        "--output",
+        default=None,
+        type=Path,
+        help="outputs folder; the run is published in OUTPUT/PERIOD/ (default: ./outputs, if "
+        "there is one: a new outputs folder, with a new invoice register, is made only when named)",
+    )
     run.add_argument(
         "--finalise",
         action="store_true",
@@ -131,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     fin.add_argument(
         "--run",
         default=None,
+        type=run_id,
         metavar="RUN_ID",
         help="the id of the run reviewed (billing run prints it): refused, with nothing "
         "finalised, when the month was billed again since",
@@ -153,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--invoice",
         required=True,
         action="append",
+        type=invoice_number,
         help="number of the invoice to cancel, e.g. NW2026-000002; give it again for more "
         "(each checked before the first credit note is issued)",
     )
@@ -179,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--invoice",
         required=True,
         action="append",
+        type=invoice_number,
         help="number of the credited invoice, e.g. NW2026-000002; give it again for more "
         "invoices of the same period (the month is rated once for all)",
     )
@@ -241,7 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        refuse_unknown(parser, args, extra)
     if hasattr(signal, "SIGXFSZ"):
         # past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported
         # naming the file, instead of the signal killing the command without a word

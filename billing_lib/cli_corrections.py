@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from billing_lib.invoice_model import Invoice
+    from billing_lib.reissue import ReissuedInvoice
 
 
 def parsed_issue_date(args: argparse.Namespace, command: str) -> date | None:
@@ -65,21 +66,40 @@ def print_font_warnings(inv: Invoice) -> None:
         print(f"  warning: {warning}")
 
 
+#: The option of ``billing reissue`` each value it rates the month with comes from.
+REISSUE_OPTIONS = {
+    "parameters": "--parameters",
+    "reports": "--reports",
+    "issue_date": "--issue-date",
+}
+
+
+def _reissued(args: argparse.Namespace) -> list[ReissuedInvoice]:
+    """``billing reissue``'s invoices issued; a folder given wrong named by its option."""
+    from billing_lib.cli_runs import as_option_error
+    from billing_lib.errors import ParameterError
+    from billing_lib.reissue import reissue_invoices
+
+    try:
+        return reissue_invoices(
+            args.output,
+            args.invoice,
+            args.parameters,
+            args.reports,
+            parsed_issue_date(args, "reissue"),
+            args.reason,
+            wait=args.wait,
+            confirm_rate_change=args.confirm_rate_change,
+        )
+    except ParameterError as exc:  # as checked for a run: named by their options
+        raise as_option_error(exc, "billing reissue", REISSUE_OPTIONS) from None
+
+
 def reissue_command(args: argparse.Namespace) -> int:
     from billing_lib.booked_rates import CONFIRM_OPTION
     from billing_lib.invoices import money_text
-    from billing_lib.reissue import reissue_invoices
 
-    done = reissue_invoices(
-        args.output,
-        args.invoice,
-        args.parameters,
-        args.reports,
-        parsed_issue_date(args, "reissue"),
-        args.reason,
-        wait=args.wait,
-        confirm_rate_change=args.confirm_rate_change,
-    )
+    done = _reissued(args)
     args.done = "; ".join(
         f"invoice {d.invoice.number} was issued replacing invoice {d.replaces.number} in {d.folder}"
         for d in done

@@ -9,8 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from billing_lib.errors import ParameterError
-
 if TYPE_CHECKING:
     from billing_lib.importers.report import ImportReport
 
@@ -24,6 +22,7 @@ def import_command(args: argparse.Namespace) -> int:
         register_account_map,
     )
     from billing_lib.importers import files_size, import_reports
+    from billing_lib.parameter_paths import check_parameters_folder
     from billing_lib.publishing import writing
     from billing_lib.run_parameters import check_currency, check_period
     from billing_lib.store import open_run_store, store_location
@@ -34,13 +33,8 @@ def import_command(args: argparse.Namespace) -> int:
     )
     currency = check_currency(args.currency, "billing import", "--currency")
     params = Path(args.parameters or "parameters")
-    if args.parameters is not None and not params.is_dir():
-        raise ParameterError(
-            params,
-            None,
-            "no such parameters folder (--parameters); give the folder holding accounts.csv "
-            "and vendor_prices.yaml, or leave the option out",
-        )
+    if args.parameters is not None:
+        check_parameters_folder(params, "billing import", "--parameters")
     files, not_read = split_not_read(args.files)
     accounts = None
     if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():

@@ -1,12 +1,13 @@
 """The options several ``billing`` commands share and how their values are checked: the
-outputs folder, ``--wait SECONDS``, customer ids, and options taken only as written in full."""
+outputs folder, ``--wait SECONDS``, customer ids, run ids, options taken only as written in full
+and the arguments no option of a command takes."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 
 def output_option(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -37,6 +38,29 @@ def customer_ids(text: str) -> str:
     return text
 
 
+def invoice_number(text: str) -> str:
+    """``--invoice``'s value: one invoice number, without the spaces a copied cell brings
+    (``'NW2026-000004 '`` was unknown, "did you mean NW2026-000004?"). Several in one value
+    (``A,B``, as ``--confirm-jump`` takes them) were looked up as one unknown number."""
+    number = text.strip()
+    if not number or any(c == "," or c.isspace() for c in number):
+        raise argparse.ArgumentTypeError(
+            f"expected one invoice number, e.g. NW2026-000002 (give --invoice again for each "
+            f"more); got {text!r}"
+        )
+    return number
+
+
+def run_id(text: str) -> str:
+    """``billing finalise --run``'s value: a run's id. An empty one (``--run "$RUN_ID"`` with the
+    variable unset) was taken as no ``--run``, and the run published finalised unchecked."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected the id of the run reviewed (billing run prints it); got {text!r}"
+        )
+    return text
+
+
 def wait_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
@@ -56,3 +80,32 @@ class WholeOptions(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
+
+
+def refuse_unknown(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]
+) -> NoReturn:
+    """Exit 2 for the arguments in ``extra`` no option of the command takes, from the command's
+    own parser (its usage, "billing run: error: ..."), with the option meant where one is spelt
+    alike (``--finalize``: ``--finalise``). argparse refused them from the top parser, under a
+    usage that lists the commands, not the options of the one typed."""
+    import difflib
+
+    command = _command_parser(parser, args)
+    known = [o for a in command._actions for o in a.option_strings]
+    options = [e.split("=", 1)[0] for e in extra if e.startswith("-")]
+    meant = [m for o in options for m in difflib.get_close_matches(o, known, n=1, cutoff=0.7)]
+    hint = f" (did you mean {', '.join(meant)}?)" if meant else ""
+    command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+
+
+def _command_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` were parsed for: ``billing register list``'s."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = getattr(args, action.dest, None)
+            if chosen in action.choices:
+                return _command_parser(action.choices[chosen], args)
+    return parser

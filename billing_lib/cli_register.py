@@ -6,6 +6,8 @@ import argparse
 
 
 def register_list_command(args: argparse.Namespace) -> int:
+    from billing_lib.errors import ParameterError
+    from billing_lib.publishing import writing
     from billing_lib.register_listing import (
         SHOWN,
         register_listing,
@@ -13,6 +15,13 @@ def register_list_command(args: argparse.Namespace) -> int:
         write_listing_csv,
     )
 
+    if args.csv is not None and args.csv.is_dir():  # the folder meant to hold it: no traceback
+        raise ParameterError(
+            "billing register list",
+            "--csv",
+            f"{args.csv}: a folder; expected the CSV file to write, "
+            f"e.g. {args.csv / 'register.csv'}",
+        )
     listing = register_listing(args.output, args.series, args.period, args.customer)
     shown = listing[list(SHOWN)].copy()
     shown["customer_name"] = shown["customer_name"].str.slice(0, 30)
@@ -22,7 +31,9 @@ def register_list_command(args: argparse.Namespace) -> int:
         for line in series_check(listing):
             print(line)
     if args.csv:
-        print(f"written to {write_listing_csv(listing, args.csv)}")
+        with writing(args.csv, "The list was printed; the CSV was not written."):
+            written = write_listing_csv(listing, args.csv)
+        print(f"written to {written}")
     return 0
 
 

@@ -8,12 +8,14 @@ import argparse
 import json
 from pathlib import Path
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import ParameterError
 
 
 def run_command(args: argparse.Namespace) -> int:
     from billing_lib.headless import execute, run_report
 
+    args.output = default_output(args.output)
     try:
         folder = execute(
             args.period,
@@ -43,6 +45,25 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_output(given: Path | None) -> Path:
+    """The outputs folder of ``billing run``: ``given``, else ``outputs`` if the working directory
+    has one. Left out elsewhere (a scheduler's working directory, cron's home), ./outputs was
+    created with a new, empty invoice register, and the month numbered from 1 again: numbers the
+    real register had issued already. A new outputs folder is made only when named."""
+    if given is not None:
+        return given
+    default = Path("outputs")
+    if not default.is_dir():
+        raise ParameterError(
+            "billing run",
+            "--output",
+            f"left out, and the working directory {Path.cwd()} has no outputs folder (the "
+            "default, outputs); give --output, the outputs folder of the runs that holds "
+            "invoice_register.sqlite (a new one is made only when named)",
+        )
+    return default
+
+
 #: The option of ``billing run`` each notebook parameter it passes comes from.
 RUN_OPTIONS = {
     "period": "--period",
@@ -56,15 +77,18 @@ RUN_OPTIONS = {
 }
 
 
-def as_option_error(exc: ParameterError) -> ParameterError:
-    """``exc`` naming the option of ``billing run`` the value was given by where it names the
-    notebook parameter it became ("billing_run parameters, entry period" for ``--period
-    26-10``, where ``billing finalise`` names its option); any other ParameterError as it is."""
+def as_option_error(
+    exc: ParameterError, command: str = "billing run", options: dict[str, str] = RUN_OPTIONS
+) -> ParameterError:
+    """``exc`` naming the option of ``command`` (``options``: notebook parameter -> option) the
+    value was given by where it names the notebook parameter it became ("billing_run
+    parameters, entry period" for ``--period 26-10``, where ``billing finalise`` names its
+    option); any other ParameterError as it is."""
     from billing_lib.run_parameters import NOTEBOOK_PARAMETERS
 
-    if exc.file != NOTEBOOK_PARAMETERS or exc.entry not in RUN_OPTIONS:
+    if exc.file != NOTEBOOK_PARAMETERS or exc.entry not in options:
         return exc
-    return ParameterError("billing run", RUN_OPTIONS[exc.entry], exc.message, exc.problems)
+    return ParameterError(command, options[exc.entry], exc.message, exc.problems)
 
 
 def finalise_hint(folder: Path, period: str, output: Path) -> str:
@@ -73,7 +97,7 @@ def finalise_hint(folder: Path, period: str, output: Path) -> str:
     run_id = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("run_id")
     return (
         f"once reviewed, finalise this run as it is: billing finalise --period {period} "
-        f"--output {output} --run {run_id}"
+        f"--output {arg(output)} --run {run_id}"
     )
 
 
@@ -82,6 +106,14 @@ def customers_sync_command(args: argparse.Namespace) -> int:
     from billing_lib.errors import RunError
     from billing_lib.publishing import writing
 
+    if args.diff is not None and args.diff.is_dir():  # before the month is read: no traceback
+        raise ParameterError(
+            "billing customers sync",
+            "--diff",
+            f"{args.diff}: a folder; expected the proposal's file, e.g. "
+            f"{args.diff / 'customers-sync.diff'} (or leave it out: OUTPUT/customers-sync-PERIOD"
+            ".diff)",
+        )
     proposal, changes = customer_sync.sync(
         args.period, args.reports, args.parameters, args.platform, args.output
     )

@@ -42,6 +42,7 @@ from billing_lib.customers import (
     register_account_map,
 )
 from billing_lib.importers import import_reports, manifest_files, report_files
+from billing_lib.parameter_paths import check_parameters_folder
 from billing_lib.platform_exports import PLATFORM_FOLDER, PlatformExports, read_platform_folder
 from billing_lib.run_parameters import check_period
 from billing_lib.store import open_store
@@ -69,6 +70,7 @@ def sync(
     and propose; nothing is written. ``output``: the outputs folder, whose invoice register's
     customer ids no new customer is given."""
     period = check_period(period, "billing customers sync", "--period")
+    check_parameters_folder(parameters, "billing customers sync", "--parameters")
     customers = load_customers(parameters)
     mappings = load_account_mappings(parameters, customers)
     exports = read_exports(reports, platform)

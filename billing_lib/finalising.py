@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.interrupts import held_off
@@ -120,7 +121,7 @@ def not_recorded(folder: Path, output: Path, period: str, exc: RunError) -> RunE
     return RunError(
         f"{folder}: finalised (its {FINALISED_MARKER} marker is written: the run folder is final "
         f"and is never billed again), but the invoice register could not record it: {problem}; "
-        f"then run billing finalise --period {period} --output {output} again: it records the "
+        f"then run billing finalise --period {period} --output {arg(output)} again: it records the "
         "month's invoice numbers as final (as does any billing command on that outputs folder). "
         "Do not bill the month again; corrections are credit notes."
     )
@@ -149,7 +150,8 @@ def _check_same_run(
             f"the one reviewed); the run published now is run {now} (published "
             f"{manifest.get('created')}), which is not what was reviewed; nothing was finalised. "
             f"Review the run now published (its billing_run.html, or billing run's output), then "
-            f"finalise it: billing finalise --period {folder.name} --output {output} --run {now}"
+            f"finalise it: billing finalise --period {folder.name} --output {arg(output)} "
+            f"--run {now}"
         )
     if asked != now:
         raise RunError(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from billing_lib.command_lines import arg
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
     series TEXT PRIMARY KEY,
@@ -84,7 +86,7 @@ def not_final_way_out(period: str, output: Path) -> str:
     return (
         f"correct it by running {period} again (billing run --period {period} ...), or, once "
         f"the published run is reviewed, finalise it as it is (billing finalise --period "
-        f"{period} --output {output})"
+        f"{period} --output {arg(output)})"
     )
 
 

@@ -16,6 +16,7 @@ from billing_lib.accounting_exports import (
     XERO_DATE_FORMAT,
     package_files,
 )
+from billing_lib.command_lines import arg
 from billing_lib.errors import RunError
 from billing_lib.invoice_files import (
     read_invoice_data,
@@ -242,11 +243,11 @@ def _after_credit(register: Register, invoice_number: str, output: Path) -> str:
         number = replaced[0].invoice_number
         return (
             f"Since it is replaced by invoice {number}, correct that one: billing credit-note "
-            f"--output {output} --invoice {number}"
+            f"--output {arg(output)} --invoice {number}"
         )
     return (
         "What is still owed is billed by a new invoice replacing it: billing reissue --output "
-        f"{output} --invoice {invoice_number}"
+        f"{arg(output)} --invoice {invoice_number}"
     )
 
 

@@ -74,3 +74,34 @@ def _near(found: str, name: str) -> bool:
 #: (``difflib`` ratio: custom-lines.yaml 0.94, price_plan.yaml 0.97, products_old.yaml 0.87;
 #: the known names are never taken for each other, customers.yaml and custom_lines.yaml 0.84).
 NEAR_NAME = 0.85
+
+
+#: Files that make a folder a parameters folder (what a run reads first).
+PARAMETERS_MARKS = ("customers.yaml", "price_plans.yaml", "accounts.csv")
+
+
+def check_parameters_folder(folder: Path, where: str, entry: str) -> None:
+    """ParameterError (``where``, ``entry``: the command and its option, or the notebook's
+    parameters) when ``folder`` does not exist, or holds vendor reports and no parameters file:
+    the reports folder given for the parameters stopped a run in its notebook at
+    "customers.yaml: file not found", naming no option, and ``billing import`` took it as a
+    parameters folder without accounts.csv: no account mapped and none listed, exit 0."""
+    from billing_lib.importers.report_names import report_files
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ParameterError(where, entry, f"{folder}: no such parameters folder")
+    if any((folder / mark).is_file() for mark in PARAMETERS_MARKS) or any(
+        p.suffix.lower() in (".yaml", ".yml") for p in folder.iterdir()
+    ):
+        return  # (a folder of vendor_prices.yaml beside the reports it prices is one)
+    reports = [p.name for p in report_files(folder)]
+    if reports:
+        shown = ", ".join(reports[:3]) + (", ..." if len(reports) > 3 else "")
+        raise ParameterError(
+            where,
+            entry,
+            f"{folder}: holds vendor reports ({shown}) and no parameters file "
+            f"({', '.join(PARAMETERS_MARKS)}): is it the reports folder? Give the parameters "
+            "folder",
+        )

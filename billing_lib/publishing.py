@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import RunError, duckdb_file, write_fault
 from billing_lib.faults import pause_point
 from billing_lib.interrupts import held_off
@@ -116,7 +117,7 @@ def check_register_not_finalised(output: Path, period: str) -> None:
         f"{path} has {period} as finalised (its invoice numbers final), but {where} "
         f"{marker}: deleted, or left out of a copy? The month cannot be billed again. "
         + (
-            f"Put the marker back: billing finalise --period {period} --output {output} "
+            f"Put the marker back: billing finalise --period {period} --output {arg(output)} "
             "(it checks the run's files first); "
             if folder.is_dir()
             else "Restore the run folder from a backup; "

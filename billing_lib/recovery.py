@@ -23,6 +23,7 @@ import re
 import shutil
 from pathlib import Path
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire
@@ -117,7 +118,7 @@ def check_not_in_a_run_folder(output: Path) -> None:
                 f"{given}: is not an outputs folder: it is {where} of the outputs folder "
                 f"{parent}. A run or correction there would begin an invoice register "
                 f"of its own and issue numbers {parent / REGISTER} has issued already. Give the "
-                f"outputs folder itself (--output {parent}); nothing was written"
+                f"outputs folder itself (--output {arg(parent)}); nothing was written"
             )
 
 

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import RunError
 from billing_lib.numbering import Register
 from billing_lib.numbering_records import (
@@ -134,7 +135,7 @@ def check_register_knows_folders(output: Path) -> None:
             "replaced by an older copy, or was it edited?):\n  - "
             + "\n  - ".join(shown)
             + "\nNothing was changed. Restore the register from a backup, or rebuild it from the "
-            f"run folders: billing register rebuild --output {output}"
+            f"run folders: billing register rebuild --output {arg(output)}"
         )
 
 

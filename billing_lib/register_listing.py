@@ -74,12 +74,15 @@ def register_listing(
     output = Path(output)
     if period is not None:
         period = check_period(period, "billing register list", "--period")
+    every = outputs_register(output).entries(period)
     entries = [
         e
-        for e in outputs_register(output).entries(period)
+        for e in every
         if (series is None or e.series == series)
         and (customer is None or e.customer_id == customer)
     ]
+    if not entries:
+        _refuse_typed_otherwise(every, series, customer)
     corrected_by: dict[str, list[str]] = {}
     corrections = [e for e in outputs_register(output).entries() if e.refers_to]
     for e in sorted(corrections, key=lambda e: (e.issue_date or "", e.kind != "credit_note")):
@@ -140,6 +143,29 @@ def write_listing_csv(listing: pd.DataFrame, path: Path) -> Path:
         writer.writerow(COLUMNS)
         writer.writerows(listing[list(COLUMNS)].itertuples(index=False, name=None))
     return Path(path)
+
+
+def _refuse_typed_otherwise(
+    entries: list[RegisterEntry], series: str | None, customer: str | None
+) -> None:
+    """ParameterError when a filter that matched nothing names, but for its case or spaces, a
+    series or customer of ``entries`` (``--customer c002``): "no numbers" and exit 0 read as a
+    customer never billed."""
+    from billing_lib.errors import ParameterError
+
+    for option, given, values in (
+        ("--series", series, {e.series for e in entries}),
+        ("--customer", customer, {e.customer_id for e in entries if e.customer_id}),
+    ):
+        meant = sorted(
+            v for v in values if given is not None and v.casefold() == given.strip().casefold()
+        )
+        if meant and given not in values:
+            raise ParameterError(
+                "billing register list",
+                option,
+                f"no number for {given!r}; did you mean {meant[0]}? (ids are matched exactly)",
+            )
 
 
 def _where(output: Path, entry: RegisterEntry) -> Path | None:

@@ -23,6 +23,7 @@ from billing_lib.numbering_records import (
     void_note,
     void_notes,
 )
+from billing_lib.parameter_paths import PARAMETERS_MARKS
 from billing_lib.register_check import SHOWN_PROBLEMS, correction_folders, manifest_of, run_folders
 from billing_lib.run_files import (
     CORRECTIONS,
@@ -68,28 +69,37 @@ def _finalised_time(marker: Path) -> str:
 def check_something_to_rebuild(output: Path) -> None:
     """RunError when ``output`` (a folder) holds no run folder and no correction: there is
     nothing to rebuild the register from, and an empty one would restart every series (a
-    register there is left as it is). Naming the vendor reports it holds when it does: the
-    reports folder given for the outputs folder. Checked before the lock, so that nothing (not
-    even the lock file) is written into a wrong folder."""
+    register there is left as it is). Naming the parameters files or the vendor reports it
+    holds when it does: that folder given for the outputs folder. Checked before the lock, so
+    that nothing (not even the lock file) is written into a wrong folder."""
     output = Path(output)
     if not output.is_dir() or run_folders(output) or correction_folders(output):
         return
+    marks = [m for m in PARAMETERS_MARKS if (output / m).is_file()]
     try:
         reports = [p.name for p in report_files(output)]
     except InputError:  # a spreadsheet workbook among them: a reports folder too
         reports = ["a spreadsheet workbook"]
     shown = ", ".join(reports[:3]) + (", ..." if len(reports) > 3 else "")
-    raise RunError(
-        f"{output}: no run folder (YYYY-MM/ with {MANIFEST}) and no credit note or reissued "
-        f"invoice ({CORRECTIONS}/) to rebuild the invoice register from; nothing was written"
-        + (
+    if marks:  # its CSV files (accounts.csv) are no vendor reports
+        hint = (
+            f". It holds parameters files ({', '.join(marks)}): is it the parameters folder? "
+            "Give the outputs folder of the runs (--output)"
+        )
+    elif reports:
+        hint = (
             f". It holds vendor reports ({shown}): is it the reports folder? Give the outputs "
             "folder of the runs (--output)"
-            if reports
-            else "; a register there is left as it is. Give the outputs folder of the runs "
+        )
+    else:
+        hint = (
+            "; a register there is left as it is. Give the outputs folder of the runs "
             "(--output), or restore its run folders from a backup first; a new outputs folder "
             "needs no rebuild (the first run creates its register)"
         )
+    raise RunError(
+        f"{output}: no run folder (YYYY-MM/ with {MANIFEST}) and no credit note or reissued "
+        f"invoice ({CORRECTIONS}/) to rebuild the invoice register from; nothing was written" + hint
     )
 
 

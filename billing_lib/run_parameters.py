@@ -24,6 +24,7 @@ from billing_lib.importers.report_names import (
     reports_not_read,
 )
 from billing_lib.importers.source_checks import detect_format
+from billing_lib.parameter_paths import PARAMETERS_MARKS, check_parameters_folder
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised, check_register_not_finalised
 from billing_lib.run_files import sha256_of
@@ -274,11 +275,8 @@ def check_parameters(
     reports_dir = path_parameter("reports", reports)
     params_dir = path_parameter("parameters", parameters)
     output_dir = path_parameter("output", output)
-    if not params_dir.is_dir():
-        raise ParameterError(
-            NOTEBOOK_PARAMETERS, "parameters", f"{params_dir}: no such parameters folder"
-        )
     check_folders_apart(reports_dir, params_dir, output_dir)
+    check_parameters_folder(params_dir, NOTEBOOK_PARAMETERS, "parameters")
     files = report_files(reports_dir)
     if not files:
         raise InputError(
@@ -396,10 +394,6 @@ def _manifests_changed(params: RunParameters, manifests: list[tuple[str, str]]) 
                 "parameters were checked"
             )
     return None
-
-
-#: Files that make a folder a parameters folder (what a run reads first).
-PARAMETERS_MARKS = ("customers.yaml", "price_plans.yaml", "accounts.csv")
 
 
 def check_folders_apart(reports: Path, parameters: Path, output: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_lib import cli, cli_corrections, locking
+from billing_lib import cli, cli_corrections, cli_runs, locking
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import RunError
 from billing_lib.finalising import finalise_published
@@ -879,6 +880,37 @@ def test_a_run_billed_again_after_its_review_is_not_finalised_for_the_reviewed_o
     assert cli.main([*finalise(out), "--run", rerun]) == 0
     assert f"finalised {out / '2026-11'} (run {rerun}) as published" in capsys.readouterr().out
     assert ("2026-11",) in content(out)["finalised"]
+
+
+def _printed_command(text: str) -> list[str]:
+    """The arguments of the ``billing ...`` command ``text`` ends with, split as a shell does."""
+    return shlex.split(text[text.rindex("billing ") :].strip())[1:]
+
+
+def test_the_commands_printed_for_an_outputs_folder_with_spaces_run_as_printed(
+    sample_outputs, tmp_path, capsys
+):
+    """An outputs folder named with a space (``Billing Outputs``, a synced drive): the
+    commands ``billing run`` and ``billing finalise`` print to finalise the run said
+    ``--output Billing Outputs/é``, which the shell splits into two arguments; pasted, it failed
+    with "unrecognized arguments". Quoted as a shell reads them, they run as printed."""
+    out = Path(shutil.copytree(sample_outputs, tmp_path / "Billing Outputs" / "é"))
+    run_id = _manifest(out / "2026-10")["run_id"]
+    hint = cli_runs.finalise_hint(out / "2026-10", "2026-10", out)
+    assert _printed_command(hint) == [
+        "finalise", "--period", "2026-10", "--output", str(out), "--run", run_id
+    ]  # fmt: skip
+    assert cli.main(["finalise", "--period", "2026-10", "--output", str(out), "--run", "0ld"]) == 2
+    printed = _printed_command(capsys.readouterr().err)
+    assert printed == ["finalise", "--period", "2026-10", "--output", str(out), "--run", run_id]
+    assert cli.main(printed) == 0
+    assert (out / "2026-10" / "FINALISED").is_file()
+    # the run folder given for the outputs folder: the outputs folder to give, quoted
+    reports, parameters = REPO / "samples" / "2026-10" / "reports", REPO / "parameters"
+    argv = ["run", "--period", "2026-10", "--reports", str(reports), "--parameters"]
+    assert cli.main([*argv, str(parameters), "--output", str(out / "2026-10"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"(--output {shlex.quote(str(out))})" in err, err
 
 
 def test_a_run_folder_that_cannot_be_written_is_named_by_billing_finalise(

@@ -121,6 +121,17 @@ def test_a_parameters_folder_that_does_not_exist_is_refused(tmp_path, capsys):
     assert f"{missing}: no such parameters folder" in err and "Traceback" not in err
 
 
+def test_the_reports_folder_given_for_the_parameters_folder_is_refused(capsys):
+    """``--parameters`` given the reports folder was taken as a parameters folder without
+    accounts.csv: no account mapped, none listed as unmapped, exit 0. Refused naming it."""
+    assert main(["import", str(VMWARE), "--parameters", str(REPORTS)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: billing import, entry --parameters: {REPORTS}: holds vendor "), (
+        err
+    )
+    assert "no parameters file (customers.yaml, price_plans.yaml, accounts.csv)" in err
+
+
 FOCUS_WITHOUT_CURRENCY = (
     REPO
     / "tests/data/vendor-samples/focus"
@@ -360,6 +371,8 @@ def test_output_piped_into_a_reader_that_stopped_ends_without_a_traceback():
         ("--issue-date", "2026-02-30", "expected YYYY-MM-DD or empty; got '2026-02-30'"),
         ("--issue-date", "2026-10-15", "2026-10-15 is before the end of 2026-10"),
         ("--currency", "EURO", "expected a three-letter ISO 4217 code"),
+        # the reports folder given for the parameters: "customers.yaml: file not found" in cell 4
+        ("--parameters", str(REPORTS), f"{REPORTS}: holds vendor reports ("),
     ],
 )
 def test_billing_run_names_the_option_given_wrong(tmp_path, capsys, option, value, expected):

@@ -647,6 +647,23 @@ def test_a_rebuild_from_no_run_folder_is_refused_and_writes_nothing(outputs, tmp
     assert (outputs / "invoice_register.sqlite").read_bytes() == register
 
 
+def test_a_rebuild_given_the_parameters_folder_names_it_as_such(tmp_path, capsys):
+    """``billing register rebuild --output parameters`` said "It holds vendor reports
+    (accounts.csv, exchange_rates.csv): is it the reports folder?": its CSV files were taken for
+    reports. It is named as the parameters folder; nothing is written."""
+    parameters = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    before = sorted(p.name for p in parameters.iterdir())
+    assert cli.main(["register", "rebuild", "--output", str(parameters)]) == 2
+    err = capsys.readouterr().err
+    expected = (
+        "It holds parameters files (customers.yaml, price_plans.yaml, accounts.csv): is it the "
+        "parameters folder? Give the outputs folder of the runs (--output)"
+    )
+    assert expected in err, err
+    assert "vendor reports" not in err
+    assert sorted(p.name for p in parameters.iterdir()) == before
+
+
 def test_a_rebuild_keeps_what_the_earlier_register_issued_and_no_folder_holds(
     outputs, tmp_path, capsys
 ):

@@ -876,3 +876,45 @@ def test_a_delivery_manifest_among_the_reports_checks_the_delivery_and_is_no_rep
     with pytest.raises(InputError) as err:
         customer_sync.sync("2024-05", reports, params)
     assert f"{manifest}: 1 of the 3 data files it lists are not among the reports" in str(err.value)
+
+
+def test_the_reports_folder_given_for_the_parameters_folder_is_named_by_the_option(
+    tmp_path, capsys
+):
+    """``--parameters`` given the reports folder said only "reports/customers.yaml: file not
+    found"; the option is named with what the folder holds, and nothing is written."""
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--parameters", str(SAMPLE_REPORTS), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing customers sync, entry --parameters: {SAMPLE_REPORTS}: holds vendor "
+    ), err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("apply", [False, True])
+def test_a_diff_given_as_a_folder_is_named_by_the_option(tmp_path, capsys, apply):
+    """``--diff`` given a folder (where the proposal was meant to go) ended in an
+    IsADirectoryError traceback, after the month's reports were read; refused first, naming the
+    option, with nothing written."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params, ignore=shutil.ignore_patterns("local"))
+    before = {p.name: p.read_bytes() for p in params.iterdir()}
+    folder = tmp_path / "proposals"
+    folder.mkdir()
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--parameters", str(params), "--output", str(tmp_path / "out"), "--diff", str(folder),
+    ]  # fmt: skip
+    assert cli.main(args + (["--apply"] if apply else [])) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(
+        f"error: billing customers sync, entry --diff: {folder}: a folder; expected the "
+        "proposal's file"
+    ), captured.err
+    assert captured.out == ""
+    assert list(folder.iterdir()) == [] and not (tmp_path / "out").exists()
+    assert {p.name: p.read_bytes() for p in params.iterdir()} == before

@@ -174,3 +174,41 @@ def test_an_outputs_folder_missing_or_a_file_is_named(tmp_path, monkeypatch, cap
         assert cli.main(args) == 2
         assert capsys.readouterr().err.startswith(f"error: {what}; {way}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["invoice_register.sqlite"]
+
+
+def test_a_csv_given_as_a_folder_is_refused_before_anything_is_listed(outputs, tmp_path, capsys):
+    """``--csv`` given a folder (where the file was meant to go): the message naming the option
+    and the folder, exit 2, not an IsADirectoryError traceback from the rename; the folder is
+    left as it was."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    assert cli.main(["register", "list", "--output", str(outputs), "--csv", str(folder)]) == 2
+    printed = capsys.readouterr()
+    err = printed.err
+    assert err.startswith(f"error: billing register list, entry --csv: {folder}: a folder")
+    assert printed.out == ""
+    assert "Traceback" not in err
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "given", "meant"),
+    [
+        ("--customer", "c002", "C002"),
+        ("--series", "nw2026", "NW2026"),
+        ("--customer", "C002 ", "C002"),
+    ],
+)
+def test_a_filter_typed_in_another_case_is_refused_with_the_one_meant(
+    outputs, capsys, option, given, meant
+):
+    """``--customer c002`` printed "no numbers" and exit 0, as for a customer never billed,
+    though C002 has numbers: refused naming the option and the value meant."""
+    assert cli.main(["register", "list", "--output", str(outputs), option, given]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing register list, entry {option}: no number for {given!r}; did you mean "
+        f"{meant}?"
+    ), err
+    assert cli.main(["register", "list", "--output", str(outputs), option, meant]) == 0
+    assert "no numbers" not in capsys.readouterr().out

@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -771,6 +771,35 @@ def test_the_run_s_parameters_folder_gone_is_refused_naming_it(outputs):
     before = register_rows(outputs)
     with pytest.raises(BillingError, match="no such parameters folder"):
         reissue_invoice(outputs, ORIGINAL, None, REPORTS, REISSUED)
+    assert_nothing_reissued(outputs, before)
+
+
+@pytest.mark.parametrize("given", ["missing", "reports"])
+def test_a_parameters_folder_given_wrong_is_named_by_the_reissue_option(
+    outputs, tmp_path, capsys, given
+):
+    """``billing reissue --parameters`` given a folder that does not exist named the notebook's
+    parameter ("billing_run parameters, entry parameters"), and given the reports folder said
+    only "customers.yaml: file not found". Both name the option; nothing is reissued."""
+    folder = tmp_path / "nothere" if given == "missing" else REPORTS
+    before = register_rows(outputs)
+    argv = ["reissue", "--output", str(outputs), "--invoice", ORIGINAL, "--parameters"]
+    assert cli.main([*argv, str(folder), "--issue-date", "2026-12-04"]) == 2
+    err = capsys.readouterr().err
+    expected = "no such parameters folder" if given == "missing" else "holds vendor reports ("
+    assert err.startswith(f"error: billing reissue, entry --parameters: {folder}: {expected}"), err
+    assert_nothing_reissued(outputs, before)
+
+
+def test_an_issue_date_a_year_ahead_is_named_by_the_reissue_option(outputs, capsys):
+    """``billing reissue --issue-date 2027-12-04`` (the year mistyped) was refused as "billing_run
+    parameters, entry issue_date", the notebook's parameter; the option is named."""
+    before = register_rows(outputs)
+    argv = ["reissue", "--output", str(outputs), "--invoice", ORIGINAL, "--issue-date"]
+    ahead = (date.today() + timedelta(days=365)).isoformat()
+    assert cli.main([*argv, ahead]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: billing reissue, entry --issue-date: {ahead} is 365 days"), err
     assert_nothing_reissued(outputs, before)
 
 

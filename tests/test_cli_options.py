@@ -1,0 +1,97 @@
+"""The ``billing`` command's options as typed by hand: an option a command does not have is
+refused by that command, with its usage and the option meant, before anything is read."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing_lib.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "typed", "meant"),
+    [
+        (["run", "--period", "2026-10", "--reports", "r", "--finalize"], "run", "--finalize",
+         "--finalise"),
+        (["credit-note", "--invoice", "NW2026-000002", "--reasons", "x"], "credit-note",
+         "--reasons x", "--reason"),
+        (["register", "list", "--serie", "NW2026"], "register list", "--serie NW2026", "--series"),
+    ],
+)  # fmt: skip
+def test_an_option_the_command_does_not_have_is_refused_by_the_command(
+    tmp_path, monkeypatch, capsys, argv, command, typed, meant
+):
+    """``billing run ... --finalize`` said "billing: error: unrecognized arguments: --finalize"
+    under the usage of ``billing`` itself, which lists the commands, not the options of
+    ``billing run``: its own usage, and the option meant."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: billing {command} "), err
+    assert (
+        f"billing {command}: error: unrecognized arguments: {typed} (did you mean {meant}?)" in err
+    ), err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("given", ["", " "])
+def test_an_empty_run_id_is_refused_not_taken_for_none(tmp_path, capsys, given):
+    """``billing finalise --run "$RUN_ID"`` from a script whose variable was not set: the empty
+    id was taken as no ``--run`` at all, and whatever run was published was finalised without
+    the check that it is the one reviewed. Refused naming the option, before anything is read."""
+    with pytest.raises(SystemExit) as exited:
+        main(["finalise", "--period", "2026-10", "--output", str(tmp_path), "--run", given])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "billing finalise: error: argument --run: expected the id of the run reviewed" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["credit-note", "reissue"])
+def test_an_invoice_number_pasted_with_spaces_is_taken_without_them(command):
+    """A number copied from a spreadsheet cell with its trailing space was refused as unknown,
+    "did you mean NW2026-000004?" naming what looked like the number typed."""
+    from billing_lib.cli import build_parser
+
+    args = build_parser().parse_args([command, "--invoice", " NW2026-000004\t", "--invoice", "X"])
+    assert args.invoice == ["NW2026-000004", "X"]
+
+
+@pytest.mark.parametrize("command", ["credit-note", "reissue"])
+@pytest.mark.parametrize(
+    "given", ["NW2026-000005,NW2026-000006", "NW2026-000005 NW2026-000006", ""]
+)
+def test_several_numbers_in_one_invoice_option_are_refused_naming_the_way(command, given, capsys):
+    """``--invoice NW2026-000005,NW2026-000006`` (as ``--confirm-jump`` takes them) was looked up
+    as one number, "unknown: the register has no such number"; refused saying to repeat it."""
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--invoice", given])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"billing {command}: error: argument --invoice: expected one invoice number" in err
+    assert "give --invoice again for each" in err and repr(given) in err
+
+
+def test_a_run_with_the_output_left_out_creates_no_outputs_folder_of_its_own(
+    tmp_path, monkeypatch, capsys
+):
+    """``billing run`` from a scheduler whose working directory is not the project (cron's
+    home), ``--output`` left out: it created ./outputs there with a new, empty invoice register,
+    and billed the month from number 1 again, numbers the real register had issued already.
+    Left out, the option names an outputs folder that exists; a new one is made only when
+    named."""
+    from tests.notebook_project import REPO
+
+    monkeypatch.chdir(tmp_path)
+    reports, parameters = REPO / "samples" / "2026-10" / "reports", REPO / "parameters"
+    argv = ["run", "--period", "2026-10", "--reports", str(reports), "--parameters"]
+    assert main([*argv, str(parameters), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing run, entry --output: left out, and the working directory {tmp_path} "
+        "has no outputs folder"
+    ), err
+    assert "give --output" in err
+    assert list(tmp_path.iterdir()) == []
