@@ -278,7 +278,9 @@ def test_a_row_priced_in_another_currency_without_its_exchange_rate_is_refused(
     assert {p.column for p in err.value.problems} == {column}
     text = "the exchange rate from the pricing currency USD to the billing currency EUR"
     if edit in (_without_rate_and_pricing_currency, _without_rate_nor_pricing_currency):
-        text = "the exchange rate from the pricing currency (the file names none"
+        # the column deleted, not one row's cell emptied: named so (as the format names it)
+        named = "pricingCurrency" if source.name.startswith("mpa") else "PricingCurrency"
+        text = f"the exchange rate from the pricing currency (the file has no {named} column, "
     if source == INVOICE and edit is not _INVOICE_USD_NO_RATE:
         # no per-row total in the pricing currency (licences are prorated): the row's own
         # PricingCurrency, which Partner Center prints on every line, is what tells

@@ -113,3 +113,60 @@ def test_other_microsoft_files_say_a_pricing_currency_of_spaces_is_blank(
         f"the exchange rate from the pricing currency (the row's {named} cell is blank, only "
         "spaces, and the row's "
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "row", "currency", "rate", "named", "totals"),
+    [
+        (
+            REPORTS / "ms-daily-rated-usage-G052026103.csv",
+            2,
+            "PricingCurrency",
+            "PCToBCExchangeRate",
+            "PricingCurrency",
+            "PricingPreTaxTotal 4.692 is not its BillingPreTaxTotal 4.31054",
+        ),
+        (
+            AZURE / "mpa-actual-cost-2026-10.csv",
+            3,
+            "pricingCurrency",
+            "exchangeRatePricingToBilling",
+            "pricingCurrency",
+            "costInPricingCurrency 0.540434403 is not its costInBillingCurrency 0.4971996508",
+        ),
+        (
+            AZURE / "mca-actual-cost-2026-10.csv",
+            2,
+            "pricingCurrency",
+            "exchangeRatePricingToBilling",
+            "PricingCurrency",
+            "CostInPricingCurrency 4.608 is not its cost in the billing currency 4.23936",
+        ),
+    ],
+    ids=["daily-rated-usage", "partner-cost-export", "mca-cost-export"],
+)
+def test_one_row_s_empty_pricing_currency_is_named_as_the_row_s_empty_cell(
+    tmp_path, source, row, currency, rate, named, totals
+):
+    """One USD-priced row of a EUR file with its pricing currency cell and its rate emptied, the
+    rest of the file naming its pricing currencies: the message said "the file names none", which
+    sent the analyst looking for a column the file has. It names the row's empty cell, the two
+    totals that tell it is priced in another currency, and what the row must hold."""
+    with open(source, newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    records[row - 2].update({currency: "", rate: ""})
+    bad = tmp_path / source.name
+    with open(bad, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (row, rate)
+    assert "names none" not in str(err.value)
+    assert problem.expected.startswith(
+        f"the exchange rate from the pricing currency (the row's {named} cell is empty too, and "
+        f"the row's {totals}: it is priced in a currency other than EUR that the row does not "
+        f"name; expected {named}, such as USD, and {rate}, its rate to EUR), which "
+    ), problem.expected

@@ -136,7 +136,9 @@ class RowCheck(BaseModel):
         "``detail``"
     )
     detail: str | None = Field(
-        None, description="SQL: text about the row that helps put it right (or NULL)"
+        None,
+        description="SQL: text about the row that helps put it right (or NULL); "
+        "``{in_file:Column}`` in it is TRUE where the file has the column, FALSE where not",
     )
     if_in_file: bool = Field(
         False,

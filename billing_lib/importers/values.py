@@ -346,8 +346,9 @@ def check_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec
         if check.if_in_file and check.column.casefold() not in header:
             continue
         found = check.found or qi(check.column)
+        detail = _with_columns_in_file(check.detail or "NULL", header)
         rows = con.execute(
-            f"SELECT __row, CAST({found} AS VARCHAR), CAST({check.detail or 'NULL'} AS VARCHAR) "
+            f"SELECT __row, CAST({found} AS VARCHAR), CAST({detail} AS VARCHAR) "
             f"FROM __typed WHERE {check.refuse} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
         ).fetchall()
         problems += [
@@ -356,6 +357,17 @@ def check_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec
         ]
     if problems:
         raise InputError(f"{src.name} ({spec.title}): rows that cannot be billed right", problems)
+
+
+#: ``{in_file:Column}`` in a row check's ``detail``: TRUE where the file has the column (any case),
+#: FALSE where it lacks it, whose cells then read as empty: "the file has no PricingCurrency
+#: column" and "the row's PricingCurrency cell is empty" are put right in different places.
+_IN_FILE = re.compile(r"\{in_file:([^}]+)\}")
+
+
+def _with_columns_in_file(sql: str, header: set[str]) -> str:
+    """``sql`` with each ``{in_file:Column}`` replaced by TRUE or FALSE (``header``: casefolded)."""
+    return _IN_FILE.sub(lambda m: "TRUE" if m[1].casefold() in header else "FALSE", sql)
 
 
 def _check_text(expected: str, detail: str | None) -> str:
