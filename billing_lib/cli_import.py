@@ -35,9 +35,10 @@ def import_command(args: argparse.Namespace) -> int:
     params = Path(args.parameters or "parameters")
     if args.parameters is not None:
         check_parameters_folder(params, "billing import", "--parameters")
+    not_mapped = check_import_parameters(params, given=args.parameters is not None)
     files, not_read = split_not_read(args.files)
     accounts = None
-    if (params / "customers.yaml").exists() and (params / "accounts.csv").exists():
+    if not_mapped is None:
         accounts = load_account_mappings(params, load_customers(params))
     con = open_run_store(files_size(files))
     with writing(store_location(con)):  # a full disk under the store names its file
@@ -61,11 +62,56 @@ def import_command(args: argparse.Namespace) -> int:
             "files": [r.to_dict() for r in reports],
             "not_read": [{"file": n, "why": why} for n, why in not_read],
             "unmapped_accounts": unmapped,
+            "accounts_not_mapped": not_mapped,
         }
         print(json.dumps(out, indent=2, default=lambda v: str(v) if isinstance(v, Decimal) else v))
         return 0
     print_reports(reports, not_read, unmapped)
+    if not_mapped is not None:
+        print(f"accounts not mapped to customers: {not_mapped}")
     return 0
+
+
+#: The parameters files ``billing import`` reads: the two that map the vendor accounts to
+#: customers, and the VMware contract prices.
+MAPPING_FILES = ("customers.yaml", "accounts.csv")
+IMPORT_FILES = (*MAPPING_FILES, "vendor_prices.yaml")
+
+
+def check_import_parameters(folder: Path, given: bool) -> str | None:
+    """Why the import maps no account to a customer from ``folder`` (``given``: by
+    ``--parameters``, else the default ./parameters), None when it maps them. A ParameterError
+    when the folder holds none of the files the import reads, or one of the two that map the
+    accounts without the other: the wrong folder (or a file left out of it) printed the control
+    totals, no account mapped and none listed as unmapped, and exited 0, which read as "every
+    account is mapped"."""
+    from billing_lib.errors import ParameterError
+    from billing_lib.parameter_paths import misnamed_file
+
+    if not folder.is_dir():
+        return "no --parameters given, and no ./parameters folder"
+    entry = "--parameters" if given else "--parameters (left out: ./parameters)"
+    misnamed_file(folder, IMPORT_FILES)  # customers.yml: named, not taken as missing
+    present = [name for name in IMPORT_FILES if (folder / name).exists()]
+    if not present:
+        raise ParameterError(
+            "billing import",
+            entry,
+            f"{folder}: holds none of the parameters files billing import reads: "
+            "customers.yaml and accounts.csv (the vendor accounts' customers) or "
+            "vendor_prices.yaml (the contract prices of VMware reports that carry none). "
+            "Give the parameters folder",
+        )
+    mapping = [name for name in MAPPING_FILES if name in present]
+    if len(mapping) == 1:
+        [missing] = set(MAPPING_FILES) - set(mapping)
+        raise ParameterError(
+            "billing import",
+            entry,
+            f"{folder}: has {mapping[0]} but no {missing}; expected both (the vendor accounts "
+            f"are mapped to customers by the two): put {folder / missing} beside it",
+        )
+    return None if mapping else f"{folder} has no customers.yaml and no accounts.csv"
 
 
 def print_reports(

@@ -154,14 +154,101 @@ def test_a_currency_that_is_no_iso_code_is_refused_naming_the_option(report, cap
 def test_a_usage_meter_export_with_no_vendor_prices_in_the_parameters_folder_names_it(
     tmp_path, capsys
 ):
-    params = tmp_path / "params"
-    params.mkdir()
+    # a parameters folder that maps the accounts but holds no contract prices (an empty one is
+    # refused before any report is read: the next tests)
+    params = _parameters(tmp_path / "params", "customers.yaml", "accounts.csv")
     report = REPO / "tests" / "data" / "vmware-usage" / "customer-monthly-usage-2026-10.tsv"
     args = ["import", str(report), "--parameters", str(params), "--period", "2026-10"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"there is no {params / 'vendor_prices.yaml'}" in err
     assert "parameters/vendor_prices.yaml has none" not in err
+
+
+INVOICE = REPORTS / "ms-invoice-reconciliation-G052026103.csv"
+CONTRACT_PRICES = REPO / "tests" / "data" / "vmware-usage"
+
+
+def _parameters(folder: Path, *names: str) -> Path:
+    """``folder`` made, holding the sample parameters files ``names``."""
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_bytes((REPO / "parameters" / name).read_bytes())
+    return folder
+
+
+def test_an_empty_parameters_folder_is_refused_naming_the_files_expected(tmp_path, capsys):
+    """``--parameters`` given an empty folder (the wrong one, or one not filled yet) exited 0:
+    the control totals printed, no account mapped and none listed as unmapped, so the analyst
+    read "every account is mapped". Refused, naming the folder and the files the import reads."""
+    empty = _parameters(tmp_path / "params")
+    assert main(["import", str(INVOICE), "--parameters", str(empty)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.startswith(
+        f"error: billing import, entry --parameters: {empty}: holds none of the parameters files "
+        "billing import reads: customers.yaml and accounts.csv (the vendor accounts' customers) "
+        "or vendor_prices.yaml (the contract prices of VMware reports that carry none)"
+    ), captured.err
+
+
+@pytest.mark.parametrize(
+    ("present", "missing"),
+    [("customers.yaml", "accounts.csv"), ("accounts.csv", "customers.yaml")],
+)
+def test_a_parameters_folder_with_half_the_account_mapping_is_refused_naming_the_other(
+    tmp_path, capsys, present, missing
+):
+    """customers.yaml without accounts.csv (or the other way round): no account was mapped and
+    none listed, exit 0, as if the folder had mapped every one."""
+    params = _parameters(tmp_path / "params", present)
+    assert main(["import", str(INVOICE), "--parameters", str(params)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.startswith(
+        f"error: billing import, entry --parameters: {params}: has {present} but no {missing}; "
+        f"expected both (the vendor accounts are mapped to customers by the two): put "
+        f"{params / missing} beside it"
+    ), captured.err
+
+
+def test_the_default_parameters_folder_empty_is_refused_naming_it(tmp_path, monkeypatch, capsys):
+    """Without ``--parameters`` the import reads ./parameters where there is one: empty, it is
+    refused as a given folder is, naming the option left out."""
+    _parameters(tmp_path / "parameters")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(INVOICE)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: billing import, entry --parameters (left out: ./parameters): parameters: holds "
+        "none of the parameters files billing import reads"
+    ), err
+
+
+def test_accounts_not_mapped_are_said_so(tmp_path, monkeypatch, capsys):
+    """A folder of contract prices only (vendor_prices.yaml beside the reports it prices), or no
+    parameters folder at all: the reports are checked and priced, and the output says that no
+    account was mapped to a customer, and why, where it listed none as unmapped."""
+    args = ["import", str(VMWARE), "--parameters", str(CONTRACT_PRICES)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(
+        f"accounts not mapped to customers: {CONTRACT_PRICES} has no customers.yaml and no "
+        "accounts.csv\n"
+    ), out
+    assert main([*args, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["accounts_not_mapped"] == (
+        f"{CONTRACT_PRICES} has no customers.yaml and no accounts.csv"
+    )
+    assert got["unmapped_accounts"] == []
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(VMWARE)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "accounts not mapped to customers: no --parameters given, and no ./parameters folder\n"
+    )
+    assert main(["import", str(VMWARE), "--parameters", PARAMETERS, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accounts_not_mapped"] is None
 
 
 def _month_zip(path: Path, **members: bytes) -> Path:
