@@ -29,7 +29,7 @@ from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import FX_FILE
 from billing_lib.invoicing_parameters import PRODUCTS_FILE, SELLER_FILE
 from billing_lib.numbering import NumberPlan, Register
-from billing_lib.parameter_paths import misnamed_file
+from billing_lib.parameter_paths import check_files_present, misnamed_file
 from billing_lib.pricing.custom_lines import CUSTOM_FILE
 from billing_lib.pricing.plans import PLANS_FILE
 from billing_lib.rating import RatingReport
@@ -54,6 +54,9 @@ PARAMETER_FILES = (
     SETTINGS_FILE,
     VENDOR_PRICES_FILE,
 )
+#: The files of ``PARAMETER_FILES`` a run cannot do without (the others have defaults, or are
+#: needed only by what uses them: exchange rates by a month in two currencies).
+NEEDED_FILES = (CUSTOMERS_FILE, ACCOUNTS_FILE, PLANS_FILE, SELLER_FILE, PRODUCTS_FILE, VAT_FILE)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ def load_settings(folder: Path) -> RunSettings:
     """The parameters files of ``folder`` loaded and checked; the first problem is a
     ParameterError naming the file and the entry."""
     misnamed_file(folder, PARAMETER_FILES)
+    check_files_present(folder, PARAMETER_FILES, NEEDED_FILES)
     customers = load_customers(folder)
     mappings = load_account_mappings(folder, customers)
     invoicing = invoices.load_invoicing(folder, customers)

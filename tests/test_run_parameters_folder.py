@@ -1,14 +1,18 @@
 """Files of the parameters folder a run does not read: a copy the analyst edited instead of the
 file (``price_plans (copy).yaml``), an editor's backup, a note. The run names each as a warning,
 with the file it reads, since an edit there changes nothing; hidden files and the logo are not
-named."""
+named. A folder holding none of the files a run reads, or lacking some it needs, is refused
+naming the folder and each file missing."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import pytest
+
 from billing_lib import run
+from billing_lib.errors import ParameterError
 from billing_lib.run_state import load_settings, parameters_not_read
 from tests.notebook_project import PERIOD, REPO
 
@@ -62,3 +66,41 @@ def test_a_local_folder_of_parameters_beside_the_files_the_run_reads_is_named(tm
         f"this run does not read; it reads those of {params}: to bill with them, run with "
         f"--parameters {params / 'local'}"
     ]
+
+
+#: The files a run cannot bill without, in the order a run reads them.
+NEEDED = (
+    "customers.yaml, accounts.csv, price_plans.yaml, seller.yaml, products.yaml, vat_rules.yaml"
+)
+
+
+def test_an_empty_parameters_folder_is_refused_naming_the_files_a_run_needs(tmp_path):
+    """An empty folder given for the parameters (the wrong one, or one not filled yet) stopped
+    the run at "customers.yaml: file not found", as if one file were missing; it names the
+    folder and every file a run needs."""
+    empty = tmp_path / "params"
+    empty.mkdir()
+    with pytest.raises(ParameterError) as err:
+        load_settings(empty)
+    assert str(err.value) == (
+        f"{empty}: holds none of the parameters files a run reads; expected {NEEDED} (and, if "
+        "used, custom_lines.yaml, exchange_rates.csv, review.yaml, accounting_exports.yaml, "
+        "vendor_prices.yaml): is it the parameters folder? The project's parameters/ folder "
+        "has an example of each"
+    )
+
+
+def test_a_parameters_folder_missing_some_files_names_each_of_them(tmp_path):
+    """accounts.csv and price_plans.yaml left out of a copied folder: the run named the first
+    it read (accounts.csv), then, once put back, the next: each named at once."""
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    (params / "accounts.csv").unlink()
+    (params / "price_plans.yaml").unlink()
+    with pytest.raises(ParameterError) as err:
+        load_settings(params)
+    assert str(err.value) == (
+        f"{params}: accounts.csv and price_plans.yaml missing; a run needs each of {NEEDED}"
+        " (the project's parameters/ folder has an example of each)"
+    )
