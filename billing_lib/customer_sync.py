@@ -34,7 +34,9 @@ from billing_lib.account_matching import (
 )
 from billing_lib.customer_files import Changes, changes
 from billing_lib.customers import (
+    ACCOUNTS_FILE,
     ACCOUNTS_SEEN_SQL,
+    CUSTOMERS_FILE,
     AccountMapping,
     Customer,
     load_account_mappings,
@@ -42,12 +44,12 @@ from billing_lib.customers import (
     register_account_map,
 )
 from billing_lib.importers import import_reports, manifest_files, report_files
-from billing_lib.parameter_paths import check_parameters_folder
+from billing_lib.parameter_paths import check_files_present, check_parameters_folder
 from billing_lib.platform_exports import PLATFORM_FOLDER, PlatformExports, read_platform_folder
 from billing_lib.run_parameters import check_period
 from billing_lib.store import open_store
 from billing_lib.sync_proposal import Proposal, damaged_ids, invoiced_customer_ids, propose
-from billing_lib.vendor_prices import load_vendor_prices
+from billing_lib.vendor_prices import VENDOR_PRICES_FILE, load_vendor_prices
 
 
 def read_exports(reports: Path, platform: Path | None) -> PlatformExports | None:
@@ -71,6 +73,12 @@ def sync(
     customer ids no new customer is given."""
     period = check_period(period, "billing customers sync", "--period")
     check_parameters_folder(parameters, "billing customers sync", "--parameters")
+    check_files_present(
+        parameters,
+        (CUSTOMERS_FILE, ACCOUNTS_FILE, VENDOR_PRICES_FILE),
+        (CUSTOMERS_FILE, ACCOUNTS_FILE),
+        "billing customers sync",
+    )
     customers = load_customers(parameters)
     mappings = load_account_mappings(parameters, customers)
     exports = read_exports(reports, platform)

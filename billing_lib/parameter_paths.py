@@ -107,11 +107,13 @@ def check_parameters_folder(folder: Path, where: str, entry: str) -> None:
         )
 
 
-def check_files_present(folder: Path, reads: tuple[str, ...], needed: tuple[str, ...]) -> None:
-    """ParameterError naming ``folder`` when it holds none of the files a run ``reads``, or lacks
-    some of those it ``needed`` (the rest have defaults): an empty or wrong folder stopped a run
-    at "customers.yaml: file not found", and each missing file was named only once the one
-    before it was put back."""
+def check_files_present(
+    folder: Path, reads: tuple[str, ...], needed: tuple[str, ...], who: str = "a run"
+) -> None:
+    """ParameterError naming ``folder`` when it holds none of the files ``who`` (a run, a
+    command) ``reads``, or lacks some of those it ``needed`` (the rest have defaults): an empty
+    or wrong folder stopped a run at "customers.yaml: file not found", and each missing file was
+    named only once the one before it was put back."""
     folder = Path(folder)
     missing = [name for name in needed if not (folder / name).exists()]
     if not missing:
@@ -121,7 +123,7 @@ def check_files_present(folder: Path, reads: tuple[str, ...], needed: tuple[str,
         raise ParameterError(
             folder,
             None,
-            f"holds none of the parameters files a run reads; expected {', '.join(needed)} "
+            f"holds none of the parameters files {who} reads; expected {', '.join(needed)} "
             f"(and, if used, {optional}): is it the parameters folder? The project's "
             "parameters/ folder has an example of each",
         )
@@ -129,6 +131,6 @@ def check_files_present(folder: Path, reads: tuple[str, ...], needed: tuple[str,
     raise ParameterError(
         folder,
         None,
-        f"{named} missing; a run needs each of {', '.join(needed)} (the project's parameters/ "
+        f"{named} missing; {who} needs each of {', '.join(needed)} (the project's parameters/ "
         "folder has an example of each)",
     )

@@ -918,3 +918,32 @@ def test_a_diff_given_as_a_folder_is_named_by_the_option(tmp_path, capsys, apply
     assert captured.out == ""
     assert list(folder.iterdir()) == [] and not (tmp_path / "out").exists()
     assert {p.name: p.read_bytes() for p in params.iterdir()} == before
+
+
+@pytest.mark.parametrize("present", [(), ("customers.yaml",)], ids=["empty", "no-accounts"])
+def test_an_empty_or_half_parameters_folder_is_named_with_the_files_expected(
+    tmp_path, capsys, present
+):
+    """An empty folder given for the parameters said only "customers.yaml: file not found", as
+    if one file were missing from the right folder; it names the folder and the files the
+    proposal is made against, and nothing is written."""
+    params = tmp_path / "params"
+    params.mkdir()
+    for name in present:
+        shutil.copy(REPO / "parameters" / name, params / name)
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--parameters", str(params), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    expected = (
+        "holds none of the parameters files billing customers sync reads; expected "
+        "customers.yaml, accounts.csv (and, if used, vendor_prices.yaml): is it the parameters "
+        "folder?"
+        if not present
+        else "accounts.csv missing; billing customers sync needs each of customers.yaml, "
+        "accounts.csv"
+    )
+    assert err.startswith(f"error: {params}: {expected}"), err
+    assert not (tmp_path / "out").exists()
