@@ -32,6 +32,14 @@ def csv_rows(
             f"row {exc.line}",
             f"expected UTF-8 text; found the byte 0x{exc.byte:02x} (save the file as CSV UTF-8)",
         ) from None
+    if not text.strip():  # a spreadsheet's export gone wrong: "found None" named no header
+        raise ParameterError(
+            path,
+            "row 1",
+            "the file is empty; expected a header row naming its columns, "
+            f"{','.join((*required, *optional))} (the example in the project's parameters/ "
+            "folder shows them), then a row per entry",
+        )
     reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = [c for c in required if c not in (reader.fieldnames or [])]
     separator = _other_separator(reader.fieldnames or [])

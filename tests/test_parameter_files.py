@@ -288,6 +288,22 @@ def test_csv_rows_name_a_missing_column(tmp_path):
         list(csv_rows(path, ("a", "b"), ("c",)))
 
 
+@pytest.mark.parametrize("text", ["", "\ufeff", "\r\n\r\n"], ids=["empty", "bom-only", "blank"])
+def test_csv_rows_of_an_empty_file_name_the_header_expected(tmp_path, text):
+    """An accounts.csv or exchange_rates.csv saved empty (a spreadsheet's export gone wrong)
+    was told "missing ['vendor', 'account_id', 'customer_id']; found None": it is named empty,
+    with the header row it must start with."""
+    path = tmp_path / "accounts.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ParameterError) as raised:
+        list(csv_rows(path, ("a", "b"), ("c",)))
+    assert str(raised.value) == (
+        f"{path}, entry row 1: the file is empty; expected a header row naming its columns, "
+        "a,b,c (the example in the project's parameters/ folder shows them), then a row per "
+        "entry"
+    )
+
+
 @pytest.mark.parametrize(("mark", "name"), [(";", "semicolons"), ("\t", "tabs")])
 def test_csv_rows_name_a_header_separated_by_another_mark(tmp_path, mark, name):
     path = tmp_path / "accounts.csv"
