@@ -79,6 +79,15 @@ def load_settings(folder: Path) -> RunSettings:
     check_files_present(folder, PARAMETER_FILES, NEEDED_FILES)
     customers = load_customers(folder)
     mappings = load_account_mappings(folder, customers)
+    if not mappings:
+        raise ParameterError(
+            Path(folder) / ACCOUNTS_FILE,
+            "row 2",
+            "no vendor account mapped to a customer (the file holds only its header); expected "
+            "a row per vendor account: vendor,account_id,customer_id,valid_from,valid_to,note. "
+            "Without one every line of the month's reports is billed to no customer (billing "
+            "customers sync proposes the rows from the reports)",
+        )
     invoicing = invoices.load_invoicing(folder, customers)
     factor = invoicing.seller.fx_plausibility_factor
     priced = pricing.load_pricing(folder, customers, factor)

@@ -2,7 +2,7 @@
 file (``price_plans (copy).yaml``), an editor's backup, a note. The run names each as a warning,
 with the file it reads, since an edit there changes nothing; hidden files and the logo are not
 named. A folder holding none of the files a run reads, or lacking some it needs, is refused
-naming the folder and each file missing."""
+naming the folder and each file missing; so is an accounts.csv that maps no account."""
 
 from __future__ import annotations
 
@@ -103,4 +103,23 @@ def test_a_parameters_folder_missing_some_files_names_each_of_them(tmp_path):
     assert str(err.value) == (
         f"{params}: accounts.csv and price_plans.yaml missing; a run needs each of {NEEDED}"
         " (the project's parameters/ folder has an example of each)"
+    )
+
+
+def test_an_accounts_csv_of_its_header_only_is_refused_before_any_report_is_read(tmp_path):
+    """accounts.csv saved with its header only (the rows lost in a spreadsheet): the run billed
+    every vendor line to no customer, published fee-only invoices under new numbers and exited
+    0. Refused naming the file, the row and what it must hold."""
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    accounts = params / "accounts.csv"
+    accounts.write_text("vendor,account_id,customer_id,valid_from,valid_to,note\r\n,,,,,\r\n")
+    with pytest.raises(ParameterError) as err:
+        load_settings(params)
+    assert str(err.value) == (
+        f"{accounts}, entry row 2: no vendor account mapped to a customer (the file holds only "
+        "its header); expected a row per vendor account: vendor,account_id,customer_id,"
+        "valid_from,valid_to,note. Without one every line of the month's reports is billed to "
+        "no customer (billing customers sync proposes the rows from the reports)"
     )
