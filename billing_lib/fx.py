@@ -105,11 +105,18 @@ def missing_rate_error(
     """The error for a line that needs a rate the table does not have; ``why`` says why a line
     needs the rate of that day where it is not the line's own (a licence credit: its cycle's
     start, ``rating.keys.cycle_credit_text``)."""
+    add = "; add a row"
+    if not Path(path).exists():  # left out of the folder: "add a row" to a file not there
+        add = (
+            f": the parameters folder has no {Path(path).name}; create it with the header row "
+            f"{','.join(FX_COLUMNS)} and a row"
+        )
     return ParameterError(
         path,
         f"{from_currency}->{to_currency} on {day.isoformat()}",
         f"no exchange rate from {from_currency} to {to_currency} valid on {day.isoformat()}"
-        f"{why}; add a row '{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' "
+        f"{why}{add} "
+        f"'{from_currency},{to_currency},<rate>,<valid_from>,<valid_to>,<source>' "
         f"covering {day.isoformat()}",
     )
 

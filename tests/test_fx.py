@@ -58,6 +58,21 @@ def test_missing_rate_names_file_pair_and_date(tmp_path):
         fx.rate("GBP", "EUR", date(2026, 10, 1))
 
 
+def test_a_missing_rate_without_the_file_says_the_file_is_missing(tmp_path):
+    """A parameters folder without exchange_rates.csv (left out of a copy) stopped a run in two
+    currencies at "no exchange rate from USD to EUR valid on 2026-10-01; add a row ...": to a
+    file that is not there. It says so, with the header row the new file starts with."""
+    fx = load_exchange_rates(tmp_path)
+    with pytest.raises(ParameterError) as err:
+        fx.rate("USD", "EUR", date(2026, 10, 1))
+    assert str(err.value) == (
+        f"{tmp_path / 'exchange_rates.csv'}, entry USD->EUR on 2026-10-01: no exchange rate from "
+        "USD to EUR valid on 2026-10-01: the parameters folder has no exchange_rates.csv; "
+        "create it with the header row from_currency,to_currency,rate,valid_from,valid_to,"
+        "source and a row 'USD,EUR,<rate>,<valid_from>,<valid_to>,<source>' covering 2026-10-01"
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "entry", "expected"),
     [
