@@ -131,10 +131,17 @@ def check_product_groups(priced: pricing.Pricing, known: set[str]) -> None:
 def parameters_not_read(folder: Path, settings: RunSettings) -> list[str]:
     """A warning for each file of the parameters ``folder`` that a run does not read (a copy such
     as ``price_plans (copy).yaml``, an export, a note): an edit made there changes nothing, so the
-    analyst is told which file the run reads. Hidden files and the seller's logo are left out."""
+    analyst is told which file the run reads. Hidden files and the seller's logo are left out.
+    A folder without custom_lines.yaml is named too: left out of a copy, its recurring fees,
+    one-offs and credits were on no invoice without a word (an empty file says there are none)."""
     logo = settings.invoicing.seller.logo
     used = {*PARAMETER_FILES, *([Path(logo).name] if logo and "/" not in logo else [])}
     out = []
+    if not (Path(folder) / CUSTOM_FILE).exists():
+        out.append(
+            f"parameters folder: no {CUSTOM_FILE} in {folder}; no recurring fee, one-off charge "
+            f"or credit of it is billed (a reseller without any: an empty {CUSTOM_FILE} says so)"
+        )
     for path in sorted(Path(folder).iterdir()):
         if path.is_dir() and not path.name.startswith("."):
             out += _parameters_in_subfolder(Path(folder), path)

@@ -123,3 +123,19 @@ def test_an_accounts_csv_of_its_header_only_is_refused_before_any_report_is_read
         "valid_from,valid_to,note. Without one every line of the month's reports is billed to "
         "no customer (billing customers sync proposes the rows from the reports)"
     )
+
+
+def test_a_folder_without_custom_lines_yaml_is_named_among_the_warnings(tmp_path):
+    """custom_lines.yaml left out of a copied folder: the run billed without the month's
+    recurring fees, one-offs and credits (the sample month's management fees) and said nothing.
+    Named among the warnings, with how to say there are none; an empty file bills none."""
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    (params / "custom_lines.yaml").unlink()
+    assert parameters_not_read(params, load_settings(params)) == [
+        f"parameters folder: no custom_lines.yaml in {params}; no recurring fee, one-off charge "
+        "or credit of it is billed (a reseller without any: an empty custom_lines.yaml says so)"
+    ]
+    (params / "custom_lines.yaml").write_text("", encoding="utf-8")
+    assert parameters_not_read(params, load_settings(params)) == []
