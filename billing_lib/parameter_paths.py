@@ -89,6 +89,13 @@ def check_parameters_folder(folder: Path, where: str, entry: str) -> None:
     from billing_lib.importers.report_names import report_files
 
     folder = Path(folder)
+    if folder.is_file():  # parameters/customers.yaml given: not "no such folder"
+        raise ParameterError(
+            where,
+            entry,
+            f"{folder}: a file, not a folder; expected the parameters folder (the one holding "
+            f"this file is {folder.parent})",
+        )
     if not folder.is_dir():
         raise ParameterError(where, entry, f"{folder}: no such parameters folder")
     if any((folder / mark).is_file() for mark in PARAMETERS_MARKS) or any(

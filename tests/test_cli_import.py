@@ -121,6 +121,17 @@ def test_a_parameters_folder_that_does_not_exist_is_refused(tmp_path, capsys):
     assert f"{missing}: no such parameters folder" in err and "Traceback" not in err
 
 
+def test_a_parameters_file_given_for_the_parameters_folder_is_refused_naming_its_folder(capsys):
+    """``--parameters parameters/customers.yaml`` was refused as "no such parameters folder", as
+    if nothing were there: it is a file, and the folder holding it is named."""
+    given = REPO / "parameters" / "customers.yaml"
+    assert main(["import", str(VMWARE), "--parameters", str(given)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: billing import, entry --parameters: {given}: a file, not a folder; expected the "
+        f"parameters folder (the one holding this file is {given.parent})\n"
+    )
+
+
 def test_the_reports_folder_given_for_the_parameters_folder_is_refused(capsys):
     """``--parameters`` given the reports folder was taken as a parameters folder without
     accounts.csv: no account mapped, none listed as unmapped, exit 0. Refused naming it."""
