@@ -170,3 +170,38 @@ def test_one_row_s_empty_pricing_currency_is_named_as_the_row_s_empty_cell(
         f"the row's {totals}: it is priced in a currency other than EUR that the row does not "
         f"name; expected {named}, such as USD, and {rate}, its rate to EUR), which "
     ), problem.expected
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        ({"PricingCurrency": ""}, "is empty on this row"),
+        ({"PricingCurrency": None}, "is not in the file (its column deleted)"),
+    ],
+    ids=["cell-empty", "column-deleted"],
+)
+def test_an_invoice_row_without_pricing_currency_says_whether_the_cell_or_the_column(
+    tmp_path, values, said
+):
+    """The invoice file said "is empty or its column deleted" for either: which of the two is
+    what the analyst puts right, one cell of row 3 or the export's columns."""
+    with open(INVOICE, newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    for record in records:
+        record["PCToBCExchangeRate"] = "" if values["PricingCurrency"] == "" else None
+    records[1].update(values)
+    bad = tmp_path / INVOICE.name
+    columns = [c for c, v in records[1].items() if v is not None]
+    with open(bad, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    problem = next(p for p in err.value.problems if p.row == 3)
+    assert problem.column == "PCToBCExchangeRate"
+    assert problem.expected.startswith(
+        "the exchange rate from the pricing currency (the row names none: PricingCurrency, which "
+        f"Partner Center prints on every line, {said}, so UnitPrice 20.6 may be in another "
+        "currency than EUR"
+    ), problem.expected
