@@ -78,16 +78,9 @@ def load_settings(folder: Path) -> RunSettings:
     misnamed_file(folder, PARAMETER_FILES)
     check_files_present(folder, PARAMETER_FILES, NEEDED_FILES)
     customers = load_customers(folder)
+    _check_any_customer(folder, customers)
     mappings = load_account_mappings(folder, customers)
-    if not mappings:
-        raise ParameterError(
-            Path(folder) / ACCOUNTS_FILE,
-            "row 2",
-            "no vendor account mapped to a customer (the file holds only its header); expected "
-            "a row per vendor account: vendor,account_id,customer_id,valid_from,valid_to,note. "
-            "Without one every line of the month's reports is billed to no customer (billing "
-            "customers sync proposes the rows from the reports)",
-        )
+    _check_any_account(folder, mappings)
     invoicing = invoices.load_invoicing(folder, customers)
     factor = invoicing.seller.fx_plausibility_factor
     priced = pricing.load_pricing(folder, customers, factor)
@@ -101,6 +94,35 @@ def load_settings(folder: Path) -> RunSettings:
         review=review.load_review_settings(folder),
         vendor_prices=load_vendor_prices(folder),
     )
+
+
+def _check_any_customer(folder: Path, customers: dict[str, Customer]) -> None:
+    """ParameterError when customers.yaml holds no customer: it was blamed on accounts.csv,
+    "unknown customer 'C001'; known: []". (``billing customers sync``, which proposes customers
+    from the reports, reads such a file.)"""
+    if not customers:
+        raise ParameterError(
+            Path(folder) / CUSTOMERS_FILE,
+            "customers",
+            "no customer; expected an entry per customer billed (id, name, address, invoice "
+            "currency, ...: the example in the project's parameters/ folder shows them; billing "
+            "customers sync proposes them from the month's reports)",
+        )
+
+
+def _check_any_account(folder: Path, mappings: list[AccountMapping]) -> None:
+    """ParameterError when accounts.csv maps no account (its header only): the run billed every
+    vendor line to no customer and published fee-only invoices under new numbers, exit 0.
+    (``billing customers sync``, which proposes the rows, reads such a file.)"""
+    if not mappings:
+        raise ParameterError(
+            Path(folder) / ACCOUNTS_FILE,
+            "row 2",
+            "no vendor account mapped to a customer (the file holds only its header); expected "
+            "a row per vendor account: vendor,account_id,customer_id,valid_from,valid_to,note. "
+            "Without one every line of the month's reports is billed to no customer (billing "
+            "customers sync proposes the rows from the reports)",
+        )
 
 
 def check_product_groups(priced: pricing.Pricing, known: set[str]) -> None:

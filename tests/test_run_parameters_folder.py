@@ -2,7 +2,8 @@
 file (``price_plans (copy).yaml``), an editor's backup, a note. The run names each as a warning,
 with the file it reads, since an edit there changes nothing; hidden files and the logo are not
 named. A folder holding none of the files a run reads, or lacking some it needs, is refused
-naming the folder and each file missing; so is an accounts.csv that maps no account."""
+naming the folder and each file missing; so are a customers.yaml without customers and an
+accounts.csv that maps no account."""
 
 from __future__ import annotations
 
@@ -139,3 +140,20 @@ def test_a_folder_without_custom_lines_yaml_is_named_among_the_warnings(tmp_path
     ]
     (params / "custom_lines.yaml").write_text("", encoding="utf-8")
     assert parameters_not_read(params, load_settings(params)) == []
+
+
+def test_a_customers_yaml_without_customers_is_refused_naming_it(tmp_path):
+    """``customers: []`` (the list emptied, or a new folder's stub): the run blamed accounts.csv,
+    "row 2, column customer_id: unknown customer 'C001'; known: []". It names customers.yaml."""
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    customers = params / "customers.yaml"
+    customers.write_text("customers: []\n", encoding="utf-8")
+    with pytest.raises(ParameterError) as err:
+        load_settings(params)
+    assert str(err.value) == (
+        f"{customers}, entry customers: no customer; expected an entry per customer billed "
+        "(id, name, address, invoice currency, ...: the example in the project's parameters/ "
+        "folder shows them; billing customers sync proposes them from the month's reports)"
+    )
