@@ -24,6 +24,7 @@ from billing_lib.importers.report_names import (
     reports_not_read,
 )
 from billing_lib.importers.source_checks import detect_format
+from billing_lib.money import is_iso_4217
 from billing_lib.parameter_paths import PARAMETERS_MARKS, check_parameters_folder
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised, check_register_not_finalised
@@ -77,7 +78,8 @@ def check_currency(
     currency: object, source: str = NOTEBOOK_PARAMETERS, name: str = "currency"
 ) -> str | None:
     """The ``currency`` parameter (``name``: the option, ``billing import --currency``) as an ISO
-    4217 code in capitals, or None when empty; a ParameterError for anything else. It is the
+    4217 code in capitals, or None when empty; a ParameterError for anything else (three letters
+    that are no code too: the run stopped at the ledger, asking for its exchange rate). It is the
     billing currency of FOCUS reports that carry no BillingCurrency column
     (importers.import_reports' ``default_currency``); a report's own currency is never
     overridden."""
@@ -90,6 +92,14 @@ def check_currency(
             name,
             "expected a three-letter ISO 4217 code like EUR (the billing currency of FOCUS "
             f"reports without a BillingCurrency column), or empty; got {currency!r}",
+        )
+    if not is_iso_4217(code):
+        raise ParameterError(
+            source,
+            name,
+            f"{currency!r} is no ISO 4217 currency code (a typo?); expected a code like EUR or "
+            "USD (the billing currency of FOCUS reports without a BillingCurrency column), or "
+            "empty",
         )
     return code
 
