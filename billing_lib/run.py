@@ -38,7 +38,7 @@ from billing_lib.billed_reports import check_invoices_not_billed
 from billing_lib.customer_sync import add_suggestions
 from billing_lib.customers import UNMAPPED_SQL, assign_customers, register_account_map
 from billing_lib.display import shown
-from billing_lib.errors import InputError, ParameterError
+from billing_lib.errors import InputError, ParameterError, RunError
 from billing_lib.faults import pause_point
 from billing_lib.importers import (
     charged_months,
@@ -119,6 +119,8 @@ class BillingRun(RunViews):
     confirm_jumps: tuple[str, ...] = ()
     #: the parameters files as loaded by ``load_parameters`` (``settings`` before it: RunError)
     loaded: RunSettings | None = None
+    #: the run folder ``publish`` published (None: not yet); the run is over then
+    published: Path | None = None
 
     def __post_init__(self) -> None:
         if self.con is None:
@@ -341,6 +343,7 @@ class BillingRun(RunViews):
         """Write ``manifest.json``: what went in (reports and parameters files with sha256), with
         which software, and what came out (counts, control totals, per-customer totals, ledger
         balance). Returns the counts and totals as a table for the notebook."""
+        self._check_not_published()
         required(self.results.files, "write_outputs")
         folder = self._staging()
         with self._cleanup_on_failure():
@@ -351,6 +354,8 @@ class BillingRun(RunViews):
     def publish(self) -> str:
         """Publish the staged run as ``<output>/<period>/`` (and finalise it if asked); when
         ``billing run`` gave the staging folder it publishes after adding the executed notebook."""
+        if self.published is not None:  # the cell run again: the run is over, as published
+            return f"{self.params.period} is published already by this run: {shown(self.published)}"
         folder = self._staging()
         if not self.owns_staging:
             return (
@@ -359,6 +364,7 @@ class BillingRun(RunViews):
             )
         with self._cleanup_on_failure():
             target = publish(folder, self.params.output, self.params.period, self.lock)
+        self.published = target
         if self.lock is not None:
             self.lock.release()  # the run is over
         return f"published {self.params.period}: {shown(target)}" + (
@@ -393,6 +399,7 @@ class BillingRun(RunViews):
         staged by ``write_outputs`` and ``write_manifest`` when the outputs are: a run never
         publishes an earlier pass's invoice beside the new ones (publish needs the manifest,
         written again only after them)."""
+        self._check_not_published()
         voided = {name for _, produced in STEPS[step_index(step) :] for name in produced}
         if "files" in voided:
             self._unstage()
@@ -400,6 +407,17 @@ class BillingRun(RunViews):
             rating.drop_rated_lines(self.con)
             rating.release_target(required(self.results.rating.rated_file, "rate"))
         self.results.void_from(step)
+
+    def _check_not_published(self) -> None:
+        """RunError when this run is published: its lock is released and its staging folder is
+        the run folder now, so a step run again (a cell after the publish's, or above it) would
+        void the results the review reads and stage into a folder that is gone."""
+        if self.published is not None:
+            raise RunError(
+                f"this run published {self.params.period} already ({shown(self.published)}); "
+                "to bill the month again (a parameters file or a report changed), run the "
+                "notebook again from its first cell"
+            )
 
     def _unstage(self) -> None:
         """Remove the files ``write_outputs`` and ``write_manifest`` staged (the executed notebook
