@@ -89,6 +89,14 @@ def check_parameters_folder(folder: Path, where: str, entry: str) -> None:
     from billing_lib.importers.report_names import report_files
 
     folder = Path(folder)
+    if folder.is_file():  # a parameters file given for its folder
+        holding = any((folder.parent / mark).is_file() for mark in PARAMETERS_MARKS)
+        raise ParameterError(
+            where,
+            entry,
+            f"{folder}: a file, not a folder; expected the parameters folder (holding "
+            f"{', '.join(PARAMETERS_MARKS)})" + (f": {folder.parent}?" if holding else ""),
+        )
     if not folder.is_dir():
         raise ParameterError(where, entry, f"{folder}: no such parameters folder")
     if any((folder / mark).is_file() for mark in PARAMETERS_MARKS) or any(

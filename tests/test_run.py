@@ -232,6 +232,20 @@ def test_a_missing_parameters_folder_is_refused(folders, tmp_path):
         check(folders, parameters=tmp_path / "nope")
 
 
+def test_a_parameters_file_given_for_the_parameters_folder_is_named_a_file(folders):
+    """``parameters = "parameters/customers.yaml"`` read "no such parameters folder", of a path
+    the analyst sees exists."""
+    given = folders["parameters"] / "customers.yaml"
+    given.write_text("customers: []\n")
+    with pytest.raises(
+        ParameterError,
+        match=r"entry parameters: .*/customers\.yaml: a file, not a folder; expected the "
+        r"parameters folder \(holding customers\.yaml, price_plans\.yaml, accounts\.csv\): "
+        r".*/parameters\?$",
+    ):
+        check(folders, parameters=given)
+
+
 def test_folders_given_into_one_another_are_refused_before_anything_is_written(folders):
     # the run's folder and register among the vendor's reports (read, or listed as not read, next
     # month) or the parameters: it went through before
