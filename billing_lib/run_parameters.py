@@ -60,6 +60,38 @@ def project_dir(start: Path | None = None) -> Path:
     return here
 
 
+def in_project(start: Path | None = None) -> bool:
+    """Whether ``start`` (the current directory) is in a project folder (``project_dir`` found
+    one), not a folder relative parameters fall back to."""
+    here = (start or Path.cwd()).resolve()
+    return any(
+        (f / "parameters").is_dir() or (f / "pyproject.toml").is_file()
+        for f in (here, *here.parents)
+    )
+
+
+def check_output_made_here(given: object, output: Path) -> None:
+    """ParameterError naming ``output`` when the notebook's ``given`` outputs folder is relative,
+    does not exist, and the working directory is in no project folder (papermill started from a
+    scheduler's): the run would make a new outputs folder there with an empty invoice register
+    and number the month from 1 again, numbers the real register issued already (as
+    ``cli_runs.default_output`` refuses for ``billing run``). A folder named absolute, or one in
+    the project, is made when missing; one that exists is used."""
+    if not isinstance(given, str) or Path(given.strip()).is_absolute():
+        return
+    if output.exists() or in_project():
+        return
+    raise ParameterError(
+        NOTEBOOK_PARAMETERS,
+        "output",
+        f"{given!r} is relative, and the working directory {Path.cwd()} is no project folder "
+        f"(none upwards holds parameters/) and has no {given.strip()} folder: a new outputs "
+        "folder with a new, empty invoice register would be made there, numbering the month from "
+        "1 again; give the outputs folder of the runs as an absolute path (or start papermill "
+        "with --cwd at the project folder)",
+    )
+
+
 def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) -> Path:
     if isinstance(value, Path):
         path = value
@@ -285,6 +317,7 @@ def check_parameters(
     reports_dir = path_parameter("reports", reports)
     params_dir = path_parameter("parameters", parameters)
     output_dir = path_parameter("output", output)
+    check_output_made_here(output, output_dir)
     check_folders_apart(reports_dir, params_dir, output_dir)
     check_parameters_folder(params_dir, NOTEBOOK_PARAMETERS, "parameters")
     files = report_files(reports_dir)

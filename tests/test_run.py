@@ -232,6 +232,29 @@ def test_a_missing_parameters_folder_is_refused(folders, tmp_path):
         check(folders, parameters=tmp_path / "nope")
 
 
+def test_a_relative_output_from_a_working_directory_of_no_project_is_refused(
+    folders, tmp_path_factory, monkeypatch
+):
+    """papermill run from another working directory (a scheduler's) with the reports and
+    parameters given absolute and ``output`` left "outputs": it was taken from the working
+    directory, where a new outputs folder was made with an empty invoice register, and the month
+    numbered from 1 again (as ``billing run`` without --output did). Refused naming ``output``;
+    an outputs folder there already is used, as is one of the project folder."""
+    elsewhere = tmp_path_factory.mktemp("scheduler")
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(
+        ParameterError,
+        match=r"entry output: 'outputs' is relative, and the working directory .*scheduler\d* "
+        r"is no project folder \(none upwards holds parameters/\) and has no outputs folder",
+    ):
+        check(folders, output="outputs")
+    assert not (elsewhere / "outputs").exists()
+    (elsewhere / "outputs").mkdir()
+    assert check(folders, output="outputs").output == elsewhere / "outputs"
+    monkeypatch.chdir(folders["parameters"].parent)  # a project folder: its outputs are made
+    assert check(folders, output="outputs").output == folders["parameters"].parent / "outputs"
+
+
 def test_a_parameters_file_given_for_the_parameters_folder_is_named_a_file(folders):
     """``parameters = "parameters/customers.yaml"`` read "no such parameters folder", of a path
     the analyst sees exists."""
