@@ -22,7 +22,7 @@ from billing_lib.invoiced_shares import KEYS, Invoiced, summary_sql
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
 from billing_lib.money import round_money
 from billing_lib.notebook_parameters import check_injected
-from billing_lib.periods import run_periods
+from billing_lib.periods import PERIOD_PATTERN, run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
 from billing_lib.run_files import (
@@ -448,6 +448,7 @@ def resolve(path: str | Path) -> Path:
     check_injected(MARGIN_PARAMETER_NAMES, "margin_analysis.ipynb", MARGIN_PARAMETERS)
     folder = path_parameter("output", path, MARGIN_PARAMETERS)
     if folder.is_dir():
+        _check_no_run_folder(folder)
         return folder
     what = "is a file, not a folder" if folder.exists() else "no such folder"
     raise ParameterError(
@@ -456,6 +457,21 @@ def resolve(path: str | Path) -> Path:
         f"{folder}: {what}; expected the outputs folder of the billing runs (holding one "
         f"folder per period, e.g. {folder.name}/2026-10/), as billing run --output was given",
     )
+
+
+def _check_no_run_folder(folder: Path) -> None:
+    """ParameterError naming ``output`` when ``folder`` is a run folder (``<output>/YYYY-MM``
+    holding a manifest) or in one: read as an outputs folder without a run, the message said to
+    bill a month into it, a run folder inside a run folder."""
+    for run in (folder, *folder.parents):
+        if PERIOD_PATTERN.match(run.name) and (run / MANIFEST).is_file():
+            raise ParameterError(
+                MARGIN_PARAMETERS,
+                "output",
+                f"{folder}: in the run folder of {run.name}, not the outputs folder of the runs; "
+                f'expected {run.parent}, which holds it (periods = "{run.name}" for that month '
+                "alone)",
+            )
 
 
 def period_list(periods: object) -> list[str] | None:

@@ -575,6 +575,21 @@ def test_an_output_folder_that_is_missing_or_a_file_is_named(tmp_path):
     assert analysis.resolve(tmp_path) == tmp_path
 
 
+def test_a_run_folder_given_for_the_outputs_folder_is_named_with_its_parent(sample_outputs):
+    """``output = "outputs/2026-10"`` (the month's folder, or one inside it) read "no finished
+    run in this folder ...; bill a month first (billing run --output with this folder)": a
+    run published inside a run folder. Refused naming the parameter and the outputs folder."""
+    for given in (sample_outputs / PERIOD, sample_outputs / PERIOD / "invoices"):
+        with pytest.raises(
+            ParameterError,
+            match=rf"entry output: .*/{PERIOD}(/invoices)?: in the run folder of {PERIOD}, not "
+            rf"the outputs folder of the runs; expected {sample_outputs}, which holds it "
+            rf"\(periods = \"{PERIOD}\" for that month alone\)$",
+        ):
+            analysis.resolve(str(given))
+    assert analysis.resolve(sample_outputs) == sample_outputs
+
+
 def test_an_output_folder_without_a_run_says_so(tmp_path):
     with pytest.raises(analysis.RunError, match="no finished run in this folder .*bill a month"):
         analysis.load_summary(tmp_path)
