@@ -244,3 +244,33 @@ def test_cells_run_again_after_the_publish_say_the_run_is_published(params, tmp_
     assert br.summary(["customer"])["customer"].nunique() == 9
     assert (out / "2026-10" / "manifest.json").read_bytes() == manifest
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".staging")) == []
+
+
+def test_a_parameters_cell_changed_after_the_run_started_is_named(params, tmp_path, monkeypatch):
+    """The parameters cell changed and run (``period = "2026-11"``, another reports folder), the
+    cell of ``billing.start`` not run again: the cells below went on billing the month and
+    reports the run started with, as if the change had been made. A step run then names the
+    parameter changed and the cell to run again; the parameters cell set back, the run goes on."""
+    from billing_lib import notebook_parameters
+
+    namespace: dict[str, object] = {"period": "2026-10", "reports": str(SAMPLE_REPORTS)}
+    monkeypatch.setattr(notebook_parameters, "kernel_namespace", lambda: namespace)
+    br = started(params, tmp_path / "out")
+    through(br, "import_reports")
+    namespace["period"] = "2026-11"
+    for step in ("map_customers", "load_parameters"):
+        with pytest.raises(
+            RunError,
+            match=r"the parameters cell changed since the run started \(period: '2026-10' -> "
+            r"'2026-11'\); this run bills 2026-10 as started: run the cell of billing\.start "
+            r"again \(the first code cell\), then the cells below it",
+        ):
+            getattr(br, step)()
+    assert br.results.control_totals is not None  # nothing voided by the refusal
+    namespace["period"] = "2026-10"
+    through(br, "map_customers", "rate", "build_invoices", "write_outputs")
+    namespace["reports"] = "samples/2026-11/reports"
+    for step in ("write_manifest", "publish"):
+        with pytest.raises(RunError, match=r"\(reports: '.*/reports' -> 'samples/2026-11/"):
+            getattr(br, step)()
+    assert not (tmp_path / "out" / "2026-10").exists()
