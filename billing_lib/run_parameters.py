@@ -103,7 +103,33 @@ def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) 
             name,
             f"expected a folder path as text; got {value!r} ({type(value).__name__})",
         )
-    return path if path.is_absolute() else project_dir() / path
+    if path.is_absolute():
+        return path
+    base = project_dir()
+    _check_meant_from_here(name, value, source, base, path)
+    return base / path
+
+
+def _check_meant_from_here(name: str, given: object, source: str, base: Path, path: Path) -> None:
+    """ParameterError naming ``name`` when the relative ``path`` does not exist from the project
+    folder ``base`` but does from the working directory (JupyterLab's kernel runs in
+    notebooks/: ``output = "../outputs"``). Taken from the project folder, an outputs folder was
+    made beside it with an empty invoice register (the month numbered from 1 again), and a
+    reports folder read "no such reports folder"."""
+    here = Path.cwd()
+    meant = (here / path).resolve()
+    taken = (base / path).resolve()
+    if taken.exists() or not meant.exists() or meant == taken:
+        return
+    from_base = os.path.relpath(meant, base.resolve())
+    raise ParameterError(
+        source,
+        name,
+        f"{given!r}: relative folders are taken from the project folder {base}, where it is "
+        f"{taken}, which does not exist; the folder {meant} is {from_base!r} from there (the "
+        f"working directory {here} is not where they are taken from): give that, or an "
+        "absolute path",
+    )
 
 
 def check_currency(

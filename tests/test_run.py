@@ -255,6 +255,32 @@ def test_a_relative_output_from_a_working_directory_of_no_project_is_refused(
     assert check(folders, output="outputs").output == folders["parameters"].parent / "outputs"
 
 
+def test_a_folder_relative_to_the_notebook_s_folder_is_named_not_taken_elsewhere(
+    folders, monkeypatch
+):
+    """In JupyterLab the kernel runs in notebooks/; a folder given relative to it
+    (``output = "../outputs"``) was taken from the project folder, where it is another folder:
+    a new outputs folder beside the project with an empty invoice register, the month numbered
+    from 1 again; ``reports = "../reports"`` read "no such reports folder". Refused naming the
+    parameter and the folder it means; a folder as given from the project folder stays."""
+    project = folders["parameters"].parent
+    notebooks = project / "notebooks"
+    notebooks.mkdir()
+    (project / "outputs").mkdir()
+    monkeypatch.chdir(notebooks)
+    for name, folder in (("output", "outputs"), ("reports", "reports")):
+        with pytest.raises(
+            ParameterError,
+            match=rf"entry {name}: '\.\./{folder}': relative folders are taken from the "
+            rf"project folder {project}, where it is {project.parent}/{folder}, which does not "
+            rf"exist; the folder {project}/{folder} is '{folder}' from there",
+        ):
+            check(folders, **{name: f"../{folder}"})
+    assert not (project.parent / "outputs").exists()
+    assert check(folders, output="outputs").output == project / "outputs"
+    assert check(folders, reports="reports").reports == project / "reports"
+
+
 def test_a_parameters_file_given_for_the_parameters_folder_is_named_a_file(folders):
     """``parameters = "parameters/customers.yaml"`` read "no such parameters folder", of a path
     the analyst sees exists."""
