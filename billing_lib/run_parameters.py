@@ -96,7 +96,8 @@ def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) 
     if isinstance(value, Path):
         path = value
     elif isinstance(value, str) and value.strip():
-        path = Path(value.strip())
+        # "~/reports" in a parameters cell: no shell expanded it (a folder "~" otherwise)
+        path = Path(value.strip()).expanduser()
     else:
         raise ParameterError(
             source,

@@ -281,6 +281,16 @@ def test_a_folder_relative_to_the_notebook_s_folder_is_named_not_taken_elsewhere
     assert check(folders, reports="reports").reports == project / "reports"
 
 
+def test_a_folder_in_the_home_folder_is_read_from_there(folders, monkeypatch):
+    """``reports = "~/vendor-reports/2026-10"`` in the parameters cell (no shell expands it
+    there) was taken as a folder named "~" in the project folder: "no such reports folder"."""
+    home = folders["parameters"].parent
+    monkeypatch.setenv("HOME", str(home))
+    checked = check(folders, reports="~/reports", parameters="~/parameters", output="~/outputs")
+    assert (checked.reports, checked.parameters) == (folders["reports"], folders["parameters"])
+    assert checked.output == folders["output"]
+
+
 def test_a_parameters_file_given_for_the_parameters_folder_is_named_a_file(folders):
     """``parameters = "parameters/customers.yaml"`` read "no such parameters folder", of a path
     the analyst sees exists."""
