@@ -16,13 +16,18 @@ from typing import Protocol
 import pandas as pd
 
 from billing_lib import whatif
-from billing_lib.errors import ParameterError, RunError
+from billing_lib.errors import RunError
 from billing_lib.invoice_files import billed_nets
 from billing_lib.invoiced_shares import KEYS, Invoiced, summary_sql
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
+from billing_lib.margin_parameters import (  # the notebook calls them from here
+    MARGIN_PARAMETER_NAMES as MARGIN_PARAMETER_NAMES,
+)
+from billing_lib.margin_parameters import MARGIN_PARAMETERS
+from billing_lib.margin_parameters import period_list as period_list
+from billing_lib.margin_parameters import resolve as resolve
 from billing_lib.money import round_money
-from billing_lib.notebook_parameters import check_injected
-from billing_lib.periods import PERIOD_PATTERN, run_periods
+from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
 from billing_lib.run_files import (
@@ -32,15 +37,9 @@ from billing_lib.run_files import (
     named_if_damaged,
     read_manifest,
 )
-from billing_lib.run_parameters import check_period, path_parameter
+from billing_lib.run_parameters import check_period
 from billing_lib.sql import ql
 from billing_lib.store import register_frame, scratch_connection
-
-#: Where the margin notebook's parameters come from, for error messages.
-MARGIN_PARAMETERS = "margin_analysis parameters"
-
-#: The names of ``margin_analysis.ipynb``'s parameters cell, in its order.
-MARGIN_PARAMETER_NAMES = ("output", "periods", "markup")
 
 
 def finished_runs(output: Path) -> list[str]:
@@ -437,53 +436,6 @@ def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
                 if i.customer_id not in issued or issued[i.customer_id][0] <= when:
                     issued[i.customer_id] = (when, i.buyer.name)
     return {c: name for c, (_, name) in issued.items()}
-
-
-def resolve(path: str | Path) -> Path:
-    """The ``output`` parameter as an absolute path (relative ones from the project folder), a
-    folder that exists; ParameterError naming it otherwise: a mistyped folder, or a file, read
-    as "no finished run; runs found: []", as if no month had been billed. In a notebook kernel,
-    a name papermill injected that is not one of the notebook's parameters (``-r period 2026-10``
-    for ``periods``: every month analysed) is refused first."""
-    check_injected(MARGIN_PARAMETER_NAMES, "margin_analysis.ipynb", MARGIN_PARAMETERS)
-    folder = path_parameter("output", path, MARGIN_PARAMETERS)
-    if folder.is_dir():
-        _check_no_run_folder(folder)
-        return folder
-    what = "is a file, not a folder" if folder.exists() else "no such folder"
-    raise ParameterError(
-        MARGIN_PARAMETERS,
-        "output",
-        f"{folder}: {what}; expected the outputs folder of the billing runs (holding one "
-        f"folder per period, e.g. {folder.name}/2026-10/), as billing run --output was given",
-    )
-
-
-def _check_no_run_folder(folder: Path) -> None:
-    """ParameterError naming ``output`` when ``folder`` is a run folder (``<output>/YYYY-MM``
-    holding a manifest) or in one: read as an outputs folder without a run, the message said to
-    bill a month into it, a run folder inside a run folder."""
-    for run in (folder, *folder.parents):
-        if PERIOD_PATTERN.match(run.name) and (run / MANIFEST).is_file():
-            raise ParameterError(
-                MARGIN_PARAMETERS,
-                "output",
-                f"{folder}: in the run folder of {run.name}, not the outputs folder of the runs; "
-                f'expected {run.parent}, which holds it (periods = "{run.name}" for that month '
-                "alone)",
-            )
-
-
-def period_list(periods: object) -> list[str] | None:
-    """The margin notebook's ``periods`` parameter: comma-separated YYYY-MM text; empty = all."""
-    if not isinstance(periods, str):
-        raise ParameterError(
-            MARGIN_PARAMETERS,
-            "periods",
-            f"expected text like '2026-09, 2026-10' or empty; got {periods!r}",
-        )
-    chosen = [p.strip() for p in periods.split(",") if p.strip()]
-    return [check_period(p, MARGIN_PARAMETERS, "periods") for p in chosen] or None
 
 
 def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:

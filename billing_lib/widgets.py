@@ -22,8 +22,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from billing_lib import charts, whatif
-from billing_lib.analysis import MARGIN_PARAMETERS
 from billing_lib.errors import BillingError, ParameterError
+from billing_lib.margin_parameters import MARGIN_PARAMETERS
 from billing_lib.money import round_money
 from billing_lib.pricing import MAX_UNIT_PLACES
 from billing_lib.rating import DEC

@@ -291,6 +291,20 @@ def test_a_period_listed_twice_is_loaded_once(sample_outputs):
     ]
 
 
+@pytest.mark.parametrize(
+    "given", ["2026-09 2026-10", "2026-09;2026-10", "2026-09, 2026-10 2026-11"]
+)
+def test_periods_not_separated_by_commas_are_named_so(given):
+    """``periods = "2026-09 2026-10"`` read "expected a month as YYYY-MM ...; got '2026-09
+    2026-10'", two months that are each one; the separator is what is wrong."""
+    with pytest.raises(
+        ParameterError,
+        match=r"entry periods: expected months separated by commas \('2026-09, 2026-10'\); got "
+        rf"{given!r}",
+    ):
+        analysis.period_list(given)
+
+
 def test_a_bad_period_names_the_notebook_s_periods_parameter(sample_outputs):
     bad = "margin_analysis parameters, entry periods: expected a month as YYYY-MM"
     with pytest.raises(ParameterError, match=bad):
