@@ -59,6 +59,16 @@ def percent_label(value: Any) -> str:
     return NO_PERCENT if value is None or pd.isna(value) else f"{value}%"
 
 
+def margin_pct_sql(revenue: str, cost: str) -> str:
+    """SQL of the margin in percent of ``revenue`` (SQL expressions), rounded to 0.1; NULL for a
+    revenue of 0 or less (NO_PERCENT). A margin that rounds to nothing is 0.0, not the float's
+    negative zero (-0.001 % read "-0.0%"; ``+ 0.0`` turns -0.0 into 0.0)."""
+    return (
+        f"CASE WHEN {revenue} <= 0 THEN NULL "
+        f"ELSE round(100 * ({revenue} - {cost}) / {revenue}, 1) + 0.0 END"
+    )
+
+
 def service_sql(service: str = "service", kind: str = "line_kind") -> str:
     """SQL of a rated line's service as summaries show it: its ``service``, else what its line
     kind is (KIND_SERVICES: a fee, a credit and a top-up of one product group are three rows,
@@ -155,9 +165,7 @@ def summarise_table(
                    CAST(sum(cost) AS DECIMAL(38,12)) AS cost,
                    CAST(sum(amount) AS DECIMAL(38,12)) AS revenue,
                    CAST(sum(amount) - sum(cost) AS DECIMAL(38,12)) AS margin,
-                   CASE WHEN sum(amount) <= 0 THEN NULL
-                        ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1)
-                   END AS margin_pct,
+                   {margin_pct_sql("sum(amount)", "sum(cost)")} AS margin_pct,
                    {"CAST(sum(lines) AS BIGINT)" if summed else "count(*)"} AS lines
             FROM {table} GROUP BY {group} ORDER BY {group}"""
         )

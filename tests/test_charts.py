@@ -209,3 +209,18 @@ def test_the_charts_state_amounts_to_the_minor_unit_of_their_currency():
         "%{x}<br>margin KWD %{y:,.3f}<extra>current</extra>",
         "%{x}<br>margin EUR %{y:,.2f}<extra>current</extra>",
     ]
+
+
+def test_a_margin_percent_that_rounds_to_nothing_reads_0_0_not_minus_0_0():
+    """A margin of -0.01 on a revenue of 1000.00 is -0.001 %, 0.0 to one decimal: it read
+    "-0.0%" in the tables and the bar labels (a float's negative zero), where the amounts
+    beside it never show "-0.00"."""
+    import math
+
+    lines = LINES.iloc[:1].assign(amount=[D("1000.00")], cost=[D("1000.01")])
+    [pct] = charts.summarise(lines, ["customer"])["margin_pct"]
+    assert pct == 0 and math.copysign(1, pct) == 1
+    assert charts.percent_label(pct) == "0.0%"
+    assert list(charts.margin_bars(charts.summarise(lines, ["vendor"]), "vendor").data[0].text) == [
+        "0.0%"
+    ]
