@@ -407,7 +407,11 @@ def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFram
 def equal_to_the_cent(against: pd.DataFrame) -> str:
     """The margin notebook's sentence on ``revenue_against_invoices``' table when every
     difference is 0: the invoices counted and their nets per currency, which the totals above
-    equal to the cent."""
+    equal to the cent; when there is no invoice at all (a month whose run rated no line), that."""
+    if against.empty:
+        return (
+            "No invoice in the runs loaded: no customer billed, nothing to set the summary against."
+        )
     totals = against.groupby("currency", sort=True)["invoiced"].sum()
     nets = ", ".join(f"{c} {round_money(n, str(c)):,f}" for c, n in totals.items())
     return (
@@ -439,13 +443,22 @@ def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
 
 
 def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rated lines, customers and vendors per loaded period (of ``load_summary``'s rows)."""
+    """Rated lines, customers and vendors per loaded period (of ``load_summary``'s rows), a
+    period it loaded without a row (its run rated no line) with none: left out, the month read
+    as not loaded."""
     with scratch_connection() as con:
         register_frame(con, "summary", summary)
-        return con.sql("""SELECT period, CAST(sum(lines) AS BIGINT) AS rated_lines,
-                                 count(DISTINCT customer_id) AS customers,
-                                 string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
-                          FROM summary GROUP BY period ORDER BY period""").to_df()
+        counted = con.sql("""SELECT period, CAST(sum(lines) AS BIGINT) AS rated_lines,
+                                    count(DISTINCT customer_id) AS customers,
+                                    string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
+                             FROM summary GROUP BY period ORDER BY period""").to_df()
+    none = [p for p in summary.attrs.get("runs", {}) if p not in set(counted["period"])]
+    if not none:
+        return counted
+    rows = pd.DataFrame({"period": none, "rated_lines": 0, "customers": 0, "vendors": ""})
+    rows = rows.astype(counted.dtypes.to_dict())
+    parts = [f for f in (counted, rows) if not f.empty]
+    return pd.concat(parts).sort_values("period", ignore_index=True)
 
 
 def credited_not_replaced(output: Path, period: str, customer: str) -> str | None:

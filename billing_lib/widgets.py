@@ -362,7 +362,11 @@ class MarginExplorer:
         lines = r[r["period"].isin(self.periods.value) & (r["customer_id"] == customer)]
         if customer is None or lines.empty:
             self.comparison = pd.DataFrame()
-            self.what_if_text.value = "no lines of this customer in the selection"
+            self.what_if_text.value = (
+                "no customer has a rated line in the runs loaded"
+                if customer is None
+                else "no lines of this customer in the selection"
+            )
             self.what_if_area.outputs = ()
             return
         left_out = set(self.vendors.options) - set(self.vendors.value)

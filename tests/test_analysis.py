@@ -708,3 +708,19 @@ def test_an_unmapped_account_s_recoverable_vat_is_taken_off_its_cost_billed_to_n
         ["unmapped account", 62, D("9.9079999992")],
         ["of which recoverable VAT, booked on 1510 (input VAT)", -1, D("-1.50")],
     ]
+
+
+def test_a_month_without_a_rated_line_is_listed_and_said_so(sample_outputs):
+    """A month whose run rated no line (every account unmapped, nothing else billed): the
+    overview of the runs loaded was "Empty DataFrame", the month left out of it; the check
+    against the invoices read "... (0 customer months, net )."; the explorer's what-if "no
+    lines of this customer" of no customer."""
+    empty = analysis.load_summary(sample_outputs).iloc[0:0]
+    overview = analysis.runs_overview(empty)
+    assert overview.values.tolist() == [[PERIOD, 0, 0, ""]]
+    against = analysis.revenue_against_invoices(sample_outputs, empty).iloc[0:0]
+    assert analysis.equal_to_the_cent(against) == (
+        "No invoice in the runs loaded: no customer billed, nothing to set the summary against."
+    )
+    explorer = MarginExplorer(empty, analysis.repricer(sample_outputs), 10)
+    assert explorer.what_if_text.value == "no customer has a rated line in the runs loaded"
