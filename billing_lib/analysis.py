@@ -16,12 +16,17 @@ from typing import Protocol
 import pandas as pd
 
 from billing_lib import whatif
-from billing_lib.errors import ParameterError, RunError
+from billing_lib.errors import RunError
 from billing_lib.invoice_files import billed_nets
 from billing_lib.invoiced_shares import KEYS, Invoiced, summary_sql
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
+from billing_lib.margin_parameters import (  # the notebook calls them from here
+    MARGIN_PARAMETER_NAMES as MARGIN_PARAMETER_NAMES,
+)
+from billing_lib.margin_parameters import MARGIN_PARAMETERS
+from billing_lib.margin_parameters import period_list as period_list
+from billing_lib.margin_parameters import resolve as resolve
 from billing_lib.money import round_money
-from billing_lib.notebook_parameters import check_injected
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
@@ -32,15 +37,9 @@ from billing_lib.run_files import (
     named_if_damaged,
     read_manifest,
 )
-from billing_lib.run_parameters import check_period, path_parameter
+from billing_lib.run_parameters import check_period
 from billing_lib.sql import ql
 from billing_lib.store import register_frame, scratch_connection
-
-#: Where the margin notebook's parameters come from, for error messages.
-MARGIN_PARAMETERS = "margin_analysis parameters"
-
-#: The names of ``margin_analysis.ipynb``'s parameters cell, in its order.
-MARGIN_PARAMETER_NAMES = ("output", "periods", "markup")
 
 
 def finished_runs(output: Path) -> list[str]:
@@ -408,7 +407,11 @@ def revenue_against_invoices(output: Path, summary: pd.DataFrame) -> pd.DataFram
 def equal_to_the_cent(against: pd.DataFrame) -> str:
     """The margin notebook's sentence on ``revenue_against_invoices``' table when every
     difference is 0: the invoices counted and their nets per currency, which the totals above
-    equal to the cent."""
+    equal to the cent; when there is no invoice at all (a month whose run rated no line), that."""
+    if against.empty:
+        return (
+            "No invoice in the runs loaded: no customer billed, nothing to set the summary against."
+        )
     totals = against.groupby("currency", sort=True)["invoiced"].sum()
     nets = ", ".join(f"{c} {round_money(n, str(c)):,f}" for c, n in totals.items())
     return (
@@ -439,45 +442,23 @@ def customer_names(output: Path, periods: list[str]) -> dict[str, str]:
     return {c: name for c, (_, name) in issued.items()}
 
 
-def resolve(path: str | Path) -> Path:
-    """The ``output`` parameter as an absolute path (relative ones from the project folder), a
-    folder that exists; ParameterError naming it otherwise: a mistyped folder, or a file, read
-    as "no finished run; runs found: []", as if no month had been billed. In a notebook kernel,
-    a name papermill injected that is not one of the notebook's parameters (``-r period 2026-10``
-    for ``periods``: every month analysed) is refused first."""
-    check_injected(MARGIN_PARAMETER_NAMES, "margin_analysis.ipynb", MARGIN_PARAMETERS)
-    folder = path_parameter("output", path, MARGIN_PARAMETERS)
-    if folder.is_dir():
-        return folder
-    what = "is a file, not a folder" if folder.exists() else "no such folder"
-    raise ParameterError(
-        MARGIN_PARAMETERS,
-        "output",
-        f"{folder}: {what}; expected the outputs folder of the billing runs (holding one "
-        f"folder per period, e.g. {folder.name}/2026-10/), as billing run --output was given",
-    )
-
-
-def period_list(periods: object) -> list[str] | None:
-    """The margin notebook's ``periods`` parameter: comma-separated YYYY-MM text; empty = all."""
-    if not isinstance(periods, str):
-        raise ParameterError(
-            MARGIN_PARAMETERS,
-            "periods",
-            f"expected text like '2026-09, 2026-10' or empty; got {periods!r}",
-        )
-    chosen = [p.strip() for p in periods.split(",") if p.strip()]
-    return [check_period(p, MARGIN_PARAMETERS, "periods") for p in chosen] or None
-
-
 def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rated lines, customers and vendors per loaded period (of ``load_summary``'s rows)."""
+    """Rated lines, customers and vendors per loaded period (of ``load_summary``'s rows), a
+    period it loaded without a row (its run rated no line) with none: left out, the month read
+    as not loaded."""
     with scratch_connection() as con:
         register_frame(con, "summary", summary)
-        return con.sql("""SELECT period, CAST(sum(lines) AS BIGINT) AS rated_lines,
-                                 count(DISTINCT customer_id) AS customers,
-                                 string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
-                          FROM summary GROUP BY period ORDER BY period""").to_df()
+        counted = con.sql("""SELECT period, CAST(sum(lines) AS BIGINT) AS rated_lines,
+                                    count(DISTINCT customer_id) AS customers,
+                                    string_agg(DISTINCT vendor, ', ' ORDER BY vendor) AS vendors
+                             FROM summary GROUP BY period ORDER BY period""").to_df()
+    none = [p for p in summary.attrs.get("runs", {}) if p not in set(counted["period"])]
+    if not none:
+        return counted
+    rows = pd.DataFrame({"period": none, "rated_lines": 0, "customers": 0, "vendors": ""})
+    rows = rows.astype(counted.dtypes.to_dict())
+    parts = [f for f in (counted, rows) if not f.empty]
+    return pd.concat(parts).sort_values("period", ignore_index=True)
 
 
 def credited_not_replaced(output: Path, period: str, customer: str) -> str | None:

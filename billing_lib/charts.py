@@ -11,6 +11,7 @@ notebook stores only the figure's data, not plotly.js or a large template.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from billing_lib.money import round_money
+from billing_lib.money import decimal_places, round_money
 from billing_lib.sql import ql
 from billing_lib.store import register_frame, scratch_or
 
@@ -56,6 +57,16 @@ NO_PERCENT = "n/a"
 def percent_label(value: Any) -> str:
     """A margin percentage as a chart labels it ("15.1%"), NO_PERCENT where it has none."""
     return NO_PERCENT if value is None or pd.isna(value) else f"{value}%"
+
+
+def margin_pct_sql(revenue: str, cost: str) -> str:
+    """SQL of the margin in percent of ``revenue`` (SQL expressions), rounded to 0.1; NULL for a
+    revenue of 0 or less (NO_PERCENT). A margin that rounds to nothing is 0.0, not the float's
+    negative zero (-0.001 % read "-0.0%"; ``+ 0.0`` turns -0.0 into 0.0)."""
+    return (
+        f"CASE WHEN {revenue} <= 0 THEN NULL "
+        f"ELSE round(100 * ({revenue} - {cost}) / {revenue}, 1) + 0.0 END"
+    )
 
 
 def service_sql(service: str = "service", kind: str = "line_kind") -> str:
@@ -154,9 +165,7 @@ def summarise_table(
                    CAST(sum(cost) AS DECIMAL(38,12)) AS cost,
                    CAST(sum(amount) AS DECIMAL(38,12)) AS revenue,
                    CAST(sum(amount) - sum(cost) AS DECIMAL(38,12)) AS margin,
-                   CASE WHEN sum(amount) <= 0 THEN NULL
-                        ELSE round(100 * (sum(amount) - sum(cost)) / sum(amount), 1)
-                   END AS margin_pct,
+                   {margin_pct_sql("sum(amount)", "sum(cost)")} AS margin_pct,
                    {"CAST(sum(lines) AS BIGINT)" if summed else "count(*)"} AS lines
             FROM {table} GROUP BY {group} ORDER BY {group}"""
         )
@@ -168,9 +177,22 @@ def summarise_table(
     return out
 
 
-def _money(values: pd.Series) -> list[float]:
-    """Amounts for a chart axis: rounded half-up to cents, then float (display only)."""
-    return [float(round_money(Decimal(v))) if v is not None else 0.0 for v in values]
+def _money(values: Iterable[Any], currency: object = "EUR") -> list[float]:
+    """Amounts of ``currency`` for a chart axis: rounded half-up to its minor unit (cents, fils
+    of a KWD, whole yen), as its invoices state them, then float (display only)."""
+    code = str(currency)
+    return [float(round_money(Decimal(v), code)) if v is not None else 0.0 for v in values]
+
+
+def _amount_format(currency: object) -> str:
+    """The d3 format of an amount of ``currency`` in a hover text: thousands separated, to its
+    minor unit (",.2f"; ",.3f" for KWD, ",.0f" for JPY)."""
+    return f",.{decimal_places(str(currency))}f"
+
+
+def _amount_text(value: float, currency: object) -> str:
+    """An amount of ``currency`` as ``_amount_format`` shows it, for a hover's custom data."""
+    return f"{value:{_amount_format(currency)}}"
 
 
 def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
@@ -181,7 +203,8 @@ def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     top = bottom = 0.0
     for currency, part in summary.groupby("currency", sort=True):
-        cost, revenue = _money(part["cost"]), _money(part["revenue"])
+        cost, revenue = _money(part["cost"], currency), _money(part["revenue"], currency)
+        f = _amount_format(currency)
         top = max([top, *cost, *revenue])
         bottom = min([bottom, *cost, *revenue])
         fig.add_trace(
@@ -193,10 +216,12 @@ def cost_revenue_scatter(summary: pd.DataFrame) -> go.Figure:
                 text=list(part["customer"]),
                 textposition="top center",
                 customdata=[
-                    [str(m), percent_label(p)]
-                    for m, p in zip(_money(part["margin"]), part["margin_pct"], strict=True)
+                    [_amount_text(m, currency), percent_label(p)]
+                    for m, p in zip(
+                        _money(part["margin"], currency), part["margin_pct"], strict=True
+                    )
                 ],
-                hovertemplate="%{text}<br>cost %{x:,.2f}<br>revenue %{y:,.2f}<br>margin "
+                hovertemplate=f"%{{text}}<br>cost %{{x:{f}}}<br>revenue %{{y:{f}}}<br>margin "
                 "%{customdata[0]} "
                 "(%{customdata[1]})<extra>" + str(currency) + "</extra>",
                 marker={"size": 11},
@@ -228,16 +253,24 @@ def margin_bars(summary: pd.DataFrame, by: str) -> go.Figure:
     fig = go.Figure()
     for currency, part in summary.groupby("currency", sort=True):
         pct = [percent_label(p) for p in part["margin_pct"]]
+        f = _amount_format(currency)
         fig.add_trace(
             go.Bar(
                 x=[str(v) for v in part[by]],
-                y=_money(part["margin"]),
+                y=_money(part["margin"], currency),
                 name=str(currency),
                 text=pct,
                 textposition="outside",
-                customdata=list(zip(_money(part["cost"]), _money(part["revenue"]), strict=True)),
-                hovertemplate="%{x}<br>margin %{y:,.2f} (%{text})<br>cost %{customdata[0]:,.2f}"
-                "<br>revenue %{customdata[1]:,.2f}<extra>" + str(currency) + "</extra>",
+                customdata=list(
+                    zip(
+                        _money(part["cost"], currency),
+                        _money(part["revenue"], currency),
+                        strict=True,
+                    )
+                ),
+                hovertemplate=f"%{{x}}<br>margin %{{y:{f}}} (%{{text}})<br>cost "
+                f"%{{customdata[0]:{f}}}<br>revenue %{{customdata[1]:{f}}}<extra>{currency}"
+                "</extra>",
             )
         )
     fig.update_layout(
@@ -264,7 +297,9 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
     periods = sorted({str(p) for p in summary["period"]})
     ordered = summary.sort_values(["customer", "currency", "period"])
     for (customer, currency), part in ordered.groupby(["customer", "currency"], sort=True):
-        shown = dict(zip((str(p) for p in part["period"]), _money(part[measure]), strict=True))
+        shown = dict(
+            zip((str(p) for p in part["period"]), _money(part[measure], currency), strict=True)
+        )
         fig.add_trace(
             go.Scatter(
                 x=periods,
@@ -272,6 +307,8 @@ def margin_trend(summary: pd.DataFrame, measure: str = "margin") -> go.Figure:
                 mode="lines+markers",
                 connectgaps=False,
                 name=f"{customer} ({currency})",
+                hovertemplate=f"%{{x}}<br>{measure} %{{y:{_amount_format(currency)}}}"
+                f"<extra>{customer} ({currency})</extra>",
             )
         )
     fig.update_layout(
@@ -293,10 +330,26 @@ def what_if_bars(comparison: pd.DataFrame) -> go.Figure:
         f"{c} ({cur})"
         for c, cur in zip(comparison["customer"], comparison["currency"], strict=True)
     ]
+    currencies = list(comparison["currency"])
+
+    def amounts(column: str) -> list[float]:  # each customer's in its currency's minor unit
+        return [_money([v], c)[0] for v, c in zip(comparison[column], currencies, strict=True)]
+
+    def hover(name: str) -> list[str]:  # per bar: a trace holds customers of every currency
+        return [
+            f"%{{x}}<br>margin {c} %{{y:{_amount_format(c)}}}<extra>{name}</extra>"
+            for c in currencies
+        ]
+
     fig = go.Figure(
         [
-            go.Bar(x=labels, y=_money(comparison["margin"]), name="current"),
-            go.Bar(x=labels, y=_money(comparison["what_if_margin"]), name="what-if"),
+            go.Bar(x=labels, y=amounts("margin"), name="current", hovertemplate=hover("current")),
+            go.Bar(
+                x=labels,
+                y=amounts("what_if_margin"),
+                name="what-if",
+                hovertemplate=hover("what-if"),
+            ),
         ]
     )
     fig.update_layout(

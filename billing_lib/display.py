@@ -77,9 +77,13 @@ def listed(frame: pd.DataFrame, nothing: str) -> pd.DataFrame | Sentence:
 
 
 def _fixed(value: Decimal, places: int | None) -> str:
-    if places is None:
-        return f"{value.normalize():f}"
-    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
+    """``value`` as fixed-point text (rounded half-up to ``places``, or unrounded); an amount
+    that is, or rounds to, nothing without a sign ("0.00", not "-0.00": a loss of nothing), as
+    ``money.round_money`` keeps it."""
+    shown = value if places is None else value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    if not shown:
+        shown = abs(shown)
+    return f"{shown.normalize():f}" if places is None else f"{shown:f}"
 
 
 def shown(path: Path) -> str:

@@ -9,6 +9,9 @@ figures only.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+from babel.numbers import list_currencies
 
 #: DuckDB type of every unrounded amount, quantity and rate in the line tables.
 SQL_AMOUNT = "DECIMAL(38,12)"
@@ -26,6 +29,17 @@ _MINOR_UNITS = {
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
     **dict.fromkeys(("CLF", "UYW"), 4),
 }
+
+
+@lru_cache(maxsize=1)
+def _iso_4217() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def is_iso_4217(code: str) -> bool:
+    """Whether ``code`` (in capitals) is an ISO 4217 currency code (babel's CLDR list, historic
+    ones included): three letters may still be a typo (``ERU``) or no currency (``XYZ``)."""
+    return code in _iso_4217()
 
 
 def decimal_places(currency: str) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import difflib
 
-from billing_lib.errors import ParameterError
+from billing_lib.errors import ParameterError, RunError
 
 #: The first line of the cell papermill injects (``papermill.translators``' comment).
 INJECTED_COMMENT = "# Parameters"
@@ -67,4 +67,50 @@ def check_injected(
             f"not a parameter of {notebook}{hint}; its parameters: {', '.join(known)}. papermill "
             "passes on a name the notebook does not have with a warning only, and the run would "
             "go on without it (papermill --help-notebook lists them)",
+        )
+
+
+def kernel_namespace() -> dict[str, object] | None:
+    """The variables of the notebook this runs in (the IPython kernel's user namespace), None
+    outside a kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
+        return None
+    shell = get_ipython()
+    return None if shell is None else shell.user_ns
+
+
+def parameter_values(names: tuple[str, ...]) -> dict[str, object]:
+    """The notebook's parameters ``names`` as its variables hold them now (those it has), empty
+    outside a kernel: what ``check_unchanged`` compares against later."""
+    namespace = kernel_namespace()
+    return {} if namespace is None else {n: namespace[n] for n in names if n in namespace}
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001 - a value that cannot be compared counts as changed
+        return False
+
+
+def check_unchanged(started: dict[str, object], what: str) -> None:
+    """RunError naming the parameters whose variables changed since ``started``
+    (``parameter_values`` when the run started, ``what``: the period it bills): the parameters
+    cell edited and run, its run's cell (``billing.start``) not run again, so the cells below
+    went on with the parameters the run started with, as if the change had been made."""
+    namespace = kernel_namespace()
+    if namespace is None:
+        return
+    changed = [
+        f"{n}: {v!r} -> {namespace[n]!r}"
+        for n, v in started.items()
+        if n in namespace and not _same(namespace[n], v)
+    ]
+    if changed:
+        raise RunError(
+            f"the parameters cell changed since the run started ({'; '.join(changed)}); this "
+            f"run bills {what} as started: run the cell of billing.start again (the first code "
+            "cell), then the cells below it"
         )

@@ -38,7 +38,7 @@ from billing_lib.billed_reports import check_invoices_not_billed
 from billing_lib.customer_sync import add_suggestions
 from billing_lib.customers import UNMAPPED_SQL, assign_customers, register_account_map
 from billing_lib.display import shown
-from billing_lib.errors import InputError, ParameterError
+from billing_lib.errors import InputError, ParameterError, RunError
 from billing_lib.faults import pause_point
 from billing_lib.importers import (
     charged_months,
@@ -52,7 +52,7 @@ from billing_lib.importers import (
 )
 from billing_lib.importers.manifests import Manifest
 from billing_lib.locking import OutputLock, check_held_for
-from billing_lib.notebook_parameters import check_injected
+from billing_lib.notebook_parameters import check_injected, check_unchanged, parameter_values
 from billing_lib.publishing import (
     MANIFEST,
     checksums,
@@ -119,6 +119,11 @@ class BillingRun(RunViews):
     confirm_jumps: tuple[str, ...] = ()
     #: the parameters files as loaded by ``load_parameters`` (``settings`` before it: RunError)
     loaded: RunSettings | None = None
+    #: the run folder ``publish`` published (None: not yet); the run is over then
+    published: Path | None = None
+    #: the notebook's parameters as its variables held them when the run started
+    #: (``notebook_parameters.parameter_values``; empty outside a kernel)
+    notebook_values: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.con is None:
@@ -341,6 +346,8 @@ class BillingRun(RunViews):
         """Write ``manifest.json``: what went in (reports and parameters files with sha256), with
         which software, and what came out (counts, control totals, per-customer totals, ledger
         balance). Returns the counts and totals as a table for the notebook."""
+        self._check_not_published()
+        self._check_parameters_cell()
         required(self.results.files, "write_outputs")
         folder = self._staging()
         with self._cleanup_on_failure():
@@ -351,6 +358,9 @@ class BillingRun(RunViews):
     def publish(self) -> str:
         """Publish the staged run as ``<output>/<period>/`` (and finalise it if asked); when
         ``billing run`` gave the staging folder it publishes after adding the executed notebook."""
+        if self.published is not None:  # the cell run again: the run is over, as published
+            return f"{self.params.period} is published already by this run: {shown(self.published)}"
+        self._check_parameters_cell()
         folder = self._staging()
         if not self.owns_staging:
             return (
@@ -359,6 +369,7 @@ class BillingRun(RunViews):
             )
         with self._cleanup_on_failure():
             target = publish(folder, self.params.output, self.params.period, self.lock)
+        self.published = target
         if self.lock is not None:
             self.lock.release()  # the run is over
         return f"published {self.params.period}: {shown(target)}" + (
@@ -393,6 +404,8 @@ class BillingRun(RunViews):
         staged by ``write_outputs`` and ``write_manifest`` when the outputs are: a run never
         publishes an earlier pass's invoice beside the new ones (publish needs the manifest,
         written again only after them)."""
+        self._check_not_published()
+        self._check_parameters_cell()
         voided = {name for _, produced in STEPS[step_index(step) :] for name in produced}
         if "files" in voided:
             self._unstage()
@@ -400,6 +413,22 @@ class BillingRun(RunViews):
             rating.drop_rated_lines(self.con)
             rating.release_target(required(self.results.rating.rated_file, "rate"))
         self.results.void_from(step)
+
+    def _check_parameters_cell(self) -> None:
+        """RunError when the notebook's parameters cell changed since the run started
+        (``notebook_parameters.check_unchanged``)."""
+        check_unchanged(self.notebook_values, self.params.period)
+
+    def _check_not_published(self) -> None:
+        """RunError when this run is published: its lock is released and its staging folder is
+        the run folder now, so a step run again (a cell after the publish's, or above it) would
+        void the results the review reads and stage into a folder that is gone."""
+        if self.published is not None:
+            raise RunError(
+                f"this run published {self.params.period} already ({shown(self.published)}); "
+                "to bill the month again (a parameters file or a report changed), run the "
+                "notebook again from its first cell"
+            )
 
     def _unstage(self) -> None:
         """Remove the files ``write_outputs`` and ``write_manifest`` staged (the executed notebook
@@ -454,6 +483,7 @@ def start(
     column (empty: every report states its own). In a notebook kernel, a name papermill injected
     that is not one of the notebook's parameters (``-p finalize True``) is refused first."""
     check_injected(RUN_PARAMETER_NAMES, "billing_run.ipynb", NOTEBOOK_PARAMETERS)
+    started = parameter_values(RUN_PARAMETER_NAMES)
     params = check_parameters(period, reports, parameters, output, finalise, issue_date, currency)
     confirmed = customer_list("confirm_jumps", confirm_jumps)
     given = check_staging(staging, params.output)
@@ -465,12 +495,18 @@ def start(
             owns_staging=False,
             confirm_jumps=confirmed,
             run_id=info["run_id"],
+            notebook_values=started,
         )
     lock, cleaned = open_output(
         params.output, f"billing_run notebook, period {params.period}", wait
     )
     return BillingRun(
-        params, confirm_jumps=confirmed, lock=lock, run_id=lock.run_id, cleaned=cleaned
+        params,
+        confirm_jumps=confirmed,
+        lock=lock,
+        run_id=lock.run_id,
+        cleaned=cleaned,
+        notebook_values=started,
     )
 
 

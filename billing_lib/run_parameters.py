@@ -24,6 +24,7 @@ from billing_lib.importers.report_names import (
     reports_not_read,
 )
 from billing_lib.importers.source_checks import detect_format
+from billing_lib.money import is_iso_4217
 from billing_lib.parameter_paths import PARAMETERS_MARKS, check_parameters_folder
 from billing_lib.periods import PERIOD_PATTERN, month_days
 from billing_lib.publishing import check_not_finalised, check_register_not_finalised
@@ -59,25 +60,85 @@ def project_dir(start: Path | None = None) -> Path:
     return here
 
 
+def in_project(start: Path | None = None) -> bool:
+    """Whether ``start`` (the current directory) is in a project folder (``project_dir`` found
+    one), not a folder relative parameters fall back to."""
+    here = (start or Path.cwd()).resolve()
+    return any(
+        (f / "parameters").is_dir() or (f / "pyproject.toml").is_file()
+        for f in (here, *here.parents)
+    )
+
+
+def check_output_made_here(given: object, output: Path) -> None:
+    """ParameterError naming ``output`` when the notebook's ``given`` outputs folder is relative,
+    does not exist, and the working directory is in no project folder (papermill started from a
+    scheduler's): the run would make a new outputs folder there with an empty invoice register
+    and number the month from 1 again, numbers the real register issued already (as
+    ``cli_runs.default_output`` refuses for ``billing run``). A folder named absolute, or one in
+    the project, is made when missing; one that exists is used."""
+    if not isinstance(given, str) or Path(given.strip()).is_absolute():
+        return
+    if output.exists() or in_project():
+        return
+    raise ParameterError(
+        NOTEBOOK_PARAMETERS,
+        "output",
+        f"{given!r} is relative, and the working directory {Path.cwd()} is no project folder "
+        f"(none upwards holds parameters/) and has no {given.strip()} folder: a new outputs "
+        "folder with a new, empty invoice register would be made there, numbering the month from "
+        "1 again; give the outputs folder of the runs as an absolute path (or start papermill "
+        "with --cwd at the project folder)",
+    )
+
+
 def path_parameter(name: str, value: object, source: str = NOTEBOOK_PARAMETERS) -> Path:
     if isinstance(value, Path):
         path = value
     elif isinstance(value, str) and value.strip():
-        path = Path(value.strip())
+        # "~/reports" in a parameters cell: no shell expanded it (a folder "~" otherwise)
+        path = Path(value.strip()).expanduser()
     else:
         raise ParameterError(
             source,
             name,
             f"expected a folder path as text; got {value!r} ({type(value).__name__})",
         )
-    return path if path.is_absolute() else project_dir() / path
+    if path.is_absolute():
+        return path
+    base = project_dir()
+    _check_meant_from_here(name, value, source, base, path)
+    return base / path
+
+
+def _check_meant_from_here(name: str, given: object, source: str, base: Path, path: Path) -> None:
+    """ParameterError naming ``name`` when the relative ``path`` does not exist from the project
+    folder ``base`` but does from the working directory (JupyterLab's kernel runs in
+    notebooks/: ``output = "../outputs"``). Taken from the project folder, an outputs folder was
+    made beside it with an empty invoice register (the month numbered from 1 again), and a
+    reports folder read "no such reports folder"."""
+    here = Path.cwd()
+    meant = (here / path).resolve()
+    taken = (base / path).resolve()
+    if taken.exists() or not meant.exists() or meant == taken:
+        return
+    from_base = os.path.relpath(meant, base.resolve())
+    raise ParameterError(
+        source,
+        name,
+        f"{given!r}: relative folders are taken from the project folder {base}, where it is "
+        f"{taken}, which does not exist; the folder {meant} is {from_base!r} from there (the "
+        f"working directory {here} is not where they are taken from): give that, or an "
+        "absolute path",
+    )
 
 
 def check_currency(
     currency: object, source: str = NOTEBOOK_PARAMETERS, name: str = "currency"
 ) -> str | None:
     """The ``currency`` parameter (``name``: the option, ``billing import --currency``) as an ISO
-    4217 code in capitals, or None when empty; a ParameterError for anything else. It is the
+    4217 code in capitals, or None when empty; a ParameterError for anything else (three letters
+    that are no code too: the run stopped at the ledger, asking for its exchange rate). It is the
     billing currency of FOCUS reports that carry no BillingCurrency column
     (importers.import_reports' ``default_currency``); a report's own currency is never
     overridden."""
@@ -90,6 +151,14 @@ def check_currency(
             name,
             "expected a three-letter ISO 4217 code like EUR (the billing currency of FOCUS "
             f"reports without a BillingCurrency column), or empty; got {currency!r}",
+        )
+    if not is_iso_4217(code):
+        raise ParameterError(
+            source,
+            name,
+            f"{currency!r} is no ISO 4217 currency code (a typo?); expected a code like EUR or "
+            "USD (the billing currency of FOCUS reports without a BillingCurrency column), or "
+            "empty",
         )
     return code
 
@@ -275,6 +344,7 @@ def check_parameters(
     reports_dir = path_parameter("reports", reports)
     params_dir = path_parameter("parameters", parameters)
     output_dir = path_parameter("output", output)
+    check_output_made_here(output, output_dir)
     check_folders_apart(reports_dir, params_dir, output_dir)
     check_parameters_folder(params_dir, NOTEBOOK_PARAMETERS, "parameters")
     files = report_files(reports_dir)

@@ -22,8 +22,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from billing_lib import charts, whatif
-from billing_lib.analysis import MARGIN_PARAMETERS
 from billing_lib.errors import BillingError, ParameterError
+from billing_lib.margin_parameters import MARGIN_PARAMETERS
 from billing_lib.money import round_money
 from billing_lib.pricing import MAX_UNIT_PLACES
 from billing_lib.rating import DEC
@@ -96,8 +96,6 @@ def compare_margins(
     for part in (current, what_if):
         if "customer_name" in part.columns:
             names |= dict(zip(part["customer_id"], part["customer_name"], strict=True))
-    pct = """CASE WHEN {r}.revenue <= 0 THEN NULL
-                  ELSE round(100 * ({r}.revenue - {r}.cost) / {r}.revenue, 1) END"""
     zero = f"CAST(0 AS {DEC})"
     with scratch_connection() as con:  # one scratch connection for the queries
         out = (
@@ -118,10 +116,11 @@ def compare_margins(
                                        FROM {_registered(con, what_if)})
                        USING (customer_id, currency))
                SELECT customer_id AS customer, currency, now.revenue,
-                      now.revenue - now.cost AS margin, {pct.format(r="now")} AS margin_pct,
+                      now.revenue - now.cost AS margin,
+                      {charts.margin_pct_sql("now.revenue", "now.cost")} AS margin_pct,
                       now.rated AS rated_revenue,
                       w.revenue AS what_if_revenue, w.revenue - w.cost AS what_if_margin,
-                      {pct.format(r="w")} AS what_if_margin_pct,
+                      {charts.margin_pct_sql("w.revenue", "w.cost")} AS what_if_margin_pct,
                       w.rated AS what_if_rated_revenue,
                       (w.revenue - w.cost) - (now.revenue - now.cost) AS margin_change
                FROM now LEFT JOIN w USING (customer_id, currency)
@@ -363,7 +362,11 @@ class MarginExplorer:
         lines = r[r["period"].isin(self.periods.value) & (r["customer_id"] == customer)]
         if customer is None or lines.empty:
             self.comparison = pd.DataFrame()
-            self.what_if_text.value = "no lines of this customer in the selection"
+            self.what_if_text.value = (
+                "no customer has a rated line in the runs loaded"
+                if customer is None
+                else "no lines of this customer in the selection"
+            )
             self.what_if_area.outputs = ()
             return
         left_out = set(self.vendors.options) - set(self.vendors.value)

@@ -291,6 +291,20 @@ def test_a_period_listed_twice_is_loaded_once(sample_outputs):
     ]
 
 
+@pytest.mark.parametrize(
+    "given", ["2026-09 2026-10", "2026-09;2026-10", "2026-09, 2026-10 2026-11"]
+)
+def test_periods_not_separated_by_commas_are_named_so(given):
+    """``periods = "2026-09 2026-10"`` read "expected a month as YYYY-MM ...; got '2026-09
+    2026-10'", two months that are each one; the separator is what is wrong."""
+    with pytest.raises(
+        ParameterError,
+        match=r"entry periods: expected months separated by commas \('2026-09, 2026-10'\); got "
+        rf"{given!r}",
+    ):
+        analysis.period_list(given)
+
+
 def test_a_bad_period_names_the_notebook_s_periods_parameter(sample_outputs):
     bad = "margin_analysis parameters, entry periods: expected a month as YYYY-MM"
     with pytest.raises(ParameterError, match=bad):
@@ -575,6 +589,21 @@ def test_an_output_folder_that_is_missing_or_a_file_is_named(tmp_path):
     assert analysis.resolve(tmp_path) == tmp_path
 
 
+def test_a_run_folder_given_for_the_outputs_folder_is_named_with_its_parent(sample_outputs):
+    """``output = "outputs/2026-10"`` (the month's folder, or one inside it) read "no finished
+    run in this folder ...; bill a month first (billing run --output with this folder)": a
+    run published inside a run folder. Refused naming the parameter and the outputs folder."""
+    for given in (sample_outputs / PERIOD, sample_outputs / PERIOD / "invoices"):
+        with pytest.raises(
+            ParameterError,
+            match=rf"entry output: .*/{PERIOD}(/invoices)?: in the run folder of {PERIOD}, not "
+            rf"the outputs folder of the runs; expected {sample_outputs}, which holds it "
+            rf"\(periods = \"{PERIOD}\" for that month alone\)$",
+        ):
+            analysis.resolve(str(given))
+    assert analysis.resolve(sample_outputs) == sample_outputs
+
+
 def test_an_output_folder_without_a_run_says_so(tmp_path):
     with pytest.raises(analysis.RunError, match="no finished run in this folder .*bill a month"):
         analysis.load_summary(tmp_path)
@@ -679,3 +708,19 @@ def test_an_unmapped_account_s_recoverable_vat_is_taken_off_its_cost_billed_to_n
         ["unmapped account", 62, D("9.9079999992")],
         ["of which recoverable VAT, booked on 1510 (input VAT)", -1, D("-1.50")],
     ]
+
+
+def test_a_month_without_a_rated_line_is_listed_and_said_so(sample_outputs):
+    """A month whose run rated no line (every account unmapped, nothing else billed): the
+    overview of the runs loaded was "Empty DataFrame", the month left out of it; the check
+    against the invoices read "... (0 customer months, net )."; the explorer's what-if "no
+    lines of this customer" of no customer."""
+    empty = analysis.load_summary(sample_outputs).iloc[0:0]
+    overview = analysis.runs_overview(empty)
+    assert overview.values.tolist() == [[PERIOD, 0, 0, ""]]
+    against = analysis.revenue_against_invoices(sample_outputs, empty).iloc[0:0]
+    assert analysis.equal_to_the_cent(against) == (
+        "No invoice in the runs loaded: no customer billed, nothing to set the summary against."
+    )
+    explorer = MarginExplorer(empty, analysis.repricer(sample_outputs), 10)
+    assert explorer.what_if_text.value == "no customer has a rated line in the runs loaded"

@@ -165,3 +165,62 @@ def test_a_margin_percent_of_no_revenue_reads_n_a_in_the_charts():
     assert [list(c) for c in scatter.data[0].customdata] == [["-463.44", "n/a"]]
     bars = charts.margin_bars(charts.summarise(lines, ["vendor"]), "vendor")
     assert list(bars.data[0].text) == ["n/a"]
+
+
+def test_the_charts_state_amounts_to_the_minor_unit_of_their_currency():
+    """A KWD invoice states fils (3 places): its margin 1,234.567 read 1234.57 in the charts
+    (every amount rounded to cents, the hover formatted to 2 places), the tables beside them
+    1,234.567; a yen margin read 1234.00. Each trace of one currency states its amounts and
+    hover text to that currency's places, and the scatter's margin with thousands separators
+    as its cost and revenue (it read "1234.567" beside "cost 2,000.000")."""
+    lines = LINES.iloc[:2].assign(
+        customer_id=["C1", "C2"],
+        currency=["KWD", "JPY"],
+        cost=[D("2000.000"), D("5000")],
+        amount=[D("3234.567"), D("6234")],
+    )
+    scatter = charts.cost_revenue_scatter(charts.summarise(lines, ["customer"]))
+    jpy, kwd = scatter.data[:2]
+    assert (kwd.name, list(kwd.x), list(kwd.y)) == ("KWD", [2000.0], [3234.567])
+    assert [list(c) for c in kwd.customdata] == [["1,234.567", "38.2%"]]
+    assert "cost %{x:,.3f}<br>revenue %{y:,.3f}" in kwd.hovertemplate
+    assert [list(c) for c in jpy.customdata] == [["1,234", "19.8%"]]
+    assert "cost %{x:,.0f}<br>revenue %{y:,.0f}" in jpy.hovertemplate
+    bars = charts.margin_bars(charts.summarise(lines, ["vendor"]), "vendor")
+    by_currency = {t.name: t for t in bars.data}
+    assert list(by_currency["KWD"].y) == [1234.567]
+    assert "margin %{y:,.3f}" in by_currency["KWD"].hovertemplate
+    assert "cost %{customdata[0]:,.3f}" in by_currency["KWD"].hovertemplate
+    assert "margin %{y:,.0f}" in by_currency["JPY"].hovertemplate
+    trend = charts.margin_trend(charts.summarise(lines, ["period", "customer"]))
+    c1 = next(t for t in trend.data if t.name == "C1 (KWD)")
+    assert list(c1.y) == [1234.567] and "%{y:,.3f}" in c1.hovertemplate
+    comparison = pd.DataFrame(
+        {
+            "customer": ["C1", "C2"],
+            "currency": ["KWD", "EUR"],
+            "margin": [D("1234.567"), D("10.005")],
+            "what_if_margin": [D("1300.1234"), D("12")],
+        }
+    )
+    now, what_if = charts.what_if_bars(comparison).data
+    assert list(now.y) == [1234.567, 10.01] and list(what_if.y) == [1300.123, 12.0]
+    assert list(now.hovertemplate) == [
+        "%{x}<br>margin KWD %{y:,.3f}<extra>current</extra>",
+        "%{x}<br>margin EUR %{y:,.2f}<extra>current</extra>",
+    ]
+
+
+def test_a_margin_percent_that_rounds_to_nothing_reads_0_0_not_minus_0_0():
+    """A margin of -0.01 on a revenue of 1000.00 is -0.001 %, 0.0 to one decimal: it read
+    "-0.0%" in the tables and the bar labels (a float's negative zero), where the amounts
+    beside it never show "-0.00"."""
+    import math
+
+    lines = LINES.iloc[:1].assign(amount=[D("1000.00")], cost=[D("1000.01")])
+    [pct] = charts.summarise(lines, ["customer"])["margin_pct"]
+    assert pct == 0 and math.copysign(1, pct) == 1
+    assert charts.percent_label(pct) == "0.0%"
+    assert list(charts.margin_bars(charts.summarise(lines, ["vendor"]), "vendor").data[0].text) == [
+        "0.0%"
+    ]

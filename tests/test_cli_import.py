@@ -128,7 +128,8 @@ def test_a_parameters_file_given_for_the_parameters_folder_is_refused_naming_its
     assert main(["import", str(VMWARE), "--parameters", str(given)]) == 2
     assert capsys.readouterr().err == (
         f"error: billing import, entry --parameters: {given}: a file, not a folder; expected the "
-        f"parameters folder (the one holding this file is {given.parent})\n"
+        f"parameters folder (holding customers.yaml, price_plans.yaml, accounts.csv): "
+        f"{given.parent}?\n"
     )
 
 

@@ -100,3 +100,24 @@ def test_a_percentage_of_no_revenue_is_shown_as_n_a_not_nan():
         15.1,
         -5.3,
     ]
+
+
+def test_an_amount_that_rounds_to_nothing_is_shown_without_a_minus_sign():
+    """The run's rated summary: a customer priced at cost whose margin is -0.004 (the rated
+    lines' unrounded sums) showed "-0.00", a loss of nothing; a control total of -0 read "-0"."""
+    from decimal import Decimal as D
+
+    import pandas as pd
+
+    from billing_lib.display import display_money
+
+    df = pd.DataFrame(
+        {
+            "currency": ["EUR", "JPY", "EUR"],
+            "margin": [D("-0.004"), D("-0.4"), D("-0.005")],
+            "cost": [D("-0.000"), D("-0"), D("-1E-12")],
+        }
+    )
+    assert display_money(df)["margin"].tolist() == ["0.00", "0", "-0.01"]
+    assert display_money(df)["cost"].tolist() == ["0.00", "0", "0.00"]
+    assert display_money(df, places=None)["cost"].tolist() == ["0", "0", "-0.000000000001"]

@@ -232,6 +232,79 @@ def test_a_missing_parameters_folder_is_refused(folders, tmp_path):
         check(folders, parameters=tmp_path / "nope")
 
 
+def test_a_relative_output_from_a_working_directory_of_no_project_is_refused(
+    folders, tmp_path_factory, monkeypatch
+):
+    """papermill run from another working directory (a scheduler's) with the reports and
+    parameters given absolute and ``output`` left "outputs": it was taken from the working
+    directory, where a new outputs folder was made with an empty invoice register, and the month
+    numbered from 1 again (as ``billing run`` without --output did). Refused naming ``output``;
+    an outputs folder there already is used, as is one of the project folder."""
+    elsewhere = tmp_path_factory.mktemp("scheduler")
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(
+        ParameterError,
+        match=r"entry output: 'outputs' is relative, and the working directory .*scheduler\d* "
+        r"is no project folder \(none upwards holds parameters/\) and has no outputs folder",
+    ):
+        check(folders, output="outputs")
+    assert not (elsewhere / "outputs").exists()
+    (elsewhere / "outputs").mkdir()
+    assert check(folders, output="outputs").output == elsewhere / "outputs"
+    monkeypatch.chdir(folders["parameters"].parent)  # a project folder: its outputs are made
+    assert check(folders, output="outputs").output == folders["parameters"].parent / "outputs"
+
+
+def test_a_folder_relative_to_the_notebook_s_folder_is_named_not_taken_elsewhere(
+    folders, monkeypatch
+):
+    """In JupyterLab the kernel runs in notebooks/; a folder given relative to it
+    (``output = "../outputs"``) was taken from the project folder, where it is another folder:
+    a new outputs folder beside the project with an empty invoice register, the month numbered
+    from 1 again; ``reports = "../reports"`` read "no such reports folder". Refused naming the
+    parameter and the folder it means; a folder as given from the project folder stays."""
+    project = folders["parameters"].parent
+    notebooks = project / "notebooks"
+    notebooks.mkdir()
+    (project / "outputs").mkdir()
+    monkeypatch.chdir(notebooks)
+    for name, folder in (("output", "outputs"), ("reports", "reports")):
+        with pytest.raises(
+            ParameterError,
+            match=rf"entry {name}: '\.\./{folder}': relative folders are taken from the "
+            rf"project folder {project}, where it is {project.parent}/{folder}, which does not "
+            rf"exist; the folder {project}/{folder} is '{folder}' from there",
+        ):
+            check(folders, **{name: f"../{folder}"})
+    assert not (project.parent / "outputs").exists()
+    assert check(folders, output="outputs").output == project / "outputs"
+    assert check(folders, reports="reports").reports == project / "reports"
+
+
+def test_a_folder_in_the_home_folder_is_read_from_there(folders, monkeypatch):
+    """``reports = "~/vendor-reports/2026-10"`` in the parameters cell (no shell expands it
+    there) was taken as a folder named "~" in the project folder: "no such reports folder"."""
+    home = folders["parameters"].parent
+    monkeypatch.setenv("HOME", str(home))
+    checked = check(folders, reports="~/reports", parameters="~/parameters", output="~/outputs")
+    assert (checked.reports, checked.parameters) == (folders["reports"], folders["parameters"])
+    assert checked.output == folders["output"]
+
+
+def test_a_parameters_file_given_for_the_parameters_folder_is_named_a_file(folders):
+    """``parameters = "parameters/customers.yaml"`` read "no such parameters folder", of a path
+    the analyst sees exists."""
+    given = folders["parameters"] / "customers.yaml"
+    given.write_text("customers: []\n")
+    with pytest.raises(
+        ParameterError,
+        match=r"entry parameters: .*/customers\.yaml: a file, not a folder; expected the "
+        r"parameters folder \(holding customers\.yaml, price_plans\.yaml, accounts\.csv\): "
+        r".*/parameters\?$",
+    ):
+        check(folders, parameters=given)
+
+
 def test_folders_given_into_one_another_are_refused_before_anything_is_written(folders):
     # the run's folder and register among the vendor's reports (read, or listed as not read, next
     # month) or the parameters: it went through before

@@ -214,3 +214,63 @@ def test_write_outputs_interrupted_then_run_again_publishes_every_file(
     assert [i["invoice_number"] for i in manifest["invoices"]] == [
         f"NW2026-{n:06d}" for n in range(1, 10)
     ]
+
+
+def test_cells_run_again_after_the_publish_say_the_run_is_published(params, tmp_path):
+    """The publish cell run again said "this run no longer holds the lock ...; start the run
+    again" and voided the run's invoices, so the review cell below it said "the step
+    build_invoices() has not run yet"; the manifest's cell run again failed with a
+    FileNotFoundError of the staging folder published meanwhile. The publish cell run again now
+    names the published run folder; any step run again is refused, naming it and how to bill
+    the month again, and leaves the run's results (and the run folder) as they were."""
+    out = tmp_path / "out"
+    br = started(params, out)
+    through(br, *STEPS, "ledger_balance", "write_manifest")
+    first = br.publish()
+    assert first.startswith("published 2026-10: ")
+    manifest = (out / "2026-10" / "manifest.json").read_bytes()
+    assert br.review().empty
+    again = br.publish()
+    assert again.startswith("2026-10 is published already by this run: ")
+    assert again.endswith(str(out / "2026-10"))
+    steps = ("load_parameters", *STEPS, "ledger_balance", "write_manifest")
+    for step in steps:
+        with pytest.raises(RunError, match=r"this run published 2026-10 already \(.*2026-10\); "):
+            getattr(br, step)()
+    with pytest.raises(RunError, match=r"run the notebook again from its first cell"):
+        br.rate()
+    assert br.review().empty  # the review cell below the publish still reads the run
+    assert len(br.results.invoices) == 9
+    assert br.summary(["customer"])["customer"].nunique() == 9
+    assert (out / "2026-10" / "manifest.json").read_bytes() == manifest
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".staging")) == []
+
+
+def test_a_parameters_cell_changed_after_the_run_started_is_named(params, tmp_path, monkeypatch):
+    """The parameters cell changed and run (``period = "2026-11"``, another reports folder), the
+    cell of ``billing.start`` not run again: the cells below went on billing the month and
+    reports the run started with, as if the change had been made. A step run then names the
+    parameter changed and the cell to run again; the parameters cell set back, the run goes on."""
+    from billing_lib import notebook_parameters
+
+    namespace: dict[str, object] = {"period": "2026-10", "reports": str(SAMPLE_REPORTS)}
+    monkeypatch.setattr(notebook_parameters, "kernel_namespace", lambda: namespace)
+    br = started(params, tmp_path / "out")
+    through(br, "import_reports")
+    namespace["period"] = "2026-11"
+    for step in ("map_customers", "load_parameters"):
+        with pytest.raises(
+            RunError,
+            match=r"the parameters cell changed since the run started \(period: '2026-10' -> "
+            r"'2026-11'\); this run bills 2026-10 as started: run the cell of billing\.start "
+            r"again \(the first code cell\), then the cells below it",
+        ):
+            getattr(br, step)()
+    assert br.results.control_totals is not None  # nothing voided by the refusal
+    namespace["period"] = "2026-10"
+    through(br, "map_customers", "rate", "build_invoices", "write_outputs")
+    namespace["reports"] = "samples/2026-11/reports"
+    for step in ("write_manifest", "publish"):
+        with pytest.raises(RunError, match=r"\(reports: '.*/reports' -> 'samples/2026-11/"):
+            getattr(br, step)()
+    assert not (tmp_path / "out" / "2026-10").exists()

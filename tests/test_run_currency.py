@@ -67,6 +67,17 @@ def test_a_currency_that_is_no_code_is_refused(given):
         check_currency(given)
 
 
+@pytest.mark.parametrize("given", ["XYZ", "eru", "ERU"])
+def test_a_three_letter_currency_that_is_no_iso_4217_code_is_refused(given):
+    """A typo of the code (``ERU``) passed as three letters: a FOCUS report without its own
+    currency was imported and rated in it, and the run stopped at the ledger naming
+    exchange_rates.csv ("add a row 'ERU,EUR,...'"), not the parameter mistyped."""
+    with pytest.raises(ParameterError, match=r"entry currency: .*no ISO 4217 currency code"):
+        check_currency(given)
+    with pytest.raises(ParameterError, match=r"--currency: .*no ISO 4217 currency code"):
+        check_currency(given, "billing import", "--currency")
+
+
 def test_the_command_passes_it_to_the_run(monkeypatch, capsys, tmp_path):
     seen = {}
     folder = tmp_path / "outputs" / PERIOD  # a published run's, as the command reads it back

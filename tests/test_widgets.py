@@ -249,3 +249,25 @@ def test_the_as_billed_side_is_priced_once_per_customer_and_periods():
         ("C1", ("2026-10",), None),
         ("C2", ("2026-10",), None),
     ]
+
+
+def test_a_what_if_margin_percent_that_rounds_to_nothing_reads_0_0():
+    """As the summaries: -0.001 % read "(-0.0 %)" in the what-if's text."""
+    import math
+
+    from billing_lib.widgets import compare_margins
+
+    def totals(net: str, cost: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "customer_id": ["C1"],
+                "currency": ["EUR"],
+                "invoiced_cost": [D(cost)],
+                "amount": [D(net)],
+                "invoiced": [D(net)],
+            }
+        )
+
+    out = compare_margins(totals("1000.00", "1000.01"), totals("1000.00", "1000.01"))
+    for column in ("margin_pct", "what_if_margin_pct"):
+        assert out[column][0] == 0 and math.copysign(1, out[column][0]) == 1, column

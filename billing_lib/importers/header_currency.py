@@ -12,20 +12,12 @@ column is not read, as the vendor documents it for rows priced elsewhere.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
-from babel.numbers import list_currencies
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.spec import FormatSpec
+from billing_lib.money import is_iso_4217
 from billing_lib.sql import ql
-
-
-@lru_cache(maxsize=1)
-def _iso_4217() -> frozenset[str]:
-    """The ISO 4217 codes (babel's CLDR list, historic ones included)."""
-    return frozenset(list_currencies())
 
 
 def header_currency(src: SourceFile, spec: FormatSpec) -> tuple[dict[str, str], dict[str, str]]:
@@ -43,7 +35,7 @@ def header_currency(src: SourceFile, spec: FormatSpec) -> tuple[dict[str, str], 
         if m is None or not m.group(1).strip():
             continue
         code = m.group(1).strip().upper()
-        if code not in _iso_4217():
+        if not is_iso_4217(code):
             raise InputError(
                 f"{src.name} ({spec.title}): column {name!r} names no currency its prices are "
                 "in, so they cannot be read",
