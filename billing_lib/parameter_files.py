@@ -23,11 +23,12 @@ import types
 import typing
 from collections import OrderedDict
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from billing_lib.errors import ParameterError, Problem
 from billing_lib.parameter_paths import check_not_a_folder, empty_file
@@ -300,6 +301,27 @@ class Strict(BaseModel):
     ignored in silence) and a loaded value does not change."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: A date written as a number, or as digits in quotes: pydantic reads it as seconds since 1970.
+_DIGITS = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _not_a_number(value: Any) -> Any:
+    """A parameters file's date is a day (YAML's 2026-10-16, or that text): a number, or digits
+    in quotes, was read as Unix time (``valid_from: 1760572800`` in force from 16 October 2025)
+    or refused in pydantic's words ("Datetimes provided to dates should have zero time" for
+    ``20261016``), naming no date."""
+    digits = isinstance(value, str) and _DIGITS.fullmatch(value)
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or digits:
+        raise ValueError(
+            f"expected a date YYYY-MM-DD, e.g. 2026-10-01; got {value!r} (a number, not a date)"
+        )
+    return value
+
+
+#: A date of a parameters file: a day YYYY-MM-DD, never a number read as Unix time.
+Day = Annotated[date, BeforeValidator(_not_a_number)]
 
 
 M = typing.TypeVar("M", bound=BaseModel)
