@@ -521,6 +521,32 @@ def test_a_tier_refuses_to_add_up_quantities_of_different_units(tmp_path, kind):
     assert [r[:2] for r in rated(con)] == [("C1", "vmware-points")] * 2 + [("C2", "vmware-points")]
 
 
+@pytest.mark.parametrize("kind", ["tiered", "volume"])
+def test_a_tier_refuses_to_add_up_quantities_of_two_vendors(tmp_path, kind):
+    """A tiered rule matched by service name alone (``match: {service: Compute}``) priced a
+    customer's AWS and Azure hours as one month's volume: 80 AWS hours moved 80 Azure hours into
+    the cheaper tier (billed 50.00 instead of 80.00), each vendor's usage discounted by the
+    other's, without a word. Refused as different units are, naming the rule, the customer and
+    the vendors; one vendor's lines, or two customers of two vendors, are no mix."""
+    tiers = "[{up_to: 100, unit_price: '1.00'}, {unit_price: '0.50'}]"
+    rules = plan(
+        f"{{id: compute, kind: {kind}, currency: EUR, match: {{service: Compute}}, tiers: {tiers}}}"
+    )
+    hours = {"ServiceName": "Compute", "PricingQuantity": 80, "PricingUnit": "Hours"}
+    aws = line(**hours, BillingCurrency="EUR")
+    azure = line(**MS, **hours)
+    with pytest.raises(ParameterError) as err:
+        rate(tmp_path, rules, [aws, azure])
+    assert err.value.entry == "plans[id=p].rules[id=compute]"
+    text = str(err.value)
+    assert "customer 'C1'" in text
+    assert "lines of two vendors (aws and microsoft)" in text
+    assert "add vendor to its match" in text
+    # C1's AWS and C2's Azure: each customer's month of one vendor
+    con, _ = rate(tmp_path, rules, [aws, line(**{**MS, "SubAccountId": "tenant-2"}, **hours)])
+    assert rated(con) == [("C1", "compute", D(80)), ("C2", "compute", D(80))]
+
+
 def test_a_tiered_rule_prices_a_credit_of_units_negative_like_a_charge(tmp_path):
     """``credits: price`` under a graduated rule: a seat cancellation (negative quantity) was
     priced 0.00 (each tier's part was floored at 0), so the customer paid for seats it returned,
