@@ -547,6 +547,26 @@ def test_a_tier_refuses_to_add_up_quantities_of_two_vendors(tmp_path, kind):
     assert rated(con) == [("C1", "compute", D(80)), ("C2", "compute", D(80))]
 
 
+@pytest.mark.parametrize("kind", ["tiered", "volume"])
+def test_a_tier_s_unit_refuses_lines_of_another_unit(tmp_path, kind):
+    """Tiers per VMware point: a customer whose only lines are core-hours (its contract prices
+    the SKU per core-hour) had its 35,712 core-hours priced as points, 35,712 x 0.95, without a
+    word (only a mix of units in one month was refused). A rule's ``unit`` names the unit its
+    tiers count: a line in another is refused, naming the rule, the customer, the file and row
+    and both units; the unit compared whatever its case and outer spaces."""
+    tiers = "[{up_to: 500, unit_price: '1.10'}, {unit_price: '0.95'}]"
+    rules = plan(f"{{id: vmware-points, kind: {kind}, currency: EUR, unit: Point, tiers: {tiers}}}")
+    core_hours = line(**MS, ServiceName="VCF", PricingQuantity=35712, PricingUnit="Core-hour")
+    with pytest.raises(ParameterError) as err:
+        rate(tmp_path, rules, [core_hours])
+    assert err.value.entry == "plans[id=p].rules[id=vmware-points].unit"
+    text = str(err.value)
+    assert "its tiers count 'Point'" in text, text
+    assert "test.csv row 2 (customer 'C1') is in 'Core-hour'" in text, text
+    con, _ = rate(tmp_path, rules, [line(**MS, PricingQuantity=320, PricingUnit=" point")])
+    assert rated(con) == [("C1", "vmware-points", D(352))]
+
+
 def test_a_tiered_rule_prices_a_credit_of_units_negative_like_a_charge(tmp_path):
     """``credits: price`` under a graduated rule: a seat cancellation (negative quantity) was
     priced 0.00 (each tier's part was floored at 0), so the customer paid for seats it returned,

@@ -266,6 +266,24 @@ class TieredRule(_Rule):
     tiers: list[Tier] = Field(min_length=1)
     currency: Currency
     basis: Basis = "BilledCost"
+    unit: str | None = Field(
+        default=None,
+        description=(
+            "The unit the tiers count (the lines' PricingUnit, e.g. Point), compared whatever "
+            "its case and outer spaces: a line in another unit is refused"
+        ),
+    )
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, value: str | None) -> str | None:
+        """The unit without spaces around it; a blank one is refused (no line's unit is blank:
+        a line without a unit has none)."""
+        if value is not None and not value.strip():
+            raise ValueError(
+                "a blank unit names no unit: give the lines' PricingUnit, or leave it out"
+            )
+        return None if value is None else value.strip()
 
     @model_validator(mode="after")
     def _bounds(self) -> TieredRule:

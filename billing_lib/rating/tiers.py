@@ -87,19 +87,27 @@ def one_unit_sql(source: str) -> str:
     case and outer spaces; none is a unit of its own): a tier adds the month's quantities up,
     and core-hours added to points price neither; or come from two vendors (a rule matched by
     service name alone): AWS's hours moved Azure's into a cheaper tier, each vendor's usage
-    discounted by the other's. A window over these lines only, in the query that prices them."""
+    discounted by the other's; or, where the rule names the unit its tiers count
+    (``price_tier_units``), a line is in another (core-hours priced as points, a customer's
+    only lines). A window over these lines only, in the query that prices them."""
     unit = "COALESCE(lower(trim(unit)), '')"
     found = (
         f"{ql(MIXED_UNITS)} || to_json({{'customer': customer_id, 'plan': plan_id, "
-        "'rule': rule_id, 'units': [unit_lo, unit_hi], 'vendors': [vendor_lo, vendor_hi]})"
+        "'rule': rule_id, 'units': [unit_lo, unit_hi], 'vendors': [vendor_lo, vendor_hi], "
+        "'expected': tier_unit, 'unit': unit, 'file': source_file, 'row': source_row})"
     )
-    mixed = "unit_lo <> unit_hi OR vendor_lo <> vendor_hi"
+    mixed = (
+        f"tier_unit IS NOT NULL AND lower(tier_unit) <> {unit} "
+        "OR unit_lo <> unit_hi OR vendor_lo <> vendor_hi"
+    )
     return f"""
-        SELECT * EXCLUDE (unit_lo, unit_hi, vendor_lo, vendor_hi)
+        SELECT * EXCLUDE (unit_lo, unit_hi, vendor_lo, vendor_hi, tier_unit)
                REPLACE (CASE WHEN {mixed} THEN error({found}) ELSE quantity END AS quantity)
-        FROM (SELECT *, min({unit}) OVER u AS unit_lo, max({unit}) OVER u AS unit_hi,
-                     min(vendor) OVER u AS vendor_lo, max(vendor) OVER u AS vendor_hi
-              FROM ({source}) WINDOW u AS (PARTITION BY {TIER_COUNT}))"""
+        FROM (SELECT s.*, min({unit}) OVER u AS unit_lo, max({unit}) OVER u AS unit_hi,
+                     min(vendor) OVER u AS vendor_lo, max(vendor) OVER u AS vendor_hi,
+                     t.tier_unit
+              FROM ({source}) s LEFT JOIN price_tier_units t USING (plan_id, rule_id)
+              WINDOW u AS (PARTITION BY {TIER_COUNT}))"""
 
 
 @contextmanager
@@ -113,6 +121,17 @@ def units_named(pricing: Pricing) -> Iterator[None]:
         if MIXED_UNITS not in text:
             raise
         found = json.loads(text.split(MIXED_UNITS, 1)[1].splitlines()[0])
+        expected = found["expected"]
+        if expected is not None and expected.lower() != (found["unit"] or "").strip().lower():
+            raise ParameterError(
+                pricing.plans_path,
+                pricing.rule_entry(found["plan"], found["rule"]) + ".unit",
+                f"its tiers count {expected!r} (the rule's unit), but {found['file']} row "
+                f"{found['row']} (customer {found['customer']!r}) is in "
+                f"{found['unit'] or 'no unit'!r} (its PricingUnit), which the tiers would price "
+                f"as {expected!r}; narrow the rule's match to the lines in {expected!r} (a "
+                "service or sku) and price the others by a rule of their own",
+            ) from exc
         vendors = found["vendors"]
         if vendors[0] != vendors[1]:
             raise ParameterError(
