@@ -1218,6 +1218,29 @@ def test_a_line_with_a_cost_but_no_quantity_under_a_unit_price_is_refused(tmp_pa
         rate(tmp_path / "fee", plan(rule, "{id: other, kind: pass_through}"), [*rows, fee])
 
 
+def test_a_charge_period_of_no_length_under_a_prorated_seat_price_is_refused(tmp_path):
+    """A purchase whose ChargePeriodEnd is its ChargePeriodStart (an instant: the import refuses
+    an end before the start, not this) was prorated by a period of no length under a seat
+    price: 3 seats costing 60.00 billed 0.00, the reseller's cost and its price lost without a
+    word. Refused naming the rule, file, row, the instant and the cost; not prorated
+    (``prorate: false``) such a line bills a whole month, as one without an end does."""
+    instant = datetime(2026, 10, 5)
+    seats = {**MS, "ChargeCategory": "Purchase", "PricingQuantity": 3}
+    rule = "{id: seat, kind: fixed_price, unit_price: '22.00', currency: EUR}"
+    paid = line(**seats, BilledCost=60, ChargePeriodStart=instant, ChargePeriodEnd=instant)
+    with pytest.raises(ParameterError) as err:
+        rate(tmp_path / "prorated", plan(rule), [paid])
+    assert err.value.entry == "plans[id=p].rules[id=seat]"
+    assert (
+        "test.csv row 2 has a charge period of no length (ChargePeriodStart and "
+        "ChargePeriodEnd both 2026-10-05 00:00:00) and costs 60 EUR: prorated, it would be "
+        "billed 0.00"
+    ) in str(err.value), str(err.value)
+    whole = rule.replace("}", ", prorate: false}")
+    con, _ = rate(tmp_path / "whole", plan(whole), [paid])
+    assert rated(con) == [("C1", "seat", D(66))]
+
+
 @pytest.mark.parametrize("kind", ["fixed_price", "tiered", "volume"])
 @pytest.mark.parametrize(
     ("category", "cost"), [("Credit", "-1.00"), ("Usage", "5.00")], ids=["credit", "charge"]
