@@ -149,19 +149,32 @@ def check_priceable(
 def check_seat_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, counts: str) -> None:
     """ParameterError for the first line a seat fee counts that has no PricingQuantity (or one
     of 0) and a vendor cost: it would count no seat, as a price per unit would bill it 0.00
-    (``check_priceable``). ``counts``: the seat fees' counts (``fees.minimum_counts_sql`` with
-    seats: ``unpriced``, the first such line in the fee's scope)."""
+    (``check_priceable``); else for one with a quantity whose charge period has no length,
+    under a prorated fee (0 seat-months). ``counts``: the seat fees' counts
+    (``fees.minimum_counts_sql`` with seats: ``unpriced``, the first such line in the fee's
+    scope)."""
     bad = first_or_none(
         con,
         f"""SELECT plan_id, rule_id, unpriced.file, unpriced.row, unpriced.no_quantity,
-                   CAST(unpriced.cost AS VARCHAR), unpriced.currency
+                   CAST(unpriced.cost AS VARCHAR), unpriced.currency, unpriced.instant,
+                   unpriced.start
             FROM {counts} WHERE fee_kind = 'seat_fee' AND unpriced IS NOT NULL
-            ORDER BY unpriced.file, unpriced.row, plan_id, rule_id LIMIT 1""",
+            ORDER BY unpriced.instant, unpriced.file, unpriced.row, plan_id, rule_id LIMIT 1""",
     )
     if not bad:
         return
-    plan_id, rule_id, file, row, no_quantity, cost, currency = bad
+    plan_id, rule_id, file, row, no_quantity, cost, currency, instant, start = bad
     shown = format(Decimal(cost).normalize(), "f")
+    if instant:
+        raise ParameterError(
+            pricing.plans_path,
+            pricing.rule_entry(plan_id, rule_id),
+            f"the seat fee counts the seat-months of its lines, prorated by their charge "
+            f"period, but {file} row {row} has a charge period of no length (ChargePeriodStart "
+            f"and ChargePeriodEnd both {start}) and costs {shown} {currency}: it would count no "
+            "seat; narrow the fee's match, or write prorate: false (a whole month for such a "
+            "line)",
+        )
     has = "none" if no_quantity else "a quantity of 0"
     raise ParameterError(
         pricing.plans_path,
