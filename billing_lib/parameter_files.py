@@ -23,11 +23,12 @@ import types
 import typing
 from collections import OrderedDict
 from collections.abc import Iterator
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from billing_lib.errors import ParameterError, Problem
 from billing_lib.parameter_paths import check_not_a_folder, empty_file
@@ -302,6 +303,34 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: A date written as a number, or as digits in quotes: pydantic reads it as seconds since 1970.
+_DIGITS = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+#: A date with a time of day in text: ``2026-10-31T23:59:59``, ``2026-10-31 12:00``.
+_DATE_TIME = re.compile(r"\s*\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}.*", re.IGNORECASE)
+
+
+def _a_day(value: Any) -> Any:
+    """A parameters file's date is a day (YAML's 2026-10-16, or that text): a number, or digits
+    in quotes, was read as Unix time (``valid_from: 1760572800`` in force from 16 October 2025)
+    or refused in pydantic's words ("Datetimes provided to dates should have zero time" for
+    ``20261016``), naming no date; so was a time of day (``valid_to: 2026-10-31 23:59:59``, the
+    day's end as a spreadsheet writes it: the date alone is the whole day, inclusive)."""
+    digits = isinstance(value, str) and _DIGITS.fullmatch(value)
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or digits:
+        raise ValueError("expected a date YYYY-MM-DD, e.g. 2026-10-01, not a number")
+    timed = isinstance(value, datetime) and value.time() != time(0)
+    if timed or (isinstance(value, str) and _DATE_TIME.fullmatch(value)):
+        raise ValueError(
+            "expected a date YYYY-MM-DD, e.g. 2026-10-31: a date here is a whole day (valid_to "
+            "included), without a time of day"
+        )
+    return value
+
+
+#: A date of a parameters file: a day YYYY-MM-DD, never a number read as Unix time.
+Day = Annotated[date, BeforeValidator(_a_day)]
+
+
 M = typing.TypeVar("M", bound=BaseModel)
 
 
@@ -415,7 +444,11 @@ def _problem(
         quote = "put the text in quotes, as in country: 'NO' or vat_account: '1500'"
         message = f"expected text; {_yaml_reads(err['input'])}: {quote}"
     shown = err.get("input")
-    got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
+    if isinstance(shown, date):  # as the file has it, not Python's datetime.datetime(...)
+        shown = shown.isoformat(" ") if isinstance(shown, datetime) else shown.isoformat()
+        got = f"; got {shown}"
+    else:
+        got = "" if isinstance(shown, dict | list) else f"; got {shown!r}"
     value = None if isinstance(shown, dict | list) else str(shown)
     return Problem(file, row, entry, value, f"{message}{got}")
 

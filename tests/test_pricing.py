@@ -393,6 +393,31 @@ def test_bad_plans_name_the_file_and_entry(tmp_path, old, new, entry, fragment):
     expect(error(tmp_path, GOOD.replace(old, new)), "price_plans.yaml", entry, fragment)
 
 
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("20261016", "20261016"),  # refused as "Datetimes provided to dates should have zero time"
+        ("1760572800", "1760572800"),  # loaded as the Unix time of 2025-10-16
+        ('"1760572800"', "'1760572800'"),  # the same, quoted
+    ],
+)
+def test_a_rule_s_date_typed_as_a_number_is_refused_as_not_a_date(tmp_path, typed, shown):
+    """A date is a day YYYY-MM-DD: a number (or digits in quotes) was read as seconds since
+    1970, so ``valid_from: 1760572800`` put the rule in force from 16 October 2025, and
+    ``20261016`` was refused in pydantic's words ("Datetimes provided to dates should have zero
+    time"), naming no date at all."""
+    plans = GOOD.replace(
+        "{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}}",
+        f"{{id: aws, kind: markup, percent: 12.5, match: {{provider: AWS}}, valid_from: {typed}}}",
+    )
+    expect(
+        error(tmp_path, plans),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=aws].valid_from",
+        f"expected a date YYYY-MM-DD, e.g. 2026-10-01, not a number; got {shown}",
+    )
+
+
 @pytest.mark.parametrize("credits", ["", ", credits: keep"])
 def test_a_price_for_credits_only_that_its_credits_setting_never_applies_is_refused(
     tmp_path, credits
@@ -894,4 +919,41 @@ def test_two_equally_specific_rules_a_line_could_match_by_its_tags_are_refused(t
         "plans[id=p].rules[id=a] and rules[id=b]",
         "equally specific",
         "tag:",
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("2026-10-31 23:59:59", "2026-10-31 23:59:59"),  # YAML's own date and time
+        ('"2026-10-31T23:59:59"', "'2026-10-31T23:59:59'"),
+    ],
+)
+def test_a_rule_s_date_with_a_time_of_day_is_refused_saying_a_date_is_a_whole_day(
+    tmp_path, typed, shown
+):
+    """``valid_to: 2026-10-31 23:59:59`` (the end of the day, as a spreadsheet writes it) was
+    refused in pydantic's words ("Datetimes provided to dates should have zero time - e.g. be
+    exact dates; got datetime.datetime(2026, 10, 31, 23, 59, 59)"): said as a date of a
+    parameters file is, a whole day, valid_to included."""
+    plans = GOOD.replace(
+        "{id: aws, kind: markup, percent: 12.5, match: {provider: AWS}}",
+        f"{{id: aws, kind: markup, percent: 12.5, match: {{provider: AWS}}, valid_to: {typed}}}",
+    )
+    expect(
+        error(tmp_path, plans),
+        "price_plans.yaml",
+        "plans[id=std].rules[id=aws].valid_to",
+        "expected a date YYYY-MM-DD, e.g. 2026-10-31: a date here is a whole day (valid_to "
+        f"included), without a time of day; got {shown}",
+    )
+
+
+def test_a_custom_line_s_date_typed_as_a_number_is_refused(tmp_path):
+    custom = CUSTOM.replace("date: 2026-10-05", "date: 1759622400")
+    expect(
+        error(tmp_path, custom=custom),
+        "custom_lines.yaml",
+        "custom_lines[id=onb-c2].date",
+        "expected a date YYYY-MM-DD, e.g. 2026-10-01, not a number; got 1759622400",
     )

@@ -521,6 +521,52 @@ def test_a_tier_refuses_to_add_up_quantities_of_different_units(tmp_path, kind):
     assert [r[:2] for r in rated(con)] == [("C1", "vmware-points")] * 2 + [("C2", "vmware-points")]
 
 
+@pytest.mark.parametrize("kind", ["tiered", "volume"])
+def test_a_tier_refuses_to_add_up_quantities_of_two_vendors(tmp_path, kind):
+    """A tiered rule matched by service name alone (``match: {service: Compute}``) priced a
+    customer's AWS and Azure hours as one month's volume: 80 AWS hours moved 80 Azure hours into
+    the cheaper tier (billed 50.00 instead of 80.00), each vendor's usage discounted by the
+    other's, without a word. Refused as different units are, naming the rule, the customer and
+    the vendors; one vendor's lines, or two customers of two vendors, are no mix."""
+    tiers = "[{up_to: 100, unit_price: '1.00'}, {unit_price: '0.50'}]"
+    rules = plan(
+        f"{{id: compute, kind: {kind}, currency: EUR, match: {{service: Compute}}, tiers: {tiers}}}"
+    )
+    hours = {"ServiceName": "Compute", "PricingQuantity": 80, "PricingUnit": "Hours"}
+    aws = line(**hours, BillingCurrency="EUR")
+    azure = line(**MS, **hours)
+    with pytest.raises(ParameterError) as err:
+        rate(tmp_path, rules, [aws, azure])
+    assert err.value.entry == "plans[id=p].rules[id=compute]"
+    text = str(err.value)
+    assert "customer 'C1'" in text
+    assert "lines of two vendors (aws and microsoft)" in text
+    assert "add vendor to its match" in text
+    # C1's AWS and C2's Azure: each customer's month of one vendor
+    con, _ = rate(tmp_path, rules, [aws, line(**{**MS, "SubAccountId": "tenant-2"}, **hours)])
+    assert rated(con) == [("C1", "compute", D(80)), ("C2", "compute", D(80))]
+
+
+@pytest.mark.parametrize("kind", ["tiered", "volume"])
+def test_a_tier_s_unit_refuses_lines_of_another_unit(tmp_path, kind):
+    """Tiers per VMware point: a customer whose only lines are core-hours (its contract prices
+    the SKU per core-hour) had its 35,712 core-hours priced as points, 35,712 x 0.95, without a
+    word (only a mix of units in one month was refused). A rule's ``unit`` names the unit its
+    tiers count: a line in another is refused, naming the rule, the customer, the file and row
+    and both units; the unit compared whatever its case and outer spaces."""
+    tiers = "[{up_to: 500, unit_price: '1.10'}, {unit_price: '0.95'}]"
+    rules = plan(f"{{id: vmware-points, kind: {kind}, currency: EUR, unit: Point, tiers: {tiers}}}")
+    core_hours = line(**MS, ServiceName="VCF", PricingQuantity=35712, PricingUnit="Core-hour")
+    with pytest.raises(ParameterError) as err:
+        rate(tmp_path, rules, [core_hours])
+    assert err.value.entry == "plans[id=p].rules[id=vmware-points].unit"
+    text = str(err.value)
+    assert "its tiers count 'Point'" in text, text
+    assert "test.csv row 2 (customer 'C1') is in 'Core-hour'" in text, text
+    con, _ = rate(tmp_path, rules, [line(**MS, PricingQuantity=320, PricingUnit=" point")])
+    assert rated(con) == [("C1", "vmware-points", D(352))]
+
+
 def test_a_tiered_rule_prices_a_credit_of_units_negative_like_a_charge(tmp_path):
     """``credits: price`` under a graduated rule: a seat cancellation (negative quantity) was
     priced 0.00 (each tier's part was floored at 0), so the customer paid for seats it returned,
@@ -1170,6 +1216,29 @@ def test_a_line_with_a_cost_but_no_quantity_under_a_unit_price_is_refused(tmp_pa
         r"be billed 0.00",
     ):
         rate(tmp_path / "fee", plan(rule, "{id: other, kind: pass_through}"), [*rows, fee])
+
+
+def test_a_charge_period_of_no_length_under_a_prorated_seat_price_is_refused(tmp_path):
+    """A purchase whose ChargePeriodEnd is its ChargePeriodStart (an instant: the import refuses
+    an end before the start, not this) was prorated by a period of no length under a seat
+    price: 3 seats costing 60.00 billed 0.00, the reseller's cost and its price lost without a
+    word. Refused naming the rule, file, row, the instant and the cost; not prorated
+    (``prorate: false``) such a line bills a whole month, as one without an end does."""
+    instant = datetime(2026, 10, 5)
+    seats = {**MS, "ChargeCategory": "Purchase", "PricingQuantity": 3}
+    rule = "{id: seat, kind: fixed_price, unit_price: '22.00', currency: EUR}"
+    paid = line(**seats, BilledCost=60, ChargePeriodStart=instant, ChargePeriodEnd=instant)
+    with pytest.raises(ParameterError) as err:
+        rate(tmp_path / "prorated", plan(rule), [paid])
+    assert err.value.entry == "plans[id=p].rules[id=seat]"
+    assert (
+        "test.csv row 2 has a charge period of no length (ChargePeriodStart and "
+        "ChargePeriodEnd both 2026-10-05 00:00:00) and costs 60 EUR: prorated, it would be "
+        "billed 0.00"
+    ) in str(err.value), str(err.value)
+    whole = rule.replace("}", ", prorate: false}")
+    con, _ = rate(tmp_path / "whole", plan(whole), [paid])
+    assert rated(con) == [("C1", "seat", D(66))]
 
 
 @pytest.mark.parametrize("kind", ["fixed_price", "tiered", "volume"])

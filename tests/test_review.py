@@ -948,6 +948,51 @@ def test_days_between_two_dated_versions_of_a_rule_are_listed(tmp_path):
     )
 
 
+OWN_PLAN_GAP = """plans:
+  - id: std
+    rules:
+      - {id: all, kind: pass_through}
+  - id: own
+    rules:
+      - {id: all, kind: markup, percent: 5}
+assignments:
+  - {plan: std, group: smb}
+  - {plan: own, customer: C1, valid_to: 2026-10-14}
+  - {plan: own, customer: C1, valid_from: 2026-10-16}
+"""
+
+
+def test_days_between_two_of_a_customer_s_own_plans_are_listed(tmp_path):
+    """C1's own plan until 14 October and again from the 16th (a typo for the 15th): on the 15th
+    its group's plan priced it, at cost, and nothing said so (a gap between two rules is listed,
+    ``rule dates leave a gap``; the plan on the month's last day, ``no price plan``)."""
+    params = write_parameters(tmp_path, OWN_PLAN_GAP)
+    pricing = load_pricing(params, load_customers(params))
+    assert review.assignment_gaps(pricing.assignments, "2026-10") == [
+        review.Finding(
+            "plan dates leave a gap",
+            "C1",
+            "no plan of its own from 2026-10-15 to 2026-10-15, between own (assignments[1], "
+            "until 2026-10-14) and own (assignments[2], from 2026-10-16) in price_plans.yaml: "
+            "those days' lines are priced by its group's plan std",
+        )
+    ]
+    # without a group's plan those days it is on none: a line of them stops the rating
+    no_group = OWN_PLAN_GAP.replace("  - {plan: std, group: smb}\n", "")
+    params = write_parameters(tmp_path / "alone", no_group)
+    pricing = load_pricing(params, load_customers(params))
+    [gap] = review.assignment_gaps(pricing.assignments, "2026-10")
+    assert gap.finding.endswith(
+        "those days it is on no plan: a vendor line of them stops the rating"
+    )
+    # a gap outside the month, or none, is not listed
+    assert review.assignment_gaps(pricing.assignments, "2026-11") == []
+    closed = OWN_PLAN_GAP.replace("valid_from: 2026-10-16", "valid_from: 2026-10-15")
+    params = write_parameters(tmp_path / "closed", closed)
+    pricing = load_pricing(params, load_customers(params))
+    assert review.assignment_gaps(pricing.assignments, "2026-10") == []
+
+
 def test_a_percentage_written_as_a_fraction_is_listed(tmp_path, sample_alone):
     # azure's 8 % typed as 0.08: a markup of 0.08 %, billed without a word
     params = tmp_path / "parameters"

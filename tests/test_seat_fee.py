@@ -288,6 +288,35 @@ def test_a_line_in_its_scope_without_a_quantity_that_costs_something_is_refused(
     assert [r[2] for r in fees(con)] == [D(10)]
 
 
+def test_a_line_in_its_scope_whose_charge_period_has_no_length_is_refused_when_prorated(tmp_path):
+    """3 seats whose ChargePeriodEnd is their ChargePeriodStart (an instant) counted 0
+    seat-months prorated, so the support for them was never billed, without a word. Refused
+    naming the rule, the file, the row and the instant, as a prorated seat price refuses it,
+    even beside a line without a quantity in the same invoice line; a fee not prorated counts
+    such a line one month."""
+    instant = datetime(2026, 10, 5)
+    rows = [
+        seats(10, datetime(2026, 10, 1), datetime(2026, 11, 1), "200"),
+        seats(3, instant, instant, "60"),
+    ]
+    plans = group_plan("{id: all, kind: pass_through}", SUPPORT)
+    with pytest.raises(ParameterError) as err:
+        rate(tmp_path, plans, rows)
+    text = str(err.value)
+    assert "price_plans.yaml, entry plans[id=p].rules[id=support]" in text, text
+    assert (
+        "test.csv row 3 has a charge period of no length (ChargePeriodStart and ChargePeriodEnd "
+        "both 2026-10-05 00:00:00)"
+    ) in text, text
+    # a line without a quantity that costs is refused as before, whichever comes first
+    no_quantity = seats(None, datetime(2026, 10, 1), datetime(2026, 11, 1), "12.5")
+    with pytest.raises(ParameterError, match="test.csv row 4 has none and costs 12.5 EUR"):
+        rate(tmp_path / "both", plans, [*rows, no_quantity])
+    whole = SUPPORT[:-1] + ", prorate: false}"
+    con, _ = rate(tmp_path / "whole", group_plan("{id: all, kind: pass_through}", whole), rows)
+    assert [r[2] for r in fees(con)] == [D(13)]
+
+
 @pytest.mark.parametrize(
     ("fee", "entry", "fragment"),
     [

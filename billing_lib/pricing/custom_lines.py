@@ -35,8 +35,8 @@ class CustomLine(Strict):
     unit_price: Money = Field(ge=0)
     currency: Currency
     product_group: str = "services"
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: _Date | None = None
+    valid_to: _Date | None = None
     on: _Date | None = Field(default=None, alias="date", description="Day of a one-off or credit")
     prorate: bool = True
 

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from billing_lib.customers import CUSTOMERS_FILE, Customer
 from billing_lib.errors import ParameterError
-from billing_lib.parameter_files import Strict, read_yaml, validate
+from billing_lib.parameter_files import Day, Strict, read_yaml, validate
 from billing_lib.periods import days_text
 from billing_lib.pricing.fee_rules import (
     FEE_KINDS,
@@ -38,8 +38,8 @@ Rule = Annotated[
 class Plan(Strict):
     id: str = Field(min_length=1)
     name: str | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
     rules: list[Rule] = Field(min_length=1)
 
 
@@ -61,8 +61,8 @@ class Assignment(Strict):
     plan: str
     customer: str | None = None
     group: str | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
 
     @model_validator(mode="after")
     def _target(self) -> Assignment:

@@ -10,7 +10,6 @@ prices is recommended. The fees are ``fee_rules``'; a plan of both kinds is ``pl
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal, get_args
@@ -23,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from billing_lib.parameter_files import Strict
+from billing_lib.parameter_files import Day, Strict
 from billing_lib.pricing.scope import CUSTOMER_WEIGHT, Scope, credits_only
 from billing_lib.printed_texts import PrintedText
 
@@ -70,7 +69,7 @@ def _bounded(value: Decimal) -> Decimal:
     return value
 
 
-_Date = date
+_Date = Day
 
 
 Money = Annotated[
@@ -91,8 +90,8 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 class _Rule(Strict):
     id: str = Field(min_length=1)
     match: Scope = Scope()
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
     description: PrintedText | None = Field(
         default=None,
         description=(
@@ -267,6 +266,24 @@ class TieredRule(_Rule):
     tiers: list[Tier] = Field(min_length=1)
     currency: Currency
     basis: Basis = "BilledCost"
+    unit: str | None = Field(
+        default=None,
+        description=(
+            "The unit the tiers count (the lines' PricingUnit, e.g. Point), compared whatever "
+            "its case and outer spaces: a line in another unit is refused"
+        ),
+    )
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, value: str | None) -> str | None:
+        """The unit without spaces around it; a blank one is refused (no line's unit is blank:
+        a line without a unit has none)."""
+        if value is not None and not value.strip():
+            raise ValueError(
+                "a blank unit names no unit: give the lines' PricingUnit, or leave it out"
+            )
+        return None if value is None else value.strip()
 
     @model_validator(mode="after")
     def _bounds(self) -> TieredRule:

@@ -226,7 +226,8 @@ def minimum_counts_sql(source: str, rules: str, seats: bool = False) -> str:
         f""",
         seated AS (SELECT {rule}, sum(CASE WHEN m.prorate THEN i.seat_months
                                             ELSE i.seat_months_whole END) AS seats,
-                          min(i.seat_unpriced) AS unpriced
+                          min(CASE WHEN m.prorate OR NOT i.seat_unpriced.instant
+                                   THEN i.seat_unpriced END) AS unpriced
                    FROM m JOIN rev i ON i.customer_id = m.customer_id AND i.period = m.period
                      AND {scope}
                    WHERE m.fee_kind = 'seat_fee' GROUP BY {rule})"""

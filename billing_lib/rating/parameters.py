@@ -2,9 +2,10 @@
 
 ``register_pricing`` creates ``price_rules`` (one row per pricing rule, its scope as ``m_*``
 columns, NULL = any; a column ``m_tag_<n>`` per tag key some rule matches on: ``tag_columns``),
-``price_tiers``, ``price_minimums`` (the fees: minimum and percent fees, allowances and seat fees,
-by ``fee_kind``), ``price_assignments`` (per customer, groups expanded), ``price_customers``
-(invoice currency, line_grouping) and ``_fx_rates`` (``fx.register``)."""
+``price_tiers``, ``price_tier_units`` (the unit a tier rule names), ``price_minimums`` (the fees:
+minimum and percent fees, allowances and seat fees, by ``fee_kind``), ``price_assignments`` (per
+customer, groups expanded), ``price_customers`` (invoice currency, line_grouping) and ``_fx_rates``
+(``fx.register``)."""
 
 from __future__ import annotations
 
@@ -165,6 +166,22 @@ def _tiers_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
     }
 
 
+def _tier_units_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
+    """The ``unit`` of each tiered or volume rule that names one (``TieredRule.unit``), without
+    outer spaces (``tiers.one_unit_sql`` compares it with the lines' units in lower case)."""
+    units = [
+        (plan.id, r.id, r.unit)
+        for plan in pricing.plans.values()
+        for r in plan.rules
+        if isinstance(r, TieredRule) and r.unit is not None
+    ]
+    return {
+        "plan_id": ("VARCHAR", [u[0] for u in units]),
+        "rule_id": ("VARCHAR", [u[1] for u in units]),
+        "tier_unit": ("VARCHAR", [u[2] for u in units]),
+    }
+
+
 def _minimums_table(pricing: Pricing) -> dict[str, tuple[str, list[Any]]]:
     """The fees (``FEE_KINDS``): a minimum fee's ``minimum`` and ``currency``, a percent fee's
     ``percent`` (in each customer's invoice currency: ``currency`` NULL), an allowance's
@@ -213,6 +230,7 @@ def register_pricing(
     install_macros(con)
     put_table(con, "price_rules", _rules_table(pricing))
     put_table(con, "price_tiers", _tiers_table(pricing))
+    put_table(con, "price_tier_units", _tier_units_table(pricing))
     put_table(con, "price_minimums", _minimums_table(pricing))
     a = pricing.assignments
     put_table(

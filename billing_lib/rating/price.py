@@ -129,12 +129,21 @@ def seat_columns_sql(costed: str) -> str:
     quantity; and ``seat_unpriced``, on a line without a PricingQuantity (or of 0) whose vendor
     cost is not 0, the line as a struct (``file``, ``row``, ``no_quantity``, ``cost``,
     ``currency``) for the error that names it (``check_seat_lines``). Only for the months
-    with a seat fee (``rated_file.top_ups``): two layers, the parts then the months."""
+    with a seat fee (``rated_file.top_ups``): two layers, the parts then the months. A line
+    with a quantity whose charge period has no length (ChargePeriodEnd = ChargePeriodStart:
+    0 seat-months prorated) has a ``seat_unpriced`` too, its ``instant`` true (false first, so
+    the smallest of a sum is a line without a quantity where there is one), refused only by a
+    prorated fee."""
     quantity = "COALESCE(PricingQuantity, 0)"
+    facts = (
+        "'file': source_file, 'row': source_row, 'no_quantity': PricingQuantity IS NULL, "
+        "'cost': vendor_cost, 'currency': vendor_currency, "
+        "'start': CAST(ChargePeriodStart AS VARCHAR)"
+    )
     unpriced = (
-        f"CASE WHEN {quantity} = 0 AND vendor_cost <> 0 THEN {{'file': source_file, "
-        "'row': source_row, 'no_quantity': PricingQuantity IS NULL, 'cost': vendor_cost, "
-        "'currency': vendor_currency} END"
+        f"CASE WHEN {quantity} = 0 AND vendor_cost <> 0 THEN {{'instant': false, {facts}}} "
+        f"WHEN {quantity} <> 0 AND ChargePeriodEnd = ChargePeriodStart "
+        f"THEN {{'instant': true, {facts}}} END"
     )
     return f"""
         SELECT * EXCLUDE (s_fixed, s_months, s_seconds, s_month_seconds),

@@ -26,10 +26,13 @@ def unpriceable_sql(used: list[str], places: bool = False) -> str:
     PricingQuantity or with one of 0 whose vendor cost (on the rule's basis) is not 0 - an AWS
     savings plan fee or reservation fee carries none, an AWS credit or refund a usage amount of
     0, and each was billed 0.00 in silence: the reseller's cost or the customer's credit was
-    lost. One pass over the lines of such keys for both. With ``places`` (some key's rule has
-    ``unit_price_places``) also a line of such a markup or list price without a PricingQuantity
-    or with one of 0 that costs (a markup) or lists (a list price) something: it has no unit
-    price to round (``price_list_sql``); else that part of the query is left out."""
+    lost; or a line of a prorated seat price (``fixed_price``) with a quantity whose charge
+    period has no length (ChargePeriodEnd = ChargePeriodStart: prorated to 0.00, the reseller's
+    cost and price lost). One pass over the lines of such keys for all. With ``places`` (some
+    key's rule has ``unit_price_places``) also a line of such a markup or list price without a
+    PricingQuantity or with one of 0 that costs (a markup) or lists (a list price) something:
+    it has no unit price to round (``price_list_sql``); else that part of the query is left
+    out."""
     cost = vendor_cost_sql()
     # only the keys of such pricings join the lines (none in most months: no pass over them)
     pricings = f"pricing IN {('list_price', *COUNTED)}"
@@ -40,24 +43,29 @@ def unpriceable_sql(used: list[str], places: bool = False) -> str:
     zero_list = "COALESCE(l.ListCost = 0, l.ListUnitPrice = 0 OR l.PricingQuantity = 0)"
     listed = f"k.pricing = 'list_price' AND ({no_list} OR {zero_list} AND {cost} <> 0)"
     counted = f"k.pricing IN {COUNTED} AND COALESCE(l.PricingQuantity, 0) = 0 AND {cost} <> 0"
-    lacks = f"""CASE WHEN k.pricing <> 'list_price' AND l.PricingQuantity IS NULL THEN 'quantity'
+    instant = (
+        "k.pricing = 'fixed_price' AND k.prorate AND l.ChargePeriodEnd = l.ChargePeriodStart "
+        "AND COALESCE(l.PricingQuantity, 0) <> 0"
+    )
+    lacks = f"""CASE WHEN {instant} THEN 'period'
+                    WHEN k.pricing <> 'list_price' AND l.PricingQuantity IS NULL THEN 'quantity'
                     WHEN k.pricing <> 'list_price' THEN 'zero quantity'
                     WHEN {no_list} THEN 'list' ELSE 'zero list' END"""
-    where = f"{listed} OR {counted}"
+    where = f"{listed} OR {counted} OR {instant}"
     if places:
         billed = f"CASE WHEN k.pricing = 'list_price' THEN COALESCE(l.ListCost, 0) ELSE {cost} END"
         unit = (
             f"k.pricing IN {UNIT_PRICED} AND k.unit_places IS NOT NULL "
             f"AND COALESCE(l.PricingQuantity, 0) = 0 AND {billed} <> 0"
         )
-        lacks = f"""CASE WHEN {listed} OR {counted} THEN {lacks}
+        lacks = f"""CASE WHEN {listed} OR {counted} OR {instant} THEN {lacks}
                          WHEN l.PricingQuantity IS NULL THEN 'unit quantity'
                          ELSE 'unit zero quantity' END"""
         where += f" OR {unit}"
     return f"""
         SELECT k.plan_id, k.rule_id, l.x_SourceFile, l.x_SourceRow, {lacks},
                CAST({cost} AS VARCHAR), l.BillingCurrency, k.pricing, k.unit_places,
-               CAST(l.ListCost AS VARCHAR)
+               CAST(l.ListCost AS VARCHAR), CAST(l.ChargePeriodStart AS VARCHAR)
         FROM {lines_with_keys(keys, used)}
         WHERE {where}
         ORDER BY l.x_SourceFile, l.x_SourceRow
@@ -85,8 +93,18 @@ def check_priceable(
     bad = first_or_none(con, unpriceable_sql(used, places))
     if not bad:
         return
-    plan_id, rule_id, file, row, lacks, cost, currency, kind, unit_places, listed = bad
+    plan_id, rule_id, file, row, lacks, cost, currency, kind, unit_places, listed, start = bad
     entry = pricing.rule_entry(plan_id, rule_id)
+    if lacks == "period":
+        raise ParameterError(
+            pricing.plans_path,
+            entry,
+            f"the rule prices per month, prorated by the charge period, but {file} row {row} "
+            f"has a charge period of no length (ChargePeriodStart and ChargePeriodEnd both "
+            f"{start}) and costs {format(Decimal(cost).normalize(), 'f')} {currency}: "
+            "prorated, it would be billed 0.00; price such lines by a rule of their own, or "
+            "write prorate: false (a whole month for such a line)",
+        )
     if lacks.startswith("unit "):
         has = "no PricingQuantity" if lacks == "unit quantity" else "a PricingQuantity of 0"
         amount = listed if kind == "list_price" else cost
@@ -131,19 +149,32 @@ def check_priceable(
 def check_seat_lines(con: duckdb.DuckDBPyConnection, pricing: Pricing, counts: str) -> None:
     """ParameterError for the first line a seat fee counts that has no PricingQuantity (or one
     of 0) and a vendor cost: it would count no seat, as a price per unit would bill it 0.00
-    (``check_priceable``). ``counts``: the seat fees' counts (``fees.minimum_counts_sql`` with
-    seats: ``unpriced``, the first such line in the fee's scope)."""
+    (``check_priceable``); else for one with a quantity whose charge period has no length,
+    under a prorated fee (0 seat-months). ``counts``: the seat fees' counts
+    (``fees.minimum_counts_sql`` with seats: ``unpriced``, the first such line in the fee's
+    scope)."""
     bad = first_or_none(
         con,
         f"""SELECT plan_id, rule_id, unpriced.file, unpriced.row, unpriced.no_quantity,
-                   CAST(unpriced.cost AS VARCHAR), unpriced.currency
+                   CAST(unpriced.cost AS VARCHAR), unpriced.currency, unpriced.instant,
+                   unpriced.start
             FROM {counts} WHERE fee_kind = 'seat_fee' AND unpriced IS NOT NULL
-            ORDER BY unpriced.file, unpriced.row, plan_id, rule_id LIMIT 1""",
+            ORDER BY unpriced.instant, unpriced.file, unpriced.row, plan_id, rule_id LIMIT 1""",
     )
     if not bad:
         return
-    plan_id, rule_id, file, row, no_quantity, cost, currency = bad
+    plan_id, rule_id, file, row, no_quantity, cost, currency, instant, start = bad
     shown = format(Decimal(cost).normalize(), "f")
+    if instant:
+        raise ParameterError(
+            pricing.plans_path,
+            pricing.rule_entry(plan_id, rule_id),
+            f"the seat fee counts the seat-months of its lines, prorated by their charge "
+            f"period, but {file} row {row} has a charge period of no length (ChargePeriodStart "
+            f"and ChargePeriodEnd both {start}) and costs {shown} {currency}: it would count no "
+            "seat; narrow the fee's match, or write prorate: false (a whole month for such a "
+            "line)",
+        )
     has = "none" if no_quantity else "a quantity of 0"
     raise ParameterError(
         pricing.plans_path,

@@ -1,6 +1,6 @@
 """Tiered and volume pricing: a month's quantity per customer and tier scope priced by the rule's
 tiers (``tiered_sql``, ``tier_amount_sql``), and the refusal of a tier whose lines are in
-different units (``one_unit_sql``, ``units_named``)."""
+different units or of two vendors (``one_unit_sql``, ``units_named``)."""
 
 from __future__ import annotations
 
@@ -82,27 +82,38 @@ def tiered_sql(source: str) -> str:
 def one_unit_sql(source: str) -> str:
     """The lines of ``source`` (``priced_sql`` rows of tiered and volume keys) as they are; the
     query fails (DuckDB's ``error``: ``MIXED_UNITS`` and the customer, plan, rule and two of the
-    units as JSON, ``units_named``) when a customer's lines of one rule are in different units
-    (``unit``, the PricingUnit, compared without case and outer spaces; none is a unit of its
-    own): a tier adds the month's quantities up, and core-hours added to points price neither.
-    A window over these lines only, in the query that prices them."""
+    units, or of the vendors, as JSON, ``units_named``) when a customer's lines of one tier
+    count (``TIER_COUNT``) are in different units (``unit``, the PricingUnit, compared without
+    case and outer spaces; none is a unit of its own): a tier adds the month's quantities up,
+    and core-hours added to points price neither; or come from two vendors (a rule matched by
+    service name alone): AWS's hours moved Azure's into a cheaper tier, each vendor's usage
+    discounted by the other's; or, where the rule names the unit its tiers count
+    (``price_tier_units``), a line is in another (core-hours priced as points, a customer's
+    only lines). A window over these lines only, in the query that prices them."""
     unit = "COALESCE(lower(trim(unit)), '')"
     found = (
         f"{ql(MIXED_UNITS)} || to_json({{'customer': customer_id, 'plan': plan_id, "
-        "'rule': rule_id, 'units': [unit_lo, unit_hi]})"
+        "'rule': rule_id, 'units': [unit_lo, unit_hi], 'vendors': [vendor_lo, vendor_hi], "
+        "'expected': tier_unit, 'unit': unit, 'file': source_file, 'row': source_row})"
+    )
+    mixed = (
+        f"tier_unit IS NOT NULL AND lower(tier_unit) <> {unit} "
+        "OR unit_lo <> unit_hi OR vendor_lo <> vendor_hi"
     )
     return f"""
-        SELECT * EXCLUDE (unit_lo, unit_hi)
-               REPLACE (CASE WHEN unit_lo <> unit_hi THEN error({found}) ELSE quantity END
-                        AS quantity)
-        FROM (SELECT *, min({unit}) OVER u AS unit_lo, max({unit}) OVER u AS unit_hi
-              FROM ({source}) WINDOW u AS (PARTITION BY {TIER_COUNT}))"""
+        SELECT * EXCLUDE (unit_lo, unit_hi, vendor_lo, vendor_hi, tier_unit)
+               REPLACE (CASE WHEN {mixed} THEN error({found}) ELSE quantity END AS quantity)
+        FROM (SELECT s.*, min({unit}) OVER u AS unit_lo, max({unit}) OVER u AS unit_hi,
+                     min(vendor) OVER u AS vendor_lo, max(vendor) OVER u AS vendor_hi,
+                     t.tier_unit
+              FROM ({source}) s LEFT JOIN price_tier_units t USING (plan_id, rule_id)
+              WINDOW u AS (PARTITION BY {TIER_COUNT}))"""
 
 
 @contextmanager
 def units_named(pricing: Pricing) -> Iterator[None]:
     """The error of ``one_unit_sql`` as a ParameterError naming the rule, the customer and the
-    units; any other error as it is."""
+    vendors or units; any other error as it is."""
     try:
         yield
     except duckdb.InvalidInputException as exc:
@@ -110,6 +121,27 @@ def units_named(pricing: Pricing) -> Iterator[None]:
         if MIXED_UNITS not in text:
             raise
         found = json.loads(text.split(MIXED_UNITS, 1)[1].splitlines()[0])
+        expected = found["expected"]
+        if expected is not None and expected.lower() != (found["unit"] or "").strip().lower():
+            raise ParameterError(
+                pricing.plans_path,
+                pricing.rule_entry(found["plan"], found["rule"]) + ".unit",
+                f"its tiers count {expected!r} (the rule's unit), but {found['file']} row "
+                f"{found['row']} (customer {found['customer']!r}) is in "
+                f"{found['unit'] or 'no unit'!r} (its PricingUnit), which the tiers would price "
+                f"as {expected!r}; narrow the rule's match to the lines in {expected!r} (a "
+                "service or sku) and price the others by a rule of their own",
+            ) from exc
+        vendors = found["vendors"]
+        if vendors[0] != vendors[1]:
+            raise ParameterError(
+                pricing.plans_path,
+                pricing.rule_entry(found["plan"], found["rule"]),
+                "the rule's tiers count the month's quantity per customer, but it prices "
+                f"lines of two vendors ({vendors[0]} and {vendors[1]}) of customer "
+                f"{found['customer']!r}, whose quantities would move each other into cheaper "
+                "tiers; add vendor to its match (a rule of these tiers per vendor)",
+            ) from exc
         units = " and ".join(repr(u) if u else "no unit" for u in found["units"])
         raise ParameterError(
             pricing.plans_path,

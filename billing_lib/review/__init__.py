@@ -42,7 +42,12 @@ from billing_lib.review.previous_month import (
     previous_net,
     previous_period,
 )
-from billing_lib.review.price_checks import absorbed_credits, percent_fractions, rule_gaps
+from billing_lib.review.price_checks import (
+    absorbed_credits,
+    assignment_gaps,
+    percent_fractions,
+    rule_gaps,
+)
 from billing_lib.review.rate_checks import stale_rates
 from billing_lib.review.report_checks import ReportLines, billing_accounts, report_lines
 from billing_lib.review.run_review import RunFacts, run_findings
@@ -55,6 +60,7 @@ __all__ = [
     "ReviewSettings",
     "RunFacts",
     "absorbed_credits",
+    "assignment_gaps",
     "billing_accounts",
     "charge_spans",
     "commitments",

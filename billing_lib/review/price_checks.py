@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from billing_lib.periods import month_days
-from billing_lib.pricing import FEE_KINDS
+from billing_lib.pricing import FEE_KINDS, PLANS_FILE, PlanAssignment
 from billing_lib.rating.rated_file import MINIMUM_COUNTS
 from billing_lib.review.findings import Finding, money_text, source_lines
 from billing_lib.run_files import (
@@ -89,6 +89,42 @@ def rule_gaps(plans: dict, period: str) -> list[Finding]:
                             "that matches them",
                         )
                     )
+    return out
+
+
+def assignment_gaps(assignments: tuple[PlanAssignment, ...], period: str) -> list[Finding]:
+    """Days of ``period`` between two of a customer's own plan assignments (``customer: C1``,
+    ``valid_to: 2026-10-14`` and ``valid_from: 2026-10-16``) that neither covers: the lines of
+    those days are priced by its group's plan, or, with none, stop the rating, and nothing said
+    so (``rule_gaps`` lists the same for two versions of a rule; ``no_plan`` looks at the
+    month's last day only). A customer's own plan that simply ends is not a gap."""
+    first, last = month_days(period)
+    out = []
+    for customer in sorted({a.customer_id for a in assignments}):
+        theirs = [a for a in assignments if a.customer_id == customer]
+        own = sorted((a for a in theirs if a.level == 2), key=lambda a: a.valid_from)
+        for a, b in pairwise(own):
+            start = max(a.valid_to + timedelta(days=1), first)
+            end = min(b.valid_from - timedelta(days=1), last)
+            if start > end:
+                continue
+            group = [
+                g.plan_id for g in theirs if g.level == 1 and g.valid_from <= start <= g.valid_to
+            ]
+            then = (
+                f"those days' lines are priced by its group's plan {group[0]}"
+                if group
+                else "those days it is on no plan: a vendor line of them stops the rating"
+            )
+            out.append(
+                Finding(
+                    "plan dates leave a gap",
+                    customer,
+                    f"no plan of its own from {start.isoformat()} to {end.isoformat()}, between "
+                    f"{a.plan_id} ({a.entry}, until {a.valid_to.isoformat()}) and {b.plan_id} "
+                    f"({b.entry}, from {b.valid_from.isoformat()}) in {PLANS_FILE}: {then}",
+                )
+            )
     return out
 
 

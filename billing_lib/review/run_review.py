@@ -34,6 +34,7 @@ from billing_lib.review.previous_month import (
 )
 from billing_lib.review.price_checks import (
     absorbed_credits,
+    assignment_gaps,
     control_totals,
     missing_vendors,
     new_products,
@@ -150,6 +151,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += charge_spans(run.con)
     found += unmatched_rules(run.warnings)
     found += rule_gaps(run.plans, run.period)
+    found += assignment_gaps(run.assignments, run.period)
     found += percent_fractions(run.plans, run.period)
     found += stale_rates(run.con, run.period)
     found += stale_national_rates(run.invoices, run.rates, run.period)
