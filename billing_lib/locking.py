@@ -4,7 +4,8 @@ A billing run, ``billing credit-note`` and ``billing register rebuild`` hold the
 whole life; it guards the run folders, ``corrections/`` and the invoice register beside them. It
 is an ``fcntl.flock`` on the open outputs folder (a directory cannot be deleted while it holds the
 register and run folders, nor by one of its own files being deleted), so the operating system
-frees it when the process ends, ``kill -9`` included: a killed run never leaves a stale lock. It
+frees it when the process ends, ``kill -9`` included: a killed run never leaves a stale lock (a
+process forked from it, such as a workbook writer, closes its copy of the folder at once). It
 was a flock on the file ``.billing.lock``: a clean-up that deleted that file while a run held it
 let the next run create a new file, lock that one and run at the same time. The file
 ``<output>/.billing.lock`` now holds only the holder's text (pid, command, start time, run id) for
@@ -19,6 +20,7 @@ it its staging folder (``check_held_for``) and never publishes or writes the reg
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -120,6 +122,22 @@ class OutputLock:
 
 #: The lock this process holds, per resolved outputs folder.
 _HELD: dict[Path, OutputLock] = {}
+
+
+def _forget_in_child() -> None:
+    """In a process forked while this one holds locks (a large month's workbook writers): close
+    the inherited folder and lock-file descriptors, without unlocking (the flock belongs to the
+    open folder, shared with the parent). Kept open, they held the flock past a ``kill -9`` of
+    the run: its idle writers lived on, and every later run was refused naming the dead pid."""
+    for lock in _HELD.values():
+        lock.current = False
+        for fd in (lock.fd, lock.folder_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def held(output: Path) -> OutputLock | None:

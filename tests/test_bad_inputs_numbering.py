@@ -502,6 +502,45 @@ def test_billing_run_killed_frees_the_lock_and_the_next_run_gets_the_same_number
             os.kill(kernel, signal.SIGKILL)
 
 
+def children_of(pid: int) -> list[int]:
+    """The pids of the live processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # "pid (name) state ppid ...": the name may hold spaces, so split after its ")"
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_run_killed_while_forked_writers_write_its_workbooks_frees_the_lock(case):
+    """A month of many invoices has its workbooks written by forked processes (``workbooks``),
+    which inherit the open outputs folder and with it the flock: killed then, the run left
+    them holding the lock (idle, waiting for work that never came), and every later run was
+    refused naming the dead run's pid, until someone found and killed them."""
+    out = case / "outputs"
+    before, register = published(out), register_bytes(out)
+    proc = start_run(case, "2026-11", "--writer-processes", "2", pause="writers-forked")
+    wait_paused(proc, case)
+    writers = children_of(proc.pid)
+    assert len(writers) == 2
+    kill9(proc)
+    try:
+        assert published(out) == before and register_bytes(out) == register
+        assert run_in_process(case, "2026-11") == 0  # at once: no orphan holds the folder
+        assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+        issued(out)
+        deadline = time.monotonic() + 10  # the writers end with their run
+        while any(Path(f"/proc/{w}").exists() for w in writers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in writers if Path(f"/proc/{w}").exists()]
+    finally:
+        for writer in writers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(writer, signal.SIGKILL)
+
+
 # -- the register lost or read-only --------------------------------------------------------------
 
 
