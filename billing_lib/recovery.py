@@ -9,6 +9,8 @@ Left by a killed run, and what the next run does with it (and prints):
   place (its manifest carries the run's id) its numbers are recorded, else its plan is dropped;
 - ``.replaced-<period>-*`` (the earlier run folder moved aside): put back when ``<period>/`` is
   missing (the new run never got into place), else removed;
+- ``.superseded-<period>-*`` (an earlier run folder a published rerun could not remove): removed,
+  or named with the way out while it cannot be;
 - ``.staging-*`` (a run's unfinished files, also in ``corrections/``): removed;
 - ``.invoice_register.sqlite.rebuild-*`` (the new register of a killed ``billing register
   rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one.
@@ -28,6 +30,7 @@ from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire
 from billing_lib.numbering import Register, unwritable_register
+from billing_lib.publishing import SUPERSEDED, discard_replaced, remove_tree
 from billing_lib.register_check import (
     PERIOD_FOLDER,
     RUN_FILES,
@@ -143,6 +146,7 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
     return [
         *_finish_publishing(output, tolerate_bad_register),
         *_put_back_replaced(output),
+        *_remove_superseded(output),
         *_remove_staging(output),
         *_remove_rebuild_files(output),
     ]
@@ -215,10 +219,34 @@ def _put_back_replaced(output: Path) -> list[str]:
             done.append(
                 f"put back {target.name}/ from {old.name}: a run was killed while replacing it"
             )
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-            done.append(f"removed {old.name}: the earlier {target.name}/ a killed run had replaced")
+            continue
+        what = f"the earlier {target.name}/ a killed run had replaced"
+        left, problem = discard_replaced(old, target.name)
+        done.append(
+            f"removed {old.name}: {what}" if problem is None else _left(left, what, problem)
+        )
     return done
+
+
+def _remove_superseded(output: Path) -> list[str]:
+    """Earlier run folders a published rerun replaced and could not remove (``.superseded-*``,
+    ``publishing.discard_replaced``): removed now, or said again."""
+    done = []
+    for left in sorted(output.glob(f"{SUPERSEDED}*")):
+        what = "an earlier run folder a rerun replaced, never used again"
+        problem = remove_tree(left) if left.is_dir() else None
+        done.append(
+            f"removed {left.name}: {what}" if problem is None else _left(left, what, problem)
+        )
+    return done
+
+
+def _left(left: Path, what: str, problem: str) -> str:
+    """The line for a leftover that cannot be removed: named, and the way out."""
+    return (
+        f"{left.name} cannot be removed ({problem}): {what}; remove it by hand (make it "
+        "writable first)"
+    )
 
 
 def _remove_staging(output: Path) -> list[str]:

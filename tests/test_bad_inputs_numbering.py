@@ -468,6 +468,48 @@ def test_a_rerun_killed_while_replacing_the_earlier_run_gets_it_back_byte_for_by
     issued(out)
 
 
+def test_an_earlier_run_folder_that_could_not_be_removed_is_never_put_back_for_another(
+    case_with_november, capsys, monkeypatch
+):
+    """A rerun removes the earlier run folder it replaced once its own is in place; a file
+    there that cannot be deleted (read-only, held open on a network share) left the folder
+    as ``.replaced-<period>-*``, silently, and every later command said it "removed" it. A
+    rerun killed while replacing the month later left two such folders, and the next command
+    put back the first by name: the half-removed run of before, not the run the killed one
+    had moved aside (which it then removed)."""
+    from billing_lib import publishing
+
+    case = case_with_november
+    out = case / "outputs"
+    # the name the earlier folder gets is random; this one sorts before any other
+    monkeypatch.setattr(publishing, "secrets", type("S", (), {"token_hex": lambda n: "00" * n}))
+    undeletable = read_only(out / "2026-11" / "invoices")
+    undeletable.__enter__()
+    try:
+        assert run_in_process(case, "2026-11") == 0  # its earlier folder cannot all be removed
+        monkeypatch.undo()
+        (left,) = [p for p in out.glob(".*-2026-11-*") if p.is_dir()]
+        before, said = published(out), content(out)
+        proc = start_run(case, "2026-11", pause="old-run-moved-aside")
+        wait_paused(proc, case)
+        kill9(proc)
+        capsys.readouterr()
+        assert run_in_process(case, "2026-12") == 0
+        printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned")]
+    finally:  # writable again, wherever the folder went
+        for folder in [*out.glob("*/invoices"), *out.glob(".*/invoices")]:
+            undeletable.path = folder
+            undeletable.__exit__()
+    assert any(
+        ln.startswith("cleaned up: put back 2026-11/ from .replaced-2026-11-") for ln in printed
+    )
+    assert not any(f"removed {left.name}" in ln for ln in printed), printed
+    assert any(left.name in ln and "cannot be removed" in ln for ln in printed), printed
+    assert {k: v for k, v in published(out).items() if not k.startswith("2026-12")} == before
+    assert [r for r in content(out)["numbers"] if r[2] != "2026-12"] == said["numbers"]
+    issued(out)
+
+
 def test_billing_run_killed_frees_the_lock_and_the_next_run_gets_the_same_numbers(case):
     """The command itself: it holds the lock while its notebook kernel builds the invoices."""
     out = case / "outputs"
