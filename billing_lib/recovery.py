@@ -29,7 +29,7 @@ from billing_lib.command_lines import arg
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire
-from billing_lib.numbering import Register, unwritable_register
+from billing_lib.numbering import Register, check_register_is_a_file, unwritable_register
 from billing_lib.publishing import SUPERSEDED, discard_replaced, remove_tree
 from billing_lib.register_check import (
     PERIOD_FOLDER,
@@ -127,6 +127,7 @@ def check_not_in_a_run_folder(output: Path) -> None:
 
 def _check_writable(output: Path) -> None:
     register = output / REGISTER
+    check_register_is_a_file(register)
     if output.exists() and not os.access(output, os.W_OK):
         raise RunError(
             f"{output}: the outputs folder cannot be written (read-only or no permission); a run "

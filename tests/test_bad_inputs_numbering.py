@@ -621,6 +621,30 @@ def test_a_lost_register_is_refused_rebuilt_from_the_run_folders_and_the_series_
     issued(out)
 
 
+def test_a_register_that_is_a_folder_is_named_so_by_every_command_and_the_rebuild(case, capsys):
+    """The register's path holding a folder (a copy or an unzip that made one of it): every
+    command said the register "does not know what these run folders hold" and sent the user to
+    ``billing register rebuild``, which failed with "unable to open database file"."""
+    out = case / "outputs"
+    said = content(out)
+    (out / REGISTER).rename(case / "register-backup")
+    (out / REGISTER).mkdir()
+    before = tree(out)
+    capsys.readouterr()
+    rebuild = ["register", "rebuild", "--output", str(out)]
+    for command in (lambda: run_in_process(case, "2026-11"), lambda: cli.main(rebuild)):
+        assert command() == 2
+        err = capsys.readouterr().err
+        assert f"{out / REGISTER}: is a folder, not the invoice register (a file)" in err, err
+        assert "does not know" not in err and "Move the folder aside" in err
+        assert tree(out) == before and (out / REGISTER).is_dir()
+    (out / REGISTER).rmdir()  # the way out: the folder moved aside, the register rebuilt
+    assert cli.main(rebuild) == 0
+    assert content(out) == said
+    assert run_in_process(case, "2026-11") == 0
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+
+
 def test_a_rebuild_refuses_a_gap_no_run_folder_explains(case_with_november, capsys):
     out = case_with_november / "outputs"
     shutil.rmtree(out / "2026-10")
