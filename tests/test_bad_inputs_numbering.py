@@ -621,6 +621,40 @@ def test_a_lost_register_is_refused_rebuilt_from_the_run_folders_and_the_series_
     issued(out)
 
 
+@pytest.mark.parametrize("damage", ["cut short", "text that is no UTF-8"])
+def test_a_damaged_register_is_rebuilt_as_its_message_says(case, capsys, damage):
+    """A damaged register is "not a readable invoice register ...; rebuild it from the run
+    folders: billing register rebuild"; the rebuild refused it with that same message (it read
+    the earlier register to keep a copy), so the way out led back to itself."""
+    out = case / "outputs"
+    issue_credit_note(out, "NW2026-000002", None, "Wrong price plan")
+    said = content(out)
+    path = out / REGISTER
+    if damage == "cut short":
+        damaged = path.read_bytes()[:5000]
+        path.write_bytes(damaged)
+    else:
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE numbers SET customer_id = CAST(X'89FF' AS TEXT) WHERE rowid = 2")
+        damaged = path.read_bytes()
+    capsys.readouterr()
+    assert run_in_process(case, "2026-11") == 2
+    err = capsys.readouterr().err
+    assert f"{path}: not a readable invoice register" in err
+    assert f"billing register rebuild --output {out}" in err
+    assert cli.main(["register", "rebuild", "--output", str(out)]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert (
+        "the earlier register (not readable) is kept as invoice_register.sqlite.before" in printed
+    )
+    (kept,) = out.glob(f"{REGISTER}.before-rebuild-*")
+    assert kept.read_bytes() == damaged  # kept as it was
+    assert content(out) == said
+    assert run_in_process(case, "2026-11") == 0
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    issued(out)
+
+
 def test_a_register_that_is_a_folder_is_named_so_by_every_command_and_the_rebuild(case, capsys):
     """The register's path holding a folder (a copy or an unzip that made one of it): every
     command said the register "does not know what these run folders hold" and sent the user to
