@@ -171,7 +171,9 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
         folder_fd = os.open(key, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise RunError(f"{key}: the outputs folder cannot be opened ({exc.strerror})") from None
+    deadline = time.monotonic() + max(0.0, float(wait))
     _lock_folder(key, folder_fd, wait)
+    _not_held_on_another_host(path, folder_fd, deadline)
     fd = _holder_text(path, info, folder_fd)
     lock = OutputLock(key, fd, run_id, info, folder_fd=folder_fd)
     _HELD[key] = lock
@@ -209,6 +211,33 @@ def _lock_folder(key: Path, folder_fd: int, wait: float) -> None:
                 "keeps two runs from writing it at once. Give the run an outputs folder on a "
                 "local file system (--output)"
             ) from None
+
+
+def _not_held_on_another_host(path: Path, folder_fd: int, deadline: float) -> None:
+    """RunError, the flock of ``folder_fd`` let go, when the lock file ``path`` says a run on
+    another host holds the folder (still so at ``deadline``, for a run asked to wait): a file
+    system shared between hosts may keep each host's flocks apart (sshfs and other FUSE mounts,
+    SMB), and two runs at once number the month with the same numbers. A run that ends empties
+    the file; a killed one leaves its text, which on this host the free flock shows to be stale,
+    and on another host only a person can (the way out: delete the file)."""
+    here = socket.gethostname()
+    while True:
+        info = _read_info(path)
+        host = info.get("host")
+        if not host or host == here:
+            return
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_SECONDS)
+    os.close(folder_fd)
+    raise RunError(
+        f"{path.parent}: the lock file says a run on another host holds this outputs folder "
+        f"({describe_holder(path)}). A file system shared between hosts may not show one host's "
+        f"lock to another, so this run cannot tell whether that one still runs, and two runs at "
+        "once would give the same invoice numbers; nothing was changed. Wait until it ends (it "
+        f"empties the lock file), or give --wait SECONDS; if it has ended without (killed, its "
+        f"host down), delete {path} and run again"
+    )
 
 
 def _holder_text(path: Path, info: dict, folder_fd: int) -> int:
