@@ -15,14 +15,15 @@ Left by a killed run, and what the next run does with it (and prints):
 - ``.invoice_register.sqlite.rebuild-*`` (the new register of a killed ``billing register
   rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one.
 
-Only a run holding the lock cleans, so it never touches the folders of a live run.
+Only a run holding the lock cleans, so it never touches the folders of a live run. A leftover
+that cannot be removed (read-only, another user's) is named with the way out and stops nothing:
+none is ever used again.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 from billing_lib.command_lines import arg
@@ -224,7 +225,7 @@ def _put_back_replaced(output: Path) -> list[str]:
         what = f"the earlier {target.name}/ a killed run had replaced"
         left, problem = discard_replaced(old, target.name)
         done.append(
-            f"removed {old.name}: {what}" if problem is None else _left(left, what, problem)
+            f"removed {old.name}: {what}" if problem is None else _left(left.name, what, problem)
         )
     return done
 
@@ -237,39 +238,50 @@ def _remove_superseded(output: Path) -> list[str]:
         what = "an earlier run folder a rerun replaced, never used again"
         problem = remove_tree(left) if left.is_dir() else None
         done.append(
-            f"removed {left.name}: {what}" if problem is None else _left(left, what, problem)
+            f"removed {left.name}: {what}" if problem is None else _left(left.name, what, problem)
         )
     return done
 
 
-def _left(left: Path, what: str, problem: str) -> str:
-    """The line for a leftover that cannot be removed: named, and the way out."""
+def _left(name: object, what: str, problem: str) -> str:
+    """The line for the leftover ``name`` (as the outputs folder has it) that cannot be removed:
+    named, and the way out."""
     return (
-        f"{left.name} cannot be removed ({problem}): {what}; remove it by hand (make it "
-        "writable first)"
+        f"{name} cannot be removed ({problem}): {what}; remove it by hand (make it writable first)"
     )
 
 
 def _remove_staging(output: Path) -> list[str]:
     """The unfinished files of killed runs and credit notes, removed."""
     done = []
+    what = "the unfinished files of a run that was killed"
     for folder in (output, output / CORRECTIONS):
         for staging in sorted(folder.glob(".staging-*")) if folder.is_dir() else []:
-            shutil.rmtree(staging, ignore_errors=True)
+            name = staging.relative_to(output)
+            problem = remove_tree(staging) if staging.is_dir() else _unlink(staging)
             done.append(
-                f"removed {staging.relative_to(output)}: the unfinished files of a run that was "
-                "killed"
+                f"removed {name}: {what}" if problem is None else _left(name, what, problem)
             )
     return done
+
+
+def _unlink(path: Path) -> str | None:
+    """Remove the file ``path``; None when it is gone, else why it is not (``remove_tree``)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    return None
 
 
 def _remove_rebuild_files(output: Path) -> list[str]:
     """The unfinished register of a killed ``billing register rebuild``, removed: the register in
     place is still the one before it (the new one is moved in only once complete)."""
     done = []
+    what = "the unfinished register of a register rebuild that was killed"
     for left in rebuild_files(output):
-        left.unlink(missing_ok=True)
+        problem = _unlink(left)
         done.append(
-            f"removed {left.name}: the unfinished register of a register rebuild that was killed"
+            f"removed {left.name}: {what}" if problem is None else _left(left.name, what, problem)
         )
     return done

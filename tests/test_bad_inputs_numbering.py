@@ -785,6 +785,43 @@ def test_leftover_staging_and_replaced_folders_are_cleaned_and_reported(case, ca
     assert not [p for p in out.rglob(".*") if p.name != LOCK]
 
 
+def test_leftovers_that_cannot_be_removed_are_named_and_stop_nothing(case, capsys):
+    """What killed runs leave may be undeletable (made by another user, read-only): the
+    unfinished register of a killed rebuild stopped every command with a PermissionError
+    traceback, and a staging folder was said to be "removed" by every run while it stayed.
+    Neither is ever used again, so the run goes on and names each with the way out."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can make a file undeletable in a writable folder (chattr +i)")
+    out = case / "outputs"
+    staging = out / ".staging-2026-11-0badf00d"
+    staging.mkdir()
+    (staging / "manifest.json").write_text("{}")
+    rebuild = out / f".{REGISTER}.rebuild-0badf00d"
+    rebuild.write_bytes(b"SQLite format 3\x00")
+    capsys.readouterr()
+    with read_only(staging), read_only(rebuild):
+        assert run_in_process(case, "2026-11") == 0, capsys.readouterr().err
+        printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned")]
+    assert printed == [
+        f"cleaned up: {staging.name} cannot be removed ({staging / 'manifest.json'}: Operation "
+        "not permitted): the unfinished files of a run that was killed; remove it by hand (make "
+        "it writable first)",
+        f"cleaned up: {rebuild.name} cannot be removed ({rebuild}: Operation not permitted): "
+        "the unfinished register of a register rebuild that was killed; remove it by hand (make "
+        "it writable first)",
+    ]
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    issued(out)
+    capsys.readouterr()
+    assert run_in_process(case, "2026-12") == 0  # writable again: removed, and said so
+    printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned")]
+    assert [ln.split(":")[1].strip() for ln in printed] == [
+        f"removed {staging.name}",
+        f"removed {rebuild.name}",
+    ]
+    assert not staging.exists() and not rebuild.exists()
+
+
 def test_a_register_rebuild_killed_leaves_nothing_the_next_command_does_not_clean(case, capsys):
     """``billing register rebuild`` writes the new register beside the old one, then moves it
     into place; killed in between, its unfinished file stayed in the outputs folder for good
