@@ -20,6 +20,7 @@ it its staging folder (``check_held_for``) and never publishes or writes the reg
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
@@ -138,6 +139,16 @@ def _forget_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
+
+
+@atexit.register
+def _release_at_exit() -> None:
+    """Release what this process still holds when it ends normally (a notebook kernel shut down
+    before its ``publish`` cell): the flock would die with it anyway, but its text stayed in the
+    lock file, and a run on another host is refused while the file names a holder there."""
+    for lock in list(_HELD.values()):
+        with contextlib.suppress(OSError):
+            lock.release()
 
 
 def held(output: Path) -> OutputLock | None:

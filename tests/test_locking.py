@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -170,3 +171,22 @@ def test_a_lock_file_naming_a_run_on_another_host_is_refused_until_it_is_gone(tm
     lock.release()
     lock = locking.acquire(tmp_path)  # a run of this host that ended leaves nothing behind
     lock.release()
+
+
+def test_a_process_that_ends_without_releasing_its_lock_empties_the_lock_file(tmp_path):
+    """A notebook's kernel shut down before its ``publish`` cell ends holding the lock: the
+    operating system frees the flock, but its text stayed in the lock file, and a run on another
+    host was refused as if that kernel still held the folder. Ending normally empties it."""
+    code = (
+        "import sys; from billing_lib import locking; "
+        "lock = locking.acquire(sys.argv[1], 'a notebook kernel'); print(lock.info['pid'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert int(done.stdout) > 0
+    assert (tmp_path / locking.LOCK_FILE).read_text() == ""
