@@ -416,6 +416,12 @@ def test_a_run_killed_at_any_point_leaves_no_gap_and_the_next_run_reuses_its_num
         if point == "publishing-begun":  # the plan waits in the register for the next run
             assert {**content(out), "publishing": []} == said
             assert len(content(out)["publishing"]) == 1
+            capsys.readouterr()
+            assert cli.main(["register", "list", "--output", str(out)]) == 0
+            assert (
+                "planned, not used: NW2026-000010 to NW2026-000018 (9 numbers), by a run killed "
+                "before 2026-11/ was in place"
+            ) in capsys.readouterr().out
         else:
             assert register_bytes(out) == register
         expected = [f"NW2026-{i:06d}" for i in range(10, 19)]
@@ -432,6 +438,32 @@ def test_a_run_killed_at_any_point_leaves_no_gap_and_the_next_run_reuses_its_num
     issued(out)
     assert content(out)["publishing"] == []
     assert not [p.name for p in out.iterdir() if p.name.startswith((".staging", ".replaced"))]
+
+
+def test_the_register_list_names_the_numbers_of_a_run_killed_while_publishing(case, capsys):
+    """Killed once its folder was in place, a run's numbers are on published invoices and not
+    yet in the register (the next command records them). ``billing register list``, read only,
+    listed the series up to the number before them, "none missing", and nothing of 2026-11/."""
+    out = case / "outputs"
+    proc = start_run(case, "2026-11", pause="run-moved-in")
+    wait_paused(proc, case)
+    kill9(proc)
+    run_id = _manifest(out / "2026-11")["run_id"]
+    capsys.readouterr()
+    assert cli.main(["register", "list", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "NW2026: NW2026-000001 to NW2026-000009, 9 numbers, 0 void, none missing" in printed
+    assert (
+        "not recorded yet: NW2026-000010 to NW2026-000018 (9 numbers), on the invoices of "
+        f"2026-11/ (run {run_id}), published by a run killed before the register recorded "
+        f"them; the next billing command on {out} records them"
+    ) in printed
+    assert run_in_process(case, "2026-12") == 0
+    capsys.readouterr()
+    assert cli.main(["register", "list", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "not recorded yet" not in printed
+    assert "NW2026: NW2026-000001 to NW2026-000027, 27 numbers, 0 void, none missing" in printed
 
 
 def test_a_run_killed_before_publishing_leaves_no_gap_for_the_next_month(case):
@@ -1175,6 +1207,14 @@ def test_billing_finalise_killed_is_finished_or_undone_by_the_next_command(
     assert (out / "2026-11" / "FINALISED").exists() == kept
     assert content(out)["publishing"] != []  # the register knows a finalise began
     capsys.readouterr()
+    assert cli.main(["register", "list", "--output", str(out)]) == 0  # read only: says so
+    assert (
+        "not recorded yet: 2026-11/ was finalised by billing finalise, killed before the "
+        f"register made its numbers final; the next billing command on {out} does"
+        if kept
+        else "billing finalise of 2026-11/ was killed before it finalised the folder; the month "
+        "is not final"
+    ) in capsys.readouterr().out
     assert run_in_process(case_with_november, "2026-12") == 0
     printed = capsys.readouterr().out
     said = content(out)
