@@ -10,7 +10,9 @@ was a flock on the file ``.billing.lock``: a clean-up that deleted that file whi
 let the next run create a new file, lock that one and run at the same time. The file
 ``<output>/.billing.lock`` now holds only the holder's text (pid, command, start time, run id) for
 the message a second run prints; the holder writes it again when it finds it deleted or replaced
-(``OutputLock.check``, before publishing).
+(``OutputLock.check``, before publishing). It also holds the holder's host: a file system shared
+between hosts may keep each host's flocks apart, so a text naming another host refuses the run
+(``_not_held_on_another_host``) until that run empties it by ending, or a person deletes it.
 
 A second run on the same folder refuses at once, naming the folder and the holder, or waits up to
 ``wait`` seconds when asked (``--wait``). ``billing run`` holds the lock in its own process and
