@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import RunError, write_fault
 from billing_lib.faults import pause_point
 
@@ -259,6 +260,13 @@ def _holder_text(path: Path, info: dict, folder_fd: int) -> int:
     lock is free again)."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except IsADirectoryError:
+        os.close(folder_fd)
+        raise RunError(
+            f"{path}: is a folder, not the lock's text file (which only names the run holding "
+            f"the outputs folder; nothing in the folder is used). Remove it (rmdir {arg(path)}, or "
+            "move it aside when it holds files) and run again; nothing was changed"
+        ) from None
     except OSError as exc:
         os.close(folder_fd)
         raise RunError(

@@ -190,3 +190,18 @@ def test_a_process_that_ends_without_releasing_its_lock_empties_the_lock_file(tm
     )
     assert int(done.stdout) > 0
     assert (tmp_path / locking.LOCK_FILE).read_text() == ""
+
+
+def test_a_lock_file_that_is_a_folder_is_named_with_the_way_out(tmp_path):
+    """``.billing.lock`` made a folder (an unzip, a sync tool): every run said "the outputs folder
+    cannot be written (Is a directory)" and asked to make a writable folder writable."""
+    (tmp_path / locking.LOCK_FILE).mkdir()
+    with pytest.raises(RunError) as refused:
+        locking.acquire(tmp_path)
+    message = str(refused.value)
+    assert f"{tmp_path / locking.LOCK_FILE}: is a folder, not the lock's text file" in message
+    assert "cannot be written" not in message
+    assert f"rmdir {tmp_path / locking.LOCK_FILE}" in message
+    assert locking.held(tmp_path) is None
+    (tmp_path / locking.LOCK_FILE).rmdir()
+    locking.acquire(tmp_path).release()  # the flock was let go with the refusal
