@@ -12,6 +12,7 @@ def register_list_command(args: argparse.Namespace) -> int:
         SHOWN,
         register_listing,
         series_check,
+        unfinished_publishing,
         write_listing_csv,
     )
 
@@ -30,6 +31,8 @@ def register_list_command(args: argparse.Namespace) -> int:
     if args.series is None and args.period is None and args.customer is None:
         for line in series_check(listing):
             print(line)
+    for line in unfinished_publishing(args.output):
+        print(line)
     if args.csv:
         with writing(args.csv, "The list was printed; the CSV was not written."):
             written = write_listing_csv(listing, args.csv)

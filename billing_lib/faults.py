@@ -20,6 +20,7 @@ POINTS = (
     "lock-waiting",  # the outputs folder held by another run, this one asked to wait for it
     "locked",  # the outputs folder locked, leftovers of killed runs cleaned
     "numbers-planned",  # the invoices numbered (the register not changed)
+    "writers-forked",  # a large month's workbooks handed to forked writer processes
     "publishing-begun",  # the plan recorded in the register, nothing moved yet
     "old-run-moved-aside",  # the earlier run folder renamed to .replaced-*, the new not in place
     "run-moved-in",  # the new run folder in place, its numbers not yet recorded

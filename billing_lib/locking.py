@@ -4,12 +4,15 @@ A billing run, ``billing credit-note`` and ``billing register rebuild`` hold the
 whole life; it guards the run folders, ``corrections/`` and the invoice register beside them. It
 is an ``fcntl.flock`` on the open outputs folder (a directory cannot be deleted while it holds the
 register and run folders, nor by one of its own files being deleted), so the operating system
-frees it when the process ends, ``kill -9`` included: a killed run never leaves a stale lock. It
+frees it when the process ends, ``kill -9`` included: a killed run never leaves a stale lock (a
+process forked from it, such as a workbook writer, closes its copy of the folder at once). It
 was a flock on the file ``.billing.lock``: a clean-up that deleted that file while a run held it
 let the next run create a new file, lock that one and run at the same time. The file
 ``<output>/.billing.lock`` now holds only the holder's text (pid, command, start time, run id) for
 the message a second run prints; the holder writes it again when it finds it deleted or replaced
-(``OutputLock.check``, before publishing).
+(``OutputLock.check``, before publishing). It also holds the holder's host: a file system shared
+between hosts may keep each host's flocks apart, so a text naming another host refuses the run
+(``_not_held_on_another_host``) until that run empties it by ending, or a person deletes it.
 
 A second run on the same folder refuses at once, naming the folder and the holder, or waits up to
 ``wait`` seconds when asked (``--wait``). ``billing run`` holds the lock in its own process and
@@ -19,6 +22,8 @@ it its staging folder (``check_held_for``) and never publishes or writes the reg
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import fcntl
 import json
 import os
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import RunError, write_fault
 from billing_lib.faults import pause_point
 
@@ -122,6 +128,32 @@ class OutputLock:
 _HELD: dict[Path, OutputLock] = {}
 
 
+def _forget_in_child() -> None:
+    """In a process forked while this one holds locks (a large month's workbook writers): close
+    the inherited folder and lock-file descriptors, without unlocking (the flock belongs to the
+    open folder, shared with the parent). Kept open, they held the flock past a ``kill -9`` of
+    the run: its idle writers lived on, and every later run was refused naming the dead pid."""
+    for lock in _HELD.values():
+        lock.current = False
+        for fd in (lock.fd, lock.folder_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
+@atexit.register
+def _release_at_exit() -> None:
+    """Release what this process still holds when it ends normally (a notebook kernel shut down
+    before its ``publish`` cell): the flock would die with it anyway, but its text stayed in the
+    lock file, and a run on another host is refused while the file names a holder there."""
+    for lock in list(_HELD.values()):
+        with contextlib.suppress(OSError):
+            lock.release()
+
+
 def held(output: Path) -> OutputLock | None:
     """The lock this process holds on ``output`` (None when it holds none)."""
     return _HELD.get(Path(output).resolve())
@@ -153,7 +185,9 @@ def acquire(output: Path, command: str | None = None, wait: float = 0) -> Output
         folder_fd = os.open(key, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise RunError(f"{key}: the outputs folder cannot be opened ({exc.strerror})") from None
+    deadline = time.monotonic() + max(0.0, float(wait))
     _lock_folder(key, folder_fd, wait)
+    _not_held_on_another_host(path, folder_fd, deadline)
     fd = _holder_text(path, info, folder_fd)
     lock = OutputLock(key, fd, run_id, info, folder_fd=folder_fd)
     _HELD[key] = lock
@@ -193,12 +227,46 @@ def _lock_folder(key: Path, folder_fd: int, wait: float) -> None:
             ) from None
 
 
+def _not_held_on_another_host(path: Path, folder_fd: int, deadline: float) -> None:
+    """RunError, the flock of ``folder_fd`` let go, when the lock file ``path`` says a run on
+    another host holds the folder (still so at ``deadline``, for a run asked to wait): a file
+    system shared between hosts may keep each host's flocks apart (sshfs and other FUSE mounts,
+    SMB), and two runs at once number the month with the same numbers. A run that ends empties
+    the file; a killed one leaves its text, which on this host the free flock shows to be stale,
+    and on another host only a person can (the way out: delete the file)."""
+    here = socket.gethostname()
+    while True:
+        info = _read_info(path)
+        host = info.get("host")
+        if not host or host == here:
+            return
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_SECONDS)
+    os.close(folder_fd)
+    raise RunError(
+        f"{path.parent}: the lock file says a run on another host holds this outputs folder "
+        f"({describe_holder(path)}). A file system shared between hosts may not show one host's "
+        f"lock to another, so this run cannot tell whether that one still runs, and two runs at "
+        "once would give the same invoice numbers; nothing was changed. Wait until it ends (it "
+        f"empties the lock file), or give --wait SECONDS; if it has ended without (killed, its "
+        f"host down), delete {path} and run again"
+    )
+
+
 def _holder_text(path: Path, info: dict, folder_fd: int) -> int:
     """The lock file ``path`` opened and ``info`` written into it, under the flock of
     ``folder_fd``; RunError naming the file when it cannot be (``folder_fd`` closed then: the
     lock is free again)."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except IsADirectoryError:
+        os.close(folder_fd)
+        raise RunError(
+            f"{path}: is a folder, not the lock's text file (which only names the run holding "
+            f"the outputs folder; nothing in the folder is used). Remove it (rmdir {arg(path)}, or "
+            "move it aside when it holds files) and run again; nothing was changed"
+        ) from None
     except OSError as exc:
         os.close(folder_fd)
         raise RunError(

@@ -37,6 +37,7 @@ from contextlib import closing, contextmanager
 from datetime import date
 from pathlib import Path
 
+from billing_lib.command_lines import arg
 from billing_lib.errors import RunError
 from billing_lib.numbering_records import COLUMNS as _COLUMNS
 from billing_lib.numbering_records import SCHEMA as _SCHEMA
@@ -65,6 +66,7 @@ class Register(RegisterSteps):
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        check_register_is_a_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._errors(), closing(sqlite3.connect(self.path)) as db:
             known = {
@@ -335,6 +337,21 @@ def open_register(path: Path) -> Register:
     except (sqlite3.Error, OSError) as exc:
         raise unwritable_register(path, str(exc)) from None
     return register
+
+
+def check_register_is_a_file(path: Path) -> None:
+    """RunError when something other than a file is at the register's path (a folder a copy or
+    an unzip made of it): SQLite only said "unable to open database file", and every command
+    took the register for lost and sent the user to a rebuild, which cannot replace a folder."""
+    if path.exists() and not path.is_file():
+        what, it = ("a folder", "the folder") if path.is_dir() else ("not a file", "it")
+        raise RunError(
+            f"{path}: is {what}, not the invoice register (a file); nothing was changed. Move "
+            f"{it} aside (mv {arg(path)} {arg(path.with_name(path.name + '.folder'))}; "
+            "a copy or an unzip may have made a folder of the register, and the file may be in "
+            "it), then put the register file back from a backup, or rebuild it from the run "
+            f"folders: billing register rebuild --output {arg(path.parent)}"
+        )
 
 
 class UnwritableRegister(RunError):

@@ -57,6 +57,7 @@ __all__ = [
     "check_register_not_finalised",
     "checksums",
     "discard",
+    "discard_replaced",
     "jsonable",
     "new_staging",
     "package_versions",
@@ -278,9 +279,46 @@ def publish(staging: Path, output: Path, period: str, lock: OutputLock | None = 
             raise
         if register is not None:
             _record(register, run_id, staging, target, old)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if old is not None:  # what cannot be removed now is said by the next run
+            discard_replaced(old, period)
     return target
+
+
+#: The earlier run folder a published rerun replaced, on its way out (never put back).
+SUPERSEDED = ".superseded-"
+
+
+def discard_replaced(old: Path, period: str) -> tuple[Path, str | None]:
+    """Remove ``old``, the earlier run folder of ``period`` a rerun moved aside
+    (``.replaced-<period>-*``), once the rerun is in place and its numbers recorded. It is
+    renamed ``.superseded-<period>-*`` first: a folder whose removal fails (a file in it that
+    cannot be deleted) stayed ``.replaced-*``, and when a later rerun was killed while
+    replacing the month, the next run put that half-removed folder back by its name and removed
+    the one the killed rerun had moved aside. Where what is left is, and what stopped its
+    removal (None: removed)."""
+    gone = old
+    if old.name.startswith(".replaced-"):
+        gone = old.with_name(f"{SUPERSEDED}{period}-{secrets.token_hex(4)}")
+        try:
+            old.rename(gone)
+        except OSError as exc:
+            return old, f"it cannot be renamed ({exc.strerror})"
+    return gone, remove_tree(gone)
+
+
+def remove_tree(folder: Path) -> str | None:
+    """Remove ``folder`` with everything in it, as far as possible; None when it is gone, else
+    what stopped it (the first file that could not be removed, and why)."""
+    problems: list[str] = []
+
+    def failed(_: object, path: str, exc_info: tuple) -> None:
+        error = exc_info[1]
+        problems.append(f"{path}: {getattr(error, 'strerror', None) or error}")
+
+    shutil.rmtree(folder, onerror=failed)
+    if not folder.exists():
+        return None
+    return problems[0] if problems else "it is still there"
 
 
 def _numbering_of(staging: Path) -> tuple[dict | None, str]:

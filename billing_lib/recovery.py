@@ -9,25 +9,29 @@ Left by a killed run, and what the next run does with it (and prints):
   place (its manifest carries the run's id) its numbers are recorded, else its plan is dropped;
 - ``.replaced-<period>-*`` (the earlier run folder moved aside): put back when ``<period>/`` is
   missing (the new run never got into place), else removed;
+- ``.superseded-<period>-*`` (an earlier run folder a published rerun could not remove): removed,
+  or named with the way out while it cannot be;
 - ``.staging-*`` (a run's unfinished files, also in ``corrections/``): removed;
 - ``.invoice_register.sqlite.rebuild-*`` (the new register of a killed ``billing register
   rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one.
 
-Only a run holding the lock cleans, so it never touches the folders of a live run.
+Only a run holding the lock cleans, so it never touches the folders of a live run. A leftover
+that cannot be removed (read-only, another user's) is named with the way out and stops nothing:
+none is ever used again.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 from billing_lib.command_lines import arg
 from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
 from billing_lib.locking import OutputLock, acquire
-from billing_lib.numbering import Register, unwritable_register
+from billing_lib.numbering import Register, check_register_is_a_file, unwritable_register
+from billing_lib.publishing import SUPERSEDED, discard_replaced, remove_tree
 from billing_lib.register_check import (
     PERIOD_FOLDER,
     RUN_FILES,
@@ -124,6 +128,7 @@ def check_not_in_a_run_folder(output: Path) -> None:
 
 def _check_writable(output: Path) -> None:
     register = output / REGISTER
+    check_register_is_a_file(register)
     if output.exists() and not os.access(output, os.W_OK):
         raise RunError(
             f"{output}: the outputs folder cannot be written (read-only or no permission); a run "
@@ -143,6 +148,7 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
     return [
         *_finish_publishing(output, tolerate_bad_register),
         *_put_back_replaced(output),
+        *_remove_superseded(output),
         *_remove_staging(output),
         *_remove_rebuild_files(output),
     ]
@@ -215,32 +221,67 @@ def _put_back_replaced(output: Path) -> list[str]:
             done.append(
                 f"put back {target.name}/ from {old.name}: a run was killed while replacing it"
             )
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-            done.append(f"removed {old.name}: the earlier {target.name}/ a killed run had replaced")
+            continue
+        what = f"the earlier {target.name}/ a killed run had replaced"
+        left, problem = discard_replaced(old, target.name)
+        done.append(
+            f"removed {old.name}: {what}" if problem is None else _left(left.name, what, problem)
+        )
     return done
+
+
+def _remove_superseded(output: Path) -> list[str]:
+    """Earlier run folders a published rerun replaced and could not remove (``.superseded-*``,
+    ``publishing.discard_replaced``): removed now, or said again."""
+    done = []
+    for left in sorted(output.glob(f"{SUPERSEDED}*")):
+        what = "an earlier run folder a rerun replaced, never used again"
+        problem = remove_tree(left) if left.is_dir() else None
+        done.append(
+            f"removed {left.name}: {what}" if problem is None else _left(left.name, what, problem)
+        )
+    return done
+
+
+def _left(name: object, what: str, problem: str) -> str:
+    """The line for the leftover ``name`` (as the outputs folder has it) that cannot be removed:
+    named, and the way out."""
+    return (
+        f"{name} cannot be removed ({problem}): {what}; remove it by hand (make it writable first)"
+    )
 
 
 def _remove_staging(output: Path) -> list[str]:
     """The unfinished files of killed runs and credit notes, removed."""
     done = []
+    what = "the unfinished files of a run that was killed"
     for folder in (output, output / CORRECTIONS):
         for staging in sorted(folder.glob(".staging-*")) if folder.is_dir() else []:
-            shutil.rmtree(staging, ignore_errors=True)
+            name = staging.relative_to(output)
+            problem = remove_tree(staging) if staging.is_dir() else _unlink(staging)
             done.append(
-                f"removed {staging.relative_to(output)}: the unfinished files of a run that was "
-                "killed"
+                f"removed {name}: {what}" if problem is None else _left(name, what, problem)
             )
     return done
+
+
+def _unlink(path: Path) -> str | None:
+    """Remove the file ``path``; None when it is gone, else why it is not (``remove_tree``)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    return None
 
 
 def _remove_rebuild_files(output: Path) -> list[str]:
     """The unfinished register of a killed ``billing register rebuild``, removed: the register in
     place is still the one before it (the new one is moved in only once complete)."""
     done = []
+    what = "the unfinished register of a register rebuild that was killed"
     for left in rebuild_files(output):
-        left.unlink(missing_ok=True)
+        problem = _unlink(left)
         done.append(
-            f"removed {left.name}: the unfinished register of a register rebuild that was killed"
+            f"removed {left.name}: {what}" if problem is None else _left(left.name, what, problem)
         )
     return done

@@ -101,7 +101,7 @@ def check_register_knows_folders(output: Path) -> None:
     could give those numbers again."""
     output = Path(output)
     path = output / REGISTER
-    register = Register(path) if path.is_file() else None
+    register = Register(path) if path.exists() else None  # a folder there: named by Register
     entries = {e.invoice_number: e for e in register.entries()} if register else {}
     finalised = set(register.finalised_periods()) if register else set()
     problems = _series_problems(register) if register else []

@@ -26,6 +26,7 @@ from billing_lib.original_invoice import invoice_folder, outputs_register
 from billing_lib.run_files import (
     CORRECTIONS,
     CREDIT_NOTE_DATA,
+    FINALISED_MARKER,
     INVOICE_DATA,
     SUMMARY_CSV,
     atomic_target,
@@ -134,6 +135,58 @@ def series_check(listing: pd.DataFrame) -> list[str]:
             + ("none missing" if gapless else "NUMBERS MISSING: the register has a gap")
         )
     return out
+
+
+def unfinished_publishing(output: Path) -> list[str]:
+    """One line per run, credit note, reissued invoice or ``billing finalise`` killed while it
+    published (``numbering.Register.pending_publishing``): what its folder shows and the register
+    does not have yet, or what it planned and never used. The listing is read only; the next
+    command on ``output``, holding the lock, records or drops each (``recovery``). Without these
+    lines the register listed the series as ending before numbers printed on published
+    invoices."""
+    from billing_lib.register_check import run_id_of
+
+    output = Path(output)
+    lines = []
+    for run_id, target, plan in outputs_register(output).pending_publishing():
+        folder = output / target
+        if plan.get("kind") == "finalise":
+            final = (folder / FINALISED_MARKER).is_file()
+            lines.append(
+                f"not recorded yet: {target}/ was finalised by billing finalise, killed before "
+                f"the register made its numbers final; the next billing command on {output} "
+                "does"
+                if final
+                else f"billing finalise of {target}/ was killed before it finalised the folder; "
+                "the month is not final"
+            )
+            continue
+        numbers = sorted(
+            [plan["number"]] if plan.get("number") else plan.get("numbers", {}).values()
+        )
+        shown = _range(numbers)
+        if run_id_of(folder) == run_id:
+            lines.append(
+                f"not recorded yet: {shown}, on the invoices of {target}/ (run {run_id}), "
+                f"published by a run killed before the register recorded them; the next billing "
+                f"command on {output} records them"
+            )
+        else:
+            lines.append(
+                f"planned, not used: {shown}, by a run killed before {target}/ was in place (run "
+                f"{run_id}); the next billing command on {output} drops them"
+            )
+    return lines
+
+
+def _range(numbers: list[str]) -> str:
+    """``numbers`` (sorted) as a reader takes them in: one, or the first to the last and how
+    many."""
+    if not numbers:
+        return "no numbers"
+    if len(numbers) == 1:
+        return numbers[0]
+    return f"{numbers[0]} to {numbers[-1]} ({len(numbers)} numbers)"
 
 
 def write_listing_csv(listing: pd.DataFrame, path: Path) -> Path:

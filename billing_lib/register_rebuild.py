@@ -331,15 +331,29 @@ def _replace_register(output: Path, found: _Found, series: dict[str, list[int]])
         _write_register(tmp, found.rows, series, found.finalised)
         pause_point("register-rebuild-written")
         if target.exists():
-            Register(target).entries()  # settles a crashed transaction before the copy
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            kept = target.with_name(f"{REGISTER}.before-rebuild-{stamp}")
-            shutil.copy2(target, kept)
-            done.append(f"the earlier register is kept as {kept.name}")
+            done.append(_keep_earlier(target))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     return done
+
+
+def _keep_earlier(target: Path) -> str:
+    """Copy the register ``target`` beside it (``.before-rebuild-<time>``) before the rebuilt
+    one replaces it; what was kept, one line. A readable one has a crashed transaction settled
+    first; an unreadable one is kept as it is: it is the damage a rebuild repairs (the rebuild
+    refused it with the very message that sent the user to the rebuild)."""
+    try:
+        Register(target).entries()  # settles a crashed transaction before the copy
+        readable = True
+    except RunError:
+        readable = False
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = target.with_name(f"{REGISTER}.before-rebuild-{stamp}")
+    shutil.copy2(target, kept)
+    if readable:
+        return f"the earlier register is kept as {kept.name}"
+    return f"the earlier register (not readable) is kept as {kept.name}, as it was"
 
 
 def _write_register(

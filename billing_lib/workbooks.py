@@ -21,6 +21,8 @@ import gc
 import multiprocessing as mp
 import os
 import re
+import threading
+import time as time_module
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -33,6 +35,7 @@ import duckdb
 import xlsxwriter
 
 from billing_lib.customers import Customer
+from billing_lib.faults import pause_point
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoice_sheet import write_invoice_sheet
 from billing_lib.invoices import Invoice, Invoicing, Seller
@@ -63,6 +66,8 @@ SUMMARY_WORKBOOK = "run_summary.xlsx"
 #: Invoices from which the workbooks are written by several processes (below it, starting them
 #: costs more than it saves).
 PARALLEL_FROM = 40
+#: Seconds between a writer process's looks at whether the run's process still lives.
+WRITER_PARENT_POLL = 0.5
 _T = TypeVar("_T")
 
 
@@ -215,8 +220,18 @@ def _collected_after() -> Iterator[None]:
 def _writer_started() -> None:
     """A writer process's start: the objects it inherits from the run's process are never
     scanned by its garbage collector (``gc.freeze``; they are the parent's, and the collector
-    touching them would also copy their memory pages)."""
+    touching them would also copy their memory pages), and it ends when the run's process does
+    (``_end_with``)."""
     gc.freeze()
+    threading.Thread(target=_end_with, args=(os.getppid(),), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this writer once ``parent`` (the run's process) is gone: a run killed with ``kill -9``
+    left its idle writers waiting for work for good, each holding its DuckDB's memory."""
+    while os.getppid() == parent:
+        time_module.sleep(WRITER_PARENT_POLL)
+    os._exit(1)
 
 
 def _write_share(k: int, con: duckdb.DuckDBPyConnection | None = None) -> dict[int, list[Path]]:
@@ -288,6 +303,7 @@ def _write_all(
             # the workers fork at the first submit, between two of DuckDB's queries
             futures = [pool.submit(_write_share, k) for k in range(len(shares.shares))]
             others = {k: pool.submit(_write_job, k) for k in notes}
+            pause_point("writers-forked")
             for future in futures:
                 written.update(future.result())
             written.update({k: f.result() for k, f in others.items()})

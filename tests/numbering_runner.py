@@ -4,15 +4,20 @@ with the command's exit status, messages and "cleaned up" lines. A real process 
 pause at a named point and kill; papermill's kernel would only add seconds.
 
     python -m tests.numbering_runner PERIOD REPORTS PARAMETERS OUTPUT [--finalise] [--wait S]
+        [--writer-processes N]
+
+``--writer-processes N``: the workbooks written by N forked processes however few the invoices
+(``workbooks.PARALLEL_FROM``, 40, is more than a test month has).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from billing_lib import run
+from billing_lib import run, workbooks
 from billing_lib.errors import BillingError
 
 
@@ -22,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(name)
     parser.add_argument("--finalise", action="store_true")
     parser.add_argument("--wait", type=float, default=0)
+    parser.add_argument("--writer-processes", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.writer_processes:
+        os.environ["BILLING_THREADS"] = str(args.writer_processes)
+        workbooks.PARALLEL_FROM = 1
     try:
         br = run.start(
             args.period, args.reports, args.parameters, args.output, args.finalise, wait=args.wait

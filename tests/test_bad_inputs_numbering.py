@@ -416,6 +416,12 @@ def test_a_run_killed_at_any_point_leaves_no_gap_and_the_next_run_reuses_its_num
         if point == "publishing-begun":  # the plan waits in the register for the next run
             assert {**content(out), "publishing": []} == said
             assert len(content(out)["publishing"]) == 1
+            capsys.readouterr()
+            assert cli.main(["register", "list", "--output", str(out)]) == 0
+            assert (
+                "planned, not used: NW2026-000010 to NW2026-000018 (9 numbers), by a run killed "
+                "before 2026-11/ was in place"
+            ) in capsys.readouterr().out
         else:
             assert register_bytes(out) == register
         expected = [f"NW2026-{i:06d}" for i in range(10, 19)]
@@ -432,6 +438,32 @@ def test_a_run_killed_at_any_point_leaves_no_gap_and_the_next_run_reuses_its_num
     issued(out)
     assert content(out)["publishing"] == []
     assert not [p.name for p in out.iterdir() if p.name.startswith((".staging", ".replaced"))]
+
+
+def test_the_register_list_names_the_numbers_of_a_run_killed_while_publishing(case, capsys):
+    """Killed once its folder was in place, a run's numbers are on published invoices and not
+    yet in the register (the next command records them). ``billing register list``, read only,
+    listed the series up to the number before them, "none missing", and nothing of 2026-11/."""
+    out = case / "outputs"
+    proc = start_run(case, "2026-11", pause="run-moved-in")
+    wait_paused(proc, case)
+    kill9(proc)
+    run_id = _manifest(out / "2026-11")["run_id"]
+    capsys.readouterr()
+    assert cli.main(["register", "list", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "NW2026: NW2026-000001 to NW2026-000009, 9 numbers, 0 void, none missing" in printed
+    assert (
+        "not recorded yet: NW2026-000010 to NW2026-000018 (9 numbers), on the invoices of "
+        f"2026-11/ (run {run_id}), published by a run killed before the register recorded "
+        f"them; the next billing command on {out} records them"
+    ) in printed
+    assert run_in_process(case, "2026-12") == 0
+    capsys.readouterr()
+    assert cli.main(["register", "list", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "not recorded yet" not in printed
+    assert "NW2026: NW2026-000001 to NW2026-000027, 27 numbers, 0 void, none missing" in printed
 
 
 def test_a_run_killed_before_publishing_leaves_no_gap_for_the_next_month(case):
@@ -468,6 +500,48 @@ def test_a_rerun_killed_while_replacing_the_earlier_run_gets_it_back_byte_for_by
     issued(out)
 
 
+def test_an_earlier_run_folder_that_could_not_be_removed_is_never_put_back_for_another(
+    case_with_november, capsys, monkeypatch
+):
+    """A rerun removes the earlier run folder it replaced once its own is in place; a file
+    there that cannot be deleted (read-only, held open on a network share) left the folder
+    as ``.replaced-<period>-*``, silently, and every later command said it "removed" it. A
+    rerun killed while replacing the month later left two such folders, and the next command
+    put back the first by name: the half-removed run of before, not the run the killed one
+    had moved aside (which it then removed)."""
+    from billing_lib import publishing
+
+    case = case_with_november
+    out = case / "outputs"
+    # the name the earlier folder gets is random; this one sorts before any other
+    monkeypatch.setattr(publishing, "secrets", type("S", (), {"token_hex": lambda n: "00" * n}))
+    undeletable = read_only(out / "2026-11" / "invoices")
+    undeletable.__enter__()
+    try:
+        assert run_in_process(case, "2026-11") == 0  # its earlier folder cannot all be removed
+        monkeypatch.undo()
+        (left,) = [p for p in out.glob(".*-2026-11-*") if p.is_dir()]
+        before, said = published(out), content(out)
+        proc = start_run(case, "2026-11", pause="old-run-moved-aside")
+        wait_paused(proc, case)
+        kill9(proc)
+        capsys.readouterr()
+        assert run_in_process(case, "2026-12") == 0
+        printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned")]
+    finally:  # writable again, wherever the folder went
+        for folder in [*out.glob("*/invoices"), *out.glob(".*/invoices")]:
+            undeletable.path = folder
+            undeletable.__exit__()
+    assert any(
+        ln.startswith("cleaned up: put back 2026-11/ from .replaced-2026-11-") for ln in printed
+    )
+    assert not any(f"removed {left.name}" in ln for ln in printed), printed
+    assert any(left.name in ln and "cannot be removed" in ln for ln in printed), printed
+    assert {k: v for k, v in published(out).items() if not k.startswith("2026-12")} == before
+    assert [r for r in content(out)["numbers"] if r[2] != "2026-12"] == said["numbers"]
+    issued(out)
+
+
 def test_billing_run_killed_frees_the_lock_and_the_next_run_gets_the_same_numbers(case):
     """The command itself: it holds the lock while its notebook kernel builds the invoices."""
     out = case / "outputs"
@@ -500,6 +574,45 @@ def test_billing_run_killed_frees_the_lock_and_the_next_run_gets_the_same_number
     finally:  # the kernel ends by itself when its parent is gone; make sure
         with contextlib.suppress(ProcessLookupError):
             os.kill(kernel, signal.SIGKILL)
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of the live processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # "pid (name) state ppid ...": the name may hold spaces, so split after its ")"
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_run_killed_while_forked_writers_write_its_workbooks_frees_the_lock(case):
+    """A month of many invoices has its workbooks written by forked processes (``workbooks``),
+    which inherit the open outputs folder and with it the flock: killed then, the run left
+    them holding the lock (idle, waiting for work that never came), and every later run was
+    refused naming the dead run's pid, until someone found and killed them."""
+    out = case / "outputs"
+    before, register = published(out), register_bytes(out)
+    proc = start_run(case, "2026-11", "--writer-processes", "2", pause="writers-forked")
+    wait_paused(proc, case)
+    writers = children_of(proc.pid)
+    assert len(writers) == 2
+    kill9(proc)
+    try:
+        assert published(out) == before and register_bytes(out) == register
+        assert run_in_process(case, "2026-11") == 0  # at once: no orphan holds the folder
+        assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+        issued(out)
+        deadline = time.monotonic() + 10  # the writers end with their run
+        while any(Path(f"/proc/{w}").exists() for w in writers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in writers if Path(f"/proc/{w}").exists()]
+    finally:
+        for writer in writers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(writer, signal.SIGKILL)
 
 
 # -- the register lost or read-only --------------------------------------------------------------
@@ -538,6 +651,64 @@ def test_a_lost_register_is_refused_rebuilt_from_the_run_folders_and_the_series_
     assert run_in_process(case, "2026-11") == 0
     assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
     issued(out)
+
+
+@pytest.mark.parametrize("damage", ["cut short", "text that is no UTF-8"])
+def test_a_damaged_register_is_rebuilt_as_its_message_says(case, capsys, damage):
+    """A damaged register is "not a readable invoice register ...; rebuild it from the run
+    folders: billing register rebuild"; the rebuild refused it with that same message (it read
+    the earlier register to keep a copy), so the way out led back to itself."""
+    out = case / "outputs"
+    issue_credit_note(out, "NW2026-000002", None, "Wrong price plan")
+    said = content(out)
+    path = out / REGISTER
+    if damage == "cut short":
+        damaged = path.read_bytes()[:5000]
+        path.write_bytes(damaged)
+    else:
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE numbers SET customer_id = CAST(X'89FF' AS TEXT) WHERE rowid = 2")
+        damaged = path.read_bytes()
+    capsys.readouterr()
+    assert run_in_process(case, "2026-11") == 2
+    err = capsys.readouterr().err
+    assert f"{path}: not a readable invoice register" in err
+    assert f"billing register rebuild --output {out}" in err
+    assert cli.main(["register", "rebuild", "--output", str(out)]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert (
+        "the earlier register (not readable) is kept as invoice_register.sqlite.before" in printed
+    )
+    (kept,) = out.glob(f"{REGISTER}.before-rebuild-*")
+    assert kept.read_bytes() == damaged  # kept as it was
+    assert content(out) == said
+    assert run_in_process(case, "2026-11") == 0
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    issued(out)
+
+
+def test_a_register_that_is_a_folder_is_named_so_by_every_command_and_the_rebuild(case, capsys):
+    """The register's path holding a folder (a copy or an unzip that made one of it): every
+    command said the register "does not know what these run folders hold" and sent the user to
+    ``billing register rebuild``, which failed with "unable to open database file"."""
+    out = case / "outputs"
+    said = content(out)
+    (out / REGISTER).rename(case / "register-backup")
+    (out / REGISTER).mkdir()
+    before = tree(out)
+    capsys.readouterr()
+    rebuild = ["register", "rebuild", "--output", str(out)]
+    for command in (lambda: run_in_process(case, "2026-11"), lambda: cli.main(rebuild)):
+        assert command() == 2
+        err = capsys.readouterr().err
+        assert f"{out / REGISTER}: is a folder, not the invoice register (a file)" in err, err
+        assert "does not know" not in err and "Move the folder aside" in err
+        assert tree(out) == before and (out / REGISTER).is_dir()
+    (out / REGISTER).rmdir()  # the way out: the folder moved aside, the register rebuilt
+    assert cli.main(rebuild) == 0
+    assert content(out) == said
+    assert run_in_process(case, "2026-11") == 0
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
 
 
 def test_a_rebuild_refuses_a_gap_no_run_folder_explains(case_with_november, capsys):
@@ -644,6 +815,43 @@ def test_leftover_staging_and_replaced_folders_are_cleaned_and_reported(case, ca
     ]
     assert {k: v for k, v in published(out).items() if k.startswith("2026-10")} == before
     assert not [p for p in out.rglob(".*") if p.name != LOCK]
+
+
+def test_leftovers_that_cannot_be_removed_are_named_and_stop_nothing(case, capsys):
+    """What killed runs leave may be undeletable (made by another user, read-only): the
+    unfinished register of a killed rebuild stopped every command with a PermissionError
+    traceback, and a staging folder was said to be "removed" by every run while it stayed.
+    Neither is ever used again, so the run goes on and names each with the way out."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can make a file undeletable in a writable folder (chattr +i)")
+    out = case / "outputs"
+    staging = out / ".staging-2026-11-0badf00d"
+    staging.mkdir()
+    (staging / "manifest.json").write_text("{}")
+    rebuild = out / f".{REGISTER}.rebuild-0badf00d"
+    rebuild.write_bytes(b"SQLite format 3\x00")
+    capsys.readouterr()
+    with read_only(staging), read_only(rebuild):
+        assert run_in_process(case, "2026-11") == 0, capsys.readouterr().err
+        printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned")]
+    assert printed == [
+        f"cleaned up: {staging.name} cannot be removed ({staging / 'manifest.json'}: Operation "
+        "not permitted): the unfinished files of a run that was killed; remove it by hand (make "
+        "it writable first)",
+        f"cleaned up: {rebuild.name} cannot be removed ({rebuild}: Operation not permitted): "
+        "the unfinished register of a register rebuild that was killed; remove it by hand (make "
+        "it writable first)",
+    ]
+    assert numbers_of(out, "2026-11") == [f"NW2026-{i:06d}" for i in range(10, 19)]
+    issued(out)
+    capsys.readouterr()
+    assert run_in_process(case, "2026-12") == 0  # writable again: removed, and said so
+    printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cleaned")]
+    assert [ln.split(":")[1].strip() for ln in printed] == [
+        f"removed {staging.name}",
+        f"removed {rebuild.name}",
+    ]
+    assert not staging.exists() and not rebuild.exists()
 
 
 def test_a_register_rebuild_killed_leaves_nothing_the_next_command_does_not_clean(case, capsys):
@@ -999,6 +1207,14 @@ def test_billing_finalise_killed_is_finished_or_undone_by_the_next_command(
     assert (out / "2026-11" / "FINALISED").exists() == kept
     assert content(out)["publishing"] != []  # the register knows a finalise began
     capsys.readouterr()
+    assert cli.main(["register", "list", "--output", str(out)]) == 0  # read only: says so
+    assert (
+        "not recorded yet: 2026-11/ was finalised by billing finalise, killed before the "
+        f"register made its numbers final; the next billing command on {out} does"
+        if kept
+        else "billing finalise of 2026-11/ was killed before it finalised the folder; the month "
+        "is not final"
+    ) in capsys.readouterr().out
     assert run_in_process(case_with_november, "2026-12") == 0
     printed = capsys.readouterr().out
     said = content(out)

@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -141,3 +142,66 @@ def test_a_run_whose_outputs_folder_was_replaced_meanwhile_may_not_publish(tmp_p
             lock.check()
     finally:
         lock.release()
+
+
+def test_a_lock_file_naming_a_run_on_another_host_is_refused_until_it_is_gone(tmp_path):
+    """The flock is the operating system's: a file system shared between hosts may keep it on
+    each host apart (sshfs and other FUSE mounts, SMB), so a run on another host holding the
+    folder went unseen, the lock was taken, and both runs numbered the month with the same
+    numbers. A run that ends empties the lock file; one holding it, or killed, has its text
+    there. Another host's text is refused, naming it and the way out, also after waiting."""
+    text = {
+        "pid": 4242,
+        "host": "billing-2.example.net",
+        "command": "billing run --period 2026-11",
+        "started": "2026-11-30T09:00:00+00:00",
+        "run_id": "0123456789abcdef",
+    }
+    (tmp_path / locking.LOCK_FILE).write_text(json.dumps(text))
+    for wait in (0, 0.3):
+        with pytest.raises(RunError) as refused:
+            locking.acquire(tmp_path, wait=wait)
+        message = str(refused.value)
+        assert "pid 4242 on billing-2.example.net, started 2026-11-30T09:00:00+00:00" in message
+        assert "another host" in message and f"delete {tmp_path / locking.LOCK_FILE}" in message
+        assert json.loads((tmp_path / locking.LOCK_FILE).read_text()) == text
+        assert locking.held(tmp_path) is None
+    (tmp_path / locking.LOCK_FILE).unlink()  # that run is known to be gone
+    lock = locking.acquire(tmp_path)
+    lock.release()
+    lock = locking.acquire(tmp_path)  # a run of this host that ended leaves nothing behind
+    lock.release()
+
+
+def test_a_process_that_ends_without_releasing_its_lock_empties_the_lock_file(tmp_path):
+    """A notebook's kernel shut down before its ``publish`` cell ends holding the lock: the
+    operating system frees the flock, but its text stayed in the lock file, and a run on another
+    host was refused as if that kernel still held the folder. Ending normally empties it."""
+    code = (
+        "import sys; from billing_lib import locking; "
+        "lock = locking.acquire(sys.argv[1], 'a notebook kernel'); print(lock.info['pid'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert int(done.stdout) > 0
+    assert (tmp_path / locking.LOCK_FILE).read_text() == ""
+
+
+def test_a_lock_file_that_is_a_folder_is_named_with_the_way_out(tmp_path):
+    """``.billing.lock`` made a folder (an unzip, a sync tool): every run said "the outputs folder
+    cannot be written (Is a directory)" and asked to make a writable folder writable."""
+    (tmp_path / locking.LOCK_FILE).mkdir()
+    with pytest.raises(RunError) as refused:
+        locking.acquire(tmp_path)
+    message = str(refused.value)
+    assert f"{tmp_path / locking.LOCK_FILE}: is a folder, not the lock's text file" in message
+    assert "cannot be written" not in message
+    assert f"rmdir {tmp_path / locking.LOCK_FILE}" in message
+    assert locking.held(tmp_path) is None
+    (tmp_path / locking.LOCK_FILE).rmdir()
+    locking.acquire(tmp_path).release()  # the flock was let go with the refusal
