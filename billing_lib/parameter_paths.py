@@ -113,3 +113,32 @@ def check_parameters_folder(folder: Path, where: str, entry: str) -> None:
             f"({', '.join(PARAMETERS_MARKS)}): is it the reports folder? Give the parameters "
             "folder",
         )
+
+
+def check_files_present(
+    folder: Path, reads: tuple[str, ...], needed: tuple[str, ...], who: str = "a run"
+) -> None:
+    """ParameterError naming ``folder`` when it holds none of the files ``who`` (a run, a
+    command) ``reads``, or lacks some of those it ``needed`` (the rest have defaults): an empty
+    or wrong folder stopped a run at "customers.yaml: file not found", and each missing file was
+    named only once the one before it was put back."""
+    folder = Path(folder)
+    missing = [name for name in needed if not (folder / name).exists()]
+    if not missing:
+        return
+    if not any((folder / name).exists() for name in reads):
+        optional = ", ".join(name for name in reads if name not in needed)
+        raise ParameterError(
+            folder,
+            None,
+            f"holds none of the parameters files {who} reads; expected {', '.join(needed)} "
+            f"(and, if used, {optional}): is it the parameters folder? The project's "
+            "parameters/ folder has an example of each",
+        )
+    named = ", ".join(missing[:-1]) + " and " + missing[-1] if missing[1:] else missing[0]
+    raise ParameterError(
+        folder,
+        None,
+        f"{named} missing; {who} needs each of {', '.join(needed)} (the project's parameters/ "
+        "folder has an example of each)",
+    )
