@@ -32,7 +32,7 @@ from pydantic import (
 from billing_lib.countries import checked_country
 from billing_lib.customers import Customer
 from billing_lib.errors import ParameterError
-from billing_lib.parameter_files import pydantic_problem, read_yaml
+from billing_lib.parameter_files import Day, pydantic_problem, read_yaml
 from billing_lib.printed_texts import PrintedText
 from billing_lib.vat_numbers import compact_vat_number
 
@@ -137,7 +137,7 @@ class RateChange(BaseModel):
     with the label and journal VAT code that go with it (left out: the rule's)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    valid_from: date
+    valid_from: Day
     rate: Annotated[Decimal, BeforeValidator(_exact_rate)] = Field(ge=0, le=100)
     label: PrintedText | None = None
     vat_code: str | None = Field(None, min_length=1)

@@ -25,7 +25,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from billing_lib.errors import ParameterError
 from billing_lib.money import SQL_AMOUNT
-from billing_lib.parameter_files import Strict, read_yaml, validate
+from billing_lib.parameter_files import Day, Strict, read_yaml, validate
 
 VENDOR_PRICES_FILE = "vendor_prices.yaml"
 #: DuckDB tables the importer joins on (created empty when there is no file).
@@ -51,8 +51,8 @@ Amount = Annotated[Decimal, BeforeValidator(_exact), Field(ge=0, allow_inf_nan=F
 
 class _Dated(Strict):
     product: str = Field(min_length=1, description="Product as the report names it (any case)")
-    valid_from: date | None = None
-    valid_to: date | None = Field(None, description="Last day the entry is valid (inclusive)")
+    valid_from: Day | None = None
+    valid_to: Day | None = Field(None, description="Last day the entry is valid (inclusive)")
 
     @model_validator(mode="after")
     def _dates(self) -> _Dated:

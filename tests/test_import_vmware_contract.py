@@ -1052,3 +1052,31 @@ def test_two_hourly_usage_downloads_of_the_same_hours_are_refused(prices, tmp_pa
     with pytest.raises(InputError, match="already imported from another file") as err:
         import_reports(open_store(), [HOURLY, half], vendor_prices=prices)
     assert [(p.file, p.row) for p in err.value.problems] == [(str(half), 2)]
+
+
+@pytest.mark.parametrize(
+    ("entry", "typed", "expected"),
+    [  # read as the Unix time of 2025-10-16, the price in force from then
+        ("prices", "valid_from: 1760572800", "not a number; got 1760572800"),
+        ("prices", "valid_from: '1760572800'", "not a number; got '1760572800'"),
+        ("points_per_unit", "valid_to: 20261031", "not a number; got 20261031"),
+        ("prices", "valid_to: 2026-10-31 23:59:59", "whole day (valid_to included), without"),
+    ],
+)
+def test_a_contract_date_that_is_no_day_is_refused_naming_the_entry(
+    tmp_path, entry, typed, expected
+):
+    """A date of vendor_prices.yaml is a day YYYY-MM-DD, as in price_plans.yaml: a number was
+    read as seconds since 1970 (``valid_from: 1760572800`` priced from 16 October 2025 without
+    a word), and a time of day was refused in pydantic's words."""
+    body = {
+        "prices": "{product: X, per: point, price: '1', currency: EUR, %s}",
+        "points_per_unit": "{product: X, points: 3, %s}",
+    }[entry]
+    (tmp_path / "vendor_prices.yaml").write_text(f"vmware:\n  {entry}:\n    - {body % typed}\n")
+    with pytest.raises(ParameterError) as err:
+        load_vendor_prices(tmp_path)
+    text = str(err.value)
+    field = typed.split(":")[0]
+    assert "vendor_prices.yaml" in text and f"vmware.{entry}[0].{field}" in text, text
+    assert "expected a date YYYY-MM-DD" in text and expected in text, text

@@ -7,7 +7,7 @@ rate, and January billed before the change at December's, with no way to state b
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -72,6 +72,20 @@ def test_each_month_is_invoiced_at_the_rate_in_force_on_its_last_day(tmp_path):
             "in date order",
         ),
         ({"rate": "22"}, "valid_from"),
+        (  # read as the Unix time of 2027-01-01: the new rate in force from then, without a word
+            {"valid_from": 1798761600, "rate": "22", "label": "VAT 22 %"},
+            "rate_changes[0].valid_from: expected a date YYYY-MM-DD, e.g. 2026-10-01, not a "
+            "number; got 1798761600",
+        ),
+        (
+            {"valid_from": "1798761600", "rate": "22", "label": "VAT 22 %"},
+            "not a number; got '1798761600'",
+        ),
+        (  # refused in pydantic's words, "Datetimes provided to dates should have zero time"
+            {"valid_from": datetime(2027, 1, 1, 0, 0, 1), "rate": "22", "label": "VAT 22 %"},
+            "rate_changes[0].valid_from: expected a date YYYY-MM-DD, e.g. 2026-10-31: a date here "
+            "is a whole day (valid_to included), without a time of day; got 2027-01-01 00:00:01",
+        ),
     ],
 )
 def test_a_bad_rate_change_is_refused_naming_the_entry(tmp_path, change, expected):
