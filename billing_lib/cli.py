@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--parameters",
         default=None,
+        type=Path,
         help="parameters folder for the account mapping and the VMware contract prices "
         "(default: ./parameters where there is one)",
     )

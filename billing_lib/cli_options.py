@@ -1,6 +1,6 @@
 """The options several ``billing`` commands share and how their values are checked: the
-outputs folder, ``--wait SECONDS``, customer ids, run ids, options taken only as written in full
-and the arguments no option of a command takes."""
+outputs folder, ``--wait SECONDS``, customer ids, run ids, paths given as ``~/...``, options taken
+only as written in full and the arguments no option of a command takes."""
 
 from __future__ import annotations
 
@@ -72,14 +72,24 @@ def wait_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def home_path(text: str) -> Path:
+    """A path option's value (every ``type=Path`` of a ``WholeOptions`` parser), a leading ``~``
+    the home folder: the shell expands none after ``=`` (``--reports=~/x``), in quotes or from a
+    scheduler's settings, and ``~/x`` was a folder named "~" in the working directory."""
+    return Path(text).expanduser()
+
+
 class WholeOptions(argparse.ArgumentParser):
     """A parser (and, as their class, its subcommands') that takes options only as written in
     full: argparse took the start of one for the option (``--f`` for ``--finalise``), so a typo
-    of `billing run` finalised the month."""
+    of `billing run` finalised the month. Its ``type=Path`` options read ``~`` (``home_path``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
+        # argparse converts a value by the function registered for its type, if any: so every
+        # option and argument declared ``type=Path``, of every command, expands ``~``
+        self.register("type", Path, home_path)
 
 
 def refuse_unknown(

@@ -3,6 +3,8 @@ refused by that command, with its usage and the option meant, before anything is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from billing_lib.cli import main
@@ -95,3 +97,39 @@ def test_a_run_with_the_output_left_out_creates_no_outputs_folder_of_its_own(
     ), err
     assert "give --output" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["run", "--period", "2026-10", "--reports=~/x"], "reports"),
+        (["run", "--period", "2026-10", "--reports", "r", "--parameters=~/x"], "parameters"),
+        (["run", "--period", "2026-10", "--reports", "r", "--output=~/x"], "output"),
+        (["import", "--parameters=~/x", "a.csv"], "parameters"),
+        (["customers", "sync", "--period", "2026-10", "--reports=~/x"], "reports"),
+        (["customers", "sync", "--period", "2026-10", "--reports", "r", "--platform=~/x"],
+         "platform"),
+        (["customers", "sync", "--period", "2026-10", "--reports", "r", "--diff=~/x"], "diff"),
+        (["finalise", "--period", "2026-10", "--output=~/x"], "output"),
+        (["credit-note", "--invoice", "NW2026-000002", "--output=~/x"], "output"),
+        (["reissue", "--invoice", "NW2026-000002", "--reports=~/x"], "reports"),
+        (["reissue", "--invoice", "NW2026-000002", "--parameters=~/x"], "parameters"),
+        (["register", "list", "--csv=~/x"], "csv"),
+    ],
+)  # fmt: skip
+def test_a_path_option_given_as_tilde_is_in_the_home_folder(tmp_path, monkeypatch, argv, option):
+    """``billing run --reports=~/x``: the shell expands no ``~`` after ``=`` (nor in quotes, nor
+    from a scheduler's settings), and the command took it as a folder named "~" in the working
+    directory ("no such reports folder ~/x")."""
+    from billing_lib.cli import build_parser
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert getattr(build_parser().parse_args(argv), option) == tmp_path / "x"
+
+
+def test_report_files_given_as_tilde_are_in_the_home_folder(tmp_path, monkeypatch):
+    from billing_lib.cli import build_parser
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    args = build_parser().parse_args(["import", "~/a.csv", "b.csv"])
+    assert args.files == [tmp_path / "a.csv", Path("b.csv")]
