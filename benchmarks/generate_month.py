@@ -11,7 +11,8 @@ Layout of ``<out>/``::
                        vmware_usage_meter_<period>.csv
     reports-csv/       aws_cur_<period>.csv.gz, the same Microsoft and VMware CSV files
     parameters/        customers.yaml, accounts.csv (AWS accounts, Azure subscriptions, VMware
-                       customer labels), price_plans.yaml, exchange_rates.csv, seller/VAT/products
+                       customer labels), price_plans.yaml, custom_lines.yaml (empty: none),
+                       exchange_rates.csv, seller/VAT/products
 
 Usage: ``python benchmarks/generate_month.py --size 10M`` (1M, 3M, 10M or a number of lines).
 """
@@ -756,6 +757,8 @@ def write_parameters(con: duckdb.DuckDBPyConnection, shape: MonthShape, folder: 
         lines.append(f"    group: {'enterprise' if c % ENTERPRISE_EVERY == 0 else 'standard'}")
     (folder / "customers.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "price_plans.yaml").write_text(PRICE_PLANS, encoding="utf-8")
+    # No recurring fee, one-off or credit: an empty file says so (a missing one is warned of).
+    (folder / "custom_lines.yaml").write_text("", encoding="utf-8")
     # The reseller itself (seller, VAT rules, products and ledger accounts) is not the month's:
     # the project's own parameters, where they exist.
     for name in INVOICING_FILES:

@@ -20,13 +20,14 @@ from billing_lib.errors import RunError
 from billing_lib.invoice_files import billed_nets
 from billing_lib.invoiced_shares import KEYS, Invoiced, summary_sql
 from billing_lib.invoices import CUSTOMER_SOURCE_FILE, INVOICE_DATA, read_invoice_data
+from billing_lib.margin_parameters import LOADED_FROM, MARGIN_PARAMETERS, check_cell_unchanged
 from billing_lib.margin_parameters import (  # the notebook calls them from here
     MARGIN_PARAMETER_NAMES as MARGIN_PARAMETER_NAMES,
 )
-from billing_lib.margin_parameters import MARGIN_PARAMETERS
 from billing_lib.margin_parameters import period_list as period_list
 from billing_lib.margin_parameters import resolve as resolve
 from billing_lib.money import round_money
+from billing_lib.notebook_parameters import parameter_values
 from billing_lib.periods import run_periods
 from billing_lib.publishing import MANIFEST
 from billing_lib.rating import DEC
@@ -180,7 +181,9 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     gigabytes in pandas; the what-if reads the one customer's lines itself (``repricer``). A
     run without ``what_if_terms.parquet`` (older than it) is grouped by the default
     line_grouping, listed in ``attrs["default_grouping"]``: its invoices may differ by a cent,
-    which ``revenue_against_invoices`` shows."""
+    which ``revenue_against_invoices`` shows. In a notebook kernel, the parameters it was
+    loaded with are recorded (``attrs["parameters"]``, ``check_loaded``)."""
+    loaded_with = parameter_values(LOADED_FROM)
     files = rated_files(output, periods)
     parts, read = _billed_parts(Path(output), files, credited_cost=True)
     folders = list(dict.fromkeys(folder for _, folder in parts))
@@ -191,6 +194,8 @@ def load_summary(output: Path, periods: list[str] | None = None) -> pd.DataFrame
     names = customer_names(Path(output), sorted({f.parent.name for f in files}))
     summary["customer_name"] = summary["customer_id"].map(names)
     summary.attrs["runs"] = run_stamps(Path(output), [f.parent.name for f in files])
+    summary.attrs["output"] = str(output)
+    summary.attrs["parameters"] = loaded_with
     summary.attrs["default_grouping"] = sorted(
         {f.parent.name for f in files if terms[f.parent] is None}
     )
@@ -229,7 +234,10 @@ def check_loaded(output: Path, summary: pd.DataFrame) -> None:
     """RunError when a month of ``summary`` (``load_summary``'s ``attrs["runs"]``) is billed
     otherwise now than when it was loaded (billed again, a credit note or reissue since): the
     invoices and the what-if read now would be set against another run's totals, a notebook
-    left open showing both as one month. A frame without the record is not checked."""
+    left open showing both as one month. A frame without the record is not checked. First, a
+    parameters cell changed since (``margin_parameters.check_cell_unchanged``) is named: another
+    ``output`` or ``periods`` than the summary's, its first code cell not run again."""
+    check_cell_unchanged(summary.attrs)
     loaded = summary.attrs.get("runs")
     if not loaded:
         return
@@ -330,6 +338,16 @@ def unbilled_cost(output: Path, periods: list[str] | None = None) -> pd.DataFram
         ]
         rows += _billed_since(Path(output), period)
     return pd.DataFrame(rows, columns=list(UNBILLED_COLUMNS))
+
+
+def unbilled_cost_of(output: Path, summary: pd.DataFrame) -> pd.DataFrame:
+    """``unbilled_cost`` of the months of ``summary`` (``load_summary``), as the margin notebook
+    lists it under the summary: the months loaded, not those the ``periods`` parameter names now
+    (edited, the first code cell not run again, it listed other months than the summary); what
+    ``check_loaded`` refuses first."""
+    check_loaded(Path(output), summary)
+    periods = list(summary.attrs.get("runs") or sorted(set(summary["period"])))
+    return unbilled_cost(output, periods)
 
 
 def _billed_since(output: Path, period: str) -> list[tuple]:

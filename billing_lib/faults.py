@@ -28,6 +28,7 @@ POINTS = (
     "credit-note-publishing-begun",  # a credit note's number recorded as planned, folder staged
     "credit-note-moved-in",  # the credit note's folder in place, its number not yet recorded
     "finalise-begun",  # billing finalise recorded in the register, the folder not yet marked
+    "finalise-marker-staged",  # the marker's temporary file written, not yet moved in
     "finalise-marker-written",  # the folder's FINALISED marker written, the register not updated
     "register-rebuild-written",  # billing register rebuild's new register complete, not in place
 )

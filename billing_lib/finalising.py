@@ -98,6 +98,7 @@ def finalise_published(
                 with writing(marker, NOT_FINALISED), atomic_target(marker) as tmp:
                     stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
                     tmp.write_text(f"finalised {stamp}\n", encoding="utf-8")
+                    pause_point("finalise-marker-staged")
                 pause_point("finalise-marker-written")
             except BaseException:
                 if not (folder / FINALISED_MARKER).exists():

@@ -95,19 +95,25 @@ def _same(a: object, b: object) -> bool:
         return False
 
 
+def changed_parameters(started: dict[str, object]) -> list[str]:
+    """ "name: before -> now" of each parameter whose variable changed since ``started``
+    (``parameter_values``); empty outside a kernel."""
+    namespace = kernel_namespace()
+    if namespace is None:
+        return []
+    return [
+        f"{n}: {v!r} -> {namespace[n]!r}"
+        for n, v in started.items()
+        if n in namespace and not _same(namespace[n], v)
+    ]
+
+
 def check_unchanged(started: dict[str, object], what: str) -> None:
     """RunError naming the parameters whose variables changed since ``started``
     (``parameter_values`` when the run started, ``what``: the period it bills): the parameters
     cell edited and run, its run's cell (``billing.start``) not run again, so the cells below
     went on with the parameters the run started with, as if the change had been made."""
-    namespace = kernel_namespace()
-    if namespace is None:
-        return
-    changed = [
-        f"{n}: {v!r} -> {namespace[n]!r}"
-        for n, v in started.items()
-        if n in namespace and not _same(namespace[n], v)
-    ]
+    changed = changed_parameters(started)
     if changed:
         raise RunError(
             f"the parameters cell changed since the run started ({'; '.join(changed)}); this "

@@ -12,6 +12,8 @@ Left by a killed run, and what the next run does with it (and prints):
 - ``.superseded-<period>-*`` (an earlier run folder a published rerun could not remove): removed,
   or named with the way out while it cannot be;
 - ``.staging-*`` (a run's unfinished files, also in ``corrections/``): removed;
+- ``<period>/.FINALISED.<hex>.tmp`` (the marker of a killed ``billing finalise``, written, not
+  moved in: the month is not finalised): removed;
 - ``.invoice_register.sqlite.rebuild-*`` (the new register of a killed ``billing register
   rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one.
 
@@ -49,6 +51,8 @@ from billing_lib.run_files import (
 )
 
 REPLACED = re.compile(r"^\.replaced-(\d{4}-\d{2})-[0-9a-f]+$")
+#: the temporary file of a FINALISED marker (``run_files.atomic_target``)
+MARKER_TMP = re.compile(rf"^\.{FINALISED_MARKER}\.[0-9a-f]+\.tmp$")
 
 
 def open_output(
@@ -150,6 +154,7 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
         *_put_back_replaced(output),
         *_remove_superseded(output),
         *_remove_staging(output),
+        *_remove_marker_files(output),
         *_remove_rebuild_files(output),
     ]
 
@@ -259,6 +264,23 @@ def _remove_staging(output: Path) -> list[str]:
         for staging in sorted(folder.glob(".staging-*")) if folder.is_dir() else []:
             name = staging.relative_to(output)
             problem = remove_tree(staging) if staging.is_dir() else _unlink(staging)
+            done.append(
+                f"removed {name}: {what}" if problem is None else _left(name, what, problem)
+            )
+    return done
+
+
+def _remove_marker_files(output: Path) -> list[str]:
+    """The FINALISED markers a killed ``billing finalise`` wrote and never moved in, removed:
+    its month is not finalised (the register dropped its plan), and no command reads them."""
+    done = []
+    what = f"the unfinished {FINALISED_MARKER} marker of a billing finalise that was killed"
+    for folder in sorted(output.iterdir()) if output.is_dir() else []:
+        if not (PERIOD_FOLDER.match(folder.name) and folder.is_dir()):
+            continue
+        for left in sorted(p for p in folder.iterdir() if MARKER_TMP.match(p.name)):
+            name = left.relative_to(output)
+            problem = _unlink(left)
             done.append(
                 f"removed {name}: {what}" if problem is None else _left(name, what, problem)
             )

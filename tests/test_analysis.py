@@ -4,6 +4,7 @@ DuckDB (never every rated line in pandas), and a what-if that reads the one cust
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from decimal import Decimal as D
 
@@ -724,3 +725,46 @@ def test_a_month_without_a_rated_line_is_listed_and_said_so(sample_outputs):
     )
     explorer = MarginExplorer(empty, analysis.repricer(sample_outputs), 10)
     assert explorer.what_if_text.value == "no customer has a rated line in the runs loaded"
+
+
+def test_a_parameters_cell_changed_after_the_summary_was_loaded_is_named(
+    sample_outputs, tmp_path, monkeypatch
+):
+    """The parameters cell edited and run (``periods``, ``output``), the first code cell (the
+    summary's) not run again: the last cell read ``periods`` itself and listed the cost billed
+    to no customer of other months than the summary above it, and another ``output`` (a copy of
+    the runs) went on unnoticed, or was named only as runs "changed since the summary was
+    loaded". Each cell below the summary names the parameter changed and the cell to run again;
+    the parameters cell set back, they go on with the summary's months."""
+    from billing_lib import notebook_parameters
+
+    namespace: dict[str, object] = {"output": str(sample_outputs), "periods": "", "markup": 10.0}
+    monkeypatch.setattr(notebook_parameters, "kernel_namespace", lambda: namespace)
+    summary = analysis.load_summary(analysis.resolve(str(sample_outputs)), analysis.period_list(""))
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_outputs, copy)
+    for path in copy.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    way_out = (
+        rf"; the summary above is of \['{PERIOD}'\] in {re.escape(str(sample_outputs))}: run the "
+        r"first code cell again \(analysis\.load_summary\), then the cells below it"
+    )
+    for name, value in (("periods", "2026-09"), ("output", str(copy))):
+        namespace[name] = value
+        was = "" if name == "periods" else str(sample_outputs)
+        changed = (
+            rf"^the parameters cell changed since the summary was loaded \({name}: "
+            rf"'{re.escape(was)}' -> '{re.escape(value)}'\){way_out}$"
+        )
+        with pytest.raises(analysis.RunError, match=changed):
+            analysis.resolve(str(namespace["output"]), summary)
+        with pytest.raises(analysis.RunError, match=changed):
+            analysis.revenue_against_invoices(sample_outputs, summary)
+        with pytest.raises(analysis.RunError, match=changed):
+            analysis.repricer(sample_outputs)(summary, "C002", D(10))
+        with pytest.raises(analysis.RunError, match=changed):
+            analysis.unbilled_cost_of(sample_outputs, summary)
+        namespace[name] = "" if name == "periods" else str(sample_outputs)
+    unbilled = analysis.unbilled_cost_of(analysis.resolve(str(sample_outputs), summary), summary)
+    assert unbilled.equals(analysis.unbilled_cost(sample_outputs, [PERIOD]))
+    assert set(unbilled["period"]) == {PERIOD}

@@ -1229,6 +1229,31 @@ def test_billing_finalise_killed_is_finished_or_undone_by_the_next_command(
         assert cli.main(finalise(out)) == 0
 
 
+def test_billing_finalise_killed_while_writing_its_marker_leaves_no_temporary_file(
+    case_with_november, capsys
+):
+    """``billing finalise`` killed between writing its marker's temporary file and moving it in
+    left ``2026-11/.FINALISED.<hex>.tmp`` for good: no command removed it. The next command
+    that locks the outputs folder removes it, as it does the other leftovers of killed runs;
+    the month was not finalised, and is finalised then."""
+    out = case_with_november / "outputs"
+    proc = forked_start("billing", finalise(out), case_with_november, "finalise-marker-staged")
+    wait_paused(proc, case_with_november)
+    kill9(proc)
+    left = sorted((out / "2026-11").glob(".FINALISED.*.tmp"))
+    assert len(left) == 1 and not (out / "2026-11" / "FINALISED").exists()
+    capsys.readouterr()
+    assert cli.main(finalise(out)) == 0
+    printed = capsys.readouterr().out
+    assert (
+        f"removed 2026-11/{left[0].name}: the unfinished FINALISED marker of a billing "
+        "finalise that was killed" in printed
+    ), printed
+    assert sorted((out / "2026-11").glob(".FINALISED.*")) == []
+    assert (out / "2026-11" / "FINALISED").is_file()
+    assert ("2026-11",) in content(out)["finalised"] and content(out)["publishing"] == []
+
+
 def test_billing_finalise_waiting_for_a_rerun_does_not_finalise_the_rerun(
     case_with_november, capsys
 ):

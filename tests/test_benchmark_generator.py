@@ -20,6 +20,7 @@ from billing_lib.customers import (
 from billing_lib.importers import import_reports, report_files
 from billing_lib.pricing import load_pricing
 from billing_lib.rating import rate_lines
+from billing_lib.run_state import load_settings, parameters_not_read
 from billing_lib.store import open_store
 
 SHAPE = generate_month.shape_for("3000")
@@ -56,6 +57,15 @@ def test_the_same_shape_gives_the_same_month(month, tmp_path):
         assert (month / "parameters" / param).read_bytes() == (
             again / "parameters" / param
         ).read_bytes()
+
+
+def test_a_run_of_the_month_warns_of_no_parameters_file(month):
+    """The generated parameters folder held no custom_lines.yaml, so a run of the month warned
+    that its recurring fees, one-offs and credits were missing (``run_state.parameters_not_read``,
+    the run's warnings): it has none, and says so with an empty file."""
+    params = month / "parameters"
+    assert (params / "custom_lines.yaml").read_text(encoding="utf-8") == ""
+    assert parameters_not_read(params, load_settings(params)) == []
 
 
 def test_the_month_has_the_shape_asked_for(month):
