@@ -86,7 +86,7 @@ def check_parameters_folder(folder: Path, where: str, entry: str) -> None:
     the reports folder given for the parameters stopped a run in its notebook at
     "customers.yaml: file not found", naming no option, and ``billing import`` took it as a
     parameters folder without accounts.csv: no account mapped and none listed, exit 0."""
-    from billing_lib.importers.report_names import report_files
+    from billing_lib.importers.report_names import reports_among
 
     folder = Path(folder)
     if folder.is_file():  # a parameters file given for its folder
@@ -103,7 +103,9 @@ def check_parameters_folder(folder: Path, where: str, entry: str) -> None:
         p.suffix.lower() in (".yaml", ".yml") for p in folder.iterdir()
     ):
         return  # (a folder of vendor_prices.yaml beside the reports it prices is one)
-    reports = [p.name for p in report_files(folder)]
+    # a workbook there is no sign of the reports folder (a price list kept beside the
+    # parameters stopped the run as "a spreadsheet workbook among the reports")
+    reports = [p.name for p in reports_among(folder)]
     if reports:
         shown = ", ".join(reports[:3]) + (", ..." if len(reports) > 3 else "")
         raise ParameterError(

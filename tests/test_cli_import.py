@@ -144,6 +144,40 @@ def test_the_reports_folder_given_for_the_parameters_folder_is_refused(capsys):
     assert "no parameters file (customers.yaml, price_plans.yaml, accounts.csv)" in err
 
 
+def test_a_spreadsheet_beside_the_parameters_is_no_report(tmp_path, capsys):
+    """A workbook in the folder given for the parameters (a price list, a copy of the reports
+    saved from Excel) stopped the import with "a spreadsheet workbook among the reports", naming
+    no option: the check for a reports folder given there refused workbooks as a reports folder
+    does. A reports folder holding one is still named as such; a folder of a workbook and no
+    parameters file is refused for holding none of them."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for report in (VMWARE, INVOICE):
+        (reports / report.name).write_bytes(report.read_bytes())
+    (reports / "october.xlsx").write_bytes(b"")
+    assert main(["import", str(VMWARE), "--parameters", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: billing import, entry --parameters: {reports}: holds vendor reports "
+        f"({INVOICE.name}, {VMWARE.name}) and no parameters file (customers.yaml, "
+        "price_plans.yaml, accounts.csv): is it the reports folder? Give the parameters folder\n"
+    )
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    (prices / "prices.xlsx").write_bytes(b"")
+    assert main(["import", str(VMWARE), "--parameters", str(prices)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing import, entry --parameters: {prices}: holds none of the parameters "
+        "files billing import reads"
+    ), err
+    # beside the parameters files, the workbook changes nothing
+    params = _parameters(tmp_path / "params", "customers.yaml", "accounts.csv")
+    (params / "prices.xlsx").write_bytes(b"")
+    assert main(["import", str(VMWARE), "--parameters", str(params)]) == 0
+    assert "unmapped" not in capsys.readouterr().out
+
+
 FOCUS_WITHOUT_CURRENCY = (
     REPO
     / "tests/data/vendor-samples/focus"

@@ -895,6 +895,24 @@ def test_the_reports_folder_given_for_the_parameters_folder_is_named_by_the_opti
     assert not (tmp_path / "out").exists()
 
 
+def test_a_spreadsheet_in_the_folder_given_for_the_parameters_is_no_report(tmp_path, capsys):
+    """A workbook in the folder given for ``--parameters`` stopped the sync with "a spreadsheet
+    workbook among the reports", naming no option; the reports folder holding one is named by
+    the option, as without it."""
+    copy = Path(shutil.copytree(SAMPLE_REPORTS, tmp_path / "reports"))
+    (copy / "october.xlsx").write_bytes(b"")
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--parameters", str(copy), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing customers sync, entry --parameters: {copy}: holds vendor reports ("
+    ), err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("apply", [False, True])
 def test_a_diff_given_as_a_folder_is_named_by_the_option(tmp_path, capsys, apply):
     """``--diff`` given a folder (where the proposal was meant to go) ended in an

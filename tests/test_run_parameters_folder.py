@@ -14,6 +14,7 @@ import pytest
 
 from billing_lib import run
 from billing_lib.errors import ParameterError
+from billing_lib.run_parameters import check_parameters
 from billing_lib.run_state import load_settings, parameters_not_read
 from tests.notebook_project import PERIOD, REPO
 
@@ -66,6 +67,34 @@ def test_a_local_folder_of_parameters_beside_the_files_the_run_reads_is_named(tm
         "parameters folder: local/ holds parameters files (customers.yaml, price_plans.yaml) "
         f"this run does not read; it reads those of {params}: to bill with them, run with "
         f"--parameters {params / 'local'}"
+    ]
+
+
+def test_a_spreadsheet_in_the_folder_given_for_the_parameters_is_no_report(tmp_path):
+    """A workbook in the folder given for the parameters (a price list kept there) stopped the
+    run with "a spreadsheet workbook among the reports", naming no parameter: the check for the
+    reports folder given there refused it as a reports folder does. The reports folder holding
+    one is still named as such; a folder of a workbook alone, as one holding no parameters file;
+    beside the parameters files, it is named among the files a run does not read."""
+    reports = REPO / "samples" / PERIOD / "reports"
+    copy = Path(shutil.copytree(reports, tmp_path / "reports"))
+    (copy / "october.xlsx").write_bytes(b"")
+    with pytest.raises(ParameterError) as err:
+        check_parameters(PERIOD, str(reports), str(copy), str(tmp_path / "o"))
+    assert f"entry parameters: {copy}: holds vendor reports (aws-cur2-" in str(err.value)
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    (prices / "prices.xlsx").write_bytes(b"")
+    check_parameters(PERIOD, str(reports), str(prices), str(tmp_path / "o"))
+    with pytest.raises(ParameterError, match="holds none of the parameters files a run reads"):
+        load_settings(prices)
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    (params / "prices.xlsx").write_bytes(b"")
+    check_parameters(PERIOD, str(reports), str(params), str(tmp_path / "o"))
+    assert parameters_not_read(params, load_settings(params)) == [
+        "parameters folder: prices.xlsx not read; a run reads its files by name only"
     ]
 
 

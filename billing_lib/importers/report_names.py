@@ -213,13 +213,21 @@ def report_files(folder: Path) -> list[Path]:
         )
     if not folder.is_dir():
         raise InputError(f"{folder}: no such reports folder")
-    files = sorted(p for p in folder.iterdir() if p.is_file())
-    workbook_refused([str(p) for p in files])
-    return [
+    workbook_refused([str(p) for p in sorted(folder.iterdir()) if p.is_file()])
+    return reports_among(folder)
+
+
+def reports_among(folder: Path) -> list[Path]:
+    """The files of the folder ``folder`` (not recursive) the import reads as vendor reports, in
+    name order, a spreadsheet workbook passed over: to tell the reports folder given for another
+    one (the parameters), where a workbook is no report (a price list beside the YAML files)."""
+    return sorted(
         p
-        for p in files
-        if p.name.lower().endswith(REPORT_SUFFIXES) and not left_by_a_program(p.name)
-    ]
+        for p in Path(folder).iterdir()
+        if p.is_file()
+        and p.name.lower().endswith(REPORT_SUFFIXES)
+        and not left_by_a_program(p.name)
+    )
 
 
 def manifest_files(folder: Path) -> list[Path]:
