@@ -68,7 +68,9 @@ def execute(
     import papermill as pm  # heavy; only for this entry point
     from nbclient.exceptions import DeadKernelError
 
+    from billing_lib.parameter_paths import check_files_present, misnamed_file
     from billing_lib.recovery import open_output
+    from billing_lib.run_state import NEEDED_FILES, PARAMETER_FILES
 
     output = Path(output).resolve()
     params = check_parameters(
@@ -80,6 +82,10 @@ def execute(
         issue_date,
         currency,
     )
+    # before the outputs folder is made or locked: found by the notebook's cell [4], an empty or
+    # wrong folder left the lock file and a .failed-<period>.ipynb behind
+    misnamed_file(params.parameters, PARAMETER_FILES)
+    check_files_present(params.parameters, PARAMETER_FILES, NEEDED_FILES)
     lock, cleaned = open_output(output, command, wait)
     for line in cleaned:
         if say is not None:

@@ -186,3 +186,32 @@ def test_a_customers_yaml_without_customers_is_refused_naming_it(tmp_path):
         "(id, name, address, invoice currency, ...: the example in the project's parameters/ "
         "folder shows them; billing customers sync proposes them from the month's reports)"
     )
+
+
+@pytest.mark.parametrize("kind", ["empty", "lacking accounts.csv"])
+def test_billing_run_refuses_a_folder_lacking_files_before_it_writes_anything(
+    tmp_path, capsys, kind
+):
+    """``billing run --parameters EMPTY`` started the notebook, which stopped in its cell [4] on
+    the folder: by then the outputs folder was made, with its lock file and a
+    ``.failed-<period>.ipynb``. The command refuses the folder before it writes anything."""
+    from billing_lib.cli import main
+
+    params = tmp_path / "p"
+    if kind == "empty":
+        params.mkdir()
+    else:
+        shutil.copytree(REPO / "parameters", params, ignore=shutil.ignore_patterns("local"))
+        (params / "accounts.csv").unlink()
+    out = tmp_path / "out"
+    reports = REPO / "samples" / PERIOD / "reports"
+    argv = ["run", "--period", PERIOD, "--reports", str(reports), "--parameters", str(params)]
+    assert main([*argv, "--output", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    expected = (
+        "holds none of the parameters files a run reads"
+        if kind == "empty"
+        else "accounts.csv missing; a run needs each of"
+    )
+    assert f"error: {params}: {expected}" in err, err
+    assert not out.exists()
