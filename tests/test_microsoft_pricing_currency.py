@@ -95,18 +95,9 @@ AZURE = Path(__file__).resolve().parent / "data" / "azure-cost-details"
 def test_other_microsoft_files_say_a_pricing_currency_of_spaces_is_blank(
     tmp_path, source, row, currency, rate
 ):
-    named = "PricingCurrency" if "mca" in source.name else currency  # as the format names it
     """A USD-priced row of a EUR file, its pricing currency cell spaces and its rate empty."""
-    with open(source, newline="", encoding="utf-8") as fh:
-        records = list(csv.DictReader(fh))
-    records[row - 2].update({currency: "   ", rate: ""})
-    bad = tmp_path / source.name
-    with open(bad, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-    with pytest.raises(InputError) as err:
-        import_reports(duckdb.connect(), [bad])
+    named = "PricingCurrency" if "mca" in source.name else currency  # as the format names it
+    err = _refused_with_row_changed(tmp_path, source, row, {currency: "   ", rate: ""})
     [problem] = err.value.problems
     assert (problem.row, problem.column) == (row, rate)
     assert problem.expected.startswith(
@@ -152,16 +143,7 @@ def test_one_row_s_empty_pricing_currency_is_named_as_the_row_s_empty_cell(
     rest of the file naming its pricing currencies: the message said "the file names none", which
     sent the analyst looking for a column the file has. It names the row's empty cell, the two
     totals that tell it is priced in another currency, and what the row must hold."""
-    with open(source, newline="", encoding="utf-8") as fh:
-        records = list(csv.DictReader(fh))
-    records[row - 2].update({currency: "", rate: ""})
-    bad = tmp_path / source.name
-    with open(bad, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-    with pytest.raises(InputError) as err:
-        import_reports(duckdb.connect(), [bad])
+    err = _refused_with_row_changed(tmp_path, source, row, {currency: "", rate: ""})
     [problem] = err.value.problems
     assert (problem.row, problem.column) == (row, rate)
     assert "names none" not in str(err.value)
@@ -205,3 +187,21 @@ def test_an_invoice_row_without_pricing_currency_says_whether_the_cell_or_the_co
         f"Partner Center prints on every line, {said}, so UnitPrice 20.6 may be in another "
         "currency than EUR"
     ), problem.expected
+
+
+def _refused_with_row_changed(
+    tmp_path: Path, source: Path, row: int, cells: dict[str, str]
+) -> pytest.ExceptionInfo[InputError]:
+    """The InputError of importing ``source`` with its CSV ``row`` (1 = the header) given
+    ``cells``."""
+    with open(source, newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    records[row - 2].update(cells)
+    bad = tmp_path / source.name
+    with open(bad, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    return err
