@@ -68,9 +68,8 @@ def execute(
     import papermill as pm  # heavy; only for this entry point
     from nbclient.exceptions import DeadKernelError
 
-    from billing_lib.parameter_paths import check_files_present, misnamed_file
     from billing_lib.recovery import open_output
-    from billing_lib.run_state import NEEDED_FILES, PARAMETER_FILES
+    from billing_lib.run_state import check_parameter_files
 
     output = Path(output).resolve()
     params = check_parameters(
@@ -84,8 +83,7 @@ def execute(
     )
     # before the outputs folder is made or locked: found by the notebook's cell [4], an empty or
     # wrong folder left the lock file and a .failed-<period>.ipynb behind
-    misnamed_file(params.parameters, PARAMETER_FILES)
-    check_files_present(params.parameters, PARAMETER_FILES, NEEDED_FILES)
+    check_parameter_files(params.parameters)
     lock, cleaned = open_output(output, command, wait)
     for line in cleaned:
         if say is not None:

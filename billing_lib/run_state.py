@@ -72,11 +72,18 @@ class RunSettings:
     vendor_prices: VendorPrices
 
 
+def check_parameter_files(folder: Path) -> None:
+    """ParameterError when ``folder`` holds a misnamed parameters file, none of the files a run
+    reads, or not all it needs: by ``billing run`` before it makes the outputs folder, and by
+    every load of the settings."""
+    misnamed_file(folder, PARAMETER_FILES)
+    check_files_present(folder, PARAMETER_FILES, NEEDED_FILES)
+
+
 def load_settings(folder: Path) -> RunSettings:
     """The parameters files of ``folder`` loaded and checked; the first problem is a
     ParameterError naming the file and the entry."""
-    misnamed_file(folder, PARAMETER_FILES)
-    check_files_present(folder, PARAMETER_FILES, NEEDED_FILES)
+    check_parameter_files(folder)
     customers = load_customers(folder)
     _check_any_customer(folder, customers)
     mappings = load_account_mappings(folder, customers)
