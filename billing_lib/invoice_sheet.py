@@ -31,6 +31,7 @@ from billing_lib.print_pages import (
     WRAPPED_LINE,
     column_points,
     fit_scale,
+    fitted_parts,
     fitted_rows,
     page_breaks,
     page_height,
@@ -66,7 +67,7 @@ def write_invoice_sheet(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceForma
     printed (a credit note prints the corrected invoice's)."""
     widths = column_widths(inv)
     _page_setup(ws, inv, seller, widths)
-    row = _parties(ws, inv, seller, fmt)
+    row = _parties(ws, inv, seller, fmt, widths)
     row, cells = _lines(ws, row, inv, fmt, widths)
     summary = row
     # the seller's name in 14 pt, beside the title in 16 pt
@@ -149,9 +150,11 @@ def footer_name(name: str) -> str:
 # -- parties -------------------------------------------------------------------------------------
 
 
-def _parties(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> int:
-    """The seller block with the document's title, then the buyer beside the invoice's details;
-    the next free row."""
+def _parties(
+    ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats, widths: tuple[int, ...]
+) -> int:
+    """The seller block with the document's title, then the buyer beside the invoice's details
+    (``widths``: the sheet's columns); the next free row."""
     seller_lines = _seller_lines(seller, fmt)
     for i, (text, f) in enumerate(seller_lines):
         ws.write_string(i, 0, text, f)
@@ -159,7 +162,7 @@ def _parties(ws: Any, inv: Invoice, seller: Seller, fmt: InvoiceFormats) -> int:
             title = "CREDIT NOTE" if inv.kind == "credit_note" else "INVOICE"
             ws.write_string(0, AMOUNT, title, fmt.title)
     row = len(seller_lines) + 1
-    buyer = _buyer_lines(inv, fmt)
+    buyer = _buyer_lines(inv, fmt, sum(column_points(w) for w in widths[:3]))
     details = _details(inv, fmt)
     # row by row, top to bottom (the order a streaming workbook needs)
     for i in range(max(len(buyer), len(details))):
@@ -225,16 +228,20 @@ def seller_address(seller: Seller) -> list[str]:
     )
 
 
-def _buyer_lines(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any]]:
+def _buyer_lines(inv: Invoice, fmt: InvoiceFormats, points: float) -> list[tuple[str, Any]]:
     """ "Bill to", the buyer's name, address and VAT number; a line longer than columns A to C
-    on rows of its own (the details' labels in column D would cut it off)."""
+    (``points`` wide) on rows of its own (the details' labels in column D would cut it off): at
+    most ``BUYER_CHARACTERS`` characters a row, and no wider than the columns as printed (a
+    Chinese or Japanese name, its characters twice as wide as Latin letters: ``fitted_parts``;
+    measured in bold, the name's)."""
     lines = [(inv.buyer.name, fmt.bold)] + [(a, fmt.text) for a in inv.buyer_address()]
     if inv.show_buyer_vat_number and inv.buyer.vat_number:
         lines.append((f"VAT {inv.buyer.vat_number}", fmt.text))
     return [("Bill to", fmt.bold)] + [
-        (part, f)
+        (row, f)
         for text, f in lines
         for part in textwrap.wrap(text, BUYER_CHARACTERS, break_on_hyphens=False) or [text]
+        for row in fitted_parts(part, points, bold=True)
     ]
 
 

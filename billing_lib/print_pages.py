@@ -13,6 +13,7 @@ for a break of its own before ours.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Collection, Sequence
 
 from reportlab.pdfbase import pdfmetrics
@@ -49,10 +50,46 @@ def page_height(widths: Sequence[float]) -> float:
     return FILL * printable / fit_scale(widths)
 
 
-def text_points(text: str, size: float = 9) -> float:
+def text_points(text: str, size: float = 9, bold: bool = False) -> float:
     """The printed width (points) of ``text`` in the sheet's Arial at ``size`` (metrically
-    Helvetica, whose metrics reportlab ships)."""
-    return pdfmetrics.stringWidth(text, "Helvetica", size)
+    Helvetica, whose metrics reportlab ships). A Chinese, Japanese or Korean character (East
+    Asian width W or F) is an em wide, as the font a spreadsheet draws it in prints it:
+    Helvetica has none, and reportlab gave it about three quarters of that."""
+    font = "Helvetica-Bold" if bold else "Helvetica"
+    if text.isascii():
+        return pdfmetrics.stringWidth(text, font, size)
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in ("W", "F"))
+    if not wide:
+        return pdfmetrics.stringWidth(text, font, size)
+    rest = "".join(ch for ch in text if unicodedata.east_asian_width(ch) not in ("W", "F"))
+    return wide * size + pdfmetrics.stringWidth(rest, font, size)
+
+
+def fitted_parts(text: str, points: float, size: float = 9, bold: bool = False) -> list[str]:
+    """``text`` on rows no wider than a cell ``points`` wide (its padding left out) in the
+    sheet's Arial at ``size`` (``text_points``): broken at spaces, a word wider than a row
+    inside it. A row cut by its number of characters fits in Latin letters, not in Chinese or
+    Japanese ones, each about twice as wide."""
+    room = points - CELL_PADDING
+    if text_points(text, size, bold) <= room:
+        return [text]
+    rows: list[str] = []
+    row = ""
+    for word in text.split(" "):
+        candidate = f"{row} {word}" if row else word
+        if text_points(candidate, size, bold) <= room:
+            row = candidate
+            continue
+        if row:
+            rows.append(row)
+        row = ""
+        for ch in word:
+            if row and text_points(row + ch, size, bold) > room:
+                rows.append(row)
+                row = ""
+            row += ch
+    rows.append(row)
+    return rows
 
 
 def fitted_rows(text: str, width: float) -> int:
@@ -65,14 +102,13 @@ def wrapped_lines(text: str, points: float, size: float = 9, bold: bool = False)
     """The lines ``text`` takes when wrapped at spaces (a word wider than the line broken
     inside it) in a cell ``points`` wide (its padding left out), in the sheet's Arial at
     ``size``: as a spreadsheet wraps a cell's text, by the printed widths of its words."""
-    font = "Helvetica-Bold" if bold else "Helvetica"
     room = points - CELL_PADDING
     lines, used = 1, 0.0
     for k, word in enumerate(text.split(" ")):
-        drawn = pdfmetrics.stringWidth(word if not k else " " + word, font, size)
+        drawn = text_points(word if not k else " " + word, size, bold)
         if used and used + drawn > room:
             lines, used = lines + 1, 0.0
-            drawn = pdfmetrics.stringWidth(word, font, size)
+            drawn = text_points(word, size, bold)
         while drawn > room:  # one word wider than the cell
             lines, drawn = lines + 1, drawn - room
         used += drawn

@@ -691,6 +691,39 @@ def test_a_long_buyer_name_and_address_line_are_on_rows_of_their_own(tmp_path):
     assert all(len(p) <= BUYER_CHARACTERS for p in parts), parts
 
 
+def test_a_long_buyer_name_in_chinese_or_japanese_is_on_rows_that_fit_left_of_the_labels(
+    tmp_path,
+):
+    """The buyer's lines were cut into rows of ``BUYER_CHARACTERS`` characters, which fit
+    columns A to C in Latin letters; a Chinese or Japanese character prints about twice as wide
+    (one em), so a 60-character name ran under the details' labels in column D and was cut
+    off there. Each row now fits A to C as printed: a wide character an em of the sheet's 9 pt."""
+    import unicodedata
+    from dataclasses import replace
+
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.print_pages import column_points
+
+    def printed_width(text: str) -> float:  # Arial 9 (metrically Helvetica), bold the wider
+        wide = [ch for ch in text if unicodedata.east_asian_width(ch) in ("W", "F")]
+        rest = "".join(ch for ch in text if ch not in wide)
+        return 9 * len(wide) + pdfmetrics.stringWidth(rest, "Helvetica-Bold", 9)
+
+    con, [inv], invoicing = make(tmp_path, ROWS)
+    name = "東京クラウドコンピューティング株式会社" * 3  # 60 characters, no space
+    street = "東京都渋谷区道玄坂一丁目二番三号 渋谷フクラスビル十七階 クラウド事業本部 経理部御中"
+    buyer = replace(inv.buyer, name=name, address=(street, *inv.buyer.address[1:]))
+    [path, _, _] = write_workbooks(con, [replace(inv, buyer=buyer)], invoicing, tmp_path / "out")
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    column = [c.value for (c,) in ws.iter_rows(max_col=1)]
+    start = column.index("Bill to") + 1
+    parts = [p for p in column[start : column.index("Description")] if p]
+    assert name in "".join(parts) and street in " ".join(parts)
+    room = sum(column_points(ws.column_dimensions[c].width) for c in "ABC") - 4  # its padding
+    assert [p for p in parts if printed_width(p) > room] == []
+
+
 def test_a_seller_name_beginning_with_a_digit_keeps_the_usage_sheets_footer_size(tmp_path):
     """Excel reads the digits after a footer's font-size code as the size: a seller "1&1 Cloud
     Services B.V." gave "&L&81&&1 Cloud ...", its name printed at 81 pt as "&1 Cloud ..."."""
