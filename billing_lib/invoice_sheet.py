@@ -210,8 +210,11 @@ REGISTRATION = "Company registration no."
 
 
 def _seller_name(name: str) -> list[str]:
-    """The seller's name on rows of ``SELLER_CHARACTERS`` at most."""
-    return textwrap.wrap(name, SELLER_CHARACTERS, break_on_hyphens=False) or [name]
+    """The seller's name on rows of ``SELLER_CHARACTERS`` at most, each no wider as printed (14 pt
+    bold) than columns A to D (a Chinese name, its characters twice as wide: ``fitted_parts``)."""
+    room = sum(column_points(w) for w in COLUMN_WIDTHS[:4])
+    parts = textwrap.wrap(name, SELLER_CHARACTERS, break_on_hyphens=False) or [name]
+    return [row for part in parts for row in fitted_parts(part, room, 14, bold=True)]
 
 
 def registration_text(seller: Seller) -> str:
@@ -257,8 +260,9 @@ def _details(inv: Invoice, fmt: InvoiceFormats) -> list[tuple[str, Any, Any]]:
         ("Customer number", inv.customer_id, fmt.meta),
     ]
     if inv.customer_reference:  # a long PO reference on rows of its own, within the print area
-        reference = inv.customer_reference
-        lines = textwrap.wrap(reference, DETAIL_CHARACTERS, break_on_hyphens=False) or [reference]
+        reference, room = inv.customer_reference, sum(map(column_points, COLUMN_WIDTHS[4:]))
+        parts = textwrap.wrap(reference, DETAIL_CHARACTERS, break_on_hyphens=False) or [reference]
+        lines = [row for part in parts for row in fitted_parts(part, room)]
         details.append(("Your reference", lines[0], fmt.meta))
         details += [("", more, fmt.meta) for more in lines[1:]]
     if inv.refers_to:
@@ -491,9 +495,12 @@ def _payment(
 
 
 def _text_rows(ws: Any, row: int, text: str, f: Any) -> int:
-    """``text`` from column A, on rows of ``TEXT_CHARACTERS`` at most (a longer text ran over the
-    print area's right edge and was cut off there); the next free row."""
-    parts = textwrap.wrap(text, TEXT_CHARACTERS, break_on_hyphens=False) or [text]
+    """``text`` from column A, on rows of ``TEXT_CHARACTERS`` at most and no wider as printed
+    than columns A to F (a longer text ran over the print area's right edge and was cut off
+    there; so did a Chinese one of fewer characters); the next free row."""
+    room = sum(column_points(w) for w in COLUMN_WIDTHS)
+    wrapped = textwrap.wrap(text, TEXT_CHARACTERS, break_on_hyphens=False) or [text]
+    parts = [row for part in wrapped for row in fitted_parts(part, room)]
     for i, part in enumerate(parts):
         ws.write_string(row + i, 0, part, f)
     return row + len(parts)

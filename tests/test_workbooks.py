@@ -724,6 +724,51 @@ def test_a_long_buyer_name_in_chinese_or_japanese_is_on_rows_that_fit_left_of_th
     assert [p for p in parts if printed_width(p) > room] == []
 
 
+def test_chinese_seller_details_reference_and_payment_text_fit_the_invoice_sheet(tmp_path):
+    """The seller's name (14 pt, left of the title), the customer's reference (columns E and F)
+    and the payment block (A to F) were cut into rows of so many characters, which fit in Latin
+    letters: in Chinese, each character about twice as wide, a row ran past the title, the
+    print area's edge, and was cut off there. Each row now fits as printed."""
+    import unicodedata
+    from dataclasses import replace
+
+    import yaml
+    from reportlab.pdfbase import pdfmetrics
+
+    from billing_lib.print_pages import column_points
+
+    def printed_width(text: str, size: float, bold: bool) -> float:
+        wide = [ch for ch in text if unicodedata.east_asian_width(ch) in ("W", "F")]
+        rest = "".join(ch for ch in text if ch not in wide)
+        font = "Helvetica-Bold" if bold else "Helvetica"
+        return size * len(wide) + pdfmetrics.stringWidth(rest, font, size)
+
+    params = parameters_copy(tmp_path)
+    seller = yaml.safe_load((params / "seller.yaml").read_text(encoding="utf-8"))
+    seller["name"] = "北京北风云计算服务有限公司上海分公司" * 3  # 54 characters
+    seller["payment"]["instructions"] = "逾期付款将按照合同约定收取滞纳金请在付款时注明发票号码" * 3
+    (params / "seller.yaml").write_text(yaml.safe_dump(seller, allow_unicode=True), "utf-8")
+    con, [inv], invoicing = make(tmp_path, ROWS, params)
+    reference = "采购订单编号二零二六年第四百一十二号云服务框架合同"
+    [path, _, _] = write_workbooks(
+        con, [replace(inv, customer_reference=reference)], invoicing, tmp_path / "out"
+    )
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    widths = [column_points(ws.column_dimensions[c].width) for c in "ABCDEF"]
+    column = {c: "".join(str(x.value) for (x,) in ws[f"{c}1:{c}40"] if x.value) for c in "AE"}
+    assert seller["name"] in column["A"] and reference in column["E"]  # whole, on rows of their own
+    over = []
+    for row in ws.iter_rows(max_col=6):
+        for c in row:
+            if c.data_type != "s" or c.alignment.wrap_text:
+                continue
+            end = 4 if c.row == 1 and c.column < 6 else 6  # the name left of the title in F
+            room = sum(widths[c.column - 1 : end]) - 4
+            if printed_width(c.value, c.font.sz, bool(c.font.b)) > room:
+                over.append(c.value)
+    assert over == []
+
+
 def test_a_seller_name_beginning_with_a_digit_keeps_the_usage_sheets_footer_size(tmp_path):
     """Excel reads the digits after a footer's font-size code as the size: a seller "1&1 Cloud
     Services B.V." gave "&L&81&&1 Cloud ...", its name printed at 81 pt as "&1 Cloud ..."."""
