@@ -50,6 +50,11 @@ def page_height(widths: Sequence[float]) -> float:
     return FILL * printable / fit_scale(widths)
 
 
+def _wide(ch: str) -> bool:
+    """A Chinese, Japanese or Korean character (East Asian width W or F): an em wide."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
 def text_points(text: str, size: float = 9, bold: bool = False) -> float:
     """The printed width (points) of ``text`` in the sheet's Arial at ``size`` (metrically
     Helvetica, whose metrics reportlab ships). A Chinese, Japanese or Korean character (East
@@ -58,10 +63,10 @@ def text_points(text: str, size: float = 9, bold: bool = False) -> float:
     font = "Helvetica-Bold" if bold else "Helvetica"
     if text.isascii():
         return pdfmetrics.stringWidth(text, font, size)
-    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in ("W", "F"))
+    wide = sum(_wide(ch) for ch in text)
     if not wide:
         return pdfmetrics.stringWidth(text, font, size)
-    rest = "".join(ch for ch in text if unicodedata.east_asian_width(ch) not in ("W", "F"))
+    rest = "".join(ch for ch in text if not _wide(ch))
     return wide * size + pdfmetrics.stringWidth(rest, font, size)
 
 
@@ -117,8 +122,11 @@ def wrapped_lines(text: str, points: float, size: float = 9, bold: bool = False)
 
 def wrapped_height(text: str, characters: int) -> float:
     """The height of a row whose wrapped cell holds ``text`` in a column of about ``characters``
-    characters of the sheet's Arial 9 (Excel fits a wrapped row's height to its lines)."""
-    lines = max(1, math.ceil(len(text) / characters))
+    characters of the sheet's Arial 9 (Excel fits a wrapped row's height to its lines); a
+    Chinese, Japanese or Korean character (East Asian width W or F) counts as two, as wide as it
+    prints."""
+    wide = 0 if text.isascii() else sum(_wide(c) for c in text)
+    lines = max(1, math.ceil((len(text) + wide) / characters))
     return max(ROW, lines * WRAPPED_LINE)
 
 

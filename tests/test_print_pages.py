@@ -25,6 +25,16 @@ def test_the_sheet_s_scale_and_a_wrapped_row_s_height():
     assert wrapped_height("x" * 150, 60) == 36  # three lines of Arial 9
 
 
+def test_a_chinese_or_japanese_description_s_row_is_as_tall_as_its_wide_characters_wrap():
+    """A Chinese or Japanese character prints about twice as wide as a Latin letter: a line's
+    description of 100 of them wraps over four lines of column A, not the two its number of
+    characters gave, and the page breaks, placed by the rows' heights, put more rows on a page
+    than it prints (the spreadsheet then broke it where it was full, a group's heading at its
+    foot)."""
+    assert wrapped_height("東" * 100, 60) == 48  # 200 Latin letters' width: four lines
+    assert wrapped_height("Сервер " * 20, 60) == 36  # Cyrillic is as wide as Latin
+
+
 def test_a_blank_row_ends_a_page_rather_than_begin_one():
     # ten rows of 10 points on pages of 45: the page is full at row 4, a blank row (after a
     # subtotal): it began the next page; it ends this one (blank, in the room FILL leaves) and
