@@ -35,6 +35,7 @@ from billing_lib.print_pages import (
     fitted_rows,
     page_breaks,
     page_height,
+    wide,
     wrapped_height,
     wrapped_lines,
 )
@@ -141,10 +142,21 @@ def footer_name(name: str) -> str:
     ``FOOTER_CHARACTERS`` (a longer one ran under "Page 1 of 1", and a footer of more than 255
     characters is dropped by Excel), each ``&`` doubled (Excel reads ``&T`` in "AT&T" as the time
     of printing, and drops the ``&`` of "Jansen & Zn.")."""
-    if len(name) > FOOTER_CHARACTERS:
+    if footer_columns(name) > FOOTER_CHARACTERS:
         cut = textwrap.shorten(name, FOOTER_CHARACTERS, placeholder="…")
-        name = cut if cut != "…" else name[: FOOTER_CHARACTERS - 1] + "…"  # one long word
+        if cut == "…" or footer_columns(cut) > FOOTER_CHARACTERS:  # one long word; wide ones
+            cut = name[: FOOTER_CHARACTERS - 1]
+            while footer_columns(cut) >= FOOTER_CHARACTERS:
+                cut = cut[:-1]
+            cut += "…"
+        name = cut
     return name.replace("&", "&&")
+
+
+def footer_columns(text: str) -> int:
+    """The Latin letters' width ``text`` prints in: a Chinese or Japanese character counts as
+    two (``print_pages.wide``), as wide as it prints."""
+    return len(text) + sum(map(wide, text))
 
 
 # -- parties -------------------------------------------------------------------------------------

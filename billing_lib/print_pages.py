@@ -50,7 +50,7 @@ def page_height(widths: Sequence[float]) -> float:
     return FILL * printable / fit_scale(widths)
 
 
-def _wide(ch: str) -> bool:
+def wide(ch: str) -> bool:
     """A Chinese, Japanese or Korean character (East Asian width W or F): an em wide."""
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
@@ -63,11 +63,11 @@ def text_points(text: str, size: float = 9, bold: bool = False) -> float:
     font = "Helvetica-Bold" if bold else "Helvetica"
     if text.isascii():
         return pdfmetrics.stringWidth(text, font, size)
-    wide = sum(_wide(ch) for ch in text)
-    if not wide:
+    ems = sum(map(wide, text))
+    if not ems:
         return pdfmetrics.stringWidth(text, font, size)
-    rest = "".join(ch for ch in text if not _wide(ch))
-    return wide * size + pdfmetrics.stringWidth(rest, font, size)
+    rest = "".join(ch for ch in text if not wide(ch))
+    return ems * size + pdfmetrics.stringWidth(rest, font, size)
 
 
 def fitted_parts(text: str, points: float, size: float = 9, bold: bool = False) -> list[str]:
@@ -125,8 +125,8 @@ def wrapped_height(text: str, characters: int) -> float:
     characters of the sheet's Arial 9 (Excel fits a wrapped row's height to its lines); a
     Chinese, Japanese or Korean character (East Asian width W or F) counts as two, as wide as it
     prints."""
-    wide = 0 if text.isascii() else sum(_wide(c) for c in text)
-    lines = max(1, math.ceil((len(text) + wide) / characters))
+    ems = 0 if text.isascii() else sum(map(wide, text))
+    lines = max(1, math.ceil((len(text) + ems) / characters))
     return max(ROW, lines * WRAPPED_LINE)
 
 

@@ -1597,6 +1597,12 @@ def raw_footer(book: Path) -> str:
             VERY_LONG_SELLER,
             "Northwind Cloud Infrastructure, Managed Hosting and Software Licensing Services…",
         ),
+        # a Chinese character is as wide as two Latin letters: 54 of them ran under the page
+        # number as 108 letters would; cut at the width of 80 letters
+        (
+            "北京北风云计算服务有限公司上海分公司" * 3,
+            ("北京北风云计算服务有限公司上海分公司" * 3)[:39] + "…",
+        ),
     ],
 )
 def test_the_workbook_footer_prints_the_seller_s_name_as_written_clear_of_the_page_number(
