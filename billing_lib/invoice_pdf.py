@@ -39,7 +39,7 @@ from billing_lib.invoice_model import (
 from billing_lib.invoice_sheet import payment_lines, registration_text, seller_address
 from billing_lib.invoices import Invoice, InvoiceLine, Seller
 from billing_lib.money import decimal_places
-from billing_lib.pdf_fonts import BOLD, FONT, registered_fonts
+from billing_lib.pdf_fonts import BOLD, FONT, pdf_printed, registered_fonts
 from billing_lib.pdf_pages import (
     BOTTOM,
     LEFT,
@@ -51,7 +51,6 @@ from billing_lib.pdf_pages import (
     NumberedCanvas,
     cut_text,
 )
-from billing_lib.printed_texts import printed
 from billing_lib.run_files import atomic_target
 from billing_lib.sheet_formats import fixed_created
 from billing_lib.workbooks import workbook_name
@@ -228,7 +227,7 @@ class _Document:
     ) -> None:
         self.canvas.setFont(BOLD if bold else FONT, size)
         self.canvas.setFillGray(0)
-        s = printed(s)  # as the workbook and the e-invoice print it
+        s = pdf_printed(s)  # as the workbook and the e-invoice print it, a space as a space
         if right:
             self.canvas.drawRightString(x, self.y, s)
         else:
@@ -261,7 +260,8 @@ class _Document:
             ),
         )
         for left, right, bold in rows:
-            self.text(LEFT, cut_text(printed(left), half, 8.5, BOLD if bold else FONT), bold=bold)
+            shown = cut_text(pdf_printed(left), half, 8.5, BOLD if bold else FONT)
+            self.text(LEFT, shown, bold=bold)
             self.text(PAGE_W - RIGHT, right, bold=bold, right=True)
             self.y -= 4 * mm
         self.y += 1.5 * mm
@@ -273,7 +273,7 @@ class _Document:
         font = BOLD if bold else FONT
         out: list[str] = []
         line = ""
-        for word in printed(s).split(" "):
+        for word in pdf_printed(s).split(" "):
             candidate = f"{line} {word}" if line else word
             if pdfmetrics.stringWidth(candidate, font, size) <= width:
                 line = candidate

@@ -103,6 +103,18 @@ def _characters(texts: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def pdf_printed(value: str) -> str:
+    """``value`` as the PDF draws it: as every document prints it (``printed``), and each space
+    the font has no glyph for (U+3000, the full-width space Japanese text is written with) a
+    plain space: drawn, it was the font's empty box, and ``missing_glyphs`` passes over
+    whitespace."""
+    text = printed(value)
+    if text.isascii():
+        return text
+    drawable = _drawable()
+    return "".join(" " if ch.isspace() and ord(ch) not in drawable else ch for ch in text)
+
+
 def _undrawable(chars: dict[str, str]) -> dict[str, str]:
     """Each character of ``chars`` (``_characters``) the font has no glyph for (whitespace
     aside), with the first text holding it."""

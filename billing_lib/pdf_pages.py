@@ -10,8 +10,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
-from billing_lib.pdf_fonts import FONT, registered_fonts
-from billing_lib.printed_texts import printed
+from billing_lib.pdf_fonts import FONT, pdf_printed, registered_fonts
 
 PAGE_W, PAGE_H = 210 * mm, 297 * mm
 
@@ -54,7 +53,7 @@ class NumberedCanvas(canvas.Canvas):
     def __init__(self, *args: Any, footer: tuple[str, str] = ("", ""), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
-        self._footer = (printed(footer[0]), printed(footer[1]))
+        self._footer = (pdf_printed(footer[0]), pdf_printed(footer[1]))
 
     def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))

@@ -1889,6 +1889,26 @@ def test_a_reissued_invoice_s_files_are_dated_its_issue_date_not_the_month_s_end
         assert stamp == created, inv.number
 
 
+def test_an_ideographic_space_is_printed_in_the_pdf_as_a_space_not_a_box(issued, tmp_path):
+    """A full-width space (U+3000), as Japanese systems write one between words, in a Latin
+    name ("Tokyo\u3000Cloud K.K.", copied from the customer's own records) or a product: DejaVu
+    Sans has no glyph for it, so the PDF drew its empty box, and the glyph check, which passes
+    over whitespace, said nothing. The PDF prints it as a space (the workbook and the e-invoice
+    keep the text as written)."""
+    seller, invoices = issued
+    inv = next(iter(invoices.values()))
+    inv = replace(
+        inv,
+        lines=(replace(inv.lines[0], description="Backup\u3000vault"), *inv.lines[1:]),
+        buyer=replace(inv.buyer, name="Tokyo\u3000Cloud K.K."),
+    )
+    assert missing_glyphs([inv], seller) == []  # nothing else says so
+    [pdf, _] = write_documents([inv], seller, tmp_path, None)
+    text = PdfReader(pdf).pages[0].extract_text()  # a box is extracted as U+0000
+    assert "\x00" not in text and "\u3000" not in text
+    assert "Tokyo Cloud K.K." in text and "Backup vault" in text
+
+
 def test_a_noncharacter_is_left_out_of_the_pdf_the_workbook_and_the_e_invoice_alike(
     issued, tmp_path
 ):
