@@ -46,6 +46,7 @@ schemas and the CEN EN 16931 UBL business rules (the compiled schematron shipped
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -401,16 +402,17 @@ def _address(
     state: str | None,
     seller_country: str | None = None,
 ) -> None:
-    """The first address line as street; the other lines, less those holding the postcode, the
-    city or the country's name (``country_names``: "Germany", "Deutschland", a Dutch seller's
-    "Duitsland") as a word of its own (``names_in``: a street named after the city, "Berliner
-    Straße 44" in Berlin, is a street), as additional street and address line; ``postal_code``
-    and ``city`` as given (customers.yaml / seller.yaml: never guessed from the lines); the
-    ``state`` as country subdivision; the country code."""
+    """The first address line as street; the other lines, less those holding the postcode as a
+    word of its own (``names_in``) and those naming nothing but the place (``_place_only``: the
+    city, the state, the country's name, ``country_names``: "Germany", "Deutschland", a Dutch
+    seller's "Duitsland"), as additional street and address line: a street named after the city
+    ("Berliner Straße 44" in Berlin) or a building named after it ("Utrecht Science Park, gebouw
+    ...") is kept; ``postal_code`` and ``city`` as given (customers.yaml / seller.yaml: never
+    guessed from the lines); the ``state`` as country subdivision; the country code."""
     address = _cac(party, "PostalAddress")
     lines = [x.strip() for x in lines if x.strip()]
-    known = (postal_code, city, *country_names(country, seller_country))
-    extra = [x for x in lines[1:] if not names_in(x, known)]  # "Berliner Straße 44" stays
+    place = (city, state, country, *country_names(country, seller_country))
+    extra = [x for x in lines[1:] if not names_in(x, (postal_code,)) and not _place_only(x, place)]
     if lines:
         _cbc(address, "StreetName", lines[0])
     if extra:
@@ -424,6 +426,17 @@ def _address(
     if extra[1:]:
         _cbc(_cac(address, "AddressLine"), "Line", ", ".join(extra[1:]))
     _cbc(_cac(address, "Country"), "IdentificationCode", country)
+
+
+def _place_only(line: str, names: tuple[str | None, ...]) -> bool:
+    """Whether ``line`` names nothing but ``names`` (each as a word of its own, in any case,
+    ``names_in``), besides punctuation and "the": "Boston, MA", "The Netherlands", "SCHWEIZ";
+    not "Utrecht Science Park" nor "Dublin 2"."""
+    rest = line
+    for name in sorted((n for n in names if n), key=len, reverse=True):  # "United States" first
+        rest = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"(?<!\w)the(?!\w)", " ", rest, flags=re.IGNORECASE)
+    return not any(ch.isalnum() for ch in rest)
 
 
 def _legal(party: etree._Element, name: str, registration: str | None, country: str) -> None:

@@ -381,6 +381,19 @@ def test_a_country_written_in_its_own_or_the_seller_s_language_is_not_named_agai
     [
         ("C006", ("Haus 3, 2. OG", "Berliner Straße 44", "10713 Berlin"), "Berlin", "10713"),
         ("C005", ("Diamond House", "Belgiëlei 12", "2018 Antwerpen"), "Antwerpen", "2018"),
+        # a building or business park named after the place it is in
+        (
+            "C001",
+            ("Heidelberglaan 8", "Utrecht Science Park, gebouw Koningsberger", "3584 CS Utrecht"),
+            "Utrecht",
+            "3584 CS",
+        ),
+        (
+            "C009",
+            ("Evert van de Beekstraat 1", "Schiphol Airport, The Base B", "1118 CL Schiphol"),
+            "Schiphol",
+            "1118 CL",
+        ),
     ],
 )
 def test_a_street_named_after_the_city_or_country_stays_in_the_e_invoice_address(
@@ -388,7 +401,10 @@ def test_a_street_named_after_the_city_or_country_stays_in_the_e_invoice_address
 ):
     """The e-invoice left out every address line after the first that held the city's, the
     postcode's or the country's name anywhere, even inside a word: the buyer's street,
-    "Berliner Straße 44" in Berlin or "Belgiëlei 12" (België), was missing from its address."""
+    "Berliner Straße 44" in Berlin or "Belgiëlei 12" (België), was missing from its address; so
+    was a line naming the city among other words ("Utrecht Science Park, gebouw ..."): only a
+    line with the postcode, or naming nothing but the place (city, state, country), is left
+    out."""
     seller, invoices = issued
     inv = next(i for i in invoices.values() if i.customer_id == customer)
     buyer = replace(inv.buyer, address=address, city=city, postal_code=postal_code)
