@@ -433,7 +433,9 @@ def test_a_wrong_iban_is_refused(tmp_path):
     params = parameters_copy(tmp_path)
     text = (params / "seller.yaml").read_text().replace("NL91ABNA0417164300", "NL92ABNA0417164300")
     (params / "seller.yaml").write_text(text)
-    with pytest.raises(ParameterError, match=r"seller.yaml, entry payment.iban: .*check digits"):
+    with pytest.raises(
+        ParameterError, match=r"seller.yaml, line 22, entry payment.iban: .*check digits"
+    ):
         load_invoicing(params)
 
 
@@ -444,7 +446,8 @@ def test_a_seller_email_address_that_is_not_one_is_refused(tmp_path):
     seller.write_text(seller.read_text().replace("email: ", "email: billing@@", 1))
     with pytest.raises(
         ParameterError,
-        match=r"seller.yaml, entry email: expected an e-mail address such as billing@example.com: "
+        match=r"seller.yaml, line 9, entry email: expected an e-mail address such as "
+        r"billing@example.com: "
         r"The part after the @-sign contains invalid characters: '@'",
     ):
         load_invoicing(params)
@@ -461,7 +464,7 @@ def test_an_iban_of_another_length_than_its_country_s_is_refused(tmp_path):
     )
     (params / "seller.yaml").write_text(text)
     with pytest.raises(
-        ParameterError, match=r"seller.yaml, entry payment.iban: expected an IBAN such as"
+        ParameterError, match=r"seller.yaml, line 22, entry payment.iban: expected an IBAN such as"
     ):
         load_invoicing(params)
 
@@ -473,7 +476,8 @@ def test_a_wrong_seller_vat_number_is_refused(tmp_path):
     (params / "seller.yaml").write_text(text)
     with pytest.raises(
         ParameterError,
-        match=r"seller.yaml, entry vat_number: expected a valid NL VAT number: its check digits "
+        match=r"seller.yaml, line 7, entry vat_number: expected a valid NL VAT number: its check "
+        r"digits "
         r"do not match \(a digit mistyped\?\); got 'NL867890126B01'",
     ):
         load_invoicing(params)
@@ -495,7 +499,8 @@ def test_a_product_group_products_yaml_lacks_is_refused_when_the_parameters_are_
     with pytest.raises(ParameterError) as raised:
         load_settings(params)
     assert str(raised.value).startswith(
-        f"{plans}, entry plans[id=smb].rules[id=m365-bp-seat].product_group: expected a product "
+        f"{plans}, line 38, column 76, entry plans[id=smb].rules[id=m365-bp-seat].product_group: "
+        "expected a product "
         "group of products.yaml (did you mean 'microsoft_licences'?); got 'microsoft_licence'; "
         "known: ['aws', "
     )
