@@ -161,8 +161,10 @@ def _party_problems(customer: Customer, entry: str, invoicing: Invoicing) -> lis
             "customer; complete its address, country, VAT number, invoice currency and group "
             "before it is invoiced"
         )
-    try:
-        invoicing.vat.rule_for(customer, invoicing.seller.country)
+    try:  # named by the path read, so by its line too (the folder customers.yaml was read from)
+        invoicing.vat.rule_for(
+            customer, invoicing.seller.country, source=str(invoicing.folder / CUSTOMERS_FILE)
+        )
     except ParameterError as exc:
         out.append(str(exc))
     out += buyer_problems(customer, entry, invoicing.seller.country)  # the UBL's Peppol rules

@@ -385,6 +385,27 @@ def test_an_eu_customer_without_vat_number_is_an_error(tmp_path):
     assert_nothing_reserved(tmp_path)
 
 
+def test_a_customer_s_vat_problem_at_invoicing_names_its_line_in_customers_yaml(tmp_path):
+    """Found when the month is invoiced (a customer with no lines is not checked): the problem
+    named ``customers.yaml``, no folder and no line, where the file's other errors name both."""
+    params = parameters_copy(tmp_path)
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    c006 = "    vat_number: DE298765435\n"
+    assert c006 in text and "    vat_rule: eu_reverse_charge\n\n  - id: C007" in text
+    text = text.replace(c006, "").replace(
+        "    vat_rule: eu_reverse_charge\n\n  - id: C007", "\n  - id: C007"
+    )
+    customers.write_text(text, encoding="utf-8")
+    with pytest.raises(ParameterError) as raised:
+        build([line("C006", "1")], tmp_path, parameters=params)
+    assert (
+        f"{customers}, line 92, entry customers[id=C006]: an EU customer in DE without a VAT "
+        "number would be a sale to a consumer (OSS)"
+    ) in str(raised.value)
+    assert_nothing_reserved(tmp_path)
+
+
 def test_an_unknown_vat_rule_is_an_error(tmp_path):
     params = parameters_copy(tmp_path)
     rules = yaml.safe_load((params / "vat_rules.yaml").read_text())
