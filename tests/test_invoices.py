@@ -385,6 +385,30 @@ def test_an_eu_customer_without_vat_number_is_an_error(tmp_path):
     assert_nothing_reserved(tmp_path)
 
 
+def test_a_customer_s_problems_at_invoicing_name_their_line_in_customers_yaml(tmp_path):
+    """A stub customer billing customers sync appended, an invoice currency its lines are not in:
+    named ``customers.yaml, customers[id=C011].address``, by id only, among hundreds of
+    customers. The entry is named with its line, as the file's errors when it is read."""
+    params = parameters_copy(tmp_path)
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    address = "    address: [Oudegracht 112, 3511 AV Utrecht]\n"
+    assert text.splitlines().index(address.rstrip("\n")) == 16  # C001's, line 17
+    customers.write_text(text.replace(address, f"    address: ['{STUB_ADDRESS}']\n"))
+    with pytest.raises(ParameterError) as raised:
+        build([line("C001", "1"), line("C003", "1", currency="USD")], tmp_path, parameters=params)
+    message = str(raised.value)
+    assert (
+        f"\n  - {customers}, line 17, entry customers[id=C001].address: still "
+        f"'{STUB_ADDRESS}', as billing customers sync proposed the customer"
+    ) in message
+    assert (
+        f"\n  - {customers}, line 55, entry customers[id=C003].invoice_currency: is EUR but its "
+        "rated lines are in ['USD']"
+    ) in message
+    assert_nothing_reserved(tmp_path)
+
+
 def test_a_customer_s_vat_problem_at_invoicing_names_its_line_in_customers_yaml(tmp_path):
     """Found when the month is invoiced (a customer with no lines is not checked): the problem
     named ``customers.yaml``, no folder and no line, where the file's other errors name both."""
