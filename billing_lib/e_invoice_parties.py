@@ -62,7 +62,7 @@ def seller_problems(seller: Seller) -> list[tuple[str, str]]:
 
 def buyer_problems(customer: Customer, entry: str, seller_country: str) -> list[str]:
     """``entry.key: what is wrong`` for each rule an e-invoice to ``customer`` would fail
-    (``entry``: ``customers.yaml, customers[id=...]``)."""
+    (``entry``: ``<parameters>/customers.yaml, entry customers[id=...]``)."""
     out = []
     if not customer.peppol_id and not customer.email:
         out.append(

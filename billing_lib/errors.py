@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from billing_lib.entry_lines import Place, place_text, places
+
 MAX_PROBLEMS_SHOWN = 20
 
 
@@ -23,11 +25,15 @@ class Problem:
     column: str | None
     value: str | None
     expected: str
+    #: the line of a YAML parameters file the entry (``column``) is written on, where known
+    line: int | None = None
 
     def __str__(self) -> str:
         where = [self.file]
         if self.row is not None:
             where.append(f"row {self.row}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
         if self.column is not None:
             where.append(f"column {self.column!r}")
         found = "" if self.value is None else f": found {self.value!r}"
@@ -67,8 +73,27 @@ class ParameterError(BillingError):
         self.message = message
         #: every problem found, when the file was validated as a whole (parameter_files)
         self.problems = list(problems or [])
-        where = f"{self.file}" + (f", entry {entry}" if entry else "")
+        found = places(file, entry)
+        #: where ``entry`` is written in its YAML file (``entry_lines``): the line (the first of
+        #: several) and, on a line of several entries, the column; None where not known
+        self.line, self.column = _line_and_column(entry, found)
+        shown = place_text(found)
+        where = self.file + (f", {shown}" if shown else "") + (f", entry {entry}" if entry else "")
         super().__init__(f"{where}: {message}")
+
+
+_LINE_ENTRY = re.compile(r"line (\d+)(?:, column (\d+))?")
+
+
+def _line_and_column(entry: str | None, found: list[Place]) -> tuple[int | None, int | None]:
+    """The line and column of an entry found in its file, or of an entry that is a line
+    already (``line 12, column 3``: YAML's own errors)."""
+    if found:
+        return found[0].line, found[0].column if len(found) == 1 and found[0].in_flow else None
+    named = _LINE_ENTRY.fullmatch(entry or "")
+    if named is None:
+        return None, None
+    return int(named[1]), int(named[2]) if named[2] else None
 
 
 class ControlTotalError(BillingError):

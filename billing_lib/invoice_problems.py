@@ -12,6 +12,7 @@ import duckdb
 
 from billing_lib.customers import STUB_ADDRESS, Customer
 from billing_lib.e_invoice_parties import buyer_problems
+from billing_lib.entry_lines import where
 from billing_lib.errors import ParameterError
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoicing_parameters import (
@@ -103,9 +104,11 @@ def _customer_problems(
         [period],
     ).fetchall():
         customer = customers.get(customer_id) if customer_id is not None else None
-        entry = f"{CUSTOMERS_FILE}, customers[id={customer_id}]"
-        if customer is None:
-            out.append(f"{entry}: rated lines for a customer that is not in customers.yaml")
+        if customer is None:  # (an entry is named only for a problem: it reads the file)
+            out.append(
+                f"{_named(invoicing, customer_id)}: rated lines for a customer that is not in "
+                "customers.yaml"
+            )
             continue
         if nulls:
             out.append(
@@ -114,16 +117,16 @@ def _customer_problems(
             )
         if currencies != [customer.invoice_currency]:
             out.append(
-                f"{entry}.invoice_currency: is {customer.invoice_currency} but its rated lines "
-                f"are in {currencies}"
+                f"{_named(invoicing, customer_id, '.invoice_currency')}: is "
+                f"{customer.invoice_currency} but its rated lines are in {currencies}"
             )
-        out += _party_problems(customer, entry, invoicing)
-        out += _national_vat_problems(customer, entry, invoicing, rates, month_days(period)[1])
+        out += _party_problems(customer, invoicing)
+        out += _national_vat_problems(customer, invoicing, rates, month_days(period)[1])
     return out
 
 
 def _national_vat_problems(
-    customer: Customer, entry: str, invoicing: Invoicing, rates: ExchangeRates | None, day: date
+    customer: Customer, invoicing: Invoicing, rates: ExchangeRates | None, day: date
 ) -> list[str]:
     """A VAT-bearing invoice in another currency than the national one without the exchange
     rate its VAT is stated in the national currency at (``_national_vat``)."""
@@ -134,38 +137,55 @@ def _national_vat_problems(
         return []  # named by _party_problems
     if rule.rate <= 0 or customer.invoice_currency == national:
         return []
-    need = (
-        f"{entry}: an invoice in {customer.invoice_currency} with {rule.label} states its VAT "
-        f"in {national} too (Art. 230 Directive 2006/112/EC), at the rate of {day.isoformat()}"
-    )
-    if rates is None:
-        return [f"{need}; no exchange rates were given"]
-    try:
-        rates.rate(customer.invoice_currency, national, day)
-    except ParameterError as exc:
-        return [f"{need}: {exc}"]
-    return []
+    why = "; no exchange rates were given"
+    if rates is not None:
+        try:
+            rates.rate(customer.invoice_currency, national, day)
+            return []
+        except ParameterError as exc:
+            why = f": {exc}"
+    return [  # (the customer's entry named only now: naming it reads the file)
+        f"{_named(invoicing, customer.id)}: an invoice in {customer.invoice_currency} with "
+        f"{rule.label} states its VAT in {national} too (Art. 230 Directive 2006/112/EC), at the "
+        f"rate of {day.isoformat()}{why}"
+    ]
 
 
-def _party_problems(customer: Customer, entry: str, invoicing: Invoicing) -> list[str]:
+def _named(invoicing: Invoicing, customer_id: object, key: str = "") -> str:
+    """``<parameters>/customers.yaml, line 17, entry customers[id=C001].address``: an entry of
+    the customers.yaml the run read (the parameters folder's), named as its ParameterErrors name
+    one, with its line where the file holds it (``entry_lines``)."""
+    path = invoicing.folder / CUSTOMERS_FILE
+    return f"{path}, {where(path, f'customers[id={customer_id}]{key}')}"
+
+
+def _party_problems(customer: Customer, invoicing: Invoicing) -> list[str]:
     """What an invoice to ``customer`` lacks: a name, an address, a VAT rule that applies, what
     the Peppol rules want of its e-invoice (``e_invoice_parties``)."""
     out = []
     if not customer.name.strip():
-        out.append(f"{entry}.name: an invoice needs the customer's name")
+        out.append(
+            f"{_named(invoicing, customer.id, '.name')}: an invoice needs the customer's name"
+        )
     if not [a for a in customer.address if a.strip()]:
-        out.append(f"{entry}.address: an invoice needs the customer's address")
+        out.append(
+            f"{_named(invoicing, customer.id, '.address')}: an invoice needs the customer's address"
+        )
     elif STUB_ADDRESS in customer.address:
         out.append(
-            f"{entry}.address: still {STUB_ADDRESS!r}, as billing customers sync proposed the "
-            "customer; complete its address, country, VAT number, invoice currency and group "
-            "before it is invoiced"
+            f"{_named(invoicing, customer.id, '.address')}: still {STUB_ADDRESS!r}, as billing "
+            "customers sync proposed the customer; complete its address, country, VAT number, "
+            "invoice currency and group before it is invoiced"
         )
-    try:
-        invoicing.vat.rule_for(customer, invoicing.seller.country)
+    path = invoicing.folder / CUSTOMERS_FILE
+    try:  # the file read, not a bare customers.yaml: its ParameterError names the line
+        invoicing.vat.rule_for(customer, invoicing.seller.country, source=str(path))
     except ParameterError as exc:
         out.append(str(exc))
-    out += buyer_problems(customer, entry, invoicing.seller.country)  # the UBL's Peppol rules
+    # the UBL's Peppol rules: keys left out, so without a line
+    out += buyer_problems(
+        customer, f"{path}, entry customers[id={customer.id}]", invoicing.seller.country
+    )
     return out
 
 

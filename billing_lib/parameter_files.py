@@ -13,8 +13,8 @@ digest of its bytes, so a changed file is always parsed afresh, and each read ge
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import hashlib
 import io
 import pickle
 import re
@@ -30,6 +30,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from billing_lib.entry_lines import digest_of, places, remember, where
 from billing_lib.errors import ParameterError, Problem
 from billing_lib.parameter_paths import check_not_a_folder, empty_file
 from billing_lib.yaml_commas import check_comma_numbers
@@ -71,7 +72,7 @@ def read_yaml(path: Path) -> object:
             "Is it the right file?",
         )
     raw = path.read_bytes()
-    key = (str(path), hashlib.blake2b(raw, digest_size=20).digest())
+    key = (str(path), digest_of(raw))
     with _PARSED_LOCK:
         kept = _PARSED.get(key)
         if kept is not None:
@@ -82,6 +83,7 @@ def read_yaml(path: Path) -> object:
             _PARSED[key] = kept
             while len(_PARSED) > PARSED_KEPT:
                 _PARSED.popitem(last=False)
+    remember(path, key[1])  # an error naming an entry of it names its line (entry_lines)
     return pickle.loads(kept)
 
 
@@ -366,7 +368,7 @@ def pydantic_problem(
     entry, message = _entry(problems[0]), problems[0].expected
     if len(problems) > 1:
         message += f"\n  ({len(problems)} problems in this file; the others:)"
-        message += "".join(f"\n  - entry {_entry(p)}: {p.expected}" for p in problems[1:])
+        message += "".join(f"\n  - {where(path, _entry(p))}: {p.expected}" for p in problems[1:])
     return ParameterError(path, entry, message, problems)
 
 
@@ -382,7 +384,14 @@ def validation_problems(
     An unknown key names the known key it most likely means (``model`` given); unknown keys come
     first, as a misspelt key is why the key it means is reported missing."""
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    return [_problem(str(path), row, err, data, model) for err in errors]
+    found = [_problem(str(path), row, err, data, model) for err in errors]
+    return found if row is not None else [_with_line(p) for p in found]
+
+
+def _with_line(problem: Problem) -> Problem:
+    """``problem`` with the line its entry is written on in its YAML file, where known."""
+    at = places(problem.file, problem.column)
+    return dataclasses.replace(problem, line=at[0].line) if at else problem
 
 
 def _entry(problem: Problem) -> str:

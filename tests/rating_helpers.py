@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -142,6 +143,17 @@ def group_plan(*rules: str) -> str:
     smb."""
     body = "\n".join(f"      - {r}" for r in rules)
     return f"plans:\n  - id: p\n    rules:\n{body}\nassignments:\n  - {{plan: p, group: smb}}\n"
+
+
+#: Where an error names the entry of a YAML file, between the file and the entry
+#: (billing_lib.entry_lines): ``line 5, ``, ``line 5, column 31, `` or ``lines 4 and 6, ``.
+PLACE = r"(?:line \d+(?:, column \d+)?|lines \d+(?:, \d+)* and \d+), "
+
+
+def entry_named(file: str, entry: str) -> str:
+    """A pattern of ``<file>, <place>, entry <entry>``: the place where the file holds the entry
+    (a key left out has none). The tests of entry_lines check the places themselves."""
+    return rf"{re.escape(file)}, (?:{PLACE})?entry {re.escape(entry)}"
 
 
 def rated_month(tmp_path: Path, plans: str, rows: list[dict], customers: str, accounts: str):

@@ -508,7 +508,7 @@ def test_two_codes_of_one_account_name_are_refused_since_quickbooks_would_merge_
     with pytest.raises(ParameterError) as refused:
         load_invoicing(params)
     message = str(refused.value)
-    assert message.startswith(f"{products}, entry accounts.8021: ")
+    assert message.startswith(f"{products}, line 29, entry accounts.8021: ")  # below 8020's
     assert "'8020' and '8021'" in message
     assert "'Revenue Microsoft'" in message and "QuickBooks" in message
     products.write_text(text.replace(f'"{other_name}"', "Revenue Microsoft CSP"), encoding="utf-8")

@@ -205,29 +205,33 @@ CASES = [
         "customers.yaml",
         replace("invoice_currency: EUR", "invoice_curency: EUR"),
         [
-            "customers.yaml, entry customers[id=C001].invoice_curency",
+            "customers.yaml, line 24, entry customers[id=C001].invoice_curency",
             "unknown key 'invoice_curency'; did you mean 'invoice_currency'?",
             "(2 problems in this file",  # the typo and the key it hides: both shown
-            "entry customers[id=C001].invoice_currency: Field required",
+            # a key left out has no line; the problems after the first are named by line too
+            "\n  - entry customers[id=C001].invoice_currency: Field required",
         ],
         id="customers-key-typo-shows-both-problems",
     ),
     pytest.param(
         "price_plans.yaml",
         replace("kind: markup, percent: 15,", "kind: markup, percnt: 15,"),
-        ["price_plans.yaml", "rules[id=aws-15].percnt", "did you mean 'percent'?"],
+        [
+            "price_plans.yaml, line 26, column 36, entry plans[id=smb].rules[id=aws-15].percnt",
+            "did you mean 'percent'?",
+        ],
         id="price-plan-rule-key-typo",
     ),
     pytest.param(
         "seller.yaml",
         replace("invoice_series: NW", "invoice_serie: NW"),
-        ["seller.yaml, entry invoice_serie", "did you mean 'invoice_series'?"],
+        ["seller.yaml, line 18, entry invoice_serie", "did you mean 'invoice_series'?"],
         id="seller-key-typo",
     ),
     pytest.param(
         "vat_rules.yaml",
         replace("    vat_code: NL-21", "    vat_cod: NL-21"),
-        ["vat_rules.yaml, entry rules.domestic.vat_cod", "did you mean 'vat_code'?"],
+        ["vat_rules.yaml, line 21, entry rules.domestic.vat_cod", "did you mean 'vat_code'?"],
         id="vat-rule-key-typo",
     ),
     pytest.param(
@@ -311,7 +315,7 @@ CASES = [
     pytest.param(
         "seller.yaml",
         lambda text: text + "fx_plausibility_factor: 0.5\n",
-        ["seller.yaml, entry fx_plausibility_factor", "greater than 1"],
+        ["seller.yaml, line 28, entry fx_plausibility_factor", "greater than 1"],
         id="fx-factor-not-above-one",
     ),
 ]
@@ -325,6 +329,24 @@ def test_a_bad_parameters_file_is_refused_naming_it(unchanged, edited, file, edi
     assert "more problems" not in text
     for f in fragments:
         assert f in text, text
+
+
+def test_billing_run_names_the_line_of_a_bad_parameters_entry(unchanged, edited, forks):
+    """The notebook's kernel reads the parameters files: ``billing run`` prints its message, the
+    entry named with its line and column in the file as in the notebook."""
+    params = edited(
+        "price_plans.yaml", replace("kind: markup, percent: 15,", "kind: markup, percnt: 15,")
+    )
+    argv = [*BILLING_RUN]
+    argv[argv.index("--parameters") + 1] = str(params)
+    result = finished(start(unchanged, "billing", argv))
+    assert_clean_failure(
+        result,
+        "ParameterError: "
+        f"{params / 'price_plans.yaml'}, line 26, column 36, entry plans[id=smb].rules[id=aws-15]"
+        ".percnt: unknown key 'percnt'; did you mean 'percent'?",
+        "(nothing was published",
+    )
 
 
 def test_a_parameters_file_too_large_is_refused_before_it_is_read(unchanged, edited, monkeypatch):

@@ -55,7 +55,12 @@ def test_a_customer_country_that_is_not_iso_3166_is_refused_naming_the_code_mean
     with pytest.raises(ParameterError) as caught:
         load_customers(params)
     message = str(caught.value)
-    assert "customers.yaml, entry customers[id=C006].country: expected an ISO 3166-1" in message
+    written = (params / "customers.yaml").read_text().splitlines()
+    line = written.index(f"  country: {country}") + 1  # as yaml.safe_dump wrote it
+    assert (
+        f"customers.yaml, line {line}, entry customers[id=C006].country: expected an ISO 3166-1"
+        in message
+    )
     assert expected in message
     assert f"got {country!r}" in message
 
@@ -72,15 +77,17 @@ def test_the_seller_s_country_and_the_eu_member_states_are_checked_too(tmp_path)
     params = parameters_copy(tmp_path)
     seller = params / "seller.yaml"
     seller.write_text(seller.read_text().replace("country: NL", "country: UK", 1))
-    with pytest.raises(ParameterError, match=r"seller.yaml, entry country: .* code of United"):
+    with pytest.raises(
+        ParameterError, match=r"seller.yaml, line 6, entry country: .* code of United"
+    ):
         load_invoicing(params)
     params = parameters_copy(tmp_path / "again")
     rules = params / "vat_rules.yaml"
     rules.write_text(rules.read_text().replace(" GR,", " EL,", 1))
     with pytest.raises(
         ParameterError,
-        match=r"vat_rules.yaml, entry eu_countries.*EL is Greece's VAT prefix, its country code "
-        r"is GR",
+        match=r"vat_rules.yaml, line 16, column 60, entry eu_countries\[11\]: .*EL is Greece's VAT "
+        r"prefix, its country code is GR",
     ):
         load_invoicing(params)
 

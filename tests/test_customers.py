@@ -372,8 +372,10 @@ def test_a_vat_number_that_is_not_valid_is_refused_naming_the_customer(tmp_path,
     params = write_params(tmp_path, customers=CUSTOMERS.replace(wrong, number))
     with pytest.raises(ParameterError) as raised:
         load_customers(params)
+    line = 7 if customer == "C1" else 13  # the line of the customer's vat_number
     assert str(raised.value) == (
-        f"{params / 'customers.yaml'}, entry customers[id={customer}].vat_number: {expected}"
+        f"{params / 'customers.yaml'}, line {line}, entry customers[id={customer}].vat_number: "
+        f"{expected}"
     )
 
 
@@ -400,8 +402,8 @@ def test_an_email_address_that_is_not_one_is_refused_naming_the_customer(tmp_pat
     with pytest.raises(ParameterError) as raised:
         load_customers(params)
     assert str(raised.value) == (
-        f"{params / 'customers.yaml'}, entry customers[id=C1].email: expected an e-mail address "
-        f"such as billing@example.com: {expected}; got {email!r}"
+        f"{params / 'customers.yaml'}, line 9, entry customers[id=C1].email: expected an e-mail "
+        f"address such as billing@example.com: {expected}; got {email!r}"
     )
 
 
@@ -457,8 +459,8 @@ def test_a_line_grouping_typo_is_refused_when_the_customers_are_read(tmp_path):
     with pytest.raises(ParameterError) as raised:
         load_customers(params)
     assert str(raised.value) == (
-        f"{params / 'customers.yaml'}, entry customers[id=C1].line_grouping: expected vendor, "
-        "service, subscription, sku, provider, publisher or tag:<key>; got 'services'"
+        f"{params / 'customers.yaml'}, line 9, entry customers[id=C1].line_grouping: expected "
+        "vendor, service, subscription, sku, provider, publisher or tag:<key>; got 'services'"
     )
 
 
@@ -611,3 +613,36 @@ def test_a_us_state_in_the_zip_code_or_by_its_name_is_refused(tmp_path, lines, k
     fine = customers.replace(lines, '    postal_code: "02210"\n    state: MA\n')
     loaded = load_customers(write_params(tmp_path, customers=fine))["C2"]
     assert (loaded.postal_code, loaded.state) == ("02210", "MA")
+
+
+#: CUSTOMERS with a header of comments and a blank line between the customers: an entry's line is
+#: not its index (C2 starts on line 14, its invoice_currency on line 19).
+COMMENTED = "# Customers of the reseller.\n#\n# One entry per customer.\n" + CUSTOMERS.replace(
+    "  - id: C2", "\n  # Beta: reverse charge\n  - id: C2"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "place", "entry", "fragment"),
+    [
+        # a value the model refuses (pydantic)
+        ("invoice_currency: EUR\n    vat_rule", "invoice_currency: euro\n    vat_rule", "line 19",
+         "customers[id=C2].invoice_currency", "three-letter currency code"),
+        # a check of the loaded customers
+        ("vat_rule: eu_reverse_charge", "vat_rule: eu_reverse_charge\n    line_grouping: [colour]",
+         "line 21", "customers[id=C2].line_grouping", "got 'colour'"),
+        # an id given twice: both entries
+        ("id: C2", "id: C1", "lines 6 and 14", "customers[id=C1]", "the id is used twice"),
+    ],
+)  # fmt: skip
+def test_an_error_of_customers_yaml_names_the_line(tmp_path, old, new, place, entry, fragment):
+    """An analyst with a 2,000-line customers.yaml counted the entries by hand to find the one an
+    error named: the line is named with the entry."""
+    assert old in COMMENTED
+    params = write_params(tmp_path, customers=COMMENTED.replace(old, new))
+    with pytest.raises(ParameterError) as raised:
+        load_customers(params)
+    message = str(raised.value)
+    assert message.startswith(f"{params / 'customers.yaml'}, {place}, entry {entry}: "), message
+    assert fragment in message
+    assert raised.value.line == int(place.split()[1])

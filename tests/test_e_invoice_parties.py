@@ -80,8 +80,8 @@ def test_a_customer_without_electronic_address_is_not_invoiced(tmp_path):
     params = edited(tmp_path, "customers.yaml", lambda d: customer(d, "C003").pop("email"))
     with pytest.raises(
         ParameterError,
-        match=r"customers.yaml, customers\[id=C003\]\.email: the e-invoice needs the customer's "
-        r"electronic address \(Peppol rule PEPPOL-EN16931-R010",
+        match=r"customers.yaml, entry customers\[id=C003\]\.email: the e-invoice needs the "
+        r"customer's electronic address \(Peppol rule PEPPOL-EN16931-R010",
     ):
         bill(tmp_path, params, [line("C003", "10"), line("C001", "5")])
     assert open_register(tmp_path / "register.sqlite").entries() == []
@@ -98,8 +98,8 @@ def test_a_dutch_customer_without_postcode_and_city_is_not_invoiced_naming_both(
     message = str(caught.value)
     for key, words in (("postal_code", "postal code"), ("city", "city")):
         assert (
-            f"customers.yaml, customers[id=C009].{key}: the e-invoice to a Dutch customer from "
-            f"a Dutch seller needs its {words}, as in the address (Peppol rule NL-R-004"
+            f"customers.yaml, entry customers[id=C009].{key}: the e-invoice to a Dutch customer "
+            f"from a Dutch seller needs its {words}, as in the address (Peppol rule NL-R-004"
         ) in message
 
 

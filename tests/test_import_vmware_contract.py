@@ -1080,3 +1080,40 @@ def test_a_contract_date_that_is_no_day_is_refused_naming_the_entry(
     field = typed.split(":")[0]
     assert "vendor_prices.yaml" in text and f"vmware.{entry}[0].{field}" in text, text
     assert "expected a date YYYY-MM-DD" in text and expected in text, text
+
+
+COMMENTED_PRICES = """\
+# The reseller's VMware contract: comments and blank lines before the entries.
+
+vmware:
+  prices:
+    # VCF, changed in October
+    - {product: X, per: point, price: '1', currency: EUR, valid_to: 2026-10-31}
+
+    - product: x
+      per: point
+      price: '2'
+      currency: EUR
+      valid_from: 2026-11-01
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "place", "entry"),
+    [
+        # from October: overlaps the first price
+        ("valid_from: 2026-11-01", "valid_from: 2026-10-01", "line 8", "vmware.prices[1]"),
+        ("currency: EUR, valid_to", "currency: eur, valid_to", "line 6, column 44",
+         "vmware.prices[0].currency"),
+        ("      price: '2'", "      price: '-2'", "line 10", "vmware.prices[1].price"),
+    ],
+)  # fmt: skip
+def test_an_error_of_vendor_prices_yaml_names_the_line(tmp_path, old, new, place, entry):
+    """The overlap check named ``vmware.prices[1]``: which of a contract's hundred prices the
+    analyst counted by hand. The line is named with it."""
+    assert old in COMMENTED_PRICES
+    path = tmp_path / "vendor_prices.yaml"
+    path.write_text(COMMENTED_PRICES.replace(old, new))
+    with pytest.raises(ParameterError) as raised:
+        load_vendor_prices(tmp_path)
+    assert str(raised.value).startswith(f"{path}, {place}, entry {entry}: "), raised.value

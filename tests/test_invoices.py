@@ -385,6 +385,51 @@ def test_an_eu_customer_without_vat_number_is_an_error(tmp_path):
     assert_nothing_reserved(tmp_path)
 
 
+def test_a_customer_s_problems_at_invoicing_name_their_line_in_customers_yaml(tmp_path):
+    """A stub customer billing customers sync appended, an invoice currency its lines are not in:
+    named ``customers.yaml, customers[id=C011].address``, by id only, among hundreds of
+    customers. The entry is named with its line, as the file's errors when it is read."""
+    params = parameters_copy(tmp_path)
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    address = "    address: [Oudegracht 112, 3511 AV Utrecht]\n"
+    assert text.splitlines().index(address.rstrip("\n")) == 16  # C001's, line 17
+    customers.write_text(text.replace(address, f"    address: ['{STUB_ADDRESS}']\n"))
+    with pytest.raises(ParameterError) as raised:
+        build([line("C001", "1"), line("C003", "1", currency="USD")], tmp_path, parameters=params)
+    message = str(raised.value)
+    assert (
+        f"\n  - {customers}, line 17, entry customers[id=C001].address: still "
+        f"'{STUB_ADDRESS}', as billing customers sync proposed the customer"
+    ) in message
+    assert (
+        f"\n  - {customers}, line 55, entry customers[id=C003].invoice_currency: is EUR but its "
+        "rated lines are in ['USD']"
+    ) in message
+    assert_nothing_reserved(tmp_path)
+
+
+def test_a_customer_s_vat_problem_at_invoicing_names_its_line_in_customers_yaml(tmp_path):
+    """Found when the month is invoiced (a customer with no lines is not checked): the problem
+    named ``customers.yaml``, no folder and no line, where the file's other errors name both."""
+    params = parameters_copy(tmp_path)
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    c006 = "    vat_number: DE298765435\n"
+    assert c006 in text and "    vat_rule: eu_reverse_charge\n\n  - id: C007" in text
+    text = text.replace(c006, "").replace(
+        "    vat_rule: eu_reverse_charge\n\n  - id: C007", "\n  - id: C007"
+    )
+    customers.write_text(text, encoding="utf-8")
+    with pytest.raises(ParameterError) as raised:
+        build([line("C006", "1")], tmp_path, parameters=params)
+    assert (
+        f"{customers}, line 92, entry customers[id=C006]: an EU customer in DE without a VAT "
+        "number would be a sale to a consumer (OSS)"
+    ) in str(raised.value)
+    assert_nothing_reserved(tmp_path)
+
+
 def test_an_unknown_vat_rule_is_an_error(tmp_path):
     params = parameters_copy(tmp_path)
     rules = yaml.safe_load((params / "vat_rules.yaml").read_text())
@@ -433,7 +478,9 @@ def test_a_wrong_iban_is_refused(tmp_path):
     params = parameters_copy(tmp_path)
     text = (params / "seller.yaml").read_text().replace("NL91ABNA0417164300", "NL92ABNA0417164300")
     (params / "seller.yaml").write_text(text)
-    with pytest.raises(ParameterError, match=r"seller.yaml, entry payment.iban: .*check digits"):
+    with pytest.raises(
+        ParameterError, match=r"seller.yaml, line 22, entry payment.iban: .*check digits"
+    ):
         load_invoicing(params)
 
 
@@ -444,7 +491,8 @@ def test_a_seller_email_address_that_is_not_one_is_refused(tmp_path):
     seller.write_text(seller.read_text().replace("email: ", "email: billing@@", 1))
     with pytest.raises(
         ParameterError,
-        match=r"seller.yaml, entry email: expected an e-mail address such as billing@example.com: "
+        match=r"seller.yaml, line 9, entry email: expected an e-mail address such as "
+        r"billing@example.com: "
         r"The part after the @-sign contains invalid characters: '@'",
     ):
         load_invoicing(params)
@@ -461,7 +509,7 @@ def test_an_iban_of_another_length_than_its_country_s_is_refused(tmp_path):
     )
     (params / "seller.yaml").write_text(text)
     with pytest.raises(
-        ParameterError, match=r"seller.yaml, entry payment.iban: expected an IBAN such as"
+        ParameterError, match=r"seller.yaml, line 22, entry payment.iban: expected an IBAN such as"
     ):
         load_invoicing(params)
 
@@ -473,7 +521,8 @@ def test_a_wrong_seller_vat_number_is_refused(tmp_path):
     (params / "seller.yaml").write_text(text)
     with pytest.raises(
         ParameterError,
-        match=r"seller.yaml, entry vat_number: expected a valid NL VAT number: its check digits "
+        match=r"seller.yaml, line 7, entry vat_number: expected a valid NL VAT number: its check "
+        r"digits "
         r"do not match \(a digit mistyped\?\); got 'NL867890126B01'",
     ):
         load_invoicing(params)
@@ -495,7 +544,8 @@ def test_a_product_group_products_yaml_lacks_is_refused_when_the_parameters_are_
     with pytest.raises(ParameterError) as raised:
         load_settings(params)
     assert str(raised.value).startswith(
-        f"{plans}, entry plans[id=smb].rules[id=m365-bp-seat].product_group: expected a product "
+        f"{plans}, line 38, column 76, entry plans[id=smb].rules[id=m365-bp-seat].product_group: "
+        "expected a product "
         "group of products.yaml (did you mean 'microsoft_licences'?); got 'microsoft_licence'; "
         "known: ['aws', "
     )

@@ -528,7 +528,9 @@ def test_two_codes_that_differ_in_punctuation_only_are_refused_at_load(tmp_path,
     products.write_text(text, encoding="utf-8")
     with pytest.raises(ParameterError) as refused:
         load_invoicing(params)
-    assert str(refused.value).startswith(f"{products}, entry accounts.{other}: account codes ")
+    assert str(refused.value).startswith(
+        f"{products}, line 28, entry accounts.{other}: account codes "  # below 4000-1, 8010's line
+    )
     assert f"'4000-1' and '{other}' share the beancount account name Income:40001-Revenue" in str(
         refused.value
     )

@@ -365,3 +365,112 @@ def test_a_file_changed_in_place_is_read_anew_even_with_the_same_size_and_time(t
     path.write_text("currency: [EUR\n")
     with pytest.raises(ParameterError, match="not valid YAML"):
         read_yaml(path)
+
+
+# -- the line of an entry (billing_lib.entry_lines) ---------------------------------------------
+
+#: Comments and blank lines, so an entry's line is not its index: plans[0].rules[1] is on line 9.
+COMMENTED_PLANS = """\
+# Price plans: comments and blank lines before the entries
+
+plans:
+  # the first plan
+  - id: a
+    rules:
+
+      - {id: x, kind: markup, percent: 5}
+      - id: y
+        percent: 7
+  - id: b
+    rules:
+      - {id: x, kind: markup, percent: 6}
+"""
+
+
+def _read(tmp_path: Path, text: str = COMMENTED_PLANS, name: str = "price_plans.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    read_yaml(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entry", "place", "line", "column"),
+    [
+        ("plans[id=a].rules[id=y].percent", "line 10", 10, None),
+        ("plans[0].rules[1].percent", "line 10", 10, None),
+        ("plans[id=a].rules[id=y]", "line 9", 9, None),
+        ("plans[id=b]", "line 11", 11, None),
+        ("plans", "line 3", 3, None),
+        # one of several entries written on one line ({...}): its column tells which
+        ("plans[id=b].rules[id=x].percent", "line 13, column 31", 13, 31),
+        ("plans[id=a].rules[0].kind", "line 8, column 17", 8, 17),
+        # two entries, the second named beside the first (its plan's rule y)
+        ("plans[id=a].rules[id=x] and rules[id=y]", "lines 8 and 9", 8, None),
+    ],
+)
+def test_an_error_naming_an_entry_of_a_yaml_file_names_its_line(
+    tmp_path, entry, place, line, column
+):
+    """A ParameterError named the file and the entry path only: an analyst with a 2,000-line
+    customers.yaml counted entries by hand to find ``customers[1234].country``."""
+    path = _read(tmp_path)
+    err = ParameterError(path, entry, "expected something else")
+    assert str(err) == f"{path}, {place}, entry {entry}: expected something else"
+    assert (err.line, err.column) == (line, column)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "plans[id=a].rules[id=z]",  # no rule z
+        "plans[id=a].rules[id=x].valid_to",  # a key left out
+        "plans[2]",
+        "plans[id=a].rules[id=x] and rules[id=z]",
+        "(top level)",
+    ],
+)
+def test_an_entry_the_file_does_not_hold_is_named_without_a_line(tmp_path, entry):
+    path = _read(tmp_path)
+    err = ParameterError(path, entry, "expected something else")
+    assert str(err) == f"{path}, entry {entry}: expected something else"
+    assert err.line is None
+
+
+def test_a_file_changed_since_it_was_read_or_never_read_is_named_without_a_line(tmp_path):
+    """The entry was read from the file as it was: after a line is added above it, its line is
+    not known (no line rather than a wrong one); a file never read gives no line either."""
+    path = _read(tmp_path)
+    path.write_text("# a line added\n" + COMMENTED_PLANS, encoding="utf-8")
+    assert str(ParameterError(path, "plans[id=b]", "x")) == f"{path}, entry plans[id=b]: x"
+    read_yaml(path)  # read again: the line of what was read
+    assert str(ParameterError(path, "plans[id=b]", "x")) == f"{path}, line 12, entry plans[id=b]: x"
+    other = tmp_path / "other" / "price_plans.yaml"
+    other.parent.mkdir()
+    other.write_text(COMMENTED_PLANS, encoding="utf-8")
+    assert str(ParameterError(other, "plans[id=b]", "x")) == f"{other}, entry plans[id=b]: x"
+
+
+def test_an_id_given_twice_names_the_line_of_each(tmp_path):
+    path = _read(tmp_path, COMMENTED_PLANS.replace("id: b", "id: a"))
+    err = ParameterError(path, "plans[id=a]", "the plan id is used twice")
+    assert str(err) == f"{path}, lines 5 and 11, entry plans[id=a]: the plan id is used twice"
+    assert err.line == 5
+
+
+def test_a_key_holding_a_dot_is_followed(tmp_path):
+    text = "# accounts\naccounts:\n\n  '4000': {name: Sales}\n  '4000.10':\n    name: Sales AWS\n"
+    path = _read(tmp_path, text, "products.yaml")
+    assert ParameterError(path, "accounts.4000.10.name", "x").line == 6
+    assert ParameterError(path, "accounts.4000.name", "x").line == 4
+
+
+def test_every_validation_problem_names_its_line(tmp_path):
+    path = _read(tmp_path, "# settings\n\ntreshold: 3\nlabel: x\n\nthreshold: -1\n", "s.yaml")
+    with pytest.raises(ParameterError) as raised:
+        validate(_Settings, path, read_yaml(path))
+    err = raised.value
+    assert [(p.column, p.line) for p in err.problems] == [("treshold", 3), ("threshold", 6)]
+    assert str(err).startswith(f"{path}, line 3, entry treshold: unknown key 'treshold'")
+    assert "\n  - line 6, entry threshold: Input should be greater than or equal to 0" in str(err)
+    assert str(err.problems[1]).startswith(f"{path}, line 6, column 'threshold': found '-1'")

@@ -6,11 +6,12 @@ which does not count it; recomputed by the what-if; refused when written wrong
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from rating_helpers import cents, group_plan, line, rated_month, write_parameters
+from rating_helpers import cents, entry_named, group_plan, line, rated_month, write_parameters
 
 from billing_lib import analysis, review
 from billing_lib.customers import load_customers
@@ -237,7 +238,7 @@ def test_a_bad_percent_fee_is_refused_naming_the_file_entry_and_field(
     with pytest.raises(ParameterError) as err:
         load_pricing(params, load_customers(params))
     text = str(err.value)
-    assert f"price_plans.yaml, entry plans[id=p].rules[id={entry}" in text, text
+    assert re.search(entry_named("price_plans.yaml", f"plans[id=p].rules[id={entry}"), text), text
     assert fragment in text, text
 
 

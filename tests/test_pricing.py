@@ -1,10 +1,11 @@
 """Price plans and custom lines: what loads, and a clear message naming the file and the entry for
 every bad input."""
 
+import re
 from decimal import Decimal
 
 import pytest
-from rating_helpers import CUSTOMERS, group_plan, write_parameters
+from rating_helpers import CUSTOMERS, entry_named, group_plan, write_parameters
 
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
@@ -151,7 +152,7 @@ def test_float_percent_is_read_by_its_text_not_its_binary_value(tmp_path):
 
 
 def expect(text: str, file: str, entry: str, *fragments: str) -> None:
-    assert f"{file}, entry {entry}:" in text, text
+    assert re.search(entry_named(file, entry) + ":", text), text
     for f in fragments:
         assert f in text, text
 
@@ -957,3 +958,55 @@ def test_a_custom_line_s_date_typed_as_a_number_is_refused(tmp_path):
         "custom_lines[id=onb-c2].date",
         "expected a date YYYY-MM-DD, e.g. 2026-10-01, not a number; got 1759622400",
     )
+
+
+#: GOOD and CUSTOM with comments and blank lines, so an entry's line is not its index.
+COMMENTED_PLANS = "# Price plans of the reseller.\n#\n" + GOOD.replace(
+    "      - {id: rest", "\n      # everything else at cost\n      - {id: rest"
+)
+COMMENTED_CUSTOM = "# Custom lines\n\n" + CUSTOM.replace(
+    "  - {id: cr-c2", "\n  # October's outage\n  - {id: cr-c2"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "place", "entry"),
+    [
+        # a check of the loaded plans, a key inside a {...} of its rule's line: line and column
+        ("match: {customer: C2}", "match: {customer: C7}", "line 22, column 64",
+         "plans[id=std].rules[id=lab].match.customer"),
+        ("{plan: usd, customer: C3,", "{plan: usd, customer: C9,", "line 29, column 17",
+         "assignments[1].customer"),
+        # refused by the model (pydantic), in a list inside a rule written over several lines
+        ('{unit_price: "0.02"}', '{unit_price: "-0.02"}', "line 18, column 54",
+         "plans[id=std].rules[id=s3].tiers[1].unit_price"),
+        ("{id: all, kind: markup, percent: 10}", "{id: all, kind: markup, percent: 1500}",
+         "line 26, column 33", "plans[id=usd].rules[id=all].percent"),
+        # two rules: the line of each
+        ("{id: rest, kind: pass_through}", "{id: rest, kind: pass_through, match: {provider: AWS}}",
+         "lines 8 and 21", "plans[id=std].rules[id=aws] and rules[id=rest]"),
+        ("{id: ms,", "{id: aws,", "lines 8 and 11", "plans[id=std].rules[id=aws]"),
+    ],
+)  # fmt: skip
+def test_an_error_of_price_plans_yaml_names_the_line(tmp_path, old, new, place, entry):
+    """A ParameterError named the entry path only: with a few hundred rules, the analyst counted
+    them by hand to find ``plans[2].rules[14]``."""
+    assert old in COMMENTED_PLANS
+    text = error(tmp_path, COMMENTED_PLANS.replace(old, new))
+    assert f"{tmp_path / 'price_plans.yaml'}, {place}, entry {entry}: " in text, text
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "place", "entry"),
+    [
+        ("customer: C1, kind: fee", "customer: C9, kind: fee", "line 5, column 18",
+         "custom_lines[id=sup-c1].customer"),
+        ('unit_price: "75"', 'unit_price: "-75"', "line 12, column 6",
+         "custom_lines[id=cr-c2].unit_price"),
+        ("id: cr-c2", "id: onb-c2", "lines 7 and 11", "custom_lines[id=onb-c2]"),
+    ],
+)  # fmt: skip
+def test_an_error_of_custom_lines_yaml_names_the_line(tmp_path, old, new, place, entry):
+    assert old in COMMENTED_CUSTOM
+    text = error(tmp_path, custom=COMMENTED_CUSTOM.replace(old, new))
+    assert f"{tmp_path / 'custom_lines.yaml'}, {place}, entry {entry}: " in text, text

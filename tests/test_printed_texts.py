@@ -49,54 +49,64 @@ def _edit(params: Path, name: str, old: str | None, new: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "old", "new", "entry", "problem"),
+    ("name", "old", "new", "entry", "place", "problem"),
     [
         # a blank line text: the UBL's <cbc:Name>   </cbc:Name> fails EN 16931 BR-25
         ("custom_lines.yaml", None, ONE_OFF.format(id="h3", text='"   "'),
-         "custom_lines[id=h3].description", BLANK + "; got '   '"),
+         "custom_lines[id=h3].description", "line 16, column 45", BLANK + "; got '   '"),
         # a newline and a tab: boxes in the PDF, dropped in the UBL, escaped in the workbook
         ("custom_lines.yaml", None, ONE_OFF.format(id="h2", text='"First line\\nSecond\\tline"'),
-         "custom_lines[id=h2].description",
+         "custom_lines[id=h2].description", "line 16, column 45",
          CONTROL.format("\n") + "; got 'First line\\nSecond\\tline'"),
         ("custom_lines.yaml", "quantity: 5, unit: hour", 'quantity: 5, unit: "hour\\f"',
-         "custom_lines[id=c006-onboarding].unit", CONTROL.format("\f") + "; got 'hour\\x0c'"),
+         "custom_lines[id=c006-onboarding].unit", "line 13, column 19",
+         CONTROL.format("\f") + "; got 'hour\\x0c'"),
         # an empty <cbc:CityName> (PEPPOL-EN16931-R008, NL-R-004)
-        ("customers.yaml", 'city: "Rotterdam"', 'city: " "', "customers[id=C002].city",
+        ("customers.yaml", 'city: "Rotterdam"', 'city: " "', "customers[id=C002].city", "line 35",
          BLANK + "; got ' '"),
         ("customers.yaml", "name: Dijkstra Architecten B.V.", 'name: "Dijkstra\\tArchitecten"',
-         "customers[id=C001].name", CONTROL.format("\t") + "; got 'Dijkstra\\tArchitecten'"),
+         "customers[id=C001].name", "line 16",
+         CONTROL.format("\t") + "; got 'Dijkstra\\tArchitecten'"),
         ("customers.yaml", "address: [Havenweg 8,", 'address: ["Havenweg\\r\\n8",',
-         "customers[id=C002].address[0]", CONTROL.format("\r") + "; got 'Havenweg\\r\\n8'"),
+         "customers[id=C002].address[0]", "line 33, column 15",
+         CONTROL.format("\r") + "; got 'Havenweg\\r\\n8'"),
         ("customers.yaml", 'postal_code: "3089 JR"', 'postal_code: ""',
-         "customers[id=C002].postal_code", BLANK + "; got ''"),
-        ("seller.yaml", "city: Utrecht", 'city: "  "', "city", BLANK + "; got '  '"),
+         "customers[id=C002].postal_code", "line 34", BLANK + "; got ''"),
+        ("seller.yaml", "city: Utrecht", 'city: "  "', "city", "line 13", BLANK + "; got '  '"),
         ("seller.yaml", "name: Northwind Cloud B.V.", 'name: "Northwind\\u2028Cloud"', "name",
+         "line 4",
          CONTROL.format("\u2028") + "; got 'Northwind\\u2028Cloud'"),
         ("seller.yaml", "bank: ABN AMRO Bank N.V.", 'bank: "ABN\\aAMRO"', "payment.bank",
+         "line 24",
          CONTROL.format("\a") + "; got 'ABN\\x07AMRO'"),
         # a noncharacter: dropped from the e-invoice only, a box in the PDF, _xFFFE_ in the workbook
         ("customers.yaml", "name: Dijkstra Architecten B.V.", 'name: "Dijk\\uFFFEstra"',
-         "customers[id=C001].name", NONCHARACTER.format("FFFE") + "; got 'Dijk\\ufffestra'"),
+         "customers[id=C001].name", "line 16",
+         NONCHARACTER.format("FFFE") + "; got 'Dijk\\ufffestra'"),
         ("products.yaml", "{heading: Support,", '{heading: "Support\\uFDD0",',
-         "product_groups.support.heading", NONCHARACTER.format("FDD0") + "; got 'Support\\ufdd0'"),
+         "product_groups.support.heading", "line 76, column 13",
+         NONCHARACTER.format("FDD0") + "; got 'Support\\ufdd0'"),
         ("products.yaml", "{heading: Support,", '{heading: " ",',
-         "product_groups.support.heading", BLANK + "; got ' '"),
+         "product_groups.support.heading", "line 76, column 13", BLANK + "; got ' '"),
         ("products.yaml", "{name: VMware,", '{name: "VM\\x01ware",', "vendors.vmware.name",
+         "line 61, column 12",
          CONTROL.format("\x01") + "; got 'VM\\x01ware'"),
         ("vat_rules.yaml", 'label: "VAT 21 %"', 'label: "VAT\\t21 %"', "rules.domestic.label",
+         "line 22",
          CONTROL.format("\t") + "; got 'VAT\\t21 %'"),
         ("price_plans.yaml", "description: AWS refund passed on", 'description: "  "',
-         "plans[id=smb].rules[id=aws-refunds].description", BLANK + "; got '  '"),
+         "plans[id=smb].rules[id=aws-refunds].description", "line 29, column 10",
+         BLANK + "; got '  '"),
     ],
 )  # fmt: skip
 def test_a_blank_text_or_one_with_control_characters_is_refused_naming_the_entry(
-    tmp_path, name, old, new, entry, problem
+    tmp_path, name, old, new, entry, place, problem
 ):
     params = parameters_copy(tmp_path)
     _edit(params, name, old, new)
     with pytest.raises(ParameterError) as raised:
         _load(params)
-    assert str(raised.value) == f"{params / name}, entry {entry}: {problem}"
+    assert str(raised.value) == f"{params / name}, {place}, entry {entry}: {problem}"
 
 
 def test_the_sample_parameters_texts_are_all_printable(tmp_path):

@@ -1147,14 +1147,14 @@ def test_rated_lines_keep_the_contract_columns_and_types(tmp_path):
 def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tmp_path):
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry assignments: customer 'C3' has lines priced on "
+        match=r"price_plans.yaml, line 5, entry assignments: customer 'C3' has lines priced on "
         r"2026-10-01 \(their charge date\) but no price plan is assigned .*; add an "
         r"assignment of the customer \(or its group\) with valid_from 2026-10-01 or earlier",
     ):
         rate(tmp_path / "a", plan("{id: all, kind: pass_through}"), [line(SubAccountId="333")])
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry plans\[id=p\]: no rule matches these lines of "
+        match=r"price_plans.yaml, line 2, entry plans\[id=p\]: no rule matches these lines of "
         r"customer 'C1': vendor 'microsoft', charge_category 'Usage' on 2026-10-01 \(1 lines\)",
     ):
         rate(
@@ -1164,8 +1164,8 @@ def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tm
         )
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=ms\]: the rule prices by the "
-        r"vendor's list price, but test.csv row 2 has none",
+        match=r"price_plans.yaml, line 4, entry plans\[id=p\].rules\[id=ms\]: the rule prices by "
+        r"the vendor's list price, but test.csv row 2 has none",
     ):
         rate(tmp_path / "c", plan("{id: ms, kind: list_price, discount_percent: 5}"), [line(**MS)])
 
@@ -1182,9 +1182,9 @@ def test_a_line_listed_at_0_with_a_cost_under_a_list_price_is_refused(tmp_path):
     purchase = line(**MS, ListCost="0", BilledCost="1200", ServiceName="Marketplace")
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=ms\]: the rule prices by the "
-        r"vendor's list price, but test.csv row 4 lists 0 and costs 1200 EUR: it would be billed "
-        r"0.00",
+        match=r"price_plans.yaml, line 4, entry plans\[id=p\].rules\[id=ms\]: the rule prices by "
+        r"the vendor's list price, but test.csv row 4 lists 0 and costs 1200 EUR: it would be "
+        r"billed 0.00",
     ):
         rate(tmp_path / "mp", plan(rule), [listed, free, purchase])
 
@@ -1211,8 +1211,8 @@ def test_a_line_with_a_cost_but_no_quantity_under_a_unit_price_is_refused(tmp_pa
     fee = line(BilledCost="446.40", BillingCurrency="EUR", ServiceName="Savings Plans")
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=units\]: the rule prices per "
-        r"unit \(PricingQuantity\), but test.csv row 4 has none and costs 446.4 EUR: it would "
+        match=r"price_plans.yaml, line 4, entry plans\[id=p\].rules\[id=units\]: the rule prices "
+        r"per unit \(PricingQuantity\), but test.csv row 4 has none and costs 446.4 EUR: it would "
         r"be billed 0.00",
     ):
         rate(tmp_path / "fee", plan(rule, "{id: other, kind: pass_through}"), [*rows, fee])
@@ -1270,8 +1270,8 @@ def test_a_line_with_a_cost_but_a_quantity_of_0_under_a_unit_price_is_refused(
     shown = cost.rstrip("0").rstrip(".")
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=units\]: the rule prices per "
-        rf"unit \(PricingQuantity\), but test.csv row 4 has a quantity of 0 and costs {shown} "
+        match=r"price_plans.yaml, line 4, entry plans\[id=p\].rules\[id=units\]: the rule prices "
+        rf"per unit \(PricingQuantity\), but test.csv row 4 has a quantity of 0 and costs {shown} "
         r"EUR: it would be billed 0.00",
     ):
         rate(tmp_path / "bad", plan(rule, "{id: other, kind: pass_through}"), [*rows, bad])

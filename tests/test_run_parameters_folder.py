@@ -182,7 +182,7 @@ def test_a_customers_yaml_without_customers_is_refused_naming_it(tmp_path):
     with pytest.raises(ParameterError) as err:
         load_settings(params)
     assert str(err.value) == (
-        f"{customers}, entry customers: no customer; expected an entry per customer billed "
+        f"{customers}, line 1, entry customers: no customer; expected an entry per customer billed "
         "(id, name, address, invoice currency, ...: the example in the project's parameters/ "
         "folder shows them; billing customers sync proposes them from the month's reports)"
     )

@@ -7,11 +7,12 @@ months; the customer's own replacing the plan's; refused when written wrong; kep
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal as D
 
 import pytest
-from rating_helpers import cents, group_plan, line, rated_month, write_parameters
+from rating_helpers import cents, entry_named, group_plan, line, rated_month, write_parameters
 
 from billing_lib import analysis, review, whatif
 from billing_lib.customers import load_customers
@@ -281,7 +282,7 @@ def test_a_line_in_its_scope_without_a_quantity_that_costs_something_is_refused(
     with pytest.raises(ParameterError) as err:
         rate(tmp_path, plans, rows)
     text = str(err.value)
-    assert "price_plans.yaml, entry plans[id=p].rules[id=support]" in text, text
+    assert "price_plans.yaml, line 5, entry plans[id=p].rules[id=support]" in text, text
     has = "none" if quantity is None else "a quantity of 0"
     assert f"test.csv row 4 has {has} and costs 12.5 EUR" in text, text
     con, _ = rate(tmp_path / "free", plans, rows[:2])
@@ -303,7 +304,7 @@ def test_a_line_in_its_scope_whose_charge_period_has_no_length_is_refused_when_p
     with pytest.raises(ParameterError) as err:
         rate(tmp_path, plans, rows)
     text = str(err.value)
-    assert "price_plans.yaml, entry plans[id=p].rules[id=support]" in text, text
+    assert "price_plans.yaml, line 5, entry plans[id=p].rules[id=support]" in text, text
     assert (
         "test.csv row 3 has a charge period of no length (ChargePeriodStart and ChargePeriodEnd "
         "both 2026-10-05 00:00:00)"
@@ -352,7 +353,7 @@ def test_a_bad_seat_fee_is_refused_naming_the_file_entry_and_field(tmp_path, fee
     with pytest.raises(ParameterError) as err:
         load_pricing(params, load_customers(params))
     text = str(err.value)
-    assert f"price_plans.yaml, entry plans[id=p].rules[id={entry}" in text, text
+    assert re.search(entry_named("price_plans.yaml", f"plans[id=p].rules[id={entry}"), text), text
     assert fragment in text, text
 
 

@@ -6,10 +6,11 @@ refused; the what-if pricing as the run; the field refused where it means nothin
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal as D
 
 import pytest
-from rating_helpers import group_plan, line, rated_store, write_parameters
+from rating_helpers import entry_named, group_plan, line, rated_store, write_parameters
 
 from billing_lib import analysis
 from billing_lib.customers import load_customers
@@ -150,8 +151,8 @@ def test_a_line_without_a_quantity_under_unit_price_places_is_refused(
     shown = "costs 446.4 EUR" if kind == "markup" else "lists 450 EUR"
     with pytest.raises(
         ParameterError,
-        match=r"price_plans.yaml, entry plans\[id=p\].rules\[id=units\]: the rule prices per "
-        rf"unit \(unit_price_places: 2\), but test.csv row 4 has {has} and {shown}: it has no "
+        match=r"price_plans.yaml, line 4, entry plans\[id=p\].rules\[id=units\]: the rule prices "
+        rf"per unit \(unit_price_places: 2\), but test.csv row 4 has {has} and {shown}: it has no "
         r"unit price to round",
     ):
         rate(tmp_path / "bad", plans, [ok, zero, bad])
@@ -255,7 +256,7 @@ def test_bad_unit_price_places_name_the_file_entry_and_field(tmp_path, rule, ent
     params = write_parameters(tmp_path, group_plan(rule))
     with pytest.raises(ParameterError) as err:
         load_pricing(params, load_customers(params))
-    assert f"price_plans.yaml, entry {entry}:" in str(err.value)
+    assert re.search(entry_named("price_plans.yaml", entry) + ":", str(err.value)), err.value
     assert fragment in str(err.value)
 
 

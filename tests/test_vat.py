@@ -65,8 +65,11 @@ def test_a_float_rate_or_a_missing_file_is_refused(tmp_path):
     data = yaml.safe_load((params / "vat_rules.yaml").read_text())
     data["rules"]["domestic"]["rate"] = 21.0
     (params / "vat_rules.yaml").write_text(yaml.safe_dump(data))
+    written = (params / "vat_rules.yaml").read_text().splitlines()
+    line = written.index("    rate: 21.0") + 1  # as yaml.safe_dump wrote it
     with pytest.raises(
-        ParameterError, match=r"vat_rules.yaml, entry rules.domestic.rate: .*not exact"
+        ParameterError,
+        match=rf"vat_rules.yaml, line {line}, entry rules.domestic.rate: .*not exact",
     ):
         load_vat_rules(params)
     (params / "vat_rules.yaml").unlink()

@@ -453,7 +453,7 @@ def test_a_bad_usage_detail_limit_names_the_file_and_entry(tmp_path, value):
     params = with_limit(tmp_path, value)
     with pytest.raises(
         ParameterError,
-        match=r"seller.yaml, entry usage_detail_max_lines: .*whole number of rated "
+        match=r"seller.yaml, line 28, entry usage_detail_max_lines: .*whole number of rated "
         r"lines from 0 to 1000000",
     ):
         load_invoicing(params)
