@@ -14,7 +14,10 @@ line; the import compares whole lines within a run the same way, importers/line_
 line with a vendor line id (AWS's identity_line_item_id and interval) is the same by its vendor,
 charge day and line id alone, whatever its amounts, as the import holds a repeated line id with
 another cost within a run: AWS restating a line of October that November's report holds again at
-another cost was billed a second time in full. Each other month counts as it is billed now: an
+another cost was billed a second time in full. And since AWS gives each report line ids of its
+own, a line with a vendor line id is also the same as one of the other run under another id when
+every other value of ``LINE_KEY`` is: October's line that November's report held again under a new
+id was billed a second time, October finalised. Each other month counts as it is billed now: an
 invoice a credit note cancelled no longer holds its lines, the invoice that replaced it does
 (``run_files.billed_now``)."""
 
@@ -49,8 +52,17 @@ LINE_KEY = (
 #: What tells a line with a vendor line id apart: the other columns of ``LINE_KEY`` (its
 #: amounts) may be restated by the vendor, and it is the same line.
 LINE_ID_KEY = ("vendor", "charge_date", "vendor_line_id")
+#: What tells a line apart whatever its vendor line id: AWS gives each report line ids of its own
+#: ("the line item ID isn't consistent between different Cost and Usage Reports"), so October's
+#: line that November's report holds again has another id there.
+CHARGE_KEY = tuple(c for c in LINE_KEY if c != "vendor_line_id")
 #: Lines shown in the message (the count says how many there are).
 MAX_SHOWN = 20
+#: How a line matched one billed elsewhere, when not as itself.
+_HOW = {
+    "restated": ", with other values (the same line id: restated?)",
+    "other id": ", under another line id (the same charge delivered again?)",
+}
 
 
 def _key(alias: str) -> str:
@@ -64,6 +76,7 @@ def _key(alias: str) -> str:
             for c in LINE_KEY
         )
         + f", row({', '.join(f'{alias}.{c}' for c in LINE_KEY)}) AS content"
+        + f", row({', '.join(f'{alias}.{c}' for c in CHARGE_KEY)}) AS charge"
     )
 
 
@@ -122,20 +135,45 @@ def check_lines_not_billed_elsewhere(
     try:
         # the n-th line of a key in this run matches the n-th of another run: counted, not
         # joined; only this run's lines of the days another run holds are numbered
+        # a line with a vendor line id that the other run holds under another id only (no line
+        # of that vendor, day and id there): the same charge delivered again, numbered apart
+        same_id = " AND ".join(f"a.{c} = b.{c}" for c in LINE_ID_KEY)
         rows = con.execute(
-            f"""WITH here AS (
+            f"""WITH lines AS (
+                    SELECT {_key("h")}, h.source_file, h.source_row
+                    FROM {table} h WHERE h.line_kind = 'vendor' AND h.charge_date IN
+                         (SELECT DISTINCT charge_date FROM _billed_elsewhere)),
+                here AS (
                     SELECT *, row_number() OVER (PARTITION BY {keys}
                                                  ORDER BY source_file, source_row) AS n
-                    FROM (SELECT {_key("h")}, h.source_file, h.source_row
-                          FROM {table} h WHERE h.line_kind = 'vendor' AND h.charge_date IN
-                               (SELECT DISTINCT charge_date FROM _billed_elsewhere)))
-                SELECT h.source_file, h.source_row, h.charge_date, t.month, t.source_file,
-                       t.source_row, count(*) OVER () AS shared,
-                       h.content IS DISTINCT FROM t.content AS restated
-                FROM here h JOIN _billed_elsewhere t
-                  ON {" AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in LINE_KEY)}
-                 AND h.n = t.n
-                ORDER BY h.source_file, h.source_row, t.month
+                    FROM lines),
+                by_id AS (
+                    SELECT h.source_file, h.source_row, h.charge_date, t.month,
+                           t.source_file AS other_file, t.source_row AS other_row,
+                           CASE WHEN h.content IS DISTINCT FROM t.content THEN 'restated' END
+                             AS how
+                    FROM here h JOIN _billed_elsewhere t
+                      ON {" AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in LINE_KEY)}
+                     AND h.n = t.n),
+                here_other AS (
+                    SELECT *, row_number() OVER (PARTITION BY charge
+                                                 ORDER BY source_file, source_row) AS m
+                    FROM lines a WHERE a.vendor_line_id IS NOT NULL AND NOT EXISTS
+                         (SELECT 1 FROM _billed_elsewhere b WHERE {same_id})),
+                there_other AS (
+                    SELECT *, row_number() OVER (PARTITION BY month, charge
+                                                 ORDER BY source_file, source_row) AS m
+                    FROM _billed_elsewhere a WHERE a.vendor_line_id IS NOT NULL AND NOT EXISTS
+                         (SELECT 1 FROM lines b WHERE {same_id})),
+                by_charge AS (
+                    SELECT h.source_file, h.source_row, h.charge_date, t.month,
+                           t.source_file, t.source_row, 'other id'
+                    FROM here_other h JOIN there_other t ON h.charge = t.charge AND h.m = t.m),
+                found AS (SELECT * FROM by_id UNION ALL SELECT * FROM by_charge)
+                SELECT source_file, source_row, charge_date, month, other_file, other_row,
+                       count(*) OVER () AS shared, how
+                FROM found
+                ORDER BY source_file, source_row, month
                 LIMIT {MAX_SHOWN}"""
         ).fetchall()
     finally:
@@ -150,10 +188,10 @@ def check_lines_not_billed_elsewhere(
             "ChargePeriodStart",
             f"a line charged {day.isoformat()} that the run of {month} ({output / month}) "
             f"billed already from {Path(other_file or '').name}, row {other_row}"
-            + (", with other values (the same line id: restated?)" if restated else ""),
+            + _HOW.get(how, ""),
             f"a line billed in one month only ({shared} line(s) shared)",
         )
-        for file, row, day, month, other_file, other_row, _, restated in rows
+        for file, row, day, month, other_file, other_row, _, how in rows
     ]
     raise InputError(
         f"the reports of {period} hold {shared} vendor line(s) that the run of "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -176,3 +177,62 @@ def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_
     # without it November is billed
     shutil.rmtree(november)
     run.run_all("2026-11", _cur(november, "2026-11", [*map(_a_month_later, rows)]), params, out)
+
+
+def test_a_line_another_month_billed_delivered_again_under_another_line_id_is_refused(tmp_path):
+    """AWS gives each report line ids of its own ("the line item ID isn't consistent between
+    different Cost and Usage Reports"), so October's line that November's report holds again has
+    another id there: November billed it a second time (October finalised, its invoice sent),
+    with only 'charged outside 2026-11' among the warnings, since lines with a vendor line id
+    were compared by their id alone. The same charge (day, account, SKU, service, category,
+    quantity and cost) under another id is refused as one without an id is."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    out = tmp_path / "out"
+    rows = [
+        r
+        for r in pq.read_table(CUR).to_pylist()
+        if r["line_item_usage_account_id"] == "402719385610"
+        and r["line_item_line_item_type"] == "Usage"
+        and r["line_item_usage_start_date"].day <= 3
+    ]
+    run.run_all("2026-10", _cur(tmp_path / "r10", "2026-10", rows), params, out, finalise=True)
+    again = rows[-1] | {
+        "identity_line_item_id": "late" + rows[-1]["identity_line_item_id"][4:],
+        "bill_invoice_id": "EUINNL26-3141592",
+        "bill_billing_period_start_date": rows[-1]["bill_billing_period_start_date"].replace(
+            month=11
+        ),
+        "bill_billing_period_end_date": rows[-1]["bill_billing_period_end_date"].replace(month=12),
+    }
+    november = _cur(tmp_path / "r11", "2026-11", [*map(_a_month_later, rows), again])
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    text = str(err.value)
+    assert text.startswith(
+        "the reports of 2026-11 hold 1 vendor line(s) that the run of 2026-10 billed already"
+    ), text
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (
+        "cur-2026-11.parquet",
+        len(rows) + 1,
+        "ChargePeriodStart",
+    )
+    day = rows[-1]["line_item_usage_start_date"].date().isoformat()
+    assert problem.value == (
+        f"a line charged {day} that the run of 2026-10 ({out / '2026-10'}) billed already "
+        f"from cur-2026-10.parquet, row {len(rows)}, under another line id (the same charge "
+        "delivered again?)"
+    )
+    assert not (out / "2026-11").exists()
+    # a charge of that day that October did not bill (another cost) is billed in November
+    shutil.rmtree(november)
+    late = again | {"line_item_unblended_cost": 0.25}
+    folder = run.run_all(
+        "2026-11", _cur(november, "2026-11", [*map(_a_month_later, rows), late]), params, out
+    )
+    billed = pq.read_table(folder / "rated_lines.parquet").to_pylist()
+    assert [
+        (r["source_row"], r["billed_cost"]) for r in billed if r["charge_date"].month == 10
+    ] == [(len(rows) + 1, Decimal("0.25"))]
