@@ -197,7 +197,8 @@ def check_lines_not_billed_elsewhere(
         f"the reports of {period} hold {shared} vendor line(s) that the run of "
         f"{', '.join(months)} billed already (the same charge on the same day: one of the two "
         "exports reaches into the other's month, e.g. a date range ending on the 1st "
-        f"inclusive); billing them in {period} would bill them a second time. Nothing was "
+        "inclusive, or the vendor's report of one month holds a charge of the other's again); "
+        f"billing them in {period} would bill them a second time. Nothing was "
         "billed or written. Export the months so that they do not overlap (each month from its "
         "1st to its last day) and bill the month that is not finalised again",
         problems,

@@ -6,6 +6,7 @@ vendor invoice id to tell them by, and neither file was billed before."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from decimal import Decimal
@@ -236,3 +237,59 @@ def test_a_line_another_month_billed_delivered_again_under_another_line_id_is_re
     assert [
         (r["source_row"], r["billed_cost"]) for r in billed if r["charge_date"].month == 10
     ] == [(len(rows) + 1, Decimal("0.25"))]
+
+
+RECONCILIATION = (
+    REPO / "samples" / "2026-10" / "reports" / "ms-invoice-reconciliation-G052026103.csv"
+)
+
+
+def _next_month(value: str) -> str:
+    """A Partner Center date (M/D/YYYY) of October or November a month later (the 31st the
+    30th)."""
+    month, day, year = map(int, value.split("/"))
+    if month == 12:
+        return f"1/{day}/{year + 1}"
+    return f"{month + 1}/{min(day, 30) if month == 10 else day}/{year}"
+
+
+def test_a_licence_charge_billed_last_month_on_the_next_invoice_again_is_refused(tmp_path):
+    """October's invoice reconciliation billed Dijkstra's cycle charge of 12 October; November's
+    invoice (another InvoiceNumber, so another line id and another vendor invoice) holds that
+    charge again beside its own cycles: November billed it a second time in silence, October
+    finalised. Refused as the same charge under another line id."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    out = tmp_path / "out"
+    october = tmp_path / "r10"
+    october.mkdir()
+    shutil.copy(RECONCILIATION, october)
+    run.run_all("2026-10", october, params, out, finalise=True)
+    header, *rows = list(csv.reader(RECONCILIATION.open(newline="", encoding="utf-8")))
+    col = {name: header.index(name) for name in header}
+    later = []
+    for row in rows:
+        row = list(row)
+        row[col["InvoiceNumber"]] = "G052026114"
+        for name in ("ChargeStartDate", "ChargeEndDate", "OrderDate"):
+            row[col[name]] = _next_month(row[col[name]])
+        later.append(row)
+    again = list(rows[0])
+    again[col["InvoiceNumber"]] = "G052026114"
+    november = tmp_path / "r11"
+    november.mkdir()
+    with (november / "ms-invoice-reconciliation-G052026114.csv").open(
+        "w", newline="", encoding="utf-8"
+    ) as fh:
+        csv.writer(fh).writerows([header, *later, again])
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row) == ("ms-invoice-reconciliation-G052026114.csv", 21)
+    assert problem.value == (
+        f"a line charged 2026-10-12 that the run of 2026-10 ({out / '2026-10'}) billed already "
+        f"from {RECONCILIATION.name}, row 2, under another line id (the same charge delivered "
+        "again?)"
+    )
+    assert not (out / "2026-11").exists()
