@@ -160,7 +160,14 @@ def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_
         and r["line_item_usage_start_date"].day <= 3
     ]
     run.run_all("2026-10", _cur(tmp_path / "r10", "2026-10", rows), params, out)
-    restated = rows[0] | {"line_item_unblended_cost": 6.072, "bill_invoice_id": "EUINNL26-3141592"}
+    # on November's bill (its billing period), as AWS writes a line of its report
+    restated = _a_month_later(rows[0]) | {
+        "identity_line_item_id": rows[0]["identity_line_item_id"],
+        "identity_time_interval": rows[0]["identity_time_interval"],
+        "line_item_usage_start_date": rows[0]["line_item_usage_start_date"],
+        "line_item_usage_end_date": rows[0]["line_item_usage_end_date"],
+        "line_item_unblended_cost": 6.072,
+    }
     november = _cur(tmp_path / "r11", "2026-11", [*map(_a_month_later, rows), restated])
     with pytest.raises(InputError) as err:
         run.run_all("2026-11", november, params, out)
