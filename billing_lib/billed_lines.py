@@ -33,6 +33,7 @@ import duckdb
 from billing_lib.billed_reports import report_name
 from billing_lib.errors import InputError, Problem
 from billing_lib.periods import run_periods
+from billing_lib.rating.exact import install_macros
 from billing_lib.run_files import MANIFEST, RATED_PARQUET, billed_now
 from billing_lib.sql import ql
 
@@ -222,6 +223,22 @@ class SplitDay:
     rows_here: tuple[tuple[str, int], ...]
 
 
+def _by_day(lines: str) -> str:
+    """SQL: the rated lines of the query ``lines``, a Usage line of several days (``charge_end``)
+    once per day it covers, as ``charge_date``, with its billed cost spread evenly over them (to
+    12 places): October's line of 31 October to 1 November holds 1 November as much as
+    November's line of that day does."""
+    days = (
+        "CASE WHEN charge_category = 'Usage' AND charge_end > charge_date "
+        "THEN date_diff('day', charge_date, charge_end) + 1 ELSE 1 END"
+    )
+    return f"""SELECT * REPLACE (charge_date + CAST(k AS INTEGER) AS charge_date,
+                             CASE WHEN n > 1 THEN _xdiv(billed_cost, n) ELSE billed_cost END
+                               AS billed_cost)
+               FROM (SELECT *, unnest(range(n)) AS k
+                     FROM (SELECT *, {days} AS n FROM {lines}))"""
+
+
 def days_billed_elsewhere(
     con: duckdb.DuckDBPyConnection, output: Path, period: str, table: str = "rated_lines"
 ) -> list[SplitDay]:
@@ -231,34 +248,36 @@ def days_billed_elsewhere(
     a vendor line id: an export of a range ending on the 1st inclusive holds the next month's
     first day in part, the next month's export holds it whole. Not refused: the lines differ
     (identical ones ``check_lines_not_billed_elsewhere`` refuses), and two values of one day may
-    be two real charges. Per day, vendor, account (``SubAccountId``), currency and other month."""
+    be two real charges. Per day, vendor, account (``SubAccountId``), currency and other month;
+    a Usage line of several days on each day it covers (``_by_day``)."""
     output = Path(output)
     days = con.execute(
-        f"""SELECT min(charge_date), max(charge_date) FROM {table}
+        f"""SELECT min(charge_date), max(COALESCE(charge_end, charge_date)) FROM {table}
             WHERE line_kind = 'vendor' AND vendor_line_id IS NULL"""
     ).fetchall()[0]
     files = other_runs(output, period) if days[0] is not None else []
     if not files:
         return []
+    install_macros(con)  # _xdiv: a line's cost spread over its days
     others = " UNION ALL ".join(
-        f"""SELECT {ql(month)} AS month, o.vendor, o.subscription, o.charge_date,
-                   o.vendor_currency, o.billed_cost, o.source_file
+        f"""SELECT {ql(month)} AS month, o.vendor, o.subscription, o.charge_date, o.charge_end,
+                   o.charge_category, o.vendor_currency, o.billed_cost, o.source_file
             FROM read_parquet({ql(file)}) o
             WHERE o.line_kind = 'vendor' AND o.vendor_line_id IS NULL
-              AND o.charge_date BETWEEN ? AND ?
+              AND o.charge_date <= ? AND COALESCE(o.charge_end, o.charge_date) >= ?
               AND o.customer_id NOT IN ({", ".join(ql(c) for c in dropped) or "''"})"""
         for file, month, dropped in files
     )
     key = "vendor, subscription, charge_date, vendor_currency"
+    mine = _by_day(f"(SELECT * FROM {table} WHERE line_kind = 'vendor' AND vendor_line_id IS NULL)")
     rows = con.execute(
-        f"""WITH there AS ({others}),
+        f"""WITH there AS ({_by_day(f"({others})")}),
             here AS (
                 SELECT h.vendor, h.subscription, h.charge_date, h.vendor_currency, h.billed_cost,
                        h.source_file, h.source_row, c.SubAccountId AS account
-                FROM {table} h JOIN customer_lines c
+                FROM ({mine}) h JOIN customer_lines c
                   ON c.x_SourceFile = h.source_file AND c.x_SourceRow = h.source_row
-                WHERE h.line_kind = 'vendor' AND h.vendor_line_id IS NULL
-                  AND ({key}) IN (SELECT ({key}) FROM there)),
+                WHERE ({key}) IN (SELECT ({key}) FROM there)),
             accounts AS (SELECT DISTINCT {key}, account FROM here),
             billed_there AS (
                 SELECT a.vendor, a.account, a.charge_date, a.vendor_currency, t.month,
@@ -275,7 +294,7 @@ def days_billed_elsewhere(
             FROM billed_there t JOIN billed_here h
               USING (vendor, account, charge_date, vendor_currency)
             ORDER BY t.charge_date, t.vendor, t.account, t.vendor_currency, t.month""",
-        [d for _ in files for d in days],
+        [d for _ in files for d in reversed(days)],
     ).fetchall()
     return [
         SplitDay(

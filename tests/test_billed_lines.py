@@ -300,3 +300,49 @@ def test_a_licence_charge_billed_last_month_on_the_next_invoice_again_is_refused
         "again?)"
     )
     assert not (out / "2026-11").exists()
+
+
+def _spans(folder: Path, month: str, spans: list[tuple[str, str, str]]) -> Path:
+    """An AWS FOCUS export of Dijkstra's account (C001): a Usage line per (first day, day after
+    its last, cost in USD) of ``spans``."""
+    folder.mkdir()
+    rows = [
+        f"111122223333,402719385610,AWS,Usage,{a}T00:00:00Z,{b}T00:00:00Z,"
+        f"Amazon Elastic Compute Cloud,{cost},USD"
+        for a, b, cost in spans
+    ]
+    (folder / f"focus-{month}.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_a_usage_line_running_into_the_next_month_is_listed_beside_that_month_s_lines(tmp_path):
+    """October's export bills one line of 31 October to 1 November (USD 20.00: two days), and
+    November's export bills 1 November again (10.00): November published with nothing in its
+    review, since lines were compared by the day they begin. A Usage line counts on every day it
+    covers (its cost spread evenly over them), so the day is listed, in either order."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    october = _spans(
+        tmp_path / "r10",
+        "2026-10",
+        [("2026-10-01", "2026-10-02", "10.00"), ("2026-10-31", "2026-11-02", "20.00")],
+    )
+    november = _spans(
+        tmp_path / "r11",
+        "2026-11",
+        [("2026-11-01", "2026-11-02", "10.00"), ("2026-11-02", "2026-11-03", "10.00")],
+    )
+    reports = {"2026-10": october, "2026-11": november}
+    for first, second in [("2026-10", "2026-11"), ("2026-11", "2026-10")]:
+        out = tmp_path / f"out-{first}"
+        assert _review(run.run_all(first, reports[first], params, out), SPLIT) == []
+        [finding] = _review(run.run_all(second, reports[second], params, out), SPLIT)
+        assert finding["subject"] == "aws 402719385610"
+        assert finding["finding"].startswith(
+            f"2026-11-01: the run of {first} ({out / first}) billed USD 10.00 of this day "
+            f"already (focus-{first}.csv); this run bills USD 10.00 of it"
+        ), finding
+        assert finding["lines"] == [
+            f"focus-{second}.csv row 3" if second == "2026-10" else f"focus-{second}.csv row 2"
+        ]
