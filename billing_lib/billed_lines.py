@@ -14,7 +14,10 @@ line; the import compares whole lines within a run the same way, importers/line_
 line with a vendor line id (AWS's identity_line_item_id and interval) is the same by its vendor,
 charge day and line id alone, whatever its amounts, as the import holds a repeated line id with
 another cost within a run: AWS restating a line of October that November's report holds again at
-another cost was billed a second time in full. Each other month counts as it is billed now: an
+another cost was billed a second time in full. And since AWS gives each report line ids of its
+own, a line with a vendor line id is also the same as one of the other run under another id when
+every other value of ``LINE_KEY`` is: October's line that November's report held again under a new
+id was billed a second time, October finalised. Each other month counts as it is billed now: an
 invoice a credit note cancelled no longer holds its lines, the invoice that replaced it does
 (``run_files.billed_now``)."""
 
@@ -30,6 +33,7 @@ import duckdb
 from billing_lib.billed_reports import report_name
 from billing_lib.errors import InputError, Problem
 from billing_lib.periods import run_periods
+from billing_lib.rating.exact import install_macros
 from billing_lib.run_files import MANIFEST, RATED_PARQUET, billed_now
 from billing_lib.sql import ql
 
@@ -49,8 +53,17 @@ LINE_KEY = (
 #: What tells a line with a vendor line id apart: the other columns of ``LINE_KEY`` (its
 #: amounts) may be restated by the vendor, and it is the same line.
 LINE_ID_KEY = ("vendor", "charge_date", "vendor_line_id")
+#: What tells a line apart whatever its vendor line id: AWS gives each report line ids of its own
+#: ("the line item ID isn't consistent between different Cost and Usage Reports"), so October's
+#: line that November's report holds again has another id there.
+CHARGE_KEY = tuple(c for c in LINE_KEY if c != "vendor_line_id")
 #: Lines shown in the message (the count says how many there are).
 MAX_SHOWN = 20
+#: How a line matched one billed elsewhere, when not as itself.
+_HOW = {
+    "restated": ", with other values (the same line id: restated?)",
+    "other id": ", under another line id (the same charge delivered again?)",
+}
 
 
 def _key(alias: str) -> str:
@@ -64,6 +77,7 @@ def _key(alias: str) -> str:
             for c in LINE_KEY
         )
         + f", row({', '.join(f'{alias}.{c}' for c in LINE_KEY)}) AS content"
+        + f", row({', '.join(f'{alias}.{c}' for c in CHARGE_KEY)}) AS charge"
     )
 
 
@@ -122,20 +136,45 @@ def check_lines_not_billed_elsewhere(
     try:
         # the n-th line of a key in this run matches the n-th of another run: counted, not
         # joined; only this run's lines of the days another run holds are numbered
+        # a line with a vendor line id that the other run holds under another id only (no line
+        # of that vendor, day and id there): the same charge delivered again, numbered apart
+        same_id = " AND ".join(f"a.{c} = b.{c}" for c in LINE_ID_KEY)
         rows = con.execute(
-            f"""WITH here AS (
+            f"""WITH lines AS (
+                    SELECT {_key("h")}, h.source_file, h.source_row
+                    FROM {table} h WHERE h.line_kind = 'vendor' AND h.charge_date IN
+                         (SELECT DISTINCT charge_date FROM _billed_elsewhere)),
+                here AS (
                     SELECT *, row_number() OVER (PARTITION BY {keys}
                                                  ORDER BY source_file, source_row) AS n
-                    FROM (SELECT {_key("h")}, h.source_file, h.source_row
-                          FROM {table} h WHERE h.line_kind = 'vendor' AND h.charge_date IN
-                               (SELECT DISTINCT charge_date FROM _billed_elsewhere)))
-                SELECT h.source_file, h.source_row, h.charge_date, t.month, t.source_file,
-                       t.source_row, count(*) OVER () AS shared,
-                       h.content IS DISTINCT FROM t.content AS restated
-                FROM here h JOIN _billed_elsewhere t
-                  ON {" AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in LINE_KEY)}
-                 AND h.n = t.n
-                ORDER BY h.source_file, h.source_row, t.month
+                    FROM lines),
+                by_id AS (
+                    SELECT h.source_file, h.source_row, h.charge_date, t.month,
+                           t.source_file AS other_file, t.source_row AS other_row,
+                           CASE WHEN h.content IS DISTINCT FROM t.content THEN 'restated' END
+                             AS how
+                    FROM here h JOIN _billed_elsewhere t
+                      ON {" AND ".join(f"h.{c} IS NOT DISTINCT FROM t.{c}" for c in LINE_KEY)}
+                     AND h.n = t.n),
+                here_other AS (
+                    SELECT *, row_number() OVER (PARTITION BY charge
+                                                 ORDER BY source_file, source_row) AS m
+                    FROM lines a WHERE a.vendor_line_id IS NOT NULL AND NOT EXISTS
+                         (SELECT 1 FROM _billed_elsewhere b WHERE {same_id})),
+                there_other AS (
+                    SELECT *, row_number() OVER (PARTITION BY month, charge
+                                                 ORDER BY source_file, source_row) AS m
+                    FROM _billed_elsewhere a WHERE a.vendor_line_id IS NOT NULL AND NOT EXISTS
+                         (SELECT 1 FROM lines b WHERE {same_id})),
+                by_charge AS (
+                    SELECT h.source_file, h.source_row, h.charge_date, t.month,
+                           t.source_file, t.source_row, 'other id'
+                    FROM here_other h JOIN there_other t ON h.charge = t.charge AND h.m = t.m),
+                found AS (SELECT * FROM by_id UNION ALL SELECT * FROM by_charge)
+                SELECT source_file, source_row, charge_date, month, other_file, other_row,
+                       count(*) OVER () AS shared, how
+                FROM found
+                ORDER BY source_file, source_row, month
                 LIMIT {MAX_SHOWN}"""
         ).fetchall()
     finally:
@@ -150,16 +189,17 @@ def check_lines_not_billed_elsewhere(
             "ChargePeriodStart",
             f"a line charged {day.isoformat()} that the run of {month} ({output / month}) "
             f"billed already from {Path(other_file or '').name}, row {other_row}"
-            + (", with other values (the same line id: restated?)" if restated else ""),
+            + _HOW.get(how, ""),
             f"a line billed in one month only ({shared} line(s) shared)",
         )
-        for file, row, day, month, other_file, other_row, _, restated in rows
+        for file, row, day, month, other_file, other_row, _, how in rows
     ]
     raise InputError(
         f"the reports of {period} hold {shared} vendor line(s) that the run of "
         f"{', '.join(months)} billed already (the same charge on the same day: one of the two "
         "exports reaches into the other's month, e.g. a date range ending on the 1st "
-        f"inclusive); billing them in {period} would bill them a second time. Nothing was "
+        "inclusive, or the vendor's report of one month holds a charge of the other's again); "
+        f"billing them in {period} would bill them a second time. Nothing was "
         "billed or written. Export the months so that they do not overlap (each month from its "
         "1st to its last day) and bill the month that is not finalised again",
         problems,
@@ -183,6 +223,22 @@ class SplitDay:
     rows_here: tuple[tuple[str, int], ...]
 
 
+def _by_day(lines: str) -> str:
+    """SQL: the rated lines of the query ``lines``, a Usage line of several days (``charge_end``)
+    once per day it covers, as ``charge_date``, with its billed cost spread evenly over them (to
+    12 places): October's line of 31 October to 1 November holds 1 November as much as
+    November's line of that day does."""
+    days = (
+        "CASE WHEN charge_category = 'Usage' AND charge_end > charge_date "
+        "THEN date_diff('day', charge_date, charge_end) + 1 ELSE 1 END"
+    )
+    return f"""SELECT * REPLACE (charge_date + CAST(k AS INTEGER) AS charge_date,
+                             CASE WHEN n > 1 THEN _xdiv(billed_cost, n) ELSE billed_cost END
+                               AS billed_cost)
+               FROM (SELECT *, unnest(range(n)) AS k
+                     FROM (SELECT *, {days} AS n FROM {lines}))"""
+
+
 def days_billed_elsewhere(
     con: duckdb.DuckDBPyConnection, output: Path, period: str, table: str = "rated_lines"
 ) -> list[SplitDay]:
@@ -192,34 +248,36 @@ def days_billed_elsewhere(
     a vendor line id: an export of a range ending on the 1st inclusive holds the next month's
     first day in part, the next month's export holds it whole. Not refused: the lines differ
     (identical ones ``check_lines_not_billed_elsewhere`` refuses), and two values of one day may
-    be two real charges. Per day, vendor, account (``SubAccountId``), currency and other month."""
+    be two real charges. Per day, vendor, account (``SubAccountId``), currency and other month;
+    a Usage line of several days on each day it covers (``_by_day``)."""
     output = Path(output)
     days = con.execute(
-        f"""SELECT min(charge_date), max(charge_date) FROM {table}
+        f"""SELECT min(charge_date), max(COALESCE(charge_end, charge_date)) FROM {table}
             WHERE line_kind = 'vendor' AND vendor_line_id IS NULL"""
     ).fetchall()[0]
     files = other_runs(output, period) if days[0] is not None else []
     if not files:
         return []
+    install_macros(con)  # _xdiv: a line's cost spread over its days
     others = " UNION ALL ".join(
-        f"""SELECT {ql(month)} AS month, o.vendor, o.subscription, o.charge_date,
-                   o.vendor_currency, o.billed_cost, o.source_file
+        f"""SELECT {ql(month)} AS month, o.vendor, o.subscription, o.charge_date, o.charge_end,
+                   o.charge_category, o.vendor_currency, o.billed_cost, o.source_file
             FROM read_parquet({ql(file)}) o
             WHERE o.line_kind = 'vendor' AND o.vendor_line_id IS NULL
-              AND o.charge_date BETWEEN ? AND ?
+              AND o.charge_date <= ? AND COALESCE(o.charge_end, o.charge_date) >= ?
               AND o.customer_id NOT IN ({", ".join(ql(c) for c in dropped) or "''"})"""
         for file, month, dropped in files
     )
     key = "vendor, subscription, charge_date, vendor_currency"
+    mine = _by_day(f"(SELECT * FROM {table} WHERE line_kind = 'vendor' AND vendor_line_id IS NULL)")
     rows = con.execute(
-        f"""WITH there AS ({others}),
+        f"""WITH there AS ({_by_day(f"({others})")}),
             here AS (
                 SELECT h.vendor, h.subscription, h.charge_date, h.vendor_currency, h.billed_cost,
                        h.source_file, h.source_row, c.SubAccountId AS account
-                FROM {table} h JOIN customer_lines c
+                FROM ({mine}) h JOIN customer_lines c
                   ON c.x_SourceFile = h.source_file AND c.x_SourceRow = h.source_row
-                WHERE h.line_kind = 'vendor' AND h.vendor_line_id IS NULL
-                  AND ({key}) IN (SELECT ({key}) FROM there)),
+                WHERE ({key}) IN (SELECT ({key}) FROM there)),
             accounts AS (SELECT DISTINCT {key}, account FROM here),
             billed_there AS (
                 SELECT a.vendor, a.account, a.charge_date, a.vendor_currency, t.month,
@@ -236,7 +294,7 @@ def days_billed_elsewhere(
             FROM billed_there t JOIN billed_here h
               USING (vendor, account, charge_date, vendor_currency)
             ORDER BY t.charge_date, t.vendor, t.account, t.vendor_currency, t.month""",
-        [d for _ in files for d in days],
+        [d for _ in files for d in reversed(days)],
     ).fetchall()
     return [
         SplitDay(

@@ -704,6 +704,57 @@ def test_a_daily_usage_report_of_august_in_october_is_refused(tmp_path):
     assert "charged in 2026-08 (2026-08-01 to 2026-08-31)" in str(err)
 
 
+def test_lines_of_an_earlier_vendor_billing_period_are_refused_naming_their_rows(tmp_path):
+    """A line whose vendor billing period (the bill it is on: a Usage Meter row's Month, the
+    daily file's ChargeStartDate and ChargeEndDate, an AWS CUR's bill_billing_period_start_date)
+    ends before the run's month is on an earlier vendor bill. Two months' exports pasted into one
+    file, September's rows carrying less than half of the money, were billed in October with
+    only "2 rated lines are charged outside 2026-10" among the warnings: September's usage
+    billed a second time, or in the wrong month. Refused naming each row and the column."""
+
+    def september_rows(header, rows):
+        rows += [
+            [("2026-09" if c == "Month" else v) for c, v in zip(header, r, strict=True)]
+            for r in rows[:2]
+        ]
+
+    bad = edited(VMWARE, tmp_path / "usage-2026-10.csv", september_rows)
+    err = import_error(bad, period="2026-10")
+    text = str(err)
+    assert text.startswith(
+        f"{bad} (VMware Cloud Provider Program usage meter monthly usage): 2 of its 16 lines "
+        "are on a vendor bill of a period before 2026-10 (2026-09-01 to 2026-09-30)"
+    ), text
+    assert [(p.row, p.column, p.value) for p in err.problems] == [
+        (16, "BillingPeriodStart (from 'Month')", "2026-09-01, cost 72.576"),
+        (17, "BillingPeriodStart (from 'Month')", "2026-09-01, cost 276.48"),
+    ]
+    assert err.problems[0].expected == "a line of a vendor bill of 2026-10"
+
+    def september_days(header, rows):
+        for i in (3, 7):
+            for col, value in (
+                ("UsageDate", "9/29/2026"),
+                ("ChargeStartDate", "9/1/2026"),
+                ("ChargeEndDate", "9/30/2026"),
+            ):
+                set_value(header, rows, i, col, value)
+
+    bad = edited(DAILY, tmp_path / "daily.csv", september_days)
+    err = import_error(bad, period="2026-10")
+    assert [(p.row, p.column) for p in err.problems] == [
+        (5, "BillingPeriodStart (from 'ChargeStartDate')"),
+        (9, "BillingPeriodStart (from 'ChargeStartDate')"),
+    ]
+
+    # a line of September on October's bill (a late credit, a late usage day) is read
+    def late_day(header, rows):
+        set_value(header, rows, 3, "UsageDate", "9/29/2026")
+
+    good = edited(DAILY, tmp_path / "daily-late.csv", late_day)
+    assert import_reports(open_store(), [good], period="2026-10")[0].rows == 248
+
+
 def test_a_report_with_some_lines_in_the_period_is_read(tmp_path):
     # A licence cycle from 12 October to 11 November and a September credit: the file is October's.
     def edit(header, rows):

@@ -6,8 +6,10 @@ vendor invoice id to tell them by, and neither file was billed before."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -158,7 +160,14 @@ def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_
         and r["line_item_usage_start_date"].day <= 3
     ]
     run.run_all("2026-10", _cur(tmp_path / "r10", "2026-10", rows), params, out)
-    restated = rows[0] | {"line_item_unblended_cost": 6.072, "bill_invoice_id": "EUINNL26-3141592"}
+    # on November's bill (its billing period), as AWS writes a line of its report
+    restated = _a_month_later(rows[0]) | {
+        "identity_line_item_id": rows[0]["identity_line_item_id"],
+        "identity_time_interval": rows[0]["identity_time_interval"],
+        "line_item_usage_start_date": rows[0]["line_item_usage_start_date"],
+        "line_item_usage_end_date": rows[0]["line_item_usage_end_date"],
+        "line_item_unblended_cost": 6.072,
+    }
     november = _cur(tmp_path / "r11", "2026-11", [*map(_a_month_later, rows), restated])
     with pytest.raises(InputError) as err:
         run.run_all("2026-11", november, params, out)
@@ -176,3 +185,164 @@ def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_
     # without it November is billed
     shutil.rmtree(november)
     run.run_all("2026-11", _cur(november, "2026-11", [*map(_a_month_later, rows)]), params, out)
+
+
+def test_a_line_another_month_billed_delivered_again_under_another_line_id_is_refused(tmp_path):
+    """AWS gives each report line ids of its own ("the line item ID isn't consistent between
+    different Cost and Usage Reports"), so October's line that November's report holds again has
+    another id there: November billed it a second time (October finalised, its invoice sent),
+    with only 'charged outside 2026-11' among the warnings, since lines with a vendor line id
+    were compared by their id alone. The same charge (day, account, SKU, service, category,
+    quantity and cost) under another id is refused as one without an id is."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    out = tmp_path / "out"
+    rows = [
+        r
+        for r in pq.read_table(CUR).to_pylist()
+        if r["line_item_usage_account_id"] == "402719385610"
+        and r["line_item_line_item_type"] == "Usage"
+        and r["line_item_usage_start_date"].day <= 3
+    ]
+    run.run_all("2026-10", _cur(tmp_path / "r10", "2026-10", rows), params, out, finalise=True)
+    again = rows[-1] | {
+        "identity_line_item_id": "late" + rows[-1]["identity_line_item_id"][4:],
+        "bill_invoice_id": "EUINNL26-3141592",
+        "bill_billing_period_start_date": rows[-1]["bill_billing_period_start_date"].replace(
+            month=11
+        ),
+        "bill_billing_period_end_date": rows[-1]["bill_billing_period_end_date"].replace(month=12),
+    }
+    november = _cur(tmp_path / "r11", "2026-11", [*map(_a_month_later, rows), again])
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    text = str(err.value)
+    assert text.startswith(
+        "the reports of 2026-11 hold 1 vendor line(s) that the run of 2026-10 billed already"
+    ), text
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (
+        "cur-2026-11.parquet",
+        len(rows) + 1,
+        "ChargePeriodStart",
+    )
+    day = rows[-1]["line_item_usage_start_date"].date().isoformat()
+    assert problem.value == (
+        f"a line charged {day} that the run of 2026-10 ({out / '2026-10'}) billed already "
+        f"from cur-2026-10.parquet, row {len(rows)}, under another line id (the same charge "
+        "delivered again?)"
+    )
+    assert not (out / "2026-11").exists()
+    # a charge of that day that October did not bill (another cost) is billed in November
+    shutil.rmtree(november)
+    late = again | {"line_item_unblended_cost": 0.25}
+    folder = run.run_all(
+        "2026-11", _cur(november, "2026-11", [*map(_a_month_later, rows), late]), params, out
+    )
+    billed = pq.read_table(folder / "rated_lines.parquet").to_pylist()
+    assert [
+        (r["source_row"], r["billed_cost"]) for r in billed if r["charge_date"].month == 10
+    ] == [(len(rows) + 1, Decimal("0.25"))]
+
+
+RECONCILIATION = (
+    REPO / "samples" / "2026-10" / "reports" / "ms-invoice-reconciliation-G052026103.csv"
+)
+
+
+def _next_month(value: str) -> str:
+    """A Partner Center date (M/D/YYYY) of October or November a month later (the 31st the
+    30th)."""
+    month, day, year = map(int, value.split("/"))
+    if month == 12:
+        return f"1/{day}/{year + 1}"
+    return f"{month + 1}/{min(day, 30) if month == 10 else day}/{year}"
+
+
+def test_a_licence_charge_billed_last_month_on_the_next_invoice_again_is_refused(tmp_path):
+    """October's invoice reconciliation billed Dijkstra's cycle charge of 12 October; November's
+    invoice (another InvoiceNumber, so another line id and another vendor invoice) holds that
+    charge again beside its own cycles: November billed it a second time in silence, October
+    finalised. Refused as the same charge under another line id."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    out = tmp_path / "out"
+    october = tmp_path / "r10"
+    october.mkdir()
+    shutil.copy(RECONCILIATION, october)
+    run.run_all("2026-10", october, params, out, finalise=True)
+    header, *rows = list(csv.reader(RECONCILIATION.open(newline="", encoding="utf-8")))
+    col = {name: header.index(name) for name in header}
+    later = []
+    for row in rows:
+        row = list(row)
+        row[col["InvoiceNumber"]] = "G052026114"
+        for name in ("ChargeStartDate", "ChargeEndDate", "OrderDate"):
+            row[col[name]] = _next_month(row[col[name]])
+        later.append(row)
+    again = list(rows[0])
+    again[col["InvoiceNumber"]] = "G052026114"
+    november = tmp_path / "r11"
+    november.mkdir()
+    with (november / "ms-invoice-reconciliation-G052026114.csv").open(
+        "w", newline="", encoding="utf-8"
+    ) as fh:
+        csv.writer(fh).writerows([header, *later, again])
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row) == ("ms-invoice-reconciliation-G052026114.csv", 21)
+    assert problem.value == (
+        f"a line charged 2026-10-12 that the run of 2026-10 ({out / '2026-10'}) billed already "
+        f"from {RECONCILIATION.name}, row 2, under another line id (the same charge delivered "
+        "again?)"
+    )
+    assert not (out / "2026-11").exists()
+
+
+def _spans(folder: Path, month: str, spans: list[tuple[str, str, str]]) -> Path:
+    """An AWS FOCUS export of Dijkstra's account (C001): a Usage line per (first day, day after
+    its last, cost in USD) of ``spans``."""
+    folder.mkdir()
+    rows = [
+        f"111122223333,402719385610,AWS,Usage,{a}T00:00:00Z,{b}T00:00:00Z,"
+        f"Amazon Elastic Compute Cloud,{cost},USD"
+        for a, b, cost in spans
+    ]
+    (folder / f"focus-{month}.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_a_usage_line_running_into_the_next_month_is_listed_beside_that_month_s_lines(tmp_path):
+    """October's export bills one line of 31 October to 1 November (USD 20.00: two days), and
+    November's export bills 1 November again (10.00): November published with nothing in its
+    review, since lines were compared by the day they begin. A Usage line counts on every day it
+    covers (its cost spread evenly over them), so the day is listed, in either order."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    october = _spans(
+        tmp_path / "r10",
+        "2026-10",
+        [("2026-10-01", "2026-10-02", "10.00"), ("2026-10-31", "2026-11-02", "20.00")],
+    )
+    november = _spans(
+        tmp_path / "r11",
+        "2026-11",
+        [("2026-11-01", "2026-11-02", "10.00"), ("2026-11-02", "2026-11-03", "10.00")],
+    )
+    reports = {"2026-10": october, "2026-11": november}
+    for first, second in [("2026-10", "2026-11"), ("2026-11", "2026-10")]:
+        out = tmp_path / f"out-{first}"
+        assert _review(run.run_all(first, reports[first], params, out), SPLIT) == []
+        [finding] = _review(run.run_all(second, reports[second], params, out), SPLIT)
+        assert finding["subject"] == "aws 402719385610"
+        assert finding["finding"].startswith(
+            f"2026-11-01: the run of {first} ({out / first}) billed USD 10.00 of this day "
+            f"already (focus-{first}.csv); this run bills USD 10.00 of it"
+        ), finding
+        assert finding["lines"] == [
+            f"focus-{second}.csv row 3" if second == "2026-10" else f"focus-{second}.csv row 2"
+        ]

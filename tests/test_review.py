@@ -646,6 +646,34 @@ def test_a_line_charged_after_the_month_is_listed(tmp_path):
     assert [f.lines for f in found(br, "charged after the month")] == [(f"{usage.name} row 7",)]
 
 
+def test_a_usage_line_running_past_the_month_is_listed(tmp_path):
+    """A FOCUS Usage line of 31 October to 1 November (USD 20.00) is billed whole in October:
+    nothing said, the rating's warning counting only lines that begin outside the month, and
+    November's report may bill 1 November again. Listed with its row; a line within the month is
+    not."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "focus-2026-10.csv").write_text(
+        "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargePeriodStart,"
+        "ChargePeriodEnd,ServiceName,BilledCost,BillingCurrency\n"
+        "111122223333,402719385610,AWS,Usage,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,"
+        "Amazon Elastic Compute Cloud,10.00,USD\n"
+        "111122223333,402719385610,AWS,Usage,2026-10-31T00:00:00Z,2026-11-02T00:00:00Z,"
+        "Amazon Elastic Compute Cloud,20.00,USD\n",
+        encoding="utf-8",
+    )
+    br = invoiced(tmp_path / "out", reports=reports)
+    [finding] = found(br, "charged after the month")
+    assert (finding.subject, finding.lines) == ("focus-2026-10.csv", ("focus-2026-10.csv row 3",))
+    assert finding.finding.startswith(
+        "1 Usage line(s) charged from 2026-10-31 run past 2026-10, to 2026-11-01, and are "
+        "billed whole on this month's invoices ("
+    ), finding.finding
+    assert finding.finding.endswith(
+        "): next month's report may bill their days after 2026-10 again"
+    ), finding.finding
+
+
 def test_a_vendor_billed_last_month_and_absent_now_is_listed(tmp_path, sample_outputs):
     # September (finalised) billed AWS, Microsoft and VMware; October's VMware report is left out
     finalised(tmp_path / "out", "2026-09", "")

@@ -7,6 +7,7 @@ the file (and row, column and value where there is one) and the way out.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
 import duckdb
@@ -15,6 +16,7 @@ from billing_lib.errors import InputError, Problem
 from billing_lib.importers.line_facts import (
     LineFacts,
     begins_in_period_sql,
+    billed_before_sql,
     in_period_sql,
     sign_rule_sql,
 )
@@ -92,6 +94,53 @@ def check_in_period(
     _check_charges_in_period(con, src, spec, period, inside)
     if begun_before:
         _check_begun_before(con, src, spec, period)
+    _check_billed_before(con, src, spec, period)
+
+
+def _check_billed_before(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, period: str
+) -> None:
+    """InputError naming the lines of ``src`` on a vendor bill of an earlier period (their
+    billing period ends before ``period``: a Usage Meter row of September, a daily file's row of
+    September's billing period), however little money they carry: two months' exports pasted
+    into one file. A late credit or usage day of the month before on this month's bill has this
+    month's billing period and is read; formats without a billing period are not checked."""
+    before = f"COALESCE({billed_before_sql(period)}, false)"
+    n, total, lo, hi, month = con.execute(
+        f"""SELECT count(*) FILTER (WHERE {before}), count(*),
+                   min(BillingPeriodStart) FILTER (WHERE {before}),
+                   max(COALESCE(BillingPeriodEnd, BillingPeriodStart + INTERVAL 1 DAY))
+                     FILTER (WHERE {before}),
+                   max(strftime(BillingPeriodStart, '%Y-%m')) FILTER (WHERE {before})
+            FROM __new"""
+    ).fetchall()[0]
+    if not n:
+        return
+    last = (hi - timedelta(microseconds=1)).date()
+    rows = con.execute(
+        f"""SELECT x_SourceRow, CAST(BillingPeriodStart AS DATE), BilledCost
+            FROM __new WHERE {before} ORDER BY x_SourceRow"""
+    ).fetchmany(MAX_SHOWN)
+    present = set(resolve_columns(spec.referenced_columns(), src.header))
+    column = _vendor_columns(spec, "BillingPeriodStart", present)
+    raise InputError(
+        f"{src.name} ({spec.title}): {n} of its {total} lines are on a vendor bill of a period "
+        f"before {period} ({lo.date()} to {last}): lines of an earlier month's bill (two "
+        f"months' exports in one file?), billed in {period} they would be billed a second time "
+        f"or in the wrong month. Bill them with --period {month} from that month's report, and "
+        f"give {period}'s report without them (a late credit of an earlier month that is on no "
+        f"report of it is entered in custom_lines.yaml)",
+        [
+            Problem(
+                src.name,
+                row,
+                column,
+                f"{start}, cost {_amount(cost)}",
+                f"a line of a vendor bill of {period}",
+            )
+            for row, start, cost in rows
+        ],
+    )
 
 
 def _check_begun_before(

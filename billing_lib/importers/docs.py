@@ -216,7 +216,10 @@ READING_RULES = """\
   lines charged outside the month carry more than half of its charges (positive BilledCost, in a
   currency): next month's Partner Center invoice, which bills one late change of this month
   beside next month's licences. A report with a few lines outside the month (a licence change of
-  the month before, a late credit) is read, and the run warns about them; a line whose
+  the month before, a late credit) is read, and the run warns about them; but a line whose
+  billing period (where the format has one: the bill it is on) ends before the run's month is
+  refused however little it carries, naming its row: two months' exports pasted into one file
+  (`importers/checks.py`); a line whose
   quantity and cost have contradicting signs (a negative quantity with a positive cost, or a
   positive quantity with a negative cost on a Usage or Purchase line that is not one of the
   format's credit-like charge types), which a `list_price` or `fixed_price` rule would price as

@@ -105,6 +105,16 @@ def begins_in_period_sql(period: str) -> str:
     )
 
 
+def billed_before_sql(period: str) -> str:
+    """SQL true for a line on a vendor bill of an earlier period: its billing period (where the
+    format has one) ends before ``period`` begins."""
+    first, after = _month_bounds(period)
+    return (
+        f"(BillingPeriodStart IS NOT NULL AND BillingPeriodStart < {timestamp_literal(first)} "
+        f"AND NOT {_billed_in(first, after)})"
+    )
+
+
 def _month_bounds(period: str) -> tuple[date, date]:
     """The first day of ``period`` and the first day after it."""
     first, last = month_days(period, "period")

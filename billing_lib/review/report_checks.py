@@ -162,6 +162,37 @@ def charged_after_the_month(con: duckdb.DuckDBPyConnection, period: str) -> list
             ),
         )
         for file, currency, n, lo, hi, amount in rows
+    ] + _running_past(con, period)
+
+
+def _running_past(con: duckdb.DuckDBPyConnection, period: str) -> list[Finding]:
+    """Usage lines billed in ``period`` that begin in it and run past it (a FOCUS line of 31
+    October to 1 November), per report and currency: billed whole this month, nothing said (the
+    rating warns of lines that begin outside the month), while next month's report may bill
+    their days after it again (``split_days`` lists that day there). Licence cycles and other
+    purchases run past the month as they are billed: not listed."""
+    last = month_days(period)[1]
+    where = (
+        "line_kind = 'vendor' AND charge_category = 'Usage' AND charge_date <= ? AND charge_end > ?"
+    )
+    rows = con.execute(
+        f"""SELECT source_file, currency, count(*), min(charge_date), max(charge_end), sum(amount)
+            FROM rated_lines WHERE {where} GROUP BY ALL ORDER BY 1, 2""",
+        [last, last],
+    ).fetchall()
+    return [
+        Finding(
+            "charged after the month",
+            file_name(file),
+            f"{n} Usage line(s) charged from {lo.isoformat()} run past {period}, to "
+            f"{hi.isoformat()}, and are billed whole on this month's invoices ({currency} "
+            f"{round_money(amount, currency)}): next month's report may bill their days after "
+            f"{period} again",
+            source_lines(
+                con, f"{where} AND source_file = ? AND currency = ?", [last, last, file, currency]
+            ),
+        )
+        for file, currency, n, lo, hi, amount in rows
     ]
 
 
