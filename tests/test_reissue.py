@@ -920,6 +920,29 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     assert list(fee["amount"]) == [D("350")]
 
 
+def test_a_custom_line_of_a_credited_invoice_is_named_with_it_not_as_entered_too_late(outputs):
+    """NW2026-000002 credited and not reissued: its managed-services fee of October is billed in
+    no month now. The review said "entered after that month was billed ... Bill it in 2026-11",
+    though it was billed and its invoice cancelled; billed in November as told, the reissue the
+    "credited, not replaced" finding asks for billed it in October again, twice in all. It
+    names the invoice and the credit note now, and the reissue as the way to bill it."""
+    custom = load_settings(REPO / "parameters").pricing.custom_lines
+    with duckdb.connect() as con:
+        found = review.custom_lines_not_billed(
+            con, custom, outputs, "2026-11", "rated_lines.parquet"
+        )
+    assert [(f.subject, f.finding) for f in found] == [
+        (
+            "c002-managed-services (C002)",
+            "fee of EUR 450.00 in 2026-10 was on invoice NW2026-000002, which credit note "
+            "NWC2026-000001 cancelled, and no invoice replaces it: it is billed in no month. If "
+            "it is owed, billing reissue --invoice NW2026-000002 bills it in its month (correct "
+            "or remove it in custom_lines.yaml first if not); billed in 2026-11 instead, the "
+            "reissue would bill it a second time",
+        )
+    ]
+
+
 def test_a_credited_invoice_not_reissued_keeps_its_cost_without_revenue(
     finalised_sample_outputs, credited_month
 ):
