@@ -712,6 +712,13 @@ def test_other_reports_than_the_run_read_are_refused_naming_each(outputs, correc
     assert f"{reports}: not the reports NW2026-000002 was billed from" in message
     assert "ms-invoice-reconciliation-G052026103.csv: missing" in message
     assert f"{vmware.name}: differs from the file that run read" in message
+    # a vendor's corrected report: the way to bill it is named (it was "nothing was issued" alone)
+    assert message.endswith(
+        "\nA report the vendor corrected after the month was finalised is not billed by a "
+        "reissue (it changes other customers' months too): put back the file the run read, and "
+        "bill the difference in a later month as custom lines (one-offs or credits in "
+        "custom_lines.yaml)"
+    ), message
     assert_nothing_reissued(outputs, before)
 
 
