@@ -84,6 +84,7 @@ def execute(
     # before the outputs folder is made or locked: found by the notebook's cell [4], an empty or
     # wrong folder left the lock file and a .failed-<period>.ipynb behind
     check_parameter_files(params.parameters)
+    check_kernel_package(project_dir())
     lock, cleaned = open_output(output, command, wait)
     for line in cleaned:
         if say is not None:
@@ -249,6 +250,21 @@ _KERNELS: dict[int, int] = {}
 
 #: The module the kernel of a headless run is started with (ipykernel without its debugger).
 HEADLESS_KERNEL = "billing_lib.headless_ipykernel"
+
+
+def check_kernel_package(project: Path) -> None:
+    """RunError when the notebook kernel, started in ``project`` (``project_dir``: its folder
+    first on the kernel's path), would import another copy of billing_lib than this command's
+    own: an older checkout's notebook steps with this version's publishing and register."""
+    theirs = project / "billing_lib"
+    ours = Path(__file__).resolve().parent
+    if (theirs / "__init__.py").is_file() and theirs.resolve() != ours:
+        raise RunError(
+            f"{project}: the notebook kernel of billing run starts in this project folder and "
+            f"would import its billing_lib ({theirs}), another copy than this billing command's "
+            f"({ours}); run billing from its own project folder ({ours.parent}) or from a folder "
+            "outside any copy of the project"
+        )
 
 
 def kernel_command(cmd: list[str]) -> list[str]:

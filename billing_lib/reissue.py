@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT, XERO_DATE_FORMAT
+from billing_lib.billed_later import refuse_billed_later
 from billing_lib.booked_rates import purchase_rates
 from billing_lib.correction_batches import NOT_ISSUED, issued_in_turn
 from billing_lib.corrections import holding_output, publish_correction
@@ -233,6 +234,7 @@ def _reissue(
         for r in replaced:
             check_vendor_cost(r, billed.rated, parameters)
         refuse_billed_twice(output, periods[0], billed.rated)
+        refuse_billed_later(output, periods[0], billed.rated)
         notes = [  # each invoice by number and issue date, as the details name the one replaced
             f"This invoice replaces invoice {_dated(r.entry.invoice_number, r.entry.issue_date)}, "
             f"cancelled by credit note {_dated(r.credit_note, r.credit_note_date)}."

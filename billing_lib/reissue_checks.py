@@ -326,11 +326,19 @@ def check_reports(
             f"are those the run of {delivery.period} billed (by sha256), whose delivery that run "
             "checked: put back the manifest it checked, or move it out of the reports folder"
         )
+        corrected = (
+            "\nA report the vendor corrected after the month was finalised is not billed by a "
+            "reissue (it changes other customers' months too): put back the file the run read, "
+            "and bill the difference in a later month as custom lines (one-offs or credits in "
+            "custom_lines.yaml)"
+        )
+        changed = any(want[name] != have[name] for name in set(want) & set(have))
         raise RunError(
             f"{reports}: not the reports {invoice_number} was billed from ({folder / MANIFEST}); "
             "the invoice replacing it must bill the same vendor lines, so nothing was issued:\n  - "
             + "\n  - ".join(problems + delivered)
             + (way_out if delivered else "")
+            + (corrected if changed else "")
         )
 
 

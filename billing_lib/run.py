@@ -53,6 +53,7 @@ from billing_lib.importers import (
 from billing_lib.importers.manifests import Manifest
 from billing_lib.locking import OutputLock, check_held_for
 from billing_lib.notebook_parameters import check_injected, check_unchanged, parameter_values
+from billing_lib.periods import month_days
 from billing_lib.publishing import (
     MANIFEST,
     checksums,
@@ -198,7 +199,7 @@ class BillingRun(RunViews):
         self._begin("load_parameters")
         self.loaded = None  # parameters that fail to load leave none of the earlier ones in use
         folder = self.params.parameters
-        self.loaded = load_settings(folder)
+        self.loaded = load_settings(folder, month_days(self.params.period)[0])
         self.results.parameters_not_read = parameters_not_read(folder, self.loaded)
         files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
         self.results.parameter_files = pd.DataFrame(checksums(files, folder))

@@ -140,6 +140,23 @@ def billed_now(output: Path, period: str) -> tuple[list[str], list[Path]]:
     return dropped, replacing
 
 
+def credited_invoices(output: Path, period: str) -> dict[str, tuple[str, str, Path]]:
+    """Per customer, its invoice of ``period`` (the run's or a reissued one) that a credit note
+    cancelled and no invoice replaces: (invoice number, credit note number, the rated lines'
+    file the invoice was billed from)."""
+    corrections = corrections_of(output, period)
+    reissued = {m.get("invoice"): f for f, m in corrections if m.get("kind") == "reissue"}
+    replaced = {m.get("corrects") for _, m in corrections if m.get("kind") == "reissue"}
+    found: dict[str, tuple[str, str, Path]] = {}
+    for _, m in corrections:
+        number = str(m.get("corrects"))
+        if m.get("kind") == "reissue" or number in replaced or not m.get("customer_id"):
+            continue
+        folder = reissued.get(number, Path(output) / period)
+        found[str(m["customer_id"])] = (number, str(m.get("credit_note")), folder / RATED_PARQUET)
+    return found
+
+
 def outputs_problems(folder: Path, manifest: dict, files: list[Path] | None = None) -> list[str]:
     """What differs between the run folder ``folder`` and the outputs its ``manifest`` recorded
     with their sha256: of ``files`` (None: every output it lists), each missing, unlisted or

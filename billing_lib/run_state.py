@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
@@ -80,9 +81,10 @@ def check_parameter_files(folder: Path) -> None:
     check_files_present(folder, PARAMETER_FILES, NEEDED_FILES)
 
 
-def load_settings(folder: Path) -> RunSettings:
+def load_settings(folder: Path, from_day: date | None = None) -> RunSettings:
     """The parameters files of ``folder`` loaded and checked; the first problem is a
-    ParameterError naming the file and the entry."""
+    ParameterError naming the file and the entry. Prices and custom lines are judged against
+    the customers' invoice currencies from ``from_day`` on (the run's month; ``load_pricing``)."""
     check_parameter_files(folder)
     customers = load_customers(folder)
     _check_any_customer(folder, customers)
@@ -90,7 +92,7 @@ def load_settings(folder: Path) -> RunSettings:
     _check_any_account(folder, mappings)
     invoicing = invoices.load_invoicing(folder, customers)
     factor = invoicing.seller.fx_plausibility_factor
-    priced = pricing.load_pricing(folder, customers, factor)
+    priced = pricing.load_pricing(folder, customers, factor, from_day=from_day)
     check_product_groups(priced, set(invoicing.products.product_groups))
     return RunSettings(
         customers=customers,

@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from billing_lib import headless
+from billing_lib.errors import RunError
 from billing_lib.headless import HEADLESS_KERNEL, kernel_command
 from billing_lib.headless_ipykernel import HeadlessNoise
 
@@ -108,3 +109,37 @@ def test_a_warm_up_that_fails_raises_nothing(monkeypatch):
     assert not warm.is_alive()
     with pytest.raises(ImportError):
         headless.write_html_report(Path("never-read.ipynb"))  # the report raises it itself
+
+
+def test_a_run_started_in_another_copy_of_the_project_is_refused(tmp_path, monkeypatch, capsys):
+    """``billing run`` started in the folder of another copy of the project (an older checkout,
+    a colleague's clone) ran its notebook kernel there, and the kernel imported that copy's
+    billing_lib (the folder first on its path) while the command used its own: invoices of one
+    version, publishing and the register of another, with nothing said. Refused before the
+    outputs folder is made, naming both copies."""
+    from billing_lib import cli
+    from billing_lib.headless import check_kernel_package
+    from tests.notebook_project import PERIOD, REPO
+
+    other = tmp_path / "other-checkout"
+    (other / "parameters").mkdir(parents=True)
+    (other / "billing_lib").mkdir()
+    (other / "billing_lib" / "__init__.py").write_text("", encoding="utf-8")
+    ours = Path(headless.__file__).resolve().parent
+    check_kernel_package(REPO)  # this project's own copy, or
+    check_kernel_package(tmp_path)  # a folder without one: the installed package is imported
+    with pytest.raises(RunError) as err:
+        check_kernel_package(other)
+    assert str(err.value) == (
+        f"{other}: the notebook kernel of billing run starts in this project folder and would "
+        f"import its billing_lib ({other / 'billing_lib'}), another copy than this billing "
+        f"command's ({ours}); run billing from its own project folder ({ours.parent}) or from a "
+        "folder outside any copy of the project"
+    )
+    monkeypatch.chdir(other)
+    reports, params = REPO / "samples" / PERIOD / "reports", REPO / "parameters"
+    argv = ["run", "--period", PERIOD, "--reports", str(reports),
+            "--parameters", str(params), "--output", str(tmp_path / "out")]  # fmt: skip
+    assert cli.main(argv) == 2
+    assert "another copy than this billing command's" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -2,6 +2,7 @@
 every bad input."""
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -584,6 +585,63 @@ def test_a_fixed_price_in_another_currency_than_the_customers_is_refused(tmp_pat
         "price_plans.yaml",
         "plans[id=std].rules[id=seat].currency",
         "the price is in EUR but customer 'C3' on this plan is invoiced in USD",
+    )
+
+
+#: C1 moves from EUR to USD from November: customers.yaml's (undated) invoice_currency is USD
+#: now, it is on a USD plan of its own from 1 November, its EUR fee ends on 31 October and a USD
+#: one follows; its EUR prices and one-off of October stay in the files, as they were billed.
+MOVED_TO_USD = GOOD + "  - {plan: usd, customer: C1, valid_from: 2026-11-01}\n"
+MOVED_CUSTOM = """
+custom_lines:
+  - {id: sup-c1, customer: C1, kind: fee, description: Managed support,
+     unit_price: "250", currency: EUR, valid_from: 2026-01-01, valid_to: 2026-10-31}
+  - {id: sup-c1-usd, customer: C1, kind: fee, description: Managed support,
+     unit_price: "275", currency: USD, valid_from: 2026-11-01}
+  - {id: onb-c1, customer: C1, kind: one_off, description: Onboarding,
+     unit_price: "900", currency: EUR, date: 2026-10-05}
+"""
+
+
+def test_a_customer_moved_to_another_currency_is_judged_from_the_month_billed(tmp_path):
+    """A customer invoiced in EUR until October and in USD from November (its plan, fees and
+    invoice_currency changed as of 1 November) could not be billed in November: the load judged
+    the EUR prices its group's plan charged it in the months before, and its EUR fee and one-off
+    of October, against today's undated invoice_currency. A run loads its parameters from its
+    month's first day on: November loads; October, billed again (a reissue), is still refused,
+    naming the rule."""
+    customers = CUSTOMERS.replace(
+        "vat_number: NL000000008B01\n    invoice_currency: EUR",
+        "vat_number: NL000000008B01\n    invoice_currency: USD",
+    )
+    assert customers != CUSTOMERS
+    params = write_parameters(tmp_path, MOVED_TO_USD, MOVED_CUSTOM, customers=customers)
+    loaded = load_customers(params)
+    pricing = load_pricing(params, loaded, from_day=date(2026, 11, 1))
+    assert ("C1", "usd", date(2026, 11, 1)) in {
+        (a.customer_id, a.plan_id, a.valid_from) for a in pricing.assignments
+    }
+    assert {c.id for c in pricing.custom_lines} == {"sup-c1", "sup-c1-usd", "onb-c1"}
+    for day in (date(2026, 10, 1), None):  # October, and every day (no month given)
+        with pytest.raises(ParameterError) as err:
+            load_pricing(params, loaded, from_day=day)
+        expect(
+            str(err.value),
+            "price_plans.yaml",
+            "plans[id=std].rules[id=seat].currency",
+            "the price is in EUR but customer 'C1' on this plan is invoiced in USD",
+        )
+    # the plans right, the October one-off in EUR still refused for October, not for November
+    plans = MOVED_TO_USD.replace("customer: C1, valid_from: 2026-11-01", "customer: C1")
+    params = write_parameters(tmp_path / "b", plans, MOVED_CUSTOM, customers=customers)
+    load_pricing(params, loaded, from_day=date(2026, 11, 1))
+    with pytest.raises(ParameterError) as err:
+        load_pricing(params, loaded, from_day=date(2026, 10, 1))
+    expect(
+        str(err.value),
+        "custom_lines.yaml",
+        "custom_lines[id=sup-c1].currency",
+        "the line is in EUR but customer 'C1' is invoiced in USD",
     )
 
 

@@ -712,6 +712,13 @@ def test_other_reports_than_the_run_read_are_refused_naming_each(outputs, correc
     assert f"{reports}: not the reports NW2026-000002 was billed from" in message
     assert "ms-invoice-reconciliation-G052026103.csv: missing" in message
     assert f"{vmware.name}: differs from the file that run read" in message
+    # a vendor's corrected report: the way to bill it is named (it was "nothing was issued" alone)
+    assert message.endswith(
+        "\nA report the vendor corrected after the month was finalised is not billed by a "
+        "reissue (it changes other customers' months too): put back the file the run read, and "
+        "bill the difference in a later month as custom lines (one-offs or credits in "
+        "custom_lines.yaml)"
+    ), message
     assert_nothing_reissued(outputs, before)
 
 
@@ -918,6 +925,82 @@ def test_the_margin_analysis_and_the_review_read_the_month_as_billed_now(
     repriced = analysis.repricer(outputs)(billed, "C002", D(10))
     fee = repriced[repriced["line_kind"] == "fee"]
     assert list(fee["amount"]) == [D("350")]
+
+
+def test_a_custom_line_of_a_credited_invoice_is_named_with_it_not_as_entered_too_late(outputs):
+    """NW2026-000002 credited and not reissued: its managed-services fee of October is billed in
+    no month now. The review said "entered after that month was billed ... Bill it in 2026-11",
+    though it was billed and its invoice cancelled; billed in November as told, the reissue the
+    "credited, not replaced" finding asks for billed it in October again, twice in all. It
+    names the invoice and the credit note now, and the reissue as the way to bill it."""
+    custom = load_settings(REPO / "parameters").pricing.custom_lines
+    with duckdb.connect() as con:
+        found = review.custom_lines_not_billed(
+            con, custom, outputs, "2026-11", "rated_lines.parquet"
+        )
+    assert [(f.subject, f.finding) for f in found] == [
+        (
+            "c002-managed-services (C002)",
+            "fee of EUR 450.00 in 2026-10 was on invoice NW2026-000002, which credit note "
+            "NWC2026-000001 cancelled, and no invoice replaces it: it is billed in no month. If "
+            "it is owed, billing reissue --invoice NW2026-000002 bills it in its month (correct "
+            "or remove it in custom_lines.yaml first if not); billed in 2026-11 instead, the "
+            "reissue would bill it a second time",
+        )
+    ]
+
+
+def _november_billing(outputs: Path, rule: str, text: str) -> None:
+    """A published run of 2026-11 in ``outputs`` whose rated lines bill C002 the one-off
+    ``rule``: 2 hour x 120.00 described ``text`` (as an accountant copies a one-off of a
+    credited October invoice into November)."""
+    folder = outputs / "2026-11"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(
+        json.dumps({"period": "2026-11", "run_id": "0123456789abcdef", "invoices": []}),
+        encoding="utf-8",
+    )
+    with duckdb.connect() as con:
+        con.execute(
+            "COPY (SELECT 'C002' AS customer_id, 'one_off' AS line_kind, ? AS rule_id, "
+            "? AS description, CAST(2 AS DECIMAL(38, 12)) AS quantity, "
+            "CAST(240 AS DECIMAL(38, 12)) AS amount, 'EUR' AS currency, "
+            "DATE '2026-11-05' AS charge_date, "
+            "'2026-11' AS period) TO '"
+            + str(folder / "rated_lines.parquet")
+            + "' (FORMAT parquet)",
+            [rule, text],
+        )
+
+
+def test_a_one_off_a_later_month_billed_after_the_credit_note_is_not_reissued_twice(
+    outputs, corrected
+):
+    """NW2026-000002 credited, and its workshop of October (a one-off) billed in November's run
+    under a new id, as the review told before (the invoice credited, not replaced): the reissue
+    of October billed the workshop again, twice in all, and said "the same vendor lines and
+    custom lines". Refused now, naming both, with nothing issued."""
+    lines = corrected / "custom_lines.yaml"
+    lines.write_text(
+        lines.read_text(encoding="utf-8")
+        + "  - {id: c002-workshop, customer: C002, kind: one_off,\n"
+        "     description: Migration workshop,\n"
+        '     quantity: 2, unit: hour, unit_price: "120.00", currency: EUR, date: 2026-10-20}\n',
+        encoding="utf-8",
+    )
+    _november_billing(outputs, "c002-workshop-nov", "Migration  workshop")
+    before = register_rows(outputs)
+    with pytest.raises(RunError) as raised:
+        reissue_invoice(outputs, ORIGINAL, corrected, REPORTS, REISSUED)
+    assert str(raised.value) == (
+        "2026-10: the new invoices would bill one-offs or credits that a later month bills "
+        "already, so nothing was issued:\n"
+        "  - one-off c002-workshop of C002 ('Migration workshop', EUR 240.00) is billed by the "
+        f"run of 2026-11 ({outputs / '2026-11'}) as c002-workshop-nov\n"
+        "If it is the same charge, remove the 2026-10 entry from custom_lines.yaml and reissue; "
+        "if it is a second charge, make the descriptions tell them apart"
+    )
+    assert_nothing_reissued(outputs, before)
 
 
 def test_a_credited_invoice_not_reissued_keeps_its_cost_without_revenue(

@@ -215,3 +215,36 @@ def test_billing_run_refuses_a_folder_lacking_files_before_it_writes_anything(
     )
     assert f"error: {params}: {expected}" in err, err
     assert not out.exists()
+
+
+def test_a_run_judges_the_currency_of_a_customer_moved_from_its_own_month_on(tmp_path):
+    """C006 moves from EUR to USD from November: customers.yaml's invoice_currency (not dated)
+    is USD, a USD plan of its own from 1 November. November's run refused its parameters over
+    the smb plan's EUR seat price, which priced C006's months before; it loads them now.
+    October, billed again (a reissue bills its month as a run), is still refused: C006's
+    October was in EUR on that plan."""
+    params = Path(
+        shutil.copytree(REPO / "parameters", tmp_path / "p", ignore=shutil.ignore_patterns("local"))
+    )
+    customers = (params / "customers.yaml").read_text(encoding="utf-8")
+    c006 = customers.index("  - id: C006")
+    moved = customers[c006:].replace("invoice_currency: EUR", "invoice_currency: USD", 1)
+    (params / "customers.yaml").write_text(customers[:c006] + moved, encoding="utf-8")
+    plans = (params / "price_plans.yaml").read_text(encoding="utf-8")
+    own = "  - {plan: enterprise-usd, customer: C008, valid_from: 2026-01-01}\n"
+    assert plans.count(own) == 1
+    plans = plans.replace(
+        own, own + "  - {plan: enterprise-usd, customer: C006, valid_from: 2026-11-01}\n"
+    )
+    (params / "price_plans.yaml").write_text(plans, encoding="utf-8")
+    reports = REPO / "samples" / PERIOD / "reports"
+    november = run.start("2026-11", reports, params, tmp_path / "out")
+    november.load_parameters()
+    assert november.settings.customers["C006"].invoice_currency == "USD"
+    october = run.start("2026-10", reports, params, tmp_path / "out")
+    with pytest.raises(ParameterError) as err:
+        october.load_parameters()
+    assert "entry plans[id=smb].rules[id=m365-bp-seat].currency: the price is in EUR but " in str(
+        err.value
+    )
+    assert "customer 'C006' on this plan is invoiced in USD" in str(err.value)

@@ -17,6 +17,7 @@ Every percentage and price is an exact ``Decimal``; YAML floats are read through
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -118,15 +119,20 @@ def load_pricing(
     parameters: Path,
     customers: dict[str, Customer],
     fx_plausibility_factor: Decimal = FX_PLAUSIBILITY_FACTOR,
+    *,
+    from_day: date | None = None,
 ) -> Pricing:
     """Price plans, custom lines and exchange rates of a parameters folder, all validated (the
-    factor is seller.yaml's ``fx_plausibility_factor``, see ``fx.check_plausible``)."""
+    factor is seller.yaml's ``fx_plausibility_factor``, see ``fx.check_plausible``). Money prices
+    and custom lines are judged against each customer's invoice currency from ``from_day`` on
+    (a run: its month's first day; None: every day): ``invoice_currency`` is not dated, so the
+    months a customer was billed in another currency before a move are history, not errors."""
     folder = Path(parameters)
-    plans, assignments = load_price_plans(folder, customers)
+    plans, assignments = load_price_plans(folder, customers, from_day=from_day)
     return Pricing(
         plans=plans,
         assignments=tuple(assignments),
-        custom_lines=tuple(load_custom_lines(folder, customers)),
+        custom_lines=tuple(load_custom_lines(folder, customers, from_day=from_day)),
         fx=load_exchange_rates(folder, fx_plausibility_factor),
         plans_path=folder / PLANS_FILE,
         custom_path=folder / CUSTOM_FILE,

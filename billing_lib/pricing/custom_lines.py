@@ -85,9 +85,13 @@ class CustomLinesFile(Strict):
     custom_lines: list[CustomLine] = Field(default_factory=list)
 
 
-def load_custom_lines(parameters: Path, customers: dict[str, Customer]) -> list[CustomLine]:
+def load_custom_lines(
+    parameters: Path, customers: dict[str, Customer], *, from_day: date | None = None
+) -> list[CustomLine]:
     """Custom lines from ``custom_lines.yaml`` (none if the file is absent): known customers,
-    unique ids, amounts in the customer's invoice currency."""
+    unique ids, amounts in the customer's invoice currency: every line billed from ``from_day``
+    on (None: every line); one of the months before, billed in the currency the customer had
+    then, is history (``load_pricing``)."""
     path = Path(parameters) / CUSTOM_FILE
     if not path.exists():
         return []
@@ -106,7 +110,7 @@ def load_custom_lines(parameters: Path, customers: dict[str, Customer]) -> list[
                 f"unknown customer {line.customer!r}; known: {sorted(customers)}",
             )
         invoiced = customers[line.customer].invoice_currency
-        if line.currency != invoiced:
+        if line.currency != invoiced and _billed_from(line, from_day):
             raise ParameterError(
                 path,
                 f"{entry}.currency",
@@ -115,6 +119,16 @@ def load_custom_lines(parameters: Path, customers: dict[str, Customer]) -> list[
             )
     _check_fees_once(path, parsed.custom_lines)
     return list(parsed.custom_lines)
+
+
+def _billed_from(line: CustomLine, day: date | None) -> bool:
+    """Whether ``line`` is billed on ``day`` or later (a fee not ended before it, a one-off or
+    credit dated on or after it); every line when ``day`` is None."""
+    if day is None:
+        return True
+    if line.kind == "fee":
+        return line.valid_to is None or line.valid_to >= day
+    return line.on is not None and line.on >= day
 
 
 def _check_fees_once(path: Path, lines: list[CustomLine]) -> None:

@@ -252,10 +252,15 @@ def _check_no_two_plans(path: Path, spans: list[PlanAssignment]) -> None:
 
 
 def _expand_assignments(
-    path: Path, parsed: PricePlansFile, plans: dict[str, Plan], customers: dict[str, Customer]
+    path: Path,
+    parsed: PricePlansFile,
+    plans: dict[str, Plan],
+    customers: dict[str, Customer],
+    from_day: date | None = None,
 ) -> list[PlanAssignment]:
     """The assignments per customer (groups expanded), checked; a plan's money prices must be in
-    the invoice currency of each customer on the days the plan really applies to it."""
+    the invoice currency of each customer on the days the plan really applies to it, from
+    ``from_day`` on (``load_pricing``)."""
     groups = {c.group for c in customers.values() if c.group}
     out: list[PlanAssignment] = []
     for n, a in enumerate(parsed.assignments):
@@ -275,7 +280,10 @@ def _expand_assignments(
             for y in out
             if y.customer_id == x.customer_id and y.level > x.level
         ]
-        for lo, hi in _uncovered(x.valid_from, x.valid_to, own):
+        start = max(x.valid_from, from_day or date.min)
+        if start > x.valid_to:
+            continue  # a month before the one billed: in the currency the customer had then
+        for lo, hi in _uncovered(start, x.valid_to, own):
             _check_currencies(path, plans[x.plan_id], customers[x.customer_id], lo, hi)
     return out
 
@@ -363,9 +371,10 @@ def _check_customer_rules(path: Path, plans: dict[str, Plan], spans: list[PlanAs
 
 
 def load_price_plans(
-    parameters: Path, customers: dict[str, Customer]
+    parameters: Path, customers: dict[str, Customer], *, from_day: date | None = None
 ) -> tuple[dict[str, Plan], list[PlanAssignment]]:
-    """Plans by id and the assignments expanded per customer, from ``price_plans.yaml``."""
+    """Plans by id and the assignments expanded per customer, from ``price_plans.yaml``; money
+    prices judged against the invoice currencies from ``from_day`` on (``load_pricing``)."""
     path = Path(parameters) / PLANS_FILE
     if not path.exists():
         raise ParameterError(path, None, "file not found")
@@ -380,6 +389,6 @@ def load_price_plans(
         _check_rules(path, plan, customers)
         plans[plan.id] = plan
     _check_groups(parameters, parsed, customers)
-    spans = _expand_assignments(path, parsed, plans, customers)
+    spans = _expand_assignments(path, parsed, plans, customers, from_day)
     _check_customer_rules(path, plans, spans)
     return plans, spans

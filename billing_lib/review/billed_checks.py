@@ -17,6 +17,7 @@ from billing_lib.review.findings import Finding
 from billing_lib.run_files import (
     MANIFEST,
     billed_now,
+    credited_invoices,
     named_if_damaged,
 )
 
@@ -64,20 +65,60 @@ def custom_lines_not_billed(
         for name, customer, rule in found
         if customer not in counted[name][1]
     }
+    cancelled = _on_cancelled_invoices(con, output, sorted({m for _, m, _ in owed}))
     finalised = set(run_periods(output, FINALISED_MARKER))
-    return [
-        Finding(
-            "custom line not billed",
-            f"{c.id} ({c.customer})",
-            f"{c.kind} of {c.currency} {amount:.2f} in {month}, whose run "
-            f"({'finalised' if month in finalised else 'published, not finalised'}) does not "
-            f"hold it: entered after that month was billed, it is billed in no month. Bill it "
-            f"in {period}: a one-off or credit dated in {period}"
-            + (", with the fee's missed days as a one-off" if c.kind == "fee" else ""),
-        )
-        for c, month, amount in owed
-        if (month, c.id) not in held
-    ]
+    out = []
+    for c, month, amount in owed:
+        if (month, c.id) in held:
+            continue
+        charge = f"{c.kind} of {c.currency} {amount:.2f} in {month}"
+        on = cancelled.get((month, c.customer, c.id))
+        if on is not None:  # billed, and its invoice cancelled: a reissue bills it again
+            text = (
+                f"{charge} was on invoice {on[0]}, which credit note {on[1]} cancelled, and no "
+                f"invoice replaces it: it is billed in no month. If it is owed, billing reissue "
+                f"--invoice {on[0]} bills it in its month (correct or remove it in "
+                f"custom_lines.yaml first if not); billed in {period} instead, the reissue "
+                "would bill it a second time"
+            )
+        else:
+            text = (
+                f"{charge}, whose run "
+                f"({'finalised' if month in finalised else 'published, not finalised'}) does not "
+                f"hold it: entered after that month was billed, it is billed in no month. Bill it "
+                f"in {period}: a one-off or credit dated in {period}"
+                + (", with the fee's missed days as a one-off" if c.kind == "fee" else "")
+            )
+        out.append(Finding("custom line not billed", f"{c.id} ({c.customer})", text))
+    return out
+
+
+def _on_cancelled_invoices(
+    con: duckdb.DuckDBPyConnection, output: Path, months: list[str]
+) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """(month, customer, custom line id) -> (invoice, credit note) of the custom lines that an
+    invoice of ``months`` billed before a credit note cancelled it, with no invoice replacing it
+    (``run_files.credited_invoices``)."""
+    credited = {
+        (month, str(rated), customer): (number, note)
+        for month in months
+        for customer, (number, note, rated) in credited_invoices(output, month).items()
+    }
+    files = sorted({name for _, name, _ in credited})
+    if not files:
+        return {}
+    with named_if_damaged([Path(f) for f in files]):
+        rows = con.execute(
+            """SELECT DISTINCT filename, customer_id, rule_id FROM read_parquet(?, filename = true)
+               WHERE line_kind IN ('fee', 'one_off', 'credit')""",
+            [files],
+        ).fetchall()
+    return {
+        (month, customer, rule): credited[(month, name, customer)]
+        for month, name, customer in credited
+        for f, cust, rule in rows
+        if f == name and cust == customer
+    }
 
 
 def _text_key(text: str) -> str:
