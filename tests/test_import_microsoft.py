@@ -131,6 +131,48 @@ def test_a_credit_printed_as_positive_is_still_a_credit_by_its_type(tmp_path):
     assert report.lines_per_category == {"Credit": 1}
 
 
+def _seat_change(tmp_path: Path, charge_type: str, old: int, new: int) -> Path:
+    """The sample's Business Premium cycle (12 Oct - 11 Nov) changed on 20 Oct from ``old`` to
+    ``new`` seats as Microsoft documents addQuantity and removeQuantity ("used in both the refund
+    of the original purchase and the new quantity after an increase"/"a decrease"): two rows of
+    one order (OrderId and AlternateId, its alternate id), the ``old`` seats given back for the 23
+    days left and the ``new`` charged for them, at 15.28 a seat."""
+    with open(INVOICE, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    added = next(r for r in rows if r["ChargeType"] == "addQuantity")
+    common = dict(added, ChargeType=charge_type, EffectiveUnitPrice="15.28")
+    refund, charge = (
+        dict(common, Quantity=str(q), BillableQuantity=str(q), Subtotal=str(q * D("15.28")))
+        for q in (-old, new)
+    )
+    for row in (refund, charge):
+        row["Total"] = row["Subtotal"]
+    path = tmp_path / "change.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, header, lineterminator="\n")
+        w.writeheader()
+        w.writerows([refund, charge])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("charge_type", "old", "new"), [("addQuantity", 12, 15), ("removeQuantity", 15, 10)]
+)
+def test_a_seat_change_printed_as_refund_and_new_quantity_is_two_lines(
+    tmp_path, charge_type, old, new
+):
+    """The refund of the old seats and the charge of the new are one order's rows of one
+    subscription, SKU, charge type and day: the line id did not tell them apart, and the file
+    was refused as one charge given twice. They are two lines, the refund negative."""
+    con, report = _import(_seat_change(tmp_path, charge_type, old, new))
+    assert report.rows == 2
+    got = con.execute(
+        "SELECT BilledCost, PricingQuantity FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [(-old * D("15.28"), D(-old)), (new * D("15.28"), D(new))]
+
+
 def test_a_file_without_subtotal_names_the_missing_column(tmp_path):
     text = INVOICE.read_text(encoding="utf-8").replace(",Subtotal,", ",SubTotalEUR,", 1)
     bad = tmp_path / "bad.csv"

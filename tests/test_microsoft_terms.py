@@ -542,3 +542,71 @@ def test_a_licence_credit_after_its_tenant_moved_goes_to_the_customer_its_charge
     ).fetchall()
     # 2 x 22.00; 20-31 Oct: 12 of October's 31 days, -(2 x 22.00 x 12/31) = -17.0322580645(16..)
     assert billed == [(2, "C1", D(44)), (3, "C1", D("-17.032258064516"))]
+
+
+def _seats_raised(added: str, cycle_end: str, old: int, new: int, price: str) -> list[dict]:
+    """Business Premium seats raised from ``old`` to ``new`` on ``added`` within a monthly cycle
+    ending on ``cycle_end``, as Microsoft documents addQuantity ("used in both the refund of the
+    original purchase and the new quantity after an increase"): two rows of one order, the
+    ``old`` seats given back for the rest of the cycle and the ``new`` seats charged for it, at
+    the prorated unit price ``price``."""
+    common = {
+        **PREMIUM,
+        "ChargeType": "addQuantity",
+        "OrderId": "seat-change-order",
+        "AlternateId": "5c1d7e2f9a0b",
+        "EffectiveUnitPrice": price,
+        "ChargeStartDate": added,
+        "ChargeEndDate": cycle_end,
+    }
+    return [
+        reconciliation_row(
+            1,
+            **common,
+            Quantity=str(-old),
+            BillableQuantity=str(-old),
+            Subtotal=str(-old * D(price)),
+        ),
+        reconciliation_row(
+            2, **common, Quantity=str(new), BillableQuantity=str(new), Subtotal=str(new * D(price))
+        ),
+    ]
+
+
+#: Microsoft's licences at cost plus 10 %, credits passed on at cost (the default).
+MARKUP = """
+plans:
+  - id: p
+    rules:
+      - {id: ms, kind: markup, percent: 10, match: {vendor: microsoft}}
+assignments:
+  - {plan: p, group: smb}
+"""
+
+
+def test_a_seat_increase_printed_as_refund_and_new_quantity_bills_the_seats_added(tmp_path):
+    """12 seats raised to 15 on 20 Oct in the cycle 12 Oct - 11 Nov: Microsoft gives the 12 back
+    and charges the 15 (23 of 31 days at 15.28), EUR 45.84 net for the 3 seats added. The
+    refund was read as a credit, passed on at cost, while the 15 seats were marked up: the
+    customer paid 12 x 15.28 x 10 % = 18.34 more than the 3 seats at cost plus 10 % (50.42).
+    Both rows are the addition's, priced alike."""
+    lines = rated(tmp_path, _seats_raised("10/20/2026", "11/11/2026", 12, 15, "15.28"), MARKUP)
+    assert [(x["rule_id"], x["quantity"]) for x in lines] == [("ms", D(-12)), ("ms", D(15))]
+    # -183.36 x 1.10 and 229.20 x 1.10
+    assert [x["amount"] for x in lines] == [D("-201.696"), D("252.12")]
+    assert sum(x["amount"] for x in lines) == D("45.84") * D("1.10")
+
+
+def test_a_seat_increase_after_a_price_change_bills_the_seats_added_at_the_new_price(tmp_path):
+    """12 seats of the monthly cycle 28 Dec 2026 - 27 Jan 2027 (charged at 22.00, December's
+    seat price) raised to 15 on 5 Jan, where the seat price is 23.00 from 1 January. The 12
+    seats given back were priced on the cycle's first day (22.00) and the 15 charged on the
+    addition's (23.00): the 12 seats kept cost the customer 12 x 1.00 x 23/31 = 8.90 more for
+    a change that added 3. Both rows are priced on the addition's day: the 3 seats added at
+    23.00 for the 23 days left, 3 x 23.00 x 23/31."""
+    rows = _seats_raised("1/5/2027", "1/27/2027", 12, 15, "15.28")
+    lines = rated(tmp_path, rows, NEW_YEAR_PRICE, "2027-01")
+    assert [x["rule_id"] for x in lines] == ["seat-2027", "seat-2027"]
+    # -(12 x 23 x 23/31) = -204.774193548387(09..); 15 x 23 x 23/31 = 255.967741935483(87..)
+    assert [x["amount"] for x in lines] == [D("-204.774193548387"), D("255.967741935484")]
+    assert sum(x["amount"] for x in lines) == D("51.193548387097")  # 3 x 23 x 23/31
