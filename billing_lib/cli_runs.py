@@ -114,6 +114,14 @@ def customers_sync_command(args: argparse.Namespace) -> int:
             f"{args.diff / 'customers-sync.diff'} (or leave it out: OUTPUT/customers-sync-PERIOD"
             ".diff)",
         )
+    # what a sync killed while applying left: finished (or removed) before the folder is read
+    parameters = Path(args.parameters)
+    if parameters.is_dir():
+        for line in [
+            *customer_files.finish_apply(parameters),
+            *customer_files.stale_proposals(parameters),
+        ]:
+            print(f"cleaned up: {line}")
     proposal, changes = customer_sync.sync(
         args.period, args.reports, args.parameters, args.platform, args.output
     )

@@ -31,6 +31,8 @@ POINTS = (
     "finalise-marker-staged",  # the marker's temporary file written, not yet moved in
     "finalise-marker-written",  # the folder's FINALISED marker written, the register not updated
     "register-rebuild-written",  # billing register rebuild's new register complete, not in place
+    "customers-sync-written",  # customers sync --apply: both proposed files written beside
+    "customers-sync-half-applied",  # customers sync --apply: one proposed file moved in
 )
 
 

@@ -83,9 +83,9 @@ def execute(
     )
     # before the outputs folder is made or locked: found by the notebook's cell [4], an empty or
     # wrong folder left the lock file and a .failed-<period>.ipynb behind
-    check_parameter_files(params.parameters)
+    finished = check_parameter_files(params.parameters)
     lock, cleaned = open_output(output, command, wait)
-    for line in cleaned:
+    for line in [*finished, *cleaned]:
         if say is not None:
             say(f"cleaned up: {line}")
     staging = None
