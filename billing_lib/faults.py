@@ -34,6 +34,10 @@ POINTS = (
     "customers-sync-written",  # customers sync --apply: both proposed files written beside
     "customers-sync-half-applied",  # customers sync --apply: one proposed file moved in
 )
+#: Also ``written:<file name>``: a file written by ``run_files.atomic_target`` (a run's
+#: workbook, ``billing register list --csv``'s file, the customers sync's diff), complete in its
+#: temporary file and not yet moved in.
+WRITTEN = "written:"
 
 
 def pause_point(name: str) -> None:

@@ -15,7 +15,11 @@ Left by a killed run, and what the next run does with it (and prints):
 - ``<period>/.FINALISED.<hex>.tmp`` (the marker of a killed ``billing finalise``, written, not
   moved in: the month is not finalised): removed;
 - ``.invoice_register.sqlite.rebuild-*`` (the new register of a killed ``billing register
-  rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one.
+  rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one;
+- ``.<name>.<hex>.tmp`` in the outputs folder (a file of ``run_files.atomic_target`` a command
+  that holds no lock was killed writing: ``billing register list --csv``, the customers sync's
+  diff): removed, or named while the process that wrote it may still run
+  (``run_files.remove_temporaries``).
 
 Only a run holding the lock cleans, so it never touches the folders of a live run. A leftover
 that cannot be removed (read-only, another user's) is named with the way out and stops nothing:
@@ -48,6 +52,7 @@ from billing_lib.run_files import (
     INVOICE_DATA,
     MANIFEST,
     REGISTER,
+    remove_temporaries,
 )
 
 REPLACED = re.compile(r"^\.replaced-(\d{4}-\d{2})-[0-9a-f]+$")
@@ -156,6 +161,7 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
         *_remove_staging(output),
         *_remove_marker_files(output),
         *_remove_rebuild_files(output),
+        *remove_temporaries(output, output),
     ]
 
 

@@ -1,0 +1,133 @@
+"""What a command killed with ``kill -9`` while writing a file of the outputs folder outside a
+staging folder leaves there, and what the next command makes of it: real processes stopped at
+the file's ``written:<name>`` point (``billing_lib.faults``, in ``run_files.atomic_target``) and
+killed there.
+
+``billing register list --csv`` and ``billing customers sync`` hold no lock of the outputs
+folder; each writes its file into a temporary ``.<name>.<hex>.tmp`` beside it and renames it.
+Killed in between, the temporary file stayed in the outputs folder for good (no command
+removed it), and the sync's proposal, written in place, was left cut short: ``--apply`` then
+refused it as "changed since it was written (new exports or parameters)". The next command
+writing that file, or any command that locks the outputs folder, removes the temporary file of
+a process that is gone and says so; one whose writer's process id runs is named and kept.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from billing_lib import cli
+from tests.killed import killed_at, paused_at
+from tests.test_bad_inputs_numbering import CUR_HEADER, make_base, private_copy, run_in_process
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """As ``test_bad_inputs_numbering``'s: tiny months, 2026-10 published and finalised."""
+    return make_base(tmp_path_factory.mktemp("leftovers"))
+
+
+@pytest.fixture
+def case(base, tmp_path) -> Path:
+    return private_copy(base, tmp_path)
+
+
+#: real ``billing`` processes, paused and killed
+pytestmark = pytest.mark.slow
+
+
+def listing(out: Path, csv: Path) -> list[str]:
+    return ["register", "list", "--output", str(out), "--csv", str(csv)]
+
+
+def cleaned(printed: str) -> list[str]:
+    return [ln for ln in printed.splitlines() if ln.startswith("cleaned up")]
+
+
+def left_in(folder: Path, name: str) -> Path:
+    """The one temporary file of ``name`` a killed writer left in ``folder``."""
+    [left] = folder.glob(f".{name}.*.tmp")
+    return left
+
+
+@pytest.mark.parametrize("then", ["list", "run"])
+def test_a_register_list_killed_writing_its_csv_leaves_nothing_the_next_command_keeps(
+    case,
+    capsys,
+    then,
+):
+    out = case / "outputs"
+    csv = out / "register.csv"
+    assert cli.main(listing(out, csv)) == 0
+    written = csv.read_bytes()
+    killed_at("written:register.csv", listing(out, csv), case)
+    left = left_in(out, "register.csv")
+    assert csv.read_bytes() == written  # the file in place is the earlier one, whole
+    capsys.readouterr()
+    if then == "list":
+        assert cli.main(listing(out, csv)) == 0
+    else:
+        assert run_in_process(case, "2026-11") == 0
+    assert cleaned(capsys.readouterr().out) == [
+        f"cleaned up: removed {left.name}: the unfinished register.csv of a command that was killed"
+    ]
+    assert not list(out.glob(".register.csv.*"))
+
+
+def test_the_temporary_file_of_a_writer_still_running_is_named_and_kept(case, capsys):
+    """A run cleaning the outputs folder while ``billing register list --csv`` writes into it
+    (it takes no lock) must not remove the file in the writing: its writer's process runs."""
+    out = case / "outputs"
+    csv = out / "register.csv"
+    with paused_at("written:register.csv", listing(out, csv), case) as proc:
+        left = left_in(out, "register.csv")
+        capsys.readouterr()
+        assert run_in_process(case, "2026-11") == 0
+        assert cleaned(capsys.readouterr().out) == [
+            f"cleaned up: left {left.name}: the unfinished register.csv of process {proc.pid}, "
+            "which is running (it may be writing it now); remove it by hand once no billing "
+            "command runs"
+        ]
+        assert left.is_file()
+        os.kill(proc.pid, signal.SIGKILL)
+    assert run_in_process(case, "2026-12") == 0
+    assert cleaned(capsys.readouterr().out) == [
+        f"cleaned up: removed {left.name}: the unfinished register.csv of a command that was killed"
+    ]
+
+
+@pytest.mark.parametrize("then", ["sync", "run"])
+def test_a_customers_sync_killed_writing_its_proposal_leaves_no_half_proposal(
+    case,
+    capsys,
+    then,
+):
+    """The proposal was written in place: killed while writing it, it was cut short. Now it is
+    either not there or whole, and the temporary file is removed by the next sync or run."""
+    out = case / "outputs"
+    reports = case / "sync-reports"
+    reports.mkdir()
+    (reports / "cur.csv").write_text(
+        CUR_HEADER + "2026-11-9,999999999999,123456789012,Usage,2026-11-02T00:00:00Z,"
+        "2026-11-02T01:00:00Z,AmazonEC2,1.25,USD\n"
+    )
+    sync = ["customers", "sync", "--period", "2026-11", "--reports", str(reports)]
+    sync += ["--parameters", str(case / "parameters"), "--output", str(out)]
+    diff = "customers-sync-2026-11.diff"
+    killed_at(f"written:{diff}", sync, case)
+    left = left_in(out, diff)
+    assert not (out / diff).exists()
+    capsys.readouterr()
+    if then == "sync":
+        assert cli.main(sync) == 0
+        assert "123456789012" in (out / diff).read_text(encoding="utf-8")
+    else:
+        assert run_in_process(case, "2026-11") == 0
+    assert cleaned(capsys.readouterr().out) == [
+        f"cleaned up: removed {left.name}: the unfinished {diff} of a command that was killed"
+    ]
+    assert not list(out.glob(f".{diff}.*"))
