@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,16 +16,31 @@ import pytest
 
 from tests.console_scripts import BILLING
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+#: ``tests/numbering_runner.py`` as a program: ``billing run``'s steps without a notebook kernel
+RUNNER = [sys.executable, "-m", "tests.numbering_runner"]
+
 
 @contextmanager
-def paused_at(point: str, argv: list[str], root: Path) -> Iterator[subprocess.Popen]:
-    """``billing argv`` running until it reaches ``point``, where it waits (its marker file in
-    ``root``); killed (SIGKILL) when the block ends, whatever happened in it."""
+def paused_at(
+    point: str, argv: list[str], root: Path, program: list[str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """``billing argv`` (or ``program argv``) running until it reaches ``point``, where it waits
+    (its marker file in ``root``); killed (SIGKILL) when the block ends, whatever happened in
+    it."""
     marker = root / "paused"
     env = {**os.environ, "BILLING_PAUSE_AT": point, "BILLING_PAUSE_MARKER": str(marker)}
+    env["PYTHONPATH"] = str(REPO)
     env.pop("BILLING_PAUSE_RESUME", None)
     proc = subprocess.Popen(
-        [BILLING, *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*(program or [BILLING]), *argv],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 300
@@ -43,9 +59,10 @@ def paused_at(point: str, argv: list[str], root: Path) -> Iterator[subprocess.Po
         marker.unlink(missing_ok=True)
 
 
-def killed_at(point: str, argv: list[str], root: Path) -> None:
-    """``billing argv`` run until it reaches ``point``, and killed there (SIGKILL)."""
-    with paused_at(point, argv, root) as proc:
+def killed_at(point: str, argv: list[str], root: Path, program: list[str] | None = None) -> None:
+    """``billing argv`` (or ``program argv``) run until it reaches ``point``, and killed there
+    (SIGKILL)."""
+    with paused_at(point, argv, root, program) as proc:
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
         assert proc.returncode == -signal.SIGKILL

@@ -21,8 +21,14 @@ from pathlib import Path
 import pytest
 
 from billing_lib import cli
-from tests.killed import killed_at, paused_at
-from tests.test_bad_inputs_numbering import CUR_HEADER, make_base, private_copy, run_in_process
+from tests.killed import RUNNER, killed_at, paused_at
+from tests.test_bad_inputs_numbering import (
+    CUR_HEADER,
+    args,
+    make_base,
+    private_copy,
+    run_in_process,
+)
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +137,26 @@ def test_a_customers_sync_killed_writing_its_proposal_leaves_no_half_proposal(
         f"cleaned up: removed {left.name}: the unfinished {diff} of a command that was killed"
     ]
     assert not list(out.glob(f".{diff}.*"))
+
+
+def test_the_register_list_names_a_run_folder_a_killed_rerun_moved_aside(case, capsys):
+    """A rerun of 2026-11 killed once it had moved the published 2026-11/ aside
+    (``.replaced-2026-11-*``) and before its own folder was in place: the outputs folder had no
+    2026-11/ while ``billing register list`` listed the month's numbers as issued, saying only
+    that the rerun's planned numbers were not used. It names where the month's folder is and
+    that the next command puts it back."""
+    out = case / "outputs"
+    assert run_in_process(case, "2026-11") == 0
+    argv = args(case, "2026-11")
+    killed_at("old-run-moved-aside", argv, case, RUNNER)
+    assert not (out / "2026-11").exists()
+    [aside] = out.glob(".replaced-2026-11-*")
+    capsys.readouterr()
+    assert cli.main(["register", "list", "--output", str(out)]) == 0
+    assert (
+        f"moved aside: 2026-11/, whose invoices hold NW2026-000010 to NW2026-000018 (9 "
+        f"numbers), is {aside.name} (a run of 2026-11 was killed while replacing it); the "
+        f"next billing command on {out} puts it back"
+    ) in capsys.readouterr().out.splitlines()
+    assert run_in_process(case, "2026-12") == 0
+    assert (out / "2026-11").is_dir() and not aside.exists()
