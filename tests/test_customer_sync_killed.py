@@ -11,6 +11,7 @@ the diff reviewed. Killed before the moves, the two hidden files stayed for good
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def nothing_left(params: Path) -> None:
     assert sorted(p.name for p in params.iterdir() if p.name.startswith(".")) == []
 
 
-@pytest.mark.parametrize("then", ["sync", "run"])
+@pytest.mark.parametrize("then", ["sync", "run", "import"])
 def test_a_sync_killed_between_its_two_files_is_finished_by_the_next_command(
     tmp_path,
     platform,
@@ -76,6 +77,12 @@ def test_a_sync_killed_between_its_two_files_is_finished_by_the_next_command(
         assert cli.main(sync_args(tmp_path, platform)) == 0
         printed = capsys.readouterr().out.splitlines()
         assert printed[-1] == "nothing to change"  # the whole proposal is in
+    elif then == "import":  # billing import maps the accounts by the parameters too
+        report = SAMPLE_REPORTS / "aws-cur2-northwind-2026-10-00001.snappy.parquet"
+        assert cli.main(["import", "--parameters", str(params), "--json", str(report)]) == 0
+        said = capsys.readouterr()
+        json.loads(said.out)  # the cleaning said on standard error: the JSON stays JSON
+        printed = said.err.splitlines()
     else:  # a run of the month (the notebook's first step), then its parameters loaded
         br = run.start("2026-10", SAMPLE_REPORTS, params, tmp_path / "outputs")
         try:
