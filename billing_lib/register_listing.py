@@ -145,7 +145,8 @@ def unfinished_publishing(output: Path) -> list[str]:
     does not have yet, or what it planned and never used. The listing is read only; the next
     command on ``output``, holding the lock, records or drops each (``recovery``). Without these
     lines the register listed the series as ending before numbers printed on published
-    invoices. Also a run folder a killed rerun left moved aside (``_moved_aside``)."""
+    invoices. Also a run folder a killed rerun left moved aside (``_moved_aside``) and the
+    other leftovers of killed commands (``_left_behind``)."""
     from billing_lib.register_check import run_id_of
 
     output = Path(output)
@@ -178,7 +179,19 @@ def unfinished_publishing(output: Path) -> list[str]:
                 f"planned, not used: {shown}, by a run killed before {target}/ was in place (run "
                 f"{run_id}); the next billing command on {output} drops them"
             )
-    return lines + _moved_aside(output)
+    return lines + _moved_aside(output) + _left_behind(output)
+
+
+def _left_behind(output: Path) -> list[str]:
+    """One line per leftover of a killed command in ``output`` (``recovery.leftovers``): the
+    listing is read only, so they are named with who removes them."""
+    from billing_lib.recovery import leftovers
+
+    return [
+        f"left by a killed command: {name} ({what}); the next billing command on {output} "
+        "removes it"
+        for name, what in leftovers(output)
+    ]
 
 
 def _moved_aside(output: Path) -> list[str]:

@@ -160,3 +160,29 @@ def test_the_register_list_names_a_run_folder_a_killed_rerun_moved_aside(case, c
     ) in capsys.readouterr().out.splitlines()
     assert run_in_process(case, "2026-12") == 0
     assert (out / "2026-11").is_dir() and not aside.exists()
+
+
+def test_the_register_list_names_what_killed_commands_left_and_who_removes_it(case, capsys):
+    """``billing register list`` is read only: a run killed once it had numbered left its staging
+    folder, and a list killed while writing its CSV a temporary file, in the outputs folder;
+    the listing said nothing of either, so an analyst looking in the folder found files no
+    command explained. It names each and that the next command removes it; that command does."""
+    out = case / "outputs"
+    killed_at("numbers-planned", args(case, "2026-11"), case, RUNNER)
+    killed_at("written:register.csv", listing(out, out / "register.csv"), case)
+    [staging] = out.glob(".staging-2026-11-*")
+    left = left_in(out, "register.csv")
+    capsys.readouterr()
+    assert cli.main(["register", "list", "--output", str(out)]) == 0
+    printed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("left by")]
+    assert printed == [
+        f"left by a killed command: {staging.name} (the unfinished files of a killed run); the "
+        f"next billing command on {out} removes it",
+        f"left by a killed command: {left.name} (the unfinished register.csv of a killed "
+        f"command); the next billing command on {out} removes it",
+    ]
+    assert staging.is_dir() and left.is_file()  # read only
+    assert run_in_process(case, "2026-11") == 0
+    assert len(cleaned(capsys.readouterr().out)) == 2
+    assert cli.main(["register", "list", "--output", str(out)]) == 0
+    assert "left by" not in capsys.readouterr().out
