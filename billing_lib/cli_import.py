@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def import_command(args: argparse.Namespace) -> int:
+    from billing_lib.customer_files import finish_apply
     from billing_lib.customers import (
         UNMAPPED_SQL,
         assign_customers,
@@ -35,6 +37,9 @@ def import_command(args: argparse.Namespace) -> int:
     params = Path(args.parameters or "parameters")
     if args.parameters is not None:
         check_parameters_folder(params, "billing import", "--parameters")
+    if params.is_dir():  # a customers sync --apply killed half way: finished before the read
+        for line in finish_apply(params):  # on standard error: --json's output stays JSON
+            print(f"cleaned up: {line}", file=sys.stderr)
     not_mapped = check_import_parameters(params, given=args.parameters is not None)
     files, not_read = split_not_read(args.files)
     accounts = None

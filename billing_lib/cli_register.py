@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register_list_command(args: argparse.Namespace) -> int:
@@ -15,6 +16,7 @@ def register_list_command(args: argparse.Namespace) -> int:
         unfinished_publishing,
         write_listing_csv,
     )
+    from billing_lib.run_files import remove_temporaries
 
     if args.csv is not None and args.csv.is_dir():  # the folder meant to hold it: no traceback
         raise ParameterError(
@@ -34,6 +36,10 @@ def register_list_command(args: argparse.Namespace) -> int:
     for line in unfinished_publishing(args.output):
         print(line)
     if args.csv:
+        # what an earlier list killed while writing this file left beside it (never read)
+        csv = Path(args.csv)
+        for line in remove_temporaries(csv.parent, csv.parent, of=csv.name):
+            print(f"cleaned up: {line}")
         with writing(args.csv, "The list was printed; the CSV was not written."):
             written = write_listing_csv(listing, args.csv)
         print(f"written to {written}")

@@ -105,6 +105,7 @@ def customers_sync_command(args: argparse.Namespace) -> int:
     from billing_lib import customer_files, customer_sync
     from billing_lib.errors import RunError
     from billing_lib.publishing import writing
+    from billing_lib.run_files import atomic_target, remove_temporaries
 
     if args.diff is not None and args.diff.is_dir():  # before the month is read: no traceback
         raise ParameterError(
@@ -114,6 +115,14 @@ def customers_sync_command(args: argparse.Namespace) -> int:
             f"{args.diff / 'customers-sync.diff'} (or leave it out: OUTPUT/customers-sync-PERIOD"
             ".diff)",
         )
+    # what a sync killed while applying left: finished (or removed) before the folder is read
+    parameters = Path(args.parameters)
+    if parameters.is_dir():
+        for line in [
+            *customer_files.finish_apply(parameters),
+            *customer_files.stale_proposals(parameters),
+        ]:
+            print(f"cleaned up: {line}")
     proposal, changes = customer_sync.sync(
         args.period, args.reports, args.parameters, args.platform, args.output
     )
@@ -133,9 +142,13 @@ def customers_sync_command(args: argparse.Namespace) -> int:
             f"{diff_file.parent}: a file, not a folder; nothing was written. Give the folder "
             "for the proposal (--output, default outputs) or its file (--diff)"
         )
-    with writing(diff_file, "Nothing was written."):
-        diff_file.parent.mkdir(parents=True, exist_ok=True)
-        diff_file.write_text(changes.diff, encoding="utf-8")
+    # what a sync killed while writing this proposal left beside it (never read)
+    for line in remove_temporaries(diff_file.parent, diff_file.parent, of=diff_file.name):
+        print(f"cleaned up: {line}")
+    # in one rename: a proposal cut short by a kill was refused by --apply as "changed since it
+    # was written (new exports or parameters)"
+    with writing(diff_file, "Nothing was written."), atomic_target(diff_file) as tmp:
+        tmp.write_text(changes.diff, encoding="utf-8")
     print(
         f"proposal written to {diff_file} (nothing changed yet); review it, then run the same "
         "command with --apply"

@@ -22,6 +22,7 @@ from billing_lib.customers import (
     load_customers,
 )
 from billing_lib.errors import RunError, write_fault
+from billing_lib.faults import pause_point
 from billing_lib.interrupts import held_off
 from billing_lib.sync_proposal import ACCOUNTS, CUSTOMERS, Proposal, csv_line
 
@@ -193,27 +194,49 @@ def apply(parameters: Path, proposed: Changes, reviewed: Path) -> None:
         )
 
 
+#: Beside the parameters files while ``apply`` moves a proposal in: both proposed files
+#: (``.<name>.sync``) were complete when it was made, so a command finding it moves in the ones
+#: left (``finish_apply``). Its presence counts, not its text (a note for whoever finds it).
+APPLYING = ".customers-sync.applying"
+
+
+def _proposed(parameters: Path, name: str) -> Path:
+    """Where ``apply`` writes the new text of the parameters file ``name`` before moving it in."""
+    return parameters / f".{name}.sync"
+
+
 def _replace_both(parameters: Path, texts: dict[str, str]) -> None:
     """Replace the files of ``parameters`` named in ``texts`` (name -> new text) with their new
     text, both or neither: each is written beside its file first, and a file that cannot be
     replaced puts back the one replaced before it. RunError naming the file when the folder or a
     file cannot be written (read-only, full): half a proposal applied, accounts mapped to a
-    customer stub not written, or the stub without its accounts, bills wrong."""
+    customer stub not written, or the stub without its accounts, bills wrong. Killed (``kill
+    -9``) once both are written, the ``APPLYING`` marker makes the next command finish it."""
     olds = {n: (parameters / n).read_text(encoding="utf-8") for n in texts}
     changed = {n: t for n, t in texts.items() if olds[n] != t}
-    tmps = {n: parameters / f".{n}.sync" for n in changed}
+    tmps = {n: _proposed(parameters, n) for n in changed}
+    marker = parameters / APPLYING
     done: list[str] = []
     name = ""
     try:
         for name, text in changed.items():
             tmps[name].write_text(text, encoding="utf-8")
+        pause_point("customers-sync-written")
+        name = APPLYING
+        marker.write_text(
+            f"billing customers sync --apply is moving {' and '.join(changed)} in\n",
+            encoding="utf-8",
+        )
         for name in changed:
             os.replace(tmps[name], parameters / name)
             done.append(name)
+            pause_point("customers-sync-half-applied")
+        marker.unlink()
     except OSError as exc:
         for back in done:  # the folder took the new file: it takes the old one back
             tmps[back].write_text(olds[back], encoding="utf-8")
             os.replace(tmps[back], parameters / back)
+        marker.unlink(missing_ok=True)
         fault = write_fault(exc)
         if fault is None:
             raise
@@ -226,3 +249,60 @@ def _replace_both(parameters: Path, texts: dict[str, str]) -> None:
         for tmp in tmps.values():
             if tmp.exists():
                 tmp.unlink()
+
+
+def finish_apply(parameters: Path) -> list[str]:
+    """Finish what a killed ``billing customers sync --apply`` left in the parameters folder
+    ``parameters``; what was done, one line each. With its ``APPLYING`` marker the proposal's
+    files were complete, and maybe one was moved in already: the others are moved in, or a run
+    would bill half a proposal (accounts mapped to a customer not written, or a customer without
+    its accounts) in silence. RunError naming the file when one cannot be moved in. Without the
+    marker nothing was applied: the proposal's files left are no parameters file and are never
+    read (``stale_proposals``)."""
+    parameters = Path(parameters)
+    marker = parameters / APPLYING
+    if not marker.is_file():
+        return []
+    moved = []
+    for name in (CUSTOMERS, ACCOUNTS):
+        try:  # missing: moved in by the killed command, or by a command finishing it meanwhile
+            os.replace(_proposed(parameters, name), parameters / name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise RunError(
+                f"{parameters / name}: cannot be replaced by {_proposed(parameters, name).name} "
+                f"({exc.strerror}): billing customers sync --apply was killed while applying "
+                f"its proposal ({marker.name}), and {CUSTOMERS} and {ACCOUNTS} may not agree. "
+                "Way out: make the parameters folder and its files writable for this user, then "
+                "run again (the proposal is finished first); nothing was read"
+            ) from None
+        moved.append(name)
+    marker.unlink(missing_ok=True)
+    what = " and ".join(moved) if moved else "nothing left to move in"
+    return [
+        f"finished the billing customers sync --apply killed while applying its proposal to "
+        f"{parameters}: {what}"
+    ]
+
+
+def stale_proposals(parameters: Path) -> list[str]:
+    """The proposal's files a ``billing customers sync --apply`` killed before it applied
+    anything left in ``parameters`` (no ``APPLYING`` marker), removed by the next sync; what was
+    removed (or why not), one line each. Never read by a run (hidden files)."""
+    parameters = Path(parameters)
+    if (parameters / APPLYING).exists():
+        return []
+    done = []
+    for name in (CUSTOMERS, ACCOUNTS):
+        left = _proposed(parameters, name)
+        if not left.is_file():
+            continue
+        what = "the unfinished proposal of a billing customers sync --apply that was killed"
+        try:
+            left.unlink()
+        except OSError as exc:
+            done.append(f"{left} cannot be removed ({exc.strerror}): {what}; remove it by hand")
+            continue
+        done.append(f"removed {left.name} from {parameters}: {what}; nothing was applied")
+    return done

@@ -31,7 +31,13 @@ POINTS = (
     "finalise-marker-staged",  # the marker's temporary file written, not yet moved in
     "finalise-marker-written",  # the folder's FINALISED marker written, the register not updated
     "register-rebuild-written",  # billing register rebuild's new register complete, not in place
+    "customers-sync-written",  # customers sync --apply: both proposed files written beside
+    "customers-sync-half-applied",  # customers sync --apply: one proposed file moved in
 )
+#: Also ``written:<file name>``: a file written by ``run_files.atomic_target`` (a run's
+#: workbook, ``billing register list --csv``'s file, the customers sync's diff), complete in its
+#: temporary file and not yet moved in.
+WRITTEN = "written:"
 
 
 def pause_point(name: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from billing_lib.errors import RunError
 from billing_lib.publishing import MANIFEST, checksums, discard, new_staging, publish, writing
+from billing_lib.run_files import atomic_target
 from billing_lib.run_parameters import check_parameters, project_dir
 
 NOTEBOOK_NAME = "billing_run.ipynb"
@@ -83,12 +84,10 @@ def execute(
     )
     # before the outputs folder is made or locked: found by the notebook's cell [4], an empty or
     # wrong folder left the lock file and a .failed-<period>.ipynb behind
-    check_parameter_files(params.parameters)
+    finished = check_parameter_files(params.parameters)
     check_kernel_package(project_dir())
     lock, cleaned = open_output(output, command, wait)
-    for line in cleaned:
-        if say is not None:
-            say(f"cleaned up: {line}")
+    _say_cleaned(say, [*finished, *cleaned])
     staging = None
     executed = None
     try:
@@ -129,7 +128,9 @@ def execute(
                 with writing(staging / MANIFEST):
                     add_report_to_manifest(staging)
                 with writing(output / params.period):
-                    return publish(staging, output, params.period, lock)
+                    folder = publish(staging, output, params.period, lock)
+                _say_cleaned(say, _discard_failed(output, params.period))
+                return folder
             except KeyboardInterrupt:
                 end_kernels()
                 name = signal.Signals(received[-1]).name if received else "SIGINT"
@@ -165,6 +166,13 @@ def execute(
         lock.release()
 
 
+def _say_cleaned(say: Callable[[str], None] | None, lines: list[str]) -> None:
+    """Each of ``lines`` (what was cleaned up) passed to ``say``, if given."""
+    if say is not None:
+        for line in lines:
+            say(f"cleaned up: {line}")
+
+
 def _kernel_died(period: str, cell: str, where: str) -> RunError:
     """The error of a run whose notebook kernel's process ended (``cell``: where, ``where``: the
     clause naming the notebook kept, ``_keep_dead``)."""
@@ -183,16 +191,41 @@ def _died_starting(exc: RuntimeError) -> bool:
     return str(exc).startswith("Kernel died before replying to kernel_info")
 
 
+def _failed_notebook(output: Path, period: str) -> Path:
+    """Where a failed run of ``period`` keeps its executed notebook for the analyst."""
+    return output / f".failed-{period}.ipynb"
+
+
 def _keep_failed(executed: Path, output: Path, period: str) -> str:
     """Copy the executed notebook of a failed run to ``<output>/.failed-<period>.ipynb`` for the
     analyst (its staging folder is removed); the clause saying where, or empty when it could
-    not be copied (a full disk or a read-only folder is what stopped the run)."""
-    kept = output / f".failed-{period}.ipynb"
+    not be copied (a full disk or a read-only folder is what stopped the run). In one rename:
+    killed while copying, it left half a notebook under that name."""
+    kept = _failed_notebook(output, period)
     try:
-        shutil.copyfile(executed, kept)
+        with atomic_target(kept) as tmp:
+            shutil.copyfile(executed, tmp)
     except OSError:
         return ""
     return f"; the executed notebook is kept as {kept}"
+
+
+def _discard_failed(output: Path, period: str) -> list[str]:
+    """Remove the notebook an earlier failed run of ``period`` kept, once a run of it was
+    published: it stayed beside the new run folder, the story of a failure since mended."""
+    kept = _failed_notebook(output, period)
+    if not kept.is_file():
+        return []
+    try:
+        kept.unlink()
+    except OSError as exc:
+        return [
+            f"{kept.name} cannot be removed ({exc.strerror}): the notebook of an earlier "
+            f"failed run of {period}, published since; remove it by hand"
+        ]
+    return [
+        f"removed {kept.name}: the notebook of an earlier failed run of {period}, published since"
+    ]
 
 
 def _keep_dead(exc: BaseException, output: Path, period: str) -> tuple[str, str]:
@@ -206,9 +239,10 @@ def _keep_dead(exc: BaseException, output: Path, period: str) -> tuple[str, str]
         return "", ""
     counts = [c.get("execution_count") for c in nb.cells if c.get("execution_count")]
     cell = f" in or after cell [{max(counts)}]" if counts else ""
-    kept = output / f".failed-{period}.ipynb"
+    kept = _failed_notebook(output, period)
     try:
-        nbformat.write(nb, str(kept))
+        with atomic_target(kept) as tmp:
+            nbformat.write(nb, str(tmp))
     except OSError:
         return "", cell
     return f"; the executed notebook is kept as {kept}", cell

@@ -15,7 +15,11 @@ Left by a killed run, and what the next run does with it (and prints):
 - ``<period>/.FINALISED.<hex>.tmp`` (the marker of a killed ``billing finalise``, written, not
   moved in: the month is not finalised): removed;
 - ``.invoice_register.sqlite.rebuild-*`` (the new register of a killed ``billing register
-  rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one.
+  rebuild``, and SQLite's journal beside it): removed, the register in place is the earlier one;
+- ``.<name>.<hex>.tmp`` in the outputs folder (a file of ``run_files.atomic_target`` a command
+  that holds no lock was killed writing: ``billing register list --csv``, the customers sync's
+  diff): removed, or named while the process that wrote it may still run
+  (``run_files.remove_temporaries``).
 
 Only a run holding the lock cleans, so it never touches the folders of a live run. A leftover
 that cannot be removed (read-only, another user's) is named with the way out and stops nothing:
@@ -48,6 +52,8 @@ from billing_lib.run_files import (
     INVOICE_DATA,
     MANIFEST,
     REGISTER,
+    TEMPORARY,
+    remove_temporaries,
 )
 
 REPLACED = re.compile(r"^\.replaced-(\d{4}-\d{2})-[0-9a-f]+$")
@@ -156,7 +162,43 @@ def recover(output: Path, tolerate_bad_register: bool = False) -> list[str]:
         *_remove_staging(output),
         *_remove_marker_files(output),
         *_remove_rebuild_files(output),
+        *remove_temporaries(output, output),
     ]
+
+
+def leftovers(output: Path) -> list[tuple[str, str]]:
+    """What killed commands left in ``output`` that ``recover`` removes, without touching it (for
+    ``billing register list``, read only): (name relative to ``output``, what it is). A run folder
+    moved aside whose place is empty is put back instead (``register_listing``)."""
+    output = Path(output)
+    found: list[tuple[Path, str]] = []
+    for folder in (output, output / CORRECTIONS):
+        found += [
+            (p, "the unfinished files of a killed run")
+            for p in (sorted(folder.glob(".staging-*")) if folder.is_dir() else [])
+        ]
+    found += [
+        (p, "an earlier run folder a rerun replaced") for p in sorted(output.glob(f"{SUPERSEDED}*"))
+    ]
+    for old in sorted(output.glob(".replaced-*")):
+        match = REPLACED.match(old.name)
+        if match and old.is_dir() and (output / match.group(1)).exists():
+            found.append((old, f"the earlier {match.group(1)}/ a killed run had replaced"))
+    found += [(p, "the unfinished register of a killed rebuild") for p in rebuild_files(output)]
+    for folder in sorted(output.iterdir()) if output.is_dir() else []:
+        if PERIOD_FOLDER.match(folder.name) and folder.is_dir():
+            found += [
+                (p, f"the unfinished {FINALISED_MARKER} marker of a killed billing finalise")
+                for p in sorted(folder.iterdir())
+                if MARKER_TMP.match(p.name)
+            ]
+    found += [
+        (p, f"the unfinished {match.group(1)} of a killed command")
+        for p in sorted(output.iterdir())
+        if output.is_dir()
+        if (match := TEMPORARY.match(p.name)) and p.is_file()
+    ]
+    return [(str(p.relative_to(output)), what) for p, what in found]
 
 
 def _finish_publishing(output: Path, tolerate_bad_register: bool) -> list[str]:

@@ -13,6 +13,7 @@ the listing never looks more complete than the files are.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from billing_lib.run_files import (
     CREDIT_NOTE_DATA,
     FINALISED_MARKER,
     INVOICE_DATA,
+    MANIFEST,
     SUMMARY_CSV,
     atomic_target,
 )
@@ -143,7 +145,8 @@ def unfinished_publishing(output: Path) -> list[str]:
     does not have yet, or what it planned and never used. The listing is read only; the next
     command on ``output``, holding the lock, records or drops each (``recovery``). Without these
     lines the register listed the series as ending before numbers printed on published
-    invoices."""
+    invoices. Also a run folder a killed rerun left moved aside (``_moved_aside``) and the
+    other leftovers of killed commands (``_left_behind``)."""
     from billing_lib.register_check import run_id_of
 
     output = Path(output)
@@ -176,6 +179,43 @@ def unfinished_publishing(output: Path) -> list[str]:
                 f"planned, not used: {shown}, by a run killed before {target}/ was in place (run "
                 f"{run_id}); the next billing command on {output} drops them"
             )
+    return lines + _moved_aside(output) + _left_behind(output)
+
+
+def _left_behind(output: Path) -> list[str]:
+    """One line per leftover of a killed command in ``output`` (``recovery.leftovers``): the
+    listing is read only, so they are named with who removes them."""
+    from billing_lib.recovery import leftovers
+
+    return [
+        f"left by a killed command: {name} ({what}); the next billing command on {output} "
+        "removes it"
+        for name, what in leftovers(output)
+    ]
+
+
+def _moved_aside(output: Path) -> list[str]:
+    """One line per run folder a rerun killed while replacing it left moved aside
+    (``.replaced-<period>-*``, its ``<period>/`` missing): the outputs folder showed no such month
+    while the register listed its numbers (``recovery`` puts it back)."""
+    from billing_lib.recovery import REPLACED
+
+    lines = []
+    for aside in sorted(Path(output).glob(".replaced-*")):
+        match = REPLACED.match(aside.name)
+        if not (match and aside.is_dir()) or (output / match.group(1)).exists():
+            continue
+        period = match.group(1)
+        try:
+            manifest = json.loads((aside / MANIFEST).read_text(encoding="utf-8"))
+            numbers = sorted(str(i["invoice_number"]) for i in manifest["invoices"])
+        except (OSError, ValueError, KeyError, TypeError):  # named without its numbers
+            numbers = []
+        held = f", whose invoices hold {_range(numbers)}," if numbers else ""
+        lines.append(
+            f"moved aside: {period}/{held} is {aside.name} (a run of {period} was killed while "
+            f"replacing it); the next billing command on {output} puts it back"
+        )
     return lines
 
 

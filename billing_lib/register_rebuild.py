@@ -12,9 +12,9 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from billing_lib.errors import InputError, RunError
+from billing_lib.errors import RunError
 from billing_lib.faults import pause_point
-from billing_lib.importers.report_names import report_files
+from billing_lib.importers.report_names import reports_among
 from billing_lib.numbering import Register
 from billing_lib.numbering_records import (
     NO_INVOICE_IN_RERUN,
@@ -76,10 +76,8 @@ def check_something_to_rebuild(output: Path) -> None:
     if not output.is_dir() or run_folders(output) or correction_folders(output):
         return
     marks = [m for m in PARAMETERS_MARKS if (output / m).is_file()]
-    try:
-        reports = [p.name for p in report_files(output)]
-    except InputError:  # a spreadsheet workbook among them: a reports folder too
-        reports = ["a spreadsheet workbook"]
+    # a workbook is no report (a price list, an export kept there): it is not named as one
+    reports = [p.name for p in reports_among(output)]
     shown = ", ".join(reports[:3]) + (", ..." if len(reports) > 3 else "")
     if marks:  # its CSV files (accounts.csv) are no vendor reports
         hint = (

@@ -35,6 +35,7 @@ from billing_lib import invoices, rating, review, whatif
 from billing_lib.account_matching import SUBSCRIPTION_TENANTS_SQL
 from billing_lib.billed_lines import check_lines_not_billed_elsewhere
 from billing_lib.billed_reports import check_invoices_not_billed
+from billing_lib.customer_files import finish_apply
 from billing_lib.customer_sync import add_suggestions
 from billing_lib.customers import UNMAPPED_SQL, assign_customers, register_account_map
 from billing_lib.display import shown
@@ -498,6 +499,7 @@ def start(
             run_id=info["run_id"],
             notebook_values=started,
         )
+    finished = finish_apply(params.parameters) if params.parameters.is_dir() else []
     lock, cleaned = open_output(
         params.output, f"billing_run notebook, period {params.period}", wait
     )
@@ -506,7 +508,7 @@ def start(
         confirm_jumps=confirmed,
         lock=lock,
         run_id=lock.run_id,
-        cleaned=cleaned,
+        cleaned=[*finished, *cleaned],
         notebook_values=started,
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from billing_lib.errors import RunError
+from billing_lib.faults import WRITTEN, pause_point
 
 #: The rated lines of the run's period (analysis reads them across runs; corrections check the
 #: invoice's lines against them).
@@ -195,20 +197,75 @@ def link_or_copy(source: Path, target: Path) -> Path:
     return target
 
 
+#: A temporary file of ``atomic_target``: ``.<name>.<12 hex digits>.tmp``, the first six the id
+#: of the process writing it (Linux's process ids fit), the last six random.
+TEMPORARY = re.compile(r"^\.(.+)\.([0-9a-f]{12})\.tmp$")
+
+
 @contextmanager
 def atomic_target(target: Path) -> Iterator[Path]:
     """A temporary path beside ``target`` that replaces it (``os.replace``) only when the block
-    finishes; on an error the temporary file is removed and ``target`` is untouched."""
+    finishes; on an error the temporary file is removed and ``target`` is untouched. Killed
+    (``kill -9``) before the rename, the temporary file stays: its name says which process
+    wrote it (``TEMPORARY``), so the next command tells it from a live one's
+    (``remove_temporaries``). ``written:<name>`` in ``billing_lib.faults`` stops there."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Not mkstemp: its 0600 mode would stay on the published file.
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    writer = f"{os.getpid() & 0xFFFFFF:06x}"
+    tmp = target.with_name(f".{target.name}.{writer}{secrets.token_hex(3)}.tmp")
     try:
         yield tmp
+        pause_point(f"{WRITTEN}{target.name}")
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _writer_may_run(pid: int) -> bool:
+    """Whether a process of id ``pid`` runs on this host (this one included: a temporary file
+    of its own it may be writing), so a temporary file it named may be in the writing."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
+
+
+def remove_temporaries(folder: Path, shown_from: Path, of: str | None = None) -> list[str]:
+    """Remove the temporary files ``atomic_target`` left in ``folder`` (of the file named ``of``
+    only, when given) whose writer is gone: killed before it moved the file in, so no command
+    ever reads them. One whose writer's process id is running is named instead (it may be
+    writing it now), as is one that cannot be removed. What was done, one line each, the files
+    named relative to ``shown_from``."""
+    done = []
+    for left in sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []:
+        match = TEMPORARY.match(left.name)
+        if not match or (of is not None and match.group(1) != of) or not left.is_file():
+            continue
+        name, pid = left.relative_to(shown_from), int(match.group(2)[:6], 16)
+        what = f"the unfinished {match.group(1)} of a command that was killed"
+        if _writer_may_run(pid):
+            done.append(
+                f"left {name}: the unfinished {match.group(1)} of process {pid}, which is "
+                "running (it may be writing it now); remove it by hand once no billing command "
+                "runs"
+            )
+            continue
+        try:
+            left.unlink(missing_ok=True)
+        except OSError as exc:
+            done.append(f"{name} cannot be removed ({exc.strerror}): {what}; remove it by hand")
+            continue
+        done.append(f"removed {name}: {what}")
+    return done
 
 
 def marker_text(marker: Path) -> str:

@@ -73,12 +73,18 @@ class RunSettings:
     vendor_prices: VendorPrices
 
 
-def check_parameter_files(folder: Path) -> None:
+def check_parameter_files(folder: Path) -> list[str]:
     """ParameterError when ``folder`` holds a misnamed parameters file, none of the files a run
     reads, or not all it needs: by ``billing run`` before it makes the outputs folder, and by
-    every load of the settings."""
+    every load of the settings. A ``billing customers sync --apply`` killed half way is
+    finished first (``customer_files.finish_apply``), so no run reads half its proposal; what
+    was done, one line each."""
+    from billing_lib.customer_files import finish_apply
+
+    finished = finish_apply(folder) if Path(folder).is_dir() else []
     misnamed_file(folder, PARAMETER_FILES)
     check_files_present(folder, PARAMETER_FILES, NEEDED_FILES)
+    return finished
 
 
 def load_settings(folder: Path, from_day: date | None = None) -> RunSettings:

@@ -63,7 +63,11 @@ pytestmark = pytest.mark.slow
 def base(tmp_path_factory) -> Path:
     """Parameters (the sample reseller's, with USD rates for November and December), a tiny
     report per month, and outputs/ with 2026-10 published and finalised."""
-    root = tmp_path_factory.mktemp("numbering")
+    return make_base(tmp_path_factory.mktemp("numbering"))
+
+
+def make_base(root: Path) -> Path:
+    """``root`` made the ``base`` fixture's folder."""
     params = shutil.copytree(
         REPO / "parameters", root / "parameters", ignore=shutil.ignore_patterns("local")
     )

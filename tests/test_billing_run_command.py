@@ -10,7 +10,10 @@ figures themselves are checked in-process (tests/test_review.py)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -150,3 +153,43 @@ def test_a_run_failing_in_its_notebook_publishes_nothing_and_keeps_the_earlier_r
         "2026-09",
         "2026-10",
     ]
+
+
+def test_a_run_published_after_failed_ones_leaves_no_notebook_of_theirs(published, tmp_path):
+    """A failed run keeps its executed notebook as ``outputs/.failed-<period>.ipynb``: copied in
+    place, a run killed while copying it left half a notebook under that name, and once the
+    month was billed the failure's notebook stayed beside the new run folder for good. It is
+    written in one rename (killed before it, the temporary file is removed by the next run) and
+    removed when a run of the month is published."""
+    project, _ = published
+    outputs = project / "outputs"
+    failed = outputs / ".failed-2026-10.ipynb"
+    if not failed.exists():  # kept by the failing run of the test before
+        assert billing(project, *RUN).returncode == 2
+    kept = failed.read_bytes()
+    marker = tmp_path / "paused"
+    env = {**os.environ, "BILLING_PAUSE_AT": f"written:{failed.name}"}
+    env["BILLING_PAUSE_MARKER"] = str(marker)
+    proc = subprocess.Popen([BILLING, *RUN], cwd=project, env=env, stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), "the refused run did not reach the copy of its notebook"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    [left] = outputs.glob(f".{failed.name}.*.tmp")
+    [staging] = outputs.glob(".staging-2026-10-*")  # killed before it removed its staging folder
+    assert failed.read_bytes() == kept  # the earlier one, whole
+    result = billing(project, *RUN, "--confirm-jump", "C001")
+    assert result.returncode == 0, result.stderr[-3000:]
+    cleaned = [ln for ln in result.stdout.splitlines() if ln.startswith("cleaned up")]
+    assert cleaned == [
+        f"cleaned up: removed {staging.name}: the unfinished files of a run that was killed",
+        f"cleaned up: removed {left.name}: the unfinished {failed.name} of a command that was "
+        "killed",
+        f"cleaned up: removed {failed.name}: the notebook of an earlier failed run of 2026-10, "
+        "published since",
+    ]
+    assert sorted(p.name for p in outputs.iterdir() if p.name.startswith(".")) == [".billing.lock"]

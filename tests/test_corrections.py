@@ -664,6 +664,39 @@ def test_a_rebuild_given_the_parameters_folder_names_it_as_such(tmp_path, capsys
     assert sorted(p.name for p in parameters.iterdir()) == before
 
 
+@pytest.mark.parametrize("with_report", [False, True], ids=["workbook-alone", "beside-a-report"])
+def test_a_rebuild_given_a_folder_of_a_spreadsheet_does_not_call_it_vendor_reports(
+    tmp_path, capsys, with_report
+):
+    """``billing register rebuild --output`` given a folder holding a spreadsheet workbook (a
+    price list, an export kept beside the outputs) said "It holds vendor reports (a spreadsheet
+    workbook): is it the reports folder?": the workbook was taken for a report. A workbook is
+    no report (``report_names.reports_among``, as a run's parameters check has it): the reports
+    beside it are named, or, with none, the hint for a folder holding no run folder."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "price-list.xlsx").write_bytes(b"PK\x03\x04")
+    if with_report:
+        (folder / "ms-invoice-reconciliation-G052026103.csv").write_text("PartnerId\n")
+    before = sorted(p.name for p in folder.iterdir())
+    assert cli.main(["register", "rebuild", "--output", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "spreadsheet" not in err and "price-list.xlsx" not in err, err
+    if with_report:
+        assert err.rstrip().endswith(
+            "It holds vendor reports (ms-invoice-reconciliation-G052026103.csv): is it the "
+            "reports folder? Give the outputs folder of the runs (--output)"
+        ), err
+    else:
+        assert "vendor reports" not in err
+        assert err.rstrip().endswith(
+            "; a register there is left as it is. Give the outputs folder of the runs "
+            "(--output), or restore its run folders from a backup first; a new outputs folder "
+            "needs no rebuild (the first run creates its register)"
+        ), err
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 def test_a_rebuild_keeps_what_the_earlier_register_issued_and_no_folder_holds(
     outputs, tmp_path, capsys
 ):

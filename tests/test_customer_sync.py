@@ -49,7 +49,11 @@ def aws_account(account: str, name: str, email: str, status: str = "ACTIVE") -> 
 @pytest.fixture
 def platform(tmp_path: Path) -> Path:
     """Exports of the sample reseller: the six rules' cases and two accounts that left."""
-    folder = tmp_path / "platform"
+    return write_platform(tmp_path / "platform")
+
+
+def write_platform(folder: Path) -> Path:
+    """``folder`` with the exports of the ``platform`` fixture written into it."""
     write(
         folder / "aws-organizations-accounts.json",
         {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NoReturn
 
 import duckdb
 
@@ -153,19 +154,14 @@ def _check_units_given(
     ).fetchall()
     if not rows:
         return
-    units = _column(cp.units, "units")
-    raise InputError(
-        f"{src.name}: rows without units ({units}): a line's cost is its units (or points) x "
-        f"the contract price in {where}, and these rows give none, so they cannot be costed. "
-        "Export the report again as the vendor writes it",
+    _refuse_rows(
+        src,
+        "units",
+        _column(cp.units, "units"),
+        f"a line's cost is its units (or points) x the contract price in {where}, and these rows "
+        "give none, so they cannot be costed",
         [
-            Problem(
-                src.name,
-                row,
-                units,
-                None,
-                f"the units of {product!r} in {month} (a number; the row gives none)",
-            )
+            (row, None, f"the units of {product!r} in {month} (a number; the row gives none)")
             for row, product, month in rows
         ],
     )
@@ -182,19 +178,30 @@ def _check_product_given(
     ).fetchall()
     if not rows:
         return
-    column = _column(cp.product, "Product")
-    raise InputError(
-        f"{src.name}: rows without a product ({column}): the contract price in {where} is "
-        "looked up by product, so these rows cannot be costed. Export the report again as the "
-        "vendor writes it",
+    _refuse_rows(
+        src,
+        "a product",
+        _column(cp.product, "Product"),
+        f"the contract price in {where} is looked up by product, so these rows cannot be costed",
         [
-            Problem(
-                src.name,
-                row,
-                column,
-                product,
-                "the product the usage is of (the cell is blank)",
-            )
+            (row, product, "the product the usage is of (the cell is blank)")
             for row, product in rows
         ],
+    )
+
+
+def _refuse_rows(
+    src: SourceFile,
+    lacking: str,
+    column: str,
+    why: str,
+    rows: list[tuple[int, str | None, str]],
+) -> NoReturn:
+    """InputError for the rows of ``src`` that lack ``lacking`` (named by their ``column``):
+    ``why`` they cannot be costed, and per row (row, the cell's value, what was expected). The
+    report's fault, not the contract's: the way out is the vendor's export."""
+    raise InputError(
+        f"{src.name}: rows without {lacking} ({column}): {why}. Export the report again as the "
+        "vendor writes it",
+        [Problem(src.name, row, column, value, expected) for row, value, expected in rows],
     )
