@@ -84,8 +84,8 @@ def execute(
     )
     # before the outputs folder is made or locked: found by the notebook's cell [4], an empty or
     # wrong folder left the lock file and a .failed-<period>.ipynb behind
-    finished = check_parameter_files(params.parameters)
     check_kernel_package(project_dir())
+    finished = check_parameter_files(params.parameters)
     lock, cleaned = open_output(output, command, wait)
     _say_cleaned(say, [*finished, *cleaned])
     staging = None
