@@ -312,3 +312,31 @@ def test_on_billed_cost_the_fee_s_customer_paying_another_customer_s_usage_is_na
     [split] = commitment_splits(con)
     assert (split.outcome, split.usage.customer) == ("other customer", "C001")
     assert "C002 pays USD 425.57 of it for the usage of C001" in review.commitments(con)[0].finding
+
+
+UNMAPPED_ACCOUNT = "285396417058"  # poc-sandbox-ams: in the sample, on no customer
+
+
+def test_covered_usage_on_effective_cost_and_the_fee_billed_to_nobody_is_named(tmp_path):
+    """The Savings Plan's fee in an account billed to no customer (the payer's, unmapped; or
+    excluded by a rule), its covered usage priced on EffectiveCost: C002 pays the plan's used
+    part (USD 425.57) in its usage, right, but the run counted the whole fee (USD 446.40) as
+    vendor cost billed to nobody, and the journal booked the used part again, as a negative
+    prepaid (USD -425.57), with "needs a human look: nothing"."""
+    con = rate(cur_variant(tmp_path, moved(("SavingsPlanRecurringFee",), UNMAPPED_ACCOUNT)))
+    [split] = commitment_splits(con)
+    assert (split.outcome, split.usage.customer, split.usage.basis, split.usage.moved) == (
+        "fee not billed",
+        "C002",
+        "EffectiveCost",
+        D("425.568"),
+    )
+    assert [(f.account, f.customer, f.basis) for f in split.fees] == [
+        (UNMAPPED_ACCOUNT, None, "not billed")
+    ]
+    [finding] = review.commitments(con)
+    assert (
+        "USD 425.57 of it is billed in the usage's amortised cost, but its fee is billed to "
+        "nobody" in finding.finding
+    )
+    assert "counts that part twice" in finding.finding

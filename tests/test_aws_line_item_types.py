@@ -6,6 +6,7 @@ a charge uninvoiced."""
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 
 import pytest
@@ -244,3 +245,62 @@ def test_a_credit_of_usage_amount_0_is_refused_by_a_unit_price_not_billed_0(tmp_
         "cur2-2024-05.csv row 3 has a quantity of 0 and costs -1 USD: it would be billed 0.00"
         in message
     )
+
+
+def _priced_in(tmp_path, layout: str, currencies: list[str]):
+    """A report of C3's account with one usage line (10 hours, USD 5.00 unblended, public
+    on-demand 0.46 an hour, 4.60) per pricing currency of ``currencies`` (legacy CUR:
+    pricing/currency; CUR 2.0: pricing_currency), the lines in USD."""
+    if layout == "legacy":
+        header = LEGACY_HEADER.strip().split(",") + [
+            "pricing/publicOnDemandRate",
+            "pricing/publicOnDemandCost",
+            "pricing/currency",
+        ]
+        path = tmp_path / "cur-2024-05-1.csv"
+        path.write_text(
+            ",".join(header)
+            + "\n"
+            + "".join(
+                f"li-{i},2024-05-02T00:00:00Z/2024-05-03T00:00:00Z,444455556666,Usage,"
+                f"2024-05-02T00:00:00Z,AmazonEC2,10,5.00,USD,0.46,4.60,{currency}\n"
+                for i, currency in enumerate(currencies)
+            )
+        )
+        return path
+    rows = [
+        cur2.records()[0]
+        | {
+            "identity_line_item_id": f"li-{i}",
+            "line_item_usage_amount": "10",
+            "line_item_unblended_cost": "5.00",
+            "pricing_public_on_demand_rate": "0.46",
+            "pricing_public_on_demand_cost": "4.60",
+            "pricing_currency": currency,
+        }
+        for i, currency in enumerate(currencies)
+    ]
+    path = tmp_path / "cur2-2024-05.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=[*cur2.COLUMNS, "pricing_currency"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("layout", WRITERS)
+def test_a_public_price_in_another_currency_than_the_line_s_is_no_list_price(layout, tmp_path):
+    """AWS states the pricing columns (public on-demand rate and cost) in the pricing currency,
+    which need not be the line's: a list price of EUR 4.60 was billed as USD 4.60 less 5 %,
+    4.37, to a customer invoiced in USD, no exchange rate applied. Such a line has no list
+    price (a list-price rule refuses it, saying why); one priced in the line's currency has."""
+    path = _priced_in(tmp_path, layout, ["USD", "EUR"])
+    con, pricing, customers = _mapped_store(tmp_path, LIST_PRICE_PLANS, path)
+    assert con.execute(
+        "SELECT x_SourceRow, BillingCurrency, ListUnitPrice, ListCost FROM lines ORDER BY 1"
+    ).fetchall() == [(2, "USD", Decimal("0.46"), Decimal("4.60")), (3, "USD", None, None)]
+    with pytest.raises(ParameterError) as caught:
+        rate_lines(con, pricing, customers, "2024-05")
+    message = str(caught.value)
+    assert f"{path.name} row 3 has none" in message
+    assert "in another currency than the line's" in message

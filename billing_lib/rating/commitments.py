@@ -7,7 +7,10 @@ costs 0. The amortised view (EffectiveCost) moves the used part of the fee onto 
 Priced on different views, that part is billed to nobody (the usage on BilledCost, the fee on
 EffectiveCost) or twice (the other way round); priced both on BilledCost, the fee's customer pays
 for the usage of another customer the commitment covered (AWS shares a commitment across the
-organisation's accounts unless told not to). ``mark_commitments`` keeps the commitment lines per
+organisation's accounts unless told not to). Priced on EffectiveCost with the fee billed to
+nobody (the payer's account, unmapped or excluded), the customers pay the used part, but the
+run counts the whole fee as cost billed to nobody (BilledCost), and the journal that part again,
+against the prepaid account. ``mark_commitments`` keeps the commitment lines per
 commitment, account, customer and basis in ``rating_commitments``; ``commitment_splits`` lists
 what disagrees, for the review (information only: the invoices stay as rated).
 
@@ -44,11 +47,15 @@ HALF_CENT = Decimal("0.005")
 def _disagree(usage: tuple[str | None, str], fees: list[tuple[str | None, str]]) -> str | None:
     """What goes wrong with the used part of a commitment whose covered usage is ``usage``
     (customer, basis) and whose fee lines are ``fees``: ``nobody``, ``twice``,
-    ``other customer``, or None."""
+    ``other customer``, ``fee not billed`` (the usage bills the used part, but the fee is
+    billed to nobody: the run's not-billed cost and the journal count that part again), or
+    None."""
     customer, basis = usage
     billed = {c for c, b in fees if b == BILLED}
     if basis == EFFECTIVE:
-        return "twice" if billed else None
+        if billed:
+            return "twice"
+        return "fee not billed" if any(b == NOT_BILLED for _, b in fees) else None
     if billed:
         return None if customer in billed else "other customer"
     if basis == NOT_BILLED and all(b == NOT_BILLED for _, b in fees):
@@ -130,7 +137,8 @@ class Side:
 class CommitmentSplit:
     """A commitment's covered usage of one account (``usage``, its ``moved`` the used part) and
     its fee lines (``fees``) priced so that the used part is billed to ``outcome``: ``nobody``,
-    ``twice`` or ``other customer`` (the fee's customer pays for it)."""
+    ``twice``, ``other customer`` (the fee's customer pays for it) or ``fee not billed`` (billed
+    in the usage, counted again as cost billed to nobody)."""
 
     vendor: str
     commitment: str

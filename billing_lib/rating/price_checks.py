@@ -123,7 +123,9 @@ def check_priceable(
             pricing.plans_path,
             entry,
             f"the rule prices by the vendor's list price, but {file} row {row} has none "
-            "(ListCost, or ListUnitPrice x PricingQuantity); narrow the rule's match",
+            "(ListCost, or ListUnitPrice x PricingQuantity; an AWS report's public on-demand "
+            "price in another currency than the line's, its pricing currency, is none either); "
+            "narrow the rule's match",
         )
     shown = format(Decimal(cost).normalize(), "f")
     if lacks == "zero list":

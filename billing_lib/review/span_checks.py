@@ -105,20 +105,33 @@ def commitments(con: duckdb.DuckDBPyConnection) -> list[Finding]:
         fee = " and ".join(_priced(f) for f in s.fees)
         if s.outcome == "twice":
             what = f"{amount} of it is billed twice, in the usage and again in the fee"
+        elif s.outcome == "fee not billed":
+            what = (
+                f"{amount} of it is billed in the usage's amortised cost, but its fee is billed "
+                "to nobody (unmapped or excluded): the run's not-billed cost counts the whole "
+                "fee and the journal counts that part twice, the second time against the "
+                "prepaid account"
+            )
         elif s.outcome == "other customer":
             payers = ", ".join(sorted({f.customer or f.account for f in s.fees}))
             user = s.usage.customer or "no customer"
             what = f"{payers} pays {amount} of it for the usage of {user}"
         else:
             what = f"{amount} of it is billed to nobody"
+        advice = (
+            "Map the fee's account (accounts.csv) to the customer that bears the commitment's "
+            "unused part, on a plan pricing the fee on EffectiveCost (the unused part is then "
+            "billed to it), or correct the journal's unbilled cost and prepaid by that part"
+            if s.outcome == "fee not billed"
+            else "Price the usage and the fee on the same basis (price_plans.yaml), or keep the "
+            "commitment to one customer's accounts (AWS: turn off its sharing)"
+        )
         out.append(
             Finding(
                 "commitment priced apart",
                 f"{s.vendor} {s.commitment}",
                 f"its covered usage of {_priced(s.usage)}, {s.usage.lines} line(s), and its fee "
-                f"of {fee}: {what}. Price the usage and the fee on the same basis "
-                "(price_plans.yaml), or keep the commitment to one customer's accounts (AWS: "
-                "turn off its sharing)",
+                f"of {fee}: {what}. {advice}",
                 tuple(f"{file_name(f)} row {r}" for f, r in s.usage.rows[:3])
                 + tuple(f"{file_name(f)} row {r}" for side in s.fees for f, r in side.rows[:1]),
             )
