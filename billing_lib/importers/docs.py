@@ -323,6 +323,14 @@ def _older_names(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _newer_names(spec: FormatSpec) -> list[str]:
+    """The docs lines of the columns a newer version names otherwise (``newer_names``)."""
+    return [
+        f"- `{newer}` (a newer version's name) is read for `{column}` in a file without `{column}`"
+        for column, newer in spec.newer_names.items()
+    ]
+
+
 def _row_checks(spec: FormatSpec) -> list[str]:
     """The docs lines of the rows a format refuses (``row_checks``)."""
     return [
@@ -424,6 +432,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
         *_older_names(spec),
+        *_newer_names(spec),
         *_row_checks(spec),
         *_row_warnings(spec),
         *_total_row(spec),

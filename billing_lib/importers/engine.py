@@ -36,6 +36,7 @@ from billing_lib.importers.source_checks import (
     check_unnamed,
     csv_unnamed,
     resolve_columns,
+    with_newer_names,
 )
 from billing_lib.importers.spec import (
     FILE_NAME_COLUMN,
@@ -218,7 +219,7 @@ def stage_source(
     check_required(src, spec, default_currency)
     check_older_names(src, spec)  # Cost in an MCA export for its costInBillingCurrency
     wanted = sorted(spec.referenced_columns() | set(tag_columns_of(spec, src.header)))
-    actual = resolve_columns(wanted, src.header)
+    actual = with_newer_names(spec, src.header, resolve_columns(wanted, src.header))
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
     check_respelled(src, spec, wanted, actual)
