@@ -158,7 +158,10 @@ def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_
         and r["line_item_usage_start_date"].day <= 3
     ]
     run.run_all("2026-10", _cur(tmp_path / "r10", "2026-10", rows), params, out)
-    restated = rows[0] | {"line_item_unblended_cost": 6.072, "bill_invoice_id": "EUINNL26-3141592"}
+    # on November's bill (its billing period November's, as every line of November's report):
+    # a line of another month's bill is refused by the import itself (test_import_two_months)
+    billing_period = {k: v for k, v in _a_month_later(rows[0]).items() if k.startswith("bill_")}
+    restated = rows[0] | billing_period | {"line_item_unblended_cost": 6.072}
     november = _cur(tmp_path / "r11", "2026-11", [*map(_a_month_later, rows), restated])
     with pytest.raises(InputError) as err:
         run.run_all("2026-11", november, params, out)

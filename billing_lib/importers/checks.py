@@ -89,9 +89,51 @@ def check_in_period(
             f"another month? Bill it with --period {months[0]}, or remove it from the reports "
             "folder (a late vendor credit for an earlier month is entered in custom_lines.yaml)"
         )
+    _check_other_bills(con, src, spec, period, inside)
     _check_charges_in_period(con, src, spec, period, inside)
     if begun_before:
         _check_begun_before(con, src, spec, period)
+
+
+def _check_other_bills(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, period: str, inside: str
+) -> None:
+    """InputError naming the lines of ``src`` on the vendor's bill of another month: their
+    billing period (where the format has one) and their charge both outside ``period`` (SQL
+    ``inside`` false). Two months in one file (a download of several months, or next month's rows
+    pasted under this month's) were billed in the run's month whenever the other month carried
+    no more than ``OUTSIDE_SHARE`` of the charges. A line charged outside the month that the
+    vendor bills in it (a late credit, its billing period the month's) is the month's."""
+    rows = con.execute(
+        f"""SELECT x_SourceRow, CAST(BillingPeriodStart AS DATE), BilledCost,
+                   BillingCurrency, strftime(BillingPeriodStart, '%Y-%m')
+            FROM __new WHERE BillingPeriodStart IS NOT NULL AND NOT {inside}
+            ORDER BY x_SourceRow"""
+    ).fetchall()
+    if not rows:
+        return
+    months = sorted({r[4] for r in rows})
+    present = set(resolve_columns(spec.referenced_columns(), src.header))
+    column = _vendor_columns(spec, "BillingPeriodStart", present)
+    problems = [
+        Problem(
+            src.name,
+            row,
+            column,
+            f"{start}, cost {currency} {_amount(cost)}",
+            f"a line of the vendor's bill for {period} (its billing period meeting the month)",
+        )
+        for row, start, cost, currency, _month in rows[:MAX_SHOWN]
+    ]
+    raise InputError(
+        f"{src.name} ({spec.title}): {len(rows)} of its lines "
+        f"{'is' if len(rows) == 1 else 'are'} of the vendor's bill for "
+        f"another month (billing period {', '.join(months)}), not {period}, and charged outside "
+        f"it too: two months in one file (a download of several months, or another month's "
+        f"rows pasted into it)? They would be billed in {period}. Export the report of "
+        f"{period} alone, and bill the other month with --period {months[0]}",
+        problems,
+    )
 
 
 def _check_begun_before(
