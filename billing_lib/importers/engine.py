@@ -46,7 +46,10 @@ from billing_lib.importers.spec import (
     mapping_sql,
     tag_columns_of,
 )
-from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
+from billing_lib.importers.spreadsheet_damage import (
+    check_not_cut_at_sheet_end,
+    check_spreadsheet_damage,
+)
 from billing_lib.importers.total_rows import check_total, label_select, set_aside
 from billing_lib.importers.unread_prices import check_unread_prices
 from billing_lib.importers.values import (
@@ -263,6 +266,7 @@ def stage_source(
         {} if src.kind == "csv" else {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
     )
     _numbered_view(con, src, raw)
+    check_not_cut_at_sheet_end(con, src)
     check_unnamed(con, src)
     total = set_aside(con, src, spec, present, raw)  # the report's own total row is no line
     check_no_line_rows(con, src, spec, present)
