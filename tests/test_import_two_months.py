@@ -90,3 +90,44 @@ def test_a_line_charged_before_the_month_on_the_month_s_bill_is_still_read(tmp_p
     with open(path, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows([header, *body])
     assert import_reports(open_store(), [path], period="2026-10")[0].rows == len(body)
+
+
+RECON = REPO / "samples/2026-10/reports/ms-invoice-reconciliation-G052026103.csv"
+
+
+def _next_month_us(value: str) -> str:
+    """``10/12/2026`` a month later (a month's last day the next's last)."""
+    return _next_month(value).lstrip("0").replace("/0", "/")
+
+
+def test_next_months_invoice_pasted_under_this_months_in_one_file_is_refused(tmp_path):
+    """Partner Center's invoice file of November pasted under October's: it names no billing
+    period, and the two invoices' charges outside October were half of the file's, not more, so
+    November's licences were billed in October. Each invoice of the file is judged on its own:
+    November's, its one late change of 28 October aside, is refused naming its rows."""
+    with open(RECON, encoding="utf-8-sig", newline="") as fh:
+        header, *body = list(csv.reader(fh))
+    november = []
+    for i, row in enumerate(body):
+        moved = list(row)
+        moved[header.index("InvoiceNumber")] = "G052026999"
+        for column in ("ChargeStartDate", "ChargeEndDate", "OrderDate"):
+            value = row[header.index(column)]
+            late_change = i == 1 and column != "ChargeEndDate"
+            moved[header.index(column)] = "10/28/2026" if late_change else _next_month_us(value)
+        november.append(moved)
+    path = tmp_path / RECON.name
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header, *body, *november])
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path], period="2026-10")
+    assert str(err.value).startswith(f"{path} (Microsoft Partner Center"), str(err.value)
+    assert "invoice G052026999" in str(err.value)
+    late = len(body) + 3  # row 2 of November's rows: its late change of October is October's
+    assert [p.row for p in err.value.problems] == [
+        r for r in range(len(body) + 2, 2 * len(body) + 2) if r != late
+    ]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # October's invoice alone is read, as before
+    assert import_reports(open_store(), [RECON], period="2026-10")[0].rows == len(body)

@@ -218,9 +218,11 @@ READING_RULES = """\
   beside next month's licences; and in a format with a billing period (all but Partner
   Center's invoice file), a line whose billing period and charge are both outside the month: a
   line of the vendor's bill for another month, as in two months in one file (a download of
-  several months, or next month's rows pasted under this month's), named by row. A report with a
-  few lines outside the month (a licence change of the month before, a late credit the vendor
-  bills in the month) is read, and the run warns about them; a line whose
+  several months, or next month's rows pasted under this month's), named by row. A report
+  naming several vendor invoices (InvoiceId) is judged per invoice as well: next month's Partner
+  Center invoice file pasted under this month's carried half of the charges, not more. A report
+  with a few lines outside the month (a licence change of the month before, a late credit the
+  vendor bills in the month) is read, and the run warns about them; a line whose
   quantity and cost have contradicting signs (a negative quantity with a positive cost, or a
   positive quantity with a negative cost on a Usage or Purchase line that is not one of the
   format's credit-like charge types), which a `list_price` or `fixed_price` rule would price as
