@@ -88,7 +88,8 @@ def check_in_period(
             f"{src.name} ({spec.title}): no line is charged in the run's period {period}; the "
             f"report's lines are charged in {shown} ({lo.date()} to {hi.date()}). A report of "
             f"another month? Bill it with --period {months[0]}, or remove it from the reports "
-            "folder (a late vendor credit for an earlier month is entered in custom_lines.yaml)"
+            "folder (a late vendor credit for an earlier month is entered in custom_lines.yaml)",
+            _rows_outside(con, src, spec, period, inside),
         )
     _check_other_bills(con, src, spec, period, inside)
     _check_charges_in_period(con, src, spec, period, inside)

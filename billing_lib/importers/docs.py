@@ -212,7 +212,8 @@ READING_RULES = """\
   or the currency) is empty, as in a totals row or a row of empty cells a spreadsheet left ("rows
   that are no line of the report"); in a run (or `billing import --period`), a report none of
   whose lines is charged in the run's month by its charge or billing period (a September report
-  in an October run; a late credit for an earlier month is entered in `custom_lines.yaml`), or whose
+  in an October run, named with its first rows; a late credit for an earlier month is entered in
+  `custom_lines.yaml`), or whose
   lines charged outside the month carry more than half of its charges (positive BilledCost, in a
   currency): next month's Partner Center invoice, which bills one late change of this month
   beside next month's licences; and in a format with a billing period (all but Partner
