@@ -37,7 +37,8 @@ READING_RULES = """\
   `a.zip!cur.zip!cur.csv`, as a zipped CUR in the month's zip; a zip in that is refused) and
   Parquet, told by the file's ending. A `.csv` or `.tsv` file whose bytes are gzip, Parquet or a
   zip (an AWS `-00001.csv.gz` saved without its `.gz`) is refused naming what it is and the
-  ending to give it.
+  ending to give it; a tar archive given by name (`.tar`, `.csv.tar.gz`) is refused as one, to
+  be unpacked (it was named UTF-16 text without a byte-order mark).
 - **The reports folder** (`importers/report_names.py`): its files are read, not its subfolders.
   Files a program leaves beside any file are skipped: Excel's lock file of an open file (`~$`),
   macOS metadata (`._name`, a zip's `__MACOSX/`), `.DS_Store`, `Thumbs.db`, `desktop.ini`. A
