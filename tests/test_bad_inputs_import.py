@@ -691,6 +691,17 @@ def test_a_report_of_another_month_is_refused_naming_both_periods(tmp_path):
     assert import_reports(open_store(), [bad])[0].rows == 14
 
 
+def test_a_report_of_another_month_names_its_rows_and_column(tmp_path):
+    """The refusal named the file and its months, not a row or column to look at."""
+    bad = _september_vmware(tmp_path)
+    err = import_error(bad, period="2026-10")
+    assert [(p.file, p.row, p.column) for p in err.problems] == [
+        (str(bad), row, "ChargePeriodStart (from 'Month')") for row in range(2, 16)
+    ]
+    assert err.problems[0].value == "2026-09-01, cost 72.576"  # 84 points x 0.8640
+    assert err.problems[0].expected == "a charge in 2026-10"
+
+
 def test_a_daily_usage_report_of_august_in_october_is_refused(tmp_path):
     def edit(header, rows):
         for i in range(len(rows)):

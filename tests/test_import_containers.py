@@ -4,6 +4,7 @@ says), and the containers vendors ship (CSV.gz, zip, Parquet) read like the plai
 import gzip
 import io
 import shutil
+import tarfile
 import zipfile
 import zlib
 
@@ -113,6 +114,22 @@ def test_a_compressed_file_under_a_csv_name_is_named_as_what_it_is(tmp_path):
     parquet = cur2.write_parquet(tmp_path / "cur-00001.csv")
     with pytest.raises(InputError, match=r"cur-00001.csv: a Parquet file .*\.parquet"):
         import_reports(open_store(), [parquet])
+
+
+@pytest.mark.parametrize("name", ["azure.csv.tar.gz", "azure.tar", "azure.csv"])
+def test_a_tar_archive_of_a_report_is_named_as_one(tmp_path, name):
+    """A report packed with tar (``tar czf``, as a Linux or macOS user sends it): refused as
+    UTF-16 text without a byte-order mark, its rows' NUL bytes the tar header's."""
+    azure = SAMPLES / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w") as tf:
+        tf.add(azure, arcname=azure.name)
+    data = packed.getvalue()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data, mtime=0) if name.endswith(".gz") else data)
+    with pytest.raises(InputError, match=rf"{name}: a tar archive .*unpack it") as err:
+        import_reports(open_store(), [path])
+    assert "UTF-16" not in str(err.value)
 
 
 def damaged_deflate_stream(data: bytes) -> bytes:

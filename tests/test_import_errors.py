@@ -688,3 +688,40 @@ def test_a_file_whose_lines_end_in_a_cr_alone_is_read_row_by_row(tmp_path):
     import_reports(con, [path])
     rows = [r[0] for r in con.execute("SELECT x_SourceRow FROM lines ORDER BY 1").fetchall()]
     assert rows == list(range(2, 2 + len(cur2.records())))
+
+
+#: The rows of a worksheet in Excel (2007 and later) and LibreOffice: a CSV opened in one keeps
+#: only its first 1,048,576 rows, and saving it writes those.
+SHEET_ROWS = 1_048_576
+
+
+def _focus_rows(path: Path, rows: int) -> Path:
+    """A FOCUS export of ``rows`` rows (header included) of one identical charge of 1.00 EUR
+    (FOCUS lets a file repeat a row)."""
+    line = b"1.00,Usage,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,EUR\r\n"
+    path.write_bytes(
+        b"BilledCost,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,BillingCurrency\r\n"
+        + line * (rows - 1)
+    )
+    return path
+
+
+def test_a_report_cut_at_a_spreadsheet_s_last_row_is_refused_naming_it(tmp_path):
+    """A large export opened in Excel (or LibreOffice) loses every row after the sheet's last,
+    1,048,576, and saving it wrote the rest: the lines after it were on no invoice, without a
+    word. A text report that ends exactly at that row is refused naming the row."""
+    path = _focus_rows(tmp_path / "focus-2026-10.csv", SHEET_ROWS)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert [(p.file, p.row) for p in err.value.problems] == [(str(path), SHEET_ROWS)]
+    assert "1,048,576" in str(err.value) and "spreadsheet" in str(err.value)
+    assert _lines(con) == (0, None)
+
+
+def test_a_report_of_more_rows_than_a_spreadsheet_holds_is_read(tmp_path):
+    path = _focus_rows(tmp_path / "focus-2026-10.csv", SHEET_ROWS + 1)
+    con = open_store()
+    [report] = import_reports(con, [path])
+    assert report.rows == SHEET_ROWS
+    assert _lines(con) == (SHEET_ROWS, SHEET_ROWS)

@@ -148,6 +148,58 @@ def test_version_differences_and_vendor_names(tmp_path):
     assert report.cost_per_category["Credit"]["EUR"] == -3.25
 
 
+def _provider_named(tmp_path, provider_column: str, account: str = "012345678901"):
+    path = tmp_path / f"focus-{provider_column}.csv"
+    path.write_text(
+        f"BillingAccountId,SubAccountId,{provider_column},ChargeCategory,ChargePeriodStart,"
+        "ChargePeriodEnd,BilledCost,BillingCurrency,RegionId\n"
+        f"{account},{account},AWS,Usage,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,10.5,EUR,"
+        "eu-west-1\n"
+        "b1,/subscriptions/5C0A8E52-31D4-4F6B-9A0E-7D2C3B1A9F01,Microsoft,Usage,"
+        "2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,2.25,EUR,West Europe\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_focus_1_3_export_naming_its_provider_service_provider_name_is_read_alike(tmp_path):
+    """FOCUS 1.3 names the provider ServiceProviderName (ProviderName deprecated, left out by
+    newer exports): its lines were read as of vendor 'unknown', so they mapped to no customer,
+    and a Microsoft subscription and region were not read as Microsoft's."""
+    lines = {}
+    for column in ("ProviderName", "ServiceProviderName"):
+        con = open_store()
+        import_reports(con, [_provider_named(tmp_path, column)])
+        lines[column] = con.execute(
+            "SELECT x_Vendor, ProviderName, SubAccountId, RegionId, BilledCost FROM lines "
+            "ORDER BY x_SourceRow"
+        ).fetchall()
+    assert lines["ServiceProviderName"] == lines["ProviderName"]
+    assert [line[:4] for line in lines["ServiceProviderName"]] == [
+        ("aws", "AWS", "012345678901", "eu-west-1"),
+        (
+            "microsoft",
+            "Microsoft",
+            "/subscriptions/5c0a8e52-31d4-4f6b-9a0e-7d2c3b1a9f01",
+            "westeurope",
+        ),
+    ]
+
+
+def test_an_aws_account_id_a_spreadsheet_rewrote_in_a_focus_1_3_export_is_refused(tmp_path):
+    """The AWS account ids of a FOCUS export are checked for a spreadsheet's damage by the
+    line's provider: in a FOCUS 1.3 export, by ServiceProviderName (unchecked before)."""
+    path = _provider_named(tmp_path, "ServiceProviderName", account="12345678901")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [path])
+    assert {(p.file, p.row, p.column, p.value) for p in err.value.problems} == {
+        (str(path), 2, "BillingAccountId", "12345678901"),
+        (str(path), 2, "SubAccountId", "12345678901"),
+    }
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
 def test_copy_under_another_name_is_the_same_report(tmp_path):
     copy = tmp_path / "renamed.csv"
     shutil.copy(SAAS, copy)

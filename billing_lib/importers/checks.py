@@ -23,6 +23,7 @@ from billing_lib.importers.line_facts import (
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.source_checks import resolve_columns
 from billing_lib.importers.spec import QUOTED_COLUMN, FormatSpec
+from billing_lib.sql import ql
 
 MAX_SHOWN = 20
 
@@ -89,12 +90,18 @@ def check_in_period(
             f"{src.name} ({spec.title}): no line is charged in the run's period {period}; the "
             f"report's lines are charged in {shown} ({lo.date()} to {hi.date()}). A report of "
             f"another month? Bill it with --period {months[0]}, or remove it from the reports "
-            "folder (a late vendor credit for an earlier month is entered in custom_lines.yaml)"
+            "folder (a late vendor credit for an earlier month is entered in custom_lines.yaml)",
+            _rows_outside(con, src, spec, period, inside),
         )
+    _check_billed_before(con, src, spec, period)
+    _check_other_bills(con, src, spec, period, inside)
     _check_charges_in_period(con, src, spec, period, inside)
     if begun_before:
         _check_begun_before(con, src, spec, period)
-    _check_billed_before(con, src, spec, period)
+    if _invoices(con) > 1:  # invoices pasted into one file: each is judged on its own
+        _check_charges_in_period(con, src, spec, period, inside, by_invoice=True)
+        if begun_before:
+            _check_begun_before(con, src, spec, period, by_invoice=True)
 
 
 def _check_billed_before(
@@ -143,16 +150,69 @@ def _check_billed_before(
     )
 
 
+def _invoices(con: duckdb.DuckDBPyConnection) -> int:
+    """How many vendor invoices the lines of the file just staged name (``InvoiceId``)."""
+    return int(con.execute("SELECT count(DISTINCT InvoiceId) FROM __new").fetchall()[0][0])
+
+
+def _check_other_bills(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, period: str, inside: str
+) -> None:
+    """InputError naming the lines of ``src`` on the vendor's bill of another month: their
+    billing period (where the format has one) and their charge both outside ``period`` (SQL
+    ``inside`` false). Two months in one file (a download of several months, or next month's rows
+    pasted under this month's) were billed in the run's month whenever the other month carried
+    no more than ``OUTSIDE_SHARE`` of the charges. A line charged outside the month that the
+    vendor bills in it (a late credit, its billing period the month's) is the month's."""
+    rows = con.execute(
+        f"""SELECT x_SourceRow, CAST(BillingPeriodStart AS DATE), BilledCost,
+                   BillingCurrency, strftime(BillingPeriodStart, '%Y-%m')
+            FROM __new WHERE BillingPeriodStart IS NOT NULL AND NOT {inside}
+            ORDER BY x_SourceRow"""
+    ).fetchall()
+    if not rows:
+        return
+    months = sorted({r[4] for r in rows})
+    present = set(resolve_columns(spec.referenced_columns(), src.header))
+    column = _vendor_columns(spec, "BillingPeriodStart", present)
+    problems = [
+        Problem(
+            src.name,
+            row,
+            column,
+            f"{start}, cost {currency} {_amount(cost)}",
+            f"a line of the vendor's bill for {period} (its billing period meeting the month)",
+        )
+        for row, start, cost, currency, _month in rows[:MAX_SHOWN]
+    ]
+    raise InputError(
+        f"{src.name} ({spec.title}): {len(rows)} of its lines "
+        f"{'is' if len(rows) == 1 else 'are'} of the vendor's bill for "
+        f"another month (billing period {', '.join(months)}), not {period}, and charged outside "
+        f"it too: two months in one file (a download of several months, or another month's "
+        f"rows pasted into it)? They would be billed in {period}. Export the report of "
+        f"{period} alone, and bill the other month with --period {months[0]}",
+        problems,
+    )
+
+
 def _check_begun_before(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, spec: FormatSpec, period: str
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    spec: FormatSpec,
+    period: str,
+    by_invoice: bool = False,
 ) -> None:
     """InputError when the lines of ``src`` that begin before ``period`` (their charge starting
     before it, their billing period, if any, not meeting it) are more than half of its lines and
     carry more than ``OUTSIDE_SHARE`` of its charges in a currency: last month's invoice, whose
     charge cycles run into this month. Both, so that October's invoice holding one large
-    purchase of 30 September (a reservation) is still read."""
+    purchase of 30 September (a reservation) is still read. ``by_invoice``: per vendor invoice
+    of the file (``_check_charges_in_period``)."""
     begun = f"COALESCE({begins_in_period_sql(period)}, false)"
-    _check_charges_in_period(con, src, spec, period, begun, begun_before=True)
+    _check_charges_in_period(
+        con, src, spec, period, begun, begun_before=True, by_invoice=by_invoice
+    )
 
 
 def _check_charges_in_period(
@@ -163,16 +223,22 @@ def _check_charges_in_period(
     inside: str,
     *,
     begun_before: bool = False,
+    by_invoice: bool = False,
 ) -> None:
     """The money half of ``check_in_period``: InputError when the lines charged outside
     ``period`` (SQL ``inside`` false) carry more than ``OUTSIDE_SHARE`` of the report's charges
     (positive BilledCost: credits would cancel charges) in one of its currencies. With
     ``begun_before`` (``inside``: the line begins in the period), only when they are also more
-    than half of its lines in that currency, and said so."""
+    than half of its lines in that currency, and said so. With ``by_invoice``, of one vendor
+    invoice (InvoiceId) of the report: next month's Partner Center invoice file pasted under
+    this month's (a file naming no billing period) carried half of the charges, not more, and
+    was billed in this month."""
     most_lines = "AND sum(n_out) * 2 > sum(n)" if begun_before else ""
+    invoice = "InvoiceId" if by_invoice else "NULL"
     rows = con.execute(
         f"""WITH m AS (
-              SELECT BillingCurrency AS currency, strftime(ChargePeriodStart, '%Y-%m') AS month,
+              SELECT BillingCurrency AS currency, {invoice} AS invoice,
+                     strftime(ChargePeriodStart, '%Y-%m') AS month,
                      count(*) FILTER (WHERE NOT {inside}) AS n_out, count(*) AS n,
                      sum(BilledCost) FILTER (WHERE BilledCost > 0) AS charged,
                      sum(BilledCost) FILTER (WHERE BilledCost > 0 AND NOT {inside}) AS outside,
@@ -180,20 +246,25 @@ def _check_charges_in_period(
                      max(ChargePeriodStart) FILTER (WHERE NOT {inside}) AS hi
               FROM __new GROUP BY ALL)
             SELECT currency, sum(n_out), sum(n), sum(charged), COALESCE(sum(outside), 0),
-                   min(lo), max(hi), arg_max(month, COALESCE(outside, 0))
-            FROM m GROUP BY currency
+                   min(lo), max(hi), arg_max(month, COALESCE(outside, 0)), invoice
+            FROM m GROUP BY currency, invoice
             HAVING sum(charged) > 0 AND COALESCE(sum(outside), 0) > {OUTSIDE_SHARE} * sum(charged)
                    {most_lines}
-            ORDER BY COALESCE(sum(outside), 0) / sum(charged) DESC, currency"""
+            ORDER BY COALESCE(sum(outside), 0) / sum(charged) DESC, currency, invoice"""
     ).fetchall()
     if not rows:
         return
-    currency, n_out, n, charged, outside, lo, hi, month = rows[0]
+    currency, n_out, n, charged, outside, lo, hi, month, invoice_id = rows[0]
     share = (Decimal(outside) / Decimal(charged) * 100).quantize(Decimal("0.1"), ROUND_DOWN)
     n_in = n - n_out
+    whose = ""
+    if by_invoice:  # that invoice's lines outside the period, not another's
+        whose = f"invoice {invoice_id}: " if invoice_id is not None else "lines of no invoice: "
+        other = "InvoiceId IS NOT NULL" if invoice_id is None else f"InvoiceId <> {ql(invoice_id)}"
+        inside = f"({inside} OR COALESCE({other}, true))"
     figures = (
-        f"{src.name} ({spec.title}): {n_out} of its {n} lines, with {share}% of its charges "
-        f"({currency} {_amount(outside)} of {_amount(charged)})"
+        f"{src.name} ({spec.title}): {whose}{n_out} of its {n} lines, with {share}% of its "
+        f"charges ({currency} {_amount(outside)} of {_amount(charged)})"
     )
     if begun_before:
         lines_in = (

@@ -37,7 +37,8 @@ READING_RULES = """\
   `a.zip!cur.zip!cur.csv`, as a zipped CUR in the month's zip; a zip in that is refused) and
   Parquet, told by the file's ending. A `.csv` or `.tsv` file whose bytes are gzip, Parquet or a
   zip (an AWS `-00001.csv.gz` saved without its `.gz`) is refused naming what it is and the
-  ending to give it.
+  ending to give it; a tar archive given by name (`.tar`, `.csv.tar.gz`) is refused as one, to
+  be unpacked (it was named UTF-16 text without a byte-order mark).
 - **The reports folder** (`importers/report_names.py`): its files are read, not its subfolders.
   Files a program leaves beside any file are skipped: Excel's lock file of an open file (`~$`),
   macOS metadata (`._name`, a zip's `__MACOSX/`), `.DS_Store`, `Thumbs.db`, `desktop.ini`. A
@@ -212,14 +213,20 @@ READING_RULES = """\
   or the currency) is empty, as in a totals row or a row of empty cells a spreadsheet left ("rows
   that are no line of the report"); in a run (or `billing import --period`), a report none of
   whose lines is charged in the run's month by its charge or billing period (a September report
-  in an October run; a late credit for an earlier month is entered in `custom_lines.yaml`), or whose
+  in an October run, named with its first rows; a late credit for an earlier month is entered in
+  `custom_lines.yaml`), or whose
   lines charged outside the month carry more than half of its charges (positive BilledCost, in a
   currency): next month's Partner Center invoice, which bills one late change of this month
-  beside next month's licences. A report with a few lines outside the month (a licence change of
-  the month before, a late credit) is read, and the run warns about them; but a line whose
-  billing period (where the format has one: the bill it is on) ends before the run's month is
-  refused however little it carries, naming its row: two months' exports pasted into one file
-  (`importers/checks.py`); a line whose
+  beside next month's licences; and in a format with a billing period (all but Partner
+  Center's invoice file), a line whose billing period ends before the run's month (however
+  little it carries: two months' exports pasted into one file), or whose billing period and
+  charge are both outside the month: a line of the vendor's bill for another month, as in two
+  months in one file (a download of several months, or next month's rows pasted under this
+  month's), named by row. A report
+  naming several vendor invoices (InvoiceId) is judged per invoice as well: next month's Partner
+  Center invoice file pasted under this month's carried half of the charges, not more. A report
+  with a few lines outside the month (a licence change of the month before, a late credit the
+  vendor bills in the month) is read, and the run warns about them; a line whose
   quantity and cost have contradicting signs (a negative quantity with a positive cost, or a
   positive quantity with a negative cost on a Usage or Purchase line that is not one of the
   format's credit-like charge types), which a `list_price` or `fixed_price` rule would price as
@@ -234,7 +241,8 @@ READING_RULES = """\
   always 12 digits: `12345678901` or `402719385610.0` is not one), refuses the file naming
   every such row and column (`importers/spreadsheet_damage.py`). Parquet keeps its types: only an
   id column it stores as a number (a tool that read the ids as numbers rewrote the file) is
-  checked so.
+  checked so. A larger report loses its rows after a worksheet's last, 1,048,576: a text report
+  ending exactly at that row is refused naming it, its later lines lost.
 - **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per point),
   does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range", showing
   the amount's size and the exact amounts of the row it is computed from. `Infinity`, `inf`,
@@ -323,6 +331,14 @@ def _older_names(spec: FormatSpec) -> list[str]:
         f"{', '.join(f'`{c}`' for c in o.newer_columns)} is refused naming row 1 and "
         f"`{column}`"
         for column, o in spec.older_names.items()
+    ]
+
+
+def _newer_names(spec: FormatSpec) -> list[str]:
+    """The docs lines of the columns a newer version names otherwise (``newer_names``)."""
+    return [
+        f"- `{newer}` (a newer version's name) is read for `{column}` in a file without `{column}`"
+        for column, newer in spec.newer_names.items()
     ]
 
 
@@ -427,6 +443,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",
         f"- Vendor columns read: {', '.join(f'`{c}`' for c in sorted(spec.file_columns()))}",
         *_older_names(spec),
+        *_newer_names(spec),
         *_row_checks(spec),
         *_row_warnings(spec),
         *_total_row(spec),

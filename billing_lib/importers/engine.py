@@ -36,6 +36,7 @@ from billing_lib.importers.source_checks import (
     check_unnamed,
     csv_unnamed,
     resolve_columns,
+    with_newer_names,
 )
 from billing_lib.importers.spec import (
     FILE_NAME_COLUMN,
@@ -45,7 +46,10 @@ from billing_lib.importers.spec import (
     mapping_sql,
     tag_columns_of,
 )
-from billing_lib.importers.spreadsheet_damage import check_spreadsheet_damage
+from billing_lib.importers.spreadsheet_damage import (
+    check_not_cut_at_sheet_end,
+    check_spreadsheet_damage,
+)
 from billing_lib.importers.total_rows import check_total, label_select, set_aside
 from billing_lib.importers.unread_prices import check_unread_prices
 from billing_lib.importers.values import (
@@ -218,7 +222,7 @@ def stage_source(
     check_required(src, spec, default_currency)
     check_older_names(src, spec)  # Cost in an MCA export for its costInBillingCurrency
     wanted = sorted(spec.referenced_columns() | set(tag_columns_of(spec, src.header)))
-    actual = resolve_columns(wanted, src.header)
+    actual = with_newer_names(spec, src.header, resolve_columns(wanted, src.header))
     read_as, constants = header_currency(src, spec)  # Price (DKK) read as Price (CUR), and DKK
     actual |= read_as
     check_respelled(src, spec, wanted, actual)
@@ -262,6 +266,7 @@ def stage_source(
         {} if src.kind == "csv" else {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
     )
     _numbered_view(con, src, raw)
+    check_not_cut_at_sheet_end(con, src)
     check_unnamed(con, src)
     total = set_aside(con, src, spec, present, raw)  # the report's own total row is no line
     check_no_line_rows(con, src, spec, present)

@@ -205,7 +205,15 @@ _CONTAINERS = (
 
 def _check_not_binary(head: bytes, name: str) -> None:
     """InputError when the first bytes of the text file ``name`` are those of a container the
-    import reads under another ending (``_CONTAINERS``), naming what it is and the ending."""
+    import reads under another ending (``_CONTAINERS``), naming what it is and the ending; or of
+    a tar archive (``tar czf``), which it does not open (refused as UTF-16 text before: the NUL
+    bytes of its header)."""
+    if head[257:262] == b"ustar":
+        raise InputError(
+            f"{name}: a tar archive (its bytes say so), which the import does not open; unpack "
+            "it and give the reports it holds, or a zip of them",
+            [Problem(name, None, None, None, "a report as CSV, CSV.gz, zip or Parquet")],
+        )
     for magic, what, ending in _CONTAINERS:
         if head.startswith(magic):
             raise InputError(

@@ -46,6 +46,22 @@ def resolve_columns(names: Iterable[str], header: Iterable[str]) -> dict[str, st
     return found
 
 
+def with_newer_names(
+    spec: FormatSpec, header: Iterable[str], found: dict[str, str]
+) -> dict[str, str]:
+    """``found`` (``resolve_columns`` of the columns wanted) with each column of
+    ``spec.newer_names`` it lacks read from the header's column of the newer name, where there is
+    one: FOCUS 1.3 names ProviderName ServiceProviderName, and a file of it without ProviderName
+    had every line of vendor 'unknown' (no customer; an AWS account id a spreadsheet rewrote
+    unchecked). A file with both reads the format's own name."""
+    out = dict(found)
+    for column, newer in spec.newer_names.items():
+        found_newer = resolve_columns([newer], header)
+        if column not in out and newer in found_newer:
+            out[column] = found_newer[newer]
+    return out
+
+
 def reads_invoice_ids(spec: FormatSpec, header: Iterable[str]) -> bool:
     """Whether a file of ``header`` has a column the format's InvoiceId comes from: a report
     without one (Data Exports lets a user leave ``bill_invoice_id`` out) says nothing about
@@ -119,7 +135,8 @@ def _lacking(entries: list, header: tuple[str, ...]) -> list[str]:
 
 def _read(spec: FormatSpec, header: tuple[str, ...]) -> set[str]:
     """The columns of ``header`` the format reads, by the file's spelling."""
-    return set(resolve_columns(spec.referenced_columns(), header).values())
+    found = resolve_columns(spec.referenced_columns(), header)
+    return set(with_newer_names(spec, header, found).values())
 
 
 def check_required(src: SourceFile, spec: FormatSpec, default_currency: str | None) -> None:

@@ -302,6 +302,12 @@ class FormatSpec(BaseModel):
         description="Column -> the name an older layout gives it, read in its place only in a "
         "file of that layout (billing_lib.importers.source_checks.check_older_names)",
     )
+    newer_names: dict[str, str] = Field(
+        {},
+        description="Column -> the name a newer version of the format gives it, read in its "
+        "place in a file without the column (FOCUS 1.3's ServiceProviderName for ProviderName: "
+        "billing_lib.importers.source_checks.with_newer_names)",
+    )
     row_checks: list[RowCheck] = Field(
         [],
         description="Rows the mapping cannot bill right: the file is refused naming each row, "
@@ -411,7 +417,7 @@ class FormatSpec(BaseModel):
         ``header_currency`` column by its name for any currency (``Price (CUR)``), its code not
         (it is in the header, not a column)."""
         code = {self.header_currency.currency} if self.header_currency else set()
-        return self.referenced_columns() - code
+        return (self.referenced_columns() - code) | set(self.newer_names.values())
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

@@ -68,6 +68,38 @@ def _checked(
     return out
 
 
+#: The last row of a worksheet in Excel (2007 and later) and LibreOffice: a CSV opened in one is
+#: cut there ("file not loaded completely"), and saving it writes the rows it kept.
+SHEET_ROWS = 1_048_576
+
+
+def check_not_cut_at_sheet_end(con: duckdb.DuckDBPyConnection, src: SourceFile) -> None:
+    """InputError when the text report ``src`` (its raw records, ``__numbered``) ends exactly at
+    a worksheet's last row: a larger export opened in a spreadsheet and saved lost every row
+    after it, and those lines were on no invoice, without a word. A vendor's file of just so many
+    rows is not told apart: most unlikely, it would be read from its own download's parts."""
+    if src.kind != "csv":
+        return
+    last = con.execute("SELECT max(__row) FROM __numbered").fetchone()
+    if not last or last[0] != SHEET_ROWS:
+        return
+    raise InputError(
+        f"{src.name}: ends at row {SHEET_ROWS:,}, a spreadsheet's last row: opened and saved in "
+        "Excel or LibreOffice, which keep only a worksheet's 1,048,576 rows, so the report's "
+        "lines after it would be on no invoice. Import the report as the vendor exported it "
+        "(download it again), and open a copy to look at it",
+        [
+            Problem(
+                src.name,
+                SHEET_ROWS,
+                None,
+                None,
+                "the report's rows as the vendor wrote them, not cut at a spreadsheet's last row",
+            )
+        ],
+    )
+
+
 def check_spreadsheet_damage(
     con: duckdb.DuckDBPyConnection,
     src: SourceFile,
