@@ -100,7 +100,7 @@ def problems(err: InputError) -> set[tuple]:
 
 RECON_KEY = (
     "InvoiceNumber + OrderId + AlternateId + SubscriptionId + ProductId + SkuId + ChargeType + "
-    "ChargeStartDate + MeterDescription"
+    "ChargeStartDate + MeterDescription + Subtotal"
 )
 
 
