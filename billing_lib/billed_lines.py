@@ -96,6 +96,16 @@ def other_runs(output: Path, period: str) -> list[tuple[str, str, list[str]]]:
     return files
 
 
+@dataclass(frozen=True)
+class BilledElsewhere:
+    """Vendor lines billed by the published run of another period too: how many (``shared``),
+    those months, and a Problem per line shown (its file and row, the other run's)."""
+
+    shared: int
+    months: list[str]
+    problems: list[Problem]
+
+
 def check_lines_not_billed_elsewhere(
     con: duckdb.DuckDBPyConnection,
     output: Path,
@@ -104,19 +114,45 @@ def check_lines_not_billed_elsewhere(
     table: str = "rated_lines",
 ) -> None:
     """InputError naming each vendor line of ``table`` (this run's rated lines of ``period``)
-    that the published run of another period in ``output`` billed already: same identity and
-    amounts on the same charge day (as many times as both hold it); its file named within
-    ``reports``. Days neither run shares are not read: other runs' files are filtered on this
-    run's charge days."""
+    that the published run of another period in ``output`` billed already
+    (``lines_billed_elsewhere``)."""
+    found = lines_billed_elsewhere(con, output, period, reports, table)
+    if found is None:
+        return
+    raise InputError(
+        f"the reports of {period} hold {found.shared} vendor line(s) that the run of "
+        f"{', '.join(found.months)} billed already (the same charge on the same day: one of the "
+        "two exports reaches into the other's month, e.g. a date range ending on the 1st "
+        "inclusive, or the vendor's report of one month holds a charge of the other's again); "
+        f"billing them in {period} would bill them a second time. Nothing was "
+        "billed or written. Export the months so that they do not overlap (each month from its "
+        "1st to its last day) and bill the month that is not finalised again",
+        found.problems,
+    )
+
+
+def lines_billed_elsewhere(
+    con: duckdb.DuckDBPyConnection,
+    output: Path,
+    period: str,
+    reports: Path,
+    table: str = "rated_lines",
+) -> BilledElsewhere | None:
+    """The vendor lines of ``table`` (rated lines of ``period``: a run's, or a reissue's new
+    invoices') that the published run of another period in ``output``, as billed now, billed
+    already: same identity and amounts on the same charge day (as many times as both hold it);
+    their files named within ``reports``. None when there are none. Days neither holds are not
+    read: other runs' files are filtered on ``table``'s charge days. Lines billed to no customer
+    (an account unmapped) are in no run's rated lines: no month billed them."""
     output = Path(output)
     days = con.execute(
         f"SELECT min(charge_date), max(charge_date) FROM {table} WHERE line_kind = 'vendor'"
     ).fetchall()[0]
     if days[0] is None:
-        return
+        return None
     files = other_runs(output, period)
     if not files:
-        return
+        return None
     others = " UNION ALL ".join(
         f"""SELECT {ql(month)} AS month, {_key("o")}, o.source_file, o.source_row
             FROM read_parquet({ql(file)}) o
@@ -180,8 +216,8 @@ def check_lines_not_billed_elsewhere(
     finally:
         con.execute("DROP TABLE IF EXISTS _billed_elsewhere")
     if not rows:
-        return
-    shared, months = rows[0][6], sorted({r[3] for r in rows})
+        return None
+    shared = rows[0][6]
     problems = [
         Problem(
             report_name(file, Path(reports)),
@@ -194,16 +230,7 @@ def check_lines_not_billed_elsewhere(
         )
         for file, row, day, month, other_file, other_row, _, how in rows
     ]
-    raise InputError(
-        f"the reports of {period} hold {shared} vendor line(s) that the run of "
-        f"{', '.join(months)} billed already (the same charge on the same day: one of the two "
-        "exports reaches into the other's month, e.g. a date range ending on the 1st "
-        "inclusive, or the vendor's report of one month holds a charge of the other's again); "
-        f"billing them in {period} would bill them a second time. Nothing was "
-        "billed or written. Export the months so that they do not overlap (each month from its "
-        "1st to its last day) and bill the month that is not finalised again",
-        problems,
-    )
+    return BilledElsewhere(shared, sorted({r[3] for r in rows}), problems)
 
 
 @dataclass(frozen=True)

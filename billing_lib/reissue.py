@@ -61,6 +61,7 @@ from billing_lib.reissue_checks import (
     check_reports,
     check_vendor_cost,
     moved_lines,
+    refuse_billed_elsewhere,
     refuse_billed_twice,
 )
 from billing_lib.run_files import (
@@ -234,6 +235,7 @@ def _reissue(
         for r in replaced:
             check_vendor_cost(r, billed.rated, parameters)
         refuse_billed_twice(output, periods[0], billed.rated)
+        refuse_billed_elsewhere(output, periods[0], reports, billed.rated)
         refuse_billed_later(output, periods[0], billed.rated)
         notes = [  # each invoice by number and issue date, as the details name the one replaced
             f"This invoice replaces invoice {_dated(r.entry.invoice_number, r.entry.issue_date)}, "

@@ -1,8 +1,8 @@
 """What ``billing reissue`` refuses before it invoices anew, and what it tells: the reports not
 the ones the finalised run read (name, sha256, the AWS delivery manifests), a vendor line that
 costs another amount now, an exchange rate of the month edited since the run, a line another
-run or reissue bills already; and the lines the new invoice bills that the run billed
-elsewhere (``moved_lines``)."""
+invoice of the month or the run of another month bills already; and the lines the new invoice
+bills that the run billed elsewhere (``moved_lines``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from billing_lib.billed_lines import lines_billed_elsewhere
 from billing_lib.booked_rates import CONFIRM_OPTION, rate_changes
 from billing_lib.errors import InputError, RunError
 from billing_lib.importers.manifests import read_manifest as read_delivery_manifest
@@ -170,6 +171,30 @@ def refuse_billed_twice(output: Path, period: str, rated: Path) -> None:
         f"{', '.join(both)} too and reissue them in the same command (--invoice ... --invoice "
         "...); else undo the change to accounts.csv or custom_lines.yaml (a new custom line "
         "takes an id of its own)"
+    )
+
+
+def refuse_billed_elsewhere(output: Path, period: str, reports: Path, rated: Path) -> None:
+    """InputError naming each vendor line of the new invoices (``rated``, billed from
+    ``reports``) that the published run of another period in ``output`` (as billed now) billed
+    already: the check a run makes after rating (``billed_lines.lines_billed_elsewhere``), which
+    the reissue's rating, in a scratch folder beside no other month, skipped. A line of an
+    account unmapped when the month was billed is on none of its invoices, so the next month's
+    run billed it without a refusal where its report held it again; the account mapped since,
+    the new invoice billed it a second time."""
+    with scratch_connection() as con:
+        con.execute(f"CREATE TEMP VIEW new_lines AS SELECT * FROM read_parquet({ql(str(rated))})")
+        found = lines_billed_elsewhere(con, output, period, reports, "new_lines")
+    if found is None:
+        return
+    raise InputError(
+        f"{period}: the new invoices would bill {found.shared} vendor line(s) that the run of "
+        f"{', '.join(found.months)} billed already (the same charge on the same day: the vendor's "
+        "report of that month holds it again), a second time, so nothing was issued. Where an "
+        f"account unmapped when {period} was billed is mapped since (accounts.csv), the month "
+        f"named bills those lines: reissue with the account's row as the run of {period} read "
+        f"it, and bill the rest of its charges of {period} as custom lines (custom_lines.yaml)",
+        found.problems,
     )
 
 

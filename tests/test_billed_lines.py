@@ -17,8 +17,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from billing_lib import run
+from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import InputError
+from billing_lib.reissue import reissue_invoice
 from tests.notebook_project import REPO
+from tests.test_reissue import (
+    CREDITED,
+    ORIGINAL,
+    REISSUED,
+    REPORTS,
+    assert_nothing_reissued,
+    corrected_parameters,
+    register_rows,
+)
 
 HEADER = (
     "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargePeriodStart,"
@@ -346,3 +357,67 @@ def test_a_usage_line_running_into_the_next_month_is_listed_beside_that_month_s_
         assert finding["lines"] == [
             f"focus-{second}.csv row 3" if second == "2026-10" else f"focus-{second}.csv row 2"
         ]
+
+
+SANDBOX = "285396417058"  # poc-sandbox-ams: the sample month's account in no accounts.csv row
+
+
+def test_a_reissue_refuses_a_line_the_run_of_another_month_billed(
+    finalised_sample_outputs, tmp_path
+):
+    """October's run left AWS account poc-sandbox-ams unmapped: its 62 lines were billed to no
+    one, and lines billed to no one are no month's (not compared). November's CUR holds one of
+    them again (delivered again under another line id) and November's run, the account mapped
+    to C002 by then, billed it: October had not, so nothing refused it. NW2026-000002 (C002)
+    credited and reissued with the account mapped: the new invoice billed that line a second
+    time without a word, since the reissue rates the month in a scratch folder beside no other
+    month's run. Refused now as the run refuses it, naming both reports and rows, with no number
+    taken; reissued with accounts.csv as the run read it, the invoice is issued (the line stays
+    billed once, in November)."""
+    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+    issue_credit_note(out, ORIGINAL, CREDITED, "poc-sandbox-ams is Van Leeuwen's")
+    mapped, as_run = corrected_parameters(tmp_path / "a"), corrected_parameters(tmp_path / "b")
+    with open(mapped / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"aws,{SANDBOX},C002,,,poc-sandbox-ams\n")
+    with open(mapped / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    # November billed from the sandbox's lines alone: no customer's month to hold against October
+    review = mapped / "review.yaml"
+    text = review.read_text(encoding="utf-8")
+    assert "jump_factor: 10 " in text
+    review.write_text(text.replace("jump_factor: 10 ", "jump_factor: 1000000 "), encoding="utf-8")
+    rows = pq.read_table(CUR).to_pylist()
+    sandbox = [(n, r) for n, r in enumerate(rows, 1) if r["line_item_usage_account_id"] == SANDBOX]
+    row, line = sandbox[3]
+    again = _a_month_later(line) | {  # on November's bill, under an id of November's report
+        "identity_time_interval": line["identity_time_interval"],
+        "line_item_usage_start_date": line["line_item_usage_start_date"],
+        "line_item_usage_end_date": line["line_item_usage_end_date"],
+    }
+    later = [_a_month_later(r) for _, r in sandbox if r["line_item_usage_start_date"].day < 30]
+    november = _cur(tmp_path / "r11", "2026-11", [*later, again])
+    folder = run.run_all("2026-11", november, mapped, out, issue_date="2026-12-01")
+    billed = pq.read_table(folder / "rated_lines.parquet").to_pylist()
+    assert [
+        (r["customer_id"], r["source_row"]) for r in billed if r["charge_date"].month == 10
+    ] == [("C002", len(later) + 1)]
+    before = register_rows(out)
+    with pytest.raises(InputError) as err:
+        reissue_invoice(out, ORIGINAL, mapped, REPORTS, REISSUED)
+    text = str(err.value)
+    assert text.startswith(
+        "2026-10: the new invoices would bill 1 vendor line(s) that the run of 2026-11 billed "
+        "already"
+    ), text
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (CUR.name, row, "ChargePeriodStart")
+    day = line["line_item_usage_start_date"].date().isoformat()
+    assert problem.value == (
+        f"a line charged {day} that the run of 2026-11 ({out / '2026-11'}) billed already "
+        f"from cur-2026-11.parquet, row {len(later) + 1}, under another line id (the same charge "
+        "delivered again?)"
+    )
+    assert problem.expected == "a line billed in one month only (1 line(s) shared)"
+    assert_nothing_reissued(out, before)
+    done = reissue_invoice(out, ORIGINAL, as_run, REPORTS, REISSUED)
+    assert done.moved_lines == ()

@@ -951,25 +951,27 @@ def test_a_custom_line_of_a_credited_invoice_is_named_with_it_not_as_entered_too
 
 
 def _november_billing(outputs: Path, rule: str, text: str) -> None:
-    """A published run of 2026-11 in ``outputs`` whose rated lines bill C002 the one-off
-    ``rule``: 2 hour x 120.00 described ``text`` (as an accountant copies a one-off of a
-    credited October invoice into November)."""
+    """A published run of 2026-11 in ``outputs`` whose rated lines (every column of October's)
+    bill C002 the one-off ``rule``: 2 hour x 120.00 described ``text`` (as an accountant copies
+    a one-off of a credited October invoice into November)."""
     folder = outputs / "2026-11"
     folder.mkdir()
     (folder / "manifest.json").write_text(
         json.dumps({"period": "2026-11", "run_id": "0123456789abcdef", "invoices": []}),
         encoding="utf-8",
     )
+    october = str(outputs / PERIOD / "rated_lines.parquet")
     with duckdb.connect() as con:
         con.execute(
-            "COPY (SELECT 'C002' AS customer_id, 'one_off' AS line_kind, ? AS rule_id, "
+            "COPY (SELECT * FROM read_parquet(?) WHERE false UNION ALL BY NAME "
+            "SELECT 'C002' AS customer_id, 'one_off' AS line_kind, ? AS rule_id, "
             "? AS description, CAST(2 AS DECIMAL(38, 12)) AS quantity, "
             "CAST(240 AS DECIMAL(38, 12)) AS amount, 'EUR' AS currency, "
             "DATE '2026-11-05' AS charge_date, "
             "'2026-11' AS period) TO '"
             + str(folder / "rated_lines.parquet")
             + "' (FORMAT parquet)",
-            [rule, text],
+            [october, rule, text],
         )
 
 
