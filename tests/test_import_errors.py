@@ -706,6 +706,7 @@ def _focus_rows(path: Path, rows: int) -> Path:
     return path
 
 
+@pytest.mark.slow  # a file of a million rows
 def test_a_report_cut_at_a_spreadsheet_s_last_row_is_refused_naming_it(tmp_path):
     """A large export opened in Excel (or LibreOffice) loses every row after the sheet's last,
     1,048,576, and saving it wrote the rest: the lines after it were on no invoice, without a
@@ -719,6 +720,7 @@ def test_a_report_cut_at_a_spreadsheet_s_last_row_is_refused_naming_it(tmp_path)
     assert _lines(con) == (0, None)
 
 
+@pytest.mark.slow  # a file of a million rows
 def test_a_report_of_more_rows_than_a_spreadsheet_holds_is_read(tmp_path):
     path = _focus_rows(tmp_path / "focus-2026-10.csv", SHEET_ROWS + 1)
     con = open_store()
