@@ -9,13 +9,15 @@ import re
 
 import pytest
 import yaml
+from lxml import etree
 
 from billing_lib.countries import ISO_3166, country_problem
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
 from billing_lib.invoice_files import read_invoice_data
-from billing_lib.invoices import load_invoicing
-from tests.invoice_helpers import parameters_copy
+from billing_lib.invoices import build_invoices, load_invoicing
+from billing_lib.ubl import CAC, CBC, ubl_document
+from tests.invoice_helpers import ISSUED, PERIOD, line, parameters_copy, setup
 from tests.ubl_validation import artefacts
 
 
@@ -100,3 +102,37 @@ def test_a_run_billed_before_countries_were_checked_is_still_read(sample_outputs
     seller, invoices = read_invoice_data(path)
     assert seller.country == "UK"
     assert next(iter(invoices.values())).buyer.country == "EL"
+
+
+def test_a_greek_vat_number_written_with_the_country_code_gr_is_refused_naming_el(tmp_path):
+    """Greece's VAT numbers carry the prefix EL, not its country code GR. python-stdnum reads
+    ``GR094259216`` as Greek and passed it, so the invoice printed it and the e-invoice's BT-48
+    carried it, a number VIES and the customer's accounts payable do not know."""
+    params = customers_with(tmp_path, "GR", "GR094259216")
+    with pytest.raises(ParameterError) as caught:
+        load_customers(params)
+    assert str(caught.value) == (
+        f"{params / 'customers.yaml'}, entry customers[id=C006].vat_number: expected a Greek VAT "
+        "number with Greece's VAT prefix EL, not its country code GR (VIES and the e-invoice "
+        "know it as EL094259216); got 'GR094259216'"
+    )
+    seller = parameters_copy(tmp_path / "seller") / "seller.yaml"
+    seller.write_text(seller.read_text().replace("NL867890125B01", "GR094259216"))
+    with pytest.raises(ParameterError, match=r"seller.yaml, entry vat_number: expected a Greek"):
+        load_invoicing(seller.parent)
+
+
+def test_a_greek_customer_s_el_number_is_printed_and_given_in_the_e_invoice(tmp_path):
+    """A Greek business (country GR, VAT number EL...) is billed under the reverse charge; the
+    invoice shows its number as written and the e-invoice gives it as BT-48, country GR."""
+    params = customers_with(tmp_path, "GR", "EL 094259216")
+    con, customers, invoicing = setup([line("C006", "100.00")], params)
+    (inv,) = build_invoices(con, customers, invoicing, PERIOD, None, ISSUED, {"C006": "NW-1"})
+    assert (inv.buyer.country, inv.buyer.vat_number) == ("GR", "EL 094259216")
+    assert inv.vat_rule == "eu_reverse_charge"
+    root = etree.fromstring(ubl_document(inv, invoicing.seller))
+    ns = {"cac": CAC, "cbc": CBC}
+    buyer = root.find("cac:AccountingCustomerParty/cac:Party", ns)
+    assert buyer.findtext("cac:PartyTaxScheme/cbc:CompanyID", namespaces=ns) == "EL094259216"
+    country = "cac:PostalAddress/cac:Country/cbc:IdentificationCode"
+    assert buyer.findtext(country, namespaces=ns) == "GR"
