@@ -5,9 +5,10 @@ Directive 2006/112/EC), so the rule follows from the customer's country against 
 the same country is ``domestic`` (Dutch VAT), another EU member state is ``eu_reverse_charge``
 (0 %, the customer accounts for the VAT, both VAT numbers on the invoice, Art. 196 and 226(4)),
 anywhere else, including a part of a member state outside the EU's VAT territory (the Canary
-Islands, by the postcode: Art. 6), is ``export`` (0 %, outside the scope of EU VAT). A customer's
-``vat_rule`` in customers.yaml overrides the derived rule. Sales to EU consumers (OSS) are not
-supported and are reported as an error rather than invoiced without VAT.
+Islands, Livigno, by the postcode: Art. 6), is ``export`` (0 %, outside the scope of EU VAT). A
+customer's ``vat_rule`` in customers.yaml overrides the derived rule; where the postcode cannot
+tell (none given, or one shared with places inside the territory) it is asked for. Sales to EU
+consumers (OSS) are not supported and are reported as an error rather than invoiced without VAT.
 """
 
 from __future__ import annotations
@@ -80,9 +81,10 @@ VATEX_CATEGORY = {
 }
 #: VAT number prefixes that differ from the ISO country code (Greece uses EL).
 _VAT_PREFIX = {"GR": "EL"}
-#: Countries within another member state's VAT territory (Art. 7(1) Directive 2006/112/EC):
-#: Monaco is France's for VAT, its businesses have FR VAT numbers.
-_VAT_TERRITORY = {"MC": "FR"}
+#: Countries within another state's VAT territory (Art. 7(1) Directive 2006/112/EC): Monaco is
+#: France's for VAT, its businesses have FR VAT numbers; the Isle of Man is the United Kingdom's
+#: (GB VAT numbers), which Jersey and Guernsey are not.
+_VAT_TERRITORY = {"MC": "FR", "IM": "GB"}
 
 
 #: Parts of member states outside the EU's VAT territory (Art. 6 Directive 2006/112/EC), by the
@@ -103,8 +105,17 @@ _OUTSIDE_VAT_TERRITORY: dict[str, tuple[tuple[str, str], ...]] = {
         (code, "a French overseas territory")
         for code in (*map(str, range(971, 979)), "984", "986", "987", "988")
     ),
-    "GR": (("63086", "Mount Athos"),),
+    "GR": (("63086", "Mount Athos"), ("63087", "Mount Athos")),
+    "IT": (("23041", "Livigno"), ("22061", "Campione d'Italia")),
 }
+#: Postcodes a part outside the EU's VAT territory shares with places inside it (the old ones of
+#: Livigno and Campione d'Italia): the postcode cannot tell, the customer's ``vat_rule`` must.
+_SHARED_POSTCODES: dict[str, tuple[tuple[str, str], ...]] = {
+    "IT": (("23030", "Livigno"), ("22060", "Campione d'Italia")),
+}
+#: A postcode in an address line where ``postal_code`` is left out: five digits, Greece's
+#: written 3 + 2 ("630 86"), not part of a longer number or a code with letters.
+_POSTCODE_IN_LINE = re.compile(r"(?<![\w-])(\d{3} ?\d{2})(?![\w-])")
 
 
 def vat_territory(country: str) -> str:
@@ -124,6 +135,54 @@ def outside_vat_territory(country: str, postal_code: str | None) -> str | None:
         ),
         None,
     )
+
+
+def customer_postcode(customer: Customer) -> str | None:
+    """The customer's ``postal_code``, else the first postcode an address line holds
+    (``35002 Las Palmas``), else None: what tells a part outside the VAT territory."""
+    if customer.postal_code:
+        return customer.postal_code
+    for line in customer.address:
+        found = _POSTCODE_IN_LINE.search(line)
+        if found:
+            return found.group(1)
+    return None
+
+
+def _shared_postcode(country: str, postal_code: str | None) -> str | None:
+    """The place outside the VAT territory whose postcode ``postal_code`` shares with places
+    inside it (``IT``, ``23030`` -> Livigno), else None."""
+    code = re.sub(r"\s", "", postal_code or "")
+    return next((name for pc, name in _SHARED_POSTCODES.get(country, ()) if code == pc), None)
+
+
+def territory_problem(customer: Customer) -> tuple[str, str] | None:
+    """The field and the words asking for what the place of a customer with no ``vat_rule`` of
+    its own needs, in a country part of which is outside the EU's VAT territory: a postcode (none
+    in ``postal_code`` or the address: a business in Las Palmas was a reverse charge in silence),
+    or the ``vat_rule`` (a postcode shared with places inside it); else None."""
+    country = customer.country
+    if customer.vat_rule or country not in _OUTSIDE_VAT_TERRITORY:
+        return None
+    postcode = customer_postcode(customer)
+    if postcode is None:
+        parts = ", ".join(
+            f"{name} {', '.join(p for p, n in _OUTSIDE_VAT_TERRITORY[country] if n == name)}"
+            for name in dict.fromkeys(n for _, n in _OUTSIDE_VAT_TERRITORY[country])
+        )
+        return "postal_code", (
+            "expected the customer's postcode (in postal_code or an address line): parts of "
+            f"{country} are outside the EU's VAT territory ({parts}; Art. 6 Directive "
+            "2006/112/EC), where the rule is export; or give the customer's vat_rule"
+        )
+    shared = _shared_postcode(country, postcode)
+    if shared:
+        return "vat_rule", (
+            f"expected the customer's vat_rule: postcode {postcode} is {shared}'s, outside the "
+            "EU's VAT territory (Art. 6 Directive 2006/112/EC), and other places' within it; "
+            f"give export for a customer in {shared}, else the rule of {country}"
+        )
+    return None
 
 
 def _exact_rate(value: object) -> object:
@@ -326,7 +385,11 @@ class VatRules(BaseModel):
         force on ``day`` (its rate changes, ``VatRule.on``; None: its own rate). A rule the
         file does not define, or a customer lacking what the rule needs, is a ParameterError."""
         entry = f"customers[id={customer.id}]"
-        _, implied = self.place_of(customer.country, seller_country, customer.postal_code)
+        unknown = territory_problem(customer)
+        if unknown:
+            raise ParameterError(source, f"{entry}.{unknown[0]}", unknown[1])
+        postcode = customer_postcode(customer)
+        _, implied = self.place_of(customer.country, seller_country, postcode)
         name = customer.vat_rule or implied
         if not customer.vat_rule and implied == "eu_reverse_charge" and not customer.vat_number:
             raise ParameterError(
@@ -397,12 +460,15 @@ class VatRules(BaseModel):
         ``vat_rule`` in customers.yaml that contradicts the customer's country would charge VAT
         that is not owed, or leave out VAT that is (other categories are not checked)."""
         country, eu = customer.country, self.eu_countries
+        postcode = customer_postcode(customer)
+        if _shared_postcode(country, postcode):
+            return None  # inside or outside the VAT territory: the customer's vat_rule says
         territory = vat_territory(country)
-        if outside_vat_territory(country, customer.postal_code):
+        if outside_vat_territory(country, postcode):
             territory = ""  # in no member state's VAT territory
         prefix = _VAT_PREFIX.get(seller_country, seller_country)
         number = compact_vat_number(customer.vat_number or "")
-        where, implied = self.place_of(country, seller_country, customer.postal_code)
+        where, implied = self.place_of(country, seller_country, postcode)
         category = rule.ubl_category
         if category == "S" and territory != seller_country and not number.startswith(prefix):
             return (

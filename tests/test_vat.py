@@ -221,3 +221,61 @@ def test_a_business_in_the_canary_islands_is_outside_the_scope_not_under_the_rev
     )
     monaco = {"country": "MC", "vat_number": "FR40303265045", "postal_code": "98000"}
     assert rule_of("C006", vat_rule=None, **monaco) == "eu_reverse_charge"
+
+
+def test_livigno_and_campione_d_italia_are_outside_the_scope_and_a_shared_postcode_asks():
+    """Livigno and Campione d'Italia are Italian but outside the EU's VAT territory (Art. 6(2)
+    Directive 2006/112/EC); they were missing, so a business there was invoiced under the
+    reverse charge. Their old postcodes (23030, 22060) are shared with communes inside it: the
+    postcode cannot tell, so the customer's ``vat_rule`` must, and is then taken as given."""
+    italy = {"country": "IT", "vat_number": "IT00743110157"}
+    assert rule_of("C006", vat_rule=None, postal_code="23041", **italy) == "export"
+    assert rule_of("C006", vat_rule=None, postal_code="22061", **italy) == "export"
+    with pytest.raises(ParameterError, match=r"\(Livigno, Art\. 6 .*its rule is export"):
+        rule_of("C006", vat_rule="eu_reverse_charge", postal_code="23041", **italy)
+    assert rule_of("C006", vat_rule=None, postal_code="20121", **italy) == "eu_reverse_charge"
+    with pytest.raises(
+        ParameterError,
+        match=r"customers\[id=C006\]\.vat_rule: expected the customer's vat_rule: postcode 23030 "
+        r"is Livigno's, outside the EU's VAT territory \(Art\. 6 Directive 2006/112/EC\), and "
+        r"other places' within it",
+    ):
+        rule_of("C006", vat_rule=None, postal_code="23030", **italy)
+    assert rule_of("C006", vat_rule="export", postal_code="23030", **italy) == "export"
+    assert rule_of("C006", vat_rule="eu_reverse_charge", postal_code="22060", **italy) == (
+        "eu_reverse_charge"
+    )
+
+
+def test_a_customer_without_a_postcode_where_part_of_the_country_is_outside_vat_is_asked():
+    """Without ``postal_code`` a customer in Spain was taken to be on the mainland: a business in
+    Las Palmas was invoiced under the reverse charge in silence. The postcode is read from the
+    address when ``postal_code`` is left out; with none there, the customer's postcode or its
+    ``vat_rule`` is asked."""
+    las_palmas = {"country": "ES", "vat_number": "ESB35123454", "postal_code": None}
+    address = ["Calle Mayor 3", "35002 Las Palmas de Gran Canaria"]
+    assert rule_of("C006", vat_rule=None, address=address, **las_palmas) == "export"
+    madrid = ["Calle Mayor 3", "28013 Madrid"]
+    assert rule_of("C006", vat_rule=None, address=madrid, **las_palmas) == "eu_reverse_charge"
+    with pytest.raises(
+        ParameterError,
+        match=r"customers\[id=C006\]\.postal_code: expected the customer's postcode \(in "
+        r"postal_code or an address line\): parts of ES are outside the EU's VAT territory "
+        r"\(the Canary Islands 35, 38, Ceuta 51, Melilla 52; Art\. 6 Directive 2006/112/EC\), "
+        r"where the rule is export; or give the customer's vat_rule",
+    ):
+        rule_of("C006", vat_rule=None, address=["Calle Mayor 3, Madrid"], **las_palmas)
+    explicit = rule_of("C006", vat_rule="eu_reverse_charge", address=["Madrid"], **las_palmas)
+    assert explicit == "eu_reverse_charge"
+
+
+def test_the_isle_of_man_is_in_the_united_kingdom_s_vat_territory():
+    """The Isle of Man is in the UK's VAT territory (its businesses have GB VAT numbers): for a
+    Dutch seller an export as the UK, for a British seller a domestic customer; it was neither
+    the UK's, so a British seller's Manx customer was an "export"."""
+    manx = {"country": "IM", "vat_number": "GB980780684", "postal_code": "IM1 1AA"}
+    assert rule_of("C006", vat_rule=None, **manx) == "export"
+    customer = CUSTOMERS["C006"].model_copy(update={"vat_rule": None, **manx})
+    assert RULES.rule_for(customer, "GB").name == "domestic"
+    with pytest.raises(ParameterError, match=r"customer is established in IM"):
+        rule_of("C006", vat_rule="domestic", **manx)
