@@ -48,6 +48,13 @@ def customers_with(tmp_path, country: str, vat_number: str):
         ("UK", "UK is not one, the code of United Kingdom is GB"),
         ("ZZ", "expected an ISO 3166-1 country code, e.g. NL, DE, GB; ZZ is not one"),
         ("EU", "EU is not one"),
+        # ISO reserves IC and EA: the address is ES with the postcode, which decides the rule
+        (
+            "IC",
+            "IC is the Canary Islands' code (reserved, not assigned), their country code is ES "
+            "with their postcode (35, 38), by which they are outside the EU's VAT territory",
+        ),
+        ("EA", "EA is Ceuta and Melilla's code (reserved, not assigned), their country code is ES"),
     ],
 )
 def test_a_customer_country_that_is_not_iso_3166_is_refused_naming_the_code_meant(
