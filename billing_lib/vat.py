@@ -407,6 +407,16 @@ class VatRules(BaseModel):
                 f"unknown VAT rule {name!r} of customer {customer.id}; defined: "
                 f"{sorted(self.rules)}",
             )
+        number = compact_vat_number(customer.vat_number or "")
+        if rule.ubl_category in BUYER_ACCOUNTS and number.startswith("XI"):
+            raise ParameterError(
+                source,
+                f"{entry}.vat_rule",
+                f"VAT rule {name!r} is the reverse charge of a business in another EU member "
+                f"state, but the XI VAT number {number} is Northern Ireland's for goods (Windsor "
+                "Framework): cloud services to a business there are supplied in the United "
+                "Kingdom, its rule is export",
+            )
         if rule.requires_buyer_vat_number:
             if not customer.vat_number or not customer.vat_number.strip():
                 raise ParameterError(

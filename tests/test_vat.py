@@ -279,3 +279,20 @@ def test_the_isle_of_man_is_in_the_united_kingdom_s_vat_territory():
     assert RULES.rule_for(customer, "GB").name == "domestic"
     with pytest.raises(ParameterError, match=r"customer is established in IM"):
         rule_of("C006", vat_rule="domestic", **manx)
+
+
+def test_a_northern_irish_business_with_an_xi_number_is_an_export_for_services():
+    """Northern Ireland's XI VAT numbers are for trade in goods with the EU (Windsor Framework);
+    services to a business there are supplied in the United Kingdom, outside the EU. Asked the
+    reverse charge, the message asked for a GB number instead ("expected a VAT number starting
+    with GB"), as though the number were the fault, not the rule."""
+    belfast = {"country": "GB", "vat_number": "XI980780684", "postal_code": "BT1 5GS"}
+    assert rule_of("C006", vat_rule=None, **belfast) == "export"
+    assert rule_of("C006", vat_rule="export", **belfast) == "export"
+    with pytest.raises(
+        ParameterError,
+        match=r"customers\[id=C006\]\.vat_rule: VAT rule 'eu_reverse_charge' .* XI VAT number "
+        r"XI980780684 is Northern Ireland's for goods \(Windsor Framework\): cloud services to a "
+        r"business there are supplied in the United Kingdom, its rule is export",
+    ):
+        rule_of("C006", vat_rule="eu_reverse_charge", **belfast)
