@@ -13,8 +13,9 @@ consumers (OSS) are not supported and are reported as an error rather than invoi
 
 from __future__ import annotations
 
+import calendar
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -241,6 +242,7 @@ class VatRule(BaseModel):
                 "rate_changes must be in date order, one per valid_from; got "
                 + ", ".join(d.isoformat() for d in days)
             )
+        self._mid_month_problem()
         for rate, where in [
             (self.rate, ""),
             *((c.rate, f" (rate_changes from {c.valid_from})") for c in self.rate_changes),
@@ -271,6 +273,29 @@ class VatRule(BaseModel):
                 "2006/112/EC; the exemption_code is in the e-invoice only"
             )
         return self
+
+    def _mid_month_problem(self) -> None:
+        """A rate change within a month: the month is invoiced at the rate of its last day
+        (``on``), so its days before the change were taxed at the new rate without a word. The
+        analyst chooses the month's rate (the change on its first day or the next month's) and
+        corrects it by hand."""
+        before = self.rate
+        for change in self.rate_changes:
+            day = change.valid_from
+            if day.day != 1:
+                month = f"{calendar.month_name[day.month]} {day.year}"
+                days = "1" if day.day == 2 else f"1 to {day.day - 1}"
+                first = day.replace(day=1)
+                following = (first + timedelta(days=31)).replace(day=1)
+                raise ValueError(
+                    f"rate_changes from {day.isoformat()}: expected the first day of a month: a "
+                    "month is invoiced at one rate, the one in force on its last day, so "
+                    f"{days} {month} would be taxed at {change.rate.normalize():f} % in silence; "
+                    f"give {first.isoformat()} (the month at {change.rate.normalize():f} %) or "
+                    f"{following.isoformat()} (at {before.normalize():f} %) and correct the "
+                    "month by hand"
+                )
+            before = change.rate
 
     def _rate_problem(self, rate: Decimal, where: str) -> None:
         """A rate the rule's category cannot have, or one written as a fraction."""
