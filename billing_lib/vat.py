@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from billing_lib.countries import checked_country
-from billing_lib.customers import Customer
+from billing_lib.customers import STANDARD_VAT_RULES, Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Day, pydantic_problem, read_yaml
 from billing_lib.printed_texts import PrintedText
@@ -228,6 +228,10 @@ class VatRule(BaseModel):
     #: (``on``), whenever it is billed: the rate was one per rule, so December billed in
     #: January after the file was changed for January took January's rate.
     rate_changes: tuple[RateChange, ...] = ()
+    #: A reverse charge of the seller's own country for specific supplies (Art. 199, 199a
+    #: Directive 2006/112/EC; not cloud services unless its law says so): category AE, for a
+    #: customer in the seller's country that names it as its ``vat_rule``, never derived.
+    domestic_reverse_charge: bool = False
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -257,6 +261,11 @@ class VatRule(BaseModel):
         ]:
             self._label_problem(rate, label, where)
         self._exemption_problem()
+        if self.domestic_reverse_charge and self.ubl_category != "AE":
+            raise ValueError(
+                f"domestic_reverse_charge needs category AE (reverse charge), not "
+                f"{self.ubl_category}"
+            )
         if self.ubl_category in EXEMPT and not (self.exemption_code or self.mention):
             raise ValueError(
                 f"category {self.ubl_category} needs a mention or an exemption_code (EN 16931 "
@@ -424,7 +433,26 @@ class VatRules(BaseModel):
                 "would be a sale to a consumer (OSS), which is not supported; give its "
                 "vat_number for the reverse charge",
             )
+        rule = self._named(name, customer, seller_country, source)
+        wrong = self._buyer_number_problem(rule, customer)
+        if wrong:
+            raise ParameterError(source, f"{entry}.{wrong[0]}", wrong[1])
+        problem = self.place_of_supply_problem(rule, customer, seller_country)
+        if problem:
+            raise ParameterError(source, f"{entry}.vat_rule", problem)
+        return rule if day is None else rule.on(day)
+
+    def _named(self, name: str, customer: Customer, seller_country: str, source: str) -> VatRule:
+        """The rule ``name`` of ``customer``: one vat_rules.yaml lacks is named in the file at
+        fault (a customer's own rule mistyped in customers.yaml, a standard one in vat_rules);
+        a domestic reverse charge only where the customer names it."""
         rule = self.rules.get(name)
+        if rule is None and name not in STANDARD_VAT_RULES:  # a customer's own, mistyped?
+            raise ParameterError(
+                source,
+                f"customers[id={customer.id}].vat_rule",
+                f"unknown VAT rule {name!r}; {VAT_FILE} defines: {sorted(self.rules)}",
+            )
         if rule is None:
             raise ParameterError(
                 VAT_FILE,
@@ -432,36 +460,40 @@ class VatRules(BaseModel):
                 f"unknown VAT rule {name!r} of customer {customer.id}; defined: "
                 f"{sorted(self.rules)}",
             )
-        number = compact_vat_number(customer.vat_number or "")
-        if rule.ubl_category in BUYER_ACCOUNTS and number.startswith("XI"):
+        if rule.domestic_reverse_charge and customer.vat_rule != name:
             raise ParameterError(
-                source,
-                f"{entry}.vat_rule",
+                VAT_FILE,
+                f"rules.{name}",
+                "a domestic reverse charge is for the customers that name it as their "
+                f"vat_rule, not the rule of every customer in {seller_country}",
+            )
+        return rule
+
+    @staticmethod
+    def _buyer_number_problem(rule: VatRule, customer: Customer) -> tuple[str, str] | None:
+        """The field and what is wrong with the customer's VAT number for ``rule``: none where
+        the rule needs one, one of another country, or Northern Ireland's XI (for goods only)
+        under a reverse charge; else None."""
+        name, number = rule.name, compact_vat_number(customer.vat_number or "")
+        if rule.ubl_category in BUYER_ACCOUNTS and number.startswith("XI"):
+            return "vat_rule", (
                 f"VAT rule {name!r} is the reverse charge of a business in another EU member "
                 f"state, but the XI VAT number {number} is Northern Ireland's for goods (Windsor "
                 "Framework): cloud services to a business there are supplied in the United "
-                "Kingdom, its rule is export",
+                "Kingdom, its rule is export"
             )
-        if rule.requires_buyer_vat_number:
-            if not customer.vat_number or not customer.vat_number.strip():
-                raise ParameterError(
-                    source,
-                    f"{entry}.vat_number",
-                    f"VAT rule {name!r} needs the customer's VAT number on the invoice",
-                )
-            territory = vat_territory(customer.country)
-            prefix = _VAT_PREFIX.get(territory, territory)
-            if not compact_vat_number(customer.vat_number).startswith(prefix):
-                raise ParameterError(
-                    source,
-                    f"{entry}.vat_number",
-                    f"expected a VAT number starting with {prefix} for country {customer.country}; "
-                    f"got {customer.vat_number!r}",
-                )
-        problem = self.place_of_supply_problem(rule, customer, seller_country)
-        if problem:
-            raise ParameterError(source, f"{entry}.vat_rule", problem)
-        return rule if day is None else rule.on(day)
+        if not rule.requires_buyer_vat_number:
+            return None
+        if not number:
+            return "vat_number", f"VAT rule {name!r} needs the customer's VAT number on the invoice"
+        territory = vat_territory(customer.country)
+        prefix = _VAT_PREFIX.get(territory, territory)
+        if not number.startswith(prefix):
+            return "vat_number", (
+                f"expected a VAT number starting with {prefix} for country {customer.country}; "
+                f"got {customer.vat_number!r}"
+            )
+        return None
 
     def place_of(
         self, country: str, seller_country: str, postal_code: str | None = None
@@ -512,6 +544,14 @@ class VatRules(BaseModel):
                 "are supplied where it is established (Art. 44 Directive 2006/112/EC), so its rule "
                 f"is {implied}; a customer registered for VAT in {seller_country} (a fixed "
                 f"establishment there) gives that VAT number ({prefix}...)"
+            )
+        if rule.domestic_reverse_charge:
+            if territory == seller_country:
+                return None
+            return (
+                f"VAT rule {rule.name!r} is a domestic reverse charge of {seller_country} (Art. "
+                f"199, 199a Directive 2006/112/EC), but the customer is in {country} ({where}): "
+                f"its rule is {implied}"
             )
         if category == "AE" and (territory == seller_country or territory not in eu):
             return (

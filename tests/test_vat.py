@@ -296,3 +296,57 @@ def test_a_northern_irish_business_with_an_xi_number_is_an_export_for_services()
         r"business there are supplied in the United Kingdom, its rule is export",
     ):
         rule_of("C006", vat_rule="eu_reverse_charge", **belfast)
+
+
+DOMESTIC_RC = {
+    "rate": "0",
+    "vat_code": "NL-RC",
+    "label": "VAT reverse charged",
+    "vat_account": "1500",
+    "mention": "VAT reverse charged (btw verlegd), Art. 12(5) Wet OB 1968",
+    "show_buyer_vat_number": True,
+    "requires_buyer_vat_number": True,
+    "category": "AE",
+    "exemption_code": "VATEX-EU-AE",
+    "domestic_reverse_charge": True,
+}
+
+
+def test_a_domestic_reverse_charge_is_only_a_rule_the_customer_names(tmp_path):
+    """A member state's own reverse charge (Art. 199, 199a Directive 2006/112/EC) is for specific
+    supplies, not cloud services by default: ``eu_reverse_charge`` (Art. 196) for a customer in
+    the seller's country stays refused, and a customer could name no other rule (customers.yaml
+    took domestic, eu_reverse_charge or export only). A rule marked
+    ``domestic_reverse_charge`` is the seller's country's, named by the customer it applies to."""
+    params = parameters_copy(tmp_path)
+    path = params / "vat_rules.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["rules"]["nl_reverse_charge"] = DOMESTIC_RC
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    customers = params / "customers.yaml"
+    text = customers.read_text(encoding="utf-8")
+    customers.write_text(
+        text.replace("    group: smb\n", "    group: smb\n    vat_rule: nl_reverse_charge\n", 1),
+        encoding="utf-8",
+    )
+    rules, loaded = load_vat_rules(params), load_customers(params)
+    assert loaded["C001"].vat_rule == "nl_reverse_charge"
+    assert rules.rule_for(loaded["C001"], "NL").name == "nl_reverse_charge"
+    with pytest.raises(ParameterError, match=r"C001\]\.vat_rule: VAT rule 'eu_reverse_charge'"):
+        rules.rule_for(loaded["C001"].model_copy(update={"vat_rule": "eu_reverse_charge"}), "NL")
+    german = CUSTOMERS["C006"].model_copy(update={"vat_rule": "nl_reverse_charge"})
+    with pytest.raises(
+        ParameterError,
+        match=r"C006\]\.vat_rule: VAT rule 'nl_reverse_charge' is a domestic reverse charge of "
+        r"NL \(Art\. 199, 199a Directive 2006/112/EC\), but the customer is in DE \(another EU "
+        r"member state\): its rule is eu_reverse_charge",
+    ):
+        rules.rule_for(german, "NL")
+    unknown = CUSTOMERS["C001"].model_copy(update={"vat_rule": "nl_reverse_chrage"})
+    with pytest.raises(
+        ParameterError,
+        match=r"customers.yaml, entry customers\[id=C001\]\.vat_rule: unknown VAT rule "
+        r"'nl_reverse_chrage'; vat_rules.yaml defines: \['domestic', 'eu_reverse_charge', "
+        r"'export', 'nl_reverse_charge'\]",
+    ):
+        rules.rule_for(unknown, "NL")
