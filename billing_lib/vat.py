@@ -186,6 +186,26 @@ def territory_problem(customer: Customer) -> tuple[str, str] | None:
     return None
 
 
+def foreign_number_problem(customer: Customer) -> str | None:
+    """Why a customer with no ``vat_rule`` of its own cannot be given the rule of its country:
+    its VAT number is another country's (a Swiss customer's DE number: an establishment in
+    Germany, under the reverse charge, Art. 44), or None. Its own country's prefix is taken: EL
+    for GR, that of the state whose VAT territory it is in (FR for MC, GB for IM), XI in GB."""
+    number = compact_vat_number(customer.vat_number or "")
+    if customer.vat_rule or not number:
+        return None
+    territory = vat_territory(customer.country)
+    prefix = _VAT_PREFIX.get(territory, territory)
+    if number.startswith(prefix) or (territory == "GB" and number.startswith("XI")):
+        return None
+    other = number[:2]
+    return (
+        f"expected a VAT number of {customer.country} ({prefix}...), the customer's country: "
+        f"{number} is one of {other}, where the customer may be established (its VAT rule "
+        "would be another); give the customer's vat_rule"
+    )
+
+
 def _exact_rate(value: object) -> object:
     if isinstance(value, float):
         raise ValueError('write the rate as text ("21"), a float is not exact')  # noqa: TRY004 (pydantic wants ValueError)
@@ -435,6 +455,9 @@ class VatRules(BaseModel):
             )
         rule = self._named(name, customer, seller_country, source)
         wrong = self._buyer_number_problem(rule, customer)
+        if not wrong and not rule.requires_buyer_vat_number:  # that rule's check says more
+            foreign = foreign_number_problem(customer)
+            wrong = ("vat_number", foreign) if foreign else None
         if wrong:
             raise ParameterError(source, f"{entry}.{wrong[0]}", wrong[1])
         problem = self.place_of_supply_problem(rule, customer, seller_country)

@@ -212,8 +212,10 @@ def test_a_business_in_the_canary_islands_is_outside_the_scope_not_under_the_rev
     assert rule_of("C006", vat_rule="export", **canary) == "export"
     with pytest.raises(ParameterError, match=r"the Canary Islands, Art\. 6 .*its rule is export"):
         rule_of("C006", vat_rule="eu_reverse_charge", **canary)
-    assert rule_of("C006", vat_rule=None, country="ES", postal_code="38001") == "export"
-    assert rule_of("C006", vat_rule=None, country="FR", postal_code="97400") == "export"
+    tenerife = {"country": "ES", "postal_code": "38001", "vat_number": "ESB35123454"}
+    assert rule_of("C006", vat_rule=None, **tenerife) == "export"
+    reunion = {"country": "FR", "postal_code": "97400", "vat_number": "FR40303265045"}
+    assert rule_of("C006", vat_rule=None, **reunion) == "export"
     assert rule_of("C006", vat_rule=None, country="DE", postal_code="27498") == "export"
     # the mainland, and Monaco's French postcodes, are in the VAT territory
     assert rule_of("C006", vat_rule=None, **{**canary, "postal_code": "28001"}) == (
@@ -350,3 +352,26 @@ def test_a_domestic_reverse_charge_is_only_a_rule_the_customer_names(tmp_path):
         r"'export', 'nl_reverse_charge'\]",
     ):
         rules.rule_for(unknown, "NL")
+
+
+def test_a_vat_number_of_another_country_than_the_customer_s_asks_for_its_vat_rule():
+    """A Swiss customer giving a German VAT number was invoiced as an export and the German
+    number printed: the number says it may buy through an establishment in Germany, where the
+    reverse charge applies (Art. 44). With the rule derived from the country, a VAT number of
+    another country asks for the customer's ``vat_rule``; its own country's (EL for GR, FR for
+    MC, GB or XI for GB and IM) is taken."""
+    with pytest.raises(
+        ParameterError,
+        match=r"customers\[id=C007\]\.vat_number: expected a VAT number of CH \(CH\.\.\.\), the "
+        r"customer's country: DE298765435 is one of DE, where the customer may be established "
+        r"\(its VAT rule would be another\); give the customer's vat_rule",
+    ):
+        rule_of("C007", vat_rule=None, vat_number="DE298765435")
+    assert rule_of("C007", vat_rule="export", vat_number="DE298765435") == "export"
+    with pytest.raises(ParameterError, match=r"C001\]\.vat_number: expected a VAT number of NL"):
+        rule_of("C001", vat_number="BE0456789133")
+    assert rule_of("C001", vat_rule="domestic", vat_number="BE0456789133") == "domestic"
+    belfast = {"country": "GB", "vat_number": "XI980780684", "postal_code": "BT1 5GS"}
+    assert rule_of("C007", vat_rule=None, **belfast) == "export"
+    greek = {"country": "GR", "vat_number": "EL094259216", "postal_code": "10431"}
+    assert rule_of("C006", vat_rule=None, **greek) == "eu_reverse_charge"
