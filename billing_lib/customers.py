@@ -228,9 +228,12 @@ def load_customers(parameters: Path) -> dict[str, Customer]:
                 "case would bill the other customer)",
             )
         check_grouping(c.line_grouping, c.id, path)  # at load, not after the rating
-        if c.vat_rule == "eu_reverse_charge" and not c.vat_number:
+        if c.vat_rule == "eu_reverse_charge" and not (c.vat_number or "").strip():
             raise ParameterError(
-                path, f"customers[id={c.id}]", "reverse charge needs the customer's VAT number"
+                path,
+                f"customers[id={c.id}].vat_number",
+                "the reverse charge (vat_rule eu_reverse_charge) needs the customer's VAT "
+                "number, printed on the invoice (Art. 226(4) Directive 2006/112/EC)",
             )
         out[c.id] = c
     return out
