@@ -88,6 +88,11 @@ _VAT_PREFIX = {"GR": "EL"}
 _VAT_TERRITORY = {"MC": "FR", "IM": "GB"}
 
 
+#: Places with an ISO code of their own, outside the EU's VAT territory, whose businesses have
+#: their member state's VAT numbers: the Åland Islands (FI), the French overseas departments (FR).
+_NUMBER_COUNTRY = {"AX": "FI", **dict.fromkeys(("RE", "GP", "MQ", "GF", "YT"), "FR")}
+
+
 #: Parts of member states outside the EU's VAT territory (Art. 6 Directive 2006/112/EC), by the
 #: postcode prefixes of their addresses: an address there has its member state's country code
 #: (ISO 3166 has none for the Canary Islands; EN 16931 takes ES), so the country alone made a
@@ -190,11 +195,12 @@ def foreign_number_problem(customer: Customer) -> str | None:
     """Why a customer with no ``vat_rule`` of its own cannot be given the rule of its country:
     its VAT number is another country's (a Swiss customer's DE number: an establishment in
     Germany, under the reverse charge, Art. 44), or None. Its own country's prefix is taken: EL
-    for GR, that of the state whose VAT territory it is in (FR for MC, GB for IM), XI in GB."""
+    for GR, that of the state whose VAT territory it is in (FR for MC, GB for IM), XI in GB, the
+    member state's for a part with a code of its own (FI for AX, ``_NUMBER_COUNTRY``)."""
     number = compact_vat_number(customer.vat_number or "")
     if customer.vat_rule or not number:
         return None
-    territory = vat_territory(customer.country)
+    territory = _NUMBER_COUNTRY.get(customer.country, vat_territory(customer.country))
     prefix = _VAT_PREFIX.get(territory, territory)
     if number.startswith(prefix) or (territory == "GB" and number.startswith("XI")):
         return None

@@ -375,3 +375,15 @@ def test_a_vat_number_of_another_country_than_the_customer_s_asks_for_its_vat_ru
     assert rule_of("C007", vat_rule=None, **belfast) == "export"
     greek = {"country": "GR", "vat_number": "EL094259216", "postal_code": "10431"}
     assert rule_of("C006", vat_rule=None, **greek) == "eu_reverse_charge"
+
+
+def test_a_business_in_aland_or_reunion_gives_its_member_state_s_vat_number():
+    """The Åland Islands (AX) and the French overseas departments written with their own codes
+    (RE, GP, MQ, GF, YT) are outside the EU's VAT territory but their businesses have Finnish and
+    French VAT numbers: asking their vat_rule for a FI or FR number refused what is normal there."""
+    aland = {"country": "AX", "vat_number": "FI20774740", "postal_code": "22100"}
+    assert rule_of("C006", vat_rule=None, **aland) == "export"
+    reunion = {"country": "RE", "vat_number": "FR40303265045", "postal_code": "97400"}
+    assert rule_of("C006", vat_rule=None, **reunion) == "export"
+    with pytest.raises(ParameterError, match=r"expected a VAT number of AX \(FI\.\.\.\)"):
+        rule_of("C006", vat_rule=None, **{**aland, "vat_number": "SE556188840401"})
