@@ -34,7 +34,7 @@ _VAT_PREFIXES = {
     "XI": ("Northern Ireland's VAT prefix", "GB"),
 }
 #: ISO 3166's reserved codes of parts of Spain outside the EU's VAT territory: an address there
-#: is ES, and its postcode decides the VAT rule (``vat.outside_vat_territory``).
+#: is ES, and its postcode decides the VAT rule (``vat_places.outside_vat_territory``).
 _SPANISH_PARTS = {
     "IC": "the Canary Islands' code (reserved, not assigned), their country code is ES with "
     "their postcode (35, 38), by which they are outside the EU's VAT territory",
