@@ -18,7 +18,7 @@ from billing_lib.invoice_files import read_invoice_data
 from billing_lib.invoices import build_invoices, load_invoicing
 from billing_lib.ubl import CAC, CBC, ubl_document
 from tests.invoice_helpers import ISSUED, PERIOD, line, parameters_copy, setup
-from tests.ubl_validation import artefacts
+from tests.ubl_validation import artefacts, fatal_rules, peppol_findings, schema_errors
 
 
 def test_the_codes_are_en_16931_s_country_code_list():
@@ -143,3 +143,33 @@ def test_a_greek_customer_s_el_number_is_printed_and_given_in_the_e_invoice(tmp_
     assert buyer.findtext("cac:PartyTaxScheme/cbc:CompanyID", namespaces=ns) == "EL094259216"
     country = "cac:PostalAddress/cac:Country/cbc:IdentificationCode"
     assert buyer.findtext(country, namespaces=ns) == "GR"
+    xml = ubl_document(inv, invoicing.seller)
+    assert schema_errors(xml) == [] and fatal_rules(xml) == [] and peppol_findings(xml) == []
+
+
+@pytest.mark.parametrize(
+    ("country", "postal_code", "vat_number"),
+    [("ES", "35002", "ESB35123454"), ("IT", "23041", "IT00743110157"), ("IM", "IM1 1AA", None)],
+)
+def test_a_business_outside_the_eu_s_vat_territory_gets_an_export_invoice_and_e_invoice(
+    tmp_path, country, postal_code, vat_number
+):
+    """Las Palmas, Livigno and the Isle of Man are outside the EU's VAT territory: an export
+    ("Outside the scope of EU VAT", category G) whose e-invoice the EN 16931 and Peppol rules
+    accept, the address given with the country's code and the postcode."""
+    params = customers_with(tmp_path, country, vat_number)
+    path = params / "customers.yaml"
+    data = yaml.safe_load(path.read_text())
+    [c006] = [c for c in data["customers"] if c["id"] == "C006"]
+    c006.update(postal_code=postal_code, address=["Calle Mayor 3", f"{postal_code} Somewhere"])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    con, customers, invoicing = setup([line("C006", "100.00")], params)
+    (inv,) = build_invoices(con, customers, invoicing, PERIOD, None, ISSUED, {"C006": "NW-1"})
+    assert (inv.vat_rule, inv.vat_mention, inv.gross) == (
+        "export",
+        "Outside the scope of EU VAT",
+        inv.net,
+    )
+    xml = ubl_document(inv, invoicing.seller)
+    assert schema_errors(xml) == [] and fatal_rules(xml) == [] and peppol_findings(xml) == []
+    assert b"<cbc:ID>G</cbc:ID>" in xml
