@@ -102,6 +102,16 @@ def territory_problem(customer: Customer) -> tuple[str, str] | None:
     if customer.vat_rule or country not in _OUTSIDE_VAT_TERRITORY:
         return None
     postcode = customer_postcode(customer)
+    if not customer.postal_code:
+        found = [m.group(1) for line in customer.address for m in _POSTCODE_IN_LINE.finditer(line)]
+        places = {outside_vat_territory(country, code) for code in found}
+        if len(places) > 1:
+            outside = next(p for p in places if p)
+            return "postal_code", (
+                "expected the customer's postcode in postal_code: the address holds "
+                f"{' and '.join(dict.fromkeys(found))}, one outside the EU's VAT territory "
+                f"({outside}), one not"
+            )
     if postcode is None:
         parts = ", ".join(
             f"{name} {', '.join(p for p, n in _OUTSIDE_VAT_TERRITORY[country] if n == name)}"

@@ -387,3 +387,21 @@ def test_a_business_in_aland_or_reunion_gives_its_member_state_s_vat_number():
     assert rule_of("C006", vat_rule=None, **reunion) == "export"
     with pytest.raises(ParameterError, match=r"expected a VAT number of AX \(FI\.\.\.\)"):
         rule_of("C006", vat_rule=None, **{**aland, "vat_number": "SE556188840401"})
+
+
+def test_an_address_with_two_postcodes_of_different_places_asks_for_the_postal_code():
+    """A post-office box number beside the postcode (``BP 12345``, ``97400 Saint-Denis``): the
+    first five digits were taken, a business in Réunion was in France's mainland VAT territory."""
+    reunion = {"country": "FR", "vat_number": "FR40303265045", "postal_code": None}
+    address = ["BP 12345", "97400 Saint-Denis"]
+    with pytest.raises(
+        ParameterError,
+        match=r"C006\]\.postal_code: expected the customer's postcode in postal_code: the address "
+        r"holds 12345 and 97400, one outside the EU's VAT territory \(a French overseas "
+        r"territory\), one not",
+    ):
+        rule_of("C006", vat_rule=None, address=address, **reunion)
+    assert rule_of("C006", vat_rule=None, address=address, **{**reunion, "postal_code": "97400"})
+    assert rule_of("C006", vat_rule=None, address=["BP 75001", "75002 Paris"], **reunion) == (
+        "eu_reverse_charge"
+    )
