@@ -173,3 +173,17 @@ def test_a_business_outside_the_eu_s_vat_territory_gets_an_export_invoice_and_e_
     xml = ubl_document(inv, invoicing.seller)
     assert schema_errors(xml) == [] and fatal_rules(xml) == [] and peppol_findings(xml) == []
     assert b"<cbc:ID>G</cbc:ID>" in xml
+
+
+def test_a_seller_vat_number_of_another_country_than_the_seller_s_is_refused(tmp_path):
+    """seller.yaml with country NL and a German VAT number was accepted: every invoice charged
+    Dutch VAT (domestic, the seller's country) under a German number, and the e-invoice's BT-31
+    said DE for a Dutch seller."""
+    seller = parameters_copy(tmp_path) / "seller.yaml"
+    seller.write_text(seller.read_text().replace("NL867890125B01", "DE298765435"))
+    with pytest.raises(ParameterError) as caught:
+        load_invoicing(seller.parent)
+    assert str(caught.value) == (
+        f"{seller}, entry vat_number: expected the seller's VAT number of NL (NL...), its "
+        "country: the VAT rules follow from the seller's country; got 'DE298765435'"
+    )
