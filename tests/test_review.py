@@ -1484,3 +1484,9 @@ def test_a_customer_invoiced_from_another_country_than_last_month_is_listed(
     # the sample month against itself (as September): nothing moved
     plain = invoiced(tmp_path / "out2")
     assert not found(plain, "VAT country changed")
+    # a damaged invoices.json of September is named, the review goes on
+    (tmp_path / "out2" / "2026-09" / "invoices.json").write_text("{")
+    damaged = invoiced(tmp_path / "out2")
+    [finding] = found(damaged, "VAT country changed")
+    assert finding.subject == "2026-09"
+    assert finding.finding.startswith("not compared: ") and "invoices.json" in finding.finding

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from billing_lib.errors import RunError
 from billing_lib.invoice_files import read_invoice_data
 from billing_lib.invoice_model import Invoice
 from billing_lib.review.findings import Finding
@@ -27,7 +28,10 @@ def vat_place_changes(
     path = Path(output) / previous / INVOICE_DATA if previous else None
     if path is None or not path.is_file():
         return []
-    _, before = read_invoice_data(path)
+    try:
+        _, before = read_invoice_data(path)
+    except RunError as exc:  # named, not the review stopped: the month's invoices are built
+        return [Finding("VAT country changed", previous or "", f"not compared: {exc}")]
     then = {i.customer_id: i for i in before.values()}
     out = []
     for inv in sorted(invoices, key=lambda i: i.customer_id):
