@@ -33,6 +33,14 @@ _VAT_PREFIXES = {
     "EL": ("Greece's VAT prefix", "GR"),
     "XI": ("Northern Ireland's VAT prefix", "GB"),
 }
+#: ISO 3166's reserved codes of parts of Spain outside the EU's VAT territory: an address there
+#: is ES, and its postcode decides the VAT rule (``vat_places.outside_vat_territory``).
+_SPANISH_PARTS = {
+    "IC": "the Canary Islands' code (reserved, not assigned), their country code is ES with "
+    "their postcode (35, 38), by which they are outside the EU's VAT territory",
+    "EA": "Ceuta and Melilla's code (reserved, not assigned), their country code is ES with "
+    "their postcode (51, 52), by which they are outside the EU's VAT territory",
+}
 
 
 def code_meant(value: str) -> str | None:
@@ -54,6 +62,8 @@ def country_problem(value: str) -> str | None:
     if value in _VAT_PREFIXES:
         what, code = _VAT_PREFIXES[value]
         hint = f": {value} is {what}, its country code is {code}"
+    elif value in _SPANISH_PARTS:
+        hint = f": {value} is {_SPANISH_PARTS[value]}"
     else:
         meant = code_meant(value)
         if meant:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import duckdb
 import pyarrow as pa
@@ -44,7 +44,9 @@ from billing_lib.vat_numbers import checked_vat_number
 #: The customers and the vendor accounts that belong to them, in the parameters folder.
 CUSTOMERS_FILE, ACCOUNTS_FILE = "customers.yaml", "accounts.csv"
 
-VatRule = Literal["domestic", "eu_reverse_charge", "export"]
+#: The VAT rules every vat_rules.yaml defines; a customer may name another rule of its own
+#: (a domestic reverse charge, ``vat.VatRule.domestic_reverse_charge``), checked when billed.
+STANDARD_VAT_RULES = ("domestic", "eu_reverse_charge", "export")
 #: A Peppol electronic address: the CEF EAS scheme (4 digits, e.g. 0106 Dutch KvK, 0208 Belgian
 #: KBO, 9944 Dutch VAT) and the identifier, e.g. ``0106:12345678``.
 PEPPOL_ID = r"^\d{4}:[^\s:]{1,100}$"
@@ -127,8 +129,10 @@ class Customer(BaseModel):
     group: str | None = Field(
         None, description="Customer group that price plans can be assigned to"
     )
-    vat_rule: VatRule | None = Field(
-        None, description="Overrides the rule derived from the country"
+    vat_rule: str | None = Field(
+        None,
+        min_length=1,
+        description="Overrides the rule derived from the country: a rule of vat_rules.yaml",
     )
     line_grouping: list[str] = Field(
         default_factory=lambda: ["vendor", "service"],
@@ -224,9 +228,12 @@ def load_customers(parameters: Path) -> dict[str, Customer]:
                 "case would bill the other customer)",
             )
         check_grouping(c.line_grouping, c.id, path)  # at load, not after the rating
-        if c.vat_rule == "eu_reverse_charge" and not c.vat_number:
+        if c.vat_rule == "eu_reverse_charge" and not (c.vat_number or "").strip():
             raise ParameterError(
-                path, f"customers[id={c.id}]", "reverse charge needs the customer's VAT number"
+                path,
+                f"customers[id={c.id}].vat_number",
+                "the reverse charge (vat_rule eu_reverse_charge) needs the customer's VAT "
+                "number, printed on the invoice (Art. 226(4) Directive 2006/112/EC)",
             )
         out[c.id] = c
     return out

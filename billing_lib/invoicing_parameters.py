@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -39,7 +40,8 @@ from billing_lib.peppol_ids import checked_peppol_id, checked_registration
 from billing_lib.postal_addresses import checked_postal_code, checked_state
 from billing_lib.printed_texts import PrintedText
 from billing_lib.vat import VatRules, load_vat_rules
-from billing_lib.vat_numbers import checked_vat_number
+from billing_lib.vat_numbers import checked_vat_number, compact_vat_number
+from billing_lib.vat_places import VAT_PREFIX, vat_territory
 
 SELLER_FILE = "seller.yaml"
 PRODUCTS_FILE = "products.yaml"
@@ -123,6 +125,25 @@ class Seller(Strict):
                 "with more get summarised usage sheets; every line is in <workbook>.usage.parquet)"
             )
         return value
+
+    @field_validator("vat_number")
+    @classmethod
+    def _of_the_seller_s_country(cls, value: str, info: ValidationInfo) -> str:
+        """The seller's VAT number is of its country (EL for GR, XI allowed in GB): the VAT
+        rules follow from the country, and a Dutch seller with a German number charged Dutch
+        VAT under it. Read ``AS_ISSUED`` (invoices.json), taken as it is."""
+        country = info.data.get("country")
+        if not country or (info.context or {}).get("as_issued"):
+            return value
+        territory = vat_territory(country)
+        prefix = VAT_PREFIX.get(territory, territory)
+        number = compact_vat_number(value)
+        if number.startswith(prefix) or (territory == "GB" and number.startswith("XI")):
+            return value
+        raise ValueError(
+            f"expected the seller's VAT number of {country} ({prefix}...), its country: the VAT "
+            "rules follow from the seller's country"
+        )
 
     @model_validator(mode="after")
     def _series(self) -> Seller:

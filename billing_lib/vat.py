@@ -5,15 +5,17 @@ Directive 2006/112/EC), so the rule follows from the customer's country against 
 the same country is ``domestic`` (Dutch VAT), another EU member state is ``eu_reverse_charge``
 (0 %, the customer accounts for the VAT, both VAT numbers on the invoice, Art. 196 and 226(4)),
 anywhere else, including a part of a member state outside the EU's VAT territory (the Canary
-Islands, by the postcode: Art. 6), is ``export`` (0 %, outside the scope of EU VAT). A customer's
-``vat_rule`` in customers.yaml overrides the derived rule. Sales to EU consumers (OSS) are not
-supported and are reported as an error rather than invoiced without VAT.
+Islands, Livigno, by the postcode: Art. 6), is ``export`` (0 %, outside the scope of EU VAT). A
+customer's ``vat_rule`` in customers.yaml overrides the derived rule; where the postcode cannot
+tell (none given, or one shared with places inside the territory) it is asked for. Sales to EU
+consumers (OSS) are not supported and are reported as an error rather than invoiced without VAT.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -30,11 +32,20 @@ from pydantic import (
 )
 
 from billing_lib.countries import checked_country
-from billing_lib.customers import Customer
+from billing_lib.customers import STANDARD_VAT_RULES, Customer
 from billing_lib.errors import ParameterError
 from billing_lib.parameter_files import Day, pydantic_problem, read_yaml
 from billing_lib.printed_texts import PrintedText
 from billing_lib.vat_numbers import compact_vat_number
+from billing_lib.vat_places import (
+    VAT_PREFIX,
+    customer_postcode,
+    foreign_number_problem,
+    outside_vat_territory,
+    shared_postcode,
+    territory_problem,
+    vat_territory,
+)
 
 VAT_FILE = "vat_rules.yaml"
 CUSTOMERS_FILE = "customers.yaml"
@@ -78,52 +89,6 @@ VATEX_CATEGORY = {
     "VATEX-EU-I": ("E", "P0110"),
     "VATEX-EU-J": ("E", "P0111"),
 }
-#: VAT number prefixes that differ from the ISO country code (Greece uses EL).
-_VAT_PREFIX = {"GR": "EL"}
-#: Countries within another member state's VAT territory (Art. 7(1) Directive 2006/112/EC):
-#: Monaco is France's for VAT, its businesses have FR VAT numbers.
-_VAT_TERRITORY = {"MC": "FR"}
-
-
-#: Parts of member states outside the EU's VAT territory (Art. 6 Directive 2006/112/EC), by the
-#: postcode prefixes of their addresses: an address there has its member state's country code
-#: (ISO 3166 has none for the Canary Islands; EN 16931 takes ES), so the country alone made a
-#: business in Las Palmas a reverse charge (Art. 196) and refused ``export`` for it.
-_OUTSIDE_VAT_TERRITORY: dict[str, tuple[tuple[str, str], ...]] = {
-    "DE": (("27498", "Heligoland"), ("78266", "Büsingen am Hochrhein")),
-    "ES": (
-        ("35", "the Canary Islands"),
-        ("38", "the Canary Islands"),
-        ("51", "Ceuta"),
-        ("52", "Melilla"),
-    ),
-    "FI": (("22", "the Åland Islands"),),
-    # the outermost regions and overseas collectivities (Art. 6(1)(c); 980xx is Monaco's)
-    "FR": tuple(
-        (code, "a French overseas territory")
-        for code in (*map(str, range(971, 979)), "984", "986", "987", "988")
-    ),
-    "GR": (("63086", "Mount Athos"),),
-}
-
-
-def vat_territory(country: str) -> str:
-    """The member state whose VAT territory ``country`` is in (``MC`` -> ``FR``), else itself."""
-    return _VAT_TERRITORY.get(country, country)
-
-
-def outside_vat_territory(country: str, postal_code: str | None) -> str | None:
-    """The part of ``country`` outside the EU's VAT territory that ``postal_code`` is in
-    (``ES``, ``35002`` -> the Canary Islands; Art. 6 Directive 2006/112/EC), else None."""
-    code = re.sub(r"\s", "", postal_code or "")
-    return next(
-        (
-            name
-            for prefix, name in _OUTSIDE_VAT_TERRITORY.get(country, ())
-            if code.startswith(prefix)
-        ),
-        None,
-    )
 
 
 def _exact_rate(value: object) -> object:
@@ -168,6 +133,10 @@ class VatRule(BaseModel):
     #: (``on``), whenever it is billed: the rate was one per rule, so December billed in
     #: January after the file was changed for January took January's rate.
     rate_changes: tuple[RateChange, ...] = ()
+    #: A reverse charge of the seller's own country for specific supplies (Art. 199, 199a
+    #: Directive 2006/112/EC; not cloud services unless its law says so): category AE, for a
+    #: customer in the seller's country that names it as its ``vat_rule``, never derived.
+    domestic_reverse_charge: bool = False
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -182,6 +151,7 @@ class VatRule(BaseModel):
                 "rate_changes must be in date order, one per valid_from; got "
                 + ", ".join(d.isoformat() for d in days)
             )
+        self._mid_month_problem()
         for rate, where in [
             (self.rate, ""),
             *((c.rate, f" (rate_changes from {c.valid_from})") for c in self.rate_changes),
@@ -196,6 +166,11 @@ class VatRule(BaseModel):
         ]:
             self._label_problem(rate, label, where)
         self._exemption_problem()
+        if self.domestic_reverse_charge and self.ubl_category != "AE":
+            raise ValueError(
+                f"domestic_reverse_charge needs category AE (reverse charge), not "
+                f"{self.ubl_category}"
+            )
         if self.ubl_category in EXEMPT and not (self.exemption_code or self.mention):
             raise ValueError(
                 f"category {self.ubl_category} needs a mention or an exemption_code (EN 16931 "
@@ -212,6 +187,29 @@ class VatRule(BaseModel):
                 "2006/112/EC; the exemption_code is in the e-invoice only"
             )
         return self
+
+    def _mid_month_problem(self) -> None:
+        """A rate change within a month: the month is invoiced at the rate of its last day
+        (``on``), so its days before the change were taxed at the new rate without a word. The
+        analyst chooses the month's rate (the change on its first day or the next month's) and
+        corrects it by hand."""
+        before = self.rate
+        for change in self.rate_changes:
+            day = change.valid_from
+            if day.day != 1:
+                month = f"{calendar.month_name[day.month]} {day.year}"
+                days = "1" if day.day == 2 else f"1 to {day.day - 1}"
+                first = day.replace(day=1)
+                following = (first + timedelta(days=31)).replace(day=1)
+                raise ValueError(
+                    f"rate_changes from {day.isoformat()}: expected the first day of a month: a "
+                    "month is invoiced at one rate, the one in force on its last day, so "
+                    f"{days} {month} would be taxed at {change.rate.normalize():f} % in silence; "
+                    f"give {first.isoformat()} (the month at {change.rate.normalize():f} %) or "
+                    f"{following.isoformat()} (at {before.normalize():f} %) and correct the "
+                    "month by hand"
+                )
+            before = change.rate
 
     def _rate_problem(self, rate: Decimal, where: str) -> None:
         """A rate the rule's category cannot have, or one written as a fraction."""
@@ -326,7 +324,11 @@ class VatRules(BaseModel):
         force on ``day`` (its rate changes, ``VatRule.on``; None: its own rate). A rule the
         file does not define, or a customer lacking what the rule needs, is a ParameterError."""
         entry = f"customers[id={customer.id}]"
-        _, implied = self.place_of(customer.country, seller_country, customer.postal_code)
+        unknown = territory_problem(customer)
+        if unknown:
+            raise ParameterError(source, f"{entry}.{unknown[0]}", unknown[1])
+        postcode = customer_postcode(customer)
+        _, implied = self.place_of(customer.country, seller_country, postcode)
         name = customer.vat_rule or implied
         if not customer.vat_rule and implied == "eu_reverse_charge" and not customer.vat_number:
             raise ParameterError(
@@ -336,7 +338,29 @@ class VatRules(BaseModel):
                 "would be a sale to a consumer (OSS), which is not supported; give its "
                 "vat_number for the reverse charge",
             )
+        rule = self._named(name, customer, seller_country, source)
+        wrong = self._buyer_number_problem(rule, customer)
+        if not wrong and not rule.requires_buyer_vat_number:  # that rule's check says more
+            foreign = foreign_number_problem(customer)
+            wrong = ("vat_number", foreign) if foreign else None
+        if wrong:
+            raise ParameterError(source, f"{entry}.{wrong[0]}", wrong[1])
+        problem = self.place_of_supply_problem(rule, customer, seller_country)
+        if problem:
+            raise ParameterError(source, f"{entry}.vat_rule", problem)
+        return rule if day is None else rule.on(day)
+
+    def _named(self, name: str, customer: Customer, seller_country: str, source: str) -> VatRule:
+        """The rule ``name`` of ``customer``: one vat_rules.yaml lacks is named in the file at
+        fault (a customer's own rule mistyped in customers.yaml, a standard one in vat_rules);
+        a domestic reverse charge only where the customer names it."""
         rule = self.rules.get(name)
+        if rule is None and name not in STANDARD_VAT_RULES:  # a customer's own, mistyped?
+            raise ParameterError(
+                source,
+                f"customers[id={customer.id}].vat_rule",
+                f"unknown VAT rule {name!r}; {VAT_FILE} defines: {sorted(self.rules)}",
+            )
         if rule is None:
             raise ParameterError(
                 VAT_FILE,
@@ -344,26 +368,40 @@ class VatRules(BaseModel):
                 f"unknown VAT rule {name!r} of customer {customer.id}; defined: "
                 f"{sorted(self.rules)}",
             )
-        if rule.requires_buyer_vat_number:
-            if not customer.vat_number or not customer.vat_number.strip():
-                raise ParameterError(
-                    source,
-                    f"{entry}.vat_number",
-                    f"VAT rule {name!r} needs the customer's VAT number on the invoice",
-                )
-            territory = vat_territory(customer.country)
-            prefix = _VAT_PREFIX.get(territory, territory)
-            if not compact_vat_number(customer.vat_number).startswith(prefix):
-                raise ParameterError(
-                    source,
-                    f"{entry}.vat_number",
-                    f"expected a VAT number starting with {prefix} for country {customer.country}; "
-                    f"got {customer.vat_number!r}",
-                )
-        problem = self.place_of_supply_problem(rule, customer, seller_country)
-        if problem:
-            raise ParameterError(source, f"{entry}.vat_rule", problem)
-        return rule if day is None else rule.on(day)
+        if rule.domestic_reverse_charge and customer.vat_rule != name:
+            raise ParameterError(
+                VAT_FILE,
+                f"rules.{name}",
+                "a domestic reverse charge is for the customers that name it as their "
+                f"vat_rule, not the rule of every customer in {seller_country}",
+            )
+        return rule
+
+    @staticmethod
+    def _buyer_number_problem(rule: VatRule, customer: Customer) -> tuple[str, str] | None:
+        """The field and what is wrong with the customer's VAT number for ``rule``: none where
+        the rule needs one, one of another country, or Northern Ireland's XI (for goods only)
+        under a reverse charge; else None."""
+        name, number = rule.name, compact_vat_number(customer.vat_number or "")
+        if rule.ubl_category in BUYER_ACCOUNTS and number.startswith("XI"):
+            return "vat_rule", (
+                f"VAT rule {name!r} is the reverse charge of a business in another EU member "
+                f"state, but the XI VAT number {number} is Northern Ireland's for goods (Windsor "
+                "Framework): cloud services to a business there are supplied in the United "
+                "Kingdom, its rule is export"
+            )
+        if not rule.requires_buyer_vat_number:
+            return None
+        if not number:
+            return "vat_number", f"VAT rule {name!r} needs the customer's VAT number on the invoice"
+        territory = vat_territory(customer.country)
+        prefix = VAT_PREFIX.get(territory, territory)
+        if not number.startswith(prefix):
+            return "vat_number", (
+                f"expected a VAT number starting with {prefix} for country {customer.country}; "
+                f"got {customer.vat_number!r}"
+            )
+        return None
 
     def place_of(
         self, country: str, seller_country: str, postal_code: str | None = None
@@ -397,12 +435,15 @@ class VatRules(BaseModel):
         ``vat_rule`` in customers.yaml that contradicts the customer's country would charge VAT
         that is not owed, or leave out VAT that is (other categories are not checked)."""
         country, eu = customer.country, self.eu_countries
+        postcode = customer_postcode(customer)
+        if shared_postcode(country, postcode):
+            return None  # inside or outside the VAT territory: the customer's vat_rule says
         territory = vat_territory(country)
-        if outside_vat_territory(country, customer.postal_code):
+        if outside_vat_territory(country, postcode):
             territory = ""  # in no member state's VAT territory
-        prefix = _VAT_PREFIX.get(seller_country, seller_country)
+        prefix = VAT_PREFIX.get(seller_country, seller_country)
         number = compact_vat_number(customer.vat_number or "")
-        where, implied = self.place_of(country, seller_country, customer.postal_code)
+        where, implied = self.place_of(country, seller_country, postcode)
         category = rule.ubl_category
         if category == "S" and territory != seller_country and not number.startswith(prefix):
             return (
@@ -411,6 +452,14 @@ class VatRules(BaseModel):
                 "are supplied where it is established (Art. 44 Directive 2006/112/EC), so its rule "
                 f"is {implied}; a customer registered for VAT in {seller_country} (a fixed "
                 f"establishment there) gives that VAT number ({prefix}...)"
+            )
+        if rule.domestic_reverse_charge:
+            if territory == seller_country:
+                return None
+            return (
+                f"VAT rule {rule.name!r} is a domestic reverse charge of {seller_country} (Art. "
+                f"199, 199a Directive 2006/112/EC), but the customer is in {country} ({where}): "
+                f"its rule is {implied}"
             )
         if category == "AE" and (territory == seller_country or territory not in eu):
             return (

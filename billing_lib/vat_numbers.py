@@ -56,7 +56,8 @@ def _rules(prefix: str) -> NumberValidationModule | None:
 
 def vat_number_problem(number: str) -> str | None:
     """What is wrong with ``number`` as a VAT number, or None: it starts with its country's two
-    letters and, for a country python-stdnum knows, has that country's format and check digits.
+    letters (EL for Greece, never GR) and, for a country python-stdnum knows, has that country's
+    format and check digits.
     Outside the EU python-stdnum's rules are the country's own tax number, some written without
     the prefix (an Australian ABN): either form passes."""
     compact = compact_vat_number(number)
@@ -71,6 +72,11 @@ def vat_number_problem(number: str) -> str | None:
         meant = code_meant(prefix)
         return f"{wanted} (EN 16931 BR-CO-09): {prefix} is not one" + (
             f", {meant}" if meant else ""
+        )
+    if prefix == "GR":  # python-stdnum reads GR as Greek; VIES and the e-invoice know EL
+        return (
+            "a Greek VAT number with Greece's VAT prefix EL, not its country code GR (VIES and "
+            f"the e-invoice know it as EL{compact[2:]})"
         )
     rules = _rules(prefix.lower())
     if rules is None:

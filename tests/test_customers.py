@@ -299,6 +299,21 @@ def test_reverse_charge_without_a_vat_number_is_refused(tmp_path):
         load_customers(params)
 
 
+@pytest.mark.parametrize("blank", ['""', '"  "'])
+def test_reverse_charge_with_a_blank_vat_number_is_refused_naming_the_field(tmp_path, blank):
+    """A number of spaces passed when customers.yaml was read (only the billing refused it)."""
+    params = write_params(
+        tmp_path, customers=CUSTOMERS.replace("vat_number: DE123456788", f"vat_number: {blank}")
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_customers(params)
+    assert str(raised.value) == (
+        f"{params / 'customers.yaml'}, entry customers[id=C2].vat_number: the reverse charge "
+        "(vat_rule eu_reverse_charge) needs the customer's VAT number, printed on the invoice "
+        "(Art. 226(4) Directive 2006/112/EC)"
+    )
+
+
 def test_a_duplicate_customer_id_is_refused(tmp_path):
     params = write_params(tmp_path, customers=CUSTOMERS.replace("id: C2", "id: C1"))
     with pytest.raises(ParameterError, match=r"customers\[id=C1\]: the id is used twice"):

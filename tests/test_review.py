@@ -1468,3 +1468,53 @@ def test_a_stray_confirmation_does_not_mask_another_customer_s_unconfirmed_jump(
     assert f"--confirm-jump {stray} (notebook parameter confirm_jumps): expected a customer" in text
     assert "(C001, C003)" in text
     assert text.count("nothing was invoiced") == 1
+
+
+def test_a_customer_invoiced_from_another_country_than_last_month_is_listed(
+    tmp_path, sample_outputs
+):
+    """customers.yaml holds one country per customer: a customer that moved (Duisburg to
+    Vienna) is invoiced from its new country from the month it is edited, and a month before the
+    move billed then (late, again, reissued) takes the new country's VAT rule without a word.
+    The review lists the customer whose country or VAT rule differs from the previous finalised
+    month's invoice, so the analyst checks the date of the move."""
+    september = tmp_path / "out" / "2026-09"
+    finalised(tmp_path / "out", "2026-09", "")
+    shutil.copy(sample_outputs / "2026-10" / "invoices.json", september / "invoices.json")
+    (september / "manifest.json").write_text("{}")
+    numbering.open_register(tmp_path / "out" / REGISTER).finalise("2026-09")
+    shutil.copytree(tmp_path / "out", tmp_path / "out2")
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params)
+    path = params / "customers.yaml"
+    text = path.read_text(encoding="utf-8")
+    moved = text.replace(
+        '    address: [Industriestraße 41, 47119 Duisburg, Germany]\n    postal_code: "47119"\n'
+        '    city: "Duisburg"\n',
+        '    address: [Kärntner Ring 5, 1010 Wien, Austria]\n    postal_code: "1010"\n'
+        '    city: "Wien"\n',
+    ).replace(
+        '    peppol_id: "9930:DE298765435"\n    country: DE\n    vat_number: DE298765435\n',
+        "    country: AT\n    vat_number: ATU13585627\n",
+    )
+    assert moved != text
+    path.write_text(moved, encoding="utf-8")
+    br = invoiced(tmp_path / "out", params=params)
+    [finding] = found(br, "VAT country changed")
+    assert (finding.subject, finding.finding) == (
+        "C006",
+        "invoiced from AT under eu_reverse_charge, in 2026-09 from DE under eu_reverse_charge: "
+        "customers.yaml holds one country and VAT rule per customer, so a month before the "
+        "move billed now (late, again or reissued) takes the new ones; check the date of the "
+        "move",
+    )
+    assert finding.lines[0].startswith("2026-09 invoice NW2026-")
+    # the sample month against itself (as September): nothing moved
+    plain = invoiced(tmp_path / "out2")
+    assert not found(plain, "VAT country changed")
+    # a damaged invoices.json of September is named, the review goes on
+    (tmp_path / "out2" / "2026-09" / "invoices.json").write_text("{")
+    damaged = invoiced(tmp_path / "out2")
+    [finding] = found(damaged, "VAT country changed")
+    assert finding.subject == "2026-09"
+    assert finding.finding.startswith("not compared: ") and "invoices.json" in finding.finding

@@ -72,6 +72,13 @@ def test_each_month_is_invoiced_at_the_rate_in_force_on_its_last_day(tmp_path):
             "in date order",
         ),
         ({"rate": "22"}, "valid_from"),
+        (  # January was invoiced at 22 % whole, its first 14 days too, without a word
+            {"valid_from": "2027-01-15", "rate": "22", "label": "VAT 22 %"},
+            "rate_changes from 2027-01-15: expected the first day of a month: a month is invoiced "
+            "at one rate, the one in force on its last day, so 1 to 14 January 2027 would be "
+            "taxed at 22 % in silence; give 2027-01-01 (the month at 22 %) or 2027-02-01 (at "
+            "21 %) and correct the month by hand",
+        ),
         (  # read as the Unix time of 2027-01-01: the new rate in force from then, without a word
             {"valid_from": 1798761600, "rate": "22", "label": "VAT 22 %"},
             "rate_changes[0].valid_from: expected a date YYYY-MM-DD, e.g. 2026-10-01, not a "

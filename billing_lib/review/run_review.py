@@ -53,6 +53,7 @@ from billing_lib.review.report_checks import (
     split_days,
 )
 from billing_lib.review.span_checks import charge_spans, commitments, seat_counts
+from billing_lib.review.vat_checks import vat_place_changes
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def run_findings(run: RunFacts) -> list[Finding]:
         previous_numbers(run.output, previous) if set(before) - invoiced_now else None,
         _reasons(run, before, without) if without else None,
     )
+    found += vat_place_changes(run.invoices, run.output, previous)
     found += margins(run.con, run.settings.min_margin_percent, run.invoice_totals)
     found += no_vendor_lines(customer_sums(run.con), run.invoice_totals)
     found += absorbed_credits(run.con)
