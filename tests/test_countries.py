@@ -93,9 +93,11 @@ def test_the_seller_s_country_and_the_eu_member_states_are_checked_too(tmp_path)
     params = parameters_copy(tmp_path / "again")
     rules = params / "vat_rules.yaml"
     rules.write_text(rules.read_text().replace(" GR,", " EL,", 1))
+    listed = [n for n, t in enumerate(rules.read_text().splitlines(), 1) if " EL," in t]
     with pytest.raises(
         ParameterError,
-        match=r"vat_rules.yaml, line 16, column 60, entry eu_countries\[11\]: .*EL is Greece's VAT "
+        match=rf"vat_rules.yaml, line {listed[0]}, column 60, entry eu_countries\[11\]: .*EL is "
+        r"Greece's VAT "
         r"prefix, its country code is GR",
     ):
         load_invoicing(params)
@@ -123,16 +125,20 @@ def test_a_greek_vat_number_written_with_the_country_code_gr_is_refused_naming_e
     ``GR094259216`` as Greek and passed it, so the invoice printed it and the e-invoice's BT-48
     carried it, a number VIES and the customer's accounts payable do not know."""
     params = customers_with(tmp_path, "GR", "GR094259216")
+    written = (params / "customers.yaml").read_text().splitlines()
+    at = next(n for n, t in enumerate(written, 1) if "GR094259216" in t)
     with pytest.raises(ParameterError) as caught:
         load_customers(params)
     assert str(caught.value) == (
-        f"{params / 'customers.yaml'}, entry customers[id=C006].vat_number: expected a Greek VAT "
-        "number with Greece's VAT prefix EL, not its country code GR (VIES and the e-invoice "
-        "know it as EL094259216); got 'GR094259216'"
+        f"{params / 'customers.yaml'}, line {at}, entry customers[id=C006].vat_number: expected a "
+        "Greek VAT number with Greece's VAT prefix EL, not its country code GR (VIES and the "
+        "e-invoice know it as EL094259216); got 'GR094259216'"
     )
     seller = parameters_copy(tmp_path / "seller") / "seller.yaml"
     seller.write_text(seller.read_text().replace("NL867890125B01", "GR094259216"))
-    with pytest.raises(ParameterError, match=r"seller.yaml, entry vat_number: expected a Greek"):
+    with pytest.raises(
+        ParameterError, match=r"seller.yaml, line \d+, entry vat_number: expected a Greek"
+    ):
         load_invoicing(seller.parent)
 
 
@@ -188,9 +194,10 @@ def test_a_seller_vat_number_of_another_country_than_the_seller_s_is_refused(tmp
     said DE for a Dutch seller."""
     seller = parameters_copy(tmp_path) / "seller.yaml"
     seller.write_text(seller.read_text().replace("NL867890125B01", "DE298765435"))
+    at = next(n for n, t in enumerate(seller.read_text().splitlines(), 1) if "DE298765435" in t)
     with pytest.raises(ParameterError) as caught:
         load_invoicing(seller.parent)
     assert str(caught.value) == (
-        f"{seller}, entry vat_number: expected the seller's VAT number of NL (NL...), its "
-        "country: the VAT rules follow from the seller's country; got 'DE298765435'"
+        f"{seller}, line {at}, entry vat_number: expected the seller's VAT number of NL (NL...), "
+        "its country: the VAT rules follow from the seller's country; got 'DE298765435'"
     )

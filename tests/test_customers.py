@@ -305,12 +305,14 @@ def test_reverse_charge_with_a_blank_vat_number_is_refused_naming_the_field(tmp_
     params = write_params(
         tmp_path, customers=CUSTOMERS.replace("vat_number: DE123456788", f"vat_number: {blank}")
     )
+    written = (params / "customers.yaml").read_text().splitlines()
+    at = next(n for n, t in enumerate(written, 1) if f"vat_number: {blank}" in t)
     with pytest.raises(ParameterError) as raised:
         load_customers(params)
     assert str(raised.value) == (
-        f"{params / 'customers.yaml'}, entry customers[id=C2].vat_number: the reverse charge "
-        "(vat_rule eu_reverse_charge) needs the customer's VAT number, printed on the invoice "
-        "(Art. 226(4) Directive 2006/112/EC)"
+        f"{params / 'customers.yaml'}, line {at}, entry customers[id=C2].vat_number: the reverse "
+        "charge (vat_rule eu_reverse_charge) needs the customer's VAT number, printed on the "
+        "invoice (Art. 226(4) Directive 2006/112/EC)"
     )
 
 

@@ -393,17 +393,20 @@ def test_a_customer_s_problems_at_invoicing_name_their_line_in_customers_yaml(tm
     customers = params / "customers.yaml"
     text = customers.read_text(encoding="utf-8")
     address = "    address: [Oudegracht 112, 3511 AV Utrecht]\n"
-    assert text.splitlines().index(address.rstrip("\n")) == 16  # C001's, line 17
+    lines = text.splitlines()
+    at = lines.index(address.rstrip("\n")) + 1  # C001's
+    currency = lines.index("    invoice_currency: EUR", lines.index("  - id: C003")) + 1
     customers.write_text(text.replace(address, f"    address: ['{STUB_ADDRESS}']\n"))
     with pytest.raises(ParameterError) as raised:
         build([line("C001", "1"), line("C003", "1", currency="USD")], tmp_path, parameters=params)
     message = str(raised.value)
     assert (
-        f"\n  - {customers}, line 17, entry customers[id=C001].address: still "
+        f"\n  - {customers}, line {at}, entry customers[id=C001].address: still "
         f"'{STUB_ADDRESS}', as billing customers sync proposed the customer"
     ) in message
     assert (
-        f"\n  - {customers}, line 55, entry customers[id=C003].invoice_currency: is EUR but its "
+        f"\n  - {customers}, line {currency}, entry customers[id=C003].invoice_currency: is EUR "
+        "but its "
         "rated lines are in ['USD']"
     ) in message
     assert_nothing_reserved(tmp_path)
@@ -421,11 +424,12 @@ def test_a_customer_s_vat_problem_at_invoicing_names_its_line_in_customers_yaml(
         "    vat_rule: eu_reverse_charge\n\n  - id: C007", "\n  - id: C007"
     )
     customers.write_text(text, encoding="utf-8")
+    c006_line = text.splitlines().index("  - id: C006") + 1
     with pytest.raises(ParameterError) as raised:
         build([line("C006", "1")], tmp_path, parameters=params)
     assert (
-        f"{customers}, line 92, entry customers[id=C006]: an EU customer in DE without a VAT "
-        "number would be a sale to a consumer (OSS)"
+        f"{customers}, line {c006_line}, entry customers[id=C006]: an EU customer in DE without "
+        "a VAT number would be a sale to a consumer (OSS)"
     ) in str(raised.value)
     assert_nothing_reserved(tmp_path)
 

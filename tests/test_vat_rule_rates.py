@@ -21,7 +21,8 @@ def test_a_vat_rate_written_as_a_fraction_is_refused_naming_the_entry(tmp_path):
     with pytest.raises(ParameterError) as err:
         load_vat_rules(tmp_path)
     text = str(err.value)
-    assert "vat_rules.yaml, line 19, entry rules.domestic:" in text, text
+    domestic = path.read_text().splitlines().index("  domestic:") + 1
+    assert f"vat_rules.yaml, line {domestic}, entry rules.domestic:" in text, text
     assert "a VAT rate of 0.21 % is no VAT rate" in text and "write 21 for 21 %" in text, text
     # real rates, the lowest reduced ones of the EU included, and 0 % stand
     for rate in ("21", "2.1", "1", "0"):
