@@ -12,6 +12,7 @@ run (``billing_lib.recovery``), so the register and the published folders always
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import platform
@@ -207,7 +208,10 @@ def writing_error(
         return None
     what, output_way, temporary_way = fault
     text = str(exc)
-    file = getattr(exc, "filename", None) or duckdb_file(text) or where
+    # a copy (shutil.copyfile) names the file it read first and the file it wrote second: lack
+    # of room or a size limit is the written file's
+    written = getattr(exc, "filename2", None) if _is_room(exc) else None
+    file = written or getattr(exc, "filename", None) or duckdb_file(text) or where
     # not any file of the temporary directory: an outputs folder may be in it too
     temporary = in_scratch(file)
     # a file of a staging folder is named as where it would have been published (``<period>``
@@ -220,6 +224,11 @@ def writing_error(
         f"{file}: {what} ({reason}). {outcome} Way out: "
         f"{temporary_way if temporary else output_way}."
     )
+
+
+def _is_room(exc: BaseException) -> bool:
+    """True for a write that failed for lack of room or a file-size limit."""
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 @contextmanager

@@ -205,7 +205,7 @@ CASES = [
         "customers.yaml",
         replace("invoice_currency: EUR", "invoice_curency: EUR"),
         [
-            "customers.yaml, line 24, entry customers[id=C001].invoice_curency",
+            "customers.yaml, line 25, entry customers[id=C001].invoice_curency",
             "unknown key 'invoice_curency'; did you mean 'invoice_currency'?",
             "(2 problems in this file",  # the typo and the key it hides: both shown
             # a key left out has no line; the problems after the first are named by line too
@@ -231,7 +231,7 @@ CASES = [
     pytest.param(
         "vat_rules.yaml",
         replace("    vat_code: NL-21", "    vat_cod: NL-21"),
-        ["vat_rules.yaml, line 21, entry rules.domestic.vat_cod", "did you mean 'vat_code'?"],
+        ["vat_rules.yaml, line 26, entry rules.domestic.vat_cod", "did you mean 'vat_code'?"],
         id="vat-rule-key-typo",
     ),
     pytest.param(
@@ -498,6 +498,23 @@ def test_an_outputs_folder_in_the_temporary_directory_gets_the_outputs_way_out(t
     with scratch_folder("store") as folder:
         err = writing_error(OSError(errno.ENOSPC, "No space left", str(folder / "x.db")), folder)
     assert "set TMPDIR to a folder on one with room" in str(err)
+
+
+def test_a_copy_into_a_full_disk_names_the_copy_not_the_file_copied():
+    """The rated lines are copied from the run's scratch folder into the outputs folder when the
+    two are on different file systems; CPython's copy says ``filename`` (the file read, in the
+    temporary directory) and ``filename2`` (the file written). A full outputs disk was named as
+    the temporary file with "set TMPDIR" for the way out, which frees nothing where the disk is
+    full (found by test_a_full_disk_is_named_and_changes_nothing under a loaded machine, where
+    the copy was the write that met the full disk)."""
+    with scratch_folder("rated") as folder:
+        source = folder / "rated_lines.parquet"
+        target = "/out/.staging-2026-10-8ae04363/rated_lines.parquet"
+        exc = OSError(errno.ENOSPC, "No space left on device")
+        exc.filename, exc.filename2 = str(source), target
+        err = writing_error(exc, "/out/.staging-2026-10-8ae04363")
+    assert str(err).startswith("/out/2026-10/rated_lines.parquet: the disk is full"), err
+    assert "give the run another output folder (--output)" in str(err), err
 
 
 @pytest.mark.slow  # the run in a process of its own, under a file-size limit
