@@ -200,12 +200,27 @@ def assert_clean_failure(result: subprocess.CompletedProcess, *fragments: str) -
 
 # -- parameters files: in-process catalogue ------------------------------------------------------
 
+#: The sample parameters the cases edit (a copy of them: ``unchanged``).
+SAMPLE_PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
+
+
+def line_of(name: str, text: str | None = None) -> int:
+    """The line of the sample parameters file ``name`` that holds ``text`` first (the entry an
+    edit of it breaks), or, without ``text``, the line after the file's last (a key appended):
+    found in the file, so a comment added above moves the line a case expects with it."""
+    lines = (SAMPLE_PARAMETERS / name).read_text(encoding="utf-8").splitlines()
+    if text is None:
+        return len(lines) + 1
+    return next(n for n, line in enumerate(lines, 1) if text in line)
+
+
 CASES = [
     pytest.param(
         "customers.yaml",
         replace("invoice_currency: EUR", "invoice_curency: EUR"),
         [
-            "customers.yaml, line 25, entry customers[id=C001].invoice_curency",
+            f"customers.yaml, line {line_of('customers.yaml', 'invoice_currency: EUR')}, "
+            "entry customers[id=C001].invoice_curency",
             "unknown key 'invoice_curency'; did you mean 'invoice_currency'?",
             "(2 problems in this file",  # the typo and the key it hides: both shown
             # a key left out has no line; the problems after the first are named by line too
@@ -217,7 +232,8 @@ CASES = [
         "price_plans.yaml",
         replace("kind: markup, percent: 15,", "kind: markup, percnt: 15,"),
         [
-            "price_plans.yaml, line 26, column 36, entry plans[id=smb].rules[id=aws-15].percnt",
+            f"price_plans.yaml, line {line_of('price_plans.yaml', 'percent: 15,')}, column 36, "
+            "entry plans[id=smb].rules[id=aws-15].percnt",
             "did you mean 'percent'?",
         ],
         id="price-plan-rule-key-typo",
@@ -225,13 +241,21 @@ CASES = [
     pytest.param(
         "seller.yaml",
         replace("invoice_series: NW", "invoice_serie: NW"),
-        ["seller.yaml, line 18, entry invoice_serie", "did you mean 'invoice_series'?"],
+        [
+            f"seller.yaml, line {line_of('seller.yaml', 'invoice_series: NW')}, "
+            "entry invoice_serie",
+            "did you mean 'invoice_series'?",
+        ],
         id="seller-key-typo",
     ),
     pytest.param(
         "vat_rules.yaml",
         replace("    vat_code: NL-21", "    vat_cod: NL-21"),
-        ["vat_rules.yaml, line 26, entry rules.domestic.vat_cod", "did you mean 'vat_code'?"],
+        [
+            f"vat_rules.yaml, line {line_of('vat_rules.yaml', '    vat_code: NL-21')}, "
+            "entry rules.domestic.vat_cod",
+            "did you mean 'vat_code'?",
+        ],
         id="vat-rule-key-typo",
     ),
     pytest.param(
@@ -315,7 +339,10 @@ CASES = [
     pytest.param(
         "seller.yaml",
         lambda text: text + "fx_plausibility_factor: 0.5\n",
-        ["seller.yaml, line 28, entry fx_plausibility_factor", "greater than 1"],
+        [
+            f"seller.yaml, line {line_of('seller.yaml')}, entry fx_plausibility_factor",
+            "greater than 1",
+        ],
         id="fx-factor-not-above-one",
     ),
 ]

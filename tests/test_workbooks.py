@@ -451,10 +451,11 @@ def test_every_invoice_gets_its_detail_file_from_one_pass(tmp_path):
 @pytest.mark.parametrize("value", ["-1", "1000001", "5000.5", '"5000"', "true", "many"])
 def test_a_bad_usage_detail_limit_names_the_file_and_entry(tmp_path, value):
     params = with_limit(tmp_path, value)
+    appended = len((params / "seller.yaml").read_text(encoding="utf-8").splitlines())
     with pytest.raises(
         ParameterError,
-        match=r"seller.yaml, line 28, entry usage_detail_max_lines: .*whole number of rated "
-        r"lines from 0 to 1000000",
+        match=rf"seller.yaml, line {appended}, entry usage_detail_max_lines: .*whole number of "
+        r"rated lines from 0 to 1000000",
     ):
         load_invoicing(params)
 
