@@ -107,3 +107,14 @@ def test_a_slash_date_that_reads_the_same_in_both_orders_needs_no_day_above_twel
     [result] = import_reports(con, [report], vendor_prices=prices)
     assert _hours(con) == ["2026-10-10 00:00", "2026-10-11 00:00"]
     assert result.currencies[0].cost_after == Decimal("1.5104")
+
+
+def test_a_slash_date_with_both_numbers_above_twelve_is_unreadable_not_an_order(prices, tmp_path):
+    """17/13/2026 is no date in either order: refused as unreadable, not as two orders."""
+    report = _hourly(tmp_path, ["17/13/2026 00:00", "17/10/2026 01:00"])
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [report], vendor_prices=prices)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (2, "Usage Hour", "17/13/2026 00:00")
+    ]
+    assert "%d/%m/%Y %H:%M" in err.value.problems[0].expected

@@ -29,7 +29,8 @@ def _slash_rows(columns: Iterable[str]) -> str:
         f"SELECT __row, {ql(c)} AS col, trim({qi(c)}) AS value, "
         f"TRY_CAST(regexp_extract(trim({qi(c)}), {ql(_SLASH_RE)}, 1) AS INTEGER) AS a, "
         f"TRY_CAST(regexp_extract(trim({qi(c)}), {ql(_SLASH_RE)}, 2) AS INTEGER) AS b "
-        f"FROM __numbered WHERE regexp_matches(trim({qi(c)}), {ql(_SLASH_RE)})"
+        f"FROM __numbered WHERE contains({qi(c)}, '/') "
+        f"AND regexp_matches(trim({qi(c)}), {ql(_SLASH_RE)})"
         for c in columns
     ]
     return " UNION ALL ".join(parts)
@@ -48,10 +49,17 @@ def _day_first(formats: list[str]) -> list[str]:
     return [f.replace("%m/%d/", "%d/%m/") for f in formats]
 
 
-def _first(con: duckdb.DuckDBPyConnection, rows: str, where: str) -> tuple | None:
-    return con.execute(
-        f"SELECT __row, col, value FROM ({rows}) WHERE {where} ORDER BY __row, col LIMIT 1"
-    ).fetchone()
+def _first_of_each_order(
+    con: duckdb.DuckDBPyConnection, rows: str
+) -> tuple[tuple | None, tuple | None]:
+    """The first slash date (row, column, value) that can only be day first, and the first that
+    can only be month first, in one scan of the file (17/13/2026 is neither: unreadable)."""
+    first = "arg_min(struct_pack(r := __row, c := col, v := value), (__row, col))"
+    day, month = con.execute(
+        f"SELECT {first} FILTER (WHERE a > 12 AND b <= 12), "
+        f"{first} FILTER (WHERE b > 12 AND a <= 12) FROM ({rows})"
+    ).fetchone() or (None, None)
+    return tuple(day.values()) if day else None, tuple(month.values()) if month else None
 
 
 def with_file_order(
@@ -75,8 +83,7 @@ def with_file_order(
     if not columns:
         return spec
     rows = _slash_rows(columns)
-    day_first = _first(con, rows, "a > 12")
-    month_first = _first(con, rows, "b > 12")
+    day_first, month_first = _first_of_each_order(con, rows)
     if day_first and month_first:
         both = sorted([(day_first, "day first"), (month_first, "month first")])
         (one, one_order), (other, other_order) = both
