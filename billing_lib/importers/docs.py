@@ -124,6 +124,11 @@ READING_RULES = """\
   FOCUS specification's example `commitment_discount_purchase_scenario_3.csv` has
   `2023-02-01T30:00:00Z` in row 5, column ChargePeriodEnd, and is refused. Short dates are read in
   the order the format declares (US month first for Azure and the FOCUS examples), never guessed.
+  A vendor that writes ISO dates itself (VMware's billing API and Hourly Usage Report) has slash
+  dates only from a spreadsheet that saved the file again, in its locale's order: those are read
+  in the order a number above 12 in the file shows (`17/10/2026` day first, `10/17/2026` month
+  first), and a file where none does while a date reads two ways (`01/10/2026 00:00`, all days
+  12 or less) is refused naming each row and column and both readings: write ISO dates.
   A line whose ChargePeriodEnd or BillingPeriodEnd is before its start is refused naming row and
   column. That is how a day-first file read month first shows where none of its days is above
   12 (a Partner Center download in a European locale: `05/10/2026`-`04/11/2026` as 10 May-11
@@ -391,6 +396,17 @@ def _effective_cost_columns(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _slash_order(spec: FormatSpec) -> list[str]:
+    """The line on how a format's slash dates are ordered, where the file decides it."""
+    if spec.slash_date_order != "from_file":
+        return []
+    return [
+        "- Slash dates: a spreadsheet's re-save, in the order a number above 12 in the file shows "
+        "(the formats' `%m/%d` read as `%d/%m` for `17/10/2026`); a file where no number tells "
+        "and a date reads two ways (`01/10/2026`) is refused: write ISO dates"
+    ]
+
+
 def _one_delivery(spec: FormatSpec) -> list[str]:
     """The docs line of a format whose reports are one delivery per billing account and month."""
     if not spec.one_delivery:
@@ -435,6 +451,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
             "- Date formats besides ISO 8601: "
             f"{', '.join(f'`{f}`' for f in spec.timestamp_formats) or 'none'}"
         ),
+        *_slash_order(spec),
         f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
         f"- Duplicate key inside one file: {_duplicate_key(spec)}",
         *_one_delivery(spec),

@@ -26,6 +26,7 @@ from billing_lib.importers.reader import SourceFile, blank_records, duckdb_sourc
 from billing_lib.importers.renamed_columns import check_renamed
 from billing_lib.importers.report import ImportReport, control_totals
 from billing_lib.importers.row_warnings import row_warnings
+from billing_lib.importers.slash_dates import with_file_order
 from billing_lib.importers.source_checks import (
     check_no_line_rows,
     check_older_names,
@@ -270,6 +271,8 @@ def stage_source(
     check_unnamed(con, src)
     total = set_aside(con, src, spec, present, raw)  # the report's own total row is no line
     check_no_line_rows(con, src, spec, present)
+    # a spreadsheet's re-save of an ISO vendor's dates: 01/10/2026 day or month first
+    spec = with_file_order(con, src, spec, present, raw_types)
 
     # over __numbered and the text each text date column is typed from (values.typing_source)
     typed_from = typing_source(spec.types, present, raw_types)

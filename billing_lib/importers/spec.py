@@ -224,6 +224,13 @@ class FormatSpec(BaseModel):
     priority: int = Field(0, description="Higher wins when several signatures match")
     null_values: list[str] = [""]
     timestamp_formats: list[str] = []
+    slash_date_order: Literal["declared", "from_file"] = Field(
+        "declared",
+        description="Order of the slash dates of timestamp_formats: as declared (the vendor's "
+        "own, Microsoft's US month first), or from_file: the vendor writes ISO and a slash date "
+        "is a spreadsheet's re-save in its locale's order, read from the file's own dates "
+        "(slash_dates.with_file_order)",
+    )
     types: dict[str, SourceKind] = {}
     cost: str = Field(description="SQL over source columns: the vendor's cost of a raw row")
     currency: str = Field(description="SQL over source columns: the currency of a raw row")
