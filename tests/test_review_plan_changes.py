@@ -1,0 +1,163 @@
+"""Price plans changed after a month was finalised: the review names the month, the plan, rule or
+assignment changed and the customers billed on it, from the price plans the finalised run kept in
+its manifest; a change dated after the month says nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from billing_lib.customers import load_customers
+from billing_lib.pricing import PLANS_FILE
+from billing_lib.review import plans_changed_after_finalising
+from billing_lib.review.plan_changes import CHECK, PLANS_TEXT
+from billing_lib.run_files import MANIFEST, RATED_PARQUET, sha256_of
+from tests.notebook_project import PERIOD, REPO
+
+NEXT = "2026-11"
+
+
+@pytest.fixture
+def folders(finalised_sample_outputs, tmp_path) -> tuple[Path, Path]:
+    """A copy of the finalised sample month's outputs folder and of the parameters it was billed
+    with."""
+    out = Path(shutil.copytree(finalised_sample_outputs, tmp_path / "outputs"))
+    parameters = Path(
+        shutil.copytree(
+            REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+        )
+    )
+    return out, parameters
+
+
+def edit(parameters: Path, old: str, new: str) -> None:
+    path = parameters / PLANS_FILE
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def found(out: Path, parameters: Path) -> list:
+    return plans_changed_after_finalising(
+        duckdb.connect(),
+        out,
+        NEXT,
+        parameters,
+        sha256_of(parameters / PLANS_FILE),
+        load_customers(parameters),
+    )
+
+
+def billed_on(out: Path, plan: str) -> list[str]:
+    return sorted(
+        c
+        for (c,) in duckdb.execute(
+            "SELECT DISTINCT customer_id FROM read_parquet(?) WHERE plan_id = ?",
+            [str(out / PERIOD / RATED_PARQUET), plan],
+        ).fetchall()
+    )
+
+
+def test_the_finalised_run_keeps_the_price_plans_it_read(finalised_sample_outputs):
+    manifest = json.loads((finalised_sample_outputs / PERIOD / MANIFEST).read_text())
+    assert manifest[PLANS_TEXT] == (REPO / "parameters" / PLANS_FILE).read_text(encoding="utf-8")
+
+
+def test_unchanged_price_plans_say_nothing(folders):
+    assert found(*folders) == []
+
+
+def test_a_markup_changed_after_finalising_names_month_rule_and_customers(folders):
+    out, parameters = folders
+    edit(
+        parameters, "{id: azure, kind: markup, percent: 7,", "{id: azure, kind: markup, percent: 6,"
+    )
+    customers = billed_on(out, "enterprise")
+    assert customers  # the sample month bills enterprise customers
+    (f,) = found(out, parameters)
+    assert f.check == CHECK
+    assert f.subject == f"{PERIOD}: plan enterprise rule azure"
+    assert f.lines == tuple(customers)
+    assert f"customers concerned: {', '.join(customers)}" in f.finding
+    assert "billing reissue --invoice NUMBER" in f.finding
+    assert f"valid_from) in a month not yet billed ({NEXT} or later)" in f.finding
+
+
+def test_a_price_change_moved_back_into_the_finalised_month_is_named(folders):
+    out, parameters = folders
+    edit(
+        parameters,
+        "match: {vendor: aws}, valid_to: 2026-10-15}",
+        "match: {vendor: aws}, valid_to: 2026-10-09}",
+    )
+    edit(parameters, "valid_from: 2026-10-16}", "valid_from: 2026-10-10}")
+    subjects = [f.subject for f in found(out, parameters)]
+    assert subjects == [f"{PERIOD}: plan smb rule aws-12", f"{PERIOD}: plan smb rule aws-15"]
+
+
+def test_an_assignment_moved_back_into_the_finalised_month_is_named(folders):
+    """A customer's own plan from 20 October (its valid_from moved back from November)."""
+    out, parameters = folders
+    edit(
+        parameters,
+        "  - {plan: internal, group: internal}\n",
+        "  - {plan: internal, group: internal}\n"
+        "  - {plan: enterprise, customer: C001, valid_from: 2026-10-20}\n",
+    )
+    (f,) = found(out, parameters)
+    assert f.subject == (
+        f"{PERIOD}: assignment of plan enterprise to customer C001 (valid_from 2026-10-20)"
+    )
+    assert f.lines == ("C001",)
+    assert "now in force" in f.finding
+
+
+def test_a_group_assignment_dated_into_the_month_names_the_group_customers(folders):
+    out, parameters = folders
+    edit(
+        parameters,
+        "  - {plan: internal, group: internal}\n",
+        "  - {plan: internal, group: internal, valid_from: 2026-10-20}\n",
+    )
+    no_longer, now = sorted(found(out, parameters), key=lambda f: f.subject)
+    assert no_longer.subject == f"{PERIOD}: assignment of plan internal to group internal"
+    assert "no longer in force" in no_longer.finding
+    assert now.subject == (
+        f"{PERIOD}: assignment of plan internal to group internal (valid_from 2026-10-20)"
+    )
+    assert now.lines == ("C010",)
+
+
+def test_a_change_dated_after_the_finalised_month_says_nothing(folders):
+    """The old price ended with October, a new one from November: October as billed."""
+    out, parameters = folders
+    edit(
+        parameters,
+        "{id: azure, kind: markup, percent: 7, match: {vendor: microsoft, publisher: Microsoft}}",
+        "{id: azure, kind: markup, percent: 7, match: {vendor: microsoft, "
+        "publisher: Microsoft}, valid_to: 2026-10-31}\n"
+        "      - {id: azure-11, kind: markup, percent: 6, match: {vendor: microsoft, "
+        "publisher: Microsoft}, valid_from: 2026-11-01}",
+    )
+    edit(
+        parameters,
+        "  - {plan: internal, group: internal}\n",
+        "  - {plan: internal, group: internal}\n"
+        "  - {plan: enterprise, customer: C001, valid_from: 2026-11-01}\n",
+    )
+    assert found(out, parameters) == []
+
+
+def test_a_run_folder_without_the_text_says_the_file_changed(folders):
+    out, parameters = folders
+    manifest = json.loads((out / PERIOD / MANIFEST).read_text())
+    del manifest[PLANS_TEXT]
+    (out / PERIOD / MANIFEST).write_text(json.dumps(manifest))
+    edit(parameters, "{id: other, kind: pass_through}", "{id: other, kind: markup, percent: 1}")
+    (f,) = found(out, parameters)
+    assert f.subject == f"{PERIOD}: {PLANS_FILE}"
+    assert f"{PLANS_FILE} changed since {PERIOD} was finalised" in f.finding
