@@ -9,14 +9,18 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from billing_lib import run
 from billing_lib.customers import load_customers
 from billing_lib.pricing import PLANS_FILE
 from billing_lib.review import plans_changed_after_finalising
 from billing_lib.review.plan_changes import CHECK, PLANS_TEXT
 from billing_lib.run_files import MANIFEST, RATED_PARQUET, sha256_of
 from tests.notebook_project import PERIOD, REPO
+from tests.test_billed_lines import CUR, _a_month_later
 
 NEXT = "2026-11"
 
@@ -161,3 +165,33 @@ def test_a_run_folder_without_the_text_says_the_file_changed(folders):
     (f,) = found(out, parameters)
     assert f.subject == f"{PERIOD}: {PLANS_FILE}"
     assert f"{PLANS_FILE} changed since {PERIOD} was finalised" in f.finding
+
+
+def test_the_next_month_s_run_lists_a_markup_changed_for_the_finalised_one(folders, tmp_path):
+    """November billed after October was finalised, enterprise's Azure markup changed since with
+    no date: the run's review (its manifest's) names October's rule and customers."""
+    out, parameters = folders
+    edit(
+        parameters, "{id: azure, kind: markup, percent: 7,", "{id: azure, kind: markup, percent: 6,"
+    )
+    review = parameters / "review.yaml"
+    text = review.read_text(encoding="utf-8")
+    assert "jump_factor: 10 " in text  # November holds one account's lines: no jump to stop
+    review.write_text(text.replace("jump_factor: 10 ", "jump_factor: 1000000 "), encoding="utf-8")
+    with open(parameters / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    table = pq.read_table(CUR)
+    rows = [
+        _a_month_later(r)
+        for r in table.to_pylist()
+        if r["line_item_usage_account_id"] == "630917254842"
+        and r["line_item_usage_start_date"].day < 30
+    ]
+    reports = tmp_path / "r11"
+    reports.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), reports / "cur-2026-11.parquet")
+    folder = run.run_all(NEXT, reports, parameters, out, issue_date="2026-12-01")
+    listed = json.loads((folder / MANIFEST).read_text())["review"]
+    mine = [f for f in listed if f["check"] == CHECK]
+    assert [f["subject"] for f in mine] == [f"{PERIOD}: plan enterprise rule azure"]
+    assert mine[0]["lines"] == billed_on(out, "enterprise")
