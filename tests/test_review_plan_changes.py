@@ -14,13 +14,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from billing_lib import run
+from billing_lib.corrections import issue_credit_note
 from billing_lib.customers import load_customers
 from billing_lib.pricing import PLANS_FILE
+from billing_lib.reissue import reissue_invoice
 from billing_lib.review import plans_changed_after_finalising
 from billing_lib.review.plan_changes import CHECK, PLANS_TEXT
 from billing_lib.run_files import MANIFEST, RATED_PARQUET, sha256_of
 from tests.notebook_project import PERIOD, REPO
 from tests.test_billed_lines import CUR, _a_month_later
+from tests.test_reissue import CREDITED, ORIGINAL, REISSUED, REPORTS
 
 NEXT = "2026-11"
 
@@ -195,3 +198,18 @@ def test_the_next_month_s_run_lists_a_markup_changed_for_the_finalised_one(folde
     mine = [f for f in listed if f["check"] == CHECK]
     assert [f["subject"] for f in mine] == [f"{PERIOD}: plan enterprise rule azure"]
     assert mine[0]["lines"] == billed_on(out, "enterprise")
+
+
+def test_a_customer_reissued_under_today_s_plans_is_no_longer_concerned(folders):
+    """C002's October invoice credited and reissued under the changed markup: the correction is
+    made, so C002 is named no more; the other enterprise customers still are."""
+    out, parameters = folders
+    edit(
+        parameters, "{id: azure, kind: markup, percent: 7,", "{id: azure, kind: markup, percent: 6,"
+    )
+    customers = billed_on(out, "enterprise")
+    assert "C002" in customers and len(customers) > 1
+    issue_credit_note(out, ORIGINAL, CREDITED, "Azure markup 6 % from October")
+    reissue_invoice(out, ORIGINAL, parameters, REPORTS, REISSUED)
+    (f,) = found(out, parameters)
+    assert f.lines == tuple(c for c in customers if c != "C002")

@@ -25,7 +25,7 @@ from billing_lib.periods import month_days, run_periods
 from billing_lib.pricing import PLANS_FILE
 from billing_lib.publishing import FINALISED_MARKER
 from billing_lib.review.findings import Finding
-from billing_lib.run_files import MANIFEST, RATED_PARQUET
+from billing_lib.run_files import MANIFEST, RATED_PARQUET, corrections_of
 
 #: The key of ``manifest.json`` holding ``price_plans.yaml`` as the run read it (its text).
 PLANS_TEXT = "price_plans_text"
@@ -123,6 +123,23 @@ def _billed_plans(con: duckdb.DuckDBPyConnection, rated: Path) -> dict[str, set[
     return out
 
 
+def _reissued_as_now(output: Path, month: str, sha256_now: str) -> set[str]:
+    """The customers of ``month`` whose invoice now is a reissued one (``billing reissue``, not
+    cancelled in turn) billed from ``price_plans.yaml`` as it is today: corrected already."""
+    corrections = corrections_of(output, month)
+    credited = {m.get("corrects") for _, m in corrections if m.get("kind") != "reissue"}
+    return {
+        str(m.get("customer_id"))
+        for _, m in corrections
+        if m.get("kind") == "reissue"
+        and m.get("invoice") not in credited
+        and any(
+            f.get("file") == PLANS_FILE and f.get("sha256") == sha256_now
+            for f in m.get("parameter_files", [])
+        )
+    }
+
+
 def _changes(
     then: dict[str, tuple[Any, Any]], now: dict[str, tuple[Any, Any]]
 ) -> list[tuple[str, str, Any]]:
@@ -141,6 +158,28 @@ def _changes(
     return out
 
 
+def _as_read(folder: Path, sha256_now: str) -> tuple[str, str | None] | None:
+    """(sha256, text) of ``price_plans.yaml`` as a run folder's manifest records it, when it is
+    not ``sha256_now``; None when it is, or is not recorded, or the manifest cannot be read (the
+    checks that need it name it)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sha = next(
+        (
+            str(f.get("sha256"))
+            for f in manifest.get("parameter_files", [])
+            if f.get("file") == PLANS_FILE
+        ),
+        None,
+    )
+    if sha is None or sha == sha256_now:
+        return None
+    text = manifest.get(PLANS_TEXT)
+    return sha, text if isinstance(text, str) else None
+
+
 def plans_changed_after_finalising(
     con: duckdb.DuckDBPyConnection,
     output: Path,
@@ -153,7 +192,9 @@ def plans_changed_after_finalising(
     (its manifest's sha256 is not ``sha256_now``): the plans, rules and assignments in force in
     that month that differ now, with the customers billed on them and the way out. A manifest
     without the file's text (a run folder written before it was kept) gives one finding per month
-    saying the file changed, entries unnamed."""
+    saying the file changed, entries unnamed. A customer whose invoice of the month was
+    reissued under today's file is corrected already: not named (nor an entry that concerns
+    only such customers)."""
     if parameters is None or not sha256_now:
         return []
     now_data: object = None
@@ -162,28 +203,17 @@ def plans_changed_after_finalising(
     for month in run_periods(output, FINALISED_MARKER):
         if month >= period:
             continue
-        try:
-            manifest = json.loads((output / month / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a damaged manifest is reported by the checks that need it
-        then_sha = next(
-            (
-                str(f.get("sha256"))
-                for f in manifest.get("parameter_files", [])
-                if f.get("file") == PLANS_FILE
-            ),
-            None,
-        )
-        if then_sha is None or then_sha == sha256_now:
+        as_read = _as_read(output / month, sha256_now)
+        if as_read is None:
             continue
+        then_sha, text = as_read
         way_out = (
             f"If the change is meant for {month}, its invoices were billed under the old "
             "prices: cancel each customer's invoice (billing credit-note --invoice NUMBER) and "
             "bill it again under the plans as they are now (billing reissue --invoice NUMBER); "
             f"if not, date the change (valid_from) in a month not yet billed ({period} or later)"
         )
-        text = manifest.get(PLANS_TEXT)
-        if not isinstance(text, str):
+        if text is None:
             found.append(
                 Finding(
                     CHECK,
@@ -205,9 +235,13 @@ def plans_changed_after_finalising(
         if not changes:
             continue
         billed = _billed_plans(con, output / month / RATED_PARQUET)
+        corrected = _reissued_as_now(output, month, sha256_now)
         for key, what, entry in changes:
             name = _assignment_text(entry) if key.startswith("assignment ") else key
-            who = sorted(_customers(key, entry, billed, customers))
+            concerned = _customers(key, entry, billed, customers)
+            if concerned and concerned <= corrected:
+                continue  # every customer concerned reissued under today's plans
+            who = sorted(concerned - corrected)
             found.append(
                 Finding(
                     CHECK,
