@@ -4,6 +4,7 @@ warnings, review, per-customer totals, invoice numbers, ledger balance, every fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +18,16 @@ from billing_lib.billed_reports import vendor_invoices
 from billing_lib.errors import RunError
 from billing_lib.importers import manifest_files, report_files
 from billing_lib.importers.report_names import is_manifest
+from billing_lib.pricing import PLANS_FILE
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
+from billing_lib.review.plan_changes import PLANS_TEXT
 from billing_lib.run_files import sha256_of
 from billing_lib.run_state import required
 from billing_lib.store import frame, relation_exists
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from billing_lib.invoicing_parameters import Invoicing
     from billing_lib.run import BillingRun
 
@@ -152,6 +157,19 @@ def check_reports_as_read(br: BillingRun) -> None:
         )
 
 
+def plans_text(parameters: Path, files: pd.DataFrame | None) -> str | None:
+    """``price_plans.yaml``'s text when its bytes are still those the run loaded (the sha256
+    ``load_parameters`` recorded); else None (nothing to compare with later)."""
+    path = Path(parameters) / PLANS_FILE
+    if files is None or not path.is_file():
+        return None
+    digests = dict(zip(files["file"], files["sha256"], strict=True))
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != digests.get(PLANS_FILE):
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
 def write_manifest(folder: Path, manifest: dict) -> None:
     """``manifest`` as ``<folder>/manifest.json`` (dates, paths and decimals as text)."""
     (folder / MANIFEST).write_text(
@@ -195,6 +213,9 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         "parameter_files": required(br.results.parameter_files, "load_parameters").to_dict(
             "records"
         ),
+        # price_plans.yaml as the run read it (when unchanged since): the review of a later
+        # month names what changed in it since this month was finalised (review.plan_changes)
+        PLANS_TEXT: plans_text(p.parameters, br.results.parameter_files),
         "packages": package_versions(),
         # the QuickBooks file's dates, which a credit note's reversal writes alike (a date such
         # as 12/12/2026 reads the same in either format)

@@ -16,6 +16,7 @@ from billing_lib.invoiced_shares import Invoiced, summary_sql
 from billing_lib.pdf_fonts import font_warnings
 from billing_lib.publishing import REGISTER
 from billing_lib.review import Finding
+from billing_lib.review.plan_changes import plans_digest
 from billing_lib.run_files import RATED_PARQUET
 from billing_lib.run_parameters import RunParameters
 from billing_lib.run_state import RunResults, RunSettings, required
@@ -147,6 +148,8 @@ class RunViews:
                 customers=self.settings.customers,
                 assignments=self.settings.pricing.assignments,
                 account_mappings=self.settings.account_mappings,
+                parameters=self.params.parameters,
+                plans_sha256=plans_digest(self.results.parameter_files),
             )
             self.results.review = review.run_findings(facts)
         return self.results.review

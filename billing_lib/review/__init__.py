@@ -14,7 +14,8 @@ The checks live in modules by what they look at: ``findings`` (a finding, the th
 ``invoice_checks`` (invoices without vendor lines or plan, margins), ``price_checks`` (the
 price plans' rules and products), ``rate_checks`` (exchange rates), ``billed_checks`` (custom
 lines and months not billed), ``report_checks`` (the vendor reports read), ``span_checks``
-(seats, commitments, charge periods), ``numbering_checks`` (the register of numbers);
+(seats, commitments, charge periods), ``numbering_checks`` (the register of numbers),
+``plan_changes`` (price plans changed since a month was finalised);
 ``run_review`` runs them all on one run. This module names what the rest of the workbench uses.
 """
 
@@ -35,6 +36,7 @@ from billing_lib.review.findings import (
 from billing_lib.review.invoice_checks import customer_sums, margins, no_plan, no_vendor_lines
 from billing_lib.review.net_changes import net_changes
 from billing_lib.review.numbering_checks import credited_not_replaced, number_order
+from billing_lib.review.plan_changes import plans_changed_after_finalising
 from billing_lib.review.previous_month import (
     finalised_before,
     invoice_nets,
@@ -80,6 +82,7 @@ __all__ = [
     "no_vendor_lines",
     "number_order",
     "percent_fractions",
+    "plans_changed_after_finalising",
     "previous_net",
     "previous_period",
     "report_lines",

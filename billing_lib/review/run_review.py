@@ -26,6 +26,7 @@ from billing_lib.review.findings import Finding, ReviewSettings
 from billing_lib.review.invoice_checks import customer_sums, margins, no_plan, no_vendor_lines
 from billing_lib.review.net_changes import currency_reasons, net_changes, no_invoice_reasons
 from billing_lib.review.numbering_checks import credited_not_replaced, number_order
+from billing_lib.review.plan_changes import plans_changed_after_finalising
 from billing_lib.review.previous_month import (
     finalised_before,
     previous_net,
@@ -89,6 +90,10 @@ class RunFacts:
     assignments: tuple[PlanAssignment, ...] = ()
     #: accounts.csv (``customers.load_account_mappings``): why a customer got no invoice
     account_mappings: Sequence[AccountMapping] = ()
+    #: the parameters folder and price_plans.yaml's sha256 as loaded: the price plans changed
+    #: since a month was finalised (``plan_changes``)
+    parameters: Path | None = None
+    plans_sha256: str | None = None
 
 
 def _reasons(
@@ -152,6 +157,9 @@ def run_findings(run: RunFacts) -> list[Finding]:
     found += commitments(run.con)
     found += charge_spans(run.con)
     found += unmatched_rules(run.warnings)
+    found += plans_changed_after_finalising(
+        run.con, run.output, run.period, run.parameters, run.plans_sha256, run.customers
+    )
     found += rule_gaps(run.plans, run.period)
     found += assignment_gaps(run.assignments, run.period)
     found += percent_fractions(run.plans, run.period)
