@@ -191,8 +191,10 @@ def plans_changed_after_finalising(
     """For every finalised month before ``period`` whose run read another ``price_plans.yaml``
     (its manifest's sha256 is not ``sha256_now``): the plans, rules and assignments in force in
     that month that differ now, with the customers billed on them and the way out. A manifest
-    without the file's text (a run folder written before it was kept) gives one finding per month
-    saying the file changed, entries unnamed. A customer whose invoice of the month was
+    without the file's text (a run folder written before it was kept) is not compared: the
+    digest alone changes with every later edit, a new customer's assignment of a later month
+    too, so each such month would be listed in every run from then on, a finding that can never
+    be cleared. A customer whose invoice of the month was
     reissued under today's file is corrected already: not named (nor an entry that concerns
     only such customers)."""
     if parameters is None or not sha256_now:
@@ -206,24 +208,14 @@ def plans_changed_after_finalising(
         as_read = _as_read(output / month, sha256_now)
         if as_read is None:
             continue
-        then_sha, text = as_read
+        _, text = as_read
         way_out = (
             f"If the change is meant for {month}, its invoices were billed under the old "
             "prices: cancel each customer's invoice (billing credit-note --invoice NUMBER) and "
             "bill it again under the plans as they are now (billing reissue --invoice NUMBER); "
             f"if not, date the change (valid_from) in a month not yet billed ({period} or later)"
         )
-        if text is None:
-            found.append(
-                Finding(
-                    CHECK,
-                    f"{month}: {PLANS_FILE}",
-                    f"{PLANS_FILE} changed since {month} was finalised (sha256 {then_sha[:16]}... "
-                    f"then, {sha256_now[:16]}... now); its run folder keeps no copy, so what "
-                    f"changed is not known. Compare it with the file as it was (a backup, "
-                    f"version control). {way_out}",
-                )
-            )
+        if text is None:  # written before the text was kept: not comparable (docstring)
             continue
         if not parsed:
             now_data = yaml.safe_load((parameters / PLANS_FILE).read_text(encoding="utf-8"))
