@@ -37,6 +37,25 @@ HEADER = (
 )
 
 
+def _parameters_with_november(tmp_path: Path) -> Path:
+    """A copy of the sample parameters with November's USD->EUR rate, so both months bill."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    return params
+
+
+def _first_days_of_one_account() -> list[dict]:
+    """The sample CUR's Usage lines of one account on 1-3 October."""
+    return [
+        r
+        for r in pq.read_table(CUR).to_pylist()
+        if r["line_item_usage_account_id"] == "402719385610"
+        and r["line_item_line_item_type"] == "Usage"
+        and r["line_item_usage_start_date"].day <= 3
+    ]
+
+
 def _export(folder: Path, month: str, days: list[str], costs: dict[str, str] | None = None) -> Path:
     """An AWS FOCUS export of Dijkstra's account (C001) with a line of 10.00 USD per day of
     ``days`` (YYYY-MM-DD), or of the cost ``costs`` gives the day."""
@@ -61,9 +80,7 @@ def _review(folder: Path, check: str) -> list[dict]:
 
 
 def test_a_line_the_run_of_another_month_billed_is_refused_not_billed_twice(tmp_path):
-    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
-    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
-        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    params = _parameters_with_november(tmp_path)
     out = tmp_path / "out"
     october = _export(
         tmp_path / "r10", "2026-10", [f"2026-10-{d:02d}" for d in (1, 2, 3)] + ["2026-11-01"]
@@ -96,9 +113,7 @@ def test_a_day_billed_in_part_by_another_month_is_listed_in_the_review(tmp_path)
     no refusal (the lines differ: two values of one day may be two real charges) and nothing in
     its review: 4.00 billed twice. Not refused, listed: billed in either order, the second run's
     review names the day, the account, both amounts and both reports."""
-    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
-    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
-        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    params = _parameters_with_november(tmp_path)
     october = _export(
         tmp_path / "r10",
         "2026-10",
@@ -159,17 +174,9 @@ def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_
     and November billed it a second time in full (only 'charged outside 2026-11' among the
     warnings), since the lines were compared by their amounts too. Inside one run the same line
     id and interval with another cost is refused as a repeat; across months it is now too."""
-    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
-    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
-        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    params = _parameters_with_november(tmp_path)
     out = tmp_path / "out"
-    rows = [
-        r
-        for r in pq.read_table(CUR).to_pylist()
-        if r["line_item_usage_account_id"] == "402719385610"
-        and r["line_item_line_item_type"] == "Usage"
-        and r["line_item_usage_start_date"].day <= 3
-    ]
+    rows = _first_days_of_one_account()
     run.run_all("2026-10", _cur(tmp_path / "r10", "2026-10", rows), params, out)
     # on November's bill (its billing period), as AWS writes a line of its report
     restated = _a_month_later(rows[0]) | {
@@ -205,17 +212,9 @@ def test_a_line_another_month_billed_delivered_again_under_another_line_id_is_re
     with only 'charged outside 2026-11' among the warnings, since lines with a vendor line id
     were compared by their id alone. The same charge (day, account, SKU, service, category,
     quantity and cost) under another id is refused as one without an id is."""
-    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
-    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
-        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    params = _parameters_with_november(tmp_path)
     out = tmp_path / "out"
-    rows = [
-        r
-        for r in pq.read_table(CUR).to_pylist()
-        if r["line_item_usage_account_id"] == "402719385610"
-        and r["line_item_line_item_type"] == "Usage"
-        and r["line_item_usage_start_date"].day <= 3
-    ]
+    rows = _first_days_of_one_account()
     run.run_all("2026-10", _cur(tmp_path / "r10", "2026-10", rows), params, out, finalise=True)
     again = rows[-1] | {
         "identity_line_item_id": "late" + rows[-1]["identity_line_item_id"][4:],
@@ -276,9 +275,7 @@ def test_a_licence_charge_billed_last_month_on_the_next_invoice_again_is_refused
     invoice (another InvoiceNumber, so another line id and another vendor invoice) holds that
     charge again beside its own cycles: November billed it a second time in silence, October
     finalised. Refused as the same charge under another line id."""
-    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
-    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
-        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    params = _parameters_with_november(tmp_path)
     out = tmp_path / "out"
     october = tmp_path / "r10"
     october.mkdir()
@@ -331,9 +328,7 @@ def test_a_usage_line_running_into_the_next_month_is_listed_beside_that_month_s_
     November's export bills 1 November again (10.00): November published with nothing in its
     review, since lines were compared by the day they begin. A Usage line counts on every day it
     covers (its cost spread evenly over them), so the day is listed, in either order."""
-    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
-    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
-        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    params = _parameters_with_november(tmp_path)
     october = _spans(
         tmp_path / "r10",
         "2026-10",
