@@ -669,10 +669,22 @@ def test_a_large_quantity_and_amount_fit_their_columns(tmp_path):
         assert [(col, t) for col, t in texts if len(t) > widths[col]] == [], sheet
 
 
+def _buyer_rows(con, inv, invoicing, name: str, street: str, out):
+    """The invoice sheet of ``inv`` billed to ``name`` at ``street``, and its rows of the buyer
+    (between "Bill to" and the lines' heading)."""
+    from dataclasses import replace
+
+    buyer = replace(inv.buyer, name=name, address=(street, *inv.buyer.address[1:]))
+    [path, _, _] = write_workbooks(con, [replace(inv, buyer=buyer)], invoicing, out)
+    ws = openpyxl.load_workbook(path)["Invoice"]
+    column = [c.value for (c,) in ws.iter_rows(max_col=1)]
+    start = column.index("Bill to") + 1
+    return ws, [p for p in column[start : column.index("Description")] if p]
+
+
 def test_a_long_buyer_name_and_address_line_are_on_rows_of_their_own(tmp_path):
     """Written in one cell, a buyer's name longer than columns A to C ran under the details'
     labels in column D, which cut it off: the printed invoice named the customer in part."""
-    from dataclasses import replace
 
     from billing_lib.invoice_sheet import BUYER_CHARACTERS
 
@@ -682,12 +694,7 @@ def test_a_long_buyer_name_and_address_line_are_on_rows_of_their_own(tmp_path):
         "afdeling Bedrijfsvoering en Informatievoorziening"
     )
     street = "Ceciliastraat 12, bedrijfsverzamelgebouw De Zeekant, ingang B, derde verdieping"
-    buyer = replace(inv.buyer, name=name, address=(street, *inv.buyer.address[1:]))
-    [path, _, _] = write_workbooks(con, [replace(inv, buyer=buyer)], invoicing, tmp_path / "out")
-    ws = openpyxl.load_workbook(path)["Invoice"]
-    column = [c.value for (c,) in ws.iter_rows(max_col=1)]
-    start = column.index("Bill to") + 1
-    parts = [p for p in column[start : column.index("Description")] if p]
+    _, parts = _buyer_rows(con, inv, invoicing, name, street, tmp_path / "out")
     assert name in " ".join(parts) and street in " ".join(parts)
     assert all(len(p) <= BUYER_CHARACTERS for p in parts), parts
 
@@ -700,7 +707,6 @@ def test_a_long_buyer_name_in_chinese_or_japanese_is_on_rows_that_fit_left_of_th
     (one em), so a 60-character name ran under the details' labels in column D and was cut
     off there. Each row now fits A to C as printed: a wide character an em of the sheet's 9 pt."""
     import unicodedata
-    from dataclasses import replace
 
     from reportlab.pdfbase import pdfmetrics
 
@@ -714,12 +720,7 @@ def test_a_long_buyer_name_in_chinese_or_japanese_is_on_rows_that_fit_left_of_th
     con, [inv], invoicing = make(tmp_path, ROWS)
     name = "東京クラウドコンピューティング株式会社" * 3  # 60 characters, no space
     street = "東京都渋谷区道玄坂一丁目二番三号 渋谷フクラスビル十七階 クラウド事業本部 経理部御中"
-    buyer = replace(inv.buyer, name=name, address=(street, *inv.buyer.address[1:]))
-    [path, _, _] = write_workbooks(con, [replace(inv, buyer=buyer)], invoicing, tmp_path / "out")
-    ws = openpyxl.load_workbook(path)["Invoice"]
-    column = [c.value for (c,) in ws.iter_rows(max_col=1)]
-    start = column.index("Bill to") + 1
-    parts = [p for p in column[start : column.index("Description")] if p]
+    ws, parts = _buyer_rows(con, inv, invoicing, name, street, tmp_path / "out")
     assert name in "".join(parts) and street in " ".join(parts)
     room = sum(column_points(ws.column_dimensions[c].width) for c in "ABC") - 4  # its padding
     assert [p for p in parts if printed_width(p) > room] == []
