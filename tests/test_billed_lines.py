@@ -18,7 +18,7 @@ import pytest
 
 from billing_lib import run
 from billing_lib.corrections import issue_credit_note
-from billing_lib.errors import InputError
+from billing_lib.errors import InputError, Problem
 from billing_lib.reissue import reissue_invoice
 from tests.notebook_project import REPO
 from tests.test_reissue import (
@@ -168,6 +168,18 @@ def _a_month_later(row: dict) -> dict:
     }
 
 
+def _one_line_billed_in_october(november: Path, params: Path, out: Path) -> Problem:
+    """The one problem of November's run refused for a vendor line October billed already."""
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    text = str(err.value)
+    assert text.startswith(
+        "the reports of 2026-11 hold 1 vendor line(s) that the run of 2026-10 billed already"
+    ), text
+    [problem] = err.value.problems
+    return problem
+
+
 def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_path):
     """A vendor line keeps its line id (AWS's identity_line_item_id and its interval) when AWS
     restates its amounts: October billed it at 5.52, November's report holds it again at 6.07,
@@ -187,13 +199,7 @@ def test_a_line_another_month_billed_restated_with_other_amounts_is_refused(tmp_
         "line_item_unblended_cost": 6.072,
     }
     november = _cur(tmp_path / "r11", "2026-11", [*map(_a_month_later, rows), restated])
-    with pytest.raises(InputError) as err:
-        run.run_all("2026-11", november, params, out)
-    text = str(err.value)
-    assert text.startswith(
-        "the reports of 2026-11 hold 1 vendor line(s) that the run of 2026-10 billed already"
-    ), text
-    [problem] = err.value.problems
+    problem = _one_line_billed_in_october(november, params, out)
     assert (problem.file, problem.row) == ("cur-2026-11.parquet", len(rows) + 1)
     assert problem.value == (
         f"a line charged 2026-10-01 that the run of 2026-10 ({out / '2026-10'}) billed already "
@@ -225,13 +231,7 @@ def test_a_line_another_month_billed_delivered_again_under_another_line_id_is_re
         "bill_billing_period_end_date": rows[-1]["bill_billing_period_end_date"].replace(month=12),
     }
     november = _cur(tmp_path / "r11", "2026-11", [*map(_a_month_later, rows), again])
-    with pytest.raises(InputError) as err:
-        run.run_all("2026-11", november, params, out)
-    text = str(err.value)
-    assert text.startswith(
-        "the reports of 2026-11 hold 1 vendor line(s) that the run of 2026-10 billed already"
-    ), text
-    [problem] = err.value.problems
+    problem = _one_line_billed_in_october(november, params, out)
     assert (problem.file, problem.row, problem.column) == (
         "cur-2026-11.parquet",
         len(rows) + 1,
