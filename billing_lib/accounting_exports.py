@@ -18,7 +18,9 @@ cents, in the columns, date format, decimal separator and sign convention each p
   rounding), so each journal still balances; the line's description keeps the amount in its own
   currency and the rate. Without it, one file per currency
   (``xero_manual_journal_<period>_<currency>.csv``, for an organisation in that currency).
-  ``_2``, ``_3``... when an entry would cross the 300-line limit. Every line carries the
+  ``_2``, ``_3``... when an entry would cross the 300-line limit; an entry of more than 300
+  lines as journals of parts, carried from one to the next on the rounding account
+  (``_xero_parts``). Every line carries the
   ``tax_rate`` of ``accounting_exports.yaml`` (default "No VAT"), since the entries post their
   VAT on lines of their own.
 - **QuickBooks Online, journal entries import** (Settings > Import data > Journal entries;
@@ -58,7 +60,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from billing_lib.errors import ParameterError
+from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoices import Invoicing, money_text
 from billing_lib.journal_entries import Entry, Posting
@@ -245,10 +247,12 @@ def xero_files(
     tax_rate: str,
     conversion: Conversion | None = None,
     date_format: str = "%d/%m/%Y",
+    carry_account: str | None = None,
 ) -> dict[str, list[list[str]]]:
     """Rows of the Xero manual-journal files per currency (all in ``conversion``'s base currency
     when given), dated in ``date_format``: a list of files (each a list of rows without the
-    header), an entry never split between two files."""
+    header), a journal never split between two files; an entry of more lines than a file holds
+    as journals of parts (``_xero_parts``, carried on ``carry_account``)."""
     if conversion is not None:
         entries = [conversion.entry(e) for e in entries]
     files: dict[str, list[list[list[str]]]] = {}
@@ -257,30 +261,69 @@ def xero_files(
         for ln in _lines(entry):
             by_currency.setdefault(ln.currency, []).append(ln)
         for currency, lines in by_currency.items():
-            rows = [
-                [
-                    csv_text(_narration(entry)),
-                    entry.date.strftime(date_format),
-                    csv_text(ln.description),
-                    ln.account,
-                    tax_rate,
-                    money_text(ln.amount),
-                    "",
-                    "",
-                    "",
-                    "",
+            for narration, part in _xero_parts(entry, lines, carry_account):
+                rows = [
+                    [
+                        csv_text(narration),
+                        entry.date.strftime(date_format),
+                        csv_text(ln.description),
+                        ln.account,
+                        tax_rate,
+                        money_text(ln.amount),
+                        "",
+                        "",
+                        "",
+                        "",
+                    ]
+                    for ln in part
                 ]
-                for ln in lines
-            ]
-            parts = files.setdefault(currency, [[]])
-            if parts[-1] and len(parts[-1]) + len(rows) > XERO_MAX_LINES:
-                parts.append([])
-            parts[-1].extend(rows)
+                parts = files.setdefault(currency, [[]])
+                if parts[-1] and len(parts[-1]) + len(rows) > XERO_MAX_LINES:
+                    parts.append([])
+                parts[-1].extend(rows)
     return {
         currency if i == 1 else f"{currency}_{i}": rows
         for currency, parts in files.items()
         for i, rows in enumerate(parts, start=1)
     }
+
+
+def _xero_parts(
+    entry: Entry, lines: list[_Line], carry_account: str | None
+) -> list[tuple[str, list[_Line]]]:
+    """``entry``'s journal (narration, lines): one, or where its lines are more than a Xero file
+    holds (a vendor bill of 300 invoices, a payable line each) its lines in order in parts
+    "<narration> (part 1 of 2)"..., each a journal of its own: one would exceed the file, and a
+    journal split between files would not balance in either. Each part but the last ends with
+    a line on ``carry_account`` (the rounding account) carrying what it leaves unbalanced to the
+    next, which opens with the opposite line, so every part balances and the carried lines net
+    to 0 on that account. A RunError naming the entry where a part is needed and no account is
+    given."""
+    narration = _narration(entry)
+    if len(lines) <= XERO_MAX_LINES:
+        return [(narration, lines)]
+    if carry_account is None:
+        raise RunError(
+            f"the Xero journal of entry {entry.entry_id} has {len(lines)} lines, more than "
+            f"the {XERO_MAX_LINES} a Xero import file holds, and no account is given to carry "
+            "its parts on"
+        )
+    size = XERO_MAX_LINES - 2  # room for the lines carried in and out
+    chunks = [lines[i : i + size] for i in range(0, len(lines), size)]
+    out: list[tuple[str, list[_Line]]] = []
+    carried = Decimal(0)
+    for n, chunk in enumerate(chunks, start=1):
+        part = list(chunk)
+        of = f"of {len(chunks)}"
+        if carried:
+            text = f"{entry.entry_id} carried from part {n - 1} {of}"
+            part.insert(0, _Line(entry, carry_account, carried, chunk[0].currency, text))
+        carried += sum((ln.amount for ln in chunk), Decimal(0))
+        if n < len(chunks) and carried:
+            text = f"{entry.entry_id} carried to part {n + 1} {of}"
+            part.append(_Line(entry, carry_account, -carried, chunk[0].currency, text))
+        out.append((f"{narration} (part {n} {of})", part))
+    return out
 
 
 def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> Path:
@@ -305,7 +348,13 @@ def write_package_journals(
     paths written. ``rates``: the run's exchange rates, for QuickBooks' rate of an entry to a
     home currency other than the national one (``quickbooks_rate``)."""
     folder = Path(folder)
-    xero = xero_files(entries, settings.xero.tax_rate, conversion, settings.xero.date_format)
+    xero = xero_files(
+        entries,
+        settings.xero.tax_rate,
+        conversion,
+        settings.xero.date_format,
+        invoicing.products.rounding_account,
+    )
     written = [
         _write(folder / f"xero_manual_journal_{name}_{suffix}.csv", XERO_COLUMNS, rows)
         for suffix, rows in sorted(xero.items())

@@ -29,7 +29,7 @@ from billing_lib.accounting_exports import (
 )
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import load_exchange_rates
-from billing_lib.invoices import Invoicing, build_invoices
+from billing_lib.invoices import Invoicing, build_invoices, money_text
 from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national
 from billing_lib.ledger import build_entries, sales_entry
 from billing_lib.numbering import open_register
@@ -315,6 +315,59 @@ def test_a_xero_file_holds_at_most_300_lines_and_never_splits_a_journal(written)
     assert [len(rows) for rows in files.values()] == [300, 180]
     first = {r[0] for r in files["EUR"]}
     assert not first & {r[0] for r in files["EUR_2"]}
+
+
+def test_a_journal_of_more_than_300_lines_is_split_into_balanced_parts_xero_imports(
+    written, tmp_path
+):
+    """A vendor bill of 350 invoices (an AWS reseller with a payer account per customer: a
+    payable line each) was written as one journal of 351 lines in one file, which Xero refuses
+    (at most 300 lines a file). Now it is journals "(part 1 of 2)" and "(part 2 of 2)" in
+    files of their own, each balanced by a line carried from one to the next on the rounding
+    account (netting to 0 there), every line of the entry in one of them once."""
+    _, invoicing, _ = written
+    bills = [Posting("1610", D("-1.00"), "EUR", f"AWS invoice EU-{n} 2026-10") for n in range(350)]
+    cost = Posting("7010", D("350.00"), "EUR", "Cost of sales AWS 2026-10")
+    rounding = Posting("7099", D("0.00"), "EUR", "AWS rounding differences 2026-10")
+    big = Entry(
+        date(2026, 10, 31), "PURCH", "COST-2026-10-aws-EUR", "Amazon Web Services",
+        "Amazon Web Services vendor report 2026-10 (EUR)", (cost, rounding, *bills),
+    )  # fmt: skip
+    small = replace(big, entry_id="COST-2026-10-vmware-EUR", narration="VMware", postings=(
+        Posting("7040", D("5.00"), "EUR", "Cost"), Posting("1630", D("-5.00"), "EUR", "Bill"),
+    ))  # fmt: skip
+    paths = write_package_journals(
+        [big, small], invoicing, ExportSettings(), tmp_path / "big", PERIOD
+    )
+    xero = [p for p in paths if p.name.startswith("xero")]
+    assert [p.name for p in xero] == [
+        "xero_manual_journal_2026-10_EUR.csv",
+        "xero_manual_journal_2026-10_EUR_2.csv",
+    ]
+    journals: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for path in xero:
+        header, rows = _read(path)
+        assert header == list(XERO_COLUMNS) and len(rows) <= XERO_MAX_LINES
+        for r in rows:
+            journals[r["*Narration"]].append(r)
+    base = "COST-2026-10-aws-EUR Amazon Web Services vendor report 2026-10 (EUR)"
+    assert sorted(journals) == [
+        f"{base} (part 1 of 2)",
+        f"{base} (part 2 of 2)",
+        "COST-2026-10-vmware-EUR VMware – Amazon Web Services",
+    ]
+    for rows in journals.values():
+        assert sum(D(r["*Amount"]) for r in rows) == 0
+    parts = [journals[f"{base} (part {n} of 2)"] for n in (1, 2)]
+    carried = [r for rows in parts for r in rows if r["*AccountCode"] == "7099"]
+    assert [(r["*Amount"], r["Description"]) for r in carried] == [
+        ("-53.00", "COST-2026-10-aws-EUR carried to part 2 of 2"),
+        ("53.00", "COST-2026-10-aws-EUR carried from part 1 of 2"),
+    ]
+    own = [(r["*AccountCode"], r["*Amount"], r["Description"]) for rows in parts for r in rows]
+    assert [x for x in own if x[0] != "7099"] == [
+        (p.account, money_text(p.amount), p.description) for p in big.postings if p.amount
+    ]
 
 
 def test_settings_are_checked_and_default_without_the_file(tmp_path):
