@@ -8,6 +8,7 @@ them from the ``Invoicing`` they are given, never from the files.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -166,9 +167,12 @@ def beancount_name(code: str, account: Account) -> str:
     digit, so a code such as ``rev-aws`` reads ``Income:Revaws-Revenue-AWS``: written as it is,
     beancount refused the whole ledger, and a credit note of the month with it. Only the code's
     letters and digits are kept, so ``4000-1`` and ``4000.1`` of one name would be one account:
-    ``load_invoicing`` refuses such a chart."""
-    words = re.findall(r"[A-Za-z0-9]+", account.name)
-    part = f"{re.sub(r'[^A-Za-z0-9]', '', code)}-{'-'.join(words)}"
+    ``load_invoicing`` refuses such a chart. Letters are any script's (beancount takes them in
+    an account name): "Umsatzerlöse" kept the ASCII ones only, ``Umsatzerl-se``, and a name in
+    Cyrillic none; a name is composed first (NFC), so an e and its accent are one letter."""
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFC", account.name))
+    letters = re.sub(r"[\W_]", "", unicodedata.normalize("NFC", code))
+    part = f"{letters}-{'-'.join(words)}"
     part = part[:1].upper() + part[1:]
     return f"{_ROOTS[account.type]}:{part if part[:1].isalnum() else 'Account' + part}"
 

@@ -505,6 +505,44 @@ def test_account_codes_that_start_with_a_small_letter_or_a_sign_give_a_ledger_be
     assert {"rev-aws", "debtors", "-vat"} <= {r["account"] for r in read_journal(csv_path)}
 
 
+def test_a_chart_in_another_language_keeps_its_letters_in_the_ledger_beancount_loads(tmp_path):
+    """A French or German chart ("Créances clients", "Umsatzerlöse AWS", "Рахунки"): the
+    ledger kept the ASCII letters of a name only, ``Assets:1300-Cr-ances-clients``,
+    ``Income:8010-Umsatzerl-se-AWS`` and ``Liabilities:1500-`` (the name gone), although
+    beancount takes any letter in an account name. The names keep their letters (a name
+    written in decomposed form, e + U+0301, composed first); an ASCII name reads as before."""
+    from beancount import loader
+    from beancount.core import data
+
+    from billing_lib.journal_files import beancount_account
+    from tests.invoice_helpers import parameters_copy
+
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    for old, new in (
+        ("Accounts receivable", "Cre\u0301ances clients"),
+        ("Revenue AWS", "Umsatzerlöse AWS"),
+        ("VAT payable", "Рахунки ПДВ"),
+    ):
+        assert f"name: {old}," in text
+        text = text.replace(f"name: {old},", f"name: {new},", 1)
+    products.write_text(text, encoding="utf-8")
+    con, customers, invoicing = setup(ROWS, params)
+    invoices = build_invoices(
+        con, customers, invoicing, PERIOD, open_register(tmp_path / "reg.sqlite"), ISSUED
+    )
+    _, bean = write_ledger(con, invoices, invoicing, tmp_path / "out")
+    entries, errors, _ = loader.load_file(str(bean))
+    assert [e.message for e in errors] == []
+    assert beancount_account("1300", invoicing) == "Assets:1300-Créances-clients"
+    assert beancount_account("8010", invoicing) == "Income:8010-Umsatzerlöse-AWS"
+    assert beancount_account("1500", invoicing) == "Liabilities:1500-Рахунки-ПДВ"
+    assert beancount_account("7099", invoicing) == "Expenses:7099-Rounding-differences"
+    opened = {e.account for e in entries if isinstance(e, data.Open)}
+    assert {"Assets:1300-Créances-clients", "Income:8010-Umsatzerlöse-AWS"} <= opened
+
+
 @pytest.mark.parametrize("other", ["4000.1", "4000 1", "40001"])
 def test_two_codes_that_differ_in_punctuation_only_are_refused_at_load(tmp_path, other):
     """``4000-1`` and ``4000.1`` (or ``4000 1``) of one name were both
