@@ -55,13 +55,14 @@ SUMMARY_KEYS = KEYS
 
 def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
     """``rated_lines.parquet`` of the finished runs of ``periods`` (None: every finished run), each
-    once (a period listed twice would count its lines twice); RunError naming the folder and the
-    runs found when one is missing."""
+    once (a period listed twice would count its lines twice) and in calendar order, whatever
+    the order given (every list of the notebook reads the months in it); RunError naming the
+    folder and the runs found when one is missing."""
     available = finished_runs(output)
     chosen = (
         available
         if periods is None
-        else list(dict.fromkeys(check_period(p, MARGIN_PARAMETERS, "periods") for p in periods))
+        else sorted({check_period(p, MARGIN_PARAMETERS, "periods") for p in periods})
     )
     missing = [p for p in chosen if p not in available]
     if not available:

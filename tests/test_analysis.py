@@ -768,3 +768,17 @@ def test_a_parameters_cell_changed_after_the_summary_was_loaded_is_named(
     unbilled = analysis.unbilled_cost_of(analysis.resolve(str(sample_outputs), summary), summary)
     assert unbilled.equals(analysis.unbilled_cost(sample_outputs, [PERIOD]))
     assert set(unbilled["period"]) == {PERIOD}
+
+
+def test_months_given_in_another_order_are_listed_in_calendar_order(sample_outputs, tmp_path):
+    """``periods = "2026-11, 2026-10"``: every table of the notebook lists the months in calendar
+    order but the vendor cost billed to no customer, which listed November's rows above
+    October's, as the parameter named them."""
+    out = tmp_path / "outputs"
+    for period in (PERIOD, "2026-11"):  # a second month: the sample run's folder, copied
+        shutil.copytree(sample_outputs / PERIOD, out / period)
+    unbilled = analysis.unbilled_cost(out, analysis.period_list(f"2026-11, {PERIOD}"))
+    assert list(dict.fromkeys(unbilled["period"])) == [PERIOD, "2026-11"]
+    assert analysis.rated_files(out, ["2026-11", PERIOD]) == [
+        out / p / RATED_PARQUET for p in (PERIOD, "2026-11")
+    ]
