@@ -41,6 +41,10 @@ from billing_lib.run_files import (
 from billing_lib.run_parameters import check_period
 from billing_lib.sql import ql
 from billing_lib.store import register_frame, scratch_connection
+from billing_lib.what_if_months import check_has_lines
+from billing_lib.what_if_months import (  # the explorer's tests call it from here
+    credited_not_replaced as credited_not_replaced,
+)
 
 
 def finished_runs(output: Path) -> list[str]:
@@ -480,35 +484,6 @@ def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts).sort_values("period", ignore_index=True)
 
 
-def credited_not_replaced(output: Path, period: str, customer: str) -> str | None:
-    """Why ``customer`` has nothing billed in ``period`` now, when so: every invoice of its
-    month (the run's, then each reissued one) cancelled by a credit note, the last one named
-    with its credit note; None when an invoice of it stands (or it had none). What the what-if
-    says instead of "no lines": it re-prices the invoices that stand."""
-    corrections = corrections_of(Path(output), period)
-    notes = {
-        str(m.get("corrects")): str(m.get("credit_note"))
-        for _, m in corrections
-        if m.get("kind") != "reissue"
-    }
-    if not notes:  # no credit note of the month: its run's manifest is not read
-        return None
-    invoices = read_manifest(Path(output) / period).get("invoices", [])
-    chain = [str(i.get("invoice_number")) for i in invoices if i.get("customer_id") == customer]
-    chain += [
-        str(m.get("invoice"))
-        for _, m in corrections
-        if m.get("kind") == "reissue" and str(m.get("customer_id")) == customer
-    ]
-    if not chain or any(n not in notes for n in chain):
-        return None
-    return (
-        f"{customer} in {period}: invoice {chain[-1]} was cancelled by credit note "
-        f"{notes[chain[-1]]} and not reissued, so nothing of that month is billed now to "
-        "re-price (its vendor cost stays in the summary, at revenue 0)"
-    )
-
-
 class Repricer(Protocol):
     """``repricer``'s what-if: (selection, customer, markup, unit_price_places) -> lines."""
 
@@ -569,12 +544,14 @@ def repricer(output: Path) -> Repricer:
                 f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} WHERE customer_id = ?",
                 [customer],
             )
+            not_billed = [
+                why for p in periods if (why := credited_not_replaced(output, p, customer))
+            ]
+            check_has_lines(con, lines, customer, periods, output, not_billed)
             repriced = whatif.reprice(
                 con, "_lines", rules, terms, customer, markup, unit_price_places
             )
-        repriced.attrs["not_billed"] = [
-            why for p in periods if (why := credited_not_replaced(output, p, customer))
-        ]
+        repriced.attrs["not_billed"] = not_billed
         if "customer_name" in selection.columns:  # as load_summary names them, for the summaries
             names = dict(zip(selection["customer_id"], selection["customer_name"], strict=True))
             repriced["customer_name"] = repriced["customer_id"].map(names)

@@ -782,3 +782,22 @@ def test_months_given_in_another_order_are_listed_in_calendar_order(sample_outpu
     assert analysis.rated_files(out, ["2026-11", PERIOD]) == [
         out / p / RATED_PARQUET for p in (PERIOD, "2026-11")
     ]
+
+
+def test_a_what_if_of_a_customer_without_a_line_in_the_runs_is_named(sample_outputs):
+    """The what-if called in a cell of one's own for a customer id mistyped ("C0O1") or with no
+    line in the months chosen (C010, whose lines a rule excludes): an empty frame, and
+    ``compare_margins`` an empty table, read as a customer with nothing to re-price. Named,
+    with the customers that have lines there; C002's month a credit note cancelled still says
+    so (``credited_not_replaced``), not this."""
+    summary = analysis.load_summary(sample_outputs)
+    reprice = analysis.repricer(sample_outputs)
+    for customer in ("C0O1", "C010"):
+        with pytest.raises(
+            ParameterError,
+            match=rf"^what-if, entry customer: {customer!r}: no line of this customer in the runs "
+            rf"of \['{PERIOD}'\] in {re.escape(str(sample_outputs))}; customers with lines there: "
+            r"C001, C002, C003, C004, C005, C006, C007, C008, C009$",
+        ):
+            reprice(summary, customer, D(10))
+    assert not reprice(summary, "C003", D(10)).empty
