@@ -256,6 +256,14 @@ def check_loaded(output: Path, summary: pd.DataFrame) -> None:
         )
 
 
+#: What the margin notebook's "Totals per customer" says when no customer is billed in the runs
+#: loaded (every vendor line unmapped or excluded): "Empty DataFrame" read as a fault.
+NO_CUSTOMER = (
+    "No customer is billed in the runs loaded: no invoice to sum; the vendor cost billed to no "
+    "customer is listed at the end."
+)
+
+
 #: The columns of ``unbilled_cost``.
 UNBILLED_COLUMNS = (
     "period",

@@ -801,3 +801,27 @@ def test_a_what_if_of_a_customer_without_a_line_in_the_runs_is_named(sample_outp
         ):
             reprice(summary, customer, D(10))
     assert not reprice(summary, "C003", D(10)).empty
+
+
+@pytest.mark.slow
+def test_the_notebook_of_a_month_without_a_customer_says_so_not_empty_dataframe(tmp_path):
+    """The margin notebook over a month whose run billed nobody (its one AWS line on an unmapped
+    account): "Totals per customer" showed "Empty DataFrame" and its columns, which reads as a
+    fault (every other list of the notebook says what its emptiness means)."""
+    import json
+
+    from tests.notebook_project import copy_project
+    from tests.test_notebook_parameters import papermill_run
+    from tests.test_summary_not_billed import unmapped_month
+
+    outputs = unmapped_month(tmp_path / "month")
+    project = copy_project(tmp_path / "project")
+    result = papermill_run(project, "margin_analysis.ipynb", "-r", "output", str(outputs))
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed = json.loads((tmp_path / "executed-margin_analysis.ipynb").read_text("utf-8"))
+    cells = executed["cells"]
+    [after] = [
+        n for n, c in enumerate(cells) if "".join(c["source"]).startswith("## Totals per customer")
+    ]
+    [shown] = ["".join(o["data"]["text/plain"]) for o in cells[after + 1]["outputs"]]
+    assert shown == analysis.NO_CUSTOMER

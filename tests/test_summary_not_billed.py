@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal as D
+from pathlib import Path
 
 import openpyxl
 
@@ -190,11 +191,9 @@ def _no_fees(params) -> None:
     plans.write_text(text, encoding="utf-8")
 
 
-def test_a_month_without_an_invoice_has_a_summary_listing_the_cost_billed_to_nobody(tmp_path):
-    """Every vendor line of the month on an unmapped account (a new customer's first month, not
-    yet in accounts.csv): the run wrote no run_summary.xlsx at all, so the vendor cost the
-    journal books on 7095 (USD 7.77) was in none of the analyst's sheets. The summary is
-    written: no invoice on the Customers sheet, the cost on the sheet Not billed, as booked."""
+def unmapped_month(tmp_path) -> Path:
+    """``tmp_path/outputs``: the sample month billed from one AWS line of the unmapped account
+    (USD 7.77) without fees (``_no_fees``): a run without an invoice."""
     import shutil
 
     from billing_lib import run
@@ -213,6 +212,15 @@ def test_a_month_without_an_invoice_has_a_summary_listing_the_cost_billed_to_nob
         encoding="utf-8",
     )
     run.run_all(PERIOD, reports, params, tmp_path / "outputs")
+    return tmp_path / "outputs"
+
+
+def test_a_month_without_an_invoice_has_a_summary_listing_the_cost_billed_to_nobody(tmp_path):
+    """Every vendor line of the month on an unmapped account (a new customer's first month, not
+    yet in accounts.csv): the run wrote no run_summary.xlsx at all, so the vendor cost the
+    journal books on 7095 (USD 7.77) was in none of the analyst's sheets. The summary is
+    written: no invoice on the Customers sheet, the cost on the sheet Not billed, as booked."""
+    unmapped_month(tmp_path)
     path = tmp_path / "outputs" / PERIOD / "run_summary.xlsx"
     assert path.is_file()
     wb = openpyxl.load_workbook(path, data_only=True)
