@@ -41,6 +41,10 @@ from billing_lib.run_files import (
 from billing_lib.run_parameters import check_period
 from billing_lib.sql import ql
 from billing_lib.store import register_frame, scratch_connection
+from billing_lib.what_if_months import check_has_lines
+from billing_lib.what_if_months import (  # the explorer's tests call it from here
+    credited_not_replaced as credited_not_replaced,
+)
 
 
 def finished_runs(output: Path) -> list[str]:
@@ -55,13 +59,14 @@ SUMMARY_KEYS = KEYS
 
 def rated_files(output: Path, periods: list[str] | None = None) -> list[Path]:
     """``rated_lines.parquet`` of the finished runs of ``periods`` (None: every finished run), each
-    once (a period listed twice would count its lines twice); RunError naming the folder and the
-    runs found when one is missing."""
+    once (a period listed twice would count its lines twice) and in calendar order, whatever
+    the order given (every list of the notebook reads the months in it); RunError naming the
+    folder and the runs found when one is missing."""
     available = finished_runs(output)
     chosen = (
         available
         if periods is None
-        else list(dict.fromkeys(check_period(p, MARGIN_PARAMETERS, "periods") for p in periods))
+        else sorted({check_period(p, MARGIN_PARAMETERS, "periods") for p in periods})
     )
     missing = [p for p in chosen if p not in available]
     if not available:
@@ -249,6 +254,14 @@ def check_loaded(output: Path, summary: pd.DataFrame) -> None:
             "again, or a credit note or reissued invoice since); run the notebook again from "
             "its first cell to see the months as billed now"
         )
+
+
+#: What the margin notebook's "Totals per customer" says when no customer is billed in the runs
+#: loaded (every vendor line unmapped or excluded): "Empty DataFrame" read as a fault.
+NO_CUSTOMER = (
+    "No customer is billed in the runs loaded: no invoice to sum; the vendor cost billed to no "
+    "customer is listed at the end."
+)
 
 
 #: The columns of ``unbilled_cost``.
@@ -479,35 +492,6 @@ def runs_overview(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts).sort_values("period", ignore_index=True)
 
 
-def credited_not_replaced(output: Path, period: str, customer: str) -> str | None:
-    """Why ``customer`` has nothing billed in ``period`` now, when so: every invoice of its
-    month (the run's, then each reissued one) cancelled by a credit note, the last one named
-    with its credit note; None when an invoice of it stands (or it had none). What the what-if
-    says instead of "no lines": it re-prices the invoices that stand."""
-    corrections = corrections_of(Path(output), period)
-    notes = {
-        str(m.get("corrects")): str(m.get("credit_note"))
-        for _, m in corrections
-        if m.get("kind") != "reissue"
-    }
-    if not notes:  # no credit note of the month: its run's manifest is not read
-        return None
-    invoices = read_manifest(Path(output) / period).get("invoices", [])
-    chain = [str(i.get("invoice_number")) for i in invoices if i.get("customer_id") == customer]
-    chain += [
-        str(m.get("invoice"))
-        for _, m in corrections
-        if m.get("kind") == "reissue" and str(m.get("customer_id")) == customer
-    ]
-    if not chain or any(n not in notes for n in chain):
-        return None
-    return (
-        f"{customer} in {period}: invoice {chain[-1]} was cancelled by credit note "
-        f"{notes[chain[-1]]} and not reissued, so nothing of that month is billed now to "
-        "re-price (its vendor cost stays in the summary, at revenue 0)"
-    )
-
-
 class Repricer(Protocol):
     """``repricer``'s what-if: (selection, customer, markup, unit_price_places) -> lines."""
 
@@ -568,12 +552,14 @@ def repricer(output: Path) -> Repricer:
                 f"CREATE TEMP TABLE _lines AS SELECT * FROM {lines} WHERE customer_id = ?",
                 [customer],
             )
+            not_billed = [
+                why for p in periods if (why := credited_not_replaced(output, p, customer))
+            ]
+            check_has_lines(con, lines, customer, periods, output, not_billed)
             repriced = whatif.reprice(
                 con, "_lines", rules, terms, customer, markup, unit_price_places
             )
-        repriced.attrs["not_billed"] = [
-            why for p in periods if (why := credited_not_replaced(output, p, customer))
-        ]
+        repriced.attrs["not_billed"] = not_billed
         if "customer_name" in selection.columns:  # as load_summary names them, for the summaries
             names = dict(zip(selection["customer_id"], selection["customer_name"], strict=True))
             repriced["customer_name"] = repriced["customer_id"].map(names)

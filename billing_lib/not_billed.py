@@ -107,10 +107,12 @@ def not_billed(
     invoices: list[Invoice],
     invoicing: Invoicing,
     rates: ExchangeRates | None = None,
+    period: str | None = None,
 ) -> NotBilled:
-    """The cost billed to no customer in the run of ``invoices`` (one period) and the books'
-    margin per currency, from the journal's purchase entries at ``rates``."""
-    period = invoices[0].period
+    """The cost billed to no customer in the run of ``invoices`` (one period: ``period``, which
+    a run without an invoice gives) and the books' margin per currency, from the journal's
+    purchase entries at ``rates``."""
+    period = period or invoices[0].period
     billed = [i for i in invoices if i.kind == "invoice"]
     ids = sorted({i.customer_id for i in billed})
     entries = purchase_entries(con, period, ids, invoicing, rates)

@@ -35,6 +35,7 @@ def write_invoice_files(folder: Path, br: BillingRun, rated: Path) -> list[Path]
         also=documents,
         rated=rated,
         rates=br.settings.pricing.fx,
+        period=br.params.period,
     )
     if built:
         written.append(

@@ -48,6 +48,8 @@ CUSTOMER_COLUMNS = (
     "Margin",
     "Margin %",
 )
+#: The Customers sheet of a run without an invoice.
+NO_INVOICE = "No invoice in this run: every vendor line is billed to no customer"
 PRODUCT_GROUP_COLUMNS = (
     "Currency",
     "Product group",
@@ -61,11 +63,17 @@ PRODUCT_GROUP_COLUMNS = (
 
 
 def write_summary_workbook(
-    invoices: list[Invoice], invoicing: Invoicing, path: Path, not_billed: NotBilled | None = None
+    invoices: list[Invoice],
+    invoicing: Invoicing,
+    path: Path,
+    not_billed: NotBilled | None = None,
+    period: str | None = None,
 ) -> Path:
-    """The analyst's run summary of ``invoices`` (at least one, all of one period) at ``path``;
-    with ``not_billed`` (the run's) its sheet "Not billed" and the margin the books show."""
-    period = invoices[0].period
+    """The analyst's run summary of ``invoices`` (all of one period, ``period``) at ``path``;
+    with ``not_billed`` (the run's) its sheet "Not billed" and the margin the books show. A
+    run without an invoice (every vendor line unmapped or excluded) has its summary too: the
+    cost it billed to nobody is booked all the same."""
+    period = period or invoices[0].period
     with atomic_target(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         wb.set_properties(
@@ -88,7 +96,7 @@ def write_summary_workbook(
         if not_billed is not None:
             ws = wb.add_worksheet("Not billed", worksheet_class=printed)
             totals = not_billed_sheet(ws, not_billed, invoicing, fmt)
-            start = max(total_rows.values(), default=len(rows)) + 2
+            start = max(total_rows.values(), default=max(len(rows), 1)) + 2
             reconciliation(customers, start, not_billed.margins, totals, total_rows, fmt)
         wb.close()
     return path
@@ -120,6 +128,8 @@ def _customers_sheet(ws: Any, rows: list[Invoice], fmt: SummaryFormats) -> dict[
         margin = round_formula(f"{cell(r, REVENUE)}-{cell(r, COST)}", inv.currency)
         ws.write_formula(r, MARGIN, margin, fmt.money(inv.currency), number(inv.margin))
         _margin_percent(ws, r, REVENUE, MARGIN, inv.margin, inv.net, fmt)
+    if not rows:
+        ws.write_string(1, 0, NO_INVOICE)
     ws.autofilter(0, 0, len(rows), len(CUSTOMER_COLUMNS) - 1)
     totals = {}
     for r, currency in enumerate(sorted({i.currency for i in rows}), start=len(rows) + 2):

@@ -86,6 +86,7 @@ def write_workbooks(
     rated: Path | None = None,
     summary: bool = True,
     rates: ExchangeRates | None = None,
+    period: str | None = None,
 ) -> list[Path]:
     """One workbook per invoice in ``folder/invoices/``, each with its usage detail file beside
     it, and the run summary in ``folder``; the paths written (per invoice its workbook, its
@@ -99,7 +100,8 @@ def write_workbooks(
     ``billing credit-note``.) ``summary``: False for a reissued invoice, whose folder holds no
     run's summary; ``rates``: the run's exchange rates, at which the summary's vendor cost billed
     to no customer is stated in the national currency as the journal states it
-    (``not_billed``)."""
+    (``not_billed``); ``period``: the run's, so a run without an invoice (every vendor line
+    unmapped or excluded) writes its summary too, listing the cost it billed to nobody."""
     customers = customers if customers is not None else invoicing.customers
     folder = Path(folder)
     target = folder / INVOICE_FOLDER
@@ -121,11 +123,13 @@ def write_workbooks(
             if invoicing.seller.usage_detail_csv:
                 written.append(csv_detail_path(details[inv.number]))
         written += paths[1:]
-    if invoices and summary:
-        unbilled = not_billed(con, invoices, invoicing, rates)
+    if summary and (invoices or period):
+        unbilled = not_billed(con, invoices, invoicing, rates, period)
         with writing(folder / SUMMARY_WORKBOOK):
             written.append(
-                write_summary_workbook(invoices, invoicing, folder / SUMMARY_WORKBOOK, unbilled)
+                write_summary_workbook(
+                    invoices, invoicing, folder / SUMMARY_WORKBOOK, unbilled, period
+                )
             )
     return written
 

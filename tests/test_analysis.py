@@ -768,3 +768,60 @@ def test_a_parameters_cell_changed_after_the_summary_was_loaded_is_named(
     unbilled = analysis.unbilled_cost_of(analysis.resolve(str(sample_outputs), summary), summary)
     assert unbilled.equals(analysis.unbilled_cost(sample_outputs, [PERIOD]))
     assert set(unbilled["period"]) == {PERIOD}
+
+
+def test_months_given_in_another_order_are_listed_in_calendar_order(sample_outputs, tmp_path):
+    """``periods = "2026-11, 2026-10"``: every table of the notebook lists the months in calendar
+    order but the vendor cost billed to no customer, which listed November's rows above
+    October's, as the parameter named them."""
+    out = tmp_path / "outputs"
+    for period in (PERIOD, "2026-11"):  # a second month: the sample run's folder, copied
+        shutil.copytree(sample_outputs / PERIOD, out / period)
+    unbilled = analysis.unbilled_cost(out, analysis.period_list(f"2026-11, {PERIOD}"))
+    assert list(dict.fromkeys(unbilled["period"])) == [PERIOD, "2026-11"]
+    assert analysis.rated_files(out, ["2026-11", PERIOD]) == [
+        out / p / RATED_PARQUET for p in (PERIOD, "2026-11")
+    ]
+
+
+def test_a_what_if_of_a_customer_without_a_line_in_the_runs_is_named(sample_outputs):
+    """The what-if called in a cell of one's own for a customer id mistyped ("C0O1") or with no
+    line in the months chosen (C010, whose lines a rule excludes): an empty frame, and
+    ``compare_margins`` an empty table, read as a customer with nothing to re-price. Named,
+    with the customers that have lines there; C002's month a credit note cancelled still says
+    so (``credited_not_replaced``), not this."""
+    summary = analysis.load_summary(sample_outputs)
+    reprice = analysis.repricer(sample_outputs)
+    for customer in ("C0O1", "C010"):
+        with pytest.raises(
+            ParameterError,
+            match=rf"^what-if, entry customer: {customer!r}: no line of this customer in the runs "
+            rf"of \['{PERIOD}'\] in {re.escape(str(sample_outputs))}; customers with lines there: "
+            r"C001, C002, C003, C004, C005, C006, C007, C008, C009$",
+        ):
+            reprice(summary, customer, D(10))
+    assert not reprice(summary, "C003", D(10)).empty
+
+
+@pytest.mark.slow
+def test_the_notebook_of_a_month_without_a_customer_says_so_not_empty_dataframe(tmp_path):
+    """The margin notebook over a month whose run billed nobody (its one AWS line on an unmapped
+    account): "Totals per customer" showed "Empty DataFrame" and its columns, which reads as a
+    fault (every other list of the notebook says what its emptiness means)."""
+    import json
+
+    from tests.notebook_project import copy_project
+    from tests.test_notebook_parameters import papermill_run
+    from tests.test_summary_not_billed import unmapped_month
+
+    outputs = unmapped_month(tmp_path / "month")
+    project = copy_project(tmp_path / "project")
+    result = papermill_run(project, "margin_analysis.ipynb", "-r", "output", str(outputs))
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed = json.loads((tmp_path / "executed-margin_analysis.ipynb").read_text("utf-8"))
+    cells = executed["cells"]
+    [after] = [
+        n for n, c in enumerate(cells) if "".join(c["source"]).startswith("## Totals per customer")
+    ]
+    [shown] = ["".join(o["data"]["text/plain"]) for o in cells[after + 1]["outputs"]]
+    assert shown == analysis.NO_CUSTOMER

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal as D
+from pathlib import Path
 
 import openpyxl
 
@@ -175,3 +176,68 @@ def test_the_summary_workbook_prints_a_vendor_s_texts_as_the_invoices_do(tmp_pat
         "cur part-1.csv",
     ]
     assert ws.cell(3, 2).value == "AWS not billed"
+
+
+def _no_fees(params) -> None:
+    """The sample parameters without custom lines and minimum fees: a month of unmapped vendor
+    lines alone bills nobody."""
+    (params / "custom_lines.yaml").write_text("custom_lines: []\n", encoding="utf-8")
+    plans = params / "price_plans.yaml"
+    text = plans.read_text(encoding="utf-8")
+    for rule in ("smb-minimum", "vcd-minimum"):
+        start = text.index(f"      - {{id: {rule}, kind: minimum_fee")
+        end = text.index("}\n", start) + 2
+        text = text[:start] + text[end:]
+    plans.write_text(text, encoding="utf-8")
+
+
+def unmapped_month(tmp_path) -> Path:
+    """``tmp_path/outputs``: the sample month billed from one AWS line of the unmapped account
+    (USD 7.77) without fees (``_no_fees``): a run without an invoice."""
+    import shutil
+
+    from billing_lib import run
+
+    params = shutil.copytree(
+        REPO / "parameters", tmp_path / "parameters", ignore=shutil.ignore_patterns("local")
+    )
+    _no_fees(params)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "focus-2026-10.csv").write_text(
+        "BillingAccountId,SubAccountId,ProviderName,ChargeCategory,ChargePeriodStart,"
+        "ChargePeriodEnd,ServiceName,BilledCost,EffectiveCost,BillingCurrency\n"
+        "111122223333,285396417058,AWS,Usage,2026-10-02T00:00:00Z,2026-10-02T23:00:00Z,"
+        "Amazon Elastic Compute Cloud,7.77,7.77,USD\n",
+        encoding="utf-8",
+    )
+    run.run_all(PERIOD, reports, params, tmp_path / "outputs")
+    return tmp_path / "outputs"
+
+
+def test_a_month_without_an_invoice_has_a_summary_listing_the_cost_billed_to_nobody(tmp_path):
+    """Every vendor line of the month on an unmapped account (a new customer's first month, not
+    yet in accounts.csv): the run wrote no run_summary.xlsx at all, so the vendor cost the
+    journal books on 7095 (USD 7.77) was in none of the analyst's sheets. The summary is
+    written: no invoice on the Customers sheet, the cost on the sheet Not billed, as booked."""
+    unmapped_month(tmp_path)
+    path = tmp_path / "outputs" / PERIOD / "run_summary.xlsx"
+    assert path.is_file()
+    wb = openpyxl.load_workbook(path, data_only=True)
+    customers = [
+        [c for c in r if c is not None] for r in wb["Customers"].iter_rows(values_only=True)
+    ]
+    assert customers[1] == ["No invoice in this run: every vendor line is billed to no customer"]
+    ws = wb["Not billed"]
+    head = [c.value for c in ws[1]]
+    rows = [dict(zip(head, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
+    assert [(r["Vendor account"], r["Lines"], r["Cost"]) for r in rows[:1]] == [
+        ("285396417058", 1, 7.77)
+    ]
+    journal = _journal(tmp_path / "outputs")
+    [booked] = [j for j in journal if j["account"] == "7095"]
+    assert (rows[1]["Booked as"], _cents(rows[1]["Cost"]), _cents(rows[1]["Cost in EUR"])) == (
+        booked["description"],
+        _signed(booked),
+        _signed(booked, national=True),
+    )
