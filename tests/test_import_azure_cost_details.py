@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from rating_helpers import write_parameters
 
+from billing_lib import run
 from billing_lib.customers import (
     assign_customers,
     load_account_mappings,
@@ -507,3 +509,40 @@ def test_an_export_without_its_billing_cost_is_refused_naming_the_column_in_row_
     assert (problem.file, problem.row, problem.value) == (str(path), 1, None)
     assert problem.expected.startswith(expected)
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+# -- charges without a meter category -------------------------------------------------------------
+
+
+def _invoice_lines(tmp_path: Path, report: Path, account: str, customer: str) -> list[tuple]:
+    """(description, amount) of ``customer``'s invoice lines of a billing run of October over
+    ``report`` alone, the sample parameters with ``account`` mapped to ``customer``."""
+    params = Path(shutil.copytree(ROOT / "parameters", tmp_path / "parameters"))
+    with open(params / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"microsoft,{account},{customer},,,\n")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    shutil.copy(report, reports)
+    out = run.run_all("2026-10", reports, params, tmp_path / "out")
+    invoices = json.loads((out / "invoices.json").read_text(encoding="utf-8"))["invoices"]
+    [invoice] = [i for i in invoices if i["customer_id"] == customer]
+    return [(x["description"], D(x["amount"])) for x in invoice["lines"]]
+
+
+def test_charges_without_a_meter_category_keep_their_own_invoice_lines(tmp_path):
+    """The MCA export's marketplace purchase (Acme Backup, EUR 110.40, no meterCategory as
+    Microsoft writes marketplace purchases) and its RoundingAdjustment (+0.01, no product at all)
+    both had no service: under the default line_grouping [vendor, service] Microsoft's rounding
+    adjustment was summed into the marketplace product's line, billed as 'Acme Backup for Azure -
+    Business plan' EUR 121.45. The EA and MCA layouts name the service of such a line by its
+    product order or product, as the partner layout does."""
+    lines = _invoice_lines(tmp_path, MCA_ACTUAL, "c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7", "C003")
+    vendor = [x for x in lines if not x[0].startswith("Minimum monthly fee")]
+    assert sorted(vendor) == sorted(
+        [
+            ("Virtual Machines", D("4.58")),
+            ("Acme Backup for Azure - Business plan", D("121.44")),
+            ("Acme Backup for Azure - Business plan – credit", D("-55.20")),
+            ("Adjustment", D("0.01")),
+        ]
+    ), lines
