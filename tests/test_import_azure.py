@@ -117,10 +117,14 @@ def _dated_lines(path):
     ).fetchall()
 
 
-@pytest.mark.parametrize("suffix", [" 00:00:00", " 12:00:00 AM", " 11:59:59 PM"])
+@pytest.mark.parametrize(
+    "suffix", [" 00:00:00", " 12:00:00 AM", " 11:59:59 PM", " 0:00", " 12:00 AM", " 23:59"]
+)
 def test_a_time_after_the_us_date_is_dropped(tmp_path, suffix):
     """Cost-details exports (EA/MCA and partner) whose dates carry a time, as the legacy usage
-    downloads and many tools write them: the day is kept, the time dropped, as documented."""
+    downloads and many tools write them: the day is kept, the time dropped, as documented. Excel
+    (US locale) saves such a file again with the time in hours and minutes (09/30/2023 0:00, or
+    12:00 AM): refused as no date before."""
     ea = _with_times(
         EA, tmp_path / "ea.csv", ["Date", "BillingPeriodStartDate", "BillingPeriodEndDate"], suffix
     )
