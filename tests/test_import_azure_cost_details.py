@@ -546,3 +546,48 @@ def test_charges_without_a_meter_category_keep_their_own_invoice_lines(tmp_path)
             ("Adjustment", D("0.01")),
         ]
     ), lines
+
+
+def test_a_rounding_adjustment_of_the_billing_profile_is_listed_unmapped_not_refusing_the_file(
+    tmp_path,
+):
+    """Microsoft generates RoundingAdjustment rows per invoice section or billing profile (the
+    invoice rounds each meter's sum to cents; the FinOps toolkit's maintainers, issue 1231): no
+    subscription. The EA/MCA layout keyed its lines by SubscriptionId alone, and a billing
+    profile's export holding such a row was refused whole ("SubAccountId: expected a value").
+    It is keyed by its invoice section, else billing profile, else billing account, and lands
+    among the unmapped lines until accounts.csv maps it."""
+    rows = _csv_rows(MCA_ACTUAL)
+    header = rows[0]
+    for column in ("SubscriptionId", "subscriptionName"):
+        rows[4][header.index(column)] = ""
+    path = tmp_path / "mca-billing-profile.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    con = open_store()
+    import_reports(con, [path])
+    assert _lines(con, "x_SourceRow, SubAccountId, SubAccountName, BilledCost")[3] == (
+        5,
+        "qwer-asdf-bg7-pgb",
+        "Northwind Cloud EUR",
+        D("0.01"),
+    )
+    out = tmp_path / "run"
+    out.mkdir()
+    lines = _invoice_lines(out, path, "c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7", "C003")
+    assert "Adjustment" not in [d for d, _ in lines]
+    manifest = json.loads((out / "out" / "2026-10" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(u["account_id"], D(u["cost"])) for u in manifest["unmapped"]] == [
+        ("qwer-asdf-bg7-pgb", D("0.01"))
+    ], manifest["unmapped"]
+    # the partner layout alike: a row of no customer tenant and no subscription
+    rows = _csv_rows(MPA_ACTUAL)
+    for column in ("customerTenantId", "customerName", "SubscriptionId", "subscriptionName"):
+        rows[1][rows[0].index(column)] = ""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    import_reports(con := open_store(), [path])
+    assert _lines(con, "SubAccountId, SubAccountName")[0] == (
+        "qwer-asdf-bg7-pgb",
+        "Northwind Cloud EUR",
+    )
