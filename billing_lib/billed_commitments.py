@@ -62,7 +62,14 @@ def billed_commitments(con: duckdb.DuckDBPyConnection, reports: Path) -> list[di
     """The Microsoft commitment orders this run bills (``manifest.json`` ``commitments``): per
     order, view (``bought``: a one-time purchase; ``amortised``: an amortized-cost export's lines
     carrying its cost) and customer, the first report (named within ``reports``) and row, the
-    lines, their cost and currency."""
+    lines, their cost and currency. The rated lines are read only when the month has a Microsoft
+    commitment line at all (most months have none: no scan of a million rated lines for them)."""
+    [(any_line,)] = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM lines WHERE x_Vendor = 'microsoft' "
+        "AND CommitmentDiscountId IS NOT NULL)"
+    ).fetchall()
+    if not any_line:
+        return []
     return [
         {
             "order": order,
