@@ -33,6 +33,7 @@ import pandas as pd
 
 from billing_lib import invoices, rating, review, whatif
 from billing_lib.account_matching import SUBSCRIPTION_TENANTS_SQL
+from billing_lib.billed_commitments import check_commitments_not_billed_elsewhere
 from billing_lib.billed_lines import check_lines_not_billed_elsewhere
 from billing_lib.billed_reports import check_invoices_not_billed
 from billing_lib.customer_files import finish_apply
@@ -257,6 +258,10 @@ class BillingRun(RunViews):
             )
             # a line an export of another month holds too (a range ending on the 1st inclusive)
             check_lines_not_billed_elsewhere(
+                self.con, self.params.output, self.params.period, self.params.reports
+            )
+            # a commitment paid up front in one month and amortised in another
+            check_commitments_not_billed_elsewhere(
                 self.con, self.params.output, self.params.period, self.params.reports
             )
         summary = frame(

@@ -14,6 +14,7 @@ import duckdb
 
 from billing_lib import review
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT, XERO_DATE_FORMAT
+from billing_lib.billed_commitments import COMMITMENTS, billed_commitments
 from billing_lib.billed_reports import vendor_invoices
 from billing_lib.errors import RunError
 from billing_lib.importers import manifest_files, report_files
@@ -227,6 +228,9 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         # the vendor invoices billed: a later month refuses a report of one of them
         # (billed_reports.check_invoices_not_billed)
         "vendor_invoices": vendor_invoices(br.con, p.reports),
+        # the Microsoft commitments billed up front or amortised: a later month refuses the
+        # other view of one (billed_commitments)
+        COMMITMENTS: billed_commitments(br.con, p.reports),
         "unmapped": records(required(br.results.unmapped, "map_customers")),
         "conservation": records(br.conservation()),
         "unbilled": unbilled_costs(br.con, br.settings.invoicing),

@@ -246,3 +246,79 @@ def test_a_manifest_in_a_zip_that_cannot_be_read_is_refused_naming_the_zip_and_m
     assert text.startswith(f"{archive}!{member}: the delivery's manifest cannot be read from ")
     assert "expected" in text and "download" in text
     assert _billed(con) == (0, 0)
+
+
+# -- Azure Cost Management partitioned exports ----------------------------------------------------
+
+AZURE = (
+    Path(__file__).resolve().parent / "data" / "azure-cost-details" / "mpa-actual-cost-2026-10.csv"
+)
+#: Where a partitioned export's run writes its parts: <directory>/<export>/<from>-<to>/<run id>/.
+AZURE_RUN = "msexports/northwind-mpa-actual/20261001-20261031/7c1e2f3a-0b9d-4e8f-a6c5-d4b3a2918070"
+
+
+def _azure_parts(folder: Path) -> list[Path]:
+    """The partner actual-cost export cut into two parts as Cost Management names them
+    (part_0_0001.csv with 4 rows, part_1_0001.csv with 5), each with the header."""
+    lines = AZURE.read_text(encoding="utf-8").splitlines(keepends=True)
+    parts = []
+    for name, rows in (("part_0_0001.csv", lines[1:5]), ("part_1_0001.csv", lines[5:])):
+        (folder / name).write_text("".join([lines[0], *rows]), encoding="utf-8")
+        parts.append(folder / name)
+    return parts
+
+
+def _azure_manifest(folder: Path, parts: list[Path]) -> Path:
+    """The manifest.json Cost Management writes beside a partitioned export's parts: the export's
+    configuration, the run's dates, and each blob written (blobName, byteCount, dataRowCount)."""
+    blobs = [
+        {
+            "blobName": f"{AZURE_RUN}/{p.name}",
+            "byteCount": p.stat().st_size,
+            "dataRowCount": len(p.read_text(encoding="utf-8").splitlines()) - 1,
+        }
+        for p in parts
+    ]
+    doc = {
+        "manifestVersion": "2024-04-01",
+        "byteCount": sum(b["byteCount"] for b in blobs),
+        "blobCount": len(blobs),
+        "dataRowCount": sum(b["dataRowCount"] for b in blobs),
+        "exportConfig": {
+            "exportName": "northwind-mpa-actual",
+            "dataVersion": "2023-12-01-preview",
+            "type": "ActualCost",
+            "timeFrame": "Custom",
+            "granularity": "Daily",
+        },
+        "deliveryConfig": {"partitionData": True, "fileFormat": "Csv", "compressionMode": "None"},
+        "runInfo": {"startDate": "2026-10-01T00:00:00", "endDate": "2026-10-31T00:00:00"},
+        "blobs": blobs,
+    }
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return path
+
+
+def test_an_azure_partitioned_export_missing_a_part_is_refused_by_its_manifest(tmp_path):
+    """Cost Management cuts a large export into parts (part_0_0001.csv, part_1_0001.csv ...) and
+    writes manifest.json beside them listing every blob. The manifest was listed among the files
+    not read, and part 0 given alone was billed as the whole month: the 5 rows of part 1 (EUR
+    749.43 of purchases, usage and a refund) on no invoice, without a word."""
+    parts = _azure_parts(tmp_path)
+    manifest = _azure_manifest(tmp_path, parts)
+    assert manifest_files(tmp_path) == [manifest]
+    assert [name for name, _ in files_not_read(tmp_path)] == []
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [parts[0], manifest], period="2026-10")
+    text = str(err.value)
+    assert str(manifest) in text and "part_1_0001.csv" in text
+    assert "1 of the 2 data files it lists" in text
+    assert [p.file for p in err.value.problems] == [f"{AZURE_RUN}/part_1_0001.csv"]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # every part given: read as the export, the manifest not as a report
+    con = open_store()
+    reports = import_reports(con, [*parts, manifest], period="2026-10")
+    assert [r.file for r in reports] == [str(p) for p in parts]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (9,)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from rating_helpers import write_parameters
 
+from billing_lib import run
 from billing_lib.customers import (
     assign_customers,
     load_account_mappings,
@@ -507,3 +509,85 @@ def test_an_export_without_its_billing_cost_is_refused_naming_the_column_in_row_
     assert (problem.file, problem.row, problem.value) == (str(path), 1, None)
     assert problem.expected.startswith(expected)
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+# -- charges without a meter category -------------------------------------------------------------
+
+
+def _invoice_lines(tmp_path: Path, report: Path, account: str, customer: str) -> list[tuple]:
+    """(description, amount) of ``customer``'s invoice lines of a billing run of October over
+    ``report`` alone, the sample parameters with ``account`` mapped to ``customer``."""
+    params = Path(shutil.copytree(ROOT / "parameters", tmp_path / "parameters"))
+    with open(params / "accounts.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"microsoft,{account},{customer},,,\n")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    shutil.copy(report, reports)
+    out = run.run_all("2026-10", reports, params, tmp_path / "out")
+    invoices = json.loads((out / "invoices.json").read_text(encoding="utf-8"))["invoices"]
+    [invoice] = [i for i in invoices if i["customer_id"] == customer]
+    return [(x["description"], D(x["amount"])) for x in invoice["lines"]]
+
+
+def test_charges_without_a_meter_category_keep_their_own_invoice_lines(tmp_path):
+    """The MCA export's marketplace purchase (Acme Backup, EUR 110.40, no meterCategory as
+    Microsoft writes marketplace purchases) and its RoundingAdjustment (+0.01, no product at all)
+    both had no service: under the default line_grouping [vendor, service] Microsoft's rounding
+    adjustment was summed into the marketplace product's line, billed as 'Acme Backup for Azure -
+    Business plan' EUR 121.45. The EA and MCA layouts name the service of such a line by its
+    product order or product, as the partner layout does."""
+    lines = _invoice_lines(tmp_path, MCA_ACTUAL, "c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7", "C003")
+    vendor = [x for x in lines if not x[0].startswith("Minimum monthly fee")]
+    assert sorted(vendor) == sorted(
+        [
+            ("Virtual Machines", D("4.58")),
+            ("Acme Backup for Azure - Business plan", D("121.44")),
+            ("Acme Backup for Azure - Business plan – credit", D("-55.20")),
+            ("Adjustment", D("0.01")),
+        ]
+    ), lines
+
+
+def test_a_rounding_adjustment_of_the_billing_profile_is_listed_unmapped_not_refusing_the_file(
+    tmp_path,
+):
+    """Microsoft generates RoundingAdjustment rows per invoice section or billing profile (the
+    invoice rounds each meter's sum to cents; the FinOps toolkit's maintainers, issue 1231): no
+    subscription. The EA/MCA layout keyed its lines by SubscriptionId alone, and a billing
+    profile's export holding such a row was refused whole ("SubAccountId: expected a value").
+    It is keyed by its invoice section, else billing profile, else billing account, and lands
+    among the unmapped lines until accounts.csv maps it."""
+    rows = _csv_rows(MCA_ACTUAL)
+    header = rows[0]
+    for column in ("SubscriptionId", "subscriptionName"):
+        rows[4][header.index(column)] = ""
+    path = tmp_path / "mca-billing-profile.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    con = open_store()
+    import_reports(con, [path])
+    assert _lines(con, "x_SourceRow, SubAccountId, SubAccountName, BilledCost")[3] == (
+        5,
+        "qwer-asdf-bg7-pgb",
+        "Northwind Cloud EUR",
+        D("0.01"),
+    )
+    out = tmp_path / "run"
+    out.mkdir()
+    lines = _invoice_lines(out, path, "c3f0a9b8-7d6e-4c5b-a4f3-e2d1c0b9a8f7", "C003")
+    assert "Adjustment" not in [d for d, _ in lines]
+    manifest = json.loads((out / "out" / "2026-10" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(u["account_id"], D(u["cost"])) for u in manifest["unmapped"]] == [
+        ("qwer-asdf-bg7-pgb", D("0.01"))
+    ], manifest["unmapped"]
+    # the partner layout alike: a row of no customer tenant and no subscription
+    rows = _csv_rows(MPA_ACTUAL)
+    for column in ("customerTenantId", "customerName", "SubscriptionId", "subscriptionName"):
+        rows[1][rows[0].index(column)] = ""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    import_reports(con := open_store(), [path])
+    assert _lines(con, "SubAccountId, SubAccountName")[0] == (
+        "qwer-asdf-bg7-pgb",
+        "Northwind Cloud EUR",
+    )

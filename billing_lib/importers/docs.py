@@ -50,7 +50,8 @@ READING_RULES = """\
   JSON; not hidden files and folders such as `.git`) is listed among the run's warnings with
   its reason, and in `billing import`'s output for the files and members of a zip it is given
   (`billing import <folder>/*` lists a `.json` so, as a run does; but an AWS delivery's
-  `-Manifest.json`, which is read as below, never as a report). A file or zip member that
+  `-Manifest.json` or an Azure partitioned export's `manifest.json`, which are read as below,
+  never as reports). A file or zip member that
   looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`), or
   whose first line is a vendor report's header under another ending (a report saved from Excel
   as "Unicode Text", a `.txt`), is refused, by `billing import` and by `billing run`, naming
@@ -190,12 +191,14 @@ READING_RULES = """\
   delivery's part left beside the latest under the same name; the delivery's manifest makes
   the check exact. A file or zip member named `<export>-Manifest.json` among the reports (Data
   Exports' `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`, listing the delivery's
-  files in `dataFiles`; a legacy CUR's `<report>-Manifest.json`, listing them in `reportKeys`)
-  is read: a data file it lists that is not among the reports, and a report of its export (the
+  files in `dataFiles`; a legacy CUR's `<report>-Manifest.json`, listing them in `reportKeys`;
+  the `manifest.json` Azure Cost Management writes beside a partitioned export's
+  `part_0_0001.csv`, `part_1_0001.csv` ..., listing them in `blobs` by `blobName`) is read: a
+  data file it lists that is not among the reports, and a report of its export (the
   same name but for the part number) and billing month that it does not list, refuse the import
   naming the manifest and the files (`importers/manifests.py`). A listed file is matched by
   its name and as many of its folders as the copy kept (of two executions' folders in one zip,
-  the one the manifest names). A `-Manifest.json` that is no JSON listing data files is
+  the one the manifest names). A manifest that is no JSON listing data files is
   refused. AWS's manifests state no row counts or totals to check. FOCUS exports are not
   compared by billing account and period: an export covers a scope (an Azure subscription or
   resource group), so two exports of one billing account's month are not two deliveries

@@ -6,15 +6,19 @@ URIs of the export data files" ("We recommend identifying which files to ingest 
 programmatically reading this list", the Data Exports manifest file reference); a legacy CUR
 ``<report>-Manifest.json`` at the top of the report's month and in each assembly folder, whose
 ``reportKeys`` are the S3 keys of the assembly's files (with ``assemblyId``, ``billingPeriod``).
+Azure Cost Management writes ``manifest.json`` beside the parts of a partitioned export
+(``<export>/<from>-<to>/<run id>/part_0_0001.csv`` ...), listing each in ``blobs`` by its
+``blobName`` (with ``runInfo.startDate``).
 Without it, only the part numbers of the files given tell one delivery from another
 (``deliveries``, ``export_parts.delivery_part``), and ``-00001`` given alone of three parts
-imports as a whole month. A manifest among the reports (a ``-Manifest.json`` file given, or a
-zip member so named) is never read as a report; the import is refused when a data file it lists
-is not among the reports, and when a data file of its export (the same name but for the part
-number) and billing month is that it does not list: a part of an older delivery. A manifest
-that cannot be read (no JSON, no list of data files, a zip member damaged or encrypted) is
-refused, naming it: never skipped, which would leave its delivery unchecked. Neither kind of
-manifest states row counts or totals, so there are none to check.
+imports as a whole month. A manifest among the reports (a ``-Manifest.json`` or
+``manifest.json`` file given, or a zip member so named) is never read as a report; the import
+is refused when a data file it lists is not among the reports, and when a data file of its
+export (the same name but for the part number) and billing month is that it does not list: a
+part of an older delivery. A manifest that cannot be read (no JSON, no list of data files, a zip
+member damaged or encrypted) is refused, naming it: never skipped, which would leave its
+delivery unchecked. AWS's manifests state no row counts or totals, so there are none to check
+(Azure's row counts per blob are not compared).
 """
 
 from __future__ import annotations
@@ -64,20 +68,27 @@ def read_manifest(name: str, data: bytes) -> Manifest:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         doc, why = None, f"not JSON ({exc})"
     else:
-        why = "no list of data files (dataFiles, or a legacy CUR's reportKeys)"
+        why = (
+            "no list of data files (dataFiles, a legacy CUR's reportKeys, or Azure's blobs "
+            "with their blobName)"
+        )
     files = None
     if isinstance(doc, dict):
         listed = doc.get("dataFiles", doc.get("reportKeys"))
+        if listed is None and isinstance(doc.get("blobs"), list):
+            listed = [b.get("blobName") if isinstance(b, dict) else None for b in doc["blobs"]]
         if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
             files = tuple(listed)
     if files is None:
         raise InputError(
-            f"{name}: not a delivery manifest AWS writes: {why}. It is read to check that "
-            "every data file of the delivery is given; download it again with the delivery, "
-            "or move it out of the reports"
+            f"{name}: not a delivery manifest AWS or Azure Cost Management writes: {why}. It is "
+            "read to check that every data file of the delivery is given; download it again "
+            "with the delivery, or move it out of the reports"
         )
-    own = PurePosixPath(name.rsplit("!", 1)[-1]).name
-    exports = {_export(f) for f in files} | {own[: -len("-manifest.json")].lower()}
+    own = PurePosixPath(name.rsplit("!", 1)[-1]).name.lower()
+    exports = {_export(f) for f in files}
+    if own.endswith("-manifest.json"):
+        exports.add(own[: -len("-manifest.json")])
     month = _month(doc, [name, *files])
     return Manifest(name, files, frozenset(exports), month, hashlib.sha256(data).hexdigest())
 
@@ -90,11 +101,15 @@ def _export(key: str) -> str:
 
 def _month(doc: dict, keys: list[str]) -> str | None:
     """The billing month a manifest is of: its ``billingPeriod.start`` (``20231101T000000.000Z``
-    or ISO), else the partition or month folder in its own name or its keys."""
-    start = (
-        doc.get("billingPeriod", {}).get("start")
-        if isinstance(doc.get("billingPeriod"), dict)
-        else None
+    or ISO; Azure's ``runInfo.startDate``), else the partition or month folder in its own name
+    or its keys."""
+    start = next(
+        (
+            doc[key].get(field)
+            for key, field in (("billingPeriod", "start"), ("runInfo", "startDate"))
+            if isinstance(doc.get(key), dict)
+        ),
+        None,
     )
     if isinstance(start, str) and (m := re.match(r"(\d{4})-?(\d{2})", start)):
         return f"{m.group(1)}-{m.group(2)}"
@@ -116,8 +131,8 @@ _MEMBER_ERRORS = (
 )
 #: What a manifest that cannot be read is refused with: what was expected.
 _EXPECTED = (
-    "the manifest AWS wrote with the delivery, readable, to check that every data file of the "
-    "delivery is given; download it again with the delivery, or move it out of the reports "
+    "the manifest the vendor wrote with the delivery, readable, to check that every data file "
+    "of the delivery is given; download it again with the delivery, or move it out of the reports "
     "to bill the files given as they are"
 )
 

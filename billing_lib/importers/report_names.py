@@ -63,13 +63,19 @@ SYSTEM_FILES = ("desktop.ini", "thumbs.db", ".ds_store")
 #: How the name of an AWS delivery's manifest ends (lower case): Data Exports'
 #: ``<export>-Manifest.json``, a legacy CUR's ``<report>-Manifest.json`` (``manifests``).
 MANIFEST_SUFFIX = "-manifest.json"
+#: The name (lower case) of the manifest Azure Cost Management writes beside the parts of a
+#: partitioned export (``part_0_0001.csv`` ...).
+AZURE_MANIFEST = "manifest.json"
 
 
 def is_manifest(name: str) -> bool:
-    """Whether the file or zip member ``name`` is an AWS delivery's manifest by its name: read
-    to check the delivery's files (``manifests``), never as a report."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return base.lower().endswith(MANIFEST_SUFFIX) and not left_by_a_program(name)
+    """Whether the file or zip member ``name`` is a delivery's manifest by its name (an AWS
+    export's, or an Azure Cost Management partitioned export's): read to check the delivery's
+    files (``manifests``), never as a report."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return (base.endswith(MANIFEST_SUFFIX) or base == AZURE_MANIFEST) and not left_by_a_program(
+        name
+    )
 
 
 def left_by_a_program(name: str) -> bool:

@@ -1,0 +1,124 @@
+"""A Microsoft reservation paid up front that October billed as bought (the actual-cost export's
+one-time purchase) and November as amortized cost (the amortized-cost export's covered usage and
+unused hours) is refused (billing_lib.billed_commitments): November billed its share of a payment
+October had billed whole, and nothing compared the months."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from billing_lib import run
+from billing_lib.errors import InputError
+from tests.notebook_project import REPO
+
+DATA = REPO / "tests" / "data" / "azure-cost-details"
+#: Van Leeuwen's reservation order (C002), bought in the actual-cost export's row 5.
+ORDER = "2f6b8c1d-4e3a-4b5c-9d7e-8f0a1b2c3d4e"
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def _write(folder: Path, name: str, rows: list[list[str]]) -> Path:
+    folder.mkdir()
+    with open(folder / name, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return folder
+
+
+def _october(tmp_path: Path, frequency: str) -> Path:
+    """The partner actual-cost export's pay-as-you-go line (row 2), the usage the reservation
+    covers at 0 (row 4) and its purchase (row 5, EUR 63.48) paid ``frequency``."""
+    rows = _rows(DATA / "mpa-actual-cost-2026-10.csv")
+    rows[4][rows[0].index("frequency")] = frequency
+    return _write(tmp_path / "r10", "mpa-actual-cost-2026-10.csv", [rows[0], *rows[1:5:2], rows[4]])
+
+
+def _november(tmp_path: Path) -> Path:
+    """The partner amortized-cost export's first four rows a month later: pay-as-you-go usage,
+    the reservation's covered usage at its share (2.0477420352), an unused line at 0 and 3
+    unused hours (0.2559677544)."""
+    rows = _rows(DATA / "mpa-amortized-cost-2026-10.csv")
+    moved = [[v.replace("10/31/2026", "11/30/2026").replace("10/", "11/") for v in r] for r in rows]
+    return _write(tmp_path / "r11", "mpa-amortized-cost-2026-11.csv", [rows[0], *moved[1:5]])
+
+
+def _parameters(tmp_path: Path) -> Path:
+    """The sample parameters with November's USD->EUR rate, so both months bill."""
+    params = Path(shutil.copytree(REPO / "parameters", tmp_path / "parameters"))
+    with open(params / "exchange_rates.csv", "a", encoding="utf-8") as fh:
+        fh.write("USD,EUR,0.9200,2026-11-01,2026-11-30,ECB 2026-10-31\n")
+    return params
+
+
+def test_a_reservation_bought_up_front_in_one_month_and_amortised_in_the_next_is_refused(
+    tmp_path,
+):
+    params, out = _parameters(tmp_path), tmp_path / "out"
+    october, november = _october(tmp_path, "OneTime"), _november(tmp_path)
+    manifest = json.loads(
+        (run.run_all("2026-10", october, params, out) / "manifest.json").read_text()
+    )
+    assert manifest["commitments"] == [
+        {
+            "order": ORDER,
+            "view": "bought",
+            "customer_id": "C002",
+            "file": "mpa-actual-cost-2026-10.csv",
+            "row": 4,
+            "lines": 1,
+            "cost": "63.48",
+            "currency": "EUR",
+        }
+    ]
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    assert str(err.value).startswith(
+        "the reports of 2026-11 bill 1 Microsoft reservation or savings plan order(s) that the "
+        "run of 2026-10 billed already in the other view"
+    ), str(err.value)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (
+        "mpa-amortized-cost-2026-11.csv",
+        3,
+        "CommitmentDiscountId",
+    )
+    assert problem.value == (
+        f"the reservation or savings plan order {ORDER} (amortised: 2 line(s), EUR 2.3037097896) "
+        f"that the run of 2026-10 ({out / '2026-10'}) billed as bought up front from "
+        "mpa-actual-cost-2026-10.csv, row 4 (EUR 63.48)"
+    )
+    assert not (out / "2026-11").exists()
+
+
+def test_the_amortised_month_published_first_refuses_the_up_front_purchase(tmp_path):
+    params, out = _parameters(tmp_path), tmp_path / "out"
+    october, november = _october(tmp_path, "OneTime"), _november(tmp_path)
+    run.run_all("2026-11", november, params, out)
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-10", october, params, out)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row) == ("mpa-actual-cost-2026-10.csv", 4)
+    assert "billed as amortized cost from mpa-amortized-cost-2026-11.csv, row 3" in problem.value
+    assert not (out / "2026-10").exists()
+
+
+def test_a_reservation_paid_monthly_is_billed_as_bought_in_one_month_and_amortised_in_the_next(
+    tmp_path,
+):
+    """Paid monthly (Recurring), October's payment is October's: November's amortized share is
+    November's payment, billed once."""
+    params, out = _parameters(tmp_path), tmp_path / "out"
+    run.run_all("2026-10", _october(tmp_path, "Recurring"), params, out)
+    folder = run.run_all("2026-11", _november(tmp_path), params, out)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert [(c["order"], c["view"], c["lines"]) for c in manifest["commitments"]] == [
+        (ORDER, "amortised", 2)
+    ]
