@@ -53,6 +53,7 @@ class Rule:
     credits: str = "pass_on"
     valid_from: date | None = None
     valid_to: date | None = None
+    currency: str = "EUR"
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
@@ -85,7 +86,7 @@ class Rule:
                     f"{name}: '{v}'" if name in ("amount", "unit_price") else f"{name}: {v}"
                 )
         if self.kind in ("fixed_price", "tiered", "volume", "minimum_fee"):
-            parts.append("currency: EUR")
+            parts.append(f"currency: {self.currency}")
         if self.tiers:
             tiers = ", ".join(
                 f"{{up_to: {up}, unit_price: '{p}'}}"
@@ -107,9 +108,13 @@ class Rule:
         return "{" + ", ".join(parts) + "}"
 
 
-def plan_yaml(rules: list[Rule]) -> str:
+def plan_yaml(rules: list[Rule], customers: tuple[str, ...] = ()) -> str:
+    """price_plans.yaml of one plan ``p`` of ``rules`` for the group smb and ``customers``."""
     body = "\n".join(f"      - {r.yaml()}" for r in rules)
-    return f"plans:\n  - id: p\n    rules:\n{body}\nassignments:\n  - {{plan: p, group: smb}}\n"
+    own = "".join(f"  - {{plan: p, customer: {c}}}\n" for c in customers)
+    return (
+        f"plans:\n  - id: p\n    rules:\n{body}\nassignments:\n  - {{plan: p, group: smb}}\n{own}"
+    )
 
 
 @dataclass
@@ -247,7 +252,8 @@ def price_month(
     currency_of: dict[str, str],
     rates: Rates,
 ) -> Oracle:
-    """``lines`` (rows 2, 3, ... in order; unmapped accounts left out) priced by ``rules``."""
+    """``lines`` (rows 2, 3, ... in order; unmapped accounts left out) priced by ``rules`` for
+    the customers on the plan, ``currency_of`` (customer -> invoice currency)."""
     priced: dict[int, tuple[str, Decimal | None]] = {}
     tiered: list[tuple] = []
     printed_as: list[tuple[str, tuple[str, str, bool], int]] = []
@@ -281,23 +287,25 @@ def price_month(
         assert amount is not None
         printed[customer][key] += amount
     rounded = {c: {k: cents(v) for k, v in lines.items()} for c, lines in printed.items()}
-    return Oracle(priced, top_ups(rules, customer_of, rounded), rounded)
+    return Oracle(priced, top_ups(rules, sorted(currency_of), rounded), rounded)
 
 
 def top_ups(
-    rules: list[Rule], customer_of: dict[str, str], rounded: dict[str, dict[tuple, Decimal]]
+    rules: list[Rule], on_plan: list[str], rounded: dict[str, dict[tuple, Decimal]]
 ) -> dict[str, Decimal]:
-    """Per customer the top-up of the plan-wide minimum fee: its amount less the customer's
-    printed lines, where that is above 0."""
+    """Per customer on the plan the top-up of its minimum fee of everything (its own, else the
+    plan's): the amount less the customer's printed lines, where that is above 0."""
     result: dict[str, Decimal] = {}
-    for rule in rules:
-        if rule.kind != "minimum_fee":
+    for customer in on_plan:
+        fees = [r for r in rules if r.kind == "minimum_fee"]
+        fees = [r for r in fees if r.match.get("customer", customer) == customer]
+        if not fees:
             continue
-        assert rule.amount is not None and not rule.match
-        for customer in sorted(set(customer_of.values())):
-            used = sum(rounded.get(customer, {}).values(), Decimal(0))
-            if rule.amount > used:
-                result[customer] = rule.amount - used
+        (fee,) = [r for r in fees if r.match] or fees
+        assert fee.amount is not None and set(fee.match) <= {"customer"}
+        used = sum(rounded.get(customer, {}).values(), Decimal(0))
+        if fee.amount > used:
+            result[customer] = fee.amount - used
     return result
 
 

@@ -44,8 +44,22 @@ customers:
     vat_number: DE123456788
     invoice_currency: EUR
     group: smb
+  - id: C3
+    name: Gamma Inc.
+    address: [1 Main St, "Boston, MA 02210"]
+    postal_code: "02210"
+    city: Boston
+    state: MA
+    email: billing@gamma.example
+    country: US
+    invoice_currency: USD
+    group: enterprise
 """
-ACCOUNTS = {"111": "C1", "222": "C2", "tenant-1": "C1", "tenant-2": "C2", "v-1": "C2"}
+ACCOUNTS = {
+    **{"111": "C1", "222": "C2", "333": "C3"},
+    **{"tenant-1": "C1", "tenant-2": "C2", "tenant-3": "C3", "v-1": "C2"},
+}
+CURRENCIES = {"C1": "EUR", "C2": "EUR", "C3": "USD"}
 ACCOUNTS_CSV = "vendor,account_id,customer_id,valid_from,valid_to,note\n" + "".join(
     f"{'aws' if a[0].isdigit() else 'microsoft' if a[0] == 't' else 'vmware'},{a},{c},,,\n"
     for a, c in ACCOUNTS.items()
@@ -55,7 +69,8 @@ RATES = {
     ("USD", "EUR"): [
         (date(2026, 10, 1), date(2026, 10, 15), D("0.9")),
         (date(2026, 10, 16), date(2026, 10, 31), D("0.8")),
-    ]
+    ],
+    ("EUR", "USD"): [(date(2026, 10, 1), date(2026, 10, 31), D("1.1"))],
 }
 OCT10, OCT16 = date(2026, 10, 10), date(2026, 10, 16)
 TIERS = ((D("10.5"), D("0.3")), (D(100), D("0.2")), (None, D("0.1")))
@@ -90,6 +105,12 @@ RULES = [
     Rule("seat", "fixed_price", {**MS, "sku": "SEAT"}, unit_price=D("9.99"), credits="price"),
     Rule("lab", "exclude", {"vendor": "vmware", "service": "LAB"}),
     Rule("min", "minimum_fee", amount=D("40.00")),
+    # C3, invoiced in USD, on the plan with its own USD prices in place of its EUR ones
+    Rule("c3-seat", "fixed_price", {"customer": "C3", **MS}, unit_price=D("11.5"), currency="USD"),
+    Rule(
+        "c3-aws", "tiered", {"customer": "C3", **AWS}, tiers=DEAL, credits="price", currency="USD"
+    ),
+    Rule("c3-min", "minimum_fee", {"customer": "C3"}, amount=D("45.00"), currency="USD"),
 ]
 
 SERVICES = {
@@ -98,8 +119,8 @@ SERVICES = {
     "vmware": ["LAB", "VCF"],
 }
 VENDOR_ACCOUNTS = {
-    "aws": ["111", "222", "999"],
-    "microsoft": ["tenant-1", "tenant-2"],
+    "aws": ["111", "222", "333", "999"],
+    "microsoft": ["tenant-1", "tenant-2", "tenant-3"],
     "vmware": ["v-1"],
 }
 
@@ -151,7 +172,13 @@ def parameters(tmp_path: Path, rules: list[Rule]) -> Path:
     folder = tmp_path / "parameters"
     shutil.copytree(REPO / "parameters", folder)
     (folder / "custom_lines.yaml").unlink()
-    return write_parameters(folder, plan_yaml(rules), customers=CUSTOMERS, accounts=ACCOUNTS_CSV)
+    plans = plan_yaml(rules, ("C3",) if _with_usd(rules) else ())
+    return write_parameters(folder, plans, customers=CUSTOMERS, accounts=ACCOUNTS_CSV)
+
+
+def _with_usd(rules: list[Rule]) -> bool:
+    """Whether C3 (USD) is on the plan: it has prices of its own in USD there."""
+    return any(r.currency == "USD" for r in rules)
 
 
 def rated_and_invoiced(tmp_path: Path, rules: list[Rule], rows: list[dict[str, Any]]):
@@ -164,7 +191,8 @@ def rated_and_invoiced(tmp_path: Path, rules: list[Rule], rows: list[dict[str, A
 
 
 def assert_as_the_oracle(tmp_path: Path, rules: list[Rule], rows: list[dict[str, Any]]) -> None:
-    expected = price_month(rules, rows, ACCOUNTS, {"C1": "EUR", "C2": "EUR"}, RATES)
+    on_plan = {c: v for c, v in CURRENCIES.items() if v == "EUR" or _with_usd(rules)}
+    expected = price_month(rules, rows, ACCOUNTS, on_plan, RATES)
     con, invoices = rated_and_invoiced(tmp_path, rules, rows)
     got = {
         row: (rule, amount)
