@@ -127,22 +127,23 @@ class Oracle:
     printed: dict[str, dict[tuple, Decimal]]
 
 
-def months_of(start: datetime, end: datetime | None) -> Decimal:
+def months_of(start: datetime, end: datetime | None) -> tuple[int, int, int]:
     """Whole months from the start, then the rest over the month it starts in or, where longer,
     the time to the next month from the start (by the second): 12 Oct - 12 Nov 1; 20 Oct -
-    12 Nov 23/31; 31 Oct - 30 Mar 4 + 30/31."""
+    12 Nov 23/31; 31 Oct - 30 Mar 4 + 30/31. The whole months, the rest's seconds and the
+    month's (the rating divides once: the price x the seconds by the month's)."""
     if end is None:
-        return Decimal(1)
+        return 1, 0, 1
     whole = 0
     while _add_months(start, whole + 1) <= end:
         whole += 1
     rest = _add_months(start, whole)
-    seconds = Decimal(int((end - rest).total_seconds()))
+    seconds = int((end - rest).total_seconds())
     month_seconds = max(
         86400 * calendar.monthrange(rest.year, rest.month)[1],
         int((_add_months(start, whole + 1) - rest).total_seconds()),
     )
-    return Decimal(whole) + seconds / month_seconds
+    return whole, seconds, month_seconds
 
 
 def _add_months(t: datetime, n: int) -> datetime:
@@ -153,7 +154,7 @@ def _add_months(t: datetime, n: int) -> datetime:
 
 def graduated(tiers, before: Decimal, after: Decimal) -> Decimal:
     """The tiers' price of the units between ``before`` and ``after`` (negative when the count
-    falls), the first tier's price below 0."""
+    falls), the first tier's price below 0; each tier's product at 12 places."""
     total, lower = Decimal(0), None
     for up, price in tiers:
 
@@ -162,7 +163,7 @@ def graduated(tiers, before: Decimal, after: Decimal) -> Decimal:
                 x = max(x, lo)
             return min(x, hi) if hi is not None else x
 
-        total += price * (clamp(after) - clamp(before))
+        total += q12(price * (clamp(after) - clamp(before)))
         lower = up
     return total
 
@@ -222,8 +223,9 @@ def unit_amount(rule: Rule, ln: dict[str, Any], cost_here: Decimal) -> Decimal:
     assert rule.kind == "fixed_price" and rule.unit_price is not None, rule.kind
     qty = ln.get("PricingQuantity") or Decimal(0)
     sign = -1 if ln["BilledCost"] < 0 and qty > 0 else 1
-    months = months_of(ln["ChargePeriodStart"], ln.get("ChargePeriodEnd"))
-    return sign * q12(rule.unit_price * qty * months)
+    fixed = q12(rule.unit_price * qty)  # a product, at 12 places
+    whole, seconds, month_seconds = months_of(ln["ChargePeriodStart"], ln.get("ChargePeriodEnd"))
+    return sign * (fixed * whole + q12(fixed * seconds / month_seconds))
 
 
 def tier_amounts(tiered: list[tuple]) -> dict[int, Decimal]:
@@ -240,8 +242,8 @@ def tier_amounts(tiered: list[tuple]) -> dict[int, Decimal]:
         if rule.kind == "tiered":
             amount = graduated(rule.tiers, before, counts[key])
         else:
-            amount = volume_price(rule.tiers, totals[key]) * counted
-        amounts[row] = q12(amount)
+            amount = q12(volume_price(rule.tiers, totals[key]) * counted)
+        amounts[row] = amount
     return amounts
 
 

@@ -64,22 +64,25 @@ ACCOUNTS_CSV = "vendor,account_id,customer_id,valid_from,valid_to,note\n" + "".j
     f"{'aws' if a[0].isdigit() else 'microsoft' if a[0] == 't' else 'vmware'},{a},{c},,,\n"
     for a, c in ACCOUNTS.items()
 )
-#: rating_helpers.RATES: USD->EUR 0.9 to 15 October, 0.8 from 16 October.
+#: Rates of six places, so that conversions are rounded at the rating's 12.
 RATES = {
     ("USD", "EUR"): [
-        (date(2026, 10, 1), date(2026, 10, 15), D("0.9")),
-        (date(2026, 10, 16), date(2026, 10, 31), D("0.8")),
+        (date(2026, 10, 1), date(2026, 10, 15), D("0.921537")),
+        (date(2026, 10, 16), date(2026, 10, 31), D("0.918712")),
     ],
-    ("EUR", "USD"): [(date(2026, 10, 1), date(2026, 10, 31), D("1.1"))],
+    ("EUR", "USD"): [(date(2026, 10, 1), date(2026, 10, 31), D("1.085349"))],
 }
+RATES_CSV = "from_currency,to_currency,rate,valid_from,valid_to,source\n" + "".join(
+    f"{a},{b},{rate},{lo},{hi},oracle\n" for (a, b), rows in RATES.items() for lo, hi, rate in rows
+)
 OCT10, OCT16 = date(2026, 10, 10), date(2026, 10, 16)
-TIERS = ((D("10.5"), D("0.3")), (D(100), D("0.2")), (None, D("0.1")))
+TIERS = ((D("10.5"), D("0.3")), (D(100), D("0.2")), (None, D("0.111111111111")))
 DEAL = ((D(50), D("0.25")), (None, D("0.05")))
 
 #: No two rules a line could match tie (docs/pricing.md, "The rule").
 AWS, MS = {"vendor": "aws"}, {"vendor": "microsoft"}
 RULES = [
-    Rule("all", "markup", percent=D(10)),
+    Rule("all", "markup", percent=D("7.123457")),
     Rule("aws", "markup", AWS, percent=D(12), credits="keep", valid_to=OCT16 - timedelta(1)),
     Rule("aws-late", "markup", AWS, discount_percent=D(3), credits="keep", valid_from=OCT16),
     Rule("c1-ec2", "markup", {"customer": "C1", **AWS, "service": "EC2"}, percent=D(0)),
@@ -102,7 +105,13 @@ RULES = [
     Rule("c2-ms", "markup", {"customer": "C2", **MS}, discount_percent=D(20), valid_to=OCT10),
     Rule("ebs", "volume", {**AWS, "service": "EBS"}, tiers=TIERS, credits="price"),
     Rule("ms", "pass_through", MS),
-    Rule("seat", "fixed_price", {**MS, "sku": "SEAT"}, unit_price=D("9.99"), credits="price"),
+    Rule(
+        "seat",
+        "fixed_price",
+        {**MS, "sku": "SEAT"},
+        unit_price=D("9.999999999999"),
+        credits="price",
+    ),
     Rule("lab", "exclude", {"vendor": "vmware", "service": "LAB"}),
     Rule("min", "minimum_fee", amount=D("40.00")),
     # C3, invoiced in USD, on the plan with its own USD prices in place of its EUR ones
@@ -137,11 +146,13 @@ def generated_month(seed: int, size: int) -> list[dict[str, Any]]:
             ["Usage", "Usage", "Usage", "Purchase", "Credit", "Adjustment", "Tax"]
         )
         cost = D(rnd.randint(-5000, 200000)) / D(10) ** rnd.randint(0, 6)
+        if rnd.random() < 0.3:  # 12 places: every product rounded at the rating's scale
+            cost = D(rnd.randint(-(10**15), 2 * 10**15)) / D(10) ** 12
         if category == "Credit" and rnd.random() < 0.8:
             cost = -abs(cost)
         start = datetime(2026, 10, 1) + timedelta(hours=rnd.choice([0, 1]) * rnd.randint(0, 23))
         start += timedelta(days=rnd.randint(0, 30))
-        quantity = D(rnd.randint(1, 40000)) / D(10) ** rnd.randint(0, 3)
+        quantity = D(rnd.randint(1, 400000)) / D(10) ** rnd.randint(0, 6)
         if rnd.random() < 0.1:
             quantity = -quantity
         rows.append(
@@ -173,7 +184,9 @@ def parameters(tmp_path: Path, rules: list[Rule]) -> Path:
     shutil.copytree(REPO / "parameters", folder)
     (folder / "custom_lines.yaml").unlink()
     plans = plan_yaml(rules, ("C3",) if _with_usd(rules) else ())
-    return write_parameters(folder, plans, customers=CUSTOMERS, accounts=ACCOUNTS_CSV)
+    return write_parameters(
+        folder, plans, customers=CUSTOMERS, accounts=ACCOUNTS_CSV, rates=RATES_CSV
+    )
 
 
 def _with_usd(rules: list[Rule]) -> bool:
