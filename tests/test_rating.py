@@ -1181,6 +1181,26 @@ def test_rated_lines_keep_the_contract_columns_and_types(tmp_path):
     ) == ("2026-10", "aws", "test.csv", 2, "EUR", "USD", "aws")
 
 
+def test_a_line_after_its_plan_ended_names_the_plan_s_end_not_a_missing_assignment(tmp_path):
+    """A line of 31 October under a plan whose valid_to is 30 October was refused as "no price
+    plan is assigned to it ... add an assignment with valid_from 2026-10-31 or earlier": the
+    assignment was there (from always), and another would end with the plan too. The error names
+    the plan and the day it ended."""
+    plans = (
+        "plans:\n  - id: p\n    valid_to: 2026-10-30\n    rules:\n"
+        "      - {id: all, kind: pass_through}\nassignments:\n  - {plan: p, group: smb}\n"
+    )
+    last = datetime(2026, 10, 31, 23)
+    with pytest.raises(ParameterError) as caught:
+        rate(tmp_path, plans, [line(ChargePeriodStart=last, ChargePeriodEnd=last)])
+    assert (
+        "customer 'C1' has lines priced on 2026-10-31 (their charge date) but no price plan in "
+        "force on that date: its plan p (assignments[0]) ended on 2026-10-30 (the plan's "
+        "valid_to); extend the plan's valid_to, or assign the customer (or its group) a plan "
+        "in force from 2026-10-31 or earlier"
+    ) in str(caught.value)
+
+
 def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tmp_path):
     with pytest.raises(
         ParameterError,
