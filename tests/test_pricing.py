@@ -6,11 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from rating_helpers import CUSTOMERS, entry_named, group_plan, write_parameters
+from rating_helpers import CUSTOMERS, entry_named, group_plan, line, rated_store, write_parameters
 
 from billing_lib.customers import load_customers
 from billing_lib.errors import ParameterError
 from billing_lib.pricing import load_pricing
+from billing_lib.rating import rate_lines
 
 GOOD = """
 plans:
@@ -584,6 +585,65 @@ def test_a_fixed_price_in_another_currency_than_the_customers_is_refused(tmp_pat
         error(tmp_path, plans),
         "price_plans.yaml",
         "plans[id=std].rules[id=seat].currency",
+        "the price is in EUR but customer 'C3' on this plan is invoiced in USD",
+    )
+
+
+#: C3 (USD) on the EUR plan std, with prices of its own in USD for each of the plan's money prices:
+#: a rule for one customer beats the plan's of its lines, and its own minimum replaces the plan's.
+C3_ON_STD = GOOD.replace("{plan: usd, customer: C3,", "{plan: std, customer: C3,").replace(
+    '      - {id: min, kind: minimum_fee, amount: "100", currency: EUR}\n',
+    """      - {id: min, kind: minimum_fee, amount: "100", currency: EUR}
+      - {id: c3-seat, kind: fixed_price, unit_price: "33.00", currency: USD,
+         match: {customer: C3, provider: Microsoft, sku: M365-E3}}
+      - {id: c3-s3, kind: tiered, currency: USD, match: {customer: C3, provider: aws},
+         tiers: [{up_to: 1000, unit_price: "0.03"}, {unit_price: "0.02"}]}
+      - {id: c3-min, kind: minimum_fee, amount: "110", currency: USD, match: {customer: C3}}
+""",
+)
+
+
+def test_a_customer_s_own_prices_in_its_currency_let_it_share_a_plan_priced_in_another(tmp_path):
+    """The refusal of the plan's EUR seat price for a USD customer said "give this customer a
+    rule priced in USD", and a rule so given was refused all the same: the plan's EUR prices
+    were judged against every customer on it, even one whose own rules price every line they
+    would (a rule for one customer beats every other; its match no narrower) and whose own
+    minimum replaces the plan's. Such a plan loads and bills the customer its own prices."""
+    assert C3_ON_STD != GOOD
+    params = write_parameters(tmp_path, C3_ON_STD)
+    con, pricing, customers = rated_store(
+        params, [line(SubAccountId="333", ServiceName="Amazon S3", PricingQuantity=10)]
+    )
+    rate_lines(con, pricing, customers, "2026-10")
+    assert con.execute(
+        "SELECT rule_id, currency, amount FROM rated_lines WHERE customer_id = 'C3' ORDER BY 1"
+    ).fetchall() == [
+        ("c3-min", "USD", Decimal("109.7")),
+        ("c3-s3", "USD", Decimal("0.3")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "rule"),
+    [
+        # its own seat price from the 16th: the plan's EUR one prices its seats before
+        ("sku: M365-E3}}\n      - {id: c3-s3", "sku: M365-E3}, valid_from: 2026-10-16}\n"
+         "      - {id: c3-s3", "seat"),
+        # its own price of one region's seats only: the plan's prices the others
+        ("customer: C3, provider: Microsoft, sku: M365-E3}",
+         "customer: C3, provider: Microsoft, sku: M365-E3, region: eu-west-1}", "seat"),
+        # its own minimum of AWS only: the plan's of everything applies beside it
+        ("match: {customer: C3}}", "match: {customer: C3, provider: aws}}", "min"),
+    ],
+)  # fmt: skip
+def test_a_plan_price_in_another_currency_that_still_prices_a_customer_is_refused(
+    tmp_path, old, new, rule
+):
+    assert old in C3_ON_STD
+    expect(
+        error(tmp_path, C3_ON_STD.replace(old, new)),
+        "price_plans.yaml",
+        f"plans[id=std].rules[id={rule}].currency",
         "the price is in EUR but customer 'C3' on this plan is invoiced in USD",
     )
 

@@ -287,6 +287,43 @@ def test_a_seat_period_longer_than_a_month_counts_whole_months_then_days(tmp_pat
     assert [a for _, _, a in rated(con)] == [D(81), D(90), D("20.357142857143")]
 
 
+def test_a_seat_period_from_the_31st_never_bills_more_than_a_longer_one(tmp_path):
+    """A period from 31 October counts its whole months to 28 February (31 October + 4 months),
+    then days left that can run past 28 March: 30 days over February's 28 billed 31 October -
+    30 March as 5.07 months, more than the 5 months to 31 March, and 28 March as the whole 5.
+    The days left count over the days to the next month from the start (28 February - 31
+    March: 31) where those are more than the days of the month they start in, so they stay
+    below a month; a period shorter than a month is counted as before."""
+    seat = "{id: seat, kind: fixed_price, unit_price: '22.00', currency: EUR}"
+    ends = [
+        datetime(2027, 3, 28),  # 4 months + 28/31
+        datetime(2027, 3, 30),  # 4 months + 30/31
+        datetime(2027, 3, 31),  # 5 months
+        datetime(2026, 11, 29),  # 29 days of October's 31, as before
+        datetime(2026, 11, 30),  # a month
+    ]
+    rows = [
+        line(
+            **MS,
+            PricingQuantity=100,
+            BilledCost="1",
+            ChargePeriodStart=datetime(2026, 10, 31),
+            ChargePeriodEnd=e,
+        )
+        for e in ends
+    ]
+    con, _ = rate(tmp_path, plan(seat), rows)
+    # 2200 x 4 = 8800, + 2200 x 28/31 = 1987.096774193548(39..), + 2200 x 30/31 =
+    # 2129.032258064516(13..); 2200 x 29/31 = 2058.064516129032(26..)
+    assert [a for _, _, a in rated(con)] == [
+        D("10787.096774193548"),
+        D("10929.032258064516"),
+        D(11000),
+        D("2058.064516129032"),
+        D(2200),
+    ]
+
+
 def test_a_seat_price_not_prorated_counts_every_month_of_the_period_a_part_one_whole(tmp_path):
     """``prorate: false`` charges a part of a month as a whole month; it charged one month for
     any period, so an annual term paid up front was billed 1/12 of its price."""
@@ -1142,6 +1179,26 @@ def test_rated_lines_keep_the_contract_columns_and_types(tmp_path):
         row["vendor_currency"],
         row["product_group"],
     ) == ("2026-10", "aws", "test.csv", 2, "EUR", "USD", "aws")
+
+
+def test_a_line_after_its_plan_ended_names_the_plan_s_end_not_a_missing_assignment(tmp_path):
+    """A line of 31 October under a plan whose valid_to is 30 October was refused as "no price
+    plan is assigned to it ... add an assignment with valid_from 2026-10-31 or earlier": the
+    assignment was there (from always), and another would end with the plan too. The error names
+    the plan and the day it ended."""
+    plans = (
+        "plans:\n  - id: p\n    valid_to: 2026-10-30\n    rules:\n"
+        "      - {id: all, kind: pass_through}\nassignments:\n  - {plan: p, group: smb}\n"
+    )
+    last = datetime(2026, 10, 31, 23)
+    with pytest.raises(ParameterError) as caught:
+        rate(tmp_path, plans, [line(ChargePeriodStart=last, ChargePeriodEnd=last)])
+    assert (
+        "customer 'C1' has lines priced on 2026-10-31 (their charge date) but no price plan in "
+        "force on that date: its plan p (assignments[0]) ended on 2026-10-30 (the plan's "
+        "valid_to); extend the plan's valid_to, or assign the customer (or its group) a plan "
+        "in force from 2026-10-31 or earlier"
+    ) in str(caught.value)
 
 
 def test_lines_without_plan_or_rule_or_list_price_are_errors_naming_the_entry(tmp_path):

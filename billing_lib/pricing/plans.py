@@ -308,21 +308,53 @@ def _uncovered(lo: date, hi: date, covered: list[tuple[date, date]]) -> list[tup
 
 def _check_currencies(path: Path, plan: Plan, customer: Customer, lo: date, hi: date) -> None:
     """A price stated in money (fixed, tiered, volume, minimum) must be in the invoice currency of
-    every customer the plan is assigned to: it is not converted."""
+    every customer the plan is assigned to: it is not converted. Not on the days the customer's
+    own rules take its place (``_replacing``): the refusal told the analyst to give the customer
+    a rule in its currency, and then refused the plan's price all the same."""
     for rule in plan.rules:
         currency = getattr(rule, "currency", None)
         if currency is None or not _overlap(rule.valid_from, rule.valid_to, lo, hi):
             continue
         if rule.match.customer not in (None, customer.id):
             continue
-        if currency != customer.invoice_currency:
-            raise ParameterError(
-                path,
-                f"plans[id={plan.id}].rules[id={rule.id}].currency",
-                f"the price is in {currency} but customer {customer.id!r} on this plan is invoiced "
-                f"in {customer.invoice_currency}; fixed prices are not converted - give this "
-                f"customer a rule priced in {customer.invoice_currency}",
-            )
+        if currency == customer.invoice_currency:
+            continue
+        own = [
+            (r.valid_from or date.min, r.valid_to or date.max)
+            for r in plan.rules
+            if r.match.customer == customer.id and _replacing(r, rule)
+        ]
+        span = (max(rule.valid_from or date.min, lo), min(rule.valid_to or date.max, hi))
+        gaps = _uncovered(*span, own) if rule.match.customer is None else [span]
+        if not gaps:
+            continue
+        mine = f"{{customer: {customer.id}}}"
+        own_rule = (
+            f"a {rule.kind} of its own in {customer.invoice_currency} of this one's match and "
+            f"{mine} (it replaces this one)"
+            if rule.kind in FEE_KINDS
+            else f"a rule of its own priced in {customer.invoice_currency} whose match is {mine} "
+            "and none but this one's fields (it prices every line this one would)"
+        )
+        raise ParameterError(
+            path,
+            f"plans[id={plan.id}].rules[id={rule.id}].currency",
+            f"the price is in {currency} but customer {customer.id!r} on this plan is invoiced "
+            f"in {customer.invoice_currency} (days: {days_text(*gaps[0])}); fixed prices are "
+            f"not converted - give this customer {own_rule} on those days, or a plan of its own",
+        )
+
+
+def _replacing(own: Rule, general: Rule) -> bool:
+    """Whether a customer's rule ``own`` takes the place of the plan's ``general`` one for that
+    customer's lines: a fee of the same kind and scope (the customer's own replaces the plan's,
+    ``rating.fees.minimum_rules_sql``), or a price whose match is no narrower than the
+    general one's (a rule for one customer beats every other where it matches)."""
+    mine = {k: v for k, v in own.match.folded().items() if k != "customer"}
+    theirs = general.match.folded()
+    if general.kind in FEE_KINDS:
+        return own.kind == general.kind and mine == theirs
+    return own.kind not in FEE_KINDS and mine.items() <= theirs.items()
 
 
 def _in_force(spans: list[PlanAssignment]) -> list[tuple[str, date, date]]:

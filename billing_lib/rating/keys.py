@@ -34,6 +34,7 @@ import duckdb
 from billing_lib.errors import ParameterError
 from billing_lib.fx import missing_rate_error
 from billing_lib.pricing import CREDIT_CATEGORIES, FEE_KINDS, Pricing
+from billing_lib.pricing.plans import PlanAssignment
 from billing_lib.rating.exact import DEC
 from billing_lib.rating.parameters import KEY_COLUMNS, scope_equal, tag_columns
 from billing_lib.rating.tables import SHOWN, first_or_none, one, put_table
@@ -313,6 +314,21 @@ def cycle_credit_text(
     )
 
 
+def _plan_ended(pricing: Pricing, customer: str, day: date | str) -> PlanAssignment | None:
+    """The customer's latest assignment that ended before ``day`` because its plan did (the
+    plan's ``valid_to``): "add an assignment" would not price the line, as a new one of that
+    plan ends on that day too. None if there is none."""
+    on = day if isinstance(day, date) else date.fromisoformat(str(day))
+    ended = [
+        a
+        for a in pricing.assignments
+        if a.customer_id == customer
+        and a.valid_to < on
+        and pricing.plans[a.plan_id].valid_to == a.valid_to
+    ]
+    return max(ended, key=lambda a: a.valid_to, default=None)
+
+
 def _unpriced_error(
     con: duckdb.DuckDBPyConnection, pricing: Pricing, bad: list[tuple]
 ) -> ParameterError:
@@ -326,12 +342,23 @@ def _unpriced_error(
             [customer],
             "by the plan that priced it",
         )
+        priced = f"customer {customer!r} has lines priced on {day} " + (
+            cycle.removeprefix(" ") if cycle else "(their charge date)"
+        )
+        ended = _plan_ended(pricing, customer, day)
+        if ended is not None:
+            return ParameterError(
+                pricing.plans_path,
+                f"plans[id={ended.plan_id}].valid_to",
+                f"{priced} but no price plan in force on that date: its plan {ended.plan_id} "
+                f"({ended.entry}) ended on {ended.valid_to} (the plan's valid_to); extend the "
+                "plan's valid_to, or assign the customer (or its group) a plan in force from "
+                f"{day} or earlier",
+            )
         return ParameterError(
             pricing.plans_path,
             "assignments",
-            f"customer {customer!r} has lines priced on {day} "
-            + (cycle.removeprefix(" ") if cycle else "(their charge date)")
-            + " but no price plan is assigned to it (or its group) on that date; add an "
+            f"{priced} but no price plan is assigned to it (or its group) on that date; add an "
             f"assignment of the customer (or its group) with valid_from {day} or earlier",
         )
     names = ["vendor", "provider", "service", "sku", "charge_category", "charge_type", "region"]

@@ -76,7 +76,10 @@ def fixed_parts_sql(
     ``month_seconds`` (of the month that rest starts in), each name after ``prefix``. A seat
     fee counts its lines' seat-months by the same parts, ``fixed`` the quantity alone
     (``seat_columns_sql``). ``date_diff('month')`` counts month boundaries: the whole months
-    are that, or one less where that many months from the start pass the end."""
+    are that, or one less where that many months from the start pass the end. The rest counts
+    over the month it starts in, or over the time to the next month from the start where that
+    is longer: 31 October + 4 months is 28 February, and 28 February - 30 March over February's
+    28 days was more than a month (31 October - 30 March billed more than to 31 March)."""
     start, end = "ChargePeriodStart", "ChargePeriodEnd"
     crossed = f"CAST(date_diff('month', {start}, {end}) AS INTEGER)"
     months = (
@@ -88,7 +91,10 @@ def fixed_parts_sql(
         "fixed": f"CAST({fixed} AS {DEC})",
         "months": months,
         "seconds": f"date_diff('second', {rest}, {end})",
-        "month_seconds": f"(86400 * day(last_day({rest})))",
+        "month_seconds": (
+            f"greatest(86400 * day(last_day({rest})), "
+            f"date_diff('second', {rest}, {start} + to_months({months} + 1)))"
+        ),
     }
     return ", ".join(
         f"CASE WHEN {when} THEN {sql} END AS {prefix}{name}" for name, sql in parts.items()
