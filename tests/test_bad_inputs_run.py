@@ -370,7 +370,8 @@ def test_billing_run_names_the_line_of_a_bad_parameters_entry(unchanged, edited,
     assert_clean_failure(
         result,
         "ParameterError: "
-        f"{params / 'price_plans.yaml'}, line 26, column 36, entry plans[id=smb].rules[id=aws-15]"
+        f"{params / 'price_plans.yaml'}, line {line_of('price_plans.yaml', 'percent: 15,')}, "
+        "column 36, entry plans[id=smb].rules[id=aws-15]"
         ".percnt: unknown key 'percnt'; did you mean 'percent'?",
         "(nothing was published",
     )
