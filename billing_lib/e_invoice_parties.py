@@ -8,13 +8,14 @@ written all the same and failed fatal rules of Peppol's schematron:
 - PEPPOL-EN16931-R020 / R010: the seller's and the buyer's electronic address (``EndpointID``:
   ``peppol_id``, else ``email``) must be given, whatever the countries;
 - NL-R-002: a Dutch seller's address has street, city and postcode;
-- NL-R-004: so has the buyer's, when seller and buyer are both in the Netherlands.
+- NL-R-004: so has the buyer's, when seller and buyer are both in the Netherlands;
+- DK-R-002: a Danish seller gives its legal entity id, the CVR number (``chamber_of_commerce``).
 
 (NL-R-003 and NL-R-005 judge a legal registration number only where one is given:
-``chamber_of_commerce`` stays optional.) The seller's are checked when seller.yaml is loaded (they
-concern every invoice), a customer's when it is invoiced, with the other problems that stop
-invoicing (``invoice_problems._party_problems``), so that a customer without lines does not stop
-a run.
+``chamber_of_commerce`` stays optional, but for a Danish seller.) The seller's are checked when
+seller.yaml is loaded (they concern every invoice), a customer's when it is invoiced, with the
+other problems that stop invoicing (``invoice_problems._party_problems``), so that a customer
+without lines does not stop a run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ if TYPE_CHECKING:  # invoicing_parameters loads seller.yaml with these checks
 
 #: The country whose national Peppol rules (NL-R-002, NL-R-004) need the structured address.
 _NL = "NL"
+#: The country whose national Peppol rules need the seller's legal entity id (DK-R-002).
+_DK = "DK"
 
 
 def _address_missing(postal_code: str | None, city: str | None) -> list[str]:
@@ -45,6 +48,16 @@ def seller_problems(seller: Seller) -> list[tuple[str, str]]:
                 "every e-invoice needs the seller's electronic address (Peppol rule "
                 "PEPPOL-EN16931-R020: an access point refuses the invoice without it); give "
                 "peppol_id (e.g. 0106:<KvK number>) or email",
+            )
+        )
+    if seller.country == _DK and not (seller.chamber_of_commerce or "").strip():
+        cvr = seller.vat_number.replace(" ", "").upper().removeprefix("DK")
+        out.append(
+            (
+                "chamber_of_commerce",
+                "a Danish seller's e-invoices need its CVR number (Peppol rule DK-R-002: an "
+                f'access point refuses the invoice without it); give it, e.g. "{cvr}", the '
+                "digits of the VAT number",
             )
         )
     if seller.country == _NL:

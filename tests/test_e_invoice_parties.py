@@ -126,3 +126,31 @@ def test_a_run_billed_before_the_check_still_reads_its_seller(sample_outputs, tm
     path.write_text(json.dumps(data))
     seller, _ = read_invoice_data(path)
     assert seller.city is None and seller.peppol_id is None
+
+
+def _in_copenhagen(seller):
+    seller.update(
+        country="DK",
+        address=["Kongens Nytorv 1", "1050 København K"],
+        postal_code="1050",
+        city="København K",
+        vat_number="DK13585628",
+        peppol_id="0184:DK13585628",
+    )
+    seller["payment"].update(iban="DK5000400440116243", bic="DABADKKK")
+    del seller["chamber_of_commerce"]
+
+
+def test_a_danish_seller_without_its_cvr_number_is_refused_when_seller_yaml_is_read(tmp_path):
+    """Peppol's Danish rules refuse every e-invoice of a Danish seller without its legal entity
+    id, the CVR number (DK-R-002, fatal); ``chamber_of_commerce`` was optional for any seller."""
+    params = edited(tmp_path, "seller.yaml", _in_copenhagen)
+    with pytest.raises(
+        ParameterError,
+        match=r"seller.yaml, entry chamber_of_commerce: a Danish seller's e-invoices need its CVR "
+        r"number \(Peppol rule DK-R-002",
+    ):
+        load_invoicing(params)
+    seller = load_invoicing(PARAMETERS).seller
+    danish = seller.model_copy(update={"country": "DK", "chamber_of_commerce": "13585628"})
+    assert seller_problems(danish) == []
