@@ -7,7 +7,8 @@ written all the same and failed fatal rules of Peppol's schematron:
 
 - PEPPOL-EN16931-R020 / R010: the seller's and the buyer's electronic address (``EndpointID``:
   ``peppol_id``, else ``email``) must be given, whatever the countries;
-- NL-R-002: a Dutch seller's address has street, city and postcode;
+- NL-R-002: a Dutch seller's address has street, city and postcode (IT-R-002 to IT-R-004: an
+  Italian seller's too);
 - NL-R-004: so has the buyer's, when seller and buyer are both in the Netherlands;
 - DK-R-002: a Danish seller gives its legal entity id, the CVR number (``chamber_of_commerce``).
 
@@ -28,6 +29,12 @@ if TYPE_CHECKING:  # invoicing_parameters loads seller.yaml with these checks
 
 #: The country whose national Peppol rules (NL-R-002, NL-R-004) need the structured address.
 _NL = "NL"
+#: The countries whose national Peppol rules need the seller's street, city and postcode: who
+#: the seller is, and the rules.
+_SELLER_ADDRESS_RULES = {
+    _NL: ("a Dutch", "rule NL-R-002"),
+    "IT": ("an Italian", "rules IT-R-002 to IT-R-004"),
+}
 #: The country whose national Peppol rules need the seller's legal entity id (DK-R-002).
 _DK = "DK"
 
@@ -60,13 +67,14 @@ def seller_problems(seller: Seller) -> list[tuple[str, str]]:
                 "digits of the VAT number",
             )
         )
-    if seller.country == _NL:
+    if seller.country in _SELLER_ADDRESS_RULES:
+        who, rule = _SELLER_ADDRESS_RULES[seller.country]
         for key in _address_missing(seller.postal_code, seller.city):
             out.append(
                 (
                     key,
-                    f"a Dutch seller's e-invoices need its {key.replace('_', ' ')}, as in the "
-                    "address (Peppol rule NL-R-002: street, city and postcode; an access point "
+                    f"{who} seller's e-invoices need its {key.replace('_', ' ')}, as in the "
+                    f"address (Peppol {rule}: street, city and postcode; an access point "
                     "refuses the invoice without them)",
                 )
             )
