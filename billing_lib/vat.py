@@ -226,10 +226,18 @@ class VatRule(BaseModel):
 
     def _exemption_problem(self) -> None:
         """An ``exemption_code`` the e-invoice's rules refuse: not in the VATEX list (EN 16931
-        BR-CL-22), or the code of another category (Peppol PEPPOL-EN16931-P0104 to P0111)."""
+        BR-CL-22), the code of another category (Peppol PEPPOL-EN16931-P0104 to P0111), or one
+        of a category without exemption reasons (S, Z: BR-S-10, BR-Z-10)."""
         code, category = self.exemption_code, self.ubl_category
         if code is None:
             return
+        if category in ("S", "Z"):  # the e-invoice cannot state it: it was left out in silence
+            meant = "standard rate" if category == "S" else "zero rated"
+            raise ValueError(
+                f"exemption_code {code}: category {category} ({meant}) takes none, its e-invoice "
+                f"states no exemption reason (EN 16931 BR-{category}-10); for a supply exempt "
+                "from VAT give category E with the code"
+            )
         if code not in VATEX_CODES:
             raise ValueError(
                 f"exemption_code {code} is not a code of the VATEX list (e.g. VATEX-EU-AE, "

@@ -795,6 +795,20 @@ def test_an_element_out_of_order_fails_the_schema(issued):
             {"rate": "0", "category": "E", "mention": "x", "exemption_code": "VATEX-EU-AE"},
             "exemption_code VATEX-EU-AE is the code of category AE, not E: .*P0107",
         ),
+        # zero rated or standard rate: no exemption reason (BR-Z-10, BR-S-10); the code was
+        # accepted and left out of every e-invoice in silence
+        (
+            {"rate": "0", "category": "Z", "exemption_code": "VATEX-EU-132-1I"},
+            "exemption_code VATEX-EU-132-1I: category Z .* takes none.*BR-Z-10.* category E",
+        ),
+        (
+            {"rate": "0", "exemption_code": "VATEX-EU-132-1I"},
+            "exemption_code VATEX-EU-132-1I: category Z .* takes none",
+        ),
+        (
+            {"rate": "21", "exemption_code": "VATEX-EU-132-1I"},
+            "exemption_code VATEX-EU-132-1I: category S .* takes none.*BR-S-10",
+        ),
     ],
 )
 def test_a_vat_rule_s_e_invoice_category_is_checked(rule, expected):
