@@ -184,3 +184,25 @@ def test_an_italian_seller_without_postcode_and_city_is_refused_naming_both(tmp_
     )
     assert "IT-R-002 to IT-R-004" in message
     assert "\n  - entry city: an Italian seller's e-invoices" in message
+
+
+def test_an_icelandic_seller_or_customer_without_kennitala_and_postcode_is_refused():
+    """Peppol's Icelandic rules refuse every e-invoice of a seller in Iceland without its
+    kennitala (IS-R-002) or its postcode (IS-R-003), and one to an Icelandic customer without
+    them (IS-R-004, IS-R-005)."""
+    seller = load_invoicing(PARAMETERS).seller
+    icelandic = seller.model_copy(
+        update={"country": "IS", "chamber_of_commerce": None, "postal_code": None}
+    )
+    problems = dict(seller_problems(icelandic))
+    assert list(problems) == ["chamber_of_commerce", "postal_code"]
+    assert "kennitala (Peppol rule IS-R-002" in problems["chamber_of_commerce"]
+    assert "IS-R-003" in problems["postal_code"]
+    c001 = load_customers(PARAMETERS)["C001"]
+    buyer = c001.model_copy(
+        update={"country": "IS", "chamber_of_commerce": None, "postal_code": None}
+    )
+    found = buyer_problems(buyer, "C001", "IS")
+    assert [p.split(":")[0] for p in found] == ["C001.chamber_of_commerce", "C001.postal_code"]
+    assert "IS-R-004" in found[0] and "IS-R-005" in found[1]
+    assert buyer_problems(buyer, "C001", "NL") == []

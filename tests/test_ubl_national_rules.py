@@ -1,5 +1,5 @@
 """The e-invoice of a seller in another country than the sample's Netherlands, against the national
-rules of Peppol BIS Billing 3.0 that country's sellers are held to (DK-R-*), as
+rules of Peppol BIS Billing 3.0 that country's sellers are held to (DK-R-*, IS-R-*), as
 ``tests/ubl_validation.py`` writes them out."""
 
 from __future__ import annotations
@@ -107,4 +107,45 @@ def test_the_danish_rules_written_out_catch_a_seller_without_its_cvr_number(issu
     data = ubl_document(invoiced_by(inv, seller, "DKK", danish_buyer(inv)), seller)
     assert peppol_findings(data) == [
         "DK-R-002: a Danish seller gives its legal entity id (CVR number)"
+    ]
+
+
+def test_an_icelandic_seller_s_invoice_to_an_icelandic_customer_passes_the_icelandic_rules(
+    issued,
+):
+    """Peppol's Icelandic rules refused every e-invoice of a seller in Iceland: its legal id, the
+    kennitala, had no scheme (IS-R-002 asks 0196; the register schemes knew NL, BE, DK, FI and
+    SE only), and so had an Icelandic customer's (IS-R-004)."""
+    base, invoices = issued
+    data = base.model_dump()
+    data.update(
+        country="IS",
+        address=["Laugavegur 1", "101 Reykjavík"],
+        postal_code="101",
+        city="Reykjavík",
+        vat_number="IS00621",
+        chamber_of_commerce="450401-3150",
+        peppol_id=None,
+    )
+    data["payment"].update(iban="IS140159260076545510730339", bic="NBIIISRE")
+    seller = Seller.model_validate(data)
+    inv = next(i for i in invoices.values() if i.customer_id == "C001")
+    buyer = replace(
+        inv.buyer,
+        address=("Hafnarstræti 5",),
+        country="IS",
+        vat_number=None,
+        postal_code="600",
+        city="Akureyri",
+        registration="5902697199",
+        peppol_id=None,
+    )
+    document = ubl_document(invoiced_by(inv, seller, "ISK", buyer), seller)
+    assert fatal_rules(document) == []
+    assert peppol_findings(document) == []
+    doc = etree.fromstring(document)
+    legal = "//cac:PartyLegalEntity/cbc:CompanyID"
+    assert [(el.text, el.get("schemeID")) for el in doc.xpath(legal, namespaces=NS)] == [
+        ("4504013150", "0196"),
+        ("5902697199", "0196"),
     ]

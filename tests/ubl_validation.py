@@ -90,7 +90,7 @@ def fatal_rules(xml: bytes) -> list[Finding]:
 # -- a few Peppol BIS Billing 3.0 rules, written out here ------------------------------------------
 # OpenPeppol's schematron is not shipped by any pip package, so the rules that matter for the
 # sample's parties are checked by hand: our reading of the BIS 3.0 rule list (PEPPOL-EN16931-R*),
-# the Dutch (NL-R-*) and Danish (DK-R-*) rules, for sellers there. A subset, not the official run.
+# the Dutch, Danish and Icelandic rules (NL-R-*, DK-R-*, IS-R-*), for sellers there. A subset.
 
 _NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
@@ -306,20 +306,37 @@ def _danish_rules(d: _Doc) -> list[str]:
     return out
 
 
+def _icelandic_rules(d: _Doc) -> list[str]:
+    """IS-R rules: they apply when the seller is in Iceland, two only when the buyer is too."""
+    out = []
+    parties = [("IS-R-002", "IS-R-003", _SELLER, "seller")]
+    if d.text(_BUYER + _COUNTRY) == "IS":
+        parties.append(("IS-R-004", "IS-R-005", _BUYER, "buyer"))
+    for legal_rule, address_rule, party, who in parties:
+        if not d.has(party + _LEGAL_ID) or d.scheme(party) != "0196":
+            out.append(f"{legal_rule}: the Icelandic {who}'s legal id is a kennitala (0196)")
+        for part in ("StreetName", "PostalZone"):
+            if not d.has(party + f"cac:PostalAddress/cbc:{part}"):
+                out.append(f"{address_rule}: the Icelandic {who}'s address has no {part}")
+    return out
+
+
 #: The payment means a Danish seller's invoice to a Danish buyer may give (DK-R-005).
 _DK_PAYMENT_MEANS = ("1", "10", "31", "42", "48", "49", "50", "58", "59", "93", "97")
 
 
 def peppol_findings(xml: bytes) -> list[str]:
     """The Peppol BIS rules (for a document that claims Peppol BIS Billing 3.0 in its
-    CustomizationID; an EN 16931 one sent by e-mail is not held to them) and the Dutch (NL-R)
-    and Danish (DK-R) rules, of those written out here, that ``xml`` fails."""
+    CustomizationID; an EN 16931 one sent by e-mail is not held to them) and the Dutch (NL-R),
+    Danish (DK-R) and Icelandic (IS-R) rules, of those written out here, that ``xml`` fails."""
     d = _Doc(xml)
     out = _peppol_rules(d) if d.text("cbc:CustomizationID") == _CUSTOMIZATION else []
     if d.text(_SELLER + _COUNTRY) == "NL":
         out += _dutch_rules(d)
     if d.text(_SELLER + _COUNTRY) == "DK":
         out += _danish_rules(d)
+    if d.text(_SELLER + _COUNTRY) == "IS":
+        out += _icelandic_rules(d)
     return out
 
 
