@@ -54,6 +54,9 @@ EXEMPT = ("E", "AE", "K", "G", "O")
 #: VAT categories whose customer accounts for the VAT (reverse charge, intra-EU supply): the
 #: invoice must carry a mention and the customer's VAT number (``VatRule._buyer_accounts``).
 BUYER_ACCOUNTS = ("AE", "K")
+#: VAT categories of a supply to a customer outside the EU: not subject to EU VAT (O: services,
+#: supplied where the customer is, Art. 44), an export (G: goods, Art. 146).
+OUTSIDE_THE_EU = ("O", "G")
 #: The VATEX exemption reason codes (CEF VATEX code list, as EN 16931 BR-CL-22 takes them in
 #: CEN/TC 434's validation artefacts 1.3.16): a code of the form but not of the list (a typo,
 #: "VATEX-EU-RC") made every e-invoice of the rule fail BR-CL-22.
@@ -439,9 +442,10 @@ class VatRules(BaseModel):
         supplied where the business customer is established (Art. 44 Directive 2006/112/EC): the
         seller's VAT (category S) for a customer in its own country, or one registered there
         (a fixed establishment, shown by a VAT number of that country); reverse charge (AE,
-        Art. 196) for one in another member state; outside the scope (G) beyond the EU. A
-        ``vat_rule`` in customers.yaml that contradicts the customer's country would charge VAT
-        that is not owed, or leave out VAT that is (other categories are not checked)."""
+        Art. 196) for one in another member state; outside the scope (O, or G as an export)
+        beyond the EU. A ``vat_rule`` in customers.yaml that contradicts the customer's country
+        would charge VAT that is not owed, or leave out VAT that is (other categories are not
+        checked)."""
         country, eu = customer.country, self.eu_countries
         postcode = customer_postcode(customer)
         if shared_postcode(country, postcode):
@@ -475,7 +479,7 @@ class VatRules(BaseModel):
                 "of a business customer in another EU member state, but the customer is in "
                 f"{country} ({where}): its rule is {implied}"
             )
-        if category == "G" and territory in eu:
+        if category in OUTSIDE_THE_EU and territory in eu:
             return (
                 f"VAT rule {rule.name!r} is for a customer outside the EU, but the customer is in "
                 f"{country} ({where}): its rule is {implied}"
