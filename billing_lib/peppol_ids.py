@@ -17,6 +17,7 @@ from stdnum import ean
 from stdnum.be import vat as be_vat
 from stdnum.de import vat as de_vat
 from stdnum.dk import cvr
+from stdnum.is_ import kennitala
 from stdnum.nl import btw
 from stdnum.no import orgnr as no_orgnr
 from stdnum.se import orgnr as se_orgnr
@@ -51,6 +52,7 @@ SCHEMES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "0184": ("a Danish CVR number", cvr.is_valid),
     "0190": ("a Dutch OIN of 20 digits", _pattern(r"\d{20}")),
     "0192": ("a Norwegian organisation number", no_orgnr.is_valid),
+    "0196": ("an Icelandic kennitala (10 digits)", kennitala.is_valid),
     "0208": ("a Belgian enterprise number (KBO/BCE, 10 digits)", be_vat.is_valid),
     "9925": ("a Belgian VAT number", be_vat.is_valid),
     "9930": ("a German VAT number", de_vat.is_valid),
@@ -75,6 +77,7 @@ COMPACT: dict[str, Callable[[str], str]] = {
     "0088": ean.compact,
     "0184": _cvr,
     "0192": no_orgnr.compact,
+    "0196": kennitala.compact,
     "0208": be_vat.compact,
     "9925": lambda v: "BE" + be_vat.compact(v),
     "9930": lambda v: "DE" + de_vat.compact(v),
@@ -84,7 +87,15 @@ COMPACT: dict[str, Callable[[str], str]] = {
 
 #: ISO 6523 ICD of a company register number, by country: the scheme of the e-invoice's legal
 #: registration (``PartyLegalEntity/CompanyID``) of a party in that country.
-REGISTER_SCHEMES = {"NL": "0106", "BE": "0208", "DK": "0184", "FI": "0212", "SE": "0007"}
+#: Iceland's is required: Peppol's IS-R-002 and IS-R-004 refuse a kennitala without it.
+REGISTER_SCHEMES = {
+    "NL": "0106",
+    "BE": "0208",
+    "DK": "0184",
+    "FI": "0212",
+    "SE": "0007",
+    "IS": "0196",
+}
 
 
 def registration_problem(country: str | None, registration: str) -> str | None:

@@ -27,7 +27,10 @@ Mapping choices (docs/invoices-and-ledger.md):
   (CustomizationID ``urn:cen.eu:en16931:2017``), not Peppol BIS Billing 3.0;
 - the buyer reference is the customer's ``reference`` (its PO or contract number, also given as
   the order reference), else the customer number; payment is by credit transfer (SEPA, code 58,
-  for EUR) to the seller's IBAN with the invoice number as payment reference;
+  for EUR; ``payment_means_code``) to the seller's IBAN with the invoice number as payment
+  reference;
+- between a Danish seller and a Danish buyer, Peppol's Danish rules apply: no customer number as
+  buyer identifier (DK-R-013: it has no scheme) and payment means 31, not 30 (DK-R-005);
 - the PDF is embedded as an ``AdditionalDocumentReference`` when seller.yaml's
   ``ubl_attach_pdf`` is true (the default);
 - an intra-EU supply (VAT category K) gives the buyer's country as the deliver-to country
@@ -304,7 +307,7 @@ def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:
     if credit and not inv.payable:
         return
     means = _cac(root, "PaymentMeans")
-    _cbc(means, "PaymentMeansCode", "58" if inv.currency == "EUR" else "30")
+    _cbc(means, "PaymentMeansCode", payment_means_code(inv))
     if credit:
         _cbc(means, "PaymentDueDate", inv.due_date.isoformat())
     _cbc(means, "PaymentID", inv.number)
@@ -317,6 +320,21 @@ def _payment(root: etree._Element, inv: Invoice, seller: Seller) -> None:
         days = inv.payment_terms_days
         within = f"Payment within {payment_terms_text(days)}" if days else "Due on receipt"
         _cbc(terms, "Note", f"{within}, by {inv.due_date.isoformat()}")
+
+
+def payment_means_code(inv: Invoice) -> str:
+    """The means of payment (UNCL 4461, BT-81) of a transfer to the seller's IBAN: 58, SEPA
+    credit transfer, in euros; else 30, credit transfer, except between Danish parties: Peppol's
+    Danish rules refuse 30 there (DK-R-005), and Danish usage calls a transfer to an IBAN with
+    its BIC 31."""
+    if inv.currency == "EUR":
+        return "58"
+    return "31" if _danish_parties(inv) else "30"
+
+
+def _danish_parties(inv: Invoice) -> bool:
+    """Seller and buyer are both in Denmark: Peppol's DK-R rules for them apply."""
+    return inv.seller.country == inv.buyer.country == "DK"
 
 
 def _note(inv: Invoice) -> str | None:
@@ -373,7 +391,8 @@ def _seller_party(party: etree._Element, inv: Invoice, seller: Seller) -> None:
 def _buyer_party(party: etree._Element, inv: Invoice) -> None:
     b: Party = inv.buyer
     _endpoint(party, b.peppol_id, b.email)
-    _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
+    if not _danish_parties(inv):  # DK-R-013: no identifier without a scheme between Danes
+        _cbc(_cac(party, "PartyIdentification"), "ID", inv.customer_id)
     _cbc(_cac(party, "PartyName"), "Name", b.name)
     _address(party, b.address, b.postal_code, b.city, b.country, b.state, inv.seller.country)
     if b.vat_number and inv.show_buyer_vat_number and not _not_subject(inv):  # BR-O-02

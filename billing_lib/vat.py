@@ -54,6 +54,9 @@ EXEMPT = ("E", "AE", "K", "G", "O")
 #: VAT categories whose customer accounts for the VAT (reverse charge, intra-EU supply): the
 #: invoice must carry a mention and the customer's VAT number (``VatRule._buyer_accounts``).
 BUYER_ACCOUNTS = ("AE", "K")
+#: VAT categories of a supply to a customer outside the EU: not subject to EU VAT (O: services,
+#: supplied where the customer is, Art. 44), an export (G: goods, Art. 146).
+OUTSIDE_THE_EU = ("O", "G")
 #: The VATEX exemption reason codes (CEF VATEX code list, as EN 16931 BR-CL-22 takes them in
 #: CEN/TC 434's validation artefacts 1.3.16): a code of the form but not of the list (a typo,
 #: "VATEX-EU-RC") made every e-invoice of the rule fail BR-CL-22.
@@ -226,10 +229,18 @@ class VatRule(BaseModel):
 
     def _exemption_problem(self) -> None:
         """An ``exemption_code`` the e-invoice's rules refuse: not in the VATEX list (EN 16931
-        BR-CL-22), or the code of another category (Peppol PEPPOL-EN16931-P0104 to P0111)."""
+        BR-CL-22), the code of another category (Peppol PEPPOL-EN16931-P0104 to P0111), or one
+        of a category without exemption reasons (S, Z: BR-S-10, BR-Z-10)."""
         code, category = self.exemption_code, self.ubl_category
         if code is None:
             return
+        if category in ("S", "Z"):  # the e-invoice cannot state it: it was left out in silence
+            meant = "standard rate" if category == "S" else "zero rated"
+            raise ValueError(
+                f"exemption_code {code}: category {category} ({meant}) takes none, its e-invoice "
+                f"states no exemption reason (EN 16931 BR-{category}-10); for a supply exempt "
+                "from VAT give category E with the code"
+            )
         if code not in VATEX_CODES:
             raise ValueError(
                 f"exemption_code {code} is not a code of the VATEX list (e.g. VATEX-EU-AE, "
@@ -431,9 +442,10 @@ class VatRules(BaseModel):
         supplied where the business customer is established (Art. 44 Directive 2006/112/EC): the
         seller's VAT (category S) for a customer in its own country, or one registered there
         (a fixed establishment, shown by a VAT number of that country); reverse charge (AE,
-        Art. 196) for one in another member state; outside the scope (G) beyond the EU. A
-        ``vat_rule`` in customers.yaml that contradicts the customer's country would charge VAT
-        that is not owed, or leave out VAT that is (other categories are not checked)."""
+        Art. 196) for one in another member state; outside the scope (O, or G as an export)
+        beyond the EU. A ``vat_rule`` in customers.yaml that contradicts the customer's country
+        would charge VAT that is not owed, or leave out VAT that is (other categories are not
+        checked)."""
         country, eu = customer.country, self.eu_countries
         postcode = customer_postcode(customer)
         if shared_postcode(country, postcode):
@@ -467,7 +479,7 @@ class VatRules(BaseModel):
                 "of a business customer in another EU member state, but the customer is in "
                 f"{country} ({where}): its rule is {implied}"
             )
-        if category == "G" and territory in eu:
+        if category in OUTSIDE_THE_EU and territory in eu:
             return (
                 f"VAT rule {rule.name!r} is for a customer outside the EU, but the customer is in "
                 f"{country} ({where}): its rule is {implied}"

@@ -168,7 +168,7 @@ def test_a_business_outside_the_eu_s_vat_territory_gets_an_export_invoice_and_e_
     tmp_path, country, postal_code, vat_number
 ):
     """Las Palmas, Livigno and the Isle of Man are outside the EU's VAT territory: an export
-    ("Outside the scope of EU VAT", category G) whose e-invoice the EN 16931 and Peppol rules
+    ("Outside the scope of EU VAT", category O) whose e-invoice the EN 16931 and Peppol rules
     accept, the address given with the country's code and the postcode."""
     params = customers_with(tmp_path, country, vat_number)
     path = params / "customers.yaml"
@@ -185,7 +185,7 @@ def test_a_business_outside_the_eu_s_vat_territory_gets_an_export_invoice_and_e_
     )
     xml = ubl_document(inv, invoicing.seller)
     assert schema_errors(xml) == [] and fatal_rules(xml) == [] and peppol_findings(xml) == []
-    assert b"<cbc:ID>G</cbc:ID>" in xml
+    assert b"<cbc:ID>O</cbc:ID>" in xml
 
 
 def test_a_seller_vat_number_of_another_country_than_the_seller_s_is_refused(tmp_path):

@@ -213,9 +213,16 @@ def test_the_vat_category_follows_the_customer_s_rule(folder, issued):
     assert value(be, "cac:AccountingCustomerParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID") == (
         "BE0456789133"
     )
-    ch = xml_of(folder, by_customer["C007"])
-    assert value(ch, category + "cbc:ID") == "G"
-    assert value(ch, category + "cbc:TaxExemptionReasonCode") == "VATEX-EU-G"
+    # services to a business outside the EU: not subject to EU VAT (O), as the mention says;
+    # G (VATEX-EU-G, "export outside the EU") is the export of goods, Art. 146 Directive
+    # 2006/112/EC, which the e-invoice claimed beside "Outside the scope of EU VAT"
+    for customer in ("C007", "C008"):
+        abroad = xml_of(folder, by_customer[customer])
+        assert [value(abroad, category + t) for t in ("cbc:ID", "cbc:TaxExemptionReasonCode")] == [
+            "O",
+            "VATEX-EU-O",
+        ]
+        assert value(abroad, category + "cbc:TaxExemptionReason") == "Outside the scope of EU VAT"
 
 
 def test_parties_payment_and_references_come_from_the_parameters(folder, issued):
@@ -795,6 +802,20 @@ def test_an_element_out_of_order_fails_the_schema(issued):
             {"rate": "0", "category": "E", "mention": "x", "exemption_code": "VATEX-EU-AE"},
             "exemption_code VATEX-EU-AE is the code of category AE, not E: .*P0107",
         ),
+        # zero rated or standard rate: no exemption reason (BR-Z-10, BR-S-10); the code was
+        # accepted and left out of every e-invoice in silence
+        (
+            {"rate": "0", "category": "Z", "exemption_code": "VATEX-EU-132-1I"},
+            "exemption_code VATEX-EU-132-1I: category Z .* takes none.*BR-Z-10.* category E",
+        ),
+        (
+            {"rate": "0", "exemption_code": "VATEX-EU-132-1I"},
+            "exemption_code VATEX-EU-132-1I: category Z .* takes none",
+        ),
+        (
+            {"rate": "21", "exemption_code": "VATEX-EU-132-1I"},
+            "exemption_code VATEX-EU-132-1I: category S .* takes none.*BR-S-10",
+        ),
     ],
 )
 def test_a_vat_rule_s_e_invoice_category_is_checked(rule, expected):
@@ -1089,7 +1110,7 @@ def test_an_intra_eu_supply_names_the_country_delivered_to(issued):
 
 def test_services_outside_the_scope_of_vat_give_an_e_invoice_en16931_accepts(issued):
     """Category O ("not subject to VAT", VATEX-EU-O: services to a business outside the EU, the
-    sample's "Outside the scope of EU VAT"; a rule vat_rules.yaml allows) failed EN 16931 on every
+    sample's "Outside the scope of EU VAT", its rule ``export``) failed EN 16931 on every
     e-invoice: BR-O-02 wants no VAT identifier of the seller or the buyer, BR-O-05 no VAT rate on a
     line (BR-48 none in the breakdown either). The seller is identified by its legal registration
     (BT-30, BR-CO-26); the PDF still prints both VAT numbers."""
@@ -1106,8 +1127,9 @@ def test_services_outside_the_scope_of_vat_give_an_e_invoice_en16931_accepts(iss
         assert doc.xpath("//cac:ClassifiedTaxCategory/cbc:Percent", namespaces=NS) == []
         category = "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/"
         assert value(doc, category + "cbc:TaxExemptionReasonCode") == "VATEX-EU-O"
-    # category G, as the sample has it: both VAT numbers and the rates stay
-    doc = etree.fromstring(ubl_document(inv, seller))
+    # category G (an export of goods): both VAT numbers and the rates stay
+    [exported, _] = _in_category(inv, "G", "VATEX-EU-G")
+    doc = etree.fromstring(ubl_document(exported, seller))
     assert len(doc.xpath("//cac:PartyTaxScheme", namespaces=NS)) == 2
     assert doc.xpath("//cac:ClassifiedTaxCategory/cbc:Percent", namespaces=NS) != []
 

@@ -89,8 +89,8 @@ def fatal_rules(xml: bytes) -> list[Finding]:
 
 # -- a few Peppol BIS Billing 3.0 rules, written out here ------------------------------------------
 # OpenPeppol's schematron is not shipped by any pip package, so the rules that matter for the
-# sample's parties are checked by hand: our reading of the BIS 3.0 rule list (PEPPOL-EN16931-R*)
-# and of the Dutch rules (NL-R-*, for sellers in the Netherlands). A subset, not the official run.
+# sample's parties are checked by hand: our reading of the BIS 3.0 rule list (PEPPOL-EN16931-R*),
+# the Dutch, Danish and Icelandic rules (NL-R-*, DK-R-*, IS-R-*), for sellers there. A subset.
 
 _NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
@@ -286,14 +286,57 @@ def _dutch_rules(d: _Doc) -> list[str]:
     return out
 
 
+def _danish_rules(d: _Doc) -> list[str]:
+    """DK-R rules: they apply when the seller is in Denmark (its address's country), some only
+    when the buyer is too."""
+    out = []
+    if not d.has(_SELLER + _LEGAL_ID):
+        out.append("DK-R-002: a Danish seller gives its legal entity id (CVR number)")
+    elif d.scheme(_SELLER) != "0184":
+        out.append("DK-R-014: a Danish seller's legal entity id has scheme 0184 (CVR)")
+    if d.text(_BUYER + _COUNTRY) != "DK":
+        return out
+    for party in (_SELLER, _BUYER):
+        ids = d.root.xpath(party + "cac:PartyIdentification/cbc:ID", namespaces=_NS)
+        if any(not (el.get("schemeID") or "").strip() for el in ids):
+            out.append("DK-R-013: a party identifier between Danish parties has a schemeID")
+    codes = d.root.xpath("cac:PaymentMeans/cbc:PaymentMeansCode/text()", namespaces=_NS)
+    if d.kind == "Invoice" and any(c.strip() not in _DK_PAYMENT_MEANS for c in codes):
+        out.append(f"DK-R-005: payment means code is one of {', '.join(_DK_PAYMENT_MEANS)}")
+    return out
+
+
+def _icelandic_rules(d: _Doc) -> list[str]:
+    """IS-R rules: they apply when the seller is in Iceland, two only when the buyer is too."""
+    out = []
+    parties = [("IS-R-002", "IS-R-003", _SELLER, "seller")]
+    if d.text(_BUYER + _COUNTRY) == "IS":
+        parties.append(("IS-R-004", "IS-R-005", _BUYER, "buyer"))
+    for legal_rule, address_rule, party, who in parties:
+        if not d.has(party + _LEGAL_ID) or d.scheme(party) != "0196":
+            out.append(f"{legal_rule}: the Icelandic {who}'s legal id is a kennitala (0196)")
+        for part in ("StreetName", "PostalZone"):
+            if not d.has(party + f"cac:PostalAddress/cbc:{part}"):
+                out.append(f"{address_rule}: the Icelandic {who}'s address has no {part}")
+    return out
+
+
+#: The payment means a Danish seller's invoice to a Danish buyer may give (DK-R-005).
+_DK_PAYMENT_MEANS = ("1", "10", "31", "42", "48", "49", "50", "58", "59", "93", "97")
+
+
 def peppol_findings(xml: bytes) -> list[str]:
     """The Peppol BIS rules (for a document that claims Peppol BIS Billing 3.0 in its
-    CustomizationID; an EN 16931 one sent by e-mail is not held to them) and the Dutch (NL-R)
-    rules, of those written out here, that ``xml`` fails."""
+    CustomizationID; an EN 16931 one sent by e-mail is not held to them) and the Dutch (NL-R),
+    Danish (DK-R) and Icelandic (IS-R) rules, of those written out here, that ``xml`` fails."""
     d = _Doc(xml)
     out = _peppol_rules(d) if d.text("cbc:CustomizationID") == _CUSTOMIZATION else []
     if d.text(_SELLER + _COUNTRY) == "NL":
         out += _dutch_rules(d)
+    if d.text(_SELLER + _COUNTRY) == "DK":
+        out += _danish_rules(d)
+    if d.text(_SELLER + _COUNTRY) == "IS":
+        out += _icelandic_rules(d)
     return out
 
 
