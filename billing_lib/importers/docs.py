@@ -153,7 +153,9 @@ READING_RULES = """\
   not stop a run. Other vendors' regions are kept as written (AWS's `eu-central-1`).
 - **Parts of one export**: a large export comes as several files, cut wherever a size is reached:
   AWS Data Exports `<export-name>-00001.csv.gz`, `-00002` ... (five digits), Azure Cost
-  Management's partitioned exports `part_0_0001.csv`, `part_1_0001.csv` ..., other tools
+  Management's partitioned exports `part_0_0001.csv`, `part_1_0001.csv` ..., BigQuery's
+  wildcard exports `<name>-000000000000.csv`, `-000000000001` ... (twelve digits from 0: how
+  Google Cloud's FOCUS data, a BigQuery table, leaves it in files), other tools
   `<name>-part-00001.csv`. Files given in one import that lie in one folder (or one folder of a
   zip), have the same name but for a part number of one of these layouts (digits laid out
   alike), one ending, one format and the same columns in the same order, each with its own
