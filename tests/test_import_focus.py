@@ -454,3 +454,58 @@ def test_an_empty_charge_period_end_is_refused_where_the_file_has_the_column(tmp
     assert con.execute("SELECT count(*) FROM lines WHERE ChargePeriodEnd IS NULL").fetchone() == (
         1,
     )
+
+
+#: Azure usage charged on 9 October and corrected (given back) as Microsoft's FOCUS export writes
+#: a correction: ChargeClass Correction, the cost negative, the quantity and the list cost
+#: positive, as the cost export prints them; and an AWS Savings Plan negation as the FinOps
+#: Foundation's converter writes it (ListCost the public on-demand rate x the usage amount).
+CORRECTED_USAGE_FOCUS = (
+    "BilledCost,BillingAccountId,BillingCurrency,ChargeCategory,ChargeClass,ChargePeriodEnd,"
+    "ChargePeriodStart,CommitmentDiscountId,EffectiveCost,ListCost,ListUnitPrice,"
+    "PricingQuantity,ProviderName,PublisherName,SubAccountId\n"
+    "10,ba1,EUR,Usage,,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,,10,12,12,1,Microsoft,"
+    "Microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+    "-10,ba1,EUR,Usage,Correction,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,,-10,12,12,1,"
+    "Microsoft,Microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+    "5,ba1,EUR,Usage,,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,sp-1,2,5,5,1,Microsoft,"
+    "Microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+    "-5,ba1,EUR,Usage,,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,sp-1,0,5,5,1,Microsoft,"
+    "Microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+)
+
+
+def test_money_given_back_on_usage_is_given_back_at_list_price_too(tmp_path):
+    """A usage correction that gives money back (and a commitment's negation) keeps the list
+    cost the provider wrote, positive beside a negative cost: a ``list_price`` rule billed it as
+    a second charge (EUR 12.36 for the usage, 12.36 again for its refund). The Azure cost export
+    gives a line's list cost the sign of its cost; so does FOCUS now, for every line giving money
+    back, as it did only for a refunded purchase."""
+    from rating_helpers import ACCOUNTS, rated_store, write_parameters
+
+    from billing_lib.rating import rate_lines
+
+    focus = tmp_path / "focus.csv"
+    focus.write_text(CORRECTED_USAGE_FOCUS, encoding="utf-8")
+    accounts = ACCOUNTS + "microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001,C2,,,\n"
+    plans = (
+        "plans:\n  - id: p\n    rules:\n"
+        "      - {id: list, kind: list_price, uplift_percent: 3}\n"
+        "assignments:\n  - {plan: p, group: smb}\n"
+    )
+    params = write_parameters(tmp_path / "parameters", plans, accounts=accounts)
+    con = open_store()
+    import_reports(con, [focus])
+    listed = con.execute("SELECT ListCost FROM lines ORDER BY x_SourceRow").fetchall()
+    assert [c for (c,) in listed] == [Decimal(12), Decimal(-12), Decimal(5), Decimal(-5)]
+    con, pricing, customers = rated_store(params, [], con)
+    rate_lines(con, pricing, customers, "2026-10")
+    got = con.execute(
+        "SELECT amount FROM rated_lines WHERE line_kind = 'vendor' ORDER BY source_row"
+    ).fetchall()
+    assert [a for (a,) in got] == [
+        Decimal("12.36"),
+        Decimal("-12.36"),
+        Decimal("5.15"),
+        Decimal("-5.15"),
+    ]
