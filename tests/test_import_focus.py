@@ -509,3 +509,62 @@ def test_money_given_back_on_usage_is_given_back_at_list_price_too(tmp_path):
         Decimal("5.15"),
         Decimal("-5.15"),
     ]
+
+
+#: A month of Compute Engine in FOCUS with a committed use discount as Google Cloud bills one:
+#: the usage at its on-demand price, the commitment's discount on it as a credit naming the
+#: commitment (FOCUS: CommitmentDiscountId "MUST NOT be null when a charge is related to a
+#: commitment discount"), the commitment's fee, and a promotional credit.
+COMMITMENT_CREDIT_FOCUS = (
+    "BilledCost,BillingAccountId,BillingCurrency,ChargeCategory,ChargeClass,ChargePeriodEnd,"
+    "ChargePeriodStart,CommitmentDiscountId,EffectiveCost,PricingQuantity,ProviderName,"
+    "SubAccountId\n"
+    "100,01A2B3-C4D5E6-F7A8B9,EUR,Usage,,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,,100,50,"
+    "Google Cloud,proj-a\n"
+    "-60,01A2B3-C4D5E6-F7A8B9,EUR,Credit,,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,cud-1,-60,"
+    "50,Google Cloud,proj-a\n"
+    "50,01A2B3-C4D5E6-F7A8B9,EUR,Purchase,,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,cud-1,50,"
+    "1,Google Cloud,proj-a\n"
+    "-5,01A2B3-C4D5E6-F7A8B9,EUR,Credit,,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,,-5,,"
+    "Google Cloud,proj-a\n"
+)
+
+
+def test_a_commitment_s_credit_is_part_of_the_usage_s_price_not_a_credit_kept(tmp_path):
+    """A credit naming a commitment (CommitmentDiscountId) is the commitment's discount on the
+    usage it covers, as AWS's Savings Plan negation is (a Usage line there). Read as a Credit,
+    a rule's ``credits: keep`` kept it for the reseller: the customer paid the usage at its
+    on-demand price and the commitment's fee too (EUR 165.00 for a vendor cost of 90.00). It is
+    Usage now, priced with the usage; a promotional credit (no commitment) is still kept."""
+    from rating_helpers import ACCOUNTS, rated_store, write_parameters
+
+    from billing_lib.rating import rate_lines
+
+    focus = tmp_path / "focus.csv"
+    focus.write_text(COMMITMENT_CREDIT_FOCUS, encoding="utf-8")
+    accounts = ACCOUNTS + "google,proj-a,C2,,,\n"
+    plans = (
+        "plans:\n  - id: p\n    rules:\n"
+        "      - {id: google, kind: markup, percent: 10, credits: keep}\n"
+        "assignments:\n  - {plan: p, group: smb}\n"
+    )
+    params = write_parameters(tmp_path / "parameters", plans, accounts=accounts)
+    con = open_store()
+    import_reports(con, [focus])
+    got = con.execute(
+        "SELECT ChargeCategory, x_VendorChargeType, PricingQuantity FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [
+        ("Usage", "Usage", Decimal(50)),
+        ("Usage", "Credit", None),  # money back on the covered usage, its quantity repeated
+        ("Purchase", "Purchase", Decimal(1)),
+        ("Credit", "Credit", None),
+    ]
+    con, pricing, customers = rated_store(params, [], con)
+    rate_lines(con, pricing, customers, "2026-10")
+    billed = con.execute(
+        "SELECT source_row, amount FROM rated_lines WHERE line_kind = 'vendor' ORDER BY 1"
+    ).fetchall()
+    assert billed == [(2, Decimal(110)), (3, Decimal(-66)), (4, Decimal(55))]
+    kept = con.execute("SELECT x_SourceRow, reason FROM excluded_lines").fetchall()
+    assert kept == [(5, "credit kept by reseller (rule google)")]
