@@ -246,3 +246,69 @@ def test_a_manifest_in_a_zip_that_cannot_be_read_is_refused_naming_the_zip_and_m
     assert text.startswith(f"{archive}!{member}: the delivery's manifest cannot be read from ")
     assert "expected" in text and "download" in text
     assert _billed(con) == (0, 0)
+
+
+#: An Azure Cost Management FOCUS export run, partitioned: ``part_<n>_0001.csv`` beside the
+#: run's ``manifest.json`` in ``<export>/<YYYYMMDD-YYYYMMDD>/<run id>/``.
+AZURE_RUN = "focus-export/20261001-20261031/7d2c9a10-0000-4000-8000-000000000001"
+AZURE_FOCUS = (
+    "BilledCost,BillingAccountId,BillingCurrency,BillingPeriodEnd,BillingPeriodStart,"
+    "ChargeCategory,ChargePeriodEnd,ChargePeriodStart,ProviderName,SubAccountId\n"
+)
+
+
+def _azure_export(tmp_path: Path, parts: int = 3) -> tuple[list[Path], Path]:
+    """The parts of an Azure export run and its manifest, with the fields Cost Management writes
+    and FinOps hubs read (blobCount, blobs[].blobName, exportConfig, runInfo)."""
+    folder = tmp_path / AZURE_RUN
+    folder.mkdir(parents=True)
+    paths = []
+    for n in range(parts):
+        path = folder / f"part_{n}_0001.csv"
+        path.write_text(
+            AZURE_FOCUS + f"{n + 1}.25,ba1,EUR,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,Usage,"
+            f"2026-10-0{n + 2}T00:00:00Z,2026-10-0{n + 1}T00:00:00Z,Microsoft,"
+            "/subscriptions/5c0a8e52-31d4-4f6b-9a0e-7d2c3b1a9f01\n",
+            encoding="utf-8",
+        )
+        paths.append(path)
+    manifest = folder / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "manifestVersion": "2024-04-01",
+                "blobCount": parts,
+                "exportConfig": {
+                    "exportName": "focus-export",
+                    "resourceId": "/providers/Microsoft.Billing/billingAccounts/ba1/providers/"
+                    "Microsoft.CostManagement/exports/focus-export",
+                    "dataVersion": "1.0r2",
+                    "type": "FocusCost",
+                },
+                "runInfo": {"startDate": "2026-10-01T00:00:00", "endDate": "2026-10-31T00:00:00"},
+                "blobs": [{"blobName": f"exports/{AZURE_RUN}/{p.name}"} for p in paths],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return paths, manifest
+
+
+def test_an_azure_export_run_missing_a_part_is_refused_by_its_manifest_json(tmp_path):
+    """Cost Management partitions an export run and lists its parts in the run's manifest.json
+    (blobs). The manifest was not read, "not a vendor report" beside the parts, so a run of three
+    parts given two imported as the whole month: a third of it on no invoice."""
+    parts, manifest = _azure_export(tmp_path)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [parts[0], parts[2], manifest], period="2026-10")
+    text = str(err.value)
+    assert text.startswith(f"{manifest}: 1 of the 3 data files it lists are not among the reports")
+    assert "(part_1_0001.csv)" in text
+    assert [p.file for p in err.value.problems] == [f"exports/{AZURE_RUN}/part_1_0001.csv"]
+    assert _billed(con) == (0, 0)
+    reports = import_reports(con, [*parts, manifest], period="2026-10")
+    assert [r.file for r in reports] == [str(p) for p in parts]
+    assert _billed(con) == (3, Decimal("6.75"))
+    assert manifest_files(parts[0].parent) == [manifest]
+    assert files_not_read(parts[0].parent) == []

@@ -197,8 +197,12 @@ READING_RULES = """\
   same name but for the part number) and billing month that it does not list, refuse the import
   naming the manifest and the files (`importers/manifests.py`). A listed file is matched by
   its name and as many of its folders as the copy kept (of two executions' folders in one zip,
-  the one the manifest names). A `-Manifest.json` that is no JSON listing data files is
-  refused. AWS's manifests state no row counts or totals to check. FOCUS exports are not
+  the one the manifest names). An Azure Cost Management export run's `manifest.json` (beside
+  its parts `part_0_0001.csv` ... in `<export>/<YYYYMMDD-YYYYMMDD>/<run id>/`, naming each in
+  `blobs[].blobName`) is read alike: a part it lists that is not given refuses the import (it
+  was "not a vendor report", and a run given two of its three parts billed two thirds of the
+  month). A `-Manifest.json` or `manifest.json` that is no JSON listing data files is
+  refused. The manifests state no row counts or totals to check. FOCUS exports are not
   compared by billing account and period: an export covers a scope (an Azure subscription or
   resource group), so two exports of one billing account's month are not two deliveries
   (the FOCUS section). A batch of files is all-or-nothing: if one fails, `lines` is unchanged.

@@ -15,6 +15,13 @@ number) and billing month is that it does not list: a part of an older delivery.
 that cannot be read (no JSON, no list of data files, a zip member damaged or encrypted) is
 refused, naming it: never skipped, which would leave its delivery unchecked. Neither kind of
 manifest states row counts or totals, so there are none to check.
+
+Azure Cost Management partitions an export run (``part_0_0001.csv``, ``part_1_0001.csv`` ...) and
+writes the run's ``manifest.json`` beside its parts, in ``<export>/<YYYYMMDD-YYYYMMDD>/<run
+id>/``: its ``blobs`` name each part (``blobName``, its path in the storage container), as the
+FinOps toolkit's hubs read them. It is checked the same way: a part it lists that is not given
+is refused (its names carry no export name, so a part of another run is told only where it has
+a listed part's name).
 """
 
 from __future__ import annotations
@@ -31,7 +38,12 @@ import duckdb
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.export_parts import delivery_part
-from billing_lib.importers.report_names import MAX_ZIP_DEPTH, is_manifest, left_by_a_program
+from billing_lib.importers.report_names import (
+    MANIFEST_SUFFIX,
+    MAX_ZIP_DEPTH,
+    is_manifest,
+    left_by_a_program,
+)
 from billing_lib.sql import ql
 
 #: The month in a manifest's keys: Data Exports' partition, a legacy CUR's month folder.
@@ -64,22 +76,37 @@ def read_manifest(name: str, data: bytes) -> Manifest:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         doc, why = None, f"not JSON ({exc})"
     else:
-        why = "no list of data files (dataFiles, or a legacy CUR's reportKeys)"
-    files = None
-    if isinstance(doc, dict):
-        listed = doc.get("dataFiles", doc.get("reportKeys"))
-        if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
-            files = tuple(listed)
+        why = (
+            "no list of data files (dataFiles, a legacy CUR's reportKeys, or an Azure export's "
+            "blobs)"
+        )
+    files = _listed(doc) if isinstance(doc, dict) else None
     if files is None:
         raise InputError(
-            f"{name}: not a delivery manifest AWS writes: {why}. It is read to check that "
-            "every data file of the delivery is given; download it again with the delivery, "
-            "or move it out of the reports"
+            f"{name}: not a delivery manifest AWS or Azure Cost Management writes: {why}. It is "
+            "read to check that every data file of the delivery is given; download it again "
+            "with the delivery, or move it out of the reports"
         )
-    own = PurePosixPath(name.rsplit("!", 1)[-1]).name
-    exports = {_export(f) for f in files} | {own[: -len("-manifest.json")].lower()}
+    own = PurePosixPath(name.rsplit("!", 1)[-1]).name.lower()
+    exports = {_export(f) for f in files}
+    if own.endswith(MANIFEST_SUFFIX):
+        exports.add(own[: -len(MANIFEST_SUFFIX)])
     month = _month(doc, [name, *files])
     return Manifest(name, files, frozenset(exports), month, hashlib.sha256(data).hexdigest())
+
+
+def _listed(doc: dict) -> tuple[str, ...] | None:
+    """The data files a manifest lists: AWS's ``dataFiles`` or ``reportKeys`` (texts), an Azure
+    export run's ``blobs`` (objects naming each by ``blobName``); None when it lists none so."""
+    listed = doc.get("dataFiles", doc.get("reportKeys"))
+    if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
+        return tuple(listed)
+    blobs = doc.get("blobs")
+    if isinstance(blobs, list) and all(
+        isinstance(b, dict) and isinstance(b.get("blobName"), str) for b in blobs
+    ):
+        return tuple(b["blobName"] for b in blobs)
+    return None
 
 
 def _export(key: str) -> str:
@@ -90,11 +117,15 @@ def _export(key: str) -> str:
 
 def _month(doc: dict, keys: list[str]) -> str | None:
     """The billing month a manifest is of: its ``billingPeriod.start`` (``20231101T000000.000Z``
-    or ISO), else the partition or month folder in its own name or its keys."""
-    start = (
-        doc.get("billingPeriod", {}).get("start")
-        if isinstance(doc.get("billingPeriod"), dict)
-        else None
+    or ISO) or an Azure run's ``runInfo.startDate``, else the partition or month folder in its
+    own name or its keys."""
+    start = next(
+        (
+            doc[k].get(field)
+            for k, field in (("billingPeriod", "start"), ("runInfo", "startDate"))
+            if isinstance(doc.get(k), dict)
+        ),
+        None,
     )
     if isinstance(start, str) and (m := re.match(r"(\d{4})-?(\d{2})", start)):
         return f"{m.group(1)}-{m.group(2)}"
@@ -116,8 +147,8 @@ _MEMBER_ERRORS = (
 )
 #: What a manifest that cannot be read is refused with: what was expected.
 _EXPECTED = (
-    "the manifest AWS wrote with the delivery, readable, to check that every data file of the "
-    "delivery is given; download it again with the delivery, or move it out of the reports "
+    "the manifest the vendor wrote with the delivery, readable, to check that every data file "
+    "of the delivery is given; download it again with the delivery, or move it out of the reports "
     "to bill the files given as they are"
 )
 
