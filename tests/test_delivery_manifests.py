@@ -257,10 +257,15 @@ AZURE_FOCUS = (
 )
 
 
-def _azure_export(tmp_path: Path, parts: int = 3) -> tuple[list[Path], Path]:
+def _azure_export(
+    tmp_path: Path,
+    parts: int = 3,
+    subscription: str = "5c0a8e52-31d4-4f6b-9a0e-7d2c3b1a9f01",
+    run: str = AZURE_RUN,
+) -> tuple[list[Path], Path]:
     """The parts of an Azure export run and its manifest, with the fields Cost Management writes
     and FinOps hubs read (blobCount, blobs[].blobName, exportConfig, runInfo)."""
-    folder = tmp_path / AZURE_RUN
+    folder = tmp_path / run
     folder.mkdir(parents=True)
     paths = []
     for n in range(parts):
@@ -268,7 +273,7 @@ def _azure_export(tmp_path: Path, parts: int = 3) -> tuple[list[Path], Path]:
         path.write_text(
             AZURE_FOCUS + f"{n + 1}.25,ba1,EUR,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,Usage,"
             f"2026-10-0{n + 2}T00:00:00Z,2026-10-0{n + 1}T00:00:00Z,Microsoft,"
-            "/subscriptions/5c0a8e52-31d4-4f6b-9a0e-7d2c3b1a9f01\n",
+            f"/subscriptions/{subscription}\n",
             encoding="utf-8",
         )
         paths.append(path)
@@ -286,7 +291,7 @@ def _azure_export(tmp_path: Path, parts: int = 3) -> tuple[list[Path], Path]:
                     "type": "FocusCost",
                 },
                 "runInfo": {"startDate": "2026-10-01T00:00:00", "endDate": "2026-10-31T00:00:00"},
-                "blobs": [{"blobName": f"exports/{AZURE_RUN}/{p.name}"} for p in paths],
+                "blobs": [{"blobName": f"exports/{run}/{p.name}"} for p in paths],
             }
         ),
         encoding="utf-8",
@@ -312,3 +317,25 @@ def test_an_azure_export_run_missing_a_part_is_refused_by_its_manifest_json(tmp_
     assert _billed(con) == (3, Decimal("6.75"))
     assert manifest_files(parts[0].parent) == [manifest]
     assert files_not_read(parts[0].parent) == []
+
+
+def test_two_azure_export_runs_in_one_zip_are_each_checked_by_their_own_manifest(tmp_path):
+    """Two scopes' export runs (two subscriptions) in one zip: each run's parts are named
+    part_0_0001.csv ..., so a part one manifest does not list is another scope's, not an older
+    run's: both import, and a part missing from either is refused."""
+    scopes = {s: f"focus-{s}/20261001-20261031/{s}-run" for s in ("sub-a", "sub-b")}
+    archive = tmp_path / "exports.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for scope, run in scopes.items():
+            parts, manifest = _azure_export(tmp_path, 2, f"{scope}-0000-4000-8000-1", run)
+            for path in [*parts, manifest]:
+                zf.write(path, f"{run}/{path.name}")
+    con = open_store()
+    import_reports(con, [archive], period="2026-10")
+    assert _billed(con) == (4, Decimal("7.00"))
+    with zipfile.ZipFile(archive) as zf, zipfile.ZipFile(tmp_path / "short.zip", "w") as short:
+        for member in zf.namelist():
+            if member != f"{scopes['sub-b']}/part_1_0001.csv":
+                short.writestr(member, zf.read(member))
+    with pytest.raises(InputError, match=r"sub-b/.*manifest\.json: 1 of the 2 data files"):
+        import_reports(open_store(), [tmp_path / "short.zip"], period="2026-10")

@@ -19,9 +19,9 @@ manifest states row counts or totals, so there are none to check.
 Azure Cost Management partitions an export run (``part_0_0001.csv``, ``part_1_0001.csv`` ...) and
 writes the run's ``manifest.json`` beside its parts, in ``<export>/<YYYYMMDD-YYYYMMDD>/<run
 id>/``: its ``blobs`` name each part (``blobName``, its path in the storage container), as the
-FinOps toolkit's hubs read them. It is checked the same way: a part it lists that is not given
-is refused (its names carry no export name, so a part of another run is told only where it has
-a listed part's name).
+FinOps toolkit's hubs read them. A part it lists that is not given is refused, as above; a file
+it does not list is not (the parts' names carry no export name: another scope's export run given
+beside it has parts of the same names).
 """
 
 from __future__ import annotations
@@ -88,9 +88,11 @@ def read_manifest(name: str, data: bytes) -> Manifest:
             "with the delivery, or move it out of the reports"
         )
     own = PurePosixPath(name.rsplit("!", 1)[-1]).name.lower()
-    exports = {_export(f) for f in files}
+    # An Azure run's parts are named part_<n>_<m> whatever their export: a file of another
+    # export (another scope's run beside it) could not be told from another run of its own.
+    exports: set[str] = set()
     if own.endswith(MANIFEST_SUFFIX):
-        exports.add(own[: -len(MANIFEST_SUFFIX)])
+        exports = {_export(f) for f in files} | {own[: -len(MANIFEST_SUFFIX)]}
     month = _month(doc, [name, *files])
     return Manifest(name, files, frozenset(exports), month, hashlib.sha256(data).hexdigest())
 
@@ -226,14 +228,18 @@ def check_manifests(
     reports imported), or a report of a manifest's export and month is not among its files
     (module docstring). A listed file is the report sharing the most trailing folder and file
     names with it (one at least: its file name), so that of two executions' folders in one zip
-    the one the manifest names is taken. Reads ``lines`` only for reports a manifest does not
+    the one the manifest names is taken; and no other manifest's file shares more with it, so
+    that of two Azure export runs in one zip (parts named alike, part_0_0001.csv) a run's missing
+    part is not taken for the other run's. Reads ``lines`` only for reports a manifest does not
     list whose name is of its export, one grouped query, to tell their billing month."""
+    keys = {k: k.split("://", 1)[-1].split("/") for m in manifests for k in m.files}
+    claimed = {r: max((_tail(p, _parts(r)) for p in keys.values()), default=0) for r in reports}
     for manifest in manifests:
         listed: set[str] = set()
         missing: list[str] = []
         for key in manifest.files:
-            parts = key.split("://", 1)[-1].split("/")
-            scores = {r: _tail(parts, _parts(r)) for r in reports}
+            parts = keys[key]
+            scores = {r: s for r in reports if (s := _tail(parts, _parts(r))) == claimed[r]}
             best = max(scores.values(), default=0)
             if best == 0:
                 missing.append(key)
