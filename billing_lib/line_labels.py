@@ -301,7 +301,10 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
         label = rest
     return (
         f"CASE WHEN line_kind <> 'vendor' THEN g_description "
-        f"WHEN line_credit THEN {label} || {ql(CREDIT_SUFFIX)} ELSE {label} END"
+        # a text that says credit already (a FOCUS credit named by its description, "Azure
+        # credit") is not called a credit twice
+        f"WHEN line_credit AND lower({label}) NOT LIKE '%credit' "
+        f"THEN {label} || {ql(CREDIT_SUFFIX)} ELSE {label} END"
     )
 
 

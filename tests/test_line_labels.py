@@ -703,3 +703,28 @@ def test_lines_without_a_service_are_a_line_per_description_not_one_named_after_
         ("Savings plan for compute, 1 Year", D(500)),
         ("Virtual Machines", D(50)),
     ]
+
+
+def test_a_credit_whose_text_says_credit_is_not_called_a_credit_twice(tmp_path):
+    """A vendor credit line reads "<product> – credit". A FOCUS credit without a service is named
+    by its description, which already says so (Azure's "Azure credit", a provider's "Promo
+    credit"; a credit without a description by its category, "Credit"): the invoice printed
+    "Azure credit – credit" and "Credit – credit"."""
+
+    def credit(amount, description, service, row):
+        return line("C002", amount, vendor="microsoft", service=service, description=description,
+                    charge_category="Credit", source_row=row)  # fmt: skip
+
+    rows = [
+        credit("-40", "Azure credit", None, 2),
+        credit("-2", "Credit", None, 3),
+        credit("-7", "Exchange Online (Plan 1)", "Exchange Online (Plan 1)", 4),
+        line("C002", "50", vendor="microsoft", service="Exchange Online (Plan 1)", source_row=5),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "service"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Azure credit", D(-40)),
+        ("Credit", D(-2)),
+        ("Exchange Online (Plan 1)", D(50)),
+        ("Exchange Online (Plan 1) – credit", D(-7)),
+    ]
