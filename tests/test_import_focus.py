@@ -568,3 +568,49 @@ def test_a_commitment_s_credit_is_part_of_the_usage_s_price_not_a_credit_kept(tm
     assert billed == [(2, Decimal(110)), (3, Decimal(-66)), (4, Decimal(55))]
     kept = con.execute("SELECT x_SourceRow, reason FROM excluded_lines").fetchall()
     assert kept == [(5, "credit kept by reseller (rule google)")]
+
+
+def test_a_credit_correcting_an_earlier_bill_is_a_refund_as_the_cur_calls_it(tmp_path):
+    """FOCUS 1.0 and later have no ChargeSubcategory: a refund of a charge billed before is a
+    Credit of ChargeClass Correction ("a correction to a previously invoiced billing period"),
+    a promotional credit a Credit without it. Both were of charge type Credit, so a rule for
+    refunds (charge_type: Refund, the type the CURs and Azure's exports give a refund) missed
+    the refund, and ``credits: keep`` kept it for the reseller. Such a credit is a Refund now,
+    as a refunded purchase already was."""
+    from rating_helpers import ACCOUNTS, rated_store, write_parameters
+
+    from billing_lib.rating import rate_lines
+
+    focus = tmp_path / "focus.csv"
+    focus.write_text(
+        "BilledCost,BillingAccountId,BillingCurrency,ChargeCategory,ChargeClass,ChargePeriodEnd,"
+        "ChargePeriodStart,ProviderName,SubAccountId\n"
+        "100,111122223333,EUR,Usage,,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,AWS,"
+        "444455556666\n"
+        "-25,111122223333,EUR,Credit,,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,AWS,"
+        "444455556666\n"
+        "-12.40,111122223333,EUR,Credit,Correction,2026-10-01T00:00:00Z,2026-09-01T00:00:00Z,"
+        "AWS,444455556666\n",
+        encoding="utf-8",
+    )
+    plans = (
+        "plans:\n  - id: p\n    rules:\n"
+        f"      - {KEEP}\n      - {REFUNDS}\n"
+        "assignments:\n  - {plan: p, group: smb}\n"
+    )
+    accounts = ACCOUNTS + "aws,444455556666,C1,,,\n"
+    params = write_parameters(tmp_path / "parameters", plans, accounts=accounts)
+    con = open_store()
+    import_reports(con, [focus])
+    got = con.execute(
+        "SELECT ChargeCategory, x_VendorChargeType FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [("Usage", "Usage"), ("Credit", "Credit"), ("Credit", "Refund")]
+    con, pricing, customers = rated_store(params, [], con)
+    rate_lines(con, pricing, customers, "2026-10")
+    billed = con.execute(
+        "SELECT source_row, rule_id, amount FROM rated_lines WHERE line_kind = 'vendor' ORDER BY 1"
+    ).fetchall()
+    assert billed == [(2, "all", Decimal(110)), (4, "refunds", Decimal("-12.4"))]
+    kept = con.execute("SELECT x_SourceRow, reason FROM excluded_lines").fetchall()
+    assert kept == [(3, "credit kept by reseller (rule all)")]
