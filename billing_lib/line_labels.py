@@ -37,6 +37,12 @@ _TAG = re.compile(r"^[A-Za-z0-9_.:/ @+=-]{1,128}$")
 _SEP = "chr(31)"
 #: Before the service in the key of the lines of a service without a SKU (never in a SKU).
 _NO_SKU = "chr(30)"
+#: Before the description in the key of the lines without a service (never in a service name).
+_NO_SERVICE = "chr(29)"
+#: The service part of a line's key: its service, else its description. A FOCUS export leaves
+#: ServiceName empty on some charges (Microsoft's reservation and savings plan purchases,
+#: rounding adjustments): keyed by an empty service they were one line, named after one of them.
+_SERVICE_KEY = f"COALESCE(service, {_NO_SERVICE} || COALESCE(description, ''))"
 #: Between a product and the name of the subscription, account or resource it is for.
 NAME_DASH = " – "
 #: Added to the text of a vendor credit line.
@@ -191,7 +197,9 @@ def _key_sql(grouping: tuple[str, ...]) -> str:
         elif key == "sku" and "service" not in grouping:
             # a line without a SKU is one of its service's (data transfer, storage and EC2 lines
             # of a CUR without one were one line named after one of them)
-            parts.append(f"COALESCE(sku, {_NO_SKU} || COALESCE(service, ''))")
+            parts.append(f"COALESCE(sku, {_NO_SKU} || {_SERVICE_KEY})")
+        elif key == "service":
+            parts.append(_SERVICE_KEY)
         else:
             parts.append(f"COALESCE({key}, '')")
     if not parts:
@@ -229,8 +237,9 @@ def key_columns(groupings: dict[tuple[str, ...], list[str]]) -> list[str]:
     columns = {"line_kind"}
     for grouping in groupings:
         columns |= {"tags" if k.startswith("tag:") else k for k in grouping} or {"description"}
-        if "sku" in grouping:
-            columns.add("service")  # the key of a line without a SKU
+        if "sku" in grouping or "service" in grouping:
+            # the key of a line without a SKU, or without a service
+            columns |= {"service", "description"}
     return sorted(columns)
 
 
@@ -292,7 +301,10 @@ def _text_sql(grouping: tuple[str, ...]) -> str:
         label = rest
     return (
         f"CASE WHEN line_kind <> 'vendor' THEN g_description "
-        f"WHEN line_credit THEN {label} || {ql(CREDIT_SUFFIX)} ELSE {label} END"
+        # a text that says credit already (a FOCUS credit named by its description, "Azure
+        # credit") is not called a credit twice
+        f"WHEN line_credit AND lower({label}) NOT LIKE '%credit' "
+        f"THEN {label} || {ql(CREDIT_SUFFIX)} ELSE {label} END"
     )
 
 

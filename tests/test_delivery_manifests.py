@@ -254,7 +254,7 @@ AZURE = (
     Path(__file__).resolve().parent / "data" / "azure-cost-details" / "mpa-actual-cost-2026-10.csv"
 )
 #: Where a partitioned export's run writes its parts: <directory>/<export>/<from>-<to>/<run id>/.
-AZURE_RUN = "msexports/northwind-mpa-actual/20261001-20261031/7c1e2f3a-0b9d-4e8f-a6c5-d4b3a2918070"
+AZURE_MPA_RUN = "msexports/northwind-mpa-actual/20261001-20261031/7c1e2f3a-0b9d-4e8f-a6c5-d4b3a2918070"
 
 
 def _azure_parts(folder: Path) -> list[Path]:
@@ -273,7 +273,7 @@ def _azure_manifest(folder: Path, parts: list[Path]) -> Path:
     configuration, the run's dates, and each blob written (blobName, byteCount, dataRowCount)."""
     blobs = [
         {
-            "blobName": f"{AZURE_RUN}/{p.name}",
+            "blobName": f"{AZURE_MPA_RUN}/{p.name}",
             "byteCount": p.stat().st_size,
             "dataRowCount": len(p.read_text(encoding="utf-8").splitlines()) - 1,
         }
@@ -315,10 +315,103 @@ def test_an_azure_partitioned_export_missing_a_part_is_refused_by_its_manifest(t
     text = str(err.value)
     assert str(manifest) in text and "part_1_0001.csv" in text
     assert "1 of the 2 data files it lists" in text
-    assert [p.file for p in err.value.problems] == [f"{AZURE_RUN}/part_1_0001.csv"]
+    assert [p.file for p in err.value.problems] == [f"{AZURE_MPA_RUN}/part_1_0001.csv"]
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
     # every part given: read as the export, the manifest not as a report
     con = open_store()
     reports = import_reports(con, [*parts, manifest], period="2026-10")
     assert [r.file for r in reports] == [str(p) for p in parts]
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (9,)
+
+
+#: An Azure Cost Management FOCUS export run, partitioned: ``part_<n>_0001.csv`` beside the
+#: run's ``manifest.json`` in ``<export>/<YYYYMMDD-YYYYMMDD>/<run id>/``.
+AZURE_RUN = "focus-export/20261001-20261031/7d2c9a10-0000-4000-8000-000000000001"
+AZURE_FOCUS = (
+    "BilledCost,BillingAccountId,BillingCurrency,BillingPeriodEnd,BillingPeriodStart,"
+    "ChargeCategory,ChargePeriodEnd,ChargePeriodStart,ProviderName,SubAccountId\n"
+)
+
+
+def _azure_export(
+    tmp_path: Path,
+    parts: int = 3,
+    subscription: str = "5c0a8e52-31d4-4f6b-9a0e-7d2c3b1a9f01",
+    run: str = AZURE_RUN,
+) -> tuple[list[Path], Path]:
+    """The parts of an Azure export run and its manifest, with the fields Cost Management writes
+    and FinOps hubs read (blobCount, blobs[].blobName, exportConfig, runInfo)."""
+    folder = tmp_path / run
+    folder.mkdir(parents=True)
+    paths = []
+    for n in range(parts):
+        path = folder / f"part_{n}_0001.csv"
+        path.write_text(
+            AZURE_FOCUS + f"{n + 1}.25,ba1,EUR,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,Usage,"
+            f"2026-10-0{n + 2}T00:00:00Z,2026-10-0{n + 1}T00:00:00Z,Microsoft,"
+            f"/subscriptions/{subscription}\n",
+            encoding="utf-8",
+        )
+        paths.append(path)
+    manifest = folder / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "manifestVersion": "2024-04-01",
+                "blobCount": parts,
+                "exportConfig": {
+                    "exportName": "focus-export",
+                    "resourceId": "/providers/Microsoft.Billing/billingAccounts/ba1/providers/"
+                    "Microsoft.CostManagement/exports/focus-export",
+                    "dataVersion": "1.0r2",
+                    "type": "FocusCost",
+                },
+                "runInfo": {"startDate": "2026-10-01T00:00:00", "endDate": "2026-10-31T00:00:00"},
+                "blobs": [{"blobName": f"exports/{run}/{p.name}"} for p in paths],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return paths, manifest
+
+
+def test_an_azure_export_run_missing_a_part_is_refused_by_its_manifest_json(tmp_path):
+    """Cost Management partitions an export run and lists its parts in the run's manifest.json
+    (blobs). The manifest was not read, "not a vendor report" beside the parts, so a run of three
+    parts given two imported as the whole month: a third of it on no invoice."""
+    parts, manifest = _azure_export(tmp_path)
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [parts[0], parts[2], manifest], period="2026-10")
+    text = str(err.value)
+    assert text.startswith(f"{manifest}: 1 of the 3 data files it lists are not among the reports")
+    assert "(part_1_0001.csv)" in text
+    assert [p.file for p in err.value.problems] == [f"exports/{AZURE_RUN}/part_1_0001.csv"]
+    assert _billed(con) == (0, 0)
+    reports = import_reports(con, [*parts, manifest], period="2026-10")
+    assert [r.file for r in reports] == [str(p) for p in parts]
+    assert _billed(con) == (3, Decimal("6.75"))
+    assert manifest_files(parts[0].parent) == [manifest]
+    assert files_not_read(parts[0].parent) == []
+
+
+def test_two_azure_export_runs_in_one_zip_are_each_checked_by_their_own_manifest(tmp_path):
+    """Two scopes' export runs (two subscriptions) in one zip: each run's parts are named
+    part_0_0001.csv ..., so a part one manifest does not list is another scope's, not an older
+    run's: both import, and a part missing from either is refused."""
+    scopes = {s: f"focus-{s}/20261001-20261031/{s}-run" for s in ("sub-a", "sub-b")}
+    archive = tmp_path / "exports.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for scope, run in scopes.items():
+            parts, manifest = _azure_export(tmp_path, 2, f"{scope}-0000-4000-8000-1", run)
+            for path in [*parts, manifest]:
+                zf.write(path, f"{run}/{path.name}")
+    con = open_store()
+    import_reports(con, [archive], period="2026-10")
+    assert _billed(con) == (4, Decimal("7.00"))
+    with zipfile.ZipFile(archive) as zf, zipfile.ZipFile(tmp_path / "short.zip", "w") as short:
+        for member in zf.namelist():
+            if member != f"{scopes['sub-b']}/part_1_0001.csv":
+                short.writestr(member, zf.read(member))
+    with pytest.raises(InputError, match=r"sub-b/.*manifest\.json: 1 of the 2 data files"):
+        import_reports(open_store(), [tmp_path / "short.zip"], period="2026-10")

@@ -79,10 +79,15 @@ def _refused(paths: list[Path]) -> str:
         ("part_0_0001.csv", "part_0_0002.csv"),
         ("part_0_0001.csv", "part_1_0001.csv"),
         ("focus-2023-01-00001.csv", "focus-2023-01-00002.csv"),
+        ("focus-000000000000.csv", "focus-000000000001.csv"),
     ],
-    ids=["part-numbers", "azure-sequence", "azure-partitions", "aws-data-exports"],
+    ids=["part-numbers", "azure-sequence", "azure-partitions", "aws-data-exports", "bigquery"],
 )
 def test_a_focus_export_in_parts_imports_where_the_cut_separates_identical_rows(tmp_path, names):
+    """Google Cloud's FOCUS data is a BigQuery table: exported to files with a wildcard
+    (``gs://bucket/focus-*.csv``), BigQuery writes ``focus-000000000000.csv``,
+    ``-000000000001`` ... (12 digits from 0). Such parts were compared as two reports, and the
+    identical row the cut put into the second refused as a charge billed twice."""
     # the whole file: 3 lines, USD 2.00; the cut puts one of the two identical VM rows in each part
     assert _imported([FLEX]) == (3, "2.00")
     assert _imported(_split(FLEX, tmp_path, names)) == (3, "2.00")
@@ -176,6 +181,11 @@ def test_an_identical_row_in_two_parts_of_an_export_that_refuses_identical_rows_
             ("m.zip", "d", "aws-focus", "AWS Data Exports file: 99999"),
             "00001",
         ),
+        (
+            "gcs/focus-000000000012.csv.gz",
+            ("", "gcs", "focus", "BigQuery export file: 999999999999"),
+            "000000000012",
+        ),
     ],
 )
 def test_a_part_s_export_and_number_come_from_its_name(name, shared, number):
@@ -188,6 +198,7 @@ def test_a_part_s_export_and_number_come_from_its_name(name, shared, number):
     [
         "focus-2026-10-20.csv",
         "focus-20261020.csv",
+        "focus-402719385610.csv",
         "department5.csv",
         "part_0_0001 (1).csv",
         "x.pdf",

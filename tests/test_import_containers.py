@@ -234,6 +234,6 @@ def test_a_zip_in_a_zip_is_read_and_a_third_level_refused(tmp_path):
         import_reports(open_store(), [deeper])
     empty_inside = tmp_path / "empty-inside.zip"
     with zipfile.ZipFile(empty_inside, "w") as zf:
-        zf.writestr("aws.zip", _zip_of("settings.json", b"{}"))
+        zf.writestr("aws.zip", _zip_of("notes.json", b"{}"))
     with pytest.raises(InputError, match=r"empty-inside\.zip!aws\.zip: the zip holds no \.csv"):
         import_reports(open_store(), [empty_inside])

@@ -454,3 +454,163 @@ def test_an_empty_charge_period_end_is_refused_where_the_file_has_the_column(tmp
     assert con.execute("SELECT count(*) FROM lines WHERE ChargePeriodEnd IS NULL").fetchone() == (
         1,
     )
+
+
+#: Azure usage charged on 9 October and corrected (given back) as Microsoft's FOCUS export writes
+#: a correction: ChargeClass Correction, the cost negative, the quantity and the list cost
+#: positive, as the cost export prints them; and an AWS Savings Plan negation as the FinOps
+#: Foundation's converter writes it (ListCost the public on-demand rate x the usage amount).
+CORRECTED_USAGE_FOCUS = (
+    "BilledCost,BillingAccountId,BillingCurrency,ChargeCategory,ChargeClass,ChargePeriodEnd,"
+    "ChargePeriodStart,CommitmentDiscountId,EffectiveCost,ListCost,ListUnitPrice,"
+    "PricingQuantity,ProviderName,PublisherName,SubAccountId\n"
+    "10,ba1,EUR,Usage,,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,,10,12,12,1,Microsoft,"
+    "Microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+    "-10,ba1,EUR,Usage,Correction,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,,-10,12,12,1,"
+    "Microsoft,Microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+    "5,ba1,EUR,Usage,,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,sp-1,2,5,5,1,Microsoft,"
+    "Microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+    "-5,ba1,EUR,Usage,,2026-10-10T00:00:00Z,2026-10-09T00:00:00Z,sp-1,0,5,5,1,Microsoft,"
+    "Microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001\n"
+)
+
+
+def test_money_given_back_on_usage_is_given_back_at_list_price_too(tmp_path):
+    """A usage correction that gives money back (and a commitment's negation) keeps the list
+    cost the provider wrote, positive beside a negative cost: a ``list_price`` rule billed it as
+    a second charge (EUR 12.36 for the usage, 12.36 again for its refund). The Azure cost export
+    gives a line's list cost the sign of its cost; so does FOCUS now, for every line giving money
+    back, as it did only for a refunded purchase."""
+    from rating_helpers import ACCOUNTS, rated_store, write_parameters
+
+    from billing_lib.rating import rate_lines
+
+    focus = tmp_path / "focus.csv"
+    focus.write_text(CORRECTED_USAGE_FOCUS, encoding="utf-8")
+    accounts = ACCOUNTS + "microsoft,/subscriptions/9e1b2c3d-0000-4000-8000-000000000001,C2,,,\n"
+    plans = (
+        "plans:\n  - id: p\n    rules:\n"
+        "      - {id: list, kind: list_price, uplift_percent: 3}\n"
+        "assignments:\n  - {plan: p, group: smb}\n"
+    )
+    params = write_parameters(tmp_path / "parameters", plans, accounts=accounts)
+    con = open_store()
+    import_reports(con, [focus])
+    listed = con.execute("SELECT ListCost FROM lines ORDER BY x_SourceRow").fetchall()
+    assert [c for (c,) in listed] == [Decimal(12), Decimal(-12), Decimal(5), Decimal(-5)]
+    con, pricing, customers = rated_store(params, [], con)
+    rate_lines(con, pricing, customers, "2026-10")
+    got = con.execute(
+        "SELECT amount FROM rated_lines WHERE line_kind = 'vendor' ORDER BY source_row"
+    ).fetchall()
+    assert [a for (a,) in got] == [
+        Decimal("12.36"),
+        Decimal("-12.36"),
+        Decimal("5.15"),
+        Decimal("-5.15"),
+    ]
+
+
+#: A month of Compute Engine in FOCUS with a committed use discount as Google Cloud bills one:
+#: the usage at its on-demand price, the commitment's discount on it as a credit naming the
+#: commitment (FOCUS: CommitmentDiscountId "MUST NOT be null when a charge is related to a
+#: commitment discount"), the commitment's fee, and a promotional credit.
+COMMITMENT_CREDIT_FOCUS = (
+    "BilledCost,BillingAccountId,BillingCurrency,ChargeCategory,ChargeClass,ChargePeriodEnd,"
+    "ChargePeriodStart,CommitmentDiscountId,EffectiveCost,PricingQuantity,ProviderName,"
+    "SubAccountId\n"
+    "100,01A2B3-C4D5E6-F7A8B9,EUR,Usage,,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,,100,50,"
+    "Google Cloud,proj-a\n"
+    "-60,01A2B3-C4D5E6-F7A8B9,EUR,Credit,,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,cud-1,-60,"
+    "50,Google Cloud,proj-a\n"
+    "50,01A2B3-C4D5E6-F7A8B9,EUR,Purchase,,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,cud-1,50,"
+    "1,Google Cloud,proj-a\n"
+    "-5,01A2B3-C4D5E6-F7A8B9,EUR,Credit,,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,,-5,,"
+    "Google Cloud,proj-a\n"
+)
+
+
+def test_a_commitment_s_credit_is_part_of_the_usage_s_price_not_a_credit_kept(tmp_path):
+    """A credit naming a commitment (CommitmentDiscountId) is the commitment's discount on the
+    usage it covers, as AWS's Savings Plan negation is (a Usage line there). Read as a Credit,
+    a rule's ``credits: keep`` kept it for the reseller: the customer paid the usage at its
+    on-demand price and the commitment's fee too (EUR 165.00 for a vendor cost of 90.00). It is
+    Usage now, priced with the usage; a promotional credit (no commitment) is still kept."""
+    from rating_helpers import ACCOUNTS, rated_store, write_parameters
+
+    from billing_lib.rating import rate_lines
+
+    focus = tmp_path / "focus.csv"
+    focus.write_text(COMMITMENT_CREDIT_FOCUS, encoding="utf-8")
+    accounts = ACCOUNTS + "google,proj-a,C2,,,\n"
+    plans = (
+        "plans:\n  - id: p\n    rules:\n"
+        "      - {id: google, kind: markup, percent: 10, credits: keep}\n"
+        "assignments:\n  - {plan: p, group: smb}\n"
+    )
+    params = write_parameters(tmp_path / "parameters", plans, accounts=accounts)
+    con = open_store()
+    import_reports(con, [focus])
+    got = con.execute(
+        "SELECT ChargeCategory, x_VendorChargeType, PricingQuantity FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [
+        ("Usage", "Usage", Decimal(50)),
+        ("Usage", "Credit", None),  # money back on the covered usage, its quantity repeated
+        ("Purchase", "Purchase", Decimal(1)),
+        ("Credit", "Credit", None),
+    ]
+    con, pricing, customers = rated_store(params, [], con)
+    rate_lines(con, pricing, customers, "2026-10")
+    billed = con.execute(
+        "SELECT source_row, amount FROM rated_lines WHERE line_kind = 'vendor' ORDER BY 1"
+    ).fetchall()
+    assert billed == [(2, Decimal(110)), (3, Decimal(-66)), (4, Decimal(55))]
+    kept = con.execute("SELECT x_SourceRow, reason FROM excluded_lines").fetchall()
+    assert kept == [(5, "credit kept by reseller (rule google)")]
+
+
+def test_a_credit_correcting_an_earlier_bill_is_a_refund_as_the_cur_calls_it(tmp_path):
+    """FOCUS 1.0 and later have no ChargeSubcategory: a refund of a charge billed before is a
+    Credit of ChargeClass Correction ("a correction to a previously invoiced billing period"),
+    a promotional credit a Credit without it. Both were of charge type Credit, so a rule for
+    refunds (charge_type: Refund, the type the CURs and Azure's exports give a refund) missed
+    the refund, and ``credits: keep`` kept it for the reseller. Such a credit is a Refund now,
+    as a refunded purchase already was."""
+    from rating_helpers import ACCOUNTS, rated_store, write_parameters
+
+    from billing_lib.rating import rate_lines
+
+    focus = tmp_path / "focus.csv"
+    focus.write_text(
+        "BilledCost,BillingAccountId,BillingCurrency,ChargeCategory,ChargeClass,ChargePeriodEnd,"
+        "ChargePeriodStart,ProviderName,SubAccountId\n"
+        "100,111122223333,EUR,Usage,,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,AWS,"
+        "444455556666\n"
+        "-25,111122223333,EUR,Credit,,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,AWS,"
+        "444455556666\n"
+        "-12.40,111122223333,EUR,Credit,Correction,2026-10-01T00:00:00Z,2026-09-01T00:00:00Z,"
+        "AWS,444455556666\n",
+        encoding="utf-8",
+    )
+    plans = (
+        "plans:\n  - id: p\n    rules:\n"
+        f"      - {KEEP}\n      - {REFUNDS}\n"
+        "assignments:\n  - {plan: p, group: smb}\n"
+    )
+    accounts = ACCOUNTS + "aws,444455556666,C1,,,\n"
+    params = write_parameters(tmp_path / "parameters", plans, accounts=accounts)
+    con = open_store()
+    import_reports(con, [focus])
+    got = con.execute(
+        "SELECT ChargeCategory, x_VendorChargeType FROM lines ORDER BY x_SourceRow"
+    ).fetchall()
+    assert got == [("Usage", "Usage"), ("Credit", "Credit"), ("Credit", "Refund")]
+    con, pricing, customers = rated_store(params, [], con)
+    rate_lines(con, pricing, customers, "2026-10")
+    billed = con.execute(
+        "SELECT source_row, rule_id, amount FROM rated_lines WHERE line_kind = 'vendor' ORDER BY 1"
+    ).fetchall()
+    assert billed == [(2, "all", Decimal(110)), (4, "refunds", Decimal("-12.4"))]
+    kept = con.execute("SELECT x_SourceRow, reason FROM excluded_lines").fetchall()
+    assert kept == [(3, "credit kept by reseller (rule all)")]

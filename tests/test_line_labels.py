@@ -676,3 +676,55 @@ def test_an_aws_product_sku_is_no_part_of_a_line_s_name(tmp_path):
         ("Amazon Elastic Compute Cloud", D("13.79")),
         ("Amazon Elastic Compute Cloud m5.large", D(11)),
     ]
+
+
+def test_lines_without_a_service_are_a_line_per_description_not_one_named_after_one(tmp_path):
+    """FOCUS exports leave ServiceName empty on some charges (Microsoft's: reservation and savings
+    plan purchases, rounding adjustments, MACC shortfall; a provider's tax-free fees). Grouped by
+    vendor and service, all of them were one invoice line named after one of their descriptions,
+    picked at random: a reservation, a savings plan and a rounding adjustment printed as one
+    "Rounding adjustment" of 800.01. Without a service, each description is a line of its own."""
+
+    def ms(amount, description, row, category="Purchase"):
+        return line("C002", amount, vendor="microsoft", service=None, description=description,
+                    charge_category=category, source_row=row)  # fmt: skip
+
+    rows = [
+        ms("500", "Reserved VM Instance, Standard_D2s_v5, West Europe, 1 Year", 2),
+        ms("300", "Savings plan for compute, 1 Year", 3),
+        ms("0.01", "Rounding adjustment", 4, "Adjustment"),
+        ms("200", "Savings plan for compute, 1 Year", 5),
+        line("C002", "50", vendor="microsoft", service="Virtual Machines", source_row=6),
+    ]
+    [inv], con, customers = _build(rows, tmp_path, ["vendor", "service"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Reserved VM Instance, Standard_D2s_v5, West Europe, 1 Year", D(500)),
+        ("Rounding adjustment", D("0.01")),
+        ("Savings plan for compute, 1 Year", D(500)),
+        ("Virtual Machines", D(50)),
+    ]
+
+
+def test_a_credit_whose_text_says_credit_is_not_called_a_credit_twice(tmp_path):
+    """A vendor credit line reads "<product> – credit". A FOCUS credit without a service is named
+    by its description, which already says so (Azure's "Azure credit", a provider's "Promo
+    credit"; a credit without a description by its category, "Credit"): the invoice printed
+    "Azure credit – credit" and "Credit – credit"."""
+
+    def credit(amount, description, service, row):
+        return line("C002", amount, vendor="microsoft", service=service, description=description,
+                    charge_category="Credit", source_row=row)  # fmt: skip
+
+    rows = [
+        credit("-40", "Azure credit", None, 2),
+        credit("-2", "Credit", None, 3),
+        credit("-7", "Exchange Online (Plan 1)", "Exchange Online (Plan 1)", 4),
+        line("C002", "50", vendor="microsoft", service="Exchange Online (Plan 1)", source_row=5),
+    ]
+    [inv], _, _ = _build(rows, tmp_path, ["vendor", "service"])
+    assert sorted((ln.description, ln.amount) for ln in inv.lines) == [
+        ("Azure credit", D(-40)),
+        ("Credit", D(-2)),
+        ("Exchange Online (Plan 1)", D(50)),
+        ("Exchange Online (Plan 1) – credit", D(-7)),
+    ]

@@ -69,12 +69,12 @@ def test_the_members_of_a_zip_in_a_zip_not_read_are_named(tmp_path):
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as zf:
         zf.writestr("cur.csv", "x\n")
-        zf.writestr("manifest.json", "{}")
+        zf.writestr("notes.json", "{}")  # (manifest.json is an Azure export's manifest)
     with zipfile.ZipFile(tmp_path / "october.zip", "w") as zf:
         zf.writestr("aws/cur.zip", inner.getvalue())
     assert files_not_read(tmp_path) == [
         (
-            "october.zip!aws/cur.zip!manifest.json",
+            "october.zip!aws/cur.zip!notes.json",
             "not a vendor report (.json; the import reads .csv, .csv.gz, .tsv, .parquet, .zip)",
         )
     ]

@@ -50,8 +50,7 @@ READING_RULES = """\
   JSON; not hidden files and folders such as `.git`) is listed among the run's warnings with
   its reason, and in `billing import`'s output for the files and members of a zip it is given
   (`billing import <folder>/*` lists a `.json` so, as a run does; but an AWS delivery's
-  `-Manifest.json` or an Azure partitioned export's `manifest.json`, which are read as below,
-  never as reports). A file or zip member that
+  `-Manifest.json`, which is read as below, never as a report). A file or zip member that
   looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`), or
   whose first line is a vendor report's header under another ending (a report saved from Excel
   as "Unicode Text", a `.txt`), is refused, by `billing import` and by `billing run`, naming
@@ -154,7 +153,9 @@ READING_RULES = """\
   not stop a run. Other vendors' regions are kept as written (AWS's `eu-central-1`).
 - **Parts of one export**: a large export comes as several files, cut wherever a size is reached:
   AWS Data Exports `<export-name>-00001.csv.gz`, `-00002` ... (five digits), Azure Cost
-  Management's partitioned exports `part_0_0001.csv`, `part_1_0001.csv` ..., other tools
+  Management's partitioned exports `part_0_0001.csv`, `part_1_0001.csv` ..., BigQuery's
+  wildcard exports `<name>-000000000000.csv`, `-000000000001` ... (twelve digits from 0: how
+  Google Cloud's FOCUS data, a BigQuery table, leaves it in files), other tools
   `<name>-part-00001.csv`. Files given in one import that lie in one folder (or one folder of a
   zip), have the same name but for a part number of one of these layouts (digits laid out
   alike), one ending, one format and the same columns in the same order, each with its own
@@ -191,15 +192,17 @@ READING_RULES = """\
   delivery's part left beside the latest under the same name; the delivery's manifest makes
   the check exact. A file or zip member named `<export>-Manifest.json` among the reports (Data
   Exports' `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`, listing the delivery's
-  files in `dataFiles`; a legacy CUR's `<report>-Manifest.json`, listing them in `reportKeys`;
-  the `manifest.json` Azure Cost Management writes beside a partitioned export's
-  `part_0_0001.csv`, `part_1_0001.csv` ..., listing them in `blobs` by `blobName`) is read: a
-  data file it lists that is not among the reports, and a report of its export (the
+  files in `dataFiles`; a legacy CUR's `<report>-Manifest.json`, listing them in `reportKeys`)
+  is read: a data file it lists that is not among the reports, and a report of its export (the
   same name but for the part number) and billing month that it does not list, refuse the import
   naming the manifest and the files (`importers/manifests.py`). A listed file is matched by
   its name and as many of its folders as the copy kept (of two executions' folders in one zip,
-  the one the manifest names). A manifest that is no JSON listing data files is
-  refused. AWS's manifests state no row counts or totals to check. FOCUS exports are not
+  the one the manifest names). An Azure Cost Management export run's `manifest.json` (beside
+  its parts `part_0_0001.csv` ... in `<export>/<YYYYMMDD-YYYYMMDD>/<run id>/`, naming each in
+  `blobs[].blobName`) is read alike: a part it lists that is not given refuses the import (it
+  was "not a vendor report", and a run given two of its three parts billed two thirds of the
+  month). A `-Manifest.json` or `manifest.json` that is no JSON listing data files is
+  refused. The manifests state no row counts or totals to check. FOCUS exports are not
   compared by billing account and period: an export covers a scope (an Azure subscription or
   resource group), so two exports of one billing account's month are not two deliveries
   (the FOCUS section). A batch of files is all-or-nothing: if one fails, `lines` is unchanged.

@@ -4,7 +4,9 @@ identical rows are legitimate (FOCUS, ``repeated_rows``).
 Providers cut a large export into parts at a size, wherever it falls: AWS Data Exports writes
 ``<export-name>-00001.csv.gz``, ``-00002`` ... (five digits; ``.snappy.parquet`` for Parquet),
 Azure Cost Management's partitioned exports ``part_0_0001.csv``, ``part_1_0001.csv`` ... beside a
-manifest, and other tools ``<name>-part-00001.csv``. FOCUS accepts identical rows inside one
+manifest, BigQuery (where Google Cloud keeps its FOCUS data) ``<name>-000000000000.csv``,
+``-000000000001`` ... (a wildcard export: 12 digits from 0), and other tools
+``<name>-part-00001.csv``. FOCUS accepts identical rows inside one
 file (two virtual machines billed alike), so two such rows must not be refused because the cut
 put them into two parts, while two different exports that overlap (two month-to-date downloads)
 still are (``line_content.check_rows_not_imported``).
@@ -30,12 +32,14 @@ from billing_lib.importers.spec import FormatSpec
 #: (``.gz``), the kind (``.csv``, ``.tsv``, ``.parquet``) and a Parquet codec (``.snappy``).
 _ENDING = re.compile(r"(\.(snappy|gz|gzip|zstd|lz4|brotli))?\.(csv|tsv|parquet)(\.gz)?$", re.I)
 #: Part numbers, in the order tried, as (name, pattern of the name without its ending): Azure
-#: Cost Management's ``part_<partition>_<sequence>``, a ``part`` word with a number, and AWS Data
-#: Exports' ``-`` and five digits.
+#: Cost Management's ``part_<partition>_<sequence>``, a ``part`` word with a number, AWS Data
+#: Exports' ``-`` and five digits, and BigQuery's ``-`` and twelve digits counted from 0 (six
+#: leading zeros at least: a name ending in a 12-digit AWS account id is no part).
 PART_NAMES = (
     ("Azure Cost Management partitioned export", re.compile(r"^(|.*[-_. ])part_(\d+_\d+)$", re.I)),
     ("numbered part", re.compile(r"^(|.*[-_. ])part[-_]?(\d+)$", re.I)),
     ("AWS Data Exports file", re.compile(r"^(.+)-(\d{5})$")),
+    ("BigQuery export file", re.compile(r"^(.+)-(0{6}\d{6})$")),
 )
 #: A zip member's name (``archive.zip!folder/member``: reader.open_sources).
 _ZIP_MEMBER = re.compile(r"^(.*?\.zip)!(.*)$", re.I)

@@ -6,19 +6,22 @@ URIs of the export data files" ("We recommend identifying which files to ingest 
 programmatically reading this list", the Data Exports manifest file reference); a legacy CUR
 ``<report>-Manifest.json`` at the top of the report's month and in each assembly folder, whose
 ``reportKeys`` are the S3 keys of the assembly's files (with ``assemblyId``, ``billingPeriod``).
-Azure Cost Management writes ``manifest.json`` beside the parts of a partitioned export
-(``<export>/<from>-<to>/<run id>/part_0_0001.csv`` ...), listing each in ``blobs`` by its
-``blobName`` (with ``runInfo.startDate``).
 Without it, only the part numbers of the files given tell one delivery from another
 (``deliveries``, ``export_parts.delivery_part``), and ``-00001`` given alone of three parts
-imports as a whole month. A manifest among the reports (a ``-Manifest.json`` or
-``manifest.json`` file given, or a zip member so named) is never read as a report; the import
-is refused when a data file it lists is not among the reports, and when a data file of its
-export (the same name but for the part number) and billing month is that it does not list: a
-part of an older delivery. A manifest that cannot be read (no JSON, no list of data files, a zip
-member damaged or encrypted) is refused, naming it: never skipped, which would leave its
-delivery unchecked. AWS's manifests state no row counts or totals, so there are none to check
-(Azure's row counts per blob are not compared).
+imports as a whole month. A manifest among the reports (a ``-Manifest.json`` file given, or a
+zip member so named) is never read as a report; the import is refused when a data file it lists
+is not among the reports, and when a data file of its export (the same name but for the part
+number) and billing month is that it does not list: a part of an older delivery. A manifest
+that cannot be read (no JSON, no list of data files, a zip member damaged or encrypted) is
+refused, naming it: never skipped, which would leave its delivery unchecked. Neither kind of
+manifest states row counts or totals, so there are none to check.
+
+Azure Cost Management partitions an export run (``part_0_0001.csv``, ``part_1_0001.csv`` ...) and
+writes the run's ``manifest.json`` beside its parts, in ``<export>/<YYYYMMDD-YYYYMMDD>/<run
+id>/``: its ``blobs`` name each part (``blobName``, its path in the storage container), as the
+FinOps toolkit's hubs read them. A part it lists that is not given is refused, as above; a file
+it does not list is not (the parts' names carry no export name: another scope's export run given
+beside it has parts of the same names).
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ import duckdb
 
 from billing_lib.errors import InputError, Problem
 from billing_lib.importers.export_parts import delivery_part
-from billing_lib.importers.report_names import MAX_ZIP_DEPTH, is_manifest, left_by_a_program
+from billing_lib.importers.report_names import (
+    MANIFEST_SUFFIX,
+    MAX_ZIP_DEPTH,
+    is_manifest,
+    left_by_a_program,
+)
 from billing_lib.sql import ql
 
 #: The month in a manifest's keys: Data Exports' partition, a legacy CUR's month folder.
@@ -69,16 +77,10 @@ def read_manifest(name: str, data: bytes) -> Manifest:
         doc, why = None, f"not JSON ({exc})"
     else:
         why = (
-            "no list of data files (dataFiles, a legacy CUR's reportKeys, or Azure's blobs "
-            "with their blobName)"
+            "no list of data files (dataFiles, a legacy CUR's reportKeys, or an Azure export's "
+            "blobs)"
         )
-    files = None
-    if isinstance(doc, dict):
-        listed = doc.get("dataFiles", doc.get("reportKeys"))
-        if listed is None and isinstance(doc.get("blobs"), list):
-            listed = [b.get("blobName") if isinstance(b, dict) else None for b in doc["blobs"]]
-        if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
-            files = tuple(listed)
+    files = _listed(doc) if isinstance(doc, dict) else None
     if files is None:
         raise InputError(
             f"{name}: not a delivery manifest AWS or Azure Cost Management writes: {why}. It is "
@@ -86,11 +88,27 @@ def read_manifest(name: str, data: bytes) -> Manifest:
             "with the delivery, or move it out of the reports"
         )
     own = PurePosixPath(name.rsplit("!", 1)[-1]).name.lower()
-    exports = {_export(f) for f in files}
-    if own.endswith("-manifest.json"):
-        exports.add(own[: -len("-manifest.json")])
+    # An Azure run's parts are named part_<n>_<m> whatever their export: a file of another
+    # export (another scope's run beside it) could not be told from another run of its own.
+    exports: set[str] = set()
+    if own.endswith(MANIFEST_SUFFIX):
+        exports = {_export(f) for f in files} | {own[: -len(MANIFEST_SUFFIX)]}
     month = _month(doc, [name, *files])
     return Manifest(name, files, frozenset(exports), month, hashlib.sha256(data).hexdigest())
+
+
+def _listed(doc: dict) -> tuple[str, ...] | None:
+    """The data files a manifest lists: AWS's ``dataFiles`` or ``reportKeys`` (texts), an Azure
+    export run's ``blobs`` (objects naming each by ``blobName``); None when it lists none so."""
+    listed = doc.get("dataFiles", doc.get("reportKeys"))
+    if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
+        return tuple(listed)
+    blobs = doc.get("blobs")
+    if isinstance(blobs, list) and all(
+        isinstance(b, dict) and isinstance(b.get("blobName"), str) for b in blobs
+    ):
+        return tuple(b["blobName"] for b in blobs)
+    return None
 
 
 def _export(key: str) -> str:
@@ -101,13 +119,13 @@ def _export(key: str) -> str:
 
 def _month(doc: dict, keys: list[str]) -> str | None:
     """The billing month a manifest is of: its ``billingPeriod.start`` (``20231101T000000.000Z``
-    or ISO; Azure's ``runInfo.startDate``), else the partition or month folder in its own name
-    or its keys."""
+    or ISO) or an Azure run's ``runInfo.startDate``, else the partition or month folder in its
+    own name or its keys."""
     start = next(
         (
-            doc[key].get(field)
-            for key, field in (("billingPeriod", "start"), ("runInfo", "startDate"))
-            if isinstance(doc.get(key), dict)
+            doc[k].get(field)
+            for k, field in (("billingPeriod", "start"), ("runInfo", "startDate"))
+            if isinstance(doc.get(k), dict)
         ),
         None,
     )
@@ -210,14 +228,18 @@ def check_manifests(
     reports imported), or a report of a manifest's export and month is not among its files
     (module docstring). A listed file is the report sharing the most trailing folder and file
     names with it (one at least: its file name), so that of two executions' folders in one zip
-    the one the manifest names is taken. Reads ``lines`` only for reports a manifest does not
+    the one the manifest names is taken; and no other manifest's file shares more with it, so
+    that of two Azure export runs in one zip (parts named alike, part_0_0001.csv) a run's missing
+    part is not taken for the other run's. Reads ``lines`` only for reports a manifest does not
     list whose name is of its export, one grouped query, to tell their billing month."""
+    keys = {k: k.split("://", 1)[-1].split("/") for m in manifests for k in m.files}
+    claimed = {r: max((_tail(p, _parts(r)) for p in keys.values()), default=0) for r in reports}
     for manifest in manifests:
         listed: set[str] = set()
         missing: list[str] = []
         for key in manifest.files:
-            parts = key.split("://", 1)[-1].split("/")
-            scores = {r: _tail(parts, _parts(r)) for r in reports}
+            parts = keys[key]
+            scores = {r: s for r in reports if (s := _tail(parts, _parts(r))) == claimed[r]}
             best = max(scores.values(), default=0)
             if best == 0:
                 missing.append(key)

@@ -63,14 +63,13 @@ SYSTEM_FILES = ("desktop.ini", "thumbs.db", ".ds_store")
 #: How the name of an AWS delivery's manifest ends (lower case): Data Exports'
 #: ``<export>-Manifest.json``, a legacy CUR's ``<report>-Manifest.json`` (``manifests``).
 MANIFEST_SUFFIX = "-manifest.json"
-#: The name (lower case) of the manifest Azure Cost Management writes beside the parts of a
-#: partitioned export (``part_0_0001.csv`` ...).
+#: The name of an Azure Cost Management export run's manifest, beside its parts (``manifests``).
 AZURE_MANIFEST = "manifest.json"
 
 
 def is_manifest(name: str) -> bool:
-    """Whether the file or zip member ``name`` is a delivery's manifest by its name (an AWS
-    export's, or an Azure Cost Management partitioned export's): read to check the delivery's
+    """Whether the file or zip member ``name`` is a delivery's manifest by its name (AWS's
+    ``-Manifest.json``, an Azure export run's ``manifest.json``): read to check the delivery's
     files (``manifests``), never as a report."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
     return (base.endswith(MANIFEST_SUFFIX) or base == AZURE_MANIFEST) and not left_by_a_program(
@@ -237,8 +236,8 @@ def reports_among(folder: Path) -> list[Path]:
 
 
 def manifest_files(folder: Path) -> list[Path]:
-    """The AWS delivery manifests in the reports folder ``folder`` (not recursive), in name
-    order: given to the import beside ``report_files`` (``manifests``)."""
+    """The delivery manifests (AWS's, Azure's) in the reports folder ``folder`` (not
+    recursive), in name order: given to the import beside ``report_files`` (``manifests``)."""
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_manifest(p.name))
 
 
