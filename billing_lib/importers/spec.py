@@ -183,9 +183,12 @@ class OlderName(BaseModel):
     )
 
 
+#: The month a contract-priced report is priced for (its ``contract_price.month``, else the
+#: file name's or the period's): a column ``contract_price`` adds.
+CONTRACT_MONTH = "__contract_month"
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
 CONTRACT_COLUMNS = (
-    "__contract_month",
+    CONTRACT_MONTH,
     "__contract_price",
     "__contract_currency",
     "__contract_per",
