@@ -82,6 +82,12 @@ class ContractPriceSpec(BaseModel):
         "unit than the contract entry's is refused",
     )
     needed: str = Field("true", description="SQL: the rows priced by the contract")
+    hourly: bool = Field(
+        False,
+        description="Each row counts one hour's usage (64 cores are 64 core-hours): a price or "
+        "points per unit must be for a unit of an hour (core-hour), else a price per core (a "
+        "month) is charged for every hour",
+    )
 
     def sql(self) -> list[str]:
         return [
