@@ -649,6 +649,35 @@ def test_a_label_whose_row_is_written_in_another_case_is_named_not_given_a_new_c
     )
 
 
+@pytest.mark.parametrize(
+    ("report", "what"),
+    [
+        ("schelde  data", "with other spaces"),
+        ("Schelde  Data", "in another case and with other spaces"),
+    ],
+)
+def test_a_label_whose_row_is_written_with_other_spaces_is_named_not_given_a_new_customer(
+    tmp_path, report, what
+):
+    """accounts.csv maps the VMware label 'schelde data', one Usage Meter writes it with two
+    spaces: the report proposed a new customer C011 for Schelde Data's usage (a second customer
+    for one), instead of naming the row that means it."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    text = accounts.read_text()
+    accounts.write_text(text.replace("vmware,schelde-data,C005,", "vmware,schelde data,C005,"))
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    found = customer_sync.unmapped_suggestions(
+        [("vmware", report, report)], "2026-10", customers, mappings, None
+    )
+    assert found[("vmware", report)] == (
+        "",
+        f"accounts.csv maps schelde data to C005: this account {what} (ids are compared "
+        f"exactly); write it as the report does, {report}",
+    )
+
+
 def test_sync_fixes_a_row_in_another_case_or_without_its_zeros_instead_of_a_new_customer(
     tmp_path,
 ):

@@ -22,7 +22,7 @@ from billing_lib.importers.line_facts import (
 )
 from billing_lib.importers.reader import SourceFile
 from billing_lib.importers.source_checks import resolve_columns
-from billing_lib.importers.spec import QUOTED_COLUMN, FormatSpec
+from billing_lib.importers.spec import CONTRACT_MONTH, QUOTED_COLUMN, FormatSpec
 from billing_lib.sql import ql
 
 MAX_SHOWN = 20
@@ -318,9 +318,16 @@ def _amount(value: Decimal | None) -> str:
 
 def _vendor_columns(spec: FormatSpec, target: str, present: set[str]) -> str:
     """``BilledCost (from 'Billable Points', 'Price per Point')``: the vendor columns a line-model
-    column is computed from."""
+    column is computed from. A contract-priced report's month (``__contract_month``) is read
+    from its ``contract_price.month`` columns (Usage Meter's Month, the billing API's hour)."""
     m = spec.column_map(target)
     names = m.alternatives()[:1] if m.alternatives() else QUOTED_COLUMN.findall(m.sql or "")
+    month = spec.contract_price.month if spec.contract_price else None
+    names = [
+        c
+        for n in names
+        for c in (QUOTED_COLUMN.findall(month or "") if n == CONTRACT_MONTH else [n])
+    ]
     names = [n for n in dict.fromkeys(names) if n in present]
     return f"{target} (from {', '.join(repr(n) for n in names)})" if names else target
 

@@ -31,7 +31,10 @@ def check_units(
 ) -> None:
     """InputError naming each row (file, row, the unit column) whose units the contract converts
     in another unit than its entry names, or by an entry naming none; ``where``: the contract's
-    file. Nothing when the format names no unit."""
+    file. Nothing when the format names no unit. An hourly report's rows (``cp.hourly``) must be
+    priced per unit of an hour (``check_hourly``)."""
+    if cp.hourly:
+        check_hourly(con, src, cp, where)
     if cp.unit is None:
         return
     converted = "__contract_per = 'unit'" + (f" OR ({cp.points}) IS NULL" if cp.points else "")
@@ -80,3 +83,56 @@ def _expected(
 
 def _rows(n: int) -> str:
     return "row" if n == 1 else "rows"
+
+
+#: A unit of an hour as a contract entry names it: core-hour, TiB-hour, Core Hours, core/h.
+_HOUR_UNIT = r"(^|[^a-z])(hours?|hrs?|h)$"
+
+
+def check_hourly(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, cp: ContractPriceSpec, where: str
+) -> None:
+    """InputError naming each product (file, first row, the product column) of an hourly report
+    whose contract entry prices, or counts points for, a unit that is no unit of an hour: a row
+    is one hour, so a price per core (Broadcom's per core and month) was charged for every
+    hour of the month, 744 times in October, without a word."""
+    rows = con.execute(
+        f"""SELECT min(__row), __contract_product, __contract_unit, __contract_unit_entry,
+                   __contract_per, count(*)
+            FROM __typed
+            WHERE __contract_needed AND __contract_cost IS NOT NULL
+              AND NOT COALESCE(regexp_matches({_same("__contract_unit")}, '{_HOUR_UNIT}'), false)
+            GROUP BY ALL ORDER BY 1 LIMIT {SHOWN_ROWS}"""
+    ).fetchall()
+    if not rows:
+        return
+    column = (QUOTED_COLUMN.findall(cp.product) or [None])[0]
+    problems = [
+        Problem(
+            src.name,
+            row,
+            column,
+            product,
+            _hourly_expected(where, entry, product, unit, per)
+            + (f" ({count - 1} more {_rows(count - 1)} like it)" if count > 1 else ""),
+        )
+        for row, product, unit, entry, per, count in rows
+    ]
+    raise InputError(
+        f"{src.name}: each row of the report is one hour's usage, but the contract in {where} "
+        "prices these products per unit that is no hour: it would be charged for every hour",
+        problems,
+    )
+
+
+def _hourly_expected(where: str, entry: str, product: str, unit: str | None, per: str) -> str:
+    """What the contract ``entry`` for ``product`` of an hourly report should give."""
+    if per == "unit":
+        what, gives = "a price", f"gives one {f'per {unit!r}' if unit else 'naming no unit'}"
+    else:
+        what, gives = "points", f"gives them {f'per {unit!r}' if unit else 'naming no unit'}"
+    return (
+        f"{what} per unit of an hour for {product!r} (unit: core-hour, say): {where} {entry} "
+        f"{gives}, but each row of the report is one hour's usage, so it would be charged for "
+        "every hour; give the entry the price of an hour and its unit of an hour"
+    )

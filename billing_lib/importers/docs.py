@@ -253,7 +253,10 @@ READING_RULES = """\
   every such row and column (`importers/spreadsheet_damage.py`). Parquet keeps its types: only an
   id column it stores as a number (a tool that read the ids as numbers rewrote the file) is
   checked so. A larger report loses its rows after a worksheet's last, 1,048,576: a text report
-  ending exactly at that row is refused naming it, its later lines lost.
+  ending exactly at that row is refused naming it, its later lines lost. A number the
+  spreadsheet wrote in its locale's format (`1,234.5`, `1.234,5`, `18,5`) is refused naming
+  file, row and column as such, not read; so is a row that repeats the header (two reports
+  pasted into one file), named as the header again.
 - **Out of range**: an amount of 10^26 or more in size, read or computed (points x price per point),
   does not fit `DECIMAL(38,12)`: an error naming file, row and column says "out of range", showing
   the amount's size and the exact amounts of the row it is computed from. `Infinity`, `inf`,

@@ -82,6 +82,12 @@ class ContractPriceSpec(BaseModel):
         "unit than the contract entry's is refused",
     )
     needed: str = Field("true", description="SQL: the rows priced by the contract")
+    hourly: bool = Field(
+        False,
+        description="Each row counts one hour's usage (64 cores are 64 core-hours): a price or "
+        "points per unit must be for a unit of an hour (core-hour), else a price per core (a "
+        "month) is charged for every hour",
+    )
 
     def sql(self) -> list[str]:
         return [
@@ -183,9 +189,12 @@ class OlderName(BaseModel):
     )
 
 
+#: The month a contract-priced report is priced for (its ``contract_price.month``, else the
+#: file name's or the period's): a column ``contract_price`` adds.
+CONTRACT_MONTH = "__contract_month"
 #: Columns ``contract_price`` adds to a format's source columns (not read from the file).
 CONTRACT_COLUMNS = (
-    "__contract_month",
+    CONTRACT_MONTH,
     "__contract_price",
     "__contract_currency",
     "__contract_per",

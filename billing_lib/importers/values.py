@@ -237,8 +237,32 @@ _FIRST_DATE, _LAST_DATE = (
 )
 
 
-def _value_expected(kind: str, value: str | None, spec: FormatSpec, read: str | None) -> str:
-    """What ``value`` (the file's text) should be; ``read``: what it typed to, if it did."""
+#: A number in a spreadsheet's locale format: digits with a comma (a decimal comma, or
+#: thousands separated by commas, points, spaces or apostrophes around one).
+_LOCALE_NUMBER = re.compile(r"[+-]?\d[\d.' \u00a0\u202f]*,[\d.,' \u00a0\u202f]*\d")
+_LOCALE_EXPECTED = (
+    "a decimal number with a point before its decimals and no thousands separators (e.g. "
+    "1234.5): a number in a spreadsheet's format (a decimal comma or digit grouping), the report "
+    "saved again? Export it again as the vendor writes it"
+)
+_HEADER_AGAIN = (
+    ", not the column's name: the row repeats the header (reports pasted into one file?); delete "
+    "it, or give each report as its own file"
+)
+
+
+def _value_expected(
+    kind: str, value: str | None, spec: FormatSpec, read: str | None, column: str = ""
+) -> str:
+    """What ``value`` (the file's text) of ``column`` should be; ``read``: what it typed to, if it
+    did. The column's own name is the header row again (two exports pasted into one file); a
+    number with a comma is a spreadsheet's locale format: each is said, not only that the value
+    is unreadable."""
+    text = (value or "").strip()
+    if column and text.casefold() == column.strip().casefold():
+        return _expected_text(kind, spec) + _HEADER_AGAIN
+    if kind == "decimal" and _LOCALE_NUMBER.fullmatch(text):
+        return _LOCALE_EXPECTED
     if kind in ("timestamp", "date") and read is not None:
         years = f"{DATES_FROM[:4]} to {int(DATES_BEFORE[:4]) - 1}"
         return f"a date in the years {years} (read as {read})"
@@ -248,7 +272,6 @@ def _value_expected(kind: str, value: str | None, spec: FormatSpec, read: str | 
         return _expected_text(kind, spec) + ", not Infinity or NaN"
     if kind == "decimal" and out_of_range(value):
         return "an amount within DECIMAL(38,12), less than 10^26 in size: the value is out of range"
-    text = (value or "").strip()
     if kind in ("timestamp", "date") and text[:1].isdigit() and re.search("[A-SU-Za-z]", text):
         return _expected_text(kind, spec) + _ZONE_TEXT
     return _expected_text(kind, spec)
@@ -329,7 +352,7 @@ def check_types(
             f"WHERE {unreadable} ORDER BY __row LIMIT {MAX_EXAMPLES_PER_COLUMN}"
         ).fetchall()
         problems += [
-            Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec, read))
+            Problem(src.name, row, c, val, _value_expected(spec.types[c], val, spec, read, c))
             for row, val, read in rows
         ]
     if problems:
