@@ -155,15 +155,10 @@ def _cur2_month(folder: Path, month: str, rows: list[tuple[str, str, dict[str, s
     return folder
 
 
-def test_an_aws_savings_plan_bought_up_front_then_billed_amortised_next_month_is_refused(
-    tmp_path,
-):
-    """Dijkstra's all-upfront Compute Savings Plan, bought on 2 October (USD 876.00, billed on
-    BilledCost by the smb plan), covers its EC2 usage in November, which a rule of C001's from
-    1 November prices on the amortised cost (EffectiveCost, the plan's upfront share 0.6240):
-    November billed a share of the payment October had billed whole, without a word (the
-    cross-month check read Microsoft orders only)."""
-    params, out = _parameters(tmp_path), tmp_path / "out"
+def _amortised_from_november(tmp_path: Path) -> Path:
+    """The sample parameters (``_parameters``) with C001's AWS priced on its amortised cost
+    (EffectiveCost) from 1 November, on BilledCost before (the smb plan)."""
+    params = _parameters(tmp_path)
     plans = params / "price_plans.yaml"
     plans.write_text(
         plans.read_text(encoding="utf-8").replace(
@@ -175,6 +170,18 @@ def test_an_aws_savings_plan_bought_up_front_then_billed_amortised_next_month_is
         ),
         encoding="utf-8",
     )
+    return params
+
+
+def test_an_aws_savings_plan_bought_up_front_then_billed_amortised_next_month_is_refused(
+    tmp_path,
+):
+    """Dijkstra's all-upfront Compute Savings Plan, bought on 2 October (USD 876.00, billed on
+    BilledCost by the smb plan), covers its EC2 usage in November, which a rule of C001's from
+    1 November prices on the amortised cost (EffectiveCost, the plan's upfront share 0.6240):
+    November billed a share of the payment October had billed whole, without a word (the
+    cross-month check read Microsoft orders only)."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
     october = _cur2_month(
         tmp_path / "c10",
         "2026-10",
@@ -238,3 +245,31 @@ def test_an_aws_savings_plan_bought_up_front_then_billed_amortised_next_month_is
         "from cur2-northwind-2026-10-00001.csv, row 3 (USD 876)"
     )
     assert not (out / "2026-11").exists()
+
+
+def test_an_aws_reservation_bought_up_front_then_billed_amortised_next_month_is_refused(
+    tmp_path,
+):
+    """The same for an all-upfront reserved instance: its upfront fee (a Fee line with the
+    reservation's ARN, USD 1000.00) billed in October, the hours it covers in November
+    (DiscountedUsage, cost 0) at their amortised cost (reservation_effective_cost 0.624)."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
+    ri = {"savings_plan_savings_plan_a_r_n": "", "reservation_reservation_a_r_n": cur2.RI_ARN}
+    october = _cur2_month(
+        tmp_path / "c10", "2026-10", [("Fee", "1000.00", ri | {"line_item_usage_amount": "1"})]
+    )
+    november = _cur2_month(
+        tmp_path / "c11",
+        "2026-11",
+        [("DiscountedUsage", "0", ri | {"reservation_effective_cost": "0.624"})],
+    )
+    run.run_all("2026-10", october, params, out)
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row) == ("cur2-northwind-2026-11-00001.csv", 2)
+    assert problem.value == (
+        f"the reservation or savings plan order {cur2.RI_ARN.lower()} (amortised: 1 line(s), "
+        f"USD 0.624) that the run of 2026-10 ({out / '2026-10'}) billed as bought up front "
+        "from cur2-northwind-2026-10-00001.csv, row 2 (USD 1000)"
+    )
