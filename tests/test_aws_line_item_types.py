@@ -265,6 +265,25 @@ def test_a_container_s_split_cost_allocation_record_has_no_quantity_a_unit_price
     assert sum(quantity for _, quantity, _ in rated if quantity) == Decimal("1.5")
 
 
+def test_a_legacy_cur_s_split_cost_allocation_record_has_no_quantity_either(tmp_path):
+    """The same record in a legacy CUR (splitLineItem/ParentResourceId)."""
+    path = tmp_path / "cur-2024-05-1.csv"
+    header = LEGACY_HEADER.rstrip("\n") + ",splitLineItem/ParentResourceId\n"
+    day = "2024-05-02T00:00:00Z"
+    path.write_text(
+        header
+        + f"li-1,{day}/2024-05-03T00:00:00Z,444455556666,Usage,{day},AmazonEC2,1,0.0416,USD,\n"
+        + f"li-2,{day}/2024-05-03T00:00:00Z,444455556666,Usage,{day},AmazonEKS,2,0,USD,"
+        "i-0abc123def4567890\n"
+    )
+    con = open_store()
+    import_reports(con, [path])
+    assert con.execute("SELECT x_SourceRow, PricingQuantity FROM lines ORDER BY 1").fetchall() == [
+        (2, Decimal(1)),
+        (3, None),
+    ]
+
+
 UNIT_PRICE_CREDITS_PLANS = """
 plans:
   - id: units
