@@ -13,6 +13,13 @@ the lines share no day and no row. Each run therefore records the orders it bill
 billed in the other view is refused, naming both. An order paid monthly (Recurring) pays each
 month's share in that month: its purchase in one month and its amortised cost in another bill
 different months and are read.
+
+AWS the same way (Cost and Usage Reports, legacy and 2.0): a Savings Plan's upfront fee
+(``SavingsPlanUpfrontFee``) or a reserved instance's (a ``Fee`` line with its ARN) priced on
+BilledCost bills the payment whole in the month it is bought; the usage it covers in a later month
+(``SavingsPlanCoveredUsage``, ``DiscountedUsage``) priced on its amortised cost (a rule's
+``basis: EffectiveCost``) bills its share of that payment again. The order is the plan's or
+reservation's ARN; a plan without an upfront fee (No Upfront) has no bought view and is read.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from billing_lib.importers.purchase_sources import ORDER_SQL
 from billing_lib.periods import run_periods
 from billing_lib.run_files import MANIFEST, billed_now, read_manifest
 from billing_lib.sql import ql
+
+#: The AWS formats whose line item types tell an upfront fee from the usage it covers.
+AWS_CUR_FORMATS = ("aws_cur2", "aws_cur_legacy")
 
 #: ``manifest.json``'s key of the orders a run billed.
 COMMITMENTS = "commitments"
@@ -58,18 +68,49 @@ BILLED_COMMITMENTS_SQL = f"""
     GROUP BY ALL ORDER BY 1, 2, 3"""
 
 
+#: AWS's upfront fees priced on BilledCost (bought) and the usage they cover priced on its
+#: amortised cost (EffectiveCost, where it differs from BilledCost), per order (the ARN), view and
+#: customer, from the CUR formats' line item types; the cost the rated line bills.
+AWS_COMMITMENTS_SQL = f"""
+    WITH c AS (
+      SELECT {ORDER_SQL} AS ord,
+             CASE WHEN x_VendorChargeType IN ('SavingsPlanCoveredUsage', 'DiscountedUsage')
+                  THEN '{AMORTISED}' ELSE '{BOUGHT}' END AS view,
+             x_SourceFile AS file, x_SourceRow AS row, BilledCost, EffectiveCost,
+             BillingCurrency AS currency
+      FROM lines
+      WHERE x_Vendor = 'aws' AND x_Format IN ({", ".join(ql(f) for f in AWS_CUR_FORMATS)})
+        AND CommitmentDiscountId IS NOT NULL
+        AND x_VendorChargeType IN ('SavingsPlanUpfrontFee', 'Fee', 'SavingsPlanCoveredUsage',
+                                   'DiscountedUsage')),
+    billed AS (
+      SELECT DISTINCT source_file, source_row, customer_id, vendor_cost FROM rated_lines
+      WHERE line_kind = 'vendor' AND vendor_cost <> 0)
+    SELECT c.ord, c.view, b.customer_id, min_by(c.file, c.row), min(c.row), count(*),
+           sum(b.vendor_cost), any_value(c.currency)
+    FROM c JOIN billed b ON b.source_file = c.file AND b.source_row = c.row
+    WHERE CASE c.view WHEN '{BOUGHT}' THEN b.vendor_cost = c.BilledCost
+          ELSE b.vendor_cost = c.EffectiveCost AND c.EffectiveCost <> c.BilledCost END
+    GROUP BY ALL ORDER BY 1, 2, 3"""
+
+
 def billed_commitments(con: duckdb.DuckDBPyConnection, reports: Path) -> list[dict]:
-    """The Microsoft commitment orders this run bills (``manifest.json`` ``commitments``): per
-    order, view (``bought``: a one-time purchase; ``amortised``: an amortized-cost export's lines
-    carrying its cost) and customer, the first report (named within ``reports``) and row, the
-    lines, their cost and currency. The rated lines are read only when the month has a Microsoft
-    commitment line at all (most months have none: no scan of a million rated lines for them)."""
-    [(any_line,)] = con.execute(
-        "SELECT EXISTS (SELECT 1 FROM lines WHERE x_Vendor = 'microsoft' "
-        "AND CommitmentDiscountId IS NOT NULL)"
+    """The Microsoft and AWS commitment orders this run bills (``manifest.json``
+    ``commitments``): per order, view (``bought``: a one-time purchase, an AWS upfront fee on
+    BilledCost; ``amortised``: an amortized-cost export's lines carrying its cost, AWS covered
+    usage on EffectiveCost) and customer, the first report (named within ``reports``) and row,
+    the lines, their cost and currency. The rated lines are read only when the month has a
+    commitment line of that vendor at all (most months have none: no scan of a million rated
+    lines for them)."""
+    [(microsoft, aws)] = con.execute(
+        "SELECT count(*) FILTER (WHERE x_Vendor = 'microsoft') > 0, "
+        "count(*) FILTER (WHERE x_Vendor = 'aws') > 0 "
+        "FROM lines WHERE CommitmentDiscountId IS NOT NULL"
     ).fetchall()
-    if not any_line:
-        return []
+    queries = [
+        q for q, used in ((BILLED_COMMITMENTS_SQL, microsoft), (AWS_COMMITMENTS_SQL, aws)) if used
+    ]
+    rows = [r for q in queries for r in con.execute(q).fetchall()]
     return [
         {
             "order": order,
@@ -81,9 +122,7 @@ def billed_commitments(con: duckdb.DuckDBPyConnection, reports: Path) -> list[di
             "cost": f"{cost.normalize():f}",
             "currency": currency,
         }
-        for order, view, customer, file, row, lines, cost, currency in con.execute(
-            BILLED_COMMITMENTS_SQL
-        ).fetchall()
+        for order, view, customer, file, row, lines, cost, currency in rows
     ]
 
 
@@ -116,12 +155,13 @@ def check_commitments_not_billed_elsewhere(
     if not here:
         return
     there = _billed_by_other_months(Path(output), period)
-    problems, months = [], set()
+    problems, months, shown = [], set(), set()
     for mine in here:
         for month, other in there:
             if other.get("order") != mine["order"] or other.get("view") == mine["view"]:
                 continue
             months.add(month)
+            shown.add(mine["order"])
             was = "as bought up front" if other.get("view") == BOUGHT else "as amortized cost"
             problems.append(
                 Problem(
@@ -141,13 +181,26 @@ def check_commitments_not_billed_elsewhere(
     if not problems:
         return
     more = f" (the first {MAX_SHOWN} shown)" if len(problems) > MAX_SHOWN else ""
+    months_text = ", ".join(sorted(months))
+    if not any(mine["order"].startswith("arn:aws") for mine in here if mine["order"] in shown):
+        raise InputError(
+            f"the reports of {period} bill {len(problems)} Microsoft reservation or savings plan "
+            f"order(s) that the run of {months_text} billed already in the other "
+            f"view{more}: an order paid up front is billed whole in the month it is bought, and "
+            "the amortized-cost export spreads that same payment over the months of its term, so "
+            "billing both would bill the commitment twice. Nothing was billed or written. Bill "
+            "the months after an up-front purchase from the actual-cost export (the covered usage "
+            "at 0), or bill the purchase's month from the amortized-cost export too",
+            problems[:MAX_SHOWN],
+        )
     raise InputError(
-        f"the reports of {period} bill {len(problems)} Microsoft reservation or savings plan "
-        f"order(s) that the run of {', '.join(sorted(months))} billed already in the other "
-        f"view{more}: an order paid up front is billed whole in the month it is bought, and "
-        "the amortized-cost export spreads that same payment over the months of its term, so "
-        f"billing both would bill the commitment twice. Nothing was billed or written. Bill the "
-        "months after an up-front purchase from the actual-cost export (the covered usage at 0), "
-        "or bill the purchase's month from the amortized-cost export too",
+        f"the reports of {period} bill {len(problems)} reservation or savings plan order(s) "
+        f"(AWS: a Savings Plan's or reserved instance's ARN) that the run of {months_text} billed "
+        f"already in the other view{more}: an upfront fee priced on its BilledCost is billed whole "
+        "in the month it is bought, and the covered usage priced on its amortised cost "
+        "(basis EffectiveCost) bills its share of that same payment again, so billing both would "
+        "bill the commitment twice. Nothing was billed or written. Price a commitment's months "
+        "on one basis: the covered usage on BilledCost after an upfront fee billed whole, or the "
+        "upfront fee on EffectiveCost (0) too, in docs/pricing.md's rules of the price plans",
         problems[:MAX_SHOWN],
     )

@@ -210,6 +210,80 @@ def test_a_commitment_s_upfront_fee_has_no_quantity_a_unit_price_could_bill(tmp_
     )
 
 
+def test_a_container_s_split_cost_allocation_record_has_no_quantity_a_unit_price_could_bill(
+    tmp_path,
+):
+    """With split cost allocation data, AWS adds two usage records per ECS task or EKS pod and
+    hour (vCPU-hours and GB-hours) of the EC2 instance it ran on
+    (``split_line_item_parent_resource_id``): the instance's line bills the cost, the records
+    cost 0 and repeat its capacity. Their usage amount was the line's quantity: priced per unit,
+    2 vCPU-hours and 8 GB-hours of a pod were billed beside the instance's 1 hour (11 x 0.03),
+    and under a markup they made the invoice line's hours 11. They have no quantity; a Fargate
+    task's record (no parent instance) bills its own vCPU and keeps it."""
+    rows = [
+        base_row | {"identity_line_item_id": f"li-{i}", **values}
+        for base_row in [cur2.records()[0]]
+        for i, values in enumerate(
+            [
+                {"line_item_usage_amount": "1", "line_item_unblended_cost": "0.0416"},
+                {
+                    "line_item_usage_amount": "2",
+                    "line_item_unblended_cost": "0",
+                    "split_line_item_parent_resource_id": "i-0abc123def4567890",
+                },
+                {
+                    "line_item_usage_amount": "8",
+                    "line_item_unblended_cost": "0",
+                    "split_line_item_parent_resource_id": "i-0abc123def4567890",
+                },
+                {"line_item_usage_amount": "0.5", "line_item_unblended_cost": "0.0202"},
+            ]
+        )
+    ]
+    path = tmp_path / "cur2-2024-05.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, [*cur2.COLUMNS, "split_line_item_parent_resource_id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    con, pricing, customers = _mapped_store(tmp_path, UNIT_PRICE_PLANS, path)
+    assert con.execute(
+        "SELECT x_SourceRow, PricingQuantity, BilledCost FROM lines ORDER BY 1"
+    ).fetchall() == [
+        (2, Decimal(1), Decimal("0.0416")),
+        (3, None, Decimal(0)),
+        (4, None, Decimal(0)),
+        (5, Decimal("0.5"), Decimal("0.0202")),
+    ]
+    rate_lines(con, pricing, customers, "2024-05")
+    rated = con.execute(
+        "SELECT source_row, quantity, amount = 0 FROM rated_lines ORDER BY 1"
+    ).fetchall()
+    assert [(row, quantity, free) for row, quantity, free in rated if row in (3, 4)] == [
+        (3, Decimal(0), True),
+        (4, Decimal(0), True),
+    ]
+    assert sum(quantity for _, quantity, _ in rated if quantity) == Decimal("1.5")
+
+
+def test_a_legacy_cur_s_split_cost_allocation_record_has_no_quantity_either(tmp_path):
+    """The same record in a legacy CUR (splitLineItem/ParentResourceId)."""
+    path = tmp_path / "cur-2024-05-1.csv"
+    header = LEGACY_HEADER.rstrip("\n") + ",splitLineItem/ParentResourceId\n"
+    day = "2024-05-02T00:00:00Z"
+    path.write_text(
+        header
+        + f"li-1,{day}/2024-05-03T00:00:00Z,444455556666,Usage,{day},AmazonEC2,1,0.0416,USD,\n"
+        + f"li-2,{day}/2024-05-03T00:00:00Z,444455556666,Usage,{day},AmazonEKS,2,0,USD,"
+        "i-0abc123def4567890\n"
+    )
+    con = open_store()
+    import_reports(con, [path])
+    assert con.execute("SELECT x_SourceRow, PricingQuantity FROM lines ORDER BY 1").fetchall() == [
+        (2, Decimal(1)),
+        (3, None),
+    ]
+
+
 UNIT_PRICE_CREDITS_PLANS = """
 plans:
   - id: units

@@ -14,6 +14,7 @@ import pytest
 
 from billing_lib import run
 from billing_lib.errors import InputError
+from tests import cur2_sample as cur2
 from tests.notebook_project import REPO
 
 DATA = REPO / "tests" / "data" / "azure-cost-details"
@@ -122,3 +123,153 @@ def test_a_reservation_paid_monthly_is_billed_as_bought_in_one_month_and_amortis
     assert [(c["order"], c["view"], c["lines"]) for c in manifest["commitments"]] == [
         (ORDER, "amortised", 2)
     ]
+
+
+def _cur2_month(folder: Path, month: str, rows: list[tuple[str, str, dict[str, str]]]) -> Path:
+    """A CUR 2.0 CSV of ``month`` (``2026-10``) for Dijkstra's account (C001, plan smb): one row
+    per (line item type, unblended cost, more columns), each on the month's 2nd day."""
+    nxt = "2026-11" if month == "2026-10" else "2026-12"
+    base = cur2.records()[0]
+    records = [
+        base
+        | {
+            "identity_line_item_id": f"{month}-li-{i}",
+            "identity_time_interval": f"{month}-02T00:00:00Z/{month}-03T00:00:00Z",
+            "bill_billing_period_start_date": f"{month}-01T00:00:00Z",
+            "bill_billing_period_end_date": f"{nxt}-01T00:00:00Z",
+            "bill_invoice_id": f"EUINNL{month[2:4]}-{month[5:]}0001",
+            "bill_payer_account_id": "402719385610",
+            "line_item_usage_account_id": "402719385610",
+            "line_item_usage_start_date": f"{month}-02T00:00:00Z",
+            "line_item_usage_end_date": f"{month}-03T00:00:00Z",
+            "line_item_line_item_type": kind,
+            "line_item_unblended_cost": cost,
+            "line_item_usage_amount": "24",
+            "savings_plan_savings_plan_a_r_n": cur2.SP_ARN,
+        }
+        | more
+        for i, (kind, cost, more) in enumerate(rows)
+    ]
+    folder.mkdir()
+    cur2.write_csv(folder / f"cur2-northwind-{month}-00001.csv", records)
+    return folder
+
+
+def _amortised_from_november(tmp_path: Path) -> Path:
+    """The sample parameters (``_parameters``) with C001's AWS priced on its amortised cost
+    (EffectiveCost) from 1 November, on BilledCost before (the smb plan)."""
+    params = _parameters(tmp_path)
+    plans = params / "price_plans.yaml"
+    plans.write_text(
+        plans.read_text(encoding="utf-8").replace(
+            "      - {id: aws-refunds,",
+            "      - {id: c001-aws-amortised, kind: markup, percent: 12, basis: EffectiveCost,\n"
+            "         match: {customer: C001, vendor: aws}, valid_from: 2026-11-01}\n"
+            "      - {id: aws-refunds,",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    return params
+
+
+def test_an_aws_savings_plan_bought_up_front_then_billed_amortised_next_month_is_refused(
+    tmp_path,
+):
+    """Dijkstra's all-upfront Compute Savings Plan, bought on 2 October (USD 876.00, billed on
+    BilledCost by the smb plan), covers its EC2 usage in November, which a rule of C001's from
+    1 November prices on the amortised cost (EffectiveCost, the plan's upfront share 0.6240):
+    November billed a share of the payment October had billed whole, without a word (the
+    cross-month check read Microsoft orders only)."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
+    october = _cur2_month(
+        tmp_path / "c10",
+        "2026-10",
+        [
+            ("Usage", "0.9984", {"savings_plan_savings_plan_a_r_n": ""}),
+            (
+                "SavingsPlanUpfrontFee",
+                "876.00",
+                {
+                    "line_item_usage_amount": "1",
+                    "line_item_product_code": "ComputeSavingsPlans",
+                    "product": json.dumps(cur2.PRODUCTS["ComputeSavingsPlans"]),
+                    "pricing_unit": "",
+                },
+            ),
+        ],
+    )
+    november = _cur2_month(
+        tmp_path / "c11",
+        "2026-11",
+        [
+            (
+                "SavingsPlanCoveredUsage",
+                "0.9984",
+                {"savings_plan_savings_plan_effective_cost": "0.6240"},
+            ),
+            ("SavingsPlanNegation", "-0.9984", {}),
+        ],
+    )
+    manifest = json.loads(
+        (run.run_all("2026-10", october, params, out) / "manifest.json").read_text()
+    )
+    assert manifest["commitments"] == [
+        {
+            "order": cur2.SP_ARN.lower(),
+            "view": "bought",
+            "customer_id": "C001",
+            "file": "cur2-northwind-2026-10-00001.csv",
+            "row": 3,
+            "lines": 1,
+            "cost": "876",
+            "currency": "USD",
+        }
+    ]
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    assert str(err.value).startswith(
+        "the reports of 2026-11 bill 1 reservation or savings plan order(s) (AWS: a Savings "
+        "Plan's or reserved instance's ARN) that the run of 2026-10 billed already in the other "
+        "view: an upfront fee priced on its BilledCost is billed whole"
+    ), str(err.value)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (
+        "cur2-northwind-2026-11-00001.csv",
+        2,
+        "CommitmentDiscountId",
+    )
+    assert problem.value == (
+        f"the reservation or savings plan order {cur2.SP_ARN.lower()} (amortised: 1 line(s), "
+        f"USD 0.624) that the run of 2026-10 ({out / '2026-10'}) billed as bought up front "
+        "from cur2-northwind-2026-10-00001.csv, row 3 (USD 876)"
+    )
+    assert not (out / "2026-11").exists()
+
+
+def test_an_aws_reservation_bought_up_front_then_billed_amortised_next_month_is_refused(
+    tmp_path,
+):
+    """The same for an all-upfront reserved instance: its upfront fee (a Fee line with the
+    reservation's ARN, USD 1000.00) billed in October, the hours it covers in November
+    (DiscountedUsage, cost 0) at their amortised cost (reservation_effective_cost 0.624)."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
+    ri = {"savings_plan_savings_plan_a_r_n": "", "reservation_reservation_a_r_n": cur2.RI_ARN}
+    october = _cur2_month(
+        tmp_path / "c10", "2026-10", [("Fee", "1000.00", ri | {"line_item_usage_amount": "1"})]
+    )
+    november = _cur2_month(
+        tmp_path / "c11",
+        "2026-11",
+        [("DiscountedUsage", "0", ri | {"reservation_effective_cost": "0.624"})],
+    )
+    run.run_all("2026-10", october, params, out)
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row) == ("cur2-northwind-2026-11-00001.csv", 2)
+    assert problem.value == (
+        f"the reservation or savings plan order {cur2.RI_ARN.lower()} (amortised: 1 line(s), "
+        f"USD 0.624) that the run of 2026-10 ({out / '2026-10'}) billed as bought up front "
+        "from cur2-northwind-2026-10-00001.csv, row 2 (USD 1000)"
+    )

@@ -13,10 +13,12 @@ import pytest
 from billing_lib import analysis
 from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import ParameterError
+from billing_lib.rating import rate_lines
 from billing_lib.reissue import reissue_invoice
 from billing_lib.ubl import CAC, CBC
 from tests.invoice_readback import pdf_words, sheet_row, ubl_line, what_if_net
 from tests.notebook_project import PERIOD
+from tests.rating_helpers import line, rated_store
 from tests.test_sample_month_rating import (
     REPORTS,
     USD_EUR_1_15,
@@ -178,6 +180,35 @@ def test_a_discount_off_the_aws_bill_prices_below_cost(tmp_path):
         "SELECT count(*) FROM excluded_lines WHERE x_CustomerId = 'C001' AND reason LIKE '%kept%'"
     ).fetchone()
     assert kept == (1,)
+
+
+def test_a_discount_off_the_aws_bill_keeps_the_partner_discount_that_pays_for_it(tmp_path):
+    """The recipe says the reseller's partner discount (AWS's SppDiscount lines) pays for the
+    3 %, but a discount line is Usage: the customer's own rule priced it, so C001 got USD 5.00 of
+    SPP discount x 0.97 on top of its 3 % (the discount twice), and an exclusion by the plan
+    (docs/pricing.md, item 4) loses to a rule for one customer. The recipe keeps it by a rule of
+    the customer's: the line is excluded, named, and the usage billed at cost x 0.97."""
+    plan, rules = recipes()["aws-discount"]
+    params = apply_recipe(tmp_path, plan, rules)
+    usage = {"SubAccountId": "402719385610", "x_VendorChargeType": "Usage"}
+    con, pricing, customers = rated_store(
+        params,
+        [
+            line(**usage, BilledCost="100.00", PricingQuantity="24"),
+            line(**usage | {"x_VendorChargeType": "SppDiscount"}, BilledCost="-5.00"),
+        ],
+    )
+    rate_lines(con, pricing, customers, PERIOD)
+    billed_lines = con.execute(
+        "SELECT x_SourceRow, rule_id, vendor_cost FROM rated_lines l JOIN lines s "
+        "ON s.x_SourceRow = l.source_row WHERE l.line_kind = 'vendor' ORDER BY 1"
+    ).fetchall()
+    assert billed_lines == [(2, "c001-aws-discount", D("100"))]
+    [(row, cost, reason)] = con.execute(
+        "SELECT x_SourceRow, BilledCost, reason FROM excluded_lines"
+    ).fetchall()
+    assert (row, cost) == (3, D("-5"))
+    assert "partner discount" in reason
 
 
 def test_a_markup_has_either_a_percent_or_a_discount_percent(tmp_path):
