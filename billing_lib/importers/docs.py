@@ -50,7 +50,8 @@ READING_RULES = """\
   JSON; not hidden files and folders such as `.git`) is listed among the run's warnings with
   its reason, and in `billing import`'s output for the files and members of a zip it is given
   (`billing import <folder>/*` lists a `.json` so, as a run does; but an AWS delivery's
-  `-Manifest.json`, which is read as below, never as a report). A file or zip member that
+  `-Manifest.json` or an Azure export run's `manifest.json`, which are read as below, never as
+  reports). A file or zip member that
   looks like a vendor report in a container the import does not open (`cur.csv.bz2`, `.7z`), or
   whose first line is a vendor report's header under another ending (a report saved from Excel
   as "Unicode Text", a `.txt`), is refused, by `billing import` and by `billing run`, naming
