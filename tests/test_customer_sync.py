@@ -272,6 +272,31 @@ def test_an_empty_row_a_spreadsheet_saved_does_not_move_the_closing_to_another_r
     assert reloaded["518204736307"] == date(2026, 10, 31)
 
 
+def test_a_blank_line_above_a_closing_is_a_row_in_the_summary_and_the_diff(tmp_path, platform):
+    """A blank line (a text editor's) above the account that left: the summary named vll-dev's
+    row as row 4, the line of vll-prod, which the analyst reviewing the proposal then checked
+    instead. It is row 5, in the file, the spreadsheet and the diff."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    prod = "aws,402719385610,C001,,,dijkstra-prod\n"
+    accounts.write_text(accounts.read_text().replace(prod, prod + "\n"))
+    assert accounts.read_text().splitlines()[4].startswith("aws,518204736307,C002,")  # row 5
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    exports = read_platform_folder(platform)
+    p = sync_proposal.propose("2026-10", customers, mappings, {}, exports)
+    assert [(c.row, c.mapping.account_id) for c in p.closings][:1] == [(5, "518204736307")]
+    assert "  close accounts.csv row 5 (aws 518204736307 -> C002) valid_to 2026-10-31" in "\n".join(
+        p.summary()
+    )
+    new = customer_files.changes(params, p).accounts
+    assert new.splitlines()[2:5] == [
+        "",
+        "aws,518204736291,C002,,,vll-prod (owns the Compute Savings Plan)",
+        "aws,518204736307,C002,,2026-10-31,vll-dev",
+    ]
+
+
 @pytest.mark.slow  # the sample month's reports read and matched three times
 def test_sync_writes_a_diff_applies_only_the_reviewed_one_and_then_has_nothing_to_do(
     tmp_path, platform, capsys

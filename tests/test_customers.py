@@ -663,3 +663,20 @@ def test_an_error_of_customers_yaml_names_the_line(tmp_path, old, new, place, en
     assert message.startswith(f"{params / 'customers.yaml'}, {place}, entry {entry}: "), message
     assert fragment in message
     assert raised.value.line == int(place.split()[1])
+
+
+def test_a_blank_line_counts_as_a_row_in_the_row_a_message_names(tmp_path):
+    """A blank line between the mappings (a text editor's, or an empty row a spreadsheet saves
+    as one) is a row in the spreadsheet and a line in the editor: the row named after it was one
+    too low, pointing the analyst at the row above the wrong one."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\n\naws,222,C9,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value).startswith(
+        f"{params / 'accounts.csv'}, entry row 4, column customer_id: unknown customer 'C9'"
+    )
+    (params / "accounts.csv").write_bytes(
+        b"vendor,account_id,customer_id,valid_from,valid_to,note\r\n\r\naws,111,C1,,,\r\n"
+    )
+    [mapping] = load_account_mappings(params, load_customers(params))
+    assert mapping.row == 3
