@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import duckdb
 import pyarrow as pa
@@ -259,6 +259,8 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
                 f"row {n}, column customer_id",
                 f"unknown customer {m.customer_id!r}; known: {sorted(customers)}",
             )
+        if m.vendor == "aws" and not (m.account_id.isascii() and m.account_id.isdigit()):
+            _refuse_aws_id(path, n, m.account_id)
         if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
             raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
         # Only the account's own earlier rows can overlap: a dict keeps this linear for the
@@ -274,6 +276,20 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
         rows.append(m)
     return rows
+
+
+def _refuse_aws_id(path: Path, row: int, account_id: str) -> NoReturn:
+    """ParameterError for an AWS account id that is not digits only: quotes, a space of any kind
+    (a non-breaking or zero-width one pasted from a web page) or a spreadsheet's number
+    (``402719385610.0``, ``4.02719E11``) map no line, so its lines went unmapped and ``billing
+    customers sync`` proposed a new customer for an account the row means."""
+    raise ParameterError(
+        path,
+        f"row {row}, column account_id",
+        f"expected the AWS account id in digits only, as the reports write it (e.g. "
+        f"402719385610; the console's 4027-1938-5610 is read too); found {account_id!r}, which "
+        "would map no line: remove the quotes, spaces or decimals",
+    )
 
 
 def _overlap(a: AccountMapping, b: AccountMapping) -> bool:

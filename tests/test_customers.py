@@ -680,3 +680,27 @@ def test_a_blank_line_counts_as_a_row_in_the_row_a_message_names(tmp_path):
     )
     [mapping] = load_account_mappings(params, load_customers(params))
     assert mapping.row == 3
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        '"""402719385610"""',  # quoted twice: the quotes are part of the value
+        "4027\u00a01938\u00a05610",  # non-breaking spaces between the console's groups
+        "402719385610\u200b",  # a zero-width space pasted from a web page
+        "40271 9385610",
+        "402719385610.0",  # a spreadsheet's number with its decimals
+        "4.02719E11",  # scientific notation without the exponent's +
+    ],
+)
+def test_an_aws_account_id_that_is_not_digits_is_refused_naming_row_and_column(tmp_path, written):
+    """An AWS account id is digits only: a row holding quotes, a space of any kind or a number
+    as a spreadsheet writes it mapped no line, and loaded without a word: its lines went to the
+    unmapped report and ``billing customers sync`` proposed a new customer for an account the
+    row means."""
+    params = write_params(tmp_path, accounts=f"aws,111,C1,,,\naws,{written},C2,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    message = str(raised.value)
+    assert message.startswith(f"{params / 'accounts.csv'}, entry row 3, column account_id: ")
+    assert "expected the AWS account id in digits only" in message
