@@ -9,6 +9,7 @@ Lines whose account maps to no customer are kept and reported as unmapped, never
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -261,6 +262,16 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
             )
         if m.vendor == "aws" and not (m.account_id.isascii() and m.account_id.isdigit()):
             _refuse_aws_id(path, n, m.account_id)
+        odd = _odd_characters(m.account_id)
+        if odd:
+            raise ParameterError(
+                path,
+                f"row {n}, column account_id",
+                f"expected the account id as the vendor's report writes it; found "
+                f"{', '.join(repr(ch) for ch in odd)} in it ({m.account_id!r}: a quote, or a "
+                "non-breaking, zero-width or other invisible character pasted with it), so the "
+                "row would map no line: type the id again",
+            )
         if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
             raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
         # Only the account's own earlier rows can overlap: a dict keeps this linear for the
@@ -276,6 +287,21 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
         rows.append(m)
     return rows
+
+
+def _odd_characters(value: str) -> list[str]:
+    """The characters of an account id that no vendor writes in one: quotes, and spaces other
+    than the plain one and invisible characters (``unicodedata`` categories Zs, Cf, Cc, Zl,
+    Zp), each once."""
+    return sorted(
+        {
+            ch
+            for ch in value
+            if ch == '"'
+            or unicodedata.category(ch) in ("Cf", "Cc", "Zl", "Zp")
+            or (unicodedata.category(ch) == "Zs" and ch != " ")
+        }
+    )
 
 
 def _refuse_aws_id(path: Path, row: int, account_id: str) -> NoReturn:

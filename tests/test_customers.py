@@ -704,3 +704,26 @@ def test_an_aws_account_id_that_is_not_digits_is_refused_naming_row_and_column(t
     message = str(raised.value)
     assert message.startswith(f"{params / 'accounts.csv'}, entry row 3, column account_id: ")
     assert "expected the AWS account id in digits only" in message
+
+
+@pytest.mark.parametrize(
+    ("vendor", "written", "shown"),
+    [
+        ("microsoft", "de6799dd-16e2-4542-8982-fcd5407b50a3\u200b", "'\\u200b'"),
+        ("microsoft", '"""de6799dd-16e2-4542-8982-fcd5407b50a3"""', "'\"'"),
+        ("vmware", "schelde\u00a0data", "'\\xa0'"),
+        ("vmware", "\ufeffschelde-data", "'\\ufeff'"),
+    ],
+)
+def test_an_account_id_holding_quotes_or_an_invisible_character_is_refused(
+    tmp_path, vendor, written, shown
+):
+    """No vendor writes a quote, a non-breaking, zero-width or byte-order-mark character in an
+    id: a row holding one (pasted from a web page or a mail) mapped no line and loaded without
+    a word, its lines left unmapped."""
+    params = write_params(tmp_path, accounts=f"aws,111,C1,,,\n{vendor},{written},C2,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    message = str(raised.value)
+    assert message.startswith(f"{params / 'accounts.csv'}, entry row 3, column account_id: ")
+    assert f"found {shown} in it" in message
