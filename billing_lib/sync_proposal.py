@@ -320,26 +320,35 @@ def damaged_ids(
 def _other_case(
     mappings: list[AccountMapping], key: tuple[str, str]
 ) -> tuple[list[int], str] | None:
-    """The accounts.csv rows that hold the account ``key`` in another case (a VMware customer
-    label ``Schelde-Data`` for the report's ``schelde-data``: ids are compared exactly), as what
-    to fix, instead of a new customer for an account a row means; None if none."""
+    """The accounts.csv rows that hold the account ``key`` in another case or spacing (a VMware
+    customer label ``Schelde-Data`` or ``Gouden  Korst`` for the report's ``schelde-data`` or
+    ``gouden korst``: ids are compared exactly), as what to fix, instead of a new customer for an
+    account a row means; None if none."""
     vendor, account = key
     found = [
         i
         for i, m in enumerate(mappings)
         if m.vendor == vendor
         and m.account_id != account
-        and m.account_id.casefold() == account.casefold()
+        and _loose(m.account_id) == _loose(account)
     ]
     if not found:
         return None
     rows = [mappings[i] for i in found]
     written = ", ".join(sorted({m.account_id for m in rows}))
     customers = ", ".join(sorted({m.customer_id for m in rows}))
+    spaced = any(m.account_id.casefold() != account.casefold() for m in rows)
     return found, (
-        f"accounts.csv maps {written} to {customers}: this account in another case (ids are "
-        f"compared exactly); write it as the report does, {account}"
+        f"accounts.csv maps {written} to {customers}: this account in another case"
+        f"{' or spacing' if spaced else ''} (ids are compared exactly); write it as the report "
+        f"does, {account}"
     )
+
+
+def _loose(account_id: str) -> str:
+    """An account id without its case and with its runs of spaces as one, to tell a row that
+    means the id from one that names another account."""
+    return " ".join(account_id.split()).casefold()
 
 
 def _zeros_dropped(

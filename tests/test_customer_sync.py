@@ -674,6 +674,27 @@ def test_a_label_whose_row_is_written_in_another_case_is_named_not_given_a_new_c
     )
 
 
+def test_a_label_whose_row_is_spaced_otherwise_is_named_not_given_a_new_customer(tmp_path):
+    """accounts.csv maps the VMware label ``Gouden  Korst`` (two spaces, typed by hand), the
+    Usage Meter writes ``gouden korst``: the lines were unmapped and a new customer was proposed
+    for the bakery's usage. The report names the row to fix, as for a label in another case."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    accounts.write_text(accounts.read_text() + "vmware,Gouden  Korst,C003,,,typed by hand\n")
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    seen = [("vmware", "gouden korst", "gouden korst")]
+    found = customer_sync.unmapped_suggestions(seen, "2026-10", customers, mappings, None)
+    assert found[("vmware", "gouden korst")] == (
+        "",
+        "accounts.csv maps Gouden  Korst to C003: this account in another case or spacing (ids "
+        "are compared exactly); write it as the report does, gouden korst",
+    )
+    p = sync_proposal.propose("2026-10", customers, mappings, accounts_of_month(seen, None), None)
+    assert (p.rows, p.stubs) == ([], [])
+    assert [(f.row, f.account_id) for f in p.fixes] == [(24, "gouden korst")]
+
+
 def test_sync_fixes_a_row_in_another_case_or_without_its_zeros_instead_of_a_new_customer(
     tmp_path,
 ):
