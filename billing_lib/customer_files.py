@@ -24,6 +24,7 @@ from billing_lib.customers import (
 from billing_lib.errors import RunError, write_fault
 from billing_lib.faults import pause_point
 from billing_lib.interrupts import held_off
+from billing_lib.parameter_csv import is_comment
 from billing_lib.sync_proposal import ACCOUNTS, CUSTOMERS, Proposal, csv_line
 
 
@@ -40,8 +41,11 @@ def accounts_text(original: str, proposal: Proposal) -> str:
     row = 0
     for record, chunk in _records(original.splitlines(keepends=True)):
         row += 1
-        if header is None or not record:  # a blank line: a row without a mapping
-            header = [h.lstrip("\ufeff") for h in record] if record and header is None else header
+        if not record or is_comment(record):  # a blank or comment line: a row without a mapping
+            out += chunk
+            continue
+        if header is None:
+            header = [h.lstrip("\ufeff") for h in record]
             out += chunk
             continue
         c, f = closing.get(row), fixing.get(row)

@@ -70,13 +70,21 @@ def csv_rows(
 
 
 def _numbered_records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """The non-empty records of ``text`` with their spreadsheet row: a blank line is a row (an
+    """The records of ``text`` with their spreadsheet row, but blank lines and comment lines
+    (``is_comment``): a blank line is a row (an
     empty one in a spreadsheet, a line in a text editor), a value spanning lines within quotes
     is one. ``csv.DictReader`` skips blank lines uncounted, so every row below one was named one
     row too low."""
     for n, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-        if record:
+        if record and not is_comment(record):
             yield n, record
+
+
+def is_comment(record: list[str]) -> bool:
+    """Whether a CSV record is a comment line, its first cell starting with ``#`` (a heading
+    typed by hand, a row put out of use): skipped, but still a row. It stopped the run with an
+    empty ``account_id`` the analyst never meant to fill."""
+    return bool(record) and record[0].lstrip().startswith("#")
 
 
 def _as_dict(fieldnames: list[str], record: list[str]) -> dict[str | None, Any]:

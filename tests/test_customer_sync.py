@@ -272,14 +272,17 @@ def test_an_empty_row_a_spreadsheet_saved_does_not_move_the_closing_to_another_r
     assert reloaded["518204736307"] == date(2026, 10, 31)
 
 
-def test_a_blank_line_above_a_closing_is_a_row_in_the_summary_and_the_diff(tmp_path, platform):
+@pytest.mark.parametrize("line", ["", "# Van Leeuwen Logistiek, two accounts"])
+def test_a_blank_line_above_a_closing_is_a_row_in_the_summary_and_the_diff(
+    tmp_path, platform, line
+):
     """A blank line (a text editor's) above the account that left: the summary named vll-dev's
     row as row 4, the line of vll-prod, which the analyst reviewing the proposal then checked
-    instead. It is row 5, in the file, the spreadsheet and the diff."""
+    instead. It is row 5, in the file, the spreadsheet and the diff; so with a comment line."""
     params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
     accounts = params / "accounts.csv"
     prod = "aws,402719385610,C001,,,dijkstra-prod\n"
-    accounts.write_text(accounts.read_text().replace(prod, prod + "\n"))
+    accounts.write_text(accounts.read_text().replace(prod, prod + line + "\n"))
     assert accounts.read_text().splitlines()[4].startswith("aws,518204736307,C002,")  # row 5
     customers = load_customers(params)
     mappings = load_account_mappings(params, customers)
@@ -291,7 +294,7 @@ def test_a_blank_line_above_a_closing_is_a_row_in_the_summary_and_the_diff(tmp_p
     )
     new = customer_files.changes(params, p).accounts
     assert new.splitlines()[2:5] == [
-        "",
+        line,
         "aws,518204736291,C002,,,vll-prod (owns the Compute Savings Plan)",
         "aws,518204736307,C002,,2026-10-31,vll-dev",
     ]

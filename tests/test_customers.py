@@ -727,3 +727,27 @@ def test_an_account_id_holding_quotes_or_an_invisible_character_is_refused(
     message = str(raised.value)
     assert message.startswith(f"{params / 'accounts.csv'}, entry row 3, column account_id: ")
     assert f"found {shown} in it" in message
+
+
+def test_a_comment_line_in_the_mapping_is_skipped_and_counted_as_a_row(tmp_path):
+    """A line starting with ``#`` (a heading typed by hand, or a row put out of use) stopped the
+    run with "column account_id: expected a value; the cell is empty", a cell the analyst never
+    meant to fill; it is a comment, and still a row for the rows named below it."""
+    params = write_params(
+        tmp_path,
+        accounts="# AWS accounts, by team\naws,111,C1,,,\n#aws,222,C2,,,left in September\n"
+        "aws,333,C9,,,\n",
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value).startswith(
+        f"{params / 'accounts.csv'}, entry row 5, column customer_id: unknown customer 'C9'"
+    )
+    (params / "accounts.csv").write_text(
+        (params / "accounts.csv").read_text().replace("aws,333,C9", "aws,333,C2")
+    )
+    mappings = load_account_mappings(params, load_customers(params))
+    assert [(m.row, m.account_id, m.customer_id) for m in mappings] == [
+        (3, "111", "C1"),
+        (5, "333", "C2"),
+    ]
