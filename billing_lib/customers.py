@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -260,23 +260,14 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
                 f"row {n}, column customer_id",
                 f"unknown customer {m.customer_id!r}; known: {sorted(customers)}",
             )
-        if m.vendor == "aws" and not (m.account_id.isascii() and m.account_id.isdigit()):
-            _refuse_aws_id(path, n, m.account_id)
-        odd = _odd_characters(m.account_id)
-        if odd:
-            raise ParameterError(
-                path,
-                f"row {n}, column account_id",
-                f"expected the account id as the vendor's report writes it; found "
-                f"{', '.join(repr(ch) for ch in odd)} in it ({m.account_id!r}: a quote, or a "
-                "non-breaking, zero-width or other invisible character pasted with it), so the "
-                "row would map no line: type the id again",
-            )
+        _check_account_id(path, n, m)
         if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
             raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
         # Only the account's own earlier rows can overlap: a dict keeps this linear for the
         # thousands of accounts of a large reseller.
         for k, other in same_account.get((m.vendor, m.account_id), []):
+            if other.valid_to is not None and other.valid_to == m.valid_from:
+                _refuse_touching(path, n, k, other, m)
             if _overlap(other, m):
                 raise ParameterError(
                     path,
@@ -287,6 +278,23 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
         rows.append(m)
     return rows
+
+
+def _check_account_id(path: Path, row: int, m: AccountMapping) -> None:
+    """ParameterError for an account id of ``row`` that would map no line: an AWS id not digits
+    only, an id holding a quote or an invisible character."""
+    if m.vendor == "aws" and not (m.account_id.isascii() and m.account_id.isdigit()):
+        _refuse_aws_id(path, row, m.account_id)
+    odd = _odd_characters(m.account_id)
+    if odd:
+        raise ParameterError(
+            path,
+            f"row {row}, column account_id",
+            f"expected the account id as the vendor's report writes it; found "
+            f"{', '.join(repr(ch) for ch in odd)} in it ({m.account_id!r}: a quote, or a "
+            "non-breaking, zero-width or other invisible character pasted with it), so the "
+            "row would map no line: type the id again",
+        )
 
 
 def _odd_characters(value: str) -> list[str]:
@@ -315,6 +323,24 @@ def _refuse_aws_id(path: Path, row: int, account_id: str) -> NoReturn:
         f"expected the AWS account id in digits only, as the reports write it (e.g. "
         f"402719385610; the console's 4027-1938-5610 is read too); found {account_id!r}, which "
         "would map no line: remove the quotes, spaces or decimals",
+    )
+
+
+def _refuse_touching(
+    path: Path, row: int, earlier: int, before: AccountMapping, after: AccountMapping
+) -> NoReturn:
+    """ParameterError for a move written with an exclusive end (the old row's ``valid_to`` the new
+    row's ``valid_from``): both rows map that day. Said so, with the dates to write, since "already
+    mapped for these dates" left the analyst to find out that ``valid_to`` is inclusive."""
+    day = after.valid_from
+    assert day is not None
+    raise ParameterError(
+        path,
+        f"row {row}, column valid_from",
+        f"account {after.vendor}/{after.account_id} is already mapped for these dates in row "
+        f"{earlier} (to {before.customer_id}), both on {day}: valid_from and valid_to are "
+        f"inclusive, each day billed once; end row {earlier} on {day - timedelta(days=1)} "
+        f"(valid_to, its last day) or start this row on {day + timedelta(days=1)}",
     )
 
 

@@ -751,3 +751,21 @@ def test_a_comment_line_in_the_mapping_is_skipped_and_counted_as_a_row(tmp_path)
         (3, "111", "C1"),
         (5, "333", "C2"),
     ]
+
+
+def test_a_move_whose_dates_touch_says_both_ends_are_inclusive(tmp_path):
+    """An account moved on the 16th written as ``valid_to 2026-10-16`` on the old row and
+    ``valid_from 2026-10-16`` on the new one, as if the end were exclusive: the message said
+    only "already mapped for these dates", leaving the analyst to find out that ``valid_to`` is
+    the last day billed to the old customer. It names the day both rows map and the way out."""
+    params = write_params(
+        tmp_path, accounts="aws,111,C1,,2026-10-16,\naws,111,C2,2026-10-16,,taken over\n"
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 3, column valid_from: account aws/111 is already "
+        "mapped for these dates in row 2 (to C1), both on 2026-10-16: valid_from and valid_to "
+        "are inclusive, each day billed once; end row 2 on 2026-10-15 (valid_to, its last day) "
+        "or start this row on 2026-10-17"
+    )
