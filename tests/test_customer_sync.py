@@ -181,6 +181,18 @@ def test_accounts_are_matched_by_tenant_tag_domain_and_exact_name_and_the_rest_g
     ]
 
 
+def test_a_tag_naming_a_customer_id_in_another_case_matches_it(platform):
+    """An AWS account tagged ``customer=c007`` (typed in lower case) got a new customer stub
+    named c007, a second company for Alpenblick's account, though customer ids
+    differ in more than case (``load_customers``): the tag names C007."""
+    write(platform / "aws-tags-285396417058.json", {"Tags": [{"Key": "customer", "Value": "c007"}]})
+    p = proposal_for(platform, [])
+    assert [(r.csv_line(), r.rule) for r in p.rows][:1] == [
+        ("aws,285396417058,C007,,,poc-sandbox-ams", "tag customer=c007")
+    ]
+    assert "c007" not in [s.name for s in p.stubs]
+
+
 def test_accounts_that_left_get_their_open_mapping_closed_at_the_end_of_the_month(platform):
     p = proposal_for(platform, [])
     assert [
