@@ -280,11 +280,24 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
     return rows
 
 
+#: A domain name (``contoso.onmicrosoft.com``), lower case: no Microsoft id is one.
+DOMAIN_NAME = r"[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}"
+
+
 def _check_account_id(path: Path, row: int, m: AccountMapping) -> None:
     """ParameterError for an account id of ``row`` that would map no line: an AWS id not digits
     only, an id holding a quote or an invisible character."""
     if m.vendor == "aws" and not (m.account_id.isascii() and m.account_id.isdigit()):
         _refuse_aws_id(path, row, m.account_id)
+    if m.vendor == "microsoft" and re.fullmatch(DOMAIN_NAME, m.account_id):
+        raise ParameterError(
+            path,
+            f"row {row}, column account_id",
+            f"expected the customer's tenant id (a GUID), not its domain {m.account_id!r}: every "
+            "Microsoft report keys a customer's lines by its tenant id, so the row would map no "
+            "line. The Partner Center customer list (or `billing customers sync`) gives the "
+            "tenant id; keep the domain in the note",
+        )
     odd = _odd_characters(m.account_id)
     if odd:
         raise ParameterError(

@@ -769,3 +769,20 @@ def test_a_move_whose_dates_touch_says_both_ends_are_inclusive(tmp_path):
         "are inclusive, each day billed once; end row 2 on 2026-10-15 (valid_to, its last day) "
         "or start this row on 2026-10-17"
     )
+
+
+@pytest.mark.parametrize("domain", ["dijkstraarchitecten.onmicrosoft.com", "Dijkstra.NL"])
+def test_a_microsoft_customer_mapped_by_its_domain_is_refused_asking_for_its_tenant_id(
+    tmp_path, domain
+):
+    """Every Microsoft format keys a customer's lines by its tenant id (a GUID), never by its
+    domain: a row holding the domain, as the Partner Center customer list shows the customer,
+    mapped no line and loaded without a word."""
+    params = write_params(tmp_path, accounts=f"aws,111,C1,,,\nmicrosoft,{domain},C2,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    message = str(raised.value)
+    assert message.startswith(f"{params / 'accounts.csv'}, entry row 3, column account_id: ")
+    assert f"expected the customer's tenant id (a GUID), not its domain {domain.lower()!r}" in (
+        message
+    )
