@@ -255,11 +255,7 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         m = validate(AccountMapping, path, clean, row=n)
         m.row = n
         if m.customer_id not in customers:
-            raise ParameterError(
-                path,
-                f"row {n}, column customer_id",
-                f"unknown customer {m.customer_id!r}; known: {sorted(customers)}",
-            )
+            _refuse_customer(path, n, m.customer_id, customers)
         _check_account_id(path, n, m)
         if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
             raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
@@ -278,6 +274,22 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
         rows.append(m)
     return rows
+
+
+def _refuse_customer(
+    path: Path, row: int, customer_id: str, customers: dict[str, Customer]
+) -> NoReturn:
+    """ParameterError for a customer id customers.yaml lacks: the one meant when it differs only
+    in case (ids differ in more than case, ``load_customers``), else the known ids."""
+    meant = [c for c in customers if c.casefold() == customer_id.casefold()]
+    known = (
+        f"customer ids are compared exactly: did you mean {meant[0]!r}?"
+        if meant
+        else f"known: {sorted(customers)}"
+    )
+    raise ParameterError(
+        path, f"row {row}, column customer_id", f"unknown customer {customer_id!r}; {known}"
+    )
 
 
 #: A domain name (``contoso.onmicrosoft.com``), lower case: no Microsoft id is one.

@@ -786,3 +786,15 @@ def test_a_microsoft_customer_mapped_by_its_domain_is_refused_asking_for_its_ten
     assert f"expected the customer's tenant id (a GUID), not its domain {domain.lower()!r}" in (
         message
     )
+
+
+def test_a_customer_id_typed_in_another_case_names_the_customer_meant(tmp_path):
+    """``c1`` for the customer C1 (typed by hand) was refused listing every known id, leaving
+    the analyst to see that ids are compared exactly; the message names the one meant."""
+    params = write_params(tmp_path, accounts="aws,111,c1,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 2, column customer_id: unknown customer 'c1'; "
+        "customer ids are compared exactly: did you mean 'C1'?"
+    )
