@@ -262,8 +262,7 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         # Only the account's own earlier rows can overlap: a dict keeps this linear for the
         # thousands of accounts of a large reseller.
         for k, other in same_account.get((m.vendor, m.account_id), []):
-            if other.valid_to is not None and other.valid_to == m.valid_from:
-                _refuse_touching(path, n, k, other, m)
+            _check_not_touching(path, n, k, other, m)
             if _overlap(other, m):
                 raise ParameterError(
                     path,
@@ -351,21 +350,26 @@ def _refuse_aws_id(path: Path, row: int, account_id: str) -> NoReturn:
     )
 
 
-def _refuse_touching(
-    path: Path, row: int, earlier: int, before: AccountMapping, after: AccountMapping
-) -> NoReturn:
-    """ParameterError for a move written with an exclusive end (the old row's ``valid_to`` the new
-    row's ``valid_from``): both rows map that day. Said so, with the dates to write, since "already
-    mapped for these dates" left the analyst to find out that ``valid_to`` is inclusive."""
-    day = after.valid_from
-    assert day is not None
+def _check_not_touching(
+    path: Path, row: int, earlier: int, other: AccountMapping, m: AccountMapping
+) -> None:
+    """ParameterError for a move written with an exclusive end (one row's ``valid_to`` the other
+    row's ``valid_from``, in either order): both rows map that day. Said so, with the dates to
+    write, since "already mapped for these dates" left the analyst to find out that ``valid_to``
+    is inclusive. ``m``: the mapping of ``row``; ``other``: that of the ``earlier`` row."""
+    if other.valid_to is not None and other.valid_to == m.valid_from:
+        day, column, ends, starts = other.valid_to, "valid_from", f"row {earlier}", "this row"
+    elif m.valid_to is not None and m.valid_to == other.valid_from:
+        day, column, ends, starts = m.valid_to, "valid_to", "this row", f"row {earlier}"
+    else:
+        return
     raise ParameterError(
         path,
-        f"row {row}, column valid_from",
-        f"account {after.vendor}/{after.account_id} is already mapped for these dates in row "
-        f"{earlier} (to {before.customer_id}), both on {day}: valid_from and valid_to are "
-        f"inclusive, each day billed once; end row {earlier} on {day - timedelta(days=1)} "
-        f"(valid_to, its last day) or start this row on {day + timedelta(days=1)}",
+        f"row {row}, column {column}",
+        f"account {m.vendor}/{m.account_id} is already mapped for these dates in row "
+        f"{earlier} (to {other.customer_id}), both on {day}: valid_from and valid_to are "
+        f"inclusive, each day billed once; end {ends} on {day - timedelta(days=1)} "
+        f"(valid_to, its last day) or start {starts} on {day + timedelta(days=1)}",
     )
 
 

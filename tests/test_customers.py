@@ -798,3 +798,19 @@ def test_a_customer_id_typed_in_another_case_names_the_customer_meant(tmp_path):
         f"{params / 'accounts.csv'}, entry row 2, column customer_id: unknown customer 'c1'; "
         "customer ids are compared exactly: did you mean 'C1'?"
     )
+
+
+def test_a_move_whose_dates_touch_is_named_also_with_the_new_row_written_first(tmp_path):
+    """The new customer's row above the old one's (rows sorted by customer): the touching day
+    was told only as "already mapped for these dates"."""
+    params = write_params(
+        tmp_path, accounts="aws,111,C2,2026-10-16,,taken over\naws,111,C1,,2026-10-16,\n"
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 3, column valid_to: account aws/111 is already "
+        "mapped for these dates in row 2 (to C2), both on 2026-10-16: valid_from and valid_to "
+        "are inclusive, each day billed once; end this row on 2026-10-15 (valid_to, its last "
+        "day) or start row 2 on 2026-10-17"
+    )
