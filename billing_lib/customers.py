@@ -262,6 +262,17 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         # Only the account's own earlier rows can overlap: a dict keeps this linear for the
         # thousands of accounts of a large reseller.
         for k, other in same_account.get((m.vendor, m.account_id), []):
+            if (other.customer_id, other.valid_from, other.valid_to) == (
+                m.customer_id,
+                m.valid_from,
+                m.valid_to,
+            ):
+                raise ParameterError(
+                    path,
+                    f"row {n}",
+                    f"the row repeats row {k} ({m.vendor}/{m.account_id} to {m.customer_id}, the "
+                    "same dates); remove one of them",
+                )
             _check_not_touching(path, n, k, other, m)
             if _overlap(other, m):
                 raise ParameterError(

@@ -814,3 +814,15 @@ def test_a_move_whose_dates_touch_is_named_also_with_the_new_row_written_first(t
         "are inclusive, each day billed once; end this row on 2026-10-15 (valid_to, its last "
         "day) or start row 2 on 2026-10-17"
     )
+
+
+def test_a_row_given_twice_is_named_as_a_repeat(tmp_path):
+    """A row pasted twice (the same account, customer and dates) was refused as "already mapped
+    for these dates", as if two customers claimed it; it says the row repeats the other."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\naws,222,C2,,,\naws,111,C1,,,again\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 4: the row repeats row 2 (aws/111 to C1, the same "
+        "dates); remove one of them"
+    )
