@@ -150,6 +150,9 @@ class Matcher:
         customer's its mapping gives in that month (at its end, for a tenant that moved in it),
         not whichever row of the tenant came last in accounts.csv (a customer that left)."""
         self.customers = customers
+        #: Customer ids in any case: ids differ in more than case (``load_customers``), so a tag
+        #: ``customer=c007`` names C007 (it got a new customer stub).
+        self.by_id = {c.casefold(): c for c in customers}
         self.by_name: dict[str, list[str]] = {}
         for c in customers.values():
             self.by_name.setdefault(_norm(c.name), []).append(c.id)
@@ -178,8 +181,8 @@ class Matcher:
             value = a.tags.get(key)
             if not value:
                 continue
-            if value in self.customers:
-                return value, f"tag {key}={value}"
+            if value.casefold() in self.by_id:
+                return self.by_id[value.casefold()], f"tag {key}={value}"
             named = self.by_name.get(_norm(value), [])
             if len(named) == 1:
                 return named[0], f"tag {key}={value}"

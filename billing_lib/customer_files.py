@@ -24,29 +24,30 @@ from billing_lib.customers import (
 from billing_lib.errors import RunError, write_fault
 from billing_lib.faults import pause_point
 from billing_lib.interrupts import held_off
+from billing_lib.parameter_csv import is_comment
 from billing_lib.sync_proposal import ACCOUNTS, CUSTOMERS, Proposal, csv_line
 
 
 def accounts_text(original: str, proposal: Proposal) -> str:
     """accounts.csv with the closings' ``valid_to`` set on their rows and the new rows appended;
-    every other line byte for byte as it was. Rows are counted as ``csv.DictReader`` counts them
-    (header = 1, blank lines skipped) and a quoted note may span several lines, so the records
-    are read by the csv module, not line by line: a note written over two lines closed the
-    mapping on the row above the one the summary named."""
+    every other line byte for byte as it was. Rows are counted as ``parameter_csv.csv_rows``
+    counts them (header = 1, a blank line a row) and a quoted note may span several lines, so the
+    records are read by the csv module, not line by line: a note written over two lines closed
+    the mapping on the row above the one the summary named."""
     closing = {c.row: c for c in proposal.closings}
     fixing = {f.row: f for f in proposal.fixes}
     out: list[str] = []
     header: list[str] | None = None
-    row = 1
+    row = 0
     for record, chunk in _records(original.splitlines(keepends=True)):
+        row += 1
+        if not record or is_comment(record):  # a blank or comment line: a row without a mapping
+            out += chunk
+            continue
         if header is None:
             header = [h.lstrip("\ufeff") for h in record]
             out += chunk
             continue
-        if not record:  # a blank line: no row
-            out += chunk
-            continue
-        row += 1
         c, f = closing.get(row), fixing.get(row)
         if c is None and f is None:
             out += chunk

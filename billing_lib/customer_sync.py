@@ -8,7 +8,8 @@ Azure subscriptions, VMware customer labels) and in the platforms' exports
 customer by, in this order:
 
 1. tenant id: a Microsoft subscription whose Partner Center tenant is already mapped;
-2. tag: an AWS account tag (``TAG_KEYS``) naming a customer id or a customer's exact name;
+2. tag: an AWS account tag (``TAG_KEYS``) naming a customer id (in any case) or a customer's
+   exact name;
 3. domain: the AWS account's e-mail domain or the Partner Center domain equals a customer's e-mail
    domain or a domain named in the notes of its accounts.csv rows;
 4. exact name: the account's name equals a customer's name (case and spaces ignored).

@@ -9,10 +9,11 @@ Lines whose account maps to no customer are kept and reported as unmapped, never
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import duckdb
 import pyarrow as pa
@@ -254,16 +255,25 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         m = validate(AccountMapping, path, clean, row=n)
         m.row = n
         if m.customer_id not in customers:
-            raise ParameterError(
-                path,
-                f"row {n}, column customer_id",
-                f"unknown customer {m.customer_id!r}; known: {sorted(customers)}",
-            )
+            _refuse_customer(path, n, m.customer_id, customers)
+        _check_account_id(path, n, m)
         if m.valid_from and m.valid_to and m.valid_to < m.valid_from:
             raise ParameterError(path, f"row {n}", "valid_to is before valid_from")
         # Only the account's own earlier rows can overlap: a dict keeps this linear for the
         # thousands of accounts of a large reseller.
         for k, other in same_account.get((m.vendor, m.account_id), []):
+            if (other.customer_id, other.valid_from, other.valid_to) == (
+                m.customer_id,
+                m.valid_from,
+                m.valid_to,
+            ):
+                raise ParameterError(
+                    path,
+                    f"row {n}",
+                    f"the row repeats row {k} ({m.vendor}/{m.account_id} to {m.customer_id}, the "
+                    "same dates); remove one of them",
+                )
+            _check_not_touching(path, n, k, other, m)
             if _overlap(other, m):
                 raise ParameterError(
                     path,
@@ -274,6 +284,104 @@ def load_account_mappings(parameters: Path, customers: dict[str, Customer]) -> l
         same_account.setdefault((m.vendor, m.account_id), []).append((n, m))
         rows.append(m)
     return rows
+
+
+def _refuse_customer(
+    path: Path, row: int, customer_id: str, customers: dict[str, Customer]
+) -> NoReturn:
+    """ParameterError for a customer id customers.yaml lacks: the one meant when it differs only
+    in case (ids differ in more than case, ``load_customers``), else the known ids."""
+    meant = [c for c in customers if c.casefold() == customer_id.casefold()]
+    known = (
+        f"customer ids are compared exactly: did you mean {meant[0]!r}?"
+        if meant
+        else f"known: {sorted(customers)}"
+    )
+    raise ParameterError(
+        path, f"row {row}, column customer_id", f"unknown customer {customer_id!r}; {known}"
+    )
+
+
+#: A domain name (``contoso.onmicrosoft.com``), lower case: no Microsoft id is one.
+DOMAIN_NAME = r"[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}"
+
+
+def _check_account_id(path: Path, row: int, m: AccountMapping) -> None:
+    """ParameterError for an account id of ``row`` that would map no line: an AWS id not digits
+    only, an id holding a quote or an invisible character."""
+    if m.vendor == "aws" and not (m.account_id.isascii() and m.account_id.isdigit()):
+        _refuse_aws_id(path, row, m.account_id)
+    if m.vendor == "microsoft" and re.fullmatch(DOMAIN_NAME, m.account_id):
+        raise ParameterError(
+            path,
+            f"row {row}, column account_id",
+            f"expected the customer's tenant id (a GUID), not its domain {m.account_id!r}: every "
+            "Microsoft report keys a customer's lines by its tenant id, so the row would map no "
+            "line. The Partner Center customer list (or `billing customers sync`) gives the "
+            "tenant id; keep the domain in the note",
+        )
+    odd = _odd_characters(m.account_id)
+    if odd:
+        raise ParameterError(
+            path,
+            f"row {row}, column account_id",
+            f"expected the account id as the vendor's report writes it; found "
+            f"{', '.join(repr(ch) for ch in odd)} in it ({m.account_id!r}: a quote, or a "
+            "non-breaking, zero-width or other invisible character pasted with it), so the "
+            "row would map no line: type the id again",
+        )
+
+
+def _odd_characters(value: str) -> list[str]:
+    """The characters of an account id that no vendor writes in one: quotes, and spaces other
+    than the plain one and invisible characters (``unicodedata`` categories Zs, Cf, Cc, Zl,
+    Zp), each once."""
+    return sorted(
+        {
+            ch
+            for ch in value
+            if ch == '"'
+            or unicodedata.category(ch) in ("Cf", "Cc", "Zl", "Zp")
+            or (unicodedata.category(ch) == "Zs" and ch != " ")
+        }
+    )
+
+
+def _refuse_aws_id(path: Path, row: int, account_id: str) -> NoReturn:
+    """ParameterError for an AWS account id that is not digits only: quotes, a space of any kind
+    (a non-breaking or zero-width one pasted from a web page) or a spreadsheet's number
+    (``402719385610.0``, ``4.02719E11``) map no line, so its lines went unmapped and ``billing
+    customers sync`` proposed a new customer for an account the row means."""
+    raise ParameterError(
+        path,
+        f"row {row}, column account_id",
+        f"expected the AWS account id in digits only, as the reports write it (e.g. "
+        f"402719385610; the console's 4027-1938-5610 is read too); found {account_id!r}, which "
+        "would map no line: remove the quotes, spaces or decimals",
+    )
+
+
+def _check_not_touching(
+    path: Path, row: int, earlier: int, other: AccountMapping, m: AccountMapping
+) -> None:
+    """ParameterError for a move written with an exclusive end (one row's ``valid_to`` the other
+    row's ``valid_from``, in either order): both rows map that day. Said so, with the dates to
+    write, since "already mapped for these dates" left the analyst to find out that ``valid_to``
+    is inclusive. ``m``: the mapping of ``row``; ``other``: that of the ``earlier`` row."""
+    if other.valid_to is not None and other.valid_to == m.valid_from:
+        day, column, ends, starts = other.valid_to, "valid_from", f"row {earlier}", "this row"
+    elif m.valid_to is not None and m.valid_to == other.valid_from:
+        day, column, ends, starts = m.valid_to, "valid_to", "this row", f"row {earlier}"
+    else:
+        return
+    raise ParameterError(
+        path,
+        f"row {row}, column {column}",
+        f"account {m.vendor}/{m.account_id} is already mapped for these dates in row "
+        f"{earlier} (to {other.customer_id}), both on {day}: valid_from and valid_to are "
+        f"inclusive, each day billed once; end {ends} on {day - timedelta(days=1)} "
+        f"(valid_to, its last day) or start {starts} on {day + timedelta(days=1)}",
+    )
 
 
 def _overlap(a: AccountMapping, b: AccountMapping) -> bool:

@@ -40,13 +40,14 @@ def csv_rows(
             f"{','.join((*required, *optional))} (the example in the project's parameters/ "
             "folder shows them), then a row per entry",
         )
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
-    separator = _other_separator(reader.fieldnames or [])
+    records = _numbered_records(text)
+    header_row, fieldnames = next(records, (1, []))
+    missing = [c for c in required if c not in fieldnames]
+    separator = _other_separator(fieldnames)
     if missing and separator:
         raise ParameterError(
             path,
-            "row 1",
+            f"row {header_row}",
             f"expected comma-separated columns {', '.join(required)}; the header is separated by "
             f"{separator} (a spreadsheet saves CSV so in some languages): save it as CSV with "
             "commas, or edit it in a text editor",
@@ -57,14 +58,44 @@ def csv_rows(
             path,
             None,
             f"expected the columns {', '.join(required)}{also}; missing {missing}; "
-            f"found {reader.fieldnames}",
+            f"found {fieldnames}",
         )
-    header = [h for h in reader.fieldnames or [] if h]
+    header = [h for h in fieldnames if h]
     _check_known_columns(path, header, (*required, *optional))
-    for n, raw in enumerate(reader, start=2):
+    for n, record in records:
+        raw = _as_dict(fieldnames, record)
         _check_no_extra_cells(path, n, header, raw)
         check_no_tab(path, n, raw)
         yield n, {k: (v.strip() if v and v.strip() else None) for k, v in raw.items() if k}
+
+
+def _numbered_records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The records of ``text`` with their spreadsheet row, but blank lines and comment lines
+    (``is_comment``): a blank line is a row (an
+    empty one in a spreadsheet, a line in a text editor), a value spanning lines within quotes
+    is one. ``csv.DictReader`` skips blank lines uncounted, so every row below one was named one
+    row too low."""
+    for n, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        if record and not is_comment(record):
+            yield n, record
+
+
+def is_comment(record: list[str]) -> bool:
+    """Whether a CSV record is a comment line, its first cell starting with ``#`` (a heading
+    typed by hand, a row put out of use): skipped, but still a row. It stopped the run with an
+    empty ``account_id`` the analyst never meant to fill."""
+    return bool(record) and record[0].lstrip().startswith("#")
+
+
+def _as_dict(fieldnames: list[str], record: list[str]) -> dict[str | None, Any]:
+    """``record`` by column as ``csv.DictReader`` gives it: cells beyond the header under None,
+    cells missing at the end None."""
+    raw: dict[str | None, Any] = dict(zip(fieldnames, record, strict=False))
+    for name in fieldnames[len(record) :]:
+        raw.setdefault(name, None)
+    if len(record) > len(fieldnames):
+        raw[None] = record[len(fieldnames) :]
+    return raw
 
 
 def _check_known_columns(path: Path, header: list[str], known: tuple[str, ...]) -> None:

@@ -181,6 +181,18 @@ def test_accounts_are_matched_by_tenant_tag_domain_and_exact_name_and_the_rest_g
     ]
 
 
+def test_a_tag_naming_a_customer_id_in_another_case_matches_it(platform):
+    """An AWS account tagged ``customer=c007`` (typed in lower case) got a new customer stub
+    named c007, a second company for Alpenblick's account, though customer ids
+    differ in more than case (``load_customers``): the tag names C007."""
+    write(platform / "aws-tags-285396417058.json", {"Tags": [{"Key": "customer", "Value": "c007"}]})
+    p = proposal_for(platform, [])
+    assert [(r.csv_line(), r.rule) for r in p.rows][:1] == [
+        ("aws,285396417058,C007,,,poc-sandbox-ams", "tag customer=c007")
+    ]
+    assert "c007" not in [s.name for s in p.stubs]
+
+
 def test_accounts_that_left_get_their_open_mapping_closed_at_the_end_of_the_month(platform):
     p = proposal_for(platform, [])
     assert [
@@ -270,6 +282,34 @@ def test_an_empty_row_a_spreadsheet_saved_does_not_move_the_closing_to_another_r
     reloaded = {m.account_id: m.valid_to for m in load_account_mappings(params, customers)}
     assert reloaded["518204736291"] is None
     assert reloaded["518204736307"] == date(2026, 10, 31)
+
+
+@pytest.mark.parametrize("line", ["", "# Van Leeuwen Logistiek, two accounts"])
+def test_a_blank_line_above_a_closing_is_a_row_in_the_summary_and_the_diff(
+    tmp_path, platform, line
+):
+    """A blank line (a text editor's) above the account that left: the summary named vll-dev's
+    row as row 4, the line of vll-prod, which the analyst reviewing the proposal then checked
+    instead. It is row 5, in the file, the spreadsheet and the diff; so with a comment line."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    prod = "aws,402719385610,C001,,,dijkstra-prod\n"
+    accounts.write_text(accounts.read_text().replace(prod, prod + line + "\n"))
+    assert accounts.read_text().splitlines()[4].startswith("aws,518204736307,C002,")  # row 5
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    exports = read_platform_folder(platform)
+    p = sync_proposal.propose("2026-10", customers, mappings, {}, exports)
+    assert [(c.row, c.mapping.account_id) for c in p.closings][:1] == [(5, "518204736307")]
+    assert "  close accounts.csv row 5 (aws 518204736307 -> C002) valid_to 2026-10-31" in "\n".join(
+        p.summary()
+    )
+    new = customer_files.changes(params, p).accounts
+    assert new.splitlines()[2:5] == [
+        line,
+        "aws,518204736291,C002,,,vll-prod (owns the Compute Savings Plan)",
+        "aws,518204736307,C002,,2026-10-31,vll-dev",
+    ]
 
 
 @pytest.mark.slow  # the sample month's reports read and matched three times
@@ -676,6 +716,27 @@ def test_a_label_whose_row_is_written_with_other_spaces_is_named_not_given_a_new
         f"accounts.csv maps schelde data to C005: this account {what} (ids are compared "
         f"exactly); write it as the report does, {report}",
     )
+
+
+def test_a_label_whose_row_is_spaced_otherwise_is_named_not_given_a_new_customer(tmp_path):
+    """accounts.csv maps the VMware label ``Gouden  Korst`` (two spaces, typed by hand), the
+    Usage Meter writes ``gouden korst``: the lines were unmapped and a new customer was proposed
+    for the bakery's usage. The report names the row to fix, as for a label in another case."""
+    params = shutil.copytree(REPO / "parameters", tmp_path / "parameters")
+    accounts = params / "accounts.csv"
+    accounts.write_text(accounts.read_text() + "vmware,Gouden  Korst,C003,,,typed by hand\n")
+    customers = load_customers(params)
+    mappings = load_account_mappings(params, customers)
+    seen = [("vmware", "gouden korst", "gouden korst")]
+    found = customer_sync.unmapped_suggestions(seen, "2026-10", customers, mappings, None)
+    assert found[("vmware", "gouden korst")] == (
+        "",
+        "accounts.csv maps Gouden  Korst to C003: this account in another case and with other "
+        "spaces (ids are compared exactly); write it as the report does, gouden korst",
+    )
+    p = sync_proposal.propose("2026-10", customers, mappings, accounts_of_month(seen, None), None)
+    assert (p.rows, p.stubs) == ([], [])
+    assert [(f.row, f.account_id) for f in p.fixes] == [(24, "gouden korst")]
 
 
 def test_sync_fixes_a_row_in_another_case_or_without_its_zeros_instead_of_a_new_customer(

@@ -663,3 +663,166 @@ def test_an_error_of_customers_yaml_names_the_line(tmp_path, old, new, place, en
     assert message.startswith(f"{params / 'customers.yaml'}, {place}, entry {entry}: "), message
     assert fragment in message
     assert raised.value.line == int(place.split()[1])
+
+
+def test_a_blank_line_counts_as_a_row_in_the_row_a_message_names(tmp_path):
+    """A blank line between the mappings (a text editor's, or an empty row a spreadsheet saves
+    as one) is a row in the spreadsheet and a line in the editor: the row named after it was one
+    too low, pointing the analyst at the row above the wrong one."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\n\naws,222,C9,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value).startswith(
+        f"{params / 'accounts.csv'}, entry row 4, column customer_id: unknown customer 'C9'"
+    )
+    (params / "accounts.csv").write_bytes(
+        b"vendor,account_id,customer_id,valid_from,valid_to,note\r\n\r\naws,111,C1,,,\r\n"
+    )
+    [mapping] = load_account_mappings(params, load_customers(params))
+    assert mapping.row == 3
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        '"""402719385610"""',  # quoted twice: the quotes are part of the value
+        "4027\u00a01938\u00a05610",  # non-breaking spaces between the console's groups
+        "402719385610\u200b",  # a zero-width space pasted from a web page
+        "40271 9385610",
+        "402719385610.0",  # a spreadsheet's number with its decimals
+        "4.02719E11",  # scientific notation without the exponent's +
+    ],
+)
+def test_an_aws_account_id_that_is_not_digits_is_refused_naming_row_and_column(tmp_path, written):
+    """An AWS account id is digits only: a row holding quotes, a space of any kind or a number
+    as a spreadsheet writes it mapped no line, and loaded without a word: its lines went to the
+    unmapped report and ``billing customers sync`` proposed a new customer for an account the
+    row means."""
+    params = write_params(tmp_path, accounts=f"aws,111,C1,,,\naws,{written},C2,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    message = str(raised.value)
+    assert message.startswith(f"{params / 'accounts.csv'}, entry row 3, column account_id: ")
+    assert "expected the AWS account id in digits only" in message
+
+
+@pytest.mark.parametrize(
+    ("vendor", "written", "shown"),
+    [
+        ("microsoft", "de6799dd-16e2-4542-8982-fcd5407b50a3\u200b", "'\\u200b'"),
+        ("microsoft", '"""de6799dd-16e2-4542-8982-fcd5407b50a3"""', "'\"'"),
+        ("vmware", "schelde\u00a0data", "'\\xa0'"),
+        ("vmware", "\ufeffschelde-data", "'\\ufeff'"),
+    ],
+)
+def test_an_account_id_holding_quotes_or_an_invisible_character_is_refused(
+    tmp_path, vendor, written, shown
+):
+    """No vendor writes a quote, a non-breaking, zero-width or byte-order-mark character in an
+    id: a row holding one (pasted from a web page or a mail) mapped no line and loaded without
+    a word, its lines left unmapped."""
+    params = write_params(tmp_path, accounts=f"aws,111,C1,,,\n{vendor},{written},C2,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    message = str(raised.value)
+    assert message.startswith(f"{params / 'accounts.csv'}, entry row 3, column account_id: ")
+    assert f"found {shown} in it" in message
+
+
+def test_a_comment_line_in_the_mapping_is_skipped_and_counted_as_a_row(tmp_path):
+    """A line starting with ``#`` (a heading typed by hand, or a row put out of use) stopped the
+    run with "column account_id: expected a value; the cell is empty", a cell the analyst never
+    meant to fill; it is a comment, and still a row for the rows named below it."""
+    params = write_params(
+        tmp_path,
+        accounts="# AWS accounts, by team\naws,111,C1,,,\n#aws,222,C2,,,left in September\n"
+        "aws,333,C9,,,\n",
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value).startswith(
+        f"{params / 'accounts.csv'}, entry row 5, column customer_id: unknown customer 'C9'"
+    )
+    (params / "accounts.csv").write_text(
+        (params / "accounts.csv").read_text().replace("aws,333,C9", "aws,333,C2")
+    )
+    mappings = load_account_mappings(params, load_customers(params))
+    assert [(m.row, m.account_id, m.customer_id) for m in mappings] == [
+        (3, "111", "C1"),
+        (5, "333", "C2"),
+    ]
+
+
+def test_a_move_whose_dates_touch_says_both_ends_are_inclusive(tmp_path):
+    """An account moved on the 16th written as ``valid_to 2026-10-16`` on the old row and
+    ``valid_from 2026-10-16`` on the new one, as if the end were exclusive: the message said
+    only "already mapped for these dates", leaving the analyst to find out that ``valid_to`` is
+    the last day billed to the old customer. It names the day both rows map and the way out."""
+    params = write_params(
+        tmp_path, accounts="aws,111,C1,,2026-10-16,\naws,111,C2,2026-10-16,,taken over\n"
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 3, column valid_from: account aws/111 is already "
+        "mapped for these dates in row 2 (to C1), both on 2026-10-16: valid_from and valid_to "
+        "are inclusive, each day billed once; end row 2 on 2026-10-15 (valid_to, its last day) "
+        "or start this row on 2026-10-17"
+    )
+
+
+@pytest.mark.parametrize("domain", ["dijkstraarchitecten.onmicrosoft.com", "Dijkstra.NL"])
+def test_a_microsoft_customer_mapped_by_its_domain_is_refused_asking_for_its_tenant_id(
+    tmp_path, domain
+):
+    """Every Microsoft format keys a customer's lines by its tenant id (a GUID), never by its
+    domain: a row holding the domain, as the Partner Center customer list shows the customer,
+    mapped no line and loaded without a word."""
+    params = write_params(tmp_path, accounts=f"aws,111,C1,,,\nmicrosoft,{domain},C2,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    message = str(raised.value)
+    assert message.startswith(f"{params / 'accounts.csv'}, entry row 3, column account_id: ")
+    assert f"expected the customer's tenant id (a GUID), not its domain {domain.lower()!r}" in (
+        message
+    )
+
+
+def test_a_customer_id_typed_in_another_case_names_the_customer_meant(tmp_path):
+    """``c1`` for the customer C1 (typed by hand) was refused listing every known id, leaving
+    the analyst to see that ids are compared exactly; the message names the one meant."""
+    params = write_params(tmp_path, accounts="aws,111,c1,,,\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 2, column customer_id: unknown customer 'c1'; "
+        "customer ids are compared exactly: did you mean 'C1'?"
+    )
+
+
+def test_a_move_whose_dates_touch_is_named_also_with_the_new_row_written_first(tmp_path):
+    """The new customer's row above the old one's (rows sorted by customer): the touching day
+    was told only as "already mapped for these dates"."""
+    params = write_params(
+        tmp_path, accounts="aws,111,C2,2026-10-16,,taken over\naws,111,C1,,2026-10-16,\n"
+    )
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 3, column valid_to: account aws/111 is already "
+        "mapped for these dates in row 2 (to C2), both on 2026-10-16: valid_from and valid_to "
+        "are inclusive, each day billed once; end this row on 2026-10-15 (valid_to, its last "
+        "day) or start row 2 on 2026-10-17"
+    )
+
+
+def test_a_row_given_twice_is_named_as_a_repeat(tmp_path):
+    """A row pasted twice (the same account, customer and dates) was refused as "already mapped
+    for these dates", as if two customers claimed it; it says the row repeats the other."""
+    params = write_params(tmp_path, accounts="aws,111,C1,,,\naws,222,C2,,,\naws,111,C1,,,again\n")
+    with pytest.raises(ParameterError) as raised:
+        load_account_mappings(params, load_customers(params))
+    assert str(raised.value) == (
+        f"{params / 'accounts.csv'}, entry row 4: the row repeats row 2 (aws/111 to C1, the same "
+        "dates); remove one of them"
+    )
