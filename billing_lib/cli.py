@@ -27,6 +27,11 @@ from billing_lib.cli_options import (
 from billing_lib.cli_register import register_list_command, register_rebuild_command
 from billing_lib.cli_runs import customers_sync_command, finalise_command, run_command
 from billing_lib.errors import BillingError
+from billing_lib.store_limits import store_limits
+
+#: The commands that rate reports in a DuckDB store that BILLING_MEMORY_LIMIT and BILLING_THREADS
+#: bound: those settings are checked before anything is read.
+STORE_COMMANDS = ("import", "run", "reissue")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         # naming the file, instead of the signal killing the command without a word
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
+        if args.command in STORE_COMMANDS:  # before a notebook starts: named, not "cell [3]"
+            store_limits()
         code: int = args.func(args)
         sys.stdout.flush()  # a closed pipe fails here, in ``_reader_gone``, not at the exit
         return code

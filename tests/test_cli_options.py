@@ -133,3 +133,57 @@ def test_report_files_given_as_tilde_are_in_the_home_folder(tmp_path, monkeypatc
     monkeypatch.setenv("HOME", str(tmp_path))
     args = build_parser().parse_args(["import", "~/a.csv", "b.csv"])
     assert args.files == [tmp_path / "a.csv", Path("b.csv")]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("BILLING_MEMORY_LIMIT", "lots", "expected an amount of memory such as 4GB"),
+        ("BILLING_MEMORY_LIMIT", "0", "expected an amount of memory such as 4GB"),
+        ("BILLING_MEMORY_LIMIT", "-1GB", "expected an amount of memory such as 4GB"),
+        ("BILLING_MEMORY_LIMIT", "10KB", "at least 64MB"),
+        ("BILLING_THREADS", "lots", "expected a whole number of threads from 1 to 1024"),
+        ("BILLING_THREADS", "0", "expected a whole number of threads from 1 to 1024"),
+        ("BILLING_THREADS", "-1", "expected a whole number of threads from 1 to 1024"),
+        ("BILLING_THREADS", "99999", "expected a whole number of threads from 1 to 1024"),
+    ],
+)
+@pytest.mark.parametrize("command", ["import", "run"])
+def test_a_junk_store_setting_in_the_environment_is_refused_naming_it(
+    tmp_path, monkeypatch, capsys, variable, value, expected, command
+):
+    """``BILLING_MEMORY_LIMIT=lots`` or ``BILLING_THREADS=lots`` ended ``billing import`` in a
+    DuckDB or int() traceback, and ``billing run`` in "stopped in cell [3]: ValueError"; 0 threads
+    was taken as unset, 99999 started that many threads. Refused before anything is read,
+    naming the variable, what it holds and what is expected."""
+    from tests.notebook_project import REPO
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    reports = REPO / "samples" / "2026-10" / "reports"
+    argv = {
+        "import": ["import", *map(str, sorted(reports.iterdir()))],
+        "run": ["run", "--period", "2026-10", "--reports", str(reports), "--parameters",
+                str(REPO / "parameters"), "--output", str(tmp_path / "out"), "--quiet"],
+    }[command]  # fmt: skip
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"error: environment variable {variable}: {value!r}: "), err
+    assert expected in err and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("memory", "threads", "expected"),
+    [("4GB", "2", ("4GB", 2)), (" 1.5 GiB ", "", ("1.5 GiB", None)), ("80%", " 1 ", ("80%", 1)),
+     ("", "", (None, None)), ("100mb", "1024", ("100mb", 1024))],
+)  # fmt: skip
+def test_the_store_settings_of_the_environment_are_read_as_duckdb_takes_them(
+    monkeypatch, memory, threads, expected
+):
+    from billing_lib.store_limits import store_limits
+
+    monkeypatch.setenv("BILLING_MEMORY_LIMIT", memory)
+    monkeypatch.setenv("BILLING_THREADS", threads)
+    assert store_limits() == expected
