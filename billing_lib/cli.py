@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TextIO, cast
 
 from billing_lib.cli_corrections import credit_note_command, reissue_command
 from billing_lib.cli_import import import_command
@@ -27,6 +28,7 @@ from billing_lib.cli_options import (
 from billing_lib.cli_register import register_list_command, register_rebuild_command
 from billing_lib.cli_runs import customers_sync_command, finalise_command, run_command
 from billing_lib.errors import BillingError
+from billing_lib.standard_output import GuardedOutput, check_open
 from billing_lib.store_limits import store_limits
 
 #: The commands that rate reports in a DuckDB store that BILLING_MEMORY_LIMIT and BILLING_THREADS
@@ -271,7 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         # past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported
         # naming the file, instead of the signal killing the command without a word
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    stdout = sys.stdout
     try:
+        check_open()  # a closed standard output: refused before anything is done
+        sys.stdout = cast(TextIO, GuardedOutput(stdout))
         if args.command in STORE_COMMANDS:  # before a notebook starts: named, not "cell [3]"
             store_limits()
         code: int = args.func(args)
@@ -290,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    finally:
+        sys.stdout = stdout
 
 
 def _reader_gone() -> int:
