@@ -21,6 +21,7 @@ from billing_lib.cli_options import (
     customer_ids,
     invoice_number,
     output_option,
+    refuse_repeated,
     refuse_unknown,
     run_id,
     wait_option,
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:
         refuse_unknown(parser, args, extra)
+    refuse_repeated(parser, args, sys.argv[1:] if argv is None else argv)
     if hasattr(signal, "SIGXFSZ"):
         # past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported
         # naming the file, instead of the signal killing the command without a word

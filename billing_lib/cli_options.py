@@ -109,6 +109,39 @@ def refuse_unknown(
     command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
+def refuse_repeated(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]
+) -> None:
+    """Exit 2, from the command's own parser, when an option taking one value is given twice with
+    different values (``--period 2026-10 ... --period=2026-11``): argparse kept the last in
+    silence, and the month billed was not the one read first. The same value twice is taken.
+    Options meant to be repeated (``--invoice``, ``--confirm-jump``) append, and are not
+    checked."""
+    command = _command_parser(parser, args)
+    single = {
+        o: a
+        for a in command._actions
+        if isinstance(a, argparse._StoreAction) and a.nargs is None
+        for o in a.option_strings
+    }
+    given: dict[str, list[str]] = {}
+    tokens = argv[: argv.index("--")] if "--" in argv else argv
+    for i, token in enumerate(tokens):
+        option, equals, value = token.partition("=")
+        if option not in single:
+            continue
+        if not equals:
+            if i + 1 >= len(tokens):
+                continue
+            value = tokens[i + 1]
+        values = given.setdefault(single[option].dest, [])
+        if values and value != values[0]:
+            command.error(
+                f"argument {option}: given twice, as {values[0]!r} and {value!r}; give it once"
+            )
+        values.append(value)
+
+
 def _command_parser(
     parser: argparse.ArgumentParser, args: argparse.Namespace
 ) -> argparse.ArgumentParser:

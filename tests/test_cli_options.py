@@ -187,3 +187,43 @@ def test_the_store_settings_of_the_environment_are_read_as_duckdb_takes_them(
     monkeypatch.setenv("BILLING_MEMORY_LIMIT", memory)
     monkeypatch.setenv("BILLING_THREADS", threads)
     assert store_limits() == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "option", "values"),
+    [
+        (["run", "--period", "2026-10", "--reports", "r", "--period=2026-11"], "run", "--period",
+         "'2026-10' and '2026-11'"),
+        (["register", "list", "--series", "NW2026", "--series", "XX"], "register list",
+         "--series", "'NW2026' and 'XX'"),
+        (["finalise", "--period", "2026-10", "--output", "a", "--output", "b"], "finalise",
+         "--output", "'a' and 'b'"),
+        (["credit-note", "--invoice", "NW2026-000002", "--reason", "x", "--reason", "y"],
+         "credit-note", "--reason", "'x' and 'y'"),
+    ],
+)  # fmt: skip
+def test_an_option_given_twice_with_different_values_is_refused(
+    tmp_path, monkeypatch, capsys, argv, command, option, values
+):
+    """``billing run --period 2026-10 ... --period=2026-11`` (a line edited by hand, a value
+    appended by a script) billed 2026-11: argparse keeps the last value in silence, and
+    ``register list --series NW2026 --series XX`` said "no numbers". Refused naming both values,
+    before anything is read; the same value twice is taken."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"billing {command}: error: argument {option}: given twice, as {values}" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_option_given_twice_with_the_same_value_is_taken():
+    from billing_lib.cli import build_parser
+    from billing_lib.cli_options import refuse_repeated
+
+    argv = ["register", "list", "--series", "NW2026", "--series=NW2026"]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    refuse_repeated(parser, args, argv)  # no SystemExit
+    assert args.series == "NW2026"
