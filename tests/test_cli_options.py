@@ -227,3 +227,32 @@ def test_an_option_given_twice_with_the_same_value_is_taken():
     args = parser.parse_args(argv)
     refuse_repeated(parser, args, argv)  # no SystemExit
     assert args.series == "NW2026"
+
+
+def test_ctrl_c_as_the_command_starts_ends_it_without_a_traceback(monkeypatch, capsys):
+    """Ctrl-C in the first tenth of a second of ``billing ...`` (while it imported its modules
+    and built its parser, before ``main``'s handling) ended in a KeyboardInterrupt traceback.
+    One line and 130, as a shell reports an interrupt."""
+    from billing_lib import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["register", "list"]) == 130
+    out, err = capsys.readouterr()
+    assert out == "" and err == "error: interrupted as the command started; nothing was done\n"
+
+
+def test_the_command_imports_its_modules_where_an_interrupt_is_handled():
+    """The console script imports ``billing_lib.cli`` before ``main`` can handle Ctrl-C: that
+    import loads no other module of the project (they are imported in ``main``)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, billing_lib.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('billing_lib')))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.split() == ["['billing_lib',", "'billing_lib.cli']"]
