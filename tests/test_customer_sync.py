@@ -356,6 +356,24 @@ def test_an_outputs_path_that_is_a_file_is_named(tmp_path, platform, capsys):
     assert "nothing was written" in err and "Traceback" not in err
 
 
+def test_a_platform_path_that_is_a_file_is_named_as_a_file(tmp_path, platform, capsys):
+    """``--platform`` naming one export file instead of their folder: "no such folder of platform
+    exports", as if the path did not exist. Named as a file, with the folder it is in."""
+    export = next(p for p in sorted(platform.iterdir()) if p.is_file())
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--platform", str(export), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {export}: a file, not a folder; expected the folder of the platforms' exports "
+        f"(e.g. {platform})"
+    ), err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_subscription_goes_to_the_customer_its_tenant_has_in_the_month(tmp_path, platform):
     """Dijkstra's tenant was Lumen Media's until September (its row below Dijkstra's): the Azure
     plan subscription of the tenant is proposed for Dijkstra, not for Lumen Media, which left."""
