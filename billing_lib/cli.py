@@ -262,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     output_option(rebuild, "outputs folder of the runs (holds PERIOD/ and corrections/)")
     wait_option(rebuild)
     rebuild.set_defaults(func=register_rebuild_command)
+    for commands in (sub, cust_sub, reg_sub):
+        # a command left out is named by the commands to choose from, as the usage lists them,
+        # not by its dest ("required: register_command")
+        commands.metavar = "{" + ",".join(commands.choices) + "}"
     return parser
 
 

@@ -256,3 +256,22 @@ def test_the_command_imports_its_modules_where_an_interrupt_is_handled():
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.split() == ["['billing_lib',", "'billing_lib.cli']"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "expected"),
+    [
+        ([], "billing", "{import,run,customers,finalise,credit-note,reissue,register}"),
+        (["customers"], "billing customers", "{sync}"),
+        (["register"], "billing register", "{list,rebuild}"),
+    ],
+)
+def test_a_command_left_out_is_named_by_the_commands_there_are(capsys, argv, prog, expected):
+    """``billing register`` alone said "the following arguments are required: register_command",
+    a name of the code's; the commands to choose from instead."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{prog}: error: the following arguments are required: {expected}\n" in err, err
+    assert "_command" not in err
