@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     from billing_lib.cli_register import register_list_command, register_rebuild_command
     from billing_lib.cli_runs import customers_sync_command, finalise_command, run_command
 
-    parser = WholeOptions(prog="billing", description=__doc__)
+    parser = WholeOptions(prog="billing", description=(__doc__ or "").replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser(
         "import", help="recognise vendor report files and print their control totals"

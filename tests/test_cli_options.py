@@ -275,3 +275,12 @@ def test_a_command_left_out_is_named_by_the_commands_there_are(capsys, argv, pro
     err = capsys.readouterr().err
     assert f"{prog}: error: the following arguments are required: {expected}\n" in err, err
     assert "_command" not in err
+
+
+def test_the_command_help_shows_no_markup_of_the_code(capsys):
+    """``billing --help`` began "The ``billing`` command": the module docstring's reST quotes."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "The billing command: quick checks of vendor files" in " ".join(out.split()), out
+    assert "``" not in out
