@@ -356,6 +356,35 @@ def test_an_outputs_path_that_is_a_file_is_named(tmp_path, platform, capsys):
     assert "nothing was written" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("into", ["reports", "parameters"])
+@pytest.mark.parametrize("how", ["--output", "--diff"])
+def test_a_proposal_into_the_reports_or_parameters_folder_is_refused(
+    tmp_path, platform, capsys, into, how
+):
+    """``billing customers sync --output REPORTS`` (the folders' options swapped) wrote
+    customers-sync-2026-10.diff among the vendor reports (the next run's reports folder), or
+    among the parameters; ``billing run`` refuses such an outputs folder. Refused the same way,
+    nothing written."""
+    reports, parameters = tmp_path / "reports", tmp_path / "parameters"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    shutil.copytree(REPO / "parameters", parameters)
+    folder = {"reports": reports, "parameters": parameters}[into]
+    target = folder if how == "--output" else folder / "sync.diff"
+    before = sorted(p.name for p in folder.iterdir())
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(reports),
+        "--parameters", str(parameters), "--platform", str(platform), how, str(target),
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing customers sync, entry {how}: {target}: in the {into} folder {folder}: "
+        f"the proposal would be mixed with the {into}"
+    ), err
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 def test_a_platform_path_that_is_a_file_is_named_as_a_file(tmp_path, platform, capsys):
     """``--platform`` naming one export file instead of their folder: "no such folder of platform
     exports", as if the path did not exist. Named as a file, with the folder it is in."""
