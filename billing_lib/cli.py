@@ -300,6 +300,11 @@ def _run(args: argparse.Namespace) -> int:
     stdout = sys.stdout
     try:
         check_open()  # a closed standard output: refused before anything is done
+        for stream in (sys.stdout, sys.stderr):
+            # a name its encoding cannot show (Zürich on ASCII, € on Latin-1) is printed
+            # escaped; it ended the command in a UnicodeEncodeError traceback
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
         sys.stdout = cast(TextIO, GuardedOutput(stdout))
         if args.command in STORE_COMMANDS:  # before a notebook starts: named, not "cell [3]"
             store_limits()

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import zipfile
 from decimal import Decimal
@@ -512,6 +513,25 @@ def test_output_into_a_full_disk_is_named_without_a_traceback():
     ), command.stderr
     assert len(command.stderr.splitlines()) == 1, command.stderr
     assert command.returncode == 2
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_name_the_terminal_encoding_cannot_show_is_printed_escaped(tmp_path, encoding):
+    """``billing import Zürich-€.csv`` with an ASCII or Latin-1 standard output
+    (``PYTHONIOENCODING``, an old terminal, a scheduler's log): the report was cut off by a
+    UnicodeEncodeError traceback. The character is shown escaped, the rest as it is."""
+    report = tmp_path / "Zürich-€.csv"
+    shutil.copyfile(REPORTS / "ms-daily-rated-usage-G052026103.csv", report)
+    command = subprocess.run(
+        [BILLING, "import", str(report)],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+        check=False,
+    )
+    err = command.stderr.decode(encoding)
+    assert "Traceback" not in err and command.returncode == 0, err
+    out = command.stdout.decode(encoding)
+    assert "-\\u20ac.csv" in out and "248 lines" in out, out
 
 
 def test_a_closed_standard_output_is_refused_before_anything_is_done(tmp_path):
