@@ -284,3 +284,28 @@ def test_the_command_help_shows_no_markup_of_the_code(capsys):
     out = capsys.readouterr().out
     assert "The billing command: quick checks of vendor files" in " ".join(out.split()), out
     assert "``" not in out
+
+
+@pytest.mark.parametrize("command", ["credit-note", "reissue"])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [(" 2026-11-05", "2026-11-05"), ("2026-11-05\t", "2026-11-05"), ("20261105", None),
+     ("2026-W45-4", None), ("2026-11-5", None)],
+)  # fmt: skip
+def test_a_correction_issue_date_is_read_as_billing_run_reads_it(command, given, expected):
+    """``billing run --issue-date ' 2026-11-01'`` (a pasted cell) is taken, the same date for a
+    credit note was refused; and a credit note took ``20261105`` or an ISO week date
+    (``2026-W45-4``) that ``billing run`` refuses. Both read a date as YYYY-MM-DD, spaces
+    around it dropped."""
+    import argparse
+    from datetime import date
+
+    from billing_lib.cli_corrections import parsed_issue_date
+    from billing_lib.errors import ParameterError
+
+    args = argparse.Namespace(issue_date=given)
+    if expected is None:
+        with pytest.raises(ParameterError, match="expected a date YYYY-MM-DD"):
+            parsed_issue_date(args, command)
+    else:
+        assert parsed_issue_date(args, command) == date.fromisoformat(expected)
