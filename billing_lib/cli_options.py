@@ -142,6 +142,28 @@ def refuse_repeated(
         values.append(value)
 
 
+def check_apart_from_records(path: Path, output: Path, command: str, option: str) -> None:
+    """ParameterError when the file ``path`` an option names for writing is the invoice register
+    (or a file beside it of its name) or in a folder of the outputs folder ``output`` (a run
+    folder, corrections/): ``--csv outputs/invoice_register.sqlite`` replaced the register with
+    the CSV, and a file of a finalised run folder was rewritten. A file at the top of the outputs
+    folder is taken."""
+    from billing_lib.errors import ParameterError
+    from billing_lib.run_files import REGISTER
+
+    target, folder = Path(path).resolve(), Path(output).resolve()
+    register = target.parent == folder and target.name.startswith(REGISTER)
+    if register or (target.is_relative_to(folder) and target.parent != folder):
+        what = "the invoice register" if register else "in a folder of the outputs folder"
+        example = Path(output) / ("register.csv" if option == "--csv" else "sync.diff")
+        raise ParameterError(
+            command,
+            option,
+            f"{path}: {what}, whose files are the runs' records; give a file outside the run "
+            f"folders, e.g. {example}",
+        )
+
+
 def _command_parser(
     parser: argparse.ArgumentParser, args: argparse.Namespace
 ) -> argparse.ArgumentParser:

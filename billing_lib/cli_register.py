@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def register_list_command(args: argparse.Namespace) -> int:
+    from billing_lib.cli_options import check_apart_from_records
     from billing_lib.errors import ParameterError
     from billing_lib.publishing import writing
     from billing_lib.register_listing import (
@@ -26,7 +27,7 @@ def register_list_command(args: argparse.Namespace) -> int:
             f"e.g. {args.csv / 'register.csv'}",
         )
     if args.csv is not None:
-        _check_csv_apart(args.csv, args.output)
+        check_apart_from_records(args.csv, args.output, "billing register list", "--csv")
     listing = register_listing(args.output, args.series, args.period, args.customer)
     shown = listing[list(SHOWN)].copy()
     shown["customer_name"] = shown["customer_name"].str.slice(0, 30)
@@ -46,26 +47,6 @@ def register_list_command(args: argparse.Namespace) -> int:
             written = write_listing_csv(listing, args.csv)
         print(f"written to {written}")
     return 0
-
-
-def _check_csv_apart(csv: Path, output: Path) -> None:
-    """ParameterError when ``csv`` is the invoice register (or a file beside it of its name) or
-    in a folder of the outputs folder (a run folder, corrections/): ``--csv
-    outputs/invoice_register.sqlite`` replaced the register with the CSV, and a file of a
-    finalised run folder was rewritten. A file at the top of the outputs folder is taken."""
-    from billing_lib.errors import ParameterError
-    from billing_lib.run_files import REGISTER
-
-    target, folder = csv.resolve(), output.resolve()
-    register = target.parent == folder and target.name.startswith(REGISTER)
-    if register or (target.is_relative_to(folder) and target.parent != folder):
-        what = "the invoice register" if register else "in a folder of the outputs folder"
-        raise ParameterError(
-            "billing register list",
-            "--csv",
-            f"{csv}: {what}, whose files are the runs' records; give a file outside the run "
-            f"folders, e.g. {output / 'register.csv'}",
-        )
 
 
 def register_rebuild_command(args: argparse.Namespace) -> int:

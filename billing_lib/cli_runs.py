@@ -116,6 +116,10 @@ def customers_sync_command(args: argparse.Namespace) -> int:
             ".diff)",
         )
     _check_proposal_apart(args)
+    if args.diff is not None:
+        from billing_lib.cli_options import check_apart_from_records
+
+        check_apart_from_records(args.diff, args.output, "billing customers sync", "--diff")
     # what a sync killed while applying left: finished (or removed) before the folder is read
     parameters = Path(args.parameters)
     if parameters.is_dir():

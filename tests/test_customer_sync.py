@@ -385,6 +385,26 @@ def test_a_proposal_into_the_reports_or_parameters_folder_is_refused(
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
+def test_a_diff_given_as_the_invoice_register_is_refused(tmp_path, platform, capsys):
+    """``--diff outputs/invoice_register.sqlite`` replaced the invoice register with the
+    proposal. Refused before anything is read, the register as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    register = out / "invoice_register.sqlite"
+    register.write_bytes(b"SQLite format 3\x00")
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--platform", str(platform), "--output", str(out), "--diff", str(register),
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing customers sync, entry --diff: {register}: the invoice register"
+    ), err
+    assert register.read_bytes() == b"SQLite format 3\x00"
+
+
 def test_a_platform_path_that_is_a_file_is_named_as_a_file(tmp_path, platform, capsys):
     """``--platform`` naming one export file instead of their folder: "no such folder of platform
     exports", as if the path did not exist. Named as a file, with the folder it is in."""
