@@ -7,30 +7,38 @@ notes and reissued invoices for finalised ones."""
 
 from __future__ import annotations
 
-import argparse
-import os
-import signal
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from billing_lib.cli_corrections import credit_note_command, reissue_command
-from billing_lib.cli_import import import_command
-from billing_lib.cli_options import (
-    WholeOptions,
-    customer_ids,
-    invoice_number,
-    output_option,
-    refuse_unknown,
-    run_id,
-    wait_option,
-)
-from billing_lib.cli_register import register_list_command, register_rebuild_command
-from billing_lib.cli_runs import customers_sync_command, finalise_command, run_command
-from billing_lib.errors import BillingError
+if TYPE_CHECKING:
+    import argparse
+
+# The project's modules are imported in ``build_parser`` and ``main``, not here: the console
+# script imports this module before ``main`` handles Ctrl-C, and an interrupt while it imported
+# them ended in a KeyboardInterrupt traceback.
+
+#: The commands that rate reports in a DuckDB store that BILLING_MEMORY_LIMIT and BILLING_THREADS
+#: bound: those settings are checked before anything is read.
+STORE_COMMANDS = ("import", "run", "reissue")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = WholeOptions(prog="billing", description=__doc__)
+    from pathlib import Path
+
+    from billing_lib.cli_corrections import credit_note_command, reissue_command
+    from billing_lib.cli_import import import_command
+    from billing_lib.cli_options import (
+        WholeOptions,
+        customer_ids,
+        invoice_number,
+        output_option,
+        run_id,
+        wait_option,
+    )
+    from billing_lib.cli_register import register_list_command, register_rebuild_command
+    from billing_lib.cli_runs import customers_sync_command, finalise_command, run_command
+
+    parser = WholeOptions(prog="billing", description=(__doc__ or "").replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser(
         "import", help="recognise vendor report files and print their control totals"
@@ -254,19 +262,52 @@ def build_parser() -> argparse.ArgumentParser:
     output_option(rebuild, "outputs folder of the runs (holds PERIOD/ and corrections/)")
     wait_option(rebuild)
     rebuild.set_defaults(func=register_rebuild_command)
+    for commands in (sub, cust_sub, reg_sub):
+        # a command left out is named by the commands to choose from, as the usage lists them,
+        # not by its dest ("required: register_command")
+        commands.metavar = "{" + ",".join(commands.choices) + "}"
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        refuse_unknown(parser, args, extra)
+    try:  # Ctrl-C as the command starts (importing its modules, building its parser)
+        from billing_lib.cli_options import refuse_repeated, refuse_unknown
+
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            refuse_unknown(parser, args, extra)
+        refuse_repeated(parser, args, sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        print("error: interrupted as the command started; nothing was done", file=sys.stderr)
+        return 130
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command ``args`` name, its errors and interrupts reported in one line."""
+    import signal
+    from typing import TextIO, cast
+
+    from billing_lib.errors import BillingError
+    from billing_lib.standard_output import GuardedOutput, check_open
+    from billing_lib.store_limits import store_limits
+
     if hasattr(signal, "SIGXFSZ"):
         # past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported
         # naming the file, instead of the signal killing the command without a word
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    stdout = sys.stdout
     try:
+        check_open()  # a closed standard output: refused before anything is done
+        for stream in (sys.stdout, sys.stderr):
+            # a name its encoding cannot show (Zürich on ASCII, € on Latin-1) is printed
+            # escaped; it ended the command in a UnicodeEncodeError traceback
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
+        sys.stdout = cast(TextIO, GuardedOutput(stdout))
+        if args.command in STORE_COMMANDS:  # before a notebook starts: named, not "cell [3]"
+            store_limits()
         code: int = args.func(args)
         sys.stdout.flush()  # a closed pipe fails here, in ``_reader_gone``, not at the exit
         return code
@@ -283,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    finally:
+        sys.stdout = stdout
 
 
 def _reader_gone() -> int:
@@ -290,6 +333,9 @@ def _reader_gone() -> int:
     128 + SIGPIPE, as a shell reports it, without the traceback Python printed, and with the
     standard output pointed at /dev/null, so flushing it at exit does not fail again. The
     command stopped where it was writing; a run publishes nothing unfinished."""
+    import os
+    import signal
+
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 128 + signal.SIGPIPE

@@ -4,6 +4,7 @@ reissue``, with what they print of the documents issued."""
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,14 @@ def parsed_issue_date(args: argparse.Namespace, command: str) -> date | None:
     """``--issue-date`` as a date (None: today); ParameterError naming the command otherwise."""
     from billing_lib.errors import ParameterError
 
-    if not args.issue_date:
+    given = (args.issue_date or "").strip()  # a pasted cell's spaces, as billing run drops them
+    if not given:
         return None
     try:
-        return date.fromisoformat(args.issue_date)
+        # YYYY-MM-DD only, as billing run reads it: fromisoformat also took 20261105 and 2026-W45-4
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", given):
+            raise ValueError(given)
+        return date.fromisoformat(given)
     except ValueError:
         raise ParameterError(
             f"billing {command}",

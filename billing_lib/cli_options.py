@@ -109,6 +109,61 @@ def refuse_unknown(
     command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
+def refuse_repeated(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]
+) -> None:
+    """Exit 2, from the command's own parser, when an option taking one value is given twice with
+    different values (``--period 2026-10 ... --period=2026-11``): argparse kept the last in
+    silence, and the month billed was not the one read first. The same value twice is taken.
+    Options meant to be repeated (``--invoice``, ``--confirm-jump``) append, and are not
+    checked."""
+    command = _command_parser(parser, args)
+    single = {
+        o: a
+        for a in command._actions
+        if isinstance(a, argparse._StoreAction) and a.nargs is None
+        for o in a.option_strings
+    }
+    given: dict[str, list[str]] = {}
+    tokens = argv[: argv.index("--")] if "--" in argv else argv
+    for i, token in enumerate(tokens):
+        option, equals, value = token.partition("=")
+        if option not in single:
+            continue
+        if not equals:
+            if i + 1 >= len(tokens):
+                continue
+            value = tokens[i + 1]
+        values = given.setdefault(single[option].dest, [])
+        if values and value != values[0]:
+            command.error(
+                f"argument {option}: given twice, as {values[0]!r} and {value!r}; give it once"
+            )
+        values.append(value)
+
+
+def check_apart_from_records(path: Path, output: Path, command: str, option: str) -> None:
+    """ParameterError when the file ``path`` an option names for writing is the invoice register
+    (or a file beside it of its name) or in a folder of the outputs folder ``output`` (a run
+    folder, corrections/): ``--csv outputs/invoice_register.sqlite`` replaced the register with
+    the CSV, and a file of a finalised run folder was rewritten. A file at the top of the outputs
+    folder is taken."""
+    from billing_lib.errors import ParameterError
+    from billing_lib.run_files import REGISTER
+
+    target, folder = Path(path).resolve(), Path(output).resolve()
+    register = target.parent == folder and target.name.startswith(REGISTER)
+    if register or (target.is_relative_to(folder) and target.parent != folder):
+        what = "the invoice register" if register else "in a folder of the outputs folder"
+        example = Path(output) / ("register.csv" if option == "--csv" else "sync.diff")
+        raise ParameterError(
+            command,
+            option,
+            f"{path}: {what}, whose files are the runs' records; give a file outside the run "
+            f"folders, e.g. {example}",
+        )
+
+
 def _command_parser(
     parser: argparse.ArgumentParser, args: argparse.Namespace
 ) -> argparse.ArgumentParser:

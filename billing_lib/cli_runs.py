@@ -115,6 +115,11 @@ def customers_sync_command(args: argparse.Namespace) -> int:
             f"{args.diff / 'customers-sync.diff'} (or leave it out: OUTPUT/customers-sync-PERIOD"
             ".diff)",
         )
+    _check_proposal_apart(args)
+    if args.diff is not None:
+        from billing_lib.cli_options import check_apart_from_records
+
+        check_apart_from_records(args.diff, args.output, "billing customers sync", "--diff")
     # what a sync killed while applying left: finished (or removed) before the folder is read
     parameters = Path(args.parameters)
     if parameters.is_dir():
@@ -154,6 +159,23 @@ def customers_sync_command(args: argparse.Namespace) -> int:
         "command with --apply"
     )
     return 0
+
+
+def _check_proposal_apart(args: argparse.Namespace) -> None:
+    """ParameterError when the proposal's folder is (or is in) the reports or the parameters
+    folder (their options swapped, ``--output REPORTS``): the diff was written among the vendor
+    reports or the parameters, which ``billing run`` refuses for its outputs folder."""
+    option, target = ("--diff", args.diff) if args.diff is not None else ("--output", args.output)
+    folder = Path(target).parent if args.diff is not None else Path(target)
+    for name, given in (("reports", args.reports), ("parameters", args.parameters)):
+        apart = Path(given).resolve()
+        if folder.resolve() == apart or folder.resolve().is_relative_to(apart):
+            raise ParameterError(
+                "billing customers sync",
+                option,
+                f"{target}: in the {name} folder {apart}: the proposal would be mixed with the "
+                f"{name}; give a folder of its own (--output outputs, the default)",
+            )
 
 
 def finalise_command(args: argparse.Namespace) -> int:

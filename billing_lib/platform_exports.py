@@ -255,6 +255,11 @@ def read_platform_folder(folder: Path) -> PlatformExports:
     """Every export in ``folder`` (``.json`` and ``.csv`` files), recognised by content."""
     found = PlatformExports()
     folder = Path(folder)
+    if folder.is_file():  # one export given for their folder
+        raise InputError(
+            f"{folder}: a file, not a folder; expected the folder of the platforms' exports "
+            f"(e.g. {folder.parent})"
+        )
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder of platform exports")
     for path in sorted(folder.iterdir()):

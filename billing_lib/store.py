@@ -23,6 +23,7 @@ import pyarrow as pa
 from billing_lib.model import IMPORTED_ROWS_TABLE_SQL, IMPORTS_TABLE_SQL, lines_table_sql
 from billing_lib.scratch import owned_folder, release, sweep_once
 from billing_lib.sql import qi, ql
+from billing_lib.store_limits import store_limits
 
 if TYPE_CHECKING:  # pandas only for types (pyarrow's to_pandas imports it): `billing run` starts
     import pandas as pd  # without it
@@ -68,9 +69,7 @@ def open_run_store(reports_bytes: int = 0) -> duckdb.DuckDBPyConnection:
     in-memory table beyond the limit is spilled uncompressed to temporary files, and every later
     scan reads it back from them (10M lines: the rating 34 s instead of 55-68 s,
     benchmarks/README.md)."""
-    given = os.environ.get("BILLING_THREADS", "").strip()
-    limit = os.environ.get("BILLING_MEMORY_LIMIT", "").strip() or None
-    threads = int(given) if given else None
+    limit, threads = store_limits()  # checked: junk there is named, not a DuckDB traceback
     sweep_once(STORE_KIND)
     con = open_store(memory_limit=limit, threads=threads)
     memory = con.execute(

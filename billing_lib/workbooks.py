@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import duckdb
 import xlsxwriter
 
+from billing_lib import store_limits
 from billing_lib.customers import Customer
 from billing_lib.faults import pause_point
 from billing_lib.fx import ExchangeRates
@@ -267,9 +268,9 @@ def _writer_store() -> duckdb.DuckDBPyConnection:
 
 def _writers() -> int:
     """Processes for the workbooks: ``BILLING_THREADS`` when set, else the cores available."""
-    threads = os.environ.get("BILLING_THREADS", "").strip()
-    if threads.isdigit() and int(threads) > 0:
-        return int(threads)
+    threads = store_limits.threads()
+    if threads:
+        return threads
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import zipfile
 from decimal import Decimal
@@ -495,6 +496,62 @@ def test_output_piped_into_a_reader_that_stopped_ends_without_a_traceback():
         os.close(write)
     assert "Traceback" not in command.stderr and "BrokenPipe" not in command.stderr
     assert command.returncode == 141, command.stderr
+
+
+def test_output_into_a_full_disk_is_named_without_a_traceback():
+    """``billing import ... > report.txt`` on a full disk (here /dev/full): the command ended in
+    an ``OSError: [Errno 28] No space left on device`` traceback naming no file. Now one line
+    naming the standard output and the fault, exit status 2."""
+    reports = sorted(str(p) for p in REPORTS.iterdir())
+    with open(os.devnull if not Path("/dev/full").exists() else "/dev/full", "w") as full:
+        command = subprocess.run(
+            [BILLING, "import", *reports], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert "Traceback" not in command.stderr, command.stderr
+    assert command.stderr.startswith(
+        "error: the standard output could not be written: the disk is full"
+    ), command.stderr
+    assert len(command.stderr.splitlines()) == 1, command.stderr
+    assert command.returncode == 2
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_name_the_terminal_encoding_cannot_show_is_printed_escaped(tmp_path, encoding):
+    """``billing import Zürich-€.csv`` with an ASCII or Latin-1 standard output
+    (``PYTHONIOENCODING``, an old terminal, a scheduler's log): the report was cut off by a
+    UnicodeEncodeError traceback. The character is shown escaped, the rest as it is."""
+    report = tmp_path / "Zürich-€.csv"
+    shutil.copyfile(REPORTS / "ms-daily-rated-usage-G052026103.csv", report)
+    command = subprocess.run(
+        [BILLING, "import", str(report)],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+        check=False,
+    )
+    err = command.stderr.decode(encoding)
+    assert "Traceback" not in err and command.returncode == 0, err
+    out = command.stdout.decode(encoding)
+    assert "-\\u20ac.csv" in out and "248 lines" in out, out
+
+
+def test_a_closed_standard_output_is_refused_before_anything_is_done(tmp_path):
+    """``billing import ... >&-`` (a cron line's output closed): the command ran, its report went
+    nowhere, and it ended in an ``AttributeError: 'NoneType' object has no attribute 'flush'``
+    traceback. Refused before anything is read, saying where to send the report."""
+    reports = sorted(str(p) for p in REPORTS.iterdir())
+    command = subprocess.run(
+        [BILLING, "import", *reports],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert "Traceback" not in command.stderr, command.stderr
+    assert command.stderr.startswith("error: the standard output is closed"), command.stderr
+    assert len(command.stderr.splitlines()) == 1, command.stderr
+    assert command.returncode == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -396,6 +396,73 @@ def test_an_outputs_path_that_is_a_file_is_named(tmp_path, platform, capsys):
     assert "nothing was written" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("into", ["reports", "parameters"])
+@pytest.mark.parametrize("how", ["--output", "--diff"])
+def test_a_proposal_into_the_reports_or_parameters_folder_is_refused(
+    tmp_path, platform, capsys, into, how
+):
+    """``billing customers sync --output REPORTS`` (the folders' options swapped) wrote
+    customers-sync-2026-10.diff among the vendor reports (the next run's reports folder), or
+    among the parameters; ``billing run`` refuses such an outputs folder. Refused the same way,
+    nothing written."""
+    reports, parameters = tmp_path / "reports", tmp_path / "parameters"
+    shutil.copytree(SAMPLE_REPORTS, reports)
+    shutil.copytree(REPO / "parameters", parameters)
+    folder = {"reports": reports, "parameters": parameters}[into]
+    target = folder if how == "--output" else folder / "sync.diff"
+    before = sorted(p.name for p in folder.iterdir())
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(reports),
+        "--parameters", str(parameters), "--platform", str(platform), how, str(target),
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing customers sync, entry {how}: {target}: in the {into} folder {folder}: "
+        f"the proposal would be mixed with the {into}"
+    ), err
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_diff_given_as_the_invoice_register_is_refused(tmp_path, platform, capsys):
+    """``--diff outputs/invoice_register.sqlite`` replaced the invoice register with the
+    proposal. Refused before anything is read, the register as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    register = out / "invoice_register.sqlite"
+    register.write_bytes(b"SQLite format 3\x00")
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--platform", str(platform), "--output", str(out), "--diff", str(register),
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: billing customers sync, entry --diff: {register}: the invoice register"
+    ), err
+    assert register.read_bytes() == b"SQLite format 3\x00"
+
+
+def test_a_platform_path_that_is_a_file_is_named_as_a_file(tmp_path, platform, capsys):
+    """``--platform`` naming one export file instead of their folder: "no such folder of platform
+    exports", as if the path did not exist. Named as a file, with the folder it is in."""
+    export = next(p for p in sorted(platform.iterdir()) if p.is_file())
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--platform", str(export), "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {export}: a file, not a folder; expected the folder of the platforms' exports "
+        f"(e.g. {platform})"
+    ), err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_subscription_goes_to_the_customer_its_tenant_has_in_the_month(tmp_path, platform):
     """Dijkstra's tenant was Lumen Media's until September (its row below Dijkstra's): the Azure
     plan subscription of the tenant is proposed for Dijkstra, not for Lumen Media, which left."""

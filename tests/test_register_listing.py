@@ -192,6 +192,29 @@ def test_a_csv_given_as_a_folder_is_refused_before_anything_is_listed(outputs, t
 
 
 @pytest.mark.parametrize(
+    "target",
+    ["invoice_register.sqlite", f"{PERIOD}/invoice_summary.csv", f"{PERIOD}/new.csv",
+     "corrections/listing.csv"],
+)  # fmt: skip
+def test_a_csv_given_as_the_register_or_into_a_run_folder_is_refused(outputs, capsys, target):
+    """``--csv outputs/invoice_register.sqlite`` (the file the list reads, tab-completed)
+    replaced the invoice register with the CSV, every later command "not a readable invoice
+    register"; ``--csv outputs/2026-10/invoice_summary.csv`` rewrote a file of a finalised run.
+    Refused before anything is listed, every file as it was."""
+    csv_file = outputs / target
+    before = {p: p.read_bytes() for p in outputs.rglob("*") if p.is_file()}
+    argv = ["register", "list", "--output", str(outputs), "--csv", str(csv_file)]
+    assert cli.main(argv) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith(f"error: billing register list, entry --csv: {csv_file}: "), (
+        printed.err
+    )
+    assert "give a file outside the run folders, e.g." in printed.err, printed.err
+    assert printed.out == ""
+    assert {p: p.read_bytes() for p in outputs.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize(
     ("option", "given", "meant"),
     [
         ("--customer", "c002", "C002"),
