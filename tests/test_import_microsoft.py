@@ -692,3 +692,20 @@ def test_a_name_of_spaces_gives_way_to_the_other_name(tmp_path):
         (2, "Microsoft 365 Business Premium", "Microsoft 365 Business Premium"),
         (3, "Microsoft 365 Business Premium", "Microsoft 365 Business Premium"),
     ]
+
+
+def test_a_licence_quantity_that_is_not_whole_is_refused_with_row_and_column(tmp_path):
+    """Row 3 adds 3 seats on 20 Oct for 23 of 31 days; with its Quantity and BillableQuantity
+    both the prorated 2.225806, the list cost was prorated by the days a second time (34.02, not
+    45.85) and a seat price billed 2.225806 seats for 23 days. Microsoft counts licences in whole
+    seats (a file prorating BillableQuantity keeps Quantity whole); usage rows keep decimals."""
+
+    def edit(number: int, row: dict) -> None:
+        if number == 3:
+            row["Quantity"] = row["BillableQuantity"] = "2.225806"
+
+    bad = _rewritten(INVOICE, tmp_path / "part-seats.csv", edit)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(3, "Quantity", "2.225806")]
+    assert "whole number of licences" in str(err.value)
