@@ -709,3 +709,22 @@ def test_a_licence_quantity_that_is_not_whole_is_refused_with_row_and_column(tmp
         import_reports(duckdb.connect(), [bad])
     assert [(p.row, p.column, p.value) for p in err.value.problems] == [(3, "Quantity", "2.225806")]
     assert "whole number of licences" in str(err.value)
+
+
+def test_a_daily_usage_row_without_a_meter_category_is_named_by_its_product(tmp_path):
+    """Row 2 (a D4s v5 virtual machine) with MeterCategory empty, row 3 with only spaces: their
+    invoice line read "Microsoft – vm-tms-app01", the vendor for the product, though the row
+    names it in ProductName (Virtual Machines)."""
+
+    def edit(number: int, row: dict) -> None:
+        if number in (2, 3):
+            row["MeterCategory"] = "" if number == 2 else "  "
+
+    con, _ = _import(_rewritten(USAGE, tmp_path / "no-category.csv", edit))
+    names = con.execute(
+        "SELECT x_SourceRow, ServiceName FROM lines WHERE x_SourceRow IN (2, 3) ORDER BY 1"
+    ).fetchall()
+    with open(USAGE, newline="", encoding="utf-8") as fh:
+        products = [r["ProductName"] for r in csv.DictReader(fh)][:2]
+    assert names == [(2, products[0]), (3, products[1])]
+    assert products[0] == "Virtual Machines"
