@@ -154,3 +154,21 @@ def test_a_licence_charged_for_longer_than_its_billing_cycle_is_refused(tmp_path
     message = str(err.value)
     assert "one Monthly billing cycle" in message and "1 Year - Annual Billing" in message
     assert len(_lines(_write(tmp_path / "m.csv", [reconciliation_row(1, **month_end)]))) == 1
+
+
+def test_a_whole_cycle_begun_late_in_a_month_is_one_cycle_s_list_price(tmp_path):
+    """2 licences of 240.00 a month charged 31 Jan - 28 Feb 2027 (480.00): the month that ends on
+    28 Feb begins on 1 Feb, and the 29 days were prorated as 29/28 of it, 497.14 for
+    Microsoft's 480.00. A line charges one cycle at most: its list cost is never more."""
+    month_end = {
+        **ADDED,
+        "ChargeType": "cycleCharge",
+        "EffectiveUnitPrice": "240",
+        "Subtotal": "480.00",
+        "ChargeStartDate": "1/31/2027",
+        "ChargeEndDate": "2/28/2027",
+    }
+    [(frequency, list_cost)] = _lines(
+        _write(tmp_path / "r.csv", [reconciliation_row(1, **month_end)])
+    )
+    assert (frequency, list_cost) == ("Recurring", D("480.00"))
