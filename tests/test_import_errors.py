@@ -433,7 +433,9 @@ def _with_row(source: Path, target: Path, values: dict[str, str]) -> Path:
         (
             "ms-daily-rated-usage-G052026103.csv",
             {"BillingPreTaxTotal": "900.520261", "ProductName": "Total"},
-            "a row whose columns read hold only BillingPreTaxTotal '900.520261'",
+            # ProductName is read: it names a row whose MeterCategory is empty
+            "a row whose columns read hold only ProductName 'Total', BillingPreTaxTotal "
+            "'900.520261'",
             "CustomerId, UsageDate",
         ),
     ],

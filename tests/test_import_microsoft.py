@@ -651,3 +651,80 @@ def test_an_azure_subscription_row_wins_over_its_tenants_in_the_partner_cost_exp
     assert moved[0] == 4
     assert set(got) == {"C001", "C002"}
     assert sum(c for _, c in got.values()) == _file_rows(MPA, lambda r: True)[1]
+
+
+def test_a_row_without_a_product_name_is_refused_with_row_and_column(tmp_path):
+    """Rows 3 and 4 with SkuName and ProductName emptied (row 4: cells of spaces). Their
+    invoice lines read "CFQ7TTC0LCHC:0002", the SKU id, where a customer reads the product's name
+    (and a name of spaces, a line of no text). Microsoft prints both names on every line."""
+
+    def edit(number: int, row: dict) -> None:
+        if number in (3, 4):
+            blank = "" if number == 3 else "   "
+            row["SkuName"] = row["ProductName"] = blank
+
+    bad = _rewritten(INVOICE, tmp_path / "no-names.csv", edit)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    assert [(p.row, p.column) for p in err.value.problems] == [
+        (3, "ProductName"),
+        (4, "ProductName"),
+    ]
+    assert "the product's name" in str(err.value)
+
+
+def test_a_name_of_spaces_gives_way_to_the_other_name(tmp_path):
+    """Row 2's SkuName of spaces and row 3's ProductName of spaces: each line is named by its
+    other name, not by blanks (an invoice line of no text)."""
+
+    def edit(number: int, row: dict) -> None:
+        if number == 2:
+            row["SkuName"] = "  "
+        if number == 3:
+            row["ProductName"] = "  "
+
+    con, _ = _import(_rewritten(INVOICE, tmp_path / "spaces.csv", edit))
+    names = con.execute(
+        "SELECT x_SourceRow, ChargeDescription, ServiceName FROM lines "
+        "WHERE x_SourceRow IN (2, 3) ORDER BY x_SourceRow"
+    ).fetchall()
+    assert names == [
+        (2, "Microsoft 365 Business Premium", "Microsoft 365 Business Premium"),
+        (3, "Microsoft 365 Business Premium", "Microsoft 365 Business Premium"),
+    ]
+
+
+def test_a_licence_quantity_that_is_not_whole_is_refused_with_row_and_column(tmp_path):
+    """Row 3 adds 3 seats on 20 Oct for 23 of 31 days; with its Quantity and BillableQuantity
+    both the prorated 2.225806, the list cost was prorated by the days a second time (34.02, not
+    45.85) and a seat price billed 2.225806 seats for 23 days. Microsoft counts licences in whole
+    seats (a file prorating BillableQuantity keeps Quantity whole); usage rows keep decimals."""
+
+    def edit(number: int, row: dict) -> None:
+        if number == 3:
+            row["Quantity"] = row["BillableQuantity"] = "2.225806"
+
+    bad = _rewritten(INVOICE, tmp_path / "part-seats.csv", edit)
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [bad])
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(3, "Quantity", "2.225806")]
+    assert "whole number of licences" in str(err.value)
+
+
+def test_a_daily_usage_row_without_a_meter_category_is_named_by_its_product(tmp_path):
+    """Row 2 (a D4s v5 virtual machine) with MeterCategory empty, row 3 with only spaces: their
+    invoice line read "Microsoft – vm-tms-app01", the vendor for the product, though the row
+    names it in ProductName (Virtual Machines)."""
+
+    def edit(number: int, row: dict) -> None:
+        if number in (2, 3):
+            row["MeterCategory"] = "" if number == 2 else "  "
+
+    con, _ = _import(_rewritten(USAGE, tmp_path / "no-category.csv", edit))
+    names = con.execute(
+        "SELECT x_SourceRow, ServiceName FROM lines WHERE x_SourceRow IN (2, 3) ORDER BY 1"
+    ).fetchall()
+    with open(USAGE, newline="", encoding="utf-8") as fh:
+        products = [r["ProductName"] for r in csv.DictReader(fh)][:2]
+    assert names == [(2, products[0]), (3, products[1])]
+    assert products[0] == "Virtual Machines"

@@ -112,9 +112,10 @@ def test_next_months_invoice_pasted_under_this_months_in_one_file_is_refused(tmp
         moved = list(row)
         moved[header.index("InvoiceNumber")] = "G052026999"
         for column in ("ChargeStartDate", "ChargeEndDate", "OrderDate"):
+            if i == 1 and column == "ChargeEndDate":
+                continue  # the late change is charged to its cycle's end, 11 November
             value = row[header.index(column)]
-            late_change = i == 1 and column != "ChargeEndDate"
-            moved[header.index(column)] = "10/28/2026" if late_change else _next_month_us(value)
+            moved[header.index(column)] = "10/28/2026" if i == 1 else _next_month_us(value)
         november.append(moved)
     path = tmp_path / RECON.name
     with open(path, "w", encoding="utf-8", newline="") as fh:

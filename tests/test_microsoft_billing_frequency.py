@@ -115,3 +115,60 @@ def test_metered_usage_needs_no_frequency(tmp_path):
         )
     ]
     assert _lines(_write(tmp_path / "recon.csv", rows)) == [("Usage-Based", D("4.608"))]
+
+
+def test_a_licence_charged_for_longer_than_its_billing_cycle_is_refused(tmp_path):
+    """Row 3: 2 licences of 432.00 a year charged 5 Oct 2026 - 4 Oct 2027 (864.00) with
+    BillingFrequency Monthly: its list cost was prorated as 365 days of a 30-day cycle, 10,511.99
+    for Microsoft's 864.00, and a 3 % uplift billed 10,827.36. Microsoft charges one cycle per
+    line at most; a cycle beginning late in a month (31 Jan - 28 Feb, monthly) is a few days
+    longer than the month that ends it and is read (row 2)."""
+    year = {
+        "ChargeType": "new",
+        "UnitPrice": "432.00",
+        "Quantity": "2",
+        "BillableQuantity": "2",
+        "EffectiveUnitPrice": "432",
+        "Subtotal": "864.00",
+        "ChargeStartDate": "10/5/2026",
+        "ChargeEndDate": "10/4/2027",
+        "BillingFrequency": "Monthly",
+        "TermAndBillingCycle": "1 Year - Annual Billing",
+    }
+    month_end = {
+        **ADDED,
+        "ChargeType": "cycleCharge",
+        "EffectiveUnitPrice": "240",
+        "Subtotal": "480.00",
+        "ChargeStartDate": "1/31/2027",
+        "ChargeEndDate": "2/28/2027",
+    }
+    path = _write(
+        tmp_path / "r.csv", [reconciliation_row(1, **month_end), reconciliation_row(2, **year)]
+    )
+    with pytest.raises(InputError) as err:
+        _lines(path)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (3, "ChargeStartDate", "2026-10-05")
+    ]
+    message = str(err.value)
+    assert "one Monthly billing cycle" in message and "1 Year - Annual Billing" in message
+    assert len(_lines(_write(tmp_path / "m.csv", [reconciliation_row(1, **month_end)]))) == 1
+
+
+def test_a_whole_cycle_begun_late_in_a_month_is_one_cycle_s_list_price(tmp_path):
+    """2 licences of 240.00 a month charged 31 Jan - 28 Feb 2027 (480.00): the month that ends on
+    28 Feb begins on 1 Feb, and the 29 days were prorated as 29/28 of it, 497.14 for
+    Microsoft's 480.00. A line charges one cycle at most: its list cost is never more."""
+    month_end = {
+        **ADDED,
+        "ChargeType": "cycleCharge",
+        "EffectiveUnitPrice": "240",
+        "Subtotal": "480.00",
+        "ChargeStartDate": "1/31/2027",
+        "ChargeEndDate": "2/28/2027",
+    }
+    [(frequency, list_cost)] = _lines(
+        _write(tmp_path / "r.csv", [reconciliation_row(1, **month_end)])
+    )
+    assert (frequency, list_cost) == ("Recurring", D("480.00"))
