@@ -254,7 +254,9 @@ AZURE = (
     Path(__file__).resolve().parent / "data" / "azure-cost-details" / "mpa-actual-cost-2026-10.csv"
 )
 #: Where a partitioned export's run writes its parts: <directory>/<export>/<from>-<to>/<run id>/.
-AZURE_MPA_RUN = "msexports/northwind-mpa-actual/20261001-20261031/7c1e2f3a-0b9d-4e8f-a6c5-d4b3a2918070"
+AZURE_MPA_RUN = (
+    "msexports/northwind-mpa-actual/20261001-20261031/7c1e2f3a-0b9d-4e8f-a6c5-d4b3a2918070"
+)
 
 
 def _azure_parts(folder: Path) -> list[Path]:
