@@ -542,14 +542,15 @@ def test_a_product_group_products_yaml_lacks_is_refused_when_the_parameters_are_
     text = plans.read_text(encoding="utf-8")
     seat = "description: Microsoft 365 Business Premium (per user per month)}"
     assert seat in text
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if seat in row)  # found, not fixed
     plans.write_text(
         text.replace(seat, seat[:-1] + ", product_group: microsoft_licence}"), encoding="utf-8"
     )
     with pytest.raises(ParameterError) as raised:
         load_settings(params)
     assert str(raised.value).startswith(
-        f"{plans}, line 38, column 76, entry plans[id=smb].rules[id=m365-bp-seat].product_group: "
-        "expected a product "
+        f"{plans}, line {line}, column 76, entry plans[id=smb].rules[id=m365-bp-seat]."
+        "product_group: expected a product "
         "group of products.yaml (did you mean 'microsoft_licences'?); got 'microsoft_licence'; "
         "known: ['aws', "
     )
