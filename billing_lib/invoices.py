@@ -328,18 +328,7 @@ def _invoice(
                 customer.peppol_id,
                 customer.state,
             ),
-            seller=Party(
-                seller.name,
-                tuple(seller.address),
-                seller.country,
-                seller.vat_number,
-                seller.email,
-                seller.postal_code,
-                seller.city,
-                seller.chamber_of_commerce,
-                seller.peppol_id,
-                seller.state,
-            ),
+            seller=seller_party(seller),
             customer_reference=customer.reference,
             vat_rule=rule.name,
             vat_mention=rule.mention,
@@ -355,6 +344,22 @@ def _invoice(
         ),
         invoicing,
         rates,
+    )
+
+
+def seller_party(seller: Seller) -> Party:
+    """The seller of ``seller.yaml`` as its invoices name it (every document prints this)."""
+    return Party(
+        seller.name,
+        tuple(seller.address),
+        seller.country,
+        seller.vat_number,
+        seller.email,
+        seller.postal_code,
+        seller.city,
+        seller.chamber_of_commerce,
+        seller.peppol_id,
+        seller.state,
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from billing_lib.invoice_model import Invoice, Party
-from billing_lib.invoices import read_invoice_data
+from billing_lib.invoices import read_invoice_data, seller_party
 from billing_lib.invoicing_parameters import Seller
 from billing_lib.ubl import CAC, CBC, ubl_document
 from tests.ubl_validation import fatal_rules, peppol_findings, schema_errors
@@ -44,18 +44,9 @@ def danish_seller(seller: Seller, **changes: object) -> Seller:
 def invoiced_by(inv: Invoice, seller: Seller, currency: str, buyer: Party) -> Invoice:
     """``inv`` as ``seller`` issues it to ``buyer`` in ``currency`` (no VAT in a second currency:
     the seller's own)."""
-    printed = Party(
-        seller.name,
-        tuple(seller.address),
-        seller.country,
-        seller.vat_number,
-        seller.email,
-        seller.postal_code,
-        seller.city,
-        seller.chamber_of_commerce,
-        seller.peppol_id,
+    return replace(
+        inv, seller=seller_party(seller), buyer=buyer, currency=currency, national_vat=None
     )
-    return replace(inv, seller=printed, buyer=buyer, currency=currency, national_vat=None)
 
 
 def danish_buyer(inv: Invoice) -> Party:
