@@ -14,6 +14,7 @@ import duckdb
 
 from billing_lib.customers import Customer
 from billing_lib.fx import ExchangeRates
+from billing_lib.input_vat import InputVat
 from billing_lib.invoicing_parameters import Invoicing
 from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national, national_rate
 from billing_lib.line_labels import key_columns, line_key_sql
@@ -259,36 +260,34 @@ def unbilled_lines(
     """The vendor lines of the run that no invoice bills (``excluded_lines``, ``unmapped_lines``)
     per vendor, vendor currency and what they are (not billed to customers, vendor tax,
     unmapped accounts): whether they are the vendor's recoverable input VAT (its Tax lines, the
-    vendor with an ``input_vat_account`` in products.yaml: booked there, not as cost), the
+    vendor with an ``input_vat_account`` in products.yaml, of an issuer it lists in
+    ``input_vat_issuers`` if it lists any: ``InputVat``; booked there, not as cost), the
     vendor bill that charges such VAT (billing account and invoice id, ``vendor_bills``; None
     for other lines, and for tables without those columns) and their BilledCost, exact."""
-    recoverable = sorted(k for k, v in invoicing.products.vendors.items() if v.input_vat_account)
+    recoverable = InputVat.of(invoicing)
     out: list[tuple[str, str, str, bool, str | None, str | None, Decimal]] = []
     for table, what, vat in (
         (
             "excluded_lines",
             "CASE WHEN reason = 'vendor tax' THEN 'vendor tax' ELSE 'not billed to customers' END",
-            "reason = 'vendor tax' AND list_contains($1, x_Vendor)",
+            "reason = 'vendor tax'",
         ),
-        (
-            "unmapped_lines",
-            "'unmapped accounts'",
-            "COALESCE(ChargeCategory = 'Tax', false) AND list_contains($1, x_Vendor)",
-        ),
+        ("unmapped_lines", "'unmapped accounts'", "COALESCE(ChargeCategory = 'Tax', false)"),
     ):
         if not relation_exists(con, table):
             continue
         billed = has_bills(con, table)
-        account, invoice = bill_sql("$2") if billed else ("NULL", "NULL")
+        account, invoice = bill_sql("$1") if billed else ("NULL", "NULL")
+        params: list[object] = [invoiced_formats()] if billed else []
         out += con.execute(
             f"""SELECT x_Vendor, BillingCurrency, what, input_vat,
                        CASE WHEN input_vat THEN bill_account END,
                        CASE WHEN input_vat THEN bill_invoice END, sum(BilledCost)
                 FROM (SELECT x_Vendor, BillingCurrency, BilledCost, {what} AS what,
-                             {vat} AS input_vat, {account} AS bill_account,
-                             {invoice} AS bill_invoice
+                             {vat} AND {recoverable.sql(len(params) + 1)} AS input_vat,
+                             {account} AS bill_account, {invoice} AS bill_invoice
                       FROM {table})
                 GROUP BY ALL ORDER BY ALL""",
-            [recoverable, invoiced_formats()] if billed else [recoverable],
+            [*params, *recoverable.params()],
         ).fetchall()
     return out

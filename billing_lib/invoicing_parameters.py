@@ -257,9 +257,29 @@ class VendorAccounts(Strict):
     #: VAT account a package keeps for both sides); None: a tax the reseller cannot recover (a
     #: US sales tax), booked as cost on ``unbilled_cost_account``.
     input_vat_account: str | None = None
+    #: The companies (``InvoiceIssuerName``, exactly as the vendor's report names them: AWS's
+    #: ``bill/InvoicingEntity``) whose Tax lines are that recoverable VAT; the Tax lines of
+    #: any other issuer (or of none) are cost on ``unbilled_cost_account``, as a vendor's
+    #: without ``input_vat_account``. None: every issuer's. AWS invoices from "Amazon Web
+    #: Services EMEA SARL" (EU VAT: recoverable) and "Amazon Web Services, Inc." (US sales tax:
+    #: not), which one account per vendor booked as one.
+    input_vat_issuers: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None, min_length=1
+    )
     #: The VAT code the journal carries on that input VAT posting (the VAT return is filed from
     #: the CSV journal's vat_code column; map it to the package's code for deductible VAT).
     input_vat_code: str = Field(default="INPUT-VAT", min_length=1)
+
+    @field_validator("input_vat_issuers")
+    @classmethod
+    def _issuers_need_account(cls, issuers: list[str] | None, info: ValidationInfo) -> object:
+        """Issuers of recoverable VAT need the account it is booked on."""
+        if issuers is not None and info.data.get("input_vat_account") is None:
+            raise ValueError(
+                "the issuers whose tax is recoverable input VAT need the account it is booked "
+                "on: give input_vat_account too, or leave input_vat_issuers out"
+            )
+        return issuers
 
 
 class Products(Strict):

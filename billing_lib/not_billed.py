@@ -21,6 +21,7 @@ import duckdb
 
 from billing_lib.cost_entries import purchase_entries, rated_costs
 from billing_lib.fx import ExchangeRates
+from billing_lib.input_vat import InputVat
 from billing_lib.invoice_model import Invoice
 from billing_lib.invoicing_parameters import Invoicing
 from billing_lib.journal_entries import Entry
@@ -149,14 +150,14 @@ def _booked(entry: Entry, account: str) -> list[Booked]:
 def _lines(con: duckdb.DuckDBPyConnection, invoicing: Invoicing) -> list[NotBilledLine]:
     """The detail of ``cost_entries.unbilled_lines``: per vendor, currency, report, account and
     reason, leaving out the vendors' recoverable VAT (no cost)."""
-    recoverable = sorted(k for k, v in invoicing.products.vendors.items() if v.input_vat_account)
+    recoverable = InputVat.of(invoicing)
     parts = []
     if relation_exists(con, "excluded_lines"):
         parts.append(
             f"""SELECT x_Vendor, BillingCurrency,
                        CASE WHEN reason = 'vendor tax' THEN '{TAX}' ELSE '{EXCLUDED}' END,
                        reason, x_CustomerId, SubAccountId, SubAccountName, x_SourceFile,
-                       reason = 'vendor tax' AND list_contains($1, x_Vendor) AS input_vat,
+                       reason = 'vendor tax' AND {recoverable.sql(1)} AS input_vat,
                        BilledCost
                 FROM excluded_lines"""
         )
@@ -165,7 +166,7 @@ def _lines(con: duckdb.DuckDBPyConnection, invoicing: Invoicing) -> list[NotBill
             f"""SELECT x_Vendor, BillingCurrency, '{UNMAPPED}',
                        'unmapped account: map it in accounts.csv', NULL, SubAccountId,
                        SubAccountName, x_SourceFile,
-                       COALESCE(ChargeCategory = 'Tax', false) AND list_contains($1, x_Vendor),
+                       COALESCE(ChargeCategory = 'Tax', false) AND {recoverable.sql(1)},
                        BilledCost
                 FROM unmapped_lines"""
         )
@@ -180,7 +181,7 @@ def _lines(con: duckdb.DuckDBPyConnection, invoicing: Invoicing) -> list[NotBill
             WHERE NOT input_vat
             GROUP BY ALL ORDER BY x_Vendor, BillingCurrency, what, reason, customer, account,
                      report""",
-        [recoverable],
+        recoverable.params(),
     ).fetchall()
     names = {cid: c.name for cid, c in invoicing.customers.items()}
     return [

@@ -19,6 +19,7 @@ from billing_lib.billed_reports import vendor_invoices
 from billing_lib.errors import RunError
 from billing_lib.importers import manifest_files, report_files
 from billing_lib.importers.report_names import is_manifest
+from billing_lib.input_vat import InputVat
 from billing_lib.pricing import PLANS_FILE
 from billing_lib.publishing import MANIFEST, checksums, jsonable, package_versions, records
 from billing_lib.review.plan_changes import PLANS_TEXT
@@ -42,7 +43,8 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def _recoverable(invoicing: Invoicing | None) -> dict[str, str]:
-    """Per vendor with recoverable VAT, its input VAT account (products.yaml)."""
+    """Per vendor with recoverable VAT, its input VAT account (products.yaml; which of its Tax
+    lines are, ``InputVat``)."""
     vendors = invoicing.products.vendors if invoicing else {}
     return {k: v.input_vat_account for k, v in vendors.items() if v.input_vat_account}
 
@@ -58,16 +60,17 @@ def unbilled_costs(
     listed by ``input_vat``."""
     if not relation_exists(con, "excluded_lines"):
         return []
+    recoverable = InputVat.of(invoicing)
     return records(
         frame(
             con,
-            """SELECT reason, x_CustomerId AS customer_id, x_Vendor AS vendor,
+            f"""SELECT reason, x_CustomerId AS customer_id, x_Vendor AS vendor,
                       BillingCurrency AS vendor_currency, count(*) AS lines,
                       sum(BilledCost) AS cost
                FROM excluded_lines
-               WHERE NOT (reason = 'vendor tax' AND list_contains(?, x_Vendor))
+               WHERE NOT (reason = 'vendor tax' AND {recoverable.sql(1)})
                GROUP BY ALL ORDER BY ALL""",
-            [sorted(_recoverable(invoicing))],
+            recoverable.params(),
         )
     )
 
@@ -81,16 +84,18 @@ def input_vat(con: duckdb.DuckDBPyConnection, invoicing: Invoicing) -> list[dict
     accounts = _recoverable(invoicing)
     if not accounts:
         return []
+    recoverable = InputVat.of(invoicing)
     parts = []
     if relation_exists(con, "excluded_lines"):
         parts.append(
-            """SELECT 'vendor tax' AS source, CAST(NULL AS VARCHAR) AS account_id, x_Vendor,
-                      BillingCurrency, BilledCost FROM excluded_lines WHERE reason = 'vendor tax'"""
+            f"""SELECT 'vendor tax' AS source, CAST(NULL AS VARCHAR) AS account_id, x_Vendor,
+                      BillingCurrency, BilledCost FROM excluded_lines
+               WHERE reason = 'vendor tax' AND {recoverable.sql(1)}"""
         )
     if relation_exists(con, "unmapped_lines"):
         parts.append(
-            """SELECT 'unmapped account', SubAccountId, x_Vendor, BillingCurrency, BilledCost
-               FROM unmapped_lines WHERE ChargeCategory = 'Tax'"""
+            f"""SELECT 'unmapped account', SubAccountId, x_Vendor, BillingCurrency, BilledCost
+               FROM unmapped_lines WHERE ChargeCategory = 'Tax' AND {recoverable.sql(1)}"""
         )
     if not parts:
         return []
@@ -98,9 +103,9 @@ def input_vat(con: duckdb.DuckDBPyConnection, invoicing: Invoicing) -> list[dict
         con,
         f"""SELECT source, account_id, x_Vendor AS vendor, BillingCurrency AS vendor_currency,
                    count(*) AS lines, sum(BilledCost) AS amount
-            FROM ({" UNION ALL ".join(parts)}) WHERE list_contains(?, x_Vendor)
+            FROM ({" UNION ALL ".join(parts)})
             GROUP BY ALL ORDER BY source DESC, vendor, vendor_currency, account_id""",
-        [sorted(accounts)],
+        recoverable.params(),
     )
     found.insert(4, "account", found["vendor"].map(accounts))
     return records(found)

@@ -711,6 +711,52 @@ def test_an_unmapped_account_s_recoverable_vat_is_taken_off_its_cost_billed_to_n
     ]
 
 
+def test_the_run_records_as_input_vat_only_the_tax_of_the_issuers_listed(tmp_path):
+    """With ``vendors.aws.input_vat_issuers`` only AWS EMEA's VAT is input VAT: the run's record
+    of it (``run_manifest.input_vat``) and of the cost billed to no customer
+    (``unbilled_costs``) split the AWS tax as the ledger books it, the US sales tax a cost."""
+    from billing_lib.invoicing_parameters import load_invoicing
+    from billing_lib.run_manifest import input_vat, unbilled_costs
+    from tests.invoice_helpers import input_vat_parameters
+
+    params = input_vat_parameters(tmp_path)
+    products = params / "products.yaml"
+    old = 'input_vat_account: "1510"}'
+    products.write_text(
+        products.read_text(encoding="utf-8").replace(
+            old, old[:-1] + ', input_vat_issuers: ["Amazon Web Services EMEA SARL"]}'
+        ),
+        encoding="utf-8",
+    )
+    invoicing = load_invoicing(params)
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE excluded_lines AS SELECT * FROM (VALUES
+             ('vendor tax', 'C008', 'aws', 'USD', 'Amazon Web Services EMEA SARL',
+              CAST(2.10 AS DECIMAL(38,12))),
+             ('vendor tax', 'C008', 'aws', 'USD', 'Amazon Web Services, Inc.',
+              CAST(0.70 AS DECIMAL(38,12))))
+           t(reason, x_CustomerId, x_Vendor, BillingCurrency, InvoiceIssuerName, BilledCost);
+           CREATE TABLE unmapped_lines AS SELECT * FROM (VALUES
+             ('285396417058', 'aws', 'USD', 'Tax', 'Amazon Web Services, Inc.',
+              CAST(1.50 AS DECIMAL(38,12))),
+             ('285396417058', 'aws', 'USD', 'Tax', 'Amazon Web Services EMEA SARL',
+              CAST(0.30 AS DECIMAL(38,12))))
+           t(SubAccountId, x_Vendor, BillingCurrency, ChargeCategory, InvoiceIssuerName,
+             BilledCost)"""
+    )
+    assert [(r["vendor"], D(r["cost"])) for r in unbilled_costs(con, invoicing)] == [
+        ("aws", D("0.70"))  # the US sales tax: a cost
+    ]
+    assert [
+        (r["source"], r["account_id"], r["account"], D(r["amount"]))
+        for r in input_vat(con, invoicing)
+    ] == [
+        ("vendor tax", None, "1510", D("2.10")),
+        ("unmapped account", "285396417058", "1510", D("0.30")),
+    ]
+
+
 def test_a_month_without_a_rated_line_is_listed_and_said_so(sample_outputs):
     """A month whose run rated no line (every account unmapped, nothing else billed): the
     overview of the runs loaded was "Empty DataFrame", the month left out of it; the check

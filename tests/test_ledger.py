@@ -646,6 +646,67 @@ def test_a_vendor_s_recoverable_vat_is_booked_as_input_vat_not_as_cost(tmp_path)
     assert codes == {("7095", ""), ("1510", "INPUT-VAT"), ("1610", ""), ("1620", "")}
 
 
+def test_a_vendor_s_tax_is_input_vat_only_from_the_issuers_that_charge_recoverable_vat(tmp_path):
+    """AWS invoices a European reseller from two companies: AWS EMEA SARL charges EU VAT (input
+    VAT the reseller recovers) and Amazon Web Services, Inc. US sales tax on a US account (a
+    cost). The vendor's one ``input_vat_account`` booked both on 1510, the sales tax as if it
+    were recoverable. With ``input_vat_issuers`` only the Tax lines of the issuers listed
+    (InvoiceIssuerName, exactly as the report names it) are input VAT on 1510; the others are
+    cost on 7095, as the tax of a vendor without ``input_vat_account``. Without the setting
+    every issuer's tax is input VAT, as before."""
+    emea, inc = "Amazon Web Services EMEA SARL", "Amazon Web Services, Inc."
+
+    def booked(params: Path) -> list[tuple[str, str, str, str, str]]:
+        con, _, invoicing = setup(ROWS, params)
+        con.execute(
+            f"""CREATE TABLE excluded_lines AS SELECT * FROM (VALUES
+                 ('aws', 'USD', 'vendor tax', 'Tax', '{emea}', CAST(2.104 AS DECIMAL(38,12))),
+                 ('aws', 'USD', 'vendor tax', 'Tax', '{inc}', CAST(1.50 AS DECIMAL(38,12))),
+                 ('aws', 'USD', 'vendor tax', 'Tax', NULL, CAST(0.25 AS DECIMAL(38,12))))
+               t(x_Vendor, BillingCurrency, reason, ChargeCategory, InvoiceIssuerName,
+                 BilledCost)"""
+        )
+        con.execute(
+            f"""CREATE TABLE unmapped_lines AS SELECT * FROM (VALUES
+                 ('aws', 'USD', 'Tax', '{emea}', CAST(1.003 AS DECIMAL(38,12))),
+                 ('aws', 'USD', 'Tax', '{inc}', CAST(0.40 AS DECIMAL(38,12))))
+               t(x_Vendor, BillingCurrency, ChargeCategory, InvoiceIssuerName, BilledCost)"""
+        )
+        csv_path, _ = write_ledger(con, [], invoicing, params.parent / "out", period=PERIOD)
+        return [
+            (r["account"], r["description"], r["debit"], r["credit"], r["vat_code"])
+            for r in read_journal(csv_path)
+        ]
+
+    vat = "Amazon Web Services input VAT charged on its bill 2026-10"
+    payable = ("1610", "Amazon Web Services report 2026-10", "", "5.26", "")  # 5.257
+    assert booked(input_vat_parameters(tmp_path / "every")) == [
+        ("1510", vat, "5.26", "", "INPUT-VAT"),
+        payable,
+    ]
+    params = input_vat_parameters(tmp_path / "issuers")
+    products = params / "products.yaml"
+    old = 'input_vat_account: "1510"}'
+    products.write_text(
+        products.read_text(encoding="utf-8").replace(
+            old, old[:-1] + f', input_vat_issuers: ["{emea}"]}}'
+        ),
+        encoding="utf-8",
+    )
+    assert booked(params) == [
+        # the US sales tax (1.50) and a tax line naming no issuer (0.25): cost
+        ("7095", "Amazon Web Services vendor tax 2026-10", "1.75", "", ""),
+        ("7095", "Amazon Web Services unmapped accounts 2026-10", "0.40", "", ""),
+        ("1510", vat, "3.11", "", "INPUT-VAT"),  # the EU VAT: 2.104 + 1.003, rounded once
+        payable,
+    ]
+    # issuers without the account their VAT is booked on: refused, naming the entry
+    text = products.read_text(encoding="utf-8")
+    products.write_text(text.replace(' input_vat_account: "1510",', "", 1), encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"entry vendors\.aws\.input_vat_issuers: .*give "):
+        setup(ROWS, params)
+
+
 def test_a_reissue_s_cost_entries_move_what_it_bills_from_where_it_was_booked(tmp_path):
     """``moved_cost_entries`` of an invoice replacing a credited one: a line the run billed to
     no one (on no booked rated lines) moves from 7095 to its group's cost account at its
