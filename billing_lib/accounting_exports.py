@@ -277,10 +277,20 @@ def xero_files(
                     ]
                     for ln in part
                 ]
-                parts = files.setdefault(currency, [[]])
-                if parts[-1] and len(parts[-1]) + len(rows) > XERO_MAX_LINES:
-                    parts.append([])
-                parts[-1].extend(rows)
+                _pack(files.setdefault(currency, [[]]), rows)
+    return _named(files)
+
+
+def _pack(files: list[list[list[str]]], journal: list[list[str]]) -> None:
+    """``journal``'s rows added to the last of ``files``, or to a new one where they would take
+    it past ``XERO_MAX_LINES``: a journal is never split between two files."""
+    if files[-1] and len(files[-1]) + len(journal) > XERO_MAX_LINES:
+        files.append([])
+    files[-1].extend(journal)
+
+
+def _named(files: dict[str, list[list[list[str]]]]) -> dict[str, list[list[str]]]:
+    """The files of each currency by suffix: ``EUR``, then ``EUR_2``, ``EUR_3``..."""
     return {
         currency if i == 1 else f"{currency}_{i}": rows
         for currency, parts in files.items()
@@ -405,43 +415,36 @@ def write_reversed_packages(
     original's file was written in (its manifest's ``QUICKBOOKS_DATE_FORMAT``); a folder from
     before manifests recorded it has it told from the file's dates. The Xero dates likewise in
     ``xero_date_format`` (the manifest's ``XERO_DATE_FORMAT``), else as the file's dates tell
-    (a run's purchase entries dated the period's last day). An entry that is not in a
-    file gives no file. ``more``: further (entry, reversal) pairs reversed into the same files
-    (a reissued invoice's cost moves, ``moved_cost.moved_cost_entries``; their Xero rows found by
-    their narration, which starts with the entry's id)."""
+    (a run's purchase entries dated the period's last day). An entry the run split into Xero
+    journals of parts (``_xero_parts``) is reversed part by part, each part still a journal
+    that balances, in files of at most ``XERO_MAX_LINES`` (``_write_xero_reversed``). An entry
+    that is not in a file gives no file. ``more``: further (entry, reversal) pairs reversed into
+    the same files (a reissued invoice's cost moves, ``moved_cost.moved_cost_entries``; their
+    Xero rows found by their narration, which starts with the entry's id)."""
     written = []
     pairs = [(original, reversal), *more]
+    # the Xero rows of each pair per currency, over all the currency's files (an entry's parts
+    # may be in two), with their part number, reversed and written once all are read
+    xero: dict[str, list[list[tuple[int, list[str]]]]] = {}
     for path in files:
         with open(path, newline="", encoding="utf-8") as fh:
             header, *found = list(csv.reader(fh))
-        rows = []
         if tuple(header) == XERO_COLUMNS:
             xero_form = xero_date_format or _date_format([r[1] for r in found], original.date)
-            for was, now in pairs:
-                receivable = (was.postings[0].description, now.postings[0].description)
-                narration = csv_text(_narration(was))
-                rows += [
-                    [
-                        csv_text(_narration(now)),
-                        now.date.strftime(xero_form),
-                        _converted_negated(_reworded(r[2], receivable) if i == 0 else r[2]),
-                        *r[3:5],
-                        money_text(-Decimal(r[5])),
-                        *r[6:],
-                    ]
-                    for i, r in enumerate(
-                        r
-                        for r in found
-                        if r[0] == narration
-                        or (not was.narration and r[0].startswith(f"{was.entry_id} "))
-                    )
-                ]
-            # the file's currency (``..._EUR.csv``, or ``..._EUR_2.csv`` past 300 lines): the
-            # credit note's one entry is one file of it
+            # the file's currency (``..._EUR.csv``, or ``..._EUR_2.csv`` past 300 lines)
             currency = _XERO_CURRENCY.search(path.stem)
             suffix = currency.group(1) if currency else path.stem.rsplit("_", 1)[-1]
-            target = Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv"
-        elif tuple(header) in (QUICKBOOKS_COLUMNS, EARLIER_QUICKBOOKS_COLUMNS):
+            mine = xero.setdefault(suffix, [[] for _ in pairs])
+            for n, (was, now) in enumerate(pairs):
+                mine[n] += [
+                    (part, _xero_reversed(r, was, now, xero_form))
+                    for r in found
+                    for part in [_xero_part(r[0], was)]
+                    if part is not None
+                ]
+            continue
+        rows = []
+        if tuple(header) in (QUICKBOOKS_COLUMNS, EARLIER_QUICKBOOKS_COLUMNS):
             form = date_format or _date_format([r[1] for r in found], original.date)
             for was, now in pairs:
                 receivable = (was.postings[0].description, now.postings[0].description)
@@ -463,7 +466,74 @@ def write_reversed_packages(
             raise ParameterError(path, None, f"not a Xero or QuickBooks journal file: {header}")
         if rows:
             written.append(_write(target, tuple(header), rows))
-    return written
+    return [*_write_xero_reversed(xero, pairs, reversal, Path(folder)), *written]
+
+
+#: The end of the narration of a journal of an entry's parts (``_xero_parts``).
+_PART = re.compile(r" \(part (\d+) of \d+\)$")
+
+
+def _xero_part(narration: str, entry: Entry) -> int | None:
+    """Where a Xero row of narration ``narration`` is ``entry``'s: 0 in its one journal, n in
+    its journal "(part n of m)"; None where it is another entry's. An entry without a narration
+    of its own (a reissue's cost move) is found by its id starting the row's narration."""
+    part = _PART.search(narration)
+    own = narration[: part.start()] if part else narration
+    if own == csv_text(_narration(entry)) or (
+        not entry.narration and own.startswith(f"{entry.entry_id} ")
+    ):
+        return int(part.group(1)) if part else 0
+    return None
+
+
+def _xero_reversed(row: list[str], was: Entry, now: Entry, date_format: str) -> list[str]:
+    """A Xero row of ``was`` as ``now`` (its reversal) books it: narration (and part) and date
+    of ``now``, the amount negated, a converted line's amount in its own currency too, a line
+    carried between parts named after ``now``. The receivable's wording is ``_reworded`` on
+    the entry's first row by the caller."""
+    part = _PART.search(row[0])
+    carried = f"{was.entry_id} carried "
+    description = row[2]
+    if description.startswith(carried):
+        description = f"{now.entry_id} carried {description[len(carried) :]}"
+    return [
+        csv_text(_narration(now)) + (part.group(0) if part else ""),
+        now.date.strftime(date_format),
+        _converted_negated(description),
+        *row[3:5],
+        money_text(-Decimal(row[5])),
+        *row[6:],
+    ]
+
+
+def _write_xero_reversed(
+    found: dict[str, list[list[tuple[int, list[str]]]]],
+    pairs: list[tuple[Entry, Entry]],
+    reversal: Entry,
+    folder: Path,
+) -> list[Path]:
+    """The reversed Xero rows ``found`` (per currency, per pair of ``pairs``, with their part
+    numbers) in files named after ``reversal`` (``..._EUR.csv``, ``..._EUR_2.csv`` past 300
+    lines): each pair's parts in order, each part a journal of its own as the run wrote it,
+    never split between files; the first row of each pair worded as its reversal's
+    receivable."""
+    files: dict[str, list[list[list[str]]]] = {}
+    for currency, per_pair in found.items():
+        for (was, now), rows in zip(pairs, per_pair, strict=True):
+            ordered = [r for _, r in sorted(rows, key=lambda pr: pr[0])]
+            if not ordered:
+                continue
+            receivable = (was.postings[0].description, now.postings[0].description)
+            ordered[0][2] = _reworded(ordered[0][2], receivable)
+            journals: dict[str, list[list[str]]] = {}
+            for r in ordered:
+                journals.setdefault(r[0], []).append(r)
+            for journal in journals.values():
+                _pack(files.setdefault(currency, [[]]), journal)
+    return [
+        _write(folder / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv", XERO_COLUMNS, rows)
+        for suffix, rows in sorted(_named(files).items())
+    ]
 
 
 #: The currency at the end of a Xero file's name, before a part number (``_EUR``, ``_EUR_2``).

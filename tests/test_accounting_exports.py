@@ -370,6 +370,67 @@ def test_a_journal_of_more_than_300_lines_is_split_into_balanced_parts_xero_impo
     ]
 
 
+def test_the_reversal_of_a_journal_split_into_parts_is_split_the_same_way_and_balances(
+    written, tmp_path
+):
+    """An entry of more than 300 lines is written as journals "(part 1 of 2)", "(part 2 of 2)"
+    in two files. Its reversal looked its rows up by the entry's narration alone, found none
+    of the parts and wrote no Xero file: the reversal was missing in silence (and rows from the
+    two files of one currency went to one target, the second overwriting the first). It is the
+    parts reversed: each a journal that balances, at most 300 lines a file, the carried lines
+    named after the reversal and netting to 0, every line of the entry negated once."""
+    from billing_lib.accounting_exports import write_reversed_packages
+    from billing_lib.journal_entries import reversing_entry
+
+    _, invoicing, _ = written
+    bills = [Posting("1610", D("-1.00"), "EUR", f"AWS invoice EU-{n} 2026-10") for n in range(350)]
+    cost = Posting("7010", D("350.00"), "EUR", "Cost of sales AWS 2026-10")
+    big = Entry(
+        date(2026, 10, 31), "PURCH", "COST-2026-10-aws-EUR", "Amazon Web Services",
+        "Amazon Web Services vendor report 2026-10 (EUR)", (cost, *bills),
+    )  # fmt: skip
+    small = replace(big, entry_id="COST-2026-10-vmware-EUR", narration="VMware", postings=(
+        Posting("7040", D("5.00"), "EUR", "Cost"), Posting("1630", D("-5.00"), "EUR", "Bill"),
+    ))  # fmt: skip
+    paths = write_package_journals(
+        [big, small], invoicing, ExportSettings(), tmp_path / "run", PERIOD
+    )
+    xero = [p for p in paths if p.name.startswith("xero")]
+    assert len(xero) == 2  # the parts in two files
+    reversal = reversing_entry(
+        big, "COST-NWC2026-000001-aws-EUR", date(2026, 12, 3), "Amazon Web Services",
+        "reverses COST-2026-10-aws-EUR", cost.description,
+    )  # fmt: skip
+    out = tmp_path / "note"
+    out.mkdir()
+    reversed_files = write_reversed_packages(xero, big, reversal, out)
+    assert [p.name for p in reversed_files] == [
+        "xero_manual_journal_COST-NWC2026-000001-aws-EUR_EUR.csv",
+        "xero_manual_journal_COST-NWC2026-000001-aws-EUR_EUR_2.csv",
+    ]
+    journals: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for path in reversed_files:
+        header, rows = _read(path)
+        assert header == list(XERO_COLUMNS) and len(rows) <= XERO_MAX_LINES
+        for r in rows:
+            journals[r["*Narration"]].append(r)
+    base = "COST-NWC2026-000001-aws-EUR reverses COST-2026-10-aws-EUR – Amazon Web Services"
+    assert sorted(journals) == [f"{base} (part 1 of 2)", f"{base} (part 2 of 2)"]
+    for rows in journals.values():
+        assert sum(D(r["*Amount"]) for r in rows) == 0
+        assert {r["*Date"] for r in rows} == {"03/12/2026"}
+    parts = [journals[f"{base} (part {n} of 2)"] for n in (1, 2)]
+    carried = [r for rows in parts for r in rows if r["*AccountCode"] == "7099"]
+    assert [(r["*Amount"], r["Description"]) for r in carried] == [
+        ("53.00", "COST-NWC2026-000001-aws-EUR carried to part 2 of 2"),
+        ("-53.00", "COST-NWC2026-000001-aws-EUR carried from part 1 of 2"),
+    ]
+    own = [(r["*AccountCode"], r["*Amount"], r["Description"]) for rows in parts for r in rows]
+    assert [x for x in own if x[0] != "7099"] == [
+        (p.account, money_text(-p.amount), p.description) for p in big.postings
+    ]
+
+
 def test_settings_are_checked_and_default_without_the_file(tmp_path):
     assert load_export_settings(tmp_path) == ExportSettings()
     (tmp_path / "accounting_exports.yaml").write_text(
