@@ -226,6 +226,44 @@ def _quickbooks_merged(accounts: dict[str, Account], path: Path) -> None:
         )
 
 
+#: QuickBooks Online's longest name of an account, customer or vendor (Intuit help, "Which
+#: contact fields are imported?": "A name cannot exceed 100 characters"; an account's name
+#: likewise).
+QUICKBOOKS_MAX_NAME = 100
+#: What QuickBooks' name of a receivable or payable account in an entry in another currency
+#: adds to it (``quickbooks_journal.quickbooks_account``: "<name> - USD").
+QUICKBOOKS_CURRENCY_SUFFIX = len(" - USD")
+
+
+def _quickbooks_too_long(products: Products, path: Path) -> None:
+    """A ParameterError for an account whose name the QuickBooks Online journal (always
+    written, beside Xero's) cannot give: longer than ``QUICKBOOKS_MAX_NAME``, or, for the
+    receivable account and the vendors' payable accounts, which an entry in another currency
+    names "<name> - <currency>", longer than that less ``QUICKBOOKS_CURRENCY_SUFFIX``. QuickBooks
+    has no account of such a name, so the import finds none (and a name cut short could be
+    another account's); the chart is refused when loaded rather than the file when imported."""
+    per_currency = {products.receivable_account} | {
+        v.payable_account for v in products.vendors.values()
+    }
+    for code, account in products.accounts.items():
+        limit = QUICKBOOKS_MAX_NAME - (QUICKBOOKS_CURRENCY_SUFFIX if code in per_currency else 0)
+        if len(account.name) > limit:
+            why = (
+                f", as the {'receivable' if code == products.receivable_account else 'payable'} "
+                f"account is named '<name> - <currency>' in an entry in another currency"
+                if code in per_currency
+                else ""
+            )
+            raise ParameterError(
+                path,
+                f"accounts.{code}",
+                f"the account name is {len(account.name)} characters; the QuickBooks Online "
+                f"journal names the account by its name, which QuickBooks keeps to at most "
+                f"{QUICKBOOKS_MAX_NAME} characters{why}: give it a name of at most {limit} "
+                "characters, the one it has in QuickBooks",
+            )
+
+
 def _not_subject_needs_registration(seller: Seller, vat: VatRules, path: Path) -> None:
     """A ParameterError for a VAT rule not subject to VAT (category O) beside a seller without
     ``chamber_of_commerce``: such an e-invoice leaves out the seller's VAT identifier (EN 16931
@@ -385,6 +423,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     known = products.accounts
     _merged_accounts(known, path)
     _quickbooks_merged(known, path)
+    _quickbooks_too_long(products, path)
 
     def need(code: str, entry: str, kinds: tuple[str, ...], file: Path = path) -> None:
         if code not in known:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates, missing_rate_error
 from billing_lib.invoice_model import money_text
-from billing_lib.invoicing_parameters import Invoicing
+from billing_lib.invoicing_parameters import QUICKBOOKS_MAX_NAME, Invoicing
 from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national
 from billing_lib.journal_files import csv_text
 from billing_lib.money import ZERO, minor_unit, round_money
@@ -51,6 +51,23 @@ def journal_number(entry_id: str) -> str:
         return entry_id
     digest = hashlib.sha256(entry_id.encode("utf-8")).hexdigest()[:_NUMBER_DIGEST]
     return f"{entry_id[: QUICKBOOKS_MAX_NUMBER - _NUMBER_DIGEST - 1]}-{digest}"
+
+
+#: Hex digits of a name's SHA-256 in a Name shortened to ``QUICKBOOKS_MAX_NAME``.
+_NAME_DIGEST = 6
+
+
+def quickbooks_name(name: str) -> str:
+    """QuickBooks' Name of a customer or vendor ``name`` (customers.yaml's, products.yaml's):
+    the name itself up to ``QUICKBOOKS_MAX_NAME`` characters; a longer one, which no QuickBooks
+    customer or vendor can have, its first 92 characters, " #" and 6 hex digits of its SHA-256
+    ("Stichting ... #1f2e3d", 100 characters). Cut at 100, two names alike in their first 100
+    characters were one customer; the digest keeps them two, and the same name has the same
+    Name in every run (create the customer in QuickBooks under it)."""
+    if len(name) <= QUICKBOOKS_MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_NAME_DIGEST]
+    return f"{name[: QUICKBOOKS_MAX_NAME - _NAME_DIGEST - 2]} #{digest}"
 
 
 def quickbooks_account(code: str, currency: str, home: str, invoicing: Invoicing) -> str:
@@ -155,7 +172,8 @@ def quickbooks_rows(
                     csv_text(ln.description),
                     money_text(ln.amount) if ln.amount > 0 else "",
                     money_text(-ln.amount) if ln.amount < 0 else "",
-                    (entry.payee or "") if named else "",  # a key QuickBooks matches: exact
+                    # a key QuickBooks matches: exact, at most 100 characters
+                    quickbooks_name(entry.payee or "") if named else "",
                     ln.currency,
                     quickbooks_rate(entry, ln.currency, home, rates),
                 ]

@@ -219,6 +219,65 @@ def test_quickbooks_names_the_customer_exactly_however_its_name_starts(tmp_path)
         assert receivable[inv.number]["Description"].startswith("'-")
 
 
+def test_a_quickbooks_name_past_100_characters_is_shortened_uniquely_and_the_same_each_run(
+    written,
+):
+    """QuickBooks Online's customer and vendor names are at most 100 characters (Intuit help,
+    "Which contact fields are imported?"); the Name column gave a longer legal name as it is,
+    which no QuickBooks customer can have, and cut at 100 two names that differ further on
+    would be one customer. A longer name is its first 92 characters, " #" and 6 hex digits of
+    its SHA-256: 100 characters, one per name, the same in every run; a name that fits is
+    left as it is."""
+    invoices, invoicing, _ = written
+    entry = sales_entry(invoices[0], invoicing)
+    stem = "Stichting Samenwerkende Zorginstellingen " * 3  # 123 characters
+    long_names = [f"{stem}Noord-Holland", f"{stem}Zuid-Holland"]
+    entries = [
+        replace(entry, entry_id=f"NW2026-00009{n}", payee=name)
+        for n, name in enumerate([*long_names, "Acme B.V."])
+    ]
+    named = {r[0]: r[6] for r in quickbooks_rows(entries, invoicing, "%d/%m/%Y", PERIOD) if r[6]}
+    first, second, short = (named[f"NW2026-00009{n}"] for n in range(3))
+    assert short == "Acme B.V."
+    assert len(first) == len(second) == 100 and first != second
+    assert first.startswith(stem[:92] + " #") and second.startswith(stem[:92] + " #")
+    again = {r[0]: r[6] for r in quickbooks_rows(entries, invoicing, "%d/%m/%Y", PERIOD) if r[6]}
+    assert again == named
+
+
+@pytest.mark.parametrize(
+    ("code", "length", "limit"),
+    [("7010", 101, 100), ("1300", 95, 94), ("1610", 95, 94)],
+)
+def test_an_account_name_quickbooks_cannot_hold_is_refused_when_the_parameters_load(
+    tmp_path, code, length, limit
+):
+    """QuickBooks Online's account names are at most 100 characters, and the receivable and
+    payable accounts are named "<name> - USD" in an entry in another currency (6 more): a
+    longer name in products.yaml was written to the QuickBooks file, whose import finds no
+    such account (and cut, two names alike in their first 100 characters would be one). The
+    chart is refused when loaded, naming the entry, the length and the limit; one that fits
+    loads."""
+    from billing_lib.invoicing_parameters import load_invoicing
+    from tests.invoice_helpers import parameters_copy
+
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    old = re.search(rf'  "{code}": {{name: ([^,]+), type', text)
+    assert old is not None
+    name = (old.group(1) + " " + "x" * length)[:length]
+    products.write_text(text.replace(old.group(1), f'"{name}"', 1), encoding="utf-8")
+    with pytest.raises(ParameterError) as refused:
+        load_invoicing(params)
+    message = str(refused.value)
+    assert f"entry accounts.{code}: " in message
+    assert f"{length} characters" in message and f"at most {limit}" in message
+    assert "QuickBooks" in message
+    products.write_text(text.replace(old.group(1), f'"{name[:limit]}"', 1), encoding="utf-8")
+    assert load_invoicing(params).account(code).name == name[:limit]
+
+
 def test_xero_in_the_base_currency_holds_every_entry_converted_at_the_period_end_rate(tmp_path):
     # a Dutch reseller's Xero organisation is in EUR: the USD invoice of C008 and the AWS bill
     # in USD go into the EUR file at the USD->EUR rate of 31 October (0.9187), each still
