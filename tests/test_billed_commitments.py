@@ -132,6 +132,47 @@ def test_a_reservation_paid_monthly_is_billed_as_bought_in_one_month_and_amortis
     ]
 
 
+def _without_benefit_columns(folder: Path) -> Path:
+    """The export in ``folder`` as a layout older than benefitId writes it (no benefitId,
+    benefitName), its reservation's ids as Microsoft documents them ("Reconcile reservation
+    purchases with usage records", understand-usage-details-fields): the purchase carries its order
+    as productOrderId and stamps it as reservationId too; covered usage and unused hours carry the
+    order as productOrderId, and as reservationId the reservation within the order."""
+    [path] = folder.iterdir()
+    rows = _rows(path)
+    header = rows[0]
+    col = {c: header.index(c) for c in ("chargeType", "reservationId", "productOrderId")}
+    for row in rows[1:]:
+        if row[col["reservationId"]]:
+            row[col["productOrderId"]] = ORDER
+            if row[col["chargeType"]] == "Purchase":
+                row[col["reservationId"]] = ORDER
+    keep = [i for i, c in enumerate(header) if c not in ("benefitId", "benefitName")]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([[r[i] for i in keep] for r in rows])
+    return folder
+
+
+def test_an_older_layout_s_reservation_bought_up_front_then_amortised_is_refused(tmp_path):
+    """Without benefitId, November's amortized lines were marked with their reservationId, the
+    reservation within the order, and October's purchase with the order (productOrderId): the
+    runs' commitments shared no order, and November billed its share of the payment October had
+    billed whole."""
+    params, out = _parameters(tmp_path), tmp_path / "out"
+    october = _without_benefit_columns(_october(tmp_path, "OneTime"))
+    november = _without_benefit_columns(_november(tmp_path))
+    run.run_all("2026-10", october, params, out)
+    problem = _november_refused(
+        november,
+        params,
+        out,
+        "the reports of 2026-11 bill 1 Microsoft reservation or savings plan order(s) that the "
+        "run of 2026-10 billed already in the other view",
+    )
+    assert (problem.file, problem.row) == ("mpa-amortized-cost-2026-11.csv", 3)
+    assert problem.value.startswith(f"the reservation or savings plan order {ORDER} (amortised")
+
+
 def _cur2_month(folder: Path, month: str, rows: list[tuple[str, str, dict[str, str]]]) -> Path:
     """A CUR 2.0 CSV of ``month`` (``2026-10``) for Dijkstra's account (C001, plan smb): one row
     per (line item type, unblended cost, more columns), each on the month's 2nd day."""

@@ -417,3 +417,56 @@ def test_two_azure_export_runs_in_one_zip_are_each_checked_by_their_own_manifest
                 short.writestr(member, zf.read(member))
     with pytest.raises(InputError, match=r"sub-b/.*manifest\.json: 1 of the 2 data files"):
         import_reports(open_store(), [tmp_path / "short.zip"], period="2026-10")
+
+
+def test_an_azure_part_cut_short_is_refused_by_its_manifest_s_row_count(tmp_path):
+    """A part downloaded short, cut off at a line boundary (the last row of part_1_0001.csv lost
+    in the copy), parses as a whole file: its manifest's blobs[].dataRowCount (5, the data rows
+    without the header, as Cost Management counts them) was not compared with the rows read (4),
+    and the part was billed as whole, the lost row on no invoice."""
+    parts = _azure_parts(tmp_path)
+    manifest = _azure_manifest(tmp_path, parts)
+    text = parts[1].read_text(encoding="utf-8")
+    parts[1].write_text(text[: text.rstrip("\n").rfind("\n") + 1], encoding="utf-8")
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [*parts, manifest], period="2026-10")
+    text = str(err.value)
+    assert text.startswith(f"{parts[1]}: 4 data rows read, but its manifest {manifest} counts 5")
+    assert [(p.file, p.value, p.expected) for p in err.value.problems] == [
+        (
+            str(parts[1]),
+            "4 data rows",
+            f"5 data rows (dataRowCount of {AZURE_MPA_RUN}/part_1_0001.csv)",
+        )
+    ]
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+
+
+def test_blank_lines_in_an_azure_part_are_no_data_rows_of_its_manifest_count(tmp_path):
+    """A blank line (one left at the end of a part by an editor, one between rows) is no data row
+    of the manifest's count, nor a line the import reads: the part matches its dataRowCount."""
+    parts = _azure_parts(tmp_path)
+    manifest = _azure_manifest(tmp_path, parts)
+    lines = parts[0].read_text(encoding="utf-8").splitlines(keepends=True)
+    parts[0].write_text("".join([*lines[:2], "\n", *lines[2:], "\n"]), encoding="utf-8")
+    con = open_store()
+    reports = import_reports(con, [*parts, manifest], period="2026-10")
+    assert [r.rows for r in reports] == [4, 5]
+
+
+def test_an_azure_manifest_whose_row_count_is_no_number_is_refused_naming_the_blob(tmp_path):
+    """A dataRowCount that is no whole number (a manifest edited by hand) cannot check its part:
+    the manifest is refused naming it and the blob, as one that cannot be read."""
+    parts = _azure_parts(tmp_path)
+    manifest = _azure_manifest(tmp_path, parts)
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    doc["blobs"][1]["dataRowCount"] = "5"
+    manifest.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_reports(open_store(), [*parts, manifest], period="2026-10")
+    assert str(err.value).startswith(
+        f"{manifest}: blobs[1].dataRowCount of {AZURE_MPA_RUN}/part_1_0001.csv is '5', not a "
+        "number of rows"
+    )
+    assert [(p.column, p.value) for p in err.value.problems] == [("blobs[1].dataRowCount", "'5'")]

@@ -591,3 +591,76 @@ def test_a_rounding_adjustment_of_the_billing_profile_is_listed_unmapped_not_ref
         "qwer-asdf-bg7-pgb",
         "Northwind Cloud EUR",
     )
+
+
+#: The reservation order the real EA sample's purchase (row 2) bought, and a reservation in it.
+EA_ORDER = "49ed0e4d-8e0c-4f1f-af2c-67c865056615"
+EA_RESERVATION = "c3a9f1e2-6b7d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+def _ea_without_benefit_columns(tmp_path: Path) -> tuple[Path, Path]:
+    """The real EA actual-cost sample as an EA layout older than benefitId writes it (no benefitId,
+    benefitName: Microsoft added them with savings plans), its reservation purchase alone; and
+    the amortized-cost export of that layout: a VM's usage the reservation covers, at its share,
+    and the reservation's unused hours. As Microsoft documents ("Reconcile reservation purchases
+    with usage records", understand-usage-details-fields): a purchase carries its order as
+    ProductOrderId and stamps it as ReservationId too; a usage record carries the order as
+    ProductOrderId, but its ReservationId is the reservation within the order that covered it."""
+    ea = DATA.parent / "vendor-samples" / "azure-ea" / "ea-actual-cost-small-2023-09.csv"
+    with open(ea, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    keep = [i for i, c in enumerate(rows[0]) if c not in ("benefitId", "benefitName")]
+    header = [rows[0][i] for i in keep]
+    col = {c: header.index(c) for c in header}
+    body = [[r[i] for i in keep] for r in rows[1:]]
+    purchase = body[0]
+    assert purchase[col["ReservationId"]] == purchase[col["ProductOrderId"]] == EA_ORDER
+    covered = next(
+        list(r) for r in body if r[col["MeterCategory"]] == "Virtual Machines" and r is not purchase
+    )
+    for name, value in {
+        "PricingModel": "Reservation",
+        "ReservationId": EA_RESERVATION,
+        "ReservationName": purchase[col["ReservationName"]],
+        "ProductOrderId": EA_ORDER,
+        "ProductOrderName": purchase[col["ProductOrderName"]],
+        "Cost": "0.0741",
+    }.items():
+        covered[col[name]] = value
+    unused = list(purchase)
+    for name, value in {
+        "ChargeType": "UnusedReservation",
+        "Frequency": "UsageBased",
+        "ReservationId": EA_RESERVATION,
+        "Date": "09/22/2023",
+        "Cost": "0.0326",
+    }.items():
+        unused[col[name]] = value
+    paths = []
+    for name, lines in (("ea-actual.csv", [purchase]), ("ea-amortized.csv", [covered, unused])):
+        with open(tmp_path / name, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([header, *lines])
+        paths.append(tmp_path / name)
+    return paths[0], paths[1]
+
+
+def test_an_older_ea_layout_s_reservation_billed_as_bought_and_amortized_is_refused(tmp_path):
+    """An EA layout without benefitId: the amortized lines were marked with their ReservationId,
+    the reservation within the order, not the order their purchase carries (ProductOrderId), so
+    the reservation bought in the actual-cost export (USD 3.25) and amortized in the other
+    (0.0741 + 0.0326) was billed in both views: the one-import check and the cross-month check
+    (billed_commitments) compare orders, and found none in common."""
+    actual, amortized = _ea_without_benefit_columns(tmp_path)
+    con = open_store()
+    import_reports(con, [amortized])
+    assert _lines(con, "x_VendorChargeType, CommitmentDiscountId") == [
+        ("Usage", EA_ORDER),
+        ("UnusedReservation", EA_ORDER),
+    ]
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [actual, amortized])
+    assert EA_ORDER in str(err.value) and "billed twice" in str(err.value)
+    assert [(p.file, p.row, p.column) for p in err.value.problems] == [
+        (str(actual), 2, "CommitmentDiscountId")
+    ]

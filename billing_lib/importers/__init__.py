@@ -151,7 +151,7 @@ def import_reports(
                         )
                     checksums[src.checksum] = src.name
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
-        check_manifests(con, manifests, [r.file for r in reports])
+        check_manifests(con, manifests, {r.file: r.rows for r in reports})
         check_one_delivery(con)
         check_usage_from_one_format(con, accounts)
         check_purchases_from_one_source(con, accounts)

@@ -202,8 +202,12 @@ READING_RULES = """\
   its parts `part_0_0001.csv` ... in `<export>/<YYYYMMDD-YYYYMMDD>/<run id>/`, naming each in
   `blobs[].blobName`) is read alike: a part it lists that is not given refuses the import (it
   was "not a vendor report", and a run given two of its three parts billed two thirds of the
-  month). A `-Manifest.json` or `manifest.json` that is no JSON listing data files is
-  refused. The manifests state no row counts or totals to check. FOCUS exports are not
+  month). Its `blobs[].dataRowCount` (a part's data rows, the header not counted) is compared
+  with the rows read from the part: a part cut short at a line boundary (a download broken off)
+  refuses the import naming the part, the manifest's count and the rows read; blank lines are no
+  rows of either count. A `-Manifest.json` or `manifest.json` that is no JSON listing data files
+  (or with a `dataRowCount` that is no whole number) is refused. AWS's manifests state no row
+  counts or totals to check. FOCUS exports are not
   compared by billing account and period: an export covers a scope (an Azure subscription or
   resource group), so two exports of one billing account's month are not two deliveries
   (the FOCUS section). A batch of files is all-or-nothing: if one fails, `lines` is unchanged.

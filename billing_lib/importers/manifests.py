@@ -14,14 +14,19 @@ is not among the reports, and when a data file of its export (the same name but 
 number) and billing month is that it does not list: a part of an older delivery. A manifest
 that cannot be read (no JSON, no list of data files, a zip member damaged or encrypted) is
 refused, naming it: never skipped, which would leave its delivery unchecked. Neither kind of
-manifest states row counts or totals, so there are none to check.
+AWS manifest states row counts or totals, so there are none to check.
 
 Azure Cost Management partitions an export run (``part_0_0001.csv``, ``part_1_0001.csv`` ...) and
 writes the run's ``manifest.json`` beside its parts, in ``<export>/<YYYYMMDD-YYYYMMDD>/<run
 id>/``: its ``blobs`` name each part (``blobName``, its path in the storage container), as the
 FinOps toolkit's hubs read them. A part it lists that is not given is refused, as above; a file
 it does not list is not (the parts' names carry no export name: another scope's export run given
-beside it has parts of the same names).
+beside it has parts of the same names). Each blob's ``dataRowCount`` (the part's data rows, the
+header not counted) is compared with the rows the import read from the part: a part cut short at
+a line boundary (a download broken off) parses as a whole file, and is refused naming the part,
+the manifest's count and the rows read. Blank lines are no rows of either count. The manifest's
+``byteCount`` is not compared: a part unpacked from its gzip, or saved again with other line
+ends, has other bytes but the same rows.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import json
 import re
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -66,6 +72,9 @@ class Manifest:
     exports: frozenset[str]
     month: str | None
     sha256: str = ""
+    #: the data rows of each of ``files`` (an Azure blob's ``dataRowCount``), None where the
+    #: manifest states none (AWS's never do)
+    rows: tuple[int | None, ...] = ()
 
 
 def read_manifest(name: str, data: bytes) -> Manifest:
@@ -80,13 +89,14 @@ def read_manifest(name: str, data: bytes) -> Manifest:
             "no list of data files (dataFiles, a legacy CUR's reportKeys, or an Azure export's "
             "blobs)"
         )
-    files = _listed(doc) if isinstance(doc, dict) else None
-    if files is None:
+    listed = _listed(doc) if isinstance(doc, dict) else None
+    if listed is None:
         raise InputError(
             f"{name}: not a delivery manifest AWS or Azure Cost Management writes: {why}. It is "
             "read to check that every data file of the delivery is given; download it again "
             "with the delivery, or move it out of the reports"
         )
+    files, blobs = listed
     own = PurePosixPath(name.rsplit("!", 1)[-1]).name.lower()
     # An Azure run's parts are named part_<n>_<m> whatever their export: a file of another
     # export (another scope's run beside it) could not be told from another run of its own.
@@ -94,21 +104,45 @@ def read_manifest(name: str, data: bytes) -> Manifest:
     if own.endswith(MANIFEST_SUFFIX):
         exports = {_export(f) for f in files} | {own[: -len(MANIFEST_SUFFIX)]}
     month = _month(doc, [name, *files])
-    return Manifest(name, files, frozenset(exports), month, hashlib.sha256(data).hexdigest())
+    sha256 = hashlib.sha256(data).hexdigest()
+    return Manifest(name, files, frozenset(exports), month, sha256, _row_counts(name, files, blobs))
 
 
-def _listed(doc: dict) -> tuple[str, ...] | None:
+def _listed(doc: dict) -> tuple[tuple[str, ...], list[dict]] | None:
     """The data files a manifest lists: AWS's ``dataFiles`` or ``reportKeys`` (texts), an Azure
-    export run's ``blobs`` (objects naming each by ``blobName``); None when it lists none so."""
+    export run's ``blobs`` (objects naming each by ``blobName``); with the blobs (none for AWS).
+    None when it lists none so."""
     listed = doc.get("dataFiles", doc.get("reportKeys"))
     if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
-        return tuple(listed)
+        return tuple(listed), []
     blobs = doc.get("blobs")
     if isinstance(blobs, list) and all(
         isinstance(b, dict) and isinstance(b.get("blobName"), str) for b in blobs
     ):
-        return tuple(b["blobName"] for b in blobs)
+        return tuple(b["blobName"] for b in blobs), blobs
     return None
+
+
+def _row_counts(name: str, files: tuple[str, ...], blobs: list[dict]) -> tuple[int | None, ...]:
+    """The data rows the manifest ``name`` states for each of its ``files``: an Azure blob's
+    ``dataRowCount`` (rows without the header), None where it has none (an AWS manifest: no
+    ``blobs``). InputError when one is no whole number of rows: the part could not be checked."""
+    if not blobs:
+        return tuple(None for _ in files)
+    counts: list[int | None] = []
+    for n, blob in enumerate(blobs):
+        count = blob.get("dataRowCount")
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count < 0
+        ):
+            raise InputError(
+                f"{name}: blobs[{n}].dataRowCount of {blob['blobName']} is {count!r}, not a number "
+                "of rows; expected the manifest Cost Management wrote with the export run "
+                "(download it again with the run's parts)",
+                [Problem(name, None, f"blobs[{n}].dataRowCount", repr(count), "a whole number")],
+            )
+        counts.append(count)
+    return tuple(counts)
 
 
 def _export(key: str) -> str:
@@ -222,28 +256,34 @@ def _tail(a: list[str], b: list[str]) -> int:
 
 
 def check_manifests(
-    con: duckdb.DuckDBPyConnection, manifests: list[Manifest], reports: list[str]
+    con: duckdb.DuckDBPyConnection, manifests: list[Manifest], reports: Mapping[str, int]
 ) -> None:
     """InputError when a data file a manifest lists is not among ``reports`` (the names of the
-    reports imported), or a report of a manifest's export and month is not among its files
-    (module docstring). A listed file is the report sharing the most trailing folder and file
-    names with it (one at least: its file name), so that of two executions' folders in one zip
-    the one the manifest names is taken; and no other manifest's file shares more with it, so
-    that of two Azure export runs in one zip (parts named alike, part_0_0001.csv) a run's missing
-    part is not taken for the other run's. Reads ``lines`` only for reports a manifest does not
-    list whose name is of its export, one grouped query, to tell their billing month."""
+    reports imported, with the data rows read from each), when it is but with other rows than
+    the manifest counts for it (``Manifest.rows``), or when a report of a manifest's export and
+    month is not among its files (module docstring). A listed file is the report sharing the
+    most trailing folder and file names with it (one at least: its file name), so that of two
+    executions' folders in one zip the one the manifest names is taken; and no other manifest's
+    file shares more with it, so that of two Azure export runs in one zip (parts named alike,
+    part_0_0001.csv) a run's missing part is not taken for the other run's. Reads ``lines`` only
+    for reports a manifest does not list whose name is of its export, one grouped query, to tell
+    their billing month."""
     keys = {k: k.split("://", 1)[-1].split("/") for m in manifests for k in m.files}
     claimed = {r: max((_tail(p, _parts(r)) for p in keys.values()), default=0) for r in reports}
     for manifest in manifests:
         listed: set[str] = set()
         missing: list[str] = []
-        for key in manifest.files:
+        counts = manifest.rows or (None,) * len(manifest.files)
+        for key, count in zip(manifest.files, counts, strict=True):
             parts = keys[key]
             scores = {r: s for r in reports if (s := _tail(parts, _parts(r))) == claimed[r]}
             best = max(scores.values(), default=0)
             if best == 0:
                 missing.append(key)
-            listed |= {r for r, s in scores.items() if s == best and best}
+            found = {r for r, s in scores.items() if s == best and best}
+            if count is not None:
+                _check_rows(manifest, key, count, {r: reports[r] for r in found})
+            listed |= found
         if missing:
             shown = ", ".join(PurePosixPath(k).name for k in missing)
             raise InputError(
@@ -255,6 +295,34 @@ def check_manifests(
                 [Problem(k, None, None, None, "among the reports") for k in missing],
             )
         _refuse_not_listed(con, manifest, [r for r in reports if r not in listed])
+
+
+def _check_rows(manifest: Manifest, key: str, count: int, found: Mapping[str, int]) -> None:
+    """InputError naming the first of ``found`` (the reports taken for the manifest's data file
+    ``key``, with the data rows read) whose rows are not the ``count`` the manifest states."""
+    for report, rows in found.items():
+        if rows == count:
+            continue
+        why = (
+            "cut short (a download broken off at a line): the charges of the rows lost would be "
+            "on no invoice"
+            if rows < count
+            else "rows added to it since: charges the export did not write would be billed"
+        )
+        raise InputError(
+            f"{report}: {rows} data rows read, but its manifest {manifest.name} counts {count} "
+            f"for it (dataRowCount of {key}, the header not counted): not the part the export "
+            f"wrote, {why}. Download the part again with its manifest",
+            [
+                Problem(
+                    report,
+                    None,
+                    None,
+                    f"{rows} data rows",
+                    f"{count} data rows (dataRowCount of {key})",
+                )
+            ],
+        )
 
 
 def _refuse_not_listed(
