@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from billing_lib import run
+from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import InputError, Problem
+from billing_lib.reissue import reissue_invoice
 from tests import cur2_sample as cur2
 from tests.notebook_project import REPO
 
@@ -362,4 +364,67 @@ def test_a_focus_commitment_bought_up_front_then_billed_amortised_next_month_is_
         f"the reservation or savings plan order {named} (amortised: 1 line(s), USD 0.624) that "
         f"the run of 2026-10 ({out / '2026-10'}) billed as bought up front from "
         "focus-2026-10.csv, row 3 (USD 876)"
+    )
+
+
+def _invoice_of(folder: Path, customer: str) -> str:
+    """The number of ``customer``'s invoice in the run folder ``folder``."""
+    invoices = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["invoices"]
+    [number] = [i["invoice_number"] for i in invoices if i["customer_id"] == customer]
+    return number
+
+
+def test_a_reissue_billing_amortised_what_another_month_bought_up_front_is_refused(tmp_path):
+    """October billed Dijkstra's Savings Plan bought up front (USD 876.00), November its covered
+    usage on BilledCost (net 0): billed once. November's invoice credited and reissued with
+    C001's rule pricing it on its amortised cost from 1 November billed the plan's share a second
+    time: ``billing reissue`` rates the month in a scratch folder beside no other month, and
+    never compared its commitments with the other months' (a run does after rating)."""
+    billed = _parameters(tmp_path / "billed")
+    amortised = _amortised_from_november(tmp_path / "amortised")
+    out = tmp_path / "out"
+    november = _sp_november(tmp_path, PLAIN)
+    run.run_all("2026-10", _sp_october(tmp_path), billed, out, finalise=True)
+    number = _invoice_of(run.run_all("2026-11", november, billed, out, finalise=True), "C001")
+    issue_credit_note(out, number, reason="the Savings Plan's usage at its amortised cost")
+    with pytest.raises(InputError) as err:
+        reissue_invoice(out, number, amortised, november)
+    assert str(err.value).startswith(
+        "the new invoices of 2026-11 would bill 1 reservation or savings plan order(s) (AWS: a "
+        "Savings Plan's or reserved instance's ARN) that the run of 2026-10 billed already in "
+        "the other view"
+    ), str(err.value)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (
+        "cur2-northwind-2026-11-00001.csv",
+        2,
+        "CommitmentDiscountId",
+    )
+    assert "billed as bought up front from cur2-northwind-2026-10-00001.csv, row 3" in (
+        problem.value
+    )
+    # nothing issued: the credit note's folder alone
+    assert len([p for p in (out / "corrections").iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_a_month_amortising_what_a_reissued_invoice_bought_up_front_is_refused(tmp_path):
+    """October's invoice credited and reissued still bills the Savings Plan bought up front; its
+    run's manifest no longer counts for C001 (the credit note cancelled that invoice), and the
+    reissued invoice's manifest listed no commitments: November billing the plan's usage on its
+    amortised cost passed. The reissue's manifest lists the commitments it bills as a run's
+    does, and the other months compare theirs with them."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
+    october = _sp_october(tmp_path)
+    number = _invoice_of(run.run_all("2026-10", october, params, out, finalise=True), "C001")
+    issue_credit_note(out, number, reason="the address")
+    done = reissue_invoice(out, number, params, october)
+    listed = json.loads((done.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert [(c["order"], c["view"], c["customer_id"], c["row"]) for c in listed["commitments"]] == [
+        (cur2.SP_ARN.lower(), "bought", "C001", 3)
+    ]
+    problem = _november_refused(
+        _sp_november(tmp_path), params, out, "the reports of 2026-11 bill 1 reservation"
+    )
+    assert "billed as bought up front from cur2-northwind-2026-10-00001.csv, row 3" in (
+        problem.value
     )
