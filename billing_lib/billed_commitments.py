@@ -20,6 +20,13 @@ BilledCost bills the payment whole in the month it is bought; the usage it cover
 (``SavingsPlanCoveredUsage``, ``DiscountedUsage``) priced on its amortised cost (a rule's
 ``basis: EffectiveCost``) bills its share of that payment again. The order is the plan's or
 reservation's ARN; a plan without an upfront fee (No Upfront) has no bought view and is read.
+
+FOCUS exports of any provider alike: a commitment's one-time Purchase priced on BilledCost bills it
+bought, and usage whose EffectiveCost is not its BilledCost (its share of a payment made up front)
+priced on EffectiveCost bills it amortised. The order is the CommitmentDiscountId; FOCUS makes that
+column optional, and a commitment no line names (a SaaS provider's spend agreement) is the billing
+account's (``aws billing account 402719385610``): a purchase naming none counts as bought only
+where its EffectiveCost is not its BilledCost (spread over usage: a commitment, not a one-off).
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ from billing_lib.sql import ql
 #: The AWS formats whose line item types tell an upfront fee from the usage it covers.
 AWS_CUR_FORMATS = ("aws_cur2", "aws_cur_legacy")
 
+#: The FOCUS format, of any provider (a commitment's order is its CommitmentDiscountId).
+FOCUS = "focus"
+
 #: ``manifest.json``'s key of the orders a run billed.
 COMMITMENTS = "commitments"
 #: The two views of an order: its up-front purchase, or its cost spread over the covered usage.
@@ -56,6 +66,7 @@ BILLED_COMMITMENTS_SQL = f"""
              BillingCurrency AS currency
       FROM lines
       WHERE x_Vendor = 'microsoft' AND CommitmentDiscountId IS NOT NULL AND BilledCost <> 0
+        AND x_Format <> '{FOCUS}'
         AND ((ChargeCategory = 'Purchase' AND ChargeFrequency IS DISTINCT FROM 'Recurring')
              OR (ChargeCategory = 'Usage'
                  AND x_Format IN ({", ".join(ql(f) for f in AMORTISED_EXPORTS)})))),
@@ -98,54 +109,113 @@ AWS_COMMITMENTS_SQL = f"""
     GROUP BY ALL ORDER BY 1, 2, 3"""
 
 
-def billed_commitments(con: duckdb.DuckDBPyConnection, reports: Path) -> list[dict]:
-    """The Microsoft and AWS commitment orders this run bills (``manifest.json``
-    ``commitments``): per order, view (``bought``: a one-time purchase, an AWS upfront fee on
-    BilledCost; ``amortised``: an amortized-cost export's lines carrying its cost, AWS covered
-    usage on EffectiveCost) and customer, the first report (named within ``reports``) and row,
-    the lines, their cost and currency. The rated lines are read only when the month has a
-    commitment line of that vendor at all (most months have none: no scan of a million rated
-    lines for them)."""
+#: FOCUS exports' commitments (module docstring): per order (the CommitmentDiscountId, else the
+#: vendor's billing account), view and customer, a one-time purchase priced on BilledCost
+#: (bought) and usage priced on an EffectiveCost other than its BilledCost (amortised); the cost
+#: the rated line bills.
+FOCUS_COMMITMENTS_SQL = f"""
+    WITH c AS (
+      SELECT COALESCE({ORDER_SQL},
+                      x_Vendor || ' billing account ' || COALESCE(BillingAccountId, '')) AS ord,
+             CASE WHEN ChargeCategory = 'Purchase' THEN '{BOUGHT}' ELSE '{AMORTISED}' END AS view,
+             x_SourceFile AS file, x_SourceRow AS row, BilledCost, EffectiveCost,
+             BillingCurrency AS currency
+      FROM lines
+      WHERE x_Format = '{FOCUS}'
+        AND ((ChargeCategory = 'Purchase' AND ChargeFrequency IS DISTINCT FROM 'Recurring'
+              AND (CommitmentDiscountId IS NOT NULL OR EffectiveCost <> BilledCost))
+             OR (ChargeCategory = 'Usage' AND EffectiveCost <> BilledCost))),
+    billed AS (
+      SELECT DISTINCT r.source_file, r.source_row, r.customer_id, r.vendor_cost
+      FROM rated_lines r SEMI JOIN c ON r.source_file = c.file AND r.source_row = c.row
+      WHERE r.line_kind = 'vendor' AND r.vendor_cost <> 0)
+    SELECT c.ord, c.view, b.customer_id, min_by(c.file, c.row), min(c.row), count(*),
+           sum(b.vendor_cost), any_value(c.currency)
+    FROM c JOIN billed b ON b.source_file = c.file AND b.source_row = c.row
+    WHERE CASE c.view WHEN '{BOUGHT}' THEN b.vendor_cost = c.BilledCost
+          ELSE b.vendor_cost = c.EffectiveCost END
+    GROUP BY ALL ORDER BY 1, 2, 3"""
+
+
+def _commitment_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[str, tuple]]:
+    """(source, row of a query) of the commitments this run bills: ``microsoft`` (the Azure
+    reports), ``aws`` (the CURs) or ``focus``, each query run only where the month has such
+    lines (most months have none: no scan of a million rated lines for them)."""
     [(microsoft, aws)] = con.execute(
         "SELECT count(*) FILTER (WHERE x_Vendor = 'microsoft') > 0, "
         "count(*) FILTER (WHERE x_Vendor = 'aws') > 0 "
         "FROM lines WHERE CommitmentDiscountId IS NOT NULL"
     ).fetchall()
+    [(focus,)] = con.execute(
+        f"SELECT count(*) > 0 FROM imports WHERE format = '{FOCUS}'"
+    ).fetchall()
     queries = [
-        q for q, used in ((BILLED_COMMITMENTS_SQL, microsoft), (AWS_COMMITMENTS_SQL, aws)) if used
+        (source, q)
+        for source, q, used in (
+            ("microsoft", BILLED_COMMITMENTS_SQL, microsoft),
+            ("aws", AWS_COMMITMENTS_SQL, aws),
+            ("focus", FOCUS_COMMITMENTS_SQL, focus),
+        )
+        if used
     ]
-    rows = [r for q in queries for r in con.execute(q).fetchall()]
+    return [(source, r) for source, q in queries for r in con.execute(q).fetchall()]
+
+
+def _entries(con: duckdb.DuckDBPyConnection, reports: Path) -> list[tuple[str, dict]]:
+    """(source, ``commitments`` entry) of each commitment this run bills (``billed_commitments``),
+    its source the query's (``_commitment_rows``)."""
     return [
-        {
-            "order": order,
-            "view": view,
-            "customer_id": customer,
-            "file": report_name(file, Path(reports)),
-            "row": row,
-            "lines": lines,
-            "cost": f"{cost.normalize():f}",
-            "currency": currency,
-        }
-        for order, view, customer, file, row, lines, cost, currency in rows
+        (
+            source,
+            {
+                "order": order,
+                "view": view,
+                "customer_id": customer,
+                "file": report_name(file, Path(reports)),
+                "row": row,
+                "lines": lines,
+                "cost": f"{cost.normalize():f}",
+                "currency": currency,
+            },
+        )
+        for source, (order, view, customer, file, row, lines, cost, currency) in _commitment_rows(
+            con
+        )
+    ]
+
+
+def billed_commitments(con: duckdb.DuckDBPyConnection, reports: Path) -> list[dict]:
+    """The Microsoft, AWS and FOCUS commitment orders this run bills (``manifest.json``
+    ``commitments``): per order, view (``bought``: a one-time purchase, an AWS upfront fee on
+    BilledCost, a FOCUS one-time purchase on BilledCost; ``amortised``: an amortized-cost
+    export's lines carrying its cost, AWS covered usage and FOCUS usage on an EffectiveCost
+    other than its BilledCost) and customer, the first report (named within ``reports``) and
+    row, the lines, their cost and currency (``_commitment_rows``)."""
+    return [entry for _, entry in _entries(con, reports)]
+
+
+def _listed(manifest: dict, dropped: set[str]) -> list[dict]:
+    """The ``commitments`` entries of a manifest, without those of the customers ``dropped``."""
+    return [
+        e
+        for e in manifest.get(COMMITMENTS) or []
+        if isinstance(e, dict) and e.get("order") and e.get("customer_id") not in dropped
     ]
 
 
 def _billed_by_other_months(output: Path, period: str) -> list[tuple[str, dict]]:
-    """(month, entry) of each ``commitments`` entry of the published runs of the other periods
-    in ``output``, without the customers whose invoice a credit note cancelled."""
+    """(month, entry) of each ``commitments`` entry of the other periods in ``output`` as billed
+    now: their published runs without the customers whose invoice a credit note cancelled, and
+    the invoices that replaced one (``billing reissue``, whose manifest lists its own)."""
     found = []
     for month in run_periods(output, MANIFEST):
         if month == period:
             continue
-        listed = read_manifest(Path(output) / month).get(COMMITMENTS) or []
-        if not listed:
-            continue
-        dropped = set(billed_now(output, month)[0])
-        found += [
-            (month, e)
-            for e in listed
-            if isinstance(e, dict) and e.get("order") and e.get("customer_id") not in dropped
-        ]
+        dropped, replacing = billed_now(output, month)
+        listed = _listed(read_manifest(Path(output) / month), set(dropped))
+        for rated in replacing:
+            listed += _listed(read_manifest(rated.parent), set())
+        found += [(month, e) for e in listed]
     return found
 
 
@@ -155,17 +225,34 @@ def check_commitments_not_billed_elsewhere(
     """InputError naming each order of this run's billed lines that the published run of another
     period in ``output`` billed in the other view (module docstring): an up-front purchase there
     and its amortised cost here, or the other way round."""
-    here = billed_commitments(con, reports)
-    if not here:
-        return
+    here = _entries(con, reports)
+    if here:
+        refuse_commitments_billed_elsewhere(here, output, period, f"the reports of {period} bill")
+
+
+def commitments_of(
+    con: duckdb.DuckDBPyConnection, reports: Path, customers: list[str]
+) -> list[tuple[str, dict]]:
+    """(source, entry) of the commitments the rated lines of ``customers`` bill (the new
+    invoices of ``billing reissue``), for ``refuse_commitments_billed_elsewhere`` and the
+    reissued invoice's manifest."""
+    return [(s, e) for s, e in _entries(con, reports) if e["customer_id"] in customers]
+
+
+def refuse_commitments_billed_elsewhere(
+    here: list[tuple[str, dict]], output: Path, period: str, who: str
+) -> None:
+    """InputError naming each order of ``here`` ((source, entry): what ``who``, the run's
+    reports or a reissue's new invoices, bill) that another period in ``output`` billed in the
+    other view as billed now (``_billed_by_other_months``)."""
     there = _billed_by_other_months(Path(output), period)
-    problems, months, shown = [], set(), set()
-    for mine in here:
+    problems, months, sources = [], set(), set()
+    for source, mine in here:
         for month, other in there:
             if other.get("order") != mine["order"] or other.get("view") == mine["view"]:
                 continue
             months.add(month)
-            shown.add(mine["order"])
+            sources.add(source)
             was = "as bought up front" if other.get("view") == BOUGHT else "as amortized cost"
             problems.append(
                 Problem(
@@ -186,9 +273,9 @@ def check_commitments_not_billed_elsewhere(
         return
     more = f" (the first {MAX_SHOWN} shown)" if len(problems) > MAX_SHOWN else ""
     months_text = ", ".join(sorted(months))
-    if not any(mine["order"].startswith("arn:aws") for mine in here if mine["order"] in shown):
+    if sources == {"microsoft"}:
         raise InputError(
-            f"the reports of {period} bill {len(problems)} Microsoft reservation or savings plan "
+            f"{who} {len(problems)} Microsoft reservation or savings plan "
             f"order(s) that the run of {months_text} billed already in the other "
             f"view{more}: an order paid up front is billed whole in the month it is bought, and "
             "the amortized-cost export spreads that same payment over the months of its term, so "
@@ -197,9 +284,15 @@ def check_commitments_not_billed_elsewhere(
             "at 0), or bill the purchase's month from the amortized-cost export too",
             problems[:MAX_SHOWN],
         )
+    named = (
+        "commitment(s) (FOCUS: the CommitmentDiscountId, or the billing account of a commitment "
+        "no line names)"
+        if "focus" in sources
+        else "reservation or savings plan order(s) (AWS: a Savings Plan's or reserved instance's "
+        "ARN)"
+    )
     raise InputError(
-        f"the reports of {period} bill {len(problems)} reservation or savings plan order(s) "
-        f"(AWS: a Savings Plan's or reserved instance's ARN) that the run of {months_text} billed "
+        f"{who} {len(problems)} {named} that the run of {months_text} billed "
         f"already in the other view{more}: an upfront fee priced on its BilledCost is billed whole "
         "in the month it is bought, and the covered usage priced on its amortised cost "
         "(basis EffectiveCost) bills its share of that same payment again, so billing both would "

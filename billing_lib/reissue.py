@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT, XERO_DATE_FORMAT
+from billing_lib.billed_commitments import COMMITMENTS, refuse_commitments_billed_elsewhere
 from billing_lib.billed_later import refuse_billed_later
 from billing_lib.booked_rates import purchase_rates
 from billing_lib.correction_batches import NOT_ISSUED, issued_in_turn
@@ -237,6 +238,13 @@ def _reissue(
         refuse_billed_twice(output, periods[0], billed.rated)
         refuse_billed_elsewhere(output, periods[0], reports, billed.rated)
         refuse_billed_later(output, periods[0], billed.rated)
+        # a commitment another month billed in the other view (bought up front, or amortised)
+        refuse_commitments_billed_elsewhere(
+            list(billed.commitments),
+            output,
+            periods[0],
+            f"the new invoices of {periods[0]} would bill",
+        )
         notes = [  # each invoice by number and issue date, as the details name the one replaced
             f"This invoice replaces invoice {_dated(r.entry.invoice_number, r.entry.issue_date)}, "
             f"cancelled by credit note {_dated(r.credit_note, r.credit_note_date)}."
@@ -356,6 +364,7 @@ def _publish(
             (moved, buyer),
             date_format,
             rates_changed,
+            [e for _, e in billed.commitments if e["customer_id"] == inv.customer_id],
         )
         return [*files, manifest]
 
@@ -393,14 +402,16 @@ def _write_manifest(
     changed: tuple[list[str], list[str]],
     date_format: tuple[str, str],
     rates_changed: list[str] | None = None,
+    commitments: list[dict] | None = None,
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
     (``billed_from``: the reports and parameters folders, the reports as read, their files
     with sha256, and the delivery manifests the import checked them by), its totals, what
     ``changed`` from the invoice replaced (the lines moved, the buyer's fields), its
     QuickBooks and Xero files' ``date_format`` (what a credit note of it writes), the exchange
-    rates edited since the run that it was confirmed to convert at (``rates_changed``) and the
-    sha256 of every file written."""
+    rates edited since the run that it was confirmed to convert at (``rates_changed``), the
+    commitments it bills (``commitments``, as a run's manifest lists them: the later runs compare
+    theirs with them) and the sha256 of every file written."""
     reports, parameters, inputs, manifests = billed_from
     settings = [
         p for p in sorted(parameters.iterdir()) if p.is_file() and not p.name.startswith(".")
@@ -426,6 +437,7 @@ def _write_manifest(
             "vendor_lines_moved": changed[0],
             "buyer_changed": changed[1],
             "exchange_rates_changed": rates_changed or [],
+            COMMITMENTS: commitments or [],
             "packages": package_versions(),
             QUICKBOOKS_DATE_FORMAT: date_format[0],
             XERO_DATE_FORMAT: date_format[1],

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from billing_lib.accounting_exports import conversion_of, write_package_journals
+from billing_lib.billed_commitments import commitments_of
 from billing_lib.documents import document_writer
 from billing_lib.errors import RunError
 from billing_lib.invoice_files import write_invoice_data, write_invoice_summary
@@ -58,6 +59,10 @@ class BilledAgain:
     #: the AWS delivery manifests the import checked the deliveries by (file, or a zip's member
     #: ``x.zip!member``, with sha256), as a run's manifest records them
     manifests: list[dict]
+    #: (source, entry) of the commitments the new invoices bill
+    #: (``billed_commitments.commitments_of``): compared with the other months' and recorded in
+    #: each reissued invoice's manifest, as a run's ``commitments``
+    commitments: tuple[tuple[str, dict], ...] = ()
 
     def invoice(self, entry: RegisterEntry, number: str, issued: date, note: str) -> Invoice:
         """The invoice ``number`` of ``entry``'s customer and period from its rated lines,
@@ -197,6 +202,7 @@ def rate_again(
         manifests = [{"file": f, "sha256": d} for f, d in br.params.delivery_manifests]
         br.map_customers()
         br.rate()
+        commitments = tuple(commitments_of(br.con, br.params.reports, customers))
         br.con.execute(
             f"COPY (SELECT * FROM rated_lines WHERE period = {ql(period)} AND list_contains("
             f"[{', '.join(ql(c) for c in customers)}], customer_id) ORDER BY customer_id, "
@@ -208,4 +214,6 @@ def rate_again(
         if br.results.rating is not None and br.results.rating.rated_file is not None:
             release_target(br.results.rating.rated_file)
         br.con.close()
-    return BilledAgain(br.settings, rated, reports, parameters, fees, terms, inputs, manifests)
+    return BilledAgain(
+        br.settings, rated, reports, parameters, fees, terms, inputs, manifests, commitments
+    )

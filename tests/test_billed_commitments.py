@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from billing_lib import run
+from billing_lib.corrections import issue_credit_note
 from billing_lib.errors import InputError, Problem
+from billing_lib.reissue import reissue_invoice
 from tests import cur2_sample as cur2
 from tests.notebook_project import REPO
 
@@ -221,33 +223,28 @@ def _amortised_from_november(tmp_path: Path) -> Path:
     return params
 
 
-def test_an_aws_savings_plan_bought_up_front_then_billed_amortised_next_month_is_refused(
-    tmp_path,
-):
-    """Dijkstra's all-upfront Compute Savings Plan, bought on 2 October (USD 876.00, billed on
-    BilledCost by the smb plan), covers its EC2 usage in November, which a rule of C001's from
-    1 November prices on the amortised cost (EffectiveCost, the plan's upfront share 0.6240):
-    November billed a share of the payment October had billed whole, without a word (the
-    cross-month check read Microsoft orders only)."""
-    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
-    october = _cur2_month(
-        tmp_path / "c10",
-        "2026-10",
-        [
-            ("Usage", "0.9984", {"savings_plan_savings_plan_a_r_n": ""}),
-            (
-                "SavingsPlanUpfrontFee",
-                "876.00",
-                {
-                    "line_item_usage_amount": "1",
-                    "line_item_product_code": "ComputeSavingsPlans",
-                    "product": json.dumps(cur2.PRODUCTS["ComputeSavingsPlans"]),
-                    "pricing_unit": "",
-                },
-            ),
-        ],
+#: A plain EC2 day of Dijkstra's (not covered by the Savings Plan).
+PLAIN = ("Usage", "0.9984", {"savings_plan_savings_plan_a_r_n": ""})
+
+
+def _sp_october(tmp_path: Path) -> Path:
+    """Dijkstra's October: a plain EC2 day and its all-upfront Compute Savings Plan bought on
+    2 October (SavingsPlanUpfrontFee, USD 876.00)."""
+    fee = {
+        "line_item_usage_amount": "1",
+        "line_item_product_code": "ComputeSavingsPlans",
+        "product": json.dumps(cur2.PRODUCTS["ComputeSavingsPlans"]),
+        "pricing_unit": "",
+    }
+    return _cur2_month(
+        tmp_path / "c10", "2026-10", [PLAIN, ("SavingsPlanUpfrontFee", "876.00", fee)]
     )
-    november = _cur2_month(
+
+
+def _sp_november(tmp_path: Path, *more: tuple[str, str, dict[str, str]]) -> Path:
+    """Dijkstra's November: the EC2 usage the plan covers (USD 0.9984, its amortised cost
+    0.6240) and its negation, then ``more`` rows."""
+    return _cur2_month(
         tmp_path / "c11",
         "2026-11",
         [
@@ -257,8 +254,21 @@ def test_an_aws_savings_plan_bought_up_front_then_billed_amortised_next_month_is
                 {"savings_plan_savings_plan_effective_cost": "0.6240"},
             ),
             ("SavingsPlanNegation", "-0.9984", {}),
+            *more,
         ],
     )
+
+
+def test_an_aws_savings_plan_bought_up_front_then_billed_amortised_next_month_is_refused(
+    tmp_path,
+):
+    """Dijkstra's all-upfront Compute Savings Plan, bought on 2 October (USD 876.00, billed on
+    BilledCost by the smb plan), covers its EC2 usage in November, which a rule of C001's from
+    1 November prices on the amortised cost (EffectiveCost, the plan's upfront share 0.6240):
+    November billed a share of the payment October had billed whole, without a word (the
+    cross-month check read Microsoft orders only)."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
+    october, november = _sp_october(tmp_path), _sp_november(tmp_path)
     manifest = json.loads(
         (run.run_all("2026-10", october, params, out) / "manifest.json").read_text()
     )
@@ -313,4 +323,149 @@ def test_an_aws_reservation_bought_up_front_then_billed_amortised_next_month_is_
         f"the reservation or savings plan order {cur2.RI_ARN.lower()} (amortised: 1 line(s), "
         f"USD 0.624) that the run of 2026-10 ({out / '2026-10'}) billed as bought up front "
         "from cur2-northwind-2026-10-00001.csv, row 2 (USD 1000)"
+    )
+
+
+FOCUS_HEADER = (
+    "BilledCost,BillingAccountId,BillingCurrency,BillingPeriodStart,BillingPeriodEnd,"
+    "ChargeCategory,ChargeFrequency,ChargePeriodStart,ChargePeriodEnd,CommitmentDiscountId,"
+    "EffectiveCost,ProviderName,ServiceName,SubAccountId\n"
+)
+
+
+def _focus_month(folder: Path, month: str, rows: list[tuple[str, str, str, str]]) -> Path:
+    """A FOCUS export of ``month`` for Dijkstra's AWS account (C001, plan smb): one row per
+    (ChargeCategory, ChargeFrequency, BilledCost, EffectiveCost), each on the month's 2nd day,
+    naming the commitment ``order`` (empty: none)."""
+    nxt = "2026-11" if month == "2026-10" else "2026-12"
+    folder.mkdir()
+    lines = [
+        f"{billed},402719385610,USD,{month}-01T00:00:00Z,{nxt}-01T00:00:00Z,{category},"
+        f"{frequency},{month}-02T00:00:00Z,{month}-03T00:00:00Z,{{order}},{effective},AWS,"
+        f"Amazon Elastic Compute Cloud,402719385610\n"
+        for category, frequency, billed, effective in rows
+    ]
+    (folder / f"focus-{month}.csv").write_text(FOCUS_HEADER + "".join(lines), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "order, named",
+    [(cur2.SP_ARN, cur2.SP_ARN.lower()), ("", "aws billing account 402719385610")],
+    ids=["commitment-named", "none-named"],
+)
+def test_a_focus_commitment_bought_up_front_then_billed_amortised_next_month_is_refused(
+    tmp_path, order, named
+):
+    """A FOCUS export's commitment paid up front (Purchase, One-Time, USD 876.00 billed, its
+    EffectiveCost 0) billed on BilledCost in October, and the usage it covers in November
+    (billed 0, amortised 0.6240) priced on EffectiveCost by C001's rule from 1 November: the
+    cross-month check read the Microsoft cost exports and the AWS CURs only, so November billed
+    a share of a payment October billed whole. A commitment the lines do not name (FOCUS makes
+    CommitmentDiscountId optional: a SaaS spend agreement) is the billing account's."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
+    october = _focus_month(
+        tmp_path / "f10",
+        "2026-10",
+        [("Usage", "Usage-Based", "0.9984", "0.9984"), ("Purchase", "One-Time", "876.00", "0")],
+    )
+    november = _focus_month(
+        tmp_path / "f11",
+        "2026-11",
+        [("Usage", "Usage-Based", "0", "0.6240"), ("Usage", "Usage-Based", "0.50", "0.50")],
+    )
+    for folder in (october, november):
+        csv_file = next(folder.iterdir())
+        csv_file.write_text(csv_file.read_text().replace("{order}", order), encoding="utf-8")
+    manifest = json.loads(
+        (run.run_all("2026-10", october, params, out) / "manifest.json").read_text()
+    )
+    assert manifest["commitments"] == [
+        {
+            "order": named,
+            "view": "bought",
+            "customer_id": "C001",
+            "file": "focus-2026-10.csv",
+            "row": 3,
+            "lines": 1,
+            "cost": "876",
+            "currency": "USD",
+        }
+    ]
+    problem = _november_refused(
+        november,
+        params,
+        out,
+        "the reports of 2026-11 bill 1 commitment(s) (FOCUS: the CommitmentDiscountId, or the "
+        "billing account of a commitment no line names) that the run of 2026-10 billed already "
+        "in the other view",
+    )
+    assert (problem.file, problem.row) == ("focus-2026-11.csv", 2)
+    assert problem.value == (
+        f"the reservation or savings plan order {named} (amortised: 1 line(s), USD 0.624) that "
+        f"the run of 2026-10 ({out / '2026-10'}) billed as bought up front from "
+        "focus-2026-10.csv, row 3 (USD 876)"
+    )
+
+
+def _invoice_of(folder: Path, customer: str) -> str:
+    """The number of ``customer``'s invoice in the run folder ``folder``."""
+    invoices = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["invoices"]
+    [number] = [i["invoice_number"] for i in invoices if i["customer_id"] == customer]
+    return number
+
+
+def test_a_reissue_billing_amortised_what_another_month_bought_up_front_is_refused(tmp_path):
+    """October billed Dijkstra's Savings Plan bought up front (USD 876.00), November its covered
+    usage on BilledCost (net 0): billed once. November's invoice credited and reissued with
+    C001's rule pricing it on its amortised cost from 1 November billed the plan's share a second
+    time: ``billing reissue`` rates the month in a scratch folder beside no other month, and
+    never compared its commitments with the other months' (a run does after rating)."""
+    billed = _parameters(tmp_path / "billed")
+    amortised = _amortised_from_november(tmp_path / "amortised")
+    out = tmp_path / "out"
+    november = _sp_november(tmp_path, PLAIN)
+    run.run_all("2026-10", _sp_october(tmp_path), billed, out, finalise=True)
+    number = _invoice_of(run.run_all("2026-11", november, billed, out, finalise=True), "C001")
+    issue_credit_note(out, number, reason="the Savings Plan's usage at its amortised cost")
+    with pytest.raises(InputError) as err:
+        reissue_invoice(out, number, amortised, november)
+    assert str(err.value).startswith(
+        "the new invoices of 2026-11 would bill 1 reservation or savings plan order(s) (AWS: a "
+        "Savings Plan's or reserved instance's ARN) that the run of 2026-10 billed already in "
+        "the other view"
+    ), str(err.value)
+    [problem] = err.value.problems
+    assert (problem.file, problem.row, problem.column) == (
+        "cur2-northwind-2026-11-00001.csv",
+        2,
+        "CommitmentDiscountId",
+    )
+    assert "billed as bought up front from cur2-northwind-2026-10-00001.csv, row 3" in (
+        problem.value
+    )
+    # nothing issued: the credit note's folder alone
+    assert len([p for p in (out / "corrections").iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_a_month_amortising_what_a_reissued_invoice_bought_up_front_is_refused(tmp_path):
+    """October's invoice credited and reissued still bills the Savings Plan bought up front; its
+    run's manifest no longer counts for C001 (the credit note cancelled that invoice), and the
+    reissued invoice's manifest listed no commitments: November billing the plan's usage on its
+    amortised cost passed. The reissue's manifest lists the commitments it bills as a run's
+    does, and the other months compare theirs with them."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
+    october = _sp_october(tmp_path)
+    number = _invoice_of(run.run_all("2026-10", october, params, out, finalise=True), "C001")
+    issue_credit_note(out, number, reason="the address")
+    done = reissue_invoice(out, number, params, october)
+    listed = json.loads((done.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert [(c["order"], c["view"], c["customer_id"], c["row"]) for c in listed["commitments"]] == [
+        (cur2.SP_ARN.lower(), "bought", "C001", 3)
+    ]
+    problem = _november_refused(
+        _sp_november(tmp_path), params, out, "the reports of 2026-11 bill 1 reservation"
+    )
+    assert "billed as bought up front from cur2-northwind-2026-10-00001.csv, row 3" in (
+        problem.value
     )

@@ -614,3 +614,75 @@ def test_a_credit_correcting_an_earlier_bill_is_a_refund_as_the_cur_calls_it(tmp
     assert billed == [(2, "all", Decimal(110)), (4, "refunds", Decimal("-12.4"))]
     kept = con.execute("SELECT x_SourceRow, reason FROM excluded_lines").fetchall()
     assert kept == [(3, "credit kept by reseller (rule all)")]
+
+
+#: The SaaS spend agreement's first month (the FOCUS example's rows 2-4): its purchase (USD
+#: 1200.00 billed, EffectiveCost 0: amortised over the usage), April's usage (billed 0, amortised
+#: 48) and unused part (billed 0, amortised 12); no line names the commitment.
+SAAS_PLAN = (
+    "plans:\n  - id: saas\n    rules:\n"
+    "      - {{id: acme-usage, kind: markup, percent: 10, basis: {usage},\n"
+    "         match: {{vendor: acme co}}}}\n"
+    "      - {{id: acme-purchase, kind: markup, percent: 10, basis: {purchase},\n"
+    "         match: {{vendor: acme co, charge_category: Purchase}}}}\n"
+    "assignments:\n  - {{plan: saas, group: enterprise}}\n"
+)
+
+
+def _saas_april(tmp_path, usage: str, purchase: str):
+    """(store, pricing, customers) of the SaaS example's April (``SAAS_PLAN``'s bases) for
+    Gamma (C3, USD)."""
+    from rating_helpers import ACCOUNTS, rated_store, write_parameters
+
+    focus = tmp_path / "saas-2025-04.csv"
+    focus.write_text(
+        "".join(SAAS.read_text(encoding="utf-8").splitlines(keepends=True)[:4]), encoding="utf-8"
+    )
+    params = write_parameters(
+        tmp_path / "parameters",
+        SAAS_PLAN.format(usage=usage, purchase=purchase),
+        accounts=ACCOUNTS + "acme co,000-00-000,C3,,,\n",
+    )
+    con = open_store()
+    import_reports(con, [focus])
+    return rated_store(params, [], con)
+
+
+def test_a_spend_commitment_bought_on_billed_cost_and_used_on_amortised_cost_is_refused(
+    tmp_path,
+):
+    """The spend agreement's purchase priced on BilledCost (USD 1200.00, billed whole) and its
+    usage on EffectiveCost (USD 48.00 and 12.00 of that same payment, spread over April) billed
+    the commitment twice: no CommitmentDiscountId ties the lines together, so neither the
+    review's "commitment priced apart" nor any check saw it. The rating refuses it, naming both
+    rules and the lines."""
+    from billing_lib.errors import ParameterError
+    from billing_lib.rating import rate_lines
+
+    con, pricing, customers = _saas_april(tmp_path, "EffectiveCost", "BilledCost")
+    with pytest.raises(ParameterError) as err:
+        rate_lines(con, pricing, customers, "2025-04")
+    assert err.value.entry == "plans[id=saas].rules[id=acme-usage]"
+    text = str(err.value)
+    assert "saas-2025-04.csv row 2" in text and "plans[id=saas].rules[id=acme-purchase]" in text
+    assert "row 3 and 1 more" in text and "USD 60 on EffectiveCost" in text, text
+    assert "USD 1200 on BilledCost" in text, text
+
+
+@pytest.mark.parametrize(
+    "usage, purchase, billed",
+    [
+        ("EffectiveCost", "EffectiveCost", [(2, 0), (3, "52.8"), (4, "13.2")]),
+        ("BilledCost", "BilledCost", [(2, 1320), (3, 0), (4, 0)]),
+    ],
+    ids=["amortised", "as-billed"],
+)
+def test_a_spend_commitment_priced_on_one_basis_is_billed_once(tmp_path, usage, purchase, billed):
+    from billing_lib.rating import rate_lines
+
+    con, pricing, customers = _saas_april(tmp_path, usage, purchase)
+    rate_lines(con, pricing, customers, "2025-04")
+    got = con.execute(
+        "SELECT source_row, amount FROM rated_lines WHERE line_kind = 'vendor' ORDER BY 1"
+    ).fetchall()
+    assert got == [(row, Decimal(amount)) for row, amount in billed]

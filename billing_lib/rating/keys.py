@@ -149,7 +149,8 @@ def rating_calendar_sql() -> str:
 def rating_line_keys_sql(used: list[str]) -> str:
     """The distinct keys of the mapped customer lines (columns not used by any rule are NULL),
     with their lines, how many of those have no EffectiveCost (``rating.effective_cost``), how
-    many belong to a commitment (``rating.commitments``) and their last charge end
+    many belong to a commitment (``rating.commitments``), how many have an EffectiveCost other
+    than their BilledCost (``rating.amortised_purchases``) and their last charge end
     (``rating.spans``)."""
     optional = ",\n               ".join(
         [
@@ -168,6 +169,7 @@ def rating_line_keys_sql(used: list[str]) -> str:
                  l.BillingCurrency AS vendor_currency, c.segment, min(c.day) AS charge_date,
                  count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
                  count_if(l.CommitmentDiscountId IS NOT NULL) AS commitment_lines,
+                 count_if(l.EffectiveCost <> l.BilledCost) AS amortised_lines,
                  max(l.ChargePeriodEnd) AS last_end
           FROM {lines_source(used)} l JOIN rating_calendar c ON c.day = l.x_PricingDate
           WHERE l.x_CustomerId IS NOT NULL GROUP BY ALL)"""

@@ -18,6 +18,7 @@ from billing_lib.customers import Customer
 from billing_lib.errors import InputError, Problem
 from billing_lib.periods import month_days
 from billing_lib.pricing import Pricing
+from billing_lib.rating.amortised_purchases import check_amortised_purchases
 from billing_lib.rating.checks import RatingReport, conservation, line_counts, warnings
 from billing_lib.rating.commitments import mark_commitments
 from billing_lib.rating.effective_cost import check_effective_costs
@@ -92,7 +93,9 @@ def rate_lines(
     """Price ``customer_lines`` for ``period`` into ``rated_lines`` (a view over the Parquet file
     ``target``, written once: ``rated_file``; None: a temporary file), ``excluded_lines`` and
     ``unmapped_lines``. Raises ParameterError (missing plan, rule or exchange rate, list price
-    missing), InputError (a line priced on an EffectiveCost it lacks) and ControlTotalError if
+    missing; a commitment bought on BilledCost and used on EffectiveCost with no
+    CommitmentDiscountId to tell them apart), InputError (a line priced on an EffectiveCost it
+    lacks) and ControlTotalError if
     the BilledCost would not be conserved per vendor currency or a customer line were not rated,
     excluded or unmapped exactly once; a failed rating leaves neither ``target`` nor
     ``rated_lines``."""
@@ -112,6 +115,7 @@ def _rate(
     register_pricing(con, pricing, customers)
     resolve_keys(con, pricing)
     check_effective_costs(con, pricing)
+    check_amortised_purchases(con, pricing)
     target = target or temporary_target()
     try:
         try:
