@@ -38,7 +38,8 @@ cents, in the columns, date format, decimal separator and sign convention each p
   company file's home currency as ``<name> - <currency>`` (QuickBooks keeps A/R and A/P per
   currency; ``quickbooks_account``); the customer's name on receivable lines and the vendor's
   on payable lines (QuickBooks requires a Name on A/R and A/P lines; a name past QuickBooks'
-  100 characters shortened with a digest of it, ``quickbooks_name``); date ``dd/mm/yyyy`` by
+  100 characters, or with a character it refuses or reads as a sub-customer's path, a colon,
+  rewritten and given a digest of it, ``quickbooks_name``); date ``dd/mm/yyyy`` by
   default (``%m/%d/%Y`` for a US company file).
 
 Text a spreadsheet would read as a formula gets an apostrophe before it (``journal_files.csv_text``)
