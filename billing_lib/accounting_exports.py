@@ -38,7 +38,8 @@ cents, in the columns, date format, decimal separator and sign convention each p
   company file's home currency as ``<name> - <currency>`` (QuickBooks keeps A/R and A/P per
   currency; ``quickbooks_account``); the customer's name on receivable lines and the vendor's
   on payable lines (QuickBooks requires a Name on A/R and A/P lines; a name past QuickBooks'
-  100 characters shortened with a digest of it, ``quickbooks_name``); date ``dd/mm/yyyy`` by
+  100 characters, or with a character it refuses or reads as a sub-customer's path, a colon,
+  rewritten and given a digest of it, ``quickbooks_name``); date ``dd/mm/yyyy`` by
   default (``%m/%d/%Y`` for a US company file).
 
 Text a spreadsheet would read as a formula gets an apostrophe before it (``journal_files.csv_text``)
@@ -65,7 +66,7 @@ from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates
 from billing_lib.invoices import Invoicing, money_text
 from billing_lib.journal_entries import Entry, Posting
-from billing_lib.journal_files import csv_text
+from billing_lib.journal_files import csv_text, reworded
 from billing_lib.money import round_money
 from billing_lib.parameter_files import Strict, load_optional
 from billing_lib.pricing.rules import Currency
@@ -77,21 +78,16 @@ from billing_lib.quickbooks_journal import (
     rounding_reversed,
 )
 from billing_lib.run_files import atomic_target
+from billing_lib.xero_layout import (
+    XERO_COLUMNS,
+    XERO_MAX_LINES,
+    files_by_suffix,
+    journal_narration,
+    pack_journal,
+)
+from billing_lib.xero_reversal import xero_part, xero_reversed, xero_reversed_files
 
 SETTINGS_FILE = "accounting_exports.yaml"
-XERO_COLUMNS = (
-    "*Narration",
-    "*Date",
-    "Description",
-    "*AccountCode",
-    "*TaxRate",
-    "*Amount",
-    "TrackingName1",
-    "TrackingOption1",
-    "TrackingName2",
-    "TrackingOption2",
-)
-XERO_MAX_LINES = 300
 #: The manifest key (a run's, a reissued invoice's) of its QuickBooks file's date format.
 QUICKBOOKS_DATE_FORMAT = "quickbooks_date_format"
 #: The same of its Xero files' date format.
@@ -233,16 +229,6 @@ def _lines(entry: Entry) -> list[_Line]:
     ]
 
 
-def _narration(entry: Entry) -> str:
-    """One narration per entry (Xero makes one journal of the rows sharing narration and date)."""
-    text = (
-        entry.narration
-        if entry.entry_id in entry.narration
-        else f"{entry.entry_id} {entry.narration}"
-    )
-    return f"{text} – {entry.payee}" if entry.payee and entry.payee not in text else text
-
-
 def xero_files(
     entries: list[Entry],
     tax_rate: str,
@@ -278,25 +264,8 @@ def xero_files(
                     ]
                     for ln in part
                 ]
-                _pack(files.setdefault(currency, [[]]), rows)
-    return _named(files)
-
-
-def _pack(files: list[list[list[str]]], journal: list[list[str]]) -> None:
-    """``journal``'s rows added to the last of ``files``, or to a new one where they would take
-    it past ``XERO_MAX_LINES``: a journal is never split between two files."""
-    if files[-1] and len(files[-1]) + len(journal) > XERO_MAX_LINES:
-        files.append([])
-    files[-1].extend(journal)
-
-
-def _named(files: dict[str, list[list[list[str]]]]) -> dict[str, list[list[str]]]:
-    """The files of each currency by suffix: ``EUR``, then ``EUR_2``, ``EUR_3``..."""
-    return {
-        currency if i == 1 else f"{currency}_{i}": rows
-        for currency, parts in files.items()
-        for i, rows in enumerate(parts, start=1)
-    }
+                pack_journal(files.setdefault(currency, [[]]), rows)
+    return files_by_suffix(files)
 
 
 def _xero_parts(
@@ -310,7 +279,7 @@ def _xero_parts(
     next, which opens with the opposite line, so every part balances and the carried lines net
     to 0 on that account. A RunError naming the entry where a part is needed and no account is
     given."""
-    narration = _narration(entry)
+    narration = journal_narration(entry)
     if len(lines) <= XERO_MAX_LINES:
         return [(narration, lines)]
     if carry_account is None:
@@ -418,7 +387,7 @@ def write_reversed_packages(
     ``xero_date_format`` (the manifest's ``XERO_DATE_FORMAT``), else as the file's dates tell
     (a run's purchase entries dated the period's last day). An entry the run split into Xero
     journals of parts (``_xero_parts``) is reversed part by part, each part still a journal
-    that balances, in files of at most ``XERO_MAX_LINES`` (``_write_xero_reversed``). An entry
+    that balances, in files of at most ``XERO_MAX_LINES`` (``xero_reversal``). An entry
     that is not in a file gives no file. ``more``: further (entry, reversal) pairs reversed into
     the same files (a reissued invoice's cost moves, ``moved_cost.moved_cost_entries``; their
     Xero rows found by their narration, which starts with the entry's id)."""
@@ -438,9 +407,9 @@ def write_reversed_packages(
             mine = xero.setdefault(suffix, [[] for _ in pairs])
             for n, (was, now) in enumerate(pairs):
                 mine[n] += [
-                    (part, _xero_reversed(r, was, now, xero_form))
+                    (part, xero_reversed(r, was, now, xero_form))
                     for r in found
-                    for part in [_xero_part(r[0], was)]
+                    for part in [xero_part(r[0], was)]
                     if part is not None
                 ]
             continue
@@ -455,7 +424,7 @@ def write_reversed_packages(
                         number,
                         now.date.strftime(form),
                         r[2],
-                        _reworded(r[3], receivable) if i == 0 else rounding_reversed(r[3]),
+                        reworded(r[3], receivable) if i == 0 else rounding_reversed(r[3]),
                         r[5],
                         r[4],
                         *r[6:],
@@ -467,98 +436,19 @@ def write_reversed_packages(
             raise ParameterError(path, None, f"not a Xero or QuickBooks journal file: {header}")
         if rows:
             written.append(_write(target, tuple(header), rows))
-    return [*_write_xero_reversed(xero, pairs, reversal, Path(folder)), *written]
-
-
-#: The end of the narration of a journal of an entry's parts (``_xero_parts``).
-_PART = re.compile(r" \(part (\d+) of \d+\)$")
-
-
-def _xero_part(narration: str, entry: Entry) -> int | None:
-    """Where a Xero row of narration ``narration`` is ``entry``'s: 0 in its one journal, n in
-    its journal "(part n of m)"; None where it is another entry's. An entry without a narration
-    of its own (a reissue's cost move) is found by its id starting the row's narration."""
-    part = _PART.search(narration)
-    own = narration[: part.start()] if part else narration
-    if own == csv_text(_narration(entry)) or (
-        not entry.narration and own.startswith(f"{entry.entry_id} ")
-    ):
-        return int(part.group(1)) if part else 0
-    return None
-
-
-def _xero_reversed(row: list[str], was: Entry, now: Entry, date_format: str) -> list[str]:
-    """A Xero row of ``was`` as ``now`` (its reversal) books it: narration (and part) and date
-    of ``now``, the amount negated, a converted line's amount in its own currency too, a line
-    carried between parts named after ``now``. The receivable's wording is ``_reworded`` on
-    the entry's first row by the caller."""
-    part = _PART.search(row[0])
-    carried = f"{was.entry_id} carried "
-    description = row[2]
-    if description.startswith(carried):
-        description = f"{now.entry_id} carried {description[len(carried) :]}"
-    return [
-        csv_text(_narration(now)) + (part.group(0) if part else ""),
-        now.date.strftime(date_format),
-        _converted_negated(description),
-        *row[3:5],
-        money_text(-Decimal(row[5])),
-        *row[6:],
+    reversed_xero = [
+        _write(
+            Path(folder) / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv",
+            XERO_COLUMNS,
+            rows,
+        )
+        for suffix, rows in sorted(xero_reversed_files(xero, pairs).items())
     ]
-
-
-def _write_xero_reversed(
-    found: dict[str, list[list[tuple[int, list[str]]]]],
-    pairs: list[tuple[Entry, Entry]],
-    reversal: Entry,
-    folder: Path,
-) -> list[Path]:
-    """The reversed Xero rows ``found`` (per currency, per pair of ``pairs``, with their part
-    numbers) in files named after ``reversal`` (``..._EUR.csv``, ``..._EUR_2.csv`` past 300
-    lines): each pair's parts in order, each part a journal of its own as the run wrote it,
-    never split between files; the first row of each pair worded as its reversal's
-    receivable."""
-    files: dict[str, list[list[list[str]]]] = {}
-    for currency, per_pair in found.items():
-        for (was, now), rows in zip(pairs, per_pair, strict=True):
-            ordered = [r for _, r in sorted(rows, key=lambda pr: pr[0])]
-            if not ordered:
-                continue
-            receivable = (was.postings[0].description, now.postings[0].description)
-            ordered[0][2] = _reworded(ordered[0][2], receivable)
-            journals: dict[str, list[list[str]]] = {}
-            for r in ordered:
-                journals.setdefault(r[0], []).append(r)
-            for journal in journals.values():
-                _pack(files.setdefault(currency, [[]]), journal)
-    return [
-        _write(folder / f"xero_manual_journal_{reversal.entry_id}_{suffix}.csv", XERO_COLUMNS, rows)
-        for suffix, rows in sorted(_named(files).items())
-    ]
+    return [*reversed_xero, *written]
 
 
 #: The currency at the end of a Xero file's name, before a part number (``_EUR``, ``_EUR_2``).
 _XERO_CURRENCY = re.compile(r"_([A-Z]{3})(?:_\d+)?$")
-
-
-def _reworded(text: str, receivable: tuple[str, str]) -> str:
-    """The receivable line's description with the original's wording replaced by the credit
-    note's (a converted line keeps its "(USD ... at ...)")."""
-    return text.replace(csv_text(receivable[0]), csv_text(receivable[1]), 1)
-
-
-#: The end of a line ``Conversion.entry`` converted: `` (USD 2045.85 at 0.9187)``.
-_CONVERTED = re.compile(r" \(([A-Z]{3}) (-?\d+(?:\.\d+)?) at (\d+(?:\.\d+)?)\)$")
-
-
-def _converted_negated(text: str) -> str:
-    """A converted line's description with the amount in its own currency negated, as the
-    reversed line's converted amount is."""
-    found = _CONVERTED.search(text)
-    if found is None:
-        return text
-    currency, amount, rate = found.groups()
-    return f"{text[: found.start()]} ({currency} {money_text(-Decimal(amount))} at {rate})"
 
 
 def _date_format(dates: list[str], known: date) -> str:

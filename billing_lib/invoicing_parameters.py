@@ -228,40 +228,100 @@ def _quickbooks_merged(accounts: dict[str, Account], path: Path) -> None:
 
 #: QuickBooks Online's longest name of an account, customer or vendor (Intuit help, "Which
 #: contact fields are imported?": "A name cannot exceed 100 characters"; an account's name
-#: likewise).
+#: likewise, each account of a sub-account's path).
 QUICKBOOKS_MAX_NAME = 100
 #: What QuickBooks' name of a receivable or payable account in an entry in another currency
 #: adds to it (``quickbooks_journal.quickbooks_account``: "<name> - USD").
 QUICKBOOKS_CURRENCY_SUFFIX = len(" - USD")
+#: The characters QuickBooks Online refuses in the name of a customer, vendor or account, and
+#: how a message names them; a colon besides, which it reads as the path of a sub-customer or
+#: sub-account ("ACME:Germany", "Revenue:AWS").
+QUICKBOOKS_REFUSED = {
+    '"': "a double quote",
+    "\t": "a tab",
+    **dict.fromkeys("\n\r\v\f\x85\u2028\u2029", "a line break"),
+}
 
 
-def _quickbooks_too_long(products: Products, path: Path) -> None:
+def _quickbooks_account_names(products: Products, path: Path) -> None:
     """A ParameterError for an account whose name the QuickBooks Online journal (always
-    written, beside Xero's) cannot give: longer than ``QUICKBOOKS_MAX_NAME``, or, for the
-    receivable account and the vendors' payable accounts, which an entry in another currency
-    names "<name> - <currency>", longer than that less ``QUICKBOOKS_CURRENCY_SUFFIX``. QuickBooks
-    has no account of such a name, so the import finds none (and a name cut short could be
-    another account's); the chart is refused when loaded rather than the file when imported."""
+    written, beside Xero's) would give as no account QuickBooks has or can have. The file
+    gives products.yaml's name as it is, and QuickBooks reads a colon in it as the path of a
+    sub-account ("Revenue:Revenue AWS", its FullyQualifiedName): a colon is the way to name
+    a sub-account, but the path's accounts must each be a name (none empty, no space beside
+    a colon: "Revenue: AWS" is a sub-account " AWS" of "Revenue "), without a double quote,
+    tab or line break (``QUICKBOOKS_REFUSED``), and of at most ``QUICKBOOKS_MAX_NAME``
+    characters; the last of the receivable account's and the vendors' payable accounts', which
+    an entry in another currency names "<name> - <currency>", of at most that less
+    ``QUICKBOOKS_CURRENCY_SUFFIX``. The chart is refused when loaded rather than the file when
+    imported."""
     per_currency = {products.receivable_account} | {
         v.payable_account for v in products.vendors.values()
     }
     for code, account in products.accounts.items():
-        limit = QUICKBOOKS_MAX_NAME - (QUICKBOOKS_CURRENCY_SUFFIX if code in per_currency else 0)
-        if len(account.name) > limit:
+        problem = _quickbooks_account_problem(
+            account.name, code in per_currency, code == products.receivable_account
+        )
+        if problem:
+            raise ParameterError(path, f"accounts.{code}", problem)
+
+
+def _quickbooks_account_problem(name: str, per_currency: bool, receivable: bool) -> str | None:
+    """What is wrong with the account name ``name`` in the QuickBooks Online journal
+    (``_quickbooks_account_names``), None when nothing."""
+    which = "receivable" if receivable else "payable"
+    refused = next((c for c in name if c in QUICKBOOKS_REFUSED), None)
+    if refused is not None:
+        return (
+            f"the account name {name!r} has {QUICKBOOKS_REFUSED[refused]}, which QuickBooks "
+            "Online refuses in an account's name, and the QuickBooks journal names the account "
+            "by its name: give it the name it has in QuickBooks"
+        )
+    parts = name.split(":")
+    path = (
+        "; a colon in an account name is QuickBooks' sub-account path, "
+        "'Revenue:Revenue AWS' the sub-account 'Revenue AWS' of 'Revenue'"
+    )
+    for n, part in enumerate(parts):
+        if not part.strip():
+            where = (
+                "before a colon"
+                if n == 0
+                else "after a colon"
+                if n == len(parts) - 1
+                else "between two colons"
+            )
+            return (
+                f"the account name {name!r} has an empty account {where}, which the QuickBooks "
+                f"journal would give as no account QuickBooks has{path}: give each account of "
+                "the path its name"
+            )
+        if len(parts) > 1 and part != part.strip():
+            return (
+                f"the account name {name!r} has a space beside a colon, and the QuickBooks "
+                f"journal would name an account {part!r}{path} (no space beside the colon): "
+                "give the path as QuickBooks names it, or a name without a colon"
+            )
+        last = n == len(parts) - 1
+        limit = QUICKBOOKS_MAX_NAME - (QUICKBOOKS_CURRENCY_SUFFIX if per_currency and last else 0)
+        if len(part) > limit:
+            what = (
+                f"the account name is {len(part)} characters"
+                if len(parts) == 1
+                else f"account {n + 1} of the path {name!r} is {len(part)} characters"
+            )
             why = (
-                f", as the {'receivable' if code == products.receivable_account else 'payable'} "
-                f"account is named '<name> - <currency>' in an entry in another currency"
-                if code in per_currency
+                f", as the {which} account is named '<name> - <currency>' in an entry in "
+                "another currency"
+                if per_currency and last
                 else ""
             )
-            raise ParameterError(
-                path,
-                f"accounts.{code}",
-                f"the account name is {len(account.name)} characters; the QuickBooks Online "
-                f"journal names the account by its name, which QuickBooks keeps to at most "
-                f"{QUICKBOOKS_MAX_NAME} characters{why}: give it a name of at most {limit} "
-                "characters, the one it has in QuickBooks",
+            return (
+                f"{what}; the QuickBooks Online journal names the account by its name, which "
+                f"QuickBooks keeps to at most {QUICKBOOKS_MAX_NAME} characters{why}: give it a "
+                f"name of at most {limit} characters, the one it has in QuickBooks"
             )
+    return None
 
 
 def _not_subject_needs_registration(seller: Seller, vat: VatRules, path: Path) -> None:
@@ -423,7 +483,7 @@ def load_invoicing(parameters: Path, customers: dict[str, Customer] | None = Non
     known = products.accounts
     _merged_accounts(known, path)
     _quickbooks_merged(known, path)
-    _quickbooks_too_long(products, path)
+    _quickbooks_account_names(products, path)
 
     def need(code: str, entry: str, kinds: tuple[str, ...], file: Path = path) -> None:
         if code not in known:

@@ -113,6 +113,13 @@ def plain_text(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
+def reworded(text: str, receivable: tuple[str, str]) -> str:
+    """The receivable line's description in a package file (Xero's, QuickBooks') with the
+    original's wording replaced by the credit note's (a converted line keeps its "(USD ... at
+    ...)")."""
+    return text.replace(csv_text(receivable[0]), csv_text(receivable[1]), 1)
+
+
 def beancount_account(code: str, invoicing: Invoicing) -> str:
     """``1300`` -> ``Assets:1300-Accounts-receivable`` (``beancount_name``; ``load_invoicing``
     refuses two codes of one name)."""

@@ -5,6 +5,8 @@ balanced, and the receivables equal to the invoices to the cent."""
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import re
 from collections import defaultdict
 from dataclasses import replace
@@ -33,6 +35,7 @@ from billing_lib.invoices import Invoicing, build_invoices, money_text
 from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national
 from billing_lib.ledger import build_entries, sales_entry
 from billing_lib.numbering import open_register
+from billing_lib.quickbooks_journal import quickbooks_name
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, setup
 
 D = Decimal
@@ -276,6 +279,114 @@ def test_an_account_name_quickbooks_cannot_hold_is_refused_when_the_parameters_l
     assert "QuickBooks" in message
     products.write_text(text.replace(old.group(1), f'"{name[:limit]}"', 1), encoding="utf-8")
     assert load_invoicing(params).account(code).name == name[:limit]
+
+
+def test_a_quickbooks_name_with_a_character_quickbooks_refuses_is_rewritten_uniquely(written):
+    """QuickBooks Online refuses a colon, a double quote, a tab and a line break in a customer's
+    or vendor's name, and reads a colon in a Name as the path of a sub-customer: "ACME: Germany"
+    named the sub-customer " Germany" of "ACME", or the import refused the line (Intuit's API
+    error 2040 "Invalid String"). The Name column gave such a name as it is. It is now the name
+    QuickBooks can hold: a colon (with the spaces beside it) " - ", a double quote "'", a tab or
+    line break a space, then " #" and 6 hex digits of the name's SHA-256, so that two names that
+    differ only there, or a name already written that way, stay two customers; the same in
+    every run; a name without those characters is left as it is."""
+    invoices, invoicing, _ = written
+    entry = sales_entry(invoices[0], invoicing)
+    rewritten = {
+        "ACME: Germany": "ACME - Germany",
+        "ACME:Germany": "ACME - Germany",
+        'The "Blue" Company': "The 'Blue' Company",
+        "Two\nLines B.V.": "Two Lines B.V.",
+        "Tab\tB.V.": "Tab B.V.",
+        "Line \r\n Break": "Line Break",
+    }
+    kept = ["ACME - Germany", "The 'Blue' Company", "Acme B.V."]
+    payees = [*rewritten, *kept]
+    entries = [
+        replace(entry, entry_id=f"NW2026-0009{n:02}", payee=name) for n, name in enumerate(payees)
+    ]
+    rows = quickbooks_rows(entries, invoicing, "%d/%m/%Y", PERIOD)
+    named = {r[0]: r[6] for r in rows if r[6]}
+    by_payee = {name: named[f"NW2026-0009{n:02}"] for n, name in enumerate(payees)}
+    for name, held in rewritten.items():
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:6]
+        assert by_payee[name] == f"{held} #{digest}"
+    assert all(by_payee[name] == name for name in kept)
+    assert len(set(by_payee.values())) == len(payees)
+    assert not any(set(n) & {":", '"', "\t", "\n", "\r"} for n in by_payee.values())
+    assert quickbooks_rows(entries, invoicing, "%d/%m/%Y", PERIOD) == rows
+    # past 100 characters as well: cut to 92, then the digest of the whole name
+    long = "Stichting Zorg: " + "Noord-Holland " * 8
+    shortened = quickbooks_name(long)
+    digest = hashlib.sha256(long.encode("utf-8")).hexdigest()[:6]
+    assert shortened == ("Stichting Zorg - " + "Noord-Holland " * 8)[:92] + f" #{digest}"
+    assert len(shortened) == 100
+
+
+def _products_with_name(tmp_path: Path, code: str, name: str) -> Path:
+    """A copy of the sample parameters whose products.yaml names account ``code`` ``name``."""
+    from tests.invoice_helpers import parameters_copy
+
+    params = parameters_copy(tmp_path)
+    products = params / "products.yaml"
+    text = products.read_text(encoding="utf-8")
+    old = re.search(rf'  "{code}": {{name: ([^,]+), type', text)
+    assert old is not None
+    products.write_text(text.replace(old.group(1), json.dumps(name), 1), encoding="utf-8")
+    return params
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "said"),
+    [
+        ("8010", "Revenue: AWS", "a space beside a colon"),
+        ("8010", "Revenue :AWS", "a space beside a colon"),
+        ("8010", "Revenue::AWS", "an empty account between two colons"),
+        ("8010", ":Revenue AWS", "an empty account before a colon"),
+        ("8010", "Revenue AWS:", "an empty account after a colon"),
+        ("8010", 'Revenue "AWS"', "a double quote"),
+        ("1300", "Accounts\treceivable", "a tab"),
+        ("1610", "Payable\nAWS", "a line break"),
+        ("7010", "Cost of sales:" + "x" * 101, "101 characters"),
+        ("1300", "Assets:" + "x" * 95, "95 characters"),
+    ],
+)
+def test_an_account_name_quickbooks_would_read_as_another_account_is_refused(
+    tmp_path, code, name, said
+):
+    """QuickBooks Online reads a colon in an Account Name as the path of a sub-account
+    ("Revenue:AWS" is the sub-account AWS of Revenue, its FullyQualifiedName), and refuses a
+    double quote, a tab and a line break in an account's name. products.yaml's name of an
+    account is the name the QuickBooks file gives it, so a colon there is deliberate, the way
+    to name a sub-account; but a space beside it ("Revenue: AWS", a parent "Revenue " and a
+    sub-account " AWS") or an empty part names no account QuickBooks has, and the other
+    characters no account it can have: they were written as they were, and the import found no
+    account. Refused when the parameters load, naming the entry and what is wrong; the
+    100-character limit is on each account of the path, not on the whole of it."""
+    from billing_lib.invoicing_parameters import load_invoicing
+
+    with pytest.raises(ParameterError) as refused:
+        load_invoicing(_products_with_name(tmp_path, code, name))
+    message = str(refused.value)
+    assert f"entry accounts.{code}: " in message
+    assert said in message and "QuickBooks" in message
+
+
+def test_an_account_name_with_a_colon_is_a_quickbooks_sub_account_path(written, tmp_path):
+    """A colon in products.yaml's account name is QuickBooks' sub-account path, written as it
+    is ("Revenue:Revenue AWS"; the receivable in USD "Assets:Accounts receivable - USD"); each
+    account of the path may have QuickBooks' 100 characters (94 for the last of the receivable
+    and payable accounts, which get " - USD"), where the whole path was held to them."""
+    from billing_lib.invoicing_parameters import load_invoicing
+
+    long = "Assets:" + "x" * 94
+    assert load_invoicing(_products_with_name(tmp_path / "long", "1300", long))
+    params = _products_with_name(tmp_path / "path", "1300", "Assets:Accounts receivable")
+    invoicing = load_invoicing(params)
+    invoices, _, _ = written
+    usd = next(i for i in invoices if i.currency == "USD")
+    rows = quickbooks_rows([sales_entry(usd, invoicing)], invoicing, "%d/%m/%Y", PERIOD)
+    assert {r[2] for r in rows if r[6]} == {"Assets:Accounts receivable - USD"}
 
 
 def test_xero_in_the_base_currency_holds_every_entry_converted_at_the_period_end_rate(tmp_path):
