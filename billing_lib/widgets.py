@@ -10,7 +10,6 @@ mime bundles; the figures last drawn are kept in ``figures`` so tests read them 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,8 +21,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from billing_lib import charts, whatif
-from billing_lib.errors import BillingError, ParameterError
-from billing_lib.margin_parameters import MARGIN_PARAMETERS
+from billing_lib.errors import BillingError
+from billing_lib.margin_parameters import MARKUP_RANGE, check_markup
 from billing_lib.money import round_money
 from billing_lib.pricing import MAX_UNIT_PLACES
 from billing_lib.rating import DEC
@@ -168,44 +167,6 @@ def describe_change(
             f"{_exact(row['rated_revenue'])} &rarr; {_exact(row['what_if_rated_revenue'])})"
         )
     return "<br>".join(parts) or "no lines selected"
-
-
-#: The what-if markup's bounds in percent on cost, the widget's: -100 prices a line at 0.
-MARKUP_RANGE = (-100, 1000)
-
-
-def check_markup(value: object) -> float:
-    """The margin notebook's ``markup`` parameter (what the explorer starts with) as a number of
-    percent within MARKUP_RANGE; ParameterError naming the parameter otherwise: ``-r markup 15%``
-    is no number, and a markup beyond the bounds would be clamped by the widget without a word
-    (the what-if showing another markup than the one asked), and one of more decimals than the
-    what-if prices exactly (``whatif.MARKUP_DECIMALS``) would be rounded."""
-    low, high = MARKUP_RANGE
-    try:
-        number = None if isinstance(value, bool) else float(str(value).strip())
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number):
-        raise ParameterError(
-            MARGIN_PARAMETERS,
-            "markup",
-            f"expected a number of percent on cost, e.g. 10 or 12.5; got {value!r}",
-        )
-    if not low <= number <= high:
-        raise ParameterError(
-            MARGIN_PARAMETERS,
-            "markup",
-            f"expected a number of percent on cost from {low} to {high}; got {value!r}",
-        )
-    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -whatif.MARKUP_DECIMALS:
-        raise ParameterError(
-            MARGIN_PARAMETERS,
-            "markup",
-            f"expected a number of percent on cost with at most {whatif.MARKUP_DECIMALS} "
-            f"decimals (the what-if prices exactly to that); got {value!r}",
-        )
-    return number
 
 
 def _line_count(selection: pd.DataFrame) -> int:
