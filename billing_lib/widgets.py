@@ -169,6 +169,24 @@ def describe_change(
     return "<br>".join(parts) or "no lines selected"
 
 
+def without_lines(loaded: list[str], with_lines: list[str]) -> str:
+    """The explorer's sentence on the months ``loaded`` that have no rated line (their runs
+    billed no customer: every vendor line unmapped or excluded), empty when every one has: as
+    the notebook says "No customer is billed in the runs loaded" (``analysis.NO_CUSTOMER``)
+    under its empty tables, rather than an empty list saying nothing."""
+    empty = [p for p in loaded if p not in set(with_lines)]
+    if not empty:
+        return ""
+    unbilled = "the vendor cost billed to no customer is listed at the end."
+    if not with_lines:
+        return (
+            f"No rated line in the runs loaded ({', '.join(empty)}): no customer is billed, "
+            f"nothing to choose or re-price; {unbilled}"
+        )
+    runs = "its run" if len(empty) == 1 else "their runs"
+    return f"No rated line in {', '.join(empty)}: {runs} billed no customer; {unbilled}"
+
+
 def _line_count(selection: pd.DataFrame) -> int:
     """Rated lines behind ``selection``: rated lines, or ``analysis.load_summary`` rows."""
     return int(selection["lines"].sum()) if "lines" in selection.columns else len(selection)
@@ -192,7 +210,10 @@ class MarginExplorer:
         def options(col: str) -> list[str]:
             return sorted(str(v) for v in rated[col].dropna().unique())
 
-        periods, vendors = options("period"), options("vendor")
+        with_lines, vendors = options("period"), options("vendor")
+        # the months loaded (``load_summary``'s ``attrs["runs"]``), those whose run rated no
+        # line too: left out, the list was empty for such a month alone, and nothing said why
+        periods = sorted({*with_lines, *map(str, rated.attrs.get("runs", {}))})
         # (label, id): the lists read "C001 Dijkstra Architecten B.V.", their values stay the ids
         names = (
             dict(zip(rated["customer_id"], rated["customer_name"], strict=True))
@@ -219,6 +240,7 @@ class MarginExplorer:
             description="Vendors",
             rows=min(6, max(2, len(vendors))),
         )
+        self.notice = w.HTML(html.escape(without_lines(periods, with_lines)))
         self.totals = w.HTML()
         self.chart_area = w.Output()
         self.what_if_customer = w.Dropdown(
@@ -368,4 +390,4 @@ class MarginExplorer:
                 self.what_if_area,
             ]
         )
-        return w.VBox([filters, self.totals, what_if, self.chart_area])
+        return w.VBox([filters, self.notice, self.totals, what_if, self.chart_area])

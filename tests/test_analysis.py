@@ -757,6 +757,33 @@ def test_a_month_without_a_rated_line_is_listed_and_said_so(sample_outputs):
     assert explorer.what_if_text.value == "no customer has a rated line in the runs loaded"
 
 
+def test_a_month_without_a_rated_line_is_in_the_explorer_s_periods_and_said_so(sample_outputs):
+    """The explorer's Periods list was built from the rated lines: a month whose run rated no
+    line was left out of it (the list empty when it was the only month loaded, with the
+    Customers and Vendors lists), and nothing said why. The month is listed, as the overview of
+    the runs loaded lists it, and a sentence under the lists says it has no rated line."""
+    empty = analysis.load_summary(sample_outputs).iloc[0:0]
+    explorer = MarginExplorer(empty, analysis.repricer(sample_outputs), 10)
+    assert explorer.periods.options == (PERIOD,)
+    assert explorer.notice.value == (
+        f"No rated line in the runs loaded ({PERIOD}): no customer is billed, nothing to "
+        "choose or re-price; the vendor cost billed to no customer is listed at the end."
+    )
+    assert explorer.notice in explorer.widget().children
+    loaded = analysis.load_summary(sample_outputs)
+    explorer = MarginExplorer(loaded, analysis.repricer(sample_outputs), 10)
+    assert explorer.periods.options == (PERIOD,) and explorer.notice.value == ""
+    # September loaded beside it, its run without a rated line (as load_summary records it)
+    loaded.attrs["runs"] = {"2026-09": ("run-of-september",), **loaded.attrs["runs"]}
+    explorer = MarginExplorer(loaded, analysis.repricer(sample_outputs), 10)
+    assert explorer.periods.options == ("2026-09", PERIOD)
+    assert explorer.notice.value == (
+        "No rated line in 2026-09: its run billed no customer; the vendor cost billed to no "
+        "customer is listed at the end."
+    )
+    assert len(explorer.selected()) == len(loaded)  # every month chosen: all October's lines
+
+
 def test_a_parameters_cell_changed_after_the_summary_was_loaded_is_named(
     sample_outputs, tmp_path, monkeypatch
 ):
