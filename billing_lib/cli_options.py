@@ -164,11 +164,12 @@ def check_apart_from_records(path: Path, output: Path, command: str, option: str
         )
 
 
-def check_folder_exists(path: Path, output: Path, command: str, option: str) -> None:
+def check_folder_exists(path: Path, example: Path, command: str, option: str) -> None:
     """ParameterError when the folder of the file ``path`` an option names for writing is not
-    there, or is a file: its folders were made without a word, a tree of them for one mistyped
-    folder (``--csv exprots/2026/register.csv``). Nothing is created, as a command that reads
-    the outputs folder creates none (``billing register list``, ``credit-note``, ``reissue``)."""
+    there, or is a file (``example``: a file to give instead, for the message): its folders were
+    made without a word, a tree of them for one mistyped folder (``--csv
+    exprots/2026/register.csv``). Nothing is created, as a command that reads the outputs folder
+    creates none (``billing register list``, ``credit-note``, ``reissue``)."""
     from billing_lib.errors import ParameterError
 
     folder = Path(path).parent
@@ -179,7 +180,7 @@ def check_folder_exists(path: Path, output: Path, command: str, option: str) -> 
         command,
         option,
         f"{path}: {what}; expected a file in a folder that exists (nothing is created), e.g. "
-        f"{Path(output) / 'register.csv'}",
+        f"{example}",
     )
 
 

@@ -28,7 +28,8 @@ def register_list_command(args: argparse.Namespace) -> int:
         )
     if args.csv is not None:
         check_apart_from_records(args.csv, args.output, "billing register list", "--csv")
-        check_folder_exists(args.csv, args.output, "billing register list", "--csv")
+        example = Path(args.output) / "register.csv"
+        check_folder_exists(args.csv, example, "billing register list", "--csv")
     listing = register_listing(args.output, args.series, args.period, args.customer)
     shown = listing[list(SHOWN)].copy()
     shown["customer_name"] = shown["customer_name"].str.slice(0, 30)
