@@ -24,6 +24,7 @@ from billing_lib.margin_parameters import LOADED_FROM, MARGIN_PARAMETERS, check_
 from billing_lib.margin_parameters import (  # the notebook calls them from here
     MARGIN_PARAMETER_NAMES as MARGIN_PARAMETER_NAMES,
 )
+from billing_lib.margin_parameters import check_parameters as check_parameters
 from billing_lib.margin_parameters import period_list as period_list
 from billing_lib.margin_parameters import resolve as resolve
 from billing_lib.money import round_money

@@ -164,6 +164,26 @@ def check_apart_from_records(path: Path, output: Path, command: str, option: str
         )
 
 
+def check_folder_exists(path: Path, example: Path, command: str, option: str) -> None:
+    """ParameterError when the folder of the file ``path`` an option names for writing is not
+    there, or is a file (``example``: a file to give instead, for the message): its folders were
+    made without a word, a tree of them for one mistyped folder (``--csv
+    exprots/2026/register.csv``). Nothing is created, as a command that reads the outputs folder
+    creates none (``billing register list``, ``credit-note``, ``reissue``)."""
+    from billing_lib.errors import ParameterError
+
+    folder = Path(path).parent
+    if folder.is_dir():
+        return
+    what = f"{folder} is a file, not a folder" if folder.exists() else f"no such folder {folder}"
+    raise ParameterError(
+        command,
+        option,
+        f"{path}: {what}; expected a file in a folder that exists (nothing is created), e.g. "
+        f"{example}",
+    )
+
+
 def _command_parser(
     parser: argparse.ArgumentParser, args: argparse.Namespace
 ) -> argparse.ArgumentParser:

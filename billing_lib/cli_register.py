@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register_list_command(args: argparse.Namespace) -> int:
-    from billing_lib.cli_options import check_apart_from_records
+    from billing_lib.cli_options import check_apart_from_records, check_folder_exists
     from billing_lib.errors import ParameterError
     from billing_lib.publishing import writing
     from billing_lib.register_listing import (
@@ -28,6 +28,8 @@ def register_list_command(args: argparse.Namespace) -> int:
         )
     if args.csv is not None:
         check_apart_from_records(args.csv, args.output, "billing register list", "--csv")
+        example = Path(args.output) / "register.csv"
+        check_folder_exists(args.csv, example, "billing register list", "--csv")
     listing = register_listing(args.output, args.series, args.period, args.customer)
     shown = listing[list(SHOWN)].copy()
     shown["customer_name"] = shown["customer_name"].str.slice(0, 30)

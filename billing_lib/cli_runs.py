@@ -117,9 +117,11 @@ def customers_sync_command(args: argparse.Namespace) -> int:
         )
     _check_proposal_apart(args)
     if args.diff is not None:
-        from billing_lib.cli_options import check_apart_from_records
+        from billing_lib.cli_options import check_apart_from_records, check_folder_exists
 
         check_apart_from_records(args.diff, args.output, "billing customers sync", "--diff")
+        example = Path(args.output) / f"customers-sync-{args.period}.diff"
+        check_folder_exists(args.diff, example, "billing customers sync", "--diff")
     # what a sync killed while applying left: finished (or removed) before the folder is read
     parameters = Path(args.parameters)
     if parameters.is_dir():

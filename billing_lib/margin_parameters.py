@@ -1,13 +1,17 @@
 """The margin notebook's parameters (``margin_analysis.ipynb``): the outputs folder of the
-finished runs and the periods to load, checked before anything is read, each error naming the
+finished runs, the periods to load and the what-if markup the explorer starts with, checked
+before anything is read (``check_parameters``, its first code cell), each error naming the
 parameter and what was expected."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from billing_lib import whatif
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.notebook_parameters import changed_parameters, check_injected
 from billing_lib.periods import PERIOD_PATTERN
@@ -27,8 +31,27 @@ MARGIN_PARAMETER_NAMES = ("output", "periods", "markup")
 #: what the explorer starts with.
 LOADED_FROM = ("output", "periods")
 
+#: The what-if markup's bounds in percent on cost, the explorer's: -100 prices a line at 0.
+MARKUP_RANGE = (-100, 1000)
 
-def resolve(path: str | Path, summary: pd.DataFrame | None = None) -> Path:
+
+class MarginParameters(NamedTuple):
+    """The margin notebook's parameters as checked (``check_parameters``)."""
+
+    output: Path  # the outputs folder of the runs, absolute
+    periods: list[str] | None  # the months to load; None: every finished run
+    markup: float  # percent on cost, what the explorer starts with
+
+
+def check_parameters(output: object, periods: object, markup: object) -> MarginParameters:
+    """The notebook's three parameters checked in their order before a run is read
+    (``resolve``, ``period_list``, ``check_markup``): a careless ``markup`` (``-r markup 15%``)
+    was refused by the explorer's cell only, after the summary of every month was loaded and
+    the tables and charts above it drawn."""
+    return MarginParameters(resolve(output), period_list(periods), check_markup(markup))
+
+
+def resolve(path: object, summary: pd.DataFrame | None = None) -> Path:
     """The ``output`` parameter as an absolute path (relative ones from the project folder), a
     folder that exists; ParameterError naming it otherwise: a mistyped folder, or a file, read
     as "no finished run; runs found: []", as if no month had been billed. In a notebook kernel,
@@ -103,3 +126,37 @@ def check_cell_unchanged(loaded: Mapping[Any, object]) -> None:
             f"the summary above is of {periods} in {loaded.get('output')}: run the first code "
             "cell again (analysis.load_summary), then the cells below it"
         )
+
+
+def check_markup(value: object) -> float:
+    """The margin notebook's ``markup`` parameter (what the explorer starts with) as a number of
+    percent within MARKUP_RANGE; ParameterError naming the parameter otherwise: ``-r markup 15%``
+    is no number, and a markup beyond the bounds would be clamped by the widget without a word
+    (the what-if showing another markup than the one asked), and one of more decimals than the
+    what-if prices exactly (``whatif.MARKUP_DECIMALS``) would be rounded."""
+    low, high = MARKUP_RANGE
+    try:
+        number = None if isinstance(value, bool) else float(str(value).strip())
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number):
+        raise ParameterError(
+            MARGIN_PARAMETERS,
+            "markup",
+            f"expected a number of percent on cost, e.g. 10 or 12.5; got {value!r}",
+        )
+    if not low <= number <= high:
+        raise ParameterError(
+            MARGIN_PARAMETERS,
+            "markup",
+            f"expected a number of percent on cost from {low} to {high}; got {value!r}",
+        )
+    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -whatif.MARKUP_DECIMALS:
+        raise ParameterError(
+            MARGIN_PARAMETERS,
+            "markup",
+            f"expected a number of percent on cost with at most {whatif.MARKUP_DECIMALS} "
+            f"decimals (the what-if prices exactly to that); got {value!r}",
+        )
+    return number

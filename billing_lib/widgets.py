@@ -10,7 +10,6 @@ mime bundles; the figures last drawn are kept in ``figures`` so tests read them 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,8 +21,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from billing_lib import charts, whatif
-from billing_lib.errors import BillingError, ParameterError
-from billing_lib.margin_parameters import MARGIN_PARAMETERS
+from billing_lib.errors import BillingError
+from billing_lib.margin_parameters import MARKUP_RANGE, check_markup
 from billing_lib.money import round_money
 from billing_lib.pricing import MAX_UNIT_PLACES
 from billing_lib.rating import DEC
@@ -170,42 +169,22 @@ def describe_change(
     return "<br>".join(parts) or "no lines selected"
 
 
-#: The what-if markup's bounds in percent on cost, the widget's: -100 prices a line at 0.
-MARKUP_RANGE = (-100, 1000)
-
-
-def check_markup(value: object) -> float:
-    """The margin notebook's ``markup`` parameter (what the explorer starts with) as a number of
-    percent within MARKUP_RANGE; ParameterError naming the parameter otherwise: ``-r markup 15%``
-    is no number, and a markup beyond the bounds would be clamped by the widget without a word
-    (the what-if showing another markup than the one asked), and one of more decimals than the
-    what-if prices exactly (``whatif.MARKUP_DECIMALS``) would be rounded."""
-    low, high = MARKUP_RANGE
-    try:
-        number = None if isinstance(value, bool) else float(str(value).strip())
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number):
-        raise ParameterError(
-            MARGIN_PARAMETERS,
-            "markup",
-            f"expected a number of percent on cost, e.g. 10 or 12.5; got {value!r}",
+def without_lines(loaded: list[str], with_lines: list[str]) -> str:
+    """The explorer's sentence on the months ``loaded`` that have no rated line (their runs
+    billed no customer: every vendor line unmapped or excluded), empty when every one has: as
+    the notebook says "No customer is billed in the runs loaded" (``analysis.NO_CUSTOMER``)
+    under its empty tables, rather than an empty list saying nothing."""
+    empty = [p for p in loaded if p not in set(with_lines)]
+    if not empty:
+        return ""
+    unbilled = "the vendor cost billed to no customer is listed at the end."
+    if not with_lines:
+        return (
+            f"No rated line in the runs loaded ({', '.join(empty)}): no customer is billed, "
+            f"nothing to choose or re-price; {unbilled}"
         )
-    if not low <= number <= high:
-        raise ParameterError(
-            MARGIN_PARAMETERS,
-            "markup",
-            f"expected a number of percent on cost from {low} to {high}; got {value!r}",
-        )
-    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -whatif.MARKUP_DECIMALS:
-        raise ParameterError(
-            MARGIN_PARAMETERS,
-            "markup",
-            f"expected a number of percent on cost with at most {whatif.MARKUP_DECIMALS} "
-            f"decimals (the what-if prices exactly to that); got {value!r}",
-        )
-    return number
+    runs = "its run" if len(empty) == 1 else "their runs"
+    return f"No rated line in {', '.join(empty)}: {runs} billed no customer; {unbilled}"
 
 
 def _line_count(selection: pd.DataFrame) -> int:
@@ -231,7 +210,10 @@ class MarginExplorer:
         def options(col: str) -> list[str]:
             return sorted(str(v) for v in rated[col].dropna().unique())
 
-        periods, vendors = options("period"), options("vendor")
+        with_lines, vendors = options("period"), options("vendor")
+        # the months loaded (``load_summary``'s ``attrs["runs"]``), those whose run rated no
+        # line too: left out, the list was empty for such a month alone, and nothing said why
+        periods = sorted({*with_lines, *map(str, rated.attrs.get("runs", {}))})
         # (label, id): the lists read "C001 Dijkstra Architecten B.V.", their values stay the ids
         names = (
             dict(zip(rated["customer_id"], rated["customer_name"], strict=True))
@@ -258,6 +240,7 @@ class MarginExplorer:
             description="Vendors",
             rows=min(6, max(2, len(vendors))),
         )
+        self.notice = w.HTML(html.escape(without_lines(periods, with_lines)))
         self.totals = w.HTML()
         self.chart_area = w.Output()
         self.what_if_customer = w.Dropdown(
@@ -407,4 +390,4 @@ class MarginExplorer:
                 self.what_if_area,
             ]
         )
-        return w.VBox([filters, self.totals, what_if, self.chart_area])
+        return w.VBox([filters, self.notice, self.totals, what_if, self.chart_area])

@@ -316,6 +316,36 @@ def test_a_bad_period_names_the_notebook_s_periods_parameter(sample_outputs):
         analysis.resolve(" ")
 
 
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("15%", "expected a number of percent on cost, e.g. 10 or 12.5; got '15%'"),
+        (5000, "expected a number of percent on cost from -100 to 1000; got 5000"),
+    ],
+)
+def test_the_markup_parameter_is_checked_with_the_others_before_a_run_is_read(
+    sample_outputs, monkeypatch, markup, expected
+):
+    """``-r markup 15%``: the notebook checked ``markup`` in the explorer's cell only, after the
+    summary of every month was loaded (the slow part) and the tables and charts were drawn.
+    ``check_parameters``, the first code cell's, checks the three before a run is read, each
+    named; a careless markup is refused without a file opened."""
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a run was read before the markup was checked")
+
+    monkeypatch.setattr(analysis, "rated_files", no_reading)
+    monkeypatch.setattr(analysis, "load_summary", no_reading)
+    with pytest.raises(ParameterError) as err:
+        analysis.check_parameters(str(sample_outputs), "", markup)
+    assert str(err.value) == f"margin_analysis parameters, entry markup: {expected}"
+    with pytest.raises(ParameterError, match=r"^margin_analysis parameters, entry periods: "):
+        analysis.check_parameters(str(sample_outputs), "2026/10", markup)  # in their order
+    checked = analysis.check_parameters(str(sample_outputs), f" {PERIOD}", "12.5")
+    assert checked == (sample_outputs, [PERIOD], 12.5)
+    assert (checked.output, checked.periods, checked.markup) == (sample_outputs, [PERIOD], 12.5)
+
+
 def test_a_missing_period_is_named(sample_outputs):
     with pytest.raises(analysis.RunError, match=r"no finished run for \['2026-01'\]"):
         analysis.load_summary(sample_outputs, ["2026-01"])
@@ -771,6 +801,33 @@ def test_a_month_without_a_rated_line_is_listed_and_said_so(sample_outputs):
     )
     explorer = MarginExplorer(empty, analysis.repricer(sample_outputs), 10)
     assert explorer.what_if_text.value == "no customer has a rated line in the runs loaded"
+
+
+def test_a_month_without_a_rated_line_is_in_the_explorer_s_periods_and_said_so(sample_outputs):
+    """The explorer's Periods list was built from the rated lines: a month whose run rated no
+    line was left out of it (the list empty when it was the only month loaded, with the
+    Customers and Vendors lists), and nothing said why. The month is listed, as the overview of
+    the runs loaded lists it, and a sentence under the lists says it has no rated line."""
+    empty = analysis.load_summary(sample_outputs).iloc[0:0]
+    explorer = MarginExplorer(empty, analysis.repricer(sample_outputs), 10)
+    assert explorer.periods.options == (PERIOD,)
+    assert explorer.notice.value == (
+        f"No rated line in the runs loaded ({PERIOD}): no customer is billed, nothing to "
+        "choose or re-price; the vendor cost billed to no customer is listed at the end."
+    )
+    assert explorer.notice in explorer.widget().children
+    loaded = analysis.load_summary(sample_outputs)
+    explorer = MarginExplorer(loaded, analysis.repricer(sample_outputs), 10)
+    assert explorer.periods.options == (PERIOD,) and explorer.notice.value == ""
+    # September loaded beside it, its run without a rated line (as load_summary records it)
+    loaded.attrs["runs"] = {"2026-09": ("run-of-september",), **loaded.attrs["runs"]}
+    explorer = MarginExplorer(loaded, analysis.repricer(sample_outputs), 10)
+    assert explorer.periods.options == ("2026-09", PERIOD)
+    assert explorer.notice.value == (
+        "No rated line in 2026-09: its run billed no customer; the vendor cost billed to no "
+        "customer is listed at the end."
+    )
+    assert len(explorer.selected()) == len(loaded)  # every month chosen: all October's lines
 
 
 def test_a_parameters_cell_changed_after_the_summary_was_loaded_is_named(

@@ -1099,6 +1099,28 @@ def test_a_diff_given_as_a_folder_is_named_by_the_option(tmp_path, capsys, apply
     assert {p.name: p.read_bytes() for p in params.iterdir()} == before
 
 
+def test_a_diff_in_a_folder_that_is_not_there_is_refused_and_nothing_created(tmp_path, capsys):
+    """``--diff proposals/2026-10/customers.diff`` into a folder not made yet (a typo of it):
+    the proposal's folders were made without a word, where ``billing register list --csv``
+    refuses such a file naming its folder; refused the same way, before the month is read."""
+    params = tmp_path / "parameters"
+    shutil.copytree(REPO / "parameters", params, ignore=shutil.ignore_patterns("local"))
+    missing = tmp_path / "propsals" / "2026-10" / "customers.diff"
+    args = [
+        "customers", "sync", "--period", "2026-10", "--reports", str(SAMPLE_REPORTS),
+        "--parameters", str(params), "--output", str(tmp_path / "out"), "--diff", str(missing),
+    ]  # fmt: skip
+    assert cli.main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(
+        f"error: billing customers sync, entry --diff: {missing}: no such folder "
+        f"{missing.parent}; expected a file in a folder that exists (nothing is created), e.g. "
+        f"{tmp_path / 'out' / 'customers-sync-2026-10.diff'}"
+    ), captured.err
+    assert captured.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parameters"]
+
+
 @pytest.mark.parametrize("present", [(), ("customers.yaml",)], ids=["empty", "no-accounts"])
 def test_an_empty_or_half_parameters_folder_is_named_with_the_files_expected(
     tmp_path, capsys, present

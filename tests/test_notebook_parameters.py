@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import papermill
 import pytest
 
@@ -63,6 +64,27 @@ def test_an_unknown_margin_analysis_parameter_is_refused(tmp_path, sample_output
         "ParameterError: margin_analysis parameters, entry period: not a parameter of "
         "margin_analysis.ipynb (did you mean periods?)" in result.stderr
     ), result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_a_careless_markup_is_refused_in_the_first_code_cell(tmp_path, sample_outputs):
+    """``-r markup 15%``: refused by the explorer's cell, after the summary of every month was
+    loaded and every table and chart above drawn. The first code cell names it, before a run
+    is read (its table of the runs loaded is never shown)."""
+    project = copy_project(tmp_path / "project")
+    given = ["-r", "output", str(sample_outputs), "-r", "markup", "15%"]
+    result = papermill_run(project, "margin_analysis.ipynb", *given)
+    assert result.returncode != 0, result.stderr[-3000:]
+    assert (
+        "ParameterError: margin_analysis parameters, entry markup: expected a number of percent "
+        "on cost, e.g. 10 or 12.5; got '15%'" in result.stderr
+    ), result.stderr[-3000:]
+    executed = nbformat.read(project.parent / "executed-margin_analysis.ipynb", as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    failed = [c for c in code if any(o.output_type == "error" for o in c.outputs)]
+    # the parameters cell, papermill's, then the first code cell of the notebook: failed there
+    assert failed == [code[2]] and "load_summary" in code[2].source, [c.source for c in failed]
+    assert not any(c.outputs for c in code[3:])
 
 
 def test_only_the_cells_papermill_injected_are_read():

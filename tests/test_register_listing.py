@@ -191,6 +191,34 @@ def test_a_csv_given_as_a_folder_is_refused_before_anything_is_listed(outputs, t
     assert list(folder.iterdir()) == []
 
 
+def test_a_csv_in_a_folder_that_is_not_there_is_refused_and_nothing_created(
+    outputs, tmp_path, capsys
+):
+    """``--csv some/missing/folder/register.csv`` (a typo of the folder) made the folders
+    without a word, a tree of them for one typo: the listing is read only and, as for the
+    outputs folder, nothing is created. Refused naming the option and the folder, before
+    anything is listed; a file given for the folder is named as a file."""
+    missing = tmp_path / "exprots" / "2026" / "register.csv"
+    assert cli.main(["register", "list", "--output", str(outputs), "--csv", str(missing)]) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith(
+        f"error: billing register list, entry --csv: {missing}: no such folder "
+        f"{missing.parent}; expected a file in a folder that exists (nothing is created), "
+        f"e.g. {outputs / 'register.csv'}"
+    ), printed.err
+    assert printed.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
+    (tmp_path / "exports").write_text("", encoding="utf-8")
+    in_a_file = tmp_path / "exports" / "register.csv"
+    assert cli.main(["register", "list", "--output", str(outputs), "--csv", str(in_a_file)]) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith(
+        f"error: billing register list, entry --csv: {in_a_file}: {tmp_path / 'exports'} is a "
+        "file, not a folder; expected a file in a folder that exists"
+    ), printed.err
+    assert printed.out == ""
+
+
 @pytest.mark.parametrize(
     "target",
     ["invoice_register.sqlite", f"{PERIOD}/invoice_summary.csv", f"{PERIOD}/new.csv",
