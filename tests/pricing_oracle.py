@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -130,10 +130,18 @@ class Oracle:
 def months_of(start: datetime, end: datetime | None) -> tuple[int, int, int]:
     """Whole months from the start, then the rest over the month it starts in or, where longer,
     the time to the next month from the start (by the second): 12 Oct - 12 Nov 1; 20 Oct -
-    12 Nov 23/31; 31 Oct - 30 Mar 4 + 30/31. The whole months, the rest's seconds and the
-    month's (the rating divides once: the price x the seconds by the month's)."""
+    12 Nov 23/31; 31 Oct - 30 Mar 4 + 30/31. A period whose last day is whole months from the
+    start and the last day of a month too short for the start's day is those months: Partner
+    Center's cycle from the 29th-31st, 31 Oct - 30 Nov inclusive (to 1 Dec) 1, 29 Feb 2028 - 28
+    Feb 2029 inclusive 12. The whole months, the rest's seconds and the month's (the rating
+    divides once: the price x the seconds by the month's)."""
     if end is None:
         return 1, 0, 1
+    last = end - timedelta(days=1)
+    if last > start and last.day < start.day:
+        n = (last.year - start.year) * 12 + last.month - start.month
+        if _add_months(start, n) == last:
+            end = last
     whole = 0
     while _add_months(start, whole + 1) <= end:
         whole += 1

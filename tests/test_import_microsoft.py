@@ -87,6 +87,23 @@ def test_prorated_seat_increase_is_rounded_down_per_licence():
     assert line["ListCost"] == D("45.851612903166")
 
 
+def test_a_monthly_cycle_from_the_31st_is_read_to_the_day_after_the_month_s_end(tmp_path):
+    """Partner Center ends a monthly cycle from the 31st the day before the same day next month,
+    clamped to that month's end: 1/31/2027 - 2/28/2027. It is read as the cycle it is
+    (ChargePeriodEnd 1 March, its list cost the whole cycle's, no day more), which a seat price
+    counts as one month (docs/pricing.md, ``fixed_price``)."""
+
+    def cycle_from_the_31st(number: int, record: dict) -> None:
+        if number == 2:  # the cycleCharge of 12 Business Premium seats
+            record.update(ChargeStartDate="1/31/2027", ChargeEndDate="2/28/2027")
+
+    con, _ = _import(_rewritten(INVOICE, tmp_path / "cycle.csv", cycle_from_the_31st))
+    line = _line(con, x_SourceRow=2)
+    assert str(line["ChargePeriodStart"]) == "2027-01-31 00:00:00"
+    assert str(line["ChargePeriodEnd"]) == "2027-03-01 00:00:00"
+    assert line["PricingQuantity"] == 12 and line["ListCost"] == 12 * D("20.60")
+
+
 def test_seat_reduction_and_cancellation_are_negative_credits():
     con, _ = _import(INVOICE)
     removed = _line(con, x_VendorChargeType="removeQuantity")

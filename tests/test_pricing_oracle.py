@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pricing_oracle import Rule, plan_yaml, price_month
+from pricing_oracle import Rule, months_of, plan_yaml, price_month
 from rating_helpers import line, rated_store, write_parameters
 
 from billing_lib.invoices import draft_invoices
@@ -252,7 +252,8 @@ def test_the_edges_an_analyst_hits_are_priced_as_the_documents_say(tmp_path):
     """A rule ending on the month's last day prices that day's last hour; a markup of 0 % and a
     discount of 100 %; a tier crossed by lines of one day and by a tier bound with decimals; a
     negative usage line and a credit of units in a tier (the first tier's price below 0); a
-    seat period from the 31st across February; lines below the minimum fee."""
+    seat period from the 31st across February and a monthly cycle from the 31st (one month);
+    lines below the minimum fee."""
     rules = [
         Rule("all", "markup", percent=D(0)),
         Rule("free", "markup", {**AWS, "service": "Free"}, discount_percent=D(100)),
@@ -280,5 +281,15 @@ def test_the_edges_an_analyst_hits_are_priced_as_the_documents_say(tmp_path):
             ChargePeriodStart=datetime(2026, 10, 31),
             ChargePeriodEnd=datetime(2027, 3, 30),
         ),
+        # Partner Center's monthly cycle from the 31st: 31 October - 30 November, one month
+        line(
+            **ms,
+            PricingQuantity=2,
+            BilledCost="40",
+            ChargePeriodStart=datetime(2026, 10, 31),
+            ChargePeriodEnd=datetime(2026, 12, 1),
+        ),
     ]
     assert_as_the_oracle(tmp_path, rules, rows)
+    assert months_of(datetime(2026, 10, 31), datetime(2026, 12, 1))[:2] == (1, 0)
+    assert months_of(datetime(2028, 2, 29), datetime(2029, 3, 1))[:2] == (12, 0)

@@ -1,7 +1,7 @@
 """Rating: each rule kind on hand-checked lines, effective dating, credits and taxes, the tables'
 contract, errors for lines that cannot be priced, and the what-if."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
@@ -321,6 +321,76 @@ def test_a_seat_period_from_the_31st_never_bills_more_than_a_longer_one(tmp_path
         D(11000),
         D("2058.064516129032"),
         D(2200),
+    ]
+
+
+#: Charge periods as Partner Center writes them (ChargeStartDate, ChargeEndDate: inclusive
+#: days), the seat-months each bills and why. A monthly cycle from the 29th-31st ends the day
+#: before the same day next month, clamped to that month's end (31 January - 28 February),
+#: and one cycle is one month; the end a day earlier (31 January - 27 February: 31 January + 1
+#: month, the end the rating's month count has) is one month too.
+CYCLES = [
+    (date(2027, 1, 31), date(2027, 2, 28), D(1)),  # from the 31st over February
+    (date(2028, 1, 31), date(2028, 2, 29), D(1)),  # a leap year
+    (date(2027, 1, 30), date(2027, 2, 28), D(1)),  # the 30th
+    (date(2028, 1, 30), date(2028, 2, 29), D(1)),
+    (date(2027, 1, 29), date(2027, 2, 28), D(1)),  # the 29th: no 29 February
+    (date(2028, 1, 29), date(2028, 2, 28), D(1)),  # a leap year's 29 February starts the next
+    (date(2027, 1, 31), date(2027, 2, 27), D(1)),  # the other end: 31 January + 1 month
+    (date(2027, 3, 31), date(2027, 4, 30), D(1)),  # 31 April clamped to 30 April
+    (date(2027, 3, 31), date(2027, 4, 29), D(1)),
+    (date(2026, 10, 31), date(2026, 11, 30), D(1)),
+    (date(2026, 11, 30), date(2026, 12, 29), D(1)),  # no month shorter: as before
+    (date(2026, 10, 31), date(2027, 2, 28), D(4)),  # four cycles
+    (date(2027, 1, 31), date(2028, 1, 30), D(12)),  # annual from 31 January
+    (date(2028, 2, 29), date(2029, 2, 28), D(12)),  # annual from a leap day
+    (date(2028, 2, 29), date(2031, 2, 28), D(36)),  # triennial from a leap day
+    # partial cycles keep their proration: added 15 February to the cycle's end (14 of
+    # February's 28 days), cancelled 14 February (15 of January's 31), added 10 February in a
+    # leap year (20 of February's 29)
+    (date(2027, 2, 15), date(2027, 2, 28), D(1) / 2),
+    (date(2027, 1, 31), date(2027, 2, 14), D(15) / 31),
+    (date(2028, 2, 10), date(2028, 2, 29), D(20) / 29),
+]
+
+
+@pytest.mark.parametrize(("first", "last", "months"), CYCLES)
+def test_a_whole_monthly_cycle_from_the_29th_to_31st_bills_one_month(tmp_path, first, last, months):
+    """A monthly cycle from the 31st over a shorter month (Partner Center: 31 January - 28
+    February, ChargePeriodEnd 1 March) counted 1 month + 1 day of the 31 to 31 March: 2 seats
+    at 22.00 billed 45.42, not 44.00, and 88.00 not prorated; each cycle from the 29th-31st
+    bills its month (``CYCLES``), an annual or triennial term its 12 or 36; a partial cycle
+    keeps its proration. A seat fee counts the same seat-months, the what-if the same
+    amounts."""
+    seat = "{id: seat, kind: fixed_price, unit_price: '22.00', currency: EUR}"
+    flat = "{id: flat, kind: fixed_price, unit_price: '22.00', currency: EUR, prorate: false, "
+    fee = "{id: fee, kind: seat_fee, unit_price: '1', currency: EUR, match: {vendor: microsoft}}"
+    start = datetime.combine(first, datetime.min.time())
+    end = datetime.combine(last, datetime.min.time()) + timedelta(days=1)
+    rows = [
+        line(
+            **MS,
+            SkuId=s,
+            PricingQuantity=2,
+            BilledCost="1",
+            ChargePeriodStart=start,
+            ChargePeriodEnd=end,
+        )
+        for s in ("E3", "F")
+    ]
+    period = f"{first:%Y-%m}"
+    con, _ = rate(tmp_path, plan(seat, flat + "match: {sku: F}}", fee), rows, period=period)
+    whole = D(int(months) + (0 if months == int(months) else 1))
+    prorated = (44 * months).quantize(D("1e-12"), rounding=ROUND_HALF_UP)
+    assert rated(con) == [("C1", "seat", prorated), ("C1", "flat", 44 * whole)]
+    [(seat_months,)] = con.execute(
+        "SELECT quantity FROM rated_lines WHERE line_kind = 'seat_fee'"
+    ).fetchall()
+    assert seat_months == (2 * months).quantize(D("1e-12"), rounding=ROUND_HALF_UP) * 2
+    what_if = reprice_customer(con, "C1", None)
+    assert what_if[what_if["line_kind"] == "vendor"]["amount"].tolist() == [
+        prorated,
+        44 * whole,
     ]
 
 

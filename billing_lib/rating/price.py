@@ -2,9 +2,10 @@
 
 Each customer line joins its key (``rating.keys``) once and is priced by the key's pricing. Amounts
 stay unrounded at 12 places (docs/rounding.md); products are computed once per line and layered
-(vendor cost -> cost, list cost, seat parts -> list amount, seat amount -> amount -> unit price),
-divisions go through ``_xdiv`` and the products of costs, factors and rates through ``_xmul``
-(``rating.exact``: exact, without a 128-bit rescaling per line where a DOUBLE is proven right).
+(vendor cost -> cost, seat cycle end -> list cost, seat parts -> list amount, seat amount ->
+amount -> unit price), divisions go through ``_xdiv`` and the products of costs, factors and
+rates through ``_xmul`` (``rating.exact``: exact, without a 128-bit rescaling per line where a
+DOUBLE is proven right).
 
 The layers also keep the planning cheap: a macro repeats its arguments (``_xdiv`` up to a dozen
 times), so a macro nested in a macro's argument was planned dozens of times over (a third of a
@@ -69,18 +70,25 @@ def fixed_parts_sql(
     when: str = "pricing = 'fixed_price'",
     fixed: str = "price * COALESCE(PricingQuantity, 0)",
     prefix: str = "",
+    end: str = "cycle_end",
 ) -> str:
-    """The parts of a seat price (``fixed_price_sql``) as columns of their own, NULL on the lines
-    not ``when``: ``fixed`` (price per month x quantity), ``months`` (whole months from the start
-    of the charge period), ``seconds`` (of the rest of the period after them) and
-    ``month_seconds`` (of the month that rest starts in), each name after ``prefix``. A seat
-    fee counts its lines' seat-months by the same parts, ``fixed`` the quantity alone
-    (``seat_columns_sql``). ``date_diff('month')`` counts month boundaries: the whole months
-    are that, or one less where that many months from the start pass the end. The rest counts
-    over the month it starts in, or over the time to the next month from the start where that
-    is longer: 31 October + 4 months is 28 February, and 28 February - 30 March over February's
-    28 days was more than a month (31 October - 30 March billed more than to 31 March)."""
-    start, end = "ChargePeriodStart", "ChargePeriodEnd"
+    """The parts of a seat price (``fixed_price_sql``) as columns of their own, NULL on the
+    lines not ``when``, of the charge period from ChargePeriodStart to ``end`` (the column of
+    ``cycle_end_sql``, computed once in the layer below): ``fixed`` (price per month x
+    quantity), ``months`` (whole months from the start of the charge period), ``seconds`` (of
+    the rest of the period after them) and ``month_seconds`` (of the month that rest starts in),
+    each name after ``prefix``. A seat fee counts its lines' seat-months by the same parts,
+    ``fixed`` the quantity alone (``seat_columns_sql``). ``date_diff('month')`` counts month
+    boundaries: the whole months are that, or one less where that many months from the start
+    pass the end. The rest counts over the month it starts in, or over the time to the next
+    month from the start where that is longer: 31 October + 4 months is 28 February, and 28
+    February - 30 March over February's 28 days was more than a month (31 October - 30 March
+    billed more than to 31 March).
+    A period from the 29th-31st that ends the day after its whole months where the month it ends
+    in is too short for its day (Partner Center's cycle, ``cycle_end_sql``: 31 January - 28
+    February inclusive, ChargePeriodEnd 1 March) counts those months, no day more (it was 1
+    month and 1/31: 45.42 for 44.00)."""
+    start = "ChargePeriodStart"
     crossed = f"CAST(date_diff('month', {start}, {end}) AS INTEGER)"
     months = (
         f"greatest(0, {crossed} - CASE WHEN {start} + to_months({crossed}) > {end} "
@@ -99,6 +107,27 @@ def fixed_parts_sql(
     return ", ".join(
         f"CASE WHEN {when} THEN {sql} END AS {prefix}{name}" for name, sql in parts.items()
     )
+
+
+def cycle_end_sql(when: str) -> str:
+    """The end (exclusive) a seat price counts a charge period to (``fixed_parts_sql``), NULL on
+    the lines not ``when``: ChargePeriodEnd, or the day before where that day is whole months
+    after ChargePeriodStart and the last day of a month too short for the start's day. Partner
+    Center ends a monthly cycle from the 29th-31st the day before the same day next month,
+    clamped to that month's end (31 January - 28 February, 31 March - 30 April, 29 January - 28
+    February of a year without 29 February: ChargePeriodEnd the 1st after), and that cycle is
+    one month; DuckDB's ``start + months`` clamps the same way (31 January + 1 month = 28
+    February), so the day before the end is those months exactly. The same for an annual or
+    triennial term from such a day (29 February 2028 - 28 February 2029: 12 months). A period
+    that ends on another day keeps its proration."""
+    start, end = "ChargePeriodStart", "ChargePeriodEnd"
+    last = f"({end} - INTERVAL 1 DAY)"
+    months = f"CAST(date_diff('month', {start}, {last}) AS INTEGER)"
+    whole = (
+        f"{last} > {start} AND day({last}) < day({start}) "
+        f"AND {start} + to_months({months}) = {last}"
+    )
+    return f"CASE WHEN NOT ({when}) THEN NULL WHEN {whole} THEN {last} ELSE {end} END"
 
 
 def fixed_price_sql(prefix: str = "", prorate: str = "prorate") -> str:
@@ -135,12 +164,13 @@ def seat_columns_sql(costed: str) -> str:
     quantity; and ``seat_unpriced``, on a line without a PricingQuantity (or of 0) whose vendor
     cost is not 0, the line as a struct (``file``, ``row``, ``no_quantity``, ``cost``,
     ``currency``) for the error that names it (``check_seat_lines``). Only for the months
-    with a seat fee (``rated_file.top_ups``): two layers, the parts then the months. A line
-    with a quantity whose charge period has no length (ChargePeriodEnd = ChargePeriodStart:
-    0 seat-months prorated) has a ``seat_unpriced`` too, its ``instant`` true (false first, so
-    the smallest of a sum is a line without a quantity where there is one), refused only by a
-    prorated fee."""
+    with a seat fee (``rated_file.top_ups``): three layers, the cycle's end
+    (``cycle_end_sql``), the parts, then the months. A line with a quantity whose charge period
+    has no length (ChargePeriodEnd = ChargePeriodStart: 0 seat-months prorated) has a
+    ``seat_unpriced`` too, its ``instant`` true (false first, so the smallest of a sum is a line
+    without a quantity where there is one), refused only by a prorated fee."""
     quantity = "COALESCE(PricingQuantity, 0)"
+    seated = f"{quantity} <> 0"
     facts = (
         "'file': source_file, 'row': source_row, 'no_quantity': PricingQuantity IS NULL, "
         "'cost': vendor_cost, 'currency': vendor_currency, "
@@ -152,10 +182,11 @@ def seat_columns_sql(costed: str) -> str:
         f"THEN {{'instant': true, {facts}}} END"
     )
     return f"""
-        SELECT * EXCLUDE (s_fixed, s_months, s_seconds, s_month_seconds),
+        SELECT * EXCLUDE (s_fixed, s_months, s_seconds, s_month_seconds, s_cycle_end),
                {fixed_price_sql("s_", "true")} AS seat_months,
                {fixed_price_sql("s_", "false")} AS seat_months_whole, {unpriced} AS seat_unpriced
-        FROM (SELECT *, {fixed_parts_sql(f"{quantity} <> 0", quantity, "s_")} FROM ({costed}))"""
+        FROM (SELECT *, {fixed_parts_sql(seated, quantity, "s_", "s_cycle_end")}
+              FROM (SELECT *, {cycle_end_sql(seated)} AS s_cycle_end FROM ({costed})))"""
 
 
 def list_cost_sql() -> str:
@@ -279,10 +310,11 @@ def costed_sql(used: list[str], keys: str, period: str, places: Sequence[int] = 
 
 def amounts_sql(costed: str, places: Sequence[int] = ()) -> str:
     """The lines of ``costed`` (``costed_sql``) with their ``amount`` and ``unit_price``, layered
-    (module docstring): list cost and seat parts, then list and seat amounts, then the amount,
-    then the unit price; with ``places`` (some rule's ``unit_price_places``) the lines of such
-    rules then priced by their rounded unit price (``price_list_sql``), else without that
-    layer."""
+    (module docstring): the seat cycle's end (``cycle_end_sql``), list cost and seat parts,
+    then list and seat amounts, then the amount, then the unit price; with ``places`` (some
+    rule's ``unit_price_places``) the lines of such rules then priced by their rounded unit
+    price (``price_list_sql``), else without that layer."""
+    fixed = "pricing = 'fixed_price'"
     priced = f"""
         SELECT *, {unit_price_sql()} AS unit_price FROM (
           SELECT *, {amount_sql()} AS amount FROM (
@@ -290,7 +322,7 @@ def amounts_sql(costed: str, places: Sequence[int] = ()) -> str:
                         AS list_amount,
                    CASE WHEN pricing = 'fixed_price' THEN {fixed_price_sql()} END AS fixed_amount
             FROM (SELECT *, {list_cost_sql()} AS list_cost, {fixed_parts_sql()}
-                  FROM ({costed}))))"""
+                  FROM (SELECT *, {cycle_end_sql(fixed)} AS cycle_end FROM ({costed})))))"""
     return price_list_sql(priced, places) if places else priced
 
 
