@@ -27,6 +27,8 @@ SAMPLE = (
 )
 CUSTOMER_MONTHLY = DATA / "customer-monthly-usage-2026-10.tsv"
 D = Decimal
+#: what a line naming no Usage Meter bills the same of as a metered one (optional_key_parts)
+SAME = "the same month, customer, product, unit and units"
 
 
 @pytest.fixture(scope="module")
@@ -465,6 +467,57 @@ def test_a_site_report_without_a_meter_column_given_again_is_refused(prices, tmp
     assert "no Usage Meter column" in message and "its 2 lines bill the same charges" in message
     assert "vendor line ids were all already imported" not in message
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (2,)
+
+
+def test_a_site_s_report_given_with_and_without_its_meter_column_is_refused(prices, tmp_path):
+    """The month of two sites exported with the Usage Meter column, and one site's appliance
+    report of it (no meter column): the appliance's lines were keyed by its file, the others by
+    their meter, so both were billed. A line naming no meter that bills the month, customer,
+    product, unit and units of a metered line may be that meter's usage again: refused, naming
+    both files and rows. A Monthly Usage report (no customers, keyed by its meter) the same."""
+    sites = _sites(
+        tmp_path / "usage-meters-2026-10.tsv",
+        "um-ams-01\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t64",
+        "um-rtm-02\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t32",
+        "um-rtm-02\tvanleeuwen-logistiek\tVMware Cloud Director\tPowered-on VM\t42",
+    )
+    rtm = _site_without_meter(
+        tmp_path / "customer-monthly-usage-rtm-2026-10.tsv",
+        "vanleeuwen-logistiek\tVMware Cloud Director\tPowered-on VM\t42",
+        "vanleeuwen-logistiek\tFlex Core - Standard\tCore\t32",
+    )
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [sites, rtm], vendor_prices=prices)
+    message = str(err.value)
+    assert message.startswith(f"{rtm}: row 2 bills {SAME} as {sites} row 4 ")
+    assert "names no Usage Meter" in message
+    assert [(p.file, p.row, p.column, p.value) for p in err.value.problems] == [
+        (str(rtm), 2, "Usage Meter", None),
+        (str(rtm), 3, "Usage Meter", None),
+    ]
+    assert f"{sites} row 3 (Usage Meter um-rtm-02)" in err.value.problems[1].expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # the other site's report of other units imports beside the metered one of its site
+    ams = _site_without_meter(
+        tmp_path / "customer-monthly-usage-ams-2026-10.tsv",
+        "vanleeuwen-logistiek\tFlex Core - Standard\tCore\t60",
+    )
+    assert [r.rows for r in import_reports(con, [sites, ams], vendor_prices=prices)] == [3, 1]
+    # a Monthly Usage report, keyed by its meter where it names one, else by 'usage-meter'
+    metered = tmp_path / "monthly-usage-meters-2026-10.csv"
+    metered.write_text(
+        "Usage Meter,Product,Unit of Measure,Units to be Reported\n"
+        "um-ams-01,Flex Core - Standard,Core,64\n",
+        encoding="utf-8",
+    )
+    bare = tmp_path / "monthly-usage-2026-10.csv"
+    bare.write_text(
+        "Product,Unit of Measure,Units to be Reported\nFlex Core - Standard,Core,64\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=f"^{bare}: row 2 bills {SAME} as {metered} row 2"):
+        import_reports(open_store(), [metered, bare], vendor_prices=prices)
 
 
 def test_two_site_reports_of_one_file_name_are_refused_naming_the_name(prices, tmp_path):

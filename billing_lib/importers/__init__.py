@@ -41,6 +41,7 @@ from billing_lib.importers.line_content import (
     remember_rows,
 )
 from billing_lib.importers.manifests import Manifest, check_manifests, manifests_of
+from billing_lib.importers.optional_key_parts import check_optional_key_parts
 from billing_lib.importers.purchase_sources import check_purchases_from_one_source
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
@@ -153,6 +154,7 @@ def import_reports(
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
         check_manifests(con, manifests, [r.file for r in reports])
         check_one_delivery(con)
+        check_optional_key_parts(con)
         check_usage_from_one_format(con, accounts)
         check_purchases_from_one_source(con, accounts)
         check_commitments_in_one_view(con)

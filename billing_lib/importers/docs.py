@@ -429,6 +429,18 @@ def _one_delivery(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _optional_key_part(spec: FormatSpec) -> list[str]:
+    """The docs line of a format whose reports may lack a part of what tells its lines apart."""
+    part = spec.optional_key_part
+    if part is None:
+        return []
+    return [
+        f"- `{part.source}` may be missing (`{part.column}` empty): a line without it that bills "
+        f"the same {part.words} as a line with it, in any report of the format, is refused "
+        "naming both files and rows (it may be that usage exported again without the column)"
+    ]
+
+
 def _money_back(spec: FormatSpec) -> str:
     """The docs line naming the lines that give money back on a positive quantity."""
     if spec.money_back_marks:
@@ -465,6 +477,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
         f"- Duplicate key inside one file: {_duplicate_key(spec)}",
         *_one_delivery(spec),
+        *_optional_key_part(spec),
         _money_back(spec),
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",

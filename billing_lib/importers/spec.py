@@ -172,6 +172,29 @@ class RowWarning(BaseModel):
     )
 
 
+class OptionalKeyPart(BaseModel):
+    """A part of what tells a format's lines apart that a report of it may lack (VMware's Usage
+    Meter column, which one export of a month has and another of the same month has not): a
+    line without it may be the usage of any line with it, so a line with it and one without
+    that bill the same usage (``same_usage``) are refused, naming both files and rows
+    (billing_lib.importers.optional_key_parts), rather than billed twice. Two lines that both
+    have it, or both lack it, are compared by the format's other checks (line ids, rows)."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str = Field(
+        description="The line-model column the part is mapped to: NULL on a line without it"
+    )
+    source: str = Field(description="The vendor column the part is read from, for the messages")
+    same_usage: list[str] = Field(
+        description="SQL over line-model columns: the values that are one usage whatever the "
+        "part (month, customer, product, unit, quantity), compared as typed values"
+    )
+    words: str = Field(description="``same_usage`` in words, for the messages")
+    way_out: str = Field(
+        description="What to give instead when the two lines are another's usage, in words"
+    )
+
+
 class OlderName(BaseModel):
     """The name an older layout of the format gives a column (Azure's EA and pay-as-you-go
     exports name their CostInBillingCurrency Cost), read in the column's place only in a file of
@@ -286,6 +309,11 @@ class FormatSpec(BaseModel):
         None,
         description="When a line id takes its file's name (``__file_name`` in x_VendorLineId): "
         "why, in words for the messages that name it ('the report has no Usage Meter column')",
+    )
+    optional_key_part: OptionalKeyPart | None = Field(
+        None,
+        description="A part of what tells the lines apart that a report may lack: a line "
+        "without it that bills the same usage as a line with it is refused",
     )
     total_row: str | None = Field(
         None,
