@@ -280,6 +280,59 @@ def test_partner_navigator_msp_usage_report(prices):
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "column", "same"),
+    [
+        ("billing-api-raw-usage-2026-10.csv", "Subscription Id", "org, SKU, hour and quantity"),
+        ("msp-usage-report-2026-10.csv", "Data Center", "month, customer, SKU and quantity"),
+    ],
+)
+def test_a_partner_navigator_export_with_and_without_its_optional_id_column_is_refused(
+    prices, tmp_path, name, column, same
+):
+    """A billing API export with and without its Subscription Id column (an MSP usage report
+    with and without its Data Center): the column is part of each line's id, so the two exports
+    of the month shared no line id and were both billed. A line without it that bills the same
+    usage as a line with it is refused, naming both files and rows; one of other figures (the
+    usage of another subscription or data center) imports."""
+    with open(DATA / name, encoding="utf-8", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    at = header.index(column)
+    without = tmp_path / name.replace("-2026-10", f"-no-{at}-2026-10")
+    with open(without, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(
+            [[*r[:at], *r[at + 1 :]] for r in [header, *rows]]
+        )
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [DATA / name, without], vendor_prices=prices)
+    assert str(err.value).startswith(
+        f"{without}: row 2 bills the same {same} as {DATA / name} row 2 "
+    )
+    assert f"names no {column}" in str(err.value)
+    assert [(p.file, p.row, p.column) for p in err.value.problems][0] == (str(without), 2, column)
+    assert len(err.value.problems) == len(rows)
+    # the first row's usage other than the metered one's: only the others are refused
+    quantity = header.index("Billable Qty" if column == "Subscription Id" else "Effective Usage")
+    rows[0][quantity] = str(Decimal(rows[0][quantity]) + 1)
+    with open(without, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(
+            [[*r[:at], *r[at + 1 :]] for r in [header, *rows]]
+        )
+    with pytest.raises(InputError) as err:
+        import_reports(con, [DATA / name, without], vendor_prices=prices)
+    assert [p.row for p in err.value.problems] == list(range(3, len(rows) + 2))
+    assert import_reports(con, [DATA / name, _first_row(without)], vendor_prices=prices)
+
+
+def _first_row(path: Path) -> Path:
+    """``path`` with its first row of data only, under another name of the same month."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = path.with_name(path.name.replace("-2026-10", "-first-2026-10"))
+    first.write_text("".join(lines[:2]), encoding="utf-8")
+    return first
+
+
 # -- the parameters file ---------------------------------------------------------------------------
 
 
