@@ -257,3 +257,17 @@ def test_another_site_s_report_without_its_meter_column_imports_beside_the_meter
     site = _write(tmp_path / "site-ams-2026-10.csv", h, other_site)
     reports = import_reports(duckdb.connect(), [REPORT, site])
     assert [r.rows for r in reports] == [14, 3]
+
+
+def test_the_month_exported_with_and_without_its_unit_of_measure_column_is_refused(tmp_path):
+    """Unit of Measure is part of a line's id where the report has it (a product may be counted
+    in two units): the month exported with and without it shared no row and was billed twice. A
+    line without a unit that bills the month, customer, product and units of a line with one is
+    refused, naming the column."""
+    header, rows = _rows()
+    no_unit = _write(tmp_path / "no-unit-2026-10.csv", *_without(header, rows, "Unit of Measure"))
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [REPORT, no_unit])
+    assert str(err.value).startswith(f"{no_unit}: row 2 bills {SAME} as {REPORT} row 2 (Unit")
+    assert f"names no Unit of Measure ({no_unit} row 2)" in str(err.value)
+    assert {(p.column, p.value) for p in err.value.problems} == {("Unit of Measure", None)}

@@ -1,5 +1,5 @@
 """The same usage given twice, once with and once without a column that tells a format's lines
-apart (``FormatSpec.optional_key_part``): VMware's Usage Meter column, which one export of a
+apart (``FormatSpec.optional_key_parts``): VMware's Usage Meter column, which one export of a
 month carries and another export of the same month (an appliance's own Customer Monthly Usage
 report) does not.
 
@@ -25,77 +25,99 @@ MAX_SHOWN = 20
 
 
 def _clashes_sql(spec: FormatSpec) -> str:
-    """SQL: the pairs of lines of ``spec``'s format, one with its key part and one without, that
-    bill the same usage; the later line (by import order) first, with its file, row and part,
-    then the earlier one's. Compared by a hash of the usage values, then the values."""
-    part = spec.optional_key_part
-    assert part is not None
-    usage = [f"({sql}) AS u{i}" for i, sql in enumerate(part.same_usage)]
+    """SQL: the pairs of lines of ``spec``'s format that bill the same usage, whose key parts
+    agree where both have them and one of which lacks a part the other has; the later line (by
+    import order) first, with its file, row and parts, then the earlier one's. Compared by a
+    hash of the usage values, then the values."""
+    parts = spec.optional_key_parts
+    assert parts is not None
+    usage = [f"({sql}) AS u{i}" for i, sql in enumerate(parts.same_usage)]
     same = " AND ".join(f"a.u{i} IS NOT DISTINCT FROM b.u{i}" for i in range(len(usage)))
     values = ", ".join(f"u{i}" for i in range(len(usage)))
+    cols = list(parts.columns)
+    read = ", ".join(f"CAST({qi(c)} AS VARCHAR) AS p{i}" for i, c in enumerate(cols))
+    agree = " AND ".join(
+        f"(a.p{i} = b.p{i} OR a.p{i} IS NULL OR b.p{i} IS NULL)" for i in range(len(cols))
+    )
+    one_lacks = " OR ".join(f"((a.p{i} IS NULL) <> (b.p{i} IS NULL))" for i in range(len(cols)))
+    mine = ", ".join(f"b.p{i}" for i in range(len(cols)))
+    theirs = ", ".join(f"a.p{i}" for i in range(len(cols)))
     return f"""WITH l AS (
                  SELECT *, hash({values}) AS h FROM (
-                   SELECT rowid AS id, x_SourceFile AS file, x_SourceRow AS row,
-                          CAST({qi(part.column)} AS VARCHAR) AS part, {", ".join(usage)}
+                   SELECT rowid AS id, x_SourceFile AS file, x_SourceRow AS row, {read},
+                          {", ".join(usage)}
                    FROM lines WHERE x_Format = $1))
-               SELECT b.file, b.row, b.part, a.file, a.row, a.part
+               SELECT b.file, b.row, [{mine}], a.file, a.row, [{theirs}]
                FROM l a JOIN l b ON a.h = b.h AND {same} AND a.id < b.id
-               WHERE (a.part IS NULL) <> (b.part IS NULL)
+               WHERE {agree} AND ({one_lacks})
                ORDER BY b.id, a.id"""
 
 
 def _has_both_sql(spec: FormatSpec) -> str:
-    """SQL: whether ``lines`` hold lines of ``spec``'s format both with and without its key part
-    (the common case, one layout, reads no more than that)."""
-    col = qi(spec.optional_key_part.column if spec.optional_key_part else "")
-    return (
-        f"SELECT EXISTS (SELECT 1 FROM lines WHERE x_Format = $1 AND {col} IS NULL) "
-        f"AND EXISTS (SELECT 1 FROM lines WHERE x_Format = $1 AND {col} IS NOT NULL)"
+    """SQL: whether ``lines`` hold lines of ``spec``'s format both with and without one of its
+    key parts (the common case, one layout, reads no more than that)."""
+    cols = list(spec.optional_key_parts.columns) if spec.optional_key_parts else []
+    return " OR ".join(
+        f"(EXISTS (SELECT 1 FROM lines WHERE x_Format = $1 AND {qi(c)} IS NULL) "
+        f"AND EXISTS (SELECT 1 FROM lines WHERE x_Format = $1 AND {qi(c)} IS NOT NULL))"
+        for c in cols
     )
 
 
 def check_optional_key_parts(con: duckdb.DuckDBPyConnection) -> None:
-    """InputError when a line of a format with an ``optional_key_part`` lacks it and bills the
+    """InputError when a line of a format with ``optional_key_parts`` lacks one and bills the
     same usage as a line that has it (module docstring), naming the files and rows of both,
     the later line's report first. Reads ``lines`` only where a format has lines both with and
-    without the part."""
+    without a part."""
     for spec in all_specs():
-        if spec.optional_key_part is None:
+        if spec.optional_key_parts is None:
             continue
-        if not con.execute(_has_both_sql(spec), [spec.name]).fetchall()[0][0]:
+        if not con.execute(f"SELECT {_has_both_sql(spec)}", [spec.name]).fetchall()[0][0]:
             continue
         found = con.execute(_clashes_sql(spec), [spec.name]).fetchall()
         if found:
             _refuse(spec, found)
 
 
-def _at(file: str, row: int, part: str | None, source: str) -> str:
-    return f"{file} row {row}" + (f" ({source} {part})" if part is not None else "")
+Clash = tuple[str, int, list[str | None], str, int, list[str | None]]
 
 
-def _refuse(
-    spec: FormatSpec, found: list[tuple[str, int, str | None, str, int, str | None]]
-) -> None:
-    part = spec.optional_key_part
-    assert part is not None
-    problems = [
-        Problem(
-            file,
-            row,
-            part.source,
-            mine,
-            f"a line not billing the same {part.words} as "
-            f"{_at(other, at, theirs, part.source)} (one of the two names no {part.source})",
+def _lacking(mine: list[str | None], theirs: list[str | None]) -> int:
+    """The index of the first key part one line of a clash has and the other lacks."""
+    return next(
+        i for i, (m, t) in enumerate(zip(mine, theirs, strict=True)) if (m is None) != (t is None)
+    )
+
+
+def _refuse(spec: FormatSpec, found: list[Clash]) -> None:
+    parts = spec.optional_key_parts
+    assert parts is not None
+    sources = list(parts.columns.values())
+
+    def at(file: str, row: int, values: list[str | None], i: int) -> str:
+        shown = "" if values[i] is None else f" ({sources[i]} {values[i]})"
+        return f"{file} row {row}{shown}"
+
+    problems = []
+    for file, row, mine, other, there, theirs in found[:MAX_SHOWN]:
+        i = _lacking(mine, theirs)
+        problems.append(
+            Problem(
+                file,
+                row,
+                sources[i],
+                mine[i],
+                f"a line not billing the same {parts.words} as {at(other, there, theirs, i)} "
+                f"(one of the two names no {sources[i]})",
+            )
         )
-        for file, row, mine, other, at, theirs in found[:MAX_SHOWN]
-    ]
-    file, row, mine, other, at, theirs = found[0]
-    without = f"{file} row {row}" if mine is None else f"{other} row {at}"
+    file, row, mine, other, there, theirs = found[0]
+    i = _lacking(mine, theirs)
+    without = f"{file} row {row}" if mine[i] is None else f"{other} row {there}"
     more = f" ({len(found)} such lines in all)" if len(found) > 1 else ""
     raise InputError(
-        f"{file}: row {row} bills the same {part.words} as "
-        f"{_at(other, at, theirs, part.source)}, and one of the two names no {part.source} "
-        f"({without}): it may be that usage exported again without its {part.source} column, "
-        f"which would be billed twice{more}. {part.way_out}",
+        f"{file}: row {row} bills the same {parts.words} as {at(other, there, theirs, i)}, and "
+        f"one of the two names no {sources[i]} ({without}): it may be that usage exported again "
+        f"without its {sources[i]} column, which would be billed twice{more}. {parts.way_out}",
         problems,
     )

@@ -172,24 +172,25 @@ class RowWarning(BaseModel):
     )
 
 
-class OptionalKeyPart(BaseModel):
-    """A part of what tells a format's lines apart that a report of it may lack (VMware's Usage
+class OptionalKeyParts(BaseModel):
+    """Parts of what tells a format's lines apart that a report of it may lack (VMware's Usage
     Meter column, which one export of a month has and another of the same month has not): a
-    line without it may be the usage of any line with it, so a line with it and one without
-    that bill the same usage (``same_usage``) are refused, naming both files and rows
-    (billing_lib.importers.optional_key_parts), rather than billed twice. Two lines that both
-    have it, or both lack it, are compared by the format's other checks (line ids, rows)."""
+    line without one may be the usage of any line with it, so two lines that bill the same usage
+    (``same_usage``), whose parts agree where both have them and one of which lacks a part the
+    other has, are refused, naming both files and rows
+    (billing_lib.importers.optional_key_parts), rather than billed twice. Two lines with the same
+    parts are compared by the format's other checks (line ids, rows)."""
 
     model_config = ConfigDict(extra="forbid")
-    column: str = Field(
-        description="The line-model column the part is mapped to: NULL on a line without it"
+    columns: dict[str, str] = Field(
+        description="Line-model column of each part (NULL on a line without it) -> the vendor "
+        "column it is read from, for the messages"
     )
-    source: str = Field(description="The vendor column the part is read from, for the messages")
     same_usage: list[str] = Field(
         description="SQL over line-model columns: the values that are one usage whatever the "
-        "part (month, customer, product, unit, quantity), compared as typed values"
+        "parts (month, customer, product, quantity), compared as typed values"
     )
-    words: str = Field(description="``same_usage`` in words, for the messages")
+    words: str = Field(description="``same_usage`` and the parts in words, for the messages")
     way_out: str = Field(
         description="What to give instead when the two lines are another's usage, in words"
     )
@@ -310,10 +311,10 @@ class FormatSpec(BaseModel):
         description="When a line id takes its file's name (``__file_name`` in x_VendorLineId): "
         "why, in words for the messages that name it ('the report has no Usage Meter column')",
     )
-    optional_key_part: OptionalKeyPart | None = Field(
+    optional_key_parts: OptionalKeyParts | None = Field(
         None,
-        description="A part of what tells the lines apart that a report may lack: a line "
-        "without it that bills the same usage as a line with it is refused",
+        description="Parts of what tells the lines apart that a report may lack: a line "
+        "without one that bills the same usage as a line with it is refused",
     )
     total_row: str | None = Field(
         None,
