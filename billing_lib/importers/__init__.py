@@ -108,7 +108,9 @@ def import_reports(
     """Import every file in ``paths`` into ``lines``, all or nothing.
 
     Every file is checked (format, types, model rules, control totals, duplicates), and then the
-    month's usage of each vendor account against coming from two report formats
+    lines of each format against the same usage given with and without a column that tells its
+    lines apart (optional_key_parts: VMware's Usage Meter), the month's usage of each vendor
+    account against coming from two report formats
     (usage_sources) and each Microsoft purchase against coming from both the invoice file and an
     Azure cost export (purchase_sources), and each Microsoft reservation or savings plan against
     being billed both as bought and as amortized cost (commitment_views), inside one
