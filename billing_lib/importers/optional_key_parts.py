@@ -1,16 +1,18 @@
 """The same usage given twice, once with and once without a column that tells a format's lines
 apart (``FormatSpec.optional_key_parts``): VMware's Usage Meter column, which one export of a
 month carries and another export of the same month (an appliance's own Customer Monthly Usage
-report) does not.
+report) does not; a Usage Meter report's Unit of Measure, the Cloud Partner Navigator billing
+API's Subscription Id, its MSP usage report's Data Center.
 
 The line ids and rows of the two exports differ by that column (a line without a meter is keyed
 by its file), so neither the repeat checks nor the comparison of reports (duplicates,
 line_content) found them and the month was billed twice. A line without the part may be the usage
 of any line with it, and nothing in the files tells which: a line without it that bills the same
-usage as a line with it (the format's ``same_usage``: month, customer, product, unit and
-quantity) is refused, naming both files and rows, as the other vendors' charges billed twice
-are. Lines that both have the part (two Usage Meters) or both lack it (two appliances' own
-reports) are left to those checks: they are two sites' usage where their other values agree.
+usage as a line with it (the format's ``same_usage``: month, customer, product and quantity; the
+other parts agreeing where both lines have them) is refused, naming both files and rows, as the
+other vendors' charges billed twice are. Lines with the same parts (two Usage Meters; two
+appliances' own reports, both without a meter) are left to those checks: they are two sites'
+usage where their other values agree.
 """
 
 from __future__ import annotations
@@ -69,8 +71,9 @@ def check_optional_key_parts(con: duckdb.DuckDBPyConnection) -> None:
     same usage as a line that has it (module docstring), naming the files and rows of both,
     the later line's report first. Reads ``lines`` only where a format has lines both with and
     without a part."""
+    imported = {r[0] for r in con.execute("SELECT DISTINCT format FROM imports").fetchall()}
     for spec in all_specs():
-        if spec.optional_key_parts is None:
+        if spec.optional_key_parts is None or spec.name not in imported:
             continue
         if not con.execute(f"SELECT {_has_both_sql(spec)}", [spec.name]).fetchall()[0][0]:
             continue
