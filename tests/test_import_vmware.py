@@ -23,6 +23,8 @@ REPORT = (
     / "vmware-usage-meter-customer-monthly-usage-2026-10.csv"
 )
 D = Decimal
+#: what a line naming no Usage Meter bills the same of as a metered one (optional_key_parts)
+SAME = "the same month, customer, product, unit and units"
 
 
 def _rows(path: Path = REPORT) -> tuple[list[str], list[dict[str, str]]]:
@@ -204,3 +206,68 @@ def test_zero_points_against_units_are_listed_without_a_points_per_unit_column(t
 def test_the_sample_month_s_points_are_its_units_times_points_per_unit():
     (report,) = import_reports(duckdb.connect(), [REPORT])
     assert report.warnings == ()
+
+
+def _without(header: list[str], rows: list[dict[str, str]], column: str):
+    return [h for h in header if h != column], [
+        {k: v for k, v in r.items() if k != column} for r in rows
+    ]
+
+
+def test_the_month_exported_with_and_without_its_usage_meter_column_is_refused(tmp_path):
+    """The same month exported twice, once with the Usage Meter column and once without: each
+    line's meter (BillingAccountId) differed, so neither the rows nor the reports were the same
+    and the month was billed twice (11,148.19 EUR for 5,574.10). The line without a meter may be
+    any meter's, so a line of one report that bills the month, customer, product, unit and units
+    of the other's is refused, naming both files and rows."""
+    header, rows = _rows()
+    no_meter = _write(tmp_path / "no-meter-2026-10.csv", *_without(header, rows, "Usage Meter"))
+    con = duckdb.connect()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [REPORT, no_meter])
+    message = str(err.value)
+    assert message.startswith(f"{no_meter}: row 2 bills {SAME} as {REPORT} row 2 ")
+    assert f"names no Usage Meter ({no_meter} row 2)" in message and "billed twice" in message
+    problems = err.value.problems
+    assert len(problems) == 14
+    assert (problems[0].file, problems[0].row, problems[0].column) == (
+        str(no_meter),
+        2,
+        "Usage Meter",
+    )
+    assert f"{REPORT} row 2" in problems[0].expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # given the other way round, or in two imports into one store, the same
+    with pytest.raises(InputError, match=f"^{REPORT}: row 2 bills {SAME} as {no_meter} row 2"):
+        import_reports(duckdb.connect(), [no_meter, REPORT])
+    import_reports(con, [REPORT])
+    with pytest.raises(InputError, match="names no Usage Meter"):
+        import_reports(con, [no_meter])
+
+
+def test_another_site_s_report_without_its_meter_column_imports_beside_the_meters(tmp_path):
+    """Lines of a report without the Usage Meter column whose units are not those of any metered
+    line (another site's usage of the same customers and products) are other usage: both
+    import. A line equal to a metered one but for its units is not refused."""
+    header, rows = _rows()
+    h, other_site = _without(header, rows[:3], "Usage Meter")
+    for r in other_site:
+        r["Units to be Reported"] = str(D(r["Units to be Reported"]) + 1)
+        r["Billable Points"] = str(D(r["Units to be Reported"]) * D(r["Points per Unit"]))
+    site = _write(tmp_path / "site-ams-2026-10.csv", h, other_site)
+    reports = import_reports(duckdb.connect(), [REPORT, site])
+    assert [r.rows for r in reports] == [14, 3]
+
+
+def test_the_month_exported_with_and_without_its_unit_of_measure_column_is_refused(tmp_path):
+    """Unit of Measure is part of a line's id where the report has it (a product may be counted
+    in two units): the month exported with and without it shared no row and was billed twice. A
+    line without a unit that bills the month, customer, product and units of a line with one is
+    refused, naming the column."""
+    header, rows = _rows()
+    no_unit = _write(tmp_path / "no-unit-2026-10.csv", *_without(header, rows, "Unit of Measure"))
+    with pytest.raises(InputError) as err:
+        import_reports(duckdb.connect(), [REPORT, no_unit])
+    assert str(err.value).startswith(f"{no_unit}: row 2 bills {SAME} as {REPORT} row 2 (Unit")
+    assert f"names no Unit of Measure ({no_unit} row 2)" in str(err.value)
+    assert {(p.column, p.value) for p in err.value.problems} == {("Unit of Measure", None)}

@@ -27,6 +27,8 @@ SAMPLE = (
 )
 CUSTOMER_MONTHLY = DATA / "customer-monthly-usage-2026-10.tsv"
 D = Decimal
+#: what a line naming no Usage Meter bills the same of as a metered one (optional_key_parts)
+SAME = "the same month, customer, product, unit and units"
 
 
 @pytest.fixture(scope="module")
@@ -278,6 +280,59 @@ def test_partner_navigator_msp_usage_report(prices):
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "column", "same"),
+    [
+        ("billing-api-raw-usage-2026-10.csv", "Subscription Id", "org, SKU, hour and quantity"),
+        ("msp-usage-report-2026-10.csv", "Data Center", "month, customer, SKU and quantity"),
+    ],
+)
+def test_a_partner_navigator_export_with_and_without_its_optional_id_column_is_refused(
+    prices, tmp_path, name, column, same
+):
+    """A billing API export with and without its Subscription Id column (an MSP usage report
+    with and without its Data Center): the column is part of each line's id, so the two exports
+    of the month shared no line id and were both billed. A line without it that bills the same
+    usage as a line with it is refused, naming both files and rows; one of other figures (the
+    usage of another subscription or data center) imports."""
+    with open(DATA / name, encoding="utf-8", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    at = header.index(column)
+    without = tmp_path / name.replace("-2026-10", f"-no-{at}-2026-10")
+    with open(without, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(
+            [[*r[:at], *r[at + 1 :]] for r in [header, *rows]]
+        )
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [DATA / name, without], vendor_prices=prices)
+    assert str(err.value).startswith(
+        f"{without}: row 2 bills the same {same} as {DATA / name} row 2 "
+    )
+    assert f"names no {column}" in str(err.value)
+    assert [(p.file, p.row, p.column) for p in err.value.problems][0] == (str(without), 2, column)
+    assert len(err.value.problems) == len(rows)
+    # the first row's usage other than the metered one's: only the others are refused
+    quantity = header.index("Billable Qty" if column == "Subscription Id" else "Effective Usage")
+    rows[0][quantity] = str(Decimal(rows[0][quantity]) + 1)
+    with open(without, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(
+            [[*r[:at], *r[at + 1 :]] for r in [header, *rows]]
+        )
+    with pytest.raises(InputError) as err:
+        import_reports(con, [DATA / name, without], vendor_prices=prices)
+    assert [p.row for p in err.value.problems] == list(range(3, len(rows) + 2))
+    assert import_reports(con, [DATA / name, _first_row(without)], vendor_prices=prices)
+
+
+def _first_row(path: Path) -> Path:
+    """``path`` with its first row of data only, under another name of the same month."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = path.with_name(path.name.replace("-2026-10", "-first-2026-10"))
+    first.write_text("".join(lines[:2]), encoding="utf-8")
+    return first
+
+
 # -- the parameters file ---------------------------------------------------------------------------
 
 
@@ -465,6 +520,57 @@ def test_a_site_report_without_a_meter_column_given_again_is_refused(prices, tmp
     assert "no Usage Meter column" in message and "its 2 lines bill the same charges" in message
     assert "vendor line ids were all already imported" not in message
     assert con.execute("SELECT count(*) FROM lines").fetchone() == (2,)
+
+
+def test_a_site_s_report_given_with_and_without_its_meter_column_is_refused(prices, tmp_path):
+    """The month of two sites exported with the Usage Meter column, and one site's appliance
+    report of it (no meter column): the appliance's lines were keyed by its file, the others by
+    their meter, so both were billed. A line naming no meter that bills the month, customer,
+    product, unit and units of a metered line may be that meter's usage again: refused, naming
+    both files and rows. A Monthly Usage report (no customers, keyed by its meter) the same."""
+    sites = _sites(
+        tmp_path / "usage-meters-2026-10.tsv",
+        "um-ams-01\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t64",
+        "um-rtm-02\tvanleeuwen-logistiek\tFlex Core - Standard\tCore\t32",
+        "um-rtm-02\tvanleeuwen-logistiek\tVMware Cloud Director\tPowered-on VM\t42",
+    )
+    rtm = _site_without_meter(
+        tmp_path / "customer-monthly-usage-rtm-2026-10.tsv",
+        "vanleeuwen-logistiek\tVMware Cloud Director\tPowered-on VM\t42",
+        "vanleeuwen-logistiek\tFlex Core - Standard\tCore\t32",
+    )
+    con = open_store()
+    with pytest.raises(InputError) as err:
+        import_reports(con, [sites, rtm], vendor_prices=prices)
+    message = str(err.value)
+    assert message.startswith(f"{rtm}: row 2 bills {SAME} as {sites} row 4 ")
+    assert "names no Usage Meter" in message
+    assert [(p.file, p.row, p.column, p.value) for p in err.value.problems] == [
+        (str(rtm), 2, "Usage Meter", None),
+        (str(rtm), 3, "Usage Meter", None),
+    ]
+    assert f"{sites} row 3 (Usage Meter um-rtm-02)" in err.value.problems[1].expected
+    assert con.execute("SELECT count(*) FROM lines").fetchone() == (0,)
+    # the other site's report of other units imports beside the metered one of its site
+    ams = _site_without_meter(
+        tmp_path / "customer-monthly-usage-ams-2026-10.tsv",
+        "vanleeuwen-logistiek\tFlex Core - Standard\tCore\t60",
+    )
+    assert [r.rows for r in import_reports(con, [sites, ams], vendor_prices=prices)] == [3, 1]
+    # a Monthly Usage report, keyed by its meter where it names one, else by 'usage-meter'
+    metered = tmp_path / "monthly-usage-meters-2026-10.csv"
+    metered.write_text(
+        "Usage Meter,Product,Unit of Measure,Units to be Reported\n"
+        "um-ams-01,Flex Core - Standard,Core,64\n",
+        encoding="utf-8",
+    )
+    bare = tmp_path / "monthly-usage-2026-10.csv"
+    bare.write_text(
+        "Product,Unit of Measure,Units to be Reported\nFlex Core - Standard,Core,64\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=f"^{bare}: row 2 bills {SAME} as {metered} row 2"):
+        import_reports(open_store(), [metered, bare], vendor_prices=prices)
 
 
 def test_two_site_reports_of_one_file_name_are_refused_naming_the_name(prices, tmp_path):

@@ -41,6 +41,7 @@ from billing_lib.importers.line_content import (
     remember_rows,
 )
 from billing_lib.importers.manifests import Manifest, check_manifests, manifests_of
+from billing_lib.importers.optional_key_parts import check_optional_key_parts
 from billing_lib.importers.purchase_sources import check_purchases_from_one_source
 from billing_lib.importers.reader import SourceFile, open_sources
 from billing_lib.importers.report import ImportReport
@@ -107,7 +108,9 @@ def import_reports(
     """Import every file in ``paths`` into ``lines``, all or nothing.
 
     Every file is checked (format, types, model rules, control totals, duplicates), and then the
-    month's usage of each vendor account against coming from two report formats
+    lines of each format against the same usage given with and without a column that tells its
+    lines apart (optional_key_parts: VMware's Usage Meter), the month's usage of each vendor
+    account against coming from two report formats
     (usage_sources) and each Microsoft purchase against coming from both the invoice file and an
     Azure cost export (purchase_sources), and each Microsoft reservation or savings plan against
     being billed both as bought and as amortized cost (commitment_views), inside one
@@ -153,6 +156,7 @@ def import_reports(
                     reports.append(_import_source(con, src, fmt, default_currency, period, parts))
         check_manifests(con, manifests, {r.file: r.rows for r in reports})
         check_one_delivery(con)
+        check_optional_key_parts(con)
         check_usage_from_one_format(con, accounts)
         check_purchases_from_one_source(con, accounts)
         check_commitments_in_one_view(con)

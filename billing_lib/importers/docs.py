@@ -433,6 +433,19 @@ def _one_delivery(spec: FormatSpec) -> list[str]:
     ]
 
 
+def _optional_key_parts(spec: FormatSpec) -> list[str]:
+    """The docs line of a format whose reports may lack parts of what tells its lines apart."""
+    parts = spec.optional_key_parts
+    if parts is None:
+        return []
+    named = " or ".join(f"`{source}` (`{col}` empty)" for col, source in parts.columns.items())
+    return [
+        f"- {named} may be missing: a line without it that bills the same {parts.words} as a "
+        "line with it, in any report of the format, is refused naming both files and rows (it "
+        "may be that usage exported again without the column)"
+    ]
+
+
 def _money_back(spec: FormatSpec) -> str:
     """The docs line naming the lines that give money back on a positive quantity."""
     if spec.money_back_marks:
@@ -469,6 +482,7 @@ def spec_markdown(spec: FormatSpec, path: Path | None = None) -> str:
         f"- One currency per file: {'yes' if spec.single_currency else 'no'}",
         f"- Duplicate key inside one file: {_duplicate_key(spec)}",
         *_one_delivery(spec),
+        *_optional_key_parts(spec),
         _money_back(spec),
         f"- Ids a spreadsheet rewrites (refused in scientific notation{_ids_shapes(spec)}): "
         f"{', '.join(f'`{c}`' for c in spec.ids) or 'none'}",

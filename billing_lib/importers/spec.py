@@ -172,6 +172,30 @@ class RowWarning(BaseModel):
     )
 
 
+class OptionalKeyParts(BaseModel):
+    """Parts of what tells a format's lines apart that a report of it may lack (VMware's Usage
+    Meter column, which one export of a month has and another of the same month has not): a
+    line without one may be the usage of any line with it, so two lines that bill the same usage
+    (``same_usage``), whose parts agree where both have them and one of which lacks a part the
+    other has, are refused, naming both files and rows
+    (billing_lib.importers.optional_key_parts), rather than billed twice. Two lines with the same
+    parts are compared by the format's other checks (line ids, rows)."""
+
+    model_config = ConfigDict(extra="forbid")
+    columns: dict[str, str] = Field(
+        description="Line-model column of each part (NULL on a line without it) -> the vendor "
+        "column it is read from, for the messages"
+    )
+    same_usage: list[str] = Field(
+        description="SQL over line-model columns: the values that are one usage whatever the "
+        "parts (month, customer, product, quantity), compared as typed values"
+    )
+    words: str = Field(description="``same_usage`` and the parts in words, for the messages")
+    way_out: str = Field(
+        description="What to give instead when the two lines are another's usage, in words"
+    )
+
+
 class OlderName(BaseModel):
     """The name an older layout of the format gives a column (Azure's EA and pay-as-you-go
     exports name their CostInBillingCurrency Cost), read in the column's place only in a file of
@@ -286,6 +310,11 @@ class FormatSpec(BaseModel):
         None,
         description="When a line id takes its file's name (``__file_name`` in x_VendorLineId): "
         "why, in words for the messages that name it ('the report has no Usage Meter column')",
+    )
+    optional_key_parts: OptionalKeyParts | None = Field(
+        None,
+        description="Parts of what tells the lines apart that a report may lack: a line "
+        "without one that bills the same usage as a line with it is refused",
     )
     total_row: str | None = Field(
         None,
