@@ -39,7 +39,10 @@ cents, in the columns, date format, decimal separator and sign convention each p
   currency; ``quickbooks_account``); the customer's name on receivable lines and the vendor's
   on payable lines (QuickBooks requires a Name on A/R and A/P lines; a name past QuickBooks'
   100 characters, or with a character it refuses or reads as a sub-customer's path, a colon,
-  rewritten and given a digest of it, ``quickbooks_name``); date ``dd/mm/yyyy`` by
+  rewritten and given a digest of it, ``quickbooks_name``; in an entry in another currency
+  than the home currency "<name> - <currency>", QuickBooks keeping a contact per currency, and
+  a customer named like a vendor "<name> (customer)", QuickBooks keeping one name across
+  customers and vendors: ``quickbooks_contact``); date ``dd/mm/yyyy`` by
   default (``%m/%d/%Y`` for a US company file).
 
 Text a spreadsheet would read as a formula gets an apostrophe before it (``journal_files.csv_text``)

@@ -14,10 +14,11 @@ from decimal import Decimal
 from billing_lib.errors import ParameterError, RunError
 from billing_lib.fx import ExchangeRates, missing_rate_error
 from billing_lib.invoice_model import money_text
-from billing_lib.invoicing_parameters import QUICKBOOKS_MAX_NAME, QUICKBOOKS_REFUSED, Invoicing
+from billing_lib.invoicing_parameters import Invoicing
 from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national
 from billing_lib.journal_files import csv_text
 from billing_lib.money import ZERO, minor_unit, round_money
+from billing_lib.quickbooks_names import QuickBooksContacts
 
 QUICKBOOKS_COLUMNS = (
     "Journal No.",
@@ -51,37 +52,6 @@ def journal_number(entry_id: str) -> str:
         return entry_id
     digest = hashlib.sha256(entry_id.encode("utf-8")).hexdigest()[:_NUMBER_DIGEST]
     return f"{entry_id[: QUICKBOOKS_MAX_NUMBER - _NUMBER_DIGEST - 1]}-{digest}"
-
-
-#: Hex digits of a name's SHA-256 in a Name QuickBooks could not hold as it is.
-_NAME_DIGEST = 6
-#: A colon and the spaces beside it, which a Name gives as " - ".
-_COLON = re.compile(r"\s*:\s*")
-#: Tabs and line breaks (``QUICKBOOKS_REFUSED``) and the spaces beside them, given as a space.
-_BREAKS = re.compile(
-    r"\s*[" + re.escape("".join(c for c in QUICKBOOKS_REFUSED if c != '"')) + r"]+\s*"
-)
-
-
-def quickbooks_name(name: str) -> str:
-    """QuickBooks' Name of a customer or vendor ``name`` (customers.yaml's, products.yaml's):
-    the name itself where QuickBooks can hold it. QuickBooks Online refuses a colon, a double
-    quote, a tab and a line break in a customer's or vendor's name (``QUICKBOOKS_REFUSED``)
-    and reads a colon in a Name as a sub-customer's path ("ACME: Germany" the sub-customer
-    " Germany" of "ACME"); such a name is given with a colon and the spaces beside it as
-    " - ", a double quote as "'", a tab or line break and the spaces beside it as one space,
-    then " #" and 6 hex digits of the name's SHA-256 ("ACME - Germany #<6 hex>"). A name
-    longer than ``QUICKBOOKS_MAX_NAME`` characters, which no QuickBooks customer or vendor can
-    have, is given so too, cut to 92 characters before the digest ("Stichting ... #1f2e3d",
-    100 characters). The digest keeps two names apart that differ only where they were
-    rewritten or cut (and from a name already written "ACME - Germany"), and the same name has
-    the same Name in every run: create the customer in QuickBooks under it. The invoices keep
-    the name as it is: it is the customer's, and only the QuickBooks file cannot hold it."""
-    held = _BREAKS.sub(" ", _COLON.sub(" - ", name)).replace('"', "'")
-    if held == name and len(name) <= QUICKBOOKS_MAX_NAME:
-        return name
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_NAME_DIGEST]
-    return f"{held.strip()[: QUICKBOOKS_MAX_NAME - _NAME_DIGEST - 2]} #{digest}"
 
 
 def quickbooks_account(code: str, currency: str, home: str, invoicing: Invoicing) -> str:
@@ -159,6 +129,7 @@ def quickbooks_rows(
     them)."""
     rows = []
     numbered: dict[str, str] = {}
+    contacts = QuickBooksContacts(invoicing, period)
     for entry in entries:
         number = journal_number(entry.entry_id)
         if number in numbered:
@@ -178,6 +149,7 @@ def quickbooks_rows(
                 postings += rounding_postings(entry, currency, home, Decimal(rate), invoicing)
         for ln in postings:
             named = _quickbooks_named(ln.account, invoicing)
+            name = contacts.name(entry.payee or "", ln.account, ln.currency, home) if named else ""
             rows.append(
                 [
                     number,
@@ -186,8 +158,7 @@ def quickbooks_rows(
                     csv_text(ln.description),
                     money_text(ln.amount) if ln.amount > 0 else "",
                     money_text(-ln.amount) if ln.amount < 0 else "",
-                    # a key QuickBooks matches: exact, at most 100 characters
-                    quickbooks_name(entry.payee or "") if named else "",
+                    name,  # a key QuickBooks matches: exact, at most 100 characters
                     ln.currency,
                     quickbooks_rate(entry, ln.currency, home, rates),
                 ]

@@ -35,7 +35,7 @@ from billing_lib.invoices import Invoicing, build_invoices, money_text
 from billing_lib.journal_entries import Entry, NationalRate, Posting, in_national
 from billing_lib.ledger import build_entries, sales_entry
 from billing_lib.numbering import open_register
-from billing_lib.quickbooks_journal import quickbooks_name
+from billing_lib.quickbooks_names import quickbooks_name
 from tests.invoice_helpers import ISSUED, PARAMETERS, PERIOD, line, setup
 
 D = Decimal
@@ -149,7 +149,10 @@ def test_quickbooks_journal_entries_balanced_named_and_equal_to_the_invoices(wri
     for inv in invoices:
         mine = [r for r in rows if r["Journal No."] == inv.number]
         receivable = [r for r in mine if r["Account Name"].startswith("Accounts receivable")]
-        assert [r["Name"] for r in receivable] == [inv.buyer.name]
+        # a customer in another currency than the home currency EUR: "<name> - USD"
+        # (test_a_customer_invoiced_in_two_currencies_is_one_quickbooks_customer_per_currency)
+        own = inv.buyer.name + ("" if inv.currency == "EUR" else f" - {inv.currency}")
+        assert [r["Name"] for r in receivable] == [own]
         assert D(receivable[0]["Debits"] or 0) - D(receivable[0]["Credits"] or 0) == inv.gross
     assert len(journals) == len({r["Journal No."] for r in rows})
 
@@ -183,7 +186,7 @@ def test_a_vendor_bill_keeps_its_quickbooks_number_when_the_month_is_run_again(t
     assert first == second
     assert first["Microsoft EUR"] == journal_number("COST-2026-10-microsoft-EUR")
     assert re.fullmatch(r"COST-2026-10-m-[0-9a-f]{6}", first["Microsoft EUR"])
-    assert first["Amazon Web Services USD"] == "COST-2026-10-aws-USD"  # fits: as it is
+    assert first["Amazon Web Services - USD USD"] == "COST-2026-10-aws-USD"  # fits: as it is
     # two vendors whose ids share the kept 14 characters are still told apart
     assert journal_number("COST-2026-10-microsoft_csp-EUR") != first["Microsoft EUR"]
 
@@ -218,7 +221,8 @@ def test_quickbooks_names_the_customer_exactly_however_its_name_starts(tmp_path)
         r["Journal No."]: r for r in rows if r["Account Name"].startswith("Accounts receivable")
     }
     for inv in invoices:
-        assert receivable[inv.number]["Name"] == names.get(inv.customer_id, inv.buyer.name)
+        own = inv.buyer.name + ("" if inv.currency == "EUR" else f" - {inv.currency}")
+        assert receivable[inv.number]["Name"] == names.get(inv.customer_id, own)
         assert receivable[inv.number]["Description"].startswith("'-")
 
 
@@ -870,7 +874,9 @@ def test_quickbooks_books_an_entry_in_another_currency_on_that_currency_s_accoun
         "Accounts receivable"
     }
     payable = {
-        r["Currency Code"]: r["Account Name"] for r in rows if r["Name"] == "Amazon Web Services"
+        r["Currency Code"]: r["Account Name"]
+        for r in rows
+        if r["Name"].startswith("Amazon Web Services")
     }
     assert payable == {
         "EUR": "Payable Amazon Web Services",
@@ -1463,3 +1469,103 @@ def test_a_credit_note_s_quickbooks_rounding_rows_name_the_side_they_book(tmp_pa
         (label, "", "0.01"),
         (label, "0.02", ""),
     ]
+
+
+def _in_currency(entry: Entry, entry_id: str, currency: str) -> Entry:
+    """``entry`` numbered ``entry_id`` with its postings in ``currency`` (stated in EUR at 0.9)."""
+    return replace(
+        entry,
+        entry_id=entry_id,
+        postings=tuple(replace(p, currency=currency) for p in entry.postings),
+        national=NationalRate("EUR", D("0.9"), date(2026, 10, 31)),
+        conversion=None,
+    )
+
+
+def test_a_customer_invoiced_in_two_currencies_is_one_quickbooks_customer_per_currency(written):
+    """A QuickBooks Online customer or vendor has one currency, fixed once it has transactions.
+    customers.yaml's ``invoice_currency`` is not dated: a customer moved from EUR to USD (or a
+    credit note of its EUR invoice after the move, or a reissue) has entries in both, and the
+    AWS bills of one month are in EUR and USD. Both were written under one Name: the import
+    refused one currency's journals or booked a USD amount on the EUR customer. A customer's or
+    vendor's Name in an entry in another currency than the company file's home currency is
+    "<name> - <currency>", as its A/R and A/P accounts are: the same in every run whatever the
+    customer's currency this month; in the home currency the name as it is."""
+    invoices, invoicing, files = written
+    _, rows = _read(files["quickbooks_journal_2026-10.csv"])
+    payable = {
+        r["Currency Code"]: r["Name"]
+        for r in rows
+        if r["Account Name"].startswith("Payable Amazon")
+    }
+    assert payable == {"EUR": "Amazon Web Services", "USD": "Amazon Web Services - USD"}
+    usd = next(i for i in invoices if i.currency == "USD")
+    receivable = {r["Journal No."]: r["Name"] for r in rows if r["Account Name"].startswith("Acc")}
+    assert receivable[usd.number] == f"{usd.buyer.name} - USD"
+    # one customer invoiced in EUR, then in USD: two QuickBooks customers, told apart the same way
+    eur = next(i for i in invoices if i.currency == "EUR")
+    entry = sales_entry(eur, invoicing)
+    moved = _in_currency(entry, "NW2026-000099", "USD")
+    for home, names in (
+        (None, {entry.entry_id: eur.buyer.name, moved.entry_id: f"{eur.buyer.name} - USD"}),
+        ("USD", {entry.entry_id: f"{eur.buyer.name} - EUR", moved.entry_id: eur.buyer.name}),
+    ):
+        rows = quickbooks_rows([entry, moved], invoicing, "%d/%m/%Y", PERIOD, home)
+        assert {r[0]: r[6] for r in rows if r[6]} == names
+    # a name QuickBooks cannot hold keeps its currency visible within the 100 characters
+    long = replace(moved, payee="Stichting Zorg: " + "Noord-Holland " * 8)
+    (name,) = {r[6] for r in quickbooks_rows([long], invoicing, "%d/%m/%Y", PERIOD) if r[6]}
+    digest = hashlib.sha256(long.payee.encode("utf-8")).hexdigest()[:6]
+    assert name == ("Stichting Zorg - " + "Noord-Holland " * 8)[:86] + f" #{digest} - USD"
+    assert len(name) == 100
+
+
+def test_a_customer_named_like_a_vendor_is_a_quickbooks_customer_of_its_own(written):
+    """QuickBooks Online keeps one display name across customers, vendors and employees ("Another
+    customer, vendor or employee is already using this name"): a customer named "Amazon Web
+    Services" or "MICROSOFT" was written under the Name of the vendor of products.yaml, and its
+    receivable was booked on the vendor or refused. Such a customer's Name is "<name>
+    (customer)" (before a currency's " - USD"), whatever the month's vendors, and the vendor
+    keeps its name; a customer named as a vendor's Name in another currency is so too."""
+    invoices, invoicing, _ = written
+    eur = next(i for i in invoices if i.currency == "EUR")
+    entry = sales_entry(eur, invoicing)
+    con, _, _ = setup(ROWS)
+    bills = [e for e in build_entries(con, invoices, invoicing) if e.entry_id.startswith("COST")]
+    sales = {
+        "NW2026-000091": replace(entry, entry_id="NW2026-000091", payee="Amazon Web Services"),
+        "NW2026-000092": replace(entry, entry_id="NW2026-000092", payee="MICROSOFT"),
+        "NW2026-000093": _in_currency(
+            replace(entry, payee="Amazon  web services"), "NW2026-000093", "USD"
+        ),
+        "NW2026-000094": replace(
+            entry, entry_id="NW2026-000094", payee="Amazon Web Services - USD"
+        ),
+        "NW2026-000095": replace(entry, entry_id="NW2026-000095", payee="Amazon Web Services EMEA"),
+    }
+    rows = quickbooks_rows([*sales.values(), *bills], invoicing, "%d/%m/%Y", PERIOD)
+    named = {r[0]: r[6] for r in rows if r[6] and r[0] in sales}
+    assert named == {
+        "NW2026-000091": "Amazon Web Services (customer)",
+        "NW2026-000092": "MICROSOFT (customer)",
+        "NW2026-000093": "Amazon  web services (customer) - USD",
+        "NW2026-000094": "Amazon Web Services - USD (customer)",
+        "NW2026-000095": "Amazon Web Services EMEA",
+    }
+    vendors = {r[6] for r in rows if r[2].startswith("Payable")}
+    assert vendors >= {"Amazon Web Services", "Amazon Web Services - USD", "Microsoft"}
+    assert not vendors & set(named.values())
+
+
+def test_two_contacts_quickbooks_would_merge_under_one_name_are_refused(written):
+    """Two customers (or a customer and a vendor) the file would write under one Name would be
+    one QuickBooks contact: a EUR customer named "ACME - USD" beside the USD customer "ACME".
+    The run is refused, naming both and the Name."""
+    invoices, invoicing, _ = written
+    entry = sales_entry(next(i for i in invoices if i.currency == "EUR"), invoicing)
+    clash = [
+        replace(entry, entry_id="NW2026-000091", payee="ACME - USD"),
+        _in_currency(replace(entry, payee="ACME"), "NW2026-000092", "USD"),
+    ]
+    with pytest.raises(RunError, match=r"'ACME - USD'.*'ACME' in USD.*both 'ACME - USD'"):
+        quickbooks_rows(clash, invoicing, "%d/%m/%Y", PERIOD)

@@ -98,8 +98,8 @@ def test_the_payable_of_two_aws_payers_is_their_two_invoices_each_rounded_once(t
     assert [
         (r["Credits"], r["Name"]) for r in quickbooks if r["Account Name"].startswith("Payable")
     ] == [
-        ("10.00", "Amazon Web Services"),
-        ("10.00", "Amazon Web Services"),
+        ("10.00", "Amazon Web Services - USD"),
+        ("10.00", "Amazon Web Services - USD"),
     ]
     assert sum(D(r["Debits"] or 0) - D(r["Credits"] or 0) for r in quickbooks) == 0
     # and in EUR as QuickBooks converts each row: the journal's conversion cent on its rows of
