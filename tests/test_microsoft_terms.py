@@ -702,3 +702,34 @@ def test_seats_given_back_under_pass_on_are_credited_what_they_were_charged(tmp_
         ("seat", D("-178.838709677419")),  # -(9 x 22.00 x 28/31), 12 places half-up
         ("ms", D("-10.00")),
     ]
+
+
+def test_a_microsoft_credit_is_not_marked_up_by_a_list_or_seat_price_under_credits_price(
+    tmp_path,
+):
+    """Under ``credits: price`` seats given back are priced as their charge (list + 3 %, the seat
+    price), but a Microsoft credit that gives back no seat (``customerCredit``, ``credit``) has
+    no list or seat price of its own: the seats its row names are not what it gives back. The
+    10.00 credit naming 40 Exchange seats was priced at their list price + 3 %, 152.44 back to
+    the customer (the reseller paid 142.44 of it); on the Business Premium seat price it was
+    880.00 back. It gives back its cost, 10.00."""
+    premium_credit = reconciliation_row(
+        6,
+        **PREMIUM,
+        ChargeType="credit",
+        Quantity="40",
+        BillableQuantity="40",
+        EffectiveUnitPrice="-0.25",
+        Subtotal="-10.00",
+        ChargeStartDate="10/1/2026",
+        ChargeEndDate="10/31/2026",
+    )
+    lines = rated(tmp_path, [*SEATS_BACK, premium_credit])
+    assert [(x["rule_id"], x["amount"]) for x in lines] == [
+        ("licences", D("152.44")),  # 148.00 x 1.03
+        ("licences", D("-17.210967741924")),  # list 3.70 x 5 x 28/31, x 1.03
+        ("seat", D(198)),
+        ("seat", D("-178.838709677419")),
+        ("licences", D("-10.00")),
+        ("seat", D("-10.00")),
+    ]

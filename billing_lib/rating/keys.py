@@ -54,6 +54,9 @@ SCOPE_TO_LINE = {
 }
 #: Key columns every key has; the other scope fields only when a rule uses them (``used_scope``).
 _ALWAYS = ("vendor", "charge_category")
+#: Pricings by the unit (a list price, a seat price, tiers): they price a credit by the units it
+#: gives back, so not one that gives back none (``rating_keys_sql``).
+PER_UNIT_KINDS = ("list_price", "fixed_price", "tiered", "volume")
 #: The customer lines with a column per tag key some rule matches on (``tagged_lines_sql``).
 TAGGED_LINES = "rating_tagged_lines"
 
@@ -214,10 +217,12 @@ def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys
     currency and the exchange rate (NULL when missing). The ``credits`` setting decides the
     keys that follow it (``follows_credits``: credits, and adjustments giving money back); an
     adjustment that charges (positive) is billed at cost under ``pass_on`` and ``keep`` alike,
-    and priced by the rule under ``price``, as its credits are. Seats given back (a credit that
-    gives back seats a charge billed: ``refunds_seats``, ``x_RefundsSeats``) are priced by the
-    rule under ``pass_on`` as well, as their charge was (at cost, the customer got back less or
-    more than it paid for them)."""
+    and priced by the rule under ``price``, as its credits are. Whether a credit gives back
+    seats a charge billed (``refunds_seats``, ``x_RefundsSeats``) decides two cases: seats given
+    back are priced by the rule under ``pass_on`` as well, as their charge was (at cost, the
+    customer got back less or more than it paid for them); money back that gives back no seat
+    (a Microsoft credit) is passed on at cost under ``price`` too where the rule prices by units
+    (``PER_UNIT_KINDS``: the seats its row names are not what it gives back)."""
     credit = "k.follows_credits"
     back = f"k.charge_category IN {CREDIT_CATEGORIES}"
     return f"""
@@ -234,6 +239,8 @@ def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys
                WHEN {credit} AND k.credits = 'keep'
                  THEN 'credit kept by reseller (rule ' || k.rule_id || ')' END AS excluded_reason,
           CASE WHEN {back} AND k.credits = 'pass_on' AND k.refunds_seats THEN k.kind
+               WHEN {back} AND k.credits = 'price' AND k.refunds_seats IS FALSE
+                    AND k.kind IN {PER_UNIT_KINDS} THEN 'pass_on'
                WHEN {back} AND k.credits <> 'price' THEN 'pass_on'
                ELSE k.kind END AS pricing,
           CASE WHEN k.vendor_currency = c.currency THEN CAST(1 AS {DEC}) ELSE f.rate END AS fx_rate
