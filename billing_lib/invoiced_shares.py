@@ -3,7 +3,7 @@ rounded once, in its currency, half-up (docs/rounding.md), then shared among the
 services it holds (``money.shared_rounding_sql``, the rule of the ledger's cost of sales).
 
 A summary of rated lines summed unrounded and rounded once when shown differs from the invoices
-by up to half a cent per invoice line (C002's sample month: 5702.30 shown, 5702.29 invoiced), and
+by up to half a cent per invoice line (C002's sample month: 5701.30 shown, 5701.29 invoiced), and
 a margin of two sums rounded apart is not always the shown revenue less the shown cost. Here
 every row is in the minor unit, so any total of rows is: per customer and month the invoices'
 net and cost, per vendor and product group the journal's cost of sales (where the vendor bills

@@ -164,6 +164,16 @@ LINE_COLUMNS: tuple[Column, ...] = (
         " back, positive), or an Adjustment giving money back (BilledCost 0 or less); a positive"
         " Adjustment is a charge; filled by the importer (``DERIVED_COLUMNS``)",
     ),
+    Column(
+        "x_RefundsSeats",
+        "BOOLEAN",
+        False,
+        "On a line the ``credits`` setting decides: true where it gives back seats a charge billed"
+        " (a Partner Center seat removal, cancellation or refund of a licence billed by cycle),"
+        " false where it gives back none (a Partner Center credit, customerCredit or price"
+        " adjustment), NULL where the format does not tell; NULL on every other line"
+        " (docs/pricing.md, item 4; ``DERIVED_COLUMNS``)",
+    ),
     Column("x_SourceFile", "VARCHAR", True, "File the line was read from"),
     Column(
         "x_SourceRow",
@@ -184,13 +194,16 @@ CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
 #: (a computed expression in that join made DuckDB spill past 60 GB at a million lines,
 #: benchmarks/README.md, twentieth pass). ``x_PricingDate`` starts from the format's own mapping
 #: (``ms_invoice_reconciliation``: a licence credit's cycle start; none elsewhere), never after
-#: the charge date; ``x_FollowsCredits`` from the category and the sign of BilledCost.
+#: the charge date; ``x_FollowsCredits`` from the category and the sign of BilledCost;
+#: ``x_RefundsSeats`` the format's own (``ms_invoice_reconciliation``), kept on the lines the
+#: credits setting decides only.
+_FOLLOWS_CREDITS = (
+    """("ChargeCategory" = 'Credit' OR ("ChargeCategory" = 'Adjustment' AND "BilledCost" <= 0))"""
+)
 DERIVED_COLUMNS: dict[str, str] = {
     "x_PricingDate": 'least("x_PricingDate", CAST("ChargePeriodStart" AS DATE))',
-    "x_FollowsCredits": (
-        """COALESCE("ChargeCategory" = 'Credit' """
-        """OR ("ChargeCategory" = 'Adjustment' AND "BilledCost" <= 0), false)"""
-    ),
+    "x_FollowsCredits": f"COALESCE({_FOLLOWS_CREDITS}, false)",
+    "x_RefundsSeats": f'CASE WHEN {_FOLLOWS_CREDITS} THEN "x_RefundsSeats" END',
 }
 
 

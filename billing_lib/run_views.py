@@ -104,7 +104,7 @@ class RunViews:
         and shared among its vendors, products and services (``invoiced_shares``, as the margin
         notebook's ``analysis.load_summary``), so a customer's revenue and cost are its
         invoice's net and cost and a vendor's cost (in the invoice currency) the journal's cost
-        of sales. Summed unrounded, C002's point read 5702.30 under an invoice of 5702.29."""
+        of sales. Summed unrounded, C002's point read 5701.30 under an invoice of 5701.29."""
         required(self.results.rating, "rate")
         groupings = {cid: tuple(c.line_grouping) for cid, c in self.settings.customers.items()}
         shares = summary_sql([Invoiced("rated_lines", "run", groupings)])

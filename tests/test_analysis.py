@@ -470,7 +470,7 @@ def test_a_month_billed_again_since_the_summary_was_loaded_is_not_mixed_into_it(
 def test_the_summary_is_each_invoice_to_the_cent(sample_outputs):
     """The summary shares each invoice line as the invoice rounds it: per customer and month its
     revenue is the invoice's net and its cost the invoice's cost, to the cent (C002 showed
-    5702.30, the sum of its rated lines, against the invoice's 5702.29; the EUR cost 31189.84
+    5701.30, the sum of its rated lines, against the invoice's 5701.29; the EUR cost 31189.84
     against the invoices' 31189.87), and so per currency the invoices' totals."""
     from billing_lib.invoices import read_invoice_data
 
@@ -492,7 +492,7 @@ def test_the_summary_is_each_invoice_to_the_cent(sample_outputs):
         total = totals.setdefault(inv.currency, [D(0), D(0)])
         total[0] += inv.net
         total[1] += inv.cost
-    assert table.loc["C002", "revenue"] == D("5702.29")
+    assert table.loc["C002", "revenue"] == D("5701.29")
     assert table.loc["C002", "customer_name"] == "Van Leeuwen Logistiek B.V."
     by_currency = charts.summarise(summary, ["currency"]).set_index("currency")
     for currency, (net, cost) in totals.items():

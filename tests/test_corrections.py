@@ -116,9 +116,9 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     # totals: minus the original's, to the cent, as the finalised run's invoice_summary.csv has them
     original = summary_row(run_folder / "invoice_summary.csv", ORIGINAL)
     credited = summary_row(done.folder / "invoice_summary.csv", "NWC2026-000001")
-    assert original["gross_amount"] == "6899.77"
+    assert original["gross_amount"] == "6898.56"
     assert {c: D(credited[c]) for c in COLUMNS} == {c: -D(original[c]) for c in COLUMNS}
-    assert (note.net, note.vat_total, note.gross) == (D("-5702.29"), D("-1197.48"), D("-6899.77"))
+    assert (note.net, note.vat_total, note.gross) == (D("-5701.29"), D("-1197.27"), D("-6898.56"))
     assert [ln.amount for ln in note.lines] == [-ln.amount for ln in done.original.lines]
 
     # the journal: balanced, and the original's entry with debit and credit swapped
@@ -134,7 +134,7 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
         (r["date"], r["journal"], r["entry_id"], r["customer_id"], r["invoice_number"])
         for r in rows
     } == {("2026-12-03", "SALES", "NWC2026-000001", "C002", "NWC2026-000001")}
-    assert rows[0]["account"] == "1300" and rows[0]["credit"] == "6899.77"
+    assert rows[0]["account"] == "1300" and rows[0]["credit"] == "6898.56"
     assert "corrects NW2026-000002" in rows[0]["description"]
 
     # bean-check accepts the beancount file
@@ -144,7 +144,7 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (
-        "Assets:1300-Accounts-receivable" in bean.read_text() and "-6899.77 EUR" in bean.read_text()
+        "Assets:1300-Accounts-receivable" in bean.read_text() and "-6898.56 EUR" in bean.read_text()
     )
 
     # the workbook: same layout, negative amounts, refers to the original, with the reason
@@ -163,7 +163,7 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
         (c.coordinate, c.value) for row in ws.iter_rows() for c in row if c.data_type == "f"
     ):
         assert evaluate(ws, formula) == D(str(wsv[ref].value)), (ref, formula)
-    assert D(str(wsv.cell(label_cell(ws, "Total").row, 6).value)) == D("-6899.77")
+    assert D(str(wsv.cell(label_cell(ws, "Total").row, 6).value)) == D("-6898.56")
 
     # the PDF: the credit note's number, the invoice it corrects, the reason and the total
     text = " ".join(
@@ -173,7 +173,7 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     )
     assert "CREDIT NOTE" in text and "Credit note number NWC2026-000001" in text
     assert f"Corrects invoice {ORIGINAL}" in text and "Reason: Wrong price plan" in text
-    assert "Total EUR -6,899.77" in text
+    assert "Total EUR -6,898.56" in text
 
     # the UBL CreditNote: valid, refers to the invoice, the original's figures stated positive
     data = (done.folder / "NWC2026-000001_C002.xml").read_bytes()
@@ -187,9 +187,9 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
         == ORIGINAL
     )
     assert doc.xpath("string(cac:LegalMonetaryTotal/cbc:PayableAmount)", namespaces=ns) == (
-        "6899.77"
+        "6898.56"
     )
-    assert doc.xpath("string(cac:TaxTotal/cbc:TaxAmount)", namespaces=ns) == "1197.48"
+    assert doc.xpath("string(cac:TaxTotal/cbc:TaxAmount)", namespaces=ns) == "1197.27"
     assert [
         D(x) for x in doc.xpath("cac:CreditNoteLine/cbc:LineExtensionAmount/text()", namespaces=ns)
     ] == [ln.amount for ln in done.original.lines]
@@ -209,7 +209,7 @@ def test_the_credit_note_cancels_the_sample_invoice_to_the_cent(outputs):
     assert (manifest["credit_note"], manifest["corrects"], manifest["totals"]["gross_amount"]) == (
         "NWC2026-000001",
         ORIGINAL,
-        "-6899.77",
+        "-6898.56",
     )
     # the finalised run folder is only read
     assert snapshot(run_folder) == before
@@ -357,7 +357,7 @@ def test_the_command_line_issues_it_and_prints_where(outputs, capsys):
         and "corrects invoice NW2026-000002" in out
     )
     assert (
-        "EUR net -5702.29 + VAT -1197.48 = -6899.77" in out and str(outputs / "corrections") in out
+        "EUR net -5701.29 + VAT -1197.27 = -6898.56" in out and str(outputs / "corrections") in out
     )
     code = cli.main(["credit-note", "--output", str(outputs), "--invoice", ORIGINAL])
     assert (
@@ -587,7 +587,7 @@ def test_a_finalised_run_folder_that_is_gone_is_refused(outputs):
 
 def test_a_run_folder_changed_since_it_was_finalised_is_refused(outputs):
     summary = outputs / PERIOD / "invoice_summary.csv"
-    summary.write_text(summary.read_text().replace("6899.77", "6899.78"))
+    summary.write_text(summary.read_text().replace("6898.56", "6898.57"))
     with pytest.raises(RunError, match=r"invoice_summary.csv: changed since the run"):
         issue_credit_note(outputs, ORIGINAL, ISSUED)
     assert_nothing_issued(outputs)
@@ -765,7 +765,7 @@ def test_a_rebuild_that_differs_from_the_issued_figures_is_refused_with_the_figu
     folder = outputs / PERIOD
     data = json.loads((folder / "invoices.json").read_text())
     [inv] = [i for i in data["invoices"] if i["number"] == ORIGINAL]
-    inv["vat"][0]["amount"], inv["vat_total"], inv["gross"] = "1197.49", "1197.49", "6899.78"
+    inv["vat"][0]["amount"], inv["vat_total"], inv["gross"] = "1197.28", "1197.28", "6898.57"
     (folder / "invoices.json").write_text(json.dumps(data))
     manifest = json.loads((folder / "manifest.json").read_text())
     for o in manifest["outputs"]:
@@ -777,11 +777,11 @@ def test_a_rebuild_that_differs_from_the_issued_figures_is_refused_with_the_figu
     message = str(exc.value)
     assert "is not the one issued; no credit note was issued" in message
     assert (
-        "VAT 21 %: base 5702.29, VAT 1197.49; the lines give base 5702.29, VAT 1197.48" in message
+        "VAT 21 %: base 5701.29, VAT 1197.28; the lines give base 5701.29, VAT 1197.27" in message
     )
     assert (
-        "vat_amount 1197.49 (rebuilt) vs 1197.48 (invoice_summary.csv); "
-        "gross_amount 6899.78 (rebuilt) vs 6899.77 (invoice_summary.csv)"
+        "vat_amount 1197.28 (rebuilt) vs 1197.27 (invoice_summary.csv); "
+        "gross_amount 6898.57 (rebuilt) vs 6898.56 (invoice_summary.csv)"
     ) in message
     assert_nothing_issued(outputs)
 
@@ -802,7 +802,7 @@ def test_several_invoices_are_credited_at_once_or_none_is(outputs):
     assert_nothing_issued(outputs)
     done = issue_credit_notes(outputs, [ORIGINAL, "NW2026-000003"], ISSUED, "Wrong plan")
     assert [(d.note.number, d.original.number, d.note.gross) for d in done] == [
-        ("NWC2026-000001", ORIGINAL, D("-6899.77")),
+        ("NWC2026-000001", ORIGINAL, D("-6898.56")),
         ("NWC2026-000002", "NW2026-000003", -done[1].original.gross),
     ]
     assert [e.refers_to for e in credit_notes(outputs)] == [ORIGINAL, "NW2026-000003"]

@@ -153,7 +153,7 @@ def test_the_ubl_lines_state_the_quantity_and_price_the_invoice_shows_in_a_unit_
             assert D(price) >= 0
     assert seen[("C002", "Microsoft 365 E3 (no Teams)")] == ("85", "C62", "33.072", "2811.12")
     credit = ("C002", "Exchange Online (Plan 1) – credit (2026-10-04 to 2026-10-31)")
-    assert seen[credit] == ("-5", "C62", "3.34", "-16.70")
+    assert seen[credit] == ("-5", "C62", "3.5404", "-17.70")
     assert seen[("C007", "Virtual Machines")] == ("744", "HUR", "0.1141", "84.89")
     assert seen[("C006", "IoT Hub")] == ("31", "DAY", "0.7028", "21.79")
     assert seen[("C006", "Onboarding IoT workload")] == ("5", "HUR", "95.00", "475.00")

@@ -187,7 +187,7 @@ def test_the_notebooks_table_shows_the_invoice_s_text():
 #: The lines of the sample month whose charge period is not October, as the invoices read now.
 SAMPLE_TEXTS = {
     ("C001", "Microsoft 365 Business Premium (2026-10-12 to 2026-11-11)", D("312.97")),
-    ("C002", "Exchange Online (Plan 1) – credit (2026-10-04 to 2026-10-31)", D("-16.70")),
+    ("C002", "Exchange Online (Plan 1) – credit (2026-10-04 to 2026-10-31)", D("-17.70")),
     ("C003", "Microsoft 365 Business Basic (2026-10-18 to 2026-11-17)", D("34.61")),
     ("C003", "Microsoft 365 Business Standard (2026-10-07 to 2026-11-06)", D("24.10")),
     ("C005", "Microsoft 365 Business Premium (2026-10-15 to 2027-10-14)", D("9171.12")),

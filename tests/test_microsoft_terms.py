@@ -610,3 +610,126 @@ def test_a_seat_increase_after_a_price_change_bills_the_seats_added_at_the_new_p
     # -(12 x 23 x 23/31) = -204.774193548387(09..); 15 x 23 x 23/31 = 255.967741935483(87..)
     assert [x["amount"] for x in lines] == [D("-204.774193548387"), D("255.967741935484")]
     assert sum(x["amount"] for x in lines) == D("51.193548387097")  # 3 x 23 x 23/31
+
+
+#: Seats of the monthly cycle 1 - 31 Oct charged on 1 Oct, given back on 4 Oct (28 of 31 days):
+#: 40 Exchange seats and 5 removed, 9 Business Premium seats and all 9 cancelled; and a
+#: Microsoft credit of 10.00 naming the 40 Exchange seats (``customerCredit``: money back, no
+#: seat given back).
+SEATS_BACK = [
+    reconciliation_row(
+        1,
+        ChargeType="cycleCharge",
+        UnitPrice="3.70",
+        Quantity="40",
+        BillableQuantity="40",
+        EffectiveUnitPrice="3.7",
+        Subtotal="148.00",
+        ChargeStartDate="10/1/2026",
+        ChargeEndDate="10/31/2026",
+    ),
+    reconciliation_row(
+        2,
+        ChargeType="removeQuantity",
+        UnitPrice="3.70",
+        Quantity="5",
+        BillableQuantity="5",
+        EffectiveUnitPrice="-3.341935",
+        Subtotal="-16.70",
+        ChargeStartDate="10/4/2026",
+        ChargeEndDate="10/31/2026",
+    ),
+    reconciliation_row(
+        3,
+        **PREMIUM,
+        ChargeType="cycleCharge",
+        Quantity="9",
+        BillableQuantity="9",
+        EffectiveUnitPrice="20.6",
+        Subtotal="185.40",
+        ChargeStartDate="10/1/2026",
+        ChargeEndDate="10/31/2026",
+    ),
+    reconciliation_row(
+        4,
+        **PREMIUM,
+        ChargeType="cancelImmediate",
+        Quantity="-9",
+        BillableQuantity="-9",
+        EffectiveUnitPrice="18.606452",
+        Subtotal="-167.40",
+        ChargeStartDate="10/4/2026",
+        ChargeEndDate="10/31/2026",
+    ),
+    reconciliation_row(
+        5,
+        ChargeType="customerCredit",
+        UnitPrice="3.70",
+        Quantity="40",
+        BillableQuantity="40",
+        EffectiveUnitPrice="-0.25",
+        Subtotal="-10.00",
+        ChargeStartDate="10/1/2026",
+        ChargeEndDate="10/31/2026",
+    ),
+]
+#: The licences at cost plus 10 %, Business Premium at the seat price 22.00, credits passed on
+#: (the default).
+PASSED_ON = """
+plans:
+  - id: p
+    rules:
+      - {id: ms, kind: markup, percent: 10, match: {vendor: microsoft}}
+      - {id: seat, kind: fixed_price, unit_price: "22.00", currency: EUR,
+         match: {vendor: microsoft, sku: "CFQ7TTC0LCHC:0002"}}
+assignments:
+  - {plan: p, group: smb}
+"""
+
+
+def test_seats_given_back_under_pass_on_are_credited_what_they_were_charged(tmp_path):
+    """Seats removed or cancelled give back what the customer paid for the seat-days given back,
+    under ``credits: pass_on`` too: 5 Exchange seats charged at cost + 10 % are credited
+    16.70 x 1.10, the 9 Business Premium seats charged 22.00 each are credited 22.00 x 9 for
+    28 of October's 31 days. Passed on at cost, the customer paid 1.67 for Exchange seats it
+    did not hold, and 11.44 for Business Premium seats (credited 167.40 of the 178.84 it paid
+    for those days). A Microsoft credit gives back no seat: at cost, 10.00."""
+    lines = rated(tmp_path, SEATS_BACK, PASSED_ON)
+    assert [(x["rule_id"], x["amount"]) for x in lines] == [
+        ("ms", D("162.80")),  # 148.00 x 1.10
+        ("ms", D("-18.37")),  # -16.70 x 1.10
+        ("seat", D(198)),  # 9 x 22.00
+        ("seat", D("-178.838709677419")),  # -(9 x 22.00 x 28/31), 12 places half-up
+        ("ms", D("-10.00")),
+    ]
+
+
+def test_a_microsoft_credit_is_not_marked_up_by_a_list_or_seat_price_under_credits_price(
+    tmp_path,
+):
+    """Under ``credits: price`` seats given back are priced as their charge (list + 3 %, the seat
+    price), but a Microsoft credit that gives back no seat (``customerCredit``, ``credit``) has
+    no list or seat price of its own: the seats its row names are not what it gives back. The
+    10.00 credit naming 40 Exchange seats was priced at their list price + 3 %, 152.44 back to
+    the customer (the reseller paid 142.44 of it); on the Business Premium seat price it was
+    880.00 back. It gives back its cost, 10.00."""
+    premium_credit = reconciliation_row(
+        6,
+        **PREMIUM,
+        ChargeType="credit",
+        Quantity="40",
+        BillableQuantity="40",
+        EffectiveUnitPrice="-0.25",
+        Subtotal="-10.00",
+        ChargeStartDate="10/1/2026",
+        ChargeEndDate="10/31/2026",
+    )
+    lines = rated(tmp_path, [*SEATS_BACK, premium_credit])
+    assert [(x["rule_id"], x["amount"]) for x in lines] == [
+        ("licences", D("152.44")),  # 148.00 x 1.03
+        ("licences", D("-17.210967741924")),  # list 3.70 x 5 x 28/31, x 1.03
+        ("seat", D(198)),
+        ("seat", D("-178.838709677419")),
+        ("licences", D("-10.00")),
+        ("seat", D("-10.00")),
+    ]

@@ -78,7 +78,7 @@ def test_every_number_is_listed_with_its_folder_s_amounts_and_corrections(output
     note = by.loc["NWC2026-000001"]
     assert (note["kind"], note["gross_amount"], note["note"]) == (
         "credit note",
-        "-6899.77",
+        "-6898.56",
         "Wrong address",
     )
     assert series_check(listing) == [

@@ -162,7 +162,7 @@ def test_a_jump_quotes_the_month_in_its_currency_s_decimals():
 #: The sample month's invoice nets but C009's (1337.86, its rated lines summing to 1337.854...).
 OCTOBER_BUT_C009 = (
     "C001,NW2026-000001,EUR,2584.54,0,0,0,0\n"
-    "C002,NW2026-000002,EUR,5702.29,0,0,0,0\n"
+    "C002,NW2026-000002,EUR,5701.29,0,0,0,0\n"
     "C003,NW2026-000003,EUR,75.00,0,0,0,0\n"
     "C004,NW2026-000004,EUR,14078.36,0,0,0,0\n"
     "C005,NW2026-000005,EUR,9740.82,0,0,0,0\n"

@@ -784,8 +784,8 @@ def test_a_delivery_manifest_the_run_used_is_recorded_and_one_changed_meanwhile_
 
 def test_the_run_s_insight_charts_state_the_invoices_figures(tmp_path):
     """The billing-run notebook's charts (``BillingRun.summary``) summed the rated lines
-    unrounded: C002's point read revenue 5702.30 and margin 883.59 under the invoice table
-    stating 5702.29 and 883.58 (C004's cost 13189.92 against 13189.94, C008's USD 2045.86
+    unrounded: C002's point read revenue 5701.30 and margin 882.59 under the invoice table
+    stating 5701.29 and 882.58 (C004's cost 13189.92 against 13189.94, C008's USD 2045.86
     against 2045.85), and VMware's cost 5387.47 against the 5387.49 its journal entry books as
     cost of sales. Each invoice line is rounded once and shared, as the margin notebook does."""
     br = run.start(
@@ -814,6 +814,6 @@ def test_the_run_s_insight_charts_state_the_invoices_figures(tmp_path):
             inv["cost"],
             inv["margin"],
         ), customer
-    assert shown.loc["C002", "revenue"] == Decimal("5702.29")
+    assert shown.loc["C002", "revenue"] == Decimal("5701.29")
     assert by_vendor.loc[("vmware", "EUR"), "cost"] == Decimal("5387.49")  # the journal's
     assert by_vendor["lines"].sum() == 877  # every rated line counted once

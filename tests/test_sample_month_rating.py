@@ -54,7 +54,8 @@ EXPECTED = {
     # AWS on EffectiveCost x 1.09: 1-15 Oct (savings plan fee 20.832 + covered 205.92 + usage
     # 117.634354839) x 0.9215, 16-31 Oct (219.648 + 125.4766451616) x 0.9187; Azure 134.45027 x
     # 1.07;
-    # licences (2652 + 425 + 148) x 1.06, a seat removal -16.70 passed on at cost; VMware points
+    # licences (2652 + 425 + 148) x 1.06, a seat removal -16.70 credited as its seats were charged,
+    # x 1.06 (passed on at cost, the customer paid the markup on seats it gave back); VMware points
     # graduated in file order: VCD 84 + Flex Core 320 + 96 of NSX at 1.10, 30 at 1.00; vSAN Standard
     # 444 points, volume tier 2: x 0.98; managed services 450
     "C002": (
@@ -62,12 +63,12 @@ EXPECTED = {
         + (D("219.648") + D("125.4766451616")) * USD_EUR_16_31 * D("1.09")
         + (D("65.056275") + D("69.393995")) * D("1.07")
         + (2652 + 425 + 148) * D("1.06")
-        - D("16.70")
+        - D("16.70") * D("1.06")
         + (84 + 320 + 96) * D("1.10")
         + 30 * D("1.00")
         + 444 * D("0.98")
         + 450,
-        D("5702.30"),
+        D("5701.30"),
     ),
     # licences at list + 3 %: (33.60 + 23.40) x 1.03 = 58.71, below the 75.00 minimum: topped up to
     # 75

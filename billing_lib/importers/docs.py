@@ -297,6 +297,7 @@ _FILLED = {
     "x_FollowsCredits": "ChargeCategory Credit, or Adjustment with BilledCost 0 or less (filled by "
     "the importer)",
     "x_SubscriptionId": "-",
+    "x_RefundsSeats": "-",
 }
 
 

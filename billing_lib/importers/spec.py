@@ -33,8 +33,9 @@ QUOTED_COLUMN = re.compile(r'"([^"]+)"')
 ENGINE_COLUMNS = ("x_Format", "x_SourceFile", "x_SourceRow", "x_FollowsCredits")
 # Columns a format may map or leave out: without a mapping the engine fills them from the mapped
 # line (model.DERIVED_COLUMNS: x_PricingDate is then the charge date), or leaves them NULL
-# (x_SubscriptionId: a format keying its lines by the subscription, or naming none).
-OPTIONAL_COLUMNS = ("x_PricingDate", "x_SubscriptionId")
+# (x_SubscriptionId: a format keying its lines by the subscription, or naming none;
+# x_RefundsSeats: a format that does not tell a refund of seats from other money back).
+OPTIONAL_COLUMNS = ("x_PricingDate", "x_SubscriptionId", "x_RefundsSeats")
 
 
 #: The strptime directives a date format may begin with: a number (values.timestamp_from_text).

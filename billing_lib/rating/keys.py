@@ -1,12 +1,13 @@
 """Rules resolved per line *key*, not per line.
 
 A key is what decides a line's price: customer, vendor, charge category, whether the rule's
-``credits`` setting decides it (``x_FollowsCredits``: a positive adjustment is a charge), vendor
-currency, the date segment of its pricing date (``x_PricingDate``: its charge date, or a licence
-credit's cycle start), and those of provider, publisher, service, sku, charge type and region
-that some rule matches on - a few thousand keys even for ten million lines. Both are plain columns
-of the line, set at import: a line joins its key on plain columns only (an expression computed in
-that join made DuckDB spill past 60 GB at a million lines, benchmarks/README.md).
+``credits`` setting decides it (``x_FollowsCredits``: a positive adjustment is a charge) and
+whether such a line gives back seats (``x_RefundsSeats``), vendor currency, the date segment of
+its pricing date (``x_PricingDate``: its charge date, or a licence credit's cycle start), and
+those of provider, publisher, service, sku, charge type and region that some rule matches on - a
+few thousand keys even for ten million lines. The credits' columns are plain columns of the
+line, set at import: a line joins its key on plain columns only (an expression computed in that
+join made DuckDB spill past 60 GB at a million lines, benchmarks/README.md).
 
 A rule may match a resource tag (``match: {tag: {key: value}}``): the value of each tag key some
 rule of the month matches on is a key column of its own (``tag_1`` ...: ``parameters.tag_columns``),
@@ -53,6 +54,9 @@ SCOPE_TO_LINE = {
 }
 #: Key columns every key has; the other scope fields only when a rule uses them (``used_scope``).
 _ALWAYS = ("vendor", "charge_category")
+#: Pricings by the unit (a list price, a seat price, tiers): they price a credit by the units it
+#: gives back, so not one that gives back none (``rating_keys_sql``).
+PER_UNIT_KINDS = ("list_price", "fixed_price", "tiered", "volume")
 #: The customer lines with a column per tag key some rule matches on (``tagged_lines_sql``).
 TAGGED_LINES = "rating_tagged_lines"
 
@@ -165,6 +169,7 @@ def rating_line_keys_sql(used: list[str]) -> str:
         SELECT row_number() OVER () AS key_id, * FROM (
           SELECT l.x_CustomerId AS customer, l.x_Vendor AS vendor,
                  l.ChargeCategory AS charge_category, l.x_FollowsCredits AS follows_credits,
+                 l.x_RefundsSeats AS refunds_seats,
                  {optional},
                  l.BillingCurrency AS vendor_currency, c.segment, min(c.day) AS charge_date,
                  count(*) AS lines, count_if(l.EffectiveCost IS NULL) AS no_effective_cost,
@@ -214,8 +219,14 @@ def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys
     currency and the exchange rate (NULL when missing). The ``credits`` setting decides the
     keys that follow it (``follows_credits``: credits, and adjustments giving money back); an
     adjustment that charges (positive) is billed at cost under ``pass_on`` and ``keep`` alike,
-    and priced by the rule under ``price``, as its credits are."""
+    and priced by the rule under ``price``, as its credits are. Whether a credit gives back
+    seats a charge billed (``refunds_seats``, ``x_RefundsSeats``) decides two cases: seats given
+    back are priced by the rule under ``pass_on`` as well, as their charge was (at cost, the
+    customer got back less or more than it paid for them); money back that gives back no seat
+    (a Microsoft credit) is passed on at cost under ``price`` too where the rule prices by units
+    (``PER_UNIT_KINDS``: the seats its row names are not what it gives back)."""
     credit = "k.follows_credits"
+    back = f"k.charge_category IN {CREDIT_CATEGORIES}"
     return f"""
         CREATE OR REPLACE TEMP TABLE {target} AS
         SELECT k.*, c.currency,
@@ -229,8 +240,10 @@ def rating_keys_sql(source: str = "rating_key_rules", target: str = "rating_keys
                WHEN k.kind = 'exclude' THEN 'excluded by rule ' || k.rule_id || ': ' || k.reason
                WHEN {credit} AND k.credits = 'keep'
                  THEN 'credit kept by reseller (rule ' || k.rule_id || ')' END AS excluded_reason,
-          CASE WHEN k.charge_category IN {CREDIT_CATEGORIES} AND k.credits <> 'price'
-                 THEN 'pass_on'
+          CASE WHEN {back} AND k.credits = 'pass_on' AND k.refunds_seats THEN k.kind
+               WHEN {back} AND k.credits = 'price' AND k.refunds_seats IS FALSE
+                    AND k.kind IN {PER_UNIT_KINDS} THEN 'pass_on'
+               WHEN {back} AND k.credits <> 'price' THEN 'pass_on'
                ELSE k.kind END AS pricing,
           CASE WHEN k.vendor_currency = c.currency THEN CAST(1 AS {DEC}) ELSE f.rate END AS fx_rate
         FROM {source} k JOIN price_customers c ON c.customer_id = k.customer
@@ -403,6 +416,7 @@ def key_join(used: list[str], line: str = "l", key: str = "k") -> str:
         f"{line}.x_Vendor = {key}.vendor",
         f"{line}.ChargeCategory = {key}.charge_category",
         f"{line}.x_FollowsCredits = {key}.follows_credits",
+        f"{line}.x_RefundsSeats IS NOT DISTINCT FROM {key}.refunds_seats",
     ]
     conds += [f"{line}.{line_column(k)} IS NOT DISTINCT FROM {key}.{k}" for k in used]
     return " AND ".join(conds)
