@@ -11,8 +11,8 @@ no gap and no number twice.
 The months are tiny (five AWS lines plus the sample reseller's fees: nine invoices), so a run
 takes a second or two of CPU. The runs and credit notes a case pauses or kills are forked from a
 process that imported billing_lib once (``tests/forked.py``): processes of their own that start
-without importing it again; ``billing run`` (with its notebook kernel) and the credit note asked
-to wait are the installed command, started as a new program.
+without importing it again; ``billing run`` (with its notebook kernel) is the installed command,
+started as a new program.
 """
 
 from __future__ import annotations
@@ -917,8 +917,8 @@ def test_a_credit_note_while_a_run_holds_the_folder_refuses_or_waits(case, capsy
     assert f"error: {out.resolve()}: another billing run is using this outputs folder" in refused
     assert f"pid {run.pid} " in refused
     assert tree(out) == before and register_bytes(out) == register
-    waiting = start(
-        credit_note(out, "--wait", "300"), case, "lock-waiting", resume, marker="waiting"
+    waiting = forked_start(  # `billing credit-note --wait` in a process of its own
+        "billing", credit_note(out, "--wait", "300")[1:], case, "lock-waiting", resume, "waiting"
     )
     wait_paused(waiting, case, marker="waiting")  # it found the folder held and waits
     resume.touch()
