@@ -27,11 +27,20 @@ priced on EffectiveCost bills it amortised. The order is the CommitmentDiscountI
 column optional, and a commitment no line names (a SaaS provider's spend agreement) is the billing
 account's (``aws billing account 402719385610``): a purchase naming none counts as bought only
 where its EffectiveCost is not its BilledCost (spread over usage: a commitment, not a one-off).
+
+A run published before manifests listed ``commitments`` (or a reissued invoice's folder) is not
+taken for billing none: its rated lines keep no order id, so what it billed cannot be derived
+from its folder, and a run billing a commitment beside it is refused, naming its folder, until
+``review.yaml``'s ``commitments_checked`` lists its month (its invoices checked by the analyst).
+Only where this run bills amortised views alone and the older run's ``rated_lines.parquet``
+bills no Purchase line (every bought view is one) is it known to have bought none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -40,8 +49,9 @@ from billing_lib.errors import InputError, Problem
 from billing_lib.importers.commitment_views import AMORTISED_EXPORTS
 from billing_lib.importers.purchase_sources import ORDER_SQL
 from billing_lib.periods import run_periods
-from billing_lib.run_files import MANIFEST, billed_now, read_manifest
+from billing_lib.run_files import MANIFEST, RATED_PARQUET, billed_now, read_manifest
 from billing_lib.sql import ql
+from billing_lib.store import scratch_connection
 
 #: The AWS formats whose line item types tell an upfront fee from the usage it covers.
 AWS_CUR_FORMATS = ("aws_cur2", "aws_cur_legacy")
@@ -203,31 +213,112 @@ def _listed(manifest: dict, dropped: set[str]) -> list[dict]:
     ]
 
 
-def _billed_by_other_months(output: Path, period: str) -> list[tuple[str, dict]]:
+class Unlisted(NamedTuple):
+    """A folder of another month (a run's, or a reissued invoice's) whose manifest lists no
+    ``commitments`` (published before they were recorded): its rated lines, without the
+    customers ``dropped`` (their invoice cancelled by a credit note)."""
+
+    month: str
+    folder: Path
+    dropped: frozenset[str]
+
+
+def _billed_by_other_months(
+    output: Path, period: str
+) -> tuple[list[tuple[str, dict]], list[Unlisted]]:
     """(month, entry) of each ``commitments`` entry of the other periods in ``output`` as billed
     now: their published runs without the customers whose invoice a credit note cancelled, and
-    the invoices that replaced one (``billing reissue``, whose manifest lists its own)."""
-    found = []
+    the invoices that replaced one (``billing reissue``, whose manifest lists its own); and the
+    folders among them whose manifest lists none (``Unlisted``)."""
+    found, unlisted = [], []
     for month in run_periods(output, MANIFEST):
         if month == period:
             continue
         dropped, replacing = billed_now(output, month)
-        listed = _listed(read_manifest(Path(output) / month), set(dropped))
-        for rated in replacing:
-            listed += _listed(read_manifest(rated.parent), set())
-        found += [(month, e) for e in listed]
-    return found
+        folders = [(Path(output) / month, frozenset(dropped))]
+        folders += [(rated.parent, frozenset()) for rated in replacing]
+        for folder, gone in folders:
+            manifest = read_manifest(folder)
+            if COMMITMENTS not in manifest:
+                unlisted.append(Unlisted(month, folder, gone))
+            found += [(month, e) for e in _listed(manifest, set(gone))]
+    return found, unlisted
+
+
+def _bought_none(older: Unlisted) -> bool:
+    """True when the rated lines of ``older`` bill no Purchase line: every view of a commitment
+    bought up front is one (Microsoft's and FOCUS's one-time purchase, AWS's upfront fee), so it
+    bought none. False where it cannot tell (no readable rated_lines.parquet)."""
+    rated = older.folder / RATED_PARQUET
+    if not rated.is_file():
+        return False
+    try:
+        with scratch_connection() as con:
+            [(purchases,)] = con.execute(
+                "SELECT count(*) FROM read_parquet(?) WHERE line_kind = 'vendor' "
+                "AND charge_category = 'Purchase' AND NOT list_contains(?, customer_id)",
+                [str(rated), sorted(older.dropped)],
+            ).fetchall()
+    except duckdb.Error:
+        return False
+    return purchases == 0
+
+
+def _refuse_not_known(
+    here: list[tuple[str, dict]], unlisted: list[Unlisted], period: str, who: str
+) -> None:
+    """InputError naming each order of ``here`` and each folder of ``unlisted`` (not stated
+    checked, and not known to have bought none where ``here`` bills amortised views alone):
+    whether those runs billed one in the other view is not known."""
+    if all(mine["view"] == AMORTISED for _, mine in here):
+        unlisted = [u for u in unlisted if not _bought_none(u)]
+    if not unlisted:
+        return
+    months = sorted({u.month for u in unlisted})
+    runs = ", ".join(f"{u.month} ({u.folder})" for u in unlisted)
+    problems = [
+        Problem(
+            mine["file"],
+            mine["row"],
+            "CommitmentDiscountId",
+            f"the reservation or savings plan order {mine['order']} ({mine['view']}: "
+            f"{mine['lines']} line(s), {mine['currency']} {mine['cost']}) not compared with the "
+            f"run of {runs}",
+            "a commitment compared with the commitments every other month billed",
+        )
+        for _, mine in here[:MAX_SHOWN]
+    ]
+    more = f" (the first {MAX_SHOWN} shown)" if len(here) > MAX_SHOWN else ""
+    raise InputError(
+        f"{who} {len(here)} commitment(s) (reservations, savings plans) that the run of "
+        f"{', '.join(months)} may have billed in the other view: it was published before run "
+        f"manifests listed the commitments billed (its manifest.json has no {COMMITMENTS}: "
+        f"{runs}), and its rated lines keep no order, so the commitments it billed are not "
+        f"known{more}. An order billed bought up front there and amortised in {period}, or the "
+        "other way round, would be billed twice. Nothing was billed or written. Check that "
+        "month's invoices for these orders; where none was billed in the other view, state it "
+        f"in parameters/review.yaml (commitments_checked: [{', '.join(months)}]) and run again",
+        problems,
+    )
 
 
 def check_commitments_not_billed_elsewhere(
-    con: duckdb.DuckDBPyConnection, output: Path, period: str, reports: Path
+    con: duckdb.DuckDBPyConnection,
+    output: Path,
+    period: str,
+    reports: Path,
+    checked: Collection[str] = (),
 ) -> None:
     """InputError naming each order of this run's billed lines that the published run of another
     period in ``output`` billed in the other view (module docstring): an up-front purchase there
-    and its amortised cost here, or the other way round."""
+    and its amortised cost here, or the other way round; or that a run of a month not in
+    ``checked`` (``review.yaml``'s ``commitments_checked``) published before manifests listed
+    commitments may have billed so."""
     here = _entries(con, reports)
     if here:
-        refuse_commitments_billed_elsewhere(here, output, period, f"the reports of {period} bill")
+        refuse_commitments_billed_elsewhere(
+            here, output, period, f"the reports of {period} bill", checked
+        )
 
 
 def commitments_of(
@@ -240,12 +331,19 @@ def commitments_of(
 
 
 def refuse_commitments_billed_elsewhere(
-    here: list[tuple[str, dict]], output: Path, period: str, who: str
+    here: list[tuple[str, dict]],
+    output: Path,
+    period: str,
+    who: str,
+    checked: Collection[str] = (),
 ) -> None:
     """InputError naming each order of ``here`` ((source, entry): what ``who``, the run's
     reports or a reissue's new invoices, bill) that another period in ``output`` billed in the
-    other view as billed now (``_billed_by_other_months``)."""
-    there = _billed_by_other_months(Path(output), period)
+    other view as billed now (``_billed_by_other_months``); else, where ``here`` is not empty,
+    naming the folders of months not in ``checked`` whose manifest lists no commitments
+    (``_refuse_not_known``)."""
+    there, unlisted = _billed_by_other_months(Path(output), period)
+    unlisted = [u for u in unlisted if u.month not in set(checked)]
     problems, months, sources = [], set(), set()
     for source, mine in here:
         for month, other in there:
@@ -270,6 +368,8 @@ def refuse_commitments_billed_elsewhere(
             )
             break
     if not problems:
+        if here and unlisted:
+            _refuse_not_known(here, unlisted, period, who)
         return
     more = f" (the first {MAX_SHOWN} shown)" if len(problems) > MAX_SHOWN else ""
     months_text = ", ".join(sorted(months))

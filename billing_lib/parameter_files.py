@@ -411,6 +411,7 @@ PATTERN_WORDS = {
     r"^VATEX-[A-Z0-9-]+$": "a VAT exemption reason code, e.g. VATEX-EU-IC",
     r"^(%d/%m/%Y|%m/%d/%Y)$": "%d/%m/%Y or %m/%d/%Y",
     r"\S": "a text that is not blank, e.g. Core or TiB used",
+    r"^(19\d\d|2\d\d\d)-(0[1-9]|1[0-2])$": "a month YYYY-MM, e.g. 2026-10",
 }
 
 

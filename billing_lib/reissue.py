@@ -244,6 +244,7 @@ def _reissue(
             output,
             periods[0],
             f"the new invoices of {periods[0]} would bill",
+            billed.settings.review.commitments_checked,
         )
         notes = [  # each invoice by number and issue date, as the details name the one replaced
             f"This invoice replaces invoice {_dated(r.entry.invoice_number, r.entry.issue_date)}, "

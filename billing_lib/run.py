@@ -262,7 +262,11 @@ class BillingRun(RunViews):
             )
             # a commitment paid up front in one month and amortised in another
             check_commitments_not_billed_elsewhere(
-                self.con, self.params.output, self.params.period, self.params.reports
+                self.con,
+                self.params.output,
+                self.params.period,
+                self.params.reports,
+                self.settings.review.commitments_checked,
             )
         summary = frame(
             self.con,

@@ -14,8 +14,9 @@ import pytest
 
 from billing_lib import run
 from billing_lib.corrections import issue_credit_note
-from billing_lib.errors import InputError, Problem
+from billing_lib.errors import InputError, ParameterError, Problem
 from billing_lib.reissue import reissue_invoice
+from billing_lib.review import load_review_settings
 from tests import cur2_sample as cur2
 from tests.notebook_project import REPO
 
@@ -469,3 +470,121 @@ def test_a_month_amortising_what_a_reissued_invoice_bought_up_front_is_refused(t
     assert "billed as bought up front from cur2-northwind-2026-10-00001.csv, row 3" in (
         problem.value
     )
+
+
+def _published_before_commitments(folder: Path) -> Path:
+    """The run folder ``folder`` as a run published before manifests listed the commitments it
+    billed: its ``manifest.json`` without ``commitments``."""
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    del manifest["commitments"]
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+#: The start of the refusal of November's run beside October's run of an older manifest.
+NOT_KNOWN = (
+    "the reports of 2026-11 bill 1 commitment(s) (reservations, savings plans) that the run of "
+    "2026-10 may have billed in the other view: it was published before run manifests listed "
+    "the commitments billed"
+)
+
+
+def test_a_run_published_before_manifests_listed_commitments_is_not_taken_for_billing_none(
+    tmp_path,
+):
+    """October billed the reservation bought up front, but its run was published before
+    manifests listed commitments: the check read it as billing none, and November billed the
+    amortized share of the payment October had billed whole, without a word. Its rated lines
+    keep no order id, so its commitments are not known: November is refused, naming October's
+    run folder and the way out."""
+    params, out = _parameters(tmp_path), tmp_path / "out"
+    october, november = _october(tmp_path, "OneTime"), _november(tmp_path)
+    _published_before_commitments(run.run_all("2026-10", october, params, out))
+    problem = _november_refused(november, params, out, NOT_KNOWN)
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", november, params, out)
+    assert f"({out / '2026-10'})" in str(err.value)
+    assert "commitments_checked: [2026-10]" in str(err.value)
+    assert (problem.file, problem.row) == ("mpa-amortized-cost-2026-11.csv", 3)
+    assert problem.value.startswith(f"the reservation or savings plan order {ORDER} (amortised")
+    assert f"not compared with the run of 2026-10 ({out / '2026-10'})" in problem.value
+
+
+def test_an_older_month_stated_checked_in_review_yaml_lets_the_run_bill(tmp_path):
+    """October's reservation paid monthly (Recurring): November's amortized share is its own
+    payment. October's older manifest lists no commitments, so November is refused until the
+    analyst, having checked October's invoices, states it in ``review.yaml``
+    (``commitments_checked``)."""
+    params, out = _parameters(tmp_path), tmp_path / "out"
+    october, november = _october(tmp_path, "Recurring"), _november(tmp_path)
+    _published_before_commitments(run.run_all("2026-10", october, params, out))
+    _november_refused(november, params, out, NOT_KNOWN)
+    with open(params / "review.yaml", "a", encoding="utf-8") as fh:
+        fh.write("commitments_checked: [2026-10]\n")
+    folder = run.run_all("2026-11", november, params, out)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert [(c["order"], c["view"]) for c in manifest["commitments"]] == [(ORDER, "amortised")]
+
+
+def test_an_older_run_billing_no_purchase_bought_no_commitment_up_front(tmp_path):
+    """Every view of a commitment bought up front is a Purchase line (Microsoft's, FOCUS's, an
+    AWS upfront fee), which the rated lines keep: an older run whose rated lines bill none
+    bought none, and November's amortised lines are read without a word."""
+    params, out = _parameters(tmp_path), tmp_path / "out"
+    rows = _rows(DATA / "mpa-actual-cost-2026-10.csv")
+    october = _write(tmp_path / "r10", "mpa-actual-cost-2026-10.csv", [rows[0], *rows[1:5:2]])
+    _published_before_commitments(run.run_all("2026-10", october, params, out))
+    folder = run.run_all("2026-11", _november(tmp_path), params, out)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert [(c["order"], c["view"]) for c in manifest["commitments"]] == [(ORDER, "amortised")]
+
+
+def test_commitments_checked_must_be_months(tmp_path):
+    """A misspelt month in ``commitments_checked`` is refused, not compared with no run."""
+    (tmp_path / "review.yaml").write_text("commitments_checked: [2026-13]\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="expected a month YYYY-MM, e.g. 2026-10"):
+        load_review_settings(tmp_path)
+
+
+def test_a_reissue_beside_a_run_published_before_manifests_listed_commitments_is_refused(
+    tmp_path,
+):
+    """``billing reissue`` alike: November's invoice reissued with C001's usage on its amortised
+    cost, beside October's run of an older manifest that bought the Savings Plan up front, is
+    refused naming October's run folder, nothing issued."""
+    billed = _parameters(tmp_path / "billed")
+    amortised = _amortised_from_november(tmp_path / "amortised")
+    out = tmp_path / "out"
+    november = _sp_november(tmp_path, PLAIN)
+    october = run.run_all("2026-10", _sp_october(tmp_path), billed, out, finalise=True)
+    _published_before_commitments(october)
+    number = _invoice_of(run.run_all("2026-11", november, billed, out, finalise=True), "C001")
+    issue_credit_note(out, number, reason="the Savings Plan's usage at its amortised cost")
+    with pytest.raises(InputError) as err:
+        reissue_invoice(out, number, amortised, november)
+    assert str(err.value).startswith(
+        "the new invoices of 2026-11 would bill 1 commitment(s) (reservations, savings plans) "
+        f"that the run of 2026-10 may have billed in the other view: it was published before "
+        f"run manifests listed the commitments billed (its manifest.json has no commitments: "
+        f"2026-10 ({out / '2026-10'}))"
+    ), str(err.value)
+    assert len([p for p in (out / "corrections").iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_a_reissued_invoice_s_older_manifest_is_named_and_the_credited_run_is_not(tmp_path):
+    """October's invoice credited and reissued, both manifests without ``commitments``: the
+    run's one customer is credited, so its rated lines bill no Purchase now; the reissued
+    invoice's do, and November amortising is refused naming the reissued invoice's folder."""
+    params, out = _amortised_from_november(tmp_path), tmp_path / "out"
+    october = _sp_october(tmp_path)
+    folder = run.run_all("2026-10", october, params, out, finalise=True)
+    number = _invoice_of(folder, "C001")
+    issue_credit_note(out, number, reason="the address")
+    done = reissue_invoice(out, number, params, october)
+    _published_before_commitments(folder)
+    _published_before_commitments(done.folder)
+    with pytest.raises(InputError) as err:
+        run.run_all("2026-11", _sp_november(tmp_path), params, out)
+    assert f"its manifest.json has no commitments: 2026-10 ({done.folder}))" in str(err.value)
+    assert f"({folder})" not in str(err.value)

@@ -741,7 +741,8 @@ def _september_finalised(tmp_path: Path, sample_outputs: Path) -> tuple[Path, Pa
                   FROM '{sample_outputs / "2026-10" / "rated_lines.parquet"}')
             TO '{out / "2026-09" / "rated_lines.parquet"}' (FORMAT parquet)"""
     )
-    (out / "2026-09" / "manifest.json").write_text("{}")
+    # a run that recorded its commitments (billed_commitments): none it bought up front
+    (out / "2026-09" / "manifest.json").write_text('{"commitments": []}')
     numbering.open_register(out / REGISTER).finalise("2026-09")
     params = tmp_path / "parameters"
     shutil.copytree(REPO / "parameters", params)
@@ -851,7 +852,8 @@ def test_a_month_without_a_run_or_not_finalised_since_the_first_one_billed_is_li
     out = tmp_path / "out"
     for month in ("2026-07", "2026-08"):
         (out / month).mkdir(parents=True)
-        (out / month / "manifest.json").write_text("{}")
+        # runs that recorded their commitments (billed_commitments): none
+        (out / month / "manifest.json").write_text('{"commitments": []}')
     br = invoiced(out)
     assert [(f.subject, f.finding) for f in found(br, "month not billed")] == [
         (
@@ -1493,7 +1495,8 @@ def test_a_customer_invoiced_from_another_country_than_last_month_is_listed(
     september = tmp_path / "out" / "2026-09"
     finalised(tmp_path / "out", "2026-09", "")
     shutil.copy(sample_outputs / "2026-10" / "invoices.json", september / "invoices.json")
-    (september / "manifest.json").write_text("{}")
+    # a run that recorded its commitments (billed_commitments): none
+    (september / "manifest.json").write_text('{"commitments": []}')
     numbering.open_register(tmp_path / "out" / REGISTER).finalise("2026-09")
     shutil.copytree(tmp_path / "out", tmp_path / "out2")
     params = tmp_path / "parameters"

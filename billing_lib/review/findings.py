@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
 import pandas as pd
@@ -13,8 +14,11 @@ from pydantic import Field
 
 from billing_lib.money import round_money
 from billing_lib.parameter_files import Strict, load_optional
+from billing_lib.periods import PERIOD_PATTERN
 
 REVIEW_FILE = "review.yaml"
+#: A month of ``commitments_checked`` (YYYY-MM).
+MONTH = PERIOD_PATTERN.pattern
 
 
 #: Source rows shown per finding; the rest are counted.
@@ -44,6 +48,14 @@ class ReviewSettings(Strict):
         gt=0,
         description=(
             "list exchange rates of the month that moved more than this % from the rate before"
+        ),
+    )
+    commitments_checked: tuple[Annotated[str, Field(pattern=MONTH)], ...] = Field(
+        (),
+        description=(
+            "months (YYYY-MM) whose runs were published before run manifests listed the "
+            "commitments billed, checked to bill none of this run's in the other view "
+            "(billed_commitments)"
         ),
     )
 
