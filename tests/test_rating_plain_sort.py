@@ -24,7 +24,8 @@ ACCOUNTS = {"aws": ["111", "222", "333", "999"], "microsoft": ["tenant-1", "tena
 
 
 def month(n: int) -> list[dict]:
-    """``n`` lines of every rule of ``PLANS``, from two files, in no order."""
+    """``n`` lines of every rule of ``PLANS``, from two files, in no order (purchases at their
+    billed cost)."""
     pick = random.Random(7).choice
     rows = []
     for i in range(n):
@@ -50,6 +51,11 @@ def month(n: int) -> list[dict]:
                 x_SourceRow=i + 2,
             )
         )
+        if rows[-1]["ChargeCategory"] == "Purchase":
+            # a one-time purchase naming no commitment costs what it bills: one whose
+            # EffectiveCost is spread over usage is a commitment the rating refuses to bill twice
+            # (``rating.amortised_purchases``)
+            rows[-1]["EffectiveCost"] = rows[-1]["BilledCost"]
     return rows
 
 
