@@ -31,7 +31,9 @@ where its EffectiveCost is not its BilledCost (spread over usage: a commitment, 
 A run published before manifests listed ``commitments`` (or a reissued invoice's folder) is not
 taken for billing none: its rated lines keep no order id, so what it billed cannot be derived
 from its folder, and a run billing a commitment beside it is refused, naming its folder, until
-``review.yaml``'s ``commitments_checked`` lists its month (its invoices checked by the analyst).
+``review.yaml``'s ``commitments_checked`` lists its month (its invoices checked by the analyst);
+the run's manifest then records that month as let through uncompared
+(``commitments_waived_as_checked``), so that the waiver stays visible to whoever reads the run.
 Only where this run bills amortised views alone and the older run's ``rated_lines.parquet``
 bills no Purchase line (every bought view is one) is it known to have bought none.
 """
@@ -61,6 +63,9 @@ FOCUS = "focus"
 
 #: ``manifest.json``'s key of the orders a run billed.
 COMMITMENTS = "commitments"
+#: ``manifest.json``'s key of the months stated checked (``commitments_checked``) whose folders,
+#: listing no ``commitments``, the run's commitments were let through beside uncompared.
+WAIVED = "commitments_waived_as_checked"
 #: The two views of an order: its up-front purchase, or its cost spread over the covered usage.
 BOUGHT, AMORTISED = "bought", "amortised"
 #: Orders shown in the message (the count says how many there are).
@@ -264,14 +269,20 @@ def _bought_none(older: Unlisted) -> bool:
     return purchases == 0
 
 
+def _not_known(here: list[tuple[str, dict]], unlisted: list[Unlisted]) -> list[Unlisted]:
+    """The folders of ``unlisted`` whose commitments are not known beside ``here``'s: all, but
+    those known to have bought none where ``here`` bills amortised views alone."""
+    if all(mine["view"] == AMORTISED for _, mine in here):
+        return [u for u in unlisted if not _bought_none(u)]
+    return unlisted
+
+
 def _refuse_not_known(
     here: list[tuple[str, dict]], unlisted: list[Unlisted], period: str, who: str
 ) -> None:
-    """InputError naming each order of ``here`` and each folder of ``unlisted`` (not stated
-    checked, and not known to have bought none where ``here`` bills amortised views alone):
-    whether those runs billed one in the other view is not known."""
-    if all(mine["view"] == AMORTISED for _, mine in here):
-        unlisted = [u for u in unlisted if not _bought_none(u)]
+    """InputError naming each order of ``here`` and each folder of ``unlisted`` (not known,
+    ``_not_known``, and not stated checked): whether those runs billed one in the other view is
+    not known."""
     if not unlisted:
         return
     months = sorted({u.month for u in unlisted})
@@ -308,17 +319,19 @@ def check_commitments_not_billed_elsewhere(
     period: str,
     reports: Path,
     checked: Collection[str] = (),
-) -> None:
+) -> list[str]:
     """InputError naming each order of this run's billed lines that the published run of another
     period in ``output`` billed in the other view (module docstring): an up-front purchase there
     and its amortised cost here, or the other way round; or that a run of a month not in
     ``checked`` (``review.yaml``'s ``commitments_checked``) published before manifests listed
-    commitments may have billed so."""
+    commitments may have billed so. Else the months of ``checked`` let through so, uncompared
+    (the manifest's ``commitments_waived_as_checked``, sorted)."""
     here = _entries(con, reports)
-    if here:
-        refuse_commitments_billed_elsewhere(
-            here, output, period, f"the reports of {period} bill", checked
-        )
+    if not here:
+        return []
+    return refuse_commitments_billed_elsewhere(
+        here, output, period, f"the reports of {period} bill", checked
+    )
 
 
 def commitments_of(
@@ -336,14 +349,16 @@ def refuse_commitments_billed_elsewhere(
     period: str,
     who: str,
     checked: Collection[str] = (),
-) -> None:
+) -> list[str]:
     """InputError naming each order of ``here`` ((source, entry): what ``who``, the run's
     reports or a reissue's new invoices, bill) that another period in ``output`` billed in the
     other view as billed now (``_billed_by_other_months``); else, where ``here`` is not empty,
     naming the folders of months not in ``checked`` whose manifest lists no commitments
-    (``_refuse_not_known``)."""
+    (``_refuse_not_known``). Else the months of ``checked`` whose folders list no commitments
+    and were not known to have bought none (``_not_known``), so that ``here`` was let through
+    beside them uncompared because stated checked: sorted, for the manifest's
+    ``commitments_waived_as_checked``."""
     there, unlisted = _billed_by_other_months(Path(output), period)
-    unlisted = [u for u in unlisted if u.month not in set(checked)]
     problems, months, sources = [], set(), set()
     for source, mine in here:
         for month, other in there:
@@ -368,9 +383,11 @@ def refuse_commitments_billed_elsewhere(
             )
             break
     if not problems:
-        if here and unlisted:
-            _refuse_not_known(here, unlisted, period, who)
-        return
+        if not here or not unlisted:
+            return []
+        unknown = _not_known(here, unlisted)
+        _refuse_not_known(here, [u for u in unknown if u.month not in set(checked)], period, who)
+        return sorted({u.month for u in unknown if u.month in set(checked)})
     more = f" (the first {MAX_SHOWN} shown)" if len(problems) > MAX_SHOWN else ""
     months_text = ", ".join(sorted(months))
     if sources == {"microsoft"}:

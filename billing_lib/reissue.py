@@ -41,7 +41,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT, XERO_DATE_FORMAT
-from billing_lib.billed_commitments import COMMITMENTS, refuse_commitments_billed_elsewhere
+from billing_lib.billed_commitments import (
+    COMMITMENTS,
+    WAIVED,
+    refuse_commitments_billed_elsewhere,
+)
 from billing_lib.billed_later import refuse_billed_later
 from billing_lib.booked_rates import purchase_rates
 from billing_lib.correction_batches import NOT_ISSUED, issued_in_turn
@@ -238,8 +242,9 @@ def _reissue(
         refuse_billed_twice(output, periods[0], billed.rated)
         refuse_billed_elsewhere(output, periods[0], reports, billed.rated)
         refuse_billed_later(output, periods[0], billed.rated)
-        # a commitment another month billed in the other view (bought up front, or amortised)
-        refuse_commitments_billed_elsewhere(
+        # a commitment another month billed in the other view (bought up front, or amortised);
+        # the months stated checked that the new invoices were let through beside uncompared
+        waived = refuse_commitments_billed_elsewhere(
             list(billed.commitments),
             output,
             periods[0],
@@ -261,7 +266,16 @@ def _reissue(
             list(zip(replaced, invoices, changed, strict=True)),
             invoice_numbers,
             lambda one: _publish(
-                output, register, run_id, one[0], one[1], billed, reason, before_publish, one[2]
+                output,
+                register,
+                run_id,
+                one[0],
+                one[1],
+                billed,
+                reason,
+                before_publish,
+                one[2],
+                waived,
             ),
             lambda d: (
                 f"invoice {d.invoice.number} was issued replacing invoice "
@@ -331,9 +345,13 @@ def _publish(
     reason: str | None,
     before_publish: Callable[[Path], None] | None,
     rates_changed: list[str],
+    waived: list[str],
 ) -> ReissuedInvoice:
     """``inv``, replacing ``old``, written and published (``publish_correction``);
-    ``rates_changed``: the exchange rates edited since the run that convert it (confirmed)."""
+    ``rates_changed``: the exchange rates edited since the run that convert it (confirmed);
+    ``waived``: the months stated checked that the new invoices' commitments were let through
+    beside uncompared (``refuse_commitments_billed_elsewhere``), recorded where ``inv`` bills
+    a commitment."""
     moved: list[str] = []
     buyer = buyer_changes(old.invoice, inv)
 
@@ -354,6 +372,7 @@ def _publish(
         from_where = (billed.reports, billed.parameters)
         exports = billed.settings.accounting_exports
         date_format = (exports.quickbooks_online.date_format, exports.xero.date_format)
+        commitments = [e for _, e in billed.commitments if e["customer_id"] == inv.customer_id]
         manifest = _write_manifest(
             staging,
             inv,
@@ -365,7 +384,8 @@ def _publish(
             (moved, buyer),
             date_format,
             rates_changed,
-            [e for _, e in billed.commitments if e["customer_id"] == inv.customer_id],
+            commitments,
+            waived if commitments else [],
         )
         return [*files, manifest]
 
@@ -404,6 +424,7 @@ def _write_manifest(
     date_format: tuple[str, str],
     rates_changed: list[str] | None = None,
     commitments: list[dict] | None = None,
+    waived: list[str] | None = None,
 ) -> Path:
     """``manifest.json`` of the reissued invoice: what it replaces, what it was billed from
     (``billed_from``: the reports and parameters folders, the reports as read, their files
@@ -412,7 +433,9 @@ def _write_manifest(
     QuickBooks and Xero files' ``date_format`` (what a credit note of it writes), the exchange
     rates edited since the run that it was confirmed to convert at (``rates_changed``), the
     commitments it bills (``commitments``, as a run's manifest lists them: the later runs compare
-    theirs with them) and the sha256 of every file written."""
+    theirs with them), the months stated checked that they were let through beside uncompared
+    (``waived``, as a run's ``commitments_waived_as_checked``) and the sha256 of every file
+    written."""
     reports, parameters, inputs, manifests = billed_from
     settings = [
         p for p in sorted(parameters.iterdir()) if p.is_file() and not p.name.startswith(".")
@@ -439,6 +462,7 @@ def _write_manifest(
             "buyer_changed": changed[1],
             "exchange_rates_changed": rates_changed or [],
             COMMITMENTS: commitments or [],
+            WAIVED: waived or [],
             "packages": package_versions(),
             QUICKBOOKS_DATE_FORMAT: date_format[0],
             XERO_DATE_FORMAT: date_format[1],

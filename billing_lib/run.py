@@ -260,8 +260,9 @@ class BillingRun(RunViews):
             check_lines_not_billed_elsewhere(
                 self.con, self.params.output, self.params.period, self.params.reports
             )
-            # a commitment paid up front in one month and amortised in another
-            check_commitments_not_billed_elsewhere(
+            # a commitment paid up front in one month and amortised in another; the months
+            # stated checked that it was let through beside uncompared, for the manifest
+            self.results.commitments_waived = check_commitments_not_billed_elsewhere(
                 self.con,
                 self.params.output,
                 self.params.period,

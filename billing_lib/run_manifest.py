@@ -14,7 +14,7 @@ import duckdb
 
 from billing_lib import review
 from billing_lib.accounting_exports import QUICKBOOKS_DATE_FORMAT, XERO_DATE_FORMAT
-from billing_lib.billed_commitments import COMMITMENTS, billed_commitments
+from billing_lib.billed_commitments import COMMITMENTS, WAIVED, billed_commitments
 from billing_lib.billed_reports import vendor_invoices
 from billing_lib.errors import RunError
 from billing_lib.importers import manifest_files, report_files
@@ -236,6 +236,9 @@ def manifest_record(br: BillingRun, folder: Path, counts: dict[str, int]) -> dic
         # the Microsoft commitments billed up front or amortised: a later month refuses the
         # other view of one (billed_commitments)
         COMMITMENTS: billed_commitments(br.con, p.reports),
+        # the older months stated checked (review.yaml's commitments_checked) whose runs, listing
+        # no commitments, this run's were let through beside without a comparison
+        WAIVED: required(br.results.commitments_waived, "rate"),
         "unmapped": records(required(br.results.unmapped, "map_customers")),
         "conservation": records(br.conservation()),
         "unbilled": unbilled_costs(br.con, br.settings.invoicing),

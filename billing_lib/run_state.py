@@ -217,7 +217,7 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("reports_read", "control_totals", "not_read", "import_warnings", "report_lines"),
     ),
     ("map_customers", ("unmapped",)),
-    ("rate", ("rating", "rated_summary")),
+    ("rate", ("rating", "rated_summary", "commitments_waived")),
     ("build_invoices", ("confirmed_jumps", "invoices", "numbering", "invoice_totals")),
     ("write_outputs", ("files",)),
     ("ledger_balance", ("ledger_balance",)),
@@ -244,6 +244,10 @@ class RunResults:
     unmapped: pd.DataFrame | None = None
     rating: RatingReport | None = None
     rated_summary: pd.DataFrame | None = None
+    #: the months stated checked (``review.yaml``'s ``commitments_checked``) whose runs, listing
+    #: no commitments, this run's commitments were let through beside uncompared
+    #: (``billed_commitments.check_commitments_not_billed_elsewhere``)
+    commitments_waived: list[str] | None = None
     confirmed_jumps: list[str] | None = None
     invoices: list[invoices.Invoice] = field(default_factory=list)
     numbering: NumberPlan | None = None

@@ -515,16 +515,19 @@ def test_an_older_month_stated_checked_in_review_yaml_lets_the_run_bill(tmp_path
     """October's reservation paid monthly (Recurring): November's amortized share is its own
     payment. October's older manifest lists no commitments, so November is refused until the
     analyst, having checked October's invoices, states it in ``review.yaml``
-    (``commitments_checked``)."""
+    (``commitments_checked``). November's manifest records the months let through uncompared
+    because stated checked (``commitments_waived_as_checked``): October, not September, which
+    has no run folder to waive, nor December, a month after it."""
     params, out = _parameters(tmp_path), tmp_path / "out"
     october, november = _october(tmp_path, "Recurring"), _november(tmp_path)
     _published_before_commitments(run.run_all("2026-10", october, params, out))
     _november_refused(november, params, out, NOT_KNOWN)
     with open(params / "review.yaml", "a", encoding="utf-8") as fh:
-        fh.write("commitments_checked: [2026-10]\n")
+        fh.write("commitments_checked: [2026-12, 2026-10, 2026-09]\n")
     folder = run.run_all("2026-11", november, params, out)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert [(c["order"], c["view"]) for c in manifest["commitments"]] == [(ORDER, "amortised")]
+    assert manifest["commitments_waived_as_checked"] == ["2026-10"]
 
 
 def test_an_older_run_billing_no_purchase_bought_no_commitment_up_front(tmp_path):
@@ -535,9 +538,17 @@ def test_an_older_run_billing_no_purchase_bought_no_commitment_up_front(tmp_path
     rows = _rows(DATA / "mpa-actual-cost-2026-10.csv")
     october = _write(tmp_path / "r10", "mpa-actual-cost-2026-10.csv", [rows[0], *rows[1:5:2]])
     _published_before_commitments(run.run_all("2026-10", october, params, out))
-    folder = run.run_all("2026-11", _november(tmp_path), params, out)
+    november = _november(tmp_path)
+    folder = run.run_all("2026-11", november, params, out)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert [(c["order"], c["view"]) for c in manifest["commitments"]] == [(ORDER, "amortised")]
+    assert manifest["commitments_waived_as_checked"] == []
+    # stated checked as well, run again: known to have bought none, so nothing was waived
+    with open(params / "review.yaml", "a", encoding="utf-8") as fh:
+        fh.write("commitments_checked: [2026-10]\n")
+    folder = run.run_all("2026-11", november, params, out)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["commitments_waived_as_checked"] == []
 
 
 def test_commitments_checked_must_be_months(tmp_path):
@@ -570,6 +581,13 @@ def test_a_reissue_beside_a_run_published_before_manifests_listed_commitments_is
         f"2026-10 ({out / '2026-10'}))"
     ), str(err.value)
     assert len([p for p in (out / "corrections").iterdir() if not p.name.startswith(".")]) == 1
+    # stated checked: issued, its manifest recording October let through uncompared
+    with open(amortised / "review.yaml", "a", encoding="utf-8") as fh:
+        fh.write("commitments_checked: [2026-10]\n")
+    done = reissue_invoice(out, number, amortised, november)
+    listed = json.loads((done.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert [(c["view"], c["customer_id"]) for c in listed["commitments"]] == [("amortised", "C001")]
+    assert listed["commitments_waived_as_checked"] == ["2026-10"]
 
 
 def test_a_reissued_invoice_s_older_manifest_is_named_and_the_credited_run_is_not(tmp_path):
