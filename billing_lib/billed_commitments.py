@@ -95,11 +95,33 @@ BILLED_COMMITMENTS_SQL = f"""
     GROUP BY ALL ORDER BY 1, 2, 3"""
 
 
+def _priced_commitments_sql(candidates: str, amortised: str) -> str:
+    """The orders of ``candidates`` (a query of the lines of a vendor's commitments: ``ord``,
+    ``view``, ``file``, ``row``, BilledCost, EffectiveCost, ``currency``) that the rated lines
+    bill in their view, per order, view and customer: a purchase whose rated line bills its
+    BilledCost (bought), a line whose rated line bills its EffectiveCost where ``amortised``
+    (SQL over ``c``) holds (amortised); the cost the rated lines bill. Only the rated lines of
+    the candidates' rows are read: DISTINCT over every rated line took 3.6 s of the 10M month's
+    manifest, this 1.3-1.5 s (benchmarks/README.md, 2026-12-03 13:00)."""
+    return f"""
+    WITH c AS ({candidates}),
+    billed AS (
+      SELECT DISTINCT r.source_file, r.source_row, r.customer_id, r.vendor_cost
+      FROM rated_lines r SEMI JOIN c ON r.source_file = c.file AND r.source_row = c.row
+      WHERE r.line_kind = 'vendor' AND r.vendor_cost <> 0)
+    SELECT c.ord, c.view, b.customer_id, min_by(c.file, c.row), min(c.row), count(*),
+           sum(b.vendor_cost), any_value(c.currency)
+    FROM c JOIN billed b ON b.source_file = c.file AND b.source_row = c.row
+    WHERE CASE c.view WHEN '{BOUGHT}' THEN b.vendor_cost = c.BilledCost
+          ELSE b.vendor_cost = c.EffectiveCost AND {amortised} END
+    GROUP BY ALL ORDER BY 1, 2, 3"""
+
+
 #: AWS's upfront fees priced on BilledCost (bought) and the usage they cover priced on its
 #: amortised cost (EffectiveCost, where it differs from BilledCost), per order (the ARN), view and
 #: customer, from the CUR formats' line item types; the cost the rated line bills.
-AWS_COMMITMENTS_SQL = f"""
-    WITH c AS (
+AWS_COMMITMENTS_SQL = _priced_commitments_sql(
+    f"""
       SELECT {ORDER_SQL} AS ord,
              CASE WHEN x_VendorChargeType IN ('SavingsPlanCoveredUsage', 'DiscountedUsage')
                   THEN '{AMORTISED}' ELSE '{BOUGHT}' END AS view,
@@ -109,27 +131,17 @@ AWS_COMMITMENTS_SQL = f"""
       WHERE x_Vendor = 'aws' AND x_Format IN ({", ".join(ql(f) for f in AWS_CUR_FORMATS)})
         AND CommitmentDiscountId IS NOT NULL
         AND x_VendorChargeType IN ('SavingsPlanUpfrontFee', 'Fee', 'SavingsPlanCoveredUsage',
-                                   'DiscountedUsage')),
-    billed AS (
-      -- only the rated lines of the commitment rows: DISTINCT over every rated line took 3.6 s
-      -- of the 10M month's manifest, this 1.3-1.5 s (benchmarks/README.md, 2026-12-03 13:00)
-      SELECT DISTINCT r.source_file, r.source_row, r.customer_id, r.vendor_cost
-      FROM rated_lines r SEMI JOIN c ON r.source_file = c.file AND r.source_row = c.row
-      WHERE r.line_kind = 'vendor' AND r.vendor_cost <> 0)
-    SELECT c.ord, c.view, b.customer_id, min_by(c.file, c.row), min(c.row), count(*),
-           sum(b.vendor_cost), any_value(c.currency)
-    FROM c JOIN billed b ON b.source_file = c.file AND b.source_row = c.row
-    WHERE CASE c.view WHEN '{BOUGHT}' THEN b.vendor_cost = c.BilledCost
-          ELSE b.vendor_cost = c.EffectiveCost AND c.EffectiveCost <> c.BilledCost END
-    GROUP BY ALL ORDER BY 1, 2, 3"""
+                                   'DiscountedUsage')""",
+    "c.EffectiveCost <> c.BilledCost",
+)
 
 
 #: FOCUS exports' commitments (module docstring): per order (the CommitmentDiscountId, else the
 #: vendor's billing account), view and customer, a one-time purchase priced on BilledCost
-#: (bought) and usage priced on an EffectiveCost other than its BilledCost (amortised); the cost
-#: the rated line bills.
-FOCUS_COMMITMENTS_SQL = f"""
-    WITH c AS (
+#: (bought) and usage priced on an EffectiveCost other than its BilledCost (amortised, which its
+#: candidates already are); the cost the rated line bills.
+FOCUS_COMMITMENTS_SQL = _priced_commitments_sql(
+    f"""
       SELECT COALESCE({ORDER_SQL},
                       x_Vendor || ' billing account ' || COALESCE(BillingAccountId, '')) AS ord,
              CASE WHEN ChargeCategory = 'Purchase' THEN '{BOUGHT}' ELSE '{AMORTISED}' END AS view,
@@ -139,17 +151,9 @@ FOCUS_COMMITMENTS_SQL = f"""
       WHERE x_Format = '{FOCUS}'
         AND ((ChargeCategory = 'Purchase' AND ChargeFrequency IS DISTINCT FROM 'Recurring'
               AND (CommitmentDiscountId IS NOT NULL OR EffectiveCost <> BilledCost))
-             OR (ChargeCategory = 'Usage' AND EffectiveCost <> BilledCost))),
-    billed AS (
-      SELECT DISTINCT r.source_file, r.source_row, r.customer_id, r.vendor_cost
-      FROM rated_lines r SEMI JOIN c ON r.source_file = c.file AND r.source_row = c.row
-      WHERE r.line_kind = 'vendor' AND r.vendor_cost <> 0)
-    SELECT c.ord, c.view, b.customer_id, min_by(c.file, c.row), min(c.row), count(*),
-           sum(b.vendor_cost), any_value(c.currency)
-    FROM c JOIN billed b ON b.source_file = c.file AND b.source_row = c.row
-    WHERE CASE c.view WHEN '{BOUGHT}' THEN b.vendor_cost = c.BilledCost
-          ELSE b.vendor_cost = c.EffectiveCost END
-    GROUP BY ALL ORDER BY 1, 2, 3"""
+             OR (ChargeCategory = 'Usage' AND EffectiveCost <> BilledCost))""",
+    "true",
+)
 
 
 def _commitment_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[str, tuple]]:
